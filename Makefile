@@ -1,0 +1,110 @@
+# raftcache build. `make` builds build/raftcache; `make test` runs every suite.
+# Layout conventions (no per-file rules needed when adding a file):
+#   resp/*.c  -> build/libresp.a   (pure: libc only)
+#   raft/*.c  -> build/libraft.a   (pure: libc only)
+#   src/*.c   -> build/raftcache   (links libresp.a, libev, hiredis, sqlite3)
+#   tests/unit/test_resp_*.c -> linked with libresp.a (+ hiredis as an oracle)
+#   tests/unit/test_raft_*.c -> linked with libraft.a
+#   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
+#   tests/sim/*.c            -> build/sim (links libraft.a)
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+LDLIBS_SRV = -lev -lhiredis -lsqlite3 -lm
+B        := build
+
+RESP_SRC := $(wildcard resp/*.c)
+RAFT_SRC := $(wildcard raft/*.c)
+SRV_SRC  := $(wildcard src/*.c)
+RESP_OBJ := $(RESP_SRC:%.c=$(B)/%.o)
+RAFT_OBJ := $(RAFT_SRC:%.c=$(B)/%.o)
+SRV_OBJ  := $(SRV_SRC:%.c=$(B)/%.o)
+SRV_LIB_OBJ := $(filter-out $(B)/src/main.o,$(SRV_OBJ))
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+SIM_SRC   := $(wildcard tests/sim/*.c)
+
+.PHONY: all deps test unit sim integration redis-tests run clean check-deps \
+        bench bench-raft format
+all: $(B)/raftcache
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libresp.a: $(RESP_OBJ)
+	@mkdir -p $(B)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libraft.a: $(RAFT_OBJ)
+	@mkdir -p $(B)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/raftcache: $(SRV_OBJ) $(B)/libresp.a
+	$(CC) $(CFLAGS) -o $@ $(SRV_OBJ) $(B)/libresp.a $(LDLIBS_SRV)
+
+$(B)/tests/test_resp_%: $(B)/tests/unit/test_resp_%.o $(B)/libresp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka -lhiredis
+
+$(B)/tests/test_raft_%: $(B)/tests/unit/test_raft_%.o $(B)/libraft.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_SRV)
+
+$(B)/sim: $(SIM_SRC:%.c=$(B)/%.o) $(B)/libraft.a
+	$(CC) $(CFLAGS) -o $@ $^ -lm
+
+$(B)/bench_raft: $(B)/tests/bench/bench_raft.o $(B)/libraft.a
+	$(CC) $(CFLAGS) -o $@ $^ -lm
+
+SEEDS ?= 2000
+sim: $(B)/sim
+	$(B)/sim --seeds $(SEEDS)
+
+bench-raft: $(B)/bench_raft
+	$(B)/bench_raft
+
+deps:
+	@scripts/deps.sh
+
+check-deps:
+	@scripts/check-deps.sh
+
+unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+integration: $(B)/raftcache
+	@scripts/run-integration.sh
+
+redis-tests: $(B)/raftcache
+	@redis-tests/run.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) check-deps
+	$(MAKE) unit
+	$(MAKE) sim
+	$(MAKE) integration
+	$(MAKE) redis-tests
+
+run: deps
+	$(MAKE) all
+	$(B)/raftcache conf/raftcache.conf
+
+bench: deps
+	$(MAKE) all
+	@scripts/bench.sh
+
+format:
+	clang-format -i $(RESP_SRC) $(RAFT_SRC) $(SRV_SRC) $(wildcard */*.h) $(UNIT_SRC)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fails if a pure layer (resp/, raft/) includes I/O headers or uses clock/rand.
+set -u
+cd "$(dirname "$0")/.."
+bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](ev\.h|sqlite3\.h|hiredis/[^>"]*|hiredis\.h|sys/socket\.h|netinet/[^>"]*|arpa/inet\.h|netdb\.h|sys/epoll\.h|pthread\.h|time\.h|sys/time\.h)[>"]' resp/*.[ch] raft/*.[ch] 2>/dev/null)
+calls=$(grep -nE '\b(time|rand|srand|random|clock_gettime|gettimeofday)[[:space:]]*\(' raft/*.[ch] 2>/dev/null | grep -v '^\s*//' )
+if [ -n "$bad$calls" ]; then
+    echo "check-deps: forbidden dependency in a pure layer:"
+    [ -n "$bad" ] && echo "$bad"
+    [ -n "$calls" ] && echo "$calls"
+    exit 1
+fi
+echo "check-deps: resp/ and raft/ are I/O-free"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages raftcache needs to build and test, if missing.
+set -euo pipefail
+pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libcmocka-dev
+      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"

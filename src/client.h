@@ -1,0 +1,85 @@
+/*
+ * src/client.h - one client connection's state, as seen by commands.
+ *
+ * Owns: the query buffer, the parser state, the reply buffer, the MULTI queue
+ * and the watched-key list of one connection. The socket and its libev
+ * watchers belong to src/conn.c (struct conn embeds a struct client), so no
+ * command file depends on the event loop.
+ *
+ * Lifetime: a client is freed by the connection layer only between events,
+ * never while one of its commands runs; a command that wants the connection
+ * gone sets CLIENT_CLOSE_AFTER_REPLY (QUIT, protocol error) or
+ * CLIENT_CLOSE_ASAP (CLIENT KILL, output limit).
+ */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../resp/parser.h"
+#include "../resp/writer.h"
+
+struct server;
+
+enum client_flags {
+    CLIENT_AUTHED = 1u << 0,
+    CLIENT_MULTI = 1u << 1,             /* inside MULTI */
+    CLIENT_DIRTY_CAS = 1u << 2,         /* a watched key changed: EXEC fails */
+    CLIENT_DIRTY_EXEC = 1u << 3,        /* a queued command was refused: EXECABORT */
+    CLIENT_CLOSE_AFTER_REPLY = 1u << 4, /* flush pending output, then close */
+    CLIENT_CLOSE_ASAP = 1u << 5,        /* close without flushing */
+    CLIENT_PENDING_WRITE = 1u << 6,     /* on the server's pending-write list */
+};
+
+/* A command queued by MULTI: owned copies of its arguments. */
+struct multi_cmd {
+    int argc;
+    struct resp_arg *argv; /* argv[i].ptr are owned by the queue */
+};
+
+struct multi_state {
+    struct multi_cmd *cmds;
+    int count, cap;
+    int has_write; /* decides whether EXEC goes through the log */
+};
+
+/* A key this client watches; linked into both the client's and the server's
+ * watch index (src/multi.c). */
+struct watched_key;
+
+struct client {
+    uint64_t id;
+    struct server *srv;
+    uint32_t flags;
+    int fd;
+    /* input */
+    char *qbuf; /* owned */
+    size_t qlen, qcap;
+    struct resp_parser parser;
+    /* output */
+    struct resp_out out;
+    /* identity, for CLIENT LIST/INFO */
+    char *name, *lib_name, *lib_ver; /* owned, NULL when unset */
+    char addr[64], laddr[64];
+    int64_t ctime_ms, last_interaction_ms;
+    const char *last_cmd; /* static name of the last command */
+    uint64_t cmd_count;
+    /* transactions */
+    struct multi_state mstate;
+    struct watched_key *watched; /* singly linked list of this client's watches */
+    int watched_count;
+    /* server lists */
+    struct client *prev, *next;   /* all clients */
+    struct client *pending_next;  /* clients with output to flush */
+};
+
+/* Marks the client as having output to flush before the loop sleeps. */
+void client_mark_pending(struct client *c);
+/* Asks the connection layer to close the client after its reply is flushed. */
+void client_close_after_reply(struct client *c);
+/* Closes the client at the next flush, dropping pending output. */
+void client_close_asap(struct client *c);
+/* Formats the CLIENT LIST line of a client (no trailing newline). */
+size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);
+
+#endif

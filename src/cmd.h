@@ -1,0 +1,133 @@
+/*
+ * src/cmd.h - the command table and the context every command handler gets.
+ *
+ * One declarative table (src/cmdtable.c) lists every command: name, arity,
+ * flags, key positions, handler, documentation. The dispatcher (src/dispatch.c)
+ * does, once for all commands: lookup, arity, authentication, MULTI queueing,
+ * and routing writes through the state-machine apply path (src/sm.h). Handlers
+ * never repeat those checks.
+ *
+ * Handlers of CMD_WRITE commands run inside the apply path: they must be
+ * deterministic functions of (keyspace, argv, c->now_ms). They read no clock,
+ * no randomness and no client state (c->client may be NULL: nobody waits for
+ * the reply on this node). Their reply goes to c->out either way.
+ *
+ * Handlers of read commands run against the local keyspace with
+ * c->now_ms = the wall clock; they never modify the keyspace (an expired key
+ * is reported absent, and is deleted later by an apply, never by a read).
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <stdint.h>
+#include "../resp/parser.h"
+#include "../resp/writer.h"
+
+struct kv;
+struct client;
+struct server;
+
+struct cmd_ctx {
+    int argc;
+    const struct resp_arg *argv; /* borrowed for the duration of the call */
+    struct resp_out *out;        /* the reply goes here */
+    struct kv *kv;
+    int64_t now_ms;              /* entry time (writes) or wall clock (reads) */
+    struct client *client;       /* NULL when no local client waits (apply) */
+    struct server *srv;
+};
+
+typedef void cmd_proc(struct cmd_ctx *c);
+
+enum cmd_flags {
+    CMD_WRITE = 1u << 0,    /* changes the keyspace: goes through the log */
+    CMD_READONLY = 1u << 1, /* reads the keyspace */
+    CMD_ADMIN = 1u << 2,
+    CMD_NOAUTH = 1u << 3,   /* allowed before AUTH (AUTH, HELLO, QUIT, ...) */
+    CMD_NOMULTI = 1u << 4,  /* executed at once inside MULTI, not queued */
+    CMD_DENYOOM = 1u << 5,  /* refused when over maxmemory */
+    CMD_FAST = 1u << 6,
+    CMD_LOADING = 1u << 7,  /* allowed while loading */
+    CMD_STALE = 1u << 8,
+    CMD_NOSCRIPT = 1u << 9,
+    CMD_SENTINEL = 1u << 10,
+    CMD_KEYLESS_WRITE = 1u << 11, /* write with no key (FLUSHALL...) */
+    CMD_CONTAINER = 1u << 12, /* has subcommands: dispatch on argv[1] */
+    CMD_SKIP_SLOWLOG = 1u << 13,
+    CMD_ALLOW_BUSY = 1u << 14,
+    CMD_NO_MULTI_ALLOWED = 1u << 15, /* "MULTI calls can not be nested" style refusals */
+};
+
+struct command {
+    const char *name;       /* lower case; "config|get" style for subcommands */
+    int arity;              /* Redis convention: N exact, -N at least N (incl. name) */
+    uint32_t flags;
+    int first_key, last_key, key_step; /* 0 0 0 when keyless; last -1 = argc-1 */
+    cmd_proc *proc;         /* NULL for a container */
+    const char *group;      /* COMMAND DOCS group: string, keyspace, server, ... */
+    const char *since;
+    const char *summary;
+    const char *acl;        /* space-separated ACL categories without '@' */
+    const struct command *subcommands; /* NULL-name terminated, or NULL */
+};
+
+/* The table (src/cmdtable.c). cmd_table_init() builds the name index once at
+ * start-up (before any lookup); the table is read-only afterwards. */
+extern const struct command cmd_table[];
+void cmd_table_init(void);
+/* Case-insensitive lookup of argv[0]; for containers also resolves argv[1].
+ * Returns NULL if unknown. *parent gets the container (or NULL). */
+const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
+                                 const struct command **parent);
+const struct command *cmd_lookup_name(const char *name, size_t len);
+/* Number of top-level commands in the table. */
+int cmd_count(void);
+/* Dense ids over every command and subcommand, for per-command statistics. */
+int cmd_id(const struct command *cmd);
+int cmd_id_count(void);
+const struct command *cmd_by_id(int id);
+
+struct cmd_stats {
+    uint64_t calls, usec, rejected_calls, failed_calls;
+};
+/* 1 if a argc satisfies arity. */
+static inline int cmd_arity_ok(const struct command *cmd, int argc)
+{
+    return cmd->arity >= 0 ? argc == cmd->arity : argc >= -cmd->arity;
+}
+
+/* --- handlers, grouped by the file that implements them --- */
+/* src/cmd_string.c */
+cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel,
+    cmd_getex, cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby,
+    cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange, cmd_lcs;
+/* src/cmd_keys.c */
+cmd_proc cmd_del, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rename,
+    cmd_renamenx, cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
+/* src/cmd_expire.c */
+cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl,
+    cmd_expiretime, cmd_pexpiretime, cmd_persist;
+/* src/cmd_conn.c (connection and server introspection) */
+cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset,
+    cmd_client_id, cmd_client_setname, cmd_client_getname, cmd_client_setinfo,
+    cmd_client_list, cmd_client_info, cmd_client_kill, cmd_client_help, cmd_time,
+    cmd_function_flush;
+/* Replies a HELP text: an array of status lines (lines is NULL-terminated). */
+void cmd_reply_help(struct cmd_ctx *c, const char *const *lines);
+/* src/cmd_info.c: cmd_info; src/cmd_command.c: the COMMAND family */
+cmd_proc cmd_info, cmd_command, cmd_command_count, cmd_command_info, cmd_command_docs,
+    cmd_command_list, cmd_command_getkeys, cmd_command_help;
+/* src/cmd_config.c */
+cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_help;
+/* src/multi.c */
+cmd_proc cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch;
+
+/* Shared reply texts (Redis's exact wording). */
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT "ERR value is not a valid float"
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_NO_KEY "ERR no such key"
+#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * src/cmd_conn.c - connection commands: PING, ECHO, QUIT, HELLO, AUTH,
+ * SELECT, RESET, CLIENT *, TIME, FUNCTION FLUSH.
+ *
+ * These never touch the keyspace and are never replicated: they act on the
+ * calling client (c->client is always set for them) or on the local server.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "multi.h"
+#include "server.h"
+#include "util.h"
+
+#define REDIS_COMPAT_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
+
+static int arg_is(const struct resp_arg *a, const char *s)
+{
+    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+/* Constant-time comparison, so the reply time does not reveal the password. */
+static int secret_eq(const char *secret, const struct resp_arg *given)
+{
+    size_t slen = strlen(secret);
+    unsigned char diff = (unsigned char)(slen != given->len);
+    for (size_t i = 0; i < given->len; i++)
+        diff |= (unsigned char)(given->ptr[i] ^ (i < slen ? secret[i] : 0));
+    return diff == 0;
+}
+
+static const char *requirepass(struct server *srv)
+{
+    const char *p = srv->cfg.requirepass;
+    return p && p[0] ? p : NULL;
+}
+
+/* AUTH semantics of Redis 7.0's "default" user: nopass unless requirepass. */
+static int check_auth(struct server *srv, const struct resp_arg *user,
+                      const struct resp_arg *pass)
+{
+    if (user && !arg_is(user, "default")) return 0;
+    const char *pw = requirepass(srv);
+    return pw ? secret_eq(pw, pass) : 1;
+}
+
+#define ERR_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+
+void cmd_ping(struct cmd_ctx *c)
+{
+    if (c->argc > 2) {
+        resp_add_error(c->out, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (c->argc == 2) resp_add_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
+    else resp_add_simple(c->out, "PONG");
+}
+
+void cmd_echo(struct cmd_ctx *c)
+{
+    resp_add_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
+}
+
+void cmd_quit(struct cmd_ctx *c)
+{
+    resp_add_simple(c->out, "OK");
+    client_close_after_reply(c->client);
+}
+
+void cmd_auth(struct cmd_ctx *c)
+{
+    if (c->argc > 3) {
+        resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc == 2 && !requirepass(c->srv)) {
+        resp_add_error(c->out, "ERR AUTH <password> called without any password configured "
+                               "for the default user. Are you sure your configuration is "
+                               "correct?");
+        return;
+    }
+    const struct resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
+    if (!check_auth(c->srv, user, &c->argv[c->argc - 1])) {
+        resp_add_error(c->out, ERR_WRONGPASS);
+        return;
+    }
+    c->client->flags |= CLIENT_AUTHED;
+    resp_add_simple(c->out, "OK");
+}
+
+/* Client names and library attributes: printable, no spaces (Redis rule). */
+static int valid_name(const struct resp_arg *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->ptr[i] < '!' || a->ptr[i] > '~') return 0;
+    return 1;
+}
+
+static void set_owned(char **dst, const struct resp_arg *a)
+{
+    free(*dst);
+    *dst = NULL;
+    if (a->len == 0) return;
+    *dst = malloc(a->len + 1);
+    if (!*dst) abort();
+    memcpy(*dst, a->ptr, a->len);
+    (*dst)[a->len] = 0;
+}
+
+static int set_client_name(struct cmd_ctx *c, const struct resp_arg *name)
+{
+    if (!valid_name(name)) {
+        resp_add_error(c->out, "ERR Client names cannot contain spaces, newlines or special "
+                               "characters.");
+        return -1;
+    }
+    set_owned(&c->client->name, name);
+    return 0;
+}
+
+static void hello_reply(struct cmd_ctx *c)
+{
+    resp_add_map_len(c->out, 7);
+    resp_add_bulk_cstr(c->out, "server");
+    resp_add_bulk_cstr(c->out, "redis");
+    resp_add_bulk_cstr(c->out, "version");
+    resp_add_bulk_cstr(c->out, REDIS_COMPAT_VERSION);
+    resp_add_bulk_cstr(c->out, "proto");
+    resp_add_int(c->out, c->out->proto);
+    resp_add_bulk_cstr(c->out, "id");
+    resp_add_int(c->out, (long long)c->client->id);
+    resp_add_bulk_cstr(c->out, "mode");
+    resp_add_bulk_cstr(c->out, "standalone");
+    resp_add_bulk_cstr(c->out, "role");
+    resp_add_bulk_cstr(c->out, "master");
+    resp_add_bulk_cstr(c->out, "modules");
+    resp_add_array_len(c->out, 0);
+}
+
+void cmd_hello(struct cmd_ctx *c)
+{
+    long long ver = 0;
+    int i = 1;
+    if (c->argc >= 2) {
+        if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &ver)) {
+            resp_add_error(c->out, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            resp_add_error(c->out, "NOPROTO unsupported protocol version");
+            return;
+        }
+        i = 2;
+    }
+    const struct resp_arg *user = NULL, *pass = NULL, *name = NULL;
+    for (; i < c->argc; i++) {
+        int left = c->argc - i - 1;
+        if (arg_is(&c->argv[i], "AUTH") && left >= 2) {
+            user = &c->argv[i + 1];
+            pass = &c->argv[i + 2];
+            i += 2;
+        } else if (arg_is(&c->argv[i], "SETNAME") && left >= 1) {
+            name = &c->argv[++i];
+        } else {
+            resp_add_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
+                            (int)(c->argv[i].len > 128 ? 128 : c->argv[i].len),
+                            c->argv[i].ptr);
+            return;
+        }
+    }
+    if (user) {
+        if (!check_auth(c->srv, user, pass)) {
+            resp_add_error(c->out, ERR_WRONGPASS);
+            return;
+        }
+        c->client->flags |= CLIENT_AUTHED;
+    }
+    if (!(c->client->flags & CLIENT_AUTHED)) {
+        resp_add_error(c->out, "NOAUTH HELLO must be called with the client already "
+                               "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                               "option can be used to authenticate the client and select the "
+                               "RESP protocol version at the same time");
+        return;
+    }
+    if (name && set_client_name(c, name) < 0) return;
+    if (ver) c->out->proto = (int)ver;
+    hello_reply(c);
+}
+
+void cmd_select(struct cmd_ctx *c)
+{
+    long long db;
+    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &db)) {
+        resp_add_error(c->out, ERR_NOT_INT);
+        return;
+    }
+    if (db != 0) {
+        resp_add_error(c->out, "ERR DB index is out of range");
+        return;
+    }
+    resp_add_simple(c->out, "OK");
+}
+
+void cmd_reset(struct cmd_ctx *c)
+{
+    struct client *cl = c->client;
+    multi_client_reset(cl);
+    free(cl->name);
+    cl->name = NULL;
+    c->out->proto = 2;
+    if (requirepass(c->srv)) cl->flags &= ~CLIENT_AUTHED;
+    resp_add_simple(c->out, "RESET");
+}
+
+void cmd_client_id(struct cmd_ctx *c)
+{
+    resp_add_int(c->out, (long long)c->client->id);
+}
+
+void cmd_client_setname(struct cmd_ctx *c)
+{
+    if (set_client_name(c, &c->argv[2]) == 0) resp_add_simple(c->out, "OK");
+}
+
+void cmd_client_getname(struct cmd_ctx *c)
+{
+    if (c->client->name) resp_add_bulk_cstr(c->out, c->client->name);
+    else resp_add_null(c->out);
+}
+
+void cmd_client_setinfo(struct cmd_ctx *c)
+{
+    char **dst;
+    if (arg_is(&c->argv[2], "lib-name")) dst = &c->client->lib_name;
+    else if (arg_is(&c->argv[2], "lib-ver")) dst = &c->client->lib_ver;
+    else {
+        resp_add_errorf(c->out, "ERR Unrecognized option '%.*s'",
+                        (int)(c->argv[2].len > 128 ? 128 : c->argv[2].len), c->argv[2].ptr);
+        return;
+    }
+    if (!valid_name(&c->argv[3])) {
+        resp_add_errorf(c->out, "ERR %.*s cannot contain spaces, newlines or special "
+                                "characters.", (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    set_owned(dst, &c->argv[3]);
+    resp_add_simple(c->out, "OK");
+}
+
+/* Appends one CLIENT LIST line (with '\n') to a growing text buffer. */
+static void append_client_line(char **text, size_t *len, size_t *cap, const struct client *cl,
+                               int64_t now)
+{
+    char line[1024];
+    size_t n = client_format_info(cl, line, sizeof line, now);
+    if (*cap - *len < n + 2) {
+        *cap = (*cap + n + 2) * 2;
+        *text = realloc(*text, *cap);
+        if (!*text) abort();
+    }
+    memcpy(*text + *len, line, n);
+    *len += n;
+    (*text)[(*len)++] = '\n';
+}
+
+static int parse_id(const struct resp_arg *a, unsigned long long *id)
+{
+    long long v;
+    if (!util_str2ll(a->ptr, a->len, &v) || v <= 0) return 0;
+    *id = (unsigned long long)v;
+    return 1;
+}
+
+void cmd_client_list(struct cmd_ctx *c)
+{
+    int64_t now = server_now_ms();
+    int want_ids = 0;
+    if (c->argc >= 4 && arg_is(&c->argv[2], "TYPE")) {
+        if (!arg_is(&c->argv[3], "normal") && !arg_is(&c->argv[3], "master") &&
+            !arg_is(&c->argv[3], "replica") && !arg_is(&c->argv[3], "pubsub")) {
+            resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)c->argv[3].len,
+                            c->argv[3].ptr);
+            return;
+        }
+        if (!arg_is(&c->argv[3], "normal")) {
+            resp_add_verbatim(c->out, "", 0, "txt");
+            return;
+        }
+    } else if (c->argc >= 4 && arg_is(&c->argv[2], "ID")) {
+        want_ids = 1;
+        for (int i = 3; i < c->argc; i++) {
+            unsigned long long id;
+            if (!parse_id(&c->argv[i], &id)) {
+                resp_add_error(c->out, "ERR Invalid client ID");
+                return;
+            }
+        }
+    } else if (c->argc != 2) {
+        resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (const struct client *cl = c->srv->clients; cl; cl = cl->next) {
+        int match = !want_ids;
+        for (int i = 3; want_ids && i < c->argc && !match; i++) {
+            unsigned long long id;
+            match = parse_id(&c->argv[i], &id) && id == cl->id;
+        }
+        if (match) append_client_line(&text, &len, &cap, cl, now);
+    }
+    resp_add_verbatim(c->out, text ? text : "", len, "txt");
+    free(text);
+}
+
+void cmd_client_info(struct cmd_ctx *c)
+{
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    append_client_line(&text, &len, &cap, c->client, server_now_ms());
+    resp_add_verbatim(c->out, text, len, "txt");
+    free(text);
+}
+
+/* One CLIENT KILL filter; an unset field matches every client. */
+struct kill_filter {
+    unsigned long long id;
+    const struct resp_arg *addr, *laddr;
+    int skipme;
+};
+
+static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
+{
+    f->skipme = 1;
+    for (int i = 2; i < c->argc; i += 2) {
+        const struct resp_arg *k = &c->argv[i];
+        if (i + 1 >= c->argc) return resp_add_error(c->out, ERR_SYNTAX), -1;
+        const struct resp_arg *v = &c->argv[i + 1];
+        if (arg_is(k, "ID")) {
+            if (!parse_id(v, &f->id))
+                return resp_add_error(c->out, "ERR client-id should be greater than 0"), -1;
+        } else if (arg_is(k, "ADDR")) {
+            f->addr = v;
+        } else if (arg_is(k, "LADDR")) {
+            f->laddr = v;
+        } else if (arg_is(k, "SKIPME")) {
+            if (arg_is(v, "yes")) f->skipme = 1;
+            else if (arg_is(v, "no")) f->skipme = 0;
+            else return resp_add_error(c->out, ERR_SYNTAX), -1;
+        } else if (arg_is(k, "TYPE")) {
+            if (!arg_is(v, "normal"))
+                return resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)v->len,
+                                       v->ptr), -1;
+        } else if (arg_is(k, "USER")) {
+            if (!arg_is(v, "default"))
+                return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr),
+                       -1;
+        } else {
+            return resp_add_error(c->out, ERR_SYNTAX), -1;
+        }
+    }
+    return 0;
+}
+
+static int str_is(const char *s, const struct resp_arg *a)
+{
+    return strlen(s) == a->len && memcmp(s, a->ptr, a->len) == 0;
+}
+
+static int kill_matching(struct cmd_ctx *c, const struct kill_filter *f)
+{
+    int killed = 0;
+    for (struct client *cl = c->srv->clients; cl; cl = cl->next) {
+        if (f->id && cl->id != f->id) continue;
+        if (f->addr && !str_is(cl->addr, f->addr)) continue;
+        if (f->laddr && !str_is(cl->laddr, f->laddr)) continue;
+        if (cl == c->client && f->skipme) continue;
+        if (cl == c->client) client_close_after_reply(cl);
+        else client_close_asap(cl);
+        killed++;
+    }
+    return killed;
+}
+
+void cmd_client_kill(struct cmd_ctx *c)
+{
+    if (c->argc == 3) { /* old form: CLIENT KILL addr:port */
+        struct kill_filter f = {.addr = &c->argv[2], .skipme = 0};
+        if (kill_matching(c, &f) == 0) resp_add_error(c->out, "ERR No such client");
+        else resp_add_simple(c->out, "OK");
+        return;
+    }
+    struct kill_filter f = {0};
+    if (parse_kill_filter(c, &f) < 0) return;
+    resp_add_int(c->out, kill_matching(c, &f));
+}
+
+void cmd_reply_help(struct cmd_ctx *c, const char *const *lines)
+{
+    long n = 0;
+    while (lines[n]) n++;
+    resp_add_array_len(c->out, n);
+    for (long i = 0; i < n; i++) resp_add_simple(c->out, lines[i]);
+}
+
+void cmd_client_help(struct cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID, ADDR, LADDR, TYPE normal, USER default, "
+        "SKIPME (YES|NO).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options: TYPE normal, ID <id> ...",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client meta attributes.",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    cmd_reply_help(c, lines);
+}
+
+void cmd_time(struct cmd_ctx *c)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    resp_add_array_len(c->out, 2);
+    resp_add_bulk_ll(c->out, (long long)tv.tv_sec);
+    resp_add_bulk_ll(c->out, (long long)tv.tv_usec);
+}
+
+void cmd_function_flush(struct cmd_ctx *c)
+{
+    if (c->argc > 3 || (c->argc == 3 && !arg_is(&c->argv[2], "ASYNC") &&
+                        !arg_is(&c->argv[2], "SYNC"))) {
+        resp_add_error(c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return;
+    }
+    resp_add_simple(c->out, "OK"); /* raftcache has no functions: nothing to flush */
+}

@@ -1,0 +1,222 @@
+/*
+ * src/cmd_info.c - INFO: the server's state as "field:value" lines grouped in
+ * sections, in Redis's format and with Redis's field names where the meaning
+ * is the same.
+ *
+ * Sections: server clients memory persistence stats replication cpu cluster
+ * keyspace (the default set), commandstats (in "all" and "everything").
+ * Section names are case-insensitive; several may be given.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "server.h"
+
+#define RAFTCACHE_VERSION "0.1.0"
+#define REDIS_COMPAT_VERSION "7.0.15"
+
+/* A growing text buffer for the INFO reply. */
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+static void addf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = (t->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
+        t->p = realloc(t->p, t->cap);
+        if (!t->p) abort();
+    }
+}
+
+static void human_bytes(char *buf, size_t cap, size_t n)
+{
+    const char *units = "BKMGTP";
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0) snprintf(buf, cap, "%zuB", n);
+    else snprintf(buf, cap, "%.2f%c", v, units[u]);
+}
+
+static void section_server(struct text *t, struct server *srv, int64_t now)
+{
+    struct utsname un;
+    uname(&un);
+    long long up = (now - srv->start_ms) / 1000;
+    addf(t,
+         "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:standalone\r\n"
+         "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
+         "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
+         "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
+         REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, un.sysname, un.release, un.machine,
+         (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
+         (long long)now * 1000, up, up / 86400, srv->cfg.hz,
+         srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
+}
+
+static void section_clients(struct text *t, struct server *srv)
+{
+    addf(t,
+         "# Clients\r\nconnected_clients:%llu\r\nmaxclients:%lld\r\nblocked_clients:0\r\n"
+         "tracking_clients:0\r\nwatching_clients:%llu\r\n",
+         (unsigned long long)srv->client_count, srv->cfg.maxclients,
+         (unsigned long long)dict_size(&srv->watched));
+}
+
+static void section_memory(struct text *t, struct server *srv)
+{
+    size_t used = server_used_memory(), rss = server_rss_bytes();
+    char h_used[32], h_rss[32], h_max[32];
+    human_bytes(h_used, sizeof h_used, used);
+    human_bytes(h_rss, sizeof h_rss, rss);
+    human_bytes(h_max, sizeof h_max, (size_t)srv->cfg.maxmemory);
+    addf(t,
+         "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+         "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+         "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
+         "mem_allocator:libc\r\n",
+         used, h_used, rss, h_rss, srv->cfg.maxmemory, h_max,
+         used ? (double)rss / (double)used : 0.0);
+}
+
+static void section_persistence(struct text *t)
+{
+    addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+}
+
+static void section_stats(struct text *t, struct server *srv)
+{
+    const struct server_stats *s = &srv->stats;
+    addf(t,
+         "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+         "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+         "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
+         "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n",
+         (unsigned long long)s->connections_received,
+         (unsigned long long)s->commands_processed, (unsigned long long)s->net_input_bytes,
+         (unsigned long long)s->net_output_bytes, (unsigned long long)s->rejected_connections,
+         (unsigned long long)srv->kv.expired_keys, (unsigned long long)srv->kv.keyspace_hits,
+         (unsigned long long)srv->kv.keyspace_misses,
+         (unsigned long long)s->output_limit_disconnections,
+         (unsigned long long)s->protocol_errors);
+}
+
+static void section_replication(struct text *t)
+{
+    addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+}
+
+static void section_cpu(struct text *t)
+{
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+         (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+         (long)self.ru_utime.tv_usec);
+}
+
+static void section_cluster(struct text *t)
+{
+    addf(t, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
+static void section_keyspace(struct text *t, struct server *srv)
+{
+    addf(t, "# Keyspace\r\n");
+    uint64_t keys = kv_size(&srv->kv);
+    if (keys)
+        addf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
+             (unsigned long long)kv_volatile_count(&srv->kv));
+}
+
+static void section_commandstats(struct text *t, struct server *srv)
+{
+    addf(t, "# Commandstats\r\n");
+    for (int id = 0; id < cmd_id_count(); id++) {
+        const struct cmd_stats *st = &srv->cmdstats[id];
+        if (!st->calls && !st->rejected_calls && !st->failed_calls) continue;
+        addf(t,
+             "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+             "failed_calls=%llu\r\n",
+             cmd_by_id(id)->name, (unsigned long long)st->calls, (unsigned long long)st->usec,
+             st->calls ? (double)st->usec / (double)st->calls : 0.0,
+             (unsigned long long)st->rejected_calls, (unsigned long long)st->failed_calls);
+    }
+}
+
+enum section {
+    SEC_SERVER, SEC_CLIENTS, SEC_MEMORY, SEC_PERSISTENCE, SEC_STATS, SEC_REPLICATION,
+    SEC_CPU, SEC_CLUSTER, SEC_KEYSPACE, SEC_COMMANDSTATS, SEC_COUNT
+};
+
+static const char *const section_names[SEC_COUNT] = {
+    "server", "clients", "memory", "persistence", "stats", "replication",
+    "cpu", "cluster", "keyspace", "commandstats",
+};
+
+/* Marks the sections an argument selects; unknown names select nothing. */
+static void select_sections(const struct resp_arg *a, int *want)
+{
+    int all = a->len == 3 && strncasecmp(a->ptr, "all", 3) == 0;
+    int every = a->len == 10 && strncasecmp(a->ptr, "everything", 10) == 0;
+    int deflt = a->len == 7 && strncasecmp(a->ptr, "default", 7) == 0;
+    for (int s = 0; s < SEC_COUNT; s++) {
+        int in_default = s != SEC_COMMANDSTATS;
+        if (all || every || (deflt && in_default) ||
+            (strlen(section_names[s]) == a->len &&
+             strncasecmp(section_names[s], a->ptr, a->len) == 0))
+            want[s] = 1;
+    }
+}
+
+void cmd_info(struct cmd_ctx *c)
+{
+    struct server *srv = c->srv;
+    int want[SEC_COUNT] = {0};
+    if (c->argc == 1) {
+        struct resp_arg d = {"default", 7};
+        select_sections(&d, want);
+    }
+    for (int i = 1; i < c->argc; i++) select_sections(&c->argv[i], want);
+    struct text t = {0};
+    int64_t now = server_now_ms();
+    for (int s = 0; s < SEC_COUNT; s++) {
+        if (!want[s]) continue;
+        if (t.len) addf(&t, "\r\n");
+        switch (s) {
+        case SEC_SERVER: section_server(&t, srv, now); break;
+        case SEC_CLIENTS: section_clients(&t, srv); break;
+        case SEC_MEMORY: section_memory(&t, srv); break;
+        case SEC_PERSISTENCE: section_persistence(&t); break;
+        case SEC_STATS: section_stats(&t, srv); break;
+        case SEC_REPLICATION: section_replication(&t); break;
+        case SEC_CPU: section_cpu(&t); break;
+        case SEC_CLUSTER: section_cluster(&t); break;
+        case SEC_KEYSPACE: section_keyspace(&t, srv); break;
+        case SEC_COMMANDSTATS: section_commandstats(&t, srv); break;
+        }
+    }
+    resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");
+    free(t.p);
+}

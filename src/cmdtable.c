@@ -1,0 +1,337 @@
+/*
+ * src/cmdtable.c - the declarative command table (see cmd.h).
+ *
+ * Arity, flags and key positions are Redis 7.0's, so clients that read
+ * COMMAND (redis-py cluster mode, redis-cli hints) see what they expect.
+ * A command absent from this table does not exist in raftcache.
+ */
+#include <string.h>
+#include <assert.h>
+#include <stdint.h>
+#include <strings.h>
+#include "cmd.h"
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define F CMD_FAST
+#define OOM CMD_DENYOOM
+#define ADM CMD_ADMIN
+#define NOA CMD_NOAUTH
+#define NOM CMD_NOMULTI
+#define LD CMD_LOADING
+#define ST CMD_STALE
+#define NS CMD_NOSCRIPT
+
+/* name arity flags first last step proc group since summary acl */
+static const struct command client_subcommands[] = {
+    {"client|id", 2, NS | LD | ST, 0, 0, 0, cmd_client_id, "connection", "5.0.0",
+     "Returns the unique client ID of the connection.", "slow connection", NULL},
+    {"client|setname", 3, NS | LD | ST, 0, 0, 0, cmd_client_setname, "connection", "2.6.9",
+     "Sets the connection name.", "slow connection", NULL},
+    {"client|getname", 2, NS | LD | ST, 0, 0, 0, cmd_client_getname, "connection", "2.6.9",
+     "Returns the name of the connection.", "slow connection", NULL},
+    {"client|setinfo", 4, NS | LD | ST, 0, 0, 0, cmd_client_setinfo, "connection", "7.2.0",
+     "Sets information specific to the client or connection.", "slow connection", NULL},
+    {"client|list", -2, ADM | NS | LD | ST, 0, 0, 0, cmd_client_list, "connection", "2.4.0",
+     "Lists open connections.", "admin slow dangerous connection", NULL},
+    {"client|info", 2, NS | LD | ST, 0, 0, 0, cmd_client_info, "connection", "6.2.0",
+     "Returns information about the connection.", "slow connection", NULL},
+    {"client|kill", -3, ADM | NS | LD | ST, 0, 0, 0, cmd_client_kill, "connection", "2.4.0",
+     "Terminates open connections.", "admin slow dangerous connection", NULL},
+    {"client|help", 2, LD | ST, 0, 0, 0, cmd_client_help, "connection", "5.0.0",
+     "Returns helpful text about the different subcommands.", "slow connection", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct command command_subcommands[] = {
+    {"command|count", 2, LD | ST, 0, 0, 0, cmd_command_count, "server", "2.8.13",
+     "Returns a count of commands.", "slow connection", NULL},
+    {"command|info", -2, LD | ST, 0, 0, 0, cmd_command_info, "server", "2.8.13",
+     "Returns information about one, multiple or all commands.", "slow connection", NULL},
+    {"command|docs", -2, LD | ST, 0, 0, 0, cmd_command_docs, "server", "7.0.0",
+     "Returns documentary information about one, multiple or all commands.",
+     "slow connection", NULL},
+    {"command|list", -2, LD | ST, 0, 0, 0, cmd_command_list, "server", "7.0.0",
+     "Returns a list of command names.", "slow connection", NULL},
+    {"command|getkeys", -3, LD | ST, 0, 0, 0, cmd_command_getkeys, "server", "2.8.13",
+     "Extracts the key names from an arbitrary command.", "slow connection", NULL},
+    {"command|help", 2, LD | ST, 0, 0, 0, cmd_command_help, "server", "5.0.0",
+     "Returns helpful text about the different subcommands.", "slow connection", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct command config_subcommands[] = {
+    {"config|get", -3, ADM | NS | LD | ST, 0, 0, 0, cmd_config_get, "server", "2.0.0",
+     "Returns the effective values of configuration parameters.", "admin slow dangerous",
+     NULL},
+    {"config|set", -4, ADM | NS | LD | ST, 0, 0, 0, cmd_config_set, "server", "2.0.0",
+     "Sets configuration parameters in-flight.", "admin slow dangerous", NULL},
+    {"config|resetstat", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_config_resetstat, "server",
+     "2.0.0", "Resets the server's statistics.", "admin slow dangerous", NULL},
+    {"config|help", 2, LD | ST, 0, 0, 0, cmd_config_help, "server", "5.0.0",
+     "Returns helpful text about the different subcommands.", "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct command function_subcommands[] = {
+    {"function|flush", -2, NS, 0, 0, 0, cmd_function_flush, "scripting", "7.0.0",
+     "Deletes all library and functions (raftcache has none: always succeeds).",
+     "write slow scripting", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct command cmd_table[] = {
+    /* strings */
+    {"get", 2, R | F, 1, 1, 1, cmd_get, "string", "1.0.0", "Returns the string value of a key.",
+     "read string fast", NULL},
+    {"set", -3, W | OOM, 1, 1, 1, cmd_set, "string", "1.0.0",
+     "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+     "write string slow", NULL},
+    {"setnx", 3, W | OOM | F, 1, 1, 1, cmd_setnx, "string", "1.0.0",
+     "Set the string value of a key only when the key doesn't exist.", "write string fast",
+     NULL},
+    {"setex", 4, W | OOM, 1, 1, 1, cmd_setex, "string", "2.0.0",
+     "Sets the string value and expiration time of a key.", "write string slow", NULL},
+    {"psetex", 4, W | OOM, 1, 1, 1, cmd_psetex, "string", "2.6.0",
+     "Sets both string value and expiration time in milliseconds of a key.",
+     "write string slow", NULL},
+    {"getset", 3, W | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
+     "Returns the previous string value of a key after setting it to a new value.",
+     "write string fast", NULL},
+    {"getdel", 2, W | F, 1, 1, 1, cmd_getdel, "string", "6.2.0",
+     "Returns the string value of a key after deleting the key.", "write string fast", NULL},
+    {"getex", -2, W | F, 1, 1, 1, cmd_getex, "string", "6.2.0",
+     "Returns the string value of a key after setting its expiration time.",
+     "write string fast", NULL},
+    {"mget", -2, R | F, 1, -1, 1, cmd_mget, "string", "1.0.0",
+     "Atomically returns the string values of one or more keys.", "read string fast", NULL},
+    {"mset", -3, W | OOM, 1, -1, 2, cmd_mset, "string", "1.0.1",
+     "Atomically creates or modifies the string values of one or more keys.",
+     "write string slow", NULL},
+    {"msetnx", -3, W | OOM, 1, -1, 2, cmd_msetnx, "string", "1.0.1",
+     "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+     "write string slow", NULL},
+    {"incr", 2, W | OOM | F, 1, 1, 1, cmd_incr, "string", "1.0.0",
+     "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+     "write string fast", NULL},
+    {"decr", 2, W | OOM | F, 1, 1, 1, cmd_decr, "string", "1.0.0",
+     "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+     "write string fast", NULL},
+    {"incrby", 3, W | OOM | F, 1, 1, 1, cmd_incrby, "string", "1.0.0",
+     "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+     "write string fast", NULL},
+    {"decrby", 3, W | OOM | F, 1, 1, 1, cmd_decrby, "string", "1.0.0",
+     "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+     "write string fast", NULL},
+    {"incrbyfloat", 3, W | OOM | F, 1, 1, 1, cmd_incrbyfloat, "string", "2.6.0",
+     "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+     "write string fast", NULL},
+    {"append", 3, W | OOM | F, 1, 1, 1, cmd_append, "string", "2.0.0",
+     "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+     "write string fast", NULL},
+    {"strlen", 2, R | F, 1, 1, 1, cmd_strlen, "string", "2.2.0",
+     "Returns the length of a string value.", "read string fast", NULL},
+    {"getrange", 4, R, 1, 1, 1, cmd_getrange, "string", "2.4.0",
+     "Returns a substring of the string stored at a key.", "read string slow", NULL},
+    {"substr", 4, R, 1, 1, 1, cmd_getrange, "string", "1.0.0",
+     "Returns a substring from a string value.", "read string slow", NULL},
+    {"setrange", 4, W | OOM, 1, 1, 1, cmd_setrange, "string", "2.2.0",
+     "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+     "write string slow", NULL},
+    {"lcs", -3, R, 1, 2, 1, cmd_lcs, "string", "7.0.0",
+     "Finds the longest common substring.", "read string slow", NULL},
+
+    /* keyspace */
+    {"del", -2, W, 1, -1, 1, cmd_del, "generic", "1.0.0", "Deletes one or more keys.",
+     "keyspace write slow", NULL},
+    {"unlink", -2, W | F, 1, -1, 1, cmd_unlink, "generic", "4.0.0",
+     "Asynchronously deletes one or more keys.", "keyspace write fast", NULL},
+    {"exists", -2, R | F, 1, -1, 1, cmd_exists, "generic", "1.0.0",
+     "Determines whether one or more keys exist.", "keyspace read fast", NULL},
+    {"keys", 2, R, 0, 0, 0, cmd_keys, "generic", "1.0.0",
+     "Returns all key names that match a pattern.", "keyspace read slow dangerous", NULL},
+    {"scan", -2, R, 0, 0, 0, cmd_scan, "generic", "2.8.0",
+     "Iterates over the key names in the database.", "keyspace read slow", NULL},
+    {"type", 2, R | F, 1, 1, 1, cmd_type, "generic", "1.0.0",
+     "Determines the type of value stored at a key.", "keyspace read fast", NULL},
+    {"rename", 3, W, 1, 2, 1, cmd_rename, "generic", "1.0.0",
+     "Renames a key and overwrites the destination.", "keyspace write slow", NULL},
+    {"renamenx", 3, W | F, 1, 2, 1, cmd_renamenx, "generic", "1.0.0",
+     "Renames a key only when the target key name doesn't exist.", "keyspace write fast",
+     NULL},
+    {"randomkey", 1, R, 0, 0, 0, cmd_randomkey, "generic", "1.0.0",
+     "Returns a random key name from the database.", "keyspace read slow", NULL},
+    {"touch", -2, R | F, 1, -1, 1, cmd_touch, "generic", "3.2.1",
+     "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+     "keyspace read fast", NULL},
+    {"copy", -3, W | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0", "Copies the value of a key to a new key.",
+     "keyspace write slow", NULL},
+    {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, "server", "1.0.0",
+     "Returns the number of keys in the database.", "keyspace read fast", NULL},
+    {"flushdb", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushdb, "server", "1.0.0",
+     "Remove all keys from the current database.", "keyspace write slow dangerous", NULL},
+    {"flushall", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushall, "server", "1.0.0",
+     "Removes all keys from all databases.", "keyspace write slow dangerous", NULL},
+
+    /* expiry */
+    {"expire", -3, W | F, 1, 1, 1, cmd_expire, "generic", "1.0.0",
+     "Sets the expiration time of a key in seconds.", "keyspace write fast", NULL},
+    {"pexpire", -3, W | F, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
+     "Sets the expiration time of a key in milliseconds.", "keyspace write fast", NULL},
+    {"expireat", -3, W | F, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
+     "Sets the expiration time of a key to a Unix timestamp.", "keyspace write fast", NULL},
+    {"pexpireat", -3, W | F, 1, 1, 1, cmd_pexpireat, "generic", "2.6.0",
+     "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+     "keyspace write fast", NULL},
+    {"ttl", 2, R | F, 1, 1, 1, cmd_ttl, "generic", "1.0.0",
+     "Returns the expiration time in seconds of a key.", "keyspace read fast", NULL},
+    {"pttl", 2, R | F, 1, 1, 1, cmd_pttl, "generic", "2.6.0",
+     "Returns the expiration time in milliseconds of a key.", "keyspace read fast", NULL},
+    {"expiretime", 2, R | F, 1, 1, 1, cmd_expiretime, "generic", "7.0.0",
+     "Returns the expiration time of a key as a Unix timestamp.", "keyspace read fast", NULL},
+    {"pexpiretime", 2, R | F, 1, 1, 1, cmd_pexpiretime, "generic", "7.0.0",
+     "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+     "keyspace read fast", NULL},
+    {"persist", 2, W | F, 1, 1, 1, cmd_persist, "generic", "2.2.0",
+     "Removes the expiration time of a key.", "keyspace write fast", NULL},
+
+    /* connection */
+    {"ping", -1, F | LD | ST, 0, 0, 0, cmd_ping, "connection", "1.0.0",
+     "Returns the server's liveliness response.", "fast connection", NULL},
+    {"echo", 2, F | LD | ST, 0, 0, 0, cmd_echo, "connection", "1.0.0",
+     "Returns the given string.", "fast connection", NULL},
+    {"quit", -1, NOA | F | LD | ST | NOM, 0, 0, 0, cmd_quit, "connection", "1.0.0",
+     "Closes the connection.", "fast connection", NULL},
+    {"hello", -1, NOA | F | LD | ST | NS, 0, 0, 0, cmd_hello, "connection", "6.0.0",
+     "Handshakes with the Redis server.", "fast connection", NULL},
+    {"auth", -2, NOA | F | LD | ST | NS, 0, 0, 0, cmd_auth, "connection", "1.0.0",
+     "Authenticates the connection.", "fast connection", NULL},
+    {"select", 2, F | LD | ST, 0, 0, 0, cmd_select, "connection", "1.0.0",
+     "Changes the selected database.", "fast connection", NULL},
+    {"reset", 1, NOA | F | LD | ST | NS | NOM, 0, 0, 0, cmd_reset, "connection", "6.2.0",
+     "Resets the connection.", "fast connection", NULL},
+    {"client", -2, CMD_CONTAINER, 0, 0, 0, NULL, "connection", "2.4.0",
+     "A container for client connection commands.", "slow", client_subcommands},
+
+    /* server */
+    {"command", -1, LD | ST | CMD_CONTAINER, 0, 0, 0, cmd_command, "server", "2.8.13",
+     "Returns detailed information about all commands.", "slow connection",
+     command_subcommands},
+    {"config", -2, CMD_CONTAINER, 0, 0, 0, NULL, "server", "2.0.0",
+     "A container for server configuration commands.", "slow", config_subcommands},
+    {"info", -1, LD | ST, 0, 0, 0, cmd_info, "server", "1.0.0",
+     "Returns information and statistics about the server.", "slow dangerous", NULL},
+    {"time", 1, F | LD | ST, 0, 0, 0, cmd_time, "server", "2.6.0",
+     "Returns the server time.", "fast", NULL},
+    {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",
+     "A container for function commands.", "slow", function_subcommands},
+
+    /* transactions */
+    {"multi", 1, NOM | F | LD | ST | NS, 0, 0, 0, cmd_multi, "transactions", "1.2.0",
+     "Starts a transaction.", "fast transaction", NULL},
+    {"exec", 1, NOM | LD | ST | NS, 0, 0, 0, cmd_exec, "transactions", "1.2.0",
+     "Executes all commands in a transaction.", "slow transaction", NULL},
+    {"discard", 1, NOM | F | LD | ST | NS, 0, 0, 0, cmd_discard, "transactions", "2.0.0",
+     "Discards a transaction.", "fast transaction", NULL},
+    {"watch", -2, NOM | F | LD | ST | NS, 1, -1, 1, cmd_watch, "transactions", "2.2.0",
+     "Monitors changes to keys to determine the execution of a transaction.",
+     "fast transaction", NULL},
+    {"unwatch", 1, F | LD | ST | NS, 0, 0, 0, cmd_unwatch, "transactions", "2.2.0",
+     "Forgets about watched keys of a transaction.", "fast transaction", NULL},
+
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static int name_eq(const char *name, const char *p, size_t len)
+{
+    return strlen(name) == len && strncasecmp(name, p, len) == 0;
+}
+
+/* Case-insensitive name index over cmd_table: built once by cmd_table_init()
+ * before the loop starts, read-only afterwards. Open addressing, power of two. */
+#define INDEX_SLOTS 256
+static const struct command *name_index[INDEX_SLOTS];
+
+static uint32_t name_hash(const char *p, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)(p[i] | 0x20)) * 16777619u;
+    return h;
+}
+
+/* Dense ids: top-level commands in table order, then every subcommand. */
+#define CMD_ID_MAX 256
+static const struct command *by_id[CMD_ID_MAX];
+static int id_count, top_count;
+
+static void assign_ids(void)
+{
+    for (const struct command *c = cmd_table; c->name; c++) by_id[id_count++] = c;
+    top_count = id_count;
+    for (const struct command *c = cmd_table; c->name; c++)
+        for (const struct command *s = c->subcommands; s && s->name; s++) {
+            assert(id_count < CMD_ID_MAX);
+            by_id[id_count++] = s;
+        }
+}
+
+int cmd_id(const struct command *cmd)
+{
+    if (cmd >= cmd_table && cmd < cmd_table + top_count) return (int)(cmd - cmd_table);
+    for (int i = top_count; i < id_count; i++)
+        if (by_id[i] == cmd) return i;
+    assert(0 && "command not in the table");
+    return -1;
+}
+
+int cmd_id_count(void)
+{
+    return id_count;
+}
+
+const struct command *cmd_by_id(int id)
+{
+    return id >= 0 && id < id_count ? by_id[id] : NULL;
+}
+
+void cmd_table_init(void)
+{
+    assign_ids();
+    for (const struct command *c = cmd_table; c->name; c++) {
+        uint32_t i = name_hash(c->name, strlen(c->name)) & (INDEX_SLOTS - 1);
+        while (name_index[i]) i = (i + 1) & (INDEX_SLOTS - 1);
+        name_index[i] = c;
+    }
+}
+
+const struct command *cmd_lookup_name(const char *name, size_t len)
+{
+    if (len > 32) return NULL;
+    uint32_t i = name_hash(name, len) & (INDEX_SLOTS - 1);
+    for (const struct command *c; (c = name_index[i]) != NULL; i = (i + 1) & (INDEX_SLOTS - 1))
+        if (name_eq(c->name, name, len)) return c;
+    return NULL;
+}
+
+int cmd_count(void)
+{
+    int n = 0;
+    for (const struct command *c = cmd_table; c->name; c++) n++;
+    return n;
+}
+
+const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
+                                 const struct command **parent)
+{
+    const struct command *c = cmd_lookup_name(argv[0].ptr, argv[0].len);
+    *parent = NULL;
+    if (!c || !c->subcommands || argc < 2) return c;
+    size_t plen = strlen(c->name);
+    for (const struct command *s = c->subcommands; s->name; s++) {
+        if (name_eq(s->name + plen + 1, argv[1].ptr, argv[1].len)) {
+            *parent = c;
+            return s;
+        }
+    }
+    return c; /* container with unknown subcommand: the dispatcher reports it */
+}

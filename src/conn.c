@@ -1,0 +1,394 @@
+/*
+ * src/conn.c - client connections on the libev loop.
+ *
+ * Owns: accepting sockets, reading into the query buffer, feeding the RESP
+ * parser, handing each complete command to the dispatcher, flushing replies
+ * (once per loop iteration, from the before-sleep hook, for every client with
+ * pending output), the per-client limits (query buffer, output buffer hard and
+ * soft limits, idle timeout, maxclients) and freeing clients.
+ *
+ * A client is freed only from conn_flush_pending(), never from inside one of
+ * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
+ * putting it on the pending list.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "dispatch.h"
+#include "log.h"
+#include "multi.h"
+
+#define READ_CHUNK 16384               /* bytes read per call, like Redis */
+#define QBUF_SHRINK_KEEP (64 * 1024)   /* idle query buffers above this are freed */
+#define OBUF_SHRINK_KEEP (64 * 1024)
+#define ACCEPT_MAX_PER_EVENT 1000
+
+struct conn {
+    struct client c; /* first member: a struct client* is a struct conn* */
+    ev_io rio, wio;
+    int64_t soft_limit_since_ms; /* 0 when under the soft output limit */
+};
+
+static struct conn *conn_of(struct client *c)
+{
+    return (struct conn *)c;
+}
+
+void client_mark_pending(struct client *c)
+{
+    if (c->flags & CLIENT_PENDING_WRITE) return;
+    c->flags |= CLIENT_PENDING_WRITE;
+    c->pending_next = c->srv->pending;
+    c->srv->pending = c;
+}
+
+void client_close_after_reply(struct client *c)
+{
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    client_mark_pending(c);
+}
+
+void client_close_asap(struct client *c)
+{
+    c->flags |= CLIENT_CLOSE_ASAP;
+    client_mark_pending(c);
+}
+
+static void format_addr(int fd, char *buf, size_t cap, int local)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
+                   : getpeername(fd, (struct sockaddr *)&ss, &len);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (rc == 0 && ss.ss_family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+        port = ntohs(s->sin_port);
+    } else if (rc == 0 && ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+        port = ntohs(s->sin6_port);
+    }
+    snprintf(buf, cap, "%s:%d", ip, port);
+}
+
+static void set_socket_options(struct server *srv, int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (srv->cfg.tcp_keepalive > 0) {
+        int idle = (int)srv->cfg.tcp_keepalive;
+        int intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+    }
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+static void client_create(struct server *srv, int fd)
+{
+    struct conn *cn = calloc(1, sizeof *cn);
+    if (!cn) {
+        close(fd);
+        return;
+    }
+    struct client *c = &cn->c;
+    struct resp_limits lim = {
+        .bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len,
+        .args_max = 1024 * 1024,
+        .inline_len_max = 64 * 1024,
+    };
+    c->id = ++srv->next_client_id;
+    c->srv = srv;
+    c->fd = fd;
+    c->ctime_ms = c->last_interaction_ms = server_now_ms();
+    if (!srv->cfg.requirepass || !srv->cfg.requirepass[0]) c->flags |= CLIENT_AUTHED;
+    resp_parser_init(&c->parser, &lim);
+    resp_out_init(&c->out, 2);
+    format_addr(fd, c->addr, sizeof c->addr, 0);
+    format_addr(fd, c->laddr, sizeof c->laddr, 1);
+    c->next = srv->clients;
+    if (srv->clients) srv->clients->prev = c;
+    srv->clients = c;
+    srv->client_count++;
+    ev_io_init(&cn->rio, read_cb, fd, EV_READ);
+    ev_io_init(&cn->wio, write_cb, fd, EV_WRITE);
+    cn->rio.data = cn->wio.data = c;
+    ev_io_start(srv->io->loop, &cn->rio);
+    LOG_VERBOSE("Accepted %s", c->addr);
+}
+
+static void client_free(struct client *c)
+{
+    struct server *srv = c->srv;
+    struct conn *cn = conn_of(c);
+    ev_io_stop(srv->io->loop, &cn->rio);
+    ev_io_stop(srv->io->loop, &cn->wio);
+    multi_client_reset(c);
+    if (c->prev) c->prev->next = c->next;
+    else srv->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    srv->client_count--;
+    close(c->fd);
+    resp_parser_free(&c->parser);
+    resp_out_free(&c->out);
+    free(c->qbuf);
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    free(cn);
+}
+
+void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct server *srv = w->data;
+    for (int i = 0; i < ACCEPT_MAX_PER_EVENT; i++) {
+        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                LOG_WARNING("Accepting client connection: %s", strerror(errno));
+            return;
+        }
+        srv->stats.connections_received++;
+        if (srv->client_count >= (uint64_t)srv->cfg.maxclients) {
+            static const char msg[] = "-ERR max number of clients reached\r\n";
+            ssize_t ignored = write(fd, msg, sizeof msg - 1);
+            (void)ignored;
+            close(fd);
+            srv->stats.rejected_connections++;
+            continue;
+        }
+        set_socket_options(srv, fd);
+        client_create(srv, fd);
+    }
+}
+
+/* Enforces the output buffer limits after a command added to the reply. */
+static void check_output_limits(struct client *c, int64_t now_ms)
+{
+    struct server *srv = c->srv;
+    struct conn *cn = conn_of(c);
+    size_t used = resp_out_pending(&c->out);
+    long long hard = srv->cfg.obuf_hard_limit, soft = srv->cfg.obuf_soft_limit;
+    int over_hard = hard > 0 && used > (size_t)hard;
+    int over_soft = 0;
+    if (soft > 0 && used > (size_t)soft) {
+        if (!cn->soft_limit_since_ms) cn->soft_limit_since_ms = now_ms;
+        over_soft = now_ms - cn->soft_limit_since_ms >= srv->cfg.obuf_soft_seconds * 1000;
+    } else {
+        cn->soft_limit_since_ms = 0;
+    }
+    if ((over_hard || over_soft) && !(c->flags & CLIENT_CLOSE_ASAP)) {
+        LOG_WARNING("Client id=%llu addr=%s scheduled to be closed ASAP for overcoming of "
+                    "output buffer limits.",
+                    (unsigned long long)c->id, c->addr);
+        srv->stats.output_limit_disconnections++;
+        resp_out_clear(&c->out);
+        client_close_asap(c);
+    }
+}
+
+static void protocol_error(struct client *c)
+{
+    resp_add_errorf(&c->out, "ERR %s", c->parser.errmsg);
+    LOG_VERBOSE("Protocol error (%s) from client: id=%llu addr=%s", c->parser.errmsg,
+                (unsigned long long)c->id, c->addr);
+    c->srv->stats.protocol_errors++;
+    client_close_after_reply(c);
+}
+
+/* Parses and runs every complete command in the query buffer. */
+static void process_input(struct client *c)
+{
+    size_t off = 0;
+    int64_t now_ms = server_now_ms();
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
+        size_t consumed = 0;
+        enum resp_parse_status st =
+            resp_parser_feed(&c->parser, c->qbuf + off, c->qlen - off, &consumed);
+        off += consumed;
+        if (st == RESP_PARSE_NEED_MORE) break;
+        if (st == RESP_PARSE_ERROR) {
+            protocol_error(c);
+            break;
+        }
+        dispatch_command(c, (int)c->parser.argc, c->parser.argv);
+        check_output_limits(c, now_ms);
+    }
+    if (off == c->qlen) {
+        c->qlen = 0;
+    } else if (off > 0) {
+        memmove(c->qbuf, c->qbuf + off, c->qlen - off);
+        c->qlen -= off;
+    }
+    if (resp_out_pending(&c->out) > 0) client_mark_pending(c);
+}
+
+/* Makes room for the next read; returns how many bytes to read. */
+static size_t reserve_read(struct client *c)
+{
+    size_t want = resp_parser_want(&c->parser);
+    size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
+    if (c->qcap - c->qlen < chunk) {
+        size_t ncap = c->qlen + chunk;
+        if (ncap < c->qcap * 2 && want <= READ_CHUNK) ncap = c->qcap * 2;
+        char *n = realloc(c->qbuf, ncap);
+        if (!n) abort();
+        c->qbuf = n;
+        c->qcap = ncap;
+    }
+    return c->qcap - c->qlen;
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct client *c = w->data;
+    struct server *srv = c->srv;
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
+    size_t room = reserve_read(c);
+    ssize_t n = read(c->fd, c->qbuf + c->qlen, room);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (n <= 0) {
+        if (n < 0) LOG_VERBOSE("Reading from client: %s", strerror(errno));
+        else LOG_VERBOSE("Client closed connection id=%llu addr=%s",
+                         (unsigned long long)c->id, c->addr);
+        client_close_asap(c);
+        return;
+    }
+    c->qlen += (size_t)n;
+    srv->stats.net_input_bytes += (uint64_t)n;
+    c->last_interaction_ms = server_now_ms();
+    if (srv->cfg.client_query_buffer_limit > 0 &&
+        c->qlen > (size_t)srv->cfg.client_query_buffer_limit) {
+        LOG_WARNING("Closing client that reached max query buffer length: id=%llu addr=%s "
+                    "(qbuf initial bytes: %.32s)",
+                    (unsigned long long)c->id, c->addr, c->qbuf);
+        client_close_asap(c);
+        return;
+    }
+    process_input(c);
+}
+
+/* Writes as much pending output as the socket takes. Returns -1 on error. */
+static int write_out(struct client *c)
+{
+    while (resp_out_pending(&c->out) > 0) {
+        ssize_t n = write(c->fd, c->out.data + c->out.pos, resp_out_pending(&c->out));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+            LOG_VERBOSE("Error writing to client: %s", strerror(errno));
+            return -1;
+        }
+        resp_out_consume(&c->out, (size_t)n);
+        c->srv->stats.net_output_bytes += (uint64_t)n;
+    }
+    resp_out_shrink(&c->out, OBUF_SHRINK_KEEP);
+    return 0;
+}
+
+/* Flushes one client; returns 1 if it must be freed now. */
+static int flush_client(struct client *c)
+{
+    struct conn *cn = conn_of(c);
+    if (c->flags & CLIENT_CLOSE_ASAP) return 1;
+    if (write_out(c) < 0) return 1;
+    if (resp_out_pending(&c->out) > 0) {
+        ev_io_start(c->srv->io->loop, &cn->wio);
+        return 0;
+    }
+    ev_io_stop(c->srv->io->loop, &cn->wio);
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return 1;
+    if (c->qlen == 0 && c->qcap > QBUF_SHRINK_KEEP) {
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+    }
+    return 0;
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct client *c = w->data;
+    client_mark_pending(c); /* the before-sleep hook does the writing */
+}
+
+void conn_flush_pending(struct server *srv)
+{
+    while (srv->pending) {
+        struct client *c = srv->pending;
+        srv->pending = c->pending_next;
+        c->pending_next = NULL;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        if (flush_client(c)) client_free(c);
+    }
+}
+
+void conn_cron(struct server *srv, int64_t now_ms)
+{
+    long long idle_ms = srv->cfg.timeout * 1000;
+    for (struct client *c = srv->clients; c; c = c->next) {
+        if (idle_ms > 0 && !(c->flags & CLIENT_CLOSE_ASAP) &&
+            now_ms - c->last_interaction_ms > idle_ms) {
+            LOG_VERBOSE("Closing idle client id=%llu", (unsigned long long)c->id);
+            client_close_asap(c);
+            continue;
+        }
+        if (resp_out_pending(&c->out) > 0) check_output_limits(c, now_ms);
+    }
+}
+
+void conn_close_all(struct server *srv)
+{
+    for (struct client *c = srv->clients; c; c = c->next) {
+        write_out(c); /* best effort: the replies already computed */
+        client_close_asap(c);
+    }
+    conn_flush_pending(srv);
+}
+
+size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms)
+{
+    char flags[8];
+    int f = 0;
+    if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
+    if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';
+    if (!f) flags[f++] = 'N';
+    flags[f] = 0;
+    int n = snprintf(
+        buf, cap,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
+        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 "
+        "resp=%d lib-name=%s lib-ver=%s",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+        (long long)((now_ms - c->ctime_ms) / 1000),
+        (long long)((now_ms - c->last_interaction_ms) / 1000), flags,
+        (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, c->qlen, c->qcap - c->qlen, c->qcap,
+        c->qlen, resp_out_pending(&c->out),
+        sizeof(struct conn) + c->qcap + c->out.cap, c->last_cmd ? c->last_cmd : "NULL",
+        c->out.proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+    return n < 0 ? 0 : ((size_t)n >= cap ? cap - 1 : (size_t)n);
+}

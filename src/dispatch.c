@@ -1,0 +1,124 @@
+/*
+ * src/dispatch.c - command lookup, the checks every command shares, and
+ * routing (see dispatch.h).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <ctype.h>
+
+#include "dispatch.h"
+#include "multi.h"
+#include "server.h"
+#include "util.h"
+
+#define ERR_ARGS_SHOWN 128 /* bytes of arguments echoed in "unknown command" */
+
+static void reply_unknown_command(struct resp_out *out, int argc, const struct resp_arg *argv)
+{
+    char args[ERR_ARGS_SHOWN * 2 + 64];
+    size_t used = 0;
+    for (int i = 1; i < argc && used < ERR_ARGS_SHOWN; i++) {
+        int room = ERR_ARGS_SHOWN - (int)used;
+        int shown = argv[i].len < (size_t)room ? (int)argv[i].len : room;
+        int n = snprintf(args + used, sizeof args - used, "'%.*s' ", shown, argv[i].ptr);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    args[used] = 0;
+    int nlen = argv[0].len > 128 ? 128 : (int)argv[0].len;
+    resp_add_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen,
+                    argv[0].ptr, args);
+}
+
+const struct command *dispatch_resolve(int argc, const struct resp_arg *argv,
+                                       struct resp_out *out)
+{
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    if (!cmd) {
+        reply_unknown_command(out, argc, argv);
+        return NULL;
+    }
+    if ((cmd->flags & CMD_CONTAINER) && argc >= 2) {
+        /* A container whose argv[1] names no subcommand. */
+        char upper[32];
+        size_t n = strlen(cmd->name);
+        for (size_t i = 0; i <= n && i < sizeof upper; i++)
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        upper[sizeof upper - 1] = 0;
+        int slen = argv[1].len > 128 ? 128 : (int)argv[1].len;
+        resp_add_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", slen,
+                        argv[1].ptr, upper);
+        return NULL;
+    }
+    if (!cmd_arity_ok(cmd, argc) || ((cmd->flags & CMD_CONTAINER) && !cmd->proc)) {
+        resp_add_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return NULL;
+    }
+    return cmd;
+}
+
+void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                   const struct resp_arg *argv, int64_t now_ms, struct resp_out *out)
+{
+    struct cmd_ctx ctx = {
+        .argc = argc,
+        .argv = argv,
+        .out = out,
+        .kv = &srv->kv,
+        .now_ms = now_ms,
+        .client = c,
+        .srv = srv,
+    };
+    size_t before = out->len;
+    int64_t start = util_monotonic_us();
+    cmd->proc(&ctx);
+    struct cmd_stats *st = &srv->cmdstats[cmd_id(cmd)];
+    st->usec += (uint64_t)(util_monotonic_us() - start);
+    st->calls++;
+    if (out->len > before && out->data[before] == '-') st->failed_calls++;
+    srv->stats.commands_processed++;
+}
+
+static void reject(struct client *c, const struct command *cmd, const char *err)
+{
+    resp_add_error(&c->out, err);
+    c->srv->cmdstats[cmd_id(cmd)].rejected_calls++;
+    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+}
+
+static int over_maxmemory(struct server *srv)
+{
+    return srv->cfg.maxmemory > 0 && server_used_memory() > (size_t)srv->cfg.maxmemory;
+}
+
+void dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
+{
+    struct server *srv = c->srv;
+    int in_multi = (c->flags & CLIENT_MULTI) != 0;
+    const struct command *cmd = dispatch_resolve(argc, argv, &c->out);
+    if (!cmd) {
+        if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
+        return;
+    }
+    c->last_cmd = cmd->name;
+    c->cmd_count++;
+    if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
+        reject(c, cmd, "NOAUTH Authentication required.");
+        return;
+    }
+    if ((cmd->flags & CMD_DENYOOM) && over_maxmemory(srv)) {
+        reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
+    if (in_multi && !(cmd->flags & CMD_NOMULTI)) {
+        multi_queue(c, cmd, argc, argv);
+        resp_add_simple(&c->out, "QUEUED");
+        return;
+    }
+    if (cmd->flags & CMD_WRITE) {
+        sm_submit_command(srv, c, cmd, argc, argv);
+        return;
+    }
+    dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+}

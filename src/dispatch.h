@@ -1,0 +1,28 @@
+/*
+ * src/dispatch.h - the one place every client command goes through.
+ *
+ * dispatch_command() does, in order and once for all commands: lookup
+ * (unknown command / subcommand errors), arity, authentication, MULTI
+ * queueing, the maxmemory (OOM) refusal of DENYOOM commands, then runs the
+ * command: writes through the state machine (src/sm.h), everything else
+ * directly against the local keyspace with the wall clock.
+ */
+#ifndef DISPATCH_H
+#define DISPATCH_H
+
+#include "client.h"
+#include "cmd.h"
+
+void dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
+
+/* Runs cmd's handler for argv with the given clock and reply buffer. Used by
+ * the dispatcher (reads) and by the state machine (applies). */
+void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                   const struct resp_arg *argv, int64_t now_ms, struct resp_out *out);
+
+/* Validates a command for MULTI queueing or execution: lookup + arity.
+ * Returns the command, or NULL after writing the error reply to out. */
+const struct command *dispatch_resolve(int argc, const struct resp_arg *argv,
+                                       struct resp_out *out);
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * src/server.c - the event loop of one node: listeners, cron, before-sleep,
+ * signals, and the process-wide memory figures.
+ *
+ * The loop is single-threaded. Each iteration: libev runs the I/O callbacks
+ * (reads parse and execute commands, appending replies), then the prepare
+ * watcher (before sleep) flushes every client with pending output in one
+ * place. The cron timer (hz times per second) does the bounded background
+ * work: incremental rehash, active expiry, client timeouts, memory figures.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "log.h"
+#include "multi.h"
+#include "util.h"
+
+#define EXPIRE_SAMPLE 20          /* volatile keys looked at per round */
+#define EXPIRE_BUDGET_PERCENT 25  /* of a cron period, like Redis's slow cycle */
+
+static size_t used_memory_bytes;
+static size_t rss_bytes;
+
+int64_t server_now_ms(void)
+{
+    return util_mstime();
+}
+
+size_t server_used_memory(void)
+{
+    return used_memory_bytes;
+}
+
+size_t server_rss_bytes(void)
+{
+    return rss_bytes;
+}
+
+/* glibc's own accounting: every byte handed out by malloc and not freed. */
+static void refresh_memory(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    used_memory_bytes = mi.uordblks + mi.hblkhd;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        unsigned long size, resident;
+        if (fscanf(f, "%lu %lu", &size, &resident) == 2)
+            rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+    }
+}
+
+static int listen_one(struct server *srv, const char *addr, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
+    struct addrinfo *res;
+    char port[16];
+    snprintf(port, sizeof port, "%lld", srv->cfg.port);
+    const char *host = addr;
+    if (addr[0] == '*') host = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "Invalid bind address '%s': %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+        listen(fd, (int)srv->cfg.tcp_backlog) < 0) {
+        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr,
+                 port, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct server_io *io = srv->io;
+    if (io->n_listen == SERVER_LISTEN_MAX) {
+        snprintf(err, errlen, "Too many bind addresses (max %d)", SERVER_LISTEN_MAX);
+        close(fd);
+        return -1;
+    }
+    ev_io *w = &io->listeners[io->n_listen++];
+    ev_io_init(w, conn_accept_cb, fd, EV_READ);
+    w->data = srv;
+    ev_io_start(io->loop, w);
+    return 0;
+}
+
+/* Collects expired keys into one entry per batch, like Redis's slow cycle:
+ * keep going while a good share of samples were expired and time remains. */
+struct expired_batch {
+    struct resp_arg keys[EXPIRE_SAMPLE];
+    int n;
+};
+
+static void collect_expired(void *ud, const char *key, size_t len)
+{
+    struct expired_batch *b = ud;
+    if (b->n == EXPIRE_SAMPLE) return;
+    b->keys[b->n].ptr = key;
+    b->keys[b->n++].len = len;
+}
+
+static void active_expire(struct server *srv)
+{
+    int64_t start = util_monotonic_us();
+    int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
+    srv->stats.expire_cycles++;
+    for (;;) {
+        struct expired_batch b = {.n = 0};
+        size_t seen = kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE,
+                                        collect_expired, &b);
+        if (b.n > 0) sm_submit_expire(srv, b.n, b.keys);
+        if (seen == 0 || (size_t)b.n * 4 < seen) break; /* under 25% expired: done */
+        if (util_monotonic_us() - start > budget_us) break;
+    }
+}
+
+static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct server *srv = w->data;
+    int64_t now = server_now_ms();
+    kv_cron(&srv->kv);
+    active_expire(srv);
+    conn_cron(srv, now);
+    refresh_memory();
+}
+
+static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    conn_flush_pending(w->data);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    struct server *srv = w->data;
+    LOG_WARNING("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+    srv->shutdown_requested = 1;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void make_run_id(struct server *srv)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 40; i++) srv->run_id[i] = hex[util_rand64(&srv->rng) & 15];
+    srv->run_id[40] = 0;
+}
+
+int server_init(struct server *srv, char *err, size_t errlen)
+{
+    srv->start_ms = server_now_ms();
+    srv->rng = (uint64_t)util_ustime() ^ ((uint64_t)getpid() << 32);
+    make_run_id(srv);
+    kv_init(&srv->kv, util_rand64(&srv->rng));
+    srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
+    srv->kv.rng = util_rand64(&srv->rng);
+    multi_init(srv);
+    sm_init(&srv->sm);
+    srv->io = calloc(1, sizeof *srv->io);
+    if (!srv->io) abort();
+    struct server_io *io = srv->io;
+    io->loop = ev_default_loop(EVFLAG_AUTO);
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < srv->cfg.bind_count; i++)
+        if (listen_one(srv, srv->cfg.bind[i], err, errlen) < 0) return -1;
+    ev_timer_init(&io->cron, cron_cb, 0.0, 1.0 / (double)srv->cfg.hz);
+    io->cron.data = srv;
+    ev_timer_again(io->loop, &io->cron);
+    ev_prepare_init(&io->before_sleep, before_sleep_cb);
+    io->before_sleep.data = srv;
+    ev_prepare_start(io->loop, &io->before_sleep);
+    ev_signal_init(&io->sigterm, signal_cb, SIGTERM);
+    ev_signal_init(&io->sigint, signal_cb, SIGINT);
+    io->sigterm.data = io->sigint.data = srv;
+    ev_signal_start(io->loop, &io->sigterm);
+    ev_signal_start(io->loop, &io->sigint);
+    refresh_memory();
+    return 0;
+}
+
+/* Applies a changed hz to the running cron timer (CONFIG SET hz). */
+void server_config_changed(struct server *srv, const char *name)
+{
+    if (strcmp(name, "hz") == 0 && srv->io) {
+        srv->io->cron.repeat = 1.0 / (double)srv->cfg.hz;
+        ev_timer_again(srv->io->loop, &srv->io->cron);
+    } else if (strcmp(name, "loglevel") == 0) {
+        log_set_level(srv->cfg.loglevel);
+    } else if (strcmp(name, "proto-max-bulk-len") == 0) {
+        srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
+        for (struct client *c = srv->clients; c; c = c->next)
+            c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
+    }
+}
+
+int server_run(struct server *srv)
+{
+    LOG_NOTICE("Ready to accept connections tcp");
+    ev_run(srv->io->loop, 0);
+    struct server_io *io = srv->io;
+    for (int i = 0; i < io->n_listen; i++) {
+        ev_io_stop(io->loop, &io->listeners[i]);
+        close(io->listeners[i].fd);
+    }
+    conn_close_all(srv);
+    LOG_WARNING("raftcache is now ready to exit, bye bye...");
+    return 0;
+}
+
+void server_free(struct server *srv)
+{
+    kv_free(&srv->kv);
+    sm_free(&srv->sm);
+    multi_free(srv);
+    if (srv->io) ev_loop_destroy(srv->io->loop);
+    free(srv->io);
+    srv->io = NULL;
+}

@@ -1,0 +1,74 @@
+/*
+ * src/server.h - the server: one node's process-wide state.
+ *
+ * Owns: the configuration, the keyspace, the client list, the watch index,
+ * statistics, and (privately, in src/server.c) the event loop and listeners.
+ * There is exactly one struct server per process; it is passed explicitly,
+ * never reached through a global (the signal and libev callbacks get it from
+ * their watcher's data pointer).
+ *
+ * Single-threaded: everything here runs on the libev loop thread.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stdint.h>
+#include "config.h"
+#include "dict.h"
+#include "kv.h"
+#include "client.h"
+#include "sm.h"
+#include "cmd.h"
+
+struct server_stats {
+    uint64_t connections_received;
+    uint64_t commands_processed;
+    uint64_t rejected_connections;
+    uint64_t net_input_bytes;
+    uint64_t net_output_bytes;
+    uint64_t output_limit_disconnections;
+    uint64_t protocol_errors;
+    uint64_t expire_cycles;
+};
+
+struct server_io; /* private to src/server.c and src/conn.c (libev) */
+
+struct server {
+    struct config cfg;
+    struct kv kv;
+    struct sm sm;               /* the apply path */
+    struct server_io *io;       /* event loop, listeners, timers */
+    /* clients */
+    struct client *clients;     /* doubly linked list of every connection */
+    uint64_t client_count;
+    uint64_t next_client_id;
+    struct client *pending;     /* clients with output to flush */
+    struct dict watched;        /* key -> struct watch_list* (src/multi.c) */
+    /* bookkeeping */
+    struct server_stats stats;
+    struct cmd_stats *cmdstats; /* indexed by cmd_id() */
+    int64_t start_ms;
+    uint64_t rng;               /* PRNG state for local (non-replicated) choices */
+    char run_id[41];
+    size_t used_memory_cached;  /* refreshed by the cron; for the OOM check */
+    int shutdown_requested;
+    const char *config_file;    /* absolute path, or NULL */
+    const char *executable;
+};
+
+/* Builds the server from a loaded config: keyspace, listeners, loop.
+ * Returns 0, or -1 with a message in err (e.g. a port in use). */
+int server_init(struct server *srv, char *err, size_t errlen);
+/* Runs the loop until SIGTERM/SIGINT or SHUTDOWN; returns the exit code. */
+int server_run(struct server *srv);
+void server_free(struct server *srv);
+/* Reacts to a CONFIG SET of directive `name` (timers, log level, limits). */
+void server_config_changed(struct server *srv, const char *name);
+
+/* Local wall clock in ms (reads only; never used by applies). */
+int64_t server_now_ms(void);
+/* Cached allocator statistics, refreshed by the cron. */
+size_t server_used_memory(void);
+size_t server_rss_bytes(void);
+
+#endif
