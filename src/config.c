@@ -1,0 +1,1049 @@
+/*
+ * src/config.c - the directive table and everything that reads or writes it:
+ * defaults, config files (with their include stack), the command line,
+ * CONFIG SET and CONFIG GET.
+ *
+ * Every value enters through set_words(): defaults, file lines, command-line
+ * overrides, CONFIG SET and the rollback of a failed CONFIG SET. So they all
+ * accept and refuse exactly the same text, and a formatted value always
+ * parses back to itself (the rollback relies on that).
+ *
+ * Each setter is all-or-nothing for its own directive: it parses into locals
+ * and only then replaces the stored value, so a refused value leaves the
+ * config as it was.
+ */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "glob.h"
+#include "log.h"
+#include "util.h"
+
+_Static_assert(LOG_LEVEL_DEBUG == 0 && LOG_LEVEL_WARNING == 3, "loglevel_names[] follows log.h");
+
+#define FATAL_BANNER "*** FATAL CONFIG FILE ERROR ***"
+#define REASON_MAX 512
+
+typedef int special_set_fn(struct config *c, const struct config_def *d, int argc,
+                           const char *const *argv, char *err, size_t errlen);
+typedef int special_format_fn(const struct config *c, const struct config_def *d, char *buf,
+                              size_t len);
+
+struct config_special {
+    special_set_fn *set;
+    special_format_fn *format;
+    void (*free)(struct config *c); /* NULL when the directive owns no memory */
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) abort(); /* like the rest of the server: out of memory is fatal */
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+static int __attribute__((format(printf, 4, 5)))
+fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (errlen) vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* An snprintf-like appender: counts what would be written past the end, so
+ * the formatters can report the full length as config_format_value() says. */
+struct out {
+    char *buf;
+    size_t len, n;
+};
+
+static void __attribute__((format(printf, 2, 3))) out_printf(struct out *o, const char *fmt, ...)
+{
+    size_t room = o->n < o->len ? o->len - o->n : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(room ? o->buf + o->n : NULL, room, fmt, ap);
+    va_end(ap);
+    if (w > 0) o->n += (size_t)w;
+}
+
+static struct out out_start(char *buf, size_t len)
+{
+    if (len) buf[0] = '\0';
+    return (struct out){buf, len, 0};
+}
+
+#define FIELD(c, d, type) ((type *)(void *)((char *)(c) + (d)->offset))
+#define CFIELD(c, d, type) ((const type *)(const void *)((const char *)(c) + (d)->offset))
+
+/* ------------------------------------------------------- splitting words */
+
+/* The words of one line, in one buffer (unescaping never lengthens a word). */
+struct words {
+    int argc;
+    char *argv[CONFIG_ARGS_MAX];
+    char *buf;
+};
+
+static char unescape(char ch)
+{
+    static const char from[] = "nrtba", to[] = "\n\r\t\b\a";
+    const char *p = ch ? strchr(from, ch) : NULL;
+    return p ? to[p - from] : ch;
+}
+
+/* One word starting at *pp, as Redis's sdssplitargs reads it: quotes may
+ * start mid-word, a closing quote must end the word. -1 on bad quoting. */
+static int split_one(const char **pp, char **outp)
+{
+    const char *p = *pp;
+    char *out = *outp;
+    char quote = 0;
+    for (;;) {
+        if (quote == '"' && p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+            isxdigit((unsigned char)p[3])) {
+            char hex[3] = {p[2], p[3], '\0'};
+            *out++ = (char)strtol(hex, NULL, 16);
+            p += 4;
+        } else if (quote == '"' && p[0] == '\\' && p[1]) {
+            *out++ = unescape(p[1]);
+            p += 2;
+        } else if (quote == '\'' && p[0] == '\\' && p[1] == '\'') {
+            *out++ = '\'';
+            p += 2;
+        } else if (quote && *p == quote) {
+            if (p[1] && !isspace((unsigned char)p[1])) return -1;
+            p++;
+            break;
+        } else if (quote) {
+            if (!*p) return -1;
+            *out++ = *p++;
+        } else if (!*p || isspace((unsigned char)*p)) {
+            break;
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p++;
+        } else {
+            *out++ = *p++;
+        }
+    }
+    *pp = p;
+    *outp = out;
+    return 0;
+}
+
+/* Splits s into w (always valid for words_free() afterwards). */
+static int split_words(const char *s, struct words *w, char *err, size_t errlen)
+{
+    w->argc = 0;
+    w->buf = xmalloc(2 * strlen(s) + 2);
+    char *out = w->buf;
+    for (;;) {
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s) return 0;
+        if (w->argc == CONFIG_ARGS_MAX)
+            return fail(err, errlen, CONFIG_ERR_VALUE, "more than %d arguments on one line",
+                        CONFIG_ARGS_MAX);
+        w->argv[w->argc++] = out;
+        if (split_one(&s, &out) < 0)
+            return fail(err, errlen, CONFIG_ERR_VALUE, "Unbalanced quotes in configuration line");
+        *out++ = '\0';
+    }
+}
+
+static void words_free(struct words *w)
+{
+    free(w->buf);
+}
+
+/* ------------------------------------------------------ the scalar types */
+
+static int set_bool(struct config *c, const struct config_def *d, const char *v, char *err,
+                    size_t errlen)
+{
+    int b = !strcasecmp(v, "yes") ? 1 : !strcasecmp(v, "no") ? 0 : -1;
+    if (b < 0) return fail(err, errlen, CONFIG_ERR_VALUE, "argument must be 'yes' or 'no'");
+    *FIELD(c, d, int) = b;
+    return 0;
+}
+
+/* A memory value as Redis's memtoull reads it: no sign. */
+static int parse_memory(const char *v, long long *out)
+{
+    return v[0] != '-' && util_memtoll(v, strlen(v), out);
+}
+
+static int set_number(struct config *c, const struct config_def *d, const char *v, char *err,
+                      size_t errlen)
+{
+    long long n;
+    if (d->type == CONFIG_MEMORY) {
+        if (!parse_memory(v, &n))
+            return fail(err, errlen, CONFIG_ERR_VALUE, "argument must be a memory value");
+    } else if (!util_str2ll(v, strlen(v), &n)) {
+        return fail(err, errlen, CONFIG_ERR_VALUE, "argument couldn't be parsed into an integer");
+    }
+    if (n < d->min || n > d->max)
+        return fail(err, errlen, CONFIG_ERR_VALUE,
+                    "argument must be between %lld and %lld inclusive", d->min, d->max);
+    *FIELD(c, d, long long) = n;
+    return 0;
+}
+
+static int set_string(struct config *c, const struct config_def *d, const char *v, char *err,
+                      size_t errlen)
+{
+    if (d->check) {
+        int rc = d->check(v, err, errlen);
+        if (rc) return rc;
+    }
+    char **slot = FIELD(c, d, char *);
+    char *copy = xstrdup(v);
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+static int set_enum(struct config *c, const struct config_def *d, const char *v, char *err,
+                    size_t errlen)
+{
+    for (int i = 0; d->enum_names[i]; i++) {
+        if (!strcasecmp(v, d->enum_names[i])) {
+            *FIELD(c, d, int) = i;
+            return 0;
+        }
+    }
+    struct out o = out_start(err, errlen);
+    out_printf(&o, "argument(s) must be one of the following: ");
+    for (int i = 0; d->enum_names[i]; i++)
+        out_printf(&o, "%s%s", i ? ", " : "", d->enum_names[i]);
+    return CONFIG_ERR_VALUE;
+}
+
+/* The one way a value gets in (see the top of the file). argv holds the
+ * directive's arguments, without its name. */
+static int set_words(struct config *c, const struct config_def *d, int argc,
+                     const char *const *argv, char *err, size_t errlen)
+{
+    int multi = (d->flags & CONFIG_MULTI_ARG) != 0;
+    if (!multi && argc != 1)
+        return fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
+    if (multi && argc == 1 && argv[0][0]) {
+        /* One word for a list ("bind 'a b'", CONFIG SET bind "a b"): split it,
+         * as Redis does; an empty word stays one empty argument (save ""). */
+        struct words w;
+        int rc = split_words(argv[0], &w, err, errlen);
+        if (rc == 0) rc = d->special->set(c, d, w.argc, (const char *const *)w.argv, err, errlen);
+        words_free(&w);
+        return rc;
+    }
+    switch (d->type) {
+    case CONFIG_BOOL:
+        return set_bool(c, d, argv[0], err, errlen);
+    case CONFIG_INT:
+    case CONFIG_MEMORY:
+        return set_number(c, d, argv[0], err, errlen);
+    case CONFIG_STRING:
+        return set_string(c, d, argv[0], err, errlen);
+    case CONFIG_ENUM:
+        return set_enum(c, d, argv[0], err, errlen);
+    case CONFIG_SPECIAL:
+        return d->special->set(c, d, argc, argv, err, errlen);
+    }
+    assert(!"unknown config type");
+    return CONFIG_ERR_VALUE;
+}
+
+/* ------------------------------------------------------- host:port rules */
+
+static int host_char_ok(unsigned char ch)
+{
+    return isalnum(ch) || ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '%';
+}
+
+int config_parse_hostport(const char *s, size_t len, char host[CONFIG_HOST_MAX], int *port,
+                          char *err, size_t errlen)
+{
+    const char *h = s, *end = s + len, *portp;
+    size_t hlen;
+    int shown = len > 200 ? 200 : (int)len;
+    if (len && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close || close + 1 >= end || close[1] != ':')
+            return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not [HOST]:PORT", shown, s);
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        portp = close + 2;
+    } else {
+        const char *colon = NULL;
+        for (const char *p = s; p < end; p++)
+            if (*p == ':') colon = p;
+        if (!colon) return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not HOST:PORT", shown, s);
+        hlen = (size_t)(colon - s);
+        portp = colon + 1;
+        if (memchr(s, ':', hlen))
+            return fail(err, errlen, CONFIG_ERR_VALUE,
+                        "'%.*s': write an IPv6 host in brackets, as [::1]:6379", shown, s);
+    }
+    if (hlen == 0) return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has no host", shown, s);
+    if (hlen >= CONFIG_HOST_MAX)
+        return fail(err, errlen, CONFIG_ERR_VALUE, "host longer than %d bytes",
+                    CONFIG_HOST_MAX - 1);
+    for (size_t i = 0; i < hlen; i++)
+        if (!host_char_ok((unsigned char)h[i]))
+            return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has a bad character in its host",
+                        shown, s);
+    long long p;
+    if (!util_str2ll(portp, (size_t)(end - portp), &p) || p < 1 || p > 65535)
+        return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' needs a port between 1 and 65535", shown,
+                    s);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static int check_advertise(const char *v, char *err, size_t errlen)
+{
+    char host[CONFIG_HOST_MAX];
+    int port;
+    return v[0] ? config_parse_hostport(v, strlen(v), host, &port, err, errlen) : 0;
+}
+
+static int check_dir(const char *v, char *err, size_t errlen)
+{
+    return v[0] ? 0 : fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
+}
+
+/* ------------------------------------------------------------------ bind */
+
+static int valid_bind_addr(const char *s)
+{
+    unsigned char a[16];
+    return !strcmp(s, "*") || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+static void free_bind(struct config *c)
+{
+    for (int i = 0; i < c->bind_count; i++)
+        free(c->bind[i]);
+    c->bind_count = 0;
+}
+
+static int set_bind(struct config *c, const struct config_def *d, int argc, const char *const *argv,
+                    char *err, size_t errlen)
+{
+    (void)d;
+    if (argc == 0 || (argc == 1 && !argv[0][0]))
+        return fail(err, errlen, CONFIG_ERR_VALUE, "bind needs at least one address");
+    if (argc > CONFIG_BIND_MAX)
+        return fail(err, errlen, CONFIG_ERR_VALUE, "Too many bind addresses specified.");
+    for (int i = 0; i < argc; i++)
+        if (!valid_bind_addr(argv[i]))
+            return fail(err, errlen, CONFIG_ERR_VALUE,
+                        "bind address '%.200s' is not a numeric IPv4 or IPv6 address (or *)",
+                        argv[i]);
+    free_bind(c);
+    for (int i = 0; i < argc; i++)
+        c->bind[i] = xstrdup(argv[i]);
+    c->bind_count = argc;
+    return 0;
+}
+
+static int format_bind(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    (void)d;
+    struct out o = out_start(buf, len);
+    for (int i = 0; i < c->bind_count; i++)
+        out_printf(&o, "%s%s", i ? " " : "", c->bind[i]);
+    return (int)o.n;
+}
+
+/* ------------------------------------------------------- cluster-members */
+
+static int parse_member(const char *s, struct config_member *m, char *err, size_t errlen)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq)
+        return fail(err, errlen, CONFIG_ERR_VALUE,
+                    "cluster-members entry '%.200s' is not ID=HOST:PORT", s);
+    if (!util_str2ll(s, (size_t)(eq - s), &m->id) || m->id < 1)
+        return fail(err, errlen, CONFIG_ERR_VALUE,
+                    "cluster-members entry '%.200s': the id must be a positive integer", s);
+    char why[REASON_MAX];
+    if (config_parse_hostport(eq + 1, strlen(eq + 1), m->host, &m->port, why, sizeof why))
+        return fail(err, errlen, CONFIG_ERR_VALUE, "cluster-members entry '%.200s': %s", s, why);
+    return 0;
+}
+
+static int check_member_unique(const struct config_member *ms, int i, char *err, size_t errlen)
+{
+    for (int j = 0; j < i; j++) {
+        if (ms[j].id == ms[i].id)
+            return fail(err, errlen, CONFIG_ERR_VALUE,
+                        "node id %lld appears twice in cluster-members", ms[i].id);
+        if (ms[j].port == ms[i].port && !strcasecmp(ms[j].host, ms[i].host))
+            return fail(err, errlen, CONFIG_ERR_VALUE,
+                        "address %s:%d appears twice in cluster-members", ms[i].host, ms[i].port);
+    }
+    return 0;
+}
+
+static int set_members(struct config *c, const struct config_def *d, int argc,
+                       const char *const *argv, char *err, size_t errlen)
+{
+    (void)d;
+    if (argc == 1 && !argv[0][0]) argc = 0; /* cluster-members "" : this node alone */
+    if (argc > CONFIG_MEMBERS_MAX)
+        return fail(err, errlen, CONFIG_ERR_VALUE, "more than %d cluster members",
+                    CONFIG_MEMBERS_MAX);
+    struct config_member *ms = argc ? xmalloc((size_t)argc * sizeof *ms) : NULL;
+    for (int i = 0; i < argc; i++) {
+        int rc = parse_member(argv[i], &ms[i], err, errlen);
+        if (rc == 0) rc = check_member_unique(ms, i, err, errlen);
+        if (rc) {
+            free(ms);
+            return rc;
+        }
+    }
+    free(c->members);
+    c->members = ms;
+    c->members_count = argc;
+    return 0;
+}
+
+static int format_members(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    (void)d;
+    struct out o = out_start(buf, len);
+    for (int i = 0; i < c->members_count; i++) {
+        const struct config_member *m = &c->members[i];
+        int v6 = strchr(m->host, ':') != NULL;
+        out_printf(&o, "%s%lld=%s%s%s:%d", i ? " " : "", m->id, v6 ? "[" : "", m->host,
+                   v6 ? "]" : "", m->port);
+    }
+    return (int)o.n;
+}
+
+static void free_members(struct config *c)
+{
+    free(c->members);
+    c->members = NULL;
+    c->members_count = 0;
+}
+
+/* -------------------------------------------- client-output-buffer-limit */
+
+/* Class index as Redis names them: "slave" and "replica" are the same. */
+static int obuf_class(const char *name)
+{
+    if (!strcasecmp(name, "normal")) return 0;
+    if (!strcasecmp(name, "replica") || !strcasecmp(name, "slave")) return 1;
+    if (!strcasecmp(name, "pubsub")) return 2;
+    return -1;
+}
+
+/* Redis's syntax: one or more "class hard soft soft-seconds" groups; the
+ * classes not named keep their limits. Error texts are Redis 7's. */
+static int set_obuf(struct config *c, const struct config_def *d, int argc, const char *const *argv,
+                    char *err, size_t errlen)
+{
+    (void)d;
+    struct config_obuf_limit cls[3] = {
+        {c->obuf_hard_limit, c->obuf_soft_limit, c->obuf_soft_seconds},
+        c->obuf_replica,
+        c->obuf_pubsub,
+    };
+    if (argc == 0 || argc % 4)
+        return fail(err, errlen, CONFIG_ERR_VALUE,
+                    "Wrong number of arguments in buffer limit configuration.");
+    for (int i = 0; i < argc; i += 4) {
+        int k = obuf_class(argv[i]);
+        if (k < 0)
+            return fail(err, errlen, CONFIG_ERR_VALUE,
+                        "Invalid client class specified in buffer limit configuration.");
+        struct config_obuf_limit l;
+        if (!parse_memory(argv[i + 1], &l.hard_bytes) ||
+            !parse_memory(argv[i + 2], &l.soft_bytes) ||
+            !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &l.soft_seconds) || l.soft_seconds < 0)
+            return fail(
+                err, errlen, CONFIG_ERR_VALUE,
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+        cls[k] = l;
+    }
+    c->obuf_hard_limit = cls[0].hard_bytes;
+    c->obuf_soft_limit = cls[0].soft_bytes;
+    c->obuf_soft_seconds = cls[0].soft_seconds;
+    c->obuf_replica = cls[1];
+    c->obuf_pubsub = cls[2];
+    return 0;
+}
+
+/* As Redis 7's CONFIG GET prints it, "slave" included. */
+static int format_obuf(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    (void)d;
+    return snprintf(buf, len, "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld",
+                    c->obuf_hard_limit, c->obuf_soft_limit, c->obuf_soft_seconds,
+                    c->obuf_replica.hard_bytes, c->obuf_replica.soft_bytes,
+                    c->obuf_replica.soft_seconds, c->obuf_pubsub.hard_bytes,
+                    c->obuf_pubsub.soft_bytes, c->obuf_pubsub.soft_seconds);
+}
+
+/* ------------------------------------------------------ fixed directives */
+
+/* Redis directives whose only truthful value here is their default (no
+ * daemonizing, no RDB, no AOF): that value is accepted so stock configs and
+ * clients work; any other is refused with the reason in the doc line. */
+static int set_fixed(struct config *c, const struct config_def *d, int argc,
+                     const char *const *argv, char *err, size_t errlen)
+{
+    (void)c;
+    char joined[64];
+    struct out o = out_start(joined, sizeof joined);
+    for (int i = 0; i < argc; i++)
+        out_printf(&o, "%s%s", i ? " " : "", argv[i]);
+    if (o.n < sizeof joined && !strcasecmp(joined, d->default_text)) return 0;
+    return fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is accepted: %s", d->default_text,
+                d->doc);
+}
+
+static int format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    (void)c;
+    return snprintf(buf, len, "%s", d->default_text);
+}
+
+static const struct config_special bind_special = {set_bind, format_bind, free_bind};
+static const struct config_special members_special = {set_members, format_members, free_members};
+static const struct config_special obuf_special = {set_obuf, format_obuf, NULL};
+static const struct config_special fixed_special = {set_fixed, format_fixed, NULL};
+
+/* ------------------------------------------------------------- the table */
+
+/* Indexed by enum log_level. */
+static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+/* Indexed by enum config_maxmemory_policy. */
+static const char *const maxmemory_policy_names[] = {
+    "volatile-lru",   "volatile-lfu", "volatile-random",
+    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+    "allkeys-random", "noeviction",   NULL};
+/* Indexed by enum config_read_mode. */
+static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
+
+#define OFF(field) offsetof(struct config, field)
+#define IMM CONFIG_IMMUTABLE
+/* Positional, in struct config_def's order: name, type, offset, default,
+ * min, max, enum names, flags, special, check, doc. */
+#define ROW(...)                                                                                   \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
+#define DEF_BOOL(n, f, d, fl, doc) ROW(n, CONFIG_BOOL, OFF(f), d, 0, 0, NULL, fl, NULL, NULL, doc)
+#define DEF_INT(n, f, d, lo, hi, fl, doc)                                                          \
+    ROW(n, CONFIG_INT, OFF(f), d, lo, hi, NULL, fl, NULL, NULL, doc)
+#define DEF_MEM(n, f, d, lo, fl, doc)                                                              \
+    ROW(n, CONFIG_MEMORY, OFF(f), d, lo, LLONG_MAX, NULL, fl, NULL, NULL, doc)
+#define DEF_STR(n, f, d, chk, fl, doc)                                                             \
+    ROW(n, CONFIG_STRING, OFF(f), d, 0, 0, NULL, fl, NULL, chk, doc)
+#define DEF_ENUM(n, f, d, names, fl, doc)                                                          \
+    ROW(n, CONFIG_ENUM, OFF(f), d, 0, 0, names, fl, NULL, NULL, doc)
+#define DEF_SPECIAL(n, d, sp, fl, doc) ROW(n, CONFIG_SPECIAL, 0, d, 0, 0, NULL, fl, &sp, NULL, doc)
+
+#define MB (1024LL * 1024)
+
+const struct config_def config_defs[] = {
+    DEF_SPECIAL("bind", "127.0.0.1", bind_special, IMM | CONFIG_MULTI_ARG,
+                "addresses to listen on (numeric IPv4/IPv6, or * for all)"),
+    DEF_INT("port", port, "6379", 0, 65535, IMM, "client port; Raft peers use the same port"),
+    DEF_INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, IMM, "listen() backlog"),
+    DEF_INT("tcp-keepalive", tcp_keepalive, "300", 0, INT_MAX, 0,
+            "seconds between TCP keepalive probes to clients; 0 = off"),
+    DEF_INT("timeout", timeout, "0", 0, INT_MAX, 0,
+            "close a client idle this many seconds; 0 = never"),
+    DEF_INT("maxclients", maxclients, "10000", 1, INT_MAX, 0, "most simultaneous clients"),
+    DEF_STR("dir", dir, "./data", check_dir, IMM,
+            "data directory (created if missing); holds the SQLite file(s)"),
+    DEF_INT("node-id", node_id, "1", 1, LLONG_MAX, IMM,
+            "this node's id, a positive integer unique in the cluster"),
+    DEF_SPECIAL("cluster-members", "", members_special, IMM | CONFIG_MULTI_ARG,
+                "ID=HOST:PORT ... for first boot only; empty = this node alone"),
+    DEF_STR("advertise-addr", advertise_addr, "", check_advertise, IMM,
+            "HOST:PORT other nodes and MOVED replies use; empty = first bind address:port"),
+    DEF_STR("requirepass", requirepass, "", NULL, CONFIG_SENSITIVE,
+            "password clients must AUTH with; empty = none"),
+    DEF_STR("raft-secret", raft_secret, "", NULL, IMM | CONFIG_SENSITIVE,
+            "shared secret peers must present; empty = peer commands refused"),
+    DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0,
+             "debug, verbose, notice or warning"),
+    DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
+    DEF_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", MB, 0,
+            "largest bulk string a client may send"),
+    DEF_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb", MB, 0,
+            "a client whose unparsed input exceeds this is closed"),
+    DEF_SPECIAL("client-output-buffer-limit",
+                "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", obuf_special,
+                CONFIG_MULTI_ARG, "CLASS HARD SOFT SOFT-SECONDS ...; only normal applies"),
+    DEF_INT("hz", hz, "10", 1, 500, 0, "background task frequency (expiry, timeouts) per second"),
+    DEF_MEM("maxmemory", maxmemory, "0", 0, 0, "memory limit for data in bytes; 0 = none"),
+    DEF_ENUM("maxmemory-policy", maxmemory_policy, "noeviction", maxmemory_policy_names, 0,
+             "what to evict at maxmemory (Redis's policy names)"),
+    DEF_INT("databases", databases, "1", 1, 1, IMM, "always 1: raftcache has one database"),
+    DEF_SPECIAL("daemonize", "no", fixed_special, IMM,
+                "raftcache runs in the foreground; let a supervisor (systemd, a container) "
+                "detach it"),
+    DEF_SPECIAL("save", "", fixed_special, CONFIG_MULTI_ARG,
+                "raftcache writes no RDB files: the Raft log and its snapshots persist data"),
+    DEF_SPECIAL("appendonly", "no", fixed_special, 0,
+                "raftcache has no AOF: every write is in the fsynced Raft log"),
+    DEF_INT("raft-election-timeout-ms", raft_election_timeout_ms, "1000", 10, 3600000, 0,
+            "a follower that hears no leader for this long starts an election"),
+    DEF_INT("raft-heartbeat-ms", raft_heartbeat_ms, "100", 1, 3600000, 0,
+            "leader heartbeat interval; must be below the election timeout"),
+    DEF_INT("raft-snapshot-threshold", raft_snapshot_threshold, "100000", 1, LLONG_MAX, 0,
+            "take a snapshot and compact the log after this many applied entries"),
+    DEF_BOOL("raft-log-fsync", raft_log_fsync, "yes", 0,
+             "fsync the Raft log before acknowledging; no breaks the durability promise"),
+    DEF_ENUM("raft-read-mode", raft_read_mode, "linearizable", read_mode_names, 0,
+             "linearizable (quorum-confirmed reads) or lease (clock-dependent)"),
+    DEF_BOOL("raft-follower-proxy", raft_follower_proxy, "no", 0,
+             "followers forward writes to the leader instead of replying MOVED"),
+    DEF_INT("raft-max-inflight-msgs", raft_max_inflight_msgs, "64", 1, 65536, 0,
+            "append messages in flight to one peer"),
+    DEF_INT("raft-max-entries-per-msg", raft_max_entries_per_msg, "512", 1, 65536, 0,
+            "log entries in one append message"),
+    DEF_INT("raft-request-timeout-ms", raft_request_timeout_ms, "5000", 1, 3600000, 0,
+            "a write not committed this long replies -TIMEOUT"),
+};
+
+const int config_defs_count = (int)(sizeof config_defs / sizeof config_defs[0]);
+
+/* ------------------------------------------------------------- lifecycle */
+
+const struct config_def *config_lookup(const char *name)
+{
+    for (int i = 0; i < config_defs_count; i++)
+        if (!strcasecmp(name, config_defs[i].name)) return &config_defs[i];
+    return NULL;
+}
+
+void config_init_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < config_defs_count; i++) {
+        const struct config_def *d = &config_defs[i];
+        char why[REASON_MAX];
+        int rc = set_words(c, d, 1, &d->default_text, why, sizeof why);
+        assert(rc == 0 && "a default in config_defs[] must parse"); /* programmer error */
+        (void)rc;
+    }
+}
+
+void config_free(struct config *c)
+{
+    for (int i = 0; i < config_defs_count; i++) {
+        const struct config_def *d = &config_defs[i];
+        if (d->type == CONFIG_STRING) {
+            char **slot = FIELD(c, d, char *);
+            free(*slot);
+            *slot = NULL;
+        } else if (d->type == CONFIG_SPECIAL && d->special->free) {
+            d->special->free(c);
+        }
+    }
+}
+
+void config_set_apply_hook(struct config *c, config_apply_fn *fn, void *ud)
+{
+    c->apply_fn = fn;
+    c->apply_ud = ud;
+}
+
+int config_format_value(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    switch (d->type) {
+    case CONFIG_BOOL:
+        return snprintf(buf, len, "%s", *CFIELD(c, d, int) ? "yes" : "no");
+    case CONFIG_INT:
+    case CONFIG_MEMORY:
+        return snprintf(buf, len, "%lld", *CFIELD(c, d, long long));
+    case CONFIG_STRING:
+        return snprintf(buf, len, "%s", *CFIELD(c, d, char *));
+    case CONFIG_ENUM:
+        return snprintf(buf, len, "%s", d->enum_names[*CFIELD(c, d, int)]);
+    case CONFIG_SPECIAL:
+        return d->special->format(c, d, buf, len);
+    }
+    assert(!"unknown config type");
+    return 0;
+}
+
+/* The formatted value in malloc'd memory (values have no length limit). */
+static char *format_alloc(const struct config *c, const struct config_def *d)
+{
+    int n = config_format_value(c, d, NULL, 0);
+    char *buf = xmalloc((size_t)n + 1);
+    config_format_value(c, d, buf, (size_t)n + 1);
+    return buf;
+}
+
+int config_check(const struct config *c, char *err, size_t errlen)
+{
+    if (c->members_count > 0) {
+        int found = 0;
+        for (int i = 0; i < c->members_count; i++)
+            found |= c->members[i].id == c->node_id;
+        if (!found)
+            return fail(err, errlen, CONFIG_ERR_VALUE, "node-id %lld is not in cluster-members",
+                        c->node_id);
+    }
+    if (c->raft_heartbeat_ms >= c->raft_election_timeout_ms)
+        return fail(err, errlen, CONFIG_ERR_VALUE,
+                    "raft-heartbeat-ms (%lld) must be less than raft-election-timeout-ms (%lld)",
+                    c->raft_heartbeat_ms, c->raft_election_timeout_ms);
+    return 0;
+}
+
+void config_advertise(const struct config *c, char host[CONFIG_HOST_MAX], int *port)
+{
+    char why[REASON_MAX];
+    if (c->advertise_addr[0] && config_parse_hostport(c->advertise_addr, strlen(c->advertise_addr),
+                                                      host, port, why, sizeof why) == 0)
+        return;
+    const char *b = c->bind[0];
+    snprintf(host, CONFIG_HOST_MAX, "%s", strcmp(b, "*") ? b : "127.0.0.1");
+    *port = (int)c->port;
+}
+
+/* ------------------------------------------------------- loading: common */
+
+/* Sets the directive named by argv[0] from argv[1..argc). */
+static int apply_words(struct config *c, int argc, const char *const *argv, char *err,
+                       size_t errlen)
+{
+    const struct config_def *d = config_lookup(argv[0]);
+    if (!d)
+        return fail(err, errlen, CONFIG_ERR_UNKNOWN, "Bad directive or wrong number of arguments");
+    return set_words(c, d, argc - 1, argv + 1, err, errlen);
+}
+
+/* The offending line as the error block shows it: a secret's value is not
+ * echoed to a terminal or a log. */
+static void shown_line(const char *line, char *buf, size_t len)
+{
+    char name[64];
+    size_t n = 0;
+    while (line[n] && !isspace((unsigned char)line[n]) && n < sizeof name - 1) {
+        name[n] = line[n];
+        n++;
+    }
+    name[n] = '\0';
+    const struct config_def *d = config_lookup(name);
+    if (d && (d->flags & CONFIG_SENSITIVE))
+        snprintf(buf, len, "%s (value hidden)", d->name);
+    else
+        snprintf(buf, len, "%.300s", line);
+}
+
+static int load_error(char *err, size_t errlen, int code, const char *where, const char *line,
+                      const char *reason)
+{
+    char shown[320];
+    shown_line(line, shown, sizeof shown);
+    return fail(err, errlen, code, FATAL_BANNER "\n%s\n>>> '%s'\n%s", where, shown, reason);
+}
+
+/* ------------------------------------------------ loading: files, include */
+
+/* Open files, innermost last: include is a push, end of file a pop, so
+ * nesting costs no recursion and is bounded by the array. */
+struct loader {
+    struct {
+        FILE *f;
+        char *path; /* owned; as opened, for messages and relative includes */
+        long line;
+    } frames[CONFIG_INCLUDE_DEPTH];
+    int depth;
+};
+
+/* Takes ownership of path. */
+static int push_file(struct loader *l, char *path, char *err, size_t errlen)
+{
+    if (l->depth == CONFIG_INCLUDE_DEPTH) {
+        free(path);
+        return fail(err, errlen, CONFIG_ERR_VALUE,
+                    "include nested more than %d deep (an include cycle?)", CONFIG_INCLUDE_DEPTH);
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        fail(err, errlen, CONFIG_ERR_IO, "can't open config file '%.300s': %s", path, strerror(e));
+        free(path);
+        return CONFIG_ERR_IO;
+    }
+    l->frames[l->depth].f = f;
+    l->frames[l->depth].path = path;
+    l->frames[l->depth].line = 0;
+    l->depth++;
+    return 0;
+}
+
+static void pop_file(struct loader *l)
+{
+    l->depth--;
+    fclose(l->frames[l->depth].f);
+    free(l->frames[l->depth].path);
+}
+
+/* A relative include is taken from the including file's directory, so a
+ * config tree works from any cwd. */
+static char *include_path(const char *including, const char *target)
+{
+    const char *slash = strrchr(including, '/');
+    if (target[0] == '/' || !slash) return xstrdup(target);
+    size_t dlen = (size_t)(slash - including) + 1;
+    char *p = xmalloc(dlen + strlen(target) + 1);
+    memcpy(p, including, dlen);
+    strcpy(p + dlen, target);
+    return p;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* One non-blank, non-comment line: a directive, or an include to push. */
+static int load_line(struct config *c, struct loader *l, const char *text, char *err, size_t errlen)
+{
+    struct words w;
+    int rc = split_words(text, &w, err, errlen);
+    if (rc == 0 && w.argc > 0) {
+        if (strcasecmp(w.argv[0], "include"))
+            rc = apply_words(c, w.argc, (const char *const *)w.argv, err, errlen);
+        else if (w.argc != 2)
+            rc =
+                fail(err, errlen, CONFIG_ERR_UNKNOWN, "Bad directive or wrong number of arguments");
+        else
+            rc = push_file(l, include_path(l->frames[l->depth - 1].path, w.argv[1]), err, errlen);
+    }
+    words_free(&w);
+    return rc;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+    struct loader l = {.depth = 0};
+    char why[REASON_MAX], where[400];
+    int rc = push_file(&l, xstrdup(path), why, sizeof why);
+    if (rc) return fail(err, errlen, rc, FATAL_BANNER "\n%s", why);
+    char *line = NULL;
+    size_t cap = 0;
+    while (rc == 0 && l.depth > 0) {
+        int top = l.depth - 1;
+        ssize_t n = getline(&line, &cap, l.frames[top].f);
+        if (n < 0) {
+            if (ferror(l.frames[top].f))
+                rc = fail(err, errlen, CONFIG_ERR_IO, FATAL_BANNER "\ncan't read '%.300s': %s",
+                          l.frames[top].path, strerror(errno));
+            pop_file(&l);
+            continue;
+        }
+        l.frames[top].line++;
+        char *text = trim(line);
+        if (!*text || *text == '#') continue;
+        if (n > CONFIG_LINE_MAX)
+            rc = fail(why, sizeof why, CONFIG_ERR_VALUE, "line longer than %d bytes",
+                      CONFIG_LINE_MAX);
+        else
+            rc = load_line(c, &l, text, why, sizeof why);
+        if (rc) {
+            snprintf(where, sizeof where, "%.300s:%ld", l.frames[top].path, l.frames[top].line);
+            load_error(err, errlen, rc, where, text, why);
+        }
+    }
+    while (l.depth > 0)
+        pop_file(&l);
+    free(line);
+    return rc;
+}
+
+/* ------------------------------------------------- loading: command line */
+
+static int is_option(const char *arg)
+{
+    return arg[0] == '-' && arg[1] == '-';
+}
+
+/* argv[0] is "--name", argv[1..n) its values; index is its place in main's
+ * argv, for the message. */
+static int load_option(struct config *c, int index, char **argv, int n, char *err, size_t errlen)
+{
+    char why[REASON_MAX], where[64], text[CONFIG_LINE_MAX / 16];
+    snprintf(where, sizeof where, "command line argument %d", index);
+    if (!is_option(argv[0]))
+        return load_error(err, errlen, CONFIG_ERR_UNKNOWN, where, argv[0],
+                          "expected a --directive (only the first argument may be a file)");
+    const char *empty = "";
+    const char *vals[CONFIG_ARGS_MAX + 1];
+    int nv = n - 1;
+    if (nv == 0)
+        vals[nv++] = empty; /* "--save --port 1": save gets "" as in Redis */
+    else if (nv > CONFIG_ARGS_MAX)
+        nv = CONFIG_ARGS_MAX + 1; /* refused below */
+    else
+        memcpy(vals, argv + 1, (size_t)nv * sizeof *vals);
+    const char *name = argv[0] + 2;
+    struct out o = out_start(text, sizeof text);
+    out_printf(&o, "%s", name);
+    for (int i = 0; i < nv && i < CONFIG_ARGS_MAX; i++)
+        out_printf(&o, " %s", vals[i]);
+    if (nv > CONFIG_ARGS_MAX)
+        return load_error(err, errlen, CONFIG_ERR_VALUE, where, text, "too many arguments");
+    if (!strcasecmp(name, "include")) {
+        if (nv == 1) return config_load_file(c, vals[0], err, errlen);
+        return load_error(err, errlen, CONFIG_ERR_UNKNOWN, where, text,
+                          "Bad directive or wrong number of arguments");
+    }
+    const struct config_def *d = config_lookup(name);
+    int rc =
+        d ? set_words(c, d, nv, vals, why, sizeof why)
+          : fail(why, sizeof why, CONFIG_ERR_UNKNOWN, "Bad directive or wrong number of arguments");
+    return rc ? load_error(err, errlen, rc, where, text, why) : 0;
+}
+
+int config_load_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    int i = 1, rc;
+    if (argc > 1 && !is_option(argv[1])) {
+        rc = config_load_file(c, argv[1], err, errlen);
+        if (rc) return rc;
+        i = 2;
+    }
+    while (i < argc) {
+        int j = i + 1;
+        while (j < argc && !is_option(argv[j]))
+            j++;
+        rc = load_option(c, i, argv + i, j - i, err, errlen);
+        if (rc) return rc;
+        i = j;
+    }
+    char why[REASON_MAX];
+    rc = config_check(c, why, sizeof why);
+    return rc ? fail(err, errlen, rc, FATAL_BANNER "\n%s", why) : 0;
+}
+
+/* ------------------------------------------------------------ CONFIG SET */
+
+#define SET_FAILED "ERR CONFIG SET failed (possibly related to argument '%.128s') - %s"
+
+/* Looks every name up before anything changes; Redis reports the first
+ * problem in argument order. */
+static int resolve_names(int n, const char *const *names, const struct config_def **defs, char *err,
+                         size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        defs[i] = config_lookup(names[i]);
+        if (!defs[i])
+            return fail(err, errlen, CONFIG_ERR_UNKNOWN,
+                        "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'",
+                        names[i]);
+        if (defs[i]->flags & CONFIG_IMMUTABLE)
+            return fail(err, errlen, CONFIG_ERR_IMMUTABLE, SET_FAILED, names[i],
+                        "can't set immutable config");
+        for (int j = 0; j < i; j++)
+            if (defs[j] == defs[i])
+                return fail(err, errlen, CONFIG_ERR_DUPLICATE, SET_FAILED, names[i],
+                            "duplicate parameter");
+    }
+    return 0;
+}
+
+/* Puts back the first n saved values; they were valid, so this cannot fail. */
+static void restore(struct config *c, int n, const struct config_def **defs, char **saved)
+{
+    for (int i = 0; i < n; i++) {
+        char why[REASON_MAX];
+        const char *v = saved[i];
+        int rc = set_words(c, defs[i], 1, &v, why, sizeof why);
+        assert(rc == 0 && "a formatted value must parse back");
+        (void)rc;
+    }
+}
+
+int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
+                     char *err, size_t errlen)
+{
+    const struct config_def **defs = xmalloc((size_t)n * sizeof *defs);
+    char **saved = xmalloc((size_t)n * sizeof *saved);
+    int done = 0;
+    int rc = resolve_names(n, names, defs, err, errlen);
+    for (int i = 0; rc == 0 && i < n; i++)
+        saved[i] = format_alloc(c, defs[i]);
+    if (rc == 0) done = n;
+    char why[REASON_MAX];
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = set_words(c, defs[i], 1, &values[i], why, sizeof why);
+        if (rc) {
+            restore(c, i, defs, saved);
+            fail(err, errlen, rc, SET_FAILED, defs[i]->name, why);
+        }
+    }
+    if (rc == 0 && (rc = config_check(c, why, sizeof why)) != 0) {
+        restore(c, n, defs, saved);
+        fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
+    }
+    for (int i = 0; rc == 0 && c->apply_fn && i < n; i++)
+        c->apply_fn(c->apply_ud, defs[i]->name);
+    for (int i = 0; i < done; i++)
+        free(saved[i]);
+    free(saved);
+    free(defs);
+    return rc;
+}
+
+int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    return config_set_multi(c, 1, &name, &value, err, errlen);
+}
+
+/* ------------------------------------------------------------ CONFIG GET */
+
+void config_get(const struct config *c, int npat, const char *const *patterns,
+                const size_t *pattern_lens, config_get_fn *fn, void *ud)
+{
+    for (int i = 0; i < config_defs_count; i++) {
+        const struct config_def *d = &config_defs[i];
+        int hit = 0;
+        for (int k = 0; k < npat && !hit; k++)
+            hit = glob_match(patterns[k], pattern_lens[k], d->name, strlen(d->name), 1);
+        if (!hit) continue;
+        char *v = format_alloc(c, d);
+        fn(ud, d->name, v);
+        free(v);
+    }
+}

@@ -1,0 +1,256 @@
+/*
+ * src/config.h - the server configuration: one declarative table of
+ * directives serving the config file, command-line overrides, CONFIG GET and
+ * CONFIG SET.
+ *
+ * Every directive is a row of config_defs[] (src/config.c): its name, type,
+ * where its value lives in struct config, its default as text, its bounds,
+ * flags and a one-line description. Defaults are set by parsing the default
+ * text through the same code as a config file line, so there is one parser
+ * per type and no second copy of any default. conf/raftcache.conf documents
+ * every row.
+ *
+ * Ownership: struct config owns its strings and arrays. After
+ * config_init_defaults() every string field is non-NULL (possibly ""). A
+ * pointer read from a struct config stays valid until that directive is set
+ * again (CONFIG SET) or config_free(); immutable directives therefore keep
+ * their pointers for the life of the process.
+ *
+ * Return codes: 0 (CONFIG_OK) or one of the negative enum config_status
+ * values; the human text goes into the caller's err buffer (always
+ * NUL-terminated when errlen > 0).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+enum config_status {
+    CONFIG_OK = 0,
+    CONFIG_ERR_UNKNOWN = -1,   /* no such directive (or wrong argument count) */
+    CONFIG_ERR_IMMUTABLE = -2, /* CONFIG SET of a directive fixed at start */
+    CONFIG_ERR_DUPLICATE = -3, /* one CONFIG SET names a directive twice */
+    CONFIG_ERR_VALUE = -4,     /* the value was refused */
+    CONFIG_ERR_IO = -5,        /* a config file could not be read */
+};
+
+enum config_type {
+    CONFIG_BOOL,    /* int: 1 yes, 0 no */
+    CONFIG_INT,     /* long long in [min, max] */
+    CONFIG_MEMORY,  /* long long bytes in [min, max]; "1gb", "100k" accepted */
+    CONFIG_STRING,  /* malloc'd char *, never NULL */
+    CONFIG_ENUM,    /* int: index into enum_names */
+    CONFIG_SPECIAL, /* own parser and formatter (lists, compound values) */
+};
+
+enum config_flags {
+    CONFIG_IMMUTABLE = 1u << 0, /* set at start only; CONFIG SET refuses it */
+    CONFIG_SENSITIVE = 1u << 1, /* a secret: callers redact it in logs and MONITOR */
+    CONFIG_MULTI_ARG = 1u << 2, /* takes several words ("bind a b"); one word is split */
+};
+
+/* Redis's names, in Redis's order. */
+enum config_maxmemory_policy {
+    CONFIG_MAXMEMORY_VOLATILE_LRU,
+    CONFIG_MAXMEMORY_VOLATILE_LFU,
+    CONFIG_MAXMEMORY_VOLATILE_RANDOM,
+    CONFIG_MAXMEMORY_VOLATILE_TTL,
+    CONFIG_MAXMEMORY_ALLKEYS_LRU,
+    CONFIG_MAXMEMORY_ALLKEYS_LFU,
+    CONFIG_MAXMEMORY_ALLKEYS_RANDOM,
+    CONFIG_MAXMEMORY_NOEVICTION,
+};
+
+enum config_read_mode {
+    CONFIG_READ_LINEARIZABLE, /* every read confirms leadership (ReadIndex) */
+    CONFIG_READ_LEASE,        /* reads trust a leader lease (clock-dependent) */
+};
+
+#define CONFIG_BIND_MAX 16      /* addresses in "bind" (the server's listener limit) */
+#define CONFIG_MEMBERS_MAX 64   /* entries in "cluster-members" */
+#define CONFIG_HOST_MAX 256     /* bytes of a host name, NUL included */
+#define CONFIG_INCLUDE_DEPTH 16 /* nested "include" files before we call it a cycle */
+#define CONFIG_LINE_MAX 65536   /* bytes of one config file line */
+#define CONFIG_ARGS_MAX 1024    /* words on one config file line */
+
+/* One "ID=HOST:PORT" of cluster-members. */
+struct config_member {
+    long long id;
+    char host[CONFIG_HOST_MAX]; /* without IPv6 brackets */
+    int port;
+};
+
+/* One class of client-output-buffer-limit (Redis semantics; 0 = no limit). */
+struct config_obuf_limit {
+    long long hard_bytes, soft_bytes, soft_seconds;
+};
+
+typedef void config_apply_fn(void *ud, const char *name);
+
+struct config {
+    /* network */
+    char *bind[CONFIG_BIND_MAX];
+    int bind_count; /* >= 1 */
+    long long port;
+    long long tcp_backlog;
+    long long tcp_keepalive; /* seconds; 0 = off */
+    long long timeout;       /* idle client timeout in seconds; 0 = never */
+    long long maxclients;
+    /* node and cluster */
+    char *dir;
+    long long node_id;
+    struct config_member *members; /* malloc'd; NULL when members_count == 0 */
+    int members_count;             /* 0 = this node alone */
+    char *advertise_addr;          /* "" = first bind address and port */
+    char *requirepass;             /* "" = no AUTH needed */
+    char *raft_secret;             /* "" = peer commands refused */
+    /* logging */
+    int loglevel;  /* enum log_level (src/log.h) */
+    char *logfile; /* "" = stdout */
+    /* limits */
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    long long obuf_hard_limit, obuf_soft_limit, obuf_soft_seconds; /* normal clients */
+    /* replica and pubsub classes: raftcache has no such clients; kept so that
+     * client-output-buffer-limit round-trips through CONFIG SET/GET as in Redis */
+    struct config_obuf_limit obuf_replica, obuf_pubsub;
+    long long hz;
+    long long maxmemory;  /* bytes; 0 = no limit */
+    int maxmemory_policy; /* enum config_maxmemory_policy */
+    long long databases;  /* always 1 */
+    /* raft */
+    long long raft_election_timeout_ms;
+    long long raft_heartbeat_ms;
+    long long raft_snapshot_threshold; /* applied entries between snapshots */
+    int raft_log_fsync;
+    int raft_read_mode; /* enum config_read_mode */
+    int raft_follower_proxy;
+    long long raft_max_inflight_msgs;
+    long long raft_max_entries_per_msg;
+    long long raft_request_timeout_ms;
+    /* CONFIG SET change hook */
+    config_apply_fn *apply_fn;
+    void *apply_ud;
+};
+
+struct config_special;
+
+/* A row of the directive table. */
+struct config_def {
+    const char *name; /* lower case */
+    enum config_type type;
+    size_t offset; /* of the field in struct config (unused by SPECIAL) */
+    const char *default_text;
+    long long min, max;                   /* INT, MEMORY */
+    const char *const *enum_names;        /* ENUM: NULL-terminated; index = stored value */
+    unsigned flags;                       /* enum config_flags */
+    const struct config_special *special; /* SPECIAL only: its parser and formatter */
+    int (*check)(const char *value, char *err, size_t errlen); /* STRING: optional validator */
+    const char *doc; /* one line; conf/raftcache.conf says more */
+};
+
+extern const struct config_def config_defs[];
+extern const int config_defs_count;
+
+/* Fills c with every default. c's previous contents are ignored (not freed). */
+void config_init_defaults(struct config *c);
+
+/* Frees every owned string and array; c may be initialised again after. */
+void config_free(struct config *c);
+
+/* Registers the hook that config_set*() calls, after a successful set, once per
+ * directive set, with its canonical name. Loading files and args never calls
+ * it (the server reads the whole config when it starts). */
+void config_set_apply_hook(struct config *c, config_apply_fn *fn, void *ud);
+
+/* Case-insensitive lookup; NULL if there is no such directive. */
+const struct config_def *config_lookup(const char *name);
+
+/*
+ * Loads a redis.conf-style file on top of c: one "directive arg..." per line,
+ * '#' comments, blank lines, "..." (with \n \r \t \b \a \xHH \\ \" escapes)
+ * and '...' (with \') quoting, names case-insensitive, later lines win.
+ * "include PATH" loads another file at that point; a relative PATH is taken
+ * from the directory of the file that includes it (not from the cwd), and
+ * includes nest at most CONFIG_INCLUDE_DEPTH deep (a cycle hits that bound).
+ *
+ * On failure, err holds a block for the operator, like Redis's:
+ *     *** FATAL CONFIG FILE ERROR ***
+ *     path:line
+ *     >>> 'the offending line'
+ *     reason
+ * and returns CONFIG_ERR_IO, CONFIG_ERR_UNKNOWN or CONFIG_ERR_VALUE. Lines
+ * before the bad one stay applied: the caller is expected to exit.
+ */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Loads a command line "prog [CONFIG-FILE] [--directive value ...]" as main()
+ * receives it (argv[0] is skipped). A first argument not starting with "--"
+ * is a config file, loaded first; then every "--directive" takes the
+ * arguments up to the next "--..." as its values ("--save" with none gets
+ * one empty value, as in Redis). A single value of a MULTI_ARG directive is
+ * split into words: --bind "127.0.0.1 ::1". "--include PATH" is relative to
+ * the cwd. Ends with config_check(). Errors are reported like
+ * config_load_file()'s, located as "command line argument N" (N indexes argv).
+ * This is all main() needs: on failure, print err and exit non-zero.
+ */
+int config_load_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * Rules spanning several directives (node-id listed in cluster-members,
+ * heartbeat shorter than the election timeout). config_load_file() does not
+ * apply them, because the command line may fix what the file says;
+ * config_load_args() (the whole start-up configuration) and config_set*() do.
+ */
+int config_check(const struct config *c, char *err, size_t errlen);
+
+/*
+ * CONFIG SET name value [name value ...]: all or nothing. Every name is looked
+ * up and checked (unknown, immutable, duplicate) before any value is set;
+ * values are then set in order and, if one is refused or the result breaks
+ * config_check(), every directive set so far gets its old value back.
+ * On failure err holds the exact Redis 7 error reply text (without the
+ * leading '-'), e.g.
+ *   ERR Unknown option or number of arguments for CONFIG SET - 'foo'
+ *   ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config
+ *   ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between ...
+ * On success the apply hook runs once per directive, in argument order.
+ */
+int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
+                     char *err, size_t errlen);
+
+/* config_set_multi() with one pair. */
+int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* Called by config_get() for each match; both strings live only during the call. */
+typedef void config_get_fn(void *ud, const char *name, const char *value);
+
+/*
+ * CONFIG GET pattern [pattern ...]: calls fn(ud, name, value) once per
+ * directive matching any of the npat glob patterns (case-insensitive), in
+ * table order. Values are formatted as Redis does: bools yes/no, memory in
+ * bytes, enums by name, lists space-separated.
+ */
+void config_get(const struct config *c, int npat, const char *const *patterns,
+                const size_t *pattern_lens, config_get_fn *fn, void *ud);
+
+/* Formats def's current value into buf (NUL-terminated when len > 0).
+ * Returns the full length, which may exceed len - 1 (like snprintf). */
+int config_format_value(const struct config *c, const struct config_def *def, char *buf,
+                        size_t len);
+
+/*
+ * Parses "HOST:PORT" (HOST may be "[v6addr]"): host gets the host without
+ * brackets, port a value in 1..65535. Returns 0, or CONFIG_ERR_VALUE with the
+ * reason in err. The rule cluster-members and advertise-addr use, exported
+ * for commands taking a peer address (RAFT.NODE ADD, RAFT.CLUSTER JOIN).
+ */
+int config_parse_hostport(const char *s, size_t len, char host[CONFIG_HOST_MAX], int *port,
+                          char *err, size_t errlen);
+
+/* The address this node tells others: advertise-addr when set, otherwise the
+ * first bind address ("*" means 127.0.0.1) and port. */
+void config_advertise(const struct config *c, char host[CONFIG_HOST_MAX], int *port);
+
+#endif

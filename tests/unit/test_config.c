@@ -1,0 +1,896 @@
+/*
+ * tests/unit/test_config.c - the config table (file, include, command line,
+ * CONFIG SET/GET) and the log, as an operator or a client sees them.
+ *
+ * Run from the repository root: one test loads conf/raftcache.conf.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../src/config.h"
+#include "../../src/log.h"
+
+/* ------------------------------------------------------------ fixtures */
+
+struct fx {
+    struct config cfg;
+    char dir[64];
+    char err[2048];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/raftcache-test-config-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    config_init_defaults(&f->cfg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    config_free(&f->cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    return 0;
+}
+
+/* Writes text to dir/name; returns the path in a static buffer. */
+static const char *write_file(struct fx *f, const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static int load_text(struct fx *f, const char *text)
+{
+    return config_load_file(&f->cfg, write_file(f, "test.conf", text), f->err, sizeof f->err);
+}
+
+/* The value CONFIG GET would report. */
+static const char *get(struct fx *f, const char *name)
+{
+    static char buf[4096];
+    const struct config_def *d = config_lookup(name);
+    assert_non_null(d);
+    config_format_value(&f->cfg, d, buf, sizeof buf);
+    return buf;
+}
+
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (!strstr((hay), (needle))) fail_msg("'%s' not in '%s'", (needle), (hay));               \
+    } while (0)
+
+/* ------------------------------------------------------------- defaults */
+
+static void test_defaults(void **state)
+{
+    struct fx *f = *state;
+    struct config *c = &f->cfg;
+    assert_int_equal(c->bind_count, 1);
+    assert_string_equal(c->bind[0], "127.0.0.1");
+    assert_int_equal(c->port, 6379);
+    assert_string_equal(c->dir, "./data");
+    assert_int_equal(c->node_id, 1);
+    assert_int_equal(c->members_count, 0);
+    assert_string_equal(c->advertise_addr, "");
+    assert_string_equal(c->requirepass, "");
+    assert_string_equal(c->raft_secret, "");
+    assert_int_equal(c->loglevel, LOG_LEVEL_NOTICE);
+    assert_string_equal(c->logfile, "");
+    assert_int_equal(c->maxclients, 10000);
+    assert_int_equal(c->timeout, 0);
+    assert_int_equal(c->tcp_keepalive, 300);
+    assert_int_equal(c->tcp_backlog, 511);
+    assert_int_equal(c->proto_max_bulk_len, 512LL * 1024 * 1024);
+    assert_int_equal(c->client_query_buffer_limit, 1024LL * 1024 * 1024);
+    assert_int_equal(c->obuf_hard_limit, 0);
+    assert_int_equal(c->obuf_soft_limit, 0);
+    assert_int_equal(c->obuf_soft_seconds, 0);
+    assert_int_equal(c->obuf_replica.hard_bytes, 256LL * 1024 * 1024);
+    assert_int_equal(c->obuf_pubsub.soft_seconds, 60);
+    assert_int_equal(c->hz, 10);
+    assert_int_equal(c->maxmemory, 0);
+    assert_int_equal(c->maxmemory_policy, CONFIG_MAXMEMORY_NOEVICTION);
+    assert_int_equal(c->databases, 1);
+    assert_int_equal(c->raft_election_timeout_ms, 1000);
+    assert_int_equal(c->raft_heartbeat_ms, 100);
+    assert_int_equal(c->raft_snapshot_threshold, 100000);
+    assert_int_equal(c->raft_log_fsync, 1);
+    assert_int_equal(c->raft_read_mode, CONFIG_READ_LINEARIZABLE);
+    assert_int_equal(c->raft_follower_proxy, 0);
+    assert_int_equal(c->raft_max_inflight_msgs, 64);
+    assert_int_equal(c->raft_max_entries_per_msg, 512);
+    assert_int_equal(c->raft_request_timeout_ms, 5000);
+    assert_int_equal(config_check(c, f->err, sizeof f->err), 0);
+}
+
+static void test_get_formats(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(get(f, "raft-log-fsync"), "yes");
+    assert_string_equal(get(f, "raft-follower-proxy"), "no");
+    assert_string_equal(get(f, "proto-max-bulk-len"), "536870912");
+    assert_string_equal(get(f, "maxmemory-policy"), "noeviction");
+    assert_string_equal(get(f, "loglevel"), "notice");
+    assert_string_equal(get(f, "save"), "");
+    assert_string_equal(get(f, "daemonize"), "no");
+    assert_string_equal(get(f, "client-output-buffer-limit"),
+                        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+    /* the snprintf contract: full length returned even when truncated */
+    char small[4];
+    const struct config_def *d = config_lookup("client-output-buffer-limit");
+    int n = config_format_value(&f->cfg, d, small, sizeof small);
+    assert_int_equal(n, (int)strlen(get(f, "client-output-buffer-limit")));
+    assert_string_equal(small, "nor");
+}
+
+/* ------------------------------------------------------ types and errors */
+
+static void set_ok(struct fx *f, const char *name, const char *value)
+{
+    int rc = config_set(&f->cfg, name, value, f->err, sizeof f->err);
+    if (rc) fail_msg("CONFIG SET %s %s: %s", name, value, f->err);
+}
+
+static void set_fails(struct fx *f, const char *name, const char *value, int code, const char *text)
+{
+    assert_int_equal(config_set(&f->cfg, name, value, f->err, sizeof f->err), code);
+    assert_string_equal(f->err, text);
+}
+
+#define FAILED(arg) "ERR CONFIG SET failed (possibly related to argument '" arg "') - "
+
+static void test_bool(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "raft-follower-proxy", "YES");
+    assert_int_equal(f->cfg.raft_follower_proxy, 1);
+    set_ok(f, "raft-follower-proxy", "no");
+    assert_int_equal(f->cfg.raft_follower_proxy, 0);
+    set_fails(f, "raft-follower-proxy", "1", CONFIG_ERR_VALUE,
+              FAILED("raft-follower-proxy") "argument must be 'yes' or 'no'");
+}
+
+static void test_int(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "hz", "500");
+    assert_int_equal(f->cfg.hz, 500);
+    set_fails(f, "hz", "501", CONFIG_ERR_VALUE,
+              FAILED("hz") "argument must be between 1 and 500 inclusive");
+    set_fails(f, "hz", "0", CONFIG_ERR_VALUE,
+              FAILED("hz") "argument must be between 1 and 500 inclusive");
+    set_fails(f, "hz", "ten", CONFIG_ERR_VALUE,
+              FAILED("hz") "argument couldn't be parsed into an integer");
+    set_fails(f, "hz", " 10", CONFIG_ERR_VALUE,
+              FAILED("hz") "argument couldn't be parsed into an integer");
+    set_fails(f, "hz", "10k", CONFIG_ERR_VALUE,
+              FAILED("hz") "argument couldn't be parsed into an integer");
+    set_fails(f, "timeout", "-1", CONFIG_ERR_VALUE,
+              FAILED("timeout") "argument must be between 0 and 2147483647 inclusive");
+    assert_int_equal(f->cfg.hz, 500);
+    assert_int_equal(f->cfg.timeout, 0);
+}
+
+static void test_memory(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *text;
+        long long bytes;
+    } ok[] = {
+        {"0", 0},         {"100", 100},         {"100b", 100},      {"1k", 1000},
+        {"1kb", 1024},    {"1K", 1000},         {"1KB", 1024},      {"2m", 2000000},
+        {"2mb", 2097152}, {"3g", 3000000000LL}, {"3gb", 3LL << 30}, {"1Gb", 1LL << 30},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        set_ok(f, "maxmemory", ok[i].text);
+        assert_int_equal(f->cfg.maxmemory, ok[i].bytes);
+        assert_int_equal(strtoll(get(f, "maxmemory"), NULL, 10), ok[i].bytes);
+    }
+    static const char *const bad[] = {"", "1tb", "k", "-1", "1.5gb", "1 gb", "gb1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        set_fails(f, "maxmemory", bad[i], CONFIG_ERR_VALUE,
+                  FAILED("maxmemory") "argument must be a memory value");
+    assert_int_equal(f->cfg.maxmemory, 1LL << 30);
+    /* proto-max-bulk-len has Redis's 1mb floor */
+    set_fails(f, "proto-max-bulk-len", "1000kb", CONFIG_ERR_VALUE,
+              FAILED("proto-max-bulk-len") "argument must be between 1048576 and "
+                                           "9223372036854775807 inclusive");
+    set_ok(f, "proto-max-bulk-len", "1mb");
+    assert_int_equal(f->cfg.proto_max_bulk_len, 1048576);
+}
+
+static void test_enum(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "maxmemory-policy", "ALLKEYS-RANDOM");
+    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_ALLKEYS_RANDOM);
+    assert_string_equal(get(f, "maxmemory-policy"), "allkeys-random");
+    set_ok(f, "maxmemory-policy", "volatile-ttl");
+    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_VOLATILE_TTL);
+    set_fails(f, "loglevel", "loud", CONFIG_ERR_VALUE,
+              FAILED("loglevel") "argument(s) must be one of the following: debug, verbose, "
+                                 "notice, warning");
+    set_ok(f, "loglevel", "warning");
+    assert_int_equal(f->cfg.loglevel, LOG_LEVEL_WARNING);
+    set_ok(f, "raft-read-mode", "lease");
+    assert_int_equal(f->cfg.raft_read_mode, CONFIG_READ_LEASE);
+}
+
+static void test_string(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "requirepass", "s3cret with spaces");
+    assert_string_equal(f->cfg.requirepass, "s3cret with spaces");
+    set_ok(f, "requirepass", "");
+    assert_string_equal(f->cfg.requirepass, "");
+    assert_int_equal(load_text(f, "dir \"\"\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "dir can't be empty");
+    assert_int_equal(load_text(f, "advertise-addr 10.0.0.1\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "is not HOST:PORT");
+    assert_int_equal(load_text(f, "advertise-addr [::1]:7000\n"), 0);
+    char host[CONFIG_HOST_MAX];
+    int port;
+    config_advertise(&f->cfg, host, &port);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 7000);
+}
+
+static void test_fixed_directives(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "save", "");
+    set_ok(f, "appendonly", "no");
+    set_fails(f, "save", "900 1", CONFIG_ERR_VALUE,
+              FAILED("save") "only \"\" is accepted: raftcache writes no RDB files: the Raft log "
+                             "and its snapshots persist data");
+    set_fails(f, "appendonly", "yes", CONFIG_ERR_VALUE,
+              FAILED("appendonly") "only \"no\" is accepted: raftcache has no AOF: every write "
+                                   "is in the fsynced Raft log");
+    assert_int_equal(load_text(f, "daemonize yes\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "only \"no\" is accepted: raftcache runs in the foreground");
+    assert_int_equal(load_text(f, "daemonize no\nsave \"\"\nsave\nappendonly\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, ":4\n>>> 'appendonly'\nwrong number of arguments");
+    assert_int_equal(load_text(f, "databases 16\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "argument must be between 1 and 1 inclusive");
+}
+
+static void test_bind(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(load_text(f, "bind 127.0.0.1 ::1\n"), 0);
+    assert_int_equal(f->cfg.bind_count, 2);
+    assert_string_equal(f->cfg.bind[1], "::1");
+    assert_string_equal(get(f, "bind"), "127.0.0.1 ::1");
+    assert_int_equal(load_text(f, "bind \"10.0.0.1 *\"\n"), 0); /* one word is split */
+    assert_int_equal(f->cfg.bind_count, 2);
+    assert_string_equal(f->cfg.bind[1], "*");
+    assert_int_equal(load_text(f, "bind localhost\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "bind address 'localhost' is not a numeric IPv4 or IPv6 address");
+    assert_int_equal(load_text(f, "bind 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 "
+                                  "1.1.1.8 1.1.1.9 1.1.1.10 1.1.1.11 1.1.1.12 1.1.1.13 1.1.1.14 "
+                                  "1.1.1.15 1.1.1.16 1.1.1.17\n"),
+                     CONFIG_ERR_VALUE);
+    assert_contains(f->err, "Too many bind addresses specified.");
+    assert_int_equal(f->cfg.bind_count, 2); /* a refused line changes nothing */
+}
+
+static void test_obuf_limit(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "client-output-buffer-limit", "normal 1mb 512kb 10");
+    assert_int_equal(f->cfg.obuf_hard_limit, 1048576);
+    assert_int_equal(f->cfg.obuf_soft_limit, 524288);
+    assert_int_equal(f->cfg.obuf_soft_seconds, 10);
+    /* the other classes keep their values, as in Redis */
+    assert_string_equal(get(f, "client-output-buffer-limit"),
+                        "normal 1048576 524288 10 slave 268435456 67108864 60 "
+                        "pubsub 33554432 8388608 60");
+    set_ok(f, "client-output-buffer-limit", "slave 1 2 3 pubsub 4 5 6");
+    assert_int_equal(f->cfg.obuf_replica.soft_seconds, 3);
+    assert_int_equal(f->cfg.obuf_pubsub.hard_bytes, 4);
+    set_fails(f, "client-output-buffer-limit", "normal 1 2", CONFIG_ERR_VALUE,
+              FAILED("client-output-buffer-limit") "Wrong number of arguments in buffer limit "
+                                                   "configuration.");
+    set_fails(f, "client-output-buffer-limit", "master 1 2 3", CONFIG_ERR_VALUE,
+              FAILED("client-output-buffer-limit") "Invalid client class specified in buffer "
+                                                   "limit configuration.");
+    set_fails(f, "client-output-buffer-limit", "normal 1 2 -3", CONFIG_ERR_VALUE,
+              FAILED("client-output-buffer-limit") "Error in hard, soft or soft_seconds "
+                                                   "setting in buffer limit configuration.");
+    assert_int_equal(f->cfg.obuf_hard_limit, 1048576);
+}
+
+/* -------------------------------------------------------- cluster-members */
+
+static void test_members_valid(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(load_text(f, "cluster-members 1=10.0.0.1:7001 2=node-b.example:7002 "
+                                  "3=[fe80::1%eth0]:7003\n"),
+                     0);
+    struct config *c = &f->cfg;
+    assert_int_equal(c->members_count, 3);
+    assert_int_equal(c->members[1].id, 2);
+    assert_string_equal(c->members[1].host, "node-b.example");
+    assert_int_equal(c->members[1].port, 7002);
+    assert_string_equal(c->members[2].host, "fe80::1%eth0");
+    assert_string_equal(get(f, "cluster-members"),
+                        "1=10.0.0.1:7001 2=node-b.example:7002 3=[fe80::1%eth0]:7003");
+    assert_int_equal(load_text(f, "cluster-members \"\"\n"), 0);
+    assert_int_equal(c->members_count, 0);
+    assert_null(c->members);
+}
+
+static void test_members_invalid(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *line, *reason;
+    } bad[] = {
+        {"1=a:1 1=b:2", "node id 1 appears twice in cluster-members"},
+        {"1=a:1 2=A:1", "address A:1 appears twice in cluster-members"},
+        {"0=a:1", "entry '0=a:1': the id must be a positive integer"},
+        {"-2=a:1", "the id must be a positive integer"},
+        {"x=a:1", "the id must be a positive integer"},
+        {"a:1", "cluster-members entry 'a:1' is not ID=HOST:PORT"},
+        {"1=a", "'a' is not HOST:PORT"},
+        {"1=a:0", "'a:0' needs a port between 1 and 65535"},
+        {"1=a:65536", "needs a port between 1 and 65535"},
+        {"1=a:", "needs a port between 1 and 65535"},
+        {"1=:80", "':80' has no host"},
+        {"1=::1:80", "write an IPv6 host in brackets"},
+        {"1=[::1]80", "is not [HOST]:PORT"},
+        {"1=a/b:80", "has a bad character in its host"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "cluster-members %s\n", bad[i].line);
+        assert_int_equal(load_text(f, text), CONFIG_ERR_VALUE);
+        assert_contains(f->err, bad[i].reason);
+        assert_int_equal(f->cfg.members_count, 0);
+    }
+    /* more than CONFIG_MEMBERS_MAX */
+    char text[4096] = "cluster-members";
+    for (int i = 1; i <= CONFIG_MEMBERS_MAX + 1; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), " %d=h:%d", i, 1000 + i);
+    assert_int_equal(load_text(f, text), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "more than 64 cluster members");
+}
+
+static void test_members_need_own_id(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "node-id 1 is not in cluster-members");
+    char *argv2[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", "--node-id", "3", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, argv2, f->err, sizeof f->err), 0);
+    char host[CONFIG_HOST_MAX];
+    int port;
+    config_advertise(&f->cfg, host, &port);
+    assert_string_equal(host, "127.0.0.1"); /* advertise-addr unset: bind:port */
+    assert_int_equal(port, 6379);
+}
+
+static void test_parse_hostport(void **state)
+{
+    (void)state;
+    char host[CONFIG_HOST_MAX], err[256];
+    int port = 0;
+    assert_int_equal(config_parse_hostport("h:1", 3, host, &port, err, sizeof err), 0);
+    assert_string_equal(host, "h");
+    assert_int_equal(port, 1);
+    /* the length is honoured: no terminator needed */
+    assert_int_equal(config_parse_hostport("h:12345", 4, host, &port, err, sizeof err), 0);
+    assert_int_equal(port, 12);
+    char longhost[CONFIG_HOST_MAX + 8];
+    memset(longhost, 'a', CONFIG_HOST_MAX);
+    strcpy(longhost + CONFIG_HOST_MAX, ":1");
+    assert_int_equal(
+        config_parse_hostport(longhost, strlen(longhost), host, &port, err, sizeof err),
+        CONFIG_ERR_VALUE);
+    assert_contains(err, "host longer than 255 bytes");
+}
+
+/* ------------------------------------------------------ the file format */
+
+static void test_file_syntax(void **state)
+{
+    struct fx *f = *state;
+    int rc = load_text(f, "# a comment\n"
+                          "\n"
+                          "   \t\n"
+                          "   # indented comment\n"
+                          "PORT 7000\r\n"
+                          "Hz 20\n"
+                          "hz 30\n"
+                          "  maxclients   77   \n"
+                          "requirepass \"a \\\"b\\\" \\x41\\n\\t\\\\\"\n"
+                          "raft-secret 'it\\'s \"raw\" \\n'\n"
+                          "logfile pre\"fix ed\"\n");
+    if (rc) fail_msg("%s", f->err);
+    assert_int_equal(f->cfg.port, 7000);
+    assert_int_equal(f->cfg.hz, 30); /* later lines win */
+    assert_int_equal(f->cfg.maxclients, 77);
+    assert_string_equal(f->cfg.requirepass, "a \"b\" A\n\t\\");
+    assert_string_equal(f->cfg.raft_secret, "it's \"raw\" \\n");
+    assert_string_equal(f->cfg.logfile, "prefix ed"); /* a quote may open mid-word */
+}
+
+static void test_file_errors(void **state)
+{
+    struct fx *f = *state;
+    const char *path = write_file(f, "bad.conf", "port 7000\n\n# x\nport seventy\n");
+    char where[300];
+    assert_int_equal(config_load_file(&f->cfg, path, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    snprintf(where, sizeof where,
+             "*** FATAL CONFIG FILE ERROR ***\n%s:4\n>>> 'port seventy'\n"
+             "argument couldn't be parsed into an integer",
+             path);
+    assert_string_equal(f->err, where);
+    assert_int_equal(f->cfg.port, 7000);
+
+    assert_int_equal(load_text(f, "no-such-directive 1\n"), CONFIG_ERR_UNKNOWN);
+    assert_contains(f->err, "test.conf:1\n>>> 'no-such-directive 1'\nBad directive or wrong "
+                            "number of arguments");
+    assert_int_equal(load_text(f, "hz 10 20\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "wrong number of arguments");
+    assert_int_equal(load_text(f, "requirepass \"unterminated\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "Unbalanced quotes in configuration line");
+    assert_int_equal(load_text(f, "requirepass \"ab\"cd\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "Unbalanced quotes in configuration line");
+    assert_int_equal(load_text(f, "requirepass 'ab\n"), CONFIG_ERR_VALUE);
+    /* a secret is not echoed back */
+    assert_int_equal(load_text(f, "requirepass \"hunter2\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, ">>> 'requirepass (value hidden)'");
+    assert_null(strstr(f->err, "hunter2"));
+
+    snprintf(where, sizeof where, "%s/missing.conf", f->dir);
+    assert_int_equal(config_load_file(&f->cfg, where, f->err, sizeof f->err), CONFIG_ERR_IO);
+    assert_contains(f->err, "can't open config file");
+    assert_contains(f->err, "No such file or directory");
+    assert_int_equal(config_load_file(&f->cfg, f->dir, f->err, sizeof f->err), CONFIG_ERR_IO);
+    assert_contains(f->err, "Is a directory");
+}
+
+static void test_long_line(void **state)
+{
+    struct fx *f = *state;
+    size_t n = CONFIG_LINE_MAX + 100;
+    char *text = malloc(n + 16);
+    strcpy(text, "requirepass ");
+    memset(text + 12, 'x', n - 12);
+    strcpy(text + n, "\n");
+    assert_int_equal(load_text(f, text), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "line longer than 65536 bytes");
+    free(text);
+}
+
+static void test_include(void **state)
+{
+    struct fx *f = *state;
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/sub", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_file(f, "sub/inner.conf", "hz 40\nmaxclients 5\ninclude deeper.conf\n");
+    write_file(f, "sub/deeper.conf", "timeout 9\n");
+    write_file(f, "sub/main.conf", "hz 20\ninclude inner.conf\nmaxclients 6\n");
+    char path[200];
+    snprintf(path, sizeof path, "%s/sub/main.conf", f->dir);
+    /* relative includes resolve from the including file, whatever the cwd */
+    assert_int_equal(config_load_file(&f->cfg, path, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.hz, 40);
+    assert_int_equal(f->cfg.maxclients, 6);
+    assert_int_equal(f->cfg.timeout, 9);
+
+    write_file(f, "sub/broken.conf", "hz 1\n\ninclude nothere.conf\n");
+    snprintf(path, sizeof path, "%s/sub/broken.conf", f->dir);
+    assert_int_equal(config_load_file(&f->cfg, path, f->err, sizeof f->err), CONFIG_ERR_IO);
+    assert_contains(f->err, "broken.conf:3\n>>> 'include nothere.conf'\ncan't open config file");
+
+    write_file(f, "sub/badinner.conf", "\nhz 0\n");
+    write_file(f, "sub/outer.conf", "include badinner.conf\n");
+    snprintf(path, sizeof path, "%s/sub/outer.conf", f->dir);
+    assert_int_equal(config_load_file(&f->cfg, path, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "badinner.conf:2\n>>> 'hz 0'\nargument must be between 1 and 500");
+}
+
+static void test_include_cycle(void **state)
+{
+    struct fx *f = *state;
+    write_file(f, "a.conf", "hz 11\ninclude b.conf\n");
+    write_file(f, "b.conf", "include a.conf\n");
+    char path[200];
+    snprintf(path, sizeof path, "%s/a.conf", f->dir);
+    assert_int_equal(config_load_file(&f->cfg, path, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "include nested more than 16 deep (an include cycle?)");
+    /* exactly 16 files deep is allowed */
+    for (int i = 1; i <= CONFIG_INCLUDE_DEPTH; i++) {
+        char name[32], text[64];
+        snprintf(name, sizeof name, "d%d.conf", i);
+        if (i < CONFIG_INCLUDE_DEPTH)
+            snprintf(text, sizeof text, "include d%d.conf\n", i + 1);
+        else
+            snprintf(text, sizeof text, "hz %d\n", 100 + i);
+        write_file(f, name, text);
+    }
+    snprintf(path, sizeof path, "%s/d1.conf", f->dir);
+    assert_int_equal(config_load_file(&f->cfg, path, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.hz, 100 + CONFIG_INCLUDE_DEPTH);
+}
+
+/* ---------------------------------------------------------- command line */
+
+static void test_args(void **state)
+{
+    struct fx *f = *state;
+    char file[200];
+    snprintf(file, sizeof file, "%s", write_file(f, "base.conf", "port 7000\nhz 20\n"));
+    char *argv[] = {"raftcache",
+                    file,
+                    "--port",
+                    "7001",
+                    "--cluster-members",
+                    "1=a:1 2=b:2",
+                    "--save",
+                    "--bind",
+                    "127.0.0.1",
+                    "::1",
+                    "--MAXMEMORY",
+                    "1mb",
+                    "--client-output-buffer-limit",
+                    "normal",
+                    "1",
+                    "2",
+                    "3",
+                    NULL};
+    int argc = (int)(sizeof argv / sizeof argv[0]) - 1;
+    assert_int_equal(config_load_args(&f->cfg, argc, argv, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.port, 7001); /* the command line overrides the file */
+    assert_int_equal(f->cfg.hz, 20);
+    assert_int_equal(f->cfg.members_count, 2);
+    assert_int_equal(f->cfg.bind_count, 2);
+    assert_int_equal(f->cfg.maxmemory, 1048576);
+    assert_int_equal(f->cfg.obuf_soft_seconds, 3);
+}
+
+static void test_args_errors(void **state)
+{
+    struct fx *f = *state;
+    char *a1[] = {"raftcache", "--port", "abc", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, a1, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_string_equal(f->err, "*** FATAL CONFIG FILE ERROR ***\ncommand line argument 1\n"
+                                ">>> 'port abc'\nargument couldn't be parsed into an integer");
+    char *a2[] = {"raftcache", "--hz", "5", "--bogus", "x", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, a2, f->err, sizeof f->err), CONFIG_ERR_UNKNOWN);
+    assert_contains(f->err, "command line argument 3\n>>> 'bogus x'\nBad directive");
+    char *a3[] = {"raftcache", "a.conf", "b.conf", NULL};
+    snprintf(f->err, sizeof f->err, "%s", "");
+    assert_int_equal(config_load_args(&f->cfg, 3, a3, f->err, sizeof f->err), CONFIG_ERR_IO);
+    char file[200];
+    snprintf(file, sizeof file, "%s", write_file(f, "ok.conf", "hz 7\n"));
+    char *a4[] = {"raftcache", file, "extra", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, a4, f->err, sizeof f->err), CONFIG_ERR_UNKNOWN);
+    assert_contains(f->err, "command line argument 2\n>>> 'extra'\nexpected a --directive");
+    char *a5[] = {"raftcache", "--raft-heartbeat-ms", "1000", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, a5, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "raft-heartbeat-ms (1000) must be less than "
+                            "raft-election-timeout-ms (1000)");
+    char *a6[] = {"raftcache", "--include", file, "--raft-heartbeat-ms", "999", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, a6, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.hz, 7);
+}
+
+/* ------------------------------------------------------------ CONFIG SET */
+
+struct hook_log {
+    int calls;
+    char names[8][64];
+};
+
+static void hook(void *ud, const char *name)
+{
+    struct hook_log *h = ud;
+    snprintf(h->names[h->calls++ % 8], 64, "%s", name);
+}
+
+static void test_set_atomic(void **state)
+{
+    struct fx *f = *state;
+    struct hook_log h = {0};
+    config_set_apply_hook(&f->cfg, hook, &h);
+    const char *names[] = {"hz", "maxclients", "timeout"};
+    const char *bad[] = {"20", "many", "5"};
+    assert_int_equal(config_set_multi(&f->cfg, 3, names, bad, f->err, sizeof f->err),
+                     CONFIG_ERR_VALUE);
+    assert_string_equal(f->err, FAILED("maxclients") "argument couldn't be parsed into an "
+                                                     "integer");
+    assert_int_equal(f->cfg.hz, 10); /* the first value was rolled back */
+    assert_int_equal(f->cfg.maxclients, 10000);
+    assert_int_equal(f->cfg.timeout, 0);
+    assert_int_equal(h.calls, 0);
+
+    const char *good[] = {"20", "50", "5"};
+    assert_int_equal(config_set_multi(&f->cfg, 3, names, good, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.hz, 20);
+    assert_int_equal(f->cfg.maxclients, 50);
+    assert_int_equal(f->cfg.timeout, 5);
+    assert_int_equal(h.calls, 3);
+    assert_string_equal(h.names[0], "hz");
+    assert_string_equal(h.names[2], "timeout");
+
+    /* a rule across directives is judged on the final values */
+    const char *raft[] = {"raft-heartbeat-ms", "raft-election-timeout-ms"};
+    const char *v1[] = {"2000", "5000"};
+    assert_int_equal(config_set_multi(&f->cfg, 2, raft, v1, f->err, sizeof f->err), 0);
+    const char *v2[] = {"3000", "2500"};
+    assert_int_equal(config_set_multi(&f->cfg, 2, raft, v2, f->err, sizeof f->err),
+                     CONFIG_ERR_VALUE);
+    assert_string_equal(f->err, FAILED("raft-heartbeat-ms") "raft-heartbeat-ms (3000) must be "
+                                                            "less than raft-election-timeout-ms "
+                                                            "(2500)");
+    assert_int_equal(f->cfg.raft_heartbeat_ms, 2000);
+    assert_int_equal(f->cfg.raft_election_timeout_ms, 5000);
+    assert_int_equal(h.calls, 5);
+}
+
+static void test_set_refusals(void **state)
+{
+    struct fx *f = *state;
+    set_fails(f, "no-such-thing", "1", CONFIG_ERR_UNKNOWN,
+              "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-thing'");
+    set_fails(f, "PORT", "7000", CONFIG_ERR_IMMUTABLE, FAILED("PORT") "can't set immutable config");
+    set_fails(f, "daemonize", "no", CONFIG_ERR_IMMUTABLE,
+              FAILED("daemonize") "can't set immutable config");
+    const char *names[] = {"hz", "HZ"};
+    const char *values[] = {"20", "30"};
+    assert_int_equal(config_set_multi(&f->cfg, 2, names, values, f->err, sizeof f->err),
+                     CONFIG_ERR_DUPLICATE);
+    assert_string_equal(f->err, FAILED("HZ") "duplicate parameter");
+    /* nothing is set when a later name is refused */
+    const char *n2[] = {"hz", "bind"};
+    const char *v2[] = {"20", "0.0.0.0"};
+    assert_int_equal(config_set_multi(&f->cfg, 2, n2, v2, f->err, sizeof f->err),
+                     CONFIG_ERR_IMMUTABLE);
+    assert_int_equal(f->cfg.hz, 10);
+    /* CONFIG SET of a list splits its one argument */
+    set_ok(f, "client-output-buffer-limit", "pubsub 0 0 0");
+    assert_int_equal(f->cfg.obuf_pubsub.hard_bytes, 0);
+    /* include is a file directive, not a config value */
+    set_fails(f, "include", "/etc/passwd", CONFIG_ERR_UNKNOWN,
+              "ERR Unknown option or number of arguments for CONFIG SET - 'include'");
+}
+
+/* ------------------------------------------------------------ CONFIG GET */
+
+struct got {
+    int n;
+    char names[64][64];
+    char values[64][128];
+};
+
+static void collect(void *ud, const char *name, const char *value)
+{
+    struct got *g = ud;
+    assert_true(g->n < 64);
+    snprintf(g->names[g->n], 64, "%s", name);
+    snprintf(g->values[g->n], 128, "%s", value);
+    g->n++;
+}
+
+static void get_patterns(struct fx *f, struct got *g, int n, const char *const *pats)
+{
+    size_t lens[8];
+    for (int i = 0; i < n; i++)
+        lens[i] = strlen(pats[i]);
+    memset(g, 0, sizeof *g);
+    config_get(&f->cfg, n, pats, lens, collect, g);
+}
+
+static void test_get_glob(void **state)
+{
+    struct fx *f = *state;
+    struct got g;
+    const char *p1[] = {"raft-*"};
+    get_patterns(f, &g, 1, p1);
+    assert_int_equal(g.n, 10);
+    for (int i = 0; i < g.n; i++)
+        assert_memory_equal(g.names[i], "raft-", 5);
+
+    const char *p2[] = {"MAXMEMORY*"};
+    get_patterns(f, &g, 1, p2);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.names[0], "maxmemory");
+    assert_string_equal(g.values[0], "0");
+    assert_string_equal(g.names[1], "maxmemory-policy");
+    assert_string_equal(g.values[1], "noeviction");
+
+    /* several patterns: each directive once */
+    const char *p3[] = {"port", "po?t", "*port*", "Port"};
+    get_patterns(f, &g, 4, p3);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.values[0], "6379");
+
+    const char *p4[] = {"*"};
+    get_patterns(f, &g, 1, p4);
+    assert_int_equal(g.n, config_defs_count);
+
+    const char *p5[] = {"nothing-matches-*", "[xyz]*"};
+    get_patterns(f, &g, 2, p5);
+    assert_int_equal(g.n, 0);
+}
+
+/* ----------------------------------------------------- the shipped file */
+
+/* conf/raftcache.conf loads and says exactly what the table says. */
+static void test_shipped_conf(void **state)
+{
+    struct fx *f = *state;
+    struct config loaded;
+    config_init_defaults(&loaded);
+    config_set(&loaded, "hz", "499", f->err, sizeof f->err); /* the file must reset it */
+    int rc = config_load_file(&loaded, "conf/raftcache.conf", f->err, sizeof f->err);
+    if (rc) fail_msg("%s", f->err);
+    assert_int_equal(config_check(&loaded, f->err, sizeof f->err), 0);
+    for (int i = 0; i < config_defs_count; i++) {
+        char a[1024], b[1024];
+        config_format_value(&f->cfg, &config_defs[i], a, sizeof a);
+        config_format_value(&loaded, &config_defs[i], b, sizeof b);
+        if (strcmp(a, b))
+            fail_msg("%s: table default '%s', conf file '%s'", config_defs[i].name, a, b);
+    }
+    config_free(&loaded);
+}
+
+/* Every directive has an uncommented line of its own in the shipped file. */
+static void test_shipped_conf_documents_all(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("conf/raftcache.conf", "r");
+    assert_non_null(fp);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    for (int i = 0; i < config_defs_count; i++) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "\n%s ", config_defs[i].name);
+        if (!strstr(text, needle)) fail_msg("conf/raftcache.conf lacks '%s'", config_defs[i].name);
+    }
+}
+
+/* ------------------------------------------------------------------ log */
+
+static char *read_all(const char *path)
+{
+    static char buf[8192];
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    assert_true(n >= 0);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_log_file(void **state)
+{
+    struct fx *f = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/log.txt", f->dir);
+    assert_int_equal(log_init(LOG_LEVEL_VERBOSE, path), 0);
+    log_set_role('S');
+    LOG_DEBUG("dropped %d", 1);
+    LOG_VERBOSE("kept %s", "verbose");
+    LOG_NOTICE("kept notice");
+    log_set_level(LOG_LEVEL_WARNING);
+    LOG_NOTICE("dropped notice");
+    LOG_WARNING("kept warning");
+    log_close();
+    /* a second init appends rather than truncates */
+    assert_int_equal(log_init(LOG_LEVEL_DEBUG, path), 0);
+    log_set_role('M');
+    LOG_DEBUG("kept debug");
+    log_close();
+
+    char *text = read_all(path);
+    assert_null(strstr(text, "dropped"));
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d:", (int)getpid());
+    const char *expect[][2] = {{"S", "- kept verbose"},
+                               {"S", "* kept notice"},
+                               {"S", "# kept warning"},
+                               {"M", ". kept debug"}};
+    char *line = text;
+    for (int i = 0; i < 4; i++) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        /* "pid:R dd Mon yyyy hh:mm:ss.mmm C message" */
+        assert_memory_equal(line, pid, strlen(pid));
+        char *p = line + strlen(pid);
+        assert_int_equal(p[0], expect[i][0][0]);
+        assert_int_equal(p[1], ' ');
+        assert_int_equal(strlen(p + 2), strlen("21 Nov 2026 16:03:00.123 ") + strlen(expect[i][1]));
+        assert_int_equal(p[2 + 20], '.');
+        assert_string_equal(p + 2 + 25, expect[i][1]);
+        line = nl + 1;
+    }
+    assert_string_equal(line, "");
+}
+
+static void test_log_truncates_long_lines(void **state)
+{
+    struct fx *f = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/long.txt", f->dir);
+    assert_int_equal(log_init(LOG_LEVEL_NOTICE, path), 0);
+    char big[3000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    LOG_WARNING("%s", big);
+    log_close();
+    char *text = read_all(path);
+    assert_int_equal(strlen(text), LOG_LINE_MAX);
+    assert_int_equal(text[LOG_LINE_MAX - 1], '\n');
+    assert_int_equal(text[LOG_LINE_MAX - 2], 'z');
+    assert_int_equal(log_init(LOG_LEVEL_NOTICE, "/nonexistent-dir/x.log"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_int, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fixed_directives, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_obuf_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_members_valid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_members_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_members_need_own_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_hostport, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_syntax, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_include, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_include_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_args_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_glob, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shipped_conf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shipped_conf_documents_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_truncates_long_lines, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
