@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# redis-tests/run.sh - runs Redis 7.0's own Tcl test suite against raftcache.
+#
+# The suite comes from Debian's `redis` source package (fetched once into
+# redis-tests/redis-src/, git-ignored). Each unit gets a fresh server on a
+# free port in a fresh temp dir; the suite runs in external-server mode
+# against it. Tests named in redis-tests/skiplist.txt are skipped (each needs
+# a Redis feature raftcache does not offer; the comment above it says which).
+#
+# Exit status: 0 when every test that ran passed; 1 when a test outside the
+# skip list failed, a unit errored out or timed out, or a server crashed or
+# did not exit cleanly on SIGTERM. The last line is
+# "redis-tests: N passed, N failed, N errors (...)".
+#
+# Environment:
+#   RAFTCACHE_BIN    server binary (default build/raftcache)
+#   RT_SERVER_CMD    shell command starting the server, run with PORT and DIR
+#                    exported (default: "$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR").
+#                    It must stay in the foreground; it runs in its own process
+#                    group, which is killed at the end (so a launcher script
+#                    for a whole cluster works: clients are sent to PORT).
+#   RT_CLUSTER=1     cluster mode: passes --cluster-mode to the suite (keys of
+#                    one command hash to one slot); use with an RT_SERVER_CMD
+#                    that starts the cluster. The suite's client does not follow
+#                    MOVED, so PORT must be the leader's: the harness waits until
+#                    a SET on PORT answers OK before it starts the unit.
+#   RT_UNITS         space-separated units (default: the list below)
+#   RT_DENY_TAGS     suite tags to exclude (default: the list below)
+#   RT_RUN_SKIPPED=1 run the skip-listed tests too; their failures are
+#                    tolerated and any that pass are reported
+#   RT_UNIT_TIMEOUT  seconds per unit (default 600)
+#   RT_START_TIMEOUT seconds for the server to accept a write (default 30)
+#   REDIS_SRC_CACHE  where the source package is kept (default redis-tests/redis-src)
+#   RT_LOG_DIR       where per-unit logs go (default build/redis-tests)
+# Arguments: --fetch-only (just obtain the suite); anything after "--" is
+# passed to test_helper.tcl (e.g. -- --only "SETNX basic").
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+SRC_CACHE=${REDIS_SRC_CACHE:-$HERE/redis-src}
+SKIPLIST=$HERE/skiplist.txt
+LOG_DIR=${RT_LOG_DIR:-$ROOT/build/redis-tests}
+export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
+SERVER_CMD=${RT_SERVER_CMD:-'"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR"'}
+UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire unit/protocol
+  unit/multi unit/scan unit/auth unit/info-command"}
+# needs:repl - attaches to the replication stream (SYNC); needs:debug - DEBUG;
+# needs:save - SAVE/BGSAVE/RDB; needs:pfdebug - PFDEBUG; needs:latency - LATENCY.
+DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save needs:pfdebug needs:latency"}
+UNIT_TIMEOUT=${RT_UNIT_TIMEOUT:-600}
+START_TIMEOUT=${RT_START_TIMEOUT:-30}
+PY=/usr/bin/python3
+
+fetch_only=0
+extra_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --fetch-only) fetch_only=1 ;;
+        --) shift; extra_args=("$@"); break ;;
+        *) echo "usage: $0 [--fetch-only] [-- test_helper args...]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log() { echo "redis-tests: $*"; }
+die() { echo "redis-tests: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- the suite
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+have_deb_src() {
+    grep -qsE '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+}
+
+# Adds deb-src twins of the deb822 stanzas in debian.sources.
+add_deb_src() {
+    local main=/etc/apt/sources.list.d/debian.sources
+    [ -f "$main" ] || die "no deb-src entry and no $main to derive one from; add one by hand"
+    log "adding deb-src entries (/etc/apt/sources.list.d/raftcache-deb-src.sources)"
+    awk '/^Types:/ { $0 = "Types: deb-src" } { print }' "$main" |
+        as_root tee /etc/apt/sources.list.d/raftcache-deb-src.sources >/dev/null
+}
+
+find_suite() {
+    local d
+    for d in "$SRC_CACHE"/redis-7.0*/; do
+        [ -f "$d/tests/test_helper.tcl" ] && { echo "${d%/}"; return 0; }
+    done
+    return 1
+}
+
+fetch_suite() {
+    SUITE=$(find_suite) && return 0
+    command -v dpkg-source >/dev/null || die "dpkg-source missing (apt-get install dpkg-dev)"
+    have_deb_src || add_deb_src
+    log "apt-get update"
+    as_root timeout 600 apt-get update -qq
+    mkdir -p "$SRC_CACHE"
+    log "apt-get source redis into $SRC_CACHE"
+    (cd "$SRC_CACHE" && timeout 600 apt-get source -qq redis) >"$SRC_CACHE/fetch.log" 2>&1 ||
+        { cat "$SRC_CACHE/fetch.log" >&2; die "apt-get source redis failed"; }
+    SUITE=$(find_suite) || die "the source package is not Redis 7.0: $(ls "$SRC_CACHE")"
+}
+
+fetch_suite
+log "suite: $SUITE"
+[ "$fetch_only" = 1 ] && exit 0
+command -v tclsh >/dev/null || die "tclsh missing (apt-get install tcl)"
+command -v redis-cli >/dev/null || die "redis-cli missing (apt-get install redis-tools)"
+if [ -z "${RT_SERVER_CMD:-}" ] && [ ! -x "$RAFTCACHE_BIN" ]; then
+    die "$RAFTCACHE_BIN not built (run make)"
+fi
+
+# ---------------------------------------------------------------- skip list
+# Format: every test name is preceded by a "# reason" comment line.
+SKIP_NAMES=()
+prev=""
+lineno=0
+while IFS= read -r line || [ -n "$line" ]; do
+    lineno=$((lineno + 1))
+    case "$line" in
+        "" ) prev="" ;;
+        "#"*) prev="$line" ;;
+        *) [ -n "$prev" ] || die "$SKIPLIST:$lineno: '$line' has no '# reason' comment above it"
+           SKIP_NAMES+=("$line") ;;
+    esac
+done < <([ -f "$SKIPLIST" ] && cat "$SKIPLIST")
+
+# ---------------------------------------------------------------- processes
+WORK=$(mktemp -d /tmp/raftcache-redis-tests.XXXXXX)
+mkdir -p "$LOG_DIR"
+SERVER_PID=""
+SUITE_PID=""
+
+# Kills a process group we started (its leader's pid is the group id).
+kill_group() {
+    local pid=$1 sig=${2:-TERM}
+    [ -n "$pid" ] && kill -"$sig" -- "-$pid" 2>/dev/null || true
+}
+
+# Waits up to $2 seconds for pid $1 to exit; returns 0 if it did.
+wait_exit() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.1
+    done
+    return 0
+}
+
+cleanup() {
+    kill_group "$SUITE_PID" KILL
+    if [ -n "$SERVER_PID" ]; then
+        kill_group "$SERVER_PID" TERM
+        wait_exit "$SERVER_PID" 5 || kill_group "$SERVER_PID" KILL
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts the server for one unit; sets SERVER_PID, PORT, DIR.
+start_server() {
+    PORT=$(free_port)
+    DIR=$(mktemp -d "$WORK/server.XXXXXX")
+    export PORT DIR
+    SERVER_LOG=$DIR/server.log
+    setsid bash -c "exec $SERVER_CMD" </dev/null >"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    # Ready means it accepts a write (a cluster may take a moment to elect).
+    local deadline=$((SECONDS + START_TIMEOUT)) reply=""
+    while :; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$SERVER_LOG"; return 1; }
+        reply=$(timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" set __redis_tests_probe 1 2>&1 || true)
+        [ "$reply" = "OK" ] && break
+        if [ $SECONDS -ge $deadline ]; then
+            echo "last reply: $reply"; tail -20 "$SERVER_LOG"; return 1
+        fi
+        sleep 0.1
+    done
+    timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" del __redis_tests_probe >/dev/null
+}
+
+# Stops the server; returns non-zero if it had died or does not exit 0 on SIGTERM.
+stop_server() {
+    local pid=$SERVER_PID rc=0
+    SERVER_PID=""
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null || rc=$?
+        echo "server (pid $pid) died during the unit (exit status $rc)"
+        kill_group "$pid" KILL
+        return 1
+    fi
+    kill -TERM "$pid"
+    if ! wait_exit "$pid" 20; then
+        echo "server (pid $pid) did not exit within 20s of SIGTERM"
+        kill_group "$pid" KILL
+        return 1
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    kill_group "$pid" KILL   # leftovers of a launcher script, if any
+    if [ $rc -ne 0 ]; then
+        echo "server (pid $pid) exited with status $rc on SIGTERM"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------- run units
+SKIPFILE=$WORK/skipfile
+: >"$SKIPFILE"
+if [ "${RT_RUN_SKIPPED:-0}" != 1 ]; then
+    for n in "${SKIP_NAMES[@]+"${SKIP_NAMES[@]}"}"; do printf '%s\n' "$n" >>"$SKIPFILE"; done
+fi
+tags=""
+for t in $DENY_TAGS; do tags="$tags -$t"; done
+suite_args=(--host 127.0.0.1 --singledb --ignore-encoding --ignore-digest --durable
+            --clients 1 --timeout 300 --skipfile "$SKIPFILE" --tags "${tags# }")
+[ "${RT_CLUSTER:-0}" = 1 ] && suite_args+=(--cluster-mode)
+
+is_skip_listed() {
+    local n
+    for n in "${SKIP_NAMES[@]+"${SKIP_NAMES[@]}"}"; do [ "$n" = "$1" ] && return 0; done
+    return 1
+}
+
+total_ok=0 total_err=0 total_skip=0 total_other_skip=0 total_ignore=0 total_xfail=0
+problems=()      # failures that make the run fail
+xpassed=()       # skip-listed tests that passed (RT_RUN_SKIPPED=1)
+seen_skipped=$WORK/seen-skipped
+: >"$seen_skipped"
+
+for unit in $UNITS; do
+    ulog=$LOG_DIR/$(echo "$unit" | tr / _).log
+    if ! start_server >"$WORK/start.out" 2>&1; then
+        problems+=("$unit: server did not start: $(tail -5 "$WORK/start.out" | tr '\n' ' ')")
+        cat "$WORK/start.out"
+        kill_group "$SERVER_PID" KILL; SERVER_PID=""
+        continue
+    fi
+    log "$unit (server pid $SERVER_PID, port $PORT)"
+    (cd "$SUITE" && TERM=dumb exec setsid tclsh tests/test_helper.tcl "${suite_args[@]}" \
+        --port "$PORT" --single "$unit" "${extra_args[@]+"${extra_args[@]}"}") \
+        </dev/null >"$ulog" 2>&1 &
+    SUITE_PID=$!
+    suite_rc=0
+    if ! wait_exit "$SUITE_PID" "$UNIT_TIMEOUT"; then
+        problems+=("$unit: timed out after ${UNIT_TIMEOUT}s")
+        kill_group "$SUITE_PID" KILL
+    fi
+    wait "$SUITE_PID" 2>/dev/null || suite_rc=$?
+    kill_group "$SUITE_PID" KILL   # the suite's own client process, if left behind
+    SUITE_PID=""
+    if ! stop_server >"$WORK/stop.out" 2>&1; then
+        problems+=("$unit: $(cat "$WORK/stop.out")")
+        echo "---- server log tail ($unit)"; tail -30 "$SERVER_LOG"
+    fi
+    cp "$SERVER_LOG" "$LOG_DIR/$(echo "$unit" | tr / _).server.log" 2>/dev/null || true
+
+    # Classify the suite's report lines.
+    ok=0 err=0 skip=0 other_skip=0 ignore=0 xfail=0 done_seen=0
+    while IFS= read -r line; do
+        case "$line" in
+            "[ok]: "*)
+                name=${line#\[ok\]: }; name=${name% (*ms)}
+                if is_skip_listed "$name"; then xpassed+=("$name"); fi
+                ok=$((ok + 1)) ;;
+            "[err]: "*)
+                name=${line#\[err\]: }
+                if [[ "$name" == *" in tests/"*.tcl ]]; then name=${name% in tests/*}; fi
+                if is_skip_listed "$name"; then
+                    xfail=$((xfail + 1))
+                else
+                    err=$((err + 1)); problems+=("$unit: FAILED: $name")
+                fi ;;
+            "[exception]: "*) problems+=("$unit: suite exception: ${line#\[exception\]: }") ;;
+            "[skip]: "*)
+                name=${line#\[skip\]: }
+                if is_skip_listed "$name"; then
+                    skip=$((skip + 1)); printf '%s\n' "$name" >>"$seen_skipped"
+                else
+                    other_skip=$((other_skip + 1))   # not selected by --only
+                fi ;;
+            "[ignore]: "*) ignore=$((ignore + 1)) ;;
+            "[TIMEOUT]"*) problems+=("$unit: suite reported no progress (TIMEOUT)") ;;
+            "["*" done]: "*) done_seen=1 ;;
+        esac
+    done <"$ulog"
+    # Print failures with their details (the lines after [err] up to the next report line).
+    awk '/^\[err\]: |^\[exception\]: /{p=1} /^\[(ok|skip|ignore)\]: |^\[[0-9]+\/[0-9]+ done\]/{p=0} p' "$ulog"
+    if [ $done_seen = 0 ]; then
+        problems+=("$unit: did not complete (suite exit status $suite_rc); see $ulog")
+        tail -15 "$ulog"
+    elif [ $suite_rc -ne 0 ] && [ $err = 0 ] && [ $xfail = 0 ]; then
+        problems+=("$unit: suite exited with status $suite_rc without a failed test; see $ulog")
+    fi
+    log "$unit: $ok passed, $err failed, $skip skip-listed, $xfail skip-listed failed," \
+        "$ignore excluded by tag, $other_skip not selected"
+    total_ok=$((total_ok + ok)); total_err=$((total_err + err)); total_skip=$((total_skip + skip))
+    total_ignore=$((total_ignore + ignore)); total_xfail=$((total_xfail + xfail))
+    total_other_skip=$((total_other_skip + other_skip))
+done
+
+# Skip-list entries that name no test of these units are probably stale.
+if [ "${RT_RUN_SKIPPED:-0}" != 1 ] && [ -z "${RT_UNITS:-}" ] && [ ${#extra_args[@]} -eq 0 ]; then
+    for n in "${SKIP_NAMES[@]+"${SKIP_NAMES[@]}"}"; do
+        grep -qxF -- "$n" "$seen_skipped" || log "warning: skip-list entry matched no test: $n"
+    done
+fi
+for n in "${xpassed[@]+"${xpassed[@]}"}"; do log "skip-listed test passed (remove it?): $n"; done
+log "logs in $LOG_DIR"
+if [ ${#problems[@]} -gt 0 ]; then
+    log "problems:"
+    for p in "${problems[@]}"; do echo "  $p"; done
+fi
+other=$(( ${#problems[@]} - total_err ))
+echo "redis-tests: $total_ok passed, $total_err failed, $other errors" \
+     "($total_skip skip-listed, $total_xfail skip-listed failed, $total_ignore excluded by tag," \
+     "$total_other_skip not selected)"
+[ ${#problems[@]} -eq 0 ]

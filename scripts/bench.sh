@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# scripts/bench.sh - raftcache next to redis-server 7.0 on the same machine.
+#
+# Starts redis-server (no persistence) and raftcache (single node) on free
+# ports in temp dirs, then:
+#   1. memory: FLUSHALL, used_memory, load exactly 1,000,000 keys (16-byte
+#      names key:%012d, 100-byte values) with redis-cli --pipe, used_memory
+#      again; reports the delta, the RSS, and the raftcache/redis ratio;
+#   2. throughput: redis-benchmark, 50 clients, 100-byte values, keys drawn
+#      from 1M (-r 1000000, which names keys key:%012d as well, so GETs hit
+#      the keys loaded in step 1): SET and GET at -P 1 and -P 16, and MSET.
+#      Each test runs on redis then on raftcache, alternating, BENCH_ROUNDS
+#      times (default 2); the table shows the round with the best rps for
+#      each server, with that round's p50/p99 latency.
+# It measures and prints; it never fails on a number. The table is written to
+# build/bench.txt as well.
+#
+# Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_RAFTCACHE_CMD
+# (shell command started with PORT and DIR exported; default
+# "$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR"), BENCH_ROUNDS, BENCH_N_P1
+# (requests for -P 1 tests, default 200000), BENCH_N_P16 (default 1000000),
+# BENCH_N_MSET (default 100000), BENCH_KEYS (keys loaded, default 1000000),
+# BENCH_CLIENTS (default 50).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
+RAFTCACHE_CMD=${BENCH_RAFTCACHE_CMD:-'"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR"'}
+REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
+ROUNDS=${BENCH_ROUNDS:-2}
+N_P1=${BENCH_N_P1:-200000}
+N_P16=${BENCH_N_P16:-1000000}
+N_MSET=${BENCH_N_MSET:-100000}
+KEYS=${BENCH_KEYS:-1000000}
+CLIENTS=${BENCH_CLIENTS:-50}
+OUT=$ROOT/build/bench.txt
+PY=/usr/bin/python3
+
+for tool in redis-server redis-cli redis-benchmark; do
+    command -v $tool >/dev/null || { echo "bench: $tool missing (make deps)" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/raftcache-bench.XXXXXX)
+declare -A PID PORTOF
+cleanup() {
+    local name pid
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+cli() { local name=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "${PORTOF[$name]}" "$@"; }
+
+# start NAME COMMAND: runs COMMAND in its own process group; waits (30s
+# deadline) until the server accepts a write.
+start() {
+    local name=$1 cmd=$2 deadline reply=""
+    PORT=$(free_port); DIR=$WORK/$name; mkdir -p "$DIR"; export PORT DIR
+    setsid bash -c "exec $cmd" </dev/null >"$WORK/$name.log" 2>&1 &
+    PID[$name]=$!; PORTOF[$name]=$PORT
+    deadline=$((SECONDS + 30))
+    until [ "$reply" = OK ]; do
+        if ! kill -0 "${PID[$name]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+            echo "bench: $name did not start (last reply: $reply)" >&2
+            tail -20 "$WORK/$name.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+        reply=$(cli "$name" set bench:probe 1 2>&1 || true)
+    done
+    cli "$name" del bench:probe >/dev/null
+    echo "bench: $name pid ${PID[$name]} port $PORT"
+}
+
+info_field() { cli "$1" info memory | tr -d '\r' | sed -n "s/^$2://p"; }
+vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${PID[$1]}/status"; }
+mb() { awk -v b="$1" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f", b / 1048576 }'; }
+
+# ---------------------------------------------------------------- servers
+[ -x "$RAFTCACHE_BIN" ] || [ -n "${BENCH_RAFTCACHE_CMD:-}" ] ||
+    { echo "bench: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }
+start redis "$REDIS_CMD"
+start raftcache "$RAFTCACHE_CMD"
+SERVERS=(redis raftcache)
+
+# ---------------------------------------------------------------- memory
+LOAD=$WORK/load.resp
+"$PY" - "$KEYS" "$LOAD" <<'EOF'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "wb", buffering=1 << 20) as f:
+    for i in range(n):
+        key = b"key:%012d" % i                  # 16 bytes
+        val = (b"%012d" % i * 9)[:100]            # 100 bytes
+        f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$100\r\n%s\r\n" % (key, val))
+EOF
+declare -A MEM_DELTA RSS_DELTA RSS_AFTER LOAD_S LOAD_ERR
+for s in "${SERVERS[@]}"; do
+    cli "$s" flushall >/dev/null
+    before=$(info_field "$s" used_memory)
+    rss_before=$(info_field "$s" used_memory_rss); rss_before=${rss_before:-$(( $(vm_rss_kb "$s") * 1024 ))}
+    t0=$(date +%s.%N)
+    piped=$(timeout 1800 redis-cli -h 127.0.0.1 -p "${PORTOF[$s]}" --pipe --pipe-timeout 300 <"$LOAD" 2>&1 || true)
+    t1=$(date +%s.%N)
+    LOAD_S[$s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    LOAD_ERR[$s]=$(echo "$piped" | sed -n 's/^errors: \([0-9]*\), replies: .*/\1/p')
+    keys=$(cli "$s" dbsize)
+    after=$(info_field "$s" used_memory)
+    rss_after=$(info_field "$s" used_memory_rss); rss_after=${rss_after:-$(( $(vm_rss_kb "$s") * 1024 ))}
+    MEM_DELTA[$s]=$(( ${after:-0} - ${before:-0} ))
+    RSS_DELTA[$s]=$(( rss_after - rss_before ))
+    RSS_AFTER[$s]=$rss_after
+    echo "bench: $s loaded $keys keys in ${LOAD_S[$s]}s (errors: ${LOAD_ERR[$s]:-?})"
+    [ "$keys" = "$KEYS" ] || echo "bench: warning: $s holds $keys keys, expected $KEYS"
+done
+rm -f "$LOAD"
+
+# ---------------------------------------------------------------- throughput
+TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
+       "GET P16|get|16|$N_P16" "MSET P1|mset|1|$N_MSET")
+declare -A RPS P50 P99
+for ((round = 1; round <= ROUNDS; round++)); do
+    for t in "${TESTS[@]}"; do
+        IFS='|' read -r label cmd pipeline n <<<"$t"
+        for s in "${SERVERS[@]}"; do
+            csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "${PORTOF[$s]}" -c "$CLIENTS" \
+                  -d 100 -r 1000000 -n "$n" -P "$pipeline" -t "$cmd" --csv 2>/dev/null |
+                  tr -d '"' | awk -F, 'NR > 1 && $2 != "" { print $2, $5, $7; exit }' || true)
+            read -r rps p50 p99 <<<"${csv:-error - -}"
+            echo "bench: round $round $label $s: $rps rps, p50 $p50 ms, p99 $p99 ms"
+            best=${RPS[$label,$s]:-0}
+            if [ "$rps" != error ] && awk -v a="$rps" -v b="$best" 'BEGIN { exit !(a > b) }'; then
+                RPS[$label,$s]=$rps; P50[$label,$s]=$p50; P99[$label,$s]=$p99
+            fi
+        done
+    done
+done
+
+# ---------------------------------------------------------------- report
+{
+    echo "raftcache vs redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')," \
+         "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+    echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000; best of $ROUNDS alternating rounds;" \
+         "latency in ms (p50/p99) of the best round"
+    echo
+    printf '%-8s %12s %12s %7s %16s %16s\n' test "redis rps" "raftcache" ratio "redis p50/p99" "raftc p50/p99"
+    for t in "${TESTS[@]}"; do
+        label=${t%%|*}
+        r=${RPS[$label,redis]:-} c=${RPS[$label,raftcache]:-}
+        ratio=$(awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }')
+        printf '%-8s %12s %12s %7s %16s %16s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
+            "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
+            "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}"
+    done
+    echo
+    echo "memory for $KEYS keys (16-byte names, 100-byte values), loaded with redis-cli --pipe:"
+    printf '%-10s %16s %16s %14s %8s %7s\n' server "used_memory +MB" "rss +MB" "rss total MB" "load s" errors
+    for s in "${SERVERS[@]}"; do
+        printf '%-10s %16s %16s %14s %8s %7s\n' "$s" "$(mb "${MEM_DELTA[$s]}")" \
+            "$(mb "${RSS_DELTA[$s]}")" "$(mb "${RSS_AFTER[$s]}")" "${LOAD_S[$s]}" "${LOAD_ERR[$s]:-?}"
+    done
+    awk -v a="${MEM_DELTA[raftcache]}" -v b="${MEM_DELTA[redis]}" -v c="${RSS_DELTA[raftcache]}" \
+        -v d="${RSS_DELTA[redis]}" 'BEGIN {
+        printf "ratio raftcache/redis: used_memory delta %s, rss delta %s\n",
+            (b > 0 ? sprintf("%.2f", a / b) : "n/a"), (d > 0 ? sprintf("%.2f", c / d) : "n/a") }'
+} >"$WORK/table.txt"
+mkdir -p "$ROOT/build"
+cp "$WORK/table.txt" "$OUT"
+echo
+cat "$OUT"
+echo "bench: results written to build/bench.txt"

@@ -1,0 +1,282 @@
+"""Fixtures for the integration suite: real raftcache processes on loopback.
+
+`start_server(**directives)` starts a server on a free port in its own temp
+dir, from a config file the fixture writes, and returns a `Server` once it
+answers PING (and, for raftcache, reports a leader). Every server is stopped
+by pid at teardown, even when the test failed, and its log is attached to the
+failure report. Every wait polls with a deadline.
+
+Environment:
+  RAFTCACHE_BIN   server binary (default build/raftcache)
+  RAFTCACHE_KIND  "raftcache" or "redis"; default: "redis" when the binary's
+                  name starts with redis-server. The suite is validated against
+                  redis-server 7.0; the kind only changes the persistence
+                  directives added to the config and the expected error texts
+                  where the two differ on purpose (config errors: SPEC.md).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("RAFTCACHE_BIN", os.path.join(ROOT, "build", "raftcache"))
+KIND = os.environ.get(
+    "RAFTCACHE_KIND",
+    "redis" if os.path.basename(BIN).startswith("redis-server") else "raftcache",
+)
+START_TIMEOUT_S = float(os.environ.get("RAFTCACHE_START_TIMEOUT", "30"))
+TEST_TIMEOUT_S = int(os.environ.get("RAFTCACHE_TEST_TIMEOUT", "300"))
+LOG_TAIL_BYTES = 64 * 1024
+
+
+def free_port():
+    """A port nothing listens on right now (the kernel's pick for port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout_s, interval_s=0.05, what="condition"):
+    """Polls predicate() until it returns a truthy value, which is returned;
+    raises AssertionError after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(interval_s)
+
+
+def quote(arg):
+    """redis.conf quoting for one argument."""
+    arg = str(arg)
+    if arg and all(c.isalnum() or c in "-_./:*" for c in arg):
+        return arg
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_text(directives):
+    """directives: list of (name, args...) tuples or a dict name -> value."""
+    items = directives.items() if isinstance(directives, dict) else directives
+    lines = []
+    for item in items:
+        name, *args = item
+        if len(args) == 1 and isinstance(args[0], (list, tuple)):
+            args = list(args[0])
+        lines.append(" ".join([name] + [quote(a) for a in args]))
+    return "\n".join(lines) + "\n"
+
+
+class Server:
+    """One server process. Not started until start()."""
+
+    def __init__(self, workdir, directives=None, password=None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.password = password
+        self.data_dir = os.path.join(workdir, "data")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.conf_path = os.path.join(workdir, "server.conf")
+        self.log_path = os.path.join(workdir, "server.log")
+        base = [("bind", "127.0.0.1"), ("port", self.port), ("dir", self.data_dir),
+                ("loglevel", "notice")]
+        if KIND == "redis":
+            base += [("save", ""), ("appendonly", "no")]
+        extra = list(directives.items()) if isinstance(directives, dict) else list(directives or [])
+        names = {d[0] for d in extra}
+        self.directives = [d for d in base if d[0] not in names] + extra
+        with open(self.conf_path, "w") as f:
+            f.write(config_text(self.directives))
+        self.proc = None
+        self.expect_exit = False
+        self._log_file = None
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, timeout_s=START_TIMEOUT_S, extra_args=()):
+        """Starts (or restarts) the process: BIN CONFIG [extra_args...]."""
+        if self._log_file is None:
+            self._log_file = open(self.log_path, "ab")
+        self.expect_exit = False
+        self.proc = subprocess.Popen([BIN, self.conf_path, *map(str, extra_args)],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self._log_file, stderr=subprocess.STDOUT,
+                                     cwd=self.workdir)
+        self.wait_ready(timeout_s)
+        return self
+
+    def wait_ready(self, timeout_s):
+        """Up means: PING answers (NOAUTH counts as an answer), and when the
+        server reports Raft state, it is up with a known leader."""
+        def pinged():
+            self.assert_running("while starting")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
+            except OSError:
+                return False
+        wait_until(pinged, timeout_s, what=f"PING on port {self.port}")
+
+        def has_leader():
+            self.assert_running("while starting")
+            try:
+                with self.client(socket_timeout=2) as c:
+                    info = c.info("raft")
+            except redis.RedisError:
+                return False
+            if not info or "leader_id" not in info:
+                return True  # no Raft section: plain Redis
+            return info.get("state") == "up" and str(info.get("leader_id")) != "-1"
+        wait_until(has_leader, timeout_s, what="a raft leader")
+
+    def assert_running(self, when=""):
+        rc = self.proc.poll()
+        if rc is not None:
+            raise AssertionError(f"server exited with status {rc} {when}\n{self.log_tail()}")
+
+    def stop(self, sig=signal.SIGTERM, timeout_s=20):
+        """Sends sig and waits for the exit; returns the exit status."""
+        if self.proc is None:
+            return None
+        self.expect_exit = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                raise AssertionError(f"server did not exit within {timeout_s}s of {sig!r}")
+        return self.proc.returncode
+
+    def kill(self):
+        """Teardown: SIGKILL by pid if still running (never by name)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+
+    # -- clients ---------------------------------------------------------------
+    def client(self, **kw):
+        kw.setdefault("socket_timeout", 30)
+        if self.password is not None:
+            kw.setdefault("password", self.password)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def sock(self, timeout_s=10, rcvbuf=None):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout_s)
+        s.connect(("127.0.0.1", self.port))
+        return s
+
+    def cli(self, *args, timeout_s=30, check=True):
+        """Runs redis-cli against this server; returns stdout without the final newline."""
+        cmd = ["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)]
+        if self.password is not None:
+            cmd += ["--no-auth-warning", "-a", self.password]
+        out = subprocess.run(cmd + [str(a) for a in args], capture_output=True,
+                             timeout=timeout_s, text=True, check=check)
+        return out.stdout.rstrip("\n")
+
+    # -- diagnostics -----------------------------------------------------------
+    def log_tail(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - LOG_TAIL_BYTES))
+                return f.read().decode("utf-8", "replace")
+        except OSError as e:
+            return f"(no log: {e})"
+
+    def vm_hwm_kb(self):
+        """Peak resident set size of the process, from the kernel."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM in /proc status")
+
+
+@pytest.fixture
+def start_server(request):
+    """Factory: start_server(directives=None, password=None, start=True) -> Server.
+    directives is a dict or a list of (name, args...) tuples added to the base
+    config (bind, port, dir, loglevel)."""
+    servers = []
+    request.node._raftcache_servers = servers
+    workdirs = []
+
+    def factory(directives=None, password=None, start=True):
+        workdir = tempfile.mkdtemp(prefix="raftcache-it-")
+        workdirs.append(workdir)
+        srv = Server(workdir, directives, password)
+        servers.append(srv)
+        if start:
+            srv.start()
+        return srv
+
+    yield factory
+
+    crashed = []
+    for srv in servers:
+        if srv.proc is not None and not srv.expect_exit and srv.proc.poll() is not None:
+            crashed.append(f"port {srv.port}: exit status {srv.proc.returncode}")
+        # Keep the log for the report hook, then stop by pid.
+        srv.final_log = srv.log_tail()
+        try:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.stop(timeout_s=10)
+        except AssertionError:
+            pass
+        finally:
+            srv.kill()
+    for d in workdirs:
+        shutil.rmtree(d, ignore_errors=True)
+    if crashed:
+        pytest.fail("server died during the test: " + "; ".join(crashed))
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server()
+
+
+@pytest.fixture(autouse=True)
+def test_deadline():
+    """Fails a test that runs longer than TEST_TIMEOUT_S instead of hanging."""
+    def expired(signum, frame):
+        raise TimeoutError(f"test exceeded {TEST_TIMEOUT_S}s")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIMEOUT_S)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed:
+        return
+    for i, srv in enumerate(getattr(item, "_raftcache_servers", [])):
+        text = getattr(srv, "final_log", None) or srv.log_tail()
+        rep.sections.append((f"server {i} log (port {srv.port}, {srv.log_path})", text))
+
+
+def pytest_report_header(config):
+    return f"server: {BIN} (kind {KIND})"
