@@ -40,7 +40,8 @@ struct multi_cmd {
 struct multi_state {
     struct multi_cmd *cmds;
     int count, cap;
-    int has_write; /* decides whether EXEC goes through the log */
+    uint32_t cmd_flags; /* union of the queued commands' flags: CMD_WRITE sends
+                         * EXEC through the log, CMD_DENYOOM makes it OOM-checked */
 };
 
 /* A key this client watches; linked into both the client's and the server's

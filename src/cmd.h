@@ -44,7 +44,7 @@ enum cmd_flags {
     CMD_READONLY = 1u << 1, /* reads the keyspace */
     CMD_ADMIN = 1u << 2,
     CMD_NOAUTH = 1u << 3,   /* allowed before AUTH (AUTH, HELLO, QUIT, ...) */
-    CMD_NOMULTI = 1u << 4,  /* executed at once inside MULTI, not queued */
+    CMD_NOQUEUE = 1u << 4,  /* runs at once inside MULTI (EXEC, DISCARD...), not queued */
     CMD_DENYOOM = 1u << 5,  /* refused when over maxmemory */
     CMD_FAST = 1u << 6,
     CMD_LOADING = 1u << 7,  /* allowed while loading */
@@ -55,7 +55,7 @@ enum cmd_flags {
     CMD_CONTAINER = 1u << 12, /* has subcommands: dispatch on argv[1] */
     CMD_SKIP_SLOWLOG = 1u << 13,
     CMD_ALLOW_BUSY = 1u << 14,
-    CMD_NO_MULTI_ALLOWED = 1u << 15, /* "MULTI calls can not be nested" style refusals */
+    CMD_NO_MULTI = 1u << 15, /* refused inside MULTI ("Command not allowed inside a transaction") */
 };
 
 struct command {
@@ -111,7 +111,7 @@ cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset,
     cmd_client_id, cmd_client_setname, cmd_client_getname, cmd_client_setinfo,
     cmd_client_list, cmd_client_info, cmd_client_kill, cmd_client_help, cmd_time,
-    cmd_function_flush;
+    cmd_function_flush, cmd_shutdown;
 /* Replies a HELP text: an array of status lines (lines is NULL-terminated). */
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines);
 /* src/cmd_info.c: cmd_info; src/cmd_command.c: the COMMAND family */

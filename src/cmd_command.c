@@ -24,7 +24,7 @@ static const struct {
     {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
     {CMD_ADMIN, "admin"},     {CMD_NOSCRIPT, "noscript"}, {CMD_LOADING, "loading"},
     {CMD_STALE, "stale"},     {CMD_FAST, "fast"},         {CMD_NOAUTH, "no_auth"},
-    {CMD_NOMULTI, "no_multi"},
+    {CMD_NO_MULTI, "no_multi"},
 };
 
 static void add_flags(struct resp_out *o, const struct command *cmd)

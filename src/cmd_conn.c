@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "log.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
@@ -441,6 +442,29 @@ void cmd_time(struct cmd_ctx *c)
     resp_add_array_len(c->out, 2);
     resp_add_bulk_ll(c->out, (long long)tv.tv_sec);
     resp_add_bulk_ll(c->out, (long long)tv.tv_usec);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is no RDB file to save,
+ * so SAVE is refused rather than pretended. */
+void cmd_shutdown(struct cmd_ctx *c)
+{
+    for (int i = 1; i < c->argc; i++) {
+        const struct resp_arg *a = &c->argv[i];
+        if (arg_is(a, "NOSAVE") || arg_is(a, "NOW") || arg_is(a, "FORCE")) continue;
+        if (arg_is(a, "SAVE")) {
+            resp_add_error(c->out, "ERR SHUTDOWN SAVE is not supported: raftcache writes no "
+                                   "RDB file");
+            return;
+        }
+        if (arg_is(a, "ABORT")) {
+            resp_add_error(c->out, "ERR No shutdown in progress.");
+            return;
+        }
+        resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    LOG_WARNING("User requested shutdown...");
+    server_request_shutdown(c->srv);
 }
 
 void cmd_function_flush(struct cmd_ctx *c)

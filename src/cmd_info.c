@@ -124,7 +124,14 @@ static void section_stats(struct text *t, struct server *srv)
 
 static void section_replication(struct text *t)
 {
-    addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    /* A lone node: no replicas, no replication stream (Raft replaces it). */
+    addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+            "master_failover_state:no-failover\r\n"
+            "master_replid:0000000000000000000000000000000000000000\r\n"
+            "master_replid2:0000000000000000000000000000000000000000\r\n"
+            "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
+            "repl_backlog_size:0\r\nrepl_backlog_first_byte_offset:0\r\n"
+            "repl_backlog_histlen:0\r\n");
 }
 
 static void section_cpu(struct text *t)

@@ -17,7 +17,8 @@
 #define OOM CMD_DENYOOM
 #define ADM CMD_ADMIN
 #define NOA CMD_NOAUTH
-#define NOM CMD_NOMULTI
+#define NOQ CMD_NOQUEUE
+#define NOM CMD_NO_MULTI
 #define LD CMD_LOADING
 #define ST CMD_STALE
 #define NS CMD_NOSCRIPT
@@ -200,7 +201,7 @@ const struct command cmd_table[] = {
      "Returns the server's liveliness response.", "fast connection", NULL},
     {"echo", 2, F | LD | ST, 0, 0, 0, cmd_echo, "connection", "1.0.0",
      "Returns the given string.", "fast connection", NULL},
-    {"quit", -1, NOA | F | LD | ST | NOM, 0, 0, 0, cmd_quit, "connection", "1.0.0",
+    {"quit", -1, NOA | F | LD | ST | NOQ, 0, 0, 0, cmd_quit, "connection", "1.0.0",
      "Closes the connection.", "fast connection", NULL},
     {"hello", -1, NOA | F | LD | ST | NS, 0, 0, 0, cmd_hello, "connection", "6.0.0",
      "Handshakes with the Redis server.", "fast connection", NULL},
@@ -208,7 +209,7 @@ const struct command cmd_table[] = {
      "Authenticates the connection.", "fast connection", NULL},
     {"select", 2, F | LD | ST, 0, 0, 0, cmd_select, "connection", "1.0.0",
      "Changes the selected database.", "fast connection", NULL},
-    {"reset", 1, NOA | F | LD | ST | NS | NOM, 0, 0, 0, cmd_reset, "connection", "6.2.0",
+    {"reset", 1, NOA | F | LD | ST | NS | NOQ, 0, 0, 0, cmd_reset, "connection", "6.2.0",
      "Resets the connection.", "fast connection", NULL},
     {"client", -2, CMD_CONTAINER, 0, 0, 0, NULL, "connection", "2.4.0",
      "A container for client connection commands.", "slow", client_subcommands},
@@ -223,17 +224,20 @@ const struct command cmd_table[] = {
      "Returns information and statistics about the server.", "slow dangerous", NULL},
     {"time", 1, F | LD | ST, 0, 0, 0, cmd_time, "server", "2.6.0",
      "Returns the server time.", "fast", NULL},
+    {"shutdown", -1, ADM | NS | LD | ST | NOM, 0, 0, 0, cmd_shutdown, "server", "1.0.0",
+     "Stops the server: closes clients and listeners, then exits 0.",
+     "admin slow dangerous", NULL},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",
      "A container for function commands.", "slow", function_subcommands},
 
     /* transactions */
-    {"multi", 1, NOM | F | LD | ST | NS, 0, 0, 0, cmd_multi, "transactions", "1.2.0",
+    {"multi", 1, NOQ | F | LD | ST | NS, 0, 0, 0, cmd_multi, "transactions", "1.2.0",
      "Starts a transaction.", "fast transaction", NULL},
-    {"exec", 1, NOM | LD | ST | NS, 0, 0, 0, cmd_exec, "transactions", "1.2.0",
+    {"exec", 1, NOQ | LD | ST | NS, 0, 0, 0, cmd_exec, "transactions", "1.2.0",
      "Executes all commands in a transaction.", "slow transaction", NULL},
-    {"discard", 1, NOM | F | LD | ST | NS, 0, 0, 0, cmd_discard, "transactions", "2.0.0",
+    {"discard", 1, NOQ | F | LD | ST | NS, 0, 0, 0, cmd_discard, "transactions", "2.0.0",
      "Discards a transaction.", "fast transaction", NULL},
-    {"watch", -2, NOM | F | LD | ST | NS, 1, -1, 1, cmd_watch, "transactions", "2.2.0",
+    {"watch", -2, NOQ | F | LD | ST | NS, 1, -1, 1, cmd_watch, "transactions", "2.2.0",
      "Monitors changes to keys to determine the execution of a transaction.",
      "fast transaction", NULL},
     {"unwatch", 1, F | LD | ST | NS, 0, 0, 0, cmd_unwatch, "transactions", "2.2.0",

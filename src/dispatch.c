@@ -87,7 +87,7 @@ static void reject(struct client *c, const struct command *cmd, const char *err)
     if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
 }
 
-static int over_maxmemory(struct server *srv)
+int dispatch_over_maxmemory(struct server *srv)
 {
     return srv->cfg.maxmemory > 0 && server_used_memory() > (size_t)srv->cfg.maxmemory;
 }
@@ -107,11 +107,15 @@ void dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
         reject(c, cmd, "NOAUTH Authentication required.");
         return;
     }
-    if ((cmd->flags & CMD_DENYOOM) && over_maxmemory(srv)) {
+    if ((cmd->flags & CMD_DENYOOM) && dispatch_over_maxmemory(srv)) {
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
-    if (in_multi && !(cmd->flags & CMD_NOMULTI)) {
+    if (in_multi && (cmd->flags & CMD_NO_MULTI)) {
+        reject(c, cmd, "ERR Command not allowed inside a transaction");
+        return;
+    }
+    if (in_multi && !(cmd->flags & CMD_NOQUEUE)) {
         multi_queue(c, cmd, argc, argv);
         resp_add_simple(&c->out, "QUEUED");
         return;

@@ -25,4 +25,7 @@ void dispatch_call(struct server *srv, struct client *c, const struct command *c
 const struct command *dispatch_resolve(int argc, const struct resp_arg *argv,
                                        struct resp_out *out);
 
+/* 1 if maxmemory is set and the allocator reports more in use. */
+int dispatch_over_maxmemory(struct server *srv);
+
 #endif

@@ -89,7 +89,7 @@ void multi_queue(struct client *c, const struct command *cmd, int argc,
     m->cmds[m->count].argc = argc;
     m->cmds[m->count].argv = copy;
     m->count++;
-    if (cmd->flags & CMD_WRITE) m->has_write = 1;
+    m->cmd_flags |= cmd->flags;
 }
 
 void multi_discard(struct client *c)
@@ -201,6 +201,13 @@ void cmd_exec(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR EXEC without MULTI");
         return;
     }
+    if ((cl->mstate.cmd_flags & CMD_DENYOOM) && dispatch_over_maxmemory(c->srv)) {
+        resp_add_error(c->out, "EXECABORT Transaction discarded because of: OOM command not "
+                               "allowed when used memory > 'maxmemory'.");
+        multi_discard(cl);
+        multi_unwatch_all(cl);
+        return;
+    }
     if (cl->flags & CLIENT_DIRTY_EXEC) {
         resp_add_error(c->out, "EXECABORT Transaction discarded because of previous errors.");
         multi_discard(cl);
@@ -215,7 +222,7 @@ void cmd_exec(struct cmd_ctx *c)
         return;
     }
     multi_unwatch_all(cl);
-    if (cl->mstate.has_write) sm_submit_multi(c->srv, cl);
+    if (cl->mstate.cmd_flags & CMD_WRITE) sm_submit_multi(c->srv, cl);
     else exec_local(c);
     multi_discard(cl);
 }

@@ -152,8 +152,8 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     struct server *srv = w->data;
     LOG_WARNING("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
-    srv->shutdown_requested = 1;
-    ev_break(loop, EVBREAK_ALL);
+    (void)loop;
+    server_request_shutdown(srv);
 }
 
 static void make_run_id(struct server *srv)
@@ -208,6 +208,12 @@ void server_config_changed(struct server *srv, const char *name)
         for (struct client *c = srv->clients; c; c = c->next)
             c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
     }
+}
+
+void server_request_shutdown(struct server *srv)
+{
+    srv->shutdown_requested = 1;
+    ev_break(srv->io->loop, EVBREAK_ALL);
 }
 
 int server_run(struct server *srv)

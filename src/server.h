@@ -62,6 +62,8 @@ int server_init(struct server *srv, char *err, size_t errlen);
 /* Runs the loop until SIGTERM/SIGINT or SHUTDOWN; returns the exit code. */
 int server_run(struct server *srv);
 void server_free(struct server *srv);
+/* Makes server_run() return after the current iteration (SHUTDOWN, signals). */
+void server_request_shutdown(struct server *srv);
 /* Reacts to a CONFIG SET of directive `name` (timers, log level, limits). */
 void server_config_changed(struct server *srv, const char *name);
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BIN, KIND, free_port, wait_until
+from conftest import BIN, KIND, free_port
 
 
 def run_until_exit(args, port, timeout_s=20):
@@ -118,16 +118,3 @@ def test_signal_exits_zero(start_server, sig):
     # No longer listening.
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
-
-
-@pytest.mark.skipif(KIND != "raftcache", reason="redis-server is run without persistence")
-def test_acknowledged_writes_survive_sigterm_and_restart(start_server):
-    srv = start_server()
-    r = srv.client()
-    for i in range(1000):
-        r.set(f"k{i}", i)
-    assert srv.stop(signal.SIGTERM) == 0
-    srv.start()
-    r = srv.client()
-    wait_until(lambda: r.dbsize() == 1000, 10, what="the restarted server to hold 1000 keys")
-    assert r.get("k999") == b"999"
