@@ -11,7 +11,15 @@
  * one step on every insert/find/delete, plus dict_rehash_steps() called by the
  * server's cron with a budget. Lookups consult both tables while rehashing.
  *
- * Hashing is seeded (dict_init) so that an attacker cannot choose colliding keys.
+ * Hashing is seeded (dict_init): which keys collide depends on the seed, so
+ * bucket chains stay short for sequential or adversarially-similar keys.  It
+ * is a fast mixing hash, not a keyed PRF like SipHash.
+ *
+ * Sizes: tables are powers of two, at least 4 buckets; a table grows (doubles)
+ * when an insert finds used >= size, and shrinks only through
+ * dict_maybe_shrink().  Each entry is a single allocation of 20 bytes + key
+ * + 1.  Allocation failure aborts the process (memory exhaustion is fatal to
+ * the server, as in Redis).
  *
  * dict_scan() implements a stateless cursor (reverse-binary increment over the
  * bucket index) that returns every key present for the whole scan at least
@@ -19,6 +27,9 @@
  *
  * Entry pointers stay valid until that key is deleted or the dict cleared;
  * rehashing moves entries between tables without reallocating them.
+ *
+ * Keys are (pointer, length) byte strings and may contain NUL bytes; the key
+ * pointer must be non-NULL even when the length is 0.
  */
 #ifndef DICT_H
 #define DICT_H
@@ -46,42 +57,60 @@ struct dict {
     unsigned pause_rehash; /* >0 while a caller iterates with dict_foreach */
 };
 
+/* Releases a value the dict hands back (dict_free/dict_clear). */
 typedef void dict_free_fn(void *val);
+/* Called with each visited entry.  It may replace e->val, look keys up, and
+ * delete e itself (only e: the visitor reads e->next before the call); it
+ * must not add keys.  Rehashing is paused for the duration of the visit. */
 typedef void dict_visit_fn(void *ud, struct dict_entry *e);
 
+/* Makes an empty dict; allocates nothing until the first dict_add.  Any seed
+ * works; production dicts should use a random one. */
 void dict_init(struct dict *d, uint64_t seed);
-/* Frees every entry (calling free_val on each value if non-NULL) and the tables. */
+/* Frees every entry (calling free_val on each value if non-NULL) and the
+ * tables.  Must not be called from inside a visit. */
 void dict_free(struct dict *d, dict_free_fn *free_val);
-/* Same as dict_free, leaves an empty usable dict. */
+/* Same as dict_free, leaves an empty usable dict with the same seed. */
 void dict_clear(struct dict *d, dict_free_fn *free_val);
 
 static inline uint64_t dict_size(const struct dict *d) { return d->t[0].used + d->t[1].used; }
 static inline int dict_is_rehashing(const struct dict *d) { return d->rehash_idx != -1; }
 
+/* The seeded 64-bit hash of key; tables index with its low bits. */
 uint64_t dict_hash(const struct dict *d, const void *key, size_t len);
+/* The entry for key, or NULL.  Performs one rehash step (unless paused). */
 struct dict_entry *dict_find(struct dict *d, const void *key, size_t len);
-/* Adds key -> val. Returns the new entry, or NULL if the key exists already
- * (then *existing, if non-NULL, is set to it). */
+/* Adds key -> val, copying the key (len < 2^32 - 1).  Returns the new entry,
+ * or NULL if the key exists already (then *existing, if non-NULL, is set to
+ * it and val is not stored).  Performs one rehash step and may start a grow. */
 struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *val,
                             struct dict_entry **existing);
 /* Removes key. Returns 1 and stores its value in *val_out (if non-NULL) so the
- * caller can free it; 0 if absent. */
+ * caller can free it; 0 if absent.  Performs one rehash step; never shrinks
+ * (that is dict_maybe_shrink's job). */
 int dict_delete(struct dict *d, const void *key, size_t len, void **val_out);
 
-/* Does up to n bucket moves; returns 1 if rehashing is still in progress. */
+/* Does up to n bucket moves, each visiting at most 10 empty buckets; returns
+ * 1 if rehashing is still in progress.  Does nothing while paused. */
 int dict_rehash_steps(struct dict *d, int n);
-/* Starts a shrink if the table is under 1/8 full (called from the cron). */
+/* Starts a shrink if the table has more than 4 buckets and is under 1/8
+ * full (called from the cron).  No-op while rehashing or paused. */
 void dict_maybe_shrink(struct dict *d);
 
-/* Visits the bucket(s) at cursor, returns the next cursor (0 when done). */
+/* Visits the bucket(s) at cursor, returns the next cursor (0 when done).
+ * Start with cursor 0.  Every key present from the first call to the last
+ * is visited at least once, whatever grows, shrinks and rehash steps happen
+ * between calls; keys may be visited more than once, and keys added or
+ * deleted meanwhile may or may not be. */
 uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud);
-/* Visits every entry once; fn must not add or delete keys. */
+/* Visits every entry exactly once, in no particular order. */
 void dict_foreach(struct dict *d, dict_visit_fn *fn, void *ud);
-/* A uniformly-chosen-bucket random entry, or NULL if empty; r is random bits
- * from the caller. */
+/* A random entry, or NULL if empty: a uniformly chosen non-empty bucket, then
+ * a uniformly chosen entry of its chain (so not exactly uniform over keys).
+ * rnd(rnd_ud) must return 64 uniformly random bits per call. */
 struct dict_entry *dict_random(struct dict *d, uint64_t (*rnd)(void *), void *rnd_ud);
 
-/* Approximate bytes used by the table arrays (not entries). */
+/* Bytes used by the bucket arrays (not entries). */
 size_t dict_table_bytes(const struct dict *d);
 
 #endif
