@@ -377,6 +377,8 @@ static enum step parse_mb_count(struct resp_parser *p, const char *cmd, size_t a
     assert(cmd[0] == '*' && st->off == 0);
     if (!parse_ll(cmd + 1, cr - 1, &ll) || (ll > 0 && (unsigned long long)ll > p->limits.args_max))
         return fail(p, "invalid multibulk length");
+    if (p->limits.unauthenticated && ll > RESP_UNAUTH_ARGS_MAX)
+        return fail(p, "unauthenticated multibulk length");
     st->off = cr + 2; /* like Redis, the byte after '\r' is not checked */
     if (ll <= 0) return STEP_EMPTY;
     st->args_left = (size_t)ll;
@@ -403,6 +405,8 @@ static enum step parse_bulk_hdr(struct resp_parser *p, const char *cmd, size_t a
     if (!parse_ll(cmd + st->off + 1, cr - st->off - 1, &ll) || ll < 0 ||
         (unsigned long long)ll > p->limits.bulk_len_max)
         return fail(p, "invalid bulk length");
+    if (p->limits.unauthenticated && ll > RESP_UNAUTH_BULK_MAX)
+        return fail(p, "unauthenticated bulk length");
     st->off = cr + 2;
     st->bulk_len = (size_t)ll;
     st->phase = PH_BULK_BODY;

@@ -57,7 +57,16 @@ struct resp_limits {
     size_t bulk_len_max;   /* proto-max-bulk-len, Redis default 512 MB */
     size_t args_max;       /* Redis: 1024*1024 */
     size_t inline_len_max; /* Redis: 64 KB */
+    /* Redis's tighter limits for a client that has not authenticated yet:
+     * at most RESP_UNAUTH_ARGS_MAX arguments ("Protocol error: unauthenticated
+     * multibulk length") and RESP_UNAUTH_BULK_MAX bytes per bulk
+     * ("Protocol error: unauthenticated bulk length"). The caller may flip it
+     * between commands. */
+    int unauthenticated;
 };
+
+#define RESP_UNAUTH_ARGS_MAX 10
+#define RESP_UNAUTH_BULK_MAX 16384
 
 enum resp_parse_status {
     RESP_PARSE_NEED_MORE = 0, /* incomplete: call again with the same bytes + more */

@@ -221,6 +221,7 @@ static void process_input(struct client *c)
     int64_t now_ms = server_now_ms();
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
         size_t consumed = 0;
+        c->parser.limits.unauthenticated = !(c->flags & CLIENT_AUTHED);
         enum resp_parse_status st =
             resp_parser_feed(&c->parser, c->qbuf + off, c->qlen - off, &consumed);
         off += consumed;

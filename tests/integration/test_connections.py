@@ -185,3 +185,17 @@ def test_requirepass_and_auth(start_server):
         assert s.recv(4096).startswith(b"*")
         s.sendall(b"PING\r\n")
         assert s.recv(64) == b"+PONG\r\n"
+
+
+@pytest.mark.parametrize("payload,reply", [
+    (b"*100\r\n", b"-ERR Protocol error: unauthenticated multibulk length\r\n"),
+    (b"*1\r\n$100000000\r\n", b"-ERR Protocol error: unauthenticated bulk length\r\n"),
+])
+def test_unauthenticated_clients_get_tight_protocol_limits(start_server, payload, reply):
+    srv = start_server({"requirepass": "s3cret"}, password="s3cret")
+    with srv.sock() as s:
+        s.sendall(payload)
+        data, closed = read_until_closed(s)
+    assert data == reply
+    assert closed
+    assert srv.client().ping()

@@ -347,6 +347,22 @@ static void test_mbulk_count_errors(void **state)
     EXPECT(&small_lim, "*1111111111111111\r\n", "!Protocol error: too big mbulk count string");
 }
 
+/* Before AUTH a client gets Redis's tighter limits, with their own texts. */
+static void test_unauthenticated_limits(void **state)
+{
+    (void)state;
+    struct resp_limits lim = redis_lim;
+    lim.unauthenticated = 1;
+    EXPECT(&lim, "*11\r\n", "!Protocol error: unauthenticated multibulk length");
+    EXPECT(&lim, "*1\r\n$16385\r\n", "!Protocol error: unauthenticated bulk length");
+    EXPECT(&lim, "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n", "AUTH|pw;");
+    lim.unauthenticated = 0;
+    EXPECT(&lim, "*11\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n"
+                 "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n"
+                 "$1\r\na\r\n" "$1\r\na\r\n",
+           "a|a|a|a|a|a|a|a|a|a|a;");
+}
+
 static void test_bulk_header_errors(void **state)
 {
     (void)state;
@@ -620,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_bulk_header_errors),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_argv_not_overallocated),
+        cmocka_unit_test(test_unauthenticated_limits),
         cmocka_unit_test(test_big_bulk_fragments),
         cmocka_unit_test(test_long_lines_bytewise),
         cmocka_unit_test(test_pipeline_every_split),
