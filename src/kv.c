@@ -1,0 +1,399 @@
+/*
+ * src/kv.c - the keyspace (see kv.h): values, TTL index, lazy and active
+ * expiry support, hooks and statistics.
+ *
+ * Invariant kept by every function here: a key is in volatile_keys if and
+ * only if its value's expire_ms != KV_NO_EXPIRE, and the volatile entry's val
+ * is the key's entry in `keys`.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+#include "util.h"
+
+#define RANDOM_TRIES 100           /* draws before RANDOMKEY walks the table */
+#define SAMPLE_EMPTY_BUCKETS 20    /* empty buckets visited per sampled key */
+#define GROW_GREEDY_MAX (1u << 20) /* double below 1 MB, then grow by 1 MB */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) abort(); /* as Redis: out of memory is fatal */
+    return p;
+}
+
+static struct kv_val *val_new(size_t cap)
+{
+    assert(cap <= UINT32_MAX);
+    struct kv_val *v = xmalloc(sizeof *v + cap);
+    v->expire_ms = KV_NO_EXPIRE;
+    v->len = 0;
+    v->cap = (uint32_t)cap;
+    return v;
+}
+
+static void val_free(void *v)
+{
+    free(v);
+}
+
+static void modified(struct kv *kv, const char *key, size_t len)
+{
+    if (kv->on_modify) kv->on_modify(kv->hook_ud, key, len);
+}
+
+/* Changes e's TTL and keeps volatile_keys in step with it. */
+static void entry_set_expire(struct kv *kv, struct dict_entry *e, int64_t expire_ms)
+{
+    struct kv_val *v = e->val;
+    if (v->expire_ms == KV_NO_EXPIRE && expire_ms != KV_NO_EXPIRE)
+        dict_add(&kv->volatile_keys, e->key, e->key_len, e, NULL);
+    else if (v->expire_ms != KV_NO_EXPIRE && expire_ms == KV_NO_EXPIRE)
+        dict_delete(&kv->volatile_keys, e->key, e->key_len, NULL);
+    v->expire_ms = expire_ms;
+}
+
+/* Removes key and frees its value. key must not point into the entry. */
+static int unlink_key(struct kv *kv, const char *key, size_t len)
+{
+    void *val;
+    if (!dict_delete(&kv->keys, key, len, &val)) return 0;
+    struct kv_val *v = val;
+    if (v->expire_ms != KV_NO_EXPIRE) dict_delete(&kv->volatile_keys, key, len, NULL);
+    val_free(v);
+    return 1;
+}
+
+static void delete_expired(struct kv *kv, const char *key, size_t len)
+{
+    unlink_key(kv, key, len);
+    kv->expired_keys++;
+    modified(kv, key, len);
+}
+
+void kv_init(struct kv *kv, uint64_t seed)
+{
+    memset(kv, 0, sizeof *kv);
+    dict_init(&kv->keys, seed);
+    dict_init(&kv->volatile_keys, seed ^ 0x9e3779b97f4a7c15ULL);
+    kv->rng = seed ^ 0x2545f4914f6cdd1dULL;
+    kv->max_value_len = 512ULL * 1024 * 1024;
+}
+
+void kv_free(struct kv *kv)
+{
+    dict_free(&kv->volatile_keys, NULL);
+    dict_free(&kv->keys, val_free);
+}
+
+void kv_flush(struct kv *kv)
+{
+    if (kv->on_flush) kv->on_flush(kv->hook_ud);
+    dict_clear(&kv->volatile_keys, NULL);
+    dict_clear(&kv->keys, val_free);
+    kv->expire_cursor = 0;
+}
+
+void kv_reset_stats(struct kv *kv)
+{
+    kv->keyspace_hits = kv->keyspace_misses = kv->expired_keys = 0;
+}
+
+void kv_cron(struct kv *kv)
+{
+    dict_rehash_steps(&kv->keys, 100);
+    dict_rehash_steps(&kv->volatile_keys, 100);
+    dict_maybe_shrink(&kv->keys);
+    dict_maybe_shrink(&kv->volatile_keys);
+}
+
+uint64_t kv_size(const struct kv *kv)
+{
+    return dict_size(&kv->keys);
+}
+
+uint64_t kv_volatile_count(const struct kv *kv)
+{
+    return dict_size(&kv->volatile_keys);
+}
+
+/* --- lookups --- */
+
+static struct kv_val *find_live(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (!e || kv_val_expired(e->val, now_ms)) return NULL;
+    return e->val;
+}
+
+struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    struct kv_val *v = find_live(kv, key, len, now_ms);
+    if (v)
+        kv->keyspace_hits++;
+    else
+        kv->keyspace_misses++;
+    return v;
+}
+
+int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    return find_live(kv, key, len, now_ms) != NULL;
+}
+
+int kv_physically_exists(struct kv *kv, const char *key, size_t len)
+{
+    return dict_find(&kv->keys, key, len) != NULL;
+}
+
+struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64_t now_ms,
+                               unsigned flags)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    struct kv_val *v = e ? e->val : NULL;
+    if (v && kv_val_expired(v, now_ms)) {
+        delete_expired(kv, key, len);
+        v = NULL;
+    }
+    if (flags & KV_LOOKUP_STATS) {
+        if (v)
+            kv->keyspace_hits++;
+        else
+            kv->keyspace_misses++;
+    }
+    return v;
+}
+
+/* --- mutators --- */
+
+/*
+ * Finds or creates key's entry in one hash. An expired existing value counts
+ * as a deleted key (expired_keys) and is then reused as a fresh empty one;
+ * its on_modify is the caller's, which fires once the new value is in.
+ * Sets *created when the key did not logically exist.
+ */
+static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t len,
+                                          int64_t now_ms, size_t cap, int *created)
+{
+    struct dict_entry *existing;
+    struct dict_entry *e = dict_add(&kv->keys, key, len, NULL, &existing);
+    *created = 1;
+    if (e) {
+        e->val = val_new(cap);
+        return e;
+    }
+    struct kv_val *v = existing->val;
+    if (kv_val_expired(v, now_ms)) {
+        kv->expired_keys++;
+        entry_set_expire(kv, existing, KV_NO_EXPIRE);
+        v->len = 0;
+    } else {
+        *created = 0;
+    }
+    return existing;
+}
+
+/* Makes e's value hold exactly len bytes of room or a little more; reuses
+ * the allocation unless it would waste over half of it. */
+static struct kv_val *val_fit(struct dict_entry *e, size_t len)
+{
+    struct kv_val *v = e->val;
+    if (len <= v->cap && v->cap <= 2 * len + 32) return v;
+    struct kv_val *n = val_new(len);
+    n->expire_ms = v->expire_ms;
+    val_free(v);
+    e->val = n;
+    return n;
+}
+
+int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t vlen,
+           int64_t expire_ms, int64_t now_ms)
+{
+    int created;
+    struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, vlen, &created);
+    struct kv_val *v = val_fit(e, vlen);
+    memcpy(v->data, val, vlen);
+    v->len = (uint32_t)vlen;
+    if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
+    modified(kv, key, klen);
+    return created;
+}
+
+char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int64_t now_ms)
+{
+    int created;
+    struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, new_len, &created);
+    struct kv_val *v = e->val;
+    if (new_len > v->cap) {
+        size_t cap = new_len < GROW_GREEDY_MAX ? 2 * new_len : new_len + GROW_GREEDY_MAX;
+        if (cap > UINT32_MAX) cap = UINT32_MAX;
+        assert(new_len <= cap);
+        v = realloc(v, sizeof *v + cap);
+        if (!v) abort();
+        v->cap = (uint32_t)cap;
+        e->val = v;
+    }
+    if (new_len > v->len) memset(v->data + v->len, 0, new_len - v->len);
+    v->len = (uint32_t)new_len;
+    modified(kv, key, klen);
+    return v->data;
+}
+
+int kv_delete(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    if (!kv_lookup_write(kv, key, len, now_ms, 0)) return 0;
+    unlink_key(kv, key, len);
+    modified(kv, key, len);
+    return 1;
+}
+
+int kv_delete_if_expired(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (!e || !kv_val_expired(e->val, now_ms)) return 0;
+    delete_expired(kv, key, len);
+    return 1;
+}
+
+int kv_set_expire(struct kv *kv, const char *key, size_t len, int64_t expire_ms)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (!e) return 0;
+    entry_set_expire(kv, e, expire_ms);
+    modified(kv, key, len);
+    return 1;
+}
+
+int kv_persist(struct kv *kv, const char *key, size_t len)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (!e || ((struct kv_val *)e->val)->expire_ms == KV_NO_EXPIRE) return 0;
+    entry_set_expire(kv, e, KV_NO_EXPIRE);
+    modified(kv, key, len);
+    return 1;
+}
+
+int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size_t dlen)
+{
+    void *val;
+    if (!dict_delete(&kv->keys, src, slen, &val)) return -1;
+    struct kv_val *v = val;
+    if (v->expire_ms != KV_NO_EXPIRE) dict_delete(&kv->volatile_keys, src, slen, NULL);
+    unlink_key(kv, dst, dlen);
+    struct dict_entry *e = dict_add(&kv->keys, dst, dlen, v, NULL);
+    assert(e);
+    if (v->expire_ms != KV_NO_EXPIRE) dict_add(&kv->volatile_keys, dst, dlen, e, NULL);
+    modified(kv, src, slen);
+    modified(kv, dst, dlen);
+    return 0;
+}
+
+/* --- iteration --- */
+
+struct visit {
+    kv_visit_fn *fn;
+    void *ud;
+};
+
+static void visit_entry(void *ud, struct dict_entry *e)
+{
+    struct visit *vi = ud;
+    vi->fn(vi->ud, e->key, e->key_len, e->val);
+}
+
+void kv_foreach(struct kv *kv, kv_visit_fn *fn, void *ud)
+{
+    struct visit vi = {fn, ud};
+    dict_foreach(&kv->keys, visit_entry, &vi);
+}
+
+uint64_t kv_scan(struct kv *kv, uint64_t cursor, kv_visit_fn *fn, void *ud)
+{
+    struct visit vi = {fn, ud};
+    return dict_scan(&kv->keys, cursor, visit_entry, &vi);
+}
+
+static uint64_t next_rand(void *ud)
+{
+    return util_rand64(&((struct kv *)ud)->rng);
+}
+
+struct first_live {
+    int64_t now_ms;
+    struct dict_entry *found;
+};
+
+static void find_first_live(void *ud, struct dict_entry *e)
+{
+    struct first_live *f = ud;
+    if (!f->found && !kv_val_expired(e->val, f->now_ms)) f->found = e;
+}
+
+const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len)
+{
+    struct dict_entry *e = NULL;
+    for (int i = 0; i < RANDOM_TRIES; i++) {
+        e = dict_random(&kv->keys, next_rand, kv);
+        if (!e) return NULL;
+        if (!kv_val_expired(e->val, now_ms)) break;
+        e = NULL;
+    }
+    if (!e) {
+        /* Almost everything is expired but not yet deleted (reads cannot
+         * delete): a Redis master would have deleted the expired keys, so
+         * answer as it would, with a live key or none, in one bounded walk. */
+        struct first_live f = {now_ms, NULL};
+        uint64_t cursor = 0;
+        do {
+            cursor = dict_scan(&kv->keys, cursor, find_first_live, &f);
+        } while (cursor && !f.found);
+        e = f.found;
+        if (!e) return NULL;
+    }
+    *len = e->key_len;
+    return e->key;
+}
+
+struct sampler {
+    struct kv *kv;
+    int64_t now_ms;
+    size_t keys; /* keys in the current bucket (counting pass) */
+    kv_key_fn *fn;
+    void *ud;
+};
+
+static void count_key(void *ud, struct dict_entry *e)
+{
+    (void)e;
+    ((struct sampler *)ud)->keys++;
+}
+
+static void sample_key(void *ud, struct dict_entry *ve)
+{
+    struct sampler *s = ud;
+    struct dict_entry *e = ve->val;
+    if (kv_val_expired(e->val, s->now_ms)) s->fn(s->ud, e->key, e->key_len);
+}
+
+size_t kv_expired_sample(struct kv *kv, int64_t now_ms, size_t sample_max, kv_key_fn *fn, void *ud)
+{
+    struct dict *d = &kv->volatile_keys;
+    struct sampler s = {kv, now_ms, 0, fn, ud};
+    size_t examined = 0, empty_max = sample_max * SAMPLE_EMPTY_BUCKETS, empty = 0;
+    if (dict_size(d) == 0) return 0;
+    while (examined < sample_max && empty < empty_max) {
+        /* Count the bucket first: it is visited whole or not at all, so fn
+         * is never called more than sample_max times and no expired key is
+         * skipped by a cursor that moved past it. */
+        s.keys = 0;
+        dict_scan(d, kv->expire_cursor, count_key, &s);
+        if (s.keys == 0) empty++;
+        if (examined > 0 && examined + s.keys > sample_max) break;
+        kv->expire_cursor = dict_scan(d, kv->expire_cursor, sample_key, &s);
+        examined += s.keys;
+        if (kv->expire_cursor == 0) break; /* a full pass: let the caller decide */
+    }
+    return examined;
+}
