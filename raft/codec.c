@@ -1,0 +1,217 @@
+/*
+ * raft/codec.c - message encoding to bytes and validating decoding. Pure.
+ *
+ * Version 1 layout, little-endian, fixed-width:
+ *   u8 version | u8 type | u8 flags (1 reject, 2 transfer, 4 done)
+ *   u64 from, to, term, index, log_term, commit, hint, hint_term, ctx, offset
+ *   APPEND:   u32 n | n x (u64 term | u8 type | u32 len | len bytes)
+ *             (entry i has index = index + 1 + i, so it cannot be forged out of order)
+ *   SNAPSHOT: u32 conf_n | conf_n x (u64 id | u8 voter) | u32 chunk_len | chunk bytes
+ *   others:   nothing more
+ * The decoder checks every length against what remains before reading, rejects
+ * unknown versions, types, flags and entry types, more entries than allowed, oversize
+ * entries or messages, and trailing bytes; it never reads outside the buffer.
+ */
+#include <string.h>
+#include "raft_int.h"
+
+#define HDR_LEN (3 + 10 * 8)
+#define ENT_HDR_LEN (8 + 1 + 4)
+
+static uint8_t *put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+
+size_t raft_encoded_size(const struct raft_msg *m)
+{
+    size_t n = HDR_LEN;
+    if (m->type == RAFT_MSG_APPEND) {
+        n += 4;
+        for (uint32_t i = 0; i < m->n_entries; i++)
+            n += ENT_HDR_LEN + m->entries[i].len;
+    } else if (m->type == RAFT_MSG_SNAPSHOT) {
+        n += 4 + (size_t)m->conf.n * 9 + 4 + m->chunk_len;
+    }
+    return n;
+}
+
+static bool encodable(const struct raft_msg *m)
+{
+    if (m->type == 0 || m->type >= RAFT_MSG_TYPE_END || m->n_entries > RAFT_MAX_MSG_ENTRIES ||
+        m->conf.n > RAFT_MAX_NODES || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
+        return false;
+    if (m->type != RAFT_MSG_APPEND && m->n_entries)
+        return false;
+    for (uint32_t i = 0; i < m->n_entries; i++)
+        if (m->entries[i].len > RAFT_CODEC_MAX_ENTRY || m->entries[i].type > RAFT_ENTRY_CONF)
+            return false;
+    return true;
+}
+
+size_t raft_encode(const struct raft_msg *m, uint8_t *buf, size_t cap)
+{
+    size_t need = raft_encoded_size(m);
+    if (!encodable(m) || need > cap || need > RAFT_CODEC_MAX_MSG)
+        return 0;
+    uint8_t *p = buf;
+    *p++ = RAFT_CODEC_VERSION;
+    *p++ = m->type;
+    *p++ = (uint8_t)((m->reject ? 1 : 0) | (m->transfer ? 2 : 0) | (m->done ? 4 : 0));
+    const uint64_t f[10] = {m->from,   m->to,   m->term,      m->index, m->log_term,
+                            m->commit, m->hint, m->hint_term, m->ctx,   m->offset};
+    for (int i = 0; i < 10; i++)
+        p = put64(p, f[i]);
+    if (m->type == RAFT_MSG_APPEND) {
+        p = put32(p, m->n_entries);
+        for (uint32_t i = 0; i < m->n_entries; i++) {
+            const struct raft_entry *e = &m->entries[i];
+            p = put64(p, e->term);
+            *p++ = (uint8_t)e->type;
+            p = put32(p, e->len);
+            if (e->len)
+                memcpy(p, e->data, e->len);
+            p += e->len;
+        }
+    } else if (m->type == RAFT_MSG_SNAPSHOT) {
+        p = put32(p, m->conf.n);
+        for (uint32_t i = 0; i < m->conf.n; i++) {
+            p = put64(p, m->conf.s[i].id);
+            *p++ = m->conf.s[i].voter ? 1 : 0;
+        }
+        p = put32(p, m->chunk_len);
+        if (m->chunk_len)
+            memcpy(p, m->chunk, m->chunk_len);
+        p += m->chunk_len;
+    }
+    return (size_t)(p - buf);
+}
+
+/* A bounds-checked reader: every get fails once the input is exhausted. */
+struct rd {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+};
+
+static const uint8_t *take(struct rd *r, size_t n)
+{
+    if (r->bad || r->left < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+static uint64_t get64(struct rd *r)
+{
+    const uint8_t *p = take(r, 8);
+    uint64_t v = 0;
+    for (int i = 0; p && i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint32_t get32(struct rd *r)
+{
+    const uint8_t *p = take(r, 4);
+    uint32_t v = 0;
+    for (int i = 0; p && i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint8_t get8(struct rd *r)
+{
+    const uint8_t *p = take(r, 1);
+    return p ? *p : 0;
+}
+
+static int decode_entries(struct rd *r, struct raft_msg *m, struct raft_entry *ents,
+                          uint32_t cap)
+{
+    uint32_t n = get32(r);
+    if (r->bad || n > RAFT_MAX_MSG_ENTRIES || n > cap || m->index > UINT64_MAX - n - 1 ||
+        (uint64_t)n * ENT_HDR_LEN > r->left)
+        return RAFT_EMALFORMED;
+    for (uint32_t i = 0; i < n; i++) {
+        struct raft_entry *e = &ents[i];
+        e->term = get64(r);
+        e->type = get8(r);
+        e->len = get32(r);
+        e->index = m->index + 1 + i;
+        if (r->bad || e->type > RAFT_ENTRY_CONF || e->len > RAFT_CODEC_MAX_ENTRY)
+            return RAFT_EMALFORMED;
+        e->data = e->len ? take(r, e->len) : NULL;
+        if (r->bad)
+            return RAFT_EMALFORMED;
+    }
+    m->n_entries = n;
+    m->entries = n ? ents : NULL;
+    return 0;
+}
+
+static int decode_snapshot(struct rd *r, struct raft_msg *m)
+{
+    uint32_t n = get32(r);
+    if (r->bad || n > RAFT_MAX_NODES)
+        return RAFT_EMALFORMED;
+    m->conf.n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        m->conf.s[i].id = get64(r);
+        uint8_t v = get8(r);
+        if (r->bad || v > 1 || m->conf.s[i].id == 0)
+            return RAFT_EMALFORMED;
+        m->conf.s[i].voter = v;
+    }
+    m->chunk_len = get32(r);
+    if (r->bad || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
+        return RAFT_EMALFORMED;
+    m->chunk = m->chunk_len ? take(r, m->chunk_len) : NULL;
+    return r->bad ? RAFT_EMALFORMED : 0;
+}
+
+int raft_decode(const uint8_t *buf, size_t len, struct raft_msg *m, struct raft_entry *ents,
+                uint32_t ents_cap)
+{
+    memset(m, 0, sizeof(*m));
+    if (!buf || len > RAFT_CODEC_MAX_MSG)
+        return RAFT_EMALFORMED;
+    struct rd r = {buf, len, false};
+    uint8_t version = get8(&r), type = get8(&r), flags = get8(&r);
+    if (r.bad || version != RAFT_CODEC_VERSION || type == 0 || type >= RAFT_MSG_TYPE_END ||
+        (flags & ~7u))
+        return RAFT_EMALFORMED;
+    m->type = type;
+    m->reject = flags & 1;
+    m->transfer = flags & 2;
+    m->done = flags & 4;
+    uint64_t *f[10] = {&m->from,   &m->to,   &m->term,      &m->index, &m->log_term,
+                       &m->commit, &m->hint, &m->hint_term, &m->ctx,   &m->offset};
+    for (int i = 0; i < 10; i++)
+        *f[i] = get64(&r);
+    if (r.bad || m->from == 0 || m->to == 0)
+        return RAFT_EMALFORMED;
+    int rc = 0;
+    if (type == RAFT_MSG_APPEND)
+        rc = decode_entries(&r, m, ents, ents_cap);
+    else if (type == RAFT_MSG_SNAPSHOT)
+        rc = decode_snapshot(&r, m);
+    if (rc != 0 || r.left != 0) {
+        memset(m, 0, sizeof(*m));
+        return RAFT_EMALFORMED;
+    }
+    return 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * raft/election.c - leader election (§3.4), PreVote (§9.6), vote granting (§3.6.1).
+ *
+ * Timeouts are counted in ticks and randomized in [election_ticks, 2*election_ticks)
+ * from the core's seeded PRNG (§3.4: randomized timeouts make split votes rare).
+ * With PreVote a would-be candidate first asks "would you vote for me at term+1?"
+ * without changing any term; only a majority of yeses starts a real election, so a
+ * partitioned server that rejoins cannot depose a healthy leader by bumping terms.
+ */
+#include "raft_int.h"
+
+void election_reset_timeout(struct raft *r)
+{
+    r->timeout = r->cfg.election_ticks + (uint32_t)(raft_rand(r) % r->cfg.election_ticks);
+}
+
+void election_tick(struct raft *r)
+{
+    r->election_elapsed++;
+    if (r->election_elapsed >= r->timeout && raft_is_voter(r, r->id)) {
+        r->election_elapsed = 0;
+        election_campaign(r, r->cfg.pre_vote, false);
+    }
+}
+
+static uint32_t count_votes(const struct raft *r, int8_t which)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n_prs; i++)
+        n += r->prs[i].voter && r->prs[i].vote == which;
+    return n;
+}
+
+/* Starts a (pre-)election: vote for ourselves, ask every other voter. */
+void election_campaign(struct raft *r, bool pre, bool transfer)
+{
+    raft_become_candidate(r, pre);
+    if (count_votes(r, 1) >= raft_quorum(r)) { /* a cluster of one */
+        if (pre)
+            election_campaign(r, false, transfer);
+        else
+            raft_become_leader(r);
+        return;
+    }
+    raft_index last = log_last(&r->log);
+    raft_term last_term = log_last_term(&r->log);
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        struct progress *p = &r->prs[i];
+        if (!p->voter || p->id == r->id)
+            continue;
+        struct raft_msg *m = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE, p->id);
+        if (!m)
+            continue;
+        m->term = pre ? r->term + 1 : r->term;
+        m->index = last;
+        m->log_term = last_term;
+        m->transfer = transfer;
+    }
+}
+
+/* §3.6.1: the candidate's log must be at least as up-to-date as ours: a later last
+ * term, or the same last term and at least as long. */
+static bool log_up_to_date(const struct raft *r, raft_term last_term, raft_index last)
+{
+    raft_term my_term = log_last_term(&r->log);
+    return last_term > my_term || (last_term == my_term && last >= log_last(&r->log));
+}
+
+/* Fig. 3.1 RequestVote receiver: grant if we have not voted for someone else in this
+ * term and the candidate's log is up to date. A PreVote is granted on the same log
+ * rule when its (future) term is above ours, and changes nothing here. */
+void election_handle_vote(struct raft *r, const struct raft_msg *m)
+{
+    bool pre = m->type == RAFT_MSG_PREVOTE;
+    bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0) ||
+                    (pre && m->term > r->term);
+    bool grant = can_vote && log_up_to_date(r, m->log_term, m->index);
+    struct raft_msg *o = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP,
+                                      m->from);
+    if (!o)
+        return;
+    o->reject = !grant;
+    if (grant && pre) {
+        o->term = m->term; /* so the pre-candidate does not discard it as stale */
+    } else if (grant) {
+        r->vote = m->from;
+        r->election_elapsed = 0;
+    }
+}
+
+void election_handle_vote_resp(struct raft *r, const struct raft_msg *m)
+{
+    bool pre = m->type == RAFT_MSG_PREVOTE_RESP;
+    if (r->role != (pre ? RAFT_PRECANDIDATE : RAFT_CANDIDATE))
+        return;
+    /* A granted PreVote carries our future term; everything else carries ours. */
+    if (m->term != (pre && !m->reject ? r->term + 1 : r->term))
+        return;
+    struct progress *p = raft_pr(r, m->from);
+    if (!p || !p->voter)
+        return;
+    p->vote = m->reject ? -1 : 1;
+    if (count_votes(r, 1) >= raft_quorum(r)) {
+        if (pre)
+            election_campaign(r, false, false);
+        else
+            raft_become_leader(r);
+    } else if (count_votes(r, -1) >= raft_quorum(r)) {
+        raft_become_follower(r, r->term, 0);
+    }
+}

@@ -1,0 +1,223 @@
+/*
+ * raft/log.c - the in-memory log: every entry after the last snapshot.
+ *
+ * Entries sit in one array (indexes snap_index+1 .. last); data is copied into
+ * reference-counted 64 KiB slabs so the hot path costs no malloc per entry. Dropped
+ * references (truncation, compaction) go to a garbage list released at raft_advance(),
+ * which is what lets raft_ready() and queued messages borrow entry data safely.
+ * Terms never decrease along a log (Fig. 3.1: a leader appends entries of its own term
+ * only), which makes conflict-hint searches a binary search.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <assert.h>
+#include "raft_int.h"
+
+int log_init(struct rlog *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->unstable = 1;
+    return 0;
+}
+
+static void slab_unref(struct slab *s)
+{
+    if (s && --s->refs == 0)
+        free(s);
+}
+
+static int garbage_push(struct rlog *l, struct slab *s)
+{
+    if (!s)
+        return 0;
+    if (l->n_garbage == l->cap_garbage) {
+        uint32_t cap = l->cap_garbage ? l->cap_garbage * 2 : 64;
+        struct slab **g = realloc(l->garbage, cap * sizeof(*g));
+        if (!g) { /* cannot defer: keep the reference, leaking one slab is safer */
+            return RAFT_ENOMEM;
+        }
+        l->garbage = g;
+        l->cap_garbage = cap;
+    }
+    l->garbage[l->n_garbage++] = s;
+    return 0;
+}
+
+void log_release_garbage(struct rlog *l)
+{
+    for (uint32_t i = 0; i < l->n_garbage; i++)
+        slab_unref(l->garbage[i]);
+    l->n_garbage = 0;
+}
+
+void log_destroy(struct rlog *l)
+{
+    log_release_garbage(l);
+    for (uint64_t i = 0; i < l->n; i++)
+        slab_unref(l->slabs[l->start + i]);
+    slab_unref(l->cur);
+    free(l->ents);
+    free(l->slabs);
+    free(l->garbage);
+    memset(l, 0, sizeof(*l));
+}
+
+raft_index log_last(const struct rlog *l)
+{
+    return l->snap_index + l->n;
+}
+
+struct raft_entry *log_at(const struct rlog *l, raft_index i)
+{
+    if (i <= l->snap_index || i > log_last(l))
+        return NULL;
+    return &l->ents[l->start + (i - l->snap_index - 1)];
+}
+
+bool log_term_known(const struct rlog *l, raft_index i)
+{
+    return i >= l->snap_index && i <= log_last(l);
+}
+
+raft_term log_term(const struct rlog *l, raft_index i)
+{
+    if (i == l->snap_index)
+        return l->snap_term;
+    struct raft_entry *e = log_at(l, i);
+    return e ? e->term : 0;
+}
+
+raft_term log_last_term(const struct rlog *l)
+{
+    return log_term(l, log_last(l));
+}
+
+static int grow(struct rlog *l)
+{
+    if (l->start > 0 && l->start >= l->cap / 2) { /* slide down, amortized O(1) */
+        memmove(l->ents, l->ents + l->start, l->n * sizeof(*l->ents));
+        memmove(l->slabs, l->slabs + l->start, l->n * sizeof(*l->slabs));
+        l->start = 0;
+        return 0;
+    }
+    uint64_t cap = l->cap ? l->cap * 2 : 256;
+    struct raft_entry *e = realloc(l->ents, cap * sizeof(*e));
+    if (!e)
+        return RAFT_ENOMEM;
+    l->ents = e;
+    struct slab **s = realloc(l->slabs, cap * sizeof(*s));
+    if (!s)
+        return RAFT_ENOMEM;
+    l->slabs = s;
+    l->cap = cap;
+    return 0;
+}
+
+/* Copies len bytes into the current slab (a new one if it is full). */
+static int copy_data(struct rlog *l, const void *data, uint32_t len, const uint8_t **out,
+                     struct slab **slab)
+{
+    if (len == 0) {
+        *out = NULL;
+        *slab = NULL;
+        return 0;
+    }
+    struct slab *s = l->cur;
+    if (!s || s->cap - s->used < len) {
+        uint32_t cap = len > SLAB_BYTES ? len : SLAB_BYTES;
+        s = malloc(sizeof(*s) + cap);
+        if (!s)
+            return RAFT_ENOMEM;
+        s->refs = 1;
+        s->used = 0;
+        s->cap = cap;
+        slab_unref(l->cur);
+        l->cur = s;
+    }
+    uint8_t *p = s->bytes + s->used;
+    memcpy(p, data, len);
+    s->used += (len + 7u) & ~7u;
+    if (s->used > s->cap)
+        s->used = s->cap;
+    s->refs++;
+    *out = p;
+    *slab = s;
+    return 0;
+}
+
+int log_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len)
+{
+    assert(term >= log_last_term(l));
+    if (l->start + l->n == l->cap && grow(l) != 0)
+        return RAFT_ENOMEM;
+    struct raft_entry *e = &l->ents[l->start + l->n];
+    struct slab **sp = &l->slabs[l->start + l->n];
+    if (copy_data(l, data, len, &e->data, sp) != 0)
+        return RAFT_ENOMEM;
+    e->term = term;
+    e->index = log_last(l) + 1;
+    e->type = type;
+    e->len = len;
+    l->n++;
+    return 0;
+}
+
+void log_truncate(struct rlog *l, raft_index from)
+{
+    assert(from > l->snap_index);
+    while (log_last(l) >= from) {
+        l->n--;
+        if (garbage_push(l, l->slabs[l->start + l->n]) != 0)
+            l->slabs[l->start + l->n] = NULL; /* leaked: memory pressure only */
+    }
+    if (l->unstable > from)
+        l->unstable = from;
+}
+
+void log_compact(struct rlog *l, raft_index upto, raft_term term)
+{
+    assert(upto <= log_last(l) && upto > l->snap_index);
+    uint64_t k = upto - l->snap_index;
+    for (uint64_t i = 0; i < k; i++)
+        garbage_push(l, l->slabs[l->start + i]);
+    l->start += k;
+    l->n -= k;
+    l->snap_index = upto;
+    l->snap_term = term;
+    if (l->n == 0)
+        l->start = 0;
+    if (l->unstable <= upto)
+        l->unstable = upto + 1;
+}
+
+void log_reset(struct rlog *l, raft_index index, raft_term term)
+{
+    for (uint64_t i = 0; i < l->n; i++)
+        garbage_push(l, l->slabs[l->start + i]);
+    l->start = 0;
+    l->n = 0;
+    l->snap_index = index;
+    l->snap_term = term;
+    l->unstable = index + 1;
+}
+
+/* Largest index <= hint whose term is <= term, never below the snapshot index
+ * (fast back-off, §5.3 of the Raft paper's "optimization" note; terms are monotone). */
+raft_index log_find_term_le(const struct rlog *l, raft_index hint, raft_term term)
+{
+    if (hint > log_last(l))
+        hint = log_last(l);
+    if (hint <= l->snap_index)
+        return hint;
+    raft_index lo = l->snap_index, hi = hint; /* answer in [lo, hi] */
+    if (log_term(l, hi) <= term)
+        return hi;
+    while (hi - lo > 1) { /* invariant: term(lo) <= term or lo == snap, term(hi) > term */
+        raft_index mid = lo + (hi - lo) / 2;
+        if (log_term(l, mid) <= term)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}

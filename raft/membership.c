@@ -1,0 +1,183 @@
+/*
+ * raft/membership.c - single-server membership changes (§4.1), learners (§4.2.1),
+ * leader self-removal (§4.2.2), leadership transfer (§3.10).
+ *
+ * A configuration entry carries the whole new configuration and takes effect on every
+ * server as soon as it is appended to its log, committed or not (§4.1). If a conflicting
+ * suffix holding it is truncated, the server falls back to the latest configuration
+ * left in its log, or the snapshot's. Why single-server changes rather than joint
+ * consensus: see raft.h.
+ */
+#include <string.h>
+#include "raft_int.h"
+
+int raft_conf_find(const struct raft_conf *c, raft_id id)
+{
+    for (uint32_t i = 0; i < c->n && i < RAFT_MAX_NODES; i++)
+        if (c->s[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf)
+{
+    uint32_t n = c->n, off = 4;
+    for (int i = 0; i < 4; i++)
+        buf[i] = (uint8_t)(n >> (8 * i));
+    for (uint32_t k = 0; k < n; k++) {
+        for (int i = 0; i < 8; i++)
+            buf[off++] = (uint8_t)(c->s[k].id >> (8 * i));
+        buf[off++] = c->s[k].voter ? 1 : 0;
+    }
+    return off;
+}
+
+int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
+{
+    if (len < 4)
+        return RAFT_EMALFORMED;
+    uint32_t n = 0;
+    for (int i = 0; i < 4; i++)
+        n |= (uint32_t)buf[i] << (8 * i);
+    if (n > RAFT_MAX_NODES || len != 4 + n * 9)
+        return RAFT_EMALFORMED;
+    memset(c, 0, sizeof(*c));
+    c->n = n;
+    for (uint32_t k = 0; k < n; k++) {
+        const uint8_t *p = buf + 4 + k * 9;
+        raft_id id = 0;
+        for (int i = 0; i < 8; i++)
+            id |= (raft_id)p[i] << (8 * i);
+        if (id == 0 || p[8] > 1 || raft_conf_find(c, id) >= 0)
+            return RAFT_EMALFORMED;
+        c->s[k].id = id;
+        c->s[k].voter = p[8];
+    }
+    return 0;
+}
+
+/* A configuration entry was appended: it is the configuration from now on. */
+void member_on_append(struct raft *r, const struct raft_entry *e)
+{
+    struct raft_conf c;
+    if (raft_conf_decode(e->data, e->len, &c) != 0)
+        return; /* never produced by a correct leader; ignored like a no-op */
+    r->conf = c;
+    r->conf_index = e->index;
+    progress_rebuild(r);
+}
+
+/* The entry holding the configuration was truncated: find the previous one. */
+int member_recompute(struct raft *r)
+{
+    r->conf = r->snap_conf;
+    r->conf_index = r->log.snap_index;
+    for (raft_index i = log_last(&r->log); i > r->log.snap_index; i--) {
+        const struct raft_entry *e = log_at(&r->log, i);
+        struct raft_conf c;
+        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, &c) == 0) {
+            r->conf = c;
+            r->conf_index = i;
+            break;
+        }
+    }
+    return progress_rebuild(r);
+}
+
+/* §4.2.2: a leader removed (or demoted) by a committed change steps down. */
+void member_on_commit(struct raft *r)
+{
+    if (r->role == RAFT_LEADER && r->commit >= r->conf_index && !raft_is_voter(r, r->id))
+        raft_become_follower(r, r->term, 0);
+}
+
+static int can_change(const struct raft *r)
+{
+    if (r->role != RAFT_LEADER)
+        return RAFT_ENOTLEADER;
+    /* one change at a time, and only after an entry of this term committed */
+    if (r->transferee || r->conf_index > r->commit || log_term(&r->log, r->commit) != r->term)
+        return RAFT_EBUSY;
+    return 0;
+}
+
+int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
+                             raft_index *index)
+{
+    int rc = can_change(r);
+    if (rc != 0)
+        return rc;
+    struct raft_conf c = r->conf;
+    int at = raft_conf_find(&c, id);
+    if (id == 0)
+        return RAFT_EINVAL;
+    if (type == RAFT_CC_ADD_LEARNER) {
+        if (at >= 0 || c.n == RAFT_MAX_NODES)
+            return RAFT_EINVAL;
+        c.s[c.n++] = (struct raft_server){id, false};
+    } else if (type == RAFT_CC_PROMOTE) {
+        if (at < 0 || c.s[at].voter)
+            return RAFT_EINVAL;
+        c.s[at].voter = true;
+    } else if (type == RAFT_CC_REMOVE) {
+        if (at < 0 || (c.s[at].voter && raft_n_voters(r) == 1))
+            return RAFT_EINVAL;
+        c.s[at] = c.s[--c.n];
+        memset(&c.s[c.n], 0, sizeof(c.s[c.n]));
+    } else {
+        return RAFT_EINVAL;
+    }
+    uint8_t buf[RAFT_CONF_MAX_BYTES];
+    uint32_t len = raft_conf_encode(&c, buf);
+    if (log_append(&r->log, r->term, RAFT_ENTRY_CONF, buf, len) != 0)
+        return RAFT_ENOMEM;
+    member_on_append(r, log_at(&r->log, log_last(&r->log)));
+    if (index)
+        *index = log_last(&r->log);
+    repl_bcast_append(r, false);
+    if (repl_maybe_commit(r)) /* e.g. removing the only other voter */
+        repl_bcast_append(r, true);
+    return 0;
+}
+
+/* Leader, every heartbeat: promote a learner whose log is within promote_lag_entries. */
+void member_tick(struct raft *r)
+{
+    if (!r->cfg.auto_promote || can_change(r) != 0)
+        return;
+    raft_index last = log_last(&r->log);
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        struct progress *p = &r->prs[i];
+        if (!p->voter && p->id != r->id && p->match + r->cfg.promote_lag_entries >= last) {
+            raft_propose_conf_change(r, RAFT_CC_PROMOTE, p->id, NULL);
+            return;
+        }
+    }
+}
+
+int raft_transfer_leader(struct raft *r, raft_id target)
+{
+    if (r->role != RAFT_LEADER)
+        return RAFT_ENOTLEADER;
+    if (target == r->id || !raft_is_voter(r, target))
+        return RAFT_EINVAL;
+    if (r->transferee)
+        return RAFT_EBUSY;
+    r->transferee = target;
+    r->lease_until = 0;      /* the target will not honour our lease */
+    r->election_elapsed = 0; /* gives up after one election timeout */
+    struct progress *p = raft_pr(r, target);
+    if (p->match == log_last(&r->log))
+        member_check_transfer(r, p);
+    else
+        repl_send_append(r, p, true);
+    return 0;
+}
+
+/* §3.10: once the target's log matches ours, tell it to campaign now. */
+void member_check_transfer(struct raft *r, struct progress *p)
+{
+    if (r->transferee != p->id || p->match != log_last(&r->log))
+        return;
+    raft_msg_new(r, RAFT_MSG_TIMEOUT_NOW, p->id);
+}

@@ -1,0 +1,116 @@
+/*
+ * raft/progress.c - the leader's per-peer replication state (§3.5) and quorum math.
+ *
+ * A peer is in one of three states: PROBE (we do not know where its log ends: send one
+ * AppendEntries, wait for its answer, one per heartbeat), REPLICATE (pipelining: up to
+ * max_inflight_msgs AppendEntries in flight, tracked in a ring of their last indexes)
+ * and SNAPSHOT (it needs compacted entries: an InstallSnapshot transfer is under way).
+ * The progress table is kept parallel to the configuration, rebuilt when it changes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "raft_int.h"
+
+void progress_reset(struct progress *p, raft_index last)
+{
+    raft_id id = p->id;
+    bool voter = p->voter;
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    p->voter = voter;
+    p->next = last + 1;
+    p->state = PR_PROBE;
+}
+
+/* Rebuilds r->prs to follow r->conf, keeping the state of servers still present. */
+int progress_rebuild(struct raft *r)
+{
+    struct progress *np = calloc(r->conf.n ? r->conf.n : 1, sizeof(*np));
+    if (!np)
+        return RAFT_ENOMEM;
+    for (uint32_t i = 0; i < r->conf.n; i++) {
+        const struct raft_server *s = &r->conf.s[i];
+        struct progress *old = r->prs ? raft_pr(r, s->id) : NULL;
+        if (old) {
+            np[i] = *old;
+        } else {
+            np[i].id = s->id;
+            progress_reset(&np[i], log_last(&r->log));
+            np[i].recent_active = true; /* do not let a fresh peer trip CheckQuorum */
+        }
+        np[i].voter = s->voter;
+    }
+    free(r->prs);
+    r->prs = np;
+    r->n_prs = r->conf.n;
+    return 0;
+}
+
+bool inflight_full(const struct raft *r, const struct progress *p)
+{
+    return p->in_count >= r->cfg.max_inflight_msgs;
+}
+
+void inflight_add(struct progress *p, raft_index last)
+{
+    uint32_t slot = (p->in_start + p->in_count) % RAFT_MAX_INFLIGHT;
+    p->inflight[slot] = last;
+    p->in_count++;
+}
+
+/* An acknowledgement up to index frees every message ending at or before it. */
+void inflight_free_to(struct progress *p, raft_index index)
+{
+    while (p->in_count && p->inflight[p->in_start] <= index) {
+        p->in_start = (p->in_start + 1) % RAFT_MAX_INFLIGHT;
+        p->in_count--;
+    }
+}
+
+void inflight_free_first(struct progress *p)
+{
+    if (p->in_count) {
+        p->in_start = (p->in_start + 1) % RAFT_MAX_INFLIGHT;
+        p->in_count--;
+    }
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The quorum-th largest of one value per voter: the largest v such that a majority of
+ * voters have a value >= v. The leader's own value is passed in for itself. */
+static uint64_t quorum_value(const struct raft *r, size_t field_off, uint64_t self_value)
+{
+    uint64_t v[RAFT_MAX_NODES];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->conf.n; i++) {
+        if (!r->prs[i].voter)
+            continue;
+        if (r->prs[i].id == r->id)
+            v[n++] = self_value;
+        else
+            memcpy(&v[n++], (const char *)&r->prs[i] + field_off, sizeof(uint64_t));
+    }
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof(v[0]), cmp_desc);
+    return v[n / 2];
+}
+
+/* Self counts with what the driver has persisted (§10.2.1): unstable entries do not. */
+raft_index progress_quorum_match(const struct raft *r)
+{
+    raft_index self = r->log.unstable - 1;
+    if (self > log_last(&r->log))
+        self = log_last(&r->log);
+    return quorum_value(r, offsetof(struct progress, match), self);
+}
+
+uint64_t progress_quorum_read_ack(const struct raft *r)
+{
+    return quorum_value(r, offsetof(struct progress, read_ack), UINT64_MAX);
+}

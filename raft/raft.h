@@ -1,0 +1,375 @@
+/*
+ * raft/raft.h - the Raft consensus core: a pure library with no I/O.
+ *
+ * Shape (etcd's raft, described in the house STYLE.md): the core never reads a clock,
+ * never touches a disk or a socket and never calls back into the driver. The driver
+ * (src/, the simulator, the benchmark) feeds it
+ *     raft_tick()              logical time, one call per tick;
+ *     raft_step()              one decoded message from a peer;
+ *     raft_propose(), raft_propose_conf_change(), raft_read_index(),
+ *     raft_transfer_leader(), raft_snapshot_taken(), raft_snapshot_chunk(), ...
+ * and takes back, with raft_ready(), a batch of work. References are to Diego Ongaro's
+ * dissertation "Consensus: Bridging Theory and Practice" (2014): Fig. 3.1 etc.
+ *
+ * THE DRIVER LOOP AND THE PERSISTENCE CONTRACT (§3.8, §10.2.1)
+ *   while (raft_has_ready(r)) {
+ *       raft_ready(r, &rd);
+ *       1. send every rd.msgs[i] with must_persist_first == 0 (optional: may also wait);
+ *       2. persist, durably (fsync), in this order:
+ *            rd.snap_chunk   (write the chunk; if done: install it - see below)
+ *            rd.entries      (first delete every stored entry with index >= entries[0].index,
+ *                             then append; these overwrite a conflicting suffix)
+ *            rd.hard_state   (if rd.hard_state_changed)
+ *       3. send every rd.msgs[i] with must_persist_first == 1;
+ *       4. apply rd.committed in order; then serve rd.reads[i] once the applied index is
+ *          >= reads[i].index; answer rd.snap_reqs with raft_snapshot_chunk() later;
+ *       5. raft_advance(r).
+ *   }
+ * No other raft_* call may be made between raft_ready() and raft_advance(). Everything
+ * raft_ready() points to is owned by the core and stays valid until raft_advance().
+ * Messages with must_persist_first == 0 are only the leader's AppendEntries, heartbeats,
+ * InstallSnapshot chunks and TimeoutNow: they depend on nothing of this batch being
+ * durable, because the leader counts its own log towards commitment only for entries
+ * the driver has acknowledged with raft_advance() (§10.2.1: the leader writes its log in
+ * parallel with replication). Every other message (votes, responses) must wait: a vote
+ * or an acknowledgement must never be sent for state that a crash could still erase.
+ *
+ * Restart: the driver rebuilds the core from what it persisted with raft_restore(); the
+ * core holds in memory every entry after the last snapshot (memory is bounded by the
+ * driver's snapshot threshold), so it never reads storage itself.
+ *
+ * MEMBERSHIP (§4): single-server changes, effective as soon as the configuration entry
+ * is appended to a log (§4.1), not when committed. Chosen over joint consensus because
+ * every change the product needs (RAFT.NODE ADD/REMOVE, learner promotion) changes one
+ * server at a time, and any two majorities of configurations differing by one voter
+ * overlap, so no two-phase entry, no C_old,new quorum rules and no extra states are
+ * needed. One change at a time: a leader refuses a new change (RAFT_EBUSY) while a
+ * configuration entry is uncommitted, and also until an entry of its own term has
+ * committed (the known fix to §4.1's single-server algorithm: otherwise two changes
+ * made by leaders of different terms could both be "in flight" and overlap badly).
+ * A new server joins as a learner (non-voting: it receives the log, does not vote and
+ * does not count towards commitment, §4.2.1); when config.auto_promote is set the
+ * leader proposes its promotion once its match index is within promote_lag_entries
+ * of the leader's last index. A leader may remove itself (§4.2.2): from the moment
+ * the entry is appended it stops counting itself in majorities, keeps leading until
+ * the entry commits, then steps down. A server not a voter in its configuration never
+ * starts an election.
+ *
+ * READS (§6.4): ReadIndex by default: a read is bound to the leader's commit index and
+ * released once one heartbeat round proves the leader still leads; all reads issued
+ * before the round share it. A leader serves no read until an entry of its own term has
+ * committed (§6.4 step 1; until then RAFT_ENOTREADY). RAFT_READ_LEASE (off by default)
+ * skips the round and answers at once; it is correct only under a clock assumption:
+ * every node's ticks advance at the same rate within a bounded drift, so that while a
+ * leader has heard from a majority within the last election timeout, no other node can
+ * have been elected (followers refuse votes for election_ticks after hearing from a
+ * leader, §4.2.3, and the leader steps down by CheckQuorum). It requires check_quorum.
+ *
+ * SNAPSHOTS (§5): the driver snapshots its state machine and calls raft_snapshot_taken(),
+ * the core drops the log up to there. A follower that needs compacted entries gets an
+ * InstallSnapshot transfer, one bounded chunk in flight per follower:
+ *   leader: rd.snap_reqs asks "read `max_len` bytes at `offset` of snapshot `index` for
+ *           peer `to`"; the driver calls raft_snapshot_chunk() with them, the core sends
+ *           them; the follower's reply asks for the next offset; and so on until done.
+ *   follower: rd.snap_chunk hands over each chunk to store; the last one (done = 1)
+ *           means: make this snapshot the state machine and the log's base, dropping the
+ *           whole stored log. By then the core has already reset its log to the
+ *           snapshot (commit and applied are the snapshot index).
+ *
+ * Return codes: 0 on success or a negative RAFT_E* code; raft_strerror() names them.
+ * Limits are hard: a proposal above max_entry_bytes is refused (RAFT_ETOOBIG).
+ */
+#ifndef RAFT_RAFT_H
+#define RAFT_RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t raft_id;    /* a server id; 0 means "none" */
+typedef uint64_t raft_index; /* a log index; the first entry has index 1 */
+typedef uint64_t raft_term;  /* a term; 0 means "before any election" */
+
+enum {
+    RAFT_OK = 0,
+    RAFT_ENOTLEADER = -1, /* only the leader can do this; raft_leader() hints who is */
+    RAFT_EBUSY = -2,      /* config change or transfer in flight, or a queue is full */
+    RAFT_ETOOBIG = -3,    /* entry above max_entry_bytes */
+    RAFT_EINVAL = -4,     /* bad argument (unknown node, bad config, ...) */
+    RAFT_ENOMEM = -5,     /* allocation failed; the core is unchanged */
+    RAFT_ENOTREADY = -6,  /* leader has not committed an entry of its term yet */
+    RAFT_EMALFORMED = -7, /* codec: truncated, oversize or malformed input */
+};
+
+#define RAFT_MAX_NODES 16        /* servers in one configuration */
+#define RAFT_MAX_INFLIGHT 256    /* upper bound of config.max_inflight_msgs */
+#define RAFT_MAX_MSG_ENTRIES 4096 /* upper bound of entries in one message */
+
+enum raft_role { RAFT_FOLLOWER = 0, RAFT_PRECANDIDATE, RAFT_CANDIDATE, RAFT_LEADER };
+enum raft_read_mode { RAFT_READ_SAFE = 0, RAFT_READ_LEASE = 1 };
+enum raft_entry_type {
+    RAFT_ENTRY_NORMAL = 0, /* driver data */
+    RAFT_ENTRY_NOOP = 1,   /* appended by every new leader (§3.6.2, §6.4); no data */
+    RAFT_ENTRY_CONF = 2,   /* a whole configuration, see raft_conf_decode() */
+};
+
+struct raft_server {
+    raft_id id;
+    bool voter; /* false: a learner */
+};
+
+/* A configuration: the set of servers, voters and learners. Fixed-size on purpose. */
+struct raft_conf {
+    uint32_t n;
+    struct raft_server s[RAFT_MAX_NODES];
+};
+
+struct raft_entry {
+    raft_term term;
+    raft_index index;
+    uint32_t type; /* enum raft_entry_type */
+    uint32_t len;
+    const uint8_t *data; /* owned by whoever produced the array; see each function */
+};
+
+enum raft_msg_type {
+    RAFT_MSG_APPEND = 1,     /* AppendEntries (Fig. 3.1) */
+    RAFT_MSG_APPEND_RESP,    /* its result */
+    RAFT_MSG_VOTE,           /* RequestVote */
+    RAFT_MSG_VOTE_RESP,
+    RAFT_MSG_PREVOTE,        /* §9.6: "would you vote for me?", changes no state */
+    RAFT_MSG_PREVOTE_RESP,
+    RAFT_MSG_HEARTBEAT,      /* empty AppendEntries carrying commit and a read round */
+    RAFT_MSG_HEARTBEAT_RESP,
+    RAFT_MSG_SNAPSHOT,       /* InstallSnapshot chunk (Fig. 5.3) */
+    RAFT_MSG_SNAPSHOT_RESP,
+    RAFT_MSG_TIMEOUT_NOW,    /* §3.10: start an election now */
+    RAFT_MSG_TYPE_END
+};
+
+/* One message. Which fields matter depends on type; unused ones are zero. */
+struct raft_msg {
+    uint8_t type; /* enum raft_msg_type */
+    bool reject;  /* *_RESP: refused */
+    bool transfer; /* VOTE: part of a leadership transfer, bypasses the leader lease */
+    bool done;     /* SNAPSHOT: last chunk; SNAPSHOT_RESP: snapshot installed */
+    bool must_persist_first; /* output only: see the contract above */
+    raft_id from, to;
+    raft_term term;
+    raft_index index;   /* APPEND: prev log index; VOTE: last log index;
+                           APPEND_RESP: last matching index (or rejected prev index);
+                           SNAPSHOT(_RESP): snapshot last index */
+    raft_term log_term; /* APPEND: prev log term; VOTE: last log term;
+                           SNAPSHOT: snapshot last term */
+    raft_index commit;  /* APPEND, HEARTBEAT: leader commit */
+    raft_index hint;    /* APPEND_RESP reject: conflict hint index */
+    raft_term hint_term; /* APPEND_RESP reject: term at hint (fast back-off) */
+    uint64_t ctx;       /* HEARTBEAT(_RESP): read round */
+    uint64_t offset;    /* SNAPSHOT: chunk offset; SNAPSHOT_RESP: next offset wanted */
+    uint32_t n_entries;
+    const struct raft_entry *entries; /* APPEND */
+    uint32_t chunk_len;
+    const uint8_t *chunk;  /* SNAPSHOT */
+    struct raft_conf conf; /* SNAPSHOT: configuration at the snapshot index */
+};
+
+struct raft_hard_state {
+    raft_term term;
+    raft_id vote;
+    raft_index commit;
+};
+
+struct raft_snapshot_meta {
+    raft_index index; /* last index the snapshot covers; 0 = no snapshot */
+    raft_term term;   /* term of that entry */
+    struct raft_conf conf; /* configuration as of that index */
+};
+
+/* Follower side: a chunk of an incoming snapshot for the driver to store. */
+struct raft_snap_chunk {
+    struct raft_snapshot_meta meta;
+    uint64_t offset;
+    uint32_t len;
+    const uint8_t *data;
+    bool done; /* last chunk: install the snapshot (see the header comment) */
+};
+
+/* Leader side: "read this part of your snapshot for peer `to`". */
+struct raft_snap_req {
+    raft_id to;
+    raft_index index; /* the snapshot the core is sending (its current one) */
+    uint64_t offset;
+    uint32_t max_len;
+};
+
+struct raft_read_state {
+    uint64_t ctx;     /* the caller's raft_read_index() ctx */
+    raft_index index; /* serve the read once applied index >= index */
+};
+
+struct raft_ready {
+    bool hard_state_changed;
+    struct raft_hard_state hard_state;
+    bool soft_state_changed; /* role or known leader changed */
+    enum raft_role role;
+    raft_id leader;
+    const struct raft_snap_chunk *snap_chunk; /* NULL if none */
+    uint32_t n_entries;
+    const struct raft_entry *entries; /* to persist, consecutive indexes */
+    uint32_t n_msgs;
+    const struct raft_msg *msgs;
+    uint32_t n_committed;
+    const struct raft_entry *committed; /* to apply, consecutive indexes */
+    uint32_t n_reads;
+    const struct raft_read_state *reads;
+    uint32_t n_snap_reqs;
+    const struct raft_snap_req *snap_reqs;
+};
+
+struct raft_config {
+    raft_id id;                    /* this server, != 0 */
+    uint32_t election_ticks;       /* base election timeout; randomized in [e, 2e) */
+    uint32_t heartbeat_ticks;      /* < election_ticks */
+    bool pre_vote;                 /* §9.6 */
+    bool check_quorum;             /* leader steps down without a majority for e ticks */
+    uint32_t max_inflight_msgs;    /* pipelined AppendEntries per follower, 1..256 */
+    uint32_t max_entries_per_msg;  /* 1..RAFT_MAX_MSG_ENTRIES */
+    uint32_t max_bytes_per_msg;    /* soft cap on entry bytes per AppendEntries */
+    uint32_t max_entry_bytes;      /* hard cap on one proposal */
+    uint32_t snapshot_chunk_bytes; /* InstallSnapshot chunk size */
+    uint32_t max_pending_reads;    /* ReadIndex queue bound */
+    enum raft_read_mode read_mode; /* RAFT_READ_SAFE by default */
+    bool auto_promote;             /* leader promotes caught-up learners */
+    uint32_t promote_lag_entries;  /* "caught up" = match >= last - this */
+    uint64_t seed;                 /* PRNG seed for election timeouts */
+};
+
+struct raft;
+
+/* Fills *c with defaults (10/1 ticks, pre_vote and check_quorum on, 64 inflight, 1024
+ * entries and 1 MiB per message, 64 MiB entries, 64 KiB chunks, safe reads,
+ * auto_promote with lag 64). The caller still sets id and seed. */
+void raft_config_default(struct raft_config *c);
+
+/* Allocates a core. Config is copied. Returns 0, RAFT_EINVAL (bad config) or
+ * RAFT_ENOMEM. The core starts as a follower with an empty log and an empty
+ * configuration: call raft_restore() before anything else. */
+int raft_create(const struct raft_config *c, struct raft **out);
+void raft_free(struct raft *r); /* NULL is fine */
+
+/* Loads persisted state: hard state, the last snapshot (meta->index 0 and meta->conf =
+ * the initial members on first boot; an empty conf for a server waiting to be added),
+ * and the stored entries, which must start at meta->index + 1 and be consecutive.
+ * Entry data is copied. Commit is clamped to the last index. Only once, right after
+ * raft_create(). Returns 0, RAFT_EINVAL or RAFT_ENOMEM. */
+int raft_restore(struct raft *r, const struct raft_hard_state *hs,
+                 const struct raft_snapshot_meta *meta, const struct raft_entry *entries,
+                 uint32_t n);
+
+/* One logical clock tick: drives elections, heartbeats, CheckQuorum, timeouts. */
+void raft_tick(struct raft *r);
+
+/* Feeds one message from a peer (m->to must be this server; others are ignored).
+ * The message is borrowed for the call only; data is copied. Returns 0, or
+ * RAFT_EINVAL for a message that is not for us or has an unknown type, or RAFT_ENOMEM. */
+int raft_step(struct raft *r, const struct raft_msg *m);
+
+/* Appends a RAFT_ENTRY_NORMAL entry (data copied) on the leader; *index gets its log
+ * index (it is committed when it shows up in rd.committed). RAFT_ENOTLEADER (see
+ * raft_leader()), RAFT_EBUSY during a leadership transfer, RAFT_ETOOBIG, RAFT_ENOMEM. */
+int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index);
+
+enum raft_conf_change { RAFT_CC_ADD_LEARNER = 1, RAFT_CC_PROMOTE, RAFT_CC_REMOVE };
+/* Proposes one membership change (§4.1). RAFT_ENOTLEADER; RAFT_EBUSY if a change is
+ * uncommitted or no entry of this term committed yet or a transfer is on; RAFT_EINVAL if
+ * the change makes no sense (adding a present id, removing an absent one, promoting a
+ * voter, removing the last voter, exceeding RAFT_MAX_NODES). */
+int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
+                             raft_index *index);
+
+/* Requests a linearizable read (§6.4). On success the read comes back later in
+ * rd.reads with the same ctx. Pending reads are dropped if leadership is lost (the
+ * driver sees role change in the soft state and must fail them). RAFT_ENOTLEADER,
+ * RAFT_ENOTREADY (no entry of this term committed yet), RAFT_EBUSY (queue full). */
+int raft_read_index(struct raft *r, uint64_t ctx);
+
+/* Starts a leadership transfer to `target` (§3.10): the leader stops accepting
+ * proposals, brings the target up to date, then sends it TimeoutNow. Gives up after
+ * an election timeout. RAFT_ENOTLEADER, RAFT_EINVAL (target not a voter or is us),
+ * RAFT_EBUSY (a transfer is already on). */
+int raft_transfer_leader(struct raft *r, raft_id target);
+
+/* The driver has durably snapshotted its state machine up to `index` (<= applied).
+ * The core drops its log up to `index` and fills *meta (term, configuration) for the
+ * driver to store with the snapshot. Call outside ready/advance. RAFT_EINVAL if index
+ * is above the applied index or not above the current snapshot. */
+int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_meta *meta);
+
+/* Answers an rd.snap_reqs entry: `len` bytes at `offset` of snapshot `index` (data
+ * copied); done = this is the end of the snapshot. Ignored (0) if the transfer moved
+ * on. RAFT_EINVAL if len exceeds the request's max_len. */
+int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t offset,
+                        const void *data, uint32_t len, bool done);
+
+/* The driver could not produce snapshot data for `to` (e.g. it was replaced): restart
+ * the transfer from the core's current snapshot. */
+void raft_snapshot_failed(struct raft *r, raft_id to);
+
+/* The transport could not reach `to`: a pipelining follower goes back to probing. */
+void raft_report_unreachable(struct raft *r, raft_id to);
+
+bool raft_has_ready(const struct raft *r);
+/* Fills *rd (see the contract). Always succeeds; may return an empty batch. */
+void raft_ready(struct raft *r, struct raft_ready *rd);
+/* The batch from the last raft_ready() is persisted, sent and applied. */
+void raft_advance(struct raft *r);
+
+/* Introspection; all O(1) except raft_log_term (O(1)) and raft_progress. */
+raft_id raft_id_of(const struct raft *r);
+enum raft_role raft_role_of(const struct raft *r);
+raft_id raft_leader(const struct raft *r); /* 0 if unknown */
+raft_term raft_term_of(const struct raft *r);
+raft_index raft_commit_index(const struct raft *r);
+raft_index raft_applied_index(const struct raft *r); /* handed out for applying */
+raft_index raft_last_index(const struct raft *r);
+raft_index raft_first_index(const struct raft *r); /* snapshot index + 1 */
+/* Term of the entry at index (the snapshot's for its index); 0 if not in memory. */
+raft_term raft_log_term(const struct raft *r, raft_index index);
+/* The entry at index, borrowed until the next call that changes the core; NULL if
+ * not in memory. */
+const struct raft_entry *raft_log_entry(const struct raft *r, raft_index index);
+const struct raft_conf *raft_conf_of(const struct raft *r); /* latest appended */
+/* Leader only: replication progress of a peer; RAFT_ENOTLEADER or RAFT_EINVAL. */
+int raft_progress(const struct raft *r, raft_id id, raft_index *match);
+
+/* Configuration entry data: u32 n | n x (u64 id | u8 voter), little-endian.
+ * raft_conf_encode returns the bytes written (<= RAFT_CONF_MAX_BYTES). */
+#define RAFT_CONF_MAX_BYTES (4 + RAFT_MAX_NODES * 9)
+uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf);
+int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c);
+/* Index in c->s of id, or -1. */
+int raft_conf_find(const struct raft_conf *c, raft_id id);
+
+/* ---- wire codec (raft/codec.c): pure, versioned, little-endian ----
+ * Layout: u8 version (1) | u8 type | fixed header | type-specific body.
+ * Limits: at most RAFT_MAX_MSG_ENTRIES entries, each <= RAFT_CODEC_MAX_ENTRY bytes, and
+ * a whole message <= RAFT_CODEC_MAX_MSG bytes. */
+#define RAFT_CODEC_VERSION 1
+#define RAFT_CODEC_MAX_ENTRY (64u << 20)
+#define RAFT_CODEC_MAX_MSG (256u << 20)
+
+/* Bytes raft_encode() will write for m. */
+size_t raft_encoded_size(const struct raft_msg *m);
+/* Encodes m into buf (cap bytes); returns bytes written, or 0 if cap is too small or
+ * m breaks a limit. must_persist_first is not encoded. */
+size_t raft_encode(const struct raft_msg *m, uint8_t *buf, size_t cap);
+/* Decodes buf into *m. Entries go into ents (capacity ents_cap); every data pointer
+ * in *m and ents borrows from buf. Returns 0 or RAFT_EMALFORMED for anything truncated,
+ * oversize, trailing, of an unknown version/type or with an impossible field; never
+ * reads outside buf. */
+int raft_decode(const uint8_t *buf, size_t len, struct raft_msg *m, struct raft_entry *ents,
+                uint32_t ents_cap);
+
+const char *raft_strerror(int err);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * raft/raft_int.h - private layout of the core, shared by the raft/ sources only.
+ *
+ * Ownership inside the core:
+ *  - entry data lives in reference-counted slabs (one malloc per ~64 KiB of entries,
+ *    not one per entry); an entry holds one reference on its slab;
+ *  - references dropped by truncation or compaction are only released at raft_advance(),
+ *    so every pointer handed out by raft_ready() or queued in an outgoing message stays
+ *    valid until then;
+ *  - outgoing messages copy their entry headers into a block pool reset at advance.
+ */
+#ifndef RAFT_RAFT_INT_H
+#define RAFT_RAFT_INT_H
+
+#include "raft.h"
+
+#define SLAB_BYTES (64u * 1024u)
+
+struct slab {
+    uint32_t refs; /* entries pointing here, plus one while it is log.cur */
+    uint32_t used, cap;
+    uint8_t bytes[];
+};
+
+/* The in-memory log: every entry after the snapshot (snap_index, snap_term). */
+struct rlog {
+    struct raft_entry *ents; /* ents[start .. start+n) = indexes snap_index+1 .. */
+    struct slab **slabs;     /* parallel to ents: the slab holding the data, or NULL */
+    uint64_t start, n, cap;
+    raft_index snap_index;
+    raft_term snap_term;
+    raft_index unstable;   /* first index not yet handed to the driver to persist */
+    struct slab *cur;      /* slab new data is copied into */
+    struct slab **garbage; /* references to drop at advance */
+    uint32_t n_garbage, cap_garbage;
+};
+
+enum { PR_PROBE = 0, PR_REPLICATE, PR_SNAPSHOT };
+
+/* Leader's view of one peer (§3.5, plus etcd-style flow control). */
+struct progress {
+    raft_id id;
+    bool voter;
+    uint8_t state;
+    bool probe_sent;    /* PROBE: one unacknowledged AppendEntries is out */
+    bool recent_active; /* heard from since the last CheckQuorum */
+    int8_t vote;        /* candidate: 0 unknown, 1 granted, -1 refused */
+    raft_index match, next;
+    uint32_t in_start, in_count; /* ring of the last index of each in-flight msg */
+    raft_index inflight[RAFT_MAX_INFLIGHT];
+    uint64_t read_ack; /* highest read round acknowledged */
+    /* PR_SNAPSHOT */
+    raft_index snap_index;
+    raft_term snap_term;
+    uint64_t snap_offset;    /* next offset to send */
+    bool snap_outstanding;   /* a request or chunk is out, waiting */
+    uint32_t snap_idle_ticks; /* ticks since we last heard about the transfer */
+};
+
+struct pending_read {
+    uint64_t ctx;
+    raft_index index;
+    uint64_t round;
+};
+
+struct ent_block {
+    struct ent_block *next;
+    uint32_t used, cap;
+    struct raft_entry e[];
+};
+
+struct raft {
+    struct raft_config cfg;
+    raft_id id;
+    raft_term term;
+    raft_id vote;
+    raft_index commit;
+    raft_index applied; /* handed out for applying (acknowledged by advance) */
+    enum raft_role role;
+    raft_id leader;
+    struct rlog log;
+    struct raft_conf conf;      /* latest appended configuration (§4.1) */
+    raft_index conf_index;      /* its entry's index (0: from the snapshot) */
+    struct raft_conf snap_conf; /* configuration at log.snap_index */
+    struct progress *prs;       /* parallel to conf.s */
+    uint32_t n_prs;
+    uint32_t election_elapsed, heartbeat_elapsed, timeout;
+    uint64_t rng;
+    bool bcast_pending; /* proposals wait for raft_ready() to be sent in batches */
+    raft_id transferee;
+    uint32_t transfer_elapsed;
+    /* ReadIndex */
+    struct pending_read *reads;
+    uint32_t reads_head, n_reads, cap_reads; /* ring */
+    uint64_t read_round;                     /* round the next broadcast carries */
+    bool read_bcast;                         /* reads wait for a broadcast */
+    uint64_t ticks;                          /* ticks since creation */
+    uint64_t round_tick[64];                 /* tick each recent round was sent at */
+    uint64_t lease_until;                    /* RAFT_READ_LEASE: reads free before this */
+    struct raft_read_state *out_reads;
+    uint32_t n_out_reads, cap_out_reads;
+    /* outputs of the current batch */
+    struct raft_msg *msgs;
+    uint32_t n_msgs, cap_msgs;
+    struct ent_block *blocks;
+    void **bufs; /* chunk copies freed at advance */
+    uint32_t n_bufs, cap_bufs;
+    struct raft_snap_req *snap_reqs;
+    uint32_t n_snap_reqs, cap_snap_reqs;
+    /* follower snapshot receive */
+    struct raft_snap_chunk in_chunk;
+    bool in_chunk_pending;
+    uint8_t *in_chunk_buf;
+    raft_index recv_index;
+    raft_term recv_term;
+    uint64_t recv_offset;
+    /* what the driver last saw */
+    struct raft_hard_state prev_hs;
+    enum raft_role prev_role;
+    raft_id prev_leader;
+    /* the batch between raft_ready() and raft_advance() */
+    bool in_ready;
+    raft_index ready_last;    /* last index handed to persist */
+    raft_index ready_applied; /* last index handed to apply */
+};
+
+/* raft.c */
+struct raft_msg *raft_msg_new(struct raft *r, uint8_t type, raft_id to);
+struct raft_entry *raft_msg_entries(struct raft *r, uint32_t n);
+void *raft_buf_keep(struct raft *r, const void *data, uint32_t len);
+void raft_become_follower(struct raft *r, raft_term term, raft_id leader);
+void raft_become_candidate(struct raft *r, bool pre);
+void raft_become_leader(struct raft *r);
+uint64_t raft_rand(struct raft *r);
+bool raft_is_voter(const struct raft *r, raft_id id);
+struct progress *raft_pr(struct raft *r, raft_id id);
+uint32_t raft_quorum(const struct raft *r);
+uint32_t raft_n_voters(const struct raft *r);
+
+/* log.c */
+int log_init(struct rlog *l);
+void log_destroy(struct rlog *l);
+raft_index log_last(const struct rlog *l);
+raft_term log_last_term(const struct rlog *l);
+raft_term log_term(const struct rlog *l, raft_index i); /* 0 if not known */
+bool log_term_known(const struct rlog *l, raft_index i);
+struct raft_entry *log_at(const struct rlog *l, raft_index i);
+int log_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len);
+void log_truncate(struct rlog *l, raft_index from); /* drop indexes >= from */
+void log_compact(struct rlog *l, raft_index upto, raft_term term); /* drop <= upto */
+void log_reset(struct rlog *l, raft_index index, raft_term term);
+void log_release_garbage(struct rlog *l);
+raft_index log_find_term_le(const struct rlog *l, raft_index hint, raft_term term);
+
+/* progress.c */
+int progress_rebuild(struct raft *r);
+void progress_reset(struct progress *p, raft_index last);
+bool inflight_full(const struct raft *r, const struct progress *p);
+void inflight_add(struct progress *p, raft_index last);
+void inflight_free_to(struct progress *p, raft_index index);
+void inflight_free_first(struct progress *p);
+raft_index progress_quorum_match(const struct raft *r);
+uint64_t progress_quorum_read_ack(const struct raft *r);
+
+/* election.c */
+void election_tick(struct raft *r);
+void election_campaign(struct raft *r, bool pre, bool transfer);
+void election_handle_vote(struct raft *r, const struct raft_msg *m);
+void election_handle_vote_resp(struct raft *r, const struct raft_msg *m);
+void election_reset_timeout(struct raft *r);
+
+/* replication.c */
+void repl_tick_leader(struct raft *r);
+bool repl_send_append(struct raft *r, struct progress *p, bool send_empty);
+void repl_bcast_append(struct raft *r, bool send_empty);
+void repl_bcast_heartbeat(struct raft *r, uint64_t ctx);
+void repl_handle_append(struct raft *r, const struct raft_msg *m);
+void repl_handle_append_resp(struct raft *r, const struct raft_msg *m);
+void repl_handle_heartbeat(struct raft *r, const struct raft_msg *m);
+void repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m);
+bool repl_maybe_commit(struct raft *r);
+void repl_commit_to(struct raft *r, raft_index commit);
+
+/* read.c */
+void read_on_heartbeat_ack(struct raft *r);
+void read_flush(struct raft *r);
+void read_reset(struct raft *r);
+
+/* membership.c */
+void member_on_append(struct raft *r, const struct raft_entry *e);
+int member_recompute(struct raft *r);
+void member_tick(struct raft *r);
+void member_check_transfer(struct raft *r, struct progress *p);
+void member_on_commit(struct raft *r);
+
+/* snapshot.c */
+void snap_start(struct raft *r, struct progress *p);
+void snap_tick(struct raft *r);
+void snap_handle(struct raft *r, const struct raft_msg *m);
+void snap_handle_resp(struct raft *r, const struct raft_msg *m);
+
+#endif

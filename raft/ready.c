@@ -1,0 +1,170 @@
+/*
+ * raft/ready.c - the output side: raft_has_ready(), raft_ready(), raft_advance(), and
+ * read-only introspection.
+ *
+ * A batch hands out, by pointer into core-owned memory, what the driver must persist,
+ * send and apply (see the contract in raft.h). raft_advance() is the driver's
+ * acknowledgement: only then does the core consider the entries durable (the leader
+ * counts itself towards commitment from that moment, §10.2.1), the committed entries
+ * applied, and the borrowed memory free to reuse.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "raft_int.h"
+
+static bool hs_changed(const struct raft *r)
+{
+    return r->term != r->prev_hs.term || r->vote != r->prev_hs.vote ||
+           r->commit != r->prev_hs.commit;
+}
+
+bool raft_has_ready(const struct raft *r)
+{
+    return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader ||
+           r->n_msgs || r->log.unstable <= log_last(&r->log) || r->commit > r->applied ||
+           r->n_out_reads || r->n_snap_reqs || r->in_chunk_pending ||
+           (r->read_bcast && r->role == RAFT_LEADER);
+}
+
+void raft_ready(struct raft *r, struct raft_ready *rd)
+{
+    if (r->bcast_pending && r->role == RAFT_LEADER)
+        repl_bcast_append(r, false);
+    r->bcast_pending = false;
+    read_flush(r);
+    memset(rd, 0, sizeof(*rd));
+    rd->hard_state_changed = hs_changed(r);
+    rd->hard_state = (struct raft_hard_state){r->term, r->vote, r->commit};
+    rd->soft_state_changed = r->role != r->prev_role || r->leader != r->prev_leader;
+    rd->role = r->role;
+    rd->leader = r->leader;
+    rd->snap_chunk = r->in_chunk_pending ? &r->in_chunk : NULL;
+    raft_index last = log_last(&r->log);
+    if (r->log.unstable <= last) {
+        rd->entries = log_at(&r->log, r->log.unstable);
+        rd->n_entries = (uint32_t)(last - r->log.unstable + 1);
+    }
+    r->ready_last = last;
+    rd->msgs = r->msgs;
+    rd->n_msgs = r->n_msgs;
+    r->ready_applied = r->applied;
+    if (r->commit > r->applied) {
+        rd->committed = log_at(&r->log, r->applied + 1);
+        rd->n_committed = (uint32_t)(r->commit - r->applied);
+        r->ready_applied = r->commit;
+    }
+    rd->reads = r->out_reads;
+    rd->n_reads = r->n_out_reads;
+    rd->snap_reqs = r->snap_reqs;
+    rd->n_snap_reqs = r->n_snap_reqs;
+    r->prev_hs = rd->hard_state;
+    r->prev_role = r->role;
+    r->prev_leader = r->leader;
+    r->in_ready = true;
+}
+
+void raft_advance(struct raft *r)
+{
+    if (!r->in_ready)
+        return;
+    r->in_ready = false;
+    raft_index persisted_before = r->log.unstable;
+    r->log.unstable = r->ready_last + 1;
+    r->applied = r->ready_applied;
+    r->n_msgs = 0;
+    for (struct ent_block *b = r->blocks; b; b = b->next)
+        b->used = 0;
+    for (uint32_t i = 0; i < r->n_bufs; i++)
+        free(r->bufs[i]);
+    r->n_bufs = 0;
+    r->n_snap_reqs = 0;
+    r->n_out_reads = 0;
+    r->in_chunk_pending = false;
+    log_release_garbage(&r->log);
+    /* §10.2.1: the leader's own entries now count towards a majority. */
+    if (r->role == RAFT_LEADER && r->log.unstable > persisted_before && repl_maybe_commit(r))
+        repl_bcast_append(r, true);
+}
+
+raft_id raft_id_of(const struct raft *r)
+{
+    return r->id;
+}
+
+enum raft_role raft_role_of(const struct raft *r)
+{
+    return r->role;
+}
+
+raft_id raft_leader(const struct raft *r)
+{
+    return r->leader;
+}
+
+raft_term raft_term_of(const struct raft *r)
+{
+    return r->term;
+}
+
+raft_index raft_commit_index(const struct raft *r)
+{
+    return r->commit;
+}
+
+raft_index raft_applied_index(const struct raft *r)
+{
+    return r->applied;
+}
+
+raft_index raft_last_index(const struct raft *r)
+{
+    return log_last(&r->log);
+}
+
+raft_index raft_first_index(const struct raft *r)
+{
+    return r->log.snap_index + 1;
+}
+
+raft_term raft_log_term(const struct raft *r, raft_index index)
+{
+    return log_term(&r->log, index);
+}
+
+const struct raft_entry *raft_log_entry(const struct raft *r, raft_index index)
+{
+    return log_at(&r->log, index);
+}
+
+const struct raft_conf *raft_conf_of(const struct raft *r)
+{
+    return &r->conf;
+}
+
+int raft_progress(const struct raft *r, raft_id id, raft_index *match)
+{
+    if (r->role != RAFT_LEADER)
+        return RAFT_ENOTLEADER;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        if (r->prs[i].id == id) {
+            *match = id == r->id ? r->log.unstable - 1 : r->prs[i].match;
+            return 0;
+        }
+    }
+    return RAFT_EINVAL;
+}
+
+const char *raft_strerror(int err)
+{
+    switch (err) {
+    case RAFT_OK: return "ok";
+    case RAFT_ENOTLEADER: return "not the leader";
+    case RAFT_EBUSY: return "busy: a change or transfer is in flight, or a queue is full";
+    case RAFT_ETOOBIG: return "entry too big";
+    case RAFT_EINVAL: return "invalid argument";
+    case RAFT_ENOMEM: return "out of memory";
+    case RAFT_ENOTREADY: return "leader has not committed an entry of its term yet";
+    case RAFT_EMALFORMED: return "malformed message";
+    }
+    return "unknown error";
+}

@@ -1,0 +1,284 @@
+/*
+ * raft/replication.c - log replication (§3.5), heartbeats, commitment (§3.6.2).
+ *
+ * Flow control per follower (see progress.c): PROBE sends one AppendEntries at a time;
+ * REPLICATE pipelines up to max_inflight_msgs of them, each batching up to
+ * max_entries_per_msg entries / max_bytes_per_msg bytes. A rejection carries a
+ * conflict hint (hint index, hint term): the follower's last index at or below the
+ * probed one whose term is <= the probed term; the leader jumps straight to its own
+ * last index at or below the hint with a term <= hint term, skipping a whole term of
+ * mismatching entries per round trip instead of one entry.
+ */
+#include "raft_int.h"
+
+/* How many entries from index `from` fit one message. */
+static uint32_t batch_len(const struct raft *r, raft_index from)
+{
+    raft_index last = log_last(&r->log);
+    uint64_t bytes = 0;
+    uint32_t n = 0;
+    while (from + n <= last && n < r->cfg.max_entries_per_msg) {
+        const struct raft_entry *e = log_at(&r->log, from + n);
+        if (n > 0 && bytes + e->len > r->cfg.max_bytes_per_msg)
+            break;
+        bytes += e->len;
+        n++;
+    }
+    return n;
+}
+
+/* Sends the next AppendEntries to p if flow control allows. Returns true if a message
+ * carrying entries went out (callers loop on it to fill the pipeline). */
+bool repl_send_append(struct raft *r, struct progress *p, bool send_empty)
+{
+    if (p->state == PR_SNAPSHOT || (p->state == PR_PROBE && p->probe_sent) ||
+        (p->state == PR_REPLICATE && inflight_full(r, p)))
+        return false;
+    raft_index prev = p->next - 1;
+    if (!log_term_known(&r->log, prev)) { /* compacted away: needs a snapshot (§5) */
+        snap_start(r, p);
+        return false;
+    }
+    uint32_t n = batch_len(r, p->next);
+    if (n == 0 && !send_empty)
+        return false;
+    struct raft_entry *ents = n ? raft_msg_entries(r, n) : NULL;
+    if (n && !ents)
+        return false;
+    struct raft_msg *m = raft_msg_new(r, RAFT_MSG_APPEND, p->id);
+    if (!m)
+        return false;
+    m->index = prev;
+    m->log_term = log_term(&r->log, prev);
+    m->commit = r->commit;
+    m->n_entries = n;
+    m->entries = ents;
+    for (uint32_t i = 0; i < n; i++)
+        ents[i] = *log_at(&r->log, p->next + i);
+    if (p->state == PR_REPLICATE && n) {
+        p->next += n;
+        inflight_add(p, p->next - 1);
+    } else if (p->state == PR_PROBE) {
+        p->probe_sent = true;
+    }
+    return n > 0;
+}
+
+void repl_bcast_append(struct raft *r, bool send_empty)
+{
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        struct progress *p = &r->prs[i];
+        if (p->id == r->id)
+            continue;
+        if (repl_send_append(r, p, send_empty))
+            while (p->state == PR_REPLICATE && repl_send_append(r, p, false))
+                ;
+    }
+}
+
+void repl_bcast_heartbeat(struct raft *r, uint64_t ctx)
+{
+    r->round_tick[ctx % 64] = r->ticks;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        struct progress *p = &r->prs[i];
+        if (p->id == r->id)
+            continue;
+        struct raft_msg *m = raft_msg_new(r, RAFT_MSG_HEARTBEAT, p->id);
+        if (!m)
+            continue;
+        /* Only what the follower is known to match may be declared committed to it. */
+        m->commit = p->match < r->commit ? p->match : r->commit;
+        m->ctx = ctx;
+    }
+}
+
+static bool quorum_active(struct raft *r)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        struct progress *p = &r->prs[i];
+        if (p->voter && (p->id == r->id || p->recent_active))
+            n++;
+        if (p->id != r->id)
+            p->recent_active = false;
+    }
+    return n >= raft_quorum(r);
+}
+
+void repl_tick_leader(struct raft *r)
+{
+    r->heartbeat_elapsed++;
+    r->election_elapsed++;
+    if (r->election_elapsed >= r->cfg.election_ticks) {
+        r->election_elapsed = 0;
+        /* CheckQuorum (§6.2): a leader that has not heard from a majority within an
+         * election timeout steps down, so clients are redirected and lease reads stay
+         * safe. */
+        if (r->cfg.check_quorum && !quorum_active(r)) {
+            raft_become_follower(r, r->term, 0);
+            return;
+        }
+        r->transferee = 0; /* §3.10: a transfer not done within a timeout is aborted */
+    }
+    if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
+        r->heartbeat_elapsed = 0;
+        r->read_bcast = false;
+        repl_bcast_heartbeat(r, r->read_round++);
+        member_tick(r);
+    }
+    snap_tick(r);
+}
+
+void repl_commit_to(struct raft *r, raft_index commit)
+{
+    if (commit > log_last(&r->log))
+        commit = log_last(&r->log);
+    if (commit <= r->commit)
+        return;
+    r->commit = commit;
+    member_on_commit(r);
+}
+
+/* §3.6.2 / Fig. 3.7: commit the largest index a majority of voters store, but only if
+ * that entry is of the current term; earlier entries then commit with it. */
+bool repl_maybe_commit(struct raft *r)
+{
+    raft_index q = progress_quorum_match(r);
+    if (q <= r->commit || log_term(&r->log, q) != r->term)
+        return false;
+    repl_commit_to(r, q);
+    return true;
+}
+
+static void reply(struct raft *r, const struct raft_msg *m, bool reject, raft_index index)
+{
+    struct raft_msg *o = raft_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
+    if (!o)
+        return;
+    o->reject = reject;
+    o->index = index;
+    if (reject) {
+        /* fast back-off hint: our last index <= the probed one with term <= its term */
+        raft_index h = index < log_last(&r->log) ? index : log_last(&r->log);
+        o->hint = log_find_term_le(&r->log, h, m->log_term);
+        o->hint_term = log_term(&r->log, o->hint);
+    }
+}
+
+static bool entries_well_formed(const struct raft_msg *m)
+{
+    raft_term prev = m->log_term;
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        const struct raft_entry *e = &m->entries[i];
+        if (e->index != m->index + 1 + i || e->term < prev || e->term > m->term)
+            return false;
+        prev = e->term;
+    }
+    return true;
+}
+
+/* Fig. 3.1 AppendEntries receiver: consistency check on (prev index, prev term);
+ * delete a conflicting suffix (never a committed entry); append what is new; advance
+ * commit to min(leader commit, index of last new entry). */
+void repl_handle_append(struct raft *r, const struct raft_msg *m)
+{
+    if (!entries_well_formed(m))
+        return;
+    if (m->index < r->commit) { /* stale or duplicate: all of it is committed here */
+        reply(r, m, false, r->commit);
+        return;
+    }
+    if (!log_term_known(&r->log, m->index) || log_term(&r->log, m->index) != m->log_term) {
+        reply(r, m, true, m->index);
+        return;
+    }
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        const struct raft_entry *e = &m->entries[i];
+        if (e->index <= log_last(&r->log)) {
+            if (log_term(&r->log, e->index) == e->term)
+                continue;
+            if (e->index <= r->commit)
+                return; /* would delete a committed entry: impossible from a correct
+                           leader (State Machine Safety); refuse rather than obey */
+            log_truncate(&r->log, e->index);
+            if (r->conf_index >= e->index)
+                member_recompute(r);
+        }
+        if (log_append(&r->log, e->term, e->type, e->data, e->len) != 0)
+            return; /* out of memory: no reply, the leader will retry */
+        if (e->type == RAFT_ENTRY_CONF)
+            member_on_append(r, log_at(&r->log, e->index));
+    }
+    raft_index last_new = m->index + m->n_entries;
+    repl_commit_to(r, m->commit < last_new ? m->commit : last_new);
+    reply(r, m, false, last_new);
+}
+
+void repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
+{
+    struct progress *p = raft_pr(r, m->from);
+    if (!p || m->index > log_last(&r->log))
+        return;
+    p->recent_active = true;
+    if (m->reject) {
+        if (m->index <= p->match || (p->state == PR_PROBE && m->index != p->next - 1) ||
+            p->state == PR_SNAPSHOT)
+            return; /* stale */
+        raft_index h = log_find_term_le(&r->log, m->hint, m->hint_term);
+        raft_index next = h + 1 < m->index ? h + 1 : m->index;
+        p->next = next > p->match + 1 ? next : p->match + 1;
+        p->state = PR_PROBE;
+        p->probe_sent = false;
+        p->in_count = 0;
+        repl_send_append(r, p, true);
+        return;
+    }
+    bool advanced = m->index > p->match;
+    if (advanced)
+        p->match = m->index;
+    if (p->next <= p->match)
+        p->next = p->match + 1;
+    inflight_free_to(p, m->index);
+    if (p->state == PR_PROBE) {
+        p->state = PR_REPLICATE;
+        p->next = p->match + 1;
+        p->probe_sent = false;
+        p->in_count = 0;
+    } else if (p->state == PR_SNAPSHOT && p->match >= p->snap_index) {
+        p->state = PR_PROBE;
+        p->next = p->match + 1;
+        p->probe_sent = false;
+    }
+    if (advanced && repl_maybe_commit(r))
+        repl_bcast_append(r, true);
+    else
+        while (repl_send_append(r, p, false) && p->state == PR_REPLICATE)
+            ;
+    if (r->role == RAFT_LEADER)
+        member_check_transfer(r, p);
+}
+
+void repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
+{
+    repl_commit_to(r, m->commit);
+    struct raft_msg *o = raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
+    if (o)
+        o->ctx = m->ctx;
+}
+
+void repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
+{
+    struct progress *p = raft_pr(r, m->from);
+    if (!p)
+        return;
+    p->recent_active = true;
+    p->probe_sent = false;
+    if (m->ctx > p->read_ack && m->ctx < r->read_round) {
+        p->read_ack = m->ctx;
+        read_on_heartbeat_ack(r);
+    }
+    if (p->state == PR_REPLICATE && inflight_full(r, p))
+        inflight_free_first(p);
+    if (p->match < log_last(&r->log))
+        repl_send_append(r, p, true);
+}

@@ -1,0 +1,196 @@
+/*
+ * raft/snapshot.c - log compaction and InstallSnapshot (§5.1, Fig. 5.3).
+ *
+ * The core never holds snapshot bytes for long: the leader asks the driver for one
+ * single chunk (rd.snap_reqs, answered by raft_snapshot_chunk()), sends it, and asks for the
+ * next when the follower acknowledges it; so at most one chunk per follower is in
+ * flight. A transfer that hears nothing for two election timeouts restarts at offset 0.
+ * The follower accepts chunks strictly in order (offset 0 always restarts), hands each
+ * to the driver (rd.snap_chunk) and, on the last, resets its log to the snapshot.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "raft_int.h"
+
+/* The configuration in force at index i (i in [snap_index, last]). */
+static void conf_at(const struct raft *r, raft_index i, struct raft_conf *out)
+{
+    for (; i > r->log.snap_index; i--) {
+        const struct raft_entry *e = log_at(&r->log, i);
+        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, out) == 0)
+            return;
+    }
+    *out = r->snap_conf;
+}
+
+int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_meta *meta)
+{
+    if (index > r->applied || index <= r->log.snap_index)
+        return RAFT_EINVAL;
+    struct raft_conf c;
+    conf_at(r, index, &c);
+    raft_term term = log_term(&r->log, index);
+    log_compact(&r->log, index, term);
+    r->snap_conf = c;
+    if (meta) {
+        meta->index = index;
+        meta->term = term;
+        meta->conf = c;
+    }
+    return 0;
+}
+
+static void request_chunk(struct raft *r, struct progress *p)
+{
+    if (r->n_snap_reqs == r->cap_snap_reqs) {
+        uint32_t cap = r->cap_snap_reqs ? r->cap_snap_reqs * 2 : 4;
+        struct raft_snap_req *q = realloc(r->snap_reqs, cap * sizeof(*q));
+        if (!q)
+            return; /* the idle timeout will retry */
+        r->snap_reqs = q;
+        r->cap_snap_reqs = cap;
+    }
+    r->snap_reqs[r->n_snap_reqs++] =
+        (struct raft_snap_req){p->id, p->snap_index, p->snap_offset, r->cfg.snapshot_chunk_bytes};
+    p->snap_outstanding = true;
+    p->snap_idle_ticks = 0;
+}
+
+/* Leader: p needs entries we compacted; send it our current snapshot. */
+void snap_start(struct raft *r, struct progress *p)
+{
+    p->state = PR_SNAPSHOT;
+    p->snap_index = r->log.snap_index;
+    p->snap_term = r->log.snap_term;
+    p->snap_offset = 0;
+    p->in_count = 0;
+    request_chunk(r, p);
+}
+
+void snap_tick(struct raft *r)
+{
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        struct progress *p = &r->prs[i];
+        if (p->state == PR_SNAPSHOT && ++p->snap_idle_ticks >= 2 * r->cfg.election_ticks)
+            snap_start(r, p);
+    }
+}
+
+int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t offset,
+                        const void *data, uint32_t len, bool done)
+{
+    if (len > r->cfg.snapshot_chunk_bytes)
+        return RAFT_EINVAL;
+    struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;
+    if (!p || p->state != PR_SNAPSHOT || p->snap_index != index || p->snap_offset != offset)
+        return 0; /* the transfer moved on */
+    if (index != r->log.snap_index) { /* a newer snapshot replaced it */
+        snap_start(r, p);
+        return 0;
+    }
+    const uint8_t *copy = raft_buf_keep(r, data, len);
+    struct raft_msg *m = copy ? raft_msg_new(r, RAFT_MSG_SNAPSHOT, to) : NULL;
+    if (!m)
+        return RAFT_ENOMEM;
+    m->index = index;
+    m->log_term = p->snap_term;
+    m->offset = offset;
+    m->chunk = copy;
+    m->chunk_len = len;
+    m->done = done;
+    m->conf = r->snap_conf;
+    p->snap_idle_ticks = 0;
+    return 0;
+}
+
+void raft_snapshot_failed(struct raft *r, raft_id to)
+{
+    struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;
+    if (p && p->state == PR_SNAPSHOT)
+        snap_start(r, p);
+}
+
+void snap_handle_resp(struct raft *r, const struct raft_msg *m)
+{
+    struct progress *p = raft_pr(r, m->from);
+    if (!p)
+        return;
+    p->recent_active = true;
+    if (p->state != PR_SNAPSHOT || m->index != p->snap_index)
+        return;
+    if (m->done) { /* installed (or already had it): resume replication after it */
+        if (p->match < m->index)
+            p->match = m->index;
+        p->next = p->match + 1;
+        p->state = PR_PROBE;
+        p->probe_sent = false;
+        repl_send_append(r, p, true);
+        return;
+    }
+    if (m->offset <= p->snap_offset && !m->reject)
+        return; /* duplicate or stale acknowledgement */
+    if (m->reject && m->offset != 0)
+        return; /* out of order: the idle timeout restarts if we are really stuck */
+    p->snap_offset = m->offset;
+    request_chunk(r, p);
+}
+
+static void respond(struct raft *r, const struct raft_msg *m, bool done, bool reject)
+{
+    struct raft_msg *o = raft_msg_new(r, RAFT_MSG_SNAPSHOT_RESP, m->from);
+    if (!o)
+        return;
+    o->index = m->index;
+    o->offset = r->recv_offset;
+    o->done = done;
+    o->reject = reject;
+}
+
+/* Fig. 5.3 receiver, chunked. */
+static void install(struct raft *r, const struct raft_msg *m)
+{
+    log_reset(&r->log, m->index, m->log_term);
+    r->snap_conf = m->conf;
+    r->conf = m->conf;
+    r->conf_index = m->index;
+    progress_rebuild(r);
+    r->commit = m->index;
+    r->applied = m->index;
+}
+
+void snap_handle(struct raft *r, const struct raft_msg *m)
+{
+    /* Fig. 5.3 step 6: we already hold the snapshot's last entry: keep our log. */
+    if (m->index <= r->commit ||
+        (log_term_known(&r->log, m->index) && log_term(&r->log, m->index) == m->log_term)) {
+        repl_commit_to(r, m->index);
+        respond(r, m, true, false);
+        return;
+    }
+    if (r->in_chunk_pending || m->conf.n > RAFT_MAX_NODES)
+        return; /* one chunk per batch; the leader retries */
+    if (m->offset == 0) {
+        r->recv_index = m->index;
+        r->recv_term = m->log_term;
+        r->recv_offset = 0;
+    }
+    if (m->index != r->recv_index || m->log_term != r->recv_term ||
+        m->offset != r->recv_offset) {
+        if (m->index != r->recv_index)
+            r->recv_offset = 0;
+        respond(r, m, false, true);
+        return;
+    }
+    uint8_t *buf = realloc(r->in_chunk_buf, m->chunk_len ? m->chunk_len : 1);
+    if (!buf)
+        return;
+    memcpy(buf, m->chunk, m->chunk_len);
+    r->in_chunk_buf = buf;
+    r->in_chunk = (struct raft_snap_chunk){{m->index, m->log_term, m->conf}, m->offset,
+                                           m->chunk_len, buf, m->done};
+    r->in_chunk_pending = true;
+    r->recv_offset += m->chunk_len;
+    if (m->done)
+        install(r, m);
+    respond(r, m, m->done, false);
+}

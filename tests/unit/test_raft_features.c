@@ -1,0 +1,283 @@
+/*
+ * tests/unit/test_raft_features.c - ReadIndex (§6.4), snapshots (§5), membership
+ * changes and learners (§4), leader removal (§4.2.2), leadership transfer (§3.10).
+ */
+#include "test_raft_fixture.h"
+
+/* §6.4: no read before the leader's no-op commits; then reads wait for one heartbeat
+ * round, which confirms any number of them at once. */
+static void test_read_index_batched(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    struct raft_msg now = fx_msg(RAFT_MSG_TIMEOUT_NOW, 2, 1, 0);
+    raft_step(f.nd[0].r, &now);
+    fx_readies(&f);
+    fx_deliver(&f);
+    fx_readies(&f);
+    fx_deliver(&f); /* votes in: leader, no-op not yet committed */
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    assert_int_equal(raft_read_index(f.nd[0].r, 1), RAFT_ENOTREADY);
+    fx_flush(&f);
+    assert_int_equal(raft_read_index(f.nd[1].r, 1), RAFT_ENOTLEADER);
+    int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
+    for (uint64_t ctx = 10; ctx < 15; ctx++)
+        assert_int_equal(raft_read_index(f.nd[0].r, ctx), 0);
+    fx_flush(&f);
+    assert_int_equal(f.sent_by_type[RAFT_MSG_HEARTBEAT] - hb, 2); /* one round, 2 peers */
+    assert_int_equal(f.nd[0].n_reads, 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(f.nd[0].read_ctx[i], 10 + (uint64_t)i);
+        assert_int_equal(f.nd[0].read_idx[i], raft_commit_index(f.nd[0].r));
+    }
+    fx_free(&f);
+}
+
+/* A deposed leader that cannot reach a majority never releases a read. */
+static void test_read_index_needs_quorum(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_isolate(&f, 0, true);
+    assert_int_equal(raft_read_index(f.nd[0].r, 7), 0);
+    fx_flush(&f);
+    fx_run(&f, 3);
+    assert_int_equal(f.nd[0].n_reads, 0);
+    fx_free(&f);
+}
+
+static void lease(struct raft_config *c)
+{
+    c->read_mode = RAFT_READ_LEASE;
+}
+
+/* Lease mode answers at once (documented clock assumption); requires CheckQuorum. */
+static void test_read_lease(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, lease);
+    fx_campaign(&f, 0);
+    int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
+    assert_int_equal(raft_read_index(f.nd[0].r, 3), 0);
+    fx_readies(&f);
+    assert_int_equal(f.nd[0].n_reads, 1);
+    assert_int_equal(f.sent_by_type[RAFT_MSG_HEARTBEAT], hb);
+    struct raft_config c;
+    fx_config(&c, 9);
+    c.read_mode = RAFT_READ_LEASE;
+    c.check_quorum = false;
+    struct raft *r;
+    assert_int_equal(raft_create(&c, &r), RAFT_EINVAL);
+    fx_free(&f);
+}
+
+/* §5: the leader compacts its log; a follower that needs compacted entries receives
+ * the snapshot in chunks, installs it and resumes normal replication. */
+static void test_snapshot_install(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_isolate(&f, 2, true);
+    for (int i = 1; i <= 10; i++)
+        fx_propose(&f, 0, (uint64_t)i);
+    fx_flush(&f);
+    struct fx_node *l = &f.nd[0];
+    struct raft_snapshot_meta meta;
+    assert_int_equal(raft_snapshot_taken(l->r, l->applied + 1, &meta), RAFT_EINVAL);
+    assert_int_equal(raft_snapshot_taken(l->r, l->applied, &meta), 0);
+    assert_int_equal(meta.index, 11);
+    assert_int_equal(meta.conf.n, 3);
+    assert_null(raft_log_entry(l->r, 5));
+    memcpy(l->snap, "SNAPSHOT-AT-11-WITH-SOME-BYTES", 30);
+    l->snap_len = 30;
+    l->snap_index = 11;
+    fx_isolate(&f, 2, false);
+    fx_propose(&f, 0, 12);
+    fx_run(&f, 5);
+    assert_int_equal(f.nd[2].installed, 1);
+    assert_int_equal(f.nd[2].snap_len, 30); /* arrived in 8-byte chunks, in order */
+    assert_memory_equal(f.nd[2].snap, l->snap, 30);
+    assert_int_equal(raft_first_index(f.nd[2].r), 12);
+    assert_int_equal(raft_last_index(f.nd[2].r), raft_last_index(l->r));
+    assert_int_equal(f.nd[2].last_value, 12); /* resumed after the snapshot */
+    fx_free(&f);
+}
+
+/* Fig. 5.3 step 6: a follower that already holds the snapshot's last entry keeps its
+ * log and just answers done. */
+static void test_snapshot_already_have(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_propose(&f, 0, 1);
+    fx_flush(&f);
+    struct raft_msg m = fx_msg(RAFT_MSG_SNAPSHOT, 1, 2, 1), out;
+    m.index = 2;
+    m.log_term = 1;
+    m.conf = *raft_conf_of(f.nd[1].r);
+    m.done = true;
+    fx_step_reply(&f, 1, &m, RAFT_MSG_SNAPSHOT_RESP, &out);
+    assert_true(out.done);
+    assert_int_equal(raft_first_index(f.nd[1].r), 1);
+    fx_free(&f);
+}
+
+/* §4.2.1: a new server joins as a learner: it gets the log, does not vote or count,
+ * and is promoted once caught up. */
+static void test_learner_promotion(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 4, 3, NULL);
+    fx_campaign(&f, 0);
+    for (int i = 0; i < 5; i++)
+        fx_propose(&f, 0, (uint64_t)i);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL), 0);
+    fx_flush(&f);
+    const struct raft_conf *c = raft_conf_of(f.nd[0].r);
+    assert_int_equal(c->n, 4);
+    assert_false(c->s[raft_conf_find(c, 4)].voter);
+    assert_int_equal(raft_last_index(f.nd[3].r), raft_last_index(f.nd[0].r));
+    fx_run(&f, 3); /* the heartbeat tick promotes it */
+    c = raft_conf_of(f.nd[0].r);
+    assert_true(c->s[raft_conf_find(c, 4)].voter);
+    assert_true(raft_conf_of(f.nd[3].r)->s[raft_conf_find(c, 4)].voter);
+    fx_free(&f);
+}
+
+/* A learner's acknowledgement does not count towards commitment. */
+static void test_learner_does_not_count(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 1, NULL); /* voter 1 alone, then learners 2 and 3 */
+    fx_tick(&f, 0, 25);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 2, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_PROMOTE, 2, NULL), 0);
+    fx_flush(&f); /* voters {1,2} */
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 3, NULL), 0);
+    fx_flush(&f);
+    fx_isolate(&f, 1, true); /* only the learner answers now */
+    raft_index idx = fx_propose(&f, 0, 77);
+    fx_flush(&f);
+    assert_int_equal(raft_last_index(f.nd[2].r), idx);
+    assert_true(raft_commit_index(f.nd[0].r) < idx);
+    fx_free(&f);
+}
+
+/* One change at a time, and only after an entry of the leader's term committed. */
+static void test_conf_change_one_at_a_time(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 4, 3, NULL);
+    struct raft_msg now = fx_msg(RAFT_MSG_TIMEOUT_NOW, 2, 1, 0);
+    raft_step(f.nd[0].r, &now);
+    fx_readies(&f);
+    fx_deliver(&f);
+    fx_readies(&f);
+    fx_deliver(&f);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL),
+                     RAFT_EBUSY); /* no-op not committed yet */
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 3, NULL), RAFT_EBUSY);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL),
+                     RAFT_EINVAL);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 9, NULL), RAFT_EINVAL);
+    assert_int_equal(raft_propose_conf_change(f.nd[1].r, RAFT_CC_REMOVE, 3, NULL),
+                     RAFT_ENOTLEADER);
+    fx_free(&f);
+}
+
+/* §4.2.2: the leader removes itself: it stops counting itself at once, commits the
+ * change, steps down, and the others elect a leader among themselves. */
+static void test_leader_removes_itself(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 1, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_FOLLOWER);
+    assert_int_equal(raft_conf_find(raft_conf_of(f.nd[1].r), 1), -1);
+    fx_run(&f, 60);
+    int leaders = 0;
+    for (int i = 1; i < 3; i++)
+        leaders += raft_role_of(f.nd[i].r) == RAFT_LEADER;
+    assert_int_equal(leaders, 1);
+    assert_int_not_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    fx_free(&f);
+}
+
+/* §3.10: transfer to a lagging target: the leader stops taking proposals, catches the
+ * target up, sends TimeoutNow; the target wins the next term. */
+static void test_transfer_leadership(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    f.cut[0][2] = true;
+    fx_propose(&f, 0, 1);
+    fx_flush(&f);
+    f.cut[0][2] = false;
+    raft_term t = raft_term_of(f.nd[0].r);
+    assert_int_equal(raft_transfer_leader(f.nd[0].r, 3), 0);
+    uint64_t v = 5;
+    assert_int_equal(raft_propose(f.nd[0].r, &v, 8, NULL), RAFT_EBUSY);
+    fx_run(&f, 3);
+    assert_int_equal(raft_role_of(f.nd[2].r), RAFT_LEADER);
+    assert_int_equal(raft_term_of(f.nd[2].r), t + 1);
+    assert_int_equal(raft_leader(f.nd[0].r), 3);
+    assert_int_equal(raft_transfer_leader(f.nd[2].r, 3), RAFT_EINVAL);
+    fx_free(&f);
+}
+
+/* A transfer to an unreachable target is abandoned after an election timeout. */
+static void test_transfer_times_out(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_isolate(&f, 2, true);
+    assert_int_equal(raft_transfer_leader(f.nd[0].r, 3), 0);
+    fx_run(&f, 12);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    uint64_t v = 5;
+    assert_int_equal(raft_propose(f.nd[0].r, &v, 8, NULL), 0);
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_index_batched),
+        cmocka_unit_test(test_read_index_needs_quorum),
+        cmocka_unit_test(test_read_lease),
+        cmocka_unit_test(test_snapshot_install),
+        cmocka_unit_test(test_snapshot_already_have),
+        cmocka_unit_test(test_learner_promotion),
+        cmocka_unit_test(test_learner_does_not_count),
+        cmocka_unit_test(test_conf_change_one_at_a_time),
+        cmocka_unit_test(test_leader_removes_itself),
+        cmocka_unit_test(test_transfer_leadership),
+        cmocka_unit_test(test_transfer_times_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

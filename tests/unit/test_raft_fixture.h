@@ -1,0 +1,282 @@
+/*
+ * tests/unit/test_raft_fixture.h - a tiny hand-driven cluster for the raft unit tests.
+ *
+ * Nodes 1..n (index i holds id i+1). Messages are deep-copied through the codec into a
+ * queue and delivered only when the test says so (fx_deliver / fx_flush), optionally
+ * through a cut[from][to] filter. The driver loop follows raft.h's contract; applied
+ * entries, released reads and a trivial snapshot ("SNAP" + index) are recorded.
+ * Header-only on purpose: each test binary includes it once.
+ */
+#ifndef TEST_RAFT_FIXTURE_H
+#define TEST_RAFT_FIXTURE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <cmocka.h>
+#include "../../raft/raft.h"
+
+#define FX_MAX 6
+#define FX_QMAX 4096
+
+struct fx_pkt {
+    int from, to;
+    uint8_t *buf;
+    size_t len;
+};
+
+struct fx_node {
+    struct raft *r;
+    uint64_t applied;       /* last applied index */
+    uint64_t n_applied;     /* normal entries applied */
+    uint64_t last_value;    /* data of the last normal entry, as u64 */
+    uint64_t read_ctx[64];  /* released reads */
+    raft_index read_idx[64];
+    int n_reads;
+    uint8_t snap[64]; /* this node's snapshot bytes */
+    uint32_t snap_len;
+    raft_index snap_index;
+    uint8_t in[64];
+    uint32_t in_len;
+    int installed;
+};
+
+struct fx {
+    int n;
+    struct fx_node nd[FX_MAX];
+    struct fx_pkt q[FX_QMAX];
+    int nq;
+    bool cut[FX_MAX][FX_MAX];
+    int sent_by_type[RAFT_MSG_TYPE_END];
+};
+
+static inline void fx_config(struct raft_config *c, raft_id id)
+{
+    raft_config_default(c);
+    c->id = id;
+    c->seed = id * 77;
+    c->snapshot_chunk_bytes = 8;
+}
+
+/* n nodes, the first `voters` of them are the initial voters; the others start empty
+ * (waiting to be added). tweak, if set, edits each node's config. */
+static inline void fx_init(struct fx *f, int n, int voters, void (*tweak)(struct raft_config *))
+{
+    memset(f, 0, sizeof(*f));
+    f->n = n;
+    for (int i = 0; i < n; i++) {
+        struct raft_config c;
+        fx_config(&c, (raft_id)i + 1);
+        if (tweak)
+            tweak(&c);
+        assert_int_equal(raft_create(&c, &f->nd[i].r), 0);
+        struct raft_hard_state hs = {0, 0, 0};
+        struct raft_snapshot_meta meta;
+        memset(&meta, 0, sizeof(meta));
+        if (i < voters) {
+            meta.conf.n = (uint32_t)voters;
+            for (int k = 0; k < voters; k++)
+                meta.conf.s[k] = (struct raft_server){(raft_id)k + 1, true};
+        }
+        assert_int_equal(raft_restore(f->nd[i].r, &hs, &meta, NULL, 0), 0);
+    }
+}
+
+static inline void fx_free(struct fx *f)
+{
+    for (int i = 0; i < f->n; i++)
+        raft_free(f->nd[i].r);
+    for (int i = 0; i < f->nq; i++)
+        free(f->q[i].buf);
+}
+
+static inline void fx_send(struct fx *f, int from, const struct raft_msg *m)
+{
+    int to = (int)m->to - 1;
+    f->sent_by_type[m->type]++;
+    if (to < 0 || to >= f->n || f->cut[from][to] || f->nq == FX_QMAX)
+        return;
+    size_t len = raft_encoded_size(m);
+    uint8_t *buf = malloc(len);
+    assert_int_equal(raft_encode(m, buf, len), len);
+    f->q[f->nq++] = (struct fx_pkt){from, to, buf, len};
+}
+
+static inline void fx_chunk(struct fx *f, int i, const struct raft_snap_chunk *c)
+{
+    struct fx_node *nd = &f->nd[i];
+    if (c->offset == 0)
+        nd->in_len = 0;
+    assert_int_equal(c->offset, nd->in_len);
+    assert_true(nd->in_len + c->len <= sizeof(nd->in));
+    memcpy(nd->in + nd->in_len, c->data, c->len);
+    nd->in_len += c->len;
+    if (c->done) {
+        memcpy(nd->snap, nd->in, nd->in_len);
+        nd->snap_len = nd->in_len;
+        nd->snap_index = c->meta.index;
+        nd->applied = c->meta.index;
+        nd->installed++;
+    }
+}
+
+/* One ready batch of node i, per the contract: send early, persist, send, apply. */
+static inline void fx_ready(struct fx *f, int i)
+{
+    struct fx_node *nd = &f->nd[i];
+    struct raft_ready rd;
+    raft_ready(nd->r, &rd);
+    if (rd.snap_chunk)
+        fx_chunk(f, i, rd.snap_chunk);
+    for (uint32_t k = 0; k < rd.n_msgs; k++)
+        fx_send(f, i, &rd.msgs[k]);
+    for (uint32_t k = 0; k < rd.n_committed; k++) {
+        const struct raft_entry *e = &rd.committed[k];
+        assert_int_equal(e->index, nd->applied + 1);
+        nd->applied = e->index;
+        if (e->type == RAFT_ENTRY_NORMAL) {
+            nd->n_applied++;
+            nd->last_value = 0;
+            if (e->len)
+                memcpy(&nd->last_value, e->data, e->len < 8 ? e->len : 8);
+        }
+    }
+    for (uint32_t k = 0; k < rd.n_reads && nd->n_reads < 64; k++) {
+        nd->read_ctx[nd->n_reads] = rd.reads[k].ctx;
+        nd->read_idx[nd->n_reads++] = rd.reads[k].index;
+    }
+    struct raft_snap_req reqs[FX_MAX];
+    uint32_t nr = rd.n_snap_reqs < FX_MAX ? rd.n_snap_reqs : FX_MAX;
+    if (nr)
+        memcpy(reqs, rd.snap_reqs, nr * sizeof(reqs[0]));
+    raft_advance(nd->r);
+    for (uint32_t k = 0; k < nr; k++) {
+        const struct raft_snap_req *q = &reqs[k];
+        uint32_t left = nd->snap_len - (uint32_t)q->offset;
+        uint32_t len = left < q->max_len ? left : q->max_len;
+        assert_int_equal(raft_snapshot_chunk(nd->r, q->to, q->index, q->offset,
+                                             nd->snap + q->offset, len,
+                                             q->offset + len == nd->snap_len),
+                         0);
+    }
+}
+
+static inline void fx_readies(struct fx *f)
+{
+    for (int i = 0; i < f->n; i++)
+        while (raft_has_ready(f->nd[i].r))
+            fx_ready(f, i);
+}
+
+/* Delivers what is queued now (not what that produces). Returns packets delivered. */
+static inline int fx_deliver(struct fx *f)
+{
+    int n = f->nq;
+    struct fx_pkt *batch = malloc(sizeof(struct fx_pkt) * (size_t)(n + 1));
+    memcpy(batch, f->q, sizeof(struct fx_pkt) * (size_t)n);
+    f->nq = 0;
+    static struct raft_entry ents[RAFT_MAX_MSG_ENTRIES];
+    for (int k = 0; k < n; k++) {
+        struct raft_msg m;
+        assert_int_equal(raft_decode(batch[k].buf, batch[k].len, &m, ents, RAFT_MAX_MSG_ENTRIES),
+                         0);
+        if (!f->cut[batch[k].from][batch[k].to])
+            raft_step(f->nd[batch[k].to].r, &m);
+        free(batch[k].buf);
+    }
+    free(batch);
+    return n;
+}
+
+/* Runs readies and deliveries until nothing moves (bounded). */
+static inline void fx_flush(struct fx *f)
+{
+    for (int round = 0; round < 1000; round++) {
+        fx_readies(f);
+        if (fx_deliver(f) == 0)
+            return;
+    }
+    fail_msg("fx_flush: cluster did not quiesce");
+}
+
+static inline void fx_tick(struct fx *f, int i, int ticks)
+{
+    for (int t = 0; t < ticks; t++)
+        raft_tick(f->nd[i].r);
+}
+
+/* Ticks every node once, then flushes; `rounds` times. */
+static inline void fx_run(struct fx *f, int rounds)
+{
+    for (int t = 0; t < rounds; t++) {
+        for (int i = 0; i < f->n; i++)
+            raft_tick(f->nd[i].r);
+        fx_flush(f);
+    }
+}
+
+/* Makes node i campaign now (a TimeoutNow as if from a transferring leader). */
+static inline void fx_campaign(struct fx *f, int i)
+{
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = RAFT_MSG_TIMEOUT_NOW;
+    m.from = i == 0 ? 2 : 1;
+    m.to = (raft_id)i + 1;
+    m.term = raft_term_of(f->nd[i].r);
+    raft_step(f->nd[i].r, &m);
+    fx_flush(f);
+}
+
+static inline uint64_t fx_propose(struct fx *f, int i, uint64_t v)
+{
+    raft_index idx = 0;
+    assert_int_equal(raft_propose(f->nd[i].r, &v, 8, &idx), 0);
+    return idx;
+}
+
+static inline void fx_isolate(struct fx *f, int i, bool on)
+{
+    for (int k = 0; k < f->n; k++)
+        f->cut[i][k] = f->cut[k][i] = on;
+}
+
+/* Steps m into node i and returns how many messages of `type` its next batch holds,
+ * copying the first into *out (entries not kept). */
+static inline int fx_step_reply(struct fx *f, int i, const struct raft_msg *m, uint8_t type,
+                                struct raft_msg *out)
+{
+    if (out)
+        memset(out, 0, sizeof(*out));
+    raft_step(f->nd[i].r, m);
+    struct raft_ready rd;
+    raft_ready(f->nd[i].r, &rd);
+    int n = 0;
+    for (uint32_t k = 0; k < rd.n_msgs; k++) {
+        if (rd.msgs[k].type != type)
+            continue;
+        if (n++ == 0 && out) {
+            *out = rd.msgs[k];
+            out->entries = NULL;
+        }
+    }
+    raft_advance(f->nd[i].r);
+    return n;
+}
+
+static inline struct raft_msg fx_msg(uint8_t type, raft_id from, raft_id to, raft_term term)
+{
+    struct raft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.from = from;
+    m.to = to;
+    m.term = term;
+    return m;
+}
+
+#endif
