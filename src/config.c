@@ -1,12 +1,13 @@
 /*
- * src/config.c - the directive table and everything that reads or writes it:
- * defaults, config files (with their include stack), the command line,
- * CONFIG SET and CONFIG GET.
+ * src/config.c - the directive table, its value types and everything that
+ * writes or reads a struct config once it exists: defaults, CONFIG SET and
+ * CONFIG GET. Reading config files and the command line is config_load.c's;
+ * the helpers the two share are declared in config_int.h.
  *
- * Every value enters through set_words(): defaults, file lines, command-line
- * overrides, CONFIG SET and the rollback of a failed CONFIG SET. So they all
- * accept and refuse exactly the same text, and a formatted value always
- * parses back to itself (the rollback relies on that).
+ * Every value enters through config_set_words(): defaults, file lines,
+ * command-line overrides, CONFIG SET and the rollback of a failed CONFIG
+ * SET. So they all accept and refuse exactly the same text, and a formatted
+ * value always parses back to itself (the rollback relies on that).
  *
  * Each setter is all-or-nothing for its own directive: it parses into locals
  * and only then replaces the stored value, so a refused value leaves the
@@ -15,7 +16,6 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,14 +24,12 @@
 #include <strings.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "glob.h"
 #include "log.h"
 #include "util.h"
 
 _Static_assert(LOG_LEVEL_DEBUG == 0 && LOG_LEVEL_WARNING == 3, "loglevel_names[] follows log.h");
-
-#define FATAL_BANNER "*** FATAL CONFIG FILE ERROR ***"
-#define REASON_MAX 512
 
 typedef int special_set_fn(struct config *c, const struct config_def *d, int argc,
                            const char *const *argv, char *err, size_t errlen);
@@ -46,21 +44,20 @@ struct config_special {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void *xmalloc(size_t n)
+void *config_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) abort(); /* like the rest of the server: out of memory is fatal */
     return p;
 }
 
-static char *xstrdup(const char *s)
+char *config_xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    return memcpy(xmalloc(n), s, n);
+    return memcpy(config_xmalloc(n), s, n);
 }
 
-static int __attribute__((format(printf, 4, 5)))
-fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int config_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -69,14 +66,7 @@ fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
-/* An snprintf-like appender: counts what would be written past the end, so
- * the formatters can report the full length as config_format_value() says. */
-struct out {
-    char *buf;
-    size_t len, n;
-};
-
-static void __attribute__((format(printf, 2, 3))) out_printf(struct out *o, const char *fmt, ...)
+void config_out_printf(struct config_out *o, const char *fmt, ...)
 {
     size_t room = o->n < o->len ? o->len - o->n : 0;
     va_list ap;
@@ -86,23 +76,16 @@ static void __attribute__((format(printf, 2, 3))) out_printf(struct out *o, cons
     if (w > 0) o->n += (size_t)w;
 }
 
-static struct out out_start(char *buf, size_t len)
+struct config_out config_out_start(char *buf, size_t len)
 {
     if (len) buf[0] = '\0';
-    return (struct out){buf, len, 0};
+    return (struct config_out){buf, len, 0};
 }
 
 #define FIELD(c, d, type) ((type *)(void *)((char *)(c) + (d)->offset))
 #define CFIELD(c, d, type) ((const type *)(const void *)((const char *)(c) + (d)->offset))
 
 /* ------------------------------------------------------- splitting words */
-
-/* The words of one line, in one buffer (unescaping never lengthens a word). */
-struct words {
-    int argc;
-    char *argv[CONFIG_ARGS_MAX];
-    char *buf;
-};
 
 static char unescape(char ch)
 {
@@ -150,27 +133,27 @@ static int split_one(const char **pp, char **outp)
     return 0;
 }
 
-/* Splits s into w (always valid for words_free() afterwards). */
-static int split_words(const char *s, struct words *w, char *err, size_t errlen)
+int config_split_words(const char *s, struct config_words *w, char *err, size_t errlen)
 {
     w->argc = 0;
-    w->buf = xmalloc(2 * strlen(s) + 2);
+    w->buf = config_xmalloc(2 * strlen(s) + 2);
     char *out = w->buf;
     for (;;) {
         while (isspace((unsigned char)*s))
             s++;
         if (!*s) return 0;
         if (w->argc == CONFIG_ARGS_MAX)
-            return fail(err, errlen, CONFIG_ERR_VALUE, "more than %d arguments on one line",
-                        CONFIG_ARGS_MAX);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d arguments on one line",
+                               CONFIG_ARGS_MAX);
         w->argv[w->argc++] = out;
         if (split_one(&s, &out) < 0)
-            return fail(err, errlen, CONFIG_ERR_VALUE, "Unbalanced quotes in configuration line");
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "Unbalanced quotes in configuration line");
         *out++ = '\0';
     }
 }
 
-static void words_free(struct words *w)
+void config_words_free(struct config_words *w)
 {
     free(w->buf);
 }
@@ -181,7 +164,7 @@ static int set_bool(struct config *c, const struct config_def *d, const char *v,
                     size_t errlen)
 {
     int b = !strcasecmp(v, "yes") ? 1 : !strcasecmp(v, "no") ? 0 : -1;
-    if (b < 0) return fail(err, errlen, CONFIG_ERR_VALUE, "argument must be 'yes' or 'no'");
+    if (b < 0) return config_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be 'yes' or 'no'");
     *FIELD(c, d, int) = b;
     return 0;
 }
@@ -198,13 +181,14 @@ static int set_number(struct config *c, const struct config_def *d, const char *
     long long n;
     if (d->type == CONFIG_MEMORY) {
         if (!parse_memory(v, &n))
-            return fail(err, errlen, CONFIG_ERR_VALUE, "argument must be a memory value");
+            return config_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be a memory value");
     } else if (!util_str2ll(v, strlen(v), &n)) {
-        return fail(err, errlen, CONFIG_ERR_VALUE, "argument couldn't be parsed into an integer");
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "argument couldn't be parsed into an integer");
     }
     if (n < d->min || n > d->max)
-        return fail(err, errlen, CONFIG_ERR_VALUE,
-                    "argument must be between %lld and %lld inclusive", d->min, d->max);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "argument must be between %lld and %lld inclusive", d->min, d->max);
     *FIELD(c, d, long long) = n;
     return 0;
 }
@@ -217,7 +201,7 @@ static int set_string(struct config *c, const struct config_def *d, const char *
         if (rc) return rc;
     }
     char **slot = FIELD(c, d, char *);
-    char *copy = xstrdup(v);
+    char *copy = config_xstrdup(v);
     free(*slot);
     *slot = copy;
     return 0;
@@ -232,28 +216,30 @@ static int set_enum(struct config *c, const struct config_def *d, const char *v,
             return 0;
         }
     }
-    struct out o = out_start(err, errlen);
-    out_printf(&o, "argument(s) must be one of the following: ");
+    if (!d->enum_names[1]) /* a one-name enum: see enum_names in config.h */
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is implemented: %s",
+                           d->enum_names[0], d->doc);
+    struct config_out o = config_out_start(err, errlen);
+    config_out_printf(&o, "argument(s) must be one of the following: ");
     for (int i = 0; d->enum_names[i]; i++)
-        out_printf(&o, "%s%s", i ? ", " : "", d->enum_names[i]);
+        config_out_printf(&o, "%s%s", i ? ", " : "", d->enum_names[i]);
     return CONFIG_ERR_VALUE;
 }
 
-/* The one way a value gets in (see the top of the file). argv holds the
- * directive's arguments, without its name. */
-static int set_words(struct config *c, const struct config_def *d, int argc,
+/* The one way a value gets in (see the top of the file). */
+int config_set_words(struct config *c, const struct config_def *d, int argc,
                      const char *const *argv, char *err, size_t errlen)
 {
     int multi = (d->flags & CONFIG_MULTI_ARG) != 0;
     if (!multi && argc != 1)
-        return fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
     if (multi && argc == 1 && argv[0][0]) {
         /* One word for a list ("bind 'a b'", CONFIG SET bind "a b"): split it,
          * as Redis does; an empty word stays one empty argument (save ""). */
-        struct words w;
-        int rc = split_words(argv[0], &w, err, errlen);
+        struct config_words w;
+        int rc = config_split_words(argv[0], &w, err, errlen);
         if (rc == 0) rc = d->special->set(c, d, w.argc, (const char *const *)w.argv, err, errlen);
-        words_free(&w);
+        config_words_free(&w);
         return rc;
     }
     switch (d->type) {
@@ -289,7 +275,8 @@ int config_parse_hostport(const char *s, size_t len, char host[CONFIG_HOST_MAX],
     if (len && s[0] == '[') {
         const char *close = memchr(s, ']', len);
         if (!close || close + 1 >= end || close[1] != ':')
-            return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not [HOST]:PORT", shown, s);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not [HOST]:PORT", shown,
+                               s);
         h = s + 1;
         hlen = (size_t)(close - h);
         portp = close + 2;
@@ -297,25 +284,27 @@ int config_parse_hostport(const char *s, size_t len, char host[CONFIG_HOST_MAX],
         const char *colon = NULL;
         for (const char *p = s; p < end; p++)
             if (*p == ':') colon = p;
-        if (!colon) return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not HOST:PORT", shown, s);
+        if (!colon)
+            return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not HOST:PORT", shown, s);
         hlen = (size_t)(colon - s);
         portp = colon + 1;
         if (memchr(s, ':', hlen))
-            return fail(err, errlen, CONFIG_ERR_VALUE,
-                        "'%.*s': write an IPv6 host in brackets, as [::1]:6379", shown, s);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "'%.*s': write an IPv6 host in brackets, as [::1]:6379", shown, s);
     }
-    if (hlen == 0) return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has no host", shown, s);
+    if (hlen == 0)
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has no host", shown, s);
     if (hlen >= CONFIG_HOST_MAX)
-        return fail(err, errlen, CONFIG_ERR_VALUE, "host longer than %d bytes",
-                    CONFIG_HOST_MAX - 1);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "host longer than %d bytes",
+                           CONFIG_HOST_MAX - 1);
     for (size_t i = 0; i < hlen; i++)
         if (!host_char_ok((unsigned char)h[i]))
-            return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has a bad character in its host",
-                        shown, s);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "'%.*s' has a bad character in its host", shown, s);
     long long p;
     if (!util_str2ll(portp, (size_t)(end - portp), &p) || p < 1 || p > 65535)
-        return fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' needs a port between 1 and 65535", shown,
-                    s);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' needs a port between 1 and 65535",
+                           shown, s);
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     *port = (int)p;
@@ -331,7 +320,7 @@ static int check_advertise(const char *v, char *err, size_t errlen)
 
 static int check_dir(const char *v, char *err, size_t errlen)
 {
-    return v[0] ? 0 : fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
+    return v[0] ? 0 : config_fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
 }
 
 /* ------------------------------------------------------------------ bind */
@@ -354,17 +343,17 @@ static int set_bind(struct config *c, const struct config_def *d, int argc, cons
 {
     (void)d;
     if (argc == 0 || (argc == 1 && !argv[0][0]))
-        return fail(err, errlen, CONFIG_ERR_VALUE, "bind needs at least one address");
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "bind needs at least one address");
     if (argc > CONFIG_BIND_MAX)
-        return fail(err, errlen, CONFIG_ERR_VALUE, "Too many bind addresses specified.");
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "Too many bind addresses specified.");
     for (int i = 0; i < argc; i++)
         if (!valid_bind_addr(argv[i]))
-            return fail(err, errlen, CONFIG_ERR_VALUE,
-                        "bind address '%.200s' is not a numeric IPv4 or IPv6 address (or *)",
-                        argv[i]);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "bind address '%.200s' is not a numeric IPv4 or IPv6 address (or *)",
+                               argv[i]);
     free_bind(c);
     for (int i = 0; i < argc; i++)
-        c->bind[i] = xstrdup(argv[i]);
+        c->bind[i] = config_xstrdup(argv[i]);
     c->bind_count = argc;
     return 0;
 }
@@ -372,9 +361,9 @@ static int set_bind(struct config *c, const struct config_def *d, int argc, cons
 static int format_bind(const struct config *c, const struct config_def *d, char *buf, size_t len)
 {
     (void)d;
-    struct out o = out_start(buf, len);
+    struct config_out o = config_out_start(buf, len);
     for (int i = 0; i < c->bind_count; i++)
-        out_printf(&o, "%s%s", i ? " " : "", c->bind[i]);
+        config_out_printf(&o, "%s%s", i ? " " : "", c->bind[i]);
     return (int)o.n;
 }
 
@@ -384,14 +373,15 @@ static int parse_member(const char *s, struct config_member *m, char *err, size_
 {
     const char *eq = strchr(s, '=');
     if (!eq)
-        return fail(err, errlen, CONFIG_ERR_VALUE,
-                    "cluster-members entry '%.200s' is not ID=HOST:PORT", s);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "cluster-members entry '%.200s' is not ID=HOST:PORT", s);
     if (!util_str2ll(s, (size_t)(eq - s), &m->id) || m->id < 1)
-        return fail(err, errlen, CONFIG_ERR_VALUE,
-                    "cluster-members entry '%.200s': the id must be a positive integer", s);
-    char why[REASON_MAX];
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "cluster-members entry '%.200s': the id must be a positive integer", s);
+    char why[CONFIG_REASON_MAX];
     if (config_parse_hostport(eq + 1, strlen(eq + 1), m->host, &m->port, why, sizeof why))
-        return fail(err, errlen, CONFIG_ERR_VALUE, "cluster-members entry '%.200s': %s", s, why);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "cluster-members entry '%.200s': %s", s,
+                           why);
     return 0;
 }
 
@@ -399,11 +389,12 @@ static int check_member_unique(const struct config_member *ms, int i, char *err,
 {
     for (int j = 0; j < i; j++) {
         if (ms[j].id == ms[i].id)
-            return fail(err, errlen, CONFIG_ERR_VALUE,
-                        "node id %lld appears twice in cluster-members", ms[i].id);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "node id %lld appears twice in cluster-members", ms[i].id);
         if (ms[j].port == ms[i].port && !strcasecmp(ms[j].host, ms[i].host))
-            return fail(err, errlen, CONFIG_ERR_VALUE,
-                        "address %s:%d appears twice in cluster-members", ms[i].host, ms[i].port);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "address %s:%d appears twice in cluster-members", ms[i].host,
+                               ms[i].port);
     }
     return 0;
 }
@@ -414,9 +405,9 @@ static int set_members(struct config *c, const struct config_def *d, int argc,
     (void)d;
     if (argc == 1 && !argv[0][0]) argc = 0; /* cluster-members "" : this node alone */
     if (argc > CONFIG_MEMBERS_MAX)
-        return fail(err, errlen, CONFIG_ERR_VALUE, "more than %d cluster members",
-                    CONFIG_MEMBERS_MAX);
-    struct config_member *ms = argc ? xmalloc((size_t)argc * sizeof *ms) : NULL;
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d cluster members",
+                           CONFIG_MEMBERS_MAX);
+    struct config_member *ms = argc ? config_xmalloc((size_t)argc * sizeof *ms) : NULL;
     for (int i = 0; i < argc; i++) {
         int rc = parse_member(argv[i], &ms[i], err, errlen);
         if (rc == 0) rc = check_member_unique(ms, i, err, errlen);
@@ -434,12 +425,12 @@ static int set_members(struct config *c, const struct config_def *d, int argc,
 static int format_members(const struct config *c, const struct config_def *d, char *buf, size_t len)
 {
     (void)d;
-    struct out o = out_start(buf, len);
+    struct config_out o = config_out_start(buf, len);
     for (int i = 0; i < c->members_count; i++) {
         const struct config_member *m = &c->members[i];
         int v6 = strchr(m->host, ':') != NULL;
-        out_printf(&o, "%s%lld=%s%s%s:%d", i ? " " : "", m->id, v6 ? "[" : "", m->host,
-                   v6 ? "]" : "", m->port);
+        config_out_printf(&o, "%s%lld=%s%s%s:%d", i ? " " : "", m->id, v6 ? "[" : "", m->host,
+                          v6 ? "]" : "", m->port);
     }
     return (int)o.n;
 }
@@ -474,18 +465,18 @@ static int set_obuf(struct config *c, const struct config_def *d, int argc, cons
         c->obuf_pubsub,
     };
     if (argc == 0 || argc % 4)
-        return fail(err, errlen, CONFIG_ERR_VALUE,
-                    "Wrong number of arguments in buffer limit configuration.");
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "Wrong number of arguments in buffer limit configuration.");
     for (int i = 0; i < argc; i += 4) {
         int k = obuf_class(argv[i]);
         if (k < 0)
-            return fail(err, errlen, CONFIG_ERR_VALUE,
-                        "Invalid client class specified in buffer limit configuration.");
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "Invalid client class specified in buffer limit configuration.");
         struct config_obuf_limit l;
         if (!parse_memory(argv[i + 1], &l.hard_bytes) ||
             !parse_memory(argv[i + 2], &l.soft_bytes) ||
             !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &l.soft_seconds) || l.soft_seconds < 0)
-            return fail(
+            return config_fail(
                 err, errlen, CONFIG_ERR_VALUE,
                 "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
         cls[k] = l;
@@ -519,12 +510,12 @@ static int set_fixed(struct config *c, const struct config_def *d, int argc,
 {
     (void)c;
     char joined[64];
-    struct out o = out_start(joined, sizeof joined);
+    struct config_out o = config_out_start(joined, sizeof joined);
     for (int i = 0; i < argc; i++)
-        out_printf(&o, "%s%s", i ? " " : "", argv[i]);
+        config_out_printf(&o, "%s%s", i ? " " : "", argv[i]);
     if (o.n < sizeof joined && !strcasecmp(joined, d->default_text)) return 0;
-    return fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is accepted: %s", d->default_text,
-                d->doc);
+    return config_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is accepted: %s",
+                       d->default_text, d->doc);
 }
 
 static int format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len)
@@ -543,10 +534,7 @@ static const struct config_special fixed_special = {set_fixed, format_fixed, NUL
 /* Indexed by enum log_level. */
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 /* Indexed by enum config_maxmemory_policy. */
-static const char *const maxmemory_policy_names[] = {
-    "volatile-lru",   "volatile-lfu", "volatile-random",
-    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-    "allkeys-random", "noeviction",   NULL};
+static const char *const maxmemory_policy_names[] = {"noeviction", NULL};
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -601,12 +589,13 @@ const struct config_def config_defs[] = {
     DEF_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb", MB, 0,
             "a client whose unparsed input exceeds this is closed"),
     DEF_SPECIAL("client-output-buffer-limit",
-                "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", obuf_special,
-                CONFIG_MULTI_ARG, "CLASS HARD SOFT SOFT-SECONDS ...; only normal applies"),
+                "normal 1gb 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", obuf_special,
+                CONFIG_MULTI_ARG,
+                "CLASS HARD SOFT SOFT-SECONDS ...; only normal applies, capped at 1gb by default"),
     DEF_INT("hz", hz, "10", 1, 500, 0, "background task frequency (expiry, timeouts) per second"),
     DEF_MEM("maxmemory", maxmemory, "0", 0, 0, "memory limit for data in bytes; 0 = none"),
     DEF_ENUM("maxmemory-policy", maxmemory_policy, "noeviction", maxmemory_policy_names, 0,
-             "what to evict at maxmemory (Redis's policy names)"),
+             "raftcache evicts no keys; over maxmemory, writes are refused with -OOM"),
     DEF_INT("databases", databases, "1", 1, 1, IMM, "always 1: raftcache has one database"),
     DEF_SPECIAL("daemonize", "no", fixed_special, IMM,
                 "raftcache runs in the foreground; let a supervisor (systemd, a container) "
@@ -651,8 +640,8 @@ void config_init_defaults(struct config *c)
     memset(c, 0, sizeof *c);
     for (int i = 0; i < config_defs_count; i++) {
         const struct config_def *d = &config_defs[i];
-        char why[REASON_MAX];
-        int rc = set_words(c, d, 1, &d->default_text, why, sizeof why);
+        char why[CONFIG_REASON_MAX];
+        int rc = config_set_words(c, d, 1, &d->default_text, why, sizeof why);
         assert(rc == 0 && "a default in config_defs[] must parse"); /* programmer error */
         (void)rc;
     }
@@ -701,7 +690,7 @@ int config_format_value(const struct config *c, const struct config_def *d, char
 static char *format_alloc(const struct config *c, const struct config_def *d)
 {
     int n = config_format_value(c, d, NULL, 0);
-    char *buf = xmalloc((size_t)n + 1);
+    char *buf = config_xmalloc((size_t)n + 1);
     config_format_value(c, d, buf, (size_t)n + 1);
     return buf;
 }
@@ -713,248 +702,26 @@ int config_check(const struct config *c, char *err, size_t errlen)
         for (int i = 0; i < c->members_count; i++)
             found |= c->members[i].id == c->node_id;
         if (!found)
-            return fail(err, errlen, CONFIG_ERR_VALUE, "node-id %lld is not in cluster-members",
-                        c->node_id);
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "node-id %lld is not in cluster-members", c->node_id);
     }
     if (c->raft_heartbeat_ms >= c->raft_election_timeout_ms)
-        return fail(err, errlen, CONFIG_ERR_VALUE,
-                    "raft-heartbeat-ms (%lld) must be less than raft-election-timeout-ms (%lld)",
-                    c->raft_heartbeat_ms, c->raft_election_timeout_ms);
+        return config_fail(
+            err, errlen, CONFIG_ERR_VALUE,
+            "raft-heartbeat-ms (%lld) must be less than raft-election-timeout-ms (%lld)",
+            c->raft_heartbeat_ms, c->raft_election_timeout_ms);
     return 0;
 }
 
 void config_advertise(const struct config *c, char host[CONFIG_HOST_MAX], int *port)
 {
-    char why[REASON_MAX];
+    char why[CONFIG_REASON_MAX];
     if (c->advertise_addr[0] && config_parse_hostport(c->advertise_addr, strlen(c->advertise_addr),
                                                       host, port, why, sizeof why) == 0)
         return;
     const char *b = c->bind[0];
     snprintf(host, CONFIG_HOST_MAX, "%s", strcmp(b, "*") ? b : "127.0.0.1");
     *port = (int)c->port;
-}
-
-/* ------------------------------------------------------- loading: common */
-
-/* Sets the directive named by argv[0] from argv[1..argc). */
-static int apply_words(struct config *c, int argc, const char *const *argv, char *err,
-                       size_t errlen)
-{
-    const struct config_def *d = config_lookup(argv[0]);
-    if (!d)
-        return fail(err, errlen, CONFIG_ERR_UNKNOWN, "Bad directive or wrong number of arguments");
-    return set_words(c, d, argc - 1, argv + 1, err, errlen);
-}
-
-/* The offending line as the error block shows it: a secret's value is not
- * echoed to a terminal or a log. */
-static void shown_line(const char *line, char *buf, size_t len)
-{
-    char name[64];
-    size_t n = 0;
-    while (line[n] && !isspace((unsigned char)line[n]) && n < sizeof name - 1) {
-        name[n] = line[n];
-        n++;
-    }
-    name[n] = '\0';
-    const struct config_def *d = config_lookup(name);
-    if (d && (d->flags & CONFIG_SENSITIVE))
-        snprintf(buf, len, "%s (value hidden)", d->name);
-    else
-        snprintf(buf, len, "%.300s", line);
-}
-
-static int load_error(char *err, size_t errlen, int code, const char *where, const char *line,
-                      const char *reason)
-{
-    char shown[320];
-    shown_line(line, shown, sizeof shown);
-    return fail(err, errlen, code, FATAL_BANNER "\n%s\n>>> '%s'\n%s", where, shown, reason);
-}
-
-/* ------------------------------------------------ loading: files, include */
-
-/* Open files, innermost last: include is a push, end of file a pop, so
- * nesting costs no recursion and is bounded by the array. */
-struct loader {
-    struct {
-        FILE *f;
-        char *path; /* owned; as opened, for messages and relative includes */
-        long line;
-    } frames[CONFIG_INCLUDE_DEPTH];
-    int depth;
-};
-
-/* Takes ownership of path. */
-static int push_file(struct loader *l, char *path, char *err, size_t errlen)
-{
-    if (l->depth == CONFIG_INCLUDE_DEPTH) {
-        free(path);
-        return fail(err, errlen, CONFIG_ERR_VALUE,
-                    "include nested more than %d deep (an include cycle?)", CONFIG_INCLUDE_DEPTH);
-    }
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        int e = errno;
-        fail(err, errlen, CONFIG_ERR_IO, "can't open config file '%.300s': %s", path, strerror(e));
-        free(path);
-        return CONFIG_ERR_IO;
-    }
-    l->frames[l->depth].f = f;
-    l->frames[l->depth].path = path;
-    l->frames[l->depth].line = 0;
-    l->depth++;
-    return 0;
-}
-
-static void pop_file(struct loader *l)
-{
-    l->depth--;
-    fclose(l->frames[l->depth].f);
-    free(l->frames[l->depth].path);
-}
-
-/* A relative include is taken from the including file's directory, so a
- * config tree works from any cwd. */
-static char *include_path(const char *including, const char *target)
-{
-    const char *slash = strrchr(including, '/');
-    if (target[0] == '/' || !slash) return xstrdup(target);
-    size_t dlen = (size_t)(slash - including) + 1;
-    char *p = xmalloc(dlen + strlen(target) + 1);
-    memcpy(p, including, dlen);
-    strcpy(p + dlen, target);
-    return p;
-}
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/* One non-blank, non-comment line: a directive, or an include to push. */
-static int load_line(struct config *c, struct loader *l, const char *text, char *err, size_t errlen)
-{
-    struct words w;
-    int rc = split_words(text, &w, err, errlen);
-    if (rc == 0 && w.argc > 0) {
-        if (strcasecmp(w.argv[0], "include"))
-            rc = apply_words(c, w.argc, (const char *const *)w.argv, err, errlen);
-        else if (w.argc != 2)
-            rc =
-                fail(err, errlen, CONFIG_ERR_UNKNOWN, "Bad directive or wrong number of arguments");
-        else
-            rc = push_file(l, include_path(l->frames[l->depth - 1].path, w.argv[1]), err, errlen);
-    }
-    words_free(&w);
-    return rc;
-}
-
-int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
-{
-    struct loader l = {.depth = 0};
-    char why[REASON_MAX], where[400];
-    int rc = push_file(&l, xstrdup(path), why, sizeof why);
-    if (rc) return fail(err, errlen, rc, FATAL_BANNER "\n%s", why);
-    char *line = NULL;
-    size_t cap = 0;
-    while (rc == 0 && l.depth > 0) {
-        int top = l.depth - 1;
-        ssize_t n = getline(&line, &cap, l.frames[top].f);
-        if (n < 0) {
-            if (ferror(l.frames[top].f))
-                rc = fail(err, errlen, CONFIG_ERR_IO, FATAL_BANNER "\ncan't read '%.300s': %s",
-                          l.frames[top].path, strerror(errno));
-            pop_file(&l);
-            continue;
-        }
-        l.frames[top].line++;
-        char *text = trim(line);
-        if (!*text || *text == '#') continue;
-        if (n > CONFIG_LINE_MAX)
-            rc = fail(why, sizeof why, CONFIG_ERR_VALUE, "line longer than %d bytes",
-                      CONFIG_LINE_MAX);
-        else
-            rc = load_line(c, &l, text, why, sizeof why);
-        if (rc) {
-            snprintf(where, sizeof where, "%.300s:%ld", l.frames[top].path, l.frames[top].line);
-            load_error(err, errlen, rc, where, text, why);
-        }
-    }
-    while (l.depth > 0)
-        pop_file(&l);
-    free(line);
-    return rc;
-}
-
-/* ------------------------------------------------- loading: command line */
-
-static int is_option(const char *arg)
-{
-    return arg[0] == '-' && arg[1] == '-';
-}
-
-/* argv[0] is "--name", argv[1..n) its values; index is its place in main's
- * argv, for the message. */
-static int load_option(struct config *c, int index, char **argv, int n, char *err, size_t errlen)
-{
-    char why[REASON_MAX], where[64], text[CONFIG_LINE_MAX / 16];
-    snprintf(where, sizeof where, "command line argument %d", index);
-    if (!is_option(argv[0]))
-        return load_error(err, errlen, CONFIG_ERR_UNKNOWN, where, argv[0],
-                          "expected a --directive (only the first argument may be a file)");
-    const char *empty = "";
-    const char *vals[CONFIG_ARGS_MAX + 1];
-    int nv = n - 1;
-    if (nv == 0)
-        vals[nv++] = empty; /* "--save --port 1": save gets "" as in Redis */
-    else if (nv > CONFIG_ARGS_MAX)
-        nv = CONFIG_ARGS_MAX + 1; /* refused below */
-    else
-        memcpy(vals, argv + 1, (size_t)nv * sizeof *vals);
-    const char *name = argv[0] + 2;
-    struct out o = out_start(text, sizeof text);
-    out_printf(&o, "%s", name);
-    for (int i = 0; i < nv && i < CONFIG_ARGS_MAX; i++)
-        out_printf(&o, " %s", vals[i]);
-    if (nv > CONFIG_ARGS_MAX)
-        return load_error(err, errlen, CONFIG_ERR_VALUE, where, text, "too many arguments");
-    if (!strcasecmp(name, "include")) {
-        if (nv == 1) return config_load_file(c, vals[0], err, errlen);
-        return load_error(err, errlen, CONFIG_ERR_UNKNOWN, where, text,
-                          "Bad directive or wrong number of arguments");
-    }
-    const struct config_def *d = config_lookup(name);
-    int rc =
-        d ? set_words(c, d, nv, vals, why, sizeof why)
-          : fail(why, sizeof why, CONFIG_ERR_UNKNOWN, "Bad directive or wrong number of arguments");
-    return rc ? load_error(err, errlen, rc, where, text, why) : 0;
-}
-
-int config_load_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
-{
-    int i = 1, rc;
-    if (argc > 1 && !is_option(argv[1])) {
-        rc = config_load_file(c, argv[1], err, errlen);
-        if (rc) return rc;
-        i = 2;
-    }
-    while (i < argc) {
-        int j = i + 1;
-        while (j < argc && !is_option(argv[j]))
-            j++;
-        rc = load_option(c, i, argv + i, j - i, err, errlen);
-        if (rc) return rc;
-        i = j;
-    }
-    char why[REASON_MAX];
-    rc = config_check(c, why, sizeof why);
-    return rc ? fail(err, errlen, rc, FATAL_BANNER "\n%s", why) : 0;
 }
 
 /* ------------------------------------------------------------ CONFIG SET */
@@ -969,16 +736,16 @@ static int resolve_names(int n, const char *const *names, const struct config_de
     for (int i = 0; i < n; i++) {
         defs[i] = config_lookup(names[i]);
         if (!defs[i])
-            return fail(err, errlen, CONFIG_ERR_UNKNOWN,
-                        "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'",
-                        names[i]);
+            return config_fail(
+                err, errlen, CONFIG_ERR_UNKNOWN,
+                "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'", names[i]);
         if (defs[i]->flags & CONFIG_IMMUTABLE)
-            return fail(err, errlen, CONFIG_ERR_IMMUTABLE, SET_FAILED, names[i],
-                        "can't set immutable config");
+            return config_fail(err, errlen, CONFIG_ERR_IMMUTABLE, SET_FAILED, names[i],
+                               "can't set immutable config");
         for (int j = 0; j < i; j++)
             if (defs[j] == defs[i])
-                return fail(err, errlen, CONFIG_ERR_DUPLICATE, SET_FAILED, names[i],
-                            "duplicate parameter");
+                return config_fail(err, errlen, CONFIG_ERR_DUPLICATE, SET_FAILED, names[i],
+                                   "duplicate parameter");
     }
     return 0;
 }
@@ -987,9 +754,9 @@ static int resolve_names(int n, const char *const *names, const struct config_de
 static void restore(struct config *c, int n, const struct config_def **defs, char **saved)
 {
     for (int i = 0; i < n; i++) {
-        char why[REASON_MAX];
+        char why[CONFIG_REASON_MAX];
         const char *v = saved[i];
-        int rc = set_words(c, defs[i], 1, &v, why, sizeof why);
+        int rc = config_set_words(c, defs[i], 1, &v, why, sizeof why);
         assert(rc == 0 && "a formatted value must parse back");
         (void)rc;
     }
@@ -998,24 +765,24 @@ static void restore(struct config *c, int n, const struct config_def **defs, cha
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
                      char *err, size_t errlen)
 {
-    const struct config_def **defs = xmalloc((size_t)n * sizeof *defs);
-    char **saved = xmalloc((size_t)n * sizeof *saved);
+    const struct config_def **defs = config_xmalloc((size_t)n * sizeof *defs);
+    char **saved = config_xmalloc((size_t)n * sizeof *saved);
     int done = 0;
     int rc = resolve_names(n, names, defs, err, errlen);
     for (int i = 0; rc == 0 && i < n; i++)
         saved[i] = format_alloc(c, defs[i]);
     if (rc == 0) done = n;
-    char why[REASON_MAX];
+    char why[CONFIG_REASON_MAX];
     for (int i = 0; rc == 0 && i < n; i++) {
-        rc = set_words(c, defs[i], 1, &values[i], why, sizeof why);
+        rc = config_set_words(c, defs[i], 1, &values[i], why, sizeof why);
         if (rc) {
             restore(c, i, defs, saved);
-            fail(err, errlen, rc, SET_FAILED, defs[i]->name, why);
+            config_fail(err, errlen, rc, SET_FAILED, defs[i]->name, why);
         }
     }
     if (rc == 0 && (rc = config_check(c, why, sizeof why)) != 0) {
         restore(c, n, defs, saved);
-        fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
+        config_fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
     }
     for (int i = 0; rc == 0 && c->apply_fn && i < n; i++)
         c->apply_fn(c->apply_ud, defs[i]->name);

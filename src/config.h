@@ -8,7 +8,8 @@
  * flags and a one-line description. Defaults are set by parsing the default
  * text through the same code as a config file line, so there is one parser
  * per type and no second copy of any default. conf/raftcache.conf documents
- * every row.
+ * every row. The module is src/config.c (the table, CONFIG SET and GET) and
+ * src/config_load.c (config files and the command line).
  *
  * Ownership: struct config owns its strings and arrays. After
  * config_init_defaults() every string field is non-NULL (possibly ""). A
@@ -49,15 +50,10 @@ enum config_flags {
     CONFIG_MULTI_ARG = 1u << 2, /* takes several words ("bind a b"); one word is split */
 };
 
-/* Redis's names, in Redis's order. */
+/* Of Redis's eviction policies raftcache implements only noeviction: it
+ * evicts no keys, and over maxmemory the dispatcher refuses writes (-OOM).
+ * Redis's other names are refused rather than accepted and ignored. */
 enum config_maxmemory_policy {
-    CONFIG_MAXMEMORY_VOLATILE_LRU,
-    CONFIG_MAXMEMORY_VOLATILE_LFU,
-    CONFIG_MAXMEMORY_VOLATILE_RANDOM,
-    CONFIG_MAXMEMORY_VOLATILE_TTL,
-    CONFIG_MAXMEMORY_ALLKEYS_LRU,
-    CONFIG_MAXMEMORY_ALLKEYS_LFU,
-    CONFIG_MAXMEMORY_ALLKEYS_RANDOM,
     CONFIG_MAXMEMORY_NOEVICTION,
 };
 
@@ -142,7 +138,10 @@ struct config_def {
     size_t offset; /* of the field in struct config (unused by SPECIAL) */
     const char *default_text;
     long long min, max;                   /* INT, MEMORY */
-    const char *const *enum_names;        /* ENUM: NULL-terminated; index = stored value */
+    /* ENUM: NULL-terminated; index = stored value. A single name marks a Redis
+     * directive of which only that value is implemented: a refusal says so,
+     * with doc as the reason, instead of listing the one name. */
+    const char *const *enum_names;
     unsigned flags;                       /* enum config_flags */
     const struct config_special *special; /* SPECIAL only: its parser and formatter */
     int (*check)(const char *value, char *err, size_t errlen); /* STRING: optional validator */

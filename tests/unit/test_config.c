@@ -104,7 +104,10 @@ static void test_defaults(void **state)
     assert_int_equal(c->tcp_backlog, 511);
     assert_int_equal(c->proto_max_bulk_len, 512LL * 1024 * 1024);
     assert_int_equal(c->client_query_buffer_limit, 1024LL * 1024 * 1024);
-    assert_int_equal(c->obuf_hard_limit, 0);
+    /* unlike Redis's 0: a reader that never reads costs at most 1gb, and the
+     * largest reply a client can cause (one proto-max-bulk-len value) fits */
+    assert_int_equal(c->obuf_hard_limit, 1024LL * 1024 * 1024);
+    assert_true(c->obuf_hard_limit > c->proto_max_bulk_len);
     assert_int_equal(c->obuf_soft_limit, 0);
     assert_int_equal(c->obuf_soft_seconds, 0);
     assert_int_equal(c->obuf_replica.hard_bytes, 256LL * 1024 * 1024);
@@ -136,7 +139,8 @@ static void test_get_formats(void **state)
     assert_string_equal(get(f, "save"), "");
     assert_string_equal(get(f, "daemonize"), "no");
     assert_string_equal(get(f, "client-output-buffer-limit"),
-                        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+                        "normal 1073741824 0 0 slave 268435456 67108864 60 "
+                        "pubsub 33554432 8388608 60");
     /* the snprintf contract: full length returned even when truncated */
     char small[4];
     const struct config_def *d = config_lookup("client-output-buffer-limit");
@@ -225,11 +229,6 @@ static void test_memory(void **state)
 static void test_enum(void **state)
 {
     struct fx *f = *state;
-    set_ok(f, "maxmemory-policy", "ALLKEYS-RANDOM");
-    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_ALLKEYS_RANDOM);
-    assert_string_equal(get(f, "maxmemory-policy"), "allkeys-random");
-    set_ok(f, "maxmemory-policy", "volatile-ttl");
-    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_VOLATILE_TTL);
     set_fails(f, "loglevel", "loud", CONFIG_ERR_VALUE,
               FAILED("loglevel") "argument(s) must be one of the following: debug, verbose, "
                                  "notice, warning");
@@ -237,6 +236,33 @@ static void test_enum(void **state)
     assert_int_equal(f->cfg.loglevel, LOG_LEVEL_WARNING);
     set_ok(f, "raft-read-mode", "lease");
     assert_int_equal(f->cfg.raft_read_mode, CONFIG_READ_LEASE);
+}
+
+#define NOEVICTION_ONLY                                                                            \
+    "only \"noeviction\" is implemented: raftcache evicts no keys; over maxmemory, writes are "    \
+    "refused with -OOM"
+
+/* raftcache evicts nothing: Redis's other policies are refused, not accepted
+ * and ignored, wherever the value comes from. */
+static void test_maxmemory_policy_noeviction_only(void **state)
+{
+    struct fx *f = *state;
+    set_ok(f, "maxmemory-policy", "NOEVICTION");
+    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_NOEVICTION);
+    assert_string_equal(get(f, "maxmemory-policy"), "noeviction");
+    static const char *const redis_only[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
+                                             "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+                                             "allkeys-random", "lru"};
+    for (size_t i = 0; i < sizeof redis_only / sizeof redis_only[0]; i++)
+        set_fails(f, "maxmemory-policy", redis_only[i], CONFIG_ERR_VALUE,
+                  FAILED("maxmemory-policy") NOEVICTION_ONLY);
+    assert_string_equal(get(f, "maxmemory-policy"), "noeviction");
+    assert_int_equal(load_text(f, "maxmemory-policy allkeys-lru\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, ">>> 'maxmemory-policy allkeys-lru'\n" NOEVICTION_ONLY);
+    char *argv[] = {"raftcache", "--maxmemory-policy", "volatile-lru", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(
+        f->err, "command line argument 1\n>>> 'maxmemory-policy volatile-lru'\n" NOEVICTION_ONLY);
 }
 
 static void test_string(void **state)
@@ -321,6 +347,11 @@ static void test_obuf_limit(void **state)
               FAILED("client-output-buffer-limit") "Error in hard, soft or soft_seconds "
                                                    "setting in buffer limit configuration.");
     assert_int_equal(f->cfg.obuf_hard_limit, 1048576);
+    /* Redis's unlimited default stays available */
+    set_ok(f, "client-output-buffer-limit", "normal 0 0 0");
+    assert_int_equal(f->cfg.obuf_hard_limit, 0);
+    assert_string_equal(get(f, "client-output-buffer-limit"),
+                        "normal 0 0 0 slave 1 2 3 pubsub 4 5 6");
 }
 
 /* -------------------------------------------------------- cluster-members */
@@ -869,6 +900,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maxmemory_policy_noeviction_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixed_directives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind, setup, teardown),
