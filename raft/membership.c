@@ -164,7 +164,7 @@ int raft_transfer_leader(struct raft *r, raft_id target)
     if (r->transferee)
         return RAFT_EBUSY;
     r->transferee = target;
-    r->lease_until = 0;      /* the target will not honour our lease */
+    r->lease_off_term = r->term; /* the target (or a late TimeoutNow) ignores our lease */
     r->election_elapsed = 0; /* gives up after one election timeout */
     struct progress *p = raft_pr(r, target);
     if (p->match == log_last(&r->log))

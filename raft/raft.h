@@ -58,12 +58,16 @@
  * READS (§6.4): ReadIndex by default: a read is bound to the leader's commit index and
  * released once one heartbeat round proves the leader still leads; all reads issued
  * before the round share it. A leader serves no read until an entry of its own term has
- * committed (§6.4 step 1; until then RAFT_ENOTREADY). RAFT_READ_LEASE (off by default)
- * skips the round and answers at once; it is correct only under a clock assumption:
- * every node's ticks advance at the same rate within a bounded drift, so that while a
- * leader has heard from a majority within the last election timeout, no other node can
- * have been elected (followers refuse votes for election_ticks after hearing from a
- * leader, §4.2.3, and the leader steps down by CheckQuorum). It requires check_quorum.
+ * committed (§6.4 step 1; until then RAFT_ENOTREADY). RAFT_READ_LEASE (off by default,
+ * requires check_quorum) answers at once while the leader holds a lease: a majority
+ * acknowledged a heartbeat sent at tick t, and those servers refuse votes until their
+ * own tick t + election_ticks (§4.2.3; in lease mode a restarted server also refuses
+ * votes for its first election_ticks), so the lease runs to t + election_ticks - 2.
+ * CLOCK ASSUMPTION: every server's ticks advance at the same rate, within a drift much
+ * smaller than two ticks per election timeout. A paused or slow leader process breaks
+ * it (its ticks lag real time while the others elect a new leader), which is why it is
+ * off by default. Without a lease the read falls back to a ReadIndex round, and no lease
+ * is used for the rest of a term in which a leadership transfer began.
  *
  * SNAPSHOTS (§5): the driver snapshots its state machine and calls raft_snapshot_taken(),
  * the core drops the log up to there. A follower that needs compacted entries gets an
@@ -269,14 +273,20 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
 /* One logical clock tick: drives elections, heartbeats, CheckQuorum, timeouts. */
 void raft_tick(struct raft *r);
 
-/* Feeds one message from a peer (m->to must be this server; others are ignored).
- * The message is borrowed for the call only; data is copied. Returns 0, or
- * RAFT_EINVAL for a message that is not for us or has an unknown type, or RAFT_ENOMEM. */
+/* Feeds one message from a peer. The message is borrowed for the call only (entry and
+ * chunk data are copied). Returns 0 (including for messages Raft ignores: stale terms,
+ * duplicates, responses to a past role), or RAFT_EINVAL if m->to is not this server,
+ * m->from is 0 or this server, or the type is unknown. Out of memory is handled by
+ * dropping the message, which Raft tolerates like a network loss. */
 int raft_step(struct raft *r, const struct raft_msg *m);
 
-/* Appends a RAFT_ENTRY_NORMAL entry (data copied) on the leader; *index gets its log
- * index (it is committed when it shows up in rd.committed). RAFT_ENOTLEADER (see
- * raft_leader()), RAFT_EBUSY during a leadership transfer, RAFT_ETOOBIG, RAFT_ENOMEM. */
+/* Appends a RAFT_ENTRY_NORMAL entry (data copied) on the leader; *index (may be NULL)
+ * gets its log index; it is committed when it shows up in rd.committed. Proposals made
+ * between two raft_ready() calls go out together, batched, at the next raft_ready().
+ * RAFT_ENOTLEADER (see raft_leader()), RAFT_EBUSY during a leadership transfer,
+ * RAFT_ETOOBIG (len > max_entry_bytes), RAFT_ENOMEM. An accepted entry may still be
+ * lost if leadership changes before it commits: the driver learns its fate only from
+ * rd.committed (the entry at that index, with this term, or another one). */
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index);
 
 enum raft_conf_change { RAFT_CC_ADD_LEARNER = 1, RAFT_CC_PROMOTE, RAFT_CC_REMOVE };
@@ -287,10 +297,12 @@ enum raft_conf_change { RAFT_CC_ADD_LEARNER = 1, RAFT_CC_PROMOTE, RAFT_CC_REMOVE
 int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
                              raft_index *index);
 
-/* Requests a linearizable read (§6.4). On success the read comes back later in
- * rd.reads with the same ctx. Pending reads are dropped if leadership is lost (the
- * driver sees role change in the soft state and must fail them). RAFT_ENOTLEADER,
- * RAFT_ENOTREADY (no entry of this term committed yet), RAFT_EBUSY (queue full). */
+/* Requests a linearizable read (§6.4); ctx is the caller's tag. On success the read
+ * comes back later in rd.reads with the same ctx (in lease mode or in a one-voter
+ * cluster, in the very next batch). Pending reads are dropped if leadership is lost:
+ * the driver sees the role change in the soft state and fails them. RAFT_ENOTLEADER,
+ * RAFT_ENOTREADY (no entry of this term committed yet), RAFT_EBUSY (max_pending_reads
+ * reads already wait). */
 int raft_read_index(struct raft *r, uint64_t ctx);
 
 /* Starts a leadership transfer to `target` (§3.10): the leader stops accepting
@@ -305,26 +317,35 @@ int raft_transfer_leader(struct raft *r, raft_id target);
  * is above the applied index or not above the current snapshot. */
 int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_meta *meta);
 
-/* Answers an rd.snap_reqs entry: `len` bytes at `offset` of snapshot `index` (data
- * copied); done = this is the end of the snapshot. Ignored (0) if the transfer moved
- * on. RAFT_EINVAL if len exceeds the request's max_len. */
+/* Answers an rd.snap_reqs entry, after raft_advance(): `len` bytes at `offset` of
+ * snapshot `index` (data copied); done = these are the last bytes. Returns 0 (also when
+ * the transfer moved on and the chunk is dropped, or when the core's snapshot changed
+ * and the transfer restarts with a new request), RAFT_EINVAL if len > max_len,
+ * RAFT_ENOMEM. */
 int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t offset,
                         const void *data, uint32_t len, bool done);
 
-/* The driver could not produce snapshot data for `to` (e.g. it was replaced): restart
- * the transfer from the core's current snapshot. */
+/* The driver could not produce the requested snapshot data for `to` (e.g. the snapshot
+ * was replaced): restart the transfer from the core's current snapshot. No-op if no
+ * transfer to `to` is on. (A successful transfer needs no report: the follower's
+ * answer ends it.) */
 void raft_snapshot_failed(struct raft *r, raft_id to);
 
-/* The transport could not reach `to`: a pipelining follower goes back to probing. */
+/* The transport could not deliver to `to` (connection lost): a pipelining follower
+ * goes back to probing, so lost in-flight AppendEntries are resent from its match. */
 void raft_report_unreachable(struct raft *r, raft_id to);
 
+/* True if raft_ready() has anything to hand out. */
 bool raft_has_ready(const struct raft *r);
-/* Fills *rd (see the contract). Always succeeds; may return an empty batch. */
+/* Fills *rd with the next batch (see the contract at the top). Always succeeds; the
+ * batch may be empty. Everything it points to stays valid until raft_advance(). */
 void raft_ready(struct raft *r, struct raft_ready *rd);
-/* The batch from the last raft_ready() is persisted, sent and applied. */
+/* The batch from the last raft_ready() is persisted, sent and applied (reads may still
+ * wait for the applied index). Only now does a leader count its own new entries
+ * towards commitment. A call without a preceding raft_ready() does nothing. */
 void raft_advance(struct raft *r);
 
-/* Introspection; all O(1) except raft_log_term (O(1)) and raft_progress. */
+/* Introspection, O(1) except raft_progress (O(servers)); valid at any time. */
 raft_id raft_id_of(const struct raft *r);
 enum raft_role raft_role_of(const struct raft *r);
 raft_id raft_leader(const struct raft *r); /* 0 if unknown */

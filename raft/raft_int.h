@@ -97,6 +97,7 @@ struct raft {
     uint64_t ticks;                          /* ticks since creation */
     uint64_t round_tick[64];                 /* tick each recent round was sent at */
     uint64_t lease_until;                    /* RAFT_READ_LEASE: reads free before this */
+    raft_term lease_off_term;                /* a transfer began in this term: no lease */
     struct raft_read_state *out_reads;
     uint32_t n_out_reads, cap_out_reads;
     /* outputs of the current batch */

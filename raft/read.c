@@ -14,7 +14,8 @@
  * server before their own t + election_ticks (§4.2.3 rule in raft.c), so no other
  * leader can exist before then; the leader answers reads at once until
  * t + election_ticks - 2 (two ticks of margin for clock drift, the assumption stated in
- * raft.h), and falls back to a ReadIndex round otherwise or during a transfer.
+ * raft.h), and falls back to a ReadIndex round otherwise, and for the rest of a term in which
+ * a transfer began (a TimeoutNow election ignores leases).
  */
 #include <stdlib.h>
 #include "raft_int.h"
@@ -40,7 +41,7 @@ int raft_read_index(struct raft *r, uint64_t ctx)
         return RAFT_ENOTREADY;
     bool alone = raft_n_voters(r) == 1 && raft_is_voter(r, r->id);
     bool leased = r->cfg.read_mode == RAFT_READ_LEASE && r->ticks < r->lease_until &&
-                  !r->transferee;
+                  r->lease_off_term != r->term;
     if (leased || alone) {
         if (r->n_out_reads >= r->cfg.max_pending_reads)
             return RAFT_EBUSY;

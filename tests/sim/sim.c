@@ -72,7 +72,7 @@ struct sim {
     size_t nq, capq;
     bool blocked[MAXN][MAXN];
     bool faults;
-    uint32_t drop_pm, dup_pm, crash_pm, midcrash_pm, max_delay; /* per mille */
+    uint32_t drop_pm, dup_pm, crash_pm, midcrash_pm, part_pm, heal_pm, max_delay; /* ‰ */
     struct chk *chk;
     uint64_t next_val;
     uint64_t *read_start; /* by ctx */
@@ -589,7 +589,7 @@ static void take_snapshot(struct sim *s, struct node *nd)
 static void partition(struct sim *s)
 {
     memset(s->blocked, 0, sizeof(s->blocked));
-    uint32_t kind = rn(s, 3);
+    uint32_t kind = rn(s, 4);
     if (kind == 0) { /* symmetric split into two random groups */
         uint32_t side = (uint32_t)rnd(s);
         for (int a = 0; a < s->n; a++)
@@ -598,8 +598,9 @@ static void partition(struct sim *s)
     } else if (kind == 1) { /* one-way: a few directed links */
         for (int k = 0; k < 1 + (int)rn(s, 3); k++)
             s->blocked[rn(s, (uint32_t)s->n)][rn(s, (uint32_t)s->n)] = true;
-    } else { /* isolate one node */
-        int x = (int)rn(s, (uint32_t)s->n);
+    } else { /* isolate one node, often the leader */
+        struct node *l = find_leader(s);
+        int x = kind == 3 && l ? l->idx : (int)rn(s, (uint32_t)s->n);
         for (int b = 0; b < s->n; b++)
             s->blocked[x][b] = s->blocked[b][x] = true;
     }
@@ -626,9 +627,9 @@ static void fault_events(struct sim *s)
         vlog(s, "node %d restarts", k);
         node_start(s, &s->nodes[k]);
     }
-    if (chance(s, 15))
+    if (chance(s, s->part_pm))
         partition(s);
-    if (chance(s, 25))
+    if (chance(s, s->heal_pm))
         memset(s->blocked, 0, sizeof(s->blocked));
 }
 
@@ -702,10 +703,32 @@ static void setup(struct sim *s)
     s->cfg.snapshot_chunk_bytes = 16 + rn(s, 64);
     s->cfg.promote_lag_entries = rn(s, 8);
     s->cfg.auto_promote = !chance(s, 200);
+    if (chance(s, 250)) { /* lease reads: linearizable under the sim's perfect clocks */
+        s->cfg.read_mode = RAFT_READ_LEASE;
+        s->cfg.check_quorum = true;
+    }
     s->drop_pm = rn(s, 150);
     s->dup_pm = rn(s, 100);
-    s->crash_pm = rn(s, 25);
-    s->midcrash_pm = rn(s, 50);
+    switch (rn(s, 3)) { /* a fault profile per seed */
+    case 0: /* crash-heavy: many crashes, many of them between early sends and disk */
+        s->crash_pm = rn(s, 25);
+        s->midcrash_pm = rn(s, 50);
+        s->part_pm = 5;
+        s->heal_pm = 25;
+        break;
+    case 1: /* partition-heavy: long partitions, stale leaders, few crashes */
+        s->crash_pm = rn(s, 3);
+        s->midcrash_pm = rn(s, 3);
+        s->part_pm = 10 + rn(s, 20);
+        s->heal_pm = 5 + rn(s, 10);
+        break;
+    default: /* mixed */
+        s->crash_pm = rn(s, 15);
+        s->midcrash_pm = rn(s, 10);
+        s->part_pm = 15;
+        s->heal_pm = 25;
+        break;
+    }
     s->max_delay = 1 + rn(s, 6);
     int voters = s->n - (int)rn(s, 2); /* sometimes one node starts outside, to be added */
     for (int i = 0; i < s->n; i++) {

@@ -54,18 +54,28 @@ static void lease(struct raft_config *c)
     c->read_mode = RAFT_READ_LEASE;
 }
 
-/* Lease mode answers at once (documented clock assumption); requires CheckQuorum. */
+/* Lease mode: once a heartbeat round is acknowledged the leader answers at once; a
+ * leader whose lease ran out (cut off) falls back to a round, which cannot complete.
+ * Lease mode requires CheckQuorum. */
 static void test_read_lease(void **state)
 {
     (void)state;
     struct fx f;
     fx_init(&f, 3, 3, lease);
     fx_campaign(&f, 0);
+    fx_run(&f, 2); /* a heartbeat round acknowledged: lease held */
     int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
     assert_int_equal(raft_read_index(f.nd[0].r, 3), 0);
     fx_readies(&f);
     assert_int_equal(f.nd[0].n_reads, 1);
     assert_int_equal(f.sent_by_type[RAFT_MSG_HEARTBEAT], hb);
+    fx_isolate(&f, 0, true);
+    fx_tick(&f, 0, 9); /* lease (election_ticks - 2 after the last round) has expired */
+    fx_flush(&f);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    assert_int_equal(raft_read_index(f.nd[0].r, 4), 0);
+    fx_flush(&f);
+    assert_int_equal(f.nd[0].n_reads, 1);
     struct raft_config c;
     fx_config(&c, 9);
     c.read_mode = RAFT_READ_LEASE;
