@@ -10,7 +10,7 @@
 # Exit status: 0 when every test that ran passed; 1 when a test outside the
 # skip list failed, a unit errored out or timed out, or a server crashed or
 # did not exit cleanly on SIGTERM. The last line is
-# "redis-tests: N passed, N failed, N errors (...)".
+# "redis-tests: N passed, N failed, N skipped" (suite errors count as failed).
 #
 # Environment:
 #   RAFTCACHE_BIN    server binary (default build/raftcache)
@@ -319,7 +319,10 @@ if [ ${#problems[@]} -gt 0 ]; then
     for p in "${problems[@]}"; do echo "  $p"; done
 fi
 other=$(( ${#problems[@]} - total_err ))
-echo "redis-tests: $total_ok passed, $total_err failed, $other errors" \
-     "($total_skip skip-listed, $total_xfail skip-listed failed, $total_ignore excluded by tag," \
-     "$total_other_skip not selected)"
+log "$other errors; $total_skip skip-listed ($total_xfail of them failed)," \
+    "$total_ignore excluded by tag, $total_other_skip not selected"
+# The closing line in the plain "N passed, N failed, N skipped" form; suite
+# errors (crashes, timeouts) count as failures there.
+echo "redis-tests: $total_ok passed, $(( total_err + other )) failed," \
+     "$(( total_skip + total_ignore + total_other_skip )) skipped"
 [ ${#problems[@]} -eq 0 ]

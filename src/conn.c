@@ -51,15 +51,25 @@ void client_mark_pending(struct client *c)
     c->srv->pending = c;
 }
 
+/* A closing client's input is no longer read: with a level-triggered
+ * watcher, unread input would wake the loop at every iteration until the
+ * last reply is flushed. */
+static void stop_reading(struct client *c)
+{
+    ev_io_stop(c->srv->io->loop, &conn_of(c)->rio);
+}
+
 void client_close_after_reply(struct client *c)
 {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    stop_reading(c);
     client_mark_pending(c);
 }
 
 void client_close_asap(struct client *c)
 {
     c->flags |= CLIENT_CLOSE_ASAP;
+    stop_reading(c);
     client_mark_pending(c);
 }
 

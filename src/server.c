@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,36 +60,47 @@ static void refresh_memory(void)
     }
 }
 
-static int listen_one(struct server *srv, const char *addr, char *err, size_t errlen)
+/* Opens a listening socket on host:port; returns the fd or -1 (errno set). */
+static int open_listener(const char *host, const char *port, int backlog, int dual_stack)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
     struct addrinfo *res;
-    char port[16];
-    snprintf(port, sizeof port, "%lld", srv->cfg.port);
-    const char *host = addr;
-    if (addr[0] == '*') host = NULL;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "Invalid bind address '%s': %s", addr, gai_strerror(rc));
+    if (getaddrinfo(host, port, &hints, &res) != 0) {
+        errno = EINVAL;
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
+    int one = 1, zero = 0;
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-        listen(fd, (int)srv->cfg.tcp_backlog) < 0) {
-        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr,
-                 port, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(res);
-        return -1;
+    if (fd >= 0 && dual_stack) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (fd >= 0 && (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, backlog) < 0)) {
+        int saved = errno;
+        close(fd);
+        fd = -1;
+        errno = saved;
     }
     freeaddrinfo(res);
+    return fd;
+}
+
+/* "*" means every interface: an IPv6 dual-stack socket, or IPv4 only on a
+ * host without IPv6. */
+static int listen_one(struct server *srv, const char *addr, char *err, size_t errlen)
+{
     struct server_io *io = srv->io;
     if (io->n_listen == SERVER_LISTEN_MAX) {
         snprintf(err, errlen, "Too many bind addresses (max %d)", SERVER_LISTEN_MAX);
-        close(fd);
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%lld", srv->cfg.port);
+    int backlog = (int)srv->cfg.tcp_backlog, any = strcmp(addr, "*") == 0;
+    int fd = open_listener(any ? "::" : addr, port, backlog, any);
+    if (fd < 0 && any) fd = open_listener("0.0.0.0", port, backlog, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr,
+                 port, strerror(errno));
         return -1;
     }
     ev_io *w = &io->listeners[io->n_listen++];
