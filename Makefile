@@ -7,6 +7,7 @@
 #   tests/unit/test_raft_*.c -> linked with libraft.a
 #   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
 #   tests/sim/*.c            -> build/sim (links libraft.a)
+#   tests/clients/*.c        -> real clients driven by the integration suite
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -70,6 +71,10 @@ sim: $(B)/sim
 bench-raft: $(B)/bench_raft
 	$(B)/bench_raft
 
+$(B)/tests/hiredis_client: tests/clients/hiredis_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lhiredis
+
 deps:
 	@scripts/deps.sh
 
@@ -79,7 +84,7 @@ check-deps:
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-integration: $(B)/raftcache
+integration: $(B)/raftcache $(B)/tests/hiredis_client
 	@scripts/run-integration.sh
 
 redis-tests: $(B)/raftcache

@@ -3,12 +3,13 @@ and very large values, key expiry, and redis-cli."""
 
 import hashlib
 import os
+import subprocess
 import time
 
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import ROOT, wait_until
 
 PIPELINE_LEN = 10_000
 
@@ -170,3 +171,13 @@ def test_redis_cli_basic_usage(server):
     assert server.cli("INCR", "n") == "1"
     assert server.cli("DEL", "a", "n") == "2"
     assert server.cli("PING") == "PONG"
+
+
+def test_hiredis_client_pipeline_binary_values_and_transaction(server):
+    """hiredis (the C client) pipelines 5,000 SET/GET pairs of binary values
+    and runs a MULTI/EXEC; every reply is checked by the client itself."""
+    client = os.path.join(ROOT, "build", "tests", "hiredis_client")
+    out = subprocess.run([client, "127.0.0.1", str(server.port), "5000"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok 5000"
