@@ -2,7 +2,7 @@
 # Layout conventions (no per-file rules needed when adding a file):
 #   resp/*.c  -> build/libresp.a   (pure: libc only)
 #   raft/*.c  -> build/libraft.a   (pure: libc only)
-#   src/*.c   -> build/raftcache   (links libresp.a, libev, hiredis, sqlite3)
+#   src/*.c   -> build/raftcache   (links both libraries, libev, hiredis, sqlite3)
 #   tests/unit/test_resp_*.c -> linked with libresp.a (+ hiredis as an oracle)
 #   tests/unit/test_raft_*.c -> linked with libraft.a
 #   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
@@ -43,8 +43,8 @@ $(B)/libraft.a: $(RAFT_OBJ)
 	@mkdir -p $(B)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/raftcache: $(SRV_OBJ) $(B)/libresp.a
-	$(CC) $(CFLAGS) -o $@ $(SRV_OBJ) $(B)/libresp.a $(LDLIBS_SRV)
+$(B)/raftcache: $(SRV_OBJ) $(B)/libresp.a $(B)/libraft.a
+	$(CC) $(CFLAGS) -o $@ $(SRV_OBJ) $(B)/libresp.a $(B)/libraft.a $(LDLIBS_SRV)
 
 $(B)/tests/test_resp_%: $(B)/tests/unit/test_resp_%.o $(B)/libresp.a
 	@mkdir -p $(dir $@)
@@ -54,7 +54,7 @@ $(B)/tests/test_raft_%: $(B)/tests/unit/test_raft_%.o $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_SRV)
 

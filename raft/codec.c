@@ -168,13 +168,14 @@ static int decode_snapshot(struct rd *r, struct raft_msg *m)
     uint32_t n = get32(r);
     if (r->bad || n > RAFT_MAX_NODES)
         return RAFT_EMALFORMED;
-    m->conf.n = n;
     for (uint32_t i = 0; i < n; i++) {
-        m->conf.s[i].id = get64(r);
+        raft_id id = get64(r);
         uint8_t v = get8(r);
-        if (r->bad || v > 1 || m->conf.s[i].id == 0)
-            return RAFT_EMALFORMED;
+        if (r->bad || v > 1 || id == 0 || raft_conf_find(&m->conf, id) >= 0)
+            return RAFT_EMALFORMED; /* a server id must be set and appear once */
+        m->conf.s[i].id = id;
         m->conf.s[i].voter = v;
+        m->conf.n = i + 1;
     }
     m->chunk_len = get32(r);
     if (r->bad || m->chunk_len > RAFT_CODEC_MAX_ENTRY)

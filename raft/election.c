@@ -9,17 +9,17 @@
  */
 #include "raft_int.h"
 
-void election_reset_timeout(struct raft *r)
+void raft_reset_timeout(struct raft *r)
 {
     r->timeout = r->cfg.election_ticks + (uint32_t)(raft_rand(r) % r->cfg.election_ticks);
 }
 
-void election_tick(struct raft *r)
+void raft_election_tick(struct raft *r)
 {
     r->election_elapsed++;
     if (r->election_elapsed >= r->timeout && raft_is_voter(r, r->id)) {
         r->election_elapsed = 0;
-        election_campaign(r, r->cfg.pre_vote, false);
+        raft_campaign(r, r->cfg.pre_vote, false);
     }
 }
 
@@ -32,18 +32,18 @@ static uint32_t count_votes(const struct raft *r, int8_t which)
 }
 
 /* Starts a (pre-)election: vote for ourselves, ask every other voter. */
-void election_campaign(struct raft *r, bool pre, bool transfer)
+void raft_campaign(struct raft *r, bool pre, bool transfer)
 {
     raft_become_candidate(r, pre);
     if (count_votes(r, 1) >= raft_quorum(r)) { /* a cluster of one */
         if (pre)
-            election_campaign(r, false, transfer);
+            raft_campaign(r, false, transfer);
         else
             raft_become_leader(r);
         return;
     }
-    raft_index last = log_last(&r->log);
-    raft_term last_term = log_last_term(&r->log);
+    raft_index last = rlog_last(&r->log);
+    raft_term last_term = rlog_last_term(&r->log);
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (!p->voter || p->id == r->id)
@@ -62,14 +62,14 @@ void election_campaign(struct raft *r, bool pre, bool transfer)
  * term, or the same last term and at least as long. */
 static bool log_up_to_date(const struct raft *r, raft_term last_term, raft_index last)
 {
-    raft_term my_term = log_last_term(&r->log);
-    return last_term > my_term || (last_term == my_term && last >= log_last(&r->log));
+    raft_term my_term = rlog_last_term(&r->log);
+    return last_term > my_term || (last_term == my_term && last >= rlog_last(&r->log));
 }
 
 /* Fig. 3.1 RequestVote receiver: grant if we have not voted for someone else in this
  * term and the candidate's log is up to date. A PreVote is granted on the same log
  * rule when its (future) term is above ours, and changes nothing here. */
-void election_handle_vote(struct raft *r, const struct raft_msg *m)
+void raft_handle_vote(struct raft *r, const struct raft_msg *m)
 {
     bool pre = m->type == RAFT_MSG_PREVOTE;
     bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0) ||
@@ -88,7 +88,7 @@ void election_handle_vote(struct raft *r, const struct raft_msg *m)
     }
 }
 
-void election_handle_vote_resp(struct raft *r, const struct raft_msg *m)
+void raft_handle_vote_resp(struct raft *r, const struct raft_msg *m)
 {
     bool pre = m->type == RAFT_MSG_PREVOTE_RESP;
     if (r->role != (pre ? RAFT_PRECANDIDATE : RAFT_CANDIDATE))
@@ -102,7 +102,7 @@ void election_handle_vote_resp(struct raft *r, const struct raft_msg *m)
     p->vote = m->reject ? -1 : 1;
     if (count_votes(r, 1) >= raft_quorum(r)) {
         if (pre)
-            election_campaign(r, false, false);
+            raft_campaign(r, false, false);
         else
             raft_become_leader(r);
     } else if (count_votes(r, -1) >= raft_quorum(r)) {

@@ -13,7 +13,7 @@
 #include <assert.h>
 #include "raft_int.h"
 
-int log_init(struct rlog *l)
+int rlog_init(struct rlog *l)
 {
     memset(l, 0, sizeof(*l));
     l->unstable = 1;
@@ -43,16 +43,16 @@ static int garbage_push(struct rlog *l, struct slab *s)
     return 0;
 }
 
-void log_release_garbage(struct rlog *l)
+void rlog_release_garbage(struct rlog *l)
 {
     for (uint32_t i = 0; i < l->n_garbage; i++)
         slab_unref(l->garbage[i]);
     l->n_garbage = 0;
 }
 
-void log_destroy(struct rlog *l)
+void rlog_destroy(struct rlog *l)
 {
-    log_release_garbage(l);
+    rlog_release_garbage(l);
     for (uint64_t i = 0; i < l->n; i++)
         slab_unref(l->slabs[l->start + i]);
     slab_unref(l->cur);
@@ -62,34 +62,34 @@ void log_destroy(struct rlog *l)
     memset(l, 0, sizeof(*l));
 }
 
-raft_index log_last(const struct rlog *l)
+raft_index rlog_last(const struct rlog *l)
 {
     return l->snap_index + l->n;
 }
 
-struct raft_entry *log_at(const struct rlog *l, raft_index i)
+struct raft_entry *rlog_at(const struct rlog *l, raft_index i)
 {
-    if (i <= l->snap_index || i > log_last(l))
+    if (i <= l->snap_index || i > rlog_last(l))
         return NULL;
     return &l->ents[l->start + (i - l->snap_index - 1)];
 }
 
-bool log_term_known(const struct rlog *l, raft_index i)
+bool rlog_term_known(const struct rlog *l, raft_index i)
 {
-    return i >= l->snap_index && i <= log_last(l);
+    return i >= l->snap_index && i <= rlog_last(l);
 }
 
-raft_term log_term(const struct rlog *l, raft_index i)
+raft_term rlog_term(const struct rlog *l, raft_index i)
 {
     if (i == l->snap_index)
         return l->snap_term;
-    struct raft_entry *e = log_at(l, i);
+    struct raft_entry *e = rlog_at(l, i);
     return e ? e->term : 0;
 }
 
-raft_term log_last_term(const struct rlog *l)
+raft_term rlog_last_term(const struct rlog *l)
 {
-    return log_term(l, log_last(l));
+    return rlog_term(l, rlog_last(l));
 }
 
 static int grow(struct rlog *l)
@@ -145,9 +145,9 @@ static int copy_data(struct rlog *l, const void *data, uint32_t len, const uint8
     return 0;
 }
 
-int log_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len)
+int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len)
 {
-    assert(term >= log_last_term(l));
+    assert(term >= rlog_last_term(l));
     if (l->start + l->n == l->cap && grow(l) != 0)
         return RAFT_ENOMEM;
     struct raft_entry *e = &l->ents[l->start + l->n];
@@ -155,17 +155,17 @@ int log_append(struct rlog *l, raft_term term, uint32_t type, const void *data, 
     if (copy_data(l, data, len, &e->data, sp) != 0)
         return RAFT_ENOMEM;
     e->term = term;
-    e->index = log_last(l) + 1;
+    e->index = rlog_last(l) + 1;
     e->type = type;
     e->len = len;
     l->n++;
     return 0;
 }
 
-void log_truncate(struct rlog *l, raft_index from)
+void rlog_truncate(struct rlog *l, raft_index from)
 {
     assert(from > l->snap_index);
-    while (log_last(l) >= from) {
+    while (rlog_last(l) >= from) {
         l->n--;
         if (garbage_push(l, l->slabs[l->start + l->n]) != 0)
             l->slabs[l->start + l->n] = NULL; /* leaked: memory pressure only */
@@ -174,9 +174,9 @@ void log_truncate(struct rlog *l, raft_index from)
         l->unstable = from;
 }
 
-void log_compact(struct rlog *l, raft_index upto, raft_term term)
+void rlog_compact(struct rlog *l, raft_index upto, raft_term term)
 {
-    assert(upto <= log_last(l) && upto > l->snap_index);
+    assert(upto <= rlog_last(l) && upto > l->snap_index);
     uint64_t k = upto - l->snap_index;
     for (uint64_t i = 0; i < k; i++)
         garbage_push(l, l->slabs[l->start + i]);
@@ -190,7 +190,7 @@ void log_compact(struct rlog *l, raft_index upto, raft_term term)
         l->unstable = upto + 1;
 }
 
-void log_reset(struct rlog *l, raft_index index, raft_term term)
+void rlog_reset(struct rlog *l, raft_index index, raft_term term)
 {
     for (uint64_t i = 0; i < l->n; i++)
         garbage_push(l, l->slabs[l->start + i]);
@@ -203,18 +203,18 @@ void log_reset(struct rlog *l, raft_index index, raft_term term)
 
 /* Largest index <= hint whose term is <= term, never below the snapshot index
  * (fast back-off, §5.3 of the Raft paper's "optimization" note; terms are monotone). */
-raft_index log_find_term_le(const struct rlog *l, raft_index hint, raft_term term)
+raft_index rlog_find_term_le(const struct rlog *l, raft_index hint, raft_term term)
 {
-    if (hint > log_last(l))
-        hint = log_last(l);
+    if (hint > rlog_last(l))
+        hint = rlog_last(l);
     if (hint <= l->snap_index)
         return hint;
     raft_index lo = l->snap_index, hi = hint; /* answer in [lo, hi] */
-    if (log_term(l, hi) <= term)
+    if (rlog_term(l, hi) <= term)
         return hi;
     while (hi - lo > 1) { /* invariant: term(lo) <= term or lo == snap, term(hi) > term */
         raft_index mid = lo + (hi - lo) / 2;
-        if (log_term(l, mid) <= term)
+        if (rlog_term(l, mid) <= term)
             lo = mid;
         else
             hi = mid;

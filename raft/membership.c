@@ -57,23 +57,23 @@ int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
 }
 
 /* A configuration entry was appended: it is the configuration from now on. */
-void member_on_append(struct raft *r, const struct raft_entry *e)
+void raft_member_on_append(struct raft *r, const struct raft_entry *e)
 {
     struct raft_conf c;
     if (raft_conf_decode(e->data, e->len, &c) != 0)
         return; /* never produced by a correct leader; ignored like a no-op */
     r->conf = c;
     r->conf_index = e->index;
-    progress_rebuild(r);
+    raft_pr_rebuild(r);
 }
 
 /* The entry holding the configuration was truncated: find the previous one. */
-int member_recompute(struct raft *r)
+int raft_member_recompute(struct raft *r)
 {
     r->conf = r->snap_conf;
     r->conf_index = r->log.snap_index;
-    for (raft_index i = log_last(&r->log); i > r->log.snap_index; i--) {
-        const struct raft_entry *e = log_at(&r->log, i);
+    for (raft_index i = rlog_last(&r->log); i > r->log.snap_index; i--) {
+        const struct raft_entry *e = rlog_at(&r->log, i);
         struct raft_conf c;
         if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, &c) == 0) {
             r->conf = c;
@@ -81,11 +81,11 @@ int member_recompute(struct raft *r)
             break;
         }
     }
-    return progress_rebuild(r);
+    return raft_pr_rebuild(r);
 }
 
 /* §4.2.2: a leader removed (or demoted) by a committed change steps down. */
-void member_on_commit(struct raft *r)
+void raft_member_on_commit(struct raft *r)
 {
     if (r->role == RAFT_LEADER && r->commit >= r->conf_index && !raft_is_voter(r, r->id))
         raft_become_follower(r, r->term, 0);
@@ -96,7 +96,7 @@ static int can_change(const struct raft *r)
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     /* one change at a time, and only after an entry of this term committed */
-    if (r->transferee || r->conf_index > r->commit || log_term(&r->log, r->commit) != r->term)
+    if (r->transferee || r->conf_index > r->commit || rlog_term(&r->log, r->commit) != r->term)
         return RAFT_EBUSY;
     return 0;
 }
@@ -129,23 +129,23 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
     }
     uint8_t buf[RAFT_CONF_MAX_BYTES];
     uint32_t len = raft_conf_encode(&c, buf);
-    if (log_append(&r->log, r->term, RAFT_ENTRY_CONF, buf, len) != 0)
+    if (rlog_append(&r->log, r->term, RAFT_ENTRY_CONF, buf, len) != 0)
         return RAFT_ENOMEM;
-    member_on_append(r, log_at(&r->log, log_last(&r->log)));
+    raft_member_on_append(r, rlog_at(&r->log, rlog_last(&r->log)));
     if (index)
-        *index = log_last(&r->log);
-    repl_bcast_append(r, false);
-    if (repl_maybe_commit(r)) /* e.g. removing the only other voter */
-        repl_bcast_append(r, true);
+        *index = rlog_last(&r->log);
+    raft_repl_bcast_append(r, false);
+    if (raft_repl_maybe_commit(r)) /* e.g. removing the only other voter */
+        raft_repl_bcast_append(r, true);
     return 0;
 }
 
 /* Leader, every heartbeat: promote a learner whose log is within promote_lag_entries. */
-void member_tick(struct raft *r)
+void raft_member_tick(struct raft *r)
 {
     if (!r->cfg.auto_promote || can_change(r) != 0)
         return;
-    raft_index last = log_last(&r->log);
+    raft_index last = rlog_last(&r->log);
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (!p->voter && p->id != r->id && p->match + r->cfg.promote_lag_entries >= last) {
@@ -167,17 +167,17 @@ int raft_transfer_leader(struct raft *r, raft_id target)
     r->lease_off_term = r->term; /* the target (or a late TimeoutNow) ignores our lease */
     r->election_elapsed = 0; /* gives up after one election timeout */
     struct progress *p = raft_pr(r, target);
-    if (p->match == log_last(&r->log))
-        member_check_transfer(r, p);
+    if (p->match == rlog_last(&r->log))
+        raft_member_check_transfer(r, p);
     else
-        repl_send_append(r, p, true);
+        raft_repl_send_append(r, p, true);
     return 0;
 }
 
 /* §3.10: once the target's log matches ours, tell it to campaign now. */
-void member_check_transfer(struct raft *r, struct progress *p)
+void raft_member_check_transfer(struct raft *r, struct progress *p)
 {
-    if (r->transferee != p->id || p->match != log_last(&r->log))
+    if (r->transferee != p->id || p->match != rlog_last(&r->log))
         return;
     raft_msg_new(r, RAFT_MSG_TIMEOUT_NOW, p->id);
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 #include "raft_int.h"
 
-void progress_reset(struct progress *p, raft_index last)
+void raft_pr_reset(struct progress *p, raft_index last)
 {
     raft_id id = p->id;
     bool voter = p->voter;
@@ -23,7 +23,7 @@ void progress_reset(struct progress *p, raft_index last)
 }
 
 /* Rebuilds r->prs to follow r->conf, keeping the state of servers still present. */
-int progress_rebuild(struct raft *r)
+int raft_pr_rebuild(struct raft *r)
 {
     struct progress *np = calloc(r->conf.n ? r->conf.n : 1, sizeof(*np));
     if (!np)
@@ -35,7 +35,7 @@ int progress_rebuild(struct raft *r)
             np[i] = *old;
         } else {
             np[i].id = s->id;
-            progress_reset(&np[i], log_last(&r->log));
+            raft_pr_reset(&np[i], rlog_last(&r->log));
             np[i].recent_active = true; /* do not let a fresh peer trip CheckQuorum */
         }
         np[i].voter = s->voter;
@@ -46,12 +46,12 @@ int progress_rebuild(struct raft *r)
     return 0;
 }
 
-bool inflight_full(const struct raft *r, const struct progress *p)
+bool raft_inflight_full(const struct raft *r, const struct progress *p)
 {
     return p->in_count >= r->cfg.max_inflight_msgs;
 }
 
-void inflight_add(struct progress *p, raft_index last)
+void raft_inflight_add(struct progress *p, raft_index last)
 {
     uint32_t slot = (p->in_start + p->in_count) % RAFT_MAX_INFLIGHT;
     p->inflight[slot] = last;
@@ -59,7 +59,7 @@ void inflight_add(struct progress *p, raft_index last)
 }
 
 /* An acknowledgement up to index frees every message ending at or before it. */
-void inflight_free_to(struct progress *p, raft_index index)
+void raft_inflight_free_to(struct progress *p, raft_index index)
 {
     while (p->in_count && p->inflight[p->in_start] <= index) {
         p->in_start = (p->in_start + 1) % RAFT_MAX_INFLIGHT;
@@ -67,7 +67,7 @@ void inflight_free_to(struct progress *p, raft_index index)
     }
 }
 
-void inflight_free_first(struct progress *p)
+void raft_inflight_free_first(struct progress *p)
 {
     if (p->in_count) {
         p->in_start = (p->in_start + 1) % RAFT_MAX_INFLIGHT;
@@ -102,15 +102,15 @@ static uint64_t quorum_value(const struct raft *r, size_t field_off, uint64_t se
 }
 
 /* Self counts with what the driver has persisted (§10.2.1): unstable entries do not. */
-raft_index progress_quorum_match(const struct raft *r)
+raft_index raft_quorum_match(const struct raft *r)
 {
     raft_index self = r->log.unstable - 1;
-    if (self > log_last(&r->log))
-        self = log_last(&r->log);
+    if (self > rlog_last(&r->log))
+        self = rlog_last(&r->log);
     return quorum_value(r, offsetof(struct progress, match), self);
 }
 
-uint64_t progress_quorum_read_ack(const struct raft *r)
+uint64_t raft_quorum_read_ack(const struct raft *r)
 {
     return quorum_value(r, offsetof(struct progress, read_ack), UINT64_MAX);
 }

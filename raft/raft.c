@@ -23,6 +23,7 @@ void raft_config_default(struct raft_config *c)
     c->max_entry_bytes = 64u << 20;
     c->snapshot_chunk_bytes = 64u << 10;
     c->max_pending_reads = 4096;
+    c->max_uncommitted = 65536;
     c->read_mode = RAFT_READ_SAFE;
     c->auto_promote = true;
     c->promote_lag_entries = 64;
@@ -36,7 +37,7 @@ static bool config_valid(const struct raft_config *c)
            c->max_entries_per_msg <= RAFT_MAX_MSG_ENTRIES && c->max_bytes_per_msg >= 1 &&
            c->max_entry_bytes >= 1 && c->max_entry_bytes <= RAFT_CODEC_MAX_ENTRY &&
            c->snapshot_chunk_bytes >= 1 && c->snapshot_chunk_bytes <= RAFT_CODEC_MAX_ENTRY &&
-           c->max_pending_reads >= 1 &&
+           c->max_pending_reads >= 1 && c->max_uncommitted >= 1 &&
            (c->read_mode == RAFT_READ_SAFE || (c->read_mode == RAFT_READ_LEASE && c->check_quorum));
 }
 
@@ -52,14 +53,14 @@ int raft_create(const struct raft_config *c, struct raft **out)
     r->id = c->id;
     r->rng = c->seed ^ (0x9e3779b97f4a7c15ull * c->id);
     r->read_round = 1;
-    log_init(&r->log);
+    rlog_init(&r->log);
     r->reads = calloc(c->max_pending_reads, sizeof(*r->reads));
     r->cap_reads = c->max_pending_reads;
-    if (!r->reads || progress_rebuild(r) != 0) {
+    if (!r->reads || raft_pr_rebuild(r) != 0) {
         raft_free(r);
         return RAFT_ENOMEM;
     }
-    election_reset_timeout(r);
+    raft_reset_timeout(r);
     *out = r;
     return 0;
 }
@@ -68,7 +69,7 @@ void raft_free(struct raft *r)
 {
     if (!r)
         return;
-    log_destroy(&r->log);
+    rlog_destroy(&r->log);
     for (uint32_t i = 0; i < r->n_bufs; i++)
         free(r->bufs[i]);
     for (struct ent_block *b = r->blocks, *n; b; b = n) {
@@ -92,31 +93,31 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
     if (meta->conf.n > RAFT_MAX_NODES || (meta->index == 0) != (meta->term == 0) ||
         (hs->term < meta->term))
         return RAFT_EINVAL;
-    log_reset(&r->log, meta->index, meta->term);
+    rlog_reset(&r->log, meta->index, meta->term);
     r->snap_conf = meta->conf;
     r->conf = meta->conf;
     r->conf_index = meta->index;
     for (uint32_t i = 0; i < n; i++) {
         const struct raft_entry *e = &entries[i];
-        if (e->index != log_last(&r->log) + 1 || e->term < log_last_term(&r->log) ||
+        if (e->index != rlog_last(&r->log) + 1 || e->term < rlog_last_term(&r->log) ||
             e->term > hs->term)
             return RAFT_EINVAL;
-        if (log_append(&r->log, e->term, e->type, e->data, e->len) != 0)
+        if (rlog_append(&r->log, e->term, e->type, e->data, e->len) != 0)
             return RAFT_ENOMEM;
         if (e->type == RAFT_ENTRY_CONF)
-            member_on_append(r, log_at(&r->log, e->index));
+            raft_member_on_append(r, rlog_at(&r->log, e->index));
     }
-    r->log.unstable = log_last(&r->log) + 1;
+    r->log.unstable = rlog_last(&r->log) + 1;
     r->term = hs->term;
     r->vote = hs->vote;
     r->commit = hs->commit;
-    if (r->commit > log_last(&r->log))
-        r->commit = log_last(&r->log);
+    if (r->commit > rlog_last(&r->log))
+        r->commit = rlog_last(&r->log);
     if (r->commit < meta->index)
         r->commit = meta->index;
     r->applied = meta->index;
     r->prev_hs = (struct raft_hard_state){r->term, r->vote, r->commit};
-    return progress_rebuild(r);
+    return raft_pr_rebuild(r);
 }
 
 uint64_t raft_rand(struct raft *r)
@@ -231,8 +232,8 @@ void raft_become_follower(struct raft *r, raft_term term, raft_id leader)
     r->transferee = 0;
     r->election_elapsed = 0;
     r->heartbeat_elapsed = 0;
-    election_reset_timeout(r);
-    read_reset(r);
+    raft_reset_timeout(r);
+    raft_read_reset(r);
 }
 
 void raft_become_candidate(struct raft *r, bool pre)
@@ -246,10 +247,10 @@ void raft_become_candidate(struct raft *r, bool pre)
     }
     r->leader = 0;
     r->election_elapsed = 0;
-    election_reset_timeout(r);
+    raft_reset_timeout(r);
     for (uint32_t i = 0; i < r->n_prs; i++)
         r->prs[i].vote = r->prs[i].id == r->id ? 1 : 0;
-    read_reset(r);
+    raft_read_reset(r);
 }
 
 /* §3.4 and §6.4: a new leader resets every follower to probing and appends a no-op of
@@ -263,16 +264,16 @@ void raft_become_leader(struct raft *r)
     r->election_elapsed = 0;
     r->heartbeat_elapsed = 0;
     for (uint32_t i = 0; i < r->n_prs; i++) {
-        progress_reset(&r->prs[i], log_last(&r->log));
+        raft_pr_reset(&r->prs[i], rlog_last(&r->log));
         r->prs[i].recent_active = true;
     }
-    if (log_append(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0) != 0) {
+    if (rlog_append(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0) != 0) {
         raft_become_follower(r, r->term, 0); /* cannot lead without the no-op */
         return;
     }
-    repl_bcast_append(r, false);
-    if (repl_maybe_commit(r))
-        repl_bcast_append(r, true);
+    raft_repl_bcast_append(r, false);
+    if (raft_repl_maybe_commit(r))
+        raft_repl_bcast_append(r, true);
 }
 
 /* ---- inputs ---- */
@@ -281,9 +282,9 @@ void raft_tick(struct raft *r)
 {
     r->ticks++;
     if (r->role == RAFT_LEADER)
-        repl_tick_leader(r);
+        raft_repl_tick_leader(r);
     else
-        election_tick(r);
+        raft_election_tick(r);
 }
 
 static bool from_leader(uint8_t t)
@@ -345,11 +346,11 @@ int raft_step(struct raft *r, const struct raft_msg *m)
             raft_become_follower(r, m->term, m->from);
         r->election_elapsed = 0;
         if (m->type == RAFT_MSG_APPEND)
-            repl_handle_append(r, m);
+            raft_repl_handle_append(r, m);
         else if (m->type == RAFT_MSG_HEARTBEAT)
-            repl_handle_heartbeat(r, m);
+            raft_repl_handle_heartbeat(r, m);
         else
-            snap_handle(r, m);
+            raft_snap_handle(r, m);
         break;
     case RAFT_MSG_APPEND_RESP:
     case RAFT_MSG_HEARTBEAT_RESP:
@@ -357,24 +358,24 @@ int raft_step(struct raft *r, const struct raft_msg *m)
         if (r->role != RAFT_LEADER)
             return 0;
         if (m->type == RAFT_MSG_APPEND_RESP)
-            repl_handle_append_resp(r, m);
+            raft_repl_handle_append_resp(r, m);
         else if (m->type == RAFT_MSG_HEARTBEAT_RESP)
-            repl_handle_heartbeat_resp(r, m);
+            raft_repl_handle_heartbeat_resp(r, m);
         else
-            snap_handle_resp(r, m);
+            raft_snap_handle_resp(r, m);
         break;
     case RAFT_MSG_VOTE:
     case RAFT_MSG_PREVOTE:
-        election_handle_vote(r, m);
+        raft_handle_vote(r, m);
         break;
     case RAFT_MSG_VOTE_RESP:
     case RAFT_MSG_PREVOTE_RESP:
-        election_handle_vote_resp(r, m);
+        raft_handle_vote_resp(r, m);
         break;
     case RAFT_MSG_TIMEOUT_NOW:
         /* §3.10: start an election at once, without PreVote, flagged as a transfer. */
         if (r->role != RAFT_LEADER && raft_is_voter(r, r->id))
-            election_campaign(r, false, true);
+            raft_campaign(r, false, true);
         break;
     }
     return 0;
@@ -384,14 +385,14 @@ int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *ind
 {
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
-    if (r->transferee)
+    if (r->transferee || rlog_last(&r->log) - r->commit >= r->cfg.max_uncommitted)
         return RAFT_EBUSY;
     if (len > r->cfg.max_entry_bytes)
         return RAFT_ETOOBIG;
-    if (log_append(&r->log, r->term, RAFT_ENTRY_NORMAL, data, len) != 0)
+    if (rlog_append(&r->log, r->term, RAFT_ENTRY_NORMAL, data, len) != 0)
         return RAFT_ENOMEM;
     if (index)
-        *index = log_last(&r->log);
+        *index = rlog_last(&r->log);
     r->bcast_pending = true; /* sent at raft_ready(): proposals batch into messages */
     return 0;
 }

@@ -25,18 +25,25 @@
  *          >= reads[i].index; answer rd.snap_reqs with raft_snapshot_chunk() later;
  *       5. raft_advance(r).
  *   }
- * No other raft_* call may be made between raft_ready() and raft_advance(). Everything
- * raft_ready() points to is owned by the core and stays valid until raft_advance().
+ * No other raft_* call may be made on this core between raft_ready() and raft_advance()
+ * (calls on other cores are fine: a message may be stepped into its target at once).
+ * Everything raft_ready() points to is owned by the core and stays valid until
+ * raft_advance().
  * Messages with must_persist_first == 0 are only the leader's AppendEntries, heartbeats,
  * InstallSnapshot chunks and TimeoutNow: they depend on nothing of this batch being
  * durable, because the leader counts its own log towards commitment only for entries
  * the driver has acknowledged with raft_advance() (§10.2.1: the leader writes its log in
- * parallel with replication). Every other message (votes, responses) must wait: a vote
- * or an acknowledgement must never be sent for state that a crash could still erase.
+ * parallel with replication; if it crashes before its write, followers may hold entries
+ * it lost, which is the same as a leader crashing after sending them: they were not
+ * committed). Every other message (votes, responses) must wait: a vote or an
+ * acknowledgement must never be sent for state that a crash could still erase.
  *
  * Restart: the driver rebuilds the core from what it persisted with raft_restore(); the
  * core holds in memory every entry after the last snapshot (memory is bounded by the
- * driver's snapshot threshold), so it never reads storage itself.
+ * driver's snapshot threshold, and by max_uncommitted on a leader), so it never reads
+ * storage itself. After a restart rd.committed starts again right after the snapshot
+ * index: a driver whose state machine is durable beyond it skips what it already
+ * applied.
  *
  * MEMBERSHIP (§4): single-server changes, effective as soon as the configuration entry
  * is appended to a log (§4.1), not when committed. Chosen over joint consensus because
@@ -100,7 +107,7 @@ enum {
     RAFT_EBUSY = -2,      /* config change or transfer in flight, or a queue is full */
     RAFT_ETOOBIG = -3,    /* entry above max_entry_bytes */
     RAFT_EINVAL = -4,     /* bad argument (unknown node, bad config, ...) */
-    RAFT_ENOMEM = -5,     /* allocation failed; the core is unchanged */
+    RAFT_ENOMEM = -5,     /* allocation failed; the request was not carried out */
     RAFT_ENOTREADY = -6,  /* leader has not committed an entry of its term yet */
     RAFT_EMALFORMED = -7, /* codec: truncated, oversize or malformed input */
 };
@@ -242,6 +249,7 @@ struct raft_config {
     uint32_t max_entry_bytes;      /* hard cap on one proposal */
     uint32_t snapshot_chunk_bytes; /* InstallSnapshot chunk size */
     uint32_t max_pending_reads;    /* ReadIndex queue bound */
+    uint32_t max_uncommitted;      /* proposals refused beyond this many uncommitted */
     enum raft_read_mode read_mode; /* RAFT_READ_SAFE by default */
     bool auto_promote;             /* leader promotes caught-up learners */
     uint32_t promote_lag_entries;  /* "caught up" = match >= last - this */
@@ -251,8 +259,9 @@ struct raft_config {
 struct raft;
 
 /* Fills *c with defaults (10/1 ticks, pre_vote and check_quorum on, 64 inflight, 1024
- * entries and 1 MiB per message, 64 MiB entries, 64 KiB chunks, safe reads,
- * auto_promote with lag 64). The caller still sets id and seed. */
+ * entries and 1 MiB per message, 64 MiB entries, 64 KiB chunks, 4096 pending reads,
+ * 65536 uncommitted entries, safe reads, auto_promote with lag 64). The caller still
+ * sets id and seed. */
 void raft_config_default(struct raft_config *c);
 
 /* Allocates a core. Config is copied. Returns 0, RAFT_EINVAL (bad config) or
@@ -283,8 +292,10 @@ int raft_step(struct raft *r, const struct raft_msg *m);
 /* Appends a RAFT_ENTRY_NORMAL entry (data copied) on the leader; *index (may be NULL)
  * gets its log index; it is committed when it shows up in rd.committed. Proposals made
  * between two raft_ready() calls go out together, batched, at the next raft_ready().
- * RAFT_ENOTLEADER (see raft_leader()), RAFT_EBUSY during a leadership transfer,
- * RAFT_ETOOBIG (len > max_entry_bytes), RAFT_ENOMEM. An accepted entry may still be
+ * RAFT_ENOTLEADER (see raft_leader()), RAFT_EBUSY during a leadership transfer or when
+ * max_uncommitted entries already wait for commitment (a leader cut off from its
+ * majority must not grow its log without bound), RAFT_ETOOBIG (len > max_entry_bytes),
+ * RAFT_ENOMEM. An accepted entry may still be
  * lost if leadership changes before it commits: the driver learns its fate only from
  * rd.committed (the entry at that index, with this term, or another one). */
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index);
@@ -376,8 +387,11 @@ int raft_conf_find(const struct raft_conf *c, raft_id id);
  * Limits: at most RAFT_MAX_MSG_ENTRIES entries, each <= RAFT_CODEC_MAX_ENTRY bytes, and
  * a whole message <= RAFT_CODEC_MAX_MSG bytes. */
 #define RAFT_CODEC_VERSION 1
-#define RAFT_CODEC_MAX_ENTRY (64u << 20)
-#define RAFT_CODEC_MAX_MSG (256u << 20)
+/* An entry carries one client write, whose value may be as large as the server's
+ * proto-max-bulk-len (512 MiB by default, like Redis): 640 MiB leaves room for the
+ * command around it. A message holds at least one such entry. */
+#define RAFT_CODEC_MAX_ENTRY (640u << 20)
+#define RAFT_CODEC_MAX_MSG (1024u << 20)
 
 /* Bytes raft_encode() will write for m. */
 size_t raft_encoded_size(const struct raft_msg *m);

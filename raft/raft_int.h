@@ -139,65 +139,65 @@ uint32_t raft_quorum(const struct raft *r);
 uint32_t raft_n_voters(const struct raft *r);
 
 /* log.c */
-int log_init(struct rlog *l);
-void log_destroy(struct rlog *l);
-raft_index log_last(const struct rlog *l);
-raft_term log_last_term(const struct rlog *l);
-raft_term log_term(const struct rlog *l, raft_index i); /* 0 if not known */
-bool log_term_known(const struct rlog *l, raft_index i);
-struct raft_entry *log_at(const struct rlog *l, raft_index i);
-int log_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len);
-void log_truncate(struct rlog *l, raft_index from); /* drop indexes >= from */
-void log_compact(struct rlog *l, raft_index upto, raft_term term); /* drop <= upto */
-void log_reset(struct rlog *l, raft_index index, raft_term term);
-void log_release_garbage(struct rlog *l);
-raft_index log_find_term_le(const struct rlog *l, raft_index hint, raft_term term);
+int rlog_init(struct rlog *l);
+void rlog_destroy(struct rlog *l);
+raft_index rlog_last(const struct rlog *l);
+raft_term rlog_last_term(const struct rlog *l);
+raft_term rlog_term(const struct rlog *l, raft_index i); /* 0 if not known */
+bool rlog_term_known(const struct rlog *l, raft_index i);
+struct raft_entry *rlog_at(const struct rlog *l, raft_index i);
+int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len);
+void rlog_truncate(struct rlog *l, raft_index from); /* drop indexes >= from */
+void rlog_compact(struct rlog *l, raft_index upto, raft_term term); /* drop <= upto */
+void rlog_reset(struct rlog *l, raft_index index, raft_term term);
+void rlog_release_garbage(struct rlog *l);
+raft_index rlog_find_term_le(const struct rlog *l, raft_index hint, raft_term term);
 
 /* progress.c */
-int progress_rebuild(struct raft *r);
-void progress_reset(struct progress *p, raft_index last);
-bool inflight_full(const struct raft *r, const struct progress *p);
-void inflight_add(struct progress *p, raft_index last);
-void inflight_free_to(struct progress *p, raft_index index);
-void inflight_free_first(struct progress *p);
-raft_index progress_quorum_match(const struct raft *r);
-uint64_t progress_quorum_read_ack(const struct raft *r);
+int raft_pr_rebuild(struct raft *r);
+void raft_pr_reset(struct progress *p, raft_index last);
+bool raft_inflight_full(const struct raft *r, const struct progress *p);
+void raft_inflight_add(struct progress *p, raft_index last);
+void raft_inflight_free_to(struct progress *p, raft_index index);
+void raft_inflight_free_first(struct progress *p);
+raft_index raft_quorum_match(const struct raft *r);
+uint64_t raft_quorum_read_ack(const struct raft *r);
 
 /* election.c */
-void election_tick(struct raft *r);
-void election_campaign(struct raft *r, bool pre, bool transfer);
-void election_handle_vote(struct raft *r, const struct raft_msg *m);
-void election_handle_vote_resp(struct raft *r, const struct raft_msg *m);
-void election_reset_timeout(struct raft *r);
+void raft_election_tick(struct raft *r);
+void raft_campaign(struct raft *r, bool pre, bool transfer);
+void raft_handle_vote(struct raft *r, const struct raft_msg *m);
+void raft_handle_vote_resp(struct raft *r, const struct raft_msg *m);
+void raft_reset_timeout(struct raft *r);
 
 /* replication.c */
-void repl_tick_leader(struct raft *r);
-bool repl_send_append(struct raft *r, struct progress *p, bool send_empty);
-void repl_bcast_append(struct raft *r, bool send_empty);
-void repl_bcast_heartbeat(struct raft *r, uint64_t ctx);
-void repl_handle_append(struct raft *r, const struct raft_msg *m);
-void repl_handle_append_resp(struct raft *r, const struct raft_msg *m);
-void repl_handle_heartbeat(struct raft *r, const struct raft_msg *m);
-void repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m);
-bool repl_maybe_commit(struct raft *r);
-void repl_commit_to(struct raft *r, raft_index commit);
+void raft_repl_tick_leader(struct raft *r);
+bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty);
+void raft_repl_bcast_append(struct raft *r, bool send_empty);
+void raft_repl_bcast_heartbeat(struct raft *r, uint64_t ctx);
+void raft_repl_handle_append(struct raft *r, const struct raft_msg *m);
+void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m);
+void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m);
+void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m);
+bool raft_repl_maybe_commit(struct raft *r);
+void raft_repl_commit_to(struct raft *r, raft_index commit);
 
 /* read.c */
-void read_on_heartbeat_ack(struct raft *r);
-void read_flush(struct raft *r);
-void read_reset(struct raft *r);
+void raft_read_on_ack(struct raft *r);
+void raft_read_flush(struct raft *r);
+void raft_read_reset(struct raft *r);
 
 /* membership.c */
-void member_on_append(struct raft *r, const struct raft_entry *e);
-int member_recompute(struct raft *r);
-void member_tick(struct raft *r);
-void member_check_transfer(struct raft *r, struct progress *p);
-void member_on_commit(struct raft *r);
+void raft_member_on_append(struct raft *r, const struct raft_entry *e);
+int raft_member_recompute(struct raft *r);
+void raft_member_tick(struct raft *r);
+void raft_member_check_transfer(struct raft *r, struct progress *p);
+void raft_member_on_commit(struct raft *r);
 
 /* snapshot.c */
-void snap_start(struct raft *r, struct progress *p);
-void snap_tick(struct raft *r);
-void snap_handle(struct raft *r, const struct raft_msg *m);
-void snap_handle_resp(struct raft *r, const struct raft_msg *m);
+void raft_snap_start(struct raft *r, struct progress *p);
+void raft_snap_tick(struct raft *r);
+void raft_snap_handle(struct raft *r, const struct raft_msg *m);
+void raft_snap_handle_resp(struct raft *r, const struct raft_msg *m);
 
 #endif

@@ -37,7 +37,7 @@ int raft_read_index(struct raft *r, uint64_t ctx)
 {
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
-    if (log_term(&r->log, r->commit) != r->term)
+    if (rlog_term(&r->log, r->commit) != r->term)
         return RAFT_ENOTREADY;
     bool alone = raft_n_voters(r) == 1 && raft_is_voter(r, r->id);
     bool leased = r->cfg.read_mode == RAFT_READ_LEASE && r->ticks < r->lease_until &&
@@ -58,18 +58,18 @@ int raft_read_index(struct raft *r, uint64_t ctx)
 }
 
 /* Called before a batch is handed out: one heartbeat round for all waiting reads. */
-void read_flush(struct raft *r)
+void raft_read_flush(struct raft *r)
 {
     if (!r->read_bcast || r->role != RAFT_LEADER)
         return;
     r->read_bcast = false;
     r->heartbeat_elapsed = 0;
-    repl_bcast_heartbeat(r, r->read_round++);
+    raft_repl_bcast_heartbeat(r, r->read_round++);
 }
 
-void read_on_heartbeat_ack(struct raft *r)
+void raft_read_on_ack(struct raft *r)
 {
-    uint64_t acked = progress_quorum_read_ack(r);
+    uint64_t acked = raft_quorum_read_ack(r);
     if (acked > 0 && acked != UINT64_MAX && acked + 64 > r->read_round) {
         uint64_t until = r->round_tick[acked % 64] + r->cfg.election_ticks - 2;
         if (until > r->lease_until)
@@ -83,7 +83,7 @@ void read_on_heartbeat_ack(struct raft *r)
     }
 }
 
-void read_reset(struct raft *r)
+void raft_read_reset(struct raft *r)
 {
     r->n_reads = 0;
     r->reads_head = 0;

@@ -21,7 +21,7 @@ static bool hs_changed(const struct raft *r)
 bool raft_has_ready(const struct raft *r)
 {
     return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader ||
-           r->n_msgs || r->log.unstable <= log_last(&r->log) || r->commit > r->applied ||
+           r->n_msgs || r->log.unstable <= rlog_last(&r->log) || r->commit > r->applied ||
            r->n_out_reads || r->n_snap_reqs || r->in_chunk_pending ||
            (r->read_bcast && r->role == RAFT_LEADER);
 }
@@ -29,9 +29,9 @@ bool raft_has_ready(const struct raft *r)
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
     if (r->bcast_pending && r->role == RAFT_LEADER)
-        repl_bcast_append(r, false);
+        raft_repl_bcast_append(r, false);
     r->bcast_pending = false;
-    read_flush(r);
+    raft_read_flush(r);
     memset(rd, 0, sizeof(*rd));
     rd->hard_state_changed = hs_changed(r);
     rd->hard_state = (struct raft_hard_state){r->term, r->vote, r->commit};
@@ -39,9 +39,9 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     rd->role = r->role;
     rd->leader = r->leader;
     rd->snap_chunk = r->in_chunk_pending ? &r->in_chunk : NULL;
-    raft_index last = log_last(&r->log);
+    raft_index last = rlog_last(&r->log);
     if (r->log.unstable <= last) {
-        rd->entries = log_at(&r->log, r->log.unstable);
+        rd->entries = rlog_at(&r->log, r->log.unstable);
         rd->n_entries = (uint32_t)(last - r->log.unstable + 1);
     }
     r->ready_last = last;
@@ -49,7 +49,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     rd->n_msgs = r->n_msgs;
     r->ready_applied = r->applied;
     if (r->commit > r->applied) {
-        rd->committed = log_at(&r->log, r->applied + 1);
+        rd->committed = rlog_at(&r->log, r->applied + 1);
         rd->n_committed = (uint32_t)(r->commit - r->applied);
         r->ready_applied = r->commit;
     }
@@ -80,10 +80,10 @@ void raft_advance(struct raft *r)
     r->n_snap_reqs = 0;
     r->n_out_reads = 0;
     r->in_chunk_pending = false;
-    log_release_garbage(&r->log);
+    rlog_release_garbage(&r->log);
     /* §10.2.1: the leader's own entries now count towards a majority. */
-    if (r->role == RAFT_LEADER && r->log.unstable > persisted_before && repl_maybe_commit(r))
-        repl_bcast_append(r, true);
+    if (r->role == RAFT_LEADER && r->log.unstable > persisted_before && raft_repl_maybe_commit(r))
+        raft_repl_bcast_append(r, true);
 }
 
 raft_id raft_id_of(const struct raft *r)
@@ -118,7 +118,7 @@ raft_index raft_applied_index(const struct raft *r)
 
 raft_index raft_last_index(const struct raft *r)
 {
-    return log_last(&r->log);
+    return rlog_last(&r->log);
 }
 
 raft_index raft_first_index(const struct raft *r)
@@ -128,12 +128,12 @@ raft_index raft_first_index(const struct raft *r)
 
 raft_term raft_log_term(const struct raft *r, raft_index index)
 {
-    return log_term(&r->log, index);
+    return rlog_term(&r->log, index);
 }
 
 const struct raft_entry *raft_log_entry(const struct raft *r, raft_index index)
 {
-    return log_at(&r->log, index);
+    return rlog_at(&r->log, index);
 }
 
 const struct raft_conf *raft_conf_of(const struct raft *r)

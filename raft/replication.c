@@ -14,11 +14,11 @@
 /* How many entries from index `from` fit one message. */
 static uint32_t batch_len(const struct raft *r, raft_index from)
 {
-    raft_index last = log_last(&r->log);
+    raft_index last = rlog_last(&r->log);
     uint64_t bytes = 0;
     uint32_t n = 0;
     while (from + n <= last && n < r->cfg.max_entries_per_msg) {
-        const struct raft_entry *e = log_at(&r->log, from + n);
+        const struct raft_entry *e = rlog_at(&r->log, from + n);
         if (n > 0 && bytes + e->len > r->cfg.max_bytes_per_msg)
             break;
         bytes += e->len;
@@ -29,14 +29,14 @@ static uint32_t batch_len(const struct raft *r, raft_index from)
 
 /* Sends the next AppendEntries to p if flow control allows. Returns true if a message
  * carrying entries went out (callers loop on it to fill the pipeline). */
-bool repl_send_append(struct raft *r, struct progress *p, bool send_empty)
+bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
 {
     if (p->state == PR_SNAPSHOT || (p->state == PR_PROBE && p->probe_sent) ||
-        (p->state == PR_REPLICATE && inflight_full(r, p)))
+        (p->state == PR_REPLICATE && raft_inflight_full(r, p)))
         return false;
     raft_index prev = p->next - 1;
-    if (!log_term_known(&r->log, prev)) { /* compacted away: needs a snapshot (§5) */
-        snap_start(r, p);
+    if (!rlog_term_known(&r->log, prev)) { /* compacted away: needs a snapshot (§5) */
+        raft_snap_start(r, p);
         return false;
     }
     uint32_t n = batch_len(r, p->next);
@@ -49,34 +49,34 @@ bool repl_send_append(struct raft *r, struct progress *p, bool send_empty)
     if (!m)
         return false;
     m->index = prev;
-    m->log_term = log_term(&r->log, prev);
+    m->log_term = rlog_term(&r->log, prev);
     m->commit = r->commit;
     m->n_entries = n;
     m->entries = ents;
     for (uint32_t i = 0; i < n; i++)
-        ents[i] = *log_at(&r->log, p->next + i);
+        ents[i] = *rlog_at(&r->log, p->next + i);
     if (p->state == PR_REPLICATE && n) {
         p->next += n;
-        inflight_add(p, p->next - 1);
+        raft_inflight_add(p, p->next - 1);
     } else if (p->state == PR_PROBE) {
         p->probe_sent = true;
     }
     return n > 0;
 }
 
-void repl_bcast_append(struct raft *r, bool send_empty)
+void raft_repl_bcast_append(struct raft *r, bool send_empty)
 {
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (p->id == r->id)
             continue;
-        if (repl_send_append(r, p, send_empty))
-            while (p->state == PR_REPLICATE && repl_send_append(r, p, false))
+        if (raft_repl_send_append(r, p, send_empty))
+            while (p->state == PR_REPLICATE && raft_repl_send_append(r, p, false))
                 ;
     }
 }
 
-void repl_bcast_heartbeat(struct raft *r, uint64_t ctx)
+void raft_repl_bcast_heartbeat(struct raft *r, uint64_t ctx)
 {
     r->round_tick[ctx % 64] = r->ticks;
     for (uint32_t i = 0; i < r->n_prs; i++) {
@@ -105,7 +105,7 @@ static bool quorum_active(struct raft *r)
     return n >= raft_quorum(r);
 }
 
-void repl_tick_leader(struct raft *r)
+void raft_repl_tick_leader(struct raft *r)
 {
     r->heartbeat_elapsed++;
     r->election_elapsed++;
@@ -123,30 +123,30 @@ void repl_tick_leader(struct raft *r)
     if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
         r->heartbeat_elapsed = 0;
         r->read_bcast = false;
-        repl_bcast_heartbeat(r, r->read_round++);
-        member_tick(r);
+        raft_repl_bcast_heartbeat(r, r->read_round++);
+        raft_member_tick(r);
     }
-    snap_tick(r);
+    raft_snap_tick(r);
 }
 
-void repl_commit_to(struct raft *r, raft_index commit)
+void raft_repl_commit_to(struct raft *r, raft_index commit)
 {
-    if (commit > log_last(&r->log))
-        commit = log_last(&r->log);
+    if (commit > rlog_last(&r->log))
+        commit = rlog_last(&r->log);
     if (commit <= r->commit)
         return;
     r->commit = commit;
-    member_on_commit(r);
+    raft_member_on_commit(r);
 }
 
 /* §3.6.2 / Fig. 3.7: commit the largest index a majority of voters store, but only if
  * that entry is of the current term; earlier entries then commit with it. */
-bool repl_maybe_commit(struct raft *r)
+bool raft_repl_maybe_commit(struct raft *r)
 {
-    raft_index q = progress_quorum_match(r);
-    if (q <= r->commit || log_term(&r->log, q) != r->term)
+    raft_index q = raft_quorum_match(r);
+    if (q <= r->commit || rlog_term(&r->log, q) != r->term)
         return false;
-    repl_commit_to(r, q);
+    raft_repl_commit_to(r, q);
     return true;
 }
 
@@ -159,9 +159,9 @@ static void reply(struct raft *r, const struct raft_msg *m, bool reject, raft_in
     o->index = index;
     if (reject) {
         /* fast back-off hint: our last index <= the probed one with term <= its term */
-        raft_index h = index < log_last(&r->log) ? index : log_last(&r->log);
-        o->hint = log_find_term_le(&r->log, h, m->log_term);
-        o->hint_term = log_term(&r->log, o->hint);
+        raft_index h = index < rlog_last(&r->log) ? index : rlog_last(&r->log);
+        o->hint = rlog_find_term_le(&r->log, h, m->log_term);
+        o->hint_term = rlog_term(&r->log, o->hint);
     }
 }
 
@@ -180,7 +180,7 @@ static bool entries_well_formed(const struct raft_msg *m)
 /* Fig. 3.1 AppendEntries receiver: consistency check on (prev index, prev term);
  * delete a conflicting suffix (never a committed entry); append what is new; advance
  * commit to min(leader commit, index of last new entry). */
-void repl_handle_append(struct raft *r, const struct raft_msg *m)
+void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
 {
     if (!entries_well_formed(m))
         return;
@@ -188,49 +188,49 @@ void repl_handle_append(struct raft *r, const struct raft_msg *m)
         reply(r, m, false, r->commit);
         return;
     }
-    if (!log_term_known(&r->log, m->index) || log_term(&r->log, m->index) != m->log_term) {
+    if (!rlog_term_known(&r->log, m->index) || rlog_term(&r->log, m->index) != m->log_term) {
         reply(r, m, true, m->index);
         return;
     }
     for (uint32_t i = 0; i < m->n_entries; i++) {
         const struct raft_entry *e = &m->entries[i];
-        if (e->index <= log_last(&r->log)) {
-            if (log_term(&r->log, e->index) == e->term)
+        if (e->index <= rlog_last(&r->log)) {
+            if (rlog_term(&r->log, e->index) == e->term)
                 continue;
             if (e->index <= r->commit)
                 return; /* would delete a committed entry: impossible from a correct
                            leader (State Machine Safety); refuse rather than obey */
-            log_truncate(&r->log, e->index);
+            rlog_truncate(&r->log, e->index);
             if (r->conf_index >= e->index)
-                member_recompute(r);
+                raft_member_recompute(r);
         }
-        if (log_append(&r->log, e->term, e->type, e->data, e->len) != 0)
+        if (rlog_append(&r->log, e->term, e->type, e->data, e->len) != 0)
             return; /* out of memory: no reply, the leader will retry */
         if (e->type == RAFT_ENTRY_CONF)
-            member_on_append(r, log_at(&r->log, e->index));
+            raft_member_on_append(r, rlog_at(&r->log, e->index));
     }
     raft_index last_new = m->index + m->n_entries;
-    repl_commit_to(r, m->commit < last_new ? m->commit : last_new);
+    raft_repl_commit_to(r, m->commit < last_new ? m->commit : last_new);
     reply(r, m, false, last_new);
 }
 
-void repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
+void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
 {
     struct progress *p = raft_pr(r, m->from);
-    if (!p || m->index > log_last(&r->log))
+    if (!p || m->index > rlog_last(&r->log))
         return;
     p->recent_active = true;
     if (m->reject) {
         if (m->index <= p->match || (p->state == PR_PROBE && m->index != p->next - 1) ||
             p->state == PR_SNAPSHOT)
             return; /* stale */
-        raft_index h = log_find_term_le(&r->log, m->hint, m->hint_term);
+        raft_index h = rlog_find_term_le(&r->log, m->hint, m->hint_term);
         raft_index next = h + 1 < m->index ? h + 1 : m->index;
         p->next = next > p->match + 1 ? next : p->match + 1;
         p->state = PR_PROBE;
         p->probe_sent = false;
         p->in_count = 0;
-        repl_send_append(r, p, true);
+        raft_repl_send_append(r, p, true);
         return;
     }
     bool advanced = m->index > p->match;
@@ -238,7 +238,7 @@ void repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
         p->match = m->index;
     if (p->next <= p->match)
         p->next = p->match + 1;
-    inflight_free_to(p, m->index);
+    raft_inflight_free_to(p, m->index);
     if (p->state == PR_PROBE) {
         p->state = PR_REPLICATE;
         p->next = p->match + 1;
@@ -249,24 +249,24 @@ void repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
         p->next = p->match + 1;
         p->probe_sent = false;
     }
-    if (advanced && repl_maybe_commit(r))
-        repl_bcast_append(r, true);
+    if (advanced && raft_repl_maybe_commit(r))
+        raft_repl_bcast_append(r, true);
     else
-        while (repl_send_append(r, p, false) && p->state == PR_REPLICATE)
+        while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
             ;
     if (r->role == RAFT_LEADER)
-        member_check_transfer(r, p);
+        raft_member_check_transfer(r, p);
 }
 
-void repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
+void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
 {
-    repl_commit_to(r, m->commit);
+    raft_repl_commit_to(r, m->commit);
     struct raft_msg *o = raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
     if (o)
         o->ctx = m->ctx;
 }
 
-void repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
+void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
 {
     struct progress *p = raft_pr(r, m->from);
     if (!p)
@@ -275,10 +275,10 @@ void repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
     p->probe_sent = false;
     if (m->ctx > p->read_ack && m->ctx < r->read_round) {
         p->read_ack = m->ctx;
-        read_on_heartbeat_ack(r);
+        raft_read_on_ack(r);
     }
-    if (p->state == PR_REPLICATE && inflight_full(r, p))
-        inflight_free_first(p);
-    if (p->match < log_last(&r->log))
-        repl_send_append(r, p, true);
+    if (p->state == PR_REPLICATE && raft_inflight_full(r, p))
+        raft_inflight_free_first(p);
+    if (p->match < rlog_last(&r->log))
+        raft_repl_send_append(r, p, true);
 }

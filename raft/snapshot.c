@@ -15,8 +15,12 @@
 /* The configuration in force at index i (i in [snap_index, last]). */
 static void conf_at(const struct raft *r, raft_index i, struct raft_conf *out)
 {
+    if (r->conf_index <= i) { /* the common case: no change after i */
+        *out = r->conf;
+        return;
+    }
     for (; i > r->log.snap_index; i--) {
-        const struct raft_entry *e = log_at(&r->log, i);
+        const struct raft_entry *e = rlog_at(&r->log, i);
         if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, out) == 0)
             return;
     }
@@ -29,8 +33,8 @@ int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_m
         return RAFT_EINVAL;
     struct raft_conf c;
     conf_at(r, index, &c);
-    raft_term term = log_term(&r->log, index);
-    log_compact(&r->log, index, term);
+    raft_term term = rlog_term(&r->log, index);
+    rlog_compact(&r->log, index, term);
     r->snap_conf = c;
     if (meta) {
         meta->index = index;
@@ -57,7 +61,7 @@ static void request_chunk(struct raft *r, struct progress *p)
 }
 
 /* Leader: p needs entries we compacted; send it our current snapshot. */
-void snap_start(struct raft *r, struct progress *p)
+void raft_snap_start(struct raft *r, struct progress *p)
 {
     p->state = PR_SNAPSHOT;
     p->snap_index = r->log.snap_index;
@@ -67,12 +71,12 @@ void snap_start(struct raft *r, struct progress *p)
     request_chunk(r, p);
 }
 
-void snap_tick(struct raft *r)
+void raft_snap_tick(struct raft *r)
 {
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (p->state == PR_SNAPSHOT && ++p->snap_idle_ticks >= 2 * r->cfg.election_ticks)
-            snap_start(r, p);
+            raft_snap_start(r, p);
     }
 }
 
@@ -85,7 +89,7 @@ int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t o
     if (!p || p->state != PR_SNAPSHOT || p->snap_index != index || p->snap_offset != offset)
         return 0; /* the transfer moved on */
     if (index != r->log.snap_index) { /* a newer snapshot replaced it */
-        snap_start(r, p);
+        raft_snap_start(r, p);
         return 0;
     }
     const uint8_t *copy = raft_buf_keep(r, data, len);
@@ -107,10 +111,10 @@ void raft_snapshot_failed(struct raft *r, raft_id to)
 {
     struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;
     if (p && p->state == PR_SNAPSHOT)
-        snap_start(r, p);
+        raft_snap_start(r, p);
 }
 
-void snap_handle_resp(struct raft *r, const struct raft_msg *m)
+void raft_snap_handle_resp(struct raft *r, const struct raft_msg *m)
 {
     struct progress *p = raft_pr(r, m->from);
     if (!p)
@@ -124,7 +128,7 @@ void snap_handle_resp(struct raft *r, const struct raft_msg *m)
         p->next = p->match + 1;
         p->state = PR_PROBE;
         p->probe_sent = false;
-        repl_send_append(r, p, true);
+        raft_repl_send_append(r, p, true);
         return;
     }
     if (m->offset <= p->snap_offset && !m->reject)
@@ -149,21 +153,21 @@ static void respond(struct raft *r, const struct raft_msg *m, bool done, bool re
 /* Fig. 5.3 receiver, chunked. */
 static void install(struct raft *r, const struct raft_msg *m)
 {
-    log_reset(&r->log, m->index, m->log_term);
+    rlog_reset(&r->log, m->index, m->log_term);
     r->snap_conf = m->conf;
     r->conf = m->conf;
     r->conf_index = m->index;
-    progress_rebuild(r);
+    raft_pr_rebuild(r);
     r->commit = m->index;
     r->applied = m->index;
 }
 
-void snap_handle(struct raft *r, const struct raft_msg *m)
+void raft_snap_handle(struct raft *r, const struct raft_msg *m)
 {
     /* Fig. 5.3 step 6: we already hold the snapshot's last entry: keep our log. */
     if (m->index <= r->commit ||
-        (log_term_known(&r->log, m->index) && log_term(&r->log, m->index) == m->log_term)) {
-        repl_commit_to(r, m->index);
+        (rlog_term_known(&r->log, m->index) && rlog_term(&r->log, m->index) == m->log_term)) {
+        raft_repl_commit_to(r, m->index);
         respond(r, m, true, false);
         return;
     }

@@ -29,6 +29,8 @@ enum client_flags {
     CLIENT_CLOSE_AFTER_REPLY = 1u << 4, /* flush pending output, then close */
     CLIENT_CLOSE_ASAP = 1u << 5,        /* close without flushing */
     CLIENT_PENDING_WRITE = 1u << 6,     /* on the server's pending-write list */
+    CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
+    CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
 };
 
 /* A command queued by MULTI: owned copies of its arguments. */
@@ -65,6 +67,12 @@ struct client {
     int64_t ctime_ms, last_interaction_ms;
     const char *last_cmd; /* static name of the last command */
     uint64_t cmd_count;
+    /* replication (src/node.c): what this client waits for */
+    uint32_t pending_writes;   /* proposed, not yet applied */
+    int waiting_read;          /* a ReadIndex round is on for it */
+    uint64_t in_received;      /* stream bytes received so far */
+    uint64_t cur_cmd_end;      /* stream position where the current command ends */
+    uint64_t read_cleared_end; /* reads ending at or before this may run */
     /* transactions */
     struct multi_state mstate;
     struct watched_key *watched; /* singly linked list of this client's watches */
@@ -80,6 +88,8 @@ void client_mark_pending(struct client *c);
 void client_close_after_reply(struct client *c);
 /* Closes the client at the next flush, dropping pending output. */
 void client_close_asap(struct client *c);
+/* Runs the client's unprocessed input again (it was waiting for the log). */
+void conn_resume(struct client *c);
 /* Formats the CLIENT LIST line of a client (no trailing newline). */
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);
 

@@ -134,7 +134,7 @@ static void hello_reply(struct cmd_ctx *c)
     resp_add_bulk_cstr(c->out, "id");
     resp_add_int(c->out, (long long)c->client->id);
     resp_add_bulk_cstr(c->out, "mode");
-    resp_add_bulk_cstr(c->out, "standalone");
+    resp_add_bulk_cstr(c->out, "cluster");
     resp_add_bulk_cstr(c->out, "role");
     resp_add_bulk_cstr(c->out, "master");
     resp_add_bulk_cstr(c->out, "modules");

@@ -4,7 +4,7 @@
  * is the same.
  *
  * Sections: server clients memory persistence stats replication cpu cluster
- * keyspace (the default set), commandstats (in "all" and "everything").
+ * keyspace raft (the default set), commandstats (in "all" and "everything").
  * Section names are case-insensitive; several may be given.
  */
 #include <stdarg.h>
@@ -16,19 +16,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "info.h"
 #include "server.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
 #define REDIS_COMPAT_VERSION "7.0.15"
 
-/* A growing text buffer for the INFO reply. */
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-static void addf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct text *t, const char *fmt, ...)
+void info_addf(struct info_text *t, const char *fmt, ...)
 {
     for (;;) {
         va_list ap;
@@ -58,13 +52,13 @@ static void human_bytes(char *buf, size_t cap, size_t n)
     else snprintf(buf, cap, "%.2f%c", v, units[u]);
 }
 
-static void section_server(struct text *t, struct server *srv, int64_t now)
+static void section_server(struct info_text *t, struct server *srv, int64_t now)
 {
     struct utsname un;
     uname(&un);
     long long up = (now - srv->start_ms) / 1000;
-    addf(t,
-         "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:standalone\r\n"
+    info_addf(t,
+         "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:cluster\r\n"
          "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
          "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
          "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
@@ -74,23 +68,23 @@ static void section_server(struct text *t, struct server *srv, int64_t now)
          srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
 }
 
-static void section_clients(struct text *t, struct server *srv)
+static void section_clients(struct info_text *t, struct server *srv)
 {
-    addf(t,
+    info_addf(t,
          "# Clients\r\nconnected_clients:%llu\r\nmaxclients:%lld\r\nblocked_clients:0\r\n"
          "tracking_clients:0\r\nwatching_clients:%llu\r\n",
          (unsigned long long)srv->client_count, srv->cfg.maxclients,
          (unsigned long long)dict_size(&srv->watched));
 }
 
-static void section_memory(struct text *t, struct server *srv)
+static void section_memory(struct info_text *t, struct server *srv)
 {
     size_t used = server_used_memory(), rss = server_rss_bytes();
     char h_used[32], h_rss[32], h_max[32];
     human_bytes(h_used, sizeof h_used, used);
     human_bytes(h_rss, sizeof h_rss, rss);
     human_bytes(h_max, sizeof h_max, (size_t)srv->cfg.maxmemory);
-    addf(t,
+    info_addf(t,
          "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
          "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
          "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
@@ -99,15 +93,15 @@ static void section_memory(struct text *t, struct server *srv)
          used ? (double)rss / (double)used : 0.0);
 }
 
-static void section_persistence(struct text *t)
+static void section_persistence(struct info_text *t)
 {
-    addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+    info_addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
 }
 
-static void section_stats(struct text *t, struct server *srv)
+static void section_stats(struct info_text *t, struct server *srv)
 {
     const struct server_stats *s = &srv->stats;
-    addf(t,
+    info_addf(t,
          "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
          "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
          "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
@@ -122,10 +116,10 @@ static void section_stats(struct text *t, struct server *srv)
          (unsigned long long)s->protocol_errors);
 }
 
-static void section_replication(struct text *t)
+static void section_replication(struct info_text *t)
 {
     /* A lone node: no replicas, no replication stream (Raft replaces it). */
-    addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+    info_addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
             "master_failover_state:no-failover\r\n"
             "master_replid:0000000000000000000000000000000000000000\r\n"
             "master_replid2:0000000000000000000000000000000000000000\r\n"
@@ -134,36 +128,36 @@ static void section_replication(struct text *t)
             "repl_backlog_histlen:0\r\n");
 }
 
-static void section_cpu(struct text *t)
+static void section_cpu(struct info_text *t)
 {
     struct rusage self;
     getrusage(RUSAGE_SELF, &self);
-    addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+    info_addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
          (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
          (long)self.ru_utime.tv_usec);
 }
 
-static void section_cluster(struct text *t)
+static void section_cluster(struct info_text *t)
 {
-    addf(t, "# Cluster\r\ncluster_enabled:0\r\n");
+    info_addf(t, "# Cluster\r\ncluster_enabled:1\r\n");
 }
 
-static void section_keyspace(struct text *t, struct server *srv)
+static void section_keyspace(struct info_text *t, struct server *srv)
 {
-    addf(t, "# Keyspace\r\n");
+    info_addf(t, "# Keyspace\r\n");
     uint64_t keys = kv_size(&srv->kv);
     if (keys)
-        addf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
+        info_addf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
              (unsigned long long)kv_volatile_count(&srv->kv));
 }
 
-static void section_commandstats(struct text *t, struct server *srv)
+static void section_commandstats(struct info_text *t, struct server *srv)
 {
-    addf(t, "# Commandstats\r\n");
+    info_addf(t, "# Commandstats\r\n");
     for (int id = 0; id < cmd_id_count(); id++) {
         const struct cmd_stats *st = &srv->cmdstats[id];
         if (!st->calls && !st->rejected_calls && !st->failed_calls) continue;
-        addf(t,
+        info_addf(t,
              "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
              "failed_calls=%llu\r\n",
              cmd_by_id(id)->name, (unsigned long long)st->calls, (unsigned long long)st->usec,
@@ -174,12 +168,12 @@ static void section_commandstats(struct text *t, struct server *srv)
 
 enum section {
     SEC_SERVER, SEC_CLIENTS, SEC_MEMORY, SEC_PERSISTENCE, SEC_STATS, SEC_REPLICATION,
-    SEC_CPU, SEC_CLUSTER, SEC_KEYSPACE, SEC_COMMANDSTATS, SEC_COUNT
+    SEC_CPU, SEC_CLUSTER, SEC_KEYSPACE, SEC_RAFT, SEC_COMMANDSTATS, SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
     "server", "clients", "memory", "persistence", "stats", "replication",
-    "cpu", "cluster", "keyspace", "commandstats",
+    "cpu", "cluster", "keyspace", "raft", "commandstats",
 };
 
 /* Marks the sections an argument selects; unknown names select nothing. */
@@ -206,11 +200,11 @@ void cmd_info(struct cmd_ctx *c)
         select_sections(&d, want);
     }
     for (int i = 1; i < c->argc; i++) select_sections(&c->argv[i], want);
-    struct text t = {0};
+    struct info_text t = {0};
     int64_t now = server_now_ms();
     for (int s = 0; s < SEC_COUNT; s++) {
         if (!want[s]) continue;
-        if (t.len) addf(&t, "\r\n");
+        if (t.len) info_addf(&t, "\r\n");
         switch (s) {
         case SEC_SERVER: section_server(&t, srv, now); break;
         case SEC_CLIENTS: section_clients(&t, srv); break;
@@ -221,6 +215,7 @@ void cmd_info(struct cmd_ctx *c)
         case SEC_CPU: section_cpu(&t); break;
         case SEC_CLUSTER: section_cluster(&t); break;
         case SEC_KEYSPACE: section_keyspace(&t, srv); break;
+        case SEC_RAFT: cluster_info_raft(&t, srv); break;
         case SEC_COMMANDSTATS: section_commandstats(&t, srv); break;
         }
     }

@@ -74,6 +74,24 @@ static const struct command config_subcommands[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct command cluster_subcommands[] = {
+    {"cluster|slots", 2, LD | ST, 0, 0, 0, cmd_cluster_slots, "cluster", "3.0.0",
+     "Returns the mapping of cluster slots to nodes.", "slow", NULL},
+    {"cluster|shards", 2, LD | ST, 0, 0, 0, cmd_cluster_shards, "cluster", "7.0.0",
+     "Returns the mapping of cluster slots to shards.", "slow", NULL},
+    {"cluster|nodes", 2, LD | ST, 0, 0, 0, cmd_cluster_nodes, "cluster", "3.0.0",
+     "Returns the cluster configuration for a node.", "slow", NULL},
+    {"cluster|info", 2, LD | ST, 0, 0, 0, cmd_cluster_info, "cluster", "3.0.0",
+     "Returns information about the state of a node.", "slow", NULL},
+    {"cluster|myid", 2, LD | ST, 0, 0, 0, cmd_cluster_myid, "cluster", "3.0.0",
+     "Returns the ID of a node.", "slow", NULL},
+    {"cluster|keyslot", 3, LD | ST, 0, 0, 0, cmd_cluster_keyslot, "cluster", "3.0.0",
+     "Returns the hash slot for a key.", "slow", NULL},
+    {"cluster|help", 2, LD | ST, 0, 0, 0, cmd_cluster_help, "cluster", "5.0.0",
+     "Returns helpful text about the different subcommands.", "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct command function_subcommands[] = {
     {"function|flush", -2, NS, 0, 0, 0, cmd_function_flush, "scripting", "7.0.0",
      "Deletes all library and functions (raftcache has none: always succeeds).",
@@ -229,6 +247,23 @@ const struct command cmd_table[] = {
      "admin slow dangerous", NULL},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",
      "A container for function commands.", "slow", function_subcommands},
+
+    /* cluster */
+    {"cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "cluster", "3.0.0",
+     "A container for Redis Cluster commands.", "slow", cluster_subcommands},
+    {"readonly", 1, F | LD | ST, 0, 0, 0, cmd_readonly, "cluster", "3.0.0",
+     "Enables read-only queries for a connection to a replica node.", "fast connection",
+     NULL},
+    {"readwrite", 1, F | LD | ST, 0, 0, 0, cmd_readwrite, "cluster", "3.0.0",
+     "Enables read-write queries for a connection to a replica node.", "fast connection",
+     NULL},
+    {"raft.info", 1, LD | ST, 0, 0, 0, cmd_raft_info, "raft", "0.1.0",
+     "Returns the node's Raft state: role, leader, term, peers, log and snapshot.", "slow",
+     NULL},
+    {"raft.auth", 3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_auth, "raft", "0.1.0",
+     "Identifies a connection as a cluster peer with the raft-secret.", "fast", NULL},
+    {"raft.msg", 3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
+     "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "fast", NULL},
 
     /* transactions */
     {"multi", 1, NOQ | F | LD | ST | NS, 0, 0, 0, cmd_multi, "transactions", "1.2.0",

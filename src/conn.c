@@ -26,6 +26,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "multi.h"
+#include "node.h"
 
 #define READ_CHUNK 16384               /* bytes read per call, like Redis */
 #define QBUF_SHRINK_KEEP (64 * 1024)   /* idle query buffers above this are freed */
@@ -150,6 +151,7 @@ static void client_free(struct client *c)
     ev_io_stop(srv->io->loop, &cn->rio);
     ev_io_stop(srv->io->loop, &cn->wio);
     multi_client_reset(c);
+    node_client_gone(srv, c);
     if (c->prev) c->prev->next = c->next;
     else srv->clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -234,13 +236,21 @@ static void process_input(struct client *c)
         c->parser.limits.unauthenticated = !(c->flags & CLIENT_AUTHED);
         enum resp_parse_status st =
             resp_parser_feed(&c->parser, c->qbuf + off, c->qlen - off, &consumed);
-        off += consumed;
-        if (st == RESP_PARSE_NEED_MORE) break;
+        if (st == RESP_PARSE_NEED_MORE) {
+            off += consumed;
+            break;
+        }
         if (st == RESP_PARSE_ERROR) {
             protocol_error(c);
             break;
         }
-        dispatch_command(c, (int)c->parser.argc, c->parser.argv);
+        c->cur_cmd_end = c->in_received - c->qlen + off + consumed;
+        if (dispatch_command(c, (int)c->parser.argc, c->parser.argv) == DISPATCH_WAIT) {
+            /* Left in the buffer, parsed again when the client is resumed. */
+            resp_parser_reset(&c->parser);
+            break;
+        }
+        off += consumed;
         check_output_limits(c, now_ms);
     }
     if (off == c->qlen) {
@@ -286,6 +296,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     c->qlen += (size_t)n;
+    c->in_received += (uint64_t)n;
     srv->stats.net_input_bytes += (uint64_t)n;
     c->last_interaction_ms = server_now_ms();
     if (srv->cfg.client_query_buffer_limit > 0 &&
@@ -296,6 +307,12 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         client_close_asap(c);
         return;
     }
+    process_input(c);
+}
+
+void conn_resume(struct client *c)
+{
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
     process_input(c);
 }
 

@@ -8,6 +8,7 @@
 
 #include "dispatch.h"
 #include "multi.h"
+#include "node.h"
 #include "server.h"
 #include "util.h"
 
@@ -92,37 +93,63 @@ int dispatch_over_maxmemory(struct server *srv)
     return srv->cfg.maxmemory > 0 && server_used_memory() > (size_t)srv->cfg.maxmemory;
 }
 
-void dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
+/* While a client waits for the log, only a further write may go ahead (it is
+ * proposed behind the others); anything else would answer out of order. */
+static int must_wait(const struct client *c, int argc, const struct resp_arg *argv)
+{
+    if (!c->waiting_read && c->pending_writes == 0) return 0;
+    if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    return !cmd || !(cmd->flags & CMD_WRITE) || !cmd_arity_ok(cmd, argc);
+}
+
+/* Routes a command through the node: run here, wait, or already answered
+ * (an EXEC answered elsewhere ends its transaction). */
+static enum node_route route(struct client *c, const struct command *cmd, int argc,
+                             const struct resp_arg *argv)
+{
+    uint32_t flags = cmd->proc == cmd_exec ? c->mstate.cmd_flags : cmd->flags;
+    if (cmd->proc == cmd_exec && !(c->flags & CLIENT_MULTI)) flags = 0;
+    enum node_route r = node_route(c->srv, c, cmd, argc, argv, (flags & CMD_WRITE) != 0,
+                                   (flags & CMD_READONLY) != 0);
+    if (r == NODE_REPLIED && cmd->proc == cmd_exec) multi_client_reset(c);
+    return r;
+}
+
+enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
+    if (must_wait(c, argc, argv)) return DISPATCH_WAIT;
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
     const struct command *cmd = dispatch_resolve(argc, argv, &c->out);
     if (!cmd) {
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
-        return;
+        return DISPATCH_DONE;
     }
     c->last_cmd = cmd->name;
     c->cmd_count++;
     if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
         reject(c, cmd, "NOAUTH Authentication required.");
-        return;
+        return DISPATCH_DONE;
     }
     if ((cmd->flags & CMD_DENYOOM) && dispatch_over_maxmemory(srv)) {
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
-        return;
+        return DISPATCH_DONE;
     }
     if (in_multi && (cmd->flags & CMD_NO_MULTI)) {
         reject(c, cmd, "ERR Command not allowed inside a transaction");
-        return;
+        return DISPATCH_DONE;
     }
     if (in_multi && !(cmd->flags & CMD_NOQUEUE)) {
         multi_queue(c, cmd, argc, argv);
         resp_add_simple(&c->out, "QUEUED");
-        return;
+        return DISPATCH_DONE;
     }
-    if (cmd->flags & CMD_WRITE) {
-        sm_submit_command(srv, c, cmd, argc, argv);
-        return;
-    }
-    dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+    enum node_route r = route(c, cmd, argc, argv);
+    if (r == NODE_WAIT) return DISPATCH_WAIT;
+    if (r == NODE_REPLIED) return DISPATCH_DONE;
+    if (cmd->flags & CMD_WRITE) sm_submit_command(srv, c, cmd, argc, argv);
+    else dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+    return DISPATCH_DONE;
 }

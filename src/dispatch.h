@@ -13,7 +13,11 @@
 #include "client.h"
 #include "cmd.h"
 
-void dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
+enum dispatch_result {
+    DISPATCH_DONE = 0, /* handled (replied now, or the reply comes when applied) */
+    DISPATCH_WAIT = 1, /* not run: leave it in the input, the client is resumed later */
+};
+enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
 
 /* Runs cmd's handler for argv with the given clock and reply buffer. Used by
  * the dispatcher (reads) and by the state machine (applies). */

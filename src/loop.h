@@ -15,6 +15,7 @@ struct server_io {
     ev_io listeners[SERVER_LISTEN_MAX];
     int n_listen;
     ev_timer cron;
+    ev_timer raft_tick;
     ev_prepare before_sleep;
     ev_signal sigterm, sigint;
 };

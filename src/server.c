@@ -23,6 +23,7 @@
 #include "loop.h"
 #include "log.h"
 #include "multi.h"
+#include "node.h"
 #include "util.h"
 
 #define EXPIRE_SAMPLE 20          /* volatile keys looked at per round */
@@ -147,15 +148,25 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct server *srv = w->data;
     int64_t now = server_now_ms();
     kv_cron(&srv->kv);
-    active_expire(srv);
+    if (node_is_leader(srv)) active_expire(srv);
     conn_cron(srv, now);
     refresh_memory();
 }
 
+static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    node_tick(w->data);
+}
+
+/* One place per loop iteration: the Raft batch (persist, send, apply), then
+ * every client's output. */
 static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
     (void)revents;
+    node_process_ready(w->data);
     conn_flush_pending(w->data);
 }
 
@@ -190,6 +201,10 @@ int server_init(struct server *srv, char *err, size_t errlen)
     struct server_io *io = srv->io;
     io->loop = ev_default_loop(EVFLAG_AUTO);
     signal(SIGPIPE, SIG_IGN);
+    if (node_init(srv, io->loop, err, errlen) < 0) return -1;
+    ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv));
+    io->raft_tick.data = srv;
+    ev_timer_again(io->loop, &io->raft_tick);
     for (int i = 0; i < srv->cfg.bind_count; i++)
         if (listen_one(srv, srv->cfg.bind[i], err, errlen) < 0) return -1;
     ev_timer_init(&io->cron, cron_cb, 0.0, 1.0 / (double)srv->cfg.hz);
@@ -244,6 +259,7 @@ int server_run(struct server *srv)
 
 void server_free(struct server *srv)
 {
+    node_free(srv);
     kv_free(&srv->kv);
     sm_free(&srv->sm);
     multi_free(srv);

@@ -37,6 +37,7 @@ struct server {
     struct config cfg;
     struct kv kv;
     struct sm sm;               /* the apply path */
+    struct node *node;          /* the Raft driver (src/node.h) */
     struct server_io *io;       /* event loop, listeners, timers */
     /* clients */
     struct client *clients;     /* doubly linked list of every connection */

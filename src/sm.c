@@ -7,6 +7,7 @@
 
 #include "dispatch.h"
 #include "log.h"
+#include "node.h"
 #include "server.h"
 
 #define SM_ARGC_MAX (1024 * 1024) /* the parser's limit: no entry exceeds it */
@@ -162,21 +163,16 @@ static int apply_entry(struct server *srv, struct client *c, const char *data, s
     return 0;
 }
 
-int sm_apply(struct server *srv, const char *data, size_t len, struct resp_out *out, char *err,
-             size_t errlen)
+int sm_apply_for(struct server *srv, struct client *c, const char *data, size_t len,
+                 struct resp_out *out, char *err, size_t errlen)
 {
-    return apply_entry(srv, NULL, data, len, out, err, errlen);
+    return apply_entry(srv, c, data, len, out, err, errlen);
 }
 
-/* Single node: the entry is committed as soon as it is built. */
-static void submit(struct server *srv, struct client *c, struct resp_out *out)
+/* Hands the built entry to the log; the reply comes when it is applied. */
+static void submit(struct server *srv, struct client *c)
 {
-    char err[128];
-    struct sm_buf *b = &srv->sm.scratch;
-    if (apply_entry(srv, c, b->data, b->len, out, err, sizeof err) < 0) {
-        LOG_WARNING("Refusing to apply an entry I built: %s", err);
-        abort(); /* programmer error: our own encoder produced it */
-    }
+    node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
 }
 
 /* Adds argv to the entry, with relative TTLs made absolute at now. Commands
@@ -200,7 +196,7 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
     struct sm_buf *b = &srv->sm.scratch;
     sm_entry_begin(b, SM_ENTRY_COMMAND, now);
     add_absolute(b, cmd, argc, argv, now);
-    submit(srv, c, &c->out);
+    submit(srv, c);
 }
 
 void sm_submit_multi(struct server *srv, struct client *c)
@@ -213,7 +209,7 @@ void sm_submit_multi(struct server *srv, struct client *c)
         const struct command *parent;
         add_absolute(b, cmd_lookup(q->argv, q->argc, &parent), q->argc, q->argv, now);
     }
-    submit(srv, c, &c->out);
+    submit(srv, c);
 }
 
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys)
@@ -221,5 +217,5 @@ void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys
     struct sm_buf *b = &srv->sm.scratch;
     sm_entry_begin(b, SM_ENTRY_EXPIRE, server_now_ms());
     sm_entry_add(b, nkeys, keys);
-    submit(srv, NULL, NULL);
+    submit(srv, NULL);
 }

@@ -67,22 +67,24 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms);
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
 
 /*
- * Applies one encoded entry to srv's keyspace. The reply (if the entry type
- * has one) is written to out, or discarded when out is NULL. Returns 0, or -1
- * if the entry is malformed (nothing applied; err filled).
+ * Applies one encoded (committed) entry to srv's keyspace. c is the local
+ * client waiting for it, or NULL. The reply (if the entry type has one) is
+ * written to out, or discarded when out is NULL. Returns 0, or -1 if the
+ * entry is malformed (nothing applied; err filled).
  */
-int sm_apply(struct server *srv, const char *data, size_t len, struct resp_out *out,
-             char *err, size_t errlen);
+int sm_apply_for(struct server *srv, struct client *c, const char *data, size_t len,
+                 struct resp_out *out, char *err, size_t errlen);
 
 /*
  * The write path of a client command: builds the entry for argv (TTLs made
- * absolute), and submits it. Single node: applied at once, reply in c->out.
+ * absolute) and proposes it to the log (src/node.h); the reply reaches c->out
+ * when the entry is applied.
  */
 void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
                        int argc, const struct resp_arg *argv);
 /* EXEC of a transaction that contains writes: one entry, atomic. */
 void sm_submit_multi(struct server *srv, struct client *c);
-/* Active expiry: proposes deletion of keys found expired. */
+/* Active expiry (leader only): proposes deletion of keys found expired. */
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys);
 
 #endif

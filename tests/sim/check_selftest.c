@@ -19,10 +19,11 @@ static int valid(struct chk *c)
 {
     base(c);
     uint64_t h1 = chk_mix(0, VA[0]);
-    return chk_leader(c, 0, 1) | chk_leader(c, 1, 2) | chk_log_append(c, 1, false, 1, 3, T1, VA) |
-           chk_commit(c, 1, 3, 1, false) | chk_leader_complete(c, 1, chk_must_hold(c, 2), 1, false) |
-           chk_apply(c, 1, 1, VA[0]) | chk_apply(c, 1, 2, VA[1]) | chk_sm_reset(c, 2, 1, h1) |
-           chk_read(c, 1, 3, 3) | chk_commit(c, 1, 3, 1, true);
+    int rc = chk_leader(c, 0, 1) | chk_leader(c, 1, 2);
+    rc |= chk_log_append(c, 1, false, 1, 3, T1, VA) | chk_commit(c, 1, 3, 1, false);
+    rc |= chk_leader_complete(c, 1, chk_must_hold(c, 2), 1, false);
+    rc |= chk_apply(c, 1, 1, VA[0]) | chk_apply(c, 1, 2, VA[1]) | chk_sm_reset(c, 2, 1, h1);
+    return rc | chk_read(c, 1, 3, 3) | chk_commit(c, 1, 3, 1, true);
 }
 
 static int election_safety(struct chk *c)

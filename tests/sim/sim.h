@@ -27,6 +27,7 @@ struct sim_opts {
 struct sim_stats {
     uint64_t proposals, commits, reads, crashes, elections, snapshots_installed, conf_changes,
         transfers, msgs;
+    uint64_t heal_ticks_max; /* longest time from healing to the new entry applied */
 };
 
 /* Runs one seed. Returns 0, or -1 with a description of the violation in err. */

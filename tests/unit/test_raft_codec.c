@@ -148,6 +148,11 @@ static void test_rejects_bad_fields(void **state)
     n = raft_encode(&s, buf, sizeof(buf));
     buf[83] = RAFT_MAX_NODES + 1;
     assert_int_equal(raft_decode(buf, n, &d, g_out, RAFT_MAX_MSG_ENTRIES), RAFT_EMALFORMED);
+    /* the same server twice */
+    s = sample(RAFT_MSG_SNAPSHOT);
+    s.conf.s[1].id = s.conf.s[0].id;
+    n = raft_encode(&s, buf, sizeof(buf));
+    assert_int_equal(raft_decode(buf, n, &d, g_out, RAFT_MAX_MSG_ENTRIES), RAFT_EMALFORMED);
     /* encoder refuses what the decoder would refuse */
     struct raft_msg bad = sample(RAFT_MSG_HEARTBEAT);
     bad.n_entries = 1;

@@ -222,6 +222,56 @@ static void test_single_node(void **state)
     fx_free(&f);
 }
 
+/* Fig. 3.1 Candidates: on conversion, increment the term, vote for self, ask every
+ * voter (the request must be durable first); an AppendEntries from a leader of the
+ * same term makes the candidate a follower. */
+static void test_candidate_rules(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, no_prevote);
+    for (int t = 0; t < 20 && raft_role_of(f.nd[0].r) == RAFT_FOLLOWER; t++)
+        fx_tick(&f, 0, 1); /* times out within [10, 20) ticks */
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_CANDIDATE);
+    assert_int_equal(raft_term_of(f.nd[0].r), 1);
+    struct raft_ready rd;
+    raft_ready(f.nd[0].r, &rd);
+    assert_true(rd.hard_state_changed);
+    assert_int_equal(rd.hard_state.vote, 1);
+    int votes = 0;
+    for (uint32_t i = 0; i < rd.n_msgs; i++) {
+        assert_int_equal(rd.msgs[i].type, RAFT_MSG_VOTE);
+        assert_true(rd.msgs[i].must_persist_first);
+        votes++;
+    }
+    assert_int_equal(votes, 2);
+    raft_advance(f.nd[0].r);
+    struct raft_msg hb = fx_msg(RAFT_MSG_HEARTBEAT, 2, 1, 1);
+    raft_step(f.nd[0].r, &hb);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_FOLLOWER);
+    assert_int_equal(raft_leader(f.nd[0].r), 2);
+    assert_int_equal(raft_term_of(f.nd[0].r), 1);
+    fx_free(&f);
+}
+
+/* Fig. 3.1 Leaders: idle heartbeats every heartbeat_ticks keep followers from
+ * campaigning. */
+static void test_leader_heartbeats_keep_followers(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    raft_term t = raft_term_of(f.nd[0].r);
+    int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
+    fx_run(&f, 100);
+    assert_true(f.sent_by_type[RAFT_MSG_HEARTBEAT] - hb >= 2 * 100);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    assert_int_equal(raft_term_of(f.nd[1].r), t);
+    assert_int_equal(raft_term_of(f.nd[2].r), t);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +286,8 @@ int main(void)
         cmocka_unit_test(test_leader_lease_ignores_votes),
         cmocka_unit_test(test_non_voter_never_campaigns),
         cmocka_unit_test(test_single_node),
+        cmocka_unit_test(test_candidate_rules),
+        cmocka_unit_test(test_leader_heartbeats_keep_followers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

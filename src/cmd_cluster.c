@@ -1,0 +1,345 @@
+/*
+ * src/cmd_cluster.c - the cluster as clients and peers see it: RAFT.INFO
+ * (and INFO raft), RAFT.AUTH / RAFT.MSG (the peer protocol of
+ * src/transport.h), CLUSTER SLOTS/SHARDS/NODES/INFO/MYID/KEYSLOT describing
+ * one shard that owns every slot (the Raft leader as master, the others as
+ * replicas), READONLY and READWRITE.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../raft/raft.h"
+#include "info.h"
+#include "node.h"
+#include "server.h"
+#include "storage.h"
+#include "transport.h"
+#include "util.h"
+
+#define CLUSTER_SLOTS 16384
+
+/* Redis Cluster node ids are 40 hex characters: ours derive from the Raft id. */
+static void cluster_node_id(uint64_t id, char out[41])
+{
+    snprintf(out, 41, "%040llx", (unsigned long long)id);
+}
+
+static const char *role_name(const struct server *srv)
+{
+    const struct raft *r = node_core(srv);
+    const struct raft_conf *conf = raft_conf_of(r);
+    int i = raft_conf_find(conf, raft_id_of(r));
+    if (i >= 0 && !conf->s[i].voter) return "learner";
+    static const char *const names[] = {"follower", "pre-candidate", "candidate", "leader"};
+    return names[raft_role_of(r)];
+}
+
+static const char *peer_state(const struct server *srv, uint64_t id, int64_t *secs)
+{
+    struct transport_peer_info info;
+    *secs = 0;
+    if (transport_peer_info(node_transport(srv), id, &info) != 0) return "disconnected";
+    *secs = info.last_conn_secs;
+    if (info.state == TRANSPORT_CONNECTED) return "connected";
+    return info.state == TRANSPORT_CONNECTING ? "connecting" : "disconnected";
+}
+
+static void raft_section(struct info_text *t, const struct server *srv)
+{
+    const struct raft *r = node_core(srv);
+    const struct raft_conf *conf = raft_conf_of(r);
+    raft_id self = raft_id_of(r), leader = raft_leader(r);
+    int self_i = raft_conf_find(conf, self), voters = 0;
+    for (uint32_t i = 0; i < conf->n; i++) voters += conf->s[i].voter;
+    char lhost[CONFIG_HOST_MAX] = "";
+    int lport = 0;
+    char laddr[CONFIG_HOST_MAX + 16] = "";
+    if (leader && node_member_addr(srv, leader, lhost, sizeof lhost, &lport) == 0)
+        snprintf(laddr, sizeof laddr, "%s:%d", lhost, lport);
+    const struct raft_hard_state *hs = node_hard_state(srv);
+    info_addf(t,
+              "# Raft\r\nnode_id:%llu\r\nstate:up\r\nrole:%s\r\nis_voting:%s\r\n"
+              "leader_id:%lld\r\nleader_addr:%s\r\ncurrent_term:%llu\r\nvoted_for:%lld\r\n"
+              "num_nodes:%u\r\nnum_voting_nodes:%d\r\n",
+              (unsigned long long)self, role_name(srv),
+              self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
+              leader ? (long long)leader : -1LL, laddr, (unsigned long long)raft_term_of(r),
+              hs->vote ? (long long)hs->vote : -1LL, conf->n, voters);
+    int k = 0;
+    for (uint32_t i = 0; i < conf->n; i++) {
+        uint64_t id = conf->s[i].id;
+        if (id == self) continue;
+        char host[CONFIG_HOST_MAX] = "";
+        int port = 0;
+        node_member_addr(srv, id, host, sizeof host, &port);
+        raft_index match = 0;
+        raft_progress(r, id, &match);
+        int64_t secs;
+        const char *state = peer_state(srv, id, &secs);
+        info_addf(t,
+                  "node%d:id=%llu,addr=%s,port=%d,voting=%s,state=%s,match_index=%llu,"
+                  "last_conn_secs=%lld\r\n",
+                  k++, (unsigned long long)id, host, port, conf->s[i].voter ? "yes" : "no",
+                  state, (unsigned long long)match, (long long)secs);
+    }
+}
+
+static void log_sections(struct info_text *t, const struct server *srv)
+{
+    const struct raft *r = node_core(srv);
+    struct storage_stats st;
+    node_storage_stats(srv, &st);
+    raft_index first = raft_first_index(r), last = raft_last_index(r);
+    info_addf(t,
+              "# Log\r\nlog_entries:%llu\r\nfirst_log_index:%llu\r\ncurrent_index:%llu\r\n"
+              "commit_index:%llu\r\nlast_applied_index:%llu\r\nfsync_count:%llu\r\n"
+              "fsync_avg_microseconds:%llu\r\nfsync_max_microseconds:%llu\r\n",
+              (unsigned long long)(last >= first ? last - first + 1 : 0),
+              (unsigned long long)first, (unsigned long long)last,
+              (unsigned long long)raft_commit_index(r), (unsigned long long)node_applied(srv),
+              (unsigned long long)st.fsync_count,
+              (unsigned long long)(st.fsync_count ? st.fsync_total_us / st.fsync_count : 0),
+              (unsigned long long)st.fsync_max_us);
+    /* Snapshots come with log compaction; until then the base is index 0. */
+    info_addf(t,
+              "\r\n# Snapshot\r\nsnapshot_last_idx:%llu\r\nsnapshot_last_term:%llu\r\n"
+              "snapshot_size:0\r\nsnapshots_created:0\r\nsnapshots_received:0\r\n"
+              "snapshot_in_progress:no\r\n",
+              (unsigned long long)(first - 1), (unsigned long long)raft_log_term(r, first - 1));
+}
+
+void cluster_info_raft(struct info_text *t, const struct server *srv)
+{
+    raft_section(t, srv);
+    info_addf(t, "\r\n");
+    log_sections(t, srv);
+}
+
+void cmd_raft_info(struct cmd_ctx *c)
+{
+    struct info_text t = {0};
+    cluster_info_raft(&t, c->srv);
+    resp_add_verbatim(c->out, t.p, t.len, "txt");
+    free(t.p);
+}
+
+/* --------------------------------------------------------------- peers */
+
+static int secret_matches(const char *secret, const struct resp_arg *given)
+{
+    size_t slen = strlen(secret);
+    unsigned char diff = (unsigned char)(slen != given->len);
+    for (size_t i = 0; i < given->len; i++)
+        diff |= (unsigned char)(given->ptr[i] ^ (i < slen ? secret[i] : 0));
+    return diff == 0;
+}
+
+void cmd_raft_auth(struct cmd_ctx *c)
+{
+    const char *secret = c->srv->cfg.raft_secret;
+    if (!secret[0]) {
+        resp_add_error(c->out, "ERR raft-secret is not configured: peer commands are refused");
+        return;
+    }
+    if (!secret_matches(secret, &c->argv[1])) {
+        resp_add_error(c->out, "ERR invalid raft-secret");
+        return;
+    }
+    c->client->flags |= CLIENT_PEER;
+    resp_add_simple(c->out, "OK");
+}
+
+void cmd_raft_msg(struct cmd_ctx *c)
+{
+    if (!(c->client->flags & CLIENT_PEER)) {
+        resp_add_error(c->out, "NOPERM RAFT.MSG is for cluster peers that sent RAFT.AUTH");
+        return;
+    }
+    char err[128];
+    if (node_receive(c->srv, (const uint8_t *)c->argv[2].ptr, c->argv[2].len, err,
+                     sizeof err) != 0) {
+        resp_add_errorf(c->out, "ERR %s", err);
+        return;
+    }
+    resp_add_simple(c->out, "OK");
+}
+
+/* ------------------------------------------------------------- CLUSTER */
+
+struct member_view {
+    uint64_t id;
+    char host[CONFIG_HOST_MAX];
+    int port;
+    int is_leader;
+};
+
+/* Members with a known address, the leader first. Returns the count. */
+static int members(const struct server *srv, struct member_view *out)
+{
+    const struct raft *r = node_core(srv);
+    const struct raft_conf *conf = raft_conf_of(r);
+    raft_id leader = raft_leader(r);
+    int n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t i = 0; i < conf->n; i++) {
+            int is_leader = conf->s[i].id == leader;
+            if (is_leader != (pass == 0)) continue;
+            struct member_view *m = &out[n];
+            if (node_member_addr(srv, conf->s[i].id, m->host, sizeof m->host, &m->port) != 0)
+                continue;
+            m->id = conf->s[i].id;
+            m->is_leader = is_leader;
+            n++;
+        }
+    return n;
+}
+
+static void add_node_triple(struct resp_out *o, const struct member_view *m)
+{
+    char id[41];
+    cluster_node_id(m->id, id);
+    resp_add_array_len(o, 3);
+    resp_add_bulk_cstr(o, m->host);
+    resp_add_int(o, m->port);
+    resp_add_bulk_cstr(o, id);
+}
+
+void cmd_cluster_slots(struct cmd_ctx *c)
+{
+    struct member_view ms[RAFT_MAX_NODES];
+    int n = members(c->srv, ms);
+    if (n == 0 || !ms[0].is_leader) {
+        resp_add_array_len(c->out, 0);
+        return;
+    }
+    resp_add_array_len(c->out, 1);
+    resp_add_array_len(c->out, 2 + n);
+    resp_add_int(c->out, 0);
+    resp_add_int(c->out, CLUSTER_SLOTS - 1);
+    for (int i = 0; i < n; i++) add_node_triple(c->out, &ms[i]);
+}
+
+void cmd_cluster_shards(struct cmd_ctx *c)
+{
+    struct member_view ms[RAFT_MAX_NODES];
+    int n = members(c->srv, ms);
+    resp_add_array_len(c->out, 1);
+    resp_add_map_len(c->out, 2);
+    resp_add_bulk_cstr(c->out, "slots");
+    resp_add_array_len(c->out, 2);
+    resp_add_int(c->out, 0);
+    resp_add_int(c->out, CLUSTER_SLOTS - 1);
+    resp_add_bulk_cstr(c->out, "nodes");
+    resp_add_array_len(c->out, n);
+    for (int i = 0; i < n; i++) {
+        char id[41];
+        cluster_node_id(ms[i].id, id);
+        resp_add_map_len(c->out, 7);
+        resp_add_bulk_cstr(c->out, "id");
+        resp_add_bulk_cstr(c->out, id);
+        resp_add_bulk_cstr(c->out, "port");
+        resp_add_int(c->out, ms[i].port);
+        resp_add_bulk_cstr(c->out, "ip");
+        resp_add_bulk_cstr(c->out, ms[i].host);
+        resp_add_bulk_cstr(c->out, "endpoint");
+        resp_add_bulk_cstr(c->out, ms[i].host);
+        resp_add_bulk_cstr(c->out, "role");
+        resp_add_bulk_cstr(c->out, ms[i].is_leader ? "master" : "replica");
+        resp_add_bulk_cstr(c->out, "replication-offset");
+        resp_add_int(c->out, (long long)node_applied(c->srv));
+        resp_add_bulk_cstr(c->out, "health");
+        resp_add_bulk_cstr(c->out, "online");
+    }
+}
+
+void cmd_cluster_nodes(struct cmd_ctx *c)
+{
+    struct member_view ms[RAFT_MAX_NODES];
+    int n = members(c->srv, ms);
+    uint64_t self = (uint64_t)c->srv->cfg.node_id;
+    char leader_id[41] = "-";
+    if (n > 0 && ms[0].is_leader) cluster_node_id(ms[0].id, leader_id);
+    unsigned long long epoch = (unsigned long long)raft_term_of(node_core(c->srv));
+    struct info_text t = {0};
+    for (int i = 0; i < n; i++) {
+        char id[41];
+        cluster_node_id(ms[i].id, id);
+        const char *myself = ms[i].id == self ? "myself," : "";
+        if (ms[i].is_leader)
+            info_addf(&t, "%s %s:%d@%d %smaster - 0 0 %llu connected 0-%d\n", id, ms[i].host,
+                      ms[i].port, ms[i].port + 10000, myself, epoch, CLUSTER_SLOTS - 1);
+        else
+            info_addf(&t, "%s %s:%d@%d %sslave %s 0 0 %llu connected\n", id, ms[i].host,
+                      ms[i].port, ms[i].port + 10000, myself, leader_id, epoch);
+    }
+    resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");
+    free(t.p);
+}
+
+void cmd_cluster_info(struct cmd_ctx *c)
+{
+    const struct raft *r = node_core(c->srv);
+    const struct raft_conf *conf = raft_conf_of(r);
+    int ok = raft_leader(r) != 0;
+    struct info_text t = {0};
+    info_addf(&t,
+              "cluster_state:%s\r\ncluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n"
+              "cluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\ncluster_known_nodes:%u\r\n"
+              "cluster_size:1\r\ncluster_current_epoch:%llu\r\ncluster_my_epoch:%llu\r\n",
+              ok ? "ok" : "fail", CLUSTER_SLOTS, ok ? CLUSTER_SLOTS : 0,
+              ok ? 0 : CLUSTER_SLOTS, conf->n, (unsigned long long)raft_term_of(r),
+              (unsigned long long)raft_term_of(r));
+    resp_add_verbatim(c->out, t.p, t.len, "txt");
+    free(t.p);
+}
+
+void cmd_cluster_myid(struct cmd_ctx *c)
+{
+    char id[41];
+    cluster_node_id((uint64_t)c->srv->cfg.node_id, id);
+    resp_add_bulk_cstr(c->out, id);
+}
+
+void cmd_cluster_keyslot(struct cmd_ctx *c)
+{
+    resp_add_int(c->out, util_key_slot(c->argv[2].ptr, c->argv[2].len));
+}
+
+void cmd_cluster_help(struct cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "INFO",
+        "    Return information about the cluster.",
+        "KEYSLOT <key>",
+        "    Return the hash slot for <key>.",
+        "MYID",
+        "    Return the node id.",
+        "NODES",
+        "    Return cluster configuration seen by node. Output format:",
+        "    <id> <ip:port@cport> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+        "SHARDS",
+        "    Return information about slot range mappings and the nodes of each shard.",
+        "SLOTS",
+        "    Return information about slots range mappings. Each range is made of:",
+        "    start, end, master and replicas IP addresses, ports and ids",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    cmd_reply_help(c, lines);
+}
+
+void cmd_readonly(struct cmd_ctx *c)
+{
+    c->client->flags |= CLIENT_READONLY;
+    resp_add_simple(c->out, "OK");
+}
+
+void cmd_readwrite(struct cmd_ctx *c)
+{
+    c->client->flags &= ~CLIENT_READONLY;
+    resp_add_simple(c->out, "OK");
+}

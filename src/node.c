@@ -1,0 +1,588 @@
+/*
+ * src/node.c - the Raft driver (see node.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../raft/raft.h"
+#include "log.h"
+#include "node.h"
+#include "server.h"
+#include "storage.h"
+#include "transport.h"
+#include "util.h"
+
+#define FIFO_INIT 64
+
+/* A client waiting for the entry at `index` (proposed in `term`) to apply. */
+struct write_waiter {
+    raft_index index;
+    raft_term term;
+    struct client *c; /* NULL once answered (timeout) or gone */
+    int64_t deadline_ms;
+};
+
+/* A client waiting for a ReadIndex round; covers its input up to `barrier`. */
+struct read_waiter {
+    uint64_t ctx;
+    struct client *c;
+    uint64_t barrier;  /* stream position: reads ending at or before it may run */
+    raft_index index;  /* valid once released */
+    int released;
+    int64_t deadline_ms;
+};
+
+/* A FIFO ring of fixed-size items. */
+struct fifo {
+    char *items;
+    size_t item_size, head, len, cap;
+};
+
+struct node {
+    struct raft *raft;
+    struct storage *st;
+    struct transport *tr;
+    struct fifo writes, reads;
+    uint64_t next_ctx;
+    raft_index applied;
+    enum raft_role role;
+    raft_id leader;
+    struct raft_hard_state hs; /* last made durable */
+    uint8_t *enc;
+    size_t enc_cap;
+    struct raft_entry *dec_ents;
+    struct client **resume; /* clients to resume after raft_advance() */
+    size_t n_resume, resume_cap;
+};
+
+/* ------------------------------------------------------------ fifo helpers */
+
+static void fifo_init(struct fifo *f, size_t item_size)
+{
+    memset(f, 0, sizeof *f);
+    f->item_size = item_size;
+}
+
+static void *fifo_at(struct fifo *f, size_t i)
+{
+    return f->items + ((f->head + i) % f->cap) * f->item_size;
+}
+
+static void *fifo_push(struct fifo *f)
+{
+    if (f->len == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : FIFO_INIT;
+        char *n = malloc(ncap * f->item_size);
+        if (!n) abort();
+        for (size_t i = 0; i < f->len; i++)
+            memcpy(n + i * f->item_size, fifo_at(f, i), f->item_size);
+        free(f->items);
+        f->items = n;
+        f->head = 0;
+        f->cap = ncap;
+    }
+    void *slot = fifo_at(f, f->len++);
+    memset(slot, 0, f->item_size);
+    return slot;
+}
+
+static void fifo_pop(struct fifo *f)
+{
+    f->head = (f->head + 1) % f->cap;
+    f->len--;
+}
+
+/* ------------------------------------------------------------- addressing */
+
+/* host:port of a member, from cluster-members; NULL if unknown. */
+static const struct config_member *member(const struct server *srv, raft_id id)
+{
+    for (int i = 0; i < srv->cfg.members_count; i++)
+        if ((raft_id)srv->cfg.members[i].id == id) return &srv->cfg.members[i];
+    return NULL;
+}
+
+static unsigned cmd_slot(const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    if (!cmd || cmd->first_key <= 0 || cmd->first_key >= argc) return 0;
+    return util_key_slot(argv[cmd->first_key].ptr, argv[cmd->first_key].len);
+}
+
+/* -MOVED to the leader, or -CLUSTERDOWN when none is known. */
+static void reply_not_leader(struct server *srv, struct client *c, unsigned slot)
+{
+    char host[CONFIG_HOST_MAX];
+    int port;
+    if (!srv->node->leader ||
+        node_member_addr(srv, srv->node->leader, host, sizeof host, &port) != 0) {
+        resp_add_error(&c->out, "CLUSTERDOWN No raft leader");
+        return;
+    }
+    int v6 = strchr(host, ':') != NULL;
+    resp_add_errorf(&c->out, "MOVED %u %s%s%s:%d", slot, v6 ? "[" : "", host, v6 ? "]" : "",
+                    port);
+}
+
+/* ------------------------------------------------------------ client wakes */
+
+static void want_resume(struct node *n, struct client *c)
+{
+    if (!c) return;
+    if (n->n_resume == n->resume_cap) {
+        n->resume_cap = n->resume_cap ? n->resume_cap * 2 : 64;
+        n->resume = realloc(n->resume, n->resume_cap * sizeof *n->resume);
+        if (!n->resume) abort();
+    }
+    n->resume[n->n_resume++] = c;
+}
+
+static void resume_clients(struct server *srv)
+{
+    struct node *n = srv->node;
+    for (size_t i = 0; i < n->n_resume; i++) {
+        struct client *c = n->resume[i];
+        if (c) conn_resume(c);
+    }
+    n->n_resume = 0;
+}
+
+static void answer_write(struct node *n, struct write_waiter *w, const char *err)
+{
+    if (!w->c) return;
+    if (err) resp_add_error(&w->c->out, err);
+    w->c->pending_writes--;
+    client_mark_pending(w->c);
+    want_resume(n, w->c);
+    w->c = NULL;
+}
+
+static void answer_read(struct node *n, struct read_waiter *w, const char *err)
+{
+    if (!w->c) return;
+    if (err) resp_add_error(&w->c->out, err);
+    else w->c->read_cleared_end = w->barrier;
+    w->c->waiting_read = 0;
+    client_mark_pending(w->c);
+    want_resume(n, w->c);
+    w->c = NULL;
+}
+
+/* Leadership lost: every pending write may or may not commit; every pending
+ * read has lost its quorum. Answer them all now (SPEC: -TIMEOUT). */
+static void fail_pending(struct node *n)
+{
+    for (size_t i = 0; i < n->writes.len; i++)
+        answer_write(n, fifo_at(&n->writes, i), "TIMEOUT not committed yet");
+    for (size_t i = 0; i < n->reads.len; i++)
+        answer_read(n, fifo_at(&n->reads, i), "TIMEOUT no quorum for read");
+    n->writes.len = n->reads.len = 0;
+}
+
+/* --------------------------------------------------------------- routing */
+
+enum node_route node_route(struct server *srv, struct client *c, const struct command *cmd,
+                           int argc, const struct resp_arg *argv, int is_write, int is_read)
+{
+    struct node *n = srv->node;
+    int leader = n->role == RAFT_LEADER;
+    if (c->waiting_read) return NODE_WAIT;
+    if (c->pending_writes > 0 && !(is_write && leader)) return NODE_WAIT;
+    if (!is_write && !is_read) return NODE_EXEC;
+    if (!leader) {
+        if (is_read && (c->flags & CLIENT_READONLY)) return NODE_EXEC;
+        reply_not_leader(srv, c, cmd_slot(cmd, argc, argv));
+        return NODE_REPLIED;
+    }
+    if (is_write || c->cur_cmd_end <= c->read_cleared_end) return NODE_EXEC;
+    uint64_t ctx = ++n->next_ctx;
+    int rc = raft_read_index(n->raft, ctx);
+    if (rc == RAFT_ENOTREADY) {
+        resp_add_error(&c->out, "CLUSTERDOWN No raft leader");
+        return NODE_REPLIED;
+    }
+    if (rc != 0) {
+        resp_add_error(&c->out, "TIMEOUT no quorum for read");
+        return NODE_REPLIED;
+    }
+    struct read_waiter *w = fifo_push(&n->reads);
+    w->ctx = ctx;
+    w->c = c;
+    w->barrier = c->in_received;
+    w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
+    c->waiting_read = 1;
+    return NODE_WAIT;
+}
+
+void node_propose(struct server *srv, struct client *c, const char *data, size_t len)
+{
+    struct node *n = srv->node;
+    raft_index index;
+    int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
+    if (rc == 0) {
+        if (!c) return;
+        struct write_waiter *w = fifo_push(&n->writes);
+        w->index = index;
+        w->term = raft_term_of(n->raft);
+        w->c = c;
+        w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
+        c->pending_writes++;
+        return;
+    }
+    if (!c) return;
+    if (rc == RAFT_ENOTLEADER) reply_not_leader(srv, c, 0);
+    else if (rc == RAFT_ETOOBIG) resp_add_error(&c->out, "ERR write too large for the log");
+    else resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
+}
+
+/* -------------------------------------------------------------- messages */
+
+static void send_msg(struct node *n, const struct raft_msg *m)
+{
+    size_t need = raft_encoded_size(m);
+    if (need > n->enc_cap) {
+        free(n->enc);
+        n->enc_cap = need * 2;
+        n->enc = malloc(n->enc_cap);
+        if (!n->enc) abort();
+    }
+    size_t len = raft_encode(m, n->enc, n->enc_cap);
+    if (len == 0) {
+        LOG_WARNING("Raft message of type %d to %llu too large to encode", m->type,
+                    (unsigned long long)m->to);
+        return;
+    }
+    transport_send(n->tr, m->to, n->enc, len);
+}
+
+static void send_msgs(struct node *n, const struct raft_ready *rd, int persisted)
+{
+    for (uint32_t i = 0; i < rd->n_msgs; i++)
+        if (rd->msgs[i].must_persist_first == persisted) send_msg(n, &rd->msgs[i]);
+}
+
+int node_receive(struct server *srv, const uint8_t *msg, size_t len, char *err, size_t errlen)
+{
+    struct node *n = srv->node;
+    struct raft_msg m;
+    if (raft_decode(msg, len, &m, n->dec_ents, RAFT_MAX_MSG_ENTRIES) != 0) {
+        snprintf(err, errlen, "malformed raft message (%zu bytes)", len);
+        return -1;
+    }
+    if (raft_step(n->raft, &m) != 0) {
+        snprintf(err, errlen, "raft message not for this node");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- applying */
+
+static void fatal_storage(const char *what, const char *err)
+{
+    LOG_WARNING("%s: %s. Exiting: a node that cannot persist its log must not vote or "
+                "acknowledge writes.",
+                what, err);
+    exit(1);
+}
+
+static void apply_one(struct server *srv, const struct raft_entry *e)
+{
+    struct node *n = srv->node;
+    struct write_waiter *w = NULL;
+    while (n->writes.len) {
+        struct write_waiter *head = fifo_at(&n->writes, 0);
+        if (head->index > e->index) break;
+        if (head->index == e->index) {
+            w = head;
+            break;
+        }
+        answer_write(n, head, "TIMEOUT not committed yet"); /* an index we skipped */
+        fifo_pop(&n->writes);
+    }
+    struct client *c = w && w->c && w->term == e->term ? w->c : NULL;
+    if (e->type == RAFT_ENTRY_NORMAL) {
+        char err[160];
+        if (sm_apply_for(srv, c, (const char *)e->data, e->len, c ? &c->out : NULL, err,
+                         sizeof err) < 0)
+            fatal_storage("Corrupt committed log entry", err);
+    }
+    if (w) {
+        answer_write(n, w, c ? NULL : "TIMEOUT not committed yet");
+        fifo_pop(&n->writes);
+    }
+    n->applied = e->index;
+}
+
+static void release_reads(struct node *n, const struct raft_ready *rd)
+{
+    for (uint32_t i = 0; i < rd->n_reads; i++)
+        for (size_t k = 0; k < n->reads.len; k++) {
+            struct read_waiter *w = fifo_at(&n->reads, k);
+            if (w->ctx != rd->reads[i].ctx) continue;
+            w->released = 1;
+            w->index = rd->reads[i].index;
+            break;
+        }
+    while (n->reads.len) {
+        struct read_waiter *w = fifo_at(&n->reads, 0);
+        if (w->c && (!w->released || w->index > n->applied)) break;
+        answer_read(n, w, NULL);
+        fifo_pop(&n->reads);
+    }
+}
+
+static void role_changed(struct server *srv, const struct raft_ready *rd)
+{
+    struct node *n = srv->node;
+    int was_leader = n->role == RAFT_LEADER;
+    n->role = rd->role;
+    n->leader = rd->leader;
+    static const char *const names[] = {"follower", "pre-candidate", "candidate", "leader"};
+    log_set_role(n->role == RAFT_LEADER ? 'M' : 'S');
+    LOG_NOTICE("Raft: %s at term %llu, leader %llu", names[n->role],
+               (unsigned long long)raft_term_of(n->raft), (unsigned long long)n->leader);
+    if (was_leader && n->role != RAFT_LEADER) fail_pending(n);
+}
+
+static void process_one(struct server *srv, struct raft_ready *rd)
+{
+    struct node *n = srv->node;
+    char err[256];
+    send_msgs(n, rd, 0);
+    struct storage_batch b = {
+        .n_entries = rd->n_entries,
+        .entries = rd->entries,
+        .hs = rd->hard_state_changed ? &rd->hard_state : NULL,
+    };
+    if (storage_save(n->st, &b, err, sizeof err) != 0) fatal_storage("Writing the Raft log", err);
+    if (rd->hard_state_changed) n->hs = rd->hard_state;
+    send_msgs(n, rd, 1);
+    if (rd->soft_state_changed) role_changed(srv, rd);
+    for (uint32_t i = 0; i < rd->n_committed; i++) apply_one(srv, &rd->committed[i]);
+    release_reads(n, rd);
+}
+
+void node_process_ready(struct server *srv)
+{
+    struct node *n = srv->node;
+    /* Bounded: each round either empties the ready or makes progress. */
+    for (int round = 0; round < 64 && raft_has_ready(n->raft); round++) {
+        struct raft_ready rd;
+        raft_ready(n->raft, &rd);
+        process_one(srv, &rd);
+        raft_advance(n->raft);
+        resume_clients(srv);
+    }
+}
+
+/* -------------------------------------------------------------- timeouts */
+
+void node_tick(struct server *srv)
+{
+    struct node *n = srv->node;
+    raft_tick(n->raft);
+    int64_t now = server_now_ms();
+    for (size_t i = 0; i < n->writes.len; i++) {
+        struct write_waiter *w = fifo_at(&n->writes, i);
+        if (w->c && w->deadline_ms <= now) answer_write(n, w, "TIMEOUT not committed yet");
+    }
+    while (n->reads.len) {
+        struct read_waiter *w = fifo_at(&n->reads, 0);
+        if (w->c && w->deadline_ms > now) break;
+        answer_read(n, w, "TIMEOUT no quorum for read");
+        fifo_pop(&n->reads);
+    }
+    resume_clients(srv);
+}
+
+void node_client_gone(struct server *srv, struct client *c)
+{
+    struct node *n = srv->node;
+    for (size_t i = 0; i < n->writes.len; i++) {
+        struct write_waiter *w = fifo_at(&n->writes, i);
+        if (w->c == c) w->c = NULL;
+    }
+    for (size_t i = 0; i < n->reads.len; i++) {
+        struct read_waiter *w = fifo_at(&n->reads, i);
+        if (w->c == c) w->c = NULL;
+    }
+    for (size_t i = 0; i < n->n_resume; i++)
+        if (n->resume[i] == c) n->resume[i] = NULL;
+}
+
+const struct raft *node_core(const struct server *srv)
+{
+    return srv->node->raft;
+}
+
+const struct transport *node_transport(const struct server *srv)
+{
+    return srv->node->tr;
+}
+
+void node_storage_stats(const struct server *srv, struct storage_stats *st)
+{
+    storage_stats(srv->node->st, st);
+}
+
+const struct raft_hard_state *node_hard_state(const struct server *srv)
+{
+    return &srv->node->hs;
+}
+
+uint64_t node_applied(const struct server *srv)
+{
+    return srv->node->applied;
+}
+
+int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
+                     int *port)
+{
+    const struct config_member *m = member(srv, id);
+    if (m) {
+        snprintf(host, hostlen, "%s", m->host);
+        *port = m->port;
+        return 0;
+    }
+    if (id != (uint64_t)srv->cfg.node_id) return -1;
+    char h[CONFIG_HOST_MAX];
+    config_advertise(&srv->cfg, h, port);
+    snprintf(host, hostlen, "%s", h);
+    return 0;
+}
+
+int node_is_leader(const struct server *srv)
+{
+    return srv->node->role == RAFT_LEADER;
+}
+
+double node_tick_seconds(const struct server *srv)
+{
+    return (double)srv->cfg.raft_heartbeat_ms / 1000.0;
+}
+
+/* ------------------------------------------------------------ start, stop */
+
+/* The configuration of a first boot: cluster-members, or this node alone. */
+static void initial_conf(const struct server *srv, struct raft_conf *conf)
+{
+    memset(conf, 0, sizeof *conf);
+    for (int i = 0; i < srv->cfg.members_count && conf->n < RAFT_MAX_NODES; i++) {
+        conf->s[conf->n].id = (raft_id)srv->cfg.members[i].id;
+        conf->s[conf->n++].voter = true;
+    }
+    if (conf->n == 0) {
+        conf->s[0].id = (raft_id)srv->cfg.node_id;
+        conf->s[0].voter = true;
+        conf->n = 1;
+    }
+}
+
+static void make_raft_config(const struct server *srv, struct raft_config *rc)
+{
+    raft_config_default(rc);
+    long long ratio = srv->cfg.raft_election_timeout_ms / srv->cfg.raft_heartbeat_ms;
+    rc->id = (raft_id)srv->cfg.node_id;
+    rc->heartbeat_ticks = 1;
+    rc->election_ticks = ratio < 2 ? 2 : (uint32_t)ratio;
+    rc->max_inflight_msgs = (uint32_t)srv->cfg.raft_max_inflight_msgs;
+    rc->max_entries_per_msg = (uint32_t)srv->cfg.raft_max_entries_per_msg;
+    if (rc->max_inflight_msgs > RAFT_MAX_INFLIGHT) rc->max_inflight_msgs = RAFT_MAX_INFLIGHT;
+    if (rc->max_entries_per_msg > RAFT_MAX_MSG_ENTRIES)
+        rc->max_entries_per_msg = RAFT_MAX_MSG_ENTRIES;
+    rc->read_mode = srv->cfg.raft_read_mode == CONFIG_READ_LEASE ? RAFT_READ_LEASE : RAFT_READ_SAFE;
+    /* A write carries a value of up to proto-max-bulk-len plus its command. */
+    rc->max_entry_bytes = RAFT_CODEC_MAX_ENTRY;
+}
+
+/* A lone voter needs no election timeout to know it wins: tick until it
+ * leads (bounded by two election timeouts' worth of ticks). */
+static void elect_alone(struct server *srv, uint32_t election_ticks)
+{
+    struct node *n = srv->node;
+    const struct raft_conf *conf = raft_conf_of(n->raft);
+    if (conf->n != 1 || conf->s[0].id != (raft_id)srv->cfg.node_id || !conf->s[0].voter) return;
+    for (uint32_t i = 0; i < 2 * election_ticks + 2 && n->role != RAFT_LEADER; i++) {
+        raft_tick(n->raft);
+        node_process_ready(srv);
+    }
+}
+
+static int open_log(struct server *srv, char *err, size_t errlen)
+{
+    struct node *n = srv->node;
+    struct storage_state st;
+    if (storage_open(&n->st, srv->cfg.dir, (uint64_t)srv->cfg.node_id, srv->cfg.raft_log_fsync,
+                     err, errlen) != 0 ||
+        storage_load(n->st, &st, err, errlen) != 0)
+        return -1;
+    if (st.fresh) {
+        /* First boot: record the initial configuration before anything else,
+         * so a restart finds the same members (cluster-members is read once). */
+        initial_conf(srv, &st.snap.conf);
+        struct storage_batch b = {.snapshot = &st.snap};
+        if (storage_save(n->st, &b, err, errlen) != 0) {
+            storage_state_free(&st);
+            return -1;
+        }
+    }
+    int rc = raft_restore(n->raft, &st.hs, &st.snap, st.entries, st.n_entries);
+    if (rc == 0)
+        LOG_NOTICE("Raft log loaded: term %llu, commit %llu, %u entries after index %llu",
+                   (unsigned long long)st.hs.term, (unsigned long long)st.hs.commit,
+                   st.n_entries, (unsigned long long)st.snap.index);
+    storage_state_free(&st);
+    if (rc != 0) {
+        snprintf(err, errlen, "Raft state in %s is inconsistent: %s", srv->cfg.dir,
+                 raft_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen)
+{
+    struct node *n = calloc(1, sizeof *n);
+    if (!n) abort();
+    srv->node = n;
+    fifo_init(&n->writes, sizeof(struct write_waiter));
+    fifo_init(&n->reads, sizeof(struct read_waiter));
+    n->dec_ents = malloc(RAFT_MAX_MSG_ENTRIES * sizeof *n->dec_ents);
+    if (!n->dec_ents) abort();
+    struct raft_config rc;
+    make_raft_config(srv, &rc);
+    rc.seed = util_rand64(&srv->rng);
+    if (raft_create(&rc, &n->raft) != 0) {
+        snprintf(err, errlen, "Invalid Raft settings (election/heartbeat/limits)");
+        return -1;
+    }
+    if (open_log(srv, err, errlen) != 0) return -1;
+    /* A peer's queue must hold at least one largest message. */
+    struct transport_limits lim = TRANSPORT_LIMITS_DEFAULT;
+    lim.pending_bytes_max = 2ull * RAFT_CODEC_MAX_MSG;
+    n->tr = transport_create(loop, (uint64_t)srv->cfg.node_id, srv->cfg.raft_secret, &lim);
+    for (int i = 0; i < srv->cfg.members_count; i++) {
+        const struct config_member *m = &srv->cfg.members[i];
+        if (m->id != srv->cfg.node_id)
+            transport_set_peer(n->tr, (uint64_t)m->id, m->host, m->port);
+    }
+    elect_alone(srv, rc.election_ticks);
+    return 0;
+}
+
+void node_free(struct server *srv)
+{
+    struct node *n = srv->node;
+    if (!n) return;
+    if (n->tr) transport_free(n->tr);
+    if (n->st) storage_close(n->st);
+    raft_free(n->raft);
+    free(n->writes.items);
+    free(n->reads.items);
+    free(n->enc);
+    free(n->dec_ents);
+    free(n->resume);
+    free(n);
+    srv->node = NULL;
+}

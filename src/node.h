@@ -1,0 +1,94 @@
+/*
+ * src/node.h - the Raft driver: joins the pure core (raft/), the log storage
+ * (src/storage.c), the peer transport (src/transport.c) and the state machine
+ * (src/sm.h) into one replicated node.
+ *
+ * Every node is a Raft member, even alone: a node started without
+ * cluster-members is a one-voter cluster that elects itself at start, so the
+ * single-node server runs through the same log as a cluster.
+ *
+ * The driver loop (raft.h's contract) runs in node_process_ready(), called by
+ * the server's before-sleep hook before client output is flushed: messages
+ * that need nothing durable are sent, the batch's entries and hard state are
+ * written in ONE storage transaction (group commit: every write proposed in
+ * this loop iteration shares one fsync), the other messages are sent, the
+ * committed entries are applied (replying to the clients waiting for them),
+ * released reads are served, and the core is advanced.
+ *
+ * Client ordering (what a pipeline sees): consecutive writes of a client are
+ * proposed at once and answered in log order; a read waits until the client's
+ * writes are applied and then for a ReadIndex round (§6.4) covering every
+ * read already received from that client; any other command waits until the
+ * client has nothing pending. So a GET between two SETs of one connection
+ * sees the first and not the second, and a pipeline of writes costs one
+ * commit round, not one per command.
+ */
+#ifndef NODE_H
+#define NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct client;
+struct command;
+struct resp_arg;
+
+enum node_route {
+    NODE_EXEC = 0,   /* run the command now, locally */
+    NODE_WAIT = 1,   /* leave it unconsumed; the client is resumed later */
+    NODE_REPLIED = 2 /* an error (-MOVED, -CLUSTERDOWN, ...) was replied */
+};
+
+/* Opens storage under cfg.dir, restores the core, connects peers. Returns 0,
+ * or -1 with a message in err (damaged or foreign data file, ...). */
+struct ev_loop;
+int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen);
+void node_free(struct server *srv);
+
+/* Where the command `cmd` from client c goes. is_write says whether it
+ * changes the keyspace (a write, or EXEC of a queue holding one); is_read
+ * whether it reads it. Commands doing neither are local. A read on the leader
+ * starts a ReadIndex round covering c's input received so far
+ * (c->in_received) unless c->cur_cmd_end is already covered. */
+enum node_route node_route(struct server *srv, struct client *c, const struct command *cmd,
+                           int argc, const struct resp_arg *argv, int is_write, int is_read);
+
+/* Proposes the encoded entry; the reply goes to c (NULL: nobody waits) when
+ * it is applied. Errors are replied to c at once. */
+void node_propose(struct server *srv, struct client *c, const char *data, size_t len);
+
+/* Feeds a message received from a peer (RAFT.MSG). Returns 0, or -1 if it is
+ * malformed (err filled). */
+int node_receive(struct server *srv, const uint8_t *msg, size_t len, char *err, size_t errlen);
+
+/* The before-sleep work: runs the driver loop until the core has no ready. */
+void node_process_ready(struct server *srv);
+/* One Raft tick (the server's tick timer) and request timeouts. */
+void node_tick(struct server *srv);
+/* A client goes away: forget what it waits for. */
+void node_client_gone(struct server *srv, struct client *c);
+
+/* Read-only views for RAFT.INFO and CLUSTER (src/cmd_cluster.c). */
+struct raft;
+struct transport;
+struct storage_stats;
+struct raft_hard_state;
+const struct raft *node_core(const struct server *srv);
+const struct transport *node_transport(const struct server *srv);
+void node_storage_stats(const struct server *srv, struct storage_stats *st);
+/* The hard state last made durable. */
+const struct raft_hard_state *node_hard_state(const struct server *srv);
+/* Index of the last entry applied to the keyspace. */
+uint64_t node_applied(const struct server *srv);
+/* host and port of member id (from cluster-members, or this node's own
+ * advertised address); 0, or -1 if unknown. */
+int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
+                     int *port);
+
+/* 1 if this node leads (writes and linearizable reads are served here). */
+int node_is_leader(const struct server *srv);
+/* Milliseconds between ticks (the timer's period). */
+double node_tick_seconds(const struct server *srv);
+
+#endif

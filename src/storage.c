@@ -1,0 +1,795 @@
+/*
+ * src/storage.c - the Raft log, hard state and configuration in SQLite.
+ *
+ * Owns the one SQLite connection of the process (the only file that includes
+ * sqlite3.h). Contract, schema and invariants: storage.h.
+ *
+ * Layout of this file: error helpers, statement helpers, opening (dirs, file
+ * recognition, schema), reading the state, and the write paths, which all go
+ * through one transaction each and keep the in-memory copy of what is stored
+ * (hard state, snapshot, last index) in step only after COMMIT succeeded.
+ */
+#include "storage.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* Statements of the write paths, prepared once at open. */
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_LOG_INSERT,
+    ST_LOG_TRUNCATE,
+    ST_LOG_DROP_UPTO,
+    ST_LOG_CLEAR,
+    ST_META_SET,
+    ST_CONF_CLEAR,
+    ST_CONF_ADD,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_LOG_INSERT] = "INSERT INTO log(idx, term, type, data) VALUES(?1, ?2, ?3, ?4)",
+    [ST_LOG_TRUNCATE] = "DELETE FROM log WHERE idx >= ?1",
+    [ST_LOG_DROP_UPTO] = "DELETE FROM log WHERE idx <= ?1",
+    [ST_LOG_CLEAR] = "DELETE FROM log",
+    [ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
+    [ST_CONF_CLEAR] = "DELETE FROM conf",
+    [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter) VALUES(?1, ?2, ?3)",
+};
+
+/* Rows of the meta table; every one exists from creation on. */
+enum meta_key {
+    MK_NODE_ID,
+    MK_TERM,
+    MK_VOTE,
+    MK_COMMIT,
+    MK_SNAP_INDEX,
+    MK_SNAP_TERM,
+    MK_HAS_CONF,
+    MK_COUNT
+};
+
+static const char *const meta_names[MK_COUNT] = {
+    [MK_NODE_ID] = "node_id",
+    [MK_TERM] = "term",
+    [MK_VOTE] = "vote",
+    [MK_COMMIT] = "commit_index",
+    [MK_SNAP_INDEX] = "snap_index",
+    [MK_SNAP_TERM] = "snap_term",
+    [MK_HAS_CONF] = "has_conf",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,"
+    " voter INTEGER NOT NULL);"
+    "CREATE TABLE log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL,"
+    " data BLOB NOT NULL);"
+    "INSERT INTO meta(key, value) VALUES('term', 0), ('vote', 0), ('commit_index', 0),"
+    " ('snap_index', 0), ('snap_term', 0), ('has_conf', 0);";
+
+/* A second process on the same dir fails fast instead of waiting: exclusive
+ * locking means the lock is never released while the owner lives. */
+#define BUSY_TIMEOUT_MS 50
+/* A huge batch grows the WAL; cap what stays on disk after a checkpoint. */
+#define WAL_SIZE_LIMIT_BYTES (64 << 20)
+
+struct storage {
+    sqlite3 *db;
+    char *path; /* dir/raftcache.db, for messages */
+    uint64_t node_id;
+    int fsync;
+    sqlite3_stmt *stmt[ST_COUNT];
+    /* What is stored, kept in step with the database after each COMMIT. */
+    struct raft_hard_state hs;
+    raft_index snap_index;
+    raft_term snap_term;
+    bool has_conf;         /* a configuration was ever recorded */
+    raft_index last_index; /* snap_index when the log is empty */
+    uint64_t fsync_count, fsync_total_us, fsync_max_us;
+};
+
+/* ------------------------------------------------------------ errors */
+
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int code,
+                                                      const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* The connection's last error. Damage found by SQLite is the file's fault
+ * (EBADFILE); everything else is an operating error. */
+static int sql_error(struct storage *s, const char *what, char *err, size_t errlen)
+{
+    int code = sqlite3_extended_errcode(s->db);
+    int primary = code & 0xff;
+    const char *hint = "";
+    char sys[128] = "";
+
+    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+        hint = " (not a raftcache data file, or a damaged one)";
+    else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        hint = " (is another raftcache process using this dir?)";
+    /* SQLite records errno reliably only for a failed open (later calls may
+     * overwrite errno before it reads it). */
+    if (primary == SQLITE_CANTOPEN && sqlite3_system_errno(s->db))
+        snprintf(sys, sizeof sys, " (%s)", strerror(sqlite3_system_errno(s->db)));
+    return fail(err, errlen,
+                primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT ? STORAGE_EBADFILE
+                                                                      : STORAGE_EIO,
+                "%s: %s: %s%s%s", s->path, what, sqlite3_errmsg(s->db), sys, hint);
+}
+
+/* ------------------------------------------------------------ statements */
+
+/* Runs a prepared statement that returns no rows, then resets it. */
+static int step_done(struct storage *s, sqlite3_stmt *st, const char *what, char *err,
+                     size_t errlen)
+{
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : sql_error(s, what, err, errlen);
+    sqlite3_reset(st);
+    return ret;
+}
+
+static int exec(struct storage *s, const char *sql, char *err, size_t errlen)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sql_error(s, sql, err, errlen);
+    return 0;
+}
+
+/* First column of the first row of a one-off query, as an integer or text. */
+static int query_one(struct storage *s, const char *sql, int64_t *num, char *text, size_t textlen,
+                     char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int ret;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, sql, err, errlen);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ret = sql_error(s, sql, err, errlen);
+    } else {
+        if (num) *num = sqlite3_column_int64(st, 0);
+        if (text) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            snprintf(text, textlen, "%s", t ? (const char *)t : "");
+        }
+        ret = 0;
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int meta_set(struct storage *s, enum meta_key k, uint64_t v, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = s->stmt[ST_META_SET];
+    sqlite3_bind_text(st, 1, meta_names[k], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
+    return step_done(s, st, "updating meta", err, errlen);
+}
+
+static int tx_begin(struct storage *s, char *err, size_t errlen)
+{
+    return step_done(s, s->stmt[ST_BEGIN], "BEGIN", err, errlen);
+}
+
+/* COMMIT is where the fsyncs happen (synchronous=FULL): its time is the
+ * fsync latency RAFT.INFO reports. */
+static int tx_commit(struct storage *s, char *err, size_t errlen)
+{
+    int64_t t0 = util_monotonic_us();
+    if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen)) return STORAGE_EIO;
+    if (s->fsync) {
+        uint64_t us = (uint64_t)(util_monotonic_us() - t0);
+        s->fsync_count++;
+        s->fsync_total_us += us;
+        if (us > s->fsync_max_us) s->fsync_max_us = us;
+    }
+    return 0;
+}
+
+/* After a failed step: undo whatever the transaction wrote (SQLite may have
+ * rolled back already, e.g. after an I/O error during COMMIT). */
+static void tx_abort(struct storage *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_step(s->stmt[ST_ROLLBACK]);
+        sqlite3_reset(s->stmt[ST_ROLLBACK]);
+    }
+}
+
+/* ------------------------------------------------------------ opening */
+
+/* fsync of a directory makes the names created in it durable. Some file
+ * systems refuse it (EINVAL): they need nothing. */
+static int fsync_dir(const char *dir, char *err, size_t errlen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail(err, errlen, STORAGE_EIO, "%s: open: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    if (rc && saved != EINVAL)
+        return fail(err, errlen, STORAGE_EIO, "%s: fsync: %s", dir, strerror(saved));
+    return 0;
+}
+
+/* mkdir -p dir; each directory created is made durable in its parent. */
+static int make_dirs(const char *dir, int durable, char *err, size_t errlen)
+{
+    size_t len = strlen(dir);
+    char *p = malloc(len + 1);
+    struct stat sb;
+    int ret = 0;
+
+    if (!p) return fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
+    memcpy(p, dir, len + 1);
+    for (size_t i = 1; i <= len && ret == 0; i++) {
+        if (p[i] != '/' && p[i] != '\0') continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0700) == 0) {
+            if (durable) {
+                char *slash = strrchr(p, '/');
+                const char *parent = slash == NULL ? "." : slash == p ? "/" : p;
+                if (slash && slash != p) *slash = '\0';
+                ret = fsync_dir(parent, err, errlen);
+                if (slash && slash != p) *slash = '/';
+            }
+        } else if (errno != EEXIST) {
+            ret = fail(err, errlen, STORAGE_EIO, "%s: cannot create directory: %s", p,
+                       strerror(errno));
+        }
+        p[i] = c;
+    }
+    free(p);
+    if (ret) return ret;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return fail(err, errlen, STORAGE_EIO, "%s: not a directory", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return fail(err, errlen, STORAGE_EIO, "%s: directory not writable: %s", dir,
+                    strerror(errno));
+    return 0;
+}
+
+static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
+{
+    size_t n = strlen(dir) + 1 + sizeof STORAGE_FILE_NAME;
+    s->path = malloc(n);
+    if (!s->path) return fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
+    snprintf(s->path, n, "%s/%s", dir, STORAGE_FILE_NAME);
+
+    int rc = sqlite3_open_v2(
+        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (!s->db) return fail(err, errlen, STORAGE_EIO, "%s: out of memory", s->path);
+        return sql_error(s, "cannot open", err, errlen);
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* A read-only file opens read-only without an error; we must write. */
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        return fail(err, errlen, STORAGE_EIO, "%s: file is read-only", s->path);
+    /* Before the first read: the lock taken then is kept until close, so no
+     * second process can use the file, and WAL needs no -shm file. */
+    return exec(s, "PRAGMA locking_mode=EXCLUSIVE", err, errlen);
+}
+
+/* Decides whether the file is a new store (*fresh) or claims to be ours.
+ * Nothing is written before this says yes. */
+static int recognise(struct storage *s, bool *fresh, char *err, size_t errlen)
+{
+    int64_t app_id, version, objects;
+    /* The first read: a file that is not a database fails here. */
+    int rc = query_one(s, "PRAGMA application_id", &app_id, NULL, 0, err, errlen);
+    if (rc == 0) rc = query_one(s, "PRAGMA user_version", &version, NULL, 0, err, errlen);
+    if (rc == 0)
+        rc = query_one(s, "SELECT count(*) FROM sqlite_schema", &objects, NULL, 0, err, errlen);
+    if (rc) return rc;
+
+    *fresh = app_id == 0 && version == 0 && objects == 0;
+    if (*fresh) return 0;
+    if (app_id != STORAGE_APPLICATION_ID)
+        return fail(err, errlen, STORAGE_EBADFILE,
+                    "%s: not a raftcache data file (an SQLite database with application_id "
+                    "%#x, expected %#x); move it away or choose another dir",
+                    s->path, (unsigned)app_id, (unsigned)STORAGE_APPLICATION_ID);
+    if (version != STORAGE_SCHEMA_VERSION)
+        return fail(err, errlen, STORAGE_EBADFILE,
+                    "%s: schema version %lld, this raftcache reads version %d", s->path,
+                    (long long)version, STORAGE_SCHEMA_VERSION);
+    return 0;
+}
+
+/* PRAGMA quick_check's verdict: "ok", or its first problems joined by "; "
+ * (the first row of a report only names the database). */
+static int quick_check(struct storage *s, char *res, size_t cap, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    size_t len = 0;
+    int rc;
+
+    res[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(3)", -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "quick_check", err, errlen);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < cap) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        int n = snprintf(res + len, cap - len, "%s%s", len ? "; " : "", t ? (const char *)t : "");
+        len += n > 0 ? (size_t)n : 0;
+    }
+    int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_error(s, "quick_check", err, errlen);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* An existing file of ours: undamaged, and nothing but our tables. */
+static int verify_file(struct storage *s, char *err, size_t errlen)
+{
+    char res[256];
+    int64_t ours, all;
+    int rc = quick_check(s, res, sizeof res, err, errlen);
+    if (rc) return rc;
+    if (strcmp(res, "ok") != 0)
+        return fail(err, errlen, STORAGE_EBADFILE, "%s: damaged database: %s", s->path, res);
+
+    rc = query_one(s,
+                   "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                   " AND name IN ('meta', 'conf', 'log')",
+                   &ours, NULL, 0, err, errlen);
+    if (rc == 0)
+        rc = query_one(s,
+                       "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%'"
+                       " ESCAPE '\\'",
+                       &all, NULL, 0, err, errlen);
+    if (rc) return rc;
+    if (ours != 3 || all != 3)
+        return fail(err, errlen, STORAGE_EBADFILE,
+                    "%s: unexpected schema (%lld of 3 raftcache tables, %lld objects)", s->path,
+                    (long long)ours, (long long)all);
+    return 0;
+}
+
+static int set_pragmas(struct storage *s, char *err, size_t errlen)
+{
+    char mode[16];
+    char sql[64];
+    int rc = query_one(s, "PRAGMA journal_mode=WAL", NULL, mode, sizeof mode, err, errlen);
+    if (rc) return rc;
+    if (strcmp(mode, "wal") != 0)
+        return fail(err, errlen, STORAGE_EIO, "%s: cannot switch to WAL mode (got %s)", s->path,
+                    mode);
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", WAL_SIZE_LIMIT_BYTES);
+    rc = query_one(s, sql, NULL, NULL, 0, err, errlen);
+    if (rc == 0)
+        rc = exec(s, s->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err, errlen);
+    return rc;
+}
+
+/* One transaction: a crash leaves either nothing (a fresh store again) or a
+ * complete, recognisable store. */
+static int create_schema(struct storage *s, const char *dir, char *err, size_t errlen)
+{
+    char sql[sizeof schema_sql + 256];
+    snprintf(sql, sizeof sql,
+             "BEGIN;PRAGMA application_id=%d;PRAGMA user_version=%d;%s"
+             "INSERT INTO meta(key, value) VALUES('node_id', %lld);COMMIT;",
+             STORAGE_APPLICATION_ID, STORAGE_SCHEMA_VERSION, schema_sql, (long long)s->node_id);
+    int rc = exec(s, sql, err, errlen);
+    if (rc) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    /* The database file's own name must survive a power loss too. */
+    return s->fsync ? fsync_dir(dir, err, errlen) : 0;
+}
+
+static int prepare_all(struct storage *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK)
+            return sql_error(s, stmt_sql[i], err, errlen);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ reading */
+
+static int read_meta(struct storage *s, int64_t v[MK_COUNT], char *err, size_t errlen)
+{
+    bool seen[MK_COUNT] = {false};
+    sqlite3_stmt *st = NULL;
+    int rc, ret = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM meta", -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading meta", err, errlen);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && ret == 0) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        for (int k = 0; k < MK_COUNT && key; k++) {
+            if (strcmp(key, meta_names[k]) != 0) continue;
+            if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
+                ret = fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta %s is not an integer",
+                           s->path, key);
+            v[k] = sqlite3_column_int64(st, 1);
+            seen[k] = true;
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE) ret = sql_error(s, "reading meta", err, errlen);
+    sqlite3_finalize(st);
+    for (int k = 0; k < MK_COUNT && ret == 0; k++)
+        if (!seen[k])
+            ret = fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta %s missing", s->path,
+                       meta_names[k]);
+    return ret;
+}
+
+/* Loads the cached copy of what is stored and checks the node id and that
+ * the log starts right after the snapshot without gaps. */
+static int read_state(struct storage *s, char *err, size_t errlen)
+{
+    int64_t v[MK_COUNT] = {0};
+    int64_t count, lo, hi;
+    int rc = read_meta(s, v, err, errlen);
+    if (rc) return rc;
+    if ((uint64_t)v[MK_NODE_ID] != s->node_id)
+        return fail(err, errlen, STORAGE_EBADFILE,
+                    "%s: belongs to node %llu, this is node %llu (wrong dir or node-id?)", s->path,
+                    (unsigned long long)v[MK_NODE_ID], (unsigned long long)s->node_id);
+    s->hs.term = (raft_term)v[MK_TERM];
+    s->hs.vote = (raft_id)v[MK_VOTE];
+    s->hs.commit = (raft_index)v[MK_COMMIT];
+    s->snap_index = (raft_index)v[MK_SNAP_INDEX];
+    s->snap_term = (raft_term)v[MK_SNAP_TERM];
+    s->has_conf = v[MK_HAS_CONF] != 0;
+
+    rc = query_one(s, "SELECT count(*) FROM log", &count, NULL, 0, err, errlen);
+    if (rc == 0)
+        rc = query_one(s, "SELECT coalesce(min(idx), 0) FROM log", &lo, NULL, 0, err, errlen);
+    if (rc == 0)
+        rc = query_one(s, "SELECT coalesce(max(idx), 0) FROM log", &hi, NULL, 0, err, errlen);
+    if (rc) return rc;
+    if (count == 0) {
+        s->last_index = s->snap_index;
+        return 0;
+    }
+    if ((uint64_t)lo != s->snap_index + 1 || hi - lo + 1 != count)
+        return fail(err, errlen, STORAGE_EBADFILE,
+                    "%s: damaged log: %lld entries from %lld to %lld, expected a run from %llu",
+                    s->path, (long long)count, (long long)lo, (long long)hi,
+                    (unsigned long long)s->snap_index + 1);
+    s->last_index = (raft_index)hi;
+    return 0;
+}
+
+static int load_conf(struct storage *s, struct raft_conf *c, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, ret = 0;
+
+    memset(c, 0, sizeof *c);
+    if (sqlite3_prepare_v2(s->db, "SELECT id, voter FROM conf ORDER BY pos", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_error(s, "reading conf", err, errlen);
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0), voter = sqlite3_column_int64(st, 1);
+        if (c->n == RAFT_MAX_NODES || id == 0 || (voter != 0 && voter != 1))
+            ret = fail(err, errlen, STORAGE_EBADFILE, "%s: damaged configuration (server %lld)",
+                       s->path, (long long)id);
+        else
+            c->s[c->n++] = (struct raft_server){.id = (raft_id)id, .voter = voter == 1};
+    }
+    if (ret == 0 && rc != SQLITE_DONE) ret = sql_error(s, "reading conf", err, errlen);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* Checks one stored entry against the invariants of storage.h. */
+static int check_entry(struct storage *s, sqlite3_stmt *st, raft_index want, raft_term prev_term,
+                       char *err, size_t errlen)
+{
+    int64_t idx = sqlite3_column_int64(st, 0), term = sqlite3_column_int64(st, 1),
+            type = sqlite3_column_int64(st, 2);
+    const char *why = NULL;
+
+    if ((raft_index)idx != want)
+        why = "index out of sequence";
+    else if ((raft_term)term < prev_term)
+        why = "term goes down";
+    else if ((raft_term)term > s->hs.term)
+        why = "term above the current term";
+    else if (type < RAFT_ENTRY_NORMAL || type > RAFT_ENTRY_CONF)
+        why = "unknown entry type";
+    else if (sqlite3_column_type(st, 3) != SQLITE_BLOB)
+        why = "data is not a blob";
+    if (why)
+        return fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log at index %lld: %s", s->path,
+                    (long long)idx, why);
+    return 0;
+}
+
+/* Every entry, with its data copied into one block sized beforehand. */
+static int load_entries(struct storage *s, struct storage_state *st, char *err, size_t errlen)
+{
+    int64_t total;
+    uint64_t count = s->last_index - s->snap_index, n = 0, off = 0;
+    sqlite3_stmt *q = NULL;
+    int rc, ret;
+
+    ret = query_one(s, "SELECT coalesce(sum(length(data)), 0) FROM log", &total, NULL, 0, err,
+                    errlen);
+    if (ret) return ret;
+    if (count > UINT32_MAX)
+        return fail(err, errlen, STORAGE_EBADFILE, "%s: %llu log entries, more than supported",
+                    s->path, (unsigned long long)count);
+    st->entries = calloc(count ? count : 1, sizeof *st->entries);
+    st->data = malloc(total ? (size_t)total : 1);
+    if (!st->entries || !st->data)
+        return fail(err, errlen, STORAGE_EIO, "%s: out of memory loading %llu entries", s->path,
+                    (unsigned long long)count);
+    if (sqlite3_prepare_v2(s->db, "SELECT idx, term, type, data FROM log ORDER BY idx", -1, &q,
+                           NULL) != SQLITE_OK)
+        return sql_error(s, "reading log", err, errlen);
+    raft_term prev = s->snap_term;
+    while (ret == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        ret = check_entry(s, q, s->snap_index + 1 + n, prev, err, errlen);
+        const void *blob = sqlite3_column_blob(q, 3); /* before _bytes(), as SQLite asks */
+        uint64_t len = (uint64_t)sqlite3_column_bytes(q, 3);
+        if (ret == 0 && len && !blob)
+            ret = fail(err, errlen, STORAGE_EIO, "%s: out of memory reading the log", s->path);
+        if (ret == 0 && (n == count || off + len > (uint64_t)total))
+            ret =
+                fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log: changed while read", s->path);
+        if (ret) break;
+        struct raft_entry *e = &st->entries[n++];
+        e->index = (raft_index)sqlite3_column_int64(q, 0);
+        e->term = prev = (raft_term)sqlite3_column_int64(q, 1);
+        e->type = (uint32_t)sqlite3_column_int64(q, 2);
+        e->len = (uint32_t)len;
+        e->data = st->data + off;
+        if (len) memcpy(st->data + off, blob, len);
+        off += len;
+    }
+    if (ret == 0 && rc != SQLITE_DONE) ret = sql_error(s, "reading log", err, errlen);
+    if (ret == 0 && n != count)
+        ret = fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log: %llu of %llu entries", s->path,
+                   (unsigned long long)n, (unsigned long long)count);
+    sqlite3_finalize(q);
+    st->n_entries = (uint32_t)n;
+    return ret;
+}
+
+int storage_load(struct storage *s, struct storage_state *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    st->hs = s->hs;
+    st->snap.index = s->snap_index;
+    st->snap.term = s->snap_term;
+    int rc = load_conf(s, &st->snap.conf, err, errlen);
+    if (rc == 0) rc = load_entries(s, st, err, errlen);
+    if (rc) {
+        storage_state_free(st);
+        return rc;
+    }
+    st->fresh = !s->has_conf && s->hs.term == 0 && s->snap_index == 0 && st->n_entries == 0;
+    return 0;
+}
+
+void storage_state_free(struct storage_state *st)
+{
+    free(st->entries);
+    free(st->data);
+    memset(st, 0, sizeof *st);
+}
+
+/* ------------------------------------------------------------ writing */
+
+static int write_snapshot(struct storage *s, const struct raft_snapshot_meta *m, char *err,
+                          size_t errlen)
+{
+    assert(m->conf.n <= RAFT_MAX_NODES);
+    int rc = meta_set(s, MK_SNAP_INDEX, m->index, err, errlen);
+    if (rc == 0) rc = meta_set(s, MK_SNAP_TERM, m->term, err, errlen);
+    if (rc == 0 && !s->has_conf) rc = meta_set(s, MK_HAS_CONF, 1, err, errlen);
+    if (rc == 0) rc = step_done(s, s->stmt[ST_CONF_CLEAR], "clearing conf", err, errlen);
+    for (uint32_t i = 0; i < m->conf.n && rc == 0; i++) {
+        sqlite3_stmt *st = s->stmt[ST_CONF_ADD];
+        sqlite3_bind_int64(st, 1, i);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)m->conf.s[i].id);
+        sqlite3_bind_int64(st, 3, m->conf.s[i].voter ? 1 : 0);
+        rc = step_done(s, st, "writing conf", err, errlen);
+    }
+    return rc;
+}
+
+/* Deletes the conflicting suffix (stored entries from e[0].index on), then
+ * appends. `last` is the last stored index at this point of the transaction. */
+static int write_entries(struct storage *s, const struct raft_entry *e, uint32_t n, raft_index last,
+                         char *err, size_t errlen)
+{
+    if (e[0].index <= last) {
+        sqlite3_stmt *st = s->stmt[ST_LOG_TRUNCATE];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)e[0].index);
+        int rc = step_done(s, st, "truncating the log", err, errlen);
+        if (rc) return rc;
+    }
+    sqlite3_stmt *ins = s->stmt[ST_LOG_INSERT];
+    for (uint32_t i = 0; i < n; i++) {
+        assert(e[i].len == 0 || e[i].data != NULL);
+        sqlite3_bind_int64(ins, 1, (sqlite3_int64)e[i].index);
+        sqlite3_bind_int64(ins, 2, (sqlite3_int64)e[i].term);
+        sqlite3_bind_int64(ins, 3, e[i].type);
+        /* Never NULL, even for an empty entry: the column is NOT NULL. */
+        sqlite3_bind_blob64(ins, 4, e[i].len ? (const void *)e[i].data : "", e[i].len,
+                            SQLITE_STATIC);
+        int rc = step_done(s, ins, "appending to the log", err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int write_hard_state(struct storage *s, const struct raft_hard_state *hs, char *err,
+                            size_t errlen)
+{
+    int rc = 0;
+    if (hs->term != s->hs.term) rc = meta_set(s, MK_TERM, hs->term, err, errlen);
+    if (rc == 0 && hs->vote != s->hs.vote) rc = meta_set(s, MK_VOTE, hs->vote, err, errlen);
+    if (rc == 0 && hs->commit != s->hs.commit) rc = meta_set(s, MK_COMMIT, hs->commit, err, errlen);
+    return rc;
+}
+
+/* Programmer errors: the batch would break the log's invariants. */
+static void check_batch(const struct storage *s, const struct storage_batch *b)
+{
+    raft_index snap = s->snap_index, last = s->last_index;
+    if (b->snapshot) {
+        assert(b->snapshot->index >= s->snap_index);
+        snap = last = b->snapshot->index;
+    }
+    if (b->n_entries) {
+        assert(b->entries != NULL);
+        assert(b->entries[0].index > snap && b->entries[0].index <= last + 1);
+        for (uint32_t i = 1; i < b->n_entries; i++)
+            assert(b->entries[i].index == b->entries[i - 1].index + 1);
+    }
+}
+
+static bool hs_differs(const struct raft_hard_state *a, const struct raft_hard_state *b)
+{
+    return a->term != b->term || a->vote != b->vote || a->commit != b->commit;
+}
+
+int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen)
+{
+    check_batch(s, b);
+    bool hs_changed = b->hs && hs_differs(b->hs, &s->hs);
+    if (!b->snapshot && b->n_entries == 0 && !hs_changed) return 0;
+
+    raft_index last = s->last_index;
+    int rc = tx_begin(s, err, errlen);
+    if (rc) return rc;
+    if (b->snapshot) {
+        rc = step_done(s, s->stmt[ST_LOG_CLEAR], "dropping the log", err, errlen);
+        if (rc == 0) rc = write_snapshot(s, b->snapshot, err, errlen);
+        last = b->snapshot->index;
+    }
+    if (rc == 0 && b->n_entries) rc = write_entries(s, b->entries, b->n_entries, last, err, errlen);
+    if (rc == 0 && hs_changed) rc = write_hard_state(s, b->hs, err, errlen);
+    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc) {
+        tx_abort(s);
+        return rc;
+    }
+    if (b->snapshot) {
+        s->snap_index = b->snapshot->index;
+        s->snap_term = b->snapshot->term;
+        s->has_conf = true;
+    }
+    s->last_index = b->n_entries ? b->entries[b->n_entries - 1].index : last;
+    if (hs_changed) s->hs = *b->hs;
+    return 0;
+}
+
+int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, char *err,
+                    size_t errlen)
+{
+    assert(meta->index > s->snap_index && meta->index <= s->last_index);
+    int rc = tx_begin(s, err, errlen);
+    if (rc) return rc;
+    rc = write_snapshot(s, meta, err, errlen);
+    if (rc == 0) {
+        sqlite3_stmt *st = s->stmt[ST_LOG_DROP_UPTO];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)meta->index);
+        rc = step_done(s, st, "compacting the log", err, errlen);
+    }
+    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc) {
+        tx_abort(s);
+        return rc;
+    }
+    s->snap_index = meta->index;
+    s->snap_term = meta->term;
+    s->has_conf = true;
+    return 0;
+}
+
+int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen)
+{
+    int rc = exec(s, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err, errlen);
+    if (rc == 0) s->fsync = on ? 1 : 0;
+    return rc;
+}
+
+void storage_stats(const struct storage *s, struct storage_stats *st)
+{
+    st->fsync_count = s->fsync_count;
+    st->fsync_total_us = s->fsync_total_us;
+    st->fsync_max_us = s->fsync_max_us;
+    st->first_index = s->snap_index + 1;
+    st->last_index = s->last_index;
+    st->log_entries = s->last_index - s->snap_index;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fsync, char *err,
+                 size_t errlen)
+{
+    assert(out && dir && node_id != 0);
+    *out = NULL;
+    struct storage *s = calloc(1, sizeof *s);
+    if (!s) return fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
+    s->node_id = node_id;
+    s->fsync = fsync ? 1 : 0;
+
+    bool fresh = false;
+    int rc = make_dirs(dir, s->fsync, err, errlen);
+    if (rc == 0) rc = open_db(s, dir, err, errlen);
+    if (rc == 0) rc = recognise(s, &fresh, err, errlen);
+    /* Checked before anything is written: a damaged file stays as found. */
+    if (rc == 0 && !fresh) rc = verify_file(s, err, errlen);
+    if (rc == 0) rc = set_pragmas(s, err, errlen);
+    if (rc == 0 && fresh) rc = create_schema(s, dir, err, errlen);
+    if (rc == 0) rc = prepare_all(s, err, errlen);
+    if (rc == 0) rc = read_state(s, err, errlen);
+    if (rc) {
+        storage_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void storage_close(struct storage *s)
+{
+    if (!s) return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    /* Every statement is finalized, so this closes (and checkpoints) now. */
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}

@@ -1,0 +1,181 @@
+/*
+ * src/storage.h - durable Raft state: the log, the hard state and the cluster
+ * configuration, in one SQLite database, dir/raftcache.db.
+ *
+ * This module is the only user of SQLite in the project. It stores what the
+ * Raft core (raft/raft.h) hands the driver to persist and gives it back at
+ * start-up for raft_restore(); it knows nothing of the state machine, whose
+ * data lives in memory and is rebuilt by re-applying committed entries after
+ * the snapshot (the snapshot data itself is stored by the snapshot module,
+ * not here).
+ *
+ * DURABILITY. storage_save() writes everything one ready batch hands over
+ * (installed snapshot, entries, hard state) in ONE transaction: group commit,
+ * one fsync per batch however many client commands the batch carries. With
+ * fsync on (raft-log-fsync yes, the default) the database is in WAL mode with
+ * synchronous=FULL, so a transaction whose call returned 0 survives kill -9
+ * and power loss; a transaction interrupted by a crash is rolled back as a
+ * whole at the next open, never half applied. With fsync off
+ * (synchronous=OFF) a returned batch survives kill -9 (it is in the page
+ * cache) but not power loss: that breaks the SPEC's durability promise and is
+ * the operator's choice.
+ *
+ * INVARIANTS of the stored log (checked at open and load; a violation means
+ * a damaged file and is refused):
+ *   - the log holds exactly the entries snap.index + 1 .. last index, with no
+ *     gap: entries at or below the snapshot index are gone;
+ *   - terms never decrease along the log, none is below the snapshot's term
+ *     (when there is a snapshot) and none is above the hard state's term;
+ *   - entry types are those of enum raft_entry_type.
+ * The callers keep them by passing what the core hands out; breaking them
+ * (a gap, an index at or below the snapshot) is a programmer error and
+ * asserts.
+ *
+ * RECOGNISING OUR FILE. A database is used only if its PRAGMA application_id
+ * is STORAGE_APPLICATION_ID, its PRAGMA user_version is STORAGE_SCHEMA_VERSION,
+ * it holds exactly our tables, it passes PRAGMA quick_check and it was created
+ * for the same node id. Anything else (a file that is not a database, another
+ * application's database, a newer schema, damage, another node's data dir) is
+ * refused with STORAGE_EBADFILE and a message naming the file: a node must
+ * never start on state that is not its own. A missing or empty file is a new
+ * store. The database is opened in exclusive locking mode, so a second process
+ * on the same dir is refused too (STORAGE_EIO, "database is locked").
+ *
+ * Schema (version 1):
+ *   meta(key TEXT PRIMARY KEY, value)  node_id, term, vote, commit_index,
+ *                                      snap_index, snap_term (integers)
+ *   conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, voter INTEGER NOT NULL)
+ *                                      the configuration at the snapshot index,
+ *                                      one row per server, in raft_conf order
+ *   log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL)
+ * The configuration is rows, not raft_conf_encode() bytes, so that the server
+ * needs no part of the core to read its own file (and an operator can read it
+ * with the sqlite3 shell).
+ *
+ * ERRORS. Every function that can fail returns 0 or a negative STORAGE_E*
+ * code and writes a one-line, NUL-terminated reason naming the file into
+ * err[0..errlen) (err may be NULL when errlen is 0). An operating error
+ * (STORAGE_EIO: disk full, I/O error, permissions) leaves the store as it was
+ * before the call: the transaction is rolled back and nothing of the batch is
+ * stored; the server's policy decides what to do (it exits: a node that
+ * cannot persist must not acknowledge anything).
+ *
+ * Single-threaded: one struct storage is used by one thread. Not fork-safe:
+ * a child process must not use its parent's struct storage.
+ */
+#ifndef STORAGE_H
+#define STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../raft/raft.h"
+
+#define STORAGE_FILE_NAME "raftcache.db"
+#define STORAGE_APPLICATION_ID 0x52667443 /* "RftC": PRAGMA application_id of our files */
+#define STORAGE_SCHEMA_VERSION 1          /* PRAGMA user_version this build reads and writes */
+
+enum {
+    STORAGE_OK = 0,
+    STORAGE_EIO = -1,      /* an operating error: SQLite or the OS failed; err says why */
+    STORAGE_EBADFILE = -2, /* the file is damaged, foreign, of another schema or node */
+};
+
+struct storage;
+
+/* What storage_load() hands back. Owned by the caller; release with
+ * storage_state_free(). */
+struct storage_state {
+    bool fresh;                     /* nothing was ever saved: no configuration, no snapshot,
+                                       term 0, no entries - first boot */
+    struct raft_hard_state hs;      /* zeros on a fresh store */
+    struct raft_snapshot_meta snap; /* index 0 = no snapshot; conf = the configuration
+                                       at snap.index (the initial one at index 0) */
+    uint32_t n_entries;
+    struct raft_entry *entries; /* snap.index + 1 .. snap.index + n_entries, in order */
+    uint8_t *data;              /* one block holding every entries[i].data */
+};
+
+/* One ready batch to persist, in the order raft.h's contract lists. */
+struct storage_batch {
+    /* NULL, or a snapshot that becomes the log's base: the WHOLE stored log is
+     * dropped and *snapshot recorded (index, term, configuration). Used for a
+     * snapshot installed from the leader (rd.snap_chunk with done), whose data
+     * must already be durable, and at first boot with {0, 0, initial members}
+     * to record the initial configuration. Its index must not be below the
+     * stored snapshot's. */
+    const struct raft_snapshot_meta *snapshot;
+    /* Entries with consecutive indexes. Every stored entry with an index
+     * >= entries[0].index is deleted first (a conflicting suffix), then these
+     * are appended. entries[0].index must lie in snap.index + 1 .. last + 1.
+     * Data is borrowed for the call. */
+    uint32_t n_entries;
+    const struct raft_entry *entries;
+    /* NULL = unchanged. Written only if it differs from the stored one. */
+    const struct raft_hard_state *hs;
+};
+
+struct storage_stats {
+    uint64_t fsync_count;    /* committed write transactions while fsync was on */
+    uint64_t fsync_total_us; /* time spent in their COMMIT */
+    uint64_t fsync_max_us;
+    uint64_t log_entries; /* stored entries: last_index - first_index + 1 */
+    uint64_t first_index; /* snapshot index + 1, even when the log is empty */
+    uint64_t last_index;  /* last stored index; the snapshot index when the log is empty */
+};
+
+/*
+ * Opens (creating it if missing) dir/raftcache.db for node node_id (!= 0).
+ * dir and its missing parents are created (mode 0700). fsync: 1 = durable
+ * commits (synchronous=FULL), 0 = synchronous=OFF. Verifies the file as
+ * described above. On success *out is a store to release with storage_close().
+ * Returns 0; STORAGE_EBADFILE (the file is not ours or is damaged: the node
+ * must not start on it); STORAGE_EIO (cannot create dir or file, read-only,
+ * locked by another process, I/O error). On failure *out is NULL.
+ */
+int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fsync, char *err,
+                 size_t errlen);
+
+/* Closes the database (checkpointing the WAL into the main file). NULL is fine. */
+void storage_close(struct storage *s);
+
+/*
+ * Reads everything raft_restore() needs into *st: hard state, snapshot meta
+ * with its configuration, and every stored entry with its data. Returns 0;
+ * STORAGE_EBADFILE if the stored state breaks an invariant above (*st is then
+ * empty); STORAGE_EIO (read error, out of memory). *st needs
+ * storage_state_free() after a 0 return; after an error it is safe to free too.
+ */
+int storage_load(struct storage *s, struct storage_state *st, char *err, size_t errlen);
+
+/* Frees what storage_load() allocated and zeroes *st. */
+void storage_state_free(struct storage_state *st);
+
+/*
+ * Persists one ready batch in one transaction (see struct storage_batch): the
+ * snapshot, then the entries, then the hard state. A batch with nothing to
+ * change returns 0 without touching the disk. Returns 0 once the batch is
+ * committed (durable when fsync is on), or STORAGE_EIO with nothing of the
+ * batch stored.
+ */
+int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen);
+
+/*
+ * Local log compaction after the driver took a snapshot of its state machine
+ * up to meta->index (raft_snapshot_taken() filled *meta): records *meta as the
+ * log's base and deletes the entries up to meta->index, in one transaction.
+ * The snapshot's data must already be durable. meta->index must be above the
+ * stored snapshot index and at most the last stored index. Returns 0 or
+ * STORAGE_EIO (nothing changed).
+ */
+int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, char *err,
+                    size_t errlen);
+
+/* CONFIG SET raft-log-fsync: 1 = synchronous=FULL, 0 = synchronous=OFF, from
+ * the next transaction on. Returns 0 or STORAGE_EIO (setting unchanged). */
+int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen);
+
+/* Counters for RAFT.INFO; O(1), no I/O. */
+void storage_stats(const struct storage *s, struct storage_stats *st);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * src/transport.h - the outbound side of the peer transport: delivers the Raft
+ * core's encoded messages to the other nodes of the cluster.
+ *
+ * One outgoing connection per peer, on the peer's client port (the same port
+ * clients use), speaking RESP through hiredis's asynchronous API on the node's
+ * libev loop. Messages travel one way on a connection: replies to them (Raft's
+ * *_RESP messages) come back on the connection the other node opens to us, so
+ * two nodes talking to each other use two TCP connections.
+ *
+ * WIRE PROTOCOL (the inbound side, in the server's command table, is written
+ * against this; every argument is a RESP bulk string, binary-safe):
+ *
+ *   RAFT.AUTH <raft-secret> <from-node-id>
+ *       The first command of every connection, pipelined: the transport does
+ *       not wait for its reply before sending messages behind it.
+ *       <from-node-id> is the sender's node id in decimal.
+ *       Inbound side: +OK when <raft-secret> equals the node's configured
+ *       raft-secret (compare in constant time); the connection is then a peer
+ *       connection from <from-node-id> and counts as authenticated (requirepass
+ *       does not apply to it, nor the parser's unauthenticated size limits, so
+ *       the check must take effect before the next pipelined command is
+ *       parsed). Otherwise, and always when no raft-secret is configured, an
+ *       error reply (e.g. "-ERR invalid raft-secret"); the inbound side may
+ *       close the connection after it. RAFT.AUTH must work before AUTH even
+ *       when requirepass is set.
+ *
+ *   RAFT.MSG <from-node-id> <payload>
+ *       One Raft message: <payload> is exactly the bytes raft_encode() wrote.
+ *       Inbound side: on a connection without a successful RAFT.AUTH, or whose
+ *       <from-node-id> differs from the one authenticated, an error reply and
+ *       no effect at all (an ordinary client sending it changes nothing).
+ *       Otherwise +OK once the payload is taken (decoded and stepped, or queued
+ *       for the core); an error reply if it does not decode. The reply carries
+ *       no Raft information: it only paces the sender (see LIMITS).
+ *
+ * The inbound side must answer every command, in order, and never send
+ * anything unsolicited. The transport treats any non-error reply as success.
+ * An error reply to RAFT.MSG is counted (errors) and logged at verbose; the
+ * connection stays up. An error reply to RAFT.AUTH is counted, logged, and the
+ * connection is dropped and retried with back-off.
+ *
+ * DELIVERY. Messages to one peer arrive in the order transport_send() accepted
+ * them, each at most once. Any of them may be lost: the transport drops rather
+ * than blocks or grows, because Raft tolerates lost messages and retransmits.
+ * A message is dropped (and counted) when the peer is not connected -- nothing
+ * is queued while disconnected or connecting -- when its queue is full, and
+ * when the connection breaks before the peer has read it.
+ *
+ * CONNECTIONS. A peer is connecting as soon as it is added. A failed or timed
+ * out connect, a broken connection, a refused RAFT.AUTH and a reply timeout
+ * all lead to a retry after a back-off that starts at backoff_min_ms and
+ * doubles up to backoff_max_ms; it returns to backoff_min_ms when RAFT.AUTH is
+ * accepted (not merely when TCP connects, so a peer that accepts and then
+ * refuses or hangs up is not hammered). Connections are opened with a
+ * non-blocking connect and never waited for. TCP keepalive is enabled. Up and
+ * down events are logged at notice (repeated failures of a peer that is down
+ * at verbose only).
+ *
+ * LIMITS (struct transport_limits). A command is pending from the moment it is
+ * queued until its reply arrives; RAFT.AUTH counts. Per peer, at most
+ * pending_cmds_max commands and pending_bytes_max bytes (payload plus
+ * TRANSPORT_CMD_OVERHEAD_BYTES per command) may be pending; a send beyond
+ * either is dropped with TRANSPORT_EFULL. Exception: when nothing is pending
+ * one message is admitted whatever its size, so a message larger than
+ * pending_bytes_max is slow, never impossible. The bytes hiredis buffers for a
+ * peer are therefore bounded by max(pending_bytes_max, one message) plus
+ * RAFT.AUTH. If commands are pending and no reply arrives for
+ * reply_timeout_ms, the peer is considered hung: the connection is dropped and
+ * retried (0 disables this).
+ *
+ * BLOCKING. Nothing here blocks on a peer: connect, write and read are
+ * non-blocking and driven by the loop, so a slow or dead peer delays neither
+ * the loop nor the other peers. One exception: a host name that is not a
+ * numeric address is resolved by getaddrinfo() inside hiredis on each connect
+ * attempt, synchronously; use numeric addresses (or /etc/hosts names) in
+ * cluster-members and advertise-addr to keep that instant.
+ *
+ * Preconditions: single-threaded use on the loop's thread; the process ignores
+ * SIGPIPE (server_init() does), since hiredis writes with write(2).
+ *
+ * Ownership: transport_create() copies the secret; host strings are copied;
+ * payloads are copied before transport_send() returns. Nothing borrowed is
+ * kept. No function here calls back into the caller.
+ */
+#ifndef TRANSPORT_H
+#define TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct transport; /* private */
+
+enum transport_err {
+    TRANSPORT_OK = 0,
+    TRANSPORT_ENOPEER = -1,  /* no peer with this id */
+    TRANSPORT_ENOTCONN = -2, /* peer connecting or disconnected: message dropped */
+    TRANSPORT_EFULL = -3,    /* peer's pending limit reached: message dropped */
+    TRANSPORT_EINVAL = -4,   /* bad argument (id 0 or self, host, port) */
+};
+
+#define TRANSPORT_HOST_MAX 256           /* bytes of a host name, NUL included */
+#define TRANSPORT_CMD_OVERHEAD_BYTES 64  /* charged per command besides its payload */
+
+struct transport_limits {
+    uint32_t pending_cmds_max;   /* unreplied commands per peer */
+    uint64_t pending_bytes_max;  /* unreplied bytes per peer */
+    uint32_t connect_timeout_ms; /* TCP connect attempt */
+    uint32_t reply_timeout_ms;   /* no reply while commands pending; 0 = never */
+    uint32_t backoff_min_ms;     /* first retry delay */
+    uint32_t backoff_max_ms;     /* delay cap */
+};
+
+/* 1024 commands, 64 MB, connect 2000 ms, reply 15000 ms, back-off 100..2000 ms. */
+#define TRANSPORT_LIMITS_DEFAULT                                                                   \
+    {                                                                                              \
+        .pending_cmds_max = 1024, .pending_bytes_max = 64ull << 20, .connect_timeout_ms = 2000,   \
+        .reply_timeout_ms = 15000, .backoff_min_ms = 100, .backoff_max_ms = 2000,                  \
+    }
+
+enum transport_state {
+    TRANSPORT_DISCONNECTED = 0, /* waiting for the back-off before the next attempt */
+    TRANSPORT_CONNECTING = 1,   /* TCP connect in progress */
+    TRANSPORT_CONNECTED = 2,    /* TCP up; RAFT.AUTH sent (its reply may be pending) */
+};
+
+struct transport_peer_info {
+    uint64_t id;
+    char host[TRANSPORT_HOST_MAX];
+    int port;
+    enum transport_state state;
+    /* Seconds since the last connection event: the peer was added, a
+     * connection came up, or an established connection went down. Failed
+     * attempts while down do not reset it. */
+    int64_t last_conn_secs;
+    uint64_t sent;     /* messages accepted by transport_send() */
+    uint64_t dropped;  /* messages refused by transport_send() (ENOTCONN, EFULL) */
+    uint64_t errors;   /* error replies (RAFT.AUTH or RAFT.MSG) */
+    uint64_t connects; /* connections established */
+    uint32_t pending_cmds;
+    uint64_t pending_bytes;
+};
+
+/* Makes a transport for node self_id (> 0) on loop, presenting secret to
+ * every peer. lim NULL means TRANSPORT_LIMITS_DEFAULT; zero fields of lim are
+ * invalid (except reply_timeout_ms) and asserted. Starts with no peers.
+ * Allocation failure aborts the process, as elsewhere in the server. */
+struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const char *secret,
+                                   const struct transport_limits *lim);
+
+/* Closes every connection (pending messages are lost) and frees t. */
+void transport_free(struct transport *t);
+
+/* Adds peer id at host:port and starts connecting, or changes its address:
+ * the old connection is closed and a new one started at once (back-off
+ * reset). Setting the address it already has changes nothing. Returns 0, or
+ * TRANSPORT_EINVAL when id is 0 or self, host is empty or longer than
+ * TRANSPORT_HOST_MAX - 1 bytes, or port is outside 1..65535. */
+int transport_set_peer(struct transport *t, uint64_t id, const char *host, int port);
+
+/* Forgets peer id and closes its connection; unknown ids are ignored. */
+void transport_remove_peer(struct transport *t, uint64_t id);
+
+/* Queues payload[0..len) for peer `to` as one RAFT.MSG. Returns 0 (copied and
+ * queued; it will be written as the socket allows), or drops it and returns
+ * TRANSPORT_ENOPEER (not counted anywhere), TRANSPORT_ENOTCONN or
+ * TRANSPORT_EFULL (both counted in the peer's dropped). payload may be NULL
+ * when len is 0. */
+int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len);
+
+/* Fills *info for peer id; returns 0 or TRANSPORT_ENOPEER. */
+int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info);
+
+/* Static text for a transport_err code. */
+const char *transport_strerror(int err);
+
+#endif
