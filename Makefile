@@ -100,7 +100,7 @@ test: deps
 
 run: deps
 	$(MAKE) all
-	$(B)/raftcache conf/raftcache.conf
+	@scripts/run-cluster.sh
 
 bench: deps
 	$(MAKE) all
