@@ -452,6 +452,13 @@ int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t h
     return 0;
 }
 
+void node_set_fsync(struct server *srv, int on)
+{
+    char err[256];
+    if (storage_set_fsync(srv->node->st, on, err, sizeof err) != 0)
+        LOG_WARNING("Could not change raft-log-fsync: %s", err);
+}
+
 int node_is_leader(const struct server *srv)
 {
     return srv->node->role == RAFT_LEADER;

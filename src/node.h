@@ -86,6 +86,9 @@ uint64_t node_applied(const struct server *srv);
 int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
                      int *port);
 
+/* CONFIG SET raft-log-fsync: from the next batch on. */
+void node_set_fsync(struct server *srv, int on);
+
 /* 1 if this node leads (writes and linearizable reads are served here). */
 int node_is_leader(const struct server *srv);
 /* Milliseconds between ticks (the timer's period). */

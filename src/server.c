@@ -228,6 +228,8 @@ void server_config_changed(struct server *srv, const char *name)
     if (strcmp(name, "hz") == 0 && srv->io) {
         srv->io->cron.repeat = 1.0 / (double)srv->cfg.hz;
         ev_timer_again(srv->io->loop, &srv->io->cron);
+    } else if (strcmp(name, "raft-log-fsync") == 0) {
+        node_set_fsync(srv, (int)srv->cfg.raft_log_fsync);
     } else if (strcmp(name, "loglevel") == 0) {
         log_set_level(srv->cfg.loglevel);
     } else if (strcmp(name, "proto-max-bulk-len") == 0) {

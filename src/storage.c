@@ -670,10 +670,13 @@ static void check_batch(const struct storage *s, const struct storage_batch *b)
         snap = last = b->snapshot->index;
     }
     if (b->n_entries) {
+        raft_term term = b->hs ? b->hs->term : s->hs.term;
         assert(b->entries != NULL);
         assert(b->entries[0].index > snap && b->entries[0].index <= last + 1);
-        for (uint32_t i = 1; i < b->n_entries; i++)
-            assert(b->entries[i].index == b->entries[i - 1].index + 1);
+        for (uint32_t i = 0; i < b->n_entries; i++) {
+            assert(i == 0 || b->entries[i].index == b->entries[i - 1].index + 1);
+            assert(b->entries[i].term <= term); /* else load would call the file damaged */
+        }
     }
 }
 

@@ -43,7 +43,8 @@
  *
  * Schema (version 1):
  *   meta(key TEXT PRIMARY KEY, value)  node_id, term, vote, commit_index,
- *                                      snap_index, snap_term (integers)
+ *                                      snap_index, snap_term, has_conf (integers;
+ *                                      has_conf: a configuration was ever recorded)
  *   conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, voter INTEGER NOT NULL)
  *                                      the configuration at the snapshot index,
  *                                      one row per server, in raft_conf order
@@ -58,7 +59,8 @@
  * (STORAGE_EIO: disk full, I/O error, permissions) leaves the store as it was
  * before the call: the transaction is rolled back and nothing of the batch is
  * stored; the server's policy decides what to do (it exits: a node that
- * cannot persist must not acknowledge anything).
+ * cannot persist must not acknowledge anything). Any call may also return
+ * STORAGE_EBADFILE if SQLite finds the file damaged while using it.
  *
  * Single-threaded: one struct storage is used by one thread. Not fork-safe:
  * a child process must not use its parent's struct storage.

@@ -42,10 +42,10 @@ struct peer {
     uint32_t backoff_ms;   /* delay before the next retry */
     uint32_t pending_cmds;
     uint64_t pending_bytes;
-    int64_t event_us;      /* monotonic time of the last connection event */
-    int authed;            /* the live link's RAFT.AUTH was accepted */
-    int down_logged;       /* a failure was logged at notice since the last success */
-    int auth_refused;      /* the last RAFT.AUTH got an error (log it once) */
+    int64_t event_us; /* monotonic time of the last connection event */
+    int authed;       /* the live link's RAFT.AUTH was accepted */
+    int down_logged;  /* a failure was logged at notice since the last success */
+    int auth_refused; /* the last RAFT.AUTH got an error (log it once) */
     uint64_t sent, dropped, errors, connects;
 };
 
@@ -115,8 +115,8 @@ static void schedule_retry(struct peer *p)
     p->pending_cmds = 0;
     p->pending_bytes = 0;
     arm(p, p->backoff_ms);
-    p->backoff_ms = p->backoff_ms > lim->backoff_max_ms / 2 ? lim->backoff_max_ms
-                                                            : p->backoff_ms * 2;
+    p->backoff_ms =
+        p->backoff_ms > lim->backoff_max_ms / 2 ? lim->backoff_max_ms : p->backoff_ms * 2;
 }
 
 /* Logs a failed attempt at notice the first time after a success, then at
@@ -163,8 +163,10 @@ static void connect_cb(const redisAsyncContext *ac, int status)
     redisEnableKeepAlive(&p->ac->c);
     LOG_VERBOSE("Peer %" PRIu64 " TCP connected (%s:%d)", p->id, p->host, p->port);
     /* RAFT.AUTH is pending: from now on the timer waits for replies. */
-    if (p->t->lim.reply_timeout_ms) arm(p, p->t->lim.reply_timeout_ms);
-    else ev_timer_stop(p->t->loop, &p->timer);
+    if (p->t->lim.reply_timeout_ms)
+        arm(p, p->t->lim.reply_timeout_ms);
+    else
+        ev_timer_stop(p->t->loop, &p->timer);
 }
 
 static void disconnect_cb(const redisAsyncContext *ac, int status)
@@ -188,8 +190,10 @@ static struct peer *reply_taken(redisAsyncContext *ac, void *reply, void *privda
     p->pending_cmds--;
     p->pending_bytes -= cost;
     /* The reply timeout measures silence while something is owed. */
-    if (p->pending_cmds == 0) ev_timer_stop(p->t->loop, &p->timer);
-    else if (p->t->lim.reply_timeout_ms) arm(p, p->t->lim.reply_timeout_ms);
+    if (p->pending_cmds == 0)
+        ev_timer_stop(p->t->loop, &p->timer);
+    else if (p->t->lim.reply_timeout_ms)
+        arm(p, p->t->lim.reply_timeout_ms);
     return p;
 }
 
@@ -208,8 +212,8 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     }
     p->errors++;
     if (!p->auth_refused)
-        LOG_WARNING("Peer %" PRIu64 " (%s:%d) refused RAFT.AUTH: %s; retrying with back-off",
-                    p->id, p->host, p->port, reply->str);
+        LOG_WARNING("Peer %" PRIu64 " (%s:%d) refused RAFT.AUTH: %s; retrying with back-off", p->id,
+                    p->host, p->port, reply->str);
     else
         LOG_VERBOSE("Peer %" PRIu64 " refused RAFT.AUTH: %s", p->id, reply->str);
     p->auth_refused = 1;
@@ -290,9 +294,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int valid_limits(const struct transport_limits *lim)
 {
-    return lim->pending_cmds_max > 0 && lim->pending_bytes_max > 0 &&
-           lim->connect_timeout_ms > 0 && lim->backoff_min_ms > 0 &&
-           lim->backoff_max_ms >= lim->backoff_min_ms;
+    return lim->pending_cmds_max > 0 && lim->pending_bytes_max > 0 && lim->connect_timeout_ms > 0 &&
+           lim->backoff_min_ms > 0 && lim->backoff_max_ms >= lim->backoff_min_ms;
 }
 
 struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const char *secret,
@@ -322,7 +325,8 @@ static void peer_free(struct peer *p)
 void transport_free(struct transport *t)
 {
     if (!t) return;
-    for (size_t i = 0; i < t->n_peers; i++) peer_free(t->peers[i]);
+    for (size_t i = 0; i < t->n_peers; i++)
+        peer_free(t->peers[i]);
     free(t->peers);
     explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
@@ -359,8 +363,7 @@ int transport_set_peer(struct transport *t, uint64_t id, const char *host, int p
     if (!p) {
         p = peer_add(t, id);
     } else {
-        LOG_NOTICE("Peer %" PRIu64 " moves from %s:%d to %s:%d", id, p->host, p->port, host,
-                   port);
+        LOG_NOTICE("Peer %" PRIu64 " moves from %s:%d to %s:%d", id, p->host, p->port, host, port);
         ev_timer_stop(t->loop, &p->timer);
         link_close(p);
         if (p->state == TRANSPORT_CONNECTED) mark_event(p);
@@ -438,11 +441,16 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
 const char *transport_strerror(int err)
 {
     switch (err) {
-    case TRANSPORT_OK: return "ok";
-    case TRANSPORT_ENOPEER: return "unknown peer";
-    case TRANSPORT_ENOTCONN: return "peer not connected";
-    case TRANSPORT_EFULL: return "peer queue full";
-    case TRANSPORT_EINVAL: return "invalid argument";
+    case TRANSPORT_OK:
+        return "ok";
+    case TRANSPORT_ENOPEER:
+        return "unknown peer";
+    case TRANSPORT_ENOTCONN:
+        return "peer not connected";
+    case TRANSPORT_EFULL:
+        return "peer queue full";
+    case TRANSPORT_EINVAL:
+        return "invalid argument";
     }
     return "unknown transport error";
 }

@@ -35,7 +35,10 @@
  *       no Raft information: it only paces the sender (see LIMITS).
  *
  * The inbound side must answer every command, in order, and never send
- * anything unsolicited. The transport treats any non-error reply as success.
+ * anything unsolicited (an unsolicited error closes the link; an unsolicited
+ * non-error reply trips an assertion inside hiredis 0.14). Its bulk limit
+ * (proto-max-bulk-len) must admit the largest encoded message. The transport
+ * treats any non-error reply as success.
  * An error reply to RAFT.MSG is counted (errors) and logged at verbose; the
  * connection stays up. An error reply to RAFT.AUTH is counted, logged, and the
  * connection is dropped and retried with back-off.
@@ -53,9 +56,11 @@
  * doubles up to backoff_max_ms; it returns to backoff_min_ms when RAFT.AUTH is
  * accepted (not merely when TCP connects, so a peer that accepts and then
  * refuses or hangs up is not hammered). Connections are opened with a
- * non-blocking connect and never waited for. TCP keepalive is enabled. Up and
- * down events are logged at notice (repeated failures of a peer that is down
- * at verbose only).
+ * non-blocking connect and never waited for. TCP keepalive is enabled.
+ * Logging: "Peer N connected" at notice when RAFT.AUTH is accepted, "Peer N
+ * disconnected" at notice when such a link is lost; the first failed attempt
+ * after that at notice, later ones at verbose; a refused RAFT.AUTH at warning
+ * once, then at verbose, so a peer that stays down does not flood the log.
  *
  * LIMITS (struct transport_limits). A command is pending from the moment it is
  * queued until its reply arrives; RAFT.AUTH counts. Per peer, at most
@@ -100,8 +105,8 @@ enum transport_err {
     TRANSPORT_EINVAL = -4,   /* bad argument (id 0 or self, host, port) */
 };
 
-#define TRANSPORT_HOST_MAX 256           /* bytes of a host name, NUL included */
-#define TRANSPORT_CMD_OVERHEAD_BYTES 64  /* charged per command besides its payload */
+#define TRANSPORT_HOST_MAX 256          /* bytes of a host name, NUL included */
+#define TRANSPORT_CMD_OVERHEAD_BYTES 64 /* charged per command besides its payload */
 
 struct transport_limits {
     uint32_t pending_cmds_max;   /* unreplied commands per peer */
@@ -115,7 +120,7 @@ struct transport_limits {
 /* 1024 commands, 64 MB, connect 2000 ms, reply 15000 ms, back-off 100..2000 ms. */
 #define TRANSPORT_LIMITS_DEFAULT                                                                   \
     {                                                                                              \
-        .pending_cmds_max = 1024, .pending_bytes_max = 64ull << 20, .connect_timeout_ms = 2000,   \
+        .pending_cmds_max = 1024, .pending_bytes_max = 64ull << 20, .connect_timeout_ms = 2000,    \
         .reply_timeout_ms = 15000, .backoff_min_ms = 100, .backoff_max_ms = 2000,                  \
     }
 
