@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/bench.sh - raftcache next to redis-server 7.0 on the same machine.
 #
-# Starts redis-server (no persistence) and raftcache (single node) on free
-# ports in temp dirs, then:
+# Starts redis-server (no persistence) and raftcache (a single node, its Raft
+# log written without fsync: raft-log-fsync no, the same durability class as
+# redis without persistence; make bench-cluster compares the durable setups)
+# on free ports in temp dirs, then:
 #   1. memory: FLUSHALL, used_memory, load exactly 1,000,000 keys (16-byte
 #      names key:%012d, 100-byte values) with redis-cli --pipe, used_memory
 #      again; reports the delta, the RSS, and the raftcache/redis ratio;
@@ -17,7 +19,7 @@
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_RAFTCACHE_CMD
 # (shell command started with PORT and DIR exported; default
-# "$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR"), BENCH_ROUNDS, BENCH_N_P1
+# "$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no), BENCH_ROUNDS, BENCH_N_P1
 # (requests for -P 1 tests, default 200000), BENCH_N_P16 (default 1000000),
 # BENCH_N_MSET (default 100000), BENCH_KEYS (keys loaded, default 1000000),
 # BENCH_CLIENTS (default 50).
@@ -25,7 +27,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
-RAFTCACHE_CMD=${BENCH_RAFTCACHE_CMD:-'"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR"'}
+RAFTCACHE_CMD=${BENCH_RAFTCACHE_CMD:-'"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no'}
 REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
 ROUNDS=${BENCH_ROUNDS:-2}
 N_P1=${BENCH_N_P1:-200000}

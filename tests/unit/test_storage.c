@@ -479,7 +479,7 @@ static void test_unusable_dir(void **state)
     /* The database's name taken by a directory. */
     snprintf(sub, sizeof sub, "%s/d", f->dir);
     assert_int_equal(mkdir(sub, 0700), 0);
-    snprintf(file, sizeof file, "%s/%s", sub, STORAGE_FILE_NAME);
+    snprintf(file, sizeof file, "%s/d/%s", f->dir, STORAGE_FILE_NAME);
     assert_int_equal(mkdir(file, 0700), 0);
     assert_int_equal(storage_open(&s, sub, NODE, 1, f->err, sizeof f->err), STORAGE_EIO);
     assert_null(s);

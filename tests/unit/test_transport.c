@@ -172,8 +172,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         c->srv = srv;
         c->fd = fd;
         c->accepted_us = util_monotonic_us();
-        struct resp_limits lim = {.bulk_len_max = 512u << 20, .args_max = 16,
-                                  .inline_len_max = 65536};
+        struct resp_limits lim = {
+            .bulk_len_max = 512u << 20, .args_max = 16, .inline_len_max = 65536};
         resp_parser_init(&c->parser, &lim);
         ev_io_init(&c->rio, read_cb, fd, EV_READ);
         c->rio.data = c;
@@ -192,7 +192,8 @@ static void fake_listen(struct fake_server *srv, struct ev_loop *loop, int port,
     assert_true(srv->lfd >= 0);
     int one = 1;
     setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(srv->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(listen(srv->lfd, backlog), 0);
@@ -220,7 +221,8 @@ static void fake_stop(struct fake_server *srv)
         free(srv->conns[i]);
     }
     for (size_t i = 0; i < srv->n_cmds; i++)
-        for (int j = 0; j < 3; j++) free(srv->cmds[i].argv[j]);
+        for (int j = 0; j < 3; j++)
+            free(srv->cmds[i].argv[j]);
     free(srv->cmds);
 }
 
@@ -271,7 +273,8 @@ static int64_t now_ms(void)
 #define WAIT_UNTIL(loop, cond, ms)                                                                 \
     do {                                                                                           \
         int64_t deadline_ = now_ms() + (ms);                                                       \
-        while (!(cond) && now_ms() < deadline_) ev_run((loop), EVRUN_ONCE);                        \
+        while (!(cond) && now_ms() < deadline_)                                                    \
+            ev_run((loop), EVRUN_ONCE);                                                            \
         assert_true(cond);                                                                         \
     } while (0)
 
@@ -279,7 +282,8 @@ static int64_t now_ms(void)
 static void run_for(struct ev_loop *loop, int64_t ms)
 {
     int64_t deadline = now_ms() + ms;
-    while (now_ms() < deadline) ev_run(loop, EVRUN_ONCE);
+    while (now_ms() < deadline)
+        ev_run(loop, EVRUN_ONCE);
 }
 
 static struct transport_peer_info info(struct transport *t, uint64_t id)
@@ -295,8 +299,12 @@ static enum transport_state state(struct transport *t, uint64_t id)
 }
 
 static const struct transport_limits fast_limits = {
-    .pending_cmds_max = 1024, .pending_bytes_max = 1u << 20, .connect_timeout_ms = 500,
-    .reply_timeout_ms = 0,    .backoff_min_ms = 10,          .backoff_max_ms = 80,
+    .pending_cmds_max = 1024,
+    .pending_bytes_max = 1u << 20,
+    .connect_timeout_ms = 500,
+    .reply_timeout_ms = 0,
+    .backoff_min_ms = 10,
+    .backoff_max_ms = 80,
 };
 
 static void assert_cmd(const struct fake_cmd *cmd, int conn, const char *name, const char *a1,
@@ -319,7 +327,8 @@ static void assert_auth(const struct fake_cmd *cmd, int conn)
 static size_t make_payload(char *buf, int i)
 {
     size_t len = (size_t)(i * 37) % 3000;
-    for (size_t k = 0; k < len; k++) buf[k] = (char)((size_t)i * 31 + k * 7);
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (char)((size_t)i * 31 + k * 7);
     if (len >= 4) memcpy(buf, "\r\n\0$", 4);
     return len;
 }
@@ -353,7 +362,8 @@ static void test_delivery_in_order(void **unused)
     size_t big_len = 3u << 20;
     char *big = malloc(big_len);
     assert_non_null(big);
-    for (size_t k = 0; k < big_len; k++) big[k] = (char)(k * 13 + (k >> 12));
+    for (size_t k = 0; k < big_len; k++)
+        big[k] = (char)(k * 13 + (k >> 12));
     assert_int_equal(transport_send(t, 2, big, big_len), TRANSPORT_OK);
     assert_int_equal(transport_send(t, 2, "x", 1), TRANSPORT_EFULL);
     WAIT_UNTIL(e.loop, srv.n_cmds == N + 2 && info(t, 2).pending_cmds == 0, 5000);
@@ -531,7 +541,8 @@ static void test_pending_cmds_limit(void **unused)
     struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", stuck.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED, 2000);
-    for (int i = 0; i < 7; i++) assert_int_equal(transport_send(t, 2, "m", 1), TRANSPORT_OK);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(transport_send(t, 2, "m", 1), TRANSPORT_OK);
     assert_int_equal(transport_send(t, 2, "m", 1), TRANSPORT_EFULL);
     run_for(e.loop, 50);
     assert_int_equal(transport_send(t, 2, "m", 1), TRANSPORT_EFULL);
@@ -562,7 +573,8 @@ static void test_auth_refused(void **unused)
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, srv.n_conns >= 6, 5000);
     assert_true(info(t, 2).errors >= 5);
-    for (size_t i = 0; i < srv.n_cmds; i++) assert_string_equal(srv.cmds[i].argv[0], "RAFT.AUTH");
+    for (size_t i = 0; i < srv.n_cmds; i++)
+        assert_string_equal(srv.cmds[i].argv[0], "RAFT.AUTH");
     for (int k = 1; k < 6; k++) {
         int64_t want_ms = 20 << (k - 1) > 160 ? 160 : 20 << (k - 1);
         int64_t gap_us = srv.conns[k]->accepted_us - srv.conns[k - 1]->accepted_us;
@@ -617,7 +629,8 @@ static void test_connect_timeout(void **unused)
     env_init(&e);
     fake_listen(&srv, e.loop, 0, 0);
     int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)srv.port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
     struct transport_limits lim = fast_limits;
