@@ -67,6 +67,19 @@ struct command {
     const char *group;      /* COMMAND DOCS group: string, keyspace, server, ... */
     const char *since;
     const char *summary;
+    /* The arguments as Redis 7.0 documents them, without the command name, e.g.
+     * "key value [NX|XX]:condition [GET]"; NULL when there are none. COMMAND DOCS
+     * turns it into "arguments" (src/cmd_command.c), which redis-cli shows as hints.
+     *   UPPER      a token: alone a pure-token, before one item that item's token
+     *              (the first of a group's alternative takes the rest as a block)
+     *   lower      an argument; type inferred from the name (key, newkey, source,
+     *              destination, key1.. -> key; pattern; seconds, count... -> integer;
+     *              unix-time-* -> unix-time; else string); "name:type" overrides
+     *   [x] <x>    optional / required group; "|" inside splits it into a oneof,
+     *              several items make a block; "]:name" / ">:name" names the group
+     *   x [x ...]  repeated ("multiple"); several items repeat as one block
+     * A group's name defaults to its members' names joined with '_'. */
+    const char *syntax;
     const char *acl;        /* space-separated ACL categories without '@' */
     const struct command *subcommands; /* NULL-name terminated, or NULL */
 };

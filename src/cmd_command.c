@@ -5,6 +5,8 @@
  * Everything is derived from cmd_table (src/cmdtable.c); nothing here is a
  * second copy of what the table says.
  */
+#include <assert.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -116,17 +118,324 @@ void cmd_command_info(struct cmd_ctx *c)
     }
 }
 
+/* ---- COMMAND DOCS "arguments", parsed from the table's syntax strings ----
+ *
+ * The notation is documented with struct command's syntax field (cmd.h); the
+ * result is Redis 7.0's argument maps, which redis-cli 7.0 shows as hints. The
+ * input is our own static table, so a malformed string is a programmer error
+ * (assert); the parse still has hard limits (nodes, items per sequence), and
+ * its recursion is bounded by the group nesting limit ARG_DEPTH_MAX. */
+
+/* Scalar types first: "name:type" may name those. */
+enum arg_type { ARG_KEY, ARG_STRING, ARG_INTEGER, ARG_DOUBLE, ARG_PATTERN, ARG_UNIX_TIME,
+                ARG_PURE_TOKEN, ARG_ONEOF, ARG_BLOCK };
+static const char *const arg_type_names[] = {
+    "key", "string", "integer", "double", "pattern", "unix-time", "pure-token", "oneof", "block"};
+enum { ARG_OPTIONAL = 1, ARG_MULTIPLE = 2 };
+
+/* Argument names of a type other than string, each between spaces. */
+static const char key_names[] = " key key1 key2 newkey source destination ";
+static const char integer_names[] = " seconds milliseconds count offset start end increment "
+                                    "decrement cursor index protover client-id destination-db ";
+
+#define ARG_NODES_MAX 48
+#define ARG_ITEMS_MAX 12 /* items of one sequence, alternatives of one group */
+#define ARG_DEPTH_MAX 6  /* group nesting */
+#define ARG_NAME_MAX 64
+
+struct arg {
+    char name[ARG_NAME_MAX];
+    const char *token; /* into the syntax string, or NULL */
+    const char *text;  /* the item as written: "x [x ...]" compares these */
+    size_t token_len, text_len;
+    enum arg_type type;
+    unsigned flags;
+    int child, next; /* first member (oneof, block), next sibling; -1 = none */
+};
+
+struct arg_tree {
+    const char *p; /* parse position */
+    int n;
+    struct arg node[ARG_NODES_MAX];
+};
+
+static int is_word_char(char ch)
+{
+    return ch && !strchr(" []<>|", ch);
+}
+
+/* 1 if " w " occurs in list. */
+static int listed(const char *list, const char *w, size_t len)
+{
+    for (const char *p = list; (p = strchr(p, ' ')) != NULL && p[1]; p++)
+        if (strncmp(p + 1, w, len) == 0 && p[len + 1] == ' ') return 1;
+    return 0;
+}
+
+static enum arg_type infer_type(const char *w, size_t len)
+{
+    if (len > 10 && strncmp(w, "unix-time-", 10) == 0) return ARG_UNIX_TIME;
+    if (len == 7 && strncmp(w, "pattern", 7) == 0) return ARG_PATTERN;
+    if (listed(key_names, w, len)) return ARG_KEY;
+    return listed(integer_names, w, len) ? ARG_INTEGER : ARG_STRING;
+}
+
+/* A token has upper-case letters and no lower-case ones ("NX", "LIB-NAME"). */
+static int is_token(const char *w, size_t len)
+{
+    int upper = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (islower((unsigned char)w[i])) return 0;
+        upper |= isupper((unsigned char)w[i]) != 0;
+    }
+    return upper;
+}
+
+static void set_name(struct arg *a, const char *s, size_t len)
+{
+    assert(len < ARG_NAME_MAX && "syntax: argument name too long");
+    for (size_t i = 0; i < len; i++) a->name[i] = (char)tolower((unsigned char)s[i]);
+    a->name[len] = 0;
+}
+
+static int new_node(struct arg_tree *t, enum arg_type type, const char *text, size_t len)
+{
+    assert(t->n < ARG_NODES_MAX && "syntax: too many arguments");
+    t->node[t->n] =
+        (struct arg){.type = type, .text = text, .text_len = len, .child = -1, .next = -1};
+    return t->n++;
+}
+
+/* A token standing alone so far: it may still go to the item after it. */
+static int is_bare_token(const struct arg_tree *t, int i)
+{
+    return t->node[i].type == ARG_PURE_TOKEN && !t->node[i].flags;
+}
+
+static void give_token(struct arg_tree *t, int from, int to)
+{
+    t->node[to].token = t->node[from].token;
+    t->node[to].token_len = t->node[from].token_len;
+}
+
+/* A oneof or block over item[0..n), linked as its members. Its name, until a
+ * ":name", is theirs joined with '_' (Redis's habit: "parameter_value"). */
+static int make_parent(struct arg_tree *t, enum arg_type type, const int *item, int n)
+{
+    const struct arg *last = &t->node[item[n - 1]];
+    const char *text = t->node[item[0]].text;
+    int p = new_node(t, type, text, (size_t)(last->text + last->text_len - text));
+    struct arg *a = &t->node[p];
+    a->child = item[0];
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        t->node[item[i]].next = i + 1 < n ? item[i + 1] : -1;
+        const char *m = t->node[item[i]].name;
+        if (i && len < ARG_NAME_MAX - 1) a->name[len++] = '_';
+        while (*m && len < ARG_NAME_MAX - 1) a->name[len++] = *m++; /* cut to fit */
+    }
+    a->name[len] = 0;
+    return p;
+}
+
+/* One word: a pure token, or an argument with an inferred or ":type" type. */
+static int parse_word(struct arg_tree *t)
+{
+    const char *w = t->p, *colon;
+    size_t len = 0;
+    while (is_word_char(w[len])) len++;
+    assert(len > 0 && "syntax: empty item");
+    t->p += len;
+    int i = new_node(t, is_token(w, len) ? ARG_PURE_TOKEN : infer_type(w, len), w, len);
+    if (t->node[i].type == ARG_PURE_TOKEN) {
+        t->node[i].token = w;
+        t->node[i].token_len = len;
+    } else if ((colon = memrchr(w, ':', len)) != NULL) { /* "ip:port" is just a name */
+        size_t type_len = (size_t)(w + len - colon - 1);
+        for (int k = 0; k < ARG_PURE_TOKEN; k++)
+            if (strlen(arg_type_names[k]) == type_len &&
+                memcmp(arg_type_names[k], colon + 1, type_len) == 0) {
+                t->node[i].type = (enum arg_type)k;
+                len = (size_t)(colon - w);
+            }
+    }
+    set_name(&t->node[i], w, len);
+    return i;
+}
+
+/* A ":name" after a group names it. */
+static void parse_name(struct arg_tree *t, int i)
+{
+    if (*t->p != ':') return;
+    const char *s = ++t->p;
+    while (is_word_char(*t->p)) t->p++;
+    set_name(&t->node[i], s, (size_t)(t->p - s));
+}
+
+/* If the "[" group at t->p is "[x ...]" where x is the text of the last items,
+ * marks them repeated (several become one block: "key value [key value ...]"),
+ * consumes the group and returns the new item count; else returns -1. */
+static int parse_repeat(struct arg_tree *t, int *item, int n)
+{
+    const char *open = t->p, *q = t->p;
+    int level = 0;
+    do {
+        level += (*q == '[' || *q == '<') - (*q == ']' || *q == '>');
+        q++;
+    } while (level > 0 && *q);
+    assert(level == 0 && "syntax: unbalanced group");
+    size_t inner = (size_t)(q - open) - 2; /* q is past the closing bracket */
+    if (inner < 4 || memcmp(q - 5, " ...", 4) != 0) return -1;
+    inner -= 4;
+    for (int k = 1; k <= n; k++) {
+        const struct arg *first = &t->node[item[n - k]], *last = &t->node[item[n - 1]];
+        if ((size_t)(last->text + last->text_len - first->text) != inner ||
+            memcmp(first->text, open + 1, inner) != 0)
+            continue;
+        if (k > 1) item[n - k] = make_parent(t, ARG_BLOCK, item + n - k, k);
+        n -= k - 1;
+        t->node[item[n - 1]].flags |= ARG_MULTIPLE;
+        t->p = q;
+        return n;
+    }
+    assert(0 && "syntax: \"[x ...]\" does not repeat the items before it");
+    return -1;
+}
+
+/* Gives each bare token to the item after it ("EX seconds"); the leading token
+ * of a group's alternative takes all the rest as a block ("AUTH user pass").
+ * Returns the new item count. */
+static int attach_tokens(struct arg_tree *t, int *item, int n, int in_group)
+{
+    if (in_group && n > 2 && is_bare_token(t, item[0]) && !is_bare_token(t, item[1])) {
+        int b = make_parent(t, ARG_BLOCK, item + 1, n - 1);
+        give_token(t, item[0], b);
+        item[0] = b;
+        return 1;
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (i + 1 < n && is_bare_token(t, item[i]) && !is_bare_token(t, item[i + 1]) &&
+            !t->node[item[i + 1]].token)
+            give_token(t, item[i], item[i + 1]);
+        else item[m++] = item[i];
+    }
+    return m;
+}
+
+static int parse_group(struct arg_tree *t, int depth);
+
+/* Items up to a '|', a closing bracket or the end go to item[]; returns their
+ * count. depth is the group nesting (0 = top level). */
+static int parse_seq(struct arg_tree *t, int depth, int *item)
+{
+    int n = 0, m;
+    for (;;) {
+        while (*t->p == ' ') t->p++;
+        char ch = *t->p;
+        if (!ch || ch == '|' || ch == ']' || ch == '>') break;
+        if (ch == '[' && (m = parse_repeat(t, item, n)) >= 0) {
+            n = m;
+            parse_name(t, item[n - 1]);
+            continue;
+        }
+        assert(n < ARG_ITEMS_MAX && "syntax: too many items in a sequence");
+        item[n++] = ch == '[' || ch == '<' ? parse_group(t, depth + 1) : parse_word(t);
+    }
+    return attach_tokens(t, item, n, depth > 0);
+}
+
+/* "[...]" (optional) or "<...>", then an optional ":name": one node. A group
+ * of one item is that item; alternatives make a oneof. */
+static int parse_group(struct arg_tree *t, int depth)
+{
+    assert(depth <= ARG_DEPTH_MAX && "syntax: groups nested too deep");
+    const char *start = t->p;
+    char close = *t->p == '[' ? ']' : '>';
+    int alt[ARG_ITEMS_MAX], nalt = 0;
+    do {
+        int item[ARG_ITEMS_MAX];
+        t->p++; /* past the opening bracket or the '|' */
+        int n = parse_seq(t, depth, item);
+        assert(n > 0 && nalt < ARG_ITEMS_MAX && "syntax: empty group or too many alternatives");
+        alt[nalt++] = n == 1 ? item[0] : make_parent(t, ARG_BLOCK, item, n);
+    } while (*t->p == '|');
+    assert(*t->p == close && "syntax: unbalanced group");
+    t->p++;
+    int g = nalt == 1 ? alt[0] : make_parent(t, ARG_ONEOF, alt, nalt);
+    if (close == ']') t->node[g].flags |= ARG_OPTIONAL;
+    parse_name(t, g);
+    t->node[g].text = start;
+    t->node[g].text_len = (size_t)(t->p - start);
+    return g;
+}
+
+/* Parses a syntax string into t; returns the first top-level argument (the
+ * top level is a block, so all of them are its members) or -1. */
+static int parse_syntax(struct arg_tree *t, const char *syntax)
+{
+    int item[ARG_ITEMS_MAX];
+    t->p = syntax;
+    t->n = 0;
+    int n = parse_seq(t, 0, item);
+    assert(*t->p == '\0' && "syntax: '|' or a closing bracket outside any group");
+    return n ? t->node[make_parent(t, ARG_BLOCK, item, n)].child : -1;
+}
+
+/* The arguments from first on, as Redis 7.0's COMMAND DOCS argument maps. Each
+ * key argument gets the next key spec index (*keys counts them in order). */
+static void add_args(struct resp_out *o, const struct arg_tree *t, int first, int depth, int *keys)
+{
+    assert(depth < ARG_NODES_MAX); /* each level is a distinct node of the tree */
+    long n = 0;
+    for (int i = first; i >= 0; i = t->node[i].next) n++;
+    resp_add_array_len(o, n);
+    for (int i = first; i >= 0; i = t->node[i].next) {
+        const struct arg *a = &t->node[i];
+        int nested = a->type == ARG_ONEOF || a->type == ARG_BLOCK;
+        resp_add_map_len(o, 2 + (a->type == ARG_KEY) + !!a->token + !!a->flags + nested);
+        resp_add_bulk_cstr(o, "name");
+        resp_add_bulk_cstr(o, a->name);
+        resp_add_bulk_cstr(o, "type");
+        resp_add_bulk_cstr(o, arg_type_names[a->type]);
+        if (a->type == ARG_KEY) {
+            resp_add_bulk_cstr(o, "key_spec_index");
+            resp_add_int(o, (*keys)++);
+        }
+        if (a->token) {
+            resp_add_bulk_cstr(o, "token");
+            resp_add_bulk(o, a->token, a->token_len);
+        }
+        if (a->flags) {
+            resp_add_bulk_cstr(o, "flags");
+            resp_add_set_len(o, (a->flags & ARG_OPTIONAL) + !!(a->flags & ARG_MULTIPLE));
+            if (a->flags & ARG_OPTIONAL) resp_add_simple(o, "optional");
+            if (a->flags & ARG_MULTIPLE) resp_add_simple(o, "multiple");
+        }
+        if (!nested) continue;
+        resp_add_bulk_cstr(o, "arguments");
+        add_args(o, t, a->child, depth + 1, keys);
+    }
+}
+
 static void add_docs(struct resp_out *o, const struct command *cmd)
 {
     long nsub = 0;
     for (const struct command *s = cmd->subcommands; s && s->name; s++) nsub++;
-    resp_add_map_len(o, nsub ? 4 : 3);
+    int has_args = cmd->syntax && cmd->syntax[0];
+    resp_add_map_len(o, 3 + has_args + !!nsub);
     resp_add_bulk_cstr(o, "summary");
     resp_add_bulk_cstr(o, cmd->summary);
     resp_add_bulk_cstr(o, "since");
     resp_add_bulk_cstr(o, cmd->since);
     resp_add_bulk_cstr(o, "group");
     resp_add_bulk_cstr(o, cmd->group);
+    if (has_args) {
+        struct arg_tree t;
+        int keys = 0;
+        resp_add_bulk_cstr(o, "arguments");
+        add_args(o, &t, parse_syntax(&t, cmd->syntax), 0, &keys);
+    }
     if (!nsub) return;
     resp_add_bulk_cstr(o, "subcommands");
     resp_add_map_len(o, nsub);
