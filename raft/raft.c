@@ -298,15 +298,15 @@ static bool handle_term(struct raft *r, const struct raft_msg *m)
 {
     bool vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
     if (m->term > r->term) {
-        /* §4.2.3: while we hear from a leader, ignore vote requests entirely (they would
-         * depose a healthy leader); a transfer's TimeoutNow election is exempt. Only with
-         * CheckQuorum: without it a leader could ignore candidates forever. In lease mode a
-         * freshly (re)started server also waits a timeout: it may have acknowledged a
-         * lease before it crashed. */
+        /* §4.2.3: within an election timeout of hearing from a leader, ignore vote
+         * requests entirely: they come from a server that is removed, partitioned or
+         * behind, and would depose a healthy leader. A transfer's TimeoutNow election is
+         * exempt. A leader ignores them too; if its own term is stale it learns so from
+         * the reply its next heartbeat gets. In lease mode a freshly (re)started server
+         * also waits a timeout: it may have acknowledged a lease before it crashed. */
         bool recent = r->leader != 0 || (r->cfg.read_mode == RAFT_READ_LEASE &&
                                          r->ticks < r->cfg.election_ticks);
-        if (vote_req && !m->transfer && r->cfg.check_quorum && recent &&
-            r->election_elapsed < r->cfg.election_ticks)
+        if (vote_req && !m->transfer && recent && r->election_elapsed < r->cfg.election_ticks)
             return false;
         if (m->type == RAFT_MSG_PREVOTE || (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject))
             return true; /* PreVote never changes terms: it is m->term = ours + 1 */

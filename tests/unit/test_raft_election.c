@@ -24,22 +24,20 @@ static void test_vote_once_per_term(void **state)
     fx_free(&f);
 }
 
-static void no_check_quorum(struct raft_config *c)
-{
-    c->check_quorum = false; /* no leader lease: votes are judged on the log alone */
-}
-
-/* §3.6.1: grant only to a candidate whose log is at least as up to date. */
+/* §3.6.1: grant only to a candidate whose log is at least as up to date. (The requests
+ * are flagged as transfers so the §4.2.3 rule - ignore votes while a leader is heard -
+ * does not hide the log comparison.) */
 static void test_vote_log_up_to_date(void **state)
 {
     (void)state;
     struct fx f;
-    fx_init(&f, 3, 3, no_check_quorum);
+    fx_init(&f, 3, 3, NULL);
     fx_campaign(&f, 0); /* node 1 leads term 1, everyone has the no-op (1, t1) */
     fx_propose(&f, 0, 7);
     fx_flush(&f); /* logs: (1,t1) (2,t1) */
     struct raft_msg out;
     struct raft_msg m = fx_msg(RAFT_MSG_VOTE, 3, 2, 9);
+    m.transfer = true;
     m.index = 1; /* same last term, shorter */
     m.log_term = 1;
     fx_step_reply(&f, 1, &m, RAFT_MSG_VOTE_RESP, &out);
@@ -177,7 +175,7 @@ static void test_check_quorum_steps_down(void **state)
     fx_free(&f);
 }
 
-/* §4.2.3 with CheckQuorum: a follower that hears from its leader ignores vote requests. */
+/* §4.2.3: a follower that hears from its leader ignores vote requests. */
 static void test_leader_lease_ignores_votes(void **state)
 {
     (void)state;
