@@ -28,7 +28,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 
 .PHONY: all deps test unit sim integration redis-tests run clean check-deps \
-        bench bench-raft format
+        bench bench-cluster bench-raft format
 all: $(B)/raftcache
 
 $(B)/%.o: %.c
@@ -87,8 +87,11 @@ unit: $(UNIT_BIN)
 integration: $(B)/raftcache $(B)/tests/hiredis_client
 	@scripts/run-integration.sh
 
+# Redis's own suite against a single node, then against the leader of a
+# 3-node cluster.
 redis-tests: $(B)/raftcache
 	@redis-tests/run.sh
+	@RT_CLUSTER_NODES=3 redis-tests/run.sh
 
 test: deps
 	$(MAKE) all
@@ -105,6 +108,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	@scripts/bench.sh
+
+bench-cluster: deps
+	$(MAKE) all
+	@scripts/bench-cluster.sh
 
 format:
 	clang-format -i $(RESP_SRC) $(RAFT_SRC) $(SRV_SRC) $(wildcard */*.h) $(UNIT_SRC)

@@ -24,6 +24,17 @@
 #                    that starts the cluster. The suite's client does not follow
 #                    MOVED, so PORT must be the leader's: the harness waits until
 #                    a SET on PORT answers OK before it starts the unit.
+#   RT_CLUSTER_NODES=N  cluster mode run by this script: every unit gets a fresh
+#                    N-node raftcache cluster (free ports, its own dirs, a
+#                    raft-secret). Node 1 is given raft-election-timeout-ms 200
+#                    and the others 3000, so that it wins the first election;
+#                    the harness waits until node 1's RAFT.INFO says
+#                    role:leader (restarting the whole cluster when another node
+#                    won, at most RT_CLUSTER_ATTEMPTS times, default 5) and
+#                    points the suite at node 1 with --cluster-mode. After each
+#                    unit every node must have applied node 1's commit index and
+#                    hold as many keys, node 1 must still lead, and every node
+#                    must exit 0 on SIGTERM. Excludes RT_SERVER_CMD.
 #   RT_UNITS         space-separated units (default: the list below)
 #   RT_DENY_TAGS     suite tags to exclude (default: the list below)
 #   RT_RUN_SKIPPED=1 run the skip-listed tests too; their failures are
@@ -51,6 +62,13 @@ DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save needs:pfdebug needs
 UNIT_TIMEOUT=${RT_UNIT_TIMEOUT:-600}
 START_TIMEOUT=${RT_START_TIMEOUT:-30}
 PY=/usr/bin/python3
+CLUSTER_NODES=${RT_CLUSTER_NODES:-0}
+CLUSTER_ATTEMPTS=${RT_CLUSTER_ATTEMPTS:-5}
+CLUSTER_SECRET=redis-tests-raft-secret
+case "$CLUSTER_NODES" in ''|*[!0-9]*) echo "redis-tests: RT_CLUSTER_NODES must be a number" >&2; exit 2 ;; esac
+if [ "$CLUSTER_NODES" -gt 0 ] && [ -n "${RT_SERVER_CMD:-}" ]; then
+    echo "redis-tests: RT_CLUSTER_NODES and RT_SERVER_CMD exclude each other" >&2; exit 2
+fi
 
 fetch_only=0
 extra_args=()
@@ -132,6 +150,8 @@ done < <([ -f "$SKIPLIST" ] && cat "$SKIPLIST")
 WORK=$(mktemp -d /tmp/raftcache-redis-tests.XXXXXX)
 mkdir -p "$LOG_DIR"
 SERVER_PID=""
+NODE_PIDS=()   # cluster mode: one pid (= process group) per node, node 1 first
+NODE_PORTS=()
 SUITE_PID=""
 
 # Kills a process group we started (its leader's pid is the group id).
@@ -156,6 +176,7 @@ cleanup() {
         kill_group "$SERVER_PID" TERM
         wait_exit "$SERVER_PID" 5 || kill_group "$SERVER_PID" KILL
     fi
+    kill_cluster
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -165,8 +186,145 @@ free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# ---------------------------------------------------------------- cluster mode
+# SIGKILLs every node of the cluster (teardown and failed starts).
+kill_cluster() {
+    local pid
+    for pid in "${NODE_PIDS[@]+"${NODE_PIDS[@]}"}"; do kill_group "$pid" KILL; done
+    for pid in "${NODE_PIDS[@]+"${NODE_PIDS[@]}"}"; do wait "$pid" 2>/dev/null || true; done
+    NODE_PIDS=()
+}
+
+# raft_field PORT FIELD: one field of a node's RAFT.INFO (empty if no answer).
+raft_field() {
+    timeout 5 redis-cli -h 127.0.0.1 -p "$1" raft.info 2>/dev/null | tr -d '\r' |
+        sed -n "s/^$2://p"
+}
+
+# One attempt at a cluster whose leader is node 1. Returns 0 when node 1
+# leads and accepts a write, 2 when another node won the election, 1 on
+# anything else (a node died, deadline).
+start_cluster_once() {
+    local i members="" ports=() deadline role others reply=""
+    while [ ${#ports[@]} -lt "$CLUSTER_NODES" ]; do
+        local p
+        p=$(free_port)
+        case " ${ports[*]-} " in *" $p "*) ;; *) ports+=("$p") ;; esac
+    done
+    for i in "${!ports[@]}"; do members="$members $((i + 1))=127.0.0.1:${ports[$i]}"; done
+    DIR=$(mktemp -d "$WORK/cluster.XXXXXX")
+    NODE_PORTS=("${ports[@]}")
+    for i in "${!ports[@]}"; do
+        local id=$((i + 1)) timeout_ms=3000
+        [ $id = 1 ] && timeout_ms=200
+        mkdir -p "$DIR/node$id"
+        setsid "$RAFTCACHE_BIN" --port "${ports[$i]}" --node-id $id --dir "$DIR/node$id" \
+            --cluster-members "${members# }" --raft-secret "$CLUSTER_SECRET" \
+            --raft-election-timeout-ms $timeout_ms \
+            </dev/null >"$DIR/node$id.log" 2>&1 &
+        NODE_PIDS+=($!)
+    done
+    PORT=${ports[0]}
+    SERVER_LOG=$DIR/node1.log
+    export PORT DIR
+    deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        for i in "${!NODE_PIDS[@]}"; do
+            kill -0 "${NODE_PIDS[$i]}" 2>/dev/null ||
+                { echo "node $((i + 1)) exited"; tail -20 "$DIR/node$((i + 1)).log"; return 1; }
+        done
+        role=$(raft_field "$PORT" role)
+        [ "$role" = leader ] && break
+        for i in "${!ports[@]}"; do
+            [ $i = 0 ] && continue
+            if [ "$(raft_field "${ports[$i]}" role)" = leader ]; then
+                echo "node $((i + 1)) won the first election"; return 2
+            fi
+        done
+        if [ $SECONDS -ge $deadline ]; then
+            echo "node 1 is not leader after ${START_TIMEOUT}s (role: $role)"; return 1
+        fi
+        sleep 0.1
+    done
+    # Leader: it accepts writes once it has committed an entry of its term.
+    while :; do
+        reply=$(timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" set __redis_tests_probe 1 2>&1 || true)
+        [ "$reply" = OK ] && break
+        if [ $SECONDS -ge $deadline ]; then echo "last reply: $reply"; return 1; fi
+        sleep 0.1
+    done
+    timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" del __redis_tests_probe >/dev/null
+    others=$(for i in "${!ports[@]}"; do [ $i = 0 ] || echo "node$((i + 1)) port ${ports[$i]}"; done)
+    echo "cluster up: node1 (leader) port $PORT; $(echo $others | tr '\n' ' ')"
+}
+
+start_cluster() {
+    local attempt rc
+    for ((attempt = 1; attempt <= CLUSTER_ATTEMPTS; attempt++)); do
+        rc=0
+        start_cluster_once || rc=$?
+        [ $rc = 0 ] && return 0
+        kill_cluster
+        [ $rc = 2 ] || return 1
+    done
+    echo "node 1 did not win the first election in $CLUSTER_ATTEMPTS attempts"
+    return 1
+}
+
+# dbsize_local PORT: DBSIZE of that node's own copy (READONLY connection).
+dbsize_local() {
+    printf 'READONLY\nDBSIZE\n' | timeout 5 redis-cli -h 127.0.0.1 -p "$1" 2>/dev/null |
+        tr -d '\r' | tail -1
+}
+
+# After a unit: node 1 still leads and every node has applied its commit
+# index and holds as many keys (30s deadline for the followers to catch up).
+check_cluster() {
+    local deadline=$((SECONDS + 30)) i commit applied size0 state=""
+    while :; do
+        state=""
+        [ "$(raft_field "$PORT" role)" = leader ] || state="node 1 is no longer leader; "
+        commit=$(raft_field "$PORT" commit_index)
+        size0=$(dbsize_local "$PORT")
+        for i in "${!NODE_PORTS[@]}"; do
+            applied=$(raft_field "${NODE_PORTS[$i]}" last_applied_index)
+            [ "$applied" = "$commit" ] ||
+                state="${state}node $((i + 1)) applied ${applied:-?} of commit ${commit:-?}; "
+            [ "$(dbsize_local "${NODE_PORTS[$i]}")" = "$size0" ] ||
+                state="${state}node $((i + 1)) holds $(dbsize_local "${NODE_PORTS[$i]}") keys, node 1 $size0; "
+        done
+        [ "$(raft_field "$PORT" commit_index)" = "$commit" ] || state="${state}commit moved; "
+        [ -z "$state" ] && return 0
+        if [ $SECONDS -ge $deadline ]; then echo "cluster did not converge: $state"; return 1; fi
+        sleep 0.2
+    done
+}
+
+# Stops every node; non-zero if one had died or does not exit 0 on SIGTERM.
+stop_cluster() {
+    local i pid rc status=0
+    for i in "${!NODE_PIDS[@]}"; do
+        kill -0 "${NODE_PIDS[$i]}" 2>/dev/null && kill -TERM "${NODE_PIDS[$i]}"
+    done
+    for i in "${!NODE_PIDS[@]}"; do
+        pid=${NODE_PIDS[$i]} rc=0
+        if ! wait_exit "$pid" 20; then
+            echo "node $((i + 1)) (pid $pid) did not exit within 20s of SIGTERM"; status=1
+            kill_group "$pid" KILL
+        fi
+        wait "$pid" 2>/dev/null || rc=$?
+        if [ $rc -ne 0 ]; then
+            echo "node $((i + 1)) (pid $pid) exited with status $rc (died or SIGTERM failed)"
+            status=1
+        fi
+    done
+    kill_cluster
+    return $status
+}
+
 # Starts the server for one unit; sets SERVER_PID, PORT, DIR.
 start_server() {
+    if [ "$CLUSTER_NODES" -gt 0 ]; then start_cluster; return; fi
     PORT=$(free_port)
     DIR=$(mktemp -d "$WORK/server.XXXXXX")
     export PORT DIR
@@ -189,6 +347,7 @@ start_server() {
 
 # Stops the server; returns non-zero if it had died or does not exit 0 on SIGTERM.
 stop_server() {
+    if [ "$CLUSTER_NODES" -gt 0 ]; then stop_cluster; return; fi
     local pid=$SERVER_PID rc=0
     SERVER_PID=""
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -221,7 +380,7 @@ tags=""
 for t in $DENY_TAGS; do tags="$tags -$t"; done
 suite_args=(--host 127.0.0.1 --singledb --ignore-encoding --ignore-digest --durable
             --clients 1 --timeout 300 --skipfile "$SKIPFILE" --tags "${tags# }")
-[ "${RT_CLUSTER:-0}" = 1 ] && suite_args+=(--cluster-mode)
+if [ "${RT_CLUSTER:-0}" = 1 ] || [ "$CLUSTER_NODES" -gt 0 ]; then suite_args+=(--cluster-mode); fi
 
 is_skip_listed() {
     local n
@@ -241,9 +400,14 @@ for unit in $UNITS; do
         problems+=("$unit: server did not start: $(tail -5 "$WORK/start.out" | tr '\n' ' ')")
         cat "$WORK/start.out"
         kill_group "$SERVER_PID" KILL; SERVER_PID=""
+        kill_cluster
         continue
     fi
-    log "$unit (server pid $SERVER_PID, port $PORT)"
+    if [ "$CLUSTER_NODES" -gt 0 ]; then
+        log "$unit ($CLUSTER_NODES-node cluster, pids ${NODE_PIDS[*]}, leader node 1 port $PORT)"
+    else
+        log "$unit (server pid $SERVER_PID, port $PORT)"
+    fi
     (cd "$SUITE" && TERM=dumb exec setsid tclsh tests/test_helper.tcl "${suite_args[@]}" \
         --port "$PORT" --single "$unit" "${extra_args[@]+"${extra_args[@]}"}") \
         </dev/null >"$ulog" 2>&1 &
@@ -256,11 +420,20 @@ for unit in $UNITS; do
     wait "$SUITE_PID" 2>/dev/null || suite_rc=$?
     kill_group "$SUITE_PID" KILL   # the suite's own client process, if left behind
     SUITE_PID=""
+    if [ "$CLUSTER_NODES" -gt 0 ] && ! check_cluster >"$WORK/check.out" 2>&1; then
+        problems+=("$unit: $(cat "$WORK/check.out")")
+    fi
     if ! stop_server >"$WORK/stop.out" 2>&1; then
-        problems+=("$unit: $(cat "$WORK/stop.out")")
+        problems+=("$unit: $(cat "$WORK/stop.out" | tr '\n' ' ')")
         echo "---- server log tail ($unit)"; tail -30 "$SERVER_LOG"
     fi
-    cp "$SERVER_LOG" "$LOG_DIR/$(echo "$unit" | tr / _).server.log" 2>/dev/null || true
+    if [ "$CLUSTER_NODES" -gt 0 ]; then
+        for ((i = 1; i <= CLUSTER_NODES; i++)); do
+            cp "$DIR/node$i.log" "$LOG_DIR/$(echo "$unit" | tr / _).node$i.log" 2>/dev/null || true
+        done
+    else
+        cp "$SERVER_LOG" "$LOG_DIR/$(echo "$unit" | tr / _).server.log" 2>/dev/null || true
+    fi
 
     # Classify the suite's report lines.
     ok=0 err=0 skip=0 other_skip=0 ignore=0 xfail=0 done_seen=0

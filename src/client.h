@@ -73,6 +73,7 @@ struct client {
     uint64_t in_received;      /* stream bytes received so far */
     uint64_t cur_cmd_end;      /* stream position where the current command ends */
     uint64_t read_cleared_end; /* reads ending at or before this may run */
+    uint64_t peer_id;          /* CLIENT_PEER: the node id RAFT.AUTH presented */
     /* transactions */
     struct multi_state mstate;
     struct watched_key *watched; /* singly linked list of this client's watches */

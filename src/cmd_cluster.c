@@ -147,7 +147,14 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR invalid raft-secret");
         return;
     }
+    long long id;
+    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &id) || id <= 0 ||
+        id == c->srv->cfg.node_id) {
+        resp_add_error(c->out, "ERR invalid node id");
+        return;
+    }
     c->client->flags |= CLIENT_PEER;
+    c->client->peer_id = (uint64_t)id;
     resp_add_simple(c->out, "OK");
 }
 
@@ -157,9 +164,15 @@ void cmd_raft_msg(struct cmd_ctx *c)
         resp_add_error(c->out, "NOPERM RAFT.MSG is for cluster peers that sent RAFT.AUTH");
         return;
     }
+    long long from;
+    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &from) ||
+        (uint64_t)from != c->client->peer_id) {
+        resp_add_error(c->out, "NOPERM RAFT.MSG sender differs from the node id of RAFT.AUTH");
+        return;
+    }
     char err[128];
-    if (node_receive(c->srv, (const uint8_t *)c->argv[2].ptr, c->argv[2].len, err,
-                     sizeof err) != 0) {
+    if (node_receive(c->srv, c->client->peer_id, (const uint8_t *)c->argv[2].ptr,
+                     c->argv[2].len, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "ERR %s", err);
         return;
     }

@@ -261,12 +261,18 @@ static void send_msgs(struct node *n, const struct raft_ready *rd, int persisted
         if (rd->msgs[i].must_persist_first == persisted) send_msg(n, &rd->msgs[i]);
 }
 
-int node_receive(struct server *srv, const uint8_t *msg, size_t len, char *err, size_t errlen)
+int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t len, char *err,
+                 size_t errlen)
 {
     struct node *n = srv->node;
     struct raft_msg m;
     if (raft_decode(msg, len, &m, n->dec_ents, RAFT_MAX_MSG_ENTRIES) != 0) {
         snprintf(err, errlen, "malformed raft message (%zu bytes)", len);
+        return -1;
+    }
+    if (m.from != from) {
+        snprintf(err, errlen, "raft message from %llu on the link of node %llu",
+                 (unsigned long long)m.from, (unsigned long long)from);
         return -1;
     }
     if (raft_step(n->raft, &m) != 0) {

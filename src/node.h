@@ -58,9 +58,11 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
  * it is applied. Errors are replied to c at once. */
 void node_propose(struct server *srv, struct client *c, const char *data, size_t len);
 
-/* Feeds a message received from a peer (RAFT.MSG). Returns 0, or -1 if it is
- * malformed (err filled). */
-int node_receive(struct server *srv, const uint8_t *msg, size_t len, char *err, size_t errlen);
+/* Feeds a message received from peer `from` (RAFT.MSG on a connection that
+ * authenticated as `from`). Returns 0, or -1 if it is malformed, claims
+ * another sender or is not for this node (err filled; nothing changed). */
+int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t len, char *err,
+                 size_t errlen);
 
 /* The before-sleep work: runs the driver loop until the core has no ready. */
 void node_process_ready(struct server *srv);

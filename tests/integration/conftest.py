@@ -267,10 +267,76 @@ def test_deadline():
     signal.signal(signal.SIGALRM, old)
 
 
+@pytest.fixture
+def make_cluster(request):
+    """Factory: make_cluster(n=3, directives=None) -> raftcluster.Cluster,
+    started, with one leader agreed on by all (tests/integration/raftcluster.py).
+    At teardown, unless the test failed: the live nodes must converge (same
+    applied index, same digest); then every node is stopped by pid (SIGCONT
+    first if paused), a node that died unexpectedly or does not exit 0 on
+    SIGTERM fails the test, and the logs are attached to a failure report."""
+    from raftcluster import Cluster
+    servers = []
+    request.node._raftcache_servers = servers
+    clusters, workdirs = [], []
+
+    def factory(n=3, directives=None):
+        workdir = tempfile.mkdtemp(prefix="raftcache-it-cluster-")
+        workdirs.append(workdir)
+        cl = Cluster(n, workdir, directives)
+        clusters.append(cl)
+        servers.extend(cl.nodes)
+        cl.start_all()
+        return cl
+
+    yield factory
+
+    problems = []
+    rep = getattr(request.node, "_rep_call", None)
+    for cl in clusters:
+        for nd in cl.nodes:
+            if nd.proc is not None and not nd.expect_exit and nd.proc.poll() is not None:
+                problems.append(f"{nd} died: exit status {nd.proc.returncode}")
+        if rep is not None and rep.passed and not problems:
+            for nd in cl.nodes:
+                if nd.paused:
+                    cl.sigcont(nd)
+            live = cl.live()
+            if 2 * len(live) > len(cl.nodes):
+                try:
+                    cl.wait_converged(live)
+                except AssertionError as e:
+                    problems.append(f"live nodes did not converge after the test: {e}")
+    for srv in servers:
+        srv.final_log = srv.log_tail()
+        try:
+            if srv.proc is not None and srv.proc.poll() is None:
+                if srv.paused:
+                    srv.proc.send_signal(signal.SIGCONT)
+                rc = srv.stop(timeout_s=10)
+                if rc != 0:
+                    problems.append(f"{srv} exited with status {rc} on SIGTERM")
+        except AssertionError as e:
+            problems.append(f"{srv}: {e}")
+        finally:
+            srv.kill()
+    for d in workdirs:
+        shutil.rmtree(d, ignore_errors=True)
+    if problems:
+        pytest.fail("cluster teardown: " + "; ".join(problems))
+
+
+@pytest.fixture
+def cluster(make_cluster):
+    """A started 3-node cluster with an agreed leader."""
+    return make_cluster(3)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    setattr(item, "_rep_" + rep.when, rep)
     if not rep.failed:
         return
     for i, srv in enumerate(getattr(item, "_raftcache_servers", [])):

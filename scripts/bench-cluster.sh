@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# scripts/bench-cluster.sh - the durable setups side by side: redis-server
+# with an fsynced append-only file against a 3-node raftcache cluster.
+#
+# Starts, on loopback, in temp dirs and on free ports:
+#   - redis-server --appendonly yes --appendfsync always --save "" (every write
+#     is in the fsynced AOF before it is answered), and
+#   - a 3-node raftcache cluster with a raft-secret and default settings (a
+#     write is answered once a majority has fsynced it in its Raft log),
+# then runs redis-benchmark against redis and against the raftcache leader:
+# SET and GET, 50 clients, 100-byte values, keys drawn from 1M (-r 1000000),
+# at -P 1 and -P 16. Each test runs on redis then on raftcache, alternating,
+# BENCH_ROUNDS times (default 2); the table shows each server's best round
+# (rps, with that round's p50/p99 latency in ms) and the raftcache/redis ratio.
+# Group commit evidence: the leader's RAFT.INFO fsync_count is read before
+# and after every SET run; the table shows fsyncs per SET (all rounds).
+# It measures and prints; it never fails on a number. The table is written to
+# build/bench-cluster.txt as well.
+#
+# Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_ROUNDS,
+# BENCH_N_P1 (requests for -P 1 tests, default 200000), BENCH_N_P16 (default
+# 1000000), BENCH_CLIENTS (default 50), BENCH_NODES (cluster size, default 3).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
+ROUNDS=${BENCH_ROUNDS:-2}
+N_P1=${BENCH_N_P1:-200000}
+N_P16=${BENCH_N_P16:-1000000}
+CLIENTS=${BENCH_CLIENTS:-50}
+NODES=${BENCH_NODES:-3}
+SECRET=bench-cluster-secret
+OUT=$ROOT/build/bench-cluster.txt
+PY=/usr/bin/python3
+
+for tool in redis-server redis-cli redis-benchmark; do
+    command -v $tool >/dev/null || { echo "bench-cluster: $tool missing (make deps)" >&2; exit 1; }
+done
+[ -x "$RAFTCACHE_BIN" ] || { echo "bench-cluster: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/raftcache-bench-cluster.XXXXXX)
+PIDS=()   # every server we started; each leads its own process group
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+cli() { local port=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+
+raft_field() { cli "$1" raft.info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
+
+# launch NAME ARGS...: starts a server in its own process group, log in WORK.
+launch() {
+    local name=$1; shift
+    setsid "$@" </dev/null >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+}
+
+# wait_write PORT NAME: until a SET on PORT answers OK (30s deadline).
+wait_write() {
+    local port=$1 name=$2 deadline=$((SECONDS + 30)) reply=""
+    until [ "$reply" = OK ]; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "bench-cluster: $name does not accept writes (last reply: $reply)" >&2
+            tail -20 "$WORK/$name.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+        reply=$(cli "$port" set bench:probe 1 2>&1 || true)
+    done
+    cli "$port" del bench:probe >/dev/null
+}
+
+# ---------------------------------------------------------------- servers
+REDIS_PORT=$(free_port)
+mkdir -p "$WORK/redis"
+launch redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \
+    --appendonly yes --appendfsync always --save ""
+wait_write "$REDIS_PORT" redis
+echo "bench-cluster: redis pid ${PIDS[0]} port $REDIS_PORT (appendfsync always)"
+
+PORTS=()
+while [ ${#PORTS[@]} -lt "$NODES" ]; do
+    p=$(free_port)
+    case " ${PORTS[*]-} " in *" $p "*) ;; *) PORTS+=("$p") ;; esac
+done
+MEMBERS=""
+for i in "${!PORTS[@]}"; do MEMBERS="$MEMBERS $((i + 1))=127.0.0.1:${PORTS[$i]}"; done
+for i in "${!PORTS[@]}"; do
+    id=$((i + 1))
+    mkdir -p "$WORK/node$id"
+    launch "node$id" "$RAFTCACHE_BIN" --port "${PORTS[$i]}" --node-id "$id" --dir "$WORK/node$id" \
+        --cluster-members "${MEMBERS# }" --raft-secret "$SECRET"
+done
+# The leader: the node that says role:leader once all agree on it.
+LEADER_PORT="" deadline=$((SECONDS + 30))
+while [ -z "$LEADER_PORT" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "bench-cluster: no raft leader after 30s" >&2; exit 1; }
+    sleep 0.1
+    ids=""
+    for i in "${!PORTS[@]}"; do ids="$ids $(raft_field "${PORTS[$i]}" leader_id)"; done
+    lid=$(echo $ids | tr ' ' '\n' | sort -u)
+    case "$lid" in ''|-1|*[!0-9]*) continue ;; esac
+    [ "$(raft_field "${PORTS[$((lid - 1))]}" role)" = leader ] && LEADER_PORT=${PORTS[$((lid - 1))]}
+done
+wait_write "$LEADER_PORT" "node$lid"
+echo "bench-cluster: raftcache $NODES nodes on ports ${PORTS[*]}; leader node $lid port $LEADER_PORT"
+
+# ---------------------------------------------------------------- throughput
+SERVERS=(redis raftcache)
+declare -A PORTOF=([redis]=$REDIS_PORT [raftcache]=$LEADER_PORT)
+TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P16|get|16|$N_P16")
+declare -A RPS P50 P99 FSYNCS SETS
+for ((round = 1; round <= ROUNDS; round++)); do
+    for t in "${TESTS[@]}"; do
+        IFS='|' read -r label cmd pipeline n <<<"$t"
+        for s in "${SERVERS[@]}"; do
+            [ "$s" = raftcache ] && f0=$(raft_field "$LEADER_PORT" fsync_count)
+            csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "${PORTOF[$s]}" -c "$CLIENTS" \
+                  -d 100 -r 1000000 -n "$n" -P "$pipeline" -t "$cmd" --csv 2>/dev/null |
+                  tr -d '"' | awk -F, 'NR > 1 && $2 != "" { print $2, $5, $7; exit }' || true)
+            read -r rps p50 p99 <<<"${csv:-error - -}"
+            extra=""
+            if [ "$s" = raftcache ] && [ "$cmd" = set ]; then
+                f1=$(raft_field "$LEADER_PORT" fsync_count)
+                FSYNCS[$label]=$(( ${FSYNCS[$label]:-0} + ${f1:-0} - ${f0:-0} ))
+                SETS[$label]=$(( ${SETS[$label]:-0} + n ))
+                extra=", $(( ${f1:-0} - ${f0:-0} )) leader fsyncs for $n SETs"
+            fi
+            echo "bench-cluster: round $round $label $s: $rps rps, p50 $p50 ms, p99 $p99 ms$extra"
+            best=${RPS[$label,$s]:-0}
+            if [ "$rps" != error ] && awk -v a="$rps" -v b="$best" 'BEGIN { exit !(a > b) }'; then
+                RPS[$label,$s]=$rps; P50[$label,$s]=$p50; P99[$label,$s]=$p99
+            fi
+        done
+    done
+done
+
+# ---------------------------------------------------------------- report
+{
+    echo "raftcache $NODES-node cluster (leader) vs redis-server" \
+         "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') --appendonly yes" \
+         "--appendfsync always, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, loopback"
+    echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000; best of $ROUNDS alternating rounds;" \
+         "latency in ms (p50/p99) of the best round"
+    echo
+    printf '%-8s %12s %12s %7s %16s %16s %14s\n' test "redis rps" "raftcache" ratio \
+        "redis p50/p99" "raftc p50/p99" "fsyncs/SET"
+    for t in "${TESTS[@]}"; do
+        label=${t%%|*}
+        r=${RPS[$label,redis]:-} c=${RPS[$label,raftcache]:-}
+        ratio=$(awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }')
+        per=-
+        if [ -n "${SETS[$label]:-}" ]; then
+            per=$(awk -v f="${FSYNCS[$label]}" -v n="${SETS[$label]}" 'BEGIN { printf "%.4f", f / n }')
+        fi
+        printf '%-8s %12s %12s %7s %16s %16s %14s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
+            "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
+            "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}" "$per"
+    done
+    echo
+    echo "fsyncs/SET: the leader's RAFT.INFO fsync_count growth during the raftcache SET runs" \
+         "(all rounds) divided by the SETs sent; below 1 means writes share fsyncs (group commit)."
+    for t in "${TESTS[@]}"; do
+        label=${t%%|*}
+        [ -n "${SETS[$label]:-}" ] && echo "  $label: ${FSYNCS[$label]} fsyncs for ${SETS[$label]} SETs"
+    done
+    true
+} >"$WORK/table.txt"
+mkdir -p "$ROOT/build"
+cp "$WORK/table.txt" "$OUT"
+echo
+cat "$OUT"
+echo "bench-cluster: results written to build/bench-cluster.txt"

@@ -1,0 +1,461 @@
+"""A replicated cluster as its users see it: one leader, every write on every
+node, followers redirecting with -MOVED, cluster-mode clients, leader crash
+and pause, restarts, quorum loss, and refused peer impersonation.
+
+Every test uses real raftcache processes on loopback (the `cluster` and
+`make_cluster` fixtures of conftest.py, tests/integration/raftcluster.py)
+with short election timeouts; every wait polls with a generous deadline and
+nothing asserts how long something took. After each passing test the
+fixture checks that the live nodes converge to equal digests.
+"""
+
+import struct
+import time
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+
+from conftest import wait_until
+from raftcluster import SECRET, AckWriter, check_acked_present
+
+DEADLINE_S = 60  # bound on any one wait for progress; never the thing tested
+
+
+def info_of(nd):
+    info = nd.raft_info()
+    assert info is not None, f"{nd} does not answer RAFT.INFO"
+    return info
+
+
+def term_of(nd):
+    return int(info_of(nd)["current_term"])
+
+
+def as_map(digest):
+    return {k: (v, ttl) for k, v, ttl in digest}
+
+
+def wait_acks(writer, count, what):
+    wait_until(lambda: writer.acked_count() >= count, DEADLINE_S,
+               what=f"{count} acknowledged writes ({what}); retried so far: {writer.errors}")
+
+
+def resp_command(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def read_reply_line(s):
+    """The first line of a reply (simple string, error, integer), or b"" if
+    the server closed the connection."""
+    buf = b""
+    while not buf.endswith(b"\r\n"):
+        chunk = s.recv(1)
+        if not chunk:
+            return buf
+        buf += chunk
+    return buf
+
+
+def heartbeat_payload(sender, target, term):
+    """A well-formed Raft heartbeat (raft/codec.c: version, type 7, flags,
+    then from, to, term, index, log_term, commit, hint, hint_term, ctx,
+    offset as little-endian u64). Taken from a peer, its higher term would
+    make the target adopt that term."""
+    return bytes([1, 7, 0]) + struct.pack("<10Q", sender, target, term, 0, 0, 0, 0, 0, 0, 0)
+
+
+# --------------------------------------------------------------------- election
+def test_election_one_leader_the_others_follow_it(cluster):
+    ld = cluster.leader()
+    infos = {nd.node_id: info_of(nd) for nd in cluster.nodes}
+    terms = {info["current_term"] for info in infos.values()}
+    assert len(terms) == 1, infos
+    for nid, info in infos.items():
+        assert info["state"] == "up", info
+        assert info["leader_id"] == str(ld.node_id), info
+        assert info["leader_addr"] == ld.addr, info
+        assert info["num_nodes"] == "3" and info["num_voting_nodes"] == "3", info
+        assert info["role"] == ("leader" if nid == ld.node_id else "follower"), info
+    # The cluster view names the leader as the master of all slots, everywhere.
+    for nd in cluster.nodes:
+        slots = nd.client().execute_command("CLUSTER", "SLOTS")
+        assert len(slots) == 1, slots
+        start, end, master = slots[0][0], slots[0][1], slots[0][2]
+        assert (start, end) == (0, 16383), slots
+        assert int(master[1]) == ld.port, f"{nd} names {master} as master, leader is {ld}"
+        assert sorted(int(r[1]) for r in slots[0][2:]) == sorted(n.port for n in cluster.nodes)
+
+
+# ------------------------------------------------------------------ replication
+def test_every_write_command_family_replicates(cluster):
+    """Each write family run on the leader: every node ends with the same
+    keyspace (digest), and it is the keyspace the replies promised."""
+    ld = cluster.leader()
+    r = ld.client()
+    now = int(time.time())
+    # SET and its options
+    assert r.set("s:plain", "v1") is True
+    assert r.set("s:ex", "v", ex=1000) is True
+    assert r.set("s:px", "v", px=1_000_000) is True
+    assert r.set("s:exat", "v", exat=now + 1000) is True
+    assert r.set("s:pxat", "v", pxat=(now + 1000) * 1000) is True
+    assert r.set("s:nx", "first", nx=True) is True
+    assert r.set("s:nx", "second", nx=True) is None
+    assert r.set("s:xx", "v", xx=True) is None
+    assert r.set("s:plain", "v2", xx=True) is True
+    assert r.set("s:ex", "kept", keepttl=True) is True
+    assert r.set("s:plain", "v3", get=True) == b"v2"
+    assert r.set("s:gone", "v", px=100) is True  # expires during the test
+    # SETNX / SETEX / PSETEX
+    assert r.setnx("n:nx", "a") is True
+    assert r.setnx("n:nx", "b") is False
+    assert r.setex("n:ex", 1000, "a") is True
+    assert r.psetex("n:px", 1_000_000, "a") is True
+    # MSET / MSETNX
+    assert r.mset({"m:1": "1", "m:2": "2"}) is True
+    assert r.msetnx({"m:3": "3", "m:4": "4"}) is True
+    assert r.msetnx({"m:4": "x", "m:5": "5"}) is False
+    # counters
+    assert r.incr("c:i") == 1
+    assert r.incrby("c:i", 41) == 42
+    assert r.decr("c:d") == -1
+    assert r.decrby("c:d", 9) == -10
+    assert r.incrbyfloat("c:f", 1.5) == 1.5
+    assert r.incrbyfloat("c:f", "0.1") == pytest.approx(1.6)
+    # APPEND / SETRANGE
+    assert r.append("a:1", "hello") == 5
+    assert r.append("a:1", " world") == 11
+    assert r.setrange("a:1", 6, "WORLD") == 11
+    assert r.setrange("a:pad", 3, "x") == 4
+    # GETSET / GETDEL / GETEX
+    assert r.getset("g:set", "new") is None
+    assert r.getset("g:set", "newer") == b"new"
+    assert r.set("g:del", "x") and r.getdel("g:del") == b"x"
+    assert r.set("g:ex", "x") and r.getex("g:ex", ex=1000) == b"x"
+    assert r.set("g:persist", "x", ex=1000) and r.getex("g:persist", persist=True) == b"x"
+    # DEL / UNLINK
+    assert r.mset({"d:1": "x", "d:2": "x", "d:3": "x"})
+    assert r.delete("d:1", "d:2", "d:none") == 2
+    assert r.unlink("d:3") == 1
+    # RENAME / RENAMENX (the TTL travels with the key)
+    assert r.set("r:src", "moved", ex=1000) and r.rename("r:src", "r:dst") is True
+    assert r.mset({"r:a": "a", "r:b": "b"})
+    assert r.renamenx("r:a", "r:b") is False
+    assert r.renamenx("r:a", "r:c") is True
+    # COPY
+    assert r.copy("r:dst", "cp:1") is True
+    assert r.copy("r:b", "cp:1") is False
+    assert r.copy("r:b", "cp:2", replace=True) is True
+    # EXPIRE family
+    assert r.mset({f"e:{i}": "x" for i in range(1, 8)})
+    assert r.expire("e:1", 1000) is True
+    assert r.pexpire("e:2", 1_000_000) is True
+    assert r.expireat("e:3", now + 1000) is True
+    assert r.pexpireat("e:4", (now + 1000) * 1000) is True
+    assert r.expire("e:5", 1000) and r.persist("e:5") is True
+    assert r.expire("e:6", 2000, gt=True) is False  # no TTL: GT never applies
+    assert r.expire("e:7", -1) is True               # a past TTL deletes the key
+    # MULTI / EXEC
+    pipe = r.pipeline(transaction=True)
+    pipe.set("t:1", "a").incr("t:n").append("t:1", "b").expire("t:1", 1000).delete("m:1")
+    assert pipe.execute() == [True, 1, 2, True, 1]
+
+    want = {
+        b"s:plain": (b"v3", False), b"s:ex": (b"kept", True), b"s:px": (b"v", True),
+        b"s:exat": (b"v", True), b"s:pxat": (b"v", True), b"s:nx": (b"first", False),
+        b"n:nx": (b"a", False), b"n:ex": (b"a", True), b"n:px": (b"a", True),
+        b"m:2": (b"2", False), b"m:3": (b"3", False), b"m:4": (b"4", False),
+        b"c:i": (b"42", False), b"c:d": (b"-10", False), b"c:f": (b"1.6", False),
+        b"a:1": (b"hello WORLD", False), b"a:pad": (b"\0\0\0x", False),
+        b"g:set": (b"newer", False), b"g:ex": (b"x", True), b"g:persist": (b"x", False),
+        b"r:dst": (b"moved", True), b"r:b": (b"b", False), b"r:c": (b"a", False),
+        b"cp:1": (b"moved", True), b"cp:2": (b"b", False),
+        b"e:1": (b"x", True), b"e:2": (b"x", True), b"e:3": (b"x", True), b"e:4": (b"x", True),
+        b"e:5": (b"x", False), b"e:6": (b"x", False),
+        b"t:1": (b"ab", True), b"t:n": (b"1", False),
+    }
+    wait_until(lambda: r.exists("s:gone") == 0, DEADLINE_S, what="s:gone to expire")
+    digest = cluster.wait_converged(cluster.nodes)
+    assert as_map(digest) == want
+
+    # FLUSHALL empties every node; writes after it replicate as usual.
+    assert r.flushall() is True
+    assert r.set("after:flush", "1") is True
+    digest = cluster.wait_converged(cluster.nodes)
+    assert digest == [(b"after:flush", b"1", False)]
+
+
+# --------------------------------------------------------------------- redirects
+def test_follower_answers_moved_and_cluster_clients_follow_it(cluster):
+    ld = cluster.leader()
+    f = cluster.followers()[0]
+    fc = f.client()
+    for cmd in (("SET", "foo", "bar"), ("GET", "foo"), ("INCR", "counter")):
+        with pytest.raises(redis.ResponseError) as e:
+            fc.execute_command(*cmd)
+        assert str(e.value) == f"MOVED {key_slot(cmd[1].encode())} {ld.addr}", cmd
+    # redis-cli -c follows the redirect, for writes and reads.
+    assert f.cli("-c", "set", "foo", "bar") == "OK"
+    assert f.cli("-c", "get", "foo") == "bar"
+    assert ld.client().get("foo") == b"bar"
+    # A READONLY connection reads the follower's own copy.
+    wait_until(lambda: f.readonly_client().get("foo") == b"bar", DEADLINE_S,
+               what="foo to reach the follower")
+
+
+def test_redis_py_cluster_client_through_a_follower(cluster):
+    ld = cluster.leader()
+    f = cluster.followers()[0]
+    rc = RedisCluster(host="127.0.0.1", port=f.port, socket_timeout=30)
+    try:
+        for i in range(200):
+            assert rc.set(f"rc:{i}", f"value-{i}") is True
+        for i in range(200):
+            assert rc.get(f"rc:{i}") == f"value-{i}".encode()
+    finally:
+        rc.close()
+    r = ld.client()
+    assert [r.get(f"rc:{i}") for i in range(200)] == [f"value-{i}".encode() for i in range(200)]
+
+
+# ------------------------------------------------------------------------ faults
+def test_kill9_of_the_leader_elects_another_and_keeps_acknowledged_writes(cluster):
+    old = cluster.leader()
+    old_term = term_of(old)
+    w = AckWriter(cluster, "k9")
+    w.start()
+    try:
+        wait_acks(w, 200, "before the kill")
+        cluster.kill9(old)
+        at_kill = w.acked_count()
+        new = cluster.wait_leader(not_node=old)
+        assert term_of(new) > old_term
+        wait_acks(w, at_kill + 200, "after the kill")
+    finally:
+        w.stop()
+    for nd in cluster.live():
+        check_acked_present(nd, w.acked)
+    cluster.wait_converged()
+    # The old leader comes back as a follower and catches up.
+    cluster.start(old)
+    cluster.wait_converged(cluster.nodes)
+    assert info_of(old)["role"] == "follower"
+    check_acked_present(old, w.acked)
+
+
+def test_sigstop_of_the_leader_elects_another_and_sigcont_makes_it_step_down(cluster):
+    old = cluster.leader()
+    r_old = old.client()
+    assert r_old.set("sp:lin", "before") is True
+    others = [nd for nd in cluster.nodes if nd is not old]
+    wait_until(lambda: all(nd.readonly_client().get("sp:lin") == b"before" for nd in others),
+               DEADLINE_S, what="sp:lin on the followers")
+
+    cluster.sigstop(old)
+    # Clients of the paused leader send a write and a read; the process
+    # reads them only when it resumes.
+    s_write, s_read = old.sock(timeout_s=DEADLINE_S), old.sock(timeout_s=DEADLINE_S)
+    try:
+        s_write.sendall(resp_command("SET", "sp:paused", "x"))
+        s_read.sendall(resp_command("GET", "sp:lin"))
+
+        new = cluster.wait_leader(nodes=others)
+        rn = new.client()
+        assert rn.set("sp:lin", "after") is True
+        for i in range(100):
+            assert rn.set(f"sp:{i}", i) is True
+
+        cluster.sigcont(old)
+        write_reply = read_reply_line(s_write)
+        read_reply = read_reply_line(s_read)
+        if read_reply.startswith(b"$"):
+            read_reply += read_reply_line(s_read)
+    finally:
+        s_write.close()
+        s_read.close()
+    # The resumed leader must not serve the value the new leader overwrote,
+    # nor acknowledge a write it cannot commit in its old term.
+    assert read_reply in (b"$5\r\nafter\r\n",) or read_reply.startswith(
+        (b"-MOVED", b"-TIMEOUT", b"-CLUSTERDOWN")), f"GET on the resumed old leader: {read_reply!r}"
+    assert write_reply == b"+OK\r\n" or write_reply.startswith(
+        (b"-MOVED", b"-TIMEOUT", b"-CLUSTERDOWN")), f"SET on the resumed old leader: {write_reply!r}"
+
+    wait_until(lambda: (info_of(old)["role"] == "follower"
+                        and info_of(old)["leader_id"] == str(new.node_id)), DEADLINE_S,
+               what=f"{old} to step down and follow {new}")
+    digest = as_map(cluster.wait_converged(cluster.nodes))
+    assert digest[b"sp:lin"] == (b"after", False)
+    assert all(digest[f"sp:{i}".encode()] == (str(i).encode(), False) for i in range(100))
+    if write_reply == b"+OK\r\n":
+        assert digest.get(b"sp:paused") == (b"x", False), "acknowledged SET is missing"
+
+
+def test_restarted_follower_catches_up(cluster):
+    ld = cluster.leader()
+    f = cluster.followers()[0]
+    r = ld.client()
+    pipe = r.pipeline(transaction=False)
+    for i in range(300):
+        pipe.set(f"fr:{i}", f"a{i}")
+    assert all(pipe.execute())
+    cluster.wait_converged(cluster.nodes)
+
+    cluster.kill9(f)
+    pipe = r.pipeline(transaction=False)
+    for i in range(300, 800):
+        pipe.set(f"fr:{i}", f"b{i}", ex=1000 if i % 2 else None)
+    for i in range(0, 100):
+        pipe.delete(f"fr:{i}")
+    for i in range(100, 200):
+        pipe.append(f"fr:{i}", "+")
+    assert all(pipe.execute())
+
+    cluster.start(f)
+    digest = as_map(cluster.wait_converged(cluster.nodes))
+    assert len(digest) == 700
+    assert digest[b"fr:150"] == (b"a150+", False)
+    assert digest[b"fr:301"] == (b"b301", True)
+    assert b"fr:5" not in digest
+
+
+def test_kill9_of_every_node_keeps_every_acknowledged_write(cluster):
+    writers = [AckWriter(cluster, f"all{i}") for i in range(3)]
+    for w in writers:
+        w.start()
+    try:
+        for w in writers:
+            wait_acks(w, 150, "before the crash")
+        # The crash hits while the writers are busy.
+        for nd in cluster.nodes:
+            cluster.kill9(nd)
+    finally:
+        for w in writers:
+            w.stop()
+    acked = {}
+    for w in writers:
+        acked.update(w.acked)
+    for nd in cluster.nodes:
+        cluster.start(nd)
+    cluster.wait_leader()
+    cluster.wait_converged(cluster.nodes)
+    for nd in cluster.nodes:
+        check_acked_present(nd, acked)
+
+
+def refused(nd, steps):
+    """Sends the commands on one connection to nd; True when every reply is
+    an error or the server hung up, else what answered."""
+    with nd.sock(timeout_s=10) as s:
+        for step in steps:
+            try:
+                s.sendall(resp_command(*step))
+                reply = read_reply_line(s)
+            except (ConnectionResetError, BrokenPipeError):
+                reply = b""
+            if reply and not reply.startswith(b"-"):
+                return f"{step[0]} answered {reply!r}"
+    return True
+
+
+def test_peer_commands_without_the_secret_are_refused(cluster):
+    ld = cluster.leader()
+    target = cluster.followers()[0]
+    impostor = next(nd for nd in cluster.nodes if nd is not target).node_id
+    term = term_of(target)
+    evil = heartbeat_payload(impostor, target.node_id, term + 1000)
+
+    assert refused(target, [("RAFT.MSG", impostor, evil)]) is True
+    assert refused(target, [("RAFT.AUTH", "wrong-" + SECRET, impostor),
+                            ("RAFT.MSG", impostor, evil)]) is True
+    assert refused(target, [("RAFT.AUTH", "", impostor), ("RAFT.MSG", impostor, evil)]) is True
+    # None of that moved the target's term, and the cluster still works.
+    assert term_of(target) == term
+    assert cluster.leader() is ld
+    assert ld.client().set("after:refused", "1") is True
+
+    # Control: the same message from a connection holding the secret does
+    # take effect (the term jumps), so the refusals above were meaningful.
+    with target.sock(timeout_s=10) as s:
+        s.sendall(resp_command("RAFT.AUTH", SECRET, impostor))
+        s.sendall(resp_command("RAFT.MSG", impostor, evil))
+        assert read_reply_line(s) == b"+OK\r\n"
+        assert read_reply_line(s) == b"+OK\r\n"
+    wait_until(lambda: term_of(target) >= term + 1000, DEADLINE_S,
+               what="the authenticated heartbeat to raise the term")
+    new = cluster.wait_leader()
+    assert new.client().set("after:control", "1") is True
+
+
+def test_a_peer_connection_cannot_speak_for_another_node(cluster):
+    """transport.h: RAFT.MSG whose <from-node-id> differs from the id given
+    to RAFT.AUTH gets an error reply and has no effect at all."""
+    ld = cluster.leader()
+    target = cluster.followers()[0]
+    authed, other = [nd.node_id for nd in cluster.nodes if nd is not target]
+    term = term_of(target)
+    forged = heartbeat_payload(other, target.node_id, term + 1000)
+    with target.sock(timeout_s=10) as s:
+        s.sendall(resp_command("RAFT.AUTH", SECRET, authed))
+        assert read_reply_line(s) == b"+OK\r\n"
+        s.sendall(resp_command("RAFT.MSG", other, forged))
+        reply = read_reply_line(s)
+    assert reply.startswith(b"-"), f"RAFT.MSG from {other} on a connection authenticated " \
+        f"as {authed} answered {reply!r}"
+    assert term_of(target) == term
+    assert cluster.leader() is ld
+    assert ld.client().set("after:forged", "1") is True
+
+
+def test_five_nodes_lose_a_majority_then_recover(make_cluster):
+    cl = make_cluster(5, {"raft-request-timeout-ms": 2000})
+    ld = cl.leader()
+    r = ld.client(socket_timeout=30)
+    assert r.set("q:before", "1") is True
+    followers = [nd for nd in cl.nodes if nd is not ld]
+
+    # Two of five down: the other three are a majority.
+    for nd in followers[:2]:
+        cl.kill9(nd)
+    for i in range(50):
+        assert r.set(f"q:two-down:{i}", i) is True
+    assert cl.wait_leader() is ld
+
+    # A third down: two of five can acknowledge nothing.
+    cl.kill9(followers[2])
+    survivor = followers[3]
+    wait_until(lambda: survivor.readonly_client().get("q:two-down:49") == b"49", DEADLINE_S,
+               what="the last write to reach the surviving follower")
+    outcomes = []
+    for i in range(3):
+        try:
+            outcomes.append(r.set(f"q:no-quorum:{i}", i))
+        except redis.ResponseError as e:
+            outcomes.append(str(e))
+    assert all(isinstance(o, str) and o.startswith(("TIMEOUT", "CLUSTERDOWN")) for o in outcomes), \
+        f"writes without a majority answered {outcomes}"
+    # A linearizable read cannot be confirmed either ...
+    try:
+        got = r.get("q:before")
+    except redis.ResponseError as e:
+        got = str(e)
+    assert isinstance(got, str) and got.startswith(("TIMEOUT", "CLUSTERDOWN", "MOVED")), \
+        f"GET on the leader without a quorum answered {got!r}"
+    # ... but READONLY reads on a follower still answer from its copy.
+    ro = survivor.readonly_client()
+    assert ro.get("q:before") == b"1"
+    assert ro.get("q:two-down:7") == b"7"
+
+    for nd in followers[:3]:
+        cl.start(nd)
+    digest = as_map(cl.wait_converged(cl.nodes))
+    assert digest[b"q:before"] == (b"1", False)
+    assert all(digest[f"q:two-down:{i}".encode()] == (str(i).encode(), False) for i in range(50))
+    # Writes work again.
+    new = cl.leader()
+    assert new.client().set("q:after", "1") is True
