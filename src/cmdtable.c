@@ -108,6 +108,15 @@ static const struct command cluster_subcommands[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct command raft_debug_subcommands[] = {
+    {"raft.debug|compact", 2, ADM | NS | NOM, 0, 0, 0, cmd_raft_debug_compact, "raft", "0.1.0",
+     "Starts a background snapshot now and compacts the log up to it once it is durable.",
+     NULL, "admin slow dangerous", NULL},
+    {"raft.debug|help", 2, LD | ST, 0, 0, 0, cmd_raft_debug_help, "raft", "0.1.0",
+     "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct command function_subcommands[] = {
     {"function|flush", -2, NS, 0, 0, 0, cmd_function_flush, "scripting", "7.0.0",
      "Deletes all library and functions (raftcache has none: always succeeds).",
@@ -301,6 +310,8 @@ const struct command cmd_table[] = {
     {"raft.info", 1, LD | ST, 0, 0, 0, cmd_raft_info, "raft", "0.1.0",
      "Returns the node's Raft state: role, leader, term, peers, log and snapshot.", NULL, "slow",
      NULL},
+    {"raft.debug", -2, CMD_CONTAINER, 0, 0, 0, NULL, "raft", "0.1.0",
+     "A container for Raft debugging commands.", NULL, "slow", raft_debug_subcommands},
     {"raft.auth", 3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_auth, "raft", "0.1.0",
      "Identifies a connection as a cluster peer with the raft-secret.", "secret node-id", "fast",
      NULL},

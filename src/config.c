@@ -609,8 +609,8 @@ const struct config_def config_defs[] = {
     DEF_INT("raft-heartbeat-ms", raft_heartbeat_ms, "100", 1, 3600000, IMM,
             "leader heartbeat interval; must be below the election timeout"),
     DEF_INT("raft-snapshot-threshold", raft_snapshot_threshold, "100000", 1, LLONG_MAX, 0,
-            "entries between snapshots; log compaction is not implemented yet, so today "
-            "the log keeps every entry"),
+            "applied entries after which a node snapshots its keyspace (forked child) and "
+            "compacts its log"),
     DEF_BOOL("raft-log-fsync", raft_log_fsync, "yes", 0,
              "fsync the Raft log before acknowledging; no breaks the durability promise"),
     DEF_ENUM("raft-read-mode", raft_read_mode, "linearizable", read_mode_names, IMM,

@@ -1,5 +1,5 @@
 /*
- * src/node.c - the Raft driver (see node.h).
+ * src/node.c - the Raft driver (see node.h); snapshots live in src/node_snap.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "../raft/raft.h"
 #include "log.h"
 #include "node.h"
+#include "node_int.h"
 #include "server.h"
 #include "storage.h"
 #include "transport.h"
@@ -31,29 +32,6 @@ struct read_waiter {
     raft_index index;  /* valid once released */
     int released;
     int64_t deadline_ms;
-};
-
-/* A FIFO ring of fixed-size items. */
-struct fifo {
-    char *items;
-    size_t item_size, head, len, cap;
-};
-
-struct node {
-    struct raft *raft;
-    struct storage *st;
-    struct transport *tr;
-    struct fifo writes, reads;
-    uint64_t next_ctx;
-    raft_index applied;
-    enum raft_role role;
-    raft_id leader;
-    struct raft_hard_state hs; /* last made durable */
-    uint8_t *enc;
-    size_t enc_cap;
-    struct raft_entry *dec_ents;
-    struct client **resume; /* clients to resume after raft_advance() */
-    size_t n_resume, resume_cap;
 };
 
 /* ------------------------------------------------------------ fifo helpers */
@@ -284,7 +262,7 @@ int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t l
 
 /* ------------------------------------------------------------- applying */
 
-static void fatal_storage(const char *what, const char *err)
+void node_fatal(const char *what, const char *err)
 {
     LOG_WARNING("%s: %s. Exiting: a node that cannot persist its log must not vote or "
                 "acknowledge writes.",
@@ -295,6 +273,10 @@ static void fatal_storage(const char *what, const char *err)
 static void apply_one(struct server *srv, const struct raft_entry *e)
 {
     struct node *n = srv->node;
+    /* Already in the keyspace: loaded from a snapshot newer than the stored
+     * log's base (snapshot.h, crash points 2 and 5). Committed entries are
+     * the same everywhere, so these are exactly what the snapshot holds. */
+    if (e->index <= n->applied) return;
     struct write_waiter *w = NULL;
     while (n->writes.len) {
         struct write_waiter *head = fifo_at(&n->writes, 0);
@@ -311,7 +293,7 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
         char err[160];
         if (sm_apply_for(srv, c, (const char *)e->data, e->len, c ? &c->out : NULL, err,
                          sizeof err) < 0)
-            fatal_storage("Corrupt committed log entry", err);
+            node_fatal("Corrupt committed log entry", err);
     }
     if (w) {
         answer_write(n, w, c ? NULL : "TIMEOUT not committed yet");
@@ -356,17 +338,23 @@ static void process_one(struct server *srv, struct raft_ready *rd)
     struct node *n = srv->node;
     char err[256];
     send_msgs(n, rd, 0);
+    /* raft.h's order: the snapshot chunk first (an installed snapshot's data
+     * is durable before the batch records it as the log's base). */
+    bool installed = rd->snap_chunk && node_snap_install(srv, rd->snap_chunk);
     struct storage_batch b = {
+        .snapshot = installed ? &rd->snap_chunk->meta : NULL,
         .n_entries = rd->n_entries,
         .entries = rd->entries,
         .hs = rd->hard_state_changed ? &rd->hard_state : NULL,
     };
-    if (storage_save(n->st, &b, err, sizeof err) != 0) fatal_storage("Writing the Raft log", err);
+    if (storage_save(n->st, &b, err, sizeof err) != 0) node_fatal("Writing the Raft log", err);
+    if (installed) node_snap_installed(srv, rd->snap_chunk);
     if (rd->hard_state_changed) n->hs = rd->hard_state;
     send_msgs(n, rd, 1);
     if (rd->soft_state_changed) role_changed(srv, rd);
     for (uint32_t i = 0; i < rd->n_committed; i++) apply_one(srv, &rd->committed[i]);
     release_reads(n, rd);
+    node_snap_queue(n, rd);
 }
 
 void node_process_ready(struct server *srv)
@@ -378,8 +366,10 @@ void node_process_ready(struct server *srv)
         raft_ready(n->raft, &rd);
         process_one(srv, &rd);
         raft_advance(n->raft);
+        node_snap_answer(srv); /* raft.h: snapshot requests after raft_advance() */
         resume_clients(srv);
     }
+    node_snap_after_ready(srv);
 }
 
 /* -------------------------------------------------------------- timeouts */
@@ -530,6 +520,10 @@ static int open_log(struct server *srv, char *err, size_t errlen)
                      err, errlen) != 0 ||
         storage_load(n->st, &st, err, errlen) != 0)
         return -1;
+    if (node_snap_restore(srv, &st.snap, err, errlen) != 0) {
+        storage_state_free(&st);
+        return -1;
+    }
     if (st.fresh) {
         /* First boot: record the initial configuration before anything else,
          * so a restart finds the same members (cluster-members is read once). */
@@ -588,6 +582,7 @@ void node_free(struct server *srv)
 {
     struct node *n = srv->node;
     if (!n) return;
+    node_snap_free(srv);
     if (n->tr) transport_free(n->tr);
     if (n->st) storage_close(n->st);
     raft_free(n->raft);

@@ -88,6 +88,24 @@ uint64_t node_applied(const struct server *srv);
 int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
                      int *port);
 
+/* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
+ * A node snapshots its keyspace in a forked child when raft-snapshot-threshold
+ * entries were applied since the last one; the log is compacted once the file
+ * is durable. */
+struct node_snapshot_info {
+    uint64_t last_index, last_term; /* the log's base: 0 0 without a snapshot */
+    uint64_t size_bytes;            /* of dir/snapshot.rcs */
+    uint64_t created, received;     /* since start: taken locally, installed from a leader */
+    int in_progress;                /* a child is writing one */
+    uint64_t last_duration_ms;      /* fork to compaction, of the last one taken */
+};
+void node_snapshot_info(const struct server *srv, struct node_snapshot_info *out);
+/* RAFT.DEBUG COMPACT: starts a background snapshot of the applied state now.
+ * Returns 0 once the child runs (completion shows in node_snapshot_info), or
+ * -1 with a reason (one already in progress, nothing applied since the last,
+ * fork failed). */
+int node_snapshot_start(struct server *srv, char *err, size_t errlen);
+
 /* CONFIG SET raft-log-fsync: from the next batch on. */
 void node_set_fsync(struct server *srv, int on);
 

@@ -1,0 +1,355 @@
+/*
+ * src/node_snap.c - the Raft driver's snapshots: taking one in a forked
+ * child and compacting the log when it is durable, loading the latest one at
+ * start, sending it to a lagging follower in chunks, installing one received
+ * from the leader. The file format and the crash analysis are in
+ * src/snapshot.h; this file keeps the order that analysis relies on:
+ *   local:   child writes+fsyncs snapshot.tmp -> parent renames it to
+ *            snapshot.rcs and fsyncs dir -> raft_snapshot_taken() ->
+ *            storage_compact() (meta recorded, old entries deleted);
+ *   install: every chunk into snapshot.incoming -> last: fsync, verify,
+ *            rename, fsync dir -> keyspace replaced -> storage batch with
+ *            .snapshot (whole stored log dropped in the same transaction).
+ * The child is reaped with waitpid(WNOHANG) after each ready round (the loop
+ * wakes at least hz times a second for the cron), so no SIGCHLD handler and
+ * no libev here.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "node.h"
+#include "node_int.h"
+#include "server.h"
+#include "snapshot.h"
+#include "storage.h"
+#include "util.h"
+
+#define SNAP_RETRY_MS 5000 /* after a failed snapshot, before the next automatic try */
+
+static raft_index core_snap_index(const struct node *n)
+{
+    return raft_first_index(n->raft) - 1;
+}
+
+static void path_of(const struct server *srv, const char *name, char *out, size_t outlen)
+{
+    if (snapshot_path(out, outlen, srv->cfg.dir, name) != 0)
+        node_fatal("Snapshot path", "dir is too long");
+}
+
+/* ------------------------------------------------------------- restart */
+
+int node_snap_restore(struct server *srv, const struct raft_snapshot_meta *stored, char *err,
+                      size_t errlen)
+{
+    struct node *n = srv->node;
+    char path[4096], why[512];
+    path_of(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
+    snapshot_remove_temps(srv->cfg.dir); /* crash points 1 and 4 */
+    struct snapshot_header h;
+    int64_t t0 = util_monotonic_us();
+    int rc = snapshot_load(path, &srv->kv, &h, why, sizeof why);
+    if (rc == SNAPSHOT_ENOENT && stored->index == 0) return 0;
+    if (rc == SNAPSHOT_ENOENT) {
+        snprintf(err, errlen,
+                 "%s is missing but the Raft log was compacted up to index %llu: the entries "
+                 "it replaced are gone; restore the file or start from an empty dir",
+                 path, (unsigned long long)stored->index);
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "Cannot load the snapshot: %s", why);
+        return -1;
+    }
+    if (h.index < stored->index || (h.index == stored->index && h.term != stored->term)) {
+        snprintf(err, errlen,
+                 "%s holds index %llu term %llu, but the Raft log was compacted up to index "
+                 "%llu term %llu: the file is not this log's snapshot",
+                 path, (unsigned long long)h.index, (unsigned long long)h.term,
+                 (unsigned long long)stored->index, (unsigned long long)stored->term);
+        return -1;
+    }
+    n->applied = h.index;
+    n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    LOG_NOTICE("Snapshot loaded: %llu keys at index %llu term %llu in %.3f s",
+               (unsigned long long)h.key_count, (unsigned long long)h.index,
+               (unsigned long long)h.term, (double)(util_monotonic_us() - t0) / 1e6);
+    if (h.index > stored->index) {
+        /* Crash points 2/5: entries up to h.index are skipped when the core
+         * hands them out again; snapshot again soon so that the log's base
+         * catches up with the file (and peers can be sent it). */
+        LOG_NOTICE("Snapshot index %llu is above the log's base %llu (a crash before the log "
+                   "was compacted): applying from %llu",
+                   (unsigned long long)h.index, (unsigned long long)stored->index,
+                   (unsigned long long)h.index + 1);
+        n->snap.force = true;
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------------- taking */
+
+static int start_child(struct server *srv, char *err, size_t errlen)
+{
+    struct node *n = srv->node;
+    raft_index index = n->applied;
+    raft_term term = raft_log_term(n->raft, index);
+    if (term == 0 || index > raft_applied_index(n->raft)) {
+        snprintf(err, errlen, "the log does not hold the applied index %llu yet",
+                 (unsigned long long)index);
+        return -1;
+    }
+    char tmp[4096];
+    path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+    int64_t t0 = util_monotonic_us();
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        /* The child: a copy-on-write image of the keyspace at `index`. It
+         * touches nothing of the parent's (no SQLite, no sockets) and leaves
+         * with _exit, so no atexit handler or stdio buffer runs twice. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        /* Dies with the parent (kill -9): an orphan would go on writing
+         * snapshot.tmp while a restarted node deletes or rewrites it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
+        char why[512];
+        int rc = snapshot_write(tmp, &srv->kv, index, term, why, sizeof why);
+        if (rc != 0) LOG_WARNING("Background snapshot failed: %s", why);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    n->snap.child = pid;
+    n->snap.child_index = index;
+    n->snap.child_term = term;
+    n->snap.child_start_us = t0;
+    LOG_NOTICE("Background snapshot started by pid %ld at index %llu (%llu keys, fork %.3f ms)",
+               (long)pid, (unsigned long long)index, (unsigned long long)kv_size(&srv->kv),
+               (double)(util_monotonic_us() - t0) / 1e3);
+    return 0;
+}
+
+int node_snapshot_start(struct server *srv, char *err, size_t errlen)
+{
+    struct node *n = srv->node;
+    if (n->snap.child) {
+        snprintf(err, errlen, "a snapshot is already in progress");
+        return -1;
+    }
+    if (n->applied <= core_snap_index(n)) {
+        snprintf(err, errlen, "nothing to compact: no entry applied since the snapshot at %llu",
+                 (unsigned long long)core_snap_index(n));
+        return -1;
+    }
+    return start_child(srv, err, errlen);
+}
+
+/* The child wrote snapshot.tmp for child_index: publish it and compact. */
+static void child_succeeded(struct server *srv)
+{
+    struct node *n = srv->node;
+    char err[512], tmp[4096];
+    path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+    if (n->snap.child_index <= core_snap_index(n)) {
+        /* A snapshot installed from the leader meanwhile is newer. */
+        unlink(tmp);
+        LOG_NOTICE("Background snapshot at %llu discarded: snapshot %llu installed meanwhile",
+                   (unsigned long long)n->snap.child_index, (unsigned long long)core_snap_index(n));
+        return;
+    }
+    if (snapshot_publish(srv->cfg.dir, SNAPSHOT_TEMP_NAME, err, sizeof err) != 0) {
+        LOG_WARNING("Background snapshot not published: %s", err);
+        unlink(tmp);
+        n->snap.retry_after_ms = server_now_ms() + SNAP_RETRY_MS;
+        return;
+    }
+    struct raft_snapshot_meta meta;
+    int64_t t0 = util_monotonic_us();
+    int rc = raft_snapshot_taken(n->raft, n->snap.child_index, &meta);
+    int64_t t1 = util_monotonic_us();
+    if (rc != 0) node_fatal("raft_snapshot_taken", raft_strerror(rc));
+    if (meta.term != n->snap.child_term) node_fatal("Snapshot", "term differs from the core's");
+    if (storage_compact(n->st, &meta, err, sizeof err) != 0)
+        node_fatal("Compacting the Raft log", err);
+    int64_t t2 = util_monotonic_us();
+    n->snap.created++;
+    n->snap.force = false;
+    n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    n->snap.last_duration_ms = (uint64_t)(util_monotonic_us() - n->snap.child_start_us) / 1000;
+    LOG_NOTICE("Snapshot at index %llu term %llu done: %llu bytes in %llu ms; log compacted "
+               "(core %.1f ms, storage %.1f ms)",
+               (unsigned long long)meta.index, (unsigned long long)meta.term,
+               (unsigned long long)n->snap.size_bytes, (unsigned long long)n->snap.last_duration_ms,
+               (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3);
+}
+
+static void reap_child(struct server *srv)
+{
+    struct node *n = srv->node;
+    int status;
+    pid_t r = waitpid(n->snap.child, &status, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR)) return;
+    n->snap.child = 0;
+    if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        child_succeeded(srv);
+        return;
+    }
+    char tmp[4096];
+    path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+    unlink(tmp);
+    n->snap.retry_after_ms = server_now_ms() + SNAP_RETRY_MS;
+    if (r < 0)
+        LOG_WARNING("Background snapshot: waitpid: %s", strerror(errno));
+    else if (WIFSIGNALED(status))
+        LOG_WARNING("Background snapshot child killed by signal %d", WTERMSIG(status));
+    else
+        LOG_WARNING("Background snapshot failed (exit status %d); retrying later",
+                    WEXITSTATUS(status));
+}
+
+void node_snap_after_ready(struct server *srv)
+{
+    struct node *n = srv->node;
+    if (n->snap.child) {
+        reap_child(srv);
+        return;
+    }
+    raft_index base = core_snap_index(n);
+    if (n->applied <= base || n->applied > raft_applied_index(n->raft)) return;
+    if (!n->snap.force && n->applied - base < (uint64_t)srv->cfg.raft_snapshot_threshold) return;
+    if (server_now_ms() < n->snap.retry_after_ms) return;
+    char err[256];
+    if (start_child(srv, err, sizeof err) != 0) {
+        LOG_WARNING("Cannot start a background snapshot: %s", err);
+        n->snap.retry_after_ms = server_now_ms() + SNAP_RETRY_MS;
+    }
+}
+
+void node_snap_free(struct server *srv)
+{
+    struct node *n = srv->node;
+    if (n->snap.child) {
+        /* Our own child, by pid: its half-written temp file is useless. */
+        kill(n->snap.child, SIGKILL);
+        waitpid(n->snap.child, NULL, 0);
+        n->snap.child = 0;
+        char tmp[4096];
+        path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+        unlink(tmp);
+    }
+    free(n->snap.chunk_buf);
+    free(n->snap.reqs);
+}
+
+/* ------------------------------------------------------------- sending */
+
+void node_snap_queue(struct node *n, const struct raft_ready *rd)
+{
+    if (rd->n_snap_reqs == 0) return;
+    if (n->snap.n_reqs + rd->n_snap_reqs > n->snap.reqs_cap) {
+        uint32_t cap = (n->snap.n_reqs + rd->n_snap_reqs) * 2;
+        n->snap.reqs = realloc(n->snap.reqs, cap * sizeof *n->snap.reqs);
+        if (!n->snap.reqs) abort();
+        n->snap.reqs_cap = cap;
+    }
+    memcpy(n->snap.reqs + n->snap.n_reqs, rd->snap_reqs, rd->n_snap_reqs * sizeof *rd->snap_reqs);
+    n->snap.n_reqs += rd->n_snap_reqs;
+}
+
+void node_snap_answer(struct server *srv)
+{
+    struct node *n = srv->node;
+    char path[4096], err[512];
+    path_of(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
+    for (uint32_t i = 0; i < n->snap.n_reqs; i++) {
+        const struct raft_snap_req *q = &n->snap.reqs[i];
+        if (q->max_len > n->snap.chunk_cap) {
+            free(n->snap.chunk_buf);
+            n->snap.chunk_buf = malloc(q->max_len);
+            if (!n->snap.chunk_buf) abort();
+            n->snap.chunk_cap = q->max_len;
+        }
+        uint32_t len = 0;
+        bool done = false;
+        int rc = snapshot_read_chunk(path, q->index, q->offset, n->snap.chunk_buf, q->max_len, &len,
+                                     &done, err, sizeof err);
+        if (rc == 0) {
+            rc = raft_snapshot_chunk(n->raft, q->to, q->index, q->offset, n->snap.chunk_buf, len,
+                                     done);
+            if (rc != 0)
+                LOG_WARNING("Snapshot chunk for %llu: %s", (unsigned long long)q->to,
+                            raft_strerror(rc));
+            continue;
+        }
+        LOG_WARNING("Cannot send snapshot %llu to node %llu: %s", (unsigned long long)q->index,
+                    (unsigned long long)q->to, err);
+        /* Restarting helps only if the core has another snapshot by now;
+         * otherwise the same request would come back at once (a busy loop):
+         * the transfer's own timeout retries it later, by when a local
+         * snapshot has made the file and the core agree again. */
+        if (q->index != core_snap_index(n)) raft_snapshot_failed(n->raft, q->to);
+    }
+    n->snap.n_reqs = 0;
+}
+
+/* ---------------------------------------------------------- installing */
+
+bool node_snap_install(struct server *srv, const struct raft_snap_chunk *ch)
+{
+    char path[4096], err[512];
+    path_of(srv, SNAPSHOT_INCOMING_NAME, path, sizeof path);
+    if (snapshot_write_chunk(path, ch->offset, ch->data, ch->len, ch->done, err, sizeof err) != 0)
+        node_fatal("Storing a snapshot chunk from the leader", err);
+    if (!ch->done) return false;
+    struct snapshot_header h;
+    if (snapshot_verify(path, &h, err, sizeof err) != 0)
+        node_fatal("Snapshot received from the leader", err);
+    if (h.index != ch->meta.index || h.term != ch->meta.term)
+        node_fatal("Snapshot received from the leader", "its index/term differ from the message");
+    if (snapshot_publish(srv->cfg.dir, SNAPSHOT_INCOMING_NAME, err, sizeof err) != 0)
+        node_fatal("Installing the snapshot received from the leader", err);
+    int64_t t0 = util_monotonic_us();
+    kv_flush(&srv->kv);
+    path_of(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
+    if (snapshot_load(path, &srv->kv, &h, err, sizeof err) != 0)
+        node_fatal("Loading the snapshot received from the leader", err);
+    LOG_NOTICE("Snapshot from the leader installed: %llu keys at index %llu term %llu "
+               "(loaded in %.3f s)",
+               (unsigned long long)h.key_count, (unsigned long long)h.index,
+               (unsigned long long)h.term, (double)(util_monotonic_us() - t0) / 1e6);
+    return true;
+}
+
+void node_snap_installed(struct server *srv, const struct raft_snap_chunk *ch)
+{
+    struct node *n = srv->node;
+    n->applied = ch->meta.index;
+    n->snap.received++;
+    n->snap.force = false;
+    n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+}
+
+/* ----------------------------------------------------------- RAFT.INFO */
+
+void node_snapshot_info(const struct server *srv, struct node_snapshot_info *out)
+{
+    const struct node *n = srv->node;
+    out->last_index = core_snap_index(n);
+    out->last_term = raft_log_term(n->raft, out->last_index);
+    out->size_bytes = n->snap.size_bytes;
+    out->created = n->snap.created;
+    out->received = n->snap.received;
+    out->in_progress = n->snap.child != 0;
+    out->last_duration_ms = n->snap.last_duration_ms;
+}

@@ -1,0 +1,414 @@
+/*
+ * src/snapshot.c - the snapshot file: format, write, verify, load, chunks
+ * (see snapshot.h for the format and the crash analysis).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kv.h"
+#include "snapshot.h"
+
+static const char HEADER_MAGIC[8] = {'R', 'C', 'S', 'N', 'A', 'P', '\r', '\n'};
+static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
+#define STREAM_BUF_BYTES (1u << 20) /* stdio buffer: few large syscalls */
+#define RECORD_HEAD_LEN 16
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+int snapshot_path(char *out, size_t outlen, const char *dir, const char *name)
+{
+    int n = snprintf(out, outlen, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ write */
+
+struct writer {
+    FILE *f;
+    uint64_t hash, written;
+    int failed;
+};
+
+static void w_put(struct writer *w, const void *p, size_t n)
+{
+    if (w->failed || n == 0) return;
+    w->hash = fnv(w->hash, p, n);
+    if (fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
+}
+
+static void write_record(void *ud, const char *key, size_t klen, const struct kv_val *v)
+{
+    struct writer *w = ud;
+    unsigned char head[RECORD_HEAD_LEN];
+    put_u32(head, (uint32_t)klen);
+    put_u32(head + 4, v->len);
+    put_u64(head + 8, (uint64_t)v->expire_ms);
+    w_put(w, head, sizeof head);
+    w_put(w, key, klen);
+    w_put(w, v->data, v->len);
+    w->written++;
+}
+
+/* Flushes stdio, fsyncs and closes; 0 or the errno of the first failure. */
+static int finish_file(FILE *f, int failed)
+{
+    if (fflush(f) != 0 && !failed) failed = errno ? errno : EIO;
+    if (!failed && fsync(fileno(f)) != 0) failed = errno;
+    if (fclose(f) != 0 && !failed) failed = errno ? errno : EIO;
+    return failed;
+}
+
+int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term, char *err,
+                   size_t errlen)
+{
+    struct writer w = {.hash = FNV_OFFSET};
+    w.f = fopen(path, "wb");
+    if (!w.f) return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+    setvbuf(w.f, NULL, _IOFBF, STREAM_BUF_BYTES);
+    uint64_t count = kv_size(kv);
+    unsigned char head[SNAPSHOT_HEADER_LEN];
+    memcpy(head, HEADER_MAGIC, 8);
+    put_u32(head + 8, SNAPSHOT_VERSION);
+    put_u32(head + 12, 0);
+    put_u64(head + 16, index);
+    put_u64(head + 24, term);
+    put_u64(head + 32, count);
+    w_put(&w, head, sizeof head);
+    kv_foreach(kv, write_record, &w);
+    unsigned char trailer[SNAPSHOT_TRAILER_LEN];
+    memcpy(trailer, TRAILER_MAGIC, 8);
+    put_u64(trailer + 8, w.hash);
+    if (!w.failed && fwrite(trailer, 1, sizeof trailer, w.f) != sizeof trailer)
+        w.failed = errno ? errno : EIO;
+    int e = finish_file(w.f, w.failed);
+    if (e) return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(e));
+    /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */
+    if (w.written != count)
+        return fail(err, errlen, SNAPSHOT_EIO, "%s: wrote %llu keys, keyspace holds %llu", path,
+                    (unsigned long long)w.written, (unsigned long long)count);
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen)
+{
+    char from[4096], to[4096];
+    if (snapshot_path(from, sizeof from, dir, tmp_name) ||
+        snapshot_path(to, sizeof to, dir, SNAPSHOT_FILE_NAME))
+        return fail(err, errlen, SNAPSHOT_EIO, "%s: path too long", dir);
+    if (rename(from, to) != 0)
+        return fail(err, errlen, SNAPSHOT_EIO, "rename %s to %s: %s", from, to, strerror(errno));
+    /* The rename is durable only once the directory entry is. */
+    if (fsync_dir(dir) != 0)
+        return fail(err, errlen, SNAPSHOT_EIO, "fsync of directory %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* ------------------------------------------------------------------- read */
+
+struct reader {
+    FILE *f;
+    const char *path;
+    uint64_t hash, pos, size;
+    unsigned char *buf; /* one record's key and value */
+    size_t cap;
+};
+
+static int r_get(struct reader *r, void *p, size_t n, char *err, size_t errlen)
+{
+    if (n && fread(p, 1, n, r->f) != n) {
+        if (ferror(r->f))
+            return fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", r->path, strerror(errno));
+        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is truncated at byte %llu",
+                    r->path, (unsigned long long)r->pos);
+    }
+    r->hash = fnv(r->hash, p, n);
+    r->pos += n;
+    return 0;
+}
+
+static int read_header(struct reader *r, struct snapshot_header *h, char *err, size_t errlen)
+{
+    unsigned char head[SNAPSHOT_HEADER_LEN];
+    if (r->size < SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN)
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s is truncated (%llu bytes, shorter than header and trailer)",
+                    r->path, (unsigned long long)r->size);
+    int rc = r_get(r, head, sizeof head, err, errlen);
+    if (rc) return rc;
+    if (memcmp(head, HEADER_MAGIC, 8) != 0)
+        return fail(err, errlen, SNAPSHOT_EBADFILE, "%s is not a raftcache snapshot (bad magic)",
+                    r->path);
+    uint32_t version = get_u32(head + 8);
+    if (version != SNAPSHOT_VERSION || get_u32(head + 12) != 0)
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s has version %u (flags %u); this build reads version %d", r->path,
+                    version, get_u32(head + 12), SNAPSHOT_VERSION);
+    h->index = get_u64(head + 16);
+    h->term = get_u64(head + 24);
+    h->key_count = get_u64(head + 32);
+    return 0;
+}
+
+/* One record into r->buf; key at buf, value at buf + *klen. */
+static int read_record(struct reader *r, uint32_t *klen, uint32_t *vlen, int64_t *expire_ms,
+                       char *err, size_t errlen)
+{
+    unsigned char head[RECORD_HEAD_LEN];
+    int rc = r_get(r, head, sizeof head, err, errlen);
+    if (rc) return rc;
+    *klen = get_u32(head);
+    *vlen = get_u32(head + 4);
+    *expire_ms = (int64_t)get_u64(head + 8);
+    /* Lengths are checked against the file before any allocation, so a
+     * corrupt length can never make us allocate gigabytes. */
+    uint64_t need = (uint64_t)*klen + *vlen;
+    if (r->pos + need + SNAPSHOT_TRAILER_LEN > r->size)
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s is truncated or corrupt: a record at byte %llu runs past "
+                    "the end",
+                    r->path, (unsigned long long)(r->pos - RECORD_HEAD_LEN));
+    if (*expire_ms != -1 && *expire_ms <= 0)
+        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: bad expiry at %llu",
+                    r->path, (unsigned long long)(r->pos - RECORD_HEAD_LEN));
+    if (need + 1 > r->cap) {
+        unsigned char *nb = realloc(r->buf, need + 1);
+        if (!nb) return fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", r->path);
+        r->buf = nb;
+        r->cap = need + 1;
+    }
+    return r_get(r, r->buf, need, err, errlen);
+}
+
+static int read_trailer(struct reader *r, char *err, size_t errlen)
+{
+    if (r->pos + SNAPSHOT_TRAILER_LEN != r->size)
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s is corrupt: %llu bytes after its last record, expected %d",
+                    r->path, (unsigned long long)(r->size - r->pos), SNAPSHOT_TRAILER_LEN);
+    uint64_t body_hash = r->hash;
+    unsigned char t[SNAPSHOT_TRAILER_LEN];
+    int rc = r_get(r, t, sizeof t, err, errlen);
+    if (rc) return rc;
+    if (memcmp(t, TRAILER_MAGIC, 8) != 0)
+        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: no trailer", r->path);
+    if (get_u64(t + 8) != body_hash)
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s is corrupt: checksum mismatch (stored %016llx, computed %016llx)",
+                    r->path, (unsigned long long)get_u64(t + 8), (unsigned long long)body_hash);
+    return 0;
+}
+
+static int open_reader(struct reader *r, const char *path, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->hash = FNV_OFFSET;
+    r->f = fopen(path, "rb");
+    if (!r->f)
+        return fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s", path,
+                    strerror(errno));
+    setvbuf(r->f, NULL, _IOFBF, STREAM_BUF_BYTES);
+    struct stat sb;
+    if (fstat(fileno(r->f), &sb) != 0) {
+        fclose(r->f);
+        return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+    }
+    r->size = (uint64_t)sb.st_size;
+    return 0;
+}
+
+/* Reads (and loads into kv unless NULL) the whole file. */
+static int read_all(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
+                    size_t errlen)
+{
+    struct reader r;
+    int rc = open_reader(&r, path, err, errlen);
+    if (rc) return rc;
+    rc = read_header(&r, h, err, errlen);
+    for (uint64_t i = 0; rc == 0 && i < h->key_count; i++) {
+        uint32_t klen, vlen;
+        int64_t expire_ms;
+        rc = read_record(&r, &klen, &vlen, &expire_ms, err, errlen);
+        /* now_ms 0: nothing counts as expired while loading, so the keyspace
+         * is exactly the snapshot's (see the header on expired keys). */
+        if (rc == 0 && kv) kv_set(kv, (const char *)r.buf, klen, r.buf + klen, vlen, expire_ms, 0);
+    }
+    if (rc == 0) rc = read_trailer(&r, err, errlen);
+    free(r.buf);
+    fclose(r.f);
+    return rc;
+}
+
+int snapshot_verify(const char *path, struct snapshot_header *h, char *err, size_t errlen)
+{
+    return read_all(path, NULL, h, err, errlen);
+}
+
+int snapshot_load(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
+                  size_t errlen)
+{
+    return read_all(path, kv, h, err, errlen);
+}
+
+/* ----------------------------------------------------------------- chunks */
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return -1;
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+int snapshot_read_chunk(const char *path, uint64_t index, uint64_t offset, void *buf,
+                        uint32_t max_len, uint32_t *len, bool *done, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s", path,
+                    strerror(errno));
+    unsigned char head[SNAPSHOT_HEADER_LEN];
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) != 0 || pread_full(fd, head, sizeof head, 0) != 0)
+        rc = fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", path,
+                  errno ? strerror(errno) : "short file");
+    else if (memcmp(head, HEADER_MAGIC, 8) != 0 || get_u64(head + 16) != index)
+        rc = fail(err, errlen, SNAPSHOT_ESTALE, "%s does not hold snapshot %llu", path,
+                  (unsigned long long)index);
+    else if (offset > (uint64_t)sb.st_size)
+        rc = fail(err, errlen, SNAPSHOT_EBADFILE, "%s: offset %llu past its end", path,
+                  (unsigned long long)offset);
+    if (rc == 0) {
+        uint64_t left = (uint64_t)sb.st_size - offset;
+        *len = left < max_len ? (uint32_t)left : max_len;
+        *done = offset + *len == (uint64_t)sb.st_size;
+        if (pread_full(fd, buf, *len, offset) != 0)
+            rc = fail(err, errlen, SNAPSHOT_EIO, "reading %s at %llu: %s", path,
+                      (unsigned long long)offset, errno ? strerror(errno) : "short file");
+    }
+    close(fd);
+    return rc;
+}
+
+static int write_full(int fd, const void *data, size_t n)
+{
+    size_t put = 0;
+    while (put < n) {
+        ssize_t k = write(fd, (const char *)data + put, n - put);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -1;
+        put += (size_t)k;
+    }
+    return 0;
+}
+
+int snapshot_write_chunk(const char *path, uint64_t offset, const void *data, uint32_t len,
+                         bool done, char *err, size_t errlen)
+{
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (offset == 0 ? O_TRUNC : 0);
+    int fd = open(path, flags, 0600);
+    if (fd < 0) return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) != 0) {
+        rc = fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+    } else if ((uint64_t)sb.st_size != offset) {
+        /* A gap or an overlap: chunks arrive one at a time, in order. */
+        rc = fail(err, errlen, SNAPSHOT_EBADFILE, "%s holds %llu bytes, chunk is at %llu", path,
+                  (unsigned long long)sb.st_size, (unsigned long long)offset);
+    } else if (lseek(fd, (off_t)offset, SEEK_SET) < 0 || write_full(fd, data, len) != 0 ||
+               (done && fsync(fd) != 0)) {
+        rc = fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(errno));
+    }
+    close(fd);
+    return rc;
+}
+
+void snapshot_remove_temps(const char *dir)
+{
+    char p[4096];
+    if (snapshot_path(p, sizeof p, dir, SNAPSHOT_TEMP_NAME) == 0) unlink(p);
+    if (snapshot_path(p, sizeof p, dir, SNAPSHOT_INCOMING_NAME) == 0) unlink(p);
+}
+
+uint64_t snapshot_file_size(const char *dir)
+{
+    char p[4096];
+    struct stat sb;
+    if (snapshot_path(p, sizeof p, dir, SNAPSHOT_FILE_NAME) != 0 || stat(p, &sb) != 0) return 0;
+    return (uint64_t)sb.st_size;
+}

@@ -1,0 +1,144 @@
+/*
+ * src/snapshot.h - the state machine's snapshot file: the whole keyspace as
+ * of one applied Raft index, in dir/snapshot.rcs.
+ *
+ * This module owns the file format and every byte of file I/O on snapshots
+ * (write, verify, load, read a chunk for a peer, write a peer's chunk,
+ * publish by rename). It uses libc only: no SQLite, no libev. When and where
+ * a snapshot is taken, sent or installed is the driver's business
+ * (src/node_snap.c).
+ *
+ * FORMAT (version 1, little-endian):
+ *   header  "RCSNAP\r\n" | u32 version | u32 flags (0) | u64 index | u64 term
+ *           | u64 key_count                                            40 bytes
+ *   records key_count x (u32 key_len | u32 value_len | i64 expire_ms | key | value)
+ *           expire_ms is the absolute Unix ms of the key's expiry, or -1
+ *   trailer "RCSNEND\n" | u64 FNV-1a 64 of every byte before the trailer
+ * A file is accepted only whole: magic, version, every length inside the file,
+ * exactly key_count records, the trailer magic at the right place and the
+ * checksum must all hold. A torn write (crash), a truncated copy or a flipped
+ * byte is refused with a message naming the file and what is wrong, never
+ * half-loaded into a running keyspace unnoticed.
+ *
+ * Keys logically expired are written and loaded too: a snapshot is the exact
+ * keyspace of the replicas at its index, and expired keys leave it only
+ * through replicated expire entries (src/sm.h), so replicas stay identical.
+ *
+ * TAKING ONE WITHOUT STALLING THE LOOP: fork(), as Redis's BGSAVE. The child
+ * has a copy-on-write image of the keyspace frozen at the applied index and
+ * streams it through snapshot_write(); the parent keeps serving and only pays
+ * for the pages it writes meanwhile (at most a copy of the keyspace in the
+ * worst case of every page touched). Chosen over an incremental scheme
+ * (iterating the dict a slice per loop iteration while logging changes made
+ * meanwhile, or versioned values) because the keyspace then needs no change
+ * at all, the image is consistent by construction, and the cost (fork's page
+ * table copy, a few ms per GiB) is paid once per snapshot, not on every write.
+ *
+ * ATOMIC REPLACE: a snapshot is written under a temporary name, fsynced,
+ * renamed to snapshot.rcs and the directory fsynced (snapshot_publish). So
+ * snapshot.rcs is always a whole, durable snapshot (or absent), never a mix.
+ * Temporary names (snapshot.tmp: local, snapshot.incoming: from the leader)
+ * are deleted at start (snapshot_remove_temps).
+ *
+ * CRASH POINTS (the driver keeps this order; each point is safe because):
+ *   local snapshot (storage = the SQLite log of src/storage.h):
+ *   1. crash while the child writes snapshot.tmp: the temp file is deleted at
+ *      start; snapshot.rcs and storage are the previous, consistent pair.
+ *   2. crash after rename, before storage_compact: snapshot.rcs holds index
+ *      N > storage's snapshot index S. The log still holds every entry
+ *      S+1..last (nothing was deleted), and N was applied, so committed.
+ *      Start loads the file (the only one left), sets applied = N and skips
+ *      committed entries <= N when the core hands them out again: committed
+ *      entries are the same on every server (Log Matching), so the skipped
+ *      ones are exactly those the file contains. Nothing lost.
+ *   3. crash after storage_compact: storage says N, the file says N: normal.
+ *   installed snapshot (follower):
+ *   4. crash while chunks arrive: snapshot.incoming is deleted at start; the
+ *      old snapshot.rcs and storage are intact; the leader starts over.
+ *   5. crash after rename, before the storage batch that records the
+ *      snapshot: as 2. The file at M holds committed state only; the stored
+ *      log may be shorter than M or hold uncommitted entries that conflict
+ *      with the leader's, but entries <= M are skipped only once committed,
+ *      and committed entries <= M are exactly what the file holds.
+ *   A file OLDER than storage's snapshot index, or none while storage has a
+ *   snapshot, cannot happen with this order (the file is durable before its
+ *   meta is recorded): it means the directory was tampered with, and start
+ *   is refused rather than silently losing the entries compacted away.
+ *
+ * ERRORS: 0 or a negative SNAPSHOT_E* code, with a one-line reason naming
+ * the file in err[0..errlen).
+ */
+#ifndef SNAPSHOT_H
+#define SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kv;
+
+#define SNAPSHOT_FILE_NAME "snapshot.rcs"
+#define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by the local child */
+#define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
+#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_HEADER_LEN 40
+#define SNAPSHOT_TRAILER_LEN 16
+
+enum {
+    SNAPSHOT_OK = 0,
+    SNAPSHOT_EIO = -1,      /* the OS failed (disk full, permissions, ...) */
+    SNAPSHOT_EBADFILE = -2, /* not a snapshot, other version, truncated, corrupt */
+    SNAPSHOT_ENOENT = -3,   /* no such file */
+    SNAPSHOT_ESTALE = -4,   /* snapshot_read_chunk: the file holds another index */
+};
+
+struct snapshot_header {
+    uint64_t index, term, key_count;
+};
+
+/* Writes every key of kv (kv_foreach) to path with the given index/term, via
+ * a buffered stream, then fsyncs it. Does not rename. Used by the forked
+ * child; also fine in-process (tests). Returns 0, SNAPSHOT_EIO. */
+int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term, char *err,
+                   size_t errlen);
+
+/* Renames dir/tmp_name to dir/snapshot.rcs and fsyncs dir: after a 0 return
+ * the new snapshot survives power loss. Returns 0 or SNAPSHOT_EIO. */
+int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen);
+
+/* Reads the whole file at path and checks it (see FORMAT) without loading
+ * anything; *h gets its header. Returns 0, SNAPSHOT_ENOENT, SNAPSHOT_EIO,
+ * SNAPSHOT_EBADFILE. */
+int snapshot_verify(const char *path, struct snapshot_header *h, char *err, size_t errlen);
+
+/* Streams the file into kv with kv_set (absolute expiries kept, expired keys
+ * included). Memory besides the keyspace: one record buffer. Checks
+ * everything snapshot_verify checks; on an error kv may hold part of the
+ * file (the caller flushes it or exits). Returns as snapshot_verify. */
+int snapshot_load(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
+                  size_t errlen);
+
+/* For a peer: reads up to max_len bytes at offset of path into buf, if its
+ * header says `index`. *len gets the bytes read, *done whether they end the
+ * file, *size the file's size. Returns 0, SNAPSHOT_ESTALE (another index),
+ * SNAPSHOT_ENOENT, SNAPSHOT_EIO, SNAPSHOT_EBADFILE (offset past the end). */
+int snapshot_read_chunk(const char *path, uint64_t index, uint64_t offset, void *buf,
+                        uint32_t max_len, uint32_t *len, bool *done, char *err, size_t errlen);
+
+/* From a leader: writes len bytes at offset of path; offset 0 creates or
+ * truncates the file, a later offset must equal the bytes already there
+ * (chunks come in order). With done, fsyncs the file. Returns 0,
+ * SNAPSHOT_EIO, SNAPSHOT_EBADFILE (out-of-order offset). */
+int snapshot_write_chunk(const char *path, uint64_t offset, const void *data, uint32_t len,
+                         bool done, char *err, size_t errlen);
+
+/* Deletes leftover temporary files in dir (crash points 1 and 4). */
+void snapshot_remove_temps(const char *dir);
+
+/* Size in bytes of dir/snapshot.rcs, 0 if absent. */
+uint64_t snapshot_file_size(const char *dir);
+
+/* dir/name into out; returns 0, or -1 if it does not fit. */
+int snapshot_path(char *out, size_t outlen, const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,191 @@
+"""Snapshots and log compaction as an operator sees them: the log stays
+bounded, RAFT.INFO's snapshot fields move, a restart (clean or kill -9, even
+in the middle of taking a snapshot) brings every key back with its TTL, a
+damaged snapshot file is refused at start, and a follower that was down
+while the leader compacted catches up through a snapshot transfer and ends
+up with the same data.
+
+Every wait polls with a deadline; nothing asserts how long anything took.
+"""
+
+import os
+import signal
+
+import pytest
+
+from conftest import KIND, wait_until
+
+pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache snapshots only")
+
+DEADLINE_S = 60
+
+
+def raft_info(client):
+    raw = client.execute_command("RAFT.INFO")
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    info = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.strip().split(":", 1)
+            info[k] = v
+    return info
+
+
+def info_int(client, field):
+    return int(raft_info(client)[field])
+
+
+def load(client, n, prefix="k", ttl_every=3, value_len=8, batch=500):
+    """n SETs, pipelined in batches; every ttl_every-th key gets a 1000 s TTL."""
+    for start in range(0, n, batch):
+        pipe = client.pipeline(transaction=False)
+        for i in range(start, min(n, start + batch)):
+            value = (f"v{i}:" * value_len)[:max(value_len, 1)]
+            if ttl_every and i % ttl_every == 0:
+                pipe.set(f"{prefix}{i}", value, px=1_000_000)
+            else:
+                pipe.set(f"{prefix}{i}", value)
+        assert all(r is True for r in pipe.execute())
+
+
+def check_loaded(client, n, prefix="k", ttl_every=3, value_len=8, batch=1000):
+    assert client.dbsize() >= n
+    for start in range(0, n, batch):
+        pipe = client.pipeline(transaction=False)
+        idx = range(start, min(n, start + batch))
+        for i in idx:
+            pipe.get(f"{prefix}{i}")
+            pipe.pttl(f"{prefix}{i}")
+        replies = pipe.execute()
+        for j, i in enumerate(idx):
+            value, pttl = replies[2 * j], replies[2 * j + 1]
+            assert value == (f"v{i}:" * value_len)[:max(value_len, 1)].encode(), f"{prefix}{i}"
+            if ttl_every and i % ttl_every == 0:
+                assert 0 < pttl <= 1_000_000, f"{prefix}{i} pttl {pttl}"
+            else:
+                assert pttl == -1, f"{prefix}{i} pttl {pttl}"
+
+
+def wait_snapshot_idle(client):
+    wait_until(lambda: raft_info(client)["snapshot_in_progress"] == "no", DEADLINE_S,
+               what="the snapshot in progress to end")
+
+
+def test_threshold_snapshots_bound_the_log_and_survive_restarts(start_server):
+    srv = start_server({"raft-snapshot-threshold": 1000})
+    c = srv.client()
+    load(c, 5000)
+    wait_until(lambda: info_int(c, "snapshots_created") >= 1, DEADLINE_S,
+               what="a snapshot to be taken")
+    wait_snapshot_idle(c)
+    info = raft_info(c)
+    assert int(info["log_entries"]) < 2000, info
+    assert int(info["snapshot_last_idx"]) >= 1000
+    assert int(info["snapshot_last_term"]) >= 1
+    assert int(info["snapshot_size"]) > 5000 * 8
+    assert int(info["first_log_index"]) == int(info["snapshot_last_idx"]) + 1
+    assert os.path.exists(os.path.join(srv.data_dir, "snapshot.rcs"))
+
+    assert srv.stop(signal.SIGTERM) == 0
+    srv.start()
+    c = srv.client()
+    check_loaded(c, 5000)
+    assert info_int(c, "log_entries") < 2000
+
+    load(c, 1500, prefix="more")
+    srv.stop(signal.SIGKILL)
+    srv.start()
+    c = srv.client()
+    check_loaded(c, 5000)
+    check_loaded(c, 1500, prefix="more")
+    assert not os.path.exists(os.path.join(srv.data_dir, "snapshot.tmp"))
+
+
+def test_raft_debug_compact(start_server):
+    srv = start_server({"raft-snapshot-threshold": 1_000_000})
+    c = srv.client()
+    load(c, 300)
+    assert info_int(c, "snapshots_created") == 0
+    before = raft_info(c)
+    assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
+    wait_until(lambda: info_int(c, "snapshots_created") == 1, DEADLINE_S,
+               what="RAFT.DEBUG COMPACT to finish")
+    wait_snapshot_idle(c)
+    info = raft_info(c)
+    assert int(info["snapshot_last_idx"]) >= int(before["last_applied_index"])
+    assert int(info["log_entries"]) <= int(info["current_index"]) - int(info["snapshot_last_idx"])
+    with pytest.raises(Exception, match="nothing to compact"):
+        c.execute_command("RAFT.DEBUG", "COMPACT")
+    srv.stop(signal.SIGKILL)
+    srv.start()
+    check_loaded(srv.client(), 300)
+
+
+def test_damaged_snapshot_is_refused_at_start(start_server):
+    srv = start_server({"raft-snapshot-threshold": 1_000_000})
+    c = srv.client()
+    load(c, 200)
+    c.execute_command("RAFT.DEBUG", "COMPACT")
+    wait_until(lambda: info_int(c, "snapshots_created") == 1, DEADLINE_S, what="a snapshot")
+    assert srv.stop(signal.SIGTERM) == 0
+    path = os.path.join(srv.data_dir, "snapshot.rcs")
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.seek(size // 2)
+        b = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([b[0] ^ 0x40]))
+    with pytest.raises(AssertionError, match="exited with status"):
+        srv.start(timeout_s=20)
+    srv.expect_exit = True
+    with open(srv.log_path, "rb") as f:
+        log = f.read().decode("utf-8", "replace")
+    assert "is corrupt" in log and "snapshot.rcs" in log, log[-2000:]
+
+
+def test_kill9_while_taking_a_snapshot_loses_nothing(start_server):
+    srv = start_server({"raft-snapshot-threshold": 1_000_000, "raft-log-fsync": "no"})
+    c = srv.client()
+    n = 200_000
+    load(c, n, value_len=16, batch=2000)
+    for attempt in range(2):
+        assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
+        # The child just forked: the parent (and with it the child) dies now.
+        srv.stop(signal.SIGKILL)
+        srv.start()
+        c = srv.client()
+        check_loaded(c, n, value_len=16)
+        assert not os.path.exists(os.path.join(srv.data_dir, "snapshot.tmp"))
+    # And once a snapshot completed, kill -9 restores from it plus the tail.
+    c.execute_command("RAFT.DEBUG", "COMPACT")
+    wait_until(lambda: info_int(c, "snapshots_created") >= 1, DEADLINE_S, what="a snapshot")
+    c.set("tail", "after-snapshot")
+    srv.stop(signal.SIGKILL)
+    srv.start()
+    c = srv.client()
+    check_loaded(c, n, value_len=16)
+    assert c.get("tail") == b"after-snapshot"
+
+
+def test_follower_catches_up_through_a_snapshot(make_cluster):
+    cl = make_cluster(3, {"raft-snapshot-threshold": 500})
+    leader = cl.leader()
+    lagging = [nd for nd in cl.nodes if nd is not leader][0]
+    cl.stop(lagging)
+    c = leader.client()
+    load(c, 5000)
+    wait_until(lambda: info_int(c, "snapshot_last_idx") > 1000, DEADLINE_S,
+               what="the leader to compact past the stopped follower")
+    wait_snapshot_idle(c)
+    cl.start(lagging)
+    wait_until(lambda: int((lagging.raft_info() or {}).get("snapshots_received", 0)) >= 1,
+               DEADLINE_S, what=f"{lagging} to receive a snapshot")
+    digest = cl.wait_converged()
+    assert len(digest) == 5000
+    with lagging.readonly_client() as rc:
+        assert rc.get("k4999") == b"v4999:v4999:v4999:"[:8]
+        assert 0 < rc.pttl("k4998") <= 1_000_000
+    # The installed snapshot survives the follower's restart.
+    cl.kill9(lagging)
+    cl.start(lagging)
+    cl.wait_converged()

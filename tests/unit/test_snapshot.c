@@ -1,0 +1,273 @@
+/*
+ * tests/unit/test_snapshot.c - the snapshot file (src/snapshot.c): a write
+ * and load round trip keeps binary keys, binary values and absolute
+ * expiries; a truncated, bit-flipped or foreign file is refused with a
+ * message saying what is wrong; chunked copying (leader -> follower)
+ * reproduces the file; publishing replaces snapshot.rcs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../src/kv.h"
+#include "../../src/snapshot.h"
+
+#define NKEYS 2000
+#define T_EXPIRE 1700000000000LL
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct kv kv;
+    char err[512];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_snapshot.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/snap.tmp", f->dir);
+    kv_init(&f->kv, 7);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    kv_free(&f->kv);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Key i: binary (NUL and 0xff inside), varying lengths; value i likewise,
+ * some empty; every third key has an expiry, one already in the past. */
+static size_t make_key(int i, char *buf)
+{
+    int n = snprintf(buf, 64, "k%c%d\xff", 0, i);
+    return (size_t)n;
+}
+
+static size_t make_val(int i, char *buf)
+{
+    size_t n = (size_t)(i % 7) * 37;
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (char)((i + k) & 0xff);
+    return n;
+}
+
+static int64_t make_expire(int i)
+{
+    return i % 3 == 0 ? T_EXPIRE + i : (i == 1 ? 5 : KV_NO_EXPIRE);
+}
+
+static void fill(struct kv *kv)
+{
+    char key[64], val[512];
+    for (int i = 0; i < NKEYS; i++)
+        kv_set(kv, key, make_key(i, key), val, make_val(i, val), make_expire(i), 0);
+}
+
+static void write_file(struct fx *f)
+{
+    fill(&f->kv);
+    assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, f->err, sizeof f->err), 0);
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (uint64_t)sb.st_size;
+}
+
+static void test_round_trip(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    struct kv back;
+    kv_init(&back, 9);
+    struct snapshot_header h;
+    assert_int_equal(snapshot_load(f->path, &back, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(h.index, 1234);
+    assert_int_equal(h.term, 7);
+    assert_int_equal(h.key_count, NKEYS);
+    assert_int_equal(kv_size(&back), NKEYS);
+    char key[64], val[512];
+    for (int i = 0; i < NKEYS; i++) {
+        size_t kl = make_key(i, key), vl = make_val(i, val);
+        /* Physically present even when expired (kv_physically_exists). */
+        assert_true(kv_physically_exists(&back, key, kl));
+        struct kv_val *v = kv_lookup_read(&back, key, kl, 0);
+        assert_non_null(v);
+        assert_int_equal(v->len, vl);
+        assert_memory_equal(v->data, val, vl);
+        assert_int_equal(v->expire_ms, make_expire(i));
+    }
+    assert_int_equal(kv_volatile_count(&back), kv_volatile_count(&f->kv));
+    kv_free(&back);
+}
+
+static void test_empty_keyspace(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(snapshot_write(f->path, &f->kv, 0, 0, f->err, sizeof f->err), 0);
+    assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN);
+    struct snapshot_header h;
+    assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(h.key_count, 0);
+}
+
+static void expect_refused(struct fx *f, const char *needle)
+{
+    struct kv back;
+    kv_init(&back, 1);
+    struct snapshot_header h;
+    f->err[0] = 0;
+    int rc = snapshot_load(f->path, &back, &h, f->err, sizeof f->err);
+    kv_free(&back);
+    assert_int_equal(rc, SNAPSHOT_EBADFILE);
+    if (!strstr(f->err, needle)) fail_msg("error '%s' does not mention '%s'", f->err, needle);
+    assert_non_null(strstr(f->err, f->path));
+    assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
+}
+
+static void test_truncated(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    uint64_t size = file_size(f->path);
+    const uint64_t cuts[] = {0,
+                             7,
+                             SNAPSHOT_HEADER_LEN,
+                             SNAPSHOT_HEADER_LEN + 5,
+                             size / 2,
+                             size - SNAPSHOT_TRAILER_LEN,
+                             size - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        assert_int_equal(truncate(f->path, (off_t)cuts[i]), 0);
+        /* Wherever the cut, it is named: truncated, runs past the end, or
+         * bytes missing before the trailer. */
+        struct snapshot_header h;
+        assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
+        if (!strstr(f->err, "truncated") && !strstr(f->err, "corrupt"))
+            fail_msg("cut at %llu: '%s'", (unsigned long long)cuts[i], f->err);
+        assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, f->err, sizeof f->err), 0);
+    }
+    assert_int_equal(truncate(f->path, (off_t)(size - 1)), 0);
+    expect_refused(f, "truncated");
+}
+
+static void flip(const char *path, uint64_t at)
+{
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+    int c = fgetc(fp);
+    assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+    fputc(c ^ 0x10, fp);
+    fclose(fp);
+}
+
+static void test_flipped_byte(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    uint64_t size = file_size(f->path);
+    /* A value byte, a key byte deep inside, the stored checksum: all caught
+     * by the checksum (or, for lengths, by the bounds checks). */
+    const uint64_t at[] = {size / 2, size / 3, size - 1, SNAPSHOT_HEADER_LEN + 20};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        flip(f->path, at[i]);
+        struct snapshot_header h;
+        assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
+        flip(f->path, at[i]);
+        assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), 0);
+    }
+    flip(f->path, size - 20); /* inside the last value: only the checksum sees it */
+    expect_refused(f, "checksum mismatch");
+}
+
+static void test_wrong_magic_and_version(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    flip(f->path, 0);
+    expect_refused(f, "not a raftcache snapshot");
+    flip(f->path, 0);
+    flip(f->path, 8); /* version 1 -> 17 */
+    expect_refused(f, "version 17");
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    static const char foreign[] = "SQLite format 3\0 and then enough bytes to pass the size check";
+    assert_int_equal(fwrite(foreign, 1, sizeof foreign, fp), sizeof foreign);
+    fclose(fp);
+    expect_refused(f, "not a raftcache snapshot");
+    struct snapshot_header h;
+    unlink(f->path);
+    assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_ENOENT);
+}
+
+/* Leader reads chunks, follower writes them: the copy is the same file. */
+static void test_chunk_copy_and_publish(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    char in[128];
+    snprintf(in, sizeof in, "%s/%s", f->dir, SNAPSHOT_INCOMING_NAME);
+    uint8_t buf[1000];
+    uint64_t off = 0;
+    bool done = false;
+    while (!done) {
+        uint32_t len;
+        assert_int_equal(snapshot_read_chunk(f->path, 1234, off, buf, sizeof buf, &len, &done,
+                                             f->err, sizeof f->err),
+                         0);
+        assert_int_equal(snapshot_write_chunk(in, off, buf, len, done, f->err, sizeof f->err), 0);
+        off += len;
+    }
+    assert_int_equal(off, file_size(f->path));
+    uint32_t len;
+    assert_int_equal(
+        snapshot_read_chunk(f->path, 99, 0, buf, sizeof buf, &len, &done, f->err, sizeof f->err),
+        SNAPSHOT_ESTALE);
+    /* Out of order: a gap is refused, offset 0 starts over. */
+    assert_int_equal(snapshot_write_chunk(in, off + 5, buf, 10, false, f->err, sizeof f->err),
+                     SNAPSHOT_EBADFILE);
+    assert_int_equal(snapshot_publish(f->dir, SNAPSHOT_INCOMING_NAME, f->err, sizeof f->err), 0);
+    char rcs[128];
+    snprintf(rcs, sizeof rcs, "%s/%s", f->dir, SNAPSHOT_FILE_NAME);
+    struct snapshot_header h;
+    assert_int_equal(snapshot_verify(rcs, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(h.index, 1234);
+    assert_int_equal(snapshot_file_size(f->dir), file_size(f->path));
+    assert_int_equal(access(in, F_OK), -1);
+    /* Leftover temporaries go; the published file stays. */
+    assert_int_equal(snapshot_write_chunk(in, 0, buf, 10, false, f->err, sizeof f->err), 0);
+    snapshot_remove_temps(f->dir);
+    assert_int_equal(access(in, F_OK), -1);
+    assert_int_equal(access(rcs, F_OK), 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_round_trip),   T(test_empty_keyspace),          T(test_truncated),
+        T(test_flipped_byte), T(test_wrong_magic_and_version), T(test_chunk_copy_and_publish),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
