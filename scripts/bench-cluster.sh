@@ -23,6 +23,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 ROUNDS=${BENCH_ROUNDS:-2}
 N_P1=${BENCH_N_P1:-200000}
@@ -127,10 +129,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         IFS='|' read -r label cmd pipeline n <<<"$t"
         for s in "${SERVERS[@]}"; do
             [ "$s" = raftcache ] && f0=$(raft_field "$LEADER_PORT" fsync_count)
-            csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "${PORTOF[$s]}" -c "$CLIENTS" \
-                  -d 100 -r 1000000 -n "$n" -P "$pipeline" -t "$cmd" --csv 2>/dev/null |
-                  tr -d '"' | awk -F, 'NR > 1 && $2 != "" { print $2, $5, $7; exit }' || true)
-            read -r rps p50 p99 <<<"${csv:-error - -}"
+            read -r rps p50 p99 <<<"$(bench_run "${PORTOF[$s]}" "$cmd" "$pipeline" "$n")"
             extra=""
             if [ "$s" = raftcache ] && [ "$cmd" = set ]; then
                 f1=$(raft_field "$LEADER_PORT" fsync_count)
@@ -139,10 +138,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
                 extra=", $(( ${f1:-0} - ${f0:-0} )) leader fsyncs for $n SETs"
             fi
             echo "bench-cluster: round $round $label $s: $rps rps, p50 $p50 ms, p99 $p99 ms$extra"
-            best=${RPS[$label,$s]:-0}
-            if [ "$rps" != error ] && awk -v a="$rps" -v b="$best" 'BEGIN { exit !(a > b) }'; then
-                RPS[$label,$s]=$rps; P50[$label,$s]=$p50; P99[$label,$s]=$p99
-            fi
+            bench_keep_best "$label" "$s" "$rps" "$p50" "$p99"
         done
     done
 done

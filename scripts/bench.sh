@@ -26,6 +26,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 RAFTCACHE_CMD=${BENCH_RAFTCACHE_CMD:-'"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no'}
 REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
@@ -138,15 +140,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
         IFS='|' read -r label cmd pipeline n <<<"$t"
         for s in "${SERVERS[@]}"; do
-            csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "${PORTOF[$s]}" -c "$CLIENTS" \
-                  -d 100 -r 1000000 -n "$n" -P "$pipeline" -t "$cmd" --csv 2>/dev/null |
-                  tr -d '"' | awk -F, 'NR > 1 && $2 != "" { print $2, $5, $7; exit }' || true)
-            read -r rps p50 p99 <<<"${csv:-error - -}"
+            read -r rps p50 p99 <<<"$(bench_run "${PORTOF[$s]}" "$cmd" "$pipeline" "$n")"
             echo "bench: round $round $label $s: $rps rps, p50 $p50 ms, p99 $p99 ms"
-            best=${RPS[$label,$s]:-0}
-            if [ "$rps" != error ] && awk -v a="$rps" -v b="$best" 'BEGIN { exit !(a > b) }'; then
-                RPS[$label,$s]=$rps; P50[$label,$s]=$p50; P99[$label,$s]=$p99
-            fi
+            bench_keep_best "$label" "$s" "$rps" "$p50" "$p99"
         done
     done
 done

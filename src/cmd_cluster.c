@@ -157,15 +157,6 @@ void cmd_raft_debug_help(struct cmd_ctx *c)
 
 /* --------------------------------------------------------------- peers */
 
-static int secret_matches(const char *secret, const struct resp_arg *given)
-{
-    size_t slen = strlen(secret);
-    unsigned char diff = (unsigned char)(slen != given->len);
-    for (size_t i = 0; i < given->len; i++)
-        diff |= (unsigned char)(given->ptr[i] ^ (i < slen ? secret[i] : 0));
-    return diff == 0;
-}
-
 void cmd_raft_auth(struct cmd_ctx *c)
 {
     const char *secret = c->srv->cfg.raft_secret;
@@ -173,7 +164,7 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR raft-secret is not configured: peer commands are refused");
         return;
     }
-    if (!secret_matches(secret, &c->argv[1])) {
+    if (!util_secret_eq(secret, c->argv[1].ptr, c->argv[1].len)) {
         resp_add_error(c->out, "ERR invalid raft-secret");
         return;
     }

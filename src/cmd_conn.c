@@ -23,15 +23,6 @@ static int arg_is(const struct resp_arg *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-/* Constant-time comparison, so the reply time does not reveal the password. */
-static int secret_eq(const char *secret, const struct resp_arg *given)
-{
-    size_t slen = strlen(secret);
-    unsigned char diff = (unsigned char)(slen != given->len);
-    for (size_t i = 0; i < given->len; i++)
-        diff |= (unsigned char)(given->ptr[i] ^ (i < slen ? secret[i] : 0));
-    return diff == 0;
-}
 
 static const char *requirepass(struct server *srv)
 {
@@ -45,7 +36,7 @@ static int check_auth(struct server *srv, const struct resp_arg *user,
 {
     if (user && !arg_is(user, "default")) return 0;
     const char *pw = requirepass(srv);
-    return pw ? secret_eq(pw, pass) : 1;
+    return pw ? util_secret_eq(pw, pass->ptr, pass->len) : 1;
 }
 
 #define ERR_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."

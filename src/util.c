@@ -327,3 +327,12 @@ unsigned util_key_slot(const char *key, size_t len)
     }
     return util_crc16(key, len) & (UTIL_CLUSTER_SLOTS - 1);
 }
+
+int util_secret_eq(const char *secret, const char *given, size_t len)
+{
+    size_t slen = strlen(secret);
+    unsigned char diff = (unsigned char)(slen != len);
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)(given[i] ^ (i < slen ? secret[i] : 0));
+    return diff == 0;
+}

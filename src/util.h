@@ -94,4 +94,9 @@ uint16_t util_crc16(const void *buf, size_t len);
  * "{user1000}.followers" share a slot); otherwise the whole key is. */
 unsigned util_key_slot(const char *key, size_t len);
 
+/* Compares a configured secret with given[0..len) in time that depends only
+ * on len, so a reply's timing does not reveal how much of a guess was right
+ * (AUTH, RAFT.AUTH). Returns 1 if equal. */
+int util_secret_eq(const char *secret, const char *given, size_t len);
+
 #endif

@@ -373,6 +373,18 @@ static void test_crc16_and_slots(void **state)
     }
 }
 
+static void test_secret_eq(void **state)
+{
+    (void)state;
+    assert_true(util_secret_eq("s3cret", "s3cret", 6));
+    assert_false(util_secret_eq("s3cret", "s3cre", 5));
+    assert_false(util_secret_eq("s3cret", "s3cretX", 7));
+    assert_false(util_secret_eq("s3cret", "S3cret", 6));
+    assert_true(util_secret_eq("", "", 0));
+    assert_false(util_secret_eq("", "x", 1));
+    assert_true(util_secret_eq("a\xff" "b", "a\xff" "b", 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_str2d),   cmocka_unit_test(test_ld2str),
         cmocka_unit_test(test_rand64),  cmocka_unit_test(test_clocks),
         cmocka_unit_test(test_memtoll), cmocka_unit_test(test_crc16_and_slots),
+        cmocka_unit_test(test_secret_eq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
