@@ -69,6 +69,7 @@ struct client {
     uint64_t cmd_count;
     /* replication (src/node.c): what this client waits for */
     uint32_t pending_writes;   /* proposed, not yet applied */
+    uint32_t pending_proxied;  /* forwarded to the leader, reply not yet in (src/proxy.h) */
     int waiting_read;          /* a ReadIndex round is on for it */
     uint64_t in_received;      /* stream bytes received so far */
     uint64_t cur_cmd_end;      /* stream position where the current command ends */

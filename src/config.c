@@ -615,9 +615,9 @@ const struct config_def config_defs[] = {
              "fsync the Raft log before acknowledging; no breaks the durability promise"),
     DEF_ENUM("raft-read-mode", raft_read_mode, "linearizable", read_mode_names, IMM,
              "linearizable (quorum-confirmed reads) or lease (clock-dependent)"),
-    DEF_SPECIAL("raft-follower-proxy", "no", fixed_special, 0,
-                "followers forwarding commands to the leader is not implemented yet: "
-                "followers reply -MOVED, which cluster-mode clients follow"),
+    DEF_BOOL("raft-follower-proxy", raft_follower_proxy, "no", 0,
+             "a follower forwards writes and linearizable reads to the leader instead of "
+             "replying -MOVED (for clients that cannot follow MOVED)"),
     DEF_INT("raft-max-inflight-msgs", raft_max_inflight_msgs, "64", 1, 256, IMM,
             "append messages in flight to one peer"),
     DEF_INT("raft-max-entries-per-msg", raft_max_entries_per_msg, "512", 1, 4096, IMM,

@@ -120,6 +120,7 @@ struct config {
     long long raft_snapshot_threshold; /* applied entries between snapshots */
     int raft_log_fsync;
     int raft_read_mode; /* enum config_read_mode */
+    int raft_follower_proxy; /* followers forward instead of -MOVED (src/proxy.h) */
     long long raft_max_inflight_msgs;
     long long raft_max_entries_per_msg;
     long long raft_request_timeout_ms;

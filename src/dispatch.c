@@ -9,6 +9,7 @@
 #include "dispatch.h"
 #include "multi.h"
 #include "node.h"
+#include "proxy.h"
 #include "server.h"
 #include "util.h"
 
@@ -94,14 +95,19 @@ int dispatch_over_maxmemory(struct server *srv)
 }
 
 /* While a client waits for the log, only a further write may go ahead (it is
- * proposed behind the others); anything else would answer out of order. */
+ * proposed behind the others); while it waits for forwarded replies, only a
+ * further command to forward (src/proxy.h). Anything else, and anything that
+ * would be refused at once (OOM), would answer out of order. */
 static int must_wait(const struct client *c, int argc, const struct resp_arg *argv)
 {
-    if (!c->waiting_read && c->pending_writes == 0) return 0;
+    if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    return !cmd || !(cmd->flags & CMD_WRITE) || !cmd_arity_ok(cmd, argc);
+    if (!cmd || !cmd_arity_ok(cmd, argc)) return 1;
+    if ((cmd->flags & CMD_DENYOOM) && dispatch_over_maxmemory(c->srv)) return 1;
+    if (c->pending_proxied) return !proxy_may_follow(c, cmd);
+    return !(cmd->flags & CMD_WRITE);
 }
 
 /* Routes a command through the node: run here, wait, or already answered
@@ -111,6 +117,9 @@ static enum node_route route(struct client *c, const struct command *cmd, int ar
 {
     uint32_t flags = cmd->proc == cmd_exec ? c->mstate.cmd_flags : cmd->flags;
     if (cmd->proc == cmd_exec && !(c->flags & CLIENT_MULTI)) flags = 0;
+    /* Forwarded replies are pending and this node now leads: what it would
+     * run itself must not overtake them (proxy.h). */
+    if (c->pending_proxied && node_is_leader(c->srv)) return NODE_WAIT;
     enum node_route r = node_route(c->srv, c, cmd, argc, argv, (flags & CMD_WRITE) != 0,
                                    (flags & CMD_READONLY) != 0);
     if (r == NODE_REPLIED && cmd->proc == cmd_exec) multi_client_reset(c);

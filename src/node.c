@@ -9,6 +9,7 @@
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
+#include "proxy.h"
 #include "server.h"
 #include "storage.h"
 #include "transport.h"
@@ -169,6 +170,8 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
     if (!is_write && !is_read) return NODE_EXEC;
     if (!leader) {
         if (is_read && (c->flags & CLIENT_READONLY)) return NODE_EXEC;
+        int pr = proxy_route(srv, n->tr, n->leader, c, cmd, argc, argv);
+        if (pr != PROXY_DECLINED) return (enum node_route)pr;
         reply_not_leader(srv, c, cmd_slot(cmd, argc, argv));
         return NODE_REPLIED;
     }
@@ -395,6 +398,7 @@ void node_tick(struct server *srv)
 void node_client_gone(struct server *srv, struct client *c)
 {
     struct node *n = srv->node;
+    transport_forward_cancel_ud(n->tr, c);
     for (size_t i = 0; i < n->writes.len; i++) {
         struct write_waiter *w = fifo_at(&n->writes, i);
         if (w->c == c) w->c = NULL;

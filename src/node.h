@@ -37,7 +37,8 @@ struct resp_arg;
 enum node_route {
     NODE_EXEC = 0,   /* run the command now, locally */
     NODE_WAIT = 1,   /* leave it unconsumed; the client is resumed later */
-    NODE_REPLIED = 2 /* an error (-MOVED, -CLUSTERDOWN, ...) was replied */
+    NODE_REPLIED = 2 /* an error (-MOVED, -CLUSTERDOWN, ...) was replied, or the command
+                      * was forwarded to the leader (src/proxy.h) and its reply follows */
 };
 
 /* Opens storage under cfg.dir, restores the core, connects peers. Returns 0,

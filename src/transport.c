@@ -27,6 +27,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
 
+#include "../resp/writer.h"
 #include "log.h"
 #include "transport.h"
 #include "util.h"
@@ -49,6 +50,31 @@ struct peer {
     uint64_t sent, dropped, errors, connects;
 };
 
+/* One forwarded command, from transport_forward() to its callback. */
+struct fwd {
+    transport_reply_fn *cb; /* NULL once cancelled */
+    void *ud;
+    uint64_t cost;
+};
+
+/* The proxy link (see transport.h). Its queue is a ring in forward order:
+ * the first n_failed entries were lost with an earlier link and wait for
+ * delivery (by `deliver`, a zero-delay timer, or before the next reply);
+ * the others are pending on the live link. */
+struct fwd_link {
+    uint64_t leader_id;    /* where ac goes; 0 when no link */
+    redisAsyncContext *ac; /* NULL when no link */
+    int connected;
+    ev_timer timer;   /* connect timeout, then forward timeout */
+    ev_timer deliver; /* delivers failures from the loop */
+    struct fwd *q;
+    size_t head, len, cap, n_failed;
+    uint64_t bytes; /* sum of q's costs */
+    char *password; /* "" = no AUTH */
+    uint32_t timeout_ms;
+    struct resp_out enc; /* the reply being delivered, re-encoded */
+};
+
 struct transport {
     struct ev_loop *loop;
     uint64_t self_id;
@@ -58,7 +84,12 @@ struct transport {
     struct transport_limits lim;
     struct peer **peers; /* pointers: the embedded ev_timer must never move */
     size_t n_peers, cap_peers;
+    struct fwd_link fwd;
 };
+
+static void fwd_init(struct transport *t);
+static void fwd_free(struct transport *t);
+static void fwd_peer_changed(struct transport *t, uint64_t id);
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
@@ -312,6 +343,7 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
     assert(valid_limits(&t->lim));
+    fwd_init(t);
     return t;
 }
 
@@ -325,6 +357,7 @@ static void peer_free(struct peer *p)
 void transport_free(struct transport *t)
 {
     if (!t) return;
+    fwd_free(t);
     for (size_t i = 0; i < t->n_peers; i++)
         peer_free(t->peers[i]);
     free(t->peers);
@@ -364,6 +397,7 @@ int transport_set_peer(struct transport *t, uint64_t id, const char *host, int p
         p = peer_add(t, id);
     } else {
         LOG_NOTICE("Peer %" PRIu64 " moves from %s:%d to %s:%d", id, p->host, p->port, host, port);
+        fwd_peer_changed(t, id);
         ev_timer_stop(t->loop, &p->timer);
         link_close(p);
         if (p->state == TRANSPORT_CONNECTED) mark_event(p);
@@ -386,8 +420,21 @@ void transport_remove_peer(struct transport *t, uint64_t id)
     if (!p) return;
     if (p->state == TRANSPORT_CONNECTED)
         LOG_NOTICE("Peer %" PRIu64 " removed; closing its connection", id);
+    fwd_peer_changed(t, id);
     peer_free(p);
     t->peers[pos] = t->peers[--t->n_peers];
+}
+
+/* 1 if a command costing `cost` does not fit in a queue holding cmds
+ * commands and bytes bytes. One command of any size is admitted into an
+ * empty queue, so that one above pending_bytes_max delays the next ones
+ * instead of never going. */
+static int queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_t bytes,
+                      uint64_t cost)
+{
+    int bytes_full =
+        bytes > 0 && (bytes >= lim->pending_bytes_max || cost > lim->pending_bytes_max - bytes);
+    return cmds >= lim->pending_cmds_max || bytes_full;
 }
 
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
@@ -400,11 +447,7 @@ int transport_send(struct transport *t, uint64_t to, const void *payload, size_t
     }
     const struct transport_limits *lim = &t->lim;
     uint64_t cost = (uint64_t)len + TRANSPORT_CMD_OVERHEAD_BYTES;
-    /* Admit one message of any size into an empty queue, so that a message
-     * above pending_bytes_max delays the next ones instead of never going. */
-    int bytes_full = p->pending_bytes > 0 && (p->pending_bytes >= lim->pending_bytes_max ||
-                                              cost > lim->pending_bytes_max - p->pending_bytes);
-    if (p->pending_cmds >= lim->pending_cmds_max || bytes_full) {
+    if (queue_full(lim, p->pending_cmds, p->pending_bytes, cost)) {
         p->dropped++;
         return TRANSPORT_EFULL;
     }
@@ -453,4 +496,323 @@ const char *transport_strerror(int err)
         return "invalid argument";
     }
     return "unknown transport error";
+}
+
+/* ------------------------------------------------------------ proxy link */
+
+static struct fwd *fwd_at(struct fwd_link *l, size_t i)
+{
+    return &l->q[(l->head + i) % l->cap];
+}
+
+static void fwd_push(struct fwd_link *l, const struct fwd *f)
+{
+    if (l->len == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        struct fwd *n = malloc(ncap * sizeof *n);
+        if (!n) abort();
+        for (size_t i = 0; i < l->len; i++)
+            n[i] = *fwd_at(l, i);
+        free(l->q);
+        l->q = n;
+        l->head = 0;
+        l->cap = ncap;
+    }
+    *fwd_at(l, l->len++) = *f;
+    l->bytes += f->cost;
+}
+
+static struct fwd fwd_pop(struct fwd_link *l)
+{
+    assert(l->len > 0);
+    struct fwd f = *fwd_at(l, 0);
+    l->head = (l->head + 1) % l->cap;
+    l->len--;
+    l->bytes -= f.cost;
+    return f;
+}
+
+static void fwd_arm(struct transport *t, uint32_t ms)
+{
+    ev_timer_stop(t->loop, &t->fwd.timer);
+    ev_timer_set(&t->fwd.timer, (double)ms / 1000.0, 0.0);
+    ev_timer_start(t->loop, &t->fwd.timer);
+}
+
+/* Calls back every failed entry, in order. The state is re-read after each
+ * callback, which may forward (appending) or lose the link again. */
+static void deliver_failed(struct transport *t)
+{
+    struct fwd_link *l = &t->fwd;
+    ev_timer_stop(t->loop, &l->deliver);
+    while (l->n_failed > 0) {
+        struct fwd f = fwd_pop(l);
+        l->n_failed--;
+        if (f.cb) f.cb(f.ud, NULL, 0);
+    }
+}
+
+static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    deliver_failed(w->data);
+}
+
+/* Detaches the live link; every command pending on it fails (delivered from
+ * the loop). hiredis_frees: we are inside its connect/disconnect callback,
+ * which frees the context itself. hiredis's callbacks for the detached link
+ * see a stale context and do nothing. */
+static void fwd_lost(struct transport *t, const char *why, int hiredis_frees)
+{
+    struct fwd_link *l = &t->fwd;
+    redisAsyncContext *ac = l->ac;
+    if (!ac) return;
+    size_t lost = l->len - l->n_failed;
+    if (lost)
+        LOG_NOTICE("Proxy link to leader %" PRIu64 " lost (%s): %zu forwarded commands fail",
+                   l->leader_id, why, lost);
+    else
+        LOG_VERBOSE("Proxy link to leader %" PRIu64 " closed (%s)", l->leader_id, why);
+    l->ac = NULL;
+    l->connected = 0;
+    l->leader_id = 0;
+    l->n_failed = l->len;
+    ev_timer_stop(t->loop, &l->timer);
+    if (!hiredis_frees) redisAsyncFree(ac);
+    if (l->n_failed) {
+        ev_timer_set(&l->deliver, 0.0, 0.0);
+        ev_timer_start(t->loop, &l->deliver);
+    }
+}
+
+static void fwd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct transport *t = w->data;
+    fwd_lost(t, t->fwd.connected ? "no reply within the forward timeout" : "connect timeout", 0);
+}
+
+static void fwd_connect_cb(const redisAsyncContext *ac, int status)
+{
+    struct transport *t = ac->data;
+    struct fwd_link *l = &t->fwd;
+    if (ac != l->ac) return;
+    if (status != REDIS_OK) {
+        fwd_lost(t, ac->c.errstr, 1);
+        return;
+    }
+    l->connected = 1;
+    redisEnableKeepAlive(&l->ac->c);
+    if (l->len > l->n_failed)
+        fwd_arm(t, l->timeout_ms);
+    else
+        ev_timer_stop(t->loop, &l->timer);
+}
+
+static void fwd_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    struct transport *t = ac->data;
+    if (ac != t->fwd.ac) return;
+    fwd_lost(t, ac->c.errstr[0] ? ac->c.errstr : "connection closed", 1);
+}
+
+static void fwd_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)privdata;
+    struct transport *t = ac->data;
+    const redisReply *reply = r;
+    if (!reply || ac != t->fwd.ac || reply->type != REDIS_REPLY_ERROR) return;
+    LOG_WARNING("Proxy link to leader %" PRIu64 ": AUTH refused: %s", t->fwd.leader_id, reply->str);
+    fwd_lost(t, "AUTH refused", 0);
+}
+
+static void fwd_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)privdata;
+    struct transport *t = ac->data;
+    struct fwd_link *l = &t->fwd;
+    if (!r || ac != l->ac) return;
+    deliver_failed(t);       /* earlier commands first: order holds across links */
+    if (ac != l->ac) return; /* a callback lost this link: r's command failed too */
+    struct fwd f = fwd_pop(l);
+    if (l->len == 0)
+        ev_timer_stop(t->loop, &l->timer);
+    else
+        fwd_arm(t, l->timeout_ms);
+    resp_out_clear(&l->enc);
+    if (transport_reply_encode(r, &l->enc) != 0) {
+        resp_out_clear(&l->enc);
+        resp_add_error(&l->enc, "ERR the leader's reply could not be relayed");
+    }
+    if (f.cb) f.cb(f.ud, l->enc.data, l->enc.len);
+    resp_out_clear(&l->enc);
+    resp_out_shrink(&l->enc, 64 * 1024);
+}
+
+/* Starts a link to peer p; AUTH goes first when a password is set. */
+static int fwd_open(struct transport *t, const struct peer *p)
+{
+    struct fwd_link *l = &t->fwd;
+    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
+    if (!ac) abort();
+    if (ac->err) {
+        LOG_VERBOSE("Proxy link to leader %" PRIu64 " (%s:%d): %s", p->id, p->host, p->port,
+                    ac->c.errstr);
+        redisAsyncFree(ac);
+        return -1;
+    }
+    ac->data = t;
+    l->ac = ac;
+    l->leader_id = p->id;
+    l->connected = 0;
+    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
+        redisAsyncSetConnectCallback(ac, fwd_connect_cb) != REDIS_OK ||
+        redisAsyncSetDisconnectCallback(ac, fwd_disconnect_cb) != REDIS_OK)
+        abort();
+    if (l->password[0]) {
+        const char *argv[2] = {"AUTH", l->password};
+        size_t lens[2] = {4, strlen(l->password)};
+        if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 2, argv, lens) != REDIS_OK) abort();
+    }
+    fwd_arm(t, t->lim.connect_timeout_ms);
+    return 0;
+}
+
+int transport_forward(struct transport *t, uint64_t leader_id, int argc, const char **argv,
+                      const size_t *lens, transport_reply_fn *cb, void *ud)
+{
+    struct fwd_link *l = &t->fwd;
+    if (argc < 1 || !cb) return TRANSPORT_EINVAL;
+    const struct peer *p = find_peer(t, leader_id, NULL);
+    if (!p) return TRANSPORT_ENOPEER;
+    uint64_t cost = TRANSPORT_CMD_OVERHEAD_BYTES;
+    for (int i = 0; i < argc; i++)
+        cost += lens[i];
+    if (queue_full(&t->lim, l->len, l->bytes, cost)) return TRANSPORT_EFULL;
+    if (l->ac && l->leader_id != leader_id) fwd_lost(t, "the leader changed", 0);
+    if (!l->ac && fwd_open(t, p) != 0) return TRANSPORT_ENOTCONN;
+    if (redisAsyncCommandArgv(l->ac, fwd_reply_cb, NULL, argc, argv, lens) != REDIS_OK)
+        return TRANSPORT_ENOTCONN;
+    int was_idle = l->len == l->n_failed;
+    struct fwd f = {.cb = cb, .ud = ud, .cost = cost};
+    fwd_push(l, &f);
+    if (was_idle && l->connected) fwd_arm(t, l->timeout_ms);
+    return TRANSPORT_OK;
+}
+
+void transport_forward_cancel_ud(struct transport *t, const void *ud)
+{
+    struct fwd_link *l = &t->fwd;
+    for (size_t i = 0; i < l->len; i++) {
+        struct fwd *f = fwd_at(l, i);
+        if (f->ud == ud) f->cb = NULL;
+    }
+}
+
+uint32_t transport_forward_pending(const struct transport *t)
+{
+    return (uint32_t)t->fwd.len;
+}
+
+void transport_set_forward(struct transport *t, const char *password, uint32_t timeout_ms)
+{
+    struct fwd_link *l = &t->fwd;
+    assert(timeout_ms > 0);
+    l->timeout_ms = timeout_ms;
+    if (!password) password = "";
+    if (strcmp(password, l->password) == 0) return;
+    explicit_bzero(l->password, strlen(l->password));
+    free(l->password);
+    size_t n = strlen(password);
+    l->password = xcalloc(1, n + 1);
+    memcpy(l->password, password, n);
+}
+
+static void fwd_init(struct transport *t)
+{
+    struct fwd_link *l = &t->fwd;
+    ev_init(&l->timer, fwd_timer_cb);
+    l->timer.data = t;
+    ev_init(&l->deliver, deliver_cb);
+    l->deliver.data = t;
+    l->password = xcalloc(1, 1);
+    l->timeout_ms = t->lim.reply_timeout_ms ? t->lim.reply_timeout_ms : 15000;
+    resp_out_init(&l->enc, 2);
+}
+
+/* Shutdown: pending forwards are dropped without callbacks. */
+static void fwd_free(struct transport *t)
+{
+    struct fwd_link *l = &t->fwd;
+    ev_timer_stop(t->loop, &l->timer);
+    ev_timer_stop(t->loop, &l->deliver);
+    redisAsyncContext *ac = l->ac;
+    l->ac = NULL;
+    if (ac) redisAsyncFree(ac);
+    free(l->q);
+    explicit_bzero(l->password, strlen(l->password));
+    free(l->password);
+    resp_out_free(&l->enc);
+}
+
+static void fwd_peer_changed(struct transport *t, uint64_t id)
+{
+    if (t->fwd.ac && t->fwd.leader_id == id) fwd_lost(t, "the leader's address changed", 0);
+}
+
+static void add_line(struct resp_out *out, char type, const char *s, size_t n)
+{
+    resp_add_raw(out, &type, 1);
+    resp_add_raw(out, s, n);
+    resp_add_raw(out, "\r\n", 2);
+}
+
+/* One value; an array only writes its header. */
+static int encode_one(const redisReply *r, struct resp_out *out)
+{
+    switch (r->type) {
+    case REDIS_REPLY_STATUS:
+        add_line(out, '+', r->str, r->len);
+        return 0;
+    case REDIS_REPLY_ERROR:
+        add_line(out, '-', r->str, r->len);
+        return 0;
+    case REDIS_REPLY_INTEGER:
+        resp_add_int(out, r->integer);
+        return 0;
+    case REDIS_REPLY_STRING:
+        resp_add_bulk(out, r->str, r->len);
+        return 0;
+    case REDIS_REPLY_NIL:
+        resp_add_raw(out, "$-1\r\n", 5);
+        return 0;
+    case REDIS_REPLY_ARRAY:
+        resp_add_array_len(out, (long)r->elements);
+        return 0;
+    }
+    return -1;
+}
+
+int transport_reply_encode(const struct redisReply *r, struct resp_out *out)
+{
+    struct {
+        const redisReply *arr;
+        size_t next;
+    } stack[TRANSPORT_REPLY_DEPTH_MAX];
+    int depth = 0;
+    for (;;) {
+        if (encode_one(r, out) != 0) return -1;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+            if (depth == TRANSPORT_REPLY_DEPTH_MAX) return -1;
+            stack[depth].arr = r;
+            stack[depth++].next = 0;
+        }
+        while (depth > 0 && stack[depth - 1].next == stack[depth - 1].arr->elements)
+            depth--;
+        if (depth == 0) return 0;
+        r = stack[depth - 1].arr->element[stack[depth - 1].next++];
+    }
 }

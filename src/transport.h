@@ -86,7 +86,8 @@
  *
  * Ownership: transport_create() copies the secret; host strings are copied;
  * payloads are copied before transport_send() returns. Nothing borrowed is
- * kept. No function here calls back into the caller.
+ * kept. No function here calls back into the caller (the proxy link's
+ * callbacks, below, run from the loop only).
  */
 #ifndef TRANSPORT_H
 #define TRANSPORT_H
@@ -179,5 +180,74 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
 
 /* Static text for a transport_err code. */
 const char *transport_strerror(int err);
+
+/* ---- Follower proxy link (raft-follower-proxy, src/proxy.h) ----
+ *
+ * A second, separate outgoing connection ("proxy link") on which a follower
+ * forwards client commands to the leader as an ordinary client would: RESP2,
+ * no HELLO, first `AUTH <password>` when a password is set (requirepass; the
+ * leader's must be the same). It never shares a socket with the Raft peer
+ * links, so a large proxied reply never delays a Raft message.
+ *
+ * One proxy link at a time, to the address of the peer link of the leader
+ * named in transport_forward(). It is opened on demand (no back-off: a new
+ * attempt is made by the next forward after a failure) and closed when a
+ * forward names another leader, when that peer's address changes or it is
+ * removed, on a connect timeout (connect_timeout_ms), when commands are
+ * pending and nothing was answered for the forward timeout, when AUTH is
+ * refused, and when the leader hangs up.
+ *
+ * ORDER. Callbacks run in exactly the order transport_forward() accepted the
+ * commands, across link failures too: when a link is lost every command still
+ * pending on it fails (callback with resp NULL), and those failures are
+ * delivered before any reply of a later link. A failed command may or may not
+ * have run on the leader.
+ *
+ * CALLBACKS run only from the event loop (a reply, a timer), never from
+ * inside a transport_*() call, so the caller may forward again, or cancel,
+ * from inside one. resp[0..len) is the complete reply, re-encoded as RESP2
+ * from hiredis's reply tree (transport_reply_encode()); it is borrowed for the
+ * duration of the call. Known loss: hiredis 0.14 reads a null array (*-1) as
+ * nil, so it is relayed as a null bulk ($-1), which RESP2 clients read alike.
+ *
+ * LIMITS. The queue of a link (pending plus failed-not-yet-delivered) holds
+ * at most pending_cmds_max commands and pending_bytes_max bytes (arguments
+ * plus TRANSPORT_CMD_OVERHEAD_BYTES each), with the same one-message
+ * exception as a peer queue; beyond, TRANSPORT_EFULL at once.
+ */
+
+/* Called once per forwarded command: resp the reply, or NULL (len 0) when the
+ * link failed before the reply arrived. */
+typedef void transport_reply_fn(void *ud, const char *resp, size_t len);
+
+/* Password sent with AUTH on the next proxy link ("" or NULL: none) and the
+ * forward timeout in ms (> 0). Cheap when nothing changes; a changed
+ * password does not close a link already authenticated. */
+void transport_set_forward(struct transport *t, const char *password, uint32_t timeout_ms);
+
+/* Sends argv[0..argc) (argc >= 1, binary-safe, copied before returning) to
+ * leader_id on the proxy link; cb(ud, ...) is called exactly once later,
+ * unless cancelled. Returns 0, TRANSPORT_ENOPEER (leader_id is not a peer:
+ * no address known), TRANSPORT_EFULL or TRANSPORT_EINVAL (argc < 1 or no
+ * callback); on an error, cb is never called. */
+int transport_forward(struct transport *t, uint64_t leader_id, int argc, const char **argv,
+                      const size_t *lens, transport_reply_fn *cb, void *ud);
+
+/* Every forwarded command whose ud is `ud` gets no callback any more (the
+ * command itself still goes, or went, to the leader). Call it before ud is
+ * freed. */
+void transport_forward_cancel_ud(struct transport *t, const void *ud);
+
+/* Commands in the proxy queue (pending or failed and not yet delivered). */
+uint32_t transport_forward_pending(const struct transport *t);
+
+/* Appends hiredis reply r to out as RESP2 (out's protocol should be 2).
+ * Explicit stack, no recursion. Returns 0, or -1 (out unchanged beyond what
+ * was written) for an unknown type or arrays nested deeper than
+ * TRANSPORT_REPLY_DEPTH_MAX. Exposed for the unit tests. */
+#define TRANSPORT_REPLY_DEPTH_MAX 16
+struct redisReply;
+struct resp_out;
+int transport_reply_encode(const struct redisReply *r, struct resp_out *out);
 
 #endif

@@ -65,6 +65,8 @@ class ClusterNode(Server):
 
     def __init__(self, workdir, node_id, port, directives):
         super().__init__(workdir, [("port", port), ("node-id", node_id)] + directives)
+        # A cluster with requirepass: every helper connection AUTHs.
+        self.password = next((d[1] for d in directives if d[0] == "requirepass"), None)
         self.port = port
         self.node_id = node_id
         self.paused = False
@@ -111,6 +113,8 @@ class ClusterNode(Server):
 
     def readonly_client(self, **kw):
         kw.setdefault("socket_timeout", 30)
+        if self.password is not None:
+            kw.setdefault("password", self.password)
         return redis.Redis(host="127.0.0.1", port=self.port, redis_connect_func=readonly_connect,
                            **kw)
 

@@ -173,10 +173,15 @@ static void test_bool(void **state)
     assert_int_equal(f->cfg.raft_log_fsync, 1);
     set_fails(f, "raft-log-fsync", "1", CONFIG_ERR_VALUE,
               FAILED("raft-log-fsync") "argument must be 'yes' or 'no'");
-    set_fails(f, "raft-follower-proxy", "yes", CONFIG_ERR_VALUE,
-              FAILED("raft-follower-proxy") "only \"no\" is accepted: followers forwarding "
-              "commands to the leader is not implemented yet: followers reply -MOVED, which "
-              "cluster-mode clients follow");
+    assert_int_equal(f->cfg.raft_follower_proxy, 0);
+    set_ok(f, "raft-follower-proxy", "yes");
+    assert_int_equal(f->cfg.raft_follower_proxy, 1);
+    assert_string_equal(get(f, "raft-follower-proxy"), "yes");
+    set_fails(f, "raft-follower-proxy", "on", CONFIG_ERR_VALUE,
+              FAILED("raft-follower-proxy") "argument must be 'yes' or 'no'");
+    assert_int_equal(f->cfg.raft_follower_proxy, 1);
+    set_ok(f, "raft-follower-proxy", "no");
+    assert_int_equal(f->cfg.raft_follower_proxy, 0);
 }
 
 static void test_int(void **state)

@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <hiredis/hiredis.h>
+
+#include "../../resp/writer.h"
 
 #include "../../resp/parser.h"
 #include "../../src/log.h"
@@ -121,6 +124,17 @@ static int execute(struct fake_conn *c)
         }
         int bad = p->argv[2].len == 3 && memcmp(p->argv[2].ptr, "bad", 3) == 0;
         reply(c, bad ? "-ERR malformed raft message\r\n" : "+OK\r\n");
+    } else if (p->argc == 2 && strncmp(name, "AUTH", 4) == 0) {
+        reply(c, "+OK\r\n");
+    } else if (p->argc == 2 && strncmp(name, "ECHO", 4) == 0) {
+        char hdr[32];
+        snprintf(hdr, sizeof hdr, "$%zu\r\n", p->argv[1].len);
+        reply(c, hdr);
+        assert_int_equal(write(c->fd, p->argv[1].ptr, p->argv[1].len), (ssize_t)p->argv[1].len);
+        reply(c, "\r\n");
+    } else if (p->argc == 1 && strncmp(name, "HANGUP", 6) == 0) {
+        conn_close(c);
+        return 0;
     } else {
         reply(c, "-ERR not a peer connection\r\n");
     }
@@ -718,6 +732,148 @@ static void test_peers_api(void **unused)
     env_free(&e);
 }
 
+/* (10) The reply re-encoder: every RESP2 type, nesting, binary bulk. */
+static void assert_reencodes(const char *in, size_t in_len, const char *want, size_t want_len)
+{
+    redisReader *rd = redisReaderCreate();
+    assert_non_null(rd);
+    assert_int_equal(redisReaderFeed(rd, in, in_len), REDIS_OK);
+    void *r = NULL;
+    assert_int_equal(redisReaderGetReply(rd, &r), REDIS_OK);
+    assert_non_null(r);
+    struct resp_out out;
+    resp_out_init(&out, 2);
+    assert_int_equal(transport_reply_encode(r, &out), 0);
+    assert_int_equal(out.len, want_len);
+    assert_memory_equal(out.data, want, want_len);
+    resp_out_free(&out);
+    freeReplyObject(r);
+    redisReaderFree(rd);
+}
+
+#define SAME(lit) assert_reencodes(lit, sizeof lit - 1, lit, sizeof lit - 1)
+
+static void test_reply_encode(void **unused)
+{
+    (void)unused;
+    SAME("+OK\r\n");
+    SAME("+\r\n");
+    SAME("-ERR value is not an integer or out of range\r\n");
+    SAME(":0\r\n");
+    SAME(":-9223372036854775808\r\n");
+    SAME("$0\r\n\r\n");
+    SAME("$6\r\na\r\n\0$b\r\n");
+    SAME("$-1\r\n");
+    SAME("*0\r\n");
+    SAME("*5\r\n$1\r\na\r\n$-1\r\n:7\r\n*2\r\n*0\r\n*1\r\n+x\r\n-ERR e\r\n");
+    SAME("*2\r\n*2\r\n*2\r\n*2\r\n*1\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n");
+    /* hiredis 0.14 reads a null array as nil: relayed as a null bulk. */
+    assert_reencodes("*-1\r\n", 5, "$-1\r\n", 5);
+    assert_reencodes("*2\r\n*-1\r\n:1\r\n", 13, "*2\r\n$-1\r\n:1\r\n", 13);
+    /* Built by hand: deeper than hiredis reads, and deeper than the limit. */
+    enum { DEEP = TRANSPORT_REPLY_DEPTH_MAX + 1 };
+    redisReply nodes[DEEP + 1], *elems[DEEP];
+    memset(nodes, 0, sizeof nodes);
+    for (int i = 0; i < DEEP; i++) {
+        nodes[i].type = REDIS_REPLY_ARRAY;
+        nodes[i].elements = 1;
+        elems[i] = &nodes[i + 1];
+        nodes[i].element = &elems[i];
+    }
+    nodes[DEEP].type = REDIS_REPLY_INTEGER;
+    struct resp_out out;
+    resp_out_init(&out, 2);
+    assert_int_equal(transport_reply_encode(&nodes[1], &out), 0);
+    assert_int_equal(out.len, (size_t)(DEEP - 1) * 4 + 4);
+    resp_out_clear(&out);
+    assert_int_equal(transport_reply_encode(&nodes[0], &out), -1);
+    resp_out_free(&out);
+}
+
+struct fwd_log {
+    int n;
+    char replies[64][64];
+};
+
+static void fwd_cb(void *ud, const char *resp, size_t len)
+{
+    struct fwd_log *log = ud;
+    assert_true(log->n < 64 && len < 64);
+    if (resp)
+        memcpy(log->replies[log->n], resp, len);
+    else
+        strcpy(log->replies[log->n], "FAILED");
+    log->n++;
+}
+
+static int fwd(struct transport *t, uint64_t id, const char *a0, const char *a1,
+               struct fwd_log *log)
+{
+    const char *argv[2] = {a0, a1};
+    size_t lens[2] = {strlen(a0), a1 ? strlen(a1) : 0};
+    return transport_forward(t, id, a1 ? 2 : 1, argv, lens, fwd_cb, log);
+}
+
+/* (11) The proxy link: AUTH first, on its own connection, replies in order;
+ * a hang-up fails what is pending, in order, before later replies; a
+ * cancelled ud gets nothing; the queue is bounded. */
+static void test_forward(void **unused)
+{
+    (void)unused;
+    struct env e;
+    struct fake_server srv;
+    env_init(&e);
+    fake_start(&srv, e.loop, 0);
+    struct transport_limits lim = fast_limits;
+    lim.pending_cmds_max = 4;
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
+    assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
+    transport_set_forward(t, "pw", 2000);
+    struct fwd_log log = {0}, other = {0};
+    assert_int_equal(fwd(t, 9, "ECHO", "x", &log), TRANSPORT_ENOPEER);
+    assert_int_equal(fwd(t, 2, "ECHO", "a", &log), TRANSPORT_OK);
+    assert_int_equal(fwd(t, 2, "ECHO", "b", &other), TRANSPORT_OK);
+    assert_int_equal(fwd(t, 2, "ECHO", "c", &log), TRANSPORT_OK);
+    assert_int_equal(fwd(t, 2, "ECHO", "d", &log), TRANSPORT_OK);
+    assert_int_equal(fwd(t, 2, "ECHO", "e", &log), TRANSPORT_EFULL);
+    transport_forward_cancel_ud(t, &other);
+    assert_int_equal(log.n, 0); /* never from inside a transport call */
+    WAIT_UNTIL(e.loop, log.n == 3 && transport_forward_pending(t) == 0, 2000);
+    assert_string_equal(log.replies[0], "$1\r\na\r\n");
+    assert_string_equal(log.replies[1], "$1\r\nc\r\n");
+    assert_string_equal(log.replies[2], "$1\r\nd\r\n");
+    assert_int_equal(other.n, 0);
+    /* Peer link and proxy link are two connections; AUTH opened the latter. */
+    WAIT_UNTIL(e.loop, srv.n_conns == 2, 2000);
+    int proxy_conn = -1;
+    for (size_t i = 0; i < srv.n_cmds; i++)
+        if (strcmp(srv.cmds[i].argv[0], "AUTH") == 0) {
+            proxy_conn = srv.cmds[i].conn;
+            assert_string_equal(srv.cmds[i].argv[1], "pw");
+            break;
+        }
+    assert_true(proxy_conn >= 0);
+    for (size_t i = 0; i < srv.n_cmds; i++)
+        if (strcmp(srv.cmds[i].argv[0], "ECHO") == 0)
+            assert_int_equal(srv.cmds[i].conn, proxy_conn);
+
+    /* The leader hangs up with commands pending: they fail, in order, and
+     * the next forward opens a new link. */
+    log.n = 0;
+    assert_int_equal(fwd(t, 2, "HANGUP", NULL, &log), TRANSPORT_OK);
+    assert_int_equal(fwd(t, 2, "ECHO", "lost", &log), TRANSPORT_OK);
+    WAIT_UNTIL(e.loop, log.n == 2, 2000);
+    assert_string_equal(log.replies[0], "FAILED");
+    assert_string_equal(log.replies[1], "FAILED");
+    assert_int_equal(fwd(t, 2, "ECHO", "again", &log), TRANSPORT_OK);
+    WAIT_UNTIL(e.loop, log.n == 3, 2000);
+    assert_string_equal(log.replies[2], "$5\r\nagain\r\n");
+    assert_int_equal(srv.n_conns, 3);
+    transport_free(t);
+    fake_stop(&srv);
+    env_free(&e);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* a precondition of transport.h */
@@ -732,6 +888,8 @@ int main(void)
         cmocka_unit_test(test_reply_timeout),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_peers_api),
+        cmocka_unit_test(test_reply_encode),
+        cmocka_unit_test(test_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,98 @@
+/*
+ * src/proxy.c - what a follower forwards to the leader and how the replies
+ * reach their clients in order (see proxy.h). The link itself is the
+ * transport's.
+ */
+#include <stdlib.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "node.h"
+#include "proxy.h"
+#include "server.h"
+#include "transport.h"
+
+#define ARGS_ON_STACK 16
+/* The leader answers a write it cannot commit with -TIMEOUT after
+ * raft-request-timeout-ms; the link waits this much longer for it. */
+#define LINK_SLACK_MS 2000
+
+/* A forwarded command's reply (or failure) arrived: relay it, then let the
+ * client run what it held back. Runs from the loop (transport.h), never
+ * inside the client's own command processing. */
+static void relay(struct client *c, const char *resp, size_t len, const char *fail)
+{
+    if (resp)
+        resp_add_raw(&c->out, resp, len);
+    else
+        resp_add_error(&c->out, fail);
+    c->pending_proxied--;
+    client_mark_pending(c);
+    conn_resume(c);
+}
+
+static void write_replied(void *ud, const char *resp, size_t len)
+{
+    relay(ud, resp, len, "TIMEOUT not committed yet");
+}
+
+static void read_replied(void *ud, const char *resp, size_t len)
+{
+    relay(ud, resp, len, "TIMEOUT no quorum for read");
+}
+
+int proxy_may_follow(const struct client *c, const struct command *cmd)
+{
+    if (cmd->flags & CMD_WRITE) return 1;
+    return (cmd->flags & CMD_READONLY) && !(c->flags & CLIENT_READONLY);
+}
+
+static int forward(struct server *srv, struct transport *tr, uint64_t leader, struct client *c,
+                   const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    const char *av_stack[ARGS_ON_STACK];
+    size_t lens_stack[ARGS_ON_STACK];
+    const char **av = av_stack;
+    size_t *lens = lens_stack;
+    if (argc > ARGS_ON_STACK) {
+        av = malloc((size_t)argc * sizeof *av);
+        lens = malloc((size_t)argc * sizeof *lens);
+        if (!av || !lens) abort();
+    }
+    for (int i = 0; i < argc; i++) {
+        av[i] = argv[i].ptr;
+        lens[i] = argv[i].len;
+    }
+    long long ms = srv->cfg.raft_request_timeout_ms + LINK_SLACK_MS;
+    transport_set_forward(tr, srv->cfg.requirepass, ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
+    transport_reply_fn *cb = (cmd->flags & CMD_WRITE) ? write_replied : read_replied;
+    int rc = transport_forward(tr, leader, argc, av, lens, cb, c);
+    if (av != av_stack) {
+        free(av);
+        free(lens);
+    }
+    return rc;
+}
+
+int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struct client *c,
+                const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    int on = srv->cfg.raft_follower_proxy && leader && cmd->proc != cmd_exec;
+    if (!on) return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
+    int rc = forward(srv, tr, leader, c, cmd, argc, argv);
+    switch (rc) {
+    case TRANSPORT_OK:
+        c->pending_proxied++;
+        return NODE_REPLIED;
+    case TRANSPORT_EFULL:
+        if (c->pending_proxied) return NODE_WAIT; /* retried when its own replies come */
+        resp_add_error(&c->out, "TRYAGAIN too many commands in flight to the leader");
+        return NODE_REPLIED;
+    case TRANSPORT_ENOTCONN:
+        if (c->pending_proxied) return NODE_WAIT;
+        resp_add_error(&c->out, "TRYAGAIN the leader is not reachable");
+        return NODE_REPLIED;
+    default: /* the leader has no known address: as without the proxy */
+        return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
+    }
+}
