@@ -43,20 +43,11 @@ done
 WORK=$(mktemp -d /tmp/raftcache-bench-cluster.XXXXXX)
 PIDS=()   # every server we started; each leads its own process group
 cleanup() {
-    local pid
-    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done
+    bench_stop_groups "${PIDS[@]+"${PIDS[@]}"}"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 cli() { local port=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
@@ -85,7 +76,7 @@ wait_write() {
 }
 
 # ---------------------------------------------------------------- servers
-REDIS_PORT=$(free_port)
+REDIS_PORT=$(bench_free_port)
 mkdir -p "$WORK/redis"
 launch redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \
     --appendonly yes --appendfsync always --save ""
@@ -94,7 +85,7 @@ echo "bench-cluster: redis pid ${PIDS[0]} port $REDIS_PORT (appendfsync always)"
 
 PORTS=()
 while [ ${#PORTS[@]} -lt "$NODES" ]; do
-    p=$(free_port)
+    p=$(bench_free_port)
     case " ${PORTS[*]-} " in *" $p "*) ;; *) PORTS+=("$p") ;; esac
 done
 MEMBERS=""

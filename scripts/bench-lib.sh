@@ -19,3 +19,19 @@ bench_keep_best() {
         RPS[$1,$2]=$3; P50[$1,$2]=$4; P99[$1,$2]=$5
     fi
 }
+
+# bench_free_port: a free TCP port on loopback (needs PY, a python3 binary).
+bench_free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# bench_stop_groups PID...: SIGTERM each process group, wait up to 10 s for
+# each leader, then SIGKILL what is left.
+bench_stop_groups() {
+    local pid
+    for pid in "$@"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
+}

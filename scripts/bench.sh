@@ -47,24 +47,11 @@ done
 WORK=$(mktemp -d /tmp/raftcache-bench.XXXXXX)
 declare -A PID PORTOF
 cleanup() {
-    local name pid
-    for name in "${!PID[@]}"; do
-        pid=${PID[$name]}
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done
-    for name in "${!PID[@]}"; do
-        pid=${PID[$name]}
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$pid" 2>/dev/null || true
-    done
+    bench_stop_groups "${PID[@]+"${PID[@]}"}"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 cli() { local name=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "${PORTOF[$name]}" "$@"; }
 
@@ -72,7 +59,7 @@ cli() { local name=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "${PORTOF[$na
 # deadline) until the server accepts a write.
 start() {
     local name=$1 cmd=$2 deadline reply=""
-    PORT=$(free_port); DIR=$WORK/$name; mkdir -p "$DIR"; export PORT DIR
+    PORT=$(bench_free_port); DIR=$WORK/$name; mkdir -p "$DIR"; export PORT DIR
     setsid bash -c "exec $cmd" </dev/null >"$WORK/$name.log" 2>&1 &
     PID[$name]=$!; PORTOF[$name]=$PORT
     deadline=$((SECONDS + 30))
