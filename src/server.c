@@ -199,7 +199,13 @@ int server_init(struct server *srv, char *err, size_t errlen)
     srv->io = calloc(1, sizeof *srv->io);
     if (!srv->io) abort();
     struct server_io *io = srv->io;
-    io->loop = ev_default_loop(EVFLAG_AUTO);
+    /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the
+     * snapshot child's exit status is src/node_snap.c's to collect. */
+    io->loop = ev_loop_new(EVFLAG_AUTO);
+    if (!io->loop) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (node_init(srv, io->loop, err, errlen) < 0) return -1;
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv));
@@ -265,7 +271,7 @@ void server_free(struct server *srv)
     kv_free(&srv->kv);
     sm_free(&srv->sm);
     multi_free(srv);
-    if (srv->io) ev_loop_destroy(srv->io->loop);
+    if (srv->io && srv->io->loop) ev_loop_destroy(srv->io->loop);
     free(srv->io);
     srv->io = NULL;
 }
