@@ -611,6 +611,12 @@ const struct config_def config_defs[] = {
     DEF_INT("raft-snapshot-threshold", raft_snapshot_threshold, "100000", 1, LLONG_MAX, 0,
             "applied entries after which a node snapshots its keyspace (forked child) and "
             "compacts its log"),
+    DEF_MEM("raft-snapshot-log-min-size", raft_snapshot_log_min_size, "64mb", 1, 0,
+            "log bytes applied since the last snapshot below which the size rule "
+            "(raft-snapshot-log-percentage) never takes one"),
+    DEF_INT("raft-snapshot-log-percentage", raft_snapshot_log_percentage, "100", 1, 1000000, 0,
+            "a snapshot is also taken once the log applied since the last one reaches this "
+            "percentage of that snapshot's size (and raft-snapshot-log-min-size)"),
     DEF_BOOL("raft-log-fsync", raft_log_fsync, "yes", 0,
              "fsync the Raft log before acknowledging; no breaks the durability promise"),
     DEF_ENUM("raft-read-mode", raft_read_mode, "linearizable", read_mode_names, IMM,

@@ -265,6 +265,24 @@ struct dict_entry *dict_find(struct dict *d, const void *key, size_t len)
     return link != NULL ? *link : NULL;
 }
 
+void dict_prefetch(const struct dict *d, const void *key, size_t len,
+                   enum dict_prefetch_stage stage)
+{
+    if (dict_size(d) == 0) return;
+    uint64_t h = dict_hash(d, key, len);
+    for (int i = 0; i < 2 && d->t[i].buckets != NULL; i++) {
+        struct dict_entry *const *slot = &d->t[i].buckets[h & d->t[i].size_mask];
+        if (stage == DICT_PREFETCH_BUCKET) {
+            __builtin_prefetch(slot);
+            continue;
+        }
+        const struct dict_entry *e = *slot;
+        if (e == NULL) continue;
+        /* The chain's head is the likely match (chains average ~1.5). */
+        __builtin_prefetch(stage == DICT_PREFETCH_ENTRY ? (const void *)e : e->val);
+    }
+}
+
 struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *val,
                             struct dict_entry **existing)
 {

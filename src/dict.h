@@ -85,6 +85,17 @@ struct dict_entry *dict_find(struct dict *d, const void *key, size_t len);
  * it and val is not stored).  Performs one rehash step and may start a grow. */
 struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *val,
                             struct dict_entry **existing);
+/*
+ * Memory-access hints for a caller about to look up a run of keys (a batch
+ * of commands): a lookup in a large table waits on up to three cache misses
+ * (bucket slot, entry, value), which a caller can overlap by issuing, for
+ * keys a few positions ahead, DICT_PREFETCH_BUCKET first, DICT_PREFETCH_ENTRY
+ * once that has had time to land, then DICT_PREFETCH_VALUE. Hints only: they
+ * never change the dict or fault, whatever the table holds.
+ */
+enum dict_prefetch_stage { DICT_PREFETCH_BUCKET, DICT_PREFETCH_ENTRY, DICT_PREFETCH_VALUE };
+void dict_prefetch(const struct dict *d, const void *key, size_t len,
+                   enum dict_prefetch_stage stage);
 /* Removes key. Returns 1 and stores its value in *val_out (if non-NULL) so the
  * caller can free it; 0 if absent.  Performs one rehash step; never shrinks
  * (that is dict_maybe_shrink's job). */

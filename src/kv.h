@@ -101,6 +101,12 @@ enum kv_lookup_flags {
  * value or NULL. flags: KV_LOOKUP_STATS or 0. */
 struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64_t now_ms,
                                unsigned flags);
+/* A hint that key will be looked up soon (dict_prefetch's stages). */
+static inline void kv_prefetch(const struct kv *kv, const char *key, size_t len,
+                               enum dict_prefetch_stage stage)
+{
+    dict_prefetch(&kv->keys, key, len, stage);
+}
 
 /* --- mutators (write path only) --- */
 

@@ -17,7 +17,8 @@
 
 #define FIFO_INIT 64
 
-/* A client waiting for the entry at `index` (proposed in `term`) to apply. */
+/* A client waiting for the entry at `index` (proposed in `term`) to apply.
+ * A batch entry has one waiter per command, consecutive in the FIFO. */
 struct write_waiter {
     raft_index index;
     raft_term term;
@@ -105,14 +106,22 @@ static void reply_not_leader(struct server *srv, struct client *c, unsigned slot
 
 /* ------------------------------------------------------------ client wakes */
 
+/* Makes room for `need` client pointers in *arr. */
+static void clients_reserve(struct client ***arr, size_t *cap, size_t need)
+{
+    if (need <= *cap) return;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need) ncap *= 2;
+    struct client **a = realloc(*arr, ncap * sizeof **arr);
+    if (!a) abort();
+    *arr = a;
+    *cap = ncap;
+}
+
 static void want_resume(struct node *n, struct client *c)
 {
     if (!c) return;
-    if (n->n_resume == n->resume_cap) {
-        n->resume_cap = n->resume_cap ? n->resume_cap * 2 : 64;
-        n->resume = realloc(n->resume, n->resume_cap * sizeof *n->resume);
-        if (!n->resume) abort();
-    }
+    clients_reserve(&n->resume, &n->resume_cap, n->n_resume + 1);
     n->resume[n->n_resume++] = c;
 }
 
@@ -195,25 +204,63 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
     return NODE_WAIT;
 }
 
+/* The reply to a proposal the core refused. */
+static void reply_refused(struct server *srv, struct client *c, int rc)
+{
+    if (rc == RAFT_ENOTLEADER) reply_not_leader(srv, c, 0);
+    else if (rc == RAFT_ETOOBIG) resp_add_error(&c->out, "ERR write too large for the log");
+    else resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
+}
+
+static void add_waiter(struct server *srv, struct client *c, raft_index index)
+{
+    struct node *n = srv->node;
+    struct write_waiter *w = fifo_push(&n->writes);
+    w->index = index;
+    w->term = raft_term_of(n->raft);
+    w->c = c;
+    w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
+}
+
 void node_propose(struct server *srv, struct client *c, const char *data, size_t len)
 {
     struct node *n = srv->node;
     raft_index index;
     int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
-    if (rc == 0) {
-        if (!c) return;
-        struct write_waiter *w = fifo_push(&n->writes);
-        w->index = index;
-        w->term = raft_term_of(n->raft);
-        w->c = c;
-        w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
-        c->pending_writes++;
+    if (!c) return;
+    if (rc != 0) {
+        reply_refused(srv, c, rc);
         return;
     }
-    if (!c) return;
-    if (rc == RAFT_ENOTLEADER) reply_not_leader(srv, c, 0);
-    else if (rc == RAFT_ETOOBIG) resp_add_error(&c->out, "ERR write too large for the log");
-    else resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
+    add_waiter(srv, c, index);
+    c->pending_writes++;
+}
+
+void node_stage(struct server *srv, struct client *c)
+{
+    struct node *n = srv->node;
+    clients_reserve(&n->staged, &n->staged_cap, n->n_staged + 1);
+    n->staged[n->n_staged++] = c;
+    c->pending_writes++;
+}
+
+void node_propose_staged(struct server *srv, const char *data, size_t len)
+{
+    struct node *n = srv->node;
+    raft_index index;
+    int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
+    for (size_t i = 0; i < n->n_staged; i++) {
+        struct client *c = n->staged[i];
+        if (rc == 0) {
+            add_waiter(srv, c, index); /* c may be NULL: keeps reply i at position i */
+        } else if (c) {
+            reply_refused(srv, c, rc);
+            c->pending_writes--;
+            client_mark_pending(c);
+            want_resume(n, c);
+        }
+    }
+    n->n_staged = 0;
 }
 
 /* -------------------------------------------------------------- messages */
@@ -280,29 +327,33 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
      * log's base (snapshot.h, crash points 2 and 5). Committed entries are
      * the same everywhere, so these are exactly what the snapshot holds. */
     if (e->index <= n->applied) return;
-    struct write_waiter *w = NULL;
-    while (n->writes.len) {
+    while (n->writes.len) { /* waiters of indexes we skipped */
         struct write_waiter *head = fifo_at(&n->writes, 0);
-        if (head->index > e->index) break;
-        if (head->index == e->index) {
-            w = head;
-            break;
-        }
-        answer_write(n, head, "TIMEOUT not committed yet"); /* an index we skipped */
+        if (head->index >= e->index) break;
+        answer_write(n, head, "TIMEOUT not committed yet");
         fifo_pop(&n->writes);
     }
-    struct client *c = w && w->c && w->term == e->term ? w->c : NULL;
+    /* This entry's waiters; theirs only if it is still the entry they
+     * proposed (same term: Log Matching), otherwise it replaced theirs. */
+    size_t k = 0;
+    while (k < n->writes.len && ((struct write_waiter *)fifo_at(&n->writes, k))->index == e->index)
+        k++;
+    clients_reserve(&n->appliers, &n->appliers_cap, k);
+    for (size_t i = 0; i < k; i++) {
+        struct write_waiter *w = fifo_at(&n->writes, i);
+        n->appliers[i] = w->term == e->term ? w->c : NULL;
+    }
     if (e->type == RAFT_ENTRY_NORMAL) {
         char err[160];
-        if (sm_apply_for(srv, c, (const char *)e->data, e->len, c ? &c->out : NULL, err,
-                         sizeof err) < 0)
+        if (sm_apply(srv, n->appliers, k, (const char *)e->data, e->len, err, sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
     }
-    if (w) {
-        answer_write(n, w, c ? NULL : "TIMEOUT not committed yet");
+    for (size_t i = 0; i < k; i++) {
+        answer_write(n, fifo_at(&n->writes, 0), n->appliers[i] ? NULL : "TIMEOUT not committed yet");
         fifo_pop(&n->writes);
     }
     n->applied = e->index;
+    n->applied_bytes += e->len;
 }
 
 static void release_reads(struct node *n, const struct raft_ready *rd)
@@ -364,7 +415,9 @@ void node_process_ready(struct server *srv)
 {
     struct node *n = srv->node;
     /* Bounded: each round either empties the ready or makes progress. */
-    for (int round = 0; round < 64 && raft_has_ready(n->raft); round++) {
+    for (int round = 0; round < 64; round++) {
+        sm_flush(srv); /* the writes clients sent since the last round */
+        if (!raft_has_ready(n->raft)) break;
         struct raft_ready rd;
         raft_ready(n->raft, &rd);
         process_one(srv, &rd);
@@ -409,6 +462,8 @@ void node_client_gone(struct server *srv, struct client *c)
     }
     for (size_t i = 0; i < n->n_resume; i++)
         if (n->resume[i] == c) n->resume[i] = NULL;
+    for (size_t i = 0; i < n->n_staged; i++)
+        if (n->staged[i] == c) n->staged[i] = NULL;
 }
 
 const struct raft *node_core(const struct server *srv)
@@ -595,6 +650,8 @@ void node_free(struct server *srv)
     free(n->enc);
     free(n->dec_ents);
     free(n->resume);
+    free(n->staged);
+    free(n->appliers);
     free(n);
     srv->node = NULL;
 }

@@ -35,6 +35,8 @@ struct node_snap {
     uint64_t created, received;
     uint64_t size_bytes; /* of dir/snapshot.rcs */
     uint64_t last_duration_ms;
+    uint64_t base_bytes;  /* node.applied_bytes at the last snapshot's index */
+    uint64_t child_bytes; /* node.applied_bytes at child_index */
     uint8_t *chunk_buf; /* leader: the one chunk being sent */
     uint32_t chunk_cap;
     struct raft_snap_req *reqs; /* leader: copied from the ready, answered after advance */
@@ -48,6 +50,7 @@ struct node {
     struct fifo writes, reads;
     uint64_t next_ctx;
     raft_index applied; /* the keyspace holds every committed entry up to here */
+    uint64_t applied_bytes; /* entry bytes applied since start (snapshot size rule) */
     enum raft_role role;
     raft_id leader;
     struct raft_hard_state hs; /* last made durable */
@@ -56,6 +59,10 @@ struct node {
     struct raft_entry *dec_ents;
     struct client **resume; /* clients to resume after raft_advance() */
     size_t n_resume, resume_cap;
+    struct client **staged; /* one per command of the open batch (NULL: gone) */
+    size_t n_staged, staged_cap;
+    struct client **appliers; /* apply scratch: the clients of one entry's replies */
+    size_t appliers_cap;
     struct node_snap snap;
 };
 

@@ -132,6 +132,7 @@ static int start_child(struct server *srv, char *err, size_t errlen)
     }
     n->snap.child = pid;
     n->snap.child_index = index;
+    n->snap.child_bytes = n->applied_bytes;
     n->snap.child_term = term;
     n->snap.child_start_us = t0;
     LOG_NOTICE("Background snapshot started by pid %ld at index %llu (%llu keys, fork %.3f ms)",
@@ -186,6 +187,7 @@ static void child_succeeded(struct server *srv)
     n->snap.created++;
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    n->snap.base_bytes = n->snap.child_bytes;
     n->snap.last_duration_ms = (uint64_t)(util_monotonic_us() - n->snap.child_start_us) / 1000;
     LOG_NOTICE("Snapshot at index %llu term %llu done: %llu bytes in %llu ms; log compacted "
                "(core %.1f ms, storage %.1f ms)",
@@ -218,6 +220,24 @@ static void reap_child(struct server *srv)
                     WEXITSTATUS(status));
 }
 
+/* When a snapshot is taken (conf/raftcache.conf): a forced one, or the log
+ * applied since the last one holds raft-snapshot-threshold entries, or its
+ * bytes reach raft-snapshot-log-percentage of the last snapshot's size and
+ * raft-snapshot-log-min-size. The entry rule bounds the log's length; the
+ * size rule bounds its bytes (entries are batches of any size, src/sm.h)
+ * while keeping the work of rewriting a large keyspace proportional to the
+ * writes that made the log grow, as Redis's AOF rewrite does. */
+static bool snapshot_due(const struct server *srv, raft_index base)
+{
+    const struct node *n = srv->node;
+    if (n->snap.force || n->applied - base >= (uint64_t)srv->cfg.raft_snapshot_threshold)
+        return true;
+    uint64_t due = n->snap.size_bytes / 100 * (uint64_t)srv->cfg.raft_snapshot_log_percentage;
+    if (due < (uint64_t)srv->cfg.raft_snapshot_log_min_size)
+        due = (uint64_t)srv->cfg.raft_snapshot_log_min_size;
+    return n->applied_bytes - n->snap.base_bytes >= due;
+}
+
 void node_snap_after_ready(struct server *srv)
 {
     struct node *n = srv->node;
@@ -227,7 +247,7 @@ void node_snap_after_ready(struct server *srv)
     }
     raft_index base = core_snap_index(n);
     if (n->applied <= base || n->applied > raft_applied_index(n->raft)) return;
-    if (!n->snap.force && n->applied - base < (uint64_t)srv->cfg.raft_snapshot_threshold) return;
+    if (!snapshot_due(srv, base)) return;
     if (server_now_ms() < n->snap.retry_after_ms) return;
     char err[256];
     if (start_child(srv, err, sizeof err) != 0) {
@@ -338,6 +358,7 @@ void node_snap_installed(struct server *srv, const struct raft_snap_chunk *ch)
     n->snap.received++;
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    n->snap.base_bytes = n->applied_bytes;
 }
 
 /* ----------------------------------------------------------- RAFT.INFO */

@@ -43,7 +43,9 @@ void sm_init(struct sm *sm)
 void sm_free(struct sm *sm)
 {
     free(sm->scratch.data);
+    free(sm->batch.data);
     free(sm->argv);
+    free(sm->keys);
     resp_out_free(&sm->sink);
     memset(sm, 0, sizeof *sm);
 }
@@ -112,67 +114,125 @@ static void apply_cmd(struct server *srv, struct client *c, int argc, const stru
     dispatch_call(srv, c, cmd, argc, argv, ts, out);
 }
 
-static int apply_decoded(struct server *srv, struct client *c, int type, int64_t ts,
-                         uint32_t ncmds, const unsigned char *p, size_t len,
-                         struct resp_out *out)
+/* The client waiting for reply i, or NULL. */
+static struct client *waiter(struct client *const *clients, size_t nclients, size_t i)
+{
+    return i < nclients ? clients[i] : NULL;
+}
+
+static struct resp_out *reply_to(struct sm *sm, struct client *c)
+{
+    return c ? &c->out : &sm->sink;
+}
+
+/* How far ahead of the command being applied a batch prefetches its key's
+ * bucket, entry and value (dict_prefetch): one stage per few commands, so
+ * each miss has a few commands' time to land. */
+#define PREFETCH_AHEAD 12
+#define PREFETCH_STEP 4
+
+static void prefetch_key(struct server *srv, uint32_t i, uint32_t ncmds)
+{
+    const struct sm *sm = &srv->sm;
+    static const enum dict_prefetch_stage stages[] = {DICT_PREFETCH_VALUE, DICT_PREFETCH_ENTRY,
+                                                      DICT_PREFETCH_BUCKET};
+    for (uint32_t s = 0; s < 3; s++) {
+        uint32_t k = i + PREFETCH_STEP * (s + 1);
+        if (k < ncmds && sm->keys[k].ptr)
+            kv_prefetch(&srv->kv, sm->keys[k].ptr, sm->keys[k].len, stages[s]);
+    }
+}
+
+static void apply_decoded(struct server *srv, struct client *const *clients, size_t nclients,
+                          int type, int64_t ts, uint32_t ncmds, const unsigned char *p,
+                          size_t len)
 {
     struct sm *sm = &srv->sm;
     size_t off = SM_ENTRY_HEADER_LEN;
-    if (type == SM_ENTRY_MULTI) resp_add_array_len(out, (long)ncmds);
+    struct client *c = waiter(clients, nclients, 0);
+    if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, c), (long)ncmds);
+    if (type == SM_ENTRY_BATCH)
+        for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
+            if (sm->keys[k].ptr)
+                kv_prefetch(&srv->kv, sm->keys[k].ptr, sm->keys[k].len, DICT_PREFETCH_BUCKET);
     for (uint32_t i = 0; i < ncmds; i++) {
-        int argc = decode_cmd(sm, p, len, &off);
-        if (argc < 0) return -1;
+        int argc = decode_cmd(sm, p, len, &off); /* validated: cannot fail */
         if (type == SM_ENTRY_EXPIRE) {
             for (int k = 0; k < argc; k++)
                 kv_delete_if_expired(&srv->kv, sm->argv[k].ptr, sm->argv[k].len, ts);
-        } else {
-            apply_cmd(srv, c, argc, sm->argv, ts, out);
+            continue;
         }
+        if (type == SM_ENTRY_BATCH) {
+            c = waiter(clients, nclients, i);
+            prefetch_key(srv, i, ncmds);
+        }
+        apply_cmd(srv, c, argc, sm->argv, ts, reply_to(sm, c));
+        resp_out_clear(&sm->sink);
+    }
+}
+
+/* Checks the whole entry before anything is applied: a corrupt entry must
+ * not be half-applied. A batch's likely keys are noted for prefetching. */
+static int validate(struct sm *sm, const unsigned char *p, size_t len, int type, uint32_t ncmds)
+{
+    size_t off = SM_ENTRY_HEADER_LEN;
+    int batch = type == SM_ENTRY_BATCH;
+    if (batch && ncmds > sm->keys_cap) {
+        if (ncmds > len / 8) return -1; /* each command takes at least 8 bytes */
+        struct resp_arg *n = realloc(sm->keys, ncmds * sizeof *n);
+        if (!n) abort();
+        sm->keys = n;
+        sm->keys_cap = ncmds;
+    }
+    for (uint32_t i = 0; i < ncmds; i++) {
+        int argc = decode_cmd(sm, p, len, &off);
+        if (argc < 0) return -1;
+        if (batch) sm->keys[i] = argc >= 2 ? sm->argv[1] : (struct resp_arg){0};
     }
     return off == len ? 0 : -1;
 }
 
-/* Checks the whole entry before anything is applied: a corrupt entry must
- * not be half-applied. */
-static int validate(struct sm *sm, const unsigned char *p, size_t len, uint32_t ncmds)
-{
-    size_t off = SM_ENTRY_HEADER_LEN;
-    for (uint32_t i = 0; i < ncmds; i++)
-        if (decode_cmd(sm, p, len, &off) < 0) return -1;
-    return off == len ? 0 : -1;
-}
-
-static int apply_entry(struct server *srv, struct client *c, const char *data, size_t len,
-                       struct resp_out *out, char *err, size_t errlen)
+int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
+             const char *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = (const unsigned char *)data;
-    if (len < SM_ENTRY_HEADER_LEN || p[0] != SM_ENTRY_VERSION || p[1] > SM_ENTRY_EXPIRE) {
+    if (len < SM_ENTRY_HEADER_LEN || p[0] != SM_ENTRY_VERSION || p[1] > SM_ENTRY_BATCH) {
         snprintf(err, errlen, "malformed entry header (len %zu)", len);
         return -1;
     }
     int64_t ts = (int64_t)((uint64_t)get_u32(p + 2) | (uint64_t)get_u32(p + 6) << 32);
     uint32_t ncmds = get_u32(p + 10);
-    if (validate(&srv->sm, p, len, ncmds) < 0) {
+    if (validate(&srv->sm, p, len, p[1], ncmds) < 0) {
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
-    struct resp_out *dst = out ? out : &srv->sm.sink;
-    apply_decoded(srv, c, p[1], ts, ncmds, p, len, dst);
-    if (!out) resp_out_clear(&srv->sm.sink);
+    apply_decoded(srv, clients, nclients, p[1], ts, ncmds, p, len);
     srv->sm.applied_entries++;
     return 0;
 }
 
-int sm_apply_for(struct server *srv, struct client *c, const char *data, size_t len,
-                 struct resp_out *out, char *err, size_t errlen)
-{
-    return apply_entry(srv, c, data, len, out, err, errlen);
-}
-
-/* Hands the built entry to the log; the reply comes when it is applied. */
+/* Hands the built single-reply entry to the log, after the open batch (a
+ * client's commands must reach the log in the order it sent them). */
 static void submit(struct server *srv, struct client *c)
 {
+    sm_flush(srv);
     node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
+}
+
+static void put_ts(struct sm_buf *b, int64_t ts_ms)
+{
+    uint64_t ts = (uint64_t)ts_ms;
+    for (int i = 0; i < 8; i++) b->data[2 + i] = (char)(ts >> (8 * i));
+}
+
+void sm_flush(struct server *srv)
+{
+    struct sm *sm = &srv->sm;
+    if (!sm->batch_n) return;
+    /* Applied as of now: no command in it arrived later. */
+    put_ts(&sm->batch, server_now_ms());
+    sm->batch_n = 0;
+    node_propose_staged(srv, sm->batch.data, sm->batch.len);
 }
 
 /* Adds argv to the entry, with relative TTLs made absolute at now. Commands
@@ -192,11 +252,15 @@ static void add_absolute(struct sm_buf *b, const struct command *cmd, int argc,
 void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
                        int argc, const struct resp_arg *argv)
 {
+    struct sm *sm = &srv->sm;
     int64_t now = server_now_ms();
-    struct sm_buf *b = &srv->sm.scratch;
-    sm_entry_begin(b, SM_ENTRY_COMMAND, now);
-    add_absolute(b, cmd, argc, argv, now);
-    submit(srv, c);
+    size_t bytes = 4;
+    for (int i = 0; i < argc; i++) bytes += 4 + argv[i].len;
+    if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(srv);
+    if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
+    add_absolute(&sm->batch, cmd, argc, argv, now);
+    sm->batch_n++;
+    node_stage(srv, c);
 }
 
 void sm_submit_multi(struct server *srv, struct client *c)

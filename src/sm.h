@@ -19,7 +19,19 @@
  * Types: SM_ENTRY_COMMAND (ncmds = 1, reply is the command's reply),
  *        SM_ENTRY_MULTI   (reply is an array of the commands' replies),
  *        SM_ENTRY_EXPIRE  (ncmds = 1, argv = keys; no reply),
- *        SM_ENTRY_NOOP    (ncmds = 0; written by a new Raft leader).
+ *        SM_ENTRY_NOOP    (ncmds = 0; written by a new Raft leader),
+ *        SM_ENTRY_BATCH   (independent commands, each with its own reply,
+ *                          possibly for different clients).
+ *
+ * Batching: the writes clients send during one event-loop iteration are
+ * gathered into one SM_ENTRY_BATCH entry (bounded by SM_BATCH_MAX_BYTES),
+ * proposed when the loop is about to sleep (sm_flush, called by the Raft
+ * driver). One log entry, one SQLite row and one replication slot then carry
+ * a whole iteration's writes instead of one each. Each command keeps its own
+ * reply, so batching changes no client-visible behaviour: a client's commands
+ * stay in order (a MULTI or expiry entry flushes the batch first), and the
+ * batch's timestamp is taken when it is proposed, never before any command
+ * in it arrived.
  * Decoding validates lengths and rejects a malformed entry with an error
  * (a corrupt log must be reported, not half-applied).
  */
@@ -40,7 +52,12 @@ enum sm_entry_type {
     SM_ENTRY_COMMAND = 1,
     SM_ENTRY_MULTI = 2,
     SM_ENTRY_EXPIRE = 3,
+    SM_ENTRY_BATCH = 4,
 };
+
+/* A batch is proposed early once it holds this many bytes (a single larger
+ * command goes alone, up to the log's entry limit). */
+#define SM_BATCH_MAX_BYTES (1024 * 1024)
 
 #define SM_ENTRY_VERSION 1
 #define SM_ENTRY_HEADER_LEN 14
@@ -53,9 +70,13 @@ struct sm_buf {
 
 struct sm {
     struct sm_buf scratch;   /* reused entry encoding buffer */
+    struct sm_buf batch;     /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
+    uint32_t batch_n;        /* commands in it */
     struct resp_out sink;    /* replies nobody waits for */
     struct resp_arg *argv;   /* decode scratch */
     size_t argv_cap;
+    struct resp_arg *keys;   /* a batch's likely keys (argv[1]), for prefetching */
+    size_t keys_cap;
     uint64_t applied_entries;
 };
 
@@ -67,21 +88,23 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms);
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
 
 /*
- * Applies one encoded (committed) entry to srv's keyspace. c is the local
- * client waiting for it, or NULL. The reply (if the entry type has one) is
- * written to out, or discarded when out is NULL. Returns 0, or -1 if the
- * entry is malformed (nothing applied; err filled).
+ * Applies one encoded (committed) entry to srv's keyspace. clients[i] is the
+ * local client waiting for the entry's i-th reply (a batch has one reply per
+ * command, the other types at most one), or NULL; i >= nclients means nobody
+ * waits. Replies go to each client's output; unwanted ones are discarded.
+ * Returns 0, or -1 if the entry is malformed (nothing applied; err filled).
  */
-int sm_apply_for(struct server *srv, struct client *c, const char *data, size_t len,
-                 struct resp_out *out, char *err, size_t errlen);
+int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
+             const char *data, size_t len, char *err, size_t errlen);
 
 /*
- * The write path of a client command: builds the entry for argv (TTLs made
- * absolute) and proposes it to the log (src/node.h); the reply reaches c->out
- * when the entry is applied.
+ * The write path of a client command: adds argv (TTLs made absolute) to the
+ * open batch; the reply reaches c->out when the batch is applied.
  */
 void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
                        int argc, const struct resp_arg *argv);
+/* Proposes the open batch, if any (the driver calls it before each round). */
+void sm_flush(struct server *srv);
 /* EXEC of a transaction that contains writes: one entry, atomic. */
 void sm_submit_multi(struct server *srv, struct client *c);
 /* Active expiry (leader only): proposes deletion of keys found expired. */

@@ -390,12 +390,14 @@ static int set_pragmas(struct storage *s, char *err, size_t errlen)
 }
 
 /* One transaction: a crash leaves either nothing (a fresh store again) or a
- * complete, recognisable store. */
+ * complete, recognisable store. 64 KiB pages: log entries are batches of
+ * 1 KB-1 MB, stored in a few pages instead of long overflow chains that every
+ * write and every compaction walk page by page. */
 static int create_schema(struct storage *s, const char *dir, char *err, size_t errlen)
 {
     char sql[sizeof schema_sql + 256];
     snprintf(sql, sizeof sql,
-             "BEGIN;PRAGMA application_id=%d;PRAGMA user_version=%d;%s"
+             "PRAGMA page_size=65536;BEGIN;PRAGMA application_id=%d;PRAGMA user_version=%d;%s"
              "INSERT INTO meta(key, value) VALUES('node_id', %lld);COMMIT;",
              STORAGE_APPLICATION_ID, STORAGE_SCHEMA_VERSION, schema_sql, (long long)s->node_id);
     int rc = exec(s, sql, err, errlen);
