@@ -37,6 +37,8 @@ enum stmt_id {
     ST_META_SET,
     ST_CONF_CLEAR,
     ST_CONF_ADD,
+    ST_SYNC_OFF,
+    ST_SYNC_FULL,
     ST_COUNT
 };
 
@@ -51,6 +53,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
     [ST_CONF_CLEAR] = "DELETE FROM conf",
     [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter) VALUES(?1, ?2, ?3)",
+    [ST_SYNC_OFF] = "PRAGMA synchronous=OFF",
+    [ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
 
 /* Rows of the meta table; every one exists from creation on. */
@@ -687,11 +691,35 @@ static bool hs_differs(const struct raft_hard_state *a, const struct raft_hard_s
     return a->term != b->term || a->vote != b->vote || a->commit != b->commit;
 }
 
+/* PRAGMA synchronous for the next transaction. */
+static int set_sync(struct storage *s, bool on, char *err, size_t errlen)
+{
+    enum stmt_id id = on ? ST_SYNC_FULL : ST_SYNC_OFF;
+    return step_done(s, s->stmt[id], stmt_sql[id], err, errlen);
+}
+
 int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen)
 {
     check_batch(s, b);
     bool hs_changed = b->hs && hs_differs(b->hs, &s->hs);
     if (!b->snapshot && b->n_entries == 0 && !hs_changed) return 0;
+    /* Only the commit index moved: Raft needs no durability for it (a
+     * restart from an older one learns the newer one again), so this
+     * transaction skips the fsync. WAL frames are appended in order, so the
+     * next synced commit makes it durable too. */
+    bool lazy = s->fsync && !b->snapshot && b->n_entries == 0 && b->hs->term == s->hs.term &&
+                b->hs->vote == s->hs.vote;
+    if (lazy) {
+        int rc = set_sync(s, false, err, errlen);
+        if (rc == 0) rc = tx_begin(s, err, errlen);
+        if (rc == 0) rc = write_hard_state(s, b->hs, err, errlen);
+        if (rc == 0) rc = step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen);
+        if (rc) tx_abort(s);
+        int rc2 = set_sync(s, true, err, errlen);
+        if (rc || rc2) return STORAGE_EIO;
+        s->hs = *b->hs;
+        return 0;
+    }
 
     raft_index last = s->last_index;
     int rc = tx_begin(s, err, errlen);

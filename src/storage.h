@@ -18,7 +18,10 @@
  * whole at the next open, never half applied. With fsync off
  * (synchronous=OFF) a returned batch survives kill -9 (it is in the page
  * cache) but not power loss: that breaks the SPEC's durability promise and is
- * the operator's choice.
+ * the operator's choice. A batch that only moves the commit index is written
+ * without an fsync even with fsync on: Raft does not need the commit index
+ * to be durable (a node restarted with an older one learns it again), and
+ * the next synced transaction makes it durable anyway (WAL order).
  *
  * INVARIANTS of the stored log (checked at open and load; a violation means
  * a damaged file and is refused):
