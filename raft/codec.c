@@ -1,13 +1,17 @@
 /*
  * raft/codec.c - message encoding to bytes and validating decoding. Pure.
  *
- * Version 1 layout, little-endian, fixed-width:
+ * Version 2 layout, little-endian, fixed-width:
  *   u8 version | u8 type | u8 flags (1 reject, 2 transfer, 4 done)
  *   u64 from, to, term, index, log_term, commit, hint, hint_term, ctx, offset
  *   APPEND:   u32 n | n x (u64 term | u8 type | u32 len | len bytes)
  *             (entry i has index = index + 1 + i, so it cannot be forged out of order)
- *   SNAPSHOT: u32 conf_n | conf_n x (u64 id | u8 voter) | u32 chunk_len | chunk bytes
+ *   SNAPSHOT: u32 conf_len | conf_len bytes of raft_conf_encode() (the configuration,
+ *             addresses included, exactly as a configuration entry holds it) |
+ *             u32 chunk_len | chunk bytes
  *   others:   nothing more
+ * Version 1 differed only in SNAPSHOT (u32 conf_n | conf_n x (u64 id | u8 voter), no
+ * addresses); it is refused like any unknown version (see raft.h).
  * The decoder checks every length against what remains before reading, rejects
  * unknown versions, types, flags and entry types, more entries than allowed, oversize
  * entries or messages, and trailing bytes; it never reads outside the buffer.
@@ -40,7 +44,7 @@ size_t raft_encoded_size(const struct raft_msg *m)
         for (uint32_t i = 0; i < m->n_entries; i++)
             n += ENT_HDR_LEN + m->entries[i].len;
     } else if (m->type == RAFT_MSG_SNAPSHOT) {
-        n += 4 + (size_t)m->conf.n * 9 + 4 + m->chunk_len;
+        n += 4 + (size_t)raft_conf_size(&m->conf) + 4 + m->chunk_len;
     }
     return n;
 }
@@ -48,7 +52,7 @@ size_t raft_encoded_size(const struct raft_msg *m)
 static bool encodable(const struct raft_msg *m)
 {
     if (m->type == 0 || m->type >= RAFT_MSG_TYPE_END || m->n_entries > RAFT_MAX_MSG_ENTRIES ||
-        m->conf.n > RAFT_MAX_NODES || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
+        !raft_conf_valid(&m->conf) || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
         return false;
     if (m->type != RAFT_MSG_APPEND && m->n_entries)
         return false;
@@ -83,11 +87,8 @@ size_t raft_encode(const struct raft_msg *m, uint8_t *buf, size_t cap)
             p += e->len;
         }
     } else if (m->type == RAFT_MSG_SNAPSHOT) {
-        p = put32(p, m->conf.n);
-        for (uint32_t i = 0; i < m->conf.n; i++) {
-            p = put64(p, m->conf.s[i].id);
-            *p++ = m->conf.s[i].voter ? 1 : 0;
-        }
+        uint32_t conf_len = raft_conf_encode(&m->conf, p + 4);
+        p = put32(p, conf_len) + conf_len;
         p = put32(p, m->chunk_len);
         if (m->chunk_len)
             memcpy(p, m->chunk, m->chunk_len);
@@ -165,18 +166,12 @@ static int decode_entries(struct rd *r, struct raft_msg *m, struct raft_entry *e
 
 static int decode_snapshot(struct rd *r, struct raft_msg *m)
 {
-    uint32_t n = get32(r);
-    if (r->bad || n > RAFT_MAX_NODES)
+    uint32_t conf_len = get32(r);
+    if (r->bad || conf_len > RAFT_CONF_MAX_BYTES)
         return RAFT_EMALFORMED;
-    for (uint32_t i = 0; i < n; i++) {
-        raft_id id = get64(r);
-        uint8_t v = get8(r);
-        if (r->bad || v > 1 || id == 0 || raft_conf_find(&m->conf, id) >= 0)
-            return RAFT_EMALFORMED; /* a server id must be set and appear once */
-        m->conf.s[i].id = id;
-        m->conf.s[i].voter = v;
-        m->conf.n = i + 1;
-    }
+    const uint8_t *conf = take(r, conf_len);
+    if (r->bad || raft_conf_decode(conf, conf_len, &m->conf) != 0)
+        return RAFT_EMALFORMED; /* ids set and unique, addresses well-formed */
     m->chunk_len = get32(r);
     if (r->bad || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
         return RAFT_EMALFORMED;

@@ -6,8 +6,11 @@
  * server as soon as it is appended to its log, committed or not (§4.1). If a conflicting
  * suffix holding it is truncated, the server falls back to the latest configuration
  * left in its log, or the snapshot's. Why single-server changes rather than joint
- * consensus: see raft.h.
+ * consensus: see raft.h. Each server's address rides along in the configuration (given
+ * once, when the server is added), so it is in the log and in snapshots like the
+ * membership itself; the core carries it and never looks inside.
  */
+#include <assert.h>
 #include <string.h>
 #include "raft_int.h"
 
@@ -19,19 +22,62 @@ int raft_conf_find(const struct raft_conf *c, raft_id id)
     return -1;
 }
 
+/* strlen(a) if a NUL lies within RAFT_ADDR_MAX bytes, else RAFT_ADDR_MAX. Bounded: an
+ * address is a fixed array, and a caller's string may be longer than one. */
+static uint32_t addr_len(const char *a)
+{
+    uint32_t n = 0;
+    while (n < RAFT_ADDR_MAX && a[n] != '\0')
+        n++;
+    return n;
+}
+
+bool raft_conf_valid(const struct raft_conf *c)
+{
+    if (c->n > RAFT_MAX_NODES)
+        return false;
+    for (uint32_t k = 0; k < c->n; k++)
+        if (addr_len(c->s[k].addr) >= RAFT_ADDR_MAX)
+            return false;
+    return true;
+}
+
+uint32_t raft_conf_size(const struct raft_conf *c)
+{
+    uint32_t size = 4;
+    for (uint32_t k = 0; k < c->n && k < RAFT_MAX_NODES; k++)
+        size += 8 + 1 + 1 + addr_len(c->s[k].addr);
+    return size;
+}
+
 uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf)
 {
+    assert(raft_conf_valid(c));
     uint32_t n = c->n, off = 4;
     for (int i = 0; i < 4; i++)
         buf[i] = (uint8_t)(n >> (8 * i));
     for (uint32_t k = 0; k < n; k++) {
+        uint32_t alen = addr_len(c->s[k].addr);
         for (int i = 0; i < 8; i++)
             buf[off++] = (uint8_t)(c->s[k].id >> (8 * i));
         buf[off++] = c->s[k].voter ? 1 : 0;
+        buf[off++] = (uint8_t)alen;
+        memcpy(buf + off, c->s[k].addr, alen);
+        off += alen;
     }
     return off;
 }
 
+/*
+ * Two formats, told apart by the length alone, which the caller always knows (an
+ * entry's len, a message's length prefix):
+ *   old (before addresses): exactly 4 + 9n bytes;
+ *   new: 4 + 10n + (sum of addr_len) bytes, so at least 4 + 10n.
+ * For n >= 1, 4 + 9n < 4 + 10n: no new encoding of n servers is 4 + 9n bytes long, so
+ * "len == 4 + 9n" means the old format and anything else must be the new one, parsed
+ * strictly (exact length). For n == 0 both formats are the same 4 bytes, an empty
+ * configuration, so reading them as either gives the same result.
+ */
 int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
 {
     if (len < 4)
@@ -39,21 +85,33 @@ int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
     uint32_t n = 0;
     for (int i = 0; i < 4; i++)
         n |= (uint32_t)buf[i] << (8 * i);
-    if (n > RAFT_MAX_NODES || len != 4 + n * 9)
+    if (n > RAFT_MAX_NODES)
         return RAFT_EMALFORMED;
+    bool old = len == 4 + n * 9;
+    uint32_t off = 4;
     memset(c, 0, sizeof(*c));
-    c->n = n;
     for (uint32_t k = 0; k < n; k++) {
-        const uint8_t *p = buf + 4 + k * 9;
+        if (len - off < (old ? 9u : 10u))
+            return RAFT_EMALFORMED;
+        const uint8_t *p = buf + off;
         raft_id id = 0;
         for (int i = 0; i < 8; i++)
             id |= (raft_id)p[i] << (8 * i);
         if (id == 0 || p[8] > 1 || raft_conf_find(c, id) >= 0)
-            return RAFT_EMALFORMED;
+            return RAFT_EMALFORMED; /* an id must be set and appear once */
+        off += 9;
+        if (!old) {
+            uint32_t alen = buf[off++];
+            if (alen >= RAFT_ADDR_MAX || len - off < alen || memchr(buf + off, 0, alen))
+                return RAFT_EMALFORMED;
+            memcpy(c->s[k].addr, buf + off, alen);
+            off += alen;
+        }
         c->s[k].id = id;
         c->s[k].voter = p[8];
+        c->n = k + 1;
     }
-    return 0;
+    return off == len ? 0 : RAFT_EMALFORMED;
 }
 
 /* A configuration entry was appended: it is the configuration from now on. */
@@ -102,7 +160,7 @@ static int can_change(const struct raft *r)
 }
 
 int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
-                             raft_index *index)
+                             const char *addr, raft_index *index)
 {
     int rc = can_change(r);
     if (rc != 0)
@@ -112,9 +170,14 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
     if (id == 0)
         return RAFT_EINVAL;
     if (type == RAFT_CC_ADD_LEARNER) {
-        if (at >= 0 || c.n == RAFT_MAX_NODES)
+        uint32_t alen = addr ? addr_len(addr) : 0;
+        if (at >= 0 || c.n == RAFT_MAX_NODES || alen >= RAFT_ADDR_MAX)
             return RAFT_EINVAL;
-        c.s[c.n++] = (struct raft_server){id, false};
+        struct raft_server *sv = &c.s[c.n++];
+        memset(sv, 0, sizeof(*sv)); /* address tail and padding zero, as decoded confs have */
+        sv->id = id;
+        if (alen)
+            memcpy(sv->addr, addr, alen);
     } else if (type == RAFT_CC_PROMOTE) {
         if (at < 0 || c.s[at].voter)
             return RAFT_EINVAL;
@@ -149,7 +212,7 @@ void raft_member_tick(struct raft *r)
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (!p->voter && p->id != r->id && p->match + r->cfg.promote_lag_entries >= last) {
-            raft_propose_conf_change(r, RAFT_CC_PROMOTE, p->id, NULL);
+            raft_propose_conf_change(r, RAFT_CC_PROMOTE, p->id, NULL, NULL);
             return;
         }
     }

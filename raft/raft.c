@@ -90,7 +90,7 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
                  const struct raft_snapshot_meta *meta, const struct raft_entry *entries,
                  uint32_t n)
 {
-    if (meta->conf.n > RAFT_MAX_NODES || (meta->index == 0) != (meta->term == 0) ||
+    if (!raft_conf_valid(&meta->conf) || (meta->index == 0) != (meta->term == 0) ||
         (hs->term < meta->term))
         return RAFT_EINVAL;
     rlog_reset(&r->log, meta->index, meta->term);

@@ -124,9 +124,19 @@ enum raft_entry_type {
     RAFT_ENTRY_CONF = 2,   /* a whole configuration, see raft_conf_decode() */
 };
 
+#define RAFT_ADDR_MAX 64 /* bytes of a server address, the terminating NUL included */
+
+/* One member of a configuration. addr is opaque to the core: a NUL-terminated string
+ * (strlen < RAFT_ADDR_MAX) that the driver chose when it proposed the server's addition
+ * (src/ puts "host:port" there) and that the core only carries, unchanged, in
+ * configuration entries, snapshot metas and InstallSnapshot messages, so that every
+ * server learns every member's address from the log alone. "" = unknown (e.g. a
+ * configuration written before addresses were recorded). The core never parses it,
+ * never compares it and never uses it to identify a server: the id does that. */
 struct raft_server {
     raft_id id;
     bool voter; /* false: a learner */
+    char addr[RAFT_ADDR_MAX];
 };
 
 /* A configuration: the set of servers, voters and learners. Fixed-size on purpose. */
@@ -271,10 +281,11 @@ int raft_create(const struct raft_config *c, struct raft **out);
 void raft_free(struct raft *r); /* NULL is fine */
 
 /* Loads persisted state: hard state, the last snapshot (meta->index 0 and meta->conf =
- * the initial members on first boot; an empty conf for a server waiting to be added),
- * and the stored entries, which must start at meta->index + 1 and be consecutive.
- * Entry data is copied. Commit is clamped to the last index. Only once, right after
- * raft_create(). Returns 0, RAFT_EINVAL or RAFT_ENOMEM. */
+ * the initial members, with their addresses, on first boot; an empty conf for a server
+ * waiting to be added), and the stored entries, which must start at meta->index + 1 and
+ * be consecutive. Entry data is copied. Commit is clamped to the last index. Only once,
+ * right after raft_create(). Returns 0, RAFT_EINVAL (also for a conf of more than
+ * RAFT_MAX_NODES servers or an address without its NUL) or RAFT_ENOMEM. */
 int raft_restore(struct raft *r, const struct raft_hard_state *hs,
                  const struct raft_snapshot_meta *meta, const struct raft_entry *entries,
                  uint32_t n);
@@ -301,12 +312,16 @@ int raft_step(struct raft *r, const struct raft_msg *m);
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index);
 
 enum raft_conf_change { RAFT_CC_ADD_LEARNER = 1, RAFT_CC_PROMOTE, RAFT_CC_REMOVE };
-/* Proposes one membership change (§4.1). RAFT_ENOTLEADER; RAFT_EBUSY if a change is
- * uncommitted or no entry of this term committed yet or a transfer is on; RAFT_EINVAL if
- * the change makes no sense (adding a present id, removing an absent one, promoting a
- * voter, removing the last voter, exceeding RAFT_MAX_NODES). */
+/* Proposes one membership change (§4.1) as a RAFT_ENTRY_CONF entry holding the whole new
+ * configuration; *index (may be NULL) gets its log index. For RAFT_CC_ADD_LEARNER, addr
+ * (borrowed for the call; NULL means "") is copied into the new server's entry; for
+ * RAFT_CC_PROMOTE and RAFT_CC_REMOVE it is ignored (a promoted server keeps the address
+ * it was added with). RAFT_ENOTLEADER; RAFT_EBUSY if a change is uncommitted or no entry
+ * of this term committed yet or a transfer is on; RAFT_EINVAL if the change makes no
+ * sense (adding a present id, removing an absent one, promoting a voter, removing the
+ * last voter, exceeding RAFT_MAX_NODES) or strlen(addr) >= RAFT_ADDR_MAX; RAFT_ENOMEM. */
 int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
-                             raft_index *index);
+                             const char *addr, raft_index *index);
 
 /* Requests a linearizable read (§6.4); ctx is the caller's tag. On success the read
  * comes back later in rd.reads with the same ctx (in lease mode or in a one-voter
@@ -374,19 +389,33 @@ const struct raft_conf *raft_conf_of(const struct raft *r); /* latest appended *
 /* Leader only: replication progress of a peer; RAFT_ENOTLEADER or RAFT_EINVAL. */
 int raft_progress(const struct raft *r, raft_id id, raft_index *match);
 
-/* Configuration entry data: u32 n | n x (u64 id | u8 voter), little-endian.
- * raft_conf_encode returns the bytes written (<= RAFT_CONF_MAX_BYTES). */
-#define RAFT_CONF_MAX_BYTES (4 + RAFT_MAX_NODES * 9)
+/* Configuration entry data, little-endian:
+ *     u32 n | n x (u64 id | u8 voter | u8 addr_len | addr_len bytes of addr)
+ * addr_len < RAFT_ADDR_MAX, no NUL on the wire. raft_conf_encode writes this format and
+ * returns the bytes written (<= RAFT_CONF_MAX_BYTES); c must hold at most RAFT_MAX_NODES
+ * servers with NUL-terminated addresses (asserted).
+ * raft_conf_decode also reads the format of logs written before addresses existed,
+ *     u32 n | n x (u64 id | u8 voter)          (exactly 4 + 9n bytes)
+ * giving empty addresses. The length alone tells the formats apart, so len must be the
+ * exact length written (log entries and messages frame it; a blob cut to 4 + 9n bytes
+ * would read as the old format). Returns 0 or RAFT_EMALFORMED (truncated, trailing bytes,
+ * n > RAFT_MAX_NODES, an id 0 or repeated, a voter byte > 1, an address too long or
+ * holding a NUL). On success every byte of *c past each address's NUL is zero. */
+#define RAFT_CONF_MAX_BYTES (4 + RAFT_MAX_NODES * (8 + 1 + 1 + (RAFT_ADDR_MAX - 1)))
 uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf);
 int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c);
 /* Index in c->s of id, or -1. */
 int raft_conf_find(const struct raft_conf *c, raft_id id);
 
 /* ---- wire codec (raft/codec.c): pure, versioned, little-endian ----
- * Layout: u8 version (1) | u8 type | fixed header | type-specific body.
+ * Layout: u8 version (2) | u8 type | fixed header | type-specific body (codec.c).
  * Limits: at most RAFT_MAX_MSG_ENTRIES entries, each <= RAFT_CODEC_MAX_ENTRY bytes, and
- * a whole message <= RAFT_CODEC_MAX_MSG bytes. */
-#define RAFT_CODEC_VERSION 1
+ * a whole message <= RAFT_CODEC_MAX_MSG bytes; a SNAPSHOT's configuration is encoded as
+ * by raft_conf_encode(), so it holds at most RAFT_CONF_MAX_BYTES.
+ * Only servers speaking the same version talk: version 2 added addresses to SNAPSHOT's
+ * configuration, and a version 1 server must not join a version 2 cluster anyway, since
+ * its raft_conf_decode() cannot read the configuration entries version 2 writes. */
+#define RAFT_CODEC_VERSION 2
 /* An entry carries one client write, whose value may be as large as the server's
  * proto-max-bulk-len (512 MiB by default, like Redis): 640 MiB leaves room for the
  * command around it. A message holds at least one such entry. */

@@ -188,6 +188,8 @@ void raft_read_flush(struct raft *r);
 void raft_read_reset(struct raft *r);
 
 /* membership.c */
+bool raft_conf_valid(const struct raft_conf *c); /* n <= max, every addr NUL-terminated */
+uint32_t raft_conf_size(const struct raft_conf *c); /* bytes raft_conf_encode() writes */
 void raft_member_on_append(struct raft *r, const struct raft_entry *e);
 int raft_member_recompute(struct raft *r);
 void raft_member_tick(struct raft *r);

@@ -171,8 +171,10 @@ void raft_snap_handle(struct raft *r, const struct raft_msg *m)
         respond(r, m, true, false);
         return;
     }
-    if (r->in_chunk_pending || m->conf.n > RAFT_MAX_NODES)
+    if (r->in_chunk_pending)
         return; /* one chunk per batch; the leader retries */
+    if (!raft_conf_valid(&m->conf))
+        return; /* never sent by a correct leader (the codec refuses it too) */
     if (m->offset == 0) {
         r->recv_index = m->index;
         r->recv_term = m->log_term;

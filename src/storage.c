@@ -52,7 +52,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOG_CLEAR] = "DELETE FROM log",
     [ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
     [ST_CONF_CLEAR] = "DELETE FROM conf",
-    [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter) VALUES(?1, ?2, ?3)",
+    [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter, addr) VALUES(?1, ?2, ?3, ?4)",
     [ST_SYNC_OFF] = "PRAGMA synchronous=OFF",
     [ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
@@ -82,11 +82,19 @@ static const char *const meta_names[MK_COUNT] = {
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
     "CREATE TABLE conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,"
-    " voter INTEGER NOT NULL);"
+    " voter INTEGER NOT NULL, addr TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL,"
     " data BLOB NOT NULL);"
     "INSERT INTO meta(key, value) VALUES('term', 0), ('vote', 0), ('commit_index', 0),"
     " ('snap_index', 0), ('snap_term', 0), ('has_conf', 0);";
+
+/* Upgrades from each older schema version v (index v) to v + 1, run in one
+ * transaction with the user_version bump. Version 1 had no conf.addr: its
+ * servers get "" (unknown), as a configuration entry of that era decodes. */
+#define SCHEMA_VERSION_MIN 1 /* the oldest version storage_open() upgrades */
+static const char *const upgrade_sql[STORAGE_SCHEMA_VERSION] = {
+    [1] = "ALTER TABLE conf ADD COLUMN addr TEXT NOT NULL DEFAULT '';",
+};
 
 /* A second process on the same dir fails fast instead of waiting: exclusive
  * locking means the lock is never released while the owner lives. */
@@ -303,29 +311,31 @@ static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
     return exec(s, "PRAGMA locking_mode=EXCLUSIVE", err, errlen);
 }
 
-/* Decides whether the file is a new store (*fresh) or claims to be ours.
- * Nothing is written before this says yes. */
-static int recognise(struct storage *s, bool *fresh, char *err, size_t errlen)
+/* Decides whether the file is a new store (*fresh) or claims to be ours, of
+ * schema *version (this build's or an older one it upgrades). Nothing is
+ * written before this says yes. */
+static int recognise(struct storage *s, bool *fresh, int64_t *version, char *err, size_t errlen)
 {
-    int64_t app_id, version, objects;
+    int64_t app_id, objects;
     /* The first read: a file that is not a database fails here. */
     int rc = query_one(s, "PRAGMA application_id", &app_id, NULL, 0, err, errlen);
-    if (rc == 0) rc = query_one(s, "PRAGMA user_version", &version, NULL, 0, err, errlen);
+    if (rc == 0) rc = query_one(s, "PRAGMA user_version", version, NULL, 0, err, errlen);
     if (rc == 0)
         rc = query_one(s, "SELECT count(*) FROM sqlite_schema", &objects, NULL, 0, err, errlen);
     if (rc) return rc;
 
-    *fresh = app_id == 0 && version == 0 && objects == 0;
+    *fresh = app_id == 0 && *version == 0 && objects == 0;
     if (*fresh) return 0;
     if (app_id != STORAGE_APPLICATION_ID)
         return fail(err, errlen, STORAGE_EBADFILE,
                     "%s: not a raftcache data file (an SQLite database with application_id "
                     "%#x, expected %#x); move it away or choose another dir",
                     s->path, (unsigned)app_id, (unsigned)STORAGE_APPLICATION_ID);
-    if (version != STORAGE_SCHEMA_VERSION)
+    if (*version < SCHEMA_VERSION_MIN || *version > STORAGE_SCHEMA_VERSION)
         return fail(err, errlen, STORAGE_EBADFILE,
-                    "%s: schema version %lld, this raftcache reads version %d", s->path,
-                    (long long)version, STORAGE_SCHEMA_VERSION);
+                    "%s: schema version %lld, this raftcache reads versions %d to %d%s", s->path,
+                    (long long)*version, SCHEMA_VERSION_MIN, STORAGE_SCHEMA_VERSION,
+                    *version > STORAGE_SCHEMA_VERSION ? " (written by a newer raftcache?)" : "");
     return 0;
 }
 
@@ -413,6 +423,26 @@ static int create_schema(struct storage *s, const char *dir, char *err, size_t e
     return s->fsync ? fsync_dir(dir, err, errlen) : 0;
 }
 
+/* Brings a verified file of an older schema version to this one, in one
+ * transaction: a crash leaves it at its old version, upgraded again at the
+ * next open. Only after verify_file(), set_pragmas() (durable when fsync is
+ * on) and read_state() (this node's file), before prepare_all() (the
+ * statements name the new columns). */
+static int upgrade_schema(struct storage *s, int64_t version, char *err, size_t errlen)
+{
+    int rc = exec(s, "BEGIN IMMEDIATE", err, errlen);
+    for (int64_t v = version; v < STORAGE_SCHEMA_VERSION && rc == 0; v++)
+        rc = exec(s, upgrade_sql[v], err, errlen);
+    if (rc == 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", STORAGE_SCHEMA_VERSION);
+        rc = exec(s, sql, err, errlen);
+    }
+    if (rc == 0) rc = exec(s, "COMMIT", err, errlen);
+    if (rc) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 static int prepare_all(struct storage *s, char *err, size_t errlen)
 {
     for (int i = 0; i < ST_COUNT; i++) {
@@ -497,16 +527,25 @@ static int load_conf(struct storage *s, struct raft_conf *c, char *err, size_t e
     int rc, ret = 0;
 
     memset(c, 0, sizeof *c);
-    if (sqlite3_prepare_v2(s->db, "SELECT id, voter FROM conf ORDER BY pos", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(s->db, "SELECT id, voter, addr FROM conf ORDER BY pos", -1, &st, NULL) !=
         SQLITE_OK)
         return sql_error(s, "reading conf", err, errlen);
     while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0), voter = sqlite3_column_int64(st, 1);
-        if (c->n == RAFT_MAX_NODES || id == 0 || (voter != 0 && voter != 1))
+        bool text = sqlite3_column_type(st, 2) == SQLITE_TEXT; /* before any conversion */
+        const char *addr = (const char *)sqlite3_column_text(st, 2);
+        size_t addr_len = addr ? (size_t)sqlite3_column_bytes(st, 2) : 0;
+        /* An address must fit with its NUL and hold no NUL of its own. */
+        if (c->n == RAFT_MAX_NODES || id == 0 || (voter != 0 && voter != 1) || !text || !addr ||
+            addr_len >= RAFT_ADDR_MAX || strlen(addr) != addr_len) {
             ret = fail(err, errlen, STORAGE_EBADFILE, "%s: damaged configuration (server %lld)",
                        s->path, (long long)id);
-        else
-            c->s[c->n++] = (struct raft_server){.id = (raft_id)id, .voter = voter == 1};
+        } else {
+            struct raft_server *sv = &c->s[c->n++]; /* zeroed above */
+            sv->id = (raft_id)id;
+            sv->voter = voter == 1;
+            memcpy(sv->addr, addr, addr_len);
+        }
     }
     if (ret == 0 && rc != SQLITE_DONE) ret = sql_error(s, "reading conf", err, errlen);
     sqlite3_finalize(st);
@@ -626,6 +665,10 @@ static int write_snapshot(struct storage *s, const struct raft_snapshot_meta *m,
         sqlite3_bind_int64(st, 1, i);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)m->conf.s[i].id);
         sqlite3_bind_int64(st, 3, m->conf.s[i].voter ? 1 : 0);
+        const char *addr = m->conf.s[i].addr;
+        const char *nul = memchr(addr, '\0', RAFT_ADDR_MAX);
+        assert(nul); /* raft.h: an address is NUL-terminated */
+        sqlite3_bind_text(st, 4, addr, (int)(nul - addr), SQLITE_STATIC);
         rc = step_done(s, st, "writing conf", err, errlen);
     }
     return rc;
@@ -799,15 +842,19 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     s->fsync = fsync ? 1 : 0;
 
     bool fresh = false;
+    int64_t version = 0;
     int rc = make_dirs(dir, s->fsync, err, errlen);
     if (rc == 0) rc = open_db(s, dir, err, errlen);
-    if (rc == 0) rc = recognise(s, &fresh, err, errlen);
+    if (rc == 0) rc = recognise(s, &fresh, &version, err, errlen);
     /* Checked before anything is written: a damaged file stays as found. */
     if (rc == 0 && !fresh) rc = verify_file(s, err, errlen);
     if (rc == 0) rc = set_pragmas(s, err, errlen);
     if (rc == 0 && fresh) rc = create_schema(s, dir, err, errlen);
-    if (rc == 0) rc = prepare_all(s, err, errlen);
+    /* Another node's file, or a damaged log, is refused before any upgrade. */
     if (rc == 0) rc = read_state(s, err, errlen);
+    if (rc == 0 && !fresh && version < STORAGE_SCHEMA_VERSION)
+        rc = upgrade_schema(s, version, err, errlen);
+    if (rc == 0) rc = prepare_all(s, err, errlen);
     if (rc) {
         storage_close(s);
         return rc;

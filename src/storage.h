@@ -35,23 +35,34 @@
  * asserts.
  *
  * RECOGNISING OUR FILE. A database is used only if its PRAGMA application_id
- * is STORAGE_APPLICATION_ID, its PRAGMA user_version is STORAGE_SCHEMA_VERSION,
- * it holds exactly our tables, it passes PRAGMA quick_check and it was created
- * for the same node id. Anything else (a file that is not a database, another
- * application's database, a newer schema, damage, another node's data dir) is
- * refused with STORAGE_EBADFILE and a message naming the file: a node must
- * never start on state that is not its own. A missing or empty file is a new
- * store. The database is opened in exclusive locking mode, so a second process
- * on the same dir is refused too (STORAGE_EIO, "database is locked").
+ * is STORAGE_APPLICATION_ID, its PRAGMA user_version is STORAGE_SCHEMA_VERSION
+ * or an older version listed below, it holds exactly our tables, it passes
+ * PRAGMA quick_check and it was created for the same node id. Anything else (a
+ * file that is not a database, another application's database, a newer or
+ * unknown schema, damage, another node's data dir) is refused with
+ * STORAGE_EBADFILE and a message naming the file: a node must never start on
+ * state that is not its own. A file of an older version is upgraded in place
+ * at open, in one transaction (a crash leaves it at its old version, upgraded
+ * at the next open); a raftcache of the older version then refuses it. A
+ * missing or empty file is a new store. The database is opened in exclusive
+ * locking mode, so a second process on the same dir is refused too
+ * (STORAGE_EIO, "database is locked").
  *
- * Schema (version 1):
+ * Schema (version 2):
  *   meta(key TEXT PRIMARY KEY, value)  node_id, term, vote, commit_index,
  *                                      snap_index, snap_term, has_conf (integers;
  *                                      has_conf: a configuration was ever recorded)
- *   conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, voter INTEGER NOT NULL)
+ *   conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, voter INTEGER NOT NULL,
+ *        addr TEXT NOT NULL DEFAULT '')
  *                                      the configuration at the snapshot index,
- *                                      one row per server, in raft_conf order
+ *                                      one row per server, in raft_conf order;
+ *                                      addr: struct raft_server.addr ("" = unknown,
+ *                                      shorter than RAFT_ADDR_MAX bytes, no NUL)
  *   log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL)
+ * Older versions, upgraded at open:
+ *   1: conf had no addr column; its servers load with addr "". (Configuration
+ *      entries in the log keep the format they were written in; the core reads
+ *      both, see raft_conf_decode().)
  * The configuration is rows, not raft_conf_encode() bytes, so that the server
  * needs no part of the core to read its own file (and an operator can read it
  * with the sqlite3 shell).
@@ -78,7 +89,7 @@
 
 #define STORAGE_FILE_NAME "raftcache.db"
 #define STORAGE_APPLICATION_ID 0x52667443 /* "RftC": PRAGMA application_id of our files */
-#define STORAGE_SCHEMA_VERSION 1          /* PRAGMA user_version this build reads and writes */
+#define STORAGE_SCHEMA_VERSION 2          /* PRAGMA user_version this build reads and writes */
 
 enum {
     STORAGE_OK = 0,
@@ -132,11 +143,12 @@ struct storage_stats {
 /*
  * Opens (creating it if missing) dir/raftcache.db for node node_id (!= 0).
  * dir and its missing parents are created (mode 0700). fsync: 1 = durable
- * commits (synchronous=FULL), 0 = synchronous=OFF. Verifies the file as
- * described above. On success *out is a store to release with storage_close().
- * Returns 0; STORAGE_EBADFILE (the file is not ours or is damaged: the node
- * must not start on it); STORAGE_EIO (cannot create dir or file, read-only,
- * locked by another process, I/O error). On failure *out is NULL.
+ * commits (synchronous=FULL), 0 = synchronous=OFF. Verifies the file, then
+ * upgrades an older schema, as described above. On success *out is a store
+ * to release with storage_close(). Returns 0; STORAGE_EBADFILE (the file is
+ * not ours or is damaged: the node must not start on it); STORAGE_EIO (cannot
+ * create dir or file, read-only, locked by another process, I/O error). On
+ * failure *out is NULL.
  */
 int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fsync, char *err,
                  size_t errlen);

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         memset(&meta, 0, sizeof(meta));
         meta.conf.n = N;
         for (int k = 0; k < N; k++)
-            meta.conf.s[k] = (struct raft_server){(raft_id)k + 1, true};
+            meta.conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
         raft_restore(nodes[i], &hs, &meta, NULL, 0);
     }
     struct raft_msg now;

@@ -3,6 +3,10 @@
  * one-way and leader-isolating partitions, membership changes, transfers), client
  * events (proposals, linearizable reads, snapshots), the safety checks made after every
  * tick, and the healed phase that checks liveness.
+ *
+ * Every server has an address, sim_addr(id), given in the initial configuration or when
+ * it is added; after every tick each running node's configuration must hold exactly
+ * those addresses, whatever path it came by (log, snapshot, restart from the store).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +14,12 @@
 #include "sim_int.h"
 
 /* ---- client and operator events ---- */
+
+/* The address of server id, as a driver would put "host:port" there. */
+static void sim_addr(raft_id id, char out[RAFT_ADDR_MAX])
+{
+    snprintf(out, RAFT_ADDR_MAX, "sim-%llu:1", (unsigned long long)id);
+}
 
 static struct node *find_leader(struct sim *s)
 {
@@ -65,7 +75,9 @@ static void conf_change(struct sim *s, struct node *l)
                       : !c->s[at].voter && sim_chance(s, 500) ? RAFT_CC_PROMOTE : RAFT_CC_REMOVE;
     if (type == RAFT_CC_REMOVE && c->s[at].voter && voters <= 2)
         return;
-    if (raft_propose_conf_change(l->r, type, id, NULL) == 0) {
+    char addr[RAFT_ADDR_MAX];
+    sim_addr(id, addr);
+    if (raft_propose_conf_change(l->r, type, id, addr, NULL) == 0) {
         s->st->conf_changes++;
         sim_log(s, "leader %d proposes change %d for node %llu", l->idx, type,
              (unsigned long long)id - 1);
@@ -156,12 +168,26 @@ static void client_events(struct sim *s)
 
 /* ---- the run ---- */
 
+/* Addresses are carried, never lost or mixed up: every member has its own. */
+static void check_addrs(struct sim *s, const struct node *nd)
+{
+    const struct raft_conf *c = raft_conf_of(nd->r);
+    for (uint32_t k = 0; k < c->n && !s->failed; k++) {
+        char want[RAFT_ADDR_MAX];
+        sim_addr(c->s[k].id, want);
+        if (strcmp(c->s[k].addr, want) != 0)
+            sim_failf(s, "node %d: server %llu has address \"%s\", expected \"%s\"", nd->idx,
+                      (unsigned long long)c->s[k].id, c->s[k].addr, want);
+    }
+}
+
 static void check_nodes(struct sim *s)
 {
     for (int i = 0; i < s->n && !s->failed; i++) {
         struct node *nd = &s->nodes[i];
         if (!nd->up)
             continue;
+        check_addrs(s, nd);
         raft_index c = raft_commit_index(nd->r);
         if (c < nd->life_commit)
             sim_failf(s, "commit index of node %d went back from %llu to %llu", i,
@@ -243,8 +269,10 @@ static void setup(struct sim *s)
         nd->id = (raft_id)i + 1;
         if (i < voters) {
             nd->meta.conf.n = (uint32_t)voters;
-            for (int k = 0; k < voters; k++)
-                nd->meta.conf.s[k] = (struct raft_server){(raft_id)k + 1, true};
+            for (int k = 0; k < voters; k++) {
+                nd->meta.conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
+                sim_addr((raft_id)k + 1, nd->meta.conf.s[k].addr);
+            }
         }
         sim_node_start(s, nd);
     }

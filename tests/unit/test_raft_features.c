@@ -103,6 +103,8 @@ static void test_snapshot_install(void **state)
     assert_int_equal(raft_snapshot_taken(l->r, l->applied, &meta), 0);
     assert_int_equal(meta.index, 11);
     assert_int_equal(meta.conf.n, 3);
+    for (uint32_t k = 0; k < 3; k++)
+        assert_string_equal(meta.conf.s[k].addr, fx_addr(meta.conf.s[k].id));
     assert_null(raft_log_entry(l->r, 5));
     memcpy(l->snap, "SNAPSHOT-AT-11-WITH-SOME-BYTES", 30);
     l->snap_len = 30;
@@ -116,6 +118,9 @@ static void test_snapshot_install(void **state)
     assert_int_equal(raft_first_index(f.nd[2].r), 12);
     assert_int_equal(raft_last_index(f.nd[2].r), raft_last_index(l->r));
     assert_int_equal(f.nd[2].last_value, 12); /* resumed after the snapshot */
+    /* the configuration, addresses included, came with the snapshot */
+    fx_assert_conf_equal(&f.nd[2].snap_conf, &meta.conf);
+    fx_assert_conf_equal(raft_conf_of(f.nd[2].r), raft_conf_of(l->r));
     fx_free(&f);
 }
 
@@ -140,27 +145,90 @@ static void test_snapshot_already_have(void **state)
     fx_free(&f);
 }
 
+/* Every node's configuration holds the members `ids` (n of them) with their fx_addr()
+ * addresses, except id `addrless`, whose address is "". */
+static void assert_members(struct fx *f, const raft_id *ids, uint32_t n, raft_id addrless)
+{
+    for (int i = 0; i < f->n; i++) {
+        const struct raft_conf *c = raft_conf_of(f->nd[i].r);
+        assert_int_equal(c->n, n);
+        for (uint32_t k = 0; k < n; k++) {
+            int at = raft_conf_find(c, ids[k]);
+            assert_true(at >= 0);
+            assert_string_equal(c->s[at].addr, ids[k] == addrless ? "" : fx_addr(ids[k]));
+        }
+    }
+}
+
 /* §4.2.1: a new server joins as a learner: it gets the log, does not vote or count,
- * and is promoted once caught up. */
+ * and is promoted once caught up. The address given when it is added reaches every
+ * member through the log, the new one included, and survives its promotion. */
 static void test_learner_promotion(void **state)
 {
     (void)state;
     struct fx f;
+    const raft_id ids[] = {1, 2, 3, 4};
     fx_init(&f, 4, 3, NULL);
     fx_campaign(&f, 0);
     for (int i = 0; i < 5; i++)
         fx_propose(&f, 0, (uint64_t)i);
     fx_flush(&f);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL), 0);
-    fx_flush(&f);
-    const struct raft_conf *c = raft_conf_of(f.nd[0].r);
+    raft_index idx = 0;
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, fx_addr(4), &idx),
+                     0);
+    assert_int_equal(idx, raft_last_index(f.nd[0].r));
+    const struct raft_conf *c = raft_conf_of(f.nd[0].r); /* in force once appended (§4.1) */
     assert_int_equal(c->n, 4);
+    assert_string_equal(c->s[raft_conf_find(c, 4)].addr, fx_addr(4));
+    fx_flush(&f);
+    c = raft_conf_of(f.nd[0].r);
     assert_false(c->s[raft_conf_find(c, 4)].voter);
+    assert_members(&f, ids, 4, 0);
     assert_int_equal(raft_last_index(f.nd[3].r), raft_last_index(f.nd[0].r));
     fx_run(&f, 3); /* the heartbeat tick promotes it */
     c = raft_conf_of(f.nd[0].r);
     assert_true(c->s[raft_conf_find(c, 4)].voter);
     assert_true(raft_conf_of(f.nd[3].r)->s[raft_conf_find(c, 4)].voter);
+    assert_members(&f, ids, 4, 0);
+    fx_free(&f);
+}
+
+/* An address is copied only when a server is added; NULL means "", an address of
+ * RAFT_ADDR_MAX - 1 bytes fits and one more does not; promotion and removal ignore
+ * the address argument. */
+static void test_conf_change_addresses(void **state)
+{
+    (void)state;
+    struct fx f;
+    char longest[RAFT_ADDR_MAX + 1];
+    fx_init(&f, 5, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    memset(longest, 'a', RAFT_ADDR_MAX);
+    longest[RAFT_ADDR_MAX] = '\0'; /* strlen == RAFT_ADDR_MAX: too long */
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, longest, NULL),
+                     RAFT_EINVAL);
+    longest[RAFT_ADDR_MAX - 1] = '\0'; /* strlen == RAFT_ADDR_MAX - 1: fits */
+    assert_int_equal(raft_conf_of(l)->n, 3);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, longest, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 5, NULL, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_PROMOTE, 5, "ignored:1", NULL), 0);
+    fx_flush(&f);
+    for (int i = 0; i < 5; i++) {
+        const struct raft_conf *c = raft_conf_of(f.nd[i].r);
+        assert_int_equal(c->n, 5);
+        assert_string_equal(c->s[raft_conf_find(c, 4)].addr, longest);
+        assert_string_equal(c->s[raft_conf_find(c, 5)].addr, "");
+        assert_true(c->s[raft_conf_find(c, 5)].voter);
+    }
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 2, "ignored:2", NULL), 0);
+    fx_flush(&f);
+    const struct raft_conf *c = raft_conf_of(l);
+    assert_int_equal(raft_conf_find(c, 2), -1);
+    assert_string_equal(c->s[raft_conf_find(c, 1)].addr, fx_addr(1));
+    assert_string_equal(c->s[raft_conf_find(c, 3)].addr, fx_addr(3));
     fx_free(&f);
 }
 
@@ -172,11 +240,11 @@ static void test_learner_does_not_count(void **state)
     fx_init(&f, 3, 1, NULL); /* voter 1 alone, then learners 2 and 3 */
     fx_tick(&f, 0, 25);
     fx_flush(&f);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 2, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 2, NULL, NULL), 0);
     fx_flush(&f);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_PROMOTE, 2, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_PROMOTE, 2, NULL, NULL), 0);
     fx_flush(&f); /* voters {1,2} */
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 3, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 3, NULL, NULL), 0);
     fx_flush(&f);
     fx_isolate(&f, 1, true); /* only the learner answers now */
     raft_index idx = fx_propose(&f, 0, 77);
@@ -199,16 +267,18 @@ static void test_conf_change_one_at_a_time(void **state)
     fx_readies(&f);
     fx_deliver(&f);
     assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL),
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL, NULL),
                      RAFT_EBUSY); /* no-op not committed yet */
     fx_flush(&f);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL), 0);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 3, NULL), RAFT_EBUSY);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 3, NULL, NULL),
+                     RAFT_EBUSY);
     fx_flush(&f);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL),
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 4, NULL, NULL),
                      RAFT_EINVAL);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 9, NULL), RAFT_EINVAL);
-    assert_int_equal(raft_propose_conf_change(f.nd[1].r, RAFT_CC_REMOVE, 3, NULL),
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 9, NULL, NULL),
+                     RAFT_EINVAL);
+    assert_int_equal(raft_propose_conf_change(f.nd[1].r, RAFT_CC_REMOVE, 3, NULL, NULL),
                      RAFT_ENOTLEADER);
     fx_free(&f);
 }
@@ -221,7 +291,7 @@ static void test_leader_removes_itself(void **state)
     struct fx f;
     fx_init(&f, 3, 3, NULL);
     fx_campaign(&f, 0);
-    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 1, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 1, NULL, NULL), 0);
     fx_flush(&f);
     assert_int_equal(raft_role_of(f.nd[0].r), RAFT_FOLLOWER);
     assert_int_equal(raft_conf_find(raft_conf_of(f.nd[1].r), 1), -1);
@@ -283,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_install),
         cmocka_unit_test(test_snapshot_already_have),
         cmocka_unit_test(test_learner_promotion),
+        cmocka_unit_test(test_conf_change_addresses),
         cmocka_unit_test(test_learner_does_not_count),
         cmocka_unit_test(test_conf_change_one_at_a_time),
         cmocka_unit_test(test_leader_removes_itself),

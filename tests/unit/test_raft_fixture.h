@@ -43,6 +43,7 @@ struct fx_node {
     uint8_t in[64];
     uint32_t in_len;
     int installed;
+    struct raft_conf snap_conf; /* meta.conf of the last installed snapshot */
 };
 
 struct fx {
@@ -62,8 +63,17 @@ static inline void fx_config(struct raft_config *c, raft_id id)
     c->snapshot_chunk_bytes = 8;
 }
 
-/* n nodes, the first `voters` of them are the initial voters; the others start empty
- * (waiting to be added). tweak, if set, edits each node's config. */
+/* The address the fixture gives server id ("fx-<id>:<id * 1000>"). */
+static inline const char *fx_addr(raft_id id)
+{
+    static char buf[RAFT_ADDR_MAX];
+    snprintf(buf, sizeof(buf), "fx-%llu:%llu", (unsigned long long)id,
+             (unsigned long long)id * 1000);
+    return buf;
+}
+
+/* n nodes, the first `voters` of them are the initial voters, with fx_addr() addresses;
+ * the others start empty (waiting to be added). tweak, if set, edits each node's config. */
 static inline void fx_init(struct fx *f, int n, int voters, void (*tweak)(struct raft_config *))
 {
     memset(f, 0, sizeof(*f));
@@ -79,10 +89,23 @@ static inline void fx_init(struct fx *f, int n, int voters, void (*tweak)(struct
         memset(&meta, 0, sizeof(meta));
         if (i < voters) {
             meta.conf.n = (uint32_t)voters;
-            for (int k = 0; k < voters; k++)
-                meta.conf.s[k] = (struct raft_server){(raft_id)k + 1, true};
+            for (int k = 0; k < voters; k++) {
+                meta.conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
+                strcpy(meta.conf.s[k].addr, fx_addr((raft_id)k + 1));
+            }
         }
         assert_int_equal(raft_restore(f->nd[i].r, &hs, &meta, NULL, 0), 0);
+    }
+}
+
+/* Same servers in the same order, with the same roles and addresses. */
+static inline void fx_assert_conf_equal(const struct raft_conf *a, const struct raft_conf *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (uint32_t k = 0; k < a->n; k++) {
+        assert_int_equal(a->s[k].id, b->s[k].id);
+        assert_int_equal(a->s[k].voter, b->s[k].voter);
+        assert_string_equal(a->s[k].addr, b->s[k].addr);
     }
 }
 
@@ -119,6 +142,7 @@ static inline void fx_chunk(struct fx *f, int i, const struct raft_snap_chunk *c
         memcpy(nd->snap, nd->in, nd->in_len);
         nd->snap_len = nd->in_len;
         nd->snap_index = c->meta.index;
+        nd->snap_conf = c->meta.conf;
         nd->applied = c->meta.index;
         nd->installed++;
     }

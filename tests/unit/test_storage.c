@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_storage.c - the Raft log store (src/storage.c) as the
  * server sees it: what it saved comes back exactly after a close, a kill -9
- * or a compaction, and files that are not this node's store are refused.
+ * or a compaction, files that are not this node's store are refused, and a
+ * store of the previous schema version is upgraded in place.
  *
  * Entries are generated from (index, term), so a test only keeps the term of
  * each index (struct model) and checks every loaded byte against it. Each
@@ -26,6 +27,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h> /* to build and inspect files as other versions leave them */
 
 #include "../../src/storage.h"
 
@@ -137,12 +140,17 @@ static void check_log_free(struct fx *f)
     storage_state_free(&st);
 }
 
+/* RAFT_ADDR_MAX - 1 characters: the longest address there is. */
+static const char ADDR_MAX[] = "[2001:db8:85a3:8d3:1319:8a2e:370:7348]:6379.some-more-bytes.xyz";
+
 static struct raft_conf three_nodes(void)
 {
     struct raft_conf c = {.n = 3};
     c.s[0] = (struct raft_server){.id = 3, .voter = true};
+    strcpy(c.s[0].addr, "10.0.0.3:6379");
     c.s[1] = (struct raft_server){.id = NODE, .voter = true};
-    c.s[2] = (struct raft_server){.id = 1, .voter = false};
+    strcpy(c.s[1].addr, ADDR_MAX);
+    c.s[2] = (struct raft_server){.id = 1, .voter = false}; /* address unknown: "" */
     return c;
 }
 
@@ -152,6 +160,7 @@ static void assert_conf_equal(const struct raft_conf *a, const struct raft_conf 
     for (uint32_t i = 0; i < a->n; i++) {
         assert_int_equal(a->s[i].id, b->s[i].id);
         assert_int_equal(a->s[i].voter, b->s[i].voter);
+        assert_string_equal(a->s[i].addr, b->s[i].addr);
     }
 }
 
@@ -189,6 +198,34 @@ static void expect_refused(struct fx *f, uint64_t node, int code, const char *ne
     if (!strstr(f->err, path) || !strstr(f->err, needle))
         fail_msg("message \"%s\" lacks \"%s\" or \"%s\"", f->err, path, needle);
     printf("  refused: %s\n", f->err);
+}
+
+/* Runs SQL on the closed store file with a connection of its own. */
+static void run_sql(const struct fx *f, const char *sql)
+{
+    char path[128];
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    file_path(f, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* An integer that a query on the closed store file returns. */
+static int64_t query_int(const struct fx *f, const char *sql)
+{
+    char path[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    file_path(f, path, sizeof path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -246,6 +283,65 @@ static void test_round_trip(void **state)
         assert_conf_equal(&st.snap.conf, &boot.conf);
         storage_state_free(&st);
         reopen(f); /* the second pass reads what a restart finds */
+    }
+}
+
+/* Addresses of every length, "" and RAFT_ADDR_MAX - 1 bytes included, come
+ * back as written, through a first boot, a compaction and a restart. */
+static void test_conf_addresses(void **state)
+{
+    struct fx *f = *state;
+    struct storage_state st;
+    open_store(f);
+    assert_int_equal(strlen(ADDR_MAX), RAFT_ADDR_MAX - 1);
+    struct raft_snapshot_meta boot = {.conf = {.n = RAFT_MAX_NODES}};
+    for (uint32_t i = 0; i < RAFT_MAX_NODES; i++) {
+        boot.conf.s[i].id = 100 + i;
+        boot.conf.s[i].voter = i % 2;
+        size_t len = i + 1 == RAFT_MAX_NODES ? RAFT_ADDR_MAX - 1 : i * 4; /* 0, 4, .. 56, 63 */
+        memcpy(boot.conf.s[i].addr, ADDR_MAX, len);
+    }
+    struct raft_hard_state hs = {.term = 1, .vote = 0, .commit = 0};
+    save(f, &boot, make_entries(f, 1, 5, 1), 5, &hs);
+    reopen(f);
+    check_log(f, &st);
+    assert_conf_equal(&st.snap.conf, &boot.conf);
+    assert_string_equal(st.snap.conf.s[0].addr, "");
+    assert_string_equal(st.snap.conf.s[RAFT_MAX_NODES - 1].addr, ADDR_MAX);
+    storage_state_free(&st);
+
+    struct raft_snapshot_meta meta = {.index = 3, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    f->m.snap = 3;
+    reopen(f);
+    check_log(f, &st);
+    assert_conf_equal(&st.snap.conf, &meta.conf);
+    storage_state_free(&st);
+}
+
+/* A damaged address (too long, holding a NUL, not text) is refused at load. */
+static void test_damaged_conf_address(void **state)
+{
+    struct fx *f = *state;
+    struct storage_state st;
+    static const char *const damage[] = {
+        "UPDATE conf SET addr = printf('%064d', 1) WHERE id = 3",          /* RAFT_ADDR_MAX bytes */
+        "UPDATE conf SET addr = CAST(x'3a00313233' AS TEXT) WHERE id = 3", /* ":\0123" */
+        "UPDATE conf SET addr = x'3a313233' WHERE id = 3",                 /* a blob */
+    };
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        open_store(f);
+        struct raft_snapshot_meta boot = {.conf = three_nodes()};
+        save(f, &boot, NULL, 0, NULL);
+        storage_close(f->s);
+        f->s = NULL;
+        run_sql(f, damage[i]);
+        open_store(f);
+        assert_int_equal(storage_load(f->s, &st, f->err, sizeof f->err), STORAGE_EBADFILE);
+        assert_non_null(strstr(f->err, "damaged configuration (server 3)"));
+        storage_state_free(&st);
+        storage_close(f->s);
+        f->s = NULL;
     }
 }
 
@@ -382,6 +478,82 @@ static void test_write_error_rolls_back(void **state)
     check_log_free(f);
 }
 
+/* ------------------------------------------------------------ upgrades */
+
+/* What a raftcache of schema version 1 left: no conf.addr column. */
+static const char v1_file_sql[] =
+    "PRAGMA page_size=65536;BEGIN;PRAGMA application_id=1382446147;PRAGMA user_version=1;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,"
+    " voter INTEGER NOT NULL);"
+    "CREATE TABLE log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL,"
+    " data BLOB NOT NULL);"
+    "INSERT INTO meta(key, value) VALUES('term', 3), ('vote', 3), ('commit_index', 11),"
+    " ('snap_index', 10), ('snap_term', 2), ('has_conf', 1), ('node_id', %d);"
+    "INSERT INTO conf(pos, id, voter) VALUES(0, 3, 1), (1, 7, 1), (2, 1, 0);"
+    "INSERT INTO log(idx, term, type, data) VALUES(11, 2, 0, x'0102'), (12, 3, 1, x'');"
+    "COMMIT;";
+
+static void make_v1_file(const struct fx *f, uint64_t node)
+{
+    char sql[sizeof v1_file_sql + 32];
+    assert_int_equal(STORAGE_APPLICATION_ID, 1382446147);
+    snprintf(sql, sizeof sql, v1_file_sql, (int)node);
+    run_sql(f, sql);
+}
+
+/* A version 1 store opens: its conf gets empty addresses, everything else is
+ * as it was, and the file is now of this version, addresses writable. */
+static void test_upgrade_from_v1(void **state)
+{
+    struct fx *f = *state;
+    struct storage_state st;
+    make_v1_file(f, NODE);
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 1);
+
+    open_store(f);
+    assert_int_equal(storage_load(f->s, &st, f->err, sizeof f->err), 0);
+    assert_false(st.fresh);
+    assert_int_equal(st.hs.term, 3);
+    assert_int_equal(st.hs.vote, 3);
+    assert_int_equal(st.hs.commit, 11);
+    assert_int_equal(st.snap.index, 10);
+    assert_int_equal(st.snap.term, 2);
+    struct raft_conf want = three_nodes();
+    for (uint32_t i = 0; i < want.n; i++)
+        memset(want.s[i].addr, 0, RAFT_ADDR_MAX);
+    assert_conf_equal(&st.snap.conf, &want);
+    assert_int_equal(st.n_entries, 2);
+    assert_int_equal(st.entries[0].index, 11);
+    assert_int_equal(st.entries[0].len, 2);
+    assert_memory_equal(st.entries[0].data, "\x01\x02", 2);
+    assert_int_equal(st.entries[1].type, 1);
+    storage_state_free(&st);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_int_equal(query_int(f, "PRAGMA user_version"), STORAGE_SCHEMA_VERSION);
+
+    /* addresses are stored from now on */
+    open_store(f);
+    struct raft_snapshot_meta meta = {.index = 11, .term = 2, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    reopen(f);
+    assert_int_equal(storage_load(f->s, &st, f->err, sizeof f->err), 0);
+    assert_conf_equal(&st.snap.conf, &meta.conf);
+    assert_int_equal(st.n_entries, 1);
+    storage_state_free(&st);
+}
+
+/* A version 1 store of another node is refused as it is, not upgraded. */
+static void test_upgrade_refused_for_another_node(void **state)
+{
+    struct fx *f = *state;
+    make_v1_file(f, NODE + 1);
+    expect_refused(f, NODE, STORAGE_EBADFILE, "node 8");
+    assert_int_equal(query_int(f, "PRAGMA user_version"), 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM pragma_table_info('conf')"), 3);
+}
+
 /* ------------------------------------------------------------ refusals */
 
 static void test_garbage_file(void **state)
@@ -420,7 +592,9 @@ static void test_foreign_database(void **state)
     expect_refused(f, NODE, STORAGE_EBADFILE, "not a raftcache data file");
     patch_be32(f, 68, STORAGE_APPLICATION_ID);
     patch_be32(f, 60, STORAGE_SCHEMA_VERSION + 1);
-    expect_refused(f, NODE, STORAGE_EBADFILE, "schema version");
+    expect_refused(f, NODE, STORAGE_EBADFILE, "newer raftcache");
+    patch_be32(f, 60, 0); /* older than any version */
+    expect_refused(f, NODE, STORAGE_EBADFILE, "schema version 0");
     patch_be32(f, 60, STORAGE_SCHEMA_VERSION);
     open_store(f); /* restored: ours again */
     check_log_free(f);
@@ -647,11 +821,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conf_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_conf_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_conflicting_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hard_state_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_and_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_refused_for_another_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_database, setup, teardown),
