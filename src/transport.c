@@ -15,6 +15,12 @@
  * redisAsyncFree() called from inside a reply callback is deferred by hiredis
  * until that callback returns, which is what makes dropping a link from its
  * own reply callback (a refused RAFT.AUTH) safe.
+ *
+ * One-shot requests (struct call) point ac->data at the call instead, and
+ * clear it before freeing the link themselves, so the callbacks hiredis runs
+ * during that free find no call. When hiredis frees a link on its own (after
+ * a failed connect or a disconnect) the call outlives it: the failure is
+ * delivered by the call's timer, on a later loop iteration.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -75,17 +81,32 @@ struct fwd_link {
     struct resp_out enc; /* the reply being delivered, re-encoded */
 };
 
+/* One one-shot request, from transport_call() to its callback. */
+struct call {
+    struct transport *t;
+    redisAsyncContext *ac; /* the request's link; NULL once failed */
+    ev_timer timer;        /* the request's timeout; then delivers a failure */
+    transport_reply_fn *cb;
+    void *ud;
+    char addr[TRANSPORT_HOST_MAX + 8]; /* "host:port", for the log */
+};
+
 struct transport {
     struct ev_loop *loop;
     uint64_t self_id;
     char self_str[24]; /* self_id in decimal, as sent on the wire */
+    char self_addr[TRANSPORT_HOST_MAX + 8]; /* host:port announced in RAFT.AUTH, or "" */
     char *secret;
     size_t secret_len;
     struct transport_limits lim;
     struct peer **peers; /* pointers: the embedded ev_timer must never move */
     size_t n_peers, cap_peers;
     struct fwd_link fwd;
+    struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
+    size_t n_calls;
 };
+
+static void calls_free(struct transport *t);
 
 static void fwd_init(struct transport *t);
 static void fwd_free(struct transport *t);
@@ -264,12 +285,10 @@ static void msg_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 }
 
 /* Queues one command on the live link; cost is what it adds to pending_bytes. */
-static int queue_cmd(struct peer *p, redisCallbackFn *fn, const char *name, const char *a1,
-                     size_t a1_len, const void *a2, size_t a2_len, uint64_t cost)
+static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char **argv,
+                     const size_t *argvlen, uint64_t cost)
 {
-    const char *argv[3] = {name, a1, a2 ? (const char *)a2 : ""};
-    size_t argvlen[3] = {strlen(name), a1_len, a2_len};
-    if (redisAsyncCommandArgv(p->ac, fn, (void *)(uintptr_t)cost, 3, argv, argvlen) != REDIS_OK)
+    if (redisAsyncCommandArgv(p->ac, fn, (void *)(uintptr_t)cost, argc, argv, argvlen) != REDIS_OK)
         return -1;
     p->pending_cmds++;
     p->pending_bytes += cost;
@@ -299,8 +318,10 @@ static void link_open(struct peer *p)
     if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
         redisAsyncSetConnectCallback(ac, connect_cb) != REDIS_OK ||
         redisAsyncSetDisconnectCallback(ac, disconnect_cb) != REDIS_OK ||
-        queue_cmd(p, auth_reply_cb, "RAFT.AUTH", t->secret, t->secret_len, t->self_str,
-                  strlen(t->self_str), TRANSPORT_CMD_OVERHEAD_BYTES + t->secret_len) != 0)
+        queue_cmd(p, auth_reply_cb, t->self_addr[0] ? 4 : 3,
+                  (const char *[]){"RAFT.AUTH", t->secret, t->self_str, t->self_addr},
+                  (size_t[]){9, t->secret_len, strlen(t->self_str), strlen(t->self_addr)},
+                  TRANSPORT_CMD_OVERHEAD_BYTES + t->secret_len) != 0)
         abort(); /* only fails on a fresh context if memory ran out */
     arm(p, t->lim.connect_timeout_ms);
 }
@@ -357,6 +378,7 @@ static void peer_free(struct peer *p)
 void transport_free(struct transport *t)
 {
     if (!t) return;
+    calls_free(t);
     fwd_free(t);
     for (size_t i = 0; i < t->n_peers; i++)
         peer_free(t->peers[i]);
@@ -364,6 +386,11 @@ void transport_free(struct transport *t)
     explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
     free(t);
+}
+
+void transport_set_self_addr(struct transport *t, const char *addr)
+{
+    snprintf(t->self_addr, sizeof t->self_addr, "%s", addr ? addr : "");
 }
 
 static struct peer *peer_add(struct transport *t, uint64_t id)
@@ -452,8 +479,8 @@ int transport_send(struct transport *t, uint64_t to, const void *payload, size_t
         return TRANSPORT_EFULL;
     }
     int was_idle = p->pending_cmds == 0;
-    if (queue_cmd(p, msg_reply_cb, "RAFT.MSG", t->self_str, strlen(t->self_str), payload, len,
-                  cost) != 0) {
+    if (queue_cmd(p, msg_reply_cb, 3, (const char *[]){"RAFT.MSG", t->self_str, payload},
+                  (size_t[]){8, strlen(t->self_str), len}, cost) != 0) {
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
@@ -762,6 +789,166 @@ static void fwd_peer_changed(struct transport *t, uint64_t id)
 {
     if (t->fwd.ac && t->fwd.leader_id == id) fwd_lost(t, "the leader's address changed", 0);
 }
+
+/* ------------------------------------------------------ one-shot requests */
+
+/* Forgets c and closes its link (if not already handed to hiredis). */
+static void call_free(struct call *c)
+{
+    struct transport *t = c->t;
+    for (size_t i = 0; i < t->n_calls; i++)
+        if (t->calls[i] == c) {
+            t->calls[i] = t->calls[--t->n_calls];
+            break;
+        }
+    ev_timer_stop(t->loop, &c->timer);
+    redisAsyncContext *ac = c->ac;
+    if (ac) {
+        c->ac = NULL;
+        ac->data = NULL; /* deferred by hiredis when inside its callback */
+        redisAsyncFree(ac);
+    }
+    free(c);
+}
+
+/* Frees c, then calls back: the callback may call, cancel or free t. */
+static void call_finish(struct call *c, const char *resp, size_t len)
+{
+    transport_reply_fn *cb = c->cb;
+    void *ud = c->ud;
+    call_free(c);
+    cb(ud, resp, len);
+}
+
+static void call_arm(struct call *c, uint32_t ms)
+{
+    ev_timer_stop(c->t->loop, &c->timer);
+    ev_timer_set(&c->timer, (double)ms / 1000.0, 0.0);
+    ev_timer_start(c->t->loop, &c->timer);
+}
+
+static void call_log_failure(const struct call *c, const char *why)
+{
+    LOG_NOTICE("Request to %s failed: %s", c->addr, why);
+}
+
+/* Inside hiredis's connect or disconnect callback, which frees the link when
+ * it returns: the failure waits for the loop. */
+static void call_lost(struct call *c, const char *why)
+{
+    call_log_failure(c, why);
+    c->ac = NULL;
+    call_arm(c, 0);
+}
+
+static void call_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct call *c = w->data;
+    if (c->ac) call_log_failure(c, "no reply within the timeout");
+    call_finish(c, NULL, 0);
+}
+
+static struct call *call_of(const redisAsyncContext *ac)
+{
+    struct call *c = ac->data;
+    return c && c->ac == ac ? c : NULL;
+}
+
+static void call_connect_cb(const redisAsyncContext *ac, int status)
+{
+    struct call *c = call_of(ac);
+    if (c && status != REDIS_OK) call_lost(c, ac->c.errstr);
+}
+
+static void call_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    struct call *c = call_of(ac);
+    if (c) call_lost(c, ac->c.errstr[0] ? ac->c.errstr : "connection closed");
+}
+
+static void call_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)privdata;
+    const redisReply *reply = r;
+    struct call *c = reply ? call_of(ac) : NULL;
+    if (!c || reply->type != REDIS_REPLY_ERROR) return;
+    char why[256];
+    snprintf(why, sizeof why, "RAFT.AUTH refused: %s", reply->str);
+    call_log_failure(c, why);
+    call_finish(c, NULL, 0);
+}
+
+static void call_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)privdata;
+    struct call *c = r ? call_of(ac) : NULL;
+    if (!c) return;
+    struct resp_out enc;
+    resp_out_init(&enc, 2);
+    if (transport_reply_encode(r, &enc) == 0) {
+        call_finish(c, enc.data, enc.len);
+    } else {
+        call_log_failure(c, "the reply could not be re-encoded");
+        call_finish(c, NULL, 0);
+    }
+    resp_out_free(&enc);
+}
+
+int transport_call(struct transport *t, const char *host, int port, int argc, const char **argv,
+                   const size_t *lens, uint32_t timeout_ms, transport_reply_fn *cb, void *ud)
+{
+    size_t host_len = host ? strlen(host) : 0;
+    if (argc < 1 || !argv || !lens || !cb || timeout_ms == 0 || host_len == 0 ||
+        host_len >= TRANSPORT_HOST_MAX || port < 1 || port > 65535)
+        return TRANSPORT_EINVAL;
+    if (t->n_calls == TRANSPORT_CALLS_MAX) return TRANSPORT_EFULL;
+    struct call *c = xcalloc(1, sizeof *c);
+    c->t = t;
+    c->cb = cb;
+    c->ud = ud;
+    snprintf(c->addr, sizeof c->addr, "%s:%d", host, port);
+    ev_init(&c->timer, call_timer_cb);
+    c->timer.data = c;
+    t->calls[t->n_calls++] = c;
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
+    if (!ac) abort(); /* allocation failure */
+    if (ac->err) {    /* failed before any I/O (e.g. unresolvable host) */
+        call_lost(c, ac->c.errstr);
+        redisAsyncFree(ac);
+        return TRANSPORT_OK;
+    }
+    ac->data = c;
+    c->ac = ac;
+    const char *auth[3] = {"RAFT.AUTH", t->secret, t->self_str};
+    size_t auth_lens[3] = {9, t->secret_len, strlen(t->self_str)};
+    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
+        redisAsyncSetConnectCallback(ac, call_connect_cb) != REDIS_OK ||
+        redisAsyncSetDisconnectCallback(ac, call_disconnect_cb) != REDIS_OK ||
+        (t->secret_len > 0 &&
+         redisAsyncCommandArgv(ac, call_auth_cb, NULL, 3, auth, auth_lens) != REDIS_OK) ||
+        redisAsyncCommandArgv(ac, call_reply_cb, NULL, argc, argv, lens) != REDIS_OK)
+        abort(); /* only fails on a fresh context if memory ran out */
+    call_arm(c, timeout_ms);
+    return TRANSPORT_OK;
+}
+
+void transport_call_cancel_ud(struct transport *t, const void *ud)
+{
+    for (size_t i = t->n_calls; i-- > 0;)
+        if (t->calls[i]->ud == ud) call_free(t->calls[i]);
+}
+
+/* Shutdown: requests in flight are dropped without callbacks. */
+static void calls_free(struct transport *t)
+{
+    while (t->n_calls > 0)
+        call_free(t->calls[t->n_calls - 1]);
+}
+
+/* --------------------------------------------------------- reply encoding */
 
 static void add_line(struct resp_out *out, char type, const char *s, size_t n)
 {

@@ -11,10 +11,13 @@
  * WIRE PROTOCOL (the inbound side, in the server's command table, is written
  * against this; every argument is a RESP bulk string, binary-safe):
  *
- *   RAFT.AUTH <raft-secret> <from-node-id>
+ *   RAFT.AUTH <raft-secret> <from-node-id> [<from-host:port>]
  *       The first command of every connection, pipelined: the transport does
  *       not wait for its reply before sending messages behind it.
- *       <from-node-id> is the sender's node id in decimal.
+ *       <from-node-id> is the sender's node id in decimal; <from-host:port>
+ *       (sent once transport_set_self_addr() set it) is where the sender
+ *       listens, so a node that does not know it yet (it is joining the
+ *       cluster) can answer it.
  *       Inbound side: +OK when <raft-secret> equals the node's configured
  *       raft-secret (compare in constant time); the connection is then a peer
  *       connection from <from-node-id> and counts as authenticated (requirepass
@@ -86,8 +89,8 @@
  *
  * Ownership: transport_create() copies the secret; host strings are copied;
  * payloads are copied before transport_send() returns. Nothing borrowed is
- * kept. No function here calls back into the caller (the proxy link's
- * callbacks, below, run from the loop only).
+ * kept. No function here calls back into the caller (the callbacks of the
+ * proxy link and of one-shot requests, below, run from the loop only).
  */
 #ifndef TRANSPORT_H
 #define TRANSPORT_H
@@ -157,6 +160,10 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
 
 /* Closes every connection (pending messages are lost) and frees t. */
 void transport_free(struct transport *t);
+
+/* The "host:port" RAFT.AUTH announces from the next connection on (""/NULL:
+ * none); truncated beyond TRANSPORT_HOST_MAX + 7 bytes. */
+void transport_set_self_addr(struct transport *t, const char *addr);
 
 /* Adds peer id at host:port and starts connecting, or changes its address:
  * the old connection is closed and a new one started at once (back-off
@@ -240,6 +247,51 @@ void transport_forward_cancel_ud(struct transport *t, const void *ud);
 
 /* Commands in the proxy queue (pending or failed and not yet delivered). */
 uint32_t transport_forward_pending(const struct transport *t);
+
+/* ---- One-shot requests (RAFT.CLUSTER JOIN) ----
+ *
+ * A request to a node known only by its address, not a configured peer: a
+ * NEW dedicated connection to host:port (non-blocking connect on the loop,
+ * no TCP keepalive) carrying `RAFT.AUTH <raft-secret> <self-id>` first when
+ * the transport has a raft-secret (non-empty; pipelined, as on the peer
+ * links), then the request; the single reply is delivered and the
+ * connection closed. Requests never share a socket, a queue or a counter
+ * with the peer links or the proxy link, and do not change their state.
+ * host is resolved as for peers (a name costs a synchronous getaddrinfo()).
+ *
+ * CALLBACK. cb(ud, resp, len) runs exactly once per accepted request, from
+ * the event loop only (never from inside a transport_*() call, so it may
+ * call again -- e.g. follow a -MOVED -- or cancel), unless cancelled. resp is
+ * the complete reply to the request re-encoded as RESP2
+ * (transport_reply_encode(); an error reply such as "-MOVED ..." included),
+ * borrowed for the duration of the call. resp is NULL (len 0) when the
+ * connect failed, RAFT.AUTH got an error reply, the connection was lost,
+ * the reply could not be re-encoded, or timeout_ms (counted from
+ * transport_call(), connect included) passed with no reply; the reason is
+ * logged at notice ("Request to host:port failed: ..."). A NULL request may
+ * or may not have run on the other node. By the time cb runs, the
+ * connection is closed and the request freed. Requests have no order among
+ * themselves. A request must have exactly one reply: not for SUBSCRIBE,
+ * MONITOR and the like.
+ *
+ * LIMITS. At most TRANSPORT_CALLS_MAX requests are in flight (accepted and
+ * not yet called back or cancelled); beyond, TRANSPORT_EFULL at once. */
+#define TRANSPORT_CALLS_MAX 16
+
+/* Sends argv[0..argc) (binary-safe, copied before returning) to host:port on
+ * a connection of its own; cb(ud, ...) is called exactly once later, unless
+ * cancelled. Returns 0 (even if the connect fails at once: that failure
+ * too reaches cb, from the loop), TRANSPORT_EFULL, or TRANSPORT_EINVAL (argc
+ * < 1, argv, lens or cb NULL, timeout_ms 0, host empty or longer than
+ * TRANSPORT_HOST_MAX - 1 bytes, port outside 1..65535); on an error, cb is
+ * never called. */
+int transport_call(struct transport *t, const char *host, int port, int argc, const char **argv,
+                   const size_t *lens, uint32_t timeout_ms, transport_reply_fn *cb, void *ud);
+
+/* Every request whose ud is `ud` gets no callback; its connection is closed
+ * at once (the request may or may not have run). Call it before ud is freed.
+ * transport_free() likewise drops every request without a callback. */
+void transport_call_cancel_ud(struct transport *t, const void *ud);
 
 /* Appends hiredis reply r to out as RESP2 (out's protocol should be 2).
  * Explicit stack, no recursion. Returns 0, or -1 (out unchanged beyond what
