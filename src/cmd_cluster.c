@@ -174,8 +174,19 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR invalid node id");
         return;
     }
+    char host[CONFIG_HOST_MAX], why[128];
+    int port;
+    if (c->argc > 4 ||
+        (c->argc == 4 &&
+         config_parse_hostport(c->argv[3].ptr, c->argv[3].len, host, &port, why, sizeof why))) {
+        resp_add_error(c->out, "ERR invalid peer address");
+        return;
+    }
     c->client->flags |= CLIENT_PEER;
     c->client->peer_id = (uint64_t)id;
+    /* A peer we may not know yet (we are joining and it leads): where to
+     * answer it. Addresses in the configuration take precedence. */
+    if (c->argc == 4) node_learn_peer(c->srv, (uint64_t)id, host, port);
     resp_add_simple(c->out, "OK");
 }
 

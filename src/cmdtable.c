@@ -117,6 +117,27 @@ static const struct command raft_debug_subcommands[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct command raft_node_subcommands[] = {
+    {"raft.node|add", 4, ADM | NS | NOM, 0, 0, 0, cmd_raft_node_add, "raft", "0.1.0",
+     "Adds a node as a learner, promoted to voter once caught up (leader only).", "id host:port",
+     "admin slow", NULL},
+    {"raft.node|remove", 3, ADM | NS | NOM, 0, 0, 0, cmd_raft_node_remove, "raft", "0.1.0",
+     "Removes a node from the cluster, the leader included (leader only).", "id", "admin slow",
+     NULL},
+    {"raft.node|help", 2, LD | ST, 0, 0, 0, cmd_raft_node_help, "raft", "0.1.0",
+     "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct command raft_cluster_subcommands[] = {
+    {"raft.cluster|join", -3, ADM | NS | NOM, 0, 0, 0, cmd_raft_cluster_join, "raft", "0.1.0",
+     "Asks the cluster at the given addresses to add this fresh node.",
+     "host:port [host:port ...]", "admin slow", NULL},
+    {"raft.cluster|help", 2, LD | ST, 0, 0, 0, cmd_raft_cluster_help, "raft", "0.1.0",
+     "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct command function_subcommands[] = {
     {"function|flush", -2, NS, 0, 0, 0, cmd_function_flush, "scripting", "7.0.0",
      "Deletes all library and functions (raftcache has none: always succeeds).",
@@ -312,9 +333,17 @@ const struct command cmd_table[] = {
      NULL},
     {"raft.debug", -2, CMD_CONTAINER, 0, 0, 0, NULL, "raft", "0.1.0",
      "A container for Raft debugging commands.", NULL, "slow", raft_debug_subcommands},
-    {"raft.auth", 3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_auth, "raft", "0.1.0",
-     "Identifies a connection as a cluster peer with the raft-secret.", "secret node-id", "fast",
+    {"raft.node", -2, CMD_CONTAINER, 0, 0, 0, NULL, "raft", "0.1.0",
+     "A container for cluster membership commands.", NULL, "slow", raft_node_subcommands},
+    {"raft.cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "raft", "0.1.0",
+     "A container for commands run on a node joining a cluster.", NULL, "slow",
+     raft_cluster_subcommands},
+    {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft",
+     "0.1.0", "Hands leadership to another voting node (leader only).", "[id]", "admin slow",
      NULL},
+    {"raft.auth", -3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_auth, "raft", "0.1.0",
+     "Identifies a connection as a cluster peer with the raft-secret.",
+     "secret node-id [host:port]", "fast", NULL},
     {"raft.msg", 3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
      "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "node-id payload", "fast",
      NULL},

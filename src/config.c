@@ -705,14 +705,9 @@ static char *format_alloc(const struct config *c, const struct config_def *d)
 
 int config_check(const struct config *c, char *err, size_t errlen)
 {
-    if (c->members_count > 0) {
-        int found = 0;
-        for (int i = 0; i < c->members_count; i++)
-            found |= c->members[i].id == c->node_id;
-        if (!found)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "node-id %lld is not in cluster-members", c->node_id);
-    }
+    /* node-id may be absent from cluster-members: such a node is not a
+     * voter of the initial configuration and waits to be added (RAFT.NODE
+     * ADD on the cluster's leader). */
     if (c->raft_heartbeat_ms >= c->raft_election_timeout_ms)
         return config_fail(
             err, errlen, CONFIG_ERR_VALUE,

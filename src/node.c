@@ -75,22 +75,13 @@ static void fifo_pop(struct fifo *f)
 
 /* ------------------------------------------------------------- addressing */
 
-/* host:port of a member, from cluster-members; NULL if unknown. */
-static const struct config_member *member(const struct server *srv, raft_id id)
-{
-    for (int i = 0; i < srv->cfg.members_count; i++)
-        if ((raft_id)srv->cfg.members[i].id == id) return &srv->cfg.members[i];
-    return NULL;
-}
-
 static unsigned cmd_slot(const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     if (!cmd || cmd->first_key <= 0 || cmd->first_key >= argc) return 0;
     return util_key_slot(argv[cmd->first_key].ptr, argv[cmd->first_key].len);
 }
 
-/* -MOVED to the leader, or -CLUSTERDOWN when none is known. */
-static void reply_not_leader(struct server *srv, struct client *c, unsigned slot)
+void node_reply_not_leader(struct server *srv, struct client *c, unsigned slot)
 {
     char host[CONFIG_HOST_MAX];
     int port;
@@ -102,6 +93,11 @@ static void reply_not_leader(struct server *srv, struct client *c, unsigned slot
     int v6 = strchr(host, ':') != NULL;
     resp_add_errorf(&c->out, "MOVED %u %s%s%s:%d", slot, v6 ? "[" : "", host, v6 ? "]" : "",
                     port);
+}
+
+void node_reply_moved(struct server *srv, struct client *c)
+{
+    node_reply_not_leader(srv, c, 0);
 }
 
 /* ------------------------------------------------------------ client wakes */
@@ -118,7 +114,7 @@ static void clients_reserve(struct client ***arr, size_t *cap, size_t need)
     *cap = ncap;
 }
 
-static void want_resume(struct node *n, struct client *c)
+void node_want_resume(struct node *n, struct client *c)
 {
     if (!c) return;
     clients_reserve(&n->resume, &n->resume_cap, n->n_resume + 1);
@@ -141,7 +137,7 @@ static void answer_write(struct node *n, struct write_waiter *w, const char *err
     if (err) resp_add_error(&w->c->out, err);
     w->c->pending_writes--;
     client_mark_pending(w->c);
-    want_resume(n, w->c);
+    node_want_resume(n, w->c);
     w->c = NULL;
 }
 
@@ -152,7 +148,7 @@ static void answer_read(struct node *n, struct read_waiter *w, const char *err)
     else w->c->read_cleared_end = w->barrier;
     w->c->waiting_read = 0;
     client_mark_pending(w->c);
-    want_resume(n, w->c);
+    node_want_resume(n, w->c);
     w->c = NULL;
 }
 
@@ -177,11 +173,16 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
     if (c->waiting_read) return NODE_WAIT;
     if (c->pending_writes > 0 && !(is_write && leader)) return NODE_WAIT;
     if (!is_write && !is_read) return NODE_EXEC;
+    if (!node_has_cluster(srv)) {
+        resp_add_error(&c->out, "NOCLUSTER this node is waiting to be added to a cluster "
+                                "(RAFT.CLUSTER JOIN)");
+        return NODE_REPLIED;
+    }
     if (!leader) {
         if (is_read && (c->flags & CLIENT_READONLY)) return NODE_EXEC;
         int pr = proxy_route(srv, n->tr, n->leader, c, cmd, argc, argv);
         if (pr != PROXY_DECLINED) return (enum node_route)pr;
-        reply_not_leader(srv, c, cmd_slot(cmd, argc, argv));
+        node_reply_not_leader(srv, c, cmd_slot(cmd, argc, argv));
         return NODE_REPLIED;
     }
     if (is_write || c->cur_cmd_end <= c->read_cleared_end) return NODE_EXEC;
@@ -207,12 +208,12 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
 /* The reply to a proposal the core refused. */
 static void reply_refused(struct server *srv, struct client *c, int rc)
 {
-    if (rc == RAFT_ENOTLEADER) reply_not_leader(srv, c, 0);
+    if (rc == RAFT_ENOTLEADER) node_reply_not_leader(srv, c, 0);
     else if (rc == RAFT_ETOOBIG) resp_add_error(&c->out, "ERR write too large for the log");
     else resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
 }
 
-static void add_waiter(struct server *srv, struct client *c, raft_index index)
+void node_add_waiter(struct server *srv, struct client *c, raft_index index)
 {
     struct node *n = srv->node;
     struct write_waiter *w = fifo_push(&n->writes);
@@ -232,7 +233,7 @@ void node_propose(struct server *srv, struct client *c, const char *data, size_t
         reply_refused(srv, c, rc);
         return;
     }
-    add_waiter(srv, c, index);
+    node_add_waiter(srv, c, index);
     c->pending_writes++;
 }
 
@@ -252,12 +253,12 @@ void node_propose_staged(struct server *srv, const char *data, size_t len)
     for (size_t i = 0; i < n->n_staged; i++) {
         struct client *c = n->staged[i];
         if (rc == 0) {
-            add_waiter(srv, c, index); /* c may be NULL: keeps reply i at position i */
+            node_add_waiter(srv, c, index); /* c may be NULL: keeps reply i at position i */
         } else if (c) {
             reply_refused(srv, c, rc);
             c->pending_writes--;
             client_mark_pending(c);
-            want_resume(n, c);
+            node_want_resume(n, c);
         }
     }
     n->n_staged = 0;
@@ -347,6 +348,11 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
         char err[160];
         if (sm_apply(srv, n->appliers, k, (const char *)e->data, e->len, err, sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
+        n->normal_applied++;
+    } else if (e->type == RAFT_ENTRY_CONF) {
+        if (raft_conf_decode(e->data, e->len, &n->conf_applied) == 0) n->conf_dirty = true;
+        if (k > 0 && n->appliers[0]) /* RAFT.NODE ADD/REMOVE */
+            resp_add_simple(&n->appliers[0]->out, "OK");
     }
     for (size_t i = 0; i < k; i++) {
         answer_write(n, fifo_at(&n->writes, 0), n->appliers[i] ? NULL : "TIMEOUT not committed yet");
@@ -405,9 +411,14 @@ static void process_one(struct server *srv, struct raft_ready *rd)
     if (installed) node_snap_installed(srv, rd->snap_chunk);
     if (rd->hard_state_changed) n->hs = rd->hard_state;
     send_msgs(n, rd, 1);
-    if (rd->soft_state_changed) role_changed(srv, rd);
+    /* Committed entries first: they are committed whatever the role became
+     * (a leader that removed itself answers RAFT.NODE REMOVE, then steps
+     * down and fails what is still pending). */
     for (uint32_t i = 0; i < rd->n_committed; i++) apply_one(srv, &rd->committed[i]);
     release_reads(n, rd);
+    if (rd->soft_state_changed) role_changed(srv, rd);
+    if (n->conf_dirty || memcmp(&n->conf_seen, raft_conf_of(n->raft), sizeof n->conf_seen) != 0)
+        node_sync_peers(srv);
     node_snap_queue(n, rd);
 }
 
@@ -464,6 +475,7 @@ void node_client_gone(struct server *srv, struct client *c)
         if (n->resume[i] == c) n->resume[i] = NULL;
     for (size_t i = 0; i < n->n_staged; i++)
         if (n->staged[i] == c) n->staged[i] = NULL;
+    node_join_client_gone(srv, c);
 }
 
 const struct raft *node_core(const struct server *srv)
@@ -491,22 +503,6 @@ uint64_t node_applied(const struct server *srv)
     return srv->node->applied;
 }
 
-int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
-                     int *port)
-{
-    const struct config_member *m = member(srv, id);
-    if (m) {
-        snprintf(host, hostlen, "%s", m->host);
-        *port = m->port;
-        return 0;
-    }
-    if (id != (uint64_t)srv->cfg.node_id) return -1;
-    char h[CONFIG_HOST_MAX];
-    config_advertise(&srv->cfg, h, port);
-    snprintf(host, hostlen, "%s", h);
-    return 0;
-}
-
 void node_set_fsync(struct server *srv, int on)
 {
     char err[256];
@@ -531,17 +527,26 @@ static void initial_conf(const struct server *srv, struct raft_conf *conf)
 {
     memset(conf, 0, sizeof *conf);
     for (int i = 0; i < srv->cfg.members_count && conf->n < RAFT_MAX_NODES; i++) {
-        conf->s[conf->n].id = (raft_id)srv->cfg.members[i].id;
-        conf->s[conf->n++].voter = true;
+        const struct config_member *m = &srv->cfg.members[i];
+        conf->s[conf->n].id = (raft_id)m->id;
+        conf->s[conf->n].voter = true;
+        if (node_format_addr(m->host, m->port, conf->s[conf->n++].addr, RAFT_ADDR_MAX) != 0)
+            LOG_WARNING("Address of member %lld too long to record; cluster-members keeps "
+                        "serving it", m->id);
     }
     if (conf->n == 0) {
+        char host[CONFIG_HOST_MAX];
+        int port;
+        config_advertise(&srv->cfg, host, &port);
         conf->s[0].id = (raft_id)srv->cfg.node_id;
         conf->s[0].voter = true;
+        if (node_format_addr(host, port, conf->s[0].addr, RAFT_ADDR_MAX) != 0)
+            conf->s[0].addr[0] = 0; /* too long to record: advertise-addr serves it */
         conf->n = 1;
     }
 }
 
-static void make_raft_config(const struct server *srv, struct raft_config *rc)
+void node_make_raft_config(const struct server *srv, struct raft_config *rc)
 {
     raft_config_default(rc);
     long long ratio = srv->cfg.raft_election_timeout_ms / srv->cfg.raft_heartbeat_ms;
@@ -617,7 +622,7 @@ int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen
     n->dec_ents = malloc(RAFT_MAX_MSG_ENTRIES * sizeof *n->dec_ents);
     if (!n->dec_ents) abort();
     struct raft_config rc;
-    make_raft_config(srv, &rc);
+    node_make_raft_config(srv, &rc);
     rc.seed = util_rand64(&srv->rng);
     if (raft_create(&rc, &n->raft) != 0) {
         snprintf(err, errlen, "Invalid Raft settings (election/heartbeat/limits)");
@@ -628,11 +633,12 @@ int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen
     struct transport_limits lim = TRANSPORT_LIMITS_DEFAULT;
     lim.pending_bytes_max = 2ull * RAFT_CODEC_MAX_MSG;
     n->tr = transport_create(loop, (uint64_t)srv->cfg.node_id, srv->cfg.raft_secret, &lim);
-    for (int i = 0; i < srv->cfg.members_count; i++) {
-        const struct config_member *m = &srv->cfg.members[i];
-        if (m->id != srv->cfg.node_id)
-            transport_set_peer(n->tr, (uint64_t)m->id, m->host, m->port);
-    }
+    char host[CONFIG_HOST_MAX], addr[RAFT_ADDR_MAX];
+    int port;
+    config_advertise(&srv->cfg, host, &port);
+    if (node_format_addr(host, port, addr, sizeof addr) == 0) transport_set_self_addr(n->tr, addr);
+    n->conf_applied = *raft_conf_of(n->raft);
+    node_sync_peers(srv);
     elect_alone(srv, rc.election_ticks);
     return 0;
 }
@@ -642,6 +648,7 @@ void node_free(struct server *srv)
     struct node *n = srv->node;
     if (!n) return;
     node_snap_free(srv);
+    node_join_free(srv);
     if (n->tr) transport_free(n->tr);
     if (n->st) storage_close(n->st);
     raft_free(n->raft);

@@ -26,6 +26,7 @@
 #ifndef NODE_H
 #define NODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,10 +91,43 @@ void node_storage_stats(const struct server *srv, struct storage_stats *st);
 const struct raft_hard_state *node_hard_state(const struct server *srv);
 /* Index of the last entry applied to the keyspace. */
 uint64_t node_applied(const struct server *srv);
-/* host and port of member id (from cluster-members, or this node's own
- * advertised address); 0, or -1 if unknown. */
+/* host and port of member id: from the configuration in the log, else this
+ * node's own advertised address, else cluster-members, else an address the
+ * peer announced (RAFT.AUTH); 0, or -1 if unknown. */
 int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
                      int *port);
+/* Replies -MOVED 0 <leader> (or -CLUSTERDOWN) to c. */
+void node_reply_moved(struct server *srv, struct client *c);
+/* "host:port", the host in brackets when it is an IPv6 address. Returns 0,
+ * or -1 if it did not fit in outlen bytes (out truncated). */
+int node_format_addr(const char *host, int port, char *out, size_t outlen);
+
+/*
+ * Membership (src/node_member.c). Errors: NODE_ENOTLEADER (reply -MOVED),
+ * NODE_EBUSY (another change or a transfer is in flight: retry later),
+ * NODE_EINVAL (the request makes no sense here); err says why.
+ */
+enum { NODE_ENOTLEADER = -1, NODE_EBUSY = -2, NODE_EINVAL = -3 };
+enum node_member_op { NODE_MEMBER_ADD, NODE_MEMBER_REMOVE };
+/* RAFT.NODE ADD (a learner at addr, promoted by the leader once caught up)
+ * or REMOVE (the leader included: it steps down once the change commits).
+ * On 0 the change is proposed and c gets +OK when it is applied (committed),
+ * or -TIMEOUT like a write. */
+int node_change_member(struct server *srv, struct client *c, enum node_member_op op, uint64_t id,
+                       const char *addr, char *err, size_t errlen);
+/* RAFT.TRANSFER_LEADER: target 0 = the most up-to-date other voter. 0 once
+ * the transfer started (it ends within an election timeout either way). */
+int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t errlen);
+/* RAFT.CLUSTER JOIN on a fresh node: leaves its one-member cluster (only if
+ * it never applied a client write), then asks the given addresses, in order
+ * and following -MOVED, to RAFT.NODE ADD it. c gets +OK once a leader added
+ * it, or an error; meanwhile the node answers -NOCLUSTER. */
+int node_join(struct server *srv, struct client *c, int n_addrs, const char *const *addrs,
+              const size_t *lens, char *err, size_t errlen);
+/* False while the node waits to be added to a cluster (empty configuration). */
+bool node_has_cluster(const struct server *srv);
+/* A peer authenticated as id announced its address (RAFT.AUTH). */
+void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
  * A node snapshots its keyspace in a forked child when raft-snapshot-threshold

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "../raft/raft.h"
+#include "config.h"
 
 struct server;
 struct storage;
@@ -43,6 +44,18 @@ struct node_snap {
     uint32_t n_reqs, reqs_cap;
 };
 
+/* A peer's address learned from its RAFT.AUTH, for a node that is not (yet)
+ * in our configuration: how a joining node answers the leader that adds it
+ * before the entry naming the leader's address reaches it. */
+#define NODE_LEARNED_MAX RAFT_MAX_NODES
+struct node_learned {
+    uint64_t id;
+    char host[CONFIG_HOST_MAX];
+    int port;
+};
+
+struct join;
+
 struct node {
     struct raft *raft;
     struct storage *st;
@@ -64,11 +77,39 @@ struct node {
     struct client **appliers; /* apply scratch: the clients of one entry's replies */
     size_t appliers_cap;
     struct node_snap snap;
+    uint64_t normal_applied;  /* state-machine entries applied since start */
+    struct raft_conf conf_seen;    /* the latest configuration the links follow */
+    struct raft_conf conf_applied; /* the configuration of the last applied change */
+    bool conf_dirty;               /* resync the links after this ready round */
+    uint64_t linked[2 * RAFT_MAX_NODES]; /* members a link is kept for */
+    size_t n_linked;
+    struct node_learned learned[NODE_LEARNED_MAX];
+    size_t n_learned;
+    struct join *join;        /* RAFT.CLUSTER JOIN in progress, or NULL */
 };
 
 /* Storage or the state machine failed in a way the node cannot survive:
  * logs and exits (a node that cannot persist must not acknowledge). */
 void node_fatal(const char *what, const char *err) __attribute__((noreturn));
+
+/* ---- src/node.c, for the other driver files ---- */
+
+/* c waits for the entry at index (proposed in the current term). */
+void node_add_waiter(struct server *srv, struct client *c, raft_index index);
+/* c is resumed after this ready round (its reply was written). */
+void node_want_resume(struct node *n, struct client *c);
+/* -MOVED to the leader, or -CLUSTERDOWN when none is known. */
+void node_reply_not_leader(struct server *srv, struct client *c, unsigned slot);
+/* The core's settings from the server's config. */
+void node_make_raft_config(const struct server *srv, struct raft_config *rc);
+
+/* ---- src/node_member.c ---- */
+
+/* Peer links follow the configuration (called when it changed). */
+void node_sync_peers(struct server *srv);
+bool node_learned(const struct node *n, raft_id id);
+void node_join_client_gone(struct server *srv, struct client *c);
+void node_join_free(struct server *srv);
 
 /* ---- src/node_snap.c ---- */
 

@@ -359,6 +359,8 @@ void node_snap_installed(struct server *srv, const struct raft_snap_chunk *ch)
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
     n->snap.base_bytes = n->applied_bytes;
+    n->conf_applied = ch->meta.conf;
+    n->conf_dirty = true;
 }
 
 /* ----------------------------------------------------------- RAFT.INFO */

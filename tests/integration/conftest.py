@@ -283,7 +283,7 @@ def make_cluster(request):
     def factory(n=3, directives=None):
         workdir = tempfile.mkdtemp(prefix="raftcache-it-cluster-")
         workdirs.append(workdir)
-        cl = Cluster(n, workdir, directives)
+        cl = Cluster(n, workdir, directives, registry=servers)
         clusters.append(cl)
         servers.extend(cl.nodes)
         cl.start_all()

@@ -139,8 +139,9 @@ class ClusterNode(Server):
 
 
 class Cluster:
-    def __init__(self, n, base_dir, directives=None):
+    def __init__(self, n, base_dir, directives=None, registry=None):
         self.base_dir = base_dir
+        self.registry = registry  # list the fixture stops every node of
         ports = free_ports(n)
         members = " ".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(ports))
         common = [("cluster-members", members), ("raft-secret", SECRET),
@@ -149,6 +150,7 @@ class Cluster:
         extra = list(directives.items()) if isinstance(directives, dict) else list(directives or [])
         names = {d[0] for d in extra}
         common = [d for d in common if d[0] not in names] + extra
+        self.common = common
         self.nodes = []
         for i, p in enumerate(ports):
             workdir = os.path.join(base_dir, f"node{i + 1}")
@@ -157,6 +159,25 @@ class Cluster:
 
     def __len__(self):
         return len(self.nodes)
+
+    def new_node(self, members=None):
+        """A node with the next id, a free port and an empty dir, not started.
+        members=None: no cluster-members (it starts as a one-member cluster,
+        the RAFT.CLUSTER JOIN path); a list of nodes: cluster-members names
+        them (not the new node), so it waits to be added by RAFT.NODE ADD."""
+        node_id = len(self.nodes) + 1
+        port = free_port()
+        workdir = os.path.join(self.base_dir, f"node{node_id}")
+        os.makedirs(workdir)
+        directives = [d for d in self.common if d[0] != "cluster-members"]
+        if members:
+            directives.append(("cluster-members",
+                               " ".join(f"{m.node_id}=127.0.0.1:{m.port}" for m in members)))
+        nd = ClusterNode(workdir, node_id, port, directives)
+        self.nodes.append(nd)
+        if self.registry is not None:
+            self.registry.append(nd)
+        return nd
 
     def node(self, node_id):
         return self.nodes[node_id - 1]

@@ -63,11 +63,11 @@ def read_reply_line(s):
 
 
 def heartbeat_payload(sender, target, term):
-    """A well-formed Raft heartbeat (raft/codec.c: version, type 7, flags,
+    """A well-formed Raft heartbeat (raft/codec.c: version 2, type 7, flags,
     then from, to, term, index, log_term, commit, hint, hint_term, ctx,
     offset as little-endian u64). Taken from a peer, its higher term would
     make the target adopt that term."""
-    return bytes([1, 7, 0]) + struct.pack("<10Q", sender, target, term, 0, 0, 0, 0, 0, 0, 0)
+    return bytes([2, 7, 0]) + struct.pack("<10Q", sender, target, term, 0, 0, 0, 0, 0, 0, 0)
 
 
 # --------------------------------------------------------------------- election

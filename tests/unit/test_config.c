@@ -425,9 +425,9 @@ static void test_members_invalid(void **state)
 static void test_members_need_own_id(void **state)
 {
     struct fx *f = *state;
+    /* A node that is not among the members waits to be added to them. */
     char *argv[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", NULL};
-    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "node-id 1 is not in cluster-members");
+    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), 0);
     char *argv2[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", "--node-id", "3", NULL};
     assert_int_equal(config_load_args(&f->cfg, 5, argv2, f->err, sizeof f->err), 0);
     char host[CONFIG_HOST_MAX];
