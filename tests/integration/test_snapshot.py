@@ -186,17 +186,22 @@ def test_kill9_while_taking_a_snapshot_loses_nothing(start_server):
     assert c.get("tail") == b"after-snapshot"
 
 
-def test_follower_catches_up_through_a_snapshot(make_cluster):
-    cl = make_cluster(3, {"raft-snapshot-log-min-size": 16384})
+def test_follower_down_through_three_compactions_catches_up_by_snapshot(make_cluster):
+    cl = make_cluster(3, {"raft-snapshot-threshold": 1_000_000})
     leader = cl.leader()
     lagging = [nd for nd in cl.nodes if nd is not leader][0]
     cl.stop(lagging)
     c = leader.client()
     stopped_at = info_int(c, "last_applied_index")
-    load(c, 5000)
-    wait_until(lambda: info_int(c, "snapshot_last_idx") > stopped_at, DEADLINE_S,
-               what="the leader to compact past the stopped follower")
-    wait_snapshot_idle(c)
+    # Down through three compactions of the leader's log.
+    for part in range(3):
+        load(c, 5000 if part == 2 else 2000)
+        created = info_int(c, "snapshots_created")
+        assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
+        wait_until(lambda: info_int(c, "snapshots_created") > created, DEADLINE_S,
+                   what="a compaction of the leader's log")
+        wait_snapshot_idle(c)
+    assert info_int(c, "snapshot_last_idx") > stopped_at
     cl.start(lagging)
     wait_until(lambda: int((lagging.raft_info() or {}).get("snapshots_received", 0)) >= 1,
                DEADLINE_S, what=f"{lagging} to receive a snapshot")
