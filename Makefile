@@ -28,7 +28,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 
 .PHONY: all deps test unit sim integration redis-tests run clean check-deps \
-        bench bench-cluster bench-raft format
+        bench bench-cluster bench-snapshot bench-raft format
 all: $(B)/raftcache
 
 $(B)/%.o: %.c
@@ -112,6 +112,10 @@ bench: deps
 bench-cluster: deps
 	$(MAKE) all
 	@scripts/bench-cluster.sh
+
+bench-snapshot: deps
+	$(MAKE) all
+	@scripts/bench-snapshot.sh
 
 format:
 	clang-format -i $(RESP_SRC) $(RAFT_SRC) $(SRV_SRC) $(wildcard */*.h) $(UNIT_SRC)

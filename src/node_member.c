@@ -43,12 +43,16 @@ static const struct config_member *configured(const struct server *srv, uint64_t
     return NULL;
 }
 
-/* The address recorded for id in the configuration, or NULL. */
+/* The address recorded for id in the latest configuration, or in the last
+ * applied one (a server being removed), or NULL. */
 static const char *conf_addr(const struct server *srv, uint64_t id)
 {
-    const struct raft_conf *conf = raft_conf_of(srv->node->raft);
-    int i = raft_conf_find(conf, (raft_id)id);
-    return i >= 0 && conf->s[i].addr[0] ? conf->s[i].addr : NULL;
+    const struct raft_conf *confs[] = {raft_conf_of(srv->node->raft), &srv->node->conf_applied};
+    for (int k = 0; k < 2; k++) {
+        int i = raft_conf_find(confs[k], (raft_id)id);
+        if (i >= 0 && confs[k]->s[i].addr[0]) return confs[k]->s[i].addr;
+    }
+    return NULL;
 }
 
 int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
