@@ -16,6 +16,8 @@
 #include "util.h"
 
 #define FIFO_INIT 64
+/* Loop time per iteration spent deleting compacted log rows (storage_trim). */
+#define TRIM_BUDGET_US 1000
 
 /* A client waiting for the entry at `index` (proposed in `term`) to apply.
  * A batch entry has one waiter per command, consecutive in the FIFO. */
@@ -437,6 +439,11 @@ void node_process_ready(struct server *srv)
         resume_clients(srv);
     }
     node_snap_after_ready(srv);
+    if (storage_trim_pending(n->st)) {
+        char err[256];
+        if (storage_trim(n->st, TRIM_BUDGET_US, err, sizeof err) != 0)
+            node_fatal("Trimming the compacted Raft log", err);
+    }
 }
 
 /* -------------------------------------------------------------- timeouts */

@@ -6,10 +6,12 @@
  * src/snapshot.h; this file keeps the order that analysis relies on:
  *   local:   child writes+fsyncs snapshot.tmp -> parent renames it to
  *            snapshot.rcs and fsyncs dir -> raft_snapshot_taken() ->
- *            storage_compact() (meta recorded, old entries deleted);
+ *            storage_compact() (meta recorded; the old rows are deleted
+ *            later by storage_trim(), a bounded chunk per loop iteration);
  *   install: every chunk into snapshot.incoming -> last: fsync, verify,
  *            rename, fsync dir -> keyspace replaced -> storage batch with
- *            .snapshot (whole stored log dropped in the same transaction).
+ *            .snapshot (entries above it dropped in the same transaction,
+ *            those below it left to storage_trim()).
  * The child is reaped with waitpid(WNOHANG) after each ready round (the loop
  * wakes at least hz times a second for the cron), so no SIGCHLD handler and
  * no libev here.

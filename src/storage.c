@@ -33,7 +33,6 @@ enum stmt_id {
     ST_LOG_INSERT,
     ST_LOG_TRUNCATE,
     ST_LOG_DROP_UPTO,
-    ST_LOG_CLEAR,
     ST_META_SET,
     ST_CONF_CLEAR,
     ST_CONF_ADD,
@@ -49,7 +48,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOG_INSERT] = "INSERT INTO log(idx, term, type, data) VALUES(?1, ?2, ?3, ?4)",
     [ST_LOG_TRUNCATE] = "DELETE FROM log WHERE idx >= ?1",
     [ST_LOG_DROP_UPTO] = "DELETE FROM log WHERE idx <= ?1",
-    [ST_LOG_CLEAR] = "DELETE FROM log",
     [ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
     [ST_CONF_CLEAR] = "DELETE FROM conf",
     [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter, addr) VALUES(?1, ?2, ?3, ?4)",
@@ -99,6 +97,9 @@ static const char *const upgrade_sql[STORAGE_SCHEMA_VERSION] = {
 /* A second process on the same dir fails fast instead of waiting: exclusive
  * locking means the lock is never released while the owner lives. */
 #define BUSY_TIMEOUT_MS 50
+/* Rows one trim statement deletes: adapted between these (storage_trim). */
+#define TRIM_ROWS_MIN 1
+#define TRIM_ROWS_MAX 65536
 /* A huge batch grows the WAL; cap what stays on disk after a checkpoint. */
 #define WAL_SIZE_LIMIT_BYTES (64 << 20)
 
@@ -114,6 +115,10 @@ struct storage {
     raft_term snap_term;
     bool has_conf;         /* a configuration was ever recorded */
     raft_index last_index; /* snap_index when the log is empty */
+    /* Rows trim_lo .. snap_index are compacted but may still be stored:
+     * storage_trim() deletes them a bounded chunk at a time. */
+    raft_index trim_lo;
+    uint32_t trim_rows; /* rows per trim statement, adapted to their cost */
     uint64_t fsync_count, fsync_total_us, fsync_max_us;
 };
 
@@ -502,12 +507,23 @@ static int read_state(struct storage *s, char *err, size_t errlen)
     s->snap_term = (raft_term)v[MK_SNAP_TERM];
     s->has_conf = v[MK_HAS_CONF] != 0;
 
-    rc = query_one(s, "SELECT count(*) FROM log", &count, NULL, 0, err, errlen);
-    if (rc == 0)
-        rc = query_one(s, "SELECT coalesce(min(idx), 0) FROM log", &lo, NULL, 0, err, errlen);
+    /* Rows at or below the snapshot index are compacted ones not trimmed
+     * yet (storage_trim): never loaded, deleted later. */
+    int64_t below;
+    char q[3][96];
+    snprintf(q[0], sizeof q[0], "SELECT count(*) FROM log WHERE idx > %llu",
+             (unsigned long long)s->snap_index);
+    snprintf(q[1], sizeof q[1], "SELECT coalesce(min(idx), 0) FROM log WHERE idx > %llu",
+             (unsigned long long)s->snap_index);
+    snprintf(q[2], sizeof q[2], "SELECT coalesce(min(idx), 0) FROM log");
+    rc = query_one(s, q[0], &count, NULL, 0, err, errlen);
+    if (rc == 0) rc = query_one(s, q[1], &lo, NULL, 0, err, errlen);
     if (rc == 0)
         rc = query_one(s, "SELECT coalesce(max(idx), 0) FROM log", &hi, NULL, 0, err, errlen);
+    if (rc == 0) rc = query_one(s, q[2], &below, NULL, 0, err, errlen);
     if (rc) return rc;
+    s->trim_lo = below > 0 && (uint64_t)below <= s->snap_index ? (raft_index)below
+                                                                : s->snap_index + 1;
     if (count == 0) {
         s->last_index = s->snap_index;
         return 0;
@@ -584,8 +600,10 @@ static int load_entries(struct storage *s, struct storage_state *st, char *err, 
     sqlite3_stmt *q = NULL;
     int rc, ret;
 
-    ret = query_one(s, "SELECT coalesce(sum(length(data)), 0) FROM log", &total, NULL, 0, err,
-                    errlen);
+    char sum_sql[96];
+    snprintf(sum_sql, sizeof sum_sql, "SELECT coalesce(sum(length(data)), 0) FROM log WHERE idx > %llu",
+             (unsigned long long)s->snap_index);
+    ret = query_one(s, sum_sql, &total, NULL, 0, err, errlen);
     if (ret) return ret;
     if (count > UINT32_MAX)
         return fail(err, errlen, STORAGE_EBADFILE, "%s: %llu log entries, more than supported",
@@ -595,9 +613,10 @@ static int load_entries(struct storage *s, struct storage_state *st, char *err, 
     if (!st->entries || !st->data)
         return fail(err, errlen, STORAGE_EIO, "%s: out of memory loading %llu entries", s->path,
                     (unsigned long long)count);
-    if (sqlite3_prepare_v2(s->db, "SELECT idx, term, type, data FROM log ORDER BY idx", -1, &q,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT idx, term, type, data FROM log WHERE idx > ?1 ORDER BY idx",
+                           -1, &q, NULL) != SQLITE_OK)
         return sql_error(s, "reading log", err, errlen);
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)s->snap_index);
     raft_term prev = s->snap_term;
     while (ret == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         ret = check_entry(s, q, s->snap_index + 1 + n, prev, err, errlen);
@@ -768,7 +787,11 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
     int rc = tx_begin(s, err, errlen);
     if (rc) return rc;
     if (b->snapshot) {
-        rc = step_done(s, s->stmt[ST_LOG_CLEAR], "dropping the log", err, errlen);
+        /* Entries above the new base go now (they may conflict with what
+         * follows it); those at or below it are trimmed later. */
+        sqlite3_stmt *st = s->stmt[ST_LOG_TRUNCATE];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)b->snapshot->index + 1);
+        rc = step_done(s, st, "dropping the log", err, errlen);
         if (rc == 0) rc = write_snapshot(s, b->snapshot, err, errlen);
         last = b->snapshot->index;
     }
@@ -783,6 +806,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
         s->snap_index = b->snapshot->index;
         s->snap_term = b->snapshot->term;
         s->has_conf = true;
+        if (s->trim_lo > s->last_index) s->trim_lo = s->last_index + 1; /* rows only up to there */
     }
     s->last_index = b->n_entries ? b->entries[b->n_entries - 1].index : last;
     if (hs_changed) s->hs = *b->hs;
@@ -796,11 +820,6 @@ int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, ch
     int rc = tx_begin(s, err, errlen);
     if (rc) return rc;
     rc = write_snapshot(s, meta, err, errlen);
-    if (rc == 0) {
-        sqlite3_stmt *st = s->stmt[ST_LOG_DROP_UPTO];
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)meta->index);
-        rc = step_done(s, st, "compacting the log", err, errlen);
-    }
     if (rc == 0) rc = tx_commit(s, err, errlen);
     if (rc) {
         tx_abort(s);
@@ -809,6 +828,50 @@ int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, ch
     s->snap_index = meta->index;
     s->snap_term = meta->term;
     s->has_conf = true;
+    return 0;
+}
+
+bool storage_trim_pending(const struct storage *s)
+{
+    return s->trim_lo <= s->snap_index;
+}
+
+/* Deletes compacted rows trim_lo .. upto in one transaction, without an
+ * fsync: they are below the recorded base, so a crash that brings them back
+ * only leaves them for the next trim. */
+static int trim_chunk(struct storage *s, raft_index upto, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = s->stmt[ST_LOG_DROP_UPTO];
+    int rc = s->fsync ? set_sync(s, false, err, errlen) : 0;
+    if (rc == 0) rc = tx_begin(s, err, errlen);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+        rc = step_done(s, st, "trimming the log", err, errlen);
+    }
+    if (rc == 0) rc = step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen);
+    if (rc) tx_abort(s);
+    int rc2 = s->fsync ? set_sync(s, true, err, errlen) : 0;
+    return rc || rc2 ? STORAGE_EIO : 0;
+}
+
+int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen)
+{
+    int64_t start = util_monotonic_us();
+    if (s->trim_rows == 0) s->trim_rows = TRIM_ROWS_MIN;
+    while (storage_trim_pending(s)) {
+        raft_index upto = s->trim_lo + s->trim_rows - 1;
+        if (upto > s->snap_index) upto = s->snap_index;
+        int64_t t0 = util_monotonic_us();
+        int rc = trim_chunk(s, upto, err, errlen);
+        if (rc) return rc;
+        int64_t took = util_monotonic_us() - t0;
+        s->trim_lo = upto + 1;
+        /* Aim at chunks of about a quarter of the budget, whatever the size
+         * of the rows (one command per entry, or a batch of thousands). */
+        if (took * 4 < (int64_t)budget_us && s->trim_rows < TRIM_ROWS_MAX) s->trim_rows *= 2;
+        else if (took * 2 > (int64_t)budget_us && s->trim_rows > TRIM_ROWS_MIN) s->trim_rows /= 2;
+        if (util_monotonic_us() - start >= (int64_t)budget_us) break;
+    }
     return 0;
 }
 

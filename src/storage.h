@@ -26,7 +26,8 @@
  * INVARIANTS of the stored log (checked at open and load; a violation means
  * a damaged file and is refused):
  *   - the log holds exactly the entries snap.index + 1 .. last index, with no
- *     gap: entries at or below the snapshot index are gone;
+ *     gap; rows at or below the snapshot index are compacted ones that
+ *     storage_trim() has not deleted yet, and are never loaded;
  *   - terms never decrease along the log, none is below the snapshot's term
  *     (when there is a snapshot) and none is above the hard state's term;
  *   - entry types are those of enum raft_entry_type.
@@ -180,13 +181,24 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
 /*
  * Local log compaction after the driver took a snapshot of its state machine
  * up to meta->index (raft_snapshot_taken() filled *meta): records *meta as the
- * log's base and deletes the entries up to meta->index, in one transaction.
- * The snapshot's data must already be durable. meta->index must be above the
- * stored snapshot index and at most the last stored index. Returns 0 or
- * STORAGE_EIO (nothing changed).
+ * log's base, in one transaction. The entries up to meta->index are from then
+ * on compacted: never loaded again, and deleted by storage_trim() a bounded
+ * chunk at a time (deleting a large log in one statement would stall the
+ * event loop for as long as it takes). The snapshot's data must already be
+ * durable. meta->index must be above the stored snapshot index and at most
+ * the last stored index. Returns 0 or STORAGE_EIO (nothing changed).
  */
 int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, char *err,
                     size_t errlen);
+
+/* Compacted rows are waiting to be deleted (after storage_compact(), an
+ * installed snapshot, or a restart that found some). */
+bool storage_trim_pending(const struct storage *s);
+/* Deletes compacted rows for about budget_us microseconds (at least one
+ * chunk), in transactions without an fsync (a crash that brings rows back
+ * leaves them for a later trim; they are below the base and never loaded).
+ * Returns 0 or STORAGE_EIO. */
+int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen);
 
 /* CONFIG SET raft-log-fsync: 1 = synchronous=FULL, 0 = synchronous=OFF, from
  * the next transaction on. Returns 0 or STORAGE_EIO (setting unchanged). */

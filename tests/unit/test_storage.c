@@ -426,6 +426,46 @@ static void test_compact_and_install(void **state)
     storage_state_free(&st);
 }
 
+/* Compaction records the new base at once and leaves the old rows to
+ * storage_trim(): they are never loaded, are found again (still pending)
+ * after a restart, and go in chunks, each call doing at least one. A
+ * snapshot installed on top of pending rows keeps them pending. */
+static void test_trim_after_compact(void **state)
+{
+    struct fx *f = *state;
+    open_store(f);
+    append(f, 1, 50, 1);
+    struct raft_snapshot_meta meta = {.index = 40, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    f->m.snap = 40;
+    assert_true(storage_trim_pending(f->s));
+    check_log_free(f);
+    reopen(f);
+    check_log_free(f);
+    assert_true(storage_trim_pending(f->s));
+    assert_int_equal(storage_trim(f->s, 1, f->err, sizeof f->err), 0); /* one chunk at least */
+    check_log_free(f);
+
+    struct raft_snapshot_meta inst = {.index = 60, .term = 2, .conf = three_nodes()};
+    struct raft_hard_state hs = {.term = 2, .vote = 0, .commit = 60};
+    f->m.snap = 60;
+    save(f, &inst, make_entries(f, 61, 2, 2), 2, &hs);
+    check_log_free(f);
+    int calls = 0;
+    while (storage_trim_pending(f->s)) {
+        assert_int_equal(storage_trim(f->s, 1, f->err, sizeof f->err), 0);
+        assert_true(++calls <= 60);
+    }
+    check_log_free(f);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 2);
+    assert_int_equal(query_int(f, "SELECT min(idx) FROM log"), 61);
+    open_store(f);
+    assert_false(storage_trim_pending(f->s));
+    check_log_free(f);
+}
+
 static void test_fsync_toggle(void **state)
 {
     struct fx *f = *state;
@@ -826,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncate_conflicting_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hard_state_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_and_install, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trim_after_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
