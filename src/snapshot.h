@@ -97,10 +97,13 @@ struct snapshot_header {
 };
 
 /* Writes every key of kv (kv_foreach) to path with the given index/term, via
- * a buffered stream, then fsyncs it. Does not rename. Used by the forked
- * child; also fine in-process (tests). Returns 0, SNAPSHOT_EIO. */
-int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term, char *err,
-                   size_t errlen);
+ * a buffered stream, starting the writeback every few MB (without waiting),
+ * then fsyncs it. Does
+ * not rename. work_pct (1..100) paces it: it sleeps so as to work about that
+ * share of the time (100: never sleeps), leaving the CPU to the server. Used
+ * by the forked child; also fine in-process (tests). Returns 0, SNAPSHOT_EIO. */
+int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term,
+                   unsigned work_pct, char *err, size_t errlen);
 
 /* Renames dir/tmp_name to dir/snapshot.rcs and fsyncs dir: after a 0 return
  * the new snapshot survives power loss. Returns 0 or SNAPSHOT_EIO. */

@@ -84,7 +84,7 @@ static void fill(struct kv *kv)
 static void write_file(struct fx *f)
 {
     fill(&f->kv);
-    assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, 100, f->err, sizeof f->err), 0);
 }
 
 static uint64_t file_size(const char *path)
@@ -124,7 +124,7 @@ static void test_round_trip(void **state)
 static void test_empty_keyspace(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(snapshot_write(f->path, &f->kv, 0, 0, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, &f->kv, 0, 0, 50, f->err, sizeof f->err), 0);
     assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN);
     struct snapshot_header h;
     assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), 0);
@@ -165,7 +165,7 @@ static void test_truncated(void **state)
         assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
         if (!strstr(f->err, "truncated") && !strstr(f->err, "corrupt"))
             fail_msg("cut at %llu: '%s'", (unsigned long long)cuts[i], f->err);
-        assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, 100, f->err, sizeof f->err), 0);
     }
     assert_int_equal(truncate(f->path, (off_t)(size - 1)), 0);
     expect_refused(f, "truncated");
