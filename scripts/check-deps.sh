@@ -10,4 +10,16 @@ if [ -n "$bad$calls" ]; then
     [ -n "$calls" ] && echo "$calls"
     exit 1
 fi
-echo "check-deps: resp/ and raft/ are I/O-free"
+# In src/, each library stays in the files that own it (STYLE.md).
+owners() { # PATTERN ALLOWED-REGEX WHAT
+    local stray
+    stray=$(grep -lE "#[[:space:]]*include[[:space:]]*[<\"]($1)" src/*.[ch] | grep -vE "^src/($2)$")
+    if [ -n "$stray" ]; then
+        echo "check-deps: $3 included outside its owners:" $stray
+        exit 1
+    fi
+}
+owners 'sqlite3\.h' 'storage\.c' "SQLite"
+owners 'hiredis' 'transport(_reply)?\.c' "hiredis"
+owners 'ev\.h|loop\.h' 'loop\.h|server\.c|conn\.c|transport\.c' "libev"
+echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis and libev stay in their files"
