@@ -28,7 +28,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 
 .PHONY: all deps test unit sim integration redis-tests run clean check-deps \
-        bench bench-cluster bench-snapshot bench-raft format
+        bench bench-cluster bench-snapshot bench-raft format chaos chaos-short chaos-checker
 all: $(B)/raftcache
 
 $(B)/%.o: %.c
@@ -100,6 +100,8 @@ test: deps
 	$(MAKE) sim
 	$(MAKE) integration
 	$(MAKE) redis-tests
+	$(MAKE) chaos-checker
+	$(MAKE) chaos-short
 
 run: deps
 	$(MAKE) all
@@ -116,6 +118,28 @@ bench-cluster: deps
 bench-snapshot: deps
 	$(MAKE) all
 	@scripts/bench-snapshot.sh
+
+# Jepsen-style fault test (tests/chaos/, as root): real nodes in network
+# namespaces, a seeded nemesis, a checked history. SEED empty: a random seed,
+# printed. OUT: results dir (default build/chaos/<seed>-<date>).
+TIME  ?= 120
+NODES ?= 5
+SEED  ?=
+OUT   ?=
+CHAOS_SHORT_SEED ?= 1
+chaos: deps
+	$(MAKE) all
+	/usr/bin/python3 tests/chaos/run.py --time $(TIME) --nodes $(NODES) \
+	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT))
+
+# The checker's own tests: hand-made and generated histories.
+chaos-checker:
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py
+
+# The CI variant: about two minutes, one fixed seed, 5 nodes.
+chaos-short: deps
+	$(MAKE) all
+	/usr/bin/python3 tests/chaos/run.py --time 90 --nodes 5 --seed $(CHAOS_SHORT_SEED)
 
 format:
 	clang-format -i $(RESP_SRC) $(RAFT_SRC) $(SRV_SRC) $(wildcard */*.h) $(UNIT_SRC)

@@ -2,7 +2,7 @@
 # Installs the Debian packages raftcache needs to build and test, if missing.
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libcmocka-dev
-      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev)
+      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,310 @@
+#!/usr/bin/python3
+"""Jepsen-style fault test of raftcache: the entry point.
+
+    tests/chaos/run.py --time SECONDS --seed N --nodes 3|5 [--out DIR]
+    make chaos TIME=120 SEED=7 NODES=5        make chaos-short
+
+Runs as root (network namespaces). One run: a fresh network (netns.py) and
+cluster (cluster.py), client threads recording a history (workload.py) while
+the nemesis injects faults for --time seconds (nemesis.py); then heal
+everything, check convergence (every node the same digest), kill -9 every
+node, restart them, read every key once more, and hand the history to
+tests/chaos/checker.py. Prints the results table (report.py) and writes it
+with history.jsonl, nemesis.log and the node logs to the results dir
+(default build/chaos/<seed>-<date>/).
+
+Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
+crashed by itself, cluster unavailable after healing); 2 a harness error
+(or not root); 130 interrupted. Namespaces and processes are removed on
+every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
+run are removed at start.
+"""
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import netns  # noqa: E402
+import report  # noqa: E402
+import cluster  # noqa: E402
+from cluster import Cluster, HarnessError, NoLeader  # noqa: E402
+from nemesis import Nemesis, stamp  # noqa: E402
+from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
+
+N_WORKERS = 8
+OP_DELAY_S = 0.05       # pause between one thread's ops (rate limit)
+N_SPARE = 1             # empty slots for member-replace
+FINAL_PROCESS = 100000  # process ids of the final reads
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--time", type=float, default=120, help="seconds of workload and faults")
+    p.add_argument("--seed", type=int, default=None, help="nemesis seed (default: random)")
+    p.add_argument("--nodes", type=int, default=5, choices=(3, 5))
+    p.add_argument("--out", default=None, help="results dir (default build/chaos/<seed>-<date>)")
+    p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
+    return p.parse_args()
+
+
+def preflight(args):
+    """Refuses to start (exit 2, with the reason) when a run cannot work."""
+    why = None
+    if os.geteuid() != 0:
+        why = ("must run as root: it creates network namespaces and veth links (ip netns); "
+               "run `sudo make chaos` or as root")
+    elif shutil.which("ip") is None:
+        why = "the `ip` command (Debian package iproute2) is missing"
+    elif not os.access(args.bin, os.X_OK):
+        why = f"{args.bin} not found; run `make` first"
+    elif not os.path.exists(os.path.join(HERE, "checker.py")):
+        why = "tests/chaos/checker.py not found"
+    if why:
+        print(f"chaos: {why}", file=sys.stderr)
+        sys.exit(2)
+
+
+def load_checker():
+    spec = importlib.util.spec_from_file_location("chaos_checker", os.path.join(HERE, "checker.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+class Run:
+    def __init__(self, args, seed, out):
+        self.args, self.seed, self.out = args, seed, out
+        self.t_start = time.monotonic()
+        self.log_file = open(os.path.join(out, "nemesis.log"), "a")
+        self.net = netns.Network(args.nodes + N_SPARE, log=self.say)
+        self.cl = None
+        self.history = History()
+        self.workers = []
+        self.nemesis = None
+        self.failures = []
+        self.r = {"seed": seed, "nodes": args.nodes, "time_s": args.time, "out_dir": out,
+                  "faults": {}, "converged": False, "converge_detail": "not reached",
+                  "converged_restart": False, "converge_restart_detail": "not reached",
+                  "snapshots": {}, "crashes": [], "outstanding": 0, "check": None,
+                  "t0": self.t_start, "final_unread": None, "probes": []}
+        self.final_start = None
+
+    def say(self, msg):
+        line = f"{time.monotonic() - self.t_start:8.3f} {stamp()}  {msg}"
+        self.log_file.write(line + "\n")
+        self.log_file.flush()
+        print(f"[chaos]   {line}", flush=True)
+
+    # -- phases ----------------------------------------------------------------------
+    def run(self):
+        self.net.create()
+        self.cl = Cluster(self.net, self.args.nodes, N_SPARE, self.out, self.args.bin, self.say)
+        self.cl.start_initial()
+        ld = self.cl.wait_leader(30)
+        self.say(f"cluster up: {self.args.nodes} nodes, leader {ld}")
+        self.workload_and_faults()
+        self.heal_and_converge()
+        self.restart_all_and_read()
+        self.check()
+
+    def workload_and_faults(self):
+        stop = threading.Event()
+        t0 = self.t_start  # one time origin for the logs, the nemesis and the report
+        deadline = time.monotonic() + self.args.time
+        self.workers = [Worker(i, N_WORKERS, self.cl, self.history, self.seed, stop, OP_DELAY_S)
+                        for i in range(N_WORKERS)]
+        self.nemesis = Nemesis(self.cl, self.net, self.seed, deadline - t0, self.log_file, t0,
+                               lambda: self.workers)
+        for w in self.workers:
+            w.start()
+        self.nemesis.start()
+        while time.monotonic() < deadline and self.nemesis.is_alive():
+            time.sleep(0.5)  # the run's own duration
+        self.nemesis.stop.set()
+        self.nemesis.join(120)
+        if self.nemesis.is_alive():
+            raise HarnessError("the nemesis did not stop within 120s")
+        stop.set()
+        for w in self.workers:
+            w.join(10)
+        self.r["outstanding"] = self.history.close()
+        errors = [f"{w.name}: {w.error}" for w in self.workers if w.error]
+        if self.nemesis.error:
+            errors.append(f"nemesis: {self.nemesis.error}")
+        if errors:
+            raise HarnessError("; ".join(errors))
+        self.say(f"workload stopped: {len(self.history.events)} events, "
+                 f"{self.r['outstanding']} ops still outstanding")
+
+    def heal_and_converge(self):
+        try:
+            self.nemesis.heal_all(final=True)
+            ld = self.cl.wait_leader(30)
+        except (NoLeader, cluster.WaitTimeout) as e:
+            self.failures.append(f"no leader after healing ({e})")
+            raise Finding() from None
+        self.say(f"healed: leader {ld}, members {self.cl.member_slots()}")
+        ok, detail = self.cl.wait_converged(60)
+        self.r["converged"], self.r["converge_detail"] = ok, detail
+        self.say(f"convergence: {'yes' if ok else 'NO'}: {detail}")
+        if not ok:
+            self.failures.append("nodes did not converge")
+        # From the logs: RAFT.INFO's counters restart with each process.
+        for s in self.cl.slots:
+            made = self.cl.log_count(s, b"Background snapshot started")
+            got = self.cl.log_count(s, b"Snapshot from the leader installed")
+            if made or got:
+                self.r["snapshots"][f"slot{s.index}"] = (made, got)
+
+    def restart_all_and_read(self):
+        members = self.cl.member_slots()
+        for s in members:
+            self.cl.kill9(s)
+        self.say(f"kill -9 of every node: {members}")
+        for s in members:
+            self.cl.launch(s)
+        for s in members:
+            if not self.cl.wait_ping(s):
+                self.cl.check_crashes()
+        try:
+            ld = self.cl.wait_leader(60)
+        except cluster.WaitTimeout as e:
+            self.failures.append(f"no leader after the final restart ({e})")
+            raise Finding() from None
+        self.say(f"restarted every node: leader {ld}")
+        used = {ev.get("key") for ev in self.history.events if ev.get("key")}
+        used |= {k for ev in self.history.events for k in ev.get("keys", [])}
+        keys = [k for k in ALL_KEYS if k in used]
+        self.final_start = len(self.history.events)
+        unread = final_reads(self.cl, self.history, keys, FINAL_PROCESS, log=self.say)
+        if unread:
+            self.r["final_unread"] = unread
+            self.failures.append(f"final reads of {unread} did not succeed")
+        self.say(f"final reads of {len(keys)} keys done")
+        ok, detail = self.cl.wait_converged(60)
+        self.r["converged_restart"], self.r["converge_restart_detail"] = ok, detail
+        self.say(f"convergence after the restart: {'yes' if ok else 'NO'}: {detail}")
+        if not ok:
+            self.failures.append("nodes did not converge after the final restart")
+        self.cl.check_crashes()  # last look before teardown kills everything
+
+    def check(self):
+        self.write_history()
+        checker = load_checker()
+        t = time.monotonic()
+        result = checker.check(self.history.snapshot())
+        self.say(f"checker done in {time.monotonic() - t:.1f}s: valid={result.get('valid')}")
+        self.r["check"] = result
+        self.r["format_op"] = getattr(checker, "format_op", None)
+        if result.get("valid") is not True or result.get("anomalies"):
+            self.failures.append(f"checker: valid={result.get('valid')}, "
+                                 f"{len(result.get('anomalies') or [])} anomalies")
+
+    # -- output ----------------------------------------------------------------------
+    def write_history(self):
+        self.history.write_jsonl(os.path.join(self.out, "history.jsonl"))
+
+    def finish(self):
+        """Results table and files; returns the table."""
+        events = self.history.snapshot()
+        split = self.final_start if self.final_start is not None else len(events)
+        self.r["workload_events"], self.r["final_events"] = events[:split], events[split:]
+        self.r["elapsed_s"] = time.monotonic() - self.t_start
+        if self.nemesis is not None:
+            self.r["faults"] = dict(self.nemesis.counts)
+            self.r["probes"] = list(self.nemesis.probes)
+            if any(ok for _, ok, _ in self.nemesis.probes):
+                self.failures.append("a node cut off in a minority acknowledged a write")
+        if self.cl is not None:
+            self.r["crashes"] = list(self.cl.crashes)
+            if self.cl.crashes:
+                self.failures.append(f"{len(self.cl.crashes)} node crash(es)")
+        self.r["failures"] = self.failures
+        text = report.render(self.r)
+        with open(os.path.join(self.out, "results.txt"), "w") as f:
+            f.write(text)
+        summary = {k: v for k, v in self.r.items()
+                   if k not in ("workload_events", "final_events", "format_op")}
+        with open(os.path.join(self.out, "results.json"), "w") as f:
+            json.dump(summary, f, indent=1, default=repr)
+        if self.cl is not None and self.cl.crashes:
+            with open(os.path.join(self.out, "crashes.txt"), "w") as f:
+                for t, who, rc, tail in self.cl.crashes:
+                    f.write(f"==== {who} status {rc} at {t - self.r['t0']:.1f}s\n{tail}\n")
+        return text
+
+    def teardown(self):
+        if self.nemesis is not None:
+            self.nemesis.stop.set()
+        if self.cl is not None:
+            self.cl.stop_all()
+        self.net.teardown()
+        self.log_file.close()
+
+
+class Finding(Exception):
+    """Ends the run early with a failure already recorded in Run.failures."""
+
+
+def main():
+    args = parse_args()
+    preflight(args)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
+    date = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.abspath(args.out or os.path.join(ROOT, "build", "chaos", f"{seed}-{date}"))
+    os.makedirs(out, exist_ok=True)
+    print(f"chaos: seed {seed} ({args.nodes} nodes, {args.time:g}s); results in {out}", flush=True)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
+    netns.cleanup_stale(log=lambda m: print(f"chaos: {m}", flush=True))
+    run = Run(args, seed, out)
+    status = 0
+    try:
+        run.run()
+    except Finding:
+        pass
+    except KeyboardInterrupt:
+        print("chaos: interrupted; tearing down", flush=True)
+        run.failures.append("interrupted")
+        status = 130
+    except Exception as e:  # noqa: BLE001 - any harness failure: report, tear down, exit 2
+        traceback.print_exc()
+        run.failures.append(f"harness error: {type(e).__name__}: {e}")
+        status = 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # teardown must finish
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            run.teardown()
+        finally:
+            run.write_history()
+    text = run.finish()
+    print(text, end="", flush=True)
+    if status == 0 and run.failures:
+        status = 1
+    if status == 0:
+        shutil.rmtree(os.path.join(out, "data"), ignore_errors=True)  # logs stay
+    print(f"chaos: seed {seed}: {'PASS' if status == 0 else 'FAIL'} (exit {status}); "
+          f"results in {out}", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

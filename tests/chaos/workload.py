@@ -1,0 +1,329 @@
+"""The client side of a chaos run: the history and the threads that make it.
+
+History: JSON-lines events in real-time order, one invoke and exactly one
+later completion per op, per process at most one op outstanding:
+  {"type": "invoke"|"ok"|"fail"|"info", "process": int, "f": F, "time": monotonic s, ...}
+An op's outcome is "ok" (it happened, with its result), "fail" (certainly not
+applied: -MOVED, -CLUSTERDOWN, -NOCLUSTER, -TRYAGAIN, -LOADING, -EXECABORT, or
+no connection before anything was sent) or "info" (unknown: socket timeout,
+-TIMEOUT, connection lost after sending, any unexpected error). After an
+"info" the thread continues as a new process (id + number of threads), as in
+Jepsen, so an op of unknown fate stays the only op of its process.
+
+Workers: each thread owns one redis-py Connection at a time (socket timeout
+1 s) to its current target, one of cluster.members. -MOVED makes the named
+node the target of the next op (if it is a member); CLUSTERDOWN, TRYAGAIN,
+NOCLUSTER, LOADING and connection errors move to another member. An op is
+never retried under the same invoke. Ops: SET/GET on REGISTER_KEYS (unique
+values), INCR/GET on COUNTER_KEYS, MULTI SET SET EXEC / MULTI GET GET EXEC
+on TXN_PAIRS. Register, counter and transaction keys are disjoint.
+
+final_reads(): after the cluster restarted, one GET of every key used,
+invoked after every other op completed.
+"""
+
+import json
+import random
+import threading
+import time
+
+import redis
+from redis.connection import Connection
+from redis.exceptions import BusyLoadingError, ExecAbortError
+
+REGISTER_KEYS = [f"r{i}" for i in range(5)]
+COUNTER_KEYS = ["c0", "c1"]
+TXN_PAIRS = [("t0a", "t0b"), ("t1a", "t1b")]
+ALL_KEYS = REGISTER_KEYS + COUNTER_KEYS + [k for p in TXN_PAIRS for k in p]
+
+SOCKET_TIMEOUT_S = 1.0
+# Errors that mean "this node did not run it": fail, and go elsewhere.
+NOT_RUN = ("MOVED", "CLUSTERDOWN", "NOCLUSTER", "TRYAGAIN", "LOADING", "EXECABORT")
+# (f, weight)
+OP_MIX = [("write", 25), ("read", 25), ("incr", 15), ("counter-read", 10),
+          ("txn-write", 12), ("txn-read", 13)]
+
+
+def error_code(e):
+    """The leading word of a reply error (redis-py strips some prefixes)."""
+    if isinstance(e, ExecAbortError):
+        return "EXECABORT"
+    if isinstance(e, BusyLoadingError):
+        return "LOADING"
+    return str(e).split(" ", 1)[0]
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class History:
+    """Thread-safe event log. Events get their time under the lock, so the
+    list is in real-time order."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.events = []
+        self.outstanding = {}   # op id -> invoke event
+        self.next_id = 0
+        self.closed = False     # set by close(): later worker events are dropped
+
+    def invoke(self, process, f, final=False, **fields):
+        with self.lock:
+            if self.closed and not final:
+                return None
+            ev = {"type": "invoke", "process": process, "f": f, "time": time.monotonic(), **fields}
+            self.events.append(ev)
+            op_id = self.next_id
+            self.next_id += 1
+            self.outstanding[op_id] = ev
+            return op_id
+
+    def complete(self, op_id, typ, **fields):
+        """Records op op_id's completion; False if close() already did."""
+        with self.lock:
+            inv = self.outstanding.pop(op_id, None)
+            if inv is None:
+                return False
+            ev = {"type": typ, "process": inv["process"], "f": inv["f"],
+                  "time": time.monotonic()}
+            for k, v in inv.items():
+                if k not in ev and k != "value":
+                    ev[k] = v
+            if "value" in inv and "value" not in fields:
+                ev["value"] = inv["value"]
+            ev.update(fields)
+            self.events.append(ev)
+            return True
+
+    def close(self):
+        """Every op still outstanding completes as info; workers are done."""
+        with self.lock:
+            self.closed = True
+            n = len(self.outstanding)
+        for op_id in list(self.outstanding):
+            self.complete(op_id, "info", error="still outstanding at the end of the run")
+        return n
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.events)
+
+    def write_jsonl(self, path):
+        with open(path, "w") as f:
+            for ev in self.snapshot():
+                f.write(json.dumps(ev) + "\n")
+
+
+class Worker(threading.Thread):
+    def __init__(self, index, n_workers, cluster, history, seed, stop, delay_s):
+        super().__init__(daemon=True, name=f"worker{index}")
+        self.cluster = cluster
+        self.history = history
+        self.rng = random.Random(f"{seed}/worker{index}")
+        self.process = index
+        self.n_workers = n_workers
+        self.stop = stop
+        self.delay_s = delay_s
+        self.target = None
+        self.conn = None
+        self.conn_slot = None
+        self.current_slot = None  # slot of the op in flight (nemesis quiesces on it)
+        self.seq = 0
+        self.error = None
+
+    # -- targets and connections -------------------------------------------------
+    def pick_target(self):
+        """The slot of the next op, claimed as current_slot under the
+        cluster lock: once the nemesis took a slot out of the members (under
+        the same lock), no op starts there, and the ops already claimed show
+        in current_slot until they end."""
+        with self.cluster.lock:
+            members = sorted(self.cluster.members, key=lambda s: s.index)
+            if not members:
+                return None
+            if self.target not in members:
+                self.target = self.rng.choice(members)
+            self.current_slot = self.target
+            return self.target
+
+    def move_on(self):
+        """Another member next time (after a refusal or a connection error)."""
+        members = [s for s in self.cluster.member_slots() if s is not self.target]
+        self.target = self.rng.choice(members) if members else None
+        self.drop_conn()
+
+    def follow_moved(self, msg):
+        parts = msg.split()
+        slot = self.cluster.slot_by_addr(parts[2]) if len(parts) >= 3 else None
+        if slot is not None and slot in self.cluster.member_slots():
+            self.target = slot
+        else:
+            self.move_on()
+
+    def drop_conn(self):
+        if self.conn is not None:
+            try:
+                self.conn.disconnect()
+            except Exception:  # noqa: BLE001 - closing a broken socket
+                pass
+        self.conn = None
+        self.conn_slot = None
+
+    def connected(self, slot):
+        """A connected Connection to slot, or None (nothing was sent). A kept
+        connection the server closed meanwhile (it was killed, say) is
+        replaced before anything is sent on it, so that op is not an info."""
+        if self.conn is not None and self.conn_slot is slot:
+            try:
+                if not self.conn.can_read(timeout=0):
+                    return self.conn
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                pass
+        self.drop_conn()
+        conn = Connection(host=slot.host, port=slot.port, socket_timeout=SOCKET_TIMEOUT_S,
+                          socket_connect_timeout=SOCKET_TIMEOUT_S)
+        try:
+            conn.connect()
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return None
+        self.conn, self.conn_slot = conn, slot
+        return conn
+
+    # -- ops -------------------------------------------------------------------------
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                slot = self.pick_target()
+                if slot is None:
+                    self.stop.wait(0.1)
+                    continue
+                try:
+                    self.one_op(slot)
+                finally:
+                    self.current_slot = None
+                self.stop.wait(self.rng.uniform(0.5, 1.5) * self.delay_s)
+        except Exception as e:  # noqa: BLE001 - reported by run.py as a harness error
+            self.error = repr(e)
+        finally:
+            self.drop_conn()
+
+    def choose(self):
+        f = self.rng.choices([m[0] for m in OP_MIX], [m[1] for m in OP_MIX])[0]
+        self.seq += 1
+        if f == "write":
+            k, v = self.rng.choice(REGISTER_KEYS), f"{self.process}.{self.seq}"
+            return "write", {"key": k, "value": v}, [("SET", k, v)]
+        if f == "read":
+            k = self.rng.choice(REGISTER_KEYS)
+            return "read", {"key": k}, [("GET", k)]
+        if f == "incr":
+            k = self.rng.choice(COUNTER_KEYS)
+            return "incr", {"key": k}, [("INCR", k)]
+        if f == "counter-read":
+            k = self.rng.choice(COUNTER_KEYS)
+            return "read", {"key": k}, [("GET", k)]
+        k1, k2 = self.rng.choice(TXN_PAIRS)
+        if f == "txn-write":
+            v = f"t{self.process}.{self.seq}"
+            return "txn-write", {"keys": [k1, k2], "value": v}, \
+                [("MULTI",), ("SET", k1, v), ("SET", k2, v), ("EXEC",)]
+        return "txn-read", {"keys": [k1, k2]}, [("MULTI",), ("GET", k1), ("GET", k2), ("EXEC",)]
+
+    def one_op(self, slot):
+        f, fields, cmds = self.choose()
+        op = self.history.invoke(self.process, f, node=slot.addr, **fields)
+        if op is None:
+            return
+        typ, extra = self.execute(slot, f, cmds)
+        self.history.complete(op, typ, **extra)
+        if typ == "info":
+            self.process += self.n_workers
+
+    def execute(self, slot, f, cmds):
+        """Runs cmds on slot; returns (completion type, fields)."""
+        conn = self.connected(slot)
+        if conn is None:
+            self.move_on()
+            return "fail", {"error": "connect failed"}
+        replies = []
+        try:
+            conn.send_packed_command(conn.pack_commands(cmds))
+            for _ in cmds:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as e:  # the connection stays usable
+                    replies.append(e)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+            self.move_on()
+            return "info", {"error": f"{type(e).__name__}: {e}"}
+        return self.outcome(f, replies)
+
+    def outcome(self, f, replies):
+        last = replies[-1]
+        if len(replies) > 1 and any(isinstance(r, redis.ResponseError) for r in replies):
+            self.drop_conn()  # whatever MULTI state the server kept goes with it
+        if isinstance(last, redis.ResponseError):
+            code = error_code(last)
+            first_moved = next((r for r in replies if isinstance(r, redis.ResponseError)
+                                and error_code(r) == "MOVED"), None)
+            if first_moved is not None:
+                self.follow_moved(str(first_moved))
+            elif code in NOT_RUN:
+                self.move_on()
+            if code in NOT_RUN:
+                return "fail", {"error": str(last) if code != "EXECABORT" else f"EXECABORT {last}"}
+            return "info", {"error": str(last)}
+        if f in ("write", "read", "incr"):
+            if f == "write":
+                return ("ok", {}) if last in (True, b"OK") else ("info", {"error": f"reply {last!r}"})
+            if f == "incr":
+                return "ok", {"value": int(last)}
+            return "ok", {"value": text(last)}
+        if not isinstance(last, list) or len(last) != 2:
+            return "info", {"error": f"EXEC reply {last!r}"}
+        if any(isinstance(r, redis.ResponseError) for r in last):
+            return "info", {"error": f"EXEC reply {last!r}"}
+        if f == "txn-write":
+            return "ok", {}
+        return "ok", {"value": [text(v) for v in last]}
+
+
+def final_reads(cluster, history, keys, process, timeout_s=60, log=print):
+    """GET of every key, each retried (as a new invoke) until ok. Returns the
+    keys that could not be read before the deadline."""
+    deadline = time.monotonic() + timeout_s
+    pending = list(keys)
+    target = None
+    while pending and time.monotonic() < deadline:
+        members = cluster.member_slots()
+        if target not in members:
+            target = cluster.leader() or (members[0] if members else None)
+        if target is None:
+            time.sleep(0.2)
+            continue
+        key = pending[0]
+        op = history.invoke(process, "read", final=True, key=key, node=target.addr)
+        try:
+            with target.client(timeout_s=SOCKET_TIMEOUT_S * 2) as c:
+                v = c.execute_command("GET", key)
+        except redis.ResponseError as e:
+            code = error_code(e)
+            history.complete(op, "fail" if code in NOT_RUN else "info", error=str(e))
+            if code not in NOT_RUN:
+                process += 1
+            parts = str(e).split()
+            target = cluster.slot_by_addr(parts[2]) if code == "MOVED" and len(parts) > 2 else None
+            time.sleep(0.1)
+            continue
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            history.complete(op, "info", error=f"{type(e).__name__}: {e}")
+            process += 1
+            target = None
+            time.sleep(0.1)
+            continue
+        history.complete(op, "ok", value=text(v))
+        pending.pop(0)
+    if pending:
+        log(f"final reads: could not read {pending} within {timeout_s}s")
+    return pending
