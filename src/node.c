@@ -16,8 +16,9 @@
 #include "util.h"
 
 #define FIFO_INIT 64
-/* Loop time per iteration spent deleting compacted log rows (storage_trim). */
-#define TRIM_BUDGET_US 1000
+/* Share of the loop's time spent deleting compacted log rows
+ * (storage_trim), in every Raft tick: 1/TRIM_SHARE_DIV of a tick period. */
+#define TRIM_SHARE_DIV 20
 
 /* A client waiting for the entry at `index` (proposed in `term`) to apply.
  * A batch entry has one waiter per command, consecutive in the FIFO. */
@@ -439,11 +440,6 @@ void node_process_ready(struct server *srv)
         resume_clients(srv);
     }
     node_snap_after_ready(srv);
-    if (storage_trim_pending(n->st)) {
-        char err[256];
-        if (storage_trim(n->st, TRIM_BUDGET_US, err, sizeof err) != 0)
-            node_fatal("Trimming the compacted Raft log", err);
-    }
 }
 
 /* -------------------------------------------------------------- timeouts */
@@ -452,6 +448,12 @@ void node_tick(struct server *srv)
 {
     struct node *n = srv->node;
     raft_tick(n->raft);
+    if (storage_trim_pending(n->st)) {
+        char err[256];
+        uint32_t budget_us = (uint32_t)(srv->cfg.raft_heartbeat_ms * 1000 / TRIM_SHARE_DIV);
+        if (storage_trim(n->st, budget_us ? budget_us : 1, err, sizeof err) != 0)
+            node_fatal("Trimming the compacted Raft log", err);
+    }
     int64_t now = server_now_ms();
     for (size_t i = 0; i < n->writes.len; i++) {
         struct write_waiter *w = fifo_at(&n->writes, i);
