@@ -51,23 +51,37 @@ def wait_voters(cl, nodes, n_nodes, n_voters):
     wait_until(seen, DEADLINE_S, what=f"{nodes} to see {n_nodes} nodes, {n_voters} voting")
 
 
+def retrying(what, attempt):
+    """attempt() until it returns a true value; -TRYAGAIN (another change, or
+    a learner's promotion, is in flight) means retry, as an operator would."""
+    def once():
+        try:
+            return attempt()
+        except redis.ResponseError as e:
+            if "TRYAGAIN" in str(e):
+                return False
+            raise
+    return wait_until(once, DEADLINE_S, what=what)
+
+
 def join(new, via):
     new.launch()
     new.wait_ping()
-    assert ok(cmd(new, "RAFT.CLUSTER", "JOIN", *[v.addr for v in via]))
+    retrying(f"{new} to join", lambda: ok(cmd(new, "RAFT.CLUSTER", "JOIN",
+                                             *[v.addr for v in via])))
 
 
 def add(cl, new, existing):
     """RAFT.NODE ADD path: new is started naming the existing members."""
     new.launch()
     new.wait_ping()
-    ld = cl.wait_leader(existing)
-    assert ok(cmd(ld, "RAFT.NODE", "ADD", new.node_id, new.addr))
+    retrying(f"{new} to be added", lambda: ok(cmd(cl.wait_leader(existing), "RAFT.NODE", "ADD",
+                                                  new.node_id, new.addr)))
 
 
 def remove(cl, nd, group):
-    ld = cl.wait_leader(group)
-    assert ok(cmd(ld, "RAFT.NODE", "REMOVE", nd.node_id))
+    retrying(f"{nd} to be removed",
+             lambda: ok(cmd(cl.wait_leader(group), "RAFT.NODE", "REMOVE", nd.node_id)))
 
 
 def test_grow_3_to_5_and_shrink_back_under_load(make_cluster):
