@@ -36,8 +36,6 @@ enum stmt_id {
     ST_META_SET,
     ST_CONF_CLEAR,
     ST_CONF_ADD,
-    ST_SYNC_OFF,
-    ST_SYNC_FULL,
     ST_COUNT
 };
 
@@ -51,8 +49,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
     [ST_CONF_CLEAR] = "DELETE FROM conf",
     [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter, addr) VALUES(?1, ?2, ?3, ?4)",
-    [ST_SYNC_OFF] = "PRAGMA synchronous=OFF",
-    [ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
 
 /* Rows of the meta table; every one exists from creation on. */
@@ -753,11 +749,12 @@ static bool hs_differs(const struct raft_hard_state *a, const struct raft_hard_s
     return a->term != b->term || a->vote != b->vote || a->commit != b->commit;
 }
 
-/* PRAGMA synchronous for the next transaction. */
+/* PRAGMA synchronous for the next transaction. Executed, never kept
+ * prepared: SQLite applies this pragma when it is prepared, so a prepared
+ * copy changes the setting behind the caller's back. */
 static int set_sync(struct storage *s, bool on, char *err, size_t errlen)
 {
-    enum stmt_id id = on ? ST_SYNC_FULL : ST_SYNC_OFF;
-    return step_done(s, s->stmt[id], stmt_sql[id], err, errlen);
+    return exec(s, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err, errlen);
 }
 
 int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen)
@@ -880,6 +877,13 @@ int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen)
     int rc = exec(s, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err, errlen);
     if (rc == 0) s->fsync = on ? 1 : 0;
     return rc;
+}
+
+int storage_synchronous(struct storage *s)
+{
+    int64_t v;
+    char err[128];
+    return query_one(s, "PRAGMA synchronous", &v, NULL, 0, err, sizeof err) == 0 ? (int)v : -1;
 }
 
 void storage_stats(const struct storage *s, struct storage_stats *st)

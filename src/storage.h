@@ -204,6 +204,10 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
  * the next transaction on. Returns 0 or STORAGE_EIO (setting unchanged). */
 int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen);
 
+/* The connection's PRAGMA synchronous right now (0 OFF, 2 FULL), or -1 if
+ * it cannot be read: what raft-log-fsync must have set (unit tests). */
+int storage_synchronous(struct storage *s);
+
 /* Counters for RAFT.INFO; O(1), no I/O. */
 void storage_stats(const struct storage *s, struct storage_stats *st);
 

@@ -466,6 +466,38 @@ static void test_trim_after_compact(void **state)
     check_log_free(f);
 }
 
+/* raft-log-fsync decides PRAGMA synchronous, and nothing else changes it:
+ * not preparing statements at open, not an unsynced commit-index write, not
+ * trimming (regression: a prepared "PRAGMA synchronous=FULL" took effect at
+ * open and made every commit fsync with raft-log-fsync no). */
+static void test_synchronous_follows_fsync(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(storage_open(&f->s, f->dir, NODE, 0, f->err, sizeof f->err), 0);
+    assert_int_equal(storage_synchronous(f->s), 0);
+    struct raft_snapshot_meta boot = {.conf = three_nodes()};
+    struct raft_hard_state hs = {.term = 1, .vote = 0, .commit = 0};
+    save(f, &boot, make_entries(f, 1, 10, 1), 10, &hs);
+    hs.commit = 5;
+    save(f, NULL, NULL, 0, &hs); /* commit index only */
+    assert_int_equal(storage_synchronous(f->s), 0);
+    struct raft_snapshot_meta meta = {.index = 5, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    f->m.snap = 5;
+    while (storage_trim_pending(f->s))
+        assert_int_equal(storage_trim(f->s, 1000, f->err, sizeof f->err), 0);
+    assert_int_equal(storage_synchronous(f->s), 0);
+    assert_int_equal(storage_set_fsync(f->s, 1, f->err, sizeof f->err), 0);
+    assert_int_equal(storage_synchronous(f->s), 2);
+    hs.commit = 8;
+    save(f, NULL, NULL, 0, &hs); /* unsynced, then FULL again */
+    assert_int_equal(storage_synchronous(f->s), 2);
+    storage_close(f->s);
+    f->s = NULL;
+    open_store(f); /* fsync on */
+    assert_int_equal(storage_synchronous(f->s), 2);
+}
+
 static void test_fsync_toggle(void **state)
 {
     struct fx *f = *state;
@@ -867,6 +899,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hard_state_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_and_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_after_compact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
