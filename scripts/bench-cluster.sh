@@ -35,9 +35,7 @@ SECRET=bench-cluster-secret
 OUT=$ROOT/build/bench-cluster.txt
 PY=/usr/bin/python3
 
-for tool in redis-server redis-cli redis-benchmark; do
-    command -v $tool >/dev/null || { echo "bench-cluster: $tool missing (make deps)" >&2; exit 1; }
-done
+bench_need bench-cluster redis-server redis-cli redis-benchmark
 [ -x "$RAFTCACHE_BIN" ] || { echo "bench-cluster: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/raftcache-bench-cluster.XXXXXX)

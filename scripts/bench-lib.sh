@@ -1,4 +1,5 @@
-# scripts/bench-lib.sh - pieces shared by bench.sh and bench-cluster.sh
+# scripts/bench-lib.sh - pieces shared by bench.sh, bench-cluster.sh and
+# bench-snapshot.sh
 # (sourced, not run). Callers declare: CLIENTS, and associative arrays RPS,
 # P50, P99 keyed "label,server".
 
@@ -34,4 +35,27 @@ bench_stop_groups() {
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL -- "-$pid" 2>/dev/null || true
     done
+}
+
+# bench_need NAME TOOL...: exits (1) naming the first TOOL not on PATH.
+bench_need() {
+    local name=$1 tool; shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$name: $tool missing (make deps)" >&2; exit 1; }
+    done
+}
+
+# bench_write_load N PATH: N SETs of 16-byte keys key:%012d (the names
+# redis-benchmark -r uses) and 100-byte values, as RESP for redis-cli --pipe
+# (needs PY).
+bench_write_load() {
+    "$PY" - "$1" "$2" <<'EOF'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "wb", buffering=1 << 20) as f:
+    for i in range(n):
+        key = b"key:%012d" % i                  # 16 bytes
+        val = (b"%012d" % i * 9)[:100]            # 100 bytes
+        f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$100\r\n%s\r\n" % (key, val))
+EOF
 }

@@ -53,9 +53,7 @@ SNAP_ARGS=(--raft-snapshot-threshold 1000000000 --raft-snapshot-log-min-size 100
 OUT=$ROOT/build/bench-snapshot.txt
 PY=/usr/bin/python3
 
-for tool in redis-cli redis-benchmark; do
-    command -v $tool >/dev/null || { echo "bench-snapshot: $tool missing (make deps)" >&2; exit 1; }
-done
+bench_need bench-snapshot redis-cli redis-benchmark
 [ -x "$RAFTCACHE_BIN" ] || { echo "bench-snapshot: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/raftcache-bench-snapshot.XXXXXX)
@@ -175,15 +173,7 @@ wait_applied() {
 
 # ---------------------------------------------------------------- load
 LOAD=$WORK/load.resp
-"$PY" - "$KEYS" "$LOAD" <<'EOF'
-import sys
-n, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "wb", buffering=1 << 20) as f:
-    for i in range(n):
-        key = b"key:%012d" % i                  # 16 bytes
-        val = (b"%012d" % i * 9)[:100]            # 100 bytes
-        f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$100\r\n%s\r\n" % (key, val))
-EOF
+bench_write_load "$KEYS" "$LOAD"
 t0=$(now)
 piped=$(timeout 1800 redis-cli -h 127.0.0.1 -p "$LEADER_PORT" --pipe --pipe-timeout 300 <"$LOAD" 2>&1 || true)
 LOAD_S=$(secs "$t0" "$(now)")

@@ -40,9 +40,7 @@ CLIENTS=${BENCH_CLIENTS:-50}
 OUT=$ROOT/build/bench.txt
 PY=/usr/bin/python3
 
-for tool in redis-server redis-cli redis-benchmark; do
-    command -v $tool >/dev/null || { echo "bench: $tool missing (make deps)" >&2; exit 1; }
-done
+bench_need bench redis-server redis-cli redis-benchmark
 
 WORK=$(mktemp -d /tmp/raftcache-bench.XXXXXX)
 declare -A PID PORTOF
@@ -89,15 +87,7 @@ SERVERS=(redis raftcache)
 
 # ---------------------------------------------------------------- memory
 LOAD=$WORK/load.resp
-"$PY" - "$KEYS" "$LOAD" <<'EOF'
-import sys
-n, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "wb", buffering=1 << 20) as f:
-    for i in range(n):
-        key = b"key:%012d" % i                  # 16 bytes
-        val = (b"%012d" % i * 9)[:100]            # 100 bytes
-        f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$100\r\n%s\r\n" % (key, val))
-EOF
+bench_write_load "$KEYS" "$LOAD"
 declare -A MEM_DELTA RSS_DELTA RSS_AFTER LOAD_S LOAD_ERR
 for s in "${SERVERS[@]}"; do
     cli "$s" flushall >/dev/null
