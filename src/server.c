@@ -245,6 +245,11 @@ void server_config_changed(struct server *srv, const char *name)
     }
 }
 
+void server_flush_clients(struct server *srv)
+{
+    conn_flush_pending(srv);
+}
+
 void server_request_shutdown(struct server *srv)
 {
     srv->shutdown_requested = 1;

@@ -67,6 +67,10 @@ void server_free(struct server *srv);
 void server_request_shutdown(struct server *srv);
 /* Reacts to a CONFIG SET of directive `name` (timers, log level, limits). */
 void server_config_changed(struct server *srv, const char *name);
+/* Writes every client's pending output now (the loop does it before it
+ * sleeps; this is for a caller about to block, e.g. on an fsync). May free
+ * clients that were closing. */
+void server_flush_clients(struct server *srv);
 
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);

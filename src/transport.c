@@ -54,6 +54,7 @@ struct peer {
     int authed;       /* the live link's RAFT.AUTH was accepted */
     int down_logged;  /* a failure was logged at notice since the last success */
     int auth_refused; /* the last RAFT.AUTH got an error (log it once) */
+    int unflushed;    /* messages queued since the last transport_flush() */
     uint64_t sent, dropped, errors, connects;
 };
 
@@ -486,8 +487,21 @@ int transport_send(struct transport *t, uint64_t to, const void *payload, size_t
         return TRANSPORT_ENOTCONN;
     }
     p->sent++;
+    p->unflushed = 1;
     if (was_idle && lim->reply_timeout_ms) arm(p, lim->reply_timeout_ms);
     return TRANSPORT_OK;
+}
+
+void transport_flush(struct transport *t)
+{
+    for (size_t i = 0; i < t->n_peers; i++) {
+        struct peer *p = t->peers[i];
+        if (!p->unflushed) continue;
+        p->unflushed = 0;
+        /* Only a connected link: on a connecting one hiredis would finish the
+         * connect here. A write error frees the link (disconnect_cb). */
+        if (p->state == TRANSPORT_CONNECTED && p->ac) redisAsyncHandleWrite(p->ac);
+    }
 }
 
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info)

@@ -182,6 +182,12 @@ void transport_remove_peer(struct transport *t, uint64_t id);
  * when len is 0. */
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len);
 
+/* Writes what transport_send() queued to the sockets now, as much as each
+ * takes without blocking (the rest goes when the loop finds the socket
+ * writable), instead of at the loop's next poll. A driver calls it before a
+ * slow step, such as an fsync, so that peers work in the meantime. */
+void transport_flush(struct transport *t);
+
 /* Fills *info for peer id; returns 0 or TRANSPORT_ENOPEER. */
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info);
 

@@ -4,6 +4,8 @@
  * RAFT.AUTH, timeouts, the peers API, and re-encoding hiredis replies. The
  * proxy link and one-shot requests are in test_transport_calls.c.
  */
+#include <sys/ioctl.h>
+
 #include "transport_fixture.h"
 
 /* ---- tests ---- */
@@ -64,6 +66,35 @@ static void test_delivery_in_order(void **unused)
     assert_cmd(&srv.cmds[N + 3], 0, "RAFT.MSG", "1", "after", 5);
 
     free(big);
+    transport_free(t);
+    fake_stop(&srv);
+    env_free(&e);
+}
+
+/* (1b) transport_flush() puts queued messages on the wire without the loop
+ * running: nothing is written at transport_send(), all of it at the flush. */
+static void test_flush_writes_now(void **unused)
+{
+    (void)unused;
+    struct env e;
+    struct fake_server srv;
+    env_init(&e);
+    fake_start(&srv, e.loop, 0);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
+    WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && srv.n_cmds == 1, 2000); /* RAFT.AUTH read */
+    int fd = srv.conns[0]->fd;
+    int avail = -1;
+    assert_int_equal(transport_send(t, 2, "now", 3), TRANSPORT_OK);
+    assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
+    assert_int_equal(avail, 0);
+    transport_flush(t);
+    assert_int_equal(ioctl(fd, FIONREAD, &avail), 0);
+    assert_int_equal(avail, (int)strlen("*3\r\n$8\r\nRAFT.MSG\r\n$1\r\n1\r\n$3\r\nnow\r\n"));
+    transport_flush(t); /* nothing left: a no-op */
+    WAIT_UNTIL(e.loop, srv.n_cmds == 2 && info(t, 2).pending_cmds == 0, 2000);
+    assert_cmd(&srv.cmds[1], 0, "RAFT.MSG", "1", "now", 3);
+
     transport_free(t);
     fake_stop(&srv);
     env_free(&e);
@@ -455,6 +486,7 @@ int main(void)
     log_set_level(LOG_LEVEL_WARNING);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delivery_in_order),
+        cmocka_unit_test(test_flush_writes_now),
         cmocka_unit_test(test_connects_when_peer_appears),
         cmocka_unit_test(test_reconnects_after_close),
         cmocka_unit_test(test_stuck_peer_is_bounded),
