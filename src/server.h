@@ -51,7 +51,6 @@ struct server {
     int64_t start_ms;
     uint64_t rng;               /* PRNG state for local (non-replicated) choices */
     char run_id[41];
-    size_t used_memory_cached;  /* refreshed by the cron; for the OOM check */
     int shutdown_requested;
     const char *config_file;    /* absolute path, or NULL */
     const char *executable;
@@ -74,7 +73,7 @@ void server_flush_clients(struct server *srv);
 
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
-/* Cached allocator statistics, refreshed by the cron. */
+/* Allocator statistics, at most 100 ms old (read on demand). */
 size_t server_used_memory(void);
 size_t server_rss_bytes(void);
 
