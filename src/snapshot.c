@@ -13,13 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "kv.h"
 #include "snapshot.h"
 #include "util.h"
 
 static const char HEADER_MAGIC[8] = {'R', 'C', 'S', 'N', 'A', 'P', '\r', '\n'};
 static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
-#define STREAM_BUF_BYTES (1u << 20) /* stdio buffer: few large syscalls */
+#define STREAM_BUF_BYTES (1u << 20) /* reading: stdio buffer; writing: our own */
 #define RECORD_HEAD_LEN 16
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -85,11 +86,14 @@ int snapshot_path(char *out, size_t outlen, const char *dir, const char *name)
 /* ------------------------------------------------------------------ write */
 
 struct writer {
-    FILE *f;
-    uint64_t hash, written;
-    int failed;
-    uint64_t synced_to;   /* writeback started for the bytes before this offset */
-    size_t pending_bytes; /* written after it */
+    int fd;
+    unsigned char *buf; /* STREAM_BUF_BYTES; written out whole, so at aligned offsets */
+    size_t used;
+    struct checksum sum; /* of every byte before the trailer */
+    uint64_t written;    /* records */
+    int failed;          /* errno of the first failure */
+    uint64_t flushed;    /* bytes handed to write() */
+    uint64_t synced_to;  /* writeback started for the bytes before this offset */
     unsigned work_pct;      /* share of the time spent working (pacing) */
     uint32_t since_check;   /* records since the clock was last read */
     int64_t slice_start_us; /* start of the current work slice */
@@ -112,18 +116,48 @@ struct writer {
  * rdb-save-incremental-fsync) made them wait more, not less. */
 #define WRITEBACK_BYTES (4u << 20)
 
+static int write_full(int fd, const void *data, size_t n)
+{
+    size_t put = 0;
+    while (put < n) {
+        ssize_t k = write(fd, (const char *)data + put, n - put);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -1;
+        put += (size_t)k;
+    }
+    return 0;
+}
+
+/* Checksums and writes the buffer (whole buffers only, except the last). */
+static void w_flush(struct writer *w)
+{
+    if (w->failed || w->used == 0) return;
+    checksum_update(&w->sum, w->buf, w->used);
+    if (write_full(w->fd, w->buf, w->used) != 0) {
+        w->failed = errno ? errno : EIO;
+        return;
+    }
+    w->flushed += w->used;
+    w->used = 0;
+    if (w->flushed - w->synced_to >= WRITEBACK_BYTES) {
+        /* A hint: an error here shows again at the final fsync. */
+        (void)sync_file_range(w->fd, (off_t)w->synced_to, (off_t)(w->flushed - w->synced_to),
+                              SYNC_FILE_RANGE_WRITE);
+        w->synced_to = w->flushed;
+    }
+}
+
 static void w_put(struct writer *w, const void *p, size_t n)
 {
-    if (w->failed || n == 0) return;
-    w->hash = fnv(w->hash, p, n);
-    if (fwrite(p, 1, n, w->f) != n) w->failed = errno ? errno : EIO;
-    w->pending_bytes += n;
-    if (!w->failed && w->pending_bytes >= WRITEBACK_BYTES) {
-        if (fflush(w->f) != 0) w->failed = errno ? errno : EIO;
-        /* A hint: an error here shows again at the final fsync. */
-        (void)sync_file_range(fileno(w->f), w->synced_to, 0, SYNC_FILE_RANGE_WRITE);
-        w->synced_to += w->pending_bytes;
-        w->pending_bytes = 0;
+    const unsigned char *src = p;
+    while (n > 0 && !w->failed) {
+        size_t take = STREAM_BUF_BYTES - w->used;
+        if (take > n) take = n;
+        memcpy(w->buf + w->used, src, take);
+        w->used += take;
+        src += take;
+        n -= take;
+        if (w->used == STREAM_BUF_BYTES) w_flush(w);
     }
 }
 
@@ -150,24 +184,21 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     }
 }
 
-/* Flushes stdio, fsyncs and closes; 0 or the errno of the first failure. */
-static int finish_file(FILE *f, int failed)
-{
-    if (fflush(f) != 0 && !failed) failed = errno ? errno : EIO;
-    if (!failed && fsync(fileno(f)) != 0) failed = errno;
-    if (fclose(f) != 0 && !failed) failed = errno ? errno : EIO;
-    return failed;
-}
-
 int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term,
                    unsigned work_pct, char *err, size_t errlen)
 {
     assert(work_pct >= 1 && work_pct <= 100);
-    struct writer w = {.hash = FNV_OFFSET, .work_pct = work_pct};
+    struct writer w = {.work_pct = work_pct};
     w.slice_start_us = util_monotonic_us();
-    w.f = fopen(path, "wb");
-    if (!w.f) return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
-    setvbuf(w.f, NULL, _IOFBF, STREAM_BUF_BYTES);
+    checksum_init(&w.sum);
+    w.buf = malloc(STREAM_BUF_BYTES);
+    if (!w.buf) return fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", path);
+    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w.fd < 0) {
+        int e = errno;
+        free(w.buf);
+        return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(e));
+    }
     uint64_t count = kv_size(kv);
     unsigned char head[SNAPSHOT_HEADER_LEN];
     memcpy(head, HEADER_MAGIC, 8);
@@ -178,13 +209,15 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     put_u64(head + 32, count);
     w_put(&w, head, sizeof head);
     kv_foreach(kv, write_record, &w);
+    w_flush(&w);
     unsigned char trailer[SNAPSHOT_TRAILER_LEN];
     memcpy(trailer, TRAILER_MAGIC, 8);
-    put_u64(trailer + 8, w.hash);
-    if (!w.failed && fwrite(trailer, 1, sizeof trailer, w.f) != sizeof trailer)
-        w.failed = errno ? errno : EIO;
-    int e = finish_file(w.f, w.failed);
-    if (e) return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(e));
+    put_u64(trailer + 8, checksum_final(&w.sum));
+    if (!w.failed && write_full(w.fd, trailer, sizeof trailer) != 0) w.failed = errno ? errno : EIO;
+    if (!w.failed && fsync(w.fd) != 0) w.failed = errno;
+    if (close(w.fd) != 0 && !w.failed) w.failed = errno ? errno : EIO;
+    free(w.buf);
+    if (w.failed) return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
     /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */
     if (w.written != count)
         return fail(err, errlen, SNAPSHOT_EIO, "%s: wrote %llu keys, keyspace holds %llu", path,
@@ -222,12 +255,29 @@ int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t er
 struct reader {
     FILE *f;
     const char *path;
-    uint64_t hash, pos, size;
+    uint32_t version;    /* from the header; decides the checksum */
+    uint64_t fnv;        /* version 1: FNV-1a 64 so far */
+    struct checksum sum; /* version 2 */
+    uint64_t pos, size;
     unsigned char *buf; /* one record's key and value */
     size_t cap;
 };
 
-static int r_get(struct reader *r, void *p, size_t n, char *err, size_t errlen)
+static void r_hash(struct reader *r, const void *p, size_t n)
+{
+    if (r->version == 1)
+        r->fnv = fnv(r->fnv, p, n);
+    else
+        checksum_update(&r->sum, p, n);
+}
+
+static uint64_t r_body_hash(const struct reader *r)
+{
+    return r->version == 1 ? r->fnv : checksum_final(&r->sum);
+}
+
+/* Reads n bytes (not hashed). */
+static int r_read(struct reader *r, void *p, size_t n, char *err, size_t errlen)
 {
     if (n && fread(p, 1, n, r->f) != n) {
         if (ferror(r->f))
@@ -235,9 +285,16 @@ static int r_get(struct reader *r, void *p, size_t n, char *err, size_t errlen)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is truncated at byte %llu",
                     r->path, (unsigned long long)r->pos);
     }
-    r->hash = fnv(r->hash, p, n);
     r->pos += n;
     return 0;
+}
+
+/* Reads n bytes of the body (hashed). */
+static int r_get(struct reader *r, void *p, size_t n, char *err, size_t errlen)
+{
+    int rc = r_read(r, p, n, err, errlen);
+    if (rc == 0) r_hash(r, p, n);
+    return rc;
 }
 
 static int read_header(struct reader *r, struct snapshot_header *h, char *err, size_t errlen)
@@ -247,16 +304,18 @@ static int read_header(struct reader *r, struct snapshot_header *h, char *err, s
         return fail(err, errlen, SNAPSHOT_EBADFILE,
                     "snapshot %s is truncated (%llu bytes, shorter than header and trailer)",
                     r->path, (unsigned long long)r->size);
-    int rc = r_get(r, head, sizeof head, err, errlen);
+    int rc = r_read(r, head, sizeof head, err, errlen);
     if (rc) return rc;
     if (memcmp(head, HEADER_MAGIC, 8) != 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "%s is not a raftcache snapshot (bad magic)",
                     r->path);
     uint32_t version = get_u32(head + 8);
-    if (version != SNAPSHOT_VERSION || get_u32(head + 12) != 0)
+    if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION || get_u32(head + 12) != 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s has version %u (flags %u); this build reads version %d", r->path,
-                    version, get_u32(head + 12), SNAPSHOT_VERSION);
+                    "snapshot %s has version %u (flags %u); this build reads versions %d to %d",
+                    r->path, version, get_u32(head + 12), SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION);
+    r->version = version;
+    r_hash(r, head, sizeof head);
     h->index = get_u64(head + 16);
     h->term = get_u64(head + 24);
     h->key_count = get_u64(head + 32);
@@ -299,9 +358,9 @@ static int read_trailer(struct reader *r, char *err, size_t errlen)
         return fail(err, errlen, SNAPSHOT_EBADFILE,
                     "snapshot %s is corrupt: %llu bytes after its last record, expected %d",
                     r->path, (unsigned long long)(r->size - r->pos), SNAPSHOT_TRAILER_LEN);
-    uint64_t body_hash = r->hash;
+    uint64_t body_hash = r_body_hash(r);
     unsigned char t[SNAPSHOT_TRAILER_LEN];
-    int rc = r_get(r, t, sizeof t, err, errlen);
+    int rc = r_read(r, t, sizeof t, err, errlen);
     if (rc) return rc;
     if (memcmp(t, TRAILER_MAGIC, 8) != 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: no trailer", r->path);
@@ -316,7 +375,8 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->hash = FNV_OFFSET;
+    r->fnv = FNV_OFFSET;
+    checksum_init(&r->sum);
     r->f = fopen(path, "rb");
     if (!r->f)
         return fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s", path,
@@ -407,18 +467,6 @@ int snapshot_read_chunk(const char *path, uint64_t index, uint64_t offset, void 
     }
     close(fd);
     return rc;
-}
-
-static int write_full(int fd, const void *data, size_t n)
-{
-    size_t put = 0;
-    while (put < n) {
-        ssize_t k = write(fd, (const char *)data + put, n - put);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return -1;
-        put += (size_t)k;
-    }
-    return 0;
 }
 
 int snapshot_write_chunk(const char *path, uint64_t offset, const void *data, uint32_t len,

@@ -8,12 +8,18 @@
  * a snapshot is taken, sent or installed is the driver's business
  * (src/node_snap.c).
  *
- * FORMAT (version 1, little-endian):
+ * FORMAT (version 2, little-endian):
  *   header  "RCSNAP\r\n" | u32 version | u32 flags (0) | u64 index | u64 term
  *           | u64 key_count                                            40 bytes
  *   records key_count x (u32 key_len | u32 value_len | i64 expire_ms | key | value)
  *           expire_ms is the absolute Unix ms of the key's expiry, or -1
- *   trailer "RCSNEND\n" | u64 FNV-1a 64 of every byte before the trailer
+ *   trailer "RCSNEND\n" | u64 checksum of every byte before the trailer
+ *           (src/checksum.h)
+ * Version 1 is the same but for the checksum, FNV-1a 64 byte by byte; it is
+ * still read (verify, load, install) so that files written by an older build
+ * keep loading. Only version 2 is written: a build that reads version 1 only
+ * refuses this build's snapshots with a clear error (upgrade the cluster's
+ * nodes before any of them sends a snapshot to an old one).
  * A file is accepted only whole: magic, version, every length inside the file,
  * exactly key_count records, the trailer magic at the right place and the
  * checksum must all hold. A torn write (crash), a truncated copy or a flipped
@@ -80,7 +86,8 @@ struct kv;
 #define SNAPSHOT_FILE_NAME "snapshot.rcs"
 #define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by the local child */
 #define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2     /* written */
+#define SNAPSHOT_VERSION_MIN 1 /* oldest read */
 #define SNAPSHOT_HEADER_LEN 40
 #define SNAPSHOT_TRAILER_LEN 16
 
@@ -97,7 +104,7 @@ struct snapshot_header {
 };
 
 /* Writes every key of kv (kv_foreach) to path with the given index/term, via
- * a buffered stream, starting the writeback every few MB (without waiting),
+ * whole 1 MiB buffers, starting the writeback every few MB (without waiting),
  * then fsyncs it. Does
  * not rename. work_pct (1..100) paces it: it sleeps so as to work about that
  * share of the time (100: never sleeps), leaving the CPU to the server. Used

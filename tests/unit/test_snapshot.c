@@ -2,7 +2,7 @@
  * tests/unit/test_snapshot.c - the snapshot file (src/snapshot.c): a write
  * and load round trip keeps binary keys, binary values and absolute
  * expiries; a truncated, bit-flipped or foreign file is refused with a
- * message saying what is wrong; chunked copying (leader -> follower)
+ * message saying what is wrong; version 1 files (older builds) still load; chunked copying (leader -> follower)
  * reproduces the file; publishing replaces snapshot.rcs.
  */
 #include <setjmp.h>
@@ -208,8 +208,8 @@ static void test_wrong_magic_and_version(void **state)
     flip(f->path, 0);
     expect_refused(f, "not a raftcache snapshot");
     flip(f->path, 0);
-    flip(f->path, 8); /* version 1 -> 17 */
-    expect_refused(f, "version 17");
+    flip(f->path, 8); /* version 2 -> 18 */
+    expect_refused(f, "version 18");
     FILE *fp = fopen(f->path, "wb");
     assert_non_null(fp);
     static const char foreign[] = "SQLite format 3\0 and then enough bytes to pass the size check";
@@ -219,6 +219,56 @@ static void test_wrong_magic_and_version(void **state)
     struct snapshot_header h;
     unlink(f->path);
     assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_ENOENT);
+}
+
+/* A version 1 file (FNV-1a 64 checksum, written by older builds) still
+ * verifies and loads; a damaged one is still refused. */
+static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void test_version1_loads(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    uint64_t size = file_size(f->path);
+    unsigned char *b = malloc(size);
+    assert_non_null(b);
+    FILE *fp = fopen(f->path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fread(b, 1, size, fp), size);
+    b[8] = 1; /* version 1, little-endian u32 */
+    uint64_t h = fnv1a(0xcbf29ce484222325ULL, b, size - SNAPSHOT_TRAILER_LEN);
+    for (int i = 0; i < 8; i++)
+        b[size - 8 + i] = (unsigned char)(h >> (8 * i));
+    rewind(fp);
+    assert_int_equal(fwrite(b, 1, size, fp), size);
+    fclose(fp);
+    free(b);
+
+    struct kv loaded;
+    kv_init(&loaded, 9);
+    struct snapshot_header hd;
+    assert_int_equal(snapshot_load(f->path, &loaded, &hd, f->err, sizeof f->err), 0);
+    assert_int_equal(hd.index, 1234);
+    assert_int_equal(kv_size(&loaded), NKEYS);
+    char key[64], val[512];
+    for (int i = 0; i < NKEYS; i++) {
+        size_t kl = make_key(i, key), vl = make_val(i, val);
+        struct kv_val *v = kv_lookup_read(&loaded, key, kl, 0);
+        assert_non_null(v);
+        assert_int_equal(v->len, vl);
+        assert_memory_equal(v->data, val, vl);
+        assert_int_equal(v->expire_ms, make_expire(i));
+    }
+    kv_free(&loaded);
+    flip(f->path, size - 20);
+    expect_refused(f, "checksum mismatch");
 }
 
 /* Leader reads chunks, follower writes them: the copy is the same file. */
@@ -267,7 +317,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_round_trip),   T(test_empty_keyspace),          T(test_truncated),
-        T(test_flipped_byte), T(test_wrong_magic_and_version), T(test_chunk_copy_and_publish),
+        T(test_flipped_byte), T(test_wrong_magic_and_version), T(test_version1_loads), T(test_chunk_copy_and_publish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
