@@ -554,7 +554,7 @@ static void test_write_error_rolls_back(void **state)
 
 /* What a raftcache of schema version 1 left: no conf.addr column. */
 static const char v1_file_sql[] =
-    "PRAGMA page_size=65536;BEGIN;PRAGMA application_id=1382446147;PRAGMA user_version=1;"
+    "BEGIN;PRAGMA application_id=1382446147;PRAGMA user_version=1;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
     "CREATE TABLE conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE,"
     " voter INTEGER NOT NULL);"
