@@ -235,22 +235,45 @@ static void reap_child(struct server *srv)
                     WEXITSTATUS(status));
 }
 
+/* Nodes apply the same log, so the rules below fire on all of them at about
+ * the same moment; a cluster whose nodes all snapshot at once (each paying
+ * for its child's CPU and its fork's copy-on-write faults) has no fast
+ * majority left to commit with. So each node waits an extra quarter of the
+ * rule per step of its position in the configuration (the same list on
+ * every node), modulo 3: of three consecutive members at most one snapshots
+ * at a time, and a 3- or 5-node cluster keeps a majority that is not
+ * snapshotting. A node alone does not wait. */
+#define SNAP_STAGGER_SLOTS 3
+#define SNAP_STAGGER_DIV 4
+
+static uint64_t staggered(const struct server *srv, uint64_t due)
+{
+    const struct raft_conf *c = raft_conf_of(srv->node->raft);
+    if (c->n < 2) return due;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->s[i].id == (raft_id)srv->cfg.node_id)
+            return due + due / SNAP_STAGGER_DIV * (i % SNAP_STAGGER_SLOTS);
+    return due;
+}
+
 /* When a snapshot is taken (conf/raftcache.conf): a forced one, or the log
  * applied since the last one holds raft-snapshot-threshold entries, or its
  * bytes reach raft-snapshot-log-percentage of the last snapshot's size and
- * raft-snapshot-log-min-size. The entry rule bounds the log's length; the
- * size rule bounds its bytes (entries are batches of any size, src/sm.h)
- * while keeping the work of rewriting a large keyspace proportional to the
- * writes that made the log grow, as Redis's AOF rewrite does. */
+ * raft-snapshot-log-min-size (each staggered, above). The entry rule bounds
+ * the log's length; the size rule bounds its bytes (entries are batches of
+ * any size, src/sm.h) while keeping the work of rewriting a large keyspace
+ * proportional to the writes that made the log grow, as Redis's AOF rewrite
+ * does. */
 static bool snapshot_due(const struct server *srv, raft_index base)
 {
     const struct node *n = srv->node;
-    if (n->snap.force || n->applied - base >= (uint64_t)srv->cfg.raft_snapshot_threshold)
+    if (n->snap.force ||
+        n->applied - base >= staggered(srv, (uint64_t)srv->cfg.raft_snapshot_threshold))
         return true;
     uint64_t due = n->snap.size_bytes / 100 * (uint64_t)srv->cfg.raft_snapshot_log_percentage;
     if (due < (uint64_t)srv->cfg.raft_snapshot_log_min_size)
         due = (uint64_t)srv->cfg.raft_snapshot_log_min_size;
-    return n->applied_bytes - n->snap.base_bytes >= due;
+    return n->applied_bytes - n->snap.base_bytes >= staggered(srv, due);
 }
 
 void node_snap_after_ready(struct server *srv)

@@ -3,7 +3,8 @@ bounded, RAFT.INFO's snapshot fields move, a restart (clean or kill -9, even
 in the middle of taking a snapshot) brings every key back with its TTL, a
 damaged snapshot file is refused at start, and a follower that was down
 while the leader compacted catches up through a snapshot transfer and ends
-up with the same data.
+up with the same data; the automatic rules are staggered across a cluster's
+nodes.
 
 Every wait polls with a deadline; nothing asserts how long anything took.
 """
@@ -213,4 +214,25 @@ def test_follower_down_through_three_compactions_catches_up_by_snapshot(make_clu
     # The installed snapshot survives the follower's restart.
     cl.kill9(lagging)
     cl.start(lagging)
+    cl.wait_converged()
+
+
+def test_automatic_snapshots_are_staggered_across_nodes(make_cluster):
+    """Every node applies the same log, so the rules would fire everywhere at
+    once; the member at position p waits p mod 3 quarters more (positions:
+    cluster-members' order, node1 first). Writes sent one at a time are one
+    entry each."""
+    threshold = 200
+    cl = make_cluster(3, {"raft-snapshot-threshold": threshold})
+    c = cl.leader().client()
+    for i in range(int(threshold * 1.6)):
+        assert c.set(f"s{i}", i) is True
+    wanted = {1: threshold, 2: threshold * 5 // 4, 3: threshold * 3 // 2}
+    for node_id, at_least in wanted.items():
+        nd = cl.node(node_id)
+        wait_until(lambda: int((nd.raft_info() or {}).get("snapshots_created", 0)) >= 1,
+                   DEADLINE_S, what=f"{nd} to take its snapshot")
+        info = nd.raft_info()
+        assert int(info["snapshots_created"]) == 1, info
+        assert int(info["snapshot_last_idx"]) >= at_least, (node_id, info)
     cl.wait_converged()
