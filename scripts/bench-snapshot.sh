@@ -9,19 +9,22 @@
 #   1. load: BENCH_SNAP_KEYS keys (16-byte names key:%012d, 100-byte values)
 #      into the leader with redis-cli --pipe; waits until every node applied
 #      the leader's commit index;
-#   2. latency: BENCH_SNAP_ROUNDS rounds (default 2) of a pair of runs against
+#   2. latency: BENCH_SNAP_ROUNDS rounds (default 5) of a pair of runs against
 #      the leader, each a redis-benchmark SET run then a GET run (50 clients,
 #      100-byte values, -r 1000000, BENCH_SNAP_N requests each):
 #        - without a snapshot;
 #        - leader: RAFT.DEBUG COMPACT sent to the leader only;
 #        - all: sent to every node (leader first; every node snapshots at
-#          once, as with the automatic rules; on one machine the nodes and
-#          their snapshot children then share its cores and disk) right
-#          before the benchmark. Afterwards RAFT.INFO is polled until no node
+#          once: the worst case, since the automatic rules stagger the
+#          nodes; on one machine the nodes and their snapshot children then
+#          share its cores and disk) right before the benchmark. Afterwards RAFT.INFO is polled until no node
 #          has snapshot_in_progress:yes; the leader's snapshot_last_duration_ms
 #          and snapshot_size are reported, and whether the snapshot outlasted
 #          the benchmark or ended during its SET or GET run.
-#      The table shows every round's rows (rps and p50/p99 in ms).
+#      Each run starts BENCH_SNAP_SETTLE seconds after the followers applied
+#      the previous one. The table shows every round's rows (rps and p50/p99
+#      in ms) and, per mode, the SET p99 with a snapshot over the same
+#      round's without, and the median of those ratios.
 #   3. join: a 4th node, empty dir, no cluster-members, same secret; times
 #      RAFT.CLUSTER JOIN (its +OK) and until the node has applied the leader's
 #      commit index of the moment of the JOIN and is a voter
@@ -33,7 +36,9 @@
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_SNAP_KEYS (keys
 # loaded, default 1000000), BENCH_SNAP_N (requests per SET or GET run,
 # default 60000: a SET run then lasts about as long as a snapshot, so the
-# latency measured is that of a run during a snapshot), BENCH_SNAP_ROUNDS (default 2), BENCH_CLIENTS (default 50),
+# latency measured is that of a run during a snapshot), BENCH_SNAP_ROUNDS
+# (default 5), BENCH_SNAP_SETTLE (seconds of quiet before each run, default
+# 5: the log trimmed after a snapshot), BENCH_CLIENTS (default 50),
 # BENCH_SNAP_TIMEOUT (seconds allowed for each wait: followers applying the
 # load, a snapshot, the join and catch-up; default 600).
 set -euo pipefail
@@ -44,7 +49,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 KEYS=${BENCH_SNAP_KEYS:-1000000}
 N=${BENCH_SNAP_N:-60000}
-ROUNDS=${BENCH_SNAP_ROUNDS:-2}
+ROUNDS=${BENCH_SNAP_ROUNDS:-5}
+SETTLE=${BENCH_SNAP_SETTLE:-5}
 CLIENTS=${BENCH_CLIENTS:-50}
 WAIT_S=${BENCH_SNAP_TIMEOUT:-600}
 NODES=3
@@ -246,6 +252,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             "GET $gr rps p50 $gp50 p99 $gp99 ms; runs ${SET_S[$k]}s + ${GET_S[$k]}s"
         APPLY_S2=$(wait_applied)   # the followers caught up before the next run
         [ "$APPLY_S2" != timeout ] || log "warning: followers did not apply the leader's commit index"
+        sleep "$SETTLE"            # and finished what a snapshot leaves (trimming the log)
     done
 done
 
@@ -296,8 +303,10 @@ log "join: ${JOIN_STATUS:-reply ${JOIN_REPLY_S}s, caught up ${CAUGHT_S}s, snapsh
     echo "latency: redis-benchmark against the leader, -c $CLIENTS -d 100 -r 1000000 -n $N, a SET run" \
          "then a GET run; latency in ms (p50/p99)"
     echo "snapshot rows: RAFT.DEBUG COMPACT right before the runs, on the leader only (leader), or" \
-         "on all $NODES nodes, leader first (all: every node snapshots at once, as with the automatic" \
-         "rules; here $NODES nodes and their snapshot children share $(nproc) cores and one disk)"
+         "on all $NODES nodes, leader first (all: every node snapshots at once, the worst case; the" \
+         "automatic rules stagger the nodes, conf/raftcache.conf; here $NODES nodes and their" \
+         "snapshot children share $(nproc) cores and one disk); each run starts ${SETTLE}s after" \
+         "the followers applied the previous one"
     echo
     printf '%-5s %-8s %10s %14s %6s %10s %14s %6s %16s %8s  %s\n' round snapshot "SET rps" \
         "SET p50/p99" "SET s" "GET rps" "GET p50/p99" "GET s" "snap ms lead/fol" "size MB" snapshot
@@ -314,6 +323,19 @@ log "join: ${JOIN_STATUS:-reply ${JOIN_REPLY_S}s, caught up ${CAUGHT_S}s, snapsh
             printf '%-5s %-8s %10s %14s %6s %10s %14s %6s %16s %8s  %s\n' "$round" "$mode" "$sr" \
                 "$sp50/$sp99" "${SET_S[$k]}" "$gr" "$gp50/$gp99" "${GET_S[$k]}" "$ms" "$size" "$ov"
         done
+    done
+    echo
+    echo "SET p99 with a snapshot / without (same round):"
+    for mode in leader all; do
+        ratios=""
+        for ((round = 1; round <= ROUNDS; round++)); do
+            read -r _ _ base <<<"${SET_R[$round,no]}"
+            read -r _ _ with <<<"${SET_R[$round,$mode]}"
+            ratios="$ratios $(awk -v a="$with" -v b="$base" 'BEGIN { if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "n/a" }')"
+        done
+        median=$(echo $ratios | tr ' ' '\n' | grep -v n/a | sort -n |
+            awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+        printf '  %-7s per round:%s; median %s\n' "$mode" "$ratios" "$median"
     done
     echo
     k=$ROUNDS,all
