@@ -1,9 +1,9 @@
 """Snapshots and log compaction as an operator sees them: the log stays
 bounded, RAFT.INFO's snapshot fields move, a restart (clean or kill -9, even
 in the middle of taking a snapshot) brings every key back with its TTL, a
-damaged snapshot file is refused at start, and a follower that was down
-while the leader compacted catches up through a snapshot transfer and ends
-up with the same data; the automatic rules are staggered across a cluster's
+damaged snapshot file is refused at start, a follower that was down while
+the leader compacted catches up through a snapshot transfer and ends up with
+the same data, even when killed -9 in the middle of receiving it; the automatic rules are staggered across a cluster's
 nodes.
 
 Every wait polls with a deadline; nothing asserts how long anything took.
@@ -185,6 +185,45 @@ def test_kill9_while_taking_a_snapshot_loses_nothing(start_server):
     c = srv.client()
     check_loaded(c, n, value_len=16)
     assert c.get("tail") == b"after-snapshot"
+
+
+def test_kill9_while_installing_a_snapshot_loses_nothing(make_cluster):
+    """A follower killed -9 while it receives the leader's snapshot (chunks
+    going into snapshot.incoming), once at the first chunk and once past
+    half of the file, restarts, starts the transfer over and ends up with
+    the same data; the partial file is not left behind."""
+    cl = make_cluster(3, {"raft-snapshot-threshold": 1_000_000})
+    leader = cl.leader()
+    lagging = [nd for nd in cl.nodes if nd is not leader][0]
+    cl.stop(lagging)
+    c = leader.client()
+    n = 40000
+    load(c, n, value_len=1000)
+    assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
+    wait_until(lambda: info_int(c, "snapshots_created") >= 1, DEADLINE_S, what="a snapshot")
+    wait_snapshot_idle(c)
+    size = info_int(c, "snapshot_size")
+    incoming = os.path.join(lagging.data_dir, "snapshot.incoming")
+    for fraction in (0.0, 0.5):
+        cl.start(lagging, wait=False)
+
+        def receiving():
+            lagging.assert_running("while receiving the snapshot")
+            try:
+                return os.path.getsize(incoming) > fraction * size
+            except OSError:
+                return False
+        wait_until(receiving, DEADLINE_S, interval_s=0.001,
+                   what=f"{lagging} to receive {fraction:.0%} of the snapshot")
+        cl.kill9(lagging)
+    cl.start(lagging)
+    wait_until(lambda: int((lagging.raft_info() or {}).get("snapshots_received", 0)) >= 1,
+               DEADLINE_S, what=f"{lagging} to install the snapshot")
+    assert not os.path.exists(incoming)
+    digest = cl.wait_converged()
+    assert len(digest) == n
+    with lagging.readonly_client() as rc:
+        check_loaded(rc, n, value_len=1000)
 
 
 def test_follower_down_through_three_compactions_catches_up_by_snapshot(make_cluster):
