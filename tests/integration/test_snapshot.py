@@ -3,8 +3,8 @@ bounded, RAFT.INFO's snapshot fields move, a restart (clean or kill -9, even
 in the middle of taking a snapshot) brings every key back with its TTL, a
 damaged snapshot file is refused at start, a follower that was down while
 the leader compacted catches up through a snapshot transfer and ends up with
-the same data, even when killed -9 in the middle of receiving it; the automatic rules are staggered across a cluster's
-nodes.
+the same data, even when killed -9 in the middle of receiving it; the
+automatic rules are staggered across a cluster's nodes.
 
 Every wait polls with a deadline; nothing asserts how long anything took.
 """
