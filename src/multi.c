@@ -149,6 +149,17 @@ static void watch_key(struct client *c, const struct resp_arg *key, int64_t now_
     c->watched_count++;
 }
 
+/* A watched key with a write ahead of this EXEC in the log but not applied
+ * yet (src/inflight.h): checked against the applied keyspace only, the EXEC
+ * would overwrite that write. A read-only queue runs locally after its
+ * ReadIndex and needs no such check. */
+static int watched_key_in_flight(struct client *c)
+{
+    for (struct watched_key *w = c->watched; w; w = w->client_next)
+        if (sm_write_in_flight(c->srv, w->key->key, w->key->key_len)) return 1;
+    return 0;
+}
+
 /* A watched key that was present when watched and has expired since. */
 static int watched_key_expired(struct client *c, int64_t now_ms)
 {
@@ -215,6 +226,8 @@ void cmd_exec(struct cmd_ctx *c)
         return;
     }
     if (watched_key_expired(cl, c->now_ms)) cl->flags |= CLIENT_DIRTY_CAS;
+    if ((cl->mstate.cmd_flags & CMD_WRITE) && watched_key_in_flight(cl))
+        cl->flags |= CLIENT_DIRTY_CAS;
     if (cl->flags & CLIENT_DIRTY_CAS) {
         resp_add_null_array(c->out);
         multi_discard(cl);

@@ -12,6 +12,15 @@
  * logically expired when watched does not dirty its watchers by being
  * deleted (it was absent and stays absent), and a watched key that expires
  * between WATCH and EXEC fails the EXEC.
+ *
+ * Replication: the check runs on the leader when EXEC is proposed, against
+ * the applied keyspace, so it also fails the EXEC when a watched key has a
+ * write staged or in the log ahead of it and not applied yet
+ * (src/inflight.h); such a write would otherwise land between the check and
+ * the EXEC's apply and be overwritten. Only EXECs that passed reach the log,
+ * so every replica applies the same thing. The check is conservative: a
+ * write to another key of the same hash slot, or in flight since before the
+ * WATCH, fails it too (the client retries, as after any WATCH failure).
  */
 #ifndef MULTI_H
 #define MULTI_H

@@ -11,6 +11,7 @@
 #include "node_int.h"
 #include "proxy.h"
 #include "server.h"
+#include "sm.h"
 #include "storage.h"
 #include "transport.h"
 #include "util.h"
@@ -226,18 +227,20 @@ void node_add_waiter(struct server *srv, struct client *c, raft_index index)
     w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
 }
 
-void node_propose(struct server *srv, struct client *c, const char *data, size_t len)
+uint64_t node_propose(struct server *srv, struct client *c, const char *data, size_t len)
 {
     struct node *n = srv->node;
-    raft_index index;
+    raft_index index = 0;
     int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
-    if (!c) return;
+    if (rc != 0) index = 0;
+    if (!c) return index;
     if (rc != 0) {
         reply_refused(srv, c, rc);
-        return;
+        return 0;
     }
     node_add_waiter(srv, c, index);
     c->pending_writes++;
+    return index;
 }
 
 void node_stage(struct server *srv, struct client *c)
@@ -248,10 +251,10 @@ void node_stage(struct server *srv, struct client *c)
     c->pending_writes++;
 }
 
-void node_propose_staged(struct server *srv, const char *data, size_t len)
+uint64_t node_propose_staged(struct server *srv, const char *data, size_t len)
 {
     struct node *n = srv->node;
-    raft_index index;
+    raft_index index = 0;
     int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
     for (size_t i = 0; i < n->n_staged; i++) {
         struct client *c = n->staged[i];
@@ -265,6 +268,7 @@ void node_propose_staged(struct server *srv, const char *data, size_t len)
         }
     }
     n->n_staged = 0;
+    return rc == 0 ? index : 0;
 }
 
 /* -------------------------------------------------------------- messages */
@@ -394,6 +398,7 @@ static void role_changed(struct server *srv, const struct raft_ready *rd)
     n->leader = rd->leader;
     static const char *const names[] = {"follower", "pre-candidate", "candidate", "leader"};
     log_set_role(n->role == RAFT_LEADER ? 'M' : 'S');
+    if (n->role == RAFT_LEADER && !was_leader) sm_leader_started(srv, raft_last_index(n->raft));
     LOG_NOTICE("Raft: %s at term %llu, leader %llu", names[n->role],
                (unsigned long long)raft_term_of(n->raft), (unsigned long long)n->leader);
     if (was_leader && n->role != RAFT_LEADER) fail_pending(n);

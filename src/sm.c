@@ -38,6 +38,7 @@ void sm_init(struct sm *sm)
 {
     memset(sm, 0, sizeof *sm);
     resp_out_init(&sm->sink, 2);
+    inflight_init(&sm->inflight);
 }
 
 void sm_free(struct sm *sm)
@@ -47,6 +48,7 @@ void sm_free(struct sm *sm)
     free(sm->argv);
     free(sm->keys);
     resp_out_free(&sm->sink);
+    inflight_free(&sm->inflight);
     memset(sm, 0, sizeof *sm);
 }
 
@@ -211,12 +213,37 @@ int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
     return 0;
 }
 
-/* Hands the built single-reply entry to the log, after the open batch (a
- * client's commands must reach the log in the order it sent them). */
+/* Hands the entry built in scratch to the log (the open batch went first). */
 static void submit(struct server *srv, struct client *c)
 {
-    sm_flush(srv);
-    node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
+    uint64_t index = node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
+    inflight_proposed(&srv->sm.inflight, index);
+}
+
+/* The keys a write command changes, for src/inflight.h: its key arguments,
+ * or every key when the command names none. */
+static void stage_keys(struct inflight *f, const struct command *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    if (!cmd || cmd->first_key <= 0 || cmd->first_key >= argc) {
+        inflight_stage_all(f);
+        return;
+    }
+    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    if (last >= argc) last = argc - 1;
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    for (int i = cmd->first_key; i <= last; i += step)
+        inflight_stage_key(f, argv[i].ptr, argv[i].len);
+}
+
+int sm_write_in_flight(struct server *srv, const char *key, size_t len)
+{
+    return inflight_busy(&srv->sm.inflight, key, len, node_applied(srv));
+}
+
+void sm_leader_started(struct server *srv, uint64_t last_index)
+{
+    inflight_all(&srv->sm.inflight, last_index);
 }
 
 static void put_ts(struct sm_buf *b, int64_t ts_ms)
@@ -232,7 +259,7 @@ void sm_flush(struct server *srv)
     /* Applied as of now: no command in it arrived later. */
     put_ts(&sm->batch, server_now_ms());
     sm->batch_n = 0;
-    node_propose_staged(srv, sm->batch.data, sm->batch.len);
+    inflight_proposed(&sm->inflight, node_propose_staged(srv, sm->batch.data, sm->batch.len));
 }
 
 /* Adds argv to the entry, with relative TTLs made absolute at now. Commands
@@ -259,27 +286,36 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
     if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(srv);
     if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
     add_absolute(&sm->batch, cmd, argc, argv, now);
+    stage_keys(&sm->inflight, cmd, argc, argv);
     sm->batch_n++;
     node_stage(srv, c);
 }
 
+/* Entries built in scratch go to the log after the open batch (a client's
+ * commands must reach the log in the order it sent them), so the batch is
+ * flushed before their keys are staged. */
 void sm_submit_multi(struct server *srv, struct client *c)
 {
+    sm_flush(srv);
     int64_t now = server_now_ms();
     struct sm_buf *b = &srv->sm.scratch;
     sm_entry_begin(b, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
         const struct multi_cmd *q = &c->mstate.cmds[i];
         const struct command *parent;
-        add_absolute(b, cmd_lookup(q->argv, q->argc, &parent), q->argc, q->argv, now);
+        const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
+        add_absolute(b, cmd, q->argc, q->argv, now);
+        if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&srv->sm.inflight, cmd, q->argc, q->argv);
     }
     submit(srv, c);
 }
 
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys)
 {
+    sm_flush(srv);
     struct sm_buf *b = &srv->sm.scratch;
     sm_entry_begin(b, SM_ENTRY_EXPIRE, server_now_ms());
     sm_entry_add(b, nkeys, keys);
+    for (int i = 0; i < nkeys; i++) inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
     submit(srv, NULL);
 }

@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include "../resp/parser.h"
 #include "../resp/writer.h"
+#include "inflight.h"
 
 struct server;
 struct client;
@@ -78,6 +79,7 @@ struct sm {
     struct resp_arg *keys;   /* a batch's likely keys (argv[1]), for prefetching */
     size_t keys_cap;
     uint64_t applied_entries;
+    struct inflight inflight; /* keys of the writes staged or in the log, unapplied */
 };
 
 void sm_init(struct sm *sm);
@@ -109,5 +111,11 @@ void sm_flush(struct server *srv);
 void sm_submit_multi(struct server *srv, struct client *c);
 /* Active expiry (leader only): proposes deletion of keys found expired. */
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys);
+/* 1 if a write to key (or to a key of its bucket, src/inflight.h) is staged
+ * or in the log and not applied yet: an EXEC watching key must fail. */
+int sm_write_in_flight(struct server *srv, const char *key, size_t len);
+/* This node just became leader: the entries up to last_index, inherited
+ * from earlier terms, may write any key until applied. */
+void sm_leader_started(struct server *srv, uint64_t last_index);
 
 #endif

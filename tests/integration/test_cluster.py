@@ -19,6 +19,7 @@ from redis.crc import key_slot
 
 from conftest import wait_until
 from raftcluster import SECRET, AckWriter, check_acked_present
+from test_commands import run_watch_increments
 
 DEADLINE_S = 60  # bound on any one wait for progress; never the thing tested
 
@@ -192,6 +193,16 @@ def test_every_write_command_family_replicates(cluster):
 
 
 # --------------------------------------------------------------------- redirects
+def test_concurrent_watch_increments_on_the_leader_lose_no_update(cluster):
+    """WATCH-based increments from several connections to the leader: every
+    EXEC that succeeds counts, on every node (writes ahead of an EXEC in the
+    log but not applied when it is checked fail it)."""
+    leader = cluster.leader()
+    wins, value = run_watch_increments(leader.client, "w:cluster-counter")
+    assert wins == value == 6 * 150
+    cluster.wait_converged()
+
+
 def test_follower_answers_moved_and_cluster_clients_follow_it(cluster):
     ld = cluster.leader()
     f = cluster.followers()[0]

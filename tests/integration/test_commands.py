@@ -90,6 +90,51 @@ def test_watch_conflict_aborts_exec(server):
     assert r.get("w:k") == b"changed"
 
 
+def run_watch_increments(make_client, key, threads_n=6, per_thread=150):
+    """The optimistic-locking loop clients build on WATCH (read, MULTI, write,
+    EXEC, retry on a null reply), from several connections at once; returns
+    (successful EXECs, the counter's final value), which must be equal."""
+    import threading
+    make_client().set(key, 0)
+    wins = [0] * threads_n
+    errors = []
+
+    def worker(t):
+        r = make_client()
+        try:
+            done = 0
+            while done < per_thread:
+                with r.pipeline(transaction=True) as pipe:
+                    try:
+                        pipe.watch(key)
+                        value = int(pipe.get(key))
+                        pipe.multi()
+                        pipe.set(key, value + 1)
+                        pipe.execute()
+                        done += 1
+                    except redis.WatchError:
+                        continue
+            wins[t] = done
+        except Exception as e:  # reported below, not lost in the thread
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(threads_n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    return sum(wins), int(make_client().get(key))
+
+
+def test_concurrent_watch_increments_lose_no_update(server):
+    """Every EXEC that succeeds must count: a write that another client's EXEC
+    put in the log ahead of this one, but that was not applied yet when this
+    EXEC was checked, must fail this EXEC, or its update is lost."""
+    wins, value = run_watch_increments(server.client, "w:counter")
+    assert wins == value == 6 * 150
+
+
 def test_exec_with_queued_error_reports_per_command(server):
     """A runtime error inside EXEC fails that command only."""
     r = server.client()
