@@ -23,8 +23,8 @@
 #          the benchmark or ended during its SET or GET run.
 #      Each run starts BENCH_SNAP_SETTLE seconds after the followers applied
 #      the previous one. The table shows every round's rows (rps and p50/p99
-#      in ms) and, per mode, the SET p99 with a snapshot over the same
-#      round's without, and the median of those ratios.
+#      in ms) and, per mode, the SET and GET p99 with a snapshot over the
+#      same round's without, and the median of those ratios.
 #   3. join: a 4th node, empty dir, no cluster-members, same secret; times
 #      RAFT.CLUSTER JOIN (its +OK) and until the node has applied the leader's
 #      commit index of the moment of the JOIN and is a voter
@@ -325,17 +325,24 @@ log "join: ${JOIN_STATUS:-reply ${JOIN_REPLY_S}s, caught up ${CAUGHT_S}s, snapsh
         done
     done
     echo
-    echo "SET p99 with a snapshot / without (same round):"
-    for mode in leader all; do
-        ratios=""
-        for ((round = 1; round <= ROUNDS; round++)); do
-            read -r _ _ base <<<"${SET_R[$round,no]}"
-            read -r _ _ with <<<"${SET_R[$round,$mode]}"
-            ratios="$ratios $(awk -v a="$with" -v b="$base" 'BEGIN { if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "n/a" }')"
+    echo "p99 with a snapshot / without (same round):"
+    for test in SET GET; do
+        for mode in leader all; do
+            ratios=""
+            for ((round = 1; round <= ROUNDS; round++)); do
+                if [ $test = SET ]; then
+                    read -r _ _ base <<<"${SET_R[$round,no]}"
+                    read -r _ _ with <<<"${SET_R[$round,$mode]}"
+                else
+                    read -r _ _ base <<<"${GET_R[$round,no]}"
+                    read -r _ _ with <<<"${GET_R[$round,$mode]}"
+                fi
+                ratios="$ratios $(awk -v a="$with" -v b="$base" 'BEGIN { if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "n/a" }')"
+            done
+            median=$(echo $ratios | tr ' ' '\n' | grep -v n/a | sort -n |
+                awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+            printf '  %s %-7s per round:%s; median %s\n' "$test" "$mode" "$ratios" "$median"
         done
-        median=$(echo $ratios | tr ' ' '\n' | grep -v n/a | sort -n |
-            awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-        printf '  %-7s per round:%s; median %s\n' "$mode" "$ratios" "$median"
     done
     echo
     k=$ROUNDS,all
