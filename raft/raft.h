@@ -23,6 +23,8 @@
  *       3. send every rd.msgs[i] with must_persist_first == 1;
  *       4. apply rd.committed in order; then serve rd.reads[i] once the applied index is
  *          >= reads[i].index; answer rd.snap_reqs with raft_snapshot_chunk() later;
+ *          (committed entries below rd.entries[0].index are durable here already: a
+ *          driver may apply them before step 2, to answer clients one fsync sooner)
  *       5. raft_advance(r).
  *   }
  * No other raft_* call may be made on this core between raft_ready() and raft_advance()
