@@ -17,6 +17,11 @@ NOCLUSTER, LOADING and connection errors move to another member. An op is
 never retried under the same invoke. Ops: SET/GET on REGISTER_KEYS (unique
 values), INCR/GET on COUNTER_KEYS, MULTI SET SET EXEC / MULTI GET GET EXEC
 on TXN_PAIRS. Register, counter and transaction keys are disjoint.
+Counters are also incremented the optimistic way: WATCH k, GET k (v), then
+MULTI SET k v+1 EXEC. It is recorded as an "incr" (field via "watch") that
+returned v+1 when EXEC succeeds, and as failed when EXEC answers null or the
+first round trip fails (WATCH and GET write nothing): a lost update under
+WATCH then shows as a duplicate counter value.
 
 final_reads(): after the cluster restarted, one GET of every key used,
 invoked after every other op completed.
@@ -40,8 +45,8 @@ SOCKET_TIMEOUT_S = 1.0
 # Errors that mean "this node did not run it": fail, and go elsewhere.
 NOT_RUN = ("MOVED", "CLUSTERDOWN", "NOCLUSTER", "TRYAGAIN", "LOADING", "EXECABORT")
 # (f, weight)
-OP_MIX = [("write", 25), ("read", 25), ("incr", 15), ("counter-read", 10),
-          ("txn-write", 12), ("txn-read", 13)]
+OP_MIX = [("write", 25), ("read", 25), ("incr", 10), ("cas-incr", 8), ("counter-read", 10),
+          ("txn-write", 10), ("txn-read", 12)]
 
 
 def error_code(e):
@@ -220,6 +225,9 @@ class Worker(threading.Thread):
         if f == "incr":
             k = self.rng.choice(COUNTER_KEYS)
             return "incr", {"key": k}, [("INCR", k)]
+        if f == "cas-incr":
+            k = self.rng.choice(COUNTER_KEYS)
+            return "cas-incr", {"key": k}, [("WATCH", k), ("GET", k)]
         if f == "counter-read":
             k = self.rng.choice(COUNTER_KEYS)
             return "read", {"key": k}, [("GET", k)]
@@ -232,15 +240,21 @@ class Worker(threading.Thread):
 
     def one_op(self, slot):
         f, fields, cmds = self.choose()
-        op = self.history.invoke(self.process, f, node=slot.addr, **fields)
+        if f == "cas-incr":
+            op = self.history.invoke(self.process, "incr", node=slot.addr, via="watch", **fields)
+        else:
+            op = self.history.invoke(self.process, f, node=slot.addr, **fields)
         if op is None:
             return
-        typ, extra = self.execute(slot, f, cmds)
+        if f == "cas-incr":
+            typ, extra = self.execute_cas(slot, fields["key"], cmds)
+        else:
+            typ, extra = self.execute(slot, f, cmds)
         self.history.complete(op, typ, **extra)
         if typ == "info":
             self.process += self.n_workers
 
-    def execute(self, slot, f, cmds):
+    def execute(self, slot, f, cmds, cas_value=None):
         """Runs cmds on slot; returns (completion type, fields)."""
         conn = self.connected(slot)
         if conn is None:
@@ -257,9 +271,42 @@ class Worker(threading.Thread):
         except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
             self.move_on()
             return "info", {"error": f"{type(e).__name__}: {e}"}
-        return self.outcome(f, replies)
+        return self.outcome(f, replies, cas_value)
 
-    def outcome(self, f, replies):
+    def execute_cas(self, slot, key, watch_cmds):
+        """WATCH key, GET key, then MULTI SET key v+1 EXEC on the same link."""
+        conn = self.connected(slot)
+        if conn is None:
+            self.move_on()
+            return "fail", {"error": "connect failed"}
+        replies = []
+        try:
+            conn.send_packed_command(conn.pack_commands(watch_cmds))
+            for _ in watch_cmds:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as e:
+                    replies.append(e)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+            self.move_on()  # WATCH and GET change nothing: certainly not applied
+            return "fail", {"error": f"{type(e).__name__}: {e}"}
+        errors = [r for r in replies if isinstance(r, redis.ResponseError)]
+        if errors:
+            self.drop_conn()  # and its WATCH
+            if error_code(errors[0]) == "MOVED":
+                self.follow_moved(str(errors[0]))
+            else:
+                self.move_on()
+            return "fail", {"error": f"before MULTI: {errors[0]}"}
+        try:
+            new = int(replies[1] or 0) + 1
+        except ValueError:
+            self.drop_conn()
+            return "fail", {"error": f"GET {replies[1]!r} is not a counter"}
+        return self.execute(slot, "cas-incr", [("MULTI",), ("SET", key, str(new)), ("EXEC",)],
+                            cas_value=new)
+
+    def outcome(self, f, replies, cas_value=None):
         last = replies[-1]
         if len(replies) > 1 and any(isinstance(r, redis.ResponseError) for r in replies):
             self.drop_conn()  # whatever MULTI state the server kept goes with it
@@ -274,6 +321,12 @@ class Worker(threading.Thread):
             if code in NOT_RUN:
                 return "fail", {"error": str(last) if code != "EXECABORT" else f"EXECABORT {last}"}
             return "info", {"error": str(last)}
+        if f == "cas-incr":
+            if last is None:
+                return "fail", {"error": "EXEC null: the watched key changed"}
+            if isinstance(last, list) and len(last) == 1 and last[0] in (True, b"OK"):
+                return "ok", {"value": cas_value}
+            return "info", {"error": f"EXEC reply {last!r}"}
         if f in ("write", "read", "incr"):
             if f == "write":
                 return ("ok", {}) if last in (True, b"OK") else ("info", {"error": f"reply {last!r}"})
