@@ -329,14 +329,10 @@ log "join: ${JOIN_STATUS:-reply ${JOIN_REPLY_S}s, caught up ${CAUGHT_S}s, snapsh
     for test in SET GET; do
         for mode in leader all; do
             ratios=""
+            declare -n runs=${test}_R   # SET_R or GET_R: "rps p50 p99" per round,mode
             for ((round = 1; round <= ROUNDS; round++)); do
-                if [ $test = SET ]; then
-                    read -r _ _ base <<<"${SET_R[$round,no]}"
-                    read -r _ _ with <<<"${SET_R[$round,$mode]}"
-                else
-                    read -r _ _ base <<<"${GET_R[$round,no]}"
-                    read -r _ _ with <<<"${GET_R[$round,$mode]}"
-                fi
+                read -r _ _ base <<<"${runs[$round,no]}"
+                read -r _ _ with <<<"${runs[$round,$mode]}"
                 ratios="$ratios $(awk -v a="$with" -v b="$base" 'BEGIN { if (b + 0 > 0 && a != "") printf "%.2f", a / b; else print "n/a" }')"
             done
             median=$(echo $ratios | tr ' ' '\n' | grep -v n/a | sort -n |

@@ -109,6 +109,19 @@ static inline int cmd_arity_ok(const struct command *cmd, int argc)
     return cmd->arity >= 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
+/* The key arguments of a call: argv[*first], argv[*first + *step], ... up to
+ * argv[*last] (never past argc - 1). Returns 0 when the call names none. */
+static inline int cmd_key_range(const struct command *cmd, int argc, int *first, int *last,
+                                int *step)
+{
+    if (cmd->first_key <= 0 || cmd->first_key >= argc) return 0;
+    int l = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    *first = cmd->first_key;
+    *last = l < argc ? l : argc - 1;
+    *step = cmd->key_step > 0 ? cmd->key_step : 1;
+    return 1;
+}
+
 /* --- handlers, grouped by the file that implements them --- */
 /* src/cmd_string.c */
 cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel,

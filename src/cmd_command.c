@@ -523,13 +523,14 @@ void cmd_command_getkeys(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR The command has no key arguments");
         return;
     }
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    int first, last, step;
     resp_deferred d = resp_add_deferred(c->out);
     long n = 0;
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step) {
-        resp_add_bulk(c->out, argv[i].ptr, argv[i].len);
-        n++;
-    }
+    if (cmd_key_range(cmd, argc, &first, &last, &step))
+        for (int i = first; i <= last; i += step) {
+            resp_add_bulk(c->out, argv[i].ptr, argv[i].len);
+            n++;
+        }
     resp_set_deferred_array_len(c->out, d, n);
 }
 

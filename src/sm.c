@@ -225,14 +225,12 @@ static void submit(struct server *srv, struct client *c)
 static void stage_keys(struct inflight *f, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    if (!cmd || cmd->first_key <= 0 || cmd->first_key >= argc) {
+    int first, last, step;
+    if (!cmd || !cmd_key_range(cmd, argc, &first, &last, &step)) {
         inflight_stage_all(f);
         return;
     }
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-    if (last >= argc) last = argc - 1;
-    int step = cmd->key_step > 0 ? cmd->key_step : 1;
-    for (int i = cmd->first_key; i <= last; i += step)
+    for (int i = first; i <= last; i += step)
         inflight_stage_key(f, argv[i].ptr, argv[i].len);
 }
 

@@ -58,6 +58,19 @@ def error_code(e):
     return str(e).split(" ", 1)[0]
 
 
+def round_trip(conn, cmds):
+    """Sends cmds as one pipeline; their replies, an error reply as its
+    ResponseError (the connection stays usable). Connection errors raise."""
+    conn.send_packed_command(conn.pack_commands(cmds))
+    replies = []
+    for _ in cmds:
+        try:
+            replies.append(conn.read_response())
+        except redis.ResponseError as e:
+            replies.append(e)
+    return replies
+
+
 def text(v):
     return v.decode() if isinstance(v, bytes) else v
 
@@ -260,14 +273,8 @@ class Worker(threading.Thread):
         if conn is None:
             self.move_on()
             return "fail", {"error": "connect failed"}
-        replies = []
         try:
-            conn.send_packed_command(conn.pack_commands(cmds))
-            for _ in cmds:
-                try:
-                    replies.append(conn.read_response())
-                except redis.ResponseError as e:  # the connection stays usable
-                    replies.append(e)
+            replies = round_trip(conn, cmds)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
             self.move_on()
             return "info", {"error": f"{type(e).__name__}: {e}"}
@@ -279,14 +286,8 @@ class Worker(threading.Thread):
         if conn is None:
             self.move_on()
             return "fail", {"error": "connect failed"}
-        replies = []
         try:
-            conn.send_packed_command(conn.pack_commands(watch_cmds))
-            for _ in watch_cmds:
-                try:
-                    replies.append(conn.read_response())
-                except redis.ResponseError as e:
-                    replies.append(e)
+            replies = round_trip(conn, watch_cmds)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
             self.move_on()  # WATCH and GET change nothing: certainly not applied
             return "fail", {"error": f"{type(e).__name__}: {e}"}
