@@ -159,6 +159,37 @@ static int can_change(const struct raft *r)
     return 0;
 }
 
+/* §4.2.1: a learner joins the voters only once it has shown it keeps up: it answered
+ * within the last election timeout, it is replicating normally, and it acknowledged
+ * entries of this leader's term (a new leader starts every match at 0) up to within
+ * promote_lag_entries of our last index. match > 0 and the recent answer are what make
+ * "caught up" mean something on a short log: without them an unreachable server
+ * (match 0) is within the lag of any log of up to promote_lag_entries entries, and once
+ * promoted it can take the quorum away for good. */
+static bool caught_up(const struct raft *r, const struct progress *p)
+{
+    return p->match > 0 && p->state == PR_REPLICATE && raft_pr_responsive(r, p) &&
+           p->match + r->cfg.promote_lag_entries >= rlog_last(&r->log);
+}
+
+/* Whether the voters of c that answered us within the last election timeout (we count
+ * for ourselves) reach c's quorum. A change that takes effect without this (promoting a
+ * silent learner, removing one of the last responsive voters) can neither commit nor be
+ * undone: the next change needs this one committed first (etcd's "strict reconfig
+ * check" refuses such changes for the same reason). */
+static bool responsive_quorum(const struct raft *r, const struct raft_conf *c)
+{
+    uint32_t voters = 0, live = 0;
+    for (uint32_t k = 0; k < c->n; k++) {
+        if (!c->s[k].voter) continue;
+        voters++;
+        for (uint32_t i = 0; i < r->n_prs; i++)
+            if (r->prs[i].id == c->s[k].id)
+                live += r->prs[i].id == r->id || raft_pr_responsive(r, &r->prs[i]);
+    }
+    return live >= voters / 2 + 1;
+}
+
 int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
                              const char *addr, raft_index *index)
 {
@@ -181,6 +212,7 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
     } else if (type == RAFT_CC_PROMOTE) {
         if (at < 0 || c.s[at].voter)
             return RAFT_EINVAL;
+        if (!caught_up(r, raft_pr(r, id))) return RAFT_EUNSAFE;
         c.s[at].voter = true;
     } else if (type == RAFT_CC_REMOVE) {
         if (at < 0 || (c.s[at].voter && raft_n_voters(r) == 1))
@@ -190,6 +222,9 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
     } else {
         return RAFT_EINVAL;
     }
+    if (type != RAFT_CC_ADD_LEARNER && r->conf.s[at].voter != (type == RAFT_CC_PROMOTE) &&
+        !responsive_quorum(r, &c))
+        return RAFT_EUNSAFE; /* the voters change: the new ones must be able to commit */
     uint8_t buf[RAFT_CONF_MAX_BYTES];
     uint32_t len = raft_conf_encode(&c, buf);
     if (rlog_append(&r->log, r->term, RAFT_ENTRY_CONF, buf, len) != 0)
@@ -203,18 +238,18 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
     return 0;
 }
 
-/* Leader, every heartbeat: promote a learner whose log is within promote_lag_entries. */
+/* Leader, every heartbeat: forget departed servers that are done, and promote a learner
+ * that has caught up. */
 void raft_member_tick(struct raft *r)
 {
+    raft_pr_prune_departed(r);
     if (!r->cfg.auto_promote || can_change(r) != 0)
         return;
-    raft_index last = rlog_last(&r->log);
-    for (uint32_t i = 0; i < r->n_prs; i++) {
+    for (uint32_t i = 0; i < r->conf.n; i++) {
         struct progress *p = &r->prs[i];
-        if (!p->voter && p->id != r->id && p->match + r->cfg.promote_lag_entries >= last) {
-            raft_propose_conf_change(r, RAFT_CC_PROMOTE, p->id, NULL, NULL);
+        if (!p->voter && p->id != r->id && caught_up(r, p) &&
+            raft_propose_conf_change(r, RAFT_CC_PROMOTE, p->id, NULL, NULL) == 0)
             return;
-        }
     }
 }
 

@@ -5,7 +5,9 @@
  * AppendEntries, wait for its answer, one per heartbeat), REPLICATE (pipelining: up to
  * max_inflight_msgs AppendEntries in flight, tracked in a ring of their last indexes)
  * and SNAPSHOT (it needs compacted entries: an InstallSnapshot transfer is under way).
- * The progress table is kept parallel to the configuration, rebuilt when it changes.
+ * The progress table is kept parallel to the configuration, rebuilt when it changes; a
+ * leader appends, after the members, the servers a change removed, until they hold the
+ * entry removing them (raft_pr_rebuild).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +24,25 @@ void raft_pr_reset(struct progress *p, raft_index last)
     p->state = PR_PROBE;
 }
 
-/* Rebuilds r->prs to follow r->conf, keeping the state of servers still present. */
+/* Whether the old entry p is kept, as departed, when the configuration changes: only on
+ * a leader (whose log the removed server still needs), never for itself. */
+static bool keep_departed(const struct raft *r, const struct progress *p)
+{
+    return r->role == RAFT_LEADER && p->id != r->id && raft_conf_find(&r->conf, p->id) < 0;
+}
+
+/* Rebuilds r->prs to follow r->conf, keeping the state of servers still present. On a
+ * leader, servers the change removed stay behind the members, marked departed_at: a
+ * removed server only learns of its removal from the entry that removes it, which it
+ * would otherwise never receive (the change takes effect on append, §4.1). */
 int raft_pr_rebuild(struct raft *r)
 {
-    struct progress *np = calloc(r->conf.n ? r->conf.n : 1, sizeof(*np));
+    uint32_t n_departed = 0;
+    for (uint32_t i = 0; i < r->n_prs; i++)
+        n_departed += keep_departed(r, &r->prs[i]);
+    if (n_departed > RAFT_MAX_NODES) n_departed = RAFT_MAX_NODES;
+    uint32_t n = r->conf.n + n_departed;
+    struct progress *np = calloc(n ? n : 1, sizeof(*np));
     if (!np)
         return RAFT_ENOMEM;
     for (uint32_t i = 0; i < r->conf.n; i++) {
@@ -39,11 +56,48 @@ int raft_pr_rebuild(struct raft *r)
             np[i].recent_active = true; /* do not let a fresh peer trip CheckQuorum */
         }
         np[i].voter = s->voter;
+        np[i].departed_at = 0; /* a departed server may be added again */
+    }
+    uint32_t k = r->conf.n;
+    for (uint32_t i = 0; i < r->n_prs && k < n; i++) {
+        if (!keep_departed(r, &r->prs[i])) continue;
+        np[k] = r->prs[i];
+        np[k].voter = false;
+        if (!np[k].departed_at) np[k].departed_at = r->conf_index;
+        k++;
     }
     free(r->prs);
     r->prs = np;
-    r->n_prs = r->conf.n;
+    r->n_prs = k;
     return 0;
+}
+
+void raft_pr_heard(struct raft *r, struct progress *p)
+{
+    p->recent_active = true;
+    p->heard_tick = r->ticks + 1;
+}
+
+/* It answered this leader within the last election timeout. */
+bool raft_pr_responsive(const struct raft *r, const struct progress *p)
+{
+    return p->heard_tick != 0 && r->ticks + 1 - p->heard_tick <= r->cfg.election_ticks;
+}
+
+/* Leader: forgets a departed server once its removal committed and it either holds the
+ * entry removing it, or stopped answering, or would need a snapshot (not worth sending
+ * to a server that is gone). */
+void raft_pr_prune_departed(struct raft *r)
+{
+    uint32_t k = r->conf.n;
+    for (uint32_t i = r->conf.n; i < r->n_prs; i++) {
+        const struct progress *p = &r->prs[i];
+        bool done =
+            p->departed_at <= r->commit &&
+            (p->match >= p->departed_at || !raft_pr_responsive(r, p) || p->state == PR_SNAPSHOT);
+        if (!done) r->prs[k++] = *p;
+    }
+    r->n_prs = k;
 }
 
 bool raft_inflight_full(const struct raft *r, const struct progress *p)

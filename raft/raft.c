@@ -263,6 +263,7 @@ void raft_become_leader(struct raft *r)
     r->lease_until = 0;
     r->election_elapsed = 0;
     r->heartbeat_elapsed = 0;
+    r->n_prs = r->conf.n; /* servers an earlier leadership removed are not followed */
     for (uint32_t i = 0; i < r->n_prs; i++) {
         raft_pr_reset(&r->prs[i], rlog_last(&r->log));
         r->prs[i].recent_active = true;

@@ -58,11 +58,20 @@
  * made by leaders of different terms could both be "in flight" and overlap badly).
  * A new server joins as a learner (non-voting: it receives the log, does not vote and
  * does not count towards commitment, §4.2.1); when config.auto_promote is set the
- * leader proposes its promotion once its match index is within promote_lag_entries
- * of the leader's last index. A leader may remove itself (§4.2.2): from the moment
+ * leader proposes its promotion once it has caught up: it answered within the last
+ * election timeout and acknowledged entries of the leader's term up to within
+ * promote_lag_entries of the leader's last index (a server that never answered is not
+ * caught up, however short the log). A change of the voters is refused (RAFT_EUNSAFE)
+ * unless the new configuration has a majority of voters that answered the leader within
+ * the last election timeout: otherwise the change could neither commit nor be replaced,
+ * and the cluster would have lost its quorum for good.
+ * A leader may remove itself (§4.2.2): from the moment
  * the entry is appended it stops counting itself in majorities, keeps leading until
  * the entry commits, then steps down. A server not a voter in its configuration never
- * starts an election.
+ * starts an election. A removed server learns of its removal from the entry removing
+ * it, which the leader keeps sending it until the change commits and it holds the entry
+ * (or stops answering): its latest configuration then lacks it. A server cut off before
+ * the entry reaches it cannot know.
  *
  * READS (§6.4): ReadIndex by default: a read is bound to the leader's commit index and
  * released once one heartbeat round proves the leader still leads; all reads issued
@@ -112,6 +121,7 @@ enum {
     RAFT_ENOMEM = -5,     /* allocation failed; the request was not carried out */
     RAFT_ENOTREADY = -6,  /* leader has not committed an entry of its term yet */
     RAFT_EMALFORMED = -7, /* codec: truncated, oversize or malformed input */
+    RAFT_EUNSAFE = -8,    /* conf change refused: the new voters could not commit */
 };
 
 #define RAFT_MAX_NODES 16        /* servers in one configuration */
@@ -264,7 +274,8 @@ struct raft_config {
     uint32_t max_uncommitted;      /* proposals refused beyond this many uncommitted */
     enum raft_read_mode read_mode; /* RAFT_READ_SAFE by default */
     bool auto_promote;             /* leader promotes caught-up learners */
-    uint32_t promote_lag_entries;  /* "caught up" = match >= last - this */
+    uint32_t promote_lag_entries;  /* "caught up" = match >= last - this, match > 0,
+                                      answered within an election timeout */
     uint64_t seed;                 /* PRNG seed for election timeouts */
 };
 
@@ -321,7 +332,10 @@ enum raft_conf_change { RAFT_CC_ADD_LEARNER = 1, RAFT_CC_PROMOTE, RAFT_CC_REMOVE
  * it was added with). RAFT_ENOTLEADER; RAFT_EBUSY if a change is uncommitted or no entry
  * of this term committed yet or a transfer is on; RAFT_EINVAL if the change makes no
  * sense (adding a present id, removing an absent one, promoting a voter, removing the
- * last voter, exceeding RAFT_MAX_NODES) or strlen(addr) >= RAFT_ADDR_MAX; RAFT_ENOMEM. */
+ * last voter, exceeding RAFT_MAX_NODES) or strlen(addr) >= RAFT_ADDR_MAX; RAFT_EUNSAFE
+ * if it would promote a learner that has not caught up (see MEMBERSHIP) or leave the
+ * voters without a majority that answered within the last election timeout;
+ * RAFT_ENOMEM. */
 int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id id,
                              const char *addr, raft_index *index);
 

@@ -44,6 +44,10 @@ struct progress {
     uint8_t state;
     bool probe_sent;    /* PROBE: one unacknowledged AppendEntries is out */
     bool recent_active; /* heard from since the last CheckQuorum */
+    uint64_t heard_tick;    /* r->ticks + 1 when it last answered this leader; 0: never */
+    raft_index departed_at; /* >0: no longer a member, removed by the configuration
+                               entry at this index; kept (after the members, never a
+                               voter) so that it still receives the entry removing it */
     int8_t vote;        /* candidate: 0 unknown, 1 granted, -1 refused */
     raft_index match, next;
     uint32_t in_start, in_count; /* ring of the last index of each in-flight msg */
@@ -155,6 +159,9 @@ raft_index rlog_find_term_le(const struct rlog *l, raft_index hint, raft_term te
 
 /* progress.c */
 int raft_pr_rebuild(struct raft *r);
+void raft_pr_heard(struct raft *r, struct progress *p); /* an answer came from p */
+bool raft_pr_responsive(const struct raft *r, const struct progress *p);
+void raft_pr_prune_departed(struct raft *r);
 void raft_pr_reset(struct progress *p, raft_index last);
 bool raft_inflight_full(const struct raft *r, const struct progress *p);
 void raft_inflight_add(struct progress *p, raft_index last);

@@ -165,6 +165,8 @@ const char *raft_strerror(int err)
     case RAFT_ENOMEM: return "out of memory";
     case RAFT_ENOTREADY: return "leader has not committed an entry of its term yet";
     case RAFT_EMALFORMED: return "malformed message";
+    case RAFT_EUNSAFE:
+        return "the new voters would not have a responsive majority";
     }
     return "unknown error";
 }

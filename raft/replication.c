@@ -219,7 +219,7 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
     struct progress *p = raft_pr(r, m->from);
     if (!p || m->index > rlog_last(&r->log))
         return;
-    p->recent_active = true;
+    raft_pr_heard(r, p);
     if (m->reject) {
         if (m->index <= p->match || (p->state == PR_PROBE && m->index != p->next - 1) ||
             p->state == PR_SNAPSHOT)
@@ -271,7 +271,7 @@ void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
     struct progress *p = raft_pr(r, m->from);
     if (!p)
         return;
-    p->recent_active = true;
+    raft_pr_heard(r, p);
     p->probe_sent = false;
     if (m->ctx > p->read_ack && m->ctx < r->read_round) {
         p->read_ack = m->ctx;

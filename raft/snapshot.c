@@ -119,7 +119,7 @@ void raft_snap_handle_resp(struct raft *r, const struct raft_msg *m)
     struct progress *p = raft_pr(r, m->from);
     if (!p)
         return;
-    p->recent_active = true;
+    raft_pr_heard(r, p);
     if (p->state != PR_SNAPSHOT || m->index != p->snap_index)
         return;
     if (m->done) { /* installed (or already had it): resume replication after it */

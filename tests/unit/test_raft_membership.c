@@ -1,0 +1,234 @@
+/*
+ * tests/unit/test_raft_membership.c - membership changes that must not cost the cluster
+ * its quorum (§4.2.1 learner promotion, etcd's strict reconfiguration check), and a
+ * removed server learning of its removal.
+ */
+#include "test_raft_fixture.h"
+
+static bool is_voter(const struct raft *r, raft_id id)
+{
+    const struct raft_conf *c = raft_conf_of(r);
+    int at = raft_conf_find(c, id);
+    assert_true(at >= 0);
+    return c->s[at].voter;
+}
+
+/* Node 1 alone leads, with a short log (well under promote_lag_entries). */
+static void lone_leader(struct fx *f, int n, void (*tweak)(struct raft_config *))
+{
+    fx_init(f, n, 1, tweak);
+    fx_tick(f, 0, 25);
+    fx_flush(f);
+    assert_int_equal(raft_role_of(f->nd[0].r), RAFT_LEADER);
+    for (int i = 0; i < 3; i++)
+        fx_propose(f, 0, (uint64_t)i);
+    fx_flush(f);
+}
+
+/* A learner that never answered (an unreachable address) is never promoted, however
+ * short the log: the lone voter keeps committing, and can still remove the learner. */
+static void test_silent_learner_not_promoted(void **state)
+{
+    (void)state;
+    struct fx f;
+    lone_leader(&f, 2, NULL);
+    struct raft *l = f.nd[0].r;
+    fx_isolate(&f, 1, true);
+    raft_index add = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 2, fx_addr(2), &add), 0);
+    fx_flush(&f);
+    assert_true(raft_commit_index(l) >= add);
+    fx_run(&f, 50); /* many heartbeats, each one a chance to promote */
+    assert_false(is_voter(l, 2));
+    raft_index idx = fx_propose(&f, 0, 42);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), idx);
+    assert_int_equal(f.nd[0].last_value, 42);
+    raft_index rm = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 2, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), rm);
+    assert_int_equal(raft_conf_of(l)->n, 1);
+    fx_free(&f);
+}
+
+/* The same learner, promoted by hand, is refused: its promotion could never commit. */
+static void test_promote_silent_learner_refused(void **state)
+{
+    (void)state;
+    struct fx f;
+    lone_leader(&f, 2, NULL);
+    fx_isolate(&f, 1, true);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 2, NULL, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_PROMOTE, 2, NULL, NULL),
+                     RAFT_EUNSAFE);
+    assert_false(is_voter(f.nd[0].r, 2));
+    fx_free(&f);
+}
+
+static void no_auto_promote(struct raft_config *c)
+{
+    c->auto_promote = false;
+}
+
+/* A learner that caught up and then stopped answering for an election timeout is no
+ * longer caught up; once it answers again it is. */
+static void test_learner_must_answer_recently(void **state)
+{
+    (void)state;
+    struct fx f;
+    lone_leader(&f, 2, no_auto_promote);
+    struct raft *l = f.nd[0].r;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 2, NULL, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_last_index(f.nd[1].r), raft_last_index(l));
+    fx_isolate(&f, 1, true);
+    fx_run(&f, 12); /* more than election_ticks (10) without an answer */
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_PROMOTE, 2, NULL, NULL), RAFT_EUNSAFE);
+    fx_isolate(&f, 1, false);
+    fx_run(&f, 2);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_PROMOTE, 2, NULL, NULL), 0);
+    fx_flush(&f);
+    assert_true(is_voter(l, 2));
+    assert_true(is_voter(f.nd[1].r, 2));
+    fx_free(&f);
+}
+
+/* With auto-promotion, a learner that answers is promoted at a heartbeat. */
+static void test_answering_learner_promoted(void **state)
+{
+    (void)state;
+    struct fx f;
+    lone_leader(&f, 2, NULL);
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_ADD_LEARNER, 2, NULL, NULL), 0);
+    fx_flush(&f);
+    fx_run(&f, 3);
+    assert_true(is_voter(f.nd[0].r, 2));
+    raft_index idx = fx_propose(&f, 0, 7);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(f.nd[1].r), idx);
+    fx_free(&f);
+}
+
+/* Voters {1,2,3}, 3 silent: removing 2 would leave {1,3}, which cannot commit; removing
+ * 3 leaves {1,2}, which can. */
+static void test_remove_keeps_responsive_quorum(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    fx_isolate(&f, 2, true);
+    fx_run(&f, 12);
+    assert_int_equal(raft_role_of(l), RAFT_LEADER);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 2, NULL, NULL), RAFT_EUNSAFE);
+    assert_int_equal(raft_conf_of(l)->n, 3);
+    raft_index rm = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 3, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), rm);
+    fx_free(&f);
+}
+
+/* A leader cannot remove itself when the voters left would not answer. */
+static void test_leader_self_removal_needs_quorum(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_isolate(&f, 2, true);
+    fx_run(&f, 12);
+    /* {2,3}: only 2 answers, one of two */
+    assert_int_equal(raft_propose_conf_change(f.nd[0].r, RAFT_CC_REMOVE, 1, NULL, NULL),
+                     RAFT_EUNSAFE);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    fx_free(&f);
+}
+
+/* The removed server receives the entry removing it: its own configuration then lacks
+ * it (so its driver can say so), it never campaigns, and the leader stops sending to it
+ * once it holds the entry and the removal committed. */
+static void test_removed_server_learns(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r, *gone = f.nd[2].r;
+    raft_index rm = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 3, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), rm);
+    assert_true(raft_last_index(gone) >= rm);
+    assert_int_equal(raft_conf_find(raft_conf_of(gone), 3), -1);
+    assert_int_equal(raft_conf_of(gone)->n, 2);
+    fx_run(&f, 2);
+    raft_index match;
+    assert_int_equal(raft_progress(l, 3, &match), RAFT_EINVAL); /* forgotten */
+    raft_term t = raft_term_of(gone);
+    fx_run(&f, 60);
+    assert_int_equal(raft_term_of(gone), t);
+    assert_int_not_equal(raft_role_of(gone), RAFT_LEADER);
+    fx_free(&f);
+}
+
+/* A server cut off while being removed cannot learn of it; the leader gives up on it
+ * an election timeout after the removal committed, and the rest carry on. */
+static void test_removed_server_cut_off(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    fx_isolate(&f, 2, true);
+    raft_index rm = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 3, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), rm);
+    assert_int_equal(raft_conf_of(f.nd[2].r)->n, 3);
+    raft_index match;
+    fx_run(&f, 12);
+    assert_int_equal(raft_progress(l, 3, &match), RAFT_EINVAL);
+    raft_index idx = fx_propose(&f, 0, 9);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(f.nd[1].r), idx);
+    fx_free(&f);
+}
+
+/* A server removed and added back is a member again, followed like any learner. */
+static void test_removed_then_added_back(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 3, NULL, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 3, fx_addr(3), NULL), 0);
+    fx_flush(&f);
+    fx_run(&f, 3);
+    assert_true(is_voter(l, 3));
+    assert_true(is_voter(f.nd[2].r, 3));
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_silent_learner_not_promoted),
+        cmocka_unit_test(test_promote_silent_learner_refused),
+        cmocka_unit_test(test_learner_must_answer_recently),
+        cmocka_unit_test(test_answering_learner_promoted),
+        cmocka_unit_test(test_remove_keeps_responsive_quorum),
+        cmocka_unit_test(test_leader_self_removal_needs_quorum),
+        cmocka_unit_test(test_removed_server_learns),
+        cmocka_unit_test(test_removed_server_cut_off),
+        cmocka_unit_test(test_removed_then_added_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
