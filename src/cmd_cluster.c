@@ -50,7 +50,8 @@ static void raft_section(struct info_text *t, const struct server *srv)
 {
     const struct raft *r = node_core(srv);
     const struct raft_conf *conf = raft_conf_of(r);
-    raft_id self = raft_id_of(r), leader = raft_leader(r);
+    /* A removed node follows no leader any more, whatever it heard last. */
+    raft_id self = raft_id_of(r), leader = node_removed(srv) ? 0 : raft_leader(r);
     int self_i = raft_conf_find(conf, self), voters = 0;
     for (uint32_t i = 0; i < conf->n; i++) voters += conf->s[i].voter;
     char lhost[CONFIG_HOST_MAX] = "";
@@ -60,10 +61,10 @@ static void raft_section(struct info_text *t, const struct server *srv)
         snprintf(laddr, sizeof laddr, "%s:%d", lhost, lport);
     const struct raft_hard_state *hs = node_hard_state(srv);
     info_addf(t,
-              "# Raft\r\nnode_id:%llu\r\nstate:up\r\nrole:%s\r\nis_voting:%s\r\n"
+              "# Raft\r\nnode_id:%llu\r\nstate:%s\r\nrole:%s\r\nis_voting:%s\r\n"
               "leader_id:%lld\r\nleader_addr:%s\r\ncurrent_term:%llu\r\nvoted_for:%lld\r\n"
               "num_nodes:%u\r\nnum_voting_nodes:%d\r\n",
-              (unsigned long long)self, role_name(srv),
+              (unsigned long long)self, node_member_state(srv), role_name(srv),
               self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
               leader ? (long long)leader : -1LL, laddr, (unsigned long long)raft_term_of(r),
               hs->vote ? (long long)hs->vote : -1LL, conf->n, voters);

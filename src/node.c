@@ -182,6 +182,10 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
                                 "(RAFT.CLUSTER JOIN)");
         return NODE_REPLIED;
     }
+    if (node_removed(srv)) {
+        resp_add_error(&c->out, "NOCLUSTER this node was removed from the cluster");
+        return NODE_REPLIED;
+    }
     if (!leader) {
         if (is_read && (c->flags & CLIENT_READONLY)) return NODE_EXEC;
         int pr = proxy_route(srv, n->tr, n->leader, c, cmd, argc, argv);
@@ -633,6 +637,13 @@ static int open_log(struct server *srv, char *err, size_t errlen)
             storage_state_free(&st);
             return -1;
         }
+    }
+    node_note_conf(srv, &st.snap.conf);
+    for (uint32_t i = 0; i < st.n_entries; i++) {
+        struct raft_conf c;
+        if (st.entries[i].type == RAFT_ENTRY_CONF &&
+            raft_conf_decode(st.entries[i].data, st.entries[i].len, &c) == 0)
+            node_note_conf(srv, &c);
     }
     int rc = raft_restore(n->raft, &st.hs, &st.snap, st.entries, st.n_entries);
     if (rc == 0)

@@ -128,6 +128,15 @@ int node_join(struct server *srv, struct client *c, int n_addrs, const char *con
               const size_t *lens, char *err, size_t errlen);
 /* False while the node waits to be added to a cluster (empty configuration). */
 bool node_has_cluster(const struct server *srv);
+/* True once the node's latest configuration no longer names it although an
+ * earlier one did: it was removed, and serves no reads or writes (-NOCLUSTER).
+ * A node cut off before the entry removing it reached it cannot know. */
+bool node_removed(const struct server *srv);
+/* RAFT.INFO's state: "uninitialized" (empty configuration: a JOIN failed or
+ * has not started), "joining" (a JOIN runs, or its configuration names other
+ * members and not yet itself: it waits to be added, or receives the log of
+ * the cluster that added it), "removed" (node_removed()) or "up". */
+const char *node_member_state(const struct server *srv);
 /* A peer authenticated as id announced its address (RAFT.AUTH). */
 void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port);
 

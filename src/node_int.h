@@ -81,6 +81,7 @@ struct node {
     struct raft_conf conf_seen;    /* the latest configuration the links follow */
     struct raft_conf conf_applied; /* the configuration of the last applied change */
     bool conf_dirty;               /* resync the links after this ready round */
+    bool was_member;               /* a configuration it held named it: see node_removed() */
     uint64_t linked[2 * RAFT_MAX_NODES]; /* members a link is kept for */
     size_t n_linked;
     struct node_learned learned[NODE_LEARNED_MAX];
@@ -107,6 +108,8 @@ void node_make_raft_config(const struct server *srv, struct raft_config *rc);
 
 /* Peer links follow the configuration (called when it changed). */
 void node_sync_peers(struct server *srv);
+/* Notes that configuration c (held in the log or a snapshot) names this node. */
+void node_note_conf(struct server *srv, const struct raft_conf *c);
 bool node_learned(const struct node *n, raft_id id);
 void node_join_client_gone(struct server *srv, struct client *c);
 void node_join_free(struct server *srv);

@@ -130,6 +130,7 @@ void node_sync_peers(struct server *srv)
             transport_remove_peer(n->tr, old[i]);
     n->conf_seen = *latest;
     n->conf_dirty = false;
+    node_note_conf(srv, latest);
 }
 
 bool node_learned(const struct node *n, raft_id id)
@@ -157,10 +158,22 @@ void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port
 
 /* ----------------------------------------------------- membership changes */
 
+/* Without raft-secret no peer can ever connect (RAFT.AUTH is refused), so a
+ * node added would never answer: as a voter it would take the quorum away. */
+static int need_secret(const struct server *srv, char *err, size_t errlen)
+{
+    if (srv->cfg.raft_secret[0]) return 0;
+    snprintf(err, errlen,
+             "membership changes need raft-secret: without it no other node can connect "
+             "(set the same raft-secret on every node)");
+    return NODE_EINVAL;
+}
+
 int node_change_member(struct server *srv, struct client *c, enum node_member_op op, uint64_t id,
                        const char *addr, char *err, size_t errlen)
 {
     struct node *n = srv->node;
+    if (need_secret(srv, err, errlen) != 0) return NODE_EINVAL;
     if (n->role != RAFT_LEADER) return NODE_ENOTLEADER;
     const struct raft_conf *conf = raft_conf_of(n->raft);
     int at = raft_conf_find(conf, (raft_id)id);
@@ -195,6 +208,13 @@ int node_change_member(struct server *srv, struct client *c, enum node_member_op
     }
     if (rc == RAFT_EINVAL && op == NODE_MEMBER_REMOVE) {
         snprintf(err, errlen, "cannot remove the last voting node");
+        return NODE_EINVAL;
+    }
+    if (rc == RAFT_EUNSAFE) {
+        snprintf(err, errlen,
+                 "cannot remove node %llu now: the voting nodes left that answered within an "
+                 "election timeout would not be a majority, and the change could never commit",
+                 (unsigned long long)id);
         return NODE_EINVAL;
     }
     if (rc != 0) {
@@ -252,6 +272,27 @@ int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t 
 bool node_has_cluster(const struct server *srv)
 {
     return raft_conf_of(srv->node->raft)->n > 0;
+}
+
+void node_note_conf(struct server *srv, const struct raft_conf *c)
+{
+    if (raft_conf_find(c, (raft_id)srv->cfg.node_id) >= 0) srv->node->was_member = true;
+}
+
+bool node_removed(const struct server *srv)
+{
+    const struct raft_conf *conf = raft_conf_of(srv->node->raft);
+    return srv->node->was_member && conf->n > 0 &&
+           raft_conf_find(conf, (raft_id)srv->cfg.node_id) < 0;
+}
+
+const char *node_member_state(const struct server *srv)
+{
+    const struct raft_conf *conf = raft_conf_of(srv->node->raft);
+    if (srv->node->join) return "joining";
+    if (conf->n == 0) return "uninitialized";
+    if (raft_conf_find(conf, (raft_id)srv->cfg.node_id) >= 0) return "up";
+    return srv->node->was_member ? "removed" : "joining";
 }
 
 /* ------------------------------------------------------------------ join */
@@ -391,6 +432,7 @@ static int reset_to_waiting(struct server *srv, char *err, size_t errlen)
     n->hs = zero;
     n->applied = 0;
     memset(&n->conf_applied, 0, sizeof n->conf_applied);
+    n->was_member = false;
     n->role = RAFT_FOLLOWER;
     n->leader = 0;
     log_set_role('S');
@@ -405,9 +447,16 @@ int node_join(struct server *srv, struct client *c, int n_addrs, const char *con
     struct node *n = srv->node;
     const struct raft_conf *conf = raft_conf_of(n->raft);
     bool alone = conf->n == 1 && conf->s[0].id == (raft_id)srv->cfg.node_id;
+    if (need_secret(srv, err, errlen) != 0) return NODE_EINVAL;
     if (n->join) {
         snprintf(err, errlen, "a join is already in progress");
         return NODE_EBUSY;
+    }
+    if (node_removed(srv)) {
+        snprintf(err, errlen,
+                 "this node was removed from its cluster and keeps its data; "
+                 "start it with an empty dir to join again");
+        return NODE_EINVAL;
     }
     if (conf->n > 0 && !alone) {
         snprintf(err, errlen, "this node is already a member of a %u-node cluster", conf->n);

@@ -287,6 +287,39 @@ static void store_chunk(struct sim *s, struct node *nd, const struct raft_snap_c
     sim_log(s, "node %d installed snapshot at %llu", nd->idx, (unsigned long long)index);
 }
 
+/* The configuration in force on nd just before index i: the last configuration entry
+ * below i in its durable log, else its snapshot's. */
+static void conf_before(const struct node *nd, raft_index i, struct raft_conf *c)
+{
+    for (raft_index k = i - 1; k > nd->meta.index; k--) {
+        const struct dent *d = &nd->log[k - nd->meta.index - 1];
+        if (d->type == RAFT_ENTRY_CONF && raft_conf_decode(d->data, d->len, c) == 0) return;
+    }
+    *c = nd->meta.conf;
+}
+
+/* §4.2.1: a leader makes a learner a voter only once the learner has acknowledged (so
+ * durably holds) entries up to within promote_lag_entries of the leader's log, and at
+ * least one: a learner that never answered must never count towards commitment. A
+ * learner that has since seen a newer term may have lost entries to its new leader. */
+static void check_promotion(struct sim *s, const struct node *ld, const struct raft_entry *e)
+{
+    struct raft_conf now, before;
+    if (raft_conf_decode(e->data, e->len, &now) != 0) return;
+    conf_before(ld, e->index, &before);
+    raft_index lag = s->cfg.promote_lag_entries;
+    raft_index need = e->index - 1 > lag ? e->index - 1 - lag : 1;
+    for (uint32_t k = 0; k < now.n; k++) {
+        int at = raft_conf_find(&before, now.s[k].id);
+        if (!now.s[k].voter || at < 0 || before.s[at].voter) continue;
+        const struct node *p = &s->nodes[now.s[k].id - 1];
+        raft_index last = p->meta.index + p->n_log;
+        if (p->hs.term <= e->term && last < need)
+            sim_failf(s, "leader %d promotes node %d at index %llu, whose log ends at %llu",
+                      ld->idx, p->idx, (unsigned long long)e->index, (unsigned long long)last);
+    }
+}
+
 static void persist_entries(struct sim *s, struct node *nd, const struct raft_ready *rd)
 {
     if (!rd->n_entries)
@@ -309,6 +342,8 @@ static void persist_entries(struct sim *s, struct node *nd, const struct raft_re
     }
     bool as_leader = rd->role == RAFT_LEADER && nd->was_leader &&
                      nd->was_term == rd->hard_state.term;
+    for (uint32_t i = 0; i < rd->n_entries && as_leader; i++)
+        if (rd->entries[i].type == RAFT_ENTRY_CONF) check_promotion(s, nd, &rd->entries[i]);
     sim_chk(s, chk_log_append(s->chk, nd->idx, as_leader, first, rd->n_entries, terms, vals));
     free(terms);
     free(vals);
