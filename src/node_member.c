@@ -169,11 +169,20 @@ static int need_secret(const struct server *srv, char *err, size_t errlen)
     return NODE_EINVAL;
 }
 
+/* A removed node's idea of the leader is stale: no -MOVED to it. */
+static int not_removed(const struct server *srv, char *err, size_t errlen)
+{
+    if (!node_removed(srv)) return 0;
+    snprintf(err, errlen, "this node was removed from the cluster");
+    return NODE_EINVAL;
+}
+
 int node_change_member(struct server *srv, struct client *c, enum node_member_op op, uint64_t id,
                        const char *addr, char *err, size_t errlen)
 {
     struct node *n = srv->node;
-    if (need_secret(srv, err, errlen) != 0) return NODE_EINVAL;
+    if (need_secret(srv, err, errlen) != 0 || not_removed(srv, err, errlen) != 0)
+        return NODE_EINVAL;
     if (n->role != RAFT_LEADER) return NODE_ENOTLEADER;
     const struct raft_conf *conf = raft_conf_of(n->raft);
     int at = raft_conf_find(conf, (raft_id)id);
@@ -233,6 +242,7 @@ int node_change_member(struct server *srv, struct client *c, enum node_member_op
 int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t errlen)
 {
     struct node *n = srv->node;
+    if (not_removed(srv, err, errlen) != 0) return NODE_EINVAL;
     if (n->role != RAFT_LEADER) return NODE_ENOTLEADER;
     const struct raft_conf *conf = raft_conf_of(n->raft);
     if (target == 0) { /* the most up-to-date other voter */

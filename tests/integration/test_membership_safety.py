@@ -148,6 +148,10 @@ def assert_removed(nd):
     with nd.readonly_client(socket_timeout=10) as c:
         with pytest.raises(redis.ResponseError, match="^NOCLUSTER .*removed"):
             c.get("k")
+        # No -MOVED to the leader it last heard of: it is not in that cluster.
+        for args in (("RAFT.NODE", "REMOVE", 1), ("RAFT.TRANSFER_LEADER",)):
+            with pytest.raises(redis.ResponseError, match="^this node was removed"):
+                c.execute_command(*args)
 
 
 @pytest.mark.parametrize("which", ["follower", "leader"])
