@@ -128,7 +128,7 @@ static void client_create(struct server *srv, int fd)
     c->srv = srv;
     c->fd = fd;
     c->ctime_ms = c->last_interaction_ms = server_now_ms();
-    if (!srv->cfg.requirepass || !srv->cfg.requirepass[0]) c->flags |= CLIENT_AUTHED;
+    if (!srv->cfg.requirepass.len) c->flags |= CLIENT_AUTHED;
     resp_parser_init(&c->parser, &lim);
     resp_out_init(&c->out, 2);
     format_addr(fd, c->addr, sizeof c->addr, 0);

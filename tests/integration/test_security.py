@@ -1,0 +1,219 @@
+"""Security: binary secrets, CONFIG GET and raft-secret, start-up refusals of
+configurations that cannot work, protected mode.
+
+Secrets (requirepass, raft-secret) are binary strings compared by length, as
+in Redis 7.0: a config file writes a NUL byte as "\\x00" inside double quotes,
+and CONFIG SET takes any bytes. The fixture's config writer quotes values
+for redis.conf, so the escaped lines are appended to the config file by hand.
+
+Every wait polls with a deadline (conftest.wait_until).
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+import redis
+
+from conftest import BIN, free_port, wait_until
+from raftcluster import Cluster
+
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+
+
+def append_conf(srv, text):
+    with open(srv.conf_path, "a") as f:
+        f.write(text)
+
+
+def anon(srv, **kw):
+    """A client that sends no AUTH."""
+    kw.setdefault("socket_timeout", 10)
+    return redis.Redis(host="127.0.0.1", port=srv.port, **kw)
+
+
+def error_of(fn, *args):
+    try:
+        fn(*args)
+    except redis.RedisError as e:
+        return str(e)
+    raise AssertionError(f"{args} succeeded")
+
+
+def auth_error(c, *args):
+    return error_of(c.execute_command, "AUTH", *args)
+
+
+# ----------------------------------------------------------- binary secrets
+
+def test_requirepass_starting_with_nul_in_config_file(start_server):
+    srv = start_server(start=False)
+    append_conf(srv, 'requirepass "\\x00Secret"\n')
+    srv.password = "\x00Secret"
+    srv.start()
+    with anon(srv) as c:
+        assert error_of(c.set, "k", "v").startswith("Authentication required")
+        assert auth_error(c, "") == WRONGPASS
+        assert auth_error(c, "Secret") == WRONGPASS
+        assert c.execute_command("AUTH", b"\x00Secret") is True
+        assert c.set("k", "v") is True
+        assert c.config_get("requirepass") == {"requirepass": "\x00Secret"}
+
+
+def test_requirepass_nul_inside_config_file(start_server):
+    srv = start_server(start=False)
+    append_conf(srv, 'requirepass "sec\\x00ret"\n')
+    srv.password = "sec\x00ret"
+    srv.start()
+    with anon(srv) as c:
+        assert auth_error(c, "sec") == WRONGPASS
+        assert auth_error(c, "default", "sec") == WRONGPASS
+        assert error_of(c.execute_command, "HELLO", "3", "AUTH", "default", "sec") == WRONGPASS
+        assert error_of(c.get, "k").startswith("Authentication required")
+        assert c.execute_command("AUTH", "default", b"sec\x00ret") is True
+        assert c.execute_command("CONFIG", "GET", "requirepass") == [b"requirepass",
+                                                                     b"sec\x00ret"]
+    with anon(srv) as c:
+        hello = c.execute_command("HELLO", "2", "AUTH", "default", b"sec\x00ret")
+        assert b"proto" in hello
+
+
+def test_config_set_requirepass_with_nul(server):
+    with server.client() as admin:
+        assert admin.execute_command("CONFIG", "SET", "requirepass", b"ab\x00cdef") == b"OK"
+        assert admin.execute_command("CONFIG", "GET", "requirepass") == [b"requirepass",
+                                                                         b"ab\x00cdef"]
+    with anon(server) as c:
+        assert auth_error(c, "ab") == WRONGPASS
+        assert auth_error(c, b"ab\x00cde") == WRONGPASS
+        assert auth_error(c, b"ab\x00cdefg") == WRONGPASS
+        assert error_of(c.get, "k").startswith("Authentication required")
+        assert c.execute_command("AUTH", b"ab\x00cdef") is True
+        assert c.execute_command("CONFIG", "SET", "requirepass", "") == b"OK"
+    with anon(server) as c:
+        assert c.set("k", "v") is True  # no password again
+
+
+def test_raft_auth_compares_the_whole_binary_secret(start_server):
+    srv = start_server(start=False)
+    append_conf(srv, 'raft-secret "sec\\x00ret"\n')
+    srv.start()
+    with anon(srv) as c:
+        assert error_of(c.execute_command, "RAFT.AUTH", "sec", "9") == "invalid raft-secret"
+        assert error_of(c.execute_command, "RAFT.AUTH", b"sec\x00re", "9") == \
+            "invalid raft-secret"
+        assert c.execute_command("RAFT.AUTH", b"sec\x00ret", "9") == b"OK"
+
+
+@pytest.fixture
+def unstarted_cluster(request):
+    """Factory: unstarted_cluster(n, directives) -> raftcluster.Cluster whose
+    config files the test may still edit; the test calls start_all(). Every
+    node is stopped by pid at teardown."""
+    servers, workdirs = [], []
+    request.node._raftcache_servers = servers
+
+    def factory(n, directives=None):
+        workdir = tempfile.mkdtemp(prefix="raftcache-it-sec-")
+        workdirs.append(workdir)
+        cl = Cluster(n, workdir, directives, registry=servers)
+        servers.extend(cl.nodes)
+        return cl
+
+    yield factory
+    for srv in servers:
+        srv.final_log = srv.log_tail()
+        try:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.stop(timeout_s=10)
+        except AssertionError:
+            pass
+        finally:
+            srv.kill()
+    for d in workdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_cluster_with_binary_secrets(unstarted_cluster):
+    """Peers present the whole raft-secret (src/transport.c) and a follower's
+    proxy link AUTHs with the whole requirepass (src/proxy.c)."""
+    cl = unstarted_cluster(3, {"raft-follower-proxy": "yes"})
+    for nd in cl.nodes:
+        append_conf(nd, 'raft-secret "sec\\x00ret"\nrequirepass "pw\\x00tail"\n')
+        nd.password = "pw\x00tail"
+    cl.start_all()
+    fol = cl.followers()[0]
+    with fol.client() as c:  # not a cluster client: the follower forwards
+        assert c.set("k", "v") is True
+        assert c.get("k") == b"v"
+    with anon(fol) as c:
+        assert error_of(c.execute_command, "RAFT.AUTH", "sec", "9") == "invalid raft-secret"
+        assert auth_error(c, "pw") == WRONGPASS
+    cl.wait_converged()
+
+
+# ------------------------------------------------------------ CONFIG GET
+
+def test_config_get_never_returns_raft_secret(start_server):
+    srv = start_server({"raft-secret": "peer-secret-value", "requirepass": "client-pw"},
+                       password="client-pw")
+    with srv.client() as c:
+        assert c.execute_command("CONFIG", "GET", "raft-secret") == []
+        assert c.execute_command("CONFIG", "GET", "RAFT-SECRET") == []
+        for pattern in ("*", "raft-*", "*secret*"):
+            flat = c.execute_command("CONFIG", "GET", pattern)
+            assert b"raft-secret" not in flat, pattern
+            assert not any(b"peer-secret-value" in v for v in flat), pattern
+        everything = c.execute_command("CONFIG", "GET", "*")
+        assert b"raft-election-timeout-ms" in everything
+        # requirepass stays readable, as in Redis
+        assert c.config_get("requirepass") == {"requirepass": "client-pw"}
+        # and the secret still works for peers
+        assert c.execute_command("RAFT.AUTH", "peer-secret-value", "9") == b"OK"
+
+
+# ------------------------------------------------- start-up refusals
+
+def start_refused(tmp_path, text, *args):
+    """Starts the server on a config file holding text; it must exit non-zero
+    without serving. Returns what it printed."""
+    conf = tmp_path / "refused.conf"
+    conf.write_text(f"dir {tmp_path / 'data'}\n" + text)
+    proc = subprocess.Popen([BIN, str(conf), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise AssertionError(f"server kept running with:\n{text}")
+    assert proc.returncode != 0, out
+    assert not (tmp_path / "data").exists() or not os.listdir(tmp_path / "data"), \
+        "the server went as far as creating its data"
+    return out.decode(), str(conf)
+
+
+def test_port_zero_refused(tmp_path):
+    out, conf = start_refused(tmp_path, "bind 127.0.0.1\nport 0\n")
+    assert f"{conf}:3\n>>> 'port 0'\n" in out, out
+    assert "not listen anywhere" in out, out
+    out, _ = start_refused(tmp_path, "port 7000\n", "--port", "0")
+    assert "command line argument 2\n>>> 'port 0'" in out, out
+
+
+def test_more_than_16_cluster_members_refused(tmp_path):
+    members = " ".join(f"{i}=127.0.0.1:{20000 + i}" for i in range(1, 18))
+    out, conf = start_refused(tmp_path, f'raft-secret s\ncluster-members "{members}"\n'
+                              f'port {free_port()}\n')
+    assert f"{conf}:3\n>>> 'cluster-members" in out, out
+    assert "17 cluster members: a Raft configuration holds at most 16" in out, out
+
+
+def test_multi_node_without_raft_secret_refused(tmp_path):
+    port = free_port()
+    out, _ = start_refused(tmp_path, f'port {port}\n'
+                           f'cluster-members "1=127.0.0.1:{port} 2=127.0.0.1:{port + 1}"\n')
+    assert "FATAL CONFIG FILE ERROR" in out, out
+    assert "raft-secret is empty" in out, out
