@@ -641,6 +641,9 @@ const struct config_def config_defs[] = {
                 "ID=HOST:PORT ... for first boot only; empty = this node alone"),
     DEF_STR("advertise-addr", advertise_addr, "", check_advertise, IMM,
             "HOST:PORT other nodes and MOVED replies use; empty = first bind address:port"),
+    DEF_BOOL("protected-mode", protected_mode, "yes", 0,
+             "without requirepass, clients not on the loopback interface get -DENIED; Raft "
+             "peers may still authenticate with raft-secret"),
     DEF_SECRET("requirepass", requirepass, CONFIG_SENSITIVE,
                "password clients must AUTH with (any bytes); empty = none"),
     DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,

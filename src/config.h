@@ -122,6 +122,7 @@ struct config {
      * commands refused */
     struct config_secret requirepass;
     struct config_secret raft_secret;
+    int protected_mode; /* without requirepass, only loopback clients (src/conn.c) */
     /* logging */
     int loglevel;  /* enum log_level (src/log.h) */
     char *logfile; /* "" = stdout */

@@ -11,13 +11,14 @@ Every wait polls with a deadline (conftest.wait_until).
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 
 import pytest
 import redis
 
-from conftest import BIN, free_port, wait_until
+from conftest import BIN, KIND, free_port
 from raftcluster import Cluster
 
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -217,3 +218,167 @@ def test_multi_node_without_raft_secret_refused(tmp_path):
                            f'cluster-members "1=127.0.0.1:{port} 2=127.0.0.1:{port + 1}"\n')
     assert "FATAL CONFIG FILE ERROR" in out, out
     assert "raft-secret is empty" in out, out
+
+
+# ------------------------------------------------------------ protected mode
+
+# redis-server 7.0's text, byte for byte; raftcache leaves out the advice to
+# run CONFIG REWRITE, a command it does not implement.
+REDIS_DENIED = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    "same host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    "internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    "you can just disable the protected mode by editing the Redis configuration file, and "
+    "setting the protected mode option to 'no', and then restarting the server. 3) If you "
+    "started the server manually just for testing, restart it with the '--protected-mode no' "
+    "option. 4) Setup a an authentication password for the default user. NOTE: You only need "
+    "to do one of the above things in order for the server to start accepting connections "
+    "from the outside.")
+DENIED = REDIS_DENIED if KIND == "redis" else \
+    REDIS_DENIED.replace(" Use CONFIG REWRITE to make this change permanent.", "")
+DENIED_REPLY = b"-" + DENIED.encode() + b"\r\n"
+
+
+def local_non_loopback_ipv4():
+    """An IPv4 address of this machine outside 127/8: a connection from it
+    to itself never leaves the machine, yet the server sees a client that is
+    not on the loopback interface."""
+    words = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    for addr in words:
+        if ":" in addr or addr.startswith("127."):
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind((addr, 0))
+            return addr
+        except OSError:
+            continue
+    return None
+
+
+@pytest.fixture
+def remote_addr():
+    addr = local_non_loopback_ipv4()
+    if addr is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    return addr
+
+
+def remote_exchange(addr, port, payload=b"", timeout_s=10):
+    """Connects from addr to addr:port, sends payload, and returns what the
+    server sent until it closed the connection (or the timeout, which fails)."""
+    with socket.create_connection((addr, port), timeout=timeout_s,
+                                  source_address=(addr, 0)) as s:
+        if payload:
+            try:
+                s.sendall(payload)
+            except OSError:
+                pass  # already closed: what it sent is still readable
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                return data
+            data += chunk
+        return data
+
+
+def remote_client(addr, port, **kw):
+    return redis.Redis(host=addr, port=port, socket_timeout=10, **kw)
+
+
+def rejected(srv):
+    with srv.client() as c:
+        return c.info("stats")["rejected_connections"]
+
+
+def test_protected_mode_refuses_remote_clients(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0"})
+    with srv.client() as c:
+        assert c.config_get("protected-mode") == {"protected-mode": "yes"}
+    before = rejected(srv)
+    # Refused at once, before any command, and disconnected (as redis-server).
+    assert remote_exchange(remote_addr, srv.port) == DENIED_REPLY
+    assert remote_exchange(remote_addr, srv.port,
+                           b"CONFIG SET protected-mode no\r\nSET k v\r\n") == DENIED_REPLY
+    assert remote_exchange(remote_addr, srv.port,
+                           b"*5\r\n$9\r\nRAFT.NODE\r\n$3\r\nADD\r\n$1\r\n5\r\n"
+                           b"$14\r\n127.0.0.1:9999\r\n") == DENIED_REPLY
+    assert rejected(srv) == before + 3
+    with srv.client() as c:  # loopback clients are served
+        assert c.config_get("protected-mode") == {"protected-mode": "yes"}
+        assert c.get("k") is None
+        assert c.set("k", "local") is True
+
+
+def test_protected_mode_can_be_turned_off(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0"})
+    with srv.client() as c:
+        assert c.config_set("protected-mode", "no") is True
+    with remote_client(remote_addr, srv.port) as r:
+        assert r.set("k", "remote") is True
+        with srv.client() as c:
+            assert c.config_set("protected-mode", "yes") is True
+        # decided at accept: an open connection stays served, as in Redis
+        assert r.get("k") == b"remote"
+    assert remote_exchange(remote_addr, srv.port, b"GET k\r\n") == DENIED_REPLY
+    off = start_server({"bind": "0.0.0.0", "protected-mode": "no"})
+    with remote_client(remote_addr, off.port) as r:
+        assert r.ping() is True
+
+
+def test_password_replaces_protected_mode(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0", "requirepass": "pw"}, password="pw")
+    assert remote_exchange(remote_addr, srv.port, b"GET k\r\nAUTH pw\r\nQUIT\r\n") == \
+        b"-NOAUTH Authentication required.\r\n+OK\r\n+OK\r\n"
+    with remote_client(remote_addr, srv.port, password="pw") as r:
+        assert r.set("k", "v") is True
+
+
+@pytest.mark.skipif(KIND == "redis", reason="Raft peers are raftcache's")
+def test_protected_mode_lets_raft_peers_authenticate(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0", "raft-secret": "peer-secret"})
+    # With a raft-secret a remote connection may present it first...
+    assert remote_exchange(remote_addr, srv.port, b"PING\r\n") == DENIED_REPLY
+    assert remote_exchange(remote_addr, srv.port, b"FOO\r\n") == DENIED_REPLY
+    assert remote_exchange(remote_addr, srv.port, b"RAFT.AUTH wrong 9\r\nGET k\r\n") == \
+        b"-ERR invalid raft-secret\r\n" + DENIED_REPLY
+    with socket.create_connection((remote_addr, srv.port), timeout=10,
+                                  source_address=(remote_addr, 0)) as s:
+        s.sendall(b"RAFT.AUTH peer-secret 9\r\n")
+        assert s.recv(64) == b"+OK\r\n"
+        s.sendall(b"RAFT.AUTH peer-secret 9\r\n")  # still connected, still a peer
+        assert s.recv(64) == b"+OK\r\n"
+    # ...and without one it is refused at accept, as redis-server does.
+    plain = start_server({"bind": "0.0.0.0"})
+    assert remote_exchange(remote_addr, plain.port) == DENIED_REPLY
+
+
+@pytest.mark.skipif(KIND == "redis", reason="Raft peers are raftcache's")
+def test_cluster_over_non_loopback_addresses(unstarted_cluster, remote_addr):
+    """Default protected mode, no requirepass: peers reach each other from a
+    non-loopback address, authenticate with raft-secret, and replicate
+    messages larger than an unauthenticated client may send."""
+    cl = unstarted_cluster(3)
+    for nd in cl.nodes:
+        with open(nd.conf_path) as f:
+            text = f.read().replace("127.0.0.1:", f"{remote_addr}:")
+        with open(nd.conf_path, "w") as f:
+            f.write(text + f"bind 0.0.0.0\nadvertise-addr {remote_addr}:{nd.port}\n")
+    cl.start_all()
+    ld = cl.leader()
+    big = b"x" * 100_000
+    with ld.client() as c:
+        assert c.set("big", big) is True
+    cl.wait_converged()
+    for nd in cl.nodes:
+        with nd.readonly_client() as c:
+            assert c.get("big") == big
+        assert remote_exchange(remote_addr, nd.port, b"GET big\r\n") == DENIED_REPLY

@@ -98,6 +98,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->requirepass.ptr, "");
     assert_int_equal(c->raft_secret.len, 0);
     assert_string_equal(c->raft_secret.ptr, "");
+    assert_int_equal(c->protected_mode, 1);
     assert_int_equal(c->loglevel, LOG_LEVEL_NOTICE);
     assert_string_equal(c->logfile, "");
     assert_int_equal(c->maxclients, 10000);
