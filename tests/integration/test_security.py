@@ -382,3 +382,27 @@ def test_cluster_over_non_loopback_addresses(unstarted_cluster, remote_addr):
         with nd.readonly_client() as c:
             assert c.get("big") == big
         assert remote_exchange(remote_addr, nd.port, b"GET big\r\n") == DENIED_REPLY
+
+
+def test_protected_mode_with_bind_star(start_server, remote_addr):
+    """raftcache's bind * listens on IPv6 and IPv4 (one dual-stack socket,
+    where 127.0.0.1 appears as ::ffff:127.0.0.1): loopback in either family
+    is served, any other address is not. (redis-server's * is IPv4 only.)"""
+    srv = start_server({"bind": "*"})
+    with srv.client() as c:
+        assert c.set("k", "v") is True
+    assert remote_exchange(remote_addr, srv.port, b"GET k\r\n") == DENIED_REPLY
+    if KIND == "redis":
+        return
+    with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
+        assert c.get("k") == b"v"
+    v6 = [a for a in subprocess.run(["hostname", "-I"], capture_output=True,
+                                    text=True).stdout.split() if ":" in a]
+    for addr in v6[:1]:
+        with socket.create_connection((addr, srv.port), timeout=10,
+                                      source_address=(addr, 0)) as s:
+            s.sendall(b"GET k\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data == DENIED_REPLY
