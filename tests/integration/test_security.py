@@ -6,7 +6,12 @@ in Redis 7.0: a config file writes a NUL byte as "\\x00" inside double quotes,
 and CONFIG SET takes any bytes. The fixture's config writer quotes values
 for redis.conf, so the escaped lines are appended to the config file by hand.
 
-Every wait polls with a deadline (conftest.wait_until).
+Protected mode is tested from a non-loopback source address without leaving
+the machine: the host's own address (`hostname -I`), connected to itself;
+the tests skip where the host has none.
+
+No sleeps: start-up polls with a deadline (the fixtures) and every socket
+read has a timeout.
 """
 
 import os
