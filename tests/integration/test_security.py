@@ -366,17 +366,23 @@ def test_protected_mode_lets_raft_peers_authenticate(start_server, remote_addr):
     assert remote_exchange(remote_addr, plain.port) == DENIED_REPLY
 
 
+def move_to(cl, addr):
+    """Rewrites the cluster's config files so that its members reach each
+    other at addr (all nodes listen on every address)."""
+    for nd in cl.nodes:
+        with open(nd.conf_path) as f:
+            text = f.read().replace("127.0.0.1:", f"{addr}:")
+        with open(nd.conf_path, "w") as f:
+            f.write(text + f"bind 0.0.0.0\nadvertise-addr {addr}:{nd.port}\n")
+
+
 @pytest.mark.skipif(KIND == "redis", reason="Raft peers are raftcache's")
 def test_cluster_over_non_loopback_addresses(unstarted_cluster, remote_addr):
     """Default protected mode, no requirepass: peers reach each other from a
     non-loopback address, authenticate with raft-secret, and replicate
     messages larger than an unauthenticated client may send."""
     cl = unstarted_cluster(3)
-    for nd in cl.nodes:
-        with open(nd.conf_path) as f:
-            text = f.read().replace("127.0.0.1:", f"{remote_addr}:")
-        with open(nd.conf_path, "w") as f:
-            f.write(text + f"bind 0.0.0.0\nadvertise-addr {remote_addr}:{nd.port}\n")
+    move_to(cl, remote_addr)
     cl.start_all()
     ld = cl.leader()
     big = b"x" * 100_000
@@ -411,3 +417,25 @@ def test_protected_mode_with_bind_star(start_server, remote_addr):
             while chunk := s.recv(65536):
                 data += chunk
         assert data == DENIED_REPLY
+
+
+@pytest.mark.skipif(KIND == "redis", reason="raftcache's follower proxy")
+def test_follower_proxy_across_hosts_needs_requirepass(unstarted_cluster, remote_addr):
+    """The proxy link is an ordinary client of the leader: across hosts,
+    protected mode denies it unless requirepass is set (conf/raftcache.conf)."""
+    cl = unstarted_cluster(3, {"raft-follower-proxy": "yes"})
+    move_to(cl, remote_addr)
+    cl.start_all()
+    leader, follower = cl.leader(), cl.followers()[0]
+    with follower.client() as c:
+        assert error_of(c.set, "k", "v") == DENIED
+    with leader.client() as c:
+        assert c.get("k") is None
+    for nd in cl.nodes:  # the same password on every node, set at run time
+        with nd.client() as c:
+            assert c.config_set("requirepass", "pw") is True
+        nd.password = "pw"
+    with follower.client() as c:
+        assert c.set("k", "v") is True
+        assert c.get("k") == b"v"
+    cl.wait_converged()
