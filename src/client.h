@@ -31,6 +31,7 @@ enum client_flags {
     CLIENT_PENDING_WRITE = 1u << 6,     /* on the server's pending-write list */
     CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
     CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
+    CLIENT_PROTECTED = 1u << 9,         /* not loopback, protected mode: only RAFT.AUTH may run */
 };
 
 /* A command queued by MULTI: owned copies of its arguments. */
@@ -90,6 +91,9 @@ void client_mark_pending(struct client *c);
 void client_close_after_reply(struct client *c);
 /* Closes the client at the next flush, dropping pending output. */
 void client_close_asap(struct client *c);
+/* Protected mode refuses c (CLIENT_PROTECTED, not a peer): Redis's -DENIED
+ * error, then the connection is closed. */
+void client_deny_protected(struct client *c);
 /* Runs the client's unprocessed input again (it was waiting for the log). */
 void conn_resume(struct client *c);
 /* Formats the CLIENT LIST line of a client (no trailing newline). */

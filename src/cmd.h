@@ -56,6 +56,7 @@ enum cmd_flags {
     CMD_SKIP_SLOWLOG = 1u << 13,
     CMD_ALLOW_BUSY = 1u << 14,
     CMD_NO_MULTI = 1u << 15, /* refused inside MULTI ("Command not allowed inside a transaction") */
+    CMD_PEER_AUTH = 1u << 16, /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
 };
 
 struct command {

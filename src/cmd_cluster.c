@@ -160,12 +160,12 @@ void cmd_raft_debug_help(struct cmd_ctx *c)
 
 void cmd_raft_auth(struct cmd_ctx *c)
 {
-    const char *secret = c->srv->cfg.raft_secret;
-    if (!secret[0]) {
+    const struct config_secret *secret = &c->srv->cfg.raft_secret;
+    if (!secret->len) {
         resp_add_error(c->out, "ERR raft-secret is not configured: peer commands are refused");
         return;
     }
-    if (!util_secret_eq(secret, c->argv[1].ptr, c->argv[1].len)) {
+    if (!util_secret_eq(secret->ptr, secret->len, c->argv[1].ptr, c->argv[1].len)) {
         resp_add_error(c->out, "ERR invalid raft-secret");
         return;
     }

@@ -12,11 +12,11 @@ struct get_ctx {
     long n;
 };
 
-static void add_pair(void *ud, const char *name, const char *value)
+static void add_pair(void *ud, const char *name, const char *value, size_t value_len)
 {
     struct get_ctx *g = ud;
     resp_add_bulk_cstr(g->out, name);
-    resp_add_bulk_cstr(g->out, value);
+    resp_add_bulk(g->out, value, value_len); /* binary-safe: a password may hold NULs */
     g->n++;
 }
 
@@ -35,7 +35,8 @@ void cmd_config_get(struct cmd_ctx *c)
     resp_set_deferred_map_len(c->out, d, g.n);
 }
 
-/* NUL-terminated copies of argv[from..]: config values are C strings. */
+/* NUL-terminated copies of argv[from..]: names are C strings; values keep
+ * their lengths too (a secret may hold NUL bytes). */
 static char **cstr_copies(const struct cmd_ctx *c, int from)
 {
     int n = c->argc - from;
@@ -60,12 +61,14 @@ void cmd_config_set(struct cmd_ctx *c)
     int pairs = (c->argc - 2) / 2;
     char **words = cstr_copies(c, 2);
     const char *names[pairs], *values[pairs];
+    size_t lens[pairs];
     for (int i = 0; i < pairs; i++) {
         names[i] = words[2 * i];
         values[i] = words[2 * i + 1];
+        lens[i] = c->argv[2 + 2 * i + 1].len;
     }
     char err[512];
-    if (config_set_multi(&c->srv->cfg, pairs, names, values, err, sizeof err) == CONFIG_OK)
+    if (config_set_multi(&c->srv->cfg, pairs, names, values, lens, err, sizeof err) == CONFIG_OK)
         resp_add_simple(c->out, "OK");
     else
         resp_add_error(c->out, err);

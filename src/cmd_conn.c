@@ -23,11 +23,11 @@ static int arg_is(const struct resp_arg *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-
-static const char *requirepass(struct server *srv)
+/* The password, or NULL when none is set (it may hold NUL bytes). */
+static const struct config_secret *requirepass(struct server *srv)
 {
-    const char *p = srv->cfg.requirepass;
-    return p && p[0] ? p : NULL;
+    const struct config_secret *p = &srv->cfg.requirepass;
+    return p->len ? p : NULL;
 }
 
 /* AUTH semantics of Redis 7.0's "default" user: nopass unless requirepass. */
@@ -35,8 +35,8 @@ static int check_auth(struct server *srv, const struct resp_arg *user,
                       const struct resp_arg *pass)
 {
     if (user && !arg_is(user, "default")) return 0;
-    const char *pw = requirepass(srv);
-    return pw ? util_secret_eq(pw, pass->ptr, pass->len) : 1;
+    const struct config_secret *pw = requirepass(srv);
+    return pw ? util_secret_eq(pw->ptr, pw->len, pass->ptr, pass->len) : 1;
 }
 
 #define ERR_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."

@@ -145,10 +145,13 @@ int config_split_words(const char *s, struct config_words *w, char *err, size_t 
         if (w->argc == CONFIG_ARGS_MAX)
             return config_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d arguments on one line",
                                CONFIG_ARGS_MAX);
-        w->argv[w->argc++] = out;
+        char *start = out;
+        w->argv[w->argc] = start;
+        w->lens[w->argc++] = 0;
         if (split_one(&s, &out) < 0)
             return config_fail(err, errlen, CONFIG_ERR_VALUE,
                                "Unbalanced quotes in configuration line");
+        w->lens[w->argc - 1] = (size_t)(out - start);
         *out++ = '\0';
     }
 }
@@ -185,6 +188,9 @@ static int set_number(struct config *c, const struct config_def *d, const char *
     } else if (!util_str2ll(v, strlen(v), &n)) {
         return config_fail(err, errlen, CONFIG_ERR_VALUE,
                            "argument couldn't be parsed into an integer");
+    } else if (d->check) {
+        int rc = d->check(v, err, errlen);
+        if (rc) return rc;
     }
     if (n < d->min || n > d->max)
         return config_fail(err, errlen, CONFIG_ERR_VALUE,
@@ -207,6 +213,28 @@ static int set_string(struct config *c, const struct config_def *d, const char *
     return 0;
 }
 
+/* Any bytes, as given; the old secret is wiped before its memory is freed. */
+static void free_secret(struct config_secret *s)
+{
+    if (!s->ptr) return;
+    explicit_bzero(s->ptr, s->len);
+    free(s->ptr);
+    s->ptr = NULL;
+    s->len = 0;
+}
+
+static int set_secret(struct config *c, const struct config_def *d, const char *v, size_t len)
+{
+    struct config_secret *slot = FIELD(c, d, struct config_secret);
+    char *copy = config_xmalloc(len + 1);
+    memcpy(copy, v, len);
+    copy[len] = '\0';
+    free_secret(slot);
+    slot->ptr = copy;
+    slot->len = len;
+    return 0;
+}
+
 static int set_enum(struct config *c, const struct config_def *d, const char *v, char *err,
                     size_t errlen)
 {
@@ -226,18 +254,35 @@ static int set_enum(struct config *c, const struct config_def *d, const char *v,
     return CONFIG_ERR_VALUE;
 }
 
+/* Text values are used as C strings: a NUL byte inside one would silently
+ * cut it short, so it is refused (lens NULL: C strings already). */
+static int refuse_nul(int argc, const char *const *argv, const size_t *lens, char *err,
+                      size_t errlen)
+{
+    for (int i = 0; lens && i < argc; i++)
+        if (memchr(argv[i], '\0', lens[i]))
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "argument must not contain a NUL byte");
+    return 0;
+}
+
 /* The one way a value gets in (see the top of the file). */
 int config_set_words(struct config *c, const struct config_def *d, int argc,
-                     const char *const *argv, char *err, size_t errlen)
+                     const char *const *argv, const size_t *lens, char *err, size_t errlen)
 {
     int multi = (d->flags & CONFIG_MULTI_ARG) != 0;
     if (!multi && argc != 1)
         return config_fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
+    if (d->type == CONFIG_SECRET)
+        return set_secret(c, d, argv[0], lens ? lens[0] : strlen(argv[0]));
+    int rc = refuse_nul(argc, argv, lens, err, errlen);
+    if (rc) return rc;
     if (multi && argc == 1 && argv[0][0]) {
         /* One word for a list ("bind 'a b'", CONFIG SET bind "a b"): split it,
          * as Redis does; an empty word stays one empty argument (save ""). */
         struct config_words w;
-        int rc = config_split_words(argv[0], &w, err, errlen);
+        rc = config_split_words(argv[0], &w, err, errlen);
+        if (rc == 0) rc = refuse_nul(w.argc, (const char *const *)w.argv, w.lens, err, errlen);
         if (rc == 0) rc = d->special->set(c, d, w.argc, (const char *const *)w.argv, err, errlen);
         config_words_free(&w);
         return rc;
@@ -254,6 +299,8 @@ int config_set_words(struct config *c, const struct config_def *d, int argc,
         return set_enum(c, d, argv[0], err, errlen);
     case CONFIG_SPECIAL:
         return d->special->set(c, d, argc, argv, err, errlen);
+    case CONFIG_SECRET:
+        break; /* set above */
     }
     assert(!"unknown config type");
     return CONFIG_ERR_VALUE;
@@ -321,6 +368,20 @@ static int check_advertise(const char *v, char *err, size_t errlen)
 static int check_dir(const char *v, char *err, size_t errlen)
 {
     return v[0] ? 0 : config_fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
+}
+
+/* Redis's port 0 means "no TCP listener", which leaves it its unix socket;
+ * raftcache has no unix socket, so such a node could not be reached at all
+ * (redis-server itself exits: "Configured to not listen anywhere"). */
+static int check_port(const char *v, char *err, size_t errlen)
+{
+    long long n;
+    if (util_str2ll(v, strlen(v), &n) && n == 0)
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "port 0 would disable the TCP listener, and raftcache has no unix "
+                           "socket: configured to not listen anywhere (use a port between 1 "
+                           "and 65535)");
+    return 0;
 }
 
 /* ------------------------------------------------------------------ bind */
@@ -405,7 +466,8 @@ static int set_members(struct config *c, const struct config_def *d, int argc,
     (void)d;
     if (argc == 1 && !argv[0][0]) argc = 0; /* cluster-members "" : this node alone */
     if (argc > CONFIG_MEMBERS_MAX)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d cluster members",
+        return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                           "%d cluster members: a Raft configuration holds at most %d", argc,
                            CONFIG_MEMBERS_MAX);
     struct config_member *ms = argc ? config_xmalloc((size_t)argc * sizeof *ms) : NULL;
     for (int i = 0; i < argc; i++) {
@@ -553,6 +615,7 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
     ROW(n, CONFIG_MEMORY, OFF(f), d, lo, LLONG_MAX, NULL, fl, NULL, NULL, doc)
 #define DEF_STR(n, f, d, chk, fl, doc)                                                             \
     ROW(n, CONFIG_STRING, OFF(f), d, 0, 0, NULL, fl, NULL, chk, doc)
+#define DEF_SECRET(n, f, fl, doc) ROW(n, CONFIG_SECRET, OFF(f), "", 0, 0, NULL, fl, NULL, NULL, doc)
 #define DEF_ENUM(n, f, d, names, fl, doc)                                                          \
     ROW(n, CONFIG_ENUM, OFF(f), d, 0, 0, names, fl, NULL, NULL, doc)
 #define DEF_SPECIAL(n, d, sp, fl, doc) ROW(n, CONFIG_SPECIAL, 0, d, 0, 0, NULL, fl, &sp, NULL, doc)
@@ -562,7 +625,8 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 const struct config_def config_defs[] = {
     DEF_SPECIAL("bind", "127.0.0.1", bind_special, IMM | CONFIG_MULTI_ARG,
                 "addresses to listen on (numeric IPv4/IPv6, or * for all)"),
-    DEF_INT("port", port, "6379", 0, 65535, IMM, "client port; Raft peers use the same port"),
+    ROW("port", CONFIG_INT, OFF(port), "6379", 0, 65535, NULL, IMM, NULL, check_port,
+        "client port; Raft peers use the same port"),
     DEF_INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, IMM, "listen() backlog"),
     DEF_INT("tcp-keepalive", tcp_keepalive, "300", 0, INT_MAX, 0,
             "seconds between TCP keepalive probes to clients; 0 = off"),
@@ -577,10 +641,14 @@ const struct config_def config_defs[] = {
                 "ID=HOST:PORT ... for first boot only; empty = this node alone"),
     DEF_STR("advertise-addr", advertise_addr, "", check_advertise, IMM,
             "HOST:PORT other nodes and MOVED replies use; empty = first bind address:port"),
-    DEF_STR("requirepass", requirepass, "", NULL, CONFIG_SENSITIVE,
-            "password clients must AUTH with; empty = none"),
-    DEF_STR("raft-secret", raft_secret, "", NULL, IMM | CONFIG_SENSITIVE,
-            "shared secret peers must present; empty = peer commands refused"),
+    DEF_BOOL("protected-mode", protected_mode, "yes", 0,
+             "without requirepass, clients not on the loopback interface get -DENIED; Raft "
+             "peers may still authenticate with raft-secret"),
+    DEF_SECRET("requirepass", requirepass, CONFIG_SENSITIVE,
+               "password clients must AUTH with (any bytes); empty = none"),
+    DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,
+               "shared secret peers must present (any bytes; never shown by CONFIG GET); "
+               "empty = peer commands refused"),
     DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0,
              "debug, verbose, notice or warning"),
     DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
@@ -649,7 +717,7 @@ void config_init_defaults(struct config *c)
     for (int i = 0; i < config_defs_count; i++) {
         const struct config_def *d = &config_defs[i];
         char why[CONFIG_REASON_MAX];
-        int rc = config_set_words(c, d, 1, &d->default_text, why, sizeof why);
+        int rc = config_set_words(c, d, 1, &d->default_text, NULL, why, sizeof why);
         assert(rc == 0 && "a default in config_defs[] must parse"); /* programmer error */
         (void)rc;
     }
@@ -663,6 +731,8 @@ void config_free(struct config *c)
             char **slot = FIELD(c, d, char *);
             free(*slot);
             *slot = NULL;
+        } else if (d->type == CONFIG_SECRET) {
+            free_secret(FIELD(c, d, struct config_secret));
         } else if (d->type == CONFIG_SPECIAL && d->special->free) {
             d->special->free(c);
         }
@@ -689,17 +759,28 @@ int config_format_value(const struct config *c, const struct config_def *d, char
         return snprintf(buf, len, "%s", d->enum_names[*CFIELD(c, d, int)]);
     case CONFIG_SPECIAL:
         return d->special->format(c, d, buf, len);
+    case CONFIG_SECRET: {
+        const struct config_secret *s = CFIELD(c, d, struct config_secret);
+        if (len) {
+            size_t n = s->len < len - 1 ? s->len : len - 1;
+            memcpy(buf, s->ptr, n);
+            buf[n] = '\0';
+        }
+        return (int)s->len;
+    }
     }
     assert(!"unknown config type");
     return 0;
 }
 
-/* The formatted value in malloc'd memory (values have no length limit). */
-static char *format_alloc(const struct config *c, const struct config_def *d)
+/* The formatted value in malloc'd memory (values have no length limit);
+ * *lenp gets its length (a secret may hold NUL bytes). */
+static char *format_alloc(const struct config *c, const struct config_def *d, size_t *lenp)
 {
     int n = config_format_value(c, d, NULL, 0);
     char *buf = config_xmalloc((size_t)n + 1);
     config_format_value(c, d, buf, (size_t)n + 1);
+    *lenp = (size_t)n;
     return buf;
 }
 
@@ -713,6 +794,14 @@ int config_check(const struct config *c, char *err, size_t errlen)
             err, errlen, CONFIG_ERR_VALUE,
             "raft-heartbeat-ms (%lld) must be less than raft-election-timeout-ms (%lld)",
             c->raft_heartbeat_ms, c->raft_election_timeout_ms);
+    /* Peers authenticate with raft-secret and refuse each other without it:
+     * such a cluster would start and never elect a leader. */
+    for (int i = 0; i < c->members_count && c->raft_secret.len == 0; i++)
+        if (c->members[i].id != c->node_id)
+            return config_fail(err, errlen, CONFIG_ERR_VALUE,
+                               "cluster-members names other nodes but raft-secret is empty: "
+                               "peers could not authenticate to each other; set raft-secret, "
+                               "the same on every node");
     return 0;
 }
 
@@ -753,31 +842,39 @@ static int resolve_names(int n, const char *const *names, const struct config_de
     return 0;
 }
 
+/* A value as it was before CONFIG SET, to put back if the set fails. */
+struct saved_value {
+    char *text; /* malloc'd */
+    size_t len; /* a secret may hold NUL bytes */
+};
+
 /* Puts back the first n saved values; they were valid, so this cannot fail. */
-static void restore(struct config *c, int n, const struct config_def **defs, char **saved)
+static void restore(struct config *c, int n, const struct config_def **defs,
+                    struct saved_value *saved)
 {
     for (int i = 0; i < n; i++) {
         char why[CONFIG_REASON_MAX];
-        const char *v = saved[i];
-        int rc = config_set_words(c, defs[i], 1, &v, why, sizeof why);
+        const char *v = saved[i].text;
+        int rc = config_set_words(c, defs[i], 1, &v, &saved[i].len, why, sizeof why);
         assert(rc == 0 && "a formatted value must parse back");
         (void)rc;
     }
 }
 
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
-                     char *err, size_t errlen)
+                     const size_t *value_lens, char *err, size_t errlen)
 {
     const struct config_def **defs = config_xmalloc((size_t)n * sizeof *defs);
-    char **saved = config_xmalloc((size_t)n * sizeof *saved);
+    struct saved_value *saved = config_xmalloc((size_t)n * sizeof *saved);
     int done = 0;
     int rc = resolve_names(n, names, defs, err, errlen);
     for (int i = 0; rc == 0 && i < n; i++)
-        saved[i] = format_alloc(c, defs[i]);
+        saved[i].text = format_alloc(c, defs[i], &saved[i].len);
     if (rc == 0) done = n;
     char why[CONFIG_REASON_MAX];
     for (int i = 0; rc == 0 && i < n; i++) {
-        rc = config_set_words(c, defs[i], 1, &values[i], why, sizeof why);
+        rc = config_set_words(c, defs[i], 1, &values[i], value_lens ? &value_lens[i] : NULL, why,
+                              sizeof why);
         if (rc) {
             restore(c, i, defs, saved);
             config_fail(err, errlen, rc, SET_FAILED, defs[i]->name, why);
@@ -789,8 +886,10 @@ int config_set_multi(struct config *c, int n, const char *const *names, const ch
     }
     for (int i = 0; rc == 0 && c->apply_fn && i < n; i++)
         c->apply_fn(c->apply_ud, defs[i]->name);
-    for (int i = 0; i < done; i++)
-        free(saved[i]);
+    for (int i = 0; i < done; i++) {
+        explicit_bzero(saved[i].text, saved[i].len); /* it may be a secret */
+        free(saved[i].text);
+    }
     free(saved);
     free(defs);
     return rc;
@@ -798,7 +897,7 @@ int config_set_multi(struct config *c, int n, const char *const *names, const ch
 
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
 {
-    return config_set_multi(c, 1, &name, &value, err, errlen);
+    return config_set_multi(c, 1, &name, &value, NULL, err, errlen);
 }
 
 /* ------------------------------------------------------------ CONFIG GET */
@@ -809,11 +908,14 @@ void config_get(const struct config *c, int npat, const char *const *patterns,
     for (int i = 0; i < config_defs_count; i++) {
         const struct config_def *d = &config_defs[i];
         int hit = 0;
+        if (d->flags & CONFIG_UNREADABLE) continue;
         for (int k = 0; k < npat && !hit; k++)
             hit = glob_match(patterns[k], pattern_lens[k], d->name, strlen(d->name), 1);
         if (!hit) continue;
-        char *v = format_alloc(c, d);
-        fn(ud, d->name, v);
+        size_t n;
+        char *v = format_alloc(c, d, &n);
+        fn(ud, d->name, v, n);
+        explicit_bzero(v, n);
         free(v);
     }
 }

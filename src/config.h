@@ -17,6 +17,12 @@
  * again (CONFIG SET) or config_free(); immutable directives therefore keep
  * their pointers for the life of the process.
  *
+ * Values are binary-safe where it matters: secrets (requirepass,
+ * raft-secret) are struct config_secret, bytes and a length, so a password
+ * may hold any byte, NUL included (a config file writes it "\x00"), and is
+ * compared by length. Every other value is text: a value holding a NUL byte
+ * is refused rather than silently cut short.
+ *
  * Return codes: 0 (CONFIG_OK) or one of the negative enum config_status
  * values; the human text goes into the caller's err buffer (always
  * NUL-terminated when errlen > 0).
@@ -25,6 +31,8 @@
 #define CONFIG_H
 
 #include <stddef.h>
+
+#include "../raft/raft.h"
 
 enum config_status {
     CONFIG_OK = 0,
@@ -39,15 +47,17 @@ enum config_type {
     CONFIG_BOOL,    /* int: 1 yes, 0 no */
     CONFIG_INT,     /* long long in [min, max] */
     CONFIG_MEMORY,  /* long long bytes in [min, max]; "1gb", "100k" accepted */
-    CONFIG_STRING,  /* malloc'd char *, never NULL */
+    CONFIG_STRING,  /* malloc'd char *, never NULL; no NUL byte inside */
+    CONFIG_SECRET,  /* struct config_secret: any bytes, NUL included */
     CONFIG_ENUM,    /* int: index into enum_names */
     CONFIG_SPECIAL, /* own parser and formatter (lists, compound values) */
 };
 
 enum config_flags {
-    CONFIG_IMMUTABLE = 1u << 0, /* set at start only; CONFIG SET refuses it */
-    CONFIG_SENSITIVE = 1u << 1, /* a secret: callers redact it in logs and MONITOR */
-    CONFIG_MULTI_ARG = 1u << 2, /* takes several words ("bind a b"); one word is split */
+    CONFIG_IMMUTABLE = 1u << 0,  /* set at start only; CONFIG SET refuses it */
+    CONFIG_SENSITIVE = 1u << 1,  /* a secret: callers redact it in logs and MONITOR */
+    CONFIG_MULTI_ARG = 1u << 2,  /* takes several words ("bind a b"); one word is split */
+    CONFIG_UNREADABLE = 1u << 3, /* never returned by CONFIG GET (raft-secret) */
 };
 
 /* Of Redis's eviction policies raftcache implements only noeviction: it
@@ -62,8 +72,10 @@ enum config_read_mode {
     CONFIG_READ_LEASE,        /* reads trust a leader lease (clock-dependent) */
 };
 
+/* Entries in "cluster-members": a Raft configuration's limit, refused above
+ * rather than dropped. */
+#define CONFIG_MEMBERS_MAX RAFT_MAX_NODES
 #define CONFIG_BIND_MAX 16      /* addresses in "bind" (the server's listener limit) */
-#define CONFIG_MEMBERS_MAX 64   /* entries in "cluster-members" */
 #define CONFIG_HOST_MAX 256     /* bytes of a host name, NUL included */
 #define CONFIG_INCLUDE_DEPTH 16 /* nested "include" files before we call it a cycle */
 #define CONFIG_LINE_MAX 65536   /* bytes of one config file line */
@@ -79,6 +91,14 @@ struct config_member {
 /* One class of client-output-buffer-limit (Redis semantics; 0 = no limit). */
 struct config_obuf_limit {
     long long hard_bytes, soft_bytes, soft_seconds;
+};
+
+/* A secret as given: len bytes at ptr, which may include NUL bytes. ptr is
+ * malloc'd, never NULL, and NUL-terminated after len bytes (so an empty
+ * secret is ""); len == 0 means "not set". Compare with util_secret_eq(). */
+struct config_secret {
+    char *ptr;
+    size_t len;
 };
 
 typedef void config_apply_fn(void *ud, const char *name);
@@ -98,8 +118,11 @@ struct config {
     struct config_member *members; /* malloc'd; NULL when members_count == 0 */
     int members_count;             /* 0 = this node alone */
     char *advertise_addr;          /* "" = first bind address and port */
-    char *requirepass;             /* "" = no AUTH needed */
-    char *raft_secret;             /* "" = peer commands refused */
+    /* requirepass: len 0 = no AUTH needed; raft_secret: len 0 = peer
+     * commands refused */
+    struct config_secret requirepass;
+    struct config_secret raft_secret;
+    int protected_mode; /* without requirepass, only loopback clients (src/conn.c) */
     /* logging */
     int loglevel;  /* enum log_level (src/log.h) */
     char *logfile; /* "" = stdout */
@@ -146,7 +169,7 @@ struct config_def {
     const char *const *enum_names;
     unsigned flags;                       /* enum config_flags */
     const struct config_special *special; /* SPECIAL only: its parser and formatter */
-    int (*check)(const char *value, char *err, size_t errlen); /* STRING: optional validator */
+    int (*check)(const char *value, char *err, size_t errlen); /* STRING, INT: optional validator */
     const char *doc; /* one line; conf/raftcache.conf says more */
 };
 
@@ -207,7 +230,9 @@ int config_load_args(struct config *c, int argc, char **argv, char *err, size_t 
 int config_check(const struct config *c, char *err, size_t errlen);
 
 /*
- * CONFIG SET name value [name value ...]: all or nothing. Every name is looked
+ * CONFIG SET name value [name value ...]: all or nothing. value_lens gives
+ * each value's length (values are binary-safe: a secret may hold NUL bytes);
+ * NULL means every value is a NUL-terminated string. Every name is looked
  * up and checked (unknown, immutable, duplicate) before any value is set;
  * values are then set in order and, if one is refused or the result breaks
  * config_check(), every directive set so far gets its old value back.
@@ -219,25 +244,31 @@ int config_check(const struct config *c, char *err, size_t errlen);
  * On success the apply hook runs once per directive, in argument order.
  */
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
-                     char *err, size_t errlen);
+                     const size_t *value_lens, char *err, size_t errlen);
 
 /* config_set_multi() with one pair. */
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 
-/* Called by config_get() for each match; both strings live only during the call. */
-typedef void config_get_fn(void *ud, const char *name, const char *value);
+/* Called by config_get() for each match; value is value_len bytes (a secret
+ * may hold NUL bytes; it is NUL-terminated after them too). Both strings live
+ * only during the call. */
+typedef void config_get_fn(void *ud, const char *name, const char *value, size_t value_len);
 
 /*
  * CONFIG GET pattern [pattern ...]: calls fn(ud, name, value) once per
  * directive matching any of the npat glob patterns (case-insensitive), in
  * table order. Values are formatted as Redis does: bools yes/no, memory in
- * bytes, enums by name, lists space-separated.
+ * bytes, enums by name, lists space-separated, secrets as their bytes.
+ * CONFIG_UNREADABLE directives (raft-secret) never match: no pattern
+ * returns them.
  */
 void config_get(const struct config *c, int npat, const char *const *patterns,
                 const size_t *pattern_lens, config_get_fn *fn, void *ud);
 
 /* Formats def's current value into buf (NUL-terminated when len > 0).
- * Returns the full length, which may exceed len - 1 (like snprintf). */
+ * Returns the full length, which may exceed len - 1 (like snprintf); a
+ * secret is copied as it is, so its length is the returned one, not
+ * strlen(buf). */
 int config_format_value(const struct config *c, const struct config_def *def, char *buf,
                         size_t len);
 

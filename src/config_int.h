@@ -36,10 +36,13 @@ struct config_out config_out_start(char *buf, size_t len);
 void __attribute__((format(printf, 2, 3)))
 config_out_printf(struct config_out *o, const char *fmt, ...);
 
-/* The words of one line, in one buffer (unescaping never lengthens a word). */
+/* The words of one line, in one buffer (unescaping never lengthens a word).
+ * Each word is NUL-terminated, but "\x00" puts a NUL inside one: lens[i]
+ * is argv[i]'s true length. */
 struct config_words {
     int argc;
     char *argv[CONFIG_ARGS_MAX];
+    size_t lens[CONFIG_ARGS_MAX];
     char *buf; /* owned: release with config_words_free() */
 };
 
@@ -53,13 +56,14 @@ int config_split_words(const char *s, struct config_words *w, char *err, size_t 
 void config_words_free(struct config_words *w);
 
 /*
- * Sets directive d from its arguments argv[0..argc) (without its name). The
- * one way a value gets in: defaults, file lines, command-line overrides,
- * CONFIG SET and its rollback. All-or-nothing: on failure (CONFIG_ERR_VALUE,
- * reason in err) d keeps its value. A single non-empty word for a
- * CONFIG_MULTI_ARG directive is split first.
+ * Sets directive d from its arguments argv[0..argc) (without its name), of
+ * lengths lens[0..argc) (NULL: NUL-terminated strings). The one way a value
+ * gets in: defaults, file lines, command-line overrides, CONFIG SET and its
+ * rollback. All-or-nothing: on failure (CONFIG_ERR_VALUE, reason in err) d
+ * keeps its value. Only a CONFIG_SECRET takes a NUL byte inside its value.
+ * A single non-empty word for a CONFIG_MULTI_ARG directive is split first.
  */
 int config_set_words(struct config *c, const struct config_def *d, int argc,
-                     const char *const *argv, char *err, size_t errlen);
+                     const char *const *argv, const size_t *lens, char *err, size_t errlen);
 
 #endif

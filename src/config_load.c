@@ -23,15 +23,15 @@
 
 /* ------------------------------------------------------- loading: common */
 
-/* Sets the directive named by argv[0] from argv[1..argc). */
-static int apply_words(struct config *c, int argc, const char *const *argv, char *err,
-                       size_t errlen)
+/* Sets the directive named by w's first word from the others. */
+static int apply_words(struct config *c, const struct config_words *w, char *err, size_t errlen)
 {
-    const struct config_def *d = config_lookup(argv[0]);
+    const struct config_def *d = config_lookup(w->argv[0]);
     if (!d)
         return config_fail(err, errlen, CONFIG_ERR_UNKNOWN,
                            "Bad directive or wrong number of arguments");
-    return config_set_words(c, d, argc - 1, argv + 1, err, errlen);
+    return config_set_words(c, d, w->argc - 1, (const char *const *)w->argv + 1, w->lens + 1, err,
+                            errlen);
 }
 
 /* The offending line as the error block shows it: a secret's value is not
@@ -134,7 +134,7 @@ static int load_line(struct config *c, struct loader *l, const char *text, char 
     int rc = config_split_words(text, &w, err, errlen);
     if (rc == 0 && w.argc > 0) {
         if (strcasecmp(w.argv[0], "include"))
-            rc = apply_words(c, w.argc, (const char *const *)w.argv, err, errlen);
+            rc = apply_words(c, &w, err, errlen);
         else if (w.argc != 2)
             rc = config_fail(err, errlen, CONFIG_ERR_UNKNOWN,
                              "Bad directive or wrong number of arguments");
@@ -221,7 +221,7 @@ static int load_option(struct config *c, int index, char **argv, int n, char *er
                           "Bad directive or wrong number of arguments");
     }
     const struct config_def *d = config_lookup(name);
-    int rc = d ? config_set_words(c, d, nv, vals, why, sizeof why)
+    int rc = d ? config_set_words(c, d, nv, vals, NULL, why, sizeof why)
                : config_fail(why, sizeof why, CONFIG_ERR_UNKNOWN,
                              "Bad directive or wrong number of arguments");
     return rc ? load_error(err, errlen, rc, where, text, why) : 0;

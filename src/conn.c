@@ -5,7 +5,7 @@
  * parser, handing each complete command to the dispatcher, flushing replies
  * (once per loop iteration, from the before-sleep hook, for every client with
  * pending output), the per-client limits (query buffer, output buffer hard and
- * soft limits, idle timeout, maxclients) and freeing clients.
+ * soft limits, idle timeout, maxclients), protected mode and freeing clients.
  *
  * A client is freed only from conn_flush_pending(), never from inside one of
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
@@ -108,10 +108,77 @@ static void set_socket_options(struct server *srv, int fd)
     }
 }
 
+/* ---------------------------------------------------------- protected mode
+ *
+ * Redis 7.0's rule: with protected-mode yes (the default) and no
+ * requirepass, only clients on the loopback interface are served; any other
+ * gets the -DENIED error below and is disconnected, so a node bound to a
+ * public address without a password is not open to the network. Raft peers
+ * on other hosts still have to reach the node: when raft-secret is set, such
+ * a connection is kept until its first command, which must be a RAFT.AUTH
+ * that succeeds (CMD_PEER_AUTH); anything else gets -DENIED and the close.
+ * Without raft-secret no peer could authenticate, and the connection is
+ * refused at accept as redis-server does. The text is Redis's, without its
+ * advice to run CONFIG REWRITE, which raftcache does not implement. */
+static const char protected_denied[] =
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    "same host the server is running, however MAKE SURE Redis is not publicly accessible from "
+    "internet if you do so. 2) Alternatively you can just disable the protected mode by "
+    "editing the Redis configuration file, and setting the protected mode option to 'no', and "
+    "then restarting the server. 3) If you started the server manually just for testing, "
+    "restart it with the '--protected-mode no' option. 4) Setup a an authentication password "
+    "for the default user. NOTE: You only need to do one of the above things in order for the "
+    "server to start accepting connections from the outside.";
+
+/* 127.0.0.0/8, ::1, or 127.x mapped into IPv6 (the dual-stack listener of
+ * "bind *"). An address that cannot be read counts as remote. */
+static int peer_is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return 0;
+    if (ss.ss_family == AF_UNIX) return 1;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family != AF_INET6) return 0;
+    const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+static int protected_applies(const struct server *srv, int fd)
+{
+    return srv->cfg.protected_mode && !srv->cfg.requirepass.len && !peer_is_loopback(fd);
+}
+
+void client_deny_protected(struct client *c)
+{
+    resp_add_error(&c->out, protected_denied);
+    c->srv->stats.rejected_connections++;
+    client_close_after_reply(c);
+}
+
+/* At accept, when no peer could authenticate anyway: as redis-server. */
+static void deny_at_accept(struct server *srv, int fd)
+{
+    char msg[sizeof protected_denied + 3];
+    int n = snprintf(msg, sizeof msg, "-%s\r\n", protected_denied);
+    ssize_t ignored = write(fd, msg, (size_t)n);
+    (void)ignored;
+    close(fd);
+    srv->stats.rejected_connections++;
+}
+
+/* ---------------------------------------------------------------- clients */
+
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 
-static void client_create(struct server *srv, int fd)
+/* flags: CLIENT_PROTECTED or 0. */
+static void client_create(struct server *srv, int fd, uint32_t flags)
 {
     struct conn *cn = calloc(1, sizeof *cn);
     if (!cn) {
@@ -128,7 +195,10 @@ static void client_create(struct server *srv, int fd)
     c->srv = srv;
     c->fd = fd;
     c->ctime_ms = c->last_interaction_ms = server_now_ms();
-    if (!srv->cfg.requirepass || !srv->cfg.requirepass[0]) c->flags |= CLIENT_AUTHED;
+    c->flags = flags;
+    /* A protected client is not authenticated: the parser keeps its limits
+     * for unauthenticated input until RAFT.AUTH makes it a peer. */
+    if (!srv->cfg.requirepass.len && !(flags & CLIENT_PROTECTED)) c->flags |= CLIENT_AUTHED;
     resp_parser_init(&c->parser, &lim);
     resp_out_init(&c->out, 2);
     format_addr(fd, c->addr, sizeof c->addr, 0);
@@ -187,8 +257,13 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             srv->stats.rejected_connections++;
             continue;
         }
+        int protected = protected_applies(srv, fd);
+        if (protected && !srv->cfg.raft_secret.len) {
+            deny_at_accept(srv, fd);
+            continue;
+        }
         set_socket_options(srv, fd);
-        client_create(srv, fd);
+        client_create(srv, fd, protected ? CLIENT_PROTECTED : 0);
     }
 }
 
@@ -233,7 +308,7 @@ static void process_input(struct client *c)
     int64_t now_ms = server_now_ms();
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
         size_t consumed = 0;
-        c->parser.limits.unauthenticated = !(c->flags & CLIENT_AUTHED);
+        c->parser.limits.unauthenticated = !(c->flags & (CLIENT_AUTHED | CLIENT_PEER));
         enum resp_parse_status st =
             resp_parser_feed(&c->parser, c->qbuf + off, c->qlen - off, &consumed);
         if (st == RESP_PARSE_NEED_MORE) {

@@ -126,10 +126,24 @@ static enum node_route route(struct client *c, const struct command *cmd, int ar
     return r;
 }
 
+/* Protected mode (src/conn.c): a non-loopback client that has not proved to
+ * be a peer may run RAFT.AUTH and nothing else, unknown commands included. */
+static int protected_refuses(const struct client *c, int argc, const struct resp_arg *argv)
+{
+    if (!(c->flags & CLIENT_PROTECTED) || (c->flags & CLIENT_PEER)) return 0;
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    return !cmd || !(cmd->flags & CMD_PEER_AUTH);
+}
+
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
     if (must_wait(c, argc, argv)) return DISPATCH_WAIT;
+    if (protected_refuses(c, argc, argv)) {
+        client_deny_protected(c);
+        return DISPATCH_DONE;
+    }
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
     const struct command *cmd = dispatch_resolve(argc, argv, &c->out);
     if (!cmd) {

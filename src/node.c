@@ -679,7 +679,8 @@ int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen
     /* A peer's queue must hold at least one largest message. */
     struct transport_limits lim = TRANSPORT_LIMITS_DEFAULT;
     lim.pending_bytes_max = 2ull * RAFT_CODEC_MAX_MSG;
-    n->tr = transport_create(loop, (uint64_t)srv->cfg.node_id, srv->cfg.raft_secret, &lim);
+    n->tr = transport_create(loop, (uint64_t)srv->cfg.node_id, srv->cfg.raft_secret.ptr,
+                             srv->cfg.raft_secret.len, &lim);
     char host[CONFIG_HOST_MAX], addr[RAFT_ADDR_MAX];
     int port;
     config_advertise(&srv->cfg, host, &port);

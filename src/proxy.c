@@ -64,7 +64,8 @@ static int forward(struct server *srv, struct transport *tr, uint64_t leader, st
         lens[i] = argv[i].len;
     }
     long long ms = srv->cfg.raft_request_timeout_ms + LINK_SLACK_MS;
-    transport_set_forward(tr, srv->cfg.requirepass, ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
+    transport_set_forward(tr, srv->cfg.requirepass.ptr, srv->cfg.requirepass.len,
+                          ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
     transport_reply_fn *cb = (cmd->flags & CMD_WRITE) ? write_replied : read_replied;
     int rc = transport_forward(tr, leader, argc, av, lens, cb, c);
     if (av != av_stack) {

@@ -78,7 +78,8 @@ struct fwd_link {
     struct fwd *q;
     size_t head, len, cap, n_failed;
     uint64_t bytes; /* sum of q's costs */
-    char *password; /* "" = no AUTH */
+    char *password; /* password_len bytes (may hold NULs); 0 = no AUTH */
+    size_t password_len;
     uint32_t timeout_ms;
     struct resp_out enc; /* the reply being delivered, re-encoded */
 };
@@ -353,7 +354,7 @@ static int valid_limits(const struct transport_limits *lim)
 }
 
 struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const char *secret,
-                                   const struct transport_limits *lim)
+                                   size_t secret_len, const struct transport_limits *lim)
 {
     static const struct transport_limits defaults = TRANSPORT_LIMITS_DEFAULT;
     assert(loop && self_id > 0 && secret);
@@ -361,7 +362,7 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
     t->loop = loop;
     t->self_id = self_id;
     snprintf(t->self_str, sizeof t->self_str, "%" PRIu64, self_id);
-    t->secret_len = strlen(secret);
+    t->secret_len = secret_len;
     t->secret = xcalloc(1, t->secret_len + 1);
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
@@ -714,9 +715,9 @@ static int fwd_open(struct transport *t, const struct peer *p)
         redisAsyncSetConnectCallback(ac, fwd_connect_cb) != REDIS_OK ||
         redisAsyncSetDisconnectCallback(ac, fwd_disconnect_cb) != REDIS_OK)
         abort();
-    if (l->password[0]) {
+    if (l->password_len) {
         const char *argv[2] = {"AUTH", l->password};
-        size_t lens[2] = {4, strlen(l->password)};
+        size_t lens[2] = {4, l->password_len};
         if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 2, argv, lens) != REDIS_OK) abort();
     }
     fwd_arm(t, t->lim.connect_timeout_ms);
@@ -759,18 +760,20 @@ uint32_t transport_forward_pending(const struct transport *t)
     return (uint32_t)t->fwd.len;
 }
 
-void transport_set_forward(struct transport *t, const char *password, uint32_t timeout_ms)
+void transport_set_forward(struct transport *t, const char *password, size_t password_len,
+                           uint32_t timeout_ms)
 {
     struct fwd_link *l = &t->fwd;
-    assert(timeout_ms > 0);
+    assert(timeout_ms > 0 && (password || password_len == 0));
     l->timeout_ms = timeout_ms;
-    if (!password) password = "";
-    if (strcmp(password, l->password) == 0) return;
-    explicit_bzero(l->password, strlen(l->password));
+    if (password_len == l->password_len &&
+        memcmp(password ? password : "", l->password, password_len) == 0)
+        return;
+    explicit_bzero(l->password, l->password_len);
     free(l->password);
-    size_t n = strlen(password);
-    l->password = xcalloc(1, n + 1);
-    memcpy(l->password, password, n);
+    l->password = xcalloc(1, password_len + 1);
+    if (password_len) memcpy(l->password, password, password_len);
+    l->password_len = password_len;
 }
 
 static void fwd_init(struct transport *t)
@@ -795,7 +798,7 @@ static void fwd_free(struct transport *t)
     l->ac = NULL;
     if (ac) redisAsyncFree(ac);
     free(l->q);
-    explicit_bzero(l->password, strlen(l->password));
+    explicit_bzero(l->password, l->password_len);
     free(l->password);
     resp_out_free(&l->enc);
 }

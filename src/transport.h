@@ -151,12 +151,13 @@ struct transport_peer_info {
     uint64_t pending_bytes;
 };
 
-/* Makes a transport for node self_id (> 0) on loop, presenting secret to
- * every peer. lim NULL means TRANSPORT_LIMITS_DEFAULT; zero fields of lim are
- * invalid (except reply_timeout_ms) and asserted. Starts with no peers.
+/* Makes a transport for node self_id (> 0) on loop, presenting secret
+ * (secret_len bytes, which may include NUL bytes; 0 = none) to every peer.
+ * lim NULL means TRANSPORT_LIMITS_DEFAULT; zero fields of lim are invalid
+ * (except reply_timeout_ms) and asserted. Starts with no peers.
  * Allocation failure aborts the process, as elsewhere in the server. */
 struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const char *secret,
-                                   const struct transport_limits *lim);
+                                   size_t secret_len, const struct transport_limits *lim);
 
 /* Closes every connection (pending messages are lost) and frees t. */
 void transport_free(struct transport *t);
@@ -233,10 +234,12 @@ const char *transport_strerror(int err);
  * link failed before the reply arrived. */
 typedef void transport_reply_fn(void *ud, const char *resp, size_t len);
 
-/* Password sent with AUTH on the next proxy link ("" or NULL: none) and the
- * forward timeout in ms (> 0). Cheap when nothing changes; a changed
- * password does not close a link already authenticated. */
-void transport_set_forward(struct transport *t, const char *password, uint32_t timeout_ms);
+/* Password sent with AUTH on the next proxy link (password_len bytes, which
+ * may include NUL bytes; 0: none, password may then be NULL) and the forward
+ * timeout in ms (> 0). Cheap when nothing changes; a changed password does
+ * not close a link already authenticated. */
+void transport_set_forward(struct transport *t, const char *password, size_t password_len,
+                           uint32_t timeout_ms);
 
 /* Sends argv[0..argc) (argc >= 1, binary-safe, copied before returning) to
  * leader_id on the proxy link; cb(ud, ...) is called exactly once later,

@@ -328,9 +328,9 @@ unsigned util_key_slot(const char *key, size_t len)
     return util_crc16(key, len) & (UTIL_CLUSTER_SLOTS - 1);
 }
 
-int util_secret_eq(const char *secret, const char *given, size_t len)
+int util_secret_eq(const char *secret, size_t secret_len, const char *given, size_t len)
 {
-    size_t slen = strlen(secret);
+    size_t slen = secret_len;
     unsigned char diff = (unsigned char)(slen != len);
     for (size_t i = 0; i < len; i++)
         diff |= (unsigned char)(given[i] ^ (i < slen ? secret[i] : 0));

@@ -94,9 +94,11 @@ uint16_t util_crc16(const void *buf, size_t len);
  * "{user1000}.followers" share a slot); otherwise the whole key is. */
 unsigned util_key_slot(const char *key, size_t len);
 
-/* Compares a configured secret with given[0..len) in time that depends only
- * on len, so a reply's timing does not reveal how much of a guess was right
- * (AUTH, RAFT.AUTH). Returns 1 if equal. */
-int util_secret_eq(const char *secret, const char *given, size_t len);
+/* Compares a configured secret, secret[0..secret_len), with given[0..len):
+ * binary-safe (either may hold NUL bytes; equal means same length, same
+ * bytes), in time that depends only on len, so a reply's timing does not
+ * reveal how much of a guess was right (AUTH, RAFT.AUTH). Returns 1 if
+ * equal. */
+int util_secret_eq(const char *secret, size_t secret_len, const char *given, size_t len);
 
 #endif

@@ -35,6 +35,9 @@ RAFT_DIRECTIVES = [
     ("raft-snapshot-log-min-size", "256kb"),
     ("raft-snapshot-threshold", "1000"),
     ("loglevel", "notice"),
+    # The harness's clients reach the nodes from the root namespace's bridge
+    # address, not loopback, and send no password.
+    ("protected-mode", "no"),
 ]
 ADMIN_TIMEOUT_S = 2
 LOG_TAIL_BYTES = 4000

@@ -94,8 +94,11 @@ static void test_defaults(void **state)
     assert_int_equal(c->node_id, 1);
     assert_int_equal(c->members_count, 0);
     assert_string_equal(c->advertise_addr, "");
-    assert_string_equal(c->requirepass, "");
-    assert_string_equal(c->raft_secret, "");
+    assert_int_equal(c->requirepass.len, 0);
+    assert_string_equal(c->requirepass.ptr, "");
+    assert_int_equal(c->raft_secret.len, 0);
+    assert_string_equal(c->raft_secret.ptr, "");
+    assert_int_equal(c->protected_mode, 1);
     assert_int_equal(c->loglevel, LOG_LEVEL_NOTICE);
     assert_string_equal(c->logfile, "");
     assert_int_equal(c->maxclients, 10000);
@@ -280,9 +283,9 @@ static void test_string(void **state)
 {
     struct fx *f = *state;
     set_ok(f, "requirepass", "s3cret with spaces");
-    assert_string_equal(f->cfg.requirepass, "s3cret with spaces");
+    assert_string_equal(f->cfg.requirepass.ptr, "s3cret with spaces");
     set_ok(f, "requirepass", "");
-    assert_string_equal(f->cfg.requirepass, "");
+    assert_int_equal(f->cfg.requirepass.len, 0);
     assert_int_equal(load_text(f, "dir \"\"\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, "dir can't be empty");
     assert_int_equal(load_text(f, "advertise-addr 10.0.0.1\n"), CONFIG_ERR_VALUE);
@@ -414,22 +417,69 @@ static void test_members_invalid(void **state)
         assert_contains(f->err, bad[i].reason);
         assert_int_equal(f->cfg.members_count, 0);
     }
-    /* more than CONFIG_MEMBERS_MAX */
-    char text[4096] = "cluster-members";
-    for (int i = 1; i <= CONFIG_MEMBERS_MAX + 1; i++)
+}
+
+/* A Raft configuration holds at most 16 servers: a 17th member is refused
+ * at start, not dropped. */
+static void test_members_limit(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(CONFIG_MEMBERS_MAX, 16);
+    char text[4096] = "raft-secret s\ncluster-members";
+    for (int i = 1; i <= 16; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), " %d=h:%d", i, 1000 + i);
+    assert_int_equal(load_text(f, text), 0);
+    assert_int_equal(f->cfg.members_count, 16);
+    snprintf(text + strlen(text), sizeof text - strlen(text), " 17=h:1017\n");
     assert_int_equal(load_text(f, text), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "more than 64 cluster members");
+    assert_contains(f->err, "test.conf:2\n");
+    assert_contains(f->err, "17 cluster members: a Raft configuration holds at most 16");
+    assert_int_equal(f->cfg.members_count, 16);
+}
+
+/* Peers authenticate with raft-secret: a cluster of several nodes without
+ * one would start and never elect, so it does not start. */
+static void test_members_need_raft_secret(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"raftcache", "--cluster-members", "1=a:1 2=b:2 3=c:3", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "cluster-members names other nodes but raft-secret is empty");
+    /* a node waiting to be added to others needs it as much */
+    char *argv2[] = {"raftcache", "--cluster-members", "2=a:1", "--node-id", "3", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, argv2, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "raft-secret");
+    /* itself alone is a one-member cluster */
+    char *argv3[] = {"raftcache", "--cluster-members", "1=a:1", "--node-id", "1", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, argv3, f->err, sizeof f->err), 0);
+    char *argv4[] = {"raftcache", "--cluster-members", "1=a:1 2=b:2", "--raft-secret", "s", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, argv4, f->err, sizeof f->err), 0);
+}
+
+/* redis-server exits on port 0 with nothing else to listen on
+ * ("Configured to not listen anywhere"); raftcache has no unix socket. */
+static void test_port_zero(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(load_text(f, "port 7000\nport 0\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "test.conf:2\n>>> 'port 0'\nport 0 would disable the TCP listener");
+    assert_contains(f->err, "not listen anywhere");
+    assert_int_equal(f->cfg.port, 7000);
+    char *argv[] = {"raftcache", "--port", "0", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "command line argument 1\n>>> 'port 0'\n");
+    assert_int_equal(load_text(f, "port 1\n"), 0);
 }
 
 static void test_members_need_own_id(void **state)
 {
     struct fx *f = *state;
     /* A node that is not among the members waits to be added to them. */
-    char *argv[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", NULL};
-    assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), 0);
-    char *argv2[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", "--node-id", "3", NULL};
-    assert_int_equal(config_load_args(&f->cfg, 5, argv2, f->err, sizeof f->err), 0);
+    char *argv[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", "--raft-secret", "s", NULL};
+    assert_int_equal(config_load_args(&f->cfg, 5, argv, f->err, sizeof f->err), 0);
+    char *argv2[] = {"raftcache", "--cluster-members", "2=a:1 3=b:2", "--node-id",
+                     "3",         "--raft-secret",     "s",           NULL};
+    assert_int_equal(config_load_args(&f->cfg, 7, argv2, f->err, sizeof f->err), 0);
     char host[CONFIG_HOST_MAX];
     int port;
     config_advertise(&f->cfg, host, &port);
@@ -477,8 +527,8 @@ static void test_file_syntax(void **state)
     assert_int_equal(f->cfg.port, 7000);
     assert_int_equal(f->cfg.hz, 30); /* later lines win */
     assert_int_equal(f->cfg.maxclients, 77);
-    assert_string_equal(f->cfg.requirepass, "a \"b\" A\n\t\\");
-    assert_string_equal(f->cfg.raft_secret, "it's \"raw\" \\n");
+    assert_string_equal(f->cfg.requirepass.ptr, "a \"b\" A\n\t\\");
+    assert_string_equal(f->cfg.raft_secret.ptr, "it's \"raw\" \\n");
     assert_string_equal(f->cfg.logfile, "prefix ed"); /* a quote may open mid-word */
 }
 
@@ -597,6 +647,8 @@ static void test_args(void **state)
                     "7001",
                     "--cluster-members",
                     "1=a:1 2=b:2",
+                    "--raft-secret",
+                    "s",
                     "--save",
                     "--bind",
                     "127.0.0.1",
@@ -666,7 +718,7 @@ static void test_set_atomic(void **state)
     config_set_apply_hook(&f->cfg, hook, &h);
     const char *names[] = {"hz", "maxclients", "timeout"};
     const char *bad[] = {"20", "many", "5"};
-    assert_int_equal(config_set_multi(&f->cfg, 3, names, bad, f->err, sizeof f->err),
+    assert_int_equal(config_set_multi(&f->cfg, 3, names, bad, NULL, f->err, sizeof f->err),
                      CONFIG_ERR_VALUE);
     assert_string_equal(f->err, FAILED("maxclients") "argument couldn't be parsed into an "
                                                      "integer");
@@ -676,7 +728,7 @@ static void test_set_atomic(void **state)
     assert_int_equal(h.calls, 0);
 
     const char *good[] = {"20", "50", "5"};
-    assert_int_equal(config_set_multi(&f->cfg, 3, names, good, f->err, sizeof f->err), 0);
+    assert_int_equal(config_set_multi(&f->cfg, 3, names, good, NULL, f->err, sizeof f->err), 0);
     assert_int_equal(f->cfg.hz, 20);
     assert_int_equal(f->cfg.maxclients, 50);
     assert_int_equal(f->cfg.timeout, 5);
@@ -696,13 +748,13 @@ static void test_set_refusals(void **state)
               FAILED("daemonize") "can't set immutable config");
     const char *names[] = {"hz", "HZ"};
     const char *values[] = {"20", "30"};
-    assert_int_equal(config_set_multi(&f->cfg, 2, names, values, f->err, sizeof f->err),
+    assert_int_equal(config_set_multi(&f->cfg, 2, names, values, NULL, f->err, sizeof f->err),
                      CONFIG_ERR_DUPLICATE);
     assert_string_equal(f->err, FAILED("HZ") "duplicate parameter");
     /* nothing is set when a later name is refused */
     const char *n2[] = {"hz", "bind"};
     const char *v2[] = {"20", "0.0.0.0"};
-    assert_int_equal(config_set_multi(&f->cfg, 2, n2, v2, f->err, sizeof f->err),
+    assert_int_equal(config_set_multi(&f->cfg, 2, n2, v2, NULL, f->err, sizeof f->err),
                      CONFIG_ERR_IMMUTABLE);
     assert_int_equal(f->cfg.hz, 10);
     /* CONFIG SET of a list splits its one argument */
@@ -719,14 +771,16 @@ struct got {
     int n;
     char names[64][64];
     char values[64][128];
+    size_t lens[64];
 };
 
-static void collect(void *ud, const char *name, const char *value)
+static void collect(void *ud, const char *name, const char *value, size_t value_len)
 {
     struct got *g = ud;
-    assert_true(g->n < 64);
+    assert_true(g->n < 64 && value_len < 128);
     snprintf(g->names[g->n], 64, "%s", name);
-    snprintf(g->values[g->n], 128, "%s", value);
+    memcpy(g->values[g->n], value, value_len + 1); /* NUL-terminated after value_len */
+    g->lens[g->n] = value_len;
     g->n++;
 }
 
@@ -745,7 +799,7 @@ static void test_get_glob(void **state)
     struct got g;
     const char *p1[] = {"raft-*"};
     get_patterns(f, &g, 1, p1);
-    assert_int_equal(g.n, 12);
+    assert_int_equal(g.n, 11); /* raft-secret is never shown */
     for (int i = 0; i < g.n; i++)
         assert_memory_equal(g.names[i], "raft-", 5);
 
@@ -765,11 +819,82 @@ static void test_get_glob(void **state)
 
     const char *p4[] = {"*"};
     get_patterns(f, &g, 1, p4);
-    assert_int_equal(g.n, config_defs_count);
+    assert_int_equal(g.n, config_defs_count - 1); /* all but raft-secret */
 
     const char *p5[] = {"nothing-matches-*", "[xyz]*"};
     get_patterns(f, &g, 2, p5);
     assert_int_equal(g.n, 0);
+}
+
+/* raft-secret lets its holder act as a Raft peer: no CONFIG GET pattern
+ * returns it, while requirepass stays readable as in Redis. */
+static void test_get_never_returns_raft_secret(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(load_text(f, "raft-secret peer-only\nrequirepass client-pw\n"), 0);
+    const char *pats[][2] = {{"raft-secret", NULL}, {"*", NULL},           {"raft-*", NULL},
+                             {"*secret*", NULL},    {"RAFT-SECRET", NULL}, {"*", "raft-secret"}};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        struct got g;
+        get_patterns(f, &g, pats[i][1] ? 2 : 1, pats[i]);
+        for (int k = 0; k < g.n; k++) {
+            assert_string_not_equal(g.names[k], "raft-secret");
+            assert_null(strstr(g.values[k], "peer-only"));
+        }
+    }
+    const char *p[] = {"requirepass"};
+    struct got g;
+    get_patterns(f, &g, 1, p);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.values[0], "client-pw");
+}
+
+/* Secrets are binary strings, as in Redis: "\x00" in a config file, or a
+ * NUL byte in CONFIG SET, is part of the password, never its end. */
+static void test_secret_binary(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(load_text(f, "requirepass \"\\x00Secret\"\n"), 0);
+    assert_int_equal(f->cfg.requirepass.len, 7);
+    assert_memory_equal(f->cfg.requirepass.ptr, "\0Secret", 7);
+    assert_int_equal(load_text(f, "raft-secret \"sec\\x00ret\"\n"), 0);
+    assert_int_equal(f->cfg.raft_secret.len, 7);
+    assert_memory_equal(f->cfg.raft_secret.ptr, "sec\0ret", 7);
+
+    const char *name = "requirepass", *value = "ab\0cdef";
+    size_t len = 7;
+    assert_int_equal(config_set_multi(&f->cfg, 1, &name, &value, &len, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.requirepass.len, 7);
+    assert_memory_equal(f->cfg.requirepass.ptr, "ab\0cdef", 7);
+    struct got g;
+    get_patterns(f, &g, 1, &name);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.lens[0], 7);
+    assert_memory_equal(g.values[0], "ab\0cdef", 7);
+    char buf[4];
+    assert_int_equal(config_format_value(&f->cfg, config_lookup("requirepass"), buf, sizeof buf),
+                     7);
+    assert_memory_equal(buf, "ab\0", 4); /* truncated, NUL-terminated */
+
+    /* a rolled-back CONFIG SET puts the binary value back intact */
+    const char *names[] = {"requirepass", "hz"}, *values[] = {"x", "0"};
+    size_t lens[] = {1, 1};
+    assert_int_equal(config_set_multi(&f->cfg, 2, names, values, lens, f->err, sizeof f->err),
+                     CONFIG_ERR_VALUE);
+    assert_int_equal(f->cfg.requirepass.len, 7);
+    assert_memory_equal(f->cfg.requirepass.ptr, "ab\0cdef", 7);
+
+    /* other values are text: a NUL byte is refused, not a silent cut */
+    assert_int_equal(load_text(f, "dir \"/tmp/a\\x00b\"\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "argument must not contain a NUL byte");
+    assert_string_equal(f->cfg.dir, "./data");
+    const char *hz = "hz", *hzv = "20\0"
+                                  "5";
+    size_t hzlen = 4;
+    assert_int_equal(config_set_multi(&f->cfg, 1, &hz, &hzv, &hzlen, f->err, sizeof f->err),
+                     CONFIG_ERR_VALUE);
+    assert_contains(f->err, "argument must not contain a NUL byte");
+    assert_int_equal(f->cfg.hz, 10);
 }
 
 /* ----------------------------------------------------- the shipped file */
@@ -906,6 +1031,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_members_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_members_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_members_need_own_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_members_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_members_need_raft_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_hostport, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
@@ -917,6 +1045,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_glob, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_never_returns_raft_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_binary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_conf_documents_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_file, setup, teardown),

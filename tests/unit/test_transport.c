@@ -18,7 +18,7 @@ static void test_delivery_in_order(void **unused)
     struct fake_server srv;
     env_init(&e);
     fake_start(&srv, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     /* Nothing is queued while connecting. */
     assert_int_equal(state(t, 2), TRANSPORT_CONNECTING);
@@ -80,7 +80,7 @@ static void test_flush_writes_now(void **unused)
     struct fake_server srv;
     env_init(&e);
     fake_start(&srv, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && srv.n_cmds == 1, 2000); /* RAFT.AUTH read */
     int fd = srv.conns[0]->fd;
@@ -109,7 +109,7 @@ static void test_connects_when_peer_appears(void **unused)
     struct fake_server srv;
     env_init(&e);
     int port = free_port();
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, NULL);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), NULL);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", port), TRANSPORT_OK);
     run_for(e.loop, 700);
     struct transport_peer_info pi = info(t, 2);
@@ -146,7 +146,7 @@ static void test_reconnects_after_close(void **unused)
     struct fake_server srv;
     env_init(&e);
     fake_start(&srv, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED, 2000);
     assert_int_equal(transport_send(t, 2, "close", 5), TRANSPORT_OK);
@@ -190,7 +190,7 @@ static void test_stuck_peer_is_bounded(void **unused)
     fake_start(&stuck, e.loop, 0);
     stuck.reading = 0;
     fake_start(&good, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", stuck.port), TRANSPORT_OK);
     assert_int_equal(transport_set_peer(t, 3, "127.0.0.1", good.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && state(t, 3) == TRANSPORT_CONNECTED,
@@ -242,7 +242,7 @@ static void test_pending_cmds_limit(void **unused)
     stuck.reading = 0;
     struct transport_limits lim = fast_limits;
     lim.pending_cmds_max = 8;
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &lim);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", stuck.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED, 2000);
     for (int i = 0; i < 7; i++)
@@ -273,7 +273,7 @@ static void test_auth_refused(void **unused)
     struct transport_limits lim = fast_limits;
     lim.backoff_min_ms = 20;
     lim.backoff_max_ms = 160;
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &lim);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, srv.n_conns >= 6, 5000);
     assert_true(info(t, 2).errors >= 5);
@@ -310,7 +310,7 @@ static void test_reply_timeout(void **unused)
     stuck.reading = 0;
     struct transport_limits lim = fast_limits;
     lim.reply_timeout_ms = 150;
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &lim);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", stuck.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED, 2000);
     int64_t start = now_ms();
@@ -339,7 +339,7 @@ static void test_connect_timeout(void **unused)
     assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);
     struct transport_limits lim = fast_limits;
     lim.connect_timeout_ms = 100;
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &lim);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     assert_int_equal(state(t, 2), TRANSPORT_CONNECTING);
     int64_t start = now_ms();
@@ -366,7 +366,7 @@ static void test_peers_api(void **unused)
     env_init(&e);
     fake_start(&a, e.loop, 0);
     fake_start(&b, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     char long_host[TRANSPORT_HOST_MAX + 1];
     memset(long_host, 'h', TRANSPORT_HOST_MAX);
     long_host[TRANSPORT_HOST_MAX] = 0;

@@ -43,9 +43,9 @@ static void test_forward(void **unused)
     fake_start(&srv, e.loop, 0);
     struct transport_limits lim = fast_limits;
     lim.pending_cmds_max = 4;
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &lim);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &lim);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
-    transport_set_forward(t, "pw", 2000);
+    transport_set_forward(t, "pw", 2, 2000);
     struct fwd_log log = {0}, other = {0};
     assert_int_equal(fwd(t, 9, "ECHO", "x", &log), TRANSPORT_ENOPEER);
     assert_int_equal(fwd(t, 2, "ECHO", "a", &log), TRANSPORT_OK);
@@ -143,7 +143,7 @@ static void test_call_replies(void **unused)
     struct fake_server srv;
     env_init(&e);
     fake_start(&srv, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && info(t, 2).pending_cmds == 0, 2000);
     struct fwd_log log = {0};
@@ -211,7 +211,7 @@ static void test_call_failures(void **unused)
     fake_start(&srv, e.loop, 0);
     fake_start(&stuck, e.loop, 0);
     stuck.reading = 0;
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     struct fwd_log refused = {0}, slow = {0}, hung = {0};
     assert_int_equal(call(t, free_port(), "PING", NULL, 2000, &refused), TRANSPORT_OK);
     int64_t start = now_ms();
@@ -238,7 +238,7 @@ static void test_call_failures(void **unused)
 
     /* No raft-secret: the request goes alone. */
     srv.reject_auth = 0;
-    t = transport_create(e.loop, SELF_ID, "", &fast_limits);
+    t = transport_create(e.loop, SELF_ID, "", 0, &fast_limits);
     assert_int_equal(call(t, srv.port, "PING", NULL, 2000, &log), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, log.n == 2, 2000);
     assert_string_equal(log.replies[1], "+PONG\r\n");
@@ -269,7 +269,7 @@ static void test_call_cancel_and_limits(void **unused)
     struct fake_server srv;
     env_init(&e);
     fake_start(&srv, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     struct fwd_log a = {0}, b = {0};
     const char *argv[1] = {"PING"};
     size_t lens[1] = {4};

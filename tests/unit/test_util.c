@@ -376,13 +376,19 @@ static void test_crc16_and_slots(void **state)
 static void test_secret_eq(void **state)
 {
     (void)state;
-    assert_true(util_secret_eq("s3cret", "s3cret", 6));
-    assert_false(util_secret_eq("s3cret", "s3cre", 5));
-    assert_false(util_secret_eq("s3cret", "s3cretX", 7));
-    assert_false(util_secret_eq("s3cret", "S3cret", 6));
-    assert_true(util_secret_eq("", "", 0));
-    assert_false(util_secret_eq("", "x", 1));
-    assert_true(util_secret_eq("a\xff" "b", "a\xff" "b", 3));
+    assert_true(util_secret_eq("s3cret", 6, "s3cret", 6));
+    assert_false(util_secret_eq("s3cret", 6, "s3cre", 5));
+    assert_false(util_secret_eq("s3cret", 6, "s3cretX", 7));
+    assert_false(util_secret_eq("s3cret", 6, "S3cret", 6));
+    assert_true(util_secret_eq("", 0, "", 0));
+    assert_false(util_secret_eq("", 0, "x", 1));
+    /* binary: a NUL byte is part of the secret, not its end */
+    assert_true(util_secret_eq("sec\0ret", 7, "sec\0ret", 7));
+    assert_false(util_secret_eq("sec\0ret", 7, "sec", 3));
+    assert_false(util_secret_eq("sec\0ret", 7, "sec\0", 4));
+    assert_false(util_secret_eq("\0Secret", 7, "", 0));
+    assert_false(util_secret_eq("sec", 3, "sec\0ret", 7));
+    assert_true(util_secret_eq("a\377b", 3, "a\377b", 3));
 }
 
 int main(void)
