@@ -162,7 +162,7 @@ void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port
  * node added would never answer: as a voter it would take the quorum away. */
 static int need_secret(const struct server *srv, char *err, size_t errlen)
 {
-    if (srv->cfg.raft_secret[0]) return 0;
+    if (srv->cfg.raft_secret.len) return 0;
     snprintf(err, errlen,
              "membership changes need raft-secret: without it no other node can connect "
              "(set the same raft-secret on every node)");
