@@ -149,6 +149,8 @@ cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_help;
 cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_cluster_shards,
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,
     cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
+/* src/cmd_role.c */
+cmd_proc cmd_role;
 /* src/cmd_raft.c */
 cmd_proc cmd_raft_node_add, cmd_raft_node_remove, cmd_raft_node_help, cmd_raft_cluster_join,
     cmd_raft_cluster_help, cmd_raft_transfer_leader;

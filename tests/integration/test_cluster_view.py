@@ -128,3 +128,84 @@ def test_killed_follower_is_flagged_failed_everywhere(cluster):
     cluster.start(dead)
     wait_until(lambda: cluster_nodes(leader)[dead.port] == (["slave"], "connected"),
                DEADLINE_S, what="the restarted node healthy again")
+
+
+# -- item 15: INFO replication and ROLE ---------------------------------------
+
+def replication(nd):
+    with nd.client(socket_timeout=5) as c:
+        return c.info("replication")
+
+
+def test_info_replication_and_role_tell_the_leader_from_followers(cluster):
+    leader = cluster.leader()
+    followers = cluster.followers()
+    with leader.client() as c:
+        c.set("k", "v")
+    commit = int(leader.raft_info()["commit_index"])
+
+    def master_sees_both():
+        info = replication(leader)
+        return info if info.get("connected_slaves") == 2 else None
+    info = wait_until(master_sees_both, DEADLINE_S, what="the leader to list 2 replicas")
+    assert info["role"] == "master"
+    assert int(info["master_repl_offset"]) >= commit
+    replicas = {info[f"slave{i}"]["port"]: info[f"slave{i}"] for i in range(2)}
+    assert set(replicas) == {f.port for f in followers}
+    for r in replicas.values():
+        assert r["ip"] == "127.0.0.1" and r["state"] == "online" and r["lag"] >= 0
+    wait_until(lambda: all(r[2] and int(r[2]) >= commit for r in
+                           leader.client().execute_command("ROLE")[2]),
+               DEADLINE_S, what="the replicas' offsets to reach the commit index")
+    role = leader.client().execute_command("ROLE")
+    assert role[0] == b"master" and role[1] >= commit
+    assert sorted(int(r[1]) for r in role[2]) == sorted(f.port for f in followers)
+
+    for f in followers:
+        info = wait_until(lambda: (lambda i: i if int(i["slave_repl_offset"]) >= commit
+                                   else None)(replication(f)),
+                          DEADLINE_S, what=f"{f} to apply the write")
+        assert info["role"] == "slave"
+        assert info["master_host"] == "127.0.0.1" and info["master_port"] == leader.port
+        assert info["master_link_status"] == "up"
+        assert info["master_last_io_seconds_ago"] >= 0
+        assert info["slave_read_repl_offset"] >= info["slave_repl_offset"]
+        assert info["connected_slaves"] == 0
+        with f.client() as c:
+            role = c.execute_command("ROLE")
+        assert role[:4] == [b"slave", b"127.0.0.1", leader.port, b"connected"]
+        assert role[4] >= commit
+
+
+def test_replica_whose_leader_is_gone_reports_the_link_down(cluster):
+    leader = cluster.leader()
+    a, b = cluster.followers()
+    cluster.kill9(b)
+    cluster.kill9(leader)  # no quorum left: a never knows another leader
+
+    def link_down():
+        info = replication(a)
+        return info if info.get("master_link_status") == "down" else None
+    info = wait_until(link_down, DEADLINE_S, what="the replica to report its link down")
+    assert info["role"] == "slave"
+    assert info["master_port"] == leader.port  # the last master it knew, as Redis keeps it
+    assert info["master_link_down_since_seconds"] >= 0
+    with a.client() as c:
+        role = c.execute_command("ROLE")
+    assert role[0] == b"slave" and role[2] == leader.port
+    assert role[3] == b"connect" and role[4] == -1
+    cluster.start(leader)
+    cluster.start(b)
+    cluster.wait_leader()
+    wait_until(lambda: replication(a).get("master_link_status") == "up"
+               or replication(a).get("role") == "master", DEADLINE_S,
+               what="the link up again")
+
+
+def test_role_is_in_the_command_table_like_redis(server):
+    lines = server.cli("COMMAND", "INFO", "ROLE").split("\n")
+    assert lines[:6] == ["role", "1", "noscript", "loading", "stale", "fast"], lines
+    assert lines[9:12] == ["@admin", "@fast", "@dangerous"], lines
+    with server.client() as c:
+        assert c.execute_command("ROLE")[0] == b"master"
+        assert c.info("replication")["role"] == "master"
