@@ -43,19 +43,21 @@ enum cmd_flags {
     CMD_WRITE = 1u << 0,    /* changes the keyspace: goes through the log */
     CMD_READONLY = 1u << 1, /* reads the keyspace */
     CMD_ADMIN = 1u << 2,
-    CMD_NOAUTH = 1u << 3,   /* allowed before AUTH (AUTH, HELLO, QUIT, ...) */
-    CMD_NOQUEUE = 1u << 4,  /* runs at once inside MULTI (EXEC, DISCARD...), not queued */
-    CMD_DENYOOM = 1u << 5,  /* refused when over maxmemory */
+    CMD_NOAUTH = 1u << 3,  /* allowed before AUTH (AUTH, HELLO, QUIT, ...) */
+    CMD_NOQUEUE = 1u << 4, /* runs at once inside MULTI (EXEC, DISCARD...), not queued */
+    CMD_DENYOOM = 1u << 5, /* refused when over maxmemory */
     CMD_FAST = 1u << 6,
-    CMD_LOADING = 1u << 7,  /* allowed while loading */
+    CMD_LOADING = 1u << 7, /* allowed while loading */
     CMD_STALE = 1u << 8,
     CMD_NOSCRIPT = 1u << 9,
     CMD_SENTINEL = 1u << 10,
     CMD_KEYLESS_WRITE = 1u << 11, /* write with no key (FLUSHALL...) */
-    CMD_CONTAINER = 1u << 12, /* has subcommands: dispatch on argv[1] */
+    CMD_CONTAINER = 1u << 12,     /* has subcommands: dispatch on argv[1] */
     CMD_SKIP_SLOWLOG = 1u << 13,
     CMD_ALLOW_BUSY = 1u << 14,
     CMD_NO_MULTI = 1u << 15, /* refused inside MULTI ("Command not allowed inside a transaction") */
+    CMD_INTERNAL = 1u << 16, /* the peer protocol: runs, but COMMAND and its subcommands
+                              * (so redis-cli's completion and hints) never show it */
 };
 
 struct command {
@@ -93,7 +95,7 @@ void cmd_table_init(void);
 const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
                                  const struct command **parent);
 const struct command *cmd_lookup_name(const char *name, size_t len);
-/* Number of top-level commands in the table. */
+/* Number of top-level commands COMMAND shows (CMD_INTERNAL ones excluded). */
 int cmd_count(void);
 /* Dense ids over every command and subcommand, for per-command statistics. */
 int cmd_id(const struct command *cmd);

@@ -209,3 +209,62 @@ def test_role_is_in_the_command_table_like_redis(server):
     with server.client() as c:
         assert c.execute_command("ROLE")[0] == b"master"
         assert c.info("replication")["role"] == "master"
+
+
+# -- item 17: RAFT.INFO for humans, internal commands hidden -------------------
+
+def test_raft_info_reads_as_info_text_in_redis_cli(server):
+    # redis-cli prints INFO raw (by its name): `INFO raft` reads line by line.
+    lines = server.cli("INFO", "raft").splitlines()
+    assert "# Raft" in lines and any(l.startswith("node_id:") for l in lines), lines
+    # RAFT.INFO itself: with --raw, or a RESP3 verbatim string as INFO's.
+    raw = server.cli("--raw", "RAFT.INFO").splitlines()
+    assert "# Raft" in raw and any(l.startswith("leader_id:") for l in raw), raw
+    resp3 = server.cli("-3", "RAFT.INFO").splitlines()
+    assert "# Raft" in resp3 and any(l.startswith("role:") for l in resp3), resp3
+    # On the wire: a bulk string in RESP2 (SPEC.md), a verbatim "txt" one in RESP3.
+    with server.sock() as s:
+        s.sendall(b"RAFT.INFO\r\n")
+        assert s.recv(1) == b"$"
+        s.sendall(b"HELLO 3\r\n")
+    with server.sock() as s:
+        s.sendall(b"HELLO 3\r\nPING\r\n")
+        buf = b""
+        while not buf.endswith(b"+PONG\r\n"):
+            buf += s.recv(65536)
+        s.sendall(b"RAFT.INFO\r\n")
+        head = b""
+        while len(head) < 16:
+            head += s.recv(16 - len(head))
+        assert head.startswith(b"=") and b"\r\ntxt:# Raft" in head + s.recv(16), head
+
+
+def test_internal_peer_commands_are_hidden_from_command(server):
+    hidden = {"raft.auth", "raft.msg"}
+    names = set(server.cli("COMMAND", "LIST").split("\n"))
+    assert names and not names & hidden
+    assert "raft.info" in names and "role" in names
+    count = int(server.cli("COMMAND", "COUNT"))
+    assert count == len(names - {n for n in names if "|" in n})
+    docs = server.cli("COMMAND", "DOCS").split("\n")
+    assert not hidden & set(docs)
+    cmds = server.cli("COMMAND").split("\n")
+    assert not hidden & set(cmds)
+    with server.sock() as s:
+        s.sendall(b"COMMAND INFO raft.auth raft.msg\r\n")
+        want = b"*2\r\n*-1\r\n*-1\r\n"
+        buf = b""
+        while len(buf) < len(want):
+            buf += s.recv(256)
+        assert buf == want
+    assert server.cli("COMMAND", "DOCS", "raft.msg") == ""
+    # They still work (RAFT.AUTH without a raft-secret refuses with its own error).
+    assert "raft-secret is not configured" in server.cli("RAFT.AUTH", "x", "2")
+    assert "NOPERM" in server.cli("RAFT.MSG", "2", "x")
+
+
+def test_peers_still_talk_with_hidden_commands(cluster):
+    leader = cluster.leader()
+    with leader.client() as c:
+        c.set("hidden", "ok")
+    cluster.wait_converged()
