@@ -31,6 +31,9 @@ enum client_flags {
     CLIENT_PENDING_WRITE = 1u << 6,     /* on the server's pending-write list */
     CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
     CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
+    /* A keyless read of this client was forwarded to the leader: its later
+     * reads on a follower are forwarded too (src/proxy.h). */
+    CLIENT_LEADER_READS = 1u << 20,
 };
 
 /* A command queued by MULTI: owned copies of its arguments. */

@@ -417,6 +417,6 @@ void cmd_readonly(struct cmd_ctx *c)
 
 void cmd_readwrite(struct cmd_ctx *c)
 {
-    c->client->flags &= ~CLIENT_READONLY;
+    c->client->flags &= ~(CLIENT_READONLY | CLIENT_LEADER_READS);
     resp_add_simple(c->out, "OK");
 }

@@ -268,3 +268,61 @@ def test_peers_still_talk_with_hidden_commands(cluster):
     with leader.client() as c:
         c.set("hidden", "ok")
     cluster.wait_converged()
+
+
+# -- item 16: keyless reads through a follower ---------------------------------
+
+def cli(nd, *args, check=True):
+    out = subprocess.run(["redis-cli", "-c", "-h", "127.0.0.1", "-p", str(nd.port),
+                          *map(str, args)], capture_output=True, text=True, timeout=60)
+    if check:
+        assert out.returncode == 0, (args, out.stdout, out.stderr)
+    return out.stdout
+
+
+def test_keyless_reads_on_a_follower_answer_with_the_leaders_keys(cluster):
+    leader = cluster.leader()
+    follower = cluster.followers()[0]
+    keys = {f"key:{i}" for i in range(50)}
+    with leader.client() as c:
+        for k in keys:
+            c.set(k, "x" * (len(k) + 1))
+    assert cli(follower, "DBSIZE").strip() == "50"
+    assert set(cli(follower, "--scan").split()) == keys
+    assert set(cli(follower, "KEYS", "*").split()) == keys
+    assert cli(follower, "RANDOMKEY").strip() in keys
+    scan = cli(follower, "SCAN", "0", "COUNT", "1000").split()
+    assert scan[0] == "0" and set(scan[1:]) == keys
+    big = cli(follower, "--bigkeys")
+    assert "50 keys with 'string' type" in big or "Sampled 50 keys" in big, big
+    # Linearizable: a write acknowledged by the leader is seen at once.
+    with leader.client() as c:
+        c.set("one-more", "v")
+    assert cli(follower, "DBSIZE").strip() == "51"
+    # READONLY keeps serving them locally (possibly stale), as before.
+    with follower.readonly_client() as c:
+        wait_until(lambda: c.dbsize() == 51, DEADLINE_S, what="the follower to apply")
+    # Keyed reads and writes still answer -MOVED (SPEC), redis-cli -c follows it.
+    with follower.client() as c:
+        try:
+            c.get("one-more")
+            raise AssertionError("GET on a follower did not answer MOVED")
+        except redis.ResponseError as e:
+            assert str(e).startswith("MOVED"), e
+    assert cli(follower, "GET", "one-more").strip() == "v"
+    # A connection that read the keyspace through the follower reads its keys
+    # there too (what --bigkeys does), until READWRITE; writes still MOVED.
+    with follower.client(single_connection_client=True) as c:
+        assert c.dbsize() == 51
+        assert c.get("one-more") == b"v"
+        try:
+            c.set("one-more", "w")
+            raise AssertionError("SET on a follower did not answer MOVED")
+        except redis.ResponseError as e:
+            assert str(e).startswith("MOVED"), e
+        c.execute_command("READWRITE")
+        try:
+            c.get("one-more")
+            raise AssertionError("GET after READWRITE did not answer MOVED")
+        except redis.ResponseError as e:
+            assert str(e).startswith("MOVED"), e
