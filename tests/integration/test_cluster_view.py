@@ -65,6 +65,12 @@ def test_cluster_slots_never_empty_while_the_leader_is_replaced(cluster):
         except redis.ResponseError as e:
             assert str(e).startswith("CLUSTERDOWN"), e
             replies.append("CLUSTERDOWN")
+        # SHARDS and NODES keep a master too (the last known leader).
+        roles = [dict(zip(n[::2], n[1::2]))[b"role"]
+                 for n in c.execute_command("CLUSTER", "SHARDS")[0][3]]
+        assert roles.count(b"master") == 1, roles
+        masters = [p for p, (flags, _) in cluster_nodes(follower).items() if "master" in flags]
+        assert len(masters) == 1, masters
         info = follower.raft_info()
         if info and info["leader_id"] not in ("-1", str(leader.node_id)):
             break
@@ -111,6 +117,9 @@ def test_killed_follower_is_flagged_failed_everywhere(cluster):
         assert other.port in ports
         flags, link = cluster_nodes(nd)[nd.port]
         assert "myself" in flags and "fail" not in flags and "fail?" not in flags
+    # The leader's replication view drops it, as Redis drops a lost replica.
+    info = replication(leader)
+    assert info["connected_slaves"] == 1 and info["slave0"]["port"] == other.port
     # The live ones stay healthy.
     assert shards_health(leader)[other.port] == "online"
     flags, link = cluster_nodes(leader)[other.port]
