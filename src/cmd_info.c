@@ -199,9 +199,7 @@ void cmd_info(struct cmd_ctx *c)
         case SEC_MEMORY: section_memory(&t, srv); break;
         case SEC_PERSISTENCE: section_persistence(&t); break;
         case SEC_STATS: section_stats(&t, srv); break;
-        case SEC_REPLICATION:
-            role_info_replication(&t, srv);
-            break;
+        case SEC_REPLICATION: role_info_replication(&t, srv); break;
         case SEC_CPU: section_cpu(&t); break;
         case SEC_CLUSTER: section_cluster(&t); break;
         case SEC_KEYSPACE: section_keyspace(&t, srv); break;

@@ -254,8 +254,8 @@ const struct command cmd_table[] = {
      "Remove all keys from the current database.", "[ASYNC|SYNC]:async",
      "keyspace write slow dangerous", NULL},
     {"flushall", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushall, "server", "1.0.0",
-     "Removes all keys from all databases.", "[ASYNC|SYNC]:async", "keyspace write slow dangerous",
-     NULL},
+     "Removes all keys from all databases.", "[ASYNC|SYNC]:async",
+     "keyspace write slow dangerous", NULL},
 
     /* expiry */
     {"expire", -3, W | F, 1, 1, 1, cmd_expire, "generic", "1.0.0",
@@ -341,8 +341,9 @@ const struct command cmd_table[] = {
     {"raft.cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "raft", "0.1.0",
      "A container for commands run on a node joining a cluster.", NULL, "slow",
      raft_cluster_subcommands},
-    {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft", "0.1.0",
-     "Hands leadership to another voting node (leader only).", "[id]", "admin slow", NULL},
+    {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft",
+     "0.1.0", "Hands leadership to another voting node (leader only).", "[id]", "admin slow",
+     NULL},
     {"raft.auth", -3, NOA | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_auth, "raft",
      "0.1.0", "Identifies a connection as a cluster peer with the raft-secret.",
      "secret node-id [host:port]", "fast", NULL},
