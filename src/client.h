@@ -32,6 +32,9 @@ enum client_flags {
     CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
     CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
     CLIENT_PROTECTED = 1u << 9,         /* not loopback, protected mode: only RAFT.AUTH may run */
+    /* A keyless read of this client was forwarded to the leader: its later
+     * reads on a follower are forwarded too (src/proxy.h). */
+    CLIENT_LEADER_READS = 1u << 10,
 };
 
 /* A command queued by MULTI: owned copies of its arguments. */

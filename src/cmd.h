@@ -57,6 +57,8 @@ enum cmd_flags {
     CMD_ALLOW_BUSY = 1u << 14,
     CMD_NO_MULTI = 1u << 15, /* refused inside MULTI ("Command not allowed inside a transaction") */
     CMD_PEER_AUTH = 1u << 16, /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
+    CMD_INTERNAL = 1u << 17,  /* the peer protocol: runs, but COMMAND and its subcommands
+                               * (so redis-cli's completion and hints) never show it */
 };
 
 struct command {
@@ -94,7 +96,7 @@ void cmd_table_init(void);
 const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
                                  const struct command **parent);
 const struct command *cmd_lookup_name(const char *name, size_t len);
-/* Number of top-level commands in the table. */
+/* Number of top-level commands COMMAND shows (CMD_INTERNAL ones excluded). */
 int cmd_count(void);
 /* Dense ids over every command and subcommand, for per-command statistics. */
 int cmd_id(const struct command *cmd);
@@ -150,6 +152,8 @@ cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_help;
 cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_cluster_shards,
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,
     cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
+/* src/cmd_role.c */
+cmd_proc cmd_role;
 /* src/cmd_raft.c */
 cmd_proc cmd_raft_node_add, cmd_raft_node_remove, cmd_raft_node_help, cmd_raft_cluster_join,
     cmd_raft_cluster_help, cmd_raft_transfer_leader;

@@ -218,15 +218,15 @@ struct member_view {
     uint64_t id;
     char host[CONFIG_HOST_MAX];
     int port;
-    int is_leader;
+    int is_leader; /* the leader, or the last one known when none is (node.h) */
+    struct node_peer_view view;
 };
 
 /* Members with a known address, the leader first. Returns the count. */
 static int members(const struct server *srv, struct member_view *out)
 {
-    const struct raft *r = node_core(srv);
-    const struct raft_conf *conf = raft_conf_of(r);
-    raft_id leader = raft_leader(r);
+    const struct raft_conf *conf = raft_conf_of(node_core(srv));
+    uint64_t leader = node_last_leader(srv);
     int n = 0;
     for (int pass = 0; pass < 2; pass++)
         for (uint32_t i = 0; i < conf->n; i++) {
@@ -237,9 +237,24 @@ static int members(const struct server *srv, struct member_view *out)
                 continue;
             m->id = conf->s[i].id;
             m->is_leader = is_leader;
+            node_peer_view(srv, m->id, &m->view);
             n++;
         }
     return n;
+}
+
+/* Replication offset (a Raft log index) of member m as far as this node
+ * knows: its own applied index; the leader's match index for a follower; a
+ * follower's commit index for its leader; else this node's own as the best
+ * estimate it has. */
+static long long member_offset(const struct server *srv, const struct member_view *m)
+{
+    const struct raft *r = node_core(srv);
+    raft_index match = 0;
+    if (m->id == (uint64_t)srv->cfg.node_id) return (long long)node_applied(srv);
+    if (node_is_leader(srv) && raft_progress(r, m->id, &match) == 0) return (long long)match;
+    if (m->id == raft_leader(r)) return (long long)raft_commit_index(r);
+    return (long long)node_applied(srv);
 }
 
 static void add_node_triple(struct resp_out *o, const struct member_view *m)
@@ -252,19 +267,27 @@ static void add_node_triple(struct resp_out *o, const struct member_view *m)
     resp_add_bulk_cstr(o, id);
 }
 
+/* With no leader known, the last known one stays the master of the map (as
+ * Redis lists a failed master until a replica replaces it): an empty map
+ * would tell cluster clients that no slot is served, ever. Replicas this
+ * node finds unreachable are left out, as Redis leaves out failed ones. */
 void cmd_cluster_slots(struct cmd_ctx *c)
 {
     struct member_view ms[RAFT_MAX_NODES];
     int n = members(c->srv, ms);
     if (n == 0 || !ms[0].is_leader) {
-        resp_add_array_len(c->out, 0);
+        resp_add_error(c->out, "CLUSTERDOWN No raft leader");
         return;
     }
+    int shown = 1;
+    for (int i = 1; i < n; i++)
+        shown += ms[i].view.health == NODE_OK;
     resp_add_array_len(c->out, 1);
-    resp_add_array_len(c->out, 2 + n);
+    resp_add_array_len(c->out, 2 + shown);
     resp_add_int(c->out, 0);
     resp_add_int(c->out, CLUSTER_SLOTS - 1);
-    for (int i = 0; i < n; i++) add_node_triple(c->out, &ms[i]);
+    for (int i = 0; i < n; i++)
+        if (i == 0 || ms[i].view.health == NODE_OK) add_node_triple(c->out, &ms[i]);
 }
 
 void cmd_cluster_shards(struct cmd_ctx *c)
@@ -294,32 +317,41 @@ void cmd_cluster_shards(struct cmd_ctx *c)
         resp_add_bulk_cstr(c->out, "role");
         resp_add_bulk_cstr(c->out, ms[i].is_leader ? "master" : "replica");
         resp_add_bulk_cstr(c->out, "replication-offset");
-        resp_add_int(c->out, (long long)node_applied(c->srv));
+        resp_add_int(c->out, member_offset(c->srv, &ms[i]));
         resp_add_bulk_cstr(c->out, "health");
-        resp_add_bulk_cstr(c->out, "online");
+        resp_add_bulk_cstr(c->out, ms[i].view.health == NODE_OK ? "online" : "fail");
     }
+}
+
+/* One CLUSTER NODES line: <id> <ip:port@cport> <flags> <master> <ping-sent>
+ * <pong-recv> <config-epoch> <link-state> [<slot range>]. */
+static void add_nodes_line(struct info_text *t, const struct server *srv,
+                           const struct member_view *m, const char *leader_id)
+{
+    static const char *const health_flag[] = {"", ",fail?", ",fail"};
+    char id[41];
+    cluster_node_id(m->id, id);
+    int myself = m->id == (uint64_t)srv->cfg.node_id;
+    long long pong = m->view.heard_ms_ago < 0 ? 0 : server_now_ms() - m->view.heard_ms_ago;
+    const char *link =
+        myself || (m->view.link_up && m->view.health == NODE_OK) ? "connected" : "disconnected";
+    info_addf(t, "%s %s:%d@%d %s%s%s %s 0 %lld %llu %s", id, m->host, m->port, m->port + 10000,
+              myself ? "myself," : "", m->is_leader ? "master" : "slave",
+              health_flag[m->view.health], m->is_leader ? "-" : leader_id, myself ? 0 : pong,
+              (unsigned long long)raft_term_of(node_core(srv)), link);
+    if (m->is_leader) info_addf(t, " 0-%d", CLUSTER_SLOTS - 1);
+    info_addf(t, "\n");
 }
 
 void cmd_cluster_nodes(struct cmd_ctx *c)
 {
     struct member_view ms[RAFT_MAX_NODES];
     int n = members(c->srv, ms);
-    uint64_t self = (uint64_t)c->srv->cfg.node_id;
     char leader_id[41] = "-";
     if (n > 0 && ms[0].is_leader) cluster_node_id(ms[0].id, leader_id);
-    unsigned long long epoch = (unsigned long long)raft_term_of(node_core(c->srv));
     struct info_text t = {0};
-    for (int i = 0; i < n; i++) {
-        char id[41];
-        cluster_node_id(ms[i].id, id);
-        const char *myself = ms[i].id == self ? "myself," : "";
-        if (ms[i].is_leader)
-            info_addf(&t, "%s %s:%d@%d %smaster - 0 0 %llu connected 0-%d\n", id, ms[i].host,
-                      ms[i].port, ms[i].port + 10000, myself, epoch, CLUSTER_SLOTS - 1);
-        else
-            info_addf(&t, "%s %s:%d@%d %sslave %s 0 0 %llu connected\n", id, ms[i].host,
-                      ms[i].port, ms[i].port + 10000, myself, leader_id, epoch);
-    }
+    for (int i = 0; i < n; i++)
+        add_nodes_line(&t, c->srv, &ms[i], leader_id);
     resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");
     free(t.p);
 }
@@ -386,6 +418,6 @@ void cmd_readonly(struct cmd_ctx *c)
 
 void cmd_readwrite(struct cmd_ctx *c)
 {
-    c->client->flags &= ~CLIENT_READONLY;
+    c->client->flags &= ~(CLIENT_READONLY | CLIENT_LEADER_READS);
     resp_add_simple(c->out, "OK");
 }

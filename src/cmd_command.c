@@ -84,7 +84,8 @@ static void add_command_info(struct resp_out *o, const struct command *cmd)
 void cmd_command(struct cmd_ctx *c)
 {
     resp_add_array_len(c->out, cmd_count());
-    for (const struct command *cmd = cmd_table; cmd->name; cmd++) add_command_info(c->out, cmd);
+    for (const struct command *cmd = cmd_table; cmd->name; cmd++)
+        if (!(cmd->flags & CMD_INTERNAL)) add_command_info(c->out, cmd);
 }
 
 void cmd_command_count(struct cmd_ctx *c)
@@ -92,11 +93,15 @@ void cmd_command_count(struct cmd_ctx *c)
     resp_add_int(c->out, cmd_count());
 }
 
-/* Finds "name" or "container|sub" by its full name. */
+/* Finds "name" or "container|sub" by its full name; internal commands are
+ * not found. */
 static const struct command *find_full_name(const struct resp_arg *a)
 {
     const char *bar = memchr(a->ptr, '|', a->len);
-    if (!bar) return cmd_lookup_name(a->ptr, a->len);
+    if (!bar) {
+        const struct command *cmd = cmd_lookup_name(a->ptr, a->len);
+        return cmd && !(cmd->flags & CMD_INTERNAL) ? cmd : NULL;
+    }
     const struct command *parent = cmd_lookup_name(a->ptr, (size_t)(bar - a->ptr));
     if (!parent) return NULL;
     for (const struct command *s = parent->subcommands; s && s->name; s++)
@@ -450,6 +455,7 @@ void cmd_command_docs(struct cmd_ctx *c)
     if (c->argc == 2) {
         resp_add_map_len(c->out, cmd_count());
         for (const struct command *cmd = cmd_table; cmd->name; cmd++) {
+            if (cmd->flags & CMD_INTERNAL) continue;
             resp_add_bulk_cstr(c->out, cmd->name);
             add_docs(c->out, cmd);
         }
@@ -470,6 +476,7 @@ void cmd_command_docs(struct cmd_ctx *c)
 /* 1 if cmd passes COMMAND LIST's filter (argv[3], argv[4]). */
 static int list_filter(struct cmd_ctx *c, const struct command *cmd)
 {
+    if (cmd->flags & CMD_INTERNAL) return 0;
     if (c->argc == 2) return 1;
     const struct resp_arg *kind = &c->argv[3], *val = &c->argv[4];
     if (arg_is(kind, "MODULE")) return 0; /* no modules */
@@ -511,7 +518,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
     const struct resp_arg *argv = c->argv + 2;
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    if (!cmd || (cmd->flags & CMD_CONTAINER)) {
+    if (!cmd || (cmd->flags & (CMD_CONTAINER | CMD_INTERNAL))) {
         resp_add_error(c->out, "ERR Invalid command specified");
         return;
     }

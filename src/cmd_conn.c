@@ -204,6 +204,7 @@ void cmd_reset(struct cmd_ctx *c)
     cl->name = NULL;
     c->out->proto = 2;
     if (requirepass(c->srv)) cl->flags &= ~CLIENT_AUTHED;
+    cl->flags &= ~CLIENT_LEADER_READS;
     resp_add_simple(c->out, "RESET");
 }
 

@@ -116,18 +116,6 @@ static void section_stats(struct info_text *t, struct server *srv)
          (unsigned long long)s->protocol_errors);
 }
 
-static void section_replication(struct info_text *t)
-{
-    /* A lone node: no replicas, no replication stream (Raft replaces it). */
-    info_addf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
-            "master_failover_state:no-failover\r\n"
-            "master_replid:0000000000000000000000000000000000000000\r\n"
-            "master_replid2:0000000000000000000000000000000000000000\r\n"
-            "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
-            "repl_backlog_size:0\r\nrepl_backlog_first_byte_offset:0\r\n"
-            "repl_backlog_histlen:0\r\n");
-}
-
 static void section_cpu(struct info_text *t)
 {
     struct rusage self;
@@ -211,7 +199,7 @@ void cmd_info(struct cmd_ctx *c)
         case SEC_MEMORY: section_memory(&t, srv); break;
         case SEC_PERSISTENCE: section_persistence(&t); break;
         case SEC_STATS: section_stats(&t, srv); break;
-        case SEC_REPLICATION: section_replication(&t); break;
+        case SEC_REPLICATION: role_info_replication(&t, srv); break;
         case SEC_CPU: section_cpu(&t); break;
         case SEC_CLUSTER: section_cluster(&t); break;
         case SEC_KEYSPACE: section_keyspace(&t, srv); break;

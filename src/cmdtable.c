@@ -311,6 +311,9 @@ const struct command cmd_table[] = {
     {"info", -1, LD | ST, 0, 0, 0, cmd_info, "server", "1.0.0",
      "Returns information and statistics about the server.", "[section [section ...]]",
      "slow dangerous", NULL},
+    {"role", 1, NS | LD | ST | F | CMD_SENTINEL, 0, 0, 0, cmd_role, "server", "2.8.12",
+     "Return the role of the instance in the context of replication", NULL, "admin fast dangerous",
+     NULL},
     {"time", 1, F | LD | ST, 0, 0, 0, cmd_time, "server", "2.6.0", "Returns the server time.", NULL,
      "fast", NULL},
     {"shutdown", -1, ADM | NS | LD | ST | NOM, 0, 0, 0, cmd_shutdown, "server", "1.0.0",
@@ -341,10 +344,11 @@ const struct command cmd_table[] = {
     {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft",
      "0.1.0", "Hands leadership to another voting node (leader only).", "[id]", "admin slow",
      NULL},
-    {"raft.auth", -3, NOA | F | LD | ST | NS | CMD_PEER_AUTH, 0, 0, 0, cmd_raft_auth, "raft",
+    {"raft.auth", -3, NOA | F | LD | ST | NS | CMD_PEER_AUTH | CMD_INTERNAL, 0, 0, 0, cmd_raft_auth,
+     "raft",
      "0.1.0", "Identifies a connection as a cluster peer with the raft-secret.",
      "secret node-id [host:port]", "fast", NULL},
-    {"raft.msg", 3, NOA | F | LD | ST | NS, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
+    {"raft.msg", 3, NOA | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
      "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "node-id payload", "fast",
      NULL},
 
@@ -438,7 +442,8 @@ const struct command *cmd_lookup_name(const char *name, size_t len)
 int cmd_count(void)
 {
     int n = 0;
-    for (const struct command *c = cmd_table; c->name; c++) n++;
+    for (const struct command *c = cmd_table; c->name; c++)
+        n += !(c->flags & CMD_INTERNAL);
     return n;
 }
 

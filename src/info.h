@@ -22,4 +22,8 @@ void info_addf(struct info_text *t, const char *fmt, ...) __attribute__((format(
 /* The "# Raft", "# Log" and "# Snapshot" sections (src/cmd_cluster.c). */
 void cluster_info_raft(struct info_text *t, const struct server *srv);
 
+/* The "# Replication" section: the Raft role as Redis replication shows it
+ * (src/cmd_role.c). */
+void role_info_replication(struct info_text *t, const struct server *srv);
+
 #endif

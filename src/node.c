@@ -322,6 +322,7 @@ int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t l
         snprintf(err, errlen, "raft message not for this node");
         return -1;
     }
+    node_view_heard(n, from);
     return 0;
 }
 
@@ -400,6 +401,7 @@ static void role_changed(struct server *srv, const struct raft_ready *rd)
     int was_leader = n->role == RAFT_LEADER;
     n->role = rd->role;
     n->leader = rd->leader;
+    node_view_role_changed(n, rd->leader);
     static const char *const names[] = {"follower", "pre-candidate", "candidate", "leader"};
     log_set_role(n->role == RAFT_LEADER ? 'M' : 'S');
     if (n->role == RAFT_LEADER && !was_leader) sm_leader_started(srv, raft_last_index(n->raft));

@@ -161,6 +161,31 @@ int node_snapshot_start(struct server *srv, char *err, size_t errlen);
 /* CONFIG SET raft-log-fsync: from the next batch on. */
 void node_set_fsync(struct server *srv, int on);
 
+/*
+ * Cluster view (src/node_view.c): what this node can tell of the other
+ * members, for CLUSTER NODES/SHARDS/SLOTS, INFO replication and ROLE.
+ *
+ * HEALTH RULE, with T = raft-election-timeout-ms. A member is unreachable
+ * when this node's peer link to it has been down (not connected) for T or
+ * more, or when this node expects to hear from it and has not for T or more:
+ * the leader expects every member (each answers its heartbeats), a follower
+ * expects its leader (or the last one it knew). Like Redis Cluster, a
+ * suspicion is NODE_PFAIL ("fail?") and a verdict NODE_FAIL ("fail"): only
+ * the leader gives verdicts, since only it hears from every member (and it
+ * holds a quorum); a follower sees only its own links and its leader, so its
+ * unreachable members are suspicions. This node itself is never unreachable.
+ */
+enum node_health { NODE_OK = 0, NODE_PFAIL = 1, NODE_FAIL = 2 };
+struct node_peer_view {
+    enum node_health health;
+    bool link_up;         /* the peer link is connected (this node: true) */
+    int64_t heard_ms_ago; /* since its last Raft message; -1 never (this node: 0) */
+};
+void node_peer_view(const struct server *srv, uint64_t id, struct node_peer_view *out);
+/* The leader, or when none is known the last leader this node knew (it may
+ * be dead: node_peer_view says so); 0 if it never knew one. */
+uint64_t node_last_leader(const struct server *srv);
+
 /* 1 if this node leads (writes and linearizable reads are served here). */
 int node_is_leader(const struct server *srv);
 /* Milliseconds between ticks (the timer's period). */

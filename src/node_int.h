@@ -56,6 +56,13 @@ struct node_learned {
 
 struct join;
 
+/* When a Raft message last came from a peer (src/node_view.c). */
+#define NODE_HEARD_MAX (2 * RAFT_MAX_NODES)
+struct node_heard {
+    uint64_t id;
+    int64_t at_ms; /* monotonic */
+};
+
 struct node {
     struct raft *raft;
     struct storage *st;
@@ -87,6 +94,11 @@ struct node {
     struct node_learned learned[NODE_LEARNED_MAX];
     size_t n_learned;
     struct join *join;        /* RAFT.CLUSTER JOIN in progress, or NULL */
+    /* The cluster view (src/node_view.c). */
+    struct node_heard heard[NODE_HEARD_MAX];
+    size_t n_heard;
+    raft_id last_leader;   /* the leader, or the last one known; 0 if none ever */
+    int64_t role_since_ms; /* monotonic time of the last role or leader change */
 };
 
 /* Storage or the state machine failed in a way the node cannot survive:
@@ -113,6 +125,13 @@ void node_note_conf(struct server *srv, const struct raft_conf *c);
 bool node_learned(const struct node *n, raft_id id);
 void node_join_client_gone(struct server *srv, struct client *c);
 void node_join_free(struct server *srv);
+
+/* ---- src/node_view.c ---- */
+
+/* A Raft message from peer `from` was taken. */
+void node_view_heard(struct node *n, raft_id from);
+/* The role or the leader changed (rd's soft state). */
+void node_view_role_changed(struct node *n, raft_id leader);
 
 /* ---- src/node_snap.c ---- */
 

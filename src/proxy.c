@@ -75,15 +75,28 @@ static int forward(struct server *srv, struct transport *tr, uint64_t leader, st
     return rc;
 }
 
+static int is_read(const struct command *cmd)
+{
+    return (cmd->flags & CMD_READONLY) && !(cmd->flags & CMD_WRITE);
+}
+
+/* Forwarded whatever raft-follower-proxy says (proxy.h, KEYSPACE READS). */
+static int leader_read(const struct client *c, const struct command *cmd)
+{
+    return is_read(cmd) && (cmd->first_key == 0 || (c->flags & CLIENT_LEADER_READS));
+}
+
 int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struct client *c,
                 const struct command *cmd, int argc, const struct resp_arg *argv)
 {
-    int on = srv->cfg.raft_follower_proxy && leader && cmd->proc != cmd_exec;
+    int on =
+        (srv->cfg.raft_follower_proxy || leader_read(c, cmd)) && leader && cmd->proc != cmd_exec;
     if (!on) return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
     int rc = forward(srv, tr, leader, c, cmd, argc, argv);
     switch (rc) {
     case TRANSPORT_OK:
         c->pending_proxied++;
+        if (is_read(cmd) && cmd->first_key == 0) c->flags |= CLIENT_LEADER_READS;
         return NODE_REPLIED;
     case TRANSPORT_EFULL:
         if (c->pending_proxied) return NODE_WAIT; /* retried when its own replies come */

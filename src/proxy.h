@@ -24,6 +24,15 @@
  * "-TRYAGAIN ..." at once; the leader's address not reachable at all:
  * "-TRYAGAIN ...".
  *
+ * KEYSPACE READS are forwarded even without raft-follower-proxy: a read
+ * naming no key (DBSIZE, KEYS, SCAN, RANDOMKEY) is about the whole keyspace,
+ * and -MOVED 0 would leave tools that do not follow redirects (redis-cli
+ * --scan, --bigkeys, scripts running DBSIZE) with nothing. Once one was
+ * forwarded, the client is reading the leader's keyspace (a SCAN cursor is
+ * the leader's), so its later reads are forwarded too (CLIENT_LEADER_READS,
+ * until READWRITE or RESET): the keys it found are read where they were
+ * found, linearizably. Its writes still get -MOVED (without the proxy).
+ *
  * NOT FORWARDED: transactions (EXEC of a queue holding a write or a read
  * still replies -MOVED on a follower), reads of READONLY clients (served
  * locally, possibly stale), and every command that neither reads nor writes

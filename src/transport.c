@@ -514,7 +514,8 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     memcpy(info->host, p->host, sizeof info->host);
     info->port = p->port;
     info->state = p->state;
-    info->last_conn_secs = (util_monotonic_us() - p->event_us) / 1000000;
+    info->last_conn_ms = (util_monotonic_us() - p->event_us) / 1000;
+    info->last_conn_secs = info->last_conn_ms / 1000;
     info->sent = p->sent;
     info->dropped = p->dropped;
     info->errors = p->errors;

@@ -143,6 +143,7 @@ struct transport_peer_info {
      * connection came up, or an established connection went down. Failed
      * attempts while down do not reset it. */
     int64_t last_conn_secs;
+    int64_t last_conn_ms; /* the same in milliseconds */
     uint64_t sent;     /* messages accepted by transport_send() */
     uint64_t dropped;  /* messages refused by transport_send() (ENOTCONN, EFULL) */
     uint64_t errors;   /* error replies (RAFT.AUTH or RAFT.MSG) */
