@@ -765,6 +765,22 @@ static void restore(struct config *c, int n, const struct config_def **defs, cha
     }
 }
 
+/* Runs the apply hook for each directive set; if the server refuses one,
+ * puts every old value back and applies the ones already applied again. */
+static int apply_all(struct config *c, int n, const struct config_def **defs, char **saved,
+                     char *err, size_t errlen)
+{
+    char why[CONFIG_REASON_MAX], ignored[CONFIG_REASON_MAX];
+    for (int i = 0; c->apply_fn && i < n; i++) {
+        if (c->apply_fn(c->apply_ud, defs[i]->name, why, sizeof why) == 0) continue;
+        restore(c, n, defs, saved);
+        for (int j = 0; j <= i; j++)
+            c->apply_fn(c->apply_ud, defs[j]->name, ignored, sizeof ignored);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, SET_FAILED, defs[i]->name, why);
+    }
+    return 0;
+}
+
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
                      char *err, size_t errlen)
 {
@@ -787,8 +803,7 @@ int config_set_multi(struct config *c, int n, const char *const *names, const ch
         restore(c, n, defs, saved);
         config_fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
     }
-    for (int i = 0; rc == 0 && c->apply_fn && i < n; i++)
-        c->apply_fn(c->apply_ud, defs[i]->name);
+    if (rc == 0) rc = apply_all(c, n, defs, saved, err, errlen);
     for (int i = 0; i < done; i++)
         free(saved[i]);
     free(saved);
