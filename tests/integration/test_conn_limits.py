@@ -23,6 +23,7 @@ from conftest import BIN, wait_until
 from raftcluster import parse_info
 
 PASSWORD = "pw-conns"
+MAXCLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 
 
 def applied_index(nd):
@@ -140,6 +141,16 @@ def test_peer_links_are_not_clients(make_cluster):
             wait_until(lambda: c.get("after-kill") == b"1", 30, what=f"{nd} to apply")
 
 
+def recv_all(s):
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def test_full_node_still_admits_peer_links(make_cluster):
     """A leader holding maxclients clients still takes a restarted
     follower's links: peers are not locked out by clients."""
@@ -160,6 +171,14 @@ def test_full_node_still_admits_peer_links(make_cluster):
         assert len(held) == 4, f"{len(held)} clients fit under maxclients 4"
         c = held[0]
         assert c.info("clients")["connected_clients"] == 4
+        # Over the limit, a connection that is no peer gets the error and is
+        # closed: whether it stays silent or presents a wrong secret.
+        with socket.create_connection(("127.0.0.1", ld.port), timeout=10) as s:
+            assert recv_all(s) == MAXCLIENTS_ERR
+        with socket.create_connection(("127.0.0.1", ld.port), timeout=10) as s:
+            s.sendall(b"RAFT.AUTH wrong-secret 9\r\nPING\r\n")
+            refused = recv_all(s)  # RAFT.AUTH's error; the PING never runs
+            assert refused.startswith(b"-ERR ") and refused.count(b"\r\n") == 1, refused
         cl.stop(fol)
         assert c.set("while-down", "1") is True
         cl.start(fol)
@@ -180,7 +199,6 @@ def test_full_node_still_admits_peer_links(make_cluster):
 
 # --------------------------------------------------- descriptors, maxclients
 
-MAXCLIENTS_ERR = b"-ERR max number of clients reached\r\n"
 LOG_BOUND_BYTES = 256 * 1024   # a whole test's log, flood or not, stays far below
 CPU_RATIO_MAX = 0.5            # CPU seconds per wall second while clients wait
 
