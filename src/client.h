@@ -31,7 +31,7 @@ enum client_flags {
     CLIENT_PENDING_WRITE = 1u << 6,     /* on the server's pending-write list */
     CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
     CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
-    CLIENT_OVER_LIMIT = 1u << 9,        /* accepted beyond maxclients: RAFT.AUTH or out */
+    CLIENT_OVER_LIMIT = 1u << 10,       /* accepted beyond maxclients: RAFT.AUTH or out */
 };
 
 /* Connections that are not clients as users see them: peer links (the
