@@ -32,10 +32,23 @@ enum client_flags {
     CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
     CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
     CLIENT_PROTECTED = 1u << 9,         /* not loopback, protected mode: only RAFT.AUTH may run */
+    CLIENT_OVER_LIMIT = 1u << 10,       /* accepted beyond maxclients: RAFT.AUTH or out */
     /* A keyless read of this client was forwarded to the leader: its later
      * reads on a follower are forwarded too (src/proxy.h). */
-    CLIENT_LEADER_READS = 1u << 10,
+    CLIENT_LEADER_READS = 1u << 11,
 };
+
+/* Connections that are not clients as users see them: peer links (the
+ * Raft links, proxy links and one-shot requests of other nodes) and those
+ * that may still turn out to be one. CLIENT LIST and CLIENT KILL skip them,
+ * connected_clients and maxclients do not count them, timeout spares them,
+ * as Redis treats its cluster bus. */
+#define CLIENT_NOT_A_CLIENT (CLIENT_PEER | CLIENT_OVER_LIMIT)
+
+/* Inbound peer links a node holds at most: from each of the other
+ * RAFT_MAX_NODES - 1 members its Raft link and its proxy link, plus the
+ * one-shot requests (TRANSPORT_CALLS_MAX) of a node joining. */
+#define CONN_PEER_LINKS_MAX 48
 
 /* A command queued by MULTI: owned copies of its arguments. */
 struct multi_cmd {
@@ -99,6 +112,11 @@ void client_close_asap(struct client *c);
 void client_deny_protected(struct client *c);
 /* Runs the client's unprocessed input again (it was waiting for the log). */
 void conn_resume(struct client *c);
+/* Makes c a peer link from node peer_id (RAFT.AUTH accepted): authenticated
+ * (requirepass and the unauthenticated protocol limits no longer apply, from
+ * the next command on) and no longer a client (CLIENT_NOT_A_CLIENT).
+ * Returns 0, or -1 when CONN_PEER_LINKS_MAX peer links are open already. */
+int conn_set_peer(struct client *c, uint64_t peer_id);
 /* Formats the CLIENT LIST line of a client (no trailing newline). */
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);
 

@@ -183,8 +183,10 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR invalid peer address");
         return;
     }
-    c->client->flags |= CLIENT_PEER;
-    c->client->peer_id = (uint64_t)id;
+    if (conn_set_peer(c->client, (uint64_t)id) != 0) {
+        resp_add_error(c->out, "ERR too many peer links");
+        return;
+    }
     /* A peer we may not know yet (we are joining and it leads): where to
      * answer it. Addresses in the configuration take precedence. */
     if (c->argc == 4) node_learn_peer(c->srv, (uint64_t)id, host, port);

@@ -298,6 +298,7 @@ void cmd_client_list(struct cmd_ctx *c)
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (const struct client *cl = c->srv->clients; cl; cl = cl->next) {
+        if (cl->flags & CLIENT_NOT_A_CLIENT) continue;
         int match = !want_ids;
         for (int i = 3; want_ids && i < c->argc && !match; i++) {
             unsigned long long id;
@@ -367,6 +368,7 @@ static int kill_matching(struct cmd_ctx *c, const struct kill_filter *f)
 {
     int killed = 0;
     for (struct client *cl = c->srv->clients; cl; cl = cl->next) {
+        if (cl->flags & CLIENT_NOT_A_CLIENT) continue;
         if (f->id && cl->id != f->id) continue;
         if (f->addr && !str_is(cl->addr, f->addr)) continue;
         if (f->laddr && !str_is(cl->laddr, f->laddr)) continue;

@@ -70,11 +70,12 @@ static void section_server(struct info_text *t, struct server *srv, int64_t now)
 
 static void section_clients(struct info_text *t, struct server *srv)
 {
-    info_addf(t,
-         "# Clients\r\nconnected_clients:%llu\r\nmaxclients:%lld\r\nblocked_clients:0\r\n"
-         "tracking_clients:0\r\nwatching_clients:%llu\r\n",
-         (unsigned long long)srv->client_count, srv->cfg.maxclients,
-         (unsigned long long)dict_size(&srv->watched));
+    info_addf(
+        t,
+        "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
+        "blocked_clients:0\r\ntracking_clients:0\r\nwatching_clients:%llu\r\n",
+        (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
+        srv->cfg.maxclients, (unsigned long long)dict_size(&srv->watched));
 }
 
 static void section_memory(struct info_text *t, struct server *srv)

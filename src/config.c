@@ -850,7 +850,7 @@ struct saved_value {
 
 /* Puts back the first n saved values; they were valid, so this cannot fail. */
 static void restore(struct config *c, int n, const struct config_def **defs,
-                    struct saved_value *saved)
+                    const struct saved_value *saved)
 {
     for (int i = 0; i < n; i++) {
         char why[CONFIG_REASON_MAX];
@@ -861,11 +861,29 @@ static void restore(struct config *c, int n, const struct config_def **defs,
     }
 }
 
+/* Runs the apply hook for each directive set; if the server refuses one,
+ * puts every old value back and applies the ones already applied again. */
+static int apply_all(struct config *c, int n, const struct config_def **defs,
+                     const struct saved_value *saved,
+                     char *err, size_t errlen)
+{
+    char why[CONFIG_REASON_MAX], ignored[CONFIG_REASON_MAX];
+    for (int i = 0; c->apply_fn && i < n; i++) {
+        if (c->apply_fn(c->apply_ud, defs[i]->name, why, sizeof why) == 0) continue;
+        restore(c, n, defs, saved);
+        for (int j = 0; j <= i; j++)
+            c->apply_fn(c->apply_ud, defs[j]->name, ignored, sizeof ignored);
+        return config_fail(err, errlen, CONFIG_ERR_VALUE, SET_FAILED, defs[i]->name, why);
+    }
+    return 0;
+}
+
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
                      const size_t *value_lens, char *err, size_t errlen)
 {
     const struct config_def **defs = config_xmalloc((size_t)n * sizeof *defs);
     struct saved_value *saved = config_xmalloc((size_t)n * sizeof *saved);
+    memset(saved, 0, (size_t)n * sizeof *saved);
     int done = 0;
     int rc = resolve_names(n, names, defs, err, errlen);
     for (int i = 0; rc == 0 && i < n; i++)
@@ -884,8 +902,7 @@ int config_set_multi(struct config *c, int n, const char *const *names, const ch
         restore(c, n, defs, saved);
         config_fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
     }
-    for (int i = 0; rc == 0 && c->apply_fn && i < n; i++)
-        c->apply_fn(c->apply_ud, defs[i]->name);
+    if (rc == 0) rc = apply_all(c, n, defs, saved, err, errlen);
     for (int i = 0; i < done; i++) {
         explicit_bzero(saved[i].text, saved[i].len); /* it may be a secret */
         free(saved[i].text);

@@ -101,7 +101,9 @@ struct config_secret {
     size_t len;
 };
 
-typedef void config_apply_fn(void *ud, const char *name);
+/* Applies a directive CONFIG SET changed; returns 0, or -1 with the reason
+ * in err when the server cannot take the new value (see config_set_multi). */
+typedef int config_apply_fn(void *ud, const char *name, char *err, size_t errlen);
 
 struct config {
     /* network */
@@ -241,7 +243,11 @@ int config_check(const struct config *c, char *err, size_t errlen);
  *   ERR Unknown option or number of arguments for CONFIG SET - 'foo'
  *   ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config
  *   ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between ...
- * On success the apply hook runs once per directive, in argument order.
+ * On success the apply hook runs once per directive, in argument order. If
+ * it refuses one (e.g. maxclients beyond what the descriptor limit allows),
+ * every directive gets its old value back, the hook runs again for the ones
+ * already applied, and err holds
+ *   ERR CONFIG SET failed (possibly related to argument 'maxclients') - <reason>
  */
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
                      const size_t *value_lens, char *err, size_t errlen);

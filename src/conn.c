@@ -7,6 +7,21 @@
  * pending output), the per-client limits (query buffer, output buffer hard and
  * soft limits, idle timeout, maxclients), protected mode and freeing clients.
  *
+ * MAXCLIENTS AND DESCRIPTORS. maxclients bounds clients, not peer links
+ * (client.h's CLIENT_NOT_A_CLIENT). At start the descriptor limit is raised to
+ * maxclients + CONN_RESERVED_FDS, or maxclients lowered to fit it, as Redis
+ * does. Peer links share the client port, so a connection accepted while
+ * maxclients clients are connected is not refused at once: it may still be a
+ * peer (a node reconnecting must not be locked out by clients). Its first
+ * command must be a RAFT.AUTH that is accepted; anything else, or nothing
+ * within CONN_OVER_LIMIT_MS, gets "-ERR max number of clients reached" and
+ * the connection is closed. At most CONN_PEER_LINKS_MAX such connections and
+ * peer links together; beyond that the error is written at accept. When
+ * accept() fails for want of descriptors (EMFILE, ENFILE) accepting pauses
+ * for ACCEPT_PAUSE_MS instead of retrying at once (the listener stays
+ * readable: a level-triggered loop would spin), and the error is logged at
+ * most once per ACCEPT_LOG_PERIOD_MS.
+ *
  * A client is freed only from conn_flush_pending(), never from inside one of
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
  * putting it on the pending list.
@@ -19,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,11 +43,29 @@
 #include "log.h"
 #include "multi.h"
 #include "node.h"
+#include "../raft/raft.h"
+#include "fdlimit.h"
+#include "transport.h"
+#include "util.h"
 
 #define READ_CHUNK 16384               /* bytes read per call, like Redis */
 #define QBUF_SHRINK_KEEP (64 * 1024)   /* idle query buffers above this are freed */
 #define OBUF_SHRINK_KEEP (64 * 1024)
 #define ACCEPT_MAX_PER_EVENT 1000
+#define ACCEPT_PAUSE_MS 100        /* accepting paused this long when descriptors ran out */
+#define ACCEPT_LOG_PERIOD_MS 10000 /* that error logged at most once per period */
+#define CONN_OVER_LIMIT_MS 2000    /* an over-limit connection's time to present RAFT.AUTH */
+#define ERR_MAXCLIENTS "ERR max number of clients reached"
+
+/* Descriptors the node holds besides client connections: Redis's 32 for the
+ * process itself (stdio, log file, listeners, the loop's own, SQLite's
+ * database, WAL and shared-memory files, snapshot files, the snapshot child's
+ * pipe), the inbound peer links, and the outbound ones (a Raft link to each
+ * other member, the proxy link, the one-shot requests). */
+#define CONN_RESERVED_FDS (32 + CONN_PEER_LINKS_MAX + RAFT_MAX_NODES + TRANSPORT_CALLS_MAX)
+
+_Static_assert(CONN_PEER_LINKS_MAX >= 2 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
+               "room for every other member's Raft and proxy links and a joiner's requests");
 
 struct conn {
     struct client c; /* first member: a struct client* is a struct conn* */
@@ -177,7 +211,33 @@ static void deny_at_accept(struct server *srv, int fd)
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 
-/* flags: CLIENT_PROTECTED or 0. */
+/* The server's count this connection is in: clients, peer links, or
+ * connections accepted over maxclients. */
+static uint64_t *count_of(struct client *c)
+{
+    struct server *srv = c->srv;
+    if (c->flags & CLIENT_PEER) return &srv->peer_link_count;
+    if (c->flags & CLIENT_OVER_LIMIT) return &srv->over_limit_count;
+    return &srv->client_count;
+}
+
+int conn_set_peer(struct client *c, uint64_t peer_id)
+{
+    struct server *srv = c->srv;
+    if (!(c->flags & CLIENT_PEER)) {
+        /* An over-limit connection is already within the peer links' room. */
+        if (!(c->flags & CLIENT_OVER_LIMIT) &&
+            srv->peer_link_count + srv->over_limit_count >= CONN_PEER_LINKS_MAX)
+            return -1;
+        (*count_of(c))--;
+        c->flags = (c->flags & ~CLIENT_OVER_LIMIT) | CLIENT_PEER | CLIENT_AUTHED;
+        (*count_of(c))++;
+    }
+    c->peer_id = peer_id;
+    return 0;
+}
+
+/* flags: CLIENT_PROTECTED and/or CLIENT_OVER_LIMIT, or 0. */
 static void client_create(struct server *srv, int fd, uint32_t flags)
 {
     struct conn *cn = calloc(1, sizeof *cn);
@@ -206,7 +266,7 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
     c->next = srv->clients;
     if (srv->clients) srv->clients->prev = c;
     srv->clients = c;
-    srv->client_count++;
+    (*count_of(c))++;
     ev_io_init(&cn->rio, read_cb, fd, EV_READ);
     ev_io_init(&cn->wio, write_cb, fd, EV_WRITE);
     cn->rio.data = cn->wio.data = c;
@@ -225,7 +285,7 @@ static void client_free(struct client *c)
     if (c->prev) c->prev->next = c->next;
     else srv->clients = c->next;
     if (c->next) c->next->prev = c->prev;
-    srv->client_count--;
+    (*count_of(c))--;
     close(c->fd);
     resp_parser_free(&c->parser);
     resp_out_free(&c->out);
@@ -236,6 +296,104 @@ static void client_free(struct client *c)
     free(cn);
 }
 
+int conn_fit_maxclients(struct server *srv, int starting, char *err, size_t errlen)
+{
+    long long asked = srv->cfg.maxclients;
+    struct fdlimit_fit f;
+    if (fdlimit_fit(asked, CONN_RESERVED_FDS, &f) == 0) {
+        if (f.limit != f.old_limit)
+            LOG_NOTICE("Increased maximum number of open files to %llu (it was originally set "
+                       "to %llu).",
+                       (unsigned long long)f.limit, (unsigned long long)f.old_limit);
+        return 0;
+    }
+    if (f.getrlimit_failed)
+        LOG_WARNING("Unable to obtain the current NOFILE limit (%s), assuming %d and setting the "
+                    "max clients configuration accordingly.",
+                    strerror(f.raise_errno), FDLIMIT_ASSUMED);
+    if (f.maxclients <= 0) {
+        snprintf(err, errlen,
+                 "Your current 'ulimit -n' of %llu is not enough for the server to start. Please "
+                 "increase your open file limit to at least %llu. Exiting.",
+                 (unsigned long long)f.limit, (unsigned long long)f.wanted);
+        return -1;
+    }
+    if (!f.getrlimit_failed) {
+        LOG_WARNING("You requested maxclients of %lld requiring at least %llu max file "
+                    "descriptors.",
+                    asked, (unsigned long long)f.wanted);
+        LOG_WARNING("Server can't set maximum open files to %llu because of OS error: %s.",
+                    (unsigned long long)f.wanted, strerror(f.raise_errno));
+        LOG_WARNING("Current maximum open files is %llu. maxclients has been reduced to %lld to "
+                    "compensate for low ulimit. If you need higher maxclients increase "
+                    "'ulimit -n'.",
+                    (unsigned long long)f.limit, f.maxclients);
+    }
+    if (starting) {
+        srv->cfg.maxclients = f.maxclients;
+        return 0;
+    }
+    LOG_WARNING("Failed applying new configuration. Possibly related to new maxclients setting. "
+                "Restoring previous settings.");
+    snprintf(err, errlen,
+             "The operating system is not able to handle the specified number of clients, try "
+             "with %lld",
+             f.maxclients);
+    return -1;
+}
+
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+int conn_init(struct server *srv, char *err, size_t errlen)
+{
+    struct server_io *io = srv->io;
+    ev_init(&io->accept_resume, accept_resume_cb);
+    io->accept_resume.data = srv;
+    return conn_fit_maxclients(srv, 1, err, errlen);
+}
+
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct server_io *io = ((struct server *)w->data)->io;
+    for (int i = 0; i < io->n_listen; i++)
+        ev_io_start(loop, &io->listeners[i]);
+}
+
+/* accept() failed and the pending connection stays queued (no descriptor
+ * left, no kernel memory): the listener stays readable, so stop watching it
+ * for ACCEPT_PAUSE_MS rather than failing again at every loop iteration. */
+static void pause_accepting(struct server *srv, int err)
+{
+    struct server_io *io = srv->io;
+    int64_t now_ms = util_monotonic_us() / 1000;
+    io->accept_errors_unlogged++;
+    if (!io->accept_error_logged_ms ||
+        now_ms - io->accept_error_logged_ms >= ACCEPT_LOG_PERIOD_MS) {
+        LOG_WARNING("Accepting client connection: %s (%llu time(s) since last logged); "
+                    "accepting paused for %d ms each time. Check 'ulimit -n' and maxclients "
+                    "(%lld).",
+                    strerror(err), (unsigned long long)io->accept_errors_unlogged, ACCEPT_PAUSE_MS,
+                    srv->cfg.maxclients);
+        io->accept_error_logged_ms = now_ms;
+        io->accept_errors_unlogged = 0;
+    }
+    for (int i = 0; i < io->n_listen; i++)
+        ev_io_stop(io->loop, &io->listeners[i]);
+    ev_timer_set(&io->accept_resume, ACCEPT_PAUSE_MS / 1000.0, 0.0);
+    ev_timer_start(io->loop, &io->accept_resume);
+}
+
+/* The flags a new connection starts with, or -1 to refuse it: beyond
+ * maxclients it may still be a peer link while their room lasts. */
+static int64_t admission(const struct server *srv)
+{
+    if (srv->client_count < (uint64_t)srv->cfg.maxclients) return 0;
+    if (srv->peer_link_count + srv->over_limit_count < CONN_PEER_LINKS_MAX)
+        return CLIENT_OVER_LIMIT;
+    return -1;
+}
+
 void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
@@ -244,13 +402,14 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     for (int i = 0; i < ACCEPT_MAX_PER_EVENT; i++) {
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                LOG_WARNING("Accepting client connection: %s", strerror(errno));
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) pause_accepting(srv, errno);
             return;
         }
         srv->stats.connections_received++;
-        if (srv->client_count >= (uint64_t)srv->cfg.maxclients) {
-            static const char msg[] = "-ERR max number of clients reached\r\n";
+        int64_t flags = admission(srv);
+        if (flags < 0) {
+            static const char msg[] = "-" ERR_MAXCLIENTS "\r\n";
             ssize_t ignored = write(fd, msg, sizeof msg - 1);
             (void)ignored;
             close(fd);
@@ -263,8 +422,25 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         set_socket_options(srv, fd);
-        client_create(srv, fd, protected ? CLIENT_PROTECTED : 0);
+        client_create(srv, fd, (uint32_t)flags | (protected ? CLIENT_PROTECTED : 0));
     }
+}
+
+/* An over-limit connection that is not a peer link: the error, then close. */
+static void reject_over_limit(struct client *c)
+{
+    resp_add_error(&c->out, ERR_MAXCLIENTS);
+    c->srv->stats.rejected_connections++;
+    client_close_after_reply(c);
+}
+
+/* Over maxclients, a connection may only prove to be a peer link: the wire
+ * protocol (transport.h) makes RAFT.AUTH the first command of every link. */
+static int is_peer_handshake(int argc, const struct resp_arg *argv)
+{
+    static const char name[] = "raft.auth";
+    return argc >= 1 && argv[0].len == sizeof name - 1 &&
+           strncasecmp(argv[0].ptr, name, sizeof name - 1) == 0;
 }
 
 /* Enforces the output buffer limits after a command added to the reply. */
@@ -320,12 +496,19 @@ static void process_input(struct client *c)
             break;
         }
         c->cur_cmd_end = c->in_received - c->qlen + off + consumed;
+        if ((c->flags & CLIENT_OVER_LIMIT) &&
+            !is_peer_handshake((int)c->parser.argc, c->parser.argv)) {
+            reject_over_limit(c);
+            break;
+        }
         if (dispatch_command(c, (int)c->parser.argc, c->parser.argv) == DISPATCH_WAIT) {
             /* Left in the buffer, parsed again when the client is resumed. */
             resp_parser_reset(&c->parser);
             break;
         }
         off += consumed;
+        /* RAFT.AUTH refused: its error goes out, then the connection closes. */
+        if (c->flags & CLIENT_OVER_LIMIT) client_close_after_reply(c);
         check_output_limits(c, now_ms);
     }
     if (off == c->qlen) {
@@ -452,7 +635,13 @@ void conn_cron(struct server *srv, int64_t now_ms)
 {
     long long idle_ms = srv->cfg.timeout * 1000;
     for (struct client *c = srv->clients; c; c = c->next) {
-        if (idle_ms > 0 && !(c->flags & CLIENT_CLOSE_ASAP) &&
+        int closing = (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) != 0;
+        if ((c->flags & CLIENT_OVER_LIMIT) && !closing &&
+            now_ms - c->ctime_ms >= CONN_OVER_LIMIT_MS) {
+            reject_over_limit(c);
+            continue;
+        }
+        if (idle_ms > 0 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_NOT_A_CLIENT)) &&
             now_ms - c->last_interaction_ms > idle_ms) {
             LOG_VERBOSE("Closing idle client id=%llu", (unsigned long long)c->id);
             client_close_asap(c);

@@ -18,9 +18,21 @@ struct server_io {
     ev_timer raft_tick;
     ev_prepare before_sleep;
     ev_signal sigterm, sigint;
+    /* src/conn.c: accepting paused while descriptors ran out */
+    ev_timer accept_resume;
+    int64_t accept_error_logged_ms; /* when the last such error was logged */
+    uint64_t accept_errors_unlogged;
 };
 
 /* src/conn.c */
+/* Fits maxclients to the descriptor limit (fdlimit.h) and sets up accepting.
+ * Called before any descriptor of the node is opened. Returns 0, or -1 with
+ * the reason in err when not even the server's own descriptors fit. */
+int conn_init(struct server *srv, char *err, size_t errlen);
+/* Fits RLIMIT_NOFILE to cfg.maxclients. At start (starting = 1) a
+ * maxclients that does not fit is lowered, with Redis's warnings; at CONFIG
+ * SET (starting = 0) it is refused: -1 with Redis's reason in err. */
+int conn_fit_maxclients(struct server *srv, int starting, char *err, size_t errlen);
 void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 /* Writes every pending client's output; frees clients marked CLOSE_ASAP. */
 void conn_flush_pending(struct server *srv);

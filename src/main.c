@@ -51,9 +51,9 @@ static void usage(void)
                     "       raftcache -h | --help\n");
 }
 
-static void apply_hook(void *ud, const char *name)
+static int apply_hook(void *ud, const char *name, char *err, size_t errlen)
 {
-    server_config_changed(ud, name);
+    return server_config_changed(ud, name, err, errlen);
 }
 
 int main(int argc, char **argv)

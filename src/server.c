@@ -217,6 +217,7 @@ int server_init(struct server *srv, char *err, size_t errlen)
         return -1;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (conn_init(srv, err, errlen) < 0) return -1;
     if (node_init(srv, io->loop, err, errlen) < 0) return -1;
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv));
     io->raft_tick.data = srv;
@@ -239,9 +240,11 @@ int server_init(struct server *srv, char *err, size_t errlen)
 }
 
 /* Applies a changed hz to the running cron timer (CONFIG SET hz). */
-void server_config_changed(struct server *srv, const char *name)
+int server_config_changed(struct server *srv, const char *name, char *err, size_t errlen)
 {
-    if (strcmp(name, "hz") == 0 && srv->io) {
+    if (strcmp(name, "maxclients") == 0) {
+        return conn_fit_maxclients(srv, 0, err, errlen);
+    } else if (strcmp(name, "hz") == 0 && srv->io) {
         srv->io->cron.repeat = 1.0 / (double)srv->cfg.hz;
         ev_timer_again(srv->io->loop, &srv->io->cron);
     } else if (strcmp(name, "raft-log-fsync") == 0) {
@@ -253,6 +256,7 @@ void server_config_changed(struct server *srv, const char *name)
         for (struct client *c = srv->clients; c; c = c->next)
             c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
     }
+    return 0;
 }
 
 void server_flush_clients(struct server *srv)

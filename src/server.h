@@ -41,7 +41,9 @@ struct server {
     struct server_io *io;       /* event loop, listeners, timers */
     /* clients */
     struct client *clients;     /* doubly linked list of every connection */
-    uint64_t client_count;
+    uint64_t client_count;      /* clients: connections that are not peer links */
+    uint64_t peer_link_count;   /* inbound peer links (RAFT.AUTH accepted) */
+    uint64_t over_limit_count;  /* accepted beyond maxclients, awaiting RAFT.AUTH */
     uint64_t next_client_id;
     struct client *pending;     /* clients with output to flush */
     struct dict watched;        /* key -> struct watch_list* (src/multi.c) */
@@ -64,8 +66,10 @@ int server_run(struct server *srv);
 void server_free(struct server *srv);
 /* Makes server_run() return after the current iteration (SHUTDOWN, signals). */
 void server_request_shutdown(struct server *srv);
-/* Reacts to a CONFIG SET of directive `name` (timers, log level, limits). */
-void server_config_changed(struct server *srv, const char *name);
+/* Reacts to a CONFIG SET of directive `name` (timers, log level, limits).
+ * Returns 0, or -1 with the reason in err when the server cannot take the
+ * value (maxclients beyond the descriptor limit): CONFIG SET then fails. */
+int server_config_changed(struct server *srv, const char *name, char *err, size_t errlen);
 /* Writes every client's pending output now (the loop does it before it
  * sleeps; this is for a caller about to block, e.g. on an fsync). May free
  * clients that were closing. */

@@ -696,7 +696,9 @@ static void fwd_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     resp_out_shrink(&l->enc, 64 * 1024);
 }
 
-/* Starts a link to peer p; AUTH goes first when a password is set. */
+/* Starts a link to peer p. RAFT.AUTH goes first when raft-secret is set:
+ * the leader then knows the link for a peer's (not one of its clients, not
+ * held to maxclients); then AUTH when a password is set. */
 static int fwd_open(struct transport *t, const struct peer *p)
 {
     struct fwd_link *l = &t->fwd;
@@ -716,6 +718,11 @@ static int fwd_open(struct transport *t, const struct peer *p)
         redisAsyncSetConnectCallback(ac, fwd_connect_cb) != REDIS_OK ||
         redisAsyncSetDisconnectCallback(ac, fwd_disconnect_cb) != REDIS_OK)
         abort();
+    if (t->secret_len > 0) {
+        const char *argv[3] = {"RAFT.AUTH", t->secret, t->self_str};
+        size_t lens[3] = {9, t->secret_len, strlen(t->self_str)};
+        if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 3, argv, lens) != REDIS_OK) abort();
+    }
     if (l->password_len) {
         const char *argv[2] = {"AUTH", l->password};
         size_t lens[2] = {4, l->password_len};

@@ -200,8 +200,10 @@ const char *transport_strerror(int err);
  *
  * A second, separate outgoing connection ("proxy link") on which a follower
  * forwards client commands to the leader as an ordinary client would: RESP2,
- * no HELLO, first `AUTH <password>` when a password is set (requirepass; the
- * leader's must be the same). It never shares a socket with the Raft peer
+ * no HELLO, first `RAFT.AUTH <raft-secret> <from-node-id>` when a secret is
+ * set (so the leader counts it as a peer link, not as one of its clients),
+ * then `AUTH <password>` when a password is set (requirepass; the leader's
+ * must be the same). It never shares a socket with the Raft peer
  * links, so a large proxied reply never delays a Raft message.
  *
  * One proxy link at a time, to the address of the peer link of the leader

@@ -705,10 +705,13 @@ struct hook_log {
     char names[8][64];
 };
 
-static void hook(void *ud, const char *name)
+static int hook(void *ud, const char *name, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
     struct hook_log *h = ud;
     snprintf(h->names[h->calls++ % 8], 64, "%s", name);
+    return 0;
 }
 
 static void test_set_atomic(void **state)

@@ -1,0 +1,170 @@
+/*
+ * tests/unit/test_conn_limits.c - the pieces of maxclients that need no
+ * socket: fitting RLIMIT_NOFILE (src/fdlimit.h) and CONFIG SET refused by
+ * the server after the value parsed (the apply hook of src/config.h, as
+ * CONFIG SET maxclients beyond the descriptor limit is refused).
+ *
+ * The limits are the test process's own: each test lowers its soft limit
+ * first and puts the original back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "../../src/config.h"
+#include "../../src/fdlimit.h"
+
+static struct rlimit saved;
+
+static int save_limit(void **state)
+{
+    (void)state;
+    return getrlimit(RLIMIT_NOFILE, &saved);
+}
+
+static int restore_limit(void **state)
+{
+    (void)state;
+    return setrlimit(RLIMIT_NOFILE, &saved);
+}
+
+static void set_soft(rlim_t soft)
+{
+    struct rlimit rl = saved;
+    rl.rlim_cur = soft;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+static rlim_t soft_now(void)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    return rl.rlim_cur;
+}
+
+static void test_fit_within_limit_changes_nothing(void **state)
+{
+    (void)state;
+    set_soft(256);
+    struct fdlimit_fit f;
+    assert_int_equal(fdlimit_fit(100, 100, &f), 0);
+    assert_int_equal(f.wanted, 200);
+    assert_int_equal(f.old_limit, 256);
+    assert_int_equal(f.limit, 256);
+    assert_int_equal(f.maxclients, 100);
+    assert_int_equal(soft_now(), 256);
+}
+
+static void test_fit_raises_soft_limit_up_to_hard(void **state)
+{
+    (void)state;
+    if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 512) skip();
+    set_soft(128);
+    struct fdlimit_fit f;
+    assert_int_equal(fdlimit_fit(400, 100, &f), 0);
+    assert_int_equal(f.old_limit, 128);
+    assert_int_equal(f.limit, 500);
+    assert_int_equal(f.maxclients, 400);
+    assert_int_equal(soft_now(), 500);
+}
+
+/* Beyond the hard limit (unless privileged): as far as it goes, and the
+ * clients that fit under it. */
+static void test_fit_beyond_hard_limit_reports_what_fits(void **state)
+{
+    (void)state;
+    if (saved.rlim_max == RLIM_INFINITY || saved.rlim_max > (1u << 24)) skip();
+    set_soft(64);
+    struct fdlimit_fit f;
+    long long want = (long long)saved.rlim_max + 1000;
+    int rc = fdlimit_fit(want, 100, &f);
+    if (rc == 0) { /* privileged: the hard limit went up too */
+        assert_int_equal(f.limit, (uint64_t)want + 100);
+        return;
+    }
+    assert_int_equal(rc, 1);
+    assert_int_not_equal(f.raise_errno, 0);
+    assert_int_equal(f.limit, saved.rlim_max);
+    assert_int_equal(soft_now(), saved.rlim_max);
+    assert_int_equal(f.maxclients, (long long)saved.rlim_max - 100);
+}
+
+static void test_fit_nothing_left_for_clients(void **state)
+{
+    (void)state;
+    struct fdlimit_fit f;
+    long long reserved = (long long)saved.rlim_max + 10;
+    if (saved.rlim_max == RLIM_INFINITY || saved.rlim_max > (1u << 24)) skip();
+    if (fdlimit_fit(1, reserved, &f) == 0) skip(); /* privileged */
+    assert_true(f.maxclients <= 0);
+}
+
+/* ------------------------------------------- CONFIG SET refused by the server */
+
+struct refuser {
+    long long refuse_above; /* maxclients the "server" takes at most */
+    int calls;
+    long long applied[8]; /* maxclients seen by each call */
+};
+
+static struct config cfg;
+
+static int refuse_maxclients(void *ud, const char *name, char *err, size_t errlen)
+{
+    struct refuser *r = ud;
+    if (r->calls < 8) r->applied[r->calls] = cfg.maxclients;
+    r->calls++;
+    if (strcmp(name, "maxclients") == 0 && cfg.maxclients > r->refuse_above) {
+        snprintf(err, errlen, "try with %lld", r->refuse_above);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_config_set_refused_by_server_rolls_back(void **state)
+{
+    (void)state;
+    char err[512];
+    struct refuser r = {.refuse_above = 144};
+    config_init_defaults(&cfg);
+    config_set_apply_hook(&cfg, refuse_maxclients, &r);
+    assert_int_equal(config_set(&cfg, "maxclients", "100", err, sizeof err), 0);
+    assert_int_equal(cfg.maxclients, 100);
+    r.calls = 0;
+
+    const char *names[] = {"hz", "maxclients", "timeout"};
+    const char *values[] = {"20", "1000", "5"};
+    assert_int_equal(config_set_multi(&cfg, 3, names, values, err, sizeof err), CONFIG_ERR_VALUE);
+    assert_string_equal(err, "ERR CONFIG SET failed (possibly related to argument "
+                             "'maxclients') - try with 144");
+    /* Every value is back, and the server was told so for what it applied. */
+    assert_int_equal(cfg.maxclients, 100);
+    assert_int_equal(cfg.hz, 10);
+    assert_int_equal(cfg.timeout, 0);
+    assert_int_equal(r.calls, 4); /* hz, maxclients (refused), then hz, maxclients again */
+    assert_int_equal(r.applied[1], 1000);
+    assert_int_equal(r.applied[3], 100);
+    config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fit_within_limit_changes_nothing, save_limit,
+                                        restore_limit),
+        cmocka_unit_test_setup_teardown(test_fit_raises_soft_limit_up_to_hard, save_limit,
+                                        restore_limit),
+        cmocka_unit_test_setup_teardown(test_fit_beyond_hard_limit_reports_what_fits, save_limit,
+                                        restore_limit),
+        cmocka_unit_test_setup_teardown(test_fit_nothing_left_for_clients, save_limit,
+                                        restore_limit),
+        cmocka_unit_test(test_config_set_refused_by_server_rolls_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
