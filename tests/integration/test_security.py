@@ -420,22 +420,18 @@ def test_protected_mode_with_bind_star(start_server, remote_addr):
 
 
 @pytest.mark.skipif(KIND == "redis", reason="raftcache's follower proxy")
-def test_follower_proxy_across_hosts_needs_requirepass(unstarted_cluster, remote_addr):
-    """The proxy link is an ordinary client of the leader: across hosts,
-    protected mode denies it unless requirepass is set (conf/raftcache.conf)."""
+def test_follower_proxy_across_hosts_is_a_peer_link(unstarted_cluster, remote_addr):
+    """The proxy link presents raft-secret (RAFT.AUTH) before any command,
+    so it is a peer link: protected mode does not deny it across hosts, while
+    a client of the follower on another host is still denied."""
     cl = unstarted_cluster(3, {"raft-follower-proxy": "yes"})
     move_to(cl, remote_addr)
     cl.start_all()
     leader, follower = cl.leader(), cl.followers()[0]
     with follower.client() as c:
-        assert error_of(c.set, "k", "v") == DENIED
-    with leader.client() as c:
-        assert c.get("k") is None
-    for nd in cl.nodes:  # the same password on every node, set at run time
-        with nd.client() as c:
-            assert c.config_set("requirepass", "pw") is True
-        nd.password = "pw"
-    with follower.client() as c:
         assert c.set("k", "v") is True
         assert c.get("k") == b"v"
+    with leader.client() as c:
+        assert c.get("k") == b"v"
+    assert remote_exchange(remote_addr, follower.port, b"GET k\r\n") == DENIED_REPLY
     cl.wait_converged()
