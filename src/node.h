@@ -131,6 +131,27 @@ bool node_has_cluster(const struct server *srv);
 /* A peer authenticated as id announced its address (RAFT.AUTH). */
 void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port);
 
+/* ---- incarnations and lost state (src/node_safety.c, docs/storage-safety.md) ---- */
+
+/* This node's store incarnation, presented on RAFT.AUTH. */
+uint64_t node_incarnation(const struct server *srv);
+/* RAFT.AUTH from member id presenting incarnation inc: 0 (recorded if it is
+ * the first, or if it is another one and the peer says it is recovering: it
+ * knows it lost its state and will not vote until caught up), or -1 with err
+ * filled when it once presented another one and does not say so (it lost its
+ * Raft state without knowing: refused). Non-members are not checked. */
+int node_peer_auth(struct server *srv, uint64_t id, uint64_t inc, bool recovering, char *err,
+                   size_t errlen);
+/* Peers refuse this node's incarnation: it lost its state. */
+bool node_lost_state(const struct server *srv);
+/* RAFT.INFO's state of peer id when it lost its state: "lost-state" (refused:
+ * its incarnation changed), "recovering" (it says it catches up before
+ * voting), or NULL (neither). */
+const char *node_peer_safety_state(const struct server *srv, uint64_t id);
+/* RAFT.INFO's state: "up", "recovering" (no vote until caught up with a
+ * leader) or "lost-state" (peers refuse this node's incarnation). */
+const char *node_state_name(const struct server *srv);
+
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
  * A node snapshots its keyspace in a forked child when raft-snapshot-threshold
  * entries were applied since the last one; the log is compacted once the file

@@ -128,6 +128,7 @@ void node_sync_peers(struct server *srv)
     for (size_t i = 0; i < n_old; i++)
         if (!linked(n, old[i]) && !node_learned(n, (raft_id)old[i]))
             transport_remove_peer(n->tr, old[i]);
+    node_safety_conf_seen(srv, &n->conf_seen, latest);
     n->conf_seen = *latest;
     n->conf_dirty = false;
 }
