@@ -380,7 +380,10 @@ void raft_snapshot_failed(struct raft *r, raft_id to);
  * a rejection carrying that last index: it lost entries it had acknowledged. The leader
  * then forgets the follower's match index (it is a promise the follower can no longer
  * keep: counting it would commit, or have committed, entries on a majority that does
- * not hold them) and probes again from the follower's last index. */
+ * not hold them) and probes again from the follower's last index. A recovering server
+ * (raft_set_recovering()) rejects every heartbeat the same way, and the leader answers
+ * with an AppendEntries (empty if it has nothing new), which lets it catch up in an
+ * idle cluster too. */
 
 /* The transport could not deliver to `to` (connection lost): a pipelining follower
  * goes back to probing, so lost in-flight AppendEntries are resent from its match. */

@@ -271,9 +271,11 @@ void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
     if (!o)
         return;
     o->ctx = m->ctx;
-    if (m->commit > rlog_last(&r->log)) {
+    if (m->commit > rlog_last(&r->log) || r->recovering) {
         /* The leader believes we match beyond our log's end: we lost entries we had
-         * acknowledged. Say where our log ends (see raft.h, A LOG THAT WENT BACKWARDS). */
+         * acknowledged. Say where our log ends (see raft.h, A LOG THAT WENT BACKWARDS).
+         * A recovering server says it too: the AppendEntries it prompts lets it catch up
+         * even when the leader has nothing new to send. */
         o->reject = true;
         o->index = rlog_last(&r->log);
     }
@@ -301,6 +303,6 @@ void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
     }
     if (p->state == PR_REPLICATE && raft_inflight_full(r, p))
         raft_inflight_free_first(p);
-    if (p->match < rlog_last(&r->log))
+    if (p->match < rlog_last(&r->log) || m->reject)
         raft_repl_send_append(r, p, true);
 }

@@ -96,6 +96,23 @@ static void test_recovering_catches_up(void **state)
     fx_free(&f);
 }
 
+/* In an idle cluster too: a recovering follower whose log is complete (it lost only its
+ * vote) catches up from the next heartbeat. */
+static void test_recovering_catches_up_when_idle(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_propose(&f, 0, 9);
+    fx_flush(&f);
+    restart_with_prefix(&f, 2, raft_last_index(f.nd[0].r), true);
+    assert_true(raft_recovering(f.nd[2].r));
+    fx_run(&f, 3);
+    assert_false(raft_recovering(f.nd[2].r));
+    fx_free(&f);
+}
+
 /* A follower whose log lost its tail says so to the next heartbeat, and the leader
  * stops counting the match index it can no longer honour: it probes and resends. */
 static void test_log_went_backwards_resets_progress(void **state)
@@ -165,6 +182,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovering_never_votes_nor_campaigns),
         cmocka_unit_test(test_recovering_catches_up),
+        cmocka_unit_test(test_recovering_catches_up_when_idle),
         cmocka_unit_test(test_log_went_backwards_resets_progress),
         cmocka_unit_test(test_lost_tail_cannot_elect_stale_leader),
     };
