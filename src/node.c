@@ -183,7 +183,7 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
         return NODE_REPLIED;
     }
     if (!leader) {
-        if (n->lost_state || raft_recovering(n->raft)) {
+        if (raft_recovering(n->raft)) {
             /* It lost state: what it holds is not even a stale copy of the
              * cluster's until it caught up (docs/storage-safety.md). */
             resp_add_error(&c->out, "CLUSTERDOWN this node is recovering lost Raft state "

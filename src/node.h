@@ -142,14 +142,13 @@ uint64_t node_incarnation(const struct server *srv);
  * Raft state without knowing: refused). Non-members are not checked. */
 int node_peer_auth(struct server *srv, uint64_t id, uint64_t inc, bool recovering, char *err,
                    size_t errlen);
-/* Peers refuse this node's incarnation: it lost its state. */
-bool node_lost_state(const struct server *srv);
 /* RAFT.INFO's state of peer id when it lost its state: "lost-state" (refused:
  * its incarnation changed), "recovering" (it says it catches up before
  * voting), or NULL (neither). */
 const char *node_peer_safety_state(const struct server *srv, uint64_t id);
 /* RAFT.INFO's state: "up", "recovering" (no vote until caught up with a
- * leader) or "lost-state" (peers refuse this node's incarnation). */
+ * leader) or "lost-state" (the same, and peers still refuse this node's
+ * incarnation). */
 const char *node_state_name(const struct server *srv);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).

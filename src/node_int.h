@@ -101,6 +101,7 @@ struct node {
     struct node_inc incs[NODE_INCS_MAX]; /* cache of the peers table, members only */
     size_t n_incs;
     bool lost_state;           /* peers refuse our incarnation: we lost our state */
+    bool refused_seen;         /* ... and this process reacted to it once */
     bool conf_seen_valid;      /* conf_seen was set once (node_safety_conf_seen) */
     raft_index startup_commit; /* commit index at start: applied in an earlier life */
 };

@@ -266,13 +266,17 @@ void node_safety_tick(struct server *srv)
     bool refused_us = false;
     for (size_t i = 0; i < n->n_linked; i++)
         check_peer(srv, n->linked[i], &refused_us);
-    if (refused_us && !n->lost_state)
+    /* Once per process: the incarnation does not change, and the transport
+     * tells every peer that refused it that we recover (transport.h). */
+    if (refused_us && !n->refused_seen) {
         LOG_WARNING("Peers refuse this node: they knew node %lld under another incarnation. "
                     "It lost its Raft state (its dir was wiped or replaced): it will not vote "
                     "until it has caught up with a leader, and tells its peers so "
                     "(docs/storage-safety.md)",
                     srv->cfg.node_id);
-    if (refused_us) start_recovering(srv, "Peers refuse this node's incarnation");
+        start_recovering(srv, "Peers refuse this node's incarnation");
+        n->refused_seen = true;
+    }
     n->lost_state = refused_us;
 }
 
@@ -301,11 +305,6 @@ void node_safety_conf_applied(struct server *srv, const struct raft_conf *old,
 
 /* ---------------------------------------------------------------- views */
 
-bool node_lost_state(const struct server *srv)
-{
-    return srv->node->lost_state;
-}
-
 const char *node_peer_safety_state(const struct server *srv, uint64_t id)
 {
     const struct node *n = srv->node;
@@ -320,6 +319,6 @@ const char *node_peer_safety_state(const struct server *srv, uint64_t id)
 
 const char *node_state_name(const struct server *srv)
 {
-    if (srv->node->lost_state) return "lost-state";
-    return raft_recovering(srv->node->raft) ? "recovering" : "up";
+    if (!raft_recovering(srv->node->raft)) return "up";
+    return srv->node->lost_state ? "lost-state" : "recovering";
 }

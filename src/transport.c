@@ -115,6 +115,7 @@ struct transport {
 };
 
 static void calls_free(struct transport *t);
+static int queue_auth(struct peer *p);
 
 static void fwd_init(struct transport *t);
 static void fwd_free(struct transport *t);
@@ -292,11 +293,15 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     if (reply->type != REDIS_REPLY_ERROR && p->authed) return; /* a repeated RAFT.AUTH */
     if (reply->type != REDIS_REPLY_ERROR) {
         LOG_NOTICE("Peer %" PRIu64 " connected (%s:%d)", p->id, p->host, p->port);
+        /* It took our incarnation on our word that we recover: once we no
+         * longer do, say so (queue_auth() claims it no more). */
+        int reauth = p->refusing_lost_state && !p->t->recovering;
         p->refusing_lost_state = 0;
         p->authed = 1;
         p->down_logged = 0;
         p->auth_refused = 0;
         p->backoff_ms = p->t->lim.backoff_min_ms;
+        if (reauth && queue_auth(p) != 0) abort();
         return;
     }
     p->errors++;
@@ -340,7 +345,9 @@ static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char *
 static int queue_auth(struct peer *p)
 {
     struct transport *t = p->t;
-    int argc = t->inc_str[0] ? (t->recovering ? 6 : 5) : t->self_addr[0] ? 4 : 3;
+    /* A peer that refused our incarnation hears "recovering" until it took it. */
+    int claim = t->recovering || p->refusing_lost_state;
+    int argc = t->inc_str[0] ? (claim ? 6 : 5) : t->self_addr[0] ? 4 : 3;
     return queue_cmd(p, auth_reply_cb, argc,
                      (const char *[]){"RAFT.AUTH", t->secret, t->self_str, t->self_addr, t->inc_str,
                                       "recovering"},

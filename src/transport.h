@@ -187,7 +187,9 @@ void transport_set_self_addr(struct transport *t, const char *addr);
 /* The incarnation RAFT.AUTH presents from the next connection on (0: none). */
 void transport_set_incarnation(struct transport *t, uint64_t inc);
 
-/* RAFT.AUTH says "recovering" from now on; every live link sends it again. */
+/* RAFT.AUTH says "recovering" from now on (to a peer whose last reply was
+ * -LOSTSTATE, it says so anyway until that peer accepts it); every live link
+ * sends RAFT.AUTH again. */
 void transport_set_recovering(struct transport *t, int on);
 
 /* The incarnation peer id must answer RAFT.AUTH with (0: any, and whatever it

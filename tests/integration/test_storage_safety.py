@@ -102,7 +102,9 @@ def test_wiped_follower_is_refused_then_catches_up_before_voting(make_cluster):
     assert "Peers refuse this node" in log_text(f)
     assert "comes back with incarnation" in log_text(ld)
     wait_until(lambda: info_of(f)["state"] == "up", DEADLINE_S, what=f"{f} to vote again")
-    assert (peer_line(info_of(ld), f.node_id) or {}).get("state") == "connected"
+    others = [nd for nd in cl.nodes if nd is not f]
+    wait_until(lambda: all((peer_line(info_of(nd), f.node_id) or {}).get("state") == "connected"
+                           for nd in others), DEADLINE_S, what=f"the others to see {f} as usual")
     write_keys(ld, "after", 10)
     assert len(cl.wait_converged()) == 110
 
