@@ -377,7 +377,8 @@ void raft_snapshot_failed(struct raft *r, raft_id to);
 
 /* A LOG THAT WENT BACKWARDS. A follower answers a heartbeat whose commit index (the
  * leader's commit, capped at the follower's match index) lies beyond its last index with
- * a rejection carrying that last index: it lost entries it had acknowledged. The leader
+ * a rejection carrying that last index: it lost entries it had acknowledged, and it marks
+ * itself recovering (raft_recovering() turns true: the driver persists that). The leader
  * then forgets the follower's match index (it is a promise the follower can no longer
  * keep: counting it would commit, or have committed, entries on a majority that does
  * not hold them) and probes again from the follower's last index. A recovering server

@@ -271,7 +271,9 @@ void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
     if (!o)
         return;
     o->ctx = m->ctx;
-    if (m->commit > rlog_last(&r->log) || r->recovering) {
+    if (m->commit > rlog_last(&r->log))
+        r->recovering = true; /* we lost entries we had acknowledged: no vote until caught up */
+    if (r->recovering) {
         /* The leader believes we match beyond our log's end: we lost entries we had
          * acknowledged. Say where our log ends (see raft.h, A LOG THAT WENT BACKWARDS).
          * A recovering server says it too: the AppendEntries it prompts lets it catch up

@@ -149,6 +149,14 @@ void node_safety_start(struct server *srv, bool lost)
 void node_safety_after_ready(struct server *srv)
 {
     struct node *n = srv->node;
+    if (raft_recovering(n->raft) && !storage_recovering(n->st)) {
+        /* The core found out itself (raft.h, A LOG THAT WENT BACKWARDS). */
+        LOG_WARNING("The leader's heartbeat shows this node's log ends below what it had "
+                    "acknowledged: it lost entries; no vote until it has caught up");
+        set_mark(n, true);
+        transport_set_recovering(n->tr, 1);
+        return;
+    }
     if (!storage_recovering(n->st) || raft_recovering(n->raft) || raft_has_ready(n->raft)) return;
     /* The core caught up and the vote it recorded is durable: vote again. */
     set_mark(n, false);

@@ -377,8 +377,9 @@ void sim_node_ready(struct sim *s, struct node *nd)
         nd->reads[nd->n_reads++] = (struct pread){rd.reads[i].ctx, rd.reads[i].index};
     }
     serve_reads(s, nd);
-    if (nd->recovering && !raft_recovering(nd->r))
-        nd->recovering = false; /* caught up: its vote for the leader is durable now */
+    /* The mark is durable, like the server's: set when the core found out itself (a
+     * heartbeat beyond its log), cleared once it caught up (its vote is durable now). */
+    nd->recovering = raft_recovering(nd->r);
     if (rd.soft_state_changed && rd.role == RAFT_LEADER) {
         s->st->elections++;
         sim_log(s, "node %d leads term %llu", nd->idx, (unsigned long long)rd.hard_state.term);

@@ -136,7 +136,9 @@ static void test_log_went_backwards_resets_progress(void **state)
     fx_deliver(&f); /* the leader takes it in */
     assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
     assert_true(match <= 2);
+    assert_true(raft_recovering(f.nd[2].r)); /* it learnt it lost acknowledged entries */
     fx_flush(&f);
+    assert_false(raft_recovering(f.nd[2].r));
     assert_true(f.sent_by_type[RAFT_MSG_APPEND] > 0);
     assert_int_equal(raft_last_index(f.nd[2].r), 6);
     assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
