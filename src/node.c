@@ -183,14 +183,14 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
         return NODE_REPLIED;
     }
     if (!leader) {
-        if (raft_recovering(n->raft)) {
-            /* It lost state: what it holds is not even a stale copy of the
-             * cluster's until it caught up (docs/storage-safety.md). */
+        if (is_read && (c->flags & CLIENT_READONLY)) {
+            /* A node that lost state holds not even a stale copy of the
+             * cluster's data until it caught up (docs/storage-safety.md). */
+            if (!raft_recovering(n->raft)) return NODE_EXEC;
             resp_add_error(&c->out, "CLUSTERDOWN this node is recovering lost Raft state "
                                     "(RAFT.INFO)");
             return NODE_REPLIED;
         }
-        if (is_read && (c->flags & CLIENT_READONLY)) return NODE_EXEC;
         int pr = proxy_route(srv, n->tr, n->leader, c, cmd, argc, argv);
         if (pr != PROXY_DECLINED) return (enum node_route)pr;
         node_reply_not_leader(srv, c, cmd_slot(cmd, argc, argv));
