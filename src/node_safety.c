@@ -48,7 +48,7 @@ bool node_safety_check_wal(struct server *srv)
         return false;
     }
     if (!storage_wal_damaged(&r)) {
-        if (r.first_bad)
+        if (r.torn)
             LOG_NOTICE("%s-wal: frame %llu was cut by a crash (nothing follows it)", db,
                        (unsigned long long)r.first_bad);
         return false;

@@ -85,6 +85,7 @@ static int scan_frames(FILE *f, bool big, uint32_t page, const uint8_t salt[8], 
         wal_sum(big, buf + WAL_FRAME_HDR_BYTES, page, s);
         if (!salts || be32(buf + 16) != s[0] || be32(buf + 20) != s[1]) {
             r->first_bad = r->frames;
+            r->torn = salts;
             continue;
         }
         if (commit) last_commit = r->frames;

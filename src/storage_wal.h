@@ -38,6 +38,8 @@ struct storage_wal_report {
     uint64_t frames;       /* whole frames in the file */
     uint64_t kept;         /* frames SQLite replays (up to the last valid commit) */
     uint64_t first_bad;    /* 1-based number of the first frame that fails, 0 = none */
+    bool torn;             /* that frame carries the current salts (not a leftover of an
+                              earlier generation): written by this one, then cut or damaged */
     uint64_t lost;         /* frames after it carrying the current salts */
     uint64_t lost_commits; /* commit frames among them: transactions SQLite drops */
 };

@@ -897,6 +897,7 @@ static void test_wal_damage_detected(void **state)
     assert_int_equal(storage_wal_check(db, &r, f->err, sizeof f->err), 0);
     assert_true(storage_wal_damaged(&r));
     assert_int_equal(r.first_bad, frame + 1);
+    assert_true(r.torn);
     assert_true(r.lost > 0 && r.lost_commits > 0);
     assert_true(r.kept <= frame);
     assert_int_equal(storage_wal_keep_copy(db, f->err, sizeof f->err), 0);
