@@ -465,10 +465,15 @@ void sim_lose_tail(struct sim *s, struct node *nd)
         return;
     if (nd->n_log == 0)
         return;
-    uint64_t lose = 1 + sim_rn(s, (uint32_t)(nd->n_log < 8 ? nd->n_log : 8));
+    /* One time in three the whole log and the hard state go, the snapshot stays (a node
+     * started from its snapshot alone: its term is the snapshot's). */
+    bool whole = sim_rn(s, 3) == 0;
+    uint64_t lose = whole ? nd->n_log : 1 + sim_rn(s, (uint32_t)(nd->n_log < 8 ? nd->n_log : 8));
     store_truncate(nd, nd->meta.index + nd->n_log - lose + 1);
     raft_index last = nd->meta.index + nd->n_log;
     nd->hs.vote = 0;
+    if (whole)
+        nd->hs.term = nd->meta.term;
     if (nd->hs.commit > last)
         nd->hs.commit = last;
     nd->recovering = true;
