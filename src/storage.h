@@ -22,6 +22,9 @@
  * without an fsync even with fsync on: Raft does not need the commit index
  * to be durable (a node restarted with an older one learns it again), and
  * the next synced transaction makes it durable anyway (WAL order).
+ * SQLite treats a WAL frame that fails its checksum as the end of the WAL and
+ * silently drops what follows: src/storage_wal.h checks the WAL before this
+ * module opens the database (the caller's job, src/node_safety.c).
  *
  * INVARIANTS of the stored log (checked at open and load; a violation means
  * a damaged file and is refused):
