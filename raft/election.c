@@ -17,7 +17,7 @@ void raft_reset_timeout(struct raft *r)
 void raft_election_tick(struct raft *r)
 {
     r->election_elapsed++;
-    if (r->election_elapsed >= r->timeout && raft_is_voter(r, r->id)) {
+    if (r->election_elapsed >= r->timeout && raft_is_voter(r, r->id) && !r->recovering) {
         r->election_elapsed = 0;
         raft_campaign(r, r->cfg.pre_vote, false);
     }
@@ -74,7 +74,9 @@ void raft_handle_vote(struct raft *r, const struct raft_msg *m)
     bool pre = m->type == RAFT_MSG_PREVOTE;
     bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0) ||
                     (pre && m->term > r->term);
-    bool grant = can_vote && log_up_to_date(r, m->log_term, m->index);
+    /* A server that may have lost state it acknowledged votes for no one until it has
+     * caught up (raft_set_recovering()). */
+    bool grant = can_vote && !r->recovering && log_up_to_date(r, m->log_term, m->index);
     struct raft_msg *o = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP,
                                       m->from);
     if (!o)

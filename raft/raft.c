@@ -120,6 +120,16 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
     return raft_pr_rebuild(r);
 }
 
+void raft_set_recovering(struct raft *r)
+{
+    r->recovering = true;
+}
+
+bool raft_recovering(const struct raft *r)
+{
+    return r->recovering;
+}
+
 uint64_t raft_rand(struct raft *r)
 {
     /* splitmix64: tiny, good enough for timeouts, deterministic per seed */
@@ -375,7 +385,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
         break;
     case RAFT_MSG_TIMEOUT_NOW:
         /* §3.10: start an election at once, without PreVote, flagged as a transfer. */
-        if (r->role != RAFT_LEADER && raft_is_voter(r, r->id))
+        if (r->role != RAFT_LEADER && raft_is_voter(r, r->id) && !r->recovering)
             raft_campaign(r, false, true);
         break;
     }

@@ -303,6 +303,22 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
                  const struct raft_snapshot_meta *meta, const struct raft_entry *entries,
                  uint32_t n);
 
+/* Marks a server that may have lost state it had acknowledged: entries it told a leader
+ * it stored (a damaged or deleted log, a log rebuilt from a snapshot alone), the vote it
+ * cast in its current term. Counting such a server as the voter it was breaks Raft: it
+ * could elect a leader that lacks a committed entry, or vote twice in one term. Until it
+ * has caught up with a leader it grants no vote or pre-vote, starts no election and
+ * ignores TimeoutNow. It has caught up when it accepts an AppendEntries whose log
+ * matches the leader's up to the leader's commit index, and the entry there is of the
+ * leader's term: that commit index then covers every entry any leader ever committed
+ * (the leader holds them all, §3.6.3, below its own first entry). It then records a
+ * vote for that leader in its term (so it cannot vote for another one in a term whose
+ * vote it may have forgotten) and is a voter again. Call after raft_restore(). A lone
+ * voter never catches up: do not mark a cluster of one. */
+void raft_set_recovering(struct raft *r);
+/* True while the server is marked as above. */
+bool raft_recovering(const struct raft *r);
+
 /* One logical clock tick: drives elections, heartbeats, CheckQuorum, timeouts. */
 void raft_tick(struct raft *r);
 
@@ -372,6 +388,17 @@ int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t o
  * transfer to `to` is on. (A successful transfer needs no report: the follower's
  * answer ends it.) */
 void raft_snapshot_failed(struct raft *r, raft_id to);
+
+/* A LOG THAT WENT BACKWARDS. A follower answers a heartbeat whose commit index (the
+ * leader's commit, capped at the follower's match index) lies beyond its last index with
+ * a rejection carrying that last index: it lost entries it had acknowledged, and it marks
+ * itself recovering (raft_recovering() turns true: the driver persists that). The leader
+ * then forgets the follower's match index (it is a promise the follower can no longer
+ * keep: counting it would commit, or have committed, entries on a majority that does
+ * not hold them) and probes again from the follower's last index. A recovering server
+ * (raft_set_recovering()) rejects every heartbeat the same way, and the leader answers
+ * with an AppendEntries (empty if it has nothing new), which lets it catch up in an
+ * idle cluster too. */
 
 /* The transport could not deliver to `to` (connection lost): a pipelining follower
  * goes back to probing, so lost in-flight AppendEntries are resent from its match. */

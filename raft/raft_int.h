@@ -82,6 +82,7 @@ struct raft {
     raft_index applied; /* handed out for applying (acknowledged by advance) */
     enum raft_role role;
     raft_id leader;
+    bool recovering; /* may have lost acknowledged state: no votes until caught up */
     struct rlog log;
     struct raft_conf conf;      /* latest appended configuration (§4.1) */
     raft_index conf_index;      /* its entry's index (0: from the snapshot) */

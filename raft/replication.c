@@ -211,6 +211,12 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
     }
     raft_index last_new = m->index + m->n_entries;
     raft_repl_commit_to(r, m->commit < last_new ? m->commit : last_new);
+    if (r->recovering && last_new >= m->commit && rlog_term(&r->log, m->commit) == m->term) {
+        /* Caught up (see raft_set_recovering()): we hold every entry ever committed. The
+         * vote for this leader closes its term to any other candidate. */
+        r->recovering = false;
+        r->vote = m->from;
+    }
     reply(r, m, false, last_new);
 }
 
@@ -262,8 +268,19 @@ void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
 {
     raft_repl_commit_to(r, m->commit);
     struct raft_msg *o = raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
-    if (o)
-        o->ctx = m->ctx;
+    if (!o)
+        return;
+    o->ctx = m->ctx;
+    if (m->commit > rlog_last(&r->log))
+        r->recovering = true; /* we lost entries we had acknowledged: no vote until caught up */
+    if (r->recovering) {
+        /* The leader believes we match beyond our log's end: we lost entries we had
+         * acknowledged. Say where our log ends (see raft.h, A LOG THAT WENT BACKWARDS).
+         * A recovering server says it too: the AppendEntries it prompts lets it catch up
+         * even when the leader has nothing new to send. */
+        o->reject = true;
+        o->index = rlog_last(&r->log);
+    }
 }
 
 void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
@@ -277,8 +294,17 @@ void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
         p->read_ack = m->ctx;
         raft_read_on_ack(r);
     }
+    if (m->reject && m->index < p->match) {
+        /* Its log went backwards: its match index no longer holds. Probe from its end. */
+        uint64_t read_ack = p->read_ack;
+        raft_pr_reset(p, m->index);
+        p->read_ack = read_ack;
+        p->recent_active = true;
+        raft_repl_send_append(r, p, true);
+        return;
+    }
     if (p->state == PR_REPLICATE && raft_inflight_full(r, p))
         raft_inflight_free_first(p);
-    if (p->match < rlog_last(&r->log))
+    if (p->match < rlog_last(&r->log) || m->reject)
         raft_repl_send_append(r, p, true);
 }

@@ -61,10 +61,12 @@ static void raft_section(struct info_text *t, const struct server *srv)
         snprintf(laddr, sizeof laddr, "%s:%d", lhost, lport);
     const struct raft_hard_state *hs = node_hard_state(srv);
     info_addf(t,
-              "# Raft\r\nnode_id:%llu\r\nstate:%s\r\nrole:%s\r\nis_voting:%s\r\n"
+              "# Raft\r\nnode_id:%llu\r\nstate:%s\r\nremoved:%s\r\nrecovery:%s\r\n"
+              "role:%s\r\nis_voting:%s\r\n"
               "leader_id:%lld\r\nleader_addr:%s\r\ncurrent_term:%llu\r\nvoted_for:%lld\r\n"
               "num_nodes:%u\r\nnum_voting_nodes:%d\r\n",
-              (unsigned long long)self, node_member_state(srv), role_name(srv),
+              (unsigned long long)self, node_member_state(srv), node_removed(srv) ? "yes" : "no",
+              node_recovery_state(srv), role_name(srv),
               self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
               leader ? (long long)leader : -1LL, laddr, (unsigned long long)raft_term_of(r),
               hs->vote ? (long long)hs->vote : -1LL, conf->n, voters);
@@ -79,11 +81,12 @@ static void raft_section(struct info_text *t, const struct server *srv)
         raft_progress(r, id, &match);
         int64_t secs;
         const char *state = peer_state(srv, id, &secs);
+        const char *recovery = node_peer_recovery_state(srv, id); /* docs/storage-safety.md */
         info_addf(t,
                   "node%d:id=%llu,addr=%s,port=%d,voting=%s,state=%s,match_index=%llu,"
-                  "last_conn_secs=%lld\r\n",
+                  "last_conn_secs=%lld,recovery=%s\r\n",
                   k++, (unsigned long long)id, host, port, conf->s[i].voter ? "yes" : "no",
-                  state, (unsigned long long)match, (long long)secs);
+                  state, (unsigned long long)match, (long long)secs, recovery);
     }
 }
 
@@ -177,10 +180,25 @@ void cmd_raft_auth(struct cmd_ctx *c)
     }
     char host[CONFIG_HOST_MAX], why[128];
     int port;
-    if (c->argc > 4 ||
-        (c->argc == 4 &&
-         config_parse_hostport(c->argv[3].ptr, c->argv[3].len, host, &port, why, sizeof why))) {
+    bool has_addr = c->argc >= 4 && (c->argc == 4 || c->argv[3].len > 0);
+    if (c->argc > 6 || (has_addr && config_parse_hostport(c->argv[3].ptr, c->argv[3].len, host,
+                                                          &port, why, sizeof why))) {
         resp_add_error(c->out, "ERR invalid peer address");
+        return;
+    }
+    /* The sender's incarnation (transport.h, INCARNATIONS). */
+    long long inc = 0;
+    bool recovering =
+        c->argc == 6 && c->argv[5].len == 10 && strncasecmp(c->argv[5].ptr, "recovering", 10) == 0;
+    if (c->argc >= 5 && (!util_str2ll(c->argv[4].ptr, c->argv[4].len, &inc) || inc <= 0 ||
+                         (c->argc == 6 && !recovering))) {
+        resp_add_error(c->out, "ERR invalid incarnation");
+        return;
+    }
+    char err[320];
+    if (inc &&
+        node_peer_auth(c->srv, (uint64_t)id, (uint64_t)inc, recovering, err, sizeof err) != 0) {
+        resp_add_errorf(c->out, "LOSTSTATE %s", err);
         return;
     }
     if (conn_set_peer(c->client, (uint64_t)id) != 0) {
@@ -189,8 +207,12 @@ void cmd_raft_auth(struct cmd_ctx *c)
     }
     /* A peer we may not know yet (we are joining and it leads): where to
      * answer it. Addresses in the configuration take precedence. */
-    if (c->argc == 4) node_learn_peer(c->srv, (uint64_t)id, host, port);
-    resp_add_simple(c->out, "OK");
+    if (has_addr) node_learn_peer(c->srv, (uint64_t)id, host, port);
+    char ok[48] = "OK";
+    if (inc)
+        snprintf(ok, sizeof ok, "OK %llu%s", (unsigned long long)node_incarnation(c->srv),
+                 raft_recovering(node_core(c->srv)) ? " recovering" : "");
+    resp_add_simple(c->out, ok);
 }
 
 void cmd_raft_msg(struct cmd_ctx *c)

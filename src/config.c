@@ -687,6 +687,9 @@ const struct config_def config_defs[] = {
             "percentage of that snapshot's size (and raft-snapshot-log-min-size)"),
     DEF_BOOL("raft-log-fsync", raft_log_fsync, "yes", 0,
              "fsync the Raft log before acknowledging; no breaks the durability promise"),
+    DEF_BOOL("raft-start-from-snapshot", raft_start_from_snapshot, "no", IMM,
+             "start when dir holds snapshot.rcs but no Raft log, as a node that does not vote "
+             "until it caught up with a leader; no: refuse to start"),
     DEF_ENUM("raft-read-mode", raft_read_mode, "linearizable", read_mode_names, IMM,
              "linearizable (quorum-confirmed reads) or lease (clock-dependent)"),
     DEF_BOOL("raft-follower-proxy", raft_follower_proxy, "no", 0,

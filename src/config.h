@@ -151,6 +151,8 @@ struct config {
     long long raft_max_inflight_msgs;
     long long raft_max_entries_per_msg;
     long long raft_request_timeout_ms;
+    /* start on snapshot.rcs without raftcache.db (docs/storage-safety.md) */
+    int raft_start_from_snapshot;
     /* CONFIG SET change hook */
     config_apply_fn *apply_fn;
     void *apply_ud;

@@ -187,7 +187,14 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
         return NODE_REPLIED;
     }
     if (!leader) {
-        if (is_read && (c->flags & CLIENT_READONLY)) return NODE_EXEC;
+        if (is_read && (c->flags & CLIENT_READONLY)) {
+            /* A node that lost state holds not even a stale copy of the
+             * cluster's data until it caught up (docs/storage-safety.md). */
+            if (!raft_recovering(n->raft)) return NODE_EXEC;
+            resp_add_error(&c->out, "CLUSTERDOWN this node is recovering lost Raft state "
+                                    "(RAFT.INFO)");
+            return NODE_REPLIED;
+        }
         int pr = proxy_route(srv, n->tr, n->leader, c, cmd, argc, argv);
         if (pr != PROXY_DECLINED) return (enum node_route)pr;
         node_reply_not_leader(srv, c, cmd_slot(cmd, argc, argv));
@@ -365,7 +372,11 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
             node_fatal("Corrupt committed log entry", err);
         n->normal_applied++;
     } else if (e->type == RAFT_ENTRY_CONF) {
-        if (raft_conf_decode(e->data, e->len, &n->conf_applied) == 0) n->conf_dirty = true;
+        struct raft_conf old = n->conf_applied;
+        if (raft_conf_decode(e->data, e->len, &n->conf_applied) == 0) {
+            n->conf_dirty = true;
+            node_safety_conf_applied(srv, &old, &n->conf_applied, e->index);
+        }
         if (k > 0 && n->appliers[0]) /* RAFT.NODE ADD/REMOVE */
             resp_add_simple(&n->appliers[0]->out, "OK");
     }
@@ -473,6 +484,7 @@ void node_process_ready(struct server *srv)
         resume_clients(srv);
     }
     node_snap_after_ready(srv);
+    node_safety_after_ready(srv);
 }
 
 /* -------------------------------------------------------------- timeouts */
@@ -481,6 +493,7 @@ void node_tick(struct server *srv)
 {
     struct node *n = srv->node;
     raft_tick(n->raft);
+    node_safety_tick(srv);
     if (storage_trim_pending(n->st)) {
         char err[256];
         uint32_t budget_us = (uint32_t)(srv->cfg.raft_heartbeat_ms * 1000 / TRIM_SHARE_DIV);
@@ -618,27 +631,32 @@ static void elect_alone(struct server *srv, uint32_t election_ticks)
     }
 }
 
-static int open_log(struct server *srv, char *err, size_t errlen)
+/* *lost: the node may have lost state it had acknowledged (node_safety.c). */
+static int open_log(struct server *srv, bool *lost, char *err, size_t errlen)
 {
     struct node *n = srv->node;
     struct storage_state st;
+    *lost = node_safety_check_wal(srv);
     if (storage_open(&n->st, srv->cfg.dir, (uint64_t)srv->cfg.node_id, srv->cfg.raft_log_fsync,
                      err, errlen) != 0 ||
         storage_load(n->st, &st, err, errlen) != 0)
         return -1;
-    if (node_snap_restore(srv, &st.snap, err, errlen) != 0) {
-        storage_state_free(&st);
-        return -1;
-    }
     if (st.fresh) {
         /* First boot: record the initial configuration before anything else,
-         * so a restart finds the same members (cluster-members is read once). */
+         * so a restart finds the same members (cluster-members is read once).
+         * A snapshot already there lost its log: refused, or its base. */
         initial_conf(srv, &st.snap.conf);
-        struct storage_batch b = {.snapshot = &st.snap};
-        if (storage_save(n->st, &b, err, errlen) != 0) {
+        int rc = node_safety_fresh_snapshot(srv, &st, err, errlen);
+        *lost |= rc > 0;
+        struct storage_batch b = {.snapshot = &st.snap, .hs = &st.hs};
+        if (rc < 0 || storage_save(n->st, &b, err, errlen) != 0) {
             storage_state_free(&st);
             return -1;
         }
+    }
+    if (node_snap_restore(srv, &st.snap, err, errlen) != 0) {
+        storage_state_free(&st);
+        return -1;
     }
     node_note_conf(srv, &st.snap.conf);
     for (uint32_t i = 0; i < st.n_entries; i++) {
@@ -677,7 +695,8 @@ int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen
         snprintf(err, errlen, "Invalid Raft settings (election/heartbeat/limits)");
         return -1;
     }
-    if (open_log(srv, err, errlen) != 0) return -1;
+    bool lost;
+    if (open_log(srv, &lost, err, errlen) != 0) return -1;
     /* A peer's queue must hold at least one largest message. */
     struct transport_limits lim = TRANSPORT_LIMITS_DEFAULT;
     lim.pending_bytes_max = 2ull * RAFT_CODEC_MAX_MSG;
@@ -688,6 +707,7 @@ int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen
     config_advertise(&srv->cfg, host, &port);
     if (node_format_addr(host, port, addr, sizeof addr) == 0) transport_set_self_addr(n->tr, addr);
     n->conf_applied = *raft_conf_of(n->raft);
+    node_safety_start(srv, lost);
     node_sync_peers(srv);
     elect_alone(srv, rc.election_ticks);
     return 0;

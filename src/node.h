@@ -133,12 +133,34 @@ bool node_has_cluster(const struct server *srv);
  * A node cut off before the entry removing it reached it cannot know. */
 bool node_removed(const struct server *srv);
 /* RAFT.INFO's state: "uninitialized" (empty configuration: a JOIN failed or
- * has not started), "joining" (a JOIN runs, or its configuration names other
+ * has not started; or node_removed(): a member no more, RAFT.INFO adds
+ * removed:yes), "joining" (a JOIN runs, or its configuration names other
  * members and not yet itself: it waits to be added, or receives the log of
- * the cluster that added it), "removed" (node_removed()) or "up". */
+ * the cluster that added it) or "up". */
 const char *node_member_state(const struct server *srv);
 /* A peer authenticated as id announced its address (RAFT.AUTH). */
 void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port);
+
+/* ---- incarnations and lost state (src/node_safety.c, docs/storage-safety.md) ---- */
+
+/* This node's store incarnation, presented on RAFT.AUTH. */
+uint64_t node_incarnation(const struct server *srv);
+/* RAFT.AUTH from member id presenting incarnation inc: 0 (recorded if it is
+ * the first, or if it is another one and the peer says it is recovering: it
+ * knows it lost its state and will not vote until caught up), or -1 with err
+ * filled when it once presented another one and does not say so (it lost its
+ * Raft state without knowing: refused). Non-members are not checked. */
+int node_peer_auth(struct server *srv, uint64_t id, uint64_t inc, bool recovering, char *err,
+                   size_t errlen);
+/* RAFT.INFO's recovery= of peer id's node<i> line: "lost-state" (refused:
+ * its incarnation changed), "recovering" (it says it catches up before
+ * voting), or "no" (neither). */
+const char *node_peer_recovery_state(const struct server *srv, uint64_t id);
+/* RAFT.INFO's recovery: field: "no", "recovering" (no vote until caught up
+ * with a leader) or "lost-state" (the same, and peers still refuse this
+ * node's incarnation).
+ * The state: field keeps its documented values (README.md). */
+const char *node_recovery_state(const struct server *srv);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
  * A node snapshots its keyspace in a forked child when raft-snapshot-threshold

@@ -16,6 +16,7 @@
 
 struct server;
 struct storage;
+struct storage_state;
 struct transport;
 struct client;
 
@@ -63,6 +64,16 @@ struct node_heard {
     int64_t at_ms; /* monotonic */
 };
 
+/* A member's incarnation as this node knows it (src/node_safety.c). */
+#define NODE_INCS_MAX (2 * RAFT_MAX_NODES)
+struct node_inc {
+    uint64_t id;
+    uint64_t inc;    /* recorded; 0 = none yet */
+    bool lost_in;    /* its last RAFT.AUTH presented another one: refused */
+    bool lost_out;   /* its answer to our RAFT.AUTH did: link dropped */
+    bool recovering; /* its last RAFT.AUTH said "recovering" */
+};
+
 struct node {
     struct raft *raft;
     struct storage *st;
@@ -99,6 +110,14 @@ struct node {
     size_t n_heard;
     raft_id last_leader;   /* the leader, or the last one known; 0 if none ever */
     int64_t role_since_ms; /* monotonic time of the last role or leader change */
+
+    /* src/node_safety.c */
+    struct node_inc incs[NODE_INCS_MAX]; /* cache of the peers table, members only */
+    size_t n_incs;
+    bool lost_state;           /* peers refuse our incarnation: we lost our state */
+    bool refused_seen;         /* ... and this process reacted to it once */
+    bool conf_seen_valid;      /* conf_seen was set once (node_safety_conf_seen) */
+    raft_index startup_commit; /* commit index at start: applied in an earlier life */
 };
 
 /* Storage or the state machine failed in a way the node cannot survive:
@@ -132,6 +151,31 @@ void node_join_free(struct server *srv);
 void node_view_heard(struct node *n, raft_id from);
 /* The role or the leader changed (rd's soft state). */
 void node_view_role_changed(struct node *n, raft_id leader);
+
+/* ---- src/node_safety.c (docs/storage-safety.md) ---- */
+
+/* Before the store is opened: checks its WAL; true (logged loudly, a copy of
+ * the WAL kept) when SQLite will discard transactions it holds. */
+bool node_safety_check_wal(struct server *srv);
+/* First boot (st->fresh) with dir/snapshot.rcs present: -1 with err (refused)
+ * unless raft-start-from-snapshot; then the snapshot becomes the base in *st
+ * (snap index and term, hard state) and 1 is returned (the node must recover).
+ * 0: no snapshot, nothing to do. */
+int node_safety_fresh_snapshot(struct server *srv, struct storage_state *st, char *err,
+                               size_t errlen);
+/* After raft_restore() and transport_create(): presents our incarnation, and
+ * marks the node recovering when `lost` or the stored mark says so. */
+void node_safety_start(struct server *srv, bool lost);
+/* After the ready rounds: clears the mark once the core caught up. */
+void node_safety_after_ready(struct server *srv);
+/* Every tick: the peers' incarnations on our outbound links. */
+void node_safety_tick(struct server *srv);
+/* The appended configuration changed from old to now (before conf_seen moves). */
+void node_safety_conf_seen(struct server *srv, const struct raft_conf *old,
+                           const struct raft_conf *now);
+/* A configuration entry at index was applied: old, then now. */
+void node_safety_conf_applied(struct server *srv, const struct raft_conf *old,
+                              const struct raft_conf *now, raft_index index);
 
 /* ---- src/node_snap.c ---- */
 

@@ -128,6 +128,7 @@ void node_sync_peers(struct server *srv)
     for (size_t i = 0; i < n_old; i++)
         if (!linked(n, old[i]) && !node_learned(n, (raft_id)old[i]))
             transport_remove_peer(n->tr, old[i]);
+    node_safety_conf_seen(srv, &n->conf_seen, latest);
     n->conf_seen = *latest;
     n->conf_dirty = false;
     node_note_conf(srv, latest);
@@ -302,7 +303,7 @@ const char *node_member_state(const struct server *srv)
     if (srv->node->join) return "joining";
     if (conf->n == 0) return "uninitialized";
     if (raft_conf_find(conf, (raft_id)srv->cfg.node_id) >= 0) return "up";
-    return srv->node->was_member ? "removed" : "joining";
+    return srv->node->was_member ? "uninitialized" : "joining";
 }
 
 /* ------------------------------------------------------------------ join */

@@ -36,6 +36,9 @@ enum stmt_id {
     ST_META_SET,
     ST_CONF_CLEAR,
     ST_CONF_ADD,
+    ST_PEER_GET,
+    ST_PEER_SET,
+    ST_PEER_FORGET,
     ST_COUNT
 };
 
@@ -49,6 +52,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
     [ST_CONF_CLEAR] = "DELETE FROM conf",
     [ST_CONF_ADD] = "INSERT INTO conf(pos, id, voter, addr) VALUES(?1, ?2, ?3, ?4)",
+    [ST_PEER_GET] = "SELECT incarnation FROM peers WHERE id = ?1",
+    [ST_PEER_SET] = "INSERT OR REPLACE INTO peers(id, incarnation) VALUES(?1, ?2)",
+    [ST_PEER_FORGET] = "DELETE FROM peers WHERE id = ?1",
 };
 
 /* Rows of the meta table; every one exists from creation on. */
@@ -60,6 +66,8 @@ enum meta_key {
     MK_SNAP_INDEX,
     MK_SNAP_TERM,
     MK_HAS_CONF,
+    MK_INCARNATION,
+    MK_RECOVERING,
     MK_COUNT
 };
 
@@ -71,7 +79,13 @@ static const char *const meta_names[MK_COUNT] = {
     [MK_SNAP_INDEX] = "snap_index",
     [MK_SNAP_TERM] = "snap_term",
     [MK_HAS_CONF] = "has_conf",
+    [MK_INCARNATION] = "incarnation",
+    [MK_RECOVERING] = "recovering",
 };
+
+/* A random positive 63-bit incarnation, from SQLite's generator (seeded by
+ * the OS's randomness). */
+#define INCARNATION_SQL "(random() & 0x7fffffffffffffff) | 1"
 
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
@@ -79,16 +93,25 @@ static const char schema_sql[] =
     " voter INTEGER NOT NULL, addr TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL,"
     " data BLOB NOT NULL);"
+    "CREATE TABLE peers(id INTEGER PRIMARY KEY, incarnation INTEGER NOT NULL);"
     "INSERT INTO meta(key, value) VALUES('term', 0), ('vote', 0), ('commit_index', 0),"
-    " ('snap_index', 0), ('snap_term', 0), ('has_conf', 0);";
+    " ('snap_index', 0), ('snap_term', 0), ('has_conf', 0), ('recovering', 0),"
+    " ('incarnation', " INCARNATION_SQL ");";
 
 /* Upgrades from each older schema version v (index v) to v + 1, run in one
  * transaction with the user_version bump. Version 1 had no conf.addr: its
- * servers get "" (unknown), as a configuration entry of that era decodes. */
+ * servers get "" (unknown), as a configuration entry of that era decodes.
+ * Version 2 had no incarnation: the store draws one now (its peers learn it
+ * at the next RAFT.AUTH, like a new member's). */
 #define SCHEMA_VERSION_MIN 1 /* the oldest version storage_open() upgrades */
 static const char *const upgrade_sql[STORAGE_SCHEMA_VERSION] = {
     [1] = "ALTER TABLE conf ADD COLUMN addr TEXT NOT NULL DEFAULT '';",
+    [2] = "CREATE TABLE peers(id INTEGER PRIMARY KEY, incarnation INTEGER NOT NULL);"
+          "INSERT INTO meta(key, value) VALUES('recovering', 0),"
+          " ('incarnation', " INCARNATION_SQL ");",
 };
+/* Tables of each schema version (verify_file). */
+static const int schema_tables[STORAGE_SCHEMA_VERSION + 1] = {[1] = 3, [2] = 3, [3] = 4};
 
 /* A second process on the same dir fails fast instead of waiting: exclusive
  * locking means the lock is never released while the owner lives. */
@@ -118,6 +141,8 @@ struct storage {
     raft_term snap_term;
     bool has_conf;         /* a configuration was ever recorded */
     raft_index last_index; /* snap_index when the log is empty */
+    uint64_t incarnation;  /* IDENTITY in storage.h */
+    bool recovering;       /* storage_set_recovering() */
     /* Rows trim_lo .. snap_index are compacted but may still be stored:
      * storage_trim() deletes them a bounded chunk at a time. */
     raft_index trim_lo;
@@ -369,7 +394,7 @@ static int quick_check(struct storage *s, char *res, size_t cap, char *err, size
 }
 
 /* An existing file of ours: undamaged, and nothing but our tables. */
-static int verify_file(struct storage *s, char *err, size_t errlen)
+static int verify_file(struct storage *s, int64_t version, char *err, size_t errlen)
 {
     char res[256];
     int64_t ours, all;
@@ -380,7 +405,7 @@ static int verify_file(struct storage *s, char *err, size_t errlen)
 
     rc = query_one(s,
                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
-                   " AND name IN ('meta', 'conf', 'log')",
+                   " AND name IN ('meta', 'conf', 'log', 'peers')",
                    &ours, NULL, 0, err, errlen);
     if (rc == 0)
         rc = query_one(s,
@@ -388,10 +413,11 @@ static int verify_file(struct storage *s, char *err, size_t errlen)
                        " ESCAPE '\\'",
                        &all, NULL, 0, err, errlen);
     if (rc) return rc;
-    if (ours != 3 || all != 3)
+    int want = schema_tables[version];
+    if (ours != want || all != want)
         return fail(err, errlen, STORAGE_EBADFILE,
-                    "%s: unexpected schema (%lld of 3 raftcache tables, %lld objects)", s->path,
-                    (long long)ours, (long long)all);
+                    "%s: unexpected schema (%lld of %d raftcache tables, %lld objects)", s->path,
+                    (long long)ours, want, (long long)all);
     return 0;
 }
 
@@ -461,7 +487,9 @@ static int prepare_all(struct storage *s, char *err, size_t errlen)
 
 /* ------------------------------------------------------------ reading */
 
-static int read_meta(struct storage *s, int64_t v[MK_COUNT], char *err, size_t errlen)
+/* Every key below `required` must be there (the keys of later schema
+ * versions come after those of earlier ones). */
+static int read_meta(struct storage *s, int64_t v[MK_COUNT], int required, char *err, size_t errlen)
 {
     bool seen[MK_COUNT] = {false};
     sqlite3_stmt *st = NULL;
@@ -482,7 +510,7 @@ static int read_meta(struct storage *s, int64_t v[MK_COUNT], char *err, size_t e
     }
     if (ret == 0 && rc != SQLITE_DONE) ret = sql_error(s, "reading meta", err, errlen);
     sqlite3_finalize(st);
-    for (int k = 0; k < MK_COUNT && ret == 0; k++)
+    for (int k = 0; k < required && ret == 0; k++)
         if (!seen[k])
             ret = fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta %s missing", s->path,
                        meta_names[k]);
@@ -491,11 +519,11 @@ static int read_meta(struct storage *s, int64_t v[MK_COUNT], char *err, size_t e
 
 /* Loads the cached copy of what is stored and checks the node id and that
  * the log starts right after the snapshot without gaps. */
-static int read_state(struct storage *s, char *err, size_t errlen)
+static int read_state(struct storage *s, int64_t version, char *err, size_t errlen)
 {
     int64_t v[MK_COUNT] = {0};
     int64_t count, lo, hi;
-    int rc = read_meta(s, v, err, errlen);
+    int rc = read_meta(s, v, version >= 3 ? MK_COUNT : MK_INCARNATION, err, errlen);
     if (rc) return rc;
     if ((uint64_t)v[MK_NODE_ID] != s->node_id)
         return fail(err, errlen, STORAGE_EBADFILE,
@@ -507,6 +535,11 @@ static int read_state(struct storage *s, char *err, size_t errlen)
     s->snap_index = (raft_index)v[MK_SNAP_INDEX];
     s->snap_term = (raft_term)v[MK_SNAP_TERM];
     s->has_conf = v[MK_HAS_CONF] != 0;
+    s->incarnation = (uint64_t)v[MK_INCARNATION]; /* 0 before version 3: drawn by the upgrade */
+    s->recovering = v[MK_RECOVERING] != 0;
+    if (version >= 3 && v[MK_INCARNATION] <= 0)
+        return fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta incarnation is %lld", s->path,
+                    (long long)v[MK_INCARNATION]);
 
     /* Rows at or below the snapshot index are compacted ones not trimmed
      * yet (storage_trim): never loaded, deleted later. */
@@ -901,6 +934,66 @@ void storage_stats(const struct storage *s, struct storage_stats *st)
     st->log_entries = s->last_index - s->snap_index;
 }
 
+/* ------------------------------------------------------------ identity */
+
+uint64_t storage_incarnation(const struct storage *s)
+{
+    return s->incarnation;
+}
+
+bool storage_recovering(const struct storage *s)
+{
+    return s->recovering;
+}
+
+int storage_set_recovering(struct storage *s, bool on, char *err, size_t errlen)
+{
+    if (on == s->recovering) return 0;
+    int rc = tx_begin(s, err, errlen);
+    if (rc == 0) rc = meta_set(s, MK_RECOVERING, on ? 1 : 0, err, errlen);
+    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc) {
+        tx_abort(s);
+        return STORAGE_EIO;
+    }
+    s->recovering = on;
+    return 0;
+}
+
+int storage_peer_incarnation(struct storage *s, uint64_t id, uint64_t *inc, char *err,
+                             size_t errlen)
+{
+    sqlite3_stmt *st = s->stmt[ST_PEER_GET];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    *inc = 0;
+    if (rc == SQLITE_ROW)
+        *inc = (uint64_t)sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        ret = sql_error(s, "reading peers", err, errlen);
+    sqlite3_reset(st);
+    return ret;
+}
+
+int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, char *err,
+                                 size_t errlen)
+{
+    sqlite3_stmt *st = s->stmt[inc ? ST_PEER_SET : ST_PEER_FORGET];
+    int rc = tx_begin(s, err, errlen);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+        if (inc) sqlite3_bind_int64(st, 2, (sqlite3_int64)inc);
+        rc = step_done(s, st, "writing peers", err, errlen);
+    }
+    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc) {
+        tx_abort(s);
+        return STORAGE_EIO;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fsync, char *err,
@@ -919,16 +1012,23 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (rc == 0) rc = open_db(s, dir, err, errlen);
     if (rc == 0) rc = recognise(s, &fresh, &version, err, errlen);
     /* Checked before anything is written: a damaged file stays as found. */
-    if (rc == 0 && !fresh) rc = verify_file(s, err, errlen);
+    if (rc == 0 && !fresh) rc = verify_file(s, version, err, errlen);
     /* The page size must be set before WAL mode: a database in WAL mode
      * keeps the size it was created with. */
     if (rc == 0 && fresh) rc = exec(s, "PRAGMA page_size=" PAGE_SIZE_STR, err, errlen);
     if (rc == 0) rc = set_pragmas(s, err, errlen);
     if (rc == 0 && fresh) rc = create_schema(s, dir, err, errlen);
     /* Another node's file, or a damaged log, is refused before any upgrade. */
-    if (rc == 0) rc = read_state(s, err, errlen);
+    if (rc == 0) rc = read_state(s, fresh ? STORAGE_SCHEMA_VERSION : version, err, errlen);
     if (rc == 0 && !fresh && version < STORAGE_SCHEMA_VERSION)
         rc = upgrade_schema(s, version, err, errlen);
+    if (rc == 0 && s->incarnation == 0) {
+        int64_t inc = 0;
+        rc = query_one(s, "SELECT value FROM meta WHERE key = 'incarnation'", &inc, NULL, 0, err,
+                       errlen);
+        s->incarnation = (uint64_t)inc;
+        assert(rc != 0 || inc > 0);
+    }
     if (rc == 0) rc = prepare_all(s, err, errlen);
     if (rc) {
         storage_close(s);

@@ -22,6 +22,9 @@
  * without an fsync even with fsync on: Raft does not need the commit index
  * to be durable (a node restarted with an older one learns it again), and
  * the next synced transaction makes it durable anyway (WAL order).
+ * SQLite treats a WAL frame that fails its checksum as the end of the WAL and
+ * silently drops what follows: src/storage_wal.h checks the WAL before this
+ * module opens the database (the caller's job, src/node_safety.c).
  *
  * INVARIANTS of the stored log (checked at open and load; a violation means
  * a damaged file and is refused):
@@ -49,10 +52,12 @@
  * locking mode, so a second process on the same dir is refused too
  * (STORAGE_EIO, "database is locked").
  *
- * Schema (version 2):
+ * Schema (version 3):
  *   meta(key TEXT PRIMARY KEY, value)  node_id, term, vote, commit_index,
- *                                      snap_index, snap_term, has_conf (integers;
- *                                      has_conf: a configuration was ever recorded)
+ *                                      snap_index, snap_term, has_conf, incarnation,
+ *                                      recovering (integers; has_conf: a configuration
+ *                                      was ever recorded; incarnation: see IDENTITY;
+ *                                      recovering: 0 or 1, storage_set_recovering())
  *   conf(pos INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, voter INTEGER NOT NULL,
  *        addr TEXT NOT NULL DEFAULT '')
  *                                      the configuration at the snapshot index,
@@ -60,10 +65,22 @@
  *                                      addr: struct raft_server.addr ("" = unknown,
  *                                      shorter than RAFT_ADDR_MAX bytes, no NUL)
  *   log(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL)
+ *   peers(id INTEGER PRIMARY KEY, incarnation INTEGER NOT NULL)
+ *                                      the incarnation each peer presented (IDENTITY)
  * Older versions, upgraded at open:
  *   1: conf had no addr column; its servers load with addr "". (Configuration
  *      entries in the log keep the format they were written in; the core reads
  *      both, see raft_conf_decode().)
+ *   2: no peers table, no incarnation or recovering rows: the upgrade draws
+ *      an incarnation and records no peer.
+ *
+ * IDENTITY. A store draws a random incarnation (a positive 63-bit number)
+ * when it is created and keeps it for its whole life: a node whose dir was
+ * wiped (or replaced) comes back under its old node id with another
+ * incarnation. Peers present theirs on RAFT.AUTH and each node remembers, in
+ * the peers table, the incarnation each peer id presented, so that it can
+ * refuse a peer that lost the state it had acknowledged (see
+ * docs/storage-safety.md).
  * The configuration is rows, not raft_conf_encode() bytes, so that the server
  * needs no part of the core to read its own file (and an operator can read it
  * with the sqlite3 shell).
@@ -90,7 +107,7 @@
 
 #define STORAGE_FILE_NAME "raftcache.db"
 #define STORAGE_APPLICATION_ID 0x52667443 /* "RftC": PRAGMA application_id of our files */
-#define STORAGE_SCHEMA_VERSION 2          /* PRAGMA user_version this build reads and writes */
+#define STORAGE_SCHEMA_VERSION 3          /* PRAGMA user_version this build reads and writes */
 
 enum {
     STORAGE_OK = 0,
@@ -207,6 +224,24 @@ int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen);
 /* The connection's PRAGMA synchronous right now (0 OFF, 2 FULL), or -1 if
  * it cannot be read: what raft-log-fsync must have set (unit tests). */
 int storage_synchronous(struct storage *s);
+
+/* This store's incarnation (IDENTITY); O(1). */
+uint64_t storage_incarnation(const struct storage *s);
+
+/* The "recovering" mark: this node may have lost state it had acknowledged and
+ * must not vote until it has caught up (raft_set_recovering()); it survives
+ * restarts until cleared. storage_set_recovering() writes it durably in its
+ * own transaction; 0 or STORAGE_EIO (unchanged). */
+bool storage_recovering(const struct storage *s);
+int storage_set_recovering(struct storage *s, bool on, char *err, size_t errlen);
+
+/* The incarnation recorded for peer id (*inc 0: none). 0 or STORAGE_EIO. */
+int storage_peer_incarnation(struct storage *s, uint64_t id, uint64_t *inc, char *err,
+                             size_t errlen);
+/* Records (inc != 0) or forgets (inc 0) peer id's incarnation, durably, in
+ * its own transaction. 0 or STORAGE_EIO (unchanged). */
+int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, char *err,
+                                 size_t errlen);
 
 /* Counters for RAFT.INFO; O(1), no I/O. */
 void storage_stats(const struct storage *s, struct storage_stats *st);

@@ -56,6 +56,10 @@ struct peer {
     int auth_refused; /* the last RAFT.AUTH got an error (log it once) */
     int unflushed;    /* messages queued since the last transport_flush() */
     uint64_t sent, dropped, errors, connects;
+    uint64_t expect_inc, seen_inc; /* incarnations: see transport_expect_incarnation */
+    uint64_t inc_mismatches, lost_state_refusals;
+    int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
+    int peer_recovering;     /* its last "+OK <inc> recovering" said so */
 };
 
 /* One forwarded command, from transport_forward() to its callback. */
@@ -99,6 +103,8 @@ struct transport {
     uint64_t self_id;
     char self_str[24]; /* self_id in decimal, as sent on the wire */
     char self_addr[TRANSPORT_HOST_MAX + 8]; /* host:port announced in RAFT.AUTH, or "" */
+    char inc_str[24];                       /* our incarnation in decimal, "" = none */
+    int recovering;                         /* RAFT.AUTH says "recovering" */
     char *secret;
     size_t secret_len;
     struct transport_limits lim;
@@ -110,6 +116,7 @@ struct transport {
 };
 
 static void calls_free(struct transport *t);
+static int queue_auth(struct peer *p);
 
 static void fwd_init(struct transport *t);
 static void fwd_free(struct transport *t);
@@ -252,20 +259,57 @@ static struct peer *reply_taken(redisAsyncContext *ac, void *reply, void *privda
     return p;
 }
 
+/* The peer answered RAFT.AUTH with an incarnation other than the one it had:
+ * it lost its state. Refused like a failed RAFT.AUTH. */
+static void inc_mismatch(struct peer *p)
+{
+    p->inc_mismatches++;
+    if (!p->auth_refused)
+        LOG_WARNING("Peer %" PRIu64 " (%s:%d) presents incarnation %" PRIu64 ", it had %" PRIu64
+                    ": it lost its Raft state; not talking to it (see RAFT.INFO)",
+                    p->id, p->host, p->port, p->seen_inc, p->expect_inc);
+    p->auth_refused = 1;
+    p->down_logged = 1;
+    link_lost(p, "incarnation changed");
+}
+
 static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct peer *p = reply_taken(ac, r, privdata);
     if (!p) return;
     const redisReply *reply = r;
+    if (reply->type == REDIS_REPLY_STATUS && strncmp(reply->str, "OK ", 3) == 0) {
+        char *end;
+        unsigned long long inc = strtoull(reply->str + 3, &end, 10);
+        p->seen_inc = inc;
+        p->peer_recovering = strcmp(end, " recovering") == 0;
+        /* A peer that knows it lost its state and catches up before voting
+         * may come back with a new incarnation. */
+        if (p->expect_inc && inc != p->expect_inc && !p->peer_recovering) {
+            p->errors++;
+            inc_mismatch(p);
+            return;
+        }
+    }
+    if (reply->type != REDIS_REPLY_ERROR && p->authed) return; /* a repeated RAFT.AUTH */
     if (reply->type != REDIS_REPLY_ERROR) {
         LOG_NOTICE("Peer %" PRIu64 " connected (%s:%d)", p->id, p->host, p->port);
+        /* It took our incarnation on our word that we recover: once we no
+         * longer do, say so (queue_auth() claims it no more). */
+        int reauth = p->refusing_lost_state && !p->t->recovering;
+        p->refusing_lost_state = 0;
         p->authed = 1;
         p->down_logged = 0;
         p->auth_refused = 0;
         p->backoff_ms = p->t->lim.backoff_min_ms;
+        if (reauth && queue_auth(p) != 0) abort();
         return;
     }
     p->errors++;
+    if (strncmp(reply->str, "LOSTSTATE", 9) == 0) {
+        p->lost_state_refusals++;
+        p->refusing_lost_state = 1;
+    }
     if (!p->auth_refused)
         LOG_WARNING("Peer %" PRIu64 " (%s:%d) refused RAFT.AUTH: %s; retrying with back-off", p->id,
                     p->host, p->port, reply->str);
@@ -298,6 +342,21 @@ static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char *
     return 0;
 }
 
+/* Queues RAFT.AUTH on the live link. */
+static int queue_auth(struct peer *p)
+{
+    struct transport *t = p->t;
+    /* A peer that refused our incarnation hears "recovering" until it took it. */
+    int claim = t->recovering || p->refusing_lost_state;
+    int argc = t->inc_str[0] ? (claim ? 6 : 5) : t->self_addr[0] ? 4 : 3;
+    return queue_cmd(p, auth_reply_cb, argc,
+                     (const char *[]){"RAFT.AUTH", t->secret, t->self_str, t->self_addr, t->inc_str,
+                                      "recovering"},
+                     (size_t[]){9, t->secret_len, strlen(t->self_str), strlen(t->self_addr),
+                                strlen(t->inc_str), 10},
+                     TRANSPORT_CMD_OVERHEAD_BYTES + t->secret_len);
+}
+
 /* Starts a connection attempt; RAFT.AUTH is queued before connect completes
  * so it is the first thing the peer reads. */
 static void link_open(struct peer *p)
@@ -320,11 +379,7 @@ static void link_open(struct peer *p)
     p->state = TRANSPORT_CONNECTING;
     if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
         redisAsyncSetConnectCallback(ac, connect_cb) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, disconnect_cb) != REDIS_OK ||
-        queue_cmd(p, auth_reply_cb, t->self_addr[0] ? 4 : 3,
-                  (const char *[]){"RAFT.AUTH", t->secret, t->self_str, t->self_addr},
-                  (size_t[]){9, t->secret_len, strlen(t->self_str), strlen(t->self_addr)},
-                  TRANSPORT_CMD_OVERHEAD_BYTES + t->secret_len) != 0)
+        redisAsyncSetDisconnectCallback(ac, disconnect_cb) != REDIS_OK || queue_auth(p) != 0)
         abort(); /* only fails on a fresh context if memory ran out */
     arm(p, t->lim.connect_timeout_ms);
 }
@@ -522,6 +577,42 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     info->connects = p->connects;
     info->pending_cmds = p->pending_cmds;
     info->pending_bytes = p->pending_bytes;
+    info->incarnation = p->seen_inc;
+    info->inc_mismatches = p->inc_mismatches;
+    info->lost_state_refusals = p->lost_state_refusals;
+    info->refusing_lost_state = p->refusing_lost_state;
+    info->peer_recovering = p->peer_recovering;
+    return TRANSPORT_OK;
+}
+
+void transport_set_incarnation(struct transport *t, uint64_t inc)
+{
+    if (inc)
+        snprintf(t->inc_str, sizeof t->inc_str, "%" PRIu64, inc);
+    else
+        t->inc_str[0] = '\0';
+}
+
+void transport_set_recovering(struct transport *t, int on)
+{
+    if (t->recovering == !!on) return;
+    t->recovering = !!on;
+    for (size_t i = 0; i < t->n_peers; i++) {
+        struct peer *p = t->peers[i];
+        if (p->ac && p->state == TRANSPORT_CONNECTED && queue_auth(p) != 0) abort();
+    }
+}
+
+int transport_expect_incarnation(struct transport *t, uint64_t id, uint64_t inc)
+{
+    struct peer *p = find_peer(t, id, NULL);
+    if (!p) return TRANSPORT_ENOPEER;
+    if (p->expect_inc != inc) {
+        p->expect_inc = inc;
+        p->inc_mismatches = 0;
+    }
+    if (inc && p->authed && p->seen_inc && p->seen_inc != inc && !p->peer_recovering)
+        inc_mismatch(p);
     return TRANSPORT_OK;
 }
 

@@ -11,13 +11,18 @@
  * WIRE PROTOCOL (the inbound side, in the server's command table, is written
  * against this; every argument is a RESP bulk string, binary-safe):
  *
- *   RAFT.AUTH <raft-secret> <from-node-id> [<from-host:port>]
+ *   RAFT.AUTH <raft-secret> <from-node-id> [<from-host:port> [<incarnation> [recovering]]]
  *       The first command of every connection, pipelined: the transport does
  *       not wait for its reply before sending messages behind it.
  *       <from-node-id> is the sender's node id in decimal; <from-host:port>
- *       (sent once transport_set_self_addr() set it) is where the sender
- *       listens, so a node that does not know it yet (it is joining the
- *       cluster) can answer it.
+ *       (sent once transport_set_self_addr() set it; "" when an incarnation
+ *       follows and no address is set) is where the sender listens, so a node
+ *       that does not know it yet (it is joining the cluster) can answer it.
+ *       <incarnation> (sent once transport_set_incarnation() set it) is the
+ *       sender's store incarnation in decimal (src/storage.h, IDENTITY);
+ *       "recovering" follows while transport_set_recovering() is on: the
+ *       sender knows it lost state and will not vote until it caught up.
+ *       A connection may send RAFT.AUTH again (when that changes).
  *       Inbound side: +OK when <raft-secret> equals the node's configured
  *       raft-secret (compare in constant time); the connection is then a peer
  *       connection from <from-node-id> and counts as authenticated (requirepass
@@ -27,6 +32,15 @@
  *       error reply (e.g. "-ERR invalid raft-secret"); the inbound side may
  *       close the connection after it. RAFT.AUTH must work before AUTH even
  *       when requirepass is set.
+ *       INCARNATIONS. When the request carries <incarnation>, the inbound side
+ *       refuses a sender that once presented another one (it lost its Raft
+ *       state: its dir was wiped or replaced) and does not say "recovering",
+ *       with an error starting with "LOSTSTATE", and otherwise answers
+ *       "+OK <its own incarnation>" (followed by " recovering" when it is).
+ *       The transport compares that with the one it expects of the peer
+ *       (transport_expect_incarnation()): another one, without " recovering",
+ *       is refused like an error reply. Counted in struct
+ *       transport_peer_info, for the node to act on.
  *
  *   RAFT.MSG <from-node-id> <payload>
  *       One Raft message: <payload> is exactly the bytes raft_encode() wrote.
@@ -150,6 +164,11 @@ struct transport_peer_info {
     uint64_t connects; /* connections established */
     uint32_t pending_cmds;
     uint64_t pending_bytes;
+    uint64_t incarnation;         /* presented in the last "+OK <incarnation>" reply, 0 none */
+    uint64_t inc_mismatches;      /* replies refused: not the expected incarnation */
+    uint64_t lost_state_refusals; /* "-LOSTSTATE" replies: the peer says we lost our state */
+    int refusing_lost_state;      /* the last RAFT.AUTH reply was one of them */
+    int peer_recovering;          /* its last reply said " recovering" */
 };
 
 /* Makes a transport for node self_id (> 0) on loop, presenting secret
@@ -166,6 +185,20 @@ void transport_free(struct transport *t);
 /* The "host:port" RAFT.AUTH announces from the next connection on (""/NULL:
  * none); truncated beyond TRANSPORT_HOST_MAX + 7 bytes. */
 void transport_set_self_addr(struct transport *t, const char *addr);
+
+/* The incarnation RAFT.AUTH presents from the next connection on (0: none). */
+void transport_set_incarnation(struct transport *t, uint64_t inc);
+
+/* RAFT.AUTH says "recovering" from now on (to a peer whose last reply was
+ * -LOSTSTATE, it says so anyway until that peer accepts it); every live link
+ * sends RAFT.AUTH again. */
+void transport_set_recovering(struct transport *t, int on);
+
+/* The incarnation peer id must answer RAFT.AUTH with (0: any, and whatever it
+ * presents shows in transport_peer_info's incarnation, for the caller to
+ * record). A live link whose peer presented another one is dropped at once.
+ * A changed value resets inc_mismatches. Returns 0 or TRANSPORT_ENOPEER. */
+int transport_expect_incarnation(struct transport *t, uint64_t id, uint64_t inc);
 
 /* Adds peer id at host:port and starts connecting, or changes its address:
  * the old connection is closed and a new one started at once (back-off

@@ -9,7 +9,7 @@ removed node says about itself.
   ever connect.
 - A removal that would leave the voting nodes without a responsive majority
   is refused instead of hanging the cluster.
-- A removed node says so in RAFT.INFO (state:removed) and answers reads and
+- A removed node says so in RAFT.INFO (removed:yes, state:uninitialized) and answers reads and
   writes with -NOCLUSTER, across a restart too.
 
 Real processes on loopback; every wait polls with a deadline.
@@ -139,7 +139,7 @@ def test_removal_that_would_lose_the_quorum_is_refused(make_cluster):
 
 def assert_removed(nd):
     info = nd.raft_info()
-    assert info["state"] == "removed", info
+    assert (info["state"], info["removed"]) == ("uninitialized", "yes"), info
     assert (info["is_voting"], info["leader_id"]) == ("no", "-1"), info
     with nd.client(socket_timeout=10) as c:
         for args in (("SET", "k", "v"), ("GET", "k")):
@@ -164,8 +164,8 @@ def test_removed_node_says_it_is_removed(make_cluster, which):
     rest = [nd for nd in cl.nodes if nd is not gone]
     with ld.client(socket_timeout=30) as c:
         assert c.execute_command("RAFT.NODE", "REMOVE", gone.node_id) in (b"OK", True)
-    wait_until(lambda: (gone.raft_info() or {}).get("state") == "removed", DEADLINE_S,
-               what=f"{gone} to report state:removed")
+    wait_until(lambda: (gone.raft_info() or {}).get("removed") == "yes", DEADLINE_S,
+               what=f"{gone} to report removed:yes")
     assert_removed(gone)
     new_ld = cl.wait_leader(rest)
     with new_ld.client() as c:

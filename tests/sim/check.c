@@ -160,6 +160,13 @@ void chk_log_reset(struct chk *c, int node, uint64_t index, uint64_t hash)
     l->n = 0;
 }
 
+void chk_log_lost(struct chk *c, int node, uint64_t last)
+{
+    struct nlog *l = &c->nodes[node];
+    if (last >= l->base && last < l->base + l->n)
+        l->n = last - l->base;
+}
+
 static uint64_t nlog_h(const struct nlog *l, uint64_t i)
 {
     return i == l->base ? l->base_h : l->h[i - l->base - 1];

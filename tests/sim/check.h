@@ -34,6 +34,8 @@ uint64_t chk_max_commit(const struct chk *c);
 int chk_leader(struct chk *c, int node, uint64_t term);
 /* A node's durable log now starts after (index, hash) (snapshot installed). */
 void chk_log_reset(struct chk *c, int node, uint64_t index, uint64_t hash);
+/* A fault (not the algorithm) destroyed node's durable entries after `last`. */
+void chk_log_lost(struct chk *c, int node, uint64_t last);
 /* Entries persisted by node from index first (overwriting from there). Log Matching;
  * Leader Append-Only when as_leader (a leader never overwrites or deletes). */
 int chk_log_append(struct chk *c, int node, bool as_leader, uint64_t first, uint32_t n,

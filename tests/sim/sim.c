@@ -412,6 +412,9 @@ void sim_node_ready(struct sim *s, struct node *nd)
         nd->reads[nd->n_reads++] = (struct pread){rd.reads[i].ctx, rd.reads[i].index};
     }
     serve_reads(s, nd);
+    /* The mark is durable, like the server's: set when the core found out itself (a
+     * heartbeat beyond its log), cleared once it caught up (its vote is durable now). */
+    nd->recovering = raft_recovering(nd->r);
     if (rd.soft_state_changed && rd.role == RAFT_LEADER) {
         s->st->elections++;
         sim_log(s, "node %d leads term %llu", nd->idx, (unsigned long long)rd.hard_state.term);
@@ -450,6 +453,8 @@ void sim_node_start(struct sim *s, struct node *nd)
         sim_failf(s, "raft_restore of node %d: %s", nd->idx, raft_strerror(rc));
         return;
     }
+    if (nd->recovering)
+        raft_set_recovering(nd->r);
     nd->up = true;
     nd->sm_index = 0;
     nd->sm_hash = 0;
@@ -459,6 +464,57 @@ void sim_node_start(struct sim *s, struct node *nd)
     nd->life_commit = raft_commit_index(nd->r);
     sim_chk(s, chk_commit(s->chk, nd->idx, nd->life_commit, nd->hs.term, true));
     nd->was_leader = false;
+}
+
+/* Node's latest configuration, as a bit set of voter ids: its core's, or its store's
+ * when it is down. */
+static uint64_t voters_seen(struct sim *s, const struct node *nd)
+{
+    struct raft_conf conf = nd->meta.conf;
+    if (nd->up)
+        conf = *raft_conf_of(nd->r);
+    else
+        for (uint64_t i = 0; i < nd->n_log; i++)
+            if (nd->log[i].type == RAFT_ENTRY_CONF &&
+                raft_conf_decode(nd->log[i].data, nd->log[i].len, &conf) != 0)
+                sim_failf(s, "node %d: stored configuration entry corrupt", nd->idx);
+    uint64_t set = 0;
+    for (uint32_t i = 0; i < conf.n; i++)
+        if (conf.s[i].voter)
+            set |= 1ull << conf.s[i].id;
+    return set;
+}
+
+/* A damaged store (e.g. a WAL whose tail SQLite discards): the node loses its last
+ * entries and its vote, and knows it (it restarts recovering). The fault is only
+ * injected while every other node is whole and all nodes agree on a configuration of at
+ * least three voters (and no membership change is made while a node recovers), so that a
+ * majority can still elect a leader it catches up with. */
+void sim_lose_tail(struct sim *s, struct node *nd)
+{
+    uint64_t voters = voters_seen(s, nd);
+    for (int i = 0; i < s->n; i++)
+        if (s->nodes[i].recovering || voters_seen(s, &s->nodes[i]) != voters)
+            return;
+    if (__builtin_popcountll(voters) < 3)
+        return;
+    if (nd->n_log == 0)
+        return;
+    /* One time in three the whole log and the hard state go, the snapshot stays (a node
+     * started from its snapshot alone: its term is the snapshot's). */
+    bool whole = sim_rn(s, 3) == 0;
+    uint64_t lose = whole ? nd->n_log : 1 + sim_rn(s, (uint32_t)(nd->n_log < 8 ? nd->n_log : 8));
+    store_truncate(nd, nd->meta.index + nd->n_log - lose + 1);
+    raft_index last = nd->meta.index + nd->n_log;
+    nd->hs.vote = 0;
+    if (whole)
+        nd->hs.term = nd->meta.term;
+    if (nd->hs.commit > last)
+        nd->hs.commit = last;
+    nd->recovering = true;
+    chk_log_lost(s->chk, nd->idx, last);
+    sim_log(s, "node %d lost its last %llu entries and its vote", nd->idx,
+            (unsigned long long)lose);
 }
 
 void sim_node_destroy(struct node *nd)

@@ -34,6 +34,7 @@ struct node {
     bool up;
     uint32_t lives;
     /* durable store */
+    bool recovering; /* lost acknowledged state: start with raft_set_recovering() */
     struct raft_hard_state hs;
     struct raft_snapshot_meta meta;
     uint8_t *snap;
@@ -70,6 +71,7 @@ struct sim {
     bool blocked[MAXN][MAXN];
     bool faults;
     uint32_t drop_pm, dup_pm, crash_pm, midcrash_pm, part_pm, heal_pm, max_delay; /* ‰ */
+    uint32_t tail_loss_pm; /* ‰ of restarts whose store lost its tail and its vote */
     struct chk *chk;
     uint64_t next_val;
     uint64_t *read_start; /* by ctx */
@@ -95,6 +97,7 @@ uint32_t sim_snap_encode(uint64_t index, uint64_t hash, uint8_t **out);
 void sim_crash(struct sim *s, struct node *nd, const char *why);
 void sim_node_ready(struct sim *s, struct node *nd);
 void sim_node_start(struct sim *s, struct node *nd);
+void sim_lose_tail(struct sim *s, struct node *nd);
 void sim_node_destroy(struct node *nd);
 
 #endif

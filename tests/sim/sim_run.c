@@ -125,7 +125,10 @@ static void partition(struct sim *s)
 static void fault_events(struct sim *s)
 {
     struct node *l = find_leader(s);
-    if (l && sim_chance(s, 10))
+    bool recovering = false;
+    for (int i = 0; i < s->n; i++)
+        recovering |= s->nodes[i].recovering;
+    if (l && !recovering && sim_chance(s, 10))
         conf_change(s, l);
     if (l && sim_chance(s, 5)) {
         raft_id t = 1 + sim_rn(s, (uint32_t)s->n);
@@ -140,6 +143,8 @@ static void fault_events(struct sim *s)
     int k = (int)sim_rn(s, (uint32_t)s->n);
     if (!s->nodes[k].up && sim_chance(s, 60)) {
         sim_log(s, "node %d restarts", k);
+        if (sim_chance(s, s->tail_loss_pm))
+            sim_lose_tail(s, &s->nodes[k]);
         sim_node_start(s, &s->nodes[k]);
     }
     if (sim_chance(s, s->part_pm))
@@ -261,6 +266,7 @@ static void setup(struct sim *s)
         s->heal_pm = 25;
         break;
     }
+    s->tail_loss_pm = sim_chance(s, 300) ? 100 + sim_rn(s, 400) : 0;
     s->max_delay = 1 + sim_rn(s, 6);
     int voters = s->n - (int)sim_rn(s, 2); /* sometimes one node starts outside, to be added */
     for (int i = 0; i < s->n; i++) {

@@ -60,8 +60,8 @@ struct fake_conn {
 struct fake_cmd {
     int conn; /* index in srv->conns */
     size_t argc;
-    char *argv[3];
-    size_t argvlen[3];
+    char *argv[6];
+    size_t argvlen[6];
 };
 
 struct fake_server {
@@ -70,6 +70,8 @@ struct fake_server {
     ev_io aio;
     int reading;     /* 0: accept connections and never read them */
     int reject_auth; /* answer RAFT.AUTH with an error */
+    /* if set, the reply to an accepted RAFT.AUTH */
+    const char *auth_reply;
     struct fake_conn *conns[MAX_CONNS];
     int n_conns;
     struct fake_cmd *cmds;
@@ -102,7 +104,7 @@ __attribute__((unused)) static void record(struct fake_conn *c, const struct res
     for (int i = 0; i < srv->n_conns; i++)
         if (srv->conns[i] == c) cmd->conn = i;
     cmd->argc = p->argc;
-    for (size_t i = 0; i < p->argc && i < 3; i++) {
+    for (size_t i = 0; i < p->argc && i < 6; i++) {
         cmd->argv[i] = malloc(p->argv[i].len + 1);
         assert_non_null(cmd->argv[i]);
         memcpy(cmd->argv[i], p->argv[i].ptr, p->argv[i].len);
@@ -121,10 +123,11 @@ __attribute__((unused)) static int execute(struct fake_conn *c)
     const struct resp_parser *p = &c->parser;
     record(c, p);
     const char *name = p->argv[0].ptr;
-    if (p->argc == 3 && strncmp(name, "RAFT.AUTH", 9) == 0) {
+    if (p->argc >= 3 && strncmp(name, "RAFT.AUTH", 9) == 0) {
         c->authed = !c->srv->reject_auth && p->argv[1].len == strlen(SECRET) &&
                     memcmp(p->argv[1].ptr, SECRET, p->argv[1].len) == 0;
-        reply(c, c->authed ? "+OK\r\n" : "-ERR invalid raft-secret\r\n");
+        const char *ok = c->srv->auth_reply ? c->srv->auth_reply : "+OK\r\n";
+        reply(c, c->authed ? ok : "-ERR invalid raft-secret\r\n");
     } else if (p->argc == 3 && strncmp(name, "RAFT.MSG", 8) == 0 && c->authed) {
         if (p->argv[2].len == 5 && memcmp(p->argv[2].ptr, "close", 5) == 0) {
             conn_close(c);
@@ -249,7 +252,7 @@ __attribute__((unused)) static void fake_stop(struct fake_server *srv)
         free(srv->conns[i]);
     }
     for (size_t i = 0; i < srv->n_cmds; i++)
-        for (int j = 0; j < 3; j++)
+        for (int j = 0; j < 6; j++)
             free(srv->cmds[i].argv[j]);
     free(srv->cmds);
 }

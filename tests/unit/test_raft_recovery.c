@@ -1,0 +1,192 @@
+/*
+ * tests/unit/test_raft_recovery.c - servers that lost state they had acknowledged
+ * (raft_set_recovering()) and logs that went backwards (a follower's heartbeat
+ * rejection resets the leader's progress), see raft.h.
+ */
+#include "test_raft_fixture.h"
+
+/* Rebuilds node i from the first `keep` entries of its log, its term kept and its vote
+ * forgotten: what a node finds after a damaged log lost its tail. */
+static void restart_with_prefix(struct fx *f, int i, raft_index keep, bool recovering)
+{
+    struct raft *old = f->nd[i].r;
+    struct raft_hard_state hs = {raft_term_of(old), 0, 0};
+    struct raft_snapshot_meta meta;
+    memset(&meta, 0, sizeof(meta));
+    meta.conf.n = 3;
+    for (int k = 0; k < 3; k++) {
+        meta.conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
+        strcpy(meta.conf.s[k].addr, fx_addr((raft_id)k + 1));
+    }
+    struct raft_entry ents[64];
+    uint8_t data[64][8];
+    assert_true(keep <= 64);
+    for (raft_index x = 1; x <= keep; x++) {
+        const struct raft_entry *e = raft_log_entry(old, x);
+        assert_non_null(e);
+        ents[x - 1] = *e;
+        assert_true(e->len <= 8);
+        memcpy(data[x - 1], e->data ? e->data : (const uint8_t *)"", e->len);
+        ents[x - 1].data = data[x - 1];
+    }
+    struct raft_config c;
+    fx_config(&c, (raft_id)i + 1);
+    assert_int_equal(raft_create(&c, &f->nd[i].r), 0);
+    assert_int_equal(raft_restore(f->nd[i].r, &hs, &meta, ents, (uint32_t)keep), 0);
+    raft_free(old);
+    if (recovering)
+        raft_set_recovering(f->nd[i].r);
+    f->nd[i].applied = 0;
+}
+
+/* A recovering server grants no vote or pre-vote, never campaigns on its own and
+ * ignores TimeoutNow. */
+static void test_recovering_never_votes_nor_campaigns(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    raft_set_recovering(f.nd[0].r);
+    assert_true(raft_recovering(f.nd[0].r));
+    struct raft_msg out;
+    struct raft_msg m = fx_msg(RAFT_MSG_PREVOTE, 2, 1, 1);
+    fx_step_reply(&f, 0, &m, RAFT_MSG_PREVOTE_RESP, &out);
+    assert_true(out.reject);
+    m = fx_msg(RAFT_MSG_VOTE, 2, 1, 1);
+    fx_step_reply(&f, 0, &m, RAFT_MSG_VOTE_RESP, &out);
+    assert_true(out.reject);
+    assert_int_equal(f.nd[0].r ? raft_term_of(f.nd[0].r) : 0, 1);
+    fx_isolate(&f, 0, true);
+    fx_tick(&f, 0, 100);
+    fx_flush(&f);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_FOLLOWER);
+    assert_int_equal(raft_term_of(f.nd[0].r), 1);
+    fx_isolate(&f, 0, false);
+    fx_campaign(&f, 0);
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_FOLLOWER);
+    assert_int_equal(raft_term_of(f.nd[0].r), 1);
+    fx_free(&f);
+}
+
+/* Once it has caught up with a leader (its log matches up to a commit index of the
+ * leader's term) it is a voter again, and its vote in that term goes to that leader. */
+static void test_recovering_catches_up(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    for (uint64_t v = 1; v <= 5; v++)
+        fx_propose(&f, 0, v);
+    fx_flush(&f);
+    restart_with_prefix(&f, 2, 2, true);
+    fx_run(&f, 3);
+    assert_false(raft_recovering(f.nd[2].r));
+    assert_int_equal(raft_last_index(f.nd[2].r), raft_last_index(f.nd[0].r));
+    struct raft_msg out;
+    struct raft_msg m = fx_msg(RAFT_MSG_VOTE, 2, 3, raft_term_of(f.nd[2].r));
+    m.transfer = true;
+    m.index = 100;
+    m.log_term = 100;
+    fx_step_reply(&f, 2, &m, RAFT_MSG_VOTE_RESP, &out);
+    assert_true(out.reject); /* it voted for the leader of this term */
+    m.term++;
+    fx_step_reply(&f, 2, &m, RAFT_MSG_VOTE_RESP, &out);
+    assert_false(out.reject); /* a voter again in later terms */
+    fx_free(&f);
+}
+
+/* In an idle cluster too: a recovering follower whose log is complete (it lost only its
+ * vote) catches up from the next heartbeat. */
+static void test_recovering_catches_up_when_idle(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_propose(&f, 0, 9);
+    fx_flush(&f);
+    restart_with_prefix(&f, 2, raft_last_index(f.nd[0].r), true);
+    assert_true(raft_recovering(f.nd[2].r));
+    fx_run(&f, 3);
+    assert_false(raft_recovering(f.nd[2].r));
+    fx_free(&f);
+}
+
+/* A follower whose log lost its tail says so to the next heartbeat, and the leader
+ * stops counting the match index it can no longer honour: it probes and resends. */
+static void test_log_went_backwards_resets_progress(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    for (uint64_t v = 1; v <= 5; v++)
+        fx_propose(&f, 0, v);
+    fx_flush(&f); /* everyone holds 1..6 */
+    raft_index match = 0;
+    assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
+    assert_int_equal(match, 6);
+    restart_with_prefix(&f, 2, 2, false);
+    f.sent_by_type[RAFT_MSG_APPEND] = 0;
+    fx_tick(&f, 0, 1); /* one heartbeat, commit 6 */
+    fx_readies(&f);
+    fx_deliver(&f); /* node 3 answers: my log ends at 2 */
+    fx_readies(&f);
+    fx_deliver(&f); /* the leader takes it in */
+    assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
+    assert_true(match <= 2);
+    assert_true(raft_recovering(f.nd[2].r)); /* it learnt it lost acknowledged entries */
+    fx_flush(&f);
+    assert_false(raft_recovering(f.nd[2].r));
+    assert_true(f.sent_by_type[RAFT_MSG_APPEND] > 0);
+    assert_int_equal(raft_last_index(f.nd[2].r), 6);
+    assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
+    assert_int_equal(match, 6);
+    fx_free(&f);
+}
+
+/* The failure the rule prevents: index 2 is committed on nodes 1 and 2 only; node 2
+ * loses it, node 1 goes away. Node 3 (without index 2) must not win node 2's vote. */
+static void test_lost_tail_cannot_elect_stale_leader(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0); /* index 1: the no-op, on everyone */
+    fx_isolate(&f, 2, true);
+    fx_propose(&f, 0, 42);
+    fx_flush(&f); /* index 2 committed on nodes 1 and 2 */
+    assert_int_equal(raft_commit_index(f.nd[0].r), 2);
+    fx_isolate(&f, 2, false);
+    fx_isolate(&f, 0, true);
+    restart_with_prefix(&f, 1, 1, true);
+    fx_run(&f, 100);
+    for (int i = 1; i < 3; i++)
+        assert_int_not_equal(raft_role_of(f.nd[i].r), RAFT_LEADER);
+    /* The old leader comes back: it leads again (node 2 may vote for it only after it
+     * caught up) and index 2 survives. */
+    fx_isolate(&f, 0, false);
+    fx_run(&f, 100);
+    assert_false(raft_recovering(f.nd[1].r));
+    for (int i = 0; i < 3; i++) {
+        const struct raft_entry *e = raft_log_entry(f.nd[i].r, 2);
+        assert_non_null(e);
+        uint64_t v = 0;
+        memcpy(&v, e->data, 8);
+        assert_int_equal(v, 42);
+    }
+    fx_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recovering_never_votes_nor_campaigns),
+        cmocka_unit_test(test_recovering_catches_up),
+        cmocka_unit_test(test_recovering_catches_up_when_idle),
+        cmocka_unit_test(test_log_went_backwards_resets_progress),
+        cmocka_unit_test(test_lost_tail_cannot_elect_stale_leader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
