@@ -103,8 +103,12 @@ def test_wiped_follower_is_refused_then_catches_up_before_voting(make_cluster):
     assert "comes back with incarnation" in log_text(ld)
     wait_until(lambda: info_of(f)["recovery"] == "no", DEADLINE_S, what=f"{f} to vote again")
     others = [nd for nd in cl.nodes if nd is not f]
-    wait_until(lambda: all((peer_line(info_of(nd), f.node_id) or {}).get("recovery") == "no"
-                           for nd in others), DEADLINE_S, what=f"the others to see {f} as usual")
+
+    def seen_as_usual(nd):
+        line = peer_line(info_of(nd), f.node_id) or {}
+        return (line.get("state"), line.get("recovery")) == ("connected", "no")
+    wait_until(lambda: all(seen_as_usual(nd) for nd in others), DEADLINE_S,
+               what=f"the others to see {f} as usual")
     write_keys(ld, "after", 10)
     assert len(cl.wait_converged()) == 110
 
