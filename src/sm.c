@@ -34,11 +34,12 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-void sm_init(struct sm *sm)
+void sm_init(struct sm *sm, uint64_t seed)
 {
     memset(sm, 0, sizeof *sm);
     resp_out_init(&sm->sink, 2);
     inflight_init(&sm->inflight);
+    expiring_init(&sm->expiring, seed, SM_EXPIRING_MAX);
 }
 
 void sm_free(struct sm *sm)
@@ -49,6 +50,7 @@ void sm_free(struct sm *sm)
     free(sm->keys);
     resp_out_free(&sm->sink);
     inflight_free(&sm->inflight);
+    expiring_free(&sm->expiring);
     memset(sm, 0, sizeof *sm);
 }
 
@@ -213,11 +215,13 @@ int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
     return 0;
 }
 
-/* Hands the entry built in scratch to the log (the open batch went first). */
-static void submit(struct server *srv, struct client *c)
+/* Hands the entry built in scratch to the log (the open batch went first);
+ * returns its index, 0 if the log refused it. */
+static uint64_t submit(struct server *srv, struct client *c)
 {
     uint64_t index = node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
     inflight_proposed(&srv->sm.inflight, index);
+    return index;
 }
 
 /* The keys a write command changes, for src/inflight.h: its key arguments,
@@ -242,6 +246,7 @@ int sm_write_in_flight(struct server *srv, const char *key, size_t len)
 void sm_leader_started(struct server *srv, uint64_t last_index)
 {
     inflight_all(&srv->sm.inflight, last_index);
+    expiring_reset(&srv->sm.expiring);
 }
 
 static void put_ts(struct sm_buf *b, int64_t ts_ms)
@@ -315,5 +320,5 @@ void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys
     sm_entry_begin(b, SM_ENTRY_EXPIRE, server_now_ms());
     sm_entry_add(b, nkeys, keys);
     for (int i = 0; i < nkeys; i++) inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
-    submit(srv, NULL);
+    expiring_proposed(&srv->sm.expiring, submit(srv, NULL));
 }

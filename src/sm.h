@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include "../resp/parser.h"
 #include "../resp/writer.h"
+#include "expiring.h"
 #include "inflight.h"
 
 struct server;
@@ -80,9 +81,14 @@ struct sm {
     size_t keys_cap;
     uint64_t applied_entries;
     struct inflight inflight; /* keys of the writes staged or in the log, unapplied */
+    struct expiring expiring; /* keys proposed for expiry, unapplied (leader only) */
 };
 
-void sm_init(struct sm *sm);
+/* Keys held in sm.expiring at most: a bound on what one node proposes for
+ * expiry ahead of the applied keyspace. */
+#define SM_EXPIRING_MAX 16384
+
+void sm_init(struct sm *sm, uint64_t seed);
 void sm_free(struct sm *sm);
 
 /* Entry building: begin, add commands, then take e->data/e->len. */
@@ -109,13 +115,17 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
 void sm_flush(struct server *srv);
 /* EXEC of a transaction that contains writes: one entry, atomic. */
 void sm_submit_multi(struct server *srv, struct client *c);
-/* Active expiry (leader only): proposes deletion of keys found expired. */
+/* Active expiry (leader only): proposes deletion of keys found expired. The
+ * caller has added each key to sm.expiring (keys may point at its copies);
+ * they stay held there until the entry is applied, or are released at once
+ * if the log refuses it. */
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys);
 /* 1 if a write to key (or to a key of its bucket, src/inflight.h) is staged
  * or in the log and not applied yet: an EXEC watching key must fail. */
 int sm_write_in_flight(struct server *srv, const char *key, size_t len);
 /* This node just became leader: the entries up to last_index, inherited
- * from earlier terms, may write any key until applied. */
+ * from earlier terms, may write any key until applied; no key is held as
+ * proposed for expiry (an earlier term's proposal may have been lost). */
 void sm_leader_started(struct server *srv, uint64_t last_index);
 
 #endif
