@@ -251,11 +251,11 @@ void node_stage(struct server *srv, struct client *c)
     c->pending_writes++;
 }
 
-uint64_t node_propose_staged(struct server *srv, const char *data, size_t len)
+uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, uint32_t n_parts)
 {
     struct node *n = srv->node;
     raft_index index = 0;
-    int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
+    int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
     for (size_t i = 0; i < n->n_staged; i++) {
         struct client *c = n->staged[i];
         if (rc == 0) {
@@ -273,22 +273,19 @@ uint64_t node_propose_staged(struct server *srv, const char *data, size_t len)
 
 /* -------------------------------------------------------------- messages */
 
+/* The message is encoded straight into the transport's framed command, so
+ * a large entry is copied once more on its way to a peer (into the link's
+ * output buffer), not three times. */
 static void send_msg(struct node *n, const struct raft_msg *m)
 {
     size_t need = raft_encoded_size(m);
-    if (need > n->enc_cap) {
-        free(n->enc);
-        n->enc_cap = need * 2;
-        n->enc = malloc(n->enc_cap);
-        if (!n->enc) abort();
-    }
-    size_t len = raft_encode(m, n->enc, n->enc_cap);
-    if (len == 0) {
+    uint8_t *room = transport_frame(n->tr, need);
+    if (raft_encode(m, room, need) == need)
+        transport_send_frame(n->tr, m->to);
+    else
         LOG_WARNING("Raft message of type %d to %llu too large to encode", m->type,
                     (unsigned long long)m->to);
-        return;
-    }
-    transport_send(n->tr, m->to, n->enc, len);
+    transport_frame_done(n->tr);
 }
 
 /* Sends, and writes to the sockets at once: the leader's AppendEntries reach
@@ -690,7 +687,6 @@ void node_free(struct server *srv)
     raft_free(n->raft);
     free(n->writes.items);
     free(n->reads.items);
-    free(n->enc);
     free(n->dec_ents);
     free(n->resume);
     free(n->staged);

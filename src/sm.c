@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../raft/raft.h"
 #include "dispatch.h"
 #include "log.h"
 #include "node.h"
@@ -22,6 +23,18 @@ static void buf_reserve(struct sm_buf *b, size_t extra)
     if (!n) abort();
     b->data = n;
     b->cap = ncap;
+}
+
+/* A buffer that held one large entry is released once the entry is in the
+ * log: the largest command ever written must not stay allocated (2x for
+ * the doubling growth of ordinary batches). */
+#define SM_BUF_KEEP_BYTES (2 * SM_BATCH_MAX_BYTES)
+
+static void buf_release_large(struct sm_buf *b)
+{
+    if (b->cap <= SM_BUF_KEEP_BYTES) return;
+    free(b->data);
+    memset(b, 0, sizeof *b);
 }
 
 static void put_u32(struct sm_buf *b, uint32_t v)
@@ -221,6 +234,7 @@ static uint64_t submit(struct server *srv, struct client *c)
 {
     uint64_t index = node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
     inflight_proposed(&srv->sm.inflight, index);
+    buf_release_large(&srv->sm.scratch);
     return index;
 }
 
@@ -262,21 +276,72 @@ void sm_flush(struct server *srv)
     /* Applied as of now: no command in it arrived later. */
     put_ts(&sm->batch, server_now_ms());
     sm->batch_n = 0;
-    inflight_proposed(&sm->inflight, node_propose_staged(srv, sm->batch.data, sm->batch.len));
+    struct raft_part whole = {sm->batch.data, (uint32_t)sm->batch.len};
+    inflight_proposed(&sm->inflight, node_propose_staged(srv, &whole, 1));
+    buf_release_large(&sm->batch);
 }
 
-/* Adds argv to the entry, with relative TTLs made absolute at now. Commands
- * that carry a TTL are short; longer argv cannot be one of them. */
+/* argv with relative TTLs made absolute at now: returns the argc and sets
+ * *argv to abs (room for TTL_ARGC_MAX + 2, pointing into scratch too) when
+ * the command is rewritten, else returns argc unchanged. Commands that carry
+ * a TTL are short; longer argv cannot be one of them. */
+static int absolute_argv(const struct command *cmd, int argc, const struct resp_arg **argv,
+                         int64_t now, struct resp_arg *abs, char *scratch, size_t scratch_len)
+{
+    int nargc = 0;
+    if (cmd && argc <= TTL_ARGC_MAX)
+        nargc = cmd_ttl_absolute(cmd, argc, *argv, now, abs, scratch, scratch_len);
+    if (nargc <= 0) return argc;
+    *argv = abs;
+    return nargc;
+}
+
+/* Adds argv to the entry, with relative TTLs made absolute at now. */
 static void add_absolute(struct sm_buf *b, const struct command *cmd, int argc,
                          const struct resp_arg *argv, int64_t now)
 {
     struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
     char scratch[64];
-    int nargc = 0;
-    if (cmd && argc <= TTL_ARGC_MAX)
-        nargc = cmd_ttl_absolute(cmd, argc, argv, now, abs_argv, scratch, sizeof scratch);
-    if (nargc > 0) sm_entry_add(b, nargc, abs_argv);
-    else sm_entry_add(b, argc, argv);
+    argc = absolute_argv(cmd, argc, &argv, now, abs_argv, scratch, sizeof scratch);
+    sm_entry_add(b, argc, argv);
+}
+
+/* Arguments at least this long are not copied into an encoding buffer when
+ * their command goes alone: the log copies them from where they are. */
+#define SM_PART_MIN_BYTES (64 * 1024)
+
+/* A command too large to share a batch (staged already) is proposed at once
+ * as a one-command batch, in parts: the framing from scratch, each large
+ * argument straight from the client's query buffer. So a large value is
+ * copied once on its way into the log, not twice. */
+static void propose_alone(struct server *srv, int argc, const struct resp_arg *argv, int64_t now)
+{
+    struct sm_buf *b = &srv->sm.scratch;
+    size_t small = SM_ENTRY_HEADER_LEN + 4, n = 0;
+    for (int i = 0; i < argc; i++)
+        small += 4 + (argv[i].len < SM_PART_MIN_BYTES ? argv[i].len : 0);
+    struct raft_part *parts = malloc((2 * (size_t)argc + 1) * sizeof *parts);
+    if (!parts) abort();
+    sm_entry_begin(b, SM_ENTRY_BATCH, now);
+    buf_reserve(b, small); /* no reallocation below: parts point into it */
+    b->data[10] = 1;       /* ncmds */
+    put_u32(b, (uint32_t)argc);
+    const char *seg = b->data;
+    for (int i = 0; i < argc; i++) {
+        put_u32(b, (uint32_t)argv[i].len);
+        if (argv[i].len < SM_PART_MIN_BYTES) {
+            memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
+            b->len += argv[i].len;
+            continue;
+        }
+        parts[n++] = (struct raft_part){seg, (uint32_t)(b->data + b->len - seg)};
+        parts[n++] = (struct raft_part){argv[i].ptr, (uint32_t)argv[i].len};
+        seg = b->data + b->len;
+    }
+    parts[n++] = (struct raft_part){seg, (uint32_t)(b->data + b->len - seg)};
+    inflight_proposed(&srv->sm.inflight, node_propose_staged(srv, parts, (uint32_t)n));
+    free(parts);
+    buf_release_large(b);
 }
 
 void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
@@ -284,14 +349,24 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
 {
     struct sm *sm = &srv->sm;
     int64_t now = server_now_ms();
+    struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
+    char scratch[64];
+    const struct resp_arg *eargv = argv;
+    int eargc = absolute_argv(cmd, argc, &eargv, now, abs_argv, scratch, sizeof scratch);
     size_t bytes = 4;
-    for (int i = 0; i < argc; i++) bytes += 4 + argv[i].len;
+    for (int i = 0; i < eargc; i++)
+        bytes += 4 + eargv[i].len;
     if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(srv);
-    if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
-    add_absolute(&sm->batch, cmd, argc, argv, now);
     stage_keys(&sm->inflight, cmd, argc, argv);
-    sm->batch_n++;
     node_stage(srv, c);
+    if (bytes > SM_BATCH_MAX_BYTES) {
+        propose_alone(srv, eargc, eargv, now);
+        return;
+    }
+    if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
+    sm_entry_add(&sm->batch, eargc, eargv);
+    sm->batch_n++;
+    if (sm->batch.len >= SM_BATCH_MAX_BYTES) sm_flush(srv); /* full: no need to wait */
 }
 
 /* Entries built in scratch go to the log after the open batch (a client's

@@ -57,8 +57,9 @@ enum sm_entry_type {
     SM_ENTRY_BATCH = 4,
 };
 
-/* A batch is proposed early once it holds this many bytes (a single larger
- * command goes alone, up to the log's entry limit). */
+/* A batch is proposed as soon as it holds this many bytes (a single larger
+ * command goes alone, up to the log's entry limit). An encoding buffer grown
+ * past twice this by one large entry is freed once the entry is proposed. */
 #define SM_BATCH_MAX_BYTES (1024 * 1024)
 
 #define SM_ENTRY_VERSION 1

@@ -106,7 +106,14 @@ struct transport {
     struct fwd_link fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
+    char *frame; /* a RAFT.MSG command being built (transport_frame) */
+    size_t frame_len, frame_cap, frame_payload;
 };
+
+/* A frame buffer is kept for payloads up to this size; a larger one is
+ * freed once sent, so the largest message ever sent does not stay
+ * allocated (hiredis holds its own copy until the socket took it). */
+#define FRAME_KEEP_BYTES (1u << 20)
 
 static void calls_free(struct transport *t);
 
@@ -286,14 +293,20 @@ static void msg_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     }
 }
 
-/* Queues one command on the live link; cost is what it adds to pending_bytes. */
+/* A command was queued on the live link; cost is what it adds to pending_bytes. */
+static void count_queued(struct peer *p, uint64_t cost)
+{
+    p->pending_cmds++;
+    p->pending_bytes += cost;
+}
+
+/* Queues one command on the live link. */
 static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char **argv,
                      const size_t *argvlen, uint64_t cost)
 {
     if (redisAsyncCommandArgv(p->ac, fn, (void *)(uintptr_t)cost, argc, argv, argvlen) != REDIS_OK)
         return -1;
-    p->pending_cmds++;
-    p->pending_bytes += cost;
+    count_queued(p, cost);
     return 0;
 }
 
@@ -387,6 +400,7 @@ void transport_free(struct transport *t)
     free(t->peers);
     explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
+    free(t->frame);
     free(t);
 }
 
@@ -466,8 +480,30 @@ static int queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_
     return cmds >= lim->pending_cmds_max || bytes_full;
 }
 
-int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
+void *transport_frame(struct transport *t, size_t len)
 {
+    char head[96];
+    int hl = snprintf(head, sizeof head, "*3\r\n$8\r\nRAFT.MSG\r\n$%zu\r\n%s\r\n$%zu\r\n",
+                      strlen(t->self_str), t->self_str, len);
+    assert(hl > 0 && (size_t)hl < sizeof head);
+    size_t total = (size_t)hl + len + 2;
+    if (total > t->frame_cap ||
+        (t->frame_cap > 2 * FRAME_KEEP_BYTES && total <= FRAME_KEEP_BYTES)) {
+        free(t->frame);
+        t->frame_cap = total > FRAME_KEEP_BYTES ? total : 2 * total;
+        t->frame = malloc(t->frame_cap);
+        if (!t->frame) abort();
+    }
+    memcpy(t->frame, head, (size_t)hl);
+    memcpy(t->frame + hl + len, "\r\n", 2);
+    t->frame_len = total;
+    t->frame_payload = len;
+    return t->frame + hl;
+}
+
+int transport_send_frame(struct transport *t, uint64_t to)
+{
+    assert(t->frame_len > 0);
     struct peer *p = find_peer(t, to, NULL);
     if (!p) return TRANSPORT_ENOPEER;
     if (p->state != TRANSPORT_CONNECTED) {
@@ -475,21 +511,40 @@ int transport_send(struct transport *t, uint64_t to, const void *payload, size_t
         return TRANSPORT_ENOTCONN;
     }
     const struct transport_limits *lim = &t->lim;
-    uint64_t cost = (uint64_t)len + TRANSPORT_CMD_OVERHEAD_BYTES;
+    uint64_t cost = (uint64_t)t->frame_payload + TRANSPORT_CMD_OVERHEAD_BYTES;
     if (queue_full(lim, p->pending_cmds, p->pending_bytes, cost)) {
         p->dropped++;
         return TRANSPORT_EFULL;
     }
     int was_idle = p->pending_cmds == 0;
-    if (queue_cmd(p, msg_reply_cb, 3, (const char *[]){"RAFT.MSG", t->self_str, payload},
-                  (size_t[]){8, strlen(t->self_str), len}, cost) != 0) {
+    if (redisAsyncFormattedCommand(p->ac, msg_reply_cb, (void *)(uintptr_t)cost, t->frame,
+                                   t->frame_len) != REDIS_OK) {
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
+    count_queued(p, cost);
     p->sent++;
     p->unflushed = 1;
     if (was_idle && lim->reply_timeout_ms) arm(p, lim->reply_timeout_ms);
     return TRANSPORT_OK;
+}
+
+void transport_frame_done(struct transport *t)
+{
+    t->frame_len = 0;
+    if (t->frame_cap <= 2 * FRAME_KEEP_BYTES) return;
+    free(t->frame);
+    t->frame = NULL;
+    t->frame_cap = 0;
+}
+
+int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
+{
+    void *room = transport_frame(t, len);
+    if (len) memcpy(room, payload, len);
+    int rc = transport_send_frame(t, to);
+    transport_frame_done(t);
+    return rc;
 }
 
 void transport_flush(struct transport *t)

@@ -182,6 +182,19 @@ void transport_remove_peer(struct transport *t, uint64_t id);
  * when len is 0. */
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len);
 
+/*
+ * transport_send() without the payload copy, for large messages: the
+ * caller writes the payload into the room transport_frame() returns (len
+ * bytes, valid until transport_frame_done() or the next transport_frame()),
+ * then sends it to one or more peers with transport_send_frame() (same
+ * checks and results as transport_send(); the link copies it once into its
+ * output buffer), then calls transport_frame_done(), which frees a large
+ * frame.
+ */
+void *transport_frame(struct transport *t, size_t len);
+int transport_send_frame(struct transport *t, uint64_t to);
+void transport_frame_done(struct transport *t);
+
 /* Writes what transport_send() queued to the sockets now, as much as each
  * takes without blocking (the rest goes when the loop finds the socket
  * writable), instead of at the loop's next poll. A driver calls it before a

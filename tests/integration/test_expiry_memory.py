@@ -10,6 +10,7 @@ Every wait polls with a deadline; nothing asserts how long anything took.
 """
 
 import pytest
+import redis
 
 from conftest import KIND, wait_until
 
@@ -110,3 +111,96 @@ def test_reading_expired_keys_adds_no_entries(server):
     growth = info_int(c, "current_index") - before
     # SET lazy2, INCR lazy2, and at most one expiry entry for lazy2.
     assert growth <= 3, f"reads of expired keys took {growth} log entries"
+
+
+# --- memory: one big value -------------------------------------------------
+
+MB = 1 << 20
+BIG_MB = 100
+# A value passes through the query buffer, the log (which copies it once)
+# and the keyspace (its own copy); the query buffer is freed once the
+# command is in the log, so at most two copies live at once. Redis holds
+# about one. The bound is on memory, not time.
+SINGLE_PEAK_RATIO = 2.5
+
+
+def used_memory(client):
+    return int(client.info("memory")["used_memory"])
+
+
+def test_memory_returned_after_big_value_deleted(start_server):
+    srv = start_server({"maxmemory": "120mb"})
+    c = srv.client(socket_timeout=120)
+    base = used_memory(c)
+    assert c.set("big", b"x" * (BIG_MB * MB)) is True
+    assert c.strlen("big") == BIG_MB * MB
+    assert c.delete("big") == 1
+    # Every buffer the value went through shrinks back (the log's copy once
+    # the log is compacted, which a 100 MB entry triggers by itself).
+    wait_until(lambda: used_memory(c) < base + 16 * MB, DEADLINE_S,
+               what=f"used_memory back near {base} after DEL big")
+    assert c.set("x", "1") is True
+    assert c.get("x") == b"1"
+
+
+def test_big_set_peak_memory_single_node(server):
+    c = server.client(socket_timeout=120)
+    base_kb = server.vm_hwm_kb()
+    assert c.set("big", b"x" * (BIG_MB * MB)) is True
+    assert c.strlen("big") == BIG_MB * MB
+    peak_mb = (server.vm_hwm_kb() - base_kb) / 1024
+    assert peak_mb <= SINGLE_PEAK_RATIO * BIG_MB, (
+        f"a {BIG_MB} MB SET raised the peak RSS by {peak_mb:.0f} MB")
+
+
+def test_proto_max_bulk_len_honoured(server):
+    c = server.client()
+    assert c.config_get("proto-max-bulk-len") == {"proto-max-bulk-len": str(512 * MB)}
+    c.config_set("proto-max-bulk-len", str(MB))
+    assert c.set("fits", b"y" * MB) is True
+    s = server.sock()
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$4\r\nbulk\r\n$%d\r\n" % (MB + 1))
+    reply = b""
+    while not reply.endswith(b"\r\n"):
+        chunk = s.recv(256)
+        if not chunk:
+            break
+        reply += chunk
+    assert reply == b"-ERR Protocol error: invalid bulk length\r\n"
+    s.settimeout(DEADLINE_S)
+    assert s.recv(16) == b""  # the connection is closed, as Redis does
+    s.close()
+    assert c.exists("bulk") == 0
+    # A value grown by APPEND is held to the same limit.
+    with pytest.raises(redis.ResponseError, match="string exceeds maximum allowed size"):
+        c.append("fits", b"z")
+    assert c.strlen("fits") == MB
+
+
+# A cluster leader also hands each follower its own copy of the
+# AppendEntries carrying the value (the link's output buffer) until the
+# socket took it: two more copies with two followers. A follower holds its
+# input buffer, then the log's copy and the keyspace's.
+LEADER_PEAK_RATIO = 4.5
+FOLLOWER_PEAK_RATIO = 2.5
+
+
+def test_big_set_peak_memory_cluster(make_cluster):
+    # Slow machines: a 100 MB AppendEntries must not cost the leader its term.
+    cl = make_cluster(3, {"raft-election-timeout-ms": 5000, "raft-request-timeout-ms": 60000})
+    leader = cl.leader()
+    c = leader.client(socket_timeout=120)
+    base_kb = {nd.node_id: nd.vm_hwm_kb() for nd in cl.nodes}
+    assert c.set("big", b"x" * (BIG_MB * MB)) is True
+    commit = int(leader.raft_info()["commit_index"])
+    for nd in cl.nodes:
+        wait_until(lambda: int((nd.raft_info() or {}).get("last_applied_index", 0)) >= commit,
+                   DEADLINE_S, what=f"{nd} to apply the SET")
+    for nd in cl.nodes:
+        peak_mb = (nd.vm_hwm_kb() - base_kb[nd.node_id]) / 1024  # before any GET's reply
+        with nd.readonly_client(socket_timeout=120) as rc:
+            assert rc.strlen("big") == BIG_MB * MB
+        ratio = LEADER_PEAK_RATIO if nd is leader else FOLLOWER_PEAK_RATIO
+        assert peak_mb <= ratio * BIG_MB, (
+            f"{nd} ({'leader' if nd is leader else 'follower'}): a {BIG_MB} MB SET raised "
+            f"the peak RSS by {peak_mb:.0f} MB")
