@@ -278,7 +278,8 @@ void server_config_changed(struct server *srv, const char *name)
     } else if (strcmp(name, "proto-max-bulk-len") == 0) {
         srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
         for (struct client *c = srv->clients; c; c = c->next)
-            c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
+            if (!(c->flags & CLIENT_PEER)) /* peers keep the largest Raft message */
+                c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
     }
 }
 

@@ -204,3 +204,25 @@ def test_big_set_peak_memory_cluster(make_cluster):
         assert peak_mb <= ratio * BIG_MB, (
             f"{nd} ({'leader' if nd is leader else 'follower'}): a {BIG_MB} MB SET raised "
             f"the peak RSS by {peak_mb:.0f} MB")
+
+
+def test_value_of_proto_max_bulk_len_replicates(make_cluster):
+    """A value as large as proto-max-bulk-len allows is accepted from a
+    client, so it must also travel to the followers inside a Raft message,
+    which is a little larger (the limit is lowered here to keep it small)."""
+    cl = make_cluster(3, {"proto-max-bulk-len": "1mb", "raft-request-timeout-ms": 20000})
+    leader = cl.leader()
+    c = leader.client()
+    value = b"v" * MB
+    assert c.set("edge", value) is True
+    commit = int(leader.raft_info()["commit_index"])
+    for nd in cl.followers():
+        wait_until(lambda: int((nd.raft_info() or {}).get("last_applied_index", 0)) >= commit,
+                   DEADLINE_S, what=f"{nd} to apply the SET")
+        with nd.readonly_client() as rc:
+            assert rc.get("edge") == value
+    # CONFIG SET of the limit leaves the peer links able to carry it.
+    for nd in cl.nodes:
+        with nd.client() as nc:
+            nc.config_set("proto-max-bulk-len", str(MB))
+    assert c.set("edge2", value) is True
