@@ -13,6 +13,7 @@
 
 #define SM_ARGC_MAX (1024 * 1024) /* the parser's limit: no entry exceeds it */
 #define TTL_ARGC_MAX 16           /* longest command cmd_ttl_absolute rewrites */
+#define SINK_KEEP_BYTES (64 * 1024) /* sm.sink's allocation kept between commands */
 
 static void buf_reserve(struct sm_buf *b, size_t extra)
 {
@@ -185,6 +186,7 @@ static void apply_decoded(struct server *srv, struct client *const *clients, siz
         }
         apply_cmd(srv, c, argc, sm->argv, ts, reply_to(sm, c));
         resp_out_clear(&sm->sink);
+        resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
 }
 

@@ -226,3 +226,28 @@ def test_value_of_proto_max_bulk_len_replicates(make_cluster):
         with nd.client() as nc:
             nc.config_set("proto-max-bulk-len", str(MB))
     assert c.set("edge2", value) is True
+
+
+def test_followers_return_memory_of_big_replies(make_cluster):
+    """A write whose reply is a big value (GETDEL, SET ... GET) produces that
+    reply on every node that applies it; where nobody waits for it (the
+    followers) it is thrown away, and its memory with it."""
+    cl = make_cluster(3, {"raft-election-timeout-ms": 5000, "raft-request-timeout-ms": 60000})
+    leader = cl.leader()
+    c = leader.client(socket_timeout=120)
+    followers = cl.followers()
+    base = {}
+    for nd in followers:
+        with nd.client() as fc:
+            base[nd.node_id] = used_memory(fc)
+    value = b"g" * (BIG_MB * MB)  # above raft-snapshot-log-min-size: the log is compacted
+    assert c.set("big", value) is True
+    assert c.set("big", "small", get=True) == value
+    assert c.getdel("big") == b"small"
+    commit = int(leader.raft_info()["commit_index"])
+    for nd in followers:
+        wait_until(lambda: int((nd.raft_info() or {}).get("last_applied_index", 0)) >= commit,
+                   DEADLINE_S, what=f"{nd} to apply the writes")
+        with nd.client() as fc:
+            wait_until(lambda: used_memory(fc) < base[nd.node_id] + 16 * MB, DEADLINE_S,
+                       what=f"{nd}: used_memory back near {base[nd.node_id]}")
