@@ -273,19 +273,36 @@ uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, 
 
 /* -------------------------------------------------------------- messages */
 
-/* The message is encoded straight into the transport's framed command, so
- * a large entry is copied once more on its way to a peer (into the link's
- * output buffer), not three times. */
+/* The encoding buffer is kept for messages up to this size; one that
+ * carried a larger entry is freed after the send (the link has its own
+ * copy), so the largest value ever replicated does not stay allocated. */
+#define ENC_KEEP_BYTES (1u << 20)
+
+/* The message is encoded straight into its framed RAFT.MSG command, which
+ * the link copies once into its output buffer. */
 static void send_msg(struct node *n, const struct raft_msg *m)
 {
-    size_t need = raft_encoded_size(m);
-    uint8_t *room = transport_frame(n->tr, need);
-    if (raft_encode(m, room, need) == need)
-        transport_send_frame(n->tr, m->to);
+    size_t len = raft_encoded_size(m);
+    char head[TRANSPORT_FRAME_HEAD_MAX];
+    size_t hl = transport_frame_head(n->tr, len, head), need = hl + len + 2;
+    if (need > n->enc_cap) {
+        free(n->enc);
+        n->enc_cap = need > ENC_KEEP_BYTES ? need : 2 * need;
+        n->enc = malloc(n->enc_cap);
+        if (!n->enc) abort();
+    }
+    memcpy(n->enc, head, hl);
+    memcpy(n->enc + hl + len, "\r\n", 2);
+    if (raft_encode(m, n->enc + hl, len) == len)
+        transport_send_framed(n->tr, m->to, (const char *)n->enc, need, len);
     else
         LOG_WARNING("Raft message of type %d to %llu too large to encode", m->type,
                     (unsigned long long)m->to);
-    transport_frame_done(n->tr);
+    if (n->enc_cap > 2 * ENC_KEEP_BYTES) {
+        free(n->enc);
+        n->enc = NULL;
+        n->enc_cap = 0;
+    }
 }
 
 /* Sends, and writes to the sockets at once: the leader's AppendEntries reach
@@ -687,6 +704,7 @@ void node_free(struct server *srv)
     raft_free(n->raft);
     free(n->writes.items);
     free(n->reads.items);
+    free(n->enc);
     free(n->dec_ents);
     free(n->resume);
     free(n->staged);

@@ -67,6 +67,8 @@ struct node {
     enum raft_role role;
     raft_id leader;
     struct raft_hard_state hs; /* last made durable */
+    uint8_t *enc;
+    size_t enc_cap;
     struct raft_entry *dec_ents;
     struct client **resume; /* clients to resume after raft_advance() */
     size_t n_resume, resume_cap;

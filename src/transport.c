@@ -106,14 +106,7 @@ struct transport {
     struct fwd_link fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
-    char *frame; /* a RAFT.MSG command being built (transport_frame) */
-    size_t frame_len, frame_cap, frame_payload;
 };
-
-/* A frame buffer is kept for payloads up to this size; a larger one is
- * freed once sent, so the largest message ever sent does not stay
- * allocated (hiredis holds its own copy until the socket took it). */
-#define FRAME_KEEP_BYTES (1u << 20)
 
 static void calls_free(struct transport *t);
 
@@ -400,7 +393,6 @@ void transport_free(struct transport *t)
     free(t->peers);
     explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
-    free(t->frame);
     free(t);
 }
 
@@ -480,30 +472,19 @@ static int queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_
     return cmds >= lim->pending_cmds_max || bytes_full;
 }
 
-void *transport_frame(struct transport *t, size_t len)
+size_t transport_frame_head(const struct transport *t, size_t len,
+                            char head[TRANSPORT_FRAME_HEAD_MAX])
 {
-    char head[96];
-    int hl = snprintf(head, sizeof head, "*3\r\n$8\r\nRAFT.MSG\r\n$%zu\r\n%s\r\n$%zu\r\n",
-                      strlen(t->self_str), t->self_str, len);
-    assert(hl > 0 && (size_t)hl < sizeof head);
-    size_t total = (size_t)hl + len + 2;
-    if (total > t->frame_cap ||
-        (t->frame_cap > 2 * FRAME_KEEP_BYTES && total <= FRAME_KEEP_BYTES)) {
-        free(t->frame);
-        t->frame_cap = total > FRAME_KEEP_BYTES ? total : 2 * total;
-        t->frame = malloc(t->frame_cap);
-        if (!t->frame) abort();
-    }
-    memcpy(t->frame, head, (size_t)hl);
-    memcpy(t->frame + hl + len, "\r\n", 2);
-    t->frame_len = total;
-    t->frame_payload = len;
-    return t->frame + hl;
+    int n =
+        snprintf(head, TRANSPORT_FRAME_HEAD_MAX, "*3\r\n$8\r\nRAFT.MSG\r\n$%zu\r\n%s\r\n$%zu\r\n",
+                 strlen(t->self_str), t->self_str, len);
+    assert(n > 0 && n < TRANSPORT_FRAME_HEAD_MAX);
+    return (size_t)n;
 }
 
-int transport_send_frame(struct transport *t, uint64_t to)
+int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
+                          size_t len)
 {
-    assert(t->frame_len > 0);
     struct peer *p = find_peer(t, to, NULL);
     if (!p) return TRANSPORT_ENOPEER;
     if (p->state != TRANSPORT_CONNECTED) {
@@ -511,14 +492,14 @@ int transport_send_frame(struct transport *t, uint64_t to)
         return TRANSPORT_ENOTCONN;
     }
     const struct transport_limits *lim = &t->lim;
-    uint64_t cost = (uint64_t)t->frame_payload + TRANSPORT_CMD_OVERHEAD_BYTES;
+    uint64_t cost = (uint64_t)len + TRANSPORT_CMD_OVERHEAD_BYTES;
     if (queue_full(lim, p->pending_cmds, p->pending_bytes, cost)) {
         p->dropped++;
         return TRANSPORT_EFULL;
     }
     int was_idle = p->pending_cmds == 0;
-    if (redisAsyncFormattedCommand(p->ac, msg_reply_cb, (void *)(uintptr_t)cost, t->frame,
-                                   t->frame_len) != REDIS_OK) {
+    if (redisAsyncFormattedCommand(p->ac, msg_reply_cb, (void *)(uintptr_t)cost, cmd, cmd_len) !=
+        REDIS_OK) {
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
@@ -529,21 +510,17 @@ int transport_send_frame(struct transport *t, uint64_t to)
     return TRANSPORT_OK;
 }
 
-void transport_frame_done(struct transport *t)
-{
-    t->frame_len = 0;
-    if (t->frame_cap <= 2 * FRAME_KEEP_BYTES) return;
-    free(t->frame);
-    t->frame = NULL;
-    t->frame_cap = 0;
-}
-
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
 {
-    void *room = transport_frame(t, len);
-    if (len) memcpy(room, payload, len);
-    int rc = transport_send_frame(t, to);
-    transport_frame_done(t);
+    char head[TRANSPORT_FRAME_HEAD_MAX];
+    size_t hl = transport_frame_head(t, len, head);
+    char *cmd = malloc(hl + len + 2);
+    if (!cmd) abort();
+    memcpy(cmd, head, hl);
+    if (len) memcpy(cmd + hl, payload, len);
+    memcpy(cmd + hl + len, "\r\n", 2);
+    int rc = transport_send_framed(t, to, cmd, hl + len + 2, len);
+    free(cmd);
     return rc;
 }
 

@@ -183,17 +183,17 @@ void transport_remove_peer(struct transport *t, uint64_t id);
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len);
 
 /*
- * transport_send() without the payload copy, for large messages: the
- * caller writes the payload into the room transport_frame() returns (len
- * bytes, valid until transport_frame_done() or the next transport_frame()),
- * then sends it to one or more peers with transport_send_frame() (same
- * checks and results as transport_send(); the link copies it once into its
- * output buffer), then calls transport_frame_done(), which frees a large
- * frame.
+ * transport_send() for a caller that frames the command itself, so that a
+ * large payload is written once, where the link copies it from: cmd holds
+ * transport_frame_head(len) (at most TRANSPORT_FRAME_HEAD_MAX bytes), the
+ * len payload bytes, then "\r\n"; cmd_len counts all of it. Same checks and
+ * results as transport_send(); cmd is copied before the call returns.
  */
-void *transport_frame(struct transport *t, size_t len);
-int transport_send_frame(struct transport *t, uint64_t to);
-void transport_frame_done(struct transport *t);
+#define TRANSPORT_FRAME_HEAD_MAX 96
+size_t transport_frame_head(const struct transport *t, size_t len,
+                            char head[TRANSPORT_FRAME_HEAD_MAX]);
+int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
+                          size_t len);
 
 /* Writes what transport_send() queued to the sockets now, as much as each
  * takes without blocking (the rest goes when the loop finds the socket
