@@ -227,11 +227,12 @@ void node_add_waiter(struct server *srv, struct client *c, raft_index index)
     w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
 }
 
-uint64_t node_propose(struct server *srv, struct client *c, const char *data, size_t len)
+uint64_t node_propose(struct server *srv, struct client *c, const struct raft_part *parts,
+                      uint32_t n_parts)
 {
     struct node *n = srv->node;
     raft_index index = 0;
-    int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
+    int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
     if (rc != 0) index = 0;
     if (!c) return index;
     if (rc != 0) {

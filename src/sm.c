@@ -62,6 +62,7 @@ void sm_free(struct sm *sm)
     free(sm->batch.data);
     free(sm->argv);
     free(sm->keys);
+    free(sm->parts);
     resp_out_free(&sm->sink);
     inflight_free(&sm->inflight);
     expiring_free(&sm->expiring);
@@ -80,6 +81,14 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms)
     put_u32(b, 0); /* ncmds, patched by sm_entry_add */
 }
 
+/* One more command in the entry in b (its header's ncmds). */
+static void bump_ncmds(struct sm_buf *b)
+{
+    uint32_t n = get_u32((unsigned char *)b->data + 10) + 1;
+    for (int i = 0; i < 4; i++)
+        b->data[10 + i] = (char)(n >> (8 * i));
+}
+
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
 {
     size_t bytes = 4;
@@ -91,8 +100,7 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
         memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
         b->len += argv[i].len;
     }
-    uint32_t n = get_u32((unsigned char *)b->data + 10) + 1;
-    for (int i = 0; i < 4; i++) b->data[10 + i] = (char)(n >> (8 * i));
+    bump_ncmds(b);
 }
 
 /* Decodes the command at *off into sm->argv; returns argc or -1. */
@@ -230,13 +238,77 @@ int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
     return 0;
 }
 
-/* Hands the entry built in scratch to the log (the open batch went first);
- * returns its index, 0 if the log refused it. */
-static uint64_t submit(struct server *srv, struct client *c)
+/* --- entries built in scratch, proposed in parts --- */
+
+/* Arguments at least this long are not copied into scratch: the log copies
+ * them from where they are (a query buffer, a queued transaction), so a
+ * large value is copied once on its way into the log, not twice. */
+#define SM_PART_MIN_BYTES (64 * 1024)
+
+static void part_push(struct sm *sm, const char *ptr, size_t off, size_t len)
 {
-    uint64_t index = node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
-    inflight_proposed(&srv->sm.inflight, index);
-    buf_release_large(&srv->sm.scratch);
+    if (len == 0) return;
+    if (sm->n_parts == sm->parts_cap) {
+        size_t cap = sm->parts_cap ? 2 * sm->parts_cap : 16;
+        struct sm_part *n = realloc(sm->parts, cap * sizeof *n);
+        if (!n) abort();
+        sm->parts = n;
+        sm->parts_cap = cap;
+    }
+    sm->parts[sm->n_parts++] = (struct sm_part){ptr, off, len};
+}
+
+static void scratch_begin(struct sm *sm, enum sm_entry_type type, int64_t ts)
+{
+    sm_entry_begin(&sm->scratch, type, ts);
+    sm->n_parts = 0;
+    sm->part_seg = 0;
+}
+
+/* sm_entry_add() to scratch, large arguments left where they are (they must
+ * stay there until the entry is proposed). */
+static void scratch_add(struct sm *sm, int argc, const struct resp_arg *argv)
+{
+    struct sm_buf *b = &sm->scratch;
+    size_t bytes = 4;
+    for (int i = 0; i < argc; i++)
+        bytes += 4 + (argv[i].len < SM_PART_MIN_BYTES ? argv[i].len : 0);
+    buf_reserve(b, bytes);
+    put_u32(b, (uint32_t)argc);
+    for (int i = 0; i < argc; i++) {
+        put_u32(b, (uint32_t)argv[i].len);
+        if (argv[i].len < SM_PART_MIN_BYTES) {
+            memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
+            b->len += argv[i].len;
+            continue;
+        }
+        part_push(sm, NULL, sm->part_seg, b->len - sm->part_seg);
+        part_push(sm, argv[i].ptr, 0, argv[i].len);
+        sm->part_seg = b->len;
+    }
+    bump_ncmds(b);
+}
+
+/* Hands the entry built in scratch to the log (the open batch went first):
+ * for c (NULL: nobody waits), or for the staged clients. Returns its index,
+ * 0 if the log refused it. */
+static uint64_t submit(struct server *srv, struct client *c, int staged)
+{
+    struct sm *sm = &srv->sm;
+    part_push(sm, NULL, sm->part_seg, sm->scratch.len - sm->part_seg);
+    struct raft_part *parts = malloc(sm->n_parts * sizeof *parts);
+    if (!parts) abort();
+    for (size_t i = 0; i < sm->n_parts; i++) {
+        const struct sm_part *q = &sm->parts[i];
+        parts[i].data = q->ptr ? q->ptr : sm->scratch.data + q->off;
+        parts[i].len = (uint32_t)q->len;
+    }
+    uint32_t n = (uint32_t)sm->n_parts;
+    uint64_t index = staged ? node_propose_staged(srv, parts, n) : node_propose(srv, c, parts, n);
+    free(parts);
+    inflight_proposed(&sm->inflight, index);
+    buf_release_large(&sm->scratch);
+    sm->n_parts = 0;
     return index;
 }
 
@@ -298,52 +370,13 @@ static int absolute_argv(const struct command *cmd, int argc, const struct resp_
     return nargc;
 }
 
-/* Adds argv to the entry, with relative TTLs made absolute at now. */
-static void add_absolute(struct sm_buf *b, const struct command *cmd, int argc,
-                         const struct resp_arg *argv, int64_t now)
-{
-    struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
-    char scratch[64];
-    argc = absolute_argv(cmd, argc, &argv, now, abs_argv, scratch, sizeof scratch);
-    sm_entry_add(b, argc, argv);
-}
-
-/* Arguments at least this long are not copied into an encoding buffer when
- * their command goes alone: the log copies them from where they are. */
-#define SM_PART_MIN_BYTES (64 * 1024)
-
 /* A command too large to share a batch (staged already) is proposed at once
- * as a one-command batch, in parts: the framing from scratch, each large
- * argument straight from the client's query buffer. So a large value is
- * copied once on its way into the log, not twice. */
+ * as a one-command batch. */
 static void propose_alone(struct server *srv, int argc, const struct resp_arg *argv, int64_t now)
 {
-    struct sm_buf *b = &srv->sm.scratch;
-    size_t small = SM_ENTRY_HEADER_LEN + 4, n = 0;
-    for (int i = 0; i < argc; i++)
-        small += 4 + (argv[i].len < SM_PART_MIN_BYTES ? argv[i].len : 0);
-    struct raft_part *parts = malloc((2 * (size_t)argc + 1) * sizeof *parts);
-    if (!parts) abort();
-    sm_entry_begin(b, SM_ENTRY_BATCH, now);
-    buf_reserve(b, small); /* no reallocation below: parts point into it */
-    b->data[10] = 1;       /* ncmds */
-    put_u32(b, (uint32_t)argc);
-    const char *seg = b->data;
-    for (int i = 0; i < argc; i++) {
-        put_u32(b, (uint32_t)argv[i].len);
-        if (argv[i].len < SM_PART_MIN_BYTES) {
-            memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
-            b->len += argv[i].len;
-            continue;
-        }
-        parts[n++] = (struct raft_part){seg, (uint32_t)(b->data + b->len - seg)};
-        parts[n++] = (struct raft_part){argv[i].ptr, (uint32_t)argv[i].len};
-        seg = b->data + b->len;
-    }
-    parts[n++] = (struct raft_part){seg, (uint32_t)(b->data + b->len - seg)};
-    inflight_proposed(&srv->sm.inflight, node_propose_staged(srv, parts, (uint32_t)n));
-    free(parts);
-    buf_release_large(b);
+    scratch_begin(&srv->sm, SM_ENTRY_BATCH, now);
+    scratch_add(&srv->sm, argc, argv);
+    submit(srv, NULL, 1);
 }
 
 void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
@@ -378,24 +411,26 @@ void sm_submit_multi(struct server *srv, struct client *c)
 {
     sm_flush(srv);
     int64_t now = server_now_ms();
-    struct sm_buf *b = &srv->sm.scratch;
-    sm_entry_begin(b, SM_ENTRY_MULTI, now);
+    scratch_begin(&srv->sm, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
         const struct multi_cmd *q = &c->mstate.cmds[i];
         const struct command *parent;
         const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
-        add_absolute(b, cmd, q->argc, q->argv, now);
+        struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
+        char scratch[64];
+        const struct resp_arg *argv = q->argv;
+        int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
+        scratch_add(&srv->sm, argc, argv); /* copies what it keeps no pointer to */
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&srv->sm.inflight, cmd, q->argc, q->argv);
     }
-    submit(srv, c);
+    submit(srv, c, 0);
 }
 
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys)
 {
     sm_flush(srv);
-    struct sm_buf *b = &srv->sm.scratch;
-    sm_entry_begin(b, SM_ENTRY_EXPIRE, server_now_ms());
-    sm_entry_add(b, nkeys, keys);
+    scratch_begin(&srv->sm, SM_ENTRY_EXPIRE, server_now_ms());
+    scratch_add(&srv->sm, nkeys, keys);
     for (int i = 0; i < nkeys; i++) inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
-    expiring_proposed(&srv->sm.expiring, submit(srv, NULL));
+    expiring_proposed(&srv->sm.expiring, submit(srv, NULL, 0));
 }

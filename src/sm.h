@@ -71,8 +71,17 @@ struct sm_buf {
     size_t len, cap;
 };
 
+/* A piece of an entry built in scratch: scratch bytes [off, off + len) when
+ * ptr is NULL, else len bytes at ptr (a large argument, not copied). */
+struct sm_part {
+    const char *ptr;
+    size_t off, len;
+};
+
 struct sm {
     struct sm_buf scratch;   /* reused entry encoding buffer */
+    struct sm_part *parts;   /* the entry in scratch, as pieces */
+    size_t n_parts, parts_cap, part_seg; /* part_seg: scratch bytes not in a part yet */
     struct sm_buf batch;     /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
     uint32_t batch_n;        /* commands in it */
     struct resp_out sink;    /* replies nobody waits for */
