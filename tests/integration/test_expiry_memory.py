@@ -6,6 +6,13 @@ per expiry entry) entries once they are gone, on a single node and on a
 3-node cluster, and every node ends up without them. Reading expired keys on
 the leader (lazy expiry) adds nothing to the log.
 
+Memory: after one big value is written and deleted, used_memory comes back
+near where it was (so maxmemory does not refuse the next write), on the
+leader and on the followers (whose replies nobody reads); the peak RSS of a
+100 MB SET stays within a small multiple of the value (a single node, a
+follower, a cluster leader); proto-max-bulk-len is honoured for clients,
+and a value of that size still replicates.
+
 Every wait polls with a deadline; nothing asserts how long anything took.
 """
 
