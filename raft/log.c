@@ -2,7 +2,9 @@
  * raft/log.c - the in-memory log: every entry after the last snapshot.
  *
  * Entries sit in one array (indexes snap_index+1 .. last); data is copied into
- * reference-counted 64 KiB slabs so the hot path costs no malloc per entry. Dropped
+ * reference-counted 64 KiB slabs so the hot path costs no malloc per entry. An entry
+ * larger than a slab gets an allocation of its own, which no later entry shares, so
+ * it is freed as soon as the entry is dropped. Dropped
  * references (truncation, compaction) go to a garbage list released at raft_advance(),
  * which is what lets raft_ready() and queued messages borrow entry data safely.
  * Terms never decrease along a log (Fig. 3.1: a leader appends entries of its own term
@@ -113,9 +115,9 @@ static int grow(struct rlog *l)
     return 0;
 }
 
-/* Copies len bytes into the current slab (a new one if it is full). */
-static int copy_data(struct rlog *l, const void *data, uint32_t len, const uint8_t **out,
-                     struct slab **slab)
+/* Copies the parts (len bytes in all) into the current slab (a new one if it is full). */
+static int copy_data(struct rlog *l, const struct raft_part *parts, uint32_t n_parts, uint32_t len,
+                     const uint8_t **out, struct slab **slab)
 {
     if (len == 0) {
         *out = NULL;
@@ -128,14 +130,18 @@ static int copy_data(struct rlog *l, const void *data, uint32_t len, const uint8
         s = malloc(sizeof(*s) + cap);
         if (!s)
             return RAFT_ENOMEM;
-        s->refs = 1;
+        s->refs = 0;
         s->used = 0;
         s->cap = cap;
-        slab_unref(l->cur);
-        l->cur = s;
+        if (len <= SLAB_BYTES) { /* shared by the next small entries */
+            s->refs = 1;
+            slab_unref(l->cur);
+            l->cur = s;
+        }
     }
     uint8_t *p = s->bytes + s->used;
-    memcpy(p, data, len);
+    for (uint32_t i = 0, off = 0; i < n_parts; off += parts[i++].len)
+        if (parts[i].len) memcpy(p + off, parts[i].data, parts[i].len);
     s->used += (len + 7u) & ~7u;
     if (s->used > s->cap)
         s->used = s->cap;
@@ -145,21 +151,27 @@ static int copy_data(struct rlog *l, const void *data, uint32_t len, const uint8
     return 0;
 }
 
-int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len)
+int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struct raft_part *parts,
+                      uint32_t n_parts, uint32_t len)
 {
     assert(term >= rlog_last_term(l));
     if (l->start + l->n == l->cap && grow(l) != 0)
         return RAFT_ENOMEM;
     struct raft_entry *e = &l->ents[l->start + l->n];
     struct slab **sp = &l->slabs[l->start + l->n];
-    if (copy_data(l, data, len, &e->data, sp) != 0)
-        return RAFT_ENOMEM;
+    if (copy_data(l, parts, n_parts, len, &e->data, sp) != 0) return RAFT_ENOMEM;
     e->term = term;
     e->index = rlog_last(l) + 1;
     e->type = type;
     e->len = len;
     l->n++;
     return 0;
+}
+
+int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len)
+{
+    struct raft_part part = {data, len};
+    return rlog_append_parts(l, term, type, &part, 1, len);
 }
 
 void rlog_truncate(struct rlog *l, raft_index from)

@@ -394,13 +394,23 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index)
 {
+    struct raft_part part = {data, len};
+    return raft_propose_parts(r, &part, 1, index);
+}
+
+int raft_propose_parts(struct raft *r, const struct raft_part *parts, uint32_t n_parts,
+                       raft_index *index)
+{
     if (r->role != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     if (r->transferee || rlog_last(&r->log) - r->commit >= r->cfg.max_uncommitted)
         return RAFT_EBUSY;
+    uint64_t len = 0;
+    for (uint32_t i = 0; i < n_parts; i++)
+        len += parts[i].len;
     if (len > r->cfg.max_entry_bytes)
         return RAFT_ETOOBIG;
-    if (rlog_append(&r->log, r->term, RAFT_ENTRY_NORMAL, data, len) != 0)
+    if (rlog_append_parts(&r->log, r->term, RAFT_ENTRY_NORMAL, parts, n_parts, (uint32_t)len) != 0)
         return RAFT_ENOMEM;
     if (index)
         *index = rlog_last(&r->log);

@@ -340,6 +340,18 @@ int raft_step(struct raft *r, const struct raft_msg *m);
  * rd.committed (the entry at that index, with this term, or another one). */
 int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *index);
 
+/* One piece of an entry proposed in parts. */
+struct raft_part {
+    const void *data;
+    uint32_t len;
+};
+/* raft_propose() of the concatenation of parts[0..n_parts) (each borrowed for the call
+ * only), copied once into the log: a driver framing a large value it already holds
+ * need not assemble the entry in a buffer of its own first. Same results; the total
+ * length is what max_entry_bytes limits. */
+int raft_propose_parts(struct raft *r, const struct raft_part *parts, uint32_t n_parts,
+                       raft_index *index);
+
 enum raft_conf_change { RAFT_CC_ADD_LEARNER = 1, RAFT_CC_PROMOTE, RAFT_CC_REMOVE };
 /* Proposes one membership change (§4.1) as a RAFT_ENTRY_CONF entry holding the whole new
  * configuration; *index (may be NULL) gets its log index. For RAFT_CC_ADD_LEARNER, addr

@@ -152,6 +152,9 @@ raft_term rlog_term(const struct rlog *l, raft_index i); /* 0 if not known */
 bool rlog_term_known(const struct rlog *l, raft_index i);
 struct raft_entry *rlog_at(const struct rlog *l, raft_index i);
 int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data, uint32_t len);
+/* The same, for data given as n_parts consecutive parts of len bytes in all. */
+int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struct raft_part *parts,
+                      uint32_t n_parts, uint32_t len);
 void rlog_truncate(struct rlog *l, raft_index from); /* drop indexes >= from */
 void rlog_compact(struct rlog *l, raft_index upto, raft_term term); /* drop <= upto */
 void rlog_reset(struct rlog *l, raft_index index, raft_term term);

@@ -35,6 +35,10 @@ int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_m
     conf_at(r, index, &c);
     raft_term term = rlog_term(&r->log, index);
     rlog_compact(&r->log, index, term);
+    /* Outside ready/advance nothing borrows entry data but queued messages: without
+     * them, the dropped entries are freed now rather than at the next advance, which an
+     * idle server may not see for long, and a large entry would stay allocated. */
+    if (r->n_msgs == 0) rlog_release_garbage(&r->log);
     r->snap_conf = c;
     if (meta) {
         meta->index = index;

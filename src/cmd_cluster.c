@@ -205,6 +205,9 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR too many peer links");
         return;
     }
+    /* A RAFT.MSG carries an entry holding a value of up to proto-max-bulk-len
+     * plus its framing: the link admits the largest encoded message. */
+    c->client->parser.limits.bulk_len_max = RAFT_CODEC_MAX_MSG;
     /* A peer we may not know yet (we are joining and it leads): where to
      * answer it. Addresses in the configuration take precedence. */
     if (has_addr) node_learn_peer(c->srv, (uint64_t)id, host, port);

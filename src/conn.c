@@ -477,6 +477,17 @@ static void protocol_error(struct client *c)
     client_close_after_reply(c);
 }
 
+/* An empty query buffer grown by a large command is freed, not kept for a
+ * client that may never send another one (Redis's querybuf shrinking). */
+static void release_large_qbuf(struct client *c)
+{
+    if (c->qlen == 0 && c->qcap > QBUF_SHRINK_KEEP) {
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+    }
+}
+
 /* Parses and runs every complete command in the query buffer. */
 static void process_input(struct client *c)
 {
@@ -513,6 +524,7 @@ static void process_input(struct client *c)
     }
     if (off == c->qlen) {
         c->qlen = 0;
+        release_large_qbuf(c); /* a large value was copied into the log by now */
     } else if (off > 0) {
         memmove(c->qbuf, c->qbuf + off, c->qlen - off);
         c->qlen -= off;
@@ -604,11 +616,7 @@ static int flush_client(struct client *c)
     }
     ev_io_stop(c->srv->io->loop, &cn->wio);
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return 1;
-    if (c->qlen == 0 && c->qcap > QBUF_SHRINK_KEEP) {
-        free(c->qbuf);
-        c->qbuf = NULL;
-        c->qcap = 0;
-    }
+    release_large_qbuf(c);
     return 0;
 }
 

@@ -238,11 +238,12 @@ void node_add_waiter(struct server *srv, struct client *c, raft_index index)
     w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
 }
 
-uint64_t node_propose(struct server *srv, struct client *c, const char *data, size_t len)
+uint64_t node_propose(struct server *srv, struct client *c, const struct raft_part *parts,
+                      uint32_t n_parts)
 {
     struct node *n = srv->node;
     raft_index index = 0;
-    int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
+    int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
     if (rc != 0) index = 0;
     if (!c) return index;
     if (rc != 0) {
@@ -262,11 +263,11 @@ void node_stage(struct server *srv, struct client *c)
     c->pending_writes++;
 }
 
-uint64_t node_propose_staged(struct server *srv, const char *data, size_t len)
+uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, uint32_t n_parts)
 {
     struct node *n = srv->node;
     raft_index index = 0;
-    int rc = raft_propose(n->raft, data, (uint32_t)len, &index);
+    int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
     for (size_t i = 0; i < n->n_staged; i++) {
         struct client *c = n->staged[i];
         if (rc == 0) {
@@ -284,22 +285,36 @@ uint64_t node_propose_staged(struct server *srv, const char *data, size_t len)
 
 /* -------------------------------------------------------------- messages */
 
+/* The encoding buffer is kept for messages up to this size; one that
+ * carried a larger entry is freed after the send (the link has its own
+ * copy), so the largest value ever replicated does not stay allocated. */
+#define ENC_KEEP_BYTES (1u << 20)
+
+/* The message is encoded straight into its framed RAFT.MSG command, which
+ * the link copies once into its output buffer. */
 static void send_msg(struct node *n, const struct raft_msg *m)
 {
-    size_t need = raft_encoded_size(m);
+    size_t len = raft_encoded_size(m);
+    char head[TRANSPORT_FRAME_HEAD_MAX];
+    size_t hl = transport_frame_head(n->tr, len, head), need = hl + len + 2;
     if (need > n->enc_cap) {
         free(n->enc);
-        n->enc_cap = need * 2;
+        n->enc_cap = need > ENC_KEEP_BYTES ? need : 2 * need;
         n->enc = malloc(n->enc_cap);
         if (!n->enc) abort();
     }
-    size_t len = raft_encode(m, n->enc, n->enc_cap);
-    if (len == 0) {
+    memcpy(n->enc, head, hl);
+    memcpy(n->enc + hl + len, "\r\n", 2);
+    if (raft_encode(m, n->enc + hl, len) == len)
+        transport_send_framed(n->tr, m->to, (const char *)n->enc, need, len);
+    else
         LOG_WARNING("Raft message of type %d to %llu too large to encode", m->type,
                     (unsigned long long)m->to);
-        return;
+    if (n->enc_cap > 2 * ENC_KEEP_BYTES) {
+        free(n->enc);
+        n->enc = NULL;
+        n->enc_cap = 0;
     }
-    transport_send(n->tr, m->to, n->enc, len);
 }
 
 /* Sends, and writes to the sockets at once: the leader's AppendEntries reach

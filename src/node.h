@@ -56,17 +56,21 @@ void node_free(struct server *srv);
 enum node_route node_route(struct server *srv, struct client *c, const struct command *cmd,
                            int argc, const struct resp_arg *argv, int is_write, int is_read);
 
-/* Proposes the encoded entry; the reply goes to c (NULL: nobody waits) when
- * it is applied. Errors are replied to c at once. Returns the entry's log
- * index, 0 if it was refused. */
-uint64_t node_propose(struct server *srv, struct client *c, const char *data, size_t len);
+/* Proposes the encoded entry, given as n_parts consecutive pieces
+ * (raft_propose_parts: copied once, borrowed for the call); the reply goes
+ * to c (NULL: nobody waits) when it is applied. Errors are replied to c at
+ * once. Returns the entry's log index, 0 if it was refused. */
+struct raft_part;
+uint64_t node_propose(struct server *srv, struct client *c, const struct raft_part *parts,
+                      uint32_t n_parts);
 /* A write of c was added to the open batch (sm.h): it counts as pending from
  * now on, so c's later commands keep their order behind it. */
 void node_stage(struct server *srv, struct client *c);
-/* Proposes the batch holding the writes staged since the last call; reply i
- * goes to the i-th staged client when it is applied. Errors reach each.
- * Returns the entry's log index, 0 if it was refused. */
-uint64_t node_propose_staged(struct server *srv, const char *data, size_t len);
+/* Proposes the batch holding the writes staged since the last call, given
+ * in parts like node_propose(); reply i goes to the i-th staged client when
+ * it is applied. Errors reach each. Returns the entry's log index, 0 if it
+ * was refused. */
+uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, uint32_t n_parts);
 
 /* Feeds a message received from peer `from` (RAFT.MSG on a connection that
  * authenticated as `from`). Returns 0, or -1 if it is malformed, claims

@@ -28,6 +28,7 @@
 
 #define EXPIRE_SAMPLE 20          /* volatile keys looked at per round */
 #define EXPIRE_BUDGET_PERCENT 25  /* of a cron period, like Redis's slow cycle */
+#define EXPIRE_ENTRY_KEYS 512     /* keys per expiry entry at most */
 
 /* Memory figures are read when asked for (INFO, the maxmemory check) and
  * kept for MEMORY_REFRESH_US: mallinfo2() walks every free list of every
@@ -122,34 +123,57 @@ static int listen_one(struct server *srv, const char *addr, char *err, size_t er
     return 0;
 }
 
-/* Collects expired keys into one entry per batch, like Redis's slow cycle:
- * keep going while a good share of samples were expired and time remains. */
+/* Collects expired keys into expiry entries, like Redis's slow cycle: keep
+ * sampling while a good share of the samples were newly expired and time
+ * remains. A key already proposed and not applied (src/expiring.h) is
+ * skipped, so each expired key is proposed once; the keys of many samples
+ * share one entry (up to EXPIRE_ENTRY_KEYS keys or SM_BATCH_MAX_BYTES). */
 struct expired_batch {
-    struct resp_arg keys[EXPIRE_SAMPLE];
-    int n;
+    struct expiring *x;
+    struct resp_arg keys[EXPIRE_ENTRY_KEYS];
+    int n;     /* keys in the entry being built */
+    int added; /* of them, added by the current sample */
+    size_t bytes;
 };
+
+static int batch_full(const struct expired_batch *b)
+{
+    return b->n == EXPIRE_ENTRY_KEYS || b->bytes >= SM_BATCH_MAX_BYTES || expiring_full(b->x);
+}
 
 static void collect_expired(void *ud, const char *key, size_t len)
 {
     struct expired_batch *b = ud;
-    if (b->n == EXPIRE_SAMPLE) return;
-    b->keys[b->n].ptr = key;
+    if (batch_full(b) || expiring_has(b->x, key, len)) return;
+    b->keys[b->n].ptr = expiring_add(b->x, key, len);
     b->keys[b->n++].len = len;
+    b->added++;
+    b->bytes += len;
+}
+
+static void submit_expired(struct server *srv, struct expired_batch *b)
+{
+    if (b->n > 0) sm_submit_expire(srv, b->n, b->keys);
+    b->n = 0;
+    b->bytes = 0;
 }
 
 static void active_expire(struct server *srv)
 {
     int64_t start = util_monotonic_us();
     int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
+    struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
     srv->stats.expire_cycles++;
+    expiring_applied(b.x, node_applied(srv));
     for (;;) {
-        struct expired_batch b = {.n = 0};
+        b.added = 0;
         size_t seen = kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE,
                                         collect_expired, &b);
-        if (b.n > 0) sm_submit_expire(srv, b.n, b.keys);
-        if (seen == 0 || (size_t)b.n * 4 < seen) break; /* under 25% expired: done */
-        if (util_monotonic_us() - start > budget_us) break;
+        if (batch_full(&b)) submit_expired(srv, &b);
+        if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
+        if (expiring_full(b.x) || util_monotonic_us() - start > budget_us) break;
     }
+    submit_expired(srv, &b);
 }
 
 static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -159,7 +183,10 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct server *srv = w->data;
     int64_t now = server_now_ms();
     kv_cron(&srv->kv);
-    if (node_is_leader(srv)) active_expire(srv);
+    if (node_is_leader(srv))
+        active_expire(srv);
+    else if (expiring_count(&srv->sm.expiring))
+        expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
     conn_cron(srv, now);
 }
 
@@ -205,7 +232,7 @@ int server_init(struct server *srv, char *err, size_t errlen)
     srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
     srv->kv.rng = util_rand64(&srv->rng);
     multi_init(srv);
-    sm_init(&srv->sm);
+    sm_init(&srv->sm, util_rand64(&srv->rng));
     srv->io = calloc(1, sizeof *srv->io);
     if (!srv->io) abort();
     struct server_io *io = srv->io;
@@ -254,7 +281,8 @@ int server_config_changed(struct server *srv, const char *name, char *err, size_
     } else if (strcmp(name, "proto-max-bulk-len") == 0) {
         srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
         for (struct client *c = srv->clients; c; c = c->next)
-            c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
+            if (!(c->flags & CLIENT_PEER)) /* peers keep the largest Raft message */
+                c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../raft/raft.h"
 #include "dispatch.h"
 #include "log.h"
 #include "node.h"
@@ -12,6 +13,7 @@
 
 #define SM_ARGC_MAX (1024 * 1024) /* the parser's limit: no entry exceeds it */
 #define TTL_ARGC_MAX 16           /* longest command cmd_ttl_absolute rewrites */
+#define SINK_KEEP_BYTES (64 * 1024) /* sm.sink's allocation kept between commands */
 
 static void buf_reserve(struct sm_buf *b, size_t extra)
 {
@@ -24,6 +26,18 @@ static void buf_reserve(struct sm_buf *b, size_t extra)
     b->cap = ncap;
 }
 
+/* A buffer that held one large entry is released once the entry is in the
+ * log: the largest command ever written must not stay allocated (2x for
+ * the doubling growth of ordinary batches). */
+#define SM_BUF_KEEP_BYTES (2 * SM_BATCH_MAX_BYTES)
+
+static void buf_release_large(struct sm_buf *b)
+{
+    if (b->cap <= SM_BUF_KEEP_BYTES) return;
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
 static void put_u32(struct sm_buf *b, uint32_t v)
 {
     for (int i = 0; i < 4; i++) b->data[b->len++] = (char)(v >> (8 * i));
@@ -34,11 +48,12 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-void sm_init(struct sm *sm)
+void sm_init(struct sm *sm, uint64_t seed)
 {
     memset(sm, 0, sizeof *sm);
     resp_out_init(&sm->sink, 2);
     inflight_init(&sm->inflight);
+    expiring_init(&sm->expiring, seed, SM_EXPIRING_MAX);
 }
 
 void sm_free(struct sm *sm)
@@ -47,8 +62,10 @@ void sm_free(struct sm *sm)
     free(sm->batch.data);
     free(sm->argv);
     free(sm->keys);
+    free(sm->parts);
     resp_out_free(&sm->sink);
     inflight_free(&sm->inflight);
+    expiring_free(&sm->expiring);
     memset(sm, 0, sizeof *sm);
 }
 
@@ -64,6 +81,14 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms)
     put_u32(b, 0); /* ncmds, patched by sm_entry_add */
 }
 
+/* One more command in the entry in b (its header's ncmds). */
+static void bump_ncmds(struct sm_buf *b)
+{
+    uint32_t n = get_u32((unsigned char *)b->data + 10) + 1;
+    for (int i = 0; i < 4; i++)
+        b->data[10 + i] = (char)(n >> (8 * i));
+}
+
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
 {
     size_t bytes = 4;
@@ -75,8 +100,7 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
         memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
         b->len += argv[i].len;
     }
-    uint32_t n = get_u32((unsigned char *)b->data + 10) + 1;
-    for (int i = 0; i < 4; i++) b->data[10 + i] = (char)(n >> (8 * i));
+    bump_ncmds(b);
 }
 
 /* Decodes the command at *off into sm->argv; returns argc or -1. */
@@ -170,6 +194,7 @@ static void apply_decoded(struct server *srv, struct client *const *clients, siz
         }
         apply_cmd(srv, c, argc, sm->argv, ts, reply_to(sm, c));
         resp_out_clear(&sm->sink);
+        resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
 }
 
@@ -213,11 +238,78 @@ int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
     return 0;
 }
 
-/* Hands the entry built in scratch to the log (the open batch went first). */
-static void submit(struct server *srv, struct client *c)
+/* --- entries built in scratch, proposed in parts --- */
+
+/* Arguments at least this long are not copied into scratch: the log copies
+ * them from where they are (a query buffer, a queued transaction), so a
+ * large value is copied once on its way into the log, not twice. */
+#define SM_PART_MIN_BYTES (64 * 1024)
+
+static void part_push(struct sm *sm, const char *ptr, size_t off, size_t len)
 {
-    uint64_t index = node_propose(srv, c, srv->sm.scratch.data, srv->sm.scratch.len);
-    inflight_proposed(&srv->sm.inflight, index);
+    if (len == 0) return;
+    if (sm->n_parts == sm->parts_cap) {
+        size_t cap = sm->parts_cap ? 2 * sm->parts_cap : 16;
+        struct sm_part *n = realloc(sm->parts, cap * sizeof *n);
+        if (!n) abort();
+        sm->parts = n;
+        sm->parts_cap = cap;
+    }
+    sm->parts[sm->n_parts++] = (struct sm_part){ptr, off, len};
+}
+
+static void scratch_begin(struct sm *sm, enum sm_entry_type type, int64_t ts)
+{
+    sm_entry_begin(&sm->scratch, type, ts);
+    sm->n_parts = 0;
+    sm->part_seg = 0;
+}
+
+/* sm_entry_add() to scratch, large arguments left where they are (they must
+ * stay there until the entry is proposed). */
+static void scratch_add(struct sm *sm, int argc, const struct resp_arg *argv)
+{
+    struct sm_buf *b = &sm->scratch;
+    size_t bytes = 4;
+    for (int i = 0; i < argc; i++)
+        bytes += 4 + (argv[i].len < SM_PART_MIN_BYTES ? argv[i].len : 0);
+    buf_reserve(b, bytes);
+    put_u32(b, (uint32_t)argc);
+    for (int i = 0; i < argc; i++) {
+        put_u32(b, (uint32_t)argv[i].len);
+        if (argv[i].len < SM_PART_MIN_BYTES) {
+            memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
+            b->len += argv[i].len;
+            continue;
+        }
+        part_push(sm, NULL, sm->part_seg, b->len - sm->part_seg);
+        part_push(sm, argv[i].ptr, 0, argv[i].len);
+        sm->part_seg = b->len;
+    }
+    bump_ncmds(b);
+}
+
+/* Hands the entry built in scratch to the log (the open batch went first):
+ * for c (NULL: nobody waits), or for the staged clients. Returns its index,
+ * 0 if the log refused it. */
+static uint64_t submit(struct server *srv, struct client *c, int staged)
+{
+    struct sm *sm = &srv->sm;
+    part_push(sm, NULL, sm->part_seg, sm->scratch.len - sm->part_seg);
+    struct raft_part *parts = malloc(sm->n_parts * sizeof *parts);
+    if (!parts) abort();
+    for (size_t i = 0; i < sm->n_parts; i++) {
+        const struct sm_part *q = &sm->parts[i];
+        parts[i].data = q->ptr ? q->ptr : sm->scratch.data + q->off;
+        parts[i].len = (uint32_t)q->len;
+    }
+    uint32_t n = (uint32_t)sm->n_parts;
+    uint64_t index = staged ? node_propose_staged(srv, parts, n) : node_propose(srv, c, parts, n);
+    free(parts);
+    inflight_proposed(&sm->inflight, index);
+    buf_release_large(&sm->scratch);
+    sm->n_parts = 0;
+    return index;
 }
 
 /* The keys a write command changes, for src/inflight.h: its key arguments,
@@ -242,6 +334,7 @@ int sm_write_in_flight(struct server *srv, const char *key, size_t len)
 void sm_leader_started(struct server *srv, uint64_t last_index)
 {
     inflight_all(&srv->sm.inflight, last_index);
+    expiring_reset(&srv->sm.expiring);
 }
 
 static void put_ts(struct sm_buf *b, int64_t ts_ms)
@@ -257,21 +350,33 @@ void sm_flush(struct server *srv)
     /* Applied as of now: no command in it arrived later. */
     put_ts(&sm->batch, server_now_ms());
     sm->batch_n = 0;
-    inflight_proposed(&sm->inflight, node_propose_staged(srv, sm->batch.data, sm->batch.len));
+    struct raft_part whole = {sm->batch.data, (uint32_t)sm->batch.len};
+    inflight_proposed(&sm->inflight, node_propose_staged(srv, &whole, 1));
+    buf_release_large(&sm->batch);
 }
 
-/* Adds argv to the entry, with relative TTLs made absolute at now. Commands
- * that carry a TTL are short; longer argv cannot be one of them. */
-static void add_absolute(struct sm_buf *b, const struct command *cmd, int argc,
-                         const struct resp_arg *argv, int64_t now)
+/* argv with relative TTLs made absolute at now: returns the argc and sets
+ * *argv to abs (room for TTL_ARGC_MAX + 2, pointing into scratch too) when
+ * the command is rewritten, else returns argc unchanged. Commands that carry
+ * a TTL are short; longer argv cannot be one of them. */
+static int absolute_argv(const struct command *cmd, int argc, const struct resp_arg **argv,
+                         int64_t now, struct resp_arg *abs, char *scratch, size_t scratch_len)
 {
-    struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
-    char scratch[64];
     int nargc = 0;
     if (cmd && argc <= TTL_ARGC_MAX)
-        nargc = cmd_ttl_absolute(cmd, argc, argv, now, abs_argv, scratch, sizeof scratch);
-    if (nargc > 0) sm_entry_add(b, nargc, abs_argv);
-    else sm_entry_add(b, argc, argv);
+        nargc = cmd_ttl_absolute(cmd, argc, *argv, now, abs, scratch, scratch_len);
+    if (nargc <= 0) return argc;
+    *argv = abs;
+    return nargc;
+}
+
+/* A command too large to share a batch (staged already) is proposed at once
+ * as a one-command batch. */
+static void propose_alone(struct server *srv, int argc, const struct resp_arg *argv, int64_t now)
+{
+    scratch_begin(&srv->sm, SM_ENTRY_BATCH, now);
+    scratch_add(&srv->sm, argc, argv);
+    submit(srv, NULL, 1);
 }
 
 void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
@@ -279,14 +384,24 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
 {
     struct sm *sm = &srv->sm;
     int64_t now = server_now_ms();
+    struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
+    char scratch[64];
+    const struct resp_arg *eargv = argv;
+    int eargc = absolute_argv(cmd, argc, &eargv, now, abs_argv, scratch, sizeof scratch);
     size_t bytes = 4;
-    for (int i = 0; i < argc; i++) bytes += 4 + argv[i].len;
+    for (int i = 0; i < eargc; i++)
+        bytes += 4 + eargv[i].len;
     if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(srv);
-    if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
-    add_absolute(&sm->batch, cmd, argc, argv, now);
     stage_keys(&sm->inflight, cmd, argc, argv);
-    sm->batch_n++;
     node_stage(srv, c);
+    if (bytes > SM_BATCH_MAX_BYTES) {
+        propose_alone(srv, eargc, eargv, now);
+        return;
+    }
+    if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
+    sm_entry_add(&sm->batch, eargc, eargv);
+    sm->batch_n++;
+    if (sm->batch.len >= SM_BATCH_MAX_BYTES) sm_flush(srv); /* full: no need to wait */
 }
 
 /* Entries built in scratch go to the log after the open batch (a client's
@@ -296,24 +411,26 @@ void sm_submit_multi(struct server *srv, struct client *c)
 {
     sm_flush(srv);
     int64_t now = server_now_ms();
-    struct sm_buf *b = &srv->sm.scratch;
-    sm_entry_begin(b, SM_ENTRY_MULTI, now);
+    scratch_begin(&srv->sm, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
         const struct multi_cmd *q = &c->mstate.cmds[i];
         const struct command *parent;
         const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
-        add_absolute(b, cmd, q->argc, q->argv, now);
+        struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
+        char scratch[64];
+        const struct resp_arg *argv = q->argv;
+        int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
+        scratch_add(&srv->sm, argc, argv); /* copies what it keeps no pointer to */
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&srv->sm.inflight, cmd, q->argc, q->argv);
     }
-    submit(srv, c);
+    submit(srv, c, 0);
 }
 
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys)
 {
     sm_flush(srv);
-    struct sm_buf *b = &srv->sm.scratch;
-    sm_entry_begin(b, SM_ENTRY_EXPIRE, server_now_ms());
-    sm_entry_add(b, nkeys, keys);
+    scratch_begin(&srv->sm, SM_ENTRY_EXPIRE, server_now_ms());
+    scratch_add(&srv->sm, nkeys, keys);
     for (int i = 0; i < nkeys; i++) inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
-    submit(srv, NULL);
+    expiring_proposed(&srv->sm.expiring, submit(srv, NULL, 0));
 }

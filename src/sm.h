@@ -42,6 +42,7 @@
 #include <stdint.h>
 #include "../resp/parser.h"
 #include "../resp/writer.h"
+#include "expiring.h"
 #include "inflight.h"
 
 struct server;
@@ -56,8 +57,9 @@ enum sm_entry_type {
     SM_ENTRY_BATCH = 4,
 };
 
-/* A batch is proposed early once it holds this many bytes (a single larger
- * command goes alone, up to the log's entry limit). */
+/* A batch is proposed as soon as it holds this many bytes (a single larger
+ * command goes alone, up to the log's entry limit). An encoding buffer grown
+ * past twice this by one large entry is freed once the entry is proposed. */
 #define SM_BATCH_MAX_BYTES (1024 * 1024)
 
 #define SM_ENTRY_VERSION 1
@@ -69,8 +71,17 @@ struct sm_buf {
     size_t len, cap;
 };
 
+/* A piece of an entry built in scratch: scratch bytes [off, off + len) when
+ * ptr is NULL, else len bytes at ptr (a large argument, not copied). */
+struct sm_part {
+    const char *ptr;
+    size_t off, len;
+};
+
 struct sm {
     struct sm_buf scratch;   /* reused entry encoding buffer */
+    struct sm_part *parts;   /* the entry in scratch, as pieces */
+    size_t n_parts, parts_cap, part_seg; /* part_seg: scratch bytes not in a part yet */
     struct sm_buf batch;     /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
     uint32_t batch_n;        /* commands in it */
     struct resp_out sink;    /* replies nobody waits for */
@@ -80,9 +91,14 @@ struct sm {
     size_t keys_cap;
     uint64_t applied_entries;
     struct inflight inflight; /* keys of the writes staged or in the log, unapplied */
+    struct expiring expiring; /* keys proposed for expiry, unapplied (leader only) */
 };
 
-void sm_init(struct sm *sm);
+/* Keys held in sm.expiring at most: a bound on what one node proposes for
+ * expiry ahead of the applied keyspace. */
+#define SM_EXPIRING_MAX 16384
+
+void sm_init(struct sm *sm, uint64_t seed);
 void sm_free(struct sm *sm);
 
 /* Entry building: begin, add commands, then take e->data/e->len. */
@@ -109,13 +125,17 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
 void sm_flush(struct server *srv);
 /* EXEC of a transaction that contains writes: one entry, atomic. */
 void sm_submit_multi(struct server *srv, struct client *c);
-/* Active expiry (leader only): proposes deletion of keys found expired. */
+/* Active expiry (leader only): proposes deletion of keys found expired. The
+ * caller has added each key to sm.expiring (keys may point at its copies);
+ * they stay held there until the entry is applied, or are released at once
+ * if the log refuses it. */
 void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys);
 /* 1 if a write to key (or to a key of its bucket, src/inflight.h) is staged
  * or in the log and not applied yet: an EXEC watching key must fail. */
 int sm_write_in_flight(struct server *srv, const char *key, size_t len);
 /* This node just became leader: the entries up to last_index, inherited
- * from earlier terms, may write any key until applied. */
+ * from earlier terms, may write any key until applied; no key is held as
+ * proposed for expiry (an earlier term's proposal may have been lost). */
 void sm_leader_started(struct server *srv, uint64_t last_index);
 
 #endif

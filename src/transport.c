@@ -331,14 +331,20 @@ static void msg_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     }
 }
 
-/* Queues one command on the live link; cost is what it adds to pending_bytes. */
+/* A command was queued on the live link; cost is what it adds to pending_bytes. */
+static void count_queued(struct peer *p, uint64_t cost)
+{
+    p->pending_cmds++;
+    p->pending_bytes += cost;
+}
+
+/* Queues one command on the live link. */
 static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char **argv,
                      const size_t *argvlen, uint64_t cost)
 {
     if (redisAsyncCommandArgv(p->ac, fn, (void *)(uintptr_t)cost, argc, argv, argvlen) != REDIS_OK)
         return -1;
-    p->pending_cmds++;
-    p->pending_bytes += cost;
+    count_queued(p, cost);
     return 0;
 }
 
@@ -522,7 +528,18 @@ static int queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_
     return cmds >= lim->pending_cmds_max || bytes_full;
 }
 
-int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
+size_t transport_frame_head(const struct transport *t, size_t len,
+                            char head[TRANSPORT_FRAME_HEAD_MAX])
+{
+    int n =
+        snprintf(head, TRANSPORT_FRAME_HEAD_MAX, "*3\r\n$8\r\nRAFT.MSG\r\n$%zu\r\n%s\r\n$%zu\r\n",
+                 strlen(t->self_str), t->self_str, len);
+    assert(n > 0 && n < TRANSPORT_FRAME_HEAD_MAX);
+    return (size_t)n;
+}
+
+int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
+                          size_t len)
 {
     struct peer *p = find_peer(t, to, NULL);
     if (!p) return TRANSPORT_ENOPEER;
@@ -537,15 +554,30 @@ int transport_send(struct transport *t, uint64_t to, const void *payload, size_t
         return TRANSPORT_EFULL;
     }
     int was_idle = p->pending_cmds == 0;
-    if (queue_cmd(p, msg_reply_cb, 3, (const char *[]){"RAFT.MSG", t->self_str, payload},
-                  (size_t[]){8, strlen(t->self_str), len}, cost) != 0) {
+    if (redisAsyncFormattedCommand(p->ac, msg_reply_cb, (void *)(uintptr_t)cost, cmd, cmd_len) !=
+        REDIS_OK) {
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
+    count_queued(p, cost);
     p->sent++;
     p->unflushed = 1;
     if (was_idle && lim->reply_timeout_ms) arm(p, lim->reply_timeout_ms);
     return TRANSPORT_OK;
+}
+
+int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
+{
+    char head[TRANSPORT_FRAME_HEAD_MAX];
+    size_t hl = transport_frame_head(t, len, head);
+    char *cmd = malloc(hl + len + 2);
+    if (!cmd) abort();
+    memcpy(cmd, head, hl);
+    if (len) memcpy(cmd + hl, payload, len);
+    memcpy(cmd + hl + len, "\r\n", 2);
+    int rc = transport_send_framed(t, to, cmd, hl + len + 2, len);
+    free(cmd);
+    return rc;
 }
 
 void transport_flush(struct transport *t)

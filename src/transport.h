@@ -217,6 +217,19 @@ void transport_remove_peer(struct transport *t, uint64_t id);
  * when len is 0. */
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len);
 
+/*
+ * transport_send() for a caller that frames the command itself, so that a
+ * large payload is written once, where the link copies it from: cmd holds
+ * transport_frame_head(len) (at most TRANSPORT_FRAME_HEAD_MAX bytes), the
+ * len payload bytes, then "\r\n"; cmd_len counts all of it. Same checks and
+ * results as transport_send(); cmd is copied before the call returns.
+ */
+#define TRANSPORT_FRAME_HEAD_MAX 96
+size_t transport_frame_head(const struct transport *t, size_t len,
+                            char head[TRANSPORT_FRAME_HEAD_MAX]);
+int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
+                          size_t len);
+
 /* Writes what transport_send() queued to the sockets now, as much as each
  * takes without blocking (the rest goes when the loop finds the socket
  * writable), instead of at the loop's next poll. A driver calls it before a

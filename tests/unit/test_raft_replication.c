@@ -312,6 +312,47 @@ static void test_propose_not_leader(void **state)
     fx_free(&f);
 }
 
+static void small_entries(struct raft_config *c)
+{
+    c->max_entry_bytes = 200000;
+}
+
+/* An entry proposed in parts is their concatenation, on the leader and on the
+ * followers; a large part gets no slab of its own to share; the limit applies to the
+ * total. */
+static void test_propose_parts(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, small_entries);
+    fx_campaign(&f, 0);
+    enum { BIG = 150000 };
+    uint8_t *big = malloc(BIG);
+    for (uint32_t i = 0; i < BIG; i++)
+        big[i] = (uint8_t)(i * 7);
+    const struct raft_part parts[] = {{"head", 4}, {NULL, 0}, {big, BIG}, {"tail", 4}};
+    raft_index idx = 0;
+    assert_int_equal(raft_propose_parts(f.nd[0].r, parts, 4, &idx), 0);
+    assert_int_equal(raft_propose_parts(f.nd[0].r, parts + 2, 2, NULL), 0); /* after it */
+    fx_flush(&f);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.nd[i].applied, idx + 1);
+        const struct raft_entry *e = raft_log_entry(f.nd[i].r, idx);
+        assert_non_null(e);
+        assert_int_equal(e->len, 8 + BIG);
+        assert_memory_equal(e->data, "head", 4);
+        assert_memory_equal(e->data + 4, big, BIG);
+        assert_memory_equal(e->data + 4 + BIG, "tail", 4);
+        e = raft_log_entry(f.nd[i].r, idx + 1);
+        assert_int_equal(e->len, BIG + 4);
+        assert_memory_equal(e->data + BIG, "tail", 4);
+    }
+    const struct raft_part too_big[] = {{big, BIG}, {big, 50001}};
+    assert_int_equal(raft_propose_parts(f.nd[0].r, too_big, 2, NULL), RAFT_ETOOBIG);
+    free(big);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_fast_backoff),
         cmocka_unit_test(test_probe_lagging_follower),
         cmocka_unit_test(test_propose_not_leader),
+        cmocka_unit_test(test_propose_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,148 @@
+/*
+ * tests/unit/test_expiring.c - keys proposed for expiry and not applied yet
+ * (src/expiring.h): a key is held from its proposal until its entry is
+ * applied, released at once when the log refuses the entry, all released
+ * on a leadership change; the set is bounded; keys are binary-safe copies.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/expiring.h"
+
+#define K(s) s, strlen(s)
+
+static void test_held_until_applied(void **unused)
+{
+    (void)unused;
+    struct expiring x;
+    expiring_init(&x, 1, 100);
+    assert_false(expiring_has(&x, K("a")));
+    expiring_add(&x, K("a"));
+    expiring_add(&x, K("b"));
+    assert_true(expiring_has(&x, K("a"))); /* held while the entry is built */
+    expiring_proposed(&x, 10);
+    expiring_add(&x, K("c"));
+    expiring_proposed(&x, 12);
+    assert_int_equal(expiring_count(&x), 3);
+    expiring_applied(&x, 9);
+    assert_true(expiring_has(&x, K("a")));
+    expiring_applied(&x, 11);
+    assert_false(expiring_has(&x, K("a")));
+    assert_false(expiring_has(&x, K("b")));
+    assert_true(expiring_has(&x, K("c")));
+    expiring_applied(&x, 12);
+    assert_int_equal(expiring_count(&x), 0);
+    /* Released: the key may be proposed again (it was still there). */
+    expiring_add(&x, K("a"));
+    expiring_proposed(&x, 13);
+    assert_true(expiring_has(&x, K("a")));
+    expiring_free(&x);
+}
+
+static void test_refused_entry_releases_its_keys(void **unused)
+{
+    (void)unused;
+    struct expiring x;
+    expiring_init(&x, 2, 100);
+    expiring_add(&x, K("kept"));
+    expiring_proposed(&x, 5);
+    expiring_add(&x, K("r1"));
+    expiring_add(&x, K("r2"));
+    expiring_proposed(&x, 0);
+    assert_false(expiring_has(&x, K("r1")));
+    assert_false(expiring_has(&x, K("r2")));
+    assert_true(expiring_has(&x, K("kept")));
+    assert_int_equal(expiring_count(&x), 1);
+    /* A key being staged is not released by an apply of earlier entries. */
+    expiring_add(&x, K("s"));
+    expiring_applied(&x, 100);
+    assert_false(expiring_has(&x, K("kept")));
+    assert_true(expiring_has(&x, K("s")));
+    expiring_proposed(&x, 101);
+    expiring_applied(&x, 101);
+    assert_int_equal(expiring_count(&x), 0);
+    expiring_free(&x);
+}
+
+static void test_reset_releases_everything(void **unused)
+{
+    (void)unused;
+    struct expiring x;
+    expiring_init(&x, 3, 100);
+    expiring_add(&x, K("a"));
+    expiring_proposed(&x, 7);
+    expiring_add(&x, K("b"));
+    expiring_reset(&x);
+    assert_int_equal(expiring_count(&x), 0);
+    assert_false(expiring_has(&x, K("a")));
+    assert_false(expiring_has(&x, K("b")));
+    /* Usable again, and an apply of the old indexes changes nothing. */
+    expiring_add(&x, K("a"));
+    expiring_proposed(&x, 3);
+    expiring_applied(&x, 2);
+    assert_true(expiring_has(&x, K("a")));
+    expiring_free(&x);
+}
+
+static void test_bounded_and_room_comes_back(void **unused)
+{
+    (void)unused;
+    enum { MAX = 300 };
+    struct expiring x;
+    expiring_init(&x, 4, MAX);
+    char key[32];
+    uint64_t index = 1;
+    /* Entries of 7 keys, applied as they go, wrap the release queue many
+     * times without ever holding more than MAX keys. */
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof key, "key:%d", i);
+        if (expiring_full(&x)) {
+            assert_int_equal(expiring_count(&x), MAX);
+            expiring_proposed(&x, index++);
+            expiring_applied(&x, index - 40); /* some entries applied, not all */
+            assert_false(expiring_full(&x));
+        }
+        expiring_add(&x, key, (size_t)n);
+        if (i % 7 == 6) expiring_proposed(&x, index++);
+    }
+    expiring_proposed(&x, index);
+    assert_true(expiring_has(&x, K("key:4999")));
+    assert_false(expiring_has(&x, K("key:0")));
+    expiring_applied(&x, index);
+    assert_int_equal(expiring_count(&x), 0);
+    expiring_free(&x);
+}
+
+static void test_keys_are_binary_safe_copies(void **unused)
+{
+    (void)unused;
+    struct expiring x;
+    expiring_init(&x, 5, 10);
+    char buf[] = {'k', 0, 'x'};
+    const char *held = expiring_add(&x, buf, sizeof buf);
+    buf[2] = 'y'; /* the caller's bytes change: the held copy does not */
+    assert_memory_equal(held, "k\0x", 3);
+    assert_true(expiring_has(&x, "k\0x", 3));
+    assert_false(expiring_has(&x, "k\0y", 3));
+    assert_false(expiring_has(&x, "k", 1));
+    expiring_proposed(&x, 1);
+    expiring_free(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_held_until_applied),
+        cmocka_unit_test(test_refused_entry_releases_its_keys),
+        cmocka_unit_test(test_reset_releases_everything),
+        cmocka_unit_test(test_bounded_and_room_comes_back),
+        cmocka_unit_test(test_keys_are_binary_safe_copies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
