@@ -3,7 +3,7 @@
 # RUN_CONF_DIR (default conf/cluster), each node's log lines prefixed by its
 # name. The banner names the addresses read from those files (bind and port,
 # the last value of each, as the server reads them).
-# Ctrl-C (or SIGTERM to this script) stops the nodes cleanly: each gets
+# Ctrl-C (or SIGTERM or SIGHUP to this script) stops the nodes cleanly: each gets
 # SIGTERM, its shutdown lines are printed, and the script returns when every
 # node has exited: status 0 if all of them exited cleanly.
 set -uo pipefail
@@ -25,10 +25,13 @@ pids=()
 prefixers=()
 addrs=()
 stop() {
+    # A second Ctrl-C ends this script at once (the nodes still stop); a
+    # terminal hangup repeats its SIGHUP, which must not cut the cleanup short.
     trap - INT TERM
+    trap '' HUP
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 }
-trap stop INT TERM
+trap stop INT TERM HUP
 for i in "${NODES[@]}"; do
     conf="$CONF_DIR/node$i.conf"
     [ -r "$conf" ] || { echo "run-cluster: cannot read $conf" >&2; stop; break; }
