@@ -98,6 +98,8 @@ test: deps
 	$(MAKE) check-deps
 	$(MAKE) unit
 	$(MAKE) sim
+	$(MAKE) asan
+	$(MAKE) fuzz-short
 	$(MAKE) integration
 	$(MAKE) redis-tests
 	$(MAKE) chaos-checker
@@ -145,6 +147,68 @@ format:
 	clang-format -i $(RESP_SRC) $(RAFT_SRC) $(SRV_SRC) $(wildcard */*.h) $(UNIT_SRC)
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(ASAN_B) $(FUZZ_B)
+
+# ---------------------------------------------------------------------------
+# Sanitizers and fuzzing (clang; ASan+UBSan). Each build has its own tree:
+# the rules above run again in a sub-make with B, CC and CFLAGS replaced
+# (CFLAGS comes from the environment so that the warning flags above are
+# still appended).
+#   make asan        server, unit tests and simulator in build-asan/; runs
+#                    the unit tests and ASAN_SEEDS simulator seeds
+#   make fuzz        each libFuzzer target (tests/fuzz/fuzz_*.c) for
+#                    FUZZ_TIME seconds, seeded by tests/fuzz/corpus/<target>/;
+#                    new inputs go to build-fuzz/corpus/<target>/
+#   make fuzz-short  each target for FUZZ_SHORT_TIME seconds over a copy of
+#                    the committed corpus, leak detection on (part of make test)
+SAN_CC    ?= clang
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+SAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ASAN_B    := build-asan
+ASAN_SEEDS ?= 1000
+ASAN_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) CC=$(SAN_CC)
+FUZZ_B    := build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_SHORT_TIME ?= 4
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link' \
+             $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(SAN_CC)
+FUZZ_OPTS := -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=4096 -timeout=10
+
+.PHONY: asan asan-build asan-unit asan-sim fuzz fuzz-build fuzz-short
+asan: asan-unit asan-sim
+asan-build:
+	+$(ASAN_MAKE) $(ASAN_B)/raftcache $(ASAN_B)/sim
+asan-unit: asan-build
+	+$(SAN_ENV) $(ASAN_MAKE) unit
+asan-sim: asan-build
+	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
+
+# A harness links with the server objects (minus main.o) and both libraries.
+$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_SRV)
+
+fuzz-build:
+	+$(FUZZ_MAKE) $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz/fuzz_%)
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	    echo "fuzz: $$t for $(FUZZ_TIME) s"; mkdir -p $(FUZZ_B)/corpus/$$t; \
+	    $(SAN_ENV) $(FUZZ_B)/fuzz/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_TIME) \
+	        -artifact_prefix=$(FUZZ_B)/crash-$$t- -print_final_stats=1 \
+	        $(FUZZ_B)/corpus/$$t tests/fuzz/corpus/$$t </dev/null || exit 1; \
+	done
+fuzz-short: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	    echo "fuzz-short: $$t for $(FUZZ_SHORT_TIME) s"; rm -rf $(FUZZ_B)/short/$$t; \
+	    mkdir -p $(FUZZ_B)/short/$$t; \
+	    $(SAN_ENV) $(FUZZ_B)/fuzz/fuzz_$$t $(FUZZ_OPTS) -detect_leaks=1 \
+	        -max_total_time=$(FUZZ_SHORT_TIME) -artifact_prefix=$(FUZZ_B)/crash-$$t- \
+	        $(FUZZ_B)/short/$$t tests/fuzz/corpus/$$t </dev/null >$(FUZZ_B)/short/$$t.log 2>&1 \
+	        || { tail -n 60 $(FUZZ_B)/short/$$t.log; exit 1; }; \
+	    tail -n 1 $(FUZZ_B)/short/$$t.log; \
+	done
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

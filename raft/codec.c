@@ -172,6 +172,10 @@ static int decode_snapshot(struct rd *r, struct raft_msg *m)
     const uint8_t *conf = take(r, conf_len);
     if (r->bad || raft_conf_decode(conf, conf_len, &m->conf) != 0)
         return RAFT_EMALFORMED; /* ids set and unique, addresses well-formed */
+    /* raft_conf_decode() also reads the address-less format of old log entries; a
+     * version 2 message carries the current format only (that is version 1's layout). */
+    if (raft_conf_size(&m->conf) != conf_len)
+        return RAFT_EMALFORMED;
     m->chunk_len = get32(r);
     if (r->bad || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
         return RAFT_EMALFORMED;

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages raftcache needs to build and test, if missing.
+# clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
+# (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short.
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libcmocka-dev
-      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2)
+      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
+      clang libclang-rt-dev llvm)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,7 +27,9 @@ void info_addf(struct info_text *t, const char *fmt, ...)
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        /* An empty text has p == NULL: no offset may be applied to it. */
+        char *end = t->p ? t->p + t->len : NULL;
+        int n = vsnprintf(end, t->cap - t->len, fmt, ap);
         va_end(ap);
         if (n >= 0 && (size_t)n < t->cap - t->len) {
             t->len += (size_t)n;

@@ -127,6 +127,36 @@ static char *trim(char *s)
     return s;
 }
 
+/* Reads one line, its '\n' included, into buf (CONFIG_LINE_MAX + 1 bytes),
+ * NUL-terminated (the line itself may hold NUL bytes). Returns its length,
+ * -1 at the end of the file, or -2 once it is longer than CONFIG_LINE_MAX: a
+ * file without line ends (or "include /dev/zero") costs no more memory than
+ * one line, where getline() would read it whole first. On -2, buf holds the
+ * first CONFIG_LINE_MAX bytes and the rest of the line is still unread. */
+static ssize_t read_line(FILE *f, char *buf)
+{
+    size_t n = 0;
+    int ch = EOF;
+    while ((ch = getc(f)) != EOF) {
+        if (n == CONFIG_LINE_MAX) {
+            buf[n] = '\0';
+            return -2;
+        }
+        buf[n++] = (char)ch;
+        if (ch == '\n') break;
+    }
+    buf[n] = '\0';
+    return n == 0 ? -1 : (ssize_t)n;
+}
+
+/* Discards the rest of an over-long comment line. */
+static void skip_line(FILE *f)
+{
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n')
+        ;
+}
+
 /* One non-blank, non-comment line: a directive, or an include to push. */
 static int load_line(struct config *c, struct loader *l, const char *text, char *err, size_t errlen)
 {
@@ -151,12 +181,11 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
     char why[CONFIG_REASON_MAX], where[400];
     int rc = push_file(&l, config_xstrdup(path), why, sizeof why);
     if (rc) return config_fail(err, errlen, rc, FATAL_BANNER "\n%s", why);
-    char *line = NULL;
-    size_t cap = 0;
+    char *line = config_xmalloc(CONFIG_LINE_MAX + 1);
     while (rc == 0 && l.depth > 0) {
         int top = l.depth - 1;
-        ssize_t n = getline(&line, &cap, l.frames[top].f);
-        if (n < 0) {
+        ssize_t n = read_line(l.frames[top].f, line);
+        if (n == -1) {
             if (ferror(l.frames[top].f))
                 rc = config_fail(err, errlen, CONFIG_ERR_IO,
                                  FATAL_BANNER "\ncan't read '%.300s': %s", l.frames[top].path,
@@ -166,8 +195,12 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
         }
         l.frames[top].line++;
         char *text = trim(line);
-        if (!*text || *text == '#') continue;
-        if (n > CONFIG_LINE_MAX)
+        if (n == -2 && *text == '#') {
+            skip_line(l.frames[top].f);
+            continue;
+        }
+        if (n != -2 && (!*text || *text == '#')) continue;
+        if (n == -2)
             rc = config_fail(why, sizeof why, CONFIG_ERR_VALUE, "line longer than %d bytes",
                              CONFIG_LINE_MAX);
         else

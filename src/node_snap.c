@@ -128,6 +128,7 @@ static int start_child(struct server *srv, char *err, size_t errlen)
         /* The child: a copy-on-write image of the keyspace at `index`. It
          * touches nothing of the parent's (no SQLite, no sockets) and leaves
          * with _exit, so no atexit handler or stdio buffer runs twice. */
+        server_close_listeners_in_child(srv);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         /* Dies with the parent (kill -9): an orphan would go on writing

@@ -312,6 +312,12 @@ int server_run(struct server *srv)
     return 0;
 }
 
+void server_close_listeners_in_child(struct server *srv)
+{
+    for (int i = 0; i < srv->io->n_listen; i++)
+        close(srv->io->listeners[i].fd);
+}
+
 void server_free(struct server *srv)
 {
     node_free(srv);

@@ -75,6 +75,12 @@ int server_config_changed(struct server *srv, const char *name, char *err, size_
  * clients that were closing. */
 void server_flush_clients(struct server *srv);
 
+/* In a forked child (the snapshot writer): closes its copies of the
+ * listening sockets, so that the node's port is free again as soon as the
+ * node itself is gone, even while the child is still being torn down. The
+ * loop is not touched; the child never runs it. */
+void server_close_listeners_in_child(struct server *srv);
+
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
 /* Allocator statistics, at most 100 ms old (read on demand). */
