@@ -24,7 +24,7 @@ static void test_incarnation_sent_and_checked(void **unused)
     env_init(&e);
     fake_start(&srv, e.loop, 0);
     srv.auth_reply = "+OK 555\r\n";
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     transport_set_incarnation(t, 77);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && info(t, 2).pending_cmds == 0, 2000);
@@ -65,7 +65,7 @@ static void test_lost_state_refusal(void **unused)
     env_init(&e);
     fake_start(&srv, e.loop, 0);
     srv.auth_reply = "-LOSTSTATE node 1 presents incarnation 77 but was 66\r\n";
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, &fast_limits);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     transport_set_incarnation(t, 77);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, info(t, 2).lost_state_refusals >= 1, 2000);
