@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kv_init(&srv.kv, 42);
     srv.kv.max_value_len = 1u << 20;
     multi_init(&srv);
-    sm_init(&srv.sm);
+    sm_init(&srv.sm, 1);
     srv.cmdstats = calloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
     if (!srv.cmdstats) abort();
     if (kv_set(&srv.kv, "canary", 6, "v", 1, KV_NO_EXPIRE, 0) != 1) abort();
