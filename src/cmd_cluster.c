@@ -161,6 +161,39 @@ void cmd_raft_debug_help(struct cmd_ctx *c)
 
 /* --------------------------------------------------------------- peers */
 
+/* RAFT.AUTH's arguments after the secret (transport.h, WIRE PROTOCOL). */
+struct auth_args {
+    uint64_t id;
+    bool has_addr; /* host and port are set */
+    char host[CONFIG_HOST_MAX];
+    int port;
+    uint64_t inc; /* the sender's incarnation; 0 when it sent none */
+    bool recovering;
+};
+
+/* Checks and converts RAFT.AUTH's arguments: NULL, or the error to reply. */
+static const char *parse_auth_args(const struct cmd_ctx *c, struct auth_args *a)
+{
+    long long id;
+    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &id) || id <= 0 || id == c->srv->cfg.node_id)
+        return "ERR invalid node id";
+    a->id = (uint64_t)id;
+    char why[128];
+    a->has_addr = c->argc >= 4 && (c->argc == 4 || c->argv[3].len > 0);
+    if (c->argc > 6 || (a->has_addr && config_parse_hostport(c->argv[3].ptr, c->argv[3].len,
+                                                             a->host, &a->port, why, sizeof why)))
+        return "ERR invalid peer address";
+    /* The sender's incarnation (transport.h, INCARNATIONS). */
+    long long inc = 0;
+    a->recovering =
+        c->argc == 6 && c->argv[5].len == 10 && strncasecmp(c->argv[5].ptr, "recovering", 10) == 0;
+    if (c->argc >= 5 && (!util_str2ll(c->argv[4].ptr, c->argv[4].len, &inc) || inc <= 0 ||
+                         (c->argc == 6 && !a->recovering)))
+        return "ERR invalid incarnation";
+    a->inc = (uint64_t)inc;
+    return NULL;
+}
+
 void cmd_raft_auth(struct cmd_ctx *c)
 {
     const struct config_secret *secret = &c->srv->cfg.raft_secret;
@@ -172,36 +205,18 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR invalid raft-secret");
         return;
     }
-    long long id;
-    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &id) || id <= 0 ||
-        id == c->srv->cfg.node_id) {
-        resp_add_error(c->out, "ERR invalid node id");
-        return;
-    }
-    char host[CONFIG_HOST_MAX], why[128];
-    int port;
-    bool has_addr = c->argc >= 4 && (c->argc == 4 || c->argv[3].len > 0);
-    if (c->argc > 6 || (has_addr && config_parse_hostport(c->argv[3].ptr, c->argv[3].len, host,
-                                                          &port, why, sizeof why))) {
-        resp_add_error(c->out, "ERR invalid peer address");
-        return;
-    }
-    /* The sender's incarnation (transport.h, INCARNATIONS). */
-    long long inc = 0;
-    bool recovering =
-        c->argc == 6 && c->argv[5].len == 10 && strncasecmp(c->argv[5].ptr, "recovering", 10) == 0;
-    if (c->argc >= 5 && (!util_str2ll(c->argv[4].ptr, c->argv[4].len, &inc) || inc <= 0 ||
-                         (c->argc == 6 && !recovering))) {
-        resp_add_error(c->out, "ERR invalid incarnation");
+    struct auth_args a;
+    const char *invalid = parse_auth_args(c, &a);
+    if (invalid) {
+        resp_add_error(c->out, invalid);
         return;
     }
     char err[320];
-    if (inc &&
-        node_peer_auth(c->srv, (uint64_t)id, (uint64_t)inc, recovering, err, sizeof err) != 0) {
+    if (a.inc && node_peer_auth(c->srv, a.id, a.inc, a.recovering, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "LOSTSTATE %s", err);
         return;
     }
-    if (conn_set_peer(c->client, (uint64_t)id) != 0) {
+    if (conn_set_peer(c->client, a.id) != 0) {
         resp_add_error(c->out, "ERR too many peer links");
         return;
     }
@@ -210,9 +225,9 @@ void cmd_raft_auth(struct cmd_ctx *c)
     c->client->parser.limits.bulk_len_max = RAFT_CODEC_MAX_MSG;
     /* A peer we may not know yet (we are joining and it leads): where to
      * answer it. Addresses in the configuration take precedence. */
-    if (has_addr) node_learn_peer(c->srv, (uint64_t)id, host, port);
+    if (a.has_addr) node_learn_peer(c->srv, a.id, a.host, a.port);
     char ok[48] = "OK";
-    if (inc)
+    if (a.inc)
         snprintf(ok, sizeof ok, "OK %llu%s", (unsigned long long)node_incarnation(c->srv),
                  raft_recovering(node_core(c->srv)) ? " recovering" : "");
     resp_add_simple(c->out, ok);

@@ -646,52 +646,59 @@ static void elect_alone(struct server *srv, uint32_t election_ticks)
     }
 }
 
+/* First boot: record the initial configuration before anything else, so a
+ * restart finds the same members (cluster-members is read once). A snapshot
+ * already there lost its log: refused, or its base. */
+static int first_boot(struct server *srv, struct storage_state *st, bool *lost, char *err,
+                      size_t errlen)
+{
+    initial_conf(srv, &st->snap.conf);
+    int rc = node_safety_fresh_snapshot(srv, st, err, errlen);
+    *lost |= rc > 0;
+    struct storage_batch b = {.snapshot = &st->snap, .hs = &st->hs};
+    if (rc < 0 || storage_save(srv->node->st, &b, err, errlen) != 0) return -1;
+    return 0;
+}
+
+/* Hands the stored state to the Raft core, after telling the driver every
+ * configuration it holds, oldest first. */
+static int restore_core(struct server *srv, const struct storage_state *st, char *err,
+                        size_t errlen)
+{
+    node_note_conf(srv, &st->snap.conf);
+    for (uint32_t i = 0; i < st->n_entries; i++) {
+        struct raft_conf c;
+        if (st->entries[i].type == RAFT_ENTRY_CONF &&
+            raft_conf_decode(st->entries[i].data, st->entries[i].len, &c) == 0)
+            node_note_conf(srv, &c);
+    }
+    int rc = raft_restore(srv->node->raft, &st->hs, &st->snap, st->entries, st->n_entries);
+    if (rc != 0) {
+        snprintf(err, errlen, "Raft state in %s is inconsistent: %s", srv->cfg.dir,
+                 raft_strerror(rc));
+        return -1;
+    }
+    LOG_NOTICE("Raft log loaded: term %llu, commit %llu, %u entries after index %llu",
+               (unsigned long long)st->hs.term, (unsigned long long)st->hs.commit, st->n_entries,
+               (unsigned long long)st->snap.index);
+    return 0;
+}
+
 /* *lost: the node may have lost state it had acknowledged (node_safety.c). */
 static int open_log(struct server *srv, bool *lost, char *err, size_t errlen)
 {
     struct node *n = srv->node;
     struct storage_state st;
     *lost = node_safety_check_wal(srv);
-    if (storage_open(&n->st, srv->cfg.dir, (uint64_t)srv->cfg.node_id, srv->cfg.raft_log_fsync,
-                     err, errlen) != 0 ||
+    if (storage_open(&n->st, srv->cfg.dir, (uint64_t)srv->cfg.node_id, srv->cfg.raft_log_fsync, err,
+                     errlen) != 0 ||
         storage_load(n->st, &st, err, errlen) != 0)
         return -1;
-    if (st.fresh) {
-        /* First boot: record the initial configuration before anything else,
-         * so a restart finds the same members (cluster-members is read once).
-         * A snapshot already there lost its log: refused, or its base. */
-        initial_conf(srv, &st.snap.conf);
-        int rc = node_safety_fresh_snapshot(srv, &st, err, errlen);
-        *lost |= rc > 0;
-        struct storage_batch b = {.snapshot = &st.snap, .hs = &st.hs};
-        if (rc < 0 || storage_save(n->st, &b, err, errlen) != 0) {
-            storage_state_free(&st);
-            return -1;
-        }
-    }
-    if (node_snap_restore(srv, &st.snap, err, errlen) != 0) {
-        storage_state_free(&st);
-        return -1;
-    }
-    node_note_conf(srv, &st.snap.conf);
-    for (uint32_t i = 0; i < st.n_entries; i++) {
-        struct raft_conf c;
-        if (st.entries[i].type == RAFT_ENTRY_CONF &&
-            raft_conf_decode(st.entries[i].data, st.entries[i].len, &c) == 0)
-            node_note_conf(srv, &c);
-    }
-    int rc = raft_restore(n->raft, &st.hs, &st.snap, st.entries, st.n_entries);
-    if (rc == 0)
-        LOG_NOTICE("Raft log loaded: term %llu, commit %llu, %u entries after index %llu",
-                   (unsigned long long)st.hs.term, (unsigned long long)st.hs.commit,
-                   st.n_entries, (unsigned long long)st.snap.index);
+    int rc = st.fresh ? first_boot(srv, &st, lost, err, errlen) : 0;
+    if (rc == 0) rc = node_snap_restore(srv, &st.snap, err, errlen);
+    if (rc == 0) rc = restore_core(srv, &st, err, errlen);
     storage_state_free(&st);
-    if (rc != 0) {
-        snprintf(err, errlen, "Raft state in %s is inconsistent: %s", srv->cfg.dir,
-                 raft_strerror(rc));
-        return -1;
-    }
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen)

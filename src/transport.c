@@ -1,12 +1,15 @@
 /*
- * src/transport.c - outbound peer connections over hiredis async on libev.
- * The contract (wire protocol, delivery, limits) is in transport.h.
+ * src/transport.c - outbound peer connections over hiredis async on libev:
+ * the peer links, RAFT.AUTH and the incarnation exchange, RAFT.MSG framing
+ * and sending. The contract (wire protocol, delivery, limits) is in
+ * transport.h; the proxy link is in src/transport_proxy.c, one-shot requests
+ * in src/transport_call.c, the state they share in src/transport_int.h.
  *
- * With src/transport_reply.c, the only files that include hiredis. Each peer
- * owns at most one redisAsyncContext (a "link") and one libev timer whose
- * meaning follows the peer's state: the back-off delay when disconnected, the
- * connect timeout when connecting, the reply timeout when connected with
- * commands pending.
+ * With src/transport_reply.c, src/transport_proxy.c and src/transport_call.c,
+ * the only files that include hiredis. Each peer owns at most one
+ * redisAsyncContext (a "link") and one libev timer whose meaning follows the
+ * peer's state: the back-off delay when disconnected, the connect timeout
+ * when connecting, the reply timeout when connected with commands pending.
  *
  * Lifetime rule that keeps hiredis's callbacks safe: a link is detached
  * (p->ac = NULL) before it is freed, and every hiredis callback first checks
@@ -16,12 +19,6 @@
  * redisAsyncFree() called from inside a reply callback is deferred by hiredis
  * until that callback returns, which is what makes dropping a link from its
  * own reply callback (a refused RAFT.AUTH) safe.
- *
- * One-shot requests (struct call) point ac->data at the call instead, and
- * clear it before freeing the link themselves, so the callbacks hiredis runs
- * during that free find no call. When hiredis frees a link on its own (after
- * a failed connect or a disconnect) the call outlives it: the failure is
- * delivered by the call's timer, on a later loop iteration.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -34,104 +31,23 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
 
-#include "../resp/writer.h"
 #include "log.h"
 #include "transport.h"
+#include "transport_int.h"
 #include "util.h"
 
-struct peer {
-    struct transport *t;
-    uint64_t id;
-    char host[TRANSPORT_HOST_MAX];
-    int port;
-    enum transport_state state;
-    redisAsyncContext *ac; /* the live link; NULL when disconnected */
-    ev_timer timer;        /* back-off / connect timeout / reply timeout, by state */
-    uint32_t backoff_ms;   /* delay before the next retry */
-    uint32_t pending_cmds;
-    uint64_t pending_bytes;
-    int64_t event_us; /* monotonic time of the last connection event */
-    int authed;       /* the live link's RAFT.AUTH was accepted */
-    int down_logged;  /* a failure was logged at notice since the last success */
-    int auth_refused; /* the last RAFT.AUTH got an error (log it once) */
-    int unflushed;    /* messages queued since the last transport_flush() */
-    uint64_t sent, dropped, errors, connects;
-    uint64_t expect_inc, seen_inc; /* incarnations: see transport_expect_incarnation */
-    uint64_t inc_mismatches, lost_state_refusals;
-    int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
-    int peer_recovering;     /* its last "+OK <inc> recovering" said so */
-};
-
-/* One forwarded command, from transport_forward() to its callback. */
-struct fwd {
-    transport_reply_fn *cb; /* NULL once cancelled */
-    void *ud;
-    uint64_t cost;
-};
-
-/* The proxy link (see transport.h). Its queue is a ring in forward order:
- * the first n_failed entries were lost with an earlier link and wait for
- * delivery (by `deliver`, a zero-delay timer, or before the next reply);
- * the others are pending on the live link. */
-struct fwd_link {
-    uint64_t leader_id;    /* where ac goes; 0 when no link */
-    redisAsyncContext *ac; /* NULL when no link */
-    int connected;
-    ev_timer timer;   /* connect timeout, then forward timeout */
-    ev_timer deliver; /* delivers failures from the loop */
-    struct fwd *q;
-    size_t head, len, cap, n_failed;
-    uint64_t bytes; /* sum of q's costs */
-    char *password; /* password_len bytes (may hold NULs); 0 = no AUTH */
-    size_t password_len;
-    uint32_t timeout_ms;
-    struct resp_out enc; /* the reply being delivered, re-encoded */
-};
-
-/* One one-shot request, from transport_call() to its callback. */
-struct call {
-    struct transport *t;
-    redisAsyncContext *ac; /* the request's link; NULL once failed */
-    ev_timer timer;        /* the request's timeout; then delivers a failure */
-    transport_reply_fn *cb;
-    void *ud;
-    char addr[TRANSPORT_HOST_MAX + 8]; /* "host:port", for the log */
-};
-
-struct transport {
-    struct ev_loop *loop;
-    uint64_t self_id;
-    char self_str[24]; /* self_id in decimal, as sent on the wire */
-    char self_addr[TRANSPORT_HOST_MAX + 8]; /* host:port announced in RAFT.AUTH, or "" */
-    char inc_str[24];                       /* our incarnation in decimal, "" = none */
-    int recovering;                         /* RAFT.AUTH says "recovering" */
-    char *secret;
-    size_t secret_len;
-    struct transport_limits lim;
-    struct peer **peers; /* pointers: the embedded ev_timer must never move */
-    size_t n_peers, cap_peers;
-    struct fwd_link fwd;
-    struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
-    size_t n_calls;
-};
-
-static void calls_free(struct transport *t);
 static int queue_auth(struct peer *p);
-
-static void fwd_init(struct transport *t);
-static void fwd_free(struct transport *t);
-static void fwd_peer_changed(struct transport *t, uint64_t id);
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-static void *xcalloc(size_t n, size_t size)
+void *transport_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n, size);
     if (!p) abort();
     return p;
 }
 
-static struct peer *find_peer(const struct transport *t, uint64_t id, size_t *pos)
+struct peer *transport_find_peer(const struct transport *t, uint64_t id, size_t *pos)
 {
     for (size_t i = 0; i < t->n_peers; i++) {
         if (t->peers[i]->id != id) continue;
@@ -419,16 +335,16 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
 {
     static const struct transport_limits defaults = TRANSPORT_LIMITS_DEFAULT;
     assert(loop && self_id > 0 && secret);
-    struct transport *t = xcalloc(1, sizeof *t);
+    struct transport *t = transport_xcalloc(1, sizeof *t);
     t->loop = loop;
     t->self_id = self_id;
     snprintf(t->self_str, sizeof t->self_str, "%" PRIu64, self_id);
     t->secret_len = secret_len;
-    t->secret = xcalloc(1, t->secret_len + 1);
+    t->secret = transport_xcalloc(1, t->secret_len + 1);
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
     assert(valid_limits(&t->lim));
-    fwd_init(t);
+    transport_fwd_init(t);
     return t;
 }
 
@@ -442,8 +358,8 @@ static void peer_free(struct peer *p)
 void transport_free(struct transport *t)
 {
     if (!t) return;
-    calls_free(t);
-    fwd_free(t);
+    transport_calls_free(t);
+    transport_fwd_free(t);
     for (size_t i = 0; i < t->n_peers; i++)
         peer_free(t->peers[i]);
     free(t->peers);
@@ -466,7 +382,7 @@ static struct peer *peer_add(struct transport *t, uint64_t id)
         t->peers = grown;
         t->cap_peers = cap;
     }
-    struct peer *p = xcalloc(1, sizeof *p);
+    struct peer *p = transport_xcalloc(1, sizeof *p);
     p->t = t;
     p->id = id;
     ev_init(&p->timer, timer_cb);
@@ -482,13 +398,13 @@ int transport_set_peer(struct transport *t, uint64_t id, const char *host, int p
     if (id == 0 || id == t->self_id || host_len == 0 || host_len >= TRANSPORT_HOST_MAX ||
         port < 1 || port > 65535)
         return TRANSPORT_EINVAL;
-    struct peer *p = find_peer(t, id, NULL);
+    struct peer *p = transport_find_peer(t, id, NULL);
     if (p && p->port == port && strcmp(p->host, host) == 0) return TRANSPORT_OK;
     if (!p) {
         p = peer_add(t, id);
     } else {
         LOG_NOTICE("Peer %" PRIu64 " moves from %s:%d to %s:%d", id, p->host, p->port, host, port);
-        fwd_peer_changed(t, id);
+        transport_fwd_peer_changed(t, id);
         ev_timer_stop(t->loop, &p->timer);
         link_close(p);
         if (p->state == TRANSPORT_CONNECTED) mark_event(p);
@@ -507,21 +423,18 @@ int transport_set_peer(struct transport *t, uint64_t id, const char *host, int p
 void transport_remove_peer(struct transport *t, uint64_t id)
 {
     size_t pos;
-    struct peer *p = find_peer(t, id, &pos);
+    struct peer *p = transport_find_peer(t, id, &pos);
     if (!p) return;
     if (p->state == TRANSPORT_CONNECTED)
         LOG_NOTICE("Peer %" PRIu64 " removed; closing its connection", id);
-    fwd_peer_changed(t, id);
+    transport_fwd_peer_changed(t, id);
     peer_free(p);
     t->peers[pos] = t->peers[--t->n_peers];
 }
 
-/* 1 if a command costing `cost` does not fit in a queue holding cmds
- * commands and bytes bytes. One command of any size is admitted into an
- * empty queue, so that one above pending_bytes_max delays the next ones
- * instead of never going. */
-static int queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_t bytes,
-                      uint64_t cost)
+/* Shared with the proxy link; what it admits: transport_int.h. */
+int transport_queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_t bytes,
+                         uint64_t cost)
 {
     int bytes_full =
         bytes > 0 && (bytes >= lim->pending_bytes_max || cost > lim->pending_bytes_max - bytes);
@@ -541,7 +454,7 @@ size_t transport_frame_head(const struct transport *t, size_t len,
 int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
                           size_t len)
 {
-    struct peer *p = find_peer(t, to, NULL);
+    struct peer *p = transport_find_peer(t, to, NULL);
     if (!p) return TRANSPORT_ENOPEER;
     if (p->state != TRANSPORT_CONNECTED) {
         p->dropped++;
@@ -549,7 +462,7 @@ int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, siz
     }
     const struct transport_limits *lim = &t->lim;
     uint64_t cost = (uint64_t)len + TRANSPORT_CMD_OVERHEAD_BYTES;
-    if (queue_full(lim, p->pending_cmds, p->pending_bytes, cost)) {
+    if (transport_queue_full(lim, p->pending_cmds, p->pending_bytes, cost)) {
         p->dropped++;
         return TRANSPORT_EFULL;
     }
@@ -594,7 +507,7 @@ void transport_flush(struct transport *t)
 
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info)
 {
-    const struct peer *p = find_peer(t, id, NULL);
+    const struct peer *p = transport_find_peer(t, id, NULL);
     if (!p) return TRANSPORT_ENOPEER;
     memset(info, 0, sizeof *info);
     info->id = p->id;
@@ -637,7 +550,7 @@ void transport_set_recovering(struct transport *t, int on)
 
 int transport_expect_incarnation(struct transport *t, uint64_t id, uint64_t inc)
 {
-    struct peer *p = find_peer(t, id, NULL);
+    struct peer *p = transport_find_peer(t, id, NULL);
     if (!p) return TRANSPORT_ENOPEER;
     if (p->expect_inc != inc) {
         p->expect_inc = inc;
@@ -663,436 +576,4 @@ const char *transport_strerror(int err)
         return "invalid argument";
     }
     return "unknown transport error";
-}
-
-/* ------------------------------------------------------------ proxy link */
-
-static struct fwd *fwd_at(struct fwd_link *l, size_t i)
-{
-    return &l->q[(l->head + i) % l->cap];
-}
-
-static void fwd_push(struct fwd_link *l, const struct fwd *f)
-{
-    if (l->len == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        struct fwd *n = malloc(ncap * sizeof *n);
-        if (!n) abort();
-        for (size_t i = 0; i < l->len; i++)
-            n[i] = *fwd_at(l, i);
-        free(l->q);
-        l->q = n;
-        l->head = 0;
-        l->cap = ncap;
-    }
-    *fwd_at(l, l->len++) = *f;
-    l->bytes += f->cost;
-}
-
-static struct fwd fwd_pop(struct fwd_link *l)
-{
-    assert(l->len > 0);
-    struct fwd f = *fwd_at(l, 0);
-    l->head = (l->head + 1) % l->cap;
-    l->len--;
-    l->bytes -= f.cost;
-    return f;
-}
-
-static void fwd_arm(struct transport *t, uint32_t ms)
-{
-    ev_timer_stop(t->loop, &t->fwd.timer);
-    ev_timer_set(&t->fwd.timer, (double)ms / 1000.0, 0.0);
-    ev_timer_start(t->loop, &t->fwd.timer);
-}
-
-/* Calls back every failed entry, in order. The state is re-read after each
- * callback, which may forward (appending) or lose the link again. */
-static void deliver_failed(struct transport *t)
-{
-    struct fwd_link *l = &t->fwd;
-    ev_timer_stop(t->loop, &l->deliver);
-    while (l->n_failed > 0) {
-        struct fwd f = fwd_pop(l);
-        l->n_failed--;
-        if (f.cb) f.cb(f.ud, NULL, 0);
-    }
-}
-
-static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    deliver_failed(w->data);
-}
-
-/* Detaches the live link; every command pending on it fails (delivered from
- * the loop). hiredis_frees: we are inside its connect/disconnect callback,
- * which frees the context itself. hiredis's callbacks for the detached link
- * see a stale context and do nothing. */
-static void fwd_lost(struct transport *t, const char *why, int hiredis_frees)
-{
-    struct fwd_link *l = &t->fwd;
-    redisAsyncContext *ac = l->ac;
-    if (!ac) return;
-    size_t lost = l->len - l->n_failed;
-    if (lost)
-        LOG_NOTICE("Proxy link to leader %" PRIu64 " lost (%s): %zu forwarded commands fail",
-                   l->leader_id, why, lost);
-    else
-        LOG_VERBOSE("Proxy link to leader %" PRIu64 " closed (%s)", l->leader_id, why);
-    l->ac = NULL;
-    l->connected = 0;
-    l->leader_id = 0;
-    l->n_failed = l->len;
-    ev_timer_stop(t->loop, &l->timer);
-    if (!hiredis_frees) redisAsyncFree(ac);
-    if (l->n_failed) {
-        ev_timer_set(&l->deliver, 0.0, 0.0);
-        ev_timer_start(t->loop, &l->deliver);
-    }
-}
-
-static void fwd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct transport *t = w->data;
-    fwd_lost(t, t->fwd.connected ? "no reply within the forward timeout" : "connect timeout", 0);
-}
-
-static void fwd_connect_cb(const redisAsyncContext *ac, int status)
-{
-    struct transport *t = ac->data;
-    struct fwd_link *l = &t->fwd;
-    if (ac != l->ac) return;
-    if (status != REDIS_OK) {
-        fwd_lost(t, ac->c.errstr, 1);
-        return;
-    }
-    l->connected = 1;
-    redisEnableKeepAlive(&l->ac->c);
-    if (l->len > l->n_failed)
-        fwd_arm(t, l->timeout_ms);
-    else
-        ev_timer_stop(t->loop, &l->timer);
-}
-
-static void fwd_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-    (void)status;
-    struct transport *t = ac->data;
-    if (ac != t->fwd.ac) return;
-    fwd_lost(t, ac->c.errstr[0] ? ac->c.errstr : "connection closed", 1);
-}
-
-static void fwd_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    struct transport *t = ac->data;
-    const redisReply *reply = r;
-    if (!reply || ac != t->fwd.ac || reply->type != REDIS_REPLY_ERROR) return;
-    LOG_WARNING("Proxy link to leader %" PRIu64 ": AUTH refused: %s", t->fwd.leader_id, reply->str);
-    fwd_lost(t, "AUTH refused", 0);
-}
-
-static void fwd_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    struct transport *t = ac->data;
-    struct fwd_link *l = &t->fwd;
-    if (!r || ac != l->ac) return;
-    deliver_failed(t);       /* earlier commands first: order holds across links */
-    if (ac != l->ac) return; /* a callback lost this link: r's command failed too */
-    struct fwd f = fwd_pop(l);
-    if (l->len == 0)
-        ev_timer_stop(t->loop, &l->timer);
-    else
-        fwd_arm(t, l->timeout_ms);
-    resp_out_clear(&l->enc);
-    if (transport_reply_encode(r, &l->enc) != 0) {
-        resp_out_clear(&l->enc);
-        resp_add_error(&l->enc, "ERR the leader's reply could not be relayed");
-    }
-    if (f.cb) f.cb(f.ud, l->enc.data, l->enc.len);
-    resp_out_clear(&l->enc);
-    resp_out_shrink(&l->enc, 64 * 1024);
-}
-
-/* Starts a link to peer p. RAFT.AUTH goes first when raft-secret is set:
- * the leader then knows the link for a peer's (not one of its clients, not
- * held to maxclients); then AUTH when a password is set. */
-static int fwd_open(struct transport *t, const struct peer *p)
-{
-    struct fwd_link *l = &t->fwd;
-    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
-    if (!ac) abort();
-    if (ac->err) {
-        LOG_VERBOSE("Proxy link to leader %" PRIu64 " (%s:%d): %s", p->id, p->host, p->port,
-                    ac->c.errstr);
-        redisAsyncFree(ac);
-        return -1;
-    }
-    ac->data = t;
-    l->ac = ac;
-    l->leader_id = p->id;
-    l->connected = 0;
-    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
-        redisAsyncSetConnectCallback(ac, fwd_connect_cb) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, fwd_disconnect_cb) != REDIS_OK)
-        abort();
-    if (t->secret_len > 0) {
-        const char *argv[3] = {"RAFT.AUTH", t->secret, t->self_str};
-        size_t lens[3] = {9, t->secret_len, strlen(t->self_str)};
-        if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 3, argv, lens) != REDIS_OK) abort();
-    }
-    if (l->password_len) {
-        const char *argv[2] = {"AUTH", l->password};
-        size_t lens[2] = {4, l->password_len};
-        if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 2, argv, lens) != REDIS_OK) abort();
-    }
-    fwd_arm(t, t->lim.connect_timeout_ms);
-    return 0;
-}
-
-int transport_forward(struct transport *t, uint64_t leader_id, int argc, const char **argv,
-                      const size_t *lens, transport_reply_fn *cb, void *ud)
-{
-    struct fwd_link *l = &t->fwd;
-    if (argc < 1 || !cb) return TRANSPORT_EINVAL;
-    const struct peer *p = find_peer(t, leader_id, NULL);
-    if (!p) return TRANSPORT_ENOPEER;
-    uint64_t cost = TRANSPORT_CMD_OVERHEAD_BYTES;
-    for (int i = 0; i < argc; i++)
-        cost += lens[i];
-    if (queue_full(&t->lim, l->len, l->bytes, cost)) return TRANSPORT_EFULL;
-    if (l->ac && l->leader_id != leader_id) fwd_lost(t, "the leader changed", 0);
-    if (!l->ac && fwd_open(t, p) != 0) return TRANSPORT_ENOTCONN;
-    if (redisAsyncCommandArgv(l->ac, fwd_reply_cb, NULL, argc, argv, lens) != REDIS_OK)
-        return TRANSPORT_ENOTCONN;
-    int was_idle = l->len == l->n_failed;
-    struct fwd f = {.cb = cb, .ud = ud, .cost = cost};
-    fwd_push(l, &f);
-    if (was_idle && l->connected) fwd_arm(t, l->timeout_ms);
-    return TRANSPORT_OK;
-}
-
-void transport_forward_cancel_ud(struct transport *t, const void *ud)
-{
-    struct fwd_link *l = &t->fwd;
-    for (size_t i = 0; i < l->len; i++) {
-        struct fwd *f = fwd_at(l, i);
-        if (f->ud == ud) f->cb = NULL;
-    }
-}
-
-uint32_t transport_forward_pending(const struct transport *t)
-{
-    return (uint32_t)t->fwd.len;
-}
-
-void transport_set_forward(struct transport *t, const char *password, size_t password_len,
-                           uint32_t timeout_ms)
-{
-    struct fwd_link *l = &t->fwd;
-    assert(timeout_ms > 0 && (password || password_len == 0));
-    l->timeout_ms = timeout_ms;
-    if (password_len == l->password_len &&
-        memcmp(password ? password : "", l->password, password_len) == 0)
-        return;
-    explicit_bzero(l->password, l->password_len);
-    free(l->password);
-    l->password = xcalloc(1, password_len + 1);
-    if (password_len) memcpy(l->password, password, password_len);
-    l->password_len = password_len;
-}
-
-static void fwd_init(struct transport *t)
-{
-    struct fwd_link *l = &t->fwd;
-    ev_init(&l->timer, fwd_timer_cb);
-    l->timer.data = t;
-    ev_init(&l->deliver, deliver_cb);
-    l->deliver.data = t;
-    l->password = xcalloc(1, 1);
-    l->timeout_ms = t->lim.reply_timeout_ms ? t->lim.reply_timeout_ms : 15000;
-    resp_out_init(&l->enc, 2);
-}
-
-/* Shutdown: pending forwards are dropped without callbacks. */
-static void fwd_free(struct transport *t)
-{
-    struct fwd_link *l = &t->fwd;
-    ev_timer_stop(t->loop, &l->timer);
-    ev_timer_stop(t->loop, &l->deliver);
-    redisAsyncContext *ac = l->ac;
-    l->ac = NULL;
-    if (ac) redisAsyncFree(ac);
-    free(l->q);
-    explicit_bzero(l->password, l->password_len);
-    free(l->password);
-    resp_out_free(&l->enc);
-}
-
-static void fwd_peer_changed(struct transport *t, uint64_t id)
-{
-    if (t->fwd.ac && t->fwd.leader_id == id) fwd_lost(t, "the leader's address changed", 0);
-}
-
-/* ------------------------------------------------------ one-shot requests */
-
-/* Forgets c and closes its link (if not already handed to hiredis). */
-static void call_free(struct call *c)
-{
-    struct transport *t = c->t;
-    for (size_t i = 0; i < t->n_calls; i++)
-        if (t->calls[i] == c) {
-            t->calls[i] = t->calls[--t->n_calls];
-            break;
-        }
-    ev_timer_stop(t->loop, &c->timer);
-    redisAsyncContext *ac = c->ac;
-    if (ac) {
-        c->ac = NULL;
-        ac->data = NULL; /* deferred by hiredis when inside its callback */
-        redisAsyncFree(ac);
-    }
-    free(c);
-}
-
-/* Frees c, then calls back: the callback may call, cancel or free t. */
-static void call_finish(struct call *c, const char *resp, size_t len)
-{
-    transport_reply_fn *cb = c->cb;
-    void *ud = c->ud;
-    call_free(c);
-    cb(ud, resp, len);
-}
-
-static void call_arm(struct call *c, uint32_t ms)
-{
-    ev_timer_stop(c->t->loop, &c->timer);
-    ev_timer_set(&c->timer, (double)ms / 1000.0, 0.0);
-    ev_timer_start(c->t->loop, &c->timer);
-}
-
-static void call_log_failure(const struct call *c, const char *why)
-{
-    LOG_NOTICE("Request to %s failed: %s", c->addr, why);
-}
-
-/* Inside hiredis's connect or disconnect callback, which frees the link when
- * it returns: the failure waits for the loop. */
-static void call_lost(struct call *c, const char *why)
-{
-    call_log_failure(c, why);
-    c->ac = NULL;
-    call_arm(c, 0);
-}
-
-static void call_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct call *c = w->data;
-    if (c->ac) call_log_failure(c, "no reply within the timeout");
-    call_finish(c, NULL, 0);
-}
-
-static struct call *call_of(const redisAsyncContext *ac)
-{
-    struct call *c = ac->data;
-    return c && c->ac == ac ? c : NULL;
-}
-
-static void call_connect_cb(const redisAsyncContext *ac, int status)
-{
-    struct call *c = call_of(ac);
-    if (c && status != REDIS_OK) call_lost(c, ac->c.errstr);
-}
-
-static void call_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-    (void)status;
-    struct call *c = call_of(ac);
-    if (c) call_lost(c, ac->c.errstr[0] ? ac->c.errstr : "connection closed");
-}
-
-static void call_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    const redisReply *reply = r;
-    struct call *c = reply ? call_of(ac) : NULL;
-    if (!c || reply->type != REDIS_REPLY_ERROR) return;
-    char why[256];
-    snprintf(why, sizeof why, "RAFT.AUTH refused: %s", reply->str);
-    call_log_failure(c, why);
-    call_finish(c, NULL, 0);
-}
-
-static void call_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    struct call *c = r ? call_of(ac) : NULL;
-    if (!c) return;
-    struct resp_out enc;
-    resp_out_init(&enc, 2);
-    if (transport_reply_encode(r, &enc) == 0) {
-        call_finish(c, enc.data, enc.len);
-    } else {
-        call_log_failure(c, "the reply could not be re-encoded");
-        call_finish(c, NULL, 0);
-    }
-    resp_out_free(&enc);
-}
-
-int transport_call(struct transport *t, const char *host, int port, int argc, const char **argv,
-                   const size_t *lens, uint32_t timeout_ms, transport_reply_fn *cb, void *ud)
-{
-    size_t host_len = host ? strlen(host) : 0;
-    if (argc < 1 || !argv || !lens || !cb || timeout_ms == 0 || host_len == 0 ||
-        host_len >= TRANSPORT_HOST_MAX || port < 1 || port > 65535)
-        return TRANSPORT_EINVAL;
-    if (t->n_calls == TRANSPORT_CALLS_MAX) return TRANSPORT_EFULL;
-    struct call *c = xcalloc(1, sizeof *c);
-    c->t = t;
-    c->cb = cb;
-    c->ud = ud;
-    snprintf(c->addr, sizeof c->addr, "%s:%d", host, port);
-    ev_init(&c->timer, call_timer_cb);
-    c->timer.data = c;
-    t->calls[t->n_calls++] = c;
-    redisAsyncContext *ac = redisAsyncConnect(host, port);
-    if (!ac) abort(); /* allocation failure */
-    if (ac->err) {    /* failed before any I/O (e.g. unresolvable host) */
-        call_lost(c, ac->c.errstr);
-        redisAsyncFree(ac);
-        return TRANSPORT_OK;
-    }
-    ac->data = c;
-    c->ac = ac;
-    const char *auth[3] = {"RAFT.AUTH", t->secret, t->self_str};
-    size_t auth_lens[3] = {9, t->secret_len, strlen(t->self_str)};
-    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
-        redisAsyncSetConnectCallback(ac, call_connect_cb) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, call_disconnect_cb) != REDIS_OK ||
-        (t->secret_len > 0 &&
-         redisAsyncCommandArgv(ac, call_auth_cb, NULL, 3, auth, auth_lens) != REDIS_OK) ||
-        redisAsyncCommandArgv(ac, call_reply_cb, NULL, argc, argv, lens) != REDIS_OK)
-        abort(); /* only fails on a fresh context if memory ran out */
-    call_arm(c, timeout_ms);
-    return TRANSPORT_OK;
-}
-
-void transport_call_cancel_ud(struct transport *t, const void *ud)
-{
-    for (size_t i = t->n_calls; i-- > 0;)
-        if (t->calls[i]->ud == ud) call_free(t->calls[i]);
-}
-
-/* Shutdown: requests in flight are dropped without callbacks. */
-static void calls_free(struct transport *t)
-{
-    while (t->n_calls > 0)
-        call_free(t->calls[t->n_calls - 1]);
 }

@@ -1,8 +1,8 @@
 /*
  * src/transport_reply.c - part of the transport module (src/transport.h):
  * re-encodes a hiredis reply tree as RESP2 (transport_reply_encode), for the
- * proxy link and one-shot requests. With src/transport.c the only files that
- * include hiredis.
+ * proxy link and one-shot requests. With the other src/transport*.c files,
+ * the only files that include hiredis.
  */
 #include <hiredis/hiredis.h>
 

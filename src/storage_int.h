@@ -1,0 +1,91 @@
+/*
+ * src/storage_int.h - private to the storage module's files (src/storage.c:
+ * the statement helpers and the write transactions; src/storage_open.c:
+ * opening, recognising and reading a data file): the handle's state and the
+ * helpers both use. Nothing else includes it; the rest of the server uses
+ * storage.h, which documents the module.
+ */
+#ifndef STORAGE_INT_H
+#define STORAGE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage.h"
+
+/* SQLite's handles, by their struct names: this header leaves sqlite3.h to
+ * the storage files. */
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* Statements of the write paths, prepared once at open (their SQL:
+ * src/storage_open.c). */
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_LOG_INSERT,
+    ST_LOG_TRUNCATE,
+    ST_LOG_DROP_UPTO,
+    ST_META_SET,
+    ST_CONF_CLEAR,
+    ST_CONF_ADD,
+    ST_PEER_GET,
+    ST_PEER_SET,
+    ST_PEER_FORGET,
+    ST_COUNT
+};
+
+/* Rows of the meta table; every one exists from creation on (their names:
+ * storage_meta_names). */
+enum meta_key {
+    MK_NODE_ID,
+    MK_TERM,
+    MK_VOTE,
+    MK_COMMIT,
+    MK_SNAP_INDEX,
+    MK_SNAP_TERM,
+    MK_HAS_CONF,
+    MK_INCARNATION,
+    MK_RECOVERING,
+    MK_COUNT
+};
+
+extern const char *const storage_meta_names[MK_COUNT];
+
+struct storage {
+    struct sqlite3 *db;
+    char *path; /* dir/raftcache.db, for messages */
+    uint64_t node_id;
+    int fsync;
+    struct sqlite3_stmt *stmt[ST_COUNT];
+    /* What is stored, kept in step with the database after each COMMIT. */
+    struct raft_hard_state hs;
+    raft_index snap_index;
+    raft_term snap_term;
+    bool has_conf;         /* a configuration was ever recorded */
+    raft_index last_index; /* snap_index when the log is empty */
+    uint64_t incarnation;  /* IDENTITY in storage.h */
+    bool recovering;       /* storage_set_recovering() */
+    /* Rows trim_lo .. snap_index are compacted but may still be stored:
+     * storage_trim() deletes them a bounded chunk at a time. */
+    raft_index trim_lo;
+    uint32_t trim_rows; /* rows per trim statement, adapted to their cost */
+    uint64_t fsync_count, fsync_total_us, fsync_max_us;
+};
+
+/* Writes the message into err (when errlen > 0) and returns code. */
+__attribute__((format(printf, 4, 5))) int storage_fail(char *err, size_t errlen, int code,
+                                                       const char *fmt, ...);
+/* The connection's last error, about `what`: STORAGE_EBADFILE for damage
+ * SQLite found in the file, STORAGE_EIO for anything else. */
+int storage_sql_error(struct storage *s, const char *what, char *err, size_t errlen);
+/* Runs SQL that returns no rows (one statement or several). */
+int storage_exec(struct storage *s, const char *sql, char *err, size_t errlen);
+/* First column of the first row of a one-off query, into *num (as an
+ * integer) and/or text[0..textlen) (as text); either may be NULL. */
+int storage_query_one(struct storage *s, const char *sql, int64_t *num, char *text, size_t textlen,
+                      char *err, size_t errlen);
+
+#endif
