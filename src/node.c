@@ -348,6 +348,11 @@ int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t l
     return 0;
 }
 
+void node_receiving(struct server *srv, uint64_t from)
+{
+    raft_receiving(srv->node->raft, (raft_id)from);
+}
+
 /* ------------------------------------------------------------- applying */
 
 void node_fatal(const char *what, const char *err)

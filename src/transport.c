@@ -22,6 +22,14 @@
  * during that free find no call. When hiredis frees a link on its own (after
  * a failed connect or a disconnect) the call outlives it: the failure is
  * delivered by the call's timer, on a later loop iteration.
+ *
+ * Large messages are fed to hiredis in FEED_CHUNK_BYTES pieces, topped up by
+ * a prepare watcher as the socket drains: hiredis moves the rest of its
+ * output buffer after every partial write, which would make one message of
+ * N bytes cost time proportional to N squared (minutes at 512 MB). Commands
+ * queued while one is being fed wait in the peer's backlog, in order, and
+ * reach hiredis (their reply callbacks with them) once it is wholly handed
+ * over, so the bytes on the wire and hiredis's callbacks stay in step.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -33,11 +41,22 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
+#include <hiredis/sds.h>
 
 #include "../resp/writer.h"
 #include "log.h"
 #include "transport.h"
 #include "util.h"
+
+/* A framed command that waits in a peer's backlog or is being fed. */
+struct outmsg {
+    redisCallbackFn *fn;
+    char *cmd; /* owned */
+    size_t len;
+    uint64_t cost;
+};
+
+#define FEED_CHUNK_BYTES (1u << 20)
 
 struct peer {
     struct transport *t;
@@ -60,6 +79,10 @@ struct peer {
     uint64_t inc_mismatches, lost_state_refusals;
     int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
     int peer_recovering;     /* its last "+OK <inc> recovering" said so */
+    struct outmsg feeding;   /* the command being fed to hiredis; cmd NULL if none */
+    size_t fed;              /* bytes of it hiredis has */
+    struct outmsg *backlog;  /* ring of commands queued behind it */
+    size_t bl_head, bl_len, bl_cap;
 };
 
 /* One forwarded command, from transport_forward() to its callback. */
@@ -113,6 +136,7 @@ struct transport {
     struct fwd_link fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
+    ev_prepare feeder; /* active while a peer feeds a large command */
 };
 
 static void calls_free(struct transport *t);
@@ -157,8 +181,11 @@ static void mark_event(struct peer *p)
 /* Detaches and frees the live link, if any. Pending commands are forgotten:
  * their callbacks, run by hiredis now or when the current callback returns,
  * see a stale link. */
+static void out_drop(struct peer *p);
+
 static void link_close(struct peer *p)
 {
+    out_drop(p);
     redisAsyncContext *ac = p->ac;
     if (!ac) return;
     p->ac = NULL;
@@ -172,6 +199,7 @@ static void schedule_retry(struct peer *p)
 {
     const struct transport_limits *lim = &p->t->lim;
     assert(p->ac == NULL);
+    out_drop(p);
     if (p->state == TRANSPORT_CONNECTED) mark_event(p);
     p->state = TRANSPORT_DISCONNECTED;
     p->pending_cmds = 0;
@@ -338,14 +366,129 @@ static void count_queued(struct peer *p, uint64_t cost)
     p->pending_bytes += cost;
 }
 
+/* ------------------------------------------------ feeding large commands */
+
+/* Forgets the command being fed and the backlog (the link is gone: their
+ * replies will never come, and pending counts are reset by the caller). */
+static void out_drop(struct peer *p)
+{
+    free(p->feeding.cmd);
+    p->feeding.cmd = NULL;
+    for (size_t i = 0; i < p->bl_len; i++)
+        free(p->backlog[(p->bl_head + i) % p->bl_cap].cmd);
+    p->bl_head = p->bl_len = 0;
+}
+
+/* Commands must wait in the backlog: one is being fed, or others wait. */
+static int out_busy(const struct peer *p)
+{
+    return p->feeding.cmd != NULL || p->bl_len > 0;
+}
+
+/* Appends m (ownership taken) to the backlog. Bounded by pending_cmds_max,
+ * which transport_send() checked. */
+static void backlog_push(struct peer *p, struct outmsg m)
+{
+    if (p->bl_len == p->bl_cap) {
+        size_t ncap = p->bl_cap ? p->bl_cap * 2 : 16;
+        struct outmsg *n = malloc(ncap * sizeof *n);
+        if (!n) abort();
+        for (size_t i = 0; i < p->bl_len; i++)
+            n[i] = p->backlog[(p->bl_head + i) % p->bl_cap];
+        free(p->backlog);
+        p->backlog = n;
+        p->bl_head = 0;
+        p->bl_cap = ncap;
+    }
+    p->backlog[(p->bl_head + p->bl_len++) % p->bl_cap] = m;
+}
+
+/* Hands m (ownership taken) to hiredis: whole if small, else its first
+ * chunk, with its reply callback, the rest fed by feed(). */
+static int link_append(struct peer *p, struct outmsg m)
+{
+    size_t first = m.len > FEED_CHUNK_BYTES ? FEED_CHUNK_BYTES : m.len;
+    int rc = redisAsyncFormattedCommand(p->ac, m.fn, (void *)(uintptr_t)m.cost, m.cmd, first);
+    if (rc != REDIS_OK || first == m.len) {
+        free(m.cmd);
+        return rc == REDIS_OK ? 0 : -1;
+    }
+    p->feeding = m;
+    p->fed = first;
+    ev_prepare_start(p->t->loop, &p->t->feeder);
+    return 0;
+}
+
+/* Tops up hiredis's output buffer from the command being fed, while it holds
+ * less than half a chunk; the backlog follows once that command is handed
+ * over. The rest of the buffer is moved after each partial write, so
+ * keeping it small keeps a write's cost bounded. */
+static void feed(struct peer *p)
+{
+    redisContext *c = &p->ac->c;
+    int was_empty = sdslen(c->obuf) == 0;
+    while (p->feeding.cmd && sdslen(c->obuf) < FEED_CHUNK_BYTES / 2) {
+        size_t n = p->feeding.len - p->fed;
+        if (n > FEED_CHUNK_BYTES) n = FEED_CHUNK_BYTES;
+        if (redisAppendFormattedCommand(c, p->feeding.cmd + p->fed, n) != REDIS_OK) abort();
+        p->fed += n;
+        if (p->fed < p->feeding.len) continue;
+        free(p->feeding.cmd);
+        p->feeding.cmd = NULL;
+        while (!p->feeding.cmd && p->bl_len > 0) {
+            struct outmsg m = p->backlog[p->bl_head];
+            p->bl_head = (p->bl_head + 1) % p->bl_cap;
+            p->bl_len--;
+            if (link_append(p, m) != 0) abort(); /* a live link only fails on OOM */
+        }
+    }
+    /* hiredis stopped watching for writability once its buffer emptied. */
+    if (was_empty && sdslen(c->obuf) > 0) redisAsyncHandleWrite(p->ac);
+}
+
+static void feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)revents;
+    struct transport *t = w->data;
+    int feeding = 0;
+    for (size_t i = 0; i < t->n_peers; i++) {
+        struct peer *p = t->peers[i];
+        if (p->feeding.cmd && p->ac) feed(p); /* may lose the link */
+        feeding |= p->feeding.cmd != NULL;
+    }
+    if (!feeding) ev_prepare_stop(loop, w);
+}
+
+/* Queues one framed command (copied) on the live link. */
+static int queue_framed(struct peer *p, redisCallbackFn *fn, const char *cmd, size_t len,
+                        uint64_t cost)
+{
+    if (!out_busy(p) && len <= FEED_CHUNK_BYTES) {
+        if (redisAsyncFormattedCommand(p->ac, fn, (void *)(uintptr_t)cost, cmd, len) != REDIS_OK)
+            return -1;
+    } else {
+        struct outmsg m = {.fn = fn, .cmd = malloc(len ? len : 1), .len = len, .cost = cost};
+        if (!m.cmd) abort();
+        memcpy(m.cmd, cmd, len);
+        if (out_busy(p))
+            backlog_push(p, m);
+        else if (link_append(p, m) != 0)
+            return -1;
+    }
+    count_queued(p, cost);
+    return 0;
+}
+
 /* Queues one command on the live link. */
 static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char **argv,
                      const size_t *argvlen, uint64_t cost)
 {
-    if (redisAsyncCommandArgv(p->ac, fn, (void *)(uintptr_t)cost, argc, argv, argvlen) != REDIS_OK)
-        return -1;
-    count_queued(p, cost);
-    return 0;
+    char *cmd;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    if (len < 0) return -1;
+    int rc = queue_framed(p, fn, cmd, (size_t)len, cost);
+    redisFreeCommand(cmd);
+    return rc;
 }
 
 /* Queues RAFT.AUTH on the live link. */
@@ -428,6 +571,8 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
     assert(valid_limits(&t->lim));
+    ev_prepare_init(&t->feeder, feeder_cb);
+    t->feeder.data = t;
     fwd_init(t);
     return t;
 }
@@ -436,12 +581,14 @@ static void peer_free(struct peer *p)
 {
     ev_timer_stop(p->t->loop, &p->timer);
     link_close(p);
+    free(p->backlog);
     free(p);
 }
 
 void transport_free(struct transport *t)
 {
     if (!t) return;
+    ev_prepare_stop(t->loop, &t->feeder);
     calls_free(t);
     fwd_free(t);
     for (size_t i = 0; i < t->n_peers; i++)
@@ -554,12 +701,10 @@ int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, siz
         return TRANSPORT_EFULL;
     }
     int was_idle = p->pending_cmds == 0;
-    if (redisAsyncFormattedCommand(p->ac, msg_reply_cb, (void *)(uintptr_t)cost, cmd, cmd_len) !=
-        REDIS_OK) {
+    if (queue_framed(p, msg_reply_cb, cmd, cmd_len, cost) != 0) {
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
-    count_queued(p, cost);
     p->sent++;
     p->unflushed = 1;
     if (was_idle && lim->reply_timeout_ms) arm(p, lim->reply_timeout_ms);
@@ -588,7 +733,11 @@ void transport_flush(struct transport *t)
         p->unflushed = 0;
         /* Only a connected link: on a connecting one hiredis would finish the
          * connect here. A write error frees the link (disconnect_cb). */
-        if (p->state == TRANSPORT_CONNECTED && p->ac) redisAsyncHandleWrite(p->ac);
+        if (p->state != TRANSPORT_CONNECTED || !p->ac) continue;
+        if (p->feeding.cmd)
+            feed(p); /* writes too */
+        else
+            redisAsyncHandleWrite(p->ac);
     }
 }
 
