@@ -19,7 +19,7 @@ owners() { # PATTERN ALLOWED-REGEX WHAT
         exit 1
     fi
 }
-owners 'sqlite3\.h' 'storage\.c' "SQLite"
+owners 'sqlite3\.h' 'storage(_vfs)?\.c' "SQLite"
 owners 'hiredis' 'transport(_reply)?\.c' "hiredis"
 owners 'ev\.h|loop\.h' 'loop\.h|server\.c|conn\.c|transport\.c' "libev"
 echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis and libev stay in their files"

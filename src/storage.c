@@ -10,6 +10,7 @@
  * (hard state, snapshot, last index) in step only after COMMIT succeeded.
  */
 #include "storage.h"
+#include "storage_vfs.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -131,6 +132,7 @@ static const int schema_tables[STORAGE_SCHEMA_VERSION + 1] = {[1] = 3, [2] = 3, 
 
 struct storage {
     sqlite3 *db;
+    struct storage_vfs *vfs; /* the one db was opened with; NULL: the default */
     char *path; /* dir/raftcache.db, for messages */
     uint64_t node_id;
     int fsync;
@@ -328,8 +330,10 @@ static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
     if (!s->path) return fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     snprintf(s->path, n, "%s/%s", dir, STORAGE_FILE_NAME);
 
-    int rc = sqlite3_open_v2(
-        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    s->vfs = storage_vfs_create();
+    int rc = sqlite3_open_v2(s->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             s->vfs ? storage_vfs_name(s->vfs) : NULL);
     if (rc != SQLITE_OK) {
         if (!s->db) return fail(err, errlen, STORAGE_EIO, "%s: out of memory", s->path);
         return sql_error(s, "cannot open", err, errlen);
@@ -1045,6 +1049,12 @@ void storage_close(struct storage *s)
         sqlite3_finalize(s->stmt[i]);
     /* Every statement is finalized, so this closes (and checkpoints) now. */
     sqlite3_close(s->db);
+    storage_vfs_free(s->vfs);
     free(s->path);
     free(s);
+}
+
+void storage_set_progress(struct storage *s, void (*fn)(void *ud), void *ud, uint32_t interval_ms)
+{
+    if (s->vfs) storage_vfs_set_hook(s->vfs, fn, ud, interval_ms);
 }

@@ -32,6 +32,8 @@
  * over, so the bytes on the wire and hiredis's callbacks stay in step.
  */
 #include <assert.h>
+#include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,8 @@ struct outmsg {
 };
 
 #define FEED_CHUNK_BYTES (1u << 20)
+#define FLUSH_CHUNKS_MAX 16  /* per peer and transport_flush() */
+#define TIMER_LATE_US 500000 /* a timer this late means the loop was blocked */
 
 struct peer {
     struct transport *t;
@@ -79,6 +83,7 @@ struct peer {
     uint64_t inc_mismatches, lost_state_refusals;
     int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
     int peer_recovering;     /* its last "+OK <inc> recovering" said so */
+    int64_t due_us;          /* when the timer should fire (monotonic) */
     struct outmsg feeding;   /* the command being fed to hiredis; cmd NULL if none */
     size_t fed;              /* bytes of it hiredis has */
     struct outmsg *backlog;  /* ring of commands queued behind it */
@@ -165,9 +170,12 @@ static struct peer *find_peer(const struct transport *t, uint64_t id, size_t *po
     return NULL;
 }
 
-/* (Re)starts the peer's timer as a one-shot of ms milliseconds. */
+/* (Re)starts the peer's timer as a one-shot of ms milliseconds from now
+ * (which may be inside a long step of the loop: its clock is refreshed). */
 static void arm(struct peer *p, uint32_t ms)
 {
+    ev_now_update(p->t->loop);
+    p->due_us = util_monotonic_us() + (int64_t)ms * 1000;
     ev_timer_stop(p->t->loop, &p->timer);
     ev_timer_set(&p->timer, (double)ms / 1000.0, 0.0);
     ev_timer_start(p->t->loop, &p->timer);
@@ -422,8 +430,10 @@ static int link_append(struct peer *p, struct outmsg m)
 /* Tops up hiredis's output buffer from the command being fed, while it holds
  * less than half a chunk; the backlog follows once that command is handed
  * over. The rest of the buffer is moved after each partial write, so
- * keeping it small keeps a write's cost bounded. */
-static void feed(struct peer *p)
+ * keeping it small keeps a write's cost bounded. Writes when hiredis is not
+ * watching the socket (its buffer was empty) or `now` is set. May lose the
+ * link (p->ac NULL after). */
+static void feed(struct peer *p, int now)
 {
     redisContext *c = &p->ac->c;
     int was_empty = sdslen(c->obuf) == 0;
@@ -432,6 +442,8 @@ static void feed(struct peer *p)
         if (n > FEED_CHUNK_BYTES) n = FEED_CHUNK_BYTES;
         if (redisAppendFormattedCommand(c, p->feeding.cmd + p->fed, n) != REDIS_OK) abort();
         p->fed += n;
+        /* The peer is taking it: the reply timeout measures silence. */
+        if (p->t->lim.reply_timeout_ms) arm(p, p->t->lim.reply_timeout_ms);
         if (p->fed < p->feeding.len) continue;
         free(p->feeding.cmd);
         p->feeding.cmd = NULL;
@@ -443,7 +455,7 @@ static void feed(struct peer *p)
         }
     }
     /* hiredis stopped watching for writability once its buffer emptied. */
-    if (was_empty && sdslen(c->obuf) > 0) redisAsyncHandleWrite(p->ac);
+    if ((was_empty || now) && sdslen(c->obuf) > 0) redisAsyncHandleWrite(p->ac);
 }
 
 static void feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -453,23 +465,28 @@ static void feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     int feeding = 0;
     for (size_t i = 0; i < t->n_peers; i++) {
         struct peer *p = t->peers[i];
-        if (p->feeding.cmd && p->ac) feed(p); /* may lose the link */
+        if (p->feeding.cmd && p->ac) feed(p, 0); /* may lose the link */
         feeding |= p->feeding.cmd != NULL;
     }
     if (!feeding) ev_prepare_stop(loop, w);
 }
 
-/* Queues one framed command (copied) on the live link. */
+/* Queues one framed command on the live link: cmd is copied, or taken when
+ * `owned` is set (cmd is then freed whatever the result). */
 static int queue_framed(struct peer *p, redisCallbackFn *fn, const char *cmd, size_t len,
-                        uint64_t cost)
+                        uint64_t cost, char *owned)
 {
     if (!out_busy(p) && len <= FEED_CHUNK_BYTES) {
-        if (redisAsyncFormattedCommand(p->ac, fn, (void *)(uintptr_t)cost, cmd, len) != REDIS_OK)
-            return -1;
+        int rc = redisAsyncFormattedCommand(p->ac, fn, (void *)(uintptr_t)cost, cmd, len);
+        free(owned);
+        if (rc != REDIS_OK) return -1;
     } else {
-        struct outmsg m = {.fn = fn, .cmd = malloc(len ? len : 1), .len = len, .cost = cost};
-        if (!m.cmd) abort();
-        memcpy(m.cmd, cmd, len);
+        struct outmsg m = {.fn = fn, .cmd = owned, .len = len, .cost = cost};
+        if (!m.cmd) {
+            m.cmd = malloc(len ? len : 1);
+            if (!m.cmd) abort();
+            memcpy(m.cmd, cmd, len);
+        }
         if (out_busy(p))
             backlog_push(p, m);
         else if (link_append(p, m) != 0)
@@ -486,7 +503,7 @@ static int queue_cmd(struct peer *p, redisCallbackFn *fn, int argc, const char *
     char *cmd;
     int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     if (len < 0) return -1;
-    int rc = queue_framed(p, fn, cmd, (size_t)len, cost);
+    int rc = queue_framed(p, fn, cmd, (size_t)len, cost, NULL);
     redisFreeCommand(cmd);
     return rc;
 }
@@ -546,6 +563,13 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         link_lost(p, "connect timeout");
         break;
     case TRANSPORT_CONNECTED:
+        /* Fired late: the loop was busy (a long log write) and read nothing
+         * meanwhile, so the silence was not measured; replies may be waiting
+         * in the socket. Measure again, from now. */
+        if (util_monotonic_us() > p->due_us + TIMER_LATE_US) {
+            arm(p, p->t->lim.reply_timeout_ms);
+            break;
+        }
         link_lost(p, "no reply within the reply timeout");
         break;
     }
@@ -685,23 +709,29 @@ size_t transport_frame_head(const struct transport *t, size_t len,
     return (size_t)n;
 }
 
-int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
-                          size_t len)
+/* transport_send_framed(), taking cmd when `owned` is set. */
+static int send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
+                       size_t len, char *owned)
 {
     struct peer *p = find_peer(t, to, NULL);
-    if (!p) return TRANSPORT_ENOPEER;
+    if (!p) {
+        free(owned);
+        return TRANSPORT_ENOPEER;
+    }
     if (p->state != TRANSPORT_CONNECTED) {
+        free(owned);
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
     const struct transport_limits *lim = &t->lim;
     uint64_t cost = (uint64_t)len + TRANSPORT_CMD_OVERHEAD_BYTES;
     if (queue_full(lim, p->pending_cmds, p->pending_bytes, cost)) {
+        free(owned);
         p->dropped++;
         return TRANSPORT_EFULL;
     }
     int was_idle = p->pending_cmds == 0;
-    if (queue_framed(p, msg_reply_cb, cmd, cmd_len, cost) != 0) {
+    if (queue_framed(p, msg_reply_cb, cmd, cmd_len, cost, owned) != 0) {
         p->dropped++;
         return TRANSPORT_ENOTCONN;
     }
@@ -709,6 +739,50 @@ int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, siz
     p->unflushed = 1;
     if (was_idle && lim->reply_timeout_ms) arm(p, lim->reply_timeout_ms);
     return TRANSPORT_OK;
+}
+
+int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
+                          size_t len)
+{
+    return send_framed(t, to, cmd, cmd_len, len, NULL);
+}
+
+int transport_send_framed_owned(struct transport *t, uint64_t to, char *cmd, size_t cmd_len,
+                                size_t len)
+{
+    return send_framed(t, to, cmd, cmd_len, len, cmd);
+}
+
+static int ping(struct transport *t, struct peer *p)
+{
+    if (p->state != TRANSPORT_CONNECTED) return TRANSPORT_ENOTCONN;
+    if (queue_full(&t->lim, p->pending_cmds, p->pending_bytes, TRANSPORT_CMD_OVERHEAD_BYTES))
+        return TRANSPORT_EFULL;
+    int was_idle = p->pending_cmds == 0;
+    if (queue_cmd(p, msg_reply_cb, 1, (const char *[]){"PING"}, (size_t[]){4},
+                  TRANSPORT_CMD_OVERHEAD_BYTES) != 0)
+        return TRANSPORT_ENOTCONN;
+    p->unflushed = 1;
+    if (was_idle && t->lim.reply_timeout_ms) arm(p, t->lim.reply_timeout_ms);
+    return TRANSPORT_OK;
+}
+
+int transport_ping(struct transport *t, uint64_t to)
+{
+    if (to == 0) {
+        for (size_t i = 0; i < t->n_peers; i++)
+            ping(t, t->peers[i]);
+        return TRANSPORT_OK;
+    }
+    struct peer *p = find_peer(t, to, NULL);
+    return p ? ping(t, p) : TRANSPORT_ENOPEER;
+}
+
+void transport_heard(struct transport *t, uint64_t id)
+{
+    struct peer *p = find_peer(t, id, NULL);
+    if (p && p->ac && p->pending_cmds > 0 && t->lim.reply_timeout_ms)
+        arm(p, t->lim.reply_timeout_ms);
 }
 
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
@@ -729,15 +803,38 @@ void transport_flush(struct transport *t)
 {
     for (size_t i = 0; i < t->n_peers; i++) {
         struct peer *p = t->peers[i];
-        if (!p->unflushed) continue;
-        p->unflushed = 0;
         /* Only a connected link: on a connecting one hiredis would finish the
          * connect here. A write error frees the link (disconnect_cb). */
         if (p->state != TRANSPORT_CONNECTED || !p->ac) continue;
-        if (p->feeding.cmd)
-            feed(p); /* writes too */
-        else
+        if (!p->unflushed && !p->feeding.cmd && sdslen(p->ac->c.obuf) == 0) continue;
+        p->unflushed = 0;
+        if (!p->feeding.cmd) {
             redisAsyncHandleWrite(p->ac);
+            continue;
+        }
+        /* While the socket takes whole chunks, feed it more (bounded). */
+        for (int k = 0; k < FLUSH_CHUNKS_MAX && p->ac && p->feeding.cmd; k++) {
+            feed(p, 1);
+            if (p->ac && sdslen(p->ac->c.obuf) > 0) break;
+        }
+    }
+}
+
+void transport_drain(struct transport *t, uint32_t timeout_ms)
+{
+    int64_t deadline_us = util_monotonic_us() + (int64_t)timeout_ms * 1000;
+    struct pollfd fds[TRANSPORT_DRAIN_PEERS_MAX];
+    for (;;) {
+        transport_flush(t);
+        nfds_t n = 0;
+        for (size_t i = 0; i < t->n_peers && n < TRANSPORT_DRAIN_PEERS_MAX; i++) {
+            struct peer *p = t->peers[i];
+            if (p->ac && p->feeding.cmd)
+                fds[n++] = (struct pollfd){.fd = p->ac->c.fd, .events = POLLOUT};
+        }
+        int64_t left_us = deadline_us - util_monotonic_us();
+        if (n == 0 || left_us <= 0) return;
+        if (poll(fds, n, (int)(left_us / 1000) + 1) < 0 && errno != EINTR) return;
     }
 }
 
