@@ -418,6 +418,13 @@ int raft_propose_parts(struct raft *r, const struct raft_part *parts, uint32_t n
     return 0;
 }
 
+void raft_receiving(struct raft *r, raft_id from)
+{
+    if (r->role == RAFT_FOLLOWER && from != 0 && r->leader == from) r->election_elapsed = 0;
+    struct progress *p = r->role == RAFT_LEADER && from != r->id ? raft_pr(r, from) : NULL;
+    if (p) p->recent_active = true;
+}
+
 void raft_report_unreachable(struct raft *r, raft_id to)
 {
     struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;

@@ -322,6 +322,20 @@ bool raft_recovering(const struct raft *r);
 /* One logical clock tick: drives elections, heartbeats, CheckQuorum, timeouts. */
 void raft_tick(struct raft *r);
 
+/* Bytes arrived from peer `from` on its link, short of a whole message (the driver's
+ * transport is still receiving one: a large AppendEntries takes a while; or the peer
+ * is busy writing its log and says it is alive). Liveness only, never state:
+ *  - a follower whose leader in the current term is `from` treats it as hearing from
+ *    its leader: its election timer restarts, as a heartbeat would restart it (§3.4:
+ *    the timer measures the leader's liveness, and bytes still arriving from it prove
+ *    it alive however long the whole message takes);
+ *  - a leader counts `from` active for CheckQuorum (§6.2: it is not partitioned from
+ *    a peer whose bytes reach it), nothing more (not an answer: a learner's promotion
+ *    and the RAFT_EUNSAFE check still need real ones).
+ * From anyone else, or in any other role, nothing at all: a message of a new leader or
+ * term must arrive whole to count. */
+void raft_receiving(struct raft *r, raft_id from);
+
 /* Feeds one message from a peer. The message is borrowed for the call only (entry and
  * chunk data are copied). Returns 0 (including for messages Raft ignores: stale terms,
  * duplicates, responses to a past role), or RAFT_EINVAL if m->to is not this server,

@@ -569,6 +569,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     c->in_received += (uint64_t)n;
     srv->stats.net_input_bytes += (uint64_t)n;
     c->last_interaction_ms = server_now_ms();
+    /* A large Raft message takes many reads: each one shows its sender alive. */
+    if (c->flags & CLIENT_PEER) node_receiving(srv, c->peer_id);
     if (srv->cfg.client_query_buffer_limit > 0 &&
         c->qlen > (size_t)srv->cfg.client_query_buffer_limit) {
         LOG_WARNING("Closing client that reached max query buffer length: id=%llu addr=%s "

@@ -228,14 +228,59 @@ static void reply_refused(struct server *srv, struct client *c, int rc)
     else resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
 }
 
-void node_add_waiter(struct server *srv, struct client *c, raft_index index)
+/* The encoding buffer is kept for messages up to this size; one that
+ * carried a larger entry is handed to the link (which would otherwise copy
+ * it), so the largest value ever replicated does not stay allocated. */
+#define ENC_KEEP_BYTES (1u << 20)
+
+/* Above this, copying an entry (proposing, encoding, applying it) takes long
+ * enough that the peers should hear from us first. */
+#define BIG_ENTRY_BYTES (2 * ENC_KEEP_BYTES)
+
+/* Before a step that keeps the loop busy for a while: the peers hear from
+ * us now (raft_receiving() on their side), so that the step's time counts
+ * from here, not from our last heartbeat or answer. */
+static void ping_peers(struct node *n)
+{
+    transport_ping(n->tr, n->role == RAFT_LEADER ? 0 : n->leader);
+    transport_flush(n->tr);
+}
+
+/* A write's deadline: raft-request-timeout-ms, plus the time a large entry
+ * takes to reach the followers and be written on each node, which is not a
+ * lack of quorum: 1 ms per WRITE_ALLOWANCE_BYTES_PER_MS (16 MB a second). */
+#define WRITE_ALLOWANCE_BYTES_PER_MS (16u << 10)
+
+static int64_t sum_parts(const struct raft_part *parts, uint32_t n_parts)
+{
+    int64_t bytes = 0;
+    for (uint32_t i = 0; i < n_parts; i++)
+        bytes += parts[i].len;
+    return bytes;
+}
+
+/* A write proposed at index of `bytes` bytes: returns the bytes of the large
+ * writes it waits for, itself included (a write commits after those ahead
+ * of it in the log), for its deadline. */
+static int64_t bytes_ahead(struct node *n, raft_index index, int64_t bytes)
+{
+    if (n->applied >= n->big_index) n->big_bytes = 0;
+    if (bytes > BIG_ENTRY_BYTES) {
+        n->big_bytes += bytes;
+        n->big_index = index;
+    }
+    return n->big_bytes;
+}
+
+void node_add_waiter(struct server *srv, struct client *c, raft_index index, int64_t bytes)
 {
     struct node *n = srv->node;
     struct write_waiter *w = fifo_push(&n->writes);
     w->index = index;
     w->term = raft_term_of(n->raft);
     w->c = c;
-    w->deadline_ms = server_now_ms() + srv->cfg.raft_request_timeout_ms;
+    w->deadline_ms =
+        server_now_ms() + srv->cfg.raft_request_timeout_ms + bytes / WRITE_ALLOWANCE_BYTES_PER_MS;
 }
 
 uint64_t node_propose(struct server *srv, struct client *c, const struct raft_part *parts,
@@ -243,6 +288,7 @@ uint64_t node_propose(struct server *srv, struct client *c, const struct raft_pa
 {
     struct node *n = srv->node;
     raft_index index = 0;
+    if (sum_parts(parts, n_parts) > BIG_ENTRY_BYTES) ping_peers(n); /* copying it takes a while */
     int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
     if (rc != 0) index = 0;
     if (!c) return index;
@@ -250,7 +296,7 @@ uint64_t node_propose(struct server *srv, struct client *c, const struct raft_pa
         reply_refused(srv, c, rc);
         return 0;
     }
-    node_add_waiter(srv, c, index);
+    node_add_waiter(srv, c, index, bytes_ahead(n, index, sum_parts(parts, n_parts)));
     c->pending_writes++;
     return index;
 }
@@ -267,11 +313,14 @@ uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, 
 {
     struct node *n = srv->node;
     raft_index index = 0;
+    int64_t bytes = sum_parts(parts, n_parts);
+    if (bytes > BIG_ENTRY_BYTES) ping_peers(n); /* copying it takes a while */
     int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
+    if (rc == 0) bytes = bytes_ahead(n, index, bytes);
     for (size_t i = 0; i < n->n_staged; i++) {
         struct client *c = n->staged[i];
         if (rc == 0) {
-            node_add_waiter(srv, c, index); /* c may be NULL: keeps reply i at position i */
+            node_add_waiter(srv, c, index, bytes); /* c NULL: keeps reply i at position i */
         } else if (c) {
             reply_refused(srv, c, rc);
             c->pending_writes--;
@@ -285,18 +334,14 @@ uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, 
 
 /* -------------------------------------------------------------- messages */
 
-/* The encoding buffer is kept for messages up to this size; one that
- * carried a larger entry is freed after the send (the link has its own
- * copy), so the largest value ever replicated does not stay allocated. */
-#define ENC_KEEP_BYTES (1u << 20)
-
 /* The message is encoded straight into its framed RAFT.MSG command, which
- * the link copies once into its output buffer. */
+ * the link copies (or, when large, takes) for its output. */
 static void send_msg(struct node *n, const struct raft_msg *m)
 {
     size_t len = raft_encoded_size(m);
     char head[TRANSPORT_FRAME_HEAD_MAX];
     size_t hl = transport_frame_head(n->tr, len, head), need = hl + len + 2;
+    if (need > BIG_ENTRY_BYTES) ping_peers(n); /* encoding it takes a while */
     if (need > n->enc_cap) {
         free(n->enc);
         n->enc_cap = need > ENC_KEEP_BYTES ? need : 2 * need;
@@ -305,15 +350,22 @@ static void send_msg(struct node *n, const struct raft_msg *m)
     }
     memcpy(n->enc, head, hl);
     memcpy(n->enc + hl + len, "\r\n", 2);
-    if (raft_encode(m, n->enc + hl, len) == len)
-        transport_send_framed(n->tr, m->to, (const char *)n->enc, need, len);
-    else
+    /* A buffer too big to keep goes to the link instead of a copy of it. */
+    int big = n->enc_cap > BIG_ENTRY_BYTES;
+    if (raft_encode(m, n->enc + hl, len) != len) {
         LOG_WARNING("Raft message of type %d to %llu too large to encode", m->type,
                     (unsigned long long)m->to);
-    if (n->enc_cap > 2 * ENC_KEEP_BYTES) {
-        free(n->enc);
+        if (big) free(n->enc);
+    } else if (big) {
+        transport_send_framed_owned(n->tr, m->to, (char *)n->enc, need, len);
+    } else {
+        transport_send_framed(n->tr, m->to, (const char *)n->enc, need, len);
+    }
+    if (big) {
         n->enc = NULL;
         n->enc_cap = 0;
+        transport_flush(n->tr); /* its first bytes go before the next is encoded */
+        n->sent_big = 1;
     }
 }
 
@@ -346,6 +398,12 @@ int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t l
     }
     node_view_heard(n, from);
     return 0;
+}
+
+void node_receiving(struct server *srv, uint64_t from)
+{
+    raft_receiving(srv->node->raft, (raft_id)from);
+    transport_heard(srv->node->tr, from);
 }
 
 /* ------------------------------------------------------------- applying */
@@ -383,6 +441,7 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
     }
     if (e->type == RAFT_ENTRY_NORMAL) {
         char err[160];
+        if (e->len > BIG_ENTRY_BYTES) ping_peers(n); /* applying it takes a while */
         if (sm_apply(srv, n->appliers, k, (const char *)e->data, e->len, err, sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
         n->normal_applied++;
@@ -469,6 +528,14 @@ static void process_one(struct server *srv, struct raft_ready *rd)
         .hs = rd->hard_state_changed ? &rd->hard_state : NULL,
     };
     uint32_t done = apply_before_save(srv, rd);
+    n->ping_us = util_monotonic_us(); /* flush_peers(): pings only if the write takes long */
+    /* A large AppendEntries goes out whole before the leader's own write, so
+     * that the followers write theirs at the same time, not after it: each
+     * then answers within an election timeout of the leader's resuming. */
+    if (rd->role == RAFT_LEADER && n->sent_big) {
+        transport_drain(n->tr, (uint32_t)srv->cfg.raft_election_timeout_ms / 2);
+        n->sent_big = 0;
+    }
     if (storage_save(n->st, &b, err, sizeof err) != 0) node_fatal("Writing the Raft log", err);
     if (installed) node_snap_installed(srv, rd->snap_chunk);
     if (rd->hard_state_changed) n->hs = rd->hard_state;
@@ -646,6 +713,28 @@ static void elect_alone(struct server *srv, uint32_t election_ticks)
     }
 }
 
+/* Called from inside long log writes (storage_set_progress()): the peers'
+ * queued messages keep flowing, so a large AppendEntries reaches the
+ * followers while the leader writes its own copy, and the bytes arriving
+ * keep their election timers quiet (raft_receiving()). */
+#define PUMP_INTERVAL_MS 2
+
+static void flush_peers(void *ud)
+{
+    struct node *n = ud;
+    /* A node stuck in a long write says it is alive, once per heartbeat
+     * interval: a follower to its leader (it cannot answer heartbeats before
+     * it is done, and CheckQuorum would step the leader down), a leader to
+     * its followers (it cannot send heartbeats, and their election timers
+     * would fire): raft_receiving() on the other side. */
+    int64_t now = util_monotonic_us();
+    if (n->leader && now - n->ping_us >= n->ping_every_us) {
+        transport_ping(n->tr, n->role == RAFT_LEADER ? 0 : n->leader);
+        n->ping_us = now;
+    }
+    transport_flush(n->tr);
+}
+
 /* First boot: record the initial configuration before anything else, so a
  * restart finds the same members (cluster-members is read once). A snapshot
  * already there lost its log: refused, or its base. */
@@ -724,6 +813,8 @@ int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen
     lim.pending_bytes_max = 2ull * RAFT_CODEC_MAX_MSG;
     n->tr = transport_create(loop, (uint64_t)srv->cfg.node_id, srv->cfg.raft_secret.ptr,
                              srv->cfg.raft_secret.len, &lim);
+    n->ping_every_us = srv->cfg.raft_heartbeat_ms * 1000;
+    storage_set_progress(n->st, flush_peers, n, PUMP_INTERVAL_MS);
     char host[CONFIG_HOST_MAX], addr[RAFT_ADDR_MAX];
     int port;
     config_advertise(&srv->cfg, host, &port);
@@ -741,6 +832,7 @@ void node_free(struct server *srv)
     if (!n) return;
     node_snap_free(srv);
     node_join_free(srv);
+    if (n->st) storage_set_progress(n->st, NULL, NULL, 0); /* it flushes n->tr */
     if (n->tr) transport_free(n->tr);
     if (n->st) storage_close(n->st);
     raft_free(n->raft);

@@ -78,6 +78,11 @@ uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, 
 int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t len, char *err,
                  size_t errlen);
 
+/* Bytes arrived on the peer link from node `from` (a message of it, perhaps a
+ * large one, is on its way): tells the core, whose follower then counts its
+ * leader alive (raft_receiving()). */
+void node_receiving(struct server *srv, uint64_t from);
+
 /* The before-sleep work: runs the driver loop until the core has no ready. */
 void node_process_ready(struct server *srv);
 /* One Raft tick (the server's tick timer) and request timeouts. */

@@ -87,6 +87,10 @@ struct node {
     struct raft_hard_state hs; /* last made durable */
     uint8_t *enc;
     size_t enc_cap;
+    int sent_big;                   /* a large message was handed to the transport: drain it */
+    int64_t ping_us, ping_every_us; /* keepalives to peers during long writes (flush_peers) */
+    int64_t big_bytes;              /* large writes proposed up to big_index, not applied */
+    raft_index big_index;
     struct raft_entry *dec_ents;
     struct client **resume; /* clients to resume after raft_advance() */
     size_t n_resume, resume_cap;
@@ -126,8 +130,10 @@ void node_fatal(const char *what, const char *err) __attribute__((noreturn));
 
 /* ---- src/node.c, for the other driver files ---- */
 
-/* c waits for the entry at index (proposed in the current term). */
-void node_add_waiter(struct server *srv, struct client *c, raft_index index);
+/* c waits for the entry at index (proposed in the current term), behind
+ * `bytes` bytes of large writes (itself included): its deadline grows with
+ * them (node.c, WRITE_ALLOWANCE_BYTES_PER_MS). */
+void node_add_waiter(struct server *srv, struct client *c, raft_index index, int64_t bytes);
 /* c is resumed after this ready round (its reply was written). */
 void node_want_resume(struct node *n, struct client *c);
 /* -MOVED to the leader, or -CLUSTERDOWN when none is known. */

@@ -235,7 +235,7 @@ int node_change_member(struct server *srv, struct client *c, enum node_member_op
                op == NODE_MEMBER_ADD ? "addition" : "removal", (unsigned long long)id,
                op == NODE_MEMBER_ADD ? " at " : "", op == NODE_MEMBER_ADD ? addr : "",
                (unsigned long long)index);
-    node_add_waiter(srv, c, index);
+    node_add_waiter(srv, c, index, 0);
     c->pending_writes++;
     return 0;
 }

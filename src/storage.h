@@ -174,6 +174,13 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
 /* Closes the database (checkpointing the WAL into the main file). NULL is fine. */
 void storage_close(struct storage *s);
 
+/* From now on, long writes (a large entry, a checkpoint) call fn(ud) from
+ * inside, at most once per interval_ms, so the caller can keep other work
+ * going meanwhile (src/storage_vfs.h: fn must not call the storage, nor
+ * block). fn NULL: never. Without the hook (its VFS could not be set up at
+ * open), nothing is called. */
+void storage_set_progress(struct storage *s, void (*fn)(void *ud), void *ud, uint32_t interval_ms);
+
 /*
  * Reads everything raft_restore() needs into *st: hard state, snapshot meta
  * with its configuration, and every stored entry with its data. Returns 0;

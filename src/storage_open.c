@@ -20,6 +20,7 @@
 
 #include "storage.h"
 #include "storage_int.h"
+#include "storage_vfs.h"
 
 /* SQL of the statements of enum stmt_id. */
 static const char *const stmt_sql[ST_COUNT] = {
@@ -154,8 +155,10 @@ static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
     if (!s->path) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     snprintf(s->path, n, "%s/%s", dir, STORAGE_FILE_NAME);
 
-    int rc = sqlite3_open_v2(
-        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    s->vfs = storage_vfs_create();
+    int rc = sqlite3_open_v2(s->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             s->vfs ? storage_vfs_name(s->vfs) : NULL);
     if (rc != SQLITE_OK) {
         if (!s->db) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", s->path);
         return storage_sql_error(s, "cannot open", err, errlen);
@@ -592,6 +595,12 @@ void storage_close(struct storage *s)
         sqlite3_finalize(s->stmt[i]);
     /* Every statement is finalized, so this closes (and checkpoints) now. */
     sqlite3_close(s->db);
+    storage_vfs_free(s->vfs);
     free(s->path);
     free(s);
+}
+
+void storage_set_progress(struct storage *s, void (*fn)(void *ud), void *ud, uint32_t interval_ms)
+{
+    if (s->vfs) storage_vfs_set_hook(s->vfs, fn, ud, interval_ms);
 }

@@ -51,6 +51,12 @@
  *       for the core); an error reply if it does not decode. The reply carries
  *       no Raft information: it only paces the sender (see LIMITS).
  *
+ *   PING
+ *       A keepalive, sent by a node whose loop is busy writing its log (a
+ *       large entry takes seconds): the inbound side answers +PONG, as to any
+ *       client, and counts the bytes as a sign of life of the peer (the raft
+ *       core's raft_receiving()). Only on an authenticated link.
+ *
  * The inbound side must answer every command, in order, and never send
  * anything unsolicited (an unsolicited error closes the link; an unsolicited
  * non-error reply trips an assertion inside hiredis 0.14). Its bulk limit
@@ -229,12 +235,37 @@ size_t transport_frame_head(const struct transport *t, size_t len,
                             char head[TRANSPORT_FRAME_HEAD_MAX]);
 int transport_send_framed(struct transport *t, uint64_t to, const char *cmd, size_t cmd_len,
                           size_t len);
+/* The same, taking cmd (allocated with malloc) instead of copying it: the
+ * transport frees it, whatever the result. Saves a copy of a large message. */
+int transport_send_framed_owned(struct transport *t, uint64_t to, char *cmd, size_t cmd_len,
+                                size_t len);
 
 /* Writes what transport_send() queued to the sockets now, as much as each
  * takes without blocking (the rest goes when the loop finds the socket
  * writable), instead of at the loop's next poll. A driver calls it before a
- * slow step, such as an fsync, so that peers work in the meantime. */
+ * slow step, such as an fsync, so that peers work in the meantime, and may
+ * call it during one (it calls nothing outside the transport), so that a
+ * large message keeps flowing. */
 void transport_flush(struct transport *t);
+
+/* Queues a PING on peer to's link (to 0: on every connected peer's), so that
+ * it sees bytes from us: a node busy writing a large entry to its log tells
+ * its leader or followers it is alive (see PING above). Not counted in sent
+ * or dropped. Returns 0, TRANSPORT_ENOPEER, TRANSPORT_ENOTCONN or
+ * TRANSPORT_EFULL (not queued; for one peer only). */
+int transport_ping(struct transport *t, uint64_t to);
+
+/* Bytes from peer id arrived on its own link to us: it is alive, so the reply
+ * timeout of our link to it starts again (it may be busy writing what we
+ * sent, a large entry, before it reads on). Unknown ids are ignored. */
+void transport_heard(struct transport *t, uint64_t id);
+
+/* Blocks, writing the large messages being fed (see transport_flush()) as the
+ * sockets take them, until every one is handed to its socket or timeout_ms
+ * passed. A leader calls it before writing a large entry to its own log, so
+ * the followers receive theirs (and write it) meanwhile, instead of after. */
+#define TRANSPORT_DRAIN_PEERS_MAX 16
+void transport_drain(struct transport *t, uint32_t timeout_ms);
 
 /* Fills *info for peer id; returns 0 or TRANSPORT_ENOPEER. */
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info);

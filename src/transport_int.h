@@ -20,6 +20,15 @@ struct redisAsyncContext;
 struct fwd;  /* src/transport_proxy.c */
 struct call; /* src/transport_call.c */
 
+/* A framed command that waits in a peer's backlog or is being fed
+ * (src/transport.c, feeding large commands); fn is hiredis's reply callback. */
+struct outmsg {
+    void (*fn)(struct redisAsyncContext *, void *, void *);
+    char *cmd; /* owned */
+    size_t len;
+    uint64_t cost;
+};
+
 /* One peer: its address, its link and the counters RAFT.INFO shows. */
 struct peer {
     struct transport *t;
@@ -42,6 +51,11 @@ struct peer {
     uint64_t inc_mismatches, lost_state_refusals;
     int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
     int peer_recovering;     /* its last "+OK <inc> recovering" said so */
+    int64_t due_us;          /* when the timer should fire (monotonic) */
+    struct outmsg feeding;   /* the command being fed to hiredis; cmd NULL if none */
+    size_t fed;              /* bytes of it hiredis has */
+    struct outmsg *backlog;  /* ring of commands queued behind it */
+    size_t bl_head, bl_len, bl_cap;
 };
 
 /* The proxy link (see transport.h). Its queue is a ring in forward order:
@@ -78,6 +92,7 @@ struct transport {
     struct fwd_link fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
+    ev_prepare feeder; /* active while a peer feeds a large command */
 };
 
 /* calloc that aborts when memory runs out. */

@@ -270,6 +270,74 @@ static void test_leader_heartbeats_keep_followers(void **state)
     fx_free(&f);
 }
 
+/* raft_receiving(): part of a message from the leader arriving keeps a follower from
+ * campaigning, however long the whole message takes; from anyone else it does not. */
+static void test_receiving_from_leader_keeps_follower(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    raft_term t = raft_term_of(f.nd[0].r);
+    fx_isolate(&f, 0, true); /* no whole message of the leader arrives any more */
+    for (int k = 0; k < 100; k++) {
+        raft_receiving(f.nd[1].r, 1);
+        fx_tick(&f, 1, 1);
+        fx_tick(&f, 2, 1);
+        fx_flush(&f);
+    }
+    assert_int_equal(raft_role_of(f.nd[1].r), RAFT_FOLLOWER);
+    assert_int_equal(raft_leader(f.nd[1].r), 1);
+    assert_int_equal(raft_term_of(f.nd[1].r), t);
+    /* Node 3 heard nothing: it campaigned (PreVote, refused by node 2). */
+    assert_int_equal(raft_role_of(f.nd[2].r), RAFT_PRECANDIDATE);
+    /* Bytes from another server do not stand for the leader's. */
+    for (int k = 0; k < 40 && raft_role_of(f.nd[1].r) == RAFT_FOLLOWER; k++) {
+        raft_receiving(f.nd[1].r, 3);
+        fx_tick(&f, 1, 1);
+        fx_flush(&f);
+    }
+    assert_int_not_equal(raft_role_of(f.nd[1].r), RAFT_FOLLOWER);
+    /* Nor do they for a server that is not a follower. */
+    raft_term before = raft_term_of(f.nd[1].r);
+    for (int k = 0; k < 40; k++) {
+        raft_receiving(f.nd[1].r, 1);
+        fx_tick(&f, 1, 1);
+        fx_tick(&f, 2, 1);
+        fx_flush(&f);
+    }
+    assert_true(raft_term_of(f.nd[1].r) > before || raft_role_of(f.nd[1].r) == RAFT_LEADER);
+    fx_free(&f);
+}
+
+/* raft_receiving() on a leader: bytes from a follower (busy writing a large entry,
+ * say) count for CheckQuorum; without them an isolated leader steps down. */
+static void test_receiving_keeps_check_quorum(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    raft_term t = raft_term_of(f.nd[0].r);
+    fx_isolate(&f, 0, true); /* no whole message of the followers arrives */
+    for (int k = 0; k < 50; k++) {
+        raft_receiving(f.nd[0].r, 2);
+        fx_tick(&f, 0, 1);
+        fx_flush(&f);
+    }
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    assert_int_equal(raft_term_of(f.nd[0].r), t);
+    /* From itself or an unknown server: nothing. */
+    for (int k = 0; k < 50 && raft_role_of(f.nd[0].r) == RAFT_LEADER; k++) {
+        raft_receiving(f.nd[0].r, 1);
+        raft_receiving(f.nd[0].r, 9);
+        fx_tick(&f, 0, 1);
+        fx_flush(&f);
+    }
+    assert_int_equal(raft_role_of(f.nd[0].r), RAFT_FOLLOWER);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +354,8 @@ int main(void)
         cmocka_unit_test(test_single_node),
         cmocka_unit_test(test_candidate_rules),
         cmocka_unit_test(test_leader_heartbeats_keep_followers),
+        cmocka_unit_test(test_receiving_from_leader_keeps_follower),
+        cmocka_unit_test(test_receiving_keeps_check_quorum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
