@@ -20,6 +20,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ASan replaces malloc with its own allocator, whose mallinfo2() reports
+ * zeros: under it the heap figure comes from the sanitizer's statistics. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SERVER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
+#define SERVER_ASAN 1
+#endif
+#ifdef SERVER_ASAN
+#if __has_include(<sanitizer/allocator_interface.h>)
+#include <sanitizer/allocator_interface.h>
+#else /* gcc ships the runtime but not always its headers */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+#endif
+
 #include "loop.h"
 #include "log.h"
 #include "multi.h"
@@ -44,14 +62,24 @@ int64_t server_now_ms(void)
     return util_mstime();
 }
 
-/* glibc's own accounting: every byte handed out by malloc and not freed. */
+/* The allocator's own accounting: every byte handed out by malloc and not
+ * freed (glibc's, or AddressSanitizer's in a sanitizer build). */
+static size_t heap_used_bytes(void)
+{
+#ifdef SERVER_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
 static void refresh_memory(void)
 {
     int64_t now = util_monotonic_us();
     if (now - memory_read_us < MEMORY_REFRESH_US) return;
     memory_read_us = now;
-    struct mallinfo2 mi = mallinfo2();
-    used_memory_bytes = mi.uordblks + mi.hblkhd;
+    used_memory_bytes = heap_used_bytes();
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         unsigned long size, resident;
