@@ -6,18 +6,23 @@
 - used_memory counts the heap and maxmemory refuses writes in every build,
   AddressSanitizer's included (run the suite with
   RAFTCACHE_BIN=build-asan/raftcache to check that one).
+- Connections without raft-secret cannot lock real peers out: neither idle
+  ones beyond maxclients nor ones presenting a wrong secret; under protected
+  mode a remote connection gets one RAFT.AUTH try, within 2 seconds.
 
 The suite also passes against redis-server 7.0 (RAFTCACHE_BIN=redis-server),
 which is how the expected replies were taken. No sleeps: servers are started
 by the fixtures, which poll with a deadline.
 """
 
+import socket
 import time
 
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import KIND, wait_until
+from test_security import DENIED_REPLY, remote_addr, remote_exchange  # noqa: F401 (fixture)
 
 # ------------------------------------------------------- CLIENT TYPE filters
 
@@ -105,3 +110,101 @@ def test_maxmemory_refuses_writes_once_reached(server):
             assert time.monotonic() < deadline, f"{i} writes, no OOM yet"
     assert str(e.value).startswith("OOM command not allowed when used memory > 'maxmemory'")
     assert c.get("k0") == value
+
+
+# --------------------------------- peers cannot be locked out without the secret
+# Beyond maxclients a connection may still be a peer and gets time to present
+# RAFT.AUTH. Connections that never do (an attacker without raft-secret) must
+# not hold the room a real peer needs to reconnect.
+
+SECRET = "peer-secret"
+MAXCLIENTS_ERR = b"-ERR max number of clients reached\r\n"
+
+
+def present_auth(port, node_id, secret=SECRET):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"RAFT.AUTH {secret} {node_id}\r\n".encode())
+    return s
+
+
+def read_line(s):
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def full_node(start_server):
+    """A node with raft-secret at maxclients (1), its one client held."""
+    srv = start_server({"maxclients": 1, "raft-secret": SECRET})
+    held = srv.client()
+    held.ping()
+    yield srv, held
+    held.close()
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_idle_connections_over_maxclients_do_not_lock_out_peers(full_node):
+    srv, held = full_node
+    idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(200)]
+    try:
+        with present_auth(srv.port, 2) as peer:
+            assert read_line(peer) == b"+OK\r\n"
+        # The idle ones were turned away with Redis's error, not kept.
+        assert read_line(idle[0]) == MAXCLIENTS_ERR
+        assert held.info("clients")["connected_clients"] == 1
+    finally:
+        for s in idle:
+            s.close()
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_peer_authenticating_during_a_flood_of_connections_gets_in(full_node):
+    srv, _ = full_node
+    flood = []
+    try:
+        with present_auth(srv.port, 2) as peer:
+            # Its RAFT.AUTH is on the wire; many more connections follow at once.
+            flood = [socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+                     for _ in range(200)]
+            assert read_line(peer) == b"+OK\r\n"
+    finally:
+        for s in flood:
+            s.close()
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_wrong_secret_presenters_over_maxclients_are_closed(full_node):
+    srv, _ = full_node
+    wrong = [present_auth(srv.port, 3, "wrong") for _ in range(100)]
+    try:
+        for s in wrong:
+            assert read_line(s) == b"-ERR invalid raft-secret\r\n"
+        with present_auth(srv.port, 2) as peer:
+            assert read_line(peer) == b"+OK\r\n"
+    finally:
+        for s in wrong:
+            s.close()
+
+
+# ------------------------------ protected mode: peers' one try, within 2 seconds
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_protected_connection_that_stays_silent_is_denied(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0", "raft-secret": SECRET})
+    t0 = time.monotonic()
+    assert remote_exchange(remote_addr, srv.port, timeout_s=10) == DENIED_REPLY
+    assert time.monotonic() - t0 < 8
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_protected_connection_gets_one_raft_auth_try(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0", "raft-secret": SECRET})
+    guesses = b"".join(f"RAFT.AUTH guess{i} 9\r\n".encode() for i in range(3))
+    assert remote_exchange(remote_addr, srv.port, guesses + f"RAFT.AUTH {SECRET} 9\r\n".encode()) \
+        == b"-ERR invalid raft-secret\r\n" + DENIED_REPLY
