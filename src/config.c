@@ -632,7 +632,7 @@ const struct config_def config_defs[] = {
             "seconds between TCP keepalive probes to clients; 0 = off"),
     DEF_INT("timeout", timeout, "0", 0, INT_MAX, 0,
             "close a client idle this many seconds; 0 = never"),
-    DEF_INT("maxclients", maxclients, "10000", 1, INT_MAX, 0, "most simultaneous clients"),
+    DEF_INT("maxclients", maxclients, "10000", 1, UINT_MAX, 0, "most simultaneous clients"),
     DEF_STR("dir", dir, "./data", check_dir, IMM,
             "data directory (created if missing); holds the SQLite file(s)"),
     DEF_INT("node-id", node_id, "1", 1, LLONG_MAX, IMM,
