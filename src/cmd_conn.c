@@ -17,6 +17,8 @@
 #include "util.h"
 
 #define REDIS_COMPAT_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
+#define ERR_BAD_CLIENT_NAME                                                                        \
+    "ERR Client names cannot contain spaces, newlines or special characters."
 
 static int arg_is(const struct resp_arg *a, const char *s)
 {
@@ -105,8 +107,7 @@ static void set_owned(char **dst, const struct resp_arg *a)
 static int set_client_name(struct cmd_ctx *c, const struct resp_arg *name)
 {
     if (!valid_name(name)) {
-        resp_add_error(c->out, "ERR Client names cannot contain spaces, newlines or special "
-                               "characters.");
+        resp_add_error(c->out, ERR_BAD_CLIENT_NAME);
         return -1;
     }
     set_owned(&c->client->name, name);
@@ -147,15 +148,24 @@ void cmd_hello(struct cmd_ctx *c)
         }
         i = 2;
     }
-    const struct resp_arg *user = NULL, *pass = NULL, *name = NULL;
+    /* Options take effect in order, as in Redis 7.0: an AUTH that succeeds
+     * stands even if a later option is refused. */
+    const struct resp_arg *name = NULL;
     for (; i < c->argc; i++) {
         int left = c->argc - i - 1;
         if (arg_is(&c->argv[i], "AUTH") && left >= 2) {
-            user = &c->argv[i + 1];
-            pass = &c->argv[i + 2];
+            if (!check_auth(c->srv, &c->argv[i + 1], &c->argv[i + 2])) {
+                resp_add_error(c->out, ERR_WRONGPASS);
+                return;
+            }
+            c->client->flags |= CLIENT_AUTHED;
             i += 2;
         } else if (arg_is(&c->argv[i], "SETNAME") && left >= 1) {
             name = &c->argv[++i];
+            if (!valid_name(name)) {
+                resp_add_error(c->out, ERR_BAD_CLIENT_NAME);
+                return;
+            }
         } else {
             resp_add_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
                             (int)(c->argv[i].len > 128 ? 128 : c->argv[i].len),
@@ -163,21 +173,14 @@ void cmd_hello(struct cmd_ctx *c)
             return;
         }
     }
-    if (user) {
-        if (!check_auth(c->srv, user, pass)) {
-            resp_add_error(c->out, ERR_WRONGPASS);
-            return;
-        }
-        c->client->flags |= CLIENT_AUTHED;
-    }
     if (!(c->client->flags & CLIENT_AUTHED)) {
         resp_add_error(c->out, "NOAUTH HELLO must be called with the client already "
-                               "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                               "authenticated, otherwise the HELLO AUTH <user> <pass> "
                                "option can be used to authenticate the client and select the "
                                "RESP protocol version at the same time");
         return;
     }
-    if (name && set_client_name(c, name) < 0) return;
+    if (name) set_owned(&c->client->name, name);
     if (ver) c->out->proto = (int)ver;
     hello_reply(c);
 }

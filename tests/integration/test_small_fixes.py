@@ -231,3 +231,38 @@ def test_config_set_maxclients_takes_redis_range(server):
         else:
             assert str(e.value).endswith("argument must be between 1 and 4294967295 inclusive")
     assert c.config_get("maxclients") == {"maxclients": "10000"}
+
+
+# ----------------------------------------------- HELLO's options, in order
+
+BINARY_PW = b"a\x00b\r\n\xff"
+HELLO_NOAUTH = ("HELLO must be called with the client already authenticated, otherwise the "
+                "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
+                "select the RESP protocol version at the same time")
+BAD_NAME = "Client names cannot contain spaces, newlines or special characters."
+
+
+def hello_error(c, *args):
+    with pytest.raises(redis.RedisError) as e:  # NOAUTH is redis-py's AuthenticationError
+        c.execute_command("HELLO", *args)
+    return str(e.value)
+
+
+def test_hello_errors_follow_redis_order(start_server):
+    srv = start_server()
+    with srv.client() as c:
+        assert c.config_set("requirepass", BINARY_PW) is True
+    with redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=10) as c:
+        assert hello_error(c, "2") == HELLO_NOAUTH
+        # A bad name is refused where it stands, before the missing or wrong AUTH.
+        assert hello_error(c, "2", "SETNAME", "x y") == BAD_NAME
+        assert hello_error(c, "2", "SETNAME", "x y", "AUTH", "default", "wrong") == BAD_NAME
+        assert hello_error(c, "2", "AUTH", "default", "wrong", "SETNAME", "x y") == \
+            "WRONGPASS invalid username-password pair or user is disabled."
+        # An AUTH that succeeded stands even though a later option is refused.
+        assert hello_error(c, "2", "AUTH", "default", BINARY_PW, "BOGUS") == \
+            "Syntax error in HELLO option 'BOGUS'"
+        assert c.ping() is True
+        reply = c.execute_command("HELLO", "2", "SETNAME", "named")
+        assert reply[reply.index(b"proto") + 1] == 2
+        assert c.client_getname() in ("named", b"named")
