@@ -466,7 +466,8 @@ static void make_pending_room(struct server *srv)
 {
     struct client *c = srv->io->pending_peers[0];
     read_cb(srv->io->loop, &conn_of(c)->rio, EV_READ);
-    reject_over_limit(c); /* a no-op but for the room if it became a peer */
+    if (c->flags & CLIENT_OVER_LIMIT) reject_over_limit(c);
+    assert(srv->io->n_pending_peers < CONN_PENDING_PEERS_MAX);
 }
 
 /* Over maxclients, a connection may only prove to be a peer link: the wire

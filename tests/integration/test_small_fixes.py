@@ -15,6 +15,7 @@ which is how the expected replies were taken. No sleeps: servers are started
 by the fixtures, which poll with a deadline.
 """
 
+import signal
 import socket
 import time
 
@@ -157,6 +158,8 @@ def test_idle_connections_over_maxclients_do_not_lock_out_peers(full_node):
     try:
         with present_auth(srv.port, 2) as peer:
             assert read_line(peer) == b"+OK\r\n"
+            peer.sendall(b"PING\r\n")
+            assert read_line(peer) == b"+PONG\r\n"
         # The idle ones were turned away with Redis's error, not kept.
         assert read_line(idle[0]) == MAXCLIENTS_ERR
         assert held.info("clients")["connected_clients"] == 1
@@ -167,15 +170,23 @@ def test_idle_connections_over_maxclients_do_not_lock_out_peers(full_node):
 
 @pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
 def test_peer_authenticating_during_a_flood_of_connections_gets_in(full_node):
+    """The peer's RAFT.AUTH is on the wire when 200 more connections arrive:
+    the node is stopped meanwhile (SIGSTOP), so on SIGCONT it accepts them
+    all in one go and the room fills while the peer is still unread."""
     srv, _ = full_node
     flood = []
+    srv.proc.send_signal(signal.SIGSTOP)
     try:
         with present_auth(srv.port, 2) as peer:
-            # Its RAFT.AUTH is on the wire; many more connections follow at once.
             flood = [socket.create_connection(("127.0.0.1", srv.port), timeout=10)
                      for _ in range(200)]
+            srv.proc.send_signal(signal.SIGCONT)
             assert read_line(peer) == b"+OK\r\n"
+            peer.sendall(b"PING\r\n")  # still connected, still a peer
+            assert read_line(peer) == b"+PONG\r\n"
+        assert read_line(flood[0]) == MAXCLIENTS_ERR
     finally:
+        srv.proc.send_signal(signal.SIGCONT)
         for s in flood:
             s.close()
 
@@ -266,3 +277,4 @@ def test_hello_errors_follow_redis_order(start_server):
         reply = c.execute_command("HELLO", "2", "SETNAME", "named")
         assert reply[reply.index(b"proto") + 1] == 2
         assert c.client_getname() in ("named", b"named")
+
