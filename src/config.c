@@ -386,9 +386,12 @@ static int check_port(const char *v, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ bind */
 
+/* A leading '-' marks an optional address (Redis 7.0): skipped at start when
+ * this host does not have it. */
 static int valid_bind_addr(const char *s)
 {
     unsigned char a[16];
+    if (*s == '-') s++;
     return !strcmp(s, "*") || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
@@ -814,7 +817,7 @@ void config_advertise(const struct config *c, char host[CONFIG_HOST_MAX], int *p
     if (c->advertise_addr[0] && config_parse_hostport(c->advertise_addr, strlen(c->advertise_addr),
                                                       host, port, why, sizeof why) == 0)
         return;
-    const char *b = c->bind[0];
+    const char *b = c->bind[0] + (c->bind[0][0] == '-');
     snprintf(host, CONFIG_HOST_MAX, "%s", strcmp(b, "*") ? b : "127.0.0.1");
     *port = (int)c->port;
 }

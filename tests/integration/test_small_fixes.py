@@ -278,3 +278,38 @@ def test_hello_errors_follow_redis_order(start_server):
         assert reply[reply.index(b"proto") + 1] == 2
         assert c.client_getname() in ("named", b"named")
 
+
+# ------------------------------------------------------- bind, as redis.conf
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_bind_optional_address_missing_on_this_host_is_skipped(start_server):
+    """redis.conf 7.0's own default is "bind 127.0.0.1 -::1": a '-' address
+    the host does not have is skipped (198.51.100.0/24 is documentation
+    space, on no interface here)."""
+    srv = start_server({"bind": ["127.0.0.1", "-198.51.100.77", "-::1"]})
+    with srv.client() as c:
+        assert c.set("k", "v") is True
+        assert c.config_get("bind") == {"bind": "127.0.0.1 -198.51.100.77 -::1"}
+    if has_ipv6_loopback():
+        with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
+            assert c.get("k") == b"v"
+
+
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
+def test_bind_ipv4_and_ipv6_any_together(start_server):
+    """An explicit IPv6 address listens on IPv6 only, as in Redis, so
+    0.0.0.0 and :: can both be bound."""
+    srv = start_server({"bind": ["0.0.0.0", "::"]})
+    with redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=10) as c:
+        assert c.set("k", "v") is True
+    with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
+        assert c.get("k") == b"v"
