@@ -313,3 +313,33 @@ def test_bind_ipv4_and_ipv6_any_together(start_server):
         assert c.set("k", "v") is True
     with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
         assert c.get("k") == b"v"
+
+
+# ----------------------------------- CONFIG with very many arguments, odd counts
+
+
+def raw_command(srv, args, timeout_s=30):
+    """Sends one command in RESP and returns its first reply line."""
+    body = b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=timeout_s) as s:
+        s.sendall(b"*%d\r\n" % len(args) + body)
+        return read_line(s)
+
+
+def test_config_with_a_million_arguments_is_answered(server):
+    """A command may carry about a million arguments (the parser's limit);
+    CONFIG GET and SET with that many once overflowed the node's stack."""
+    n = 500_000
+    assert raw_command(server, [b"CONFIG", b"SET"] + [b"timeout", b"0"] * n) == \
+        b"-ERR CONFIG SET failed (possibly related to argument 'timeout') - duplicate parameter\r\n"
+    assert raw_command(server, [b"CONFIG", b"GET"] + [b"maxmemory"] * (2 * n)) == \
+        b"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    with server.client() as c:
+        assert c.ping() is True
+
+
+def test_config_set_odd_argument_count_is_a_syntax_error(server):
+    with server.client() as c:
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("CONFIG", "SET", "timeout", "0", "maxclients")
+        assert str(e.value) == "syntax error"
