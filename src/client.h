@@ -53,8 +53,9 @@ enum client_flags {
 /* Connections accepted beyond maxclients that have not presented RAFT.AUTH
  * yet, at most. Their room is not the peer links': a connection that never
  * proves to be a peer holds no room an authenticated link needs, and when
- * this room is full the oldest such connection makes way for the new one. */
-#define CONN_PENDING_PEERS_MAX 48
+ * this room is full the oldest such connection makes way for the new one.
+ * (A node reconnecting needs two: its Raft link and its proxy link.) */
+#define CONN_PENDING_PEERS_MAX 24
 
 /* A command queued by MULTI: owned copies of its arguments. */
 struct multi_cmd {

@@ -20,7 +20,10 @@
  * given its last chance (what it sent is read and run) and, unless that made
  * it a peer, rejected to make way for the new one. So connections that never
  * authenticate cannot hold the room a reconnecting peer needs, and the
- * CONN_PEER_LINKS_MAX authenticated links are counted apart. When
+ * CONN_PEER_LINKS_MAX authenticated links are counted apart. The rejected
+ * ones keep their descriptors until the next flush: once as many are on
+ * their way out as the room holds, accepting waits for that flush (the
+ * listen backlog keeps the rest), which bounds their descriptors. When
  * accept() fails for want of descriptors (EMFILE, ENFILE) accepting pauses
  * for ACCEPT_PAUSE_MS instead of retrying at once (the listener stays
  * readable: a level-triggered loop would spin), and the error is logged at
@@ -70,7 +73,7 @@
  * pipe), the inbound peer links, and the outbound ones (a Raft link to each
  * other member, the proxy link, the one-shot requests). */
 #define CONN_RESERVED_FDS                                                                          \
-    (32 + CONN_PEER_LINKS_MAX + CONN_PENDING_PEERS_MAX + RAFT_MAX_NODES + TRANSPORT_CALLS_MAX)
+    (32 + CONN_PEER_LINKS_MAX + 2 * CONN_PENDING_PEERS_MAX + RAFT_MAX_NODES + TRANSPORT_CALLS_MAX)
 
 _Static_assert(CONN_PEER_LINKS_MAX >= 2 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
                "room for every other member's Raft and proxy links and a joiner's requests");
@@ -431,6 +434,7 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct server *srv = w->data;
     for (int i = 0; i < ACCEPT_MAX_PER_EVENT; i++) {
+        if (srv->over_limit_count >= 2 * CONN_PENDING_PEERS_MAX) return; /* see the top */
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
