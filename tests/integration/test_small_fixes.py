@@ -9,9 +9,14 @@
 - Connections without raft-secret cannot lock real peers out: neither idle
   ones beyond maxclients nor ones presenting a wrong secret; under protected
   mode a remote connection gets one RAFT.AUTH try, within 2 seconds.
+- CONFIG SET maxclients takes Redis's range; CONFIG GET/SET survive a
+  million arguments; an odd CONFIG SET count is a syntax error.
+- HELLO runs its options in order with Redis 7.0's error texts.
+- bind takes optional ('-') addresses and IPv4 and IPv6 "any" together.
 
-The suite also passes against redis-server 7.0 (RAFTCACHE_BIN=redis-server),
-which is how the expected replies were taken. No sleeps: servers are started
+The tests that are not about raftcache's own RAFT.AUTH also pass against
+redis-server 7.0 (RAFTCACHE_BIN=redis-server), which is how the expected
+replies were taken. No sleeps: servers are started
 by the fixtures, which poll with a deadline.
 """
 
