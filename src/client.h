@@ -50,6 +50,13 @@ enum client_flags {
  * one-shot requests (TRANSPORT_CALLS_MAX) of a node joining. */
 #define CONN_PEER_LINKS_MAX 48
 
+/* Connections accepted beyond maxclients that have not presented RAFT.AUTH
+ * yet, at most. Their room is not the peer links': a connection that never
+ * proves to be a peer holds no room an authenticated link needs, and when
+ * this room is full the oldest such connection makes way for the new one.
+ * (A node reconnecting needs two: its Raft link and its proxy link.) */
+#define CONN_PENDING_PEERS_MAX 24
+
 /* A command queued by MULTI: owned copies of its arguments. */
 struct multi_cmd {
     int argc;
@@ -115,7 +122,8 @@ void conn_resume(struct client *c);
 /* Makes c a peer link from node peer_id (RAFT.AUTH accepted): authenticated
  * (requirepass and the unauthenticated protocol limits no longer apply, from
  * the next command on) and no longer a client (CLIENT_NOT_A_CLIENT).
- * Returns 0, or -1 when CONN_PEER_LINKS_MAX peer links are open already. */
+ * Returns 0, or -1 when CONN_PEER_LINKS_MAX peer links are open already
+ * (connections still waiting to present RAFT.AUTH do not count). */
 int conn_set_peer(struct client *c, uint64_t peer_id);
 /* Formats the CLIENT LIST line of a client (no trailing newline). */
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);

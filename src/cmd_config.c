@@ -20,11 +20,14 @@ static void add_pair(void *ud, const char *name, const char *value, size_t value
     g->n++;
 }
 
+/* The argument arrays below are on the heap: a command may carry up to the
+ * parser's args_max (about a million) arguments, far more than a stack. */
 void cmd_config_get(struct cmd_ctx *c)
 {
     int npat = c->argc - 2;
-    const char *pats[npat];
-    size_t lens[npat];
+    const char **pats = calloc((size_t)npat, sizeof *pats);
+    size_t *lens = calloc((size_t)npat, sizeof *lens);
+    if (!pats || !lens) abort();
     for (int i = 0; i < npat; i++) {
         pats[i] = c->argv[i + 2].ptr;
         lens[i] = c->argv[i + 2].len;
@@ -33,6 +36,8 @@ void cmd_config_get(struct cmd_ctx *c)
     resp_deferred d = resp_add_deferred(c->out);
     config_get(&c->srv->cfg, npat, pats, lens, add_pair, &g);
     resp_set_deferred_map_len(c->out, d, g.n);
+    free(pats);
+    free(lens);
 }
 
 /* NUL-terminated copies of argv[from..]: names are C strings; values keep
@@ -54,14 +59,16 @@ static char **cstr_copies(const struct cmd_ctx *c, int from)
 
 void cmd_config_set(struct cmd_ctx *c)
 {
-    if ((c->argc - 2) % 2 != 0) {
-        resp_add_error(c->out, "ERR wrong number of arguments for 'config|set' command");
+    if ((c->argc - 2) % 2 != 0) { /* Redis 7.0: an odd count is a syntax error */
+        resp_add_error(c->out, ERR_SYNTAX);
         return;
     }
     int pairs = (c->argc - 2) / 2;
     char **words = cstr_copies(c, 2);
-    const char *names[pairs], *values[pairs];
-    size_t lens[pairs];
+    const char **names = calloc((size_t)pairs, sizeof *names);
+    const char **values = calloc((size_t)pairs, sizeof *values);
+    size_t *lens = calloc((size_t)pairs, sizeof *lens);
+    if (!names || !values || !lens) abort();
     for (int i = 0; i < pairs; i++) {
         names[i] = words[2 * i];
         values[i] = words[2 * i + 1];
@@ -74,6 +81,9 @@ void cmd_config_set(struct cmd_ctx *c)
         resp_add_error(c->out, err);
     for (int i = 0; i < 2 * pairs; i++) free(words[i]);
     free(words);
+    free(names);
+    free(values);
+    free(lens);
 }
 
 void cmd_config_resetstat(struct cmd_ctx *c)

@@ -17,6 +17,8 @@
 #include "util.h"
 
 #define REDIS_COMPAT_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
+#define ERR_BAD_CLIENT_NAME                                                                        \
+    "ERR Client names cannot contain spaces, newlines or special characters."
 
 static int arg_is(const struct resp_arg *a, const char *s)
 {
@@ -105,8 +107,7 @@ static void set_owned(char **dst, const struct resp_arg *a)
 static int set_client_name(struct cmd_ctx *c, const struct resp_arg *name)
 {
     if (!valid_name(name)) {
-        resp_add_error(c->out, "ERR Client names cannot contain spaces, newlines or special "
-                               "characters.");
+        resp_add_error(c->out, ERR_BAD_CLIENT_NAME);
         return -1;
     }
     set_owned(&c->client->name, name);
@@ -147,15 +148,24 @@ void cmd_hello(struct cmd_ctx *c)
         }
         i = 2;
     }
-    const struct resp_arg *user = NULL, *pass = NULL, *name = NULL;
+    /* Options take effect in order, as in Redis 7.0: an AUTH that succeeds
+     * stands even if a later option is refused. */
+    const struct resp_arg *name = NULL;
     for (; i < c->argc; i++) {
         int left = c->argc - i - 1;
         if (arg_is(&c->argv[i], "AUTH") && left >= 2) {
-            user = &c->argv[i + 1];
-            pass = &c->argv[i + 2];
+            if (!check_auth(c->srv, &c->argv[i + 1], &c->argv[i + 2])) {
+                resp_add_error(c->out, ERR_WRONGPASS);
+                return;
+            }
+            c->client->flags |= CLIENT_AUTHED;
             i += 2;
         } else if (arg_is(&c->argv[i], "SETNAME") && left >= 1) {
             name = &c->argv[++i];
+            if (!valid_name(name)) {
+                resp_add_error(c->out, ERR_BAD_CLIENT_NAME);
+                return;
+            }
         } else {
             resp_add_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
                             (int)(c->argv[i].len > 128 ? 128 : c->argv[i].len),
@@ -163,21 +173,14 @@ void cmd_hello(struct cmd_ctx *c)
             return;
         }
     }
-    if (user) {
-        if (!check_auth(c->srv, user, pass)) {
-            resp_add_error(c->out, ERR_WRONGPASS);
-            return;
-        }
-        c->client->flags |= CLIENT_AUTHED;
-    }
     if (!(c->client->flags & CLIENT_AUTHED)) {
         resp_add_error(c->out, "NOAUTH HELLO must be called with the client already "
-                               "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                               "authenticated, otherwise the HELLO AUTH <user> <pass> "
                                "option can be used to authenticate the client and select the "
                                "RESP protocol version at the same time");
         return;
     }
-    if (name && set_client_name(c, name) < 0) return;
+    if (name) set_owned(&c->client->name, name);
     if (ver) c->out->proto = (int)ver;
     hello_reply(c);
 }
@@ -267,18 +270,27 @@ static int parse_id(const struct resp_arg *a, unsigned long long *id)
     return 1;
 }
 
+/* Redis 7.0's client types for CLIENT LIST/KILL TYPE: 1 for "normal" (every
+ * client listed here is one), 0 for "replica", "slave", "master" and
+ * "pubsub", which name no connection on this server (no pub/sub; Raft peer
+ * links are not clients), or -1 after replying the error for any other. */
+static int parse_client_type(struct cmd_ctx *c, const struct resp_arg *v)
+{
+    if (arg_is(v, "normal")) return 1;
+    if (arg_is(v, "replica") || arg_is(v, "slave") || arg_is(v, "master") || arg_is(v, "pubsub"))
+        return 0;
+    resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)v->len, v->ptr);
+    return -1;
+}
+
 void cmd_client_list(struct cmd_ctx *c)
 {
     int64_t now = server_now_ms();
     int want_ids = 0;
-    if (c->argc >= 4 && arg_is(&c->argv[2], "TYPE")) {
-        if (!arg_is(&c->argv[3], "normal") && !arg_is(&c->argv[3], "master") &&
-            !arg_is(&c->argv[3], "replica") && !arg_is(&c->argv[3], "pubsub")) {
-            resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)c->argv[3].len,
-                            c->argv[3].ptr);
-            return;
-        }
-        if (!arg_is(&c->argv[3], "normal")) {
+    if (c->argc == 4 && arg_is(&c->argv[2], "TYPE")) {
+        int normal = parse_client_type(c, &c->argv[3]);
+        if (normal < 0) return;
+        if (!normal) {
             resp_add_verbatim(c->out, "", 0, "txt");
             return;
         }
@@ -324,6 +336,7 @@ struct kill_filter {
     unsigned long long id;
     const struct resp_arg *addr, *laddr;
     int skipme;
+    int no_type_match; /* TYPE named a kind of client this server never has */
 };
 
 static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
@@ -345,9 +358,9 @@ static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
             else if (arg_is(v, "no")) f->skipme = 0;
             else return resp_add_error(c->out, ERR_SYNTAX), -1;
         } else if (arg_is(k, "TYPE")) {
-            if (!arg_is(v, "normal"))
-                return resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)v->len,
-                                       v->ptr), -1;
+            int normal = parse_client_type(c, v);
+            if (normal < 0) return -1;
+            f->no_type_match = !normal;
         } else if (arg_is(k, "USER")) {
             if (!arg_is(v, "default"))
                 return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr),
@@ -367,6 +380,7 @@ static int str_is(const char *s, const struct resp_arg *a)
 static int kill_matching(struct cmd_ctx *c, const struct kill_filter *f)
 {
     int killed = 0;
+    if (f->no_type_match) return 0;
     for (struct client *cl = c->srv->clients; cl; cl = cl->next) {
         if (cl->flags & CLIENT_NOT_A_CLIENT) continue;
         if (f->id && cl->id != f->id) continue;
@@ -414,10 +428,11 @@ void cmd_client_help(struct cmd_ctx *c)
         "KILL <ip:port>",
         "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID, ADDR, LADDR, TYPE normal, USER default, "
-        "SKIPME (YES|NO).",
+        "    Kill connections. Options are: ID, ADDR, LADDR, "
+        "TYPE (NORMAL|MASTER|REPLICA|PUBSUB), USER default, SKIPME (YES|NO).",
         "LIST [options ...]",
-        "    Return information about client connections. Options: TYPE normal, ID <id> ...",
+        "    Return information about client connections. Options: "
+        "TYPE (NORMAL|MASTER|REPLICA|PUBSUB), ID <id> ...",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",

@@ -386,9 +386,12 @@ static int check_port(const char *v, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ bind */
 
+/* A leading '-' marks an optional address (Redis 7.0): skipped at start when
+ * this host does not have it. */
 static int valid_bind_addr(const char *s)
 {
     unsigned char a[16];
+    if (*s == '-') s++;
     return !strcmp(s, "*") || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
@@ -632,7 +635,7 @@ const struct config_def config_defs[] = {
             "seconds between TCP keepalive probes to clients; 0 = off"),
     DEF_INT("timeout", timeout, "0", 0, INT_MAX, 0,
             "close a client idle this many seconds; 0 = never"),
-    DEF_INT("maxclients", maxclients, "10000", 1, INT_MAX, 0, "most simultaneous clients"),
+    DEF_INT("maxclients", maxclients, "10000", 1, UINT_MAX, 0, "most simultaneous clients"),
     DEF_STR("dir", dir, "./data", check_dir, IMM,
             "data directory (created if missing); holds the SQLite file(s)"),
     DEF_INT("node-id", node_id, "1", 1, LLONG_MAX, IMM,
@@ -814,7 +817,7 @@ void config_advertise(const struct config *c, char host[CONFIG_HOST_MAX], int *p
     if (c->advertise_addr[0] && config_parse_hostport(c->advertise_addr, strlen(c->advertise_addr),
                                                       host, port, why, sizeof why) == 0)
         return;
-    const char *b = c->bind[0];
+    const char *b = c->bind[0] + (c->bind[0][0] == '-');
     snprintf(host, CONFIG_HOST_MAX, "%s", strcmp(b, "*") ? b : "127.0.0.1");
     *port = (int)c->port;
 }

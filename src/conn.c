@@ -14,9 +14,16 @@
  * maxclients clients are connected is not refused at once: it may still be a
  * peer (a node reconnecting must not be locked out by clients). Its first
  * command must be a RAFT.AUTH that is accepted; anything else, or nothing
- * within CONN_OVER_LIMIT_MS, gets "-ERR max number of clients reached" and
- * the connection is closed. At most CONN_PEER_LINKS_MAX such connections and
- * peer links together; beyond that the error is written at accept. When
+ * within CONN_HANDSHAKE_MS, gets "-ERR max number of clients reached" and
+ * the connection is closed. At most CONN_PENDING_PEERS_MAX such connections
+ * wait at a time, in a room of their own: when it is full, the oldest one is
+ * given its last chance (what it sent is read and run) and, unless that made
+ * it a peer, rejected to make way for the new one. So connections that never
+ * authenticate cannot hold the room a reconnecting peer needs, and the
+ * CONN_PEER_LINKS_MAX authenticated links are counted apart. The rejected
+ * ones keep their descriptors until the next flush: once as many are on
+ * their way out as the room holds, accepting waits for that flush (the
+ * listen backlog keeps the rest), which bounds their descriptors. When
  * accept() fails for want of descriptors (EMFILE, ENFILE) accepting pauses
  * for ACCEPT_PAUSE_MS instead of retrying at once (the listener stays
  * readable: a level-triggered loop would spin), and the error is logged at
@@ -26,6 +33,7 @@
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
  * putting it on the pending list.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -54,7 +62,9 @@
 #define ACCEPT_MAX_PER_EVENT 1000
 #define ACCEPT_PAUSE_MS 100        /* accepting paused this long when descriptors ran out */
 #define ACCEPT_LOG_PERIOD_MS 10000 /* that error logged at most once per period */
-#define CONN_OVER_LIMIT_MS 2000    /* an over-limit connection's time to present RAFT.AUTH */
+/* An over-limit or protected connection's time to present RAFT.AUTH: a peer
+ * sends it as soon as it connects. */
+#define CONN_HANDSHAKE_MS 2000
 #define ERR_MAXCLIENTS "ERR max number of clients reached"
 
 /* Descriptors the node holds besides client connections: Redis's 32 for the
@@ -62,7 +72,8 @@
  * database, WAL and shared-memory files, snapshot files, the snapshot child's
  * pipe), the inbound peer links, and the outbound ones (a Raft link to each
  * other member, the proxy link, the one-shot requests). */
-#define CONN_RESERVED_FDS (32 + CONN_PEER_LINKS_MAX + RAFT_MAX_NODES + TRANSPORT_CALLS_MAX)
+#define CONN_RESERVED_FDS                                                                          \
+    (32 + CONN_PEER_LINKS_MAX + 2 * CONN_PENDING_PEERS_MAX + RAFT_MAX_NODES + TRANSPORT_CALLS_MAX)
 
 _Static_assert(CONN_PEER_LINKS_MAX >= 2 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
                "room for every other member's Raft and proxy links and a joiner's requests");
@@ -150,7 +161,11 @@ static void set_socket_options(struct server *srv, int fd)
  * public address without a password is not open to the network. Raft peers
  * on other hosts still have to reach the node: when raft-secret is set, such
  * a connection is kept until its first command, which must be a RAFT.AUTH
- * that succeeds (CMD_PEER_AUTH); anything else gets -DENIED and the close.
+ * that succeeds (CMD_PEER_AUTH): anything else gets -DENIED and the close, a
+ * refused RAFT.AUTH its error, then -DENIED and the close, and a connection
+ * that sends nothing for CONN_HANDSHAKE_MS -DENIED, so that no one on
+ * another host can hold connections (or try secrets over one) where Redis
+ * would hold none.
  * Without raft-secret no peer could authenticate, and the connection is
  * refused at accept as redis-server does. The text is Redis's, without its
  * advice to run CONFIG REWRITE, which raftcache does not implement. */
@@ -211,6 +226,20 @@ static void deny_at_accept(struct server *srv, int fd)
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 
+/* Takes c out of the room of connections waiting to present RAFT.AUTH over
+ * maxclients (struct server_io), if it is there. */
+static void pending_remove(struct client *c)
+{
+    struct server_io *io = c->srv->io;
+    for (int i = 0; i < io->n_pending_peers; i++) {
+        if (io->pending_peers[i] != c) continue;
+        io->n_pending_peers--;
+        memmove(&io->pending_peers[i], &io->pending_peers[i + 1],
+                (size_t)(io->n_pending_peers - i) * sizeof io->pending_peers[0]);
+        return;
+    }
+}
+
 /* The server's count this connection is in: clients, peer links, or
  * connections accepted over maxclients. */
 static uint64_t *count_of(struct client *c)
@@ -225,10 +254,8 @@ int conn_set_peer(struct client *c, uint64_t peer_id)
 {
     struct server *srv = c->srv;
     if (!(c->flags & CLIENT_PEER)) {
-        /* An over-limit connection is already within the peer links' room. */
-        if (!(c->flags & CLIENT_OVER_LIMIT) &&
-            srv->peer_link_count + srv->over_limit_count >= CONN_PEER_LINKS_MAX)
-            return -1;
+        if (srv->peer_link_count >= CONN_PEER_LINKS_MAX) return -1;
+        pending_remove(c);
         (*count_of(c))--;
         c->flags = (c->flags & ~CLIENT_OVER_LIMIT) | CLIENT_PEER | CLIENT_AUTHED;
         (*count_of(c))++;
@@ -267,6 +294,11 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
     if (srv->clients) srv->clients->prev = c;
     srv->clients = c;
     (*count_of(c))++;
+    if (flags & CLIENT_OVER_LIMIT) {
+        struct server_io *io = srv->io;
+        assert(io->n_pending_peers < CONN_PENDING_PEERS_MAX); /* admission() made room */
+        io->pending_peers[io->n_pending_peers++] = c;
+    }
     ev_io_init(&cn->rio, read_cb, fd, EV_READ);
     ev_io_init(&cn->wio, write_cb, fd, EV_WRITE);
     cn->rio.data = cn->wio.data = c;
@@ -282,6 +314,7 @@ static void client_free(struct client *c)
     ev_io_stop(srv->io->loop, &cn->wio);
     multi_client_reset(c);
     node_client_gone(srv, c);
+    pending_remove(c);
     if (c->prev) c->prev->next = c->next;
     else srv->clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -384,14 +417,15 @@ static void pause_accepting(struct server *srv, int err)
     ev_timer_start(io->loop, &io->accept_resume);
 }
 
-/* The flags a new connection starts with, or -1 to refuse it: beyond
- * maxclients it may still be a peer link while their room lasts. */
-static int64_t admission(const struct server *srv)
+static void make_pending_room(struct server *srv);
+
+/* The flags a new connection starts with: beyond maxclients it may still be
+ * a peer link, and waits in the pending room (made if it is full). */
+static uint32_t admission(struct server *srv)
 {
     if (srv->client_count < (uint64_t)srv->cfg.maxclients) return 0;
-    if (srv->peer_link_count + srv->over_limit_count < CONN_PEER_LINKS_MAX)
-        return CLIENT_OVER_LIMIT;
-    return -1;
+    if (srv->io->n_pending_peers >= CONN_PENDING_PEERS_MAX) make_pending_room(srv);
+    return CLIENT_OVER_LIMIT;
 }
 
 void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -400,6 +434,7 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct server *srv = w->data;
     for (int i = 0; i < ACCEPT_MAX_PER_EVENT; i++) {
+        if (srv->over_limit_count >= 2 * CONN_PENDING_PEERS_MAX) return; /* see the top */
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -407,31 +442,36 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         srv->stats.connections_received++;
-        int64_t flags = admission(srv);
-        if (flags < 0) {
-            static const char msg[] = "-" ERR_MAXCLIENTS "\r\n";
-            ssize_t ignored = write(fd, msg, sizeof msg - 1);
-            (void)ignored;
-            close(fd);
-            srv->stats.rejected_connections++;
-            continue;
-        }
         int protected = protected_applies(srv, fd);
         if (protected && !srv->cfg.raft_secret.len) {
             deny_at_accept(srv, fd);
             continue;
         }
+        uint32_t flags = admission(srv);
         set_socket_options(srv, fd);
-        client_create(srv, fd, (uint32_t)flags | (protected ? CLIENT_PROTECTED : 0));
+        client_create(srv, fd, flags | (protected ? CLIENT_PROTECTED : 0));
     }
 }
 
 /* An over-limit connection that is not a peer link: the error, then close. */
 static void reject_over_limit(struct client *c)
 {
+    pending_remove(c);
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
     resp_add_error(&c->out, ERR_MAXCLIENTS);
     c->srv->stats.rejected_connections++;
     client_close_after_reply(c);
+}
+
+/* The pending room is full: its oldest connection has its last chance (what
+ * it sent is read and run now; a peer sends RAFT.AUTH as soon as it is
+ * connected) and leaves the room either as a peer link or rejected. */
+static void make_pending_room(struct server *srv)
+{
+    struct client *c = srv->io->pending_peers[0];
+    read_cb(srv->io->loop, &conn_of(c)->rio, EV_READ);
+    if (c->flags & CLIENT_OVER_LIMIT) reject_over_limit(c);
+    assert(srv->io->n_pending_peers < CONN_PENDING_PEERS_MAX);
 }
 
 /* Over maxclients, a connection may only prove to be a peer link: the wire
@@ -518,8 +558,12 @@ static void process_input(struct client *c)
             break;
         }
         off += consumed;
-        /* RAFT.AUTH refused: its error goes out, then the connection closes. */
+        /* RAFT.AUTH refused: its error goes out, then the connection closes
+         * (denied, if protected mode let it in: one try per connection). */
         if (c->flags & CLIENT_OVER_LIMIT) client_close_after_reply(c);
+        else if ((c->flags & CLIENT_PROTECTED) &&
+                 !(c->flags & (CLIENT_PEER | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
+            client_deny_protected(c);
         check_output_limits(c, now_ms);
     }
     if (off == c->qlen) {
@@ -646,9 +690,13 @@ void conn_cron(struct server *srv, int64_t now_ms)
     long long idle_ms = srv->cfg.timeout * 1000;
     for (struct client *c = srv->clients; c; c = c->next) {
         int closing = (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) != 0;
-        if ((c->flags & CLIENT_OVER_LIMIT) && !closing &&
-            now_ms - c->ctime_ms >= CONN_OVER_LIMIT_MS) {
+        int handshake_over = !closing && now_ms - c->ctime_ms >= CONN_HANDSHAKE_MS;
+        if ((c->flags & CLIENT_OVER_LIMIT) && handshake_over) {
             reject_over_limit(c);
+            continue;
+        }
+        if ((c->flags & CLIENT_PROTECTED) && !(c->flags & CLIENT_PEER) && handshake_over) {
+            client_deny_protected(c);
             continue;
         }
         if (idle_ms > 0 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_NOT_A_CLIENT)) &&

@@ -22,6 +22,10 @@ struct server_io {
     ev_timer accept_resume;
     int64_t accept_error_logged_ms; /* when the last such error was logged */
     uint64_t accept_errors_unlogged;
+    /* src/conn.c: connections accepted over maxclients that may still send
+     * RAFT.AUTH (CLIENT_OVER_LIMIT, not yet rejected), oldest first */
+    struct client *pending_peers[CONN_PENDING_PEERS_MAX];
+    int n_pending_peers;
 };
 
 /* src/conn.c */

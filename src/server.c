@@ -20,6 +20,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ASan replaces malloc with its own allocator, whose mallinfo2() reports
+ * zeros: under it the heap figure comes from the sanitizer's statistics. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SERVER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
+#define SERVER_ASAN 1
+#endif
+#ifdef SERVER_ASAN
+#if __has_include(<sanitizer/allocator_interface.h>)
+#include <sanitizer/allocator_interface.h>
+#else /* gcc ships the runtime but not always its headers */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+#endif
+
 #include "loop.h"
 #include "log.h"
 #include "multi.h"
@@ -44,14 +62,24 @@ int64_t server_now_ms(void)
     return util_mstime();
 }
 
-/* glibc's own accounting: every byte handed out by malloc and not freed. */
+/* The allocator's own accounting: every byte handed out by malloc and not
+ * freed (glibc's, or AddressSanitizer's in a sanitizer build). */
+static size_t heap_used_bytes(void)
+{
+#ifdef SERVER_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#endif
+}
+
 static void refresh_memory(void)
 {
     int64_t now = util_monotonic_us();
     if (now - memory_read_us < MEMORY_REFRESH_US) return;
     memory_read_us = now;
-    struct mallinfo2 mi = mallinfo2();
-    used_memory_bytes = mi.uordblks + mi.hblkhd;
+    used_memory_bytes = heap_used_bytes();
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         unsigned long size, resident;
@@ -73,7 +101,10 @@ size_t server_rss_bytes(void)
     return rss_bytes;
 }
 
-/* Opens a listening socket on host:port; returns the fd or -1 (errno set). */
+/* Opens a listening socket on host:port; returns the fd or -1 (errno set).
+ * An IPv6 socket takes IPv4 connections too only when dual_stack is set (an
+ * explicit IPv6 address is IPv6 only, as in Redis, so "bind 0.0.0.0 ::"
+ * works). */
 static int open_listener(const char *host, const char *port, int backlog, int dual_stack)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -84,9 +115,10 @@ static int open_listener(const char *host, const char *port, int backlog, int du
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1, zero = 0;
+    int one = 1, v6only = !dual_stack;
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd >= 0 && dual_stack) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (fd >= 0 && res->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     if (fd >= 0 && (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, backlog) < 0)) {
         int saved = errno;
         close(fd);
@@ -95,6 +127,15 @@ static int open_listener(const char *host, const char *port, int backlog, int du
     }
     freeaddrinfo(res);
     return fd;
+}
+
+/* Listening failed for want of the address or of its protocol on this host:
+ * as in Redis 7.0, an optional ("-") address is skipped when the host does
+ * not have it, and any address when the host lacks its protocol. */
+static int listen_skippable(int err, int optional)
+{
+    return (optional && err == EADDRNOTAVAIL) || err == EAFNOSUPPORT || err == EPFNOSUPPORT ||
+           err == EPROTONOSUPPORT || err == ESOCKTNOSUPPORT || err == ENOPROTOOPT;
 }
 
 /* "*" means every interface: an IPv6 dual-stack socket, or IPv4 only on a
@@ -108,9 +149,16 @@ static int listen_one(struct server *srv, const char *addr, char *err, size_t er
     }
     char port[16];
     snprintf(port, sizeof port, "%lld", srv->cfg.port);
+    int optional = addr[0] == '-';
+    addr += optional;
     int backlog = (int)srv->cfg.tcp_backlog, any = strcmp(addr, "*") == 0;
     int fd = open_listener(any ? "::" : addr, port, backlog, any);
     if (fd < 0 && any) fd = open_listener("0.0.0.0", port, backlog, 0);
+    if (fd < 0 && listen_skippable(errno, optional)) {
+        LOG_WARNING("Could not create server TCP listening socket %s:%s: %s (skipped)", addr, port,
+                    strerror(errno));
+        return 0;
+    }
     if (fd < 0) {
         snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr,
                  port, strerror(errno));
@@ -251,6 +299,10 @@ int server_init(struct server *srv, char *err, size_t errlen)
     ev_timer_again(io->loop, &io->raft_tick);
     for (int i = 0; i < srv->cfg.bind_count; i++)
         if (listen_one(srv, srv->cfg.bind[i], err, errlen) < 0) return -1;
+    if (io->n_listen == 0) {
+        snprintf(err, errlen, "Configured to not listen anywhere, exiting.");
+        return -1;
+    }
     ev_timer_init(&io->cron, cron_cb, 0.0, 1.0 / (double)srv->cfg.hz);
     io->cron.data = srv;
     ev_timer_again(io->loop, &io->cron);

@@ -410,13 +410,7 @@ def test_protected_mode_with_bind_star(start_server, remote_addr):
     v6 = [a for a in subprocess.run(["hostname", "-I"], capture_output=True,
                                     text=True).stdout.split() if ":" in a]
     for addr in v6[:1]:
-        with socket.create_connection((addr, srv.port), timeout=10,
-                                      source_address=(addr, 0)) as s:
-            s.sendall(b"GET k\r\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        assert data == DENIED_REPLY
+        assert remote_exchange(addr, srv.port, b"GET k\r\n") == DENIED_REPLY
 
 
 @pytest.mark.skipif(KIND == "redis", reason="raftcache's follower proxy")
