@@ -27,7 +27,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 
-.PHONY: all deps test unit sim integration redis-tests run clean check-deps \
+.PHONY: all deps test unit sim integration redis-tests run clean check-deps big-writes \
         bench bench-cluster bench-snapshot bench-raft format chaos chaos-short chaos-checker
 all: $(B)/raftcache
 
@@ -116,6 +116,11 @@ bench: deps
 bench-cluster: deps
 	$(MAKE) all
 	@scripts/bench-cluster.sh
+
+# Large writes, 512 MB included (tests/integration/test_big_writes.py).
+big-writes: deps
+	$(MAKE) all
+	RAFTCACHE_BIG_WRITES=1 scripts/run-integration.sh -k test_big_writes
 
 bench-snapshot: deps
 	$(MAKE) all

@@ -261,13 +261,20 @@ static int64_t sum_parts(const struct raft_part *parts, uint32_t n_parts)
 
 /* A write proposed at index of `bytes` bytes: returns the bytes of the large
  * writes it waits for, itself included (a write commits after those ahead
- * of it in the log), for its deadline. */
+ * of it in the log), for its deadline. The writes already waiting get the
+ * large one's allowance too: they may travel in the same AppendEntries, and
+ * the loop is busy with it (copying, sending, writing) either way. Every
+ * deadline moves by the same amount, so they stay in log order. */
 static int64_t bytes_ahead(struct node *n, raft_index index, int64_t bytes)
 {
     if (n->applied >= n->big_index) n->big_bytes = 0;
     if (bytes > BIG_ENTRY_BYTES) {
         n->big_bytes += bytes;
         n->big_index = index;
+        for (size_t i = 0; i < n->writes.len; i++) {
+            struct write_waiter *w = fifo_at(&n->writes, i);
+            w->deadline_ms += bytes / WRITE_ALLOWANCE_BYTES_PER_MS;
+        }
     }
     return n->big_bytes;
 }

@@ -82,6 +82,22 @@ static void arm(struct peer *p, uint32_t ms)
     ev_timer_start(p->t->loop, &p->timer);
 }
 
+/* The reply timeout restarted on a reply or on bytes arriving: a timer
+ * armed less than REARM_SLACK_US ago is left as it is (the timeout measures
+ * silence of seconds; re-arming at every message costs the loop a clock
+ * update and two timer-heap operations per message). */
+#define REARM_SLACK_US 100000
+
+static void rearm_reply(struct peer *p)
+{
+    uint32_t ms = p->t->lim.reply_timeout_ms;
+    if (!ms) return;
+    if (p->due_us - util_monotonic_us() > (int64_t)ms * 1000 - REARM_SLACK_US &&
+        ev_is_active(&p->timer))
+        return;
+    arm(p, ms);
+}
+
 static void mark_event(struct peer *p)
 {
     p->event_us = util_monotonic_us();
@@ -191,8 +207,8 @@ static struct peer *reply_taken(redisAsyncContext *ac, void *reply, void *privda
     /* The reply timeout measures silence while something is owed. */
     if (p->pending_cmds == 0)
         ev_timer_stop(p->t->loop, &p->timer);
-    else if (p->t->lim.reply_timeout_ms)
-        arm(p, p->t->lim.reply_timeout_ms);
+    else
+        rearm_reply(p);
     return p;
 }
 
@@ -679,8 +695,7 @@ int transport_ping(struct transport *t, uint64_t to)
 void transport_heard(struct transport *t, uint64_t id)
 {
     struct peer *p = transport_find_peer(t, id, NULL);
-    if (p && p->ac && p->pending_cmds > 0 && t->lim.reply_timeout_ms)
-        arm(p, t->lim.reply_timeout_ms);
+    if (p && p->ac && p->pending_cmds > 0) rearm_reply(p);
 }
 
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
