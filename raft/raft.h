@@ -1,7 +1,7 @@
 /*
  * raft/raft.h - the Raft consensus core: a pure library with no I/O.
  *
- * Shape (etcd's raft, described in the house STYLE.md): the core never reads a clock,
+ * Shape (etcd's raft): the core never reads a clock,
  * never touches a disk or a socket and never calls back into the driver. The driver
  * (src/, the simulator, the benchmark) feeds it
  *     raft_tick()              logical time, one call per tick;
