@@ -19,7 +19,7 @@
  * REPLIES. The leader's reply, byte for byte as RESP2 (a RESP3 client gets
  * RESP2 shapes for forwarded commands). When the link fails first, the
  * command's fate is unknown: a write gets "-TIMEOUT not committed yet", a
- * read "-TIMEOUT no quorum for read" (the README's cluster replies for the same
+ * read "-TIMEOUT no quorum for read" (docs/cluster-replies.md: the replies for the same
  * uncertainty on a leader). Too many commands in flight to the leader:
  * "-TRYAGAIN ..." at once; the leader's address not reachable at all:
  * "-TRYAGAIN ...".
