@@ -211,6 +211,27 @@ class Server:
         raise AssertionError("no VmHWM in /proc status")
 
 
+def stop_servers(servers, workdirs):
+    """Teardown of servers a test started: keeps each log for the report
+    hook, stops each by pid (SIGTERM, then SIGKILL), removes the work dirs.
+    Returns the servers that had died unexpectedly during the test."""
+    crashed = []
+    for srv in servers:
+        if srv.proc is not None and not srv.expect_exit and srv.proc.poll() is not None:
+            crashed.append(f"port {srv.port}: exit status {srv.proc.returncode}")
+        srv.final_log = srv.log_tail()
+        try:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.stop(timeout_s=10)
+        except AssertionError:
+            pass
+        finally:
+            srv.kill()
+    for d in workdirs:
+        shutil.rmtree(d, ignore_errors=True)
+    return crashed
+
+
 @pytest.fixture
 def start_server(request):
     """Factory: start_server(directives=None, password=None, start=True) -> Server.
@@ -231,21 +252,7 @@ def start_server(request):
 
     yield factory
 
-    crashed = []
-    for srv in servers:
-        if srv.proc is not None and not srv.expect_exit and srv.proc.poll() is not None:
-            crashed.append(f"port {srv.port}: exit status {srv.proc.returncode}")
-        # Keep the log for the report hook, then stop by pid.
-        srv.final_log = srv.log_tail()
-        try:
-            if srv.proc is not None and srv.proc.poll() is None:
-                srv.stop(timeout_s=10)
-        except AssertionError:
-            pass
-        finally:
-            srv.kill()
-    for d in workdirs:
-        shutil.rmtree(d, ignore_errors=True)
+    crashed = stop_servers(servers, workdirs)
     if crashed:
         pytest.fail("server died during the test: " + "; ".join(crashed))
 

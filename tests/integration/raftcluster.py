@@ -52,6 +52,12 @@ def parse_info(text):
     return info
 
 
+def raft_info_of(client):
+    """RAFT.INFO through a redis-py client, as a dict."""
+    raw = client.execute_command("RAFT.INFO")
+    return parse_info(raw.decode() if isinstance(raw, bytes) else raw)
+
+
 def readonly_connect(conn):
     """redis-py connect hook: the usual handshake, then READONLY."""
     conn.on_connect()

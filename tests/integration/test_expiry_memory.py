@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from conftest import KIND, wait_until
+from raftcluster import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache's log only")
 
@@ -32,19 +33,8 @@ EXPIRE_KEYS = 2000
 ENTRY_ALLOWANCE = EXPIRE_KEYS // 100 + 10
 
 
-def raft_info(client):
-    raw = client.execute_command("RAFT.INFO")
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    info = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.strip().split(":", 1)
-            info[k] = v
-    return info
-
-
 def info_int(client, field):
-    return int(raft_info(client)[field])
+    return int(raft_info_of(client)[field])
 
 
 def set_expiring(client, n, px=200, prefix="exp:"):
@@ -55,7 +45,7 @@ def set_expiring(client, n, px=200, prefix="exp:"):
 
 
 def all_applied(client):
-    info = raft_info(client)
+    info = raft_info_of(client)
     return info["last_applied_index"] == info["commit_index"] == info["current_index"]
 
 

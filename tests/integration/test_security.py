@@ -23,7 +23,7 @@ import tempfile
 import pytest
 import redis
 
-from conftest import BIN, KIND, free_port
+from conftest import BIN, KIND, free_port, stop_servers
 from raftcluster import Cluster
 
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -129,17 +129,7 @@ def unstarted_cluster(request):
         return cl
 
     yield factory
-    for srv in servers:
-        srv.final_log = srv.log_tail()
-        try:
-            if srv.proc is not None and srv.proc.poll() is None:
-                srv.stop(timeout_s=10)
-        except AssertionError:
-            pass
-        finally:
-            srv.kill()
-    for d in workdirs:
-        shutil.rmtree(d, ignore_errors=True)
+    stop_servers(servers, workdirs)
 
 
 def test_cluster_with_binary_secrets(unstarted_cluster):

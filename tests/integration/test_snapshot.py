@@ -15,25 +15,15 @@ import signal
 import pytest
 
 from conftest import KIND, wait_until
+from raftcluster import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache snapshots only")
 
 DEADLINE_S = 60
 
 
-def raft_info(client):
-    raw = client.execute_command("RAFT.INFO")
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    info = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.strip().split(":", 1)
-            info[k] = v
-    return info
-
-
 def info_int(client, field):
-    return int(raft_info(client)[field])
+    return int(raft_info_of(client)[field])
 
 
 def load(client, n, prefix="k", ttl_every=3, value_len=8, batch=500):
@@ -68,7 +58,7 @@ def check_loaded(client, n, prefix="k", ttl_every=3, value_len=8, batch=1000):
 
 
 def wait_snapshot_idle(client):
-    wait_until(lambda: raft_info(client)["snapshot_in_progress"] == "no", DEADLINE_S,
+    wait_until(lambda: raft_info_of(client)["snapshot_in_progress"] == "no", DEADLINE_S,
                what="the snapshot in progress to end")
 
 
@@ -82,7 +72,7 @@ def test_entry_threshold_bounds_the_log(start_server):
     wait_until(lambda: info_int(c, "snapshots_created") >= 1, DEADLINE_S,
                what="a snapshot to be taken")
     wait_snapshot_idle(c)
-    info = raft_info(c)
+    info = raft_info_of(c)
     assert int(info["snapshot_last_idx"]) >= 100
     assert int(info["log_entries"]) < 200, info
     assert int(info["first_log_index"]) == int(info["snapshot_last_idx"]) + 1
@@ -100,7 +90,7 @@ def test_size_rule_snapshots_bound_the_log_and_survive_restarts(start_server):
     wait_until(lambda: info_int(c, "snapshots_created") >= 1, DEADLINE_S,
                what="a snapshot to be taken")
     wait_snapshot_idle(c)
-    info = raft_info(c)
+    info = raft_info_of(c)
     assert int(info["snapshot_last_idx"]) >= 1
     assert int(info["snapshot_last_term"]) >= 1
     assert int(info["snapshot_size"]) > 16384
@@ -126,12 +116,12 @@ def test_raft_debug_compact(start_server):
     c = srv.client()
     load(c, 300)
     assert info_int(c, "snapshots_created") == 0
-    before = raft_info(c)
+    before = raft_info_of(c)
     assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
     wait_until(lambda: info_int(c, "snapshots_created") == 1, DEADLINE_S,
                what="RAFT.DEBUG COMPACT to finish")
     wait_snapshot_idle(c)
-    info = raft_info(c)
+    info = raft_info_of(c)
     assert int(info["snapshot_last_idx"]) >= int(before["last_applied_index"])
     assert int(info["log_entries"]) <= int(info["current_index"]) - int(info["snapshot_last_idx"])
     with pytest.raises(Exception, match="nothing to compact"):
