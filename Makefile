@@ -11,7 +11,7 @@
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE -MMD -MP
 LDLIBS_SRV = -lev -lhiredis -lsqlite3 -lm
 B        := build
 

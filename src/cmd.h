@@ -8,9 +8,11 @@
  * never repeat those checks.
  *
  * Handlers of CMD_WRITE commands run inside the apply path: they must be
- * deterministic functions of (keyspace, argv, c->now_ms). They read no clock,
- * no randomness and no client state (c->client may be NULL: nobody waits for
- * the reply on this node). Their reply goes to c->out either way.
+ * deterministic functions of (keyspace, argv, c->now_ms, c->rng). They read
+ * no clock, no randomness but c->rng (seeded by the state machine from the
+ * entry and the command's place in it, so every replica draws the same
+ * numbers) and no client state (c->client may be NULL: nobody waits for the
+ * reply on this node). Their reply goes to c->out either way.
  *
  * Handlers of read commands run against the local keyspace with
  * c->now_ms = the wall clock; they never modify the keyspace (an expired key
@@ -19,6 +21,7 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "../resp/parser.h"
 #include "../resp/writer.h"
@@ -35,6 +38,7 @@ struct cmd_ctx {
     int64_t now_ms;              /* entry time (writes) or wall clock (reads) */
     struct client *client;       /* NULL when no local client waits (apply) */
     struct server *srv;
+    uint64_t rng;                /* PRNG state (util_rand64): seeded per command */
 };
 
 typedef void cmd_proc(struct cmd_ctx *c);
@@ -59,7 +63,28 @@ enum cmd_flags {
     CMD_PEER_AUTH = 1u << 16, /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
     CMD_INTERNAL = 1u << 17,  /* the peer protocol: runs, but COMMAND and its subcommands
                                * (so redis-cli's completion and hints) never show it */
+    CMD_RANDOM = 1u << 18,    /* its reply may differ between calls on the same data
+                               * (SRANDMEMBER, SPOP): COMMAND's nondeterministic_output */
+    CMD_UNORDERED = 1u << 19, /* replies elements in no defined order (SMEMBERS, HGETALL):
+                               * COMMAND's nondeterministic_output_order */
+    CMD_EXEC = 1u << 20,      /* EXEC: routed by the flags of the queued commands */
+    CMD_BLOCKING = 1u << 21,  /* may block the client (none yet: BLPOP and friends) */
 };
+
+/* Rewrites a write into its deterministic form for the log, at now_ms on the
+ * leader (relative TTLs made absolute): fills out_argv (room for argc +
+ * CMD_REWRITE_EXTRA entries) with arguments pointing into argv, static
+ * strings and scratch (>= 64 bytes), and returns the new argc; returns 0 to
+ * keep argv unchanged (also when argv is invalid: the apply then replies
+ * Redis's error from the original arguments). */
+#define CMD_REWRITE_EXTRA 2
+#define CMD_REWRITE_ARGC_MAX 16 /* longer commands are never rewritten */
+typedef int cmd_rewrite_fn(int argc, const struct resp_arg *argv, int64_t now_ms,
+                           struct resp_arg *out_argv, char *scratch, size_t scratch_len);
+/* The argv indexes of the keys of a call whose keys move (ZUNIONSTORE's
+ * numkeys, SORT's STORE): at most max of them in idx; returns their count
+ * (0 when the arguments are malformed: the handler replies the error). */
+typedef int cmd_getkeys_fn(int argc, const struct resp_arg *argv, int *idx, int max);
 
 struct command {
     const char *name;       /* lower case; "config|get" style for subcommands */
@@ -85,11 +110,16 @@ struct command {
     const char *syntax;
     const char *acl;        /* space-separated ACL categories without '@' */
     const struct command *subcommands; /* NULL-name terminated, or NULL */
+    cmd_rewrite_fn *rewrite; /* NULL: the command goes to the log as sent */
+    cmd_getkeys_fn *getkeys; /* NULL: the keys are first_key..last_key by key_step;
+                              * else first_key is still the first key (slot) */
 };
 
-/* The table (src/cmdtable.c). cmd_table_init() builds the name index once at
+/* The table (src/cmdtable.c): groups of rows, each a NULL-name terminated
+ * array (cmd_table_core for strings, keys, server...; a type module's rows in
+ * src/cmdtable_<type>.c). cmd_table_init() builds the name index once at
  * start-up (before any lookup); the table is read-only afterwards. */
-extern const struct command cmd_table[];
+extern const struct command cmd_table_core[];
 void cmd_table_init(void);
 /* Case-insensitive lookup of argv[0]; for containers also resolves argv[1].
  * Returns NULL if unknown. *parent gets the container (or NULL). */
@@ -98,14 +128,24 @@ const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
 const struct command *cmd_lookup_name(const char *name, size_t len);
 /* Number of top-level commands COMMAND shows (CMD_INTERNAL ones excluded). */
 int cmd_count(void);
-/* Dense ids over every command and subcommand, for per-command statistics. */
+/* Dense ids over every command and subcommand, for per-command statistics;
+ * ids 0 .. cmd_top_count() - 1 are the top-level commands (internal ones
+ * included). */
 int cmd_id(const struct command *cmd);
+int cmd_top_count(void);
 int cmd_id_count(void);
 const struct command *cmd_by_id(int id);
 
 struct cmd_stats {
     uint64_t calls, usec, rejected_calls, failed_calls;
 };
+/* Validates a command for MULTI queueing or execution: lookup + arity.
+ * Returns the command, or NULL after writing Redis's error reply to out
+ * (unknown command or subcommand, wrong number of arguments). */
+const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct resp_out *out);
+/* Runs cmd's handler on ctx, counting it in stats[cmd_id(cmd)] (calls,
+ * time, failed calls: a reply starting with '-'). */
+void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats);
 /* 1 if a argc satisfies arity. */
 static inline int cmd_arity_ok(const struct command *cmd, int argc)
 {
@@ -125,6 +165,11 @@ static inline int cmd_key_range(const struct command *cmd, int argc, int *first,
     return 1;
 }
 
+/* The argv indexes of a call's keys (getkeys, or the first/last/step
+ * range), at most max; returns their count. */
+int cmd_get_keys(const struct command *cmd, int argc, const struct resp_arg *argv, int *idx,
+                 int max);
+
 /* --- handlers, grouped by the file that implements them --- */
 /* src/cmd_string.c */
 cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel,
@@ -136,6 +181,8 @@ cmd_proc cmd_del, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rena
 /* src/cmd_expire.c */
 cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl,
     cmd_expiretime, cmd_pexpiretime, cmd_persist;
+cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrite_psetex,
+    cmd_rewrite_expire, cmd_rewrite_pexpire;
 /* src/cmd_conn.c (connection and server introspection) */
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset,
     cmd_client_id, cmd_client_setname, cmd_client_getname, cmd_client_setinfo,

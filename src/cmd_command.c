@@ -14,6 +14,8 @@
 #include "glob.h"
 #include "server.h"
 
+#define GETKEYS_MAX 4096 /* keys COMMAND GETKEYS lists at most */
+
 static int arg_is(const struct resp_arg *a, const char *s)
 {
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
@@ -84,8 +86,8 @@ static void add_command_info(struct resp_out *o, const struct command *cmd)
 void cmd_command(struct cmd_ctx *c)
 {
     resp_add_array_len(c->out, cmd_count());
-    for (const struct command *cmd = cmd_table; cmd->name; cmd++)
-        if (!(cmd->flags & CMD_INTERNAL)) add_command_info(c->out, cmd);
+    for (int i = 0; i < cmd_top_count(); i++)
+        if (!(cmd_by_id(i)->flags & CMD_INTERNAL)) add_command_info(c->out, cmd_by_id(i));
 }
 
 void cmd_command_count(struct cmd_ctx *c)
@@ -454,7 +456,8 @@ void cmd_command_docs(struct cmd_ctx *c)
 {
     if (c->argc == 2) {
         resp_add_map_len(c->out, cmd_count());
-        for (const struct command *cmd = cmd_table; cmd->name; cmd++) {
+        for (int i = 0; i < cmd_top_count(); i++) {
+            const struct command *cmd = cmd_by_id(i);
             if (cmd->flags & CMD_INTERNAL) continue;
             resp_add_bulk_cstr(c->out, cmd->name);
             add_docs(c->out, cmd);
@@ -530,15 +533,14 @@ void cmd_command_getkeys(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR The command has no key arguments");
         return;
     }
-    int first, last, step;
-    resp_deferred d = resp_add_deferred(c->out);
-    long n = 0;
-    if (cmd_key_range(cmd, argc, &first, &last, &step))
-        for (int i = first; i <= last; i += step) {
-            resp_add_bulk(c->out, argv[i].ptr, argv[i].len);
-            n++;
-        }
-    resp_set_deferred_array_len(c->out, d, n);
+    int idx[GETKEYS_MAX];
+    int n = cmd_get_keys(cmd, argc, argv, idx, GETKEYS_MAX);
+    if (n == 0 && cmd->getkeys) {
+        resp_add_error(c->out, "ERR Invalid arguments specified for command");
+        return;
+    }
+    resp_add_array_len(c->out, n);
+    for (int i = 0; i < n; i++) resp_add_bulk(c->out, argv[idx[i]].ptr, argv[idx[i]].len);
 }
 
 void cmd_command_help(struct cmd_ctx *c)

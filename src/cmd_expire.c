@@ -1,13 +1,14 @@
 /*
  * src/cmd_expire.c - TTL commands (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with
  * NX|XX|GT|LT; TTL, PTTL, EXPIRETIME, PEXPIRETIME; PERSIST) as Redis 7.0,
- * and cmd_ttl_absolute(), which rewrites relative TTLs into absolute ones
- * before a command enters the replicated log (see kv.h, sm.h).
+ * and the rewrite hooks (cmd.h) that make relative TTLs absolute before a
+ * command enters the replicated log (see sm.h).
  */
 #include <assert.h>
 #include <limits.h>
 
 #include "cmd.h"
+#include "cmdarg.h"
 #include "kv.h"
 #include "util.h"
 
@@ -268,18 +269,41 @@ static int rewrite_expire(int argc, const struct resp_arg *argv, int seconds, in
     return argc;
 }
 
-int cmd_ttl_absolute(const struct command *cmd, int argc, const struct resp_arg *argv,
-                     int64_t now_ms, struct resp_arg *out_argv, char *scratch, size_t scratch_len)
+/* The rewrite hooks of the table rows (cmd.h cmd_rewrite_fn). */
+int cmd_rewrite_set(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
+                    char *scratch, size_t scratch_len)
 {
-    assert(scratch_len >= UTIL_LL_STR_SIZE);
-    if (!cmd || !cmd->proc || !cmd_arity_ok(cmd, argc)) return 0;
-    cmd_proc *p = cmd->proc;
-    if (p == cmd_set || p == cmd_getex)
-        return rewrite_set(argc, argv, p == cmd_getex, now_ms, out_argv, scratch, scratch_len);
-    if (p == cmd_setex || p == cmd_psetex)
-        return rewrite_setex(argv, p == cmd_setex ? CMD_SET_EX : CMD_SET_PX, now_ms, out_argv,
-                             scratch, scratch_len);
-    if (p == cmd_expire || p == cmd_pexpire)
-        return rewrite_expire(argc, argv, p == cmd_expire, now_ms, out_argv, scratch, scratch_len);
-    return 0;
+    return rewrite_set(argc, argv, 0, now_ms, out, scratch, scratch_len);
+}
+
+int cmd_rewrite_getex(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
+                      char *scratch, size_t scratch_len)
+{
+    return rewrite_set(argc, argv, 1, now_ms, out, scratch, scratch_len);
+}
+
+int cmd_rewrite_setex(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
+                      char *scratch, size_t scratch_len)
+{
+    (void)argc;
+    return rewrite_setex(argv, CMD_SET_EX, now_ms, out, scratch, scratch_len);
+}
+
+int cmd_rewrite_psetex(int argc, const struct resp_arg *argv, int64_t now_ms,
+                       struct resp_arg *out, char *scratch, size_t scratch_len)
+{
+    (void)argc;
+    return rewrite_setex(argv, CMD_SET_PX, now_ms, out, scratch, scratch_len);
+}
+
+int cmd_rewrite_expire(int argc, const struct resp_arg *argv, int64_t now_ms,
+                       struct resp_arg *out, char *scratch, size_t scratch_len)
+{
+    return rewrite_expire(argc, argv, 1, now_ms, out, scratch, scratch_len);
+}
+
+int cmd_rewrite_pexpire(int argc, const struct resp_arg *argv, int64_t now_ms,
+                        struct resp_arg *out, char *scratch, size_t scratch_len)
+{
+    return rewrite_expire(argc, argv, 0, now_ms, out, scratch, scratch_len);
 }

@@ -3,9 +3,9 @@
  * KEYS, SCAN, TYPE, RENAME(NX), RANDOMKEY, COPY, DBSIZE, FLUSHDB, FLUSHALL,
  * replying exactly as Redis 7.0 does.
  *
- * raftcache stores strings only, so TYPE is "string" or "none" and nothing
- * here can meet a WRONGTYPE. There is one database: COPY's DB option accepts
- * 0 alone.
+ * These work on every type: TYPE names it (src/types.h), COPY deep-copies
+ * it (kv_copy), DEL/UNLINK free large values off the loop (src/lazyfree.h).
+ * There is one database: COPY's DB option accepts 0 alone.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -14,13 +14,12 @@
 
 #include "cmd.h"
 #include "glob.h"
+#include "cmdarg.h"
 #include "kv.h"
 #include "util.h"
 
-#define SCAN_COUNT_DEFAULT 10
-
-/* DEL and UNLINK: values are freed at once either way (a string is one
- * allocation, so there is nothing worth freeing lazily). */
+/* DEL and UNLINK: both free a value with many elements on the lazyfree
+ * thread (src/lazyfree.h), small ones at once, as Redis's lazyfree-lazy-user-del. */
 static void del_generic(struct cmd_ctx *c)
 {
     long long deleted = 0;
@@ -61,7 +60,7 @@ void cmd_touch(struct cmd_ctx *c)
 void cmd_type(struct cmd_ctx *c)
 {
     const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
-    resp_add_simple(c->out, v ? "string" : "none");
+    resp_add_simple(c->out, v ? kv_type_name(v) : "none");
 }
 
 void cmd_dbsize(struct cmd_ctx *c)
@@ -102,68 +101,6 @@ void cmd_keys(struct cmd_ctx *c)
 
 /* --- SCAN --- */
 
-/*
- * The cursor as Redis reads it with strtoul(): optional sign (a negative
- * value wraps), decimal digits, nothing after; no leading space; overflow is
- * invalid. A C string that is empty ("" or starting with NUL) reads as 0.
- */
-static int parse_cursor(const struct resp_arg *a, uint64_t *out)
-{
-    const char *p = a->ptr, *end = a->ptr + a->len;
-    if (a->len == 0 || p[0] == '\0') {
-        *out = 0;
-        return 1;
-    }
-    if (isspace((unsigned char)p[0])) return 0;
-    int neg = p[0] == '-';
-    if (p[0] == '+' || p[0] == '-') p++;
-    if (p == end || !isdigit((unsigned char)*p)) return 0;
-    uint64_t v = 0;
-    for (; p < end && isdigit((unsigned char)*p); p++) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    if (p != end && *p != '\0') return 0; /* strtoul stops at a NUL too */
-    *out = neg ? 0 - v : v;
-    return 1;
-}
-
-struct scan_opts {
-    long long count;
-    const struct resp_arg *pat;  /* NULL: no pattern */
-    const struct resp_arg *type; /* NULL: any type */
-};
-
-/* Returns 0, or -1 after replying the error. */
-static int scan_parse(struct cmd_ctx *c, struct scan_opts *o)
-{
-    o->count = SCAN_COUNT_DEFAULT;
-    o->pat = o->type = NULL;
-    for (int i = 2; i < c->argc; i += 2) {
-        const struct resp_arg *a = &c->argv[i], *next = &c->argv[i + 1];
-        int more = i + 1 < c->argc;
-        if (more && cmd_arg_is(a, "count")) {
-            if (!util_str2ll(next->ptr, next->len, &o->count)) {
-                resp_add_error(c->out, ERR_NOT_INT);
-                return -1;
-            }
-            if (o->count < 1) {
-                resp_add_error(c->out, ERR_SYNTAX);
-                return -1;
-            }
-        } else if (more && cmd_arg_is(a, "match")) {
-            o->pat = pattern_or_all(next);
-        } else if (more && cmd_arg_is(a, "type")) {
-            o->type = next;
-        } else {
-            resp_add_error(c->out, ERR_SYNTAX);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 struct scan_key {
     const char *ptr;
     size_t len;
@@ -172,7 +109,7 @@ struct scan_key {
 struct scan_walk {
     struct kv *kv;
     int64_t now_ms;
-    const struct scan_opts *o;
+    const struct cmd_scan_opts *o;
     long long seen;        /* keys met, filtered or not: what COUNT bounds */
     struct scan_key *keys; /* the ones that pass the filters */
     size_t n, cap;
@@ -191,7 +128,7 @@ static void scan_visit(void *ud, const char *key, size_t klen, const struct kv_v
             w->kv->keyspace_misses++;
         else
             w->kv->keyspace_hits++;
-        if (!cmd_arg_is(w->o->type, expired ? "none" : "string")) return;
+        if (!cmd_arg_is(w->o->type, expired ? "none" : kv_type_name(v))) return;
     }
     if (expired) return;
     if (w->n == w->cap) {
@@ -205,12 +142,8 @@ static void scan_visit(void *ud, const char *key, size_t klen, const struct kv_v
 void cmd_scan(struct cmd_ctx *c)
 {
     uint64_t cursor;
-    struct scan_opts o;
-    if (!parse_cursor(&c->argv[1], &cursor)) {
-        resp_add_error(c->out, "ERR invalid cursor");
-        return;
-    }
-    if (scan_parse(c, &o) < 0) return;
+    struct cmd_scan_opts o;
+    if (!cmd_scan_cursor(c, 1, &cursor) || cmd_scan_opts(c, 2, 1, &o) < 0) return;
     /* Like Redis: stop after COUNT keys or 10*COUNT buckets, whichever first,
      * so a sparse table cannot make one call walk all of it. */
     long long max_steps = o.count > LLONG_MAX / 10 ? LLONG_MAX : o.count * 10;
@@ -218,11 +151,8 @@ void cmd_scan(struct cmd_ctx *c)
     do {
         cursor = kv_scan(c->kv, cursor, scan_visit, &w);
     } while (cursor && max_steps-- && w.seen < o.count);
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)cursor);
-    resp_add_array_len(c->out, 2);
-    resp_add_bulk(c->out, buf, (size_t)n);
-    resp_add_array_len(c->out, (long)w.n);
+    resp_deferred d = cmd_scan_reply_begin(c, cursor);
+    resp_set_deferred_array_len(c->out, d, (long)w.n);
     for (size_t i = 0; i < w.n; i++)
         resp_add_bulk(c->out, w.keys[i].ptr, w.keys[i].len);
     free(w.keys);
@@ -321,7 +251,7 @@ void cmd_copy(struct cmd_ctx *c)
         return;
     }
     /* v stays valid: the dst lookup can only delete dst, a different key. */
-    kv_set(c->kv, dst->ptr, dst->len, v->data, v->len, v->expire_ms, c->now_ms);
+    kv_copy(c->kv, v, dst->ptr, dst->len, v->expire_ms, c->now_ms);
     resp_add_int(c->out, 1);
 }
 

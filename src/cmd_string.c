@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "cmd.h"
+#include "cmdarg.h"
 #include "kv.h"
 #include "util.h"
 
@@ -25,69 +26,6 @@ static void reply_val(struct resp_out *o, const struct kv_val *v)
         resp_add_bulk(o, v->data, v->len);
     else
         resp_add_null(o);
-}
-
-/* --- SET options (shared with cmd_ttl_absolute) --- */
-
-struct set_opt {
-    const char *name;
-    unsigned flag;
-    unsigned excludes; /* options that make this one a syntax error */
-    int scope;         /* SCOPE_SET, SCOPE_GETEX or both */
-};
-
-enum { SCOPE_SET = 1, SCOPE_GETEX = 2 };
-
-/* Redis accepts an option repeated (the last expire wins) but not with one
- * it conflicts with; which options each command knows is in `scope`. */
-#define EXPIRE_EXCL(f) ((CMD_SET_EXPIRE_ANY & ~(f)) | CMD_SET_KEEPTTL | CMD_SET_PERSIST)
-static const struct set_opt set_opts[] = {
-    {"nx", CMD_SET_NX, CMD_SET_XX, SCOPE_SET},
-    {"xx", CMD_SET_XX, CMD_SET_NX, SCOPE_SET},
-    {"get", CMD_SET_GET, 0, SCOPE_SET},
-    {"keepttl", CMD_SET_KEEPTTL, CMD_SET_EXPIRE_ANY | CMD_SET_PERSIST, SCOPE_SET},
-    {"persist", CMD_SET_PERSIST, CMD_SET_EXPIRE_ANY | CMD_SET_KEEPTTL, SCOPE_GETEX},
-    {"ex", CMD_SET_EX, EXPIRE_EXCL(CMD_SET_EX), SCOPE_SET | SCOPE_GETEX},
-    {"px", CMD_SET_PX, EXPIRE_EXCL(CMD_SET_PX), SCOPE_SET | SCOPE_GETEX},
-    {"exat", CMD_SET_EXAT, EXPIRE_EXCL(CMD_SET_EXAT), SCOPE_SET | SCOPE_GETEX},
-    {"pxat", CMD_SET_PXAT, EXPIRE_EXCL(CMD_SET_PXAT), SCOPE_SET | SCOPE_GETEX},
-};
-
-int cmd_set_parse_opts(int argc, const struct resp_arg *argv, int is_getex, struct cmd_set_opts *o)
-{
-    int scope = is_getex ? SCOPE_GETEX : SCOPE_SET;
-    o->flags = 0;
-    o->expire_idx = 0;
-    for (int j = is_getex ? 2 : 3; j < argc; j++) {
-        const struct set_opt *opt = NULL;
-        for (size_t k = 0; k < sizeof set_opts / sizeof set_opts[0]; k++)
-            if (cmd_arg_is(&argv[j], set_opts[k].name)) opt = &set_opts[k];
-        if (!opt || !(opt->scope & scope) || (o->flags & opt->excludes)) return -1;
-        if (opt->flag & CMD_SET_EXPIRE_ANY) {
-            if (j + 1 >= argc) return -1; /* the value is missing */
-            o->expire_idx = ++j;
-        }
-        o->flags |= opt->flag;
-    }
-    return 0;
-}
-
-int cmd_set_expire_ms(const struct resp_arg *argv, const struct cmd_set_opts *o, int64_t now_ms,
-                      int64_t *ms, int *not_int)
-{
-    const struct resp_arg *a = &argv[o->expire_idx];
-    long long v;
-    *not_int = !util_str2ll(a->ptr, a->len, &v);
-    if (*not_int) return -1;
-    int seconds = (o->flags & (CMD_SET_EX | CMD_SET_EXAT)) != 0;
-    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) return -1;
-    if (seconds) v *= 1000;
-    if (o->flags & (CMD_SET_EX | CMD_SET_PX)) {
-        if (v > LLONG_MAX - now_ms) return -1;
-        v += now_ms;
-    }
-    *ms = v;
-    return 0;
 }
 
 static void reply_expire_error(struct cmd_ctx *c, const char *name, int not_int)
@@ -119,6 +57,7 @@ static void set_generic(struct cmd_ctx *c, const struct cmd_set_opts *o, const s
     int get = (o->flags & CMD_SET_GET) != 0;
     const struct kv_val *old =
         kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, get ? KV_LOOKUP_STATS : 0);
+    if (get && cmd_wrongtype(c, old, KV_STRING)) return;
     if (get) reply_val(c->out, old);
     if (((o->flags & CMD_SET_NX) && old) || ((o->flags & CMD_SET_XX) && !old)) {
         if (get) return;
@@ -172,13 +111,16 @@ void cmd_getset(struct cmd_ctx *c)
 
 void cmd_get(struct cmd_ctx *c)
 {
-    reply_val(c->out, kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms));
+    const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
+    reply_val(c->out, v);
 }
 
 void cmd_getdel(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     reply_val(c->out, v);
     if (v) kv_delete(c->kv, key->ptr, key->len, c->now_ms);
 }
@@ -194,6 +136,7 @@ void cmd_getex(struct cmd_ctx *c)
         return;
     }
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     if (!v) {
         resp_add_null(c->out);
         return;
@@ -217,8 +160,10 @@ void cmd_getex(struct cmd_ctx *c)
 void cmd_mget(struct cmd_ctx *c)
 {
     resp_add_array_len(c->out, c->argc - 1);
-    for (int j = 1; j < c->argc; j++)
-        reply_val(c->out, kv_lookup_read(c->kv, c->argv[j].ptr, c->argv[j].len, c->now_ms));
+    for (int j = 1; j < c->argc; j++) {
+        const struct kv_val *v = kv_lookup_read(c->kv, c->argv[j].ptr, c->argv[j].len, c->now_ms);
+        reply_val(c->out, v && v->type == KV_STRING ? v : NULL); /* nil for other types */
+    }
 }
 
 static void mset_generic(struct cmd_ctx *c, int nx, const char *name)
@@ -262,6 +207,7 @@ static void incr_generic(struct cmd_ctx *c, long long incr)
     const struct resp_arg *key = &c->argv[1];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     long long value = 0;
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     if (v && !util_str2ll(v->data, v->len, &value)) {
         resp_add_error(c->out, ERR_NOT_INT);
         return;
@@ -318,6 +264,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     const struct resp_arg *key = &c->argv[1], *arg = &c->argv[2];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     long double value = 0, incr;
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     if ((v && !util_str2ld(v->data, v->len, &value)) || !util_str2ld(arg->ptr, arg->len, &incr)) {
         resp_add_error(c->out, ERR_NOT_FLOAT);
         return;
@@ -348,6 +295,7 @@ void cmd_append(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1], *arg = &c->argv[2];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     if (!v) {
         kv_set(c->kv, key->ptr, key->len, arg->ptr, arg->len, KV_NO_EXPIRE, c->now_ms);
         resp_add_int(c->out, (long long)arg->len);
@@ -363,6 +311,7 @@ void cmd_append(struct cmd_ctx *c)
 void cmd_strlen(struct cmd_ctx *c)
 {
     const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     resp_add_int(c->out, v ? v->len : 0);
 }
 
@@ -375,6 +324,7 @@ void cmd_getrange(struct cmd_ctx *c)
         return;
     }
     const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     long long len = v ? v->len : 0;
     /* Redis's rules: both negative and reversed is empty; negatives count
      * from the end and clamp to 0; end clamps to the last byte. */
@@ -406,6 +356,7 @@ void cmd_setrange(struct cmd_ctx *c)
         return;
     }
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
+    if (cmd_wrongtype(c, v, KV_STRING)) return;
     size_t olen = v ? v->len : 0;
     if (arg->len == 0) { /* nothing to write: no key is created */
         resp_add_int(c->out, (long long)olen);
@@ -577,6 +528,10 @@ void cmd_lcs(struct cmd_ctx *c)
     /* Redis looks both keys up before parsing options: the stats count. */
     const struct kv_val *va = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     const struct kv_val *vb = kv_lookup_read(c->kv, c->argv[2].ptr, c->argv[2].len, c->now_ms);
+    if ((va && va->type != KV_STRING) || (vb && vb->type != KV_STRING)) {
+        resp_add_error(c->out, "ERR The specified keys must hold string values");
+        return;
+    }
     struct lcs_opts o;
     if (lcs_parse(c, &o) < 0) return;
     lcs_reply(c, &o, va ? va->data : "", va ? va->len : 0, vb ? vb->data : "", vb ? vb->len : 0);

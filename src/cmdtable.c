@@ -5,11 +5,14 @@
  * COMMAND (redis-py cluster mode, redis-cli hints) see what they expect.
  * A command absent from this table does not exist in raftcache.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <assert.h>
 #include <stdint.h>
 #include <strings.h>
 #include "cmd.h"
+#include "util.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -145,7 +148,7 @@ static const struct command function_subcommands[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
-const struct command cmd_table[] = {
+const struct command cmd_table_core[] = {
     /* strings */
     {"get", 2, R | F, 1, 1, 1, cmd_get, "string", "1.0.0", "Returns the string value of a key.",
      "key", "read string fast", NULL},
@@ -153,16 +156,16 @@ const struct command cmd_table[] = {
      "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
      "key value [NX|XX]:condition [GET] [EX seconds|PX milliseconds|EXAT "
      "unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]:expiration",
-     "write string slow", NULL},
+     "write string slow", NULL, cmd_rewrite_set},
     {"setnx", 3, W | OOM | F, 1, 1, 1, cmd_setnx, "string", "1.0.0",
      "Set the string value of a key only when the key doesn't exist.", "key value",
      "write string fast", NULL},
     {"setex", 4, W | OOM, 1, 1, 1, cmd_setex, "string", "2.0.0",
      "Sets the string value and expiration time of a key.", "key seconds value",
-     "write string slow", NULL},
+     "write string slow", NULL, cmd_rewrite_setex},
     {"psetex", 4, W | OOM, 1, 1, 1, cmd_psetex, "string", "2.6.0",
      "Sets both string value and expiration time in milliseconds of a key.",
-     "key milliseconds value", "write string slow", NULL},
+     "key milliseconds value", "write string slow", NULL, cmd_rewrite_psetex},
     {"getset", 3, W | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
      "Returns the previous string value of a key after setting it to a new value.", "key value",
      "write string fast", NULL},
@@ -172,7 +175,7 @@ const struct command cmd_table[] = {
      "Returns the string value of a key after setting its expiration time.",
      "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT "
      "unix-time-milliseconds|PERSIST]:expiration",
-     "write string fast", NULL},
+     "write string fast", NULL, cmd_rewrite_getex},
     {"mget", -2, R | F, 1, -1, 1, cmd_mget, "string", "1.0.0",
      "Atomically returns the string values of one or more keys.", "key [key ...]",
      "read string fast", NULL},
@@ -260,10 +263,10 @@ const struct command cmd_table[] = {
     /* expiry */
     {"expire", -3, W | F, 1, 1, 1, cmd_expire, "generic", "1.0.0",
      "Sets the expiration time of a key in seconds.", "key seconds [NX|XX|GT|LT]:condition",
-     "keyspace write fast", NULL},
+     "keyspace write fast", NULL, cmd_rewrite_expire},
     {"pexpire", -3, W | F, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
      "Sets the expiration time of a key in milliseconds.",
-     "key milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
+     "key milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL, cmd_rewrite_pexpire},
     {"expireat", -3, W | F, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
      "Sets the expiration time of a key to a Unix timestamp.",
      "key unix-time-seconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
@@ -355,7 +358,7 @@ const struct command cmd_table[] = {
     /* transactions */
     {"multi", 1, NOQ | F | LD | ST | NS, 0, 0, 0, cmd_multi, "transactions", "1.2.0",
      "Starts a transaction.", NULL, "fast transaction", NULL},
-    {"exec", 1, NOQ | LD | ST | NS, 0, 0, 0, cmd_exec, "transactions", "1.2.0",
+    {"exec", 1, NOQ | LD | ST | NS | CMD_EXEC, 0, 0, 0, cmd_exec, "transactions", "1.2.0",
      "Executes all commands in a transaction.", NULL, "slow transaction", NULL},
     {"discard", 1, NOQ | F | LD | ST | NS, 0, 0, 0, cmd_discard, "transactions", "2.0.0",
      "Discards a transaction.", NULL, "fast transaction", NULL},
@@ -373,9 +376,18 @@ static int name_eq(const char *name, const char *p, size_t len)
     return strlen(name) == len && strncasecmp(name, p, len) == 0;
 }
 
-/* Case-insensitive name index over cmd_table: built once by cmd_table_init()
- * before the loop starts, read-only afterwards. Open addressing, power of two. */
-#define INDEX_SLOTS 256
+/* The groups of top-level commands, each a NULL-name terminated array in
+ * its own file (cmd_table_core above, a type's table beside its module). A
+ * new group is one line here. */
+static const struct command *const groups[] = {
+    cmd_table_core,
+};
+#define N_GROUPS (sizeof groups / sizeof groups[0])
+
+/* Case-insensitive name index over every group: built once by
+ * cmd_table_init() before the loop starts, read-only afterwards. Open
+ * addressing, power of two, at most half full. */
+#define INDEX_SLOTS 1024
 static const struct command *name_index[INDEX_SLOTS];
 
 static uint32_t name_hash(const char *p, size_t len)
@@ -385,27 +397,43 @@ static uint32_t name_hash(const char *p, size_t len)
     return h;
 }
 
-/* Dense ids: top-level commands in table order, then every subcommand. */
-#define CMD_ID_MAX 256
+/* Dense ids: top-level commands group by group, then every subcommand.
+ * Each array (group or subcommand list) is a range of consecutive ids, so
+ * cmd_id() finds a pointer's id by its array. */
+#define CMD_ID_MAX 1024
+#define RANGES_MAX 64
 static const struct command *by_id[CMD_ID_MAX];
 static int id_count, top_count;
+static struct id_range {
+    const struct command *start;
+    int n, base;
+} ranges[RANGES_MAX];
+static int n_ranges;
+
+static void add_range(const struct command *arr)
+{
+    assert(n_ranges < RANGES_MAX);
+    int base = id_count;
+    for (const struct command *c = arr; c->name; c++) {
+        assert(id_count < CMD_ID_MAX);
+        by_id[id_count++] = c;
+    }
+    ranges[n_ranges++] = (struct id_range){arr, id_count - base, base};
+}
 
 static void assign_ids(void)
 {
-    for (const struct command *c = cmd_table; c->name; c++) by_id[id_count++] = c;
+    for (size_t g = 0; g < N_GROUPS; g++) add_range(groups[g]);
     top_count = id_count;
-    for (const struct command *c = cmd_table; c->name; c++)
-        for (const struct command *s = c->subcommands; s && s->name; s++) {
-            assert(id_count < CMD_ID_MAX);
-            by_id[id_count++] = s;
-        }
+    for (int i = 0; i < top_count; i++)
+        if (by_id[i]->subcommands) add_range(by_id[i]->subcommands);
 }
 
 int cmd_id(const struct command *cmd)
 {
-    if (cmd >= cmd_table && cmd < cmd_table + top_count) return (int)(cmd - cmd_table);
-    for (int i = top_count; i < id_count; i++)
-        if (by_id[i] == cmd) return i;
+    for (int r = 0; r < n_ranges; r++)
+        if (cmd >= ranges[r].start && cmd < ranges[r].start + ranges[r].n)
+            return ranges[r].base + (int)(cmd - ranges[r].start);
     assert(0 && "command not in the table");
     return -1;
 }
@@ -413,6 +441,11 @@ int cmd_id(const struct command *cmd)
 int cmd_id_count(void)
 {
     return id_count;
+}
+
+int cmd_top_count(void)
+{
+    return top_count;
 }
 
 const struct command *cmd_by_id(int id)
@@ -423,7 +456,9 @@ const struct command *cmd_by_id(int id)
 void cmd_table_init(void)
 {
     assign_ids();
-    for (const struct command *c = cmd_table; c->name; c++) {
+    for (int k = 0; k < top_count; k++) {
+        const struct command *c = by_id[k];
+        assert(!cmd_lookup_name(c->name, strlen(c->name)) && "a command defined twice");
         uint32_t i = name_hash(c->name, strlen(c->name)) & (INDEX_SLOTS - 1);
         while (name_index[i]) i = (i + 1) & (INDEX_SLOTS - 1);
         name_index[i] = c;
@@ -442,11 +477,19 @@ const struct command *cmd_lookup_name(const char *name, size_t len)
 int cmd_count(void)
 {
     int n = 0;
-    for (const struct command *c = cmd_table; c->name; c++)
-        n += !(c->flags & CMD_INTERNAL);
+    for (int i = 0; i < top_count; i++) n += !(by_id[i]->flags & CMD_INTERNAL);
     return n;
 }
 
+int cmd_get_keys(const struct command *cmd, int argc, const struct resp_arg *argv, int *idx,
+                 int max)
+{
+    if (cmd->getkeys) return cmd->getkeys(argc, argv, idx, max);
+    int first, last, step, n = 0;
+    if (!cmd_key_range(cmd, argc, &first, &last, &step)) return 0;
+    for (int i = first; i <= last && n < max; i += step) idx[n++] = i;
+    return n;
+}
 const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
                                  const struct command **parent)
 {
@@ -461,4 +504,65 @@ const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
         }
     }
     return c; /* container with unknown subcommand: the dispatcher reports it */
+}
+
+/* --- resolving and calling --- */
+
+#define ERR_ARGS_SHOWN 128 /* bytes of arguments echoed in "unknown command" */
+
+static void reply_unknown_command(struct resp_out *out, int argc, const struct resp_arg *argv)
+{
+    char args[ERR_ARGS_SHOWN * 2 + 64];
+    size_t used = 0;
+    for (int i = 1; i < argc && used < ERR_ARGS_SHOWN; i++) {
+        int room = ERR_ARGS_SHOWN - (int)used;
+        int shown = argv[i].len < (size_t)room ? (int)argv[i].len : room;
+        int n = snprintf(args + used, sizeof args - used, "'%.*s' ", shown, argv[i].ptr);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    args[used] = 0;
+    int nlen = argv[0].len > 128 ? 128 : (int)argv[0].len;
+    resp_add_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen,
+                    argv[0].ptr, args);
+}
+
+const struct command *cmd_resolve(int argc, const struct resp_arg *argv,
+                                       struct resp_out *out)
+{
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    if (!cmd) {
+        reply_unknown_command(out, argc, argv);
+        return NULL;
+    }
+    if ((cmd->flags & CMD_CONTAINER) && argc >= 2) {
+        /* A container whose argv[1] names no subcommand. */
+        char upper[32];
+        size_t n = strlen(cmd->name);
+        for (size_t i = 0; i <= n && i < sizeof upper; i++)
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        upper[sizeof upper - 1] = 0;
+        int slen = argv[1].len > 128 ? 128 : (int)argv[1].len;
+        resp_add_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", slen,
+                        argv[1].ptr, upper);
+        return NULL;
+    }
+    if (!cmd_arity_ok(cmd, argc) || ((cmd->flags & CMD_CONTAINER) && !cmd->proc)) {
+        resp_add_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return NULL;
+    }
+    return cmd;
+}
+
+void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats)
+{
+    struct resp_out *out = ctx->out;
+    size_t before = out->len;
+    int64_t start = util_monotonic_us();
+    cmd->proc(ctx);
+    struct cmd_stats *st = &stats[cmd_id(cmd)];
+    st->usec += (uint64_t)(util_monotonic_us() - start);
+    st->calls++;
+    if (out->len > before && out->data[before] == '-') st->failed_calls++;
 }

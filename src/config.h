@@ -139,6 +139,10 @@ struct config {
     long long maxmemory;  /* bytes; 0 = no limit */
     int maxmemory_policy; /* enum config_maxmemory_policy */
     long long databases;  /* always 1 */
+    /* encodings of small values (src/types.h struct kv_limits) */
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
     /* raft */
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;

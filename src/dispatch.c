@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <ctype.h>
 
 #include "dispatch.h"
 #include "multi.h"
@@ -12,53 +11,6 @@
 #include "proxy.h"
 #include "server.h"
 #include "util.h"
-
-#define ERR_ARGS_SHOWN 128 /* bytes of arguments echoed in "unknown command" */
-
-static void reply_unknown_command(struct resp_out *out, int argc, const struct resp_arg *argv)
-{
-    char args[ERR_ARGS_SHOWN * 2 + 64];
-    size_t used = 0;
-    for (int i = 1; i < argc && used < ERR_ARGS_SHOWN; i++) {
-        int room = ERR_ARGS_SHOWN - (int)used;
-        int shown = argv[i].len < (size_t)room ? (int)argv[i].len : room;
-        int n = snprintf(args + used, sizeof args - used, "'%.*s' ", shown, argv[i].ptr);
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-    args[used] = 0;
-    int nlen = argv[0].len > 128 ? 128 : (int)argv[0].len;
-    resp_add_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen,
-                    argv[0].ptr, args);
-}
-
-const struct command *dispatch_resolve(int argc, const struct resp_arg *argv,
-                                       struct resp_out *out)
-{
-    const struct command *parent;
-    const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    if (!cmd) {
-        reply_unknown_command(out, argc, argv);
-        return NULL;
-    }
-    if ((cmd->flags & CMD_CONTAINER) && argc >= 2) {
-        /* A container whose argv[1] names no subcommand. */
-        char upper[32];
-        size_t n = strlen(cmd->name);
-        for (size_t i = 0; i <= n && i < sizeof upper; i++)
-            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
-        upper[sizeof upper - 1] = 0;
-        int slen = argv[1].len > 128 ? 128 : (int)argv[1].len;
-        resp_add_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", slen,
-                        argv[1].ptr, upper);
-        return NULL;
-    }
-    if (!cmd_arity_ok(cmd, argc) || ((cmd->flags & CMD_CONTAINER) && !cmd->proc)) {
-        resp_add_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
-        return NULL;
-    }
-    return cmd;
-}
 
 void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
                    const struct resp_arg *argv, int64_t now_ms, struct resp_out *out)
@@ -71,14 +23,9 @@ void dispatch_call(struct server *srv, struct client *c, const struct command *c
         .now_ms = now_ms,
         .client = c,
         .srv = srv,
+        .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
     };
-    size_t before = out->len;
-    int64_t start = util_monotonic_us();
-    cmd->proc(&ctx);
-    struct cmd_stats *st = &srv->cmdstats[cmd_id(cmd)];
-    st->usec += (uint64_t)(util_monotonic_us() - start);
-    st->calls++;
-    if (out->len > before && out->data[before] == '-') st->failed_calls++;
+    cmd_call(cmd, &ctx, srv->cmdstats);
     srv->stats.commands_processed++;
 }
 
@@ -115,14 +62,15 @@ static int must_wait(const struct client *c, int argc, const struct resp_arg *ar
 static enum node_route route(struct client *c, const struct command *cmd, int argc,
                              const struct resp_arg *argv)
 {
-    uint32_t flags = cmd->proc == cmd_exec ? c->mstate.cmd_flags : cmd->flags;
-    if (cmd->proc == cmd_exec && !(c->flags & CLIENT_MULTI)) flags = 0;
+    int exec = (cmd->flags & CMD_EXEC) != 0;
+    uint32_t flags = exec ? c->mstate.cmd_flags : cmd->flags;
+    if (exec && !(c->flags & CLIENT_MULTI)) flags = 0;
     /* Forwarded replies are pending and this node now leads: what it would
      * run itself must not overtake them (proxy.h). */
     if (c->pending_proxied && node_is_leader(c->srv)) return NODE_WAIT;
     enum node_route r = node_route(c->srv, c, cmd, argc, argv, (flags & CMD_WRITE) != 0,
                                    (flags & CMD_READONLY) != 0);
-    if (r == NODE_REPLIED && cmd->proc == cmd_exec) multi_client_reset(c);
+    if (r == NODE_REPLIED && exec) multi_client_reset(c);
     return r;
 }
 
@@ -145,7 +93,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         return DISPATCH_DONE;
     }
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
-    const struct command *cmd = dispatch_resolve(argc, argv, &c->out);
+    const struct command *cmd = cmd_resolve(argc, argv, &c->out);
     if (!cmd) {
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;

@@ -19,15 +19,12 @@ enum dispatch_result {
 };
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
 
-/* Runs cmd's handler for argv with the given clock and reply buffer. Used by
- * the dispatcher (reads) and by the state machine (applies). */
+/* Runs cmd's handler for argv with the given clock and reply buffer, local
+ * randomness and statistics: reads, and a transaction's queue run locally.
+ * (The state machine calls the command layer itself: src/sm.c.) */
 void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
                    const struct resp_arg *argv, int64_t now_ms, struct resp_out *out);
 
-/* Validates a command for MULTI queueing or execution: lookup + arity.
- * Returns the command, or NULL after writing the error reply to out. */
-const struct command *dispatch_resolve(int argc, const struct resp_arg *argv,
-                                       struct resp_out *out);
 
 /* 1 if maxmemory is set and the allocator reports more in use. */
 int dispatch_over_maxmemory(struct server *srv);

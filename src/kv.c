@@ -7,10 +7,12 @@
  * is the key's entry in `keys`.
  */
 #include <assert.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kv.h"
+#include "lazyfree.h"
 #include "util.h"
 
 #define RANDOM_TRIES 100           /* draws before RANDOMKEY walks the table */
@@ -24,24 +26,62 @@ static void *xmalloc(size_t n)
     return p;
 }
 
+/* Values with more elements than this are freed off the loop. */
+#define LAZYFREE_MIN_ELEMENTS 64
+
 static struct kv_val *val_new(size_t cap)
 {
     assert(cap <= UINT32_MAX);
     struct kv_val *v = xmalloc(sizeof *v + cap);
     v->expire_ms = KV_NO_EXPIRE;
     v->len = 0;
-    v->cap = (uint32_t)cap;
+    v->type = KV_STRING;
+    v->enc = cap > KV_EMBSTR_MAX ? KV_ENC_RAW : KV_ENC_EMBSTR;
+    v->lru = 0;
     return v;
 }
 
-static void val_free(void *v)
+/* Room for string bytes in v's allocation. */
+static size_t val_cap(const struct kv_val *v)
 {
+    size_t n = malloc_usable_size((void *)v) - sizeof *v;
+    return n < UINT32_MAX ? n : UINT32_MAX;
+}
+
+static const struct kv_type_ops *ops_of(const struct kv_val *v)
+{
+    const struct kv_type_ops *ops = kv_types[v->type];
+    assert(ops && "a value of a type without a module");
+    return ops;
+}
+
+/* Frees a non-string value's object: a large one on the lazyfree thread, so
+ * that DEL of a million-member set does not stall the loop. */
+static void obj_free(const struct kv_val *v)
+{
+    const struct kv_type_ops *ops = ops_of(v);
+    void *obj = kv_val_obj(v);
+    if (ops->length(obj) > LAZYFREE_MIN_ELEMENTS)
+        lazyfree_submit(ops->free, obj);
+    else
+        ops->free(obj);
+}
+
+static void val_free(void *p)
+{
+    struct kv_val *v = p;
+    if (v->type != KV_STRING) obj_free(v);
     free(v);
 }
 
 static void modified(struct kv *kv, const char *key, size_t len)
 {
     if (kv->on_modify) kv->on_modify(kv->hook_ud, key, len);
+}
+
+void kv_modified(struct kv *kv, const char *key, size_t len)
+{
+    modified(kv, key, len);
 }
 
 /* Changes e's TTL and keeps volatile_keys in step with it. */
@@ -80,6 +120,13 @@ void kv_init(struct kv *kv, uint64_t seed)
     dict_init(&kv->volatile_keys, seed ^ 0x9e3779b97f4a7c15ULL);
     kv->rng = seed ^ 0x2545f4914f6cdd1dULL;
     kv->max_value_len = 512ULL * 1024 * 1024;
+    kv->limits = (struct kv_limits){
+        .hash_max_listpack_entries = 128,
+        .hash_max_listpack_value = 64,
+        .set_max_intset_entries = 512,
+        .zset_max_listpack_entries = 128,
+        .zset_max_listpack_value = 64,
+    };
 }
 
 void kv_free(struct kv *kv)
@@ -131,11 +178,18 @@ static struct kv_val *find_live(struct kv *kv, const char *key, size_t len, int6
 struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_t now_ms)
 {
     struct kv_val *v = find_live(kv, key, len, now_ms);
-    if (v)
+    if (v) {
         kv->keyspace_hits++;
-    else
+        v->lru = kv->lru_clock;
+    } else {
         kv->keyspace_misses++;
+    }
     return v;
+}
+
+struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    return find_live(kv, key, len, now_ms);
 }
 
 int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms)
@@ -157,6 +211,7 @@ struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64
         delete_expired(kv, key, len);
         v = NULL;
     }
+    if (v) v->lru = kv->lru_clock;
     if (flags & KV_LOOKUP_STATS) {
         if (v)
             kv->keyspace_hits++;
@@ -192,6 +247,13 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
     } else {
         *created = 0;
     }
+    if (v->type != KV_STRING) {
+        /* A string replaces another type (SET over a hash): a fresh value. */
+        struct kv_val *n = val_new(cap);
+        n->expire_ms = v->expire_ms;
+        val_free(v);
+        existing->val = n;
+    }
     return existing;
 }
 
@@ -200,7 +262,11 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
 static struct kv_val *val_fit(struct dict_entry *e, size_t len)
 {
     struct kv_val *v = e->val;
-    if (len <= v->cap && v->cap <= 2 * len + 32) return v;
+    size_t cap = val_cap(v);
+    if (len <= cap && cap <= 2 * len + 32) {
+        v->enc = len > KV_EMBSTR_MAX ? KV_ENC_RAW : KV_ENC_EMBSTR;
+        return v;
+    }
     struct kv_val *n = val_new(len);
     n->expire_ms = v->expire_ms;
     val_free(v);
@@ -226,19 +292,87 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
     int created;
     struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, new_len, &created);
     struct kv_val *v = e->val;
-    if (new_len > v->cap) {
+    assert(v->type == KV_STRING);
+    if (new_len > val_cap(v)) {
         size_t cap = new_len < GROW_GREEDY_MAX ? 2 * new_len : new_len + GROW_GREEDY_MAX;
         if (cap > UINT32_MAX) cap = UINT32_MAX;
         assert(new_len <= cap);
         v = realloc(v, sizeof *v + cap);
         if (!v) abort();
-        v->cap = (uint32_t)cap;
         e->val = v;
     }
+    v->enc = KV_ENC_RAW; /* grown in place: Redis's APPEND/SETRANGE make it raw */
     if (new_len > v->len) memset(v->data + v->len, 0, new_len - v->len);
     v->len = (uint32_t)new_len;
     modified(kv, key, klen);
     return v->data;
+}
+
+int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, void *obj,
+               int64_t expire_ms, int64_t now_ms)
+{
+    assert(type != KV_STRING && kv_types[type]);
+    int created;
+    struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, sizeof obj, &created);
+    struct kv_val *v = e->val;
+    if (v->type == KV_STRING && val_cap(v) < sizeof obj) {
+        struct kv_val *n = val_new(sizeof obj);
+        n->expire_ms = v->expire_ms;
+        free(v);
+        e->val = v = n;
+    } else if (v->type != KV_STRING) {
+        obj_free(v);
+    }
+    v->type = type;
+    v->enc = 0;
+    v->len = 0;
+    v->lru = kv->lru_clock;
+    kv_val_set_obj(v, obj);
+    if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
+    modified(kv, key, klen);
+    return created;
+}
+
+void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen,
+             int64_t expire_ms, int64_t now_ms)
+{
+    if (v->type == KV_STRING) {
+        kv_set(kv, dst, dlen, v->data, v->len, expire_ms, now_ms);
+        return;
+    }
+    kv_set_obj(kv, dst, dlen, v->type, ops_of(v)->dup(kv_val_obj(v)), expire_ms, now_ms);
+}
+
+const char *kv_type_name(const struct kv_val *v)
+{
+    return v->type == KV_STRING ? "string" : ops_of(v)->name;
+}
+
+/* Redis's string2ll acceptance: what "int" encoding would hold. */
+static int canonical_int(const char *p, size_t len)
+{
+    long long out;
+    return util_str2ll(p, len, &out);
+}
+
+const char *kv_encoding_name(const struct kv_val *v)
+{
+    if (v->type != KV_STRING) return ops_of(v)->encoding(kv_val_obj(v));
+    if (v->enc == KV_ENC_RAW) return "raw";
+    return canonical_int(v->data, v->len) ? "int" : "embstr";
+}
+
+uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v)
+{
+    uint32_t now = kv->lru_clock, then = v->lru;
+    return now >= then ? now - then : now + (KV_LRU_MAX - then) + 1;
+}
+
+size_t kv_memory_usage(const struct kv_val *v, size_t klen, size_t samples)
+{
+    size_t n = malloc_usable_size((void *)v) + sizeof(struct dict_entry) + klen + 1;
+    if (v->type != KV_STRING) n += ops_of(v)->memory(kv_val_obj(v), samples);
+    return n;
 }
 
 int kv_delete(struct kv *kv, const char *key, size_t len, int64_t now_ms)

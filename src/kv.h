@@ -33,21 +33,56 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 #include "dict.h"
-#include "../resp/parser.h"
+#include "types.h"
 
 #define KV_NO_EXPIRE (-1) /* kv_val.expire_ms of a persistent key */
 #define KV_KEEP_TTL (-2)  /* kv_set: keep the key's current expire_ms */
 
-/* One value: header and bytes in one allocation. len <= cap; bytes past len
- * are spare room for APPEND/SETRANGE growth. A stored expire_ms is always
+/* A value's type (TYPE, WRONGTYPE). Strings live inside struct kv_val; every
+ * other type is an object owned by its type module (src/types.h), held in
+ * kv_val.data as one pointer. Lists and streams come later: their numbers
+ * are taken so that snapshot records never change meaning. */
+enum kv_type {
+    KV_STRING = 0,
+    KV_LIST = 1, /* reserved */
+    KV_SET = 2,
+    KV_ZSET = 3,
+    KV_HASH = 4,
+    KV_STREAM = 5, /* reserved */
+    KV_TYPE_COUNT = 6,
+};
+
+/* String encodings (kv_val.enc of a KV_STRING): Redis's names. "int" is
+ * not stored: OBJECT ENCODING reports it for an EMBSTR/RAW value whose bytes
+ * are a canonical 64-bit integer that was not grown in place. */
+enum kv_string_enc { KV_ENC_EMBSTR = 0, KV_ENC_RAW = 1 };
+#define KV_EMBSTR_MAX 44 /* longest value Redis keeps "embstr" */
+
+#define KV_LRU_BITS 24
+#define KV_LRU_MAX ((1u << KV_LRU_BITS) - 1)
+
+/* One value: header and bytes in one allocation. A string's bytes are
+ * data[0..len); the allocation's usable size past that (malloc_usable_size)
+ * is spare room for APPEND/SETRANGE growth. Another type keeps its object
+ * pointer in data (kv_val_obj) and len 0. A stored expire_ms is always
  * positive (commands validate it), so -1 is free to mean "none". */
 struct kv_val {
-    int64_t expire_ms; /* absolute Unix ms, or KV_NO_EXPIRE */
-    uint32_t len, cap;
+    int64_t expire_ms;   /* absolute Unix ms, or KV_NO_EXPIRE */
+    uint32_t len;        /* string bytes; 0 for other types */
+    uint32_t type : 4;   /* enum kv_type */
+    uint32_t enc : 4;    /* the type's encoding (kv_type_ops.encodings) */
+    uint32_t lru : 24;   /* kv.lru_clock at the last access (OBJECT IDLETIME) */
     char data[];
 };
+
+/* The object of a non-string value. */
+static inline void *kv_val_obj(const struct kv_val *v)
+{
+    void *p;
+    memcpy(&p, v->data, sizeof p);
+    return p;
+}
 
 /* 1 if v is logically absent at now_ms. */
 static inline int kv_val_expired(const struct kv_val *v, int64_t now_ms)
@@ -63,6 +98,8 @@ struct kv {
     uint64_t expire_cursor;    /* resumable dict_scan cursor of the sampler */
     uint64_t rng;              /* PRNG state for RANDOMKEY (local reads only) */
     size_t max_value_len;      /* proto-max-bulk-len: APPEND/SETRANGE limit */
+    struct kv_limits limits;   /* encoding thresholds for the type modules */
+    uint32_t lru_clock;        /* seconds, mod 2^24: set by the server's cron */
     /* stats (INFO) */
     uint64_t keyspace_hits, keyspace_misses, expired_keys;
     /* hooks (WATCH); may be NULL */
@@ -108,10 +145,43 @@ static inline void kv_prefetch(const struct kv *kv, const char *key, size_t len,
     dict_prefetch(&kv->keys, key, len, stage);
 }
 
+/* Like kv_lookup_read without stats and without touching the value's LRU
+ * clock (OBJECT, TYPE-free introspection). */
+struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_t now_ms);
+
+/* The name TYPE replies for v ("string", "hash", ...). */
+const char *kv_type_name(const struct kv_val *v);
+/* OBJECT ENCODING's name for v. */
+const char *kv_encoding_name(const struct kv_val *v);
+/* Seconds since v was last accessed (OBJECT IDLETIME), from kv.lru_clock. */
+uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v);
+/* Bytes v takes with its key (MEMORY USAGE); samples as kv_type_ops.memory. */
+size_t kv_memory_usage(const struct kv_val *v, size_t klen, size_t samples);
+
 /* --- mutators (write path only) --- */
 
 /*
- * Sets key to a copy of val[0..vlen) (vlen < 4 GiB). expire_ms is the new
+ * Stores obj (of type, a module's object: ownership passes to the keyspace)
+ * as key's value, replacing any value (freed). expire_ms as kv_set. Fires
+ * on_modify. Returns 1 if the key was created.
+ */
+int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, void *obj,
+               int64_t expire_ms, int64_t now_ms);
+/* A type module replaced its object in place (a conversion reallocated it). */
+static inline void kv_val_set_obj(struct kv_val *v, void *obj)
+{
+    memcpy(v->data, &obj, sizeof obj);
+}
+/* Fires on_modify for key: a command changed a value in place (HSET, SADD...
+ * on an existing key), as Redis's signalModifiedKey. */
+void kv_modified(struct kv *kv, const char *key, size_t len);
+/* A deep copy of v (COPY) stored as dst, replacing it; TTL as expire_ms. */
+void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen,
+             int64_t expire_ms, int64_t now_ms);
+
+/*
+ * Sets key to a copy of val[0..vlen) (vlen < 4 GiB), a string whatever
+ * the key held before. expire_ms is the new
  * absolute expiry, KV_NO_EXPIRE to make the key persistent, or KV_KEEP_TTL
  * to keep the current one. An expired previous value is deleted first.
  * val must not point into the keyspace's own copy of key.
@@ -120,8 +190,9 @@ static inline void kv_prefetch(const struct kv *kv, const char *key, size_t len,
 int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t vlen,
            int64_t expire_ms, int64_t now_ms);
 /*
- * Resizes key's value to new_len bytes (bytes past the old length are
- * zeroed), keeping its TTL; creates an empty persistent key if absent.
+ * Resizes key's string value to new_len bytes (bytes past the old length are
+ * zeroed), keeping its TTL; creates an empty persistent key if absent. The
+ * caller has checked that an existing value is a string.
  * Returns the value's bytes for the caller to fill [0, new_len) before its
  * next kv_ call. Growth is geometric so repeated APPENDs stay O(1) amortized.
  */
@@ -168,62 +239,5 @@ const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len);
  * only empty buckets were visited in this call).
  */
 size_t kv_expired_sample(struct kv *kv, int64_t now_ms, size_t sample_max, kv_key_fn *fn, void *ud);
-
-/* --- command-layer helpers shared by src/cmd_*.c and the state machine --- */
-
-struct command;
-
-/* Replies shared by several command files (Redis's exact texts). */
-#define ERR_EXPIRE_FMT "ERR invalid expire time in '%s' command"
-#define ERR_ARITY_FMT "ERR wrong number of arguments for '%s' command"
-
-/* 1 if argument a equals the option name s, ignoring ASCII case. */
-static inline int cmd_arg_is(const struct resp_arg *a, const char *s)
-{
-    size_t n = strlen(s);
-    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
-}
-
-/*
- * Relative TTLs made absolute for the replicated log. If argv is a valid
- * SET with EX/PX, SETEX, PSETEX, GETEX with EX/PX, EXPIRE or PEXPIRE, fills
- * out_argv (room for argc + 2 entries) with the equivalent absolute command
- * (SET ... PXAT ms, GETEX k PXAT ms, PEXPIREAT k ms [flags]) whose entries
- * point into argv, static strings and scratch (>= UTIL_LL_STR_SIZE, 21
- * bytes), and returns its
- * argc. Returns 0 to keep argv unchanged: not such a command, or invalid (the
- * apply then produces Redis's error reply from the original arguments).
- */
-int cmd_ttl_absolute(const struct command *cmd, int argc, const struct resp_arg *argv,
-                     int64_t now_ms, struct resp_arg *out_argv, char *scratch, size_t scratch_len);
-
-/* Parsed SET / GETEX options (src/cmd_string.c), shared with cmd_ttl_absolute. */
-enum cmd_set_flags {
-    CMD_SET_NX = 1u << 0,
-    CMD_SET_XX = 1u << 1,
-    CMD_SET_GET = 1u << 2,
-    CMD_SET_KEEPTTL = 1u << 3,
-    CMD_SET_PERSIST = 1u << 4, /* GETEX only */
-    CMD_SET_EX = 1u << 5,
-    CMD_SET_PX = 1u << 6,
-    CMD_SET_EXAT = 1u << 7,
-    CMD_SET_PXAT = 1u << 8,
-};
-#define CMD_SET_EXPIRE_ANY (CMD_SET_EX | CMD_SET_PX | CMD_SET_EXAT | CMD_SET_PXAT)
-
-struct cmd_set_opts {
-    unsigned flags;
-    int expire_idx; /* argv index of the (last) expire value, or 0 */
-};
-
-/* Parses SET (is_getex = 0, from argv[3]) or GETEX (is_getex = 1, from
- * argv[2]) options with Redis's exact acceptance rules. Returns 0, or -1 on
- * a syntax error. */
-int cmd_set_parse_opts(int argc, const struct resp_arg *argv, int is_getex, struct cmd_set_opts *o);
-/* The absolute expiry in ms of the expire option in o at now_ms. Returns 0,
- * or -1 if the value is invalid: *not_int tells which error Redis replies
- * (ERR_NOT_INT, else "invalid expire time in '<cmd>' command"). */
-int cmd_set_expire_ms(const struct resp_arg *argv, const struct cmd_set_opts *o, int64_t now_ms,
-                      int64_t *ms, int *not_int);
 
 #endif

@@ -200,7 +200,7 @@ static void exec_local(struct cmd_ctx *c)
     resp_add_array_len(c->out, m->count);
     for (int i = 0; i < m->count; i++) {
         const struct multi_cmd *q = &m->cmds[i];
-        const struct command *cmd = dispatch_resolve(q->argc, q->argv, c->out);
+        const struct command *cmd = cmd_resolve(q->argc, q->argv, c->out);
         if (cmd) dispatch_call(c->srv, c->client, cmd, q->argc, q->argv, c->now_ms, c->out);
     }
 }

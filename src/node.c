@@ -449,7 +449,7 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
     if (e->type == RAFT_ENTRY_NORMAL) {
         char err[160];
         if (e->len > BIG_ENTRY_BYTES) ping_peers(n); /* applying it takes a while */
-        if (sm_apply(srv, n->appliers, k, (const char *)e->data, e->len, err, sizeof err) < 0)
+        if (sm_apply(srv, e->index, n->appliers, k, (const char *)e->data, e->len, err, sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
         n->normal_applied++;
     } else if (e->type == RAFT_ENTRY_CONF) {

@@ -224,12 +224,32 @@ static void active_expire(struct server *srv)
     submit_expired(srv, &b);
 }
 
+/* The encoding thresholds the type modules read (src/types.h). */
+static void apply_limits(struct server *srv)
+{
+    const struct config *c = &srv->cfg;
+    srv->kv.limits = (struct kv_limits){
+        .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
+        .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
+        .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
+        .zset_max_listpack_entries = (uint64_t)c->zset_max_listpack_entries,
+        .zset_max_listpack_value = (uint64_t)c->zset_max_listpack_value,
+    };
+}
+
+/* The keyspace's LRU clock (OBJECT IDLETIME): seconds, 24 bits, as Redis. */
+static void update_lru_clock(struct server *srv)
+{
+    srv->kv.lru_clock = (uint32_t)(server_now_ms() / 1000) & KV_LRU_MAX;
+}
+
 static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
     int64_t now = server_now_ms();
+    update_lru_clock(srv);
     kv_cron(&srv->kv);
     if (node_is_leader(srv))
         active_expire(srv);
@@ -279,6 +299,8 @@ int server_init(struct server *srv, char *err, size_t errlen)
     kv_init(&srv->kv, util_rand64(&srv->rng));
     srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
     srv->kv.rng = util_rand64(&srv->rng);
+    apply_limits(srv);
+    update_lru_clock(srv);
     multi_init(srv);
     sm_init(&srv->sm, util_rand64(&srv->rng));
     srv->io = calloc(1, sizeof *srv->io);
@@ -330,6 +352,9 @@ int server_config_changed(struct server *srv, const char *name, char *err, size_
         node_set_fsync(srv, (int)srv->cfg.raft_log_fsync);
     } else if (strcmp(name, "loglevel") == 0) {
         log_set_level(srv->cfg.loglevel);
+    } else if (strncmp(name, "hash-max-", 9) == 0 || strncmp(name, "set-max-", 8) == 0 ||
+               strncmp(name, "zset-max-", 9) == 0) {
+        apply_limits(srv);
     } else if (strcmp(name, "proto-max-bulk-len") == 0) {
         srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
         for (struct client *c = srv->clients; c; c = c->next)

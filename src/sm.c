@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "../raft/raft.h"
+#include "cmd.h"
 #include "dispatch.h"
 #include "log.h"
 #include "node.h"
 #include "server.h"
+#include "util.h"
 
 #define SM_ARGC_MAX (1024 * 1024) /* the parser's limit: no entry exceeds it */
-#define TTL_ARGC_MAX 16           /* longest command cmd_ttl_absolute rewrites */
 #define SINK_KEEP_BYTES (64 * 1024) /* sm.sink's allocation kept between commands */
 
 static void buf_reserve(struct sm_buf *b, size_t extra)
@@ -128,16 +129,36 @@ static int decode_cmd(struct sm *sm, const unsigned char *p, size_t len, size_t 
     return (int)argc;
 }
 
-/* Runs one decoded command of an entry. Non-write commands queued in a
+/* The PRNG seed of the pos-th command of the entry at index: the same on
+ * every replica, different for every command ever applied. */
+static uint64_t command_seed(uint64_t index, uint32_t pos)
+{
+    uint64_t s = index * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)pos << 1 | 1);
+    return util_rand64(&s);
+}
+
+/* Runs one decoded command of an entry: the command layer directly, with
+ * the entry's clock and randomness. Non-write commands queued in a
  * transaction only produce a reply, so they are skipped where no client
  * waits; a write always runs. */
 static void apply_cmd(struct server *srv, struct client *c, int argc, const struct resp_arg *argv,
-                      int64_t ts, struct resp_out *out)
+                      int64_t ts, uint64_t seed, struct resp_out *out)
 {
-    const struct command *cmd = dispatch_resolve(argc, argv, out);
+    const struct command *cmd = cmd_resolve(argc, argv, out);
     if (!cmd) return;
     if (!(cmd->flags & CMD_WRITE) && !c) return;
-    dispatch_call(srv, c, cmd, argc, argv, ts, out);
+    struct cmd_ctx ctx = {
+        .argc = argc,
+        .argv = argv,
+        .out = out,
+        .kv = &srv->kv,
+        .now_ms = ts,
+        .client = c,
+        .srv = srv,
+        .rng = seed,
+    };
+    cmd_call(cmd, &ctx, srv->cmdstats);
+    srv->stats.commands_processed++;
 }
 
 /* The client waiting for reply i, or NULL. */
@@ -170,8 +191,8 @@ static void prefetch_key(struct server *srv, uint32_t i, uint32_t ncmds)
 }
 
 static void apply_decoded(struct server *srv, struct client *const *clients, size_t nclients,
-                          int type, int64_t ts, uint32_t ncmds, const unsigned char *p,
-                          size_t len)
+                          uint64_t index, int type, int64_t ts, uint32_t ncmds,
+                          const unsigned char *p, size_t len)
 {
     struct sm *sm = &srv->sm;
     size_t off = SM_ENTRY_HEADER_LEN;
@@ -192,7 +213,7 @@ static void apply_decoded(struct server *srv, struct client *const *clients, siz
             c = waiter(clients, nclients, i);
             prefetch_key(srv, i, ncmds);
         }
-        apply_cmd(srv, c, argc, sm->argv, ts, reply_to(sm, c));
+        apply_cmd(srv, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c));
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
@@ -219,7 +240,7 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     return off == len ? 0 : -1;
 }
 
-int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
+int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, size_t nclients,
              const char *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = (const unsigned char *)data;
@@ -233,7 +254,7 @@ int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
-    apply_decoded(srv, clients, nclients, p[1], ts, ncmds, p, len);
+    apply_decoded(srv, clients, nclients, index, p[1], ts, ncmds, p, len);
     srv->sm.applied_entries++;
     return 0;
 }
@@ -313,17 +334,19 @@ static uint64_t submit(struct server *srv, struct client *c, int staged)
 }
 
 /* The keys a write command changes, for src/inflight.h: its key arguments,
- * or every key when the command names none. */
+ * or every key when the command names none (or more than STAGE_KEYS_MAX). */
+#define STAGE_KEYS_MAX 256
 static void stage_keys(struct inflight *f, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    int first, last, step;
-    if (!cmd || !cmd_key_range(cmd, argc, &first, &last, &step)) {
+    int idx[STAGE_KEYS_MAX];
+    int n = cmd ? cmd_get_keys(cmd, argc, argv, idx, STAGE_KEYS_MAX) : 0;
+    if (n == 0 || n == STAGE_KEYS_MAX) { /* keyless, malformed, or too many to list */
         inflight_stage_all(f);
         return;
     }
-    for (int i = first; i <= last; i += step)
-        inflight_stage_key(f, argv[i].ptr, argv[i].len);
+    for (int i = 0; i < n; i++)
+        inflight_stage_key(f, argv[idx[i]].ptr, argv[idx[i]].len);
 }
 
 int sm_write_in_flight(struct server *srv, const char *key, size_t len)
@@ -355,16 +378,16 @@ void sm_flush(struct server *srv)
     buf_release_large(&sm->batch);
 }
 
-/* argv with relative TTLs made absolute at now: returns the argc and sets
- * *argv to abs (room for TTL_ARGC_MAX + 2, pointing into scratch too) when
- * the command is rewritten, else returns argc unchanged. Commands that carry
- * a TTL are short; longer argv cannot be one of them. */
+/* argv in its deterministic form for the log at now (the row's rewrite
+ * hook: relative TTLs made absolute): returns the argc and sets *argv to abs
+ * (room for CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA, pointing into scratch
+ * too) when the command is rewritten, else returns argc unchanged. */
 static int absolute_argv(const struct command *cmd, int argc, const struct resp_arg **argv,
                          int64_t now, struct resp_arg *abs, char *scratch, size_t scratch_len)
 {
     int nargc = 0;
-    if (cmd && argc <= TTL_ARGC_MAX)
-        nargc = cmd_ttl_absolute(cmd, argc, *argv, now, abs, scratch, scratch_len);
+    if (cmd && cmd->rewrite && argc <= CMD_REWRITE_ARGC_MAX && cmd_arity_ok(cmd, argc))
+        nargc = cmd->rewrite(argc, *argv, now, abs, scratch, scratch_len);
     if (nargc <= 0) return argc;
     *argv = abs;
     return nargc;
@@ -384,7 +407,7 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
 {
     struct sm *sm = &srv->sm;
     int64_t now = server_now_ms();
-    struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
+    struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
     char scratch[64];
     const struct resp_arg *eargv = argv;
     int eargc = absolute_argv(cmd, argc, &eargv, now, abs_argv, scratch, sizeof scratch);
@@ -416,7 +439,7 @@ void sm_submit_multi(struct server *srv, struct client *c)
         const struct multi_cmd *q = &c->mstate.cmds[i];
         const struct command *parent;
         const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
-        struct resp_arg abs_argv[TTL_ARGC_MAX + 2];
+        struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
         char scratch[64];
         const struct resp_arg *argv = q->argv;
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);

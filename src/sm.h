@@ -9,7 +9,9 @@
  *     entry is created) is the "now" of every command in it, both for lazy
  *     expiry and for any relative time left in the arguments;
  *   - relative TTLs are rewritten to absolute ones (PXAT/PEXPIREAT) when the
- *     entry is built (cmd_ttl_absolute in kv.h);
+ *     entry is built (the command row's rewrite hook, src/cmd.h);
+ *   - randomness comes from a PRNG seeded by the entry's index and the
+ *     command's position in it (cmd_ctx.rng);
  *   - expired keys are removed by SM_ENTRY_EXPIRE entries built by the active
  *     expiry cycle, which delete a key only if it is still expired at the
  *     entry's timestamp.
@@ -106,13 +108,16 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms);
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
 
 /*
- * Applies one encoded (committed) entry to srv's keyspace. clients[i] is the
+ * Applies one encoded (committed) entry, the log's entry `index`, to srv's
+ * keyspace; the index seeds each command's PRNG (cmd_ctx.rng), so a write
+ * that draws random numbers (SPOP) draws the same ones on every replica.
+ * clients[i] is the
  * local client waiting for the entry's i-th reply (a batch has one reply per
  * command, the other types at most one), or NULL; i >= nclients means nobody
  * waits. Replies go to each client's output; unwanted ones are discarded.
  * Returns 0, or -1 if the entry is malformed (nothing applied; err filled).
  */
-int sm_apply(struct server *srv, struct client *const *clients, size_t nclients,
+int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, size_t nclients,
              const char *data, size_t len, char *err, size_t errlen);
 
 /*

@@ -747,7 +747,9 @@ static const char *rewrite(struct fx *f, const char *line, char *buf, size_t cap
     int argc = split(f, line, argv);
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    int n = cmd_ttl_absolute(cmd, argc, argv, f->now, out, scratch, sizeof scratch);
+    int n = 0;
+    if (cmd && cmd->rewrite && cmd_arity_ok(cmd, argc))
+        n = cmd->rewrite(argc, argv, f->now, out, scratch, sizeof scratch);
     assert_true(n <= argc + 2);
     size_t len = 0;
     buf[0] = '\0';

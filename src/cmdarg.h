@@ -1,0 +1,99 @@
+/*
+ * src/cmdarg.h - argument and reply helpers shared by the command handlers
+ * (src/cmd_*.c, src/t_*.c): option names, integers and floats with Redis's
+ * error texts, the type check every typed command starts with, SET's options
+ * and the SCAN family's cursor and options.
+ *
+ * Every parser that can fail replies Redis's error to c->out itself and
+ * returns -1, so a handler's first lines read as its argument contract:
+ *     long long n;
+ *     if (cmd_arg_ll(c, 2, &n) < 0) return;
+ */
+#ifndef CMDARG_H
+#define CMDARG_H
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+#include "kv.h"
+
+/* Replies shared by several command files (Redis's exact texts). */
+#define ERR_EXPIRE_FMT "ERR invalid expire time in '%s' command"
+#define ERR_ARITY_FMT "ERR wrong number of arguments for '%s' command"
+
+/* 1 if argument a equals the option name s, ignoring ASCII case. */
+static inline int cmd_arg_is(const struct resp_arg *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+/* argv[i] as a long long (Redis's string2ll); else replies ERR_NOT_INT. */
+int cmd_arg_ll(struct cmd_ctx *c, int i, long long *out);
+/* argv[i] as a long long in [min, max]; else replies ERR_NOT_INT, or
+ * "ERR <what> is out of range" (what e.g. "value") when outside. */
+int cmd_arg_ll_range(struct cmd_ctx *c, int i, long long min, long long max, const char *what,
+                     long long *out);
+/* argv[i] as a double (Redis's string2d: no NaN, no spaces); else replies
+ * ERR_NOT_FLOAT. */
+int cmd_arg_double(struct cmd_ctx *c, int i, double *out);
+
+/* 1 after replying WRONGTYPE if v (a lookup's result, possibly NULL) holds
+ * another type than t; 0 otherwise. */
+int cmd_wrongtype(struct cmd_ctx *c, const struct kv_val *v, enum kv_type t);
+
+/* --- SET / GETEX options (src/cmd_string.c), shared with their rewrite hooks --- */
+
+enum cmd_set_flags {
+    CMD_SET_NX = 1u << 0,
+    CMD_SET_XX = 1u << 1,
+    CMD_SET_GET = 1u << 2,
+    CMD_SET_KEEPTTL = 1u << 3,
+    CMD_SET_PERSIST = 1u << 4, /* GETEX only */
+    CMD_SET_EX = 1u << 5,
+    CMD_SET_PX = 1u << 6,
+    CMD_SET_EXAT = 1u << 7,
+    CMD_SET_PXAT = 1u << 8,
+};
+#define CMD_SET_EXPIRE_ANY (CMD_SET_EX | CMD_SET_PX | CMD_SET_EXAT | CMD_SET_PXAT)
+
+struct cmd_set_opts {
+    unsigned flags;
+    int expire_idx; /* argv index of the (last) expire value, or 0 */
+};
+
+/* Parses SET (is_getex = 0, from argv[3]) or GETEX (is_getex = 1, from
+ * argv[2]) options with Redis's exact acceptance rules. Returns 0, or -1 on
+ * a syntax error (nothing replied). */
+int cmd_set_parse_opts(int argc, const struct resp_arg *argv, int is_getex, struct cmd_set_opts *o);
+/* The absolute expiry in ms of the expire option in o at now_ms. Returns 0,
+ * or -1 if the value is invalid: *not_int tells which error Redis replies
+ * (ERR_NOT_INT, else "invalid expire time in '<cmd>' command"). */
+int cmd_set_expire_ms(const struct resp_arg *argv, const struct cmd_set_opts *o, int64_t now_ms,
+                      int64_t *ms, int *not_int);
+
+/* --- SCAN, HSCAN, SSCAN, ZSCAN --- */
+
+#define CMD_SCAN_COUNT_DEFAULT 10
+
+struct cmd_scan_opts {
+    long long count;
+    const struct resp_arg *pat;  /* NULL: no pattern (or "*") */
+    const struct resp_arg *type; /* NULL: any type (SCAN only) */
+};
+
+/* The cursor as Redis reads it (strtoul rules); 0 when invalid after
+ * replying "ERR invalid cursor", else 1. */
+int cmd_scan_cursor(struct cmd_ctx *c, int i, uint64_t *out);
+/* Options from argv[first]: COUNT n, MATCH pattern and (allow_type) TYPE t.
+ * Returns 0, or -1 after replying the error. */
+int cmd_scan_opts(struct cmd_ctx *c, int first, int allow_type, struct cmd_scan_opts *o);
+/* 1 if an element passes o's MATCH. */
+int cmd_scan_match(const struct cmd_scan_opts *o, const char *p, size_t len);
+/* Replies [cursor, [elements...]] with n elements written by the caller
+ * after this call: returns the deferred length to set. */
+resp_deferred cmd_scan_reply_begin(struct cmd_ctx *c, uint64_t cursor);
+
+#endif

@@ -1,0 +1,8 @@
+/*
+ * src/types.c - the registry of data type modules (see types.h).
+ */
+#include "kv.h"
+
+const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
+    [KV_STRING] = NULL, /* the keyspace's own */
+};

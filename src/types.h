@@ -1,0 +1,69 @@
+/*
+ * src/types.h - the contract between the keyspace (src/kv.h) and the data
+ * type modules (src/t_hash.c, src/t_set.c, src/t_zset.c, ...).
+ *
+ * The keyspace owns values and their lifetime: it creates the struct kv_val
+ * holding a type's object pointer, frees it on delete/overwrite/flush (big
+ * ones off the loop, src/lazyfree.h), copies it for COPY, and hands it to the
+ * snapshot. The type module owns the object's representation and encodings:
+ * what the pointer points to, how it converts between a compact and a large
+ * encoding, how it is serialized. A type module knows nothing of Raft,
+ * connections or the log; its commands are ordinary handlers (src/cmd.h).
+ *
+ * Determinism: every function here is a pure function of the object (and the
+ * limits passed in). Writes that need randomness take it from the PRNG the
+ * state machine seeds per command (cmd_ctx.rng), and choose among elements
+ * in an order that does not depend on hash seeds or rehashing, so that every
+ * replica removes the same members.
+ */
+#ifndef TYPES_H
+#define TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Encoding thresholds (Redis's directive names, src/config.c). A value
+ * converts from its compact encoding to the large one when it passes one;
+ * it never converts back (as Redis). Read by the type modules through
+ * struct kv.limits; changing them affects values written afterwards. */
+struct kv_limits {
+    uint64_t hash_max_listpack_entries; /* hash-max-listpack-entries (128) */
+    uint64_t hash_max_listpack_value;   /* hash-max-listpack-value (64) */
+    uint64_t set_max_intset_entries;    /* set-max-intset-entries (512) */
+    uint64_t zset_max_listpack_entries; /* zset-max-listpack-entries (128) */
+    uint64_t zset_max_listpack_value;   /* zset-max-listpack-value (64) */
+};
+
+/* Receives serialized bytes (snapshot writer). */
+typedef void type_put_fn(void *ud, const void *p, size_t n);
+
+struct kv_type_ops {
+    const char *name; /* TYPE and SCAN ... TYPE: "hash", "set", "zset" */
+    /* OBJECT ENCODING: Redis's name of obj's current encoding ("listpack",
+     * "hashtable", "intset", "skiplist"). */
+    const char *(*encoding)(const void *obj);
+    /* Frees obj and everything it owns. May run on another thread
+     * (lazyfree): it must touch nothing but obj. */
+    void (*free)(void *obj);
+    /* A deep copy (COPY), same encoding. Never NULL (allocation aborts). */
+    void *(*dup)(const void *obj);
+    /* Elements (fields, members): decides whether freeing is deferred. */
+    size_t (*length)(const void *obj);
+    /* Bytes the object uses (MEMORY USAGE): exact for compact encodings,
+     * estimated from up to `samples` elements for large ones (0: all). */
+    size_t (*memory)(const void *obj, size_t samples);
+    /* Snapshot: writes obj as bytes through put; load() rebuilds an object
+     * from exactly those bytes (choosing its encoding with lim) or returns
+     * NULL with a reason in err when they are malformed. save() must write
+     * elements in an order that makes load() rebuild an object on which
+     * every later write behaves as on the original (src/t_set.c's order). */
+    void (*save)(const void *obj, type_put_fn *put, void *ud);
+    void *(*load)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
+                  size_t errlen);
+};
+
+/* The type modules, indexed by enum kv_type (src/types.c); NULL for
+ * KV_STRING (the keyspace's own) and for types not offered yet. */
+extern const struct kv_type_ops *const kv_types[];
+
+#endif
