@@ -336,3 +336,35 @@ int util_secret_eq(const char *secret, size_t secret_len, const char *given, siz
         diff |= (unsigned char)(given[i] ^ (i < slen ? secret[i] : 0));
     return diff == 0;
 }
+
+void *util_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) abort();
+    return p;
+}
+
+void *util_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) abort();
+    return p;
+}
+
+void *util_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) abort();
+    return q;
+}
+
+uint64_t util_rand_below(uint64_t *state, uint64_t n)
+{
+    /* Rejection of the top partial range keeps it exactly uniform. */
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t r;
+    do {
+        r = util_rand64(state);
+    } while (r >= limit);
+    return r % n;
+}

@@ -61,6 +61,15 @@ size_t util_ll2str(char *buf, size_t cap, long long v);
  * UTIL_LONG_DOUBLE_CHARS_MAX.  Returns the length, or 0 if it did not fit. */
 size_t util_ld2str(char *buf, size_t cap, long double v, int humanfriendly);
 
+/* malloc/calloc/realloc that abort on failure: out of memory is fatal to
+ * the server, as in Redis. */
+void *util_xmalloc(size_t n);
+void *util_xcalloc(size_t n, size_t size);
+void *util_xrealloc(void *p, size_t n);
+/* A uniformly distributed integer in [0, n) from *state (util_rand64);
+ * n > 0. */
+uint64_t util_rand_below(uint64_t *state, uint64_t n);
+
 /* Next value of a splitmix64 sequence held by the caller in *state.  Any
  * seed (zero included) gives a full-period, well-mixed sequence.  Not for
  * secrets. */
