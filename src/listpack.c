@@ -1,0 +1,380 @@
+/*
+ * src/listpack.c - the compact sequence (see listpack.h for the layout).
+ *
+ * Every entry is self-delimiting both ways: its header byte tells its
+ * length forwards, its back-length (the entry's header+payload size, 7 bits
+ * per byte, the byte nearest the payload first, high bit = another byte
+ * follows towards the end) tells it backwards. So the walk from the end
+ * reads back-lengths right to left.
+ */
+#include <assert.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "listpack.h"
+#include "util.h"
+
+#define HDR 8 /* u32 total bytes | u32 count */
+
+#define ENC_STR6 0x80   /* 10xxxxxx */
+#define ENC_STR12 0xE0  /* 1110xxxx xxxxxxxx */
+#define ENC_STR32 0xF0
+#define ENC_INT16 0xF1
+#define ENC_INT32 0xF3
+#define ENC_INT64 0xF4
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void set_bytes(unsigned char *lp, size_t n)
+{
+    assert(n <= UINT32_MAX);
+    put_u32(lp, (uint32_t)n);
+}
+
+static void set_count(unsigned char *lp, uint32_t n)
+{
+    put_u32(lp + 4, n);
+}
+
+/* --- encoding one entry --- */
+
+/* Bytes of the back-length of an entry of n header+payload bytes. */
+static size_t backlen_size(size_t n)
+{
+    size_t k = 1;
+    while (n >= 128) {
+        n >>= 7;
+        k++;
+    }
+    return k;
+}
+
+/* An entry's encoded form, built before it is copied in. */
+struct enc {
+    unsigned char head[9]; /* header and, for an integer, its payload */
+    size_t head_len;
+    const void *str; /* the string payload, or NULL for an integer */
+    size_t str_len;
+    size_t total; /* head + str + back-length */
+};
+
+static void encode(struct enc *e, const void *p, size_t len)
+{
+    long long v;
+    e->str = NULL;
+    e->str_len = 0;
+    if (util_str2ll(p, len, &v)) {
+        if (v >= 0 && v <= 127) {
+            e->head[0] = (unsigned char)v;
+            e->head_len = 1;
+        } else if (v >= INT16_MIN && v <= INT16_MAX) {
+            e->head[0] = ENC_INT16;
+            put_le(e->head + 1, (uint64_t)v, 2);
+            e->head_len = 3;
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            e->head[0] = ENC_INT32;
+            put_le(e->head + 1, (uint64_t)v, 4);
+            e->head_len = 5;
+        } else {
+            e->head[0] = ENC_INT64;
+            put_le(e->head + 1, (uint64_t)v, 8);
+            e->head_len = 9;
+        }
+    } else {
+        assert(len <= UINT32_MAX);
+        if (len < 64) {
+            e->head[0] = (unsigned char)(ENC_STR6 | len);
+            e->head_len = 1;
+        } else if (len < 4096) {
+            e->head[0] = (unsigned char)(ENC_STR12 | (len >> 8));
+            e->head[1] = (unsigned char)(len & 0xff);
+            e->head_len = 2;
+        } else {
+            e->head[0] = ENC_STR32;
+            put_le(e->head + 1, len, 4);
+            e->head_len = 5;
+        }
+        e->str = p;
+        e->str_len = len;
+    }
+    size_t body = e->head_len + e->str_len;
+    e->total = body + backlen_size(body);
+}
+
+static void write_enc(unsigned char *dst, const struct enc *e)
+{
+    memcpy(dst, e->head, e->head_len);
+    if (e->str_len) memcpy(dst + e->head_len, e->str, e->str_len);
+    size_t body = e->head_len + e->str_len;
+    unsigned char *b = dst + body;
+    size_t k = backlen_size(body);
+    /* Read right to left, the bytes give the 7-bit groups from the most
+     * significant; every byte but the leftmost flags that another follows. */
+    for (size_t i = 0; i < k; i++) {
+        unsigned char byte = (unsigned char)((body >> (7 * (k - 1 - i))) & 0x7f);
+        if (i + 1 < k) byte |= 0x80;
+        b[k - 1 - i] = byte;
+    }
+}
+
+/* --- decoding --- */
+
+/* Header+payload bytes of the entry at p, and where its string payload
+ * starts (*str_off) with its length (*str_len), or *str_off = 0 for an
+ * integer (*ival). */
+static size_t decode(const unsigned char *p, size_t *str_off, size_t *str_len, long long *ival)
+{
+    unsigned char h = p[0];
+    *str_off = 0;
+    *str_len = 0;
+    if (h < 0x80) {
+        *ival = h;
+        return 1;
+    }
+    if ((h & 0xC0) == ENC_STR6) {
+        *str_off = 1;
+        *str_len = h & 0x3f;
+        return 1 + *str_len;
+    }
+    if ((h & 0xF0) == ENC_STR12) {
+        *str_off = 2;
+        *str_len = (size_t)(h & 0x0f) << 8 | p[1];
+        return 2 + *str_len;
+    }
+    switch (h) {
+    case ENC_STR32:
+        *str_off = 5;
+        *str_len = (size_t)get_le(p + 1, 4);
+        return 5 + *str_len;
+    case ENC_INT16:
+        *ival = (int16_t)get_le(p + 1, 2);
+        return 3;
+    case ENC_INT32:
+        *ival = (int32_t)get_le(p + 1, 4);
+        return 5;
+    case ENC_INT64:
+        *ival = (long long)get_le(p + 1, 8);
+        return 9;
+    }
+    assert(0 && "corrupt listpack entry header");
+    return 0;
+}
+
+/* Whole size of the entry at pos. */
+static size_t entry_size(const unsigned char *lp, size_t pos)
+{
+    size_t so, sl;
+    long long iv;
+    size_t body = decode(lp + pos, &so, &sl, &iv);
+    return body + backlen_size(body);
+}
+
+/* --- public --- */
+
+unsigned char *lp_new(void)
+{
+    unsigned char *lp = util_xmalloc(HDR);
+    set_bytes(lp, HDR);
+    set_count(lp, 0);
+    return lp;
+}
+
+void lp_free(unsigned char *lp)
+{
+    free(lp);
+}
+
+unsigned char *lp_dup(const unsigned char *lp)
+{
+    size_t n = lp_bytes(lp);
+    return memcpy(util_xmalloc(n), lp, n);
+}
+
+size_t lp_bytes(const unsigned char *lp)
+{
+    return get_u32(lp);
+}
+
+uint32_t lp_len(const unsigned char *lp)
+{
+    return get_u32(lp + 4);
+}
+
+size_t lp_first(const unsigned char *lp)
+{
+    (void)lp;
+    return HDR;
+}
+
+size_t lp_end(const unsigned char *lp)
+{
+    return lp_bytes(lp);
+}
+
+size_t lp_next(const unsigned char *lp, size_t pos)
+{
+    assert(pos < lp_end(lp));
+    return pos + entry_size(lp, pos);
+}
+
+size_t lp_prev(const unsigned char *lp, size_t pos)
+{
+    if (pos <= HDR) return lp_end(lp);
+    /* Read the back-length of the entry ending at pos, right to left. */
+    size_t body = 0, i = pos - 1, k = 0;
+    for (;;) {
+        unsigned char b = lp[i];
+        body = (body << 7) | (b & 0x7f);
+        k++;
+        if (!(b & 0x80)) break;
+        assert(i > HDR);
+        i--;
+    }
+    size_t start = pos - k - body;
+    assert(start >= HDR);
+    return start;
+}
+
+size_t lp_last(const unsigned char *lp)
+{
+    return lp_len(lp) ? lp_prev(lp, lp_end(lp)) : lp_end(lp);
+}
+
+size_t lp_seek(const unsigned char *lp, long index)
+{
+    uint32_t n = lp_len(lp);
+    if (index < 0) index += (long)n;
+    if (index < 0 || (uint64_t)index >= n) return lp_end(lp);
+    size_t pos;
+    if ((uint64_t)index <= n / 2) {
+        pos = lp_first(lp);
+        for (long i = 0; i < index; i++) pos = lp_next(lp, pos);
+    } else {
+        pos = lp_last(lp);
+        for (long i = (long)n - 1; i > index; i--) pos = lp_prev(lp, pos);
+    }
+    return pos;
+}
+
+const char *lp_get(const unsigned char *lp, size_t pos, char buf[LP_INTBUF], size_t *len)
+{
+    size_t so, sl;
+    long long iv;
+    decode(lp + pos, &so, &sl, &iv);
+    if (so) {
+        *len = sl;
+        return (const char *)lp + pos + so;
+    }
+    *len = util_ll2str(buf, LP_INTBUF, iv);
+    return buf;
+}
+
+int lp_get_ll(const unsigned char *lp, size_t pos, long long *v)
+{
+    size_t so, sl;
+    decode(lp + pos, &so, &sl, v);
+    return so == 0;
+}
+
+int lp_eq(const unsigned char *lp, size_t pos, const void *p, size_t len)
+{
+    size_t so, sl;
+    long long iv;
+    decode(lp + pos, &so, &sl, &iv);
+    if (so) return sl == len && memcmp(lp + pos + so, p, len) == 0;
+    long long want;
+    return util_str2ll(p, len, &want) && want == iv;
+}
+
+size_t lp_find(const unsigned char *lp, size_t pos, const void *p, size_t len, unsigned skip)
+{
+    size_t end = lp_end(lp);
+    long long want;
+    int want_int = util_str2ll(p, len, &want);
+    while (pos < end) {
+        size_t so, sl;
+        long long iv;
+        size_t body = decode(lp + pos, &so, &sl, &iv);
+        if (so ? (!want_int && sl == len && memcmp(lp + pos + so, p, len) == 0)
+               : (want_int && iv == want))
+            return pos;
+        pos += body + backlen_size(body);
+        for (unsigned s = 0; s < skip && pos < end; s++) pos = lp_next(lp, pos);
+    }
+    return end;
+}
+
+/* Makes room: replaces old_size bytes at pos with new_size bytes (content
+ * of the new range undefined). Returns the listpack, possibly moved. */
+static unsigned char *resize_at(unsigned char *lp, size_t pos, size_t old_size, size_t new_size)
+{
+    size_t total = lp_bytes(lp), tail = total - pos - old_size;
+    size_t ntotal = total - old_size + new_size;
+    assert(ntotal <= UINT32_MAX && "a listpack is limited to 4 GiB");
+    if (new_size > old_size) lp = util_xrealloc(lp, ntotal);
+    memmove(lp + pos + new_size, lp + pos + old_size, tail);
+    if (new_size < old_size) lp = util_xrealloc(lp, ntotal);
+    set_bytes(lp, ntotal);
+    return lp;
+}
+
+unsigned char *lp_insert(unsigned char *lp, size_t pos, const void *p, size_t len)
+{
+    assert(pos >= HDR && pos <= lp_end(lp));
+    struct enc e;
+    encode(&e, p, len);
+    lp = resize_at(lp, pos, 0, e.total);
+    write_enc(lp + pos, &e);
+    set_count(lp, lp_len(lp) + 1);
+    return lp;
+}
+
+unsigned char *lp_append(unsigned char *lp, const void *p, size_t len)
+{
+    return lp_insert(lp, lp_end(lp), p, len);
+}
+
+unsigned char *lp_replace(unsigned char *lp, size_t pos, const void *p, size_t len)
+{
+    assert(pos >= HDR && pos < lp_end(lp));
+    struct enc e;
+    encode(&e, p, len);
+    lp = resize_at(lp, pos, entry_size(lp, pos), e.total);
+    write_enc(lp + pos, &e);
+    return lp;
+}
+
+unsigned char *lp_delete(unsigned char *lp, size_t pos, uint32_t n)
+{
+    size_t end = lp_end(lp), q = pos;
+    uint32_t k = 0;
+    while (k < n && q < end) {
+        q += entry_size(lp, q);
+        k++;
+    }
+    if (k == 0) return lp;
+    lp = resize_at(lp, pos, q - pos, 0);
+    set_count(lp, lp_len(lp) - k);
+    return lp;
+}
