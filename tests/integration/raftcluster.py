@@ -8,8 +8,8 @@ nothing asserts on how long something took.
 What "converged" means (Cluster.wait_converged): one leader agreed on by
 every node asked, every node's last_applied_index equal to the leader's
 commit_index, and every node's digest equal. A digest is the sorted list of
-(key, value, has-ttl) of a node's keyspace, read through SCAN on a READONLY
-connection (so a follower answers from its own data).
+(key, type, value, has-ttl) of a node's keyspace, read through SCAN on a
+READONLY connection (so a follower answers from its own data).
 
 `AckWriter` is a client thread that follows MOVED and retries CLUSTERDOWN,
 TIMEOUT and connection errors with the same (idempotent) SET, and records a
@@ -125,7 +125,11 @@ class ClusterNode(Server):
                            **kw)
 
     def digest(self):
-        """Sorted (key, value, has-ttl) of the whole keyspace, read locally."""
+        """Sorted (key, type, value, has-ttl) of the whole keyspace, read
+        locally. A value is read by its type: a string's bytes, a hash's
+        sorted field/value pairs, a set's members in the order SMEMBERS gives
+        (the set's own order, which SPOP draws from: replicas must agree on
+        it), a sorted set's members with scores in order."""
         rows = []
         with self.readonly_client() as c:
             keys = sorted(set(c.scan_iter(count=1000)))
@@ -133,15 +137,34 @@ class ClusterNode(Server):
                 chunk = keys[i:i + 500]
                 pipe = c.pipeline(transaction=False)
                 for k in chunk:
-                    pipe.get(k)
+                    pipe.type(k)
                     pipe.pttl(k)
-                replies = pipe.execute()
+                types = pipe.execute()
+                pipe = c.pipeline(transaction=False)
                 for j, k in enumerate(chunk):
-                    value, pttl = replies[2 * j], replies[2 * j + 1]
-                    if value is None and pttl == -2:
-                        continue  # expired between SCAN and GET
-                    rows.append((k, value, pttl >= 0))
+                    read_value(pipe, k, types[2 * j])
+                values = pipe.execute(raise_on_error=False)
+                for j, k in enumerate(chunk):
+                    typ, pttl = types[2 * j], types[2 * j + 1]
+                    if typ == b"none" or pttl == -2:
+                        continue  # expired between SCAN and TYPE
+                    value = values[j]
+                    if isinstance(value, dict):
+                        value = sorted(value.items())
+                    rows.append((k, typ, value, pttl >= 0))
         return rows
+
+
+def read_value(pipe, key, typ):
+    """Queues the read of key's whole value by its type (digest)."""
+    if typ == b"hash":
+        pipe.hgetall(key)
+    elif typ == b"set":
+        pipe.execute_command("SMEMBERS", key)
+    elif typ == b"zset":
+        pipe.zrange(key, 0, -1, withscores=True)
+    else:
+        pipe.get(key)
 
 
 class Cluster:
@@ -306,7 +329,7 @@ class Cluster:
 
 
 def describe_digest_diff(digests, limit=10):
-    maps = {nid: {k: (v, t) for k, v, t in d} for nid, d in digests.items()}
+    maps = {nid: {k: rest for k, *rest in d} for nid, d in digests.items()}
     keys = sorted(set().union(*[set(m) for m in maps.values()]))
     diffs = []
     for k in keys:

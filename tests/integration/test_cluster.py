@@ -35,7 +35,8 @@ def term_of(nd):
 
 
 def as_map(digest):
-    return {k: (v, ttl) for k, v, ttl in digest}
+    """The string keys of a digest: key -> (value, has-ttl)."""
+    return {k: (v, ttl) for k, typ, v, ttl in digest if typ == b"string"}
 
 
 def wait_acks(writer, count, what):
@@ -189,7 +190,7 @@ def test_every_write_command_family_replicates(cluster):
     assert r.flushall() is True
     assert r.set("after:flush", "1") is True
     digest = cluster.wait_converged(cluster.nodes)
-    assert digest == [(b"after:flush", b"1", False)]
+    assert digest == [(b"after:flush", b"string", b"1", False)]
 
 
 # --------------------------------------------------------------------- redirects
