@@ -28,7 +28,7 @@ static const struct {
     {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
     {CMD_ADMIN, "admin"},     {CMD_NOSCRIPT, "noscript"}, {CMD_LOADING, "loading"},
     {CMD_STALE, "stale"},     {CMD_FAST, "fast"},         {CMD_NOAUTH, "no_auth"},
-    {CMD_NO_MULTI, "no_multi"},
+    {CMD_NO_MULTI, "no_multi"}, {CMD_BLOCKING, "blocking"},
 };
 
 static void add_flags(struct resp_out *o, const struct command *cmd)
@@ -40,7 +40,20 @@ static void add_flags(struct resp_out *o, const struct command *cmd)
         resp_add_simple(o, flag_names[i].name);
         n++;
     }
+    if (cmd->getkeys) { /* its keys are found by parsing its arguments */
+        resp_add_simple(o, "movablekeys");
+        n++;
+    }
     resp_set_deferred_set_len(o, d, n);
+}
+
+/* Redis 7.0's command tips for what the flags say about the reply. */
+static void add_tips(struct resp_out *o, const struct command *cmd)
+{
+    long n = !!(cmd->flags & CMD_RANDOM) + !!(cmd->flags & CMD_UNORDERED);
+    resp_add_set_len(o, n);
+    if (cmd->flags & CMD_RANDOM) resp_add_simple(o, "nondeterministic_output");
+    if (cmd->flags & CMD_UNORDERED) resp_add_simple(o, "nondeterministic_output_order");
 }
 
 /* ACL categories: the table's space-separated words, each as "@word". */
@@ -75,7 +88,7 @@ static void add_command_info(struct resp_out *o, const struct command *cmd)
     resp_add_int(o, cmd->last_key);
     resp_add_int(o, cmd->key_step);
     add_acl(o, cmd);
-    resp_add_set_len(o, 0); /* tips */
+    add_tips(o, cmd);
     resp_add_array_len(o, 0); /* key specs: first/last/step describe our keys fully */
     long nsub = 0;
     for (const struct command *s = cmd->subcommands; s && s->name; s++) nsub++;
