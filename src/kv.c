@@ -113,6 +113,14 @@ static void delete_expired(struct kv *kv, const char *key, size_t len)
     modified(kv, key, len);
 }
 
+const struct kv_limits kv_limits_default = {
+    .hash_max_listpack_entries = 128,
+    .hash_max_listpack_value = 64,
+    .set_max_intset_entries = 512,
+    .zset_max_listpack_entries = 128,
+    .zset_max_listpack_value = 64,
+};
+
 void kv_init(struct kv *kv, uint64_t seed)
 {
     memset(kv, 0, sizeof *kv);
@@ -120,13 +128,7 @@ void kv_init(struct kv *kv, uint64_t seed)
     dict_init(&kv->volatile_keys, seed ^ 0x9e3779b97f4a7c15ULL);
     kv->rng = seed ^ 0x2545f4914f6cdd1dULL;
     kv->max_value_len = 512ULL * 1024 * 1024;
-    kv->limits = (struct kv_limits){
-        .hash_max_listpack_entries = 128,
-        .hash_max_listpack_value = 64,
-        .set_max_intset_entries = 512,
-        .zset_max_listpack_entries = 128,
-        .zset_max_listpack_value = 64,
-    };
+    kv->limits = kv_limits_default;
 }
 
 void kv_free(struct kv *kv)

@@ -21,7 +21,8 @@
 static const char HEADER_MAGIC[8] = {'R', 'C', 'S', 'N', 'A', 'P', '\r', '\n'};
 static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
 #define STREAM_BUF_BYTES (1u << 20) /* reading: stdio buffer */
-#define RECORD_HEAD_LEN 16
+#define RECORD_HEAD_LEN 16    /* versions 1 and 2 */
+#define RECORD_HEAD_LEN_V3 21 /* u8 type | u32 key_len | u64 value_len | i64 expire_ms */
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
@@ -96,7 +97,23 @@ struct writer {
     unsigned work_pct;      /* share of the time spent working (pacing) */
     uint32_t since_check;   /* records since the clock was last read */
     int64_t slice_start_us; /* start of the current work slice */
+    unsigned char *obj;     /* a non-string value serialized (kv_type_ops.save) */
+    size_t obj_len, obj_cap;
 };
+
+/* type_put_fn: appends to the writer's object buffer. */
+static void obj_put(void *ud, const void *p, size_t n)
+{
+    struct writer *w = ud;
+    if (w->obj_cap - w->obj_len < n) {
+        size_t cap = w->obj_cap ? w->obj_cap : 4096;
+        while (cap - w->obj_len < n) cap *= 2;
+        w->obj = util_xrealloc(w->obj, cap);
+        w->obj_cap = cap;
+    }
+    memcpy(w->obj + w->obj_len, p, n);
+    w->obj_len += n;
+}
 
 /* Pacing (work_pct < 100): after each slice of PACE_SLICE_US of work, the
  * writer sleeps in proportion, so that a server sharing the CPU keeps
@@ -167,13 +184,22 @@ static void w_put(struct writer *w, const void *p, size_t n)
 static void write_record(void *ud, const char *key, size_t klen, const struct kv_val *v)
 {
     struct writer *w = ud;
-    unsigned char head[RECORD_HEAD_LEN];
-    put_u32(head, (uint32_t)klen);
-    put_u32(head + 4, v->len);
-    put_u64(head + 8, (uint64_t)v->expire_ms);
+    const void *value = v->data;
+    uint64_t vlen = v->len;
+    if (v->type != KV_STRING) {
+        w->obj_len = 0;
+        kv_types[v->type]->save(kv_val_obj(v), obj_put, w);
+        value = w->obj;
+        vlen = w->obj_len;
+    }
+    unsigned char head[RECORD_HEAD_LEN_V3];
+    head[0] = (unsigned char)v->type;
+    put_u32(head + 1, (uint32_t)klen);
+    put_u64(head + 5, vlen);
+    put_u64(head + 13, (uint64_t)v->expire_ms);
     w_put(w, head, sizeof head);
     w_put(w, key, klen);
-    w_put(w, v->data, v->len);
+    w_put(w, value, vlen);
     w->written++;
     if (w->work_pct < 100 && ++w->since_check >= PACE_CHECK_RECORDS) {
         w->since_check = 0;
@@ -220,6 +246,7 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     if (!w.failed && fsync(w.fd) != 0) w.failed = errno;
     if (close(w.fd) != 0 && !w.failed) w.failed = errno ? errno : EIO;
     free(w.buf);
+    free(w.obj);
     if (w.failed) return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
     /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */
     if (w.written != count)
@@ -325,27 +352,59 @@ static int read_header(struct reader *r, struct snapshot_header *h, char *err, s
     return 0;
 }
 
-/* One record into r->buf; key at buf, value at buf + *klen. */
-static int read_record(struct reader *r, uint32_t *klen, uint32_t *vlen, int64_t *expire_ms,
-                       char *err, size_t errlen)
+/* A record as read: key at r->buf, value at r->buf + klen. */
+struct record {
+    uint8_t type; /* enum kv_type; KV_STRING in versions 1 and 2 */
+    uint32_t klen;
+    uint64_t vlen;
+    int64_t expire_ms;
+};
+
+static int read_record_head(struct reader *r, struct record *rec, char *err, size_t errlen)
 {
-    unsigned char head[RECORD_HEAD_LEN];
-    int rc = r_get(r, head, sizeof head, err, errlen);
+    unsigned char head[RECORD_HEAD_LEN_V3];
+    size_t n = r->version >= 3 ? RECORD_HEAD_LEN_V3 : RECORD_HEAD_LEN;
+    int rc = r_get(r, head, n, err, errlen);
     if (rc) return rc;
-    *klen = get_u32(head);
-    *vlen = get_u32(head + 4);
-    *expire_ms = (int64_t)get_u64(head + 8);
+    if (r->version >= 3) {
+        rec->type = head[0];
+        rec->klen = get_u32(head + 1);
+        rec->vlen = get_u64(head + 5);
+        rec->expire_ms = (int64_t)get_u64(head + 13);
+    } else {
+        rec->type = KV_STRING;
+        rec->klen = get_u32(head);
+        rec->vlen = get_u32(head + 4);
+        rec->expire_ms = (int64_t)get_u64(head + 8);
+    }
+    uint64_t at = r->pos - n;
+    if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !kv_types[rec->type]))
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s holds a value of unknown type %u at byte %llu", r->path,
+                    rec->type, (unsigned long long)at);
     /* Lengths are checked against the file before any allocation, so a
      * corrupt length can never make us allocate gigabytes. */
-    uint64_t need = (uint64_t)*klen + *vlen;
-    if (r->pos + need + SNAPSHOT_TRAILER_LEN > r->size)
+    if (rec->vlen > r->size || r->pos + rec->klen + rec->vlen + SNAPSHOT_TRAILER_LEN > r->size)
         return fail(err, errlen, SNAPSHOT_EBADFILE,
                     "snapshot %s is truncated or corrupt: a record at byte %llu runs past "
                     "the end",
-                    r->path, (unsigned long long)(r->pos - RECORD_HEAD_LEN));
-    if (*expire_ms != -1 && *expire_ms <= 0)
+                    r->path, (unsigned long long)at);
+    if (rec->type == KV_STRING && rec->vlen > UINT32_MAX)
+        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: a string of %llu "
+                    "bytes at byte %llu", r->path, (unsigned long long)rec->vlen,
+                    (unsigned long long)at);
+    if (rec->expire_ms != -1 && rec->expire_ms <= 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: bad expiry at %llu",
-                    r->path, (unsigned long long)(r->pos - RECORD_HEAD_LEN));
+                    r->path, (unsigned long long)at);
+    return 0;
+}
+
+/* One record into r->buf. */
+static int read_record(struct reader *r, struct record *rec, char *err, size_t errlen)
+{
+    int rc = read_record_head(r, rec, err, errlen);
+    if (rc) return rc;
+    uint64_t need = (uint64_t)rec->klen + rec->vlen;
     if (need + 1 > r->cap) {
         unsigned char *nb = realloc(r->buf, need + 1);
         if (!nb) return fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", r->path);
@@ -353,6 +412,32 @@ static int read_record(struct reader *r, uint32_t *klen, uint32_t *vlen, int64_t
         r->cap = need + 1;
     }
     return r_get(r, r->buf, need, err, errlen);
+}
+
+/* Stores the record just read into kv (NULL: only checks that a value of
+ * another type decodes). now_ms 0: nothing counts as expired while loading,
+ * so the keyspace is exactly the snapshot's (see the header on expired keys). */
+static int store_record(struct reader *r, const struct record *rec, struct kv *kv, char *err,
+                        size_t errlen)
+{
+    const char *key = (const char *)r->buf;
+    const unsigned char *value = r->buf + rec->klen;
+    if (rec->type == KV_STRING) {
+        if (kv) kv_set(kv, key, rec->klen, value, rec->vlen, rec->expire_ms, 0);
+        return 0;
+    }
+    const struct kv_type_ops *ops = kv_types[rec->type];
+    char why[160] = "";
+    void *obj = ops->load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
+    if (!obj)
+        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: the %s at key "
+                    "'%.*s' does not decode (%s)", r->path, ops->name,
+                    (int)(rec->klen > 64 ? 64 : rec->klen), key, why);
+    if (kv)
+        kv_set_obj(kv, key, rec->klen, rec->type, obj, rec->expire_ms, 0);
+    else
+        ops->free(obj);
+    return 0;
 }
 
 static int read_trailer(struct reader *r, char *err, size_t errlen)
@@ -403,12 +488,9 @@ static int read_all(const char *path, struct kv *kv, struct snapshot_header *h, 
     if (rc) return rc;
     rc = read_header(&r, h, err, errlen);
     for (uint64_t i = 0; rc == 0 && i < h->key_count; i++) {
-        uint32_t klen, vlen;
-        int64_t expire_ms;
-        rc = read_record(&r, &klen, &vlen, &expire_ms, err, errlen);
-        /* now_ms 0: nothing counts as expired while loading, so the keyspace
-         * is exactly the snapshot's (see the header on expired keys). */
-        if (rc == 0 && kv) kv_set(kv, (const char *)r.buf, klen, r.buf + klen, vlen, expire_ms, 0);
+        struct record rec;
+        rc = read_record(&r, &rec, err, errlen);
+        if (rc == 0) rc = store_record(&r, &rec, kv, err, errlen);
     }
     if (rc == 0) rc = read_trailer(&r, err, errlen);
     free(r.buf);

@@ -8,18 +8,25 @@
  * a snapshot is taken, sent or installed is the driver's business
  * (src/node_snap.c).
  *
- * FORMAT (version 2, little-endian):
+ * FORMAT (version 3, little-endian):
  *   header  "RCSNAP\r\n" | u32 version | u32 flags (0) | u64 index | u64 term
  *           | u64 key_count                                            40 bytes
- *   records key_count x (u32 key_len | u32 value_len | i64 expire_ms | key | value)
- *           expire_ms is the absolute Unix ms of the key's expiry, or -1
+ *   records key_count x (u8 type | u32 key_len | u64 value_len | i64 expire_ms
+ *           | key | value)
+ *           type is the value's enum kv_type (src/kv.h); value is a string's
+ *           bytes, or another type's payload as its module's save() wrote it
+ *           (src/types.h), rebuilt by its load(); expire_ms is the absolute
+ *           Unix ms of the key's expiry, or -1
  *   trailer "RCSNEND\n" | u64 checksum of every byte before the trailer
  *           (src/checksum.h)
- * Version 1 is the same but for the checksum, FNV-1a 64 byte by byte; it is
- * still read (verify, load, install) so that files written by an older build
- * keep loading. Only version 2 is written: a build that reads version 1 only
- * refuses this build's snapshots with a clear error (upgrade the cluster's
- * nodes before any of them sends a snapshot to an old one).
+ * Version 2 holds strings only, with records (u32 key_len | u32 value_len |
+ * i64 expire_ms | key | value); version 1 is version 2 with FNV-1a 64 byte
+ * by byte as its checksum. Both are still read (verify, load, install), so
+ * files written by older builds keep loading. Only version 3 is written: an
+ * older build refuses this build's snapshots with a clear error (upgrade the
+ * cluster's nodes before any of them sends a snapshot to an old one). A
+ * record of a type this build does not know, or a payload its module's
+ * load() refuses, makes the whole file corrupt.
  * A file is accepted only whole: magic, version, every length inside the file,
  * exactly key_count records, the trailer magic at the right place and the
  * checksum must all hold. A torn write (crash), a truncated copy or a flipped
@@ -86,7 +93,7 @@ struct kv;
 #define SNAPSHOT_FILE_NAME "snapshot.rcs"
 #define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by the local child */
 #define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
-#define SNAPSHOT_VERSION 2     /* written */
+#define SNAPSHOT_VERSION 3     /* written */
 #define SNAPSHOT_VERSION_MIN 1 /* oldest read */
 #define SNAPSHOT_HEADER_LEN 40
 #define SNAPSHOT_TRAILER_LEN 16
@@ -121,8 +128,8 @@ int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t er
  * SNAPSHOT_EBADFILE. */
 int snapshot_verify(const char *path, struct snapshot_header *h, char *err, size_t errlen);
 
-/* Streams the file into kv with kv_set (absolute expiries kept, expired keys
- * included). Memory besides the keyspace: one record buffer. Checks
+/* Streams the file into kv with kv_set / kv_set_obj (absolute expiries
+ * kept, expired keys included). Memory besides the keyspace: one record buffer. Checks
  * everything snapshot_verify checks; on an error kv may hold part of the
  * file (the caller flushes it or exits). Returns as snapshot_verify. */
 int snapshot_load(const char *path, struct kv *kv, struct snapshot_header *h, char *err,

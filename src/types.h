@@ -34,6 +34,9 @@ struct kv_limits {
     uint64_t zset_max_listpack_value;   /* zset-max-listpack-value (64) */
 };
 
+/* Redis's defaults (the config directives' defaults too). */
+extern const struct kv_limits kv_limits_default;
+
 /* Receives serialized bytes (snapshot writer). */
 typedef void type_put_fn(void *ud, const void *p, size_t n);
 

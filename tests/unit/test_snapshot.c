@@ -2,7 +2,8 @@
  * tests/unit/test_snapshot.c - the snapshot file (src/snapshot.c): a write
  * and load round trip keeps binary keys, binary values and absolute
  * expiries; a truncated, bit-flipped or foreign file is refused with a
- * message saying what is wrong; version 1 files (older builds) still load; chunked copying (leader -> follower)
+ * message saying what is wrong; version 1 and 2 files (older builds,
+ * strings only) still load; chunked copying (leader -> follower)
  * reproduces the file; publishing replaces snapshot.rcs.
  */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/checksum.h"
 #include "../../src/kv.h"
 #include "../../src/snapshot.h"
 
@@ -208,8 +210,8 @@ static void test_wrong_magic_and_version(void **state)
     flip(f->path, 0);
     expect_refused(f, "not a raftcache snapshot");
     flip(f->path, 0);
-    flip(f->path, 8); /* version 2 -> 18 */
-    expect_refused(f, "version 18");
+    flip(f->path, 8); /* version 3 -> 19 */
+    expect_refused(f, "version 19");
     FILE *fp = fopen(f->path, "wb");
     assert_non_null(fp);
     static const char foreign[] = "SQLite format 3\0 and then enough bytes to pass the size check";
@@ -221,8 +223,9 @@ static void test_wrong_magic_and_version(void **state)
     assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_ENOENT);
 }
 
-/* A version 1 file (FNV-1a 64 checksum, written by older builds) still
- * verifies and loads; a damaged one is still refused. */
+/* Files of versions 1 (FNV-1a 64 checksum) and 2 (src/checksum.h), with
+ * their string-only records, written by older builds, still verify and
+ * load; a damaged one is still refused. */
 static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -232,43 +235,93 @@ static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
     return h;
 }
 
-static void test_version1_loads(void **state)
+static void put_le(unsigned char *p, uint64_t v, int n)
 {
-    struct fx *f = *state;
-    write_file(f);
-    uint64_t size = file_size(f->path);
-    unsigned char *b = malloc(size);
-    assert_non_null(b);
-    FILE *fp = fopen(f->path, "r+b");
-    assert_non_null(fp);
-    assert_int_equal(fread(b, 1, size, fp), size);
-    b[8] = 1; /* version 1, little-endian u32 */
-    uint64_t h = fnv1a(0xcbf29ce484222325ULL, b, size - SNAPSHOT_TRAILER_LEN);
-    for (int i = 0; i < 8; i++)
-        b[size - 8 + i] = (unsigned char)(h >> (8 * i));
-    rewind(fp);
-    assert_int_equal(fwrite(b, 1, size, fp), size);
-    fclose(fp);
-    free(b);
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
 
-    struct kv loaded;
-    kv_init(&loaded, 9);
-    struct snapshot_header hd;
-    assert_int_equal(snapshot_load(f->path, &loaded, &hd, f->err, sizeof f->err), 0);
-    assert_int_equal(hd.index, 1234);
-    assert_int_equal(kv_size(&loaded), NKEYS);
+/* The file an older build wrote for fill()'s keyspace. */
+static void write_old_file(struct fx *f, uint32_t version)
+{
+    size_t cap = 1 << 22, len = 0;
+    unsigned char *b = malloc(cap);
+    assert_non_null(b);
+    memcpy(b, "RCSNAP\r\n", 8);
+    put_le(b + 8, version, 4);
+    put_le(b + 12, 0, 4);
+    put_le(b + 16, 1234, 8);
+    put_le(b + 24, 7, 8);
+    put_le(b + 32, NKEYS, 8);
+    len = SNAPSHOT_HEADER_LEN;
     char key[64], val[512];
     for (int i = 0; i < NKEYS; i++) {
         size_t kl = make_key(i, key), vl = make_val(i, val);
-        struct kv_val *v = kv_lookup_read(&loaded, key, kl, 0);
-        assert_non_null(v);
-        assert_int_equal(v->len, vl);
-        assert_memory_equal(v->data, val, vl);
-        assert_int_equal(v->expire_ms, make_expire(i));
+        put_le(b + len, kl, 4);
+        put_le(b + len + 4, vl, 4);
+        put_le(b + len + 8, (uint64_t)make_expire(i), 8);
+        memcpy(b + len + 16, key, kl);
+        memcpy(b + len + 16 + kl, val, vl);
+        len += 16 + kl + vl;
+        assert_true(len + 1024 < cap);
     }
-    kv_free(&loaded);
-    flip(f->path, size - 20);
-    expect_refused(f, "checksum mismatch");
+    uint64_t h;
+    if (version == 1) {
+        h = fnv1a(0xcbf29ce484222325ULL, b, len);
+    } else {
+        struct checksum c;
+        checksum_init(&c);
+        checksum_update(&c, b, len);
+        h = checksum_final(&c);
+    }
+    memcpy(b + len, "RCSNEND\n", 8);
+    put_le(b + len + 8, h, 8);
+    len += SNAPSHOT_TRAILER_LEN;
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, len, fp), len);
+    fclose(fp);
+    free(b);
+}
+
+static void test_old_versions_load(void **state)
+{
+    struct fx *f = *state;
+    for (uint32_t version = 1; version <= 2; version++) {
+        write_old_file(f, version);
+        struct kv loaded;
+        kv_init(&loaded, 9);
+        struct snapshot_header hd;
+        assert_int_equal(snapshot_load(f->path, &loaded, &hd, f->err, sizeof f->err), 0);
+        assert_int_equal(hd.index, 1234);
+        assert_int_equal(kv_size(&loaded), NKEYS);
+        char key[64], val[512];
+        for (int i = 0; i < NKEYS; i++) {
+            size_t kl = make_key(i, key), vl = make_val(i, val);
+            struct kv_val *v = kv_lookup_read(&loaded, key, kl, 0);
+            assert_non_null(v);
+            assert_int_equal(v->type, KV_STRING);
+            assert_int_equal(v->len, vl);
+            assert_memory_equal(v->data, val, vl);
+            assert_int_equal(v->expire_ms, make_expire(i));
+        }
+        kv_free(&loaded);
+        flip(f->path, file_size(f->path) - 20);
+        expect_refused(f, "checksum mismatch");
+    }
+}
+
+/* A record of a type this build does not know is a corrupt file, never a
+ * crash: the type byte of the first record is set to an unused type. */
+static void test_unknown_type_refused(void **state)
+{
+    struct fx *f = *state;
+    write_file(f);
+    FILE *fp = fopen(f->path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, SNAPSHOT_HEADER_LEN, SEEK_SET), 0);
+    fputc(KV_STREAM, fp);
+    fclose(fp);
+    expect_refused(f, "unknown type");
 }
 
 /* Leader reads chunks, follower writes them: the copy is the same file. */
@@ -317,7 +370,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_round_trip),   T(test_empty_keyspace),          T(test_truncated),
-        T(test_flipped_byte), T(test_wrong_magic_and_version), T(test_version1_loads), T(test_chunk_copy_and_publish),
+        T(test_flipped_byte), T(test_wrong_magic_and_version), T(test_old_versions_load), T(test_unknown_type_refused), T(test_chunk_copy_and_publish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
