@@ -141,6 +141,30 @@ static const struct command raft_cluster_subcommands[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+static const struct command object_subcommands[] = {
+    {"object|encoding", 3, R, 2, 2, 1, cmd_object_encoding, "generic", "2.2.3",
+     "Returns the internal encoding of a Redis object.", "key", "keyspace read slow", NULL},
+    {"object|refcount", 3, R, 2, 2, 1, cmd_object_refcount, "generic", "2.2.3",
+     "Returns the reference count of a value of a key.", "key", "keyspace read slow", NULL},
+    {"object|idletime", 3, R | CMD_RANDOM, 2, 2, 1, cmd_object_idletime, "generic", "2.2.3",
+     "Returns the time since the last access to a Redis object.", "key", "keyspace read slow",
+     NULL},
+    {"object|freq", 3, R | CMD_RANDOM, 2, 2, 1, cmd_object_freq, "generic", "4.0.0",
+     "Returns the logarithmic access frequency counter of a Redis object.", "key",
+     "keyspace read slow", NULL},
+    {"object|help", 2, LD | ST, 0, 0, 0, cmd_object_help, "generic", "6.2.0",
+     "Returns helpful text about the different subcommands.", NULL, "keyspace slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct command memory_subcommands[] = {
+    {"memory|usage", -3, R, 2, 2, 1, cmd_memory_usage, "server", "4.0.0",
+     "Estimates the memory usage of a key.", "key [SAMPLES count]", "read slow", NULL},
+    {"memory|help", 2, LD | ST, 0, 0, 0, cmd_memory_help, "server", "4.0.0",
+     "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct command function_subcommands[] = {
     {"function|flush", -2, NS, 0, 0, 0, cmd_function_flush, "scripting", "7.0.0",
      "Deletes all library and functions (raftcache has none: always succeeds).",
@@ -251,6 +275,10 @@ const struct command cmd_table_core[] = {
     {"copy", -3, W | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0",
      "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]",
      "keyspace write slow", NULL},
+    {"object", -2, CMD_CONTAINER, 0, 0, 0, NULL, "generic", "2.2.3",
+     "A container for object introspection commands.", NULL, "slow", object_subcommands},
+    {"memory", -2, CMD_CONTAINER, 0, 0, 0, NULL, "server", "4.0.0",
+     "A container for memory diagnostics commands.", NULL, "slow", memory_subcommands},
     {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, "server", "1.0.0",
      "Returns the number of keys in the database.", NULL, "keyspace read fast", NULL},
     {"flushdb", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushdb, "server", "1.0.0",

@@ -284,6 +284,7 @@ int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t 
     struct kv_val *v = val_fit(e, vlen);
     memcpy(v->data, val, vlen);
     v->len = (uint32_t)vlen;
+    v->lru = kv->lru_clock;
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);
     return created;
@@ -304,6 +305,7 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
         e->val = v;
     }
     v->enc = KV_ENC_RAW; /* grown in place: Redis's APPEND/SETRANGE make it raw */
+    v->lru = kv->lru_clock;
     if (new_len > v->len) memset(v->data + v->len, 0, new_len - v->len);
     v->len = (uint32_t)new_len;
     modified(kv, key, klen);
