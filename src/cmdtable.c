@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <strings.h>
 #include "cmd.h"
+#include "t_hash.h"
 #include "util.h"
 
 #define W CMD_WRITE
@@ -409,6 +410,7 @@ static int name_eq(const char *name, const char *p, size_t len)
  * new group is one line here. */
 static const struct command *const groups[] = {
     cmd_table_core,
+    cmd_table_hash,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
