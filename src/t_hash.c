@@ -599,6 +599,10 @@ void cmd_hincrbyfloat(struct cmd_ctx *c)
         resp_add_error(c->out, ERR_NOT_FLOAT);
         return;
     }
+    if (isnan(incr) || isinf(incr)) {
+        resp_add_error(c->out, "ERR value is NaN or Infinity");
+        return;
+    }
     struct kv_val *v;
     const char *cur;
     size_t clen;
