@@ -1,0 +1,109 @@
+/*
+ * tests/unit/cmd_fixture.h - a keyspace and a way to run commands on it by
+ * their handlers, comparing raw RESP replies: the fixture of the command
+ * and type module tests (test_kv.c, test_t_*.c). Include it after cmocka.h,
+ * src/cmd.h and src/kv.h; call cmd_table_init() in main().
+ *
+ * EXPECT(f, "HSET h a 1", ":1\r\n"): the line is split at single spaces, a
+ * token in double quotes is taken literally; the command runs at f->now with
+ * no client (as an apply does), the hooks count modifications and flushes.
+ */
+#ifndef CMD_FIXTURE_H
+#define CMD_FIXTURE_H
+
+#define T0 1700000000000LL /* a plausible "now" in ms */
+#define ARGS_MAX 32
+
+struct fx {
+    struct kv kv;
+    struct resp_out out;
+    int64_t now;
+    int mods, flushes;
+    char last_mod[64];
+    char line[4096]; /* split copy of the current command line */
+    uint64_t rng;    /* cmd_ctx.rng of the next command */
+};
+
+static void on_modify(void *ud, const char *key, size_t len)
+{
+    struct fx *f = ud;
+    f->mods++;
+    snprintf(f->last_mod, sizeof f->last_mod, "%.*s", (int)len, key);
+}
+
+static void on_flush(void *ud)
+{
+    ((struct fx *)ud)->flushes++;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    kv_init(&f->kv, 42);
+    f->kv.on_modify = on_modify;
+    f->kv.on_flush = on_flush;
+    f->kv.hook_ud = f;
+    resp_out_init(&f->out, 2);
+    f->now = T0;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    kv_free(&f->kv);
+    resp_out_free(&f->out);
+    free(f);
+    return 0;
+}
+
+/* Splits line at single spaces into argv; returns argc. A token in double
+ * quotes is taken literally without them ("" is an empty argument). */
+static int split(struct fx *f, const char *line, struct resp_arg *argv)
+{
+    int argc = 0;
+    size_t n = strlen(line);
+    assert_true(n < sizeof f->line);
+    memcpy(f->line, line, n + 1);
+    for (char *p = f->line, *end = f->line + n; p < end && argc < ARGS_MAX;) {
+        const char *stop = " ";
+        if (*p == '"') {
+            p++;
+            stop = "\"";
+        }
+        char *sp = memchr(p, *stop, (size_t)(end - p));
+        size_t len = sp ? (size_t)(sp - p) : (size_t)(end - p);
+        argv[argc++] = (struct resp_arg){p, len};
+        p += len + (*stop == '"' ? 2 : 1);
+    }
+    return argc;
+}
+
+/* Runs one command; returns the reply bytes (valid until the next run). */
+static const char *runv(struct fx *f, int argc, const struct resp_arg *argv, size_t *len)
+{
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    assert_non_null(cmd);
+    assert_true(cmd_arity_ok(cmd, argc));
+    resp_out_clear(&f->out);
+    struct cmd_ctx c = {argc, argv, &f->out, &f->kv, f->now, NULL, NULL, f->rng};
+    cmd->proc(&c);
+    *len = f->out.len;
+    resp_add_raw(&f->out, "", 1); /* NUL for printing; not part of *len */
+    return f->out.data;
+}
+
+static const char *run(struct fx *f, const char *line)
+{
+    struct resp_arg argv[ARGS_MAX];
+    size_t len;
+    int argc = split(f, line, argv);
+    return runv(f, argc, argv, &len);
+}
+
+#define EXPECT(f, line, reply) assert_string_equal(run(f, line), reply)
+
+#endif
