@@ -112,7 +112,7 @@ struct command {
     const struct command *subcommands; /* NULL-name terminated, or NULL */
     cmd_rewrite_fn *rewrite; /* NULL: the command goes to the log as sent */
     cmd_getkeys_fn *getkeys; /* NULL: the keys are first_key..last_key by key_step;
-                              * else first_key is still the first key (slot) */
+                              * else the hook finds them (first_key as Redis's row) */
 };
 
 /* The table (src/cmdtable.c): groups of rows, each a NULL-name terminated
@@ -163,6 +163,13 @@ static inline int cmd_key_range(const struct command *cmd, int argc, int *first,
     *last = l < argc ? l : argc - 1;
     *step = cmd->key_step > 0 ? cmd->key_step : 1;
     return 1;
+}
+
+/* 1 if the command names no key at all (DBSIZE, KEYS): a command whose keys
+ * move (getkeys) is keyed even though its row says first_key 0, as Redis's. */
+static inline int cmd_is_keyless(const struct command *cmd)
+{
+    return cmd->first_key == 0 && !cmd->getkeys;
 }
 
 /* The argv indexes of a call's keys (getkeys, or the first/last/step

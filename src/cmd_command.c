@@ -542,7 +542,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->first_key == 0) {
+    if (cmd_is_keyless(cmd)) {
         resp_add_error(c->out, "ERR The command has no key arguments");
         return;
     }

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include "cmd.h"
 #include "t_hash.h"
+#include "t_set.h"
 #include "util.h"
 
 #define W CMD_WRITE
@@ -411,6 +412,7 @@ static int name_eq(const char *name, const char *p, size_t len)
 static const struct command *const groups[] = {
     cmd_table_core,
     cmd_table_hash,
+    cmd_table_set,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

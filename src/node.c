@@ -81,8 +81,9 @@ static void fifo_pop(struct fifo *f)
 
 static unsigned cmd_slot(const struct command *cmd, int argc, const struct resp_arg *argv)
 {
-    if (!cmd || cmd->first_key <= 0 || cmd->first_key >= argc) return 0;
-    return util_key_slot(argv[cmd->first_key].ptr, argv[cmd->first_key].len);
+    int first;
+    if (!cmd || cmd_get_keys(cmd, argc, argv, &first, 1) == 0) return 0;
+    return util_key_slot(argv[first].ptr, argv[first].len);
 }
 
 void node_reply_not_leader(struct server *srv, struct client *c, unsigned slot)

@@ -83,20 +83,20 @@ static int is_read(const struct command *cmd)
 /* Forwarded whatever raft-follower-proxy says (proxy.h, KEYSPACE READS). */
 static int leader_read(const struct client *c, const struct command *cmd)
 {
-    return is_read(cmd) && (cmd->first_key == 0 || (c->flags & CLIENT_LEADER_READS));
+    return is_read(cmd) && (cmd_is_keyless(cmd) || (c->flags & CLIENT_LEADER_READS));
 }
 
 int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struct client *c,
                 const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     int on =
-        (srv->cfg.raft_follower_proxy || leader_read(c, cmd)) && leader && cmd->proc != cmd_exec;
+        (srv->cfg.raft_follower_proxy || leader_read(c, cmd)) && leader && !(cmd->flags & CMD_EXEC);
     if (!on) return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
     int rc = forward(srv, tr, leader, c, cmd, argc, argv);
     switch (rc) {
     case TRANSPORT_OK:
         c->pending_proxied++;
-        if (is_read(cmd) && cmd->first_key == 0) c->flags |= CLIENT_LEADER_READS;
+        if (is_read(cmd) && cmd_is_keyless(cmd)) c->flags |= CLIENT_LEADER_READS;
         return NODE_REPLIED;
     case TRANSPORT_EFULL:
         if (c->pending_proxied) return NODE_WAIT; /* retried when its own replies come */

@@ -3,8 +3,10 @@
  */
 #include "kv.h"
 #include "t_hash.h"
+#include "t_set.h"
 
 const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
     [KV_STRING] = NULL, /* the keyspace's own */
+    [KV_SET] = &t_set_ops,
     [KV_HASH] = &t_hash_ops,
 };
