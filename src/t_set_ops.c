@@ -175,11 +175,7 @@ void cmd_sdiffstore(struct cmd_ctx *c)
 static long long sintercard_numkeys(int argc, const struct resp_arg *argv, struct resp_out *out)
 {
     long long n;
-    if (!util_str2ll(argv[1].ptr, argv[1].len, &n)) {
-        if (out) resp_add_error(out, ERR_NOT_INT);
-        return -1;
-    }
-    if (n <= 0) {
+    if (!util_str2ll(argv[1].ptr, argv[1].len, &n) || n <= 0) {
         if (out) resp_add_error(out, "ERR numkeys should be greater than 0");
         return -1;
     }
@@ -205,8 +201,7 @@ void cmd_sintercard(struct cmd_ctx *c)
     long long limit = 0;
     for (int j = 2 + (int)n; j < c->argc; j += 2) {
         if (j + 1 < c->argc && cmd_arg_is(&c->argv[j], "limit")) {
-            if (cmd_arg_ll(c, j + 1, &limit) < 0) return;
-            if (limit < 0) {
+            if (!util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &limit) || limit < 0) {
                 resp_add_error(c->out, "ERR LIMIT can't be negative");
                 return;
             }
