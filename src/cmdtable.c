@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "t_hash.h"
 #include "t_set.h"
+#include "t_zset.h"
 #include "util.h"
 
 #define W CMD_WRITE
@@ -413,6 +414,7 @@ static const struct command *const groups[] = {
     cmd_table_core,
     cmd_table_hash,
     cmd_table_set,
+    cmd_table_zset,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -4,9 +4,11 @@
 #include "kv.h"
 #include "t_hash.h"
 #include "t_set.h"
+#include "t_zset.h"
 
 const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
     [KV_STRING] = NULL, /* the keyspace's own */
     [KV_SET] = &t_set_ops,
+    [KV_ZSET] = &t_zset_ops,
     [KV_HASH] = &t_hash_ops,
 };

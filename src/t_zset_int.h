@@ -1,0 +1,28 @@
+/*
+ * src/t_zset_int.h - what the sorted set's command files share (the zset
+ * module's own files only: src/t_zset*.c).
+ */
+#ifndef T_ZSET_INT_H
+#define T_ZSET_INT_H
+
+#include "cmd.h"
+#include "kv.h"
+#include "t_zset.h"
+
+struct dict;
+
+/* The sorted set at key for a read / a write: NULL if absent; *wrong after
+ * replying WRONGTYPE. */
+struct kv_val *t_zset_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
+struct kv_val *t_zset_lookup_write(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
+/* Stores zs back into v after a change: deletes key if empty, else fires
+ * kv_modified. */
+void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *zs);
+/* One element of a reply: the member, its score if withscores; as a
+ * [member, score] pair in RESP3 when pair is set. */
+void t_zset_reply_elem(struct resp_out *o, const struct zelem *e, int withscores, int pair);
+/* A skiplist set's member dict (values: nodes, which start with their
+ * double score), or NULL for a listpack (ZSCAN). */
+struct dict *t_zset_dict(const void *zs);
+
+#endif
