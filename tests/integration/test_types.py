@@ -1,4 +1,4 @@
-"""Hashes and sets on a cluster (the types raftcache has so far), through
+"""Hashes, sets and sorted sets on a cluster, through
 redis-py, as an application uses them: every replica ends up with the same
 values (compared type by type, a set's own member order included, since SPOP
 draws from it), a write that draws random members (SPOP) removes the same
@@ -27,8 +27,10 @@ def fill(c, prefix, n=50):
         pipe.hset(f"{prefix}:h{i}", mapping={"name": f"user{i}", "visits": i, "tag": "x" * (i % 80)})
         pipe.sadd(f"{prefix}:si{i}", *range(i, i + 5))              # intset
         pipe.sadd(f"{prefix}:ss{i}", *[f"m{j}" for j in range(i)] or ["only"])
+        pipe.zadd(f"{prefix}:z{i}", {f"p{j}": j * 1.5 for j in range(i + 1)})
     pipe.hset(f"{prefix}:bighash", mapping={f"f{j}": j for j in range(300)})   # hashtable
     pipe.sadd(f"{prefix}:bigset", *[f"s{j}" for j in range(1000)])            # hashtable
+    pipe.zadd(f"{prefix}:bigz", {f"m{j}": j / 3 for j in range(300)})          # skiplist
     pipe.expire(f"{prefix}:h0", 100000)
     pipe.execute()
     return snapshot_of(c, prefix, n)
@@ -41,10 +43,12 @@ def snapshot_of(c, prefix, n=50):
         pipe.hgetall(f"{prefix}:h{i}")
         pipe.smembers(f"{prefix}:si{i}")
         pipe.smembers(f"{prefix}:ss{i}")
-    for k in ("bighash", "bigset"):
+        pipe.zrange(f"{prefix}:z{i}", 0, -1, withscores=True)
+    for k in ("bighash", "bigset", "bigz"):
         pipe.type(f"{prefix}:{k}")
         pipe.object("encoding", f"{prefix}:{k}")
     pipe.hlen(f"{prefix}:bighash")
+    pipe.zrange(f"{prefix}:bigz", 0, -1, withscores=True)
     pipe.scard(f"{prefix}:bigset")
     pipe.ttl(f"{prefix}:h0")
     out = pipe.execute()
@@ -56,7 +60,7 @@ def test_every_type_replicates_and_survives_kill9(make_cluster):
     cl = make_cluster(3)
     c = cl.leader().client()
     want = fill(c, "t")
-    assert want[-7:-3] == [b"hash", b"hashtable", b"set", b"hashtable"]
+    assert want[-10:-4] == [b"hash", b"hashtable", b"set", b"hashtable", b"zset", b"skiplist"]
     cl.wait_converged()
     for nd in cl.nodes:
         with nd.readonly_client() as rc:
@@ -123,6 +127,8 @@ def test_snapshot_restart_and_follower_catch_up_carry_every_type(make_cluster):
 @pytest.mark.parametrize("change", [
     ("HSET", "w:h", "f", "2"), ("HINCRBY", "w:h", "n", "1"), ("HDEL", "w:h", "f"),
     ("SADD", "w:s", "new"), ("SREM", "w:s", "a"), ("SPOP", "w:s"),
+    ("ZADD", "w:z", "5", "m"), ("ZINCRBY", "w:z", "1", "m"), ("ZPOPMIN", "w:z"),
+    ("ZUNIONSTORE", "w:z", "1", "w:s"),
 ])
 def test_watch_sees_changes_to_every_type(make_cluster, change):
     cl = make_cluster(3)
@@ -130,6 +136,7 @@ def test_watch_sees_changes_to_every_type(make_cluster, change):
     c = leader.client()
     c.hset("w:h", mapping={"f": "1", "n": "1"})
     c.sadd("w:s", "a", "b")
+    c.zadd("w:z", {"m": 1, "n": 2})
     key = change[1]
     with leader.client() as watcher:
         pipe = watcher.pipeline(transaction=True)
@@ -147,11 +154,12 @@ def test_wrongtype_and_type_across_a_cluster(make_cluster):
     c = cl.leader().client()
     c.hset("k:h", "f", "v")
     c.sadd("k:s", "m")
+    c.zadd("k:z", {"m": 1})
     c.set("k:str", "v")
-    assert [c.type(k) for k in ("k:h", "k:s", "k:str", "k:none")] == \
-        [b"hash", b"set", b"string", b"none"]
-    for cmd in (("GET", "k:h"), ("HGET", "k:s", "f"), ("SADD", "k:h", "x"),
-                ("INCR", "k:s"), ("HSET", "k:str", "f", "v")):
+    assert [c.type(k) for k in ("k:h", "k:s", "k:z", "k:str", "k:none")] == \
+        [b"hash", b"set", b"zset", b"string", b"none"]
+    for cmd in (("GET", "k:h"), ("HGET", "k:s", "f"), ("SADD", "k:z", "x"),
+                ("ZADD", "k:h", "1", "x"), ("INCR", "k:s"), ("HSET", "k:str", "f", "v")):
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
             c.execute_command(*cmd)
     assert c.mget("k:h", "k:str") == [None, b"v"]
