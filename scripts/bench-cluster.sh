@@ -8,8 +8,9 @@
 #   - a 3-node raftcache cluster with a raft-secret and default settings (a
 #     write is answered once a majority has fsynced it in its Raft log),
 # then runs redis-benchmark against redis and against the raftcache leader:
-# SET and GET, 50 clients, 100-byte values, keys drawn from 1M (-r 1000000),
-# at -P 1 and -P 16. Each test runs on redis then on raftcache, alternating,
+# SET and GET at -P 1 and -P 16, MSET, and the data types' HSET, SADD, SPOP,
+# ZADD, ZPOPMIN at -P 16; 50 clients, 100-byte values, keys drawn from 1M
+# (-r 1000000). Each test runs on redis then on raftcache, alternating,
 # BENCH_ROUNDS times (default 2); the table shows each server's best round
 # (rps, with that round's p50/p99 latency in ms) and the raftcache/redis ratio.
 # Group commit evidence: the leader's RAFT.INFO fsync_count is read before
@@ -29,6 +30,7 @@ export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 ROUNDS=${BENCH_ROUNDS:-2}
 N_P1=${BENCH_N_P1:-200000}
 N_P16=${BENCH_N_P16:-1000000}
+N_MSET=${BENCH_N_MSET:-100000}
 CLIENTS=${BENCH_CLIENTS:-50}
 NODES=${BENCH_NODES:-3}
 SECRET=bench-cluster-secret
@@ -111,7 +113,12 @@ echo "bench-cluster: raftcache $NODES nodes on ports ${PORTS[*]}; leader node $l
 # ---------------------------------------------------------------- throughput
 SERVERS=(redis raftcache)
 declare -A PORTOF=([redis]=$REDIS_PORT [raftcache]=$LEADER_PORT)
-TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P16|get|16|$N_P16")
+TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P16|get|16|$N_P16"
+       "MSET P1|mset|1|$N_MSET"
+       # the data types (redis-benchmark's own tests; SADD before SPOP and
+       # ZADD before ZPOPMIN: those pop what the others added)
+       "HSET P16|hset|16|$N_P16" "SADD P16|sadd|16|$N_P16" "SPOP P16|spop|16|$N_P16"
+       "ZADD P16|zadd|16|$N_P16" "ZPOPMIN P16|zpopmin|16|$N_P16")
 declare -A RPS P50 P99 FSYNCS SETS
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
@@ -140,7 +147,7 @@ done
     echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000; best of $ROUNDS alternating rounds;" \
          "latency in ms (p50/p99) of the best round"
     echo
-    printf '%-8s %12s %12s %7s %16s %16s %14s\n' test "redis rps" "raftcache" ratio \
+    printf '%-12s %12s %12s %7s %16s %16s %14s\n' test "redis rps" "raftcache" ratio \
         "redis p50/p99" "raftc p50/p99" "fsyncs/SET"
     for t in "${TESTS[@]}"; do
         label=${t%%|*}
@@ -150,7 +157,7 @@ done
         if [ -n "${SETS[$label]:-}" ]; then
             per=$(awk -v f="${FSYNCS[$label]}" -v n="${SETS[$label]}" 'BEGIN { printf "%.4f", f / n }')
         fi
-        printf '%-8s %12s %12s %7s %16s %16s %14s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
+        printf '%-12s %12s %12s %7s %16s %16s %14s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
             "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
             "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}" "$per"
     done

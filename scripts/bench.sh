@@ -10,7 +10,8 @@
 #      again; reports the delta, the RSS, and the raftcache/redis ratio;
 #   2. throughput: redis-benchmark, 50 clients, 100-byte values, keys drawn
 #      from 1M (-r 1000000, which names keys key:%012d as well, so GETs hit
-#      the keys loaded in step 1): SET and GET at -P 1 and -P 16, and MSET.
+#      the keys loaded in step 1): SET and GET at -P 1 and -P 16, MSET, and
+#      the data types' HSET, SADD, SPOP, ZADD and ZPOPMIN at -P 16.
 #      Each test runs on redis then on raftcache, alternating, BENCH_ROUNDS
 #      times (default 2); the table shows the round with the best rps for
 #      each server, with that round's p50/p99 latency.
@@ -111,7 +112,11 @@ rm -f "$LOAD"
 
 # ---------------------------------------------------------------- throughput
 TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
-       "GET P16|get|16|$N_P16" "MSET P1|mset|1|$N_MSET")
+       "GET P16|get|16|$N_P16" "MSET P1|mset|1|$N_MSET"
+       # the data types (redis-benchmark's own tests; SADD before SPOP and
+       # ZADD before ZPOPMIN: those pop what the others added)
+       "HSET P16|hset|16|$N_P16" "SADD P16|sadd|16|$N_P16" "SPOP P16|spop|16|$N_P16"
+       "ZADD P16|zadd|16|$N_P16" "ZPOPMIN P16|zpopmin|16|$N_P16")
 declare -A RPS P50 P99
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
@@ -131,12 +136,12 @@ done
     echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000; best of $ROUNDS alternating rounds;" \
          "latency in ms (p50/p99) of the best round"
     echo
-    printf '%-8s %12s %12s %7s %16s %16s\n' test "redis rps" "raftcache" ratio "redis p50/p99" "raftc p50/p99"
+    printf '%-12s %12s %12s %7s %16s %16s\n' test "redis rps" "raftcache" ratio "redis p50/p99" "raftc p50/p99"
     for t in "${TESTS[@]}"; do
         label=${t%%|*}
         r=${RPS[$label,redis]:-} c=${RPS[$label,raftcache]:-}
         ratio=$(awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }')
-        printf '%-8s %12s %12s %7s %16s %16s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
+        printf '%-12s %12s %12s %7s %16s %16s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
             "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
             "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}"
     done
