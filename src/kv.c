@@ -135,6 +135,7 @@ void kv_free(struct kv *kv)
 {
     dict_free(&kv->volatile_keys, NULL);
     dict_free(&kv->keys, val_free);
+    lazyfree_drain(); /* nothing of this keyspace outlives it */
 }
 
 void kv_flush(struct kv *kv)

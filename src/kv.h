@@ -109,6 +109,8 @@ struct kv {
 };
 
 void kv_init(struct kv *kv, uint64_t seed);
+/* Frees every key and value, waiting for the lazyfree thread to finish
+ * what it was given (src/lazyfree.h). */
 void kv_free(struct kv *kv);
 /* Deletes every key (on_flush fires first). Stats are kept. */
 void kv_flush(struct kv *kv);

@@ -380,8 +380,9 @@ static void *s_load(const unsigned char *p, size_t len, const struct kv_limits *
     }
     void *obj = t_set_new();
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t n = len - off >= 4 ? get_u32(p + off) : UINT32_MAX;
-        if (n > len - off - 4 || !t_set_add(&obj, lim, (const char *)p + off + 4, n)) {
+        uint32_t n = len - off >= 4 ? get_u32(p + off) : 0;
+        if (len - off < 4 || n > len - off - 4 ||
+            !t_set_add(&obj, lim, (const char *)p + off + 4, n)) {
             snprintf(err, errlen, "member %u truncated or repeated", i);
             t_set_free(obj);
             return NULL;

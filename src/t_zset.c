@@ -672,7 +672,8 @@ static void *z_load(const unsigned char *p, size_t len, const struct kv_limits *
     }
     void *zs = t_zset_new();
     for (uint64_t i = 0; i < count; i++) {
-        uint64_t ml = len - off >= 4 ? get_le(p + off, 4) : UINT64_MAX;
+        if (len - off < 4) goto bad;
+        uint64_t ml = get_le(p + off, 4);
         if (ml > len - off - 4 || len - off - 4 - ml < 8) goto bad;
         uint64_t bits = get_le(p + off + 4 + ml, 8);
         double score;
