@@ -55,7 +55,8 @@ LOG_DIR=${RT_LOG_DIR:-$ROOT/build/redis-tests}
 export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 SERVER_CMD=${RT_SERVER_CMD:-'"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR"'}
 UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire unit/protocol
-  unit/multi unit/scan unit/auth unit/info-command unit/type/hash unit/type/set unit/type/zset"}
+  unit/multi unit/scan unit/auth unit/info-command unit/type/hash unit/type/set unit/type/zset
+  unit/bitops"}
 # needs:repl - attaches to the replication stream (SYNC); needs:debug - DEBUG;
 # needs:save - SAVE/BGSAVE/RDB; needs:pfdebug - PFDEBUG; needs:latency - LATENCY.
 DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save needs:pfdebug needs:latency"}

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <stdint.h>
 #include <strings.h>
+#include "bitops.h"
 #include "cmd.h"
 #include "t_hash.h"
 #include "t_set.h"
@@ -415,6 +416,7 @@ static const struct command *const groups[] = {
     cmd_table_hash,
     cmd_table_set,
     cmd_table_zset,
+    cmd_table_bitops,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

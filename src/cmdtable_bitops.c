@@ -1,0 +1,26 @@
+/*
+ * src/cmdtable_bitops.c - the bitmap commands' rows of the command table
+ * (see cmd.h for the columns; Redis 7.0's arity, flags, keys and ACL
+ * categories). Handlers: src/bitops.c.
+ */
+#include "bitops.h"
+#include "cmd.h"
+
+const struct command cmd_table_bitops[] = {
+    {"setbit", 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_setbit, "bitmap", "2.2.0",
+     "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
+     "key offset value:integer", "write bitmap slow", NULL},
+    {"getbit", 3, CMD_READONLY | CMD_FAST, 1, 1, 1, cmd_getbit, "bitmap", "2.2.0",
+     "Returns a bit value by offset.", "key offset", "read bitmap fast", NULL},
+    {"bitcount", -2, CMD_READONLY, 1, 1, 1, cmd_bitcount, "bitmap", "2.6.0",
+     "Counts the number of set bits (population counting) in a string.",
+     "key [start end [BYTE|BIT]:unit]:range", "read bitmap slow", NULL},
+    {"bitpos", -3, CMD_READONLY, 1, 1, 1, cmd_bitpos, "bitmap", "2.8.7",
+     "Finds the first set (1) or clear (0) bit in a string.",
+     "key bit:integer [start [end [BYTE|BIT]:unit]:end_unit_block]:range", "read bitmap slow",
+     NULL},
+    {"bitop", -4, CMD_WRITE | CMD_DENYOOM, 2, -1, 1, cmd_bitop, "bitmap", "2.6.0",
+     "Performs bitwise operations on multiple strings, and stores the result.",
+     "<AND|OR|XOR|NOT>:operation destkey key [key ...]", "write bitmap slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
