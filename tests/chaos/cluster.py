@@ -137,14 +137,28 @@ class Slot:
             return e
 
     def digest(self):
-        """Sorted (key, value, has-ttl) of the node's own keyspace (READONLY)."""
+        """Sorted (key, value, has-ttl) of the node's own keyspace (READONLY);
+        a value is read by its type (a hash's sorted items, a set's members
+        in the set's own order, a sorted set's members with scores)."""
         rows = []
         with self.client(timeout_s=10, readonly=True) as c:
             for k in sorted(set(c.scan_iter(count=1000))):
-                value, pttl = c.get(k), c.pttl(k)
-                if value is None and pttl == -2:
+                typ = c.type(k)
+                if typ == b"hash":
+                    value = repr(sorted(c.hgetall(k).items()))
+                elif typ == b"set":
+                    value = repr(c.execute_command("SMEMBERS", k))
+                elif typ == b"zset":
+                    value = repr(c.zrange(k, 0, -1, withscores=True))
+                elif typ == b"none":
                     continue
-                rows.append((k.decode(), value.decode() if value is not None else None, pttl >= 0))
+                else:
+                    raw = c.get(k)
+                    value = raw.decode() if raw is not None else None
+                pttl = c.pttl(k)
+                if pttl == -2:
+                    continue
+                rows.append((k.decode(), value, pttl >= 0))
         return rows
 
 

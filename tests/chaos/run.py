@@ -192,6 +192,7 @@ class Run:
         used = {ev.get("key") for ev in self.history.events if ev.get("key")}
         used |= {k for ev in self.history.events for k in ev.get("keys", [])}
         keys = [k for k in ALL_KEYS if k in used]
+        keys += sorted(k for k in used if "#" in k and k not in ALL_KEYS)  # set members
         self.final_start = len(self.history.events)
         unread = final_reads(self.cl, self.history, keys, FINAL_PROCESS, log=self.say)
         if unread:

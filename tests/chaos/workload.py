@@ -17,6 +17,12 @@ NOCLUSTER, LOADING and connection errors move to another member. An op is
 never retried under the same invoke. Ops: SET/GET on REGISTER_KEYS (unique
 values), INCR/GET on COUNTER_KEYS, MULTI SET SET EXEC / MULTI GET GET EXEC
 on TXN_PAIRS. Register, counter and transaction keys are disjoint.
+The data types ride on the same two models, under synthetic keys
+"<key>#<element>" that name no real key: a hash field incremented with
+HINCRBY and read with HGET, and a sorted-set member's score incremented with
+ZINCRBY and read with ZSCORE, are counters; a set member is a register
+written once with SADD (value "1": each member is added at most once) and
+read with SISMEMBER ("1" or None).
 Counters are also incremented the optimistic way: WATCH k, GET k (v), then
 MULTI SET k v+1 EXEC. It is recorded as an "incr" (field via "watch") that
 returned v+1 when EXEC succeeds, and as failed when EXEC answers null or the
@@ -39,14 +45,43 @@ from redis.exceptions import BusyLoadingError, ExecAbortError
 REGISTER_KEYS = [f"r{i}" for i in range(5)]
 COUNTER_KEYS = ["c0", "c1"]
 TXN_PAIRS = [("t0a", "t0b"), ("t1a", "t1b")]
-ALL_KEYS = REGISTER_KEYS + COUNTER_KEYS + [k for p in TXN_PAIRS for k in p]
+HASH_FIELDS = [f"h0#f{i}" for i in range(3)]   # HINCRBY / HGET: counters
+ZSET_MEMBERS = [f"z0#m{i}" for i in range(3)]  # ZINCRBY / ZSCORE: counters
+SET_KEYS = ["s0", "s1"]                         # SADD once / SISMEMBER: registers
+ALL_KEYS = REGISTER_KEYS + COUNTER_KEYS + [k for p in TXN_PAIRS for k in p] + HASH_FIELDS + \
+    ZSET_MEMBERS
+
+
+def split_key(synthetic):
+    """The real key and the element of a "<key>#<element>" history key."""
+    return synthetic.split("#", 1)
+
+
+def read_cmd(key):
+    """The command reading history key key's value (final reads too)."""
+    if "#" not in key:
+        return ("GET", key)
+    real, elem = split_key(key)
+    if real.startswith("h"):
+        return ("HGET", real, elem)
+    if real.startswith("z"):
+        return ("ZSCORE", real, elem)
+    return ("SISMEMBER", real, elem)
+
+
+def read_value(key, reply):
+    """A read reply as the history records it (SISMEMBER 1/0 -> "1"/None)."""
+    if "#" in key and split_key(key)[0].startswith("s"):
+        return "1" if reply == 1 else None
+    return text(reply)
 
 SOCKET_TIMEOUT_S = 1.0
 # Errors that mean "this node did not run it": fail, and go elsewhere.
 NOT_RUN = ("MOVED", "CLUSTERDOWN", "NOCLUSTER", "TRYAGAIN", "LOADING", "EXECABORT")
 # (f, weight)
 OP_MIX = [("write", 25), ("read", 25), ("incr", 10), ("cas-incr", 8), ("counter-read", 10),
-          ("txn-write", 10), ("txn-read", 12)]
+          ("txn-write", 10), ("txn-read", 12), ("hincr", 6), ("zincr", 6), ("type-read", 8),
+          ("sadd", 6), ("set-read", 5)]
 
 
 def error_code(e):
@@ -149,6 +184,7 @@ class Worker(threading.Thread):
         self.current_slot = None  # slot of the op in flight (nemesis quiesces on it)
         self.seq = 0
         self.error = None
+        self.set_members = []  # set members this worker added (history keys)
 
     # -- targets and connections -------------------------------------------------
     def pick_target(self):
@@ -244,6 +280,24 @@ class Worker(threading.Thread):
         if f == "counter-read":
             k = self.rng.choice(COUNTER_KEYS)
             return "read", {"key": k}, [("GET", k)]
+        if f in ("hincr", "zincr"):
+            k = self.rng.choice(HASH_FIELDS if f == "hincr" else ZSET_MEMBERS)
+            real, elem = split_key(k)
+            cmd = ("HINCRBY", real, elem, 1) if f == "hincr" else ("ZINCRBY", real, 1, elem)
+            return "incr", {"key": k}, [cmd]
+        if f == "type-read":
+            k = self.rng.choice(HASH_FIELDS + ZSET_MEMBERS)
+            return "read", {"key": k}, [read_cmd(k)]
+        if f == "sadd":
+            k = f"{self.rng.choice(SET_KEYS)}#p{self.process}.{self.seq}"
+            self.set_members.append(k)
+            return "write", {"key": k, "value": "1"}, [("SADD", *split_key(k))]
+        if f == "set-read":
+            if not self.set_members:
+                k = f"{self.rng.choice(SET_KEYS)}#never"
+            else:
+                k = self.rng.choice(self.set_members)
+            return "read", {"key": k}, [read_cmd(k)]
         k1, k2 = self.rng.choice(TXN_PAIRS)
         if f == "txn-write":
             v = f"t{self.process}.{self.seq}"
@@ -262,12 +316,12 @@ class Worker(threading.Thread):
         if f == "cas-incr":
             typ, extra = self.execute_cas(slot, fields["key"], cmds)
         else:
-            typ, extra = self.execute(slot, f, cmds)
+            typ, extra = self.execute(slot, f, cmds, key=fields.get("key"))
         self.history.complete(op, typ, **extra)
         if typ == "info":
             self.process += self.n_workers
 
-    def execute(self, slot, f, cmds, cas_value=None):
+    def execute(self, slot, f, cmds, cas_value=None, key=None):
         """Runs cmds on slot; returns (completion type, fields)."""
         conn = self.connected(slot)
         if conn is None:
@@ -278,7 +332,7 @@ class Worker(threading.Thread):
         except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
             self.move_on()
             return "info", {"error": f"{type(e).__name__}: {e}"}
-        return self.outcome(f, replies, cas_value)
+        return self.outcome(f, replies, cas_value, cmd_name=cmds[-1][0], key=key)
 
     def execute_cas(self, slot, key, watch_cmds):
         """WATCH key, GET key, then MULTI SET key v+1 EXEC on the same link."""
@@ -307,7 +361,7 @@ class Worker(threading.Thread):
         return self.execute(slot, "cas-incr", [("MULTI",), ("SET", key, str(new)), ("EXEC",)],
                             cas_value=new)
 
-    def outcome(self, f, replies, cas_value=None):
+    def outcome(self, f, replies, cas_value=None, cmd_name=None, key=None):
         last = replies[-1]
         if len(replies) > 1 and any(isinstance(r, redis.ResponseError) for r in replies):
             self.drop_conn()  # whatever MULTI state the server kept goes with it
@@ -330,10 +384,11 @@ class Worker(threading.Thread):
             return "info", {"error": f"EXEC reply {last!r}"}
         if f in ("write", "read", "incr"):
             if f == "write":
-                return ("ok", {}) if last in (True, b"OK") else ("info", {"error": f"reply {last!r}"})
+                ok = last in (True, b"OK") or (cmd_name == "SADD" and last == 1)
+                return ("ok", {}) if ok else ("info", {"error": f"reply {last!r}"})
             if f == "incr":
-                return "ok", {"value": int(last)}
-            return "ok", {"value": text(last)}
+                return "ok", {"value": int(float(text(last)))}
+            return "ok", {"value": read_value(key, last)}
         if not isinstance(last, list) or len(last) != 2:
             return "info", {"error": f"EXEC reply {last!r}"}
         if any(isinstance(r, redis.ResponseError) for r in last):
@@ -360,7 +415,7 @@ def final_reads(cluster, history, keys, process, timeout_s=60, log=print):
         op = history.invoke(process, "read", final=True, key=key, node=target.addr)
         try:
             with target.client(timeout_s=SOCKET_TIMEOUT_S * 2) as c:
-                v = c.execute_command("GET", key)
+                v = c.execute_command(*read_cmd(key))
         except redis.ResponseError as e:
             code = error_code(e)
             history.complete(op, "fail" if code in NOT_RUN else "info", error=str(e))
@@ -376,7 +431,7 @@ def final_reads(cluster, history, keys, process, timeout_s=60, log=print):
             target = None
             time.sleep(0.1)
             continue
-        history.complete(op, "ok", value=text(v))
+        history.complete(op, "ok", value=read_value(key, v))
         pending.pop(0)
     if pending:
         log(f"final reads: could not read {pending} within {timeout_s}s")
