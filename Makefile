@@ -28,7 +28,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 
 .PHONY: all deps test unit sim integration redis-tests run clean check-deps big-writes \
-        bench bench-cluster bench-snapshot bench-raft format chaos chaos-short chaos-checker
+        bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker
 all: $(B)/raftcache
 
 $(B)/%.o: %.c
@@ -116,6 +116,12 @@ bench: deps
 bench-cluster: deps
 	$(MAKE) all
 	@scripts/bench-cluster.sh
+
+# Memory of each data type (1M hashes, 1M small sets, a 1M-member sorted set,
+# 1M strings), raftcache beside redis-server (scripts/bench-memory.sh).
+bench-memory: deps
+	$(MAKE) all
+	@scripts/bench-memory.sh
 
 # Large writes, 512 MB included (tests/integration/test_big_writes.py).
 big-writes: deps

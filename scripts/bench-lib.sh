@@ -59,3 +59,35 @@ with open(path, "wb", buffering=1 << 20) as f:
         f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$100\r\n%s\r\n" % (key, val))
 EOF
 }
+
+# Server helpers for scripts that declare WORK (a temp dir) and the
+# associative arrays PID and PORTOF (name -> pid, port); "bench" in messages.
+# cli NAME ARGS...: redis-cli against server NAME (60 s timeout).
+cli() { local name=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "${PORTOF[$name]}" "$@"; }
+
+# start NAME COMMAND: runs COMMAND (PORT and DIR exported: a free port, and
+# $WORK/NAME) in its own process group, recording PID[NAME] and
+# PORTOF[NAME]; waits (30 s deadline) until the server accepts a write.
+start() {
+    local name=$1 cmd=$2 deadline reply=""
+    PORT=$(bench_free_port); DIR=$WORK/$name; mkdir -p "$DIR"; export PORT DIR
+    setsid bash -c "exec $cmd" </dev/null >"$WORK/$name.log" 2>&1 &
+    PID[$name]=$!; PORTOF[$name]=$PORT
+    deadline=$((SECONDS + 30))
+    until [ "$reply" = OK ]; do
+        if ! kill -0 "${PID[$name]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+            echo "bench: $name did not start (last reply: $reply)" >&2
+            tail -20 "$WORK/$name.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+        reply=$(cli "$name" set bench:probe 1 2>&1 || true)
+    done
+    cli "$name" del bench:probe >/dev/null
+    echo "bench: $name pid ${PID[$name]} port $PORT"
+}
+
+info_field() { cli "$1" info memory | tr -d '\r' | sed -n "s/^$2://p"; }
+vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${PID[$1]}/status"; }
+mb() { awk -v b="$1" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f", b / 1048576 }'; }
+

@@ -52,33 +52,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cli() { local name=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "${PORTOF[$name]}" "$@"; }
-
-# start NAME COMMAND: runs COMMAND in its own process group; waits (30s
-# deadline) until the server accepts a write.
-start() {
-    local name=$1 cmd=$2 deadline reply=""
-    PORT=$(bench_free_port); DIR=$WORK/$name; mkdir -p "$DIR"; export PORT DIR
-    setsid bash -c "exec $cmd" </dev/null >"$WORK/$name.log" 2>&1 &
-    PID[$name]=$!; PORTOF[$name]=$PORT
-    deadline=$((SECONDS + 30))
-    until [ "$reply" = OK ]; do
-        if ! kill -0 "${PID[$name]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-            echo "bench: $name did not start (last reply: $reply)" >&2
-            tail -20 "$WORK/$name.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-        reply=$(cli "$name" set bench:probe 1 2>&1 || true)
-    done
-    cli "$name" del bench:probe >/dev/null
-    echo "bench: $name pid ${PID[$name]} port $PORT"
-}
-
-info_field() { cli "$1" info memory | tr -d '\r' | sed -n "s/^$2://p"; }
-vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${PID[$1]}/status"; }
-mb() { awk -v b="$1" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f", b / 1048576 }'; }
-
 # ---------------------------------------------------------------- servers
 [ -x "$RAFTCACHE_BIN" ] || [ -n "${BENCH_RAFTCACHE_CMD:-}" ] ||
     { echo "bench: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }

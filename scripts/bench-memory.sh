@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# scripts/bench-memory.sh - memory of each data type, raftcache beside
+# redis-server, in one run (make bench-memory).
+#
+# For each dataset, a fresh redis-server (no persistence) and a fresh
+# single-node raftcache (default settings but raft-log-fsync no) are
+# started on free ports in temp dirs, the dataset is loaded into each with
+# redis-cli --pipe, and the table shows the growth of INFO used_memory and
+# of the process's RSS (VmRSS) over the empty server, for both, and the
+# raftcache/redis ratios:
+#   hashes   1M hashes of 10 small fields (HSET h:<i> f0 <v> ... f9 <v>)
+#   sets     1M sets of 10 small integers (SADD s:<i> ...)
+#   zset     one sorted set of 1M members (ZADD z <score> m:<i>)
+#   strings  1M 100-byte strings (SET key:<i> <100 bytes>)
+# It measures and prints; it never fails on a number. The table is written
+# to build/bench-memory.txt as well.
+#
+# Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_MEM_N (items
+# per dataset, default 1000000), BENCH_MEM_SETS (datasets, default
+# "hashes sets zset strings").
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
+export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
+RAFTCACHE_CMD='"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no'
+REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
+N=${BENCH_MEM_N:-1000000}
+SETS=${BENCH_MEM_SETS:-"hashes sets zset strings"}
+OUT=$ROOT/build/bench-memory.txt
+PY=/usr/bin/python3
+
+bench_need bench-memory redis-server redis-cli
+[ -x "$RAFTCACHE_BIN" ] || { echo "bench-memory: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/raftcache-bench-memory.XXXXXX)
+declare -A PID PORTOF
+cleanup() {
+    bench_stop_groups "${PID[@]+"${PID[@]}"}"
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# write_dataset NAME PATH: the dataset's commands as RESP.
+write_dataset() {
+    "$PY" - "$1" "$N" "$2" <<'EOF'
+import sys
+name, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+def cmd(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+with open(path, "wb", buffering=1 << 20) as f:
+    if name == "zset":
+        for start in range(0, n, 1000):
+            args = [b"ZADD", b"z"]
+            for i in range(start, min(n, start + 1000)):
+                args += [str((i * 7919) % 1000003 / 7.0).encode(), b"m:%d" % i]
+            f.write(cmd(*args))
+    else:
+        for i in range(n):
+            if name == "hashes":
+                args = [b"HSET", b"h:%d" % i]
+                for j in range(10):
+                    args += [b"f%d" % j, b"%d" % ((i + j) % 1000)]
+            elif name == "sets":
+                args = [b"SADD", b"s:%d" % i] + [b"%d" % ((i + j * 37) % 10000) for j in range(10)]
+            else:
+                args = [b"SET", b"key:%012d" % i, (b"%012d" % i * 9)[:100]]
+            f.write(cmd(*args))
+EOF
+}
+
+rss_bytes() { echo $(( $(vm_rss_kb "$1") * 1024 )); }
+
+declare -A MEM RSS ENC
+for set in $SETS; do
+    load=$WORK/$set.resp
+    write_dataset "$set" "$load"
+    for s in redis raftcache; do
+        cmd=$REDIS_CMD
+        [ "$s" = raftcache ] && cmd=$RAFTCACHE_CMD
+        rm -rf "${WORK:?}/$s" # a fresh data dir: nothing of the previous dataset
+        start "$s" "$cmd"
+        before=$(info_field "$s" used_memory); rss_before=$(rss_bytes "$s")
+        piped=$(timeout 1800 redis-cli -h 127.0.0.1 -p "${PORTOF[$s]}" --pipe --pipe-timeout 300 \
+                <"$load" 2>&1 || true)
+        sleep 1 # let lazily freed buffers go and INFO refresh
+        MEM[$set,$s]=$(( $(info_field "$s" used_memory) - before ))
+        RSS[$set,$s]=$(( $(rss_bytes "$s") - rss_before ))
+        sample=$(cli "$s" randomkey)
+        ENC[$set,$s]=$(cli "$s" object encoding "$sample")
+        echo "bench-memory: $set on $s: $(echo "$piped" | tail -1)"
+        bench_stop_groups "${PID[$s]}"
+        unset "PID[$s]"
+    done
+    rm -f "$load"
+done
+
+{
+    echo "memory per dataset: raftcache vs redis-server $(redis-server --version |
+        sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(date -u +%Y-%m-%dT%H:%MZ), N=$N"
+    echo "growth over the empty server, MB; encoding of a sample key"
+    echo
+    printf '%-8s %12s %12s %7s %10s %10s %7s  %s\n' dataset "redis used" "raftc used" ratio \
+        "redis rss" "raftc rss" ratio "encodings (redis / raftcache)"
+    for set in $SETS; do
+        ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
+        printf '%-8s %12s %12s %7s %10s %10s %7s  %s\n' "$set" \
+            "$(mb "${MEM[$set,redis]}")" "$(mb "${MEM[$set,raftcache]}")" \
+            "$(ratio "${MEM[$set,raftcache]}" "${MEM[$set,redis]}")" \
+            "$(mb "${RSS[$set,redis]}")" "$(mb "${RSS[$set,raftcache]}")" \
+            "$(ratio "${RSS[$set,raftcache]}" "${RSS[$set,redis]}")" \
+            "${ENC[$set,redis]} / ${ENC[$set,raftcache]}"
+    done
+} >"$WORK/table.txt"
+mkdir -p "$ROOT/build"
+cp "$WORK/table.txt" "$OUT"
+echo
+cat "$OUT"
+echo "bench-memory: results written to build/bench-memory.txt"
