@@ -250,77 +250,44 @@ static size_t h_length(const void *obj)
     return h_len(obj);
 }
 
-/* Payload: u32 count | count x (u32 flen | field | u32 vlen | value). */
+/* Payload: count | count x (field | value) (types.h framing). */
 struct save_ctx {
     type_put_fn *put;
     void *ud;
 };
 
-static void put_u32(type_put_fn *put, void *ud, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put(ud, b, 4);
-}
-
 static void save_pair(void *ud, const char *f, size_t flen, const char *v, size_t vlen)
 {
     struct save_ctx *s = ud;
-    put_u32(s->put, s->ud, (uint32_t)flen);
-    s->put(s->ud, f, flen);
-    put_u32(s->put, s->ud, (uint32_t)vlen);
-    s->put(s->ud, v, vlen);
+    type_put_str(s->put, s->ud, f, flen);
+    type_put_str(s->put, s->ud, v, vlen);
 }
 
 static void h_save(const void *obj, type_put_fn *put, void *ud)
 {
     struct save_ctx s = {put, ud};
-    put_u32(put, ud, (uint32_t)h_len(obj));
+    type_put_u32(put, ud, (uint32_t)h_len(obj));
     h_foreach(obj, save_pair, &s);
-}
-
-/* The next length-prefixed string of a payload, or -1 if it runs past. */
-static int take(const unsigned char *p, size_t len, size_t *off, const char **s, size_t *slen)
-{
-    if (len - *off < 4) return -1;
-    uint32_t n = (uint32_t)p[*off] | (uint32_t)p[*off + 1] << 8 | (uint32_t)p[*off + 2] << 16 |
-                 (uint32_t)p[*off + 3] << 24;
-    *off += 4;
-    if (n > len - *off) return -1;
-    *s = (const char *)p + *off;
-    *slen = n;
-    *off += n;
-    return 0;
 }
 
 static void *h_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
-    size_t off;
-    if (len < 4) {
-        snprintf(err, errlen, "no field count");
-        return NULL;
-    }
-    uint64_t count = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-                     (uint64_t)p[3] << 24;
-    off = 4;
-    if (count == 0 || count > (len - 4) / 8) {
-        snprintf(err, errlen, "bad field count %llu", (unsigned long long)count);
-        return NULL;
-    }
+    struct type_reader r = {p, len, 0};
+    uint32_t count;
+    if (type_get_count(&r, 8, &count, err, errlen) < 0) return NULL;
     void *obj = lp_new();
-    for (uint64_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < count; i++) {
         const char *f, *v;
         size_t flen, vlen;
-        if (take(p, len, &off, &f, &flen) < 0 || take(p, len, &off, &v, &vlen) < 0 ||
+        if (type_get_str(&r, &f, &flen) < 0 || type_get_str(&r, &v, &vlen) < 0 ||
             !h_set(&obj, lim, f, flen, v, vlen)) {
-            snprintf(err, errlen, "field %llu truncated or repeated", (unsigned long long)i);
+            snprintf(err, errlen, "field %u truncated or repeated", i);
             h_free(obj);
             return NULL;
         }
     }
-    if (off != len) {
-        snprintf(err, errlen, "%zu bytes after the last field", len - off);
+    if (type_get_end(&r, err, errlen) < 0) {
         h_free(obj);
         return NULL;
     }

@@ -333,64 +333,42 @@ static size_t s_memory(const void *obj, size_t samples)
     return sizeof *h + dict_table_bytes(&h->d) + h->cap * sizeof *h->arr + elems;
 }
 
-/* Payload: u32 count | count x (u32 len | member), in canonical order. */
+/* Payload: count | count x member, in canonical order (types.h framing). */
 struct save_ctx {
     type_put_fn *put;
     void *ud;
 };
 
-static void put_u32(type_put_fn *put, void *ud, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put(ud, b, 4);
-}
-
 static void save_member(void *ud, const char *p, size_t len)
 {
     struct save_ctx *s = ud;
-    put_u32(s->put, s->ud, (uint32_t)len);
-    s->put(s->ud, p, len);
+    type_put_str(s->put, s->ud, p, len);
 }
 
 static void s_save(const void *obj, type_put_fn *put, void *ud)
 {
     struct save_ctx s = {put, ud};
-    put_u32(put, ud, (uint32_t)t_set_size(obj));
+    type_put_u32(put, ud, (uint32_t)t_set_size(obj));
     t_set_foreach(obj, save_member, &s);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void *s_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
-    if (len < 4) {
-        snprintf(err, errlen, "no member count");
-        return NULL;
-    }
-    uint32_t count = get_u32(p);
-    size_t off = 4;
-    if (count == 0 || count > (len - 4) / 4) {
-        snprintf(err, errlen, "bad member count %u", count);
-        return NULL;
-    }
+    struct type_reader r = {p, len, 0};
+    uint32_t count;
+    if (type_get_count(&r, 4, &count, err, errlen) < 0) return NULL;
     void *obj = t_set_new();
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t n = len - off >= 4 ? get_u32(p + off) : 0;
-        if (len - off < 4 || n > len - off - 4 ||
-            !t_set_add(&obj, lim, (const char *)p + off + 4, n)) {
+        const char *m;
+        size_t mlen;
+        if (type_get_str(&r, &m, &mlen) < 0 || !t_set_add(&obj, lim, m, mlen)) {
             snprintf(err, errlen, "member %u truncated or repeated", i);
             t_set_free(obj);
             return NULL;
         }
-        off += 4 + (size_t)n;
     }
-    if (off != len) {
-        snprintf(err, errlen, "%zu bytes after the last member", len - off);
+    if (type_get_end(&r, err, errlen) < 0) {
         t_set_free(obj);
         return NULL;
     }

@@ -620,8 +620,7 @@ static size_t z_memory(const void *zs, size_t samples)
     return sizeof *z + dict_table_bytes(&z->d) + elems;
 }
 
-/* Payload: u32 count | count x (u32 len | member | u64 score bits), in
- * order. */
+/* Payload: count | count x (member | score), in order (types.h framing). */
 struct save_ctx {
     type_put_fn *put;
     void *ud;
@@ -630,64 +629,36 @@ struct save_ctx {
 static void save_elem(void *ud, const char *m, size_t len, double score)
 {
     struct save_ctx *s = ud;
-    unsigned char b[8];
-    uint64_t bits;
-    memcpy(&bits, &score, 8);
-    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(len >> (8 * i));
-    s->put(s->ud, b, 4);
-    s->put(s->ud, m, len);
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(bits >> (8 * i));
-    s->put(s->ud, b, 8);
+    type_put_str(s->put, s->ud, m, len);
+    type_put_f64(s->put, s->ud, score);
 }
 
 static void z_save(const void *zs, type_put_fn *put, void *ud)
 {
     struct save_ctx s = {put, ud};
-    uint32_t n = (uint32_t)t_zset_size(zs);
-    unsigned char b[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16),
-                          (unsigned char)(n >> 24)};
-    put(ud, b, 4);
+    type_put_u32(put, ud, (uint32_t)t_zset_size(zs));
     t_zset_foreach(zs, 0, save_elem, &s);
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 static void *z_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
-    if (len < 4) {
-        snprintf(err, errlen, "no member count");
-        return NULL;
-    }
-    uint64_t count = get_le(p, 4);
-    size_t off = 4;
-    if (count == 0 || count > (len - 4) / 12) {
-        snprintf(err, errlen, "bad member count %llu", (unsigned long long)count);
-        return NULL;
-    }
+    struct type_reader r = {p, len, 0};
+    uint32_t count;
+    if (type_get_count(&r, 12, &count, err, errlen) < 0) return NULL;
     void *zs = t_zset_new();
-    for (uint64_t i = 0; i < count; i++) {
-        if (len - off < 4) goto bad;
-        uint64_t ml = get_le(p + off, 4);
-        if (ml > len - off - 4 || len - off - 4 - ml < 8) goto bad;
-        uint64_t bits = get_le(p + off + 4 + ml, 8);
+    for (uint32_t i = 0; i < count; i++) {
+        const char *m;
+        size_t mlen;
         double score;
-        memcpy(&score, &bits, 8);
-        if (isnan(score) || !t_zset_set(&zs, lim, (const char *)p + off + 4, ml, score)) goto bad;
-        off += 4 + ml + 8;
-        continue;
-    bad:
-        snprintf(err, errlen, "member %llu truncated, repeated or NaN", (unsigned long long)i);
-        t_zset_free(zs);
-        return NULL;
+        if (type_get_str(&r, &m, &mlen) < 0 || type_get_f64(&r, &score) < 0 || isnan(score) ||
+            !t_zset_set(&zs, lim, m, mlen, score)) {
+            snprintf(err, errlen, "member %u truncated, repeated or NaN", i);
+            t_zset_free(zs);
+            return NULL;
+        }
     }
-    if (off != len) {
-        snprintf(err, errlen, "%zu bytes after the last member", len - off);
+    if (type_get_end(&r, err, errlen) < 0) {
         t_zset_free(zs);
         return NULL;
     }

@@ -1,6 +1,10 @@
 /*
- * src/types.c - the registry of data type modules (see types.h).
+ * src/types.c - the registry of data type modules and their shared payload
+ * framing (see types.h).
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "kv.h"
 #include "t_hash.h"
 #include "t_set.h"
@@ -12,3 +16,77 @@ const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
     [KV_ZSET] = &t_zset_ops,
     [KV_HASH] = &t_hash_ops,
 };
+
+void type_put_u32(type_put_fn *put, void *ud, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(ud, b, 4);
+}
+
+void type_put_str(type_put_fn *put, void *ud, const char *p, size_t len)
+{
+    type_put_u32(put, ud, (uint32_t)len);
+    put(ud, p, len);
+}
+
+void type_put_f64(type_put_fn *put, void *ud, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(bits >> (8 * i));
+    put(ud, b, 8);
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+int type_get_u32(struct type_reader *r, uint32_t *v)
+{
+    if (r->len - r->off < 4) return -1;
+    *v = (uint32_t)get_le(r->p + r->off, 4);
+    r->off += 4;
+    return 0;
+}
+
+int type_get_str(struct type_reader *r, const char **s, size_t *len)
+{
+    uint32_t n;
+    if (type_get_u32(r, &n) < 0 || n > r->len - r->off) return -1;
+    *s = (const char *)r->p + r->off;
+    *len = n;
+    r->off += n;
+    return 0;
+}
+
+int type_get_f64(struct type_reader *r, double *v)
+{
+    if (r->len - r->off < 8) return -1;
+    uint64_t bits = get_le(r->p + r->off, 8);
+    memcpy(v, &bits, 8);
+    r->off += 8;
+    return 0;
+}
+
+int type_get_count(struct type_reader *r, size_t min_bytes, uint32_t *count, char *err,
+                   size_t errlen)
+{
+    if (type_get_u32(r, count) < 0 || *count == 0 ||
+        *count > (r->len - r->off) / (min_bytes ? min_bytes : 1)) {
+        snprintf(err, errlen, "bad element count");
+        return -1;
+    }
+    return 0;
+}
+
+int type_get_end(const struct type_reader *r, char *err, size_t errlen)
+{
+    if (r->off == r->len) return 0;
+    snprintf(err, errlen, "%zu bytes after the last element", r->len - r->off);
+    return -1;
+}

@@ -65,6 +65,28 @@ struct kv_type_ops {
                   size_t errlen);
 };
 
+/* Payload framing shared by every type's save() and load(): counts as u32,
+ * strings as u32 length + bytes, doubles as their 8 bytes (IEEE 754), all
+ * little-endian. A reader never reads past its end: each get returns -1
+ * instead, and load() reports the payload malformed. */
+void type_put_u32(type_put_fn *put, void *ud, uint32_t v);
+void type_put_str(type_put_fn *put, void *ud, const char *p, size_t len);
+void type_put_f64(type_put_fn *put, void *ud, double v);
+
+struct type_reader {
+    const unsigned char *p;
+    size_t len, off;
+};
+int type_get_u32(struct type_reader *r, uint32_t *v);
+int type_get_str(struct type_reader *r, const char **s, size_t *len);
+int type_get_f64(struct type_reader *r, double *v);
+/* The element count opening a payload: -1 (reason in err) when it is 0 or
+ * when the payload is too short for that many elements of min_bytes each. */
+int type_get_count(struct type_reader *r, size_t min_bytes, uint32_t *count, char *err,
+                   size_t errlen);
+/* 0 if the reader consumed the whole payload, else -1 with the reason. */
+int type_get_end(const struct type_reader *r, char *err, size_t errlen);
+
 /* The type modules, indexed by enum kv_type (src/types.c); NULL for
  * KV_STRING (the keyspace's own) and for types not offered yet. */
 extern const struct kv_type_ops *const kv_types[];
