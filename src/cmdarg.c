@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cmdarg.h"
+#include "dict.h"
 #include "glob.h"
 #include "util.h"
 
@@ -179,4 +180,37 @@ resp_deferred cmd_scan_reply_begin(struct cmd_ctx *c, uint64_t cursor)
     resp_add_array_len(c->out, 2);
     resp_add_bulk(c->out, buf, (size_t)n);
     return resp_add_deferred(c->out);
+}
+
+void cmd_scan_page_init(struct cmd_scan_page *pg, const struct cmd_scan_opts *o)
+{
+    resp_out_init(&pg->body, 2); /* SCAN replies are strings, scores too */
+    pg->o = o;
+    pg->seen = 0;
+    pg->n = 0;
+}
+
+int cmd_scan_page_take(struct cmd_scan_page *pg, const char *p, size_t len)
+{
+    pg->seen++;
+    return cmd_scan_match(pg->o, p, len);
+}
+
+uint64_t cmd_scan_page_dict(struct cmd_scan_page *pg, struct dict *d, uint64_t cursor,
+                            void (*fn)(void *pg, struct dict_entry *e))
+{
+    long long count = pg->o->count;
+    long long max_steps = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    do {
+        cursor = dict_scan(d, cursor, fn, pg);
+    } while (cursor && max_steps-- && pg->seen < count);
+    return cursor;
+}
+
+void cmd_scan_page_reply(struct cmd_ctx *c, struct cmd_scan_page *pg, uint64_t cursor)
+{
+    resp_deferred d = cmd_scan_reply_begin(c, cursor);
+    resp_set_deferred_array_len(c->out, d, pg->n);
+    resp_add_raw(c->out, pg->body.data + pg->body.pos, pg->body.len - pg->body.pos);
+    resp_out_free(&pg->body);
 }

@@ -96,4 +96,26 @@ int cmd_scan_match(const struct cmd_scan_opts *o, const char *p, size_t len);
  * after this call: returns the deferred length to set. */
 resp_deferred cmd_scan_reply_begin(struct cmd_ctx *c, uint64_t cursor);
 
+/* One page of HSCAN, SSCAN or ZSCAN: the visitor offers each element to
+ * cmd_scan_page_take() and, if taken, writes it (and its value) to body,
+ * adding the items to n. The elements come before the cursor is known, so
+ * they go to body first and cmd_scan_page_reply() puts them after it. */
+struct dict;
+struct cmd_scan_page {
+    struct resp_out body;
+    const struct cmd_scan_opts *o;
+    long long seen; /* elements met, taken or not: what COUNT bounds */
+    long n;         /* reply items in body */
+};
+void cmd_scan_page_init(struct cmd_scan_page *pg, const struct cmd_scan_opts *o);
+/* Counts the element; 1 if it passes MATCH. */
+int cmd_scan_page_take(struct cmd_scan_page *pg, const char *p, size_t len);
+/* Walks d from cursor, visiting with fn(pg, entry), until about COUNT
+ * elements (or 10 x COUNT buckets) were met, as SCAN; returns the next
+ * cursor. */
+uint64_t cmd_scan_page_dict(struct cmd_scan_page *pg, struct dict *d, uint64_t cursor,
+                            void (*fn)(void *pg, struct dict_entry *e));
+/* Replies [cursor, body] and frees the page. */
+void cmd_scan_page_reply(struct cmd_ctx *c, struct cmd_scan_page *pg, uint64_t cursor);
+
 #endif

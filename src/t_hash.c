@@ -697,21 +697,13 @@ void cmd_hrandfield(struct cmd_ctx *c)
 
 /* --- HSCAN --- */
 
-struct scan_walk {
-    struct cmd_ctx *c;
-    const struct cmd_scan_opts *o;
-    long long seen;
-    long n;
-};
-
 static void scan_pair(void *ud, const char *f, size_t flen, const char *v, size_t vlen)
 {
-    struct scan_walk *w = ud;
-    w->seen++;
-    if (!cmd_scan_match(w->o, f, flen)) return;
-    resp_add_bulk(w->c->out, f, flen);
-    resp_add_bulk(w->c->out, v, vlen);
-    w->n += 2;
+    struct cmd_scan_page *pg = ud;
+    if (!cmd_scan_page_take(pg, f, flen)) return;
+    resp_add_bulk(&pg->body, f, flen);
+    resp_add_bulk(&pg->body, v, vlen);
+    pg->n += 2;
 }
 
 static void scan_entry(void *ud, struct dict_entry *e)
@@ -721,7 +713,7 @@ static void scan_entry(void *ud, struct dict_entry *e)
 }
 
 /* A listpack hash is returned whole with cursor 0, as Redis does; a
- * hashtable is walked COUNT fields (or 10 x COUNT buckets) at a time. */
+ * hashtable is walked a page at a time. */
 void cmd_hscan(struct cmd_ctx *c)
 {
     uint64_t cursor;
@@ -730,31 +722,13 @@ void cmd_hscan(struct cmd_ctx *c)
     int wrong;
     struct kv_val *v = lookup_read(c, &wrong);
     if (wrong) return;
-    struct scan_walk w = {c, &o, 0, 0};
-    if (!v) {
-        resp_deferred d = cmd_scan_reply_begin(c, 0);
-        resp_set_deferred_array_len(c->out, d, 0);
-        return;
-    }
-    void *obj = kv_val_obj(v);
-    if (!is_ht(obj)) {
-        resp_deferred d = cmd_scan_reply_begin(c, 0);
-        h_foreach(obj, scan_pair, &w);
-        resp_set_deferred_array_len(c->out, d, w.n);
-        return;
-    }
-    /* The cursor comes first in the reply: walk into a scratch reply. */
-    struct resp_out body;
-    resp_out_init(&body, c->out->proto);
-    struct resp_out *saved = c->out;
-    c->out = &body;
-    long long max_steps = o.count > LLONG_MAX / 10 ? LLONG_MAX : o.count * 10;
-    do {
-        cursor = dict_scan(ht_of(obj), cursor, scan_entry, &w);
-    } while (cursor && max_steps-- && w.seen < o.count);
-    c->out = saved;
-    resp_deferred d = cmd_scan_reply_begin(c, cursor);
-    resp_set_deferred_array_len(c->out, d, w.n);
-    resp_add_raw(c->out, body.data + body.pos, body.len - body.pos);
-    resp_out_free(&body);
+    struct cmd_scan_page pg;
+    cmd_scan_page_init(&pg, &o);
+    void *obj = v ? kv_val_obj(v) : NULL;
+    uint64_t next = 0;
+    if (obj && is_ht(obj))
+        next = cmd_scan_page_dict(&pg, ht_of(obj), cursor, scan_entry);
+    else if (obj)
+        h_foreach(obj, scan_pair, &pg);
+    cmd_scan_page_reply(c, &pg, next);
 }

@@ -630,20 +630,12 @@ void cmd_srandmember(struct cmd_ctx *c)
 
 /* --- SSCAN --- */
 
-struct scan_walk {
-    struct resp_out *out;
-    const struct cmd_scan_opts *o;
-    long long seen;
-    long n;
-};
-
 static void scan_member(void *ud, const char *p, size_t len)
 {
-    struct scan_walk *w = ud;
-    w->seen++;
-    if (!cmd_scan_match(w->o, p, len)) return;
-    resp_add_bulk(w->out, p, len);
-    w->n++;
+    struct cmd_scan_page *pg = ud;
+    if (!cmd_scan_page_take(pg, p, len)) return;
+    resp_add_bulk(&pg->body, p, len);
+    pg->n++;
 }
 
 static void scan_entry(void *ud, struct dict_entry *e)
@@ -652,7 +644,7 @@ static void scan_entry(void *ud, struct dict_entry *e)
 }
 
 /* An intset is returned whole with cursor 0, as Redis does; a hashtable is
- * walked COUNT members (or 10 x COUNT buckets) at a time. */
+ * walked a page at a time. */
 void cmd_sscan(struct cmd_ctx *c)
 {
     uint64_t cursor;
@@ -661,23 +653,13 @@ void cmd_sscan(struct cmd_ctx *c)
     int wrong;
     struct kv_val *v = t_set_lookup_read(c, &c->argv[1], &wrong);
     if (wrong) return;
-    struct resp_out body;
-    resp_out_init(&body, c->out->proto);
-    struct scan_walk w = {&body, &o, 0, 0};
+    struct cmd_scan_page pg;
+    cmd_scan_page_init(&pg, &o);
     void *obj = v ? kv_val_obj(v) : NULL;
-    if (obj && !is_ht(obj)) {
-        t_set_foreach(obj, scan_member, &w);
-        cursor = 0;
-    } else if (obj) {
-        long long max_steps = o.count > LLONG_MAX / 10 ? LLONG_MAX : o.count * 10;
-        do {
-            cursor = dict_scan(&hs_of(obj)->d, cursor, scan_entry, &w);
-        } while (cursor && max_steps-- && w.seen < o.count);
-    } else {
-        cursor = 0;
-    }
-    resp_deferred d = cmd_scan_reply_begin(c, cursor);
-    resp_set_deferred_array_len(c->out, d, w.n);
-    resp_add_raw(c->out, body.data + body.pos, body.len - body.pos);
-    resp_out_free(&body);
+    uint64_t next = 0;
+    if (obj && is_ht(obj))
+        next = cmd_scan_page_dict(&pg, &hs_of(obj)->d, cursor, scan_entry);
+    else if (obj)
+        t_set_foreach(obj, scan_member, &pg);
+    cmd_scan_page_reply(c, &pg, next);
 }

@@ -381,21 +381,13 @@ void cmd_zrandmember(struct cmd_ctx *c)
 
 /* --- ZSCAN --- */
 
-struct scan_walk {
-    struct resp_out *out;
-    const struct cmd_scan_opts *o;
-    long long seen;
-    long n;
-};
-
 static void scan_elem(void *ud, const char *m, size_t len, double score)
 {
-    struct scan_walk *w = ud;
-    w->seen++;
-    if (!cmd_scan_match(w->o, m, len)) return;
-    resp_add_bulk(w->out, m, len);
-    resp_add_double(w->out, score);
-    w->n += 2;
+    struct cmd_scan_page *pg = ud;
+    if (!cmd_scan_page_take(pg, m, len)) return;
+    resp_add_bulk(&pg->body, m, len);
+    resp_add_double(&pg->body, score); /* a string: the page is RESP2 */
+    pg->n += 2;
 }
 
 static void scan_entry(void *ud, struct dict_entry *e)
@@ -406,7 +398,7 @@ static void scan_entry(void *ud, struct dict_entry *e)
 }
 
 /* A listpack sorted set is returned whole with cursor 0, as Redis does; a
- * skiplist's dict is walked COUNT members (or 10 x COUNT buckets) at a time. */
+ * skiplist's dict is walked a page at a time. */
 void cmd_zscan(struct cmd_ctx *c)
 {
     uint64_t cursor;
@@ -415,24 +407,14 @@ void cmd_zscan(struct cmd_ctx *c)
     int wrong;
     struct kv_val *v = t_zset_lookup_read(c, &c->argv[1], &wrong);
     if (wrong) return;
-    struct resp_out body;
-    resp_out_init(&body, 2); /* scores as bulk strings in SCAN replies */
-    struct scan_walk w = {&body, &o, 0, 0};
+    struct cmd_scan_page pg;
+    cmd_scan_page_init(&pg, &o);
     const void *zs = v ? kv_val_obj(v) : NULL;
     struct dict *d = zs ? t_zset_dict(zs) : NULL;
-    if (zs && !d) {
-        t_zset_foreach(zs, 0, scan_elem, &w);
-        cursor = 0;
-    } else if (d) {
-        long long max_steps = o.count > LLONG_MAX / 10 ? LLONG_MAX : o.count * 10;
-        do {
-            cursor = dict_scan(d, cursor, scan_entry, &w);
-        } while (cursor && max_steps-- && w.seen < o.count);
-    } else {
-        cursor = 0;
-    }
-    resp_deferred dl = cmd_scan_reply_begin(c, cursor);
-    resp_set_deferred_array_len(c->out, dl, w.n);
-    resp_add_raw(c->out, body.data + body.pos, body.len - body.pos);
-    resp_out_free(&body);
+    uint64_t next = 0;
+    if (d)
+        next = cmd_scan_page_dict(&pg, d, cursor, scan_entry);
+    else if (zs)
+        t_zset_foreach(zs, 0, scan_elem, &pg);
+    cmd_scan_page_reply(c, &pg, next);
 }

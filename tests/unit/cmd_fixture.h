@@ -106,4 +106,27 @@ static const char *run(struct fx *f, const char *line)
 
 #define EXPECT(f, line, reply) assert_string_equal(run(f, line), reply)
 
+/* OBJECT ENCODING of key, which must exist. */
+static inline const char *fx_encoding(struct fx *f, const char *key)
+{
+    struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
+    assert_non_null(v);
+    return kv_encoding_name(v);
+}
+
+/* A growing byte buffer as a type_put_fn target (snapshot payloads). */
+struct fx_buf {
+    char *data;
+    size_t len;
+};
+
+static inline void fx_buf_put(void *ud, const void *p, size_t n)
+{
+    struct fx_buf *b = ud;
+    b->data = realloc(b->data, b->len + n);
+    assert_non_null(b->data);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
 #endif

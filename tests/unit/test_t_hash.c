@@ -23,20 +23,13 @@
 #include "../../src/t_hash.h"
 #include "cmd_fixture.h"
 
-static const char *encoding(struct fx *f, const char *key)
-{
-    struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
-    assert_non_null(v);
-    return kv_encoding_name(v);
-}
-
 static void test_small_hash_is_a_listpack(void **state)
 {
     struct fx *f = *state;
     EXPECT(f, "HSET h a 1 b 2 a 3", ":2\r\n");
     EXPECT(f, "HGET h a", "$1\r\n3\r\n");
     EXPECT(f, "HLEN h", ":2\r\n");
-    assert_string_equal(encoding(f, "h"), "listpack");
+    assert_string_equal(fx_encoding(f, "h"), "listpack");
     EXPECT(f, "HGETALL h", "*4\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n");
     EXPECT(f, "HMGET h a zz b", "*3\r\n$1\r\n3\r\n$-1\r\n$1\r\n2\r\n");
     EXPECT(f, "HSETNX h a 9", ":0\r\n");
@@ -53,14 +46,14 @@ static void test_conversion_by_entries(void **state)
     struct fx *f = *state;
     f->kv.limits.hash_max_listpack_entries = 4;
     EXPECT(f, "HSET h a 1 b 2 c 3 d 4", ":4\r\n");
-    assert_string_equal(encoding(f, "h"), "listpack");
+    assert_string_equal(fx_encoding(f, "h"), "listpack");
     EXPECT(f, "HSET h e 5", ":1\r\n");
-    assert_string_equal(encoding(f, "h"), "hashtable");
+    assert_string_equal(fx_encoding(f, "h"), "hashtable");
     EXPECT(f, "HLEN h", ":5\r\n");
     EXPECT(f, "HMGET h a e", "*2\r\n$1\r\n1\r\n$1\r\n5\r\n");
     /* It never converts back. */
     EXPECT(f, "HDEL h a b c d", ":4\r\n");
-    assert_string_equal(encoding(f, "h"), "hashtable");
+    assert_string_equal(fx_encoding(f, "h"), "hashtable");
     EXPECT(f, "HDEL h e", ":1\r\n");
     EXPECT(f, "EXISTS h", ":0\r\n");
 }
@@ -70,16 +63,16 @@ static void test_conversion_by_length(void **state)
     struct fx *f = *state;
     f->kv.limits.hash_max_listpack_value = 4;
     EXPECT(f, "HSET v f 1234", ":1\r\n");
-    assert_string_equal(encoding(f, "v"), "listpack");
+    assert_string_equal(fx_encoding(f, "v"), "listpack");
     EXPECT(f, "HSET v f 12345", ":0\r\n");
-    assert_string_equal(encoding(f, "v"), "hashtable");
+    assert_string_equal(fx_encoding(f, "v"), "hashtable");
     EXPECT(f, "HGET v f", "$5\r\n12345\r\n");
     EXPECT(f, "HSET k longfield 1", ":1\r\n");
-    assert_string_equal(encoding(f, "k"), "hashtable");
+    assert_string_equal(fx_encoding(f, "k"), "hashtable");
     /* HINCRBYFLOAT's result passes the limit too. */
     EXPECT(f, "HSET g x 1", ":1\r\n");
     EXPECT(f, "HINCRBYFLOAT g x 0.125", "$5\r\n1.125\r\n");
-    assert_string_equal(encoding(f, "g"), "hashtable");
+    assert_string_equal(fx_encoding(f, "g"), "hashtable");
 }
 
 static void test_errors_leave_nothing(void **state)
@@ -99,20 +92,6 @@ static void test_errors_leave_nothing(void **state)
     EXPECT(f, "HINCRBYFLOAT h z inf", "-ERR value is NaN or Infinity\r\n");
     EXPECT(f, "GET h", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
     EXPECT(f, "TYPE h", "+hash\r\n");
-}
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static void buf_put(void *ud, const void *p, size_t n)
-{
-    struct buf *b = ud;
-    b->data = realloc(b->data, b->len + n);
-    assert_non_null(b->data);
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -166,8 +145,8 @@ static void test_save_load_and_copy(void **state)
     const char *keys[] = {"big", "small"}, *copies[] = {"big2", "small2"};
     for (int k = 0; k < 2; k++) {
         struct kv_val *v = kv_lookup_peek(&f->kv, keys[k], strlen(keys[k]), f->now);
-        struct buf b = {NULL, 0};
-        t_hash_ops.save(kv_val_obj(v), buf_put, &b);
+        struct fx_buf b = {NULL, 0};
+        t_hash_ops.save(kv_val_obj(v), fx_buf_put, &b);
         char err[128];
         void *obj = t_hash_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err,
                                     sizeof err);
@@ -176,7 +155,7 @@ static void test_save_load_and_copy(void **state)
                                     sizeof err));
         free(b.data);
         kv_set_obj(&f->kv, copies[k], strlen(copies[k]), KV_HASH, obj, KV_NO_EXPIRE, f->now);
-        assert_string_equal(encoding(f, copies[k]), encoding(f, keys[k]));
+        assert_string_equal(fx_encoding(f, copies[k]), fx_encoding(f, keys[k]));
         char *want = fields_of(f, keys[k]), *got = fields_of(f, copies[k]);
         assert_string_equal(got, want);
         free(got);
@@ -189,8 +168,8 @@ static void test_save_load_and_copy(void **state)
         free(got);
         free(want);
     }
-    assert_string_equal(encoding(f, "big"), "hashtable");
-    assert_string_equal(encoding(f, "small"), "listpack");
+    assert_string_equal(fx_encoding(f, "big"), "hashtable");
+    assert_string_equal(fx_encoding(f, "small"), "listpack");
 }
 
 int main(void)

@@ -25,18 +25,11 @@
 #include "../../src/t_set.h"
 #include "cmd_fixture.h"
 
-static const char *encoding(struct fx *f, const char *key)
-{
-    struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
-    assert_non_null(v);
-    return kv_encoding_name(v);
-}
-
 static void test_intset_widths_and_order(void **state)
 {
     struct fx *f = *state;
     EXPECT(f, "SADD s 5 -3 40000 5 -9223372036854775808 7", ":5\r\n");
-    assert_string_equal(encoding(f, "s"), "intset");
+    assert_string_equal(fx_encoding(f, "s"), "intset");
     EXPECT(f, "SMEMBERS s",
            "*5\r\n$20\r\n-9223372036854775808\r\n$2\r\n-3\r\n$1\r\n5\r\n$1\r\n7\r\n$5\r\n40000\r\n");
     EXPECT(f, "SISMEMBER s 40000", ":1\r\n");
@@ -44,7 +37,7 @@ static void test_intset_widths_and_order(void **state)
     EXPECT(f, "SREM s 5 6", ":1\r\n");
     EXPECT(f, "SCARD s", ":4\r\n");
     EXPECT(f, "SADD s x", ":1\r\n");
-    assert_string_equal(encoding(f, "s"), "hashtable");
+    assert_string_equal(fx_encoding(f, "s"), "hashtable");
     /* The conversion keeps the sorted order, then appends. */
     EXPECT(f, "SMEMBERS s",
            "*5\r\n$20\r\n-9223372036854775808\r\n$2\r\n-3\r\n$1\r\n7\r\n$5\r\n40000\r\n$1\r\nx\r\n");
@@ -55,9 +48,9 @@ static void test_conversion_by_entries(void **state)
     struct fx *f = *state;
     f->kv.limits.set_max_intset_entries = 3;
     EXPECT(f, "SADD s 1 2 3", ":3\r\n");
-    assert_string_equal(encoding(f, "s"), "intset");
+    assert_string_equal(fx_encoding(f, "s"), "intset");
     EXPECT(f, "SADD s 4", ":1\r\n");
-    assert_string_equal(encoding(f, "s"), "hashtable");
+    assert_string_equal(fx_encoding(f, "s"), "hashtable");
     EXPECT(f, "SREM s 1 2 3 4", ":4\r\n");
     EXPECT(f, "EXISTS s", ":0\r\n");
 }
@@ -88,19 +81,6 @@ static void fill_big(struct fx *f)
     run(f, "SREM big m7 m14 m21");
 }
 
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static void buf_put(void *ud, const void *p, size_t n)
-{
-    struct buf *b = ud;
-    b->data = realloc(b->data, b->len + n);
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
 /* Two replicas (other dict seeds) and a third rebuilt from the snapshot
  * payload of the first pop the same members. */
 static void test_spop_is_the_same_on_every_replica(void **state)
@@ -113,8 +93,8 @@ static void test_spop_is_the_same_on_every_replica(void **state)
     fill_big(a);
     fill_big(b);
     struct kv_val *v = kv_lookup_peek(&a->kv, "big", 3, a->now);
-    struct buf payload = {NULL, 0};
-    t_set_ops.save(kv_val_obj(v), buf_put, &payload);
+    struct fx_buf payload = {NULL, 0};
+    t_set_ops.save(kv_val_obj(v), fx_buf_put, &payload);
     char err[128];
     void *obj = t_set_ops.load((unsigned char *)payload.data, payload.len, &c->kv.limits, err,
                                sizeof err);
@@ -144,7 +124,7 @@ static void test_stores_and_errors(void **state)
     EXPECT(f, "SET d old", "+OK\r\n");
     EXPECT(f, "SINTERSTORE d a b", ":2\r\n");
     EXPECT(f, "TYPE d", "+set\r\n");
-    assert_string_equal(encoding(f, "d"), "intset");
+    assert_string_equal(fx_encoding(f, "d"), "intset");
     EXPECT(f, "SDIFFSTORE d a a", ":0\r\n");
     EXPECT(f, "EXISTS d", ":0\r\n");
     EXPECT(f, "SUNIONSTORE a a b", ":5\r\n");

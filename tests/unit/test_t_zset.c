@@ -23,13 +23,6 @@
 #include "../../src/t_zset.h"
 #include "cmd_fixture.h"
 
-static const char *encoding(struct fx *f, const char *key)
-{
-    struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
-    assert_non_null(v);
-    return kv_encoding_name(v);
-}
-
 /* The same members in a listpack set "a" and a skiplist set "b". */
 static void fill_both(struct fx *f)
 {
@@ -45,8 +38,8 @@ static void fill_both(struct fx *f)
         run(f, line);
     }
     f->kv.limits.zset_max_listpack_entries = 128;
-    assert_string_equal(encoding(f, "a"), "listpack");
-    assert_string_equal(encoding(f, "b"), "skiplist");
+    assert_string_equal(fx_encoding(f, "a"), "listpack");
+    assert_string_equal(fx_encoding(f, "b"), "skiplist");
 }
 
 /* Each query replies the same on both encodings. */
@@ -114,23 +107,10 @@ static void test_conversion_by_member_length(void **state)
     struct fx *f = *state;
     f->kv.limits.zset_max_listpack_value = 3;
     EXPECT(f, "ZADD z 1 abc", ":1\r\n");
-    assert_string_equal(encoding(f, "z"), "listpack");
+    assert_string_equal(fx_encoding(f, "z"), "listpack");
     EXPECT(f, "ZADD z 2 abcd", ":1\r\n");
-    assert_string_equal(encoding(f, "z"), "skiplist");
+    assert_string_equal(fx_encoding(f, "z"), "skiplist");
     EXPECT(f, "ZRANGE z 0 -1", "*2\r\n$3\r\nabc\r\n$4\r\nabcd\r\n");
-}
-
-struct buf {
-    char *data;
-    size_t len;
-};
-
-static void buf_put(void *ud, const void *p, size_t n)
-{
-    struct buf *b = ud;
-    b->data = realloc(b->data, b->len + n);
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
 }
 
 /* The payload rebuilds the same set, scores bit for bit; COPY too. */
@@ -141,8 +121,8 @@ static void test_save_load_and_copy(void **state)
     const char *keys[] = {"a", "b"};
     for (int k = 0; k < 2; k++) {
         struct kv_val *v = kv_lookup_peek(&f->kv, keys[k], 1, f->now);
-        struct buf b = {NULL, 0};
-        t_zset_ops.save(kv_val_obj(v), buf_put, &b);
+        struct fx_buf b = {NULL, 0};
+        t_zset_ops.save(kv_val_obj(v), fx_buf_put, &b);
         char err[128];
         f->kv.limits.zset_max_listpack_entries = k ? 2 : 128;
         void *zs = t_zset_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err, sizeof err);
@@ -152,7 +132,7 @@ static void test_save_load_and_copy(void **state)
                                     sizeof err));
         free(b.data);
         kv_set_obj(&f->kv, "loaded", 6, KV_ZSET, zs, KV_NO_EXPIRE, f->now);
-        assert_string_equal(encoding(f, "loaded"), encoding(f, keys[k]));
+        assert_string_equal(fx_encoding(f, "loaded"), fx_encoding(f, keys[k]));
         char q[64];
         snprintf(q, sizeof q, "ZRANGE %s 0 -1 WITHSCORES", keys[k]);
         char *want = strdup(run(f, q));
