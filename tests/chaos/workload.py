@@ -70,9 +70,13 @@ def read_cmd(key):
 
 
 def read_value(key, reply):
-    """A read reply as the history records it (SISMEMBER 1/0 -> "1"/None)."""
+    """A read reply as the history records it: a string or None. SISMEMBER's
+    1/0 (True/False through a redis-py client) -> "1"/None; a score (a float
+    through a redis-py client's ZSCORE callback) -> its decimal text."""
     if "#" in key and split_key(key)[0].startswith("s"):
-        return "1" if reply == 1 else None
+        return "1" if reply in (1, True) else None
+    if isinstance(reply, float):
+        return str(int(reply)) if reply.is_integer() else repr(reply)
     return text(reply)
 
 SOCKET_TIMEOUT_S = 1.0
