@@ -39,6 +39,8 @@ struct cmd_ctx {
     struct client *client;       /* NULL when no local client waits (apply) */
     struct server *srv;
     uint64_t rng;                /* PRNG state (util_rand64): seeded per command */
+    int applying;                /* 1 in the apply path (src/sm.c): a read with a
+                                  * writes hook may change the keyspace there only */
 };
 
 typedef void cmd_proc(struct cmd_ctx *c);
@@ -85,6 +87,12 @@ typedef int cmd_rewrite_fn(int argc, const struct resp_arg *argv, int64_t now_ms
  * numkeys, SORT's STORE): at most max of them in idx; returns their count
  * (0 when the arguments are malformed: the handler replies the error). */
 typedef int cmd_getkeys_fn(int argc, const struct resp_arg *argv, int *idx, int max);
+/* For a read that sometimes changes the keyspace (PFCOUNT storing the
+ * cardinality it computed, as Redis): 1 if this call would, judged on the
+ * leader's keyspace at now_ms. Such a call goes through the log like a
+ * write and changes the value on every replica when applied
+ * (cmd_ctx.applying); otherwise it runs as a read and changes nothing. */
+typedef int cmd_writes_fn(struct kv *kv, int argc, const struct resp_arg *argv, int64_t now_ms);
 
 struct command {
     const char *name;       /* lower case; "config|get" style for subcommands */
@@ -113,6 +121,7 @@ struct command {
     cmd_rewrite_fn *rewrite; /* NULL: the command goes to the log as sent */
     cmd_getkeys_fn *getkeys; /* NULL: the keys are first_key..last_key by key_step;
                               * else the hook finds them (first_key as Redis's row) */
+    cmd_writes_fn *writes;   /* NULL, or a read's test for a call that writes */
 };
 
 /* The table (src/cmdtable.c): groups of rows, each a NULL-name terminated

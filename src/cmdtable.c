@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <strings.h>
 #include "bitops.h"
+#include "hll_cmd.h"
 #include "cmd.h"
 #include "t_hash.h"
 #include "t_set.h"
@@ -417,6 +418,7 @@ static const struct command *const groups[] = {
     cmd_table_set,
     cmd_table_zset,
     cmd_table_bitops,
+    cmd_table_hll,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

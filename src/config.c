@@ -686,6 +686,8 @@ const struct config_def config_defs[] = {
             "Redis's older name of zset-max-listpack-entries (the same setting)"),
     DEF_INT("zset-max-ziplist-value", zset_max_listpack_value, "64", 0, LLONG_MAX, 0,
             "Redis's older name of zset-max-listpack-value (the same setting)"),
+    DEF_MEM("hll-sparse-max-bytes", hll_sparse_max_bytes, "3000", 0, 0,
+            "a HyperLogLog whose sparse form would grow past this many bytes turns dense"),
     DEF_SPECIAL("daemonize", "no", fixed_special, IMM,
                 "raftcache runs in the foreground; let a supervisor (systemd, a container) "
                 "detach it"),

@@ -143,6 +143,7 @@ struct config {
     long long hash_max_listpack_entries, hash_max_listpack_value;
     long long set_max_intset_entries;
     long long zset_max_listpack_entries, zset_max_listpack_value;
+    long long hll_sparse_max_bytes;
     /* raft */
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;

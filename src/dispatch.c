@@ -57,14 +57,26 @@ static int must_wait(const struct client *c, int argc, const struct resp_arg *ar
     return !(cmd->flags & CMD_WRITE);
 }
 
+/* 1 if this call goes through the log: a write, or a read whose writes
+ * hook says it would change the keyspace (decided by the leader only: a
+ * follower runs such a read without changing anything). */
+static int call_writes(struct server *srv, const struct command *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    if (cmd->flags & CMD_WRITE) return 1;
+    return cmd->writes && node_is_leader(srv) &&
+           cmd->writes(&srv->kv, argc, argv, server_now_ms());
+}
+
 /* Routes a command through the node: run here, wait, or already answered
  * (an EXEC answered elsewhere ends its transaction). */
 static enum node_route route(struct client *c, const struct command *cmd, int argc,
-                             const struct resp_arg *argv)
+                             const struct resp_arg *argv, int writes)
 {
     int exec = (cmd->flags & CMD_EXEC) != 0;
     uint32_t flags = exec ? c->mstate.cmd_flags : cmd->flags;
     if (exec && !(c->flags & CLIENT_MULTI)) flags = 0;
+    if (writes) flags |= CMD_WRITE;
     /* Forwarded replies are pending and this node now leads: what it would
      * run itself must not overtake them (proxy.h). */
     if (c->pending_proxied && node_is_leader(c->srv)) return NODE_WAIT;
@@ -117,10 +129,11 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         resp_add_simple(&c->out, "QUEUED");
         return DISPATCH_DONE;
     }
-    enum node_route r = route(c, cmd, argc, argv);
+    int writes = call_writes(srv, cmd, argc, argv);
+    enum node_route r = route(c, cmd, argc, argv, writes);
     if (r == NODE_WAIT) return DISPATCH_WAIT;
     if (r == NODE_REPLIED) return DISPATCH_DONE;
-    if (cmd->flags & CMD_WRITE) sm_submit_command(srv, c, cmd, argc, argv);
+    if (writes) sm_submit_command(srv, c, cmd, argc, argv);
     else dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
     return DISPATCH_DONE;
 }

@@ -119,6 +119,7 @@ const struct kv_limits kv_limits_default = {
     .set_max_intset_entries = 512,
     .zset_max_listpack_entries = 128,
     .zset_max_listpack_value = 64,
+    .hll_sparse_max_bytes = 3000,
 };
 
 void kv_init(struct kv *kv, uint64_t seed)

@@ -234,6 +234,7 @@ static void apply_limits(struct server *srv)
         .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
         .zset_max_listpack_entries = (uint64_t)c->zset_max_listpack_entries,
         .zset_max_listpack_value = (uint64_t)c->zset_max_listpack_value,
+        .hll_sparse_max_bytes = (uint64_t)c->hll_sparse_max_bytes,
     };
 }
 
@@ -353,7 +354,7 @@ int server_config_changed(struct server *srv, const char *name, char *err, size_
     } else if (strcmp(name, "loglevel") == 0) {
         log_set_level(srv->cfg.loglevel);
     } else if (strncmp(name, "hash-max-", 9) == 0 || strncmp(name, "set-max-", 8) == 0 ||
-               strncmp(name, "zset-max-", 9) == 0) {
+               strncmp(name, "zset-max-", 9) == 0 || strcmp(name, "hll-sparse-max-bytes") == 0) {
         apply_limits(srv);
     } else if (strcmp(name, "proto-max-bulk-len") == 0) {
         srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;

@@ -146,7 +146,7 @@ static void apply_cmd(struct server *srv, struct client *c, int argc, const stru
 {
     const struct command *cmd = cmd_resolve(argc, argv, out);
     if (!cmd) return;
-    if (!(cmd->flags & CMD_WRITE) && !c) return;
+    if (!(cmd->flags & CMD_WRITE) && !cmd->writes && !c) return;
     struct cmd_ctx ctx = {
         .argc = argc,
         .argv = argv,
@@ -156,6 +156,7 @@ static void apply_cmd(struct server *srv, struct client *c, int argc, const stru
         .client = c,
         .srv = srv,
         .rng = seed,
+        .applying = 1,
     };
     cmd_call(cmd, &ctx, srv->cmdstats);
     srv->stats.commands_processed++;

@@ -32,6 +32,7 @@ struct kv_limits {
     uint64_t set_max_intset_entries;    /* set-max-intset-entries (512) */
     uint64_t zset_max_listpack_entries; /* zset-max-listpack-entries (128) */
     uint64_t zset_max_listpack_value;   /* zset-max-listpack-value (64) */
+    uint64_t hll_sparse_max_bytes;      /* hll-sparse-max-bytes (3000) */
 };
 
 /* Redis's defaults (the config directives' defaults too). */

@@ -166,3 +166,35 @@ def test_wrongtype_and_type_across_a_cluster(make_cluster):
     assert c.set("k:h", "now a string") is True
     assert c.type("k:h") == b"string"
     cl.wait_converged()
+
+
+def test_hyperloglog_counts_and_cache_agree_on_every_replica(make_cluster):
+    """PFCOUNT stores the cardinality it computed in the value, as Redis's
+    cache: on the leader that call goes through the log, so every replica
+    holds the same bytes; a follower's PFCOUNT answers without changing its
+    copy. Values are byte for byte what redis-server writes (unit tests)."""
+    cl = make_cluster(3)
+    leader = cl.leader()
+    c = leader.client()
+    assert c.pfadd("visits", *[f"u{i}" for i in range(5000)]) == 1
+    assert c.pfadd("small", "a", "b", "c") == 1
+    assert c.get("visits")[15] & 0x80  # the cache is stale after PFADD
+    n = c.pfcount("visits")
+    assert abs(n - 5000) < 250
+    assert c.get("visits")[15] == 0  # stored through the log
+    assert c.pfmerge("both", "visits", "small") is True
+    assert c.pfcount("both", "small") == c.pfcount("both")
+    assert c.execute_command("PFDEBUG", "ENCODING", "visits") == b"dense"
+    cl.wait_converged()
+    want = c.get("visits")
+    for nd in cl.nodes:
+        with nd.readonly_client() as rc:
+            assert rc.get("visits") == want, f"{nd} differs"
+            if nd is not leader:
+                assert rc.pfcount("small") == 3
+                assert rc.get("small")[15] & 0x80, f"{nd} changed its copy on a read"
+    assert c.pfcount("small") == 3
+    cl.wait_converged()
+    for nd in cl.nodes:
+        with nd.readonly_client() as rc:
+            assert rc.get("small")[15] == 0, f"{nd} missed the cache update"

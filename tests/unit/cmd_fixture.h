@@ -6,7 +6,8 @@
  *
  * EXPECT(f, "HSET h a 1", ":1\r\n"): the line is split at single spaces, a
  * token in double quotes is taken literally; the command runs at f->now with
- * no client (as an apply does), the hooks count modifications and flushes.
+ * no client, as an apply does (as a read with f->reading set); the hooks
+ * count modifications and flushes.
  */
 #ifndef CMD_FIXTURE_H
 #define CMD_FIXTURE_H
@@ -22,6 +23,7 @@ struct fx {
     char last_mod[64];
     char line[4096]; /* split copy of the current command line */
     uint64_t rng;    /* cmd_ctx.rng of the next command */
+    int reading;     /* run as a read (cmd_ctx.applying 0), not as an apply */
 };
 
 static void on_modify(void *ud, const char *key, size_t len)
@@ -89,7 +91,7 @@ static const char *runv(struct fx *f, int argc, const struct resp_arg *argv, siz
     assert_non_null(cmd);
     assert_true(cmd_arity_ok(cmd, argc));
     resp_out_clear(&f->out);
-    struct cmd_ctx c = {argc, argv, &f->out, &f->kv, f->now, NULL, NULL, f->rng};
+    struct cmd_ctx c = {argc, argv, &f->out, &f->kv, f->now, NULL, NULL, f->rng, !f->reading};
     cmd->proc(&c);
     *len = f->out.len;
     resp_add_raw(&f->out, "", 1); /* NUL for printing; not part of *len */
