@@ -97,21 +97,24 @@ static struct zsl *zsl_new(void)
     return z;
 }
 
-static void zsl_insert(struct zsl *z, double score, const char *m, size_t len)
+/* Links node x (its score, member and levels set) at its place. */
+static void zsl_link(struct zsl *z, struct znode *x)
 {
-    struct znode *update[ZSL_MAX_LEVEL], *x = z->header;
+    struct znode *update[ZSL_MAX_LEVEL], *p = z->header;
     size_t rank[ZSL_MAX_LEVEL];
+    const char *m = node_member(x);
     for (int i = z->level - 1; i >= 0; i--) {
         rank[i] = i == z->level - 1 ? 0 : rank[i + 1];
-        while (x->lvl[i].forward && elem_cmp(x->lvl[i].forward->score,
-                                             node_member(x->lvl[i].forward),
-                                             x->lvl[i].forward->len, score, m, len) < 0) {
-            rank[i] += x->lvl[i].span;
-            x = x->lvl[i].forward;
+        while (p->lvl[i].forward && elem_cmp(p->lvl[i].forward->score,
+                                             node_member(p->lvl[i].forward),
+                                             p->lvl[i].forward->len, x->score, m, x->len) < 0) {
+            rank[i] += p->lvl[i].span;
+            p = p->lvl[i].forward;
+            if (i > 0) __builtin_prefetch(p->lvl[i - 1].forward); /* overlaps the misses */
         }
-        update[i] = x;
+        update[i] = p;
     }
-    int level = member_level(m, len);
+    int level = (int)x->nlevel;
     if (level > z->level) {
         for (int i = z->level; i < level; i++) {
             rank[i] = 0;
@@ -120,7 +123,6 @@ static void zsl_insert(struct zsl *z, double score, const char *m, size_t len)
         }
         z->level = level;
     }
-    x = node_new(level, score, m, len);
     for (int i = 0; i < level; i++) {
         x->lvl[i].forward = update[i]->lvl[i].forward;
         update[i]->lvl[i].forward = x;
@@ -134,13 +136,20 @@ static void zsl_insert(struct zsl *z, double score, const char *m, size_t len)
     else
         z->tail = x;
     z->length++;
+}
+
+static void zsl_insert(struct zsl *z, double score, const char *m, size_t len)
+{
+    struct znode *x = node_new(member_level(m, len), score, m, len);
+    zsl_link(z, x);
     struct dict_entry *e = dict_add(&z->d, m, len, x, NULL);
     assert(e && "a member inserted twice");
     (void)e;
 }
 
-/* Unlinks node x (update: its predecessors at every level) and frees it. */
-static void zsl_unlink(struct zsl *z, struct znode *x, struct znode **update)
+/* Unlinks node x (update: its predecessors at every level); x stays
+ * allocated and in the member dict. */
+static void zsl_detach(struct zsl *z, struct znode *x, struct znode **update)
 {
     for (int i = 0; i < z->level; i++) {
         if (update[i]->lvl[i].forward == x) {
@@ -156,23 +165,46 @@ static void zsl_unlink(struct zsl *z, struct znode *x, struct znode **update)
         z->tail = x->backward;
     while (z->level > 1 && !z->header->lvl[z->level - 1].forward) z->level--;
     z->length--;
-    dict_delete(&z->d, node_member(x), x->len, NULL);
-    free(x);
 }
 
-static void zsl_delete(struct zsl *z, struct znode *target)
+/* Finds target's predecessors at every level and unlinks it. */
+static void zsl_find_detach(struct zsl *z, struct znode *target)
 {
     struct znode *update[ZSL_MAX_LEVEL], *x = z->header;
     for (int i = z->level - 1; i >= 0; i--) {
         while (x->lvl[i].forward && elem_cmp(x->lvl[i].forward->score,
                                              node_member(x->lvl[i].forward),
                                              x->lvl[i].forward->len, target->score,
-                                             node_member(target), target->len) < 0)
+                                             node_member(target), target->len) < 0) {
             x = x->lvl[i].forward;
+            if (i > 0) __builtin_prefetch(x->lvl[i - 1].forward);
+        }
         update[i] = x;
     }
     assert(x->lvl[0].forward == target);
-    zsl_unlink(z, target, update);
+    zsl_detach(z, target, update);
+}
+
+static void zsl_delete(struct zsl *z, struct znode *target)
+{
+    zsl_find_detach(z, target);
+    dict_delete(&z->d, node_member(target), target->len, NULL);
+    free(target);
+}
+
+/* Gives node x a new score: in place when it keeps its place between its
+ * neighbours (as Redis), else the same node moved (its level is its
+ * member's, so it fits anywhere); the member dict is untouched. */
+static void zsl_rescore(struct zsl *z, struct znode *x, double score)
+{
+    if ((!x->backward || x->backward->score < score) &&
+        (!x->lvl[0].forward || x->lvl[0].forward->score > score)) {
+        x->score = score;
+        return;
+    }
+    zsl_find_detach(z, x);
+    x->score = score;
+    zsl_link(z, x);
 }
 
 /* The node of 0-based rank r (r < length). */
@@ -364,9 +396,7 @@ int t_zset_set(void **zs, const struct kv_limits *lim, const char *m, size_t len
     struct dict_entry *e = dict_find(&z->d, m, len);
     if (e) {
         struct znode *n = e->val;
-        if (n->score == score) return 0;
-        zsl_delete(z, n);
-        zsl_insert(z, score, m, len);
+        if (n->score != score) zsl_rescore(z, n, score);
         return 0;
     }
     zsl_insert(z, score, m, len);
