@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "info.h"
+#include "lazyfree.h"
 #include "server.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
@@ -91,9 +92,9 @@ static void section_memory(struct info_text *t, struct server *srv)
          "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
          "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
          "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
-         "mem_allocator:libc\r\n",
+         "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
          used, h_used, rss, h_rss, srv->cfg.maxmemory, h_max,
-         used ? (double)rss / (double)used : 0.0);
+         used ? (double)rss / (double)used : 0.0, lazyfree_pending());
 }
 
 static void section_persistence(struct info_text *t)
@@ -109,14 +110,15 @@ static void section_stats(struct info_text *t, struct server *srv)
          "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
          "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
          "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
-         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n",
+         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
+         "lazyfreed_objects:%zu\r\n",
          (unsigned long long)s->connections_received,
          (unsigned long long)s->commands_processed, (unsigned long long)s->net_input_bytes,
          (unsigned long long)s->net_output_bytes, (unsigned long long)s->rejected_connections,
          (unsigned long long)srv->kv.expired_keys, (unsigned long long)srv->kv.keyspace_hits,
          (unsigned long long)srv->kv.keyspace_misses,
          (unsigned long long)s->output_limit_disconnections,
-         (unsigned long long)s->protocol_errors);
+         (unsigned long long)s->protocol_errors, lazyfree_freed());
 }
 
 static void section_cpu(struct info_text *t)

@@ -191,6 +191,16 @@ struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_
     return v;
 }
 
+struct kv_val *kv_lookup_notouch(struct kv *kv, const char *key, size_t len, int64_t now_ms)
+{
+    struct kv_val *v = find_live(kv, key, len, now_ms);
+    if (v)
+        kv->keyspace_hits++;
+    else
+        kv->keyspace_misses++;
+    return v;
+}
+
 struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_t now_ms)
 {
     return find_live(kv, key, len, now_ms);

@@ -147,6 +147,9 @@ static inline void kv_prefetch(const struct kv *kv, const char *key, size_t len,
     dict_prefetch(&kv->keys, key, len, stage);
 }
 
+/* Like kv_lookup_read without touching the value's LRU clock (TYPE, as
+ * Redis's LOOKUP_NOTOUCH); hits and misses are counted. */
+struct kv_val *kv_lookup_notouch(struct kv *kv, const char *key, size_t len, int64_t now_ms);
 /* Like kv_lookup_read without stats and without touching the value's LRU
  * clock (OBJECT, TYPE-free introspection). */
 struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_t now_ms);

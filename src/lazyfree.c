@@ -16,6 +16,7 @@ static pthread_cond_t have_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t drained = PTHREAD_COND_INITIALIZER;
 static struct job queue[LAZYFREE_QUEUE_MAX];
 static size_t head, count, busy; /* busy: jobs taken, being freed */
+static size_t freed;             /* jobs done since start */
 static int started, start_failed;
 
 static void *worker(void *arg)
@@ -32,6 +33,7 @@ static void *worker(void *arg)
         j.fn(j.obj);
         pthread_mutex_lock(&mu);
         busy--;
+        freed++;
         if (count == 0 && busy == 0) pthread_cond_broadcast(&drained);
     }
     return NULL;
@@ -70,6 +72,14 @@ size_t lazyfree_pending(void)
 {
     pthread_mutex_lock(&mu);
     size_t n = count + busy;
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+size_t lazyfree_freed(void)
+{
+    pthread_mutex_lock(&mu);
+    size_t n = freed;
     pthread_mutex_unlock(&mu);
     return n;
 }

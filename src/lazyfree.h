@@ -25,6 +25,8 @@ typedef void lazyfree_fn(void *obj);
 void lazyfree_submit(lazyfree_fn *fn, void *obj);
 /* Objects submitted and not yet freed (INFO lazyfree_pending_objects). */
 size_t lazyfree_pending(void);
+/* Objects the background thread has freed since start (INFO lazyfreed_objects). */
+size_t lazyfree_freed(void);
 /* Waits until every submitted object is freed (tests, shutdown). */
 void lazyfree_drain(void);
 

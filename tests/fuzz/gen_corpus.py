@@ -91,6 +91,23 @@ def sm():
                                            [b"RENAME", b"a", b"c"], [b"DEL", b"b"],
                                            [b"PEXPIREAT", b"c", b"1"], [b"FLUSHALL"]]))
     put("sm_entry", "unknown_cmd", entry(1, ts, [[b"NOSUCH", b"x"]]))
+    # the data types: compact encodings, conversions, random draws, strings as HLLs
+    put("sm_entry", "hash", entry(4, ts, [[b"HSET", b"h", b"f", b"1", b"g", b"x" * 70],
+                                          [b"HINCRBYFLOAT", b"h", b"f", b"2.5"],
+                                          [b"HDEL", b"h", b"g"], [b"HRANDFIELD", b"h", b"-3"]]))
+    put("sm_entry", "sets", entry(4, ts, [[b"SADD", b"s", b"1", b"2", b"3"], [b"SADD", b"s", b"a"],
+                                         [b"SPOP", b"s", b"2"], [b"SINTERSTORE", b"d", b"s", b"s"],
+                                         [b"SMOVE", b"s", b"d", b"1"]]))
+    put("sm_entry", "zset", entry(4, ts, [[b"ZADD", b"z", b"1", b"a", b"2.5", b"b", b"-inf", b"c"],
+                                          [b"ZINCRBY", b"z", b"3", b"a"],
+                                          [b"ZUNIONSTORE", b"u", b"2", b"z", b"z", b"WEIGHTS", b"1", b"2"],
+                                          [b"ZPOPMIN", b"z", b"2"],
+                                          [b"ZREMRANGEBYLEX", b"u", b"[a", b"(c"]]))
+    put("sm_entry", "bitmap_hll", entry(4, ts, [[b"SETBIT", b"bm", b"100", b"1"],
+                                                [b"BITOP", b"OR", b"bo", b"bm", b"bm"],
+                                                [b"PFADD", b"hll", b"a", b"b", b"c"],
+                                                [b"PFMERGE", b"m", b"hll"], [b"PFCOUNT", b"m"],
+                                                [b"PFDEBUG", b"TODENSE", b"m"]]))
 
 
 def fnv(data):

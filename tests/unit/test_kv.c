@@ -710,6 +710,22 @@ static void test_ttl_absolute_equivalent(void **state)
     }
 }
 
+/* TYPE counts a hit but leaves the idle time alone (Redis's
+ * LOOKUP_NOTOUCH); GET resets it. */
+static void test_type_does_not_touch(void **state)
+{
+    struct fx *f = *state;
+    f->kv.lru_clock = 100;
+    run(f, "SET k v");
+    f->kv.lru_clock = 130;
+    uint64_t hits = f->kv.keyspace_hits;
+    assert_string_equal(run(f, "TYPE k"), "+string\r\n");
+    assert_int_equal(f->kv.keyspace_hits, hits + 1);
+    assert_string_equal(run(f, "OBJECT IDLETIME k"), ":30\r\n");
+    run(f, "GET k");
+    assert_string_equal(run(f, "OBJECT IDLETIME k"), ":0\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -732,6 +748,7 @@ int main(void)
         T(test_setrange),
         T(test_lcs),
         T(test_del_exists_type),
+        T(test_type_does_not_touch),
         T(test_keys),
         T(test_scan),
         T(test_rename),
