@@ -12,6 +12,10 @@
 #   sets     1M sets of 10 small integers (SADD s:<i> ...)
 #   zset     one sorted set of 1M members (ZADD z <score> m:<i>)
 #   strings  1M 100-byte strings (SET key:<i> <100 bytes>)
+# raftcache's figure holds its data and the Raft log applied since its last
+# snapshot, which it keeps in memory to feed followers; the "compacted"
+# column is used_memory again after RAFT.DEBUG COMPACT snapshots the data and
+# drops that log, i.e. what the data's own representation takes.
 # It measures and prints; it never fails on a number. The table is written
 # to build/bench-memory.txt as well.
 #
@@ -78,7 +82,24 @@ EOF
 
 rss_bytes() { echo $(( $(vm_rss_kb "$1") * 1024 )); }
 
-declare -A MEM RSS ENC
+# compact_used NAME: RAFT.DEBUG COMPACT, then used_memory growth once the
+# snapshot is done (at most 300 s; "n/a" if it does not finish).
+compact_used() {
+    local before=$2 i
+    cli "$1" raft.debug compact >/dev/null || { echo n/a; return; }
+    for i in $(seq 600); do
+        if cli "$1" raft.info | grep -q '^snapshot_in_progress:no' &&
+            cli "$1" raft.info | grep -q '^log_entries:0'; then
+            sleep 1
+            echo $(( $(info_field "$1" used_memory) - before ))
+            return
+        fi
+        sleep 0.5
+    done
+    echo n/a
+}
+
+declare -A MEM RSS ENC COMPACT
 for set in $SETS; do
     load=$WORK/$set.resp
     write_dataset "$set" "$load"
@@ -95,6 +116,7 @@ for set in $SETS; do
         RSS[$set,$s]=$(( $(rss_bytes "$s") - rss_before ))
         sample=$(cli "$s" randomkey)
         ENC[$set,$s]=$(cli "$s" object encoding "$sample")
+        [ "$s" = raftcache ] && COMPACT[$set]=$(compact_used "$s" "$before")
         echo "bench-memory: $set on $s: $(echo "$piped" | tail -1)"
         bench_stop_groups "${PID[$s]}"
         unset "PID[$s]"
@@ -107,15 +129,18 @@ done
         sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(date -u +%Y-%m-%dT%H:%MZ), N=$N"
     echo "growth over the empty server, MB; encoding of a sample key"
     echo
-    printf '%-8s %12s %12s %7s %10s %10s %7s  %s\n' dataset "redis used" "raftc used" ratio \
-        "redis rss" "raftc rss" ratio "encodings (redis / raftcache)"
+    printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' dataset "redis used" \
+        "raftc used" ratio "redis rss" "raftc rss" ratio compacted ratio \
+        "encodings (redis / raftcache)"
     for set in $SETS; do
-        ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
-        printf '%-8s %12s %12s %7s %10s %10s %7s  %s\n' "$set" \
+        ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
+        c=${COMPACT[$set]:-n/a}
+        printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' "$set" \
             "$(mb "${MEM[$set,redis]}")" "$(mb "${MEM[$set,raftcache]}")" \
             "$(ratio "${MEM[$set,raftcache]}" "${MEM[$set,redis]}")" \
             "$(mb "${RSS[$set,redis]}")" "$(mb "${RSS[$set,raftcache]}")" \
             "$(ratio "${RSS[$set,raftcache]}" "${RSS[$set,redis]}")" \
+            "$([ "$c" = n/a ] && echo n/a || mb "$c")" "$(ratio "$c" "${MEM[$set,redis]}")" \
             "${ENC[$set,redis]} / ${ENC[$set,raftcache]}"
     done
 } >"$WORK/table.txt"
