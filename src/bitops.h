@@ -1,14 +1,15 @@
 /*
  * src/bitops.h - bitmap commands on string values (src/bitops.c): SETBIT
- * GETBIT BITCOUNT BITPOS BITOP, Redis 7.0's replies. Rows in
- * src/cmdtable_bitops.c. BITFIELD is not offered yet.
+ * GETBIT BITCOUNT BITPOS BITOP, Redis 7.0's replies; BITFIELD and
+ * BITFIELD_RO (src/bitfield.c). Rows in src/cmdtable_bitops.c.
  */
 #ifndef BITOPS_H
 #define BITOPS_H
 
 #include "cmd.h"
 
-cmd_proc cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_bitop;
+cmd_proc cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_bitop, cmd_bitfield,
+    cmd_bitfield_ro;
 extern const struct command cmd_table_bitops[];
 
 #endif

@@ -22,5 +22,13 @@ const struct command cmd_table_bitops[] = {
     {"bitop", -4, CMD_WRITE | CMD_DENYOOM, 2, -1, 1, cmd_bitop, "bitmap", "2.6.0",
      "Performs bitwise operations on multiple strings, and stores the result.",
      "<AND|OR|XOR|NOT>:operation destkey key [key ...]", "write bitmap slow", NULL},
+    {"bitfield", -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_bitfield, "bitmap", "3.2.0",
+     "Perform arbitrary bitfield integer operations on strings",
+     "key [GET encoding offset|[OVERFLOW <WRAP|SAT|FAIL>:wrap_sat_fail] <SET encoding offset "
+     "value|INCRBY encoding offset increment>:write_operation]:operation",
+     "write bitmap slow", NULL},
+    {"bitfield_ro", -2, CMD_READONLY | CMD_FAST, 1, 1, 1, cmd_bitfield_ro, "bitmap", "6.0.0",
+     "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
+     "key [GET encoding offset]:encoding_offset", "read bitmap fast", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

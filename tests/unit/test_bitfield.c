@@ -1,0 +1,106 @@
+/*
+ * tests/unit/test_bitfield.c - BITFIELD and BITFIELD_RO (src/bitfield.c):
+ * field order and widths, signed and unsigned values, the three OVERFLOW
+ * policies, growth, and the errors, each reply as redis-server 7.0 gives it.
+ *
+ * What a user would notice if these failed: counters packed in a string
+ * (rate limiters, compact histograms) reading or saturating differently
+ * than on Redis, a read-only call that changes data, a bad argument that
+ * half-applies a call.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/cmd.h"
+#include "../../src/kv.h"
+#include "cmd_fixture.h"
+
+static void test_get_set_incrby(void **state)
+{
+    struct fx *f = *state;
+    EXPECT(f, "BITFIELD b GET i8 0", "*1\r\n:0\r\n");
+    EXPECT(f, "EXISTS b", ":0\r\n"); /* reads create nothing */
+    EXPECT(f, "BITFIELD b SET u8 0 255 GET u8 0 GET i8 0 GET u4 4", "*4\r\n:0\r\n:255\r\n:-1\r\n:15\r\n");
+    EXPECT(f, "BITFIELD b SET u8 #1 65", "*1\r\n:0\r\n"); /* #1: the second u8 */
+    EXPECT(f, "GET b", "$2\r\n\xff" "A\r\n");
+    EXPECT(f, "BITFIELD b INCRBY i5 100 1 GET u4 0", "*2\r\n:1\r\n:15\r\n");
+    EXPECT(f, "STRLEN b", ":14\r\n"); /* grown to its bit 104 */
+    EXPECT(f, "BITFIELD b GET i64 0", "*1\r\n:-53761720551735296\r\n");
+    EXPECT(f, "BITFIELD b GET u63 0", "*1\r\n:9196491176578908160\r\n");
+    EXPECT(f, "BITFIELD_RO b GET u8 8 GET i16 #0", "*2\r\n:65\r\n:-191\r\n");
+}
+
+static void test_overflow(void **state)
+{
+    struct fx *f = *state;
+    EXPECT(f, "BITFIELD o INCRBY u2 0 5", "*1\r\n:1\r\n"); /* WRAP by default */
+    EXPECT(f, "BITFIELD o OVERFLOW SAT INCRBY u2 0 5 INCRBY u2 0 -9", "*2\r\n:3\r\n:0\r\n");
+    EXPECT(f, "BITFIELD o OVERFLOW FAIL INCRBY u2 0 5 GET u2 0", "*2\r\n$-1\r\n:0\r\n");
+    EXPECT(f, "BITFIELD o OVERFLOW SAT INCRBY i8 8 200 INCRBY i8 8 -300", "*2\r\n:127\r\n:-128\r\n");
+    EXPECT(f, "BITFIELD o OVERFLOW WRAP INCRBY i8 8 1", "*1\r\n:-127\r\n");
+    EXPECT(f, "BITFIELD o SET u8 16 -1 GET u8 16", "*2\r\n:0\r\n:255\r\n");
+    /* a SET value far below a narrow signed field: Redis saturates it high */
+    EXPECT(f, "BITFIELD o OVERFLOW SAT SET i3 24 -9223372036854775808 GET i3 24",
+           "*2\r\n:0\r\n:3\r\n");
+    EXPECT(f, "BITFIELD o OVERFLOW WRAP INCRBY i64 32 9223372036854775807 "
+              "INCRBY i64 32 9223372036854775807",
+           "*2\r\n:9223372036854775807\r\n:-2\r\n");
+}
+
+static void test_errors(void **state)
+{
+    struct fx *f = *state;
+    const char *type_err = "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 "
+                           "is not supported but i64 is.\r\n";
+    EXPECT(f, "BITFIELD e GET u64 0", type_err);
+    EXPECT(f, "BITFIELD e GET i65 0", type_err);
+    EXPECT(f, "BITFIELD e GET I8 0", type_err);
+    EXPECT(f, "BITFIELD e GET i0 0", type_err);
+    EXPECT(f, "BITFIELD e GET i8 -1", "-ERR bit offset is not an integer or out of range\r\n");
+    EXPECT(f, "BITFIELD e GET i8 #-1", "-ERR bit offset is not an integer or out of range\r\n");
+    EXPECT(f, "BITFIELD e GET i8 4294967296",
+           "-ERR bit offset is not an integer or out of range\r\n");
+    EXPECT(f, "BITFIELD e SET i8 0 abc", "-ERR value is not an integer or out of range\r\n");
+    EXPECT(f, "BITFIELD e OVERFLOW foo", "-ERR Invalid OVERFLOW type specified\r\n");
+    EXPECT(f, "BITFIELD e FOO", "-ERR syntax error\r\n");
+    EXPECT(f, "BITFIELD e GET i8", "-ERR syntax error\r\n");
+    /* a bad operation after a good one: nothing applied */
+    EXPECT(f, "BITFIELD e SET u8 0 1 GET x8 0", type_err);
+    EXPECT(f, "EXISTS e", ":0\r\n");
+    EXPECT(f, "BITFIELD_RO e SET i8 0 1", "-ERR BITFIELD_RO only supports the GET subcommand\r\n");
+    EXPECT(f, "BITFIELD_RO e INCRBY i8 0 1 GET x8 0", type_err); /* parsing comes first */
+    EXPECT(f, "SADD s a", ":1\r\n");
+    EXPECT(f, "BITFIELD s GET i8 0",
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+}
+
+/* A SET of the value already there changes nothing; FAIL still grows. */
+static void test_modifications(void **state)
+{
+    struct fx *f = *state;
+    EXPECT(f, "SET m abc", "+OK\r\n");
+    int mods = f->mods;
+    EXPECT(f, "BITFIELD m SET u8 0 97", "*1\r\n:97\r\n");
+    assert_int_equal(f->mods, mods);
+    EXPECT(f, "BITFIELD m OVERFLOW FAIL INCRBY u8 40 300", "*1\r\n$-1\r\n");
+    EXPECT(f, "STRLEN m", ":6\r\n");
+}
+
+int main(void)
+{
+    cmd_table_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_get_set_incrby, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modifications, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
