@@ -13,6 +13,7 @@
 #include <strings.h>
 #include "bitops.h"
 #include "hll_cmd.h"
+#include "sort.h"
 #include "cmd.h"
 #include "t_hash.h"
 #include "t_set.h"
@@ -419,6 +420,7 @@ static const struct command *const groups[] = {
     cmd_table_zset,
     cmd_table_bitops,
     cmd_table_hll,
+    cmd_table_sort,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -1,0 +1,15 @@
+/*
+ * src/sort.h - SORT and SORT_RO (src/sort.c) over sets and sorted sets;
+ * rows in src/cmdtable_sort.c. STORE (which writes a list) is refused
+ * until raftcache has lists.
+ */
+#ifndef SORT_H
+#define SORT_H
+
+#include "cmd.h"
+
+cmd_proc cmd_sort, cmd_sort_ro;
+cmd_getkeys_fn cmd_sort_keys;
+extern const struct command cmd_table_sort[];
+
+#endif
