@@ -293,7 +293,7 @@ static void sort_generic(struct cmd_ctx *c, int readonly)
             resp_add_error(c->out, "ERR One or more scores can't be converted into double");
             goto done;
         }
-        qsort_r(s.v, s.n, sizeof *s.v, elem_cmp, &s);
+        if (s.n > 1) qsort_r(s.v, s.n, sizeof *s.v, elem_cmp, &s);
     }
     reply_range(&s, start, end);
 done:
