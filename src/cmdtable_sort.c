@@ -2,7 +2,8 @@
  * src/cmdtable_sort.c - SORT and SORT_RO's rows of the command table (see
  * cmd.h for the columns; Redis 7.0's arity, flags, keys and ACL
  * categories). Handlers: src/sort.c. SORT is a write, as in Redis's table,
- * for its STORE option; its keys come from cmd_sort_keys.
+ * for its STORE option; its keys come from cmd_sort_keys (SORT_RO's from
+ * cmd_sort_ro_keys).
  */
 #include "cmd.h"
 #include "sort.h"
@@ -17,6 +18,6 @@ const struct command cmd_table_sort[] = {
      "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
      "key [BY pattern] [LIMIT offset count]:limit [GET pattern [GET pattern ...]] "
      "[ASC|DESC]:order [ALPHA]:sorting",
-     "read set sortedset list slow dangerous", NULL},
+     "read set sortedset list slow dangerous", NULL, .getkeys = cmd_sort_ro_keys},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

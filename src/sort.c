@@ -31,7 +31,7 @@
 
 struct sort_opts {
     int desc, alpha, dontsort;
-    long start, count;                /* LIMIT; count < 0: to the end */
+    long long start, count;           /* LIMIT as given; count < 0: to the end */
     const struct resp_arg *by, *store;
     int *gets, ngets;                 /* argv indexes of GET patterns */
 };
@@ -74,8 +74,8 @@ static int parse_opts(struct cmd_ctx *c, int readonly, struct sort_opts *o)
             o->alpha = 1;
         } else if (cmd_arg_is(a, "limit") && left >= 2) {
             if (cmd_arg_ll(c, j + 1, &s) < 0 || cmd_arg_ll(c, j + 2, &n) < 0) return -1;
-            o->start = (long)s;
-            o->count = (long)n;
+            o->start = s;
+            o->count = n;
             j += 2;
         } else if (!readonly && cmd_arg_is(a, "store") && left >= 1) {
             o->store = &c->argv[++j];
@@ -280,9 +280,12 @@ static void sort_generic(struct cmd_ctx *c, int readonly)
         goto done;
     }
     load_elems(&s, v);
+    /* LIMIT clamped to the length first, so that start + count cannot
+     * overflow (LIMIT 1 9223372036854775807 means "from 1 to the end") */
     long len = (long)s.n;
-    long start = o.start < 0 ? 0 : o.start;
-    long end = o.count < 0 ? len - 1 : start + o.count - 1;
+    long start = o.start < 0 ? 0 : o.start > len ? len : (long)o.start;
+    long count = o.count < 0 ? -1 : o.count > len ? len : (long)o.count;
+    long end = count < 0 ? len - 1 : start + count - 1;
     if (start >= len) {
         start = len - 1;
         end = len - 2;
@@ -311,6 +314,16 @@ void cmd_sort(struct cmd_ctx *c)
 void cmd_sort_ro(struct cmd_ctx *c)
 {
     sort_generic(c, 1);
+}
+
+/* SORT_RO's key: the source alone (no STORE). A hook all the same, as
+ * Redis's row, so COMMAND INFO flags it movablekeys as redis-server does. */
+int cmd_sort_ro_keys(int argc, const struct resp_arg *argv, int *idx, int max)
+{
+    (void)argv;
+    if (max < 1 || argc < 2) return 0;
+    idx[0] = 1;
+    return 1;
 }
 
 /* SORT's keys: the source and the last STORE destination, found as Redis

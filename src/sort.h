@@ -9,7 +9,7 @@
 #include "cmd.h"
 
 cmd_proc cmd_sort, cmd_sort_ro;
-cmd_getkeys_fn cmd_sort_keys;
+cmd_getkeys_fn cmd_sort_keys, cmd_sort_ro_keys;
 extern const struct command cmd_table_sort[];
 
 #endif

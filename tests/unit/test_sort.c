@@ -74,6 +74,11 @@ static void test_native_order(void **state)
     EXPECT(f, "SORT z BY nosort LIMIT 5 1", "*0\r\n");
     EXPECT(f, "SORT z BY nosort LIMIT -3 2", "*2\r\n$1\r\na\r\n$1\r\nc\r\n");
     EXPECT(f, "SORT z BY nosort LIMIT 3 -1", "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
+    /* counts and offsets beyond the length are clamped, never overflowed */
+    EXPECT(f, "SORT z BY nosort LIMIT 3 9223372036854775807",
+           "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
+    EXPECT(f, "SORT_RO z ALPHA LIMIT 9223372036854775807 9223372036854775807", "*0\r\n");
+    EXPECT(f, "SORT z ALPHA LIMIT -9223372036854775808 1", "*1\r\n$1\r\na\r\n");
 }
 
 static void test_errors(void **state)
@@ -103,6 +108,9 @@ static void test_keys(void **state)
     assert_int_equal(idx[0], 1);
     assert_int_equal(idx[1], 8);
     assert_int_equal(cmd_sort_keys(2, argv, idx, 4), 1);
+    /* SORT_RO has no STORE: its only key is the source */
+    assert_int_equal(cmd_sort_ro_keys(9, argv, idx, 4), 1);
+    assert_int_equal(idx[0], 1);
 }
 
 int main(void)
