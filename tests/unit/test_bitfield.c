@@ -2,7 +2,7 @@
  * tests/unit/test_bitfield.c - BITFIELD and BITFIELD_RO (src/bitfield.c):
  * field order and widths, signed and unsigned values, the three OVERFLOW
  * policies, growth, "#n" offsets that wrap, calls of many operations,
- * keyspace hit counting, and the errors, each reply as redis-server 7.0
+ * keyspace hit counting, COMMAND DOCS, and the errors, each reply as redis-server 7.0
  * gives it.
  *
  * What a user would notice if these failed: counters packed in a string
@@ -157,6 +157,28 @@ static void test_keyspace_stats(void **state)
     assert_int_equal(f->kv.keyspace_misses, misses + 1);
 }
 
+/* COMMAND DOCS shows BITFIELD_RO's GET as Redis 7.0 does: a block of
+ * encoding and offset whose GET token repeats with it (redis-server's reply
+ * byte for byte, but for the complexity no command of the table shows). */
+static void test_docs(void **state)
+{
+    struct fx *f = *state;
+    EXPECT(f, "COMMAND DOCS bitfield_ro",
+           "*2\r\n$11\r\nbitfield_ro\r\n*8\r\n"
+           "$7\r\nsummary\r\n$87\r\nPerform arbitrary bitfield integer operations on strings. "
+           "Read-only variant of BITFIELD\r\n"
+           "$5\r\nsince\r\n$5\r\n6.0.0\r\n$5\r\ngroup\r\n$6\r\nbitmap\r\n"
+           "$9\r\narguments\r\n*2\r\n"
+           "*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n"
+           "$14\r\nkey_spec_index\r\n:0\r\n"
+           "*10\r\n$4\r\nname\r\n$15\r\nencoding_offset\r\n$4\r\ntype\r\n$5\r\nblock\r\n"
+           "$5\r\ntoken\r\n$3\r\nGET\r\n"
+           "$5\r\nflags\r\n*3\r\n+optional\r\n+multiple\r\n+multiple_token\r\n"
+           "$9\r\narguments\r\n*2\r\n"
+           "*4\r\n$4\r\nname\r\n$8\r\nencoding\r\n$4\r\ntype\r\n$6\r\nstring\r\n"
+           "*4\r\n$4\r\nname\r\n$6\r\noffset\r\n$4\r\ntype\r\n$7\r\ninteger\r\n");
+}
+
 int main(void)
 {
     cmd_table_init();
@@ -168,6 +190,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_offset_wraps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyspace_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
