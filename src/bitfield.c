@@ -24,7 +24,6 @@
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported " \
     "but i64 is."
 #define ERR_BF_OFFSET "ERR bit offset is not an integer or out of range"
-#define BF_OPS_MAX 1024 /* operations per call */
 
 enum bf_opcode { BF_GET, BF_SET, BF_INCRBY };
 enum bf_overflow { BF_WRAP, BF_SAT, BF_FAIL };
@@ -54,19 +53,20 @@ static int parse_type(struct cmd_ctx *c, int i, struct bf_op *op)
 }
 
 /* argv[i] as a bit offset, "#n" meaning n times the type's width, within
- * proto-max-bulk-len. Returns 0, or -1 after replying. */
+ * proto-max-bulk-len. The product is taken modulo 2^64 as Redis's 64-bit
+ * multiplication gives it, so a huge "#n" that wraps into range addresses
+ * the same bits as on redis-server. Returns 0, or -1 after replying. */
 static int parse_offset(struct cmd_ctx *c, int i, struct bf_op *op)
 {
     const struct resp_arg *a = &c->argv[i];
     int hash = a->len > 0 && a->ptr[0] == '#';
     long long v;
-    if (!util_str2ll(a->ptr + hash, a->len - (size_t)hash, &v) || v < 0 ||
-        (hash && v > INT64_MAX / op->bits)) {
+    if (!util_str2ll(a->ptr + hash, a->len - (size_t)hash, &v)) {
         resp_add_error(c->out, ERR_BF_OFFSET);
         return -1;
     }
-    if (hash) v *= op->bits;
-    if ((uint64_t)(v >> 3) >= c->kv->max_value_len) {
+    if (hash) v = (long long)((uint64_t)v * (uint64_t)op->bits);
+    if (v < 0 || (uint64_t)(v >> 3) >= c->kv->max_value_len) {
         resp_add_error(c->out, ERR_BF_OFFSET);
         return -1;
     }
@@ -74,9 +74,10 @@ static int parse_offset(struct cmd_ctx *c, int i, struct bf_op *op)
     return 0;
 }
 
-/* Parses argv[2..] into ops (at most max). Returns their count, or -1 after
+/* Parses argv[2..] into ops (room for (argc - 2) / 3 of them: the shortest
+ * operation, GET, takes three arguments). Returns their count, or -1 after
  * replying an error. *writes: 1 if any is a SET or INCRBY. */
-static int parse_ops(struct cmd_ctx *c, struct bf_op *ops, int max, int *writes)
+static int parse_ops(struct cmd_ctx *c, struct bf_op *ops, int *writes)
 {
     enum bf_overflow overflow = BF_WRAP;
     int n = 0;
@@ -117,10 +118,6 @@ static int parse_ops(struct cmd_ctx *c, struct bf_op *ops, int max, int *writes)
             if (cmd_arg_ll(c, i + 3, &v) < 0) return -1;
             op.arg = v;
             *writes = 1;
-        }
-        if (n == max) {
-            resp_add_error(c->out, "ERR too many BITFIELD operations in one call");
-            return -1;
         }
         ops[n++] = op;
         i += need + 1;
@@ -223,8 +220,9 @@ static size_t write_extent(const struct bf_op *ops, int n)
 
 static void bitfield(struct cmd_ctx *c, int readonly)
 {
-    struct bf_op *ops = util_xmalloc(sizeof *ops * BF_OPS_MAX);
-    int writes, n = parse_ops(c, ops, BF_OPS_MAX, &writes);
+    /* no limit on the number of operations, as Redis */
+    struct bf_op *ops = util_xmalloc(sizeof *ops * ((size_t)(c->argc - 2) / 3 + 1));
+    int writes, n = parse_ops(c, ops, &writes);
     if (n >= 0 && readonly && writes) {
         resp_add_error(c->out, "ERR BITFIELD_RO only supports the GET subcommand");
         n = -1;
@@ -234,7 +232,9 @@ static void bitfield(struct cmd_ctx *c, int readonly)
         return;
     }
     const struct resp_arg *key = &c->argv[1];
-    struct kv_val *v = writes ? kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS)
+    /* a call with only GETs reads (and counts a keyspace hit or miss);
+     * one that writes looks up without counting, as Redis's lookupKeyWrite */
+    struct kv_val *v = writes ? kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0)
                               : kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
     if (cmd_wrongtype(c, v, KV_STRING)) {
         free(ops);

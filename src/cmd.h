@@ -113,7 +113,9 @@ struct command {
      *              unix-time-* -> unix-time; else string); "name:type" overrides
      *   [x] <x>    optional / required group; "|" inside splits it into a oneof,
      *              several items make a block; "]:name" / ">:name" names the group
-     *   x [x ...]  repeated ("multiple"); several items repeat as one block
+     *   x [x ...]  repeated ("multiple"); several items repeat as one block;
+     *              a leading token repeated with them ("GET x [GET x ...]") is
+     *              the token of the rest (one item or a block): "multiple_token"
      * A group's name defaults to its members' names joined with '_'. */
     const char *syntax;
     const char *acl;        /* space-separated ACL categories without '@' */

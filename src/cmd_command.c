@@ -151,7 +151,7 @@ enum arg_type { ARG_KEY, ARG_STRING, ARG_INTEGER, ARG_DOUBLE, ARG_PATTERN, ARG_U
                 ARG_PURE_TOKEN, ARG_ONEOF, ARG_BLOCK };
 static const char *const arg_type_names[] = {
     "key", "string", "integer", "double", "pattern", "unix-time", "pure-token", "oneof", "block"};
-enum { ARG_OPTIONAL = 1, ARG_MULTIPLE = 2 };
+enum { ARG_OPTIONAL = 1, ARG_MULTIPLE = 2, ARG_MULTIPLE_TOKEN = 4 };
 
 /* Argument names of a type other than string, each between spaces. */
 static const char key_names[] = " key key1 key2 newkey source destination ";
@@ -294,7 +294,10 @@ static void parse_name(struct arg_tree *t, int i)
 
 /* If the "[" group at t->p is "[x ...]" where x is the text of the last items,
  * marks them repeated (several become one block: "key value [key value ...]"),
- * consumes the group and returns the new item count; else returns -1. */
+ * consumes the group and returns the new item count; else returns -1. A
+ * leading token repeats with them ("GET pattern [GET pattern ...]"): it
+ * becomes the token of the rest (one item or a block), flagged
+ * multiple_token. */
 static int parse_repeat(struct arg_tree *t, int *item, int n)
 {
     const char *open = t->p, *q = t->p;
@@ -312,9 +315,18 @@ static int parse_repeat(struct arg_tree *t, int *item, int n)
         if ((size_t)(last->text + last->text_len - first->text) != inner ||
             memcmp(first->text, open + 1, inner) != 0)
             continue;
-        if (k > 1) item[n - k] = make_parent(t, ARG_BLOCK, item + n - k, k);
+        unsigned flags = ARG_MULTIPLE;
+        int tok = k > 1 && is_bare_token(t, item[n - k]) ? item[n - k] : -1;
+        if (tok >= 0) {
+            if (k > 2) item[n - k + 1] = make_parent(t, ARG_BLOCK, item + n - k + 1, k - 1);
+            give_token(t, tok, item[n - k + 1]);
+            item[n - k] = item[n - k + 1];
+            flags |= ARG_MULTIPLE_TOKEN;
+        } else if (k > 1) {
+            item[n - k] = make_parent(t, ARG_BLOCK, item + n - k, k);
+        }
         n -= k - 1;
-        t->node[item[n - 1]].flags |= ARG_MULTIPLE;
+        t->node[item[n - 1]].flags |= flags;
         t->p = q;
         return n;
     }
@@ -428,9 +440,11 @@ static void add_args(struct resp_out *o, const struct arg_tree *t, int first, in
         }
         if (a->flags) {
             resp_add_bulk_cstr(o, "flags");
-            resp_add_set_len(o, (a->flags & ARG_OPTIONAL) + !!(a->flags & ARG_MULTIPLE));
+            resp_add_set_len(o, (a->flags & ARG_OPTIONAL) + !!(a->flags & ARG_MULTIPLE) +
+                                    !!(a->flags & ARG_MULTIPLE_TOKEN));
             if (a->flags & ARG_OPTIONAL) resp_add_simple(o, "optional");
             if (a->flags & ARG_MULTIPLE) resp_add_simple(o, "multiple");
+            if (a->flags & ARG_MULTIPLE_TOKEN) resp_add_simple(o, "multiple_token");
         }
         if (!nested) continue;
         resp_add_bulk_cstr(o, "arguments");

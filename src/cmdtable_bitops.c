@@ -6,6 +6,12 @@
 #include "bitops.h"
 #include "cmd.h"
 
+/* One BITFIELD operation, repeated in its syntax: a GET, or a SET or INCRBY
+ * after an optional OVERFLOW (Redis's "operation" oneof and "write" block). */
+#define BF_OPERATION                                                                    \
+    "<GET encoding offset|<[OVERFLOW <WRAP|SAT|FAIL>]:wrap_sat_fail <SET encoding offset " \
+    "value:integer|INCRBY encoding offset increment>:write_operation>:write>:operation"
+
 const struct command cmd_table_bitops[] = {
     {"setbit", 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_setbit, "bitmap", "2.2.0",
      "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
@@ -24,11 +30,10 @@ const struct command cmd_table_bitops[] = {
      "<AND|OR|XOR|NOT>:operation destkey key [key ...]", "write bitmap slow", NULL},
     {"bitfield", -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_bitfield, "bitmap", "3.2.0",
      "Perform arbitrary bitfield integer operations on strings",
-     "key [GET encoding offset|[OVERFLOW <WRAP|SAT|FAIL>:wrap_sat_fail] <SET encoding offset "
-     "value|INCRBY encoding offset increment>:write_operation]:operation",
+     "key [" BF_OPERATION " [" BF_OPERATION " ...]]",
      "write bitmap slow", NULL},
     {"bitfield_ro", -2, CMD_READONLY | CMD_FAST, 1, 1, 1, cmd_bitfield_ro, "bitmap", "6.0.0",
      "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
-     "key [GET encoding offset]:encoding_offset", "read bitmap fast", NULL},
+     "key [GET encoding offset [GET encoding offset ...]]", "read bitmap fast", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_bitfield.c - BITFIELD and BITFIELD_RO (src/bitfield.c):
  * field order and widths, signed and unsigned values, the three OVERFLOW
- * policies, growth, and the errors, each reply as redis-server 7.0 gives it.
+ * policies, growth, "#n" offsets that wrap, calls of many operations,
+ * keyspace hit counting, COMMAND DOCS, and the errors, each reply as redis-server 7.0
+ * gives it.
  *
  * What a user would notice if these failed: counters packed in a string
  * (rate limiters, compact histograms) reading or saturating differently
@@ -93,6 +95,90 @@ static void test_modifications(void **state)
     EXPECT(f, "STRLEN m", ":6\r\n");
 }
 
+/* "#n" is n times the width modulo 2^64, as Redis computes it: a product
+ * that wraps into range is a valid offset, one that wraps negative is not. */
+static void test_hash_offset_wraps(void **state)
+{
+    struct fx *f = *state;
+    /* (2^62 + 1) * 24 = 6 * 2^64 + 24: bit 24 */
+    EXPECT(f, "BITFIELD w SET u8 24 7 GET u24 #4611686018427387905", "*2\r\n:0\r\n:458752\r\n");
+    /* (2^61 + 1) * 8 = 2^64 + 8: the second byte */
+    EXPECT(f, "BITFIELD w SET u8 #2305843009213693953 1", "*1\r\n:0\r\n");
+    EXPECT(f, "GET w", "$4\r\n\0\x01\0\x07\r\n");
+    /* 2^60 * 8 = 2^63: negative once wrapped */
+    EXPECT(f, "BITFIELD w GET u8 #1152921504606846976",
+           "-ERR bit offset is not an integer or out of range\r\n");
+    EXPECT(f, "BITFIELD w GET u8 #536870912",
+           "-ERR bit offset is not an integer or out of range\r\n");
+    EXPECT(f, "BITFIELD w GET u8 #536870911", "*1\r\n:0\r\n");
+}
+
+/* Any number of operations in one call, as Redis: one INCRBY, then GETs. */
+static void test_many_ops(void **state)
+{
+    struct fx *f = *state;
+    enum { OPS = 1500 };
+    static struct resp_arg argv[3 + 3 * OPS];
+    static char offs[OPS][8];
+    int argc = 0;
+    argv[argc++] = (struct resp_arg){"BITFIELD", 8};
+    argv[argc++] = (struct resp_arg){"many", 4};
+    for (int i = 0; i < OPS; i++) {
+        int n = snprintf(offs[i], sizeof offs[i], "#%d", i);
+        argv[argc++] = i ? (struct resp_arg){"GET", 3} : (struct resp_arg){"INCRBY", 6};
+        argv[argc++] = (struct resp_arg){"u8", 2};
+        argv[argc++] = (struct resp_arg){offs[i], (size_t)n};
+        if (!i) argv[argc++] = (struct resp_arg){"1", 1};
+    }
+    run(f, "SET many x"); /* 'x' = 120: the INCRBY replies 121 */
+    size_t len;
+    const char *r = runv(f, argc - 1, argv, &len); /* the last GET lacks its offset */
+    assert_string_equal(r, "-ERR syntax error\r\n");
+    r = runv(f, argc, argv, &len);
+    assert_memory_equal(r, "*1500\r\n:121\r\n:0\r\n", 17);
+    assert_int_equal(len, 7 + 6 + 1499 * 4);
+    EXPECT(f, "GET many", "$1\r\ny\r\n"); /* GETs past the end grow nothing */
+}
+
+/* A call with only GETs counts a keyspace hit or miss; one that writes
+ * does not (Redis's lookupKeyWrite). */
+static void test_keyspace_stats(void **state)
+{
+    struct fx *f = *state;
+    EXPECT(f, "SET s abc", "+OK\r\n");
+    uint64_t hits = f->kv.keyspace_hits, misses = f->kv.keyspace_misses;
+    EXPECT(f, "BITFIELD s SET u8 0 98", "*1\r\n:97\r\n");
+    EXPECT(f, "BITFIELD none INCRBY u8 0 1", "*1\r\n:1\r\n");
+    assert_int_equal(f->kv.keyspace_hits, hits);
+    assert_int_equal(f->kv.keyspace_misses, misses);
+    EXPECT(f, "BITFIELD s GET u8 0", "*1\r\n:98\r\n");
+    EXPECT(f, "BITFIELD_RO missing GET u8 0", "*1\r\n:0\r\n");
+    assert_int_equal(f->kv.keyspace_hits, hits + 1);
+    assert_int_equal(f->kv.keyspace_misses, misses + 1);
+}
+
+/* COMMAND DOCS shows BITFIELD_RO's GET as Redis 7.0 does: a block of
+ * encoding and offset whose GET token repeats with it (redis-server's reply
+ * byte for byte, but for the complexity no command of the table shows). */
+static void test_docs(void **state)
+{
+    struct fx *f = *state;
+    EXPECT(f, "COMMAND DOCS bitfield_ro",
+           "*2\r\n$11\r\nbitfield_ro\r\n*8\r\n"
+           "$7\r\nsummary\r\n$87\r\nPerform arbitrary bitfield integer operations on strings. "
+           "Read-only variant of BITFIELD\r\n"
+           "$5\r\nsince\r\n$5\r\n6.0.0\r\n$5\r\ngroup\r\n$6\r\nbitmap\r\n"
+           "$9\r\narguments\r\n*2\r\n"
+           "*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n"
+           "$14\r\nkey_spec_index\r\n:0\r\n"
+           "*10\r\n$4\r\nname\r\n$15\r\nencoding_offset\r\n$4\r\ntype\r\n$5\r\nblock\r\n"
+           "$5\r\ntoken\r\n$3\r\nGET\r\n"
+           "$5\r\nflags\r\n*3\r\n+optional\r\n+multiple\r\n+multiple_token\r\n"
+           "$9\r\narguments\r\n*2\r\n"
+           "*4\r\n$4\r\nname\r\n$8\r\nencoding\r\n$4\r\ntype\r\n$6\r\nstring\r\n"
+           "*4\r\n$4\r\nname\r\n$6\r\noffset\r\n$4\r\ntype\r\n$7\r\ninteger\r\n");
+}
+
 int main(void)
 {
     cmd_table_init();
@@ -101,6 +187,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modifications, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hash_offset_wraps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_ops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyspace_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
