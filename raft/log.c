@@ -1,7 +1,13 @@
 /*
- * raft/log.c - the in-memory log: every entry after the last snapshot.
+ * raft/log.c - the log after the last snapshot: released entries as term runs, the
+ * rest in memory.
  *
- * Entries sit in one array (indexes snap_index+1 .. last); data is copied into
+ * The driver stores every entry; the core keeps in memory only those after `base`
+ * (raft_log_release() moves base forward over applied, persisted entries). Of a
+ * released entry only its term is kept, as runs (terms change rarely), so every term
+ * from the snapshot index on stays known: consistency checks, conflict hints and
+ * snapshot metas never need the driver. In-memory entries sit in one array (indexes
+ * base+1 .. last); data is copied into
  * reference-counted 64 KiB slabs so the hot path costs no malloc per entry. An entry
  * larger than a slab gets an allocation of its own, which no later entry shares, so
  * it is freed as soon as the entry is dropped. Dropped
@@ -61,19 +67,20 @@ void rlog_destroy(struct rlog *l)
     free(l->ents);
     free(l->slabs);
     free(l->garbage);
+    free(l->runs);
     memset(l, 0, sizeof(*l));
 }
 
 raft_index rlog_last(const struct rlog *l)
 {
-    return l->snap_index + l->n;
+    return l->base + l->n;
 }
 
 struct raft_entry *rlog_at(const struct rlog *l, raft_index i)
 {
-    if (i <= l->snap_index || i > rlog_last(l))
+    if (i <= l->base || i > rlog_last(l))
         return NULL;
-    return &l->ents[l->start + (i - l->snap_index - 1)];
+    return &l->ents[l->start + (i - l->base - 1)];
 }
 
 bool rlog_term_known(const struct rlog *l, raft_index i)
@@ -81,10 +88,30 @@ bool rlog_term_known(const struct rlog *l, raft_index i)
     return i >= l->snap_index && i <= rlog_last(l);
 }
 
+/* Term of released index i (snap_index < i < base): the last run starting at or
+ * before it. */
+static raft_term run_term(const struct rlog *l, raft_index i)
+{
+    uint32_t lo = 0, hi = l->n_runs; /* answer: the last run with first <= i */
+    assert(l->n_runs > 0 && l->runs[0].first <= i);
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->runs[mid].first <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return l->runs[lo].term;
+}
+
 raft_term rlog_term(const struct rlog *l, raft_index i)
 {
     if (i == l->snap_index)
         return l->snap_term;
+    if (i == l->base)
+        return l->base_term;
+    if (i > l->snap_index && i < l->base)
+        return run_term(l, i);
     struct raft_entry *e = rlog_at(l, i);
     return e ? e->term : 0;
 }
@@ -165,6 +192,7 @@ int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struc
     e->type = type;
     e->len = len;
     l->n++;
+    l->bytes += len;
     return 0;
 }
 
@@ -176,9 +204,10 @@ int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data,
 
 void rlog_truncate(struct rlog *l, raft_index from)
 {
-    assert(from > l->snap_index);
+    assert(from > l->base);
     while (rlog_last(l) >= from) {
         l->n--;
+        l->bytes -= l->ents[l->start + l->n].len;
         if (garbage_push(l, l->slabs[l->start + l->n]) != 0)
             l->slabs[l->start + l->n] = NULL; /* leaked: memory pressure only */
     }
@@ -186,30 +215,99 @@ void rlog_truncate(struct rlog *l, raft_index from)
         l->unstable = from;
 }
 
+/* After the array lost its head: reuse it from the start when empty, and give memory
+ * back when it holds far fewer entries than it can (a log that was long once, after a
+ * restart or a lagging follower, must not pin its peak for good). */
+static void after_drop(struct rlog *l)
+{
+    if (l->n == 0)
+        l->start = 0;
+    if (l->cap <= 1024 || l->n >= l->cap / 4)
+        return;
+    memmove(l->ents, l->ents + l->start, l->n * sizeof(*l->ents));
+    memmove(l->slabs, l->slabs + l->start, l->n * sizeof(*l->slabs));
+    l->start = 0;
+    uint64_t cap = l->cap / 2;
+    struct raft_entry *e = realloc(l->ents, cap * sizeof(*e));
+    if (e) l->ents = e; /* a failed shrink keeps the larger block */
+    struct slab **s = realloc(l->slabs, cap * sizeof(*s));
+    if (s) l->slabs = s;
+    if (e && s) l->cap = cap;
+}
+
+/* Drops the k in-memory entries after base from memory (their slab references go to
+ * the garbage list) and moves base past them. */
+static void drop_head(struct rlog *l, uint64_t k)
+{
+    for (uint64_t i = 0; i < k; i++) {
+        l->bytes -= l->ents[l->start + i].len;
+        garbage_push(l, l->slabs[l->start + i]);
+    }
+    if (k) {
+        l->base_term = l->ents[l->start + k - 1].term;
+        l->base += k;
+    }
+    l->start += k;
+    l->n -= k;
+    after_drop(l);
+}
+
+static int push_run(struct rlog *l, raft_index first, raft_term term)
+{
+    if (l->n_runs == l->cap_runs) {
+        if (l->cap_runs == RLOG_MAX_RUNS)
+            return RAFT_EBUSY;
+        uint32_t cap = l->cap_runs ? l->cap_runs * 2 : 8;
+        struct term_run *r = realloc(l->runs, cap * sizeof(*r));
+        if (!r)
+            return RAFT_ENOMEM;
+        l->runs = r;
+        l->cap_runs = cap;
+    }
+    l->runs[l->n_runs++] = (struct term_run){first, term};
+    return 0;
+}
+
+raft_index rlog_release(struct rlog *l, raft_index upto)
+{
+    assert(upto <= rlog_last(l));
+    uint64_t k = 0;
+    for (raft_index i = l->base + 1; i <= upto; i++, k++) {
+        raft_term t = l->ents[l->start + k].term;
+        bool new_run = l->n_runs == 0 || l->runs[l->n_runs - 1].term != t;
+        if (new_run && push_run(l, i, t) != 0)
+            break;
+    }
+    drop_head(l, k);
+    return l->base;
+}
+
 void rlog_compact(struct rlog *l, raft_index upto, raft_term term)
 {
     assert(upto <= rlog_last(l) && upto > l->snap_index);
-    uint64_t k = upto - l->snap_index;
-    for (uint64_t i = 0; i < k; i++)
-        garbage_push(l, l->slabs[l->start + i]);
-    l->start += k;
-    l->n -= k;
+    if (upto >= l->base) { /* drops every run, and entries up to upto */
+        drop_head(l, upto - l->base);
+        l->n_runs = 0;
+    } else { /* only released entries go: drop the runs below upto + 1 */
+        uint32_t k = 0;
+        while (k + 1 < l->n_runs && l->runs[k + 1].first <= upto + 1)
+            k++;
+        memmove(l->runs, l->runs + k, (l->n_runs - k) * sizeof(*l->runs));
+        l->n_runs -= k;
+        l->runs[0].first = upto + 1;
+    }
     l->snap_index = upto;
     l->snap_term = term;
-    if (l->n == 0)
-        l->start = 0;
     if (l->unstable <= upto)
         l->unstable = upto + 1;
 }
 
 void rlog_reset(struct rlog *l, raft_index index, raft_term term)
 {
-    for (uint64_t i = 0; i < l->n; i++)
-        garbage_push(l, l->slabs[l->start + i]);
-    l->start = 0;
-    l->n = 0;
-    l->snap_index = index;
-    l->snap_term = term;
+    drop_head(l, l->n);
+    l->n_runs = 0;
+    l->snap_index = l->base = index;
+    l->snap_term = l->base_term = term;
     l->unstable = index + 1;
 }
 

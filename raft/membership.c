@@ -125,20 +125,38 @@ void raft_member_on_append(struct raft *r, const struct raft_entry *e)
     raft_pr_rebuild(r);
 }
 
+/* The configuration in force at index i, and the index of the entry that set it (the
+ * snapshot's index when none after it did). */
+static raft_index conf_at(const struct raft *r, raft_index i, struct raft_conf *out)
+{
+    for (; i > r->log.base; i--) {
+        const struct raft_entry *e = rlog_at(&r->log, i);
+        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, out) == 0)
+            return i;
+    }
+    for (uint32_t k = r->n_rel_confs; k-- > 0;) {
+        if (r->rel_confs[k].index <= i) {
+            *out = r->rel_confs[k].conf;
+            return r->rel_confs[k].index;
+        }
+    }
+    *out = r->snap_conf;
+    return r->log.snap_index;
+}
+
+void raft_member_conf_at(const struct raft *r, raft_index i, struct raft_conf *out)
+{
+    if (r->conf_index <= i) { /* the common case: no change after i */
+        *out = r->conf;
+        return;
+    }
+    conf_at(r, i, out);
+}
+
 /* The entry holding the configuration was truncated: find the previous one. */
 int raft_member_recompute(struct raft *r)
 {
-    r->conf = r->snap_conf;
-    r->conf_index = r->log.snap_index;
-    for (raft_index i = rlog_last(&r->log); i > r->log.snap_index; i--) {
-        const struct raft_entry *e = rlog_at(&r->log, i);
-        struct raft_conf c;
-        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, &c) == 0) {
-            r->conf = c;
-            r->conf_index = i;
-            break;
-        }
-    }
+    r->conf_index = conf_at(r, rlog_last(&r->log), &r->conf);
     return raft_pr_rebuild(r);
 }
 

@@ -82,6 +82,8 @@ void raft_free(struct raft *r)
     free(r->out_reads);
     free(r->msgs);
     free(r->snap_reqs);
+    free(r->log_reqs);
+    free(r->rel_confs);
     free(r->in_chunk_buf);
     free(r);
 }
@@ -94,6 +96,7 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
         (hs->term < meta->term))
         return RAFT_EINVAL;
     rlog_reset(&r->log, meta->index, meta->term);
+    r->n_rel_confs = 0;
     r->snap_conf = meta->conf;
     r->conf = meta->conf;
     r->conf_index = meta->index;
@@ -213,6 +216,14 @@ struct raft_entry *raft_msg_entries(struct raft *r, uint32_t n)
 
 void *raft_buf_keep(struct raft *r, const void *data, uint32_t len)
 {
+    void *p = raft_buf_alloc(r, len);
+    if (p && len)
+        memcpy(p, data, len);
+    return p;
+}
+
+void *raft_buf_alloc(struct raft *r, uint32_t len)
+{
     if (r->n_bufs == r->cap_bufs) {
         uint32_t cap = r->cap_bufs ? r->cap_bufs * 2 : 8;
         void **b = realloc(r->bufs, cap * sizeof(*b));
@@ -224,7 +235,6 @@ void *raft_buf_keep(struct raft *r, const void *data, uint32_t len)
     void *p = malloc(len ? len : 1);
     if (!p)
         return NULL;
-    memcpy(p, data, len);
     r->bufs[r->n_bufs++] = p;
     return p;
 }

@@ -22,7 +22,8 @@
  *            rd.hard_state   (if rd.hard_state_changed)
  *       3. send every rd.msgs[i] with must_persist_first == 1;
  *       4. apply rd.committed in order; then serve rd.reads[i] once the applied index is
- *          >= reads[i].index; answer rd.snap_reqs with raft_snapshot_chunk() later;
+ *          >= reads[i].index; answer rd.snap_reqs with raft_snapshot_chunk() and
+ *          rd.log_reqs with raft_log_entries() later;
  *          (committed entries below rd.entries[0].index are durable here already: a
  *          driver may apply them before step 2, to answer clients one fsync sooner)
  *       5. raft_advance(r).
@@ -40,12 +41,20 @@
  * committed). Every other message (votes, responses) must wait: a vote or an
  * acknowledgement must never be sent for state that a crash could still erase.
  *
- * Restart: the driver rebuilds the core from what it persisted with raft_restore(); the
- * core holds in memory every entry after the last snapshot (memory is bounded by the
- * driver's snapshot threshold, and by max_uncommitted on a leader), so it never reads
- * storage itself. After a restart rd.committed starts again right after the snapshot
- * index: a driver whose state machine is durable beyond it skips what it already
- * applied.
+ * Restart: the driver rebuilds the core from what it persisted with raft_restore(). After
+ * a restart rd.committed starts again right after the snapshot index: a driver whose
+ * state machine is durable beyond it skips what it already applied.
+ *
+ * LOG MEMORY: the core holds in memory the entries after the snapshot, until the driver
+ * lets it release the oldest applied and persisted ones with raft_log_release() (a
+ * byte budget); of those it keeps only their terms (as runs: one per term, not per
+ * entry) and the configurations among them, so every consistency check, conflict hint
+ * and snapshot meta still works without the driver. The driver must keep released
+ * entries stored until a snapshot compacts them: a leader whose follower needs one asks
+ * for it in rd.log_reqs ("read entries prev+1..last of your log for peer `to`", at most
+ * max_bytes of data), and sends what raft_log_entries() hands back. Without
+ * raft_log_release() the core keeps every entry after the snapshot (bounded by the
+ * driver's snapshot threshold, and by max_uncommitted on a leader) and never asks.
  *
  * MEMBERSHIP (§4): single-server changes, effective as soon as the configuration entry
  * is appended to a log (§4.1), not when committed. Chosen over joint consensus because
@@ -235,6 +244,15 @@ struct raft_snap_req {
     uint32_t max_len;
 };
 
+/* Leader side: "read entries prev+1 .. last of your stored log for peer `to`" (they
+ * were released; see LOG MEMORY). At least one entry; stop before max_bytes of data. */
+struct raft_log_req {
+    raft_id to;
+    raft_index prev;
+    raft_index last;
+    uint32_t max_bytes;
+};
+
 struct raft_read_state {
     uint64_t ctx;     /* the caller's raft_read_index() ctx */
     raft_index index; /* serve the read once applied index >= index */
@@ -257,6 +275,8 @@ struct raft_ready {
     const struct raft_read_state *reads;
     uint32_t n_snap_reqs;
     const struct raft_snap_req *snap_reqs;
+    uint32_t n_log_reqs;
+    const struct raft_log_req *log_reqs;
 };
 
 struct raft_config {
@@ -415,6 +435,30 @@ int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t o
  * answer ends it.) */
 void raft_snapshot_failed(struct raft *r, raft_id to);
 
+/* Lets the core drop from memory its oldest entries that are applied (handed out in
+ * rd.committed and acknowledged with raft_advance()) and persisted, until the entries
+ * it holds take at most keep_bytes of data (see LOG MEMORY). Stops early, keeping more,
+ * at a configuration entry once RAFT_MAX_RELEASED_CONFS (32) are held released, or at
+ * a term once 65536 released terms are held. Call outside ready/advance (a call in
+ * between does nothing). Returns how many entries it released. */
+uint64_t raft_log_release(struct raft *r, uint64_t keep_bytes);
+
+/* Answers an rd.log_reqs entry, after raft_advance(): ents[0..n) are the stored entries
+ * prev+1, prev+2, ... (borrowed for the call: data copied), n >= 1, or n == 0 if the
+ * driver cannot read them (the follower is tried again at its next answer, from a
+ * snapshot if they were compacted meanwhile). Returns 0 (also when the request is no
+ * longer current and the entries are dropped), RAFT_EINVAL if called between ready and
+ * advance or if the entries are not this log's (an index out of sequence, or a term
+ * that differs from the one the core kept: the driver's storage is damaged), or
+ * RAFT_ENOMEM. */
+int raft_log_entries(struct raft *r, raft_id to, raft_index prev, const struct raft_entry *ents,
+                     uint32_t n);
+
+/* The in-memory part of the log: its first index (entries before it are released or
+ * compacted), how many entries and how many bytes of data it holds. Any pointer may be
+ * NULL. */
+void raft_log_mem(const struct raft *r, raft_index *first, uint64_t *entries, uint64_t *bytes);
+
 /* A LOG THAT WENT BACKWARDS. A follower answers a heartbeat whose commit index (the
  * leader's commit, capped at the follower's match index) lies beyond its last index with
  * a rejection carrying that last index: it lost entries it had acknowledged, and it marks
@@ -449,10 +493,11 @@ raft_index raft_commit_index(const struct raft *r);
 raft_index raft_applied_index(const struct raft *r); /* handed out for applying */
 raft_index raft_last_index(const struct raft *r);
 raft_index raft_first_index(const struct raft *r); /* snapshot index + 1 */
-/* Term of the entry at index (the snapshot's for its index); 0 if not in memory. */
+/* Term of the entry at index (the snapshot's for its index; released entries' too); 0
+ * if not in the log. */
 raft_term raft_log_term(const struct raft *r, raft_index index);
 /* The entry at index, borrowed until the next call that changes the core; NULL if
- * not in memory. */
+ * not in memory (compacted, released or beyond the last). */
 const struct raft_entry *raft_log_entry(const struct raft *r, raft_index index);
 const struct raft_conf *raft_conf_of(const struct raft *r); /* latest appended */
 /* Leader only: replication progress of a peer; RAFT_ENOTLEADER or RAFT_EINVAL. */

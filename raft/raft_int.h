@@ -22,13 +22,30 @@ struct slab {
     uint8_t bytes[];
 };
 
-/* The in-memory log: every entry after the snapshot (snap_index, snap_term). */
+/* Terms of released entries: every index from `first` up to the next run's first (or
+ * the log's base) has `term`. */
+struct term_run {
+    raft_index first;
+    raft_term term;
+};
+
+#define RLOG_MAX_RUNS 65536 /* released terms at most; release stops at the next one */
+
+/* The log after the snapshot (snap_index, snap_term). Entries up to `base` are released:
+ * stored by the driver, no longer in memory, their terms kept as runs; entries after
+ * `base` are in memory. snap_index <= base <= applied (released entries are applied and
+ * persisted), and base == snap_index until the driver releases anything. */
 struct rlog {
-    struct raft_entry *ents; /* ents[start .. start+n) = indexes snap_index+1 .. */
+    struct raft_entry *ents; /* ents[start .. start+n) = indexes base+1 .. */
     struct slab **slabs;     /* parallel to ents: the slab holding the data, or NULL */
     uint64_t start, n, cap;
     raft_index snap_index;
     raft_term snap_term;
+    raft_index base;
+    raft_term base_term;
+    struct term_run *runs; /* terms of (snap_index, base], in index order */
+    uint32_t n_runs, cap_runs;
+    uint64_t bytes; /* data bytes of the entries in memory */
     raft_index unstable;   /* first index not yet handed to the driver to persist */
     struct slab *cur;      /* slab new data is copied into */
     struct slab **garbage; /* references to drop at advance */
@@ -59,7 +76,18 @@ struct progress {
     uint64_t snap_offset;    /* next offset to send */
     bool snap_outstanding;   /* a request or chunk is out, waiting */
     uint32_t snap_idle_ticks; /* ticks since we last heard about the transfer */
+    /* released entries asked of the driver (rd.log_reqs) */
+    bool load_outstanding;
+    uint32_t load_idle_ticks;
 };
+
+/* A configuration entry among the released ones (raft_log_release keeps them decoded:
+ * the configuration at a released index must stay known). */
+struct released_conf {
+    raft_index index;
+    struct raft_conf conf;
+};
+#define RAFT_MAX_RELEASED_CONFS 32 /* release stops at the next configuration entry */
 
 struct pending_read {
     uint64_t ctx;
@@ -87,6 +115,8 @@ struct raft {
     struct raft_conf conf;      /* latest appended configuration (§4.1) */
     raft_index conf_index;      /* its entry's index (0: from the snapshot) */
     struct raft_conf snap_conf; /* configuration at log.snap_index */
+    struct released_conf *rel_confs; /* configuration entries in (snap_index, base] */
+    uint32_t n_rel_confs;
     struct progress *prs;       /* parallel to conf.s */
     uint32_t n_prs;
     uint32_t election_elapsed, heartbeat_elapsed, timeout;
@@ -113,6 +143,8 @@ struct raft {
     uint32_t n_bufs, cap_bufs;
     struct raft_snap_req *snap_reqs;
     uint32_t n_snap_reqs, cap_snap_reqs;
+    struct raft_log_req *log_reqs;
+    uint32_t n_log_reqs, cap_log_reqs;
     /* follower snapshot receive */
     struct raft_snap_chunk in_chunk;
     bool in_chunk_pending;
@@ -134,6 +166,7 @@ struct raft {
 struct raft_msg *raft_msg_new(struct raft *r, uint8_t type, raft_id to);
 struct raft_entry *raft_msg_entries(struct raft *r, uint32_t n);
 void *raft_buf_keep(struct raft *r, const void *data, uint32_t len);
+void *raft_buf_alloc(struct raft *r, uint32_t len); /* freed at advance, like the above */
 void raft_become_follower(struct raft *r, raft_term term, raft_id leader);
 void raft_become_candidate(struct raft *r, bool pre);
 void raft_become_leader(struct raft *r);
@@ -158,6 +191,9 @@ int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struc
 void rlog_truncate(struct rlog *l, raft_index from); /* drop indexes >= from */
 void rlog_compact(struct rlog *l, raft_index upto, raft_term term); /* drop <= upto */
 void rlog_reset(struct rlog *l, raft_index index, raft_term term);
+/* Releases entries base+1 .. upto (<= last) from memory, keeping their terms; returns
+ * the new base, lower than upto when the term runs are full (or cannot grow). */
+raft_index rlog_release(struct rlog *l, raft_index upto);
 void rlog_release_garbage(struct rlog *l);
 raft_index rlog_find_term_le(const struct rlog *l, raft_index hint, raft_term term);
 
@@ -191,6 +227,9 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m);
 void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m);
 void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m);
 bool raft_repl_maybe_commit(struct raft *r);
+/* release.c */
+bool raft_repl_request_entries(struct raft *r, struct progress *p);
+void raft_repl_load_tick(struct raft *r);
 void raft_repl_commit_to(struct raft *r, raft_index commit);
 
 /* read.c */
@@ -203,6 +242,8 @@ bool raft_conf_valid(const struct raft_conf *c); /* n <= max, every addr NUL-ter
 uint32_t raft_conf_size(const struct raft_conf *c); /* bytes raft_conf_encode() writes */
 void raft_member_on_append(struct raft *r, const struct raft_entry *e);
 int raft_member_recompute(struct raft *r);
+/* The configuration in force at index i (i in [snap_index, last]). */
+void raft_member_conf_at(const struct raft *r, raft_index i, struct raft_conf *out);
 void raft_member_tick(struct raft *r);
 void raft_member_check_transfer(struct raft *r, struct progress *p);
 void raft_member_on_commit(struct raft *r);

@@ -22,7 +22,7 @@ bool raft_has_ready(const struct raft *r)
 {
     return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader ||
            r->n_msgs || r->log.unstable <= rlog_last(&r->log) || r->commit > r->applied ||
-           r->n_out_reads || r->n_snap_reqs || r->in_chunk_pending ||
+           r->n_out_reads || r->n_snap_reqs || r->n_log_reqs || r->in_chunk_pending ||
            (r->read_bcast && r->role == RAFT_LEADER);
 }
 
@@ -57,6 +57,8 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     rd->n_reads = r->n_out_reads;
     rd->snap_reqs = r->snap_reqs;
     rd->n_snap_reqs = r->n_snap_reqs;
+    rd->log_reqs = r->log_reqs;
+    rd->n_log_reqs = r->n_log_reqs;
     r->prev_hs = rd->hard_state;
     r->prev_role = r->role;
     r->prev_leader = r->leader;
@@ -78,6 +80,7 @@ void raft_advance(struct raft *r)
         free(r->bufs[i]);
     r->n_bufs = 0;
     r->n_snap_reqs = 0;
+    r->n_log_reqs = 0;
     r->n_out_reads = 0;
     r->in_chunk_pending = false;
     rlog_release_garbage(&r->log);

@@ -39,6 +39,8 @@ bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
         raft_snap_start(r, p);
         return false;
     }
+    if (p->next <= r->log.base) /* released: the driver reads them back (release.c) */
+        return raft_repl_request_entries(r, p);
     uint32_t n = batch_len(r, p->next);
     if (n == 0 && !send_empty)
         return false;
@@ -127,6 +129,7 @@ void raft_repl_tick_leader(struct raft *r)
         raft_member_tick(r);
     }
     raft_snap_tick(r);
+    raft_repl_load_tick(r);
 }
 
 void raft_repl_commit_to(struct raft *r, raft_index commit)

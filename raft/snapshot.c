@@ -12,29 +12,19 @@
 #include <string.h>
 #include "raft_int.h"
 
-/* The configuration in force at index i (i in [snap_index, last]). */
-static void conf_at(const struct raft *r, raft_index i, struct raft_conf *out)
-{
-    if (r->conf_index <= i) { /* the common case: no change after i */
-        *out = r->conf;
-        return;
-    }
-    for (; i > r->log.snap_index; i--) {
-        const struct raft_entry *e = rlog_at(&r->log, i);
-        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, out) == 0)
-            return;
-    }
-    *out = r->snap_conf;
-}
-
 int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_meta *meta)
 {
     if (index > r->applied || index <= r->log.snap_index)
         return RAFT_EINVAL;
     struct raft_conf c;
-    conf_at(r, index, &c);
+    raft_member_conf_at(r, index, &c);
     raft_term term = rlog_term(&r->log, index);
     rlog_compact(&r->log, index, term);
+    uint32_t k = 0; /* released configurations at or below index are the snapshot's now */
+    while (k < r->n_rel_confs && r->rel_confs[k].index <= index)
+        k++;
+    memmove(r->rel_confs, r->rel_confs + k, (r->n_rel_confs - k) * sizeof(*r->rel_confs));
+    r->n_rel_confs -= k;
     /* Outside ready/advance nothing borrows entry data but queued messages: without
      * them, the dropped entries are freed now rather than at the next advance, which an
      * idle server may not see for long, and a large entry would stay allocated. */
@@ -158,6 +148,7 @@ static void respond(struct raft *r, const struct raft_msg *m, bool done, bool re
 static void install(struct raft *r, const struct raft_msg *m)
 {
     rlog_reset(&r->log, m->index, m->log_term);
+    r->n_rel_confs = 0;
     r->snap_conf = m->conf;
     r->conf = m->conf;
     r->conf_index = m->index;

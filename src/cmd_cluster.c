@@ -106,6 +106,14 @@ static void log_sections(struct info_text *t, const struct server *srv)
               (unsigned long long)st.fsync_count,
               (unsigned long long)(st.fsync_count ? st.fsync_total_us / st.fsync_count : 0),
               (unsigned long long)st.fsync_max_us);
+    struct node_log_info li;
+    node_log_info(srv, &li);
+    info_addf(t,
+              "log_memory_first_index:%llu\r\nlog_memory_entries:%llu\r\nlog_memory_bytes:%llu\r\n"
+              "log_disk_reads:%llu\r\nlog_disk_entries_read:%llu\r\n",
+              (unsigned long long)li.mem_first_index, (unsigned long long)li.mem_entries,
+              (unsigned long long)li.mem_bytes, (unsigned long long)li.reads,
+              (unsigned long long)li.entries_read);
     struct node_snapshot_info si;
     node_snapshot_info(srv, &si);
     info_addf(t,

@@ -149,6 +149,7 @@ struct config {
     long long raft_heartbeat_ms;
     long long raft_snapshot_threshold; /* applied entries between snapshots */
     long long raft_snapshot_log_min_size;   /* bytes: the size rule's floor */
+    long long raft_log_max_memory;          /* bytes of applied entries kept in memory */
     long long raft_snapshot_log_percentage; /* of the last snapshot's size */
     int raft_log_fsync;
     int raft_read_mode; /* enum config_read_mode */

@@ -557,6 +557,7 @@ static void process_one(struct server *srv, struct raft_ready *rd)
     if (n->conf_dirty || memcmp(&n->conf_seen, raft_conf_of(n->raft), sizeof n->conf_seen) != 0)
         node_sync_peers(srv);
     node_snap_queue(n, rd);
+    node_log_queue(n, rd);
 }
 
 void node_process_ready(struct server *srv)
@@ -570,9 +571,11 @@ void node_process_ready(struct server *srv)
         raft_ready(n->raft, &rd);
         process_one(srv, &rd);
         raft_advance(n->raft);
-        node_snap_answer(srv); /* raft.h: snapshot requests after raft_advance() */
+        node_snap_answer(srv); /* raft.h: snapshot and log requests after raft_advance() */
+        node_log_answer(srv);
         resume_clients(srv);
     }
+    node_log_release(srv);
     node_snap_after_ready(srv);
     node_safety_after_ready(srv);
 }
@@ -839,6 +842,7 @@ void node_free(struct server *srv)
     struct node *n = srv->node;
     if (!n) return;
     node_snap_free(srv);
+    node_log_free(n);
     node_join_free(srv);
     if (n->st) storage_set_progress(n->st, NULL, NULL, 0); /* it flushes n->tr */
     if (n->tr) transport_free(n->tr);

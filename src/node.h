@@ -183,6 +183,14 @@ struct node_snapshot_info {
     uint64_t last_duration_ms;      /* fork to compaction, of the last one taken */
 };
 void node_snapshot_info(const struct server *srv, struct node_snapshot_info *out);
+
+/* The Raft log's part in memory (RAFT.INFO; see raft-log-max-memory). */
+struct node_log_info {
+    uint64_t mem_first_index; /* entries before it are only on disk */
+    uint64_t mem_entries, mem_bytes;
+    uint64_t reads, entries_read; /* read back from disk for lagging followers */
+};
+void node_log_info(const struct server *srv, struct node_log_info *out);
 /* RAFT.DEBUG COMPACT: starts a background snapshot of the applied state now.
  * Returns 0 once the child runs (completion shows in node_snapshot_info), or
  * -1 with a reason (one already in progress, nothing applied since the last,

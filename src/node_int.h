@@ -13,6 +13,7 @@
 
 #include "../raft/raft.h"
 #include "config.h"
+#include "storage.h"
 
 struct server;
 struct storage;
@@ -43,6 +44,14 @@ struct node_snap {
     uint32_t chunk_cap;
     struct raft_snap_req *reqs; /* leader: copied from the ready, answered after advance */
     uint32_t n_reqs, reqs_cap;
+};
+
+/* The bounded log's driver state (src/node_logmem.c). */
+struct node_logmem {
+    struct raft_log_req *reqs; /* leader: copied from the ready, answered after advance */
+    uint32_t n_reqs, reqs_cap;
+    struct storage_range range; /* entries read back, reused */
+    uint64_t reads, entries_read;
 };
 
 /* A peer's address learned from its RAFT.AUTH, for a node that is not (yet)
@@ -99,6 +108,7 @@ struct node {
     struct client **appliers; /* apply scratch: the clients of one entry's replies */
     size_t appliers_cap;
     struct node_snap snap;
+    struct node_logmem logmem;
     uint64_t normal_applied;  /* state-machine entries applied since start */
     struct raft_conf conf_seen;    /* the latest configuration the links follow */
     struct raft_conf conf_applied; /* the configuration of the last applied change */
@@ -206,5 +216,17 @@ void node_snap_answer(struct server *srv);
 void node_snap_after_ready(struct server *srv);
 /* Shutdown: stops a running child. */
 void node_snap_free(struct server *srv);
+
+/* ---- src/node_logmem.c: the bounded log ---- */
+
+/* Leader: copies rd's requests for released entries, answered by
+ * node_log_answer() (from SQLite) after raft_advance(). Exits if the log
+ * cannot be read or holds other entries than the core's (node_fatal). */
+void node_log_queue(struct node *n, const struct raft_ready *rd);
+void node_log_answer(struct server *srv);
+/* After the ready loop: lets the core drop applied entries beyond
+ * raft-log-max-memory bytes. */
+void node_log_release(struct server *srv);
+void node_log_free(struct node *n);
 
 #endif

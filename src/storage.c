@@ -105,6 +105,80 @@ int storage_query_one(struct storage *s, const char *sql, int64_t *num, char *te
     return ret;
 }
 
+/* ----------------------------------------------------------------- reads */
+
+/* Room for one more entry of len bytes in r (its data pointers are set at the end). */
+static int range_reserve(struct storage_range *r, size_t used, uint64_t len)
+{
+    if (r->n == r->cap_entries) {
+        uint32_t cap = r->cap_entries ? r->cap_entries * 2 : 64;
+        struct raft_entry *e = realloc(r->entries, cap * sizeof *e);
+        if (!e) return -1;
+        r->entries = e;
+        r->cap_entries = cap;
+    }
+    if (used + len > r->cap_data) {
+        size_t cap = r->cap_data ? r->cap_data : 4096;
+        while (cap < used + len) cap *= 2;
+        uint8_t *d = realloc(r->data, cap);
+        if (!d) return -1;
+        r->data = d;
+        r->cap_data = cap;
+    }
+    return 0;
+}
+
+int storage_read(struct storage *s, raft_index from, raft_index last, uint32_t max_bytes,
+                 uint32_t max_entries, struct storage_range *out, char *err, size_t errlen)
+{
+    out->n = 0;
+    if (from <= s->snap_index || from > s->last_index || last < from) return 0;
+    sqlite3_stmt *q = s->stmt[ST_LOG_READ];
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)last);
+    size_t used = 0;
+    int rc = SQLITE_DONE, ret = 0;
+    while (out->n < max_entries && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(q, 3); /* before _bytes(), as SQLite asks */
+        uint64_t len = (uint64_t)sqlite3_column_bytes(q, 3);
+        raft_index idx = (raft_index)sqlite3_column_int64(q, 0);
+        int64_t type = sqlite3_column_int64(q, 2);
+        if (out->n > 0 && used + len > max_bytes) break;
+        if (idx != from + out->n || type < 0 || type > RAFT_ENTRY_CONF) {
+            ret = storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log at index %llu",
+                               s->path, (unsigned long long)(from + out->n));
+            break;
+        }
+        if ((len && !blob) || range_reserve(out, used, len) != 0) {
+            ret = storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory reading the log",
+                               s->path);
+            break;
+        }
+        out->entries[out->n++] = (struct raft_entry){
+            (raft_term)sqlite3_column_int64(q, 1), idx, (uint32_t)type, (uint32_t)len, NULL};
+        if (len) memcpy(out->data + used, blob, len);
+        used += len;
+    }
+    if (ret == 0 && out->n < max_entries && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = storage_sql_error(s, "reading log", err, errlen);
+    sqlite3_reset(q);
+    if (ret) {
+        out->n = 0;
+        return ret;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < out->n; off += out->entries[i++].len)
+        out->entries[i].data = out->entries[i].len ? out->data + off : NULL;
+    return 0;
+}
+
+void storage_range_free(struct storage_range *r)
+{
+    free(r->entries);
+    free(r->data);
+    memset(r, 0, sizeof *r);
+}
+
 static int meta_set(struct storage *s, enum meta_key k, uint64_t v, char *err, size_t errlen)
 {
     sqlite3_stmt *st = s->stmt[ST_META_SET];

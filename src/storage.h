@@ -215,6 +215,30 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
 int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, char *err,
                     size_t errlen);
 
+/* Entries read back from the log (storage_read): the caller's, reused from
+ * one call to the next; release with storage_range_free(). entries[i].data
+ * points into data and stays valid until the next call with this range. */
+struct storage_range {
+    uint32_t n;
+    struct raft_entry *entries;
+    uint8_t *data;
+    uint32_t cap_entries;
+    size_t cap_data;
+};
+
+/*
+ * Reads the stored entries from .. last into *out, in order, stopping before
+ * the one that would take their data past max_bytes (the first is read
+ * whatever its size) or after max_entries. Reads nothing (out->n = 0) when
+ * `from` is compacted (at or below the snapshot index) or beyond the last
+ * entry. For a leader sending released entries to a follower (raft.h, LOG
+ * MEMORY). Returns 0; STORAGE_EIO (read error, out of memory); STORAGE_EBADFILE
+ * (a row that breaks an invariant: a gap, a bad type). Never writes.
+ */
+int storage_read(struct storage *s, raft_index from, raft_index last, uint32_t max_bytes,
+                 uint32_t max_entries, struct storage_range *out, char *err, size_t errlen);
+void storage_range_free(struct storage_range *r);
+
 /* Compacted rows are waiting to be deleted (after storage_compact(), an
  * installed snapshot, or a restart that found some). */
 bool storage_trim_pending(const struct storage *s);

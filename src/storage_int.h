@@ -34,6 +34,7 @@ enum stmt_id {
     ST_PEER_GET,
     ST_PEER_SET,
     ST_PEER_FORGET,
+    ST_LOG_READ,
     ST_COUNT
 };
 

@@ -374,6 +374,31 @@ static void answer_snap_req(struct sim *s, struct node *nd, const struct raft_sn
         sim_failf(s, "raft_snapshot_chunk: %s", raft_strerror(rc));
 }
 
+/* A leader asks for released entries: read them from the store, as a driver would,
+ * sometimes failing to (an empty answer) or never answering (a lost request). */
+static void answer_log_req(struct sim *s, struct node *nd, const struct raft_log_req *q)
+{
+    if (s->faults && sim_chance(s, s->load_fail_pm))
+        return;
+    raft_index first = nd->meta.index + 1, end = first + nd->n_log; /* stored: [first, end) */
+    struct raft_entry ents[RAFT_MAX_MSG_ENTRIES];
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    bool fail = s->faults && sim_chance(s, s->load_fail_pm);
+    for (raft_index i = q->prev + 1; !fail && i >= first && i < end && i <= q->last; i++) {
+        const struct dent *d = &nd->log[i - first];
+        if (n > 0 && bytes + d->len > q->max_bytes) break;
+        if (n == RAFT_MAX_MSG_ENTRIES) break;
+        ents[n++] = (struct raft_entry){d->term, i, d->type, d->len, d->data};
+        bytes += d->len;
+    }
+    s->st->loaded += n;
+    int rc = raft_log_entries(nd->r, q->to, q->prev, ents, n);
+    if (rc != 0)
+        sim_failf(s, "node %d: raft_log_entries(prev %llu, %u entries): %s", nd->idx,
+                  (unsigned long long)q->prev, n, raft_strerror(rc));
+}
+
 /* One ready batch, driven exactly as raft.h's contract says. */
 void sim_node_ready(struct sim *s, struct node *nd)
 {
@@ -427,9 +452,19 @@ void sim_node_ready(struct sim *s, struct node *nd)
     uint32_t n_reqs = rd.n_snap_reqs < MAXN ? rd.n_snap_reqs : MAXN;
     if (n_reqs)
         memcpy(reqs, rd.snap_reqs, n_reqs * sizeof(reqs[0]));
+    struct raft_log_req lreqs[2 * MAXN];
+    uint32_t n_lreqs = rd.n_log_reqs < 2 * MAXN ? rd.n_log_reqs : 2 * MAXN;
+    if (n_lreqs)
+        memcpy(lreqs, rd.log_reqs, n_lreqs * sizeof(lreqs[0]));
     raft_advance(nd->r);
     for (uint32_t i = 0; i < n_reqs; i++)
         answer_snap_req(s, nd, &reqs[i]);
+    for (uint32_t i = 0; i < n_lreqs && !s->failed; i++)
+        answer_log_req(s, nd, &lreqs[i]);
+    if (sim_chance(s, s->release_pm)) {
+        uint64_t released = raft_log_release(nd->r, s->release_keep);
+        s->st->released += released;
+    }
 }
 
 /* ---- lifecycle ---- */

@@ -28,6 +28,8 @@ struct sim_stats {
     uint64_t proposals, commits, reads, crashes, elections, snapshots_installed, conf_changes,
         transfers, msgs;
     uint64_t heal_ticks_max; /* longest time from healing to the new entry applied */
+    uint64_t released;       /* entries released from memory (raft_log_release) */
+    uint64_t loaded;         /* entries read back from a store for a follower */
 };
 
 /* Runs one seed. Returns 0, or -1 with a description of the violation in err. */

@@ -72,6 +72,9 @@ struct sim {
     bool faults;
     uint32_t drop_pm, dup_pm, crash_pm, midcrash_pm, part_pm, heal_pm, max_delay; /* ‰ */
     uint32_t tail_loss_pm; /* ‰ of restarts whose store lost its tail and its vote */
+    uint32_t release_pm;   /* ‰ of batches after which a node releases its log's head */
+    uint32_t release_keep; /* bytes of entry data a release keeps in memory */
+    uint32_t load_fail_pm; /* ‰ of log requests answered empty, or not at all */
     struct chk *chk;
     uint64_t next_val;
     uint64_t *read_start; /* by ctx */

@@ -268,6 +268,10 @@ static void setup(struct sim *s)
     }
     s->tail_loss_pm = sim_chance(s, 300) ? 100 + sim_rn(s, 400) : 0;
     s->max_delay = 1 + sim_rn(s, 6);
+    /* released logs: leaders read entries back from their stores for lagging followers */
+    s->release_pm = sim_chance(s, 250) ? 0 : 100 + sim_rn(s, 900);
+    s->release_keep = 8 * sim_rn(s, 8);
+    s->load_fail_pm = sim_chance(s, 500) ? 0 : sim_rn(s, 100);
     int voters = s->n - (int)sim_rn(s, 2); /* sometimes one node starts outside, to be added */
     for (int i = 0; i < s->n; i++) {
         struct node *nd = &s->nodes[i];

@@ -22,6 +22,14 @@
 
 #define FX_MAX 6
 #define FX_QMAX 4096
+#define FX_LOGMAX 1024 /* entries a node's store keeps (indexes 1..FX_LOGMAX-1) */
+
+/* A stored entry (the store keeps every persisted entry; compaction is not modelled). */
+struct fx_stored {
+    raft_term term;
+    uint32_t type, len;
+    uint8_t *data;
+};
 
 struct fx_pkt {
     int from, to;
@@ -44,6 +52,8 @@ struct fx_node {
     uint32_t in_len;
     int installed;
     struct raft_conf snap_conf; /* meta.conf of the last installed snapshot */
+    struct fx_stored *log;      /* log[i]: the persisted entry at index i */
+    raft_index log_last;
 };
 
 struct fx {
@@ -53,6 +63,8 @@ struct fx {
     int nq;
     bool cut[FX_MAX][FX_MAX];
     int sent_by_type[RAFT_MSG_TYPE_END];
+    int log_reqs;     /* rd.log_reqs answered from a store */
+    bool log_reqs_off; /* leave rd.log_reqs unanswered */
 };
 
 static inline void fx_config(struct raft_config *c, raft_id id)
@@ -95,6 +107,7 @@ static inline void fx_init(struct fx *f, int n, int voters, void (*tweak)(struct
             }
         }
         assert_int_equal(raft_restore(f->nd[i].r, &hs, &meta, NULL, 0), 0);
+        f->nd[i].log = calloc(FX_LOGMAX, sizeof(struct fx_stored));
     }
 }
 
@@ -111,8 +124,12 @@ static inline void fx_assert_conf_equal(const struct raft_conf *a, const struct 
 
 static inline void fx_free(struct fx *f)
 {
-    for (int i = 0; i < f->n; i++)
+    for (int i = 0; i < f->n; i++) {
         raft_free(f->nd[i].r);
+        for (int k = 0; f->nd[i].log && k < FX_LOGMAX; k++)
+            free(f->nd[i].log[k].data);
+        free(f->nd[i].log);
+    }
     for (int i = 0; i < f->nq; i++)
         free(f->q[i].buf);
 }
@@ -148,6 +165,41 @@ static inline void fx_chunk(struct fx *f, int i, const struct raft_snap_chunk *c
     }
 }
 
+static inline void fx_persist(struct fx_node *nd, const struct raft_ready *rd)
+{
+    for (uint32_t k = 0; k < rd->n_entries; k++) {
+        const struct raft_entry *e = &rd->entries[k];
+        assert_true(e->index < FX_LOGMAX);
+        struct fx_stored *s = &nd->log[e->index];
+        s->term = e->term;
+        s->type = e->type;
+        s->len = e->len;
+        free(s->data);
+        s->data = malloc(e->len ? e->len : 1);
+        if (e->len)
+            memcpy(s->data, e->data, e->len);
+        nd->log_last = e->index;
+    }
+}
+
+/* Answers a request for released entries from node i's store. */
+static inline void fx_log_req(struct fx *f, int i, const struct raft_log_req *q)
+{
+    static struct raft_entry ents[RAFT_MAX_MSG_ENTRIES];
+    struct fx_node *nd = &f->nd[i];
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    for (raft_index k = q->prev + 1; k <= q->last && k <= nd->log_last; k++) {
+        const struct fx_stored *s = &nd->log[k];
+        if (n > 0 && bytes + s->len > q->max_bytes)
+            break;
+        ents[n++] = (struct raft_entry){s->term, k, s->type, s->len, s->data};
+        bytes += s->len;
+    }
+    f->log_reqs++;
+    assert_int_equal(raft_log_entries(nd->r, q->to, q->prev, ents, n), 0);
+}
+
 /* One ready batch of node i, per the contract: send early, persist, send, apply. */
 static inline void fx_ready(struct fx *f, int i)
 {
@@ -156,6 +208,7 @@ static inline void fx_ready(struct fx *f, int i)
     raft_ready(nd->r, &rd);
     if (rd.snap_chunk)
         fx_chunk(f, i, rd.snap_chunk);
+    fx_persist(nd, &rd);
     for (uint32_t k = 0; k < rd.n_msgs; k++)
         fx_send(f, i, &rd.msgs[k]);
     for (uint32_t k = 0; k < rd.n_committed; k++) {
@@ -177,7 +230,13 @@ static inline void fx_ready(struct fx *f, int i)
     uint32_t nr = rd.n_snap_reqs < FX_MAX ? rd.n_snap_reqs : FX_MAX;
     if (nr)
         memcpy(reqs, rd.snap_reqs, nr * sizeof(reqs[0]));
+    struct raft_log_req lreqs[2 * FX_MAX];
+    uint32_t nl = rd.n_log_reqs < 2 * FX_MAX ? rd.n_log_reqs : 2 * FX_MAX;
+    if (nl)
+        memcpy(lreqs, rd.log_reqs, nl * sizeof(lreqs[0]));
     raft_advance(nd->r);
+    for (uint32_t k = 0; k < nl && !f->log_reqs_off; k++)
+        fx_log_req(f, i, &lreqs[k]);
     for (uint32_t k = 0; k < nr; k++) {
         const struct raft_snap_req *q = &reqs[k];
         uint32_t left = nd->snap_len - (uint32_t)q->offset;
