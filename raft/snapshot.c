@@ -23,8 +23,10 @@ int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_m
     uint32_t k = 0; /* released configurations at or below index are the snapshot's now */
     while (k < r->n_rel_confs && r->rel_confs[k].index <= index)
         k++;
-    memmove(r->rel_confs, r->rel_confs + k, (r->n_rel_confs - k) * sizeof(*r->rel_confs));
-    r->n_rel_confs -= k;
+    if (k) {
+        memmove(r->rel_confs, r->rel_confs + k, (r->n_rel_confs - k) * sizeof(*r->rel_confs));
+        r->n_rel_confs -= k;
+    }
     /* Outside ready/advance nothing borrows entry data but queued messages: without
      * them, the dropped entries are freed now rather than at the next advance, which an
      * idle server may not see for long, and a large entry would stay allocated. */

@@ -34,6 +34,9 @@ RAFT_DIRECTIVES = [
     ("raft-heartbeat-ms", "50"),
     ("raft-snapshot-log-min-size", "256kb"),
     ("raft-snapshot-threshold", "1000"),
+    # A small in-memory log: a leader reads entries back from disk for every
+    # follower that fell a little behind, under every fault of the nemesis.
+    ("raft-log-max-memory", "16kb"),
     ("loglevel", "notice"),
     # The harness's clients reach the nodes from the root namespace's bridge
     # address, not loopback, and send no password.

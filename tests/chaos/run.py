@@ -172,6 +172,14 @@ class Run:
             got = self.cl.log_count(s, b"Snapshot from the leader installed")
             if made or got:
                 self.r["snapshots"][f"slot{s.index}"] = (made, got)
+        # Released log entries read back from disk for lagging followers
+        # (raft-log-max-memory), by the processes alive now.
+        read_back = {}
+        for s in self.cl.slots:
+            info = s.raft_info(timeout_s=1) or {}
+            if int(info.get("log_disk_entries_read", 0)):
+                read_back[f"slot{s.index}"] = int(info["log_disk_entries_read"])
+        self.say(f"log entries read back from disk: {read_back or 'none'}")
 
     def restart_all_and_read(self):
         members = self.cl.member_slots()
