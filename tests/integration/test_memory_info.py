@@ -1,9 +1,11 @@
-"""INFO memory as a user, or a monitoring tool, reads it.
+"""INFO memory and MEMORY PURGE as a user, or a monitoring tool, reads them.
 
 - INFO memory names the allocator (mem_allocator) and, with jemalloc (the
   normal build, as redis-server's), gives Redis 7.0's allocator_* fields and
   fragmentation figures, each consistent with the others; a sanitizer build
   (mem_allocator:libc) leaves out what its allocator cannot tell.
+- MEMORY PURGE replies OK, and with jemalloc the pages freed by a FLUSHALL
+  leave the allocator's resident set at once instead of after its decay time.
 
 Run against redis-server too (RAFTCACHE_BIN=redis-server): the same
 assertions hold but for the ones that tie used_memory to the allocator's own
@@ -11,9 +13,11 @@ count, which Redis keeps separately.
 """
 
 import pytest
+import redis
 
-from conftest import KIND
+from conftest import KIND, wait_until
 
+MB = 1 << 20
 PAGE_FIELDS = (
     "allocator_allocated", "allocator_active", "allocator_resident",
     "allocator_frag_ratio", "allocator_frag_bytes", "allocator_rss_ratio",
@@ -59,3 +63,32 @@ def test_info_memory_fragmentation_is_rss_over_used(server):
     if is_jemalloc(info):
         # One figure: what maxmemory limits is what the allocator handed out.
         assert used == info["allocator_allocated"]
+
+
+def test_memory_purge_replies_ok_and_takes_no_argument(server):
+    c = server.client()
+    assert c.execute_command("MEMORY", "PURGE") == b"OK"
+    with pytest.raises(redis.ResponseError) as e:
+        c.execute_command("MEMORY", "PURGE", "now")
+    assert str(e.value) == "wrong number of arguments for 'memory|purge' command"
+    help_lines = c.execute_command("MEMORY", "HELP")
+    assert b"PURGE" in help_lines
+
+
+def test_memory_purge_returns_freed_pages(server):
+    c = server.client(socket_timeout=60)
+    if not is_jemalloc(memory_info(c)):
+        pytest.skip("only jemalloc keeps freed pages for later")
+    pipe = c.pipeline(transaction=False)
+    for i in range(100_000):
+        pipe.set(f"purge:{i}", b"v" * 200)
+    pipe.execute()
+    loaded = memory_info(c)["allocator_resident"]
+    assert c.flushall() is True
+    wait_until(lambda: memory_info(c)["lazyfree_pending_objects"] == 0, 30,
+               what="the flushed keys to be freed")
+    assert c.execute_command("MEMORY", "PURGE") == b"OK"
+    # 100k values of 200 bytes with their keys and entries: ~30 MB of small
+    # blocks; the figures are at most 100 ms old.
+    wait_until(lambda: memory_info(c)["allocator_resident"] < loaded - 10 * MB, 5,
+               what=f"allocator_resident to fall from {loaded} after MEMORY PURGE")
