@@ -2,7 +2,7 @@
 # Layout conventions (no per-file rules needed when adding a file):
 #   resp/*.c  -> build/libresp.a   (pure: libc only)
 #   raft/*.c  -> build/libraft.a   (pure: libc only)
-#   src/*.c   -> build/raftcache   (links both libraries, libev, hiredis, sqlite3)
+#   src/*.c   -> build/raftcache   (links both libraries, libev, hiredis, sqlite3, jemalloc)
 #   tests/unit/test_resp_*.c -> linked with libresp.a (+ hiredis as an oracle)
 #   tests/unit/test_raft_*.c -> linked with libraft.a
 #   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
@@ -12,7 +12,18 @@
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE -MMD -MP
-LDLIBS_SRV = -lev -lhiredis -lsqlite3 -lm
+# The allocator of the server and of the unit tests that link its objects
+# (src/alloc.h): jemalloc, whose size classes suit the keyspace's small
+# blocks. The sanitizer builds set MALLOC=libc: AddressSanitizer replaces
+# malloc with its own allocator, and jemalloc must stay out of its way.
+MALLOC   ?= jemalloc
+ifeq ($(MALLOC),jemalloc)
+CFLAGS   += -DRAFTCACHE_JEMALLOC
+LDLIBS_MALLOC := -ljemalloc
+else ifneq ($(MALLOC),libc)
+$(error MALLOC must be jemalloc or libc (sanitizer builds), not '$(MALLOC)')
+endif
+LDLIBS_SRV = -lev -lhiredis -lsqlite3 -lm $(LDLIBS_MALLOC)
 B        := build
 
 RESP_SRC := $(wildcard resp/*.c)
@@ -162,9 +173,9 @@ clean:
 
 # ---------------------------------------------------------------------------
 # Sanitizers and fuzzing (clang; ASan+UBSan). Each build has its own tree:
-# the rules above run again in a sub-make with B, CC and CFLAGS replaced
-# (CFLAGS comes from the environment so that the warning flags above are
-# still appended).
+# the rules above run again in a sub-make with B, CC, CFLAGS and MALLOC
+# replaced (CFLAGS comes from the environment so that the warning flags above
+# are still appended).
 #   make asan        server, unit tests and simulator in build-asan/; runs
 #                    the unit tests and ASAN_SEEDS simulator seeds
 #   make fuzz        each libFuzzer target (tests/fuzz/fuzz_*.c) for
@@ -179,13 +190,14 @@ SAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ASAN_B    := build-asan
 ASAN_SEEDS ?= 1000
-ASAN_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) CC=$(SAN_CC)
+ASAN_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) CC=$(SAN_CC) \
+             MALLOC=libc
 FUZZ_B    := build-fuzz
 FUZZ_TIME ?= 60
 FUZZ_SHORT_TIME ?= 4
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link' \
-             $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(SAN_CC)
+             $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(SAN_CC) MALLOC=libc
 FUZZ_OPTS := -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=4096 -timeout=10
 
 .PHONY: asan asan-build asan-unit asan-sim fuzz fuzz-build fuzz-short

@@ -3,7 +3,7 @@
 # clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
 # (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short.
 set -euo pipefail
-pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libcmocka-dev
+pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev libcmocka-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
       clang libclang-rt-dev llvm)
 missing=()

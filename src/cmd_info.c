@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "info.h"
 #include "lazyfree.h"
 #include "server.h"
@@ -81,20 +82,54 @@ static void section_clients(struct info_text *t, struct server *srv)
         srv->cfg.maxclients, (unsigned long long)dict_size(&srv->watched));
 }
 
+/* a / b, or 0 when b is 0 (Redis's ratios, printed "%.2f"). */
+static double ratio(size_t a, size_t b)
+{
+    return b ? (double)a / (double)b : 0.0;
+}
+
+/* a - b as a signed figure (the process may hold less than the allocator). */
+static long long diff(size_t a, size_t b)
+{
+    return (long long)a - (long long)b;
+}
+
+/* Redis 7.0's fields, in its order, limited to what the allocator tells:
+ * without jemalloc (the sanitizer builds) the allocator_* and rss_overhead_*
+ * fields are left out rather than shown as zeros. */
 static void section_memory(struct info_text *t, struct server *srv)
 {
-    size_t used = server_used_memory(), rss = server_rss_bytes();
-    char h_used[32], h_rss[32], h_max[32];
+    struct server_memory m;
+    server_memory(&m);
+    const struct alloc_stats *a = &m.alloc;
+    size_t used = a->allocated, rss = m.rss_bytes;
+    char h_used[32], h_rss[32], h_max[32], name[64];
     human_bytes(h_used, sizeof h_used, used);
     human_bytes(h_rss, sizeof h_rss, rss);
     human_bytes(h_max, sizeof h_max, (size_t)srv->cfg.maxmemory);
+    alloc_name(name, sizeof name);
     info_addf(t,
-         "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-         "used_memory_rss_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
-         "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
-         "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
-         used, h_used, rss, h_rss, srv->cfg.maxmemory, h_max,
-         used ? (double)rss / (double)used : 0.0, lazyfree_pending());
+              "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+              "used_memory_rss_human:%s\r\n",
+              used, h_used, rss, h_rss);
+    if (a->has_pages)
+        info_addf(t,
+                  "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
+                  a->allocated, a->active, a->resident);
+    info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n",
+              srv->cfg.maxmemory, h_max);
+    if (a->has_pages)
+        info_addf(t,
+                  "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
+                  "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
+                  "rss_overhead_ratio:%.2f\r\nrss_overhead_bytes:%lld\r\n",
+                  ratio(a->active, a->allocated), diff(a->active, a->allocated),
+                  ratio(a->resident, a->active), diff(a->resident, a->active),
+                  ratio(rss, a->resident), diff(rss, a->resident));
+    info_addf(t,
+              "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
+              "mem_allocator:%s\r\nlazyfree_pending_objects:%zu\r\n",
+              ratio(rss, used), diff(rss, used), name, lazyfree_pending());
 }
 
 static void section_persistence(struct info_text *t)

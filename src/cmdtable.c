@@ -166,6 +166,8 @@ static const struct command object_subcommands[] = {
 static const struct command memory_subcommands[] = {
     {"memory|usage", -3, R, 2, 2, 1, cmd_memory_usage, "server", "4.0.0",
      "Estimates the memory usage of a key.", "key [SAMPLES count]", "read slow", NULL},
+    {"memory|purge", 2, 0, 0, 0, 0, cmd_memory_purge, "server", "4.0.0",
+     "Asks the allocator to release memory.", NULL, "slow", NULL},
     {"memory|help", 2, LD | ST, 0, 0, 0, cmd_memory_help, "server", "4.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},

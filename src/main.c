@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +57,6 @@ static int apply_hook(void *ud, const char *name, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    /* Batch entries and SQLite's record buffers are 100 KB-1 MB blocks
-     * allocated and freed every loop iteration: served from the heap and
-     * kept there, they are reused instead of being mmap()ed, zeroed by the
-     * kernel and unmapped each time. */
-    mallopt(M_MMAP_THRESHOLD, 16 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     if (argc == 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
         printf("raftcache v=%s\n", RAFTCACHE_VERSION);
         return 0;

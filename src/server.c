@@ -6,10 +6,9 @@
  * (reads parse and execute commands, appending replies), then the prepare
  * watcher (before sleep) flushes every client with pending output in one
  * place. The cron timer (hz times per second) does the bounded background
- * work: incremental rehash, active expiry, client timeouts, memory figures.
+ * work: incremental rehash, active expiry, client timeouts.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,24 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ASan replaces malloc with its own allocator, whose mallinfo2() reports
- * zeros: under it the heap figure comes from the sanitizer's statistics. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SERVER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
-#define SERVER_ASAN 1
-#endif
-#ifdef SERVER_ASAN
-#if __has_include(<sanitizer/allocator_interface.h>)
-#include <sanitizer/allocator_interface.h>
-#else /* gcc ships the runtime but not always its headers */
-size_t __sanitizer_get_current_allocated_bytes(void);
-#endif
-#endif
-
+#include "alloc.h"
 #include "loop.h"
 #include "log.h"
 #include "multi.h"
@@ -49,12 +31,11 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #define EXPIRE_ENTRY_KEYS 512     /* keys per expiry entry at most */
 
 /* Memory figures are read when asked for (INFO, the maxmemory check) and
- * kept for MEMORY_REFRESH_US: mallinfo2() walks every free list of every
- * arena, which cost ~3% of a busy node's CPU when the cron called it 10
- * times a second whether anyone looked or not. */
+ * kept for MEMORY_REFRESH_US: a reading merges every arena's statistics
+ * (jemalloc's epoch) and opens /proc, too much for every command when the
+ * maxmemory check runs before each write. */
 #define MEMORY_REFRESH_US 100000
-static size_t used_memory_bytes;
-static size_t rss_bytes;
+static struct server_memory memory;
 static int64_t memory_read_us = -MEMORY_REFRESH_US;
 
 int64_t server_now_ms(void)
@@ -62,29 +43,17 @@ int64_t server_now_ms(void)
     return util_mstime();
 }
 
-/* The allocator's own accounting: every byte handed out by malloc and not
- * freed (glibc's, or AddressSanitizer's in a sanitizer build). */
-static size_t heap_used_bytes(void)
-{
-#ifdef SERVER_ASAN
-    return __sanitizer_get_current_allocated_bytes();
-#else
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-#endif
-}
-
 static void refresh_memory(void)
 {
     int64_t now = util_monotonic_us();
     if (now - memory_read_us < MEMORY_REFRESH_US) return;
     memory_read_us = now;
-    used_memory_bytes = heap_used_bytes();
+    alloc_read_stats(&memory.alloc);
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         unsigned long size, resident;
         if (fscanf(f, "%lu %lu", &size, &resident) == 2)
-            rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
+            memory.rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
 }
@@ -92,13 +61,13 @@ static void refresh_memory(void)
 size_t server_used_memory(void)
 {
     refresh_memory();
-    return used_memory_bytes;
+    return memory.alloc.allocated;
 }
 
-size_t server_rss_bytes(void)
+void server_memory(struct server_memory *m)
 {
     refresh_memory();
-    return rss_bytes;
+    *m = memory;
 }
 
 /* Opens a listening socket on host:port; returns the fd or -1 (errno set).

@@ -13,6 +13,7 @@
 #define SERVER_H
 
 #include <stdint.h>
+#include "alloc.h"
 #include "config.h"
 #include "dict.h"
 #include "kv.h"
@@ -83,8 +84,13 @@ void server_close_listeners_in_child(struct server *srv);
 
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
-/* Allocator statistics, at most 100 ms old (read on demand). */
+/* Memory figures, at most 100 ms old (read on demand, then cached). */
+struct server_memory {
+    struct alloc_stats alloc; /* the allocator's counters (src/alloc.h) */
+    size_t rss_bytes;         /* the process's resident set (/proc/self/statm) */
+};
+void server_memory(struct server_memory *m);
+/* The allocator's allocated bytes: INFO used_memory, what maxmemory limits. */
 size_t server_used_memory(void);
-size_t server_rss_bytes(void);
 
 #endif

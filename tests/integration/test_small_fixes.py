@@ -86,8 +86,9 @@ def test_client_list_type_takes_exactly_one_argument(server):
 
 
 # ------------------------------------------- used_memory and maxmemory (ASan)
-# AddressSanitizer's allocator answers mallinfo2() with zeros; a sanitizer
-# build must still count its heap, or maxmemory is never enforced there.
+# A sanitizer build has AddressSanitizer's allocator instead of jemalloc,
+# and jemalloc's figures are not its own: it must still count its heap, or
+# maxmemory is never enforced there.
 
 
 def used_memory(c):

@@ -1,0 +1,97 @@
+/*
+ * src/alloc.c - the allocator's counters, name and purge (see alloc.h):
+ * jemalloc's mallctl interface in the normal build, AddressSanitizer's
+ * statistics in the sanitizer builds.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ALLOC_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(ALLOC_ASAN)
+#define ALLOC_ASAN 1
+#endif
+
+#if defined(RAFTCACHE_JEMALLOC) && defined(ALLOC_ASAN)
+#error "AddressSanitizer brings its own allocator: build it with MALLOC=libc (make asan)"
+#elif defined(RAFTCACHE_JEMALLOC)
+#include <jemalloc/jemalloc.h>
+#elif defined(ALLOC_ASAN)
+#if __has_include(<sanitizer/allocator_interface.h>)
+#include <sanitizer/allocator_interface.h>
+#else /* gcc ships the runtime but not always its headers */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+#else
+#error "raftcache is linked with jemalloc (MALLOC=jemalloc), or MALLOC=libc with AddressSanitizer"
+#endif
+
+#ifdef RAFTCACHE_JEMALLOC
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+/* One size_t statistic; jemalloc without --enable-stats has none, and a
+ * used_memory of 0 would silently turn maxmemory off: stop instead. */
+static size_t stat_read(const char *name)
+{
+    size_t v = 0, sz = sizeof v;
+    if (mallctl(name, &v, &sz, NULL, 0) != 0) {
+        fprintf(stderr, "jemalloc gives no '%s': it must be built with statistics\n", name);
+        abort();
+    }
+    return v;
+}
+
+void alloc_read_stats(struct alloc_stats *st)
+{
+    /* The stats.* values are a copy taken when the epoch advances. */
+    uint64_t epoch = 1;
+    size_t sz = sizeof epoch;
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    st->allocated = stat_read("stats.allocated");
+    st->active = stat_read("stats.active");
+    st->resident = stat_read("stats.resident");
+    st->has_pages = 1;
+}
+
+void alloc_name(char *buf, size_t cap)
+{
+    /* "5.3.0-0-g<commit>": the release is what precedes the first '-'. */
+    const char *version = NULL;
+    size_t sz = sizeof version;
+    if (mallctl("version", &version, &sz, NULL, 0) != 0 || !version) version = "unknown";
+    snprintf(buf, cap, "jemalloc-%.*s", (int)strcspn(version, "-"), version);
+}
+
+int alloc_purge(void)
+{
+    return mallctl("arena." STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0) == 0 ? 0
+                                                                                              : -1;
+}
+
+#else /* AddressSanitizer */
+
+void alloc_read_stats(struct alloc_stats *st)
+{
+    *st = (struct alloc_stats){.allocated = __sanitizer_get_current_allocated_bytes()};
+}
+
+void alloc_name(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "libc");
+}
+
+int alloc_purge(void)
+{
+    return 0;
+}
+
+#endif
