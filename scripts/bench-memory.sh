@@ -82,18 +82,24 @@ EOF
 
 rss_bytes() { echo $(( $(vm_rss_kb "$1") * 1024 )); }
 
-# compact_used NAME: RAFT.DEBUG COMPACT, then used_memory growth once the
-# snapshot is done (at most 300 s; "n/a" if it does not finish).
+# compact_used NAME BEFORE: RAFT.DEBUG COMPACT (retried while an automatic
+# snapshot is still being written), then used_memory growth once the log is
+# empty (at most 300 s; "n/a" if it does not get there).
 compact_used() {
-    local before=$2 i
-    cli "$1" raft.debug compact >/dev/null || { echo n/a; return; }
+    local before=$2 i reply
     for i in $(seq 600); do
-        if cli "$1" raft.info | grep -q '^snapshot_in_progress:no' &&
-            cli "$1" raft.info | grep -q '^log_entries:0'; then
-            sleep 1
-            echo $(( $(info_field "$1" used_memory) - before ))
-            return
-        fi
+        reply=$(cli "$1" raft.debug compact 2>&1) || { echo n/a; return; }
+        case "$reply" in
+            OK|*"nothing to compact"*)
+                if cli "$1" raft.info | grep -q '^snapshot_in_progress:no' &&
+                    cli "$1" raft.info | grep -q '^log_entries:0'; then
+                    sleep 1
+                    echo $(( $(info_field "$1" used_memory) - before ))
+                    return
+                fi ;;
+            *"already in progress"*) ;;
+            *) echo n/a; return ;;
+        esac
         sleep 0.5
     done
     echo n/a

@@ -708,7 +708,7 @@ const struct config_def config_defs[] = {
     DEF_INT("raft-snapshot-log-percentage", raft_snapshot_log_percentage, "100", 1, 1000000, 0,
             "a snapshot is also taken once the log applied since the last one reaches this "
             "percentage of that snapshot's size (and raft-snapshot-log-min-size)"),
-    DEF_MEM("raft-log-max-memory", raft_log_max_memory, "8mb", 0, 0,
+    DEF_MEM("raft-log-max-memory", raft_log_max_memory, "4mb", 0, 0,
             "bytes of applied Raft log entries a node keeps in memory; older ones are read "
             "back from disk for a follower that needs them"),
     DEF_BOOL("raft-log-fsync", raft_log_fsync, "yes", 0,
