@@ -18,6 +18,7 @@
 #define HDR 8 /* u32 total bytes | u32 count */
 
 #define ENC_STR6 0x80   /* 10xxxxxx */
+#define ENC_INT13 0xC0  /* 110xxxxx xxxxxxxx: -4096..4095 */
 #define ENC_STR12 0xE0  /* 1110xxxx xxxxxxxx */
 #define ENC_STR32 0xF0
 #define ENC_INT16 0xF1
@@ -88,6 +89,11 @@ static void encode(struct enc *e, const void *p, size_t len)
         if (v >= 0 && v <= 127) {
             e->head[0] = (unsigned char)v;
             e->head_len = 1;
+        } else if (v >= -4096 && v <= 4095) {
+            uint16_t u = (uint16_t)(v & 0x1fff); /* 13-bit two's complement */
+            e->head[0] = (unsigned char)(ENC_INT13 | (u >> 8));
+            e->head[1] = (unsigned char)(u & 0xff);
+            e->head_len = 2;
         } else if (v >= INT16_MIN && v <= INT16_MAX) {
             e->head[0] = ENC_INT16;
             put_le(e->head + 1, (uint64_t)v, 2);
@@ -156,6 +162,11 @@ static size_t decode(const unsigned char *p, size_t *str_off, size_t *str_len, l
         *str_off = 1;
         *str_len = h & 0x3f;
         return 1 + *str_len;
+    }
+    if ((h & 0xE0) == ENC_INT13) {
+        long long v = (long long)(h & 0x1f) << 8 | p[1];
+        *ival = v >= 4096 ? v - 8192 : v;
+        return 2;
     }
     if ((h & 0xF0) == ENC_STR12) {
         *str_off = 2;

@@ -8,6 +8,7 @@
  * 1..5 bytes that lets the sequence be walked from the end:
  *   0xxxxxxx                 an integer 0..127 (no payload)
  *   10xxxxxx                 a string of 0..63 bytes
+ *   110xxxxx xxxxxxxx        an integer -4096..4095 (13-bit two's complement)
  *   1110xxxx xxxxxxxx        a string of 64..4095 bytes (12-bit length)
  *   11110000 + u32           a longer string
  *   11110001 + i16 / 11110011 + i32 / 11110100 + i64   an integer

@@ -38,7 +38,7 @@ static void test_values_round_trip(void **state)
     static const char *vals[] = {
         "0", "127", "128", "-1", "32767", "-32768", "32768", "2147483647", "-2147483648",
         "2147483648", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
-        "007", "-0", "+1", " 1", "1.5", "", "abc",
+        "007", "-0", "+1", " 1", "1.5", "", "abc", "4095", "4096", "-4096", "-4097", "999",
     };
     size_t n = sizeof vals / sizeof vals[0];
     unsigned char *lp = lp_new();
@@ -50,7 +50,27 @@ static void test_values_round_trip(void **state)
     long long v;
     assert_true(lp_get_ll(lp, lp_seek(lp, 1), &v) && v == 127);
     assert_false(lp_get_ll(lp, lp_seek(lp, 13), &v)); /* "007" */
+    assert_true(lp_get_ll(lp, lp_seek(lp, 22), &v) && v == -4096);
     lp_free(lp);
+}
+
+/* Small integers take the fewest bytes: 0..127 one header byte, -4096..4095 two, then
+ * 3, 5 and 9; each plus a one-byte back-length. */
+static void test_integer_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        size_t bytes;
+    } cases[] = {{"0", 2}, {"127", 2}, {"128", 3}, {"-1", 3}, {"4095", 3}, {"-4096", 3},
+                 {"4096", 4}, {"-4097", 4}, {"32767", 4}, {"32768", 6}, {"2147483648", 10}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char *lp = lp_new();
+        size_t empty = lp_bytes(lp);
+        lp = lp_append(lp, cases[i].v, strlen(cases[i].v));
+        assert_int_equal(lp_bytes(lp) - empty, cases[i].bytes);
+        lp_free(lp);
+    }
 }
 
 /* Lengths around every header size and back-length size. */
@@ -182,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_round_trip),
+        cmocka_unit_test(test_integer_sizes),
         cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_find_with_skip),
         cmocka_unit_test(test_model),
