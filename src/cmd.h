@@ -71,6 +71,9 @@ enum cmd_flags {
                                * COMMAND's nondeterministic_output_order */
     CMD_EXEC = 1u << 20,      /* EXEC: routed by the flags of the queued commands */
     CMD_BLOCKING = 1u << 21,  /* may block the client (none yet: BLPOP and friends) */
+    CMD_ABSENT_NOOP = 1u << 22, /* a write that changes nothing when every key it names is
+                                 * absent (SPOP, DEL, ...): src/dispatch.c serves such a
+                                 * call on the leader as a linearizable read, no entry */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the

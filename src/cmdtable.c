@@ -201,7 +201,7 @@ const struct command cmd_table_core[] = {
     {"getset", 3, W | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
      "Returns the previous string value of a key after setting it to a new value.", "key value",
      "write string fast", NULL},
-    {"getdel", 2, W | F, 1, 1, 1, cmd_getdel, "string", "6.2.0",
+    {"getdel", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_getdel, "string", "6.2.0",
      "Returns the string value of a key after deleting the key.", "key", "write string fast", NULL},
     {"getex", -2, W | F, 1, 1, 1, cmd_getex, "string", "6.2.0",
      "Returns the string value of a key after setting its expiration time.",
@@ -255,9 +255,9 @@ const struct command cmd_table_core[] = {
      "key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]", "read string slow", NULL},
 
     /* keyspace */
-    {"del", -2, W, 1, -1, 1, cmd_del, "generic", "1.0.0", "Deletes one or more keys.",
+    {"del", -2, W | CMD_ABSENT_NOOP, 1, -1, 1, cmd_del, "generic", "1.0.0", "Deletes one or more keys.",
      "key [key ...]", "keyspace write slow", NULL},
-    {"unlink", -2, W | F, 1, -1, 1, cmd_unlink, "generic", "4.0.0",
+    {"unlink", -2, W | F | CMD_ABSENT_NOOP, 1, -1, 1, cmd_unlink, "generic", "4.0.0",
      "Asynchronously deletes one or more keys.", "key [key ...]", "keyspace write fast", NULL},
     {"exists", -2, R | F, 1, -1, 1, cmd_exists, "generic", "1.0.0",
      "Determines whether one or more keys exist.", "key [key ...]", "keyspace read fast", NULL},
@@ -297,16 +297,16 @@ const struct command cmd_table_core[] = {
      "keyspace write slow dangerous", NULL},
 
     /* expiry */
-    {"expire", -3, W | F, 1, 1, 1, cmd_expire, "generic", "1.0.0",
+    {"expire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expire, "generic", "1.0.0",
      "Sets the expiration time of a key in seconds.", "key seconds [NX|XX|GT|LT]:condition",
      "keyspace write fast", NULL, cmd_rewrite_expire},
-    {"pexpire", -3, W | F, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
+    {"pexpire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
      "Sets the expiration time of a key in milliseconds.",
      "key milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL, cmd_rewrite_pexpire},
-    {"expireat", -3, W | F, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
+    {"expireat", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
      "Sets the expiration time of a key to a Unix timestamp.",
      "key unix-time-seconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
-    {"pexpireat", -3, W | F, 1, 1, 1, cmd_pexpireat, "generic", "2.6.0",
+    {"pexpireat", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_pexpireat, "generic", "2.6.0",
      "Sets the expiration time of a key to a Unix milliseconds timestamp.",
      "key unix-time-milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
     {"ttl", 2, R | F, 1, 1, 1, cmd_ttl, "generic", "1.0.0",
@@ -319,7 +319,7 @@ const struct command cmd_table_core[] = {
     {"pexpiretime", 2, R | F, 1, 1, 1, cmd_pexpiretime, "generic", "7.0.0",
      "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key",
      "keyspace read fast", NULL},
-    {"persist", 2, W | F, 1, 1, 1, cmd_persist, "generic", "2.2.0",
+    {"persist", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_persist, "generic", "2.2.0",
      "Removes the expiration time of a key.", "key", "keyspace write fast", NULL},
 
     /* connection */

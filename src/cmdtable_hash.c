@@ -26,7 +26,7 @@ const struct command cmd_table_hash[] = {
     {"hmget", -3, R | F, 1, 1, 1, cmd_hmget, "hash", "2.0.0",
      "Returns the values of all fields in a hash.", "key field [field ...]", "read hash fast",
      NULL},
-    {"hdel", -3, W | F, 1, 1, 1, cmd_hdel, "hash", "2.0.0",
+    {"hdel", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_hdel, "hash", "2.0.0",
      "Deletes one or more fields and their values from a hash. Deletes the hash if no fields "
      "remain.",
      "key field [field ...]", "write hash fast", NULL},

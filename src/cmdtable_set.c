@@ -15,7 +15,7 @@ const struct command cmd_table_set[] = {
     {"sadd", -3, W | OOM | F, 1, 1, 1, cmd_sadd, "set", "1.0.0",
      "Adds one or more members to a set. Creates the key if it doesn't exist.",
      "key member [member ...]", "write set fast", NULL},
-    {"srem", -3, W | F, 1, 1, 1, cmd_srem, "set", "1.0.0",
+    {"srem", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_srem, "set", "1.0.0",
      "Removes one or more members from a set. Deletes the set if the last member was removed.",
      "key member [member ...]", "write set fast", NULL},
     {"scard", 2, R | F, 1, 1, 1, cmd_scard, "set", "1.0.0",
@@ -27,7 +27,7 @@ const struct command cmd_table_set[] = {
      "read set fast", NULL},
     {"smembers", 2, R | CMD_UNORDERED, 1, 1, 1, cmd_smembers, "set", "1.0.0",
      "Returns all members of a set.", "key", "read set slow", NULL},
-    {"spop", -2, W | F | CMD_RANDOM, 1, 1, 1, cmd_spop, "set", "1.0.0",
+    {"spop", -2, W | F | CMD_RANDOM | CMD_ABSENT_NOOP, 1, 1, 1, cmd_spop, "set", "1.0.0",
      "Returns one or more random members from a set after removing them. Deletes the set if the "
      "last member was popped.",
      "key [count]", "write set fast", NULL},

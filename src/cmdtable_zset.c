@@ -23,7 +23,7 @@ const struct command cmd_table_zset[] = {
     {"zincrby", 4, W | OOM | F, 1, 1, 1, cmd_zincrby, "sorted-set", "1.2.0",
      "Increments the score of a member in a sorted set.", "key increment member",
      "write sortedset fast", NULL},
-    {"zrem", -3, W | F, 1, 1, 1, cmd_zrem, "sorted-set", "1.2.0",
+    {"zrem", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zrem, "sorted-set", "1.2.0",
      "Removes one or more members from a sorted set. Deletes the sorted set if all members were "
      "removed.",
      "key member [member ...]", "write sortedset fast", NULL},
@@ -70,23 +70,23 @@ const struct command cmd_table_zset[] = {
     {"zrevrangebylex", -4, R, 1, 1, 1, cmd_zrevrangebylex, "sorted-set", "2.8.9",
      "Returns members in a sorted set within a lexicographical range in reverse order.",
      "key max:string min:string [LIMIT offset count]", RS, NULL},
-    {"zremrangebyrank", 4, W, 1, 1, 1, cmd_zremrangebyrank, "sorted-set", "2.0.0",
+    {"zremrangebyrank", 4, W | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zremrangebyrank, "sorted-set", "2.0.0",
      "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all "
      "members were removed.",
      "key start stop", "write sortedset slow", NULL},
-    {"zremrangebyscore", 4, W, 1, 1, 1, cmd_zremrangebyscore, "sorted-set", "1.2.0",
+    {"zremrangebyscore", 4, W | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zremrangebyscore, "sorted-set", "1.2.0",
      "Removes members in a sorted set within a range of scores. Deletes the sorted set if all "
      "members were removed.",
      "key min:double max:double", "write sortedset slow", NULL},
-    {"zremrangebylex", 4, W, 1, 1, 1, cmd_zremrangebylex, "sorted-set", "2.8.9",
+    {"zremrangebylex", 4, W | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zremrangebylex, "sorted-set", "2.8.9",
      "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if "
      "all members were removed.",
      "key min:string max:string", "write sortedset slow", NULL},
-    {"zpopmin", -2, W | F, 1, 1, 1, cmd_zpopmin, "sorted-set", "5.0.0",
+    {"zpopmin", -2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zpopmin, "sorted-set", "5.0.0",
      "Returns the lowest-scoring members from a sorted set after removing them. Deletes the "
      "sorted set if the last member was popped.",
      "key [count]", "write sortedset fast", NULL},
-    {"zpopmax", -2, W | F, 1, 1, 1, cmd_zpopmax, "sorted-set", "5.0.0",
+    {"zpopmax", -2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zpopmax, "sorted-set", "5.0.0",
      "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
      "sorted set if the last member was popped.",
      "key [count]", "write sortedset fast", NULL},
@@ -126,7 +126,7 @@ const struct command cmd_table_zset[] = {
     {"zintercard", -3, R, 0, 0, 0, cmd_zintercard, "sorted-set", "7.0.0",
      "Returns the number of members of the intersect of multiple sorted sets.",
      "numkeys:integer key [key ...] [LIMIT limit:integer]", RS, NULL, NULL, t_zset_numkeys_keys},
-    {"zmpop", -4, W, 0, 0, 0, cmd_zmpop, "sorted-set", "7.0.0",
+    {"zmpop", -4, W | CMD_ABSENT_NOOP, 0, 0, 0, cmd_zmpop, "sorted-set", "7.0.0",
      "Returns the highest- or lowest-scoring members from one or more sorted sets after removing "
      "them. Deletes the sorted set if the last member was popped.",
      "numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]", "write sortedset slow", NULL,

@@ -57,13 +57,43 @@ static int must_wait(const struct client *c, int argc, const struct resp_arg *ar
     return !(cmd->flags & CMD_WRITE);
 }
 
-/* 1 if this call goes through the log: a write, or a read whose writes
- * hook says it would change the keyspace (decided by the leader only: a
- * follower runs such a read without changing anything). */
+/* A write flagged CMD_ABSENT_NOOP (SPOP, ZPOPMIN, DEL, HDEL, ...) changes
+ * nothing when every key it names is absent, and redis-server propagates
+ * nothing for it. On the leader, such a call whose keys are physically
+ * absent (a key kept past its expiry would be deleted: a write) and have no
+ * write on its way through the log (staged or proposed, the caller's own
+ * included, src/inflight.h) is served as a linearizable read: a ReadIndex
+ * round, then the handler on the still absent keys. Every acknowledged
+ * write to those keys is applied (none is in flight), so their absence is
+ * the committed state; a write arriving meanwhile is checked again when the
+ * read is released (dispatch runs again), and goes through the log if the
+ * keys appeared. A queue's worth of pops on an emptied key then costs no
+ * fsync, as on redis-server. */
+#define NOOP_KEYS_MAX 64
+static int absent_noop(struct server *srv, const struct command *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    if (!(cmd->flags & CMD_ABSENT_NOOP) || !node_is_leader(srv)) return 0;
+    int idx[NOOP_KEYS_MAX];
+    int n = cmd_get_keys(cmd, argc, argv, idx, NOOP_KEYS_MAX);
+    if (n == 0 || n == NOOP_KEYS_MAX) return 0;
+    for (int i = 0; i < n; i++) {
+        const struct resp_arg *k = &argv[idx[i]];
+        if (kv_physically_exists(&srv->kv, k->ptr, k->len) ||
+            sm_write_in_flight(srv, k->ptr, k->len))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if this call goes through the log: a write (but an absent-key no-op,
+ * above), or a read whose writes hook says it would change the keyspace
+ * (decided by the leader only: a follower runs such a read without
+ * changing anything). */
 static int call_writes(struct server *srv, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    if (cmd->flags & CMD_WRITE) return 1;
+    if (cmd->flags & CMD_WRITE) return !absent_noop(srv, cmd, argc, argv);
     return cmd->writes && node_is_leader(srv) &&
            cmd->writes(&srv->kv, argc, argv, server_now_ms());
 }
@@ -77,6 +107,8 @@ static enum node_route route(struct client *c, const struct command *cmd, int ar
     uint32_t flags = exec ? c->mstate.cmd_flags : cmd->flags;
     if (exec && !(c->flags & CLIENT_MULTI)) flags = 0;
     if (writes) flags |= CMD_WRITE;
+    else if (!exec && (flags & CMD_WRITE)) /* an absent-key no-op: a read */
+        flags = (flags & ~(uint32_t)CMD_WRITE) | CMD_READONLY;
     /* Forwarded replies are pending and this node now leads: what it would
      * run itself must not overtake them (proxy.h). */
     if (c->pending_proxied && node_is_leader(c->srv)) return NODE_WAIT;
