@@ -327,6 +327,14 @@ static bool handle_term(struct raft *r, const struct raft_msg *m)
          * also waits a timeout: it may have acknowledged a lease before it crashed. */
         bool recent = r->leader != 0 || (r->cfg.read_mode == RAFT_READ_LEASE &&
                                          r->ticks < r->cfg.election_ticks);
+        if (vote_req && m->from == r->leader) {
+            /* Our leader campaigns: it gave up leading our term for good (it cannot lead
+             * it again), lease included. Forget it, so that the bytes it keeps sending
+             * stop passing for a leader's liveness (raft_receiving()): otherwise we
+             * would ignore its requests for ever, and never time out ourselves. */
+            r->leader = 0;
+            recent = false;
+        }
         if (vote_req && !m->transfer && recent && r->election_elapsed < r->cfg.election_ticks)
             return false;
         if (m->type == RAFT_MSG_PREVOTE || (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject))

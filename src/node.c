@@ -243,6 +243,10 @@ static void reply_refused(struct server *srv, struct client *c, int rc)
  * from here, not from our last heartbeat or answer. */
 static void ping_peers(struct node *n)
 {
+    /* Nobody to reassure without a leader: pinging every peer (to = 0) would
+     * pass for a leader's liveness with followers that still take us for
+     * theirs. */
+    if (n->role != RAFT_LEADER && n->leader == 0) return;
     transport_ping(n->tr, n->role == RAFT_LEADER ? 0 : n->leader);
     transport_flush(n->tr);
 }

@@ -310,6 +310,42 @@ static void test_receiving_from_leader_keeps_follower(void **state)
     fx_free(&f);
 }
 
+/* A leader that stepped down (CheckQuorum: its followers were busy writing a large
+ * entry, say) and campaigns again while its bytes keep arriving: the followers must
+ * not take those bytes for a leader's liveness for ever. Its campaign shows it gave up
+ * the term: they forget it as their leader, grant its PreVote, and the cluster elects
+ * a leader again (before, they ignored it and never timed out themselves). */
+static void test_leader_that_campaigns_is_no_longer_leader(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    raft_term t = raft_term_of(f.nd[0].r);
+    struct raft_msg pv = fx_msg(RAFT_MSG_PREVOTE, 1, 2, t + 1);
+    pv.index = raft_last_index(f.nd[0].r);
+    pv.log_term = t;
+    raft_receiving(f.nd[1].r, 1);
+    struct raft_msg out;
+    assert_int_equal(fx_step_reply(&f, 1, &pv, RAFT_MSG_PREVOTE_RESP, &out), 1);
+    assert_false(out.reject);
+    assert_int_equal(raft_leader(f.nd[1].r), 0);
+    assert_int_equal(raft_term_of(f.nd[1].r), t); /* PreVote changes no term */
+    /* Its bytes no longer keep node 2's election timer quiet. */
+    for (int k = 0; k < 40 && raft_role_of(f.nd[1].r) == RAFT_FOLLOWER; k++) {
+        raft_receiving(f.nd[1].r, 1);
+        fx_tick(&f, 1, 1);
+    }
+    assert_int_not_equal(raft_role_of(f.nd[1].r), RAFT_FOLLOWER);
+    /* Another server's request, while node 3 still hears from its leader, is ignored. */
+    struct raft_msg other = fx_msg(RAFT_MSG_PREVOTE, 2, 3, t + 1);
+    other.index = raft_last_index(f.nd[0].r);
+    other.log_term = t;
+    raft_receiving(f.nd[2].r, 1);
+    assert_int_equal(fx_step_reply(&f, 2, &other, RAFT_MSG_PREVOTE_RESP, NULL), 0);
+    fx_free(&f);
+}
+
 /* raft_receiving() on a leader: bytes from a follower (busy writing a large entry,
  * say) count for CheckQuorum; without them an isolated leader steps down. */
 static void test_receiving_keeps_check_quorum(void **state)
@@ -356,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_leader_heartbeats_keep_followers),
         cmocka_unit_test(test_receiving_from_leader_keeps_follower),
         cmocka_unit_test(test_receiving_keeps_check_quorum),
+        cmocka_unit_test(test_leader_that_campaigns_is_no_longer_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
