@@ -353,7 +353,10 @@ void raft_tick(struct raft *r);
  *    a peer whose bytes reach it), nothing more (not an answer: a learner's promotion
  *    and the RAFT_EUNSAFE check still need real ones).
  * From anyone else, or in any other role, nothing at all: a message of a new leader or
- * term must arrive whole to count. */
+ * term must arrive whole to count. A follower forgets its leader once a vote or PreVote
+ * request of a higher term arrives from it (it stepped down and campaigns): from then
+ * on its bytes count for nothing, or they would keep the follower from ever timing
+ * out while it ignores the very requests they carry. */
 void raft_receiving(struct raft *r, raft_id from);
 
 /* Feeds one message from a peer. The message is borrowed for the call only (entry and
