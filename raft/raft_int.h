@@ -219,6 +219,14 @@ void raft_reset_timeout(struct raft *r);
 
 /* replication.c */
 void raft_repl_tick_leader(struct raft *r);
+/* Flow control lets another AppendEntries go to p (not snapshotting, no probe out, room
+ * in the pipeline). */
+bool raft_repl_may_send(const struct raft *r, const struct progress *p);
+/* Queues an AppendEntries to p of ents[0..n) (borrowed until advance) after prev, and
+ * moves p's flow control on (REPLICATE: next and the pipeline; PROBE: probe sent).
+ * NULL when out of memory (nothing changed). */
+struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_index prev,
+                                      struct raft_entry *ents, uint32_t n);
 bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty);
 void raft_repl_bcast_append(struct raft *r, bool send_empty);
 void raft_repl_bcast_heartbeat(struct raft *r, uint64_t ctx);

@@ -46,12 +46,9 @@ uint64_t raft_log_release(struct raft *r, uint64_t keep_bytes)
         bytes -= rlog_at(l, ++upto)->len;
     if (upto == l->base) return 0;
     raft_index before = l->base;
-    upto = keep_confs(r, upto);
-    while (r->n_rel_confs && r->rel_confs[r->n_rel_confs - 1].index > upto)
-        r->n_rel_confs--; /* not released after all (runs full) */
-    raft_index base = rlog_release(l, upto);
+    raft_index base = rlog_release(l, keep_confs(r, upto));
     while (r->n_rel_confs && r->rel_confs[r->n_rel_confs - 1].index > base)
-        r->n_rel_confs--;
+        r->n_rel_confs--; /* not released after all (the term runs were full) */
     if (r->n_msgs == 0) /* nothing borrows the data: free it now (raft_snapshot_taken) */
         rlog_release_garbage(l);
     return base - before;
@@ -120,25 +117,13 @@ static int send_loaded(struct raft *r, struct progress *p, raft_index prev,
     if (total > UINT32_MAX) return RAFT_EINVAL;
     uint8_t *buf = raft_buf_alloc(r, (uint32_t)total);
     struct raft_entry *copy = buf ? raft_msg_entries(r, n) : NULL;
-    struct raft_msg *m = copy ? raft_msg_new(r, RAFT_MSG_APPEND, p->id) : NULL;
-    if (!m) return RAFT_ENOMEM;
+    if (!copy) return RAFT_ENOMEM;
     for (uint32_t i = 0, off = 0; i < n; off += ents[i++].len) {
         copy[i] = ents[i];
         copy[i].data = ents[i].len ? buf + off : NULL;
         if (ents[i].len) memcpy(buf + off, ents[i].data, ents[i].len);
     }
-    m->index = prev;
-    m->log_term = rlog_term(&r->log, prev);
-    m->commit = r->commit;
-    m->n_entries = n;
-    m->entries = copy;
-    if (p->state == PR_REPLICATE) {
-        p->next += n;
-        raft_inflight_add(p, p->next - 1);
-    } else {
-        p->probe_sent = true;
-    }
-    return 0;
+    return raft_repl_append_msg(r, p, prev, copy, n) ? 0 : RAFT_ENOMEM;
 }
 
 int raft_log_entries(struct raft *r, raft_id to, raft_index prev, const struct raft_entry *ents,
@@ -148,14 +133,11 @@ int raft_log_entries(struct raft *r, raft_id to, raft_index prev, const struct r
     struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;
     if (!p || !p->load_outstanding) return 0; /* no longer asked for */
     p->load_outstanding = false;
+    if (prev < r->log.snap_index) return 0; /* compacted meanwhile: a snapshot follows */
     if (n > r->cfg.max_entries_per_msg) n = r->cfg.max_entries_per_msg;
-    if (prev < r->log.snap_index || !entries_match(r, prev, ents, n))
-        return prev < r->log.snap_index ? 0 : RAFT_EINVAL;
-    bool current = p->state != PR_SNAPSHOT && prev == p->next - 1 &&
-                   !(p->state == PR_PROBE && p->probe_sent) &&
-                   !(p->state == PR_REPLICATE && raft_inflight_full(r, p));
+    if (!entries_match(r, prev, ents, n)) return RAFT_EINVAL;
     if (n == 0) return 0; /* the driver could not read them: the next heartbeat answer retries */
-    if (current) {
+    if (prev == p->next - 1 && raft_repl_may_send(r, p)) {
         int rc = send_loaded(r, p, prev, ents, n);
         if (rc != 0) return rc;
     }

@@ -27,12 +27,37 @@ static uint32_t batch_len(const struct raft *r, raft_index from)
     return n;
 }
 
+bool raft_repl_may_send(const struct raft *r, const struct progress *p)
+{
+    return !(p->state == PR_SNAPSHOT || (p->state == PR_PROBE && p->probe_sent) ||
+             (p->state == PR_REPLICATE && raft_inflight_full(r, p)));
+}
+
+struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_index prev,
+                                      struct raft_entry *ents, uint32_t n)
+{
+    struct raft_msg *m = raft_msg_new(r, RAFT_MSG_APPEND, p->id);
+    if (!m)
+        return NULL;
+    m->index = prev;
+    m->log_term = rlog_term(&r->log, prev);
+    m->commit = r->commit;
+    m->n_entries = n;
+    m->entries = ents;
+    if (p->state == PR_REPLICATE && n) {
+        p->next += n;
+        raft_inflight_add(p, p->next - 1);
+    } else if (p->state == PR_PROBE) {
+        p->probe_sent = true;
+    }
+    return m;
+}
+
 /* Sends the next AppendEntries to p if flow control allows. Returns true if a message
  * carrying entries went out (callers loop on it to fill the pipeline). */
 bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
 {
-    if (p->state == PR_SNAPSHOT || (p->state == PR_PROBE && p->probe_sent) ||
-        (p->state == PR_REPLICATE && raft_inflight_full(r, p)))
+    if (!raft_repl_may_send(r, p))
         return false;
     raft_index prev = p->next - 1;
     if (!rlog_term_known(&r->log, prev)) { /* compacted away: needs a snapshot (§5) */
@@ -47,23 +72,9 @@ bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
     struct raft_entry *ents = n ? raft_msg_entries(r, n) : NULL;
     if (n && !ents)
         return false;
-    struct raft_msg *m = raft_msg_new(r, RAFT_MSG_APPEND, p->id);
-    if (!m)
-        return false;
-    m->index = prev;
-    m->log_term = rlog_term(&r->log, prev);
-    m->commit = r->commit;
-    m->n_entries = n;
-    m->entries = ents;
     for (uint32_t i = 0; i < n; i++)
         ents[i] = *rlog_at(&r->log, p->next + i);
-    if (p->state == PR_REPLICATE && n) {
-        p->next += n;
-        raft_inflight_add(p, p->next - 1);
-    } else if (p->state == PR_PROBE) {
-        p->probe_sent = true;
-    }
-    return n > 0;
+    return raft_repl_append_msg(r, p, prev, ents, n) && n > 0;
 }
 
 void raft_repl_bcast_append(struct raft *r, bool send_empty)

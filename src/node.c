@@ -743,11 +743,11 @@ static void flush_peers(void *ud)
      * its followers (it cannot send heartbeats, and their election timers
      * would fire): raft_receiving() on the other side. */
     int64_t now = util_monotonic_us();
-    if (n->leader && now - n->ping_us >= n->ping_every_us) {
-        transport_ping(n->tr, n->role == RAFT_LEADER ? 0 : n->leader);
+    if (now - n->ping_us >= n->ping_every_us) {
+        ping_peers(n);
         n->ping_us = now;
     }
-    transport_flush(n->tr);
+    transport_flush(n->tr); /* a no-op when ping_peers flushed */
 }
 
 /* First boot: record the initial configuration before anything else, so a
