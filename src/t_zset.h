@@ -10,12 +10,15 @@
  *     that reads back as the same double (integers as integers); used while
  *     the set has at most zset-max-listpack-entries members, none longer than
  *     zset-max-listpack-value bytes;
- *   - "skiplist": a skiplist with spans (rank in O(log n)) plus a dict
- *     (src/dict.h) member -> node; the pointer carries a tag in its lowest
- *     bit. A node's level comes from a fixed hash of its member, not from a
- *     random generator, so the structure is the same on every replica.
- * A set converts to skiplist once and never back, as Redis. An empty sorted
- * set never exists.
+ *   - "skiplist" (Redis's name for its large encoding, kept for OBJECT
+ *     ENCODING and for tools that read it): an order-statistic B+tree
+ *     (src/zbtree.h: rank and select in O(log n), a few cache misses per
+ *     search where a skiplist takes dozens) plus a dict (src/dict.h) member
+ *     -> score, whose entries are the tree's elements; the pointer carries a
+ *     tag in its lowest bit. Nothing in it is random, so the structure is the
+ *     same on every replica.
+ * A set converts to the big encoding once and never back, as Redis. An empty
+ * sorted set never exists.
  *
  * Ranks count from 0 in ascending order. Positions (struct zpos) walk the
  * set in order either way whatever the encoding; a position is valid until
@@ -44,8 +47,9 @@ struct zelem {
 /* A place in a sorted set (an element, or past either end). */
 struct zpos {
     const void *zs;
-    void *node;   /* skiplist node, NULL past the ends */
-    size_t off;   /* listpack: the member's offset; lp_end() past the ends */
+    void *node;   /* big: the tree's leaf, NULL past the ends */
+    size_t off;   /* listpack: the member's offset, lp_end() past the ends;
+                     big: the slot in the leaf */
 };
 
 void *t_zset_new(void);

@@ -392,13 +392,11 @@ static void scan_elem(void *ud, const char *m, size_t len, double score)
 
 static void scan_entry(void *ud, struct dict_entry *e)
 {
-    double score;
-    memcpy(&score, e->val, sizeof score); /* a node starts with its score */
-    scan_elem(ud, e->key, e->key_len, score);
+    scan_elem(ud, e->key, e->key_len, t_zset_entry_score(e));
 }
 
 /* A listpack sorted set is returned whole with cursor 0, as Redis does; a
- * skiplist's dict is walked a page at a time. */
+ * big ("skiplist") set's dict is walked a page at a time. */
 void cmd_zscan(struct cmd_ctx *c)
 {
     uint64_t cursor;

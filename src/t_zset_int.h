@@ -10,6 +10,7 @@
 #include "t_zset.h"
 
 struct dict;
+struct dict_entry;
 
 /* The sorted set at key for a read / a write: NULL if absent; *wrong after
  * replying WRONGTYPE. */
@@ -21,8 +22,9 @@ void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val
 /* One element of a reply: the member, its score if withscores; as a
  * [member, score] pair in RESP3 when pair is set. */
 void t_zset_reply_elem(struct resp_out *o, const struct zelem *e, int withscores, int pair);
-/* A skiplist set's member dict (values: nodes, which start with their
- * double score), or NULL for a listpack (ZSCAN). */
+/* A big ("skiplist") set's member dict, or NULL for a listpack (ZSCAN);
+ * t_zset_entry_score reads the score one of its entries holds. */
 struct dict *t_zset_dict(const void *zs);
+double t_zset_entry_score(const struct dict_entry *e);
 
 #endif
