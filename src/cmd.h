@@ -74,6 +74,9 @@ enum cmd_flags {
     CMD_ABSENT_NOOP = 1u << 22, /* a write that changes nothing when every key it names is
                                  * absent (SPOP, DEL, ...): src/dispatch.c serves such a
                                  * call on the leader as a linearizable read, no entry */
+    CMD_MEMBER_ARG = 1u << 23,  /* argv[2] is looked up in the key's value (HSET's field,
+                                 * SADD's first member): prefetched when applied (src/sm.c) */
+    CMD_MEMBER_LAST = 1u << 24, /* likewise the last argument (ZADD's, ZINCRBY's member) */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the

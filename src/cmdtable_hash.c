@@ -12,13 +12,13 @@
 #define OOM CMD_DENYOOM
 
 const struct command cmd_table_hash[] = {
-    {"hset", -4, W | OOM | F, 1, 1, 1, cmd_hset, "hash", "2.0.0",
+    {"hset", -4, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_hset, "hash", "2.0.0",
      "Creates or modifies the value of a field in a hash.", "key field value [field value ...]",
      "write hash fast", NULL},
-    {"hsetnx", 4, W | OOM | F, 1, 1, 1, cmd_hsetnx, "hash", "2.0.0",
+    {"hsetnx", 4, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_hsetnx, "hash", "2.0.0",
      "Sets the value of a field in a hash only when the field doesn't exist.", "key field value",
      "write hash fast", NULL},
-    {"hmset", -4, W | OOM | F, 1, 1, 1, cmd_hmset, "hash", "2.0.0",
+    {"hmset", -4, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_hmset, "hash", "2.0.0",
      "Sets the values of multiple fields.", "key field value [field value ...]",
      "write hash fast", NULL},
     {"hget", 3, R | F, 1, 1, 1, cmd_hget, "hash", "2.0.0", "Returns the value of a field in a hash.",
@@ -26,7 +26,7 @@ const struct command cmd_table_hash[] = {
     {"hmget", -3, R | F, 1, 1, 1, cmd_hmget, "hash", "2.0.0",
      "Returns the values of all fields in a hash.", "key field [field ...]", "read hash fast",
      NULL},
-    {"hdel", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_hdel, "hash", "2.0.0",
+    {"hdel", -3, W | F | CMD_ABSENT_NOOP | CMD_MEMBER_ARG, 1, 1, 1, cmd_hdel, "hash", "2.0.0",
      "Deletes one or more fields and their values from a hash. Deletes the hash if no fields "
      "remain.",
      "key field [field ...]", "write hash fast", NULL},
@@ -42,11 +42,11 @@ const struct command cmd_table_hash[] = {
      "Returns all values in a hash.", "key", "read hash slow", NULL},
     {"hgetall", 2, R | CMD_UNORDERED, 1, 1, 1, cmd_hgetall, "hash", "2.0.0",
      "Returns all fields and values in a hash.", "key", "read hash slow", NULL},
-    {"hincrby", 4, W | OOM | F, 1, 1, 1, cmd_hincrby, "hash", "2.0.0",
+    {"hincrby", 4, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_hincrby, "hash", "2.0.0",
      "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if "
      "the field doesn't exist.",
      "key field increment", "write hash fast", NULL},
-    {"hincrbyfloat", 4, W | OOM | F, 1, 1, 1, cmd_hincrbyfloat, "hash", "2.6.0",
+    {"hincrbyfloat", 4, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_hincrbyfloat, "hash", "2.6.0",
      "Increments the floating point value of a field by a number. Uses 0 as initial value if the "
      "field doesn't exist.",
      "key field increment:double", "write hash fast", NULL},

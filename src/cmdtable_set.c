@@ -12,10 +12,10 @@
 #define OOM CMD_DENYOOM
 
 const struct command cmd_table_set[] = {
-    {"sadd", -3, W | OOM | F, 1, 1, 1, cmd_sadd, "set", "1.0.0",
+    {"sadd", -3, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_sadd, "set", "1.0.0",
      "Adds one or more members to a set. Creates the key if it doesn't exist.",
      "key member [member ...]", "write set fast", NULL},
-    {"srem", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_srem, "set", "1.0.0",
+    {"srem", -3, W | F | CMD_ABSENT_NOOP | CMD_MEMBER_ARG, 1, 1, 1, cmd_srem, "set", "1.0.0",
      "Removes one or more members from a set. Deletes the set if the last member was removed.",
      "key member [member ...]", "write set fast", NULL},
     {"scard", 2, R | F, 1, 1, 1, cmd_scard, "set", "1.0.0",
@@ -33,7 +33,7 @@ const struct command cmd_table_set[] = {
      "key [count]", "write set fast", NULL},
     {"srandmember", -2, R | CMD_RANDOM, 1, 1, 1, cmd_srandmember, "set", "1.0.0",
      "Get one or multiple random members from a set", "key [count]", "read set slow", NULL},
-    {"smove", 4, W | F, 1, 2, 1, cmd_smove, "set", "1.0.0",
+    {"smove", 4, W | F | CMD_MEMBER_LAST, 1, 2, 1, cmd_smove, "set", "1.0.0",
      "Moves a member from one set to another.", "source destination member", "write set fast",
      NULL},
     {"sinter", -2, R | CMD_UNORDERED, 1, -1, 1, cmd_sinter, "set", "1.0.0",

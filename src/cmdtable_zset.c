@@ -14,16 +14,16 @@
 #define RF "read sortedset fast"
 
 const struct command cmd_table_zset[] = {
-    {"zadd", -4, W | OOM | F, 1, 1, 1, cmd_zadd, "sorted-set", "1.2.0",
+    {"zadd", -4, W | OOM | F | CMD_MEMBER_LAST, 1, 1, 1, cmd_zadd, "sorted-set", "1.2.0",
      "Adds one or more members to a sorted set, or updates their scores. Creates the key if it "
      "doesn't exist.",
      "key [NX|XX]:condition [GT|LT]:comparison [CH] [INCR] score:double member "
      "[score:double member ...]",
      "write sortedset fast", NULL},
-    {"zincrby", 4, W | OOM | F, 1, 1, 1, cmd_zincrby, "sorted-set", "1.2.0",
+    {"zincrby", 4, W | OOM | F | CMD_MEMBER_LAST, 1, 1, 1, cmd_zincrby, "sorted-set", "1.2.0",
      "Increments the score of a member in a sorted set.", "key increment member",
      "write sortedset fast", NULL},
-    {"zrem", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zrem, "sorted-set", "1.2.0",
+    {"zrem", -3, W | F | CMD_ABSENT_NOOP | CMD_MEMBER_ARG, 1, 1, 1, cmd_zrem, "sorted-set", "1.2.0",
      "Removes one or more members from a sorted set. Deletes the sorted set if all members were "
      "removed.",
      "key member [member ...]", "write sortedset fast", NULL},

@@ -283,6 +283,14 @@ void dict_prefetch(const struct dict *d, const void *key, size_t len,
     }
 }
 
+struct dict_entry *dict_peek(const struct dict *d, const void *key, size_t len)
+{
+    if (dict_size(d) == 0) return NULL;
+    int which;
+    struct dict_entry **link = lookup((struct dict *)d, key, len, dict_hash(d, key, len), &which);
+    return link ? *link : NULL;
+}
+
 struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *val,
                             struct dict_entry **existing)
 {

@@ -80,6 +80,9 @@ static inline int dict_is_rehashing(const struct dict *d) { return d->rehash_idx
 uint64_t dict_hash(const struct dict *d, const void *key, size_t len);
 /* The entry for key, or NULL.  Performs one rehash step (unless paused). */
 struct dict_entry *dict_find(struct dict *d, const void *key, size_t len);
+/* The entry for key, or NULL, changing nothing (no rehash step): for hints
+ * (src/kv.c's kv_prefetch_member) that must not move the table. */
+struct dict_entry *dict_peek(const struct dict *d, const void *key, size_t len);
 /* Adds key -> val, copying the key (len < 2^32 - 1).  Returns the new entry,
  * or NULL if the key exists already (then *existing, if non-NULL, is set to
  * it and val is not stored).  Performs one rehash step and may start a grow. */

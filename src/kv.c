@@ -384,6 +384,16 @@ uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v)
     return now >= then ? now - then : now + (KV_LRU_MAX - then) + 1;
 }
 
+void kv_prefetch_member(const struct kv *kv, const char *key, size_t klen, const char *member,
+                        size_t mlen, enum dict_prefetch_stage stage)
+{
+    const struct dict_entry *e = dict_peek(&kv->keys, key, klen);
+    const struct kv_val *v = e ? e->val : NULL;
+    if (!v || v->type == KV_STRING || !ops_of(v)->members) return;
+    const struct dict *d = ops_of(v)->members(kv_val_obj(v));
+    if (d) dict_prefetch(d, member, mlen, stage);
+}
+
 size_t kv_memory_usage(const struct kv_val *v, size_t klen, size_t samples)
 {
     size_t n = malloc_usable_size((void *)v) + sizeof(struct dict_entry) + klen + 1;

@@ -147,6 +147,14 @@ static inline void kv_prefetch(const struct kv *kv, const char *key, size_t len,
     dict_prefetch(&kv->keys, key, len, stage);
 }
 
+/* A hint that member (a hash field, a set or sorted-set member) of key's
+ * value will be looked up soon: dict_prefetch's stages on the value's
+ * member dict, if it has one. Reads the keyspace's lines for key, so their
+ * prefetch (kv_prefetch) should come a few commands earlier. Changes
+ * nothing. */
+void kv_prefetch_member(const struct kv *kv, const char *key, size_t klen, const char *member,
+                        size_t mlen, enum dict_prefetch_stage stage);
+
 /* Like kv_lookup_read without touching the value's LRU clock (TYPE, as
  * Redis's LOOKUP_NOTOUCH); hits and misses are counted. */
 struct kv_val *kv_lookup_notouch(struct kv *kv, const char *key, size_t len, int64_t now_ms);

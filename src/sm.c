@@ -62,7 +62,7 @@ void sm_free(struct sm *sm)
     free(sm->scratch.data);
     free(sm->batch.data);
     free(sm->argv);
-    free(sm->keys);
+    free(sm->hints);
     free(sm->parts);
     resp_out_free(&sm->sink);
     inflight_free(&sm->inflight);
@@ -173,21 +173,32 @@ static struct resp_out *reply_to(struct sm *sm, struct client *c)
     return c ? &c->out : &sm->sink;
 }
 
-/* How far ahead of the command being applied a batch prefetches its key's
- * bucket, entry and value (dict_prefetch): one stage per few commands, so
- * each miss has a few commands' time to land. */
-#define PREFETCH_AHEAD 12
-#define PREFETCH_STEP 4
+/* How far ahead of the command being applied a batch prefetches what the
+ * command will look up (dict_prefetch): the key's bucket, entry and value,
+ * then the member's bucket, entry and value in the key's value (a large
+ * hash, set or sorted set), one stage every PREFETCH_STEP commands, so each
+ * miss has a few commands' time to land before the next stage reads it. */
+#define PREFETCH_STEP 3
+#define PREFETCH_STAGES 6
+#define PREFETCH_AHEAD (PREFETCH_STEP * PREFETCH_STAGES)
 
-static void prefetch_key(struct server *srv, uint32_t i, uint32_t ncmds)
+static void prefetch_ahead(struct server *srv, uint32_t i, uint32_t ncmds)
 {
     const struct sm *sm = &srv->sm;
     static const enum dict_prefetch_stage stages[] = {DICT_PREFETCH_VALUE, DICT_PREFETCH_ENTRY,
                                                       DICT_PREFETCH_BUCKET};
-    for (uint32_t s = 0; s < 3; s++) {
+    for (uint32_t s = 0; s < PREFETCH_STAGES; s++) {
         uint32_t k = i + PREFETCH_STEP * (s + 1);
-        if (k < ncmds && sm->keys[k].ptr)
-            kv_prefetch(&srv->kv, sm->keys[k].ptr, sm->keys[k].len, stages[s]);
+        if (k >= ncmds) break;
+        const struct sm_hint *h = &sm->hints[k];
+        if (!h->key.ptr) continue;
+        if (s < 3) {
+            if (h->member.ptr)
+                kv_prefetch_member(&srv->kv, h->key.ptr, h->key.len, h->member.ptr,
+                                   h->member.len, stages[s]);
+        } else {
+            kv_prefetch(&srv->kv, h->key.ptr, h->key.len, stages[s - 3]);
+        }
     }
 }
 
@@ -201,8 +212,9 @@ static void apply_decoded(struct server *srv, struct client *const *clients, siz
     if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, c), (long)ncmds);
     if (type == SM_ENTRY_BATCH)
         for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
-            if (sm->keys[k].ptr)
-                kv_prefetch(&srv->kv, sm->keys[k].ptr, sm->keys[k].len, DICT_PREFETCH_BUCKET);
+            if (sm->hints[k].key.ptr)
+                kv_prefetch(&srv->kv, sm->hints[k].key.ptr, sm->hints[k].key.len,
+                            DICT_PREFETCH_BUCKET);
     for (uint32_t i = 0; i < ncmds; i++) {
         int argc = decode_cmd(sm, p, len, &off); /* validated: cannot fail */
         if (type == SM_ENTRY_EXPIRE) {
@@ -212,7 +224,7 @@ static void apply_decoded(struct server *srv, struct client *const *clients, siz
         }
         if (type == SM_ENTRY_BATCH) {
             c = waiter(clients, nclients, i);
-            prefetch_key(srv, i, ncmds);
+            prefetch_ahead(srv, i, ncmds);
         }
         apply_cmd(srv, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c));
         resp_out_clear(&sm->sink);
@@ -220,23 +232,34 @@ static void apply_decoded(struct server *srv, struct client *const *clients, siz
     }
 }
 
+static void note_hint(struct sm_hint *h, int argc, const struct resp_arg *argv)
+{
+    h->key = argc >= 2 ? argv[1] : (struct resp_arg){0};
+    h->member = (struct resp_arg){0};
+    if (argc < 3) return;
+    const struct command *cmd = cmd_lookup_name(argv[0].ptr, argv[0].len);
+    if (!cmd) return;
+    if (cmd->flags & CMD_MEMBER_ARG) h->member = argv[2];
+    if (cmd->flags & CMD_MEMBER_LAST) h->member = argv[argc - 1];
+}
+
 /* Checks the whole entry before anything is applied: a corrupt entry must
- * not be half-applied. A batch's likely keys are noted for prefetching. */
+ * not be half-applied. A batch's likely lookups are noted for prefetching. */
 static int validate(struct sm *sm, const unsigned char *p, size_t len, int type, uint32_t ncmds)
 {
     size_t off = SM_ENTRY_HEADER_LEN;
     int batch = type == SM_ENTRY_BATCH;
-    if (batch && ncmds > sm->keys_cap) {
+    if (batch && ncmds > sm->hints_cap) {
         if (ncmds > len / 8) return -1; /* each command takes at least 8 bytes */
-        struct resp_arg *n = realloc(sm->keys, ncmds * sizeof *n);
+        struct sm_hint *n = realloc(sm->hints, ncmds * sizeof *n);
         if (!n) abort();
-        sm->keys = n;
-        sm->keys_cap = ncmds;
+        sm->hints = n;
+        sm->hints_cap = ncmds;
     }
     for (uint32_t i = 0; i < ncmds; i++) {
         int argc = decode_cmd(sm, p, len, &off);
         if (argc < 0) return -1;
-        if (batch) sm->keys[i] = argc >= 2 ? sm->argv[1] : (struct resp_arg){0};
+        if (batch) note_hint(&sm->hints[i], argc, sm->argv);
     }
     return off == len ? 0 : -1;
 }

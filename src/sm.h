@@ -80,6 +80,13 @@ struct sm_part {
     size_t off, len;
 };
 
+/* What one command of a batch will look up when applied: its key
+ * (argv[1]), and the member of the key's value the command table names
+ * (CMD_MEMBER_ARG, CMD_MEMBER_LAST); ptr NULL when none. */
+struct sm_hint {
+    struct resp_arg key, member;
+};
+
 struct sm {
     struct sm_buf scratch;   /* reused entry encoding buffer */
     struct sm_part *parts;   /* the entry in scratch, as pieces */
@@ -89,8 +96,8 @@ struct sm {
     struct resp_out sink;    /* replies nobody waits for */
     struct resp_arg *argv;   /* decode scratch */
     size_t argv_cap;
-    struct resp_arg *keys;   /* a batch's likely keys (argv[1]), for prefetching */
-    size_t keys_cap;
+    struct sm_hint *hints;   /* a batch's commands' likely lookups, for prefetching */
+    size_t hints_cap;
     uint64_t applied_entries;
     struct inflight inflight; /* keys of the writes staged or in the log, unapplied */
     struct expiring expiring; /* keys proposed for expiry, unapplied (leader only) */

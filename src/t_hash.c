@@ -245,6 +245,11 @@ static size_t h_memory(const void *obj, size_t samples)
     return sizeof *d + dict_table_bytes(d) + elems;
 }
 
+static struct dict *h_members(const void *obj)
+{
+    return is_ht(obj) ? ht_of(obj) : NULL;
+}
+
 static size_t h_length(const void *obj)
 {
     return h_len(obj);
@@ -301,6 +306,7 @@ const struct kv_type_ops t_hash_ops = {
     .dup = h_dup,
     .length = h_length,
     .memory = h_memory,
+    .members = h_members,
     .save = h_save,
     .load = h_load,
 };

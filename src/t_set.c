@@ -323,6 +323,11 @@ static size_t s_length(const void *obj)
     return t_set_size(obj);
 }
 
+static struct dict *s_members(const void *obj)
+{
+    return is_ht(obj) ? &hs_of(obj)->d : NULL;
+}
+
 static size_t s_memory(const void *obj, size_t samples)
 {
     if (!is_ht(obj)) return malloc_usable_size((void *)obj);
@@ -382,6 +387,7 @@ const struct kv_type_ops t_set_ops = {
     .dup = s_dup,
     .length = s_length,
     .memory = s_memory,
+    .members = s_members,
     .save = s_save,
     .load = s_load,
 };

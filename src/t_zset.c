@@ -559,6 +559,7 @@ const struct kv_type_ops t_zset_ops = {
     .dup = z_dup,
     .length = z_length,
     .memory = z_memory,
+    .members = t_zset_dict,
     .save = z_save,
     .load = z_load,
 };

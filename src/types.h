@@ -56,6 +56,10 @@ struct kv_type_ops {
     /* Bytes the object uses (MEMORY USAGE): exact for compact encodings,
      * estimated from up to `samples` elements for large ones (0: all). */
     size_t (*memory)(const void *obj, size_t samples);
+    /* The dict of obj's members (fields), or NULL when obj is compact or the
+     * op absent: where a member's lookup will miss the cache, for
+     * kv_prefetch_member (src/kv.h). */
+    struct dict *(*members)(const void *obj);
     /* Snapshot: writes obj as bytes through put; load() rebuilds an object
      * from exactly those bytes (choosing its encoding with lim) or returns
      * NULL with a reason in err when they are malformed. save() must write

@@ -202,6 +202,30 @@ static void test_find_mid_rehash(void **state)
     dict_free(&d, NULL);
 }
 
+/* dict_peek finds every key in both tables mid-rehash and never moves the
+ * rehash on (a prefetch hint must not change the table). */
+static void test_peek_changes_nothing(void **state)
+{
+    const size_t n = 4096;
+    struct dict d;
+    char k[32];
+
+    (void)state;
+    dict_init(&d, SEED);
+    for (size_t i = 0; i <= n; i++) /* the last add starts a grow */
+        add_i(&d, i);
+    assert_true(dict_is_rehashing(&d));
+    int64_t idx = d.rehash_idx;
+    for (size_t i = 0; i <= n; i++)
+        assert_ptr_equal(dict_peek(&d, k, key_name(k, sizeof(k), i))->val, val_of(i));
+    assert_null(dict_peek(&d, k, key_name(k, sizeof(k), n + 1)));
+    assert_int_equal(d.rehash_idx, idx);
+    dict_free(&d, NULL);
+    dict_init(&d, SEED);
+    assert_null(dict_peek(&d, k, key_name(k, sizeof(k), 1)));
+    dict_free(&d, NULL);
+}
+
 /* One step moves one bucket and looks at no more than 10 empty ones. */
 static void test_rehash_step_is_bounded(void **state)
 {
@@ -617,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_add_find_delete_100k),
         cmocka_unit_test(test_growth_policy),
         cmocka_unit_test(test_find_mid_rehash),
+        cmocka_unit_test(test_peek_changes_nothing),
         cmocka_unit_test(test_rehash_step_is_bounded),
         cmocka_unit_test(test_binary_keys),
         cmocka_unit_test(test_hash_seeded),
