@@ -24,15 +24,13 @@
 
 static uint8_t *put64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    raft_le_put(p, v, 8);
     return p + 8;
 }
 
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    raft_le_put(p, v, 4);
     return p + 4;
 }
 
@@ -119,19 +117,13 @@ static const uint8_t *take(struct rd *r, size_t n)
 static uint64_t get64(struct rd *r)
 {
     const uint8_t *p = take(r, 8);
-    uint64_t v = 0;
-    for (int i = 0; p && i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
+    return p ? raft_le_get(p, 8) : 0;
 }
 
 static uint32_t get32(struct rd *r)
 {
     const uint8_t *p = take(r, 4);
-    uint32_t v = 0;
-    for (int i = 0; p && i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
+    return p ? (uint32_t)raft_le_get(p, 4) : 0;
 }
 
 static uint8_t get8(struct rd *r)

@@ -54,12 +54,11 @@ uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf)
 {
     assert(raft_conf_valid(c));
     uint32_t n = c->n, off = 4;
-    for (int i = 0; i < 4; i++)
-        buf[i] = (uint8_t)(n >> (8 * i));
+    raft_le_put(buf, n, 4);
     for (uint32_t k = 0; k < n; k++) {
         uint32_t alen = addr_len(c->s[k].addr);
-        for (int i = 0; i < 8; i++)
-            buf[off++] = (uint8_t)(c->s[k].id >> (8 * i));
+        raft_le_put(buf + off, c->s[k].id, 8);
+        off += 8;
         buf[off++] = c->s[k].voter ? 1 : 0;
         buf[off++] = (uint8_t)alen;
         memcpy(buf + off, c->s[k].addr, alen);
@@ -82,9 +81,7 @@ int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
 {
     if (len < 4)
         return RAFT_EMALFORMED;
-    uint32_t n = 0;
-    for (int i = 0; i < 4; i++)
-        n |= (uint32_t)buf[i] << (8 * i);
+    uint32_t n = (uint32_t)raft_le_get(buf, 4);
     if (n > RAFT_MAX_NODES)
         return RAFT_EMALFORMED;
     bool old = len == 4 + n * 9;
@@ -94,9 +91,7 @@ int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
         if (len - off < (old ? 9u : 10u))
             return RAFT_EMALFORMED;
         const uint8_t *p = buf + off;
-        raft_id id = 0;
-        for (int i = 0; i < 8; i++)
-            id |= (raft_id)p[i] << (8 * i);
+        raft_id id = raft_le_get(p, 8);
         if (id == 0 || p[8] > 1 || raft_conf_find(c, id) >= 0)
             return RAFT_EMALFORMED; /* an id must be set and appear once */
         off += 9;

@@ -217,6 +217,22 @@ void raft_handle_vote(struct raft *r, const struct raft_msg *m);
 void raft_handle_vote_resp(struct raft *r, const struct raft_msg *m);
 void raft_reset_timeout(struct raft *r);
 
+/* Little-endian integers in byte buffers: the one codec of the core's
+ * formats (messages, codec.c; configurations, membership.c). */
+static inline void raft_le_put(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t raft_le_get(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
 /* replication.c */
 void raft_repl_tick_leader(struct raft *r);
 /* Flow control lets another AppendEntries go to p (not snapshotting, no probe out, room

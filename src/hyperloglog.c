@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hyperloglog.h"
+#include "le.h"
 #include "util.h"
 
 #define HLL_Q (64 - HLL_P) /* hash bits left after the register index */
@@ -96,17 +97,13 @@ int hll_cache_get(const unsigned char *hll, uint64_t *card)
 {
     const unsigned char *c = hll + 8;
     if (c[7] & CACHE_STALE) return 0;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | c[i];
-    *card = v;
+    *card = le_get64(c);
     return 1;
 }
 
 void hll_cache_set(unsigned char *hll, uint64_t card)
 {
-    for (int i = 0; i < 8; i++)
-        hll[8 + i] = (unsigned char)(card >> (8 * i));
+    le_put64(hll + 8, card);
 }
 
 void hll_cache_invalidate(unsigned char *hll)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "listpack.h"
 #include "util.h"
 
@@ -25,37 +26,19 @@
 #define ENC_INT32 0xF3
 #define ENC_INT64 0xF4
 
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
 
-static uint64_t get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
 
 static void set_bytes(unsigned char *lp, size_t n)
 {
     assert(n <= UINT32_MAX);
-    put_u32(lp, (uint32_t)n);
+    le_put32(lp, (uint32_t)n);
 }
 
 static void set_count(unsigned char *lp, uint32_t n)
 {
-    put_u32(lp + 4, n);
+    le_put32(lp + 4, n);
 }
 
 /* --- encoding one entry --- */
@@ -96,15 +79,15 @@ static void encode(struct enc *e, const void *p, size_t len)
             e->head_len = 2;
         } else if (v >= INT16_MIN && v <= INT16_MAX) {
             e->head[0] = ENC_INT16;
-            put_le(e->head + 1, (uint64_t)v, 2);
+            le_put(e->head + 1, (uint64_t)v, 2);
             e->head_len = 3;
         } else if (v >= INT32_MIN && v <= INT32_MAX) {
             e->head[0] = ENC_INT32;
-            put_le(e->head + 1, (uint64_t)v, 4);
+            le_put(e->head + 1, (uint64_t)v, 4);
             e->head_len = 5;
         } else {
             e->head[0] = ENC_INT64;
-            put_le(e->head + 1, (uint64_t)v, 8);
+            le_put(e->head + 1, (uint64_t)v, 8);
             e->head_len = 9;
         }
     } else {
@@ -118,7 +101,7 @@ static void encode(struct enc *e, const void *p, size_t len)
             e->head_len = 2;
         } else {
             e->head[0] = ENC_STR32;
-            put_le(e->head + 1, len, 4);
+            le_put(e->head + 1, len, 4);
             e->head_len = 5;
         }
         e->str = p;
@@ -176,16 +159,16 @@ static size_t decode(const unsigned char *p, size_t *str_off, size_t *str_len, l
     switch (h) {
     case ENC_STR32:
         *str_off = 5;
-        *str_len = (size_t)get_le(p + 1, 4);
+        *str_len = (size_t)le_get(p + 1, 4);
         return 5 + *str_len;
     case ENC_INT16:
-        *ival = (int16_t)get_le(p + 1, 2);
+        *ival = (int16_t)le_get(p + 1, 2);
         return 3;
     case ENC_INT32:
-        *ival = (int32_t)get_le(p + 1, 4);
+        *ival = (int32_t)le_get(p + 1, 4);
         return 5;
     case ENC_INT64:
-        *ival = (long long)get_le(p + 1, 8);
+        *ival = (long long)le_get(p + 1, 8);
         return 9;
     }
     assert(0 && "corrupt listpack entry header");
@@ -224,12 +207,12 @@ unsigned char *lp_dup(const unsigned char *lp)
 
 size_t lp_bytes(const unsigned char *lp)
 {
-    return get_u32(lp);
+    return le_get32(lp);
 }
 
 uint32_t lp_len(const unsigned char *lp)
 {
-    return get_u32(lp + 4);
+    return le_get32(lp + 4);
 }
 
 size_t lp_first(const unsigned char *lp)

@@ -8,6 +8,7 @@
 #include "../raft/raft.h"
 #include "cmd.h"
 #include "dispatch.h"
+#include "le.h"
 #include "log.h"
 #include "node.h"
 #include "server.h"
@@ -41,13 +42,10 @@ static void buf_release_large(struct sm_buf *b)
 
 static void put_u32(struct sm_buf *b, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) b->data[b->len++] = (char)(v >> (8 * i));
+    le_put32((unsigned char *)b->data + b->len, v);
+    b->len += 4;
 }
 
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 void sm_init(struct sm *sm, uint64_t seed)
 {
@@ -85,9 +83,8 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms)
 /* One more command in the entry in b (its header's ncmds). */
 static void bump_ncmds(struct sm_buf *b)
 {
-    uint32_t n = get_u32((unsigned char *)b->data + 10) + 1;
-    for (int i = 0; i < 4; i++)
-        b->data[10 + i] = (char)(n >> (8 * i));
+    unsigned char *n = (unsigned char *)b->data + 10;
+    le_put32(n, le_get32(n) + 1);
 }
 
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
@@ -108,7 +105,7 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
 static int decode_cmd(struct sm *sm, const unsigned char *p, size_t len, size_t *off)
 {
     if (len - *off < 4) return -1;
-    uint32_t argc = get_u32(p + *off);
+    uint32_t argc = le_get32(p + *off);
     *off += 4;
     if (argc == 0 || argc > SM_ARGC_MAX || argc > (len - *off) / 4) return -1;
     if (argc > sm->argv_cap) {
@@ -119,7 +116,7 @@ static int decode_cmd(struct sm *sm, const unsigned char *p, size_t len, size_t 
     }
     for (uint32_t i = 0; i < argc; i++) {
         if (len - *off < 4) return -1;
-        uint32_t alen = get_u32(p + *off);
+        uint32_t alen = le_get32(p + *off);
         *off += 4;
         if (alen > len - *off) return -1;
         sm->argv[i].ptr = (const char *)p + *off;
@@ -272,8 +269,8 @@ int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, 
         snprintf(err, errlen, "malformed entry header (len %zu)", len);
         return -1;
     }
-    int64_t ts = (int64_t)((uint64_t)get_u32(p + 2) | (uint64_t)get_u32(p + 6) << 32);
-    uint32_t ncmds = get_u32(p + 10);
+    int64_t ts = (int64_t)le_get64(p + 2);
+    uint32_t ncmds = le_get32(p + 10);
     if (validate(&srv->sm, p, len, p[1], ncmds) < 0) {
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
@@ -386,8 +383,7 @@ void sm_leader_started(struct server *srv, uint64_t last_index)
 
 static void put_ts(struct sm_buf *b, int64_t ts_ms)
 {
-    uint64_t ts = (uint64_t)ts_ms;
-    for (int i = 0; i < 8; i++) b->data[2 + i] = (char)(ts >> (8 * i));
+    le_put64((unsigned char *)b->data + 2, (uint64_t)ts_ms);
 }
 
 void sm_flush(struct server *srv)

@@ -15,6 +15,7 @@
 
 #include "checksum.h"
 #include "kv.h"
+#include "le.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -50,33 +51,9 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
 
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
 
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 int snapshot_path(char *out, size_t outlen, const char *dir, const char *name)
 {
@@ -194,9 +171,9 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     }
     unsigned char head[RECORD_HEAD_LEN_V3];
     head[0] = (unsigned char)v->type;
-    put_u32(head + 1, (uint32_t)klen);
-    put_u64(head + 5, vlen);
-    put_u64(head + 13, (uint64_t)v->expire_ms);
+    le_put32(head + 1, (uint32_t)klen);
+    le_put64(head + 5, vlen);
+    le_put64(head + 13, (uint64_t)v->expire_ms);
     w_put(w, head, sizeof head);
     w_put(w, key, klen);
     w_put(w, value, vlen);
@@ -231,17 +208,17 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     uint64_t count = kv_size(kv);
     unsigned char head[SNAPSHOT_HEADER_LEN];
     memcpy(head, HEADER_MAGIC, 8);
-    put_u32(head + 8, SNAPSHOT_VERSION);
-    put_u32(head + 12, 0);
-    put_u64(head + 16, index);
-    put_u64(head + 24, term);
-    put_u64(head + 32, count);
+    le_put32(head + 8, SNAPSHOT_VERSION);
+    le_put32(head + 12, 0);
+    le_put64(head + 16, index);
+    le_put64(head + 24, term);
+    le_put64(head + 32, count);
     w_put(&w, head, sizeof head);
     kv_foreach(kv, write_record, &w);
     w_flush(&w);
     unsigned char trailer[SNAPSHOT_TRAILER_LEN];
     memcpy(trailer, TRAILER_MAGIC, 8);
-    put_u64(trailer + 8, checksum_final(&w.sum));
+    le_put64(trailer + 8, checksum_final(&w.sum));
     if (!w.failed && write_full(w.fd, trailer, sizeof trailer) != 0) w.failed = errno ? errno : EIO;
     if (!w.failed && fsync(w.fd) != 0) w.failed = errno;
     if (close(w.fd) != 0 && !w.failed) w.failed = errno ? errno : EIO;
@@ -339,16 +316,16 @@ static int read_header(struct reader *r, struct snapshot_header *h, char *err, s
     if (memcmp(head, HEADER_MAGIC, 8) != 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "%s is not a raftcache snapshot (bad magic)",
                     r->path);
-    uint32_t version = get_u32(head + 8);
-    if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION || get_u32(head + 12) != 0)
+    uint32_t version = le_get32(head + 8);
+    if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION || le_get32(head + 12) != 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE,
                     "snapshot %s has version %u (flags %u); this build reads versions %d to %d",
-                    r->path, version, get_u32(head + 12), SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION);
+                    r->path, version, le_get32(head + 12), SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION);
     r->version = version;
     r_hash(r, head, sizeof head);
-    h->index = get_u64(head + 16);
-    h->term = get_u64(head + 24);
-    h->key_count = get_u64(head + 32);
+    h->index = le_get64(head + 16);
+    h->term = le_get64(head + 24);
+    h->key_count = le_get64(head + 32);
     return 0;
 }
 
@@ -368,14 +345,14 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
     if (rc) return rc;
     if (r->version >= 3) {
         rec->type = head[0];
-        rec->klen = get_u32(head + 1);
-        rec->vlen = get_u64(head + 5);
-        rec->expire_ms = (int64_t)get_u64(head + 13);
+        rec->klen = le_get32(head + 1);
+        rec->vlen = le_get64(head + 5);
+        rec->expire_ms = (int64_t)le_get64(head + 13);
     } else {
         rec->type = KV_STRING;
-        rec->klen = get_u32(head);
-        rec->vlen = get_u32(head + 4);
-        rec->expire_ms = (int64_t)get_u64(head + 8);
+        rec->klen = le_get32(head);
+        rec->vlen = le_get32(head + 4);
+        rec->expire_ms = (int64_t)le_get64(head + 8);
     }
     uint64_t at = r->pos - n;
     if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !kv_types[rec->type]))
@@ -452,10 +429,10 @@ static int read_trailer(struct reader *r, char *err, size_t errlen)
     if (rc) return rc;
     if (memcmp(t, TRAILER_MAGIC, 8) != 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: no trailer", r->path);
-    if (get_u64(t + 8) != body_hash)
+    if (le_get64(t + 8) != body_hash)
         return fail(err, errlen, SNAPSHOT_EBADFILE,
                     "snapshot %s is corrupt: checksum mismatch (stored %016llx, computed %016llx)",
-                    r->path, (unsigned long long)get_u64(t + 8), (unsigned long long)body_hash);
+                    r->path, (unsigned long long)le_get64(t + 8), (unsigned long long)body_hash);
     return 0;
 }
 
@@ -536,7 +513,7 @@ int snapshot_read_chunk(const char *path, uint64_t index, uint64_t offset, void 
     if (fstat(fd, &sb) != 0 || pread_full(fd, head, sizeof head, 0) != 0)
         rc = fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", path,
                   errno ? strerror(errno) : "short file");
-    else if (memcmp(head, HEADER_MAGIC, 8) != 0 || get_u64(head + 16) != index)
+    else if (memcmp(head, HEADER_MAGIC, 8) != 0 || le_get64(head + 16) != index)
         rc = fail(err, errlen, SNAPSHOT_ESTALE, "%s does not hold snapshot %llu", path,
                   (unsigned long long)index);
     else if (offset > (uint64_t)sb.st_size)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kv.h"
+#include "le.h"
 #include "t_hash.h"
 #include "t_set.h"
 #include "t_zset.h"
@@ -19,8 +20,8 @@ const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
 
 void type_put_u32(type_put_fn *put, void *ud, uint32_t v)
 {
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
+    unsigned char b[4];
+    le_put32(b, v);
     put(ud, b, 4);
 }
 
@@ -35,21 +36,15 @@ void type_put_f64(type_put_fn *put, void *ud, double v)
     uint64_t bits;
     memcpy(&bits, &v, 8);
     unsigned char b[8];
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(bits >> (8 * i));
+    le_put64(b, bits);
     put(ud, b, 8);
 }
 
-static uint64_t get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 int type_get_u32(struct type_reader *r, uint32_t *v)
 {
     if (r->len - r->off < 4) return -1;
-    *v = (uint32_t)get_le(r->p + r->off, 4);
+    *v = (uint32_t)le_get(r->p + r->off, 4);
     r->off += 4;
     return 0;
 }
@@ -67,7 +62,7 @@ int type_get_str(struct type_reader *r, const char **s, size_t *len)
 int type_get_f64(struct type_reader *r, double *v)
 {
     if (r->len - r->off < 8) return -1;
-    uint64_t bits = get_le(r->p + r->off, 8);
+    uint64_t bits = le_get(r->p + r->off, 8);
     memcpy(v, &bits, 8);
     r->off += 8;
     return 0;
