@@ -226,6 +226,16 @@ class Cluster:
         if wait:
             nd.wait_ping()
 
+    def crash_all(self):
+        """kill -9 every node, restarts them all on their dirs, and waits for a
+        leader and for the nodes to agree."""
+        for nd in self.nodes:
+            self.kill9(nd)
+        for nd in self.nodes:
+            self.start(nd, wait=False)
+        self.wait_leader()
+        self.wait_converged()
+
     def kill9(self, nd):
         nd.expect_exit = True
         if nd.alive():

@@ -62,12 +62,7 @@ def test_restart_reloads_the_log_and_trims_it(make_cluster):
     cl = make_cluster(3, {"raft-log-max-memory": WINDOW, "raft-snapshot-threshold": 1_000_000})
     write_types(cl.leader().client(), "r", 3000)
     cl.wait_converged()
-    for nd in list(cl.nodes):
-        cl.kill9(nd)
-    for nd in cl.nodes:
-        cl.start(nd, wait=False)
-    cl.wait_leader()
-    cl.wait_converged()
+    cl.crash_all()
     c = cl.leader().client()
     assert c.hget("r:h7", "f2957") == b"2957"
     for nd in cl.nodes:

@@ -94,8 +94,7 @@ static void test_snapshot_install(void **state)
     fx_init(&f, 3, 3, NULL);
     fx_campaign(&f, 0);
     fx_isolate(&f, 2, true);
-    for (int i = 1; i <= 10; i++)
-        fx_propose(&f, 0, (uint64_t)i);
+    fx_propose_n(&f, 0, 10);
     fx_flush(&f);
     struct fx_node *l = &f.nd[0];
     struct raft_snapshot_meta meta;

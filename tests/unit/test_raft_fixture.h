@@ -322,6 +322,13 @@ static inline uint64_t fx_propose(struct fx *f, int i, uint64_t v)
     return idx;
 }
 
+/* Node i proposes the values 1..n. */
+static inline void fx_propose_n(struct fx *f, int i, int n)
+{
+    for (int v = 1; v <= n; v++)
+        fx_propose(f, i, (uint64_t)v);
+}
+
 static inline void fx_isolate(struct fx *f, int i, bool on)
 {
     for (int k = 0; k < f->n; k++)

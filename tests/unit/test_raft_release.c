@@ -81,8 +81,7 @@ static void test_lagging_follower_reads_back(void **state)
     fx_init(&f, 3, 3, NULL);
     fx_campaign(&f, 0);
     fx_isolate(&f, 2, true);
-    for (int i = 1; i <= 300; i++)
-        fx_propose(&f, 0, (uint64_t)i);
+    fx_propose_n(&f, 0, 300);
     fx_flush(&f);
     struct raft *l = f.nd[0].r;
     assert_int_equal(raft_log_release(l, 0), 301); /* the no-op and the values */
@@ -106,8 +105,7 @@ static void test_log_entries_checked(void **state)
     fx_init(&f, 3, 3, NULL);
     fx_campaign(&f, 0);
     fx_isolate(&f, 2, true);
-    for (int i = 1; i <= 10; i++)
-        fx_propose(&f, 0, (uint64_t)i);
+    fx_propose_n(&f, 0, 10);
     fx_flush(&f);
     struct raft *l = f.nd[0].r;
     raft_log_release(l, 0);
@@ -169,8 +167,7 @@ static void test_new_leader_reads_back(void **state)
     fx_init(&f, 3, 3, NULL);
     fx_campaign(&f, 0);
     fx_isolate(&f, 2, true);
-    for (int i = 1; i <= 50; i++)
-        fx_propose(&f, 0, (uint64_t)i);
+    fx_propose_n(&f, 0, 50);
     fx_run(&f, 2); /* node 2 learns the commit index and applies */
     assert_int_equal(f.nd[1].n_applied, 50);
     raft_log_release(f.nd[1].r, 0);
