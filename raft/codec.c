@@ -52,8 +52,7 @@ static bool encodable(const struct raft_msg *m)
     if (m->type == 0 || m->type >= RAFT_MSG_TYPE_END || m->n_entries > RAFT_MAX_MSG_ENTRIES ||
         !raft_conf_valid(&m->conf) || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
         return false;
-    if (m->type != RAFT_MSG_APPEND && m->n_entries)
-        return false;
+    if (m->type != RAFT_MSG_APPEND && m->n_entries) return false;
     for (uint32_t i = 0; i < m->n_entries; i++)
         if (m->entries[i].len > RAFT_CODEC_MAX_ENTRY || m->entries[i].type > RAFT_ENTRY_CONF)
             return false;
@@ -63,8 +62,7 @@ static bool encodable(const struct raft_msg *m)
 size_t raft_encode(const struct raft_msg *m, uint8_t *buf, size_t cap)
 {
     size_t need = raft_encoded_size(m);
-    if (!encodable(m) || need > cap || need > RAFT_CODEC_MAX_MSG)
-        return 0;
+    if (!encodable(m) || need > cap || need > RAFT_CODEC_MAX_MSG) return 0;
     uint8_t *p = buf;
     *p++ = RAFT_CODEC_VERSION;
     *p++ = m->type;
@@ -80,16 +78,14 @@ size_t raft_encode(const struct raft_msg *m, uint8_t *buf, size_t cap)
             p = put64(p, e->term);
             *p++ = (uint8_t)e->type;
             p = put32(p, e->len);
-            if (e->len)
-                memcpy(p, e->data, e->len);
+            if (e->len) memcpy(p, e->data, e->len);
             p += e->len;
         }
     } else if (m->type == RAFT_MSG_SNAPSHOT) {
         uint32_t conf_len = raft_conf_encode(&m->conf, p + 4);
         p = put32(p, conf_len) + conf_len;
         p = put32(p, m->chunk_len);
-        if (m->chunk_len)
-            memcpy(p, m->chunk, m->chunk_len);
+        if (m->chunk_len) memcpy(p, m->chunk, m->chunk_len);
         p += m->chunk_len;
     }
     return (size_t)(p - buf);
@@ -132,8 +128,7 @@ static uint8_t get8(struct rd *r)
     return p ? *p : 0;
 }
 
-static int decode_entries(struct rd *r, struct raft_msg *m, struct raft_entry *ents,
-                          uint32_t cap)
+static int decode_entries(struct rd *r, struct raft_msg *m, struct raft_entry *ents, uint32_t cap)
 {
     uint32_t n = get32(r);
     if (r->bad || n > RAFT_MAX_MSG_ENTRIES || n > cap || m->index > UINT64_MAX - n - 1 ||
@@ -148,8 +143,7 @@ static int decode_entries(struct rd *r, struct raft_msg *m, struct raft_entry *e
         if (r->bad || e->type > RAFT_ENTRY_CONF || e->len > RAFT_CODEC_MAX_ENTRY)
             return RAFT_EMALFORMED;
         e->data = e->len ? take(r, e->len) : NULL;
-        if (r->bad)
-            return RAFT_EMALFORMED;
+        if (r->bad) return RAFT_EMALFORMED;
     }
     m->n_entries = n;
     m->entries = n ? ents : NULL;
@@ -159,18 +153,15 @@ static int decode_entries(struct rd *r, struct raft_msg *m, struct raft_entry *e
 static int decode_snapshot(struct rd *r, struct raft_msg *m)
 {
     uint32_t conf_len = get32(r);
-    if (r->bad || conf_len > RAFT_CONF_MAX_BYTES)
-        return RAFT_EMALFORMED;
+    if (r->bad || conf_len > RAFT_CONF_MAX_BYTES) return RAFT_EMALFORMED;
     const uint8_t *conf = take(r, conf_len);
     if (r->bad || raft_conf_decode(conf, conf_len, &m->conf) != 0)
         return RAFT_EMALFORMED; /* ids set and unique, addresses well-formed */
     /* raft_conf_decode() also reads the address-less format of old log entries; a
      * version 2 message carries the current format only (that is version 1's layout). */
-    if (raft_conf_size(&m->conf) != conf_len)
-        return RAFT_EMALFORMED;
+    if (raft_conf_size(&m->conf) != conf_len) return RAFT_EMALFORMED;
     m->chunk_len = get32(r);
-    if (r->bad || m->chunk_len > RAFT_CODEC_MAX_ENTRY)
-        return RAFT_EMALFORMED;
+    if (r->bad || m->chunk_len > RAFT_CODEC_MAX_ENTRY) return RAFT_EMALFORMED;
     m->chunk = m->chunk_len ? take(r, m->chunk_len) : NULL;
     return r->bad ? RAFT_EMALFORMED : 0;
 }
@@ -179,8 +170,7 @@ int raft_decode(const uint8_t *buf, size_t len, struct raft_msg *m, struct raft_
                 uint32_t ents_cap)
 {
     memset(m, 0, sizeof(*m));
-    if (!buf || len > RAFT_CODEC_MAX_MSG)
-        return RAFT_EMALFORMED;
+    if (!buf || len > RAFT_CODEC_MAX_MSG) return RAFT_EMALFORMED;
     struct rd r = {buf, len, false};
     uint8_t version = get8(&r), type = get8(&r), flags = get8(&r);
     if (r.bad || version != RAFT_CODEC_VERSION || type == 0 || type >= RAFT_MSG_TYPE_END ||
@@ -194,8 +184,7 @@ int raft_decode(const uint8_t *buf, size_t len, struct raft_msg *m, struct raft_
                        &m->commit, &m->hint, &m->hint_term, &m->ctx,   &m->offset};
     for (int i = 0; i < 10; i++)
         *f[i] = get64(&r);
-    if (r.bad || m->from == 0 || m->to == 0)
-        return RAFT_EMALFORMED;
+    if (r.bad || m->from == 0 || m->to == 0) return RAFT_EMALFORMED;
     int rc = 0;
     if (type == RAFT_MSG_APPEND)
         rc = decode_entries(&r, m, ents, ents_cap);

@@ -46,11 +46,9 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
     raft_term last_term = rlog_last_term(&r->log);
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
-        if (!p->voter || p->id == r->id)
-            continue;
+        if (!p->voter || p->id == r->id) continue;
         struct raft_msg *m = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE, p->id);
-        if (!m)
-            continue;
+        if (!m) continue;
         m->term = pre ? r->term + 1 : r->term;
         m->index = last;
         m->log_term = last_term;
@@ -72,15 +70,13 @@ static bool log_up_to_date(const struct raft *r, raft_term last_term, raft_index
 void raft_handle_vote(struct raft *r, const struct raft_msg *m)
 {
     bool pre = m->type == RAFT_MSG_PREVOTE;
-    bool can_vote = r->vote == m->from || (r->vote == 0 && r->leader == 0) ||
-                    (pre && m->term > r->term);
+    bool can_vote =
+        r->vote == m->from || (r->vote == 0 && r->leader == 0) || (pre && m->term > r->term);
     /* A server that may have lost state it acknowledged votes for no one until it has
      * caught up (raft_set_recovering()). */
     bool grant = can_vote && !r->recovering && log_up_to_date(r, m->log_term, m->index);
-    struct raft_msg *o = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP,
-                                      m->from);
-    if (!o)
-        return;
+    struct raft_msg *o = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP, m->from);
+    if (!o) return;
     o->reject = !grant;
     if (grant && pre) {
         o->term = m->term; /* so the pre-candidate does not discard it as stale */
@@ -93,14 +89,11 @@ void raft_handle_vote(struct raft *r, const struct raft_msg *m)
 void raft_handle_vote_resp(struct raft *r, const struct raft_msg *m)
 {
     bool pre = m->type == RAFT_MSG_PREVOTE_RESP;
-    if (r->role != (pre ? RAFT_PRECANDIDATE : RAFT_CANDIDATE))
-        return;
+    if (r->role != (pre ? RAFT_PRECANDIDATE : RAFT_CANDIDATE)) return;
     /* A granted PreVote carries our future term; everything else carries ours. */
-    if (m->term != (pre && !m->reject ? r->term + 1 : r->term))
-        return;
+    if (m->term != (pre && !m->reject ? r->term + 1 : r->term)) return;
     struct progress *p = raft_pr(r, m->from);
-    if (!p || !p->voter)
-        return;
+    if (!p || !p->voter) return;
     p->vote = m->reject ? -1 : 1;
     if (count_votes(r, 1) >= raft_quorum(r)) {
         if (pre)

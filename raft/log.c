@@ -30,14 +30,12 @@ int rlog_init(struct rlog *l)
 
 static void slab_unref(struct slab *s)
 {
-    if (s && --s->refs == 0)
-        free(s);
+    if (s && --s->refs == 0) free(s);
 }
 
 static int garbage_push(struct rlog *l, struct slab *s)
 {
-    if (!s)
-        return 0;
+    if (!s) return 0;
     if (l->n_garbage == l->cap_garbage) {
         uint32_t cap = l->cap_garbage ? l->cap_garbage * 2 : 64;
         struct slab **g = realloc(l->garbage, cap * sizeof(*g));
@@ -78,8 +76,7 @@ raft_index rlog_last(const struct rlog *l)
 
 struct raft_entry *rlog_at(const struct rlog *l, raft_index i)
 {
-    if (i <= l->base || i > rlog_last(l))
-        return NULL;
+    if (i <= l->base || i > rlog_last(l)) return NULL;
     return &l->ents[l->start + (i - l->base - 1)];
 }
 
@@ -106,12 +103,9 @@ static raft_term run_term(const struct rlog *l, raft_index i)
 
 raft_term rlog_term(const struct rlog *l, raft_index i)
 {
-    if (i == l->snap_index)
-        return l->snap_term;
-    if (i == l->base)
-        return l->base_term;
-    if (i > l->snap_index && i < l->base)
-        return run_term(l, i);
+    if (i == l->snap_index) return l->snap_term;
+    if (i == l->base) return l->base_term;
+    if (i > l->snap_index && i < l->base) return run_term(l, i);
     struct raft_entry *e = rlog_at(l, i);
     return e ? e->term : 0;
 }
@@ -131,12 +125,10 @@ static int grow(struct rlog *l)
     }
     uint64_t cap = l->cap ? l->cap * 2 : 256;
     struct raft_entry *e = realloc(l->ents, cap * sizeof(*e));
-    if (!e)
-        return RAFT_ENOMEM;
+    if (!e) return RAFT_ENOMEM;
     l->ents = e;
     struct slab **s = realloc(l->slabs, cap * sizeof(*s));
-    if (!s)
-        return RAFT_ENOMEM;
+    if (!s) return RAFT_ENOMEM;
     l->slabs = s;
     l->cap = cap;
     return 0;
@@ -155,8 +147,7 @@ static int copy_data(struct rlog *l, const struct raft_part *parts, uint32_t n_p
     if (!s || s->cap - s->used < len) {
         uint32_t cap = len > SLAB_BYTES ? len : SLAB_BYTES;
         s = malloc(sizeof(*s) + cap);
-        if (!s)
-            return RAFT_ENOMEM;
+        if (!s) return RAFT_ENOMEM;
         s->refs = 0;
         s->used = 0;
         s->cap = cap;
@@ -170,8 +161,7 @@ static int copy_data(struct rlog *l, const struct raft_part *parts, uint32_t n_p
     for (uint32_t i = 0, off = 0; i < n_parts; off += parts[i++].len)
         if (parts[i].len) memcpy(p + off, parts[i].data, parts[i].len);
     s->used += (len + 7u) & ~7u;
-    if (s->used > s->cap)
-        s->used = s->cap;
+    if (s->used > s->cap) s->used = s->cap;
     s->refs++;
     *out = p;
     *slab = s;
@@ -182,8 +172,7 @@ int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struc
                       uint32_t n_parts, uint32_t len)
 {
     assert(term >= rlog_last_term(l));
-    if (l->start + l->n == l->cap && grow(l) != 0)
-        return RAFT_ENOMEM;
+    if (l->start + l->n == l->cap && grow(l) != 0) return RAFT_ENOMEM;
     struct raft_entry *e = &l->ents[l->start + l->n];
     struct slab **sp = &l->slabs[l->start + l->n];
     if (copy_data(l, parts, n_parts, len, &e->data, sp) != 0) return RAFT_ENOMEM;
@@ -211,8 +200,7 @@ void rlog_truncate(struct rlog *l, raft_index from)
         if (garbage_push(l, l->slabs[l->start + l->n]) != 0)
             l->slabs[l->start + l->n] = NULL; /* leaked: memory pressure only */
     }
-    if (l->unstable > from)
-        l->unstable = from;
+    if (l->unstable > from) l->unstable = from;
 }
 
 /* After the array lost its head: reuse it from the start when empty, and give memory
@@ -220,10 +208,8 @@ void rlog_truncate(struct rlog *l, raft_index from)
  * restart or a lagging follower, must not pin its peak for good). */
 static void after_drop(struct rlog *l)
 {
-    if (l->n == 0)
-        l->start = 0;
-    if (l->cap <= 1024 || l->n >= l->cap / 4)
-        return;
+    if (l->n == 0) l->start = 0;
+    if (l->cap <= 1024 || l->n >= l->cap / 4) return;
     memmove(l->ents, l->ents + l->start, l->n * sizeof(*l->ents));
     memmove(l->slabs, l->slabs + l->start, l->n * sizeof(*l->slabs));
     l->start = 0;
@@ -255,12 +241,10 @@ static void drop_head(struct rlog *l, uint64_t k)
 static int push_run(struct rlog *l, raft_index first, raft_term term)
 {
     if (l->n_runs == l->cap_runs) {
-        if (l->cap_runs == RLOG_MAX_RUNS)
-            return RAFT_EBUSY;
+        if (l->cap_runs == RLOG_MAX_RUNS) return RAFT_EBUSY;
         uint32_t cap = l->cap_runs ? l->cap_runs * 2 : 8;
         struct term_run *r = realloc(l->runs, cap * sizeof(*r));
-        if (!r)
-            return RAFT_ENOMEM;
+        if (!r) return RAFT_ENOMEM;
         l->runs = r;
         l->cap_runs = cap;
     }
@@ -275,8 +259,7 @@ raft_index rlog_release(struct rlog *l, raft_index upto)
     for (raft_index i = l->base + 1; i <= upto; i++, k++) {
         raft_term t = l->ents[l->start + k].term;
         bool new_run = l->n_runs == 0 || l->runs[l->n_runs - 1].term != t;
-        if (new_run && push_run(l, i, t) != 0)
-            break;
+        if (new_run && push_run(l, i, t) != 0) break;
     }
     drop_head(l, k);
     return l->base;
@@ -298,8 +281,7 @@ void rlog_compact(struct rlog *l, raft_index upto, raft_term term)
     }
     l->snap_index = upto;
     l->snap_term = term;
-    if (l->unstable <= upto)
-        l->unstable = upto + 1;
+    if (l->unstable <= upto) l->unstable = upto + 1;
 }
 
 void rlog_reset(struct rlog *l, raft_index index, raft_term term)
@@ -315,13 +297,10 @@ void rlog_reset(struct rlog *l, raft_index index, raft_term term)
  * (fast back-off, §5.3 of the Raft paper's "optimization" note; terms are monotone). */
 raft_index rlog_find_term_le(const struct rlog *l, raft_index hint, raft_term term)
 {
-    if (hint > rlog_last(l))
-        hint = rlog_last(l);
-    if (hint <= l->snap_index)
-        return hint;
+    if (hint > rlog_last(l)) hint = rlog_last(l);
+    if (hint <= l->snap_index) return hint;
     raft_index lo = l->snap_index, hi = hint; /* answer in [lo, hi] */
-    if (rlog_term(l, hi) <= term)
-        return hi;
+    if (rlog_term(l, hi) <= term) return hi;
     while (hi - lo > 1) { /* invariant: term(lo) <= term or lo == snap, term(hi) > term */
         raft_index mid = lo + (hi - lo) / 2;
         if (rlog_term(l, mid) <= term)

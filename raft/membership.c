@@ -17,8 +17,7 @@
 int raft_conf_find(const struct raft_conf *c, raft_id id)
 {
     for (uint32_t i = 0; i < c->n && i < RAFT_MAX_NODES; i++)
-        if (c->s[i].id == id)
-            return (int)i;
+        if (c->s[i].id == id) return (int)i;
     return -1;
 }
 
@@ -34,11 +33,9 @@ static uint32_t addr_len(const char *a)
 
 bool raft_conf_valid(const struct raft_conf *c)
 {
-    if (c->n > RAFT_MAX_NODES)
-        return false;
+    if (c->n > RAFT_MAX_NODES) return false;
     for (uint32_t k = 0; k < c->n; k++)
-        if (addr_len(c->s[k].addr) >= RAFT_ADDR_MAX)
-            return false;
+        if (addr_len(c->s[k].addr) >= RAFT_ADDR_MAX) return false;
     return true;
 }
 
@@ -79,17 +76,14 @@ uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf)
  */
 int raft_conf_decode(const uint8_t *buf, uint32_t len, struct raft_conf *c)
 {
-    if (len < 4)
-        return RAFT_EMALFORMED;
+    if (len < 4) return RAFT_EMALFORMED;
     uint32_t n = (uint32_t)raft_le_get(buf, 4);
-    if (n > RAFT_MAX_NODES)
-        return RAFT_EMALFORMED;
+    if (n > RAFT_MAX_NODES) return RAFT_EMALFORMED;
     bool old = len == 4 + n * 9;
     uint32_t off = 4;
     memset(c, 0, sizeof(*c));
     for (uint32_t k = 0; k < n; k++) {
-        if (len - off < (old ? 9u : 10u))
-            return RAFT_EMALFORMED;
+        if (len - off < (old ? 9u : 10u)) return RAFT_EMALFORMED;
         const uint8_t *p = buf + off;
         raft_id id = raft_le_get(p, 8);
         if (id == 0 || p[8] > 1 || raft_conf_find(c, id) >= 0)
@@ -126,8 +120,7 @@ static raft_index conf_at(const struct raft *r, raft_index i, struct raft_conf *
 {
     for (; i > r->log.base; i--) {
         const struct raft_entry *e = rlog_at(&r->log, i);
-        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, out) == 0)
-            return i;
+        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, out) == 0) return i;
     }
     for (uint32_t k = r->n_rel_confs; k-- > 0;) {
         if (r->rel_confs[k].index <= i) {
@@ -164,8 +157,7 @@ void raft_member_on_commit(struct raft *r)
 
 static int can_change(const struct raft *r)
 {
-    if (r->role != RAFT_LEADER)
-        return RAFT_ENOTLEADER;
+    if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
     /* one change at a time, and only after an entry of this term committed */
     if (r->transferee || r->conf_index > r->commit || rlog_term(&r->log, r->commit) != r->term)
         return RAFT_EBUSY;
@@ -207,29 +199,23 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
                              const char *addr, raft_index *index)
 {
     int rc = can_change(r);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     struct raft_conf c = r->conf;
     int at = raft_conf_find(&c, id);
-    if (id == 0)
-        return RAFT_EINVAL;
+    if (id == 0) return RAFT_EINVAL;
     if (type == RAFT_CC_ADD_LEARNER) {
         uint32_t alen = addr ? addr_len(addr) : 0;
-        if (at >= 0 || c.n == RAFT_MAX_NODES || alen >= RAFT_ADDR_MAX)
-            return RAFT_EINVAL;
+        if (at >= 0 || c.n == RAFT_MAX_NODES || alen >= RAFT_ADDR_MAX) return RAFT_EINVAL;
         struct raft_server *sv = &c.s[c.n++];
         memset(sv, 0, sizeof(*sv)); /* address tail and padding zero, as decoded confs have */
         sv->id = id;
-        if (alen)
-            memcpy(sv->addr, addr, alen);
+        if (alen) memcpy(sv->addr, addr, alen);
     } else if (type == RAFT_CC_PROMOTE) {
-        if (at < 0 || c.s[at].voter)
-            return RAFT_EINVAL;
+        if (at < 0 || c.s[at].voter) return RAFT_EINVAL;
         if (!caught_up(r, raft_pr(r, id))) return RAFT_EUNSAFE;
         c.s[at].voter = true;
     } else if (type == RAFT_CC_REMOVE) {
-        if (at < 0 || (c.s[at].voter && raft_n_voters(r) == 1))
-            return RAFT_EINVAL;
+        if (at < 0 || (c.s[at].voter && raft_n_voters(r) == 1)) return RAFT_EINVAL;
         c.s[at] = c.s[--c.n];
         memset(&c.s[c.n], 0, sizeof(c.s[c.n]));
     } else {
@@ -240,11 +226,9 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
         return RAFT_EUNSAFE; /* the voters change: the new ones must be able to commit */
     uint8_t buf[RAFT_CONF_MAX_BYTES];
     uint32_t len = raft_conf_encode(&c, buf);
-    if (rlog_append(&r->log, r->term, RAFT_ENTRY_CONF, buf, len) != 0)
-        return RAFT_ENOMEM;
+    if (rlog_append(&r->log, r->term, RAFT_ENTRY_CONF, buf, len) != 0) return RAFT_ENOMEM;
     raft_member_on_append(r, rlog_at(&r->log, rlog_last(&r->log)));
-    if (index)
-        *index = rlog_last(&r->log);
+    if (index) *index = rlog_last(&r->log);
     raft_repl_bcast_append(r, false);
     if (raft_repl_maybe_commit(r)) /* e.g. removing the only other voter */
         raft_repl_bcast_append(r, true);
@@ -256,8 +240,7 @@ int raft_propose_conf_change(struct raft *r, enum raft_conf_change type, raft_id
 void raft_member_tick(struct raft *r)
 {
     raft_pr_prune_departed(r);
-    if (!r->cfg.auto_promote || can_change(r) != 0)
-        return;
+    if (!r->cfg.auto_promote || can_change(r) != 0) return;
     for (uint32_t i = 0; i < r->conf.n; i++) {
         struct progress *p = &r->prs[i];
         if (!p->voter && p->id != r->id && caught_up(r, p) &&
@@ -268,15 +251,12 @@ void raft_member_tick(struct raft *r)
 
 int raft_transfer_leader(struct raft *r, raft_id target)
 {
-    if (r->role != RAFT_LEADER)
-        return RAFT_ENOTLEADER;
-    if (target == r->id || !raft_is_voter(r, target))
-        return RAFT_EINVAL;
-    if (r->transferee)
-        return RAFT_EBUSY;
+    if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
+    if (target == r->id || !raft_is_voter(r, target)) return RAFT_EINVAL;
+    if (r->transferee) return RAFT_EBUSY;
     r->transferee = target;
     r->lease_off_term = r->term; /* the target (or a late TimeoutNow) ignores our lease */
-    r->election_elapsed = 0; /* gives up after one election timeout */
+    r->election_elapsed = 0;     /* gives up after one election timeout */
     struct progress *p = raft_pr(r, target);
     if (p->match == rlog_last(&r->log))
         raft_member_check_transfer(r, p);
@@ -288,7 +268,6 @@ int raft_transfer_leader(struct raft *r, raft_id target)
 /* §3.10: once the target's log matches ours, tell it to campaign now. */
 void raft_member_check_transfer(struct raft *r, struct progress *p)
 {
-    if (r->transferee != p->id || p->match != rlog_last(&r->log))
-        return;
+    if (r->transferee != p->id || p->match != rlog_last(&r->log)) return;
     raft_msg_new(r, RAFT_MSG_TIMEOUT_NOW, p->id);
 }

@@ -43,8 +43,7 @@ int raft_pr_rebuild(struct raft *r)
     if (n_departed > RAFT_MAX_NODES) n_departed = RAFT_MAX_NODES;
     uint32_t n = r->conf.n + n_departed;
     struct progress *np = calloc(n ? n : 1, sizeof(*np));
-    if (!np)
-        return RAFT_ENOMEM;
+    if (!np) return RAFT_ENOMEM;
     for (uint32_t i = 0; i < r->conf.n; i++) {
         const struct raft_server *s = &r->conf.s[i];
         struct progress *old = r->prs ? raft_pr(r, s->id) : NULL;
@@ -142,15 +141,13 @@ static uint64_t quorum_value(const struct raft *r, size_t field_off, uint64_t se
     uint64_t v[RAFT_MAX_NODES];
     uint32_t n = 0;
     for (uint32_t i = 0; i < r->conf.n; i++) {
-        if (!r->prs[i].voter)
-            continue;
+        if (!r->prs[i].voter) continue;
         if (r->prs[i].id == r->id)
             v[n++] = self_value;
         else
             memcpy(&v[n++], (const char *)&r->prs[i] + field_off, sizeof(uint64_t));
     }
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     qsort(v, n, sizeof(v[0]), cmp_desc);
     return v[n / 2];
 }
@@ -159,8 +156,7 @@ static uint64_t quorum_value(const struct raft *r, size_t field_off, uint64_t se
 raft_index raft_quorum_match(const struct raft *r)
 {
     raft_index self = r->log.unstable - 1;
-    if (self > rlog_last(&r->log))
-        self = rlog_last(&r->log);
+    if (self > rlog_last(&r->log)) self = rlog_last(&r->log);
     return quorum_value(r, offsetof(struct progress, match), self);
 }
 

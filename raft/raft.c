@@ -44,11 +44,9 @@ static bool config_valid(const struct raft_config *c)
 int raft_create(const struct raft_config *c, struct raft **out)
 {
     *out = NULL;
-    if (!config_valid(c))
-        return RAFT_EINVAL;
+    if (!config_valid(c)) return RAFT_EINVAL;
     struct raft *r = calloc(1, sizeof(*r));
-    if (!r)
-        return RAFT_ENOMEM;
+    if (!r) return RAFT_ENOMEM;
     r->cfg = *c;
     r->id = c->id;
     r->rng = c->seed ^ (0x9e3779b97f4a7c15ull * c->id);
@@ -67,8 +65,7 @@ int raft_create(const struct raft_config *c, struct raft **out)
 
 void raft_free(struct raft *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     rlog_destroy(&r->log);
     for (uint32_t i = 0; i < r->n_bufs; i++)
         free(r->bufs[i]);
@@ -105,19 +102,15 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
         if (e->index != rlog_last(&r->log) + 1 || e->term < rlog_last_term(&r->log) ||
             e->term > hs->term)
             return RAFT_EINVAL;
-        if (rlog_append(&r->log, e->term, e->type, e->data, e->len) != 0)
-            return RAFT_ENOMEM;
-        if (e->type == RAFT_ENTRY_CONF)
-            raft_member_on_append(r, rlog_at(&r->log, e->index));
+        if (rlog_append(&r->log, e->term, e->type, e->data, e->len) != 0) return RAFT_ENOMEM;
+        if (e->type == RAFT_ENTRY_CONF) raft_member_on_append(r, rlog_at(&r->log, e->index));
     }
     r->log.unstable = rlog_last(&r->log) + 1;
     r->term = hs->term;
     r->vote = hs->vote;
     r->commit = hs->commit;
-    if (r->commit > rlog_last(&r->log))
-        r->commit = rlog_last(&r->log);
-    if (r->commit < meta->index)
-        r->commit = meta->index;
+    if (r->commit > rlog_last(&r->log)) r->commit = rlog_last(&r->log);
+    if (r->commit < meta->index) r->commit = meta->index;
     r->applied = meta->index;
     r->prev_hs = (struct raft_hard_state){r->term, r->vote, r->commit};
     return raft_pr_rebuild(r);
@@ -145,8 +138,7 @@ uint64_t raft_rand(struct raft *r)
 struct progress *raft_pr(struct raft *r, raft_id id)
 {
     for (uint32_t i = 0; i < r->n_prs; i++)
-        if (r->prs[i].id == id)
-            return &r->prs[i];
+        if (r->prs[i].id == id) return &r->prs[i];
     return NULL;
 }
 
@@ -176,8 +168,7 @@ struct raft_msg *raft_msg_new(struct raft *r, uint8_t type, raft_id to)
     if (r->n_msgs == r->cap_msgs) {
         uint32_t cap = r->cap_msgs ? r->cap_msgs * 2 : 16;
         struct raft_msg *m = realloc(r->msgs, cap * sizeof(*m));
-        if (!m)
-            return NULL; /* dropping a message is always safe in Raft */
+        if (!m) return NULL; /* dropping a message is always safe in Raft */
         r->msgs = m;
         r->cap_msgs = cap;
     }
@@ -202,8 +193,7 @@ struct raft_entry *raft_msg_entries(struct raft *r, uint32_t n)
     if (!b) {
         uint32_t cap = n > 4096 ? n : 4096;
         b = malloc(sizeof(*b) + cap * sizeof(struct raft_entry));
-        if (!b)
-            return NULL;
+        if (!b) return NULL;
         b->used = 0;
         b->cap = cap;
         b->next = r->blocks;
@@ -217,8 +207,7 @@ struct raft_entry *raft_msg_entries(struct raft *r, uint32_t n)
 void *raft_buf_keep(struct raft *r, const void *data, uint32_t len)
 {
     void *p = raft_buf_alloc(r, len);
-    if (p && len)
-        memcpy(p, data, len);
+    if (p && len) memcpy(p, data, len);
     return p;
 }
 
@@ -227,14 +216,12 @@ void *raft_buf_alloc(struct raft *r, uint32_t len)
     if (r->n_bufs == r->cap_bufs) {
         uint32_t cap = r->cap_bufs ? r->cap_bufs * 2 : 8;
         void **b = realloc(r->bufs, cap * sizeof(*b));
-        if (!b)
-            return NULL;
+        if (!b) return NULL;
         r->bufs = b;
         r->cap_bufs = cap;
     }
     void *p = malloc(len ? len : 1);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     r->bufs[r->n_bufs++] = p;
     return p;
 }
@@ -293,8 +280,7 @@ void raft_become_leader(struct raft *r)
         return;
     }
     raft_repl_bcast_append(r, false);
-    if (raft_repl_maybe_commit(r))
-        raft_repl_bcast_append(r, true);
+    if (raft_repl_maybe_commit(r)) raft_repl_bcast_append(r, true);
 }
 
 /* ---- inputs ---- */
@@ -325,8 +311,8 @@ static bool handle_term(struct raft *r, const struct raft_msg *m)
          * exempt. A leader ignores them too; if its own term is stale it learns so from
          * the reply its next heartbeat gets. In lease mode a freshly (re)started server
          * also waits a timeout: it may have acknowledged a lease before it crashed. */
-        bool recent = r->leader != 0 || (r->cfg.read_mode == RAFT_READ_LEASE &&
-                                         r->ticks < r->cfg.election_ticks);
+        bool recent = r->leader != 0 ||
+                      (r->cfg.read_mode == RAFT_READ_LEASE && r->ticks < r->cfg.election_ticks);
         if (vote_req && m->from == r->leader) {
             /* Our leader campaigns: it gave up leading our term for good (it cannot lead
              * it again), lease included. Forget it, so that the bytes it keeps sending
@@ -351,8 +337,7 @@ static bool handle_term(struct raft *r, const struct raft_msg *m)
                        : m->type == RAFT_MSG_PREVOTE ? RAFT_MSG_PREVOTE_RESP
                                                      : 0;
         struct raft_msg *o = resp ? raft_msg_new(r, resp, m->from) : NULL;
-        if (o)
-            o->reject = true;
+        if (o) o->reject = true;
         return false;
     }
     return true;
@@ -363,8 +348,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
     if (m->to != r->id || m->from == 0 || m->from == r->id || m->type == 0 ||
         m->type >= RAFT_MSG_TYPE_END)
         return RAFT_EINVAL;
-    if (!handle_term(r, m))
-        return 0;
+    if (!handle_term(r, m)) return 0;
     switch (m->type) {
     case RAFT_MSG_APPEND:
     case RAFT_MSG_HEARTBEAT:
@@ -384,8 +368,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
     case RAFT_MSG_APPEND_RESP:
     case RAFT_MSG_HEARTBEAT_RESP:
     case RAFT_MSG_SNAPSHOT_RESP:
-        if (r->role != RAFT_LEADER)
-            return 0;
+        if (r->role != RAFT_LEADER) return 0;
         if (m->type == RAFT_MSG_APPEND_RESP)
             raft_repl_handle_append_resp(r, m);
         else if (m->type == RAFT_MSG_HEARTBEAT_RESP)
@@ -419,19 +402,16 @@ int raft_propose(struct raft *r, const void *data, uint32_t len, raft_index *ind
 int raft_propose_parts(struct raft *r, const struct raft_part *parts, uint32_t n_parts,
                        raft_index *index)
 {
-    if (r->role != RAFT_LEADER)
-        return RAFT_ENOTLEADER;
+    if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
     if (r->transferee || rlog_last(&r->log) - r->commit >= r->cfg.max_uncommitted)
         return RAFT_EBUSY;
     uint64_t len = 0;
     for (uint32_t i = 0; i < n_parts; i++)
         len += parts[i].len;
-    if (len > r->cfg.max_entry_bytes)
-        return RAFT_ETOOBIG;
+    if (len > r->cfg.max_entry_bytes) return RAFT_ETOOBIG;
     if (rlog_append_parts(&r->log, r->term, RAFT_ENTRY_NORMAL, parts, n_parts, (uint32_t)len) != 0)
         return RAFT_ENOMEM;
-    if (index)
-        *index = rlog_last(&r->log);
+    if (index) *index = rlog_last(&r->log);
     r->bcast_pending = true; /* sent at raft_ready(): proposals batch into messages */
     return 0;
 }

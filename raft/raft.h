@@ -133,8 +133,8 @@ enum {
     RAFT_EUNSAFE = -8,    /* conf change refused: the new voters could not commit */
 };
 
-#define RAFT_MAX_NODES 16        /* servers in one configuration */
-#define RAFT_MAX_INFLIGHT 256    /* upper bound of config.max_inflight_msgs */
+#define RAFT_MAX_NODES 16         /* servers in one configuration */
+#define RAFT_MAX_INFLIGHT 256     /* upper bound of config.max_inflight_msgs */
 #define RAFT_MAX_MSG_ENTRIES 4096 /* upper bound of entries in one message */
 
 enum raft_role { RAFT_FOLLOWER = 0, RAFT_PRECANDIDATE, RAFT_CANDIDATE, RAFT_LEADER };
@@ -175,39 +175,39 @@ struct raft_entry {
 };
 
 enum raft_msg_type {
-    RAFT_MSG_APPEND = 1,     /* AppendEntries (Fig. 3.1) */
-    RAFT_MSG_APPEND_RESP,    /* its result */
-    RAFT_MSG_VOTE,           /* RequestVote */
+    RAFT_MSG_APPEND = 1,  /* AppendEntries (Fig. 3.1) */
+    RAFT_MSG_APPEND_RESP, /* its result */
+    RAFT_MSG_VOTE,        /* RequestVote */
     RAFT_MSG_VOTE_RESP,
-    RAFT_MSG_PREVOTE,        /* §9.6: "would you vote for me?", changes no state */
+    RAFT_MSG_PREVOTE, /* §9.6: "would you vote for me?", changes no state */
     RAFT_MSG_PREVOTE_RESP,
-    RAFT_MSG_HEARTBEAT,      /* empty AppendEntries carrying commit and a read round */
+    RAFT_MSG_HEARTBEAT, /* empty AppendEntries carrying commit and a read round */
     RAFT_MSG_HEARTBEAT_RESP,
-    RAFT_MSG_SNAPSHOT,       /* InstallSnapshot chunk (Fig. 5.3) */
+    RAFT_MSG_SNAPSHOT, /* InstallSnapshot chunk (Fig. 5.3) */
     RAFT_MSG_SNAPSHOT_RESP,
-    RAFT_MSG_TIMEOUT_NOW,    /* §3.10: start an election now */
+    RAFT_MSG_TIMEOUT_NOW, /* §3.10: start an election now */
     RAFT_MSG_TYPE_END
 };
 
 /* One message. Which fields matter depends on type; unused ones are zero. */
 struct raft_msg {
-    uint8_t type; /* enum raft_msg_type */
-    bool reject;  /* *_RESP: refused */
-    bool transfer; /* VOTE: part of a leadership transfer, bypasses the leader lease */
-    bool done;     /* SNAPSHOT: last chunk; SNAPSHOT_RESP: snapshot installed */
+    uint8_t type;            /* enum raft_msg_type */
+    bool reject;             /* *_RESP: refused */
+    bool transfer;           /* VOTE: part of a leadership transfer, bypasses the leader lease */
+    bool done;               /* SNAPSHOT: last chunk; SNAPSHOT_RESP: snapshot installed */
     bool must_persist_first; /* output only: see the contract above */
     raft_id from, to;
     raft_term term;
-    raft_index index;   /* APPEND: prev log index; VOTE: last log index;
-                           APPEND_RESP: last matching index (or rejected prev index);
-                           SNAPSHOT(_RESP): snapshot last index */
-    raft_term log_term; /* APPEND: prev log term; VOTE: last log term;
-                           SNAPSHOT: snapshot last term */
-    raft_index commit;  /* APPEND, HEARTBEAT: leader commit */
-    raft_index hint;    /* APPEND_RESP reject: conflict hint index */
+    raft_index index;    /* APPEND: prev log index; VOTE: last log index;
+                            APPEND_RESP: last matching index (or rejected prev index);
+                            SNAPSHOT(_RESP): snapshot last index */
+    raft_term log_term;  /* APPEND: prev log term; VOTE: last log term;
+                            SNAPSHOT: snapshot last term */
+    raft_index commit;   /* APPEND, HEARTBEAT: leader commit */
+    raft_index hint;     /* APPEND_RESP reject: conflict hint index */
     raft_term hint_term; /* APPEND_RESP reject: term at hint (fast back-off) */
-    uint64_t ctx;       /* HEARTBEAT(_RESP): read round */
-    uint64_t offset;    /* SNAPSHOT: chunk offset; SNAPSHOT_RESP: next offset wanted */
+    uint64_t ctx;        /* HEARTBEAT(_RESP): read round */
+    uint64_t offset;     /* SNAPSHOT: chunk offset; SNAPSHOT_RESP: next offset wanted */
     uint32_t n_entries;
     const struct raft_entry *entries; /* APPEND */
     uint32_t chunk_len;
@@ -222,8 +222,8 @@ struct raft_hard_state {
 };
 
 struct raft_snapshot_meta {
-    raft_index index; /* last index the snapshot covers; 0 = no snapshot */
-    raft_term term;   /* term of that entry */
+    raft_index index;      /* last index the snapshot covers; 0 = no snapshot */
+    raft_term term;        /* term of that entry */
     struct raft_conf conf; /* configuration as of that index */
 };
 

@@ -45,7 +45,7 @@ struct rlog {
     raft_term base_term;
     struct term_run *runs; /* terms of (snap_index, base], in index order */
     uint32_t n_runs, cap_runs;
-    uint64_t bytes; /* data bytes of the entries in memory */
+    uint64_t bytes;        /* data bytes of the entries in memory */
     raft_index unstable;   /* first index not yet handed to the driver to persist */
     struct slab *cur;      /* slab new data is copied into */
     struct slab **garbage; /* references to drop at advance */
@@ -59,13 +59,13 @@ struct progress {
     raft_id id;
     bool voter;
     uint8_t state;
-    bool probe_sent;    /* PROBE: one unacknowledged AppendEntries is out */
-    bool recent_active; /* heard from since the last CheckQuorum */
+    bool probe_sent;        /* PROBE: one unacknowledged AppendEntries is out */
+    bool recent_active;     /* heard from since the last CheckQuorum */
     uint64_t heard_tick;    /* r->ticks + 1 when it last answered this leader; 0: never */
     raft_index departed_at; /* >0: no longer a member, removed by the configuration
                                entry at this index; kept (after the members, never a
                                voter) so that it still receives the entry removing it */
-    int8_t vote;        /* candidate: 0 unknown, 1 granted, -1 refused */
+    int8_t vote;            /* candidate: 0 unknown, 1 granted, -1 refused */
     raft_index match, next;
     uint32_t in_start, in_count; /* ring of the last index of each in-flight msg */
     raft_index inflight[RAFT_MAX_INFLIGHT];
@@ -73,8 +73,8 @@ struct progress {
     /* PR_SNAPSHOT */
     raft_index snap_index;
     raft_term snap_term;
-    uint64_t snap_offset;    /* next offset to send */
-    bool snap_outstanding;   /* a request or chunk is out, waiting */
+    uint64_t snap_offset;     /* next offset to send */
+    bool snap_outstanding;    /* a request or chunk is out, waiting */
     uint32_t snap_idle_ticks; /* ticks since we last heard about the transfer */
     /* released entries asked of the driver (rd.log_reqs) */
     bool load_outstanding;
@@ -112,12 +112,12 @@ struct raft {
     raft_id leader;
     bool recovering; /* may have lost acknowledged state: no votes until caught up */
     struct rlog log;
-    struct raft_conf conf;      /* latest appended configuration (§4.1) */
-    raft_index conf_index;      /* its entry's index (0: from the snapshot) */
-    struct raft_conf snap_conf; /* configuration at log.snap_index */
+    struct raft_conf conf;           /* latest appended configuration (§4.1) */
+    raft_index conf_index;           /* its entry's index (0: from the snapshot) */
+    struct raft_conf snap_conf;      /* configuration at log.snap_index */
     struct released_conf *rel_confs; /* configuration entries in (snap_index, base] */
     uint32_t n_rel_confs;
-    struct progress *prs;       /* parallel to conf.s */
+    struct progress *prs; /* parallel to conf.s */
     uint32_t n_prs;
     uint32_t election_elapsed, heartbeat_elapsed, timeout;
     uint64_t rng;
@@ -188,7 +188,7 @@ int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data,
 /* The same, for data given as n_parts consecutive parts of len bytes in all. */
 int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struct raft_part *parts,
                       uint32_t n_parts, uint32_t len);
-void rlog_truncate(struct rlog *l, raft_index from); /* drop indexes >= from */
+void rlog_truncate(struct rlog *l, raft_index from);                /* drop indexes >= from */
 void rlog_compact(struct rlog *l, raft_index upto, raft_term term); /* drop <= upto */
 void rlog_reset(struct rlog *l, raft_index index, raft_term term);
 /* Releases entries base+1 .. upto (<= last) from memory, keeping their terms; returns
@@ -262,7 +262,7 @@ void raft_read_flush(struct raft *r);
 void raft_read_reset(struct raft *r);
 
 /* membership.c */
-bool raft_conf_valid(const struct raft_conf *c); /* n <= max, every addr NUL-terminated */
+bool raft_conf_valid(const struct raft_conf *c);    /* n <= max, every addr NUL-terminated */
 uint32_t raft_conf_size(const struct raft_conf *c); /* bytes raft_conf_encode() writes */
 void raft_member_on_append(struct raft *r, const struct raft_entry *e);
 int raft_member_recompute(struct raft *r);

@@ -25,8 +25,7 @@ static void release(struct raft *r, uint64_t ctx, raft_index index)
     if (r->n_out_reads == r->cap_out_reads) {
         uint32_t cap = r->cap_out_reads ? r->cap_out_reads * 2 : 16;
         struct raft_read_state *o = realloc(r->out_reads, cap * sizeof(*o));
-        if (!o)
-            return; /* the read is lost; the driver times it out */
+        if (!o) return; /* the read is lost; the driver times it out */
         r->out_reads = o;
         r->cap_out_reads = cap;
     }
@@ -35,21 +34,17 @@ static void release(struct raft *r, uint64_t ctx, raft_index index)
 
 int raft_read_index(struct raft *r, uint64_t ctx)
 {
-    if (r->role != RAFT_LEADER)
-        return RAFT_ENOTLEADER;
-    if (rlog_term(&r->log, r->commit) != r->term)
-        return RAFT_ENOTREADY;
+    if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
+    if (rlog_term(&r->log, r->commit) != r->term) return RAFT_ENOTREADY;
     bool alone = raft_n_voters(r) == 1 && raft_is_voter(r, r->id);
     bool leased = r->cfg.read_mode == RAFT_READ_LEASE && r->ticks < r->lease_until &&
                   r->lease_off_term != r->term;
     if (leased || alone) {
-        if (r->n_out_reads >= r->cfg.max_pending_reads)
-            return RAFT_EBUSY;
+        if (r->n_out_reads >= r->cfg.max_pending_reads) return RAFT_EBUSY;
         release(r, ctx, r->commit);
         return 0;
     }
-    if (r->n_reads == r->cap_reads)
-        return RAFT_EBUSY;
+    if (r->n_reads == r->cap_reads) return RAFT_EBUSY;
     uint32_t slot = (r->reads_head + r->n_reads) % r->cap_reads;
     r->reads[slot] = (struct pending_read){ctx, r->commit, r->read_round};
     r->n_reads++;
@@ -60,8 +55,7 @@ int raft_read_index(struct raft *r, uint64_t ctx)
 /* Called before a batch is handed out: one heartbeat round for all waiting reads. */
 void raft_read_flush(struct raft *r)
 {
-    if (!r->read_bcast || r->role != RAFT_LEADER)
-        return;
+    if (!r->read_bcast || r->role != RAFT_LEADER) return;
     r->read_bcast = false;
     r->heartbeat_elapsed = 0;
     raft_repl_bcast_heartbeat(r, r->read_round++);
@@ -72,8 +66,7 @@ void raft_read_on_ack(struct raft *r)
     uint64_t acked = raft_quorum_read_ack(r);
     if (acked > 0 && acked != UINT64_MAX && acked + 64 > r->read_round) {
         uint64_t until = r->round_tick[acked % 64] + r->cfg.election_ticks - 2;
-        if (until > r->lease_until)
-            r->lease_until = until;
+        if (until > r->lease_until) r->lease_until = until;
     }
     while (r->n_reads && r->reads[r->reads_head].round <= acked) {
         struct pending_read *p = &r->reads[r->reads_head];

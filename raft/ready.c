@@ -20,16 +20,15 @@ static bool hs_changed(const struct raft *r)
 
 bool raft_has_ready(const struct raft *r)
 {
-    return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader ||
-           r->n_msgs || r->log.unstable <= rlog_last(&r->log) || r->commit > r->applied ||
-           r->n_out_reads || r->n_snap_reqs || r->n_log_reqs || r->in_chunk_pending ||
+    return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader || r->n_msgs ||
+           r->log.unstable <= rlog_last(&r->log) || r->commit > r->applied || r->n_out_reads ||
+           r->n_snap_reqs || r->n_log_reqs || r->in_chunk_pending ||
            (r->read_bcast && r->role == RAFT_LEADER);
 }
 
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
-    if (r->bcast_pending && r->role == RAFT_LEADER)
-        raft_repl_bcast_append(r, false);
+    if (r->bcast_pending && r->role == RAFT_LEADER) raft_repl_bcast_append(r, false);
     r->bcast_pending = false;
     raft_read_flush(r);
     memset(rd, 0, sizeof(*rd));
@@ -67,8 +66,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 
 void raft_advance(struct raft *r)
 {
-    if (!r->in_ready)
-        return;
+    if (!r->in_ready) return;
     r->in_ready = false;
     raft_index persisted_before = r->log.unstable;
     r->log.unstable = r->ready_last + 1;
@@ -146,8 +144,7 @@ const struct raft_conf *raft_conf_of(const struct raft *r)
 
 int raft_progress(const struct raft *r, raft_id id, raft_index *match)
 {
-    if (r->role != RAFT_LEADER)
-        return RAFT_ENOTLEADER;
+    if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
     for (uint32_t i = 0; i < r->n_prs; i++) {
         if (r->prs[i].id == id) {
             *match = id == r->id ? r->log.unstable - 1 : r->prs[i].match;
@@ -160,14 +157,22 @@ int raft_progress(const struct raft *r, raft_id id, raft_index *match)
 const char *raft_strerror(int err)
 {
     switch (err) {
-    case RAFT_OK: return "ok";
-    case RAFT_ENOTLEADER: return "not the leader";
-    case RAFT_EBUSY: return "busy: a change or transfer is in flight, or a queue is full";
-    case RAFT_ETOOBIG: return "entry too big";
-    case RAFT_EINVAL: return "invalid argument";
-    case RAFT_ENOMEM: return "out of memory";
-    case RAFT_ENOTREADY: return "leader has not committed an entry of its term yet";
-    case RAFT_EMALFORMED: return "malformed message";
+    case RAFT_OK:
+        return "ok";
+    case RAFT_ENOTLEADER:
+        return "not the leader";
+    case RAFT_EBUSY:
+        return "busy: a change or transfer is in flight, or a queue is full";
+    case RAFT_ETOOBIG:
+        return "entry too big";
+    case RAFT_EINVAL:
+        return "invalid argument";
+    case RAFT_ENOMEM:
+        return "out of memory";
+    case RAFT_ENOTREADY:
+        return "leader has not committed an entry of its term yet";
+    case RAFT_EMALFORMED:
+        return "malformed message";
     case RAFT_EUNSAFE:
         return "the new voters would not have a responsive majority";
     }

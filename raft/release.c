@@ -49,7 +49,7 @@ uint64_t raft_log_release(struct raft *r, uint64_t keep_bytes)
     raft_index base = rlog_release(l, keep_confs(r, upto));
     while (r->n_rel_confs && r->rel_confs[r->n_rel_confs - 1].index > base)
         r->n_rel_confs--; /* not released after all (the term runs were full) */
-    if (r->n_msgs == 0) /* nothing borrows the data: free it now (raft_snapshot_taken) */
+    if (r->n_msgs == 0)   /* nothing borrows the data: free it now (raft_snapshot_taken) */
         rlog_release_garbage(l);
     return base - before;
 }

@@ -19,8 +19,7 @@ static uint32_t batch_len(const struct raft *r, raft_index from)
     uint32_t n = 0;
     while (from + n <= last && n < r->cfg.max_entries_per_msg) {
         const struct raft_entry *e = rlog_at(&r->log, from + n);
-        if (n > 0 && bytes + e->len > r->cfg.max_bytes_per_msg)
-            break;
+        if (n > 0 && bytes + e->len > r->cfg.max_bytes_per_msg) break;
         bytes += e->len;
         n++;
     }
@@ -37,8 +36,7 @@ struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_i
                                       struct raft_entry *ents, uint32_t n)
 {
     struct raft_msg *m = raft_msg_new(r, RAFT_MSG_APPEND, p->id);
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     m->index = prev;
     m->log_term = rlog_term(&r->log, prev);
     m->commit = r->commit;
@@ -57,8 +55,7 @@ struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_i
  * carrying entries went out (callers loop on it to fill the pipeline). */
 bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
 {
-    if (!raft_repl_may_send(r, p))
-        return false;
+    if (!raft_repl_may_send(r, p)) return false;
     raft_index prev = p->next - 1;
     if (!rlog_term_known(&r->log, prev)) { /* compacted away: needs a snapshot (§5) */
         raft_snap_start(r, p);
@@ -67,11 +64,9 @@ bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
     if (p->next <= r->log.base) /* released: the driver reads them back (release.c) */
         return raft_repl_request_entries(r, p);
     uint32_t n = batch_len(r, p->next);
-    if (n == 0 && !send_empty)
-        return false;
+    if (n == 0 && !send_empty) return false;
     struct raft_entry *ents = n ? raft_msg_entries(r, n) : NULL;
-    if (n && !ents)
-        return false;
+    if (n && !ents) return false;
     for (uint32_t i = 0; i < n; i++)
         ents[i] = *rlog_at(&r->log, p->next + i);
     return raft_repl_append_msg(r, p, prev, ents, n) && n > 0;
@@ -81,8 +76,7 @@ void raft_repl_bcast_append(struct raft *r, bool send_empty)
 {
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
-        if (p->id == r->id)
-            continue;
+        if (p->id == r->id) continue;
         if (raft_repl_send_append(r, p, send_empty))
             while (p->state == PR_REPLICATE && raft_repl_send_append(r, p, false))
                 ;
@@ -94,11 +88,9 @@ void raft_repl_bcast_heartbeat(struct raft *r, uint64_t ctx)
     r->round_tick[ctx % 64] = r->ticks;
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
-        if (p->id == r->id)
-            continue;
+        if (p->id == r->id) continue;
         struct raft_msg *m = raft_msg_new(r, RAFT_MSG_HEARTBEAT, p->id);
-        if (!m)
-            continue;
+        if (!m) continue;
         /* Only what the follower is known to match may be declared committed to it. */
         m->commit = p->match < r->commit ? p->match : r->commit;
         m->ctx = ctx;
@@ -110,10 +102,8 @@ static bool quorum_active(struct raft *r)
     uint32_t n = 0;
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
-        if (p->voter && (p->id == r->id || p->recent_active))
-            n++;
-        if (p->id != r->id)
-            p->recent_active = false;
+        if (p->voter && (p->id == r->id || p->recent_active)) n++;
+        if (p->id != r->id) p->recent_active = false;
     }
     return n >= raft_quorum(r);
 }
@@ -145,10 +135,8 @@ void raft_repl_tick_leader(struct raft *r)
 
 void raft_repl_commit_to(struct raft *r, raft_index commit)
 {
-    if (commit > rlog_last(&r->log))
-        commit = rlog_last(&r->log);
-    if (commit <= r->commit)
-        return;
+    if (commit > rlog_last(&r->log)) commit = rlog_last(&r->log);
+    if (commit <= r->commit) return;
     r->commit = commit;
     raft_member_on_commit(r);
 }
@@ -158,8 +146,7 @@ void raft_repl_commit_to(struct raft *r, raft_index commit)
 bool raft_repl_maybe_commit(struct raft *r)
 {
     raft_index q = raft_quorum_match(r);
-    if (q <= r->commit || rlog_term(&r->log, q) != r->term)
-        return false;
+    if (q <= r->commit || rlog_term(&r->log, q) != r->term) return false;
     raft_repl_commit_to(r, q);
     return true;
 }
@@ -167,8 +154,7 @@ bool raft_repl_maybe_commit(struct raft *r)
 static void reply(struct raft *r, const struct raft_msg *m, bool reject, raft_index index)
 {
     struct raft_msg *o = raft_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
-    if (!o)
-        return;
+    if (!o) return;
     o->reject = reject;
     o->index = index;
     if (reject) {
@@ -184,8 +170,7 @@ static bool entries_well_formed(const struct raft_msg *m)
     raft_term prev = m->log_term;
     for (uint32_t i = 0; i < m->n_entries; i++) {
         const struct raft_entry *e = &m->entries[i];
-        if (e->index != m->index + 1 + i || e->term < prev || e->term > m->term)
-            return false;
+        if (e->index != m->index + 1 + i || e->term < prev || e->term > m->term) return false;
         prev = e->term;
     }
     return true;
@@ -196,8 +181,7 @@ static bool entries_well_formed(const struct raft_msg *m)
  * commit to min(leader commit, index of last new entry). */
 void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
 {
-    if (!entries_well_formed(m))
-        return;
+    if (!entries_well_formed(m)) return;
     if (m->index < r->commit) { /* stale or duplicate: all of it is committed here */
         reply(r, m, false, r->commit);
         return;
@@ -209,19 +193,16 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
     for (uint32_t i = 0; i < m->n_entries; i++) {
         const struct raft_entry *e = &m->entries[i];
         if (e->index <= rlog_last(&r->log)) {
-            if (rlog_term(&r->log, e->index) == e->term)
-                continue;
+            if (rlog_term(&r->log, e->index) == e->term) continue;
             if (e->index <= r->commit)
                 return; /* would delete a committed entry: impossible from a correct
                            leader (State Machine Safety); refuse rather than obey */
             rlog_truncate(&r->log, e->index);
-            if (r->conf_index >= e->index)
-                raft_member_recompute(r);
+            if (r->conf_index >= e->index) raft_member_recompute(r);
         }
         if (rlog_append(&r->log, e->term, e->type, e->data, e->len) != 0)
             return; /* out of memory: no reply, the leader will retry */
-        if (e->type == RAFT_ENTRY_CONF)
-            raft_member_on_append(r, rlog_at(&r->log, e->index));
+        if (e->type == RAFT_ENTRY_CONF) raft_member_on_append(r, rlog_at(&r->log, e->index));
     }
     raft_index last_new = m->index + m->n_entries;
     raft_repl_commit_to(r, m->commit < last_new ? m->commit : last_new);
@@ -237,8 +218,7 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
 void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
 {
     struct progress *p = raft_pr(r, m->from);
-    if (!p || m->index > rlog_last(&r->log))
-        return;
+    if (!p || m->index > rlog_last(&r->log)) return;
     raft_pr_heard(r, p);
     if (m->reject) {
         if (m->index <= p->match || (p->state == PR_PROBE && m->index != p->next - 1) ||
@@ -254,10 +234,8 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
         return;
     }
     bool advanced = m->index > p->match;
-    if (advanced)
-        p->match = m->index;
-    if (p->next <= p->match)
-        p->next = p->match + 1;
+    if (advanced) p->match = m->index;
+    if (p->next <= p->match) p->next = p->match + 1;
     raft_inflight_free_to(p, m->index);
     if (p->state == PR_PROBE) {
         p->state = PR_REPLICATE;
@@ -274,16 +252,14 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
     else
         while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
             ;
-    if (r->role == RAFT_LEADER)
-        raft_member_check_transfer(r, p);
+    if (r->role == RAFT_LEADER) raft_member_check_transfer(r, p);
 }
 
 void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
 {
     raft_repl_commit_to(r, m->commit);
     struct raft_msg *o = raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
-    if (!o)
-        return;
+    if (!o) return;
     o->ctx = m->ctx;
     if (m->commit > rlog_last(&r->log))
         r->recovering = true; /* we lost entries we had acknowledged: no vote until caught up */
@@ -300,8 +276,7 @@ void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
 void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
 {
     struct progress *p = raft_pr(r, m->from);
-    if (!p)
-        return;
+    if (!p) return;
     raft_pr_heard(r, p);
     p->probe_sent = false;
     if (m->ctx > p->read_ack && m->ctx < r->read_round) {
@@ -317,8 +292,6 @@ void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
         raft_repl_send_append(r, p, true);
         return;
     }
-    if (p->state == PR_REPLICATE && raft_inflight_full(r, p))
-        raft_inflight_free_first(p);
-    if (p->match < rlog_last(&r->log) || m->reject)
-        raft_repl_send_append(r, p, true);
+    if (p->state == PR_REPLICATE && raft_inflight_full(r, p)) raft_inflight_free_first(p);
+    if (p->match < rlog_last(&r->log) || m->reject) raft_repl_send_append(r, p, true);
 }

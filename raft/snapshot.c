@@ -14,8 +14,7 @@
 
 int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_meta *meta)
 {
-    if (index > r->applied || index <= r->log.snap_index)
-        return RAFT_EINVAL;
+    if (index > r->applied || index <= r->log.snap_index) return RAFT_EINVAL;
     struct raft_conf c;
     raft_member_conf_at(r, index, &c);
     raft_term term = rlog_term(&r->log, index);
@@ -45,8 +44,7 @@ static void request_chunk(struct raft *r, struct progress *p)
     if (r->n_snap_reqs == r->cap_snap_reqs) {
         uint32_t cap = r->cap_snap_reqs ? r->cap_snap_reqs * 2 : 4;
         struct raft_snap_req *q = realloc(r->snap_reqs, cap * sizeof(*q));
-        if (!q)
-            return; /* the idle timeout will retry */
+        if (!q) return; /* the idle timeout will retry */
         r->snap_reqs = q;
         r->cap_snap_reqs = cap;
     }
@@ -79,19 +77,17 @@ void raft_snap_tick(struct raft *r)
 int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t offset,
                         const void *data, uint32_t len, bool done)
 {
-    if (len > r->cfg.snapshot_chunk_bytes)
-        return RAFT_EINVAL;
+    if (len > r->cfg.snapshot_chunk_bytes) return RAFT_EINVAL;
     struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;
     if (!p || p->state != PR_SNAPSHOT || p->snap_index != index || p->snap_offset != offset)
-        return 0; /* the transfer moved on */
+        return 0;                     /* the transfer moved on */
     if (index != r->log.snap_index) { /* a newer snapshot replaced it */
         raft_snap_start(r, p);
         return 0;
     }
     const uint8_t *copy = raft_buf_keep(r, data, len);
     struct raft_msg *m = copy ? raft_msg_new(r, RAFT_MSG_SNAPSHOT, to) : NULL;
-    if (!m)
-        return RAFT_ENOMEM;
+    if (!m) return RAFT_ENOMEM;
     m->index = index;
     m->log_term = p->snap_term;
     m->offset = offset;
@@ -106,29 +102,24 @@ int raft_snapshot_chunk(struct raft *r, raft_id to, raft_index index, uint64_t o
 void raft_snapshot_failed(struct raft *r, raft_id to)
 {
     struct progress *p = r->role == RAFT_LEADER ? raft_pr(r, to) : NULL;
-    if (p && p->state == PR_SNAPSHOT)
-        raft_snap_start(r, p);
+    if (p && p->state == PR_SNAPSHOT) raft_snap_start(r, p);
 }
 
 void raft_snap_handle_resp(struct raft *r, const struct raft_msg *m)
 {
     struct progress *p = raft_pr(r, m->from);
-    if (!p)
-        return;
+    if (!p) return;
     raft_pr_heard(r, p);
-    if (p->state != PR_SNAPSHOT || m->index != p->snap_index)
-        return;
+    if (p->state != PR_SNAPSHOT || m->index != p->snap_index) return;
     if (m->done) { /* installed (or already had it): resume replication after it */
-        if (p->match < m->index)
-            p->match = m->index;
+        if (p->match < m->index) p->match = m->index;
         p->next = p->match + 1;
         p->state = PR_PROBE;
         p->probe_sent = false;
         raft_repl_send_append(r, p, true);
         return;
     }
-    if (m->offset <= p->snap_offset && !m->reject)
-        return; /* duplicate or stale acknowledgement */
+    if (m->offset <= p->snap_offset && !m->reject) return; /* duplicate or stale acknowledgement */
     if (m->reject && m->offset != 0)
         return; /* out of order: the idle timeout restarts if we are really stuck */
     p->snap_offset = m->offset;
@@ -138,8 +129,7 @@ void raft_snap_handle_resp(struct raft *r, const struct raft_msg *m)
 static void respond(struct raft *r, const struct raft_msg *m, bool done, bool reject)
 {
     struct raft_msg *o = raft_msg_new(r, RAFT_MSG_SNAPSHOT_RESP, m->from);
-    if (!o)
-        return;
+    if (!o) return;
     o->index = m->index;
     o->offset = r->recv_offset;
     o->done = done;
@@ -168,8 +158,7 @@ void raft_snap_handle(struct raft *r, const struct raft_msg *m)
         respond(r, m, true, false);
         return;
     }
-    if (r->in_chunk_pending)
-        return; /* one chunk per batch; the leader retries */
+    if (r->in_chunk_pending) return; /* one chunk per batch; the leader retries */
     if (!raft_conf_valid(&m->conf))
         return; /* never sent by a correct leader (the codec refuses it too) */
     if (m->offset == 0) {
@@ -177,23 +166,19 @@ void raft_snap_handle(struct raft *r, const struct raft_msg *m)
         r->recv_term = m->log_term;
         r->recv_offset = 0;
     }
-    if (m->index != r->recv_index || m->log_term != r->recv_term ||
-        m->offset != r->recv_offset) {
-        if (m->index != r->recv_index)
-            r->recv_offset = 0;
+    if (m->index != r->recv_index || m->log_term != r->recv_term || m->offset != r->recv_offset) {
+        if (m->index != r->recv_index) r->recv_offset = 0;
         respond(r, m, false, true);
         return;
     }
     uint8_t *buf = realloc(r->in_chunk_buf, m->chunk_len ? m->chunk_len : 1);
-    if (!buf)
-        return;
+    if (!buf) return;
     memcpy(buf, m->chunk, m->chunk_len);
     r->in_chunk_buf = buf;
-    r->in_chunk = (struct raft_snap_chunk){{m->index, m->log_term, m->conf}, m->offset,
-                                           m->chunk_len, buf, m->done};
+    r->in_chunk = (struct raft_snap_chunk){
+        {m->index, m->log_term, m->conf}, m->offset, m->chunk_len, buf, m->done};
     r->in_chunk_pending = true;
     r->recv_offset += m->chunk_len;
-    if (m->done)
-        install(r, m);
+    if (m->done) install(r, m);
     respond(r, m, m->done, false);
 }

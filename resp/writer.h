@@ -31,11 +31,11 @@
 #include <stddef.h>
 
 struct resp_out {
-    char *data;  /* owned */
-    size_t pos;  /* first unsent byte */
-    size_t len;  /* end of written bytes */
-    size_t cap;  /* allocated size of data */
-    int proto;   /* 2 or 3 */
+    char *data; /* owned */
+    size_t pos; /* first unsent byte */
+    size_t len; /* end of written bytes */
+    size_t cap; /* allocated size of data */
+    int proto;  /* 2 or 3 */
 };
 
 void resp_out_init(struct resp_out *o, int proto);
@@ -45,7 +45,10 @@ void resp_out_clear(struct resp_out *o);
 /* Marks n pending bytes as sent (n <= len - pos). */
 void resp_out_consume(struct resp_out *o, size_t n);
 /* Bytes written but not yet consumed. */
-static inline size_t resp_out_pending(const struct resp_out *o) { return o->len - o->pos; }
+static inline size_t resp_out_pending(const struct resp_out *o)
+{
+    return o->len - o->pos;
+}
 /* Releases the allocation if it is empty and larger than keep_max bytes. */
 void resp_out_shrink(struct resp_out *o, size_t keep_max);
 

@@ -20,8 +20,8 @@
 #include "kv.h"
 #include "util.h"
 
-#define ERR_BF_TYPE                                                                      \
-    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported " \
+#define ERR_BF_TYPE                                                                                \
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported "        \
     "but i64 is."
 #define ERR_BF_OFFSET "ERR bit offset is not an integer or out of range"
 
@@ -87,9 +87,12 @@ static int parse_ops(struct cmd_ctx *c, struct bf_op *ops, int *writes)
         int left = c->argc - i - 1;
         if (cmd_arg_is(a, "overflow") && left >= 1) {
             const struct resp_arg *t = &c->argv[i + 1];
-            if (cmd_arg_is(t, "wrap")) overflow = BF_WRAP;
-            else if (cmd_arg_is(t, "sat")) overflow = BF_SAT;
-            else if (cmd_arg_is(t, "fail")) overflow = BF_FAIL;
+            if (cmd_arg_is(t, "wrap"))
+                overflow = BF_WRAP;
+            else if (cmd_arg_is(t, "sat"))
+                overflow = BF_SAT;
+            else if (cmd_arg_is(t, "fail"))
+                overflow = BF_FAIL;
             else {
                 resp_add_error(c->out, "ERR Invalid OVERFLOW type specified");
                 return -1;

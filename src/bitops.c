@@ -111,9 +111,12 @@ static int bit_range(struct cmd_ctx *c, int si, size_t len, uint64_t *first, uin
 static uint64_t count_bits(const unsigned char *p, uint64_t first, uint64_t last)
 {
     uint64_t n = 0, b = first;
-    for (; b <= last && (b & 7); b++) n += (uint64_t)bit_at(p, b);
-    for (; b + 7 <= last; b += 8) n += (uint64_t)__builtin_popcount(p[b >> 3]);
-    for (; b <= last; b++) n += (uint64_t)bit_at(p, b);
+    for (; b <= last && (b & 7); b++)
+        n += (uint64_t)bit_at(p, b);
+    for (; b + 7 <= last; b += 8)
+        n += (uint64_t)__builtin_popcount(p[b >> 3]);
+    for (; b <= last; b++)
+        n += (uint64_t)bit_at(p, b);
     return n;
 }
 

@@ -8,8 +8,7 @@
 
 #include "cmd.h"
 
-cmd_proc cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_bitop, cmd_bitfield,
-    cmd_bitfield_ro;
+cmd_proc cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_bitop, cmd_bitfield, cmd_bitfield_ro;
 extern const struct command cmd_table_bitops[];
 
 #endif

@@ -89,8 +89,8 @@ static uint64_t avalanche(uint64_t h)
 
 uint64_t checksum_final(const struct checksum *c)
 {
-    uint64_t h = rotl(c->lane[0], 1) + rotl(c->lane[1], 7) + rotl(c->lane[2], 12) +
-                 rotl(c->lane[3], 18);
+    uint64_t h =
+        rotl(c->lane[0], 1) + rotl(c->lane[1], 7) + rotl(c->lane[2], 12) + rotl(c->lane[3], 18);
     for (int i = 0; i < 4; i++)
         h = (h ^ round64(0, c->lane[i])) * P1 + P3;
     h += c->total;

@@ -104,8 +104,8 @@ struct client {
     struct watched_key *watched; /* singly linked list of this client's watches */
     int watched_count;
     /* server lists */
-    struct client *prev, *next;   /* all clients */
-    struct client *pending_next;  /* clients with output to flush */
+    struct client *prev, *next;  /* all clients */
+    struct client *pending_next; /* clients with output to flush */
 };
 
 /* Marks the client as having output to flush before the loop sleeps. */

@@ -35,12 +35,12 @@ struct cmd_ctx {
     const struct resp_arg *argv; /* borrowed for the duration of the call */
     struct resp_out *out;        /* the reply goes here */
     struct kv *kv;
-    int64_t now_ms;              /* entry time (writes) or wall clock (reads) */
-    struct client *client;       /* NULL when no local client waits (apply) */
+    int64_t now_ms;        /* entry time (writes) or wall clock (reads) */
+    struct client *client; /* NULL when no local client waits (apply) */
     struct server *srv;
-    uint64_t rng;                /* PRNG state (util_rand64): seeded per command */
-    int applying;                /* 1 in the apply path (src/sm.c): a read with a
-                                  * writes hook may change the keyspace there only */
+    uint64_t rng; /* PRNG state (util_rand64): seeded per command */
+    int applying; /* 1 in the apply path (src/sm.c): a read with a
+                   * writes hook may change the keyspace there only */
 };
 
 typedef void cmd_proc(struct cmd_ctx *c);
@@ -49,28 +49,28 @@ enum cmd_flags {
     CMD_WRITE = 1u << 0,    /* changes the keyspace: goes through the log */
     CMD_READONLY = 1u << 1, /* reads the keyspace */
     CMD_ADMIN = 1u << 2,
-    CMD_NOAUTH = 1u << 3,   /* allowed before AUTH (AUTH, HELLO, QUIT, ...) */
-    CMD_NOQUEUE = 1u << 4,  /* runs at once inside MULTI (EXEC, DISCARD...), not queued */
-    CMD_DENYOOM = 1u << 5,  /* refused when over maxmemory */
+    CMD_NOAUTH = 1u << 3,  /* allowed before AUTH (AUTH, HELLO, QUIT, ...) */
+    CMD_NOQUEUE = 1u << 4, /* runs at once inside MULTI (EXEC, DISCARD...), not queued */
+    CMD_DENYOOM = 1u << 5, /* refused when over maxmemory */
     CMD_FAST = 1u << 6,
-    CMD_LOADING = 1u << 7,  /* allowed while loading */
+    CMD_LOADING = 1u << 7, /* allowed while loading */
     CMD_STALE = 1u << 8,
     CMD_NOSCRIPT = 1u << 9,
     CMD_SENTINEL = 1u << 10,
     CMD_KEYLESS_WRITE = 1u << 11, /* write with no key (FLUSHALL...) */
-    CMD_CONTAINER = 1u << 12, /* has subcommands: dispatch on argv[1] */
+    CMD_CONTAINER = 1u << 12,     /* has subcommands: dispatch on argv[1] */
     CMD_SKIP_SLOWLOG = 1u << 13,
     CMD_ALLOW_BUSY = 1u << 14,
     CMD_NO_MULTI = 1u << 15, /* refused inside MULTI ("Command not allowed inside a transaction") */
-    CMD_PEER_AUTH = 1u << 16, /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
-    CMD_INTERNAL = 1u << 17,  /* the peer protocol: runs, but COMMAND and its subcommands
-                               * (so redis-cli's completion and hints) never show it */
-    CMD_RANDOM = 1u << 18,    /* its reply may differ between calls on the same data
-                               * (SRANDMEMBER, SPOP): COMMAND's nondeterministic_output */
-    CMD_UNORDERED = 1u << 19, /* replies elements in no defined order (SMEMBERS, HGETALL):
-                               * COMMAND's nondeterministic_output_order */
-    CMD_EXEC = 1u << 20,      /* EXEC: routed by the flags of the queued commands */
-    CMD_BLOCKING = 1u << 21,  /* may block the client (none yet: BLPOP and friends) */
+    CMD_PEER_AUTH = 1u << 16,   /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
+    CMD_INTERNAL = 1u << 17,    /* the peer protocol: runs, but COMMAND and its subcommands
+                                 * (so redis-cli's completion and hints) never show it */
+    CMD_RANDOM = 1u << 18,      /* its reply may differ between calls on the same data
+                                 * (SRANDMEMBER, SPOP): COMMAND's nondeterministic_output */
+    CMD_UNORDERED = 1u << 19,   /* replies elements in no defined order (SMEMBERS, HGETALL):
+                                 * COMMAND's nondeterministic_output_order */
+    CMD_EXEC = 1u << 20,        /* EXEC: routed by the flags of the queued commands */
+    CMD_BLOCKING = 1u << 21,    /* may block the client (none yet: BLPOP and friends) */
     CMD_ABSENT_NOOP = 1u << 22, /* a write that changes nothing when every key it names is
                                  * absent (SPOP, DEL, ...): src/dispatch.c serves such a
                                  * call on the leader as a linearizable read, no entry */
@@ -101,12 +101,12 @@ typedef int cmd_getkeys_fn(int argc, const struct resp_arg *argv, int *idx, int 
 typedef int cmd_writes_fn(struct kv *kv, int argc, const struct resp_arg *argv, int64_t now_ms);
 
 struct command {
-    const char *name;       /* lower case; "config|get" style for subcommands */
-    int arity;              /* Redis convention: N exact, -N at least N (incl. name) */
+    const char *name; /* lower case; "config|get" style for subcommands */
+    int arity;        /* Redis convention: N exact, -N at least N (incl. name) */
     uint32_t flags;
     int first_key, last_key, key_step; /* 0 0 0 when keyless; last -1 = argc-1 */
-    cmd_proc *proc;         /* NULL for a container */
-    const char *group;      /* COMMAND DOCS group: string, keyspace, server, ... */
+    cmd_proc *proc;                    /* NULL for a container */
+    const char *group;                 /* COMMAND DOCS group: string, keyspace, server, ... */
     const char *since;
     const char *summary;
     /* The arguments as Redis 7.0 documents them, without the command name, e.g.
@@ -124,12 +124,12 @@ struct command {
      *              the token of the rest (one item or a block): "multiple_token"
      * A group's name defaults to its members' names joined with '_'. */
     const char *syntax;
-    const char *acl;        /* space-separated ACL categories without '@' */
+    const char *acl;                   /* space-separated ACL categories without '@' */
     const struct command *subcommands; /* NULL-name terminated, or NULL */
-    cmd_rewrite_fn *rewrite; /* NULL: the command goes to the log as sent */
-    cmd_getkeys_fn *getkeys; /* NULL: the keys are first_key..last_key by key_step;
-                              * else the hook finds them (first_key as Redis's row) */
-    cmd_writes_fn *writes;   /* NULL, or a read's test for a call that writes */
+    cmd_rewrite_fn *rewrite;           /* NULL: the command goes to the log as sent */
+    cmd_getkeys_fn *getkeys;           /* NULL: the keys are first_key..last_key by key_step;
+                                        * else the hook finds them (first_key as Redis's row) */
+    cmd_writes_fn *writes;             /* NULL, or a read's test for a call that writes */
 };
 
 /* The table (src/cmdtable.c): groups of rows, each a NULL-name terminated
@@ -196,25 +196,24 @@ int cmd_get_keys(const struct command *cmd, int argc, const struct resp_arg *arg
 
 /* --- handlers, grouped by the file that implements them --- */
 /* src/cmd_string.c */
-cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel,
-    cmd_getex, cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby,
-    cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange, cmd_lcs;
+cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel, cmd_getex,
+    cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby, cmd_incrbyfloat,
+    cmd_append, cmd_strlen, cmd_getrange, cmd_setrange, cmd_lcs;
 /* src/cmd_keys.c */
-cmd_proc cmd_del, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rename,
-    cmd_renamenx, cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
+cmd_proc cmd_del, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rename, cmd_renamenx,
+    cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
 /* src/cmd_object.c */
 cmd_proc cmd_object_encoding, cmd_object_refcount, cmd_object_idletime, cmd_object_freq,
     cmd_object_help, cmd_memory_usage, cmd_memory_purge, cmd_memory_help;
 /* src/cmd_expire.c */
-cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl,
-    cmd_expiretime, cmd_pexpiretime, cmd_persist;
+cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_expiretime,
+    cmd_pexpiretime, cmd_persist;
 cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrite_psetex,
     cmd_rewrite_expire, cmd_rewrite_pexpire;
 /* src/cmd_conn.c (connection and server introspection) */
-cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset,
-    cmd_client_id, cmd_client_setname, cmd_client_getname, cmd_client_setinfo,
-    cmd_client_list, cmd_client_info, cmd_client_kill, cmd_client_help, cmd_time,
-    cmd_function_flush, cmd_shutdown;
+cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset, cmd_client_id,
+    cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,
+    cmd_client_kill, cmd_client_help, cmd_time, cmd_function_flush, cmd_shutdown;
 /* Replies a HELP text: an array of status lines (lines is NULL-terminated). */
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines);
 /* src/cmd_info.c: cmd_info; src/cmd_command.c: the COMMAND family */

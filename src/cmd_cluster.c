@@ -53,7 +53,8 @@ static void raft_section(struct info_text *t, const struct server *srv)
     /* A removed node follows no leader any more, whatever it heard last. */
     raft_id self = raft_id_of(r), leader = node_removed(srv) ? 0 : raft_leader(r);
     int self_i = raft_conf_find(conf, self), voters = 0;
-    for (uint32_t i = 0; i < conf->n; i++) voters += conf->s[i].voter;
+    for (uint32_t i = 0; i < conf->n; i++)
+        voters += conf->s[i].voter;
     char lhost[CONFIG_HOST_MAX] = "";
     int lport = 0;
     char laddr[CONFIG_HOST_MAX + 16] = "";
@@ -85,8 +86,8 @@ static void raft_section(struct info_text *t, const struct server *srv)
         info_addf(t,
                   "node%d:id=%llu,addr=%s,port=%d,voting=%s,state=%s,match_index=%llu,"
                   "last_conn_secs=%lld,recovery=%s\r\n",
-                  k++, (unsigned long long)id, host, port, conf->s[i].voter ? "yes" : "no",
-                  state, (unsigned long long)match, (long long)secs, recovery);
+                  k++, (unsigned long long)id, host, port, conf->s[i].voter ? "yes" : "no", state,
+                  (unsigned long long)match, (long long)secs, recovery);
     }
 }
 
@@ -100,10 +101,9 @@ static void log_sections(struct info_text *t, const struct server *srv)
               "# Log\r\nlog_entries:%llu\r\nfirst_log_index:%llu\r\ncurrent_index:%llu\r\n"
               "commit_index:%llu\r\nlast_applied_index:%llu\r\nfsync_count:%llu\r\n"
               "fsync_avg_microseconds:%llu\r\nfsync_max_microseconds:%llu\r\n",
-              (unsigned long long)(last >= first ? last - first + 1 : 0),
-              (unsigned long long)first, (unsigned long long)last,
-              (unsigned long long)raft_commit_index(r), (unsigned long long)node_applied(srv),
-              (unsigned long long)st.fsync_count,
+              (unsigned long long)(last >= first ? last - first + 1 : 0), (unsigned long long)first,
+              (unsigned long long)last, (unsigned long long)raft_commit_index(r),
+              (unsigned long long)node_applied(srv), (unsigned long long)st.fsync_count,
               (unsigned long long)(st.fsync_count ? st.fsync_total_us / st.fsync_count : 0),
               (unsigned long long)st.fsync_max_us);
     struct node_log_info li;
@@ -254,8 +254,8 @@ void cmd_raft_msg(struct cmd_ctx *c)
         return;
     }
     char err[128];
-    if (node_receive(c->srv, c->client->peer_id, (const uint8_t *)c->argv[2].ptr,
-                     c->argv[2].len, err, sizeof err) != 0) {
+    if (node_receive(c->srv, c->client->peer_id, (const uint8_t *)c->argv[2].ptr, c->argv[2].len,
+                     err, sizeof err) != 0) {
         resp_add_errorf(c->out, "ERR %s", err);
         return;
     }
@@ -416,9 +416,8 @@ void cmd_cluster_info(struct cmd_ctx *c)
               "cluster_state:%s\r\ncluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n"
               "cluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\ncluster_known_nodes:%u\r\n"
               "cluster_size:1\r\ncluster_current_epoch:%llu\r\ncluster_my_epoch:%llu\r\n",
-              ok ? "ok" : "fail", CLUSTER_SLOTS, ok ? CLUSTER_SLOTS : 0,
-              ok ? 0 : CLUSTER_SLOTS, conf->n, (unsigned long long)raft_term_of(r),
-              (unsigned long long)raft_term_of(r));
+              ok ? "ok" : "fail", CLUSTER_SLOTS, ok ? CLUSTER_SLOTS : 0, ok ? 0 : CLUSTER_SLOTS,
+              conf->n, (unsigned long long)raft_term_of(r), (unsigned long long)raft_term_of(r));
     resp_add_verbatim(c->out, t.p, t.len, "txt");
     free(t.p);
 }

@@ -25,9 +25,9 @@ static const struct {
     uint32_t flag;
     const char *name;
 } flag_names[] = {
-    {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-    {CMD_ADMIN, "admin"},     {CMD_NOSCRIPT, "noscript"}, {CMD_LOADING, "loading"},
-    {CMD_STALE, "stale"},     {CMD_FAST, "fast"},         {CMD_NOAUTH, "no_auth"},
+    {CMD_WRITE, "write"},       {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},       {CMD_NOSCRIPT, "noscript"}, {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},       {CMD_FAST, "fast"},         {CMD_NOAUTH, "no_auth"},
     {CMD_NO_MULTI, "no_multi"}, {CMD_BLOCKING, "blocking"},
 };
 
@@ -73,7 +73,8 @@ static void add_acl(struct resp_out *o, const struct command *cmd)
             n++;
         }
         p += len;
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
     }
     resp_set_deferred_set_len(o, d, n);
 }
@@ -91,9 +92,11 @@ static void add_command_info(struct resp_out *o, const struct command *cmd)
     add_tips(o, cmd);
     resp_add_array_len(o, 0); /* key specs: first/last/step describe our keys fully */
     long nsub = 0;
-    for (const struct command *s = cmd->subcommands; s && s->name; s++) nsub++;
+    for (const struct command *s = cmd->subcommands; s && s->name; s++)
+        nsub++;
     resp_add_array_len(o, nsub);
-    for (const struct command *s = cmd->subcommands; s && s->name; s++) add_command_info(o, s);
+    for (const struct command *s = cmd->subcommands; s && s->name; s++)
+        add_command_info(o, s);
 }
 
 void cmd_command(struct cmd_ctx *c)
@@ -133,8 +136,10 @@ void cmd_command_info(struct cmd_ctx *c)
     resp_add_array_len(c->out, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
         const struct command *cmd = find_full_name(&c->argv[i]);
-        if (cmd) add_command_info(c->out, cmd);
-        else resp_add_null_array(c->out);
+        if (cmd)
+            add_command_info(c->out, cmd);
+        else
+            resp_add_null_array(c->out);
     }
 }
 
@@ -147,8 +152,17 @@ void cmd_command_info(struct cmd_ctx *c)
  * its recursion is bounded by the group nesting limit ARG_DEPTH_MAX. */
 
 /* Scalar types first: "name:type" may name those. */
-enum arg_type { ARG_KEY, ARG_STRING, ARG_INTEGER, ARG_DOUBLE, ARG_PATTERN, ARG_UNIX_TIME,
-                ARG_PURE_TOKEN, ARG_ONEOF, ARG_BLOCK };
+enum arg_type {
+    ARG_KEY,
+    ARG_STRING,
+    ARG_INTEGER,
+    ARG_DOUBLE,
+    ARG_PATTERN,
+    ARG_UNIX_TIME,
+    ARG_PURE_TOKEN,
+    ARG_ONEOF,
+    ARG_BLOCK
+};
 static const char *const arg_type_names[] = {
     "key", "string", "integer", "double", "pattern", "unix-time", "pure-token", "oneof", "block"};
 enum { ARG_OPTIONAL = 1, ARG_MULTIPLE = 2, ARG_MULTIPLE_TOKEN = 4 };
@@ -214,7 +228,8 @@ static int is_token(const char *w, size_t len)
 static void set_name(struct arg *a, const char *s, size_t len)
 {
     assert(len < ARG_NAME_MAX && "syntax: argument name too long");
-    for (size_t i = 0; i < len; i++) a->name[i] = (char)tolower((unsigned char)s[i]);
+    for (size_t i = 0; i < len; i++)
+        a->name[i] = (char)tolower((unsigned char)s[i]);
     a->name[len] = 0;
 }
 
@@ -252,7 +267,8 @@ static int make_parent(struct arg_tree *t, enum arg_type type, const int *item, 
         t->node[item[i]].next = i + 1 < n ? item[i + 1] : -1;
         const char *m = t->node[item[i]].name;
         if (i && len < ARG_NAME_MAX - 1) a->name[len++] = '_';
-        while (*m && len < ARG_NAME_MAX - 1) a->name[len++] = *m++; /* cut to fit */
+        while (*m && len < ARG_NAME_MAX - 1)
+            a->name[len++] = *m++; /* cut to fit */
     }
     a->name[len] = 0;
     return p;
@@ -263,7 +279,8 @@ static int parse_word(struct arg_tree *t)
 {
     const char *w = t->p, *colon;
     size_t len = 0;
-    while (is_word_char(w[len])) len++;
+    while (is_word_char(w[len]))
+        len++;
     assert(len > 0 && "syntax: empty item");
     t->p += len;
     int i = new_node(t, is_token(w, len) ? ARG_PURE_TOKEN : infer_type(w, len), w, len);
@@ -288,7 +305,8 @@ static void parse_name(struct arg_tree *t, int i)
 {
     if (*t->p != ':') return;
     const char *s = ++t->p;
-    while (is_word_char(*t->p)) t->p++;
+    while (is_word_char(*t->p))
+        t->p++;
     set_name(&t->node[i], s, (size_t)(t->p - s));
 }
 
@@ -350,7 +368,8 @@ static int attach_tokens(struct arg_tree *t, int *item, int n, int in_group)
         if (i + 1 < n && is_bare_token(t, item[i]) && !is_bare_token(t, item[i + 1]) &&
             !t->node[item[i + 1]].token)
             give_token(t, item[i], item[i + 1]);
-        else item[m++] = item[i];
+        else
+            item[m++] = item[i];
     }
     return m;
 }
@@ -363,7 +382,8 @@ static int parse_seq(struct arg_tree *t, int depth, int *item)
 {
     int n = 0, m;
     for (;;) {
-        while (*t->p == ' ') t->p++;
+        while (*t->p == ' ')
+            t->p++;
         char ch = *t->p;
         if (!ch || ch == '|' || ch == ']' || ch == '>') break;
         if (ch == '[' && (m = parse_repeat(t, item, n)) >= 0) {
@@ -420,7 +440,8 @@ static void add_args(struct resp_out *o, const struct arg_tree *t, int first, in
 {
     assert(depth < ARG_NODES_MAX); /* each level is a distinct node of the tree */
     long n = 0;
-    for (int i = first; i >= 0; i = t->node[i].next) n++;
+    for (int i = first; i >= 0; i = t->node[i].next)
+        n++;
     resp_add_array_len(o, n);
     for (int i = first; i >= 0; i = t->node[i].next) {
         const struct arg *a = &t->node[i];
@@ -455,7 +476,8 @@ static void add_args(struct resp_out *o, const struct arg_tree *t, int first, in
 static void add_docs(struct resp_out *o, const struct command *cmd)
 {
     long nsub = 0;
-    for (const struct command *s = cmd->subcommands; s && s->name; s++) nsub++;
+    for (const struct command *s = cmd->subcommands; s && s->name; s++)
+        nsub++;
     int has_args = cmd->syntax && cmd->syntax[0];
     resp_add_map_len(o, 3 + has_args + !!nsub);
     resp_add_bulk_cstr(o, "summary");
@@ -518,7 +540,8 @@ static int list_filter(struct cmd_ctx *c, const struct command *cmd)
         size_t len = strcspn(p, " ");
         if (len == val->len && strncasecmp(p, val->ptr, len) == 0) return 1;
         p += len;
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
     }
     return 0;
 }
@@ -567,7 +590,8 @@ void cmd_command_getkeys(struct cmd_ctx *c)
         return;
     }
     resp_add_array_len(c->out, n);
-    for (int i = 0; i < n; i++) resp_add_bulk(c->out, argv[idx[i]].ptr, argv[idx[i]].len);
+    for (int i = 0; i < n; i++)
+        resp_add_bulk(c->out, argv[idx[i]].ptr, argv[idx[i]].len);
 }
 
 void cmd_command_help(struct cmd_ctx *c)

@@ -79,7 +79,8 @@ void cmd_config_set(struct cmd_ctx *c)
         resp_add_simple(c->out, "OK");
     else
         resp_add_error(c->out, err);
-    for (int i = 0; i < 2 * pairs; i++) free(words[i]);
+    for (int i = 0; i < 2 * pairs; i++)
+        free(words[i]);
     free(words);
     free(names);
     free(values);

@@ -33,8 +33,7 @@ static const struct config_secret *requirepass(struct server *srv)
 }
 
 /* AUTH semantics of Redis 7.0's "default" user: nopass unless requirepass. */
-static int check_auth(struct server *srv, const struct resp_arg *user,
-                      const struct resp_arg *pass)
+static int check_auth(struct server *srv, const struct resp_arg *user, const struct resp_arg *pass)
 {
     if (user && !arg_is(user, "default")) return 0;
     const struct config_secret *pw = requirepass(srv);
@@ -49,8 +48,10 @@ void cmd_ping(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR wrong number of arguments for 'ping' command");
         return;
     }
-    if (c->argc == 2) resp_add_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
-    else resp_add_simple(c->out, "PONG");
+    if (c->argc == 2)
+        resp_add_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
+    else
+        resp_add_simple(c->out, "PONG");
 }
 
 void cmd_echo(struct cmd_ctx *c)
@@ -168,8 +169,7 @@ void cmd_hello(struct cmd_ctx *c)
             }
         } else {
             resp_add_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
-                            (int)(c->argv[i].len > 128 ? 128 : c->argv[i].len),
-                            c->argv[i].ptr);
+                            (int)(c->argv[i].len > 128 ? 128 : c->argv[i].len), c->argv[i].ptr);
             return;
         }
     }
@@ -223,23 +223,29 @@ void cmd_client_setname(struct cmd_ctx *c)
 
 void cmd_client_getname(struct cmd_ctx *c)
 {
-    if (c->client->name) resp_add_bulk_cstr(c->out, c->client->name);
-    else resp_add_null(c->out);
+    if (c->client->name)
+        resp_add_bulk_cstr(c->out, c->client->name);
+    else
+        resp_add_null(c->out);
 }
 
 void cmd_client_setinfo(struct cmd_ctx *c)
 {
     char **dst;
-    if (arg_is(&c->argv[2], "lib-name")) dst = &c->client->lib_name;
-    else if (arg_is(&c->argv[2], "lib-ver")) dst = &c->client->lib_ver;
+    if (arg_is(&c->argv[2], "lib-name"))
+        dst = &c->client->lib_name;
+    else if (arg_is(&c->argv[2], "lib-ver"))
+        dst = &c->client->lib_ver;
     else {
         resp_add_errorf(c->out, "ERR Unrecognized option '%.*s'",
                         (int)(c->argv[2].len > 128 ? 128 : c->argv[2].len), c->argv[2].ptr);
         return;
     }
     if (!valid_name(&c->argv[3])) {
-        resp_add_errorf(c->out, "ERR %.*s cannot contain spaces, newlines or special "
-                                "characters.", (int)c->argv[2].len, c->argv[2].ptr);
+        resp_add_errorf(c->out,
+                        "ERR %.*s cannot contain spaces, newlines or special "
+                        "characters.",
+                        (int)c->argv[2].len, c->argv[2].ptr);
         return;
     }
     set_owned(dst, &c->argv[3]);
@@ -354,17 +360,19 @@ static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
         } else if (arg_is(k, "LADDR")) {
             f->laddr = v;
         } else if (arg_is(k, "SKIPME")) {
-            if (arg_is(v, "yes")) f->skipme = 1;
-            else if (arg_is(v, "no")) f->skipme = 0;
-            else return resp_add_error(c->out, ERR_SYNTAX), -1;
+            if (arg_is(v, "yes"))
+                f->skipme = 1;
+            else if (arg_is(v, "no"))
+                f->skipme = 0;
+            else
+                return resp_add_error(c->out, ERR_SYNTAX), -1;
         } else if (arg_is(k, "TYPE")) {
             int normal = parse_client_type(c, v);
             if (normal < 0) return -1;
             f->no_type_match = !normal;
         } else if (arg_is(k, "USER")) {
             if (!arg_is(v, "default"))
-                return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr),
-                       -1;
+                return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr), -1;
         } else {
             return resp_add_error(c->out, ERR_SYNTAX), -1;
         }
@@ -387,8 +395,10 @@ static int kill_matching(struct cmd_ctx *c, const struct kill_filter *f)
         if (f->addr && !str_is(cl->addr, f->addr)) continue;
         if (f->laddr && !str_is(cl->laddr, f->laddr)) continue;
         if (cl == c->client && f->skipme) continue;
-        if (cl == c->client) client_close_after_reply(cl);
-        else client_close_asap(cl);
+        if (cl == c->client)
+            client_close_after_reply(cl);
+        else
+            client_close_asap(cl);
         killed++;
     }
     return killed;
@@ -398,8 +408,10 @@ void cmd_client_kill(struct cmd_ctx *c)
 {
     if (c->argc == 3) { /* old form: CLIENT KILL addr:port */
         struct kill_filter f = {.addr = &c->argv[2], .skipme = 0};
-        if (kill_matching(c, &f) == 0) resp_add_error(c->out, "ERR No such client");
-        else resp_add_simple(c->out, "OK");
+        if (kill_matching(c, &f) == 0)
+            resp_add_error(c->out, "ERR No such client");
+        else
+            resp_add_simple(c->out, "OK");
         return;
     }
     struct kill_filter f = {0};
@@ -410,9 +422,11 @@ void cmd_client_kill(struct cmd_ctx *c)
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines)
 {
     long n = 0;
-    while (lines[n]) n++;
+    while (lines[n])
+        n++;
     resp_add_array_len(c->out, n);
-    for (long i = 0; i < n; i++) resp_add_simple(c->out, lines[i]);
+    for (long i = 0; i < n; i++)
+        resp_add_simple(c->out, lines[i]);
 }
 
 void cmd_client_help(struct cmd_ctx *c)
@@ -478,8 +492,8 @@ void cmd_shutdown(struct cmd_ctx *c)
 
 void cmd_function_flush(struct cmd_ctx *c)
 {
-    if (c->argc > 3 || (c->argc == 3 && !arg_is(&c->argv[2], "ASYNC") &&
-                        !arg_is(&c->argv[2], "SYNC"))) {
+    if (c->argc > 3 ||
+        (c->argc == 3 && !arg_is(&c->argv[2], "ASYNC") && !arg_is(&c->argv[2], "SYNC"))) {
         resp_add_error(c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }

@@ -289,21 +289,21 @@ int cmd_rewrite_setex(int argc, const struct resp_arg *argv, int64_t now_ms, str
     return rewrite_setex(argv, CMD_SET_EX, now_ms, out, scratch, scratch_len);
 }
 
-int cmd_rewrite_psetex(int argc, const struct resp_arg *argv, int64_t now_ms,
-                       struct resp_arg *out, char *scratch, size_t scratch_len)
+int cmd_rewrite_psetex(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
+                       char *scratch, size_t scratch_len)
 {
     (void)argc;
     return rewrite_setex(argv, CMD_SET_PX, now_ms, out, scratch, scratch_len);
 }
 
-int cmd_rewrite_expire(int argc, const struct resp_arg *argv, int64_t now_ms,
-                       struct resp_arg *out, char *scratch, size_t scratch_len)
+int cmd_rewrite_expire(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
+                       char *scratch, size_t scratch_len)
 {
     return rewrite_expire(argc, argv, 1, now_ms, out, scratch, scratch_len);
 }
 
-int cmd_rewrite_pexpire(int argc, const struct resp_arg *argv, int64_t now_ms,
-                        struct resp_arg *out, char *scratch, size_t scratch_len)
+int cmd_rewrite_pexpire(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
+                        char *scratch, size_t scratch_len)
 {
     return rewrite_expire(argc, argv, 0, now_ms, out, scratch, scratch_len);
 }

@@ -52,8 +52,10 @@ static void human_bytes(char *buf, size_t cap, size_t n)
         v /= 1024;
         u++;
     }
-    if (u == 0) snprintf(buf, cap, "%zuB", n);
-    else snprintf(buf, cap, "%.2f%c", v, units[u]);
+    if (u == 0)
+        snprintf(buf, cap, "%zuB", n);
+    else
+        snprintf(buf, cap, "%.2f%c", v, units[u]);
 }
 
 static void section_server(struct info_text *t, struct server *srv, int64_t now)
@@ -62,14 +64,14 @@ static void section_server(struct info_text *t, struct server *srv, int64_t now)
     uname(&un);
     long long up = (now - srv->start_ms) / 1000;
     info_addf(t,
-         "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:cluster\r\n"
-         "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
-         "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
-         "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
-         REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, un.sysname, un.release, un.machine,
-         (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
-         (long long)now * 1000, up, up / 86400, srv->cfg.hz,
-         srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
+              "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:cluster\r\n"
+              "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
+              "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
+              "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
+              REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, un.sysname, un.release, un.machine,
+              (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
+              (long long)now * 1000, up, up / 86400, srv->cfg.hz,
+              srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
 }
 
 static void section_clients(struct info_text *t, struct server *srv)
@@ -141,19 +143,19 @@ static void section_stats(struct info_text *t, struct server *srv)
 {
     const struct server_stats *s = &srv->stats;
     info_addf(t,
-         "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-         "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-         "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
-         "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
-         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
-         "lazyfreed_objects:%zu\r\n",
-         (unsigned long long)s->connections_received,
-         (unsigned long long)s->commands_processed, (unsigned long long)s->net_input_bytes,
-         (unsigned long long)s->net_output_bytes, (unsigned long long)s->rejected_connections,
-         (unsigned long long)srv->kv.expired_keys, (unsigned long long)srv->kv.keyspace_hits,
-         (unsigned long long)srv->kv.keyspace_misses,
-         (unsigned long long)s->output_limit_disconnections,
-         (unsigned long long)s->protocol_errors, lazyfree_freed());
+              "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+              "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+              "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
+              "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+              "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
+              "lazyfreed_objects:%zu\r\n",
+              (unsigned long long)s->connections_received,
+              (unsigned long long)s->commands_processed, (unsigned long long)s->net_input_bytes,
+              (unsigned long long)s->net_output_bytes, (unsigned long long)s->rejected_connections,
+              (unsigned long long)srv->kv.expired_keys, (unsigned long long)srv->kv.keyspace_hits,
+              (unsigned long long)srv->kv.keyspace_misses,
+              (unsigned long long)s->output_limit_disconnections,
+              (unsigned long long)s->protocol_errors, lazyfree_freed());
 }
 
 static void section_cpu(struct info_text *t)
@@ -161,8 +163,8 @@ static void section_cpu(struct info_text *t)
     struct rusage self;
     getrusage(RUSAGE_SELF, &self);
     info_addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
-         (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
-         (long)self.ru_utime.tv_usec);
+              (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+              (long)self.ru_utime.tv_usec);
 }
 
 static void section_cluster(struct info_text *t)
@@ -176,7 +178,7 @@ static void section_keyspace(struct info_text *t, struct server *srv)
     uint64_t keys = kv_size(&srv->kv);
     if (keys)
         info_addf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
-             (unsigned long long)kv_volatile_count(&srv->kv));
+                  (unsigned long long)kv_volatile_count(&srv->kv));
 }
 
 static void section_commandstats(struct info_text *t, struct server *srv)
@@ -186,22 +188,32 @@ static void section_commandstats(struct info_text *t, struct server *srv)
         const struct cmd_stats *st = &srv->cmdstats[id];
         if (!st->calls && !st->rejected_calls && !st->failed_calls) continue;
         info_addf(t,
-             "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
-             "failed_calls=%llu\r\n",
-             cmd_by_id(id)->name, (unsigned long long)st->calls, (unsigned long long)st->usec,
-             st->calls ? (double)st->usec / (double)st->calls : 0.0,
-             (unsigned long long)st->rejected_calls, (unsigned long long)st->failed_calls);
+                  "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+                  "failed_calls=%llu\r\n",
+                  cmd_by_id(id)->name, (unsigned long long)st->calls, (unsigned long long)st->usec,
+                  st->calls ? (double)st->usec / (double)st->calls : 0.0,
+                  (unsigned long long)st->rejected_calls, (unsigned long long)st->failed_calls);
     }
 }
 
 enum section {
-    SEC_SERVER, SEC_CLIENTS, SEC_MEMORY, SEC_PERSISTENCE, SEC_STATS, SEC_REPLICATION,
-    SEC_CPU, SEC_CLUSTER, SEC_KEYSPACE, SEC_RAFT, SEC_COMMANDSTATS, SEC_COUNT
+    SEC_SERVER,
+    SEC_CLIENTS,
+    SEC_MEMORY,
+    SEC_PERSISTENCE,
+    SEC_STATS,
+    SEC_REPLICATION,
+    SEC_CPU,
+    SEC_CLUSTER,
+    SEC_KEYSPACE,
+    SEC_RAFT,
+    SEC_COMMANDSTATS,
+    SEC_COUNT
 };
 
 static const char *const section_names[SEC_COUNT] = {
-    "server", "clients", "memory", "persistence", "stats", "replication",
-    "cpu", "cluster", "keyspace", "raft", "commandstats",
+    "server", "clients", "memory",   "persistence", "stats",        "replication",
+    "cpu",    "cluster", "keyspace", "raft",        "commandstats",
 };
 
 /* Marks the sections an argument selects; unknown names select nothing. */
@@ -227,24 +239,47 @@ void cmd_info(struct cmd_ctx *c)
         struct resp_arg d = {"default", 7};
         select_sections(&d, want);
     }
-    for (int i = 1; i < c->argc; i++) select_sections(&c->argv[i], want);
+    for (int i = 1; i < c->argc; i++)
+        select_sections(&c->argv[i], want);
     struct info_text t = {0};
     int64_t now = server_now_ms();
     for (int s = 0; s < SEC_COUNT; s++) {
         if (!want[s]) continue;
         if (t.len) info_addf(&t, "\r\n");
         switch (s) {
-        case SEC_SERVER: section_server(&t, srv, now); break;
-        case SEC_CLIENTS: section_clients(&t, srv); break;
-        case SEC_MEMORY: section_memory(&t, srv); break;
-        case SEC_PERSISTENCE: section_persistence(&t); break;
-        case SEC_STATS: section_stats(&t, srv); break;
-        case SEC_REPLICATION: role_info_replication(&t, srv); break;
-        case SEC_CPU: section_cpu(&t); break;
-        case SEC_CLUSTER: section_cluster(&t); break;
-        case SEC_KEYSPACE: section_keyspace(&t, srv); break;
-        case SEC_RAFT: cluster_info_raft(&t, srv); break;
-        case SEC_COMMANDSTATS: section_commandstats(&t, srv); break;
+        case SEC_SERVER:
+            section_server(&t, srv, now);
+            break;
+        case SEC_CLIENTS:
+            section_clients(&t, srv);
+            break;
+        case SEC_MEMORY:
+            section_memory(&t, srv);
+            break;
+        case SEC_PERSISTENCE:
+            section_persistence(&t);
+            break;
+        case SEC_STATS:
+            section_stats(&t, srv);
+            break;
+        case SEC_REPLICATION:
+            role_info_replication(&t, srv);
+            break;
+        case SEC_CPU:
+            section_cpu(&t);
+            break;
+        case SEC_CLUSTER:
+            section_cluster(&t);
+            break;
+        case SEC_KEYSPACE:
+            section_keyspace(&t, srv);
+            break;
+        case SEC_RAFT:
+            cluster_info_raft(&t, srv);
+            break;
+        case SEC_COMMANDSTATS:
+            section_commandstats(&t, srv);
+            break;
         }
     }
     resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");

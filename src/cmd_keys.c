@@ -59,8 +59,7 @@ void cmd_touch(struct cmd_ctx *c)
 
 void cmd_type(struct cmd_ctx *c)
 {
-    const struct kv_val *v =
-        kv_lookup_notouch(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
+    const struct kv_val *v = kv_lookup_notouch(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     resp_add_simple(c->out, v ? kv_type_name(v) : "none");
 }
 

@@ -38,8 +38,8 @@ void cmd_object_refcount(struct cmd_ctx *c)
     const struct kv_val *v = peek(c);
     if (!v) return;
     long long n;
-    int shared = v->type == KV_STRING && v->enc != KV_ENC_RAW &&
-                 util_str2ll(v->data, v->len, &n) && n >= 0 && n < SHARED_INTEGERS;
+    int shared = v->type == KV_STRING && v->enc != KV_ENC_RAW && util_str2ll(v->data, v->len, &n) &&
+                 n >= 0 && n < SHARED_INTEGERS;
     resp_add_int(c->out, shared ? SHARED_REFCOUNT : 1);
 }
 

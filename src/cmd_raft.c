@@ -31,9 +31,12 @@ static int parse_id(struct cmd_ctx *c, const struct resp_arg *a, uint64_t *id)
 /* The reply to a node_* error code. */
 static void reply_node_error(struct cmd_ctx *c, int rc, const char *err)
 {
-    if (rc == NODE_ENOTLEADER) node_reply_moved(c->srv, c->client);
-    else if (rc == NODE_EBUSY) resp_add_errorf(c->out, "TRYAGAIN %s", err);
-    else resp_add_errorf(c->out, "ERR %s", err);
+    if (rc == NODE_ENOTLEADER)
+        node_reply_moved(c->srv, c->client);
+    else if (rc == NODE_EBUSY)
+        resp_add_errorf(c->out, "TRYAGAIN %s", err);
+    else
+        resp_add_errorf(c->out, "ERR %s", err);
 }
 
 void cmd_raft_node_add(struct cmd_ctx *c)

@@ -119,8 +119,8 @@ static const struct command cluster_subcommands[] = {
 
 static const struct command raft_debug_subcommands[] = {
     {"raft.debug|compact", 2, ADM | NS | NOM, 0, 0, 0, cmd_raft_debug_compact, "raft", "0.1.0",
-     "Starts a background snapshot now and compacts the log up to it once it is durable.",
-     NULL, "admin slow dangerous", NULL},
+     "Starts a background snapshot now and compacts the log up to it once it is durable.", NULL,
+     "admin slow dangerous", NULL},
     {"raft.debug|help", 2, LD | ST, 0, 0, 0, cmd_raft_debug_help, "raft", "0.1.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
@@ -140,8 +140,8 @@ static const struct command raft_node_subcommands[] = {
 
 static const struct command raft_cluster_subcommands[] = {
     {"raft.cluster|join", -3, ADM | NS | NOM, 0, 0, 0, cmd_raft_cluster_join, "raft", "0.1.0",
-     "Asks the cluster at the given addresses to add this fresh node.",
-     "host:port [host:port ...]", "admin slow", NULL},
+     "Asks the cluster at the given addresses to add this fresh node.", "host:port [host:port ...]",
+     "admin slow", NULL},
     {"raft.cluster|help", 2, LD | ST, 0, 0, 0, cmd_raft_cluster_help, "raft", "0.1.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
@@ -255,8 +255,8 @@ const struct command cmd_table_core[] = {
      "key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]", "read string slow", NULL},
 
     /* keyspace */
-    {"del", -2, W | CMD_ABSENT_NOOP, 1, -1, 1, cmd_del, "generic", "1.0.0", "Deletes one or more keys.",
-     "key [key ...]", "keyspace write slow", NULL},
+    {"del", -2, W | CMD_ABSENT_NOOP, 1, -1, 1, cmd_del, "generic", "1.0.0",
+     "Deletes one or more keys.", "key [key ...]", "keyspace write slow", NULL},
     {"unlink", -2, W | F | CMD_ABSENT_NOOP, 1, -1, 1, cmd_unlink, "generic", "4.0.0",
      "Asynchronously deletes one or more keys.", "key [key ...]", "keyspace write fast", NULL},
     {"exists", -2, R | F, 1, -1, 1, cmd_exists, "generic", "1.0.0",
@@ -293,8 +293,8 @@ const struct command cmd_table_core[] = {
      "Remove all keys from the current database.", "[ASYNC|SYNC]:async",
      "keyspace write slow dangerous", NULL},
     {"flushall", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushall, "server", "1.0.0",
-     "Removes all keys from all databases.", "[ASYNC|SYNC]:async",
-     "keyspace write slow dangerous", NULL},
+     "Removes all keys from all databases.", "[ASYNC|SYNC]:async", "keyspace write slow dangerous",
+     NULL},
 
     /* expiry */
     {"expire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expire, "generic", "1.0.0",
@@ -380,12 +380,10 @@ const struct command cmd_table_core[] = {
     {"raft.cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "raft", "0.1.0",
      "A container for commands run on a node joining a cluster.", NULL, "slow",
      raft_cluster_subcommands},
-    {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft",
-     "0.1.0", "Hands leadership to another voting node (leader only).", "[id]", "admin slow",
-     NULL},
+    {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft", "0.1.0",
+     "Hands leadership to another voting node (leader only).", "[id]", "admin slow", NULL},
     {"raft.auth", -3, NOA | F | LD | ST | NS | CMD_PEER_AUTH | CMD_INTERNAL, 0, 0, 0, cmd_raft_auth,
-     "raft",
-     "0.1.0", "Identifies a connection as a cluster peer with the raft-secret.",
+     "raft", "0.1.0", "Identifies a connection as a cluster peer with the raft-secret.",
      "secret node-id [host:port]", "fast", NULL},
     {"raft.msg", 3, NOA | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
      "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "node-id payload", "fast",
@@ -416,13 +414,8 @@ static int name_eq(const char *name, const char *p, size_t len)
  * its own file (cmd_table_core above, a type's table beside its module). A
  * new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core,
-    cmd_table_hash,
-    cmd_table_set,
-    cmd_table_zset,
-    cmd_table_bitops,
-    cmd_table_hll,
-    cmd_table_sort,
+    cmd_table_core,   cmd_table_hash, cmd_table_set,  cmd_table_zset,
+    cmd_table_bitops, cmd_table_hll,  cmd_table_sort,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
@@ -435,7 +428,8 @@ static const struct command *name_index[INDEX_SLOTS];
 static uint32_t name_hash(const char *p, size_t len)
 {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)(p[i] | 0x20)) * 16777619u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)(p[i] | 0x20)) * 16777619u;
     return h;
 }
 
@@ -465,7 +459,8 @@ static void add_range(const struct command *arr)
 
 static void assign_ids(void)
 {
-    for (size_t g = 0; g < N_GROUPS; g++) add_range(groups[g]);
+    for (size_t g = 0; g < N_GROUPS; g++)
+        add_range(groups[g]);
     top_count = id_count;
     for (int i = 0; i < top_count; i++)
         if (by_id[i]->subcommands) add_range(by_id[i]->subcommands);
@@ -502,7 +497,8 @@ void cmd_table_init(void)
         const struct command *c = by_id[k];
         assert(!cmd_lookup_name(c->name, strlen(c->name)) && "a command defined twice");
         uint32_t i = name_hash(c->name, strlen(c->name)) & (INDEX_SLOTS - 1);
-        while (name_index[i]) i = (i + 1) & (INDEX_SLOTS - 1);
+        while (name_index[i])
+            i = (i + 1) & (INDEX_SLOTS - 1);
         name_index[i] = c;
     }
 }
@@ -519,7 +515,8 @@ const struct command *cmd_lookup_name(const char *name, size_t len)
 int cmd_count(void)
 {
     int n = 0;
-    for (int i = 0; i < top_count; i++) n += !(by_id[i]->flags & CMD_INTERNAL);
+    for (int i = 0; i < top_count; i++)
+        n += !(by_id[i]->flags & CMD_INTERNAL);
     return n;
 }
 
@@ -529,7 +526,8 @@ int cmd_get_keys(const struct command *cmd, int argc, const struct resp_arg *arg
     if (cmd->getkeys) return cmd->getkeys(argc, argv, idx, max);
     int first, last, step, n = 0;
     if (!cmd_key_range(cmd, argc, &first, &last, &step)) return 0;
-    for (int i = first; i <= last && n < max; i += step) idx[n++] = i;
+    for (int i = first; i <= last && n < max; i += step)
+        idx[n++] = i;
     return n;
 }
 const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
@@ -569,8 +567,7 @@ static void reply_unknown_command(struct resp_out *out, int argc, const struct r
                     argv[0].ptr, args);
 }
 
-const struct command *cmd_resolve(int argc, const struct resp_arg *argv,
-                                       struct resp_out *out)
+const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct resp_out *out)
 {
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
@@ -586,8 +583,8 @@ const struct command *cmd_resolve(int argc, const struct resp_arg *argv,
             upper[i] = (char)toupper((unsigned char)cmd->name[i]);
         upper[sizeof upper - 1] = 0;
         int slen = argv[1].len > 128 ? 128 : (int)argv[1].len;
-        resp_add_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", slen,
-                        argv[1].ptr, upper);
+        resp_add_errorf(out, "ERR unknown subcommand '%.*s'. Try %s HELP.", slen, argv[1].ptr,
+                        upper);
         return NULL;
     }
     if (!cmd_arity_ok(cmd, argc) || ((cmd->flags & CMD_CONTAINER) && !cmd->proc)) {

@@ -8,8 +8,8 @@
 
 /* One BITFIELD operation, repeated in its syntax: a GET, or a SET or INCRBY
  * after an optional OVERFLOW (Redis's "operation" oneof and "write" block). */
-#define BF_OPERATION                                                                    \
-    "<GET encoding offset|<[OVERFLOW <WRAP|SAT|FAIL>]:wrap_sat_fail <SET encoding offset " \
+#define BF_OPERATION                                                                               \
+    "<GET encoding offset|<[OVERFLOW <WRAP|SAT|FAIL>]:wrap_sat_fail <SET encoding offset "         \
     "value:integer|INCRBY encoding offset increment>:write_operation>:write>:operation"
 
 const struct command cmd_table_bitops[] = {
@@ -30,8 +30,7 @@ const struct command cmd_table_bitops[] = {
      "<AND|OR|XOR|NOT>:operation destkey key [key ...]", "write bitmap slow", NULL},
     {"bitfield", -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_bitfield, "bitmap", "3.2.0",
      "Perform arbitrary bitfield integer operations on strings",
-     "key [" BF_OPERATION " [" BF_OPERATION " ...]]",
-     "write bitmap slow", NULL},
+     "key [" BF_OPERATION " [" BF_OPERATION " ...]]", "write bitmap slow", NULL},
     {"bitfield_ro", -2, CMD_READONLY | CMD_FAST, 1, 1, 1, cmd_bitfield_ro, "bitmap", "6.0.0",
      "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
      "key [GET encoding offset [GET encoding offset ...]]", "read bitmap fast", NULL},

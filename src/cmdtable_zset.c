@@ -35,8 +35,8 @@ const struct command cmd_table_zset[] = {
      "Returns the score of one or more members in a sorted set.", "key member [member ...]", RF,
      NULL},
     {"zrank", 3, R | F, 1, 1, 1, cmd_zrank, "sorted-set", "2.0.0",
-     "Returns the index of a member in a sorted set ordered by ascending scores.", "key member",
-     RF, NULL},
+     "Returns the index of a member in a sorted set ordered by ascending scores.", "key member", RF,
+     NULL},
     {"zrevrank", 3, R | F, 1, 1, 1, cmd_zrevrank, "sorted-set", "2.0.0",
      "Returns the index of a member in a sorted set ordered by descending scores.", "key member",
      RF, NULL},
@@ -74,7 +74,8 @@ const struct command cmd_table_zset[] = {
      "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all "
      "members were removed.",
      "key start stop", "write sortedset slow", NULL},
-    {"zremrangebyscore", 4, W | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zremrangebyscore, "sorted-set", "1.2.0",
+    {"zremrangebyscore", 4, W | CMD_ABSENT_NOOP, 1, 1, 1, cmd_zremrangebyscore, "sorted-set",
+     "1.2.0",
      "Removes members in a sorted set within a range of scores. Deletes the sorted set if all "
      "members were removed.",
      "key min:double max:double", "write sortedset slow", NULL},

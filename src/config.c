@@ -893,8 +893,7 @@ static void restore(struct config *c, int n, const struct config_def **defs,
 /* Runs the apply hook for each directive set; if the server refuses one,
  * puts every old value back and applies the ones already applied again. */
 static int apply_all(struct config *c, int n, const struct config_def **defs,
-                     const struct saved_value *saved,
-                     char *err, size_t errlen)
+                     const struct saved_value *saved, char *err, size_t errlen)
 {
     char why[CONFIG_REASON_MAX], ignored[CONFIG_REASON_MAX];
     for (int i = 0; c->apply_fn && i < n; i++) {

@@ -147,12 +147,12 @@ struct config {
     /* raft */
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;
-    long long raft_snapshot_threshold; /* applied entries between snapshots */
+    long long raft_snapshot_threshold;      /* applied entries between snapshots */
     long long raft_snapshot_log_min_size;   /* bytes: the size rule's floor */
     long long raft_log_max_memory;          /* bytes of applied entries kept in memory */
     long long raft_snapshot_log_percentage; /* of the last snapshot's size */
     int raft_log_fsync;
-    int raft_read_mode; /* enum config_read_mode */
+    int raft_read_mode;      /* enum config_read_mode */
     int raft_follower_proxy; /* followers forward instead of -MOVED (src/proxy.h) */
     long long raft_max_inflight_msgs;
     long long raft_max_entries_per_msg;
@@ -172,7 +172,7 @@ struct config_def {
     enum config_type type;
     size_t offset; /* of the field in struct config (unused by SPECIAL) */
     const char *default_text;
-    long long min, max;                   /* INT, MEMORY */
+    long long min, max; /* INT, MEMORY */
     /* ENUM: NULL-terminated; index = stored value. A single name marks a Redis
      * directive of which only that value is implemented: a refusal says so,
      * with doc as the reason, instead of listing the one name. */

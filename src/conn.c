@@ -56,8 +56,8 @@
 #include "transport.h"
 #include "util.h"
 
-#define READ_CHUNK 16384               /* bytes read per call, like Redis */
-#define QBUF_SHRINK_KEEP (64 * 1024)   /* idle query buffers above this are freed */
+#define READ_CHUNK 16384             /* bytes read per call, like Redis */
+#define QBUF_SHRINK_KEEP (64 * 1024) /* idle query buffers above this are freed */
 #define OBUF_SHRINK_KEEP (64 * 1024)
 #define ACCEPT_MAX_PER_EVENT 1000
 #define ACCEPT_PAUSE_MS 100        /* accepting paused this long when descriptors ran out */
@@ -315,8 +315,10 @@ static void client_free(struct client *c)
     multi_client_reset(c);
     node_client_gone(srv, c);
     pending_remove(c);
-    if (c->prev) c->prev->next = c->next;
-    else srv->clients = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     (*count_of(c))--;
     close(c->fd);
@@ -560,7 +562,8 @@ static void process_input(struct client *c)
         off += consumed;
         /* RAFT.AUTH refused: its error goes out, then the connection closes
          * (denied, if protected mode let it in: one try per connection). */
-        if (c->flags & CLIENT_OVER_LIMIT) client_close_after_reply(c);
+        if (c->flags & CLIENT_OVER_LIMIT)
+            client_close_after_reply(c);
         else if ((c->flags & CLIENT_PROTECTED) &&
                  !(c->flags & (CLIENT_PEER | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
             client_deny_protected(c);
@@ -603,9 +606,11 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     ssize_t n = read(c->fd, c->qbuf + c->qlen, room);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {
-        if (n < 0) LOG_VERBOSE("Reading from client: %s", strerror(errno));
-        else LOG_VERBOSE("Client closed connection id=%llu addr=%s",
-                         (unsigned long long)c->id, c->addr);
+        if (n < 0)
+            LOG_VERBOSE("Reading from client: %s", strerror(errno));
+        else
+            LOG_VERBOSE("Client closed connection id=%llu addr=%s", (unsigned long long)c->id,
+                        c->addr);
         client_close_asap(c);
         return;
     }
@@ -727,18 +732,18 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';
     if (!f) flags[f++] = 'N';
     flags[f] = 0;
-    int n = snprintf(
-        buf, cap,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 "
-        "resp=%d lib-name=%s lib-ver=%s",
-        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-        (long long)((now_ms - c->ctime_ms) / 1000),
-        (long long)((now_ms - c->last_interaction_ms) / 1000), flags,
-        (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, c->qlen, c->qcap - c->qlen, c->qcap,
-        c->qlen, resp_out_pending(&c->out),
-        sizeof(struct conn) + c->qcap + c->out.cap, c->last_cmd ? c->last_cmd : "NULL",
-        c->out.proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+    int n =
+        snprintf(buf, cap,
+                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
+                 "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+                 "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 "
+                 "resp=%d lib-name=%s lib-ver=%s",
+                 (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+                 (long long)((now_ms - c->ctime_ms) / 1000),
+                 (long long)((now_ms - c->last_interaction_ms) / 1000), flags,
+                 (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, c->qlen, c->qcap - c->qlen,
+                 c->qcap, c->qlen, resp_out_pending(&c->out),
+                 sizeof(struct conn) + c->qcap + c->out.cap, c->last_cmd ? c->last_cmd : "NULL",
+                 c->out.proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= cap ? cap - 1 : (size_t)n);
 }

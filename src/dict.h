@@ -73,8 +73,14 @@ void dict_free(struct dict *d, dict_free_fn *free_val);
 /* Same as dict_free, leaves an empty usable dict with the same seed. */
 void dict_clear(struct dict *d, dict_free_fn *free_val);
 
-static inline uint64_t dict_size(const struct dict *d) { return d->t[0].used + d->t[1].used; }
-static inline int dict_is_rehashing(const struct dict *d) { return d->rehash_idx != -1; }
+static inline uint64_t dict_size(const struct dict *d)
+{
+    return d->t[0].used + d->t[1].used;
+}
+static inline int dict_is_rehashing(const struct dict *d)
+{
+    return d->rehash_idx != -1;
+}
 
 /* The seeded 64-bit hash of key; tables index with its low bits. */
 uint64_t dict_hash(const struct dict *d, const void *key, size_t len);

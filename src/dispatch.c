@@ -94,8 +94,7 @@ static int call_writes(struct server *srv, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
     if (cmd->flags & CMD_WRITE) return !absent_noop(srv, cmd, argc, argv);
-    return cmd->writes && node_is_leader(srv) &&
-           cmd->writes(&srv->kv, argc, argv, server_now_ms());
+    return cmd->writes && node_is_leader(srv) && cmd->writes(&srv->kv, argc, argv, server_now_ms());
 }
 
 /* Routes a command through the node: run here, wait, or already answered
@@ -106,7 +105,8 @@ static enum node_route route(struct client *c, const struct command *cmd, int ar
     int exec = (cmd->flags & CMD_EXEC) != 0;
     uint32_t flags = exec ? c->mstate.cmd_flags : cmd->flags;
     if (exec && !(c->flags & CLIENT_MULTI)) flags = 0;
-    if (writes) flags |= CMD_WRITE;
+    if (writes)
+        flags |= CMD_WRITE;
     else if (!exec && (flags & CMD_WRITE)) /* an absent-key no-op: a read */
         flags = (flags & ~(uint32_t)CMD_WRITE) | CMD_READONLY;
     /* Forwarded replies are pending and this node now leads: what it would
@@ -165,7 +165,9 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     enum node_route r = route(c, cmd, argc, argv, writes);
     if (r == NODE_WAIT) return DISPATCH_WAIT;
     if (r == NODE_REPLIED) return DISPATCH_DONE;
-    if (writes) sm_submit_command(srv, c, cmd, argc, argv);
-    else dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+    if (writes)
+        sm_submit_command(srv, c, cmd, argc, argv);
+    else
+        dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
     return DISPATCH_DONE;
 }

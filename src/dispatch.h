@@ -25,7 +25,6 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
 void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
                    const struct resp_arg *argv, int64_t now_ms, struct resp_out *out);
 
-
 /* 1 if maxmemory is set and the allocator reports more in use. */
 int dispatch_over_maxmemory(struct server *srv);
 

@@ -36,8 +36,7 @@ static int is_hll(struct cmd_ctx *c, const struct kv_val *v)
 /* A looked-up key for a command that may change it. */
 static struct kv_val *lookup(struct cmd_ctx *c, const struct resp_arg *key)
 {
-    if (c->applying)
-        return kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
+    if (c->applying) return kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
     return kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
 }
 
@@ -171,8 +170,7 @@ static void pfcount_one(struct cmd_ctx *c)
         return;
     }
     if (c->applying) {
-        unsigned char *p =
-            (unsigned char *)kv_resize(c->kv, key->ptr, key->len, v->len, c->now_ms);
+        unsigned char *p = (unsigned char *)kv_resize(c->kv, key->ptr, key->len, v->len, c->now_ms);
         hll_cache_set(p, card);
     }
     resp_add_int(c->out, (long long)card);
@@ -215,8 +213,7 @@ int cmd_pfcount_writes(struct kv *kv, int argc, const struct resp_arg *argv, int
     if (argc != 2) return 0;
     const struct kv_val *v = kv_lookup_peek(kv, argv[1].ptr, argv[1].len, now_ms);
     uint64_t card;
-    return v && v->type == KV_STRING &&
-           hll_header_ok((const unsigned char *)v->data, v->len) &&
+    return v && v->type == KV_STRING && hll_header_ok((const unsigned char *)v->data, v->len) &&
            !hll_cache_get((const unsigned char *)v->data, &card);
 }
 
@@ -308,8 +305,7 @@ void cmd_pfdebug(struct cmd_ctx *c)
         int r = pfdebug_todense(c, key, v);
         if (r >= 0) resp_add_int(c->out, r);
     } else {
-        resp_add_errorf(c->out, "ERR Unknown PFDEBUG subcommand '%.*s'", (int)sub->len,
-                        sub->ptr);
+        resp_add_errorf(c->out, "ERR Unknown PFDEBUG subcommand '%.*s'", (int)sub->len, sub->ptr);
     }
 }
 

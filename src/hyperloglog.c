@@ -13,9 +13,9 @@
 #include "le.h"
 #include "util.h"
 
-#define HLL_Q (64 - HLL_P) /* hash bits left after the register index */
+#define HLL_Q (64 - HLL_P)                    /* hash bits left after the register index */
 #define HLL_ALPHA_INF 0.721347520444481703680 /* 1 / (2 ln 2) */
-#define CACHE_STALE 0x80                       /* in the cache's last byte */
+#define CACHE_STALE 0x80                      /* in the cache's last byte */
 
 /* --- the sparse opcodes --- */
 #define OP_IS_ZERO(b) (((b)&0xc0) == 0x00)
@@ -169,8 +169,7 @@ void hll_dense_put(unsigned char *regs, uint32_t i, uint8_t v)
     regs[byte] = (unsigned char)((regs[byte] & ~(HLL_REGISTER_MAX << fb)) | v << fb);
     if (fb > 8 - HLL_BITS) {
         unsigned hi = 8 - fb;
-        regs[byte + 1] =
-            (unsigned char)((regs[byte + 1] & ~(HLL_REGISTER_MAX >> hi)) | v >> hi);
+        regs[byte + 1] = (unsigned char)((regs[byte + 1] & ~(HLL_REGISTER_MAX >> hi)) | v >> hi);
     }
 }
 
@@ -429,8 +428,8 @@ static int selftest_encodings(uint32_t n, char *err, size_t errlen)
         uint8_t cnt;
         hll_hash(ele, (size_t)len, &idx, &cnt);
         hll_dense_raise(dense + HLL_HDR_SIZE, idx, cnt);
-        if (sparse && hll_sparse_raise(sp, &splen, cap - HLL_SPARSE_SET_ROOM, idx, cnt) ==
-                          HLL_PROMOTE)
+        if (sparse &&
+            hll_sparse_raise(sp, &splen, cap - HLL_SPARSE_SET_ROOM, idx, cnt) == HLL_PROMOTE)
             sparse = 0; /* it would turn dense: the sparse side stops here */
     }
     uint8_t *a = util_xcalloc(HLL_REGISTERS, 1), *b = util_xcalloc(HLL_REGISTERS, 1);

@@ -39,7 +39,7 @@
 #define HLL_DENSE_SIZE (HLL_HDR_SIZE + (HLL_REGISTERS * HLL_BITS + 7) / 8)
 #define HLL_SPARSE_EMPTY_SIZE (HLL_HDR_SIZE + 2) /* one XZERO of 16384 */
 #define HLL_SPARSE_VAL_MAX 32                    /* larger registers need dense */
-#define HLL_SPARSE_SET_ROOM 3 /* bytes one hll_sparse_set may add */
+#define HLL_SPARSE_SET_ROOM 3                    /* bytes one hll_sparse_set may add */
 
 enum hll_encoding { HLL_DENSE = 0, HLL_SPARSE = 1 };
 

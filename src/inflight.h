@@ -33,13 +33,13 @@
 #define INFLIGHT_BUCKETS 16384
 
 struct inflight {
-    uint64_t *last;      /* per bucket: highest log index proposed that writes it */
-    uint32_t *staged;    /* per bucket: == gen if a staged write touches it */
-    uint32_t gen;        /* the entry being built; never 0 */
-    uint32_t *open;      /* distinct buckets staged for it */
+    uint64_t *last;   /* per bucket: highest log index proposed that writes it */
+    uint32_t *staged; /* per bucket: == gen if a staged write touches it */
+    uint32_t gen;     /* the entry being built; never 0 */
+    uint32_t *open;   /* distinct buckets staged for it */
     uint32_t n_open, cap_open;
-    bool open_all;       /* a staged write touches every bucket */
-    uint64_t all;        /* highest log index of an entry that may write any key */
+    bool open_all; /* a staged write touches every bucket */
+    uint64_t all;  /* highest log index of an entry that may write any key */
 };
 
 void inflight_init(struct inflight *f);

@@ -349,8 +349,8 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
     return created;
 }
 
-void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen,
-             int64_t expire_ms, int64_t now_ms)
+void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen, int64_t expire_ms,
+             int64_t now_ms)
 {
     if (v->type == KV_STRING) {
         kv_set(kv, dst, dlen, v->data, v->len, expire_ms, now_ms);

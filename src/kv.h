@@ -68,11 +68,11 @@ enum kv_string_enc { KV_ENC_EMBSTR = 0, KV_ENC_RAW = 1 };
  * pointer in data (kv_val_obj) and len 0. A stored expire_ms is always
  * positive (commands validate it), so -1 is free to mean "none". */
 struct kv_val {
-    int64_t expire_ms;   /* absolute Unix ms, or KV_NO_EXPIRE */
-    uint32_t len;        /* string bytes; 0 for other types */
-    uint32_t type : 4;   /* enum kv_type */
-    uint32_t enc : 4;    /* the type's encoding (kv_type_ops.encodings) */
-    uint32_t lru : 24;   /* kv.lru_clock at the last access (OBJECT IDLETIME) */
+    int64_t expire_ms; /* absolute Unix ms, or KV_NO_EXPIRE */
+    uint32_t len;      /* string bytes; 0 for other types */
+    uint32_t type : 4; /* enum kv_type */
+    uint32_t enc : 4;  /* the type's encoding (kv_type_ops.encodings) */
+    uint32_t lru : 24; /* kv.lru_clock at the last access (OBJECT IDLETIME) */
     char data[];
 };
 
@@ -189,8 +189,8 @@ static inline void kv_val_set_obj(struct kv_val *v, void *obj)
  * on an existing key), as Redis's signalModifiedKey. */
 void kv_modified(struct kv *kv, const char *key, size_t len);
 /* A deep copy of v (COPY) stored as dst, replacing it; TTL as expire_ms. */
-void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen,
-             int64_t expire_ms, int64_t now_ms);
+void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen, int64_t expire_ms,
+             int64_t now_ms);
 
 /*
  * Sets key to a copy of val[0..vlen) (vlen < 4 GiB), a string whatever

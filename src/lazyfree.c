@@ -24,7 +24,8 @@ static void *worker(void *arg)
     (void)arg;
     pthread_mutex_lock(&mu);
     for (;;) {
-        while (count == 0) pthread_cond_wait(&have_work, &mu);
+        while (count == 0)
+            pthread_cond_wait(&have_work, &mu);
         struct job j = queue[head];
         head = (head + 1) % LAZYFREE_QUEUE_MAX;
         count--;
@@ -48,8 +49,10 @@ static int ensure_started(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, worker, NULL) != 0) start_failed = 1;
-    else started = 1;
+    if (pthread_create(&t, &attr, worker, NULL) != 0)
+        start_failed = 1;
+    else
+        started = 1;
     pthread_attr_destroy(&attr);
     return started;
 }
@@ -87,6 +90,7 @@ size_t lazyfree_freed(void)
 void lazyfree_drain(void)
 {
     pthread_mutex_lock(&mu);
-    while (count != 0 || busy != 0) pthread_cond_wait(&drained, &mu);
+    while (count != 0 || busy != 0)
+        pthread_cond_wait(&drained, &mu);
     pthread_mutex_unlock(&mu);
 }

@@ -12,20 +12,34 @@
 /* Writes the n (1..8) low bytes of v at p, least significant first. */
 static inline void le_put(unsigned char *p, uint64_t v, int n)
 {
-    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* Reads n (1..8) bytes at p, least significant first. */
 static inline uint64_t le_get(const unsigned char *p, int n)
 {
     uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-static inline void le_put32(unsigned char *p, uint32_t v) { le_put(p, v, 4); }
-static inline void le_put64(unsigned char *p, uint64_t v) { le_put(p, v, 8); }
-static inline uint32_t le_get32(const unsigned char *p) { return (uint32_t)le_get(p, 4); }
-static inline uint64_t le_get64(const unsigned char *p) { return le_get(p, 8); }
+static inline void le_put32(unsigned char *p, uint32_t v)
+{
+    le_put(p, v, 4);
+}
+static inline void le_put64(unsigned char *p, uint64_t v)
+{
+    le_put(p, v, 8);
+}
+static inline uint32_t le_get32(const unsigned char *p)
+{
+    return (uint32_t)le_get(p, 4);
+}
+static inline uint64_t le_get64(const unsigned char *p)
+{
+    return le_get(p, 8);
+}
 
 #endif

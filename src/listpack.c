@@ -18,17 +18,13 @@
 
 #define HDR 8 /* u32 total bytes | u32 count */
 
-#define ENC_STR6 0x80   /* 10xxxxxx */
-#define ENC_INT13 0xC0  /* 110xxxxx xxxxxxxx: -4096..4095 */
-#define ENC_STR12 0xE0  /* 1110xxxx xxxxxxxx */
+#define ENC_STR6 0x80  /* 10xxxxxx */
+#define ENC_INT13 0xC0 /* 110xxxxx xxxxxxxx: -4096..4095 */
+#define ENC_STR12 0xE0 /* 1110xxxx xxxxxxxx */
 #define ENC_STR32 0xF0
 #define ENC_INT16 0xF1
 #define ENC_INT32 0xF3
 #define ENC_INT64 0xF4
-
-
-
-
 
 static void set_bytes(unsigned char *lp, size_t n)
 {
@@ -263,10 +259,12 @@ size_t lp_seek(const unsigned char *lp, long index)
     size_t pos;
     if ((uint64_t)index <= n / 2) {
         pos = lp_first(lp);
-        for (long i = 0; i < index; i++) pos = lp_next(lp, pos);
+        for (long i = 0; i < index; i++)
+            pos = lp_next(lp, pos);
     } else {
         pos = lp_last(lp);
-        for (long i = (long)n - 1; i > index; i--) pos = lp_prev(lp, pos);
+        for (long i = (long)n - 1; i > index; i--)
+            pos = lp_prev(lp, pos);
     }
     return pos;
 }
@@ -314,7 +312,8 @@ size_t lp_find(const unsigned char *lp, size_t pos, const void *p, size_t len, u
                : (want_int && iv == want))
             return pos;
         pos += body + backlen_size(body);
-        for (unsigned s = 0; s < skip && pos < end; s++) pos = lp_next(lp, pos);
+        for (unsigned s = 0; s < skip && pos < end; s++)
+            pos = lp_next(lp, pos);
     }
     return end;
 }

@@ -89,8 +89,8 @@ int main(int argc, char **argv)
     srv.cmdstats = calloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
     if (!srv.cmdstats) abort();
     config_set_apply_hook(&srv.cfg, apply_hook, &srv);
-    LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION,
-               (long)getpid(), srv.cfg.node_id);
+    LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
+               srv.cfg.node_id);
     if (server_init(&srv, err, sizeof err) < 0) {
         LOG_WARNING("%s", err);
         return 1;

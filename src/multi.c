@@ -15,8 +15,8 @@ struct watched_key {
     struct watched_key *client_next; /* the client's watches */
     struct watched_key *prev, *next; /* the key's watchers */
     struct client *client;
-    struct dict_entry *key;          /* entry in srv->watched; val = first watcher */
-    int expired_at_watch;            /* key was logically absent when watched */
+    struct dict_entry *key; /* entry in srv->watched; val = first watcher */
+    int expired_at_watch;   /* key was logically absent when watched */
 };
 
 static void on_modify(void *ud, const char *key, size_t len)
@@ -59,8 +59,7 @@ void multi_free(struct server *srv)
     dict_free(&srv->watched, NULL);
 }
 
-void multi_queue(struct client *c, const struct command *cmd, int argc,
-                 const struct resp_arg *argv)
+void multi_queue(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     struct multi_state *m = &c->mstate;
     if (m->count == MULTI_QUEUE_MAX) {
@@ -75,7 +74,8 @@ void multi_queue(struct client *c, const struct command *cmd, int argc,
         m->cap = ncap;
     }
     size_t bytes = 0;
-    for (int i = 0; i < argc; i++) bytes += argv[i].len;
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
     /* One block: the argv array followed by the argument bytes. */
     struct resp_arg *copy = malloc((size_t)argc * sizeof *copy + bytes + 1);
     if (!copy) abort();
@@ -95,7 +95,8 @@ void multi_queue(struct client *c, const struct command *cmd, int argc,
 void multi_discard(struct client *c)
 {
     struct multi_state *m = &c->mstate;
-    for (int i = 0; i < m->count; i++) free(m->cmds[i].argv);
+    for (int i = 0; i < m->count; i++)
+        free(m->cmds[i].argv);
     free(m->cmds);
     memset(m, 0, sizeof *m);
     c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS);
@@ -107,8 +108,10 @@ void multi_unwatch_all(struct client *c)
     struct watched_key *w = c->watched;
     while (w) {
         struct watched_key *next = w->client_next;
-        if (w->prev) w->prev->next = w->next;
-        else w->key->val = w->next;
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            w->key->val = w->next;
         if (w->next) w->next->prev = w->prev;
         if (!w->key->val) dict_delete(&srv->watched, w->key->key, w->key->key_len, NULL);
         free(w);
@@ -235,8 +238,10 @@ void cmd_exec(struct cmd_ctx *c)
         return;
     }
     multi_unwatch_all(cl);
-    if (cl->mstate.cmd_flags & CMD_WRITE) sm_submit_multi(c->srv, cl);
-    else exec_local(c);
+    if (cl->mstate.cmd_flags & CMD_WRITE)
+        sm_submit_multi(c->srv, cl);
+    else
+        exec_local(c);
     multi_discard(cl);
 }
 
@@ -246,7 +251,8 @@ void cmd_watch(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR WATCH inside MULTI is not allowed");
         return;
     }
-    for (int i = 1; i < c->argc; i++) watch_key(c->client, &c->argv[i], c->now_ms);
+    for (int i = 1; i < c->argc; i++)
+        watch_key(c->client, &c->argv[i], c->now_ms);
     resp_add_simple(c->out, "OK");
 }
 

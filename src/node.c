@@ -34,8 +34,8 @@ struct write_waiter {
 struct read_waiter {
     uint64_t ctx;
     struct client *c;
-    uint64_t barrier;  /* stream position: reads ending at or before it may run */
-    raft_index index;  /* valid once released */
+    uint64_t barrier; /* stream position: reads ending at or before it may run */
+    raft_index index; /* valid once released */
     int released;
     int64_t deadline_ms;
 };
@@ -96,8 +96,7 @@ void node_reply_not_leader(struct server *srv, struct client *c, unsigned slot)
         return;
     }
     int v6 = strchr(host, ':') != NULL;
-    resp_add_errorf(&c->out, "MOVED %u %s%s%s:%d", slot, v6 ? "[" : "", host, v6 ? "]" : "",
-                    port);
+    resp_add_errorf(&c->out, "MOVED %u %s%s%s:%d", slot, v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
 void node_reply_moved(struct server *srv, struct client *c)
@@ -112,7 +111,8 @@ static void clients_reserve(struct client ***arr, size_t *cap, size_t need)
 {
     if (need <= *cap) return;
     size_t ncap = *cap ? *cap : 64;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need)
+        ncap *= 2;
     struct client **a = realloc(*arr, ncap * sizeof **arr);
     if (!a) abort();
     *arr = a;
@@ -149,8 +149,10 @@ static void answer_write(struct node *n, struct write_waiter *w, const char *err
 static void answer_read(struct node *n, struct read_waiter *w, const char *err)
 {
     if (!w->c) return;
-    if (err) resp_add_error(&w->c->out, err);
-    else w->c->read_cleared_end = w->barrier;
+    if (err)
+        resp_add_error(&w->c->out, err);
+    else
+        w->c->read_cleared_end = w->barrier;
     w->c->waiting_read = 0;
     client_mark_pending(w->c);
     node_want_resume(n, w->c);
@@ -224,9 +226,12 @@ enum node_route node_route(struct server *srv, struct client *c, const struct co
 /* The reply to a proposal the core refused. */
 static void reply_refused(struct server *srv, struct client *c, int rc)
 {
-    if (rc == RAFT_ENOTLEADER) node_reply_not_leader(srv, c, 0);
-    else if (rc == RAFT_ETOOBIG) resp_add_error(&c->out, "ERR write too large for the log");
-    else resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
+    if (rc == RAFT_ENOTLEADER)
+        node_reply_not_leader(srv, c, 0);
+    else if (rc == RAFT_ETOOBIG)
+        resp_add_error(&c->out, "ERR write too large for the log");
+    else
+        resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));
 }
 
 /* The encoding buffer is kept for messages up to this size; one that
@@ -454,7 +459,8 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
     if (e->type == RAFT_ENTRY_NORMAL) {
         char err[160];
         if (e->len > BIG_ENTRY_BYTES) ping_peers(n); /* applying it takes a while */
-        if (sm_apply(srv, e->index, n->appliers, k, (const char *)e->data, e->len, err, sizeof err) < 0)
+        if (sm_apply(srv, e->index, n->appliers, k, (const char *)e->data, e->len, err,
+                     sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
         n->normal_applied++;
     } else if (e->type == RAFT_ENTRY_CONF) {
@@ -467,7 +473,8 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
             resp_add_simple(&n->appliers[0]->out, "OK");
     }
     for (size_t i = 0; i < k; i++) {
-        answer_write(n, fifo_at(&n->writes, 0), n->appliers[i] ? NULL : "TIMEOUT not committed yet");
+        answer_write(n, fifo_at(&n->writes, 0),
+                     n->appliers[i] ? NULL : "TIMEOUT not committed yet");
         fifo_pop(&n->writes);
     }
     n->applied = e->index;
@@ -555,7 +562,8 @@ static void process_one(struct server *srv, struct raft_ready *rd)
     /* Committed entries first: they are committed whatever the role became
      * (a leader that removed itself answers RAFT.NODE REMOVE, then steps
      * down and fails what is still pending). */
-    for (uint32_t i = done; i < rd->n_committed; i++) apply_one(srv, &rd->committed[i]);
+    for (uint32_t i = done; i < rd->n_committed; i++)
+        apply_one(srv, &rd->committed[i]);
     release_reads(n, rd);
     if (rd->soft_state_changed) role_changed(srv, rd);
     if (n->conf_dirty || memcmp(&n->conf_seen, raft_conf_of(n->raft), sizeof n->conf_seen) != 0)
@@ -684,7 +692,8 @@ static void initial_conf(const struct server *srv, struct raft_conf *conf)
         conf->s[conf->n].voter = true;
         if (node_format_addr(m->host, m->port, conf->s[conf->n++].addr, RAFT_ADDR_MAX) != 0)
             LOG_WARNING("Address of member %lld too long to record; cluster-members keeps "
-                        "serving it", m->id);
+                        "serving it",
+                        m->id);
     }
     if (conf->n == 0) {
         char host[CONFIG_HOST_MAX];

@@ -105,8 +105,7 @@ uint64_t node_applied(const struct server *srv);
 /* host and port of member id: from the configuration in the log, else this
  * node's own advertised address, else cluster-members, else an address the
  * peer announced (RAFT.AUTH); 0, or -1 if unknown. */
-int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
-                     int *port);
+int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen, int *port);
 /* Replies -MOVED 0 <leader> (or -CLUSTERDOWN) to c. */
 void node_reply_moved(struct server *srv, struct client *c);
 /* "host:port", the host in brackets when it is an IPv6 address. Returns 0,

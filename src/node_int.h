@@ -40,7 +40,7 @@ struct node_snap {
     uint64_t last_duration_ms;
     uint64_t base_bytes;  /* node.applied_bytes at the last snapshot's index */
     uint64_t child_bytes; /* node.applied_bytes at child_index */
-    uint8_t *chunk_buf; /* leader: the one chunk being sent */
+    uint8_t *chunk_buf;   /* leader: the one chunk being sent */
     uint32_t chunk_cap;
     struct raft_snap_req *reqs; /* leader: copied from the ready, answered after advance */
     uint32_t n_reqs, reqs_cap;
@@ -89,7 +89,7 @@ struct node {
     struct transport *tr;
     struct fifo writes, reads;
     uint64_t next_ctx;
-    raft_index applied; /* the keyspace holds every committed entry up to here */
+    raft_index applied;     /* the keyspace holds every committed entry up to here */
     uint64_t applied_bytes; /* entry bytes applied since start (snapshot size rule) */
     enum raft_role role;
     raft_id leader;
@@ -109,16 +109,16 @@ struct node {
     size_t appliers_cap;
     struct node_snap snap;
     struct node_logmem logmem;
-    uint64_t normal_applied;  /* state-machine entries applied since start */
-    struct raft_conf conf_seen;    /* the latest configuration the links follow */
-    struct raft_conf conf_applied; /* the configuration of the last applied change */
-    bool conf_dirty;               /* resync the links after this ready round */
-    bool was_member;               /* a configuration it held named it: see node_removed() */
+    uint64_t normal_applied;             /* state-machine entries applied since start */
+    struct raft_conf conf_seen;          /* the latest configuration the links follow */
+    struct raft_conf conf_applied;       /* the configuration of the last applied change */
+    bool conf_dirty;                     /* resync the links after this ready round */
+    bool was_member;                     /* a configuration it held named it: see node_removed() */
     uint64_t linked[2 * RAFT_MAX_NODES]; /* members a link is kept for */
     size_t n_linked;
     struct node_learned learned[NODE_LEARNED_MAX];
     size_t n_learned;
-    struct join *join;        /* RAFT.CLUSTER JOIN in progress, or NULL */
+    struct join *join; /* RAFT.CLUSTER JOIN in progress, or NULL */
     /* The cluster view (src/node_view.c). */
     struct node_heard heard[NODE_HEARD_MAX];
     size_t n_heard;

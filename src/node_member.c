@@ -24,7 +24,7 @@
 #include "storage.h"
 #include "transport.h"
 
-#define JOIN_HOPS_MAX 8          /* MOVED redirections followed by one JOIN */
+#define JOIN_HOPS_MAX 8           /* MOVED redirections followed by one JOIN */
 #define JOIN_CALL_TIMEOUT_MS 5000 /* one RAFT.NODE ADD request */
 
 /* ------------------------------------------------------------- addresses */
@@ -55,8 +55,7 @@ static const char *conf_addr(const struct server *srv, uint64_t id)
     return NULL;
 }
 
-int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen,
-                     int *port)
+int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen, int *port)
 {
     char h[CONFIG_HOST_MAX], err[128];
     const char *a = conf_addr(srv, id);
@@ -122,7 +121,8 @@ void node_sync_peers(struct server *srv)
     size_t n_old = n->n_linked;
     memcpy(old, n->linked, n_old * sizeof *old);
     n->n_linked = 0;
-    for (uint32_t i = 0; i < latest->n; i++) link_member(srv, (uint64_t)latest->s[i].id);
+    for (uint32_t i = 0; i < latest->n; i++)
+        link_member(srv, (uint64_t)latest->s[i].id);
     for (uint32_t i = 0; i < n->conf_applied.n; i++)
         link_member(srv, (uint64_t)n->conf_applied.s[i].id);
     for (size_t i = 0; i < n_old; i++)
@@ -146,7 +146,8 @@ void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port
     struct node *n = srv->node;
     if (id == (uint64_t)srv->cfg.node_id || conf_addr(srv, id) || configured(srv, id)) return;
     size_t i = 0;
-    while (i < n->n_learned && n->learned[i].id != id) i++;
+    while (i < n->n_learned && n->learned[i].id != id)
+        i++;
     if (i == n->n_learned) {
         if (n->n_learned == NODE_LEARNED_MAX) return;
         n->n_learned++;
@@ -329,9 +330,12 @@ static void join_finish(struct join *j, const char *err)
         client_mark_pending(j->c);
         node_want_resume(srv->node, j->c);
     }
-    if (err) LOG_WARNING("Raft: RAFT.CLUSTER JOIN failed: %s", err);
-    else LOG_NOTICE("Raft: joined the cluster as a learner; waiting for its log");
-    for (int i = 0; i < j->n_addrs; i++) free(j->addrs[i]);
+    if (err)
+        LOG_WARNING("Raft: RAFT.CLUSTER JOIN failed: %s", err);
+    else
+        LOG_NOTICE("Raft: joined the cluster as a learner; waiting for its log");
+    for (int i = 0; i < j->n_addrs; i++)
+        free(j->addrs[i]);
     free(j->addrs);
     srv->node->join = NULL;
     free(j);
@@ -374,7 +378,8 @@ static void join_reply(void *ud, const char *resp, size_t len)
         resp++;
         len--;
     }
-    while (len && (resp[len - 1] == '\r' || resp[len - 1] == '\n')) len--;
+    while (len && (resp[len - 1] == '\r' || resp[len - 1] == '\n'))
+        len--;
     if (len >= sizeof j->last_err) len = sizeof j->last_err - 1;
     memcpy(j->last_err, resp, len);
     j->last_err[len] = 0;
@@ -413,8 +418,7 @@ static void join_send(struct join *j, const char *host, int port)
     int rc = transport_call(srv->node->tr, host, port, 4, argv, lens, JOIN_CALL_TIMEOUT_MS,
                             join_reply, j);
     if (rc != 0) {
-        snprintf(j->last_err, sizeof j->last_err, "%s:%d: %s", host, port,
-                 transport_strerror(rc));
+        snprintf(j->last_err, sizeof j->last_err, "%s:%d: %s", host, port, transport_strerror(rc));
         join_next(j);
     }
 }
@@ -509,7 +513,8 @@ void node_join_free(struct server *srv)
     if (!j) return;
     transport_call_cancel_ud(srv->node->tr, j);
     j->c = NULL;
-    for (int i = 0; i < j->n_addrs; i++) free(j->addrs[i]);
+    for (int i = 0; i < j->n_addrs; i++)
+        free(j->addrs[i]);
     free(j->addrs);
     free(j);
     srv->node->join = NULL;

@@ -26,9 +26,9 @@
 #include "node.h"
 #include "util.h"
 
-#define EXPIRE_SAMPLE 20          /* volatile keys looked at per round */
-#define EXPIRE_BUDGET_PERCENT 25  /* of a cron period, like Redis's slow cycle */
-#define EXPIRE_ENTRY_KEYS 512     /* keys per expiry entry at most */
+#define EXPIRE_SAMPLE 20         /* volatile keys looked at per round */
+#define EXPIRE_BUDGET_PERCENT 25 /* of a cron period, like Redis's slow cycle */
+#define EXPIRE_ENTRY_KEYS 512    /* keys per expiry entry at most */
 
 /* Memory figures are read when asked for (INFO, the maxmemory check) and
  * kept for MEMORY_REFRESH_US: a reading merges every arena's statistics
@@ -76,7 +76,8 @@ void server_memory(struct server_memory *m)
  * works). */
 static int open_listener(const char *host, const char *port, int backlog, int dual_stack)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
     struct addrinfo *res;
     if (getaddrinfo(host, port, &hints, &res) != 0) {
@@ -129,8 +130,8 @@ static int listen_one(struct server *srv, const char *addr, char *err, size_t er
         return 0;
     }
     if (fd < 0) {
-        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr,
-                 port, strerror(errno));
+        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr, port,
+                 strerror(errno));
         return -1;
     }
     ev_io *w = &io->listeners[io->n_listen++];
@@ -184,8 +185,8 @@ static void active_expire(struct server *srv)
     expiring_applied(b.x, node_applied(srv));
     for (;;) {
         b.added = 0;
-        size_t seen = kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE,
-                                        collect_expired, &b);
+        size_t seen =
+            kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE, collect_expired, &b);
         if (batch_full(&b)) submit_expired(srv, &b);
         if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
         if (expiring_full(b.x) || util_monotonic_us() - start > budget_us) break;
@@ -257,7 +258,8 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void make_run_id(struct server *srv)
 {
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 40; i++) srv->run_id[i] = hex[util_rand64(&srv->rng) & 15];
+    for (int i = 0; i < 40; i++)
+        srv->run_id[i] = hex[util_rand64(&srv->rng) & 15];
     srv->run_id[40] = 0;
 }
 

@@ -37,25 +37,25 @@ struct server_io; /* private to src/server.c and src/conn.c (libev) */
 struct server {
     struct config cfg;
     struct kv kv;
-    struct sm sm;               /* the apply path */
-    struct node *node;          /* the Raft driver (src/node.h) */
-    struct server_io *io;       /* event loop, listeners, timers */
+    struct sm sm;         /* the apply path */
+    struct node *node;    /* the Raft driver (src/node.h) */
+    struct server_io *io; /* event loop, listeners, timers */
     /* clients */
-    struct client *clients;     /* doubly linked list of every connection */
-    uint64_t client_count;      /* clients: connections that are not peer links */
-    uint64_t peer_link_count;   /* inbound peer links (RAFT.AUTH accepted) */
-    uint64_t over_limit_count;  /* accepted beyond maxclients, awaiting RAFT.AUTH */
+    struct client *clients;    /* doubly linked list of every connection */
+    uint64_t client_count;     /* clients: connections that are not peer links */
+    uint64_t peer_link_count;  /* inbound peer links (RAFT.AUTH accepted) */
+    uint64_t over_limit_count; /* accepted beyond maxclients, awaiting RAFT.AUTH */
     uint64_t next_client_id;
-    struct client *pending;     /* clients with output to flush */
-    struct dict watched;        /* key -> struct watch_list* (src/multi.c) */
+    struct client *pending; /* clients with output to flush */
+    struct dict watched;    /* key -> struct watch_list* (src/multi.c) */
     /* bookkeeping */
     struct server_stats stats;
     struct cmd_stats *cmdstats; /* indexed by cmd_id() */
     int64_t start_ms;
-    uint64_t rng;               /* PRNG state for local (non-replicated) choices */
+    uint64_t rng; /* PRNG state for local (non-replicated) choices */
     char run_id[41];
     int shutdown_requested;
-    const char *config_file;    /* absolute path, or NULL */
+    const char *config_file; /* absolute path, or NULL */
     const char *executable;
 };
 

@@ -14,14 +14,15 @@
 #include "server.h"
 #include "util.h"
 
-#define SM_ARGC_MAX (1024 * 1024) /* the parser's limit: no entry exceeds it */
+#define SM_ARGC_MAX (1024 * 1024)   /* the parser's limit: no entry exceeds it */
 #define SINK_KEEP_BYTES (64 * 1024) /* sm.sink's allocation kept between commands */
 
 static void buf_reserve(struct sm_buf *b, size_t extra)
 {
     if (b->cap - b->len >= extra) return;
     size_t ncap = b->cap ? b->cap : 256;
-    while (ncap - b->len < extra) ncap *= 2;
+    while (ncap - b->len < extra)
+        ncap *= 2;
     char *n = realloc(b->data, ncap);
     if (!n) abort();
     b->data = n;
@@ -45,7 +46,6 @@ static void put_u32(struct sm_buf *b, uint32_t v)
     le_put32((unsigned char *)b->data + b->len, v);
     b->len += 4;
 }
-
 
 void sm_init(struct sm *sm, uint64_t seed)
 {
@@ -90,7 +90,8 @@ static void bump_ncmds(struct sm_buf *b)
 void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
 {
     size_t bytes = 4;
-    for (int i = 0; i < argc; i++) bytes += 4 + argv[i].len;
+    for (int i = 0; i < argc; i++)
+        bytes += 4 + argv[i].len;
     buf_reserve(b, bytes);
     put_u32(b, (uint32_t)argc);
     for (int i = 0; i < argc; i++) {
@@ -191,8 +192,8 @@ static void prefetch_ahead(struct server *srv, uint32_t i, uint32_t ncmds)
         if (!h->key.ptr) continue;
         if (s < 3) {
             if (h->member.ptr)
-                kv_prefetch_member(&srv->kv, h->key.ptr, h->key.len, h->member.ptr,
-                                   h->member.len, stages[s]);
+                kv_prefetch_member(&srv->kv, h->key.ptr, h->key.len, h->member.ptr, h->member.len,
+                                   stages[s]);
         } else {
             kv_prefetch(&srv->kv, h->key.ptr, h->key.len, stages[s - 3]);
         }
@@ -422,8 +423,8 @@ static void propose_alone(struct server *srv, int argc, const struct resp_arg *a
     submit(srv, NULL, 1);
 }
 
-void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
-                       int argc, const struct resp_arg *argv)
+void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                       const struct resp_arg *argv)
 {
     struct sm *sm = &srv->sm;
     int64_t now = server_now_ms();
@@ -474,6 +475,7 @@ void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys
     sm_flush(srv);
     scratch_begin(&srv->sm, SM_ENTRY_EXPIRE, server_now_ms());
     scratch_add(&srv->sm, nkeys, keys);
-    for (int i = 0; i < nkeys; i++) inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
+    for (int i = 0; i < nkeys; i++)
+        inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
     expiring_proposed(&srv->sm.expiring, submit(srv, NULL, 0));
 }

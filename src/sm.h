@@ -88,15 +88,15 @@ struct sm_hint {
 };
 
 struct sm {
-    struct sm_buf scratch;   /* reused entry encoding buffer */
-    struct sm_part *parts;   /* the entry in scratch, as pieces */
+    struct sm_buf scratch;               /* reused entry encoding buffer */
+    struct sm_part *parts;               /* the entry in scratch, as pieces */
     size_t n_parts, parts_cap, part_seg; /* part_seg: scratch bytes not in a part yet */
-    struct sm_buf batch;     /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
-    uint32_t batch_n;        /* commands in it */
-    struct resp_out sink;    /* replies nobody waits for */
-    struct resp_arg *argv;   /* decode scratch */
+    struct sm_buf batch;                 /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
+    uint32_t batch_n;                    /* commands in it */
+    struct resp_out sink;                /* replies nobody waits for */
+    struct resp_arg *argv;               /* decode scratch */
     size_t argv_cap;
-    struct sm_hint *hints;   /* a batch's commands' likely lookups, for prefetching */
+    struct sm_hint *hints; /* a batch's commands' likely lookups, for prefetching */
     size_t hints_cap;
     uint64_t applied_entries;
     struct inflight inflight; /* keys of the writes staged or in the log, unapplied */
@@ -131,8 +131,8 @@ int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, 
  * The write path of a client command: adds argv (TTLs made absolute) to the
  * open batch; the reply reaches c->out when the batch is applied.
  */
-void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd,
-                       int argc, const struct resp_arg *argv);
+void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                       const struct resp_arg *argv);
 /* Proposes the open batch, if any (the driver calls it before each round). */
 void sm_flush(struct server *srv);
 /* EXEC of a transaction that contains writes: one entry, atomic. */

@@ -22,8 +22,8 @@
 static const char HEADER_MAGIC[8] = {'R', 'C', 'S', 'N', 'A', 'P', '\r', '\n'};
 static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
 #define STREAM_BUF_BYTES (1u << 20) /* reading: stdio buffer */
-#define RECORD_HEAD_LEN 16    /* versions 1 and 2 */
-#define RECORD_HEAD_LEN_V3 21 /* u8 type | u32 key_len | u64 value_len | i64 expire_ms */
+#define RECORD_HEAD_LEN 16          /* versions 1 and 2 */
+#define RECORD_HEAD_LEN_V3 21       /* u8 type | u32 key_len | u64 value_len | i64 expire_ms */
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
@@ -51,10 +51,6 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-
-
-
-
 int snapshot_path(char *out, size_t outlen, const char *dir, const char *name)
 {
     int n = snprintf(out, outlen, "%s/%s", dir, name);
@@ -67,10 +63,10 @@ struct writer {
     int fd;
     unsigned char *buf; /* WRITE_CHUNK_BYTES */
     size_t used;
-    struct checksum sum; /* of every byte before the trailer */
-    uint64_t written;    /* records */
-    int failed;          /* errno of the first failure */
-    uint64_t flushed;    /* bytes written (and on disk) */
+    struct checksum sum;    /* of every byte before the trailer */
+    uint64_t written;       /* records */
+    int failed;             /* errno of the first failure */
+    uint64_t flushed;       /* bytes written (and on disk) */
     unsigned work_pct;      /* share of the time spent working (pacing) */
     uint32_t since_check;   /* records since the clock was last read */
     int64_t slice_start_us; /* start of the current work slice */
@@ -84,7 +80,8 @@ static void obj_put(void *ud, const void *p, size_t n)
     struct writer *w = ud;
     if (w->obj_cap - w->obj_len < n) {
         size_t cap = w->obj_cap ? w->obj_cap : 4096;
-        while (cap - w->obj_len < n) cap *= 2;
+        while (cap - w->obj_len < n)
+            cap *= 2;
         w->obj = util_xrealloc(w->obj, cap);
         w->obj_cap = cap;
     }
@@ -224,7 +221,8 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     if (close(w.fd) != 0 && !w.failed) w.failed = errno ? errno : EIO;
     free(w.buf);
     free(w.obj);
-    if (w.failed) return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
+    if (w.failed)
+        return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
     /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */
     if (w.written != count)
         return fail(err, errlen, SNAPSHOT_EIO, "%s: wrote %llu keys, keyspace holds %llu", path,
@@ -357,8 +355,8 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
     uint64_t at = r->pos - n;
     if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !kv_types[rec->type]))
         return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s holds a value of unknown type %u at byte %llu", r->path,
-                    rec->type, (unsigned long long)at);
+                    "snapshot %s holds a value of unknown type %u at byte %llu", r->path, rec->type,
+                    (unsigned long long)at);
     /* Lengths are checked against the file before any allocation, so a
      * corrupt length can never make us allocate gigabytes. */
     if (rec->vlen > r->size || r->pos + rec->klen + rec->vlen + SNAPSHOT_TRAILER_LEN > r->size)
@@ -367,9 +365,10 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
                     "the end",
                     r->path, (unsigned long long)at);
     if (rec->type == KV_STRING && rec->vlen > UINT32_MAX)
-        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: a string of %llu "
-                    "bytes at byte %llu", r->path, (unsigned long long)rec->vlen,
-                    (unsigned long long)at);
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s is corrupt: a string of %llu "
+                    "bytes at byte %llu",
+                    r->path, (unsigned long long)rec->vlen, (unsigned long long)at);
     if (rec->expire_ms != -1 && rec->expire_ms <= 0)
         return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: bad expiry at %llu",
                     r->path, (unsigned long long)at);
@@ -407,9 +406,10 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
     char why[160] = "";
     void *obj = ops->load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
     if (!obj)
-        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: the %s at key "
-                    "'%.*s' does not decode (%s)", r->path, ops->name,
-                    (int)(rec->klen > 64 ? 64 : rec->klen), key, why);
+        return fail(err, errlen, SNAPSHOT_EBADFILE,
+                    "snapshot %s is corrupt: the %s at key "
+                    "'%.*s' does not decode (%s)",
+                    r->path, ops->name, (int)(rec->klen > 64 ? 64 : rec->klen), key, why);
     if (kv)
         kv_set_obj(kv, key, rec->klen, rec->type, obj, rec->expire_ms, 0);
     else

@@ -93,8 +93,8 @@ struct kv;
 #define SNAPSHOT_FILE_NAME "snapshot.rcs"
 #define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by the local child */
 #define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
-#define SNAPSHOT_VERSION 3     /* written */
-#define SNAPSHOT_VERSION_MIN 1 /* oldest read */
+#define SNAPSHOT_VERSION 3                         /* written */
+#define SNAPSHOT_VERSION_MIN 1                     /* oldest read */
 #define SNAPSHOT_HEADER_LEN 40
 #define SNAPSHOT_TRAILER_LEN 16
 

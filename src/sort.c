@@ -31,9 +31,9 @@
 
 struct sort_opts {
     int desc, alpha, dontsort;
-    long long start, count;           /* LIMIT as given; count < 0: to the end */
+    long long start, count; /* LIMIT as given; count < 0: to the end */
     const struct resp_arg *by, *store;
-    int *gets, ngets;                 /* argv indexes of GET patterns */
+    int *gets, ngets; /* argv indexes of GET patterns */
 };
 
 /* An element and its sort key; bytes live in the arena at offsets. */
@@ -219,8 +219,9 @@ static int elem_cmp(const void *pa, const void *pb, void *ud)
     const char *ar = s->arena;
     int r;
     if (!s->o->alpha) {
-        r = a->score < b->score ? -1 : a->score > b->score
-                ? 1 : bytes_cmp(ar + a->off, a->len, ar + b->off, b->len);
+        r = a->score < b->score   ? -1
+            : a->score > b->score ? 1
+                                  : bytes_cmp(ar + a->off, a->len, ar + b->off, b->len);
     } else if (s->o->by) {
         if (!a->has_cmp || !b->has_cmp)
             r = a->has_cmp == b->has_cmp ? 0 : a->has_cmp ? 1 : -1;

@@ -119,7 +119,8 @@ static int range_reserve(struct storage_range *r, size_t used, uint64_t len)
     }
     if (used + len > r->cap_data) {
         size_t cap = r->cap_data ? r->cap_data : 4096;
-        while (cap < used + len) cap *= 2;
+        while (cap < used + len)
+            cap *= 2;
         uint8_t *d = realloc(r->data, cap);
         if (!d) return -1;
         r->data = d;
@@ -154,8 +155,8 @@ int storage_read(struct storage *s, raft_index from, raft_index last, uint32_t m
                                s->path);
             break;
         }
-        out->entries[out->n++] = (struct raft_entry){
-            (raft_term)sqlite3_column_int64(q, 1), idx, (uint32_t)type, (uint32_t)len, NULL};
+        out->entries[out->n++] = (struct raft_entry){(raft_term)sqlite3_column_int64(q, 1), idx,
+                                                     (uint32_t)type, (uint32_t)len, NULL};
         if (len) memcpy(out->data + used, blob, len);
         used += len;
     }

@@ -58,7 +58,7 @@ extern const char *const storage_meta_names[MK_COUNT];
 struct storage {
     struct sqlite3 *db;
     struct storage_vfs *vfs; /* the one db was opened with; NULL: the default */
-    char *path; /* dir/raftcache.db, for messages */
+    char *path;              /* dir/raftcache.db, for messages */
     uint64_t node_id;
     int fsync;
     struct sqlite3_stmt *stmt[ST_COUNT];

@@ -36,7 +36,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PEER_GET] = "SELECT incarnation FROM peers WHERE id = ?1",
     [ST_PEER_SET] = "INSERT OR REPLACE INTO peers(id, incarnation) VALUES(?1, ?2)",
     [ST_PEER_FORGET] = "DELETE FROM peers WHERE id = ?1",
-    [ST_LOG_READ] = "SELECT idx, term, type, data FROM log WHERE idx >= ?1 AND idx <= ?2 ORDER BY idx",
+    [ST_LOG_READ] =
+        "SELECT idx, term, type, data FROM log WHERE idx >= ?1 AND idx <= ?2 ORDER BY idx",
 };
 
 const char *const storage_meta_names[MK_COUNT] = {

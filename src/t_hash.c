@@ -153,8 +153,8 @@ static int too_long(const struct kv_limits *lim, size_t len)
  * Sets field to value in *obj (converting it first when the pair would pass
  * a limit). Returns 1 if the field was created, 0 if updated.
  */
-static int h_set(void **obj, const struct kv_limits *lim, const char *f, size_t flen,
-                 const char *v, size_t vlen)
+static int h_set(void **obj, const struct kv_limits *lim, const char *f, size_t flen, const char *v,
+                 size_t vlen)
 {
     if (!is_ht(*obj) && (too_long(lim, flen) || too_long(lim, vlen))) *obj = convert(*obj);
     if (is_ht(*obj)) {
@@ -340,8 +340,8 @@ static long long set_pairs(struct cmd_ctx *c, struct kv_val *v, int first)
     void *obj = kv_val_obj(v);
     long long created = 0;
     for (int j = first; j + 1 < c->argc; j += 2)
-        created += h_set(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len,
-                         c->argv[j + 1].ptr, c->argv[j + 1].len);
+        created += h_set(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len, c->argv[j + 1].ptr,
+                         c->argv[j + 1].len);
     kv_val_set_obj(v, obj);
     kv_modified(c->kv, c->argv[1].ptr, c->argv[1].len);
     return created;
@@ -415,7 +415,8 @@ void cmd_hmget(struct cmd_ctx *c)
     struct kv_val *v = lookup_read(c, &wrong);
     if (wrong) return;
     resp_add_array_len(c->out, c->argc - 2);
-    for (int j = 2; j < c->argc; j++) reply_field(c, v, &c->argv[j]);
+    for (int j = 2; j < c->argc; j++)
+        reply_field(c, v, &c->argv[j]);
 }
 
 void cmd_hdel(struct cmd_ctx *c)
@@ -465,8 +466,8 @@ void cmd_hexists(struct cmd_ctx *c)
     const char *val;
     size_t vlen;
     char buf[LP_INTBUF];
-    resp_add_int(c->out, v && t_hash_get(kv_val_obj(v), c->argv[2].ptr, c->argv[2].len, &val,
-                                         &vlen, buf));
+    resp_add_int(c->out,
+                 v && t_hash_get(kv_val_obj(v), c->argv[2].ptr, c->argv[2].len, &val, &vlen, buf));
 }
 
 enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
@@ -636,8 +637,7 @@ static void reply_random_pair(struct cmd_ctx *c, const struct pair_ref *p, int w
 static void randfield_count(struct cmd_ctx *c, const void *obj, long long count, int withvalues)
 {
     size_t n = h_len(obj);
-    struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0,
-                          util_xmalloc(n * 2 * LP_INTBUF)};
+    struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0, util_xmalloc(n * 2 * LP_INTBUF)};
     h_foreach(obj, collect_pair, &col);
     int unique = count >= 0;
     uint64_t want = unique ? ((uint64_t)count < n ? (uint64_t)count : n) : (uint64_t)-count;
@@ -692,8 +692,7 @@ void cmd_hrandfield(struct cmd_ctx *c)
     }
     const void *obj = kv_val_obj(v);
     size_t n = h_len(obj);
-    struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0,
-                          util_xmalloc(n * 2 * LP_INTBUF)};
+    struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0, util_xmalloc(n * 2 * LP_INTBUF)};
     h_foreach(obj, collect_pair, &col);
     const struct pair_ref *p = &col.pairs[util_rand_below(&c->rng, n)];
     resp_add_bulk(c->out, p->f, p->flen);

@@ -103,7 +103,8 @@ static struct intset *is_insert(struct intset *s, uint32_t pos, int64_t v)
         struct intset *n = util_xmalloc(sizeof *n + (size_t)(s->count + 1) * w);
         n->count = s->count;
         n->width = w;
-        for (uint32_t i = 0; i < s->count; i++) is_put(n, i, is_get(s, i));
+        for (uint32_t i = 0; i < s->count; i++)
+            is_put(n, i, is_get(s, i));
         free(s);
         s = n;
     } else {
@@ -333,7 +334,8 @@ static size_t s_memory(const void *obj, size_t samples)
     if (!is_ht(obj)) return malloc_usable_size((void *)obj);
     const struct hset *h = hs_of(obj);
     size_t n = h->n, k = samples && samples < n ? samples : n, bytes = 0;
-    for (size_t i = 0; i < k; i++) bytes += sizeof(struct dict_entry) + h->arr[i]->key_len + 1;
+    for (size_t i = 0; i < k; i++)
+        bytes += sizeof(struct dict_entry) + h->arr[i]->key_len + 1;
     size_t elems = k ? bytes / k * n : 0;
     return sizeof *h + dict_table_bytes(&h->d) + h->cap * sizeof *h->arr + elems;
 }
@@ -587,7 +589,8 @@ static void srandmember_count(struct cmd_ctx *c, const void *obj, long long coun
     }
     /* Partial Fisher-Yates over the positions. */
     size_t *pos = util_xmalloc(n * sizeof *pos);
-    for (size_t i = 0; i < n; i++) pos[i] = i;
+    for (size_t i = 0; i < n; i++)
+        pos[i] = i;
     resp_add_array_len(c->out, (long)count);
     for (size_t k = 0; k < (size_t)count; k++) {
         size_t j = k + (size_t)util_rand_below(&c->rng, n - k), t = pos[k];

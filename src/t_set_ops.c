@@ -33,8 +33,8 @@ static int load_sources(struct cmd_ctx *c, int first, int n, int write, struct s
     for (int i = 0; i < n; i++) {
         int wrong;
         const struct resp_arg *key = &c->argv[first + i];
-        struct kv_val *v = write ? t_set_lookup_write(c, key, &wrong)
-                                 : t_set_lookup_read(c, key, &wrong);
+        struct kv_val *v =
+            write ? t_set_lookup_write(c, key, &wrong) : t_set_lookup_read(c, key, &wrong);
         if (wrong) {
             free(s->objs);
             return -1;
@@ -190,7 +190,8 @@ int t_set_sintercard_keys(int argc, const struct resp_arg *argv, int *idx, int m
 {
     long long n = sintercard_numkeys(argc, argv, NULL);
     int k = 0;
-    for (long long i = 0; i < n && k < max; i++) idx[k++] = 2 + (int)i;
+    for (long long i = 0; i < n && k < max; i++)
+        idx[k++] = 2 + (int)i;
     return k;
 }
 

@@ -174,7 +174,8 @@ long t_zset_rank(const void *zs, const char *m, size_t len)
     size_t pos = lp_member(zs, m, len);
     if (pos == lp_end(zs)) return -1;
     long r = 0;
-    for (size_t q = lp_first(zs); q < pos; q = lp_next(zs, lp_next(zs, q))) r++;
+    for (size_t q = lp_first(zs); q < pos; q = lp_next(zs, lp_next(zs, q)))
+        r++;
     return r;
 }
 
@@ -394,14 +395,14 @@ size_t t_zset_first_score(const void *zs, double min, int exclusive)
 {
     struct score_bound b = {min, exclusive};
     return is_big(zs) ? zbt_count_while(&big_of(zs)->t, node_below_min, &b)
-                     : lp_count_while(zs, elem_below_min, &b);
+                      : lp_count_while(zs, elem_below_min, &b);
 }
 
 size_t t_zset_upto_score(const void *zs, double max, int exclusive)
 {
     struct score_bound b = {max, exclusive};
     return is_big(zs) ? zbt_count_while(&big_of(zs)->t, node_within_max, &b)
-                     : lp_count_while(zs, elem_within_max, &b);
+                      : lp_count_while(zs, elem_within_max, &b);
 }
 
 static int lex_below_min(const char *m, size_t len, const struct zlex *b)
@@ -441,13 +442,13 @@ static int elem_lex_within(const struct zelem *e, const void *arg)
 size_t t_zset_first_lex(const void *zs, const struct zlex *min)
 {
     return is_big(zs) ? zbt_count_while(&big_of(zs)->t, node_lex_below, min)
-                     : lp_count_while(zs, elem_lex_below, min);
+                      : lp_count_while(zs, elem_lex_below, min);
 }
 
 size_t t_zset_upto_lex(const void *zs, const struct zlex *max)
 {
     return is_big(zs) ? zbt_count_while(&big_of(zs)->t, node_lex_within, max)
-                     : lp_count_while(zs, elem_lex_within, max);
+                      : lp_count_while(zs, elem_lex_within, max);
 }
 
 void t_zset_foreach(const void *zs, int reverse, t_zset_elem_fn *fn, void *ud)

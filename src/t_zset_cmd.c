@@ -236,7 +236,8 @@ void cmd_zmscore(struct cmd_ctx *c)
     struct kv_val *v = t_zset_lookup_read(c, &c->argv[1], &wrong);
     if (wrong) return;
     resp_add_array_len(c->out, c->argc - 2);
-    for (int j = 2; j < c->argc; j++) reply_score(c, v, &c->argv[j]);
+    for (int j = 2; j < c->argc; j++)
+        reply_score(c, v, &c->argv[j]);
 }
 
 static void rank_generic(struct cmd_ctx *c, int rev)
@@ -335,7 +336,8 @@ static void randmember_count(struct cmd_ctx *c, const void *zs, long long count,
         return;
     }
     size_t *pos = util_xmalloc(n * sizeof *pos);
-    for (size_t i = 0; i < n; i++) pos[i] = i;
+    for (size_t i = 0; i < n; i++)
+        pos[i] = i;
     for (size_t k = 0; k < want; k++) {
         size_t j = k + (size_t)util_rand_below(&c->rng, n - k), t = pos[k];
         pos[k] = pos[j];

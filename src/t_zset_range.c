@@ -233,7 +233,10 @@ static void range_generic(struct cmd_ctx *c, struct range_req *r, int src, int d
     resp_set_deferred_array_len(c->out, d, items);
 }
 
-#define REQ(by_, dir_, store_) {by_, dir_, 0, store_, 0, 0, -1, 2, 3}
+#define REQ(by_, dir_, store_)                                                                     \
+    {                                                                                              \
+        by_, dir_, 0, store_, 0, 0, -1, 2, 3                                                       \
+    }
 
 void cmd_zrange(struct cmd_ctx *c)
 {
@@ -287,8 +290,8 @@ static void count_generic(struct cmd_ctx *c, enum range_by by, int remove)
     struct range_req r = REQ(by, DIR_FWD, 0);
     const struct resp_arg *key = &c->argv[1];
     int wrong;
-    struct kv_val *v = remove ? t_zset_lookup_write(c, key, &wrong)
-                              : t_zset_lookup_read(c, key, &wrong);
+    struct kv_val *v =
+        remove ? t_zset_lookup_write(c, key, &wrong) : t_zset_lookup_read(c, key, &wrong);
     if (wrong) return;
     size_t lo = 0, hi = 0;
     int any = v ? resolve(c, &r, kv_val_obj(v), &lo, &hi) : check_bounds(c, &r);

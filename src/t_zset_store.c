@@ -65,7 +65,8 @@ static int keys_after(int argc, const struct resp_arg *argv, int numkeys_i, int 
         n > argc - numkeys_i - 1)
         return 0;
     if (with_dst && k < max) idx[k++] = 1;
-    for (long long i = 0; i < n && k < max; i++) idx[k++] = numkeys_i + 1 + (int)i;
+    for (long long i = 0; i < n && k < max; i++)
+        idx[k++] = numkeys_i + 1 + (int)i;
     return k;
 }
 
@@ -112,10 +113,14 @@ static int parse_opts(struct cmd_ctx *c, int j, int store, int card, struct zreq
         } else if (!card && r->op != ZOP_DIFF && cmd_arg_is(&c->argv[j], "aggregate") &&
                    left >= 1) {
             const struct resp_arg *a = &c->argv[++j];
-            if (cmd_arg_is(a, "sum")) r->agg = AGG_SUM;
-            else if (cmd_arg_is(a, "min")) r->agg = AGG_MIN;
-            else if (cmd_arg_is(a, "max")) r->agg = AGG_MAX;
-            else goto syntax;
+            if (cmd_arg_is(a, "sum"))
+                r->agg = AGG_SUM;
+            else if (cmd_arg_is(a, "min"))
+                r->agg = AGG_MIN;
+            else if (cmd_arg_is(a, "max"))
+                r->agg = AGG_MAX;
+            else
+                goto syntax;
         } else if (!card && !store && cmd_arg_is(&c->argv[j], "withscores")) {
             r->withscores = 1;
         } else if (card && cmd_arg_is(&c->argv[j], "limit") && left >= 1) {
@@ -156,7 +161,7 @@ static double aggregate(enum zagg agg, double acc, double s)
 
 struct walk {
     const struct zreq *r;
-    int self; /* the input being walked */
+    int self;  /* the input being walked */
     void *out; /* result set, NULL when only counting */
     const struct kv_limits *lim;
     unsigned long long count;
@@ -225,7 +230,8 @@ static void *compute(struct zreq *r, const struct kv_limits *lim, int build,
 {
     struct walk w = {r, 0, build ? t_zset_new() : NULL, lim, 0};
     if (r->op == ZOP_UNION) {
-        for (int i = 0; i < r->n; i++) walk_input(&w, i);
+        for (int i = 0; i < r->n; i++)
+            walk_input(&w, i);
     } else if (r->op == ZOP_DIFF) {
         walk_input(&w, 0);
     } else {
@@ -276,12 +282,30 @@ static void zop_generic(struct cmd_ctx *c, enum zop op, int store, const char *n
     t_zset_free(out);
 }
 
-void cmd_zunion(struct cmd_ctx *c) { zop_generic(c, ZOP_UNION, 0, "zunion"); }
-void cmd_zinter(struct cmd_ctx *c) { zop_generic(c, ZOP_INTER, 0, "zinter"); }
-void cmd_zdiff(struct cmd_ctx *c) { zop_generic(c, ZOP_DIFF, 0, "zdiff"); }
-void cmd_zunionstore(struct cmd_ctx *c) { zop_generic(c, ZOP_UNION, 1, "zunionstore"); }
-void cmd_zinterstore(struct cmd_ctx *c) { zop_generic(c, ZOP_INTER, 1, "zinterstore"); }
-void cmd_zdiffstore(struct cmd_ctx *c) { zop_generic(c, ZOP_DIFF, 1, "zdiffstore"); }
+void cmd_zunion(struct cmd_ctx *c)
+{
+    zop_generic(c, ZOP_UNION, 0, "zunion");
+}
+void cmd_zinter(struct cmd_ctx *c)
+{
+    zop_generic(c, ZOP_INTER, 0, "zinter");
+}
+void cmd_zdiff(struct cmd_ctx *c)
+{
+    zop_generic(c, ZOP_DIFF, 0, "zdiff");
+}
+void cmd_zunionstore(struct cmd_ctx *c)
+{
+    zop_generic(c, ZOP_UNION, 1, "zunionstore");
+}
+void cmd_zinterstore(struct cmd_ctx *c)
+{
+    zop_generic(c, ZOP_INTER, 1, "zinterstore");
+}
+void cmd_zdiffstore(struct cmd_ctx *c)
+{
+    zop_generic(c, ZOP_DIFF, 1, "zdiffstore");
+}
 
 void cmd_zintercard(struct cmd_ctx *c)
 {

@@ -670,7 +670,8 @@ int transport_send_framed_owned(struct transport *t, uint64_t to, char *cmd, siz
 static int ping(struct transport *t, struct peer *p)
 {
     if (p->state != TRANSPORT_CONNECTED) return TRANSPORT_ENOTCONN;
-    if (transport_queue_full(&t->lim, p->pending_cmds, p->pending_bytes, TRANSPORT_CMD_OVERHEAD_BYTES))
+    if (transport_queue_full(&t->lim, p->pending_cmds, p->pending_bytes,
+                             TRANSPORT_CMD_OVERHEAD_BYTES))
         return TRANSPORT_EFULL;
     int was_idle = p->pending_cmds == 0;
     if (queue_cmd(p, msg_reply_cb, 1, (const char *[]){"PING"}, (size_t[]){4},

@@ -164,10 +164,10 @@ struct transport_peer_info {
      * attempts while down do not reset it. */
     int64_t last_conn_secs;
     int64_t last_conn_ms; /* the same in milliseconds */
-    uint64_t sent;     /* messages accepted by transport_send() */
-    uint64_t dropped;  /* messages refused by transport_send() (ENOTCONN, EFULL) */
-    uint64_t errors;   /* error replies (RAFT.AUTH or RAFT.MSG) */
-    uint64_t connects; /* connections established */
+    uint64_t sent;        /* messages accepted by transport_send() */
+    uint64_t dropped;     /* messages refused by transport_send() (ENOTCONN, EFULL) */
+    uint64_t errors;      /* error replies (RAFT.AUTH or RAFT.MSG) */
+    uint64_t connects;    /* connections established */
     uint32_t pending_cmds;
     uint64_t pending_bytes;
     uint64_t incarnation;         /* presented in the last "+OK <incarnation>" reply, 0 none */

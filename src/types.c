@@ -40,7 +40,6 @@ void type_put_f64(type_put_fn *put, void *ud, double v)
     put(ud, b, 8);
 }
 
-
 int type_get_u32(struct type_reader *r, uint32_t *v)
 {
     if (r->len - r->off < 4) return -1;

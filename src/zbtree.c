@@ -82,7 +82,8 @@ static size_t node_count(const void *node, int h)
     if (!h) return ((const struct leaf *)node)->n;
     const struct inner *in = node;
     size_t c = 0;
-    for (uint32_t i = 0; i < in->n; i++) c += in->cnt[i];
+    for (uint32_t i = 0; i < in->n; i++)
+        c += in->cnt[i];
     return c;
 }
 
@@ -147,7 +148,8 @@ static void free_node(void *node, int h)
 {
     if (h) {
         struct inner *in = node;
-        for (uint32_t i = 0; i < in->n; i++) free_node(in->child[i], h - 1);
+        for (uint32_t i = 0; i < in->n; i++)
+            free_node(in->child[i], h - 1);
     }
     free(node);
 }
@@ -369,7 +371,8 @@ size_t zbt_rank(const struct zbt *t, double score, const struct dict_entry *e)
     for (int h = t->height; h; h--) {
         const struct inner *in = node;
         uint32_t i = route(in, score, e);
-        for (uint32_t j = 0; j < i; j++) r += in->cnt[j];
+        for (uint32_t j = 0; j < i; j++)
+            r += in->cnt[j];
         node = in->child[i];
     }
     uint32_t pos = leaf_lower(node, score, e);
@@ -392,7 +395,8 @@ size_t zbt_count_while(const struct zbt *t, zbt_pred *before, const void *arg)
                 hi = mid;
         }
         if (!lo) return r;
-        for (uint32_t j = 0; j + 1 < lo; j++) r += in->cnt[j];
+        for (uint32_t j = 0; j + 1 < lo; j++)
+            r += in->cnt[j];
         node = in->child[lo - 1];
     }
     const struct leaf *l = node;
@@ -415,7 +419,8 @@ struct zbt_pos zbt_at(const struct zbt *t, size_t r)
     for (int h = t->height; h; h--) {
         struct inner *in = node;
         uint32_t i = 0;
-        while (r >= in->cnt[i]) r -= in->cnt[i++];
+        while (r >= in->cnt[i])
+            r -= in->cnt[i++];
         node = in->child[i];
     }
     p.leaf = node;

@@ -44,9 +44,9 @@ struct zbt_elem {
 
 /* Fields are the module's own; embed the struct, use the functions. */
 struct zbt {
-    void *root;    /* a leaf when height is 0 (empty: a leaf of 0 elements) */
-    int height;    /* inner levels above the leaves */
-    size_t len;    /* elements */
+    void *root; /* a leaf when height is 0 (empty: a leaf of 0 elements) */
+    int height; /* inner levels above the leaves */
+    size_t len; /* elements */
     size_t leaves, inners;
 };
 
@@ -58,7 +58,10 @@ struct zbt_pos {
 void zbt_init(struct zbt *t);
 /* Frees the nodes (not the entries). */
 void zbt_free(struct zbt *t);
-static inline size_t zbt_len(const struct zbt *t) { return t->len; }
+static inline size_t zbt_len(const struct zbt *t)
+{
+    return t->len;
+}
 /* Bytes the nodes take (MEMORY USAGE). */
 size_t zbt_bytes(const struct zbt *t);
 

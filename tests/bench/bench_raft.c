@@ -57,8 +57,7 @@ static void process(int i)
     /* the entries would be written here; then messages go out */
     for (uint32_t k = 0; k < rd.n_msgs; k++) {
         const struct raft_msg *m = &rd.msgs[k];
-        if (m->to >= 1 && m->to <= N)
-            raft_step(nodes[m->to - 1], m);
+        if (m->to >= 1 && m->to <= N) raft_step(nodes[m->to - 1], m);
     }
     for (uint32_t k = 0; k < rd.n_committed; k++)
         applied[i] += rd.committed[k].type == RAFT_ENTRY_NORMAL;
@@ -75,8 +74,7 @@ static void pump(void)
                 busy = 1;
             }
         }
-        if (!busy)
-            return;
+        if (!busy) return;
     }
 }
 
@@ -103,8 +101,7 @@ int main(int argc, char **argv)
         c.seed = (uint64_t)i + 1;
         c.max_entries_per_msg = 4096;
         c.max_inflight_msgs = 256;
-        if (raft_create(&c, &nodes[i]) != 0)
-            return 1;
+        if (raft_create(&c, &nodes[i]) != 0) return 1;
         struct raft_hard_state hs = {0, 0, 0};
         struct raft_snapshot_meta meta;
         memset(&meta, 0, sizeof(meta));
@@ -131,8 +128,7 @@ int main(int argc, char **argv)
     while (applied[0] < total) {
         for (uint32_t k = 0; k < batch && proposed < total; k++, proposed++) {
             memcpy(data, &proposed, sizeof(proposed) < size ? sizeof(proposed) : size);
-            if (raft_propose(nodes[0], data, size, NULL) != 0)
-                return 1;
+            if (raft_propose(nodes[0], data, size, NULL) != 0) return 1;
         }
         pump();
         /* keep memory bounded as a real driver would: snapshot every ~256k entries */

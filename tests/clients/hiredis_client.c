@@ -21,7 +21,8 @@ static int fail(const char *what, redisReply *r)
 static size_t make_value(char *buf, int i)
 {
     size_t n = (size_t)(i % 300) + 1;
-    for (size_t k = 0; k < n; k++) buf[k] = (char)((k * 7 + (size_t)i) & 0xff);
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (char)((k * 7 + (size_t)i) & 0xff);
     return n;
 }
 
@@ -53,7 +54,8 @@ static int transaction(redisContext *c)
 {
     const char *cmds[] = {"DEL hiredis:counter", "MULTI", "INCR hiredis:counter",
                           "INCRBY hiredis:counter 41", "EXEC"};
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) redisAppendCommand(c, cmds[i]);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        redisAppendCommand(c, cmds[i]);
     redisReply *r = NULL;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (r) freeReplyObject(r);

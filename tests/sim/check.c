@@ -61,8 +61,7 @@ uint64_t chk_mix(uint64_t h, uint64_t v)
 struct chk *chk_new(void)
 {
     struct chk *c = calloc(1, sizeof(*c));
-    if (!c)
-        exit(2);
+    if (!c) exit(2);
     c->map_cap = 1024;
     c->map = calloc(c->map_cap, sizeof(*c->map));
     return c;
@@ -70,8 +69,7 @@ struct chk *chk_new(void)
 
 void chk_free(struct chk *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     for (int i = 0; i < CHK_MAX_NODES; i++) {
         free(c->nodes[i].term);
         free(c->nodes[i].h);
@@ -121,8 +119,7 @@ static void map_grow(struct chk *c)
     c->map_cap *= 2;
     c->map = calloc(c->map_cap, sizeof(*c->map));
     for (uint64_t i = 0; i < oc; i++) {
-        if (!old[i].index)
-            continue;
+        if (!old[i].index) continue;
         uint64_t s = slot_of(old[i].index, old[i].term, c->map_cap);
         while (c->map[s].index)
             s = (s + 1) & (c->map_cap - 1);
@@ -134,15 +131,15 @@ static void map_grow(struct chk *c)
 /* Log Matching: the first log to hold (index, term) fixes the prefix hash there. */
 static int map_check(struct chk *c, uint64_t index, uint64_t term, uint64_t h)
 {
-    if (c->map_n * 2 >= c->map_cap)
-        map_grow(c);
+    if (c->map_n * 2 >= c->map_cap) map_grow(c);
     uint64_t s = slot_of(index, term, c->map_cap);
     while (c->map[s].index) {
         if (c->map[s].index == index && c->map[s].term == term) {
             if (c->map[s].h != h)
-                return fail(c, "Log Matching: two logs hold (index %llu, term %llu) with "
-                               "different prefixes", (unsigned long long)index,
-                            (unsigned long long)term);
+                return fail(c,
+                            "Log Matching: two logs hold (index %llu, term %llu) with "
+                            "different prefixes",
+                            (unsigned long long)index, (unsigned long long)term);
             return 0;
         }
         s = (s + 1) & (c->map_cap - 1);
@@ -163,8 +160,7 @@ void chk_log_reset(struct chk *c, int node, uint64_t index, uint64_t hash)
 void chk_log_lost(struct chk *c, int node, uint64_t last)
 {
     struct nlog *l = &c->nodes[node];
-    if (last >= l->base && last < l->base + l->n)
-        l->n = last - l->base;
+    if (last >= l->base && last < l->base + l->n) l->n = last - l->base;
 }
 
 static uint64_t nlog_h(const struct nlog *l, uint64_t i)
@@ -182,13 +178,13 @@ int chk_log_append(struct chk *c, int node, bool as_leader, uint64_t first, uint
                     (unsigned long long)first, (unsigned long long)l->base,
                     (unsigned long long)last);
     if (as_leader && first <= last)
-        return fail(c, "Leader Append-Only: leader %d overwrote its log from index %llu",
-                    node, (unsigned long long)first);
+        return fail(c, "Leader Append-Only: leader %d overwrote its log from index %llu", node,
+                    (unsigned long long)first);
     /* Truncation may drop divergent entries, never one that is committed. */
     for (uint64_t i = first; i <= last && i <= c->max_commit; i++)
         if (c->cterm[i] == l->term[i - l->base - 1] && c->ch[i] == l->h[i - l->base - 1])
-            return fail(c, "State Machine Safety: node %d deleted committed index %llu",
-                        node, (unsigned long long)i);
+            return fail(c, "State Machine Safety: node %d deleted committed index %llu", node,
+                        (unsigned long long)i);
     l->n = first - l->base - 1;
     if (l->n + n > l->cap) {
         l->cap = (l->n + n) * 2;
@@ -199,8 +195,7 @@ int chk_log_append(struct chk *c, int node, bool as_leader, uint64_t first, uint
     for (uint32_t i = 0; i < n; i++) {
         uint64_t idx = first + i;
         h = chk_mix(h, values[i]);
-        if (map_check(c, idx, terms[i], h) != 0)
-            return -1;
+        if (map_check(c, idx, terms[i], h) != 0) return -1;
         l->term[l->n] = terms[i];
         l->h[l->n] = h;
         l->n++;
@@ -219,13 +214,11 @@ int chk_commit(struct chk *c, int node, uint64_t commit, uint64_t term, bool new
         return fail(c, "node %d committed %llu beyond its durable log (%llu)", node,
                     (unsigned long long)commit, (unsigned long long)(l->base + l->n));
     uint64_t at = commit < c->max_commit ? commit : c->max_commit;
-    if (at < l->base)
-        at = l->base;
+    if (at < l->base) at = l->base;
     if (at > 0 && at <= c->max_commit && c->ch[at] != nlog_h(l, at))
-        return fail(c, "State Machine Safety: node %d committed a different entry at %llu",
-                    node, (unsigned long long)at);
-    if (commit <= c->max_commit)
-        return 0;
+        return fail(c, "State Machine Safety: node %d committed a different entry at %llu", node,
+                    (unsigned long long)at);
+    if (commit <= c->max_commit) return 0;
     if (c->max_commit < l->base)
         return fail(c, "node %d holds a snapshot at %llu beyond the committed history", node,
                     (unsigned long long)l->base);
@@ -253,22 +246,24 @@ uint64_t chk_must_hold(const struct chk *c, uint64_t leader_term)
     return i;
 }
 
-int chk_leader_complete(struct chk *c, int node, uint64_t i, uint64_t term_at_commit,
-                        bool covered)
+int chk_leader_complete(struct chk *c, int node, uint64_t i, uint64_t term_at_commit, bool covered)
 {
-    if (covered || i == 0 || term_at_commit == c->cterm[i])
-        return 0;
-    return fail(c, "Leader Completeness: leader %d lacks committed index %llu (term %llu, "
-                   "it has term %llu)", node, (unsigned long long)i,
-                (unsigned long long)c->cterm[i], (unsigned long long)term_at_commit);
+    if (covered || i == 0 || term_at_commit == c->cterm[i]) return 0;
+    return fail(c,
+                "Leader Completeness: leader %d lacks committed index %llu (term %llu, "
+                "it has term %llu)",
+                node, (unsigned long long)i, (unsigned long long)c->cterm[i],
+                (unsigned long long)term_at_commit);
 }
 
 int chk_sm_reset(struct chk *c, int node, uint64_t index, uint64_t hash)
 {
     struct nlog *l = &c->nodes[node];
     if (index > c->max_commit || (index > 0 && c->ch[index] != hash))
-        return fail(c, "State Machine Safety: node %d loaded a snapshot at %llu that is not "
-                       "the committed history", node, (unsigned long long)index);
+        return fail(c,
+                    "State Machine Safety: node %d loaded a snapshot at %llu that is not "
+                    "the committed history",
+                    node, (unsigned long long)index);
     l->sm_index = index;
     l->sm_hash = hash;
     return 0;
@@ -278,15 +273,15 @@ int chk_apply(struct chk *c, int node, uint64_t index, uint64_t value)
 {
     struct nlog *l = &c->nodes[node];
     if (index != l->sm_index + 1)
-        return fail(c, "node %d applied index %llu after %llu", node,
-                    (unsigned long long)index, (unsigned long long)l->sm_index);
+        return fail(c, "node %d applied index %llu after %llu", node, (unsigned long long)index,
+                    (unsigned long long)l->sm_index);
     uint64_t h = chk_mix(l->sm_hash, value);
     if (index > c->max_commit)
         return fail(c, "State Machine Safety: node %d applied uncommitted index %llu", node,
                     (unsigned long long)index);
     if (c->ch[index] != h)
-        return fail(c, "State Machine Safety: node %d applied a different entry at %llu",
-                    node, (unsigned long long)index);
+        return fail(c, "State Machine Safety: node %d applied a different entry at %llu", node,
+                    (unsigned long long)index);
     l->sm_index = index;
     l->sm_hash = h;
     return 0;
@@ -295,8 +290,9 @@ int chk_apply(struct chk *c, int node, uint64_t index, uint64_t value)
 int chk_read(struct chk *c, int node, uint64_t start_commit, uint64_t served_index)
 {
     if (served_index < start_commit)
-        return fail(c, "Linearizability: node %d served a read at index %llu that began "
-                       "after index %llu had committed", node,
-                    (unsigned long long)served_index, (unsigned long long)start_commit);
+        return fail(c,
+                    "Linearizability: node %d served a read at index %llu that began "
+                    "after index %llu had committed",
+                    node, (unsigned long long)served_index, (unsigned long long)start_commit);
     return 0;
 }

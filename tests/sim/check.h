@@ -49,8 +49,7 @@ int chk_commit(struct chk *c, int node, uint64_t commit, uint64_t term, bool new
  * chk_must_hold(T) is the highest such index (0: none); the simulator then passes the
  * leader's log term at that index (0 if absent), or covered if its snapshot covers it. */
 uint64_t chk_must_hold(const struct chk *c, uint64_t leader_term);
-int chk_leader_complete(struct chk *c, int node, uint64_t index, uint64_t term_at,
-                        bool covered);
+int chk_leader_complete(struct chk *c, int node, uint64_t index, uint64_t term_at, bool covered);
 /* State Machine Safety. */
 int chk_sm_reset(struct chk *c, int node, uint64_t index, uint64_t hash);
 int chk_apply(struct chk *c, int node, uint64_t index, uint64_t value);

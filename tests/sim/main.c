@@ -25,8 +25,7 @@ static void on_fatal(int sig)
     int n = snprintf(msg, sizeof(msg),
                      "sim: CRASHED (signal %d) on seed %llu; replay: build/sim --seed %llu\n", sig,
                      (unsigned long long)current_seed, (unsigned long long)current_seed);
-    if (n > 0 && write(1, msg, (size_t)n) < 0)
-        _exit(3);
+    if (n > 0 && write(1, msg, (size_t)n) < 0) _exit(3);
     _exit(1);
 }
 
@@ -68,15 +67,25 @@ int main(int argc, char **argv)
     bool one = false, selftest_only = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--seeds") && v) seeds = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--first") && v) first = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--seed") && v) { first = strtoull(argv[++i], NULL, 10); one = true; }
-        else if (!strcmp(a, "--nodes") && v) o.nodes = atoi(argv[++i]);
-        else if (!strcmp(a, "--steps") && v) o.fault_steps = atoi(argv[++i]);
-        else if (!strcmp(a, "--jobs") && v) jobs = atoi(argv[++i]);
-        else if (!strcmp(a, "--verbose")) o.verbose = true;
-        else if (!strcmp(a, "--trace")) o.trace = o.verbose = true;
-        else if (!strcmp(a, "--selftest")) selftest_only = true;
+        if (!strcmp(a, "--seeds") && v)
+            seeds = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--first") && v)
+            first = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--seed") && v) {
+            first = strtoull(argv[++i], NULL, 10);
+            one = true;
+        } else if (!strcmp(a, "--nodes") && v)
+            o.nodes = atoi(argv[++i]);
+        else if (!strcmp(a, "--steps") && v)
+            o.fault_steps = atoi(argv[++i]);
+        else if (!strcmp(a, "--jobs") && v)
+            jobs = atoi(argv[++i]);
+        else if (!strcmp(a, "--verbose"))
+            o.verbose = true;
+        else if (!strcmp(a, "--trace"))
+            o.trace = o.verbose = true;
+        else if (!strcmp(a, "--selftest"))
+            selftest_only = true;
         else {
             fprintf(stderr, "usage: sim [--seeds N] [--first S] [--seed S] [--nodes 3..7] "
                             "[--steps T] [--jobs J] [--verbose] [--trace] [--selftest]\n");
@@ -97,12 +106,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("sim: checker self-test passed (every property flagged on a broken history)\n");
-    if (selftest_only)
-        return 0;
-    if (one)
-        return run_range(o, first, 1, 1);
-    if (jobs < 1 || seeds < 2)
-        jobs = 1;
+    if (selftest_only) return 0;
+    if (one) return run_range(o, first, 1, 1);
+    if (jobs < 1 || seeds < 2) jobs = 1;
     fflush(stdout);
     int fail = 0;
     if (jobs == 1) {
@@ -111,8 +117,7 @@ int main(int argc, char **argv)
         pid_t kids[2];
         for (int j = 0; j < 2; j++) {
             kids[j] = fork();
-            if (kids[j] == 0)
-                _exit(run_range(o, first + (uint64_t)j, seeds - (uint64_t)j, 2));
+            if (kids[j] == 0) _exit(run_range(o, first + (uint64_t)j, seeds - (uint64_t)j, 2));
         }
         for (int j = 0; j < 2; j++) {
             int status = 0;
@@ -121,8 +126,7 @@ int main(int argc, char **argv)
                 fail = 1;
         }
     }
-    if (fail)
-        return 1;
+    if (fail) return 1;
     printf("sim: %llu seeds passed\n", (unsigned long long)seeds);
     return 0;
 }

@@ -56,21 +56,18 @@ void *sim_xrealloc(void *p, size_t n)
 
 void sim_failf(struct sim *s, const char *fmt, ...)
 {
-    if (s->failed)
-        return;
+    if (s->failed) return;
     s->failed = true;
     int k = snprintf(s->err, s->errlen, "t=%llu: ", (unsigned long long)s->now);
     va_list ap;
     va_start(ap, fmt);
-    if (k > 0 && (size_t)k < s->errlen)
-        vsnprintf(s->err + k, s->errlen - (size_t)k, fmt, ap);
+    if (k > 0 && (size_t)k < s->errlen) vsnprintf(s->err + k, s->errlen - (size_t)k, fmt, ap);
     va_end(ap);
 }
 
 void sim_log(struct sim *s, const char *fmt, ...)
 {
-    if (!s->o->verbose && !s->o->trace)
-        return;
+    if (!s->o->verbose && !s->o->trace) return;
     va_list ap;
     va_start(ap, fmt);
     printf("[%5llu] ", (unsigned long long)s->now);
@@ -81,8 +78,7 @@ void sim_log(struct sim *s, const char *fmt, ...)
 
 void sim_chk(struct sim *s, int rc)
 {
-    if (rc != 0)
-        sim_failf(s, "%s", chk_error(s->chk));
+    if (rc != 0) sim_failf(s, "%s", chk_error(s->chk));
 }
 
 static uint64_t entry_value(raft_term term, uint32_t type, const uint8_t *data, uint32_t len)
@@ -100,16 +96,15 @@ static void net_send(struct sim *s, int from, const struct raft_msg *m)
     int to = (int)m->to - 1;
     s->st->msgs++;
     if (s->o->trace)
-        sim_log(s, "send %d->%d type %d term %llu index %llu log_term %llu commit %llu n %u "
-                "reject %d hint %llu/%llu ctx %llu offset %llu", from, to, m->type,
-             (unsigned long long)m->term, (unsigned long long)m->index,
-             (unsigned long long)m->log_term, (unsigned long long)m->commit, m->n_entries,
-             m->reject, (unsigned long long)m->hint, (unsigned long long)m->hint_term,
-             (unsigned long long)m->ctx, (unsigned long long)m->offset);
-    if (to < 0 || to >= s->n)
-        return;
-    if (s->faults && (s->blocked[from][to] || sim_chance(s, s->drop_pm)))
-        return;
+        sim_log(s,
+                "send %d->%d type %d term %llu index %llu log_term %llu commit %llu n %u "
+                "reject %d hint %llu/%llu ctx %llu offset %llu",
+                from, to, m->type, (unsigned long long)m->term, (unsigned long long)m->index,
+                (unsigned long long)m->log_term, (unsigned long long)m->commit, m->n_entries,
+                m->reject, (unsigned long long)m->hint, (unsigned long long)m->hint_term,
+                (unsigned long long)m->ctx, (unsigned long long)m->offset);
+    if (to < 0 || to >= s->n) return;
+    if (s->faults && (s->blocked[from][to] || sim_chance(s, s->drop_pm))) return;
     size_t len = raft_encoded_size(m);
     int copies = s->faults && sim_chance(s, s->dup_pm) ? 2 : 1;
     for (int c = 0; c < copies; c++) {
@@ -159,8 +154,7 @@ void sim_deliver(struct sim *s)
     for (size_t i = 0; i < due; i++) {
         struct pkt *p = &batch[i];
         struct node *nd = &s->nodes[p->to];
-        if (!s->failed && nd->up && !(s->faults && s->blocked[p->from][p->to]))
-            node_step(s, nd, p);
+        if (!s->failed && nd->up && !(s->faults && s->blocked[p->from][p->to])) node_step(s, nd, p);
         free(p->buf);
     }
     free(batch);
@@ -185,15 +179,13 @@ static void store_append(struct node *nd, const struct raft_entry *e)
     d->type = e->type;
     d->len = e->len;
     d->data = sim_xmalloc(e->len);
-    if (e->len)
-        memcpy(d->data, e->data, e->len);
+    if (e->len) memcpy(d->data, e->data, e->len);
 }
 
 void sim_store_compact(struct node *nd, raft_index upto)
 {
     uint64_t k = upto - nd->meta.index;
-    if (k > nd->n_log)
-        k = nd->n_log;
+    if (k > nd->n_log) k = nd->n_log;
     for (uint64_t i = 0; i < k; i++)
         free(nd->log[i].data);
     memmove(nd->log, nd->log + k, (nd->n_log - k) * sizeof(*nd->log));
@@ -214,8 +206,7 @@ uint32_t sim_snap_encode(uint64_t index, uint64_t hash, uint8_t **out)
 
 static int snap_decode(const uint8_t *b, uint32_t len, uint64_t *index, uint64_t *hash)
 {
-    if (len < 16)
-        return -1;
+    if (len < 16) return -1;
     memcpy(index, b, 8);
     memcpy(hash, b + 8, 8);
     uint8_t *ref;
@@ -255,18 +246,16 @@ static void apply_entry(struct sim *s, struct node *nd, const struct raft_entry 
 /* The follower side of InstallSnapshot: store the chunk; on the last, install. */
 static void store_chunk(struct sim *s, struct node *nd, const struct raft_snap_chunk *c)
 {
-    if (c->offset == 0)
-        nd->in_len = 0;
+    if (c->offset == 0) nd->in_len = 0;
     if (c->offset != nd->in_len) {
         sim_failf(s, "node %d got snapshot chunk at %llu, expected %u", nd->idx,
-              (unsigned long long)c->offset, nd->in_len);
+                  (unsigned long long)c->offset, nd->in_len);
         return;
     }
     nd->in_snap = sim_xrealloc(nd->in_snap, nd->in_len + c->len);
     memcpy(nd->in_snap + nd->in_len, c->data, c->len);
     nd->in_len += c->len;
-    if (!c->done)
-        return;
+    if (!c->done) return;
     uint64_t index, hash;
     if (snap_decode(nd->in_snap, nd->in_len, &index, &hash) != 0 || index != c->meta.index) {
         sim_failf(s, "node %d received a corrupt snapshot", nd->idx);
@@ -322,8 +311,7 @@ static void check_promotion(struct sim *s, const struct node *ld, const struct r
 
 static void persist_entries(struct sim *s, struct node *nd, const struct raft_ready *rd)
 {
-    if (!rd->n_entries)
-        return;
+    if (!rd->n_entries) return;
     raft_index first = rd->entries ? rd->entries[0].index : 0;
     if (!first) {
         sim_failf(s, "node %d was handed %u entries without data", nd->idx, rd->n_entries);
@@ -334,14 +322,13 @@ static void persist_entries(struct sim *s, struct node *nd, const struct raft_re
     uint64_t *vals = sim_xmalloc(rd->n_entries * sizeof(uint64_t));
     for (uint32_t i = 0; i < rd->n_entries; i++) {
         const struct raft_entry *e = &rd->entries[i];
-        if (e->index != first + i)
-            sim_failf(s, "node %d: ready entries not consecutive", nd->idx);
+        if (e->index != first + i) sim_failf(s, "node %d: ready entries not consecutive", nd->idx);
         store_append(nd, e);
         terms[i] = e->term;
         vals[i] = entry_value(e->term, e->type, e->data, e->len);
     }
-    bool as_leader = rd->role == RAFT_LEADER && nd->was_leader &&
-                     nd->was_term == rd->hard_state.term;
+    bool as_leader =
+        rd->role == RAFT_LEADER && nd->was_leader && nd->was_term == rd->hard_state.term;
     for (uint32_t i = 0; i < rd->n_entries && as_leader; i++)
         if (rd->entries[i].type == RAFT_ENTRY_CONF) check_promotion(s, nd, &rd->entries[i]);
     sim_chk(s, chk_log_append(s->chk, nd->idx, as_leader, first, rd->n_entries, terms, vals));
@@ -370,16 +357,14 @@ static void answer_snap_req(struct sim *s, struct node *nd, const struct raft_sn
     uint32_t len = left < q->max_len ? (uint32_t)left : q->max_len;
     int rc = raft_snapshot_chunk(nd->r, q->to, q->index, q->offset, nd->snap + q->offset, len,
                                  q->offset + len == nd->snap_len);
-    if (rc != 0)
-        sim_failf(s, "raft_snapshot_chunk: %s", raft_strerror(rc));
+    if (rc != 0) sim_failf(s, "raft_snapshot_chunk: %s", raft_strerror(rc));
 }
 
 /* A leader asks for released entries: read them from the store, as a driver would,
  * sometimes failing to (an empty answer) or never answering (a lost request). */
 static void answer_log_req(struct sim *s, struct node *nd, const struct raft_log_req *q)
 {
-    if (s->faults && sim_chance(s, s->load_fail_pm))
-        return;
+    if (s->faults && sim_chance(s, s->load_fail_pm)) return;
     raft_index first = nd->meta.index + 1, end = first + nd->n_log; /* stored: [first, end) */
     struct raft_entry ents[RAFT_MAX_MSG_ENTRIES];
     uint32_t n = 0;
@@ -405,26 +390,22 @@ void sim_node_ready(struct sim *s, struct node *nd)
     struct raft_ready rd;
     raft_ready(nd->r, &rd);
     for (uint32_t i = 0; i < rd.n_msgs; i++)
-        if (!rd.msgs[i].must_persist_first)
-            net_send(s, nd->idx, &rd.msgs[i]);
+        if (!rd.msgs[i].must_persist_first) net_send(s, nd->idx, &rd.msgs[i]);
     if (s->faults && sim_chance(s, s->midcrash_pm)) {
         sim_crash(s, nd, "before persisting its batch");
         return;
     }
-    if (rd.snap_chunk)
-        store_chunk(s, nd, rd.snap_chunk);
+    if (rd.snap_chunk) store_chunk(s, nd, rd.snap_chunk);
     persist_entries(s, nd, &rd);
-    if (rd.hard_state_changed)
-        nd->hs = rd.hard_state;
+    if (rd.hard_state_changed) nd->hs = rd.hard_state;
     sim_chk(s, chk_commit(s->chk, nd->idx, nd->hs.commit, nd->hs.term, false));
     for (uint32_t i = 0; i < rd.n_msgs; i++)
-        if (rd.msgs[i].must_persist_first)
-            net_send(s, nd->idx, &rd.msgs[i]);
+        if (rd.msgs[i].must_persist_first) net_send(s, nd->idx, &rd.msgs[i]);
     for (uint32_t i = 0; i < rd.n_committed && !s->failed; i++) {
         if (!rd.committed || rd.committed[i].index != nd->sm_index + 1) {
             sim_failf(s, "node %d was handed committed entry %llu to apply after %llu", nd->idx,
-                  rd.committed ? (unsigned long long)rd.committed[i].index : 0ull,
-                  (unsigned long long)nd->sm_index);
+                      rd.committed ? (unsigned long long)rd.committed[i].index : 0ull,
+                      (unsigned long long)nd->sm_index);
             break;
         }
         apply_entry(s, nd, &rd.committed[i]);
@@ -450,12 +431,10 @@ void sim_node_ready(struct sim *s, struct node *nd)
     nd->was_term = rd.hard_state.term;
     struct raft_snap_req reqs[MAXN];
     uint32_t n_reqs = rd.n_snap_reqs < MAXN ? rd.n_snap_reqs : MAXN;
-    if (n_reqs)
-        memcpy(reqs, rd.snap_reqs, n_reqs * sizeof(reqs[0]));
+    if (n_reqs) memcpy(reqs, rd.snap_reqs, n_reqs * sizeof(reqs[0]));
     struct raft_log_req lreqs[2 * MAXN];
     uint32_t n_lreqs = rd.n_log_reqs < 2 * MAXN ? rd.n_log_reqs : 2 * MAXN;
-    if (n_lreqs)
-        memcpy(lreqs, rd.log_reqs, n_lreqs * sizeof(lreqs[0]));
+    if (n_lreqs) memcpy(lreqs, rd.log_reqs, n_lreqs * sizeof(lreqs[0]));
     raft_advance(nd->r);
     for (uint32_t i = 0; i < n_reqs; i++)
         answer_snap_req(s, nd, &reqs[i]);
@@ -488,8 +467,7 @@ void sim_node_start(struct sim *s, struct node *nd)
         sim_failf(s, "raft_restore of node %d: %s", nd->idx, raft_strerror(rc));
         return;
     }
-    if (nd->recovering)
-        raft_set_recovering(nd->r);
+    if (nd->recovering) raft_set_recovering(nd->r);
     nd->up = true;
     nd->sm_index = 0;
     nd->sm_hash = 0;
@@ -515,8 +493,7 @@ static uint64_t voters_seen(struct sim *s, const struct node *nd)
                 sim_failf(s, "node %d: stored configuration entry corrupt", nd->idx);
     uint64_t set = 0;
     for (uint32_t i = 0; i < conf.n; i++)
-        if (conf.s[i].voter)
-            set |= 1ull << conf.s[i].id;
+        if (conf.s[i].voter) set |= 1ull << conf.s[i].id;
     return set;
 }
 
@@ -529,12 +506,9 @@ void sim_lose_tail(struct sim *s, struct node *nd)
 {
     uint64_t voters = voters_seen(s, nd);
     for (int i = 0; i < s->n; i++)
-        if (s->nodes[i].recovering || voters_seen(s, &s->nodes[i]) != voters)
-            return;
-    if (__builtin_popcountll(voters) < 3)
-        return;
-    if (nd->n_log == 0)
-        return;
+        if (s->nodes[i].recovering || voters_seen(s, &s->nodes[i]) != voters) return;
+    if (__builtin_popcountll(voters) < 3) return;
+    if (nd->n_log == 0) return;
     /* One time in three the whole log and the hard state go, the snapshot stays (a node
      * started from its snapshot alone: its term is the snapshot's). */
     bool whole = sim_rn(s, 3) == 0;
@@ -542,10 +516,8 @@ void sim_lose_tail(struct sim *s, struct node *nd)
     store_truncate(nd, nd->meta.index + nd->n_log - lose + 1);
     raft_index last = nd->meta.index + nd->n_log;
     nd->hs.vote = 0;
-    if (whole)
-        nd->hs.term = nd->meta.term;
-    if (nd->hs.commit > last)
-        nd->hs.commit = last;
+    if (whole) nd->hs.term = nd->meta.term;
+    if (nd->hs.commit > last) nd->hs.commit = last;
     nd->recovering = true;
     chk_log_lost(s->chk, nd->idx, last);
     sim_log(s, "node %d lost its last %llu entries and its vote", nd->idx,
@@ -561,4 +533,3 @@ void sim_node_destroy(struct node *nd)
     free(nd->in_snap);
     free(nd->reads);
 }
-

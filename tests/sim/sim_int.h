@@ -79,7 +79,7 @@ struct sim {
     uint64_t next_val;
     uint64_t *read_start; /* by ctx */
     uint64_t n_ctx, cap_ctx;
-    uint64_t marker;      /* liveness proposal value, 0 until proposed */
+    uint64_t marker; /* liveness proposal value, 0 until proposed */
     bool marker_applied;
     char *err;
     size_t errlen;

@@ -38,16 +38,14 @@ static struct node *random_up(struct sim *s)
     int k = (int)sim_rn(s, (uint32_t)s->n);
     for (int i = 0; i < s->n; i++) {
         struct node *nd = &s->nodes[(k + i) % s->n];
-        if (nd->up)
-            return nd;
+        if (nd->up) return nd;
     }
     return NULL;
 }
 
 static bool propose(struct sim *s, struct node *l, uint64_t v)
 {
-    if (raft_propose(l->r, &v, 8, NULL) != 0)
-        return false;
+    if (raft_propose(l->r, &v, 8, NULL) != 0) return false;
     s->st->proposals++;
     return true;
 }
@@ -71,28 +69,27 @@ static void conf_change(struct sim *s, struct node *l)
     uint32_t voters = 0;
     for (uint32_t i = 0; i < c->n; i++)
         voters += c->s[i].voter;
-    int type = at < 0 ? RAFT_CC_ADD_LEARNER
-                      : !c->s[at].voter && sim_chance(s, 500) ? RAFT_CC_PROMOTE : RAFT_CC_REMOVE;
-    if (type == RAFT_CC_REMOVE && c->s[at].voter && voters <= 2)
-        return;
+    int type = at < 0                                  ? RAFT_CC_ADD_LEARNER
+               : !c->s[at].voter && sim_chance(s, 500) ? RAFT_CC_PROMOTE
+                                                       : RAFT_CC_REMOVE;
+    if (type == RAFT_CC_REMOVE && c->s[at].voter && voters <= 2) return;
     char addr[RAFT_ADDR_MAX];
     sim_addr(id, addr);
     if (raft_propose_conf_change(l->r, type, id, addr, NULL) == 0) {
         s->st->conf_changes++;
         sim_log(s, "leader %d proposes change %d for node %llu", l->idx, type,
-             (unsigned long long)id - 1);
+                (unsigned long long)id - 1);
     }
 }
 
 static void take_snapshot(struct sim *s, struct node *nd)
 {
-    if (nd->sm_index < nd->meta.index + 4)
-        return;
+    if (nd->sm_index < nd->meta.index + 4) return;
     struct raft_snapshot_meta meta;
     int rc = raft_snapshot_taken(nd->r, nd->sm_index, &meta);
     if (rc != 0) {
         sim_failf(s, "raft_snapshot_taken(%llu) on node %d: %s", (unsigned long long)nd->sm_index,
-              nd->idx, raft_strerror(rc));
+                  nd->idx, raft_strerror(rc));
         return;
     }
     free(nd->snap);
@@ -128,8 +125,7 @@ static void fault_events(struct sim *s)
     bool recovering = false;
     for (int i = 0; i < s->n; i++)
         recovering |= s->nodes[i].recovering;
-    if (l && !recovering && sim_chance(s, 10))
-        conf_change(s, l);
+    if (l && !recovering && sim_chance(s, 10)) conf_change(s, l);
     if (l && sim_chance(s, 5)) {
         raft_id t = 1 + sim_rn(s, (uint32_t)s->n);
         if (raft_transfer_leader(l->r, t) == 0) {
@@ -138,19 +134,15 @@ static void fault_events(struct sim *s)
         }
     }
     struct node *nd = l && sim_chance(s, 500) ? l : random_up(s); /* leaders often */
-    if (nd && sim_chance(s, s->crash_pm))
-        sim_crash(s, nd, nd == l ? "leader" : "random");
+    if (nd && sim_chance(s, s->crash_pm)) sim_crash(s, nd, nd == l ? "leader" : "random");
     int k = (int)sim_rn(s, (uint32_t)s->n);
     if (!s->nodes[k].up && sim_chance(s, 60)) {
         sim_log(s, "node %d restarts", k);
-        if (sim_chance(s, s->tail_loss_pm))
-            sim_lose_tail(s, &s->nodes[k]);
+        if (sim_chance(s, s->tail_loss_pm)) sim_lose_tail(s, &s->nodes[k]);
         sim_node_start(s, &s->nodes[k]);
     }
-    if (sim_chance(s, s->part_pm))
-        partition(s);
-    if (sim_chance(s, s->heal_pm))
-        memset(s->blocked, 0, sizeof(s->blocked));
+    if (sim_chance(s, s->part_pm)) partition(s);
+    if (sim_chance(s, s->heal_pm)) memset(s->blocked, 0, sizeof(s->blocked));
 }
 
 static void client_events(struct sim *s)
@@ -163,12 +155,10 @@ static void client_events(struct sim *s)
     }
     for (int i = 0; i < s->n; i++) { /* any node that believes it leads gets reads */
         struct node *nd = &s->nodes[i];
-        if (nd->up && raft_role_of(nd->r) == RAFT_LEADER && sim_chance(s, 150))
-            read_start(s, nd);
+        if (nd->up && raft_role_of(nd->r) == RAFT_LEADER && sim_chance(s, 150)) read_start(s, nd);
     }
     struct node *nd = random_up(s);
-    if (nd && sim_chance(s, 40))
-        take_snapshot(s, nd);
+    if (nd && sim_chance(s, 40)) take_snapshot(s, nd);
 }
 
 /* ---- the run ---- */
@@ -190,16 +180,14 @@ static void check_nodes(struct sim *s)
 {
     for (int i = 0; i < s->n && !s->failed; i++) {
         struct node *nd = &s->nodes[i];
-        if (!nd->up)
-            continue;
+        if (!nd->up) continue;
         check_addrs(s, nd);
         raft_index c = raft_commit_index(nd->r);
         if (c < nd->life_commit)
             sim_failf(s, "commit index of node %d went back from %llu to %llu", i,
-                  (unsigned long long)nd->life_commit, (unsigned long long)c);
+                      (unsigned long long)nd->life_commit, (unsigned long long)c);
         nd->life_commit = c;
-        if (raft_role_of(nd->r) != RAFT_LEADER)
-            continue;
+        if (raft_role_of(nd->r) != RAFT_LEADER) continue;
         raft_term t = raft_term_of(nd->r);
         sim_chk(s, chk_leader(s->chk, i, t));
         uint64_t must = chk_must_hold(s->chk, t);
@@ -212,8 +200,7 @@ static void tick(struct sim *s)
 {
     s->now++;
     for (int i = 0; i < s->n; i++)
-        if (s->nodes[i].up)
-            raft_tick(s->nodes[i].r);
+        if (s->nodes[i].up) raft_tick(s->nodes[i].r);
     sim_deliver(s);
     for (int i = 0; i < s->n && !s->failed; i++) {
         struct node *nd = &s->nodes[i];
@@ -294,14 +281,12 @@ static void liveness(struct sim *s)
     s->faults = false;
     memset(s->blocked, 0, sizeof(s->blocked));
     for (int i = 0; i < s->n && !s->failed; i++)
-        if (!s->nodes[i].up)
-            sim_node_start(s, &s->nodes[i]);
+        if (!s->nodes[i].up) sim_node_start(s, &s->nodes[i]);
     struct node *proposer = NULL;
     raft_term proposed_term = 0;
     for (int t = 0; t < s->o->live_steps && !s->failed; t++) {
         if (s->marker_applied) {
-            if ((uint64_t)t > s->st->heal_ticks_max)
-                s->st->heal_ticks_max = (uint64_t)t;
+            if ((uint64_t)t > s->st->heal_ticks_max) s->st->heal_ticks_max = (uint64_t)t;
             return;
         }
         struct node *l = find_leader(s);
@@ -322,22 +307,24 @@ static void liveness(struct sim *s)
         for (uint32_t k = 0; k < c->n; k++)
             snprintf(cs + strlen(cs), sizeof(cs) - strlen(cs), "%llu%s ",
                      (unsigned long long)c->s[k].id - 1, c->s[k].voter ? "" : "(l)");
-        sim_log(s, "node %d: role %d term %llu leader %llu commit %llu last %llu (term %llu) "
-                "conf [%s]", i, raft_role_of(nd->r), (unsigned long long)raft_term_of(nd->r),
-             (unsigned long long)raft_leader(nd->r), (unsigned long long)raft_commit_index(nd->r),
-             (unsigned long long)raft_last_index(nd->r),
-             (unsigned long long)raft_log_term(nd->r, raft_last_index(nd->r)), cs);
+        sim_log(s,
+                "node %d: role %d term %llu leader %llu commit %llu last %llu (term %llu) "
+                "conf [%s]",
+                i, raft_role_of(nd->r), (unsigned long long)raft_term_of(nd->r),
+                (unsigned long long)raft_leader(nd->r),
+                (unsigned long long)raft_commit_index(nd->r),
+                (unsigned long long)raft_last_index(nd->r),
+                (unsigned long long)raft_log_term(nd->r, raft_last_index(nd->r)), cs);
     }
     if (!s->failed && !s->marker_applied)
         sim_failf(s, "liveness: no proposal committed within %d ticks after healing",
-              s->o->live_steps);
+                  s->o->live_steps);
 }
 
 int sim_run(const struct sim_opts *o, struct sim_stats *st, char *err, size_t errlen)
 {
     struct sim *s = calloc(1, sizeof(*s));
-    if (!s)
-        return -1;
+    if (!s) return -1;
     s->o = o;
     s->st = st;
     s->rng = o->seed * 0x2545f4914f6cdd1dull + 1;
@@ -351,8 +338,7 @@ int sim_run(const struct sim_opts *o, struct sim_stats *st, char *err, size_t er
         client_events(s);
         tick(s);
     }
-    if (!s->failed)
-        liveness(s);
+    if (!s->failed) liveness(s);
     int rc = s->failed ? -1 : 0;
     for (int i = 0; i < s->n; i++)
         sim_node_destroy(&s->nodes[i]);

@@ -53,7 +53,8 @@ __attribute__((unused)) static int teardown(void **state)
 }
 
 /* Writes text to dir/name; returns the path in a static buffer. */
-__attribute__((unused)) static const char *write_file(struct fx *f, const char *name, const char *text)
+__attribute__((unused)) static const char *write_file(struct fx *f, const char *name,
+                                                      const char *text)
 {
     static char path[256];
     snprintf(path, sizeof path, "%s/%s", f->dir, name);

@@ -67,8 +67,8 @@ __attribute__((unused)) static uint32_t fill_data(raft_index idx, raft_term term
 
 /* Fills f->ents with [from, from + n) of `term` and records them in the model
  * (as the store should after the batch: a suffix from `from` replaced). */
-__attribute__((unused)) static const struct raft_entry *make_entries(struct fx *f, raft_index from, uint32_t n,
-                                             raft_term term)
+__attribute__((unused)) static const struct raft_entry *make_entries(struct fx *f, raft_index from,
+                                                                     uint32_t n, raft_term term)
 {
     assert_true(n <= 1024 && from + n - 1 <= MAX_INDEX);
     for (uint32_t i = 0; i < n; i++) {
@@ -82,15 +82,17 @@ __attribute__((unused)) static const struct raft_entry *make_entries(struct fx *
     return f->ents;
 }
 
-__attribute__((unused)) static void save(struct fx *f, const struct raft_snapshot_meta *snap, const struct raft_entry *e,
-                 uint32_t n, const struct raft_hard_state *hs)
+__attribute__((unused)) static void save(struct fx *f, const struct raft_snapshot_meta *snap,
+                                         const struct raft_entry *e, uint32_t n,
+                                         const struct raft_hard_state *hs)
 {
     struct storage_batch b = {.snapshot = snap, .n_entries = n, .entries = e, .hs = hs};
     int rc = storage_save(f->s, &b, f->err, sizeof f->err);
     if (rc) fail_msg("storage_save: %d %s", rc, f->err);
 }
 
-__attribute__((unused)) static void append(struct fx *f, raft_index from, uint32_t n, raft_term term)
+__attribute__((unused)) static void append(struct fx *f, raft_index from, uint32_t n,
+                                           raft_term term)
 {
     struct raft_hard_state hs = {.term = term, .vote = 1, .commit = 0};
     save(f, NULL, make_entries(f, from, n, term), n, &hs);
@@ -142,7 +144,8 @@ __attribute__((unused)) static void check_log_free(struct fx *f)
 }
 
 /* RAFT_ADDR_MAX - 1 characters: the longest address there is. */
-__attribute__((unused)) static const char ADDR_MAX[] = "[2001:db8:85a3:8d3:1319:8a2e:370:7348]:6379.some-more-bytes.xyz";
+__attribute__((unused)) static const char ADDR_MAX[] =
+    "[2001:db8:85a3:8d3:1319:8a2e:370:7348]:6379.some-more-bytes.xyz";
 
 __attribute__((unused)) static struct raft_conf three_nodes(void)
 {
@@ -155,7 +158,8 @@ __attribute__((unused)) static struct raft_conf three_nodes(void)
     return c;
 }
 
-__attribute__((unused)) static void assert_conf_equal(const struct raft_conf *a, const struct raft_conf *b)
+__attribute__((unused)) static void assert_conf_equal(const struct raft_conf *a,
+                                                      const struct raft_conf *b)
 {
     assert_int_equal(a->n, b->n);
     for (uint32_t i = 0; i < a->n; i++) {
@@ -171,7 +175,8 @@ __attribute__((unused)) static void file_path(const struct fx *f, char *buf, siz
 }
 
 /* Overwrites bytes of the database file at off. */
-__attribute__((unused)) static void patch_file(const struct fx *f, long off, const void *bytes, size_t n)
+__attribute__((unused)) static void patch_file(const struct fx *f, long off, const void *bytes,
+                                               size_t n)
 {
     char path[128];
     file_path(f, path, sizeof path);
@@ -188,7 +193,8 @@ __attribute__((unused)) static void patch_be32(const struct fx *f, long off, uin
 }
 
 /* Opening must fail with `code` and a message naming the file. */
-__attribute__((unused)) static void expect_refused(struct fx *f, uint64_t node, int code, const char *needle)
+__attribute__((unused)) static void expect_refused(struct fx *f, uint64_t node, int code,
+                                                   const char *needle)
 {
     char path[128];
     struct storage *s = (struct storage *)1;
@@ -229,7 +235,8 @@ __attribute__((unused)) static int64_t query_int(const struct fx *f, const char 
     return v;
 }
 
-__attribute__((unused)) static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+__attribute__((unused)) static int rm_one(const char *path, const struct stat *sb, int flag,
+                                          struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
     return remove(path);

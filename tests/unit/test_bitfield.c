@@ -29,9 +29,12 @@ static void test_get_set_incrby(void **state)
     struct fx *f = *state;
     EXPECT(f, "BITFIELD b GET i8 0", "*1\r\n:0\r\n");
     EXPECT(f, "EXISTS b", ":0\r\n"); /* reads create nothing */
-    EXPECT(f, "BITFIELD b SET u8 0 255 GET u8 0 GET i8 0 GET u4 4", "*4\r\n:0\r\n:255\r\n:-1\r\n:15\r\n");
+    EXPECT(f, "BITFIELD b SET u8 0 255 GET u8 0 GET i8 0 GET u4 4",
+           "*4\r\n:0\r\n:255\r\n:-1\r\n:15\r\n");
     EXPECT(f, "BITFIELD b SET u8 #1 65", "*1\r\n:0\r\n"); /* #1: the second u8 */
-    EXPECT(f, "GET b", "$2\r\n\xff" "A\r\n");
+    EXPECT(f, "GET b",
+           "$2\r\n\xff"
+           "A\r\n");
     EXPECT(f, "BITFIELD b INCRBY i5 100 1 GET u4 0", "*2\r\n:1\r\n:15\r\n");
     EXPECT(f, "STRLEN b", ":14\r\n"); /* grown to its bit 104 */
     EXPECT(f, "BITFIELD b GET i64 0", "*1\r\n:-53761720551735296\r\n");
@@ -45,14 +48,16 @@ static void test_overflow(void **state)
     EXPECT(f, "BITFIELD o INCRBY u2 0 5", "*1\r\n:1\r\n"); /* WRAP by default */
     EXPECT(f, "BITFIELD o OVERFLOW SAT INCRBY u2 0 5 INCRBY u2 0 -9", "*2\r\n:3\r\n:0\r\n");
     EXPECT(f, "BITFIELD o OVERFLOW FAIL INCRBY u2 0 5 GET u2 0", "*2\r\n$-1\r\n:0\r\n");
-    EXPECT(f, "BITFIELD o OVERFLOW SAT INCRBY i8 8 200 INCRBY i8 8 -300", "*2\r\n:127\r\n:-128\r\n");
+    EXPECT(f, "BITFIELD o OVERFLOW SAT INCRBY i8 8 200 INCRBY i8 8 -300",
+           "*2\r\n:127\r\n:-128\r\n");
     EXPECT(f, "BITFIELD o OVERFLOW WRAP INCRBY i8 8 1", "*1\r\n:-127\r\n");
     EXPECT(f, "BITFIELD o SET u8 16 -1 GET u8 16", "*2\r\n:0\r\n:255\r\n");
     /* a SET value far below a narrow signed field: Redis saturates it high */
     EXPECT(f, "BITFIELD o OVERFLOW SAT SET i3 24 -9223372036854775808 GET i3 24",
            "*2\r\n:0\r\n:3\r\n");
-    EXPECT(f, "BITFIELD o OVERFLOW WRAP INCRBY i64 32 9223372036854775807 "
-              "INCRBY i64 32 9223372036854775807",
+    EXPECT(f,
+           "BITFIELD o OVERFLOW WRAP INCRBY i64 32 9223372036854775807 "
+           "INCRBY i64 32 9223372036854775807",
            "*2\r\n:9223372036854775807\r\n:-2\r\n");
 }
 

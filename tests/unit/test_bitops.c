@@ -36,7 +36,8 @@ static void test_setbit_getbit(void **state)
     EXPECT(f, "SETBIT b 4294967296 1", "-ERR bit offset is not an integer or out of range\r\n");
     EXPECT(f, "SETBIT b 1 2", "-ERR bit is not an integer or out of range\r\n");
     EXPECT(f, "HSET h f v", ":1\r\n");
-    EXPECT(f, "SETBIT h 1 1", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    EXPECT(f, "SETBIT h 1 1",
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
 }
 
 static void test_bitcount_ranges(void **state)
@@ -56,7 +57,7 @@ static void test_bitpos(void **state)
 {
     struct fx *f = *state;
     EXPECT(f, "SET s \"\xff\xff\"", "+OK\r\n");
-    EXPECT(f, "BITPOS s 0", ":16\r\n");    /* runs to the end: the bit after */
+    EXPECT(f, "BITPOS s 0", ":16\r\n");      /* runs to the end: the bit after */
     EXPECT(f, "BITPOS s 0 0 -1", ":-1\r\n"); /* an end was given */
     EXPECT(f, "BITPOS s 1 1", ":8\r\n");
     EXPECT(f, "BITPOS s 1 3 9 BIT", ":3\r\n");

@@ -46,7 +46,6 @@ static void test_set_atomic(void **state)
     assert_int_equal(h.calls, 3);
     assert_string_equal(h.names[0], "hz");
     assert_string_equal(h.names[2], "timeout");
-
 }
 
 static void test_set_refusals(void **state)

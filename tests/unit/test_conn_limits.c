@@ -140,7 +140,8 @@ static void test_config_set_refused_by_server_rolls_back(void **state)
 
     const char *names[] = {"hz", "maxclients", "timeout"};
     const char *values[] = {"20", "1000", "5"};
-    assert_int_equal(config_set_multi(&cfg, 3, names, values, NULL, err, sizeof err), CONFIG_ERR_VALUE);
+    assert_int_equal(config_set_multi(&cfg, 3, names, values, NULL, err, sizeof err),
+                     CONFIG_ERR_VALUE);
     assert_string_equal(err, "ERR CONFIG SET failed (possibly related to argument "
                              "'maxclients') - try with 144");
     /* Every value is back, and the server was told so for what it applied. */

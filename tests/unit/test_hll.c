@@ -58,8 +58,8 @@ static void test_same_as_redis(void **state)
     EXPECT(f, "PFADD y a b c", ":1\r\n");
     EXPECT(f, "PFDEBUG DECODE y", "+Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603\r\n");
     EXPECT(f, "PFADD s foo", ":1\r\n");
-    static const char s_bytes[] =
-        "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\\\xb3\x90" "cJ";
+    static const char s_bytes[] = "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\\\xb3\x90"
+                                  "cJ";
     assert_int_equal(value(f, "s")->len, sizeof s_bytes - 1);
     assert_memory_equal(value(f, "s")->data, s_bytes, sizeof s_bytes - 1);
     pfadd_n(f, "k", "e", 1000);

@@ -24,7 +24,7 @@ static void test_staged_then_proposed_until_applied(void **unused)
     inflight_init(&f);
     assert_false(inflight_busy(&f, K("a"), 0));
     inflight_stage_key(&f, K("a"));
-    inflight_stage_key(&f, K("a")); /* twice in one entry: one bucket */
+    inflight_stage_key(&f, K("a"));              /* twice in one entry: one bucket */
     assert_true(inflight_busy(&f, K("a"), 100)); /* staged: ahead of anything proposed next */
     assert_false(inflight_busy(&f, K("b"), 0));
     inflight_proposed(&f, 7);

@@ -36,16 +36,40 @@ static void test_values_round_trip(void **state)
 {
     (void)state;
     static const char *vals[] = {
-        "0", "127", "128", "-1", "32767", "-32768", "32768", "2147483647", "-2147483648",
-        "2147483648", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
-        "007", "-0", "+1", " 1", "1.5", "", "abc", "4095", "4096", "-4096", "-4097", "999",
+        "0",
+        "127",
+        "128",
+        "-1",
+        "32767",
+        "-32768",
+        "32768",
+        "2147483647",
+        "-2147483648",
+        "2147483648",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "9223372036854775808",
+        "007",
+        "-0",
+        "+1",
+        " 1",
+        "1.5",
+        "",
+        "abc",
+        "4095",
+        "4096",
+        "-4096",
+        "-4097",
+        "999",
     };
     size_t n = sizeof vals / sizeof vals[0];
     unsigned char *lp = lp_new();
-    for (size_t i = 0; i < n; i++) lp = lp_append(lp, vals[i], strlen(vals[i]));
+    for (size_t i = 0; i < n; i++)
+        lp = lp_append(lp, vals[i], strlen(vals[i]));
     assert_int_equal(lp_len(lp), n);
     size_t pos = lp_first(lp);
-    for (size_t i = 0; i < n; i++, pos = lp_next(lp, pos)) expect_entry(lp, pos, vals[i], strlen(vals[i]));
+    for (size_t i = 0; i < n; i++, pos = lp_next(lp, pos))
+        expect_entry(lp, pos, vals[i], strlen(vals[i]));
     assert_int_equal(pos, lp_end(lp));
     long long v;
     assert_true(lp_get_ll(lp, lp_seek(lp, 1), &v) && v == 127);
@@ -62,8 +86,9 @@ static void test_integer_sizes(void **state)
     static const struct {
         const char *v;
         size_t bytes;
-    } cases[] = {{"0", 2}, {"127", 2}, {"128", 3}, {"-1", 3}, {"4095", 3}, {"-4096", 3},
-                 {"4096", 4}, {"-4097", 4}, {"32767", 4}, {"32768", 6}, {"2147483648", 10}};
+    } cases[] = {{"0", 2},     {"127", 2},   {"128", 3},        {"-1", 3},
+                 {"4095", 3},  {"-4096", 3}, {"4096", 4},       {"-4097", 4},
+                 {"32767", 4}, {"32768", 6}, {"2147483648", 10}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unsigned char *lp = lp_new();
         size_t empty = lp_bytes(lp);
@@ -77,15 +102,18 @@ static void test_integer_sizes(void **state)
 static void test_long_strings(void **state)
 {
     (void)state;
-    static const size_t lens[] = {62, 63, 64, 65, 126, 127, 128, 129, 4094, 4095, 4096, 16383,
-                                  16384, 70000};
+    static const size_t lens[] = {62,  63,   64,   65,   126,   127,   128,
+                                  129, 4094, 4095, 4096, 16383, 16384, 70000};
     size_t n = sizeof lens / sizeof lens[0];
     char *buf = malloc(70000);
-    for (size_t i = 0; i < 70000; i++) buf[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < 70000; i++)
+        buf[i] = (char)('a' + i % 26);
     unsigned char *lp = lp_new();
-    for (size_t i = 0; i < n; i++) lp = lp_append(lp, buf, lens[i]);
+    for (size_t i = 0; i < n; i++)
+        lp = lp_append(lp, buf, lens[i]);
     size_t pos = lp_last(lp);
-    for (size_t i = n; i-- > 0; pos = lp_prev(lp, pos)) expect_entry(lp, pos, buf, lens[i]);
+    for (size_t i = n; i-- > 0; pos = lp_prev(lp, pos))
+        expect_entry(lp, pos, buf, lens[i]);
     assert_int_equal(pos, lp_end(lp));
     lp_free(lp);
     free(buf);
@@ -96,7 +124,8 @@ static void test_find_with_skip(void **state)
     (void)state;
     unsigned char *lp = lp_new();
     const char *pairs[] = {"a", "1", "1", "b", "b", "2"}; /* field/value pairs */
-    for (int i = 0; i < 6; i++) lp = lp_append(lp, pairs[i], strlen(pairs[i]));
+    for (int i = 0; i < 6; i++)
+        lp = lp_append(lp, pairs[i], strlen(pairs[i]));
     /* "1" is a value of a, then the field of the second pair. */
     assert_int_equal(lp_find(lp, lp_first(lp), "1", 1, 1), lp_seek(lp, 2));
     assert_int_equal(lp_find(lp, lp_first(lp), "b", 1, 1), lp_seek(lp, 4));
@@ -124,12 +153,14 @@ static size_t random_value(uint64_t *rng, char *buf)
         return util_ll2str(buf, 32, (long long)util_rand64(rng));
     case 2: {
         size_t n = util_rand64(rng) % 5;
-        for (size_t i = 0; i < n; i++) buf[i] = (char)('0' + util_rand64(rng) % 10);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char)('0' + util_rand64(rng) % 10);
         return n; /* often non-canonical ("00", "012") or empty */
     }
     default: {
         size_t n = util_rand64(rng) % 200;
-        for (size_t i = 0; i < n; i++) buf[i] = (char)(util_rand64(rng) & 0xff);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char)(util_rand64(rng) & 0xff);
         return n;
     }
     }
@@ -139,10 +170,12 @@ static void check_model(const unsigned char *lp, const struct model *m)
 {
     assert_int_equal(lp_len(lp), m->n);
     size_t pos = lp_first(lp);
-    for (int i = 0; i < m->n; i++, pos = lp_next(lp, pos)) expect_entry(lp, pos, m->v[i], m->len[i]);
+    for (int i = 0; i < m->n; i++, pos = lp_next(lp, pos))
+        expect_entry(lp, pos, m->v[i], m->len[i]);
     assert_int_equal(pos, lp_end(lp));
     pos = lp_last(lp);
-    for (int i = m->n - 1; i >= 0; i--, pos = lp_prev(lp, pos)) expect_entry(lp, pos, m->v[i], m->len[i]);
+    for (int i = m->n - 1; i >= 0; i--, pos = lp_prev(lp, pos))
+        expect_entry(lp, pos, m->v[i], m->len[i]);
     assert_int_equal(pos, lp_end(lp));
 }
 
@@ -171,7 +204,8 @@ static void model_step(unsigned char **lp, struct model *m, uint64_t *rng)
         int k = 1 + (int)(util_rand64(rng) % 3);
         if (k > m->n - at) k = m->n - at;
         *lp = lp_delete(*lp, lp_seek(*lp, at), (uint32_t)k);
-        for (int i = 0; i < k; i++) free(m->v[at + i]);
+        for (int i = 0; i < k; i++)
+            free(m->v[at + i]);
         memmove(&m->v[at], &m->v[at + k], (size_t)(m->n - at - k) * sizeof m->v[0]);
         memmove(&m->len[at], &m->len[at + k], (size_t)(m->n - at - k) * sizeof m->len[0]);
         m->n -= k;
@@ -194,7 +228,8 @@ static void test_model(void **state)
         assert_int_equal(lp_bytes(copy), lp_bytes(lp));
         lp_free(copy);
         lp_free(lp);
-        for (int i = 0; i < m.n; i++) free(m.v[i]);
+        for (int i = 0; i < m.n; i++)
+            free(m.v[i]);
     }
 }
 

@@ -93,8 +93,7 @@ static void test_roundtrip_all_types(void **state)
         }
         fx_assert_conf_equal(&d.conf, &m.conf);
         assert_int_equal(d.chunk_len, m.chunk_len);
-        if (m.chunk_len)
-            assert_memory_equal(d.chunk, m.chunk, m.chunk_len);
+        if (m.chunk_len) assert_memory_equal(d.chunk, m.chunk, m.chunk_len);
         assert_int_equal(raft_encode(&m, buf, n - 1), 0); /* too small a buffer */
     }
 }
@@ -115,8 +114,7 @@ static void test_truncated_and_trailing(void **state)
             free(copy);
         }
         buf[n] = 0;
-        assert_int_equal(raft_decode(buf, n + 1, &d, g_out, RAFT_MAX_MSG_ENTRIES),
-                         RAFT_EMALFORMED);
+        assert_int_equal(raft_decode(buf, n + 1, &d, g_out, RAFT_MAX_MSG_ENTRIES), RAFT_EMALFORMED);
     }
 }
 
@@ -211,8 +209,7 @@ static void test_fuzz(void **state)
             int flips = 1 + (int)(rnd() % 4);
             for (int k = 0; k < flips; k++)
                 buf[rnd() % n] ^= (uint8_t)(1u << (rnd() % 8));
-            if (rnd() % 3 == 0)
-                n = rnd() % (n + 1);
+            if (rnd() % 3 == 0) n = rnd() % (n + 1);
         }
         uint8_t *exact = malloc(n ? n : 1);
         memcpy(exact, buf, n);
@@ -286,8 +283,7 @@ static void test_conf_roundtrip(void **state)
         for (uint32_t k = 0; k < len; k++) {
             uint8_t *copy = malloc(k ? k : 1); /* exact size: ASan sees any overread */
             memcpy(copy, buf, k);
-            if (k != 4 + 9 * n)
-                assert_int_equal(raft_conf_decode(copy, k, &d), RAFT_EMALFORMED);
+            if (k != 4 + 9 * n) assert_int_equal(raft_conf_decode(copy, k, &d), RAFT_EMALFORMED);
             free(copy);
         }
         buf[len] = 0;
@@ -370,8 +366,7 @@ static void test_conf_rejects_malformed(void **state)
     assert_int_equal(raft_conf_decode(buf, one_server(buf, 9, "h:123", 5), &d), RAFT_EMALFORMED);
     assert_int_equal(raft_conf_decode(buf, one_server(buf, 3, "h:123", 5), &d), RAFT_EMALFORMED);
     /* a NUL inside the address, or at its end */
-    assert_int_equal(raft_conf_decode(buf, one_server(buf, 5, "h\0:23", 5), &d),
-                     RAFT_EMALFORMED);
+    assert_int_equal(raft_conf_decode(buf, one_server(buf, 5, "h\0:23", 5), &d), RAFT_EMALFORMED);
     assert_int_equal(raft_conf_decode(buf, one_server(buf, 6, "h:123", 6), &d), RAFT_EMALFORMED);
     /* a second server cut in its header, in its address */
     struct raft_conf c = make_conf(2);

@@ -107,8 +107,7 @@ static void test_election_timeout_and_noop(void **state)
     }
     assert_int_equal(leaders, 1);
     for (int i = 0; i < 3; i++) {
-        if (raft_role_of(f.nd[i].r) != RAFT_LEADER)
-            continue;
+        if (raft_role_of(f.nd[i].r) != RAFT_LEADER) continue;
         const struct raft_entry *e = raft_log_entry(f.nd[i].r, raft_last_index(f.nd[i].r));
         assert_int_equal(e->type, RAFT_ENTRY_NOOP);
         assert_int_equal(e->term, raft_term_of(f.nd[i].r));

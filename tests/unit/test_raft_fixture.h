@@ -39,10 +39,10 @@ struct fx_pkt {
 
 struct fx_node {
     struct raft *r;
-    uint64_t applied;       /* last applied index */
-    uint64_t n_applied;     /* normal entries applied */
-    uint64_t last_value;    /* data of the last normal entry, as u64 */
-    uint64_t read_ctx[64];  /* released reads */
+    uint64_t applied;      /* last applied index */
+    uint64_t n_applied;    /* normal entries applied */
+    uint64_t last_value;   /* data of the last normal entry, as u64 */
+    uint64_t read_ctx[64]; /* released reads */
     raft_index read_idx[64];
     int n_reads;
     uint8_t snap[64]; /* this node's snapshot bytes */
@@ -63,7 +63,7 @@ struct fx {
     int nq;
     bool cut[FX_MAX][FX_MAX];
     int sent_by_type[RAFT_MSG_TYPE_END];
-    int log_reqs;     /* rd.log_reqs answered from a store */
+    int log_reqs;      /* rd.log_reqs answered from a store */
     bool log_reqs_off; /* leave rd.log_reqs unanswered */
 };
 
@@ -93,8 +93,7 @@ static inline void fx_init(struct fx *f, int n, int voters, void (*tweak)(struct
     for (int i = 0; i < n; i++) {
         struct raft_config c;
         fx_config(&c, (raft_id)i + 1);
-        if (tweak)
-            tweak(&c);
+        if (tweak) tweak(&c);
         assert_int_equal(raft_create(&c, &f->nd[i].r), 0);
         struct raft_hard_state hs = {0, 0, 0};
         struct raft_snapshot_meta meta;
@@ -138,8 +137,7 @@ static inline void fx_send(struct fx *f, int from, const struct raft_msg *m)
 {
     int to = (int)m->to - 1;
     f->sent_by_type[m->type]++;
-    if (to < 0 || to >= f->n || f->cut[from][to] || f->nq == FX_QMAX)
-        return;
+    if (to < 0 || to >= f->n || f->cut[from][to] || f->nq == FX_QMAX) return;
     size_t len = raft_encoded_size(m);
     uint8_t *buf = malloc(len);
     assert_int_equal(raft_encode(m, buf, len), len);
@@ -149,8 +147,7 @@ static inline void fx_send(struct fx *f, int from, const struct raft_msg *m)
 static inline void fx_chunk(struct fx *f, int i, const struct raft_snap_chunk *c)
 {
     struct fx_node *nd = &f->nd[i];
-    if (c->offset == 0)
-        nd->in_len = 0;
+    if (c->offset == 0) nd->in_len = 0;
     assert_int_equal(c->offset, nd->in_len);
     assert_true(nd->in_len + c->len <= sizeof(nd->in));
     memcpy(nd->in + nd->in_len, c->data, c->len);
@@ -176,8 +173,7 @@ static inline void fx_persist(struct fx_node *nd, const struct raft_ready *rd)
         s->len = e->len;
         free(s->data);
         s->data = malloc(e->len ? e->len : 1);
-        if (e->len)
-            memcpy(s->data, e->data, e->len);
+        if (e->len) memcpy(s->data, e->data, e->len);
         nd->log_last = e->index;
     }
 }
@@ -191,8 +187,7 @@ static inline void fx_log_req(struct fx *f, int i, const struct raft_log_req *q)
     uint64_t bytes = 0;
     for (raft_index k = q->prev + 1; k <= q->last && k <= nd->log_last; k++) {
         const struct fx_stored *s = &nd->log[k];
-        if (n > 0 && bytes + s->len > q->max_bytes)
-            break;
+        if (n > 0 && bytes + s->len > q->max_bytes) break;
         ents[n++] = (struct raft_entry){s->term, k, s->type, s->len, s->data};
         bytes += s->len;
     }
@@ -206,8 +201,7 @@ static inline void fx_ready(struct fx *f, int i)
     struct fx_node *nd = &f->nd[i];
     struct raft_ready rd;
     raft_ready(nd->r, &rd);
-    if (rd.snap_chunk)
-        fx_chunk(f, i, rd.snap_chunk);
+    if (rd.snap_chunk) fx_chunk(f, i, rd.snap_chunk);
     fx_persist(nd, &rd);
     for (uint32_t k = 0; k < rd.n_msgs; k++)
         fx_send(f, i, &rd.msgs[k]);
@@ -218,8 +212,7 @@ static inline void fx_ready(struct fx *f, int i)
         if (e->type == RAFT_ENTRY_NORMAL) {
             nd->n_applied++;
             nd->last_value = 0;
-            if (e->len)
-                memcpy(&nd->last_value, e->data, e->len < 8 ? e->len : 8);
+            if (e->len) memcpy(&nd->last_value, e->data, e->len < 8 ? e->len : 8);
         }
     }
     for (uint32_t k = 0; k < rd.n_reads && nd->n_reads < 64; k++) {
@@ -228,12 +221,10 @@ static inline void fx_ready(struct fx *f, int i)
     }
     struct raft_snap_req reqs[FX_MAX];
     uint32_t nr = rd.n_snap_reqs < FX_MAX ? rd.n_snap_reqs : FX_MAX;
-    if (nr)
-        memcpy(reqs, rd.snap_reqs, nr * sizeof(reqs[0]));
+    if (nr) memcpy(reqs, rd.snap_reqs, nr * sizeof(reqs[0]));
     struct raft_log_req lreqs[2 * FX_MAX];
     uint32_t nl = rd.n_log_reqs < 2 * FX_MAX ? rd.n_log_reqs : 2 * FX_MAX;
-    if (nl)
-        memcpy(lreqs, rd.log_reqs, nl * sizeof(lreqs[0]));
+    if (nl) memcpy(lreqs, rd.log_reqs, nl * sizeof(lreqs[0]));
     raft_advance(nd->r);
     for (uint32_t k = 0; k < nl && !f->log_reqs_off; k++)
         fx_log_req(f, i, &lreqs[k]);
@@ -267,8 +258,7 @@ static inline int fx_deliver(struct fx *f)
         struct raft_msg m;
         assert_int_equal(raft_decode(batch[k].buf, batch[k].len, &m, ents, RAFT_MAX_MSG_ENTRIES),
                          0);
-        if (!f->cut[batch[k].from][batch[k].to])
-            raft_step(f->nd[batch[k].to].r, &m);
+        if (!f->cut[batch[k].from][batch[k].to]) raft_step(f->nd[batch[k].to].r, &m);
         free(batch[k].buf);
     }
     free(batch);
@@ -280,8 +270,7 @@ static inline void fx_flush(struct fx *f)
 {
     for (int round = 0; round < 1000; round++) {
         fx_readies(f);
-        if (fx_deliver(f) == 0)
-            return;
+        if (fx_deliver(f) == 0) return;
     }
     fail_msg("fx_flush: cluster did not quiesce");
 }
@@ -340,15 +329,13 @@ static inline void fx_isolate(struct fx *f, int i, bool on)
 static inline int fx_step_reply(struct fx *f, int i, const struct raft_msg *m, uint8_t type,
                                 struct raft_msg *out)
 {
-    if (out)
-        memset(out, 0, sizeof(*out));
+    if (out) memset(out, 0, sizeof(*out));
     raft_step(f->nd[i].r, m);
     struct raft_ready rd;
     raft_ready(f->nd[i].r, &rd);
     int n = 0;
     for (uint32_t k = 0; k < rd.n_msgs; k++) {
-        if (rd.msgs[k].type != type)
-            continue;
+        if (rd.msgs[k].type != type) continue;
         if (n++ == 0 && out) {
             *out = rd.msgs[k];
             out->entries = NULL;

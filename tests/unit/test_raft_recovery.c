@@ -34,8 +34,7 @@ static void restart_with_prefix(struct fx *f, int i, raft_index keep, bool recov
     assert_int_equal(raft_create(&c, &f->nd[i].r), 0);
     assert_int_equal(raft_restore(f->nd[i].r, &hs, &meta, ents, (uint32_t)keep), 0);
     raft_free(old);
-    if (recovering)
-        raft_set_recovering(f->nd[i].r);
+    if (recovering) raft_set_recovering(f->nd[i].r);
     f->nd[i].applied = 0;
 }
 

@@ -6,9 +6,9 @@
 #include "test_raft_fixture.h"
 
 /* Builds an APPEND from `from` (term t) with prev (pi, pt) and entries of given terms. */
-static struct raft_msg append(raft_id from, raft_id to, raft_term t, raft_index pi,
-                              raft_term pt, raft_index commit, struct raft_entry *ents,
-                              const raft_term *terms, uint32_t n)
+static struct raft_msg append(raft_id from, raft_id to, raft_term t, raft_index pi, raft_term pt,
+                              raft_index commit, struct raft_entry *ents, const raft_term *terms,
+                              uint32_t n)
 {
     struct raft_msg m = fx_msg(RAFT_MSG_APPEND, from, to, t);
     m.index = pi;
@@ -90,7 +90,7 @@ static void test_append_commit_min(void **state)
     m = append(3, 1, 2, 0, 0, 9, ents, t1, 2); /* new leader: (1..2, t1) match, commit 9 */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     assert_int_equal(raft_commit_index(f.nd[0].r), 2); /* (3,t1),(4,t1) may be stale */
-    m = append(3, 1, 2, 2, 1, 1, ents, t1, 0); /* a lower leader commit never lowers ours */
+    m = append(3, 1, 2, 2, 1, 1, ents, t1, 0);         /* a lower leader commit never lowers ours */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     assert_int_equal(raft_commit_index(f.nd[0].r), 2);
     fx_free(&f);

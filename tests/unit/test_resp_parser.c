@@ -357,9 +357,19 @@ static void test_unauthenticated_limits(void **state)
     EXPECT(&lim, "*1\r\n$16385\r\n", "!Protocol error: unauthenticated bulk length");
     EXPECT(&lim, "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n", "AUTH|pw;");
     lim.unauthenticated = 0;
-    EXPECT(&lim, "*11\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n"
-                 "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n" "$1\r\na\r\n"
-                 "$1\r\na\r\n" "$1\r\na\r\n",
+    EXPECT(&lim,
+           "*11\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n"
+           "$1\r\na\r\n",
            "a|a|a|a|a|a|a|a|a|a|a;");
 }
 

@@ -237,7 +237,8 @@ static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {
-    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* The file an older build wrote for fill()'s keyspace. */
@@ -369,8 +370,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_round_trip),   T(test_empty_keyspace),          T(test_truncated),
-        T(test_flipped_byte), T(test_wrong_magic_and_version), T(test_old_versions_load), T(test_unknown_type_refused), T(test_chunk_copy_and_publish),
+        T(test_round_trip),           T(test_empty_keyspace),          T(test_truncated),
+        T(test_flipped_byte),         T(test_wrong_magic_and_version), T(test_old_versions_load),
+        T(test_unknown_type_refused), T(test_chunk_copy_and_publish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

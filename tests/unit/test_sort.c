@@ -75,8 +75,7 @@ static void test_native_order(void **state)
     EXPECT(f, "SORT z BY nosort LIMIT -3 2", "*2\r\n$1\r\na\r\n$1\r\nc\r\n");
     EXPECT(f, "SORT z BY nosort LIMIT 3 -1", "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
     /* counts and offsets beyond the length are clamped, never overflowed */
-    EXPECT(f, "SORT z BY nosort LIMIT 3 9223372036854775807",
-           "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
+    EXPECT(f, "SORT z BY nosort LIMIT 3 9223372036854775807", "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
     EXPECT(f, "SORT_RO z ALPHA LIMIT 9223372036854775807 9223372036854775807", "*0\r\n");
     EXPECT(f, "SORT z ALPHA LIMIT -9223372036854775808 1", "*1\r\n$1\r\na\r\n");
 }
@@ -100,9 +99,8 @@ static void test_errors(void **state)
 static void test_keys(void **state)
 {
     (void)state;
-    struct resp_arg argv[] = {{"SORT", 4},  {"abc", 3},   {"STORE", 5},   {"invalid", 7},
-                              {"LIMIT", 5}, {"STORE", 5}, {"x", 1},       {"store", 5},
-                              {"def", 3}};
+    struct resp_arg argv[] = {{"SORT", 4},  {"abc", 3}, {"STORE", 5}, {"invalid", 7}, {"LIMIT", 5},
+                              {"STORE", 5}, {"x", 1},   {"store", 5}, {"def", 3}};
     int idx[4];
     assert_int_equal(cmd_sort_keys(9, argv, idx, 4), 2);
     assert_int_equal(idx[0], 1);

@@ -79,7 +79,8 @@ static void test_errors_leave_nothing(void **state)
 {
     struct fx *f = *state;
     EXPECT(f, "SET s x", "+OK\r\n");
-    EXPECT(f, "HSET s a 1", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    EXPECT(f, "HSET s a 1",
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
     EXPECT(f, "HGET s a", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
     EXPECT(f, "HSET h a 1 b", "-ERR wrong number of arguments for 'hset' command\r\n");
     EXPECT(f, "HINCRBY h a x", "-ERR value is not an integer or out of range\r\n");
@@ -120,7 +121,8 @@ static char *fields_of(struct fx *f, const char *key)
     }
     qsort(items, (size_t)n, sizeof items[0], cmp_str);
     size_t total = 1;
-    for (int i = 0; i < n; i++) total += strlen(items[i]) + 1;
+    for (int i = 0; i < n; i++)
+        total += strlen(items[i]) + 1;
     char *out = calloc(1, total);
     for (int i = 0; i < n; i++) {
         strcat(out, items[i]);
@@ -148,11 +150,10 @@ static void test_save_load_and_copy(void **state)
         struct fx_buf b = {NULL, 0};
         t_hash_ops.save(kv_val_obj(v), fx_buf_put, &b);
         char err[128];
-        void *obj = t_hash_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err,
-                                    sizeof err);
+        void *obj = t_hash_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err, sizeof err);
         assert_non_null(obj);
-        assert_null(t_hash_ops.load((unsigned char *)b.data, b.len - 1, &f->kv.limits, err,
-                                    sizeof err));
+        assert_null(
+            t_hash_ops.load((unsigned char *)b.data, b.len - 1, &f->kv.limits, err, sizeof err));
         free(b.data);
         kv_set_obj(&f->kv, copies[k], strlen(copies[k]), KV_HASH, obj, KV_NO_EXPIRE, f->now);
         assert_string_equal(fx_encoding(f, copies[k]), fx_encoding(f, keys[k]));
@@ -176,10 +177,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-        T(test_small_hash_is_a_listpack),
-        T(test_conversion_by_entries),
-        T(test_conversion_by_length),
-        T(test_errors_leave_nothing),
+        T(test_small_hash_is_a_listpack), T(test_conversion_by_entries),
+        T(test_conversion_by_length),     T(test_errors_leave_nothing),
         T(test_save_load_and_copy),
 #undef T
     };

@@ -30,8 +30,9 @@ static void test_intset_widths_and_order(void **state)
     struct fx *f = *state;
     EXPECT(f, "SADD s 5 -3 40000 5 -9223372036854775808 7", ":5\r\n");
     assert_string_equal(fx_encoding(f, "s"), "intset");
-    EXPECT(f, "SMEMBERS s",
-           "*5\r\n$20\r\n-9223372036854775808\r\n$2\r\n-3\r\n$1\r\n5\r\n$1\r\n7\r\n$5\r\n40000\r\n");
+    EXPECT(
+        f, "SMEMBERS s",
+        "*5\r\n$20\r\n-9223372036854775808\r\n$2\r\n-3\r\n$1\r\n5\r\n$1\r\n7\r\n$5\r\n40000\r\n");
     EXPECT(f, "SISMEMBER s 40000", ":1\r\n");
     EXPECT(f, "SISMEMBER s 040000", ":0\r\n"); /* not canonical: not that integer */
     EXPECT(f, "SREM s 5 6", ":1\r\n");
@@ -39,8 +40,9 @@ static void test_intset_widths_and_order(void **state)
     EXPECT(f, "SADD s x", ":1\r\n");
     assert_string_equal(fx_encoding(f, "s"), "hashtable");
     /* The conversion keeps the sorted order, then appends. */
-    EXPECT(f, "SMEMBERS s",
-           "*5\r\n$20\r\n-9223372036854775808\r\n$2\r\n-3\r\n$1\r\n7\r\n$5\r\n40000\r\n$1\r\nx\r\n");
+    EXPECT(
+        f, "SMEMBERS s",
+        "*5\r\n$20\r\n-9223372036854775808\r\n$2\r\n-3\r\n$1\r\n7\r\n$5\r\n40000\r\n$1\r\nx\r\n");
 }
 
 static void test_conversion_by_entries(void **state)
@@ -96,8 +98,8 @@ static void test_spop_is_the_same_on_every_replica(void **state)
     struct fx_buf payload = {NULL, 0};
     t_set_ops.save(kv_val_obj(v), fx_buf_put, &payload);
     char err[128];
-    void *obj = t_set_ops.load((unsigned char *)payload.data, payload.len, &c->kv.limits, err,
-                               sizeof err);
+    void *obj =
+        t_set_ops.load((unsigned char *)payload.data, payload.len, &c->kv.limits, err, sizeof err);
     assert_non_null(obj);
     free(payload.data);
     kv_set_obj(&c->kv, "big", 3, KV_SET, obj, KV_NO_EXPIRE, c->now);
@@ -129,8 +131,10 @@ static void test_stores_and_errors(void **state)
     EXPECT(f, "EXISTS d", ":0\r\n");
     EXPECT(f, "SUNIONSTORE a a b", ":5\r\n");
     EXPECT(f, "SET str v", "+OK\r\n");
-    EXPECT(f, "SUNION a str", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    EXPECT(f, "SMOVE a str 1", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    EXPECT(f, "SUNION a str",
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    EXPECT(f, "SMOVE a str 1",
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
     EXPECT(f, "SMOVE a new 1", ":1\r\n");
     EXPECT(f, "SMOVE a new 1", ":0\r\n");
     EXPECT(f, "SINTERCARD 2 a b LIMIT 1", ":1\r\n");

@@ -48,11 +48,22 @@ static void test_encodings_agree(void **state)
     struct fx *f = *state;
     fill_both(f);
     static const char *queries[] = {
-        "ZRANGE %s 0 -1 WITHSCORES", "ZRANGE %s 2 -3", "ZREVRANGE %s 0 3 WITHSCORES",
-        "ZRANGEBYSCORE %s (0 +inf WITHSCORES", "ZREVRANGEBYSCORE %s 3 -inf LIMIT 1 2",
-        "ZRANGE %s (3 0 BYSCORE REV", "ZCOUNT %s -inf (3", "ZCOUNT %s 3 3", "ZRANK %s m2",
-        "ZREVRANK %s m1", "ZRANK %s nope", "ZSCORE %s m0", "ZMSCORE %s m4 m6 x", "ZCARD %s",
-        "ZRANGE %s 100 200", "ZRANGEBYSCORE %s 5 1",
+        "ZRANGE %s 0 -1 WITHSCORES",
+        "ZRANGE %s 2 -3",
+        "ZREVRANGE %s 0 3 WITHSCORES",
+        "ZRANGEBYSCORE %s (0 +inf WITHSCORES",
+        "ZREVRANGEBYSCORE %s 3 -inf LIMIT 1 2",
+        "ZRANGE %s (3 0 BYSCORE REV",
+        "ZCOUNT %s -inf (3",
+        "ZCOUNT %s 3 3",
+        "ZRANK %s m2",
+        "ZREVRANK %s m1",
+        "ZRANK %s nope",
+        "ZSCORE %s m0",
+        "ZMSCORE %s m4 m6 x",
+        "ZCARD %s",
+        "ZRANGE %s 100 200",
+        "ZRANGEBYSCORE %s 5 1",
     };
     char qa[128], qb[128];
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
@@ -96,7 +107,8 @@ static void test_add_options_and_errors(void **state)
     EXPECT(f, "ZADD new XX 1 a", ":0\r\n");
     EXPECT(f, "EXISTS new", ":0\r\n");
     EXPECT(f, "HSET h f v", ":1\r\n");
-    EXPECT(f, "ZADD h 1 a", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    EXPECT(f, "ZADD h 1 a",
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
     EXPECT(f, "ZPOPMIN z 2", "*4\r\n$1\r\nc\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n5\r\n");
     EXPECT(f, "ZMPOP 1 z MAX COUNT 5", "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n$3\r\ninf\r\n");
     EXPECT(f, "EXISTS z", ":0\r\n");
@@ -128,8 +140,8 @@ static void test_save_load_and_copy(void **state)
         void *zs = t_zset_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err, sizeof err);
         f->kv.limits.zset_max_listpack_entries = 128;
         assert_non_null(zs);
-        assert_null(t_zset_ops.load((unsigned char *)b.data, b.len - 1, &f->kv.limits, err,
-                                    sizeof err));
+        assert_null(
+            t_zset_ops.load((unsigned char *)b.data, b.len - 1, &f->kv.limits, err, sizeof err));
         free(b.data);
         kv_set_obj(&f->kv, "loaded", 6, KV_ZSET, zs, KV_NO_EXPIRE, f->now);
         assert_string_equal(fx_encoding(f, "loaded"), fx_encoding(f, keys[k]));
@@ -148,10 +160,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-        T(test_encodings_agree),
-        T(test_lex_and_removals),
-        T(test_add_options_and_errors),
-        T(test_conversion_by_member_length),
+        T(test_encodings_agree),        T(test_lex_and_removals),
+        T(test_add_options_and_errors), T(test_conversion_by_member_length),
         T(test_save_load_and_copy),
 #undef T
     };

@@ -82,7 +82,8 @@ static void test_flush_writes_now(void **unused)
     fake_start(&srv, e.loop, 0);
     struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
     assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
-    WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && srv.n_cmds == 1, 2000); /* RAFT.AUTH read */
+    WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && srv.n_cmds == 1,
+               2000); /* RAFT.AUTH read */
     int fd = srv.conns[0]->fd;
     int avail = -1;
     assert_int_equal(transport_send(t, 2, "now", 3), TRANSPORT_OK);

@@ -394,11 +394,11 @@ static void test_secret_eq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_str2ll),  cmocka_unit_test(test_str2ll_roundtrip),
-        cmocka_unit_test(test_ll2str),  cmocka_unit_test(test_str2ld),
-        cmocka_unit_test(test_str2d),   cmocka_unit_test(test_ld2str),
-        cmocka_unit_test(test_rand64),  cmocka_unit_test(test_clocks),
-        cmocka_unit_test(test_memtoll), cmocka_unit_test(test_crc16_and_slots),
+        cmocka_unit_test(test_str2ll),    cmocka_unit_test(test_str2ll_roundtrip),
+        cmocka_unit_test(test_ll2str),    cmocka_unit_test(test_str2ld),
+        cmocka_unit_test(test_str2d),     cmocka_unit_test(test_ld2str),
+        cmocka_unit_test(test_rand64),    cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_memtoll),   cmocka_unit_test(test_crc16_and_slots),
         cmocka_unit_test(test_secret_eq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,10 +25,10 @@
 
 struct model {
     struct zbt t;
-    struct dict d;                        /* the members' entries */
-    struct dict_entry *ent[MAX_MEMBERS];  /* by member id, NULL if absent */
+    struct dict d;                       /* the members' entries */
+    struct dict_entry *ent[MAX_MEMBERS]; /* by member id, NULL if absent */
     double score[MAX_MEMBERS];
-    struct zbt_elem sorted[MAX_MEMBERS];  /* the model's order */
+    struct zbt_elem sorted[MAX_MEMBERS]; /* the model's order */
     size_t n;
     uint64_t rng;
 };
@@ -51,9 +51,12 @@ static double draw_score(struct model *m)
 {
     uint64_t r = util_rand64(&m->rng);
     switch (r % 4) {
-    case 0: return 0; /* ties: ordered by member */
-    case 1: return (double)(r >> 8 & 7);
-    default: return (double)(int64_t)(r >> 16) / 1e6;
+    case 0:
+        return 0; /* ties: ordered by member */
+    case 1:
+        return (double)(r >> 8 & 7);
+    default:
+        return (double)(int64_t)(r >> 16) / 1e6;
     }
 }
 
@@ -66,7 +69,7 @@ static void insert(struct model *m, int id)
     zbt_insert(&m->t, m->score[id], m->ent[id]);
 }
 
-static void delete(struct model *m, int id)
+static void delete (struct model *m, int id)
 {
     zbt_delete(&m->t, m->score[id], m->ent[id]);
     dict_delete(&m->d, m->ent[id]->key, m->ent[id]->key_len, NULL);
@@ -105,7 +108,8 @@ static void compare(struct model *m)
         assert_ptr_equal(zbt_get(&p)->e, m->sorted[r].e);
         double bound = draw_score(m);
         size_t want = 0;
-        while (want < m->n && m->sorted[want].score < bound) want++;
+        while (want < m->n && m->sorted[want].score < bound)
+            want++;
         assert_int_equal(zbt_count_while(&m->t, below, &bound), want);
     }
 }
@@ -124,16 +128,16 @@ static void run_seed(uint64_t seed, int members, int ops)
         if (!m->ent[id]) {
             if (phase < 2 || r == 0) insert(m, id);
         } else if (phase == 1 && r < 5) { /* rescore */
-            delete(m, id);
+            delete (m, id);
             insert(m, id);
         } else if (phase > 0 || r == 0) {
-            delete(m, id);
+            delete (m, id);
         }
         if (op % 997 == 0) compare(m);
     }
     compare(m);
     for (int id = 0; id < members; id++)
-        if (m->ent[id]) delete(m, id);
+        if (m->ent[id]) delete (m, id);
     compare(m);
     assert_int_equal(m->t.height, 0);
     zbt_free(&m->t);

@@ -214,7 +214,8 @@ __attribute__((unused)) static void accept_cb(struct ev_loop *loop, ev_io *w, in
 }
 
 /* Listens on 127.0.0.1:port (0 = any free port) without accepting yet. */
-__attribute__((unused)) static void fake_listen(struct fake_server *srv, struct ev_loop *loop, int port, int backlog)
+__attribute__((unused)) static void fake_listen(struct fake_server *srv, struct ev_loop *loop,
+                                                int port, int backlog)
 {
     memset(srv, 0, sizeof *srv);
     srv->loop = loop;
@@ -235,7 +236,8 @@ __attribute__((unused)) static void fake_listen(struct fake_server *srv, struct 
     srv->aio.data = srv;
 }
 
-__attribute__((unused)) static void fake_start(struct fake_server *srv, struct ev_loop *loop, int port)
+__attribute__((unused)) static void fake_start(struct fake_server *srv, struct ev_loop *loop,
+                                               int port)
 {
     fake_listen(srv, loop, port, 128);
     ev_io_start(loop, &srv->aio);
@@ -338,8 +340,9 @@ __attribute__((unused)) static const struct transport_limits fast_limits = {
     .backoff_max_ms = 80,
 };
 
-__attribute__((unused)) static void assert_cmd(const struct fake_cmd *cmd, int conn, const char *name, const char *a1,
-                       const void *a2, size_t a2_len)
+__attribute__((unused)) static void assert_cmd(const struct fake_cmd *cmd, int conn,
+                                               const char *name, const char *a1, const void *a2,
+                                               size_t a2_len)
 {
     assert_int_equal(cmd->conn, conn);
     assert_int_equal(cmd->argc, 3);
