@@ -11,7 +11,7 @@
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers -D_GNU_SOURCE -MMD -MP
+CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wconversion -Werror -Wno-missing-field-initializers -D_GNU_SOURCE -MMD -MP
 # The allocator of the server and of the unit tests that link its objects
 # (src/alloc.h): jemalloc, whose size classes suit the keyspace's small
 # blocks. The sanitizer builds set MALLOC=libc: AddressSanitizer replaces
@@ -38,7 +38,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 
-.PHONY: all deps test unit sim integration redis-tests run clean check-deps big-writes \
+.PHONY: all deps test unit sim integration redis-tests run clean check check-deps big-writes \
         bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker
 all: $(B)/raftcache
 
@@ -105,11 +105,9 @@ redis-tests: $(B)/raftcache
 	@RT_CLUSTER_NODES=3 redis-tests/run.sh
 
 test: deps
-	$(MAKE) all
-	$(MAKE) check-deps
+	$(MAKE) check
 	$(MAKE) unit
 	$(MAKE) sim
-	$(MAKE) asan
 	$(MAKE) fuzz-short
 	$(MAKE) integration
 	$(MAKE) redis-tests
@@ -166,7 +164,17 @@ chaos-short: deps
 	/usr/bin/python3 tests/chaos/run.py --time 90 --nodes 5 --seed $(CHAOS_SHORT_SEED)
 
 format:
-	clang-format -i $(RESP_SRC) $(RAFT_SRC) $(SRV_SRC) $(wildcard */*.h) $(UNIT_SRC)
+	find resp raft src tests -name '*.[ch]' -not -path '*/corpus/*' | xargs clang-format -i
+
+# The habits the build enforces: formatting (the committed .clang-format),
+# the layering (scripts/check-deps.sh), a warning-free build (-Wshadow
+# -Wconversion are in CFLAGS above) and the sanitizer builds' unit tests and
+# simulator. Part of make test.
+check: deps
+	@scripts/check-format.sh
+	@scripts/check-deps.sh
+	$(MAKE) all $(B)/sim $(UNIT_BIN)
+	$(MAKE) asan
 
 clean:
 	rm -rf $(B) $(ASAN_B) $(FUZZ_B)

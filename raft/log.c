@@ -18,8 +18,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <assert.h>
 #include "raft_int.h"
+#include "raft_assert.h"
 
 int rlog_init(struct rlog *l)
 {
@@ -90,7 +90,7 @@ bool rlog_term_known(const struct rlog *l, raft_index i)
 static raft_term run_term(const struct rlog *l, raft_index i)
 {
     uint32_t lo = 0, hi = l->n_runs; /* answer: the last run with first <= i */
-    assert(l->n_runs > 0 && l->runs[0].first <= i);
+    ASSERT(l->n_runs > 0 && l->runs[0].first <= i);
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (l->runs[mid].first <= i)
@@ -171,7 +171,7 @@ static int copy_data(struct rlog *l, const struct raft_part *parts, uint32_t n_p
 int rlog_append_parts(struct rlog *l, raft_term term, uint32_t type, const struct raft_part *parts,
                       uint32_t n_parts, uint32_t len)
 {
-    assert(term >= rlog_last_term(l));
+    ASSERT(term >= rlog_last_term(l));
     if (l->start + l->n == l->cap && grow(l) != 0) return RAFT_ENOMEM;
     struct raft_entry *e = &l->ents[l->start + l->n];
     struct slab **sp = &l->slabs[l->start + l->n];
@@ -193,7 +193,7 @@ int rlog_append(struct rlog *l, raft_term term, uint32_t type, const void *data,
 
 void rlog_truncate(struct rlog *l, raft_index from)
 {
-    assert(from > l->base);
+    ASSERT(from > l->base);
     while (rlog_last(l) >= from) {
         l->n--;
         l->bytes -= l->ents[l->start + l->n].len;
@@ -254,7 +254,7 @@ static int push_run(struct rlog *l, raft_index first, raft_term term)
 
 raft_index rlog_release(struct rlog *l, raft_index upto)
 {
-    assert(upto <= rlog_last(l));
+    ASSERT(upto <= rlog_last(l));
     uint64_t k = 0;
     for (raft_index i = l->base + 1; i <= upto; i++, k++) {
         raft_term t = l->ents[l->start + k].term;
@@ -267,7 +267,7 @@ raft_index rlog_release(struct rlog *l, raft_index upto)
 
 void rlog_compact(struct rlog *l, raft_index upto, raft_term term)
 {
-    assert(upto <= rlog_last(l) && upto > l->snap_index);
+    ASSERT(upto <= rlog_last(l) && upto > l->snap_index);
     if (upto >= l->base) { /* drops every run, and entries up to upto */
         drop_head(l, upto - l->base);
         l->n_runs = 0;

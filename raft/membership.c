@@ -10,9 +10,9 @@
  * once, when the server is added), so it is in the log and in snapshots like the
  * membership itself; the core carries it and never looks inside.
  */
-#include <assert.h>
 #include <string.h>
 #include "raft_int.h"
+#include "raft_assert.h"
 
 int raft_conf_find(const struct raft_conf *c, raft_id id)
 {
@@ -49,7 +49,7 @@ uint32_t raft_conf_size(const struct raft_conf *c)
 
 uint32_t raft_conf_encode(const struct raft_conf *c, uint8_t *buf)
 {
-    assert(raft_conf_valid(c));
+    ASSERT(raft_conf_valid(c));
     uint32_t n = c->n, off = 4;
     raft_le_put(buf, n, 4);
     for (uint32_t k = 0; k < n; k++) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "raft_int.h"
+#include "raft_assert.h"
 
 void raft_pr_reset(struct progress *p, raft_index last)
 {
@@ -106,6 +107,10 @@ bool raft_inflight_full(const struct raft *r, const struct progress *p)
 
 void raft_inflight_add(struct progress *p, raft_index last)
 {
+    /* The window is bounded and ordered: raft_inflight_free_to() frees a prefix. */
+    ASSERT(p->in_count < RAFT_MAX_INFLIGHT);
+    ASSERT(p->in_count == 0 ||
+           p->inflight[(p->in_start + p->in_count - 1) % RAFT_MAX_INFLIGHT] <= last);
     uint32_t slot = (p->in_start + p->in_count) % RAFT_MAX_INFLIGHT;
     p->inflight[slot] = last;
     p->in_count++;

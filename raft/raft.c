@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "raft_int.h"
+#include "raft_assert.h"
 
 void raft_config_default(struct raft_config *c)
 {
@@ -264,6 +265,7 @@ void raft_become_candidate(struct raft *r, bool pre)
  * its term, which lets it commit (§3.6.2) and learn its commit index for reads. */
 void raft_become_leader(struct raft *r)
 {
+    ASSERT(r->role == RAFT_CANDIDATE && r->vote == r->id);
     r->role = RAFT_LEADER;
     r->leader = r->id;
     r->transferee = 0;

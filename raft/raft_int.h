@@ -250,6 +250,8 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m);
 void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m);
 void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m);
 void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m);
+/* Leader: commits what a quorum stores (§3.6.2). True if the commit index moved and this
+ * node still leads (a committed change can remove it, §4.2.2). */
 bool raft_repl_maybe_commit(struct raft *r);
 /* release.c */
 bool raft_repl_request_entries(struct raft *r, struct progress *p);

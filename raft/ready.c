@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "raft_int.h"
+#include "raft_assert.h"
 
 static bool hs_changed(const struct raft *r)
 {
@@ -68,6 +69,8 @@ void raft_advance(struct raft *r)
 {
     if (!r->in_ready) return;
     r->in_ready = false;
+    /* The driver applied what the ready handed it: committed entries only, in order. */
+    ASSERT(r->ready_applied >= r->applied && r->ready_applied <= r->commit);
     raft_index persisted_before = r->log.unstable;
     r->log.unstable = r->ready_last + 1;
     r->applied = r->ready_applied;

@@ -10,6 +10,7 @@
  * mismatching entries per round trip instead of one entry.
  */
 #include "raft_int.h"
+#include "raft_assert.h"
 
 /* How many entries from index `from` fit one message. */
 static uint32_t batch_len(const struct raft *r, raft_index from)
@@ -55,6 +56,9 @@ struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_i
  * carrying entries went out (callers loop on it to fill the pipeline). */
 bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
 {
+    ASSERT(r->role == RAFT_LEADER);
+    ASSERT(p->id != r->id);
+    ASSERT(p->match < p->next);
     if (!raft_repl_may_send(r, p)) return false;
     raft_index prev = p->next - 1;
     if (!rlog_term_known(&r->log, prev)) { /* compacted away: needs a snapshot (§5) */
@@ -110,6 +114,7 @@ static bool quorum_active(struct raft *r)
 
 void raft_repl_tick_leader(struct raft *r)
 {
+    ASSERT(r->role == RAFT_LEADER);
     r->heartbeat_elapsed++;
     r->election_elapsed++;
     if (r->election_elapsed >= r->cfg.election_ticks) {
@@ -137,6 +142,8 @@ void raft_repl_commit_to(struct raft *r, raft_index commit)
 {
     if (commit > rlog_last(&r->log)) commit = rlog_last(&r->log);
     if (commit <= r->commit) return;
+    /* Only entries this log holds may commit, and never below what was applied. */
+    ASSERT(commit > r->applied && rlog_term_known(&r->log, commit));
     r->commit = commit;
     raft_member_on_commit(r);
 }
@@ -145,10 +152,13 @@ void raft_repl_commit_to(struct raft *r, raft_index commit)
  * that entry is of the current term; earlier entries then commit with it. */
 bool raft_repl_maybe_commit(struct raft *r)
 {
+    ASSERT(r->role == RAFT_LEADER);
     raft_index q = raft_quorum_match(r);
     if (q <= r->commit || rlog_term(&r->log, q) != r->term) return false;
     raft_repl_commit_to(r, q);
-    return true;
+    /* A committed change may have removed this leader (§4.2.2): it stepped down, and
+     * sends nothing more as a leader. */
+    return r->role == RAFT_LEADER;
 }
 
 static void reply(struct raft *r, const struct raft_msg *m, bool reject, raft_index index)
@@ -217,6 +227,7 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
 
 void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
 {
+    ASSERT(r->role == RAFT_LEADER); /* raft_step() dispatches answers to leaders only */
     struct progress *p = raft_pr(r, m->from);
     if (!p || m->index > rlog_last(&r->log)) return;
     raft_pr_heard(r, p);
@@ -249,7 +260,7 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
     }
     if (advanced && raft_repl_maybe_commit(r))
         raft_repl_bcast_append(r, true);
-    else
+    else if (r->role == RAFT_LEADER)
         while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
             ;
     if (r->role == RAFT_LEADER) raft_member_check_transfer(r, p);

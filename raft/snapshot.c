@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "raft_int.h"
+#include "raft_assert.h"
 
 int raft_snapshot_taken(struct raft *r, raft_index index, struct raft_snapshot_meta *meta)
 {
@@ -57,6 +58,7 @@ static void request_chunk(struct raft *r, struct progress *p)
 /* Leader: p needs entries we compacted; send it our current snapshot. */
 void raft_snap_start(struct raft *r, struct progress *p)
 {
+    ASSERT(r->role == RAFT_LEADER && p->id != r->id);
     p->state = PR_SNAPSHOT;
     p->snap_index = r->log.snap_index;
     p->snap_term = r->log.snap_term;

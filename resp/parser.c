@@ -9,12 +9,12 @@
  */
 #include "parser.h"
 
-#include <assert.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../raft/raft_assert.h"
 
 /* A claimed argument count only buys this many argv slots up front; the rest
  * is allocated as arguments actually arrive (Redis does the same). It is also
@@ -71,9 +71,9 @@ static void *xrealloc(void *ptr, size_t n)
 static void set_argv_cap(struct resp_parser *p, size_t cap)
 {
     struct resp_parser_state *st = p->st;
-    assert(cap >= st->nargs);
+    ASSERT(cap >= st->nargs);
     if (cap == st->argv_cap) return;
-    assert(cap <= SIZE_MAX / sizeof *p->argv);
+    ASSERT(cap <= SIZE_MAX / sizeof *p->argv);
     p->argv = xrealloc(p->argv, cap * sizeof *p->argv);
     st->arg_off = xrealloc(st->arg_off, cap * sizeof *st->arg_off);
     st->argv_cap = cap;
@@ -108,7 +108,7 @@ static void clear_command(struct resp_parser_state *st)
 
 void resp_parser_init(struct resp_parser *p, const struct resp_limits *lim)
 {
-    assert(p && lim);
+    ASSERT(p && lim);
     memset(p, 0, sizeof *p);
     p->limits = *lim;
     p->st = calloc(1, sizeof *p->st);
@@ -374,7 +374,7 @@ static enum step parse_mb_count(struct resp_parser *p, const char *cmd, size_t a
     enum line r = find_line(p, cmd, avail, '\r', 1, &cr);
     if (r == LINE_TOO_BIG) return fail(p, "too big mbulk count string");
     if (r == LINE_MORE) return STEP_MORE;
-    assert(cmd[0] == '*' && st->off == 0);
+    ASSERT(cmd[0] == '*' && st->off == 0);
     if (!parse_ll(cmd + 1, cr - 1, &ll) || (ll > 0 && (unsigned long long)ll > p->limits.args_max))
         return fail(p, "invalid multibulk length");
     if (p->limits.unauthenticated && ll > RESP_UNAUTH_ARGS_MAX)
@@ -464,8 +464,8 @@ enum resp_parse_status resp_parser_feed(struct resp_parser *p, const char *buf, 
                                         size_t *consumed)
 {
     struct resp_parser_state *st = p->st;
-    assert(!st->failed && "resp_parser_reset() must follow RESP_PARSE_ERROR");
-    assert(st->off + st->scan <= len && "bytes the parser saw are missing from buf");
+    ASSERT(!st->failed && "resp_parser_reset() must follow RESP_PARSE_ERROR");
+    ASSERT(st->off + st->scan <= len && "bytes the parser saw are missing from buf");
     size_t base = 0; /* start of the current command in buf */
     p->argc = 0;
     st->want = 0;

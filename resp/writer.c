@@ -8,7 +8,6 @@
  */
 #include "writer.h"
 
-#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../raft/raft_assert.h"
 
 #define OUT_MIN_CAP 256
 /* Longest decimal long long: "-9223372036854775808". */
@@ -73,7 +73,7 @@ static size_t ll_to_dec(char *dst, long long v)
 
 void resp_out_init(struct resp_out *o, int proto)
 {
-    assert(proto == 2 || proto == 3);
+    ASSERT(proto == 2 || proto == 3);
     memset(o, 0, sizeof *o);
     o->proto = proto;
 }
@@ -92,7 +92,7 @@ void resp_out_clear(struct resp_out *o)
 
 void resp_out_consume(struct resp_out *o, size_t n)
 {
-    assert(n <= o->len - o->pos);
+    ASSERT(n <= o->len - o->pos);
     o->pos += n;
     if (o->pos == o->len) o->pos = o->len = 0;
 }
@@ -116,7 +116,7 @@ static char *reserve(struct resp_out *o, size_t need)
         o->pos = 0;
     }
     if (o->cap - o->len < need) {
-        assert(need <= SIZE_MAX / 4 - o->len);
+        ASSERT(need <= SIZE_MAX / 4 - o->len);
         size_t cap = o->cap ? o->cap * 2 : OUT_MIN_CAP;
         if (cap < o->len + need) cap = o->len + need;
         char *d = realloc(o->data, cap);
@@ -163,7 +163,7 @@ void resp_add_raw(struct resp_out *o, const void *p, size_t n)
 
 void resp_add_simple(struct resp_out *o, const char *s)
 {
-    assert(!strpbrk(s, "\r\n"));
+    ASSERT(!strpbrk(s, "\r\n"));
     add_line(o, '+', s, strlen(s));
 }
 
@@ -184,7 +184,7 @@ void resp_add_errorf(struct resp_out *o, const char *fmt, ...)
     va_copy(ap2, ap);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    assert(n >= 0);
+    ASSERT(n >= 0);
     if ((size_t)n < sizeof buf) {
         resp_add_error(o, buf);
     } else {
@@ -204,7 +204,7 @@ void resp_add_int(struct resp_out *o, long long v)
 
 void resp_add_bulk(struct resp_out *o, const void *p, size_t n)
 {
-    assert(n <= (size_t)LLONG_MAX);
+    ASSERT(n <= (size_t)LLONG_MAX);
     char *w = reserve(o, HDR_MAX + n + 2);
     size_t h = put_header(w, '$', (long long)n);
     memcpy(w + h, p, n);
@@ -263,13 +263,13 @@ void resp_add_null_array(struct resp_out *o)
 
 void resp_add_array_len(struct resp_out *o, long n)
 {
-    assert(n >= 0);
+    ASSERT(n >= 0);
     add_header(o, '*', n);
 }
 
 void resp_add_map_len(struct resp_out *o, long n)
 {
-    assert(n >= 0 && n <= LONG_MAX / 2);
+    ASSERT(n >= 0 && n <= LONG_MAX / 2);
     if (o->proto == 3)
         add_header(o, '%', n);
     else
@@ -278,7 +278,7 @@ void resp_add_map_len(struct resp_out *o, long n)
 
 void resp_add_set_len(struct resp_out *o, long n)
 {
-    assert(n >= 0);
+    ASSERT(n >= 0);
     add_header(o, o->proto == 3 ? '~' : '*', n);
 }
 
@@ -296,8 +296,8 @@ void resp_add_verbatim(struct resp_out *o, const void *p, size_t n, const char *
         resp_add_bulk(o, p, n);
         return;
     }
-    assert(strlen(ext) == 3);
-    assert(n <= (size_t)LLONG_MAX - 4);
+    ASSERT(strlen(ext) == 3);
+    ASSERT(n <= (size_t)LLONG_MAX - 4);
     char *w = reserve(o, HDR_MAX + 4 + n + 2);
     size_t h = put_header(w, '=', (long long)(n + 4));
     memcpy(w + h, ext, 3);
@@ -315,8 +315,8 @@ resp_deferred resp_add_deferred(struct resp_out *o)
 
 static void set_deferred(struct resp_out *o, resp_deferred d, char type, long long n)
 {
-    assert(n >= 0);
-    assert(d <= o->len - o->pos && "handle outlived a consume");
+    ASSERT(n >= 0);
+    ASSERT(d <= o->len - o->pos && "handle outlived a consume");
     char hdr[HDR_MAX];
     size_t h = put_header(hdr, type, n);
     reserve(o, h);
@@ -333,7 +333,7 @@ void resp_set_deferred_array_len(struct resp_out *o, resp_deferred d, long n)
 
 void resp_set_deferred_map_len(struct resp_out *o, resp_deferred d, long n)
 {
-    assert(n <= LONG_MAX / 2);
+    ASSERT(n <= LONG_MAX / 2);
     if (o->proto == 3)
         set_deferred(o, d, '%', n);
     else

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages raftcache needs to build and test, if missing.
 # clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
-# (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short.
+# (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short;
+# clang-format serves make check (the format check).
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev libcmocka-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
-      clang libclang-rt-dev llvm)
+      clang libclang-rt-dev llvm clang-format)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,22 +21,22 @@
 
 struct server;
 
-enum client_flags {
-    CLIENT_AUTHED = 1u << 0,
-    CLIENT_MULTI = 1u << 1,             /* inside MULTI */
-    CLIENT_DIRTY_CAS = 1u << 2,         /* a watched key changed: EXEC fails */
-    CLIENT_DIRTY_EXEC = 1u << 3,        /* a queued command was refused: EXECABORT */
-    CLIENT_CLOSE_AFTER_REPLY = 1u << 4, /* flush pending output, then close */
-    CLIENT_CLOSE_ASAP = 1u << 5,        /* close without flushing */
-    CLIENT_PENDING_WRITE = 1u << 6,     /* on the server's pending-write list */
-    CLIENT_READONLY = 1u << 7,          /* READONLY: reads served locally on followers */
-    CLIENT_PEER = 1u << 8,              /* presented raft-secret: a Raft peer */
-    CLIENT_PROTECTED = 1u << 9,         /* not loopback, protected mode: only RAFT.AUTH may run */
-    CLIENT_OVER_LIMIT = 1u << 10,       /* accepted beyond maxclients: RAFT.AUTH or out */
-    /* A keyless read of this client was forwarded to the leader: its later
-     * reads on a follower are forwarded too (src/proxy.h). */
-    CLIENT_LEADER_READS = 1u << 11,
-};
+/* Client flags (struct client.flags): unsigned, so that masks like
+ * ~CLIENT_MULTI keep their type. */
+#define CLIENT_AUTHED (1u << 0)
+#define CLIENT_MULTI (1u << 1)             /* inside MULTI */
+#define CLIENT_DIRTY_CAS (1u << 2)         /* a watched key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1u << 3)        /* a queued command was refused: EXECABORT */
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 4) /* flush pending output, then close */
+#define CLIENT_CLOSE_ASAP (1u << 5)        /* close without flushing */
+#define CLIENT_PENDING_WRITE (1u << 6)     /* on the server's pending-write list */
+#define CLIENT_READONLY (1u << 7)          /* READONLY: reads served locally on followers */
+#define CLIENT_PEER (1u << 8)              /* presented raft-secret: a Raft peer */
+#define CLIENT_PROTECTED (1u << 9)   /* not loopback, protected mode: only RAFT.AUTH may run */
+#define CLIENT_OVER_LIMIT (1u << 10) /* accepted beyond maxclients: RAFT.AUTH or out */
+/* A keyless read of this client was forwarded to the leader: its later
+ * reads on a follower are forwarded too (src/proxy.h). */
+#define CLIENT_LEADER_READS (1u << 11)
 
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those

@@ -5,7 +5,6 @@
  * Everything is derived from cmd_table (src/cmdtable.c); nothing here is a
  * second copy of what the table says.
  */
-#include <assert.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +12,7 @@
 #include "dispatch.h"
 #include "glob.h"
 #include "server.h"
+#include "../raft/raft_assert.h"
 
 #define GETKEYS_MAX 4096 /* keys COMMAND GETKEYS lists at most */
 
@@ -227,7 +227,7 @@ static int is_token(const char *w, size_t len)
 
 static void set_name(struct arg *a, const char *s, size_t len)
 {
-    assert(len < ARG_NAME_MAX && "syntax: argument name too long");
+    ASSERT(len < ARG_NAME_MAX && "syntax: argument name too long");
     for (size_t i = 0; i < len; i++)
         a->name[i] = (char)tolower((unsigned char)s[i]);
     a->name[len] = 0;
@@ -235,7 +235,7 @@ static void set_name(struct arg *a, const char *s, size_t len)
 
 static int new_node(struct arg_tree *t, enum arg_type type, const char *text, size_t len)
 {
-    assert(t->n < ARG_NODES_MAX && "syntax: too many arguments");
+    ASSERT(t->n < ARG_NODES_MAX && "syntax: too many arguments");
     t->node[t->n] =
         (struct arg){.type = type, .text = text, .text_len = len, .child = -1, .next = -1};
     return t->n++;
@@ -281,7 +281,7 @@ static int parse_word(struct arg_tree *t)
     size_t len = 0;
     while (is_word_char(w[len]))
         len++;
-    assert(len > 0 && "syntax: empty item");
+    ASSERT(len > 0 && "syntax: empty item");
     t->p += len;
     int i = new_node(t, is_token(w, len) ? ARG_PURE_TOKEN : infer_type(w, len), w, len);
     if (t->node[i].type == ARG_PURE_TOKEN) {
@@ -324,7 +324,7 @@ static int parse_repeat(struct arg_tree *t, int *item, int n)
         level += (*q == '[' || *q == '<') - (*q == ']' || *q == '>');
         q++;
     } while (level > 0 && *q);
-    assert(level == 0 && "syntax: unbalanced group");
+    ASSERT(level == 0 && "syntax: unbalanced group");
     size_t inner = (size_t)(q - open) - 2; /* q is past the closing bracket */
     if (inner < 4 || memcmp(q - 5, " ...", 4) != 0) return -1;
     inner -= 4;
@@ -348,7 +348,7 @@ static int parse_repeat(struct arg_tree *t, int *item, int n)
         t->p = q;
         return n;
     }
-    assert(0 && "syntax: \"[x ...]\" does not repeat the items before it");
+    ASSERT(0 && "syntax: \"[x ...]\" does not repeat the items before it");
     return -1;
 }
 
@@ -391,7 +391,7 @@ static int parse_seq(struct arg_tree *t, int depth, int *item)
             parse_name(t, item[n - 1]);
             continue;
         }
-        assert(n < ARG_ITEMS_MAX && "syntax: too many items in a sequence");
+        ASSERT(n < ARG_ITEMS_MAX && "syntax: too many items in a sequence");
         item[n++] = ch == '[' || ch == '<' ? parse_group(t, depth + 1) : parse_word(t);
     }
     return attach_tokens(t, item, n, depth > 0);
@@ -401,7 +401,7 @@ static int parse_seq(struct arg_tree *t, int depth, int *item)
  * of one item is that item; alternatives make a oneof. */
 static int parse_group(struct arg_tree *t, int depth)
 {
-    assert(depth <= ARG_DEPTH_MAX && "syntax: groups nested too deep");
+    ASSERT(depth <= ARG_DEPTH_MAX && "syntax: groups nested too deep");
     const char *start = t->p;
     char close = *t->p == '[' ? ']' : '>';
     int alt[ARG_ITEMS_MAX], nalt = 0;
@@ -409,10 +409,10 @@ static int parse_group(struct arg_tree *t, int depth)
         int item[ARG_ITEMS_MAX];
         t->p++; /* past the opening bracket or the '|' */
         int n = parse_seq(t, depth, item);
-        assert(n > 0 && nalt < ARG_ITEMS_MAX && "syntax: empty group or too many alternatives");
+        ASSERT(n > 0 && nalt < ARG_ITEMS_MAX && "syntax: empty group or too many alternatives");
         alt[nalt++] = n == 1 ? item[0] : make_parent(t, ARG_BLOCK, item, n);
     } while (*t->p == '|');
-    assert(*t->p == close && "syntax: unbalanced group");
+    ASSERT(*t->p == close && "syntax: unbalanced group");
     t->p++;
     int g = nalt == 1 ? alt[0] : make_parent(t, ARG_ONEOF, alt, nalt);
     if (close == ']') t->node[g].flags |= ARG_OPTIONAL;
@@ -430,7 +430,7 @@ static int parse_syntax(struct arg_tree *t, const char *syntax)
     t->p = syntax;
     t->n = 0;
     int n = parse_seq(t, 0, item);
-    assert(*t->p == '\0' && "syntax: '|' or a closing bracket outside any group");
+    ASSERT(*t->p == '\0' && "syntax: '|' or a closing bracket outside any group");
     return n ? t->node[make_parent(t, ARG_BLOCK, item, n)].child : -1;
 }
 
@@ -438,7 +438,7 @@ static int parse_syntax(struct arg_tree *t, const char *syntax)
  * key argument gets the next key spec index (*keys counts them in order). */
 static void add_args(struct resp_out *o, const struct arg_tree *t, int first, int depth, int *keys)
 {
-    assert(depth < ARG_NODES_MAX); /* each level is a distinct node of the tree */
+    ASSERT(depth < ARG_NODES_MAX); /* each level is a distinct node of the tree */
     long n = 0;
     for (int i = first; i >= 0; i = t->node[i].next)
         n++;

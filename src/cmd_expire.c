@@ -4,7 +4,6 @@
  * and the rewrite hooks (cmd.h) that make relative TTLs absolute before a
  * command enters the replicated log (see sm.h).
  */
-#include <assert.h>
 #include <limits.h>
 
 #include "cmd.h"

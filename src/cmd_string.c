@@ -8,7 +8,6 @@
  * timestamp. Where Redis looks a key up "for reading" inside a write command
  * (SET ... GET, GETSET, GETDEL, GETEX) the lookup also counts hits/misses.
  */
-#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "cmdarg.h"
 #include "kv.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define ERR_TOO_BIG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
@@ -453,7 +453,7 @@ static void lcs_backtrack(const uint32_t *dp, const char *a, uint32_t alen, cons
         if (a[i - 1] == b[j - 1]) {
             if (result) result[--k] = a[i - 1];
             if (r.open) { /* always contiguous: the previous step was (i+1, j+1) */
-                assert(r.a0 == i && r.b0 == j);
+                ASSERT(r.a0 == i && r.b0 == j);
                 r.a0--;
                 r.b0--;
             } else {

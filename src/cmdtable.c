@@ -8,7 +8,6 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <assert.h>
 #include <stdint.h>
 #include <strings.h>
 #include "bitops.h"
@@ -19,6 +18,7 @@
 #include "t_set.h"
 #include "t_zset.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -448,10 +448,10 @@ static int n_ranges;
 
 static void add_range(const struct command *arr)
 {
-    assert(n_ranges < RANGES_MAX);
+    ASSERT(n_ranges < RANGES_MAX);
     int base = id_count;
     for (const struct command *c = arr; c->name; c++) {
-        assert(id_count < CMD_ID_MAX);
+        ASSERT(id_count < CMD_ID_MAX);
         by_id[id_count++] = c;
     }
     ranges[n_ranges++] = (struct id_range){arr, id_count - base, base};
@@ -471,7 +471,7 @@ int cmd_id(const struct command *cmd)
     for (int r = 0; r < n_ranges; r++)
         if (cmd >= ranges[r].start && cmd < ranges[r].start + ranges[r].n)
             return ranges[r].base + (int)(cmd - ranges[r].start);
-    assert(0 && "command not in the table");
+    ASSERT(0 && "command not in the table");
     return -1;
 }
 
@@ -495,7 +495,7 @@ void cmd_table_init(void)
     assign_ids();
     for (int k = 0; k < top_count; k++) {
         const struct command *c = by_id[k];
-        assert(!cmd_lookup_name(c->name, strlen(c->name)) && "a command defined twice");
+        ASSERT(!cmd_lookup_name(c->name, strlen(c->name)) && "a command defined twice");
         uint32_t i = name_hash(c->name, strlen(c->name)) & (INDEX_SLOTS - 1);
         while (name_index[i])
             i = (i + 1) & (INDEX_SLOTS - 1);

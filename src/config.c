@@ -14,7 +14,6 @@
  * config as it was.
  */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -28,6 +27,7 @@
 #include "glob.h"
 #include "log.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 _Static_assert(LOG_LEVEL_DEBUG == 0 && LOG_LEVEL_WARNING == 3, "loglevel_names[] follows log.h");
 
@@ -302,8 +302,7 @@ int config_set_words(struct config *c, const struct config_def *d, int argc,
     case CONFIG_SECRET:
         break; /* set above */
     }
-    assert(!"unknown config type");
-    return CONFIG_ERR_VALUE;
+    ASSERT_UNREACHABLE("unknown config type");
 }
 
 /* ------------------------------------------------------- host:port rules */
@@ -747,7 +746,7 @@ void config_init_defaults(struct config *c)
         const struct config_def *d = &config_defs[i];
         char why[CONFIG_REASON_MAX];
         int rc = config_set_words(c, d, 1, &d->default_text, NULL, why, sizeof why);
-        assert(rc == 0 && "a default in config_defs[] must parse"); /* programmer error */
+        ASSERT(rc == 0 && "a default in config_defs[] must parse"); /* programmer error */
         (void)rc;
     }
 }
@@ -798,8 +797,7 @@ int config_format_value(const struct config *c, const struct config_def *d, char
         return (int)s->len;
     }
     }
-    assert(!"unknown config type");
-    return 0;
+    ASSERT_UNREACHABLE("unknown config type");
 }
 
 /* The formatted value in malloc'd memory (values have no length limit);
@@ -885,7 +883,7 @@ static void restore(struct config *c, int n, const struct config_def **defs,
         char why[CONFIG_REASON_MAX];
         const char *v = saved[i].text;
         int rc = config_set_words(c, defs[i], 1, &v, &saved[i].len, why, sizeof why);
-        assert(rc == 0 && "a formatted value must parse back");
+        ASSERT(rc == 0 && "a formatted value must parse back");
         (void)rc;
     }
 }

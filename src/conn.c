@@ -33,7 +33,6 @@
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
  * putting it on the pending list.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -55,6 +54,7 @@
 #include "fdlimit.h"
 #include "transport.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define READ_CHUNK 16384             /* bytes read per call, like Redis */
 #define QBUF_SHRINK_KEEP (64 * 1024) /* idle query buffers above this are freed */
@@ -296,7 +296,7 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
     (*count_of(c))++;
     if (flags & CLIENT_OVER_LIMIT) {
         struct server_io *io = srv->io;
-        assert(io->n_pending_peers < CONN_PENDING_PEERS_MAX); /* admission() made room */
+        ASSERT(io->n_pending_peers < CONN_PENDING_PEERS_MAX); /* admission() made room */
         io->pending_peers[io->n_pending_peers++] = c;
     }
     ev_io_init(&cn->rio, read_cb, fd, EV_READ);
@@ -473,7 +473,7 @@ static void make_pending_room(struct server *srv)
     struct client *c = srv->io->pending_peers[0];
     read_cb(srv->io->loop, &conn_of(c)->rio, EV_READ);
     if (c->flags & CLIENT_OVER_LIMIT) reject_over_limit(c);
-    assert(srv->io->n_pending_peers < CONN_PENDING_PEERS_MAX);
+    ASSERT(srv->io->n_pending_peers < CONN_PENDING_PEERS_MAX);
 }
 
 /* Over maxclients, a connection may only prove to be a peer link: the wire

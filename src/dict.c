@@ -13,10 +13,10 @@
  */
 #include "dict.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../raft/raft_assert.h"
 
 #define DICT_SIZE_MIN 4
 /* A rehash step gives up after this many empty buckets, so one step is
@@ -131,7 +131,7 @@ static void table_reset(struct dict_table *t)
 static uint64_t size_for(uint64_t n)
 {
     if (n <= DICT_SIZE_MIN) return DICT_SIZE_MIN;
-    assert(n <= (UINT64_C(1) << 62));
+    ASSERT(n <= (UINT64_C(1) << 62));
     return UINT64_C(1) << (64 - __builtin_clzll(n - 1));
 }
 
@@ -142,7 +142,7 @@ static void start_resize(struct dict *d, uint64_t size)
     struct dict_table *t = d->t[0].buckets != NULL ? &d->t[1] : &d->t[0];
     size_t bytes = (size_t)size * sizeof(*t->buckets);
 
-    assert(!dict_is_rehashing(d));
+    ASSERT(!dict_is_rehashing(d));
     t->buckets = must(calloc((size_t)size, sizeof(*t->buckets)), bytes);
     t->size_mask = size - 1;
     t->used = 0;
@@ -181,7 +181,7 @@ static int rehash(struct dict *d, int n)
     while (n-- > 0 && t0->used != 0) {
         while (t0->buckets[d->rehash_idx] == NULL) {
             d->rehash_idx++;
-            assert((uint64_t)d->rehash_idx <= t0->size_mask);
+            ASSERT((uint64_t)d->rehash_idx <= t0->size_mask);
             if (--empty_visits <= 0) return 1;
         }
         move_bucket(d, (uint64_t)d->rehash_idx);
@@ -233,7 +233,7 @@ void dict_init(struct dict *d, uint64_t seed)
 
 void dict_clear(struct dict *d, dict_free_fn *free_val)
 {
-    assert(d->pause_rehash == 0);
+    ASSERT(d->pause_rehash == 0);
     for (int i = 0; i < 2; i++) {
         struct dict_table *t = &d->t[i];
         for (uint64_t b = 0; b < table_size(t); b++) {
@@ -299,7 +299,7 @@ struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *v
     uint64_t h, idx;
     int which;
 
-    assert(len < UINT32_MAX);
+    ASSERT(len < UINT32_MAX);
     if (dict_is_rehashing(d)) rehash(d, 1);
     grow_if_needed(d);
     h = dict_hash(d, key, len);

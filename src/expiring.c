@@ -2,11 +2,11 @@
  * src/expiring.c - keys proposed for expiry and not applied yet (see
  * expiring.h).
  */
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "expiring.h"
+#include "../raft/raft_assert.h"
 
 void expiring_init(struct expiring *x, uint64_t seed, size_t max_keys)
 {
@@ -50,7 +50,7 @@ static void queue_reserve(struct expiring *x)
     }
     size_t ncap = x->cap ? 2 * x->cap : 64;
     if (ncap > x->max_keys) ncap = x->max_keys;
-    assert(ncap > x->cap);
+    ASSERT(ncap > x->cap);
     struct expiring_item *q = realloc(x->queue, ncap * sizeof *q);
     if (!q) abort();
     x->queue = q;
@@ -59,9 +59,9 @@ static void queue_reserve(struct expiring *x)
 
 const char *expiring_add(struct expiring *x, const char *key, size_t len)
 {
-    assert(!expiring_full(x));
+    ASSERT(!expiring_full(x));
     struct dict_entry *e = dict_add(&x->keys, key, len, NULL, NULL);
-    assert(e != NULL); /* held keys are never added twice */
+    ASSERT(e != NULL); /* held keys are never added twice */
     queue_reserve(x);
     x->queue[x->len++] = (struct expiring_item){0, e};
     x->staged++;
@@ -71,13 +71,13 @@ const char *expiring_add(struct expiring *x, const char *key, size_t len)
 static void release(struct expiring *x, struct expiring_item *it)
 {
     int found = dict_delete(&x->keys, it->key->key, it->key->key_len, NULL);
-    assert(found);
+    ASSERT(found);
     (void)found;
 }
 
 void expiring_proposed(struct expiring *x, uint64_t index)
 {
-    assert(x->staged <= expiring_count(x));
+    ASSERT(x->staged <= expiring_count(x));
     if (index == 0) {
         while (x->staged) {
             release(x, &x->queue[--x->len]);
@@ -85,7 +85,7 @@ void expiring_proposed(struct expiring *x, uint64_t index)
         }
         return;
     }
-    assert(x->len == x->head || x->len - x->staged == x->head ||
+    ASSERT(x->len == x->head || x->len - x->staged == x->head ||
            x->queue[x->len - x->staged - 1].index <= index);
     for (size_t i = x->len - x->staged; i < x->len; i++)
         x->queue[i].index = index;

@@ -25,8 +25,8 @@
 #define XZERO_MAX 16384
 #define VAL_LEN_MAX 4
 #define VAL_VALUE(b) ((((b) >> 2) & 0x1f) + 1)
-#define VAL_LEN(b) (((b)&0x3) + 1)
-#define VAL_BYTE(v, n) ((unsigned char)(0x80 | ((v)-1) << 2 | ((n)-1)))
+#define VAL_LEN(b) (((unsigned)(b)&0x3u) + 1u)
+#define VAL_BYTE(v, n) ((unsigned char)(0x80u | ((unsigned)(v)-1u) << 2 | ((unsigned)(n)-1u)))
 
 /* One opcode at p (p < end): its length in bytes and the registers it
  * covers; 0 when it is cut short by end. */

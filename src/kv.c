@@ -6,7 +6,6 @@
  * only if its value's expire_ms != KV_NO_EXPIRE, and the volatile entry's val
  * is the key's entry in `keys`.
  */
-#include <assert.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "kv.h"
 #include "lazyfree.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define RANDOM_TRIES 100           /* draws before RANDOMKEY walks the table */
 #define SAMPLE_EMPTY_BUCKETS 20    /* empty buckets visited per sampled key */
@@ -31,7 +31,7 @@ static void *xmalloc(size_t n)
 
 static struct kv_val *val_new(size_t cap)
 {
-    assert(cap <= UINT32_MAX);
+    ASSERT(cap <= UINT32_MAX);
     struct kv_val *v = xmalloc(sizeof *v + cap);
     v->expire_ms = KV_NO_EXPIRE;
     v->len = 0;
@@ -51,7 +51,7 @@ static size_t val_cap(const struct kv_val *v)
 static const struct kv_type_ops *ops_of(const struct kv_val *v)
 {
     const struct kv_type_ops *ops = kv_types[v->type];
-    assert(ops && "a value of a type without a module");
+    ASSERT(ops && "a value of a type without a module");
     return ops;
 }
 
@@ -184,7 +184,7 @@ struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_
     struct kv_val *v = find_live(kv, key, len, now_ms);
     if (v) {
         kv->keyspace_hits++;
-        v->lru = kv->lru_clock;
+        v->lru = kv->lru_clock & KV_LRU_MAX;
     } else {
         kv->keyspace_misses++;
     }
@@ -225,7 +225,7 @@ struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64
         delete_expired(kv, key, len);
         v = NULL;
     }
-    if (v) v->lru = kv->lru_clock;
+    if (v) v->lru = kv->lru_clock & KV_LRU_MAX;
     if (flags & KV_LOOKUP_STATS) {
         if (v)
             kv->keyspace_hits++;
@@ -296,7 +296,7 @@ int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t 
     struct kv_val *v = val_fit(e, vlen);
     memcpy(v->data, val, vlen);
     v->len = (uint32_t)vlen;
-    v->lru = kv->lru_clock;
+    v->lru = kv->lru_clock & KV_LRU_MAX;
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);
     return created;
@@ -307,17 +307,17 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
     int created;
     struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, new_len, &created);
     struct kv_val *v = e->val;
-    assert(v->type == KV_STRING);
+    ASSERT(v->type == KV_STRING);
     if (new_len > val_cap(v)) {
         size_t cap = new_len < GROW_GREEDY_MAX ? 2 * new_len : new_len + GROW_GREEDY_MAX;
         if (cap > UINT32_MAX) cap = UINT32_MAX;
-        assert(new_len <= cap);
+        ASSERT(new_len <= cap);
         v = realloc(v, sizeof *v + cap);
         if (!v) abort();
         e->val = v;
     }
     v->enc = KV_ENC_RAW; /* grown in place: Redis's APPEND/SETRANGE make it raw */
-    v->lru = kv->lru_clock;
+    v->lru = kv->lru_clock & KV_LRU_MAX;
     if (new_len > v->len) memset(v->data + v->len, 0, new_len - v->len);
     v->len = (uint32_t)new_len;
     modified(kv, key, klen);
@@ -327,7 +327,7 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
 int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, void *obj,
                int64_t expire_ms, int64_t now_ms)
 {
-    assert(type != KV_STRING && kv_types[type]);
+    ASSERT(type != KV_STRING && kv_types[type]);
     int created;
     struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, sizeof obj, &created);
     struct kv_val *v = e->val;
@@ -342,7 +342,7 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
     v->type = type;
     v->enc = 0;
     v->len = 0;
-    v->lru = kv->lru_clock;
+    v->lru = kv->lru_clock & KV_LRU_MAX;
     kv_val_set_obj(v, obj);
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);
@@ -443,7 +443,7 @@ int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size
     if (v->expire_ms != KV_NO_EXPIRE) dict_delete(&kv->volatile_keys, src, slen, NULL);
     unlink_key(kv, dst, dlen);
     struct dict_entry *e = dict_add(&kv->keys, dst, dlen, v, NULL);
-    assert(e);
+    ASSERT(e);
     if (v->expire_ms != KV_NO_EXPIRE) dict_add(&kv->volatile_keys, dst, dlen, e, NULL);
     modified(kv, src, slen);
     modified(kv, dst, dlen);

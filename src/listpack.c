@@ -7,7 +7,6 @@
  * follows towards the end) tells it backwards. So the walk from the end
  * reads back-lengths right to left.
  */
-#include <assert.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "le.h"
 #include "listpack.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define HDR 8 /* u32 total bytes | u32 count */
 
@@ -28,7 +28,7 @@
 
 static void set_bytes(unsigned char *lp, size_t n)
 {
-    assert(n <= UINT32_MAX);
+    ASSERT(n <= UINT32_MAX);
     le_put32(lp, (uint32_t)n);
 }
 
@@ -87,7 +87,7 @@ static void encode(struct enc *e, const void *p, size_t len)
             e->head_len = 9;
         }
     } else {
-        assert(len <= UINT32_MAX);
+        ASSERT(len <= UINT32_MAX);
         if (len < 64) {
             e->head[0] = (unsigned char)(ENC_STR6 | len);
             e->head_len = 1;
@@ -167,7 +167,7 @@ static size_t decode(const unsigned char *p, size_t *str_off, size_t *str_len, l
         *ival = (long long)le_get(p + 1, 8);
         return 9;
     }
-    assert(0 && "corrupt listpack entry header");
+    ASSERT(0 && "corrupt listpack entry header");
     return 0;
 }
 
@@ -224,7 +224,7 @@ size_t lp_end(const unsigned char *lp)
 
 size_t lp_next(const unsigned char *lp, size_t pos)
 {
-    assert(pos < lp_end(lp));
+    ASSERT(pos < lp_end(lp));
     return pos + entry_size(lp, pos);
 }
 
@@ -238,11 +238,11 @@ size_t lp_prev(const unsigned char *lp, size_t pos)
         body = (body << 7) | (b & 0x7f);
         k++;
         if (!(b & 0x80)) break;
-        assert(i > HDR);
+        ASSERT(i > HDR);
         i--;
     }
     size_t start = pos - k - body;
-    assert(start >= HDR);
+    ASSERT(start >= HDR);
     return start;
 }
 
@@ -324,7 +324,7 @@ static unsigned char *resize_at(unsigned char *lp, size_t pos, size_t old_size, 
 {
     size_t total = lp_bytes(lp), tail = total - pos - old_size;
     size_t ntotal = total - old_size + new_size;
-    assert(ntotal <= UINT32_MAX && "a listpack is limited to 4 GiB");
+    ASSERT(ntotal <= UINT32_MAX && "a listpack is limited to 4 GiB");
     if (new_size > old_size) lp = util_xrealloc(lp, ntotal);
     memmove(lp + pos + new_size, lp + pos + old_size, tail);
     if (new_size < old_size) lp = util_xrealloc(lp, ntotal);
@@ -334,7 +334,7 @@ static unsigned char *resize_at(unsigned char *lp, size_t pos, size_t old_size, 
 
 unsigned char *lp_insert(unsigned char *lp, size_t pos, const void *p, size_t len)
 {
-    assert(pos >= HDR && pos <= lp_end(lp));
+    ASSERT(pos >= HDR && pos <= lp_end(lp));
     struct enc e;
     encode(&e, p, len);
     lp = resize_at(lp, pos, 0, e.total);
@@ -350,7 +350,7 @@ unsigned char *lp_append(unsigned char *lp, const void *p, size_t len)
 
 unsigned char *lp_replace(unsigned char *lp, size_t pos, const void *p, size_t len)
 {
-    assert(pos >= HDR && pos < lp_end(lp));
+    ASSERT(pos >= HDR && pos < lp_end(lp));
     struct enc e;
     encode(&e, p, len);
     lp = resize_at(lp, pos, entry_size(lp, pos), e.total);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
+#include "../raft/raft_assert.h"
 #include "proxy.h"
 #include "server.h"
 #include "sm.h"
@@ -292,6 +293,10 @@ static int64_t bytes_ahead(struct node *n, raft_index index, int64_t bytes)
 void node_add_waiter(struct server *srv, struct client *c, raft_index index, int64_t bytes)
 {
     struct node *n = srv->node;
+    /* Waiters are answered from the head as entries apply: their indexes never go back. */
+    ASSERT(index > n->applied);
+    ASSERT(n->writes.len == 0 ||
+           ((struct write_waiter *)fifo_at(&n->writes, n->writes.len - 1))->index <= index);
     struct write_waiter *w = fifo_push(&n->writes);
     w->index = index;
     w->term = raft_term_of(n->raft);
@@ -440,7 +445,8 @@ static void apply_one(struct server *srv, const struct raft_entry *e)
      * log's base (snapshot.h, crash points 2 and 5). Committed entries are
      * the same everywhere, so these are exactly what the snapshot holds. */
     if (e->index <= n->applied) return;
-    while (n->writes.len) { /* waiters of indexes we skipped */
+    ASSERT(e->index == n->applied + 1); /* the keyspace takes every entry, in order */
+    while (n->writes.len) {             /* waiters of indexes we skipped */
         struct write_waiter *head = fifo_at(&n->writes, 0);
         if (head->index >= e->index) break;
         answer_write(n, head, "TIMEOUT not committed yet");

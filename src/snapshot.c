@@ -2,7 +2,6 @@
  * src/snapshot.c - the snapshot file: format, write, verify, load, chunks
  * (see snapshot.h for the format and the crash analysis).
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include "le.h"
 #include "snapshot.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 static const char HEADER_MAGIC[8] = {'R', 'C', 'S', 'N', 'A', 'P', '\r', '\n'};
 static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
@@ -190,7 +190,7 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
 int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term,
                    unsigned work_pct, char *err, size_t errlen)
 {
-    assert(work_pct >= 1 && work_pct <= 100);
+    ASSERT(work_pct >= 1 && work_pct <= 100);
     struct writer w = {.work_pct = work_pct};
     w.slice_start_us = util_monotonic_us();
     checksum_init(&w.sum);

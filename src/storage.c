@@ -12,7 +12,6 @@
  */
 #include "storage.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "storage_int.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 /* Rows one trim statement deletes: adapted between these (storage_trim). */
 #define TRIM_ROWS_MIN 1
@@ -223,7 +223,7 @@ static void tx_abort(struct storage *s)
 static int write_snapshot(struct storage *s, const struct raft_snapshot_meta *m, char *err,
                           size_t errlen)
 {
-    assert(m->conf.n <= RAFT_MAX_NODES);
+    ASSERT(m->conf.n <= RAFT_MAX_NODES);
     int rc = meta_set(s, MK_SNAP_INDEX, m->index, err, errlen);
     if (rc == 0) rc = meta_set(s, MK_SNAP_TERM, m->term, err, errlen);
     if (rc == 0 && !s->has_conf) rc = meta_set(s, MK_HAS_CONF, 1, err, errlen);
@@ -235,7 +235,7 @@ static int write_snapshot(struct storage *s, const struct raft_snapshot_meta *m,
         sqlite3_bind_int64(st, 3, m->conf.s[i].voter ? 1 : 0);
         const char *addr = m->conf.s[i].addr;
         const char *nul = memchr(addr, '\0', RAFT_ADDR_MAX);
-        assert(nul); /* raft.h: an address is NUL-terminated */
+        ASSERT(nul); /* raft.h: an address is NUL-terminated */
         sqlite3_bind_text(st, 4, addr, (int)(nul - addr), SQLITE_STATIC);
         rc = step_done(s, st, "writing conf", err, errlen);
     }
@@ -255,7 +255,7 @@ static int write_entries(struct storage *s, const struct raft_entry *e, uint32_t
     }
     sqlite3_stmt *ins = s->stmt[ST_LOG_INSERT];
     for (uint32_t i = 0; i < n; i++) {
-        assert(e[i].len == 0 || e[i].data != NULL);
+        ASSERT(e[i].len == 0 || e[i].data != NULL);
         sqlite3_bind_int64(ins, 1, (sqlite3_int64)e[i].index);
         sqlite3_bind_int64(ins, 2, (sqlite3_int64)e[i].term);
         sqlite3_bind_int64(ins, 3, e[i].type);
@@ -283,16 +283,16 @@ static void check_batch(const struct storage *s, const struct storage_batch *b)
 {
     raft_index snap = s->snap_index, last = s->last_index;
     if (b->snapshot) {
-        assert(b->snapshot->index >= s->snap_index);
+        ASSERT(b->snapshot->index >= s->snap_index);
         snap = last = b->snapshot->index;
     }
     if (b->n_entries) {
         raft_term term = b->hs ? b->hs->term : s->hs.term;
-        assert(b->entries != NULL);
-        assert(b->entries[0].index > snap && b->entries[0].index <= last + 1);
+        ASSERT(b->entries != NULL);
+        ASSERT(b->entries[0].index > snap && b->entries[0].index <= last + 1);
         for (uint32_t i = 0; i < b->n_entries; i++) {
-            assert(i == 0 || b->entries[i].index == b->entries[i - 1].index + 1);
-            assert(b->entries[i].term <= term); /* else load would call the file damaged */
+            ASSERT(i == 0 || b->entries[i].index == b->entries[i - 1].index + 1);
+            ASSERT(b->entries[i].term <= term); /* else load would call the file damaged */
         }
     }
 }
@@ -366,7 +366,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
 int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, char *err,
                     size_t errlen)
 {
-    assert(meta->index > s->snap_index && meta->index <= s->last_index);
+    ASSERT(meta->index > s->snap_index && meta->index <= s->last_index);
     int rc = tx_begin(s, err, errlen);
     if (rc) return rc;
     rc = write_snapshot(s, meta, err, errlen);

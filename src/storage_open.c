@@ -7,7 +7,6 @@
  * the file as found and checks it against the invariants of storage.h.
  * With src/storage.c, the only files that include sqlite3.h.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "storage.h"
 #include "storage_int.h"
 #include "storage_vfs.h"
+#include "../raft/raft_assert.h"
 
 /* SQL of the statements of enum stmt_id. */
 static const char *const stmt_sql[ST_COUNT] = {
@@ -551,7 +551,7 @@ void storage_state_free(struct storage_state *st)
 int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fsync, char *err,
                  size_t errlen)
 {
-    assert(out && dir && node_id != 0);
+    ASSERT(out && dir && node_id != 0);
     *out = NULL;
     struct storage *s = calloc(1, sizeof *s);
     if (!s) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
@@ -579,7 +579,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
         rc = storage_query_one(s, "SELECT value FROM meta WHERE key = 'incarnation'", &inc, NULL, 0,
                                err, errlen);
         s->incarnation = (uint64_t)inc;
-        assert(rc != 0 || inc > 0);
+        ASSERT(rc != 0 || inc > 0);
     }
     if (rc == 0) rc = prepare_all(s, err, errlen);
     if (rc) {

@@ -2,7 +2,6 @@
  * src/t_hash.c - the hash type (see t_hash.h): the two encodings, the
  * keyspace's type operations, and the hash commands.
  */
-#include <assert.h>
 #include <limits.h>
 #include <malloc.h>
 #include <math.h>
@@ -16,6 +15,7 @@
 #include "kv.h"
 #include "t_hash.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define HT_TAG ((uintptr_t)1)
 #define ERR_HASH_NOT_INT "ERR hash value is not an integer"
@@ -41,13 +41,13 @@ static struct dict *ht_of(const void *obj)
 
 static void *tag_ht(struct dict *d)
 {
-    assert(((uintptr_t)d & HT_TAG) == 0);
+    ASSERT(((uintptr_t)d & HT_TAG) == 0);
     return (void *)((uintptr_t)d | HT_TAG);
 }
 
 static struct hval *hval_new(const char *p, size_t len)
 {
-    assert(len <= UINT32_MAX);
+    ASSERT(len <= UINT32_MAX);
     struct hval *v = util_xmalloc(sizeof *v + len);
     v->len = (uint32_t)len;
     memcpy(v->data, p, len);
@@ -130,7 +130,7 @@ static void ht_add_pair(void *ud, const char *f, size_t flen, const char *v, siz
 {
     struct dict *d = ud;
     struct dict_entry *e = dict_add(d, f, flen, hval_new(v, vlen), NULL);
-    assert(e && "a field twice in one hash");
+    ASSERT(e && "a field twice in one hash");
     (void)e;
 }
 

@@ -4,7 +4,6 @@
  * one set (SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS SPOP SRANDMEMBER
  * SSCAN). The commands between sets are in src/t_set_ops.c.
  */
-#include <assert.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include "t_set.h"
 #include "t_set_int.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define HT_TAG ((uintptr_t)1)
 
@@ -165,7 +165,7 @@ static void hs_remove_at(struct hset *h, size_t i)
     size_t len = e->key_len;
     memcpy(key, e->key, len); /* the entry is freed by the delete */
     int deleted = dict_delete(&h->d, key, len, NULL);
-    assert(deleted);
+    ASSERT(deleted);
     (void)deleted;
     if (key != small) free(key);
     if (h->cap > 16 && h->n < h->cap / 4) {

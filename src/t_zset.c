@@ -3,7 +3,6 @@
  * B+tree + dict, positions over both, ranges by score and by member, and
  * the keyspace's type operations.
  */
-#include <assert.h>
 #include <math.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 #include "t_zset_int.h"
 #include "util.h"
 #include "zbtree.h"
+#include "../raft/raft_assert.h"
 
 #define BIG_TAG ((uintptr_t)1)
 
@@ -69,7 +69,7 @@ static struct zbig *big_new(void)
 static void big_insert(struct zbig *z, double score, const char *m, size_t len)
 {
     struct dict_entry *e = dict_add(&z->d, m, len, NULL, NULL);
-    assert(e && "a member inserted twice");
+    ASSERT(e && "a member inserted twice");
     entry_set_score(e, score);
     zbt_insert(&z->t, score, e);
 }
@@ -122,7 +122,7 @@ static double lp_score(const unsigned char *lp, size_t pos)
     char buf[LP_INTBUF], tmp[64];
     size_t len;
     const char *p = lp_get(lp, pos, buf, &len);
-    assert(len < sizeof tmp);
+    ASSERT(len < sizeof tmp);
     memcpy(tmp, p, len);
     tmp[len] = 0;
     if (!strcmp(tmp, "inf")) return INFINITY;
@@ -257,7 +257,7 @@ int t_zset_remove(void **zs, const char *m, size_t len)
 
 void t_zset_remove_ranks(void **zs, size_t start, size_t end)
 {
-    assert(start <= end && end < t_zset_size(*zs));
+    ASSERT(start <= end && end < t_zset_size(*zs));
     if (!is_big(*zs)) {
         *zs = lp_delete(*zs, lp_seek(*zs, (long)start * 2), (uint32_t)((end - start + 1) * 2));
         return;

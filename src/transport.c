@@ -28,7 +28,6 @@
  * reach hiredis (their reply callbacks with them) once it is wholly handed
  * over, so the bytes on the wire and hiredis's callbacks stay in step.
  */
-#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <inttypes.h>
@@ -46,6 +45,7 @@
 #include "transport.h"
 #include "transport_int.h"
 #include "util.h"
+#include "../raft/raft_assert.h"
 
 #define FEED_CHUNK_BYTES (1u << 20)
 #define FLUSH_CHUNKS_MAX 16  /* per peer and transport_flush() */
@@ -123,7 +123,7 @@ static void link_close(struct peer *p)
 static void schedule_retry(struct peer *p)
 {
     const struct transport_limits *lim = &p->t->lim;
-    assert(p->ac == NULL);
+    ASSERT(p->ac == NULL);
     out_drop(p);
     if (p->state == TRANSPORT_CONNECTED) mark_event(p);
     p->state = TRANSPORT_DISCONNECTED;
@@ -201,7 +201,7 @@ static struct peer *reply_taken(redisAsyncContext *ac, void *reply, void *privda
     struct peer *p = ac->data;
     if (!reply || ac != p->ac) return NULL;
     uint64_t cost = (uint64_t)(uintptr_t)privdata;
-    assert(p->pending_cmds > 0 && p->pending_bytes >= cost);
+    ASSERT(p->pending_cmds > 0 && p->pending_bytes >= cost);
     p->pending_cmds--;
     p->pending_bytes -= cost;
     /* The reply timeout measures silence while something is owed. */
@@ -445,7 +445,7 @@ static int queue_auth(struct peer *p)
 static void link_open(struct peer *p)
 {
     struct transport *t = p->t;
-    assert(p->ac == NULL);
+    ASSERT(p->ac == NULL);
     redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
     if (!ac) abort(); /* allocation failure */
     if (ac->err) {
@@ -502,7 +502,7 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
                                    size_t secret_len, const struct transport_limits *lim)
 {
     static const struct transport_limits defaults = TRANSPORT_LIMITS_DEFAULT;
-    assert(loop && self_id > 0 && secret);
+    ASSERT(loop && self_id > 0 && secret);
     struct transport *t = transport_xcalloc(1, sizeof *t);
     t->loop = loop;
     t->self_id = self_id;
@@ -511,7 +511,7 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
     t->secret = transport_xcalloc(1, t->secret_len + 1);
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
-    assert(valid_limits(&t->lim));
+    ASSERT(valid_limits(&t->lim));
     ev_prepare_init(&t->feeder, feeder_cb);
     t->feeder.data = t;
     transport_fwd_init(t);
@@ -619,7 +619,7 @@ size_t transport_frame_head(const struct transport *t, size_t len,
     int n =
         snprintf(head, TRANSPORT_FRAME_HEAD_MAX, "*3\r\n$8\r\nRAFT.MSG\r\n$%zu\r\n%s\r\n$%zu\r\n",
                  strlen(t->self_str), t->self_str, len);
-    assert(n > 0 && n < TRANSPORT_FRAME_HEAD_MAX);
+    ASSERT(n > 0 && n < TRANSPORT_FRAME_HEAD_MAX);
     return (size_t)n;
 }
 

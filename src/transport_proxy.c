@@ -6,7 +6,6 @@
  * (src/transport.c): the link is detached (fwd.ac = NULL) before it is freed
  * and every callback first checks ac == fwd.ac.
  */
-#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "transport.h"
 #include "transport_int.h"
+#include "../raft/raft_assert.h"
 
 /* One forwarded command, from transport_forward() to its callback. */
 struct fwd {
@@ -52,7 +52,7 @@ static void fwd_push(struct fwd_link *l, const struct fwd *f)
 
 static struct fwd fwd_pop(struct fwd_link *l)
 {
-    assert(l->len > 0);
+    ASSERT(l->len > 0);
     struct fwd f = *fwd_at(l, 0);
     l->head = (l->head + 1) % l->cap;
     l->len--;
@@ -256,7 +256,7 @@ void transport_set_forward(struct transport *t, const char *password, size_t pas
                            uint32_t timeout_ms)
 {
     struct fwd_link *l = &t->fwd;
-    assert(timeout_ms > 0 && (password || password_len == 0));
+    ASSERT(timeout_ms > 0 && (password || password_len == 0));
     l->timeout_ms = timeout_ms;
     if (password_len == l->password_len &&
         memcmp(password ? password : "", l->password, password_len) == 0)

@@ -8,7 +8,6 @@
  * elements from it until both hold half. Each inner node's per-child count
  * and first element are recomputed on the way back up the path.
  */
-#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "dict.h"
 #include "util.h"
 #include "zbtree.h"
+#include "../raft/raft_assert.h"
 
 /* Sized so that a node is just under 1 KiB, an allocator size class. */
 #define ZBT_LEAF_MAX 62
@@ -337,7 +337,7 @@ static void del(struct zbt *t, void *node, int h, double s, const struct dict_en
     if (!h) {
         struct leaf *l = node;
         uint32_t pos = leaf_lower(l, s, e);
-        assert(pos < l->n && l->el[pos].e == e && "deleting an element not in the tree");
+        ASSERT(pos < l->n && l->el[pos].e == e && "deleting an element not in the tree");
         memmove(l->el + pos, l->el + pos + 1, (l->n - pos - 1) * sizeof *l->el);
         l->n--;
         return;
@@ -376,7 +376,7 @@ size_t zbt_rank(const struct zbt *t, double score, const struct dict_entry *e)
         node = in->child[i];
     }
     uint32_t pos = leaf_lower(node, score, e);
-    assert(pos < ((const struct leaf *)node)->n && "ranking an element not in the tree");
+    ASSERT(pos < ((const struct leaf *)node)->n && "ranking an element not in the tree");
     return r + pos;
 }
 

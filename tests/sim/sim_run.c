@@ -69,9 +69,9 @@ static void conf_change(struct sim *s, struct node *l)
     uint32_t voters = 0;
     for (uint32_t i = 0; i < c->n; i++)
         voters += c->s[i].voter;
-    int type = at < 0                                  ? RAFT_CC_ADD_LEARNER
-               : !c->s[at].voter && sim_chance(s, 500) ? RAFT_CC_PROMOTE
-                                                       : RAFT_CC_REMOVE;
+    enum raft_conf_change type = at < 0                                  ? RAFT_CC_ADD_LEARNER
+                                 : !c->s[at].voter && sim_chance(s, 500) ? RAFT_CC_PROMOTE
+                                                                         : RAFT_CC_REMOVE;
     if (type == RAFT_CC_REMOVE && c->s[at].voter && voters <= 2) return;
     char addr[RAFT_ADDR_MAX];
     sim_addr(id, addr);

@@ -283,7 +283,8 @@ static void test_conf_change_one_at_a_time(void **state)
 }
 
 /* §4.2.2: the leader removes itself: it stops counting itself at once, commits the
- * change, steps down, and the others elect a leader among themselves. */
+ * change, steps down (and sends nothing more as a leader: raft_repl_send_append()
+ * asserts its role), and the others elect a leader among themselves. */
 static void test_leader_removes_itself(void **state)
 {
     (void)state;

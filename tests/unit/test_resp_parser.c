@@ -514,7 +514,7 @@ static void test_big_bulk_fragments(void **state)
     char *in = malloc(n);
     memcpy(in, hdr, (size_t)h);
     for (size_t i = 0; i < body; i++)
-        in[h + i] = (char)(i * 7 + (i >> 9));
+        in[(size_t)h + i] = (char)(i * 7 + (i >> 9));
     memcpy(in + h + body, "\r\n", 2);
     static const size_t chunks[] = {1, 3, 1000, 16 * 1024, 1024 * 1024 + 100};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++)

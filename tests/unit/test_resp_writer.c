@@ -372,7 +372,7 @@ static void test_deferred(void **state)
 static void put_pattern(struct resp_out *o, size_t n, char tag)
 {
     for (size_t i = 0; i < n; i++) {
-        char c = (char)(tag + i % 17);
+        char c = (char)((size_t)tag + i % 17);
         resp_add_raw(o, &c, 1);
     }
 }
@@ -380,7 +380,7 @@ static void put_pattern(struct resp_out *o, size_t n, char tag)
 static void expect_pattern(const char *p, size_t n, char tag, size_t skip)
 {
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(p[i], (char)(tag + (i + skip) % 17));
+        assert_int_equal(p[i], (char)((size_t)tag + (i + skip) % 17));
 }
 
 static void test_consume_and_compaction(void **state)

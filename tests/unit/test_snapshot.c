@@ -67,7 +67,7 @@ static size_t make_val(int i, char *buf)
 {
     size_t n = (size_t)(i % 7) * 37;
     for (size_t k = 0; k < n; k++)
-        buf[k] = (char)((i + k) & 0xff);
+        buf[k] = (char)(((size_t)i + k) & 0xff);
     return n;
 }
 

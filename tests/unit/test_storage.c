@@ -552,7 +552,7 @@ static void bench(struct fx *f, const char *name, int fsync, uint32_t per_batch,
     uint64_t nfs = ss.fsync_count - fs0;
     printf("  bench %-26s %6d batches x %3u: %9.0f entries/s, %5.0f batches/s, %llu fsyncs, "
            "avg commit %llu us\n",
-           name, batches, per_batch, batches * per_batch / dt, batches / dt,
+           name, batches, per_batch, (double)batches * per_batch / dt, batches / dt,
            (unsigned long long)nfs,
            (unsigned long long)(nfs ? (ss.fsync_total_us - us0) / nfs : 0));
     f->m.last = from - 1;
