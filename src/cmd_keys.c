@@ -60,7 +60,7 @@ void cmd_touch(struct cmd_ctx *c)
 void cmd_type(struct cmd_ctx *c)
 {
     const struct kv_val *v = kv_lookup_notouch(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
-    resp_add_simple(c->out, v ? kv_type_name(v) : "none");
+    resp_add_simple(c->out, v ? kv_type_name(c->kv, v) : "none");
 }
 
 void cmd_dbsize(struct cmd_ctx *c)
@@ -128,7 +128,7 @@ static void scan_visit(void *ud, const char *key, size_t klen, const struct kv_v
             w->kv->keyspace_misses++;
         else
             w->kv->keyspace_hits++;
-        if (!cmd_arg_is(w->o->type, expired ? "none" : kv_type_name(v))) return;
+        if (!cmd_arg_is(w->o->type, expired ? "none" : kv_type_name(w->kv, v))) return;
     }
     if (expired) return;
     if (w->n == w->cap) {

@@ -27,7 +27,7 @@ static const struct kv_val *peek(struct cmd_ctx *c)
 void cmd_object_encoding(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
-    if (v) resp_add_bulk_cstr(c->out, kv_encoding_name(v));
+    if (v) resp_add_bulk_cstr(c->out, kv_encoding_name(c->kv, v));
 }
 
 /* raftcache shares no values, but redis-server reports its shared integers
@@ -98,7 +98,8 @@ void cmd_memory_usage(struct cmd_ctx *c)
         }
     }
     const struct kv_val *v = peek(c);
-    if (v) resp_add_int(c->out, (long long)kv_memory_usage(v, c->argv[2].len, (size_t)samples));
+    if (v)
+        resp_add_int(c->out, (long long)kv_memory_usage(c->kv, v, c->argv[2].len, (size_t)samples));
 }
 
 /* Returns the allocator's unused pages to the system now instead of after

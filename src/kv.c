@@ -48,18 +48,18 @@ static size_t val_cap(const struct kv_val *v)
     return n < UINT32_MAX ? n : UINT32_MAX;
 }
 
-static const struct kv_type_ops *ops_of(const struct kv_val *v)
+static const struct kv_type_ops *ops_of(const struct kv *kv, const struct kv_val *v)
 {
-    const struct kv_type_ops *ops = kv_types[v->type];
+    const struct kv_type_ops *ops = kv->types[v->type];
     ASSERT(ops && "a value of a type without a module");
     return ops;
 }
 
 /* Frees a non-string value's object: a large one on the lazyfree thread, so
  * that DEL of a million-member set does not stall the loop. */
-static void obj_free(const struct kv_val *v)
+static void obj_free(const struct kv *kv, const struct kv_val *v)
 {
-    const struct kv_type_ops *ops = ops_of(v);
+    const struct kv_type_ops *ops = ops_of(kv, v);
     void *obj = kv_val_obj(v);
     if (ops->length(obj) > LAZYFREE_MIN_ELEMENTS)
         lazyfree_submit(ops->free, obj);
@@ -67,11 +67,15 @@ static void obj_free(const struct kv_val *v)
         ops->free(obj);
 }
 
-static void val_free(void *p)
+static void val_free(const struct kv *kv, struct kv_val *v)
 {
-    struct kv_val *v = p;
-    if (v->type != KV_STRING) obj_free(v);
+    if (v->type != KV_STRING) obj_free(kv, v);
     free(v);
+}
+
+static void val_free_visit(void *kv, struct dict_entry *e)
+{
+    val_free(kv, e->val);
 }
 
 static void modified(struct kv *kv, const char *key, size_t len)
@@ -102,7 +106,7 @@ static int unlink_key(struct kv *kv, const char *key, size_t len)
     if (!dict_delete(&kv->keys, key, len, &val)) return 0;
     struct kv_val *v = val;
     if (v->expire_ms != KV_NO_EXPIRE) dict_delete(&kv->volatile_keys, key, len, NULL);
-    val_free(v);
+    val_free(kv, v);
     return 1;
 }
 
@@ -122,9 +126,10 @@ const struct kv_limits kv_limits_default = {
     .hll_sparse_max_bytes = 3000,
 };
 
-void kv_init(struct kv *kv, uint64_t seed)
+void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed)
 {
     memset(kv, 0, sizeof *kv);
+    kv->types = types;
     dict_init(&kv->keys, seed);
     dict_init(&kv->volatile_keys, seed ^ 0x9e3779b97f4a7c15ULL);
     kv->rng = seed ^ 0x2545f4914f6cdd1dULL;
@@ -135,7 +140,8 @@ void kv_init(struct kv *kv, uint64_t seed)
 void kv_free(struct kv *kv)
 {
     dict_free(&kv->volatile_keys, NULL);
-    dict_free(&kv->keys, val_free);
+    dict_foreach(&kv->keys, val_free_visit, kv);
+    dict_free(&kv->keys, NULL);
     lazyfree_drain(); /* nothing of this keyspace outlives it */
 }
 
@@ -143,7 +149,8 @@ void kv_flush(struct kv *kv)
 {
     if (kv->on_flush) kv->on_flush(kv->hook_ud);
     dict_clear(&kv->volatile_keys, NULL);
-    dict_clear(&kv->keys, val_free);
+    dict_foreach(&kv->keys, val_free_visit, kv);
+    dict_clear(&kv->keys, NULL);
     kv->expire_cursor = 0;
 }
 
@@ -265,7 +272,7 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
         /* A string replaces another type (SET over a hash): a fresh value. */
         struct kv_val *n = val_new(cap);
         n->expire_ms = v->expire_ms;
-        val_free(v);
+        val_free(kv, v);
         existing->val = n;
     }
     return existing;
@@ -273,7 +280,7 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
 
 /* Makes e's value hold exactly len bytes of room or a little more; reuses
  * the allocation unless it would waste over half of it. */
-static struct kv_val *val_fit(struct dict_entry *e, size_t len)
+static struct kv_val *val_fit(const struct kv *kv, struct dict_entry *e, size_t len)
 {
     struct kv_val *v = e->val;
     size_t cap = val_cap(v);
@@ -283,7 +290,7 @@ static struct kv_val *val_fit(struct dict_entry *e, size_t len)
     }
     struct kv_val *n = val_new(len);
     n->expire_ms = v->expire_ms;
-    val_free(v);
+    val_free(kv, v);
     e->val = n;
     return n;
 }
@@ -293,7 +300,7 @@ int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t 
 {
     int created;
     struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, vlen, &created);
-    struct kv_val *v = val_fit(e, vlen);
+    struct kv_val *v = val_fit(kv, e, vlen);
     memcpy(v->data, val, vlen);
     v->len = (uint32_t)vlen;
     v->lru = kv->lru_clock & KV_LRU_MAX;
@@ -327,7 +334,7 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
 int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, void *obj,
                int64_t expire_ms, int64_t now_ms)
 {
-    ASSERT(type != KV_STRING && kv_types[type]);
+    ASSERT(type != KV_STRING && kv->types[type]);
     int created;
     struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, sizeof obj, &created);
     struct kv_val *v = e->val;
@@ -337,7 +344,7 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
         free(v);
         e->val = v = n;
     } else if (v->type != KV_STRING) {
-        obj_free(v);
+        obj_free(kv, v);
     }
     v->type = type;
     v->enc = 0;
@@ -356,12 +363,12 @@ void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen
         kv_set(kv, dst, dlen, v->data, v->len, expire_ms, now_ms);
         return;
     }
-    kv_set_obj(kv, dst, dlen, v->type, ops_of(v)->dup(kv_val_obj(v)), expire_ms, now_ms);
+    kv_set_obj(kv, dst, dlen, v->type, ops_of(kv, v)->dup(kv_val_obj(v)), expire_ms, now_ms);
 }
 
-const char *kv_type_name(const struct kv_val *v)
+const char *kv_type_name(const struct kv *kv, const struct kv_val *v)
 {
-    return v->type == KV_STRING ? "string" : ops_of(v)->name;
+    return v->type == KV_STRING ? "string" : ops_of(kv, v)->name;
 }
 
 /* Redis's string2ll acceptance: what "int" encoding would hold. */
@@ -371,9 +378,9 @@ static int canonical_int(const char *p, size_t len)
     return util_str2ll(p, len, &out);
 }
 
-const char *kv_encoding_name(const struct kv_val *v)
+const char *kv_encoding_name(const struct kv *kv, const struct kv_val *v)
 {
-    if (v->type != KV_STRING) return ops_of(v)->encoding(kv_val_obj(v));
+    if (v->type != KV_STRING) return ops_of(kv, v)->encoding(kv_val_obj(v));
     if (v->enc == KV_ENC_RAW) return "raw";
     return canonical_int(v->data, v->len) ? "int" : "embstr";
 }
@@ -389,15 +396,15 @@ void kv_prefetch_member(const struct kv *kv, const char *key, size_t klen, const
 {
     const struct dict_entry *e = dict_peek(&kv->keys, key, klen);
     const struct kv_val *v = e ? e->val : NULL;
-    if (!v || v->type == KV_STRING || !ops_of(v)->members) return;
-    const struct dict *d = ops_of(v)->members(kv_val_obj(v));
+    if (!v || v->type == KV_STRING || !ops_of(kv, v)->members) return;
+    const struct dict *d = ops_of(kv, v)->members(kv_val_obj(v));
     if (d) dict_prefetch(d, member, mlen, stage);
 }
 
-size_t kv_memory_usage(const struct kv_val *v, size_t klen, size_t samples)
+size_t kv_memory_usage(const struct kv *kv, const struct kv_val *v, size_t klen, size_t samples)
 {
     size_t n = malloc_usable_size((void *)v) + sizeof(struct dict_entry) + klen + 1;
-    if (v->type != KV_STRING) n += ops_of(v)->memory(kv_val_obj(v), samples);
+    if (v->type != KV_STRING) n += ops_of(kv, v)->memory(kv_val_obj(v), samples);
     return n;
 }
 

@@ -93,6 +93,11 @@ static inline int kv_val_expired(const struct kv_val *v, int64_t now_ms)
 typedef void kv_key_fn(void *ud, const char *key, size_t len);
 
 struct kv {
+    /* The type modules by enum kv_type, NULL for KV_STRING (the keyspace's
+     * own) and for types not offered: given to kv_init() by its owner
+     * (src/typetable.h), so that the keyspace depends on the contract
+     * (src/types.h) and not on the modules that implement it. */
+    const struct kv_type_ops *const *types;
     struct dict keys;          /* key -> struct kv_val * */
     struct dict volatile_keys; /* key -> struct dict_entry * of `keys` */
     uint64_t expire_cursor;    /* resumable dict_scan cursor of the sampler */
@@ -108,7 +113,7 @@ struct kv {
     void *hook_ud;
 };
 
-void kv_init(struct kv *kv, uint64_t seed);
+void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed);
 /* Frees every key and value, waiting for the lazyfree thread to finish
  * what it was given (src/lazyfree.h). */
 void kv_free(struct kv *kv);
@@ -163,13 +168,13 @@ struct kv_val *kv_lookup_notouch(struct kv *kv, const char *key, size_t len, int
 struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_t now_ms);
 
 /* The name TYPE replies for v ("string", "hash", ...). */
-const char *kv_type_name(const struct kv_val *v);
+const char *kv_type_name(const struct kv *kv, const struct kv_val *v);
 /* OBJECT ENCODING's name for v. */
-const char *kv_encoding_name(const struct kv_val *v);
+const char *kv_encoding_name(const struct kv *kv, const struct kv_val *v);
 /* Seconds since v was last accessed (OBJECT IDLETIME), from kv.lru_clock. */
 uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v);
 /* Bytes v takes with its key (MEMORY USAGE); samples as kv_type_ops.memory. */
-size_t kv_memory_usage(const struct kv_val *v, size_t klen, size_t samples);
+size_t kv_memory_usage(const struct kv *kv, const struct kv_val *v, size_t klen, size_t samples);
 
 /* --- mutators (write path only) --- */
 

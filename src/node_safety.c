@@ -89,7 +89,8 @@ int node_safety_fresh_snapshot(struct server *srv, struct storage_state *st, cha
         return -1;
     }
     struct snapshot_header h;
-    if (snapshot_verify(path, &h, why, sizeof why) != 0 || h.index == 0 || h.term == 0) {
+    if (snapshot_verify(path, srv->kv.types, &h, why, sizeof why) != 0 || h.index == 0 ||
+        h.term == 0) {
         snprintf(err, errlen, "Cannot start from the snapshot: %s", why);
         return -1;
     }

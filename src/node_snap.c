@@ -372,7 +372,7 @@ bool node_snap_install(struct server *srv, const struct raft_snap_chunk *ch)
         node_fatal("Storing a snapshot chunk from the leader", err);
     if (!ch->done) return false;
     struct snapshot_header h;
-    if (snapshot_verify(path, &h, err, sizeof err) != 0)
+    if (snapshot_verify(path, srv->kv.types, &h, err, sizeof err) != 0)
         node_fatal("Snapshot received from the leader", err);
     if (h.index != ch->meta.index || h.term != ch->meta.term)
         node_fatal("Snapshot received from the leader", "its index/term differ from the message");

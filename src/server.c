@@ -24,6 +24,7 @@
 #include "log.h"
 #include "multi.h"
 #include "node.h"
+#include "typetable.h"
 #include "util.h"
 
 #define EXPIRE_SAMPLE 20         /* volatile keys looked at per round */
@@ -268,7 +269,7 @@ int server_init(struct server *srv, char *err, size_t errlen)
     srv->start_ms = server_now_ms();
     srv->rng = (uint64_t)util_ustime() ^ ((uint64_t)getpid() << 32);
     make_run_id(srv);
-    kv_init(&srv->kv, util_rand64(&srv->rng));
+    kv_init(&srv->kv, type_table, util_rand64(&srv->rng));
     srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
     srv->kv.rng = util_rand64(&srv->rng);
     apply_limits(srv);

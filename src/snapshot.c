@@ -60,6 +60,7 @@ int snapshot_path(char *out, size_t outlen, const char *dir, const char *name)
 /* ------------------------------------------------------------------ write */
 
 struct writer {
+    const struct kv_type_ops *const *types; /* the keyspace's (kv.types) */
     int fd;
     unsigned char *buf; /* WRITE_CHUNK_BYTES */
     size_t used;
@@ -162,7 +163,7 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     uint64_t vlen = v->len;
     if (v->type != KV_STRING) {
         w->obj_len = 0;
-        kv_types[v->type]->save(kv_val_obj(v), obj_put, w);
+        w->types[v->type]->save(kv_val_obj(v), obj_put, w);
         value = w->obj;
         vlen = w->obj_len;
     }
@@ -191,7 +192,7 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
                    unsigned work_pct, char *err, size_t errlen)
 {
     ASSERT(work_pct >= 1 && work_pct <= 100);
-    struct writer w = {.work_pct = work_pct};
+    struct writer w = {.types = kv->types, .work_pct = work_pct};
     w.slice_start_us = util_monotonic_us();
     checksum_init(&w.sum);
     w.buf = malloc(WRITE_CHUNK_BYTES);
@@ -258,6 +259,7 @@ int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t er
 /* ------------------------------------------------------------------- read */
 
 struct reader {
+    const struct kv_type_ops *const *types; /* by enum kv_type */
     FILE *f;
     const char *path;
     uint32_t version;    /* from the header; decides the checksum */
@@ -353,7 +355,7 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
         rec->expire_ms = (int64_t)le_get64(head + 8);
     }
     uint64_t at = r->pos - n;
-    if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !kv_types[rec->type]))
+    if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !r->types[rec->type]))
         return fail(err, errlen, SNAPSHOT_EBADFILE,
                     "snapshot %s holds a value of unknown type %u at byte %llu", r->path, rec->type,
                     (unsigned long long)at);
@@ -402,7 +404,7 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
         if (kv) kv_set(kv, key, rec->klen, value, rec->vlen, rec->expire_ms, 0);
         return 0;
     }
-    const struct kv_type_ops *ops = kv_types[rec->type];
+    const struct kv_type_ops *ops = r->types[rec->type];
     char why[160] = "";
     void *obj = ops->load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
     if (!obj)
@@ -457,12 +459,13 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
 }
 
 /* Reads (and loads into kv unless NULL) the whole file. */
-static int read_all(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
-                    size_t errlen)
+static int read_all(const char *path, const struct kv_type_ops *const *types, struct kv *kv,
+                    struct snapshot_header *h, char *err, size_t errlen)
 {
     struct reader r;
     int rc = open_reader(&r, path, err, errlen);
     if (rc) return rc;
+    r.types = types;
     rc = read_header(&r, h, err, errlen);
     for (uint64_t i = 0; rc == 0 && i < h->key_count; i++) {
         struct record rec;
@@ -475,15 +478,16 @@ static int read_all(const char *path, struct kv *kv, struct snapshot_header *h, 
     return rc;
 }
 
-int snapshot_verify(const char *path, struct snapshot_header *h, char *err, size_t errlen)
+int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
+                    struct snapshot_header *h, char *err, size_t errlen)
 {
-    return read_all(path, NULL, h, err, errlen);
+    return read_all(path, types, NULL, h, err, errlen);
 }
 
 int snapshot_load(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
                   size_t errlen)
 {
-    return read_all(path, kv, h, err, errlen);
+    return read_all(path, kv->types, kv, h, err, errlen);
 }
 
 /* ----------------------------------------------------------------- chunks */

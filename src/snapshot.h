@@ -124,9 +124,12 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
 int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen);
 
 /* Reads the whole file at path and checks it (see FORMAT) without loading
- * anything; *h gets its header. Returns 0, SNAPSHOT_ENOENT, SNAPSHOT_EIO,
+ * anything; *h gets its header. Values are decoded by the type modules of
+ * `types` (src/typetable.h). Returns 0, SNAPSHOT_ENOENT, SNAPSHOT_EIO,
  * SNAPSHOT_EBADFILE. */
-int snapshot_verify(const char *path, struct snapshot_header *h, char *err, size_t errlen);
+struct kv_type_ops;
+int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
+                    struct snapshot_header *h, char *err, size_t errlen);
 
 /* Streams the file into kv with kv_set / kv_set_obj (absolute expiries
  * kept, expired keys included). Memory besides the keyspace: one record buffer. Checks

@@ -1,22 +1,12 @@
 /*
- * src/types.c - the registry of data type modules and their shared payload
- * framing (see types.h).
+ * src/types.c - the payload framing shared by the data type modules (see
+ * types.h).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "kv.h"
 #include "le.h"
-#include "t_hash.h"
-#include "t_set.h"
-#include "t_zset.h"
-
-const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
-    [KV_STRING] = NULL, /* the keyspace's own */
-    [KV_SET] = &t_set_ops,
-    [KV_ZSET] = &t_zset_ops,
-    [KV_HASH] = &t_hash_ops,
-};
+#include "types.h"
 
 void type_put_u32(type_put_fn *put, void *ud, uint32_t v)
 {

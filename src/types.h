@@ -92,8 +92,4 @@ int type_get_count(struct type_reader *r, size_t min_bytes, uint32_t *count, cha
 /* 0 if the reader consumed the whole payload, else -1 with the reason. */
 int type_get_end(const struct type_reader *r, char *err, size_t errlen);
 
-/* The type modules, indexed by enum kv_type (src/types.c); NULL for
- * KV_STRING (the keyspace's own) and for types not offered yet. */
-extern const struct kv_type_ops *const kv_types[];
-
 #endif

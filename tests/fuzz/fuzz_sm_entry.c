@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../src/multi.h"
+#include "../../src/typetable.h"
 #include "../../src/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&srv, 0, sizeof srv);
     config_init_defaults(&srv.cfg);
     srv.rng = 1;
-    kv_init(&srv.kv, 42);
+    kv_init(&srv.kv, type_table, 42);
     srv.kv.max_value_len = 1u << 20;
     multi_init(&srv);
     sm_init(&srv.sm, 1);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../src/checksum.h"
+#include "../../src/typetable.h"
 #include "../../src/kv.h"
 #include "../../src/snapshot.h"
 
@@ -68,9 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct snapshot_header hv = {0}, hl = {0};
     char ev[512] = "", el[512] = "";
-    int rv = snapshot_verify(path, &hv, ev, sizeof ev);
+    int rv = snapshot_verify(path, type_table, &hv, ev, sizeof ev);
     struct kv kv;
-    kv_init(&kv, 1);
+    kv_init(&kv, type_table, 1);
     int rl = snapshot_load(path, &kv, &hl, el, sizeof el);
     if (rv != rl || (rv == 0 && memcmp(&hv, &hl, sizeof hv) != 0)) {
         fprintf(stderr, "fuzz_snapshot: verify said %d (%s), load said %d (%s)\n", rv, ev, rl, el);

@@ -12,6 +12,8 @@
 #ifndef CMD_FIXTURE_H
 #define CMD_FIXTURE_H
 
+#include "../../src/typetable.h"
+
 #define T0 1700000000000LL /* a plausible "now" in ms */
 #define ARGS_MAX 32
 
@@ -42,7 +44,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    kv_init(&f->kv, 42);
+    kv_init(&f->kv, type_table, 42);
     f->kv.on_modify = on_modify;
     f->kv.on_flush = on_flush;
     f->kv.hook_ud = f;
@@ -113,7 +115,7 @@ static inline const char *fx_encoding(struct fx *f, const char *key)
 {
     struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
     assert_non_null(v);
-    return kv_encoding_name(v);
+    return kv_encoding_name(&f->kv, v);
 }
 
 /* A growing byte buffer as a type_put_fn target (snapshot payloads). */

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../../src/checksum.h"
+#include "../../src/typetable.h"
 #include "../../src/kv.h"
 #include "../../src/snapshot.h"
 
@@ -39,7 +40,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/test_snapshot.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/snap.tmp", f->dir);
-    kv_init(&f->kv, 7);
+    kv_init(&f->kv, type_table, 7);
     *state = f;
     return 0;
 }
@@ -101,7 +102,7 @@ static void test_round_trip(void **state)
     struct fx *f = *state;
     write_file(f);
     struct kv back;
-    kv_init(&back, 9);
+    kv_init(&back, type_table, 9);
     struct snapshot_header h;
     assert_int_equal(snapshot_load(f->path, &back, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.index, 1234);
@@ -129,14 +130,14 @@ static void test_empty_keyspace(void **state)
     assert_int_equal(snapshot_write(f->path, &f->kv, 0, 0, 50, f->err, sizeof f->err), 0);
     assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN);
     struct snapshot_header h;
-    assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.key_count, 0);
 }
 
 static void expect_refused(struct fx *f, const char *needle)
 {
     struct kv back;
-    kv_init(&back, 1);
+    kv_init(&back, type_table, 1);
     struct snapshot_header h;
     f->err[0] = 0;
     int rc = snapshot_load(f->path, &back, &h, f->err, sizeof f->err);
@@ -144,7 +145,8 @@ static void expect_refused(struct fx *f, const char *needle)
     assert_int_equal(rc, SNAPSHOT_EBADFILE);
     if (!strstr(f->err, needle)) fail_msg("error '%s' does not mention '%s'", f->err, needle);
     assert_non_null(strstr(f->err, f->path));
-    assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
+    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+                     SNAPSHOT_EBADFILE);
 }
 
 static void test_truncated(void **state)
@@ -164,7 +166,8 @@ static void test_truncated(void **state)
         /* Wherever the cut, it is named: truncated, runs past the end, or
          * bytes missing before the trailer. */
         struct snapshot_header h;
-        assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
+        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+                         SNAPSHOT_EBADFILE);
         if (!strstr(f->err, "truncated") && !strstr(f->err, "corrupt"))
             fail_msg("cut at %llu: '%s'", (unsigned long long)cuts[i], f->err);
         assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, 100, f->err, sizeof f->err), 0);
@@ -195,9 +198,10 @@ static void test_flipped_byte(void **state)
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         flip(f->path, at[i]);
         struct snapshot_header h;
-        assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_EBADFILE);
+        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+                         SNAPSHOT_EBADFILE);
         flip(f->path, at[i]);
-        assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     }
     flip(f->path, size - 20); /* inside the last value: only the checksum sees it */
     expect_refused(f, "checksum mismatch");
@@ -220,7 +224,8 @@ static void test_wrong_magic_and_version(void **state)
     expect_refused(f, "not a raftcache snapshot");
     struct snapshot_header h;
     unlink(f->path);
-    assert_int_equal(snapshot_verify(f->path, &h, f->err, sizeof f->err), SNAPSHOT_ENOENT);
+    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+                     SNAPSHOT_ENOENT);
 }
 
 /* Files of versions 1 (FNV-1a 64 checksum) and 2 (src/checksum.h), with
@@ -290,7 +295,7 @@ static void test_old_versions_load(void **state)
     for (uint32_t version = 1; version <= 2; version++) {
         write_old_file(f, version);
         struct kv loaded;
-        kv_init(&loaded, 9);
+        kv_init(&loaded, type_table, 9);
         struct snapshot_header hd;
         assert_int_equal(snapshot_load(f->path, &loaded, &hd, f->err, sizeof f->err), 0);
         assert_int_equal(hd.index, 1234);
@@ -355,7 +360,7 @@ static void test_chunk_copy_and_publish(void **state)
     char rcs[128];
     snprintf(rcs, sizeof rcs, "%s/%s", f->dir, SNAPSHOT_FILE_NAME);
     struct snapshot_header h;
-    assert_int_equal(snapshot_verify(rcs, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_verify(rcs, type_table, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.index, 1234);
     assert_int_equal(snapshot_file_size(f->dir), file_size(f->path));
     assert_int_equal(access(in, F_OK), -1);

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "../../src/cmd.h"
+#include "../../src/typetable.h"
 #include "../../src/kv.h"
 #include "../../src/t_set.h"
 #include "cmd_fixture.h"
@@ -91,7 +92,7 @@ static void test_spop_is_the_same_on_every_replica(void **state)
     setup((void **)&b);
     setup((void **)&c);
     kv_free(&b->kv);
-    kv_init(&b->kv, 0xdeadbeef); /* another seed: another table layout */
+    kv_init(&b->kv, type_table, 0xdeadbeef); /* another seed: another table layout */
     fill_big(a);
     fill_big(b);
     struct kv_val *v = kv_lookup_peek(&a->kv, "big", 3, a->now);

@@ -1,0 +1,15 @@
+/*
+ * src/typetable.c - the table of data type modules (see typetable.h).
+ */
+#include "kv.h"
+#include "t_hash.h"
+#include "t_set.h"
+#include "t_zset.h"
+#include "typetable.h"
+
+const struct kv_type_ops *const type_table[KV_TYPE_COUNT] = {
+    [KV_STRING] = NULL, /* the keyspace's own */
+    [KV_SET] = &t_set_ops,
+    [KV_ZSET] = &t_zset_ops,
+    [KV_HASH] = &t_hash_ops,
+};
