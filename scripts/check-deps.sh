@@ -24,3 +24,34 @@ owners 'hiredis' 'transport(_reply|_proxy|_call)?\.c' "hiredis"
 owners 'ev\.h|loop\.h' 'loop\.h|server\.c|conn\.c|transport(_proxy|_call)?\.c|transport_int\.h' "libev"
 owners 'jemalloc/|sanitizer/' 'alloc\.c' "the allocator's interface (jemalloc, ASan)"
 echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis, libev and jemalloc stay in their files"
+
+# The module graph of src/ against scripts/src-deps.allow.
+allow=scripts/src-deps.allow
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+grep -vE '^[[:space:]]*(#|$)' "$allow" | while IFS=: read -r m deps; do
+    echo "$m $m" >>"$tmp/allowed"
+    for d in $deps; do
+        case $d in
+        *\*) echo "$m ${d%\*}" >>"$tmp/allowed"; echo "$m -> ${d%\*}" >>"$tmp/debt" ;;
+        *) echo "$m $d" >>"$tmp/allowed"; echo "$m $d" >>"$tmp/acyclic" ;;
+        esac
+    done
+done
+touch "$tmp/allowed" "$tmp/debt" "$tmp/acyclic"
+scripts/src-modules.sh >"$tmp/actual"
+stray=$(sort -u "$tmp/allowed" | comm -23 "$tmp/actual" -)
+if [ -n "$stray" ]; then
+    echo "check-deps: includes $allow does not allow (module dependency; a new module needs a line):"
+    echo "$stray" | awk '$1 == $2 { print "  " $1 ": (no line)"; next } { print "  " $1 " -> " $2 }'
+    exit 1
+fi
+if ! tsort "$tmp/acyclic" >/dev/null 2>"$tmp/loop"; then
+    echo "check-deps: the modules of src/ form a cycle:"
+    grep -v 'input contains a loop' "$tmp/loop" | sed 's/^tsort: /  /'
+    exit 1
+fi
+n=$(wc -l <"$tmp/debt")
+echo "check-deps: src/'s $(cut -d' ' -f1 "$tmp/actual" | sort -u | wc -l) modules include only what $allow allows; without its $n debt edges they form no cycle"
+[ "$n" -gt 0 ] && sed 's/^/  debt: /' "$tmp/debt"
+exit 0

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "util.h"
 
 struct get_ctx {
     struct resp_out *out;
@@ -45,12 +46,10 @@ void cmd_config_get(struct cmd_ctx *c)
 static char **cstr_copies(const struct cmd_ctx *c, int from)
 {
     int n = c->argc - from;
-    char **v = calloc((size_t)n, sizeof *v);
-    if (!v) abort();
+    char **v = util_xcalloc((size_t)n, sizeof *v);
     for (int i = 0; i < n; i++) {
         const struct resp_arg *a = &c->argv[from + i];
-        v[i] = malloc(a->len + 1);
-        if (!v[i]) abort();
+        v[i] = util_xmalloc(a->len + 1);
         memcpy(v[i], a->ptr, a->len);
         v[i][a->len] = 0;
     }

@@ -99,8 +99,7 @@ static void set_owned(char **dst, const struct resp_arg *a)
     free(*dst);
     *dst = NULL;
     if (a->len == 0) return;
-    *dst = malloc(a->len + 1);
-    if (!*dst) abort();
+    *dst = util_xmalloc(a->len + 1);
     memcpy(*dst, a->ptr, a->len);
     (*dst)[a->len] = 0;
 }
@@ -260,8 +259,7 @@ static void append_client_line(char **text, size_t *len, size_t *cap, const stru
     size_t n = client_format_info(cl, line, sizeof line, now);
     if (*cap - *len < n + 2) {
         *cap = (*cap + n + 2) * 2;
-        *text = realloc(*text, *cap);
-        if (!*text) abort();
+        *text = util_xrealloc(*text, *cap);
     }
     memcpy(*text + *len, line, n);
     *len += n;

@@ -20,6 +20,7 @@
 #include "info.h"
 #include "lazyfree.h"
 #include "server.h"
+#include "util.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
 #define REDIS_COMPAT_VERSION "7.0.15"
@@ -38,8 +39,7 @@ void info_addf(struct info_text *t, const char *fmt, ...)
             return;
         }
         t->cap = (t->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
-        t->p = realloc(t->p, t->cap);
-        if (!t->p) abort();
+        t->p = util_xrealloc(t->p, t->cap);
     }
 }
 

@@ -133,8 +133,7 @@ static void scan_visit(void *ud, const char *key, size_t klen, const struct kv_v
     if (expired) return;
     if (w->n == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 16;
-        w->keys = realloc(w->keys, w->cap * sizeof *w->keys);
-        if (!w->keys) abort();
+        w->keys = util_xrealloc(w->keys, w->cap * sizeof *w->keys);
     }
     w->keys[w->n++] = (struct scan_key){key, klen};
 }

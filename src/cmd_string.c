@@ -514,8 +514,7 @@ static void lcs_reply(struct cmd_ctx *c, const struct lcs_opts *o, const char *a
     } else if (o->len) {
         resp_add_int(c->out, lcs_len);
     } else {
-        char *result = malloc(lcs_len ? lcs_len : 1);
-        if (!result) abort();
+        char *result = util_xmalloc(lcs_len ? lcs_len : 1);
         lcs_backtrack(dp, a, alen, b, blen, result, &w);
         resp_add_bulk(c->out, result, lcs_len);
         free(result);

@@ -44,17 +44,10 @@ struct config_special {
 
 /* ---------------------------------------------------------------- helpers */
 
-void *config_xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) abort(); /* like the rest of the server: out of memory is fatal */
-    return p;
-}
-
 char *config_xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    return memcpy(config_xmalloc(n), s, n);
+    return memcpy(util_xmalloc(n), s, n);
 }
 
 int config_fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -136,7 +129,7 @@ static int split_one(const char **pp, char **outp)
 int config_split_words(const char *s, struct config_words *w, char *err, size_t errlen)
 {
     w->argc = 0;
-    w->buf = config_xmalloc(2 * strlen(s) + 2);
+    w->buf = util_xmalloc(2 * strlen(s) + 2);
     char *out = w->buf;
     for (;;) {
         while (isspace((unsigned char)*s))
@@ -226,7 +219,7 @@ static void free_secret(struct config_secret *s)
 static int set_secret(struct config *c, const struct config_def *d, const char *v, size_t len)
 {
     struct config_secret *slot = FIELD(c, d, struct config_secret);
-    char *copy = config_xmalloc(len + 1);
+    char *copy = util_xmalloc(len + 1);
     memcpy(copy, v, len);
     copy[len] = '\0';
     free_secret(slot);
@@ -471,7 +464,7 @@ static int set_members(struct config *c, const struct config_def *d, int argc,
         return config_fail(err, errlen, CONFIG_ERR_VALUE,
                            "%d cluster members: a Raft configuration holds at most %d", argc,
                            CONFIG_MEMBERS_MAX);
-    struct config_member *ms = argc ? config_xmalloc((size_t)argc * sizeof *ms) : NULL;
+    struct config_member *ms = argc ? util_xmalloc((size_t)argc * sizeof *ms) : NULL;
     for (int i = 0; i < argc; i++) {
         int rc = parse_member(argv[i], &ms[i], err, errlen);
         if (rc == 0) rc = check_member_unique(ms, i, err, errlen);
@@ -805,7 +798,7 @@ int config_format_value(const struct config *c, const struct config_def *d, char
 static char *format_alloc(const struct config *c, const struct config_def *d, size_t *lenp)
 {
     int n = config_format_value(c, d, NULL, 0);
-    char *buf = config_xmalloc((size_t)n + 1);
+    char *buf = util_xmalloc((size_t)n + 1);
     config_format_value(c, d, buf, (size_t)n + 1);
     *lenp = (size_t)n;
     return buf;
@@ -907,8 +900,8 @@ static int apply_all(struct config *c, int n, const struct config_def **defs,
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,
                      const size_t *value_lens, char *err, size_t errlen)
 {
-    const struct config_def **defs = config_xmalloc((size_t)n * sizeof *defs);
-    struct saved_value *saved = config_xmalloc((size_t)n * sizeof *saved);
+    const struct config_def **defs = util_xmalloc((size_t)n * sizeof *defs);
+    struct saved_value *saved = util_xmalloc((size_t)n * sizeof *saved);
     memset(saved, 0, (size_t)n * sizeof *saved);
     int done = 0;
     int rc = resolve_names(n, names, defs, err, errlen);

@@ -14,8 +14,7 @@
 /* Room for one refusal reason: callers format it into their own message. */
 #define CONFIG_REASON_MAX 512
 
-/* malloc/strdup that abort on out of memory, like the rest of the server. */
-void *config_xmalloc(size_t n);
+/* strdup that aborts on out of memory (util_xmalloc). */
 char *config_xstrdup(const char *s);
 
 /* Formats into err (when errlen > 0) and returns code: the one-line way to

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "util.h"
 #include "config_int.h"
 
 #define FATAL_BANNER "*** FATAL CONFIG FILE ERROR ***"
@@ -111,7 +112,7 @@ static char *include_path(const char *including, const char *target)
     const char *slash = strrchr(including, '/');
     if (target[0] == '/' || !slash) return config_xstrdup(target);
     size_t dlen = (size_t)(slash - including) + 1;
-    char *p = config_xmalloc(dlen + strlen(target) + 1);
+    char *p = util_xmalloc(dlen + strlen(target) + 1);
     memcpy(p, including, dlen);
     strcpy(p + dlen, target);
     return p;
@@ -181,7 +182,7 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
     char why[CONFIG_REASON_MAX], where[400];
     int rc = push_file(&l, config_xstrdup(path), why, sizeof why);
     if (rc) return config_fail(err, errlen, rc, FATAL_BANNER "\n%s", why);
-    char *line = config_xmalloc(CONFIG_LINE_MAX + 1);
+    char *line = util_xmalloc(CONFIG_LINE_MAX + 1);
     while (rc == 0 && l.depth > 0) {
         int top = l.depth - 1;
         ssize_t n = read_line(l.frames[top].f, line);

@@ -587,8 +587,7 @@ static size_t reserve_read(struct client *c)
     if (c->qcap - c->qlen < chunk) {
         size_t ncap = c->qlen + chunk;
         if (ncap < c->qcap * 2 && want <= READ_CHUNK) ncap = c->qcap * 2;
-        char *n = realloc(c->qbuf, ncap);
-        if (!n) abort();
+        char *n = util_xrealloc(c->qbuf, ncap);
         c->qbuf = n;
         c->qcap = ncap;
     }

@@ -7,6 +7,7 @@
 
 #include "expiring.h"
 #include "../raft/raft_assert.h"
+#include "util.h"
 
 void expiring_init(struct expiring *x, uint64_t seed, size_t max_keys)
 {
@@ -51,8 +52,7 @@ static void queue_reserve(struct expiring *x)
     size_t ncap = x->cap ? 2 * x->cap : 64;
     if (ncap > x->max_keys) ncap = x->max_keys;
     ASSERT(ncap > x->cap);
-    struct expiring_item *q = realloc(x->queue, ncap * sizeof *q);
-    if (!q) abort();
+    struct expiring_item *q = util_xrealloc(x->queue, ncap * sizeof *q);
     x->queue = q;
     x->cap = ncap;
 }

@@ -7,18 +7,11 @@
 #include "inflight.h"
 #include "util.h"
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (!p) abort();
-    return p;
-}
-
 void inflight_init(struct inflight *f)
 {
     memset(f, 0, sizeof *f);
-    f->last = xcalloc(INFLIGHT_BUCKETS, sizeof *f->last);
-    f->staged = xcalloc(INFLIGHT_BUCKETS, sizeof *f->staged);
+    f->last = util_xcalloc(INFLIGHT_BUCKETS, sizeof *f->last);
+    f->staged = util_xcalloc(INFLIGHT_BUCKETS, sizeof *f->staged);
     f->gen = 1;
 }
 
@@ -37,8 +30,7 @@ void inflight_stage_key(struct inflight *f, const char *key, size_t len)
     f->staged[b] = f->gen;
     if (f->n_open == f->cap_open) {
         f->cap_open = f->cap_open ? 2 * f->cap_open : 64;
-        f->open = realloc(f->open, f->cap_open * sizeof *f->open);
-        if (!f->open) abort();
+        f->open = util_xrealloc(f->open, f->cap_open * sizeof *f->open);
     }
     f->open[f->n_open++] = b;
 }

@@ -19,20 +19,13 @@
 #define SAMPLE_EMPTY_BUCKETS 20    /* empty buckets visited per sampled key */
 #define GROW_GREEDY_MAX (1u << 20) /* double below 1 MB, then grow by 1 MB */
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) abort(); /* as Redis: out of memory is fatal */
-    return p;
-}
-
 /* Values with more elements than this are freed off the loop. */
 #define LAZYFREE_MIN_ELEMENTS 64
 
 static struct kv_val *val_new(size_t cap)
 {
     ASSERT(cap <= UINT32_MAX);
-    struct kv_val *v = xmalloc(sizeof *v + cap);
+    struct kv_val *v = util_xmalloc(sizeof *v + cap);
     v->expire_ms = KV_NO_EXPIRE;
     v->len = 0;
     v->type = KV_STRING;
@@ -319,8 +312,7 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
         size_t cap = new_len < GROW_GREEDY_MAX ? 2 * new_len : new_len + GROW_GREEDY_MAX;
         if (cap > UINT32_MAX) cap = UINT32_MAX;
         ASSERT(new_len <= cap);
-        v = realloc(v, sizeof *v + cap);
-        if (!v) abort();
+        v = util_xrealloc(v, sizeof *v + cap);
         e->val = v;
     }
     v->enc = KV_ENC_RAW; /* grown in place: Redis's APPEND/SETRANGE make it raw */

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "util.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
 
@@ -86,8 +87,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cmd_table_init();
-    srv.cmdstats = calloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
-    if (!srv.cmdstats) abort();
+    srv.cmdstats = util_xcalloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
     config_set_apply_hook(&srv.cfg, apply_hook, &srv);
     LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
                srv.cfg.node_id);

@@ -68,8 +68,7 @@ void multi_queue(struct client *c, const struct command *cmd, int argc, const st
     }
     if (m->count == m->cap) {
         int ncap = m->cap ? m->cap * 2 : 8;
-        struct multi_cmd *n = realloc(m->cmds, (size_t)ncap * sizeof *n);
-        if (!n) abort();
+        struct multi_cmd *n = util_xrealloc(m->cmds, (size_t)ncap * sizeof *n);
         m->cmds = n;
         m->cap = ncap;
     }
@@ -77,8 +76,7 @@ void multi_queue(struct client *c, const struct command *cmd, int argc, const st
     for (int i = 0; i < argc; i++)
         bytes += argv[i].len;
     /* One block: the argv array followed by the argument bytes. */
-    struct resp_arg *copy = malloc((size_t)argc * sizeof *copy + bytes + 1);
-    if (!copy) abort();
+    struct resp_arg *copy = util_xmalloc((size_t)argc * sizeof *copy + bytes + 1);
     char *p = (char *)(copy + argc);
     for (int i = 0; i < argc; i++) {
         memcpy(p, argv[i].ptr, argv[i].len);
@@ -138,8 +136,7 @@ static void watch_key(struct client *c, const struct resp_arg *key, int64_t now_
     } else {
         e = dict_add(&srv->watched, key->ptr, key->len, NULL, NULL);
     }
-    struct watched_key *w = calloc(1, sizeof *w);
-    if (!w) abort();
+    struct watched_key *w = util_xcalloc(1, sizeof *w);
     w->client = c;
     w->key = e;
     w->expired_at_watch = kv_physically_exists(&srv->kv, key->ptr, key->len) &&

@@ -58,8 +58,7 @@ static void *fifo_push(struct fifo *f)
 {
     if (f->len == f->cap) {
         size_t ncap = f->cap ? f->cap * 2 : FIFO_INIT;
-        char *n = malloc(ncap * f->item_size);
-        if (!n) abort();
+        char *n = util_xmalloc(ncap * f->item_size);
         for (size_t i = 0; i < f->len; i++)
             memcpy(n + i * f->item_size, fifo_at(f, i), f->item_size);
         free(f->items);
@@ -114,8 +113,7 @@ static void clients_reserve(struct client ***arr, size_t *cap, size_t need)
     size_t ncap = *cap ? *cap : 64;
     while (ncap < need)
         ncap *= 2;
-    struct client **a = realloc(*arr, ncap * sizeof **arr);
-    if (!a) abort();
+    struct client **a = util_xrealloc(*arr, ncap * sizeof **arr);
     *arr = a;
     *cap = ncap;
 }
@@ -367,8 +365,7 @@ static void send_msg(struct node *n, const struct raft_msg *m)
     if (need > n->enc_cap) {
         free(n->enc);
         n->enc_cap = need > ENC_KEEP_BYTES ? need : 2 * need;
-        n->enc = malloc(n->enc_cap);
-        if (!n->enc) abort();
+        n->enc = util_xmalloc(n->enc_cap);
     }
     memcpy(n->enc, head, hl);
     memcpy(n->enc + hl + len, "\r\n", 2);
@@ -822,13 +819,11 @@ static int open_log(struct server *srv, bool *lost, char *err, size_t errlen)
 
 int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen)
 {
-    struct node *n = calloc(1, sizeof *n);
-    if (!n) abort();
+    struct node *n = util_xcalloc(1, sizeof *n);
     srv->node = n;
     fifo_init(&n->writes, sizeof(struct write_waiter));
     fifo_init(&n->reads, sizeof(struct read_waiter));
-    n->dec_ents = malloc(RAFT_MAX_MSG_ENTRIES * sizeof *n->dec_ents);
-    if (!n->dec_ents) abort();
+    n->dec_ents = util_xmalloc(RAFT_MAX_MSG_ENTRIES * sizeof *n->dec_ents);
     struct raft_config rc;
     node_make_raft_config(srv, &rc);
     rc.seed = util_rand64(&srv->rng);

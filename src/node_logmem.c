@@ -19,6 +19,7 @@
 #include "node.h"
 #include "node_int.h"
 #include "server.h"
+#include "util.h"
 
 void node_log_queue(struct node *n, const struct raft_ready *rd)
 {
@@ -26,8 +27,7 @@ void node_log_queue(struct node *n, const struct raft_ready *rd)
     if (rd->n_log_reqs == 0) return;
     if (m->n_reqs + rd->n_log_reqs > m->reqs_cap) {
         uint32_t cap = (m->n_reqs + rd->n_log_reqs) * 2;
-        m->reqs = realloc(m->reqs, cap * sizeof *m->reqs);
-        if (!m->reqs) abort();
+        m->reqs = util_xrealloc(m->reqs, cap * sizeof *m->reqs);
         m->reqs_cap = cap;
     }
     memcpy(m->reqs + m->n_reqs, rd->log_reqs, rd->n_log_reqs * sizeof *rd->log_reqs);

@@ -23,6 +23,7 @@
 #include "server.h"
 #include "storage.h"
 #include "transport.h"
+#include "util.h"
 
 #define JOIN_HOPS_MAX 8           /* MOVED redirections followed by one JOIN */
 #define JOIN_CALL_TIMEOUT_MS 5000 /* one RAFT.NODE ADD request */
@@ -482,15 +483,12 @@ int node_join(struct server *srv, struct client *c, int n_addrs, const char *con
         return NODE_EINVAL;
     }
     if (conf->n > 0 && reset_to_waiting(srv, err, errlen) != 0) return NODE_EINVAL;
-    struct join *j = calloc(1, sizeof *j);
-    if (!j) abort();
+    struct join *j = util_xcalloc(1, sizeof *j);
     j->srv = srv;
     j->c = c;
-    j->addrs = calloc((size_t)n_addrs, sizeof *j->addrs);
-    if (!j->addrs) abort();
+    j->addrs = util_xcalloc((size_t)n_addrs, sizeof *j->addrs);
     for (int i = 0; i < n_addrs; i++) {
-        j->addrs[i] = malloc(lens[i] + 1);
-        if (!j->addrs[i]) abort();
+        j->addrs[i] = util_xmalloc(lens[i] + 1);
         memcpy(j->addrs[i], addrs[i], lens[i]);
         j->addrs[i][lens[i]] = 0;
     }

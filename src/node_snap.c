@@ -318,8 +318,7 @@ void node_snap_queue(struct node *n, const struct raft_ready *rd)
     if (rd->n_snap_reqs == 0) return;
     if (n->snap.n_reqs + rd->n_snap_reqs > n->snap.reqs_cap) {
         uint32_t cap = (n->snap.n_reqs + rd->n_snap_reqs) * 2;
-        n->snap.reqs = realloc(n->snap.reqs, cap * sizeof *n->snap.reqs);
-        if (!n->snap.reqs) abort();
+        n->snap.reqs = util_xrealloc(n->snap.reqs, cap * sizeof *n->snap.reqs);
         n->snap.reqs_cap = cap;
     }
     memcpy(n->snap.reqs + n->snap.n_reqs, rd->snap_reqs, rd->n_snap_reqs * sizeof *rd->snap_reqs);
@@ -335,8 +334,7 @@ void node_snap_answer(struct server *srv)
         const struct raft_snap_req *q = &n->snap.reqs[i];
         if (q->max_len > n->snap.chunk_cap) {
             free(n->snap.chunk_buf);
-            n->snap.chunk_buf = malloc(q->max_len);
-            if (!n->snap.chunk_buf) abort();
+            n->snap.chunk_buf = util_xmalloc(q->max_len);
             n->snap.chunk_cap = q->max_len;
         }
         uint32_t len = 0;

@@ -276,8 +276,7 @@ int server_init(struct server *srv, char *err, size_t errlen)
     update_lru_clock(srv);
     multi_init(srv);
     sm_init(&srv->sm, util_rand64(&srv->rng));
-    srv->io = calloc(1, sizeof *srv->io);
-    if (!srv->io) abort();
+    srv->io = util_xcalloc(1, sizeof *srv->io);
     struct server_io *io = srv->io;
     /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the
      * snapshot child's exit status is src/node_snap.c's to collect. */

@@ -23,8 +23,7 @@ static void buf_reserve(struct sm_buf *b, size_t extra)
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap - b->len < extra)
         ncap *= 2;
-    char *n = realloc(b->data, ncap);
-    if (!n) abort();
+    char *n = util_xrealloc(b->data, ncap);
     b->data = n;
     b->cap = ncap;
 }
@@ -110,8 +109,7 @@ static int decode_cmd(struct sm *sm, const unsigned char *p, size_t len, size_t 
     *off += 4;
     if (argc == 0 || argc > SM_ARGC_MAX || argc > (len - *off) / 4) return -1;
     if (argc > sm->argv_cap) {
-        struct resp_arg *n = realloc(sm->argv, argc * sizeof *n);
-        if (!n) abort();
+        struct resp_arg *n = util_xrealloc(sm->argv, argc * sizeof *n);
         sm->argv = n;
         sm->argv_cap = argc;
     }
@@ -249,8 +247,7 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     int batch = type == SM_ENTRY_BATCH;
     if (batch && ncmds > sm->hints_cap) {
         if (ncmds > len / 8) return -1; /* each command takes at least 8 bytes */
-        struct sm_hint *n = realloc(sm->hints, ncmds * sizeof *n);
-        if (!n) abort();
+        struct sm_hint *n = util_xrealloc(sm->hints, ncmds * sizeof *n);
         sm->hints = n;
         sm->hints_cap = ncmds;
     }
@@ -293,8 +290,7 @@ static void part_push(struct sm *sm, const char *ptr, size_t off, size_t len)
     if (len == 0) return;
     if (sm->n_parts == sm->parts_cap) {
         size_t cap = sm->parts_cap ? 2 * sm->parts_cap : 16;
-        struct sm_part *n = realloc(sm->parts, cap * sizeof *n);
-        if (!n) abort();
+        struct sm_part *n = util_xrealloc(sm->parts, cap * sizeof *n);
         sm->parts = n;
         sm->parts_cap = cap;
     }
@@ -339,8 +335,7 @@ static uint64_t submit(struct server *srv, struct client *c, int staged)
 {
     struct sm *sm = &srv->sm;
     part_push(sm, NULL, sm->part_seg, sm->scratch.len - sm->part_seg);
-    struct raft_part *parts = malloc(sm->n_parts * sizeof *parts);
-    if (!parts) abort();
+    struct raft_part *parts = util_xmalloc(sm->n_parts * sizeof *parts);
     for (size_t i = 0; i < sm->n_parts; i++) {
         const struct sm_part *q = &sm->parts[i];
         parts[i].data = q->ptr ? q->ptr : sm->scratch.data + q->off;

@@ -54,13 +54,6 @@ static int queue_auth(struct peer *p);
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
-void *transport_xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (!p) abort();
-    return p;
-}
-
 struct peer *transport_find_peer(const struct transport *t, uint64_t id, size_t *pos)
 {
     for (size_t i = 0; i < t->n_peers; i++) {
@@ -316,8 +309,7 @@ static void backlog_push(struct peer *p, struct outmsg m)
 {
     if (p->bl_len == p->bl_cap) {
         size_t ncap = p->bl_cap ? p->bl_cap * 2 : 16;
-        struct outmsg *n = malloc(ncap * sizeof *n);
-        if (!n) abort();
+        struct outmsg *n = util_xmalloc(ncap * sizeof *n);
         for (size_t i = 0; i < p->bl_len; i++)
             n[i] = p->backlog[(p->bl_head + i) % p->bl_cap];
         free(p->backlog);
@@ -400,8 +392,7 @@ static int queue_framed(struct peer *p, redisCallbackFn *fn, const char *cmd, si
     } else {
         struct outmsg m = {.fn = fn, .cmd = owned, .len = len, .cost = cost};
         if (!m.cmd) {
-            m.cmd = malloc(len ? len : 1);
-            if (!m.cmd) abort();
+            m.cmd = util_xmalloc(len ? len : 1);
             memcpy(m.cmd, cmd, len);
         }
         if (out_busy(p))
@@ -503,12 +494,12 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
 {
     static const struct transport_limits defaults = TRANSPORT_LIMITS_DEFAULT;
     ASSERT(loop && self_id > 0 && secret);
-    struct transport *t = transport_xcalloc(1, sizeof *t);
+    struct transport *t = util_xcalloc(1, sizeof *t);
     t->loop = loop;
     t->self_id = self_id;
     snprintf(t->self_str, sizeof t->self_str, "%" PRIu64, self_id);
     t->secret_len = secret_len;
-    t->secret = transport_xcalloc(1, t->secret_len + 1);
+    t->secret = util_xcalloc(1, t->secret_len + 1);
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
     ASSERT(valid_limits(&t->lim));
@@ -549,12 +540,11 @@ static struct peer *peer_add(struct transport *t, uint64_t id)
 {
     if (t->n_peers == t->cap_peers) {
         size_t cap = t->cap_peers ? t->cap_peers * 2 : 8;
-        struct peer **grown = realloc(t->peers, cap * sizeof *grown);
-        if (!grown) abort();
+        struct peer **grown = util_xrealloc(t->peers, cap * sizeof *grown);
         t->peers = grown;
         t->cap_peers = cap;
     }
-    struct peer *p = transport_xcalloc(1, sizeof *p);
+    struct peer *p = util_xcalloc(1, sizeof *p);
     p->t = t;
     p->id = id;
     ev_init(&p->timer, timer_cb);
@@ -703,8 +693,7 @@ int transport_send(struct transport *t, uint64_t to, const void *payload, size_t
 {
     char head[TRANSPORT_FRAME_HEAD_MAX];
     size_t hl = transport_frame_head(t, len, head);
-    char *cmd = malloc(hl + len + 2);
-    if (!cmd) abort();
+    char *cmd = util_xmalloc(hl + len + 2);
     memcpy(cmd, head, hl);
     if (len) memcpy(cmd + hl, payload, len);
     memcpy(cmd + hl + len, "\r\n", 2);

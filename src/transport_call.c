@@ -20,6 +20,7 @@
 
 #include "../resp/writer.h"
 #include "log.h"
+#include "util.h"
 #include "transport.h"
 #include "transport_int.h"
 
@@ -146,7 +147,7 @@ int transport_call(struct transport *t, const char *host, int port, int argc, co
         host_len >= TRANSPORT_HOST_MAX || port < 1 || port > 65535)
         return TRANSPORT_EINVAL;
     if (t->n_calls == TRANSPORT_CALLS_MAX) return TRANSPORT_EFULL;
-    struct call *c = transport_xcalloc(1, sizeof *c);
+    struct call *c = util_xcalloc(1, sizeof *c);
     c->t = t;
     c->cb = cb;
     c->ud = ud;

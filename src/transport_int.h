@@ -95,8 +95,6 @@ struct transport {
     ev_prepare feeder; /* active while a peer feeds a large command */
 };
 
-/* calloc that aborts when memory runs out. */
-void *transport_xcalloc(size_t n, size_t size);
 /* The peer with that id, or NULL; its position in t->peers into *pos
  * (when pos is not NULL). */
 struct peer *transport_find_peer(const struct transport *t, uint64_t id, size_t *pos);

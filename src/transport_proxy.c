@@ -20,6 +20,7 @@
 #include "transport.h"
 #include "transport_int.h"
 #include "../raft/raft_assert.h"
+#include "util.h"
 
 /* One forwarded command, from transport_forward() to its callback. */
 struct fwd {
@@ -37,8 +38,7 @@ static void fwd_push(struct fwd_link *l, const struct fwd *f)
 {
     if (l->len == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 64;
-        struct fwd *n = malloc(ncap * sizeof *n);
-        if (!n) abort();
+        struct fwd *n = util_xmalloc(ncap * sizeof *n);
         for (size_t i = 0; i < l->len; i++)
             n[i] = *fwd_at(l, i);
         free(l->q);
@@ -263,7 +263,7 @@ void transport_set_forward(struct transport *t, const char *password, size_t pas
         return;
     explicit_bzero(l->password, l->password_len);
     free(l->password);
-    l->password = transport_xcalloc(1, password_len + 1);
+    l->password = util_xcalloc(1, password_len + 1);
     if (password_len) memcpy(l->password, password, password_len);
     l->password_len = password_len;
 }
@@ -275,7 +275,7 @@ void transport_fwd_init(struct transport *t)
     l->timer.data = t;
     ev_init(&l->deliver, deliver_cb);
     l->deliver.data = t;
-    l->password = transport_xcalloc(1, 1);
+    l->password = util_xcalloc(1, 1);
     l->timeout_ms = t->lim.reply_timeout_ms ? t->lim.reply_timeout_ms : 15000;
     resp_out_init(&l->enc, 2);
 }
