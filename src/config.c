@@ -50,15 +50,6 @@ char *config_xstrdup(const char *s)
     return memcpy(util_xmalloc(n), s, n);
 }
 
-int config_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 void config_out_printf(struct config_out *o, const char *fmt, ...)
 {
     size_t room = o->n < o->len ? o->len - o->n : 0;
@@ -136,14 +127,14 @@ int config_split_words(const char *s, struct config_words *w, char *err, size_t 
             s++;
         if (!*s) return 0;
         if (w->argc == CONFIG_ARGS_MAX)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d arguments on one line",
-                               CONFIG_ARGS_MAX);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d arguments on one line",
+                             CONFIG_ARGS_MAX);
         char *start = out;
         w->argv[w->argc] = start;
         w->lens[w->argc++] = 0;
         if (split_one(&s, &out) < 0)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "Unbalanced quotes in configuration line");
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "Unbalanced quotes in configuration line");
         w->lens[w->argc - 1] = (size_t)(out - start);
         *out++ = '\0';
     }
@@ -160,7 +151,7 @@ static int set_bool(struct config *c, const struct config_def *d, const char *v,
                     size_t errlen)
 {
     int b = !strcasecmp(v, "yes") ? 1 : !strcasecmp(v, "no") ? 0 : -1;
-    if (b < 0) return config_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be 'yes' or 'no'");
+    if (b < 0) return util_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be 'yes' or 'no'");
     *FIELD(c, d, int) = b;
     return 0;
 }
@@ -177,17 +168,17 @@ static int set_number(struct config *c, const struct config_def *d, const char *
     long long n;
     if (d->type == CONFIG_MEMORY) {
         if (!parse_memory(v, &n))
-            return config_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be a memory value");
+            return util_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be a memory value");
     } else if (!util_str2ll(v, strlen(v), &n)) {
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "argument couldn't be parsed into an integer");
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "argument couldn't be parsed into an integer");
     } else if (d->check) {
         int rc = d->check(v, err, errlen);
         if (rc) return rc;
     }
     if (n < d->min || n > d->max)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "argument must be between %lld and %lld inclusive", d->min, d->max);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "argument must be between %lld and %lld inclusive", d->min, d->max);
     *FIELD(c, d, long long) = n;
     return 0;
 }
@@ -238,8 +229,8 @@ static int set_enum(struct config *c, const struct config_def *d, const char *v,
         }
     }
     if (!d->enum_names[1]) /* a one-name enum: see enum_names in config.h */
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is implemented: %s",
-                           d->enum_names[0], d->doc);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is implemented: %s",
+                         d->enum_names[0], d->doc);
     struct config_out o = config_out_start(err, errlen);
     config_out_printf(&o, "argument(s) must be one of the following: ");
     for (int i = 0; d->enum_names[i]; i++)
@@ -254,8 +245,7 @@ static int refuse_nul(int argc, const char *const *argv, const size_t *lens, cha
 {
     for (int i = 0; lens && i < argc; i++)
         if (memchr(argv[i], '\0', lens[i]))
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "argument must not contain a NUL byte");
+            return util_fail(err, errlen, CONFIG_ERR_VALUE, "argument must not contain a NUL byte");
     return 0;
 }
 
@@ -265,7 +255,7 @@ int config_set_words(struct config *c, const struct config_def *d, int argc,
 {
     int multi = (d->flags & CONFIG_MULTI_ARG) != 0;
     if (!multi && argc != 1)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
     if (d->type == CONFIG_SECRET)
         return set_secret(c, d, argv[0], lens ? lens[0] : strlen(argv[0]));
     int rc = refuse_nul(argc, argv, lens, err, errlen);
@@ -314,8 +304,7 @@ int config_parse_hostport(const char *s, size_t len, char host[CONFIG_HOST_MAX],
     if (len && s[0] == '[') {
         const char *close = memchr(s, ']', len);
         if (!close || close + 1 >= end || close[1] != ':')
-            return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not [HOST]:PORT", shown,
-                               s);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not [HOST]:PORT", shown, s);
         h = s + 1;
         hlen = (size_t)(close - h);
         portp = close + 2;
@@ -324,26 +313,25 @@ int config_parse_hostport(const char *s, size_t len, char host[CONFIG_HOST_MAX],
         for (const char *p = s; p < end; p++)
             if (*p == ':') colon = p;
         if (!colon)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not HOST:PORT", shown, s);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' is not HOST:PORT", shown, s);
         hlen = (size_t)(colon - s);
         portp = colon + 1;
         if (memchr(s, ':', hlen))
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "'%.*s': write an IPv6 host in brackets, as [::1]:6379", shown, s);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "'%.*s': write an IPv6 host in brackets, as [::1]:6379", shown, s);
     }
-    if (hlen == 0)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has no host", shown, s);
+    if (hlen == 0) return util_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' has no host", shown, s);
     if (hlen >= CONFIG_HOST_MAX)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "host longer than %d bytes",
-                           CONFIG_HOST_MAX - 1);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "host longer than %d bytes",
+                         CONFIG_HOST_MAX - 1);
     for (size_t i = 0; i < hlen; i++)
         if (!host_char_ok((unsigned char)h[i]))
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "'%.*s' has a bad character in its host", shown, s);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "'%.*s' has a bad character in its host", shown, s);
     long long p;
     if (!util_str2ll(portp, (size_t)(end - portp), &p) || p < 1 || p > 65535)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' needs a port between 1 and 65535",
-                           shown, s);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "'%.*s' needs a port between 1 and 65535",
+                         shown, s);
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     *port = (int)p;
@@ -359,7 +347,7 @@ static int check_advertise(const char *v, char *err, size_t errlen)
 
 static int check_dir(const char *v, char *err, size_t errlen)
 {
-    return v[0] ? 0 : config_fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
+    return v[0] ? 0 : util_fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
 }
 
 /* Redis's port 0 means "no TCP listener", which leaves it its unix socket;
@@ -369,10 +357,10 @@ static int check_port(const char *v, char *err, size_t errlen)
 {
     long long n;
     if (util_str2ll(v, strlen(v), &n) && n == 0)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "port 0 would disable the TCP listener, and raftcache has no unix "
-                           "socket: configured to not listen anywhere (use a port between 1 "
-                           "and 65535)");
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "port 0 would disable the TCP listener, and raftcache has no unix "
+                         "socket: configured to not listen anywhere (use a port between 1 "
+                         "and 65535)");
     return 0;
 }
 
@@ -399,14 +387,14 @@ static int set_bind(struct config *c, const struct config_def *d, int argc, cons
 {
     (void)d;
     if (argc == 0 || (argc == 1 && !argv[0][0]))
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "bind needs at least one address");
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "bind needs at least one address");
     if (argc > CONFIG_BIND_MAX)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "Too many bind addresses specified.");
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "Too many bind addresses specified.");
     for (int i = 0; i < argc; i++)
         if (!valid_bind_addr(argv[i]))
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "bind address '%.200s' is not a numeric IPv4 or IPv6 address (or *)",
-                               argv[i]);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "bind address '%.200s' is not a numeric IPv4 or IPv6 address (or *)",
+                             argv[i]);
     free_bind(c);
     for (int i = 0; i < argc; i++)
         c->bind[i] = config_xstrdup(argv[i]);
@@ -429,15 +417,15 @@ static int parse_member(const char *s, struct config_member *m, char *err, size_
 {
     const char *eq = strchr(s, '=');
     if (!eq)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "cluster-members entry '%.200s' is not ID=HOST:PORT", s);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "cluster-members entry '%.200s' is not ID=HOST:PORT", s);
     if (!util_str2ll(s, (size_t)(eq - s), &m->id) || m->id < 1)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "cluster-members entry '%.200s': the id must be a positive integer", s);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "cluster-members entry '%.200s': the id must be a positive integer", s);
     char why[CONFIG_REASON_MAX];
     if (config_parse_hostport(eq + 1, strlen(eq + 1), m->host, &m->port, why, sizeof why))
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, "cluster-members entry '%.200s': %s", s,
-                           why);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "cluster-members entry '%.200s': %s", s,
+                         why);
     return 0;
 }
 
@@ -445,12 +433,12 @@ static int check_member_unique(const struct config_member *ms, int i, char *err,
 {
     for (int j = 0; j < i; j++) {
         if (ms[j].id == ms[i].id)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "node id %lld appears twice in cluster-members", ms[i].id);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "node id %lld appears twice in cluster-members", ms[i].id);
         if (ms[j].port == ms[i].port && !strcasecmp(ms[j].host, ms[i].host))
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "address %s:%d appears twice in cluster-members", ms[i].host,
-                               ms[i].port);
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "address %s:%d appears twice in cluster-members", ms[i].host,
+                             ms[i].port);
     }
     return 0;
 }
@@ -461,9 +449,9 @@ static int set_members(struct config *c, const struct config_def *d, int argc,
     (void)d;
     if (argc == 1 && !argv[0][0]) argc = 0; /* cluster-members "" : this node alone */
     if (argc > CONFIG_MEMBERS_MAX)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "%d cluster members: a Raft configuration holds at most %d", argc,
-                           CONFIG_MEMBERS_MAX);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "%d cluster members: a Raft configuration holds at most %d", argc,
+                         CONFIG_MEMBERS_MAX);
     struct config_member *ms = argc ? util_xmalloc((size_t)argc * sizeof *ms) : NULL;
     for (int i = 0; i < argc; i++) {
         int rc = parse_member(argv[i], &ms[i], err, errlen);
@@ -522,18 +510,18 @@ static int set_obuf(struct config *c, const struct config_def *d, int argc, cons
         c->obuf_pubsub,
     };
     if (argc == 0 || argc % 4)
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "Wrong number of arguments in buffer limit configuration.");
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "Wrong number of arguments in buffer limit configuration.");
     for (int i = 0; i < argc; i += 4) {
         int k = obuf_class(argv[i]);
         if (k < 0)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "Invalid client class specified in buffer limit configuration.");
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "Invalid client class specified in buffer limit configuration.");
         struct config_obuf_limit l;
         if (!parse_memory(argv[i + 1], &l.hard_bytes) ||
             !parse_memory(argv[i + 2], &l.soft_bytes) ||
             !util_str2ll(argv[i + 3], strlen(argv[i + 3]), &l.soft_seconds) || l.soft_seconds < 0)
-            return config_fail(
+            return util_fail(
                 err, errlen, CONFIG_ERR_VALUE,
                 "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
         cls[k] = l;
@@ -571,8 +559,8 @@ static int set_fixed(struct config *c, const struct config_def *d, int argc,
     for (int i = 0; i < argc; i++)
         config_out_printf(&o, "%s%s", i ? " " : "", argv[i]);
     if (o.n < sizeof joined && !strcasecmp(joined, d->default_text)) return 0;
-    return config_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is accepted: %s",
-                       d->default_text, d->doc);
+    return util_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is accepted: %s", d->default_text,
+                     d->doc);
 }
 
 static int format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len)
@@ -810,7 +798,7 @@ int config_check(const struct config *c, char *err, size_t errlen)
      * voter of the initial configuration and waits to be added (RAFT.NODE
      * ADD on the cluster's leader). */
     if (c->raft_heartbeat_ms >= c->raft_election_timeout_ms)
-        return config_fail(
+        return util_fail(
             err, errlen, CONFIG_ERR_VALUE,
             "raft-heartbeat-ms (%lld) must be less than raft-election-timeout-ms (%lld)",
             c->raft_heartbeat_ms, c->raft_election_timeout_ms);
@@ -818,10 +806,10 @@ int config_check(const struct config *c, char *err, size_t errlen)
      * such a cluster would start and never elect a leader. */
     for (int i = 0; i < c->members_count && c->raft_secret.len == 0; i++)
         if (c->members[i].id != c->node_id)
-            return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                               "cluster-members names other nodes but raft-secret is empty: "
-                               "peers could not authenticate to each other; set raft-secret, "
-                               "the same on every node");
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "cluster-members names other nodes but raft-secret is empty: "
+                             "peers could not authenticate to each other; set raft-secret, "
+                             "the same on every node");
     return 0;
 }
 
@@ -848,16 +836,16 @@ static int resolve_names(int n, const char *const *names, const struct config_de
     for (int i = 0; i < n; i++) {
         defs[i] = config_lookup(names[i]);
         if (!defs[i])
-            return config_fail(
-                err, errlen, CONFIG_ERR_UNKNOWN,
-                "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'", names[i]);
+            return util_fail(err, errlen, CONFIG_ERR_UNKNOWN,
+                             "ERR Unknown option or number of arguments for CONFIG SET - '%.128s'",
+                             names[i]);
         if (defs[i]->flags & CONFIG_IMMUTABLE)
-            return config_fail(err, errlen, CONFIG_ERR_IMMUTABLE, SET_FAILED, names[i],
-                               "can't set immutable config");
+            return util_fail(err, errlen, CONFIG_ERR_IMMUTABLE, SET_FAILED, names[i],
+                             "can't set immutable config");
         for (int j = 0; j < i; j++)
             if (defs[j] == defs[i])
-                return config_fail(err, errlen, CONFIG_ERR_DUPLICATE, SET_FAILED, names[i],
-                                   "duplicate parameter");
+                return util_fail(err, errlen, CONFIG_ERR_DUPLICATE, SET_FAILED, names[i],
+                                 "duplicate parameter");
     }
     return 0;
 }
@@ -892,7 +880,7 @@ static int apply_all(struct config *c, int n, const struct config_def **defs,
         restore(c, n, defs, saved);
         for (int j = 0; j <= i; j++)
             c->apply_fn(c->apply_ud, defs[j]->name, ignored, sizeof ignored);
-        return config_fail(err, errlen, CONFIG_ERR_VALUE, SET_FAILED, defs[i]->name, why);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, SET_FAILED, defs[i]->name, why);
     }
     return 0;
 }
@@ -914,12 +902,12 @@ int config_set_multi(struct config *c, int n, const char *const *names, const ch
                               sizeof why);
         if (rc) {
             restore(c, i, defs, saved);
-            config_fail(err, errlen, rc, SET_FAILED, defs[i]->name, why);
+            util_fail(err, errlen, rc, SET_FAILED, defs[i]->name, why);
         }
     }
     if (rc == 0 && (rc = config_check(c, why, sizeof why)) != 0) {
         restore(c, n, defs, saved);
-        config_fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
+        util_fail(err, errlen, rc, SET_FAILED, n ? names[0] : "", why);
     }
     if (rc == 0) rc = apply_all(c, n, defs, saved, err, errlen);
     for (int i = 0; i < done; i++) {

@@ -17,11 +17,6 @@
 /* strdup that aborts on out of memory (util_xmalloc). */
 char *config_xstrdup(const char *s);
 
-/* Formats into err (when errlen > 0) and returns code: the one-line way to
- * fail with a reason. */
-int __attribute__((format(printf, 4, 5)))
-config_fail(char *err, size_t errlen, int code, const char *fmt, ...);
-
 /* An snprintf-like appender over buf[len]: n counts what would be written
  * past the end, so the formatters can report the full length as
  * config_format_value() says. */

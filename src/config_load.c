@@ -29,8 +29,8 @@ static int apply_words(struct config *c, const struct config_words *w, char *err
 {
     const struct config_def *d = config_lookup(w->argv[0]);
     if (!d)
-        return config_fail(err, errlen, CONFIG_ERR_UNKNOWN,
-                           "Bad directive or wrong number of arguments");
+        return util_fail(err, errlen, CONFIG_ERR_UNKNOWN,
+                         "Bad directive or wrong number of arguments");
     return config_set_words(c, d, w->argc - 1, (const char *const *)w->argv + 1, w->lens + 1, err,
                             errlen);
 }
@@ -58,7 +58,7 @@ static int load_error(char *err, size_t errlen, int code, const char *where, con
 {
     char shown[320];
     shown_line(line, shown, sizeof shown);
-    return config_fail(err, errlen, code, FATAL_BANNER "\n%s\n>>> '%s'\n%s", where, shown, reason);
+    return util_fail(err, errlen, code, FATAL_BANNER "\n%s\n>>> '%s'\n%s", where, shown, reason);
 }
 
 /* ------------------------------------------------ loading: files, include */
@@ -79,15 +79,15 @@ static int push_file(struct loader *l, char *path, char *err, size_t errlen)
 {
     if (l->depth == CONFIG_INCLUDE_DEPTH) {
         free(path);
-        return config_fail(err, errlen, CONFIG_ERR_VALUE,
-                           "include nested more than %d deep (an include cycle?)",
-                           CONFIG_INCLUDE_DEPTH);
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "include nested more than %d deep (an include cycle?)",
+                         CONFIG_INCLUDE_DEPTH);
     }
     FILE *f = fopen(path, "r");
     if (!f) {
         int e = errno;
-        config_fail(err, errlen, CONFIG_ERR_IO, "can't open config file '%.300s': %s", path,
-                    strerror(e));
+        util_fail(err, errlen, CONFIG_ERR_IO, "can't open config file '%.300s': %s", path,
+                  strerror(e));
         free(path);
         return CONFIG_ERR_IO;
     }
@@ -167,8 +167,8 @@ static int load_line(struct config *c, struct loader *l, const char *text, char 
         if (strcasecmp(w.argv[0], "include"))
             rc = apply_words(c, &w, err, errlen);
         else if (w.argc != 2)
-            rc = config_fail(err, errlen, CONFIG_ERR_UNKNOWN,
-                             "Bad directive or wrong number of arguments");
+            rc = util_fail(err, errlen, CONFIG_ERR_UNKNOWN,
+                           "Bad directive or wrong number of arguments");
         else
             rc = push_file(l, include_path(l->frames[l->depth - 1].path, w.argv[1]), err, errlen);
     }
@@ -181,16 +181,15 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
     struct loader l = {.depth = 0};
     char why[CONFIG_REASON_MAX], where[400];
     int rc = push_file(&l, config_xstrdup(path), why, sizeof why);
-    if (rc) return config_fail(err, errlen, rc, FATAL_BANNER "\n%s", why);
+    if (rc) return util_fail(err, errlen, rc, FATAL_BANNER "\n%s", why);
     char *line = util_xmalloc(CONFIG_LINE_MAX + 1);
     while (rc == 0 && l.depth > 0) {
         int top = l.depth - 1;
         ssize_t n = read_line(l.frames[top].f, line);
         if (n == -1) {
             if (ferror(l.frames[top].f))
-                rc = config_fail(err, errlen, CONFIG_ERR_IO,
-                                 FATAL_BANNER "\ncan't read '%.300s': %s", l.frames[top].path,
-                                 strerror(errno));
+                rc = util_fail(err, errlen, CONFIG_ERR_IO, FATAL_BANNER "\ncan't read '%.300s': %s",
+                               l.frames[top].path, strerror(errno));
             pop_file(&l);
             continue;
         }
@@ -202,8 +201,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
         }
         if (n != -2 && (!*text || *text == '#')) continue;
         if (n == -2)
-            rc = config_fail(why, sizeof why, CONFIG_ERR_VALUE, "line longer than %d bytes",
-                             CONFIG_LINE_MAX);
+            rc = util_fail(why, sizeof why, CONFIG_ERR_VALUE, "line longer than %d bytes",
+                           CONFIG_LINE_MAX);
         else
             rc = load_line(c, &l, text, why, sizeof why);
         if (rc) {
@@ -256,8 +255,8 @@ static int load_option(struct config *c, int index, char **argv, int n, char *er
     }
     const struct config_def *d = config_lookup(name);
     int rc = d ? config_set_words(c, d, nv, vals, NULL, why, sizeof why)
-               : config_fail(why, sizeof why, CONFIG_ERR_UNKNOWN,
-                             "Bad directive or wrong number of arguments");
+               : util_fail(why, sizeof why, CONFIG_ERR_UNKNOWN,
+                           "Bad directive or wrong number of arguments");
     return rc ? load_error(err, errlen, rc, where, text, why) : 0;
 }
 
@@ -279,5 +278,5 @@ int config_load_args(struct config *c, int argc, char **argv, char *err, size_t 
     }
     char why[CONFIG_REASON_MAX];
     rc = config_check(c, why, sizeof why);
-    return rc ? config_fail(err, errlen, rc, FATAL_BANNER "\n%s", why) : 0;
+    return rc ? util_fail(err, errlen, rc, FATAL_BANNER "\n%s", why) : 0;
 }

@@ -27,20 +27,6 @@ static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -196,12 +182,12 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     w.slice_start_us = util_monotonic_us();
     checksum_init(&w.sum);
     w.buf = malloc(WRITE_CHUNK_BYTES);
-    if (!w.buf) return fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", path);
+    if (!w.buf) return util_fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", path);
     w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (w.fd < 0) {
         int e = errno;
         free(w.buf);
-        return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(e));
+        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(e));
     }
     uint64_t count = kv_size(kv);
     unsigned char head[SNAPSHOT_HEADER_LEN];
@@ -223,11 +209,11 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     free(w.buf);
     free(w.obj);
     if (w.failed)
-        return fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
+        return util_fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
     /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */
     if (w.written != count)
-        return fail(err, errlen, SNAPSHOT_EIO, "%s: wrote %llu keys, keyspace holds %llu", path,
-                    (unsigned long long)w.written, (unsigned long long)count);
+        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: wrote %llu keys, keyspace holds %llu",
+                         path, (unsigned long long)w.written, (unsigned long long)count);
     return 0;
 }
 
@@ -247,12 +233,14 @@ int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t er
     char from[4096], to[4096];
     if (snapshot_path(from, sizeof from, dir, tmp_name) ||
         snapshot_path(to, sizeof to, dir, SNAPSHOT_FILE_NAME))
-        return fail(err, errlen, SNAPSHOT_EIO, "%s: path too long", dir);
+        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: path too long", dir);
     if (rename(from, to) != 0)
-        return fail(err, errlen, SNAPSHOT_EIO, "rename %s to %s: %s", from, to, strerror(errno));
+        return util_fail(err, errlen, SNAPSHOT_EIO, "rename %s to %s: %s", from, to,
+                         strerror(errno));
     /* The rename is durable only once the directory entry is. */
     if (fsync_dir(dir) != 0)
-        return fail(err, errlen, SNAPSHOT_EIO, "fsync of directory %s: %s", dir, strerror(errno));
+        return util_fail(err, errlen, SNAPSHOT_EIO, "fsync of directory %s: %s", dir,
+                         strerror(errno));
     return 0;
 }
 
@@ -288,9 +276,9 @@ static int r_read(struct reader *r, void *p, size_t n, char *err, size_t errlen)
 {
     if (n && fread(p, 1, n, r->f) != n) {
         if (ferror(r->f))
-            return fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", r->path, strerror(errno));
-        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is truncated at byte %llu",
-                    r->path, (unsigned long long)r->pos);
+            return util_fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", r->path, strerror(errno));
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is truncated at byte %llu",
+                         r->path, (unsigned long long)r->pos);
     }
     r->pos += n;
     return 0;
@@ -308,19 +296,20 @@ static int read_header(struct reader *r, struct snapshot_header *h, char *err, s
 {
     unsigned char head[SNAPSHOT_HEADER_LEN];
     if (r->size < SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s is truncated (%llu bytes, shorter than header and trailer)",
-                    r->path, (unsigned long long)r->size);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is truncated (%llu bytes, shorter than header and trailer)",
+                         r->path, (unsigned long long)r->size);
     int rc = r_read(r, head, sizeof head, err, errlen);
     if (rc) return rc;
     if (memcmp(head, HEADER_MAGIC, 8) != 0)
-        return fail(err, errlen, SNAPSHOT_EBADFILE, "%s is not a raftcache snapshot (bad magic)",
-                    r->path);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "%s is not a raftcache snapshot (bad magic)", r->path);
     uint32_t version = le_get32(head + 8);
     if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION || le_get32(head + 12) != 0)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s has version %u (flags %u); this build reads versions %d to %d",
-                    r->path, version, le_get32(head + 12), SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION);
+        return util_fail(
+            err, errlen, SNAPSHOT_EBADFILE,
+            "snapshot %s has version %u (flags %u); this build reads versions %d to %d", r->path,
+            version, le_get32(head + 12), SNAPSHOT_VERSION_MIN, SNAPSHOT_VERSION);
     r->version = version;
     r_hash(r, head, sizeof head);
     h->index = le_get64(head + 16);
@@ -356,24 +345,25 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
     }
     uint64_t at = r->pos - n;
     if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !r->types[rec->type]))
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s holds a value of unknown type %u at byte %llu", r->path, rec->type,
-                    (unsigned long long)at);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s holds a value of unknown type %u at byte %llu", r->path,
+                         rec->type, (unsigned long long)at);
     /* Lengths are checked against the file before any allocation, so a
      * corrupt length can never make us allocate gigabytes. */
     if (rec->vlen > r->size || r->pos + rec->klen + rec->vlen + SNAPSHOT_TRAILER_LEN > r->size)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s is truncated or corrupt: a record at byte %llu runs past "
-                    "the end",
-                    r->path, (unsigned long long)at);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is truncated or corrupt: a record at byte %llu runs past "
+                         "the end",
+                         r->path, (unsigned long long)at);
     if (rec->type == KV_STRING && rec->vlen > UINT32_MAX)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s is corrupt: a string of %llu "
-                    "bytes at byte %llu",
-                    r->path, (unsigned long long)rec->vlen, (unsigned long long)at);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is corrupt: a string of %llu "
+                         "bytes at byte %llu",
+                         r->path, (unsigned long long)rec->vlen, (unsigned long long)at);
     if (rec->expire_ms != -1 && rec->expire_ms <= 0)
-        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: bad expiry at %llu",
-                    r->path, (unsigned long long)at);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is corrupt: bad expiry at %llu", r->path,
+                         (unsigned long long)at);
     return 0;
 }
 
@@ -385,7 +375,7 @@ static int read_record(struct reader *r, struct record *rec, char *err, size_t e
     uint64_t need = (uint64_t)rec->klen + rec->vlen;
     if (need + 1 > r->cap) {
         unsigned char *nb = realloc(r->buf, need + 1);
-        if (!nb) return fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", r->path);
+        if (!nb) return util_fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", r->path);
         r->buf = nb;
         r->cap = need + 1;
     }
@@ -408,10 +398,10 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
     char why[160] = "";
     void *obj = ops->load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
     if (!obj)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s is corrupt: the %s at key "
-                    "'%.*s' does not decode (%s)",
-                    r->path, ops->name, (int)(rec->klen > 64 ? 64 : rec->klen), key, why);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is corrupt: the %s at key "
+                         "'%.*s' does not decode (%s)",
+                         r->path, ops->name, (int)(rec->klen > 64 ? 64 : rec->klen), key, why);
     if (kv)
         kv_set_obj(kv, key, rec->klen, rec->type, obj, rec->expire_ms, 0);
     else
@@ -422,19 +412,21 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
 static int read_trailer(struct reader *r, char *err, size_t errlen)
 {
     if (r->pos + SNAPSHOT_TRAILER_LEN != r->size)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s is corrupt: %llu bytes after its last record, expected %d",
-                    r->path, (unsigned long long)(r->size - r->pos), SNAPSHOT_TRAILER_LEN);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is corrupt: %llu bytes after its last record, expected %d",
+                         r->path, (unsigned long long)(r->size - r->pos), SNAPSHOT_TRAILER_LEN);
     uint64_t body_hash = r_body_hash(r);
     unsigned char t[SNAPSHOT_TRAILER_LEN];
     int rc = r_read(r, t, sizeof t, err, errlen);
     if (rc) return rc;
     if (memcmp(t, TRAILER_MAGIC, 8) != 0)
-        return fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: no trailer", r->path);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is corrupt: no trailer",
+                         r->path);
     if (le_get64(t + 8) != body_hash)
-        return fail(err, errlen, SNAPSHOT_EBADFILE,
-                    "snapshot %s is corrupt: checksum mismatch (stored %016llx, computed %016llx)",
-                    r->path, (unsigned long long)le_get64(t + 8), (unsigned long long)body_hash);
+        return util_fail(
+            err, errlen, SNAPSHOT_EBADFILE,
+            "snapshot %s is corrupt: checksum mismatch (stored %016llx, computed %016llx)", r->path,
+            (unsigned long long)le_get64(t + 8), (unsigned long long)body_hash);
     return 0;
 }
 
@@ -446,13 +438,13 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
     checksum_init(&r->sum);
     r->f = fopen(path, "rb");
     if (!r->f)
-        return fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s", path,
-                    strerror(errno));
+        return util_fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s",
+                         path, strerror(errno));
     setvbuf(r->f, NULL, _IOFBF, STREAM_BUF_BYTES);
     struct stat sb;
     if (fstat(fileno(r->f), &sb) != 0) {
         fclose(r->f);
-        return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
     }
     r->size = (uint64_t)sb.st_size;
     return 0;
@@ -509,27 +501,27 @@ int snapshot_read_chunk(const char *path, uint64_t index, uint64_t offset, void 
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s", path,
-                    strerror(errno));
+        return util_fail(err, errlen, errno == ENOENT ? SNAPSHOT_ENOENT : SNAPSHOT_EIO, "%s: %s",
+                         path, strerror(errno));
     unsigned char head[SNAPSHOT_HEADER_LEN];
     struct stat sb;
     int rc = 0;
     if (fstat(fd, &sb) != 0 || pread_full(fd, head, sizeof head, 0) != 0)
-        rc = fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", path,
-                  errno ? strerror(errno) : "short file");
+        rc = util_fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", path,
+                       errno ? strerror(errno) : "short file");
     else if (memcmp(head, HEADER_MAGIC, 8) != 0 || le_get64(head + 16) != index)
-        rc = fail(err, errlen, SNAPSHOT_ESTALE, "%s does not hold snapshot %llu", path,
-                  (unsigned long long)index);
+        rc = util_fail(err, errlen, SNAPSHOT_ESTALE, "%s does not hold snapshot %llu", path,
+                       (unsigned long long)index);
     else if (offset > (uint64_t)sb.st_size)
-        rc = fail(err, errlen, SNAPSHOT_EBADFILE, "%s: offset %llu past its end", path,
-                  (unsigned long long)offset);
+        rc = util_fail(err, errlen, SNAPSHOT_EBADFILE, "%s: offset %llu past its end", path,
+                       (unsigned long long)offset);
     if (rc == 0) {
         uint64_t left = (uint64_t)sb.st_size - offset;
         *len = left < max_len ? (uint32_t)left : max_len;
         *done = offset + *len == (uint64_t)sb.st_size;
         if (pread_full(fd, buf, *len, offset) != 0)
-            rc = fail(err, errlen, SNAPSHOT_EIO, "reading %s at %llu: %s", path,
-                      (unsigned long long)offset, errno ? strerror(errno) : "short file");
+            rc = util_fail(err, errlen, SNAPSHOT_EIO, "reading %s at %llu: %s", path,
+                           (unsigned long long)offset, errno ? strerror(errno) : "short file");
     }
     close(fd);
     return rc;
@@ -540,18 +532,18 @@ int snapshot_write_chunk(const char *path, uint64_t offset, const void *data, ui
 {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (offset == 0 ? O_TRUNC : 0);
     int fd = open(path, flags, 0600);
-    if (fd < 0) return fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+    if (fd < 0) return util_fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
     struct stat sb;
     int rc = 0;
     if (fstat(fd, &sb) != 0) {
-        rc = fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
+        rc = util_fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(errno));
     } else if ((uint64_t)sb.st_size != offset) {
         /* A gap or an overlap: chunks arrive one at a time, in order. */
-        rc = fail(err, errlen, SNAPSHOT_EBADFILE, "%s holds %llu bytes, chunk is at %llu", path,
-                  (unsigned long long)sb.st_size, (unsigned long long)offset);
+        rc = util_fail(err, errlen, SNAPSHOT_EBADFILE, "%s holds %llu bytes, chunk is at %llu",
+                       path, (unsigned long long)sb.st_size, (unsigned long long)offset);
     } else if (lseek(fd, (off_t)offset, SEEK_SET) < 0 || write_full(fd, data, len) != 0 ||
                (done && fsync(fd) != 0)) {
-        rc = fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(errno));
+        rc = util_fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(errno));
     }
     close(fd);
     return rc;

@@ -29,17 +29,6 @@
 
 /* ------------------------------------------------------------ errors */
 
-int storage_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* The connection's last error. Damage found by SQLite is the file's fault
  * (EBADFILE); everything else is an operating error. */
 int storage_sql_error(struct storage *s, const char *what, char *err, size_t errlen)
@@ -57,10 +46,10 @@ int storage_sql_error(struct storage *s, const char *what, char *err, size_t err
      * overwrite errno before it reads it). */
     if (primary == SQLITE_CANTOPEN && sqlite3_system_errno(s->db))
         snprintf(sys, sizeof sys, " (%s)", strerror(sqlite3_system_errno(s->db)));
-    return storage_fail(err, errlen,
-                        primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT ? STORAGE_EBADFILE
-                                                                              : STORAGE_EIO,
-                        "%s: %s: %s%s%s", s->path, what, sqlite3_errmsg(s->db), sys, hint);
+    return util_fail(err, errlen,
+                     primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT ? STORAGE_EBADFILE
+                                                                           : STORAGE_EIO,
+                     "%s: %s: %s%s%s", s->path, what, sqlite3_errmsg(s->db), sys, hint);
 }
 
 /* ------------------------------------------------------------ statements */
@@ -146,13 +135,12 @@ int storage_read(struct storage *s, raft_index from, raft_index last, uint32_t m
         int64_t type = sqlite3_column_int64(q, 2);
         if (out->n > 0 && used + len > max_bytes) break;
         if (idx != from + out->n || type < 0 || type > RAFT_ENTRY_CONF) {
-            ret = storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log at index %llu",
-                               s->path, (unsigned long long)(from + out->n));
+            ret = util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log at index %llu", s->path,
+                            (unsigned long long)(from + out->n));
             break;
         }
         if ((len && !blob) || range_reserve(out, used, len) != 0) {
-            ret = storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory reading the log",
-                               s->path);
+            ret = util_fail(err, errlen, STORAGE_EIO, "%s: out of memory reading the log", s->path);
             break;
         }
         out->entries[out->n++] = (struct raft_entry){(raft_term)sqlite3_column_int64(q, 1), idx,

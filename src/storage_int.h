@@ -77,9 +77,6 @@ struct storage {
     uint64_t fsync_count, fsync_total_us, fsync_max_us;
 };
 
-/* Writes the message into err (when errlen > 0) and returns code. */
-__attribute__((format(printf, 4, 5))) int storage_fail(char *err, size_t errlen, int code,
-                                                       const char *fmt, ...);
 /* The connection's last error, about `what`: STORAGE_EBADFILE for damage
  * SQLite found in the file, STORAGE_EIO for anything else. */
 int storage_sql_error(struct storage *s, const char *what, char *err, size_t errlen);

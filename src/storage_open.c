@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "storage.h"
+#include "util.h"
 #include "storage_int.h"
 #include "storage_vfs.h"
 #include "../raft/raft_assert.h"
@@ -103,12 +104,12 @@ static const int schema_tables[STORAGE_SCHEMA_VERSION + 1] = {[1] = 3, [2] = 3, 
 static int fsync_dir(const char *dir, char *err, size_t errlen)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return storage_fail(err, errlen, STORAGE_EIO, "%s: open: %s", dir, strerror(errno));
+    if (fd < 0) return util_fail(err, errlen, STORAGE_EIO, "%s: open: %s", dir, strerror(errno));
     int rc = fsync(fd);
     int saved = errno;
     close(fd);
     if (rc && saved != EINVAL)
-        return storage_fail(err, errlen, STORAGE_EIO, "%s: fsync: %s", dir, strerror(saved));
+        return util_fail(err, errlen, STORAGE_EIO, "%s: fsync: %s", dir, strerror(saved));
     return 0;
 }
 
@@ -120,7 +121,7 @@ static int make_dirs(const char *dir, int durable, char *err, size_t errlen)
     struct stat sb;
     int ret = 0;
 
-    if (!p) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
+    if (!p) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     memcpy(p, dir, len + 1);
     for (size_t i = 1; i <= len && ret == 0; i++) {
         if (p[i] != '/' && p[i] != '\0') continue;
@@ -135,18 +136,18 @@ static int make_dirs(const char *dir, int durable, char *err, size_t errlen)
                 if (slash && slash != p) *slash = '/';
             }
         } else if (errno != EEXIST) {
-            ret = storage_fail(err, errlen, STORAGE_EIO, "%s: cannot create directory: %s", p,
-                               strerror(errno));
+            ret = util_fail(err, errlen, STORAGE_EIO, "%s: cannot create directory: %s", p,
+                            strerror(errno));
         }
         p[i] = c;
     }
     free(p);
     if (ret) return ret;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return storage_fail(err, errlen, STORAGE_EIO, "%s: not a directory", dir);
+        return util_fail(err, errlen, STORAGE_EIO, "%s: not a directory", dir);
     if (access(dir, W_OK | X_OK) != 0)
-        return storage_fail(err, errlen, STORAGE_EIO, "%s: directory not writable: %s", dir,
-                            strerror(errno));
+        return util_fail(err, errlen, STORAGE_EIO, "%s: directory not writable: %s", dir,
+                         strerror(errno));
     return 0;
 }
 
@@ -154,7 +155,7 @@ static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
 {
     size_t n = strlen(dir) + 1 + sizeof STORAGE_FILE_NAME;
     s->path = malloc(n);
-    if (!s->path) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
+    if (!s->path) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     snprintf(s->path, n, "%s/%s", dir, STORAGE_FILE_NAME);
 
     s->vfs = storage_vfs_create();
@@ -162,14 +163,14 @@ static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              s->vfs ? storage_vfs_name(s->vfs) : NULL);
     if (rc != SQLITE_OK) {
-        if (!s->db) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", s->path);
+        if (!s->db) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", s->path);
         return storage_sql_error(s, "cannot open", err, errlen);
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     /* A read-only file opens read-only without an error; we must write. */
     if (sqlite3_db_readonly(s->db, "main") == 1)
-        return storage_fail(err, errlen, STORAGE_EIO, "%s: file is read-only", s->path);
+        return util_fail(err, errlen, STORAGE_EIO, "%s: file is read-only", s->path);
     /* Before the first read: the lock taken then is kept until close, so no
      * second process can use the file, and WAL needs no -shm file. */
     return storage_exec(s, "PRAGMA locking_mode=EXCLUSIVE", err, errlen);
@@ -192,16 +193,16 @@ static int recognise(struct storage *s, bool *fresh, int64_t *version, char *err
     *fresh = app_id == 0 && *version == 0 && objects == 0;
     if (*fresh) return 0;
     if (app_id != STORAGE_APPLICATION_ID)
-        return storage_fail(err, errlen, STORAGE_EBADFILE,
-                            "%s: not a raftcache data file (an SQLite database with application_id "
-                            "%#x, expected %#x); move it away or choose another dir",
-                            s->path, (unsigned)app_id, (unsigned)STORAGE_APPLICATION_ID);
+        return util_fail(err, errlen, STORAGE_EBADFILE,
+                         "%s: not a raftcache data file (an SQLite database with application_id "
+                         "%#x, expected %#x); move it away or choose another dir",
+                         s->path, (unsigned)app_id, (unsigned)STORAGE_APPLICATION_ID);
     if (*version < SCHEMA_VERSION_MIN || *version > STORAGE_SCHEMA_VERSION)
-        return storage_fail(
-            err, errlen, STORAGE_EBADFILE,
-            "%s: schema version %lld, this raftcache reads versions %d to %d%s", s->path,
-            (long long)*version, SCHEMA_VERSION_MIN, STORAGE_SCHEMA_VERSION,
-            *version > STORAGE_SCHEMA_VERSION ? " (written by a newer raftcache?)" : "");
+        return util_fail(err, errlen, STORAGE_EBADFILE,
+                         "%s: schema version %lld, this raftcache reads versions %d to %d%s",
+                         s->path, (long long)*version, SCHEMA_VERSION_MIN, STORAGE_SCHEMA_VERSION,
+                         *version > STORAGE_SCHEMA_VERSION ? " (written by a newer raftcache?)"
+                                                           : "");
     return 0;
 }
 
@@ -236,8 +237,7 @@ static int verify_file(struct storage *s, int64_t version, char *err, size_t err
     int rc = quick_check(s, res, sizeof res, err, errlen);
     if (rc) return rc;
     if (strcmp(res, "ok") != 0)
-        return storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged database: %s", s->path,
-                            res);
+        return util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged database: %s", s->path, res);
 
     rc = storage_query_one(s,
                            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
@@ -251,9 +251,9 @@ static int verify_file(struct storage *s, int64_t version, char *err, size_t err
     if (rc) return rc;
     int want = schema_tables[version];
     if (ours != want || all != want)
-        return storage_fail(err, errlen, STORAGE_EBADFILE,
-                            "%s: unexpected schema (%lld of %d raftcache tables, %lld objects)",
-                            s->path, (long long)ours, want, (long long)all);
+        return util_fail(err, errlen, STORAGE_EBADFILE,
+                         "%s: unexpected schema (%lld of %d raftcache tables, %lld objects)",
+                         s->path, (long long)ours, want, (long long)all);
     return 0;
 }
 
@@ -264,8 +264,8 @@ static int set_pragmas(struct storage *s, char *err, size_t errlen)
     int rc = storage_query_one(s, "PRAGMA journal_mode=WAL", NULL, mode, sizeof mode, err, errlen);
     if (rc) return rc;
     if (strcmp(mode, "wal") != 0)
-        return storage_fail(err, errlen, STORAGE_EIO, "%s: cannot switch to WAL mode (got %s)",
-                            s->path, mode);
+        return util_fail(err, errlen, STORAGE_EIO, "%s: cannot switch to WAL mode (got %s)",
+                         s->path, mode);
     snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", WAL_SIZE_LIMIT_BYTES);
     rc = storage_query_one(s, sql, NULL, NULL, 0, err, errlen);
     if (rc == 0)
@@ -339,8 +339,8 @@ static int read_meta(struct storage *s, int64_t v[MK_COUNT], int required, char 
         for (int k = 0; k < MK_COUNT && key; k++) {
             if (strcmp(key, storage_meta_names[k]) != 0) continue;
             if (sqlite3_column_type(st, 1) != SQLITE_INTEGER)
-                ret = storage_fail(err, errlen, STORAGE_EBADFILE,
-                                   "%s: damaged: meta %s is not an integer", s->path, key);
+                ret = util_fail(err, errlen, STORAGE_EBADFILE,
+                                "%s: damaged: meta %s is not an integer", s->path, key);
             v[k] = sqlite3_column_int64(st, 1);
             seen[k] = true;
         }
@@ -349,8 +349,8 @@ static int read_meta(struct storage *s, int64_t v[MK_COUNT], int required, char 
     sqlite3_finalize(st);
     for (int k = 0; k < required && ret == 0; k++)
         if (!seen[k])
-            ret = storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta %s missing",
-                               s->path, storage_meta_names[k]);
+            ret = util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta %s missing", s->path,
+                            storage_meta_names[k]);
     return ret;
 }
 
@@ -363,10 +363,10 @@ static int read_state(struct storage *s, int64_t version, char *err, size_t errl
     int rc = read_meta(s, v, version >= 3 ? MK_COUNT : MK_INCARNATION, err, errlen);
     if (rc) return rc;
     if ((uint64_t)v[MK_NODE_ID] != s->node_id)
-        return storage_fail(err, errlen, STORAGE_EBADFILE,
-                            "%s: belongs to node %llu, this is node %llu (wrong dir or node-id?)",
-                            s->path, (unsigned long long)v[MK_NODE_ID],
-                            (unsigned long long)s->node_id);
+        return util_fail(err, errlen, STORAGE_EBADFILE,
+                         "%s: belongs to node %llu, this is node %llu (wrong dir or node-id?)",
+                         s->path, (unsigned long long)v[MK_NODE_ID],
+                         (unsigned long long)s->node_id);
     s->hs.term = (raft_term)v[MK_TERM];
     s->hs.vote = (raft_id)v[MK_VOTE];
     s->hs.commit = (raft_index)v[MK_COMMIT];
@@ -376,8 +376,8 @@ static int read_state(struct storage *s, int64_t version, char *err, size_t errl
     s->incarnation = (uint64_t)v[MK_INCARNATION]; /* 0 before version 3: drawn by the upgrade */
     s->recovering = v[MK_RECOVERING] != 0;
     if (version >= 3 && v[MK_INCARNATION] <= 0)
-        return storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta incarnation is %lld",
-                            s->path, (long long)v[MK_INCARNATION]);
+        return util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged: meta incarnation is %lld",
+                         s->path, (long long)v[MK_INCARNATION]);
 
     /* Rows at or below the snapshot index are compacted ones not trimmed
      * yet (storage_trim): never loaded, deleted later. */
@@ -402,7 +402,7 @@ static int read_state(struct storage *s, int64_t version, char *err, size_t errl
         return 0;
     }
     if ((uint64_t)lo != s->snap_index + 1 || hi - lo + 1 != count)
-        return storage_fail(
+        return util_fail(
             err, errlen, STORAGE_EBADFILE,
             "%s: damaged log: %lld entries from %lld to %lld, expected a run from %llu", s->path,
             (long long)count, (long long)lo, (long long)hi, (unsigned long long)s->snap_index + 1);
@@ -427,8 +427,8 @@ static int load_conf(struct storage *s, struct raft_conf *c, char *err, size_t e
         /* An address must fit with its NUL and hold no NUL of its own. */
         if (c->n == RAFT_MAX_NODES || id == 0 || (voter != 0 && voter != 1) || !text || !addr ||
             addr_len >= RAFT_ADDR_MAX || strlen(addr) != addr_len) {
-            ret = storage_fail(err, errlen, STORAGE_EBADFILE,
-                               "%s: damaged configuration (server %lld)", s->path, (long long)id);
+            ret = util_fail(err, errlen, STORAGE_EBADFILE,
+                            "%s: damaged configuration (server %lld)", s->path, (long long)id);
         } else {
             struct raft_server *sv = &c->s[c->n++]; /* zeroed above */
             sv->id = (raft_id)id;
@@ -460,8 +460,8 @@ static int check_entry(struct storage *s, sqlite3_stmt *st, raft_index want, raf
     else if (sqlite3_column_type(st, 3) != SQLITE_BLOB)
         why = "data is not a blob";
     if (why)
-        return storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log at index %lld: %s",
-                            s->path, (long long)idx, why);
+        return util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log at index %lld: %s",
+                         s->path, (long long)idx, why);
     return 0;
 }
 
@@ -480,14 +480,13 @@ static int load_entries(struct storage *s, struct storage_state *st, char *err, 
     ret = storage_query_one(s, sum_sql, &total, NULL, 0, err, errlen);
     if (ret) return ret;
     if (count > UINT32_MAX)
-        return storage_fail(err, errlen, STORAGE_EBADFILE,
-                            "%s: %llu log entries, more than supported", s->path,
-                            (unsigned long long)count);
+        return util_fail(err, errlen, STORAGE_EBADFILE, "%s: %llu log entries, more than supported",
+                         s->path, (unsigned long long)count);
     st->entries = calloc(count ? count : 1, sizeof *st->entries);
     st->data = malloc(total ? (size_t)total : 1);
     if (!st->entries || !st->data)
-        return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory loading %llu entries",
-                            s->path, (unsigned long long)count);
+        return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory loading %llu entries",
+                         s->path, (unsigned long long)count);
     if (sqlite3_prepare_v2(s->db,
                            "SELECT idx, term, type, data FROM log WHERE idx > ?1 ORDER BY idx", -1,
                            &q, NULL) != SQLITE_OK)
@@ -499,11 +498,10 @@ static int load_entries(struct storage *s, struct storage_state *st, char *err, 
         const void *blob = sqlite3_column_blob(q, 3); /* before _bytes(), as SQLite asks */
         uint64_t len = (uint64_t)sqlite3_column_bytes(q, 3);
         if (ret == 0 && len && !blob)
-            ret = storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory reading the log",
-                               s->path);
+            ret = util_fail(err, errlen, STORAGE_EIO, "%s: out of memory reading the log", s->path);
         if (ret == 0 && (n == count || off + len > (uint64_t)total))
-            ret = storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log: changed while read",
-                               s->path);
+            ret = util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log: changed while read",
+                            s->path);
         if (ret) break;
         struct raft_entry *e = &st->entries[n++];
         e->index = (raft_index)sqlite3_column_int64(q, 0);
@@ -516,8 +514,8 @@ static int load_entries(struct storage *s, struct storage_state *st, char *err, 
     }
     if (ret == 0 && rc != SQLITE_DONE) ret = storage_sql_error(s, "reading log", err, errlen);
     if (ret == 0 && n != count)
-        ret = storage_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log: %llu of %llu entries",
-                           s->path, (unsigned long long)n, (unsigned long long)count);
+        ret = util_fail(err, errlen, STORAGE_EBADFILE, "%s: damaged log: %llu of %llu entries",
+                        s->path, (unsigned long long)n, (unsigned long long)count);
     sqlite3_finalize(q);
     st->n_entries = (uint32_t)n;
     return ret;
@@ -554,7 +552,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     ASSERT(out && dir && node_id != 0);
     *out = NULL;
     struct storage *s = calloc(1, sizeof *s);
-    if (!s) return storage_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
+    if (!s) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     s->node_id = node_id;
     s->fsync = fsync ? 1 : 0;
 

@@ -6,6 +6,7 @@
  * never trust a NUL terminator: the command layer hands out slices of the
  * request buffer.
  */
+#include <stdarg.h>
 #include "util.h"
 
 #include <errno.h>
@@ -367,4 +368,15 @@ uint64_t util_rand_below(uint64_t *state, uint64_t n)
         r = util_rand64(state);
     } while (r >= limit);
     return r % n;
+}
+
+int util_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

@@ -61,6 +61,11 @@ size_t util_ll2str(char *buf, size_t cap, long long v);
  * UTIL_LONG_DOUBLE_CHARS_MAX.  Returns the length, or 0 if it did not fit. */
 size_t util_ld2str(char *buf, size_t cap, long double v, int humanfriendly);
 
+/* The one way to fail with a reason: formats into err (when err is not
+ * NULL and errlen > 0) and returns code. */
+int util_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* malloc/calloc/realloc that abort on failure: out of memory is fatal to
  * the server, as in Redis. */
 void *util_xmalloc(size_t n);
