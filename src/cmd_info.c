@@ -74,8 +74,9 @@ static void section_server(struct info_text *t, struct server *srv, int64_t now)
               srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
 }
 
-static void section_clients(struct info_text *t, struct server *srv)
+static void section_clients(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)now;
     info_addf(
         t,
         "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
@@ -99,8 +100,9 @@ static long long diff(size_t a, size_t b)
 /* Redis 7.0's fields, in its order, limited to what the allocator tells:
  * without jemalloc (the sanitizer builds) the allocator_* and rss_overhead_*
  * fields are left out rather than shown as zeros. */
-static void section_memory(struct info_text *t, struct server *srv)
+static void section_memory(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)now;
     struct server_memory m;
     server_memory(&m);
     const struct alloc_stats *a = &m.alloc;
@@ -134,13 +136,15 @@ static void section_memory(struct info_text *t, struct server *srv)
               ratio(rss, used), diff(rss, used), name, lazyfree_pending());
 }
 
-static void section_persistence(struct info_text *t)
+static void section_persistence(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)srv, (void)now;
     info_addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
 }
 
-static void section_stats(struct info_text *t, struct server *srv)
+static void section_stats(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)now;
     const struct server_stats *s = &srv->stats;
     info_addf(t,
               "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
@@ -158,8 +162,9 @@ static void section_stats(struct info_text *t, struct server *srv)
               (unsigned long long)s->protocol_errors, lazyfree_freed());
 }
 
-static void section_cpu(struct info_text *t)
+static void section_cpu(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)srv, (void)now;
     struct rusage self;
     getrusage(RUSAGE_SELF, &self);
     info_addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
@@ -167,13 +172,15 @@ static void section_cpu(struct info_text *t)
               (long)self.ru_utime.tv_usec);
 }
 
-static void section_cluster(struct info_text *t)
+static void section_cluster(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)srv, (void)now;
     info_addf(t, "# Cluster\r\ncluster_enabled:1\r\n");
 }
 
-static void section_keyspace(struct info_text *t, struct server *srv)
+static void section_keyspace(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)now;
     info_addf(t, "# Keyspace\r\n");
     uint64_t keys = kv_size(&srv->kv);
     if (keys)
@@ -181,8 +188,9 @@ static void section_keyspace(struct info_text *t, struct server *srv)
                   (unsigned long long)kv_volatile_count(&srv->kv));
 }
 
-static void section_commandstats(struct info_text *t, struct server *srv)
+static void section_commandstats(struct info_text *t, struct server *srv, int64_t now)
 {
+    (void)now;
     info_addf(t, "# Commandstats\r\n");
     for (int id = 0; id < cmd_id_count(); id++) {
         const struct cmd_stats *st = &srv->cmdstats[id];
@@ -196,25 +204,37 @@ static void section_commandstats(struct info_text *t, struct server *srv)
     }
 }
 
-enum section {
-    SEC_SERVER,
-    SEC_CLIENTS,
-    SEC_MEMORY,
-    SEC_PERSISTENCE,
-    SEC_STATS,
-    SEC_REPLICATION,
-    SEC_CPU,
-    SEC_CLUSTER,
-    SEC_KEYSPACE,
-    SEC_RAFT,
-    SEC_COMMANDSTATS,
-    SEC_COUNT
-};
+static void section_replication(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    role_info_replication(t, srv);
+}
 
-static const char *const section_names[SEC_COUNT] = {
-    "server", "clients", "memory",   "persistence", "stats",        "replication",
-    "cpu",    "cluster", "keyspace", "raft",        "commandstats",
+static void section_raft(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    cluster_info_raft(t, srv);
+}
+
+/* INFO's sections, in the order it writes them. */
+static const struct section {
+    const char *name;
+    void (*write)(struct info_text *t, struct server *srv, int64_t now);
+    int in_default; /* INFO and INFO default include it (commandstats: only all, everything) */
+} sections[] = {
+    {"server", section_server, 1},
+    {"clients", section_clients, 1},
+    {"memory", section_memory, 1},
+    {"persistence", section_persistence, 1},
+    {"stats", section_stats, 1},
+    {"replication", section_replication, 1},
+    {"cpu", section_cpu, 1},
+    {"cluster", section_cluster, 1},
+    {"keyspace", section_keyspace, 1},
+    {"raft", section_raft, 1},
+    {"commandstats", section_commandstats, 0},
 };
+#define SEC_COUNT (sizeof sections / sizeof sections[0])
 
 /* Marks the sections an argument selects; unknown names select nothing. */
 static void select_sections(const struct resp_arg *a, int *want)
@@ -222,11 +242,10 @@ static void select_sections(const struct resp_arg *a, int *want)
     int all = a->len == 3 && strncasecmp(a->ptr, "all", 3) == 0;
     int every = a->len == 10 && strncasecmp(a->ptr, "everything", 10) == 0;
     int deflt = a->len == 7 && strncasecmp(a->ptr, "default", 7) == 0;
-    for (int s = 0; s < SEC_COUNT; s++) {
-        int in_default = s != SEC_COMMANDSTATS;
-        if (all || every || (deflt && in_default) ||
-            (strlen(section_names[s]) == a->len &&
-             strncasecmp(section_names[s], a->ptr, a->len) == 0))
+    for (size_t s = 0; s < SEC_COUNT; s++) {
+        const char *name = sections[s].name;
+        if (all || every || (deflt && sections[s].in_default) ||
+            (strlen(name) == a->len && strncasecmp(name, a->ptr, a->len) == 0))
             want[s] = 1;
     }
 }
@@ -243,44 +262,10 @@ void cmd_info(struct cmd_ctx *c)
         select_sections(&c->argv[i], want);
     struct info_text t = {0};
     int64_t now = server_now_ms();
-    for (int s = 0; s < SEC_COUNT; s++) {
+    for (size_t s = 0; s < SEC_COUNT; s++) {
         if (!want[s]) continue;
         if (t.len) info_addf(&t, "\r\n");
-        switch (s) {
-        case SEC_SERVER:
-            section_server(&t, srv, now);
-            break;
-        case SEC_CLIENTS:
-            section_clients(&t, srv);
-            break;
-        case SEC_MEMORY:
-            section_memory(&t, srv);
-            break;
-        case SEC_PERSISTENCE:
-            section_persistence(&t);
-            break;
-        case SEC_STATS:
-            section_stats(&t, srv);
-            break;
-        case SEC_REPLICATION:
-            role_info_replication(&t, srv);
-            break;
-        case SEC_CPU:
-            section_cpu(&t);
-            break;
-        case SEC_CLUSTER:
-            section_cluster(&t);
-            break;
-        case SEC_KEYSPACE:
-            section_keyspace(&t, srv);
-            break;
-        case SEC_RAFT:
-            cluster_info_raft(&t, srv);
-            break;
-        case SEC_COMMANDSTATS:
-            section_commandstats(&t, srv);
-            break;
-        }
+        sections[s].write(&t, srv, now);
     }
     resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");
     free(t.p);
