@@ -579,10 +579,14 @@ static void process_input(struct client *c)
     if (resp_out_pending(&c->out) > 0) client_mark_pending(c);
 }
 
-/* Makes room for the next read; returns how many bytes to read. */
+/* Makes room for the next read; returns how many bytes to read. A buffer
+ * that already holds the rest of the pending bulk is not grown: the tail of
+ * a 100 MB value must not double a buffer sized for it (that made a SET
+ * under maxmemory fail with -OOM when its last bytes arrived alone). */
 static size_t reserve_read(struct client *c)
 {
     size_t want = resp_parser_want(&c->parser);
+    if (want > 0 && c->qcap - c->qlen >= want) return c->qcap - c->qlen;
     size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
     if (c->qcap - c->qlen < chunk) {
         size_t ncap = c->qlen + chunk;

@@ -140,6 +140,32 @@ def test_memory_returned_after_big_value_deleted(start_server):
     assert c.get("x") == b"1"
 
 
+def test_big_value_tail_sent_alone_fits_maxmemory(start_server):
+    """The last bytes of a large bulk arrive in a read of their own: the query
+    buffer sized for the value takes them without growing (it used to double,
+    and the SET was refused with -OOM under a maxmemory that fits it)."""
+    srv = start_server({"maxmemory": "120mb"})
+    c = srv.client(socket_timeout=DEADLINE_S)
+    size = BIG_MB * MB
+    cmd = b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n" % size
+    s = srv.sock(timeout_s=DEADLINE_S)
+    s.sendall(cmd + b"x" * (size - 10))
+
+    def buffered():
+        most = max(int(cl["qbuf"]) for cl in c.client_list())
+        return most >= len(cmd) + size - 10
+    wait_until(buffered, DEADLINE_S, what="the server holding all but the tail")
+    s.sendall(b"x" * 10 + b"\r\n")
+    reply = b""
+    while not reply.endswith(b"\r\n"):
+        chunk = s.recv(256)
+        assert chunk, f"connection closed after {reply!r}"
+        reply += chunk
+    s.close()
+    assert reply == b"+OK\r\n"
+    assert c.strlen("big") == size
+
+
 def test_big_set_peak_memory_single_node(server):
     c = server.client(socket_timeout=120)
     base_kb = server.vm_hwm_kb()
