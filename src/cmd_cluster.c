@@ -28,7 +28,7 @@ static void cluster_node_id(uint64_t id, char out[41])
 
 static const char *role_name(const struct server *srv)
 {
-    const struct raft *r = node_core(srv);
+    const struct raft *r = node_core(srv->node);
     const struct raft_conf *conf = raft_conf_of(r);
     int i = raft_conf_find(conf, raft_id_of(r));
     if (i >= 0 && !conf->s[i].voter) return "learner";
@@ -40,7 +40,7 @@ static const char *peer_state(const struct server *srv, uint64_t id, int64_t *se
 {
     struct transport_peer_info info;
     *secs = 0;
-    if (transport_peer_info(node_transport(srv), id, &info) != 0) return "disconnected";
+    if (transport_peer_info(node_transport(srv->node), id, &info) != 0) return "disconnected";
     *secs = info.last_conn_secs;
     if (info.state == TRANSPORT_CONNECTED) return "connected";
     return info.state == TRANSPORT_CONNECTING ? "connecting" : "disconnected";
@@ -48,27 +48,27 @@ static const char *peer_state(const struct server *srv, uint64_t id, int64_t *se
 
 static void raft_section(struct info_text *t, const struct server *srv)
 {
-    const struct raft *r = node_core(srv);
+    const struct raft *r = node_core(srv->node);
     const struct raft_conf *conf = raft_conf_of(r);
     /* A removed node follows no leader any more, whatever it heard last. */
-    raft_id self = raft_id_of(r), leader = node_removed(srv) ? 0 : raft_leader(r);
+    raft_id self = raft_id_of(r), leader = node_removed(srv->node) ? 0 : raft_leader(r);
     int self_i = raft_conf_find(conf, self), voters = 0;
     for (uint32_t i = 0; i < conf->n; i++)
         voters += conf->s[i].voter;
     char lhost[CONFIG_HOST_MAX] = "";
     int lport = 0;
     char laddr[CONFIG_HOST_MAX + 16] = "";
-    if (leader && node_member_addr(srv, leader, lhost, sizeof lhost, &lport) == 0)
+    if (leader && node_member_addr(srv->node, leader, lhost, sizeof lhost, &lport) == 0)
         snprintf(laddr, sizeof laddr, "%s:%d", lhost, lport);
-    const struct raft_hard_state *hs = node_hard_state(srv);
+    const struct raft_hard_state *hs = node_hard_state(srv->node);
     info_addf(t,
               "# Raft\r\nnode_id:%llu\r\nstate:%s\r\nremoved:%s\r\nrecovery:%s\r\n"
               "role:%s\r\nis_voting:%s\r\n"
               "leader_id:%lld\r\nleader_addr:%s\r\ncurrent_term:%llu\r\nvoted_for:%lld\r\n"
               "num_nodes:%u\r\nnum_voting_nodes:%d\r\n",
-              (unsigned long long)self, node_member_state(srv), node_removed(srv) ? "yes" : "no",
-              node_recovery_state(srv), role_name(srv),
-              self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
+              (unsigned long long)self, node_member_state(srv->node),
+              node_removed(srv->node) ? "yes" : "no", node_recovery_state(srv->node),
+              role_name(srv), self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
               leader ? (long long)leader : -1LL, laddr, (unsigned long long)raft_term_of(r),
               hs->vote ? (long long)hs->vote : -1LL, conf->n, voters);
     int k = 0;
@@ -77,12 +77,12 @@ static void raft_section(struct info_text *t, const struct server *srv)
         if (id == self) continue;
         char host[CONFIG_HOST_MAX] = "";
         int port = 0;
-        node_member_addr(srv, id, host, sizeof host, &port);
+        node_member_addr(srv->node, id, host, sizeof host, &port);
         raft_index match = 0;
         raft_progress(r, id, &match);
         int64_t secs;
         const char *state = peer_state(srv, id, &secs);
-        const char *recovery = node_peer_recovery_state(srv, id); /* docs/storage-safety.md */
+        const char *recovery = node_peer_recovery_state(srv->node, id); /* docs/storage-safety.md */
         info_addf(t,
                   "node%d:id=%llu,addr=%s,port=%d,voting=%s,state=%s,match_index=%llu,"
                   "last_conn_secs=%lld,recovery=%s\r\n",
@@ -93,9 +93,9 @@ static void raft_section(struct info_text *t, const struct server *srv)
 
 static void log_sections(struct info_text *t, const struct server *srv)
 {
-    const struct raft *r = node_core(srv);
+    const struct raft *r = node_core(srv->node);
     struct storage_stats st;
-    node_storage_stats(srv, &st);
+    node_storage_stats(srv->node, &st);
     raft_index first = raft_first_index(r), last = raft_last_index(r);
     info_addf(t,
               "# Log\r\nlog_entries:%llu\r\nfirst_log_index:%llu\r\ncurrent_index:%llu\r\n"
@@ -103,11 +103,11 @@ static void log_sections(struct info_text *t, const struct server *srv)
               "fsync_avg_microseconds:%llu\r\nfsync_max_microseconds:%llu\r\n",
               (unsigned long long)(last >= first ? last - first + 1 : 0), (unsigned long long)first,
               (unsigned long long)last, (unsigned long long)raft_commit_index(r),
-              (unsigned long long)node_applied(srv), (unsigned long long)st.fsync_count,
+              (unsigned long long)node_applied(srv->node), (unsigned long long)st.fsync_count,
               (unsigned long long)(st.fsync_count ? st.fsync_total_us / st.fsync_count : 0),
               (unsigned long long)st.fsync_max_us);
     struct node_log_info li;
-    node_log_info(srv, &li);
+    node_log_info(srv->node, &li);
     info_addf(t,
               "log_memory_first_index:%llu\r\nlog_memory_entries:%llu\r\nlog_memory_bytes:%llu\r\n"
               "log_disk_reads:%llu\r\nlog_disk_entries_read:%llu\r\n",
@@ -115,7 +115,7 @@ static void log_sections(struct info_text *t, const struct server *srv)
               (unsigned long long)li.mem_bytes, (unsigned long long)li.reads,
               (unsigned long long)li.entries_read);
     struct node_snapshot_info si;
-    node_snapshot_info(srv, &si);
+    node_snapshot_info(srv->node, &si);
     info_addf(t,
               "\r\n# Snapshot\r\nsnapshot_last_idx:%llu\r\nsnapshot_last_term:%llu\r\n"
               "snapshot_size:%llu\r\nsnapshots_created:%llu\r\nsnapshots_received:%llu\r\n"
@@ -146,7 +146,7 @@ void cmd_raft_info(struct cmd_ctx *c)
 void cmd_raft_debug_compact(struct cmd_ctx *c)
 {
     char err[256];
-    if (node_snapshot_start(c->srv, err, sizeof err) != 0) {
+    if (node_snapshot_start(c->srv->node, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "ERR %s", err);
         return;
     }
@@ -220,7 +220,7 @@ void cmd_raft_auth(struct cmd_ctx *c)
         return;
     }
     char err[320];
-    if (a.inc && node_peer_auth(c->srv, a.id, a.inc, a.recovering, err, sizeof err) != 0) {
+    if (a.inc && node_peer_auth(c->srv->node, a.id, a.inc, a.recovering, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "LOSTSTATE %s", err);
         return;
     }
@@ -233,11 +233,11 @@ void cmd_raft_auth(struct cmd_ctx *c)
     c->client->parser.limits.bulk_len_max = RAFT_CODEC_MAX_MSG;
     /* A peer we may not know yet (we are joining and it leads): where to
      * answer it. Addresses in the configuration take precedence. */
-    if (a.has_addr) node_learn_peer(c->srv, a.id, a.host, a.port);
+    if (a.has_addr) node_learn_peer(c->srv->node, a.id, a.host, a.port);
     char ok[48] = "OK";
     if (a.inc)
-        snprintf(ok, sizeof ok, "OK %llu%s", (unsigned long long)node_incarnation(c->srv),
-                 raft_recovering(node_core(c->srv)) ? " recovering" : "");
+        snprintf(ok, sizeof ok, "OK %llu%s", (unsigned long long)node_incarnation(c->srv->node),
+                 raft_recovering(node_core(c->srv->node)) ? " recovering" : "");
     resp_add_simple(c->out, ok);
 }
 
@@ -254,8 +254,8 @@ void cmd_raft_msg(struct cmd_ctx *c)
         return;
     }
     char err[128];
-    if (node_receive(c->srv, c->client->peer_id, (const uint8_t *)c->argv[2].ptr, c->argv[2].len,
-                     err, sizeof err) != 0) {
+    if (node_receive(c->srv->node, c->client->peer_id, (const uint8_t *)c->argv[2].ptr,
+                     c->argv[2].len, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "ERR %s", err);
         return;
     }
@@ -275,19 +275,19 @@ struct member_view {
 /* Members with a known address, the leader first. Returns the count. */
 static int members(const struct server *srv, struct member_view *out)
 {
-    const struct raft_conf *conf = raft_conf_of(node_core(srv));
-    uint64_t leader = node_last_leader(srv);
+    const struct raft_conf *conf = raft_conf_of(node_core(srv->node));
+    uint64_t leader = node_last_leader(srv->node);
     int n = 0;
     for (int pass = 0; pass < 2; pass++)
         for (uint32_t i = 0; i < conf->n; i++) {
             int is_leader = conf->s[i].id == leader;
             if (is_leader != (pass == 0)) continue;
             struct member_view *m = &out[n];
-            if (node_member_addr(srv, conf->s[i].id, m->host, sizeof m->host, &m->port) != 0)
+            if (node_member_addr(srv->node, conf->s[i].id, m->host, sizeof m->host, &m->port) != 0)
                 continue;
             m->id = conf->s[i].id;
             m->is_leader = is_leader;
-            node_peer_view(srv, m->id, &m->view);
+            node_peer_view(srv->node, m->id, &m->view);
             n++;
         }
     return n;
@@ -299,12 +299,12 @@ static int members(const struct server *srv, struct member_view *out)
  * estimate it has. */
 static long long member_offset(const struct server *srv, const struct member_view *m)
 {
-    const struct raft *r = node_core(srv);
+    const struct raft *r = node_core(srv->node);
     raft_index match = 0;
-    if (m->id == (uint64_t)srv->cfg.node_id) return (long long)node_applied(srv);
-    if (node_is_leader(srv) && raft_progress(r, m->id, &match) == 0) return (long long)match;
+    if (m->id == (uint64_t)srv->cfg.node_id) return (long long)node_applied(srv->node);
+    if (node_is_leader(srv->node) && raft_progress(r, m->id, &match) == 0) return (long long)match;
     if (m->id == raft_leader(r)) return (long long)raft_commit_index(r);
-    return (long long)node_applied(srv);
+    return (long long)node_applied(srv->node);
 }
 
 static void add_node_triple(struct resp_out *o, const struct member_view *m)
@@ -388,7 +388,7 @@ static void add_nodes_line(struct info_text *t, const struct server *srv,
     info_addf(t, "%s %s:%d@%d %s%s%s %s 0 %lld %llu %s", id, m->host, m->port, m->port + 10000,
               myself ? "myself," : "", m->is_leader ? "master" : "slave",
               health_flag[m->view.health], m->is_leader ? "-" : leader_id, myself ? 0 : pong,
-              (unsigned long long)raft_term_of(node_core(srv)), link);
+              (unsigned long long)raft_term_of(node_core(srv->node)), link);
     if (m->is_leader) info_addf(t, " 0-%d", CLUSTER_SLOTS - 1);
     info_addf(t, "\n");
 }
@@ -408,7 +408,7 @@ void cmd_cluster_nodes(struct cmd_ctx *c)
 
 void cmd_cluster_info(struct cmd_ctx *c)
 {
-    const struct raft *r = node_core(c->srv);
+    const struct raft *r = node_core(c->srv->node);
     const struct raft_conf *conf = raft_conf_of(r);
     int ok = raft_leader(r) != 0;
     struct info_text t = {0};

@@ -154,9 +154,10 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
               "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
               "lazyfreed_objects:%zu\r\n",
               (unsigned long long)s->connections_received,
-              (unsigned long long)s->commands_processed, (unsigned long long)s->net_input_bytes,
-              (unsigned long long)s->net_output_bytes, (unsigned long long)s->rejected_connections,
-              (unsigned long long)srv->kv.expired_keys, (unsigned long long)srv->kv.keyspace_hits,
+              (unsigned long long)(s->commands_processed + srv->sm.commands_run),
+              (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
+              (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
+              (unsigned long long)srv->kv.keyspace_hits,
               (unsigned long long)srv->kv.keyspace_misses,
               (unsigned long long)s->output_limit_disconnections,
               (unsigned long long)s->protocol_errors, lazyfree_freed());

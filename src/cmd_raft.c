@@ -32,7 +32,7 @@ static int parse_id(struct cmd_ctx *c, const struct resp_arg *a, uint64_t *id)
 static void reply_node_error(struct cmd_ctx *c, int rc, const char *err)
 {
     if (rc == NODE_ENOTLEADER)
-        node_reply_moved(c->srv, c->client);
+        node_reply_moved(c->srv->node, c->client);
     else if (rc == NODE_EBUSY)
         resp_add_errorf(c->out, "TRYAGAIN %s", err);
     else
@@ -54,7 +54,8 @@ void cmd_raft_node_add(struct cmd_ctx *c)
         return;
     }
     char err[256];
-    int rc = node_change_member(c->srv, c->client, NODE_MEMBER_ADD, id, addr, err, sizeof err);
+    int rc =
+        node_change_member(c->srv->node, c->client, NODE_MEMBER_ADD, id, addr, err, sizeof err);
     if (rc != 0) reply_node_error(c, rc, err);
     /* else: +OK when the entry is applied */
 }
@@ -64,7 +65,8 @@ void cmd_raft_node_remove(struct cmd_ctx *c)
     uint64_t id;
     if (parse_id(c, &c->argv[2], &id) != 0) return;
     char err[256];
-    int rc = node_change_member(c->srv, c->client, NODE_MEMBER_REMOVE, id, NULL, err, sizeof err);
+    int rc =
+        node_change_member(c->srv->node, c->client, NODE_MEMBER_REMOVE, id, NULL, err, sizeof err);
     if (rc != 0) reply_node_error(c, rc, err);
 }
 
@@ -106,7 +108,7 @@ void cmd_raft_cluster_join(struct cmd_ctx *c)
         lens[i] = a->len;
     }
     char err[256];
-    int rc = node_join(c->srv, c->client, n, addrs, lens, err, sizeof err);
+    int rc = node_join(c->srv->node, c->client, n, addrs, lens, err, sizeof err);
     if (rc != 0) reply_node_error(c, rc, err);
     /* else: +OK once a leader added this node */
 }
@@ -135,7 +137,7 @@ void cmd_raft_transfer_leader(struct cmd_ctx *c)
     }
     if (c->argc == 2 && parse_id(c, &c->argv[1], &target) != 0) return;
     char err[256];
-    int rc = node_transfer_leader(c->srv, target, err, sizeof err);
+    int rc = node_transfer_leader(c->srv->node, target, err, sizeof err);
     if (rc != 0) {
         reply_node_error(c, rc, err);
         return;

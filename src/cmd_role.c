@@ -32,15 +32,16 @@ struct master_view {
 
 static void master_view(const struct server *srv, struct master_view *m)
 {
-    m->id = node_last_leader(srv);
+    m->id = node_last_leader(srv->node);
     m->host[0] = 0;
     m->port = 0;
     m->link_up = 0;
     m->last_io_secs = -1;
-    if (!m->id || node_member_addr(srv, m->id, m->host, sizeof m->host, &m->port) != 0) return;
+    if (!m->id || node_member_addr(srv->node, m->id, m->host, sizeof m->host, &m->port) != 0)
+        return;
     struct node_peer_view v;
-    node_peer_view(srv, m->id, &v);
-    m->link_up = raft_leader(node_core(srv)) == m->id && v.health == NODE_OK;
+    node_peer_view(srv->node, m->id, &v);
+    m->link_up = raft_leader(node_core(srv->node)) == m->id && v.health == NODE_OK;
     if (v.heard_ms_ago >= 0) m->last_io_secs = v.heard_ms_ago / 1000;
 }
 
@@ -48,11 +49,11 @@ static void master_view(const struct server *srv, struct master_view *m)
 static int online_replica(const struct server *srv, uint32_t i, char *host, size_t hostlen,
                           int *port, raft_index *match, long long *lag_secs)
 {
-    const struct raft *r = node_core(srv);
+    const struct raft *r = node_core(srv->node);
     uint64_t id = raft_conf_of(r)->s[i].id;
-    if (id == raft_id_of(r) || node_member_addr(srv, id, host, hostlen, port) != 0) return 0;
+    if (id == raft_id_of(r) || node_member_addr(srv->node, id, host, hostlen, port) != 0) return 0;
     struct node_peer_view v;
-    node_peer_view(srv, id, &v);
+    node_peer_view(srv->node, id, &v);
     if (v.health != NODE_OK) return 0;
     *match = 0;
     raft_progress(r, id, match);
@@ -62,7 +63,7 @@ static int online_replica(const struct server *srv, uint32_t i, char *host, size
 
 static void master_fields(struct info_text *t, const struct server *srv)
 {
-    const struct raft_conf *conf = raft_conf_of(node_core(srv));
+    const struct raft_conf *conf = raft_conf_of(node_core(srv->node));
     struct info_text lines = {0};
     int n = 0;
     for (uint32_t i = 0; i < conf->n; i++) {
@@ -80,7 +81,7 @@ static void master_fields(struct info_text *t, const struct server *srv)
 
 static void replica_fields(struct info_text *t, const struct server *srv)
 {
-    const struct raft *r = node_core(srv);
+    const struct raft *r = node_core(srv->node);
     struct master_view m;
     master_view(srv, &m);
     info_addf(t,
@@ -88,7 +89,7 @@ static void replica_fields(struct info_text *t, const struct server *srv)
               "master_last_io_seconds_ago:%lld\r\nmaster_sync_in_progress:0\r\n"
               "slave_read_repl_offset:%llu\r\nslave_repl_offset:%llu\r\n",
               m.host, m.port, m.link_up ? "up" : "down", m.link_up ? m.last_io_secs : -1,
-              (unsigned long long)raft_last_index(r), (unsigned long long)node_applied(srv));
+              (unsigned long long)raft_last_index(r), (unsigned long long)node_applied(srv->node));
     if (!m.link_up) info_addf(t, "master_link_down_since_seconds:%lld\r\n", m.last_io_secs);
     const struct raft_conf *conf = raft_conf_of(r);
     int i = raft_conf_find(conf, raft_id_of(r));
@@ -101,7 +102,7 @@ static void replica_fields(struct info_text *t, const struct server *srv)
 
 void role_info_replication(struct info_text *t, const struct server *srv)
 {
-    int leads = node_is_leader(srv);
+    int leads = node_is_leader(srv->node);
     info_addf(t, "# Replication\r\n");
     if (leads)
         master_fields(t, srv);
@@ -115,8 +116,8 @@ void role_info_replication(struct info_text *t, const struct server *srv)
               "master_repl_offset:%llu\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
               "repl_backlog_size:0\r\nrepl_backlog_first_byte_offset:0\r\n"
               "repl_backlog_histlen:0\r\n",
-              leads ? (unsigned long long)raft_last_index(node_core(srv))
-                    : (unsigned long long)node_applied(srv));
+              leads ? (unsigned long long)raft_last_index(node_core(srv->node))
+                    : (unsigned long long)node_applied(srv->node));
 }
 
 /* ROLE, in Redis's shapes: ["master", offset, [[ip, port, offset] ...]]
@@ -126,8 +127,8 @@ void role_info_replication(struct info_text *t, const struct server *srv)
 void cmd_role(struct cmd_ctx *c)
 {
     const struct server *srv = c->srv;
-    const struct raft *r = node_core(srv);
-    if (!node_is_leader(srv)) {
+    const struct raft *r = node_core(srv->node);
+    if (!node_is_leader(srv->node)) {
         struct master_view m;
         master_view(srv, &m);
         resp_add_array_len(c->out, 5);
@@ -135,7 +136,7 @@ void cmd_role(struct cmd_ctx *c)
         resp_add_bulk_cstr(c->out, m.host);
         resp_add_int(c->out, m.port);
         resp_add_bulk_cstr(c->out, m.link_up ? "connected" : "connect");
-        resp_add_int(c->out, m.link_up ? (long long)node_applied(srv) : -1);
+        resp_add_int(c->out, m.link_up ? (long long)node_applied(srv->node) : -1);
         return;
     }
     resp_add_array_len(c->out, 3);

@@ -54,6 +54,7 @@
 #include "fdlimit.h"
 #include "transport.h"
 #include "util.h"
+#include "waiters.h"
 #include "../raft/raft_assert.h"
 
 #define READ_CHUNK 16384             /* bytes read per call, like Redis */
@@ -312,8 +313,7 @@ static void client_free(struct client *c)
     struct conn *cn = conn_of(c);
     ev_io_stop(srv->io->loop, &cn->rio);
     ev_io_stop(srv->io->loop, &cn->wio);
-    multi_client_reset(c);
-    node_client_gone(srv, c);
+    dispatch_client_gone(c);
     pending_remove(c);
     if (c->prev)
         c->prev->next = c->next;
@@ -622,7 +622,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     srv->stats.net_input_bytes += (uint64_t)n;
     c->last_interaction_ms = server_now_ms();
     /* A large Raft message takes many reads: each one shows its sender alive. */
-    if (c->flags & CLIENT_PEER) node_receiving(srv, c->peer_id);
+    if (c->flags & CLIENT_PEER) node_receiving(srv->node, c->peer_id);
     if (srv->cfg.client_query_buffer_limit > 0 &&
         c->qlen > (size_t)srv->cfg.client_query_buffer_limit) {
         LOG_WARNING("Closing client that reached max query buffer length: id=%llu addr=%s "
@@ -749,4 +749,31 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
                  sizeof(struct conn) + c->qcap + c->out.cap, c->last_cmd ? c->last_cmd : "NULL",
                  c->out.proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= cap ? cap - 1 : (size_t)n);
+}
+
+/* Marks the woken clients' replies for flushing, without taking them. */
+static void mark_woken(struct server *srv)
+{
+    size_t n;
+    struct client *const *woken = waiters_woken(&srv->waiters, &n);
+    for (size_t i = 0; i < n; i++)
+        if (woken[i]) client_mark_pending(woken[i]);
+}
+
+void conn_flush_replies(struct server *srv)
+{
+    mark_woken(srv);
+    conn_flush_pending(srv);
+}
+
+size_t conn_resume_woken(struct server *srv)
+{
+    size_t n = 0;
+    struct client *c;
+    while ((c = waiters_next_woken(&srv->waiters))) {
+        client_mark_pending(c);
+        conn_resume(c);
+        n++;
+    }
+    return n;
 }

@@ -5,40 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "call.h"
 #include "dispatch.h"
 #include "multi.h"
 #include "node.h"
 #include "proxy.h"
 #include "server.h"
 #include "util.h"
-
-void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
-                   const struct resp_arg *argv, int64_t now_ms, struct resp_out *out)
-{
-    struct cmd_ctx ctx = {
-        .argc = argc,
-        .argv = argv,
-        .out = out,
-        .kv = &srv->kv,
-        .now_ms = now_ms,
-        .client = c,
-        .srv = srv,
-        .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
-    };
-    cmd_call(cmd, &ctx, srv->cmdstats);
-    srv->stats.commands_processed++;
-}
+#include "waiters.h"
 
 static void reject(struct client *c, const struct command *cmd, const char *err)
 {
     resp_add_error(&c->out, err);
     c->srv->cmdstats[cmd_id(cmd)].rejected_calls++;
     if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
-}
-
-int dispatch_over_maxmemory(struct server *srv)
-{
-    return srv->cfg.maxmemory > 0 && server_used_memory() > (size_t)srv->cfg.maxmemory;
 }
 
 /* While a client waits for the log, only a further write may go ahead (it is
@@ -52,7 +32,7 @@ static int must_wait(const struct client *c, int argc, const struct resp_arg *ar
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
     if (!cmd || !cmd_arity_ok(cmd, argc)) return 1;
-    if ((cmd->flags & CMD_DENYOOM) && dispatch_over_maxmemory(c->srv)) return 1;
+    if ((cmd->flags & CMD_DENYOOM) && call_over_maxmemory(c->srv)) return 1;
     if (c->pending_proxied) return !proxy_may_follow(c, cmd);
     return !(cmd->flags & CMD_WRITE);
 }
@@ -73,14 +53,14 @@ static int must_wait(const struct client *c, int argc, const struct resp_arg *ar
 static int absent_noop(struct server *srv, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    if (!(cmd->flags & CMD_ABSENT_NOOP) || !node_is_leader(srv)) return 0;
+    if (!(cmd->flags & CMD_ABSENT_NOOP) || !node_is_leader(srv->node)) return 0;
     int idx[NOOP_KEYS_MAX];
     int n = cmd_get_keys(cmd, argc, argv, idx, NOOP_KEYS_MAX);
     if (n == 0 || n == NOOP_KEYS_MAX) return 0;
     for (int i = 0; i < n; i++) {
         const struct resp_arg *k = &argv[idx[i]];
         if (kv_physically_exists(&srv->kv, k->ptr, k->len) ||
-            sm_write_in_flight(srv, k->ptr, k->len))
+            sm_write_in_flight(&srv->sm, k->ptr, k->len))
             return 0;
     }
     return 1;
@@ -94,7 +74,28 @@ static int call_writes(struct server *srv, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
     if (cmd->flags & CMD_WRITE) return !absent_noop(srv, cmd, argc, argv);
-    return cmd->writes && node_is_leader(srv) && cmd->writes(&srv->kv, argc, argv, server_now_ms());
+    return cmd->writes && node_is_leader(srv->node) &&
+           cmd->writes(&srv->kv, argc, argv, server_now_ms());
+}
+
+/* The hash slot of the command's first key (0 if it names none), for MOVED. */
+static unsigned cmd_slot(const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    int first;
+    if (!cmd || cmd_get_keys(cmd, argc, argv, &first, 1) == 0) return 0;
+    return util_key_slot(argv[first].ptr, argv[first].len);
+}
+
+/* A follower cannot serve the command: forwarded to the leader (its reply
+ * follows, src/proxy.h), or answered -MOVED / -CLUSTERDOWN. */
+static enum node_route to_leader(struct client *c, const struct command *cmd, int argc,
+                                 const struct resp_arg *argv)
+{
+    struct node *n = c->srv->node;
+    int pr = proxy_route(c->srv, node_links(n), node_leader(n), c, cmd, argc, argv);
+    if (pr != PROXY_DECLINED) return (enum node_route)pr; /* forwarded, refused, or wait */
+    node_reply_not_leader(n, c, cmd_slot(cmd, argc, argv));
+    return NODE_REPLIED;
 }
 
 /* Routes a command through the node: run here, wait, or already answered
@@ -111,9 +112,10 @@ static enum node_route route(struct client *c, const struct command *cmd, int ar
         flags = (flags & ~(uint32_t)CMD_WRITE) | CMD_READONLY;
     /* Forwarded replies are pending and this node now leads: what it would
      * run itself must not overtake them (proxy.h). */
-    if (c->pending_proxied && node_is_leader(c->srv)) return NODE_WAIT;
-    enum node_route r = node_route(c->srv, c, cmd, argc, argv, (flags & CMD_WRITE) != 0,
-                                   (flags & CMD_READONLY) != 0);
+    if (c->pending_proxied && node_is_leader(c->srv->node)) return NODE_WAIT;
+    enum node_route r =
+        node_route(c->srv->node, c, (flags & CMD_WRITE) != 0, (flags & CMD_READONLY) != 0);
+    if (r == NODE_NOT_LEADER) r = to_leader(c, cmd, argc, argv);
     if (r == NODE_REPLIED && exec) multi_client_reset(c);
     return r;
 }
@@ -148,7 +150,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         reject(c, cmd, "NOAUTH Authentication required.");
         return DISPATCH_DONE;
     }
-    if ((cmd->flags & CMD_DENYOOM) && dispatch_over_maxmemory(srv)) {
+    if ((cmd->flags & CMD_DENYOOM) && call_over_maxmemory(srv)) {
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }
@@ -166,8 +168,17 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     if (r == NODE_WAIT) return DISPATCH_WAIT;
     if (r == NODE_REPLIED) return DISPATCH_DONE;
     if (writes)
-        sm_submit_command(srv, c, cmd, argc, argv);
+        sm_submit_command(&srv->sm, c, cmd, argc, argv);
     else
-        dispatch_call(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+        call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
     return DISPATCH_DONE;
+}
+
+void dispatch_client_gone(struct client *c)
+{
+    struct server *srv = c->srv;
+    multi_client_reset(c);
+    proxy_client_gone(srv, c);
+    node_client_gone(srv->node, c);
+    waiters_client_gone(&srv->waiters, c);
 }

@@ -19,13 +19,9 @@ enum dispatch_result {
 };
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
 
-/* Runs cmd's handler for argv with the given clock and reply buffer, local
- * randomness and statistics: reads, and a transaction's queue run locally.
- * (The state machine calls the command layer itself: src/sm.c.) */
-void dispatch_call(struct server *srv, struct client *c, const struct command *cmd, int argc,
-                   const struct resp_arg *argv, int64_t now_ms, struct resp_out *out);
-
-/* 1 if maxmemory is set and the allocator reports more in use. */
-int dispatch_over_maxmemory(struct server *srv);
+/* The one "client gone" hook: c is about to be freed (src/conn.c); every
+ * layer below forgets it (its transaction and watches, forwarded commands,
+ * a JOIN it waits for, the writes and reads it waits for). */
+void dispatch_client_gone(struct client *c);
 
 #endif

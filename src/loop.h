@@ -17,6 +17,7 @@ struct server_io {
     ev_timer cron;
     ev_timer raft_tick;
     ev_prepare before_sleep;
+    ev_idle more; /* active while woken clients are left: the loop must not block */
     ev_signal sigterm, sigint;
     /* src/conn.c: accepting paused while descriptors ran out */
     ev_timer accept_resume;
@@ -40,6 +41,12 @@ int conn_fit_maxclients(struct server *srv, int starting, char *err, size_t errl
 void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 /* Writes every pending client's output; frees clients marked CLOSE_ASAP. */
 void conn_flush_pending(struct server *srv);
+/* Writes the woken clients' replies (src/waiters.h) now, with every other
+ * pending output, running no command: the driver's flush_replies. */
+void conn_flush_replies(struct server *srv);
+/* Takes every woken client: its reply is flushed before the loop sleeps and
+ * the commands it sent meanwhile run now. Returns how many were taken. */
+size_t conn_resume_woken(struct server *srv);
 /* Idle timeouts and output-limit (soft) enforcement; called by the cron. */
 void conn_cron(struct server *srv, int64_t now_ms);
 /* Closes every client (shutdown). */

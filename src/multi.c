@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "call.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
@@ -156,7 +156,7 @@ static void watch_key(struct client *c, const struct resp_arg *key, int64_t now_
 static int watched_key_in_flight(struct client *c)
 {
     for (struct watched_key *w = c->watched; w; w = w->client_next)
-        if (sm_write_in_flight(c->srv, w->key->key, w->key->key_len)) return 1;
+        if (sm_write_in_flight(&c->srv->sm, w->key->key, w->key->key_len)) return 1;
     return 0;
 }
 
@@ -201,7 +201,7 @@ static void exec_local(struct cmd_ctx *c)
     for (int i = 0; i < m->count; i++) {
         const struct multi_cmd *q = &m->cmds[i];
         const struct command *cmd = cmd_resolve(q->argc, q->argv, c->out);
-        if (cmd) dispatch_call(c->srv, c->client, cmd, q->argc, q->argv, c->now_ms, c->out);
+        if (cmd) call_command(c->srv, c->client, cmd, q->argc, q->argv, c->now_ms, c->out);
     }
 }
 
@@ -212,7 +212,7 @@ void cmd_exec(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR EXEC without MULTI");
         return;
     }
-    if ((cl->mstate.cmd_flags & CMD_DENYOOM) && dispatch_over_maxmemory(c->srv)) {
+    if ((cl->mstate.cmd_flags & CMD_DENYOOM) && call_over_maxmemory(c->srv)) {
         resp_add_error(c->out, "EXECABORT Transaction discarded because of: OOM command not "
                                "allowed when used memory > 'maxmemory'.");
         multi_discard(cl);
@@ -236,7 +236,7 @@ void cmd_exec(struct cmd_ctx *c)
     }
     multi_unwatch_all(cl);
     if (cl->mstate.cmd_flags & CMD_WRITE)
-        sm_submit_multi(c->srv, cl);
+        sm_submit_multi(&c->srv->sm, cl);
     else
         exec_local(c);
     multi_discard(cl);

@@ -30,84 +30,113 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct server;
+struct node;
 struct client;
 struct command;
 struct resp_arg;
+struct config;
+struct sm;
+struct waiters;
+struct ev_loop;
 
 enum node_route {
-    NODE_EXEC = 0,   /* run the command now, locally */
-    NODE_WAIT = 1,   /* leave it unconsumed; the client is resumed later */
-    NODE_REPLIED = 2 /* an error (-MOVED, -CLUSTERDOWN, ...) was replied, or the command
-                      * was forwarded to the leader (src/proxy.h) and its reply follows */
+    NODE_EXEC = 0,       /* run the command now, locally */
+    NODE_WAIT = 1,       /* leave it unconsumed; the client is resumed later */
+    NODE_REPLIED = 2,    /* an error (-NOCLUSTER, -CLUSTERDOWN, -TIMEOUT) was replied */
+    NODE_NOT_LEADER = 3, /* a follower cannot serve it: the caller forwards it to the leader
+                          * (src/proxy.h) or replies node_reply_not_leader() */
 };
 
-/* Opens storage under cfg.dir, restores the core, connects peers. Returns 0,
- * or -1 with a message in err (damaged or foreign data file, ...). */
-struct ev_loop;
-int node_init(struct server *srv, struct ev_loop *loop, char *err, size_t errlen);
-void node_free(struct server *srv);
+/* What the driver works with, given by its owner (src/server.c) and kept
+ * for the node's life. The up-calls are how the driver reaches what lies
+ * above it without depending on it. */
+struct node_env {
+    const struct config *cfg; /* read live: CONFIG SET changes take effect */
+    struct sm *sm;            /* committed entries are applied to it (src/sm.h) */
+    struct waiters *waiters;  /* clients waiting for entries and reads (src/waiters.h) */
+    struct ev_loop *loop;     /* the peer links' loop (src/transport.h) */
+    uint64_t seed;            /* the core's randomized election timeouts */
+    /* Writes the replies already made (the woken clients') to their sockets
+     * now, without running any command: the leader calls it before a long
+     * fsync so that clients hear back one fsync earlier. */
+    void (*flush_replies)(void *ud);
+    /* In a forked snapshot writer, first thing: closes what must not outlive
+     * the parent in the child (the listening sockets). */
+    void (*in_child)(void *ud);
+    void *ud;
+};
+
+/* Opens storage under cfg->dir, restores the core and the state machine,
+ * connects peers; *np is set first (node_free() cleans up after a failure).
+ * Returns 0, or -1 with a message in err (damaged or foreign data file, ...). */
+int node_init(struct node **np, const struct node_env *env, char *err, size_t errlen);
+void node_free(struct node *n);
 
 /* Where the command `cmd` from client c goes. is_write says whether it
  * changes the keyspace (a write, or EXEC of a queue holding one); is_read
  * whether it reads it. Commands doing neither are local. A read on the leader
  * starts a ReadIndex round covering c's input received so far
  * (c->in_received) unless c->cur_cmd_end is already covered. */
-enum node_route node_route(struct server *srv, struct client *c, const struct command *cmd,
-                           int argc, const struct resp_arg *argv, int is_write, int is_read);
+enum node_route node_route(struct node *n, struct client *c, int is_write, int is_read);
 
 /* Proposes the encoded entry, given as n_parts consecutive pieces
  * (raft_propose_parts: copied once, borrowed for the call); the reply goes
  * to c (NULL: nobody waits) when it is applied. Errors are replied to c at
  * once. Returns the entry's log index, 0 if it was refused. */
 struct raft_part;
-uint64_t node_propose(struct server *srv, struct client *c, const struct raft_part *parts,
+uint64_t node_propose(struct node *n, struct client *c, const struct raft_part *parts,
                       uint32_t n_parts);
 /* A write of c was added to the open batch (sm.h): it counts as pending from
  * now on, so c's later commands keep their order behind it. */
-void node_stage(struct server *srv, struct client *c);
+void node_stage(struct node *n, struct client *c);
 /* Proposes the batch holding the writes staged since the last call, given
  * in parts like node_propose(); reply i goes to the i-th staged client when
  * it is applied. Errors reach each. Returns the entry's log index, 0 if it
  * was refused. */
-uint64_t node_propose_staged(struct server *srv, const struct raft_part *parts, uint32_t n_parts);
+uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint32_t n_parts);
 
 /* Feeds a message received from peer `from` (RAFT.MSG on a connection that
  * authenticated as `from`). Returns 0, or -1 if it is malformed, claims
  * another sender or is not for this node (err filled; nothing changed). */
-int node_receive(struct server *srv, uint64_t from, const uint8_t *msg, size_t len, char *err,
+int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, char *err,
                  size_t errlen);
 
 /* Bytes arrived on the peer link from node `from` (a message of it, perhaps a
  * large one, is on its way): tells the core, whose follower then counts its
  * leader alive (raft_receiving()). */
-void node_receiving(struct server *srv, uint64_t from);
+void node_receiving(struct node *n, uint64_t from);
 
 /* The before-sleep work: runs the driver loop until the core has no ready. */
-void node_process_ready(struct server *srv);
+void node_process_ready(struct node *n);
 /* One Raft tick (the server's tick timer) and request timeouts. */
-void node_tick(struct server *srv);
+void node_tick(struct node *n);
 /* A client goes away: forget what it waits for. */
-void node_client_gone(struct server *srv, struct client *c);
+void node_client_gone(struct node *n, struct client *c);
 
 /* Read-only views for RAFT.INFO and CLUSTER (src/cmd_cluster.c). */
 struct raft;
 struct transport;
 struct storage_stats;
 struct raft_hard_state;
-const struct raft *node_core(const struct server *srv);
-const struct transport *node_transport(const struct server *srv);
-void node_storage_stats(const struct server *srv, struct storage_stats *st);
+const struct raft *node_core(const struct node *n);
+const struct transport *node_transport(const struct node *n);
+/* The peer links, for the follower proxy to forward commands over
+ * (src/proxy.h), and the leader they go to (0: none known). */
+struct transport *node_links(struct node *n);
+uint64_t node_leader(const struct node *n);
+void node_storage_stats(const struct node *n, struct storage_stats *st);
 /* The hard state last made durable. */
-const struct raft_hard_state *node_hard_state(const struct server *srv);
+const struct raft_hard_state *node_hard_state(const struct node *n);
 /* Index of the last entry applied to the keyspace. */
-uint64_t node_applied(const struct server *srv);
+uint64_t node_applied(const struct node *n);
 /* host and port of member id: from the configuration in the log, else this
  * node's own advertised address, else cluster-members, else an address the
  * peer announced (RAFT.AUTH); 0, or -1 if unknown. */
-int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen, int *port);
+int node_member_addr(const struct node *n, uint64_t id, char *host, size_t hostlen, int *port);
 /* Replies -MOVED 0 <leader> (or -CLUSTERDOWN) to c. */
-void node_reply_moved(struct server *srv, struct client *c);
+void node_reply_moved(struct node *n, struct client *c);
+/* The same naming the slot of the command's key (-MOVED <slot> <leader>). */
+void node_reply_not_leader(struct node *n, struct client *c, unsigned slot);
 /* "host:port", the host in brackets when it is an IPv6 address. Returns 0,
  * or -1 if it did not fit in outlen bytes (out truncated). */
 int node_format_addr(const char *host, int port, char *out, size_t outlen);
@@ -123,52 +152,52 @@ enum node_member_op { NODE_MEMBER_ADD, NODE_MEMBER_REMOVE };
  * or REMOVE (the leader included: it steps down once the change commits).
  * On 0 the change is proposed and c gets +OK when it is applied (committed),
  * or -TIMEOUT like a write. */
-int node_change_member(struct server *srv, struct client *c, enum node_member_op op, uint64_t id,
+int node_change_member(struct node *n, struct client *c, enum node_member_op op, uint64_t id,
                        const char *addr, char *err, size_t errlen);
 /* RAFT.TRANSFER_LEADER: target 0 = the most up-to-date other voter. 0 once
  * the transfer started (it ends within an election timeout either way). */
-int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t errlen);
+int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errlen);
 /* RAFT.CLUSTER JOIN on a fresh node: leaves its one-member cluster (only if
  * it never applied a client write), then asks the given addresses, in order
  * and following -MOVED, to RAFT.NODE ADD it. c gets +OK once a leader added
  * it, or an error; meanwhile the node answers -NOCLUSTER. */
-int node_join(struct server *srv, struct client *c, int n_addrs, const char *const *addrs,
+int node_join(struct node *n, struct client *c, int n_addrs, const char *const *addrs,
               const size_t *lens, char *err, size_t errlen);
 /* False while the node waits to be added to a cluster (empty configuration). */
-bool node_has_cluster(const struct server *srv);
+bool node_has_cluster(const struct node *n);
 /* True once the node's latest configuration no longer names it although an
  * earlier one did: it was removed, and serves no reads or writes (-NOCLUSTER).
  * A node cut off before the entry removing it reached it cannot know. */
-bool node_removed(const struct server *srv);
+bool node_removed(const struct node *n);
 /* RAFT.INFO's state: "uninitialized" (empty configuration: a JOIN failed or
  * has not started; or node_removed(): a member no more, RAFT.INFO adds
  * removed:yes), "joining" (a JOIN runs, or its configuration names other
  * members and not yet itself: it waits to be added, or receives the log of
  * the cluster that added it) or "up". */
-const char *node_member_state(const struct server *srv);
+const char *node_member_state(const struct node *n);
 /* A peer authenticated as id announced its address (RAFT.AUTH). */
-void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port);
+void node_learn_peer(struct node *n, uint64_t id, const char *host, int port);
 
 /* ---- incarnations and lost state (src/node_safety.c, docs/storage-safety.md) ---- */
 
 /* This node's store incarnation, presented on RAFT.AUTH. */
-uint64_t node_incarnation(const struct server *srv);
+uint64_t node_incarnation(const struct node *n);
 /* RAFT.AUTH from member id presenting incarnation inc: 0 (recorded if it is
  * the first, or if it is another one and the peer says it is recovering: it
  * knows it lost its state and will not vote until caught up), or -1 with err
  * filled when it once presented another one and does not say so (it lost its
  * Raft state without knowing: refused). Non-members are not checked. */
-int node_peer_auth(struct server *srv, uint64_t id, uint64_t inc, bool recovering, char *err,
+int node_peer_auth(struct node *n, uint64_t id, uint64_t inc, bool recovering, char *err,
                    size_t errlen);
 /* RAFT.INFO's recovery= of peer id's node<i> line: "lost-state" (refused:
  * its incarnation changed), "recovering" (it says it catches up before
  * voting), or "no" (neither). */
-const char *node_peer_recovery_state(const struct server *srv, uint64_t id);
+const char *node_peer_recovery_state(const struct node *n, uint64_t id);
 /* RAFT.INFO's recovery: field: "no", "recovering" (no vote until caught up
  * with a leader) or "lost-state" (the same, and peers still refuse this
  * node's incarnation).
  * The state: field keeps its documented values (README.md). */
-const char *node_recovery_state(const struct server *srv);
+const char *node_recovery_state(const struct node *n);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
  * A node snapshots its keyspace in a forked child when raft-snapshot-threshold
@@ -181,7 +210,7 @@ struct node_snapshot_info {
     int in_progress;                /* a child is writing one */
     uint64_t last_duration_ms;      /* fork to compaction, of the last one taken */
 };
-void node_snapshot_info(const struct server *srv, struct node_snapshot_info *out);
+void node_snapshot_info(const struct node *n, struct node_snapshot_info *out);
 
 /* The Raft log's part in memory (RAFT.INFO; see raft-log-max-memory). */
 struct node_log_info {
@@ -189,15 +218,15 @@ struct node_log_info {
     uint64_t mem_entries, mem_bytes;
     uint64_t reads, entries_read; /* read back from disk for lagging followers */
 };
-void node_log_info(const struct server *srv, struct node_log_info *out);
+void node_log_info(const struct node *n, struct node_log_info *out);
 /* RAFT.DEBUG COMPACT: starts a background snapshot of the applied state now.
  * Returns 0 once the child runs (completion shows in node_snapshot_info), or
  * -1 with a reason (one already in progress, nothing applied since the last,
  * fork failed). */
-int node_snapshot_start(struct server *srv, char *err, size_t errlen);
+int node_snapshot_start(struct node *n, char *err, size_t errlen);
 
 /* CONFIG SET raft-log-fsync: from the next batch on. */
-void node_set_fsync(struct server *srv, int on);
+void node_set_fsync(struct node *n, int on);
 
 /*
  * Cluster view (src/node_view.c): what this node can tell of the other
@@ -219,14 +248,14 @@ struct node_peer_view {
     bool link_up;         /* the peer link is connected (this node: true) */
     int64_t heard_ms_ago; /* since its last Raft message; -1 never (this node: 0) */
 };
-void node_peer_view(const struct server *srv, uint64_t id, struct node_peer_view *out);
+void node_peer_view(const struct node *n, uint64_t id, struct node_peer_view *out);
 /* The leader, or when none is known the last leader this node knew (it may
  * be dead: node_peer_view says so); 0 if it never knew one. */
-uint64_t node_last_leader(const struct server *srv);
+uint64_t node_last_leader(const struct node *n);
 
 /* 1 if this node leads (writes and linearizable reads are served here). */
-int node_is_leader(const struct server *srv);
+int node_is_leader(const struct node *n);
 /* Milliseconds between ticks (the timer's period). */
-double node_tick_seconds(const struct server *srv);
+double node_tick_seconds(const struct node *n);
 
 #endif

@@ -13,19 +13,13 @@
 
 #include "../raft/raft.h"
 #include "config.h"
+#include "node.h"
 #include "storage.h"
 
-struct server;
 struct storage;
 struct storage_state;
 struct transport;
 struct client;
-
-/* A FIFO ring of fixed-size items. */
-struct fifo {
-    char *items;
-    size_t item_size, head, len, cap;
-};
 
 /* Snapshot state (src/node_snap.c). */
 struct node_snap {
@@ -84,11 +78,14 @@ struct node_inc {
 };
 
 struct node {
+    struct node_env env;      /* given by the owner (node.h) */
+    const struct config *cfg; /* env.cfg */
+    struct sm *sm;            /* env.sm */
+    struct waiters *waiters;  /* env.waiters */
     struct raft *raft;
     struct storage *st;
     struct transport *tr;
-    struct fifo writes, reads;
-    uint64_t next_ctx;
+    uint64_t next_ctx;      /* the last ReadIndex context */
     raft_index applied;     /* the keyspace holds every committed entry up to here */
     uint64_t applied_bytes; /* entry bytes applied since start (snapshot size rule) */
     enum raft_role role;
@@ -101,12 +98,6 @@ struct node {
     int64_t big_bytes;              /* large writes proposed up to big_index, not applied */
     raft_index big_index;
     struct raft_entry *dec_ents;
-    struct client **resume; /* clients to resume after raft_advance() */
-    size_t n_resume, resume_cap;
-    struct client **staged; /* one per command of the open batch (NULL: gone) */
-    size_t n_staged, staged_cap;
-    struct client **appliers; /* apply scratch: the clients of one entry's replies */
-    size_t appliers_cap;
     struct node_snap snap;
     struct node_logmem logmem;
     uint64_t normal_applied;             /* state-machine entries applied since start */
@@ -143,23 +134,19 @@ void node_fatal(const char *what, const char *err) __attribute__((noreturn));
 /* c waits for the entry at index (proposed in the current term), behind
  * `bytes` bytes of large writes (itself included): its deadline grows with
  * them (node.c, WRITE_ALLOWANCE_BYTES_PER_MS). */
-void node_add_waiter(struct server *srv, struct client *c, raft_index index, int64_t bytes);
-/* c is resumed after this ready round (its reply was written). */
-void node_want_resume(struct node *n, struct client *c);
-/* -MOVED to the leader, or -CLUSTERDOWN when none is known. */
-void node_reply_not_leader(struct server *srv, struct client *c, unsigned slot);
+void node_add_waiter(struct node *n, struct client *c, raft_index index, int64_t bytes);
 /* The core's settings from the server's config. */
-void node_make_raft_config(const struct server *srv, struct raft_config *rc);
+void node_make_raft_config(const struct node *n, struct raft_config *rc);
 
 /* ---- src/node_member.c ---- */
 
 /* Peer links follow the configuration (called when it changed). */
-void node_sync_peers(struct server *srv);
+void node_sync_peers(struct node *n);
 /* Notes that configuration c (held in the log or a snapshot) names this node. */
-void node_note_conf(struct server *srv, const struct raft_conf *c);
+void node_note_conf(struct node *n, const struct raft_conf *c);
 bool node_learned(const struct node *n, raft_id id);
-void node_join_client_gone(struct server *srv, struct client *c);
-void node_join_free(struct server *srv);
+void node_join_client_gone(struct node *n, struct client *c);
+void node_join_free(struct node *n);
 
 /* ---- src/node_view.c ---- */
 
@@ -172,25 +159,24 @@ void node_view_role_changed(struct node *n, raft_id leader);
 
 /* Before the store is opened: checks its WAL; true (logged loudly, a copy of
  * the WAL kept) when SQLite will discard transactions it holds. */
-bool node_safety_check_wal(struct server *srv);
+bool node_safety_check_wal(struct node *n);
 /* First boot (st->fresh) with dir/snapshot.rcs present: -1 with err (refused)
  * unless raft-start-from-snapshot; then the snapshot becomes the base in *st
  * (snap index and term, hard state) and 1 is returned (the node must recover).
  * 0: no snapshot, nothing to do. */
-int node_safety_fresh_snapshot(struct server *srv, struct storage_state *st, char *err,
-                               size_t errlen);
+int node_safety_fresh_snapshot(struct node *n, struct storage_state *st, char *err, size_t errlen);
 /* After raft_restore() and transport_create(): presents our incarnation, and
  * marks the node recovering when `lost` or the stored mark says so. */
-void node_safety_start(struct server *srv, bool lost);
+void node_safety_start(struct node *n, bool lost);
 /* After the ready rounds: clears the mark once the core caught up. */
-void node_safety_after_ready(struct server *srv);
+void node_safety_after_ready(struct node *n);
 /* Every tick: the peers' incarnations on our outbound links. */
-void node_safety_tick(struct server *srv);
+void node_safety_tick(struct node *n);
 /* The appended configuration changed from old to now (before conf_seen moves). */
-void node_safety_conf_seen(struct server *srv, const struct raft_conf *old,
+void node_safety_conf_seen(struct node *n, const struct raft_conf *old,
                            const struct raft_conf *now);
 /* A configuration entry at index was applied: old, then now. */
-void node_safety_conf_applied(struct server *srv, const struct raft_conf *old,
+void node_safety_conf_applied(struct node *n, const struct raft_conf *old,
                               const struct raft_conf *now, raft_index index);
 
 /* ---- src/node_snap.c ---- */
@@ -198,24 +184,24 @@ void node_safety_conf_applied(struct server *srv, const struct raft_conf *old,
 /* Start-up, before raft_restore(): removes temp files and loads
  * dir/snapshot.rcs into the keyspace, checked against the snapshot storage
  * recorded (`stored`); sets applied. Returns 0 or -1 with err filled. */
-int node_snap_restore(struct server *srv, const struct raft_snapshot_meta *stored, char *err,
+int node_snap_restore(struct node *n, const struct raft_snapshot_meta *stored, char *err,
                       size_t errlen);
 /* Follower, inside the ready round, before the batch is stored: writes the
  * chunk; on the last one installs the snapshot (file made durable and
  * published, keyspace replaced). Returns true if the batch must record
  * ch->meta as the log's base. Exits on an I/O error (node_fatal). */
-bool node_snap_install(struct server *srv, const struct raft_snap_chunk *ch);
+bool node_snap_install(struct node *n, const struct raft_snap_chunk *ch);
 /* After the batch stored an installed snapshot. */
-void node_snap_installed(struct server *srv, const struct raft_snap_chunk *ch);
+void node_snap_installed(struct node *n, const struct raft_snap_chunk *ch);
 /* Leader: copies rd's snapshot requests, answered by node_snap_answer()
  * after raft_advance(). */
 void node_snap_queue(struct node *n, const struct raft_ready *rd);
-void node_snap_answer(struct server *srv);
+void node_snap_answer(struct node *n);
 /* After the ready loop: reaps a finished child (publish, compact), or starts
  * one when the threshold is reached. */
-void node_snap_after_ready(struct server *srv);
+void node_snap_after_ready(struct node *n);
 /* Shutdown: stops a running child. */
-void node_snap_free(struct server *srv);
+void node_snap_free(struct node *n);
 
 /* ---- src/node_logmem.c: the bounded log ---- */
 
@@ -223,10 +209,10 @@ void node_snap_free(struct server *srv);
  * node_log_answer() (from SQLite) after raft_advance(). Exits if the log
  * cannot be read or holds other entries than the core's (node_fatal). */
 void node_log_queue(struct node *n, const struct raft_ready *rd);
-void node_log_answer(struct server *srv);
+void node_log_answer(struct node *n);
 /* After the ready loop: lets the core drop applied entries beyond
  * raft-log-max-memory bytes. */
-void node_log_release(struct server *srv);
+void node_log_release(struct node *n);
 void node_log_free(struct node *n);
 
 #endif

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
-#include "server.h"
 #include "util.h"
 
 void node_log_queue(struct node *n, const struct raft_ready *rd)
@@ -34,9 +33,8 @@ void node_log_queue(struct node *n, const struct raft_ready *rd)
     m->n_reqs += rd->n_log_reqs;
 }
 
-void node_log_answer(struct server *srv)
+void node_log_answer(struct node *n)
 {
-    struct node *n = srv->node;
     struct node_logmem *m = &n->logmem;
     char err[512];
     for (uint32_t i = 0; i < m->n_reqs; i++) {
@@ -57,14 +55,13 @@ void node_log_answer(struct server *srv)
     m->n_reqs = 0;
 }
 
-void node_log_release(struct server *srv)
+void node_log_release(struct node *n)
 {
-    raft_log_release(srv->node->raft, (uint64_t)srv->cfg.raft_log_max_memory);
+    raft_log_release(n->raft, (uint64_t)n->cfg->raft_log_max_memory);
 }
 
-void node_log_info(const struct server *srv, struct node_log_info *out)
+void node_log_info(const struct node *n, struct node_log_info *out)
 {
-    const struct node *n = srv->node;
     raft_log_mem(n->raft, &out->mem_first_index, &out->mem_entries, &out->mem_bytes);
     out->reads = n->logmem.reads;
     out->entries_read = n->logmem.entries_read;

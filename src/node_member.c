@@ -16,14 +16,15 @@
 #include <string.h>
 
 #include "../raft/raft.h"
-#include "kv.h"
+#include "client.h"
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
-#include "server.h"
+#include "sm.h"
 #include "storage.h"
 #include "transport.h"
 #include "util.h"
+#include "waiters.h"
 
 #define JOIN_HOPS_MAX 8           /* MOVED redirections followed by one JOIN */
 #define JOIN_CALL_TIMEOUT_MS 5000 /* one RAFT.NODE ADD request */
@@ -37,18 +38,18 @@ int node_format_addr(const char *host, int port, char *out, size_t outlen)
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-static const struct config_member *configured(const struct server *srv, uint64_t id)
+static const struct config_member *configured(const struct node *n, uint64_t id)
 {
-    for (int i = 0; i < srv->cfg.members_count; i++)
-        if ((uint64_t)srv->cfg.members[i].id == id) return &srv->cfg.members[i];
+    for (int i = 0; i < n->cfg->members_count; i++)
+        if ((uint64_t)n->cfg->members[i].id == id) return &n->cfg->members[i];
     return NULL;
 }
 
 /* The address recorded for id in the latest configuration, or in the last
  * applied one (a server being removed), or NULL. */
-static const char *conf_addr(const struct server *srv, uint64_t id)
+static const char *conf_addr(const struct node *n, uint64_t id)
 {
-    const struct raft_conf *confs[] = {raft_conf_of(srv->node->raft), &srv->node->conf_applied};
+    const struct raft_conf *confs[] = {raft_conf_of(n->raft), &n->conf_applied};
     for (int k = 0; k < 2; k++) {
         int i = raft_conf_find(confs[k], (raft_id)id);
         if (i >= 0 && confs[k]->s[i].addr[0]) return confs[k]->s[i].addr;
@@ -56,29 +57,29 @@ static const char *conf_addr(const struct server *srv, uint64_t id)
     return NULL;
 }
 
-int node_member_addr(const struct server *srv, uint64_t id, char *host, size_t hostlen, int *port)
+int node_member_addr(const struct node *n, uint64_t id, char *host, size_t hostlen, int *port)
 {
     char h[CONFIG_HOST_MAX], err[128];
-    const char *a = conf_addr(srv, id);
+    const char *a = conf_addr(n, id);
     if (a && config_parse_hostport(a, strlen(a), h, port, err, sizeof err) == 0) {
         snprintf(host, hostlen, "%s", h);
         return 0;
     }
-    if (id == (uint64_t)srv->cfg.node_id) {
-        config_advertise(&srv->cfg, h, port);
+    if (id == (uint64_t)n->cfg->node_id) {
+        config_advertise(n->cfg, h, port);
         snprintf(host, hostlen, "%s", h);
         return 0;
     }
-    const struct config_member *m = configured(srv, id);
+    const struct config_member *m = configured(n, id);
     if (m) {
         snprintf(host, hostlen, "%s", m->host);
         *port = m->port;
         return 0;
     }
-    for (size_t i = 0; i < srv->node->n_learned; i++)
-        if (srv->node->learned[i].id == id) {
-            snprintf(host, hostlen, "%s", srv->node->learned[i].host);
-            *port = srv->node->learned[i].port;
+    for (size_t i = 0; i < n->n_learned; i++)
+        if (n->learned[i].id == id) {
+            snprintf(host, hostlen, "%s", n->learned[i].host);
+            *port = n->learned[i].port;
             return 0;
         }
     return -1;
@@ -95,13 +96,12 @@ static bool linked(const struct node *n, uint64_t id)
 
 /* A link to id at its current address (transport_set_peer keeps a link
  * whose address did not change). */
-static void link_member(struct server *srv, uint64_t id)
+static void link_member(struct node *n, uint64_t id)
 {
-    struct node *n = srv->node;
     char host[CONFIG_HOST_MAX];
     int port;
-    if (id == (uint64_t)srv->cfg.node_id || linked(n, id)) return;
-    if (node_member_addr(srv, id, host, sizeof host, &port) != 0) {
+    if (id == (uint64_t)n->cfg->node_id || linked(n, id)) return;
+    if (node_member_addr(n, id, host, sizeof host, &port) != 0) {
         LOG_WARNING("Raft: no address known for member %llu", (unsigned long long)id);
         return;
     }
@@ -114,25 +114,24 @@ static void link_member(struct server *srv, uint64_t id)
  * that its acknowledgements (a leader removing itself waits for them) and
  * the entry removing it still get through. Links to servers in neither are
  * closed. */
-void node_sync_peers(struct server *srv)
+void node_sync_peers(struct node *n)
 {
-    struct node *n = srv->node;
     const struct raft_conf *latest = raft_conf_of(n->raft);
     uint64_t old[2 * RAFT_MAX_NODES];
     size_t n_old = n->n_linked;
     memcpy(old, n->linked, n_old * sizeof *old);
     n->n_linked = 0;
     for (uint32_t i = 0; i < latest->n; i++)
-        link_member(srv, (uint64_t)latest->s[i].id);
+        link_member(n, (uint64_t)latest->s[i].id);
     for (uint32_t i = 0; i < n->conf_applied.n; i++)
-        link_member(srv, (uint64_t)n->conf_applied.s[i].id);
+        link_member(n, (uint64_t)n->conf_applied.s[i].id);
     for (size_t i = 0; i < n_old; i++)
         if (!linked(n, old[i]) && !node_learned(n, (raft_id)old[i]))
             transport_remove_peer(n->tr, old[i]);
-    node_safety_conf_seen(srv, &n->conf_seen, latest);
+    node_safety_conf_seen(n, &n->conf_seen, latest);
     n->conf_seen = *latest;
     n->conf_dirty = false;
-    node_note_conf(srv, latest);
+    node_note_conf(n, latest);
 }
 
 bool node_learned(const struct node *n, raft_id id)
@@ -142,10 +141,9 @@ bool node_learned(const struct node *n, raft_id id)
     return false;
 }
 
-void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port)
+void node_learn_peer(struct node *n, uint64_t id, const char *host, int port)
 {
-    struct node *n = srv->node;
-    if (id == (uint64_t)srv->cfg.node_id || conf_addr(srv, id) || configured(srv, id)) return;
+    if (id == (uint64_t)n->cfg->node_id || conf_addr(n, id) || configured(n, id)) return;
     size_t i = 0;
     while (i < n->n_learned && n->learned[i].id != id)
         i++;
@@ -163,9 +161,9 @@ void node_learn_peer(struct server *srv, uint64_t id, const char *host, int port
 
 /* Without raft-secret no peer can ever connect (RAFT.AUTH is refused), so a
  * node added would never answer: as a voter it would take the quorum away. */
-static int need_secret(const struct server *srv, char *err, size_t errlen)
+static int need_secret(const struct node *n, char *err, size_t errlen)
 {
-    if (srv->cfg.raft_secret.len) return 0;
+    if (n->cfg->raft_secret.len) return 0;
     snprintf(err, errlen,
              "membership changes need raft-secret: without it no other node can connect "
              "(set the same raft-secret on every node)");
@@ -173,19 +171,17 @@ static int need_secret(const struct server *srv, char *err, size_t errlen)
 }
 
 /* A removed node's idea of the leader is stale: no -MOVED to it. */
-static int not_removed(const struct server *srv, char *err, size_t errlen)
+static int not_removed(const struct node *n, char *err, size_t errlen)
 {
-    if (!node_removed(srv)) return 0;
+    if (!node_removed(n)) return 0;
     snprintf(err, errlen, "this node was removed from the cluster");
     return NODE_EINVAL;
 }
 
-int node_change_member(struct server *srv, struct client *c, enum node_member_op op, uint64_t id,
+int node_change_member(struct node *n, struct client *c, enum node_member_op op, uint64_t id,
                        const char *addr, char *err, size_t errlen)
 {
-    struct node *n = srv->node;
-    if (need_secret(srv, err, errlen) != 0 || not_removed(srv, err, errlen) != 0)
-        return NODE_EINVAL;
+    if (need_secret(n, err, errlen) != 0 || not_removed(n, err, errlen) != 0) return NODE_EINVAL;
     if (n->role != RAFT_LEADER) return NODE_ENOTLEADER;
     const struct raft_conf *conf = raft_conf_of(n->raft);
     int at = raft_conf_find(conf, (raft_id)id);
@@ -237,22 +233,21 @@ int node_change_member(struct server *srv, struct client *c, enum node_member_op
                op == NODE_MEMBER_ADD ? "addition" : "removal", (unsigned long long)id,
                op == NODE_MEMBER_ADD ? " at " : "", op == NODE_MEMBER_ADD ? addr : "",
                (unsigned long long)index);
-    node_add_waiter(srv, c, index, 0);
+    node_add_waiter(n, c, index, 0);
     c->pending_writes++;
     return 0;
 }
 
-int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t errlen)
+int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errlen)
 {
-    struct node *n = srv->node;
-    if (not_removed(srv, err, errlen) != 0) return NODE_EINVAL;
+    if (not_removed(n, err, errlen) != 0) return NODE_EINVAL;
     if (n->role != RAFT_LEADER) return NODE_ENOTLEADER;
     const struct raft_conf *conf = raft_conf_of(n->raft);
     if (target == 0) { /* the most up-to-date other voter */
         raft_index best = 0;
         for (uint32_t i = 0; i < conf->n; i++) {
             raft_index match = 0;
-            if (!conf->s[i].voter || conf->s[i].id == (raft_id)srv->cfg.node_id) continue;
+            if (!conf->s[i].voter || conf->s[i].id == (raft_id)n->cfg->node_id) continue;
             raft_progress(n->raft, conf->s[i].id, &match);
             if (!target || match > best) {
                 target = (uint64_t)conf->s[i].id;
@@ -265,7 +260,7 @@ int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t 
         }
     }
     int i = raft_conf_find(conf, (raft_id)target);
-    if (i < 0 || !conf->s[i].voter || target == (uint64_t)srv->cfg.node_id) {
+    if (i < 0 || !conf->s[i].voter || target == (uint64_t)n->cfg->node_id) {
         snprintf(err, errlen, "node %llu is not another voting node", (unsigned long long)target);
         return NODE_EINVAL;
     }
@@ -282,37 +277,36 @@ int node_transfer_leader(struct server *srv, uint64_t target, char *err, size_t 
     return 0;
 }
 
-bool node_has_cluster(const struct server *srv)
+bool node_has_cluster(const struct node *n)
 {
-    return raft_conf_of(srv->node->raft)->n > 0;
+    return raft_conf_of(n->raft)->n > 0;
 }
 
-void node_note_conf(struct server *srv, const struct raft_conf *c)
+void node_note_conf(struct node *n, const struct raft_conf *c)
 {
-    if (raft_conf_find(c, (raft_id)srv->cfg.node_id) >= 0) srv->node->was_member = true;
+    if (raft_conf_find(c, (raft_id)n->cfg->node_id) >= 0) n->was_member = true;
 }
 
-bool node_removed(const struct server *srv)
+bool node_removed(const struct node *n)
 {
-    const struct raft_conf *conf = raft_conf_of(srv->node->raft);
-    return srv->node->was_member && conf->n > 0 &&
-           raft_conf_find(conf, (raft_id)srv->cfg.node_id) < 0;
+    const struct raft_conf *conf = raft_conf_of(n->raft);
+    return n->was_member && conf->n > 0 && raft_conf_find(conf, (raft_id)n->cfg->node_id) < 0;
 }
 
-const char *node_member_state(const struct server *srv)
+const char *node_member_state(const struct node *n)
 {
-    const struct raft_conf *conf = raft_conf_of(srv->node->raft);
-    if (srv->node->join) return "joining";
+    const struct raft_conf *conf = raft_conf_of(n->raft);
+    if (n->join) return "joining";
     if (conf->n == 0) return "uninitialized";
-    if (raft_conf_find(conf, (raft_id)srv->cfg.node_id) >= 0) return "up";
-    return srv->node->was_member ? "uninitialized" : "joining";
+    if (raft_conf_find(conf, (raft_id)n->cfg->node_id) >= 0) return "up";
+    return n->was_member ? "uninitialized" : "joining";
 }
 
 /* ------------------------------------------------------------------ join */
 
 /* The JOIN in progress (at most one per node). */
 struct join {
-    struct server *srv;
+    struct node *n;
     struct client *c; /* NULL once the client went away */
     char **addrs;     /* the candidates given to JOIN, tried in order */
     int n_addrs, next, hops;
@@ -321,15 +315,14 @@ struct join {
 
 static void join_finish(struct join *j, const char *err)
 {
-    struct server *srv = j->srv;
+    struct node *n = j->n;
     if (j->c) {
         if (err)
             resp_add_errorf(&j->c->out, "ERR join failed: %s", err);
         else
             resp_add_simple(&j->c->out, "OK");
         j->c->pending_writes--;
-        client_mark_pending(j->c);
-        node_want_resume(srv->node, j->c);
+        waiters_wake(n->waiters, j->c);
     }
     if (err)
         LOG_WARNING("Raft: RAFT.CLUSTER JOIN failed: %s", err);
@@ -338,7 +331,7 @@ static void join_finish(struct join *j, const char *err)
     for (int i = 0; i < j->n_addrs; i++)
         free(j->addrs[i]);
     free(j->addrs);
-    srv->node->join = NULL;
+    n->join = NULL;
     free(j);
 }
 
@@ -405,19 +398,18 @@ static void join_reply(void *ud, const char *resp, size_t len)
 
 static void join_send(struct join *j, const char *host, int port)
 {
-    struct server *srv = j->srv;
+    struct node *n = j->n;
     char id[32], self_host[CONFIG_HOST_MAX], self_addr[RAFT_ADDR_MAX];
     int self_port;
-    snprintf(id, sizeof id, "%lld", srv->cfg.node_id);
-    config_advertise(&srv->cfg, self_host, &self_port);
+    snprintf(id, sizeof id, "%lld", n->cfg->node_id);
+    config_advertise(n->cfg, self_host, &self_port);
     if (node_format_addr(self_host, self_port, self_addr, sizeof self_addr) != 0) {
         join_finish(j, "this node's advertised address is too long for the configuration");
         return;
     }
     const char *argv[] = {"RAFT.NODE", "ADD", id, self_addr};
     size_t lens[] = {9, 3, strlen(id), strlen(self_addr)};
-    int rc = transport_call(srv->node->tr, host, port, 4, argv, lens, JOIN_CALL_TIMEOUT_MS,
-                            join_reply, j);
+    int rc = transport_call(n->tr, host, port, 4, argv, lens, JOIN_CALL_TIMEOUT_MS, join_reply, j);
     if (rc != 0) {
         snprintf(j->last_err, sizeof j->last_err, "%s:%d: %s", host, port, transport_strerror(rc));
         join_next(j);
@@ -429,15 +421,14 @@ static void join_send(struct join *j, const char *host, int port)
  * too. Safe because the node never served a client write (checked by the
  * caller): nothing of value is dropped, and its old term and vote belonged
  * to a cluster of its own that no other node ever heard of. */
-static int reset_to_waiting(struct server *srv, char *err, size_t errlen)
+static int reset_to_waiting(struct node *n, char *err, size_t errlen)
 {
-    struct node *n = srv->node;
     struct raft_snapshot_meta empty = {0};
     struct raft_hard_state zero = {0};
     struct storage_batch b = {.snapshot = &empty, .hs = &zero};
     if (storage_save(n->st, &b, err, errlen) != 0) return -1;
     struct raft_config rc;
-    node_make_raft_config(srv, &rc);
+    node_make_raft_config(n, &rc);
     struct raft *r;
     if (raft_create(&rc, &r) != 0 || raft_restore(r, &zero, &empty, NULL, 0) != 0) {
         snprintf(err, errlen, "cannot reset the Raft core");
@@ -452,23 +443,22 @@ static int reset_to_waiting(struct server *srv, char *err, size_t errlen)
     n->role = RAFT_FOLLOWER;
     n->leader = 0;
     log_set_role('S');
-    node_sync_peers(srv);
+    node_sync_peers(n);
     LOG_NOTICE("Raft: left the one-member cluster to join another one");
     return 0;
 }
 
-int node_join(struct server *srv, struct client *c, int n_addrs, const char *const *addrs,
+int node_join(struct node *n, struct client *c, int n_addrs, const char *const *addrs,
               const size_t *lens, char *err, size_t errlen)
 {
-    struct node *n = srv->node;
     const struct raft_conf *conf = raft_conf_of(n->raft);
-    bool alone = conf->n == 1 && conf->s[0].id == (raft_id)srv->cfg.node_id;
-    if (need_secret(srv, err, errlen) != 0) return NODE_EINVAL;
+    bool alone = conf->n == 1 && conf->s[0].id == (raft_id)n->cfg->node_id;
+    if (need_secret(n, err, errlen) != 0) return NODE_EINVAL;
     if (n->join) {
         snprintf(err, errlen, "a join is already in progress");
         return NODE_EBUSY;
     }
-    if (node_removed(srv)) {
+    if (node_removed(n)) {
         snprintf(err, errlen,
                  "this node was removed from its cluster and keeps its data; "
                  "start it with an empty dir to join again");
@@ -478,13 +468,13 @@ int node_join(struct server *srv, struct client *c, int n_addrs, const char *con
         snprintf(err, errlen, "this node is already a member of a %u-node cluster", conf->n);
         return NODE_EINVAL;
     }
-    if (n->normal_applied > 0 || kv_size(&srv->kv) > 0 || raft_first_index(n->raft) > 1) {
+    if (n->normal_applied > 0 || sm_keys(n->sm) > 0 || raft_first_index(n->raft) > 1) {
         snprintf(err, errlen, "this node holds data; only a fresh node can join a cluster");
         return NODE_EINVAL;
     }
-    if (conf->n > 0 && reset_to_waiting(srv, err, errlen) != 0) return NODE_EINVAL;
+    if (conf->n > 0 && reset_to_waiting(n, err, errlen) != 0) return NODE_EINVAL;
     struct join *j = util_xcalloc(1, sizeof *j);
-    j->srv = srv;
+    j->n = n;
     j->c = c;
     j->addrs = util_xcalloc((size_t)n_addrs, sizeof *j->addrs);
     for (int i = 0; i < n_addrs; i++) {
@@ -499,21 +489,21 @@ int node_join(struct server *srv, struct client *c, int n_addrs, const char *con
     return 0;
 }
 
-void node_join_client_gone(struct server *srv, struct client *c)
+void node_join_client_gone(struct node *n, struct client *c)
 {
-    struct join *j = srv->node->join;
+    struct join *j = n->join;
     if (j && j->c == c) j->c = NULL;
 }
 
-void node_join_free(struct server *srv)
+void node_join_free(struct node *n)
 {
-    struct join *j = srv->node->join;
+    struct join *j = n->join;
     if (!j) return;
-    transport_call_cancel_ud(srv->node->tr, j);
+    transport_call_cancel_ud(n->tr, j);
     j->c = NULL;
     for (int i = 0; i < j->n_addrs; i++)
         free(j->addrs[i]);
     free(j->addrs);
     free(j);
-    srv->node->join = NULL;
+    n->join = NULL;
 }

@@ -25,24 +25,24 @@
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
-#include "server.h"
+#include "sm.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "storage_wal.h"
 #include "transport.h"
 
-static void dir_file(const struct server *srv, const char *name, char *out, size_t cap)
+static void dir_file(const struct node *n, const char *name, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s", srv->cfg.dir, name);
+    snprintf(out, cap, "%s/%s", n->cfg->dir, name);
 }
 
 /* ----------------------------------------------------------------- start */
 
-bool node_safety_check_wal(struct server *srv)
+bool node_safety_check_wal(struct node *n)
 {
     char db[4096], err[512];
     struct storage_wal_report r;
-    dir_file(srv, STORAGE_FILE_NAME, db, sizeof db);
+    dir_file(n, STORAGE_FILE_NAME, db, sizeof db);
     if (storage_wal_check(db, &r, err, sizeof err) != 0) {
         LOG_WARNING("Cannot check the Raft log's WAL: %s", err);
         return false;
@@ -72,25 +72,23 @@ bool node_safety_check_wal(struct server *srv)
     return true;
 }
 
-int node_safety_fresh_snapshot(struct server *srv, struct storage_state *st, char *err,
-                               size_t errlen)
+int node_safety_fresh_snapshot(struct node *n, struct storage_state *st, char *err, size_t errlen)
 {
     char path[4096], why[512];
-    dir_file(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
+    dir_file(n, SNAPSHOT_FILE_NAME, path, sizeof path);
     if (access(path, F_OK) != 0) return 0;
-    if (!srv->cfg.raft_start_from_snapshot) {
+    if (!n->cfg->raft_start_from_snapshot) {
         snprintf(err, errlen,
                  "%s exists but %s/%s holds no Raft log (deleted or lost?): starting would "
                  "silently lose every write acknowledged after the snapshot and this node's "
                  "vote. Restore the log; or remove the snapshot and join as a new node; or set "
                  "raft-start-from-snapshot yes to start from the snapshot as a node that does "
                  "not vote until it has caught up with a leader",
-                 path, srv->cfg.dir, STORAGE_FILE_NAME);
+                 path, n->cfg->dir, STORAGE_FILE_NAME);
         return -1;
     }
     struct snapshot_header h;
-    if (snapshot_verify(path, srv->kv.types, &h, why, sizeof why) != 0 || h.index == 0 ||
-        h.term == 0) {
+    if (sm_snapshot_verify(n->sm, path, &h, why, sizeof why) != 0 || h.index == 0 || h.term == 0) {
         snprintf(err, errlen, "Cannot start from the snapshot: %s", why);
         return -1;
     }
@@ -113,9 +111,8 @@ static void set_mark(struct node *n, bool on)
 
 /* Marks the core (and the store, so that a restart does too): no vote until
  * caught up. A lone voter has no one to catch up with. */
-static void start_recovering(struct server *srv, const char *why)
+static void start_recovering(struct node *n, const char *why)
 {
-    struct node *n = srv->node;
     const struct raft_conf *c = raft_conf_of(n->raft);
     uint32_t voters = 0;
     for (uint32_t i = 0; i < c->n; i++)
@@ -136,20 +133,18 @@ static void start_recovering(struct server *srv, const char *why)
     transport_set_recovering(n->tr, 1); /* peers accept a new incarnation that says so */
 }
 
-void node_safety_start(struct server *srv, bool lost)
+void node_safety_start(struct node *n, bool lost)
 {
-    struct node *n = srv->node;
     n->startup_commit = raft_commit_index(n->raft);
     transport_set_incarnation(n->tr, storage_incarnation(n->st));
     if (lost)
-        start_recovering(srv, "This node may have lost Raft state it had acknowledged");
+        start_recovering(n, "This node may have lost Raft state it had acknowledged");
     else if (storage_recovering(n->st))
-        start_recovering(srv, "This node had not caught up with a leader since it lost state");
+        start_recovering(n, "This node had not caught up with a leader since it lost state");
 }
 
-void node_safety_after_ready(struct server *srv)
+void node_safety_after_ready(struct node *n)
 {
-    struct node *n = srv->node;
     if (raft_recovering(n->raft) && !storage_recovering(n->st)) {
         /* The core found out itself (raft.h, A LOG THAT WENT BACKWARDS). */
         LOG_WARNING("The leader's heartbeat shows this node's log ends below what it had "
@@ -222,15 +217,14 @@ static void forget(struct node *n, uint64_t id)
     record(n, inc_entry(n, id), 0);
 }
 
-uint64_t node_incarnation(const struct server *srv)
+uint64_t node_incarnation(const struct node *n)
 {
-    return storage_incarnation(srv->node->st);
+    return storage_incarnation(n->st);
 }
 
-int node_peer_auth(struct server *srv, uint64_t id, uint64_t inc, bool recovering, char *err,
+int node_peer_auth(struct node *n, uint64_t id, uint64_t inc, bool recovering, char *err,
                    size_t errlen)
 {
-    struct node *n = srv->node;
     if (!member(n, id)) return 0; /* not one of our voters or learners: nothing to protect */
     struct node_inc *e = inc_entry(n, id);
     if (e->inc == 0)
@@ -253,9 +247,8 @@ int node_peer_auth(struct server *srv, uint64_t id, uint64_t inc, bool recoverin
 }
 
 /* One peer's outbound link: expect what we know, record what it presents. */
-static void check_peer(struct server *srv, uint64_t id, bool *refused_us)
+static void check_peer(struct node *n, uint64_t id, bool *refused_us)
 {
-    struct node *n = srv->node;
     struct transport_peer_info info;
     if (!member(n, id) || transport_peer_info(n->tr, id, &info) != 0) return;
     struct node_inc *e = inc_entry(n, id);
@@ -269,12 +262,11 @@ static void check_peer(struct server *srv, uint64_t id, bool *refused_us)
     *refused_us |= info.refusing_lost_state;
 }
 
-void node_safety_tick(struct server *srv)
+void node_safety_tick(struct node *n)
 {
-    struct node *n = srv->node;
     bool refused_us = false;
     for (size_t i = 0; i < n->n_linked; i++)
-        check_peer(srv, n->linked[i], &refused_us);
+        check_peer(n, n->linked[i], &refused_us);
     /* Once per process: the incarnation does not change, and the transport
      * tells every peer that refused it that we recover (transport.h). */
     if (refused_us && !n->refused_seen) {
@@ -282,17 +274,15 @@ void node_safety_tick(struct server *srv)
                     "It lost its Raft state (its dir was wiped or replaced): it will not vote "
                     "until it has caught up with a leader, and tells its peers so "
                     "(docs/storage-safety.md)",
-                    srv->cfg.node_id);
-        start_recovering(srv, "Peers refuse this node's incarnation");
+                    n->cfg->node_id);
+        start_recovering(n, "Peers refuse this node's incarnation");
         n->refused_seen = true;
     }
     n->lost_state = refused_us;
 }
 
-void node_safety_conf_seen(struct server *srv, const struct raft_conf *old,
-                           const struct raft_conf *now)
+void node_safety_conf_seen(struct node *n, const struct raft_conf *old, const struct raft_conf *now)
 {
-    struct node *n = srv->node;
     if (!n->conf_seen_valid) { /* the first one, at start: nothing was added */
         n->conf_seen_valid = true;
         return;
@@ -302,10 +292,9 @@ void node_safety_conf_seen(struct server *srv, const struct raft_conf *old,
             forget(n, now->s[i].id);
 }
 
-void node_safety_conf_applied(struct server *srv, const struct raft_conf *old,
+void node_safety_conf_applied(struct node *n, const struct raft_conf *old,
                               const struct raft_conf *now, raft_index index)
 {
-    struct node *n = srv->node;
     if (index <= n->startup_commit) return; /* applied in an earlier life already */
     for (uint32_t i = 0; i < old->n; i++)
         if (raft_conf_find(now, old->s[i].id) < 0 && old->s[i].id != raft_id_of(n->raft))
@@ -314,9 +303,8 @@ void node_safety_conf_applied(struct server *srv, const struct raft_conf *old,
 
 /* ---------------------------------------------------------------- views */
 
-const char *node_peer_recovery_state(const struct server *srv, uint64_t id)
+const char *node_peer_recovery_state(const struct node *n, uint64_t id)
 {
-    const struct node *n = srv->node;
     for (size_t i = 0; i < n->n_incs; i++) {
         const struct node_inc *e = &n->incs[i];
         if (e->id != id) continue;
@@ -326,8 +314,8 @@ const char *node_peer_recovery_state(const struct server *srv, uint64_t id)
     return "no";
 }
 
-const char *node_recovery_state(const struct server *srv)
+const char *node_recovery_state(const struct node *n)
 {
-    if (!raft_recovering(srv->node->raft)) return "no";
-    return srv->node->lost_state ? "lost-state" : "recovering";
+    if (!raft_recovering(n->raft)) return "no";
+    return n->lost_state ? "lost-state" : "recovering";
 }

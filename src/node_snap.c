@@ -29,7 +29,7 @@
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
-#include "server.h"
+#include "sm.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "util.h"
@@ -47,24 +47,23 @@ static raft_index core_snap_index(const struct node *n)
     return raft_first_index(n->raft) - 1;
 }
 
-static void path_of(const struct server *srv, const char *name, char *out, size_t outlen)
+static void path_of(const struct node *n, const char *name, char *out, size_t outlen)
 {
-    if (snapshot_path(out, outlen, srv->cfg.dir, name) != 0)
+    if (snapshot_path(out, outlen, n->cfg->dir, name) != 0)
         node_fatal("Snapshot path", "dir is too long");
 }
 
 /* ------------------------------------------------------------- restart */
 
-int node_snap_restore(struct server *srv, const struct raft_snapshot_meta *stored, char *err,
+int node_snap_restore(struct node *n, const struct raft_snapshot_meta *stored, char *err,
                       size_t errlen)
 {
-    struct node *n = srv->node;
     char path[4096], why[512];
-    path_of(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
-    snapshot_remove_temps(srv->cfg.dir); /* crash points 1 and 4 */
+    path_of(n, SNAPSHOT_FILE_NAME, path, sizeof path);
+    snapshot_remove_temps(n->cfg->dir); /* crash points 1 and 4 */
     struct snapshot_header h;
     int64_t t0 = util_monotonic_us();
-    int rc = snapshot_load(path, &srv->kv, &h, why, sizeof why);
+    int rc = sm_snapshot_load(n->sm, path, &h, why, sizeof why);
     if (rc == SNAPSHOT_ENOENT && stored->index == 0) return 0;
     if (rc == SNAPSHOT_ENOENT) {
         snprintf(err, errlen,
@@ -86,7 +85,7 @@ int node_snap_restore(struct server *srv, const struct raft_snapshot_meta *store
         return -1;
     }
     n->applied = h.index;
-    n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     LOG_NOTICE("Snapshot loaded: %llu keys at index %llu term %llu in %.3f s",
                (unsigned long long)h.key_count, (unsigned long long)h.index,
                (unsigned long long)h.term, (double)(util_monotonic_us() - t0) / 1e6);
@@ -105,9 +104,8 @@ int node_snap_restore(struct server *srv, const struct raft_snapshot_meta *store
 
 /* -------------------------------------------------------------- taking */
 
-static int start_child(struct server *srv, char *err, size_t errlen)
+static int start_child(struct node *n, char *err, size_t errlen)
 {
-    struct node *n = srv->node;
     raft_index index = n->applied;
     raft_term term = raft_log_term(n->raft, index);
     if (term == 0 || index > raft_applied_index(n->raft)) {
@@ -116,7 +114,7 @@ static int start_child(struct server *srv, char *err, size_t errlen)
         return -1;
     }
     char tmp[4096];
-    path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+    path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
     int64_t t0 = util_monotonic_us();
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -128,7 +126,7 @@ static int start_child(struct server *srv, char *err, size_t errlen)
         /* The child: a copy-on-write image of the keyspace at `index`. It
          * touches nothing of the parent's (no SQLite, no sockets) and leaves
          * with _exit, so no atexit handler or stdio buffer runs twice. */
-        server_close_listeners_in_child(srv);
+        if (n->env.in_child) n->env.in_child(n->env.ud);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         /* Dies with the parent (kill -9): an orphan would go on writing
@@ -142,7 +140,7 @@ static int start_child(struct server *srv, char *err, size_t errlen)
         (void)!nice(19);
         (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_IDLE);
         char why[512];
-        int rc = snapshot_write(tmp, &srv->kv, index, term, SNAP_WORK_PCT, why, sizeof why);
+        int rc = sm_snapshot_write(n->sm, tmp, index, term, SNAP_WORK_PCT, why, sizeof why);
         if (rc != 0) LOG_WARNING("Background snapshot failed: %s", why);
         _exit(rc == 0 ? 0 : 1);
     }
@@ -152,14 +150,13 @@ static int start_child(struct server *srv, char *err, size_t errlen)
     n->snap.child_term = term;
     n->snap.child_start_us = t0;
     LOG_NOTICE("Background snapshot started by pid %ld at index %llu (%llu keys, fork %.3f ms)",
-               (long)pid, (unsigned long long)index, (unsigned long long)kv_size(&srv->kv),
+               (long)pid, (unsigned long long)index, (unsigned long long)sm_keys(n->sm),
                (double)(util_monotonic_us() - t0) / 1e3);
     return 0;
 }
 
-int node_snapshot_start(struct server *srv, char *err, size_t errlen)
+int node_snapshot_start(struct node *n, char *err, size_t errlen)
 {
-    struct node *n = srv->node;
     if (n->snap.child) {
         snprintf(err, errlen, "a snapshot is already in progress");
         return -1;
@@ -169,15 +166,14 @@ int node_snapshot_start(struct server *srv, char *err, size_t errlen)
                  (unsigned long long)core_snap_index(n));
         return -1;
     }
-    return start_child(srv, err, errlen);
+    return start_child(n, err, errlen);
 }
 
 /* The child wrote snapshot.tmp for child_index: publish it and compact. */
-static void child_succeeded(struct server *srv)
+static void child_succeeded(struct node *n)
 {
-    struct node *n = srv->node;
     char err[512], tmp[4096];
-    path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+    path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
     if (n->snap.child_index <= core_snap_index(n)) {
         /* A snapshot installed from the leader meanwhile is newer. */
         unlink(tmp);
@@ -185,10 +181,10 @@ static void child_succeeded(struct server *srv)
                    (unsigned long long)n->snap.child_index, (unsigned long long)core_snap_index(n));
         return;
     }
-    if (snapshot_publish(srv->cfg.dir, SNAPSHOT_TEMP_NAME, err, sizeof err) != 0) {
+    if (snapshot_publish(n->cfg->dir, SNAPSHOT_TEMP_NAME, err, sizeof err) != 0) {
         LOG_WARNING("Background snapshot not published: %s", err);
         unlink(tmp);
-        n->snap.retry_after_ms = server_now_ms() + SNAP_RETRY_MS;
+        n->snap.retry_after_ms = util_mstime() + SNAP_RETRY_MS;
         return;
     }
     struct raft_snapshot_meta meta;
@@ -202,7 +198,7 @@ static void child_succeeded(struct server *srv)
     int64_t t2 = util_monotonic_us();
     n->snap.created++;
     n->snap.force = false;
-    n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->snap.child_bytes;
     n->snap.last_duration_ms = (uint64_t)(util_monotonic_us() - n->snap.child_start_us) / 1000;
     LOG_NOTICE("Snapshot at index %llu term %llu done: %llu bytes in %llu ms; log compacted "
@@ -212,21 +208,20 @@ static void child_succeeded(struct server *srv)
                (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3);
 }
 
-static void reap_child(struct server *srv)
+static void reap_child(struct node *n)
 {
-    struct node *n = srv->node;
     int status;
     pid_t r = waitpid(n->snap.child, &status, WNOHANG);
     if (r == 0 || (r < 0 && errno == EINTR)) return;
     n->snap.child = 0;
     if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        child_succeeded(srv);
+        child_succeeded(n);
         return;
     }
     char tmp[4096];
-    path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+    path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
     unlink(tmp);
-    n->snap.retry_after_ms = server_now_ms() + SNAP_RETRY_MS;
+    n->snap.retry_after_ms = util_mstime() + SNAP_RETRY_MS;
     if (r < 0)
         LOG_WARNING("Background snapshot: waitpid: %s", strerror(errno));
     else if (WIFSIGNALED(status))
@@ -247,12 +242,12 @@ static void reap_child(struct server *srv)
 #define SNAP_STAGGER_SLOTS 3
 #define SNAP_STAGGER_DIV 4
 
-static uint64_t staggered(const struct server *srv, uint64_t due)
+static uint64_t staggered(const struct node *n, uint64_t due)
 {
-    const struct raft_conf *c = raft_conf_of(srv->node->raft);
+    const struct raft_conf *c = raft_conf_of(n->raft);
     if (c->n < 2) return due;
     for (uint32_t i = 0; i < c->n; i++)
-        if (c->s[i].id == (raft_id)srv->cfg.node_id)
+        if (c->s[i].id == (raft_id)n->cfg->node_id)
             return due + due / SNAP_STAGGER_DIV * (i % SNAP_STAGGER_SLOTS);
     return due;
 }
@@ -265,46 +260,43 @@ static uint64_t staggered(const struct server *srv, uint64_t due)
  * any size, src/sm.h) while keeping the work of rewriting a large keyspace
  * proportional to the writes that made the log grow, as Redis's AOF rewrite
  * does. */
-static bool snapshot_due(const struct server *srv, raft_index base)
+static bool snapshot_due(const struct node *n, raft_index base)
 {
-    const struct node *n = srv->node;
     if (n->snap.force ||
-        n->applied - base >= staggered(srv, (uint64_t)srv->cfg.raft_snapshot_threshold))
+        n->applied - base >= staggered(n, (uint64_t)n->cfg->raft_snapshot_threshold))
         return true;
-    uint64_t due = n->snap.size_bytes / 100 * (uint64_t)srv->cfg.raft_snapshot_log_percentage;
-    if (due < (uint64_t)srv->cfg.raft_snapshot_log_min_size)
-        due = (uint64_t)srv->cfg.raft_snapshot_log_min_size;
-    return n->applied_bytes - n->snap.base_bytes >= staggered(srv, due);
+    uint64_t due = n->snap.size_bytes / 100 * (uint64_t)n->cfg->raft_snapshot_log_percentage;
+    if (due < (uint64_t)n->cfg->raft_snapshot_log_min_size)
+        due = (uint64_t)n->cfg->raft_snapshot_log_min_size;
+    return n->applied_bytes - n->snap.base_bytes >= staggered(n, due);
 }
 
-void node_snap_after_ready(struct server *srv)
+void node_snap_after_ready(struct node *n)
 {
-    struct node *n = srv->node;
     if (n->snap.child) {
-        reap_child(srv);
+        reap_child(n);
         return;
     }
     raft_index base = core_snap_index(n);
     if (n->applied <= base || n->applied > raft_applied_index(n->raft)) return;
-    if (!snapshot_due(srv, base)) return;
-    if (server_now_ms() < n->snap.retry_after_ms) return;
+    if (!snapshot_due(n, base)) return;
+    if (util_mstime() < n->snap.retry_after_ms) return;
     char err[256];
-    if (start_child(srv, err, sizeof err) != 0) {
+    if (start_child(n, err, sizeof err) != 0) {
         LOG_WARNING("Cannot start a background snapshot: %s", err);
-        n->snap.retry_after_ms = server_now_ms() + SNAP_RETRY_MS;
+        n->snap.retry_after_ms = util_mstime() + SNAP_RETRY_MS;
     }
 }
 
-void node_snap_free(struct server *srv)
+void node_snap_free(struct node *n)
 {
-    struct node *n = srv->node;
     if (n->snap.child) {
         /* Our own child, by pid: its half-written temp file is useless. */
         kill(n->snap.child, SIGKILL);
         waitpid(n->snap.child, NULL, 0);
         n->snap.child = 0;
         char tmp[4096];
-        path_of(srv, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
+        path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
         unlink(tmp);
     }
     free(n->snap.chunk_buf);
@@ -325,11 +317,10 @@ void node_snap_queue(struct node *n, const struct raft_ready *rd)
     n->snap.n_reqs += rd->n_snap_reqs;
 }
 
-void node_snap_answer(struct server *srv)
+void node_snap_answer(struct node *n)
 {
-    struct node *n = srv->node;
     char path[4096], err[512];
-    path_of(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
+    path_of(n, SNAPSHOT_FILE_NAME, path, sizeof path);
     for (uint32_t i = 0; i < n->snap.n_reqs; i++) {
         const struct raft_snap_req *q = &n->snap.reqs[i];
         if (q->max_len > n->snap.chunk_cap) {
@@ -362,24 +353,23 @@ void node_snap_answer(struct server *srv)
 
 /* ---------------------------------------------------------- installing */
 
-bool node_snap_install(struct server *srv, const struct raft_snap_chunk *ch)
+bool node_snap_install(struct node *n, const struct raft_snap_chunk *ch)
 {
     char path[4096], err[512];
-    path_of(srv, SNAPSHOT_INCOMING_NAME, path, sizeof path);
+    path_of(n, SNAPSHOT_INCOMING_NAME, path, sizeof path);
     if (snapshot_write_chunk(path, ch->offset, ch->data, ch->len, ch->done, err, sizeof err) != 0)
         node_fatal("Storing a snapshot chunk from the leader", err);
     if (!ch->done) return false;
     struct snapshot_header h;
-    if (snapshot_verify(path, srv->kv.types, &h, err, sizeof err) != 0)
+    if (sm_snapshot_verify(n->sm, path, &h, err, sizeof err) != 0)
         node_fatal("Snapshot received from the leader", err);
     if (h.index != ch->meta.index || h.term != ch->meta.term)
         node_fatal("Snapshot received from the leader", "its index/term differ from the message");
-    if (snapshot_publish(srv->cfg.dir, SNAPSHOT_INCOMING_NAME, err, sizeof err) != 0)
+    if (snapshot_publish(n->cfg->dir, SNAPSHOT_INCOMING_NAME, err, sizeof err) != 0)
         node_fatal("Installing the snapshot received from the leader", err);
     int64_t t0 = util_monotonic_us();
-    kv_flush(&srv->kv);
-    path_of(srv, SNAPSHOT_FILE_NAME, path, sizeof path);
-    if (snapshot_load(path, &srv->kv, &h, err, sizeof err) != 0)
+    path_of(n, SNAPSHOT_FILE_NAME, path, sizeof path);
+    if (sm_snapshot_load(n->sm, path, &h, err, sizeof err) != 0)
         node_fatal("Loading the snapshot received from the leader", err);
     LOG_NOTICE("Snapshot from the leader installed: %llu keys at index %llu term %llu "
                "(loaded in %.3f s)",
@@ -388,13 +378,12 @@ bool node_snap_install(struct server *srv, const struct raft_snap_chunk *ch)
     return true;
 }
 
-void node_snap_installed(struct server *srv, const struct raft_snap_chunk *ch)
+void node_snap_installed(struct node *n, const struct raft_snap_chunk *ch)
 {
-    struct node *n = srv->node;
     n->applied = ch->meta.index;
     n->snap.received++;
     n->snap.force = false;
-    n->snap.size_bytes = snapshot_file_size(srv->cfg.dir);
+    n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->applied_bytes;
     n->conf_applied = ch->meta.conf;
     n->conf_dirty = true;
@@ -402,9 +391,8 @@ void node_snap_installed(struct server *srv, const struct raft_snap_chunk *ch)
 
 /* ----------------------------------------------------------- RAFT.INFO */
 
-void node_snapshot_info(const struct server *srv, struct node_snapshot_info *out)
+void node_snapshot_info(const struct node *n, struct node_snapshot_info *out)
 {
-    const struct node *n = srv->node;
     out->last_index = core_snap_index(n);
     out->last_term = raft_log_term(n->raft, out->last_index);
     out->size_bytes = n->snap.size_bytes;

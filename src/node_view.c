@@ -6,7 +6,6 @@
 #include "../raft/raft.h"
 #include "node.h"
 #include "node_int.h"
-#include "server.h"
 #include "transport.h"
 #include "util.h"
 
@@ -37,9 +36,8 @@ void node_view_role_changed(struct node *n, raft_id leader)
     n->role_since_ms = now_ms();
 }
 
-uint64_t node_last_leader(const struct server *srv)
+uint64_t node_last_leader(const struct node *n)
 {
-    const struct node *n = srv->node;
     return n->leader ? n->leader : n->last_leader;
 }
 
@@ -50,14 +48,13 @@ static int64_t heard_at(const struct node *n, raft_id id)
     return -1;
 }
 
-void node_peer_view(const struct server *srv, uint64_t id, struct node_peer_view *out)
+void node_peer_view(const struct node *n, uint64_t id, struct node_peer_view *out)
 {
-    const struct node *n = srv->node;
     out->health = NODE_OK;
     out->link_up = true;
     out->heard_ms_ago = 0;
-    if (id == (uint64_t)srv->cfg.node_id) return;
-    int64_t now = now_ms(), t = srv->cfg.raft_election_timeout_ms;
+    if (id == (uint64_t)n->cfg->node_id) return;
+    int64_t now = now_ms(), t = n->cfg->raft_election_timeout_ms;
     int64_t at = heard_at(n, id);
     out->heard_ms_ago = at < 0 ? -1 : now - at;
     struct transport_peer_info info;
@@ -70,7 +67,7 @@ void node_peer_view(const struct server *srv, uint64_t id, struct node_peer_view
         link_down_long = info.last_conn_ms >= t;
     }
     bool leads = n->role == RAFT_LEADER;
-    bool expected = leads || id == node_last_leader(srv);
+    bool expected = leads || id == node_last_leader(n);
     /* Silence counts from when this node started expecting to hear from it. */
     int64_t since = at > n->role_since_ms ? at : n->role_since_ms;
     bool silent = expected && now - since >= t;

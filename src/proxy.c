@@ -11,15 +11,16 @@
 #include "proxy.h"
 #include "server.h"
 #include "transport.h"
+#include "waiters.h"
 
 #define ARGS_ON_STACK 16
 /* The leader answers a write it cannot commit with -TIMEOUT after
  * raft-request-timeout-ms; the link waits this much longer for it. */
 #define LINK_SLACK_MS 2000
 
-/* A forwarded command's reply (or failure) arrived: relay it, then let the
- * client run what it held back. Runs from the loop (transport.h), never
- * inside the client's own command processing. */
+/* A forwarded command's reply (or failure) arrived: relay it, then wake the
+ * client (src/waiters.h) to run what it held back. Runs from the loop
+ * (transport.h), never inside the client's own command processing. */
 static void relay(struct client *c, const char *resp, size_t len, const char *fail)
 {
     if (resp)
@@ -27,18 +28,17 @@ static void relay(struct client *c, const char *resp, size_t len, const char *fa
     else
         resp_add_error(&c->out, fail);
     c->pending_proxied--;
-    client_mark_pending(c);
-    conn_resume(c);
+    waiters_wake(&c->srv->waiters, c);
 }
 
 static void write_replied(void *ud, const char *resp, size_t len)
 {
-    relay(ud, resp, len, "TIMEOUT not committed yet");
+    relay(ud, resp, len, WAITERS_WRITE_TIMEOUT);
 }
 
 static void read_replied(void *ud, const char *resp, size_t len)
 {
-    relay(ud, resp, len, "TIMEOUT no quorum for read");
+    relay(ud, resp, len, WAITERS_READ_TIMEOUT);
 }
 
 int proxy_may_follow(const struct client *c, const struct command *cmd)
@@ -109,4 +109,9 @@ int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struc
     default: /* the leader has no known address: as without the proxy */
         return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
     }
+}
+
+void proxy_client_gone(struct server *srv, struct client *c)
+{
+    transport_forward_cancel_ud(node_links(srv->node), c);
 }

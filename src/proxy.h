@@ -53,7 +53,7 @@ struct transport;
  * without the proxy. */
 #define PROXY_DECLINED (-1)
 
-/* Called by node_route() on a follower for a write or a linearizable read,
+/* Called by the dispatcher (src/dispatch.c) on a follower for a write or a linearizable read,
  * with the leader it knows (0: none). Returns NODE_REPLIED when the command
  * was forwarded (the reply comes later; c->pending_proxied counts it) or
  * refused with an error reply, NODE_WAIT when c must wait for earlier
@@ -65,5 +65,8 @@ int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struc
  * a read of a non-READONLY client); the dispatcher holds anything else back
  * while c->pending_proxied > 0. */
 int proxy_may_follow(const struct client *c, const struct command *cmd);
+
+/* c is about to be freed: replies still coming for it are dropped. */
+void proxy_client_gone(struct server *srv, struct client *c);
 
 #endif

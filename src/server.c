@@ -26,6 +26,7 @@
 #include "node.h"
 #include "typetable.h"
 #include "util.h"
+#include "waiters.h"
 
 #define EXPIRE_SAMPLE 20         /* volatile keys looked at per round */
 #define EXPIRE_BUDGET_PERCENT 25 /* of a cron period, like Redis's slow cycle */
@@ -172,7 +173,7 @@ static void collect_expired(void *ud, const char *key, size_t len)
 
 static void submit_expired(struct server *srv, struct expired_batch *b)
 {
-    if (b->n > 0) sm_submit_expire(srv, b->n, b->keys);
+    if (b->n > 0) sm_submit_expire(&srv->sm, b->n, b->keys);
     b->n = 0;
     b->bytes = 0;
 }
@@ -183,7 +184,7 @@ static void active_expire(struct server *srv)
     int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
     struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
     srv->stats.expire_cycles++;
-    expiring_applied(b.x, node_applied(srv));
+    expiring_applied(b.x, node_applied(srv->node));
     for (;;) {
         b.added = 0;
         size_t seen =
@@ -223,7 +224,7 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     int64_t now = server_now_ms();
     update_lru_clock(srv);
     kv_cron(&srv->kv);
-    if (node_is_leader(srv))
+    if (node_is_leader(srv->node))
         active_expire(srv);
     else if (expiring_count(&srv->sm.expiring))
         expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
@@ -234,17 +235,71 @@ static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    node_tick(w->data);
+    struct server *srv = w->data;
+    node_tick(srv->node);
 }
 
-/* One place per loop iteration: the Raft batch (persist, send, apply), then
- * every client's output. */
+/* Rounds of (driver, woken clients) per loop iteration at most, so that
+ * sockets are served between them; what is left is taken at the next
+ * iteration, which then polls without blocking (the `more` idle watcher). */
+#define WAKE_ROUNDS_MAX 64
+
+static void more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents; /* its being active is what counts: before_sleep does the work */
+}
+
+/* One place per loop iteration: the Raft batch (persist, send, apply); the
+ * clients it answered run the commands they sent meanwhile, whose writes
+ * the next round proposes; then every client's output. */
 static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
     (void)revents;
-    node_process_ready(w->data);
-    conn_flush_pending(w->data);
+    struct server *srv = w->data;
+    int round = 0;
+    while (round < WAKE_ROUNDS_MAX) {
+        node_process_ready(srv->node);
+        round++;
+        if (conn_resume_woken(srv) == 0) break;
+    }
+    if (round == WAKE_ROUNDS_MAX)
+        ev_idle_start(srv->io->loop, &srv->io->more);
+    else
+        ev_idle_stop(srv->io->loop, &srv->io->more);
+    conn_flush_pending(srv);
+}
+
+/* The state machine's log is the Raft driver (src/sm.h's struct sm_log). */
+static uint64_t log_propose(void *ud, struct client *c, const struct raft_part *parts,
+                            uint32_t n_parts)
+{
+    return node_propose(((struct server *)ud)->node, c, parts, n_parts);
+}
+
+static void log_stage(void *ud, struct client *c)
+{
+    node_stage(((struct server *)ud)->node, c);
+}
+
+static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint32_t n_parts)
+{
+    return node_propose_staged(((struct server *)ud)->node, parts, n_parts);
+}
+
+/* The driver's up-calls (src/node.h's struct node_env). */
+static void flush_replies(void *ud)
+{
+    conn_flush_replies(ud);
+}
+
+static void close_listeners(void *ud)
+{
+    struct server *srv = ud;
+    for (int i = 0; i < srv->io->n_listen; i++)
+        close(srv->io->listeners[i].fd);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -275,7 +330,14 @@ int server_init(struct server *srv, char *err, size_t errlen)
     apply_limits(srv);
     update_lru_clock(srv);
     multi_init(srv);
-    sm_init(&srv->sm, util_rand64(&srv->rng));
+    waiters_init(&srv->waiters);
+    struct sm_env sme = {
+        .kv = &srv->kv,
+        .cmdstats = srv->cmdstats,
+        .srv = srv,
+        .log = {log_propose, log_stage, log_propose_staged, srv},
+    };
+    sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
     srv->io = util_xcalloc(1, sizeof *srv->io);
     struct server_io *io = srv->io;
     /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the
@@ -287,8 +349,18 @@ int server_init(struct server *srv, char *err, size_t errlen)
     }
     signal(SIGPIPE, SIG_IGN);
     if (conn_init(srv, err, errlen) < 0) return -1;
-    if (node_init(srv, io->loop, err, errlen) < 0) return -1;
-    ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv));
+    struct node_env ne = {
+        .cfg = &srv->cfg,
+        .sm = &srv->sm,
+        .waiters = &srv->waiters,
+        .loop = io->loop,
+        .seed = util_rand64(&srv->rng),
+        .flush_replies = flush_replies,
+        .in_child = close_listeners,
+        .ud = srv,
+    };
+    if (node_init(&srv->node, &ne, err, errlen) < 0) return -1;
+    ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
     io->raft_tick.data = srv;
     ev_timer_again(io->loop, &io->raft_tick);
     for (int i = 0; i < srv->cfg.bind_count; i++)
@@ -303,6 +375,7 @@ int server_init(struct server *srv, char *err, size_t errlen)
     ev_prepare_init(&io->before_sleep, before_sleep_cb);
     io->before_sleep.data = srv;
     ev_prepare_start(io->loop, &io->before_sleep);
+    ev_idle_init(&io->more, more_cb);
     ev_signal_init(&io->sigterm, signal_cb, SIGTERM);
     ev_signal_init(&io->sigint, signal_cb, SIGINT);
     io->sigterm.data = io->sigint.data = srv;
@@ -321,7 +394,7 @@ int server_config_changed(struct server *srv, const char *name, char *err, size_
         srv->io->cron.repeat = 1.0 / (double)srv->cfg.hz;
         ev_timer_again(srv->io->loop, &srv->io->cron);
     } else if (strcmp(name, "raft-log-fsync") == 0) {
-        node_set_fsync(srv, (int)srv->cfg.raft_log_fsync);
+        node_set_fsync(srv->node, (int)srv->cfg.raft_log_fsync);
     } else if (strcmp(name, "loglevel") == 0) {
         log_set_level(srv->cfg.loglevel);
     } else if (strncmp(name, "hash-max-", 9) == 0 || strncmp(name, "set-max-", 8) == 0 ||
@@ -334,11 +407,6 @@ int server_config_changed(struct server *srv, const char *name, char *err, size_
                 c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
     }
     return 0;
-}
-
-void server_flush_clients(struct server *srv)
-{
-    conn_flush_pending(srv);
 }
 
 void server_request_shutdown(struct server *srv)
@@ -361,18 +429,14 @@ int server_run(struct server *srv)
     return 0;
 }
 
-void server_close_listeners_in_child(struct server *srv)
-{
-    for (int i = 0; i < srv->io->n_listen; i++)
-        close(srv->io->listeners[i].fd);
-}
-
 void server_free(struct server *srv)
 {
-    node_free(srv);
+    node_free(srv->node);
+    srv->node = NULL;
     kv_free(&srv->kv);
     sm_free(&srv->sm);
     multi_free(srv);
+    waiters_free(&srv->waiters);
     if (srv->io && srv->io->loop) ev_loop_destroy(srv->io->loop);
     free(srv->io);
     srv->io = NULL;

@@ -20,6 +20,7 @@
 #include "client.h"
 #include "sm.h"
 #include "cmd.h"
+#include "waiters.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -37,9 +38,10 @@ struct server_io; /* private to src/server.c and src/conn.c (libev) */
 struct server {
     struct config cfg;
     struct kv kv;
-    struct sm sm;         /* the apply path */
-    struct node *node;    /* the Raft driver (src/node.h) */
-    struct server_io *io; /* event loop, listeners, timers */
+    struct sm sm;           /* the apply path */
+    struct node *node;      /* the Raft driver (src/node.h) */
+    struct waiters waiters; /* clients waiting for the log, and those answered */
+    struct server_io *io;   /* event loop, listeners, timers */
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */
     uint64_t client_count;     /* clients: connections that are not peer links */
@@ -71,17 +73,6 @@ void server_request_shutdown(struct server *srv);
  * Returns 0, or -1 with the reason in err when the server cannot take the
  * value (maxclients beyond the descriptor limit): CONFIG SET then fails. */
 int server_config_changed(struct server *srv, const char *name, char *err, size_t errlen);
-/* Writes every client's pending output now (the loop does it before it
- * sleeps; this is for a caller about to block, e.g. on an fsync). May free
- * clients that were closing. */
-void server_flush_clients(struct server *srv);
-
-/* In a forked child (the snapshot writer): closes its copies of the
- * listening sockets, so that the node's port is free again as soon as the
- * node itself is gone, even while the child is still being torn down. The
- * loop is not touched; the child never runs it. */
-void server_close_listeners_in_child(struct server *srv);
-
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
 /* Memory figures, at most 100 ms old (read on demand, then cached). */

@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "../raft/raft.h"
+#include "client.h"
 #include "cmd.h"
-#include "dispatch.h"
+#include "kv.h"
 #include "le.h"
 #include "log.h"
-#include "node.h"
-#include "server.h"
+#include "sm.h"
+#include "snapshot.h"
 #include "util.h"
 
 #define SM_ARGC_MAX (1024 * 1024)   /* the parser's limit: no entry exceeds it */
@@ -46,9 +47,10 @@ static void put_u32(struct sm_buf *b, uint32_t v)
     b->len += 4;
 }
 
-void sm_init(struct sm *sm, uint64_t seed)
+void sm_init(struct sm *sm, const struct sm_env *env, uint64_t seed)
 {
     memset(sm, 0, sizeof *sm);
+    sm->env = *env;
     resp_out_init(&sm->sink, 2);
     inflight_init(&sm->inflight);
     expiring_init(&sm->expiring, seed, SM_EXPIRING_MAX);
@@ -137,7 +139,7 @@ static uint64_t command_seed(uint64_t index, uint32_t pos)
  * the entry's clock and randomness. Non-write commands queued in a
  * transaction only produce a reply, so they are skipped where no client
  * waits; a write always runs. */
-static void apply_cmd(struct server *srv, struct client *c, int argc, const struct resp_arg *argv,
+static void apply_cmd(struct sm *sm, struct client *c, int argc, const struct resp_arg *argv,
                       int64_t ts, uint64_t seed, struct resp_out *out)
 {
     const struct command *cmd = cmd_resolve(argc, argv, out);
@@ -147,15 +149,15 @@ static void apply_cmd(struct server *srv, struct client *c, int argc, const stru
         .argc = argc,
         .argv = argv,
         .out = out,
-        .kv = &srv->kv,
+        .kv = sm->env.kv,
         .now_ms = ts,
         .client = c,
-        .srv = srv,
+        .srv = sm->env.srv,
         .rng = seed,
         .applying = 1,
     };
-    cmd_call(cmd, &ctx, srv->cmdstats);
-    srv->stats.commands_processed++;
+    cmd_call(cmd, &ctx, sm->env.cmdstats);
+    sm->commands_run++;
 }
 
 /* The client waiting for reply i, or NULL. */
@@ -178,9 +180,8 @@ static struct resp_out *reply_to(struct sm *sm, struct client *c)
 #define PREFETCH_STAGES 6
 #define PREFETCH_AHEAD (PREFETCH_STEP * PREFETCH_STAGES)
 
-static void prefetch_ahead(struct server *srv, uint32_t i, uint32_t ncmds)
+static void prefetch_ahead(const struct sm *sm, uint32_t i, uint32_t ncmds)
 {
-    const struct sm *sm = &srv->sm;
     static const enum dict_prefetch_stage stages[] = {DICT_PREFETCH_VALUE, DICT_PREFETCH_ENTRY,
                                                       DICT_PREFETCH_BUCKET};
     for (uint32_t s = 0; s < PREFETCH_STAGES; s++) {
@@ -190,39 +191,38 @@ static void prefetch_ahead(struct server *srv, uint32_t i, uint32_t ncmds)
         if (!h->key.ptr) continue;
         if (s < 3) {
             if (h->member.ptr)
-                kv_prefetch_member(&srv->kv, h->key.ptr, h->key.len, h->member.ptr, h->member.len,
+                kv_prefetch_member(sm->env.kv, h->key.ptr, h->key.len, h->member.ptr, h->member.len,
                                    stages[s]);
         } else {
-            kv_prefetch(&srv->kv, h->key.ptr, h->key.len, stages[s - 3]);
+            kv_prefetch(sm->env.kv, h->key.ptr, h->key.len, stages[s - 3]);
         }
     }
 }
 
-static void apply_decoded(struct server *srv, struct client *const *clients, size_t nclients,
+static void apply_decoded(struct sm *sm, struct client *const *clients, size_t nclients,
                           uint64_t index, int type, int64_t ts, uint32_t ncmds,
                           const unsigned char *p, size_t len)
 {
-    struct sm *sm = &srv->sm;
     size_t off = SM_ENTRY_HEADER_LEN;
     struct client *c = waiter(clients, nclients, 0);
     if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, c), (long)ncmds);
     if (type == SM_ENTRY_BATCH)
         for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
             if (sm->hints[k].key.ptr)
-                kv_prefetch(&srv->kv, sm->hints[k].key.ptr, sm->hints[k].key.len,
+                kv_prefetch(sm->env.kv, sm->hints[k].key.ptr, sm->hints[k].key.len,
                             DICT_PREFETCH_BUCKET);
     for (uint32_t i = 0; i < ncmds; i++) {
         int argc = decode_cmd(sm, p, len, &off); /* validated: cannot fail */
         if (type == SM_ENTRY_EXPIRE) {
             for (int k = 0; k < argc; k++)
-                kv_delete_if_expired(&srv->kv, sm->argv[k].ptr, sm->argv[k].len, ts);
+                kv_delete_if_expired(sm->env.kv, sm->argv[k].ptr, sm->argv[k].len, ts);
             continue;
         }
         if (type == SM_ENTRY_BATCH) {
             c = waiter(clients, nclients, i);
-            prefetch_ahead(srv, i, ncmds);
+            prefetch_ahead(sm, i, ncmds);
         }
-        apply_cmd(srv, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c));
+        apply_cmd(sm, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c));
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
@@ -259,7 +259,7 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     return off == len ? 0 : -1;
 }
 
-int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, size_t nclients,
+int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, size_t nclients,
              const char *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = (const unsigned char *)data;
@@ -269,12 +269,12 @@ int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, 
     }
     int64_t ts = (int64_t)le_get64(p + 2);
     uint32_t ncmds = le_get32(p + 10);
-    if (validate(&srv->sm, p, len, p[1], ncmds) < 0) {
+    if (validate(sm, p, len, p[1], ncmds) < 0) {
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
-    apply_decoded(srv, clients, nclients, index, p[1], ts, ncmds, p, len);
-    srv->sm.applied_entries++;
+    apply_decoded(sm, clients, nclients, index, p[1], ts, ncmds, p, len);
+    sm->applied_entries++;
     return 0;
 }
 
@@ -331,9 +331,8 @@ static void scratch_add(struct sm *sm, int argc, const struct resp_arg *argv)
 /* Hands the entry built in scratch to the log (the open batch went first):
  * for c (NULL: nobody waits), or for the staged clients. Returns its index,
  * 0 if the log refused it. */
-static uint64_t submit(struct server *srv, struct client *c, int staged)
+static uint64_t submit(struct sm *sm, struct client *c, int staged)
 {
-    struct sm *sm = &srv->sm;
     part_push(sm, NULL, sm->part_seg, sm->scratch.len - sm->part_seg);
     struct raft_part *parts = util_xmalloc(sm->n_parts * sizeof *parts);
     for (size_t i = 0; i < sm->n_parts; i++) {
@@ -342,7 +341,9 @@ static uint64_t submit(struct server *srv, struct client *c, int staged)
         parts[i].len = (uint32_t)q->len;
     }
     uint32_t n = (uint32_t)sm->n_parts;
-    uint64_t index = staged ? node_propose_staged(srv, parts, n) : node_propose(srv, c, parts, n);
+    const struct sm_log *lg = &sm->env.log;
+    uint64_t index =
+        staged ? lg->propose_staged(lg->ud, parts, n) : lg->propose(lg->ud, c, parts, n);
     free(parts);
     inflight_proposed(&sm->inflight, index);
     buf_release_large(&sm->scratch);
@@ -366,15 +367,15 @@ static void stage_keys(struct inflight *f, const struct command *cmd, int argc,
         inflight_stage_key(f, argv[idx[i]].ptr, argv[idx[i]].len);
 }
 
-int sm_write_in_flight(struct server *srv, const char *key, size_t len)
+int sm_write_in_flight(const struct sm *sm, const char *key, size_t len)
 {
-    return inflight_busy(&srv->sm.inflight, key, len, node_applied(srv));
+    return inflight_busy(&sm->inflight, key, len, sm->applied);
 }
 
-void sm_leader_started(struct server *srv, uint64_t last_index)
+void sm_leader_started(struct sm *sm, uint64_t last_index)
 {
-    inflight_all(&srv->sm.inflight, last_index);
-    expiring_reset(&srv->sm.expiring);
+    inflight_all(&sm->inflight, last_index);
+    expiring_reset(&sm->expiring);
 }
 
 static void put_ts(struct sm_buf *b, int64_t ts_ms)
@@ -382,15 +383,14 @@ static void put_ts(struct sm_buf *b, int64_t ts_ms)
     le_put64((unsigned char *)b->data + 2, (uint64_t)ts_ms);
 }
 
-void sm_flush(struct server *srv)
+void sm_flush(struct sm *sm)
 {
-    struct sm *sm = &srv->sm;
     if (!sm->batch_n) return;
     /* Applied as of now: no command in it arrived later. */
-    put_ts(&sm->batch, server_now_ms());
+    put_ts(&sm->batch, util_mstime());
     sm->batch_n = 0;
     struct raft_part whole = {sm->batch.data, (uint32_t)sm->batch.len};
-    inflight_proposed(&sm->inflight, node_propose_staged(srv, &whole, 1));
+    inflight_proposed(&sm->inflight, sm->env.log.propose_staged(sm->env.log.ud, &whole, 1));
     buf_release_large(&sm->batch);
 }
 
@@ -411,18 +411,17 @@ static int absolute_argv(const struct command *cmd, int argc, const struct resp_
 
 /* A command too large to share a batch (staged already) is proposed at once
  * as a one-command batch. */
-static void propose_alone(struct server *srv, int argc, const struct resp_arg *argv, int64_t now)
+static void propose_alone(struct sm *sm, int argc, const struct resp_arg *argv, int64_t now)
 {
-    scratch_begin(&srv->sm, SM_ENTRY_BATCH, now);
-    scratch_add(&srv->sm, argc, argv);
-    submit(srv, NULL, 1);
+    scratch_begin(sm, SM_ENTRY_BATCH, now);
+    scratch_add(sm, argc, argv);
+    submit(sm, NULL, 1);
 }
 
-void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    struct sm *sm = &srv->sm;
-    int64_t now = server_now_ms();
+    int64_t now = util_mstime();
     struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
     char scratch[64];
     const struct resp_arg *eargv = argv;
@@ -430,27 +429,27 @@ void sm_submit_command(struct server *srv, struct client *c, const struct comman
     size_t bytes = 4;
     for (int i = 0; i < eargc; i++)
         bytes += 4 + eargv[i].len;
-    if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(srv);
+    if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(sm);
     stage_keys(&sm->inflight, cmd, argc, argv);
-    node_stage(srv, c);
+    sm->env.log.stage(sm->env.log.ud, c);
     if (bytes > SM_BATCH_MAX_BYTES) {
-        propose_alone(srv, eargc, eargv, now);
+        propose_alone(sm, eargc, eargv, now);
         return;
     }
     if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
     sm_entry_add(&sm->batch, eargc, eargv);
     sm->batch_n++;
-    if (sm->batch.len >= SM_BATCH_MAX_BYTES) sm_flush(srv); /* full: no need to wait */
+    if (sm->batch.len >= SM_BATCH_MAX_BYTES) sm_flush(sm); /* full: no need to wait */
 }
 
 /* Entries built in scratch go to the log after the open batch (a client's
  * commands must reach the log in the order it sent them), so the batch is
  * flushed before their keys are staged. */
-void sm_submit_multi(struct server *srv, struct client *c)
+void sm_submit_multi(struct sm *sm, struct client *c)
 {
-    sm_flush(srv);
-    int64_t now = server_now_ms();
-    scratch_begin(&srv->sm, SM_ENTRY_MULTI, now);
+    sm_flush(sm);
+    int64_t now = util_mstime();
+    scratch_begin(sm, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
         const struct multi_cmd *q = &c->mstate.cmds[i];
         const struct command *parent;
@@ -459,18 +458,49 @@ void sm_submit_multi(struct server *srv, struct client *c)
         char scratch[64];
         const struct resp_arg *argv = q->argv;
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
-        scratch_add(&srv->sm, argc, argv); /* copies what it keeps no pointer to */
-        if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&srv->sm.inflight, cmd, q->argc, q->argv);
+        scratch_add(sm, argc, argv); /* copies what it keeps no pointer to */
+        if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
     }
-    submit(srv, c, 0);
+    submit(sm, c, 0);
 }
 
-void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys)
+void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)
 {
-    sm_flush(srv);
-    scratch_begin(&srv->sm, SM_ENTRY_EXPIRE, server_now_ms());
-    scratch_add(&srv->sm, nkeys, keys);
+    sm_flush(sm);
+    scratch_begin(sm, SM_ENTRY_EXPIRE, util_mstime());
+    scratch_add(sm, nkeys, keys);
     for (int i = 0; i < nkeys; i++)
-        inflight_stage_key(&srv->sm.inflight, keys[i].ptr, keys[i].len);
-    expiring_proposed(&srv->sm.expiring, submit(srv, NULL, 0));
+        inflight_stage_key(&sm->inflight, keys[i].ptr, keys[i].len);
+    expiring_proposed(&sm->expiring, submit(sm, NULL, 0));
+}
+
+void sm_set_applied(struct sm *sm, uint64_t index)
+{
+    sm->applied = index;
+}
+
+int sm_snapshot_write(struct sm *sm, const char *path, uint64_t index, uint64_t term,
+                      unsigned work_pct, char *err, size_t errlen)
+{
+    return snapshot_write(path, sm->env.kv, index, term, work_pct, err, errlen);
+}
+
+int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,
+                       size_t errlen)
+{
+    return snapshot_verify(path, sm->env.kv->types, h, err, errlen);
+}
+
+int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h, char *err,
+                     size_t errlen)
+{
+    kv_flush(sm->env.kv);
+    int rc = snapshot_load(path, sm->env.kv, h, err, errlen);
+    if (rc == 0) sm->applied = h->index;
+    return rc;
+}
+
+uint64_t sm_keys(const struct sm *sm)
+{
+    return kv_size(sm->env.kv);
 }

@@ -50,6 +50,35 @@
 struct server;
 struct client;
 struct command;
+struct cmd_stats;
+struct kv;
+struct raft_part;
+struct snapshot_header;
+
+/* Where the state machine's entries go: the Raft driver implements it
+ * (src/node.c); the state machine never calls the driver by name. Each
+ * function gets ud. */
+struct sm_log {
+    /* Proposes the entry given in parts (copied) for c, whose reply comes
+     * when it is applied (NULL: nobody waits). Returns its index, or 0 if
+     * the log refused it (c got the error). */
+    uint64_t (*propose)(void *ud, struct client *c, const struct raft_part *parts,
+                        uint32_t n_parts);
+    /* c's write joined the open batch: it is pending from now on. */
+    void (*stage)(void *ud, struct client *c);
+    /* Proposes the open batch, whose replies go to the clients staged since
+     * the last call, in order. Returns its index, or 0 (each got the error). */
+    uint64_t (*propose_staged)(void *ud, const struct raft_part *parts, uint32_t n_parts);
+    void *ud;
+};
+
+/* What the state machine works on, given by its owner (src/server.c). */
+struct sm_env {
+    struct kv *kv;              /* the keyspace entries change */
+    struct cmd_stats *cmdstats; /* per-command counters (INFO commandstats) */
+    struct server *srv;         /* handed to commands (cmd_ctx.srv), opaque here */
+    struct sm_log log;
+};
 
 enum sm_entry_type {
     SM_ENTRY_NOOP = 0,
@@ -88,6 +117,9 @@ struct sm_hint {
 };
 
 struct sm {
+    struct sm_env env;
+    uint64_t applied;                    /* the log's index applied last (src/node.c says) */
+    uint64_t commands_run;               /* commands applied (INFO total_commands_processed) */
     struct sm_buf scratch;               /* reused entry encoding buffer */
     struct sm_part *parts;               /* the entry in scratch, as pieces */
     size_t n_parts, parts_cap, part_seg; /* part_seg: scratch bytes not in a part yet */
@@ -107,7 +139,7 @@ struct sm {
  * expiry ahead of the applied keyspace. */
 #define SM_EXPIRING_MAX 16384
 
-void sm_init(struct sm *sm, uint64_t seed);
+void sm_init(struct sm *sm, const struct sm_env *env, uint64_t seed);
 void sm_free(struct sm *sm);
 
 /* Entry building: begin, add commands, then take e->data/e->len. */
@@ -124,30 +156,54 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
  * waits. Replies go to each client's output; unwanted ones are discarded.
  * Returns 0, or -1 if the entry is malformed (nothing applied; err filled).
  */
-int sm_apply(struct server *srv, uint64_t index, struct client *const *clients, size_t nclients,
+int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, size_t nclients,
              const char *data, size_t len, char *err, size_t errlen);
 
 /*
  * The write path of a client command: adds argv (TTLs made absolute) to the
  * open batch; the reply reaches c->out when the batch is applied.
  */
-void sm_submit_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
                        const struct resp_arg *argv);
 /* Proposes the open batch, if any (the driver calls it before each round). */
-void sm_flush(struct server *srv);
+void sm_flush(struct sm *sm);
 /* EXEC of a transaction that contains writes: one entry, atomic. */
-void sm_submit_multi(struct server *srv, struct client *c);
+void sm_submit_multi(struct sm *sm, struct client *c);
 /* Active expiry (leader only): proposes deletion of keys found expired. The
  * caller has added each key to sm.expiring (keys may point at its copies);
  * they stay held there until the entry is applied, or are released at once
  * if the log refuses it. */
-void sm_submit_expire(struct server *srv, int nkeys, const struct resp_arg *keys);
+void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys);
 /* 1 if a write to key (or to a key of its bucket, src/inflight.h) is staged
  * or in the log and not applied yet: an EXEC watching key must fail. */
-int sm_write_in_flight(struct server *srv, const char *key, size_t len);
+int sm_write_in_flight(const struct sm *sm, const char *key, size_t len);
 /* This node just became leader: the entries up to last_index, inherited
  * from earlier terms, may write any key until applied; no key is held as
  * proposed for expiry (an earlier term's proposal may have been lost). */
-void sm_leader_started(struct server *srv, uint64_t last_index);
+void sm_leader_started(struct sm *sm, uint64_t last_index);
+
+/* The driver applied (or skipped, as part of a snapshot) the log up to index. */
+void sm_set_applied(struct sm *sm, uint64_t index);
+
+/*
+ * Snapshots of the keyspace (format in src/snapshot.h). The driver decides
+ * when, writes and moves the files; the state machine owns what is in them.
+ */
+/* Writes the keyspace as of the log's index/term to path (in a forked
+ * child: the parent's keyspace is not touched), pacing itself to work_pct
+ * percent of the time. 0, or -1 with err filled. */
+int sm_snapshot_write(struct sm *sm, const char *path, uint64_t index, uint64_t term,
+                      unsigned work_pct, char *err, size_t errlen);
+/* Checks the file at path whole (checksums, every value decodable); fills
+ * *h. 0, or -1 with err filled. */
+int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,
+                       size_t errlen);
+/* Replaces the keyspace with the snapshot at path and sets applied to its
+ * index; fills *h. 0, or snapshot_load()'s error (SNAPSHOT_ENOENT: no
+ * file) with err filled; the keyspace is then empty. */
+int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h, char *err,
+                     size_t errlen);
+/* Keys in the keyspace. */
+uint64_t sm_keys(const struct sm *sm);
 
 #endif

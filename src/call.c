@@ -1,0 +1,29 @@
+/*
+ * src/call.c - running a resolved command locally (see call.h).
+ */
+#include "call.h"
+#include "cmd.h"
+#include "server.h"
+#include "util.h"
+
+void call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out)
+{
+    struct cmd_ctx ctx = {
+        .argc = argc,
+        .argv = argv,
+        .out = out,
+        .kv = &srv->kv,
+        .now_ms = now_ms,
+        .client = c,
+        .srv = srv,
+        .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
+    };
+    cmd_call(cmd, &ctx, srv->cmdstats);
+    srv->stats.commands_processed++;
+}
+
+int call_over_maxmemory(const struct server *srv)
+{
+    return srv->cfg.maxmemory > 0 && server_used_memory() > (size_t)srv->cfg.maxmemory;
+}

@@ -1,0 +1,28 @@
+/*
+ * src/call.h - running a resolved command locally: what the dispatcher
+ * (src/dispatch.c) does for a read and EXEC (src/multi.c) for each queued
+ * command of a transaction that needs no log entry. The state machine
+ * (src/sm.c) runs the commands of log entries itself, with the entry's
+ * clock and randomness.
+ */
+#ifndef CALL_H
+#define CALL_H
+
+#include <stdint.h>
+#include "../resp/parser.h"
+#include "../resp/writer.h"
+
+struct server;
+struct client;
+struct command;
+
+/* Runs cmd's handler for argv with the given clock and reply buffer, local
+ * randomness (a read may draw random numbers freely) and statistics. */
+void call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out);
+
+/* 1 if maxmemory is set and the allocator reports more in use: a command
+ * flagged CMD_DENYOOM is refused with -OOM. */
+int call_over_maxmemory(const struct server *srv);
+
+#endif
