@@ -1,10 +1,11 @@
 /*
  * src/transport_int.h - private to the transport module's files
- * (src/transport.c: the peer links; src/transport_proxy.c: the proxy link;
- * src/transport_call.c: one-shot requests): the state they share and the
- * helpers they call across. Nothing else includes it; the rest of the server
- * uses transport.h, which documents the module. It names hiredis's context
- * by its struct name only, leaving hiredis to the .c files.
+ * (src/transport.c: the peer links; src/transport_out.c: what goes out on
+ * them; src/transport_proxy.c: the proxy link; src/transport_call.c: one-shot
+ * requests): the state they share and the helpers they call across. Nothing
+ * else includes it; the rest of the server uses transport.h, which documents
+ * the module. It names hiredis's context by its struct name only, leaving
+ * hiredis to the .c files.
  */
 #ifndef TRANSPORT_INT_H
 #define TRANSPORT_INT_H
@@ -21,7 +22,7 @@ struct fwd;  /* src/transport_proxy.c */
 struct call; /* src/transport_call.c */
 
 /* A framed command that waits in a peer's backlog or is being fed
- * (src/transport.c, feeding large commands); fn is hiredis's reply callback. */
+ * (src/transport_out.c, feeding large commands); fn is hiredis's reply callback. */
 struct outmsg {
     void (*fn)(struct redisAsyncContext *, void *, void *);
     char *cmd; /* owned */
@@ -104,6 +105,25 @@ struct peer *transport_find_peer(const struct transport *t, uint64_t id, size_t 
  * instead of never going. */
 int transport_queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_t bytes,
                          uint64_t cost);
+
+/* Between the peer links (src/transport.c) and what goes out on them
+ * (src/transport_out.c). */
+/* (Re)starts p's timer as a one-shot of ms milliseconds from now
+ * (src/transport.c). */
+void transport_arm(struct peer *p, uint32_t ms);
+/* Bookkeeping common to every reply of p's live link: the peer, or NULL for
+ * a reply that does not count (src/transport.c). */
+struct peer *transport_reply_taken(struct redisAsyncContext *ac, void *reply, void *privdata);
+/* Forgets the command being fed and the backlog of a peer whose link is gone
+ * (src/transport_out.c). */
+void transport_out_drop(struct peer *p);
+/* t->feeder's callback: feeds large commands as the sockets drain
+ * (src/transport_out.c). */
+void transport_feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents);
+/* Queues one command on p's live link, fn its reply callback, cost what it
+ * adds to pending_bytes; 0 or -1 (src/transport_out.c). */
+int transport_queue_cmd(struct peer *p, void (*fn)(struct redisAsyncContext *, void *, void *),
+                        int argc, const char **argv, const size_t *argvlen, uint64_t cost);
 
 /* The proxy link's part of transport_create(), transport_free() and of a
  * peer that changes address or goes (src/transport_proxy.c). */
