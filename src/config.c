@@ -586,21 +586,24 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 #define OFF(field) offsetof(struct config, field)
 #define IMM CONFIG_IMMUTABLE
 /* Positional, in struct config_def's order: name, type, offset, default,
- * min, max, enum names, flags, special, check, doc. */
+ * min, max, enum names, flags, special, check, doc and, only where CONFIG
+ * SET has a side effect, the apply tag (omitted: CONFIG_APPLY_NONE). The
+ * DEF_ macros of the types that take a tag pass "doc[, apply]" through. */
 #define ROW(...)                                                                                   \
     {                                                                                              \
         __VA_ARGS__                                                                                \
     }
-#define DEF_BOOL(n, f, d, fl, doc) ROW(n, CONFIG_BOOL, OFF(f), d, 0, 0, NULL, fl, NULL, NULL, doc)
-#define DEF_INT(n, f, d, lo, hi, fl, doc)                                                          \
-    ROW(n, CONFIG_INT, OFF(f), d, lo, hi, NULL, fl, NULL, NULL, doc)
-#define DEF_MEM(n, f, d, lo, fl, doc)                                                              \
-    ROW(n, CONFIG_MEMORY, OFF(f), d, lo, LLONG_MAX, NULL, fl, NULL, NULL, doc)
+#define DEF_BOOL(n, f, d, fl, ...)                                                                 \
+    ROW(n, CONFIG_BOOL, OFF(f), d, 0, 0, NULL, fl, NULL, NULL, __VA_ARGS__)
+#define DEF_INT(n, f, d, lo, hi, fl, ...)                                                          \
+    ROW(n, CONFIG_INT, OFF(f), d, lo, hi, NULL, fl, NULL, NULL, __VA_ARGS__)
+#define DEF_MEM(n, f, d, lo, fl, ...)                                                              \
+    ROW(n, CONFIG_MEMORY, OFF(f), d, lo, LLONG_MAX, NULL, fl, NULL, NULL, __VA_ARGS__)
 #define DEF_STR(n, f, d, chk, fl, doc)                                                             \
     ROW(n, CONFIG_STRING, OFF(f), d, 0, 0, NULL, fl, NULL, chk, doc)
 #define DEF_SECRET(n, f, fl, doc) ROW(n, CONFIG_SECRET, OFF(f), "", 0, 0, NULL, fl, NULL, NULL, doc)
-#define DEF_ENUM(n, f, d, names, fl, doc)                                                          \
-    ROW(n, CONFIG_ENUM, OFF(f), d, 0, 0, names, fl, NULL, NULL, doc)
+#define DEF_ENUM(n, f, d, names, fl, ...)                                                          \
+    ROW(n, CONFIG_ENUM, OFF(f), d, 0, 0, names, fl, NULL, NULL, __VA_ARGS__)
 #define DEF_SPECIAL(n, d, sp, fl, doc) ROW(n, CONFIG_SPECIAL, 0, d, 0, 0, NULL, fl, &sp, NULL, doc)
 
 #define MB (1024LL * 1024)
@@ -615,7 +618,8 @@ const struct config_def config_defs[] = {
             "seconds between TCP keepalive probes to clients; 0 = off"),
     DEF_INT("timeout", timeout, "0", 0, INT_MAX, 0,
             "close a client idle this many seconds; 0 = never"),
-    DEF_INT("maxclients", maxclients, "10000", 1, UINT_MAX, 0, "most simultaneous clients"),
+    DEF_INT("maxclients", maxclients, "10000", 1, UINT_MAX, 0, "most simultaneous clients",
+            CONFIG_APPLY_MAXCLIENTS),
     DEF_STR("dir", dir, "./data", check_dir, IMM,
             "data directory (created if missing); holds the SQLite file(s)"),
     DEF_INT("node-id", node_id, "1", 1, LLONG_MAX, IMM,
@@ -632,42 +636,53 @@ const struct config_def config_defs[] = {
     DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,
                "shared secret peers must present (any bytes; never shown by CONFIG GET); "
                "empty = peer commands refused"),
-    DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0,
-             "debug, verbose, notice or warning"),
+    DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0, "debug, verbose, notice or warning",
+             CONFIG_APPLY_LOGLEVEL),
     DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
     DEF_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", MB, 0,
-            "largest bulk string a client may send"),
+            "largest bulk string a client may send", CONFIG_APPLY_PROTO_MAX_BULK_LEN),
     DEF_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb", MB, 0,
             "a client whose unparsed input exceeds this is closed"),
     DEF_SPECIAL("client-output-buffer-limit",
                 "normal 1gb 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", obuf_special,
                 CONFIG_MULTI_ARG,
                 "CLASS HARD SOFT SOFT-SECONDS ...; only normal applies, capped at 1gb by default"),
-    DEF_INT("hz", hz, "10", 1, 500, 0, "background task frequency (expiry, timeouts) per second"),
+    DEF_INT("hz", hz, "10", 1, 500, 0, "background task frequency (expiry, timeouts) per second",
+            CONFIG_APPLY_HZ),
     DEF_MEM("maxmemory", maxmemory, "0", 0, 0, "memory limit for data in bytes; 0 = none"),
     DEF_ENUM("maxmemory-policy", maxmemory_policy, "noeviction", maxmemory_policy_names, 0,
              "raftcache evicts no keys; over maxmemory, writes are refused with -OOM"),
     DEF_INT("databases", databases, "1", 1, 1, IMM, "always 1: raftcache has one database"),
     DEF_INT("hash-max-listpack-entries", hash_max_listpack_entries, "128", 0, LLONG_MAX, 0,
-            "a hash with more fields than this leaves its compact listpack encoding"),
+            "a hash with more fields than this leaves its compact listpack encoding",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("hash-max-listpack-value", hash_max_listpack_value, "64", 0, LLONG_MAX, 0,
-            "a hash with a field or value longer than this (bytes) leaves listpack"),
+            "a hash with a field or value longer than this (bytes) leaves listpack",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("hash-max-ziplist-entries", hash_max_listpack_entries, "128", 0, LLONG_MAX, 0,
-            "Redis's older name of hash-max-listpack-entries (the same setting)"),
+            "Redis's older name of hash-max-listpack-entries (the same setting)",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("hash-max-ziplist-value", hash_max_listpack_value, "64", 0, LLONG_MAX, 0,
-            "Redis's older name of hash-max-listpack-value (the same setting)"),
+            "Redis's older name of hash-max-listpack-value (the same setting)",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("set-max-intset-entries", set_max_intset_entries, "512", 0, LLONG_MAX, 0,
-            "a set of integers with more members than this leaves its intset encoding"),
+            "a set of integers with more members than this leaves its intset encoding",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("zset-max-listpack-entries", zset_max_listpack_entries, "128", 0, LLONG_MAX, 0,
-            "a sorted set with more members than this leaves listpack for a skiplist"),
+            "a sorted set with more members than this leaves listpack for a skiplist",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("zset-max-listpack-value", zset_max_listpack_value, "64", 0, LLONG_MAX, 0,
-            "a sorted set with a member longer than this (bytes) leaves listpack"),
+            "a sorted set with a member longer than this (bytes) leaves listpack",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("zset-max-ziplist-entries", zset_max_listpack_entries, "128", 0, LLONG_MAX, 0,
-            "Redis's older name of zset-max-listpack-entries (the same setting)"),
+            "Redis's older name of zset-max-listpack-entries (the same setting)",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_INT("zset-max-ziplist-value", zset_max_listpack_value, "64", 0, LLONG_MAX, 0,
-            "Redis's older name of zset-max-listpack-value (the same setting)"),
+            "Redis's older name of zset-max-listpack-value (the same setting)",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_MEM("hll-sparse-max-bytes", hll_sparse_max_bytes, "3000", 0, 0,
-            "a HyperLogLog whose sparse form would grow past this many bytes turns dense"),
+            "a HyperLogLog whose sparse form would grow past this many bytes turns dense",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_SPECIAL("daemonize", "no", fixed_special, IMM,
                 "raftcache runs in the foreground; let a supervisor (systemd, a container) "
                 "detach it"),
@@ -692,7 +707,8 @@ const struct config_def config_defs[] = {
             "bytes of applied Raft log entries a node keeps in memory; older ones are read "
             "back from disk for a follower that needs them"),
     DEF_BOOL("raft-log-fsync", raft_log_fsync, "yes", 0,
-             "fsync the Raft log before acknowledging; no breaks the durability promise"),
+             "fsync the Raft log before acknowledging; no breaks the durability promise",
+             CONFIG_APPLY_RAFT_LOG_FSYNC),
     DEF_BOOL("raft-start-from-snapshot", raft_start_from_snapshot, "no", IMM,
              "start when dir holds snapshot.rcs but no Raft log, as a node that does not vote "
              "until it caught up with a leader; no: refuse to start"),
@@ -748,10 +764,10 @@ void config_free(struct config *c)
     }
 }
 
-void config_set_apply_hook(struct config *c, config_apply_fn *fn, void *ud)
+void config_set_apply_hook(struct config *c, enum config_apply what, config_apply_fn *fn, void *ud)
 {
-    c->apply_fn = fn;
-    c->apply_ud = ud;
+    ASSERT(what > CONFIG_APPLY_NONE && what < CONFIG_APPLY_COUNT); /* programmer error */
+    c->hooks[what] = (struct config_hook){fn, ud};
 }
 
 int config_format_value(const struct config *c, const struct config_def *d, char *buf, size_t len)
@@ -869,17 +885,26 @@ static void restore(struct config *c, int n, const struct config_def **defs,
     }
 }
 
-/* Runs the apply hook for each directive set; if the server refuses one,
- * puts every old value back and applies the ones already applied again. */
+/* The hook registered for d's tag, or NULL when it has none. */
+static const struct config_hook *hook_of(const struct config *c, const struct config_def *d)
+{
+    const struct config_hook *h = &c->hooks[d->apply];
+    return d->apply != CONFIG_APPLY_NONE && h->fn ? h : NULL;
+}
+
+/* Runs the apply hook of each directive set that has one; if the server
+ * refuses one, puts every old value back and runs the hooks of the ones
+ * already applied again. */
 static int apply_all(struct config *c, int n, const struct config_def **defs,
                      const struct saved_value *saved, char *err, size_t errlen)
 {
     char why[CONFIG_REASON_MAX], ignored[CONFIG_REASON_MAX];
-    for (int i = 0; c->apply_fn && i < n; i++) {
-        if (c->apply_fn(c->apply_ud, defs[i]->name, why, sizeof why) == 0) continue;
+    for (int i = 0; i < n; i++) {
+        const struct config_hook *h = hook_of(c, defs[i]);
+        if (!h || h->fn(h->ud, c, why, sizeof why) == 0) continue;
         restore(c, n, defs, saved);
         for (int j = 0; j <= i; j++)
-            c->apply_fn(c->apply_ud, defs[j]->name, ignored, sizeof ignored);
+            if ((h = hook_of(c, defs[j])) != NULL) h->fn(h->ud, c, ignored, sizeof ignored);
         return util_fail(err, errlen, CONFIG_ERR_VALUE, SET_FAILED, defs[i]->name, why);
     }
     return 0;

@@ -26,6 +26,26 @@
  * Return codes: 0 (CONFIG_OK) or one of the negative enum config_status
  * values; the human text goes into the caller's err buffer (always
  * NUL-terminated when errlen > 0).
+ *
+ * Apply hooks: most values are read where they are used, so storing one is
+ * all CONFIG SET needs to do. A directive whose new value must also reach
+ * running state (a timer, the log level, clients' parser limits) carries an
+ * enum config_apply tag in its row; rows of one setting (an alias, the
+ * encoding thresholds) share a tag. The owner of that state registers one
+ * config_apply_fn per tag with config_set_apply_hook(); this module knows
+ * the tags only, never what a hook does. The contract:
+ *   - only config_set_multi() (and config_set()) runs hooks, after every
+ *     value was set and config_check() passed: once per directive named,
+ *     in argument order, for each whose tag has a hook. Loading files and
+ *     the command line never does (the server reads the whole config when
+ *     it starts);
+ *   - a hook reads the new value from cfg and returns 0, or -1 with the
+ *     reason in err when the server cannot take it. CONFIG SET then fails:
+ *     every directive gets its old value back and the hooks of the
+ *     directives already applied, the refusing one included, run again
+ *     (their result ignored), so running state follows the old values;
+ *   - so a hook must be idempotent and must accept the value that was in
+ *     effect before the CONFIG SET.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -101,9 +121,32 @@ struct config_secret {
     size_t len;
 };
 
-/* Applies a directive CONFIG SET changed; returns 0, or -1 with the reason
- * in err when the server cannot take the new value (see config_set_multi). */
-typedef int config_apply_fn(void *ud, const char *name, char *err, size_t errlen);
+/* What CONFIG SET of a directive must do beyond storing the value: the tag
+ * of its row (struct config_def), naming the hook that runs (see the top of
+ * this file). The rows say which directives carry which tag. */
+enum config_apply {
+    CONFIG_APPLY_NONE = 0,           /* nothing: the value is read where it is used */
+    CONFIG_APPLY_MAXCLIENTS,         /* the descriptor limit; may refuse the value */
+    CONFIG_APPLY_HZ,                 /* the cron timer's period */
+    CONFIG_APPLY_RAFT_LOG_FSYNC,     /* whether the Raft log is fsynced */
+    CONFIG_APPLY_LOGLEVEL,           /* the logger's level */
+    CONFIG_APPLY_ENCODING_LIMITS,    /* the keyspace's small-value encoding thresholds */
+    CONFIG_APPLY_PROTO_MAX_BULK_LEN, /* the largest value, in the keyspace and client parsers */
+    CONFIG_APPLY_COUNT
+};
+
+struct config;
+
+/* An apply hook: makes cfg's new value take effect; returns 0, or -1 with
+ * the reason in err when the server cannot take it (see the top of this
+ * file). ud is what config_set_apply_hook() was given. */
+typedef int config_apply_fn(void *ud, const struct config *cfg, char *err, size_t errlen);
+
+/* A registered hook (config_set_apply_hook). */
+struct config_hook {
+    config_apply_fn *fn; /* NULL: none */
+    void *ud;
+};
 
 struct config {
     /* network */
@@ -159,9 +202,8 @@ struct config {
     long long raft_request_timeout_ms;
     /* start on snapshot.rcs without raftcache.db (docs/storage-safety.md) */
     int raft_start_from_snapshot;
-    /* CONFIG SET change hook */
-    config_apply_fn *apply_fn;
-    void *apply_ud;
+    /* CONFIG SET apply hooks, indexed by enum config_apply */
+    struct config_hook hooks[CONFIG_APPLY_COUNT];
 };
 
 struct config_special;
@@ -180,22 +222,24 @@ struct config_def {
     unsigned flags;                       /* enum config_flags */
     const struct config_special *special; /* SPECIAL only: its parser and formatter */
     int (*check)(const char *value, char *err, size_t errlen); /* STRING, INT: optional validator */
-    const char *doc; /* one line; conf/raftcache.conf says more */
+    const char *doc;         /* one line; conf/raftcache.conf says more */
+    enum config_apply apply; /* the hook CONFIG SET runs; CONFIG_APPLY_NONE for most */
 };
 
 extern const struct config_def config_defs[];
 extern const int config_defs_count;
 
-/* Fills c with every default. c's previous contents are ignored (not freed). */
+/* Fills c with every default, no apply hook registered. c's previous
+ * contents are ignored (not freed). */
 void config_init_defaults(struct config *c);
 
 /* Frees every owned string and array; c may be initialised again after. */
 void config_free(struct config *c);
 
-/* Registers the hook that config_set*() calls, after a successful set, once per
- * directive set, with its canonical name. Loading files and args never calls
- * it (the server reads the whole config when it starts). */
-void config_set_apply_hook(struct config *c, config_apply_fn *fn, void *ud);
+/* Registers fn (NULL: none) as the hook of every directive tagged what
+ * (not CONFIG_APPLY_NONE), replacing any before; config_set*() calls
+ * fn(ud, c, ...) as the top of this file says. */
+void config_set_apply_hook(struct config *c, enum config_apply what, config_apply_fn *fn, void *ud);
 
 /* Case-insensitive lookup; NULL if there is no such directive. */
 const struct config_def *config_lookup(const char *name);
@@ -251,10 +295,10 @@ int config_check(const struct config *c, char *err, size_t errlen);
  *   ERR Unknown option or number of arguments for CONFIG SET - 'foo'
  *   ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config
  *   ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between ...
- * On success the apply hook runs once per directive, in argument order. If
- * it refuses one (e.g. maxclients beyond what the descriptor limit allows),
- * every directive gets its old value back, the hook runs again for the ones
- * already applied, and err holds
+ * On success the apply hooks run, once per directive that has one, in
+ * argument order. If one refuses (e.g. maxclients beyond what the
+ * descriptor limit allows), every directive gets its old value back, the
+ * hooks run again for the ones already applied, and err holds
  *   ERR CONFIG SET failed (possibly related to argument 'maxclients') - <reason>
  */
 int config_set_multi(struct config *c, int n, const char *const *names, const char *const *values,

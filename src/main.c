@@ -51,11 +51,6 @@ static void usage(void)
                     "       raftcache -h | --help\n");
 }
 
-static int apply_hook(void *ud, const char *name, char *err, size_t errlen)
-{
-    return server_config_changed(ud, name, err, errlen);
-}
-
 int main(int argc, char **argv)
 {
     if (argc == 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
@@ -88,7 +83,6 @@ int main(int argc, char **argv)
     }
     cmd_table_init();
     srv.cmdstats = util_xcalloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
-    config_set_apply_hook(&srv.cfg, apply_hook, &srv);
     LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
                srv.cfg.node_id);
     if (server_init(&srv, err, sizeof err) < 0) {

@@ -1,6 +1,7 @@
 /*
  * src/server.c - the event loop of one node: listeners, cron, before-sleep,
- * signals, and the process-wide memory figures.
+ * signals, the process-wide memory figures, and the hooks through which
+ * CONFIG SET reaches the running server.
  *
  * The loop is single-threaded. Each iteration: libev runs the I/O callbacks
  * (reads parse and execute commands, appending replies), then the prepare
@@ -210,6 +211,88 @@ static void apply_limits(struct server *srv)
     };
 }
 
+/* ---------------------------------------------- CONFIG SET side effects */
+
+/* The apply hooks of src/config.h: each makes a directive's new value take
+ * effect in the running server (ud is the server); the directives carry
+ * their tag in config_defs[]. */
+
+static int apply_maxclients(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    return conn_fit_maxclients(ud, 0, err, errlen);
+}
+
+/* The running cron timer takes the new period. */
+static int apply_hz(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    if (srv->io) {
+        srv->io->cron.repeat = 1.0 / (double)cfg->hz;
+        ev_timer_again(srv->io->loop, &srv->io->cron);
+    }
+    return 0;
+}
+
+static int apply_raft_log_fsync(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    node_set_fsync(((struct server *)ud)->node, cfg->raft_log_fsync);
+    return 0;
+}
+
+static int apply_loglevel(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)ud;
+    (void)err;
+    (void)errlen;
+    log_set_level(cfg->loglevel);
+    return 0;
+}
+
+static int apply_encoding_limits(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    (void)err;
+    (void)errlen;
+    apply_limits(ud);
+    return 0;
+}
+
+/* The keyspace's value limit and every client's parser; peers keep the
+ * largest Raft message. */
+static int apply_proto_max_bulk_len(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    srv->kv.max_value_len = (size_t)cfg->proto_max_bulk_len;
+    for (struct client *c = srv->clients; c; c = c->next)
+        if (!(c->flags & CLIENT_PEER))
+            c->parser.limits.bulk_len_max = (size_t)cfg->proto_max_bulk_len;
+    return 0;
+}
+
+static void register_config_hooks(struct server *srv)
+{
+    static const struct {
+        enum config_apply what;
+        config_apply_fn *fn;
+    } hooks[] = {
+        {CONFIG_APPLY_MAXCLIENTS, apply_maxclients},
+        {CONFIG_APPLY_HZ, apply_hz},
+        {CONFIG_APPLY_RAFT_LOG_FSYNC, apply_raft_log_fsync},
+        {CONFIG_APPLY_LOGLEVEL, apply_loglevel},
+        {CONFIG_APPLY_ENCODING_LIMITS, apply_encoding_limits},
+        {CONFIG_APPLY_PROTO_MAX_BULK_LEN, apply_proto_max_bulk_len},
+    };
+    for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
+        config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);
+}
+
 /* The keyspace's LRU clock (OBJECT IDLETIME): seconds, 24 bits, as Redis. */
 static void update_lru_clock(struct server *srv)
 {
@@ -328,6 +411,7 @@ int server_init(struct server *srv, char *err, size_t errlen)
     srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
     srv->kv.rng = util_rand64(&srv->rng);
     apply_limits(srv);
+    register_config_hooks(srv);
     update_lru_clock(srv);
     multi_init(srv);
     waiters_init(&srv->waiters);
@@ -382,30 +466,6 @@ int server_init(struct server *srv, char *err, size_t errlen)
     ev_signal_start(io->loop, &io->sigterm);
     ev_signal_start(io->loop, &io->sigint);
     refresh_memory();
-    return 0;
-}
-
-/* Applies a changed hz to the running cron timer (CONFIG SET hz). */
-int server_config_changed(struct server *srv, const char *name, char *err, size_t errlen)
-{
-    if (strcmp(name, "maxclients") == 0) {
-        return conn_fit_maxclients(srv, 0, err, errlen);
-    } else if (strcmp(name, "hz") == 0 && srv->io) {
-        srv->io->cron.repeat = 1.0 / (double)srv->cfg.hz;
-        ev_timer_again(srv->io->loop, &srv->io->cron);
-    } else if (strcmp(name, "raft-log-fsync") == 0) {
-        node_set_fsync(srv->node, (int)srv->cfg.raft_log_fsync);
-    } else if (strcmp(name, "loglevel") == 0) {
-        log_set_level(srv->cfg.loglevel);
-    } else if (strncmp(name, "hash-max-", 9) == 0 || strncmp(name, "set-max-", 8) == 0 ||
-               strncmp(name, "zset-max-", 9) == 0 || strcmp(name, "hll-sparse-max-bytes") == 0) {
-        apply_limits(srv);
-    } else if (strcmp(name, "proto-max-bulk-len") == 0) {
-        srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
-        for (struct client *c = srv->clients; c; c = c->next)
-            if (!(c->flags & CLIENT_PEER)) /* peers keep the largest Raft message */
-                c->parser.limits.bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len;
-    }
     return 0;
 }
 

@@ -61,18 +61,16 @@ struct server {
     const char *executable;
 };
 
-/* Builds the server from a loaded config: keyspace, listeners, loop.
- * Returns 0, or -1 with a message in err (e.g. a port in use). */
+/* Builds the server from a loaded config: keyspace, listeners, loop; and
+ * registers the config's apply hooks, through which CONFIG SET reaches the
+ * running server (timers, log level, limits; src/config.h). Returns 0, or
+ * -1 with a message in err (e.g. a port in use). */
 int server_init(struct server *srv, char *err, size_t errlen);
 /* Runs the loop until SIGTERM/SIGINT or SHUTDOWN; returns the exit code. */
 int server_run(struct server *srv);
 void server_free(struct server *srv);
 /* Makes server_run() return after the current iteration (SHUTDOWN, signals). */
 void server_request_shutdown(struct server *srv);
-/* Reacts to a CONFIG SET of directive `name` (timers, log level, limits).
- * Returns 0, or -1 with the reason in err when the server cannot take the
- * value (maxclients beyond the descriptor limit): CONFIG SET then fails. */
-int server_config_changed(struct server *srv, const char *name, char *err, size_t errlen);
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
 /* Memory figures, at most 100 ms old (read on demand, then cached). */

@@ -1,24 +1,31 @@
 /*
  * tests/unit/test_config_set.c - CONFIG SET and CONFIG GET as a client sees
- * them: several directives set at once or none, the server's apply hook may
- * refuse a value (everything rolls back), glob patterns, binary secrets, and
- * raft-secret never shown. Fixture: config_fixture.h.
+ * them: several directives set at once or none, the apply hooks the rows'
+ * tags name (a server's hook may refuse a value: everything rolls back), glob patterns, binary
+ * secrets, and raft-secret never shown. Fixture: config_fixture.h.
  */
 #include "config_fixture.h"
 
 /* ------------------------------------------------------------ CONFIG SET */
 
+/* Which hook ran, in order: each registered hook logs its own label. */
 struct hook_log {
     int calls;
-    char names[8][64];
+    char labels[8][64];
 };
 
-static int hook(void *ud, const char *name, char *err, size_t errlen)
+struct hook_ref {
+    struct hook_log *log;
+    const char *label;
+};
+
+static int hook(void *ud, const struct config *cfg, char *err, size_t errlen)
 {
+    (void)cfg;
     (void)err;
     (void)errlen;
-    struct hook_log *h = ud;
-    snprintf(h->names[h->calls++ % 8], 64, "%s", name);
+    struct hook_ref *r = ud;
+    snprintf(r->log->labels[r->log->calls++ % 8], 64, "%s", r->label);
     return 0;
 }
 
@@ -26,7 +33,9 @@ static void test_set_atomic(void **state)
 {
     struct fx *f = *state;
     struct hook_log h = {0};
-    config_set_apply_hook(&f->cfg, hook, &h);
+    struct hook_ref hz = {&h, "hz"}, maxclients = {&h, "maxclients"};
+    config_set_apply_hook(&f->cfg, CONFIG_APPLY_HZ, hook, &hz);
+    config_set_apply_hook(&f->cfg, CONFIG_APPLY_MAXCLIENTS, hook, &maxclients);
     const char *names[] = {"hz", "maxclients", "timeout"};
     const char *bad[] = {"20", "many", "5"};
     assert_int_equal(config_set_multi(&f->cfg, 3, names, bad, NULL, f->err, sizeof f->err),
@@ -43,9 +52,33 @@ static void test_set_atomic(void **state)
     assert_int_equal(f->cfg.hz, 20);
     assert_int_equal(f->cfg.maxclients, 50);
     assert_int_equal(f->cfg.timeout, 5);
+    assert_int_equal(h.calls, 2); /* timeout has no hook: it is read where it is used */
+    assert_string_equal(h.labels[0], "hz");
+    assert_string_equal(h.labels[1], "maxclients");
+}
+
+/* Rows of one setting share its hook: an alias and the encoding thresholds
+ * run the same one, once per directive named. */
+static void test_set_shared_hook(void **state)
+{
+    struct fx *f = *state;
+    struct hook_log h = {0};
+    struct hook_ref limits = {&h, "limits"};
+    config_set_apply_hook(&f->cfg, CONFIG_APPLY_ENCODING_LIMITS, hook, &limits);
+    const char *names[] = {"hash-max-ziplist-entries", "zset-max-listpack-value",
+                           "hll-sparse-max-bytes"};
+    const char *values[] = {"10", "20", "30"};
+    assert_int_equal(config_set_multi(&f->cfg, 3, names, values, NULL, f->err, sizeof f->err), 0);
+    assert_int_equal(f->cfg.hash_max_listpack_entries, 10);
     assert_int_equal(h.calls, 3);
-    assert_string_equal(h.names[0], "hz");
-    assert_string_equal(h.names[2], "timeout");
+    assert_int_equal(config_lookup("set-max-intset-entries")->apply, CONFIG_APPLY_ENCODING_LIMITS);
+    assert_int_equal(config_lookup("hash-max-ziplist-value")->apply, CONFIG_APPLY_ENCODING_LIMITS);
+    assert_int_equal(config_lookup("proto-max-bulk-len")->apply, CONFIG_APPLY_PROTO_MAX_BULK_LEN);
+    assert_int_equal(config_lookup("timeout")->apply, CONFIG_APPLY_NONE);
+    /* unregistered, a tag runs nothing */
+    config_set_apply_hook(&f->cfg, CONFIG_APPLY_ENCODING_LIMITS, NULL, NULL);
+    set_ok(f, "hash-max-listpack-entries", "11");
+    assert_int_equal(h.calls, 3);
 }
 
 static void test_set_refusals(void **state)
@@ -211,6 +244,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_set_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_shared_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_glob, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_never_returns_raft_secret, setup, teardown),

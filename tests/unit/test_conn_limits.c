@@ -110,20 +110,33 @@ static void test_fit_nothing_left_for_clients(void **state)
 struct refuser {
     long long refuse_above; /* maxclients the "server" takes at most */
     int calls;
-    long long applied[8]; /* maxclients seen by each call */
+    char seen[8][32]; /* "directive=value" as each hook call saw it */
 };
 
 static struct config cfg;
 
-static int refuse_maxclients(void *ud, const char *name, char *err, size_t errlen)
+static void saw(struct refuser *r, const char *name, long long value)
+{
+    if (r->calls < 8) snprintf(r->seen[r->calls], sizeof r->seen[0], "%s=%lld", name, value);
+    r->calls++;
+}
+
+static int refuse_maxclients(void *ud, const struct config *c, char *err, size_t errlen)
 {
     struct refuser *r = ud;
-    if (r->calls < 8) r->applied[r->calls] = cfg.maxclients;
-    r->calls++;
-    if (strcmp(name, "maxclients") == 0 && cfg.maxclients > r->refuse_above) {
+    saw(r, "maxclients", c->maxclients);
+    if (c->maxclients > r->refuse_above) {
         snprintf(err, errlen, "try with %lld", r->refuse_above);
         return -1;
     }
+    return 0;
+}
+
+static int take_hz(void *ud, const struct config *c, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    saw(ud, "hz", c->hz);
     return 0;
 }
 
@@ -133,7 +146,8 @@ static void test_config_set_refused_by_server_rolls_back(void **state)
     char err[512];
     struct refuser r = {.refuse_above = 144};
     config_init_defaults(&cfg);
-    config_set_apply_hook(&cfg, refuse_maxclients, &r);
+    config_set_apply_hook(&cfg, CONFIG_APPLY_MAXCLIENTS, refuse_maxclients, &r);
+    config_set_apply_hook(&cfg, CONFIG_APPLY_HZ, take_hz, &r);
     assert_int_equal(config_set(&cfg, "maxclients", "100", err, sizeof err), 0);
     assert_int_equal(cfg.maxclients, 100);
     r.calls = 0;
@@ -149,8 +163,10 @@ static void test_config_set_refused_by_server_rolls_back(void **state)
     assert_int_equal(cfg.hz, 10);
     assert_int_equal(cfg.timeout, 0);
     assert_int_equal(r.calls, 4); /* hz, maxclients (refused), then hz, maxclients again */
-    assert_int_equal(r.applied[1], 1000);
-    assert_int_equal(r.applied[3], 100);
+    assert_string_equal(r.seen[0], "hz=20");
+    assert_string_equal(r.seen[1], "maxclients=1000");
+    assert_string_equal(r.seen[2], "hz=10");
+    assert_string_equal(r.seen[3], "maxclients=100");
     config_free(&cfg);
 }
 
