@@ -9,7 +9,6 @@
 #   t_zset_*.c, t_set_ops.c              -> t_zset, t_set
 #   cmdtable_*.c                         -> cmdtable
 #   config_load.c                        -> config
-#   loop.h                               -> server (private glue of server.c and conn.c)
 # Only src/ headers count (libraries and resp/, raft/ are checked by
 # scripts/check-deps.sh).
 set -u
@@ -26,7 +25,6 @@ module() {
     t_set_ops) b=t_set ;;
     cmdtable_*) b=cmdtable ;;
     config_load) b=config ;;
-    loop) b=server ;;
     esac
     echo "$b"
 }

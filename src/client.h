@@ -104,27 +104,19 @@ struct client {
     struct watched_key *watched; /* singly linked list of this client's watches */
     int watched_count;
     /* server lists */
-    struct client *prev, *next;  /* all clients */
-    struct client *pending_next; /* clients with output to flush */
+    struct client *prev, *next;   /* all clients */
+    struct client *pending_next;  /* clients with output to flush */
+    struct client **pending_head; /* the list client_mark_pending() puts it on */
+    size_t fixed_bytes;           /* the connection's own allocation (CLIENT LIST tot-mem) */
 };
 
 /* Marks the client as having output to flush before the loop sleeps. */
 void client_mark_pending(struct client *c);
-/* Asks the connection layer to close the client after its reply is flushed. */
+/* Asks the connection layer to close the client after its reply is flushed
+ * (it stops reading the client's input at the next flush). */
 void client_close_after_reply(struct client *c);
 /* Closes the client at the next flush, dropping pending output. */
 void client_close_asap(struct client *c);
-/* Protected mode refuses c (CLIENT_PROTECTED, not a peer): Redis's -DENIED
- * error, then the connection is closed. */
-void client_deny_protected(struct client *c);
-/* Runs the client's unprocessed input again (it was waiting for the log). */
-void conn_resume(struct client *c);
-/* Makes c a peer link from node peer_id (RAFT.AUTH accepted): authenticated
- * (requirepass and the unauthenticated protocol limits no longer apply, from
- * the next command on) and no longer a client (CLIENT_NOT_A_CLIENT).
- * Returns 0, or -1 when CONN_PEER_LINKS_MAX peer links are open already
- * (connections still waiting to present RAFT.AUTH do not count). */
-int conn_set_peer(struct client *c, uint64_t peer_id);
 /* Formats the CLIENT LIST line of a client (no trailing newline). */
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);
 

@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "../raft/raft.h"
+#include "conn.h"
+#include "cmd_cluster.h"
 #include "info.h"
 #include "node.h"
 #include "server.h"

@@ -7,7 +7,6 @@
  * keyspace raft (the default set), commandstats (in "all" and "everything").
  * Section names are case-insensitive; several may be given.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cmd_cluster.h"
+#include "cmd_role.h"
 #include "info.h"
 #include "lazyfree.h"
 #include "server.h"
@@ -24,24 +25,6 @@
 
 #define RAFTCACHE_VERSION "0.1.0"
 #define REDIS_COMPAT_VERSION "7.0.15"
-
-void info_addf(struct info_text *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        /* An empty text has p == NULL: no offset may be applied to it. */
-        char *end = t->p ? t->p + t->len : NULL;
-        int n = vsnprintf(end, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = (t->cap + (size_t)(n > 0 ? n : 0) + 256) * 2;
-        t->p = util_xrealloc(t->p, t->cap);
-    }
-}
 
 static void human_bytes(char *buf, size_t cap, size_t n)
 {

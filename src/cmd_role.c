@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "../raft/raft.h"
+#include "cmd_role.h"
 #include "info.h"
 #include "node.h"
 #include "server.h"

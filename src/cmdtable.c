@@ -10,6 +10,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <strings.h>
+#include "clock.h"
 #include "bitops.h"
 #include "hll_cmd.h"
 #include "sort.h"
@@ -598,10 +599,10 @@ void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *
 {
     struct resp_out *out = ctx->out;
     size_t before = out->len;
-    int64_t start = util_monotonic_us();
+    int64_t start = clock_mono_us();
     cmd->proc(ctx);
     struct cmd_stats *st = &stats[cmd_id(cmd)];
-    st->usec += (uint64_t)(util_monotonic_us() - start);
+    st->usec += (uint64_t)(clock_mono_us() - start);
     st->calls++;
     if (out->len > before && out->data[before] == '-') st->failed_calls++;
 }

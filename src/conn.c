@@ -45,7 +45,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "clock.h"
+#include "conn.h"
+#include "server.h"
+#include "server_io.h"
 #include "dispatch.h"
 #include "log.h"
 #include "multi.h"
@@ -90,34 +93,12 @@ static struct conn *conn_of(struct client *c)
     return (struct conn *)c;
 }
 
-void client_mark_pending(struct client *c)
-{
-    if (c->flags & CLIENT_PENDING_WRITE) return;
-    c->flags |= CLIENT_PENDING_WRITE;
-    c->pending_next = c->srv->pending;
-    c->srv->pending = c;
-}
-
 /* A closing client's input is no longer read: with a level-triggered
  * watcher, unread input would wake the loop at every iteration until the
  * last reply is flushed. */
 static void stop_reading(struct client *c)
 {
     ev_io_stop(c->srv->io->loop, &conn_of(c)->rio);
-}
-
-void client_close_after_reply(struct client *c)
-{
-    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
-    stop_reading(c);
-    client_mark_pending(c);
-}
-
-void client_close_asap(struct client *c)
-{
-    c->flags |= CLIENT_CLOSE_ASAP;
-    stop_reading(c);
-    client_mark_pending(c);
 }
 
 static void format_addr(int fd, char *buf, size_t cap, int local)
@@ -281,6 +262,8 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
     };
     c->id = ++srv->next_client_id;
     c->srv = srv;
+    c->pending_head = &srv->pending;
+    c->fixed_bytes = sizeof *cn;
     c->fd = fd;
     c->ctime_ms = c->last_interaction_ms = server_now_ms();
     c->flags = flags;
@@ -401,7 +384,7 @@ static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void pause_accepting(struct server *srv, int err)
 {
     struct server_io *io = srv->io;
-    int64_t now_ms = util_monotonic_us() / 1000;
+    int64_t now_ms = clock_mono_us() / 1000;
     io->accept_errors_unlogged++;
     if (!io->accept_error_logged_ms ||
         now_ms - io->accept_error_logged_ms >= ACCEPT_LOG_PERIOD_MS) {
@@ -554,11 +537,13 @@ static void process_input(struct client *c)
             reject_over_limit(c);
             break;
         }
-        if (dispatch_command(c, (int)c->parser.argc, c->parser.argv) == DISPATCH_WAIT) {
+        enum dispatch_result r = dispatch_command(c, (int)c->parser.argc, c->parser.argv);
+        if (r == DISPATCH_WAIT) {
             /* Left in the buffer, parsed again when the client is resumed. */
             resp_parser_reset(&c->parser);
             break;
         }
+        if (r == DISPATCH_DENIED) client_deny_protected(c);
         off += consumed;
         /* RAFT.AUTH refused: its error goes out, then the connection closes
          * (denied, if protected mode let it in: one try per connection). */
@@ -663,6 +648,7 @@ static int flush_client(struct client *c)
 {
     struct conn *cn = conn_of(c);
     if (c->flags & CLIENT_CLOSE_ASAP) return 1;
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) stop_reading(c);
     if (write_out(c) < 0) return 1;
     if (resp_out_pending(&c->out) > 0) {
         ev_io_start(c->srv->io->loop, &cn->wio);
@@ -724,31 +710,6 @@ void conn_close_all(struct server *srv)
         client_close_asap(c);
     }
     conn_flush_pending(srv);
-}
-
-size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms)
-{
-    char flags[8];
-    int f = 0;
-    if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
-    if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
-    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';
-    if (!f) flags[f++] = 'N';
-    flags[f] = 0;
-    int n =
-        snprintf(buf, cap,
-                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-                 "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-                 "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 "
-                 "resp=%d lib-name=%s lib-ver=%s",
-                 (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                 (long long)((now_ms - c->ctime_ms) / 1000),
-                 (long long)((now_ms - c->last_interaction_ms) / 1000), flags,
-                 (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, c->qlen, c->qcap - c->qlen,
-                 c->qcap, c->qlen, resp_out_pending(&c->out),
-                 sizeof(struct conn) + c->qcap + c->out.cap, c->last_cmd ? c->last_cmd : "NULL",
-                 c->out.proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
-    return n < 0 ? 0 : ((size_t)n >= cap ? cap - 1 : (size_t)n);
 }
 
 /* Marks the woken clients' replies for flushing, without taking them. */

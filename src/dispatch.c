@@ -134,10 +134,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
 {
     struct server *srv = c->srv;
     if (must_wait(c, argc, argv)) return DISPATCH_WAIT;
-    if (protected_refuses(c, argc, argv)) {
-        client_deny_protected(c);
-        return DISPATCH_DONE;
-    }
+    if (protected_refuses(c, argc, argv)) return DISPATCH_DENIED;
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
     const struct command *cmd = cmd_resolve(argc, argv, &c->out);
     if (!cmd) {

@@ -14,8 +14,9 @@
 #include "cmd.h"
 
 enum dispatch_result {
-    DISPATCH_DONE = 0, /* handled (replied now, or the reply comes when applied) */
-    DISPATCH_WAIT = 1, /* not run: leave it in the input, the client is resumed later */
+    DISPATCH_DONE = 0,   /* handled (replied now, or the reply comes when applied) */
+    DISPATCH_WAIT = 1,   /* not run: leave it in the input, the client is resumed later */
+    DISPATCH_DENIED = 2, /* protected mode refuses the client (src/conn.c closes it) */
 };
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
 

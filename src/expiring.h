@@ -2,7 +2,7 @@
  * src/expiring.h - the keys the leader has proposed for expiry and not yet
  * seen applied.
  *
- * The active expiry cycle (src/server.c) finds expired keys in the applied
+ * The active expiry cycle (src/loop.c) finds expired keys in the applied
  * keyspace, but a key it proposes to delete stays there until the entry
  * commits and is applied: a round, a commit or an fsync later. Without a
  * record of what is already on its way, every sampling round of every cycle

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "server.h"
 #include "util.h"
 
@@ -85,13 +86,13 @@ int main(int argc, char **argv)
     srv.cmdstats = util_xcalloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
     LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
                srv.cfg.node_id);
-    if (server_init(&srv, err, sizeof err) < 0) {
+    if (loop_init(&srv, err, sizeof err) < 0) {
         LOG_WARNING("%s", err);
         return 1;
     }
     LOG_NOTICE("Node started, listening on port %lld", srv.cfg.port);
-    int rc = server_run(&srv);
-    server_free(&srv);
+    int rc = loop_run(&srv);
+    loop_free(&srv);
     free(srv.cmdstats);
     config_free(&srv.cfg);
     log_close();

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../raft/raft.h"
+#include "clock.h"
 #include "client.h"
 #include "log.h"
 #include "node.h"
@@ -78,7 +79,7 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
         return NODE_REPLIED;
     }
     waiters_add_read(n->waiters, c, ctx, c->in_received,
-                     util_mstime() + n->cfg->raft_request_timeout_ms);
+                     clock_ms() + n->cfg->raft_request_timeout_ms);
     return NODE_WAIT;
 }
 
@@ -147,7 +148,7 @@ static int64_t bytes_ahead(struct node *n, raft_index index, int64_t bytes)
 
 static int64_t write_deadline(const struct node *n, int64_t bytes)
 {
-    return util_mstime() + n->cfg->raft_request_timeout_ms + bytes / WRITE_ALLOWANCE_BYTES_PER_MS;
+    return clock_ms() + n->cfg->raft_request_timeout_ms + bytes / WRITE_ALLOWANCE_BYTES_PER_MS;
 }
 
 void node_add_waiter(struct node *n, struct client *c, raft_index index, int64_t bytes)
@@ -364,7 +365,7 @@ static void process_one(struct node *n, struct raft_ready *rd)
         .hs = rd->hard_state_changed ? &rd->hard_state : NULL,
     };
     uint32_t done = apply_before_save(n, rd);
-    n->ping_us = util_monotonic_us(); /* flush_peers(): pings only if the write takes long */
+    n->ping_us = clock_mono_us(); /* flush_peers(): pings only if the write takes long */
     /* A large AppendEntries goes out whole before the leader's own write, so
      * that the followers write theirs at the same time, not after it: each
      * then answers within an election timeout of the leader's resuming. */
@@ -419,7 +420,7 @@ void node_tick(struct node *n)
         if (storage_trim(n->st, budget_us ? budget_us : 1, err, sizeof err) != 0)
             node_fatal("Trimming the compacted Raft log", err);
     }
-    waiters_expire(n->waiters, util_mstime());
+    waiters_expire(n->waiters, clock_ms());
 }
 
 void node_client_gone(struct node *n, struct client *c)
@@ -549,7 +550,7 @@ static void flush_peers(void *ud)
      * it is done, and CheckQuorum would step the leader down), a leader to
      * its followers (it cannot send heartbeats, and their election timers
      * would fire): raft_receiving() on the other side. */
-    int64_t now = util_monotonic_us();
+    int64_t now = clock_mono_us();
     if (now - n->ping_us >= n->ping_every_us) {
         ping_peers(n);
         n->ping_us = now;

@@ -47,7 +47,7 @@ enum node_route {
                           * (src/proxy.h) or replies node_reply_not_leader() */
 };
 
-/* What the driver works with, given by its owner (src/server.c) and kept
+/* What the driver works with, given by its owner (src/loop.c) and kept
  * for the node's life. The up-calls are how the driver reaches what lies
  * above it without depending on it. */
 struct node_env {

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
@@ -62,7 +63,7 @@ int node_snap_restore(struct node *n, const struct raft_snapshot_meta *stored, c
     path_of(n, SNAPSHOT_FILE_NAME, path, sizeof path);
     snapshot_remove_temps(n->cfg->dir); /* crash points 1 and 4 */
     struct snapshot_header h;
-    int64_t t0 = util_monotonic_us();
+    int64_t t0 = clock_mono_us();
     int rc = sm_snapshot_load(n->sm, path, &h, why, sizeof why);
     if (rc == SNAPSHOT_ENOENT && stored->index == 0) return 0;
     if (rc == SNAPSHOT_ENOENT) {
@@ -88,7 +89,7 @@ int node_snap_restore(struct node *n, const struct raft_snapshot_meta *stored, c
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     LOG_NOTICE("Snapshot loaded: %llu keys at index %llu term %llu in %.3f s",
                (unsigned long long)h.key_count, (unsigned long long)h.index,
-               (unsigned long long)h.term, (double)(util_monotonic_us() - t0) / 1e6);
+               (unsigned long long)h.term, (double)(clock_mono_us() - t0) / 1e6);
     if (h.index > stored->index) {
         /* Crash points 2/5: entries up to h.index are skipped when the core
          * hands them out again; snapshot again soon so that the log's base
@@ -115,7 +116,7 @@ static int start_child(struct node *n, char *err, size_t errlen)
     }
     char tmp[4096];
     path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
-    int64_t t0 = util_monotonic_us();
+    int64_t t0 = clock_mono_us();
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -151,7 +152,7 @@ static int start_child(struct node *n, char *err, size_t errlen)
     n->snap.child_start_us = t0;
     LOG_NOTICE("Background snapshot started by pid %ld at index %llu (%llu keys, fork %.3f ms)",
                (long)pid, (unsigned long long)index, (unsigned long long)sm_keys(n->sm),
-               (double)(util_monotonic_us() - t0) / 1e3);
+               (double)(clock_mono_us() - t0) / 1e3);
     return 0;
 }
 
@@ -184,23 +185,23 @@ static void child_succeeded(struct node *n)
     if (snapshot_publish(n->cfg->dir, SNAPSHOT_TEMP_NAME, err, sizeof err) != 0) {
         LOG_WARNING("Background snapshot not published: %s", err);
         unlink(tmp);
-        n->snap.retry_after_ms = util_mstime() + SNAP_RETRY_MS;
+        n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
         return;
     }
     struct raft_snapshot_meta meta;
-    int64_t t0 = util_monotonic_us();
+    int64_t t0 = clock_mono_us();
     int rc = raft_snapshot_taken(n->raft, n->snap.child_index, &meta);
-    int64_t t1 = util_monotonic_us();
+    int64_t t1 = clock_mono_us();
     if (rc != 0) node_fatal("raft_snapshot_taken", raft_strerror(rc));
     if (meta.term != n->snap.child_term) node_fatal("Snapshot", "term differs from the core's");
     if (storage_compact(n->st, &meta, err, sizeof err) != 0)
         node_fatal("Compacting the Raft log", err);
-    int64_t t2 = util_monotonic_us();
+    int64_t t2 = clock_mono_us();
     n->snap.created++;
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->snap.child_bytes;
-    n->snap.last_duration_ms = (uint64_t)(util_monotonic_us() - n->snap.child_start_us) / 1000;
+    n->snap.last_duration_ms = (uint64_t)(clock_mono_us() - n->snap.child_start_us) / 1000;
     LOG_NOTICE("Snapshot at index %llu term %llu done: %llu bytes in %llu ms; log compacted "
                "(core %.1f ms, storage %.1f ms)",
                (unsigned long long)meta.index, (unsigned long long)meta.term,
@@ -221,7 +222,7 @@ static void reap_child(struct node *n)
     char tmp[4096];
     path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
     unlink(tmp);
-    n->snap.retry_after_ms = util_mstime() + SNAP_RETRY_MS;
+    n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
     if (r < 0)
         LOG_WARNING("Background snapshot: waitpid: %s", strerror(errno));
     else if (WIFSIGNALED(status))
@@ -280,11 +281,11 @@ void node_snap_after_ready(struct node *n)
     raft_index base = core_snap_index(n);
     if (n->applied <= base || n->applied > raft_applied_index(n->raft)) return;
     if (!snapshot_due(n, base)) return;
-    if (util_mstime() < n->snap.retry_after_ms) return;
+    if (clock_ms() < n->snap.retry_after_ms) return;
     char err[256];
     if (start_child(n, err, sizeof err) != 0) {
         LOG_WARNING("Cannot start a background snapshot: %s", err);
-        n->snap.retry_after_ms = util_mstime() + SNAP_RETRY_MS;
+        n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
     }
 }
 
@@ -367,14 +368,14 @@ bool node_snap_install(struct node *n, const struct raft_snap_chunk *ch)
         node_fatal("Snapshot received from the leader", "its index/term differ from the message");
     if (snapshot_publish(n->cfg->dir, SNAPSHOT_INCOMING_NAME, err, sizeof err) != 0)
         node_fatal("Installing the snapshot received from the leader", err);
-    int64_t t0 = util_monotonic_us();
+    int64_t t0 = clock_mono_us();
     path_of(n, SNAPSHOT_FILE_NAME, path, sizeof path);
     if (sm_snapshot_load(n->sm, path, &h, err, sizeof err) != 0)
         node_fatal("Loading the snapshot received from the leader", err);
     LOG_NOTICE("Snapshot from the leader installed: %llu keys at index %llu term %llu "
                "(loaded in %.3f s)",
                (unsigned long long)h.key_count, (unsigned long long)h.index,
-               (unsigned long long)h.term, (double)(util_monotonic_us() - t0) / 1e6);
+               (unsigned long long)h.term, (double)(clock_mono_us() - t0) / 1e6);
     return true;
 }
 

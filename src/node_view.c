@@ -4,6 +4,7 @@
  * (see node.h, "Cluster view").
  */
 #include "../raft/raft.h"
+#include "clock.h"
 #include "node.h"
 #include "node_int.h"
 #include "transport.h"
@@ -11,7 +12,7 @@
 
 static int64_t now_ms(void)
 {
-    return util_monotonic_us() / 1000;
+    return clock_mono_us() / 1000;
 }
 
 void node_view_heard(struct node *n, raft_id from)

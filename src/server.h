@@ -1,8 +1,11 @@
 /*
- * src/server.h - the server: one node's process-wide state.
+ * src/server.h - the server: one node's process-wide state, the context
+ * every layer is handed.
  *
- * Owns: the configuration, the keyspace, the client list, the watch index,
- * statistics, and (privately, in src/server.c) the event loop and listeners.
+ * Holds: the configuration, the keyspace, the state machine, the waiters,
+ * the client list, the watch index, statistics, and (opaque here; see
+ * src/server_io.h) the event loop's watchers. Built, run and torn down by
+ * src/loop.c; depends only on what it embeds, so any layer may include it.
  * There is exactly one struct server per process; it is passed explicitly,
  * never reached through a global (the signal and libev callbacks get it from
  * their watcher's data pointer).
@@ -33,7 +36,7 @@ struct server_stats {
     uint64_t expire_cycles;
 };
 
-struct server_io; /* private to src/server.c and src/conn.c (libev) */
+struct server_io; /* src/server_io.h: private to src/loop.c and src/conn.c (libev) */
 
 struct server {
     struct config cfg;
@@ -61,16 +64,10 @@ struct server {
     const char *executable;
 };
 
-/* Builds the server from a loaded config: keyspace, listeners, loop; and
- * registers the config's apply hooks, through which CONFIG SET reaches the
- * running server (timers, log level, limits; src/config.h). Returns 0, or
- * -1 with a message in err (e.g. a port in use). */
-int server_init(struct server *srv, char *err, size_t errlen);
-/* Runs the loop until SIGTERM/SIGINT or SHUTDOWN; returns the exit code. */
-int server_run(struct server *srv);
-void server_free(struct server *srv);
-/* Makes server_run() return after the current iteration (SHUTDOWN, signals). */
+/* Asks the loop (src/loop.h) to stop after the current iteration (SHUTDOWN,
+ * signals). */
 void server_request_shutdown(struct server *srv);
+
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
 /* Memory figures, at most 100 ms old (read on demand, then cached). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../raft/raft.h"
+#include "clock.h"
 #include "client.h"
 #include "cmd.h"
 #include "kv.h"
@@ -387,7 +388,7 @@ void sm_flush(struct sm *sm)
 {
     if (!sm->batch_n) return;
     /* Applied as of now: no command in it arrived later. */
-    put_ts(&sm->batch, util_mstime());
+    put_ts(&sm->batch, clock_ms());
     sm->batch_n = 0;
     struct raft_part whole = {sm->batch.data, (uint32_t)sm->batch.len};
     inflight_proposed(&sm->inflight, sm->env.log.propose_staged(sm->env.log.ud, &whole, 1));
@@ -421,7 +422,7 @@ static void propose_alone(struct sm *sm, int argc, const struct resp_arg *argv, 
 void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    int64_t now = util_mstime();
+    int64_t now = clock_ms();
     struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
     char scratch[64];
     const struct resp_arg *eargv = argv;
@@ -448,7 +449,7 @@ void sm_submit_command(struct sm *sm, struct client *c, const struct command *cm
 void sm_submit_multi(struct sm *sm, struct client *c)
 {
     sm_flush(sm);
-    int64_t now = util_mstime();
+    int64_t now = clock_ms();
     scratch_begin(sm, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
         const struct multi_cmd *q = &c->mstate.cmds[i];
@@ -467,7 +468,7 @@ void sm_submit_multi(struct sm *sm, struct client *c)
 void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)
 {
     sm_flush(sm);
-    scratch_begin(sm, SM_ENTRY_EXPIRE, util_mstime());
+    scratch_begin(sm, SM_ENTRY_EXPIRE, clock_ms());
     scratch_add(sm, nkeys, keys);
     for (int i = 0; i < nkeys; i++)
         inflight_stage_key(&sm->inflight, keys[i].ptr, keys[i].len);

@@ -72,7 +72,7 @@ struct sm_log {
     void *ud;
 };
 
-/* What the state machine works on, given by its owner (src/server.c). */
+/* What the state machine works on, given by its owner (src/loop.c). */
 struct sm_env {
     struct kv *kv;              /* the keyspace entries change */
     struct cmd_stats *cmdstats; /* per-command counters (INFO commandstats) */

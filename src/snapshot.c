@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "checksum.h"
 #include "kv.h"
 #include "le.h"
@@ -164,12 +165,12 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     w->written++;
     if (w->work_pct < 100 && ++w->since_check >= PACE_CHECK_RECORDS) {
         w->since_check = 0;
-        int64_t now = util_monotonic_us();
+        int64_t now = clock_mono_us();
         if (now - w->slice_start_us >= PACE_SLICE_US) {
             int64_t pause = (now - w->slice_start_us) * (100 - w->work_pct) / w->work_pct;
             struct timespec ts = {(time_t)(pause / 1000000), (long)(pause % 1000000) * 1000};
             nanosleep(&ts, NULL);
-            w->slice_start_us = util_monotonic_us();
+            w->slice_start_us = clock_mono_us();
         }
     }
 }
@@ -179,7 +180,7 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
 {
     ASSERT(work_pct >= 1 && work_pct <= 100);
     struct writer w = {.types = kv->types, .work_pct = work_pct};
-    w.slice_start_us = util_monotonic_us();
+    w.slice_start_us = clock_mono_us();
     checksum_init(&w.sum);
     w.buf = malloc(WRITE_CHUNK_BYTES);
     if (!w.buf) return util_fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", path);

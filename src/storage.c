@@ -10,6 +10,7 @@
  * copy of what is stored (hard state, snapshot, last index) in step only
  * after COMMIT succeeded; then the identity rows.
  */
+#include "clock.h"
 #include "storage.h"
 
 #include <stdarg.h>
@@ -185,10 +186,10 @@ static int tx_begin(struct storage *s, char *err, size_t errlen)
  * fsync latency RAFT.INFO reports. */
 static int tx_commit(struct storage *s, char *err, size_t errlen)
 {
-    int64_t t0 = util_monotonic_us();
+    int64_t t0 = clock_mono_us();
     if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen)) return STORAGE_EIO;
     if (s->fsync) {
-        uint64_t us = (uint64_t)(util_monotonic_us() - t0);
+        uint64_t us = (uint64_t)(clock_mono_us() - t0);
         s->fsync_count++;
         s->fsync_total_us += us;
         if (us > s->fsync_max_us) s->fsync_max_us = us;
@@ -394,15 +395,15 @@ static int trim_chunk(struct storage *s, raft_index upto, char *err, size_t errl
 
 int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen)
 {
-    int64_t start = util_monotonic_us();
+    int64_t start = clock_mono_us();
     if (s->trim_rows == 0) s->trim_rows = TRIM_ROWS_MIN;
     while (storage_trim_pending(s)) {
         raft_index upto = s->trim_lo + s->trim_rows - 1;
         if (upto > s->snap_index) upto = s->snap_index;
-        int64_t t0 = util_monotonic_us();
+        int64_t t0 = clock_mono_us();
         int rc = trim_chunk(s, upto, err, errlen);
         if (rc) return rc;
-        int64_t took = util_monotonic_us() - t0;
+        int64_t took = clock_mono_us() - t0;
         s->trim_lo = upto + 1;
         /* Aim at chunks of about a quarter of the budget, whatever the size
          * of the rows (one command per entry, or a batch of thousands). */
@@ -410,7 +411,7 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
             s->trim_rows *= 2;
         else if (took * 2 > (int64_t)budget_us && s->trim_rows > TRIM_ROWS_MIN)
             s->trim_rows /= 2;
-        if (util_monotonic_us() - start >= (int64_t)budget_us) break;
+        if (clock_mono_us() - start >= (int64_t)budget_us) break;
     }
     return 0;
 }

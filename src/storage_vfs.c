@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "storage_vfs.h"
 #include "util.h"
 
@@ -37,7 +38,7 @@ static void maybe_hook(struct vfile *p)
 {
     struct storage_vfs *v = p->v;
     if (!v->fn) return;
-    int64_t now = util_monotonic_us();
+    int64_t now = clock_mono_us();
     if (now - v->last_us < v->every_us) return;
     v->last_us = now;
     v->fn(v->ud);
@@ -228,7 +229,7 @@ void storage_vfs_set_hook(struct storage_vfs *v, storage_vfs_hook *fn, void *ud,
     v->fn = fn;
     v->ud = ud;
     v->every_us = (int64_t)interval_ms * 1000;
-    v->last_us = util_monotonic_us();
+    v->last_us = clock_mono_us();
 }
 
 void storage_vfs_free(struct storage_vfs *v)

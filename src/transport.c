@@ -33,6 +33,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libev.h>
 
+#include "clock.h"
 #include "log.h"
 #include "transport.h"
 #include "transport_int.h"
@@ -59,7 +60,7 @@ struct peer *transport_find_peer(const struct transport *t, uint64_t id, size_t 
 void transport_arm(struct peer *p, uint32_t ms)
 {
     ev_now_update(p->t->loop);
-    p->due_us = util_monotonic_us() + (int64_t)ms * 1000;
+    p->due_us = clock_mono_us() + (int64_t)ms * 1000;
     ev_timer_stop(p->t->loop, &p->timer);
     ev_timer_set(&p->timer, (double)ms / 1000.0, 0.0);
     ev_timer_start(p->t->loop, &p->timer);
@@ -75,7 +76,7 @@ static void rearm_reply(struct peer *p)
 {
     uint32_t ms = p->t->lim.reply_timeout_ms;
     if (!ms) return;
-    if (p->due_us - util_monotonic_us() > (int64_t)ms * 1000 - REARM_SLACK_US &&
+    if (p->due_us - clock_mono_us() > (int64_t)ms * 1000 - REARM_SLACK_US &&
         ev_is_active(&p->timer))
         return;
     transport_arm(p, ms);
@@ -83,7 +84,7 @@ static void rearm_reply(struct peer *p)
 
 static void mark_event(struct peer *p)
 {
-    p->event_us = util_monotonic_us();
+    p->event_us = clock_mono_us();
 }
 
 /* Detaches and frees the live link, if any. Pending commands are forgotten:
@@ -312,7 +313,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         /* Fired late: the loop was busy (a long log write) and read nothing
          * meanwhile, so the silence was not measured; replies may be waiting
          * in the socket. Measure again, from now. */
-        if (util_monotonic_us() > p->due_us + TIMER_LATE_US) {
+        if (clock_mono_us() > p->due_us + TIMER_LATE_US) {
             transport_arm(p, p->t->lim.reply_timeout_ms);
             break;
         }
@@ -447,7 +448,7 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     memcpy(info->host, p->host, sizeof info->host);
     info->port = p->port;
     info->state = p->state;
-    info->last_conn_ms = (util_monotonic_us() - p->event_us) / 1000;
+    info->last_conn_ms = (clock_mono_us() - p->event_us) / 1000;
     info->last_conn_secs = info->last_conn_ms / 1000;
     info->sent = p->sent;
     info->dropped = p->dropped;

@@ -105,7 +105,7 @@
  * cluster-members and advertise-addr to keep that instant.
  *
  * Preconditions: single-threaded use on the loop's thread; the process ignores
- * SIGPIPE (server_init() does), since hiredis writes with write(2).
+ * SIGPIPE (loop_init() does), since hiredis writes with write(2).
  *
  * Ownership: transport_create() copies the secret; host strings are copied;
  * payloads are copied before transport_send() returns. Nothing borrowed is

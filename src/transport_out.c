@@ -26,6 +26,7 @@
 #include <hiredis/async.h>
 #include <hiredis/sds.h>
 
+#include "clock.h"
 #include "log.h"
 #include "transport.h"
 #include "transport_int.h"
@@ -310,7 +311,7 @@ void transport_flush(struct transport *t)
 
 void transport_drain(struct transport *t, uint32_t timeout_ms)
 {
-    int64_t deadline_us = util_monotonic_us() + (int64_t)timeout_ms * 1000;
+    int64_t deadline_us = clock_mono_us() + (int64_t)timeout_ms * 1000;
     struct pollfd fds[TRANSPORT_DRAIN_PEERS_MAX];
     for (;;) {
         transport_flush(t);
@@ -320,7 +321,7 @@ void transport_drain(struct transport *t, uint32_t timeout_ms)
             if (p->ac && p->feeding.cmd)
                 fds[n++] = (struct pollfd){.fd = p->ac->c.fd, .events = POLLOUT};
         }
-        int64_t left_us = deadline_us - util_monotonic_us();
+        int64_t left_us = deadline_us - clock_mono_us();
         if (n == 0 || left_us <= 0) return;
         if (poll(fds, n, (int)(left_us / 1000) + 1) < 0 && errno != EINTR) return;
     }

@@ -199,28 +199,6 @@ uint64_t util_rand64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static int64_t clock_us(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t util_ustime(void)
-{
-    return clock_us(CLOCK_REALTIME);
-}
-
-int64_t util_mstime(void)
-{
-    return util_ustime() / 1000;
-}
-
-int64_t util_monotonic_us(void)
-{
-    return clock_us(CLOCK_MONOTONIC);
-}
-
 /* Config-file memory units; "k" is decimal and "kb" binary, as redis.conf
  * documents. */
 static const struct {

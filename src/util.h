@@ -80,15 +80,6 @@ uint64_t util_rand_below(uint64_t *state, uint64_t n);
  * secrets. */
 uint64_t util_rand64(uint64_t *state);
 
-/* Wall-clock time (CLOCK_REALTIME) since the Unix epoch: for expiry
- * timestamps and INFO.  It can jump; measure intervals with
- * util_monotonic_us(). */
-int64_t util_mstime(void);
-int64_t util_ustime(void);
-/* Microseconds of CLOCK_MONOTONIC from an arbitrary origin: for budgets and
- * timeouts inside one process. */
-int64_t util_monotonic_us(void);
-
 /* Memory size as written in the config file: an optional '-', one or more
  * decimal digits, then an optional case-insensitive unit: b (1), k (1000),
  * kb (1024), m (1000^2), mb (1024^2), g (1000^3), gb (1024^3).  Unlike

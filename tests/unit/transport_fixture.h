@@ -35,6 +35,7 @@
 #include "../../resp/writer.h"
 
 #include "../../resp/parser.h"
+#include "../../src/clock.h"
 #include "../../src/log.h"
 #include "../../src/transport.h"
 #include "../../src/util.h"
@@ -202,7 +203,7 @@ __attribute__((unused)) static void accept_cb(struct ev_loop *loop, ev_io *w, in
         assert_non_null(c);
         c->srv = srv;
         c->fd = fd;
-        c->accepted_us = util_monotonic_us();
+        c->accepted_us = clock_mono_us();
         struct resp_limits lim = {
             .bulk_len_max = 512u << 20, .args_max = 16, .inline_len_max = 65536};
         resp_parser_init(&c->parser, &lim);
@@ -299,7 +300,7 @@ __attribute__((unused)) static void env_free(struct env *e)
 
 __attribute__((unused)) static int64_t now_ms(void)
 {
-    return util_monotonic_us() / 1000;
+    return clock_mono_us() / 1000;
 }
 
 /* Runs the loop until cond holds or ms pass, then asserts cond. */

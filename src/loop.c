@@ -1,0 +1,461 @@
+/*
+ * src/loop.c - the event loop of one node (see loop.h): listeners, cron,
+ * before-sleep, signals, the wiring of the driver and the state machine, and
+ * the hooks through which CONFIG SET reaches the running server.
+ *
+ * The loop is single-threaded. Each iteration: libev runs the I/O callbacks
+ * (reads parse and execute commands, appending replies), then the prepare
+ * watcher (before sleep) flushes every client with pending output in one
+ * place. The cron timer (hz times per second) does the bounded background
+ * work: incremental rehash, active expiry, client timeouts.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "alloc.h"
+#include "conn.h"
+#include "loop.h"
+#include "server.h"
+#include "server_io.h"
+#include "log.h"
+#include "multi.h"
+#include "node.h"
+#include "typetable.h"
+#include "util.h"
+#include "waiters.h"
+
+#define EXPIRE_SAMPLE 20         /* volatile keys looked at per round */
+#define EXPIRE_BUDGET_PERCENT 25 /* of a cron period, like Redis's slow cycle */
+#define EXPIRE_ENTRY_KEYS 512    /* keys per expiry entry at most */
+
+/* Opens a listening socket on host:port; returns the fd or -1 (errno set).
+ * An IPv6 socket takes IPv4 connections too only when dual_stack is set (an
+ * explicit IPv6 address is IPv6 only, as in Redis, so "bind 0.0.0.0 ::"
+ * works). */
+static int open_listener(const char *host, const char *port, int backlog, int dual_stack)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
+    struct addrinfo *res;
+    if (getaddrinfo(host, port, &hints, &res) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1, v6only = !dual_stack;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd >= 0 && res->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    if (fd >= 0 && (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, backlog) < 0)) {
+        int saved = errno;
+        close(fd);
+        fd = -1;
+        errno = saved;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* Listening failed for want of the address or of its protocol on this host:
+ * as in Redis 7.0, an optional ("-") address is skipped when the host does
+ * not have it, and any address when the host lacks its protocol. */
+static int listen_skippable(int err, int optional)
+{
+    return (optional && err == EADDRNOTAVAIL) || err == EAFNOSUPPORT || err == EPFNOSUPPORT ||
+           err == EPROTONOSUPPORT || err == ESOCKTNOSUPPORT || err == ENOPROTOOPT;
+}
+
+/* "*" means every interface: an IPv6 dual-stack socket, or IPv4 only on a
+ * host without IPv6. */
+static int listen_one(struct server *srv, const char *addr, char *err, size_t errlen)
+{
+    struct server_io *io = srv->io;
+    if (io->n_listen == SERVER_LISTEN_MAX) {
+        snprintf(err, errlen, "Too many bind addresses (max %d)", SERVER_LISTEN_MAX);
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%lld", srv->cfg.port);
+    int optional = addr[0] == '-';
+    addr += optional;
+    int backlog = (int)srv->cfg.tcp_backlog, any = strcmp(addr, "*") == 0;
+    int fd = open_listener(any ? "::" : addr, port, backlog, any);
+    if (fd < 0 && any) fd = open_listener("0.0.0.0", port, backlog, 0);
+    if (fd < 0 && listen_skippable(errno, optional)) {
+        LOG_WARNING("Could not create server TCP listening socket %s:%s: %s (skipped)", addr, port,
+                    strerror(errno));
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr, port,
+                 strerror(errno));
+        return -1;
+    }
+    ev_io *w = &io->listeners[io->n_listen++];
+    ev_io_init(w, conn_accept_cb, fd, EV_READ);
+    w->data = srv;
+    ev_io_start(io->loop, w);
+    return 0;
+}
+
+/* Collects expired keys into expiry entries, like Redis's slow cycle: keep
+ * sampling while a good share of the samples were newly expired and time
+ * remains. A key already proposed and not applied (src/expiring.h) is
+ * skipped, so each expired key is proposed once; the keys of many samples
+ * share one entry (up to EXPIRE_ENTRY_KEYS keys or SM_BATCH_MAX_BYTES). */
+struct expired_batch {
+    struct expiring *x;
+    struct resp_arg keys[EXPIRE_ENTRY_KEYS];
+    int n;     /* keys in the entry being built */
+    int added; /* of them, added by the current sample */
+    size_t bytes;
+};
+
+static int batch_full(const struct expired_batch *b)
+{
+    return b->n == EXPIRE_ENTRY_KEYS || b->bytes >= SM_BATCH_MAX_BYTES || expiring_full(b->x);
+}
+
+static void collect_expired(void *ud, const char *key, size_t len)
+{
+    struct expired_batch *b = ud;
+    if (batch_full(b) || expiring_has(b->x, key, len)) return;
+    b->keys[b->n].ptr = expiring_add(b->x, key, len);
+    b->keys[b->n++].len = len;
+    b->added++;
+    b->bytes += len;
+}
+
+static void submit_expired(struct server *srv, struct expired_batch *b)
+{
+    if (b->n > 0) sm_submit_expire(&srv->sm, b->n, b->keys);
+    b->n = 0;
+    b->bytes = 0;
+}
+
+static void active_expire(struct server *srv)
+{
+    int64_t start = clock_mono_us();
+    int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
+    struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
+    srv->stats.expire_cycles++;
+    expiring_applied(b.x, node_applied(srv->node));
+    for (;;) {
+        b.added = 0;
+        size_t seen =
+            kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE, collect_expired, &b);
+        if (batch_full(&b)) submit_expired(srv, &b);
+        if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
+        if (expiring_full(b.x) || clock_mono_us() - start > budget_us) break;
+    }
+    submit_expired(srv, &b);
+}
+
+/* The encoding thresholds the type modules read (src/types.h). */
+static void apply_limits(struct server *srv)
+{
+    const struct config *c = &srv->cfg;
+    srv->kv.limits = (struct kv_limits){
+        .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
+        .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
+        .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
+        .zset_max_listpack_entries = (uint64_t)c->zset_max_listpack_entries,
+        .zset_max_listpack_value = (uint64_t)c->zset_max_listpack_value,
+        .hll_sparse_max_bytes = (uint64_t)c->hll_sparse_max_bytes,
+    };
+}
+
+/* ---------------------------------------------- CONFIG SET side effects */
+
+/* The apply hooks of src/config.h: each makes a directive's new value take
+ * effect in the running server (ud is the server); the directives carry
+ * their tag in config_defs[]. */
+
+static int apply_maxclients(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    return conn_fit_maxclients(ud, 0, err, errlen);
+}
+
+/* The running cron timer takes the new period. */
+static int apply_hz(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    if (srv->io) {
+        srv->io->cron.repeat = 1.0 / (double)cfg->hz;
+        ev_timer_again(srv->io->loop, &srv->io->cron);
+    }
+    return 0;
+}
+
+static int apply_raft_log_fsync(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    node_set_fsync(((struct server *)ud)->node, cfg->raft_log_fsync);
+    return 0;
+}
+
+static int apply_loglevel(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)ud;
+    (void)err;
+    (void)errlen;
+    log_set_level(cfg->loglevel);
+    return 0;
+}
+
+static int apply_encoding_limits(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    (void)err;
+    (void)errlen;
+    apply_limits(ud);
+    return 0;
+}
+
+/* The keyspace's value limit and every client's parser; peers keep the
+ * largest Raft message. */
+static int apply_proto_max_bulk_len(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    srv->kv.max_value_len = (size_t)cfg->proto_max_bulk_len;
+    for (struct client *c = srv->clients; c; c = c->next)
+        if (!(c->flags & CLIENT_PEER))
+            c->parser.limits.bulk_len_max = (size_t)cfg->proto_max_bulk_len;
+    return 0;
+}
+
+static void register_config_hooks(struct server *srv)
+{
+    static const struct {
+        enum config_apply what;
+        config_apply_fn *fn;
+    } hooks[] = {
+        {CONFIG_APPLY_MAXCLIENTS, apply_maxclients},
+        {CONFIG_APPLY_HZ, apply_hz},
+        {CONFIG_APPLY_RAFT_LOG_FSYNC, apply_raft_log_fsync},
+        {CONFIG_APPLY_LOGLEVEL, apply_loglevel},
+        {CONFIG_APPLY_ENCODING_LIMITS, apply_encoding_limits},
+        {CONFIG_APPLY_PROTO_MAX_BULK_LEN, apply_proto_max_bulk_len},
+    };
+    for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
+        config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);
+}
+
+/* The keyspace's LRU clock (OBJECT IDLETIME): seconds, 24 bits, as Redis. */
+static void update_lru_clock(struct server *srv)
+{
+    srv->kv.lru_clock = (uint32_t)(server_now_ms() / 1000) & KV_LRU_MAX;
+}
+
+static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct server *srv = w->data;
+    int64_t now = server_now_ms();
+    update_lru_clock(srv);
+    kv_cron(&srv->kv);
+    if (node_is_leader(srv->node))
+        active_expire(srv);
+    else if (expiring_count(&srv->sm.expiring))
+        expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
+    conn_cron(srv, now);
+}
+
+static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct server *srv = w->data;
+    node_tick(srv->node);
+}
+
+/* Rounds of (driver, woken clients) per loop iteration at most, so that
+ * sockets are served between them; what is left is taken at the next
+ * iteration, which then polls without blocking (the `more` idle watcher). */
+#define WAKE_ROUNDS_MAX 64
+
+static void more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents; /* its being active is what counts: before_sleep does the work */
+}
+
+/* One place per loop iteration: the Raft batch (persist, send, apply); the
+ * clients it answered run the commands they sent meanwhile, whose writes
+ * the next round proposes; then every client's output. */
+static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct server *srv = w->data;
+    int round = 0;
+    while (round < WAKE_ROUNDS_MAX) {
+        node_process_ready(srv->node);
+        round++;
+        if (conn_resume_woken(srv) == 0) break;
+    }
+    if (round == WAKE_ROUNDS_MAX)
+        ev_idle_start(srv->io->loop, &srv->io->more);
+    else
+        ev_idle_stop(srv->io->loop, &srv->io->more);
+    conn_flush_pending(srv);
+    if (srv->shutdown_requested) ev_break(srv->io->loop, EVBREAK_ALL);
+}
+
+/* The state machine's log is the Raft driver (src/sm.h's struct sm_log). */
+static uint64_t log_propose(void *ud, struct client *c, const struct raft_part *parts,
+                            uint32_t n_parts)
+{
+    return node_propose(((struct server *)ud)->node, c, parts, n_parts);
+}
+
+static void log_stage(void *ud, struct client *c)
+{
+    node_stage(((struct server *)ud)->node, c);
+}
+
+static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint32_t n_parts)
+{
+    return node_propose_staged(((struct server *)ud)->node, parts, n_parts);
+}
+
+/* The driver's up-calls (src/node.h's struct node_env). */
+static void flush_replies(void *ud)
+{
+    conn_flush_replies(ud);
+}
+
+static void close_listeners(void *ud)
+{
+    struct server *srv = ud;
+    for (int i = 0; i < srv->io->n_listen; i++)
+        close(srv->io->listeners[i].fd);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    struct server *srv = w->data;
+    LOG_WARNING("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
+    (void)loop;
+    server_request_shutdown(srv);
+}
+
+static void make_run_id(struct server *srv)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 40; i++)
+        srv->run_id[i] = hex[util_rand64(&srv->rng) & 15];
+    srv->run_id[40] = 0;
+}
+
+int loop_init(struct server *srv, char *err, size_t errlen)
+{
+    srv->start_ms = server_now_ms();
+    srv->rng = (uint64_t)clock_us() ^ ((uint64_t)getpid() << 32);
+    make_run_id(srv);
+    kv_init(&srv->kv, type_table, util_rand64(&srv->rng));
+    srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
+    srv->kv.rng = util_rand64(&srv->rng);
+    apply_limits(srv);
+    register_config_hooks(srv);
+    update_lru_clock(srv);
+    multi_init(srv);
+    waiters_init(&srv->waiters);
+    struct sm_env sme = {
+        .kv = &srv->kv,
+        .cmdstats = srv->cmdstats,
+        .srv = srv,
+        .log = {log_propose, log_stage, log_propose_staged, srv},
+    };
+    sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
+    srv->io = util_xcalloc(1, sizeof *srv->io);
+    struct server_io *io = srv->io;
+    /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the
+     * snapshot child's exit status is src/node_snap.c's to collect. */
+    io->loop = ev_loop_new(EVFLAG_AUTO);
+    if (!io->loop) {
+        snprintf(err, errlen, "cannot create the event loop");
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (conn_init(srv, err, errlen) < 0) return -1;
+    struct node_env ne = {
+        .cfg = &srv->cfg,
+        .sm = &srv->sm,
+        .waiters = &srv->waiters,
+        .loop = io->loop,
+        .seed = util_rand64(&srv->rng),
+        .flush_replies = flush_replies,
+        .in_child = close_listeners,
+        .ud = srv,
+    };
+    if (node_init(&srv->node, &ne, err, errlen) < 0) return -1;
+    ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
+    io->raft_tick.data = srv;
+    ev_timer_again(io->loop, &io->raft_tick);
+    for (int i = 0; i < srv->cfg.bind_count; i++)
+        if (listen_one(srv, srv->cfg.bind[i], err, errlen) < 0) return -1;
+    if (io->n_listen == 0) {
+        snprintf(err, errlen, "Configured to not listen anywhere, exiting.");
+        return -1;
+    }
+    ev_timer_init(&io->cron, cron_cb, 0.0, 1.0 / (double)srv->cfg.hz);
+    io->cron.data = srv;
+    ev_timer_again(io->loop, &io->cron);
+    ev_prepare_init(&io->before_sleep, before_sleep_cb);
+    io->before_sleep.data = srv;
+    ev_prepare_start(io->loop, &io->before_sleep);
+    ev_idle_init(&io->more, more_cb);
+    ev_signal_init(&io->sigterm, signal_cb, SIGTERM);
+    ev_signal_init(&io->sigint, signal_cb, SIGINT);
+    io->sigterm.data = io->sigint.data = srv;
+    ev_signal_start(io->loop, &io->sigterm);
+    ev_signal_start(io->loop, &io->sigint);
+    return 0;
+}
+
+int loop_run(struct server *srv)
+{
+    LOG_NOTICE("Ready to accept connections tcp");
+    ev_run(srv->io->loop, 0);
+    struct server_io *io = srv->io;
+    for (int i = 0; i < io->n_listen; i++) {
+        ev_io_stop(io->loop, &io->listeners[i]);
+        close(io->listeners[i].fd);
+    }
+    conn_close_all(srv);
+    LOG_WARNING("raftcache is now ready to exit, bye bye...");
+    return 0;
+}
+
+void loop_free(struct server *srv)
+{
+    node_free(srv->node);
+    srv->node = NULL;
+    kv_free(&srv->kv);
+    sm_free(&srv->sm);
+    multi_free(srv);
+    waiters_free(&srv->waiters);
+    if (srv->io && srv->io->loop) ev_loop_destroy(srv->io->loop);
+    free(srv->io);
+    srv->io = NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * src/server_io.h - the event loop's watchers (struct server_io, which
+ * struct server holds as an opaque pointer), shared by src/loop.c (the
+ * loop) and src/conn.c (connections). The only src/ header that names
+ * libev, and only those two files include it.
+ */
+#ifndef SERVER_IO_H
+#define SERVER_IO_H
+
+#include <ev.h>
+#include "client.h"
+
+#define SERVER_LISTEN_MAX 16
+
+struct server_io {
+    struct ev_loop *loop;
+    ev_io listeners[SERVER_LISTEN_MAX];
+    int n_listen;
+    ev_timer cron;
+    ev_timer raft_tick;
+    ev_prepare before_sleep;
+    ev_idle more; /* active while woken clients are left: the loop must not block */
+    ev_signal sigterm, sigint;
+    /* src/conn.c: accepting paused while descriptors ran out */
+    ev_timer accept_resume;
+    int64_t accept_error_logged_ms; /* when the last such error was logged */
+    uint64_t accept_errors_unlogged;
+    /* src/conn.c: connections accepted over maxclients that may still send
+     * RAFT.AUTH (CLIENT_OVER_LIMIT, not yet rejected), oldest first */
+    struct client *pending_peers[CONN_PENDING_PEERS_MAX];
+    int n_pending_peers;
+};
+
+#endif
