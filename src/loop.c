@@ -21,21 +21,14 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "alloc.h"
 #include "conn.h"
 #include "loop.h"
 #include "server.h"
 #include "server_io.h"
 #include "log.h"
-#include "multi.h"
 #include "node.h"
-#include "typetable.h"
+#include "replica.h"
 #include "util.h"
-#include "waiters.h"
-
-#define EXPIRE_SAMPLE 20         /* volatile keys looked at per round */
-#define EXPIRE_BUDGET_PERCENT 25 /* of a cron period, like Redis's slow cycle */
-#define EXPIRE_ENTRY_KEYS 512    /* keys per expiry entry at most */
 
 /* Opens a listening socket on host:port; returns the fd or -1 (errno set).
  * An IPv6 socket takes IPv4 connections too only when dual_stack is set (an
@@ -108,73 +101,6 @@ static int listen_one(struct server *srv, const char *addr, char *err, size_t er
     return 0;
 }
 
-/* Collects expired keys into expiry entries, like Redis's slow cycle: keep
- * sampling while a good share of the samples were newly expired and time
- * remains. A key already proposed and not applied (src/expiring.h) is
- * skipped, so each expired key is proposed once; the keys of many samples
- * share one entry (up to EXPIRE_ENTRY_KEYS keys or SM_BATCH_MAX_BYTES). */
-struct expired_batch {
-    struct expiring *x;
-    struct resp_arg keys[EXPIRE_ENTRY_KEYS];
-    int n;     /* keys in the entry being built */
-    int added; /* of them, added by the current sample */
-    size_t bytes;
-};
-
-static int batch_full(const struct expired_batch *b)
-{
-    return b->n == EXPIRE_ENTRY_KEYS || b->bytes >= SM_BATCH_MAX_BYTES || expiring_full(b->x);
-}
-
-static void collect_expired(void *ud, const char *key, size_t len)
-{
-    struct expired_batch *b = ud;
-    if (batch_full(b) || expiring_has(b->x, key, len)) return;
-    b->keys[b->n].ptr = expiring_add(b->x, key, len);
-    b->keys[b->n++].len = len;
-    b->added++;
-    b->bytes += len;
-}
-
-static void submit_expired(struct server *srv, struct expired_batch *b)
-{
-    if (b->n > 0) sm_submit_expire(&srv->sm, b->n, b->keys);
-    b->n = 0;
-    b->bytes = 0;
-}
-
-static void active_expire(struct server *srv)
-{
-    int64_t start = clock_mono_us();
-    int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
-    struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
-    srv->stats.expire_cycles++;
-    expiring_applied(b.x, node_applied(srv->node));
-    for (;;) {
-        b.added = 0;
-        size_t seen =
-            kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE, collect_expired, &b);
-        if (batch_full(&b)) submit_expired(srv, &b);
-        if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
-        if (expiring_full(b.x) || clock_mono_us() - start > budget_us) break;
-    }
-    submit_expired(srv, &b);
-}
-
-/* The encoding thresholds the type modules read (src/types.h). */
-static void apply_limits(struct server *srv)
-{
-    const struct config *c = &srv->cfg;
-    srv->kv.limits = (struct kv_limits){
-        .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
-        .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
-        .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
-        .zset_max_listpack_entries = (uint64_t)c->zset_max_listpack_entries,
-        .zset_max_listpack_value = (uint64_t)c->zset_max_listpack_value,
-        .hll_sparse_max_bytes = (uint64_t)c->hll_sparse_max_bytes,
-    };
-}
-
 /* ---------------------------------------------- CONFIG SET side effects */
 
 /* The apply hooks of src/config.h: each makes a directive's new value take
@@ -222,7 +148,7 @@ static int apply_encoding_limits(void *ud, const struct config *cfg, char *err, 
     (void)cfg;
     (void)err;
     (void)errlen;
-    apply_limits(ud);
+    replica_apply_limits(ud);
     return 0;
 }
 
@@ -257,24 +183,13 @@ static void register_config_hooks(struct server *srv)
         config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);
 }
 
-/* The keyspace's LRU clock (OBJECT IDLETIME): seconds, 24 bits, as Redis. */
-static void update_lru_clock(struct server *srv)
-{
-    srv->kv.lru_clock = (uint32_t)(server_now_ms() / 1000) & KV_LRU_MAX;
-}
-
 static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
     int64_t now = server_now_ms();
-    update_lru_clock(srv);
-    kv_cron(&srv->kv);
-    if (node_is_leader(srv->node))
-        active_expire(srv);
-    else if (expiring_count(&srv->sm.expiring))
-        expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
+    replica_cron(srv);
     conn_cron(srv, now);
 }
 
@@ -320,23 +235,6 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     if (srv->shutdown_requested) ev_break(srv->io->loop, EVBREAK_ALL);
 }
 
-/* The state machine's log is the Raft driver (src/sm.h's struct sm_log). */
-static uint64_t log_propose(void *ud, struct client *c, const struct raft_part *parts,
-                            uint32_t n_parts)
-{
-    return node_propose(((struct server *)ud)->node, c, parts, n_parts);
-}
-
-static void log_stage(void *ud, struct client *c)
-{
-    node_stage(((struct server *)ud)->node, c);
-}
-
-static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint32_t n_parts)
-{
-    return node_propose_staged(((struct server *)ud)->node, parts, n_parts);
-}
-
 /* The driver's up-calls (src/node.h's struct node_env). */
 static void flush_replies(void *ud)
 {
@@ -369,24 +267,9 @@ static void make_run_id(struct server *srv)
 
 int loop_init(struct server *srv, char *err, size_t errlen)
 {
-    srv->start_ms = server_now_ms();
-    srv->rng = (uint64_t)clock_us() ^ ((uint64_t)getpid() << 32);
+    replica_init(srv, (uint64_t)clock_us() ^ ((uint64_t)getpid() << 32));
     make_run_id(srv);
-    kv_init(&srv->kv, type_table, util_rand64(&srv->rng));
-    srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
-    srv->kv.rng = util_rand64(&srv->rng);
-    apply_limits(srv);
     register_config_hooks(srv);
-    update_lru_clock(srv);
-    multi_init(srv);
-    waiters_init(&srv->waiters);
-    struct sm_env sme = {
-        .kv = &srv->kv,
-        .cmdstats = srv->cmdstats,
-        .srv = srv,
-        .log = {log_propose, log_stage, log_propose_staged, srv},
-    };
-    sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
     srv->io = util_xcalloc(1, sizeof *srv->io);
     struct server_io *io = srv->io;
     /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the
@@ -398,17 +281,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     }
     signal(SIGPIPE, SIG_IGN);
     if (conn_init(srv, err, errlen) < 0) return -1;
-    struct node_env ne = {
-        .cfg = &srv->cfg,
-        .sm = &srv->sm,
-        .waiters = &srv->waiters,
-        .loop = io->loop,
-        .seed = util_rand64(&srv->rng),
-        .flush_replies = flush_replies,
-        .in_child = close_listeners,
-        .ud = srv,
-    };
-    if (node_init(&srv->node, &ne, err, errlen) < 0) return -1;
+    if (replica_start(srv, io->loop, flush_replies, close_listeners, err, errlen) < 0) return -1;
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
     io->raft_tick.data = srv;
     ev_timer_again(io->loop, &io->raft_tick);
@@ -449,12 +322,7 @@ int loop_run(struct server *srv)
 
 void loop_free(struct server *srv)
 {
-    node_free(srv->node);
-    srv->node = NULL;
-    kv_free(&srv->kv);
-    sm_free(&srv->sm);
-    multi_free(srv);
-    waiters_free(&srv->waiters);
+    replica_free(srv);
     if (srv->io && srv->io->loop) ev_loop_destroy(srv->io->loop);
     free(srv->io);
     srv->io = NULL;

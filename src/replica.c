@@ -1,0 +1,161 @@
+/*
+ * src/replica.c - one replica of the keyspace, wired (see replica.h).
+ */
+#include "clock.h"
+#include "multi.h"
+#include "node.h"
+#include "replica.h"
+#include "server.h"
+#include "typetable.h"
+#include "util.h"
+#include "waiters.h"
+
+#define EXPIRE_SAMPLE 20         /* volatile keys looked at per round */
+#define EXPIRE_BUDGET_PERCENT 25 /* of a cron period, like Redis's slow cycle */
+#define EXPIRE_ENTRY_KEYS 512    /* keys per expiry entry at most */
+
+/* Collects expired keys into expiry entries, like Redis's slow cycle: keep
+ * sampling while a good share of the samples were newly expired and time
+ * remains. A key already proposed and not applied (src/expiring.h) is
+ * skipped, so each expired key is proposed once; the keys of many samples
+ * share one entry (up to EXPIRE_ENTRY_KEYS keys or SM_BATCH_MAX_BYTES). */
+struct expired_batch {
+    struct expiring *x;
+    struct resp_arg keys[EXPIRE_ENTRY_KEYS];
+    int n;     /* keys in the entry being built */
+    int added; /* of them, added by the current sample */
+    size_t bytes;
+};
+
+static int batch_full(const struct expired_batch *b)
+{
+    return b->n == EXPIRE_ENTRY_KEYS || b->bytes >= SM_BATCH_MAX_BYTES || expiring_full(b->x);
+}
+
+static void collect_expired(void *ud, const char *key, size_t len)
+{
+    struct expired_batch *b = ud;
+    if (batch_full(b) || expiring_has(b->x, key, len)) return;
+    b->keys[b->n].ptr = expiring_add(b->x, key, len);
+    b->keys[b->n++].len = len;
+    b->added++;
+    b->bytes += len;
+}
+
+static void submit_expired(struct server *srv, struct expired_batch *b)
+{
+    if (b->n > 0) sm_submit_expire(&srv->sm, b->n, b->keys);
+    b->n = 0;
+    b->bytes = 0;
+}
+
+static void active_expire(struct server *srv)
+{
+    int64_t start = clock_mono_us();
+    int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
+    struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
+    srv->stats.expire_cycles++;
+    expiring_applied(b.x, node_applied(srv->node));
+    for (;;) {
+        b.added = 0;
+        size_t seen =
+            kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE, collect_expired, &b);
+        if (batch_full(&b)) submit_expired(srv, &b);
+        if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
+        if (expiring_full(b.x) || clock_mono_us() - start > budget_us) break;
+    }
+    submit_expired(srv, &b);
+}
+
+/* The encoding thresholds the type modules read (src/types.h). */
+void replica_apply_limits(struct server *srv)
+{
+    const struct config *c = &srv->cfg;
+    srv->kv.limits = (struct kv_limits){
+        .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
+        .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
+        .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
+        .zset_max_listpack_entries = (uint64_t)c->zset_max_listpack_entries,
+        .zset_max_listpack_value = (uint64_t)c->zset_max_listpack_value,
+        .hll_sparse_max_bytes = (uint64_t)c->hll_sparse_max_bytes,
+    };
+}
+
+/* The keyspace's LRU clock (OBJECT IDLETIME): seconds, 24 bits, as Redis. */
+static void update_lru_clock(struct server *srv)
+{
+    srv->kv.lru_clock = (uint32_t)(server_now_ms() / 1000) & KV_LRU_MAX;
+}
+
+/* The state machine's log is the Raft driver (src/sm.h's struct sm_log). */
+static uint64_t log_propose(void *ud, struct client *c, const struct raft_part *parts,
+                            uint32_t n_parts)
+{
+    return node_propose(((struct server *)ud)->node, c, parts, n_parts);
+}
+
+static void log_stage(void *ud, struct client *c)
+{
+    node_stage(((struct server *)ud)->node, c);
+}
+
+static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint32_t n_parts)
+{
+    return node_propose_staged(((struct server *)ud)->node, parts, n_parts);
+}
+
+void replica_init(struct server *srv, uint64_t seed)
+{
+    srv->rng = seed;
+    srv->start_ms = server_now_ms();
+    kv_init(&srv->kv, type_table, util_rand64(&srv->rng));
+    srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
+    srv->kv.rng = util_rand64(&srv->rng);
+    replica_apply_limits(srv);
+    update_lru_clock(srv);
+    multi_init(srv);
+    waiters_init(&srv->waiters);
+    struct sm_env sme = {
+        .kv = &srv->kv,
+        .cmdstats = srv->cmdstats,
+        .srv = srv,
+        .log = {log_propose, log_stage, log_propose_staged, srv},
+    };
+    sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
+}
+
+int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
+                  void (*in_child)(void *ud), char *err, size_t errlen)
+{
+    struct node_env ne = {
+        .cfg = &srv->cfg,
+        .sm = &srv->sm,
+        .waiters = &srv->waiters,
+        .loop = loop,
+        .seed = util_rand64(&srv->rng),
+        .flush_replies = flush_replies,
+        .in_child = in_child,
+        .ud = srv,
+    };
+    return node_init(&srv->node, &ne, err, errlen);
+}
+
+void replica_cron(struct server *srv)
+{
+    update_lru_clock(srv);
+    kv_cron(&srv->kv);
+    if (node_is_leader(srv->node))
+        active_expire(srv);
+    else if (expiring_count(&srv->sm.expiring))
+        expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
+}
+
+void replica_free(struct server *srv)
+{
+    node_free(srv->node);
+    srv->node = NULL;
+    kv_free(&srv->kv);
+    sm_free(&srv->sm);
+    multi_free(srv);
+    waiters_free(&srv->waiters);
+}
