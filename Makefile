@@ -7,6 +7,8 @@
 #   tests/unit/test_raft_*.c -> linked with libraft.a
 #   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
 #   tests/sim/*.c            -> build/sim (links libraft.a)
+#   tests/nodesim/*.c        -> build/nodesim (the server's objects, with fakes in place of
+#                               the clock, the log store and the peer transport)
 #   tests/clients/*.c        -> real clients driven by the integration suite
 
 CC       ?= cc
@@ -37,8 +39,15 @@ SRV_LIB_OBJ := $(filter-out $(B)/src/main.o,$(SRV_OBJ))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
+NODESIM_SRC := $(wildcard tests/nodesim/*.c)
+# What the node simulator replaces (tests/nodesim/world.h): the clock, the
+# log store (SQLite) and the peer transport (hiredis), and the entry point
+# and the sockets around them.
+NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs storage_wal transport \
+                 transport_call transport_out transport_proxy transport_reply
+NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
-.PHONY: all deps test unit sim integration redis-tests run clean check check-deps big-writes \
+.PHONY: all deps test unit sim nodesim integration redis-tests run clean check check-deps big-writes \
         bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker
 all: $(B)/raftcache
 
@@ -72,12 +81,19 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/l
 $(B)/sim: $(SIM_SRC:%.c=$(B)/%.o) $(B)/libraft.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
+$(B)/nodesim: $(NODESIM_SRC:%.c=$(B)/%.o) $(NODESIM_SRV_OBJ) $(B)/libresp.a $(B)/libraft.a
+	$(CC) $(CFLAGS) -o $@ $^ -lm $(LDLIBS_MALLOC)
+
 $(B)/bench_raft: $(B)/tests/bench/bench_raft.o $(B)/libraft.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
 SEEDS ?= 2000
 sim: $(B)/sim
 	$(B)/sim --seeds $(SEEDS)
+
+NODESIM_SEEDS ?= 1000
+nodesim: $(B)/nodesim
+	$(B)/nodesim --seeds $(NODESIM_SEEDS)
 
 bench-raft: $(B)/bench_raft
 	$(B)/bench_raft
@@ -108,6 +124,7 @@ test: deps
 	$(MAKE) check
 	$(MAKE) unit
 	$(MAKE) sim
+	$(MAKE) nodesim
 	$(MAKE) fuzz-short
 	$(MAKE) integration
 	$(MAKE) redis-tests
@@ -173,7 +190,7 @@ format:
 check: deps
 	@scripts/check-format.sh
 	@scripts/check-deps.sh
-	$(MAKE) all $(B)/sim $(UNIT_BIN)
+	$(MAKE) all $(B)/sim $(B)/nodesim $(UNIT_BIN)
 	$(MAKE) asan
 
 clean:
@@ -184,8 +201,9 @@ clean:
 # the rules above run again in a sub-make with B, CC, CFLAGS and MALLOC
 # replaced (CFLAGS comes from the environment so that the warning flags above
 # are still appended).
-#   make asan        server, unit tests and simulator in build-asan/; runs
-#                    the unit tests and ASAN_SEEDS simulator seeds
+#   make asan        server, unit tests and simulators in build-asan/; runs
+#                    the unit tests, ASAN_SEEDS simulator seeds and
+#                    ASAN_NODESIM_SEEDS node simulator seeds
 #   make fuzz        each libFuzzer target (tests/fuzz/fuzz_*.c) for
 #                    FUZZ_TIME seconds, seeded by tests/fuzz/corpus/<target>/;
 #                    new inputs go to build-fuzz/corpus/<target>/
@@ -198,6 +216,7 @@ SAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ASAN_B    := build-asan
 ASAN_SEEDS ?= 1000
+ASAN_NODESIM_SEEDS ?= 200
 ASAN_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS)' $(MAKE) --no-print-directory B=$(ASAN_B) CC=$(SAN_CC) \
              MALLOC=libc
 FUZZ_B    := build-fuzz
@@ -208,14 +227,16 @@ FUZZ_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link' \
              $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(SAN_CC) MALLOC=libc
 FUZZ_OPTS := -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=4096 -timeout=10
 
-.PHONY: asan asan-build asan-unit asan-sim fuzz fuzz-build fuzz-short
-asan: asan-unit asan-sim
+.PHONY: asan asan-build asan-unit asan-sim asan-nodesim fuzz fuzz-build fuzz-short
+asan: asan-unit asan-sim asan-nodesim
 asan-build:
-	+$(ASAN_MAKE) $(ASAN_B)/raftcache $(ASAN_B)/sim
+	+$(ASAN_MAKE) $(ASAN_B)/raftcache $(ASAN_B)/sim $(ASAN_B)/nodesim
 asan-unit: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) unit
 asan-sim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
+asan-nodesim: asan-build
+	+$(SAN_ENV) $(ASAN_MAKE) nodesim NODESIM_SEEDS=$(ASAN_NODESIM_SEEDS)
 
 # A harness links with the server objects (minus main.o) and both libraries.
 $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* The one log of the process. fd is STDOUT_FILENO or a file we opened. */
@@ -17,7 +18,8 @@ static struct {
     int level;
     int fd;
     char role;
-} the_log = {LOG_LEVEL_NOTICE, STDOUT_FILENO, 'M'};
+    long source; /* printed in place of the pid when not 0 */
+} the_log = {LOG_LEVEL_NOTICE, STDOUT_FILENO, 'M', 0};
 
 static int clamp_level(int level)
 {
@@ -55,6 +57,11 @@ int log_enabled(int level)
     return level >= the_log.level;
 }
 
+void log_set_source(long source)
+{
+    the_log.source = source;
+}
+
 void log_set_role(char role)
 {
     the_log.role = role;
@@ -64,15 +71,16 @@ void log_set_role(char role)
 static size_t format_prefix(char *buf, size_t len, int level)
 {
     static const char level_chars[] = ".-*#";
-    struct timeval tv;
+    int64_t us = clock_us();
+    time_t secs = (time_t)(us / 1000000);
     struct tm tm;
-    gettimeofday(&tv, NULL);
-    localtime_r(&tv.tv_sec, &tm);
+    localtime_r(&secs, &tm);
     char when[64];
     size_t n = strftime(when, sizeof when, "%d %b %Y %H:%M:%S", &tm);
     when[n] = '\0';
-    int w = snprintf(buf, len, "%d:%c %s.%03d %c ", (int)getpid(), the_log.role, when,
-                     (int)(tv.tv_usec / 1000), level_chars[clamp_level(level)]);
+    long source = the_log.source ? the_log.source : (long)getpid();
+    int w = snprintf(buf, len, "%ld:%c %s.%03d %c ", source, the_log.role, when,
+                     (int)(us / 1000 % 1000), level_chars[clamp_level(level)]);
     if (w < 0) return 0;
     return (size_t)w < len ? (size_t)w : len - 1;
 }

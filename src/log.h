@@ -49,6 +49,9 @@ int log_enabled(int level);
 
 /* The role char printed after the pid. */
 void log_set_role(char role);
+/* The number printed in place of the pid (0: the pid), for a process that
+ * runs several nodes (tests/nodesim: the node id). */
+void log_set_source(long source);
 
 /* Formats and writes one line if level is enabled. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

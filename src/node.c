@@ -583,6 +583,7 @@ static int restore_core(struct node *n, const struct storage_state *st, char *er
             raft_conf_decode(st->entries[i].data, st->entries[i].len, &c) == 0)
             node_note_conf(n, &c);
     }
+    n->hs = st->hs; /* durable: what RAFT.INFO and the safety checks see until it changes */
     int rc = raft_restore(n->raft, &st->hs, &st->snap, st->entries, st->n_entries);
     if (rc != 0) {
         snprintf(err, errlen, "Raft state in %s is inconsistent: %s", n->cfg->dir,

@@ -269,7 +269,20 @@ void node_safety_tick(struct node *n)
         check_peer(n, n->linked[i], &refused_us);
     /* Once per process: the incarnation does not change, and the transport
      * tells every peer that refused it that we recover (transport.h). */
-    if (refused_us && !n->refused_seen) {
+    if (refused_us && !n->refused_seen && !storage_recovering(n->st) && n->hs.commit > 0) {
+        /* This store caught up with a leader since it was created (a fresh
+         * store's commit index is 0 until a leader's entries reach it, and
+         * a recovering one keeps its mark until then): it lost nothing. The
+         * refusing peer still knows an earlier store of this node; the
+         * link tells it we recover until it takes this one (transport.h),
+         * and this node keeps voting. Marking it recovering again would
+         * make two such nodes of three a cluster with no quorum. */
+        LOG_WARNING("Peers refuse this node's incarnation, but this store has caught up with a "
+                    "leader since it was created (commit %llu): they still know an earlier "
+                    "store of node %lld and are told to take this one",
+                    (unsigned long long)n->hs.commit, n->cfg->node_id);
+        n->refused_seen = true;
+    } else if (refused_us && !n->refused_seen) {
         LOG_WARNING("Peers refuse this node: they knew node %lld under another incarnation. "
                     "It lost its Raft state (its dir was wiped or replaced): it will not vote "
                     "until it has caught up with a leader, and tells its peers so "

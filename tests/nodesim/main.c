@@ -1,0 +1,128 @@
+/*
+ * tests/nodesim/main.c - runs the node simulator over many seeds.
+ *
+ *   build/nodesim --seeds N [--first S] [--nodes K] [--ms T] [--no-wipes] [--jobs J]
+ *   build/nodesim --seed S [--verbose]     replay one seed exactly
+ * With --jobs 2 (default) the seeds are split between two forked workers;
+ * each seed's run is independent and deterministic.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../src/log.h"
+#include "nodesim.h"
+
+static volatile uint64_t current_seed;
+
+static void on_fatal(int sig)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg,
+                     "nodesim: CRASHED (signal %d) on seed %llu; replay: build/nodesim --seed "
+                     "%llu --verbose\n",
+                     sig, (unsigned long long)current_seed, (unsigned long long)current_seed);
+    if (n > 0 && write(1, msg, (size_t)n) < 0) _exit(3);
+    _exit(1);
+}
+
+static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint64_t stride)
+{
+    struct nodesim_stats st;
+    memset(&st, 0, sizeof st);
+    char err[2048];
+    for (uint64_t k = 0; k < count; k += stride) {
+        o.seed = first + k;
+        current_seed = o.seed;
+        if (nodesim_run(&o, &st, err, sizeof err) != 0) {
+            printf("nodesim: FAILED seed %llu: %s\n", (unsigned long long)o.seed, err);
+            printf("nodesim: replay with: build/nodesim --seed %llu%s%s --verbose\n",
+                   (unsigned long long)o.seed, o.wipe_pm ? "" : " --no-wipes",
+                   o.nodes != 3 ? " --nodes N" : "");
+            fflush(stdout);
+            return 1;
+        }
+    }
+    printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu), kills %llu (inside a "
+           "write %llu), wipes %llu, partitions %llu, expired keys proposed %llu, msgs %llu\n",
+           count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
+           (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
+           (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
+           (unsigned long long)st.wipes, (unsigned long long)st.partitions,
+           (unsigned long long)st.expiry_keys, (unsigned long long)st.msgs);
+    fflush(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct nodesim_opts o = NODESIM_OPTS_DEFAULT;
+    uint64_t seeds = 0, first = 1;
+    int jobs = 2, one = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--seeds") && v) {
+            seeds = strtoull(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--first") && v) {
+            first = strtoull(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--seed") && v) {
+            o.seed = strtoull(v, NULL, 10);
+            one = 1;
+            i++;
+        } else if (!strcmp(a, "--nodes") && v) {
+            o.nodes = atoi(v);
+            i++;
+        } else if (!strcmp(a, "--ms") && v) {
+            o.run_ms = atoll(v);
+            i++;
+        } else if (!strcmp(a, "--jobs") && v) {
+            jobs = atoi(v);
+            i++;
+        } else if (!strcmp(a, "--no-wipes")) {
+            o.wipe_pm = 0;
+        } else if (!strcmp(a, "--verbose")) {
+            o.verbose = 1;
+        } else {
+            fprintf(stderr,
+                    "usage: nodesim --seeds N [--first S] [--nodes K] [--ms T] [--no-wipes] "
+                    "[--jobs J] | --seed S [--verbose]\n");
+            return 2;
+        }
+    }
+    if (o.nodes < 1 || o.nodes > 5) {
+        fprintf(stderr, "nodesim: --nodes 1..5\n");
+        return 2;
+    }
+    signal(SIGSEGV, on_fatal);
+    signal(SIGABRT, on_fatal);
+    signal(SIGBUS, on_fatal);
+    signal(SIGFPE, on_fatal);
+    log_init(o.verbose ? LOG_LEVEL_NOTICE : LOG_LEVEL_WARNING + 1, o.verbose ? NULL : "/dev/null");
+    if (o.verbose) setvbuf(stdout, NULL, _IONBF, 0); /* in order with the log lines */
+    if (one) return run_range(o, o.seed, 1, 1);
+    if (!seeds) seeds = 100;
+    if (jobs < 1) jobs = 1;
+    pid_t pids[16];
+    int n = 0;
+    for (int j = 0; j < jobs && j < 16; j++) {
+        pid_t p = fork();
+        if (p == 0)
+            _exit(run_range(o, first + (uint64_t)j, seeds > (uint64_t)j ? seeds - (uint64_t)j : 0,
+                            (uint64_t)jobs));
+        if (p > 0) pids[n++] = p;
+    }
+    int rc = 0;
+    for (int j = 0; j < n; j++) {
+        int status;
+        if (waitpid(pids[j], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            rc = 1;
+    }
+    printf("nodesim: %llu seeds from %llu: %s\n", (unsigned long long)seeds,
+           (unsigned long long)first, rc ? "FAILED" : "ok");
+    return rc;
+}

@@ -1,0 +1,837 @@
+/*
+ * tests/nodesim/nodesim.c - one seeded run of real nodes in a simulated
+ * world (see nodesim.h).
+ *
+ * Each node is a struct server wired by src/replica.c exactly as the
+ * server wires it (keyspace, state machine, waiters, Raft driver); clients
+ * are struct clients driven through the dispatcher as src/conn.c drives
+ * them (a command that must wait is dispatched again when its client is
+ * woken, src/waiters.h). Time moves in 1 ms steps: due messages are
+ * delivered, ticks and cron run when due, clients act, faults strike, then
+ * every node runs its before-sleep rounds. After the faults stop and the
+ * cluster heals, every key is read through the leader and the run checks
+ * the history (history.h), that the replicas converged (same applied index,
+ * same keyspace) and that the committed logs agree.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../raft/raft.h"
+#include "../../src/clock.h"
+#include "../../src/cmd.h"
+#include "../../src/dispatch.h"
+#include "../../src/log.h"
+#include "../../src/node.h"
+#include "../../src/replica.h"
+#include "../../src/server.h"
+#include "../../src/sm.h"
+#include "../../src/waiters.h"
+#include "history.h"
+#include "nodesim.h"
+#include "world.h"
+
+#define N_CLIENTS 4
+#define N_KEYS 3
+#define HEAL_MS 8000 /* at most, after the faults stop, for the cluster to settle */
+#define ARGV_MAX 6
+
+struct sclient {
+    struct client c; /* first: a woken struct client * is its sclient */
+    int id;
+    uint64_t node; /* the node it talks to */
+    uint64_t node_life;
+    int op;       /* history index of the operation in flight, -1 idle */
+    bool waiting; /* dispatched, told to wait: dispatched again when woken */
+    bool sent;    /* dispatched (not waiting): its reply comes to c.out */
+    int argc;
+    struct resp_arg argv[ARGV_MAX];
+    char bufs[ARGV_MAX][64];
+    int64_t next_us; /* think time */
+    uint64_t stream; /* bytes "received" so far (c.in_received) */
+};
+
+struct run {
+    const struct nodesim_opts *o;
+    char dir[64];
+    struct history h;
+    struct sclient cl[N_CLIENTS];
+    uint64_t next_value;
+    uint64_t next_ttl_key;
+    int64_t next_tick_us[W_NODES_MAX + 1], next_cron_us[W_NODES_MAX + 1];
+    int64_t restart_at_us[W_NODES_MAX + 1];
+    int64_t heal_at_us;
+    uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
+    uint64_t leader_of_term[1024];
+    bool failed;
+    char *err;
+    size_t errlen;
+    struct nodesim_stats *st;
+    /* expiry proposals seen in stored entries: (term, key) -> index */
+    struct exp_seen {
+        uint64_t term, key, index;
+    } * exp;
+    size_t n_exp, cap_exp;
+};
+
+static struct run *R;
+
+static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void failf(const char *fmt, ...)
+{
+    if (R->failed) return;
+    R->failed = true;
+    int k = snprintf(R->err, R->errlen, "t=%lld ms: ", (long long)(W->now_us / 1000));
+    va_list ap;
+    va_start(ap, fmt);
+    if (k > 0 && (size_t)k < R->errlen) vsnprintf(R->err + k, R->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trace(const char *fmt, ...)
+{
+    if (!R->o->verbose) return;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("[%6lld] ", (long long)(W->now_us / 1000));
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ nodes */
+
+static void node_dir(uint64_t id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/n%llu", R->dir, (unsigned long long)id);
+}
+
+static void flush_replies(void *ud)
+{
+    (void)ud; /* replies are read from each client's buffer after every step */
+}
+
+static void in_child(void *ud)
+{
+    (void)ud;
+}
+
+/* Log lines name the node that writes them. */
+static void as_node(uint64_t id)
+{
+    log_set_source((long)id);
+}
+
+static void start_node(uint64_t id)
+{
+    as_node(id);
+    struct server *srv = calloc(1, sizeof *srv);
+    if (!srv) abort();
+    char dir[96], nid[24], members[W_NODES_MAX][40];
+    node_dir(id, dir, sizeof dir);
+    mkdir(dir, 0700);
+    snprintf(nid, sizeof nid, "%llu", (unsigned long long)id);
+    const char *argv[32] = {"nodesim",
+                            "--node-id",
+                            nid,
+                            "--dir",
+                            dir,
+                            "--port",
+                            "7000",
+                            "--raft-election-timeout-ms",
+                            "300",
+                            "--raft-heartbeat-ms",
+                            "50",
+                            "--raft-snapshot-threshold",
+                            "1000000000",
+                            "--hz",
+                            "10",
+                            "--raft-request-timeout-ms",
+                            "1000",
+                            "--raft-secret",
+                            "simulated-secret",
+                            "--cluster-members"};
+    int argc = 20;
+    for (int i = 1; i <= W->n_nodes; i++) {
+        snprintf(members[i - 1], sizeof members[0], "%d=127.0.0.1:%d", i, 7000 + i);
+        argv[argc++] = members[i - 1];
+    }
+    char err[512];
+    config_init_defaults(&srv->cfg);
+    if (config_load_args(&srv->cfg, argc, (char **)argv, err, sizeof err) != 0) {
+        failf("node %llu config: %s", (unsigned long long)id, err);
+        free(srv);
+        return;
+    }
+    srv->cmdstats = calloc((size_t)cmd_id_count(), sizeof *srv->cmdstats);
+    replica_init(srv, w_rand(W));
+    W->srv[id] = srv; /* reachable while its driver starts: peers may auth to it */
+    W->life[id]++;
+    jmp_buf jb;
+    W->crash_jmp = &jb;
+    if (setjmp(jb) != 0) { /* died while saving its first state */
+        W->srv[id] = NULL;
+        replica_free(srv);
+        config_free(&srv->cfg);
+        free(srv->cmdstats);
+        free(srv);
+        R->restart_at_us[id] = W->now_us + 100000;
+        return;
+    }
+    if (replica_start(srv, NULL, flush_replies, in_child, err, sizeof err) != 0) {
+        failf("node %llu does not start: %s", (unsigned long long)id, err);
+        W->crash_jmp = NULL;
+        return;
+    }
+    W->crash_jmp = NULL;
+    R->next_tick_us[id] = W->now_us + 50000;
+    R->next_cron_us[id] = W->now_us + 100000;
+    R->restart_at_us[id] = 0;
+    trace("node %llu up (life %llu)", (unsigned long long)id, (unsigned long long)W->life[id]);
+}
+
+static void client_reset(struct sclient *s);
+
+static void stop_node(uint64_t id, const char *why)
+{
+    struct server *srv = W->srv[id];
+    if (!srv) return;
+    as_node(id);
+    trace("node %llu down: %s", (unsigned long long)id, why);
+    for (int i = 0; i < N_CLIENTS; i++)
+        if (R->cl[i].node == id) client_reset(&R->cl[i]);
+    W->srv[id] = NULL;
+    replica_free(srv);
+    config_free(&srv->cfg);
+    free(srv->cmdstats);
+    free(srv);
+    R->st->crashes++;
+}
+
+/* ------------------------------------------------------------ clients */
+
+static void client_attach(struct sclient *s, uint64_t node)
+{
+    struct client *c = &s->c;
+    resp_out_free(&c->out);
+    memset(c, 0, sizeof *c);
+    resp_out_init(&c->out, 2);
+    c->flags = CLIENT_AUTHED;
+    c->id = (uint64_t)s->id + 1;
+    s->node = node;
+    s->node_life = W->life[node];
+    c->srv = W->srv[node];
+    c->pending_head = c->srv ? &c->srv->pending : NULL;
+    s->stream = 0;
+}
+
+/* The client's node went away (or it leaves it): what it had in flight
+ * may or may not have happened. */
+static void client_reset(struct sclient *s)
+{
+    if (s->op >= 0) {
+        struct h_op *o = &R->h.ops[s->op];
+        h_respond(&R->h, s->op, o->kind == H_WRITE ? H_UNKNOWN : H_FAILED, 0, W->now_us);
+    }
+    s->op = -1;
+    s->waiting = s->sent = false;
+    if (W->srv[s->node] && s->c.srv == W->srv[s->node]) dispatch_client_gone(&s->c);
+    s->node = 0;
+}
+
+/* A command of s is in flight (its reply has not been taken). */
+static bool busy(const struct sclient *s)
+{
+    return s->op != -1 || s->waiting || s->sent;
+}
+
+static uint64_t pick_node(void)
+{
+    uint64_t up[W_NODES_MAX];
+    int n = 0;
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
+        if (W->srv[id]) up[n++] = id;
+    return n ? up[w_below(W, (uint32_t)n)] : 0;
+}
+
+static void set_arg(struct sclient *s, int i, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_arg(struct sclient *s, int i, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s->bufs[i], sizeof s->bufs[i], fmt, ap);
+    va_end(ap);
+    s->argv[i].ptr = s->bufs[i];
+    s->argv[i].len = (size_t)n;
+}
+
+static void dispatch(struct sclient *s)
+{
+    struct client *c = &s->c;
+    as_node(s->node);
+    size_t bytes = 16;
+    for (int i = 0; i < s->argc; i++)
+        bytes += s->argv[i].len + 8;
+    if (!s->waiting) { /* a new command arrives on the connection */
+        s->stream += bytes;
+        c->in_received = s->stream;
+    }
+    c->cur_cmd_end = s->stream;
+    enum dispatch_result r = dispatch_command(c, s->argc, s->argv);
+    s->waiting = r == DISPATCH_WAIT;
+    s->sent = r == DISPATCH_DONE;
+}
+
+static void client_start_op(struct sclient *s)
+{
+    if (!s->node || !W->srv[s->node] || s->node_life != W->life[s->node]) {
+        uint64_t n = pick_node();
+        if (!n) return;
+        client_attach(s, n);
+    }
+    uint32_t dice = w_below(W, 100);
+    int key = (int)w_below(W, N_KEYS);
+    if (dice < 45) {
+        uint64_t v = ++R->next_value;
+        s->argc = 3;
+        set_arg(s, 0, "SET");
+        set_arg(s, 1, "k%d", key);
+        set_arg(s, 2, "%llu", (unsigned long long)v);
+        s->op = h_invoke(&R->h, H_WRITE, key, v, W->now_us, s->id);
+    } else if (dice < 90) {
+        s->argc = 2;
+        set_arg(s, 0, "GET");
+        set_arg(s, 1, "k%d", key);
+        s->op = h_invoke(&R->h, H_READ, key, 0, W->now_us, s->id);
+    } else { /* a key that expires soon: the expiry cycle's work */
+        s->argc = 5;
+        set_arg(s, 0, "SET");
+        set_arg(s, 1, "t%llu", (unsigned long long)++R->next_ttl_key);
+        set_arg(s, 2, "x");
+        set_arg(s, 3, "PX");
+        set_arg(s, 4, "%u", 20 + w_below(W, 300));
+        s->op = -2; /* not in the history: a fire-and-forget write */
+    }
+    dispatch(s);
+}
+
+/* Parses one reply at the head of c.out: 1 if one was there. */
+static int take_reply(struct sclient *s, char *kind, uint64_t *value, char *text, size_t cap)
+{
+    struct resp_out *o = &s->c.out;
+    size_t n = resp_out_pending(o);
+    if (n == 0) return 0;
+    const char *p = o->data + o->pos;
+    const char *eol = memchr(p, '\n', n);
+    if (!eol) return 0;
+    size_t line = (size_t)(eol - p) + 1;
+    *kind = p[0];
+    *value = 0;
+    snprintf(text, cap, "%.*s", (int)(line > 2 ? line - 2 : 0), p + 1);
+    if (p[0] == '$') {
+        long long len = atoll(p + 1);
+        if (len >= 0) {
+            if (n < line + (size_t)len + 2) return 0;
+            char buf[64];
+            snprintf(buf, sizeof buf, "%.*s", (int)len, eol + 1);
+            *value = strtoull(buf, NULL, 10);
+            line += (size_t)len + 2;
+        }
+    }
+    resp_out_consume(o, line);
+    if (resp_out_pending(o) == 0) resp_out_clear(o);
+    return 1;
+}
+
+/* An error reply that proves a write was not proposed. */
+static bool not_proposed(const char *text)
+{
+    return !strncmp(text, "MOVED", 5) || !strncmp(text, "CLUSTERDOWN", 11) ||
+           !strncmp(text, "NOCLUSTER", 9) || !strncmp(text, "TRYAGAIN", 8) ||
+           !strncmp(text, "ERR", 3);
+}
+
+static void client_collect(struct sclient *s)
+{
+    char kind, text[256];
+    uint64_t value;
+    while (take_reply(s, &kind, &value, text, sizeof text)) {
+        s->sent = false;
+        int op = s->op;
+        s->op = -1;
+        s->next_us = W->now_us + 1000 * (int64_t)w_below(W, 5);
+        if (kind == '-' && !strncmp(text, "MOVED", 5)) {
+            const char *colon = strrchr(text, ':');
+            uint64_t to = colon ? (uint64_t)(atoi(colon + 1) - 7000) : 0;
+            dispatch_client_gone(&s->c);
+            s->node = 0;
+            if (to >= 1 && to <= (uint64_t)W->n_nodes && W->srv[to]) client_attach(s, to);
+        }
+        if (op < 0) continue;
+        struct h_op *o = &R->h.ops[op];
+        if (kind == '-') {
+            bool definite = o->kind == H_READ || not_proposed(text);
+            h_respond(&R->h, op, definite ? H_FAILED : H_UNKNOWN, 0, W->now_us);
+            trace("client %d: %s k%d -> -%s", s->id, o->kind == H_WRITE ? "SET" : "GET", o->key,
+                  text);
+        } else {
+            trace("client %d (node %llu): %s k%d %llu -> ok %llu", s->id,
+                  (unsigned long long)s->node, o->kind == H_WRITE ? "SET" : "GET", o->key,
+                  (unsigned long long)o->value, (unsigned long long)value);
+            h_respond(&R->h, op, H_OK, value, W->now_us);
+            if (o->kind == H_WRITE)
+                R->st->writes_ok++;
+            else
+                R->st->reads_ok++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ checks */
+
+static void check_leaders(void)
+{
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+        if (!W->srv[id] || !node_is_leader(W->srv[id]->node)) continue;
+        uint64_t term = raft_term_of(node_core(W->srv[id]->node));
+        if (term >= sizeof R->leader_of_term / sizeof R->leader_of_term[0]) continue;
+        if (R->leader_of_term[term] && R->leader_of_term[term] != id)
+            failf("two leaders in term %llu: %llu and %llu", (unsigned long long)term,
+                  (unsigned long long)R->leader_of_term[term], (unsigned long long)id);
+        R->leader_of_term[term] = id;
+    }
+}
+
+/* Stored entries: an expired key is proposed once per term (the active
+ * expiry cycle holds it in sm.expiring until its entry applies). */
+static void on_save(struct world *w, uint64_t node, const struct raft_entry *ents, uint32_t n)
+{
+    (void)w;
+    (void)node;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct raft_entry *e = &ents[i];
+        if (e->type != RAFT_ENTRY_NORMAL || e->len < SM_ENTRY_HEADER_LEN ||
+            e->data[1] != SM_ENTRY_EXPIRE)
+            continue;
+        const uint8_t *p = e->data + SM_ENTRY_HEADER_LEN, *end = e->data + e->len;
+        if (end - p < 4) continue;
+        uint32_t argc =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        p += 4;
+        for (uint32_t k = 0; k < argc && end - p >= 4; k++) {
+            uint32_t len =
+                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            p += 4;
+            if ((size_t)(end - p) < len) break;
+            uint64_t key = len > 1 && p[0] == 't' ? strtoull((const char *)p + 1, NULL, 10) : 0;
+            p += len;
+            if (!key) continue;
+            for (size_t j = 0; j < R->n_exp; j++) {
+                struct exp_seen *x = &R->exp[j];
+                if (x->term == e->term && x->key == key && x->index != e->index) {
+                    failf("key t%llu proposed for expiry twice in term %llu (entries %llu and "
+                          "%llu)",
+                          (unsigned long long)key, (unsigned long long)e->term,
+                          (unsigned long long)x->index, (unsigned long long)e->index);
+                    return;
+                }
+            }
+            if (R->n_exp == R->cap_exp) {
+                R->cap_exp = R->cap_exp ? 2 * R->cap_exp : 256;
+                R->exp = realloc(R->exp, R->cap_exp * sizeof *R->exp);
+                if (!R->exp) abort();
+            }
+            R->exp[R->n_exp++] = (struct exp_seen){e->term, key, e->index};
+            R->st->expiry_keys++;
+        }
+    }
+}
+
+struct digest {
+    uint64_t sum, keys;
+    int64_t now;
+};
+
+static void digest_key(void *ud, const char *key, size_t klen, const struct kv_val *v)
+{
+    struct digest *d = ud;
+    if (kv_val_expired(v, d->now)) return;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < klen; i++)
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
+    for (size_t i = 0; i < v->len; i++)
+        h = (h ^ (uint8_t)v->data[i]) * 1099511628211ull;
+    d->sum += h ^ (uint64_t)v->expire_ms;
+    d->keys++;
+}
+
+static void check_converged(void)
+{
+    uint64_t applied = 0, sum = 0, keys = 0;
+    uint64_t first = 0;
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+        struct server *srv = W->srv[id];
+        if (!srv) continue;
+        struct digest d = {0, 0, clock_ms()};
+        kv_foreach(&srv->kv, digest_key, &d);
+        uint64_t a = node_applied(srv->node);
+        if (!first) {
+            first = id;
+            applied = a;
+            sum = d.sum;
+            keys = d.keys;
+        } else if (a != applied || d.sum != sum || d.keys != keys) {
+            failf("replicas differ after healing: node %llu applied %llu (%llu keys, digest "
+                  "%016llx), node %llu applied %llu (%llu keys, digest %016llx)",
+                  (unsigned long long)first, (unsigned long long)applied, (unsigned long long)keys,
+                  (unsigned long long)sum, (unsigned long long)id, (unsigned long long)a,
+                  (unsigned long long)d.keys, (unsigned long long)d.sum);
+            return;
+        }
+    }
+}
+
+/* The committed prefix of every store is one history. */
+static void check_logs(void)
+{
+    uint64_t commit = UINT64_MAX;
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
+        if (W->disks[id].hs.commit < commit) commit = W->disks[id].hs.commit;
+    for (uint64_t i = 1; i <= commit; i++) {
+        const struct w_entry *ref = NULL;
+        for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+            const struct w_disk *d = &W->disks[id];
+            if (i <= d->snap.index || i > d->snap.index + d->n) continue;
+            const struct w_entry *e = &d->ents[i - d->snap.index - 1];
+            if (!ref) {
+                ref = e;
+            } else if (e->term != ref->term || e->len != ref->len ||
+                       memcmp(e->data, ref->data, e->len) != 0) {
+                failf("committed entry %llu differs between stores", (unsigned long long)i);
+                return;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void deliver_due(void)
+{
+    /* due messages in (time, send order); the queue is small */
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < W->nq; i++) {
+            const struct w_msg *m = &W->q[i];
+            if (m->at_us > W->now_us) continue;
+            if (best == SIZE_MAX || m->at_us < W->q[best].at_us ||
+                (m->at_us == W->q[best].at_us && m->seq < W->q[best].seq))
+                best = i;
+        }
+        if (best == SIZE_MAX) return;
+        struct w_msg m = W->q[best];
+        W->q[best] = W->q[--W->nq];
+        struct server *to = W->srv[m.to];
+        if (to && W->life[m.to] == m.to_life && !W->cut[m.from][m.to]) {
+            as_node(m.to);
+            node_receiving(to->node, m.from);
+            if (m.kind == W_MSG_RAFT) {
+                char err[256];
+                if (node_receive(to->node, m.from, m.data, m.len, err, sizeof err) != 0)
+                    trace("node %llu refused a message from %llu: %s", (unsigned long long)m.to,
+                          (unsigned long long)m.from, err);
+            }
+        }
+        free(m.data);
+    }
+}
+
+static struct sclient *client_of(struct client *c)
+{
+    return (struct sclient *)c;
+}
+
+/* The before-sleep rounds of one node (src/loop.c's): the driver, then the
+ * clients it answered run what they held back. */
+static void before_sleep(uint64_t id)
+{
+    struct server *srv = W->srv[id];
+    as_node(id);
+    jmp_buf jb;
+    W->crash_jmp = &jb;
+    if (setjmp(jb) != 0) {
+        W->crash_jmp = NULL;
+        R->st->save_crashes++;
+        stop_node(id, "crashed inside a log write");
+        R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 500));
+        return;
+    }
+    for (int round = 0; round < 16; round++) {
+        node_process_ready(srv->node);
+        int woke = 0;
+        struct client *c;
+        while ((c = waiters_next_woken(&srv->waiters))) {
+            struct sclient *s = client_of(c);
+            woke++;
+            if (s->waiting) dispatch(s);
+        }
+        if (!woke) break;
+    }
+    W->crash_jmp = NULL;
+    /* nothing is flushed here: replies are read from the clients' buffers */
+    while (srv->pending) {
+        struct client *c = srv->pending;
+        srv->pending = c->pending_next;
+        c->pending_next = NULL;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+    }
+}
+
+static void faults(bool on)
+{
+    const struct nodesim_opts *o = R->o;
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
+        if (!W->srv[id] && R->restart_at_us[id] && W->now_us >= R->restart_at_us[id])
+            start_node(id);
+    if (!on) return;
+    if (w_chance(W, o->crash_pm)) {
+        uint64_t id = pick_node();
+        if (id) {
+            stop_node(id, "killed");
+            R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 800));
+        }
+    }
+    if (w_chance(W, o->crash_pm)) {
+        uint64_t id = pick_node();
+        if (id) W->crash_in_save = id;
+    }
+    if (w_chance(W, o->wipe_pm)) {
+        /* One lost store at a time, as any Raft cluster requires: a store
+         * is lost again only once every earlier wiped one has caught up. */
+        uint64_t id = pick_node(), max_commit = 0;
+        for (uint64_t j = 1; j <= (uint64_t)W->n_nodes; j++) {
+            const struct w_disk *d = &W->disks[j];
+            if (R->wiped_until_commit[j] && d->hs.commit >= R->wiped_until_commit[j] &&
+                !d->recovering)
+                R->wiped_until_commit[j] = 0;
+            if (R->wiped_until_commit[j]) id = 0;
+            if (d->hs.commit > max_commit) max_commit = d->hs.commit;
+        }
+        if (id) {
+            R->wiped_until_commit[id] = max_commit ? max_commit : 1;
+            stop_node(id, "wiped");
+            w_disk_wipe(&W->disks[id]);
+            R->st->wipes++;
+            R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 500));
+        }
+    }
+    if (w_chance(W, o->partition_pm)) {
+        memset(W->cut, 0, sizeof W->cut);
+        uint64_t id = 1 + w_below(W, (uint32_t)W->n_nodes);
+        bool one_way = w_chance(W, 300);
+        for (uint64_t j = 1; j <= (uint64_t)W->n_nodes; j++) {
+            if (j == id) continue;
+            W->cut[id][j] = true;
+            if (!one_way) W->cut[j][id] = true;
+        }
+        R->heal_at_us = W->now_us + 1000 * (int64_t)(100 + w_below(W, 1500));
+        R->st->partitions++;
+        trace("node %llu cut off%s", (unsigned long long)id, one_way ? " (its sends only)" : "");
+    }
+    if (R->heal_at_us && W->now_us >= R->heal_at_us) {
+        memset(W->cut, 0, sizeof W->cut);
+        R->heal_at_us = 0;
+    }
+}
+
+static void step(bool faulty, bool clients)
+{
+    W->now_us += 1000;
+    faults(faulty);
+    deliver_due();
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+        struct server *srv = W->srv[id];
+        if (!srv) continue;
+        as_node(id);
+        if (W->tr[id]) w_transport_connect(W->tr[id]);
+        as_node(id);
+        if (W->now_us >= R->next_tick_us[id]) {
+            node_tick(srv->node);
+            R->next_tick_us[id] = W->now_us + 50000;
+        }
+        if (W->now_us >= R->next_cron_us[id]) {
+            replica_cron(srv);
+            R->next_cron_us[id] = W->now_us + 100000;
+        }
+    }
+    if (clients)
+        for (int i = 0; i < N_CLIENTS; i++) {
+            struct sclient *s = &R->cl[i];
+            if (!busy(s) && W->now_us >= s->next_us) client_start_op(s);
+        }
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
+        if (W->srv[id]) before_sleep(id);
+    for (int i = 0; i < N_CLIENTS; i++) {
+        struct sclient *s = &R->cl[i];
+        if (s->node && W->srv[s->node]) client_collect(s);
+    }
+    check_leaders();
+}
+
+static uint64_t leader_now(void)
+{
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
+        if (W->srv[id] && node_is_leader(W->srv[id]->node)) return id;
+    return 0;
+}
+
+static bool settled(void)
+{
+    uint64_t l = leader_now();
+    if (!l) return false;
+    uint64_t commit = raft_commit_index(node_core(W->srv[l]->node));
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
+        if (!W->srv[id] || node_applied(W->srv[id]->node) != commit) return false;
+    for (int i = 0; i < N_CLIENTS; i++)
+        if (busy(&R->cl[i])) return false;
+    return true;
+}
+
+/* After healing: every key read through the leader, once each. */
+static void final_reads(void)
+{
+    struct sclient *s = &R->cl[0];
+    for (int k = 0; k < 3000 && busy(s); k++)
+        step(false, false);
+    if (busy(s)) client_reset(s);
+    for (int key = 0; key < N_KEYS && !R->failed; key++) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            uint64_t l = leader_now();
+            for (int k = 0; k < 20 && !l; k++) {
+                step(false, false);
+                l = leader_now();
+            }
+            if (!l) break;
+            if (s->node != l || s->node_life != W->life[l]) {
+                if (s->node && W->srv[s->node]) dispatch_client_gone(&s->c);
+                client_attach(s, l);
+            }
+            s->argc = 2;
+            set_arg(s, 0, "GET");
+            set_arg(s, 1, "k%d", key);
+            s->op = h_invoke(&R->h, H_READ, key, 0, W->now_us, s->id);
+            int op = s->op;
+            dispatch(s);
+            for (int k = 0; k < 3000 && busy(s); k++)
+                step(false, false);
+            if (busy(s)) client_reset(s);
+            if (R->h.ops[op].outcome == H_OK) break;
+        }
+    }
+}
+
+int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *err, size_t errlen)
+{
+    static bool table_ready;
+    if (!table_ready) {
+        cmd_table_init();
+        table_ready = true;
+    }
+    struct world w;
+    memset(&w, 0, sizeof w);
+    W = &w;
+    w.rng = o->seed * 0x9e3779b97f4a7c15ull + 1;
+    w.n_nodes = o->nodes;
+    w.on_save = on_save;
+    w.loss_pm = w_below(&w, o->loss_max_pm + 1);
+    w.delay_min_us = 100 + w_below(&w, 500);
+    w.delay_max_us = w.delay_min_us + w_below(&w, 5000);
+    struct run run;
+    memset(&run, 0, sizeof run);
+    R = &run;
+    run.o = o;
+    run.err = err;
+    run.errlen = errlen;
+    run.st = st;
+    snprintf(run.dir, sizeof run.dir, "/tmp/nodesim.XXXXXX");
+    if (!mkdtemp(run.dir)) {
+        snprintf(err, errlen, "mkdtemp failed");
+        return -1;
+    }
+    for (int i = 0; i < N_CLIENTS; i++) {
+        run.cl[i].id = i;
+        run.cl[i].op = -1;
+        resp_out_init(&run.cl[i].c.out, 2);
+    }
+    for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++)
+        start_node(id);
+    for (int64_t t = 0; t < o->run_ms && !run.failed; t++)
+        step(true, true);
+    /* heal: every node up, no cut, no loss; then let it settle */
+    w.crash_in_save = 0;
+    w.loss_pm = 0;
+    memset(w.cut, 0, sizeof w.cut);
+    for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++)
+        if (!w.srv[id]) start_node(id);
+    int64_t t = 0;
+    while (!run.failed && t++ < HEAL_MS && !settled())
+        step(false, false);
+    if (!run.failed && !settled()) {
+        char state[512];
+        size_t k = 0;
+        for (uint64_t id = 1; id <= (uint64_t)o->nodes && w.srv[id]; id++) {
+            const struct raft *r = node_core(w.srv[id]->node);
+            int n = snprintf(state + k, sizeof state - k,
+                             " node %llu: term %llu commit %llu applied %llu recovery %s;",
+                             (unsigned long long)id, (unsigned long long)raft_term_of(r),
+                             (unsigned long long)raft_commit_index(r),
+                             (unsigned long long)node_applied(w.srv[id]->node),
+                             node_recovery_state(w.srv[id]->node));
+            if (n < 0 || (size_t)n >= sizeof state - k) break;
+            k += (size_t)n;
+        }
+        failf("the cluster did not settle within %d ms of healing (leader %llu):%s", HEAL_MS,
+              (unsigned long long)leader_now(), state);
+    }
+    if (!run.failed) final_reads();
+    if (!run.failed) {
+        /* what the leader proposed meanwhile (expiry) reaches everyone */
+        for (int k = 0; k < HEAL_MS && !settled(); k++)
+            step(false, false);
+        check_converged();
+    }
+    if (!run.failed) check_logs();
+    if (!run.failed) {
+        char herr[512];
+        if (h_check(&run.h, N_KEYS, herr, sizeof herr) != 0) failf("%s", herr);
+    }
+    st->ops += (uint64_t)run.h.n;
+    /* tear down */
+    for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++) {
+        if (w.srv[id]) {
+            stop_node(id, "end");
+            st->crashes--; /* not a fault */
+        }
+        w_disk_wipe(&w.disks[id]);
+        char dir[96];
+        node_dir(id, dir, sizeof dir);
+        rmdir(dir);
+    }
+    rmdir(run.dir);
+    for (size_t i = 0; i < w.nq; i++)
+        free(w.q[i].data);
+    free(w.q);
+    for (int i = 0; i < N_CLIENTS; i++)
+        resp_out_free(&run.cl[i].c.out);
+    free(run.exp);
+    h_free(&run.h);
+    st->msgs += w.msgs_sent;
+    W = NULL;
+    R = NULL;
+    return run.failed ? -1 : 0;
+}
