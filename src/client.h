@@ -20,6 +20,7 @@
 #include "../resp/writer.h"
 
 struct server;
+struct command;
 
 /* Client flags (struct client.flags): unsigned, so that masks like
  * ~CLIENT_MULTI keep their type. */
@@ -99,6 +100,12 @@ struct client {
     uint64_t cur_cmd_end;      /* stream position where the current command ends */
     uint64_t read_cleared_end; /* reads ending at or before this may run */
     uint64_t peer_id;          /* CLIENT_PEER: the node id RAFT.AUTH presented */
+    /* The command that was told to wait, resolved (src/dispatch.c): taken up
+     * where it stopped when the client is woken, never looked up again;
+     * held_checked: it passed its checks and was counted, only its routing
+     * is left. Its arguments stay parsed too (src/conn.c). */
+    const struct command *held_cmd;
+    int held_checked;
     /* transactions */
     struct multi_state mstate;
     struct watched_key *watched; /* singly linked list of this client's watches */

@@ -82,10 +82,26 @@
 _Static_assert(CONN_PEER_LINKS_MAX >= 2 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
                "room for every other member's Raft and proxy links and a joiner's requests");
 
+/* The arguments of a command that was told to wait (DISPATCH_WAIT), kept
+ * as parsed for when the client is woken, so that it is not parsed again:
+ * the command stays at the head of the query buffer, and a multibulk's
+ * arguments are kept as offsets from its first byte (the buffer may move
+ * while it waits); an inline command's arguments are in the parser's
+ * scratch, which nothing touches until the command has run. */
+struct held_args {
+    int argc; /* 0: nothing held */
+    int is_inline;
+    size_t len;            /* the command's bytes in the query buffer */
+    size_t *offs;          /* argc offsets of a multibulk's arguments */
+    struct resp_arg *argv; /* rebuilt from offs when the command is taken up */
+    size_t cap;
+};
+
 struct conn {
     struct client c; /* first member: a struct client* is a struct conn* */
     ev_io rio, wio;
     int64_t soft_limit_since_ms; /* 0 when under the soft output limit */
+    struct held_args held;
 };
 
 static struct conn *conn_of(struct client *c)
@@ -311,6 +327,8 @@ static void client_free(struct client *c)
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    free(cn->held.offs);
+    free(cn->held.argv);
     free(cn);
 }
 
@@ -513,6 +531,34 @@ static void release_large_qbuf(struct client *c)
     }
 }
 
+static void hold_args(struct client *c, int argc, const struct resp_arg *argv, const char *start,
+                      size_t len)
+{
+    struct held_args *h = &conn_of(c)->held;
+    h->argc = argc;
+    h->len = len;
+    h->is_inline = resp_parser_is_inline(&c->parser);
+    if (h->is_inline) return;
+    if ((size_t)argc > h->cap) {
+        h->offs = util_xrealloc(h->offs, (size_t)argc * sizeof *h->offs);
+        h->argv = util_xrealloc(h->argv, (size_t)argc * sizeof *h->argv);
+        h->cap = (size_t)argc;
+    }
+    for (int i = 0; i < argc; i++) {
+        h->offs[i] = (size_t)(argv[i].ptr - start);
+        h->argv[i].len = argv[i].len;
+    }
+}
+
+/* Takes up the held command: its arguments (a multibulk's are set where
+ * they are now by the caller). */
+static const struct resp_arg *take_held_args(struct client *c)
+{
+    struct held_args *h = &conn_of(c)->held;
+    h->argc = 0;
+    return h->is_inline ? c->parser.argv : h->argv;
+}
+
 /* Parses and runs every complete command in the query buffer. */
 static void process_input(struct client *c)
 {
@@ -520,27 +566,39 @@ static void process_input(struct client *c)
     int64_t now_ms = server_now_ms();
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
         size_t consumed = 0;
-        c->parser.limits.unauthenticated = !(c->flags & (CLIENT_AUTHED | CLIENT_PEER));
-        enum resp_parse_status st =
-            resp_parser_feed(&c->parser, c->qbuf + off, c->qlen - off, &consumed);
-        if (st == RESP_PARSE_NEED_MORE) {
-            off += consumed;
-            break;
-        }
-        if (st == RESP_PARSE_ERROR) {
-            protocol_error(c);
-            break;
+        int argc;
+        const struct resp_arg *argv;
+        struct held_args *h = &conn_of(c)->held;
+        if (h->argc) { /* it waited: taken up as it was parsed (off is 0) */
+            argc = h->argc;
+            consumed = h->len;
+            argv = take_held_args(c);
+            for (int i = 0; !h->is_inline && i < argc; i++)
+                h->argv[i].ptr = c->qbuf + h->offs[i];
+        } else {
+            c->parser.limits.unauthenticated = !(c->flags & (CLIENT_AUTHED | CLIENT_PEER));
+            enum resp_parse_status st =
+                resp_parser_feed(&c->parser, c->qbuf + off, c->qlen - off, &consumed);
+            if (st == RESP_PARSE_NEED_MORE) {
+                off += consumed;
+                break;
+            }
+            if (st == RESP_PARSE_ERROR) {
+                protocol_error(c);
+                break;
+            }
+            argc = (int)c->parser.argc;
+            argv = c->parser.argv;
         }
         c->cur_cmd_end = c->in_received - c->qlen + off + consumed;
-        if ((c->flags & CLIENT_OVER_LIMIT) &&
-            !is_peer_handshake((int)c->parser.argc, c->parser.argv)) {
+        if ((c->flags & CLIENT_OVER_LIMIT) && !is_peer_handshake(argc, argv)) {
             reject_over_limit(c);
             break;
         }
-        enum dispatch_result r = dispatch_command(c, (int)c->parser.argc, c->parser.argv);
+        enum dispatch_result r = dispatch_command(c, argc, argv);
         if (r == DISPATCH_WAIT) {
-            /* Left in the buffer, parsed again when the client is resumed. */
-            resp_parser_reset(&c->parser);
+            /* Left in the buffer, taken up as parsed when the client is woken. */
+            hold_args(c, argc, argv, c->qbuf + off, consumed);
             break;
         }
         if (r == DISPATCH_DENIED) client_deny_protected(c);

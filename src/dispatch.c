@@ -25,13 +25,11 @@ static void reject(struct client *c, const struct command *cmd, const char *err)
  * proposed behind the others); while it waits for forwarded replies, only a
  * further command to forward (src/proxy.h). Anything else, and anything that
  * would be refused at once (OOM), would answer out of order. */
-static int must_wait(const struct client *c, int argc, const struct resp_arg *argv)
+static int must_wait(const struct client *c, const struct command *cmd)
 {
     if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
-    const struct command *parent;
-    const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    if (!cmd || !cmd_arity_ok(cmd, argc)) return 1;
+    if (!cmd) return 1; /* its error reply must not overtake the pending ones */
     if ((cmd->flags & CMD_DENYOOM) && call_over_maxmemory(c->srv)) return 1;
     if (c->pending_proxied) return !proxy_may_follow(c, cmd);
     return !(cmd->flags & CMD_WRITE);
@@ -122,22 +120,60 @@ static enum node_route route(struct client *c, const struct command *cmd, int ar
 
 /* Protected mode (src/conn.c): a non-loopback client that has not proved to
  * be a peer may run RAFT.AUTH and nothing else, unknown commands included. */
-static int protected_refuses(const struct client *c, int argc, const struct resp_arg *argv)
+static int protected_refuses(const struct client *c, const struct command *cmd)
 {
     if (!(c->flags & CLIENT_PROTECTED) || (c->flags & CLIENT_PEER)) return 0;
+    return !cmd || !(cmd->flags & CMD_PEER_AUTH);
+}
+
+/* The command argv names with a valid arity, or NULL (its error is written
+ * by cmd_resolve() when it is its turn). Looked up once per command: a
+ * command that waits keeps it (client.held_cmd). */
+static const struct command *look_up(int argc, const struct resp_arg *argv)
+{
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    return !cmd || !(cmd->flags & CMD_PEER_AUTH);
+    return cmd && cmd_arity_ok(cmd, argc) ? cmd : NULL;
+}
+
+/* Runs, waits for or answers a command that passed its checks (counted,
+ * authenticated, not refused for memory, not queued in a transaction). */
+static enum dispatch_result run_checked(struct client *c, const struct command *cmd, int argc,
+                                        const struct resp_arg *argv)
+{
+    struct server *srv = c->srv;
+    int writes = call_writes(srv, cmd, argc, argv);
+    enum node_route r = route(c, cmd, argc, argv, writes);
+    if (r == NODE_WAIT) {
+        c->held_cmd = cmd; /* taken up here again when the client is woken */
+        c->held_checked = 1;
+        return DISPATCH_WAIT;
+    }
+    if (r == NODE_REPLIED) return DISPATCH_DONE;
+    if (writes)
+        sm_submit_command(&srv->sm, c, cmd, argc, argv);
+    else
+        call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+    return DISPATCH_DONE;
 }
 
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
-    if (must_wait(c, argc, argv)) return DISPATCH_WAIT;
-    if (protected_refuses(c, argc, argv)) return DISPATCH_DENIED;
+    const struct command *cmd = c->held_cmd;
+    int checked = c->held_checked;
+    c->held_cmd = NULL;
+    c->held_checked = 0;
+    if (checked) return run_checked(c, cmd, argc, argv);
+    if (!cmd) cmd = look_up(argc, argv);
+    if (must_wait(c, cmd)) {
+        c->held_cmd = cmd;
+        return DISPATCH_WAIT;
+    }
+    if (protected_refuses(c, cmd)) return DISPATCH_DENIED;
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
-    const struct command *cmd = cmd_resolve(argc, argv, &c->out);
     if (!cmd) {
+        cmd_resolve(argc, argv, &c->out); /* writes Redis's error for it */
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;
     }
@@ -160,15 +196,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         resp_add_simple(&c->out, "QUEUED");
         return DISPATCH_DONE;
     }
-    int writes = call_writes(srv, cmd, argc, argv);
-    enum node_route r = route(c, cmd, argc, argv, writes);
-    if (r == NODE_WAIT) return DISPATCH_WAIT;
-    if (r == NODE_REPLIED) return DISPATCH_DONE;
-    if (writes)
-        sm_submit_command(&srv->sm, c, cmd, argc, argv);
-    else
-        call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
-    return DISPATCH_DONE;
+    return run_checked(c, cmd, argc, argv);
 }
 
 void dispatch_client_gone(struct client *c)

@@ -65,6 +65,7 @@ struct run {
     int64_t restart_at_us[W_NODES_MAX + 1];
     int64_t heal_at_us;
     uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
+    int64_t paused_until_us[W_NODES_MAX + 1];     /* a paused process runs nothing */
     uint64_t leader_of_term[1024];
     bool failed;
     char *err;
@@ -244,6 +245,11 @@ static void client_reset(struct sclient *s)
 }
 
 /* A command of s is in flight (its reply has not been taken). */
+static bool paused(uint64_t id)
+{
+    return W->now_us < R->paused_until_us[id];
+}
+
 static bool busy(const struct sclient *s)
 {
     return s->op != -1 || s->waiting || s->sent;
@@ -528,7 +534,7 @@ static void deliver_due(void)
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < W->nq; i++) {
             const struct w_msg *m = &W->q[i];
-            if (m->at_us > W->now_us) continue;
+            if (m->at_us > W->now_us || paused(m->to)) continue;
             if (best == SIZE_MAX || m->at_us < W->q[best].at_us ||
                 (m->at_us == W->q[best].at_us && m->seq < W->q[best].seq))
                 best = i;
@@ -630,6 +636,14 @@ static void faults(bool on)
             R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 500));
         }
     }
+    if (w_chance(W, o->pause_pm)) { /* a stopped process (SIGSTOP, a long GC-like stall) */
+        uint64_t id = pick_node();
+        if (id && !paused(id)) {
+            R->paused_until_us[id] = W->now_us + 1000 * (int64_t)(200 + w_below(W, 1500));
+            R->st->pauses++;
+            trace("node %llu paused", (unsigned long long)id);
+        }
+    }
     if (w_chance(W, o->partition_pm)) {
         memset(W->cut, 0, sizeof W->cut);
         uint64_t id = 1 + w_below(W, (uint32_t)W->n_nodes);
@@ -649,17 +663,31 @@ static void faults(bool on)
     }
 }
 
+static void clients_act(void)
+{
+    for (int i = 0; i < N_CLIENTS; i++) {
+        struct sclient *s = &R->cl[i];
+        /* a paused process reads nothing: the command waits in its socket */
+        if (!busy(s) && W->now_us >= s->next_us && !(s->node && paused(s->node)))
+            client_start_op(s);
+    }
+}
+
+/* One millisecond. Within it, as in an event loop's iteration, peers'
+ * messages and clients' commands are taken in either order, then each
+ * node runs its before-sleep rounds. */
 static void step(bool faulty, bool clients)
 {
     W->now_us += 1000;
     faults(faulty);
+    bool clients_first = clients && w_chance(W, 500);
+    if (clients_first) clients_act();
     deliver_due();
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
         struct server *srv = W->srv[id];
-        if (!srv) continue;
+        if (!srv || paused(id)) continue;
         as_node(id);
         if (W->tr[id]) w_transport_connect(W->tr[id]);
-        as_node(id);
         if (W->now_us >= R->next_tick_us[id]) {
             node_tick(srv->node);
             R->next_tick_us[id] = W->now_us + 50000;
@@ -669,16 +697,12 @@ static void step(bool faulty, bool clients)
             R->next_cron_us[id] = W->now_us + 100000;
         }
     }
-    if (clients)
-        for (int i = 0; i < N_CLIENTS; i++) {
-            struct sclient *s = &R->cl[i];
-            if (!busy(s) && W->now_us >= s->next_us) client_start_op(s);
-        }
+    if (clients && !clients_first) clients_act();
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
-        if (W->srv[id]) before_sleep(id);
+        if (W->srv[id] && !paused(id)) before_sleep(id);
     for (int i = 0; i < N_CLIENTS; i++) {
         struct sclient *s = &R->cl[i];
-        if (s->node && W->srv[s->node]) client_collect(s);
+        if (s->node && W->srv[s->node] && !paused(s->node)) client_collect(s);
     }
     check_leaders();
 }
@@ -775,6 +799,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     /* heal: every node up, no cut, no loss; then let it settle */
     w.crash_in_save = 0;
     w.loss_pm = 0;
+    memset(run.paused_until_us, 0, sizeof run.paused_until_us);
     memset(w.cut, 0, sizeof w.cut);
     for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++)
         if (!w.srv[id]) start_node(id);

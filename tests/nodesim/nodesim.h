@@ -5,13 +5,13 @@
  * clients and faults from one seeded PRNG. A seed's run replays exactly.
  *
  * Faults: nodes killed (and restarted), killed inside a log write (the
- * batch not stored), wiped (their store erased: a new incarnation), cut off
- * from the others (both ways, or only what they send), messages lost and
- * delayed. Checks: at most one leader per term at every step; no expired key
- * proposed twice in one term; after healing, the cluster settles, the
- * replicas hold the same keyspace at the same applied index, committed
- * entries agree between stores, and the clients' history is linearizable
- * (history.h).
+ * batch not stored), wiped (their store erased: a new incarnation), paused
+ * (the process runs nothing for a while, then resumes as if no time had
+ * passed: its Raft ticks count time), cut off from the others (both ways,
+ * or only what they send), messages lost and delayed. Checks: at most one leader per term at every
+ * step; no expired key proposed twice in one term; after healing, the cluster settles, the replicas
+ * hold the same keyspace at the same applied index, committed entries agree between stores, and the
+ * clients' history is linearizable (history.h).
  */
 #ifndef NODESIM_H
 #define NODESIM_H
@@ -26,6 +26,7 @@ struct nodesim_opts {
     uint32_t crash_pm;     /* per-mille chance per ms of a kill, and of a kill inside a write */
     uint32_t wipe_pm;      /* ... of a wipe */
     uint32_t partition_pm; /* ... of a new partition */
+    uint32_t pause_pm;     /* ... of a node paused (it runs nothing, then resumes) */
     uint32_t loss_max_pm;  /* each run loses up to this per-mille of messages */
     int verbose;
 };
@@ -33,11 +34,11 @@ struct nodesim_opts {
 #define NODESIM_OPTS_DEFAULT                                                                       \
     {                                                                                              \
         .seed = 1, .nodes = 3, .run_ms = 3000, .crash_pm = 1, .wipe_pm = 1, .partition_pm = 2,     \
-        .loss_max_pm = 50, .verbose = 0,                                                           \
+        .pause_pm = 1, .loss_max_pm = 50, .verbose = 0,                                            \
     }
 
 struct nodesim_stats {
-    uint64_t ops, writes_ok, reads_ok, crashes, save_crashes, wipes, partitions, msgs;
+    uint64_t ops, writes_ok, reads_ok, crashes, save_crashes, wipes, partitions, pauses, msgs;
     uint64_t expiry_keys;
 };
 
