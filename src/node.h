@@ -64,6 +64,11 @@ struct node_env {
      * the parent in the child (the listening sockets). */
     void (*in_child)(void *ud);
     void *ud;
+    /* Waits for a snapshot writer at the first round after its start
+     * instead of polling for it: for the node simulator (tests/nodesim),
+     * where a child's real running time must not decide what happens in
+     * simulated time. The server leaves it false. */
+    bool snapshot_wait;
 };
 
 /* Opens storage under cfg->dir, restores the core and the state machine,

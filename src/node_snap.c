@@ -212,7 +212,7 @@ static void child_succeeded(struct node *n)
 static void reap_child(struct node *n)
 {
     int status;
-    pid_t r = waitpid(n->snap.child, &status, WNOHANG);
+    pid_t r = waitpid(n->snap.child, &status, n->env.snapshot_wait ? 0 : WNOHANG);
     if (r == 0 || (r < 0 && errno == EINTR)) return;
     n->snap.child = 0;
     if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {

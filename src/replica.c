@@ -1,6 +1,8 @@
 /*
  * src/replica.c - one replica of the keyspace, wired (see replica.h).
  */
+#include <stdbool.h>
+
 #include "clock.h"
 #include "multi.h"
 #include "node.h"
@@ -124,8 +126,8 @@ void replica_init(struct server *srv, uint64_t seed)
     sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
 }
 
-int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
-                  void (*in_child)(void *ud), char *err, size_t errlen)
+static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
+                 void (*in_child)(void *ud), bool simulated, char *err, size_t errlen)
 {
     struct node_env ne = {
         .cfg = &srv->cfg,
@@ -136,8 +138,21 @@ int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies
         .flush_replies = flush_replies,
         .in_child = in_child,
         .ud = srv,
+        .snapshot_wait = simulated,
     };
     return node_init(&srv->node, &ne, err, errlen);
+}
+
+int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
+                  void (*in_child)(void *ud), char *err, size_t errlen)
+{
+    return start(srv, loop, flush_replies, in_child, false, err, errlen);
+}
+
+int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
+                            void (*in_child)(void *ud), char *err, size_t errlen)
+{
+    return start(srv, NULL, flush_replies, in_child, true, err, errlen);
 }
 
 void replica_cron(struct server *srv)

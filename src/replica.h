@@ -24,6 +24,10 @@ void replica_init(struct server *srv, uint64_t seed);
  * node_env), called with srv. Returns 0, or -1 with err filled. */
 int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
                   void (*in_child)(void *ud), char *err, size_t errlen);
+/* The same, for the node simulator: snapshot writers are waited for
+ * (node_env.snapshot_wait). */
+int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
+                            void (*in_child)(void *ud), char *err, size_t errlen);
 /* The cron's share (hz times a second): the LRU clock, incremental rehash,
  * and, on the leader, active expiry: expired keys sampled like Redis's slow
  * cycle and proposed for deletion, each key once while its proposal is in

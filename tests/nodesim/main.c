@@ -40,7 +40,7 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
         if (nodesim_run(&o, &st, err, sizeof err) != 0) {
             printf("nodesim: FAILED seed %llu: %s\n", (unsigned long long)o.seed, err);
             printf("nodesim: replay with: build/nodesim --seed %llu%s%s --verbose\n",
-                   (unsigned long long)o.seed, o.wipe_pm ? "" : " --no-wipes",
+                   (unsigned long long)o.seed, o.wipe_ppm ? "" : " --no-wipes",
                    o.nodes != 3 ? " --nodes N" : "");
             fflush(stdout);
             return 1;
@@ -48,12 +48,13 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
     }
     printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu), kills %llu (inside a "
            "write %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
-           "msgs %llu\n",
+           "snapshots taken %llu, installed %llu, msgs %llu\n",
            count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
            (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
            (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
            (unsigned long long)st.wipes, (unsigned long long)st.pauses,
            (unsigned long long)st.partitions, (unsigned long long)st.expiry_keys,
+           (unsigned long long)st.snapshots_taken, (unsigned long long)st.snapshots_installed,
            (unsigned long long)st.msgs);
     fflush(stdout);
     return 0;
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
             jobs = atoi(v);
             i++;
         } else if (!strcmp(a, "--no-wipes")) {
-            o.wipe_pm = 0;
+            o.wipe_ppm = 0;
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
         } else {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ struct run {
     int64_t restart_at_us[W_NODES_MAX + 1];
     int64_t heal_at_us;
     uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
+    uint32_t snapshot_threshold;                  /* applied entries between snapshots */
     int64_t paused_until_us[W_NODES_MAX + 1];     /* a paused process runs nothing */
     uint64_t leader_of_term[1024];
     bool failed;
@@ -111,6 +113,22 @@ static void node_dir(uint64_t id, char *out, size_t cap)
     snprintf(out, cap, "%s/n%llu", R->dir, (unsigned long long)id);
 }
 
+/* Deletes the files of a node's dir (its snapshots): part of a wipe. */
+static void remove_files(uint64_t id)
+{
+    char dir[96], path[384];
+    node_dir(id, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
 static void flush_replies(void *ud)
 {
     (void)ud; /* replies are read from each client's buffer after every step */
@@ -132,10 +150,11 @@ static void start_node(uint64_t id)
     as_node(id);
     struct server *srv = calloc(1, sizeof *srv);
     if (!srv) abort();
-    char dir[96], nid[24], members[W_NODES_MAX][40];
+    char dir[96], nid[24], members[W_NODES_MAX][40], threshold[24];
     node_dir(id, dir, sizeof dir);
     mkdir(dir, 0700);
     snprintf(nid, sizeof nid, "%llu", (unsigned long long)id);
+    snprintf(threshold, sizeof threshold, "%u", R->snapshot_threshold);
     const char *argv[32] = {"nodesim",
                             "--node-id",
                             nid,
@@ -148,7 +167,7 @@ static void start_node(uint64_t id)
                             "--raft-heartbeat-ms",
                             "50",
                             "--raft-snapshot-threshold",
-                            "1000000000",
+                            threshold,
                             "--hz",
                             "10",
                             "--raft-request-timeout-ms",
@@ -183,7 +202,7 @@ static void start_node(uint64_t id)
         R->restart_at_us[id] = W->now_us + 100000;
         return;
     }
-    if (replica_start(srv, NULL, flush_replies, in_child, err, sizeof err) != 0) {
+    if (replica_start_simulated(srv, flush_replies, in_child, err, sizeof err) != 0) {
         failf("node %llu does not start: %s", (unsigned long long)id, err);
         W->crash_jmp = NULL;
         return;
@@ -203,6 +222,10 @@ static void stop_node(uint64_t id, const char *why)
     if (!srv) return;
     as_node(id);
     trace("node %llu down: %s", (unsigned long long)id, why);
+    struct node_snapshot_info si;
+    node_snapshot_info(srv->node, &si);
+    R->st->snapshots_taken += si.created;
+    R->st->snapshots_installed += si.received;
     for (int i = 0; i < N_CLIENTS; i++)
         if (R->cl[i].node == id) client_reset(&R->cl[i]);
     W->srv[id] = NULL;
@@ -605,18 +628,18 @@ static void faults(bool on)
         if (!W->srv[id] && R->restart_at_us[id] && W->now_us >= R->restart_at_us[id])
             start_node(id);
     if (!on) return;
-    if (w_chance(W, o->crash_pm)) {
+    if (w_below(W, 1000000) < o->kill_ppm) {
         uint64_t id = pick_node();
         if (id) {
             stop_node(id, "killed");
             R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 800));
         }
     }
-    if (w_chance(W, o->crash_pm)) {
+    if (w_below(W, 1000000) < o->save_kill_ppm) {
         uint64_t id = pick_node();
         if (id) W->crash_in_save = id;
     }
-    if (w_chance(W, o->wipe_pm)) {
+    if (w_below(W, 1000000) < o->wipe_ppm) {
         /* One lost store at a time, as any Raft cluster requires: a store
          * is lost again only once every earlier wiped one has caught up. */
         uint64_t id = pick_node(), max_commit = 0;
@@ -632,11 +655,13 @@ static void faults(bool on)
             R->wiped_until_commit[id] = max_commit ? max_commit : 1;
             stop_node(id, "wiped");
             w_disk_wipe(&W->disks[id]);
+            remove_files(id);
             R->st->wipes++;
             R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 500));
         }
     }
-    if (w_chance(W, o->pause_pm)) { /* a stopped process (SIGSTOP, a long GC-like stall) */
+    if (w_below(W, 1000000) <
+        o->pause_ppm) { /* a stopped process (SIGSTOP, a long GC-like stall) */
         uint64_t id = pick_node();
         if (id && !paused(id)) {
             R->paused_until_us[id] = W->now_us + 1000 * (int64_t)(200 + w_below(W, 1500));
@@ -644,7 +669,7 @@ static void faults(bool on)
             trace("node %llu paused", (unsigned long long)id);
         }
     }
-    if (w_chance(W, o->partition_pm)) {
+    if (w_below(W, 1000000) < o->partition_ppm) {
         memset(W->cut, 0, sizeof W->cut);
         uint64_t id = 1 + w_below(W, (uint32_t)W->n_nodes);
         bool one_way = w_chance(W, 300);
@@ -782,6 +807,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     run.err = err;
     run.errlen = errlen;
     run.st = st;
+    run.snapshot_threshold = 50 + w_below(&w, 300);
     snprintf(run.dir, sizeof run.dir, "/tmp/nodesim.XXXXXX");
     if (!mkdtemp(run.dir)) {
         snprintf(err, errlen, "mkdtemp failed");
@@ -843,6 +869,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
             st->crashes--; /* not a fault */
         }
         w_disk_wipe(&w.disks[id]);
+        remove_files(id);
         char dir[96];
         node_dir(id, dir, sizeof dir);
         rmdir(dir);
