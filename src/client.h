@@ -106,6 +106,9 @@ struct client {
      * is left. Its arguments stay parsed too (src/conn.c). */
     const struct command *held_cmd;
     int held_checked;
+    /* The held command was answered below (its read round failed: the
+     * error is in out): it is dropped, not run again (src/waiters.c). */
+    int held_replied;
     /* transactions */
     struct multi_state mstate;
     struct watched_key *watched; /* singly linked list of this client's watches */

@@ -161,9 +161,10 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
 {
     struct server *srv = c->srv;
     const struct command *cmd = c->held_cmd;
-    int checked = c->held_checked;
+    int checked = c->held_checked, replied = c->held_replied;
     c->held_cmd = NULL;
-    c->held_checked = 0;
+    c->held_checked = c->held_replied = 0;
+    if (replied) return DISPATCH_DONE; /* its read round failed; the error is its reply */
     if (checked) return run_checked(c, cmd, argc, argv);
     if (!cmd) cmd = look_up(argc, argv);
     if (must_wait(c, cmd)) {

@@ -217,10 +217,12 @@ void waiters_entry_applied(struct waiters *w, size_t k)
 static void answer_read(struct waiters *w, struct read_waiter *rw, const char *err)
 {
     if (!rw->c) return;
-    if (err)
+    if (err) {
         resp_add_error(&rw->c->out, err);
-    else
+        rw->c->held_replied = 1; /* the read that waited has its answer */
+    } else {
         rw->c->read_cleared_end = rw->barrier;
+    }
     rw->c->waiting_read = 0;
     waiters_wake(w, rw->c);
     rw->c = NULL;

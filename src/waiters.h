@@ -13,7 +13,9 @@
  *     covers the client's input up to a barrier (client.read_cleared_end);
  *   - answering a waiter writes its error, if any, to the client's output,
  *     updates the client's counters (pending_writes, waiting_read) and puts
- *     the client on the *woken* list. The connection layer takes the woken
+ *     the client on the *woken* list. A read answered with an error has had
+ *     its reply: client.held_replied tells the dispatcher to drop the
+ *     command that waited instead of running it again. The connection layer takes the woken
  *     clients when the driver is done (waiters_next_woken), flushes their
  *     replies and runs the commands they sent meanwhile.
  *

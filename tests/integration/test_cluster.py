@@ -308,6 +308,30 @@ def test_sigstop_of_the_leader_elects_another_and_sigcont_makes_it_step_down(clu
         assert digest.get(b"sp:paused") == (b"x", False), "acknowledged SET is missing"
 
 
+def test_read_that_times_out_is_answered_once(make_cluster):
+    """A GET on a leader that has lost its followers waits for a ReadIndex
+    round that cannot be confirmed and is answered -TIMEOUT (or, once the
+    leader steps down, an error of that kind): once. The command is not run
+    a second time behind that error, so the PING pipelined after it gets
+    the next reply (a read used to be taken up again after its error, and
+    the connection's replies slipped by one)."""
+    cl = make_cluster(3, {"raft-request-timeout-ms": "300"})
+    ld = cl.leader()
+    assert ld.client().set("to:k", "v") is True
+    for nd in cl.nodes:
+        if nd is not ld:
+            cl.sigstop(nd)
+    s = ld.sock(timeout_s=DEADLINE_S)
+    try:
+        s.sendall(resp_command("GET", "to:k") + resp_command("PING"))
+        first = read_reply_line(s)
+        second = read_reply_line(s)
+    finally:
+        s.close()
+    assert first.startswith((b"-TIMEOUT", b"-CLUSTERDOWN", b"-MOVED")), first
+    assert second == b"+PONG\r\n", f"the reply after the GET's error: {second!r}"
+
+
 def test_restarted_follower_catches_up(cluster):
     ld = cluster.leader()
     f = cluster.followers()[0]

@@ -48,14 +48,14 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
     }
     printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu), kills %llu (inside a "
            "write %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
-           "snapshots taken %llu, installed %llu, msgs %llu\n",
+           "snapshots taken %llu, installed %llu, increments %llu, msgs %llu\n",
            count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
            (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
            (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
            (unsigned long long)st.wipes, (unsigned long long)st.pauses,
            (unsigned long long)st.partitions, (unsigned long long)st.expiry_keys,
            (unsigned long long)st.snapshots_taken, (unsigned long long)st.snapshots_installed,
-           (unsigned long long)st.msgs);
+           (unsigned long long)st.increments, (unsigned long long)st.msgs);
     fflush(stdout);
     return 0;
 }

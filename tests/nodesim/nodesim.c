@@ -52,6 +52,8 @@ struct sclient {
     struct resp_arg argv[ARGV_MAX];
     char bufs[ARGV_MAX][64];
     int64_t next_us; /* think time */
+    int cas_step;    /* a WATCH/GET/MULTI/SET/EXEC increment in progress: the next reply's step */
+    uint64_t cas_seen;
     uint64_t stream; /* bytes "received" so far (c.in_received) */
 };
 
@@ -62,6 +64,9 @@ struct run {
     struct sclient cl[N_CLIENTS];
     uint64_t next_value;
     uint64_t next_ttl_key;
+    uint64_t cas_ok, cas_unknown; /* increments of the counter: EXEC succeeded / outcome unknown */
+    uint64_t counter;             /* its value read through the leader at the end */
+    bool counter_read;
     int64_t next_tick_us[W_NODES_MAX + 1], next_cron_us[W_NODES_MAX + 1];
     int64_t restart_at_us[W_NODES_MAX + 1];
     int64_t heal_at_us;
@@ -262,6 +267,8 @@ static void client_reset(struct sclient *s)
         h_respond(&R->h, s->op, o->kind == H_WRITE ? H_UNKNOWN : H_FAILED, 0, W->now_us);
     }
     s->op = -1;
+    if (s->cas_step == 5) R->cas_unknown++; /* its EXEC may have been applied */
+    s->cas_step = 0;
     s->waiting = s->sent = false;
     if (W->srv[s->node] && s->c.srv == W->srv[s->node]) dispatch_client_gone(&s->c);
     s->node = 0;
@@ -275,7 +282,7 @@ static bool paused(uint64_t id)
 
 static bool busy(const struct sclient *s)
 {
-    return s->op != -1 || s->waiting || s->sent;
+    return s->op != -1 || s->waiting || s->sent || s->cas_step;
 }
 
 static uint64_t pick_node(void)
@@ -337,6 +344,12 @@ static void client_start_op(struct sclient *s)
         set_arg(s, 0, "GET");
         set_arg(s, 1, "k%d", key);
         s->op = h_invoke(&R->h, H_READ, key, 0, W->now_us, s->id);
+    } else if (dice < 95) { /* an increment by compare-and-set: WATCH, GET, MULTI, SET, EXEC */
+        s->argc = 2;
+        set_arg(s, 0, "WATCH");
+        set_arg(s, 1, "counter");
+        s->cas_step = 1;
+        s->op = -2;
     } else { /* a key that expires soon: the expiry cycle's work */
         s->argc = 5;
         set_arg(s, 0, "SET");
@@ -362,7 +375,17 @@ static int take_reply(struct sclient *s, char *kind, uint64_t *value, char *text
     *kind = p[0];
     *value = 0;
     snprintf(text, cap, "%.*s", (int)(line > 2 ? line - 2 : 0), p + 1);
-    if (p[0] == '$') {
+    if (p[0] == '*') { /* EXEC's array of simple replies; value = its length, 0 for nil */
+        long long items = atoll(p + 1);
+        size_t at = line;
+        for (long long i = 0; i < items; i++) {
+            const char *q = memchr(p + at, '\n', n - at);
+            if (at >= n || !q) return 0;
+            at = (size_t)(q - p) + 1;
+        }
+        *value = items > 0 ? (uint64_t)items : 0;
+        line = at;
+    } else if (p[0] == '$') {
         long long len = atoll(p + 1);
         if (len >= 0) {
             if (n < line + (size_t)len + 2) return 0;
@@ -385,11 +408,52 @@ static bool not_proposed(const char *text)
            !strncmp(text, "ERR", 3);
 }
 
+/* The CAS increment's next command, or its end. An error ends it: the
+ * connection is dropped (its WATCH and MULTI with it) unless the error was
+ * EXEC's -TIMEOUT, whose outcome is unknown. */
+static void cas_reply(struct sclient *s, char kind, uint64_t value, const char *text)
+{
+    int step = s->cas_step;
+    s->cas_step = 0;
+    if (kind == '-') {
+        if (step == 5 && !not_proposed(text)) R->cas_unknown++;
+        if (s->node && W->srv[s->node]) dispatch_client_gone(&s->c);
+        s->node = 0;
+        return;
+    }
+    if (step == 5) { /* EXEC: an array of one +OK, or nil when the watched key changed */
+        if (kind == '*' && value == 1) R->cas_ok++;
+        return;
+    }
+    s->op = -2;
+    s->cas_step = step + 1;
+    if (step == 1) {
+        s->argc = 2;
+        set_arg(s, 0, "GET");
+        set_arg(s, 1, "counter");
+    } else if (step == 2) {
+        s->cas_seen = value;
+        s->argc = 1;
+        set_arg(s, 0, "MULTI");
+    } else if (step == 3) {
+        s->argc = 3;
+        set_arg(s, 0, "SET");
+        set_arg(s, 1, "counter");
+        set_arg(s, 2, "%llu", (unsigned long long)(s->cas_seen + 1));
+    } else {
+        s->argc = 1;
+        set_arg(s, 0, "EXEC");
+    }
+    dispatch(s);
+}
+
 static void client_collect(struct sclient *s)
 {
     char kind, text[256];
     uint64_t value;
     while (take_reply(s, &kind, &value, text, sizeof text)) {
+        if (s->waiting)
+            trace("client %d: a reply (%c%s) while its command waits", s->id, kind, text);
         s->sent = false;
         int op = s->op;
         s->op = -1;
@@ -400,6 +464,14 @@ static void client_collect(struct sclient *s)
             dispatch_client_gone(&s->c);
             s->node = 0;
             if (to >= 1 && to <= (uint64_t)W->n_nodes && W->srv[to]) client_attach(s, to);
+        }
+        if (s->cas_step) {
+            cas_reply(s, kind, value, text);
+            continue;
+        }
+        if (op == -3 && kind == '$') { /* the final read of the counter */
+            R->counter = value;
+            R->counter_read = true;
         }
         if (op < 0) continue;
         struct h_op *o = &R->h.ops[op];
@@ -752,36 +824,57 @@ static bool settled(void)
 }
 
 /* After healing: every key read through the leader, once each. */
+/* Reads key (k<i>, or the counter when key is N_KEYS) through the leader
+ * until one read succeeds; reads of k<i> go into the history. */
+static void final_read(struct sclient *s, int key)
+{
+    for (int attempt = 0; attempt < 50 && !R->failed; attempt++) {
+        uint64_t l = leader_now();
+        for (int k = 0; k < HEAL_MS && !l; k++) {
+            step(false, false);
+            l = leader_now();
+        }
+        if (!l) return;
+        if (s->node != l || s->node_life != W->life[l]) {
+            if (s->node && W->srv[s->node]) dispatch_client_gone(&s->c);
+            client_attach(s, l);
+        }
+        s->argc = 2;
+        set_arg(s, 0, "GET");
+        int op = -3;
+        if (key < N_KEYS) {
+            set_arg(s, 1, "k%d", key);
+            op = h_invoke(&R->h, H_READ, key, 0, W->now_us, s->id);
+        } else {
+            set_arg(s, 1, "counter");
+        }
+        s->op = op;
+        dispatch(s);
+        for (int k = 0; k < 3000 && busy(s); k++)
+            step(false, false);
+        if (busy(s)) client_reset(s);
+        if (op >= 0 ? R->h.ops[op].outcome == H_OK : R->counter_read) return;
+    }
+}
+
+/* After healing: every key and the counter read through the leader. */
 static void final_reads(void)
 {
     struct sclient *s = &R->cl[0];
     for (int k = 0; k < 3000 && busy(s); k++)
         step(false, false);
     if (busy(s)) client_reset(s);
-    for (int key = 0; key < N_KEYS && !R->failed; key++) {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            uint64_t l = leader_now();
-            for (int k = 0; k < 20 && !l; k++) {
-                step(false, false);
-                l = leader_now();
-            }
-            if (!l) break;
-            if (s->node != l || s->node_life != W->life[l]) {
-                if (s->node && W->srv[s->node]) dispatch_client_gone(&s->c);
-                client_attach(s, l);
-            }
-            s->argc = 2;
-            set_arg(s, 0, "GET");
-            set_arg(s, 1, "k%d", key);
-            s->op = h_invoke(&R->h, H_READ, key, 0, W->now_us, s->id);
-            int op = s->op;
-            dispatch(s);
-            for (int k = 0; k < 3000 && busy(s); k++)
-                step(false, false);
-            if (busy(s)) client_reset(s);
-            if (R->h.ops[op].outcome == H_OK) break;
-        }
-    }
+    for (int key = 0; key <= N_KEYS && !R->failed; key++)
+        final_read(s, key);
+    if (R->failed) return;
+    if (!R->counter_read)
+        failf("the counter could not be read after healing");
+    else if (R->counter < R->cas_ok || R->counter > R->cas_ok + R->cas_unknown)
+        failf("the counter is %llu after %llu acknowledged increments (and %llu whose outcome "
+              "is unknown): an increment was lost or made up",
+              (unsigned long long)R->counter, (unsigned long long)R->cas_ok,
+              (unsigned long long)R->cas_unknown);
+    R->st->increments += R->cas_ok;
 }
 
 int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *err, size_t errlen)
@@ -833,7 +926,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     while (!run.failed && t++ < HEAL_MS && !settled())
         step(false, false);
     if (!run.failed && !settled()) {
-        char state[512];
+        char state[1024];
         size_t k = 0;
         for (uint64_t id = 1; id <= (uint64_t)o->nodes && w.srv[id]; id++) {
             const struct raft *r = node_core(w.srv[id]->node);
@@ -843,6 +936,18 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
                              (unsigned long long)raft_commit_index(r),
                              (unsigned long long)node_applied(w.srv[id]->node),
                              node_recovery_state(w.srv[id]->node));
+            if (n < 0 || (size_t)n >= sizeof state - k) break;
+            k += (size_t)n;
+        }
+        for (int i = 0; i < N_CLIENTS; i++) {
+            const struct sclient *c = &R->cl[i];
+            if (!busy(c)) continue;
+            int n = snprintf(state + k, sizeof state - k,
+                             " client %d waits on node %llu (%s%s, step %d, pending writes %u, "
+                             "read %d);",
+                             i, (unsigned long long)c->node, c->argc ? c->bufs[0] : "-",
+                             c->waiting ? ", told to wait" : "", c->cas_step, c->c.pending_writes,
+                             c->c.waiting_read);
             if (n < 0 || (size_t)n >= sizeof state - k) break;
             k += (size_t)n;
         }

@@ -11,7 +11,8 @@
  * or only what they send), messages lost and delayed. Checks: at most one leader per term at every
  * step; no expired key proposed twice in one term; after healing, the cluster settles, the replicas
  * hold the same keyspace at the same applied index, committed entries agree between stores, and the
- * clients' history is linearizable (history.h).
+ * clients' history is linearizable (history.h); the counter holds every acknowledged increment and
+ * no more than those plus the ones whose EXEC had an unknown outcome.
  */
 #ifndef NODESIM_H
 #define NODESIM_H
@@ -42,7 +43,7 @@ struct nodesim_opts {
 
 struct nodesim_stats {
     uint64_t ops, writes_ok, reads_ok, crashes, save_crashes, wipes, partitions, pauses, msgs;
-    uint64_t expiry_keys, snapshots_taken, snapshots_installed;
+    uint64_t expiry_keys, snapshots_taken, snapshots_installed, increments;
 };
 
 /* One run; 0, or -1 with the violation in err. */
