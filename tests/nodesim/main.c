@@ -105,7 +105,8 @@ int main(int argc, char **argv)
     signal(SIGABRT, on_fatal);
     signal(SIGBUS, on_fatal);
     signal(SIGFPE, on_fatal);
-    log_init(o.verbose ? LOG_LEVEL_NOTICE : LOG_LEVEL_WARNING + 1, o.verbose ? NULL : "/dev/null");
+    log_init(o.verbose ? LOG_LEVEL_NOTICE : LOG_LEVEL_WARNING,
+             o.verbose ? NULL : (getenv("NODESIM_LOG") ? getenv("NODESIM_LOG") : "/dev/null"));
     if (o.verbose) setvbuf(stdout, NULL, _IONBF, 0); /* in order with the log lines */
     if (one) return run_range(o, o.seed, 1, 1);
     if (!seeds) seeds = 100;

@@ -80,7 +80,7 @@ struct run {
     struct nodesim_stats *st;
     /* expiry proposals seen in stored entries: (term, key) -> index */
     struct exp_seen {
-        uint64_t term, key, index;
+        uint64_t term, key, index, node;
     } * exp;
     size_t n_exp, cap_exp;
 };
@@ -513,7 +513,6 @@ static void check_leaders(void)
 static void on_save(struct world *w, uint64_t node, const struct raft_entry *ents, uint32_t n)
 {
     (void)w;
-    (void)node;
     for (uint32_t i = 0; i < n; i++) {
         const struct raft_entry *e = &ents[i];
         if (e->type != RAFT_ENTRY_NORMAL || e->len < SM_ENTRY_HEADER_LEN ||
@@ -529,16 +528,19 @@ static void on_save(struct world *w, uint64_t node, const struct raft_entry *ent
                 (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
             p += 4;
             if ((size_t)(end - p) < len) break;
-            uint64_t key = len > 1 && p[0] == 't' ? strtoull((const char *)p + 1, NULL, 10) : 0;
+            char name[24] = "";
+            if (len > 1 && len < sizeof name && p[0] == 't') memcpy(name, p + 1, len - 1);
+            uint64_t key = strtoull(name, NULL, 10); /* the bytes of "t<n>" only */
             p += len;
             if (!key) continue;
             for (size_t j = 0; j < R->n_exp; j++) {
                 struct exp_seen *x = &R->exp[j];
                 if (x->term == e->term && x->key == key && x->index != e->index) {
-                    failf("key t%llu proposed for expiry twice in term %llu (entries %llu and "
-                          "%llu)",
+                    failf("key t%llu proposed for expiry twice in term %llu (entry %llu stored "
+                          "by node %llu, entry %llu by node %llu)",
                           (unsigned long long)key, (unsigned long long)e->term,
-                          (unsigned long long)x->index, (unsigned long long)e->index);
+                          (unsigned long long)x->index, (unsigned long long)x->node,
+                          (unsigned long long)e->index, (unsigned long long)node);
                     return;
                 }
             }
@@ -547,7 +549,7 @@ static void on_save(struct world *w, uint64_t node, const struct raft_entry *ent
                 R->exp = realloc(R->exp, R->cap_exp * sizeof *R->exp);
                 if (!R->exp) abort();
             }
-            R->exp[R->n_exp++] = (struct exp_seen){e->term, key, e->index};
+            R->exp[R->n_exp++] = (struct exp_seen){e->term, key, e->index, node};
             R->st->expiry_keys++;
         }
     }

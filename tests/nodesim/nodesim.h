@@ -38,7 +38,7 @@ struct nodesim_opts {
 #define NODESIM_OPTS_DEFAULT                                                                       \
     {                                                                                              \
         .seed = 1, .nodes = 3, .run_ms = 3000, .kill_ppm = 500, .save_kill_ppm = 500,              \
-        .wipe_ppm = 150, .partition_ppm = 700, .pause_ppm = 300, .loss_max_pm = 50, .verbose = 0,  \
+        .wipe_ppm = 150, .partition_ppm = 700, .pause_ppm = 600, .loss_max_pm = 50, .verbose = 0,  \
     }
 
 struct nodesim_stats {
