@@ -2,6 +2,7 @@
  * tests/nodesim/main.c - runs the node simulator over many seeds.
  *
  *   build/nodesim --seeds N [--first S] [--nodes K] [--ms T] [--no-wipes] [--jobs J]
+ *                 [--kill-ppm P] [--wipe-ppm P] [--pause-ppm P] [--partition-ppm P]
  *   build/nodesim --seed S [--verbose]     replay one seed exactly
  * With --jobs 2 (default) the seeds are split between two forked workers;
  * each seed's run is independent and deterministic.
@@ -86,14 +87,27 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--jobs") && v) {
             jobs = atoi(v);
             i++;
+        } else if (!strcmp(a, "--partition-ppm") && v) {
+            o.partition_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--pause-ppm") && v) {
+            o.pause_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--kill-ppm") && v) {
+            o.kill_ppm = o.save_kill_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--wipe-ppm") && v) {
+            o.wipe_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
         } else if (!strcmp(a, "--no-wipes")) {
             o.wipe_ppm = 0;
         } else if (!strcmp(a, "--verbose")) {
             o.verbose = 1;
         } else {
-            fprintf(stderr,
-                    "usage: nodesim --seeds N [--first S] [--nodes K] [--ms T] [--no-wipes] "
-                    "[--jobs J] | --seed S [--verbose]\n");
+            fprintf(stderr, "usage: nodesim --seeds N [--first S] [--nodes K] [--ms T] "
+                            "[--no-wipes] [--kill-ppm "
+                            "P] [--wipe-ppm P] [--pause-ppm P] [--partition-ppm P] "
+                            "[--jobs J] | --seed S [--verbose]\n");
             return 2;
         }
     }

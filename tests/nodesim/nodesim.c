@@ -35,7 +35,7 @@
 #include "nodesim.h"
 #include "world.h"
 
-#define N_CLIENTS 4
+#define N_CLIENTS 6
 #define N_KEYS 3
 #define HEAL_MS 8000 /* at most, after the faults stop, for the cluster to settle */
 #define ARGV_MAX 6
@@ -325,6 +325,12 @@ static void dispatch(struct sclient *s)
 
 static void client_start_op(struct sclient *s)
 {
+    /* now and then a client reconnects to any node, as behind a load
+     * balancer: clients do not all end up on the leader */
+    if (s->node && W->srv[s->node] && w_chance(W, 20)) {
+        dispatch_client_gone(&s->c);
+        s->node = 0;
+    }
     if (!s->node || !W->srv[s->node] || s->node_life != W->life[s->node]) {
         uint64_t n = pick_node();
         if (!n) return;
@@ -695,6 +701,8 @@ static void before_sleep(uint64_t id)
     }
 }
 
+static uint64_t leader_now(void);
+
 static void faults(bool on)
 {
     const struct nodesim_opts *o = R->o;
@@ -736,7 +744,10 @@ static void faults(bool on)
     }
     if (w_below(W, 1000000) <
         o->pause_ppm) { /* a stopped process (SIGSTOP, a long GC-like stall) */
-        uint64_t id = pick_node();
+        /* the leader half of the time: a leader that resumes after a pause is
+         * where stale reads come from */
+        uint64_t l = leader_now();
+        uint64_t id = l && w_chance(W, 500) ? l : pick_node();
         if (id && !paused(id)) {
             R->paused_until_us[id] = W->now_us + 1000 * (int64_t)(200 + w_below(W, 1500));
             R->st->pauses++;

@@ -34,7 +34,7 @@ struct nodesim_opts {
 };
 
 /* With 3 s of faults a run sees on average 1.5 kills, 1.5 kills inside a
- * write, 0.45 wipes, 0.9 pauses and 2.1 partitions. */
+ * write, 0.45 wipes, 1.8 pauses and 2.1 partitions. */
 #define NODESIM_OPTS_DEFAULT                                                                       \
     {                                                                                              \
         .seed = 1, .nodes = 3, .run_ms = 3000, .kill_ppm = 500, .save_kill_ppm = 500,              \
