@@ -36,7 +36,7 @@ static const char *out_of(struct client *c)
     static char buf[256];
     size_t n = resp_out_pending(&c->out);
     if (n >= sizeof buf) n = sizeof buf - 1;
-    memcpy(buf, c->out.data + c->out.pos, n);
+    if (n) memcpy(buf, c->out.data + c->out.pos, n);
     buf[n] = 0;
     return buf;
 }
