@@ -2,7 +2,7 @@
  * raft/codec.c - message encoding to bytes and validating decoding. Pure.
  *
  * Version 2 layout, little-endian, fixed-width:
- *   u8 version | u8 type | u8 flags (1 reject, 2 transfer, 4 done)
+ *   u8 version | u8 type | u8 flags (1 reject, 2 transfer, 4 done, 8 recovering)
  *   u64 from, to, term, index, log_term, commit, hint, hint_term, ctx, offset
  *   APPEND:   u32 n | n x (u64 term | u8 type | u32 len | len bytes)
  *             (entry i has index = index + 1 + i, so it cannot be forged out of order)
@@ -66,7 +66,8 @@ size_t raft_encode(const struct raft_msg *m, uint8_t *buf, size_t cap)
     uint8_t *p = buf;
     *p++ = RAFT_CODEC_VERSION;
     *p++ = m->type;
-    *p++ = (uint8_t)((m->reject ? 1 : 0) | (m->transfer ? 2 : 0) | (m->done ? 4 : 0));
+    *p++ = (uint8_t)((m->reject ? 1 : 0) | (m->transfer ? 2 : 0) | (m->done ? 4 : 0) |
+                     (m->recovering ? 8 : 0));
     const uint64_t f[10] = {m->from,   m->to,   m->term,      m->index, m->log_term,
                             m->commit, m->hint, m->hint_term, m->ctx,   m->offset};
     for (int i = 0; i < 10; i++)
@@ -174,12 +175,13 @@ int raft_decode(const uint8_t *buf, size_t len, struct raft_msg *m, struct raft_
     struct rd r = {buf, len, false};
     uint8_t version = get8(&r), type = get8(&r), flags = get8(&r);
     if (r.bad || version != RAFT_CODEC_VERSION || type == 0 || type >= RAFT_MSG_TYPE_END ||
-        (flags & ~7u))
+        (flags & ~15u))
         return RAFT_EMALFORMED;
     m->type = type;
     m->reject = flags & 1;
     m->transfer = flags & 2;
     m->done = flags & 4;
+    m->recovering = flags & 8;
     uint64_t *f[10] = {&m->from,   &m->to,   &m->term,      &m->index, &m->log_term,
                        &m->commit, &m->hint, &m->hint_term, &m->ctx,   &m->offset};
     for (int i = 0; i < 10; i++)

@@ -149,6 +149,8 @@ static uint64_t quorum_value(const struct raft *r, size_t field_off, uint64_t se
         if (!r->prs[i].voter) continue;
         if (r->prs[i].id == r->id)
             v[n++] = self_value;
+        else if (r->prs[i].recovering)
+            v[n++] = 0; /* it may have lost what it acknowledged, and terms it saw */
         else
             memcpy(&v[n++], (const char *)&r->prs[i] + field_off, sizeof(uint64_t));
     }

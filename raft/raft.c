@@ -120,6 +120,7 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
 void raft_set_recovering(struct raft *r)
 {
     r->recovering = true;
+    r->recover_term = 0;
 }
 
 bool raft_recovering(const struct raft *r)

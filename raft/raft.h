@@ -196,6 +196,9 @@ struct raft_msg {
     bool transfer;           /* VOTE: part of a leadership transfer, bypasses the leader lease */
     bool done;               /* SNAPSHOT: last chunk; SNAPSHOT_RESP: snapshot installed */
     bool must_persist_first; /* output only: see the contract above */
+    bool recovering;         /* APPEND_RESP, HEARTBEAT_RESP: the sender is recovering
+                                (raft_set_recovering()): its match index and its read
+                                acknowledgements do not count toward a quorum */
     raft_id from, to;
     raft_term term;
     raft_index index;    /* APPEND: prev log index; VOTE: last log index;
@@ -328,13 +331,20 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
  * cast in its current term. Counting such a server as the voter it was breaks Raft: it
  * could elect a leader that lacks a committed entry, or vote twice in one term. Until it
  * has caught up with a leader it grants no vote or pre-vote, starts no election and
- * ignores TimeoutNow. It has caught up when it accepts an AppendEntries whose log
- * matches the leader's up to the leader's commit index, and the entry there is of the
- * leader's term: that commit index then covers every entry any leader ever committed
- * (the leader holds them all, §3.6.3, below its own first entry). It then records a
- * vote for that leader in its term (so it cannot vote for another one in a term whose
- * vote it may have forgotten) and is a voter again. Call after raft_restore(). A lone
- * voter never catches up: do not mark a cluster of one. */
+ * ignores TimeoutNow, and its answers say it is recovering: a leader counts neither
+ * its match index toward commitment nor its read acknowledgements toward a quorum (it
+ * may have acknowledged entries of a newer term and forgotten the term: its
+ * acknowledgements would let a leader that term deposed commit or serve reads). It
+ * has caught up when it accepts an AppendEntries whose log matches the leader's up to
+ * the leader's commit index, the entry there is of the leader's term, and that commit
+ * index lies beyond the one the same leader sent first: the leader then committed an
+ * entry of its term with a majority that did not count this server, so it led the
+ * newest term at that moment and holds every entry ever committed (§3.6.3). A leader
+ * that hears a recovering follower holding its whole log appends a no-op, so that this
+ * happens in an idle cluster too. The server then records a vote for that leader in
+ * its term (so it cannot vote for another one in a term whose vote it may have
+ * forgotten) and is a voter again. Call after raft_restore(). A lone voter never
+ * catches up: do not mark a cluster of one. */
 void raft_set_recovering(struct raft *r);
 /* True while the server is marked as above. */
 bool raft_recovering(const struct raft *r);

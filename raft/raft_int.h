@@ -70,6 +70,8 @@ struct progress {
     uint32_t in_start, in_count; /* ring of the last index of each in-flight msg */
     raft_index inflight[RAFT_MAX_INFLIGHT];
     uint64_t read_ack; /* highest read round acknowledged */
+    bool recovering;   /* its last answer said it is recovering: its match and read
+                          acknowledgements do not count toward a quorum */
     /* PR_SNAPSHOT */
     raft_index snap_index;
     raft_term snap_term;
@@ -111,6 +113,10 @@ struct raft {
     enum raft_role role;
     raft_id leader;
     bool recovering; /* may have lost acknowledged state: no votes until caught up */
+    /* Recovering: the commit index of the first AppendEntries accepted from the
+     * leader of recover_term. Caught up only once that leader commits beyond it. */
+    raft_index recover_floor;
+    raft_term recover_term;
     struct rlog log;
     struct raft_conf conf;           /* latest appended configuration (§4.1) */
     raft_index conf_index;           /* its entry's index (0: from the snapshot) */

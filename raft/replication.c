@@ -167,6 +167,7 @@ static void reply(struct raft *r, const struct raft_msg *m, bool reject, raft_in
     if (!o) return;
     o->reject = reject;
     o->index = index;
+    o->recovering = r->recovering;
     if (reject) {
         /* fast back-off hint: our last index <= the probed one with term <= its term */
         raft_index h = index < rlog_last(&r->log) ? index : rlog_last(&r->log);
@@ -216,9 +217,18 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
     }
     raft_index last_new = m->index + m->n_entries;
     raft_repl_commit_to(r, m->commit < last_new ? m->commit : last_new);
-    if (r->recovering && last_new >= m->commit && rlog_term(&r->log, m->commit) == m->term) {
-        /* Caught up (see raft_set_recovering()): we hold every entry ever committed. The
-         * vote for this leader closes its term to any other candidate. */
+    if (r->recovering && r->recover_term != m->term) {
+        /* The first AppendEntries of this leader: what it had committed then may be
+         * all it will ever commit, if a newer term it does not know of exists. */
+        r->recover_term = m->term;
+        r->recover_floor = m->commit;
+    }
+    if (r->recovering && m->commit > r->recover_floor && last_new >= m->commit &&
+        rlog_term(&r->log, m->commit) == m->term) {
+        /* Caught up (see raft_set_recovering()): the leader committed an entry of its
+         * term since we first heard from it, with a majority that did not count us, so
+         * it was the leader of the newest term then, and we hold every entry ever
+         * committed. The vote for this leader closes its term to any other candidate. */
         r->recovering = false;
         r->vote = m->from;
     }
@@ -231,6 +241,7 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
     struct progress *p = raft_pr(r, m->from);
     if (!p || m->index > rlog_last(&r->log)) return;
     raft_pr_heard(r, p);
+    p->recovering = m->recovering;
     if (m->reject) {
         if (m->index <= p->match || (p->state == PR_PROBE && m->index != p->next - 1) ||
             p->state == PR_SNAPSHOT)
@@ -258,6 +269,14 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
         p->next = p->match + 1;
         p->probe_sent = false;
     }
+    if (m->recovering && p->match == rlog_last(&r->log) && r->commit == p->match &&
+        rlog_append(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0) == 0) {
+        /* A recovering follower holds our whole log but counts as caught up only
+         * once we commit something of our term after it first heard from us
+         * (raft_set_recovering()): in an idle cluster, a no-op gives it that. */
+        raft_repl_bcast_append(r, false);
+        return;
+    }
     if (advanced && raft_repl_maybe_commit(r))
         raft_repl_bcast_append(r, true);
     else if (r->role == RAFT_LEADER)
@@ -268,12 +287,16 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
 
 void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)
 {
-    raft_repl_commit_to(r, m->commit);
+    /* A heartbeat's commit index assumes our log matches the leader's up to what it
+     * counts as our match; a recovering log may hold other entries there (from a
+     * leader a newer term deposed): it commits only what AppendEntries verified. */
+    if (!r->recovering) raft_repl_commit_to(r, m->commit);
     struct raft_msg *o = raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
     if (!o) return;
     o->ctx = m->ctx;
-    if (m->commit > rlog_last(&r->log))
-        r->recovering = true; /* we lost entries we had acknowledged: no vote until caught up */
+    if (m->commit > rlog_last(&r->log) && !r->recovering)
+        raft_set_recovering(r); /* we lost entries we had acknowledged: no vote until caught up */
+    o->recovering = r->recovering;
     if (r->recovering) {
         /* The leader believes we match beyond our log's end: we lost entries we had
          * acknowledged. Say where our log ends (see raft.h, A LOG THAT WENT BACKWARDS).
@@ -290,6 +313,7 @@ void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
     if (!p) return;
     raft_pr_heard(r, p);
     p->probe_sent = false;
+    p->recovering = m->recovering;
     if (m->ctx > p->read_ack && m->ctx < r->read_round) {
         p->read_ack = m->ctx;
         raft_read_on_ack(r);
