@@ -31,64 +31,11 @@
 #include "../../src/server.h"
 #include "../../src/sm.h"
 #include "../../src/waiters.h"
-#include "history.h"
-#include "nodesim.h"
-#include "world.h"
+#include "nodesim_int.h"
 
-#define N_CLIENTS 6
-#define N_KEYS 3
-#define HEAL_MS 8000 /* at most, after the faults stop, for the cluster to settle */
-#define ARGV_MAX 6
+struct run *R;
 
-struct sclient {
-    struct client c; /* first: a woken struct client * is its sclient */
-    int id;
-    uint64_t node; /* the node it talks to */
-    uint64_t node_life;
-    int op;       /* history index of the operation in flight, -1 idle */
-    bool waiting; /* dispatched, told to wait: dispatched again when woken */
-    bool sent;    /* dispatched (not waiting): its reply comes to c.out */
-    int argc;
-    struct resp_arg argv[ARGV_MAX];
-    char bufs[ARGV_MAX][64];
-    int64_t next_us; /* think time */
-    int cas_step;    /* a WATCH/GET/MULTI/SET/EXEC increment in progress: the next reply's step */
-    uint64_t cas_seen;
-    uint64_t stream; /* bytes "received" so far (c.in_received) */
-};
-
-struct run {
-    const struct nodesim_opts *o;
-    char dir[64];
-    struct history h;
-    struct sclient cl[N_CLIENTS];
-    uint64_t next_value;
-    uint64_t next_ttl_key;
-    uint64_t cas_ok, cas_unknown; /* increments of the counter: EXEC succeeded / outcome unknown */
-    uint64_t counter;             /* its value read through the leader at the end */
-    bool counter_read;
-    int64_t next_tick_us[W_NODES_MAX + 1], next_cron_us[W_NODES_MAX + 1];
-    int64_t restart_at_us[W_NODES_MAX + 1];
-    int64_t heal_at_us;
-    uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
-    uint32_t snapshot_threshold;                  /* applied entries between snapshots */
-    int64_t paused_until_us[W_NODES_MAX + 1];     /* a paused process runs nothing */
-    uint64_t leader_of_term[1024];
-    bool failed;
-    char *err;
-    size_t errlen;
-    struct nodesim_stats *st;
-    /* expiry proposals seen in stored entries: (term, key) -> index */
-    struct exp_seen {
-        uint64_t term, key, index, node;
-    } * exp;
-    size_t n_exp, cap_exp;
-};
-
-static struct run *R;
-
-static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void failf(const char *fmt, ...)
+void failf(const char *fmt, ...)
 {
     if (R->failed) return;
     R->failed = true;
@@ -99,8 +46,7 @@ static void failf(const char *fmt, ...)
     va_end(ap);
 }
 
-static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void trace(const char *fmt, ...)
+void trace(const char *fmt, ...)
 {
     if (!R->o->verbose) return;
     va_list ap;
@@ -499,135 +445,6 @@ static void client_collect(struct sclient *s)
     }
 }
 
-/* ------------------------------------------------------------ checks */
-
-static void check_leaders(void)
-{
-    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
-        if (!W->srv[id] || !node_is_leader(W->srv[id]->node)) continue;
-        uint64_t term = raft_term_of(node_core(W->srv[id]->node));
-        if (term >= sizeof R->leader_of_term / sizeof R->leader_of_term[0]) continue;
-        if (R->leader_of_term[term] && R->leader_of_term[term] != id)
-            failf("two leaders in term %llu: %llu and %llu", (unsigned long long)term,
-                  (unsigned long long)R->leader_of_term[term], (unsigned long long)id);
-        R->leader_of_term[term] = id;
-    }
-}
-
-/* Stored entries: an expired key is proposed once per term (the active
- * expiry cycle holds it in sm.expiring until its entry applies). */
-static void on_save(struct world *w, uint64_t node, const struct raft_entry *ents, uint32_t n)
-{
-    (void)w;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct raft_entry *e = &ents[i];
-        if (e->type != RAFT_ENTRY_NORMAL || e->len < SM_ENTRY_HEADER_LEN ||
-            e->data[1] != SM_ENTRY_EXPIRE)
-            continue;
-        const uint8_t *p = e->data + SM_ENTRY_HEADER_LEN, *end = e->data + e->len;
-        if (end - p < 4) continue;
-        uint32_t argc =
-            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        p += 4;
-        for (uint32_t k = 0; k < argc && end - p >= 4; k++) {
-            uint32_t len =
-                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-            p += 4;
-            if ((size_t)(end - p) < len) break;
-            char name[24] = "";
-            if (len > 1 && len < sizeof name && p[0] == 't') memcpy(name, p + 1, len - 1);
-            uint64_t key = strtoull(name, NULL, 10); /* the bytes of "t<n>" only */
-            p += len;
-            if (!key) continue;
-            for (size_t j = 0; j < R->n_exp; j++) {
-                struct exp_seen *x = &R->exp[j];
-                if (x->term == e->term && x->key == key && x->index != e->index) {
-                    failf("key t%llu proposed for expiry twice in term %llu (entry %llu stored "
-                          "by node %llu, entry %llu by node %llu)",
-                          (unsigned long long)key, (unsigned long long)e->term,
-                          (unsigned long long)x->index, (unsigned long long)x->node,
-                          (unsigned long long)e->index, (unsigned long long)node);
-                    return;
-                }
-            }
-            if (R->n_exp == R->cap_exp) {
-                R->cap_exp = R->cap_exp ? 2 * R->cap_exp : 256;
-                R->exp = realloc(R->exp, R->cap_exp * sizeof *R->exp);
-                if (!R->exp) abort();
-            }
-            R->exp[R->n_exp++] = (struct exp_seen){e->term, key, e->index, node};
-            R->st->expiry_keys++;
-        }
-    }
-}
-
-struct digest {
-    uint64_t sum, keys;
-    int64_t now;
-};
-
-static void digest_key(void *ud, const char *key, size_t klen, const struct kv_val *v)
-{
-    struct digest *d = ud;
-    if (kv_val_expired(v, d->now)) return;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < klen; i++)
-        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
-    for (size_t i = 0; i < v->len; i++)
-        h = (h ^ (uint8_t)v->data[i]) * 1099511628211ull;
-    d->sum += h ^ (uint64_t)v->expire_ms;
-    d->keys++;
-}
-
-static void check_converged(void)
-{
-    uint64_t applied = 0, sum = 0, keys = 0;
-    uint64_t first = 0;
-    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
-        struct server *srv = W->srv[id];
-        if (!srv) continue;
-        struct digest d = {0, 0, clock_ms()};
-        kv_foreach(&srv->kv, digest_key, &d);
-        uint64_t a = node_applied(srv->node);
-        if (!first) {
-            first = id;
-            applied = a;
-            sum = d.sum;
-            keys = d.keys;
-        } else if (a != applied || d.sum != sum || d.keys != keys) {
-            failf("replicas differ after healing: node %llu applied %llu (%llu keys, digest "
-                  "%016llx), node %llu applied %llu (%llu keys, digest %016llx)",
-                  (unsigned long long)first, (unsigned long long)applied, (unsigned long long)keys,
-                  (unsigned long long)sum, (unsigned long long)id, (unsigned long long)a,
-                  (unsigned long long)d.keys, (unsigned long long)d.sum);
-            return;
-        }
-    }
-}
-
-/* The committed prefix of every store is one history. */
-static void check_logs(void)
-{
-    uint64_t commit = UINT64_MAX;
-    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
-        if (W->disks[id].hs.commit < commit) commit = W->disks[id].hs.commit;
-    for (uint64_t i = 1; i <= commit; i++) {
-        const struct w_entry *ref = NULL;
-        for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
-            const struct w_disk *d = &W->disks[id];
-            if (i <= d->snap.index || i > d->snap.index + d->n) continue;
-            const struct w_entry *e = &d->ents[i - d->snap.index - 1];
-            if (!ref) {
-                ref = e;
-            } else if (e->term != ref->term || e->len != ref->len ||
-                       memcmp(e->data, ref->data, e->len) != 0) {
-                failf("committed entry %llu differs between stores", (unsigned long long)i);
-                return;
-            }
-        }
-    }
-}
-
 /* ------------------------------------------------------------ the loop */
 
 static void deliver_due(void)
@@ -902,7 +719,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     W = &w;
     w.rng = o->seed * 0x9e3779b97f4a7c15ull + 1;
     w.n_nodes = o->nodes;
-    w.on_save = on_save;
+    w.on_save = check_saved_entries;
     w.loss_pm = w_below(&w, o->loss_max_pm + 1);
     w.delay_min_us = 100 + w_below(&w, 500);
     w.delay_max_us = w.delay_min_us + w_below(&w, 5000);

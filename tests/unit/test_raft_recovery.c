@@ -5,6 +5,17 @@
  */
 #include "test_raft_fixture.h"
 
+/* No snapshot; the configuration of nodes 1, 2 and 3, all voters. */
+static void three_voters(struct raft_snapshot_meta *meta)
+{
+    memset(meta, 0, sizeof(*meta));
+    meta->conf.n = 3;
+    for (int k = 0; k < 3; k++) {
+        meta->conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
+        strcpy(meta->conf.s[k].addr, fx_addr((raft_id)k + 1));
+    }
+}
+
 /* Rebuilds node i from the first `keep` entries of its log, its term kept and its vote
  * forgotten: what a node finds after a damaged log lost its tail. */
 static void restart_with_prefix(struct fx *f, int i, raft_index keep, bool recovering)
@@ -12,12 +23,7 @@ static void restart_with_prefix(struct fx *f, int i, raft_index keep, bool recov
     struct raft *old = f->nd[i].r;
     struct raft_hard_state hs = {raft_term_of(old), 0, 0};
     struct raft_snapshot_meta meta;
-    memset(&meta, 0, sizeof(meta));
-    meta.conf.n = 3;
-    for (int k = 0; k < 3; k++) {
-        meta.conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
-        strcpy(meta.conf.s[k].addr, fx_addr((raft_id)k + 1));
-    }
+    three_voters(&meta);
     struct raft_entry ents[64];
     uint8_t data[64][8];
     assert_true(keep <= 64);
@@ -187,12 +193,7 @@ static void restart_wiped(struct fx *f, int i)
     struct raft *old = f->nd[i].r;
     struct raft_hard_state hs = {0, 0, 0};
     struct raft_snapshot_meta meta;
-    memset(&meta, 0, sizeof(meta));
-    meta.conf.n = 3;
-    for (int k = 0; k < 3; k++) {
-        meta.conf.s[k] = (struct raft_server){.id = (raft_id)k + 1, .voter = true};
-        strcpy(meta.conf.s[k].addr, fx_addr((raft_id)k + 1));
-    }
+    three_voters(&meta);
     struct raft_config c;
     fx_config(&c, (raft_id)i + 1);
     assert_int_equal(raft_create(&c, &f->nd[i].r), 0);
