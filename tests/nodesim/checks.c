@@ -13,15 +13,103 @@
 #include "../../src/sm.h"
 #include "nodesim_int.h"
 
-void check_leaders(void)
+static uint64_t digest_bytes(const uint8_t *p, size_t n)
 {
-    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
-        if (!W->srv[id] || !node_is_leader(W->srv[id]->node)) continue;
-        uint64_t term = raft_term_of(node_core(W->srv[id]->node));
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h | 1; /* never 0, which stands for "not seen" */
+}
+
+static struct committed *committed_at(uint64_t index)
+{
+    if (index >= R->cap_com) {
+        uint64_t cap = R->cap_com ? R->cap_com : 1024;
+        while (cap <= index)
+            cap *= 2;
+        R->com = realloc(R->com, cap * sizeof *R->com);
+        if (!R->com) abort();
+        memset(R->com + R->cap_com, 0, (cap - R->cap_com) * sizeof *R->com);
+        R->cap_com = cap;
+    }
+    if (index > R->max_com) R->max_com = index;
+    return &R->com[index];
+}
+
+/* Node id's commit index, compared entry by entry with what any node
+ * committed before (from where it was at the last step of this life). */
+static void check_commits(uint64_t id, const struct raft *r)
+{
+    uint64_t commit = raft_commit_index(r);
+    if (R->com_life[id] != W->life[id]) {
+        R->com_life[id] = W->life[id];
+        R->com_checked[id] = raft_first_index(r) - 1;
+    }
+    if (commit < R->com_checked[id]) {
+        failf("node %llu's commit index went back from %llu to %llu", (unsigned long long)id,
+              (unsigned long long)R->com_checked[id], (unsigned long long)commit);
+        return;
+    }
+    for (uint64_t i = R->com_checked[id] + 1; i <= commit; i++) {
+        uint64_t term = raft_log_term(r, i);
+        if (!term) continue; /* compacted meanwhile */
+        const struct raft_entry *e = raft_log_entry(r, i);
+        uint64_t digest = e ? digest_bytes(e->data, e->len) : 0;
+        struct committed *c = committed_at(i);
+        if (!c->term) c->term = term;
+        if (!c->digest) c->digest = digest;
+        if (c->term != term || (digest && c->digest != digest)) {
+            failf("node %llu committed index %llu with an entry of term %llu, another node one "
+                  "of term %llu%s",
+                  (unsigned long long)id, (unsigned long long)i, (unsigned long long)term,
+                  (unsigned long long)c->term, c->term == term ? " and other data" : "");
+            return;
+        }
+    }
+    R->com_checked[id] = commit;
+    /* a restarted node may load a snapshot file newer than the log's base,
+     * and its commit index: what it applied was committed in an earlier life */
+    uint64_t applied = node_applied(W->srv[id]->node);
+    if (applied > commit && applied > R->max_com)
+        failf("node %llu applied %llu, beyond any commit index (%llu)", (unsigned long long)id,
+              (unsigned long long)applied, (unsigned long long)R->max_com);
+}
+
+/* A leader new in its term holds every entry committed so far. */
+static void check_new_leader(uint64_t id, const struct raft *r)
+{
+    uint64_t first = raft_first_index(r), last = raft_last_index(r);
+    if (last < R->max_com) {
+        failf("node %llu leads term %llu with a log ending at %llu, but %llu was committed",
+              (unsigned long long)id, (unsigned long long)raft_term_of(r), (unsigned long long)last,
+              (unsigned long long)R->max_com);
+        return;
+    }
+    for (uint64_t i = first > 1 ? first - 1 : 1; i <= R->max_com; i++) {
+        uint64_t want = R->com[i].term, term = raft_log_term(r, i);
+        if (want && term && term != want) {
+            failf("node %llu leads term %llu with term %llu at index %llu, where term %llu was "
+                  "committed",
+                  (unsigned long long)id, (unsigned long long)raft_term_of(r),
+                  (unsigned long long)term, (unsigned long long)i, (unsigned long long)want);
+            return;
+        }
+    }
+}
+
+void check_step(void)
+{
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes && !R->failed; id++) {
+        if (!W->srv[id]) continue;
+        const struct raft *r = node_core(W->srv[id]->node);
+        check_commits(id, r);
+        if (!node_is_leader(W->srv[id]->node)) continue;
+        uint64_t term = raft_term_of(r);
         if (term >= sizeof R->leader_of_term / sizeof R->leader_of_term[0]) continue;
         if (R->leader_of_term[term] && R->leader_of_term[term] != id)
             failf("two leaders in term %llu: %llu and %llu", (unsigned long long)term,
                   (unsigned long long)R->leader_of_term[term], (unsigned long long)id);
+        if (!R->leader_of_term[term]) check_new_leader(id, r);
         R->leader_of_term[term] = id;
     }
 }

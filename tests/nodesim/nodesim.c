@@ -631,7 +631,7 @@ static void step(bool faulty, bool clients)
         struct sclient *s = &R->cl[i];
         if (s->node && W->srv[s->node] && !paused(s->node)) client_collect(s);
     }
-    check_leaders();
+    check_step();
 }
 
 static uint64_t leader_now(void)
@@ -816,6 +816,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     for (int i = 0; i < N_CLIENTS; i++)
         resp_out_free(&run.cl[i].c.out);
     free(run.exp);
+    free(run.com);
     h_free(&run.h);
     st->msgs += w.msgs_sent;
     W = NULL;

@@ -8,8 +8,11 @@
  * batch not stored), wiped (their store erased: a new incarnation), paused
  * (the process runs nothing for a while, then resumes as if no time had
  * passed: its Raft ticks count time), cut off from the others (both ways,
- * or only what they send), messages lost and delayed. Checks: at most one leader per term at every
- * step; no expired key proposed twice in one term; after healing, the cluster settles, the replicas
+ * or only what they send), messages lost and delayed. Checks, at every step: at most one leader
+ * per term; an index committed on several nodes holds the same entry on each (term and data) and
+ * no commit index goes back within a node's life; a leader new in its term holds every entry
+ * committed so far; nothing applied that no node committed; no expired key proposed twice in one
+ * term. After healing: the cluster settles, the replicas
  * hold the same keyspace at the same applied index, committed entries agree between stores, and the
  * clients' history is linearizable (history.h); the counter holds every acknowledged increment and
  * no more than those plus the ones whose EXEC had an unknown outcome.

@@ -52,6 +52,14 @@ struct run {
     uint32_t snapshot_threshold;                  /* applied entries between snapshots */
     int64_t paused_until_us[W_NODES_MAX + 1];     /* a paused process runs nothing */
     uint64_t leader_of_term[1024];
+    /* What was committed, as seen so far by any node: the term and data
+     * digest of each index (0: not seen yet), and each node's progress
+     * through it in its current life (checks.c, check_step). */
+    struct committed {
+        uint64_t term, digest;
+    } * com;
+    uint64_t cap_com, max_com;
+    uint64_t com_checked[W_NODES_MAX + 1], com_life[W_NODES_MAX + 1];
     bool failed;
     char *err;
     size_t errlen;
@@ -73,8 +81,12 @@ void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- checks.c ---- */
 
-/* At most one leader per term, at this step. */
-void check_leaders(void);
+/* The Raft invariants, after every step: at most one leader per term; an
+ * index committed anywhere holds the same entry wherever it is committed
+ * (state machine safety), and a node's commit index never goes back within
+ * one life; a new leader's log holds every entry committed so far (leader
+ * completeness); no node applies what no node committed. */
+void check_step(void);
 /* The world's on_save hook: no expired key proposed twice in one term. */
 void check_saved_entries(struct world *w, uint64_t node, const struct raft_entry *ents, uint32_t n);
 /* After healing: the replicas hold the same keyspace at the same applied index. */
