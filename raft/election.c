@@ -14,10 +14,29 @@ void raft_reset_timeout(struct raft *r)
     r->timeout = r->cfg.election_ticks + (uint32_t)(raft_rand(r) % r->cfg.election_ticks);
 }
 
+/* Whether this server stands for election: a voter of its latest configuration; or,
+ * while the entry that removed it (or made it a learner) is not committed, a voter of
+ * the configuration before. Its log may be the only up-to-date one left (the entry
+ * reached it and not the others, and its leader is gone): without it the others could
+ * never elect one another, since it votes for no shorter log. Elected, it counts the
+ * votes and acknowledgements of the configuration it holds, not its own (§4.2.2, as a
+ * leader that removes itself), commits the entry and steps down
+ * (raft_member_on_commit). A server only being added never stood: it does not. */
+static bool may_campaign(const struct raft *r)
+{
+    if (r->recovering) return false;
+    if (raft_is_voter(r, r->id)) return true;
+    if (r->conf_index == 0 || r->conf_index <= r->commit) return false;
+    struct raft_conf before;
+    raft_member_conf_at(r, r->conf_index - 1, &before);
+    int i = raft_conf_find(&before, r->id);
+    return i >= 0 && before.s[i].voter;
+}
+
 void raft_election_tick(struct raft *r)
 {
     r->election_elapsed++;
-    if (r->election_elapsed >= r->timeout && raft_is_voter(r, r->id) && !r->recovering) {
+    if (r->election_elapsed >= r->timeout && may_campaign(r)) {
         r->election_elapsed = 0;
         raft_campaign(r, r->cfg.pre_vote, false);
     }

@@ -76,8 +76,13 @@
  * and the cluster would have lost its quorum for good.
  * A leader may remove itself (§4.2.2): from the moment
  * the entry is appended it stops counting itself in majorities, keeps leading until
- * the entry commits, then steps down. A server not a voter in its configuration never
- * starts an election. A removed server learns of its removal from the entry removing
+ * the entry commits, then steps down. A server not a voter in its configuration does
+ * not start an election, with one exception: while the entry that removed it is not
+ * committed, a server that was a voter before it still does (the entry may have
+ * reached it alone before its leader was lost, and the others would then never elect
+ * one another: it votes for no shorter log); elected, it counts the votes of the
+ * configuration it holds, not its own, commits its removal and steps down as above.
+ * A removed server learns of its removal from the entry removing
  * it, which the leader keeps sending it until the change commits and it holds the entry
  * (or stops answering): its latest configuration then lacks it. A server cut off before
  * the entry reaches it cannot know.

@@ -217,6 +217,40 @@ static void test_removed_then_added_back(void **state)
     fx_free(&f);
 }
 
+/* The entry removing server 1 reached only 1 before its leader was lost for good (a
+ * store that must catch up before it votes again, here cut off). 1's log is then the
+ * most up-to-date: 3 and 4 can never elect one another without its vote, and it grants
+ * none to a shorter log. So while the entry that removed it is not committed, 1 still
+ * stands for election, counting the votes of the configuration it holds ({2,3,4});
+ * elected, it commits its removal and steps down, and the others carry on. */
+static void test_server_removed_by_an_uncommitted_entry_may_lead(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 4, 4, NULL);
+    fx_campaign(&f, 1);
+    struct raft *l = f.nd[1].r, *gone = f.nd[0].r;
+    assert_int_equal(raft_role_of(l), RAFT_LEADER);
+    fx_propose_n(&f, 1, 3);
+    fx_flush(&f);
+    for (int k = 0; k < 4; k++)
+        f.cut[1][k] = k == 2 || k == 3; /* only 1 hears the leader now */
+    raft_index rm = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 1, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_true(raft_last_index(gone) >= rm);
+    assert_int_equal(raft_conf_find(raft_conf_of(gone), 1), -1);
+    assert_true(raft_commit_index(l) < rm);
+    fx_isolate(&f, 1, true); /* the leader is lost */
+    fx_run(&f, 200);
+    assert_true(raft_commit_index(f.nd[2].r) >= rm);
+    assert_int_equal(raft_conf_find(raft_conf_of(f.nd[2].r), 1), -1);
+    assert_int_not_equal(raft_role_of(gone), RAFT_LEADER);
+    assert_true(raft_role_of(f.nd[2].r) == RAFT_LEADER || raft_role_of(f.nd[3].r) == RAFT_LEADER);
+    /* a server that was never a voter (a learner being added) does not campaign */
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_removed_server_learns),
         cmocka_unit_test(test_removed_server_cut_off),
         cmocka_unit_test(test_removed_then_added_back),
+        cmocka_unit_test(test_server_removed_by_an_uncommitted_entry_may_lead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
