@@ -139,6 +139,11 @@ static void link_lost(struct peer *p, const char *why)
         log_failure(p, why);
     }
     p->authed = 0;
+    /* What the peer presented belongs to this link: a stale one would be
+     * taken for the peer's incarnation by a node that forgot it
+     * (node_safety.c, a member re-added with a new store). */
+    p->seen_inc = 0;
+    p->peer_recovering = 0;
     link_close(p);
     schedule_retry(p);
 }
