@@ -262,6 +262,7 @@ int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, 
         return -1;
     }
     node_view_heard(n, from);
+    node_answer_peer(n, from);
     return 0;
 }
 

@@ -180,8 +180,16 @@ bool node_removed(const struct node *n);
  * members and not yet itself: it waits to be added, or receives the log of
  * the cluster that added it) or "up". */
 const char *node_member_state(const struct node *n);
-/* A peer authenticated as id announced its address (RAFT.AUTH). */
+/* A peer authenticated as id announced its address (RAFT.AUTH). A peer
+ * that is not a member of this node's configuration gets a link, so that
+ * it can be answered (a leader whose addition this node's log has not
+ * reached yet); the address the configuration or cluster-members records
+ * for id, if any, takes precedence over the announced one. */
 void node_learn_peer(struct node *n, uint64_t id, const char *host, int port);
+/* A Raft message came from id: if no link leads back to it (a leader that
+ * an entry or a snapshot dropped from this node's configuration), one is
+ * made, so that it gets its answers. node_receive() calls it. */
+void node_answer_peer(struct node *n, uint64_t id);
 
 /* ---- incarnations and lost state (src/node_safety.c, docs/storage-safety.md) ---- */
 

@@ -48,9 +48,10 @@ struct node_logmem {
     uint64_t reads, entries_read;
 };
 
-/* A peer's address learned from its RAFT.AUTH, for a node that is not (yet)
- * in our configuration: how a joining node answers the leader that adds it
- * before the entry naming the leader's address reaches it. */
+/* A peer's address announced in its RAFT.AUTH: how a node answers a peer
+ * its configuration does not name (yet, or any more): a joining node the
+ * leader that adds it, before the entry naming the leader reaches it; a
+ * node whose log lags the leader that was removed and added back. */
 #define NODE_LEARNED_MAX RAFT_MAX_NODES
 struct node_learned {
     uint64_t id;
@@ -109,7 +110,8 @@ struct node {
     size_t n_linked;
     struct node_learned learned[NODE_LEARNED_MAX];
     size_t n_learned;
-    struct join *join; /* RAFT.CLUSTER JOIN in progress, or NULL */
+    size_t learned_next; /* when full, the entry that gives way next */
+    struct join *join;   /* RAFT.CLUSTER JOIN in progress, or NULL */
     /* The cluster view (src/node_view.c). */
     struct node_heard heard[NODE_HEARD_MAX];
     size_t n_heard;
@@ -144,7 +146,6 @@ void node_make_raft_config(const struct node *n, struct raft_config *rc);
 void node_sync_peers(struct node *n);
 /* Notes that configuration c (held in the log or a snapshot) names this node. */
 void node_note_conf(struct node *n, const struct raft_conf *c);
-bool node_learned(const struct node *n, raft_id id);
 void node_join_client_gone(struct node *n, struct client *c);
 void node_join_free(struct node *n);
 

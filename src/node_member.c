@@ -126,35 +126,53 @@ void node_sync_peers(struct node *n)
     for (uint32_t i = 0; i < n->conf_applied.n; i++)
         link_member(n, (uint64_t)n->conf_applied.s[i].id);
     for (size_t i = 0; i < n_old; i++)
-        if (!linked(n, old[i]) && !node_learned(n, (raft_id)old[i]))
-            transport_remove_peer(n->tr, old[i]);
+        if (!linked(n, old[i])) transport_remove_peer(n->tr, old[i]);
     node_safety_conf_seen(n, &n->conf_seen, latest);
     n->conf_seen = *latest;
     n->conf_dirty = false;
     node_note_conf(n, latest);
 }
 
-bool node_learned(const struct node *n, raft_id id)
+/* A link to id, a peer that is not a member of our configuration, so that
+ * it can be answered (transport_set_peer keeps a live link), at the address
+ * the configuration or cluster-members records for it if any (they take
+ * precedence), else the one it announced (node_member_addr). */
+static void link_non_member(struct node *n, uint64_t id)
 {
-    for (size_t i = 0; i < n->n_learned; i++)
-        if (n->learned[i].id == (uint64_t)id) return true;
-    return false;
+    char host[CONFIG_HOST_MAX];
+    int port;
+    if (node_member_addr(n, id, host, sizeof host, &port) == 0)
+        transport_set_peer(n->tr, id, host, port);
 }
 
 void node_learn_peer(struct node *n, uint64_t id, const char *host, int port)
 {
-    if (id == (uint64_t)n->cfg->node_id || conf_addr(n, id) || configured(n, id)) return;
+    if (id == (uint64_t)n->cfg->node_id) return;
+    /* Every announced address is kept (the oldest gives way): a member
+     * dropped from our configuration by an entry (a snapshot that predates
+     * it, a removal) may still lead us, and must be answered. */
     size_t i = 0;
     while (i < n->n_learned && n->learned[i].id != id)
         i++;
     if (i == n->n_learned) {
-        if (n->n_learned == NODE_LEARNED_MAX) return;
-        n->n_learned++;
+        if (n->n_learned < NODE_LEARNED_MAX)
+            n->n_learned++;
+        else
+            i = n->learned_next++ % NODE_LEARNED_MAX;
     }
     n->learned[i].id = id;
     snprintf(n->learned[i].host, sizeof n->learned[i].host, "%s", host);
     n->learned[i].port = port;
-    transport_set_peer(n->tr, id, host, port);
+    if (!linked(n, id)) link_non_member(n, id);
+}
+
+void node_answer_peer(struct node *n, uint64_t id)
+{
+    struct transport_peer_info info;
+    if (id == (uint64_t)n->cfg->node_id || linked(n, id) ||
+        transport_peer_info(n->tr, id, &info) == TRANSPORT_OK)
+        return;
+    link_non_member(n, id);
 }
 
 /* ----------------------------------------------------- membership changes */

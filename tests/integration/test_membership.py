@@ -13,12 +13,14 @@ Real processes on loopback (raftcluster.py); every wait polls with a
 deadline and nothing asserts how long anything took.
 """
 
+import os
+import shutil
 import socket
 
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import config_text, wait_until
 from raftcluster import AckWriter, check_acked_present
 
 DEADLINE_S = 60
@@ -221,6 +223,50 @@ def test_membership_errors_are_clear(make_cluster):
             c.execute_command("RAFT.CLUSTER", "JOIN", ld.addr)
     cl.stop(fresh)
     fresh.expect_exit = True
+
+
+def test_readded_node_leads_a_node_whose_log_missed_its_return(make_cluster):
+    """A node removed, wiped and added again under its id becomes leader
+    while another member was down: that member restarts from a log in which
+    the leader is still removed (its cluster-members names it, though). It
+    must answer the leader and catch up: it links to a peer that
+    authenticated, whatever its configuration says."""
+    cl = make_cluster(3)
+    n4 = cl.new_node(members=list(cl.nodes))
+    add(cl, n4, cl.nodes[:3])
+    wait_voters(cl, cl.nodes, 4, 4)
+    ld = cl.leader()
+    out, behind = [nd for nd in cl.nodes[:3] if nd is not ld][:2]
+    remove(cl, out, [nd for nd in cl.nodes if nd is not out])
+    cl.stop(out)
+    rest = [nd for nd in cl.nodes if nd is not out]
+    wait_voters(cl, rest, 3, 3)
+    cl.wait_converged(rest)
+    cl.stop(behind)
+    up = [nd for nd in rest if nd is not behind]
+    with cl.wait_leader(up).client() as c:
+        for i in range(100):
+            assert c.set(f"missed{i}", i) is True
+    # out comes back as a new store under its old id, waiting to be added
+    shutil.rmtree(out.data_dir)
+    os.makedirs(out.data_dir)
+    out.directives = [d for d in out.directives if d[0] != "cluster-members"] + [
+        ("cluster-members", " ".join(f"{m.node_id}=127.0.0.1:{m.port}" for m in rest))]
+    with open(out.conf_path, "w") as f:
+        f.write(config_text(out.directives))
+    add(cl, out, up)
+    group = up + [out]
+    wait_until(lambda: (info_of(out).get("is_voting") == "yes"), DEADLINE_S,
+               what=f"{out} to vote again")
+    retrying(f"leadership to move to {out}",
+             lambda: ok(cmd(cl.wait_leader(group), "RAFT.TRANSFER_LEADER", out.node_id)))
+    wait_until(lambda: cl.agreed_leader(group) is out, DEADLINE_S, what=f"{out} to lead")
+    with out.client() as c:
+        for i in range(100):
+            assert c.set(f"led{i}", i) is True
+    cl.start(behind)
+    digest = cl.wait_converged(group + [behind])
+    assert len(digest) == 200
 
 
 def test_membership_survives_restarts_and_a_removed_node_stays_out(make_cluster):
