@@ -36,6 +36,8 @@ struct peer {
 
 struct transport {
     uint64_t self;
+    char self_host[64]; /* what RAFT.AUTH tells the receiver (transport_set_self_addr) */
+    int self_port;
     uint64_t inc;
     int recovering;
     struct peer peers[W_NODES_MAX + 1];
@@ -64,8 +66,10 @@ void transport_free(struct transport *t)
 
 void transport_set_self_addr(struct transport *t, const char *addr)
 {
-    (void)t;
-    (void)addr;
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof t->self_host) return;
+    snprintf(t->self_host, sizeof t->self_host, "%.*s", (int)(colon - addr), addr);
+    t->self_port = atoi(colon + 1);
 }
 
 void transport_set_incarnation(struct transport *t, uint64_t inc)
@@ -92,6 +96,8 @@ int transport_expect_incarnation(struct transport *t, uint64_t id, uint64_t inc)
         !p->info.peer_recovering) {
         p->up = false; /* it presented another one: dropped */
         p->info.inc_mismatches++;
+        p->info.incarnation = 0;
+        p->info.peer_recovering = 0;
     }
     return 0;
 }
@@ -122,6 +128,8 @@ static bool link_up(struct transport *t, uint64_t id, struct peer *p)
     if (p->up && p->up_life == W->life[id] && W->srv[id]) return true;
     p->up = false;
     p->info.state = TRANSPORT_DISCONNECTED;
+    p->info.incarnation = 0; /* as the real link: what it presented goes with it */
+    p->info.peer_recovering = 0;
     if (W->now_us < p->retry_at_us || !w_reachable(W, t->self, id) || !W->tr[id]) return false;
     p->retry_at_us = W->now_us + RETRY_US;
     char err[256];
@@ -140,13 +148,25 @@ static bool link_up(struct transport *t, uint64_t id, struct peer *p)
         p->say_recovering = true;
         return false;
     }
+    if (t->self_host[0]) { /* as cmd_raft_auth: the receiver learns where to answer */
+        log_set_source((long)id);
+        node_learn_peer(W->srv[id]->node, t->self, t->self_host, t->self_port);
+        log_set_source((long)t->self);
+    }
     const struct transport *them = W->tr[id];
     p->info.refusing_lost_state = 0;
     p->say_recovering = false;
     p->info.incarnation = them->inc;
     p->info.peer_recovering = them->recovering;
     if (p->expected && them->inc != p->expected && !them->recovering) {
+        if (getenv("NODESIM_TRACE_AUTH"))
+            printf("[%6lld] link %llu -> %llu dropped: it presents %llu, %llu expected\n",
+                   (long long)(W->now_us / 1000), (unsigned long long)t->self,
+                   (unsigned long long)id, (unsigned long long)them->inc,
+                   (unsigned long long)p->expected);
         p->info.inc_mismatches++;
+        p->info.incarnation = 0;
+        p->info.peer_recovering = 0;
         return false;
     }
     p->up = true;

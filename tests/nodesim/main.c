@@ -3,9 +3,14 @@
  *
  *   build/nodesim --seeds N [--first S] [--nodes K] [--ms T] [--no-wipes] [--jobs J]
  *                 [--kill-ppm P] [--wipe-ppm P] [--pause-ppm P] [--partition-ppm P]
+ *                 [--member-ppm P]
  *   build/nodesim --seed S [--verbose]     replay one seed exactly
  * With --jobs 2 (default) the seeds are split between two forked workers;
  * each seed's run is independent and deterministic.
+ * Replaying a seed, these variables add detail: NODESIM_TRACE_AUTH=1 (every
+ * peer link brought up or dropped), NODESIM_TRACE_MSGS=1 (every Raft message
+ * delivered), NODESIM_DEBUG=1 (the nodes' log at debug level); without
+ * --verbose, NODESIM_LOG=file keeps the nodes' log.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +35,22 @@ static void on_fatal(int sig)
     _exit(1);
 }
 
+/* The command that replays o's seed: the options that differ from the
+ * defaults, then the seed. */
+static void print_replay(const struct nodesim_opts *o)
+{
+    const struct nodesim_opts d = NODESIM_OPTS_DEFAULT;
+    printf("nodesim: replay with: build/nodesim");
+    if (o->nodes != d.nodes) printf(" --nodes %d", o->nodes);
+    if (o->run_ms != d.run_ms) printf(" --ms %lld", (long long)o->run_ms);
+    if (o->kill_ppm != d.kill_ppm) printf(" --kill-ppm %u", o->kill_ppm);
+    if (o->wipe_ppm != d.wipe_ppm) printf(" --wipe-ppm %u", o->wipe_ppm);
+    if (o->pause_ppm != d.pause_ppm) printf(" --pause-ppm %u", o->pause_ppm);
+    if (o->partition_ppm != d.partition_ppm) printf(" --partition-ppm %u", o->partition_ppm);
+    if (o->member_ppm != d.member_ppm) printf(" --member-ppm %u", o->member_ppm);
+    printf(" --seed %llu --verbose\n", (unsigned long long)o->seed);
+}
+
 static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint64_t stride)
 {
     struct nodesim_stats st;
@@ -40,23 +61,24 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
         current_seed = o.seed;
         if (nodesim_run(&o, &st, err, sizeof err) != 0) {
             printf("nodesim: FAILED seed %llu: %s\n", (unsigned long long)o.seed, err);
-            printf("nodesim: replay with: build/nodesim --seed %llu%s%s --verbose\n",
-                   (unsigned long long)o.seed, o.wipe_ppm ? "" : " --no-wipes",
-                   o.nodes != 3 ? " --nodes N" : "");
+            print_replay(&o);
             fflush(stdout);
             return 1;
         }
     }
     printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu), kills %llu (inside a "
            "write %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
-           "snapshots taken %llu, installed %llu, increments %llu, msgs %llu\n",
+           "snapshots taken %llu, installed %llu, increments %llu, members added %llu, "
+           "removed %llu, leadership transfers %llu, msgs %llu\n",
            count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
            (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
            (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
            (unsigned long long)st.wipes, (unsigned long long)st.pauses,
            (unsigned long long)st.partitions, (unsigned long long)st.expiry_keys,
            (unsigned long long)st.snapshots_taken, (unsigned long long)st.snapshots_installed,
-           (unsigned long long)st.increments, (unsigned long long)st.msgs);
+           (unsigned long long)st.increments, (unsigned long long)st.members_added,
+           (unsigned long long)st.members_removed, (unsigned long long)st.transfers,
+           (unsigned long long)st.msgs);
     fflush(stdout);
     return 0;
 }
@@ -99,6 +121,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--wipe-ppm") && v) {
             o.wipe_ppm = (uint32_t)strtoul(v, NULL, 10);
             i++;
+        } else if (!strcmp(a, "--member-ppm") && v) {
+            o.member_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
         } else if (!strcmp(a, "--no-wipes")) {
             o.wipe_ppm = 0;
         } else if (!strcmp(a, "--verbose")) {
@@ -107,6 +132,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: nodesim --seeds N [--first S] [--nodes K] [--ms T] "
                             "[--no-wipes] [--kill-ppm "
                             "P] [--wipe-ppm P] [--pause-ppm P] [--partition-ppm P] "
+                            "[--member-ppm P] "
                             "[--jobs J] | --seed S [--verbose]\n");
             return 2;
         }
@@ -119,7 +145,8 @@ int main(int argc, char **argv)
     signal(SIGABRT, on_fatal);
     signal(SIGBUS, on_fatal);
     signal(SIGFPE, on_fatal);
-    log_init(o.verbose ? LOG_LEVEL_NOTICE : LOG_LEVEL_WARNING,
+    log_init(o.verbose ? (getenv("NODESIM_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_NOTICE)
+                       : LOG_LEVEL_WARNING,
              o.verbose ? NULL : (getenv("NODESIM_LOG") ? getenv("NODESIM_LOG") : "/dev/null"));
     if (o.verbose) setvbuf(stdout, NULL, _IONBF, 0); /* in order with the log lines */
     if (one) return run_range(o, o.seed, 1, 1);

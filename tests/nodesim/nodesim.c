@@ -96,7 +96,7 @@ static void as_node(uint64_t id)
     log_set_source((long)id);
 }
 
-static void start_node(uint64_t id)
+void start_node(uint64_t id)
 {
     as_node(id);
     struct server *srv = calloc(1, sizeof *srv);
@@ -127,10 +127,11 @@ static void start_node(uint64_t id)
                             "simulated-secret",
                             "--cluster-members"};
     int argc = 20;
-    for (int i = 1; i <= W->n_nodes; i++) {
-        snprintf(members[i - 1], sizeof members[0], "%d=127.0.0.1:%d", i, 7000 + i);
-        argv[argc++] = members[i - 1];
-    }
+    for (int i = 1; i <= W->n_nodes; i++)
+        if (R->boot_members[id] & 1u << i) {
+            snprintf(members[i - 1], sizeof members[0], "%d=127.0.0.1:%d", i, 7000 + i);
+            argv[argc++] = members[i - 1];
+        }
     char err[512];
     config_init_defaults(&srv->cfg);
     if (config_load_args(&srv->cfg, argc, (char **)argv, err, sizeof err) != 0) {
@@ -142,6 +143,7 @@ static void start_node(uint64_t id)
     replica_init(srv, w_rand(W));
     W->srv[id] = srv; /* reachable while its driver starts: peers may auth to it */
     W->life[id]++;
+    R->in_play[id] = true;
     jmp_buf jb;
     W->crash_jmp = &jb;
     if (setjmp(jb) != 0) { /* died while saving its first state */
@@ -167,7 +169,7 @@ static void start_node(uint64_t id)
 
 static void client_reset(struct sclient *s);
 
-static void stop_node(uint64_t id, const char *why)
+void stop_node(uint64_t id, const char *why)
 {
     struct server *srv = W->srv[id];
     if (!srv) return;
@@ -177,7 +179,7 @@ static void stop_node(uint64_t id, const char *why)
     node_snapshot_info(srv->node, &si);
     R->st->snapshots_taken += si.created;
     R->st->snapshots_installed += si.received;
-    for (int i = 0; i < N_CLIENTS; i++)
+    for (int i = 0; i < N_SCLIENTS; i++)
         if (R->cl[i].node == id) client_reset(&R->cl[i]);
     W->srv[id] = NULL;
     replica_free(srv);
@@ -187,9 +189,15 @@ static void stop_node(uint64_t id, const char *why)
     R->st->crashes++;
 }
 
+void wipe_node(uint64_t id)
+{
+    w_disk_wipe(&W->disks[id]);
+    remove_files(id);
+}
+
 /* ------------------------------------------------------------ clients */
 
-static void client_attach(struct sclient *s, uint64_t node)
+void client_attach(struct sclient *s, uint64_t node)
 {
     struct client *c = &s->c;
     resp_out_free(&c->out);
@@ -226,7 +234,7 @@ static bool paused(uint64_t id)
     return W->now_us < R->paused_until_us[id];
 }
 
-static bool busy(const struct sclient *s)
+bool busy(const struct sclient *s)
 {
     return s->op != -1 || s->waiting || s->sent || s->cas_step;
 }
@@ -240,9 +248,7 @@ static uint64_t pick_node(void)
     return n ? up[w_below(W, (uint32_t)n)] : 0;
 }
 
-static void set_arg(struct sclient *s, int i, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_arg(struct sclient *s, int i, const char *fmt, ...)
+void set_arg(struct sclient *s, int i, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -252,7 +258,7 @@ static void set_arg(struct sclient *s, int i, const char *fmt, ...)
     s->argv[i].len = (size_t)n;
 }
 
-static void dispatch(struct sclient *s)
+void dispatch(struct sclient *s)
 {
     struct client *c = &s->c;
     as_node(s->node);
@@ -352,8 +358,7 @@ static int take_reply(struct sclient *s, char *kind, uint64_t *value, char *text
     return 1;
 }
 
-/* An error reply that proves a write was not proposed. */
-static bool not_proposed(const char *text)
+bool not_proposed(const char *text)
 {
     return !strncmp(text, "MOVED", 5) || !strncmp(text, "CLUSTERDOWN", 11) ||
            !strncmp(text, "NOCLUSTER", 9) || !strncmp(text, "TRYAGAIN", 8) ||
@@ -421,7 +426,11 @@ static void client_collect(struct sclient *s)
             cas_reply(s, kind, value, text);
             continue;
         }
-        if (op == -3 && kind == '$') { /* the final read of the counter */
+        if (op == OP_ADMIN) {
+            members_reply(s, kind, text);
+            continue;
+        }
+        if (op == OP_FINAL_COUNTER && kind == '$') { /* the final read of the counter */
             R->counter = value;
             R->counter_read = true;
         }
@@ -468,6 +477,9 @@ static void deliver_due(void)
             node_receiving(to->node, m.from);
             if (m.kind == W_MSG_RAFT) {
                 char err[256];
+                if (getenv("NODESIM_TRACE_MSGS"))
+                    trace("msg %llu -> %llu: %zu bytes type %u", (unsigned long long)m.from,
+                          (unsigned long long)m.to, m.len, m.len ? m.data[0] : 0);
                 if (node_receive(to->node, m.from, m.data, m.len, err, sizeof err) != 0)
                     trace("node %llu refused a message from %llu: %s", (unsigned long long)m.to,
                           (unsigned long long)m.from, err);
@@ -518,14 +530,13 @@ static void before_sleep(uint64_t id)
     }
 }
 
-static uint64_t leader_now(void);
-
 static void faults(bool on)
 {
     const struct nodesim_opts *o = R->o;
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
         if (!W->srv[id] && R->restart_at_us[id] && W->now_us >= R->restart_at_us[id])
             start_node(id);
+    members_act(on);
     if (!on) return;
     if (w_below(W, 1000000) < o->kill_ppm) {
         uint64_t id = pick_node();
@@ -553,8 +564,7 @@ static void faults(bool on)
         if (id) {
             R->wiped_until_commit[id] = max_commit ? max_commit : 1;
             stop_node(id, "wiped");
-            w_disk_wipe(&W->disks[id]);
-            remove_files(id);
+            wipe_node(id);
             R->st->wipes++;
             R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 500));
         }
@@ -627,18 +637,25 @@ static void step(bool faulty, bool clients)
     if (clients && !clients_first) clients_act();
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
         if (W->srv[id] && !paused(id)) before_sleep(id);
-    for (int i = 0; i < N_CLIENTS; i++) {
+    for (int i = 0; i < N_SCLIENTS; i++) {
         struct sclient *s = &R->cl[i];
         if (s->node && W->srv[s->node] && !paused(s->node)) client_collect(s);
     }
     check_step();
 }
 
-static uint64_t leader_now(void)
+uint64_t leader_now(void)
 {
-    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
-        if (W->srv[id] && node_is_leader(W->srv[id]->node)) return id;
-    return 0;
+    uint64_t best = 0, best_term = 0;
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+        if (!W->srv[id] || !node_is_leader(W->srv[id]->node)) continue;
+        uint64_t term = raft_term_of(node_core(W->srv[id]->node));
+        if (term > best_term) {
+            best = id;
+            best_term = term;
+        }
+    }
+    return best;
 }
 
 static bool settled(void)
@@ -647,8 +664,9 @@ static bool settled(void)
     if (!l) return false;
     uint64_t commit = raft_commit_index(node_core(W->srv[l]->node));
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
-        if (!W->srv[id] || node_applied(W->srv[id]->node) != commit) return false;
-    for (int i = 0; i < N_CLIENTS; i++)
+        if (members_has(l, id) && (!W->srv[id] || node_applied(W->srv[id]->node) != commit))
+            return false;
+    for (int i = 0; i < N_SCLIENTS; i++)
         if (busy(&R->cl[i])) return false;
     return true;
 }
@@ -671,7 +689,7 @@ static void final_read(struct sclient *s, int key)
         }
         s->argc = 2;
         set_arg(s, 0, "GET");
-        int op = -3;
+        int op = OP_FINAL_COUNTER;
         if (key < N_KEYS) {
             set_arg(s, 1, "k%d", key);
             op = h_invoke(&R->h, H_READ, key, 0, W->now_us, s->id);
@@ -718,7 +736,8 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     memset(&w, 0, sizeof w);
     W = &w;
     w.rng = o->seed * 0x9e3779b97f4a7c15ull + 1;
-    w.n_nodes = o->nodes;
+    /* ids beyond the first members: the operator adds them (members.c) */
+    w.n_nodes = o->nodes + 2 <= W_NODES_MAX ? o->nodes + 2 : W_NODES_MAX;
     w.on_save = check_saved_entries;
     w.loss_pm = w_below(&w, o->loss_max_pm + 1);
     w.delay_min_us = 100 + w_below(&w, 500);
@@ -736,13 +755,17 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
         snprintf(err, errlen, "mkdtemp failed");
         return -1;
     }
-    for (int i = 0; i < N_CLIENTS; i++) {
+    for (int i = 0; i < N_SCLIENTS; i++) {
         run.cl[i].id = i;
         run.cl[i].op = -1;
         resp_out_init(&run.cl[i].c.out, 2);
     }
     for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++)
+        run.boot_members[1] |= 1u << id;
+    for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++) {
+        run.boot_members[id] = run.boot_members[1];
         start_node(id);
+    }
     for (int64_t t = 0; t < o->run_ms && !run.failed; t++)
         step(true, true);
     /* heal: every node up, no cut, no loss; then let it settle */
@@ -750,26 +773,32 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     w.loss_pm = 0;
     memset(run.paused_until_us, 0, sizeof run.paused_until_us);
     memset(w.cut, 0, sizeof w.cut);
-    for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++)
-        if (!w.srv[id]) start_node(id);
+    for (uint64_t id = 1; id <= (uint64_t)w.n_nodes; id++)
+        if (!w.srv[id] && run.in_play[id]) start_node(id);
     int64_t t = 0;
     while (!run.failed && t++ < HEAL_MS && !settled())
         step(false, false);
     if (!run.failed && !settled()) {
         char state[1024];
         size_t k = 0;
-        for (uint64_t id = 1; id <= (uint64_t)o->nodes && w.srv[id]; id++) {
+        for (uint64_t id = 1; id <= (uint64_t)w.n_nodes; id++) {
+            if (!w.srv[id]) continue;
             const struct raft *r = node_core(w.srv[id]->node);
+            raft_index match = 0;
+            uint64_t l = leader_now();
+            if (l) raft_progress(node_core(w.srv[l]->node), (raft_id)id, &match);
             int n = snprintf(state + k, sizeof state - k,
-                             " node %llu: term %llu commit %llu applied %llu recovery %s;",
+                             " node %llu: term %llu last %llu commit %llu applied %llu (leader's "
+                             "match %llu) recovery %s;",
                              (unsigned long long)id, (unsigned long long)raft_term_of(r),
+                             (unsigned long long)raft_last_index(r),
                              (unsigned long long)raft_commit_index(r),
                              (unsigned long long)node_applied(w.srv[id]->node),
-                             node_recovery_state(w.srv[id]->node));
+                             (unsigned long long)match, node_recovery_state(w.srv[id]->node));
             if (n < 0 || (size_t)n >= sizeof state - k) break;
             k += (size_t)n;
         }
-        for (int i = 0; i < N_CLIENTS; i++) {
+        for (int i = 0; i < N_SCLIENTS; i++) {
             const struct sclient *c = &R->cl[i];
             if (!busy(c)) continue;
             int n = snprintf(state + k, sizeof state - k,
@@ -798,13 +827,12 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     }
     st->ops += (uint64_t)run.h.n;
     /* tear down */
-    for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++) {
+    for (uint64_t id = 1; id <= (uint64_t)w.n_nodes; id++) {
         if (w.srv[id]) {
             stop_node(id, "end");
             st->crashes--; /* not a fault */
         }
-        w_disk_wipe(&w.disks[id]);
-        remove_files(id);
+        wipe_node(id);
         char dir[96];
         node_dir(id, dir, sizeof dir);
         rmdir(dir);
@@ -813,7 +841,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     for (size_t i = 0; i < w.nq; i++)
         free(w.q[i].data);
     free(w.q);
-    for (int i = 0; i < N_CLIENTS; i++)
+    for (int i = 0; i < N_SCLIENTS; i++)
         resp_out_free(&run.cl[i].c.out);
     free(run.exp);
     free(run.com);

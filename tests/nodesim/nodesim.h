@@ -8,7 +8,10 @@
  * batch not stored), wiped (their store erased: a new incarnation), paused
  * (the process runs nothing for a while, then resumes as if no time had
  * passed: its Raft ticks count time), cut off from the others (both ways,
- * or only what they send), messages lost and delayed. Checks, at every step: at most one leader
+ * or only what they send), messages lost and delayed. Membership changes as an operator makes
+ * them (members.c): nodes added (started fresh, waiting to be added, an id removed earlier coming
+ * back with a wiped store), members removed (the leader too), leadership transferred; a cluster
+ * of 3 first members grows to 5 ids and back. Checks, at every step: at most one leader
  * per term; an index committed on several nodes holds the same entry on each (term and data) and
  * no commit index goes back within a node's life; a leader new in its term holds every entry
  * committed so far; nothing applied that no node committed; no expired key proposed twice in one
@@ -32,21 +35,26 @@ struct nodesim_opts {
     uint32_t wipe_ppm;      /* ... of a wipe */
     uint32_t partition_ppm; /* ... of a new partition */
     uint32_t pause_ppm;     /* ... of a node paused (it runs nothing, then resumes) */
+    uint32_t member_ppm;    /* ... of a membership or leadership command (members.c) */
     uint32_t loss_max_pm;   /* each run loses up to this per-mille of messages */
     int verbose;
 };
 
 /* With 3 s of faults a run sees on average 1.5 kills, 1.5 kills inside a
- * write, 0.45 wipes, 1.8 pauses and 2.1 partitions. */
+ * write, 0.45 wipes, 1.8 pauses, 2.1 partitions and 2.6 acknowledged
+ * membership changes or leadership transfers (the operator waits for each
+ * answer, and acts only while a leader is known). */
 #define NODESIM_OPTS_DEFAULT                                                                       \
     {                                                                                              \
         .seed = 1, .nodes = 3, .run_ms = 3000, .kill_ppm = 500, .save_kill_ppm = 500,              \
-        .wipe_ppm = 150, .partition_ppm = 700, .pause_ppm = 600, .loss_max_pm = 50, .verbose = 0,  \
+        .wipe_ppm = 150, .partition_ppm = 700, .pause_ppm = 600, .member_ppm = 2000,               \
+        .loss_max_pm = 50, .verbose = 0,                                                           \
     }
 
 struct nodesim_stats {
     uint64_t ops, writes_ok, reads_ok, crashes, save_crashes, wipes, partitions, pauses, msgs;
     uint64_t expiry_keys, snapshots_taken, snapshots_installed, increments;
+    uint64_t members_added, members_removed, transfers;
 };
 
 /* One run; 0, or -1 with the violation in err. */

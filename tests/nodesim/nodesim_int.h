@@ -13,7 +13,11 @@
 #include "nodesim.h"
 #include "world.h"
 
-#define N_CLIENTS 6
+#define N_CLIENTS 6     /* the workload's clients */
+#define ADMIN N_CLIENTS /* then the operator's (members.c) */
+#define N_SCLIENTS (N_CLIENTS + 1)
+#define OP_FINAL_COUNTER -3 /* sclient.op: the final read of the counter */
+#define OP_ADMIN -4         /* ... a membership or leadership command */
 #define N_KEYS 3
 #define HEAL_MS 8000 /* at most, after the faults stop, for the cluster to settle */
 #define ARGV_MAX 6
@@ -39,7 +43,7 @@ struct run {
     const struct nodesim_opts *o;
     char dir[64];
     struct history h;
-    struct sclient cl[N_CLIENTS];
+    struct sclient cl[N_SCLIENTS];
     uint64_t next_value;
     uint64_t next_ttl_key;
     uint64_t cas_ok, cas_unknown; /* increments of the counter: EXEC succeeded / outcome unknown */
@@ -49,8 +53,16 @@ struct run {
     int64_t restart_at_us[W_NODES_MAX + 1];
     int64_t heal_at_us;
     uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
-    uint32_t snapshot_threshold;                  /* applied entries between snapshots */
-    int64_t paused_until_us[W_NODES_MAX + 1];     /* a paused process runs nothing */
+    /* Membership (members.c): the ids a node's config names as
+     * cluster-members (a bit per id), whether it is meant to run (started,
+     * not removed), when a removed one is stopped for good. */
+    uint32_t boot_members[W_NODES_MAX + 1];
+    bool in_play[W_NODES_MAX + 1];
+    int64_t retire_at_us[W_NODES_MAX + 1];
+    int admin_action; /* the operator's command in flight (members.c) */
+    uint64_t admin_target;
+    uint32_t snapshot_threshold;              /* applied entries between snapshots */
+    int64_t paused_until_us[W_NODES_MAX + 1]; /* a paused process runs nothing */
     uint64_t leader_of_term[1024];
     /* What was committed, as seen so far by any node: the term and data
      * digest of each index (0: not seen yet), and each node's progress
@@ -78,6 +90,37 @@ extern struct run *R;
 void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A line of the run's story, with --verbose. */
 void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- nodesim.c, for members.c ---- */
+
+/* Starts node id from its store (a first boot if it has none). */
+void start_node(uint64_t id);
+/* Stops node id (a crash: its clients' commands have unknown outcomes). */
+void stop_node(uint64_t id, const char *why);
+/* Erases node id's store and files (it must be down). */
+void wipe_node(uint64_t id);
+/* Connects s to node id (dropping its old connection). */
+void client_attach(struct sclient *s, uint64_t node);
+void set_arg(struct sclient *s, int i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Hands s's command to its node's dispatcher. */
+void dispatch(struct sclient *s);
+/* An error reply that proves a write was not proposed. */
+bool not_proposed(const char *text);
+/* The leader of the highest term now (a deposed one may not know yet), 0
+ * if none. */
+uint64_t leader_now(void);
+/* Whether a command of s is in flight. */
+bool busy(const struct sclient *s);
+
+/* ---- members.c: the operator, who adds, removes and moves leadership ---- */
+
+/* Now and then (opts member_ppm), one membership or leadership command to
+ * the leader; stops removed nodes once their removal is applied. */
+void members_act(bool faulty);
+/* The reply to the operator's command. */
+void members_reply(struct sclient *s, char kind, const char *text);
+/* Whether id is in the leader's configuration (latest appended). */
+bool members_has(uint64_t leader, uint64_t id);
 
 /* ---- checks.c ---- */
 

@@ -22,7 +22,7 @@
 
 #include "../../raft/raft.h"
 
-#define W_NODES_MAX 5
+#define W_NODES_MAX 7 /* ids 1..7: the first members, then ids the operator adds */
 
 /* A stored log entry (its data owned). */
 struct w_entry {
