@@ -257,6 +257,10 @@ int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, 
                  (unsigned long long)m.from, (unsigned long long)from);
         return -1;
     }
+    /* A refusal of our incarnation that came in since the last tick must
+     * stop this node from voting before it answers a vote request. */
+    if ((m.type == RAFT_MSG_VOTE || m.type == RAFT_MSG_PREVOTE) && !raft_recovering(n->raft))
+        node_safety_tick(n);
     if (raft_step(n->raft, &m) != 0) {
         snprintf(err, errlen, "raft message not for this node");
         return -1;

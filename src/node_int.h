@@ -110,8 +110,9 @@ struct node {
     size_t n_linked;
     struct node_learned learned[NODE_LEARNED_MAX];
     size_t n_learned;
-    size_t learned_next; /* when full, the entry that gives way next */
-    struct join *join;   /* RAFT.CLUSTER JOIN in progress, or NULL */
+    size_t learned_next;               /* when full, the entry that gives way next */
+    uint64_t lost_state_refusals_seen; /* transport_lost_state_refusals() at the last look */
+    struct join *join;                 /* RAFT.CLUSTER JOIN in progress, or NULL */
     /* The cluster view (src/node_view.c). */
     struct node_heard heard[NODE_HEARD_MAX];
     size_t n_heard;
@@ -171,7 +172,9 @@ int node_safety_fresh_snapshot(struct node *n, struct storage_state *st, char *e
 void node_safety_start(struct node *n, bool lost);
 /* After the ready rounds: clears the mark once the core caught up. */
 void node_safety_after_ready(struct node *n);
-/* Every tick: the peers' incarnations on our outbound links. */
+/* Every tick, and before a vote request is answered: the peers'
+ * incarnations on our outbound links, and whether any peer (a member or
+ * not) refuses ours. */
 void node_safety_tick(struct node *n);
 /* The appended configuration changed from old to now (before conf_seen moves). */
 void node_safety_conf_seen(struct node *n, const struct raft_conf *old,

@@ -267,6 +267,13 @@ void node_safety_tick(struct node *n)
     bool refused_us = false;
     for (size_t i = 0; i < n->n_linked; i++)
         check_peer(n, n->linked[i], &refused_us);
+    /* A refusal by any peer since the last look, a non-member's too: such a
+     * peer may know this node better than its own store does (a wiped node
+     * boots from cluster-members, which may no longer name the members that
+     * remember it), and it may have accepted us again already. */
+    uint64_t refusals = transport_lost_state_refusals(n->tr);
+    refused_us |= refusals != n->lost_state_refusals_seen;
+    n->lost_state_refusals_seen = refusals;
     /* Once per process: the incarnation does not change, and the transport
      * tells every peer that refused it that we recover (transport.h). */
     if (refused_us && !n->refused_seen && !storage_recovering(n->st) && n->hs.commit > 0) {

@@ -248,6 +248,7 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     p->errors++;
     if (strncmp(reply->str, "LOSTSTATE", 9) == 0) {
         p->lost_state_refusals++;
+        p->t->lost_state_refusals++;
         p->refusing_lost_state = 1;
     }
     if (!p->auth_refused)
@@ -467,6 +468,11 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     info->refusing_lost_state = p->refusing_lost_state;
     info->peer_recovering = p->peer_recovering;
     return TRANSPORT_OK;
+}
+
+uint64_t transport_lost_state_refusals(const struct transport *t)
+{
+    return t->lost_state_refusals;
 }
 
 void transport_set_incarnation(struct transport *t, uint64_t inc)

@@ -270,6 +270,11 @@ void transport_drain(struct transport *t, uint32_t timeout_ms);
 
 /* Fills *info for peer id; returns 0 or TRANSPORT_ENOPEER. */
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info);
+/* -LOSTSTATE refusals of our RAFT.AUTH by any peer since the transport was
+ * created, members or not, peers removed since included: never decreases,
+ * so a refusal is seen even if the peer accepted us again (we said
+ * "recovering") before the caller looked. */
+uint64_t transport_lost_state_refusals(const struct transport *t);
 
 /* Static text for a transport_err code. */
 const char *transport_strerror(int err);

@@ -85,6 +85,7 @@ struct transport {
     char self_addr[TRANSPORT_HOST_MAX + 8]; /* host:port announced in RAFT.AUTH, or "" */
     char inc_str[24];                       /* our incarnation in decimal, "" = none */
     int recovering;                         /* RAFT.AUTH says "recovering" */
+    uint64_t lost_state_refusals;           /* -LOSTSTATE replies from any peer, ever */
     char *secret;
     size_t secret_len;
     struct transport_limits lim;

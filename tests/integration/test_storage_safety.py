@@ -10,6 +10,8 @@
 - One flipped byte in a live WAL frame after kill -9: the node says so loudly,
   keeps a copy of the WAL, does not vote until it caught up with the leader,
   and does catch up (the leader resends what the follower lost).
+- A wiped node whose cluster-members names none of the members left: their
+  refusal still makes it recover before it votes.
 """
 
 import os
@@ -271,3 +273,36 @@ def test_damaged_wal_tail_is_reported_and_the_follower_catches_up(make_cluster):
     assert "DAMAGED RAFT LOG" in text and f"frame {frame} " in text
     assert os.path.exists(os.path.join(f.data_dir, "raftcache.db-wal.damaged"))
     wait_until(lambda: info_of(f)["recovery"] == "no", DEADLINE_S, what=f"{f} to vote again")
+
+
+def test_wiped_node_refused_by_members_its_config_does_not_name(make_cluster):
+    """A wiped node boots from cluster-members, which may name none of the
+    members that remember it (the cluster changed since). Their refusal of its
+    new store must still stop it from voting until it has caught up: with a
+    lagging member and a lost one, its empty log's vote could elect a leader
+    without acknowledged writes."""
+    from test_membership import add, retrying, wait_voters
+    cl = make_cluster(3)
+    n1, n2, n3 = cl.nodes
+    n4 = cl.new_node(members=[n1, n2, n3])
+    add(cl, n4, [n1, n2, n3])
+    n5 = cl.new_node(members=[n1, n2, n3, n4])
+    add(cl, n5, [n1, n2, n3, n4])
+    wait_voters(cl, cl.nodes, 5, 5)
+    if cl.leader() is not n4:  # a leader that stays a member and is not wiped
+        retrying(f"leadership to move to {n4}",
+                 lambda: ok(cmd(cl.leader(), "RAFT.TRANSFER_LEADER", n4.node_id)))
+        wait_until(lambda: cl.agreed_leader(cl.nodes) is n4, DEADLINE_S, what=f"{n4} to lead")
+    for gone in (n2, n3):
+        retrying(f"{gone} to be removed", lambda: ok(cmd(n4, "RAFT.NODE", "REMOVE", gone.node_id)))
+        cl.stop(gone)
+    group = [n1, n4, n5]
+    wait_voters(cl, group, 3, 3)
+    write_keys(n4, "w", 100)
+    cl.kill9(n1)
+    wipe(n1)  # its cluster-members names 1, 2 and 3: none of the members left but itself
+    cl.start(n1)
+    digest = cl.wait_converged(group)
+    assert len(digest) == 100
+    assert "Peers refuse this node" in log_text(n1)
+    wait_until(lambda: info_of(n1)["recovery"] == "no", DEADLINE_S, what=f"{n1} to vote again")

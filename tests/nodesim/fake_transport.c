@@ -40,6 +40,7 @@ struct transport {
     int self_port;
     uint64_t inc;
     int recovering;
+    uint64_t lost_state_refusals;
     struct peer peers[W_NODES_MAX + 1];
 };
 
@@ -70,6 +71,11 @@ void transport_set_self_addr(struct transport *t, const char *addr)
     if (!colon || (size_t)(colon - addr) >= sizeof t->self_host) return;
     snprintf(t->self_host, sizeof t->self_host, "%.*s", (int)(colon - addr), addr);
     t->self_port = atoi(colon + 1);
+}
+
+uint64_t transport_lost_state_refusals(const struct transport *t)
+{
+    return t->lost_state_refusals;
 }
 
 void transport_set_incarnation(struct transport *t, uint64_t inc)
@@ -144,6 +150,7 @@ static bool link_up(struct transport *t, uint64_t id, struct peer *p)
     if (refused) {
         p->info.errors++;
         p->info.lost_state_refusals++;
+        t->lost_state_refusals++;
         p->info.refusing_lost_state = 1;
         p->say_recovering = true;
         return false;

@@ -80,6 +80,10 @@ static void test_lost_state_refusal(void **unused)
     WAIT_UNTIL(e.loop, state(t, 2) == TRANSPORT_CONNECTED && info(t, 2).pending_cmds == 0, 2000);
     WAIT_UNTIL(e.loop, last_auth(&srv)->argc == 5, 2000);
     assert_false(info(t, 2).refusing_lost_state);
+    /* the refusals stay counted for the node to see, the peer removed too */
+    uint64_t refusals = transport_lost_state_refusals(t);
+    assert_true(refusals >= 1);
+    assert_int_equal(refusals, info(t, 2).lost_state_refusals);
 
     /* While recovering, every link says so, the live ones at once. */
     size_t before = srv.n_cmds;
@@ -89,6 +93,8 @@ static void test_lost_state_refusal(void **unused)
     transport_set_recovering(t, 0);
     WAIT_UNTIL(e.loop, last_auth(&srv)->argc == 5, 2000);
     assert_int_equal(state(t, 2), TRANSPORT_CONNECTED);
+    transport_remove_peer(t, 2);
+    assert_int_equal(transport_lost_state_refusals(t), refusals);
 
     transport_free(t);
     fake_stop(&srv);
