@@ -167,13 +167,14 @@ static int can_change(const struct raft *r)
 /* §4.2.1: a learner joins the voters only once it has shown it keeps up: it answered
  * within the last election timeout, it is replicating normally, and it acknowledged
  * entries of this leader's term (a new leader starts every match at 0) up to within
- * promote_lag_entries of our last index. match > 0 and the recent answer are what make
- * "caught up" mean something on a short log: without them an unreachable server
- * (match 0) is within the lag of any log of up to promote_lag_entries entries, and once
- * promoted it can take the quorum away for good. */
+ * promote_lag_entries of our last index, and it does not say it is recovering (it would
+ * count for nothing in quorums until it has caught up: raft_set_recovering()). match > 0
+ * and the recent answer are what make "caught up" mean something on a short log:
+ * without them an unreachable server (match 0) is within the lag of any log of up to
+ * promote_lag_entries entries, and once promoted it can take the quorum away for good. */
 static bool caught_up(const struct raft *r, const struct progress *p)
 {
-    return p->match > 0 && p->state == PR_REPLICATE && raft_pr_responsive(r, p) &&
+    return p->match > 0 && p->state == PR_REPLICATE && raft_pr_responsive(r, p) && !p->recovering &&
            p->match + r->cfg.promote_lag_entries >= rlog_last(&r->log);
 }
 

@@ -69,14 +69,13 @@
  * does not count towards commitment, §4.2.1); when config.auto_promote is set the
  * leader proposes its promotion once it has caught up: it answered within the last
  * election timeout and acknowledged entries of the leader's term up to within
- * promote_lag_entries of the leader's last index (a server that never answered is not
- * caught up, however short the log). A change of the voters is refused (RAFT_EUNSAFE)
- * unless the new configuration has a majority of voters that answered the leader within
- * the last election timeout: otherwise the change could neither commit nor be replaced,
- * and the cluster would have lost its quorum for good.
- * A leader may remove itself (§4.2.2): from the moment
- * the entry is appended it stops counting itself in majorities, keeps leading until
- * the entry commits, then steps down. A server not a voter in its configuration does
+ * promote_lag_entries of the leader's last index, and does not say it is recovering (a
+ * server that never answered is not caught up, however short the log). A change of the voters is
+ * refused (RAFT_EUNSAFE) unless the new configuration has a majority of voters that answered the
+ * leader within the last election timeout: otherwise the change could neither commit nor be
+ * replaced, and the cluster would have lost its quorum for good. A leader may remove itself
+ * (§4.2.2): from the moment the entry is appended it stops counting itself in majorities, keeps
+ * leading until the entry commits, then steps down. A server not a voter in its configuration does
  * not start an election, with one exception: while the entry that removed it is not
  * committed, a server that was a voter before it still does (the entry may have
  * reached it alone before its leader was lost, and the others would then never elect

@@ -217,6 +217,39 @@ static void test_removed_then_added_back(void **state)
     fx_free(&f);
 }
 
+/* A learner that says it is recovering (it may have lost what it acknowledged) is not
+ * caught up, however long its log: promoted, it would count for nothing in the quorums
+ * of a larger configuration until it recovers, and one more lost server would then
+ * stall the cluster. */
+static void test_recovering_learner_not_promoted(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 4, 3, no_auto_promote);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, fx_addr(4), NULL), 0);
+    fx_flush(&f);
+    fx_run(&f, 2);
+    raft_index match = 0;
+    assert_int_equal(raft_progress(l, 4, &match), 0);
+    assert_int_equal(match, raft_last_index(l));
+    /* 2 and 3 stop hearing the leader (nothing commits any more); 4 recovers */
+    f.cut[0][1] = f.cut[0][2] = true;
+    raft_set_recovering(f.nd[3].r);
+    fx_run(&f, 2);
+    assert_true(raft_recovering(f.nd[3].r));
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_PROMOTE, 4, NULL, NULL), RAFT_EUNSAFE);
+    /* once caught up again (its leader commits), it is promoted like any learner */
+    f.cut[0][1] = f.cut[0][2] = false;
+    fx_run(&f, 3);
+    assert_false(raft_recovering(f.nd[3].r));
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_PROMOTE, 4, NULL, NULL), 0);
+    fx_flush(&f);
+    assert_true(is_voter(l, 4));
+    fx_free(&f);
+}
+
 /* The entry removing server 1 reached only 1 before its leader was lost for good (a
  * store that must catch up before it votes again, here cut off). 1's log is then the
  * most up-to-date: 3 and 4 can never elect one another without its vote, and it grants
@@ -264,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_removed_server_cut_off),
         cmocka_unit_test(test_removed_then_added_back),
         cmocka_unit_test(test_server_removed_by_an_uncommitted_entry_may_lead),
+        cmocka_unit_test(test_recovering_learner_not_promoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
