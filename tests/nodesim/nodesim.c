@@ -478,8 +478,9 @@ static void deliver_due(void)
             if (m.kind == W_MSG_RAFT) {
                 char err[256];
                 if (getenv("NODESIM_TRACE_MSGS"))
-                    trace("msg %llu -> %llu: %zu bytes type %u", (unsigned long long)m.from,
-                          (unsigned long long)m.to, m.len, m.len ? m.data[0] : 0);
+                    trace("msg %llu -> %llu: %zu bytes type %u flags %u",
+                          (unsigned long long)m.from, (unsigned long long)m.to, m.len,
+                          m.len > 2 ? m.data[1] : 0, m.len > 2 ? m.data[2] : 0);
                 if (node_receive(to->node, m.from, m.data, m.len, err, sizeof err) != 0)
                     trace("node %llu refused a message from %llu: %s", (unsigned long long)m.to,
                           (unsigned long long)m.from, err);
@@ -551,14 +552,16 @@ static void faults(bool on)
     }
     if (w_below(W, 1000000) < o->wipe_ppm) {
         /* One lost store at a time, as any Raft cluster requires: a store
-         * is lost again only once every earlier wiped one has caught up. */
+         * is lost again only once every earlier wiped one has caught up,
+         * and no node recovers (a node added back under its id recovers
+         * too when a peer still knew its earlier store). */
         uint64_t id = pick_node(), max_commit = 0;
         for (uint64_t j = 1; j <= (uint64_t)W->n_nodes; j++) {
             const struct w_disk *d = &W->disks[j];
             if (R->wiped_until_commit[j] && d->hs.commit >= R->wiped_until_commit[j] &&
                 !d->recovering)
                 R->wiped_until_commit[j] = 0;
-            if (R->wiped_until_commit[j]) id = 0;
+            if (R->wiped_until_commit[j] || (R->in_play[j] && d->recovering)) id = 0;
             if (d->hs.commit > max_commit) max_commit = d->hs.commit;
         }
         if (id) {
@@ -671,6 +674,42 @@ static bool settled(void)
     return true;
 }
 
+/* Where each node and each busy client stands, for a failure message. */
+static void describe(char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+        if (!W->srv[id]) continue;
+        const struct raft *r = node_core(W->srv[id]->node);
+        raft_index match = 0;
+        uint64_t l = leader_now();
+        if (l) raft_progress(node_core(W->srv[l]->node), (raft_id)id, &match);
+        int n = snprintf(out + k, cap - k,
+                         " node %llu: term %llu last %llu commit %llu applied %llu (leader's "
+                         "match %llu) recovery %s;",
+                         (unsigned long long)id, (unsigned long long)raft_term_of(r),
+                         (unsigned long long)raft_last_index(r),
+                         (unsigned long long)raft_commit_index(r),
+                         (unsigned long long)node_applied(W->srv[id]->node),
+                         (unsigned long long)match, node_recovery_state(W->srv[id]->node));
+        if (n < 0 || (size_t)n >= cap - k) break;
+        k += (size_t)n;
+    }
+    for (int i = 0; i < N_SCLIENTS; i++) {
+        const struct sclient *c = &R->cl[i];
+        if (!busy(c)) continue;
+        int n = snprintf(out + k, cap - k,
+                         " client %d waits on node %llu (%s%s, step %d, pending writes %u, "
+                         "read %d);",
+                         i, (unsigned long long)c->node, c->argc ? c->bufs[0] : "-",
+                         c->waiting ? ", told to wait" : "", c->cas_step, c->c.pending_writes,
+                         c->c.waiting_read);
+        if (n < 0 || (size_t)n >= cap - k) break;
+        k += (size_t)n;
+    }
+}
+
 /* After healing: every key read through the leader, once each. */
 /* Reads key (k<i>, or the counter when key is N_KEYS) through the leader
  * until one read succeeds; reads of k<i> go into the history. */
@@ -715,9 +754,12 @@ static void final_reads(void)
     for (int key = 0; key <= N_KEYS && !R->failed; key++)
         final_read(s, key);
     if (R->failed) return;
-    if (!R->counter_read)
-        failf("the counter could not be read after healing");
-    else if (R->counter < R->cas_ok || R->counter > R->cas_ok + R->cas_unknown)
+    if (!R->counter_read) {
+        char state[1024];
+        describe(state, sizeof state);
+        failf("the counter could not be read after healing (leader %llu):%s",
+              (unsigned long long)leader_now(), state);
+    } else if (R->counter < R->cas_ok || R->counter > R->cas_ok + R->cas_unknown)
         failf("the counter is %llu after %llu acknowledged increments (and %llu whose outcome "
               "is unknown): an increment was lost or made up",
               (unsigned long long)R->counter, (unsigned long long)R->cas_ok,
@@ -780,36 +822,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
         step(false, false);
     if (!run.failed && !settled()) {
         char state[1024];
-        size_t k = 0;
-        for (uint64_t id = 1; id <= (uint64_t)w.n_nodes; id++) {
-            if (!w.srv[id]) continue;
-            const struct raft *r = node_core(w.srv[id]->node);
-            raft_index match = 0;
-            uint64_t l = leader_now();
-            if (l) raft_progress(node_core(w.srv[l]->node), (raft_id)id, &match);
-            int n = snprintf(state + k, sizeof state - k,
-                             " node %llu: term %llu last %llu commit %llu applied %llu (leader's "
-                             "match %llu) recovery %s;",
-                             (unsigned long long)id, (unsigned long long)raft_term_of(r),
-                             (unsigned long long)raft_last_index(r),
-                             (unsigned long long)raft_commit_index(r),
-                             (unsigned long long)node_applied(w.srv[id]->node),
-                             (unsigned long long)match, node_recovery_state(w.srv[id]->node));
-            if (n < 0 || (size_t)n >= sizeof state - k) break;
-            k += (size_t)n;
-        }
-        for (int i = 0; i < N_SCLIENTS; i++) {
-            const struct sclient *c = &R->cl[i];
-            if (!busy(c)) continue;
-            int n = snprintf(state + k, sizeof state - k,
-                             " client %d waits on node %llu (%s%s, step %d, pending writes %u, "
-                             "read %d);",
-                             i, (unsigned long long)c->node, c->argc ? c->bufs[0] : "-",
-                             c->waiting ? ", told to wait" : "", c->cas_step, c->c.pending_writes,
-                             c->c.waiting_read);
-            if (n < 0 || (size_t)n >= sizeof state - k) break;
-            k += (size_t)n;
-        }
+        describe(state, sizeof state);
         failf("the cluster did not settle within %d ms of healing (leader %llu):%s", HEAL_MS,
               (unsigned long long)leader_now(), state);
     }
