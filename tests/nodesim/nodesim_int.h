@@ -48,7 +48,8 @@ struct run {
     int64_t next_tick_us[W_NODES_MAX + 1], next_cron_us[W_NODES_MAX + 1];
     int64_t restart_at_us[W_NODES_MAX + 1];
     int64_t heal_at_us;
-    uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
+    uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a node that lost its store (wiped, its
+                                                     WAL damaged) catches up to this */
     uint32_t snapshot_threshold;                  /* applied entries between snapshots */
     int64_t paused_until_us[W_NODES_MAX + 1];     /* a paused process runs nothing */
     uint64_t leader_of_term[1024];
