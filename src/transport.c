@@ -93,6 +93,10 @@ static void mark_event(struct peer *p)
 static void link_close(struct peer *p)
 {
     transport_out_drop(p);
+    /* What it presented was this link's: the next one may reach another
+     * process (restarted, its dir wiped) that has not answered yet. */
+    p->seen_inc = 0;
+    p->peer_recovering = 0;
     redisAsyncContext *ac = p->ac;
     if (!ac) return;
     p->ac = NULL;
