@@ -161,8 +161,11 @@ struct storage_stats {
 /*
  * Opens (creating it if missing) dir/raftcache.db for node node_id (!= 0).
  * dir and its missing parents are created (mode 0700). fsync: 1 = durable
- * commits (synchronous=FULL), 0 = synchronous=OFF. Verifies the file, then
- * upgrades an older schema, as described above. On success *out is a store
+ * commits (synchronous=FULL), 0 = synchronous=OFF. Verifies the file,
+ * checkpoints its WAL into it and empties the WAL (what SQLite replayed is in
+ * the database from then on, and the next start's WAL check sees only what
+ * was written after this one), then upgrades an older schema, as described
+ * above. On success *out is a store
  * to release with storage_close(). Returns 0; STORAGE_EBADFILE (the file is
  * not ours or is damaged: the node must not start on it); STORAGE_EIO (cannot
  * create dir or file, read-only, locked by another process, I/O error). On

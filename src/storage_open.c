@@ -570,6 +570,15 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (rc == 0 && fresh) rc = create_schema(s, dir, err, errlen);
     /* Another node's file, or a damaged log, is refused before any upgrade. */
     if (rc == 0) rc = read_state(s, fresh ? STORAGE_SCHEMA_VERSION : version, err, errlen);
+    /* SQLite replays the WAL up to its first bad frame (a damaged one, or one
+     * cut by a crash) and then writes its next frames over it, but the later
+     * frames stay in the file with the current salts until the WAL starts
+     * over: after another crash, the WAL check (storage_wal.h) would find
+     * them behind the new frames and report damage that was already reported
+     * (and overwrite the copy kept of it). So what SQLite kept goes into the
+     * database now and the WAL is emptied: each start checks only what was
+     * written since the last one. */
+    if (rc == 0 && !fresh) rc = storage_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", err, errlen);
     if (rc == 0 && !fresh && version < STORAGE_SCHEMA_VERSION)
         rc = upgrade_schema(s, version, err, errlen);
     if (rc == 0 && s->incarnation == 0) {

@@ -93,6 +93,12 @@ static void mark_event(struct peer *p)
 static void link_close(struct peer *p)
 {
     transport_out_drop(p);
+    /* What it presented was this link's: the next one may reach another
+     * process (restarted, its dir wiped) that has not answered yet, and a
+     * stale one would be taken for the peer's incarnation by a node that
+     * forgot it (node_safety.c: a member added back with a new store). */
+    p->seen_inc = 0;
+    p->peer_recovering = 0;
     redisAsyncContext *ac = p->ac;
     if (!ac) return;
     p->ac = NULL;
@@ -139,11 +145,6 @@ static void link_lost(struct peer *p, const char *why)
         log_failure(p, why);
     }
     p->authed = 0;
-    /* What the peer presented belongs to this link: a stale one would be
-     * taken for the peer's incarnation by a node that forgot it
-     * (node_safety.c, a member re-added with a new store). */
-    p->seen_inc = 0;
-    p->peer_recovering = 0;
     link_close(p);
     schedule_retry(p);
 }

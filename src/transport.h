@@ -170,12 +170,13 @@ struct transport_peer_info {
     uint64_t connects;    /* connections established */
     uint32_t pending_cmds;
     uint64_t pending_bytes;
-    uint64_t incarnation;         /* presented in the last "+OK <incarnation>" reply of the
-                                     current link, 0 none (reset when the link is lost) */
+    uint64_t incarnation;         /* presented in the last "+OK <incarnation>" reply on the
+                                     current link, 0 none (or no link: the next one may reach
+                                     another process) */
     uint64_t inc_mismatches;      /* replies refused: not the expected incarnation */
     uint64_t lost_state_refusals; /* "-LOSTSTATE" replies: the peer says we lost our state */
     int refusing_lost_state;      /* the last RAFT.AUTH reply was one of them */
-    int peer_recovering;          /* its last reply said " recovering" */
+    int peer_recovering;          /* its last reply on the current link said " recovering" */
 };
 
 /* Makes a transport for node self_id (> 0) on loop, presenting secret

@@ -262,8 +262,16 @@ void transport_drain(struct transport *t, uint32_t timeout_ms)
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info)
 {
     if (id == 0 || id > W_NODES_MAX || !t->peers[id].present) return TRANSPORT_ENOPEER;
-    *info = t->peers[id].info;
+    const struct peer *p = &t->peers[id];
+    *info = p->info;
     info->last_conn_secs = (W->now_us / 1000 - info->last_conn_ms) / 1000;
+    if (!(p->up && p->up_life == W->life[id] && W->srv[id])) {
+        /* no live link: what the peer presented was an earlier link's
+         * (src/transport.c forgets it when the link goes) */
+        info->state = TRANSPORT_DISCONNECTED;
+        info->incarnation = 0;
+        info->peer_recovering = 0;
+    }
     return 0;
 }
 

@@ -2,8 +2,8 @@
  * tests/nodesim/main.c - runs the node simulator over many seeds.
  *
  *   build/nodesim --seeds N [--first S] [--nodes K] [--ms T] [--no-wipes] [--jobs J]
- *                 [--kill-ppm P] [--wipe-ppm P] [--pause-ppm P] [--partition-ppm P]
- *                 [--member-ppm P]
+ *                 [--kill-ppm P] [--power-loss-ppm P] [--damage-ppm P] [--wipe-ppm P]
+ *                 [--pause-ppm P] [--partition-ppm P] [--member-ppm P]
  *   build/nodesim --seed S [--verbose]     replay one seed exactly
  * With --jobs 2 (default) the seeds are split between two forked workers;
  * each seed's run is independent and deterministic.
@@ -44,6 +44,8 @@ static void print_replay(const struct nodesim_opts *o)
     if (o->nodes != d.nodes) printf(" --nodes %d", o->nodes);
     if (o->run_ms != d.run_ms) printf(" --ms %lld", (long long)o->run_ms);
     if (o->kill_ppm != d.kill_ppm) printf(" --kill-ppm %u", o->kill_ppm);
+    if (o->power_loss_ppm != d.power_loss_ppm) printf(" --power-loss-ppm %u", o->power_loss_ppm);
+    if (o->damage_ppm != d.damage_ppm) printf(" --damage-ppm %u", o->damage_ppm);
     if (o->wipe_ppm != d.wipe_ppm) printf(" --wipe-ppm %u", o->wipe_ppm);
     if (o->pause_ppm != d.pause_ppm) printf(" --pause-ppm %u", o->pause_ppm);
     if (o->partition_ppm != d.partition_ppm) printf(" --partition-ppm %u", o->partition_ppm);
@@ -67,12 +69,15 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
         }
     }
     printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu), kills %llu (inside a "
-           "write %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
+           "write %llu, power losses %llu dropping %llu unsynced transactions, damaged WALs %llu "
+           "dropping %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
            "snapshots taken %llu, installed %llu, increments %llu, members added %llu, "
            "removed %llu, leadership transfers %llu, msgs %llu\n",
            count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
            (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
            (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
+           (unsigned long long)st.power_losses, (unsigned long long)st.power_lost_txs,
+           (unsigned long long)st.damages, (unsigned long long)st.damaged_txs,
            (unsigned long long)st.wipes, (unsigned long long)st.pauses,
            (unsigned long long)st.partitions, (unsigned long long)st.expiry_keys,
            (unsigned long long)st.snapshots_taken, (unsigned long long)st.snapshots_installed,
@@ -118,6 +123,12 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--kill-ppm") && v) {
             o.kill_ppm = o.save_kill_ppm = (uint32_t)strtoul(v, NULL, 10);
             i++;
+        } else if (!strcmp(a, "--power-loss-ppm") && v) {
+            o.power_loss_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--damage-ppm") && v) {
+            o.damage_ppm = (uint32_t)strtoul(v, NULL, 10);
+            i++;
         } else if (!strcmp(a, "--wipe-ppm") && v) {
             o.wipe_ppm = (uint32_t)strtoul(v, NULL, 10);
             i++;
@@ -130,9 +141,8 @@ int main(int argc, char **argv)
             o.verbose = 1;
         } else {
             fprintf(stderr, "usage: nodesim --seeds N [--first S] [--nodes K] [--ms T] "
-                            "[--no-wipes] [--kill-ppm "
-                            "P] [--wipe-ppm P] [--pause-ppm P] [--partition-ppm P] "
-                            "[--member-ppm P] "
+                            "[--no-wipes] [--kill-ppm P] [--power-loss-ppm P] [--damage-ppm P] "
+                            "[--wipe-ppm P] [--pause-ppm P] [--partition-ppm P] [--member-ppm P] "
                             "[--jobs J] | --seed S [--verbose]\n");
             return 2;
         }

@@ -8,10 +8,14 @@
  * them (a command that must wait is dispatched again when its client is
  * woken, src/waiters.h). Time moves in 1 ms steps: due messages are
  * delivered, ticks and cron run when due, clients act, faults strike, then
- * every node runs its before-sleep rounds. After the faults stop and the
- * cluster heals, every key is read through the leader and the run checks
- * the history (history.h), that the replicas converged (same applied index,
- * same keyspace) and that the committed logs agree.
+ * every node runs its before-sleep rounds. A fault that takes a store back
+ * (power loss, a damaged WAL) stops the node, then has fake_storage.c undo
+ * the store's last transactions (world.h); the node's snapshot files, real
+ * files in its dir written and synced before the transaction that records
+ * them, stay as they are. After the faults stop and the cluster heals,
+ * every key is read through the leader and the run checks the history
+ * (history.h), that the replicas converged (same applied index, same
+ * keyspace) and that the committed logs agree.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -531,6 +535,30 @@ static void before_sleep(uint64_t id)
     }
 }
 
+/* One lost store at a time, as any Raft cluster requires: a node loses
+ * acknowledged state (a wipe, a damaged WAL) only once every node that lost
+ * some earlier has caught up: it does not recover any more and its store's
+ * commit index went past every commit index known when it lost it (past,
+ * not up to: a damaged store may still hold that one); and while no node
+ * recovers (a node added back under its id recovers too when a peer still
+ * knew its earlier store). Returns a running node that may lose its state,
+ * or 0; *catch_up is what it must pass. */
+static uint64_t pick_node_to_lose(uint64_t *catch_up)
+{
+    uint64_t id = pick_node(), max_commit = 0;
+    for (uint64_t j = 1; j <= (uint64_t)W->n_nodes; j++) {
+        const struct w_disk *d = &W->disks[j];
+        if (R->wiped_until_commit[j] && d->hs.commit >= R->wiped_until_commit[j] && !d->recovering)
+            R->wiped_until_commit[j] = 0;
+        if (R->wiped_until_commit[j] || (R->in_play[j] && d->recovering)) id = 0;
+        if (d->hs.commit > max_commit) max_commit = d->hs.commit;
+        uint64_t c = W->srv[j] ? raft_commit_index(node_core(W->srv[j]->node)) : 0;
+        if (c > max_commit) max_commit = c;
+    }
+    *catch_up = max_commit + 1;
+    return id;
+}
+
 static void faults(bool on)
 {
     const struct nodesim_opts *o = R->o;
@@ -550,22 +578,43 @@ static void faults(bool on)
         uint64_t id = pick_node();
         if (id) W->crash_in_save = id;
     }
-    if (w_below(W, 1000000) < o->wipe_ppm) {
-        /* One lost store at a time, as any Raft cluster requires: a store
-         * is lost again only once every earlier wiped one has caught up,
-         * and no node recovers (a node added back under its id recovers
-         * too when a peer still knew its earlier store). */
-        uint64_t id = pick_node(), max_commit = 0;
-        for (uint64_t j = 1; j <= (uint64_t)W->n_nodes; j++) {
-            const struct w_disk *d = &W->disks[j];
-            if (R->wiped_until_commit[j] && d->hs.commit >= R->wiped_until_commit[j] &&
-                !d->recovering)
-                R->wiped_until_commit[j] = 0;
-            if (R->wiped_until_commit[j] || (R->in_play[j] && d->recovering)) id = 0;
-            if (d->hs.commit > max_commit) max_commit = d->hs.commit;
-        }
+    if (w_below(W, 1000000) < o->power_loss_ppm) {
+        /* the machine goes down: the page cache goes with it */
+        uint64_t id = pick_node();
         if (id) {
-            R->wiped_until_commit[id] = max_commit ? max_commit : 1;
+            stop_node(id, "power loss");
+            uint32_t lost = w_disk_power_loss(&W->disks[id]);
+            trace("node %llu: %u unsynced transactions lost", (unsigned long long)id, lost);
+            R->st->power_losses++;
+            R->st->power_lost_txs += lost;
+            R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 800));
+        }
+    }
+    if (w_below(W, 1000000) < o->damage_ppm) {
+        /* a WAL frame damaged on disk: SQLite drops what follows it */
+        uint64_t catch_up, id = pick_node_to_lose(&catch_up);
+        if (id) {
+            char dir[96];
+            node_dir(id, dir, sizeof dir);
+            stop_node(id, "killed, its WAL damaged");
+            /* its last 1..4 transactions; now and then back to (and with)
+             * its last snapshot's, so the snapshot file is ahead of the log */
+            uint32_t k = 1 + w_below(W, 4), snap = w_disk_since_snapshot(&W->disks[id]);
+            if (snap && w_chance(W, 400)) k = snap;
+            uint32_t lost = w_disk_damage(&W->disks[id], k, dir);
+            trace("node %llu: its last %u transactions lost", (unsigned long long)id, lost);
+            if (lost) {
+                R->wiped_until_commit[id] = catch_up;
+                R->st->damages++;
+                R->st->damaged_txs += lost;
+            }
+            R->restart_at_us[id] = W->now_us + 1000 * (int64_t)(50 + w_below(W, 500));
+        }
+    }
+    if (w_below(W, 1000000) < o->wipe_ppm) {
+        uint64_t catch_up, id = pick_node_to_lose(&catch_up);
+        if (id) {
+            R->wiped_until_commit[id] = catch_up;
             stop_node(id, "wiped");
             wipe_node(id);
             R->st->wipes++;

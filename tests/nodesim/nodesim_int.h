@@ -52,7 +52,8 @@ struct run {
     int64_t next_tick_us[W_NODES_MAX + 1], next_cron_us[W_NODES_MAX + 1];
     int64_t restart_at_us[W_NODES_MAX + 1];
     int64_t heal_at_us;
-    uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a wiped node catches up to this */
+    uint64_t wiped_until_commit[W_NODES_MAX + 1]; /* a node that lost its store (wiped, its
+                                                     WAL damaged) catches up to this */
     /* Membership (members.c): the ids a node's config names as
      * cluster-members (a bit per id), whether it is meant to run (started,
      * not removed), when a removed one is stopped for good. */

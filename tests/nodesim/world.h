@@ -6,11 +6,19 @@
  * The node simulator links the server's own code (src/: driver, state
  * machine, keyspace, dispatcher) with fakes of the three files that touch
  * the outside world, each implementing the same header the server uses:
- * src/clock.h (world.c: virtual time), src/storage.h and
- * src/storage_wal.h (fake_storage.c: memory, durable at return like
- * synchronous=FULL), src/transport.h (fake_transport.c: messages through
+ * src/clock.h (world.c: virtual time), src/storage.h (fake_storage.c:
+ * memory, one transaction per call as src/storage.c commits them, synced or
+ * not as it syncs them), src/transport.h (fake_transport.c: messages through
  * this world). Those headers are the I/O seam; nothing else is replaced.
+ * src/storage_wal.c is the server's own: it reads the WAL file that
+ * fake_storage.c writes into a node's dir when that node's WAL is damaged.
  * Single-threaded; everything is deterministic given the seed.
+ *
+ * Each store keeps a journal of its transactions since it was opened (the
+ * last W_JOURNAL_MAX), each with what it replaced, so that the store can go
+ * back to an earlier transaction boundary, as SQLite's WAL can: a power loss drops the trailing
+ * transactions committed without an fsync (w_disk_power_loss), a damaged
+ * WAL frame drops the last few, synced ones included (w_disk_damage).
  */
 #ifndef NODESIM_WORLD_H
 #define NODESIM_WORLD_H
@@ -31,6 +39,23 @@ struct w_entry {
     uint8_t *data;
 };
 
+#define W_JOURNAL_MAX 256
+
+/* One transaction of a store (fake_storage.c), with what it replaced: the
+ * state before it, the entries it deleted, how many it appended. */
+struct w_tx {
+    bool synced; /* committed with an fsync: it and every earlier one survive power loss */
+    bool saved, recovering;
+    struct raft_hard_state hs;
+    struct raft_snapshot_meta snap;
+    uint64_t peer_inc[W_NODES_MAX + 1];
+    uint64_t appended;    /* entries appended at the log's end */
+    struct w_entry *tail; /* the log's end it deleted (owned), in index order */
+    uint64_t n_tail;
+    struct w_entry *head; /* the log's start it compacted (owned), in index order */
+    uint64_t n_head;
+};
+
 /* A node's durable store: what survives its crashes; a wipe erases it. */
 struct w_disk {
     bool exists; /* created (a wipe resets it) */
@@ -42,6 +67,11 @@ struct w_disk {
     struct w_entry *ents; /* snap.index + 1 .. */
     uint64_t n, cap;
     uint64_t peer_inc[W_NODES_MAX + 1];
+    /* The transactions since the store was last opened (the open empties
+     * the WAL into the database) and since its first save, oldest first: a
+     * ring of W_JOURNAL_MAX from journal[j_first]. */
+    struct w_tx *journal;
+    uint32_t j_first, j_n;
 };
 
 /* A message in flight. */
@@ -98,5 +128,23 @@ struct transport;
 void w_transport_connect(struct transport *t);
 /* Erases node id's store (the node must be down). */
 void w_disk_wipe(struct w_disk *d);
+/* Power loss (the node must be down): the store loses its trailing
+ * transactions committed without an fsync, back to the last synced one (WAL
+ * order: a synced commit makes the earlier frames durable too). Returns how
+ * many it lost. */
+uint32_t w_disk_power_loss(struct w_disk *d);
+/* A damaged WAL frame (the node must be down): the store loses its last k
+ * transactions, synced ones included (fewer if its journal holds fewer; never
+ * its first save), and dir/raftcache.db-wal gets a frame that fails its
+ * checksum followed by one commit frame per lost transaction, as SQLite
+ * would leave it: what src/storage_wal.c reports at the next start. The
+ * next storage_open() empties the WAL into the database, as
+ * src/storage_open.c does (the file goes, with the journal). Returns how
+ * many transactions it dropped (0: nothing to drop, no file). */
+uint32_t w_disk_damage(struct w_disk *d, uint32_t k, const char *dir);
+/* How many of the store's last transactions reach back to the newest one
+ * that recorded a snapshot (a compaction or an installed snapshot), that
+ * one included; 0 if the journal holds none. */
+uint32_t w_disk_since_snapshot(const struct w_disk *d);
 
 #endif
