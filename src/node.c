@@ -570,6 +570,7 @@ static int first_boot(struct node *n, struct storage_state *st, bool *lost, char
                       size_t errlen)
 {
     initial_conf(n, &st->snap.conf);
+    n->boot_waiting = raft_conf_find(&st->snap.conf, (raft_id)n->cfg->node_id) < 0;
     int rc = node_safety_fresh_snapshot(n, st, err, errlen);
     *lost |= rc > 0;
     struct storage_batch b = {.snapshot = &st->snap, .hs = &st->hs};

@@ -126,6 +126,7 @@ struct node {
     bool refused_seen;         /* ... and this process reacted to it once */
     bool conf_seen_valid;      /* conf_seen was set once (node_safety_conf_seen) */
     raft_index startup_commit; /* commit index at start: applied in an earlier life */
+    bool boot_waiting;         /* a first boot whose cluster-members does not name it */
 };
 
 /* Storage or the state machine failed in a way the node cannot survive:

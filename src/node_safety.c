@@ -139,6 +139,12 @@ void node_safety_start(struct node *n, bool lost)
     transport_set_incarnation(n->tr, storage_incarnation(n->st));
     if (lost)
         start_recovering(n, "This node may have lost Raft state it had acknowledged");
+    else if (n->boot_waiting)
+        /* A new store waiting to be added, or the wiped store of a node
+         * added earlier: nothing tells them apart here, and its peers may
+         * take a while to say. Recovering costs a learner nothing, and it
+         * is promoted to voter only once caught up (raft.h, MEMBERSHIP). */
+        start_recovering(n, "This node starts with a new store and waits to be added");
     else if (storage_recovering(n->st))
         start_recovering(n, "This node had not caught up with a leader since it lost state");
 }

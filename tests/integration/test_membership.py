@@ -225,6 +225,23 @@ def test_membership_errors_are_clear(make_cluster):
     fresh.expect_exit = True
 
 
+def test_node_waiting_to_be_added_recovers_until_caught_up(make_cluster):
+    """A node started on an empty dir to be added (a new store, or the wiped
+    one of a node added earlier: it cannot tell) says it is recovering until
+    it has caught up; only then is it promoted."""
+    cl = make_cluster(3)
+    n4 = cl.new_node(members=list(cl.nodes))
+    n4.launch()
+    n4.wait_ping()
+    assert info_of(n4)["recovery"] == "recovering"
+    first = cl.nodes[:3]
+    retrying(f"{n4} to be added", lambda: ok(cmd(cl.wait_leader(first), "RAFT.NODE", "ADD",
+                                                 n4.node_id, n4.addr)))
+    wait_voters(cl, cl.nodes, 4, 4)
+    assert info_of(n4)["recovery"] == "no"
+    assert "this node votes again" in open(n4.log_path, "rb").read().decode(errors="replace")
+
+
 def test_readded_node_leads_a_node_whose_log_missed_its_return(make_cluster):
     """A node removed, wiped and added again under its id becomes leader
     while another member was down: that member restarts from a log in which
