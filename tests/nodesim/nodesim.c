@@ -826,7 +826,10 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     struct world w;
     memset(&w, 0, sizeof w);
     W = &w;
-    w.rng = o->seed * 0x9e3779b97f4a7c15ull + 1;
+    /* the seed mixed once: with the seed as the state itself, seed s + 1's
+     * stream would be seed s's shifted by one draw */
+    w.rng = o->seed;
+    w.rng = w_rand(&w);
     /* ids beyond the first members: the operator adds them (members.c) */
     w.n_nodes = o->nodes + 2 <= W_NODES_MAX ? o->nodes + 2 : W_NODES_MAX;
     w.on_save = check_saved_entries;
