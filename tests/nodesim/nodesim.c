@@ -629,6 +629,7 @@ static void faults(bool on)
         uint64_t id = l && w_chance(W, 500) ? l : pick_node();
         if (id && !paused(id)) {
             R->paused_until_us[id] = W->now_us + 1000 * (int64_t)(200 + w_below(W, 1500));
+            R->resuming[id] = true;
             R->st->pauses++;
             trace("node %llu paused", (unsigned long long)id);
         }
@@ -665,10 +666,33 @@ static void clients_act(void)
 /* One millisecond. Within it, as in an event loop's iteration, peers'
  * messages and clients' commands are taken in either order, then each
  * node runs its before-sleep rounds. */
+/* A process that resumes from a pause finds its clients' commands, sent
+ * meanwhile, in its sockets; its peers' messages (from which a deposed
+ * leader learns it was deposed) may come in a later event-loop iteration:
+ * most of the time it runs one iteration on its clients' commands alone. */
+static void clients_of_resumed(void)
+{
+    for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
+        if (!R->resuming[id] || paused(id)) continue;
+        R->resuming[id] = false;
+        if (!W->srv[id] || !w_chance(W, 700)) continue;
+        for (int i = 0; i < N_CLIENTS; i++) {
+            struct sclient *s = &R->cl[i];
+            if (s->node == id && s->node_life == W->life[id] && !busy(s)) client_start_op(s);
+        }
+        before_sleep(id);
+        for (int i = 0; i < N_CLIENTS; i++) {
+            struct sclient *s = &R->cl[i];
+            if (s->node == id && W->srv[id]) client_collect(s);
+        }
+    }
+}
+
 static void step(bool faulty, bool clients)
 {
     W->now_us += 1000;
     faults(faulty);
+    if (clients) clients_of_resumed();
     bool clients_first = clients && w_chance(W, 500);
     if (clients_first) clients_act();
     deliver_due();

@@ -64,6 +64,7 @@ struct run {
     uint64_t admin_target;
     uint32_t snapshot_threshold;              /* applied entries between snapshots */
     int64_t paused_until_us[W_NODES_MAX + 1]; /* a paused process runs nothing */
+    bool resuming[W_NODES_MAX + 1];           /* paused, and not resumed yet */
     uint64_t leader_of_term[1024];
     /* What was committed, as seen so far by any node: the term and data
      * digest of each index (0: not seen yet), and each node's progress
