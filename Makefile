@@ -92,7 +92,7 @@ SEEDS ?= 2000
 sim: $(B)/sim
 	$(B)/sim --seeds $(SEEDS)
 
-NODESIM_SEEDS ?= 1000
+NODESIM_SEEDS ?= 2000
 nodesim: $(B)/nodesim
 	$(B)/nodesim --seeds $(NODESIM_SEEDS)
 

@@ -6,8 +6,9 @@
 #include "server.h"
 #include "util.h"
 
-void call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
-                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out)
+int call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                 const struct resp_arg *argv, int64_t now_ms, struct resp_out *out,
+                 struct cmd_block *blk)
 {
     struct cmd_ctx ctx = {
         .argc = argc,
@@ -18,9 +19,13 @@ void call_command(struct server *srv, struct client *c, const struct command *cm
         .client = c,
         .srv = srv,
         .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
+        .may_block = blk != NULL,
     };
     cmd_call(cmd, &ctx, srv->cmdstats);
     srv->stats.commands_processed++;
+    if (!ctx.blocked) return 0;
+    *blk = ctx.block;
+    return 1;
 }
 
 int call_over_maxmemory(const struct server *srv)

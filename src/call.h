@@ -15,11 +15,16 @@
 struct server;
 struct client;
 struct command;
+struct cmd_block;
 
 /* Runs cmd's handler for argv with the given clock and reply buffer, local
- * randomness (a read may draw random numbers freely) and statistics. */
-void call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
-                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out);
+ * randomness (a read may draw random numbers freely) and statistics.
+ * blk non-NULL: c waits for this call outside a transaction, so a blocking
+ * command that finds nothing to serve blocks instead of replying: returns 1
+ * and fills *blk (src/blocked.h). Returns 0 otherwise. */
+int call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                 const struct resp_arg *argv, int64_t now_ms, struct resp_out *out,
+                 struct cmd_block *blk);
 
 /* 1 if maxmemory is set and the allocator reports more in use: a command
  * flagged CMD_DENYOOM is refused with -OOM. */

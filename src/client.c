@@ -31,6 +31,7 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
 {
     char flags[8];
     int f = 0;
+    if (c->blocked) flags[f++] = 'b';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';

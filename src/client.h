@@ -21,6 +21,7 @@
 
 struct server;
 struct command;
+struct blocked_client;
 
 /* Client flags (struct client.flags): unsigned, so that masks like
  * ~CLIENT_MULTI keep their type. */
@@ -109,6 +110,12 @@ struct client {
     /* The held command was answered below (its read round failed: the
      * error is in out): it is dropped, not run again (src/waiters.c). */
     int held_replied;
+    /* The held command is a blocking command proposed to the log: it is
+     * answered when its entry is applied (or the write fails), and runs
+     * nothing before (src/blocked.h). */
+    int held_in_log;
+    /* Its wait on keys (src/blocked.h), NULL when it is not blocked. */
+    struct blocked_client *blocked;
     /* transactions */
     struct multi_state mstate;
     struct watched_key *watched; /* singly linked list of this client's watches */

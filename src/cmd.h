@@ -30,6 +30,17 @@ struct kv;
 struct client;
 struct server;
 
+/* What a blocking command that found nothing to serve waits for
+ * (src/blocked.h): argv[first_key .. first_key + nkeys) to hold a non-empty
+ * value of `type`, for timeout_ms (0: forever); when it times out it gets
+ * a null array (null_array) or a null bulk. */
+struct cmd_block {
+    int first_key, nkeys;
+    uint8_t type; /* enum kv_type */
+    uint8_t null_array;
+    int64_t timeout_ms;
+};
+
 struct cmd_ctx {
     int argc;
     const struct resp_arg *argv; /* borrowed for the duration of the call */
@@ -41,7 +52,18 @@ struct cmd_ctx {
     uint64_t rng; /* PRNG state (util_rand64): seeded per command */
     int applying; /* 1 in the apply path (src/sm.c): a read with a
                    * writes hook may change the keyspace there only */
+    /* In: a client outside a transaction waits for this call of a blocking
+     * command (CMD_BLOCKING): finding nothing to serve, the handler may
+     * block (cmd_block_on) instead of replying. Out: blocked, and on what. */
+    int may_block;
+    int blocked;
+    struct cmd_block block;
 };
+
+/* Called by a blocking command's handler that found nothing to serve:
+ * blocks the caller when it may (nothing is replied), else replies the
+ * command's null reply, as Redis does inside MULTI. */
+void cmd_block_on(struct cmd_ctx *c, const struct cmd_block *b);
 
 typedef void cmd_proc(struct cmd_ctx *c);
 
@@ -70,7 +92,7 @@ enum cmd_flags {
     CMD_UNORDERED = 1u << 19,   /* replies elements in no defined order (SMEMBERS, HGETALL):
                                  * COMMAND's nondeterministic_output_order */
     CMD_EXEC = 1u << 20,        /* EXEC: routed by the flags of the queued commands */
-    CMD_BLOCKING = 1u << 21,    /* may block the client (none yet: BLPOP and friends) */
+    CMD_BLOCKING = 1u << 21,    /* may block the client (BLPOP and friends, src/blocked.h) */
     CMD_ABSENT_NOOP = 1u << 22, /* a write that changes nothing when every key it names is
                                  * absent (SPOP, DEL, ...): src/dispatch.c serves such a
                                  * call on the leader as a linearizable read, no entry */
@@ -213,7 +235,8 @@ cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrit
 /* src/cmd_conn.c (connection and server introspection) */
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset, cmd_client_id,
     cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,
-    cmd_client_kill, cmd_client_help, cmd_time, cmd_function_flush, cmd_shutdown;
+    cmd_client_kill, cmd_client_unblock, cmd_client_help, cmd_time, cmd_function_flush,
+    cmd_shutdown;
 /* Replies a HELP text: an array of status lines (lines is NULL-terminated). */
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines);
 /* src/cmd_info.c: cmd_info; src/cmd_command.c: the COMMAND family */

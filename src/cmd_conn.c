@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "cmdarg.h"
 #include "log.h"
 #include "multi.h"
 #include "server.h"
@@ -19,11 +20,6 @@
 #define REDIS_COMPAT_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
 #define ERR_BAD_CLIENT_NAME                                                                        \
     "ERR Client names cannot contain spaces, newlines or special characters."
-
-static int arg_is(const struct resp_arg *a, const char *s)
-{
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
-}
 
 /* The password, or NULL when none is set (it may hold NUL bytes). */
 static const struct config_secret *requirepass(struct server *srv)
@@ -35,7 +31,7 @@ static const struct config_secret *requirepass(struct server *srv)
 /* AUTH semantics of Redis 7.0's "default" user: nopass unless requirepass. */
 static int check_auth(struct server *srv, const struct resp_arg *user, const struct resp_arg *pass)
 {
-    if (user && !arg_is(user, "default")) return 0;
+    if (user && !cmd_arg_is(user, "default")) return 0;
     const struct config_secret *pw = requirepass(srv);
     return pw ? util_secret_eq(pw->ptr, pw->len, pass->ptr, pass->len) : 1;
 }
@@ -153,14 +149,14 @@ void cmd_hello(struct cmd_ctx *c)
     const struct resp_arg *name = NULL;
     for (; i < c->argc; i++) {
         int left = c->argc - i - 1;
-        if (arg_is(&c->argv[i], "AUTH") && left >= 2) {
+        if (cmd_arg_is(&c->argv[i], "AUTH") && left >= 2) {
             if (!check_auth(c->srv, &c->argv[i + 1], &c->argv[i + 2])) {
                 resp_add_error(c->out, ERR_WRONGPASS);
                 return;
             }
             c->client->flags |= CLIENT_AUTHED;
             i += 2;
-        } else if (arg_is(&c->argv[i], "SETNAME") && left >= 1) {
+        } else if (cmd_arg_is(&c->argv[i], "SETNAME") && left >= 1) {
             name = &c->argv[++i];
             if (!valid_name(name)) {
                 resp_add_error(c->out, ERR_BAD_CLIENT_NAME);
@@ -231,9 +227,9 @@ void cmd_client_getname(struct cmd_ctx *c)
 void cmd_client_setinfo(struct cmd_ctx *c)
 {
     char **dst;
-    if (arg_is(&c->argv[2], "lib-name"))
+    if (cmd_arg_is(&c->argv[2], "lib-name"))
         dst = &c->client->lib_name;
-    else if (arg_is(&c->argv[2], "lib-ver"))
+    else if (cmd_arg_is(&c->argv[2], "lib-ver"))
         dst = &c->client->lib_ver;
     else {
         resp_add_errorf(c->out, "ERR Unrecognized option '%.*s'",
@@ -280,8 +276,9 @@ static int parse_id(const struct resp_arg *a, unsigned long long *id)
  * links are not clients), or -1 after replying the error for any other. */
 static int parse_client_type(struct cmd_ctx *c, const struct resp_arg *v)
 {
-    if (arg_is(v, "normal")) return 1;
-    if (arg_is(v, "replica") || arg_is(v, "slave") || arg_is(v, "master") || arg_is(v, "pubsub"))
+    if (cmd_arg_is(v, "normal")) return 1;
+    if (cmd_arg_is(v, "replica") || cmd_arg_is(v, "slave") || cmd_arg_is(v, "master") ||
+        cmd_arg_is(v, "pubsub"))
         return 0;
     resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)v->len, v->ptr);
     return -1;
@@ -291,14 +288,14 @@ void cmd_client_list(struct cmd_ctx *c)
 {
     int64_t now = server_now_ms();
     int want_ids = 0;
-    if (c->argc == 4 && arg_is(&c->argv[2], "TYPE")) {
+    if (c->argc == 4 && cmd_arg_is(&c->argv[2], "TYPE")) {
         int normal = parse_client_type(c, &c->argv[3]);
         if (normal < 0) return;
         if (!normal) {
             resp_add_verbatim(c->out, "", 0, "txt");
             return;
         }
-    } else if (c->argc >= 4 && arg_is(&c->argv[2], "ID")) {
+    } else if (c->argc >= 4 && cmd_arg_is(&c->argv[2], "ID")) {
         want_ids = 1;
         for (int i = 3; i < c->argc; i++) {
             unsigned long long id;
@@ -350,26 +347,26 @@ static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
         const struct resp_arg *k = &c->argv[i];
         if (i + 1 >= c->argc) return resp_add_error(c->out, ERR_SYNTAX), -1;
         const struct resp_arg *v = &c->argv[i + 1];
-        if (arg_is(k, "ID")) {
+        if (cmd_arg_is(k, "ID")) {
             if (!parse_id(v, &f->id))
                 return resp_add_error(c->out, "ERR client-id should be greater than 0"), -1;
-        } else if (arg_is(k, "ADDR")) {
+        } else if (cmd_arg_is(k, "ADDR")) {
             f->addr = v;
-        } else if (arg_is(k, "LADDR")) {
+        } else if (cmd_arg_is(k, "LADDR")) {
             f->laddr = v;
-        } else if (arg_is(k, "SKIPME")) {
-            if (arg_is(v, "yes"))
+        } else if (cmd_arg_is(k, "SKIPME")) {
+            if (cmd_arg_is(v, "yes"))
                 f->skipme = 1;
-            else if (arg_is(v, "no"))
+            else if (cmd_arg_is(v, "no"))
                 f->skipme = 0;
             else
                 return resp_add_error(c->out, ERR_SYNTAX), -1;
-        } else if (arg_is(k, "TYPE")) {
+        } else if (cmd_arg_is(k, "TYPE")) {
             int normal = parse_client_type(c, v);
             if (normal < 0) return -1;
             f->no_type_match = !normal;
-        } else if (arg_is(k, "USER")) {
-            if (!arg_is(v, "default"))
+        } else if (cmd_arg_is(k, "USER")) {
+            if (!cmd_arg_is(v, "default"))
                 return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr), -1;
         } else {
             return resp_add_error(c->out, ERR_SYNTAX), -1;
@@ -427,6 +424,28 @@ void cmd_reply_help(struct cmd_ctx *c, const char *const *lines)
         resp_add_simple(c->out, lines[i]);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client blocked on keys gets its
+ * timeout reply, or an error (src/blocked.h). 1 if it was blocked. */
+void cmd_client_unblock(struct cmd_ctx *c)
+{
+    long long id;
+    if (cmd_arg_ll(c, 2, &id) < 0) return;
+    const char *err = NULL;
+    if (c->argc == 4 && cmd_arg_is(&c->argv[3], "error")) {
+        err = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+    } else if (c->argc > 4 || (c->argc == 4 && !cmd_arg_is(&c->argv[3], "timeout"))) {
+        resp_add_error(c->out, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        return;
+    }
+    struct server *srv = c->srv;
+    for (struct client *cl = srv->clients; cl; cl = cl->next) {
+        if (cl->id != (uint64_t)id || (cl->flags & CLIENT_NOT_A_CLIENT)) continue;
+        resp_add_int(c->out, blocked_unblock(&srv->blocked, cl, err));
+        return;
+    }
+    resp_add_int(c->out, 0);
+}
+
 void cmd_client_help(struct cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -449,6 +468,8 @@ void cmd_client_help(struct cmd_ctx *c)
         "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client meta attributes.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Print this help.",
         NULL,
@@ -471,13 +492,13 @@ void cmd_shutdown(struct cmd_ctx *c)
 {
     for (int i = 1; i < c->argc; i++) {
         const struct resp_arg *a = &c->argv[i];
-        if (arg_is(a, "NOSAVE") || arg_is(a, "NOW") || arg_is(a, "FORCE")) continue;
-        if (arg_is(a, "SAVE")) {
+        if (cmd_arg_is(a, "NOSAVE") || cmd_arg_is(a, "NOW") || cmd_arg_is(a, "FORCE")) continue;
+        if (cmd_arg_is(a, "SAVE")) {
             resp_add_error(c->out, "ERR SHUTDOWN SAVE is not supported: raftcache writes no "
                                    "RDB file");
             return;
         }
-        if (arg_is(a, "ABORT")) {
+        if (cmd_arg_is(a, "ABORT")) {
             resp_add_error(c->out, "ERR No shutdown in progress.");
             return;
         }
@@ -491,7 +512,7 @@ void cmd_shutdown(struct cmd_ctx *c)
 void cmd_function_flush(struct cmd_ctx *c)
 {
     if (c->argc > 3 ||
-        (c->argc == 3 && !arg_is(&c->argv[2], "ASYNC") && !arg_is(&c->argv[2], "SYNC"))) {
+        (c->argc == 3 && !cmd_arg_is(&c->argv[2], "ASYNC") && !cmd_arg_is(&c->argv[2], "SYNC"))) {
         resp_add_error(c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }

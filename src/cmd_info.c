@@ -63,9 +63,10 @@ static void section_clients(struct info_text *t, struct server *srv, int64_t now
     info_addf(
         t,
         "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
-        "blocked_clients:0\r\ntracking_clients:0\r\nwatching_clients:%llu\r\n",
+        "blocked_clients:%llu\r\ntracking_clients:0\r\nwatching_clients:%llu\r\n",
         (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
-        srv->cfg.maxclients, (unsigned long long)dict_size(&srv->watched));
+        srv->cfg.maxclients, (unsigned long long)srv->blocked.n_clients,
+        (unsigned long long)dict_size(&srv->watched));
 }
 
 /* a / b, or 0 when b is 0 (Redis's ratios, printed "%.2f"). */

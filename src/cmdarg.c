@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "cmdarg.h"
@@ -32,6 +33,35 @@ int cmd_arg_double(struct cmd_ctx *c, int i, double *out)
     if (util_str2d(c->argv[i].ptr, c->argv[i].len, out)) return 0;
     resp_add_error(c->out, ERR_NOT_FLOAT);
     return -1;
+}
+
+int cmd_arg_timeout(struct cmd_ctx *c, int i, int64_t *ms)
+{
+    long double t;
+    if (!util_str2ld(c->argv[i].ptr, c->argv[i].len, &t)) {
+        resp_add_error(c->out, "ERR timeout is not a float or out of range");
+        return -1;
+    }
+    t = ceill(t * 1000.0L);
+    /* Redis 7.0 calls a timeout too large for a long long negative too. */
+    if (t < 0 || t >= (long double)LLONG_MAX) {
+        resp_add_error(c->out, "ERR timeout is negative");
+        return -1;
+    }
+    *ms = (int64_t)t;
+    return 0;
+}
+
+void cmd_block_on(struct cmd_ctx *c, const struct cmd_block *b)
+{
+    if (c->may_block) {
+        c->blocked = 1;
+        c->block = *b;
+    } else if (b->null_array) {
+        resp_add_null_array(c->out);
+    } else {
+        resp_add_null(c->out);
+    }
 }
 
 int cmd_wrongtype(struct cmd_ctx *c, const struct kv_val *v, enum kv_type t)

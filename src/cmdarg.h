@@ -39,6 +39,10 @@ int cmd_arg_ll_range(struct cmd_ctx *c, int i, long long min, long long max, con
 /* argv[i] as a double (Redis's string2d: no NaN, no spaces); else replies
  * ERR_NOT_FLOAT. */
 int cmd_arg_double(struct cmd_ctx *c, int i, double *out);
+/* argv[i] as a blocking command's timeout in seconds (fractions allowed),
+ * rounded up to ms (0: forever); else replies Redis 7.0's error (not a
+ * float; negative, which it also says of a timeout past 2^63 ms). */
+int cmd_arg_timeout(struct cmd_ctx *c, int i, int64_t *ms);
 
 /* 1 after replying WRONGTYPE if v (a lookup's result, possibly NULL) holds
  * another type than t; 0 otherwise. */

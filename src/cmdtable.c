@@ -60,6 +60,9 @@ static const struct command client_subcommands[] = {
      "Terminates open connections.",
      "<ip:port|" CLIENT_KILL_FILTERS " [" CLIENT_KILL_FILTERS " ...]>:filter",
      "admin slow dangerous connection", NULL},
+    {"client|unblock", -3, ADM | NS | LD | ST, 0, 0, 0, cmd_client_unblock, "connection", "5.0.0",
+     "Unblocks a client blocked by a blocking command from a different connection.",
+     "client-id:integer [TIMEOUT|ERROR]:unblock-type", "admin slow dangerous connection", NULL},
     {"client|help", 2, LD | ST, 0, 0, 0, cmd_client_help, "connection", "5.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow connection", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
@@ -603,6 +606,6 @@ void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *
     cmd->proc(ctx);
     struct cmd_stats *st = &stats[cmd_id(cmd)];
     st->usec += (uint64_t)(clock_mono_us() - start);
-    st->calls++;
+    if (!ctx->blocked) st->calls++; /* counted when it is served, as Redis */
     if (out->len > before && out->data[before] == '-') st->failed_calls++;
 }

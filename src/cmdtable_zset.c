@@ -91,6 +91,17 @@ const struct command cmd_table_zset[] = {
      "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
      "sorted set if the last member was popped.",
      "key [count]", "write sortedset fast", NULL},
+    {"bzpopmin", -3, W | F | CMD_BLOCKING | CMD_ABSENT_NOOP, 1, -2, 1, cmd_bzpopmin, "sorted-set",
+     "5.0.0",
+     "Removes and returns the member with the lowest score from one or more sorted sets. Blocks "
+     "until a member is available otherwise. Deletes the sorted set if the last element was "
+     "popped.",
+     "key [key ...] timeout:double", "write sortedset fast blocking", NULL},
+    {"bzpopmax", -3, W | F | CMD_BLOCKING | CMD_ABSENT_NOOP, 1, -2, 1, cmd_bzpopmax, "sorted-set",
+     "5.0.0",
+     "Removes and returns the member with the highest score from one or more sorted sets. Blocks "
+     "until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+     "key [key ...] timeout:double", "write sortedset fast blocking", NULL},
     {"zrandmember", -2, R | CMD_RANDOM, 1, 1, 1, cmd_zrandmember, "sorted-set", "6.2.0",
      "Returns one or more random members from a sorted set.", "key [count [WITHSCORES]]:options",
      RS, NULL},
@@ -132,5 +143,10 @@ const struct command cmd_table_zset[] = {
      "them. Deletes the sorted set if the last member was popped.",
      "numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]", "write sortedset slow", NULL,
      NULL, t_zset_numkeys_keys},
+    {"bzmpop", -5, W | CMD_BLOCKING | CMD_ABSENT_NOOP, 0, 0, 0, cmd_bzmpop, "sorted-set", "7.0.0",
+     "Removes and returns a member by score from one or more sorted sets. Blocks until a member "
+     "is available otherwise. Deletes the sorted set if the last element was popped.",
+     "timeout:double numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]",
+     "write sortedset slow blocking", NULL, NULL, t_zset_bzmpop_keys},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blocked.h"
 #include "call.h"
 #include "dispatch.h"
 #include "multi.h"
@@ -136,35 +137,60 @@ static const struct command *look_up(int argc, const struct resp_arg *argv)
     return cmd && cmd_arity_ok(cmd, argc) ? cmd : NULL;
 }
 
+/* The command waits, resolved and checked: taken up here again when the
+ * client is woken. */
+static enum dispatch_result hold(struct client *c, const struct command *cmd)
+{
+    c->held_cmd = cmd;
+    c->held_checked = 1;
+    return DISPATCH_WAIT;
+}
+
 /* Runs, waits for or answers a command that passed its checks (counted,
- * authenticated, not refused for memory, not queued in a transaction). */
+ * authenticated, not refused for memory, not queued in a transaction).
+ * A blocking command (src/blocked.h) stays held until it is answered: in
+ * the log, it is answered when applied; found nothing (a read: its keys
+ * are absent), it blocks. */
 static enum dispatch_result run_checked(struct client *c, const struct command *cmd, int argc,
                                         const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
     int writes = call_writes(srv, cmd, argc, argv);
     enum node_route r = route(c, cmd, argc, argv, writes);
-    if (r == NODE_WAIT) {
-        c->held_cmd = cmd; /* taken up here again when the client is woken */
-        c->held_checked = 1;
-        return DISPATCH_WAIT;
+    if (r == NODE_WAIT) return hold(c, cmd);
+    int blocking = (cmd->flags & CMD_BLOCKING) != 0;
+    if (r == NODE_REPLIED) {
+        blocked_remove(&srv->blocked, c);
+        return DISPATCH_DONE;
     }
-    if (r == NODE_REPLIED) return DISPATCH_DONE;
-    if (writes)
+    if (writes) {
+        c->held_in_log = blocking; /* before: the log may refuse it at once */
         sm_submit_command(&srv->sm, c, cmd, argc, argv);
-    else
-        call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out);
+        return blocking ? hold(c, cmd) : DISPATCH_DONE;
+    }
+    struct cmd_block blk;
+    int64_t now = server_now_ms();
+    if (call_command(srv, c, cmd, argc, argv, now, &c->out, blocking ? &blk : NULL)) {
+        blocked_add(&srv->blocked, c, &blk, argv, now);
+        return hold(c, cmd);
+    }
+    blocked_remove(&srv->blocked, c);
     return DISPATCH_DONE;
 }
 
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
+    /* A blocking command not answered yet: nothing else runs meanwhile. */
+    if (c->held_in_log || blocked_waiting(c)) return DISPATCH_WAIT;
     const struct command *cmd = c->held_cmd;
     int checked = c->held_checked, replied = c->held_replied;
     c->held_cmd = NULL;
     c->held_checked = c->held_replied = 0;
-    if (replied) return DISPATCH_DONE; /* its read round failed; the error is its reply */
+    if (replied) { /* answered below: a read round failed, a blocking command was served */
+        blocked_remove(&srv->blocked, c);
+        return DISPATCH_DONE;
+    }
     if (checked) return run_checked(c, cmd, argc, argv);
     if (!cmd) cmd = look_up(argc, argv);
     if (must_wait(c, cmd)) {
@@ -205,6 +231,7 @@ void dispatch_client_gone(struct client *c)
     struct server *srv = c->srv;
     multi_client_reset(c);
     proxy_client_gone(srv, c);
+    blocked_client_gone(&srv->blocked, c);
     node_client_gone(srv->node, c);
     waiters_client_gone(&srv->waiters, c);
 }

@@ -224,6 +224,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     int round = 0;
     while (round < WAKE_ROUNDS_MAX) {
         node_process_ready(srv->node);
+        replica_wake_blocked(srv);
         round++;
         if (conn_resume_woken(srv) == 0) break;
     }

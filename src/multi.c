@@ -19,9 +19,8 @@ struct watched_key {
     int expired_at_watch;   /* key was logically absent when watched */
 };
 
-static void on_modify(void *ud, const char *key, size_t len)
+void multi_key_changed(struct server *srv, const char *key, size_t len)
 {
-    struct server *srv = ud;
     if (dict_size(&srv->watched) == 0) return;
     struct dict_entry *e = dict_find(&srv->watched, key, len);
     if (!e) return;
@@ -34,9 +33,8 @@ static void on_modify(void *ud, const char *key, size_t len)
 
 /* Called before a flush: every watcher of a key that is present (and was not
  * an already-expired key when watched) is dirtied. */
-static void on_flush(void *ud)
+void multi_flushed(struct server *srv)
 {
-    struct server *srv = ud;
     for (struct client *c = srv->clients; c; c = c->next) {
         for (struct watched_key *w = c->watched; w; w = w->client_next) {
             if (!kv_physically_exists(&srv->kv, w->key->key, w->key->key_len)) continue;
@@ -49,9 +47,6 @@ static void on_flush(void *ud)
 void multi_init(struct server *srv)
 {
     dict_init(&srv->watched, util_rand64(&srv->rng));
-    srv->kv.on_modify = on_modify;
-    srv->kv.on_flush = on_flush;
-    srv->kv.hook_ud = srv;
 }
 
 void multi_free(struct server *srv)
@@ -201,7 +196,7 @@ static void exec_local(struct cmd_ctx *c)
     for (int i = 0; i < m->count; i++) {
         const struct multi_cmd *q = &m->cmds[i];
         const struct command *cmd = cmd_resolve(q->argc, q->argv, c->out);
-        if (cmd) call_command(c->srv, c->client, cmd, q->argc, q->argv, c->now_ms, c->out);
+        if (cmd) call_command(c->srv, c->client, cmd, q->argc, q->argv, c->now_ms, c->out, NULL);
     }
 }
 

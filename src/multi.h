@@ -41,5 +41,9 @@ void multi_discard(struct client *c);
 void multi_client_reset(struct client *c);
 /* Forgets every key the client watches. */
 void multi_unwatch_all(struct client *c);
+/* The keyspace's hooks (src/kv.h): key changed; everything is about to be
+ * flushed. They dirty the watchers. */
+void multi_key_changed(struct server *srv, const char *key, size_t len);
+void multi_flushed(struct server *srv);
 
 #endif

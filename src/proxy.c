@@ -43,6 +43,7 @@ static void read_replied(void *ud, const char *resp, size_t len)
 
 int proxy_may_follow(const struct client *c, const struct command *cmd)
 {
+    if (cmd->flags & CMD_BLOCKING) return 0; /* not forwarded: it waits, then -MOVED */
     if (cmd->flags & CMD_WRITE) return 1;
     return (cmd->flags & CMD_READONLY) && !(c->flags & CLIENT_READONLY);
 }
@@ -89,8 +90,8 @@ static int leader_read(const struct client *c, const struct command *cmd)
 int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struct client *c,
                 const struct command *cmd, int argc, const struct resp_arg *argv)
 {
-    int on =
-        (srv->cfg.raft_follower_proxy || leader_read(c, cmd)) && leader && !(cmd->flags & CMD_EXEC);
+    int on = (srv->cfg.raft_follower_proxy || leader_read(c, cmd)) && leader &&
+             !(cmd->flags & (CMD_EXEC | CMD_BLOCKING));
     if (!on) return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
     int rc = forward(srv, tr, leader, c, cmd, argc, argv);
     switch (rc) {

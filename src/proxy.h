@@ -34,7 +34,9 @@
  * found, linearizably. Its writes still get -MOVED (without the proxy).
  *
  * NOT FORWARDED: transactions (EXEC of a queue holding a write or a read
- * still replies -MOVED on a follower), reads of READONLY clients (served
+ * still replies -MOVED on a follower), blocking commands (BLPOP...: one
+ * waiting on the shared link would hold up every command behind it; they
+ * reply -MOVED, and clients block on the leader, src/blocked.h), reads of READONLY clients (served
  * locally, possibly stale), and every command that neither reads nor writes
  * the keyspace (answered by this node).
  */

@@ -3,6 +3,7 @@
  */
 #include <stdbool.h>
 
+#include "blocked.h"
 #include "clock.h"
 #include "multi.h"
 #include "node.h"
@@ -106,6 +107,19 @@ static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint
     return node_propose_staged(((struct server *)ud)->node, parts, n_parts);
 }
 
+/* The keyspace's hooks: watchers are dirtied, blocked clients woken. */
+static void key_changed(void *ud, const char *key, size_t len)
+{
+    struct server *srv = ud;
+    multi_key_changed(srv, key, len);
+    blocked_key_changed(&srv->blocked, key, len);
+}
+
+static void flushed(void *ud)
+{
+    multi_flushed(ud);
+}
+
 void replica_init(struct server *srv, uint64_t seed)
 {
     srv->rng = seed;
@@ -117,6 +131,10 @@ void replica_init(struct server *srv, uint64_t seed)
     update_lru_clock(srv);
     multi_init(srv);
     waiters_init(&srv->waiters);
+    blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
+    srv->kv.on_modify = key_changed;
+    srv->kv.on_flush = flushed;
+    srv->kv.hook_ud = srv;
     struct sm_env sme = {
         .kv = &srv->kv,
         .cmdstats = srv->cmdstats,
@@ -155,8 +173,16 @@ int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
     return start(srv, NULL, flush_replies, in_child, true, err, errlen);
 }
 
+void replica_wake_blocked(struct server *srv)
+{
+    struct blocked *b = &srv->blocked;
+    if (b->n_clients && !node_is_leader(srv->node)) blocked_release_all(b);
+    if (b->n_ready) blocked_serve_ready(b, &srv->kv, server_now_ms());
+}
+
 void replica_cron(struct server *srv)
 {
+    blocked_expire(&srv->blocked, server_now_ms());
     update_lru_clock(srv);
     kv_cron(&srv->kv);
     if (node_is_leader(srv->node))
@@ -172,5 +198,6 @@ void replica_free(struct server *srv)
     kv_free(&srv->kv);
     sm_free(&srv->sm);
     multi_free(srv);
+    blocked_free(&srv->blocked);
     waiters_free(&srv->waiters);
 }

@@ -24,6 +24,7 @@
 #include "sm.h"
 #include "cmd.h"
 #include "waiters.h"
+#include "blocked.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -44,6 +45,7 @@ struct server {
     struct sm sm;           /* the apply path */
     struct node *node;      /* the Raft driver (src/node.h) */
     struct waiters waiters; /* clients waiting for the log, and those answered */
+    struct blocked blocked; /* clients blocked on keys (BLPOP...) */
     struct server_io *io;   /* event loop, listeners, timers */
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */

@@ -139,9 +139,11 @@ static uint64_t command_seed(uint64_t index, uint32_t pos)
 /* Runs one decoded command of an entry: the command layer directly, with
  * the entry's clock and randomness. Non-write commands queued in a
  * transaction only produce a reply, so they are skipped where no client
- * waits; a write always runs. */
+ * waits; a write always runs. A blocking command of a batch (held by its
+ * client, src/blocked.h) that finds nothing to serve replies nothing here:
+ * its client runs it again to block; one that was served says so. */
 static void apply_cmd(struct sm *sm, struct client *c, int argc, const struct resp_arg *argv,
-                      int64_t ts, uint64_t seed, struct resp_out *out)
+                      int64_t ts, uint64_t seed, struct resp_out *out, int in_batch)
 {
     const struct command *cmd = cmd_resolve(argc, argv, out);
     if (!cmd) return;
@@ -156,9 +158,11 @@ static void apply_cmd(struct sm *sm, struct client *c, int argc, const struct re
         .srv = sm->env.srv,
         .rng = seed,
         .applying = 1,
+        .may_block = in_batch && c && (cmd->flags & CMD_BLOCKING),
     };
     cmd_call(cmd, &ctx, sm->env.cmdstats);
     sm->commands_run++;
+    if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
 }
 
 /* The client waiting for reply i, or NULL. */
@@ -223,7 +227,8 @@ static void apply_decoded(struct sm *sm, struct client *const *clients, size_t n
             c = waiter(clients, nclients, i);
             prefetch_ahead(sm, i, ncmds);
         }
-        apply_cmd(sm, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c));
+        apply_cmd(sm, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c),
+                  type == SM_ENTRY_BATCH);
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }

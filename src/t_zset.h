@@ -99,16 +99,17 @@ void t_zset_foreach(const void *zs, int reverse, t_zset_elem_fn *fn, void *ud);
  * integer's digits, else %.17g). */
 size_t t_zset_score_text(double score, char *buf, size_t cap);
 
-/* src/t_zset_cmd.c, src/t_zset_range.c, src/t_zset_store.c; rows in
+/* src/t_zset_cmd.c, src/t_zset_range.c, src/t_zset_store.c, src/t_zset_pop.c; rows in
  * src/cmdtable_zset.c */
 cmd_proc cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cmd_zrank,
     cmd_zrevrank, cmd_zpopmin, cmd_zpopmax, cmd_zrandmember, cmd_zscan, cmd_zrange, cmd_zrangestore,
     cmd_zrevrange, cmd_zrangebyscore, cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex,
     cmd_zcount, cmd_zlexcount, cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex,
     cmd_zunion, cmd_zinter, cmd_zdiff, cmd_zunionstore, cmd_zinterstore, cmd_zdiffstore,
-    cmd_zintercard, cmd_zmpop;
-/* getkeys hooks: "dst numkeys key..." and "numkeys key..." */
-cmd_getkeys_fn t_zset_store_keys, t_zset_numkeys_keys;
+    cmd_zintercard, cmd_zmpop, cmd_bzpopmin, cmd_bzpopmax, cmd_bzmpop;
+/* getkeys hooks: "dst numkeys key...", "numkeys key..." and BZMPOP's
+ * "timeout numkeys key..." */
+cmd_getkeys_fn t_zset_store_keys, t_zset_numkeys_keys, t_zset_bzmpop_keys;
 extern const struct command cmd_table_zset[];
 
 #endif

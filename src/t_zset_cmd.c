@@ -1,8 +1,8 @@
 /*
  * src/t_zset_cmd.c - the sorted set commands on single members and on the
  * ends (Redis 7.0 replies): ZADD ZINCRBY ZREM ZCARD ZSCORE ZMSCORE ZRANK
- * ZREVRANK ZPOPMIN ZPOPMAX ZRANDMEMBER ZSCAN. Ranges (ZRANGE and its
- * family, ZCOUNT, ZREMRANGEBY*) are in src/t_zset_range.c.
+ * ZREVRANK ZRANDMEMBER ZSCAN. Ranges (ZRANGE and its family, ZCOUNT,
+ * ZREMRANGEBY*) are in src/t_zset_range.c, the pops in src/t_zset_pop.c.
  */
 #include <limits.h>
 #include <math.h>
@@ -261,56 +261,6 @@ void cmd_zrank(struct cmd_ctx *c)
 void cmd_zrevrank(struct cmd_ctx *c)
 {
     rank_generic(c, 1);
-}
-
-/* --- ZPOPMIN / ZPOPMAX --- */
-
-static void pop_generic(struct cmd_ctx *c, int max)
-{
-    long long count = 1;
-    int with_count = c->argc == 3;
-    if (c->argc > 3) {
-        resp_add_error(c->out, ERR_SYNTAX);
-        return;
-    }
-    if (with_count) {
-        if (cmd_arg_ll(c, 2, &count) < 0) return;
-        if (count < 0) {
-            resp_add_error(c->out, "ERR value is out of range, must be positive");
-            return;
-        }
-    }
-    const struct resp_arg *key = &c->argv[1];
-    int wrong;
-    struct kv_val *v = t_zset_lookup_write(c, key, &wrong);
-    if (wrong) return;
-    if (!v || count == 0) {
-        resp_add_array_len(c->out, 0);
-        return;
-    }
-    void *zs = kv_val_obj(v);
-    size_t n = t_zset_size(zs), k = (unsigned long long)count < n ? (size_t)count : n;
-    /* RESP3: pairs with a count, a flat pair without (Redis 7.0). */
-    int pairs = with_count && c->out->proto == 3;
-    resp_add_array_len(c->out, pairs ? (long)k : (long)k * 2);
-    struct zpos p = t_zset_at_rank(zs, max ? n - 1 : 0);
-    for (size_t i = 0; i < k; i++, max ? t_zset_prev(&p) : t_zset_next(&p)) {
-        struct zelem e;
-        t_zset_get(&p, &e);
-        t_zset_reply_elem(c->out, &e, 1, pairs);
-    }
-    t_zset_remove_ranks(&zs, max ? n - k : 0, max ? n - 1 : k - 1);
-    t_zset_changed(c, key, v, zs);
-}
-
-void cmd_zpopmin(struct cmd_ctx *c)
-{
-    pop_generic(c, 0);
-}
-
-void cmd_zpopmax(struct cmd_ctx *c)
-{
-    pop_generic(c, 1);
 }
 
 /* --- ZRANDMEMBER (a read: the caller's PRNG) --- */

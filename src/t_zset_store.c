@@ -1,7 +1,7 @@
 /*
  * src/t_zset_store.c - the commands over several sorted sets (Redis 7.0
  * replies): ZUNION ZINTER ZDIFF and their STORE forms (WEIGHTS, AGGREGATE
- * SUM|MIN|MAX, WITHSCORES), ZINTERCARD, ZMPOP. A plain set counts as a
+ * SUM|MIN|MAX, WITHSCORES), ZINTERCARD. A plain set counts as a
  * sorted set whose members all score 1.
  *
  * Determinism: a member's score is aggregated over the inputs in argument
@@ -320,60 +320,4 @@ void cmd_zintercard(struct cmd_ctx *c)
     compute(&r, &c->kv->limits, 0, &count);
     free(r.in);
     resp_add_int(c->out, (long long)count);
-}
-
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first
- * non-empty sorted set; [key, [[member, score] ...]], or a null array. */
-void cmd_zmpop(struct cmd_ctx *c)
-{
-    long long n, count = 1;
-    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &n) || n < 1) {
-        resp_add_error(c->out, "ERR numkeys should be greater than 0");
-        return;
-    }
-    int wi = 2 + (int)n;
-    if (n > c->argc - 3 || wi >= c->argc) {
-        resp_add_error(c->out, ERR_SYNTAX);
-        return;
-    }
-    int max = cmd_arg_is(&c->argv[wi], "max");
-    if (!max && !cmd_arg_is(&c->argv[wi], "min")) {
-        resp_add_error(c->out, ERR_SYNTAX);
-        return;
-    }
-    if (wi + 1 < c->argc) {
-        if (c->argc != wi + 3 || !cmd_arg_is(&c->argv[wi + 1], "count")) {
-            resp_add_error(c->out, ERR_SYNTAX);
-            return;
-        }
-        if (!util_str2ll(c->argv[wi + 2].ptr, c->argv[wi + 2].len, &count) || count <= 0) {
-            resp_add_error(c->out, "ERR count should be greater than 0");
-            return;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        const struct resp_arg *key = &c->argv[2 + i];
-        int wrong;
-        struct kv_val *v = t_zset_lookup_write(c, key, &wrong);
-        if (wrong) return;
-        if (!v) continue;
-        void *zs = kv_val_obj(v);
-        size_t size = t_zset_size(zs);
-        size_t k = (unsigned long long)count < size ? (size_t)count : size;
-        resp_add_array_len(c->out, 2);
-        resp_add_bulk(c->out, key->ptr, key->len);
-        resp_add_array_len(c->out, (long)k);
-        struct zpos p = t_zset_at_rank(zs, max ? size - 1 : 0);
-        for (size_t j = 0; j < k; j++, max ? t_zset_prev(&p) : t_zset_next(&p)) {
-            struct zelem e;
-            t_zset_get(&p, &e);
-            resp_add_array_len(c->out, 2);
-            resp_add_bulk(c->out, e.m, e.len);
-            resp_add_double(c->out, e.score);
-        }
-        t_zset_remove_ranks(&zs, max ? size - k : 0, max ? size - 1 : k - 1);
-        t_zset_changed(c, key, v, zs);
-        return;
-    }
-    resp_add_null_array(c->out);
 }

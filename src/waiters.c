@@ -121,12 +121,26 @@ struct client *waiters_next_woken(struct waiters *w)
 
 /* --------------------------------------------------------------- writes */
 
+/* One of c's writes was answered (failed: with an error). A held blocking
+ * command in the log is the client's last write (nothing after it runs):
+ * when it is answered, an error is its reply, and success means the apply
+ * either served it (and said so, client.held_replied) or found nothing:
+ * the dispatcher then runs it again, to block (src/blocked.h). */
+static void write_answered(struct waiters *w, struct client *c, int failed)
+{
+    c->pending_writes--;
+    if (c->held_in_log && c->pending_writes == 0) {
+        c->held_in_log = 0;
+        if (failed) c->held_replied = 1;
+    }
+    waiters_wake(w, c);
+}
+
 static void answer_write(struct waiters *w, struct write_waiter *ww, const char *err)
 {
     if (!ww->c) return;
     if (err) resp_add_error(&ww->c->out, err);
-    ww->c->pending_writes--;
-    waiters_wake(w, ww->c);
+    write_answered(w, ww->c, err != NULL);
     ww->c = NULL;
 }
 
@@ -167,9 +181,7 @@ void waiters_staged_refused(struct waiters *w)
 {
     for (size_t i = 0; i < w->n_staged; i++) {
         struct client *c = w->staged[i];
-        if (!c) continue;
-        c->pending_writes--;
-        waiters_wake(w, c);
+        if (c) write_answered(w, c, 1);
     }
     w->n_staged = 0;
 }

@@ -19,11 +19,12 @@
  *     clients when the driver is done (waiters_next_woken), flushes their
  *     replies and runs the commands they sent meanwhile.
  *
- * Later kinds of waits fit the same shape: a client blocked on keys (BLPOP)
- * is woken by the write that fills them; a script's entry is a write like
- * any other. Any module that answers a client asynchronously (the follower
- * proxy, RAFT.CLUSTER JOIN) wakes it here instead of calling the connection
- * layer.
+ * Clients blocked on keys (BLPOP) are src/blocked.h's, woken here too; a
+ * blocking command in the log is a write like any other, except that it is
+ * held by its client until answered (client.held_in_log). A script's entry
+ * will be a write like any other. Any module that answers a client
+ * asynchronously (the follower proxy, RAFT.CLUSTER JOIN, blocked clients)
+ * wakes it here instead of calling the connection layer.
  *
  * Errors are Redis's: -TIMEOUT not committed yet / -TIMEOUT no quorum for
  * read (docs/protocol.md). Single-threaded; clients are borrowed, and

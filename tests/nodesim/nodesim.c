@@ -516,6 +516,7 @@ static void before_sleep(uint64_t id)
     }
     for (int round = 0; round < 16; round++) {
         node_process_ready(srv->node);
+        replica_wake_blocked(srv);
         int woke = 0;
         struct client *c;
         while ((c = waiters_next_woken(&srv->waiters))) {

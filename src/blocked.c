@@ -1,0 +1,261 @@
+/*
+ * src/blocked.c - clients blocked on keys (see blocked.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../raft/raft_assert.h"
+#include "blocked.h"
+#include "client.h"
+#include "cmd.h"
+#include "kv.h"
+#include "util.h"
+#include "waiters.h"
+
+/* One client's place in one key's queue. */
+struct blocked_wait {
+    struct blocked_wait *prev, *next;
+    struct blocked_key *key;
+    struct blocked_client *bc;
+};
+
+struct blocked_key {
+    struct dict_entry *e; /* in blocked.keys: the key's bytes */
+    struct blocked_wait *head, *tail;
+    int ready; /* on blocked.ready */
+};
+
+struct blocked_client {
+    struct client *c;
+    struct blocked_client *prev, *next; /* blocked.all */
+    int64_t deadline_ms;                /* 0: none */
+    uint8_t type;                       /* enum kv_type waited for */
+    uint8_t null_array;                 /* timeout reply: null array, else null bulk */
+    int woken;                          /* running its command again */
+    int unblocked;                      /* CLIENT UNBLOCK while woken */
+    const char *unblock_err;            /* its error (static), NULL: the null reply */
+    size_t n_waits;
+    struct blocked_wait waits[];
+};
+
+void blocked_init(struct blocked *b, struct waiters *w, uint64_t seed)
+{
+    memset(b, 0, sizeof *b);
+    b->waiters = w;
+    dict_init(&b->keys, seed);
+}
+
+void blocked_free(struct blocked *b)
+{
+    while (b->all)
+        blocked_remove(b, b->all->c);
+    dict_free(&b->keys, free);
+    free(b->ready);
+    memset(b, 0, sizeof *b);
+}
+
+int blocked_waiting(const struct client *c)
+{
+    return c->blocked && !c->blocked->woken;
+}
+
+/* ----------------------------------------------------------------- queues */
+
+static struct blocked_key *key_get(struct blocked *b, const char *key, size_t len)
+{
+    struct dict_entry *e = dict_find(&b->keys, key, len);
+    if (e) return e->val;
+    struct blocked_key *k = util_xcalloc(1, sizeof *k);
+    k->e = dict_add(&b->keys, key, len, k, NULL);
+    return k;
+}
+
+/* A key nobody waits on is forgotten, unless it is on the ready list
+ * (blocked_serve_ready() forgets it then). */
+static void key_maybe_drop(struct blocked *b, struct blocked_key *k)
+{
+    if (k->head || k->ready) return;
+    dict_delete(&b->keys, k->e->key, k->e->key_len, NULL);
+    free(k);
+}
+
+static void wait_append(struct blocked_key *k, struct blocked_wait *w)
+{
+    w->key = k;
+    w->next = NULL;
+    w->prev = k->tail;
+    if (k->tail)
+        k->tail->next = w;
+    else
+        k->head = w;
+    k->tail = w;
+}
+
+static void wait_unlink(struct blocked_wait *w)
+{
+    struct blocked_key *k = w->key;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        k->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        k->tail = w->prev;
+}
+
+/* ---------------------------------------------------------------- clients */
+
+void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk,
+                 const struct resp_arg *argv, int64_t now_ms)
+{
+    struct blocked_client *bc = c->blocked;
+    if (bc) { /* woken, and the keys were emptied first: waits again */
+        bc->woken = 0;
+        if (bc->unblocked) blocked_unblock(b, c, bc->unblock_err);
+        return;
+    }
+    ASSERT(blk->nkeys > 0);
+    bc = util_xcalloc(1, sizeof *bc + (size_t)blk->nkeys * sizeof bc->waits[0]);
+    bc->c = c;
+    /* A deadline past the end of time is none. */
+    if (blk->timeout_ms > 0 && blk->timeout_ms <= INT64_MAX - now_ms)
+        bc->deadline_ms = now_ms + blk->timeout_ms;
+    bc->type = blk->type;
+    bc->null_array = blk->null_array;
+    for (int i = 0; i < blk->nkeys; i++) {
+        const struct resp_arg *a = &argv[blk->first_key + i];
+        struct blocked_key *k = key_get(b, a->ptr, a->len);
+        if (k->tail && k->tail->bc == bc) continue; /* the same key named twice */
+        struct blocked_wait *w = &bc->waits[bc->n_waits++];
+        w->bc = bc;
+        wait_append(k, w);
+    }
+    bc->next = b->all;
+    if (b->all) b->all->prev = bc;
+    b->all = bc;
+    b->n_clients++;
+    c->blocked = bc;
+}
+
+void blocked_remove(struct blocked *b, struct client *c)
+{
+    struct blocked_client *bc = c->blocked;
+    if (!bc) return;
+    for (size_t i = 0; i < bc->n_waits; i++) {
+        wait_unlink(&bc->waits[i]);
+        key_maybe_drop(b, bc->waits[i].key);
+    }
+    if (bc->prev)
+        bc->prev->next = bc->next;
+    else
+        b->all = bc->next;
+    if (bc->next) bc->next->prev = bc->prev;
+    b->n_clients--;
+    c->blocked = NULL;
+    free(bc);
+}
+
+/* Answers a waiting client: err, or its command's null reply. */
+static void answer(struct blocked *b, struct blocked_client *bc, const char *err)
+{
+    struct client *c = bc->c;
+    if (err)
+        resp_add_error(&c->out, err);
+    else if (bc->null_array)
+        resp_add_null_array(&c->out);
+    else
+        resp_add_null(&c->out);
+    c->held_replied = 1; /* the held command has its answer */
+    blocked_remove(b, c);
+    waiters_wake(b->waiters, c);
+}
+
+/* --------------------------------------------------------------- readiness */
+
+void blocked_key_changed(struct blocked *b, const char *key, size_t len)
+{
+    if (b->n_clients == 0) return;
+    struct dict_entry *e = dict_find(&b->keys, key, len);
+    if (!e) return;
+    struct blocked_key *k = e->val;
+    if (k->ready) return;
+    if (b->n_ready == b->ready_cap) {
+        size_t cap = b->ready_cap ? 2 * b->ready_cap : 16;
+        b->ready = util_xrealloc(b->ready, cap * sizeof *b->ready);
+        b->ready_cap = cap;
+    }
+    b->ready[b->n_ready++] = k;
+    k->ready = 1;
+}
+
+/* Wakes, in queue order, as many clients waiting for type as the key has
+ * elements, counting those woken already (their pops are on the way). */
+static void serve_key(struct blocked *b, struct blocked_key *k, const struct kv_val *v,
+                      size_t elements)
+{
+    size_t avail = elements;
+    for (struct blocked_wait *w = k->head; w && avail > 0; w = w->next) {
+        struct blocked_client *bc = w->bc;
+        if (bc->type != v->type) continue;
+        avail--;
+        if (bc->woken) continue;
+        bc->woken = 1;
+        waiters_wake(b->waiters, bc->c);
+    }
+}
+
+void blocked_serve_ready(struct blocked *b, struct kv *kv, int64_t now_ms)
+{
+    for (size_t i = 0; i < b->n_ready; i++) {
+        struct blocked_key *k = b->ready[i];
+        k->ready = 0;
+        if (k->head) {
+            const struct kv_val *v = kv_lookup_peek(kv, k->e->key, k->e->key_len, now_ms);
+            const struct kv_type_ops *ops = v ? kv->types[v->type] : NULL;
+            if (ops) serve_key(b, k, v, ops->length(kv_val_obj(v)));
+        }
+        key_maybe_drop(b, k);
+    }
+    b->n_ready = 0;
+}
+
+/* ------------------------------------------------------------ answering */
+
+void blocked_expire(struct blocked *b, int64_t now_ms)
+{
+    struct blocked_client *next;
+    for (struct blocked_client *bc = b->all; bc; bc = next) {
+        next = bc->next;
+        if (!bc->woken && bc->deadline_ms && bc->deadline_ms <= now_ms) answer(b, bc, NULL);
+    }
+}
+
+int blocked_unblock(struct blocked *b, struct client *c, const char *err)
+{
+    struct blocked_client *bc = c->blocked;
+    if (!bc) return 0;
+    if (!bc->woken) {
+        answer(b, bc, err);
+    } else {
+        bc->unblocked = 1;
+        bc->unblock_err = err;
+    }
+    return 1;
+}
+
+void blocked_release_all(struct blocked *b)
+{
+    while (b->all) {
+        struct blocked_client *bc = b->all;
+        struct client *c = bc->c;
+        int waiting = !bc->woken;
+        blocked_remove(b, c);
+        if (waiting) waiters_wake(b->waiters, c);
+    }
+}
+
+void blocked_client_gone(struct blocked *b, struct client *c)
+{
+    blocked_remove(b, c);
+}

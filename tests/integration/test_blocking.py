@@ -1,0 +1,242 @@
+"""Blocking commands (BZPOPMIN, BZPOPMAX, BZMPOP; the list ones in
+test_blocking_lists.py) as Redis 7.0 behaves, on one node and in a cluster.
+
+One node (raftcache and redis-server alike): a client blocks until a write
+fills a key, blocked clients are served first blocked first served, a
+timeout answers a null, MULTI never blocks, CLIENT UNBLOCK answers a null or
+an error, a blocked client runs nothing else until answered, and a client
+that went away while blocked takes nothing.
+
+A cluster (raftcache): a client blocks on the leader and the member it
+received is gone on every replica; a follower answers MOVED; leadership
+moving away answers every blocked client MOVED to the new leader, where it
+blocks again.
+
+Every wait polls with a deadline; nothing asserts how long anything took.
+"""
+
+import socket
+import threading
+
+import pytest
+import redis
+
+from conftest import KIND, wait_until
+
+WAIT_S = 10
+
+
+class Blocked(threading.Thread):
+    """Runs one command on its own connection; .result or .error when done."""
+
+    def __init__(self, port, *args):
+        super().__init__(daemon=True)
+        self.conn = redis.Redis(port=port)
+        self.client_id = self.conn.client_id()
+        self.args = args
+        self.result = self.error = None
+        self.start()
+
+    def run(self):
+        try:
+            self.result = self.conn.execute_command(*self.args)
+        except redis.RedisError as e:
+            self.error = e
+
+    def done(self):
+        self.join(WAIT_S)
+        assert not self.is_alive(), f"{self.args} still blocked"
+        return self
+
+
+def blocked_count(c):
+    return int(c.info("clients")["blocked_clients"])
+
+
+def wait_blocked(c, n):
+    wait_until(lambda: blocked_count(c) == n, WAIT_S, what=f"{n} blocked clients")
+
+
+def read_reply(s, want):
+    data = b""
+    while len(data) < len(want):
+        chunk = s.recv(4096)
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    return data
+
+
+# ------------------------------------------------------------------ one node
+
+def test_bzpopmin_blocks_until_a_write_fills_the_key(server):
+    c = server.client()
+    b = Blocked(server.port, "BZPOPMIN", "z1", "z2", "0")
+    wait_blocked(c, 1)
+    assert [x["flags"] for x in c.client_list() if int(x["id"]) == b.client_id] == ["b"]
+    c.zadd("z2", {"m": 3, "n": 4})
+    assert b.done().result == (b"z2", b"m", 3.0)  # redis-py parses the score
+    assert c.zrange("z2", 0, -1) == [b"n"]
+    assert blocked_count(c) == 0
+
+
+def test_blocked_clients_are_served_in_the_order_they_blocked(server):
+    c = server.client()
+    waiters = []
+    for i in range(3):
+        waiters.append(Blocked(server.port, "BZPOPMAX", "q", "0"))
+        wait_blocked(c, i + 1)
+    c.zadd("q", {"a": 1, "b": 2})
+    wait_until(lambda: blocked_count(c) == 1, WAIT_S, what="two served")
+    assert waiters[0].done().result == (b"q", b"b", 2.0)
+    assert waiters[1].done().result == (b"q", b"a", 1.0)
+    assert waiters[2].is_alive()
+    c.zadd("q", {"c": 3})
+    assert waiters[2].done().result == (b"q", b"c", 3.0)
+
+
+def test_timeout_answers_null_and_bzmpop_replies_nested(server):
+    c = server.client()
+    assert c.execute_command("BZPOPMIN", "none", "0.05") is None
+    assert c.execute_command("BZMPOP", "0.05", "1", "none", "MIN") is None
+    c.zadd("z", {"a": 1, "b": 2, "c": 3})
+    assert c.execute_command("BZMPOP", "0", "2", "none", "z", "MAX", "COUNT", "2") == \
+        [b"z", [[b"c", b"3"], [b"b", b"2"]]]
+    b = Blocked(server.port, "BZMPOP", "0", "2", "x1", "x2", "MIN", "COUNT", "5")
+    wait_blocked(c, 1)
+    c.zadd("x2", {"p": 1, "q": 2})
+    assert b.done().result == [b"x2", [[b"p", b"1"], [b"q", b"2"]]]
+
+
+def test_errors_are_redis_ones(server):
+    c = server.client()
+    c.set("s", "v")
+    for args, err in [
+        (("BZPOPMIN", "s", "0"), "WRONGTYPE"),
+        (("BZPOPMIN", "z", "-1"), "timeout is negative"),
+        (("BZPOPMIN", "z", "abc"), "timeout is not a float or out of range"),
+        (("BZPOPMIN", "z", "inf"), "timeout is negative"),  # Redis 7.0's words
+        (("BZPOPMIN", "z", "1e30"), "timeout is negative"),
+        (("BZPOPMIN", "z", "nan"), "timeout is not a float or out of range"),
+        (("BZMPOP", "0", "0", "z", "MIN"), "numkeys should be greater than 0"),
+        (("BZMPOP", "0", "1", "z", "MIDDLE"), "syntax error"),
+        (("BZMPOP", "0", "1", "z", "MIN", "COUNT", "0"), "count should be greater than 0"),
+        (("BZMPOP", "abc", "1", "z", "MIN"), "timeout is not a float or out of range"),
+        (("CLIENT", "UNBLOCK", "1", "MAYBE"), "reason should be TIMEOUT or ERROR"),
+    ]:
+        with pytest.raises(redis.ResponseError, match=err):
+            c.execute_command(*args)
+
+
+def test_multi_never_blocks(server):
+    c = server.client()
+    p = c.pipeline(transaction=True)
+    p.execute_command("BZPOPMIN", "none", "0")
+    p.execute_command("BZMPOP", "0", "1", "none", "MIN")
+    p.set("after", "1")
+    assert p.execute() == [None, None, True]
+
+
+def test_client_unblock_answers_null_or_error(server):
+    c = server.client()
+    b = Blocked(server.port, "BZPOPMIN", "none", "0")
+    wait_blocked(c, 1)
+    assert c.client_unblock(b.client_id) == 1
+    assert b.done().result is None and b.error is None
+    b = Blocked(server.port, "BZPOPMIN", "none", "0")
+    wait_blocked(c, 1)
+    assert c.client_unblock(b.client_id, error=True) == 1
+    assert "UNBLOCKED client unblocked via CLIENT UNBLOCK" in str(b.done().error)
+    assert c.client_unblock(b.client_id) == 0
+    assert c.client_unblock(c.client_id()) == 0
+
+
+def test_blocked_client_runs_its_pipeline_in_order(server):
+    c = server.client()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S)
+    s.sendall(b"BZPOPMIN pz 0\r\nSET after-pop 1\r\nGET after-pop\r\n")
+    wait_blocked(c, 1)
+    assert c.get("after-pop") is None  # the SET waits behind the blocked pop
+    c.zadd("pz", {"m": 1})
+    want = b"*3\r\n$2\r\npz\r\n$1\r\nm\r\n$1\r\n1\r\n+OK\r\n$1\r\n1\r\n"
+    assert read_reply(s, want) == want
+    s.close()
+
+
+def test_client_gone_while_blocked_takes_nothing(server):
+    c = server.client()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S)
+    s.sendall(b"BZPOPMIN gone 0\r\n")
+    wait_blocked(c, 1)
+    s.close()
+    wait_blocked(c, 0)
+    c.zadd("gone", {"m": 1})
+    assert c.zcard("gone") == 1
+
+
+def test_same_key_twice_and_resp3(server):
+    c = server.client()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S)
+    s.sendall(b"HELLO 3\r\n")
+    s.recv(4096)
+    s.sendall(b"BZPOPMIN twice twice 0\r\n")
+    wait_blocked(c, 1)
+    c.zadd("twice", {"m": 1.5})
+    want = b"*3\r\n$5\r\ntwice\r\n$1\r\nm\r\n,1.5\r\n"
+    assert read_reply(s, want) == want
+    s.sendall(b"BZPOPMIN twice 0.01\r\n")
+    assert read_reply(s, b"_\r\n") == b"_\r\n"
+    s.close()
+    assert blocked_count(c) == 0
+
+
+# ---------------------------------------------------------------- a cluster
+
+cluster_only = pytest.mark.skipif(KIND != "raftcache", reason="a raftcache cluster")
+
+
+def zcards(cl, key):
+    return {nd.node_id: nd.readonly_client().zcard(key) for nd in cl.live()}
+
+
+@cluster_only
+def test_pop_served_on_the_leader_is_gone_on_every_replica(make_cluster):
+    cl = make_cluster(3)
+    ld = cl.leader()
+    c = ld.client()
+    b = Blocked(ld.port, "BZPOPMIN", "cq", "0")
+    wait_blocked(c, 1)
+    c.zadd("cq", {"a": 1, "b": 2})
+    assert b.done().result == (b"cq", b"a", 1.0)
+    cl.wait_converged()
+    assert set(zcards(cl, "cq").values()) == {1}
+
+
+@cluster_only
+def test_follower_answers_moved(make_cluster):
+    cl = make_cluster(3)
+    f = cl.followers()[0]
+    with pytest.raises(redis.ResponseError, match="MOVED"):
+        f.client().execute_command("BZPOPMIN", "fz", "0")
+    assert blocked_count(f.client()) == 0
+
+
+@cluster_only
+def test_leadership_moving_away_answers_moved(make_cluster):
+    cl = make_cluster(3)
+    ld = cl.leader()
+    c = ld.client()
+    b = Blocked(ld.port, "BZPOPMIN", "tz", "0")
+    wait_blocked(c, 1)
+    target = cl.followers()[0]
+    assert c.execute_command("RAFT.TRANSFER_LEADER", target.node_id) in (b"OK", "OK", True)
+    err = str(b.done().error)
+    assert err.startswith(("MOVED", "CLUSTERDOWN")), err
+    new = cl.wait_leader(not_node=ld)
+    if err.startswith("MOVED"):
+        assert err.endswith(f":{new.port}")
+    assert blocked_count(c) == 0
+    # retried where MOVED points, it blocks there and is served there
+    b = Blocked(new.port, "BZPOPMIN", "tz", "0")
+    wait_blocked(new.client(), 1)
+    new.client().zadd("tz", {"m": 1})
+    assert b.done().result == (b"tz", b"m", 1.0)
