@@ -218,7 +218,9 @@ int t_list_move_generic(struct cmd_ctx *c, const struct resp_arg *src, const str
     struct kv_val *dv = t_list_lookup_write(c, dst, &wrong);
     if (wrong) return -1;
     /* Looked up again: the lookup of dst may have deleted an expired key. */
-    struct quicklist *sq = kv_val_obj(kv_lookup_write(c->kv, src->ptr, src->len, c->now_ms, 0));
+    sv = kv_lookup_write(c->kv, src->ptr, src->len, c->now_ms, 0);
+    ASSERT(sv && sv->type == KV_LIST);
+    struct quicklist *sq = kv_val_obj(sv);
     struct ql_iter it;
     const char *p;
     size_t len;
