@@ -23,7 +23,8 @@ owners 'sqlite3\.h' 'storage(_open|_vfs)?\.c' "SQLite"
 owners 'hiredis' 'transport(_out|_reply|_proxy|_call)?\.c' "hiredis"
 owners 'ev\.h|server_io\.h' 'server_io\.h|loop\.c|conn\.c|transport(_out|_proxy|_call)?\.c|transport_int\.h' "libev"
 owners 'jemalloc/|sanitizer/' 'alloc\.c' "the allocator's interface (jemalloc, ASan)"
-echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis, libev and jemalloc stay in their files"
+owners 'liblzf/' 'quicklist\.c' "liblzf"
+echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis, libev, jemalloc and liblzf stay in their files"
 
 # The module graph of src/ against scripts/src-deps.allow.
 allow=scripts/src-deps.allow

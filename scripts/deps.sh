@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages raftcache needs to build and test, if missing.
+# liblzf-dev: the LZF compression of list nodes (src/quicklist.c).
 # clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
 # (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short;
 # clang-format serves make check (the format check).
 set -euo pipefail
-pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev libcmocka-dev
+pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
       clang libclang-rt-dev llvm clang-format)
 missing=()

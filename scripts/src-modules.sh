@@ -6,7 +6,7 @@
 #   node_*.c                             -> node   (the Raft driver's files)
 #   storage_open.c                       -> storage
 #   transport_*.c                        -> transport
-#   t_zset_*.c, t_set_ops.c              -> t_zset, t_set
+#   t_zset_*.c, t_set_ops.c, t_list_*.c  -> t_zset, t_set, t_list
 #   cmdtable_*.c                         -> cmdtable
 #   config_load.c                        -> config
 # Only src/ headers count (libraries and resp/, raft/ are checked by
@@ -22,6 +22,7 @@ module() {
     storage_open) b=storage ;;
     transport_*) b=transport ;;
     t_zset_*) b=t_zset ;;
+    t_list_*) b=t_list ;;
     t_set_ops) b=t_set ;;
     cmdtable_*) b=cmdtable ;;
     config_load) b=config ;;

@@ -683,6 +683,17 @@ const struct config_def config_defs[] = {
     DEF_MEM("hll-sparse-max-bytes", hll_sparse_max_bytes, "3000", 0, 0,
             "a HyperLogLog whose sparse form would grow past this many bytes turns dense",
             CONFIG_APPLY_ENCODING_LIMITS),
+    DEF_INT("list-max-listpack-size", list_max_listpack_size, "-2", INT_MIN, INT_MAX, 0,
+            "a list node's limit: N > 0 elements (and 8 KB), -1..-5 4/8/16/32/64 KB; for lists "
+            "created afterwards",
+            CONFIG_APPLY_ENCODING_LIMITS),
+    DEF_INT("list-max-ziplist-size", list_max_listpack_size, "-2", INT_MIN, INT_MAX, 0,
+            "Redis's older name of list-max-listpack-size (the same setting)",
+            CONFIG_APPLY_ENCODING_LIMITS),
+    DEF_INT("list-compress-depth", list_compress_depth, "0", 0, INT_MAX, 0,
+            "list nodes kept uncompressed at each end; the inner ones are LZF-compressed; 0 = "
+            "none; for lists created afterwards",
+            CONFIG_APPLY_ENCODING_LIMITS),
     DEF_SPECIAL("daemonize", "no", fixed_special, IMM,
                 "raftcache runs in the foreground; let a supervisor (systemd, a container) "
                 "detach it"),

@@ -187,6 +187,7 @@ struct config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries, zset_max_listpack_value;
     long long hll_sparse_max_bytes;
+    long long list_max_listpack_size, list_compress_depth;
     /* raft */
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;

@@ -117,6 +117,8 @@ const struct kv_limits kv_limits_default = {
     .zset_max_listpack_entries = 128,
     .zset_max_listpack_value = 64,
     .hll_sparse_max_bytes = 3000,
+    .list_max_listpack_size = -2,
+    .list_compress_depth = 0,
 };
 
 void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed)

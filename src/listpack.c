@@ -371,3 +371,27 @@ unsigned char *lp_delete(unsigned char *lp, size_t pos, uint32_t n)
     set_count(lp, lp_len(lp) - k);
     return lp;
 }
+
+size_t lp_entry_bytes(const void *p, size_t len)
+{
+    struct enc e;
+    encode(&e, p, len);
+    return e.total;
+}
+
+unsigned char *lp_split(unsigned char *lp, size_t pos, unsigned char **tail)
+{
+    size_t end = lp_end(lp);
+    ASSERT(pos >= HDR && pos <= end);
+    uint32_t moved = 0;
+    for (size_t q = pos; q < end; q += entry_size(lp, q))
+        moved++;
+    unsigned char *t = util_xmalloc(HDR + (end - pos));
+    memcpy(t + HDR, lp + pos, end - pos);
+    set_bytes(t, HDR + (end - pos));
+    set_count(t, moved);
+    *tail = t;
+    set_count(lp, lp_len(lp) - moved);
+    set_bytes(lp, pos);
+    return util_xrealloc(lp, pos);
+}

@@ -1,7 +1,7 @@
 /*
  * src/listpack.h - a compact sequence of small strings in one allocation:
- * the small encoding of hashes and sorted sets (and of lists later), as
- * Redis's listpack.
+ * the small encoding of hashes and sorted sets, and every node of a list
+ * (src/quicklist.h), as Redis's listpack.
  *
  * Layout (little-endian): u32 total bytes | u32 entry count | entries.
  * An entry is a header byte (and length) + payload + a back-length of
@@ -22,7 +22,8 @@
  * possibly moved (realloc), which the caller must store.
  *
  * Limits: a listpack holds less than 4 GiB; the type modules keep theirs far
- * smaller (hash-max-listpack-entries / -value). Allocation failure aborts.
+ * smaller (hash-max-listpack-entries / -value, list-max-listpack-size).
+ * Allocation failure aborts.
  */
 #ifndef LISTPACK_H
 #define LISTPACK_H
@@ -75,5 +76,13 @@ unsigned char *lp_replace(unsigned char *lp, size_t pos, const void *p, size_t l
 /* Deletes n entries from pos (fewer if the listpack ends first); what
  * followed is then at pos. */
 unsigned char *lp_delete(unsigned char *lp, size_t pos, uint32_t n);
+
+/* Bytes an entry holding p[0..len) takes (what lp_insert adds), so that a
+ * caller can tell whether it fits a size limit before inserting it. */
+size_t lp_entry_bytes(const void *p, size_t len);
+/* Splits lp at pos (an entry or lp_end()): the entries from pos on move to
+ * a new listpack, stored in *tail; returns lp holding the entries before
+ * pos (possibly moved). Either part may be empty. */
+unsigned char *lp_split(unsigned char *lp, size_t pos, unsigned char **tail);
 
 #endif

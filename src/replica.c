@@ -81,6 +81,8 @@ void replica_apply_limits(struct server *srv)
         .zset_max_listpack_entries = (uint64_t)c->zset_max_listpack_entries,
         .zset_max_listpack_value = (uint64_t)c->zset_max_listpack_value,
         .hll_sparse_max_bytes = (uint64_t)c->hll_sparse_max_bytes,
+        .list_max_listpack_size = c->list_max_listpack_size,
+        .list_compress_depth = (uint64_t)c->list_compress_depth,
     };
 }
 

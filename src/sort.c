@@ -1,18 +1,22 @@
 /*
- * src/sort.c - SORT and SORT_RO over sets and sorted sets, with Redis 7.0's
- * options, replies and errors: BY pattern (a string key, or a hash field
- * with "key->field"; a pattern without '*' means "do not sort"), GET
- * pattern (repeatable; "#" is the element itself), LIMIT offset count,
- * ASC|DESC, ALPHA.
+ * src/sort.c - SORT and SORT_RO over lists, sets and sorted sets, with
+ * Redis 7.0's options, replies and errors: BY pattern (a string key, or a
+ * hash field with "key->field"; a pattern without '*' means "do not sort"),
+ * GET pattern (repeatable; "#" is the element itself), LIMIT offset count,
+ * ASC|DESC, ALPHA, STORE destination.
  *
  * Numeric sorting reads each element (or its BY value) as a double as
  * Redis's strtod does, ties broken by the elements' bytes; ALPHA compares
  * bytes (Redis compares with the server's locale, which is byte order under
  * the C and C.UTF-8 locales). Elements with equal sort keys keep the
  * order they were read in, so the answer is the same on every replica.
- * STORE writes a list, a type raftcache does not offer yet: it is refused
- * with an error and changes nothing. Pattern keys are read, never declared
- * as keys (as Redis without cluster mode: raftcache is a single shard).
+ * Unsorted (BY a constant), a list and a sorted set keep their own order
+ * (reversed by DESC); a set going to STORE is sorted ALPHA instead, as
+ * Redis does so that what is stored does not depend on a set's layout.
+ * STORE replaces the destination with a list of the reply's elements (a
+ * GET that finds nothing stores ""), or deletes it when there are none,
+ * and replies the count. Pattern keys are read, never declared as keys (as
+ * Redis without cluster mode: raftcache is a single shard).
  */
 #include <errno.h>
 #include <math.h>
@@ -23,11 +27,10 @@
 #include "kv.h"
 #include "sort.h"
 #include "t_hash.h"
+#include "t_list.h"
 #include "t_set.h"
 #include "t_zset.h"
 #include "util.h"
-
-#define ERR_NO_LISTS "ERR SORT STORE needs the list type, which raftcache does not offer yet"
 
 struct sort_opts {
     int desc, alpha, dontsort;
@@ -235,14 +238,18 @@ static int elem_cmp(const void *pa, const void *pb, void *ud)
 }
 
 /* Reads the source's elements: in native order when nothing is sorted (a
- * sorted set by score, reversed for DESC; a set in its own order). */
+ * list head to tail, a sorted set by score, both reversed for DESC; a set
+ * in its own order). */
 static void load_elems(struct sorter *s, const struct kv_val *v)
 {
     if (!v) return;
+    int reverse = s->o->dontsort && s->o->desc;
     if (v->type == KV_SET)
         t_set_foreach(kv_val_obj(v), add_elem, s);
+    else if (v->type == KV_LIST)
+        t_list_foreach(kv_val_obj(v), reverse, add_elem, s);
     else
-        t_zset_foreach(kv_val_obj(v), s->o->dontsort && s->o->desc, add_zelem, s);
+        t_zset_foreach(kv_val_obj(v), reverse, add_zelem, s);
 }
 
 static void reply_range(struct sorter *s, long start, long end)
@@ -266,19 +273,57 @@ static void reply_range(struct sorter *s, long start, long end)
     }
 }
 
+/* STORE: the range's elements (or their GET values, "" for none) as a list
+ * replacing the destination, or the destination deleted when the range is
+ * empty. Replies the number of elements. */
+static void store_range(struct sorter *s, long start, long end)
+{
+    const struct sort_opts *o = s->o;
+    struct cmd_ctx *c = s->c;
+    long n = end - start + 1;
+    long long stored = o->ngets ? (long long)o->ngets * n : n;
+    void *list = t_list_new(&c->kv->limits);
+    for (long j = start; j <= end; j++) {
+        const struct sort_elem *e = &s->v[j];
+        const char *p = s->arena + e->off;
+        if (!o->ngets) t_list_append(list, p, e->len);
+        for (int g = 0; g < o->ngets; g++) {
+            const char *val = "";
+            size_t vlen = 0;
+            char buf[LP_INTBUF];
+            if (!pattern_value(s, &c->argv[o->gets[g]], p, e->len, &val, &vlen, buf)) vlen = 0;
+            if (vlen > QL_ELEMENT_MAX) {
+                t_list_ops.free(list);
+                resp_add_error(c->out, "ERR string exceeds maximum allowed size "
+                                       "(proto-max-bulk-len)");
+                return;
+            }
+            t_list_append(list, val, vlen);
+        }
+    }
+    if (stored > 0) {
+        kv_set_obj(c->kv, o->store->ptr, o->store->len, KV_LIST, list, KV_NO_EXPIRE, c->now_ms);
+    } else {
+        t_list_ops.free(list);
+        kv_delete(c->kv, o->store->ptr, o->store->len, c->now_ms);
+    }
+    resp_add_int(c->out, stored);
+}
+
 static void sort_generic(struct cmd_ctx *c, int readonly)
 {
     struct sort_opts o;
     struct sorter s = {.c = c, .o = &o};
     if (parse_opts(c, readonly, &o) < 0) goto done;
-    if (o.store) {
-        resp_add_error(c->out, ERR_NO_LISTS);
-        goto done;
-    }
     const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
-    if (v && v->type != KV_SET && v->type != KV_ZSET) {
+    if (v && v->type != KV_SET && v->type != KV_ZSET && v->type != KV_LIST) {
         resp_add_error(c->out, ERR_WRONGTYPE);
         goto done;
+    }
+    if (o.dontsort && o.store && v && v->type == KV_SET) {
+        o.dontsort = 0; /* a set's order is its layout's: stored sorted */
+        o.alpha = 1;
+        o.by = NULL;
     }
     load_elems(&s, v);
     /* LIMIT clamped to the length first, so that start + count cannot
@@ -299,7 +344,10 @@ static void sort_generic(struct cmd_ctx *c, int readonly)
         }
         if (s.n > 1) qsort_r(s.v, s.n, sizeof *s.v, elem_cmp, &s);
     }
-    reply_range(&s, start, end);
+    if (o.store)
+        store_range(&s, start, end);
+    else
+        reply_range(&s, start, end);
 done:
     free(o.gets);
     free(s.v);

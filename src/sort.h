@@ -1,7 +1,6 @@
 /*
- * src/sort.h - SORT and SORT_RO (src/sort.c) over sets and sorted sets;
- * rows in src/cmdtable_sort.c. STORE (which writes a list) is refused
- * until raftcache has lists.
+ * src/sort.h - SORT and SORT_RO (src/sort.c) over lists, sets and sorted
+ * sets; rows in src/cmdtable_sort.c. SORT ... STORE writes a list.
  */
 #ifndef SORT_H
 #define SORT_H

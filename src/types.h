@@ -25,7 +25,8 @@
 /* Encoding thresholds (Redis's directive names, src/config.c). A value
  * converts from its compact encoding to the large one when it passes one;
  * it never converts back (as Redis). Read by the type modules through
- * struct kv.limits; changing them affects values written afterwards. */
+ * struct kv.limits; changing them affects values written afterwards (the
+ * list settings: lists created afterwards, src/quicklist.h). */
 struct kv_limits {
     uint64_t hash_max_listpack_entries; /* hash-max-listpack-entries (128) */
     uint64_t hash_max_listpack_value;   /* hash-max-listpack-value (64) */
@@ -33,6 +34,8 @@ struct kv_limits {
     uint64_t zset_max_listpack_entries; /* zset-max-listpack-entries (128) */
     uint64_t zset_max_listpack_value;   /* zset-max-listpack-value (64) */
     uint64_t hll_sparse_max_bytes;      /* hll-sparse-max-bytes (3000) */
+    int64_t list_max_listpack_size;     /* list-max-listpack-size (-2): a list's fill */
+    uint64_t list_compress_depth;       /* list-compress-depth (0) */
 };
 
 /* Redis's defaults (the config directives' defaults too). */
@@ -42,7 +45,7 @@ extern const struct kv_limits kv_limits_default;
 typedef void type_put_fn(void *ud, const void *p, size_t n);
 
 struct kv_type_ops {
-    const char *name; /* TYPE and SCAN ... TYPE: "hash", "set", "zset" */
+    const char *name; /* TYPE and SCAN ... TYPE: "hash", "set", "zset", "list" */
     /* OBJECT ENCODING: Redis's name of obj's current encoding ("listpack",
      * "hashtable", "intset", "skiplist"). */
     const char *(*encoding)(const void *obj);

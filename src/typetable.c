@@ -3,13 +3,13 @@
  */
 #include "kv.h"
 #include "t_hash.h"
+#include "t_list.h"
 #include "t_set.h"
 #include "t_zset.h"
 #include "typetable.h"
 
 const struct kv_type_ops *const type_table[KV_TYPE_COUNT] = {
     [KV_STRING] = NULL, /* the keyspace's own */
-    [KV_SET] = &t_set_ops,
-    [KV_ZSET] = &t_zset_ops,
-    [KV_HASH] = &t_hash_ops,
+    [KV_LIST] = &t_list_ops, [KV_SET] = &t_set_ops,
+    [KV_ZSET] = &t_zset_ops, [KV_HASH] = &t_hash_ops,
 };

@@ -129,7 +129,7 @@ class ClusterNode(Server):
         locally. A value is read by its type: a string's bytes, a hash's
         sorted field/value pairs, a set's members in the order SMEMBERS gives
         (the set's own order, which SPOP draws from: replicas must agree on
-        it), a sorted set's members with scores in order."""
+        it), a sorted set's members with scores in order, a list's elements."""
         rows = []
         with self.readonly_client() as c:
             keys = sorted(set(c.scan_iter(count=1000)))
@@ -163,6 +163,8 @@ def read_value(pipe, key, typ):
         pipe.execute_command("SMEMBERS", key)
     elif typ == b"zset":
         pipe.zrange(key, 0, -1, withscores=True)
+    elif typ == b"list":
+        pipe.lrange(key, 0, -1)
     else:
         pipe.get(key)
 

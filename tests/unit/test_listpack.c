@@ -1,6 +1,6 @@
 /*
- * tests/unit/test_listpack.c - the compact sequence under hashes and sorted
- * sets.
+ * tests/unit/test_listpack.c - the compact sequence under hashes, sorted
+ * sets and the nodes of lists.
  *
  * What a user would notice if these failed: a field or member read back
  * different from what was written ("007" turning into "7", a long value
@@ -233,6 +233,42 @@ static void test_model(void **state)
     }
 }
 
+/* lp_entry_bytes says what an insertion adds; lp_split cuts at any entry
+ * boundary and both halves read back (a list node split in two). */
+static void test_entry_bytes_and_split(void **state)
+{
+    (void)state;
+    static char big[70000];
+    memset(big, 'b', sizeof big);
+    const char *vals[] = {"1", "-4096", "70000", "9223372036854775807", "007", "", "x"};
+    const size_t lens[] = {1, 5, 5, 19, 3, 0, 1, 63, 64, 4095, 4096, 70000};
+    unsigned char *lp = lp_new();
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        const char *p = i < 7 ? vals[i] : big;
+        size_t before = lp_bytes(lp);
+        lp = lp_append(lp, p, lens[i]);
+        assert_int_equal(lp_bytes(lp) - before, lp_entry_bytes(p, lens[i]));
+    }
+    uint32_t n = lp_len(lp);
+    for (uint32_t at = 0; at <= n; at++) {
+        unsigned char *copy = lp_dup(lp), *tail;
+        size_t pos = lp_seek(copy, at);
+        copy = lp_split(copy, pos == lp_end(copy) ? lp_end(copy) : pos, &tail);
+        assert_int_equal(lp_len(copy), at);
+        assert_int_equal(lp_len(tail), n - at);
+        assert_int_equal(lp_bytes(copy) + lp_bytes(tail), lp_bytes(lp) + 8);
+        for (uint32_t i = 0; i < n; i++) {
+            const unsigned char *part = i < at ? copy : tail;
+            const char *want = i < 7 ? vals[i] : big;
+            expect_entry(part, lp_seek(part, i < at ? (long)i : (long)(i - at)), want, lens[i]);
+        }
+        assert_int_equal(lp_prev(tail, lp_first(tail)), lp_end(tail));
+        lp_free(copy);
+        lp_free(tail);
+    }
+    lp_free(lp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_long_strings),
         cmocka_unit_test(test_find_with_skip),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_entry_bytes_and_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 /*
- * tests/unit/test_sort.c - SORT and SORT_RO (src/sort.c) over sets and
- * sorted sets: numeric and ALPHA order, BY string keys and hash fields, GET
- * patterns, LIMIT's edges, a sorted set's native order for BY <constant>,
- * the errors, STORE refused until lists exist, and the keys SORT declares.
- * Replies as redis-server 7.0 gives them.
+ * tests/unit/test_sort.c - SORT and SORT_RO (src/sort.c) over lists, sets
+ * and sorted sets: numeric and ALPHA order, BY string keys and hash fields,
+ * GET patterns, LIMIT's edges, a list's and a sorted set's native order for
+ * BY <constant>, STORE (a list, or the destination deleted), the errors,
+ * and the keys SORT declares. Replies as redis-server 7.0 gives them.
  *
  * What a user would notice if these failed: a leaderboard or a tag list
  * sorted by an external weight coming out in the wrong order, a page
@@ -91,9 +91,39 @@ static void test_errors(void **state)
     EXPECT(f, "SORT s LIMIT 1", "-ERR syntax error\r\n");
     EXPECT(f, "SORT s LIMIT x 1", "-ERR value is not an integer or out of range\r\n");
     EXPECT(f, "SORT_RO s STORE d", "-ERR syntax error\r\n");
-    EXPECT(f, "SORT s STORE d",
-           "-ERR SORT STORE needs the list type, which raftcache does not offer yet\r\n");
     EXPECT(f, "EXISTS d", ":0\r\n");
+}
+
+static void test_lists_and_store(void **state)
+{
+    struct fx *f = *state;
+    fill(f);
+    run(f, "RPUSH l 3 1 10 2");
+    EXPECT(f, "SORT l", "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$2\r\n10\r\n");
+    EXPECT(f, "SORT l BY nosort", "*4\r\n$1\r\n3\r\n$1\r\n1\r\n$2\r\n10\r\n$1\r\n2\r\n");
+    EXPECT(f, "SORT l BY nosort DESC LIMIT 1 2", "*2\r\n$2\r\n10\r\n$1\r\n1\r\n");
+    EXPECT(f, "SORT l BY w_* GET # GET w_* LIMIT 0 1", "*2\r\n$2\r\n10\r\n$-1\r\n");
+    /* STORE: a list replacing the destination (and its TTL), "" for a GET
+     * that finds nothing; the count is the reply */
+    run(f, "SET d old");
+    run(f, "PEXPIRE d 100000");
+    f->mods = 0;
+    EXPECT(f, "SORT l STORE d", ":4\r\n");
+    assert_int_equal(f->mods, 1);
+    EXPECT(f, "LRANGE d 0 -1", "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$2\r\n10\r\n");
+    EXPECT(f, "PTTL d", ":-1\r\n");
+    EXPECT(f, "SORT l BY w_* GET w_* STORE d", ":4\r\n");
+    EXPECT(f, "LRANGE d 0 -1", "*4\r\n$0\r\n\r\n$2\r\n10\r\n$2\r\n20\r\n$2\r\n30\r\n");
+    /* an unsorted set is stored sorted ALPHA, whatever its layout */
+    EXPECT(f, "SORT s BY nosort STORE d", ":4\r\n");
+    EXPECT(f, "LRANGE d 0 -1", "*4\r\n$1\r\n1\r\n$2\r\n10\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    /* an empty result deletes the destination, and signals it */
+    f->mods = 0;
+    EXPECT(f, "SORT nosuchkey STORE d", ":0\r\n");
+    EXPECT(f, "EXISTS d", ":0\r\n");
+    assert_int_equal(f->mods, 1);
+    EXPECT(f, "SORT l STORE l", ":4\r\n"); /* onto itself */
+    EXPECT(f, "LRANGE l 0 -1", "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$2\r\n10\r\n");
 }
 
 static void test_keys(void **state)
@@ -119,6 +149,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_by_and_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_native_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lists_and_store, setup, teardown),
         cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,120 @@
+/*
+ * src/quicklist.h - the list structure behind the list type (src/t_list.h):
+ * a doubly linked list of nodes, each a listpack (src/listpack.h) of
+ * consecutive elements, as Redis's quicklist.
+ *
+ * Node size (list-max-listpack-size, the list's `fill`):
+ *   fill < 0   a node's listpack holds at most 4, 8, 16, 32 or 64 KB
+ *              (fill -1 .. -5);
+ *   fill >= 0  a node holds at most `fill` elements and at most
+ *              QL_SAFETY_BYTES bytes (fill 0 and 1: one element per node).
+ * A node always holds at least one element; an element too big for the
+ * limit alone lives alone in its own node. Pushes at an end open a new node
+ * when the end node is full; an insertion into a full node splits it at the
+ * insertion point (or uses a neighbour with room when the element goes to
+ * the node's edge). Nothing merges nodes that deletions left small, as in
+ * Redis.
+ *
+ * Compression (list-compress-depth, the list's `depth`): with depth d > 0,
+ * the d nodes at each end stay plain listpacks and every node further in is
+ * kept LZF-compressed (liblzf), unless it is smaller than QL_COMPRESS_MIN
+ * bytes or compressing it saved less than QL_COMPRESS_GAIN bytes (it stays
+ * plain until it changes). A write decompresses the node it changes and
+ * compresses it again when done; a read decompresses into the iterator's
+ * own buffer and never changes the list. depth 0: nothing is compressed.
+ *
+ * fill and depth are the list's own, fixed when it is created (ql_new), as
+ * Redis's: changing the directives affects lists created afterwards.
+ *
+ * Indexes are 0-based from the head; callers turn Redis's negative indexes
+ * into these. Element bytes are binary-safe and shorter than
+ * QL_ELEMENT_MAX (a listpack entry's limit). Allocation failure aborts.
+ * The list does not keep pointers to the caller's bytes.
+ */
+#ifndef QUICKLIST_H
+#define QUICKLIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "listpack.h"
+
+#define QL_FILL_MIN (-5)
+#define QL_FILL_MAX 32767
+#define QL_DEPTH_MAX 65535
+#define QL_SAFETY_BYTES 8192 /* a node's cap when fill counts elements */
+#define QL_COMPRESS_MIN 48   /* smaller nodes are never compressed */
+#define QL_COMPRESS_GAIN 8   /* a compression must save this many bytes */
+#define QL_ELEMENT_MAX ((size_t)UINT32_MAX - 64)
+
+enum ql_end { QL_HEAD = 0, QL_TAIL = 1 };
+
+struct ql_node; /* private to src/quicklist.c */
+
+struct quicklist {
+    struct ql_node *head, *tail;
+    size_t count; /* elements */
+    size_t nodes;
+    int fill;       /* QL_FILL_MIN .. QL_FILL_MAX */
+    unsigned depth; /* 0 .. QL_DEPTH_MAX */
+};
+
+/* A new empty list; fill and depth are clamped into their ranges (as Redis
+ * clamps them). */
+struct quicklist *ql_new(long long fill, long long depth);
+/* Frees the list and every node. Touches nothing else (it may run on the
+ * lazyfree thread). */
+void ql_free(struct quicklist *ql);
+/* A deep copy with the same fill, depth and nodes. */
+struct quicklist *ql_dup(const struct quicklist *ql);
+/* Bytes the list uses: exact with samples 0, else estimated from the first
+ * `samples` nodes (MEMORY USAGE's SAMPLES). */
+size_t ql_memory(const struct quicklist *ql, size_t samples);
+
+/* --- writes --- */
+
+void ql_push(struct quicklist *ql, enum ql_end end, const char *p, size_t len);
+/* Deletes elements [start, start + n) (clipped to the list). */
+void ql_delete_range(struct quicklist *ql, size_t start, size_t n);
+/* Replaces element index with p[0..len). 0 if index >= count, else 1. */
+int ql_replace(struct quicklist *ql, size_t index, const char *p, size_t len);
+/* Inserts p[0..len) before (after = 0) or after the first element equal to
+ * pivot, from the head. Returns 1, or 0 when no element equals pivot. */
+int ql_insert(struct quicklist *ql, const char *pivot, size_t plen, int after, const char *p,
+              size_t len);
+/* Removes elements equal to p[0..len): the first `count` from the head
+ * (count > 0), the last -count from the tail (count < 0), or all (0).
+ * Returns how many were removed. */
+size_t ql_remove(struct quicklist *ql, const char *p, size_t len, long long count);
+
+/* --- reads --- */
+
+/* Walks elements from index towards the tail (reverse 0) or the head
+ * (reverse 1). The list must not change while an iterator is in use; an
+ * iterator must end with ql_iter_done (it may own a buffer). */
+struct ql_iter {
+    const struct quicklist *ql;
+    const struct ql_node *node;
+    const unsigned char *lp; /* node's listpack: its own, or `scratch` */
+    size_t pos;              /* the next entry in lp, lp_end(lp) if none */
+    int reverse;
+    unsigned char *scratch; /* a compressed node, decompressed */
+    size_t scratch_cap;
+    char buf[LP_INTBUF];
+};
+/* Positions it on element index (none when index >= count). */
+void ql_iter_init(struct ql_iter *it, const struct quicklist *ql, size_t index, int reverse);
+/* 1 and the next element (*p valid until the next call), or 0 at the end. */
+int ql_iter_next(struct ql_iter *it, const char **p, size_t *len);
+void ql_iter_done(struct ql_iter *it);
+
+/* --- checks (tests) --- */
+
+/* 0 if every invariant above holds (links, counts, node limits, no empty
+ * node, the compression of each node for its distance from the ends),
+ * else -1 with the first violation in err. */
+int ql_verify(const struct quicklist *ql, char *err, size_t errlen);
+/* Nodes currently compressed. */
+size_t ql_compressed_nodes(const struct quicklist *ql);
+
+#endif
