@@ -106,6 +106,8 @@ static void wait_unlink(struct blocked_wait *w)
 
 /* ---------------------------------------------------------------- clients */
 
+static void mark_ready(struct blocked *b, struct blocked_key *k);
+
 void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk,
                  const struct resp_arg *argv, int64_t now_ms)
 {
@@ -130,6 +132,7 @@ void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *bl
         struct blocked_wait *w = &bc->waits[bc->n_waits++];
         w->bc = bc;
         wait_append(k, w);
+        mark_ready(b, k); /* it may hold elements those ahead leave it */
     }
     bc->next = b->all;
     if (b->all) b->all->prev = bc;
@@ -138,13 +141,35 @@ void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *bl
     c->blocked = bc;
 }
 
+int blocked_must_wait(struct blocked *b, const struct client *c, const struct cmd_block *blk,
+                      const struct resp_arg *argv, struct kv *kv, int64_t now_ms)
+{
+    int present = 0, queued = 0;
+    for (int i = blk->first_key; i < blk->first_key + blk->nkeys; i++) {
+        const struct kv_val *v = kv_lookup_peek(kv, argv[i].ptr, argv[i].len, now_ms);
+        if (!v) continue;
+        if (v->type != blk->type) return 0;
+        present = 1;
+        if (c->blocked || b->n_clients == 0) continue;
+        const struct dict_entry *e = dict_peek(&b->keys, argv[i].ptr, argv[i].len);
+        if (e && ((const struct blocked_key *)e->val)->head) queued = 1;
+    }
+    return !present || queued;
+}
+
 void blocked_remove(struct blocked *b, struct client *c)
 {
     struct blocked_client *bc = c->blocked;
     if (!bc) return;
+    /* A key it waited on may hold what it was counted as taking (it was
+     * woken for it, then served from another key): the next in line looks. */
     for (size_t i = 0; i < bc->n_waits; i++) {
+        struct blocked_key *k = bc->waits[i].key;
         wait_unlink(&bc->waits[i]);
-        key_maybe_drop(b, bc->waits[i].key);
+        if (k->head)
+            mark_ready(b, k);
+        else
+            key_maybe_drop(b, k);
     }
     if (bc->prev)
         bc->prev->next = bc->next;
@@ -173,12 +198,8 @@ static void answer(struct blocked *b, struct blocked_client *bc, const char *err
 
 /* --------------------------------------------------------------- readiness */
 
-void blocked_key_changed(struct blocked *b, const char *key, size_t len)
+static void mark_ready(struct blocked *b, struct blocked_key *k)
 {
-    if (b->n_clients == 0) return;
-    struct dict_entry *e = dict_find(&b->keys, key, len);
-    if (!e) return;
-    struct blocked_key *k = e->val;
     if (k->ready) return;
     if (b->n_ready == b->ready_cap) {
         size_t cap = b->ready_cap ? 2 * b->ready_cap : 16;
@@ -187,6 +208,13 @@ void blocked_key_changed(struct blocked *b, const char *key, size_t len)
     }
     b->ready[b->n_ready++] = k;
     k->ready = 1;
+}
+
+void blocked_key_changed(struct blocked *b, const char *key, size_t len)
+{
+    if (b->n_clients == 0) return;
+    struct dict_entry *e = dict_find(&b->keys, key, len);
+    if (e) mark_ready(b, e->val);
 }
 
 /* Wakes, in queue order, as many clients waiting for type as the key has

@@ -69,6 +69,13 @@ void blocked_free(struct blocked *b);
  * place and its deadline and waits again. */
 void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk,
                  const struct resp_arg *argv, int64_t now_ms);
+/* Whether c's blocking call, which waits for blk, must block rather than go
+ * through the log, judged on kv at now_ms: yes when no key it waits on
+ * holds a value; no when one holds another type (its error comes from the
+ * log); otherwise yes when other clients wait on such a key and c is not
+ * queued itself yet (those who came first are served first). */
+int blocked_must_wait(struct blocked *b, const struct client *c, const struct cmd_block *blk,
+                      const struct resp_arg *argv, struct kv *kv, int64_t now_ms);
 /* 1 if c is blocked and not woken: it runs nothing until it is. */
 int blocked_waiting(const struct client *c);
 /* c's command was answered (served, or an error): it waits no more. */

@@ -19,7 +19,7 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
         .client = c,
         .srv = srv,
         .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
-        .may_block = blk != NULL,
+        .probe = blk != NULL,
     };
     cmd_call(cmd, &ctx, srv->cmdstats);
     srv->stats.commands_processed++;

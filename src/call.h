@@ -19,9 +19,9 @@ struct cmd_block;
 
 /* Runs cmd's handler for argv with the given clock and reply buffer, local
  * randomness (a read may draw random numbers freely) and statistics.
- * blk non-NULL: c waits for this call outside a transaction, so a blocking
- * command that finds nothing to serve blocks instead of replying: returns 1
- * and fills *blk (src/blocked.h). Returns 0 otherwise. */
+ * blk non-NULL: a blocking command is only probed (cmd_ctx.probe): it
+ * checks its arguments, replying their error (returns 0), or returns 1 and
+ * fills *blk with what it waits for, touching no key (src/blocked.h). */
 int call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,
                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out,
                  struct cmd_block *blk);

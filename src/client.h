@@ -39,6 +39,8 @@ struct blocked_client;
 /* A keyless read of this client was forwarded to the leader: its later
  * reads on a follower are forwarded too (src/proxy.h). */
 #define CLIENT_LEADER_READS (1u << 11)
+/* Input read this loop iteration, not parsed yet (src/conn.c). */
+#define CLIENT_READABLE (1u << 12)
 
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those

@@ -52,14 +52,22 @@ struct cmd_ctx {
     uint64_t rng; /* PRNG state (util_rand64): seeded per command */
     int applying; /* 1 in the apply path (src/sm.c): a read with a
                    * writes hook may change the keyspace there only */
-    /* In: a client outside a transaction waits for this call of a blocking
-     * command (CMD_BLOCKING): finding nothing to serve, the handler may
-     * block (cmd_block_on) instead of replying. Out: blocked, and on what. */
+    /* Blocking commands (CMD_BLOCKING, src/blocked.h). In: may_block, a
+     * client outside a transaction waits for this call (applied): finding
+     * nothing to serve, the handler blocks (cmd_block_on) instead of
+     * replying; probe, the dispatcher only asks what the call waits for:
+     * the handler checks its arguments (replying their error) and stops at
+     * cmd_block_probe, touching no key. Out: blocked, and on what. */
     int may_block;
+    int probe;
     int blocked;
     struct cmd_block block;
 };
 
+/* A blocking command's handler calls it once its arguments are checked,
+ * before it looks at a key: returns 1 when probing (the call's block is
+ * set: the handler returns), else 0. */
+int cmd_block_probe(struct cmd_ctx *c, const struct cmd_block *b);
 /* Called by a blocking command's handler that found nothing to serve:
  * blocks the caller when it may (nothing is replied), else replies the
  * command's null reply, as Redis does inside MULTI. */

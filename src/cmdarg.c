@@ -52,6 +52,14 @@ int cmd_arg_timeout(struct cmd_ctx *c, int i, int64_t *ms)
     return 0;
 }
 
+int cmd_block_probe(struct cmd_ctx *c, const struct cmd_block *b)
+{
+    if (!c->probe) return 0;
+    c->blocked = 1;
+    c->block = *b;
+    return 1;
+}
+
 void cmd_block_on(struct cmd_ctx *c, const struct cmd_block *b)
 {
     if (c->may_block) {

@@ -1,7 +1,8 @@
 /*
  * src/cmdtable_list.c - the list commands' rows of the command table (see
  * cmd.h for the columns; arity, flags, keys, ACL categories, summaries and
- * arguments are Redis 7.0's). Handlers: src/t_list.c, src/t_list_cmd.c.
+ * arguments are Redis 7.0's). Handlers: src/t_list.c, src/t_list_cmd.c,
+ * src/t_list_block.c.
  *
  * CMD_ABSENT_NOOP: every list write but LPUSH and RPUSH changes nothing
  * when the keys it names are absent (a pop, a move from an absent source,
@@ -15,6 +16,7 @@
 #define F CMD_FAST
 #define OOM CMD_DENYOOM
 #define NOOP CMD_ABSENT_NOOP
+#define BLK CMD_BLOCKING
 
 const struct command cmd_table_list[] = {
     {"lpush", -3, W | OOM | F, 1, 1, 1, cmd_lpush, "list", "1.0.0",
@@ -62,5 +64,24 @@ const struct command cmd_table_list[] = {
      "Return the index of matching elements on a list",
      "key element [RANK rank:integer] [COUNT num-matches:integer] [MAXLEN len:integer]",
      "read list slow", NULL},
+    {"blpop", -3, W | BLK, 1, -2, 1, cmd_blpop, "list", "2.0.0",
+     "Remove and get the first element in a list, or block until one is available",
+     "key [key ...] timeout:double", "write list slow blocking", NULL},
+    {"brpop", -3, W | BLK, 1, -2, 1, cmd_brpop, "list", "2.0.0",
+     "Remove and get the last element in a list, or block until one is available",
+     "key [key ...] timeout:double", "write list slow blocking", NULL},
+    {"blmpop", -5, W | BLK, 0, 0, 0, cmd_blmpop, "list", "7.0.0",
+     "Pop elements from a list, or block until one is available",
+     "timeout:double numkeys:integer key [key ...] <LEFT|RIGHT>:where [COUNT count]",
+     "write list slow blocking", NULL, NULL, t_list_blmpop_keys},
+    {"blmove", 6, W | OOM | BLK, 1, 2, 1, cmd_blmove, "list", "6.2.0",
+     "Pop an element from a list, push it to another list and return it; or block until one is "
+     "available",
+     "source destination <LEFT|RIGHT>:wherefrom <LEFT|RIGHT>:whereto timeout:double",
+     "write list slow blocking", NULL},
+    {"brpoplpush", 4, W | OOM | BLK, 1, 2, 1, cmd_brpoplpush, "list", "2.2.0",
+     "Pop an element from a list, push it to another list and return it; or block until one is "
+     "available",
+     "source destination timeout:double", "write list slow blocking", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -32,6 +32,13 @@
  * A client is freed only from conn_flush_pending(), never from inside one of
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
  * putting it on the pending list.
+ *
+ * ARRIVAL ORDER. The read callbacks only read; the commands that arrived
+ * are run once per iteration (conn_process_readable, first thing before
+ * sleeping) in the order the kernel reported the sockets readable, as
+ * Redis does -- libev calls back in the reverse order. Clients whose
+ * commands arrive together are then served in the order they sent them:
+ * two BLPOPs block first come, first served (src/blocked.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -310,6 +317,9 @@ static void client_free(struct client *c)
 {
     struct server *srv = c->srv;
     struct conn *cn = conn_of(c);
+    if (c->flags & CLIENT_READABLE)
+        for (size_t i = 0; i < srv->io->n_readable; i++)
+            if (srv->io->readable[i] == c) srv->io->readable[i] = NULL;
     ev_io_stop(srv->io->loop, &cn->rio);
     ev_io_stop(srv->io->loop, &cn->wio);
     dispatch_client_gone(c);
@@ -674,7 +684,25 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         client_close_asap(c);
         return;
     }
-    process_input(c);
+    if (c->flags & CLIENT_READABLE) return;
+    struct server_io *io = srv->io;
+    if (io->n_readable == io->readable_cap) {
+        io->readable_cap = io->readable_cap ? 2 * io->readable_cap : 64;
+        io->readable = util_xrealloc(io->readable, io->readable_cap * sizeof *io->readable);
+    }
+    io->readable[io->n_readable++] = c;
+    c->flags |= CLIENT_READABLE;
+}
+
+void conn_process_readable(struct server *srv)
+{
+    struct server_io *io = srv->io;
+    while (io->n_readable) {
+        struct client *c = io->readable[--io->n_readable];
+        if (!c) continue;
+        c->flags &= ~CLIENT_READABLE;
+        conn_resume(c);
+    }
 }
 
 void conn_resume(struct client *c)

@@ -33,6 +33,9 @@ void conn_flush_replies(struct server *srv);
 /* Takes every woken client: its reply is flushed before the loop sleeps and
  * the commands it sent meanwhile run now. Returns how many were taken. */
 size_t conn_resume_woken(struct server *srv);
+/* Runs the commands that arrived this iteration, in arrival order (see
+ * src/conn.c); the loop calls it first thing before sleeping. */
+void conn_process_readable(struct server *srv);
 /* Idle timeouts and output-limit (soft) enforcement; called by the cron. */
 void conn_cron(struct server *srv, int64_t now_ms);
 /* Closes every client (shutdown). */

@@ -146,35 +146,51 @@ static enum dispatch_result hold(struct client *c, const struct command *cmd)
     return DISPATCH_WAIT;
 }
 
+/* A blocking command outside MULTI (src/blocked.h), routed as a write (a
+ * follower answers -MOVED) and held until it is answered. On the leader it
+ * is probed first (its arguments checked, what it waits for told); then,
+ * judged on the applied keyspace, it blocks when no key it waits on holds a
+ * value, or when other clients wait on such a key (they come first), and
+ * goes through the log otherwise: applied, it is served, or replies nothing
+ * when another client's pop took the elements first and runs again. No
+ * ReadIndex round: blocking answers nothing, and the writes still in the
+ * log (the client's own too) wake it when they are applied. */
+static enum dispatch_result run_blocking(struct client *c, const struct command *cmd, int argc,
+                                         const struct resp_arg *argv)
+{
+    struct server *srv = c->srv;
+    enum node_route r = route(c, cmd, argc, argv, 1);
+    if (r == NODE_WAIT) return hold(c, cmd);
+    struct cmd_block blk;
+    int64_t now = server_now_ms();
+    if (r == NODE_REPLIED || !call_command(srv, c, cmd, argc, argv, now, &c->out, &blk)) {
+        blocked_remove(&srv->blocked, c); /* answered: -MOVED, an argument error */
+        return DISPATCH_DONE;
+    }
+    if (blocked_must_wait(&srv->blocked, c, &blk, argv, &srv->kv, now)) {
+        blocked_add(&srv->blocked, c, &blk, argv, now);
+        return hold(c, cmd);
+    }
+    c->held_in_log = 1; /* before: the log may refuse it at once */
+    sm_submit_command(&srv->sm, c, cmd, argc, argv);
+    return hold(c, cmd);
+}
+
 /* Runs, waits for or answers a command that passed its checks (counted,
- * authenticated, not refused for memory, not queued in a transaction).
- * A blocking command (src/blocked.h) stays held until it is answered: in
- * the log, it is answered when applied; found nothing (a read: its keys
- * are absent), it blocks. */
+ * authenticated, not refused for memory, not queued in a transaction). */
 static enum dispatch_result run_checked(struct client *c, const struct command *cmd, int argc,
                                         const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
+    if (cmd->flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
     int writes = call_writes(srv, cmd, argc, argv);
     enum node_route r = route(c, cmd, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);
-    int blocking = (cmd->flags & CMD_BLOCKING) != 0;
-    if (r == NODE_REPLIED) {
-        blocked_remove(&srv->blocked, c);
-        return DISPATCH_DONE;
-    }
-    if (writes) {
-        c->held_in_log = blocking; /* before: the log may refuse it at once */
+    if (r == NODE_REPLIED) return DISPATCH_DONE;
+    if (writes)
         sm_submit_command(&srv->sm, c, cmd, argc, argv);
-        return blocking ? hold(c, cmd) : DISPATCH_DONE;
-    }
-    struct cmd_block blk;
-    int64_t now = server_now_ms();
-    if (call_command(srv, c, cmd, argc, argv, now, &c->out, blocking ? &blk : NULL)) {
-        blocked_add(&srv->blocked, c, &blk, argv, now);
-        return hold(c, cmd);
-    }
-    blocked_remove(&srv->blocked, c);
+    else
+        call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out, NULL);
     return DISPATCH_DONE;
 }
 

@@ -221,6 +221,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
+    conn_process_readable(srv);
     int round = 0;
     while (round < WAKE_ROUNDS_MAX) {
         node_process_ready(srv->node);
@@ -325,6 +326,7 @@ void loop_free(struct server *srv)
 {
     replica_free(srv);
     if (srv->io && srv->io->loop) ev_loop_destroy(srv->io->loop);
+    if (srv->io) free(srv->io->readable);
     free(srv->io);
     srv->io = NULL;
 }

@@ -29,6 +29,10 @@ struct server_io {
      * RAFT.AUTH (CLIENT_OVER_LIMIT, not yet rejected), oldest first */
     struct client *pending_peers[CONN_PENDING_PEERS_MAX];
     int n_pending_peers;
+    /* src/conn.c: clients whose input arrived this iteration, in the order
+     * libev called back (the reverse of the kernel's), NULL once freed */
+    struct client **readable;
+    size_t n_readable, readable_cap;
 };
 
 #endif

@@ -17,7 +17,8 @@
  *
  * Commands (Redis 7.0): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LMPOP LMOVE
  * RPOPLPUSH (src/t_list.c), LLEN LRANGE LINDEX LSET LINSERT LREM LTRIM LPOS
- * (src/t_list_cmd.c); their rows are in src/cmdtable_list.c. SORT reads
+ * (src/t_list_cmd.c), the blocking BLPOP BRPOP BLMPOP BLMOVE BRPOPLPUSH
+ * (src/t_list_block.c); their rows are in src/cmdtable_list.c. SORT reads
  * and stores lists through the functions below (src/sort.c).
  */
 #ifndef T_LIST_H
@@ -97,11 +98,11 @@ int t_list_mpop_parse(struct cmd_ctx *c, int numkeys_i, struct t_list_mpop_args 
 /* The key indexes of such a call (getkeys hooks): LMPOP's keys, and the
  * keys after a numkeys at argv[numkeys_i] for the others. */
 int t_list_mpop_keys_at(int numkeys_i, int argc, const struct resp_arg *argv, int *idx, int max);
-cmd_getkeys_fn t_list_lmpop_keys;
+cmd_getkeys_fn t_list_lmpop_keys, t_list_blmpop_keys;
 
 cmd_proc cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_lmpop, cmd_lmove,
     cmd_rpoplpush, cmd_llen, cmd_lrange, cmd_lindex, cmd_lset, cmd_linsert, cmd_lrem, cmd_ltrim,
-    cmd_lpos;
+    cmd_lpos, cmd_blpop, cmd_brpop, cmd_blmpop, cmd_blmove, cmd_brpoplpush;
 
 extern const struct command cmd_table_list[];
 

@@ -60,11 +60,10 @@ static struct kv_val *first_zset(struct cmd_ctx *c, int first, int n, int *at, i
     return NULL;
 }
 
-/* Blocks the caller on argv[first .. first + n) (or replies a null array). */
-static void block_on_zsets(struct cmd_ctx *c, int first, int n, int64_t timeout_ms)
+/* What a call waits for: argv[first .. first + n) to hold a sorted set. */
+static struct cmd_block on_zsets(int first, int n, int64_t timeout_ms)
 {
-    struct cmd_block b = {first, n, KV_ZSET, 1, timeout_ms};
-    cmd_block_on(c, &b);
+    return (struct cmd_block){first, n, KV_ZSET, 1, timeout_ms};
 }
 
 /* --- ZPOPMIN / ZPOPMAX key [count] --- */
@@ -115,11 +114,13 @@ static void bpop_generic(struct cmd_ctx *c, int max)
 {
     int64_t timeout_ms;
     if (cmd_arg_timeout(c, c->argc - 1, &timeout_ms) < 0) return;
+    struct cmd_block b = on_zsets(1, c->argc - 2, timeout_ms);
+    if (cmd_block_probe(c, &b)) return;
     int at, wrong;
     struct kv_val *v = first_zset(c, 1, c->argc - 2, &at, &wrong);
     if (wrong) return;
     if (!v) {
-        block_on_zsets(c, 1, c->argc - 2, timeout_ms);
+        cmd_block_on(c, &b);
         return;
     }
     resp_add_array_len(c->out, 3);
@@ -207,7 +208,9 @@ void cmd_bzmpop(struct cmd_ctx *c)
     struct mpop_args a;
     int64_t timeout_ms;
     if (mpop_args(c, 2, &a) < 0 || cmd_arg_timeout(c, 1, &timeout_ms) < 0) return;
-    if (!mpop_first(c, &a)) block_on_zsets(c, a.first, a.n, timeout_ms);
+    struct cmd_block b = on_zsets(a.first, a.n, timeout_ms);
+    if (cmd_block_probe(c, &b)) return;
+    if (!mpop_first(c, &a)) cmd_block_on(c, &b);
 }
 
 /* BZMPOP's keys: timeout numkeys key ... */

@@ -1,5 +1,5 @@
-"""Blocking commands (BZPOPMIN, BZPOPMAX, BZMPOP; the list ones in
-test_blocking_lists.py) as Redis 7.0 behaves, on one node and in a cluster.
+"""Blocking commands (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN,
+BZPOPMAX, BZMPOP) as Redis 7.0 behaves, on one node and in a cluster.
 
 One node (raftcache and redis-server alike): a client blocks until a write
 fills a key, blocked clients are served first blocked first served, a
@@ -189,6 +189,72 @@ def test_same_key_twice_and_resp3(server):
     assert blocked_count(c) == 0
 
 
+def test_blpop_brpop_blmpop_block_until_a_push(server):
+    c = server.client()
+    b1 = Blocked(server.port, "BLPOP", "l1", "l2", "0")
+    wait_blocked(c, 1)
+    b2 = Blocked(server.port, "BRPOP", "l2", "0")
+    wait_blocked(c, 2)
+    b3 = Blocked(server.port, "BLMPOP", "0", "2", "l3", "l2", "LEFT", "COUNT", "5")
+    wait_blocked(c, 3)
+    c.rpush("l2", "a", "b", "c", "d")
+    assert b1.done().result == (b"l2", b"a")  # redis-py makes a tuple
+    assert b2.done().result == (b"l2", b"d")
+    assert b3.done().result == [b"l2", [b"b", b"c"]]
+    assert c.exists("l2") == 0
+    assert blocked_count(c) == 0
+
+
+def test_blmove_chain_hands_the_element_on(server):
+    c = server.client()
+    mover = Blocked(server.port, "BLMOVE", "src", "dst", "RIGHT", "LEFT", "0")
+    wait_blocked(c, 1)
+    popper = Blocked(server.port, "BRPOPLPUSH", "dst", "done", "0")
+    wait_blocked(c, 2)
+    c.lpush("src", "job")
+    assert mover.done().result == b"job"
+    assert popper.done().result == b"job"
+    assert c.lrange("done", 0, -1) == [b"job"]
+    assert c.exists("src", "dst") == 0
+
+
+def test_list_timeouts_and_multi_replies(server):
+    c = server.client()
+    assert c.execute_command("BLPOP", "none", "0.05") is None
+    assert c.execute_command("BLMOVE", "none", "d", "LEFT", "LEFT", "0.05") is None
+    assert c.execute_command("BLMPOP", "0.05", "1", "none", "RIGHT") is None
+    p = c.pipeline(transaction=True)
+    p.execute_command("BLPOP", "none", "0")
+    p.execute_command("BRPOPLPUSH", "none", "d", "0")
+    p.execute_command("BLMPOP", "0", "1", "none", "LEFT")
+    assert p.execute() == [None, None, None]
+    c.set("str", "v")
+    for args, err in [
+        (("BLPOP", "str", "0"), "WRONGTYPE"),
+        (("BLMOVE", "str", "d", "LEFT", "LEFT", "0"), "WRONGTYPE"),
+        (("BLMOVE", "s", "d", "UP", "LEFT", "0"), "syntax error"),
+        (("BLMOVE", "s", "d", "LEFT", "LEFT", "-1"), "timeout is negative"),
+        (("BLMPOP", "0", "1", "s", "UP"), "syntax error"),
+        (("BLMPOP", "x", "1", "s", "LEFT"), "timeout is not a float or out of range"),
+    ]:
+        with pytest.raises(redis.ResponseError, match=err):
+            c.execute_command(*args)
+
+
+def test_a_push_serves_blocked_clients_first_come_first_served(server):
+    c = server.client()
+    waiters = []
+    for i in range(4):
+        waiters.append(Blocked(server.port, "BLPOP", "fifo", "0"))
+        wait_blocked(c, i + 1)
+    c.rpush("fifo", "1", "2", "3")
+    assert [w.done().result for w in waiters[:3]] == [(b"fifo", b"1"), (b"fifo", b"2"),
+                                                      (b"fifo", b"3")]
+    assert waiters[3].is_alive() and blocked_count(c) == 1
+    c.rpush("fifo", "4")
+    assert waiters[3].done().result == (b"fifo", b"4")
+
+
 # ---------------------------------------------------------------- a cluster
 
 cluster_only = pytest.mark.skipif(KIND != "raftcache", reason="a raftcache cluster")
@@ -240,3 +306,30 @@ def test_leadership_moving_away_answers_moved(make_cluster):
     wait_blocked(new.client(), 1)
     new.client().zadd("tz", {"m": 1})
     assert b.done().result == (b"tz", b"m", 1.0)
+
+
+@cluster_only
+def test_reliable_queue_across_a_leadership_change(make_cluster):
+    """BLMOVE into a processing list: a job is either still pending, being
+    processed, or done -- never lost or duplicated -- across a change of
+    leader while consumers are blocked."""
+    cl = make_cluster(3)
+    ld = cl.leader()
+    c = ld.client()
+    b = Blocked(ld.port, "BLMOVE", "{q}pending", "{q}processing", "RIGHT", "LEFT", "0")
+    wait_blocked(c, 1)
+    c.lpush("{q}pending", "job1")
+    assert b.done().result == b"job1"
+    b = Blocked(ld.port, "BLMOVE", "{q}pending", "{q}processing", "RIGHT", "LEFT", "0")
+    wait_blocked(c, 1)
+    target = cl.followers()[0]
+    c.execute_command("RAFT.TRANSFER_LEADER", target.node_id)
+    assert str(b.done().error).startswith(("MOVED", "CLUSTERDOWN"))
+    new = cl.wait_leader(not_node=ld)
+    n = new.client()
+    n.lpush("{q}pending", "job2")
+    assert n.execute_command("BLMOVE", "{q}pending", "{q}processing", "RIGHT", "LEFT", "0") == \
+        b"job2"
+    assert n.lrange("{q}processing", 0, -1) == [b"job2", b"job1"]
+    assert n.exists("{q}pending") == 0
+    cl.wait_converged()
