@@ -1308,3 +1308,26 @@ def test_queue_workload_simulated_bug_is_caught(bug, kinds):
             break
     assert not result["valid"]
     assert set(q_kinds(result)) & kinds, queue_checker.format_report(result)
+
+
+def test_queue_report_section():
+    import report
+    events = simulate_queue(4, bug="ghost-ack", n_steps=600)
+    result = queue_checker.check(events)
+    r = {"seed": 4, "nodes": 5, "time_s": 90, "out_dir": "/x", "elapsed_s": 99.0,
+         "workload": "queue", "faults": {}, "converged": True, "converge_detail": "",
+         "converged_restart": True, "converge_restart_detail": "", "snapshots": {},
+         "crashes": [], "outstanding": 0, "t0": events[0]["time"], "probes": [],
+         "workload_events": [], "final_events": [], "failures": ["queue checker"],
+         "queue": {"status": "ran", "drained": True, "drain_detail": "every list empty",
+                   "check": result, "unread": []},
+         "queue_events": events, "queue_format_op": queue_checker.format_op,
+         "queue_figures": queue_checker.figures}
+    text = report.render(r)
+    assert "register/KV workload: not selected" in text
+    assert "queue workload: ran" in text and "drain after healing: yes" in text
+    assert "jobs acknowledged %d" % result["stats"]["jobs_acknowledged"] in text
+    assert "first queue anomaly" in text
+    assert "kind: %s" % result["anomalies"][0]["kind"] in text
+    r["queue"] = {"status": "skipped: the server does not know BLMOVE (COMMAND INFO)"}
+    assert "queue workload: skipped" in report.render(r)
