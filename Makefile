@@ -164,8 +164,8 @@ bench-snapshot: deps
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
 # printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
 # both (register/KV and queue workloads at once, the queue skipped if the
-# server lacks list commands), kv or queue. A run takes TIME plus about 30 s
-# (healing, the queue's drain - a few seconds, at most 60 -, restarts, reads).
+# server lacks list commands), kv or queue. A run takes TIME plus about 10 s
+# (healing, the queue's drain - 3-5 s, at most 60 -, restarts, reads).
 TIME  ?= 120
 NODES ?= 5
 SEED  ?=
