@@ -49,7 +49,8 @@ NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs transport
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
 .PHONY: all deps test unit sim nodesim integration redis-tests run clean check check-deps big-writes \
-        bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker
+        bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker \
+        chaos-queue-redis
 all: $(B)/raftcache
 
 $(B)/%.o: %.c
@@ -160,26 +161,38 @@ bench-snapshot: deps
 	@scripts/bench-snapshot.sh
 
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
-# namespaces, a seeded nemesis, a checked history. SEED empty: a random seed,
-# printed. OUT: results dir (default build/chaos/<seed>-<date>).
+# namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
+# printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
+# both (register/KV and queue workloads at once, the queue skipped if the
+# server lacks list commands), kv or queue. A run takes TIME plus about 10 s
+# (healing, the queue's drain - 3-5 s, at most 60 -, restarts, reads).
 TIME  ?= 120
 NODES ?= 5
 SEED  ?=
 OUT   ?=
+WORKLOAD ?= both
 CHAOS_SHORT_SEED ?= 1
 chaos: deps
 	$(MAKE) all
-	/usr/bin/python3 tests/chaos/run.py --time $(TIME) --nodes $(NODES) \
+	/usr/bin/python3 tests/chaos/run.py --time $(TIME) --nodes $(NODES) --workload $(WORKLOAD) \
 	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT))
 
-# The checker's own tests: hand-made and generated histories.
+# The checkers' own tests (checker.py and queue_checker.py): hand-made and
+# generated histories, and the queue clients against a simulated server.
 chaos-checker:
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py
 
-# The CI variant: about two minutes, one fixed seed, 5 nodes.
+# The CI variant: about two minutes, one fixed seed, 5 nodes; both workloads
+# run during the same 90 s (the queue's drain adds a few seconds).
 chaos-short: deps
 	$(MAKE) all
-	/usr/bin/python3 tests/chaos/run.py --time 90 --nodes 5 --seed $(CHAOS_SHORT_SEED)
+	/usr/bin/python3 tests/chaos/run.py --time 90 --nodes 5 --seed $(CHAOS_SHORT_SEED) \
+	    --workload both
+
+# The queue workload's clients against a standalone redis-server (no root,
+# no cluster; connections killed and paused): their history must pass.
+chaos-queue-redis:
+	/usr/bin/python3 tests/chaos/queue_redis.py --time 20 --faults
 
 format:
 	find resp raft src tests -name '*.[ch]' -not -path '*/corpus/*' | xargs clang-format -i

@@ -142,7 +142,8 @@ class Slot:
     def digest(self):
         """Sorted (key, value, has-ttl) of the node's own keyspace (READONLY);
         a value is read by its type (a hash's sorted items, a set's members
-        in the set's own order, a sorted set's members with scores)."""
+        in the set's own order, a sorted set's members with scores, a
+        list's items in order)."""
         rows = []
         with self.client(timeout_s=10, readonly=True) as c:
             for k in sorted(set(c.scan_iter(count=1000))):
@@ -153,6 +154,8 @@ class Slot:
                     value = repr(c.execute_command("SMEMBERS", k))
                 elif typ == b"zset":
                     value = repr(c.zrange(k, 0, -1, withscores=True))
+                elif typ == b"list":
+                    value = repr(c.lrange(k, 0, -1))
                 elif typ == b"none":
                     continue
                 else:

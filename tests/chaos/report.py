@@ -129,14 +129,56 @@ def checker_section(chk, format_op, t0):
     return out
 
 
+QUEUE_F_ORDER = ["push", "take", "recover", "done", "ack", "restart", "final-read"]
+
+
+def queue_section(r):
+    """The queue workload: ops, drain, the queue checker's figures and first anomaly."""
+    q = r.get("queue") or {}
+    out = [f"queue workload: {q.get('status', 'not run')}"]
+    if q.get("status") != "ran":
+        return out
+    counts = op_counts(r.get("queue_events") or [])
+    out.append(f"  {'queue ops':<12}{'ok':>8}{'fail':>8}{'info':>8}{'total':>8}")
+    for f in QUEUE_F_ORDER + sorted(set(counts) - set(QUEUE_F_ORDER)):
+        c = counts.get(f, Counter())
+        out.append(f"  {f:<12}{c['ok']:>8}{c['fail']:>8}{c['info']:>8}{sum(c.values()):>8}")
+    out.append(f"  drain after healing: {'yes' if q.get('drained') else 'NO'} "
+               f"({q.get('drain_detail')})")
+    if q.get("unread"):
+        out.append(f"  final reads: could not read {q['unread']}")
+    chk = q.get("check")
+    if chk is None:
+        out.append("  queue checker: not run")
+        return out
+    figures = r.get("queue_figures")
+    out.append(f"  queue checker: valid={chk.get('valid')}"
+               + (f" ({chk['reason']})" if chk.get("reason") else ""))
+    if figures is not None:
+        out.append("  " + figures(chk["stats"]))
+    anomalies = chk.get("anomalies") or []
+    if anomalies:
+        kinds = Counter(a.get("kind", "?") for a in anomalies)
+        out.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        out.append("first queue anomaly (times from the start of the run):")
+        out.extend(fmt_anomaly(anomalies[0], r.get("queue_format_op"), r["t0"]))
+    return out
+
+
 def render(r):
     """r: the dict run.py assembled. Returns the table as text."""
     out = [f"raftcache chaos run: seed {r['seed']}, {r['nodes']} nodes, {r['time_s']:g}s of "
            f"workload and faults, elapsed {r['elapsed_s']:.1f}s",
            f"results: {r['out_dir']}", ""]
-    out += ops_section(r["workload_events"], r["final_events"]) + [""]
-    out += availability_section(r["workload_events"], r["t0"]) + [""]
+    kv = r.get("workload", "both") != "queue"
+    if kv:
+        out += ops_section(r["workload_events"], r["final_events"]) + [""]
+        out += availability_section(r["workload_events"], r["t0"]) + [""]
+    else:
+        out += ["register/KV workload: not selected (--workload queue)", ""]
     out += cluster_section(r) + [""]
-    out += checker_section(r.get("check"), r.get("format_op"), r["t0"]) + [""]
+    if kv:
+        out += checker_section(r.get("check"), r.get("format_op"), r["t0"]) + [""]
+    out += queue_section(r) + [""]
     out.append("verdict: " + ("PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])))
     return "\n".join(out) + "\n"

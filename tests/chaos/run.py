@@ -2,19 +2,29 @@
 """Jepsen-style fault test of raftcache: the entry point.
 
     tests/chaos/run.py --time SECONDS --seed N --nodes 3|5 [--out DIR]
+                       [--workload both|kv|queue]
     make chaos TIME=120 SEED=7 NODES=5        make chaos-short
 
 Runs as root (network namespaces). One run: a fresh network (netns.py) and
-cluster (cluster.py), client threads recording a history (workload.py) while
-the nemesis injects faults for --time seconds (nemesis.py); then heal
-everything, check convergence (every node the same digest), kill -9 every
-node, restart them, read every key once more, and hand the history to
-tests/chaos/checker.py. Prints the results table (report.py) and writes it
-with history.jsonl, nemesis.log and the node logs to the results dir
+cluster (cluster.py), client threads recording histories while the nemesis
+injects faults for --time seconds (nemesis.py): the register/KV workload
+(workload.py) and the queue workload (queue_workload.py) run side by side
+under the same faults, each with its own history. Then heal everything,
+check convergence (every node the same digest), drain the queue (consumers
+run until every list stays empty) and read its lists, kill -9 every node,
+restart them, read every key and every list once more, and hand the
+histories to tests/chaos/checker.py and tests/chaos/queue_checker.py.
+Prints the results table (report.py) and writes it with history.jsonl,
+queue-history.jsonl, nemesis.log and the node logs to the results dir
 (default build/chaos/<seed>-<date>/).
 
+--workload both (the default) skips the queue, saying so, when the server
+does not know the list commands (COMMAND INFO of LPUSH BLMOVE LREM LRANGE
+LLEN); --workload queue then refuses to run (exit 2).
+
 Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
-crashed by itself, cluster unavailable after healing); 2 a harness error
+crashed by itself, cluster unavailable after healing, a queue that did not
+drain); 2 a harness error
 (or not root); 130 interrupted. Namespaces and processes are removed on
 every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
 run are removed at start.
@@ -43,6 +53,7 @@ import cluster  # noqa: E402
 from cluster import Cluster, HarnessError, NoLeader  # noqa: E402
 from nemesis import Nemesis, stamp  # noqa: E402
 from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
+from queue_workload import QueueWorkload, missing_commands  # noqa: E402
 
 N_WORKERS = 8
 OP_DELAY_S = 0.05       # pause between one thread's ops (rate limit)
@@ -57,6 +68,8 @@ def parse_args():
     p.add_argument("--nodes", type=int, default=5, choices=(3, 5))
     p.add_argument("--out", default=None, help="results dir (default build/chaos/<seed>-<date>)")
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
+    p.add_argument("--workload", choices=("both", "kv", "queue"), default="both",
+                   help="register/KV workload, queue workload, or both at once (default)")
     return p.parse_args()
 
 
@@ -70,15 +83,15 @@ def preflight(args):
         why = "the `ip` command (Debian package iproute2) is missing"
     elif not os.access(args.bin, os.X_OK):
         why = f"{args.bin} not found; run `make` first"
-    elif not os.path.exists(os.path.join(HERE, "checker.py")):
-        why = "tests/chaos/checker.py not found"
+    elif not all(os.path.exists(os.path.join(HERE, f)) for f in ("checker.py", "queue_checker.py")):
+        why = "tests/chaos/checker.py or queue_checker.py not found"
     if why:
         print(f"chaos: {why}", file=sys.stderr)
         sys.exit(2)
 
 
-def load_checker():
-    spec = importlib.util.spec_from_file_location("chaos_checker", os.path.join(HERE, "checker.py"))
+def load_checker(name="checker"):
+    spec = importlib.util.spec_from_file_location("chaos_" + name, os.path.join(HERE, name + ".py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -98,8 +111,13 @@ class Run:
         self.history = History()
         self.workers = []
         self.nemesis = None
+        self.queue = None
         self.failures = []
         self.r = {"seed": seed, "nodes": args.nodes, "time_s": args.time, "out_dir": out,
+                  "workload": args.workload,
+                  "queue": {"status": "not selected" if args.workload == "kv" else "not started",
+                            "drained": None, "drain_detail": "not reached", "check": None,
+                            "unread": []},
                   "faults": {}, "converged": False, "converge_detail": "not reached",
                   "converged_restart": False, "converge_restart_detail": "not reached",
                   "snapshots": {}, "crashes": [], "outstanding": 0, "check": None,
@@ -119,21 +137,48 @@ class Run:
         self.cl.start_initial()
         ld = self.cl.wait_leader(30)
         self.say(f"cluster up: {self.args.nodes} nodes, leader {ld}")
+        self.setup_queue(ld)
         self.workload_and_faults()
         self.heal_and_converge()
+        self.drain_queue()
         self.restart_all_and_read()
         self.check()
+
+    def setup_queue(self, leader):
+        """The queue workload, if selected and the server has list commands."""
+        if self.args.workload == "kv":
+            return
+        for attempt in range(3):
+            try:
+                missing = missing_commands(leader)
+                break
+            except HarnessError:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
+        if missing:
+            why = f"the server does not know {' '.join(missing)} (COMMAND INFO)"
+            if self.args.workload == "queue":
+                raise HarnessError(f"queue workload: {why}")
+            self.r["queue"]["status"] = f"skipped: {why}"
+            self.say(f"queue workload skipped: {why}")
+            return
+        self.queue = QueueWorkload(self.cl, self.seed, log=self.say)
+        self.r["queue"]["status"] = "ran"
 
     def workload_and_faults(self):
         stop = threading.Event()
         t0 = self.t_start  # one time origin for the logs, the nemesis and the report
         deadline = time.monotonic() + self.args.time
-        self.workers = [Worker(i, N_WORKERS, self.cl, self.history, self.seed, stop, OP_DELAY_S)
-                        for i in range(N_WORKERS)]
+        if self.args.workload != "queue":
+            self.workers = [Worker(i, N_WORKERS, self.cl, self.history, self.seed, stop,
+                                   OP_DELAY_S) for i in range(N_WORKERS)]
         self.nemesis = Nemesis(self.cl, self.net, self.seed, deadline - t0, self.log_file, t0,
-                               lambda: self.workers)
+                               lambda: self.workers + (self.queue.clients() if self.queue else []))
         for w in self.workers:
             w.start()
+        if self.queue:
+            self.queue.start(stop)
         self.nemesis.start()
         while time.monotonic() < deadline and self.nemesis.is_alive():
             time.sleep(0.5)  # the run's own duration
@@ -144,14 +189,19 @@ class Run:
         stop.set()
         for w in self.workers:
             w.join(10)
+        if self.queue:
+            self.queue.join()
         self.r["outstanding"] = self.history.close()
         errors = [f"{w.name}: {w.error}" for w in self.workers if w.error]
+        if self.queue:
+            errors += self.queue.errors()
         if self.nemesis.error:
             errors.append(f"nemesis: {self.nemesis.error}")
         if errors:
             raise HarnessError("; ".join(errors))
         self.say(f"workload stopped: {len(self.history.events)} events, "
-                 f"{self.r['outstanding']} ops still outstanding")
+                 f"{self.r['outstanding']} ops still outstanding"
+                 + (f"; queue: {len(self.queue.history.events)} events" if self.queue else ""))
 
     def heal_and_converge(self):
         try:
@@ -181,6 +231,25 @@ class Run:
                 read_back[f"slot{s.index}"] = int(info["log_disk_entries_read"])
         self.say(f"log entries read back from disk: {read_back or 'none'}")
 
+    def drain_queue(self):
+        """Consumers run again on the healed cluster until every list stays
+        empty (or a deadline); then one read of every list on the leader."""
+        if not self.queue:
+            return
+        q = self.r["queue"]
+        q["drained"], q["drain_detail"] = self.queue.drain()
+        self.say(f"queue drain: {'done' if q['drained'] else 'NOT DONE'}: {q['drain_detail']}")
+        errors = self.queue.errors()
+        if errors:
+            raise HarnessError("; ".join(errors))
+        if not q["drained"]:
+            self.failures.append("the queue did not drain")
+        self.queue.history.close()
+        unread = self.queue.final_reads("after drain")
+        if unread:
+            q["unread"] += unread
+            self.failures.append(f"queue final reads of {unread} did not succeed")
+
     def restart_all_and_read(self):
         members = self.cl.member_slots()
         for s in members:
@@ -207,6 +276,13 @@ class Run:
             self.r["final_unread"] = unread
             self.failures.append(f"final reads of {unread} did not succeed")
         self.say(f"final reads of {len(keys)} keys done")
+        if self.queue:
+            unread = self.queue.final_reads("after restart")
+            if unread:
+                self.r["queue"]["unread"] += unread
+                self.failures.append(f"queue final reads of {unread} after the restart "
+                                     f"did not succeed")
+            self.say("final reads of the queue's lists done")
         ok, detail = self.cl.wait_converged(60)
         self.r["converged_restart"], self.r["converge_restart_detail"] = ok, detail
         self.say(f"convergence after the restart: {'yes' if ok else 'NO'}: {detail}")
@@ -216,25 +292,38 @@ class Run:
 
     def check(self):
         self.write_history()
-        checker = load_checker()
-        t = time.monotonic()
-        result = checker.check(self.history.snapshot())
-        self.say(f"checker done in {time.monotonic() - t:.1f}s: valid={result.get('valid')}")
-        self.r["check"] = result
-        self.r["format_op"] = getattr(checker, "format_op", None)
-        if result.get("valid") is not True or result.get("anomalies"):
-            self.failures.append(f"checker: valid={result.get('valid')}, "
-                                 f"{len(result.get('anomalies') or [])} anomalies")
+        if self.args.workload != "queue":
+            checker = load_checker()
+            t = time.monotonic()
+            result = checker.check(self.history.snapshot())
+            self.say(f"checker done in {time.monotonic() - t:.1f}s: valid={result.get('valid')}")
+            self.r["check"] = result
+            self.r["format_op"] = getattr(checker, "format_op", None)
+            if result.get("valid") is not True or result.get("anomalies"):
+                self.failures.append(f"checker: valid={result.get('valid')}, "
+                                     f"{len(result.get('anomalies') or [])} anomalies")
+        if self.queue:
+            qc = load_checker("queue_checker")
+            result = qc.check(self.queue.history.snapshot())
+            self.say(f"queue checker: valid={result['valid']}: {qc.figures(result['stats'])}")
+            self.r["queue"]["check"] = result
+            self.r["queue_format_op"] = qc.format_op
+            self.r["queue_figures"] = qc.figures
+            if not result["valid"]:
+                self.failures.append(f"queue checker: {result['reason']}")
 
     # -- output ----------------------------------------------------------------------
     def write_history(self):
         self.history.write_jsonl(os.path.join(self.out, "history.jsonl"))
+        if self.queue:
+            self.queue.history.write_jsonl(os.path.join(self.out, "queue-history.jsonl"))
 
     def finish(self):
         """Results table and files; returns the table."""
         events = self.history.snapshot()
         split = self.final_start if self.final_start is not None else len(events)
         self.r["workload_events"], self.r["final_events"] = events[:split], events[split:]
+        self.r["queue_events"] = self.queue.history.snapshot() if self.queue else []
         self.r["elapsed_s"] = time.monotonic() - self.t_start
         if self.nemesis is not None:
             self.r["faults"] = dict(self.nemesis.counts)
@@ -250,7 +339,8 @@ class Run:
         with open(os.path.join(self.out, "results.txt"), "w") as f:
             f.write(text)
         summary = {k: v for k, v in self.r.items()
-                   if k not in ("workload_events", "final_events", "format_op")}
+                   if k not in ("workload_events", "final_events", "format_op", "queue_events",
+                                "queue_format_op", "queue_figures")}
         with open(os.path.join(self.out, "results.json"), "w") as f:
             json.dump(summary, f, indent=1, default=repr)
         if self.cl is not None and self.cl.crashes:

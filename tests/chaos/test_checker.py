@@ -757,3 +757,577 @@ def test_cli_as_a_script(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["anomalies"][0]["kind"] == "lost write"
+
+
+# ===========================================================================
+# The queue workload's checker (queue_checker.py)
+
+import queue_checker  # noqa: E402
+
+
+class Q:
+    """Builds a queue history. Producer p pushes with process p; consumer c
+    works as process 100 + c; final reads use process 999. Shorthands invoke
+    and complete at once; invoke()/ok()/fail()/info() interleave."""
+
+    def __init__(self):
+        self.events = []
+        self.open = {}
+
+    def _emit(self, typ, p, f, fields):
+        ev = {"type": typ, "process": p, "f": f, "time": 100.0 + len(self.events) * 0.01}
+        ev.update(fields)
+        self.events.append(ev)
+
+    def invoke(self, p, f, **fields):
+        self.open[p] = (f, fields)
+        self._emit("invoke", p, f, fields)
+        return self
+
+    def _complete(self, typ, p, **result):
+        f, fields = self.open.pop(p)
+        done = dict(fields)
+        done.update(result)
+        self._emit(typ, p, f, done)
+        return self
+
+    def ok(self, p, **result):
+        return self._complete("ok", p, **result)
+
+    def fail(self, p):
+        return self._complete("fail", p)
+
+    def info(self, p):
+        return self._complete("info", p)
+
+    def push(self, p, job, typ="ok"):
+        return self.invoke(p, "push", job=job)._complete(typ, p)
+
+    def take(self, c, job=None, typ="ok"):
+        self.invoke(100 + c, "take", consumer=c)
+        return self.ok(100 + c, job=job) if typ == "ok" else self._complete(typ, 100 + c)
+
+    def recover(self, c, jobs):
+        return self.invoke(100 + c, "recover", consumer=c).ok(100 + c, jobs=list(jobs))
+
+    def done(self, c, job):
+        return self.invoke(100 + c, "done", consumer=c, job=job).ok(100 + c)
+
+    def ack(self, c, job, removed=1, typ="ok"):
+        self.invoke(100 + c, "ack", consumer=c, job=job)
+        return self.ok(100 + c, removed=removed) if typ == "ok" else self._complete(typ, 100 + c)
+
+    def restart(self, c, reason="test"):
+        return self.invoke(100 + c, "restart", consumer=c, reason=reason).ok(100 + c)
+
+    def final(self, c, jobs=()):
+        name = "pending" if c is None else "processing:%s" % c
+        return self.invoke(999, "final-read", list=name, consumer=c).ok(999, jobs=list(jobs))
+
+    def finals(self, consumers, pending=()):
+        self.final(None, pending)
+        for c in consumers:
+            self.final(c)
+        return self
+
+    def work(self, c, job):
+        """One clean round: take, done, ack."""
+        return self.take(c, job).done(c, job).ack(c, job)
+
+
+def q_kinds(result):
+    return sorted({a["kind"] for a in result["anomalies"]})
+
+
+def q_valid(events):
+    result = queue_checker.check(events)
+    assert result["valid"], queue_checker.format_report(result)
+    assert result["anomalies"] == [] and result["incomplete"] == []
+    return result["stats"]
+
+
+def q_anomaly(events, kind):
+    result = queue_checker.check(events)
+    assert not result["valid"]
+    assert kind in q_kinds(result), queue_checker.format_report(result)
+    a = next(a for a in result["anomalies"] if a["kind"] == kind)
+    assert a["slice"], "an anomaly must show the ops behind it"
+    indices = [d["index"] for d in a["slice"]]
+    assert indices == sorted(indices), "slice must be in history order"
+    return a, result
+
+
+# -- histories that must pass ---------------------------------------------------
+
+
+def test_queue_clean_run():
+    h = Q().push(0, "a").push(1, "b").push(0, "c")
+    h.work(1, "a").work(2, "b").take(1).work(1, "c").finals([1, 2])
+    st = q_valid(h.events)
+    assert (st["jobs_acknowledged"], st["done"], st["lost"]) == (3, 3, 0)
+    assert st["duplicates_allowed"] == st["duplicates_not_allowed"] == 0
+    assert st["handovers"] == {"take": 3, "recover": 0}
+    assert st["consumers"] == 2
+
+
+def test_queue_unknown_and_failed_pushes():
+    # An unknown push may have happened (done) or not; a failed one did not.
+    h = Q().push(0, "a", typ="info").push(0, "b", typ="info").push(0, "c", typ="fail")
+    h.invoke(1, "push", job="d")                # never completes: unknown too
+    h.work(1, "a").finals([1])
+    st = q_valid(h.events)
+    assert (st["jobs_acknowledged"], st["pushes_unknown"], st["pushes_failed"]) == (0, 3, 1)
+    assert (st["done"], st["done_push_unknown"], st["lost"]) == (1, 1, 0)
+
+
+def test_queue_blmove_unknown_then_recovered():
+    # The BLMOVE's reply was lost but it moved "a": the consumer restarts and
+    # finds it in its own list. One hand-over, no duplicate.
+    h = Q().push(0, "a").take(1, typ="info").restart(1).recover(1, ["a"])
+    h.done(1, "a").ack(1, "a").take(1).finals([1])
+    st = q_valid(h.events)
+    assert st["handovers"] == {"take": 0, "recover": 1}
+    assert st["duplicates_allowed"] == 0 and st["restarts"] == 1
+
+
+def test_queue_blmove_unknown_that_did_not_happen():
+    h = Q().push(0, "a").take(1, typ="info").restart(1).recover(1, [])
+    h.work(2, "a").finals([1, 2])
+    q_valid(h.events)
+
+
+def test_queue_duplicate_after_crash_before_recording_is_allowed():
+    # Handed over, the consumer crashed before recording the result: the
+    # job is rightly still in its list and handed to it again.
+    h = Q().push(0, "a").take(1, "a").restart(1).recover(1, ["a"])
+    h.done(1, "a").ack(1, "a").finals([1])
+    st = q_valid(h.events)
+    assert (st["duplicates_allowed"], st["duplicate_jobs_allowed"]) == (1, 1)
+    assert st["duplicates_allowed_by_reason"] == {queue_checker.ALLOWED_RESTART: 1}
+
+
+@pytest.mark.parametrize("ack", ["info", "fail", None])
+def test_queue_duplicate_after_unacknowledged_ack_is_allowed(ack):
+    # Recorded done, then the LREM's outcome was unknown (or it failed, or
+    # the consumer crashed before sending it): handed over again, done twice.
+    h = Q().push(0, "a").take(1, "a").done(1, "a")
+    if ack:
+        h.ack(1, "a", typ=ack)
+    h.restart(1).recover(1, ["a"]).done(1, "a").ack(1, "a", removed=0 if ack == "info" else 1)
+    h.finals([1])
+    st = q_valid(h.events)
+    assert st["duplicates_allowed_by_reason"] == {queue_checker.ALLOWED_ACK: 1}
+
+
+def test_queue_duplicate_whose_first_outcome_was_unknown():
+    # BLMOVE of unknown outcome, found by the recovery, then the ack's
+    # outcome unknown too: handed over twice, both through recoveries.
+    h = Q().push(0, "a").push(0, "b").take(1, typ="info").restart(1).recover(1, ["a"])
+    h.done(1, "a").ack(1, "a", typ="info").restart(1).recover(1, ["a"]).done(1, "a")
+    h.ack(1, "a").work(2, "b").finals([1, 2])
+    st = q_valid(h.events)
+    assert (st["duplicates_allowed"], st["duplicates_not_allowed"]) == (1, 0)
+
+
+def test_queue_interleaved_consumers():
+    h = Q().push(0, "a").push(1, "b")
+    h.invoke(101, "take", consumer=1).invoke(102, "take", consumer=2)
+    h.ok(102, job="a").ok(101, job="b")
+    h.done(2, "a").done(1, "b").ack(1, "b").ack(2, "a").finals([1, 2])
+    q_valid(h.events)
+
+
+# -- histories that must fail ---------------------------------------------------
+
+
+def test_queue_lost_job():
+    h = Q().push(0, "a").push(0, "b").work(1, "b").finals([1])
+    a, result = q_anomaly(h.events, "lost job")
+    assert a["job"] == "a" and "never handed" in a["explanation"]
+    assert result["stats"]["lost"] == 1
+    assert q_kinds(result) == ["lost job"]
+
+
+def test_queue_lost_job_handed_over_but_never_done():
+    # The consumer crashed before recording it and its list lost the job.
+    h = Q().push(0, "a").take(1, "a").restart(1).recover(1, []).finals([1])
+    a, _ = q_anomaly(h.events, "lost job")
+    assert "never recorded done" in a["explanation"]
+
+
+def test_queue_lost_job_left_in_pending_is_also_a_leftover():
+    h = Q().push(0, "a").take(1).finals([1], pending=["a"])
+    a, result = q_anomaly(h.events, "lost job")
+    assert "pending list at the end" in a["explanation"]
+    assert q_kinds(result) == ["leftover items", "lost job"]
+
+
+def test_queue_job_handed_to_two_consumers():
+    h = Q().push(0, "a").take(1, "a").done(1, "a").take(2, "a").done(2, "a")
+    h.ack(1, "a").ack(2, "a").finals([1, 2])
+    a, result = q_anomaly(h.events, "handed to two consumers")
+    assert a["job"] == "a"
+    assert result["stats"]["duplicates_not_allowed"] == 1
+    assert result["stats"]["duplicate_jobs_not_allowed"] == 1
+
+
+def test_queue_two_consumers_not_excused_by_an_unknown_blmove():
+    # Consumer 1's BLMOVE of unknown outcome explains "a" in its own list,
+    # but then "a" had left the pending list: consumer 2 cannot have it too.
+    h = Q().push(0, "a").take(1, typ="info").take(2, "a").done(2, "a").ack(2, "a")
+    h.restart(1).recover(1, ["a"]).done(1, "a").ack(1, "a").finals([1, 2])
+    q_anomaly(h.events, "handed to two consumers")
+
+
+def test_queue_job_taken_twice_by_one_consumer():
+    h = Q().push(0, "a").work(1, "a").work(1, "a").finals([1])
+    a, result = q_anomaly(h.events, "taken twice")
+    assert "pending list twice" in a["explanation"]
+    assert result["stats"]["duplicates_allowed"] == 0
+
+
+def test_queue_job_back_after_its_ack():
+    h = Q().push(0, "a").work(1, "a").restart(1).recover(1, ["a"]).done(1, "a")
+    h.ack(1, "a").finals([1])
+    a, _ = q_anomaly(h.events, "back after its ack")
+    assert "removed 1" in a["explanation"]
+
+
+def test_queue_job_twice_in_one_list():
+    h = Q().push(0, "a").take(1, "a").restart(1).recover(1, ["a", "a"]).done(1, "a")
+    h.ack(1, "a").finals([1])
+    q_anomaly(h.events, "twice in one list")
+
+
+@pytest.mark.parametrize("where", ["pending", "processing"])
+def test_queue_leftover_items(where):
+    h = Q().push(0, "a").push(0, "b").work(1, "a").work(1, "b")
+    if where == "pending":
+        h.final(None, ["b"]).final(1)
+    else:
+        h.final(None).final(1, ["a"])
+    a, result = q_anomaly(h.events, "leftover items")
+    assert result["stats"]["leftover_items"] == 1
+    assert q_kinds(result) == ["leftover items"]
+
+
+def test_queue_leftover_after_the_restart():
+    # Empty after the drain, but an item is back after the final restart.
+    h = Q().push(0, "a").work(1, "a").finals([1]).final(1, ["a"])
+    q_anomaly(h.events, "leftover items")
+
+
+def test_queue_missing_final_read_is_incomplete():
+    h = Q().push(0, "a").work(1, "a").take(2).final(None).final(1)   # no read of list 2
+    result = queue_checker.check(h.events)
+    assert not result["valid"] and result["anomalies"] == []
+    assert [i["consumer"] for i in result["incomplete"]] == [2]
+    assert "incomplete" in result["reason"]
+
+
+def test_queue_failed_final_read_does_not_count():
+    h = Q().push(0, "a").work(1, "a").final(None)
+    h.invoke(999, "final-read", list="processing:1", consumer=1).info(999)
+    result = queue_checker.check(h.events)
+    assert [i["consumer"] for i in result["incomplete"]] == [1]
+
+
+@pytest.mark.parametrize("case", ["no push", "failed push", "taken before its push",
+                                  "read at the end"])
+def test_queue_never_pushed(case):
+    h = Q()
+    if case == "failed push":
+        h.push(0, "a", typ="fail")
+    if case == "taken before its push":
+        h.take(1, "a").done(1, "a").ack(1, "a").push(0, "a")
+    elif case == "read at the end":
+        h.take(1)
+    else:
+        h.work(1, "a")
+    h.finals([1], pending=["a"] if case == "read at the end" else ())
+    a, result = q_anomaly(h.events, "never pushed")
+    assert result["stats"]["never_pushed"] == 1
+    assert {"no push": "no push", "failed push": "certainly failed",
+            "taken before its push": "before its push",
+            "read at the end": "read at the end"}[case] in a["explanation"]
+
+
+def test_queue_unexplained_job_in_a_processing_list():
+    # Consumer 1 never took anything (no BLMOVE of unknown outcome either),
+    # yet its list holds a job.
+    h = Q().push(0, "a").restart(1).recover(1, ["a"]).done(1, "a").ack(1, "a").finals([1])
+    a, _ = q_anomaly(h.events, "unexplained in a processing list")
+    assert "0 take(s) of unknown outcome" in a["explanation"]
+
+
+def test_queue_one_unknown_blmove_explains_one_job():
+    h = Q().push(0, "a").push(0, "b").take(1, typ="info").restart(1).recover(1, ["b", "a"])
+    h.done(1, "a").done(1, "b").ack(1, "a").ack(1, "b").finals([1])
+    a, _ = q_anomaly(h.events, "unexplained in a processing list")
+    assert "1 job(s)" in a["explanation"]
+    h2 = Q().push(0, "a").push(0, "b").take(1, typ="info").take(1, typ="info").restart(1)
+    h2.recover(1, ["b", "a"]).done(1, "a").done(1, "b").ack(1, "a").ack(1, "b").finals([1])
+    q_valid(h2.events)
+
+
+def test_queue_job_vanished_from_its_processing_list():
+    h = Q().push(0, "a").take(1, "a").done(1, "a").ack(1, "a", removed=0).finals([1])
+    a, _ = q_anomaly(h.events, "vanished from a processing list")
+    assert "removed nothing" in a["explanation"]
+
+
+@pytest.mark.parametrize("events,message", [
+    ([{"type": "invoke", "process": 0, "f": "pop", "job": "a"}], "unknown f"),
+    ([{"type": "invoke", "process": 0, "f": "push"}], "string job"),
+    ([{"type": "invoke", "process": 0, "f": "take"}], "consumer"),
+    ([{"type": "invoke", "process": 1, "f": "take", "consumer": 1},
+      {"type": "ok", "process": 1, "f": "take"}], "string or null"),
+    ([{"type": "invoke", "process": 1, "f": "recover", "consumer": 1},
+      {"type": "ok", "process": 1, "f": "recover", "jobs": "a"}], "list"),
+    ([{"type": "invoke", "process": 1, "f": "ack", "consumer": 1, "job": "a"},
+      {"type": "ok", "process": 1, "f": "ack", "removed": -1}], "removed"),
+    ([{"type": "invoke", "process": 1, "f": "done", "consumer": 1, "job": "a"},
+      {"type": "info", "process": 1, "f": "done"}], "must be ok"),
+    (Q().push(0, "a").push(1, "a").events, "push the same job"),
+    (Q().push(0, "a").done(1, "a").events, "no hand-over"),
+    (Q().push(0, "a").take(2, "a").done(1, "a").events, "no hand-over"),
+    ([{"type": "ok", "process": 3, "f": "push", "job": "a"}], "no op outstanding"),
+])
+def test_queue_malformed_history(events, message):
+    with pytest.raises(queue_checker.HistoryError, match=message):
+        queue_checker.check(events)
+
+
+def test_queue_figures_and_report():
+    h = Q().push(0, "a").push(0, "b", typ="info").push(0, "c")
+    h.take(1, "a").restart(1).recover(1, ["a"]).done(1, "a").ack(1, "a")
+    h.work(2, "c").take(2, "c").done(2, "c").ack(2, "c").finals([1, 2])
+    result = queue_checker.check(h.events)
+    text = queue_checker.format_report(result)
+    assert "jobs acknowledged 2, pushes unknown 1" in text
+    assert "duplicated hand-overs allowed 1 (1 jobs" in text
+    assert "not allowed 1 (1 jobs)" in text
+    assert "[taken twice] 'c'" in text and "c2 take -> 'c'" in text
+
+
+def test_queue_anomalies_are_capped():
+    h = Q()
+    n = queue_checker.MAX_ANOMALIES_PER_KIND + 5
+    for i in range(n):
+        h.push(0, "j%d" % i)
+    h.finals([])
+    result = queue_checker.check(h.events)
+    assert len(result["anomalies"]) == queue_checker.MAX_ANOMALIES_PER_KIND
+    assert result["stats"]["anomalies_dropped"] == 5
+    assert result["stats"]["lost"] == n
+    assert "%d anomalies" % n in result["reason"]
+
+
+def test_queue_cli(tmp_path, capsys):
+    good = write_jsonl(tmp_path / "good.jsonl", Q().push(0, "a").work(1, "a").finals([1]).events)
+    assert queue_checker.main([good]) == 0
+    assert "VALID" in capsys.readouterr().out
+    bad = write_jsonl(tmp_path / "bad.jsonl", Q().push(0, "a").finals([]).events)
+    assert queue_checker.main([bad]) == 1
+    assert "[lost job] 'a'" in capsys.readouterr().out
+    (tmp_path / "broken.jsonl").write_text('{"type": "invoke"\n')
+    assert queue_checker.main([str(tmp_path / "broken.jsonl")]) == 2
+    proc = subprocess.run([sys.executable, queue_checker.__file__, bad, "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["anomalies"][0]["kind"] == "lost job"
+
+
+# -- the workload's own client logic, against a simulated faulty server --------
+
+import collections  # noqa: E402
+import threading  # noqa: E402
+
+import redis  # noqa: E402
+
+import queue_workload  # noqa: E402
+
+
+class FakeSlot:
+    index, host, port, addr = 1, "10.0.0.1", 7379, "10.0.0.1:7379"
+
+
+class FakeCluster:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.slot = FakeSlot()
+        self.members = {self.slot}
+
+    def member_slots(self):
+        return [self.slot]
+
+    def slot_by_addr(self, addr):
+        return self.slot if addr == self.slot.addr else None
+
+    def leader(self):
+        return self.slot
+
+
+class FakeListServer:
+    """Lists in memory, answering as a cluster under faults does: refusals
+    that did nothing (-MOVED, -CLUSTERDOWN), lost replies of commands that
+    took effect or not (connection errors), -TIMEOUT for commands that take
+    effect later or never. bug: one misbehaviour of a broken server."""
+
+    def __init__(self, rng, bug=None):
+        self.rng = rng
+        self.lists = collections.defaultdict(list)
+        self.late = []
+        self.faults = True
+        self.bug = bug
+        self.bug_hit = 0
+
+    def misbehave(self, wanted):
+        if self.bug == wanted and self.bug_hit < 1 and self.rng.random() < 0.2:
+            self.bug_hit += 1
+            return True
+        return False
+
+    def apply(self, cmd):
+        name, key = cmd[0], cmd[1]
+        lst = self.lists[key]
+        if name == "LPUSH":
+            if not self.misbehave("lose"):
+                lst.insert(0, cmd[2])
+            return len(lst)
+        if name == "BLMOVE":
+            if not lst:
+                return None  # the timeout, at once
+            if self.misbehave("stale-take"):
+                return lst[-1].encode()  # a deposed leader's answer: nothing moved
+            job = lst.pop()
+            if not self.misbehave("ghost-move"):
+                self.lists[cmd[2]].insert(0, job)
+            return job.encode()
+        if name == "LREM":
+            if cmd[3] in lst:
+                if not self.misbehave("ghost-ack"):
+                    lst.remove(cmd[3])
+                return 1
+            return 0
+        if name == "LRANGE":
+            return [j.encode() for j in lst]
+        if name == "LLEN":
+            return len(lst)
+        raise AssertionError(cmd)
+
+    def send(self, slot, cmd):
+        if self.late and self.rng.random() < 0.2:
+            late = self.late.pop(self.rng.randrange(len(self.late)))
+            if self.rng.random() < 0.7:
+                self.apply(late)  # committed at last (or never)
+        r = self.rng.random() if self.faults else 1.0
+        if r < 0.03:
+            raise redis.ConnectionError("connection reset before it ran")
+        if r < 0.06:
+            self.apply(cmd)
+            raise redis.TimeoutError("reply lost")
+        if r < 0.09:
+            self.late.append(cmd)
+            return redis.ResponseError("TIMEOUT not committed yet")
+        if r < 0.13:
+            return redis.ResponseError("MOVED 1234 10.0.0.1:7379")
+        if r < 0.15:
+            return redis.ResponseError("CLUSTERDOWN No raft leader")
+        if r < 0.16:
+            return redis.ResponseError("UNBLOCKED client unblocked")
+        return self.apply(cmd)
+
+    def settle(self):
+        """Healing: no more faults; every late command commits or is dropped."""
+        self.faults = False
+        for cmd in self.late:
+            if self.rng.random() < 0.7:
+                self.apply(cmd)
+        self.late = []
+
+
+def simulate_queue(seed, bug=None, n_steps=3000):
+    """The workload's producers and consumers, stepped in a seeded random
+    order against FakeListServer, then drained and read as run.py does."""
+    rng = random.Random(seed)
+    server = FakeListServer(random.Random("%s/server" % seed), bug)
+    qw = queue_workload.QueueWorkload(FakeCluster(), seed, log=lambda msg: None)
+    qw.command = lambda slot, cmd: server.apply(cmd)
+    for c in qw.clients():
+        c.send = server.send
+
+    def step(c):
+        c.step(c.pick_target())
+        c.current_slot = None
+
+    for i in range(n_steps):
+        c = rng.choice(qw.clients())
+        if i < n_steps * 0.8 or isinstance(c, queue_workload.Consumer):
+            step(c)
+    server.settle()
+    quiet = 0
+    for c in qw.consumers:
+        c.draining = True
+    for _ in range(20 * n_steps):
+        step(rng.choice(qw.consumers))
+        lens = qw.list_lengths()
+        quiet = quiet + 1 if not any(lens.values()) and not any(
+            c.holding for c in qw.consumers) else 0
+        if quiet > 30:
+            break
+    assert quiet > 30, "the simulated drain did not finish"
+    assert qw.final_reads("after drain", timeout_s=5) == []
+    return qw.history.snapshot()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_queue_workload_simulated_history_passes(seed):
+    events = simulate_queue(seed)
+    st = q_valid(events)
+    assert st["jobs_acknowledged"] > 300 and st["lost"] == 0
+    assert st["pushes_unknown"] > 10 and st["done_push_unknown"] > 0
+    assert st["duplicates_allowed"] > 0 and st["duplicates_not_allowed"] == 0
+    assert len(st["duplicates_allowed_by_reason"]) == 2
+    assert st["handovers"]["recover"] > 0 and st["restarts"] > 0
+    assert st["ops"]["take"]["fail"] > 0 and st["ops"]["ack"]["info"] > 0
+    json.loads(json.dumps(events))  # what run.py writes
+
+
+@pytest.mark.parametrize("bug,kinds", [
+    ("lose", {"lost job"}),
+    ("stale-take", {"handed to two consumers", "taken twice"}),
+    ("ghost-move", {"vanished from a processing list"}),
+    ("ghost-ack", {"back after its ack", "leftover items"}),
+])
+def test_queue_workload_simulated_bug_is_caught(bug, kinds):
+    for seed in range(1, 6):
+        events = simulate_queue(seed, bug=bug, n_steps=1500)
+        result = queue_checker.check(events)
+        if q_kinds(result):
+            break
+    assert not result["valid"]
+    assert set(q_kinds(result)) & kinds, queue_checker.format_report(result)
+
+
+def test_queue_report_section():
+    import report
+    events = simulate_queue(4, bug="ghost-ack", n_steps=600)
+    result = queue_checker.check(events)
+    r = {"seed": 4, "nodes": 5, "time_s": 90, "out_dir": "/x", "elapsed_s": 99.0,
+         "workload": "queue", "faults": {}, "converged": True, "converge_detail": "",
+         "converged_restart": True, "converge_restart_detail": "", "snapshots": {},
+         "crashes": [], "outstanding": 0, "t0": events[0]["time"], "probes": [],
+         "workload_events": [], "final_events": [], "failures": ["queue checker"],
+         "queue": {"status": "ran", "drained": True, "drain_detail": "every list empty",
+                   "check": result, "unread": []},
+         "queue_events": events, "queue_format_op": queue_checker.format_op,
+         "queue_figures": queue_checker.figures}
+    text = report.render(r)
+    assert "register/KV workload: not selected" in text
+    assert "queue workload: ran" in text and "drain after healing: yes" in text
+    assert "jobs acknowledged %d" % result["stats"]["jobs_acknowledged"] in text
+    assert "first queue anomaly" in text
+    assert "kind: %s" % result["anomalies"][0]["kind"] in text
+    r["queue"] = {"status": "skipped: the server does not know BLMOVE (COMMAND INFO)"}
+    assert "queue workload: skipped" in report.render(r)

@@ -172,23 +172,22 @@ class History:
                 f.write(json.dumps(ev) + "\n")
 
 
-class Worker(threading.Thread):
-    def __init__(self, index, n_workers, cluster, history, seed, stop, delay_s):
-        super().__init__(daemon=True, name=f"worker{index}")
+class Link:
+    """A client's way to the cluster: its target slot, one redis-py
+    Connection at a time (socket timeout socket_timeout_s) and the slot of
+    the command in flight (current_slot, which the nemesis quiesces on).
+    Shared by the register/KV workers and the queue workload's clients.
+    init_link() sets its state."""
+
+    socket_timeout_s = SOCKET_TIMEOUT_S
+
+    def init_link(self, cluster, rng):
         self.cluster = cluster
-        self.history = history
-        self.rng = random.Random(f"{seed}/worker{index}")
-        self.process = index
-        self.n_workers = n_workers
-        self.stop = stop
-        self.delay_s = delay_s
+        self.rng = rng
         self.target = None
         self.conn = None
         self.conn_slot = None
         self.current_slot = None  # slot of the op in flight (nemesis quiesces on it)
-        self.seq = 0
-        self.error = None
-        self.set_members = []  # set members this worker added (history keys)
 
     # -- targets and connections -------------------------------------------------
     def pick_target(self):
@@ -239,7 +238,7 @@ class Worker(threading.Thread):
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 pass
         self.drop_conn()
-        conn = Connection(host=slot.host, port=slot.port, socket_timeout=SOCKET_TIMEOUT_S,
+        conn = Connection(host=slot.host, port=slot.port, socket_timeout=self.socket_timeout_s,
                           socket_connect_timeout=SOCKET_TIMEOUT_S)
         try:
             conn.connect()
@@ -247,6 +246,20 @@ class Worker(threading.Thread):
             return None
         self.conn, self.conn_slot = conn, slot
         return conn
+
+
+class Worker(Link, threading.Thread):
+    def __init__(self, index, n_workers, cluster, history, seed, stop, delay_s):
+        threading.Thread.__init__(self, daemon=True, name=f"worker{index}")
+        self.init_link(cluster, random.Random(f"{seed}/worker{index}"))
+        self.history = history
+        self.process = index
+        self.n_workers = n_workers
+        self.stop = stop
+        self.delay_s = delay_s
+        self.seq = 0
+        self.error = None
+        self.set_members = []  # set members this worker added (history keys)
 
     # -- ops -------------------------------------------------------------------------
     def run(self):
