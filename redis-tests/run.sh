@@ -5,7 +5,9 @@
 # redis-tests/redis-src/, git-ignored). Each unit gets a fresh server on a
 # free port in a fresh temp dir; the suite runs in external-server mode
 # against it. Tests named in redis-tests/skiplist.txt are skipped (each needs
-# a Redis feature raftcache does not offer; the comment above it says which).
+# a Redis feature raftcache does not offer; the comment above it says which);
+# in cluster mode also those in redis-tests/skiplist-cluster.txt (each
+# assumes what a replicated cluster does not promise, the comment says what).
 #
 # Exit status: 0 when every test that ran passed; 1 when a test outside the
 # skip list failed, a unit errored out or timed out, or a server crashed or
@@ -138,19 +140,25 @@ if [ -z "${RT_SERVER_CMD:-}" ] && [ ! -x "$RAFTCACHE_BIN" ]; then
 fi
 
 # ---------------------------------------------------------------- skip list
-# Format: every test name is preceded by a "# reason" comment line.
+# Format: every test name is preceded by a "# reason" comment line. In
+# cluster mode, the tests of skiplist-cluster.txt are skipped too.
 SKIP_NAMES=()
-prev=""
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-    lineno=$((lineno + 1))
-    case "$line" in
-        "" ) prev="" ;;
-        "#"*) prev="$line" ;;
-        *) [ -n "$prev" ] || die "$SKIPLIST:$lineno: '$line' has no '# reason' comment above it"
-           SKIP_NAMES+=("$line") ;;
-    esac
-done < <([ -f "$SKIPLIST" ] && cat "$SKIPLIST")
+read_skiplist() {
+    local file=$1 prev="" lineno=0 line
+    while IFS= read -r line || [ -n "$line" ]; do
+        lineno=$((lineno + 1))
+        case "$line" in
+            "" ) prev="" ;;
+            "#"*) prev="$line" ;;
+            *) [ -n "$prev" ] || die "$file:$lineno: '$line' has no '# reason' comment above it"
+               SKIP_NAMES+=("$line") ;;
+        esac
+    done < <([ -f "$file" ] && cat "$file")
+}
+read_skiplist "$SKIPLIST"
+if [ "$CLUSTER_NODES" -gt 0 ] || [ "${RT_CLUSTER:-0}" = 1 ]; then
+    read_skiplist "$HERE/skiplist-cluster.txt"
+fi
 
 # ---------------------------------------------------------------- processes
 WORK=$(mktemp -d /tmp/raftcache-redis-tests.XXXXXX)

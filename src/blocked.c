@@ -34,6 +34,9 @@ struct blocked_client {
     int woken;                          /* running its command again */
     int unblocked;                      /* CLIENT UNBLOCK while woken */
     const char *unblock_err;            /* its error (static), NULL: the null reply */
+    struct cmd_block blk;               /* what its call waits for */
+    int argc;
+    struct resp_arg *argv; /* a copy of its call, to propose on its behalf */
     size_t n_waits;
     struct blocked_wait waits[];
 };
@@ -108,7 +111,7 @@ static void wait_unlink(struct blocked_wait *w)
 
 static void mark_ready(struct blocked *b, struct blocked_key *k);
 
-void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk,
+void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk, int argc,
                  const struct resp_arg *argv, int64_t now_ms)
 {
     struct blocked_client *bc = c->blocked;
@@ -125,6 +128,18 @@ void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *bl
         bc->deadline_ms = now_ms + blk->timeout_ms;
     bc->type = blk->type;
     bc->null_array = blk->null_array;
+    bc->blk = *blk;
+    bc->argc = argc;
+    size_t bytes = 0;
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    bc->argv = util_xmalloc((size_t)argc * sizeof *bc->argv + bytes + 1);
+    char *p = (char *)(bc->argv + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        bc->argv[i] = (struct resp_arg){p, argv[i].len};
+        p += argv[i].len;
+    }
     for (int i = 0; i < blk->nkeys; i++) {
         const struct resp_arg *a = &argv[blk->first_key + i];
         struct blocked_key *k = key_get(b, a->ptr, a->len);
@@ -178,7 +193,29 @@ void blocked_remove(struct blocked *b, struct client *c)
     if (bc->next) bc->next->prev = bc->prev;
     b->n_clients--;
     c->blocked = NULL;
+    free(bc->argv);
     free(bc);
+}
+
+const struct resp_arg *blocked_call(const struct client *c, int *argc, const struct cmd_block **blk)
+{
+    *argc = c->blocked->argc;
+    *blk = &c->blocked->blk;
+    return c->blocked->argv;
+}
+
+size_t blocked_take(struct blocked *b, const char *key, size_t len, size_t max, struct client **out)
+{
+    if (b->n_clients == 0) return 0;
+    const struct dict_entry *e = dict_peek(&b->keys, key, len);
+    if (!e) return 0;
+    size_t n = 0;
+    for (struct blocked_wait *w = ((struct blocked_key *)e->val)->head; w && n < max; w = w->next) {
+        if (w->bc->woken) continue;
+        w->bc->woken = 1;
+        out[n++] = w->bc->c;
+    }
+    return n;
 }
 
 /* Answers a waiting client: err, or its command's null reply. */

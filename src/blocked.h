@@ -9,6 +9,11 @@
  *     cmd_ctx.block. The dispatcher (src/dispatch.c) adds the client here
  *     and holds the command (client.held_cmd): the client runs nothing else
  *     until it is answered, as in Redis;
+ *   - a write proposed on the leader takes with it, in the same entry, the
+ *     calls of the first clients waiting on the keys it writes
+ *     (blocked_take): applied together, a push and the pops it serves are
+ *     one step on every replica, as in Redis, where blocked clients are
+ *     served before the next command runs;
  *   - every change to a key is reported (blocked_key_changed, from the
  *     keyspace's on_modify hook). After the driver applied what it could,
  *     blocked_serve_ready() looks at the keys that changed: a key holding a
@@ -67,7 +72,7 @@ void blocked_free(struct blocked *b);
  * most blk->timeout_ms (0: forever) from now_ms. A client waiting already
  * (it was woken, and found the keys emptied by another client) keeps its
  * place and its deadline and waits again. */
-void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk,
+void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk, int argc,
                  const struct resp_arg *argv, int64_t now_ms);
 /* Whether c's blocking call, which waits for blk, must block rather than go
  * through the log, judged on kv at now_ms: yes when no key it waits on
@@ -78,6 +83,15 @@ int blocked_must_wait(struct blocked *b, const struct client *c, const struct cm
                       const struct resp_arg *argv, struct kv *kv, int64_t now_ms);
 /* 1 if c is blocked and not woken: it runs nothing until it is. */
 int blocked_waiting(const struct client *c);
+/* The call blocked client c holds (a copy, valid while c is blocked) and
+ * what it waits for. */
+const struct resp_arg *blocked_call(const struct client *c, int *argc,
+                                    const struct cmd_block **blk);
+/* Takes the first (at most max) clients waiting on key and not woken, in
+ * queue order, into out, marked woken: the caller proposes their calls
+ * (they keep their place until answered). Returns how many. */
+size_t blocked_take(struct blocked *b, const char *key, size_t len, size_t max,
+                    struct client **out);
 /* c's command was answered (served, or an error): it waits no more. */
 void blocked_remove(struct blocked *b, struct client *c);
 

@@ -60,6 +60,10 @@ struct cmd_ctx {
      * cmd_block_probe, touching no key. Out: blocked, and on what. */
     int may_block;
     int probe;
+    /* In: the call serves a client woken from blocking (applied through
+     * RAFTCACHE.SERVE): a key it waits on holding another type counts as
+     * empty, as Redis serves a blocked client only from a key of its type. */
+    int serving;
     int blocked;
     struct cmd_block block;
 };
@@ -261,6 +265,10 @@ cmd_proc cmd_role;
 /* src/cmd_raft.c */
 cmd_proc cmd_raft_node_add, cmd_raft_node_remove, cmd_raft_node_help, cmd_raft_cluster_join,
     cmd_raft_cluster_help, cmd_raft_transfer_leader;
+/* src/cmdtable.c: RAFTCACHE.SERVE cmd arg...: the call of a client woken
+ * from blocking, as the leader proposes it (src/blocked.h); internal. */
+cmd_proc cmd_serve_blocked;
+cmd_getkeys_fn cmd_serve_blocked_keys;
 /* src/multi.c */
 cmd_proc cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch;
 

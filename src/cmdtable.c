@@ -393,6 +393,10 @@ const struct command cmd_table_core[] = {
     {"raft.msg", 3, NOA | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
      "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "node-id payload", "fast",
      NULL},
+    {"raftcache.serve", -3, CMD_WRITE | CMD_BLOCKING | NS | CMD_INTERNAL, 0, 0, 0,
+     cmd_serve_blocked, "raft", "0.1.0",
+     "The call of a client woken from blocking, as the leader logs it (internal).",
+     "command arg [arg ...]", "write slow blocking", NULL, NULL, cmd_serve_blocked_keys},
 
     /* transactions */
     {"multi", 1, NOQ | F | LD | ST | NS, 0, 0, 0, cmd_multi, "transactions", "1.2.0",
@@ -597,6 +601,41 @@ const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct 
         return NULL;
     }
     return cmd;
+}
+
+/* The blocking command a RAFTCACHE.SERVE call wraps, or NULL. */
+static const struct command *served(int argc, const struct resp_arg *argv)
+{
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv + 1, argc - 1, &parent);
+    if (!cmd || !(cmd->flags & CMD_BLOCKING) || (cmd->flags & CMD_INTERNAL)) return NULL;
+    return cmd_arity_ok(cmd, argc - 1) ? cmd : NULL;
+}
+
+void cmd_serve_blocked(struct cmd_ctx *c)
+{
+    const struct command *cmd = served(c->argc, c->argv);
+    if (!c->applying || !cmd) { /* only the leader writes it, into the log */
+        resp_add_error(c->out, "ERR RAFTCACHE.SERVE is internal");
+        return;
+    }
+    struct cmd_ctx inner = *c;
+    inner.argc--;
+    inner.argv++;
+    inner.serving = 1;
+    cmd->proc(&inner);
+    c->rng = inner.rng;
+    c->blocked = inner.blocked;
+    c->block = inner.block;
+}
+
+int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int max)
+{
+    const struct command *cmd = served(argc, argv);
+    int n = cmd ? cmd_get_keys(cmd, argc - 1, argv + 1, idx, max) : 0;
+    for (int i = 0; i < n; i++)
+        idx[i]++;
+    return n;
 }
 
 void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats)

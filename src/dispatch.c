@@ -3,6 +3,7 @@
  * routing (see dispatch.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "blocked.h"
@@ -146,6 +147,73 @@ static enum dispatch_result hold(struct client *c, const struct command *cmd)
     return DISPATCH_WAIT;
 }
 
+/* How many clients waiting on one key a write takes along into its entry
+ * (src/blocked.h): as many as it has element arguments (at least one, at
+ * most this); the after-apply wake-up serves any more. */
+#define SERVE_PER_KEY_MAX 64
+#define SERVE_KEYS_MAX 64
+
+/* c's blocking call goes into the open batch; a woken client's as the
+ * leader serves it (RAFTCACHE.SERVE: a key of another type counts as
+ * empty), a fresh call as sent. */
+static void propose_blocking(struct client *c, const struct command *cmd, int argc,
+                             const struct resp_arg *argv)
+{
+    struct sm *sm = &c->srv->sm;
+    c->held_in_log = 1; /* before: the log may refuse it at once */
+    if (!c->blocked) {
+        sm_submit_command(sm, c, cmd, argc, argv);
+        return;
+    }
+    struct resp_arg *w = util_xmalloc(((size_t)argc + 1) * sizeof *w);
+    w[0] = (struct resp_arg){"RAFTCACHE.SERVE", 15};
+    memcpy(w + 1, argv, (size_t)argc * sizeof *w);
+    sm_submit_command(sm, c, cmd_lookup_name("raftcache.serve", 15), argc + 1, w);
+    free(w);
+}
+
+/* The first clients waiting on n_keys keys of argv (but those a blocking
+ * call pops from, blk's), at most per_key a key, appended to *list. */
+static void take_waiters(struct blocked *b, const struct command *cmd, int argc,
+                         const struct resp_arg *argv, const struct cmd_block *blk,
+                         struct client ***list, size_t *n, size_t *cap)
+{
+    int idx[SERVE_KEYS_MAX];
+    int nk = cmd_get_keys(cmd, argc, argv, idx, SERVE_KEYS_MAX);
+    size_t per_key = argc > 2 ? (size_t)argc - 2 : 1;
+    if (per_key > SERVE_PER_KEY_MAX) per_key = SERVE_PER_KEY_MAX;
+    for (int i = 0; i < nk; i++) {
+        if (blk && idx[i] >= blk->first_key && idx[i] < blk->first_key + blk->nkeys) continue;
+        if (*cap - *n < per_key) {
+            *cap = 2 * *cap + per_key;
+            *list = util_xrealloc(*list, *cap * sizeof **list);
+        }
+        *n += blocked_take(b, argv[idx[i]].ptr, argv[idx[i]].len, per_key, *list + *n);
+    }
+}
+
+/* A write just proposed on the leader takes along, into the same entry,
+ * the calls of the first clients waiting on the keys it writes, and theirs
+ * the clients waiting on what they push to (BLMOVE chains): applied
+ * together, as Redis serves blocked clients before the next command runs. */
+static void serve_waiters(struct server *srv, const struct command *cmd, int argc,
+                          const struct resp_arg *argv, const struct cmd_block *blk)
+{
+    if (srv->blocked.n_clients == 0) return;
+    struct client **list = NULL;
+    size_t n = 0, cap = 0;
+    take_waiters(&srv->blocked, cmd, argc, argv, blk, &list, &n, &cap);
+    for (size_t i = 0; i < n; i++) { /* breadth first: each client once */
+        struct client *w = list[i];
+        int wargc;
+        const struct cmd_block *wblk;
+        const struct resp_arg *wargv = blocked_call(w, &wargc, &wblk);
+        propose_blocking(w, w->held_cmd, wargc, wargv);
+        take_waiters(&srv->blocked, w->held_cmd, wargc, wargv, wblk, &list, &n, &cap);
+    }
+    free(list);
+}
+
 /* A blocking command outside MULTI (src/blocked.h), routed as a write (a
  * follower answers -MOVED) and held until it is answered. On the leader it
  * is probed first (its arguments checked, what it waits for told); then,
@@ -168,11 +236,11 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
         return DISPATCH_DONE;
     }
     if (blocked_must_wait(&srv->blocked, c, &blk, argv, &srv->kv, now)) {
-        blocked_add(&srv->blocked, c, &blk, argv, now);
+        blocked_add(&srv->blocked, c, &blk, argc, argv, now);
         return hold(c, cmd);
     }
-    c->held_in_log = 1; /* before: the log may refuse it at once */
-    sm_submit_command(&srv->sm, c, cmd, argc, argv);
+    propose_blocking(c, cmd, argc, argv);
+    serve_waiters(srv, cmd, argc, argv, &blk);
     return hold(c, cmd);
 }
 
@@ -187,10 +255,12 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     enum node_route r = route(c, cmd, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);
     if (r == NODE_REPLIED) return DISPATCH_DONE;
-    if (writes)
+    if (writes) {
         sm_submit_command(&srv->sm, c, cmd, argc, argv);
-    else
+        serve_waiters(srv, cmd, argc, argv, NULL);
+    } else {
         call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out, NULL);
+    }
     return DISPATCH_DONE;
 }
 

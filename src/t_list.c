@@ -134,6 +134,16 @@ void t_list_foreach(const void *list, int reverse, t_list_elem_fn *fn, void *ud)
 
 /* --- helpers of the list commands (t_list_int.h) --- */
 
+/* A key a pop waits on: as t_list_lookup_write, but serving a client woken
+ * from blocking (cmd_ctx.serving) a key of another type counts as absent. */
+static struct kv_val *lookup_waited(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
+{
+    if (!c->serving) return t_list_lookup_write(c, key, wrong);
+    struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
+    *wrong = 0;
+    return v && v->type == KV_LIST ? v : NULL;
+}
+
 struct kv_val *t_list_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
 {
     struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
@@ -189,7 +199,7 @@ int t_list_pop_generic(struct cmd_ctx *c, const struct resp_arg *keys, int nkeys
     for (int i = 0; i < nkeys; i++) {
         const struct resp_arg *key = &keys[i];
         int wrong;
-        struct kv_val *v = t_list_lookup_write(c, key, &wrong);
+        struct kv_val *v = lookup_waited(c, key, &wrong);
         if (wrong) return -1;
         if (!v) continue;
         struct quicklist *ql = kv_val_obj(v);
@@ -212,7 +222,7 @@ int t_list_move_generic(struct cmd_ctx *c, const struct resp_arg *src, const str
                         enum ql_end from, enum ql_end to)
 {
     int wrong;
-    struct kv_val *sv = t_list_lookup_write(c, src, &wrong);
+    struct kv_val *sv = lookup_waited(c, src, &wrong);
     if (wrong) return -1;
     if (!sv) return 0;
     struct kv_val *dv = t_list_lookup_write(c, dst, &wrong);

@@ -50,7 +50,14 @@ static struct kv_val *first_zset(struct cmd_ctx *c, int first, int n, int *at, i
 {
     *wrong = 0;
     for (int i = first; i < first + n; i++) {
-        struct kv_val *v = t_zset_lookup_write(c, &c->argv[i], wrong);
+        const struct resp_arg *k = &c->argv[i];
+        struct kv_val *v;
+        if (c->serving) { /* a key of another type counts as empty */
+            v = kv_lookup_write(c->kv, k->ptr, k->len, c->now_ms, 0);
+            if (v && v->type != KV_ZSET) v = NULL;
+        } else {
+            v = t_zset_lookup_write(c, k, wrong);
+        }
         if (*wrong) return NULL;
         if (v) {
             *at = i;
