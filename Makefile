@@ -163,8 +163,7 @@ bench-snapshot: deps
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
 # printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
-# both (register/KV and queue workloads at once, the queue skipped if the
-# server lacks list commands), kv or queue. A run takes TIME plus about 10 s
+# both (register/KV and queue workloads at once), kv or queue. A run takes TIME plus about 10 s
 # (healing, the queue's drain - 3-5 s, at most 60 -, restarts, reads).
 TIME  ?= 120
 NODES ?= 5
