@@ -284,6 +284,88 @@ static void test_server_removed_by_an_uncommitted_entry_may_lead(void **state)
     fx_free(&f);
 }
 
+/* A server removed and added back under its id may be another server (the operator
+ * replaced it with an empty one): the leader must not take the removed one's
+ * acknowledgements for the new one's. Here it is removed, then added back while cut
+ * off: it never answered as the server added, so it is not caught up and is not
+ * promoted (it was, at the next heartbeat, when the leader kept the departed server's
+ * progress: node simulator seed 353 of the blocking branch, where the new, empty server
+ * then counted as a voter that may not vote, and the cluster could elect no one). */
+static void test_server_added_back_starts_afresh(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 4, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, fx_addr(4), NULL), 0);
+    fx_flush(&f);
+    fx_run(&f, 3);
+    assert_true(is_voter(l, 4));
+    raft_index rm = 0, add = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 4, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), rm);
+    /* added back at once (before a heartbeat forgets the departed server), cut off */
+    fx_isolate(&f, 3, true);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, fx_addr(4), &add), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), add);
+    raft_index match = 1;
+    assert_int_equal(raft_progress(l, 4, &match), 0);
+    assert_int_equal(match, 0);
+    fx_run(&f, 3);
+    assert_false(is_voter(l, 4));
+    /* once it answers and has caught up, it is promoted like any learner */
+    fx_isolate(&f, 3, false);
+    fx_run(&f, 5);
+    assert_true(is_voter(l, 4));
+    fx_free(&f);
+}
+
+/* The same, with an answer of the server removed (sent before it stopped, read after its
+ * id was added back) coming in before the server added ever answers: it acknowledges
+ * entries from before the one adding the id, so it says nothing of the server added,
+ * which is not caught up (it was: match, a recent answer, not recovering, and the
+ * leader promoted it at the next heartbeat; node simulator seed 2439 of the blocking
+ * branch, where the server added was an empty one, recovering: promoted, it took the
+ * cluster's quorum away). */
+static void test_stale_answer_does_not_promote_server_added_back(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 4, 3, NULL);
+    fx_campaign(&f, 0);
+    struct raft *l = f.nd[0].r;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, fx_addr(4), NULL), 0);
+    fx_flush(&f);
+    fx_run(&f, 3);
+    assert_true(is_voter(l, 4));
+    raft_index rm = 0, add = 0;
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_REMOVE, 4, NULL, &rm), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), rm);
+    /* an entry reaches the removed server (still followed until forgotten); its answer
+     * is on its way when the id is added back */
+    raft_index x = fx_propose(&f, 0, 5);
+    fx_readies(&f);
+    fx_deliver(&f);
+    fx_readies(&f);
+    assert_int_equal(raft_last_index(f.nd[3].r), x);
+    assert_int_equal(raft_propose_conf_change(l, RAFT_CC_ADD_LEARNER, 4, fx_addr(4), &add), 0);
+    assert_true(add > x);
+    fx_deliver(&f);          /* the removed server's answer comes in */
+    fx_isolate(&f, 3, true); /* and the server added never answers */
+    fx_flush(&f);
+    assert_int_equal(raft_commit_index(l), add);
+    fx_run(&f, 3);
+    assert_false(is_voter(l, 4));
+    fx_isolate(&f, 3, false);
+    fx_run(&f, 5);
+    assert_true(is_voter(l, 4));
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +380,8 @@ int main(void)
         cmocka_unit_test(test_removed_then_added_back),
         cmocka_unit_test(test_server_removed_by_an_uncommitted_entry_may_lead),
         cmocka_unit_test(test_recovering_learner_not_promoted),
+        cmocka_unit_test(test_server_added_back_starts_afresh),
+        cmocka_unit_test(test_stale_answer_does_not_promote_server_added_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
