@@ -21,11 +21,23 @@ void raft_reset_timeout(struct raft *r)
  * never elect one another, since it votes for no shorter log. Elected, it counts the
  * votes and acknowledgements of the configuration it holds, not its own (§4.2.2, as a
  * leader that removes itself), commits the entry and steps down
- * (raft_member_on_commit). A server only being added never stood: it does not. */
+ * (raft_member_on_commit).
+ *
+ * A learner stands for the same reason when a candidate asked it for its vote (the
+ * candidate counts it as a voter: it holds an entry promoting it that the learner does
+ * not, perhaps never committed) and it refused for its log. Its log, more up to date,
+ * may be the only one left holding a newer leader's entries (that leader replicated them
+ * to it alone, then was lost): the candidate's voters could then never elect one another
+ * without its vote, and it grants none to a shorter log. It counts the votes of its own
+ * configuration, as any candidate does (that it is not one of its voters changes nothing
+ * to the election's safety, as for a leader removing itself, §4.2.2); elected, it
+ * commits its no-op and steps down as above, its log now on a majority of its voters,
+ * who elect one of their own. The request, not a leader, is what tells it: hearing from
+ * a leader, it forgets it was asked. Otherwise a learner never stands. */
 static bool may_campaign(const struct raft *r)
 {
     if (r->recovering) return false;
-    if (raft_is_voter(r, r->id)) return true;
+    if (raft_is_voter(r, r->id) || r->asked_as_voter) return true;
     if (r->conf_index == 0 || r->conf_index <= r->commit) return false;
     struct raft_conf before;
     raft_member_conf_at(r, r->conf_index - 1, &before);
@@ -53,6 +65,7 @@ static uint32_t count_votes(const struct raft *r, int8_t which)
 /* Starts a (pre-)election: vote for ourselves, ask every other voter. */
 void raft_campaign(struct raft *r, bool pre, bool transfer)
 {
+    r->asked_as_voter = false; /* it stands once per refusal */
     raft_become_candidate(r, pre);
     if (count_votes(r, 1) >= raft_quorum(r)) { /* a cluster of one */
         if (pre)
@@ -93,7 +106,9 @@ void raft_handle_vote(struct raft *r, const struct raft_msg *m)
         r->vote == m->from || (r->vote == 0 && r->leader == 0) || (pre && m->term > r->term);
     /* A server that may have lost state it acknowledged votes for no one until it has
      * caught up (raft_set_recovering()). */
-    bool grant = can_vote && !r->recovering && log_up_to_date(r, m->log_term, m->index);
+    bool up_to_date = log_up_to_date(r, m->log_term, m->index);
+    bool grant = can_vote && !r->recovering && up_to_date;
+    if (!up_to_date && !raft_is_voter(r, r->id)) r->asked_as_voter = true; /* may_campaign() */
     struct raft_msg *o = raft_msg_new(r, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP, m->from);
     if (!o) return;
     o->reject = !grant;

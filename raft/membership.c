@@ -171,10 +171,15 @@ static int can_change(const struct raft *r)
  * count for nothing in quorums until it has caught up: raft_set_recovering()). match > 0
  * and the recent answer are what make "caught up" mean something on a short log:
  * without them an unreachable server (match 0) is within the lag of any log of up to
- * promote_lag_entries entries, and once promoted it can take the quorum away for good. */
+ * promote_lag_entries entries, and once promoted it can take the quorum away for good.
+ * It also holds the latest configuration (for a learner just added, the entry adding
+ * it): an answer about earlier entries may come from the server an earlier change
+ * removed under the same id, sent before it stopped and read after the id was added
+ * back, and says nothing of the server added (which may be an empty one, recovering). */
 static bool caught_up(const struct raft *r, const struct progress *p)
 {
-    return p->match > 0 && p->state == PR_REPLICATE && raft_pr_responsive(r, p) && !p->recovering &&
+    return p->match > 0 && p->match >= r->conf_index && p->state == PR_REPLICATE &&
+           raft_pr_responsive(r, p) && !p->recovering &&
            p->match + r->cfg.promote_lag_entries >= rlog_last(&r->log);
 }
 

@@ -35,7 +35,11 @@ static bool keep_departed(const struct raft *r, const struct progress *p)
 /* Rebuilds r->prs to follow r->conf, keeping the state of servers still present. On a
  * leader, servers the change removed stay behind the members, marked departed_at: a
  * removed server only learns of its removal from the entry that removes it, which it
- * would otherwise never receive (the change takes effect on append, §4.1). */
+ * would otherwise never receive (the change takes effect on append, §4.1). A departed
+ * server added back starts afresh, as any server added: what it acknowledged, and when
+ * it last answered, belong to the server removed, which may not be the one added (the
+ * operator may have replaced it with an empty one under the same id). Kept, they made it
+ * look caught up before it ever answered, and it was promoted at the next heartbeat. */
 int raft_pr_rebuild(struct raft *r)
 {
     uint32_t n_departed = 0;
@@ -48,7 +52,7 @@ int raft_pr_rebuild(struct raft *r)
     for (uint32_t i = 0; i < r->conf.n; i++) {
         const struct raft_server *s = &r->conf.s[i];
         struct progress *old = r->prs ? raft_pr(r, s->id) : NULL;
-        if (old) {
+        if (old && !old->departed_at) {
             np[i] = *old;
         } else {
             np[i].id = s->id;
@@ -56,7 +60,6 @@ int raft_pr_rebuild(struct raft *r)
             np[i].recent_active = true; /* do not let a fresh peer trip CheckQuorum */
         }
         np[i].voter = s->voter;
-        np[i].departed_at = 0; /* a departed server may be added again */
     }
     uint32_t k = r->conf.n;
     for (uint32_t i = 0; i < r->n_prs && k < n; i++) {

@@ -361,6 +361,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
         if (r->role != RAFT_FOLLOWER || r->leader != m->from)
             raft_become_follower(r, m->term, m->from);
         r->election_elapsed = 0;
+        r->asked_as_voter = false; /* a leader leads: a learner need not stand (election.c) */
         if (m->type == RAFT_MSG_APPEND)
             raft_repl_handle_append(r, m);
         else if (m->type == RAFT_MSG_HEARTBEAT)

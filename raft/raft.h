@@ -69,22 +69,28 @@
  * does not count towards commitment, §4.2.1); when config.auto_promote is set the
  * leader proposes its promotion once it has caught up: it answered within the last
  * election timeout and acknowledged entries of the leader's term up to within
- * promote_lag_entries of the leader's last index, and does not say it is recovering (a
- * server that never answered is not caught up, however short the log). A change of the voters is
+ * promote_lag_entries of the leader's last index and up to the latest configuration entry
+ * at least, and does not say it is recovering (a server that never answered is not caught
+ * up, however short the log; an answer about entries before the one adding it may come
+ * from a server removed under the same id). A change of the voters is
  * refused (RAFT_EUNSAFE) unless the new configuration has a majority of voters that answered the
  * leader within the last election timeout: otherwise the change could neither commit nor be
  * replaced, and the cluster would have lost its quorum for good. A leader may remove itself
  * (§4.2.2): from the moment the entry is appended it stops counting itself in majorities, keeps
  * leading until the entry commits, then steps down. A server not a voter in its configuration does
- * not start an election, with one exception: while the entry that removed it is not
+ * not start an election, with two exceptions: while the entry that removed it is not
  * committed, a server that was a voter before it still does (the entry may have
  * reached it alone before its leader was lost, and the others would then never elect
- * one another: it votes for no shorter log); elected, it counts the votes of the
- * configuration it holds, not its own, commits its removal and steps down as above.
- * A removed server learns of its removal from the entry removing
- * it, which the leader keeps sending it until the change commits and it holds the entry
- * (or stops answering): its latest configuration then lacks it. A server cut off before
- * the entry reaches it cannot know.
+ * one another: it votes for no shorter log); and a learner that refused a candidate its
+ * vote for its log stands at its next timeout (the candidate counts it as a voter, from
+ * a promotion the learner does not hold, and the learner's log may be the only one
+ * holding a newer leader's entries). Elected, either counts the votes of the
+ * configuration it holds, not its own, commits its removal (or its no-op) and steps down
+ * as above. A server added back after its removal is followed afresh, like any server
+ * added: the removed one's acknowledgements do not count for it. A removed server learns
+ * of its removal from the entry removing it, which the leader keeps sending it until the
+ * change commits and it holds the entry (or stops answering): its latest configuration
+ * then lacks it. A server cut off before the entry reaches it cannot know.
  *
  * READS (§6.4): ReadIndex by default: a read is bound to the leader's commit index and
  * released once one heartbeat round proves the leader still leads; all reads issued

@@ -113,6 +113,9 @@ struct raft {
     enum raft_role role;
     raft_id leader;
     bool recovering; /* may have lost acknowledged state: no votes until caught up */
+    /* Not a voter in its own configuration, it refused a candidate its vote for its log,
+     * the candidate counting it as a voter: it stands at its next timeout (election.c). */
+    bool asked_as_voter;
     /* Recovering: the commit index of the first AppendEntries accepted from the
      * leader of recover_term. Caught up only once that leader commits beyond it. */
     raft_index recover_floor;
