@@ -5,9 +5,8 @@
 # redis-tests/redis-src/, git-ignored). Each unit gets a fresh server on a
 # free port in a fresh temp dir; the suite runs in external-server mode
 # against it. Tests named in redis-tests/skiplist.txt are skipped (each needs
-# a Redis feature raftcache does not offer; the comment above it says which);
-# in cluster mode also those in redis-tests/skiplist-cluster.txt (each
-# assumes what a replicated cluster does not promise, the comment says what).
+# a Redis feature raftcache does not offer, or assumes an order raftcache
+# does not promise; the comment above it says which).
 #
 # Exit status: 0 when every test that ran passed; 1 when a test outside the
 # skip list failed, a unit errored out or timed out, or a server crashed or
@@ -136,8 +135,7 @@ if [ -z "${RT_SERVER_CMD:-}" ] && [ ! -x "$RAFTCACHE_BIN" ]; then
 fi
 
 # ---------------------------------------------------------------- skip list
-# Format: every test name is preceded by a "# reason" comment line. In
-# cluster mode, the tests of skiplist-cluster.txt are skipped too.
+# Format: every test name is preceded by a "# reason" comment line.
 SKIP_NAMES=()
 read_skiplist() {
     local file=$1 prev="" lineno=0 line
@@ -152,9 +150,6 @@ read_skiplist() {
     done < <([ -f "$file" ] && cat "$file")
 }
 read_skiplist "$SKIPLIST"
-if [ "$CLUSTER_NODES" -gt 0 ] || [ "${RT_CLUSTER:-0}" = 1 ]; then
-    read_skiplist "$HERE/skiplist-cluster.txt"
-fi
 
 # ---------------------------------------------------------------- processes
 WORK=$(mktemp -d /tmp/raftcache-redis-tests.XXXXXX)
