@@ -33,10 +33,11 @@
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
  * putting it on the pending list.
  *
- * ARRIVAL ORDER. The read callbacks only read; the commands that arrived
- * are run once per iteration (conn_process_readable, first thing before
- * sleeping) in the order the kernel reported the sockets readable, as
- * Redis does -- libev calls back in the reverse order. Clients whose
+ * ARRIVAL ORDER. The read callbacks of clients only read; the commands
+ * that arrived are run once per iteration (conn_process_readable, first
+ * thing before sleeping) in the order the kernel reported the sockets
+ * readable, as Redis does -- libev calls back in the reverse order. Peer
+ * links and connections that may still prove to be one run at once. Clients whose
  * commands arrive together are then served in the order they sent them:
  * two BLPOPs block first come, first served (src/blocked.h).
  */
@@ -682,6 +683,13 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
                     "(qbuf initial bytes: %.32s)",
                     (unsigned long long)c->id, c->addr, c->qbuf);
         client_close_asap(c);
+        return;
+    }
+    /* Peer links, and connections that may still prove to be one, are read
+     * at once: a RAFT.AUTH must be taken before the accepts of the same
+     * iteration fill the room it holds (CONN_PENDING_PEERS_MAX). */
+    if (c->flags & (CLIENT_PEER | CLIENT_OVER_LIMIT | CLIENT_PROTECTED)) {
+        process_input(c);
         return;
     }
     if (c->flags & CLIENT_READABLE) return;
