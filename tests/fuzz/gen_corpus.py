@@ -103,6 +103,13 @@ def sm():
                                           [b"ZUNIONSTORE", b"u", b"2", b"z", b"z", b"WEIGHTS", b"1", b"2"],
                                           [b"ZPOPMIN", b"z", b"2"],
                                           [b"ZREMRANGEBYLEX", b"u", b"[a", b"(c"]]))
+    put("sm_entry", "lists", entry(4, ts, [[b"RPUSH", b"l", b"a", b"1", b"x" * 70, b"b"],
+                                           [b"LINSERT", b"l", b"BEFORE", b"1", b"y" * 9000],
+                                           [b"LSET", b"l", b"-1", b"z"], [b"LREM", b"l", b"0", b"a"],
+                                           [b"LMOVE", b"l", b"m", b"LEFT", b"RIGHT"],
+                                           [b"LMPOP", b"2", b"n", b"l", b"RIGHT", b"COUNT", b"2"],
+                                           [b"LTRIM", b"l", b"0", b"-2"],
+                                           [b"SORT", b"m", b"ALPHA", b"STORE", b"s"]]))
     put("sm_entry", "bitmap_hll", entry(4, ts, [[b"SETBIT", b"bm", b"100", b"1"],
                                                 [b"BITOP", b"OR", b"bo", b"bm", b"bm"],
                                                 [b"PFADD", b"hll", b"a", b"b", b"c"],
