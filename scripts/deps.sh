@@ -4,10 +4,12 @@
 # clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
 # (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short;
 # clang-format serves make check (the format check).
+# ruby and ruby-sidekiq (Sidekiq 6.4, with ruby-redis and ruby-connection-pool)
+# serve the integration suite's Sidekiq test (tests/integration/test_sidekiq.py).
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
-      clang libclang-rt-dev llvm clang-format)
+      clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
