@@ -63,6 +63,7 @@ struct blocked {
     size_t n_clients; /* INFO blocked_clients */
     struct blocked_key **ready;
     size_t n_ready, ready_cap;
+    int64_t leaderless_since_ms; /* src/replica.c: since this node stopped leading, 0 */
 };
 
 void blocked_init(struct blocked *b, struct waiters *w, uint64_t seed);

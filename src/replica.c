@@ -175,16 +175,37 @@ int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
     return start(srv, NULL, flush_replies, in_child, true, err, errlen);
 }
 
+/* A node that stopped leading lets its blocked clients go once it knows
+ * the new leader (they get -MOVED to it and follow), or after two election
+ * timeouts without one (-CLUSTERDOWN): not before, so that a leadership
+ * transfer sends them where to retry, and never later, so that no client
+ * hangs on a node cut off from the cluster. */
+static void release_blocked_if_not_leading(struct server *srv, int64_t now_ms)
+{
+    struct blocked *b = &srv->blocked;
+    if (node_is_leader(srv->node)) {
+        b->leaderless_since_ms = 0;
+        return;
+    }
+    if (!b->n_clients) return;
+    if (!b->leaderless_since_ms) b->leaderless_since_ms = now_ms;
+    if (node_leader(srv->node) ||
+        now_ms - b->leaderless_since_ms >= 2 * srv->cfg.raft_election_timeout_ms)
+        blocked_release_all(b);
+}
+
 void replica_wake_blocked(struct server *srv)
 {
     struct blocked *b = &srv->blocked;
-    if (b->n_clients && !node_is_leader(srv->node)) blocked_release_all(b);
-    if (b->n_ready) blocked_serve_ready(b, &srv->kv, server_now_ms());
+    int64_t now = server_now_ms();
+    release_blocked_if_not_leading(srv, now);
+    if (b->n_ready) blocked_serve_ready(b, &srv->kv, now);
 }
 
 void replica_cron(struct server *srv)
 {
     blocked_expire(&srv->blocked, server_now_ms());
+    replica_wake_blocked(srv);
     update_lru_clock(srv);
     kv_cron(&srv->kv);
     if (node_is_leader(srv->node))

@@ -33,9 +33,11 @@ int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
  * cycle and proposed for deletion, each key once while its proposal is in
  * the log (src/expiring.h). */
 void replica_cron(struct server *srv);
-/* After the driver applied entries: wakes the clients blocked on keys that
- * filled (src/blocked.h); a node that does not lead lets every blocked
- * client go (each runs its command again, and gets -MOVED). */
+/* After the driver applied entries (and from the cron): wakes the clients
+ * blocked on keys that filled (src/blocked.h); a node that stopped leading
+ * lets every blocked client go once it knows the new leader, or after two
+ * election timeouts without one (each runs its command again, and gets
+ * -MOVED, or -CLUSTERDOWN). */
 void replica_wake_blocked(struct server *srv);
 /* The encoding thresholds of srv->cfg, for the type modules (src/types.h). */
 void replica_apply_limits(struct server *srv);

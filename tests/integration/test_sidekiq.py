@@ -16,10 +16,10 @@ needs no proxy and no restart. When the leader is killed, the fetches in
 flight fail, Sidekiq logs "Error fetching job" and fetches again a second
 later, and redis-rb's next BRPOP goes to the new leader. On a transfer, a
 fetch that meets -MOVED is retried on the new leader by redis-rb without
-Sidekiq noticing; one answered -CLUSTERDOWN (the blocked fetches: the old
-leader answers them as it steps down, before a new leader is known) or
--TRYAGAIN (a fetch proposed while the transfer is in flight) is a fetch
-error again, retried a second later. Sidekiq is not made for Redis Cluster
+Sidekiq noticing (the blocked fetches too: the old leader answers them
+-MOVED once it knows the new leader); one answered -TRYAGAIN (a fetch
+proposed while the transfer is in flight) is a fetch error, retried a
+second later. Sidekiq is not made for Redis Cluster
 (its MULTIs and pipelines name keys of different slots); it works here
 because raftcache is a single shard, so all of those keys live on one node. The
 alternatives were a TCP proxy in the test that follows the leader
