@@ -146,7 +146,8 @@ bench-cluster: deps
 	@scripts/bench-cluster.sh
 
 # Memory of each data type (1M hashes, 1M small sets, a 1M-member sorted set,
-# 1M strings), raftcache beside redis-server (scripts/bench-memory.sh).
+# 1M strings, 100 lists of 100k elements), raftcache beside redis-server
+# (scripts/bench-memory.sh).
 bench-memory: deps
 	$(MAKE) all
 	@scripts/bench-memory.sh

@@ -9,8 +9,12 @@
 #     write is answered once a majority has fsynced it in its Raft log),
 # then runs redis-benchmark against redis and against the raftcache leader:
 # SET and GET at -P 1 and -P 16, MSET, and the data types' HSET, SADD, SPOP,
-# ZADD, ZPOPMIN at -P 16; 50 clients, 100-byte values, keys drawn from 1M
-# (-r 1000000). Each test runs on redis then on raftcache, alternating,
+# ZADD, ZPOPMIN at -P 16, and the lists' LPUSH, RPUSH, LPOP, RPOP, LRANGE_100,
+# LRANGE_600 and LMOVE (a prefilled list moved element by element into
+# another, see bench_lmove in scripts/bench-lib.sh) at -P 16; 50 clients,
+# 100-byte values, keys drawn from 1M (-r 1000000). Beside each list row, the
+# "SET ratio" column repeats the SET P16 ratio, which the list rows are
+# measured against. Each test runs on redis then on raftcache, alternating,
 # BENCH_ROUNDS times (default 2); the table shows each server's best round
 # (rps, with that round's p50/p99 latency in ms) and the raftcache/redis ratio.
 # Group commit evidence: the leader's RAFT.INFO fsync_count is read before
@@ -20,7 +24,9 @@
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_ROUNDS,
 # BENCH_N_P1 (requests for -P 1 tests, default 200000), BENCH_N_P16 (default
-# 1000000), BENCH_CLIENTS (default 50), BENCH_NODES (cluster size, default 3).
+# 1000000), BENCH_N_LRANGE (LRANGE_100 requests, default 100000),
+# BENCH_N_LRANGE600 (default BENCH_N_LRANGE / 5), BENCH_CLIENTS (default 50),
+# BENCH_NODES (cluster size, default 3).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +37,8 @@ ROUNDS=${BENCH_ROUNDS:-2}
 N_P1=${BENCH_N_P1:-200000}
 N_P16=${BENCH_N_P16:-1000000}
 N_MSET=${BENCH_N_MSET:-100000}
+N_LRANGE=${BENCH_N_LRANGE:-100000}
+N_LRANGE600=${BENCH_N_LRANGE600:-$((N_LRANGE / 5))}
 CLIENTS=${BENCH_CLIENTS:-50}
 NODES=${BENCH_NODES:-3}
 SECRET=bench-cluster-secret
@@ -118,7 +126,13 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P1
        # the data types (redis-benchmark's own tests; SADD before SPOP and
        # ZADD before ZPOPMIN: those pop what the others added)
        "HSET P16|hset|16|$N_P16" "SADD P16|sadd|16|$N_P16" "SPOP P16|spop|16|$N_P16"
-       "ZADD P16|zadd|16|$N_P16" "ZPOPMIN P16|zpopmin|16|$N_P16")
+       "ZADD P16|zadd|16|$N_P16" "ZPOPMIN P16|zpopmin|16|$N_P16"
+       # lists: LPUSH and RPUSH fill "mylist", LPOP and RPOP empty it again;
+       # each LRANGE test first LPUSHes its N elements (untimed row), then
+       # reads the first 100 or 600; LMOVE is bench_lmove's queue hand-off
+       "LPUSH P16|lpush|16|$N_P16" "RPUSH P16|rpush|16|$N_P16" "LPOP P16|lpop|16|$N_P16"
+       "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
+       "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
 declare -A RPS P50 P99 FSYNCS SETS
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
@@ -147,23 +161,30 @@ done
     echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000; best of $ROUNDS alternating rounds;" \
          "latency in ms (p50/p99) of the best round"
     echo
-    printf '%-12s %12s %12s %7s %16s %16s %14s\n' test "redis rps" "raftcache" ratio \
-        "redis p50/p99" "raftc p50/p99" "fsyncs/SET"
+    ratio_of() {
+        local r=${RPS[$1,redis]:-} c=${RPS[$1,raftcache]:-}
+        awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+    }
+    printf '%-14s %12s %12s %7s %16s %16s %14s %9s\n' test "redis rps" "raftcache" ratio \
+        "redis p50/p99" "raftc p50/p99" "fsyncs/SET" "SET ratio"
     for t in "${TESTS[@]}"; do
-        label=${t%%|*}
+        IFS='|' read -r label cmd _ _ <<<"$t"
         r=${RPS[$label,redis]:-} c=${RPS[$label,raftcache]:-}
-        ratio=$(awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }')
+        ratio=$(ratio_of "$label")
         per=-
         if [ -n "${SETS[$label]:-}" ]; then
             per=$(awk -v f="${FSYNCS[$label]}" -v n="${SETS[$label]}" 'BEGIN { printf "%.4f", f / n }')
         fi
-        printf '%-12s %12s %12s %7s %16s %16s %14s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
+        setratio=-
+        case $cmd in l*|r*) setratio=$(ratio_of "SET P16") ;; esac
+        printf '%-14s %12s %12s %7s %16s %16s %14s %9s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
             "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
-            "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}" "$per"
+            "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}" "$per" "$setratio"
     done
     echo
     echo "fsyncs/SET: the leader's RAFT.INFO fsync_count growth during the raftcache SET runs" \
          "(all rounds) divided by the SETs sent; below 1 means writes share fsyncs (group commit)."
+    echo "SET ratio: the SET P16 ratio, repeated beside the list rows (LPUSH .. LMOVE) to compare them with."
     for t in "${TESTS[@]}"; do
         label=${t%%|*}
         [ -n "${SETS[$label]:-}" ] && echo "  $label: ${FSYNCS[$label]} fsyncs for ${SETS[$label]} SETs"

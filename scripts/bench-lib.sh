@@ -5,11 +5,47 @@
 
 # bench_run PORT CMD PIPELINE N: one redis-benchmark run of test CMD; prints
 # "rps p50 p99" (latencies in ms), or "error - -" if it produced no result.
+# The last CSV row counts: redis-benchmark's lrange_* tests first print the
+# row of the LPUSH run that fills their list ("LPUSH (needed to benchmark
+# LRANGE)", -n N elements of -d bytes into "mylist"), then their own.
+# CMD lmove is not one of redis-benchmark's tests: see bench_lmove.
 bench_run() {
     local csv
+    if [ "$2" = lmove ]; then bench_lmove "$1" "$3" "$4"; return; fi
     csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -d 100 -r 1000000 \
           -n "$4" -P "$3" -t "$2" --csv 2>/dev/null |
-          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { print $2, $5, $7; exit }' || true)
+          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
+    echo "${csv:-error - -}"
+}
+
+# bench_lmove PORT PIPELINE N: the queue hand-off, LMOVE {bq}:src {bq}:dst
+# LEFT RIGHT, as a redis-benchmark command line (redis-benchmark 7.0 has no
+# lmove or rpoplpush test). Both lists are deleted, then {bq}:src is filled
+# with N 100-byte elements (RPUSH of 1000 elements a command, through
+# redis-cli --pipe, not timed), so each of the N LMOVEs moves one element.
+# Prints "rps p50 p99" like bench_run. Needs PY.
+bench_lmove() {
+    local port=$1 pipeline=$2 n=$3 fill csv len
+    fill=$(mktemp /tmp/raftcache-bench-lmove.XXXXXX)
+    "$PY" - "$n" "$fill" <<'PYEOF'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "wb", buffering=1 << 20) as f:
+    for start in range(0, n, 1000):
+        count = min(n, start + 1000) - start
+        f.write(b"*%d\r\n$5\r\nRPUSH\r\n$8\r\n{bq}:src\r\n" % (count + 2))
+        for i in range(start, start + count):
+            f.write(b"$100\r\n%s\r\n" % (b"%012d" % i * 9)[:100])
+PYEOF
+    timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bq}:src' '{bq}:dst' >/dev/null
+    timeout 600 redis-cli -h 127.0.0.1 -p "$port" --pipe --pipe-timeout 300 <"$fill" >/dev/null 2>&1 || true
+    rm -f "$fill"
+    len=$(timeout 60 redis-cli -h 127.0.0.1 -p "$port" llen '{bq}:src' 2>/dev/null || true)
+    [ "$len" = "$n" ] || echo "bench: warning: {bq}:src holds ${len:-?} elements, expected $n" >&2
+    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
+          --csv lmove '{bq}:src' '{bq}:dst' left right 2>/dev/null |
+          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
+    timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bq}:src' '{bq}:dst' >/dev/null 2>&1 || true
     echo "${csv:-error - -}"
 }
 

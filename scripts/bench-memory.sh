@@ -12,6 +12,9 @@
 #   sets     1M sets of 10 small integers (SADD s:<i> ...)
 #   zset     one sorted set of 1M members (ZADD z <score> m:<i>)
 #   strings  1M 100-byte strings (SET key:<i> <100 bytes>)
+#   lists    100 lists of 100k 10-byte elements each (l:<i>, filled by
+#            RPUSH of 1000 elements a command; BENCH_MEM_LISTS and
+#            BENCH_MEM_LIST_LEN, not N, set their number and length)
 # raftcache's figure holds its data and the Raft log applied since its last
 # snapshot, which it keeps in memory to feed followers; the "compacted"
 # column is used_memory again after RAFT.DEBUG COMPACT snapshots the data and
@@ -21,7 +24,8 @@
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_MEM_N (items
 # per dataset, default 1000000), BENCH_MEM_SETS (datasets, default
-# "hashes sets zset strings").
+# "hashes sets zset strings lists"), BENCH_MEM_LISTS (lists, default 100),
+# BENCH_MEM_LIST_LEN (elements a list, default 100000).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench-lib.sh
@@ -30,7 +34,9 @@ export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 RAFTCACHE_CMD='"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no'
 REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
 N=${BENCH_MEM_N:-1000000}
-SETS=${BENCH_MEM_SETS:-"hashes sets zset strings"}
+SETS=${BENCH_MEM_SETS:-"hashes sets zset strings lists"}
+LISTS=${BENCH_MEM_LISTS:-100}
+LIST_LEN=${BENCH_MEM_LIST_LEN:-100000}
 OUT=$ROOT/build/bench-memory.txt
 PY=/usr/bin/python3
 
@@ -48,9 +54,10 @@ trap 'exit 130' INT TERM
 
 # write_dataset NAME PATH: the dataset's commands as RESP.
 write_dataset() {
-    "$PY" - "$1" "$N" "$2" <<'EOF'
+    "$PY" - "$1" "$N" "$2" "$LISTS" "$LIST_LEN" <<'EOF'
 import sys
 name, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lists, list_len = int(sys.argv[4]), int(sys.argv[5])
 
 def cmd(*args):
     out = b"*%d\r\n" % len(args)
@@ -60,7 +67,13 @@ def cmd(*args):
     return out
 
 with open(path, "wb", buffering=1 << 20) as f:
-    if name == "zset":
+    if name == "lists":
+        for i in range(lists):
+            key = b"l:%d" % i
+            for start in range(0, list_len, 1000):
+                stop = min(list_len, start + 1000)
+                f.write(cmd(b"RPUSH", key, *[b"el%08d" % j for j in range(start, stop)]))  # 10 bytes
+    elif name == "zset":
         for start in range(0, n, 1000):
             args = [b"ZADD", b"z"]
             for i in range(start, min(n, start + 1000)):
@@ -132,7 +145,8 @@ done
 
 {
     echo "memory per dataset: raftcache vs redis-server $(redis-server --version |
-        sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(date -u +%Y-%m-%dT%H:%MZ), N=$N"
+        sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(date -u +%Y-%m-%dT%H:%MZ), N=$N" \
+        "$(case " $SETS " in *" lists "*) echo "(lists: $LISTS x $LIST_LEN elements)" ;; esac)"
     echo "growth over the empty server, MB; encoding of a sample key"
     echo
     printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' dataset "redis used" \

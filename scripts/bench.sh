@@ -11,7 +11,10 @@
 #   2. throughput: redis-benchmark, 50 clients, 100-byte values, keys drawn
 #      from 1M (-r 1000000, which names keys key:%012d as well, so GETs hit
 #      the keys loaded in step 1): SET and GET at -P 1 and -P 16, MSET, and
-#      the data types' HSET, SADD, SPOP, ZADD and ZPOPMIN at -P 16.
+#      the data types' HSET, SADD, SPOP, ZADD and ZPOPMIN at -P 16, and the
+#      lists' LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600 (redis-benchmark's
+#      tests; 100-byte elements) and LMOVE (a prefilled list moved element by
+#      element into another, see bench_lmove in scripts/bench-lib.sh) at -P 16.
 #      Each test runs on redis then on raftcache, alternating, BENCH_ROUNDS
 #      times (default 2); the table shows the round with the best rps for
 #      each server, with that round's p50/p99 latency.
@@ -22,8 +25,9 @@
 # (shell command started with PORT and DIR exported; default
 # "$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no), BENCH_ROUNDS, BENCH_N_P1
 # (requests for -P 1 tests, default 200000), BENCH_N_P16 (default 1000000),
-# BENCH_N_MSET (default 100000), BENCH_KEYS (keys loaded, default 1000000),
-# BENCH_CLIENTS (default 50).
+# BENCH_N_MSET (default 100000), BENCH_N_LRANGE (LRANGE_100 requests, default
+# 100000), BENCH_N_LRANGE600 (default BENCH_N_LRANGE / 5), BENCH_KEYS (keys
+# loaded, default 1000000), BENCH_CLIENTS (default 50).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +40,8 @@ ROUNDS=${BENCH_ROUNDS:-2}
 N_P1=${BENCH_N_P1:-200000}
 N_P16=${BENCH_N_P16:-1000000}
 N_MSET=${BENCH_N_MSET:-100000}
+N_LRANGE=${BENCH_N_LRANGE:-100000}
+N_LRANGE600=${BENCH_N_LRANGE600:-$((N_LRANGE / 5))}
 KEYS=${BENCH_KEYS:-1000000}
 CLIENTS=${BENCH_CLIENTS:-50}
 OUT=$ROOT/build/bench.txt
@@ -89,7 +95,13 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
        # the data types (redis-benchmark's own tests; SADD before SPOP and
        # ZADD before ZPOPMIN: those pop what the others added)
        "HSET P16|hset|16|$N_P16" "SADD P16|sadd|16|$N_P16" "SPOP P16|spop|16|$N_P16"
-       "ZADD P16|zadd|16|$N_P16" "ZPOPMIN P16|zpopmin|16|$N_P16")
+       "ZADD P16|zadd|16|$N_P16" "ZPOPMIN P16|zpopmin|16|$N_P16"
+       # lists: LPUSH and RPUSH fill "mylist", LPOP and RPOP empty it again;
+       # each LRANGE test first LPUSHes its N elements (untimed row), then
+       # reads the first 100 or 600; LMOVE is bench_lmove's queue hand-off
+       "LPUSH P16|lpush|16|$N_P16" "RPUSH P16|rpush|16|$N_P16" "LPOP P16|lpop|16|$N_P16"
+       "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
+       "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
 declare -A RPS P50 P99
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
@@ -109,12 +121,12 @@ done
     echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000; best of $ROUNDS alternating rounds;" \
          "latency in ms (p50/p99) of the best round"
     echo
-    printf '%-12s %12s %12s %7s %16s %16s\n' test "redis rps" "raftcache" ratio "redis p50/p99" "raftc p50/p99"
+    printf '%-14s %12s %12s %7s %16s %16s\n' test "redis rps" "raftcache" ratio "redis p50/p99" "raftc p50/p99"
     for t in "${TESTS[@]}"; do
         label=${t%%|*}
         r=${RPS[$label,redis]:-} c=${RPS[$label,raftcache]:-}
         ratio=$(awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }')
-        printf '%-12s %12s %12s %7s %16s %16s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
+        printf '%-14s %12s %12s %7s %16s %16s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
             "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
             "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}"
     done
