@@ -98,8 +98,9 @@ import bisect
 import json
 import sys
 
-MAX_EVENTS = 10_000_000
-MAX_LINE_BYTES = 1 << 20
+# The history format's reader, limits and error are the register checker's.
+from checker import MAX_EVENTS, HistoryError, _fail, load_jsonl  # noqa: F401 - re-exported
+
 MAX_LIST_ITEMS = 100_000         # items in one recover / final-read reply
 SLICE_MAX_OPS = 32
 MAX_ANOMALIES_PER_KIND = 20
@@ -116,10 +117,6 @@ INF = float("inf")
 
 ALLOWED_RESTART = "restarted before recording the result"
 ALLOWED_ACK = "ack not acknowledged"
-
-
-class HistoryError(ValueError):
-    """The history breaks the format contract (a harness bug, not a server bug)."""
 
 
 class Op:
@@ -157,10 +154,6 @@ class Op:
 
 # ---------------------------------------------------------------------------
 # Reading a history
-
-
-def _fail(index, msg):
-    raise HistoryError("event #%d: %s" % (index, msg))
 
 
 def _is_consumer(c):
@@ -246,23 +239,6 @@ def parse_history(history):
         if op.f in ("done", "restart") and op.complete_index is None:
             _fail(op.index, "%s without its completion" % op.f)
     return ops
-
-
-def load_jsonl(path):
-    history = []
-    with open(path, "rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if len(line) > MAX_LINE_BYTES:
-                raise HistoryError("line %d: longer than %d bytes" % (lineno, MAX_LINE_BYTES))
-            if not line.strip():
-                continue
-            if len(history) >= MAX_EVENTS:
-                raise HistoryError("line %d: more than %d events" % (lineno, MAX_EVENTS))
-            try:
-                history.append(json.loads(line))
-            except ValueError as e:
-                raise HistoryError("line %d: %s" % (lineno, e)) from None
-    return history
 
 
 # ---------------------------------------------------------------------------
