@@ -164,18 +164,20 @@ bench-snapshot: deps
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
 # printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
-# both (register/KV and queue workloads at once), kv or queue. A run takes TIME plus about 10 s
+# both (register/KV and queue workloads at once), kv or queue. FAULTS: comma-separated
+# fault kinds to deal (default every kind; e.g. FAULTS=kill-leader,pause-leader). A run takes TIME plus about 10 s
 # (healing, the queue's drain - 3-5 s, at most 60 -, restarts, reads).
 TIME  ?= 120
 NODES ?= 5
 SEED  ?=
 OUT   ?=
 WORKLOAD ?= both
+FAULTS ?=
 CHAOS_SHORT_SEED ?= 1
 chaos: deps
 	$(MAKE) all
 	/usr/bin/python3 tests/chaos/run.py --time $(TIME) --nodes $(NODES) --workload $(WORKLOAD) \
-	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT))
+	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(FAULTS),--faults $(FAULTS))
 
 # The checkers' own tests (checker.py and queue_checker.py): hand-made and
 # generated histories, and the queue clients against a simulated server.

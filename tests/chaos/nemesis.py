@@ -17,6 +17,7 @@ Fault kinds:
                         the majority (half the time its leader)
   cut-one-way           random one-way cuts, or a deaf or a mute node
   kill-one              kill -9 of one node (sometimes the leader), restart
+  kill-leader           kill -9 of the leader, restart
   kill-all              kill -9 of every node at once, restart
   pause-one             SIGSTOP of one node, SIGCONT
   pause-leader          SIGSTOP of the leader, SIGCONT
@@ -48,6 +49,7 @@ from cluster import HarnessError, NoLeader, wait_until
 FAULT_DECK = [
     ("partition-halves", 2), ("partition-leader", 2), ("partition-bridge", 1),
     ("partition-ring", 1), ("partition-kill", 1), ("cut-one-way", 1), ("kill-one", 2),
+    ("kill-leader", 1),
     ("kill-all", 1), ("pause-one", 1), ("pause-leader", 1), ("member-readd", 1),
     ("member-replace", 1), ("transfer-leader", 1),
 ]
@@ -57,7 +59,7 @@ JOIN_DEADLINE_S = 40
 
 
 class Nemesis(threading.Thread):
-    def __init__(self, cluster, net, seed, run_s, log_file, t0, workers_fn):
+    def __init__(self, cluster, net, seed, run_s, log_file, t0, workers_fn, kinds=None):
         super().__init__(daemon=True, name="nemesis")
         self.cl = cluster
         self.net = net
@@ -73,6 +75,7 @@ class Nemesis(threading.Thread):
         self.probed = set()
         self.probes = []               # (node, acknowledged?, reply)
         self.deck = []
+        self.kinds = set(kinds) if kinds else None  # None: every kind of FAULT_DECK
         for s in cluster.slots:
             s.wanted = s.node_id is not None
 
@@ -113,7 +116,8 @@ class Nemesis(threading.Thread):
     def pick_kind(self):
         while True:
             if not self.deck:
-                self.deck = [k for k, n in FAULT_DECK for _ in range(n)]
+                self.deck = [k for k, n in FAULT_DECK for _ in range(n)
+                             if self.kinds is None or k in self.kinds]
                 self.rng.shuffle(self.deck)
             kind = self.deck.pop()
             if kind == "member-readd" and sum((self.config() or {}).values()) < 4:
@@ -269,6 +273,15 @@ class Nemesis(threading.Thread):
         self.counts["kill-one"] += 1
         self.cl.kill9(s)
         self.log(f"kill-one: kill -9 {s}{' (leader)' if s is ld else ''}")
+        self.hold(self.duration())
+
+    def f_kill_leader(self):
+        ld = self.leader()
+        if ld is None:
+            return self.skip("kill-leader", "no leader")
+        self.counts["kill-leader"] += 1
+        self.cl.kill9(ld)
+        self.log(f"kill-leader: kill -9 {ld} (leader)")
         self.hold(self.duration())
 
     def f_kill_all(self):

@@ -51,7 +51,7 @@ import netns  # noqa: E402
 import report  # noqa: E402
 import cluster  # noqa: E402
 from cluster import Cluster, HarnessError, NoLeader  # noqa: E402
-from nemesis import Nemesis, stamp  # noqa: E402
+from nemesis import FAULT_DECK, Nemesis, stamp  # noqa: E402
 from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
 from queue_workload import QueueWorkload, missing_commands  # noqa: E402
 
@@ -70,7 +70,18 @@ def parse_args():
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
     p.add_argument("--workload", choices=("both", "kv", "queue"), default="both",
                    help="register/KV workload, queue workload, or both at once (default)")
-    return p.parse_args()
+    p.add_argument("--faults", default="",
+                   help="comma-separated fault kinds to deal (default: every kind; see nemesis.py)")
+    args = p.parse_args()
+    kinds = {k for k, _ in FAULT_DECK}
+    args.faults = [k for k in args.faults.replace(" ", "").split(",") if k]
+    unknown = [k for k in args.faults if k not in kinds]
+    if unknown:
+        p.error(f"unknown fault kind(s) {', '.join(unknown)}; known: {', '.join(sorted(kinds))}")
+    if args.faults and set(args.faults) <= {"member-readd", "member-replace"}:
+        p.error("--faults needs at least one kind besides member-readd/member-replace "
+                "(those are skipped when they cannot run)")
+    return args
 
 
 def preflight(args):
@@ -170,7 +181,8 @@ class Run:
             self.workers = [Worker(i, N_WORKERS, self.cl, self.history, self.seed, stop,
                                    OP_DELAY_S) for i in range(N_WORKERS)]
         self.nemesis = Nemesis(self.cl, self.net, self.seed, deadline - t0, self.log_file, t0,
-                               lambda: self.workers + (self.queue.clients() if self.queue else []))
+                               lambda: self.workers + (self.queue.clients() if self.queue else []),
+                               kinds=self.args.faults)
         for w in self.workers:
             w.start()
         if self.queue:
