@@ -72,7 +72,8 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
            "write %llu, power losses %llu dropping %llu unsynced transactions, damaged WALs %llu "
            "dropping %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
            "snapshots taken %llu, installed %llu, increments %llu, members added %llu, "
-           "removed %llu, leadership transfers %llu, msgs %llu\n",
+           "removed %llu, leadership transfers %llu, jobs pushed %llu, handed out %llu, "
+           "done %llu, msgs %llu\n",
            count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
            (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
            (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
@@ -83,7 +84,8 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
            (unsigned long long)st.snapshots_taken, (unsigned long long)st.snapshots_installed,
            (unsigned long long)st.increments, (unsigned long long)st.members_added,
            (unsigned long long)st.members_removed, (unsigned long long)st.transfers,
-           (unsigned long long)st.msgs);
+           (unsigned long long)st.jobs_pushed, (unsigned long long)st.jobs_handed,
+           (unsigned long long)st.jobs_done, (unsigned long long)st.msgs);
     fflush(stdout);
     return 0;
 }

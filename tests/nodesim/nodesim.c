@@ -35,6 +35,7 @@
 #include "../../src/server.h"
 #include "../../src/sm.h"
 #include "../../src/waiters.h"
+#include "../../src/util.h"
 #include "nodesim_int.h"
 
 struct run *R;
@@ -225,6 +226,7 @@ static void client_reset(struct sclient *s)
         h_respond(&R->h, s->op, o->kind == H_WRITE ? H_UNKNOWN : H_FAILED, 0, W->now_us);
     }
     s->op = -1;
+    queue_reset(s);
     if (s->cas_step == 5) R->cas_unknown++; /* its EXEC may have been applied */
     s->cas_step = 0;
     s->waiting = s->sent = false;
@@ -292,6 +294,10 @@ static void client_start_op(struct sclient *s)
         if (!n) return;
         client_attach(s, n);
     }
+    if (s->id >= QUEUE_FIRST) {
+        queue_start_op(s);
+        return;
+    }
     uint32_t dice = w_below(W, 100);
     int key = (int)w_below(W, N_KEYS);
     if (dice < 45) {
@@ -337,13 +343,16 @@ static int take_reply(struct sclient *s, char *kind, uint64_t *value, char *text
     *kind = p[0];
     *value = 0;
     snprintf(text, cap, "%.*s", (int)(line > 2 ? line - 2 : 0), p + 1);
-    if (p[0] == '*') { /* EXEC's array of simple replies; value = its length, 0 for nil */
+    if (p[0] == '*') { /* an array of simple replies or bulks; value = its length, 0 for nil */
         long long items = atoll(p + 1);
         size_t at = line;
         for (long long i = 0; i < items; i++) {
-            const char *q = memchr(p + at, '\n', n - at);
-            if (at >= n || !q) return 0;
+            const char *q = at < n ? memchr(p + at, '\n', n - at) : NULL;
+            if (!q) return 0;
+            long long blen = p[at] == '$' ? atoll(p + at + 1) : -1;
             at = (size_t)(q - p) + 1;
+            if (blen >= 0) at += (size_t)blen + 2;
+            if (at > n) return 0;
         }
         *value = items > 0 ? (uint64_t)items : 0;
         line = at;
@@ -357,6 +366,13 @@ static int take_reply(struct sclient *s, char *kind, uint64_t *value, char *text
             line += (size_t)len + 2;
         }
     }
+    if (s->raw_cap < line + 1) {
+        s->raw_cap = line + 1 + 256;
+        s->raw = util_xrealloc(s->raw, s->raw_cap);
+    }
+    memcpy(s->raw, p, line);
+    s->raw[line] = 0;
+    s->raw_len = line;
     resp_out_consume(o, line);
     if (resp_out_pending(o) == 0) resp_out_clear(o);
     return 1;
@@ -426,6 +442,7 @@ static void client_collect(struct sclient *s)
             s->node = 0;
             if (to >= 1 && to <= (uint64_t)W->n_nodes && W->srv[to]) client_attach(s, to);
         }
+        if (queue_reply(s, kind, text)) continue;
         if (s->cas_step) {
             cas_reply(s, kind, value, text);
             continue;
@@ -784,22 +801,35 @@ static void describe(char *out, size_t cap)
     }
 }
 
+bool run_on_leader(struct sclient *s)
+{
+    uint64_t l = leader_now();
+    for (int k = 0; k < HEAL_MS && !l; k++) {
+        step(false, false);
+        l = leader_now();
+    }
+    if (!l) {
+        client_reset(s); /* its command not sent */
+        return false;
+    }
+    if (s->node != l || s->node_life != W->life[l]) {
+        if (s->node && W->srv[s->node]) dispatch_client_gone(&s->c);
+        client_attach(s, l);
+    }
+    dispatch(s);
+    for (int k = 0; k < 3000 && busy(s); k++)
+        step(false, false);
+    if (!busy(s)) return true;
+    client_reset(s);
+    return false;
+}
+
 /* After healing: every key read through the leader, once each. */
 /* Reads key (k<i>, or the counter when key is N_KEYS) through the leader
  * until one read succeeds; reads of k<i> go into the history. */
 static void final_read(struct sclient *s, int key)
 {
     for (int attempt = 0; attempt < 50 && !R->failed; attempt++) {
-        uint64_t l = leader_now();
-        for (int k = 0; k < HEAL_MS && !l; k++) {
-            step(false, false);
-            l = leader_now();
-        }
-        if (!l) return;
-        if (s->node != l || s->node_life != W->life[l]) {
-            if (s->node && W->srv[s->node]) dispatch_client_gone(&s->c);
-            client_attach(s, l);
-        }
         s->argc = 2;
         set_arg(s, 0, "GET");
         int op = OP_FINAL_COUNTER;
@@ -810,10 +840,10 @@ static void final_read(struct sclient *s, int key)
             set_arg(s, 1, "counter");
         }
         s->op = op;
-        dispatch(s);
-        for (int k = 0; k < 3000 && busy(s); k++)
-            step(false, false);
-        if (busy(s)) client_reset(s);
+        if (!run_on_leader(s)) {
+            if (!leader_now()) return;
+            continue;
+        }
         if (op >= 0 ? R->h.ops[op].outcome == H_OK : R->counter_read) return;
     }
 }
@@ -879,6 +909,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
         run.cl[i].op = -1;
         resp_out_init(&run.cl[i].c.out, 2);
     }
+    queue_init();
     for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++)
         run.boot_members[1] |= 1u << id;
     for (uint64_t id = 1; id <= (uint64_t)o->nodes; id++) {
@@ -904,6 +935,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
               (unsigned long long)leader_now(), state);
     }
     if (!run.failed) final_reads();
+    if (!run.failed) queue_final(&run.cl[QUEUE_FIRST]);
     if (!run.failed) {
         /* what the leader proposed meanwhile (expiry) reaches everyone */
         for (int k = 0; k < HEAL_MS && !settled(); k++)
@@ -931,8 +963,11 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     for (size_t i = 0; i < w.nq; i++)
         free(w.q[i].data);
     free(w.q);
-    for (int i = 0; i < N_SCLIENTS; i++)
+    for (int i = 0; i < N_SCLIENTS; i++) {
         resp_out_free(&run.cl[i].c.out);
+        free(run.cl[i].raw);
+    }
+    queue_free();
     free(run.exp);
     free(run.com);
     h_free(&run.h);

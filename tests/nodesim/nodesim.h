@@ -21,6 +21,12 @@
  * with a wiped store), members removed (the leader too), leadership
  * transferred; a cluster of 3 first members grows to 5 ids and back.
  *
+ * Clients: six read and write three registers (SET, GET) and increment a
+ * counter by compare-and-set (WATCH, GET, MULTI, SET, EXEC); a producer
+ * pushes jobs onto a queue and two consumers take them with BLMOVE into
+ * their own processing lists, blocking while it is empty, then LREM them
+ * (queue.c).
+ *
  * Checks, at every step: at most one leader per term; an index committed on
  * several nodes holds the same entry on each (term and data) and no commit
  * index goes back within a node's life; a leader new in its term holds
@@ -30,7 +36,8 @@
  * same applied index, committed entries agree between stores, and the
  * clients' history is linearizable (history.h); the counter holds every
  * acknowledged increment and no more than those plus the ones whose EXEC
- * had an unknown outcome.
+ * had an unknown outcome; no job of the queue was handed out twice or lost
+ * (queue.c).
  */
 #ifndef NODESIM_H
 #define NODESIM_H
@@ -74,6 +81,8 @@ struct nodesim_stats {
     uint64_t damages, damaged_txs;         /* damaged WALs; transactions they dropped */
     uint64_t expiry_keys, snapshots_taken, snapshots_installed, increments;
     uint64_t members_added, members_removed, transfers;
+    uint64_t jobs_pushed, jobs_handed, jobs_done; /* the queue: acknowledged LPUSHes, jobs
+                                                     handed to consumers, removed by them */
 };
 
 /* One run; 0, or -1 with the violation in err. */

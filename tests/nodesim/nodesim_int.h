@@ -13,11 +13,15 @@
 #include "nodesim.h"
 #include "world.h"
 
-#define N_CLIENTS 6     /* the workload's clients */
-#define ADMIN N_CLIENTS /* then the operator's (members.c) */
+#define N_KV_CLIENTS 6                            /* the register workload's clients */
+#define QUEUE_FIRST N_KV_CLIENTS                  /* then the queue's producer (queue.c) */
+#define N_CONSUMERS 2                             /* and its consumers */
+#define N_CLIENTS (QUEUE_FIRST + 1 + N_CONSUMERS) /* the workload's clients */
+#define ADMIN N_CLIENTS                           /* then the operator's (members.c) */
 #define N_SCLIENTS (N_CLIENTS + 1)
 #define OP_FINAL_COUNTER -3 /* sclient.op: the final read of the counter */
 #define OP_ADMIN -4         /* ... a membership or leadership command */
+#define OP_QUEUE -5         /* ... a queue client's command (queue.c) */
 #define N_KEYS 3
 #define HEAL_MS 8000 /* at most, after the faults stop, for the cluster to settle */
 #define ARGV_MAX 6
@@ -37,6 +41,10 @@ struct sclient {
     int cas_step;    /* a WATCH/GET/MULTI/SET/EXEC increment in progress: the next reply's step */
     uint64_t cas_seen;
     uint64_t stream; /* bytes "received" so far (c.in_received) */
+    char *raw;       /* the last reply taken, whole (queue.c parses arrays and bulks) */
+    size_t raw_len, raw_cap;
+    int q_step;     /* queue.c: the command in flight (0 none) */
+    uint64_t q_job; /* ... the job it is about */
 };
 
 struct run {
@@ -113,6 +121,23 @@ bool not_proposed(const char *text);
 uint64_t leader_now(void);
 /* Whether a command of s is in flight. */
 bool busy(const struct sclient *s);
+/* Runs s's command (argv set) on the leader once healed, stepping until
+ * its reply is taken; false when no leader or no reply came. */
+bool run_on_leader(struct sclient *s);
+
+/* ---- queue.c: the job queue (LPUSH, BLMOVE, LREM) and its checks ---- */
+
+void queue_init(void);
+void queue_free(void);
+/* The next command of a queue client (the producer or a consumer). */
+void queue_start_op(struct sclient *s);
+/* A reply to a queue client's command: false if s had none in flight. */
+bool queue_reply(struct sclient *s, char kind, const char *text);
+/* s's connection is gone with its command in flight: outcome unknown. */
+void queue_reset(struct sclient *s);
+/* After healing: q and the processing lists read through the leader, then
+ * every job's fate checked. */
+void queue_final(struct sclient *s);
 
 /* ---- members.c: the operator, who adds, removes and moves leadership ---- */
 
