@@ -194,9 +194,15 @@ struct cmd_stats {
  * Returns the command, or NULL after writing Redis's error reply to out
  * (unknown command or subcommand, wrong number of arguments). */
 const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct resp_out *out);
+/* cmd_resolve()'s checks of a command looked up already (cmd_lookup()). */
+const struct command *cmd_check(const struct command *cmd, int argc, const struct resp_arg *argv,
+                                struct resp_out *out);
 /* Runs cmd's handler on ctx, counting it in stats[cmd_id(cmd)] (calls,
- * time, failed calls: a reply starting with '-'). */
-void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats);
+ * time, failed calls: a reply starting with '-'). The time runs from
+ * *mark_us, when given (the end of the command before it in a batch: one
+ * clock read per command), and *mark_us becomes the end of this one. */
+void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats,
+              int64_t *mark_us);
 /* 1 if a argc satisfies arity. */
 static inline int cmd_arity_ok(const struct command *cmd, int argc)
 {

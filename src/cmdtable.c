@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdint.h>
-#include <strings.h>
 #include "clock.h"
 #include "bitops.h"
 #include "hll_cmd.h"
@@ -414,9 +413,16 @@ const struct command cmd_table_core[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+/* name (lower case, NUL-terminated) equals p[0..len) ignoring ASCII case:
+ * a byte loop, as names are short and this runs for every command. */
 static int name_eq(const char *name, const char *p, size_t len)
 {
-    return strlen(name) == len && strncasecmp(name, p, len) == 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char a = (unsigned char)name[i], b = (unsigned char)p[i];
+        if (b >= 'A' && b <= 'Z') b = (unsigned char)(b | 0x20);
+        if (a != b) return 0; /* a NUL in name: it is shorter */
+    }
+    return name[len] == 0;
 }
 
 /* The groups of top-level commands, each a NULL-name terminated array in
@@ -433,6 +439,7 @@ static const struct command *const groups[] = {
  * addressing, power of two, at most half full. */
 #define INDEX_SLOTS 1024
 static const struct command *name_index[INDEX_SLOTS];
+static uint32_t name_index_hash[INDEX_SLOTS]; /* each slot's name_hash(), checked first */
 
 static uint32_t name_hash(const char *p, size_t len)
 {
@@ -502,22 +509,26 @@ const struct command *cmd_by_id(int id)
 void cmd_table_init(void)
 {
     assign_ids();
+    for (int k = 0; k < id_count; k++) /* name_eq() compares with lower-case names */
+        for (const char *p = by_id[k]->name; *p; p++)
+            ASSERT(!(*p >= 'A' && *p <= 'Z') && "a command name in upper case");
     for (int k = 0; k < top_count; k++) {
         const struct command *c = by_id[k];
         ASSERT(!cmd_lookup_name(c->name, strlen(c->name)) && "a command defined twice");
-        uint32_t i = name_hash(c->name, strlen(c->name)) & (INDEX_SLOTS - 1);
+        uint32_t h = name_hash(c->name, strlen(c->name)), i = h & (INDEX_SLOTS - 1);
         while (name_index[i])
             i = (i + 1) & (INDEX_SLOTS - 1);
         name_index[i] = c;
+        name_index_hash[i] = h;
     }
 }
 
 const struct command *cmd_lookup_name(const char *name, size_t len)
 {
     if (len > 32) return NULL;
-    uint32_t i = name_hash(name, len) & (INDEX_SLOTS - 1);
+    uint32_t h = name_hash(name, len), i = h & (INDEX_SLOTS - 1);
     for (const struct command *c; (c = name_index[i]) != NULL; i = (i + 1) & (INDEX_SLOTS - 1))
-        if (name_eq(c->name, name, len)) return c;
+        if (name_index_hash[i] == h && name_eq(c->name, name, len)) return c;
     return NULL;
 }
 
@@ -584,6 +595,12 @@ const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct 
         reply_unknown_command(out, argc, argv);
         return NULL;
     }
+    return cmd_check(cmd, argc, argv, out);
+}
+
+const struct command *cmd_check(const struct command *cmd, int argc, const struct resp_arg *argv,
+                                struct resp_out *out)
+{
     if ((cmd->flags & CMD_CONTAINER) && argc >= 2) {
         /* A container whose argv[1] names no subcommand. */
         char upper[32];
@@ -638,14 +655,17 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
     return n;
 }
 
-void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats)
+void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats,
+              int64_t *mark_us)
 {
     struct resp_out *out = ctx->out;
     size_t before = out->len;
-    int64_t start = clock_mono_us();
+    int64_t start = mark_us ? *mark_us : clock_mono_us();
     cmd->proc(ctx);
+    int64_t end = clock_mono_us();
+    if (mark_us) *mark_us = end;
     struct cmd_stats *st = &stats[cmd_id(cmd)];
-    st->usec += (uint64_t)(clock_mono_us() - start);
+    st->usec += (uint64_t)(end > start ? end - start : 0);
     if (!ctx->blocked) st->calls++; /* counted when it is served, as Redis */
     if (out->len > before && out->data[before] == '-') st->failed_calls++;
 }

@@ -142,10 +142,12 @@ static uint64_t command_seed(uint64_t index, uint32_t pos)
  * waits; a write always runs. A blocking command of a batch (held by its
  * client, src/blocked.h) that finds nothing to serve replies nothing here:
  * its client runs it again to block; one that was served says so. */
-static void apply_cmd(struct sm *sm, struct client *c, int argc, const struct resp_arg *argv,
-                      int64_t ts, uint64_t seed, struct resp_out *out, int in_batch)
+static void apply_cmd(struct sm *sm, const struct command *known, struct client *c, int argc,
+                      const struct resp_arg *argv, int64_t ts, uint64_t seed, struct resp_out *out,
+                      int in_batch, int64_t *mark_us)
 {
-    const struct command *cmd = cmd_resolve(argc, argv, out);
+    const struct command *cmd =
+        known ? cmd_check(known, argc, argv, out) : cmd_resolve(argc, argv, out);
     if (!cmd) return;
     if (!(cmd->flags & CMD_WRITE) && !cmd->writes && !c) return;
     struct cmd_ctx ctx = {
@@ -160,7 +162,7 @@ static void apply_cmd(struct sm *sm, struct client *c, int argc, const struct re
         .applying = 1,
         .may_block = in_batch && c && (cmd->flags & CMD_BLOCKING),
     };
-    cmd_call(cmd, &ctx, sm->env.cmdstats);
+    cmd_call(cmd, &ctx, sm->env.cmdstats, mark_us);
     sm->commands_run++;
     if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
 }
@@ -211,6 +213,7 @@ static void apply_decoded(struct sm *sm, struct client *const *clients, size_t n
     size_t off = SM_ENTRY_HEADER_LEN;
     struct client *c = waiter(clients, nclients, 0);
     if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, c), (long)ncmds);
+    int64_t mark_us = clock_mono_us(); /* each command's time ends the one before */
     if (type == SM_ENTRY_BATCH)
         for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
             if (sm->hints[k].key.ptr)
@@ -223,12 +226,14 @@ static void apply_decoded(struct sm *sm, struct client *const *clients, size_t n
                 kv_delete_if_expired(sm->env.kv, sm->argv[k].ptr, sm->argv[k].len, ts);
             continue;
         }
+        const struct command *known = NULL;
         if (type == SM_ENTRY_BATCH) {
             c = waiter(clients, nclients, i);
             prefetch_ahead(sm, i, ncmds);
+            known = sm->hints[i].cmd;
         }
-        apply_cmd(sm, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c),
-                  type == SM_ENTRY_BATCH);
+        apply_cmd(sm, known, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c),
+                  type == SM_ENTRY_BATCH, &mark_us);
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
@@ -236,11 +241,12 @@ static void apply_decoded(struct sm *sm, struct client *const *clients, size_t n
 
 static void note_hint(struct sm_hint *h, int argc, const struct resp_arg *argv)
 {
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    h->cmd = cmd;
     h->key = argc >= 2 ? argv[1] : (struct resp_arg){0};
     h->member = (struct resp_arg){0};
-    if (argc < 3) return;
-    const struct command *cmd = cmd_lookup_name(argv[0].ptr, argv[0].len);
-    if (!cmd) return;
+    if (argc < 3 || !cmd) return;
     if (cmd->flags & CMD_MEMBER_ARG) h->member = argv[2];
     if (cmd->flags & CMD_MEMBER_LAST) h->member = argv[argc - 1];
 }
@@ -427,7 +433,8 @@ static void propose_alone(struct sm *sm, int argc, const struct resp_arg *argv, 
 void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
-    int64_t now = clock_ms();
+    /* the open batch's clock: the one its commands are applied with */
+    int64_t now = sm->batch_n ? sm->batch_ts_ms : clock_ms();
     struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
     char scratch[64];
     const struct resp_arg *eargv = argv;
@@ -442,7 +449,10 @@ void sm_submit_command(struct sm *sm, struct client *c, const struct command *cm
         propose_alone(sm, eargc, eargv, now);
         return;
     }
-    if (!sm->batch_n) sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
+    if (!sm->batch_n) {
+        sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
+        sm->batch_ts_ms = now;
+    }
     sm_entry_add(&sm->batch, eargc, eargv);
     sm->batch_n++;
     if (sm->batch.len >= SM_BATCH_MAX_BYTES) sm_flush(sm); /* full: no need to wait */

@@ -111,9 +111,11 @@ struct sm_part {
 
 /* What one command of a batch will look up when applied: its key
  * (argv[1]), and the member of the key's value the command table names
- * (CMD_MEMBER_ARG, CMD_MEMBER_LAST); ptr NULL when none. */
+ * (CMD_MEMBER_ARG, CMD_MEMBER_LAST); ptr NULL when none. And the command,
+ * looked up once (NULL: unknown, cmd_resolve() says so when applied). */
 struct sm_hint {
     struct resp_arg key, member;
+    const struct command *cmd;
 };
 
 struct sm {
@@ -125,6 +127,7 @@ struct sm {
     size_t n_parts, parts_cap, part_seg; /* part_seg: scratch bytes not in a part yet */
     struct sm_buf batch;                 /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
     uint32_t batch_n;                    /* commands in it */
+    int64_t batch_ts_ms;                 /* its timestamp (the apply clock) */
     struct resp_out sink;                /* replies nobody waits for */
     struct resp_arg *argv;               /* decode scratch */
     size_t argv_cap;
