@@ -282,6 +282,12 @@ void resp_add_set_len(struct resp_out *o, long n)
     add_header(o, o->proto == 3 ? '~' : '*', n);
 }
 
+void resp_add_push_len(struct resp_out *o, long n)
+{
+    ASSERT(n >= 0);
+    add_header(o, o->proto == 3 ? '>' : '*', n);
+}
+
 void resp_add_bool(struct resp_out *o, int v)
 {
     if (o->proto == 3)

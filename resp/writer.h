@@ -78,6 +78,8 @@ void resp_add_array_len(struct resp_out *o, long n);
 void resp_add_map_len(struct resp_out *o, long n);
 /* RESP3 "~n", RESP2 "*n". */
 void resp_add_set_len(struct resp_out *o, long n);
+/* A push message (pub/sub): RESP3 ">n", RESP2 "*n". */
+void resp_add_push_len(struct resp_out *o, long n);
 /* RESP3 "#t"/"#f", RESP2 ":1"/":0". */
 void resp_add_bool(struct resp_out *o, int v);
 /* RESP3 "=<n+4>\r\n<ext>:<bytes>", RESP2 bulk of the bytes; ext is 3 chars ("txt"). */

@@ -22,6 +22,7 @@
 struct server;
 struct command;
 struct blocked_client;
+struct pubsub_client;
 
 /* Client flags (struct client.flags): unsigned, so that masks like
  * ~CLIENT_MULTI keep their type. */
@@ -41,6 +42,10 @@ struct blocked_client;
 #define CLIENT_LEADER_READS (1u << 11)
 /* Input read this loop iteration, not parsed yet (src/conn.c). */
 #define CLIENT_READABLE (1u << 12)
+/* Subscribed to a channel, pattern or shard channel (src/pubsub.h): over
+ * RESP2 it may only (un)subscribe, PING, QUIT and RESET; the pubsub class
+ * of client-output-buffer-limit applies to it. */
+#define CLIENT_PUBSUB (1u << 13)
 
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those
@@ -118,6 +123,10 @@ struct client {
     int held_in_log;
     /* Its wait on keys (src/blocked.h), NULL when it is not blocked. */
     struct blocked_client *blocked;
+    /* pub/sub (src/pubsub.h): its subscriptions, NULL when none; how many
+     * channels, patterns and shard channels (enum pubsub_kind's order) */
+    struct pubsub_client *pubsub;
+    uint32_t n_subs[3];
     /* transactions */
     struct multi_state mstate;
     struct watched_key *watched; /* singly linked list of this client's watches */

@@ -111,6 +111,9 @@ enum cmd_flags {
     CMD_MEMBER_ARG = 1u << 23,  /* argv[2] is looked up in the key's value (HSET's field,
                                  * SADD's first member): prefetched when applied (src/sm.c) */
     CMD_MEMBER_LAST = 1u << 24, /* likewise the last argument (ZADD's, ZINCRBY's member) */
+    CMD_SUBSCRIBED = 1u << 25,  /* may run while the client is subscribed over RESP2
+                                 * ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET) */
+    CMD_PUBSUB = 1u << 26,      /* a pub/sub command (COMMAND's "pubsub" flag) */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the

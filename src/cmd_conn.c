@@ -44,6 +44,13 @@ void cmd_ping(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR wrong number of arguments for 'ping' command");
         return;
     }
+    if (c->client && (c->client->flags & CLIENT_PUBSUB) && c->out->proto == 2) {
+        resp_add_array_len(c->out, 2); /* subscribed over RESP2: Redis's array form */
+        resp_add_bulk(c->out, "pong", 4);
+        resp_add_bulk(c->out, c->argc == 2 ? c->argv[1].ptr : "",
+                      c->argc == 2 ? c->argv[1].len : 0);
+        return;
+    }
     if (c->argc == 2)
         resp_add_bulk(c->out, c->argv[1].ptr, c->argv[1].len);
     else
@@ -198,6 +205,7 @@ void cmd_reset(struct cmd_ctx *c)
 {
     struct client *cl = c->client;
     multi_client_reset(cl);
+    pubsub_client_gone(&c->srv->pubsub, cl);
     free(cl->name);
     cl->name = NULL;
     c->out->proto = 2;
@@ -270,28 +278,37 @@ static int parse_id(const struct resp_arg *a, unsigned long long *id)
     return 1;
 }
 
-/* Redis 7.0's client types for CLIENT LIST/KILL TYPE: 1 for "normal" (every
- * client listed here is one), 0 for "replica", "slave", "master" and
- * "pubsub", which name no connection on this server (no pub/sub; Raft peer
- * links are not clients), or -1 after replying the error for any other. */
+/* Redis 7.0's client types for CLIENT LIST/KILL TYPE: "normal" and
+ * "pubsub" (a client subscribed to something), and "replica", "slave",
+ * "master", which name no connection on this server (Raft peer links are
+ * not clients); -1 after replying the error for any other. */
+enum client_type { CT_NONE, CT_NORMAL, CT_PUBSUB };
+
 static int parse_client_type(struct cmd_ctx *c, const struct resp_arg *v)
 {
-    if (cmd_arg_is(v, "normal")) return 1;
-    if (cmd_arg_is(v, "replica") || cmd_arg_is(v, "slave") || cmd_arg_is(v, "master") ||
-        cmd_arg_is(v, "pubsub"))
-        return 0;
+    if (cmd_arg_is(v, "normal")) return CT_NORMAL;
+    if (cmd_arg_is(v, "pubsub")) return CT_PUBSUB;
+    if (cmd_arg_is(v, "replica") || cmd_arg_is(v, "slave") || cmd_arg_is(v, "master"))
+        return CT_NONE;
     resp_add_errorf(c->out, "ERR Unknown client type '%.*s'", (int)v->len, v->ptr);
     return -1;
+}
+
+/* Whether cl is of type t (0: any). */
+static int client_is_type(const struct client *cl, int t)
+{
+    if (t == 0) return 1;
+    return t == ((cl->flags & CLIENT_PUBSUB) ? CT_PUBSUB : CT_NORMAL);
 }
 
 void cmd_client_list(struct cmd_ctx *c)
 {
     int64_t now = server_now_ms();
-    int want_ids = 0;
+    int want_ids = 0, type = 0;
     if (c->argc == 4 && cmd_arg_is(&c->argv[2], "TYPE")) {
-        int normal = parse_client_type(c, &c->argv[3]);
-        if (normal < 0) return;
-        if (!normal) {
+        type = parse_client_type(c, &c->argv[3]);
+        if (type < 0) return;
+        if (type == CT_NONE) {
             resp_add_verbatim(c->out, "", 0, "txt");
             return;
         }
@@ -311,7 +328,7 @@ void cmd_client_list(struct cmd_ctx *c)
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (const struct client *cl = c->srv->clients; cl; cl = cl->next) {
-        if (cl->flags & CLIENT_NOT_A_CLIENT) continue;
+        if ((cl->flags & CLIENT_NOT_A_CLIENT) || !client_is_type(cl, type)) continue;
         int match = !want_ids;
         for (int i = 3; want_ids && i < c->argc && !match; i++) {
             unsigned long long id;
@@ -338,6 +355,7 @@ struct kill_filter {
     const struct resp_arg *addr, *laddr;
     int skipme;
     int no_type_match; /* TYPE named a kind of client this server never has */
+    int type;          /* TYPE, 0 if not given */
 };
 
 static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
@@ -362,9 +380,10 @@ static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
             else
                 return resp_add_error(c->out, ERR_SYNTAX), -1;
         } else if (cmd_arg_is(k, "TYPE")) {
-            int normal = parse_client_type(c, v);
-            if (normal < 0) return -1;
-            f->no_type_match = !normal;
+            int type = parse_client_type(c, v);
+            if (type < 0) return -1;
+            f->no_type_match = type == CT_NONE;
+            f->type = type;
         } else if (cmd_arg_is(k, "USER")) {
             if (!cmd_arg_is(v, "default"))
                 return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr), -1;
@@ -387,6 +406,7 @@ static int kill_matching(struct cmd_ctx *c, const struct kill_filter *f)
     for (struct client *cl = c->srv->clients; cl; cl = cl->next) {
         if (cl->flags & CLIENT_NOT_A_CLIENT) continue;
         if (f->id && cl->id != f->id) continue;
+        if (!client_is_type(cl, f->type)) continue;
         if (f->addr && !str_is(cl->addr, f->addr)) continue;
         if (f->laddr && !str_is(cl->laddr, f->laddr)) continue;
         if (cl == c->client && f->skipme) continue;

@@ -134,7 +134,8 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
               "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
               "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
               "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
-              "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
+              "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
+              "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
               "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
               "lazyfreed_objects:%zu\r\n",
               (unsigned long long)s->connections_received,
@@ -143,6 +144,8 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
               (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
               (unsigned long long)srv->kv.keyspace_hits,
               (unsigned long long)srv->kv.keyspace_misses,
+              pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
+              pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
               (unsigned long long)s->output_limit_disconnections,
               (unsigned long long)s->protocol_errors, lazyfree_freed());
 }

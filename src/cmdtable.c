@@ -14,6 +14,7 @@
 #include "hll_cmd.h"
 #include "sort.h"
 #include "cmd.h"
+#include "cmd_pubsub.h"
 #include "t_hash.h"
 #include "t_list.h"
 #include "t_set.h"
@@ -32,6 +33,7 @@
 #define LD CMD_LOADING
 #define ST CMD_STALE
 #define NS CMD_NOSCRIPT
+#define SUB CMD_SUBSCRIBED
 
 /* CLIENT KILL's new-style filters (Redis 7.0): the old form is a lone ip:port;
  * the new one is one or more of these, written "x [x ...]" as Redis does. */
@@ -327,11 +329,11 @@ const struct command cmd_table_core[] = {
      "Removes the expiration time of a key.", "key", "keyspace write fast", NULL},
 
     /* connection */
-    {"ping", -1, F | LD | ST, 0, 0, 0, cmd_ping, "connection", "1.0.0",
+    {"ping", -1, F | LD | ST | SUB, 0, 0, 0, cmd_ping, "connection", "1.0.0",
      "Returns the server's liveliness response.", "[message]", "fast connection", NULL},
     {"echo", 2, F | LD | ST, 0, 0, 0, cmd_echo, "connection", "1.0.0", "Returns the given string.",
      "message", "fast connection", NULL},
-    {"quit", -1, NOA | F | LD | ST | NOQ, 0, 0, 0, cmd_quit, "connection", "1.0.0",
+    {"quit", -1, NOA | F | LD | ST | NOQ | SUB, 0, 0, 0, cmd_quit, "connection", "1.0.0",
      "Closes the connection.", NULL, "fast connection", NULL},
     {"hello", -1, NOA | F | LD | ST | NS, 0, 0, 0, cmd_hello, "connection", "6.0.0",
      "Handshakes with the Redis server.",
@@ -340,7 +342,7 @@ const struct command cmd_table_core[] = {
      "Authenticates the connection.", "[username] password", "fast connection", NULL},
     {"select", 2, F | LD | ST, 0, 0, 0, cmd_select, "connection", "1.0.0",
      "Changes the selected database.", "index", "fast connection", NULL},
-    {"reset", 1, NOA | F | LD | ST | NS | NOQ, 0, 0, 0, cmd_reset, "connection", "6.2.0",
+    {"reset", 1, NOA | F | LD | ST | NS | NOQ | SUB, 0, 0, 0, cmd_reset, "connection", "6.2.0",
      "Resets the connection.", NULL, "fast connection", NULL},
     {"client", -2, CMD_CONTAINER, 0, 0, 0, NULL, "connection", "2.4.0",
      "A container for client connection commands.", NULL, "slow", client_subcommands},
@@ -429,8 +431,8 @@ static int name_eq(const char *name, const char *p, size_t len)
  * its own file (cmd_table_core above, a type's table beside its module). A
  * new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core,   cmd_table_hash, cmd_table_set,  cmd_table_zset,
-    cmd_table_bitops, cmd_table_hll,  cmd_table_sort, cmd_table_list,
+    cmd_table_core, cmd_table_hash, cmd_table_set,  cmd_table_zset,   cmd_table_bitops,
+    cmd_table_hll,  cmd_table_sort, cmd_table_list, cmd_table_pubsub,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

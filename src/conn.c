@@ -504,11 +504,17 @@ static void check_output_limits(struct client *c, int64_t now_ms)
     struct conn *cn = conn_of(c);
     size_t used = resp_out_pending(&c->out);
     long long hard = srv->cfg.obuf_hard_limit, soft = srv->cfg.obuf_soft_limit;
+    long long soft_s = srv->cfg.obuf_soft_seconds;
+    if (c->flags & CLIENT_PUBSUB) { /* Redis's pubsub class */
+        hard = srv->cfg.obuf_pubsub.hard_bytes;
+        soft = srv->cfg.obuf_pubsub.soft_bytes;
+        soft_s = srv->cfg.obuf_pubsub.soft_seconds;
+    }
     int over_hard = hard > 0 && used > (size_t)hard;
     int over_soft = 0;
     if (soft > 0 && used > (size_t)soft) {
         if (!cn->soft_limit_since_ms) cn->soft_limit_since_ms = now_ms;
-        over_soft = now_ms - cn->soft_limit_since_ms >= srv->cfg.obuf_soft_seconds * 1000;
+        over_soft = now_ms - cn->soft_limit_since_ms >= soft_s * 1000;
     } else {
         cn->soft_limit_since_ms = 0;
     }
@@ -745,6 +751,9 @@ static int flush_client(struct client *c)
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) stop_reading(c);
     if (write_out(c) < 0) return 1;
     if (resp_out_pending(&c->out) > 0) {
+        /* a subscriber's messages pile up without commands of its own */
+        if (c->flags & CLIENT_PUBSUB) check_output_limits(c, server_now_ms());
+        if (c->flags & CLIENT_CLOSE_ASAP) return 1;
         ev_io_start(c->srv->io->loop, &cn->wio);
         return 0;
     }

@@ -129,13 +129,16 @@ static int protected_refuses(const struct client *c, const struct command *cmd)
 }
 
 /* The command argv names with a valid arity, or NULL (its error is written
- * by cmd_resolve() when it is its turn). Looked up once per command: a
- * command that waits keeps it (client.held_cmd). */
+ * by cmd_resolve() when it is its turn): a container (CLIENT, COMMAND...)
+ * comes back from cmd_lookup() when argv[1] names none of its
+ * subcommands, and must not run. Looked up once per command: a command
+ * that waits keeps it (client.held_cmd). */
 static const struct command *look_up(int argc, const struct resp_arg *argv)
 {
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
-    return cmd && cmd_arity_ok(cmd, argc) ? cmd : NULL;
+    if (!cmd || !cmd->proc || ((cmd->flags & CMD_CONTAINER) && argc >= 2)) return NULL;
+    return cmd_arity_ok(cmd, argc) ? cmd : NULL;
 }
 
 /* The command waits, resolved and checked: taken up here again when the
@@ -296,6 +299,15 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         reject(c, cmd, "NOAUTH Authentication required.");
         return DISPATCH_DONE;
     }
+    if ((c->flags & CLIENT_PUBSUB) && c->out.proto == 2 && !(cmd->flags & CMD_SUBSCRIBED)) {
+        char err[160];
+        snprintf(err, sizeof err,
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                 "RESET are allowed in this context",
+                 cmd->name);
+        reject(c, cmd, err);
+        return DISPATCH_DONE;
+    }
     if ((cmd->flags & CMD_DENYOOM) && call_over_maxmemory(srv)) {
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
@@ -318,6 +330,7 @@ void dispatch_client_gone(struct client *c)
     multi_client_reset(c);
     proxy_client_gone(srv, c);
     blocked_client_gone(&srv->blocked, c);
+    pubsub_client_gone(&srv->pubsub, c);
     node_client_gone(srv->node, c);
     waiters_client_gone(&srv->waiters, c);
 }

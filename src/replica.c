@@ -134,6 +134,7 @@ void replica_init(struct server *srv, uint64_t seed)
     multi_init(srv);
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
+    pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
     srv->kv.hook_ud = srv;
@@ -222,5 +223,6 @@ void replica_free(struct server *srv)
     sm_free(&srv->sm);
     multi_free(srv);
     blocked_free(&srv->blocked);
+    pubsub_free(&srv->pubsub);
     waiters_free(&srv->waiters);
 }

@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "waiters.h"
 #include "blocked.h"
+#include "pubsub.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -46,6 +47,7 @@ struct server {
     struct node *node;      /* the Raft driver (src/node.h) */
     struct waiters waiters; /* clients waiting for the log, and those answered */
     struct blocked blocked; /* clients blocked on keys (BLPOP...) */
+    struct pubsub pubsub;   /* subscriptions of this node's clients */
     struct server_io *io;   /* event loop, listeners, timers */
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */

@@ -1,0 +1,222 @@
+"""Pub/sub on one node, as a user of redis-py and of raw RESP sees it, and
+the containers' unknown subcommands.
+
+- SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE and their UNSUBSCRIBEs, PUBLISH and
+  SPUBLISH, PUBSUB's subcommands: through redis-py's PubSub (RESP2) and a
+  raw RESP3 connection (push messages, any command allowed meanwhile).
+- RESP2 subscribed mode refuses other commands with Redis's error.
+- A subscriber that disconnects, or RESETs, leaves nothing behind.
+- A subscriber that does not read is disconnected past the pubsub class of
+  client-output-buffer-limit, and INFO counts it.
+- CLIENT LIST / KILL TYPE pubsub find subscribed clients only.
+- An unknown subcommand of any container command (CLIENT FOO, OBJECT FOO,
+  ...) is an error, inside MULTI too, and the server keeps serving (it
+  crashed before).
+
+The expected replies are redis-server 7.0's: RAFTCACHE_BIN=redis-server
+runs these tests against it.
+"""
+
+import time
+
+import pytest
+import redis
+
+from conftest import wait_until
+
+
+def message(ps, timeout_s=5):
+    """The next data message (not a (un)subscribe confirmation), or None."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        m = ps.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if m is not None:
+            return m
+    return None
+
+
+def send(sock, *args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    sock.sendall(out)
+
+
+def read_exactly(sock, want):
+    """Reads until the buffer ends with want's bytes (a deadline applies)."""
+    data = b""
+    deadline = time.monotonic() + 10
+    while not data.endswith(want) and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# ---------------------------------------------------------------- redis-py
+
+
+def test_subscribe_publish_and_patterns(server):
+    c = server.client()
+    sub = server.client().pubsub()
+    sub.subscribe("news", "sport")
+    sub.psubscribe("n*")
+    wait_until(lambda: c.pubsub_numsub("news") == [(b"news", 1)], 5, what="the subscription")
+    assert c.publish("news", "hello") == 2  # the channel and the pattern
+    got = [message(sub), message(sub)]
+    assert {(m["type"], m["channel"], m["data"]) for m in got} == {
+        ("message", b"news", b"hello"),
+        ("pmessage", b"news", b"hello"),
+    }
+    assert [m["pattern"] for m in got if m["type"] == "pmessage"] == [b"n*"]
+    assert c.publish("weather", "rain") == 0
+    assert c.pubsub_numpat() == 1
+    assert sorted(c.pubsub_channels()) == [b"news", b"sport"]
+    assert c.pubsub_channels("s*") == [b"sport"]
+    sub.unsubscribe("news")
+    wait_until(lambda: c.pubsub_numsub("news") == [(b"news", 0)], 5, what="the unsubscription")
+    assert c.publish("news", "again") == 1  # the pattern only
+    assert message(sub)["type"] == "pmessage"
+    sub.close()
+
+
+def test_shard_channels(server):
+    c = server.client()
+    s = server.sock()  # redis-py 4.3 has no SSUBSCRIBE
+    send(s, "SSUBSCRIBE", "orders")
+    assert read_exactly(s, b":1\r\n") == b"*3\r\n$10\r\nssubscribe\r\n$6\r\norders\r\n:1\r\n"
+    assert c.execute_command("PUBSUB", "SHARDNUMSUB", "orders") == [b"orders", 1]
+    assert c.execute_command("PUBSUB", "SHARDCHANNELS") == [b"orders"]
+    assert c.execute_command("PUBSUB", "SHARDCHANNELS", "x*") == []
+    assert c.execute_command("SPUBLISH", "orders", "o1") == 1
+    assert read_exactly(s, b"o1\r\n") == b"*3\r\n$8\r\nsmessage\r\n$6\r\norders\r\n$2\r\no1\r\n"
+    assert c.publish("orders", "not a shard message") == 0
+    assert c.pubsub_channels() == []
+    send(s, "SUNSUBSCRIBE")
+    assert read_exactly(s, b":0\r\n") == b"*3\r\n$12\r\nsunsubscribe\r\n$6\r\norders\r\n:0\r\n"
+    s.close()
+
+
+def test_resp2_subscribed_mode_refuses_other_commands(server):
+    s = server.sock()
+    send(s, "SUBSCRIBE", "a")
+    assert read_exactly(s, b":1\r\n") == b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+    send(s, "GET", "x")
+    assert read_exactly(s, b"context\r\n") == (
+        b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+        b"RESET are allowed in this context\r\n")
+    send(s, "PING")
+    assert read_exactly(s, b"$0\r\n\r\n") == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+    send(s, "UNSUBSCRIBE")
+    assert read_exactly(s, b":0\r\n") == b"*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n"
+    send(s, "UNSUBSCRIBE")  # none left: one confirmation with a null channel
+    assert read_exactly(s, b":0\r\n") == b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+    send(s, "GET", "x")
+    assert read_exactly(s, b"$-1\r\n") == b"$-1\r\n"
+    s.close()
+
+
+def test_resp3_push_messages_and_commands_while_subscribed(server):
+    s = server.sock()
+    send(s, "HELLO", "3")
+    read_exactly(s, b"modules\r\n*0\r\n")
+    send(s, "SUBSCRIBE", "z")
+    assert read_exactly(s, b":1\r\n") == b">3\r\n$9\r\nsubscribe\r\n$1\r\nz\r\n:1\r\n"
+    send(s, "GET", "x")
+    assert read_exactly(s, b"_\r\n") == b"_\r\n"
+    assert server.client().publish("z", "m") == 1
+    assert read_exactly(s, b"$1\r\nm\r\n") == b">3\r\n$7\r\nmessage\r\n$1\r\nz\r\n$1\r\nm\r\n"
+    send(s, "PING")
+    assert read_exactly(s, b"+PONG\r\n") == b"+PONG\r\n"
+    s.close()
+
+
+def test_disconnect_and_reset_drop_subscriptions(server):
+    c = server.client()
+    s = server.sock()
+    send(s, "SUBSCRIBE", "gone")
+    read_exactly(s, b":1\r\n")
+    send(s, "PSUBSCRIBE", "g*")
+    read_exactly(s, b":2\r\n")
+    assert c.info("stats")["pubsub_channels"] == 1
+    s.close()
+    wait_until(lambda: c.pubsub_numsub("gone") == [(b"gone", 0)] and c.pubsub_numpat() == 0, 5,
+               what="the subscriptions to go with the connection")
+    assert c.publish("gone", "x") == 0
+    s = server.sock()
+    send(s, "SSUBSCRIBE", "r")
+    read_exactly(s, b":1\r\n")
+    send(s, "RESET")
+    assert read_exactly(s, b"+RESET\r\n").endswith(b"+RESET\r\n")
+    assert c.execute_command("PUBSUB", "SHARDNUMSUB", "r") == [b"r", 0]
+    send(s, "GET", "x")  # out of subscribed mode
+    assert read_exactly(s, b"$-1\r\n") == b"$-1\r\n"
+    s.close()
+
+
+def test_client_list_and_kill_type_pubsub(server):
+    c = server.client()
+    sub = server.client().pubsub()
+    sub.subscribe("t")
+    wait_until(lambda: c.pubsub_numsub("t") == [(b"t", 1)], 5, what="the subscription")
+    listed = c.execute_command("CLIENT", "LIST", "TYPE", "pubsub")
+    listed = listed.decode() if isinstance(listed, bytes) else listed
+    assert len(listed.splitlines()) == 1 and " sub=1 " in listed and "flags=P" in listed
+    normal = c.execute_command("CLIENT", "LIST", "TYPE", "normal")
+    normal = normal.decode() if isinstance(normal, bytes) else normal
+    assert " sub=1 " not in normal
+    assert c.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
+    wait_until(lambda: c.pubsub_numsub("t") == [(b"t", 0)], 5, what="the killed subscriber")
+    assert c.ping() is True
+
+
+def test_slow_subscriber_is_disconnected_past_its_output_limit(server):
+    c = server.client()
+    c.config_set("client-output-buffer-limit", "pubsub 256kb 0 0")
+    s = server.sock(rcvbuf=4096)  # reads nothing from here on
+    send(s, "SUBSCRIBE", "flood")
+    read_exactly(s, b":1\r\n")
+    # raftcache counts them (Redis 7.2's field); redis-server 7.0 has no such field
+    counted = "client_output_buffer_limit_disconnections"
+    before = c.info("stats").get(counted)
+    payload = b"x" * 65536
+    for _ in range(200):  # 13 MB: far past what the socket buffers hold
+        if c.publish("flood", payload) == 0:
+            break
+    wait_until(lambda: c.pubsub_numsub("flood") == [(b"flood", 0)], 10,
+               what="the slow subscriber to be disconnected")
+    if before is not None:
+        assert c.info("stats")[counted] > before
+    s.close()
+
+
+# --------------------------------------------------- containers' subcommands
+
+
+# Redis 7.0's commands with subcommands; those the server has are tried.
+CONTAINERS = ["acl", "client", "cluster", "command", "config", "function", "latency", "memory",
+              "module", "object", "pubsub", "script", "slowlog", "xinfo", "xgroup"]
+
+
+def containers(server):
+    listed = set(server.cli("COMMAND", "LIST").split())
+    return [n for n in CONTAINERS if n in listed]
+
+
+def test_unknown_subcommand_of_every_container_is_an_error(server):
+    c = server.client()
+    names = containers(server)
+    assert {"client", "object", "config", "pubsub"} <= set(names)
+    for name in names:
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command(name, "no-such-subcommand")
+        assert "unknown subcommand" in str(e.value), (name, str(e.value))
+        assert c.ping() is True
+        with pytest.raises(redis.ResponseError) as e:  # queued: EXEC aborts
+            with c.pipeline(transaction=True) as p:
+                p.execute_command(name, "no-such-subcommand")
+                p.execute()
+        assert "EXECABORT" in str(e.value) or "unknown subcommand" in str(e.value)
+        assert c.ping() is True
