@@ -8,10 +8,12 @@
 # The last CSV row counts: redis-benchmark's lrange_* tests first print the
 # row of the LPUSH run that fills their list ("LPUSH (needed to benchmark
 # LRANGE)", -n N elements of -d bytes into "mylist"), then their own.
-# CMD lmove is not one of redis-benchmark's tests: see bench_lmove.
+# CMDs lmove and publish are not redis-benchmark's tests: see bench_lmove
+# and bench_publish.
 bench_run() {
     local csv
     if [ "$2" = lmove ]; then bench_lmove "$1" "$3" "$4"; return; fi
+    if [ "$2" = publish ]; then bench_publish "$1" "$3" "$4"; return; fi
     csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -d 100 -r 1000000 \
           -n "$4" -P "$3" -t "$2" --csv 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
@@ -46,6 +48,35 @@ PYEOF
           --csv lmove '{bq}:src' '{bq}:dst' left right 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
     timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bq}:src' '{bq}:dst' >/dev/null 2>&1 || true
+    echo "${csv:-error - -}"
+}
+
+# bench_publish PORT PIPELINE N: PUBLISH of a 100-byte message to a channel
+# that BENCH_SUBSCRIBERS (default 5) redis-cli subscribers read (their output
+# goes to /dev/null), so each PUBLISH delivers that many messages. Prints
+# "rps p50 p99" like bench_run, or "error - -" when a subscriber was lost
+# (cut for its output buffer: the figure would not be the same work).
+bench_publish() {
+    local port=$1 pipeline=$2 n=$3 subs=${BENCH_SUBSCRIBERS:-5} pids=() i csv numsub
+    for ((i = 0; i < subs; i++)); do
+        timeout 900 redis-cli -h 127.0.0.1 -p "$port" subscribe '{bench}:ch' >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    for _ in $(seq 100); do
+        numsub=$(timeout 10 redis-cli -h 127.0.0.1 -p "$port" pubsub numsub '{bench}:ch' | tail -1)
+        [ "$numsub" = "$subs" ] && break
+        sleep 0.1
+    done
+    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
+          --csv publish '{bench}:ch' "$(printf 'm%.0s' $(seq 100))" 2>/dev/null |
+          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
+    numsub=$(timeout 10 redis-cli -h 127.0.0.1 -p "$port" pubsub numsub '{bench}:ch' | tail -1)
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+    if [ "$numsub" != "$subs" ]; then
+        echo "bench: warning: $((subs - ${numsub:-0})) subscriber(s) lost during PUBLISH" >&2
+        csv=
+    fi
     echo "${csv:-error - -}"
 }
 

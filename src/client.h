@@ -46,6 +46,9 @@ struct pubsub_client;
  * RESP2 it may only (un)subscribe, PING, QUIT and RESET; the pubsub class
  * of client-output-buffer-limit applies to it. */
 #define CLIENT_PUBSUB (1u << 13)
+/* A peer's pub/sub link (it sent RAFT.PUBLISH): its bytes are no sign of
+ * life for Raft (src/conn.c calls node_receiving for the other peer links). */
+#define CLIENT_PUBSUB_LINK (1u << 14)
 
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those
@@ -55,9 +58,9 @@ struct pubsub_client;
 #define CLIENT_NOT_A_CLIENT (CLIENT_PEER | CLIENT_OVER_LIMIT)
 
 /* Inbound peer links a node holds at most: from each of the other
- * RAFT_MAX_NODES - 1 members its Raft link and its proxy link, plus the
- * one-shot requests (TRANSPORT_CALLS_MAX) of a node joining. */
-#define CONN_PEER_LINKS_MAX 48
+ * RAFT_MAX_NODES - 1 members its Raft link, its proxy link and its pub/sub
+ * link, plus the one-shot requests (TRANSPORT_CALLS_MAX) of a node joining. */
+#define CONN_PEER_LINKS_MAX 64
 
 /* Connections accepted beyond maxclients that have not presented RAFT.AUTH
  * yet, at most. Their room is not the peer links': a connection that never

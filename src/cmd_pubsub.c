@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cmd_pubsub.h"
+#include "node.h"
 #include "pubsub.h"
 #include "server.h"
 #include "util.h"
@@ -100,16 +101,46 @@ void cmd_sunsubscribe(struct cmd_ctx *c)
     unsubscribe(c, PUBSUB_SHARD);
 }
 
+/* Delivered here, then sent to every other member, whose subscribers get
+ * it too; the reply counts this node's receivers, as Redis Cluster's. */
+static void publish(struct cmd_ctx *c, int shard)
+{
+    const struct resp_arg *ch = &c->argv[1], *msg = &c->argv[2];
+    long long n = pubsub_publish(&c->srv->pubsub, shard, ch->ptr, ch->len, msg->ptr, msg->len);
+    node_publish(c->srv->node, shard, ch->ptr, ch->len, msg->ptr, msg->len);
+    resp_add_int(c->out, n);
+}
+
 void cmd_publish(struct cmd_ctx *c)
 {
-    resp_add_int(c->out, pubsub_publish(&c->srv->pubsub, 0, c->argv[1].ptr, c->argv[1].len,
-                                        c->argv[2].ptr, c->argv[2].len));
+    publish(c, 0);
 }
 
 void cmd_spublish(struct cmd_ctx *c)
 {
-    resp_add_int(c->out, pubsub_publish(&c->srv->pubsub, 1, c->argv[1].ptr, c->argv[1].len,
-                                        c->argv[2].ptr, c->argv[2].len));
+    publish(c, 1);
+}
+
+void cmd_raft_publish(struct cmd_ctx *c)
+{
+    struct client *cl = c->client;
+    long long from;
+    if (!(cl->flags & CLIENT_PEER)) {
+        resp_add_error(c->out, "NOPERM RAFT.PUBLISH is for cluster peers that sent RAFT.AUTH");
+        return;
+    }
+    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &from) || (uint64_t)from != cl->peer_id) {
+        resp_add_error(c->out, "NOPERM RAFT.PUBLISH sender differs from the node id of RAFT.AUTH");
+        return;
+    }
+    if (c->argv[2].len != 1 || (c->argv[2].ptr[0] != '0' && c->argv[2].ptr[0] != '1')) {
+        resp_add_error(c->out, "ERR RAFT.PUBLISH kind must be 0 (channel) or 1 (shard channel)");
+        return;
+    }
+    cl->flags |= CLIENT_PUBSUB_LINK;
+    pubsub_publish(&c->srv->pubsub, c->argv[2].ptr[0] == '1', c->argv[3].ptr, c->argv[3].len,
+                   c->argv[4].ptr, c->argv[4].len);
+    resp_add_simple(c->out, "OK");
 }
 
 /* --- PUBSUB --- */

@@ -5,7 +5,9 @@
  * src/cmdtable_pubsub.c.
  *
  * They run on the node the client talks to, leader or follower, and never
- * go through the log. A client subscribed to anything over RESP2 may run
+ * go through the log: PUBLISH and SPUBLISH deliver to the node's own
+ * subscribers and send the message to the other members, which deliver it
+ * to theirs (RAFT.PUBLISH). A client subscribed to anything over RESP2 may run
  * only the commands flagged CMD_SUBSCRIBED (src/dispatch.c refuses the
  * others with Redis's error).
  */
@@ -30,5 +32,9 @@ void cmd_pubsub_numsub(struct cmd_ctx *c);
 void cmd_pubsub_shardnumsub(struct cmd_ctx *c);
 void cmd_pubsub_numpat(struct cmd_ctx *c);
 void cmd_pubsub_help(struct cmd_ctx *c);
+/* RAFT.PUBLISH <from-id> <0|1> <channel> <message>: a message published on
+ * another member (src/node.h's node_publish), delivered to this node's
+ * subscribers; only on a peer link authenticated as from-id. */
+void cmd_raft_publish(struct cmd_ctx *c);
 
 #endif

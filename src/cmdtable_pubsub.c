@@ -59,5 +59,8 @@ const struct command cmd_table_pubsub[] = {
      "Post a message to a shard channel", "shardchannel message", "pubsub fast", NULL},
     {"pubsub", -2, CMD_CONTAINER, 0, 0, 0, NULL, "pubsub", "2.8.0",
      "A container for Pub/Sub commands", NULL, "slow", pubsub_subcommands},
+    {"raft.publish", 5, CMD_NOAUTH | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_publish,
+     "raft", "0.1.0", "Delivers a message published on another member (after RAFT.AUTH).",
+     "node-id kind channel message", "fast", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

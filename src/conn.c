@@ -82,13 +82,15 @@
 /* Descriptors the node holds besides client connections: Redis's 32 for the
  * process itself (stdio, log file, listeners, the loop's own, SQLite's
  * database, WAL and shared-memory files, snapshot files, the snapshot child's
- * pipe), the inbound peer links, and the outbound ones (a Raft link to each
- * other member, the proxy link, the one-shot requests). */
+ * pipe), the inbound peer links, and the outbound ones (a Raft link and a pub/sub
+ * link to each other member, the proxy link, the one-shot requests). */
 #define CONN_RESERVED_FDS                                                                          \
-    (32 + CONN_PEER_LINKS_MAX + 2 * CONN_PENDING_PEERS_MAX + RAFT_MAX_NODES + TRANSPORT_CALLS_MAX)
+    (32 + CONN_PEER_LINKS_MAX + 2 * CONN_PENDING_PEERS_MAX + 2 * RAFT_MAX_NODES +                  \
+     TRANSPORT_CALLS_MAX)
 
-_Static_assert(CONN_PEER_LINKS_MAX >= 2 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
-               "room for every other member's Raft and proxy links and a joiner's requests");
+_Static_assert(CONN_PEER_LINKS_MAX >= 3 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
+               "room for every other member's Raft, proxy and pub/sub links and a joiner's "
+               "requests");
 
 /* The arguments of a command that was told to wait (DISPATCH_WAIT), kept
  * as parsed for when the client is woken, so that it is not parsed again:
@@ -682,7 +684,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     srv->stats.net_input_bytes += (uint64_t)n;
     c->last_interaction_ms = server_now_ms();
     /* A large Raft message takes many reads: each one shows its sender alive. */
-    if (c->flags & CLIENT_PEER) node_receiving(srv->node, c->peer_id);
+    if ((c->flags & (CLIENT_PEER | CLIENT_PUBSUB_LINK)) == CLIENT_PEER)
+        node_receiving(srv->node, c->peer_id);
     if (srv->cfg.client_query_buffer_limit > 0 &&
         c->qlen > (size_t)srv->cfg.client_query_buffer_limit) {
         LOG_WARNING("Closing client that reached max query buffer length: id=%llu addr=%s "

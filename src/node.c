@@ -641,12 +641,21 @@ int node_init(struct node **np, const struct node_env *env, char *err, size_t er
     lim.pending_bytes_max = 2ull * RAFT_CODEC_MAX_MSG;
     n->tr = transport_create(env->loop, (uint64_t)n->cfg->node_id, n->cfg->raft_secret.ptr,
                              n->cfg->raft_secret.len, &lim);
+    struct transport_limits plim = TRANSPORT_LIMITS_DEFAULT;
+    plim.pending_bytes_max = PUBSUB_LINK_BYTES_MAX; /* the bound: bursts of small */
+    plim.pending_cmds_max = 1u << 20;               /* messages are admitted */
+    n->tr_pubsub = transport_create(env->loop, (uint64_t)n->cfg->node_id, n->cfg->raft_secret.ptr,
+                                    n->cfg->raft_secret.len, &plim);
+    transport_set_label(n->tr_pubsub, "Pub/sub link to peer");
     n->ping_every_us = n->cfg->raft_heartbeat_ms * 1000;
     storage_set_progress(n->st, flush_peers, n, PUMP_INTERVAL_MS);
     char host[CONFIG_HOST_MAX], addr[RAFT_ADDR_MAX];
     int port;
     config_advertise(n->cfg, host, &port);
-    if (node_format_addr(host, port, addr, sizeof addr) == 0) transport_set_self_addr(n->tr, addr);
+    if (node_format_addr(host, port, addr, sizeof addr) == 0) {
+        transport_set_self_addr(n->tr, addr);
+        transport_set_self_addr(n->tr_pubsub, addr);
+    }
     n->conf_applied = *raft_conf_of(n->raft);
     node_safety_start(n, lost);
     node_sync_peers(n);
@@ -662,6 +671,7 @@ void node_free(struct node *n)
     node_join_free(n);
     if (n->st) storage_set_progress(n->st, NULL, NULL, 0); /* it flushes n->tr */
     if (n->tr) transport_free(n->tr);
+    if (n->tr_pubsub) transport_free(n->tr_pubsub);
     if (n->st) storage_close(n->st);
     raft_free(n->raft);
     free(n->enc);

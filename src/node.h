@@ -186,6 +186,18 @@ const char *node_member_state(const struct node *n);
  * reached yet); the address the configuration or cluster-members records
  * for id, if any, takes precedence over the announced one. */
 void node_learn_peer(struct node *n, uint64_t id, const char *host, int port);
+
+/* Sends a message published here to every other member (voters and
+ * learners), as RAFT.PUBLISH <self-id> <0|1 (shard)> <channel> <message> on
+ * the pub/sub links: connections of their own beside the Raft links, so
+ * that a flood of messages never delays a Raft message. Fire-and-forget, as
+ * Redis Cluster's bus: per member, messages arrive in the order they were
+ * published here, each at most once; dropped while the member's link is
+ * down or its queue is full (PUBSUB_LINK_BYTES_MAX bytes unanswered, each
+ * message counting its channel and payload plus 64). */
+#define PUBSUB_LINK_BYTES_MAX (32ull << 20)
+void node_publish(struct node *n, int shard, const char *channel, size_t clen, const char *msg,
+                  size_t mlen);
 /* A Raft message came from id: if no link leads back to it (a leader that
  * an entry or a snapshot dropped from this node's configuration), one is
  * made, so that it gets its answers. node_receive() calls it. */

@@ -86,9 +86,10 @@ struct node {
     struct raft *raft;
     struct storage *st;
     struct transport *tr;
-    uint64_t next_ctx;      /* the last ReadIndex context */
-    raft_index applied;     /* the keyspace holds every committed entry up to here */
-    uint64_t applied_bytes; /* entry bytes applied since start (snapshot size rule) */
+    struct transport *tr_pubsub; /* the pub/sub links to the members (node_publish) */
+    uint64_t next_ctx;           /* the last ReadIndex context */
+    raft_index applied;          /* the keyspace holds every committed entry up to here */
+    uint64_t applied_bytes;      /* entry bytes applied since start (snapshot size rule) */
     enum raft_role role;
     raft_id leader;
     struct raft_hard_state hs; /* last made durable */

@@ -106,6 +106,7 @@ static void link_member(struct node *n, uint64_t id)
         return;
     }
     transport_set_peer(n->tr, id, host, port);
+    transport_set_peer(n->tr_pubsub, id, host, port);
     n->linked[n->n_linked++] = id;
 }
 
@@ -126,7 +127,10 @@ void node_sync_peers(struct node *n)
     for (uint32_t i = 0; i < n->conf_applied.n; i++)
         link_member(n, (uint64_t)n->conf_applied.s[i].id);
     for (size_t i = 0; i < n_old; i++)
-        if (!linked(n, old[i])) transport_remove_peer(n->tr, old[i]);
+        if (!linked(n, old[i])) {
+            transport_remove_peer(n->tr, old[i]);
+            transport_remove_peer(n->tr_pubsub, old[i]);
+        }
     node_safety_conf_seen(n, &n->conf_seen, latest);
     n->conf_seen = *latest;
     n->conf_dirty = false;
@@ -143,6 +147,17 @@ static void link_non_member(struct node *n, uint64_t id)
     int port;
     if (node_member_addr(n, id, host, sizeof host, &port) == 0)
         transport_set_peer(n->tr, id, host, port);
+}
+
+void node_publish(struct node *n, int shard, const char *channel, size_t clen, const char *msg,
+                  size_t mlen)
+{
+    char self[24];
+    int sl = snprintf(self, sizeof self, "%llu", (unsigned long long)n->cfg->node_id);
+    const char *argv[] = {"RAFT.PUBLISH", self, shard ? "1" : "0", channel, msg};
+    const size_t lens[] = {12, (size_t)sl, 1, clen, mlen};
+    for (size_t i = 0; i < n->n_linked; i++)
+        transport_send_command(n->tr_pubsub, n->linked[i], 5, argv, lens);
 }
 
 void node_learn_peer(struct node *n, uint64_t id, const char *host, int port)

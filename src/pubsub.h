@@ -14,7 +14,8 @@
  * (src/conn.c writes it before the loop sleeps, and closes a subscriber
  * whose unsent output passes the pubsub class of
  * client-output-buffer-limit). Nothing here
- * goes through the log: pub/sub is fire-and-forget, as in Redis.
+ * goes through the log: pub/sub is fire-and-forget, as in Redis; the other
+ * members get a message published here from src/node.h's node_publish.
  *
  * Single-threaded. A subscriber list is an array: subscribing appends,
  * unsubscribing one client costs the list's length, as Redis's lists do.

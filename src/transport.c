@@ -127,10 +127,11 @@ static void schedule_retry(struct peer *p)
 static void log_failure(struct peer *p, const char *why)
 {
     if (!p->down_logged)
-        LOG_NOTICE("Peer %" PRIu64 " not reachable (%s:%d): %s; retrying with back-off", p->id,
-                   p->host, p->port, why);
+        LOG_NOTICE("%s %" PRIu64 " not reachable (%s:%d): %s; retrying with back-off", p->t->label,
+                   p->id, p->host, p->port, why);
     else
-        LOG_VERBOSE("Peer %" PRIu64 " not reachable (%s:%d): %s", p->id, p->host, p->port, why);
+        LOG_VERBOSE("%s %" PRIu64 " not reachable (%s:%d): %s", p->t->label, p->id, p->host,
+                    p->port, why);
     p->down_logged = 1;
 }
 
@@ -139,7 +140,8 @@ static void log_failure(struct peer *p, const char *why)
 static void link_lost(struct peer *p, const char *why)
 {
     if (p->authed) {
-        LOG_NOTICE("Peer %" PRIu64 " disconnected (%s:%d): %s", p->id, p->host, p->port, why);
+        LOG_NOTICE("%s %" PRIu64 " disconnected (%s:%d): %s", p->t->label, p->id, p->host, p->port,
+                   why);
         p->down_logged = 1;
     } else {
         log_failure(p, why);
@@ -164,7 +166,7 @@ static void connect_cb(const redisAsyncContext *ac, int status)
     p->connects++;
     mark_event(p);
     redisEnableKeepAlive(&p->ac->c);
-    LOG_VERBOSE("Peer %" PRIu64 " TCP connected (%s:%d)", p->id, p->host, p->port);
+    LOG_VERBOSE("%s %" PRIu64 " TCP connected (%s:%d)", p->t->label, p->id, p->host, p->port);
     /* RAFT.AUTH is pending: from now on the timer waits for replies. */
     if (p->t->lim.reply_timeout_ms)
         transport_arm(p, p->t->lim.reply_timeout_ms);
@@ -206,9 +208,9 @@ static void inc_mismatch(struct peer *p)
 {
     p->inc_mismatches++;
     if (!p->auth_refused)
-        LOG_WARNING("Peer %" PRIu64 " (%s:%d) presents incarnation %" PRIu64 ", it had %" PRIu64
+        LOG_WARNING("%s %" PRIu64 " (%s:%d) presents incarnation %" PRIu64 ", it had %" PRIu64
                     ": it lost its Raft state; not talking to it (see RAFT.INFO)",
-                    p->id, p->host, p->port, p->seen_inc, p->expect_inc);
+                    p->t->label, p->id, p->host, p->port, p->seen_inc, p->expect_inc);
     p->auth_refused = 1;
     p->down_logged = 1;
     link_lost(p, "incarnation changed");
@@ -234,7 +236,7 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     }
     if (reply->type != REDIS_REPLY_ERROR && p->authed) return; /* a repeated RAFT.AUTH */
     if (reply->type != REDIS_REPLY_ERROR) {
-        LOG_NOTICE("Peer %" PRIu64 " connected (%s:%d)", p->id, p->host, p->port);
+        LOG_NOTICE("%s %" PRIu64 " connected (%s:%d)", p->t->label, p->id, p->host, p->port);
         /* It took our incarnation on our word that we recover: once we no
          * longer do, say so (queue_auth() claims it no more). */
         int reauth = p->refusing_lost_state && !p->t->recovering;
@@ -253,10 +255,10 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
         p->refusing_lost_state = 1;
     }
     if (!p->auth_refused)
-        LOG_WARNING("Peer %" PRIu64 " (%s:%d) refused RAFT.AUTH: %s; retrying with back-off", p->id,
-                    p->host, p->port, reply->str);
+        LOG_WARNING("%s %" PRIu64 " (%s:%d) refused RAFT.AUTH: %s; retrying with back-off",
+                    p->t->label, p->id, p->host, p->port, reply->str);
     else
-        LOG_VERBOSE("Peer %" PRIu64 " refused RAFT.AUTH: %s", p->id, reply->str);
+        LOG_VERBOSE("%s %" PRIu64 " refused RAFT.AUTH: %s", p->t->label, p->id, reply->str);
     p->auth_refused = 1;
     p->down_logged = 1; /* the warning said it all */
     link_lost(p, "RAFT.AUTH refused");
@@ -343,6 +345,7 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
     struct transport *t = util_xcalloc(1, sizeof *t);
     t->loop = loop;
     t->self_id = self_id;
+    t->label = "Peer";
     snprintf(t->self_str, sizeof t->self_str, "%" PRIu64, self_id);
     t->secret_len = secret_len;
     t->secret = util_xcalloc(1, t->secret_len + 1);
@@ -375,6 +378,11 @@ void transport_free(struct transport *t)
     explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
     free(t);
+}
+
+void transport_set_label(struct transport *t, const char *label)
+{
+    t->label = label;
 }
 
 void transport_set_self_addr(struct transport *t, const char *addr)
@@ -411,7 +419,8 @@ int transport_set_peer(struct transport *t, uint64_t id, const char *host, int p
     if (!p) {
         p = peer_add(t, id);
     } else {
-        LOG_NOTICE("Peer %" PRIu64 " moves from %s:%d to %s:%d", id, p->host, p->port, host, port);
+        LOG_NOTICE("%s %" PRIu64 " moves from %s:%d to %s:%d", t->label, id, p->host, p->port, host,
+                   port);
         transport_fwd_peer_changed(t, id);
         ev_timer_stop(t->loop, &p->timer);
         link_close(p);
@@ -434,7 +443,7 @@ void transport_remove_peer(struct transport *t, uint64_t id)
     struct peer *p = transport_find_peer(t, id, &pos);
     if (!p) return;
     if (p->state == TRANSPORT_CONNECTED)
-        LOG_NOTICE("Peer %" PRIu64 " removed; closing its connection", id);
+        LOG_NOTICE("%s %" PRIu64 " removed; closing its connection", t->label, id);
     transport_fwd_peer_changed(t, id);
     peer_free(p);
     t->peers[pos] = t->peers[--t->n_peers];

@@ -190,6 +190,10 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
 /* Closes every connection (pending messages are lost) and frees t. */
 void transport_free(struct transport *t);
 
+/* How log lines name a peer of t, before its id ("Peer" by default);
+ * label is static (not copied). */
+void transport_set_label(struct transport *t, const char *label);
+
 /* The "host:port" RAFT.AUTH announces from the next connection on (""/NULL:
  * none); truncated beyond TRANSPORT_HOST_MAX + 7 bytes. */
 void transport_set_self_addr(struct transport *t, const char *addr);
@@ -249,6 +253,13 @@ int transport_send_framed_owned(struct transport *t, uint64_t to, char *cmd, siz
  * call it during one (it calls nothing outside the transport), so that a
  * large message keeps flowing. */
 void transport_flush(struct transport *t);
+
+/* Queues one command, argv[0..argc) (lens[i] bytes each, binary-safe), on
+ * peer to's link, with transport_send()'s limits, counters and results: for
+ * a transport whose links carry another command than RAFT.MSG (the pub/sub
+ * links, src/node.h's node_publish). An error reply is counted in errors. */
+int transport_send_command(struct transport *t, uint64_t to, int argc, const char **argv,
+                           const size_t *lens);
 
 /* Queues a PING on peer to's link (to 0: on every connected peer's), so that
  * it sees bytes from us: a node busy writing a large entry to its log tells

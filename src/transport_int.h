@@ -81,7 +81,8 @@ struct fwd_link {
 struct transport {
     struct ev_loop *loop;
     uint64_t self_id;
-    char self_str[24];                      /* self_id in decimal, as sent on the wire */
+    const char *label; /* how log lines name a peer: "Peer" (transport_set_label) */
+    char self_str[24]; /* self_id in decimal, as sent on the wire */
     char self_addr[TRANSPORT_HOST_MAX + 8]; /* host:port announced in RAFT.AUTH, or "" */
     char inc_str[24];                       /* our incarnation in decimal, "" = none */
     int recovering;                         /* RAFT.AUTH says "recovering" */

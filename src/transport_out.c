@@ -43,7 +43,7 @@ static void msg_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     const redisReply *reply = r;
     if (reply->type == REDIS_REPLY_ERROR) {
         p->errors++;
-        LOG_VERBOSE("Peer %" PRIu64 " replied to RAFT.MSG: %s", p->id, reply->str);
+        LOG_VERBOSE("%s %" PRIu64 " replied with an error: %s", p->t->label, p->id, reply->str);
     }
 }
 
@@ -273,6 +273,33 @@ int transport_ping(struct transport *t, uint64_t to)
     }
     struct peer *p = transport_find_peer(t, to, NULL);
     return p ? ping(t, p) : TRANSPORT_ENOPEER;
+}
+
+int transport_send_command(struct transport *t, uint64_t to, int argc, const char **argv,
+                           const size_t *lens)
+{
+    struct peer *p = transport_find_peer(t, to, NULL);
+    if (!p) return TRANSPORT_ENOPEER;
+    if (p->state != TRANSPORT_CONNECTED) {
+        p->dropped++;
+        return TRANSPORT_ENOTCONN;
+    }
+    uint64_t cost = TRANSPORT_CMD_OVERHEAD_BYTES;
+    for (int i = 0; i < argc; i++)
+        cost += lens[i];
+    if (transport_queue_full(&t->lim, p->pending_cmds, p->pending_bytes, cost)) {
+        p->dropped++;
+        return TRANSPORT_EFULL;
+    }
+    int was_idle = p->pending_cmds == 0;
+    if (transport_queue_cmd(p, msg_reply_cb, argc, argv, lens, cost) != 0) {
+        p->dropped++;
+        return TRANSPORT_ENOTCONN;
+    }
+    p->sent++;
+    p->unflushed = 1;
+    if (was_idle && t->lim.reply_timeout_ms) transport_arm(p, t->lim.reply_timeout_ms);
+    return TRANSPORT_OK;
 }
 
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)

@@ -220,3 +220,69 @@ def test_unknown_subcommand_of_every_container_is_an_error(server):
                 p.execute()
         assert "EXECABORT" in str(e.value) or "unknown subcommand" in str(e.value)
         assert c.ping() is True
+
+
+# ------------------------------------------------------------- in a cluster
+
+
+def subscribed(nd, *channels, pattern=False):
+    ps = nd.client().pubsub()
+    (ps.psubscribe if pattern else ps.subscribe)(*channels)
+    m = ps.get_message(timeout=5)  # the confirmation: the subscription is in place
+    assert m is not None and m["type"] in ("subscribe", "psubscribe")
+    return ps
+
+
+def test_cluster_message_reaches_subscribers_on_every_node(cluster):
+    leader = cluster.wait_leader()
+    followers = [nd for nd in cluster.nodes if nd is not leader]
+    subs = {nd.node_id: subscribed(nd, "events") for nd in cluster.nodes}
+    pat = subscribed(followers[0], "ev*", pattern=True)
+    # published on the leader: every node's subscriber gets it; the reply
+    # counts this node's receivers only, as Redis Cluster's does
+    assert leader.client().publish("events", "from-leader") == 1
+    for nid, ps in subs.items():
+        m = message(ps)
+        assert m is not None and m["data"] == b"from-leader", nid
+    m = message(pat)
+    assert m is not None and (m["type"], m["data"]) == ("pmessage", b"from-leader")
+    # published on a follower (no MOVED: pub/sub runs on every node)
+    assert followers[1].client().publish("events", "from-follower") == 1
+    for nid, ps in subs.items():
+        m = message(ps)
+        assert m is not None and m["data"] == b"from-follower", nid
+    for ps in list(subs.values()) + [pat]:
+        ps.close()
+
+
+def test_cluster_messages_keep_their_publish_order(cluster):
+    leader = cluster.wait_leader()
+    far = [nd for nd in cluster.nodes if nd is not leader][0]
+    ps = subscribed(far, "seq")
+    pub = leader.client().pipeline(transaction=False)
+    for i in range(2000):
+        pub.publish("seq", str(i))
+    pub.execute()
+    got = []
+    while len(got) < 2000:
+        m = message(ps)
+        assert m is not None, f"only {len(got)} of 2000 messages arrived"
+        got.append(int(m["data"]))
+    assert got == list(range(2000))
+    ps.close()
+
+
+def test_cluster_shard_messages_and_peers_cannot_be_impersonated(cluster):
+    leader = cluster.wait_leader()
+    far = [nd for nd in cluster.nodes if nd is not leader][0]
+    s = far.sock()
+    send(s, "SSUBSCRIBE", "orders")
+    read_exactly(s, b":1\r\n")
+    assert leader.client().execute_command("SPUBLISH", "orders", "o1") == 0
+    assert read_exactly(s, b"o1\r\n").endswith(b"$6\r\norders\r\n$2\r\no1\r\n")
+    s.close()
+    # a client without RAFT.AUTH cannot inject a message as a peer
+    c = far.client()
+    with pytest.raises(redis.ResponseError) as e:
+        c.execute_command("RAFT.PUBLISH", leader.node_id, 0, "orders", "forged")
+    assert str(e.value).startswith("RAFT.PUBLISH is for cluster peers")
