@@ -249,6 +249,7 @@ void cmd_scan_page_reply(struct cmd_ctx *c, struct cmd_scan_page *pg, uint64_t c
 {
     resp_deferred d = cmd_scan_reply_begin(c, cursor);
     resp_set_deferred_array_len(c->out, d, pg->n);
-    resp_add_raw(c->out, pg->body.data + pg->body.pos, pg->body.len - pg->body.pos);
+    if (pg->body.len > pg->body.pos) /* body.data is NULL while empty */
+        resp_add_raw(c->out, pg->body.data + pg->body.pos, pg->body.len - pg->body.pos);
     resp_out_free(&pg->body);
 }

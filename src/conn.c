@@ -756,7 +756,9 @@ static int flush_client(struct client *c)
     if (resp_out_pending(&c->out) > 0) {
         /* a subscriber's messages pile up without commands of its own */
         if (c->flags & CLIENT_PUBSUB) check_output_limits(c, server_now_ms());
-        if (c->flags & CLIENT_CLOSE_ASAP) return 1;
+        /* closed for it: client_close_asap() put it back on the pending
+         * list, where it is freed when taken again (not now: it is linked) */
+        if (c->flags & CLIENT_CLOSE_ASAP) return 0;
         ev_io_start(c->srv->io->loop, &cn->wio);
         return 0;
     }

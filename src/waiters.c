@@ -106,7 +106,7 @@ void waiters_wake(struct waiters *w, struct client *c)
 struct client *const *waiters_woken(const struct waiters *w, size_t *n)
 {
     *n = w->n_woken - w->woken_head;
-    return w->woken + w->woken_head;
+    return *n ? w->woken + w->woken_head : NULL; /* woken is NULL until the first wake */
 }
 
 struct client *waiters_next_woken(struct waiters *w)
