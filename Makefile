@@ -129,6 +129,7 @@ test: deps
 	$(MAKE) nodesim
 	$(MAKE) fuzz-short
 	$(MAKE) integration
+	$(MAKE) asan-integration
 	$(MAKE) redis-tests
 	$(MAKE) chaos-checker
 	$(MAKE) chaos-short
@@ -220,6 +221,10 @@ clean:
 #   make asan        server, unit tests and simulators in build-asan/; runs
 #                    the unit tests, ASAN_SEEDS simulator seeds and
 #                    ASAN_NODESIM_SEEDS node simulator seeds
+#   make asan-integration  the integration suite against build-asan/raftcache
+#                    (RAFTCACHE_SANITIZED=1: the peak-RSS tests skip, as
+#                    ASan's quarantine holds freed memory; leak detection off:
+#                    a node stopped by SIGTERM exits without freeing all)
 #   make fuzz        each libFuzzer target (tests/fuzz/fuzz_*.c) for
 #                    FUZZ_TIME seconds, seeded by tests/fuzz/corpus/<target>/;
 #                    new inputs go to build-fuzz/corpus/<target>/
@@ -243,7 +248,8 @@ FUZZ_MAKE := CFLAGS='-O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link' \
              $(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(SAN_CC) MALLOC=libc
 FUZZ_OPTS := -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=4096 -timeout=10
 
-.PHONY: asan asan-build asan-unit asan-sim asan-nodesim fuzz fuzz-build fuzz-short
+.PHONY: asan asan-build asan-unit asan-sim asan-nodesim asan-integration fuzz fuzz-build \
+        fuzz-short
 asan: asan-unit asan-sim asan-nodesim
 asan-build:
 	+$(ASAN_MAKE) $(ASAN_B)/raftcache $(ASAN_B)/sim $(ASAN_B)/nodesim
@@ -253,6 +259,10 @@ asan-sim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
 asan-nodesim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) nodesim NODESIM_SEEDS=$(ASAN_NODESIM_SEEDS)
+asan-integration: asan-build $(B)/tests/hiredis_client
+	RAFTCACHE_SANITIZED=1 RAFTCACHE_BIN=$(CURDIR)/$(ASAN_B)/raftcache \
+	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-integration.sh
 
 # A harness links with the server objects (minus main.o) and both libraries.
 $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
