@@ -94,8 +94,10 @@ static void act(uint64_t leader)
     const struct raft_conf *conf = raft_conf_of(node_core(W->srv[leader]->node));
     uint64_t spare[W_NODES_MAX], n_spare = 0, learners[RAFT_MAX_NODES], n_learners = 0;
     uint32_t voters = 0;
+    /* spares: ids out of the configuration, but the leader's own (a leader
+     * removing itself is out of its latest configuration, and no spare) */
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
-        if (raft_conf_find(conf, (raft_id)id) < 0) spare[n_spare++] = id;
+        if (id != leader && raft_conf_find(conf, (raft_id)id) < 0) spare[n_spare++] = id;
     for (uint32_t i = 0; i < conf->n; i++)
         if (conf->s[i].voter)
             voters++;
