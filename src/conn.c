@@ -801,7 +801,10 @@ void conn_cron(struct server *srv, int64_t now_ms)
             client_deny_protected(c);
             continue;
         }
-        if (idle_ms > 0 && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_NOT_A_CLIENT)) &&
+        /* As Redis: a subscriber or a client blocked on keys is waiting on
+         * purpose, not idle. */
+        int waiting = (c->flags & CLIENT_PUBSUB) || c->blocked || c->held_in_log;
+        if (idle_ms > 0 && !waiting && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_NOT_A_CLIENT)) &&
             now_ms - c->last_interaction_ms > idle_ms) {
             LOG_VERBOSE("Closing idle client id=%llu", (unsigned long long)c->id);
             client_close_asap(c);

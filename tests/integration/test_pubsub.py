@@ -1,5 +1,5 @@
-"""Pub/sub on one node, as a user of redis-py and of raw RESP sees it, and
-the containers' unknown subcommands.
+"""Pub/sub, as a user of redis-py and of raw RESP sees it, on one node and
+in a cluster, and the containers' unknown subcommands.
 
 - SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE and their UNSUBSCRIBEs, PUBLISH and
   SPUBLISH, PUBSUB's subcommands: through redis-py's PubSub (RESP2) and a
@@ -12,17 +12,24 @@ the containers' unknown subcommands.
 - An unknown subcommand of any container command (CLIENT FOO, OBJECT FOO,
   ...) is an error, inside MULTI too, and the server keeps serving (it
   crashed before).
+- The idle timeout closes neither subscribers nor clients blocked on keys.
+- In a cluster: a message published on the leader or a follower reaches
+  the subscribers of every node, in publish order; PUBLISH counts the
+  local receivers; RAFT.PUBLISH is refused to a connection that is no peer.
 
 The expected replies are redis-server 7.0's: RAFTCACHE_BIN=redis-server
-runs these tests against it.
+runs the single-node tests against it.
 """
 
+import socket
 import time
 
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import KIND, wait_until
+
+cluster_only = pytest.mark.skipif(KIND != "raftcache", reason="a raftcache cluster")
 
 
 def message(ps, timeout_s=5):
@@ -233,6 +240,7 @@ def subscribed(nd, *channels, pattern=False):
     return ps
 
 
+@cluster_only
 def test_cluster_message_reaches_subscribers_on_every_node(cluster):
     leader = cluster.wait_leader()
     followers = [nd for nd in cluster.nodes if nd is not leader]
@@ -255,6 +263,7 @@ def test_cluster_message_reaches_subscribers_on_every_node(cluster):
         ps.close()
 
 
+@cluster_only
 def test_cluster_messages_keep_their_publish_order(cluster):
     leader = cluster.wait_leader()
     far = [nd for nd in cluster.nodes if nd is not leader][0]
@@ -272,6 +281,7 @@ def test_cluster_messages_keep_their_publish_order(cluster):
     ps.close()
 
 
+@cluster_only
 def test_cluster_shard_messages_and_peers_cannot_be_impersonated(cluster):
     leader = cluster.wait_leader()
     far = [nd for nd in cluster.nodes if nd is not leader][0]
@@ -286,3 +296,34 @@ def test_cluster_shard_messages_and_peers_cannot_be_impersonated(cluster):
     with pytest.raises(redis.ResponseError) as e:
         c.execute_command("RAFT.PUBLISH", leader.node_id, 0, "orders", "forged")
     assert str(e.value).startswith("RAFT.PUBLISH is for cluster peers")
+
+
+# ------------------------------------------------------------ idle timeout
+
+
+def test_idle_timeout_spares_subscribers_and_blocked_clients(start_server):
+    srv = start_server({"timeout": 1})
+    idle = srv.sock()
+    send(idle, "PING")
+    read_exactly(idle, b"+PONG\r\n")
+    sub = srv.sock()
+    send(sub, "SUBSCRIBE", "quiet")
+    read_exactly(sub, b":1\r\n")
+    blocked = srv.sock()
+    send(blocked, "BLPOP", "nothing-here", "0")
+
+    def idle_closed():
+        try:
+            idle.settimeout(0.1)
+            return idle.recv(1) == b""
+        except socket.timeout:
+            return False
+    wait_until(idle_closed, 10, what="the idle client to be closed")
+    # the other two waited as long, and are still there
+    c = srv.client()  # a fresh connection: the first one was idle too
+    assert c.pubsub_numsub("quiet") == [(b"quiet", 1)]
+    assert c.info("clients")["blocked_clients"] == 1
+    c.rpush("nothing-here", "x")
+    assert read_exactly(blocked, b"$1\r\nx\r\n").endswith(b"$1\r\nx\r\n")
+    for s in (idle, sub, blocked):
+        s.close()
