@@ -13,6 +13,7 @@
 #include "../raft/raft.h"
 #include "conn.h"
 #include "cmd_cluster.h"
+#include "cmdarg.h"
 #include "info.h"
 #include "node.h"
 #include "server.h"
@@ -245,16 +246,7 @@ void cmd_raft_auth(struct cmd_ctx *c)
 
 void cmd_raft_msg(struct cmd_ctx *c)
 {
-    if (!(c->client->flags & CLIENT_PEER)) {
-        resp_add_error(c->out, "NOPERM RAFT.MSG is for cluster peers that sent RAFT.AUTH");
-        return;
-    }
-    long long from;
-    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &from) ||
-        (uint64_t)from != c->client->peer_id) {
-        resp_add_error(c->out, "NOPERM RAFT.MSG sender differs from the node id of RAFT.AUTH");
-        return;
-    }
+    if (!cmd_arg_peer_sender(c, "RAFT.MSG")) return;
     char err[128];
     if (node_receive(c->srv->node, c->client->peer_id, (const uint8_t *)c->argv[2].ptr,
                      c->argv[2].len, err, sizeof err) != 0) {

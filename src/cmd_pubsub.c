@@ -1,13 +1,11 @@
 /*
  * src/cmd_pubsub.c - the pub/sub commands (see cmd_pubsub.h).
  */
-#include <stdlib.h>
-
 #include "cmd_pubsub.h"
+#include "cmdarg.h"
 #include "node.h"
 #include "pubsub.h"
 #include "server.h"
-#include "util.h"
 
 /* The count a (un)subscription confirmation carries, as Redis 7.0: shard
  * channels alone, or channels and patterns together. */
@@ -123,21 +121,12 @@ void cmd_spublish(struct cmd_ctx *c)
 
 void cmd_raft_publish(struct cmd_ctx *c)
 {
-    struct client *cl = c->client;
-    long long from;
-    if (!(cl->flags & CLIENT_PEER)) {
-        resp_add_error(c->out, "NOPERM RAFT.PUBLISH is for cluster peers that sent RAFT.AUTH");
-        return;
-    }
-    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &from) || (uint64_t)from != cl->peer_id) {
-        resp_add_error(c->out, "NOPERM RAFT.PUBLISH sender differs from the node id of RAFT.AUTH");
-        return;
-    }
+    if (!cmd_arg_peer_sender(c, "RAFT.PUBLISH")) return;
     if (c->argv[2].len != 1 || (c->argv[2].ptr[0] != '0' && c->argv[2].ptr[0] != '1')) {
         resp_add_error(c->out, "ERR RAFT.PUBLISH kind must be 0 (channel) or 1 (shard channel)");
         return;
     }
-    cl->flags |= CLIENT_PUBSUB_LINK;
+    c->client->flags |= CLIENT_PUBSUB_LINK;
     pubsub_publish(&c->srv->pubsub, c->argv[2].ptr[0] == '1', c->argv[3].ptr, c->argv[3].len,
                    c->argv[4].ptr, c->argv[4].len);
     resp_add_simple(c->out, "OK");

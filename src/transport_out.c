@@ -278,28 +278,15 @@ int transport_ping(struct transport *t, uint64_t to)
 int transport_send_command(struct transport *t, uint64_t to, int argc, const char **argv,
                            const size_t *lens)
 {
-    struct peer *p = transport_find_peer(t, to, NULL);
-    if (!p) return TRANSPORT_ENOPEER;
-    if (p->state != TRANSPORT_CONNECTED) {
-        p->dropped++;
-        return TRANSPORT_ENOTCONN;
-    }
-    uint64_t cost = TRANSPORT_CMD_OVERHEAD_BYTES;
+    size_t bytes = 0; /* what send_framed() charges, as for a RAFT.MSG payload */
     for (int i = 0; i < argc; i++)
-        cost += lens[i];
-    if (transport_queue_full(&t->lim, p->pending_cmds, p->pending_bytes, cost)) {
-        p->dropped++;
-        return TRANSPORT_EFULL;
-    }
-    int was_idle = p->pending_cmds == 0;
-    if (transport_queue_cmd(p, msg_reply_cb, argc, argv, lens, cost) != 0) {
-        p->dropped++;
-        return TRANSPORT_ENOTCONN;
-    }
-    p->sent++;
-    p->unflushed = 1;
-    if (was_idle && t->lim.reply_timeout_ms) transport_arm(p, t->lim.reply_timeout_ms);
-    return TRANSPORT_OK;
+        bytes += lens[i];
+    char *cmd;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0) return TRANSPORT_EINVAL;
+    int rc = send_framed(t, to, cmd, (size_t)len, bytes, NULL);
+    redisFreeCommand(cmd);
+    return rc;
 }
 
 int transport_send(struct transport *t, uint64_t to, const void *payload, size_t len)
