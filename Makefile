@@ -2,7 +2,7 @@
 # Layout conventions (no per-file rules needed when adding a file):
 #   resp/*.c  -> build/libresp.a   (pure: libc only)
 #   raft/*.c  -> build/libraft.a   (pure: libc only)
-#   src/*.c   -> build/raftcache   (links both libraries, libev, hiredis, sqlite3, lzf, jemalloc)
+#   src/*.c   -> build/raftcache   (links both libraries, libev, hiredis, sqlite3, lzf, lua5.1, jemalloc)
 #   tests/unit/test_resp_*.c -> linked with libresp.a (+ hiredis as an oracle)
 #   tests/unit/test_raft_*.c -> linked with libraft.a
 #   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
@@ -25,7 +25,10 @@ LDLIBS_MALLOC := -ljemalloc
 else ifneq ($(MALLOC),libc)
 $(error MALLOC must be jemalloc or libc (sanitizer builds), not '$(MALLOC)')
 endif
-LDLIBS_SRV = -lev -lhiredis -lsqlite3 -llzf -lm $(LDLIBS_MALLOC)
+# Lua 5.1 and the cjson and bit libraries scripts use (src/script*.c), from Debian.
+CFLAGS   += -I/usr/include/lua5.1
+LDLIBS_LUA := -llua5.1-cjson -llua5.1-bitop -llua5.1
+LDLIBS_SRV = -lev -lhiredis -lsqlite3 -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 B        := build
 
 RESP_SRC := $(wildcard resp/*.c)
@@ -84,7 +87,7 @@ $(B)/sim: $(SIM_SRC:%.c=$(B)/%.o) $(B)/libraft.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
 $(B)/nodesim: $(NODESIM_SRC:%.c=$(B)/%.o) $(NODESIM_SRV_OBJ) $(B)/libresp.a $(B)/libraft.a
-	$(CC) $(CFLAGS) -o $@ $^ -llzf -lm $(LDLIBS_MALLOC)
+	$(CC) $(CFLAGS) -o $@ $^ -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 
 $(B)/bench_raft: $(B)/tests/bench/bench_raft.o $(B)/libraft.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages raftcache needs to build and test, if missing.
 # liblzf-dev: the LZF compression of list nodes (src/quicklist.c).
+# liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev: Lua scripting (src/script*.c).
 # clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
 # (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short;
 # clang-format serves make check (the format check).
@@ -8,6 +9,7 @@
 # serve the integration suite's Sidekiq test (tests/integration/test_sidekiq.py).
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
+      liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
       clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq)
 missing=()
