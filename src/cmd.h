@@ -30,6 +30,11 @@ struct kv;
 struct client;
 struct server;
 
+/* The Redis version whose behaviour raftcache follows (INFO, HELLO, scripts'
+ * REDIS_VERSION), and the same as 0x00MMmmpp. */
+#define REDIS_COMPAT_VERSION "7.0.15"
+#define REDIS_COMPAT_VERSION_NUM 0x0007000f
+
 /* What a blocking command that found nothing to serve waits for
  * (src/blocked.h): argv[first_key .. first_key + nkeys) to hold a non-empty
  * value of `type`, for timeout_ms (0: forever); when it times out it gets
@@ -137,6 +142,12 @@ typedef int cmd_getkeys_fn(int argc, const struct resp_arg *argv, int *idx, int 
  * (cmd_ctx.applying); otherwise it runs as a read and changes nothing. */
 typedef int cmd_writes_fn(struct kv *kv, int argc, const struct resp_arg *argv, int64_t now_ms);
 
+/* For a command whose calls differ in kind (EVAL: a script declaring
+ * no-writes is a read): the flags this call is routed by, from the row's
+ * (flags) and the node's state (srv, opaque here). */
+typedef uint32_t cmd_call_flags_fn(struct server *srv, int argc, const struct resp_arg *argv,
+                                   uint32_t flags);
+
 struct command {
     const char *name; /* lower case; "config|get" style for subcommands */
     int arity;        /* Redis convention: N exact, -N at least N (incl. name) */
@@ -167,6 +178,7 @@ struct command {
     cmd_getkeys_fn *getkeys;           /* NULL: the keys are first_key..last_key by key_step;
                                         * else the hook finds them (first_key as Redis's row) */
     cmd_writes_fn *writes;             /* NULL, or a read's test for a call that writes */
+    cmd_call_flags_fn *call_flags;     /* NULL: every call has the row's flags */
 };
 
 /* The table (src/cmdtable.c): groups of rows, each a NULL-name terminated

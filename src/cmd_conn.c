@@ -11,13 +11,13 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "cmd.h"
 #include "cmdarg.h"
 #include "log.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
 
-#define REDIS_COMPAT_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
 #define ERR_BAD_CLIENT_NAME                                                                        \
     "ERR Client names cannot contain spaces, newlines or special characters."
 

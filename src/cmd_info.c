@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cmd.h"
 #include "cmd_cluster.h"
 #include "cmd_role.h"
 #include "info.h"
@@ -24,7 +25,6 @@
 #include "util.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
-#define REDIS_COMPAT_VERSION "7.0.15"
 
 static void human_bytes(char *buf, size_t cap, size_t n)
 {

@@ -15,6 +15,7 @@
 #include "sort.h"
 #include "cmd.h"
 #include "cmd_pubsub.h"
+#include "cmd_script.h"
 #include "t_hash.h"
 #include "t_list.h"
 #include "t_set.h"
@@ -432,7 +433,7 @@ static int name_eq(const char *name, const char *p, size_t len)
  * new group is one line here. */
 static const struct command *const groups[] = {
     cmd_table_core, cmd_table_hash, cmd_table_set,  cmd_table_zset,   cmd_table_bitops,
-    cmd_table_hll,  cmd_table_sort, cmd_table_list, cmd_table_pubsub,
+    cmd_table_hll,  cmd_table_sort, cmd_table_list, cmd_table_pubsub, cmd_table_script,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

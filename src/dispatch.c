@@ -66,14 +66,22 @@ static int absent_noop(struct server *srv, const struct command *cmd, int argc,
     return 1;
 }
 
+/* The flags this call is routed by: the row's, or what its call_flags
+ * hook makes of them (a no-writes script is a read). */
+static uint32_t call_flags(struct server *srv, const struct command *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    return cmd->call_flags ? cmd->call_flags(srv, argc, argv, cmd->flags) : cmd->flags;
+}
+
 /* 1 if this call goes through the log: a write (but an absent-key no-op,
  * above), or a read whose writes hook says it would change the keyspace
  * (decided by the leader only: a follower runs such a read without
  * changing anything). */
-static int call_writes(struct server *srv, const struct command *cmd, int argc,
+static int call_writes(struct server *srv, const struct command *cmd, uint32_t flags, int argc,
                        const struct resp_arg *argv)
 {
-    if (cmd->flags & CMD_WRITE) return !absent_noop(srv, cmd, argc, argv);
+    if (flags & CMD_WRITE) return !absent_noop(srv, cmd, argc, argv);
     return cmd->writes && node_is_leader(srv->node) &&
            cmd->writes(&srv->kv, argc, argv, server_now_ms());
 }
@@ -100,11 +108,11 @@ static enum node_route to_leader(struct client *c, const struct command *cmd, in
 
 /* Routes a command through the node: run here, wait, or already answered
  * (an EXEC answered elsewhere ends its transaction). */
-static enum node_route route(struct client *c, const struct command *cmd, int argc,
-                             const struct resp_arg *argv, int writes)
+static enum node_route route(struct client *c, const struct command *cmd, uint32_t cmd_flags,
+                             int argc, const struct resp_arg *argv, int writes)
 {
     int exec = (cmd->flags & CMD_EXEC) != 0;
-    uint32_t flags = exec ? c->mstate.cmd_flags : cmd->flags;
+    uint32_t flags = exec ? c->mstate.cmd_flags : cmd_flags;
     if (exec && !(c->flags & CLIENT_MULTI)) flags = 0;
     if (writes)
         flags |= CMD_WRITE;
@@ -230,7 +238,7 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
                                          const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
-    enum node_route r = route(c, cmd, argc, argv, 1);
+    enum node_route r = route(c, cmd, cmd->flags, argc, argv, 1);
     if (r == NODE_WAIT) return hold(c, cmd);
     struct cmd_block blk;
     int64_t now = server_now_ms();
@@ -254,8 +262,9 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
 {
     struct server *srv = c->srv;
     if (cmd->flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
-    int writes = call_writes(srv, cmd, argc, argv);
-    enum node_route r = route(c, cmd, argc, argv, writes);
+    uint32_t flags = call_flags(srv, cmd, argc, argv);
+    int writes = call_writes(srv, cmd, flags, argc, argv);
+    enum node_route r = route(c, cmd, flags, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);
     if (r == NODE_REPLIED) return DISPATCH_DONE;
     if (writes) {
@@ -308,7 +317,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         reject(c, cmd, err);
         return DISPATCH_DONE;
     }
-    if ((cmd->flags & CMD_DENYOOM) && call_over_maxmemory(srv)) {
+    if ((call_flags(srv, cmd, argc, argv) & CMD_DENYOOM) && call_over_maxmemory(srv)) {
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }

@@ -8,6 +8,7 @@
 #include "multi.h"
 #include "node.h"
 #include "replica.h"
+#include "script.h"
 #include "server.h"
 #include "typetable.h"
 #include "util.h"
@@ -135,6 +136,7 @@ void replica_init(struct server *srv, uint64_t seed)
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
+    srv->scripts = script_engine_new(srv->cmdstats);
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
     srv->kv.hook_ud = srv;
@@ -224,5 +226,7 @@ void replica_free(struct server *srv)
     multi_free(srv);
     blocked_free(&srv->blocked);
     pubsub_free(&srv->pubsub);
+    script_engine_free(srv->scripts);
+    srv->scripts = NULL;
     waiters_free(&srv->waiters);
 }

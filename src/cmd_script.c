@@ -1,0 +1,161 @@
+/*
+ * src/cmd_script.c - the scripting commands (see cmd_script.h).
+ */
+#include "cmd_script.h"
+#include "cmdarg.h"
+#include "script.h"
+#include "server.h"
+#include "util.h"
+
+/* numkeys of an EVAL-style call, checked against its arguments; -1 after
+ * the error reply. */
+static long long eval_numkeys(struct cmd_ctx *c)
+{
+    long long n;
+    if (cmd_arg_ll(c, 2, &n) < 0) return -1;
+    if (n > c->argc - 3) {
+        resp_add_error(c->out, "ERR Number of keys can't be greater than number of args");
+        return -1;
+    }
+    if (n < 0) {
+        resp_add_error(c->out, "ERR Number of keys can't be negative");
+        return -1;
+    }
+    return n;
+}
+
+static void eval_generic(struct cmd_ctx *c, int sha, int read_only)
+{
+    long long n = eval_numkeys(c);
+    if (n < 0) return;
+    struct script_args a = {
+        .keys = c->argv + 3,
+        .nkeys = (int)n,
+        .args = c->argv + 3 + n,
+        .nargs = c->argc - 3 - (int)n,
+        .read_only = read_only,
+    };
+    struct script_engine *e = c->srv->scripts;
+    if (sha)
+        script_run_sha(e, c, c->argv[1].ptr, c->argv[1].len, &a);
+    else
+        script_run_body(e, c, c->argv[1].ptr, c->argv[1].len, &a);
+}
+
+void cmd_eval(struct cmd_ctx *c)
+{
+    eval_generic(c, 0, 0);
+}
+
+void cmd_evalsha(struct cmd_ctx *c)
+{
+    eval_generic(c, 1, 0);
+}
+
+void cmd_eval_ro(struct cmd_ctx *c)
+{
+    eval_generic(c, 0, 1);
+}
+
+void cmd_evalsha_ro(struct cmd_ctx *c)
+{
+    eval_generic(c, 1, 1);
+}
+
+int cmd_eval_keys(int argc, const struct resp_arg *argv, int *idx, int max)
+{
+    long long n;
+    if (argc < 3 || !util_str2ll(argv[2].ptr, argv[2].len, &n) || n <= 0 || n > argc - 3) return 0;
+    int count = 0;
+    for (long long i = 0; i < n && count < max; i++)
+        idx[count++] = 3 + (int)i;
+    return count;
+}
+
+uint32_t cmd_eval_call_flags(struct server *srv, int argc, const struct resp_arg *argv,
+                             uint32_t flags)
+{
+    uint32_t sflags = SCRIPT_FLAG_EVAL_COMPAT;
+    int sha = argv[0].len == 7; /* evalsha (EVAL's row is the other user) */
+    if (argc < 2) return flags;
+    if (sha) {
+        if (!script_cache_has(srv->scripts, argv[1].ptr, argv[1].len, &sflags)) return flags;
+    } else {
+        char err[128];
+        size_t skip;
+        if (script_parse_shebang(argv[1].ptr, argv[1].len, &sflags, &skip, err, sizeof err) < 0)
+            return flags;
+    }
+    if (sflags & SCRIPT_FLAG_EVAL_COMPAT) return flags;
+    flags &= ~(uint32_t)(CMD_WRITE | CMD_DENYOOM | CMD_STALE);
+    if (!(sflags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))) flags |= CMD_DENYOOM;
+    if (sflags & SCRIPT_FLAG_NO_WRITES)
+        flags |= CMD_READONLY;
+    else
+        flags |= CMD_WRITE;
+    if (sflags & SCRIPT_FLAG_ALLOW_STALE) flags |= CMD_STALE;
+    return flags;
+}
+
+void cmd_script_load(struct cmd_ctx *c)
+{
+    char sha[SHA1_HEX_LEN + 1];
+    if (script_cache_add(c->srv->scripts, c->argv[2].ptr, c->argv[2].len, sha, c->out) == 0)
+        resp_add_bulk(c->out, sha, SHA1_HEX_LEN);
+}
+
+void cmd_script_exists(struct cmd_ctx *c)
+{
+    resp_add_array_len(c->out, c->argc - 2);
+    for (int i = 2; i < c->argc; i++)
+        resp_add_int(c->out,
+                     script_cache_has(c->srv->scripts, c->argv[i].ptr, c->argv[i].len, NULL));
+}
+
+void cmd_script_flush(struct cmd_ctx *c)
+{
+    if (c->argc > 3 ||
+        (c->argc == 3 && !cmd_arg_is(&c->argv[2], "sync") && !cmd_arg_is(&c->argv[2], "async"))) {
+        resp_add_error(c->out, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        return;
+    }
+    script_cache_flush(c->srv->scripts);
+    resp_add_simple(c->out, "OK");
+}
+
+/* A script runs to its end (or its budget) before anything else runs on
+ * this node, so none is ever running when SCRIPT KILL is read. */
+void cmd_script_kill(struct cmd_ctx *c)
+{
+    resp_add_error(c->out, "NOTBUSY No scripts in execution right now.");
+}
+
+void cmd_script_debug(struct cmd_ctx *c)
+{
+    resp_add_error(c->out, "ERR SCRIPT DEBUG is not supported: raftcache has no Lua debugger");
+}
+
+void cmd_script_help(struct cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed (not supported).",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Prints this help.",
+        NULL,
+    };
+    cmd_reply_help(c, lines);
+}

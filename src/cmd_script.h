@@ -1,0 +1,38 @@
+/*
+ * src/cmd_script.h - the scripting commands (Redis 7.0's): EVAL, EVALSHA,
+ * EVAL_RO, EVALSHA_RO and SCRIPT's subcommands, on src/script.h's engine.
+ * Their rows: src/cmdtable_script.c.
+ *
+ * EVAL and EVALSHA are writes: they go through the log and run on every
+ * node when applied, unless the script's shebang says no-writes
+ * (cmd_script_call_flags tells the dispatcher, which then runs the call as
+ * a read). EVAL_RO and EVALSHA_RO are reads. SCRIPT LOAD and SCRIPT FLUSH
+ * change the replicated cache: writes without keys. SCRIPT EXISTS reads the
+ * node's cache.
+ */
+#ifndef CMD_SCRIPT_H
+#define CMD_SCRIPT_H
+
+#include "cmd.h"
+
+extern const struct command cmd_table_script[];
+
+void cmd_eval(struct cmd_ctx *c);
+void cmd_evalsha(struct cmd_ctx *c);
+void cmd_eval_ro(struct cmd_ctx *c);
+void cmd_evalsha_ro(struct cmd_ctx *c);
+void cmd_script_load(struct cmd_ctx *c);
+void cmd_script_exists(struct cmd_ctx *c);
+void cmd_script_flush(struct cmd_ctx *c);
+void cmd_script_kill(struct cmd_ctx *c);
+void cmd_script_debug(struct cmd_ctx *c);
+void cmd_script_help(struct cmd_ctx *c);
+
+/* EVAL's keys: numkeys (argv[2]) keys from argv[3] (cmd_getkeys_fn). */
+int cmd_eval_keys(int argc, const struct resp_arg *argv, int *idx, int max);
+/* The flags of an EVAL or EVALSHA call whose script declares its own
+ * (cmd_call_flags_fn): a no-writes script is a read. */
+uint32_t cmd_eval_call_flags(struct server *srv, int argc, const struct resp_arg *argv,
+                             uint32_t flags);
+
+#endif

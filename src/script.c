@@ -1,0 +1,418 @@
+/*
+ * src/script.c - the scripting engine (see script.h): the Lua state, the
+ * replicated script cache, shebang flags and running a script.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "cmd.h"
+#include "script_int.h"
+#include "util.h"
+
+static const char globals_key = 'g'; /* registry: the real globals (KEYS, ARGV go there) */
+
+struct script_engine *script_engine_new(struct cmd_stats *stats)
+{
+    struct script_engine *e = util_xcalloc(1, sizeof *e);
+    e->L = luaL_newstate();
+    if (!e->L) abort();
+    e->stats = stats;
+    e->budget = SCRIPT_BUDGET_DEFAULT;
+    dict_init(&e->cache, 0x5c1a7e);
+    resp_out_init(&e->reply, 2);
+    script_redis_set_engine(e->L, e);
+    lua_pushlightuserdata(e->L, (void *)&globals_key);
+    lua_pushvalue(e->L, LUA_GLOBALSINDEX);
+    lua_rawset(e->L, LUA_REGISTRYINDEX);
+    script_sandbox_build(e->L);
+    return e;
+}
+
+static void free_script(void *v)
+{
+    free(v);
+}
+
+void script_engine_free(struct script_engine *e)
+{
+    if (!e) return;
+    lua_close(e->L);
+    dict_free(&e->cache, free_script);
+    resp_out_free(&e->reply);
+    free(e->argv);
+    free(e->arg_buf);
+    free(e);
+}
+
+void script_set_budget(struct script_engine *e, uint64_t instructions)
+{
+    e->budget = instructions;
+}
+
+/* --- shebang --- */
+
+static const struct {
+    const char *name;
+    uint32_t flag;
+} shebang_flags[] = {
+    {"no-writes", SCRIPT_FLAG_NO_WRITES},
+    {"allow-oom", SCRIPT_FLAG_ALLOW_OOM},
+    {"allow-stale", SCRIPT_FLAG_ALLOW_STALE},
+    {"no-cluster", SCRIPT_FLAG_NO_CLUSTER},
+    {"allow-cross-slot-keys", SCRIPT_FLAG_ALLOW_CROSS_SLOT},
+};
+
+/* The comma-separated flags in s[0..n) into *flags. */
+static int parse_flag_list(const char *s, size_t n, uint32_t *flags, char *err, size_t errlen)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && s[j] != ',')
+            j++;
+        size_t k = 0, count = sizeof shebang_flags / sizeof *shebang_flags;
+        for (; k < count; k++)
+            if (strlen(shebang_flags[k].name) == j - i &&
+                memcmp(shebang_flags[k].name, s + i, j - i) == 0)
+                break;
+        if (k == count && j > i) {
+            snprintf(err, errlen, "ERR Unexpected flag in script shebang: %.*s", (int)(j - i),
+                     s + i);
+            return -1;
+        }
+        if (k < count) *flags |= shebang_flags[k].flag;
+        i = j + 1;
+    }
+    return 0;
+}
+
+int script_parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, char *err,
+                         size_t errlen)
+{
+    *flags = 0;
+    *skip = 0;
+    if (len < 2 || body[0] != '#' || body[1] != '!') {
+        *flags = SCRIPT_FLAG_EVAL_COMPAT;
+        return 0;
+    }
+    const char *nl = memchr(body, '\n', len);
+    size_t line = nl ? (size_t)(nl - body) : len;
+    *skip = line;
+    size_t i = 2, end = line;
+    size_t w = i;
+    while (w < end && body[w] != ' ')
+        w++;
+    if (w - i != 3 || memcmp(body + i, "lua", 3) != 0) {
+        snprintf(err, errlen, "ERR Unexpected engine in script shebang: %.*s", (int)(w - i),
+                 body + i);
+        return -1;
+    }
+    for (i = w; i < end;) {
+        while (i < end && body[i] == ' ')
+            i++;
+        size_t j = i;
+        while (j < end && body[j] != ' ')
+            j++;
+        if (j == i) break;
+        if (j - i >= 6 && memcmp(body + i, "flags=", 6) == 0) {
+            if (parse_flag_list(body + i + 6, j - i - 6, flags, err, errlen) < 0) return -1;
+        } else {
+            snprintf(err, errlen, "ERR Unknown lua shebang option: %.*s", (int)(j - i), body + i);
+            return -1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* --- the cache --- */
+
+/* sha (any case) in lower case into out; 0, or -1 if it is not 40 characters. */
+static int normalize_sha(const char *sha, size_t len, char out[SHA1_HEX_LEN + 1])
+{
+    if (len != SHA1_HEX_LEN) return -1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)sha[i]);
+    out[len] = '\0';
+    return 0;
+}
+
+static struct script *cache_find(const struct script_engine *e, const char *sha, size_t len)
+{
+    char key[SHA1_HEX_LEN + 1];
+    if (normalize_sha(sha, len, key) < 0) return NULL;
+    struct dict_entry *de = dict_peek(&e->cache, key, SHA1_HEX_LEN);
+    return de ? de->val : NULL;
+}
+
+int script_cache_has(const struct script_engine *e, const char *sha, size_t len, uint32_t *flags)
+{
+    struct script *s = cache_find(e, sha, len);
+    if (s && flags) *flags = s->flags;
+    return s != NULL;
+}
+
+/* Compiles body into a function referenced from the registry; NULL (and the
+ * error reply in out) if it does not compile. The caller owns the result. */
+static struct script *compile(struct script_engine *e, const char *body, size_t len,
+                              const char *sha, struct resp_out *out)
+{
+    char err[256];
+    uint32_t flags;
+    size_t skip;
+    if (script_parse_shebang(body, len, &flags, &skip, err, sizeof err) < 0) {
+        resp_add_error(out, err);
+        return NULL;
+    }
+    lua_State *L = e->L;
+    /* The shebang line is skipped, its newline kept: line numbers hold. */
+    if (luaL_loadbuffer(L, body + skip, len - skip, "@user_script") != 0) {
+        resp_add_errorf(out, "ERR Error compiling script (new function): %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return NULL;
+    }
+    struct script *s = util_xmalloc(sizeof *s + len + 1);
+    memcpy(s->sha, sha, SHA1_HEX_LEN + 1);
+    s->flags = flags;
+    s->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    s->len = len;
+    memcpy(s->body, body, len);
+    s->body[len] = '\0';
+    return s;
+}
+
+static void release(struct script_engine *e, struct script *s)
+{
+    luaL_unref(e->L, LUA_REGISTRYINDEX, s->fn_ref);
+    free(s);
+}
+
+int script_cache_add(struct script_engine *e, const char *body, size_t len,
+                     char sha_out[SHA1_HEX_LEN + 1], struct resp_out *out)
+{
+    sha1_hex(body, len, sha_out);
+    if (cache_find(e, sha_out, SHA1_HEX_LEN)) return 0;
+    struct script *s = compile(e, body, len, sha_out, out);
+    if (!s) return -1;
+    dict_add(&e->cache, s->sha, SHA1_HEX_LEN, s, NULL);
+    e->cache_bytes += sizeof *s + len + 1;
+    return 0;
+}
+
+static void unref_visit(void *ud, struct dict_entry *de)
+{
+    struct script_engine *e = ud;
+    luaL_unref(e->L, LUA_REGISTRYINDEX, ((struct script *)de->val)->fn_ref);
+}
+
+void script_cache_flush(struct script_engine *e)
+{
+    dict_foreach(&e->cache, unref_visit, e);
+    dict_clear(&e->cache, free_script);
+    e->cache_bytes = 0;
+    lua_gc(e->L, LUA_GCCOLLECT, 0);
+}
+
+size_t script_cache_count(const struct script_engine *e)
+{
+    return (size_t)dict_size(&e->cache);
+}
+
+size_t script_cache_bytes(const struct script_engine *e)
+{
+    return e->cache_bytes;
+}
+
+size_t script_lua_bytes(const struct script_engine *e)
+{
+    return (size_t)lua_gc(e->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(e->L, LUA_GCCOUNTB, 0);
+}
+
+struct each_ctx {
+    int (*fn)(void *ud, const char *body, size_t len);
+    void *ud;
+    int stop;
+};
+
+static void each_visit(void *ud, struct dict_entry *de)
+{
+    struct each_ctx *c = ud;
+    const struct script *s = de->val;
+    if (!c->stop) c->stop = c->fn(c->ud, s->body, s->len);
+}
+
+int script_cache_each(const struct script_engine *e,
+                      int (*fn)(void *ud, const char *body, size_t len), void *ud)
+{
+    struct each_ctx c = {fn, ud, 0};
+    dict_foreach((struct dict *)&e->cache, each_visit, &c);
+    return c.stop;
+}
+
+/* --- running --- */
+
+/* The count hook: the budget, counted in hook calls. Once it is spent the
+ * hook fires on every instruction, so a pcall in the script cannot swallow
+ * the error for long. */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct script_engine *e = script_engine_of(L);
+    struct script_run *run = e->run;
+    if (!run || run->hooks_left == 0) return;
+    if (!run->over_budget && --run->hooks_left > 0) return;
+    run->hooks_left = 1;
+    if (!run->over_budget) lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    run->over_budget = 1;
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "ERR Script exceeded its budget of %llu Lua instructions (lua-replicated-budget)",
+             (unsigned long long)e->budget);
+    script_push_error(L, msg + 4, strlen(msg + 4));
+    lua_error(L);
+}
+
+/* pcall's message handler: the error as Redis's table {err =, source =,
+ * line =}, naming the script's line (the caller's, when a C function such
+ * as error() or redis.call() raised it). */
+static int error_handler(lua_State *L)
+{
+    lua_Debug ar;
+    int have = lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar);
+    if (have && strcmp(ar.what, "C") == 0)
+        have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "Sl", &ar);
+    if (!lua_istable(L, 1)) {
+        const char *msg = lua_tostring(L, 1);
+        lua_pushfstring(L, "ERR %s", msg ? msg : "(error object is not a string)");
+        lua_newtable(L);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "err");
+        lua_replace(L, 1);
+    }
+    lua_settop(L, 1);
+    if (have) {
+        lua_pushstring(L, ar.source);
+        lua_setfield(L, 1, "source");
+        lua_pushnumber(L, ar.currentline);
+        lua_setfield(L, 1, "line");
+    }
+    return 1;
+}
+
+/* The error object on top (a table from error_handler, or a string when
+ * Lua failed outside it) as the run's error reply. */
+static void reply_error(lua_State *L, struct resp_out *out, const char *sha)
+{
+    if (!lua_istable(L, -1)) {
+        const char *msg = lua_tostring(L, -1);
+        resp_add_errorf(out, "ERR Error running script %s, %.100s", sha,
+                        msg ? msg : "execution failure");
+        return;
+    }
+    lua_getfield(L, -1, "err");
+    lua_getfield(L, -2, "source");
+    lua_getfield(L, -3, "line");
+    const char *err = lua_tostring(L, -3);
+    const char *source = lua_tostring(L, -2);
+    const char *line = lua_tostring(L, -1);
+    if (!err) err = "ERR unknown error";
+    if (source && line)
+        resp_add_errorf(out, "%s script: %s, on %s:%s.", err, sha, source, line);
+    else
+        resp_add_errorf(out, "%s", err);
+    lua_pop(L, 3);
+}
+
+/* Sets the real globals' name to an array of n strings. */
+static void set_array_global(lua_State *L, const char *name, const struct resp_arg *v, int n)
+{
+    lua_pushlightuserdata(L, (void *)&globals_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushlstring(L, v[i].ptr, v[i].len);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+/* Lua collects in small steps every this many runs, so a full cycle does
+ * not land inside one command. */
+#define GC_STEP_RUNS 50
+
+static void run_script(struct script_engine *e, struct cmd_ctx *c, const struct script *s,
+                       const struct script_args *a)
+{
+    lua_State *L = e->L;
+    int ro_run = a->read_only || !c->applying ||
+                 (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT) && (s->flags & SCRIPT_FLAG_NO_WRITES));
+    if (a->read_only && !(s->flags & (SCRIPT_FLAG_EVAL_COMPAT | SCRIPT_FLAG_NO_WRITES))) {
+        resp_add_error(c->out, "ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    if (!lua_checkstack(L, 8)) {
+        resp_add_error(c->out, "ERR reached lua stack limit");
+        return;
+    }
+    set_array_global(L, "KEYS", a->keys, a->nkeys);
+    set_array_global(L, "ARGV", a->args, a->nargs);
+    struct script_run run = {
+        .ctx = c,
+        .sha = s->sha,
+        .read_only = ro_run,
+        .resp = 2,
+        .rng = c->rng,
+        .hooks_left = e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0,
+    };
+    e->run = &run;
+    if (run.hooks_left) lua_sethook(L, budget_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, error_handler);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->fn_ref);
+    if (lua_pcall(L, 0, 1, base + 1) != 0)
+        reply_error(L, c->out, s->sha);
+    else
+        script_lua_to_reply(L, c->out, run.resp);
+    lua_settop(L, base);
+    lua_sethook(L, NULL, 0, 0);
+    e->run = NULL;
+    if (++e->runs % GC_STEP_RUNS == 0) lua_gc(L, LUA_GCSTEP, GC_STEP_RUNS);
+}
+
+void script_run_sha(struct script_engine *e, struct cmd_ctx *c, const char *sha, size_t sha_len,
+                    const struct script_args *a)
+{
+    struct script *s = cache_find(e, sha, sha_len);
+    if (!s) {
+        resp_add_error(c->out, "NOSCRIPT No matching script. Please use EVAL.");
+        return;
+    }
+    run_script(e, c, s, a);
+}
+
+void script_run_body(struct script_engine *e, struct cmd_ctx *c, const char *body, size_t len,
+                     const struct script_args *a)
+{
+    char sha[SHA1_HEX_LEN + 1];
+    sha1_hex(body, len, sha);
+    struct script *s = cache_find(e, sha, SHA1_HEX_LEN);
+    if (s) {
+        run_script(e, c, s, a);
+        return;
+    }
+    if (c->applying) {
+        if (script_cache_add(e, body, len, sha, c->out) == 0)
+            run_script(e, c, cache_find(e, sha, SHA1_HEX_LEN), a);
+        return;
+    }
+    s = compile(e, body, len, sha, c->out); /* a read: the cache changes only through the log */
+    if (!s) return;
+    run_script(e, c, s, a);
+    release(e, s);
+}

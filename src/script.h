@@ -1,0 +1,113 @@
+/*
+ * src/script.h - Lua scripting (EVAL and friends): the script cache and
+ * running a script against the keyspace.
+ *
+ * One Lua 5.1 state per node, sandboxed as Redis 7.0's: the libraries
+ * scripts use (base without file access, string, table, math, cjson, bit,
+ * struct, cmsgpack, the redis table), globals read-only (a script can
+ * neither create a global nor change a library: "Attempt to modify a
+ * readonly table"), reading an undefined global an error, binary chunks
+ * refused by loadstring, and no os, io, debug or package.
+ *
+ * Scripts in the log. A script that may write is one log entry (EVAL or
+ * EVALSHA with its arguments) whose handler runs here on every node when
+ * the entry is applied (cmd_ctx.applying), so:
+ *   - its clock is the entry's (cmd_ctx.now_ms: TIME inside it, TTLs) and
+ *     math.random draws from a PRNG seeded by the entry (cmd_ctx.rng):
+ *     every replica computes the same writes and the same reply;
+ *   - the cache (sha -> body) is replicated state: EVAL and SCRIPT LOAD add
+ *     to it and SCRIPT FLUSH empties it only when applied, so an EVALSHA
+ *     finds the same scripts on every node; snapshots carry it;
+ *   - a runaway script cannot be killed on one node only (the replicas
+ *     would diverge): every run is bounded by a budget of Lua instructions
+ *     (script_engine.budget, the lua-replicated-budget directive), counted
+ *     the same way everywhere. A script over it fails with an error, on
+ *     every node at the same instruction; the writes it made before stay,
+ *     as the writes before any script error stay in Redis.
+ * A read-only run (EVAL_RO, EVALSHA_RO, a script flagged no-writes) runs
+ * like any read, on the node's keyspace as it is: a write command in it is
+ * refused; it never adds to the cache (a body it compiled is dropped after
+ * the run), since the cache must only change through the log.
+ *
+ * Commands a script calls (redis.call / redis.pcall) run through the
+ * command table like a client's, without the dispatcher: they run in the
+ * script's context (its clock, its randomness, applying or not), never
+ * block (a blocking command answers as if it timed out), and commands
+ * flagged CMD_NOSCRIPT are refused.
+ *
+ * Single-threaded; one script runs at a time.
+ */
+#ifndef SCRIPT_H
+#define SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../resp/parser.h"
+#include "../resp/writer.h"
+#include "sha1.h"
+
+struct cmd_ctx;
+struct cmd_stats;
+struct script_engine;
+
+/* A script's flags, from its shebang line ("#!lua flags=no-writes,..."). */
+enum script_flag {
+    SCRIPT_FLAG_NO_WRITES = 1u << 0,
+    SCRIPT_FLAG_ALLOW_OOM = 1u << 1,
+    SCRIPT_FLAG_ALLOW_STALE = 1u << 2,
+    SCRIPT_FLAG_NO_CLUSTER = 1u << 3,
+    SCRIPT_FLAG_ALLOW_CROSS_SLOT = 1u << 4,
+    SCRIPT_FLAG_EVAL_COMPAT = 1u << 5, /* no shebang: Redis 6's behaviour */
+};
+
+/* Lua instructions one run may execute by default (lua-replicated-budget). */
+#define SCRIPT_BUDGET_DEFAULT 500000000ULL
+
+/* A new engine; commands scripts call are counted in stats (indexed by
+ * cmd_id(), borrowed for the engine's life). Aborts if Lua cannot start. */
+struct script_engine *script_engine_new(struct cmd_stats *stats);
+void script_engine_free(struct script_engine *e);
+/* Instructions a run may execute (0: unbounded). Takes effect from the next run. */
+void script_set_budget(struct script_engine *e, uint64_t instructions);
+
+/* Parses body's shebang line into *flags (SCRIPT_FLAG_EVAL_COMPAT when
+ * there is none); *skip gets the bytes to skip before the Lua code (the
+ * shebang line without its newline). 0, or -1 with Redis's error in err. */
+int script_parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, char *err,
+                         size_t errlen);
+
+/* The cache. Names are 40 hex digits, matched without regard to case. */
+/* Compiles body and adds it under its sha (written to sha_out) unless it is
+ * there already. 0, or -1 with the error reply (a compile or shebang error)
+ * written to out. */
+int script_cache_add(struct script_engine *e, const char *body, size_t len,
+                     char sha_out[SHA1_HEX_LEN + 1], struct resp_out *out);
+/* 1 if the cache holds sha; *flags gets its flags when flags is not NULL. */
+int script_cache_has(const struct script_engine *e, const char *sha, size_t len, uint32_t *flags);
+void script_cache_flush(struct script_engine *e);
+size_t script_cache_count(const struct script_engine *e);
+/* Bytes held by the cached bodies, and by the Lua state. */
+size_t script_cache_bytes(const struct script_engine *e);
+size_t script_lua_bytes(const struct script_engine *e);
+/* Calls fn for each cached script (snapshots); stops early when fn returns non-zero. */
+int script_cache_each(const struct script_engine *e,
+                      int (*fn)(void *ud, const char *body, size_t len), void *ud);
+
+/* What a run gets besides its context. */
+struct script_args {
+    const struct resp_arg *keys, *args;
+    int nkeys, nargs;
+    int read_only; /* EVAL_RO / EVALSHA_RO: write commands refused */
+};
+
+/* Runs the cached script sha (EVALSHA) for c: the reply (or -NOSCRIPT)
+ * goes to c->out. */
+void script_run_sha(struct script_engine *e, struct cmd_ctx *c, const char *sha, size_t sha_len,
+                    const struct script_args *a);
+/* Runs body (EVAL): cached first when c is applying, compiled for this run
+ * only otherwise. */
+void script_run_body(struct script_engine *e, struct cmd_ctx *c, const char *body, size_t len,
+                     const struct script_args *a);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * src/script_int.h - what the scripting files (src/script*.c) share and
+ * nothing else sees: the engine's layout, the run in progress, and the
+ * pieces each file provides. The public interface is src/script.h.
+ */
+#ifndef SCRIPT_INT_H
+#define SCRIPT_INT_H
+
+#include <lua.h>
+
+#include "dict.h"
+#include "script.h"
+
+/* A cached script: the body as sent, its flags and its compiled function
+ * (a reference in the Lua registry). */
+struct script {
+    char sha[SHA1_HEX_LEN + 1];
+    uint32_t flags;
+    int fn_ref;
+    size_t len;
+    char body[];
+};
+
+/* The run in progress (the registry's light userdata while it runs). */
+struct script_run {
+    struct cmd_ctx *ctx; /* the EVAL's: keyspace, clock, applying, reply */
+    const char *sha;     /* its name in error messages */
+    int read_only;
+    int resp;            /* redis.setresp(): the protocol of called commands' replies */
+    uint64_t rng;        /* math.random's state */
+    uint64_t calls;      /* commands called: each gets its own PRNG seed */
+    uint64_t hooks_left; /* budget: count hooks still allowed; 0 = unbounded */
+    int over_budget;
+};
+
+struct script_engine {
+    lua_State *L;
+    struct dict cache; /* lower-case sha -> struct script */
+    size_t cache_bytes;
+    struct cmd_stats *stats;
+    uint64_t budget;
+    struct script_run *run; /* NULL between runs */
+    struct resp_out reply;  /* a called command's reply */
+    struct resp_arg *argv;  /* a called command's arguments */
+    char *arg_buf;          /* numbers converted for them */
+    size_t argv_cap, arg_buf_cap;
+    uint64_t runs;
+};
+
+/* Instructions between two budget checks (the count hook's period). */
+#define SCRIPT_HOOK_PERIOD 100000
+
+/* src/script_sandbox.c: the libraries, then everything made read-only. */
+void script_sandbox_build(lua_State *L);
+
+/* src/script_redis.c: the redis table and math.random in the globals. */
+void script_redis_register(lua_State *L);
+/* The engine L belongs to (set once, by script_redis_set_engine). */
+struct script_engine *script_engine_of(lua_State *L);
+void script_redis_set_engine(lua_State *L, struct script_engine *e);
+
+/* src/script_conv.c: replies to Lua values and back. */
+/* Pushes the RESP reply in buf[0..len) as Lua values (Redis's mapping for
+ * the given protocol). Returns 0, or -1 if the Lua stack cannot grow. */
+int script_reply_to_lua(lua_State *L, const char *buf, size_t len);
+/* Writes the Lua value on top of the stack to out as a reply (resp: the
+ * script's redis.setresp(), for booleans), and pops it. */
+void script_lua_to_reply(lua_State *L, struct resp_out *out, int resp);
+/* Pushes Redis's error table {err = "CODE message"} for msg ("-CODE
+ * message" or a bare message, which gets "ERR"). */
+void script_push_error(lua_State *L, const char *msg, size_t len);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * src/sha1.h - SHA-1 (FIPS 180-4), for what Redis names scripts by: the
+ * hex digest of a script's body (EVAL, EVALSHA, SCRIPT LOAD,
+ * redis.sha1hex). Not used for anything secret.
+ */
+#ifndef SHA1_H
+#define SHA1_H
+
+#include <stddef.h>
+
+#define SHA1_HEX_LEN 40
+
+/* Writes the 40 lower-case hex digits of data's SHA-1 and a NUL to out. */
+void sha1_hex(const void *data, size_t len, char out[SHA1_HEX_LEN + 1]);
+
+#endif
