@@ -24,7 +24,7 @@ owners 'hiredis' 'transport(_out|_reply|_proxy|_call)?\.c' "hiredis"
 owners 'ev\.h|server_io\.h' 'server_io\.h|loop\.c|conn\.c|transport(_out|_proxy|_call)?\.c|transport_int\.h' "libev"
 owners 'jemalloc/|sanitizer/' 'alloc\.c' "the allocator's interface (jemalloc, ASan)"
 owners 'liblzf/' 'quicklist\.c' "liblzf"
-owners 'lua\.h|lauxlib\.h|lualib\.h|lua-cjson\.h|lua-bitop\.h' 'script(_[a-z]+)?\.c|lua_[a-z]+\.c' "Lua"
+owners 'lua\.h|lauxlib\.h|lualib\.h|lua-cjson\.h|lua-bitop\.h' 'script(_[a-z]+)?\.[ch]|lua_[a-z]+\.c' "Lua"
 echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis, libev, jemalloc, liblzf and Lua stay in their files"
 
 # The module graph of src/ against scripts/src-deps.allow.
