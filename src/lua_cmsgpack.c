@@ -335,7 +335,6 @@ enum {
  * whose value is being read. */
 struct mp_frame {
     uint32_t left; /* elements (or pairs) still to come */
-    uint32_t next; /* the index of the array element being read */
     unsigned char is_map;
     unsigned char has_key; /* a map's key waits on the stack for its value */
 };
@@ -488,16 +487,19 @@ static int read_item(lua_State *L, struct mp_in *in, uint32_t *count)
  * Returns 1 when that container is now complete. */
 static int attach(lua_State *L, struct mp_frame *f)
 {
+    lua_Number index;
+
     if (f->is_map && !f->has_key) {
         f->has_key = 1; /* the key waits for its value */
         return 0;
     }
+    index = lua_tonumber(L, -2); /* meaningful for arrays only */
     /* table, index or key, value: raises on a nil or NaN key, as Redis's
      * copy does */
     lua_rawset(L, -3);
     f->has_key = 0;
     if (--f->left == 0) return 1;
-    if (!f->is_map) lua_pushnumber(L, (lua_Number)++f->next);
+    if (!f->is_map) lua_pushnumber(L, index + 1);
     return 0;
 }
 
@@ -508,7 +510,7 @@ static int open_container(lua_State *L, int kind, uint32_t count, struct mp_fram
     lua_newtable(L);
     if (kind == ITEM_ARRAY) luaL_checkstack(L, 1, STACK_MSG_ARRAY);
     if (count == 0) return 0;
-    *f = (struct mp_frame){count, 1, kind == ITEM_MAP, 0};
+    *f = (struct mp_frame){count, kind == ITEM_MAP, 0};
     if (kind == ITEM_ARRAY) lua_pushnumber(L, 1);
     return 1;
 }
