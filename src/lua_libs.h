@@ -49,13 +49,17 @@
  * malformed input, whether to cmsgpack.unpack* or struct.unpack, raises a
  * Lua error and never reads outside the string.
  *
- * Other differences from Redis: struct converts numbers that do not fit the
- * 64-bit integer it packs by wrapping modulo 2^64 (NaN and infinities
- * pack as 0), and an
- * unpacked signed integer wider than 8 bytes is sign-extended from its 8th
- * byte; Redis's results there depend on the compiler (undefined behaviour in
- * C). The cmsgpack table carries _NAME, _VERSION and _DESCRIPTION but not
- * _COPYRIGHT. Making the tables read-only is the sandbox's job, not theirs.
+ * Where the originals rely on C behaviour that is undefined (converting a
+ * number out of the 64-bit range to an integer in struct.pack and 'c0',
+ * sign-extending a struct integer wider than 8 bytes), we give what Redis
+ * 7.0 on x86-64 gives, with defined C: numbers pack truncated toward zero
+ * inside [-2^63, 2^64), as 0 at or above 2^64 (and +inf), as 2^63 below
+ * -2^63 (and -inf, NaN); an 'in' field of 9 to 15 bytes is sign-extended
+ * from bit (8n - 1) mod 64, as the CPU's shift makes it.
+ *
+ * Other differences from Redis: the cmsgpack table carries _NAME, _VERSION
+ * and _DESCRIPTION but not _COPYRIGHT. Making the tables read-only is the
+ * sandbox's job, not theirs.
  */
 #ifndef LUA_LIBS_H
 #define LUA_LIBS_H

@@ -153,19 +153,18 @@ static void apply_control(lua_State *L, int opt, const char **fmt, struct fmt_st
     }
 }
 
-/* The 64 bits a number packs as: truncated toward zero, then reduced modulo
- * 2^64 (the original casts, which agree inside [-2^63, 2^64) and are
- * undefined outside it). NaN and infinities pack as 0. */
+/* The 64 bits the original's casts give a number (and so what Redis
+ * scripts see on the x86-64 builds; C leaves the casts undefined outside
+ * the target's range): truncation toward zero within [-2^63, 2^64), 0 at
+ * or above 2^64, 2^63 below -2^63 and for NaN. */
 static uint64_t number_to_bits(lua_Number n)
 {
-    double t;
+    double d = (double)n;
 
-    if (isnan(n) || isinf(n)) return 0;
-    t = trunc(n);
-    if (t >= TWO_POW_64 || t <= -TWO_POW_64) t = fmod(t, TWO_POW_64); /* exact; keeps the sign */
-    if (t >= TWO_POW_63) return (uint64_t)t;
-    if (t >= -TWO_POW_63) return (uint64_t)(int64_t)t;
-    return (uint64_t)(t + TWO_POW_64); /* in (0, 2^63): exact */
+    if (isnan(d) || d < -TWO_POW_63) return (uint64_t)1 << 63;
+    if (d >= TWO_POW_64) return 0;
+    if (d >= TWO_POW_63) return (uint64_t)d;
+    return (uint64_t)(int64_t)d;
 }
 
 static int64_t bits_to_int64(uint64_t v)
@@ -200,7 +199,9 @@ static void put_integer(luaL_Buffer *b, uint64_t v, int little, size_t size)
 }
 
 /* The integer stored in p[0..size): its 8 least significant bytes, sign
- * extended from the top bit of the field (of the 8th byte when wider). */
+ * extended from the top bit of the field. Wider than 8 bytes, the original
+ * shifts by size * 8 - 1 >= 64, undefined in C; x86-64 and arm64 both take
+ * the count modulo 64, and so do we: what Redis scripts see. */
 static lua_Number get_integer(const unsigned char *p, int little, int is_signed, size_t size)
 {
     uint64_t v = 0;
@@ -208,10 +209,8 @@ static lua_Number get_integer(const unsigned char *p, int little, int is_signed,
     for (size_t i = 0; i < size; i++)
         v = (v << 8) | p[little ? size - 1 - i : i];
     if (!is_signed || size == 0) return (lua_Number)v;
-    if (size < 8) {
-        uint64_t sign = (uint64_t)1 << (size * 8 - 1);
-        if (v & sign) v |= ~(sign - 1);
-    }
+    uint64_t mask = ~(uint64_t)0 << ((size * 8 - 1) % 64);
+    if (v & mask) v |= mask;
     return (lua_Number)bits_to_int64(v);
 }
 
@@ -315,20 +314,12 @@ static int struct_pack(lua_State *L)
     return 1;
 }
 
-/* A length taken from a Lua number for 'c0': what does not fit (negative,
- * NaN, too large) becomes SIZE_MAX, which no data string satisfies. */
-static size_t number_to_size(lua_Number n)
-{
-    if (isnan(n) || n <= -1.0 || n >= TWO_POW_64) return SIZE_MAX;
-    return (size_t)n;
-}
-
 static size_t unpack_chars(lua_State *L, const char *data, size_t len, size_t pos, size_t size,
                            int *nres)
 {
     if (size == 0) {
         if (*nres == 0 || !lua_isnumber(L, -1)) luaL_error(L, "format 'c0' needs a previous size");
-        size = number_to_size(lua_tonumber(L, -1));
+        size = (size_t)number_to_bits(lua_tonumber(L, -1));
         lua_pop(L, 1);
         (*nres)--;
         luaL_argcheck(L, size <= len && pos <= len - size, 2, "data string too short");

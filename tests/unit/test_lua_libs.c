@@ -551,6 +551,12 @@ static void test_struct_pack_integers(void **state)
     lua_eq("return hex(struct.pack('<i', 2^32 + 5))", "05000000");
     lua_eq("return hex(struct.pack('<I8', 2^63)) .. ' ' .. hex(struct.pack('<i8', -2^63))",
            "0000000000000080 0000000000000080");
+    /* Outside the 64-bit range: what Redis's casts give on x86-64. */
+    lua_eq("return hex(struct.pack('>L', 0/0)) .. ' ' .. hex(struct.pack('>L', 1/0)) .. ' ' ..\n"
+           "  hex(struct.pack('>L', -1/0)) .. ' ' .. hex(struct.pack('>L', 2^64 + 2^20)) ..\n"
+           "  ' ' .. hex(struct.pack('>l', -1e300)) .. ' ' .. hex(struct.pack('>L', 2^63 + 2048))",
+           "8000000000000000 0000000000000000 8000000000000000 0000000000000000 "
+           "8000000000000000 8000000000000800");
     /* Numeric strings are numbers. */
     lua_eq("return hex(struct.pack('<i', '12'))", "0c000000");
 }
@@ -594,6 +600,14 @@ static void test_struct_unpack(void **state)
     lua_eq("return tostring(struct.unpack('<i16', unhex('ffffffffffffffff0000000000000000')))",
            "-1");
     lua_eq("return tostring(struct.unpack('<I8', unhex('ffffffffffffffff')) == 2^64)", "true");
+    /* Signed and 9 to 15 bytes wide: sign bit (8n - 1) mod 64, as Redis. */
+    lua_eq("return table.concat({struct.unpack('<i9 <i12 <i15 >i16', unhex(\n"
+           "  '80ffffffffffffff00' .. '00000080000000000000ffff' ..\n"
+           "  '0100000000000000ffffffffffffff' .. 'ffffffffffffffff7fffffffffffffff'))}, ',')",
+           "-128,-2147483648,1,9.2233720368548e+18,53");
+    /* 'c0' after a length of 2^64 reads nothing, as Redis does. */
+    lua_eq("return table.concat({struct.unpack('d c0', struct.pack('d', 2^64) .. 'abc')}, ',')",
+           ",9");
     lua_eq("return table.concat({struct.unpack('>f <d', struct.pack('>f <d', 0.5, 0.1))}, ',')",
            "0.5,0.1,13");
     /* Strings: 's' up to a NUL; 'c0' takes its length from the number
