@@ -7,6 +7,8 @@
 #include "clock.h"
 #include "multi.h"
 #include "node.h"
+#include "notify.h"
+#include "pubsub.h"
 #include "replica.h"
 #include "server.h"
 #include "typetable.h"
@@ -122,6 +124,24 @@ static void flushed(void *ud)
     multi_flushed(ud);
 }
 
+/* Keyspace notifications go to this node's subscribers only: every node
+ * applies the same writes and fires the same events itself. */
+static void notify_publish(void *ud, const char *channel, size_t clen, const char *msg, size_t mlen)
+{
+    struct server *srv = ud;
+    pubsub_publish(&srv->pubsub, 0, channel, clen, msg, mlen);
+}
+
+/* The keyspace's own events, "new" and "expired", fired while it applies
+ * an entry (never from a read: reads do not delete or create keys). */
+static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
+{
+    struct server *srv = ud;
+    unsigned type = ev == KV_EVENT_NEW ? NOTIFY_NEW : NOTIFY_EXPIRED;
+    if (srv->notify.mask & type)
+        notify_fire(&srv->notify, type, ev == KV_EVENT_NEW ? "new" : "expired", key, len);
+}
+
 void replica_init(struct server *srv, uint64_t seed)
 {
     srv->rng = seed;
@@ -135,13 +155,17 @@ void replica_init(struct server *srv, uint64_t seed)
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
+    srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
+    notify_set(&srv->notify, srv->cfg.notify_keyspace_events);
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
+    srv->kv.on_event = key_event;
     srv->kv.hook_ud = srv;
     struct sm_env sme = {
         .kv = &srv->kv,
         .cmdstats = srv->cmdstats,
         .srv = srv,
+        .notify = &srv->notify,
         .log = {log_propose, log_stage, log_propose_staged, srv},
     };
     sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
