@@ -105,7 +105,7 @@ static int unlink_key(struct kv *kv, const char *key, size_t len)
 
 static void event(struct kv *kv, enum kv_event ev, const char *key, size_t len)
 {
-    if (kv->on_event) kv->on_event(kv->hook_ud, ev, key, len);
+    if (kv->event_mask & (1u << ev)) kv->on_event(kv->hook_ud, ev, key, len);
 }
 
 static void delete_expired(struct kv *kv, const char *key, size_t len)

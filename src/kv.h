@@ -25,8 +25,9 @@
  * fires KV_EVENT_EXPIRED when a write lookup, a mutator or
  * kv_delete_if_expired deletes an expired key, and KV_EVENT_NEW when a key
  * that did not logically exist gets a value (a rename's destination
- * always, as Redis re-adds it), as Redis's "expired" and "new". Hooks must
- * not modify the keyspace.
+ * always, as Redis re-adds it), as Redis's "expired" and "new", for the
+ * events whose bit (1 << ev) is set in event_mask: with none wanted, an
+ * event costs one test. Hooks must not modify the keyspace.
  *
  * Borrowed pointers: a struct kv_val * returned by a lookup is valid until
  * the next call that may modify the keyspace (any non-const kv_ call except
@@ -118,6 +119,7 @@ struct kv {
     void (*on_modify)(void *ud, const char *key, size_t len);
     void (*on_flush)(void *ud);
     void (*on_event)(void *ud, enum kv_event ev, const char *key, size_t len);
+    unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
     void *hook_ud;
 };
 

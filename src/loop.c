@@ -27,7 +27,6 @@
 #include "server_io.h"
 #include "log.h"
 #include "node.h"
-#include "notify.h"
 #include "replica.h"
 #include "util.h"
 
@@ -173,7 +172,7 @@ static int apply_notify(void *ud, const struct config *cfg, char *err, size_t er
     struct server *srv = ud;
     (void)err;
     (void)errlen;
-    notify_set(&srv->notify, cfg->notify_keyspace_events);
+    replica_set_notify(srv, cfg->notify_keyspace_events);
     return 0;
 }
 

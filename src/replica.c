@@ -133,13 +133,22 @@ static void notify_publish(void *ud, const char *channel, size_t clen, const cha
 }
 
 /* The keyspace's own events, "new" and "expired", fired while it applies
- * an entry (never from a read: reads do not delete or create keys). */
+ * an entry (never from a read: reads do not delete or create keys); the
+ * keyspace asks only for those enabled (replica_set_notify). */
 static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
 {
     struct server *srv = ud;
-    unsigned type = ev == KV_EVENT_NEW ? NOTIFY_NEW : NOTIFY_EXPIRED;
-    if (srv->notify.mask & type)
-        notify_fire(&srv->notify, type, ev == KV_EVENT_NEW ? "new" : "expired", key, len);
+    if (ev == KV_EVENT_NEW)
+        notify_fire(&srv->notify, NOTIFY_NEW, "new", key, len);
+    else
+        notify_fire(&srv->notify, NOTIFY_EXPIRED, "expired", key, len);
+}
+
+void replica_set_notify(struct server *srv, unsigned flags)
+{
+    notify_set(&srv->notify, flags);
+    srv->kv.event_mask = ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
+                         ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0);
 }
 
 void replica_init(struct server *srv, uint64_t seed)
@@ -156,11 +165,11 @@ void replica_init(struct server *srv, uint64_t seed)
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
-    notify_set(&srv->notify, srv->cfg.notify_keyspace_events);
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
     srv->kv.on_event = key_event;
     srv->kv.hook_ud = srv;
+    replica_set_notify(srv, srv->cfg.notify_keyspace_events);
     struct sm_env sme = {
         .kv = &srv->kv,
         .cmdstats = srv->cmdstats,

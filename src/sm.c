@@ -518,10 +518,10 @@ int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h,
 {
     kv_flush(sm->env.kv);
     /* Loading is no write: its keys fire no "new" (nor "expired"). */
-    void (*on_event)(void *, enum kv_event, const char *, size_t) = sm->env.kv->on_event;
-    sm->env.kv->on_event = NULL;
+    unsigned event_mask = sm->env.kv->event_mask;
+    sm->env.kv->event_mask = 0;
     int rc = snapshot_load(path, sm->env.kv, h, err, errlen);
-    sm->env.kv->on_event = on_event;
+    sm->env.kv->event_mask = event_mask;
     if (rc == 0) sm->applied = h->index;
     return rc;
 }
