@@ -268,6 +268,7 @@ static void bitfield(struct cmd_ctx *c, int readonly)
         if (!w) w = (unsigned char *)kv_resize(c->kv, key->ptr, key->len, len, c->now_ms);
         put_bits(w, op->offset, op->bits, bits);
     }
+    if (w) cmd_notify(c, NOTIFY_STRING, "setbit", key);
     free(ops);
 }
 

@@ -59,11 +59,12 @@ void cmd_setbit(struct cmd_ctx *c)
     size_t len = v ? v->len : 0, byte = (size_t)(off >> 3);
     char *p = kv_resize(c->kv, key->ptr, key->len, byte >= len ? byte + 1 : len, c->now_ms);
     unsigned char mask = (unsigned char)(1u << (7 - (off & 7)));
-    int old = ((unsigned char)p[byte] & mask) != 0;
-    if (b->ptr[0] == '1')
+    int old = ((unsigned char)p[byte] & mask) != 0, on = b->ptr[0] == '1';
+    if (on)
         p[byte] = (char)((unsigned char)p[byte] | mask);
     else
         p[byte] = (char)((unsigned char)p[byte] & ~mask);
+    if (!v || byte >= len || old != on) cmd_notify(c, NOTIFY_STRING, "setbit", key);
     resp_add_int(c->out, old);
 }
 
@@ -208,10 +209,12 @@ void cmd_bitop(struct cmd_ctx *c)
         out[j] = acc;
     }
     const struct resp_arg *dst = &c->argv[2];
-    if (max)
+    if (max) {
         kv_set(c->kv, dst->ptr, dst->len, out, max, KV_NO_EXPIRE, c->now_ms);
-    else
-        kv_delete(c->kv, dst->ptr, dst->len, c->now_ms);
+        cmd_notify(c, NOTIFY_STRING, "set", dst);
+    } else if (kv_delete(c->kv, dst->ptr, dst->len, c->now_ms)) {
+        cmd_notify(c, NOTIFY_GENERIC, "del", dst);
+    }
     free(out);
     resp_add_int(c->out, (long long)max);
 done:

@@ -12,7 +12,9 @@
  * no clock, no randomness but c->rng (seeded by the state machine from the
  * entry and the command's place in it, so every replica draws the same
  * numbers) and no client state (c->client may be NULL: nobody waits for the
- * reply on this node). Their reply goes to c->out either way.
+ * reply on this node). Their reply goes to c->out either way. Each says
+ * what it changed with cmd_notify() (Redis's keyspace notifications: event
+ * names and classes are Redis 7.0's), after the change.
  *
  * Handlers of read commands run against the local keyspace with
  * c->now_ms = the wall clock; they never modify the keyspace (an expired key
@@ -25,6 +27,7 @@
 #include <stdint.h>
 #include "../resp/parser.h"
 #include "../resp/writer.h"
+#include "notify.h"
 
 struct kv;
 struct client;
@@ -71,7 +74,20 @@ struct cmd_ctx {
     int serving;
     int blocked;
     struct cmd_block block;
+    /* Keyspace notifications (src/notify.h): the classes this call fires,
+     * notify->mask in the apply path, 0 elsewhere (a read never fires). */
+    unsigned notify_mask;
+    const struct notify *notify;
 };
+
+/* A write changed key: fires event (of class type, enum notify_class) as
+ * Redis's notifyKeyspaceEvent, to this node's subscribers. One test when
+ * the class is off. */
+static inline void cmd_notify(const struct cmd_ctx *c, unsigned type, const char *event,
+                              const struct resp_arg *key)
+{
+    if (c->notify_mask & type) notify_fire(c->notify, type, event, key->ptr, key->len);
+}
 
 /* A blocking command's handler calls it once its arguments are checked,
  * before it looks at a key: returns 1 when probing (the call's block is

@@ -126,10 +126,13 @@ static void expire_generic(struct cmd_ctx *c, int64_t basetime, int seconds, con
         resp_add_int(c->out, 0);
         return;
     }
-    if (when <= c->now_ms)
+    if (when <= c->now_ms) {
         kv_delete(c->kv, key->ptr, key->len, c->now_ms);
-    else
+        cmd_notify(c, NOTIFY_GENERIC, "del", key);
+    } else {
         kv_set_expire(c->kv, key->ptr, key->len, when);
+        cmd_notify(c, NOTIFY_GENERIC, "expire", key);
+    }
     resp_add_int(c->out, 1);
 }
 
@@ -196,6 +199,7 @@ void cmd_persist(struct cmd_ctx *c)
     const struct resp_arg *key = &c->argv[1];
     int done = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0) &&
                kv_persist(c->kv, key->ptr, key->len);
+    if (done) cmd_notify(c, NOTIFY_GENERIC, "persist", key);
     resp_add_int(c->out, done);
 }
 

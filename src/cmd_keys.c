@@ -23,8 +23,11 @@
 static void del_generic(struct cmd_ctx *c)
 {
     long long deleted = 0;
-    for (int j = 1; j < c->argc; j++)
-        deleted += kv_delete(c->kv, c->argv[j].ptr, c->argv[j].len, c->now_ms);
+    for (int j = 1; j < c->argc; j++) {
+        if (!kv_delete(c->kv, c->argv[j].ptr, c->argv[j].len, c->now_ms)) continue;
+        cmd_notify(c, NOTIFY_GENERIC, "del", &c->argv[j]);
+        deleted++;
+    }
     resp_add_int(c->out, deleted);
 }
 
@@ -177,7 +180,11 @@ static void rename_generic(struct cmd_ctx *c, int nx)
     if (done && kv_lookup_write(c->kv, dst->ptr, dst->len, c->now_ms, 0)) {
         if (nx) done = 0;
     }
-    if (done) kv_rename(c->kv, src->ptr, src->len, dst->ptr, dst->len);
+    if (done) {
+        kv_rename(c->kv, src->ptr, src->len, dst->ptr, dst->len);
+        cmd_notify(c, NOTIFY_GENERIC, "rename_from", src);
+        cmd_notify(c, NOTIFY_GENERIC, "rename_to", dst);
+    }
     if (nx)
         resp_add_int(c->out, done);
     else
@@ -245,12 +252,16 @@ void cmd_copy(struct cmd_ctx *c)
         return;
     }
     const struct kv_val *v = kv_lookup_write(c->kv, src->ptr, src->len, c->now_ms, KV_LOOKUP_STATS);
-    if (!v || (kv_lookup_write(c->kv, dst->ptr, dst->len, c->now_ms, 0) && !replace)) {
+    int dst_exists = v && kv_lookup_write(c->kv, dst->ptr, dst->len, c->now_ms, 0);
+    if (!v || (dst_exists && !replace)) {
         resp_add_int(c->out, 0);
         return;
     }
-    /* v stays valid: the dst lookup can only delete dst, a different key. */
+    /* v stays valid: the dst lookup and delete touch dst, a different key.
+     * A replaced dst goes first, so the copy is a new key (Redis's "new"). */
+    if (dst_exists) kv_delete(c->kv, dst->ptr, dst->len, c->now_ms);
     kv_copy(c->kv, v, dst->ptr, dst->len, v->expire_ms, c->now_ms);
+    cmd_notify(c, NOTIFY_GENERIC, "copy_to", dst);
     resp_add_int(c->out, 1);
 }
 

@@ -68,6 +68,8 @@ static void set_generic(struct cmd_ctx *c, const struct cmd_set_opts *o, const s
         return;
     }
     kv_set(c->kv, key->ptr, key->len, val->ptr, val->len, expire, c->now_ms);
+    cmd_notify(c, NOTIFY_STRING, "set", key);
+    if (o->flags & CMD_SET_EXPIRE_ANY) cmd_notify(c, NOTIFY_GENERIC, "expire", key);
     if (get) return;
     if (int_reply)
         resp_add_int(c->out, 1);
@@ -122,7 +124,9 @@ void cmd_getdel(struct cmd_ctx *c)
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
     if (cmd_wrongtype(c, v, KV_STRING)) return;
     reply_val(c->out, v);
-    if (v) kv_delete(c->kv, key->ptr, key->len, c->now_ms);
+    if (!v) return;
+    kv_delete(c->kv, key->ptr, key->len, c->now_ms);
+    cmd_notify(c, NOTIFY_GENERIC, "del", key);
 }
 
 /* Redis's order: option syntax, then the key (null if absent, even with a
@@ -149,12 +153,15 @@ void cmd_getex(struct cmd_ctx *c)
         return;
     }
     reply_val(c->out, v);
-    if ((o.flags & (CMD_SET_EXAT | CMD_SET_PXAT)) && ms <= c->now_ms)
+    if ((o.flags & (CMD_SET_EXAT | CMD_SET_PXAT)) && ms <= c->now_ms) {
         kv_delete(c->kv, key->ptr, key->len, c->now_ms);
-    else if (o.flags & CMD_SET_EXPIRE_ANY)
+        cmd_notify(c, NOTIFY_GENERIC, "del", key);
+    } else if (o.flags & CMD_SET_EXPIRE_ANY) {
         kv_set_expire(c->kv, key->ptr, key->len, ms);
-    else if (o.flags & CMD_SET_PERSIST)
-        kv_persist(c->kv, key->ptr, key->len);
+        cmd_notify(c, NOTIFY_GENERIC, "expire", key);
+    } else if ((o.flags & CMD_SET_PERSIST) && kv_persist(c->kv, key->ptr, key->len)) {
+        cmd_notify(c, NOTIFY_GENERIC, "persist", key);
+    }
 }
 
 void cmd_mget(struct cmd_ctx *c)
@@ -180,9 +187,11 @@ static void mset_generic(struct cmd_ctx *c, int nx, const char *name)
             }
         }
     }
-    for (int j = 1; j < c->argc; j += 2)
+    for (int j = 1; j < c->argc; j += 2) {
         kv_set(c->kv, c->argv[j].ptr, c->argv[j].len, c->argv[j + 1].ptr, c->argv[j + 1].len,
                KV_NO_EXPIRE, c->now_ms);
+        cmd_notify(c, NOTIFY_STRING, "set", &c->argv[j]);
+    }
     if (nx)
         resp_add_int(c->out, 1);
     else
@@ -221,6 +230,7 @@ static void incr_generic(struct cmd_ctx *c, long long incr)
     char buf[UTIL_LL_STR_SIZE];
     size_t n = util_ll2str(buf, sizeof buf, value);
     kv_set(c->kv, key->ptr, key->len, buf, n, KV_KEEP_TTL, c->now_ms);
+    cmd_notify(c, NOTIFY_STRING, "incrby", key);
     resp_add_int(c->out, value);
 }
 
@@ -277,6 +287,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     char buf[UTIL_LONG_DOUBLE_CHARS_MAX];
     size_t n = util_ld2str(buf, sizeof buf, value, 1);
     kv_set(c->kv, key->ptr, key->len, buf, n, KV_KEEP_TTL, c->now_ms);
+    cmd_notify(c, NOTIFY_STRING, "incrbyfloat", key);
     resp_add_bulk(c->out, buf, n);
 }
 
@@ -298,6 +309,7 @@ void cmd_append(struct cmd_ctx *c)
     if (cmd_wrongtype(c, v, KV_STRING)) return;
     if (!v) {
         kv_set(c->kv, key->ptr, key->len, arg->ptr, arg->len, KV_NO_EXPIRE, c->now_ms);
+        cmd_notify(c, NOTIFY_STRING, "append", key);
         resp_add_int(c->out, (long long)arg->len);
         return;
     }
@@ -305,6 +317,7 @@ void cmd_append(struct cmd_ctx *c)
     if (!length_ok(c, olen, arg->len)) return;
     char *p = kv_resize(c->kv, key->ptr, key->len, olen + arg->len, c->now_ms);
     memcpy(p + olen, arg->ptr, arg->len);
+    cmd_notify(c, NOTIFY_STRING, "append", key);
     resp_add_int(c->out, (long long)(olen + arg->len));
 }
 
@@ -367,6 +380,7 @@ void cmd_setrange(struct cmd_ctx *c)
     size_t new_len = end > olen ? end : olen;
     char *p = kv_resize(c->kv, key->ptr, key->len, new_len, c->now_ms);
     memcpy(p + offset, arg->ptr, arg->len);
+    cmd_notify(c, NOTIFY_STRING, "setrange", key);
     resp_add_int(c->out, (long long)new_len);
 }
 

@@ -26,6 +26,7 @@
 #include "config_int.h"
 #include "glob.h"
 #include "log.h"
+#include "notify.h"
 #include "util.h"
 #include "../raft/raft_assert.h"
 
@@ -569,10 +570,33 @@ static int format_fixed(const struct config *c, const struct config_def *d, char
     return snprintf(buf, len, "%s", d->default_text);
 }
 
+/* ------------------------------------------------ notify-keyspace-events */
+
+/* Redis's flags ("KEA", "Ex", ...); CONFIG GET shows its canonical text. */
+static int set_notify(struct config *c, const struct config_def *d, int argc,
+                      const char *const *argv, char *err, size_t errlen)
+{
+    (void)d;
+    if (argc != 1) return util_fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
+    int flags = notify_flags_parse(argv[0], strlen(argv[0]));
+    if (flags < 0) return util_fail(err, errlen, CONFIG_ERR_VALUE, "%s", NOTIFY_FLAGS_ERROR);
+    c->notify_keyspace_events = (unsigned)flags;
+    return 0;
+}
+
+static int format_notify(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    (void)d;
+    char text[NOTIFY_FLAGS_TEXT_MAX];
+    notify_flags_format(c->notify_keyspace_events, text);
+    return snprintf(buf, len, "%s", text);
+}
+
 static const struct config_special bind_special = {set_bind, format_bind, free_bind};
 static const struct config_special members_special = {set_members, format_members, free_members};
 static const struct config_special obuf_special = {set_obuf, format_obuf, NULL};
 static const struct config_special fixed_special = {set_fixed, format_fixed, NULL};
+static const struct config_special notify_special = {set_notify, format_notify, NULL};
 
 /* ------------------------------------------------------------- the table */
 
@@ -604,7 +628,8 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 #define DEF_SECRET(n, f, fl, doc) ROW(n, CONFIG_SECRET, OFF(f), "", 0, 0, NULL, fl, NULL, NULL, doc)
 #define DEF_ENUM(n, f, d, names, fl, ...)                                                          \
     ROW(n, CONFIG_ENUM, OFF(f), d, 0, 0, names, fl, NULL, NULL, __VA_ARGS__)
-#define DEF_SPECIAL(n, d, sp, fl, doc) ROW(n, CONFIG_SPECIAL, 0, d, 0, 0, NULL, fl, &sp, NULL, doc)
+#define DEF_SPECIAL(n, d, sp, fl, ...)                                                             \
+    ROW(n, CONFIG_SPECIAL, 0, d, 0, 0, NULL, fl, &sp, NULL, __VA_ARGS__)
 
 #define MB (1024LL * 1024)
 
@@ -652,6 +677,10 @@ const struct config_def config_defs[] = {
     DEF_MEM("maxmemory", maxmemory, "0", 0, 0, "memory limit for data in bytes; 0 = none"),
     DEF_ENUM("maxmemory-policy", maxmemory_policy, "noeviction", maxmemory_policy_names, 0,
              "raftcache evicts no keys; over maxmemory, writes are refused with -OOM"),
+    DEF_SPECIAL("notify-keyspace-events", "", notify_special, 0,
+                "keyspace notifications to publish (Redis's K E g $ l s h z x e t m d n A); "
+                "empty = none",
+                CONFIG_APPLY_NOTIFY),
     DEF_INT("databases", databases, "1", 1, 1, IMM, "always 1: raftcache has one database"),
     DEF_INT("hash-max-listpack-entries", hash_max_listpack_entries, "128", 0, LLONG_MAX, 0,
             "a hash with more fields than this leaves its compact listpack encoding",

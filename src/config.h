@@ -132,6 +132,7 @@ enum config_apply {
     CONFIG_APPLY_LOGLEVEL,           /* the logger's level */
     CONFIG_APPLY_ENCODING_LIMITS,    /* the keyspace's small-value encoding thresholds */
     CONFIG_APPLY_PROTO_MAX_BULK_LEN, /* the largest value, in the keyspace and client parsers */
+    CONFIG_APPLY_NOTIFY,             /* the keyspace notifications the apply path fires */
     CONFIG_APPLY_COUNT
 };
 
@@ -179,9 +180,10 @@ struct config {
      * client-output-buffer-limit round-trips through CONFIG SET/GET as in Redis */
     struct config_obuf_limit obuf_replica, obuf_pubsub;
     long long hz;
-    long long maxmemory;  /* bytes; 0 = no limit */
-    int maxmemory_policy; /* enum config_maxmemory_policy */
-    long long databases;  /* always 1 */
+    long long maxmemory;             /* bytes; 0 = no limit */
+    int maxmemory_policy;            /* enum config_maxmemory_policy */
+    long long databases;             /* always 1 */
+    unsigned notify_keyspace_events; /* src/notify.h's flags; 0 = none */
     /* encodings of small values (src/types.h struct kv_limits) */
     long long hash_max_listpack_entries, hash_max_listpack_value;
     long long set_max_intset_entries;

@@ -124,7 +124,9 @@ void cmd_pfadd(struct cmd_ctx *c)
     struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
     if (!is_hll(c, v)) return;
     if (v && hll_encoding_of((const unsigned char *)v->data) == HLL_DENSE) {
-        resp_add_int(c->out, pfadd_dense(c, key, v));
+        int updated = pfadd_dense(c, key, v);
+        if (updated) cmd_notify(c, NOTIFY_STRING, "pfadd", key);
+        resp_add_int(c->out, updated);
         return;
     }
     struct hll_work w;
@@ -142,10 +144,12 @@ void cmd_pfadd(struct cmd_ctx *c)
         }
         if (r == HLL_CHANGED) updated = 1;
     }
-    if (updated)
+    if (updated) {
         work_store(c, key, &w);
-    else
+        cmd_notify(c, NOTIFY_STRING, "pfadd", key);
+    } else {
         free(w.p);
+    }
     resp_add_int(c->out, updated);
 }
 
@@ -239,6 +243,7 @@ void cmd_pfmerge(struct cmd_ctx *c)
         return;
     }
     work_store(c, key, &w);
+    cmd_notify(c, NOTIFY_STRING, "pfadd", key); /* Redis's event for a merge too */
     resp_add_simple(c->out, "OK");
 }
 

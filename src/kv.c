@@ -103,11 +103,17 @@ static int unlink_key(struct kv *kv, const char *key, size_t len)
     return 1;
 }
 
+static void event(struct kv *kv, enum kv_event ev, const char *key, size_t len)
+{
+    if (kv->event_mask & (1u << ev)) kv->on_event(kv->hook_ud, ev, key, len);
+}
+
 static void delete_expired(struct kv *kv, const char *key, size_t len)
 {
     unlink_key(kv, key, len);
     kv->expired_keys++;
     modified(kv, key, len);
+    event(kv, KV_EVENT_EXPIRED, key, len);
 }
 
 const struct kv_limits kv_limits_default = {
@@ -253,6 +259,7 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
     *created = 1;
     if (e) {
         e->val = val_new(cap);
+        event(kv, KV_EVENT_NEW, key, len);
         return e;
     }
     struct kv_val *v = existing->val;
@@ -260,6 +267,8 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
         kv->expired_keys++;
         entry_set_expire(kv, existing, KV_NO_EXPIRE);
         v->len = 0;
+        event(kv, KV_EVENT_EXPIRED, key, len);
+        event(kv, KV_EVENT_NEW, key, len);
     } else {
         *created = 0;
     }
@@ -446,6 +455,7 @@ int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size
     struct dict_entry *e = dict_add(&kv->keys, dst, dlen, v, NULL);
     ASSERT(e);
     if (v->expire_ms != KV_NO_EXPIRE) dict_add(&kv->volatile_keys, dst, dlen, e, NULL);
+    event(kv, KV_EVENT_NEW, dst, dlen);
     modified(kv, src, slen);
     modified(kv, dst, dlen);
     return 0;

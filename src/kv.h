@@ -21,7 +21,13 @@
  * Hooks: on_modify(key) fires AFTER every change to a key (set, overwrite,
  * delete, TTL change, deletion of an expired key, both names of a rename);
  * on_flush fires BEFORE kv_flush empties the keyspace (the WATCH index needs
- * to see what was there). Hooks must not modify the keyspace.
+ * to see what was there); on_event (keyspace notifications, src/notify.h)
+ * fires KV_EVENT_EXPIRED when a write lookup, a mutator or
+ * kv_delete_if_expired deletes an expired key, and KV_EVENT_NEW when a key
+ * that did not logically exist gets a value (a rename's destination
+ * always, as Redis re-adds it), as Redis's "expired" and "new", for the
+ * events whose bit (1 << ev) is set in event_mask: with none wanted, an
+ * event costs one test. Hooks must not modify the keyspace.
  *
  * Borrowed pointers: a struct kv_val * returned by a lookup is valid until
  * the next call that may modify the keyspace (any non-const kv_ call except
@@ -92,6 +98,8 @@ static inline int kv_val_expired(const struct kv_val *v, int64_t now_ms)
 
 typedef void kv_key_fn(void *ud, const char *key, size_t len);
 
+enum kv_event { KV_EVENT_NEW, KV_EVENT_EXPIRED };
+
 struct kv {
     /* The type modules by enum kv_type, NULL for KV_STRING (the keyspace's
      * own) and for types not offered: given to kv_init() by its owner
@@ -110,6 +118,8 @@ struct kv {
     /* hooks (WATCH); may be NULL */
     void (*on_modify)(void *ud, const char *key, size_t len);
     void (*on_flush)(void *ud);
+    void (*on_event)(void *ud, enum kv_event ev, const char *key, size_t len);
+    unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
     void *hook_ud;
 };
 

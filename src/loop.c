@@ -166,6 +166,16 @@ static int apply_proto_max_bulk_len(void *ud, const struct config *cfg, char *er
     return 0;
 }
 
+/* The classes of keyspace notification the apply path fires from now on. */
+static int apply_notify(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    replica_set_notify(srv, cfg->notify_keyspace_events);
+    return 0;
+}
+
 static void register_config_hooks(struct server *srv)
 {
     static const struct {
@@ -178,6 +188,7 @@ static void register_config_hooks(struct server *srv)
         {CONFIG_APPLY_LOGLEVEL, apply_loglevel},
         {CONFIG_APPLY_ENCODING_LIMITS, apply_encoding_limits},
         {CONFIG_APPLY_PROTO_MAX_BULK_LEN, apply_proto_max_bulk_len},
+        {CONFIG_APPLY_NOTIFY, apply_notify},
     };
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);

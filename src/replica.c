@@ -7,6 +7,8 @@
 #include "clock.h"
 #include "multi.h"
 #include "node.h"
+#include "notify.h"
+#include "pubsub.h"
 #include "replica.h"
 #include "script.h"
 #include "server.h"
@@ -123,6 +125,33 @@ static void flushed(void *ud)
     multi_flushed(ud);
 }
 
+/* Keyspace notifications go to this node's subscribers only: every node
+ * applies the same writes and fires the same events itself. */
+static void notify_publish(void *ud, const char *channel, size_t clen, const char *msg, size_t mlen)
+{
+    struct server *srv = ud;
+    pubsub_publish(&srv->pubsub, 0, channel, clen, msg, mlen);
+}
+
+/* The keyspace's own events, "new" and "expired", fired while it applies
+ * an entry (never from a read: reads do not delete or create keys); the
+ * keyspace asks only for those enabled (replica_set_notify). */
+static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
+{
+    struct server *srv = ud;
+    if (ev == KV_EVENT_NEW)
+        notify_fire(&srv->notify, NOTIFY_NEW, "new", key, len);
+    else
+        notify_fire(&srv->notify, NOTIFY_EXPIRED, "expired", key, len);
+}
+
+void replica_set_notify(struct server *srv, unsigned flags)
+{
+    notify_set(&srv->notify, flags);
+    srv->kv.event_mask = ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
+                         ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0);
+}
+
 void replica_init(struct server *srv, uint64_t seed)
 {
     srv->rng = seed;
@@ -137,13 +166,17 @@ void replica_init(struct server *srv, uint64_t seed)
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     srv->scripts = script_engine_new(srv->cmdstats);
+    srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
+    srv->kv.on_event = key_event;
     srv->kv.hook_ud = srv;
+    replica_set_notify(srv, srv->cfg.notify_keyspace_events);
     struct sm_env sme = {
         .kv = &srv->kv,
         .cmdstats = srv->cmdstats,
         .srv = srv,
+        .notify = &srv->notify,
         .log = {log_propose, log_stage, log_propose_staged, srv},
     };
     sm_init(&srv->sm, &sme, util_rand64(&srv->rng));

@@ -33,6 +33,9 @@ int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
  * cycle and proposed for deletion, each key once while its proposal is in
  * the log (src/expiring.h). */
 void replica_cron(struct server *srv);
+/* Keyspace notifications from now on: flags as notify-keyspace-events
+ * (src/notify.h), for the write handlers and the keyspace's own events. */
+void replica_set_notify(struct server *srv, unsigned flags);
 /* After the driver applied entries (and from the cron): wakes the clients
  * blocked on keys that filled (src/blocked.h); a node that stopped leading
  * lets every blocked client go once it knows the new leader, or after two

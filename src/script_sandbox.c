@@ -27,6 +27,7 @@
 #include <lua-bitop.h>
 #include <lua-cjson.h>
 
+#include "lua_libs.h"
 #include "script_int.h"
 
 static const char protected_key = 'p'; /* registry: weak set of protected tables */
@@ -248,6 +249,8 @@ static void load_libraries(lua_State *L)
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     open_lib(L, "cjson", luaopen_cjson);
+    open_lib(L, "struct", luaopen_struct);
+    open_lib(L, "cmsgpack", luaopen_cmsgpack);
     open_lib(L, "bit", luaopen_bit);
     lua_getglobal(L, "bit");
     lua_pushcfunction(L, sandbox_tohex);

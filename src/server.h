@@ -26,6 +26,7 @@
 #include "waiters.h"
 #include "blocked.h"
 #include "pubsub.h"
+#include "notify.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -49,6 +50,7 @@ struct server {
     struct waiters waiters;        /* clients waiting for the log, and those answered */
     struct blocked blocked;        /* clients blocked on keys (BLPOP...) */
     struct pubsub pubsub;          /* subscriptions of this node's clients */
+    struct notify notify;          /* keyspace notifications, published to pubsub */
     struct script_engine *scripts; /* Lua and the script cache (src/script.h) */
     struct server_io *io;          /* event loop, listeners, timers */
     /* clients */

@@ -12,6 +12,7 @@
 #include "kv.h"
 #include "le.h"
 #include "log.h"
+#include "notify.h"
 #include "sm.h"
 #include "snapshot.h"
 #include "util.h"
@@ -48,10 +49,13 @@ static void put_u32(struct sm_buf *b, uint32_t v)
     b->len += 4;
 }
 
+static const struct notify notify_none; /* sm_env.notify NULL: no class fires */
+
 void sm_init(struct sm *sm, const struct sm_env *env, uint64_t seed)
 {
     memset(sm, 0, sizeof *sm);
     sm->env = *env;
+    if (!sm->env.notify) sm->env.notify = &notify_none;
     resp_out_init(&sm->sink, 2);
     inflight_init(&sm->inflight);
     expiring_init(&sm->expiring, seed, SM_EXPIRING_MAX);
@@ -161,6 +165,8 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .rng = seed,
         .applying = 1,
         .may_block = in_batch && c && (cmd->flags & CMD_BLOCKING),
+        .notify_mask = sm->env.notify->mask,
+        .notify = sm->env.notify,
     };
     cmd_call(cmd, &ctx, sm->env.cmdstats, mark_us);
     sm->commands_run++;
@@ -511,7 +517,11 @@ int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h,
                      size_t errlen)
 {
     kv_flush(sm->env.kv);
+    /* Loading is no write: its keys fire no "new" (nor "expired"). */
+    unsigned event_mask = sm->env.kv->event_mask;
+    sm->env.kv->event_mask = 0;
     int rc = snapshot_load(path, sm->env.kv, h, err, errlen);
+    sm->env.kv->event_mask = event_mask;
     if (rc == 0) sm->applied = h->index;
     return rc;
 }

@@ -74,9 +74,11 @@ struct sm_log {
 
 /* What the state machine works on, given by its owner (src/loop.c). */
 struct sm_env {
-    struct kv *kv;              /* the keyspace entries change */
-    struct cmd_stats *cmdstats; /* per-command counters (INFO commandstats) */
-    struct server *srv;         /* handed to commands (cmd_ctx.srv), opaque here */
+    struct kv *kv;               /* the keyspace entries change */
+    struct cmd_stats *cmdstats;  /* per-command counters (INFO commandstats) */
+    struct server *srv;          /* handed to commands (cmd_ctx.srv), opaque here */
+    const struct notify *notify; /* keyspace notifications the commands fire (cmd_ctx);
+                                  * NULL: none */
     struct sm_log log;
 };
 

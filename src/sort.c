@@ -303,9 +303,11 @@ static void store_range(struct sorter *s, long start, long end)
     }
     if (stored > 0) {
         kv_set_obj(c->kv, o->store->ptr, o->store->len, KV_LIST, list, KV_NO_EXPIRE, c->now_ms);
+        cmd_notify(c, NOTIFY_LIST, "sortstore", o->store);
     } else {
         t_list_ops.free(list);
-        kv_delete(c->kv, o->store->ptr, o->store->len, c->now_ms);
+        if (kv_delete(c->kv, o->store->ptr, o->store->len, c->now_ms))
+            cmd_notify(c, NOTIFY_GENERIC, "del", o->store);
     }
     resp_add_int(c->out, stored);
 }

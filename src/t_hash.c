@@ -358,6 +358,7 @@ static void hset_generic(struct cmd_ctx *c, const char *name, int ok_reply)
     struct kv_val *v = lookup_create(c);
     if (!v) return;
     long long created = set_pairs(c, v, 2);
+    cmd_notify(c, NOTIFY_HASH, "hset", &c->argv[1]);
     if (ok_reply)
         resp_add_simple(c->out, "OK");
     else
@@ -388,6 +389,7 @@ void cmd_hsetnx(struct cmd_ctx *c)
     }
     if (!(v = lookup_create(c))) return;
     set_pairs(c, v, 2);
+    cmd_notify(c, NOTIFY_HASH, "hset", key);
     resp_add_int(c->out, 1);
 }
 
@@ -430,10 +432,13 @@ void cmd_hdel(struct cmd_ctx *c)
         for (int j = 2; j < c->argc; j++)
             deleted += h_del(&obj, c->argv[j].ptr, c->argv[j].len);
         kv_val_set_obj(v, obj);
-        if (h_len(obj) == 0)
+        if (deleted) cmd_notify(c, NOTIFY_HASH, "hdel", key);
+        if (h_len(obj) == 0) {
             kv_delete(c->kv, key->ptr, key->len, c->now_ms);
-        else if (deleted)
+            cmd_notify(c, NOTIFY_GENERIC, "del", key);
+        } else if (deleted) {
             kv_modified(c->kv, key->ptr, key->len);
+        }
     }
     resp_add_int(c->out, deleted);
 }
@@ -563,6 +568,7 @@ void cmd_hincrby(struct cmd_ctx *c)
     value += incr;
     char out[UTIL_LL_STR_SIZE];
     store_field(c, v, out, util_ll2str(out, sizeof out, value));
+    cmd_notify(c, NOTIFY_HASH, "hincrby", &c->argv[1]);
     resp_add_int(c->out, value);
 }
 
@@ -596,6 +602,7 @@ void cmd_hincrbyfloat(struct cmd_ctx *c)
     char out[UTIL_LONG_DOUBLE_CHARS_MAX];
     size_t n = util_ld2str(out, sizeof out, value, 1);
     store_field(c, v, out, n);
+    cmd_notify(c, NOTIFY_HASH, "hincrbyfloat", &c->argv[1]);
     resp_add_bulk(c->out, out, n);
 }
 

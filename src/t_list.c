@@ -158,12 +158,26 @@ struct kv_val *t_list_lookup_write(struct cmd_ctx *c, const struct resp_arg *key
     return *wrong ? NULL : v;
 }
 
-void t_list_changed(struct cmd_ctx *c, const struct resp_arg *key, const struct quicklist *ql)
+void t_list_changed(struct cmd_ctx *c, const struct resp_arg *key, const struct quicklist *ql,
+                    const char *event)
 {
-    if (ql->count == 0)
+    cmd_notify(c, NOTIFY_LIST, event, key);
+    if (ql->count == 0) {
         kv_delete(c->kv, key->ptr, key->len, c->now_ms);
-    else
+        cmd_notify(c, NOTIFY_GENERIC, "del", key);
+    } else {
         kv_modified(c->kv, key->ptr, key->len);
+    }
+}
+
+static const char *pop_event(enum ql_end end)
+{
+    return end == QL_HEAD ? "lpop" : "rpop";
+}
+
+static const char *push_event(enum ql_end end)
+{
+    return end == QL_HEAD ? "lpush" : "rpush";
 }
 
 int t_list_too_long(struct cmd_ctx *c, int first)
@@ -212,7 +226,7 @@ int t_list_pop_generic(struct cmd_ctx *c, const struct resp_arg *keys, int nkeys
         t_list_reply_range(c->out, ql, end == QL_HEAD ? 0 : ql->count - 1, n, end == QL_TAIL);
         if (n == 0) return 1; /* LPOP key 0: nothing changes */
         ql_delete_range(ql, end == QL_HEAD ? 0 : ql->count - n, n);
-        t_list_changed(c, key, ql);
+        t_list_changed(c, key, ql, pop_event(end));
         return 1;
     }
     return 0;
@@ -250,9 +264,10 @@ int t_list_move_generic(struct cmd_ctx *c, const struct resp_arg *src, const str
         ql_push(dq, to, elem, len);
         kv_set_obj(c->kv, dst->ptr, dst->len, KV_LIST, dq, KV_NO_EXPIRE, c->now_ms);
     }
+    cmd_notify(c, NOTIFY_LIST, push_event(to), dst);
     resp_add_bulk(c->out, elem, len);
     free(elem);
-    t_list_changed(c, src, sq);
+    t_list_changed(c, src, sq, pop_event(from));
     return 1;
 }
 
@@ -349,6 +364,7 @@ static void push_generic(struct cmd_ctx *c, enum ql_end end, int only_existing)
         kv_modified(c->kv, key->ptr, key->len);
     else
         kv_set_obj(c->kv, key->ptr, key->len, KV_LIST, ql, KV_NO_EXPIRE, c->now_ms);
+    cmd_notify(c, NOTIFY_LIST, push_event(end), key);
     resp_add_int(c->out, (long long)ql->count);
 }
 

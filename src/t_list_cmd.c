@@ -89,6 +89,7 @@ void cmd_lset(struct cmd_ctx *c)
         return;
     }
     kv_modified(c->kv, key->ptr, key->len);
+    cmd_notify(c, NOTIFY_LIST, "lset", key);
     resp_add_simple(c->out, "OK");
 }
 
@@ -119,6 +120,7 @@ void cmd_linsert(struct cmd_ctx *c)
         return;
     }
     kv_modified(c->kv, key->ptr, key->len);
+    cmd_notify(c, NOTIFY_LIST, "linsert", key);
     resp_add_int(c->out, (long long)ql->count);
 }
 
@@ -134,7 +136,7 @@ void cmd_lrem(struct cmd_ctx *c)
     if (v) {
         struct quicklist *ql = kv_val_obj(v);
         removed = ql_remove(ql, c->argv[3].ptr, c->argv[3].len, count);
-        if (removed) t_list_changed(c, key, ql);
+        if (removed) t_list_changed(c, key, ql, "lrem");
     }
     resp_add_int(c->out, (long long)removed);
 }
@@ -164,7 +166,7 @@ void cmd_ltrim(struct cmd_ctx *c)
         }
         ql_delete_range(ql, 0, (size_t)ltrim);
         ql_delete_range(ql, ql->count - (size_t)rtrim, (size_t)rtrim);
-        t_list_changed(c, key, ql);
+        t_list_changed(c, key, ql, "ltrim");
     }
     resp_add_simple(c->out, "OK");
 }

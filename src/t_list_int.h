@@ -13,9 +13,11 @@
  * replying WRONGTYPE. */
 struct kv_val *t_list_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
 struct kv_val *t_list_lookup_write(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
-/* After a write changed ql, key's list: deletes key if ql is empty, else
+/* After a write changed ql, key's list: fires the write's event (Redis's
+ * name: "lpop", "lrem", ...), then deletes key ("del") if ql is empty, else
  * fires kv_modified. */
-void t_list_changed(struct cmd_ctx *c, const struct resp_arg *key, const struct quicklist *ql);
+void t_list_changed(struct cmd_ctx *c, const struct resp_arg *key, const struct quicklist *ql,
+                    const char *event);
 /* 1 after replying an error if an element among argv[first..] is too long
  * for a list (QL_ELEMENT_MAX); 0 otherwise. */
 int t_list_too_long(struct cmd_ctx *c, int first);

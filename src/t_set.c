@@ -410,11 +410,14 @@ struct kv_val *t_set_lookup_write(struct cmd_ctx *c, const struct resp_arg *key,
     return *wrong ? NULL : v;
 }
 
-void t_set_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *obj)
+void t_set_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *obj,
+                   const char *event)
 {
+    cmd_notify(c, NOTIFY_SET, event, key);
     if (t_set_size(obj) == 0) {
         kv_val_set_obj(v, obj);
         kv_delete(c->kv, key->ptr, key->len, c->now_ms);
+        cmd_notify(c, NOTIFY_GENERIC, "del", key);
         return;
     }
     kv_val_set_obj(v, obj);
@@ -438,11 +441,12 @@ void cmd_sadd(struct cmd_ctx *c)
     long long added = 0;
     for (int j = 2; j < c->argc; j++)
         added += t_set_add(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len);
-    if (!v)
+    if (!v) {
         kv_set_obj(c->kv, key->ptr, key->len, KV_SET, obj, KV_NO_EXPIRE, c->now_ms);
-    else if (added)
-        t_set_changed(c, key, v, obj);
-    else
+        cmd_notify(c, NOTIFY_SET, "sadd", key);
+    } else if (added) {
+        t_set_changed(c, key, v, obj, "sadd");
+    } else
         kv_val_set_obj(v, obj);
     resp_add_int(c->out, added);
 }
@@ -459,7 +463,7 @@ void cmd_srem(struct cmd_ctx *c)
         for (int j = 2; j < c->argc && t_set_size(obj); j++)
             removed += t_set_remove(&obj, c->argv[j].ptr, c->argv[j].len);
         if (removed)
-            t_set_changed(c, key, v, obj);
+            t_set_changed(c, key, v, obj, "srem");
         else
             kv_val_set_obj(v, obj);
     }
@@ -522,6 +526,8 @@ static void spop_count(struct cmd_ctx *c, long long count)
         resp_add_set_len(c->out, (long)n);
         t_set_foreach(obj, t_set_reply_member, c->out);
         kv_delete(c->kv, key->ptr, key->len, c->now_ms);
+        cmd_notify(c, NOTIFY_SET, "spop", key);
+        cmd_notify(c, NOTIFY_GENERIC, "del", key);
         return;
     }
     resp_add_set_len(c->out, (long)count);
@@ -532,7 +538,7 @@ static void spop_count(struct cmd_ctx *c, long long count)
         resp_add_bulk(c->out, p, len);
         t_set_remove_at(&obj, i);
     }
-    t_set_changed(c, key, v, obj);
+    t_set_changed(c, key, v, obj, "spop");
 }
 
 void cmd_spop(struct cmd_ctx *c)
@@ -565,7 +571,7 @@ void cmd_spop(struct cmd_ctx *c)
     const char *p = t_set_at(obj, i, buf, &len);
     resp_add_bulk(c->out, p, len);
     t_set_remove_at(&obj, i);
-    t_set_changed(c, key, v, obj);
+    t_set_changed(c, key, v, obj, "spop");
 }
 
 /* SRANDMEMBER key count (a read): distinct members for count >= 0 (all of

@@ -19,9 +19,11 @@ void t_set_remove_at(void **set, size_t i);
  * replying WRONGTYPE. */
 struct kv_val *t_set_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
 struct kv_val *t_set_lookup_write(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
-/* Stores obj back into v after a change: deletes key if the set is empty,
- * else fires kv_modified. */
-void t_set_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *obj);
+/* Stores obj back into v after a change and fires the write's event
+ * (Redis's name: "sadd", "srem", "spop"): deletes key ("del") if the set is
+ * empty, else fires kv_modified. */
+void t_set_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *obj,
+                   const char *event);
 /* t_set_member_fn replying each member as a bulk to the resp_out ud. */
 void t_set_reply_member(void *ud, const char *p, size_t len);
 

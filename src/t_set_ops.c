@@ -131,11 +131,14 @@ static void store_generic(struct cmd_ctx *c, enum set_op op)
     free(s.objs);
     const struct resp_arg *dst = &c->argv[1];
     size_t n = t_set_size(out);
+    static const char *const event[] = {"sinterstore", "sunionstore", "sdiffstore"};
     if (n == 0) {
         t_set_free(out);
-        kv_delete(c->kv, dst->ptr, dst->len, c->now_ms);
+        if (kv_delete(c->kv, dst->ptr, dst->len, c->now_ms))
+            cmd_notify(c, NOTIFY_GENERIC, "del", dst);
     } else {
         kv_set_obj(c->kv, dst->ptr, dst->len, KV_SET, out, KV_NO_EXPIRE, c->now_ms);
+        cmd_notify(c, NOTIFY_SET, event[op], dst);
     }
     resp_add_int(c->out, (long long)n);
 }
@@ -241,17 +244,18 @@ void cmd_smove(struct cmd_ctx *c)
         resp_add_int(c->out, 0);
         return;
     }
-    t_set_changed(c, src, sv, sobj); /* may delete src: dv is another key's */
+    t_set_changed(c, src, sv, sobj, "srem"); /* may delete src: dv is another key's */
     if (dv) {
         void *dobj = kv_val_obj(dv);
         if (t_set_add(&dobj, &c->kv->limits, m->ptr, m->len))
-            t_set_changed(c, dst, dv, dobj);
+            t_set_changed(c, dst, dv, dobj, "sadd");
         else
             kv_val_set_obj(dv, dobj);
     } else {
         void *dobj = t_set_new();
         t_set_add(&dobj, &c->kv->limits, m->ptr, m->len);
         kv_set_obj(c->kv, dst->ptr, dst->len, KV_SET, dobj, KV_NO_EXPIRE, c->now_ms);
+        cmd_notify(c, NOTIFY_SET, "sadd", dst);
     }
     resp_add_int(c->out, 1);
 }

@@ -32,13 +32,17 @@ struct kv_val *t_zset_lookup_write(struct cmd_ctx *c, const struct resp_arg *key
     return *wrong ? NULL : v;
 }
 
-void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *zs)
+void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *zs,
+                    const char *event)
 {
     kv_val_set_obj(v, zs);
-    if (t_zset_size(zs) == 0)
+    cmd_notify(c, NOTIFY_ZSET, event, key);
+    if (t_zset_size(zs) == 0) {
         kv_delete(c->kv, key->ptr, key->len, c->now_ms);
-    else
+        cmd_notify(c, NOTIFY_GENERIC, "del", key);
+    } else {
         kv_modified(c->kv, key->ptr, key->len);
+    }
 }
 
 void t_zset_reply_elem(struct resp_out *o, const struct zelem *e, int withscores, int pair)
@@ -163,6 +167,7 @@ static void zadd_generic(struct cmd_ctx *c, unsigned flags, int first)
         kv_val_set_obj(v, zs);
         if (added || changed) kv_modified(c->kv, key->ptr, key->len);
     }
+    if (added || changed) cmd_notify(c, NOTIFY_ZSET, (flags & ZADD_INCR) ? "zincr" : "zadd", key);
     if (nan) goto done;
     if (!(flags & ZADD_INCR))
         resp_add_int(c->out, added + ((flags & ZADD_CH) ? changed : 0));
@@ -200,7 +205,7 @@ void cmd_zrem(struct cmd_ctx *c)
         for (int j = 2; j < c->argc && t_zset_size(zs); j++)
             removed += t_zset_remove(&zs, c->argv[j].ptr, c->argv[j].len);
         if (removed)
-            t_zset_changed(c, key, v, zs);
+            t_zset_changed(c, key, v, zs, "zrem");
         else
             kv_val_set_obj(v, zs);
     }

@@ -16,9 +16,11 @@ struct dict_entry;
  * replying WRONGTYPE. */
 struct kv_val *t_zset_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
 struct kv_val *t_zset_lookup_write(struct cmd_ctx *c, const struct resp_arg *key, int *wrong);
-/* Stores zs back into v after a change: deletes key if empty, else fires
- * kv_modified. */
-void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *zs);
+/* Stores zs back into v after a change and fires the write's event
+ * (Redis's name: "zrem", "zpopmin", ...): deletes key ("del") if empty,
+ * else fires kv_modified. */
+void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *zs,
+                    const char *event);
 /* One element of a reply: the member, its score if withscores; as a
  * [member, score] pair in RESP3 when pair is set. */
 void t_zset_reply_elem(struct resp_out *o, const struct zelem *e, int withscores, int pair);

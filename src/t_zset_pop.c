@@ -41,7 +41,7 @@ static void pop_members(struct cmd_ctx *c, const struct resp_arg *key, struct kv
         }
     }
     t_zset_remove_ranks(&zs, max ? n - k : 0, max ? n - 1 : k - 1);
-    t_zset_changed(c, key, v, zs);
+    t_zset_changed(c, key, v, zs, max ? "zpopmax" : "zpopmin");
 }
 
 /* The first of argv[first .. first + n) holding a sorted set (*at: its

@@ -217,11 +217,13 @@ static void range_generic(struct cmd_ctx *c, struct range_req *r, int src, int d
         struct store_ctx sc = {t_zset_new(), &c->kv->limits};
         size_t n = any ? walk(kv_val_obj(v), r, lo, hi, emit_store, &sc) : 0;
         const struct resp_arg *d = &c->argv[dst];
-        if (n)
+        if (n) {
             kv_set_obj(c->kv, d->ptr, d->len, KV_ZSET, sc.zs, KV_NO_EXPIRE, c->now_ms);
-        else {
+            cmd_notify(c, NOTIFY_ZSET, "zrangestore", d);
+        } else {
             t_zset_free(sc.zs);
-            kv_delete(c->kv, d->ptr, d->len, c->now_ms);
+            if (kv_delete(c->kv, d->ptr, d->len, c->now_ms))
+                cmd_notify(c, NOTIFY_GENERIC, "del", d);
         }
         resp_add_int(c->out, (long long)n);
         return;
@@ -302,8 +304,11 @@ static void count_generic(struct cmd_ctx *c, enum range_by by, int remove)
     }
     if (remove) {
         void *zs = kv_val_obj(v);
+        static const char *const event[] = {[BY_RANK] = "zremrangebyrank",
+                                            [BY_SCORE] = "zremrangebyscore",
+                                            [BY_LEX] = "zremrangebylex"};
         t_zset_remove_ranks(&zs, lo, hi);
-        t_zset_changed(c, key, v, zs);
+        t_zset_changed(c, key, v, zs, event[by]);
     }
     resp_add_int(c->out, (long long)(hi - lo + 1));
 }

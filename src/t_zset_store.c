@@ -264,11 +264,15 @@ static void zop_generic(struct cmd_ctx *c, enum zop op, int store, const char *n
     size_t size = t_zset_size(out);
     if (store) {
         const struct resp_arg *dst = &c->argv[1];
+        static const char *const event[] = {
+            [ZOP_UNION] = "zunionstore", [ZOP_INTER] = "zinterstore", [ZOP_DIFF] = "zdiffstore"};
         if (size) {
             kv_set_obj(c->kv, dst->ptr, dst->len, KV_ZSET, out, KV_NO_EXPIRE, c->now_ms);
+            cmd_notify(c, NOTIFY_ZSET, event[op], dst);
         } else {
             t_zset_free(out);
-            kv_delete(c->kv, dst->ptr, dst->len, c->now_ms);
+            if (kv_delete(c->kv, dst->ptr, dst->len, c->now_ms))
+                cmd_notify(c, NOTIFY_GENERIC, "del", dst);
         }
         resp_add_int(c->out, (long long)size);
         return;
