@@ -328,31 +328,37 @@ static void reply_error(lua_State *L, struct resp_out *out, const char *sha)
     lua_pop(L, 3);
 }
 
-/* Sets the real globals' name to an array of n strings. */
-static void set_array_global(lua_State *L, const char *name, const struct resp_arg *v, int n)
+/* Lua collects in small steps every this many runs, so a full cycle does
+ * not land inside one command. */
+#define GC_STEP_RUNS 50
+
+/* Pushes an array of n strings. */
+static void push_array(lua_State *L, const struct resp_arg *v, int n)
 {
-    lua_pushlightuserdata(L, (void *)&globals_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
         lua_pushlstring(L, v[i].ptr, v[i].len);
         lua_rawseti(L, -2, i + 1);
     }
+}
+
+/* Sets the real globals' name to the value on top (popped). */
+static void set_real_global(lua_State *L, const char *name)
+{
+    lua_pushlightuserdata(L, (void *)&globals_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_insert(L, -2);
     lua_setfield(L, -2, name);
     lua_pop(L, 1);
 }
 
-/* Lua collects in small steps every this many runs, so a full cycle does
- * not land inside one command. */
-#define GC_STEP_RUNS 50
-
-static void run_script(struct script_engine *e, struct cmd_ctx *c, const struct script *s,
-                       const struct script_args *a)
+void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct script_fn *f,
+                    const struct script_args *a)
 {
     lua_State *L = e->L;
-    int ro_run = a->read_only || !c->applying ||
-                 (!(s->flags & SCRIPT_FLAG_EVAL_COMPAT) && (s->flags & SCRIPT_FLAG_NO_WRITES));
-    if (a->read_only && !(s->flags & (SCRIPT_FLAG_EVAL_COMPAT | SCRIPT_FLAG_NO_WRITES))) {
+    int declared = !(f->flags & SCRIPT_FLAG_EVAL_COMPAT);
+    int ro_run = a->read_only || !c->applying || (declared && (f->flags & SCRIPT_FLAG_NO_WRITES));
+    if (a->read_only && declared && !(f->flags & SCRIPT_FLAG_NO_WRITES)) {
         resp_add_error(c->out, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
@@ -360,29 +366,42 @@ static void run_script(struct script_engine *e, struct cmd_ctx *c, const struct 
         resp_add_error(c->out, "ERR reached lua stack limit");
         return;
     }
-    set_array_global(L, "KEYS", a->keys, a->nkeys);
-    set_array_global(L, "ARGV", a->args, a->nargs);
     struct script_run run = {
         .ctx = c,
-        .sha = s->sha,
+        .sha = f->name,
         .read_only = ro_run,
         .resp = 2,
         .rng = c->rng,
         .hooks_left = e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0,
     };
-    e->run = &run;
-    if (run.hooks_left) lua_sethook(L, budget_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
     int base = lua_gettop(L);
     lua_pushcfunction(L, error_handler);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->fn_ref);
-    if (lua_pcall(L, 0, 1, base + 1) != 0)
-        reply_error(L, c->out, s->sha);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->fn_ref);
+    push_array(L, a->keys, a->nkeys);
+    push_array(L, a->args, a->nargs);
+    int nargs = 2;
+    if (f->eval_mode) { /* EVAL: KEYS and ARGV are globals */
+        set_real_global(L, "ARGV");
+        set_real_global(L, "KEYS");
+        nargs = 0;
+    }
+    e->run = &run;
+    if (run.hooks_left) lua_sethook(L, budget_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    if (lua_pcall(L, nargs, 1, base + 1) != 0)
+        reply_error(L, c->out, f->name);
     else
         script_lua_to_reply(L, c->out, run.resp);
     lua_settop(L, base);
     lua_sethook(L, NULL, 0, 0);
     e->run = NULL;
     if (++e->runs % GC_STEP_RUNS == 0) lua_gc(L, LUA_GCSTEP, GC_STEP_RUNS);
+}
+
+static void run_script(struct script_engine *e, struct cmd_ctx *c, const struct script *s,
+                       const struct script_args *a)
+{
+    struct script_fn f = {s->fn_ref, s->sha, s->flags, 1};
+    script_call_fn(e, c, &f, a);
 }
 
 void script_run_sha(struct script_engine *e, struct cmd_ctx *c, const char *sha, size_t sha_len,

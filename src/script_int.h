@@ -47,6 +47,22 @@ struct script_engine {
     uint64_t runs;
 };
 
+/* A function to run: a script (EVAL: KEYS and ARGV as globals) or a
+ * library's function (FCALL: keys and args as its two arguments). */
+struct script_fn {
+    int fn_ref;       /* the function, in the Lua registry */
+    const char *name; /* the sha or function name error messages give */
+    uint32_t flags;   /* enum script_flag */
+    int eval_mode;
+};
+
+/* Runs f for c (clock, randomness, applying, reply: c's), bounded by the
+ * budget; the reply (or the script's error) goes to c->out. A read-only
+ * call (a->read_only) of a function without no-writes is refused, as
+ * Redis refuses it. */
+void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct script_fn *f,
+                    const struct script_args *a);
+
 /* Instructions between two budget checks (the count hook's period). */
 #define SCRIPT_HOOK_PERIOD 100000
 
