@@ -152,6 +152,50 @@ void replica_set_notify(struct server *srv, unsigned flags)
                          ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0);
 }
 
+/* Snapshots carry the script cache beside the keys (struct snapshot_extra):
+ * a record of kind SNAPSHOT_KIND_SCRIPT per cached body. */
+#define SNAPSHOT_KIND_SCRIPT 1
+
+struct extra_put {
+    snapshot_extra_put_fn *put;
+    void *w;
+};
+
+static int put_script(void *ud, const char *body, size_t len)
+{
+    struct extra_put *p = ud;
+    p->put(p->w, SNAPSHOT_KIND_SCRIPT, body, len);
+    return 0;
+}
+
+static void extra_save(void *ud, snapshot_extra_put_fn *put, void *w)
+{
+    struct server *srv = ud;
+    struct extra_put p = {put, w};
+    script_cache_each(srv->scripts, put_script, &p);
+}
+
+static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char *err,
+                      size_t errlen)
+{
+    struct server *srv = ud;
+    if (kind != SNAPSHOT_KIND_SCRIPT) return util_fail(err, errlen, -1, "unknown kind %u", kind);
+    struct resp_out out;
+    resp_out_init(&out, 2);
+    char sha[SHA1_HEX_LEN + 1];
+    int rc = script_cache_add(srv->scripts, data, len, sha, &out);
+    if (rc != 0)
+        util_fail(err, errlen, -1, "a cached script does not load: %.*s", (int)out.len, out.data);
+    resp_out_free(&out);
+    return rc;
+}
+
+static void extra_reset(void *ud)
+{
+    struct server *srv = ud;
+    script_cache_flush(srv->scripts);
+}
+
 void replica_init(struct server *srv, uint64_t seed)
 {
     srv->rng = seed;
@@ -178,6 +222,8 @@ void replica_init(struct server *srv, uint64_t seed)
         .srv = srv,
         .notify = &srv->notify,
         .log = {log_propose, log_stage, log_propose_staged, srv},
+        .extra = {extra_save, extra_load, srv},
+        .extra_reset = extra_reset,
     };
     sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
 }

@@ -504,7 +504,7 @@ void sm_set_applied(struct sm *sm, uint64_t index)
 int sm_snapshot_write(struct sm *sm, const char *path, uint64_t index, uint64_t term,
                       unsigned work_pct, char *err, size_t errlen)
 {
-    return snapshot_write(path, sm->env.kv, index, term, work_pct, err, errlen);
+    return snapshot_write(path, sm->env.kv, &sm->env.extra, index, term, work_pct, err, errlen);
 }
 
 int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,
@@ -517,10 +517,11 @@ int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h,
                      size_t errlen)
 {
     kv_flush(sm->env.kv);
+    if (sm->env.extra_reset) sm->env.extra_reset(sm->env.extra.ud);
     /* Loading is no write: its keys fire no "new" (nor "expired"). */
     unsigned event_mask = sm->env.kv->event_mask;
     sm->env.kv->event_mask = 0;
-    int rc = snapshot_load(path, sm->env.kv, h, err, errlen);
+    int rc = snapshot_load(path, sm->env.kv, &sm->env.extra, h, err, errlen);
     sm->env.kv->event_mask = event_mask;
     if (rc == 0) sm->applied = h->index;
     return rc;

@@ -46,6 +46,7 @@
 #include "../resp/writer.h"
 #include "expiring.h"
 #include "inflight.h"
+#include "snapshot.h"
 
 struct server;
 struct client;
@@ -53,7 +54,6 @@ struct command;
 struct cmd_stats;
 struct kv;
 struct raft_part;
-struct snapshot_header;
 
 /* Where the state machine's entries go: the Raft driver implements it
  * (src/node.c); the state machine never calls the driver by name. Each
@@ -80,6 +80,11 @@ struct sm_env {
     const struct notify *notify; /* keyspace notifications the commands fire (cmd_ctx);
                                   * NULL: none */
     struct sm_log log;
+    /* The replicated state besides the keyspace (the script cache, function
+     * libraries): saved in snapshots with the keys and restored with them;
+     * reset() empties it before a snapshot is loaded. */
+    struct snapshot_extra extra;
+    void (*extra_reset)(void *ud);
 };
 
 enum sm_entry_type {

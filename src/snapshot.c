@@ -175,8 +175,27 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     }
 }
 
-int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term,
-                   unsigned work_pct, char *err, size_t errlen)
+/* An extra record (snapshot_extra_put_fn). */
+static void put_extra(void *wv, uint8_t kind, const void *data, size_t len)
+{
+    struct writer *w = wv;
+    ASSERT(kind >= 1 && kind <= SNAPSHOT_EXTRA_KIND_MAX && len <= SNAPSHOT_EXTRA_BYTES_MAX);
+    unsigned char head[9];
+    head[0] = kind;
+    le_put64(head + 1, (uint64_t)len);
+    w_put(w, head, sizeof head);
+    w_put(w, data, len);
+}
+
+static void write_extras(struct writer *w, const struct snapshot_extra *extra)
+{
+    if (extra && extra->save) extra->save(extra->ud, put_extra, w);
+    unsigned char end[9] = {0};
+    w_put(w, end, sizeof end);
+}
+
+int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra *extra,
+                   uint64_t index, uint64_t term, unsigned work_pct, char *err, size_t errlen)
 {
     ASSERT(work_pct >= 1 && work_pct <= 100);
     struct writer w = {.types = kv->types, .work_pct = work_pct};
@@ -200,6 +219,7 @@ int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t ter
     le_put64(head + 32, count);
     w_put(&w, head, sizeof head);
     kv_foreach(kv, write_record, &w);
+    write_extras(&w, extra);
     w_flush(&w);
     unsigned char trailer[SNAPSHOT_TRAILER_LEN];
     memcpy(trailer, TRAILER_MAGIC, 8);
@@ -410,6 +430,44 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
     return 0;
 }
 
+/* Version 4's extra records, each handed to extra->load (when given). */
+static int read_extras(struct reader *r, const struct snapshot_extra *extra, char *err,
+                       size_t errlen)
+{
+    for (;;) {
+        unsigned char head[9];
+        uint64_t at = r->pos;
+        if (at + sizeof head + SNAPSHOT_TRAILER_LEN > r->size)
+            return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                             "snapshot %s is truncated: its state records run past the end",
+                             r->path);
+        int rc = r_get(r, head, sizeof head, err, errlen);
+        if (rc) return rc;
+        uint64_t len = le_get64(head + 1);
+        if (head[0] == 0 && len == 0) return 0;
+        if (head[0] == 0 || head[0] > SNAPSHOT_EXTRA_KIND_MAX || len > SNAPSHOT_EXTRA_BYTES_MAX ||
+            r->pos + len + SNAPSHOT_TRAILER_LEN > r->size)
+            return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                             "snapshot %s is corrupt: a bad state record (kind %u, %llu bytes) "
+                             "at byte %llu",
+                             r->path, head[0], (unsigned long long)len, (unsigned long long)at);
+        if (len + 1 > r->cap) {
+            unsigned char *nb = realloc(r->buf, len + 1);
+            if (!nb) return util_fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", r->path);
+            r->buf = nb;
+            r->cap = len + 1;
+        }
+        rc = r_get(r, r->buf, len, err, errlen);
+        if (rc) return rc;
+        char why[200] = "";
+        if (extra && extra->load &&
+            extra->load(extra->ud, head[0], r->buf, len, why, sizeof why) != 0)
+            return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                             "snapshot %s is corrupt: the state record at byte %llu: %s", r->path,
+                             (unsigned long long)at, why);
+    }
+}
+
 static int read_trailer(struct reader *r, char *err, size_t errlen)
 {
     if (r->pos + SNAPSHOT_TRAILER_LEN != r->size)
@@ -453,7 +511,8 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
 
 /* Reads (and loads into kv unless NULL) the whole file. */
 static int read_all(const char *path, const struct kv_type_ops *const *types, struct kv *kv,
-                    struct snapshot_header *h, char *err, size_t errlen)
+                    const struct snapshot_extra *extra, struct snapshot_header *h, char *err,
+                    size_t errlen)
 {
     struct reader r;
     int rc = open_reader(&r, path, err, errlen);
@@ -465,6 +524,7 @@ static int read_all(const char *path, const struct kv_type_ops *const *types, st
         rc = read_record(&r, &rec, err, errlen);
         if (rc == 0) rc = store_record(&r, &rec, kv, err, errlen);
     }
+    if (rc == 0 && r.version >= 4) rc = read_extras(&r, kv ? extra : NULL, err, errlen);
     if (rc == 0) rc = read_trailer(&r, err, errlen);
     free(r.buf);
     fclose(r.f);
@@ -474,13 +534,13 @@ static int read_all(const char *path, const struct kv_type_ops *const *types, st
 int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
                     struct snapshot_header *h, char *err, size_t errlen)
 {
-    return read_all(path, types, NULL, h, err, errlen);
+    return read_all(path, types, NULL, NULL, h, err, errlen);
 }
 
-int snapshot_load(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
-                  size_t errlen)
+int snapshot_load(const char *path, struct kv *kv, const struct snapshot_extra *extra,
+                  struct snapshot_header *h, char *err, size_t errlen)
 {
-    return read_all(path, kv->types, kv, h, err, errlen);
+    return read_all(path, kv->types, kv, extra, h, err, errlen);
 }
 
 /* ----------------------------------------------------------------- chunks */

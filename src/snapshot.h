@@ -17,14 +17,18 @@
  *           bytes, or another type's payload as its module's save() wrote it
  *           (src/types.h), rebuilt by its load(); expire_ms is the absolute
  *           Unix ms of the key's expiry, or -1
+ *   extras  (version 4) the replicated state besides the keyspace (the
+ *           script cache, function libraries): records (u8 kind | u64 len |
+ *           bytes), kind 1..SNAPSHOT_EXTRA_KIND_MAX, ended by a kind 0
+ *           record of length 0; what a kind means is the state machine's
+ *           (struct snapshot_extra)
  *   trailer "RCSNEND\n" | u64 checksum of every byte before the trailer
  *           (src/checksum.h)
- * Version 2 holds strings only, with records (u32 key_len | u32 value_len |
- * i64 expire_ms | key | value); version 1 is version 2 with FNV-1a 64 byte
- * by byte as its checksum. Both are still read (verify, load, install), so
- * files written by older builds keep loading. Only version 3 is written: an
- * older build refuses this build's snapshots with a clear error (upgrade the
- * cluster's nodes before any of them sends a snapshot to an old one). A
+ * Version 3 is version 4 without extras. Version 2 holds strings only, with records (u32 key_len |
+ * u32 value_len | i64 expire_ms | key | value); version 1 is version 2 with FNV-1a 64 byte by byte
+ * as its checksum. Both are still read (verify, load, install), so files written by older builds
+ * keep loading. Only version 3 is written: an older build refuses this build's snapshots with a
+ * clear error (upgrade the cluster's nodes before any of them sends a snapshot to an old one). A
  * record of a type this build does not know, or a payload its module's
  * load() refuses, makes the whole file corrupt.
  * A file is accepted only whole: magic, version, every length inside the file,
@@ -93,7 +97,7 @@ struct kv;
 #define SNAPSHOT_FILE_NAME "snapshot.rcs"
 #define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by the local child */
 #define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
-#define SNAPSHOT_VERSION 3                         /* written */
+#define SNAPSHOT_VERSION 4                         /* written */
 #define SNAPSHOT_VERSION_MIN 1                     /* oldest read */
 #define SNAPSHOT_HEADER_LEN 40
 #define SNAPSHOT_TRAILER_LEN 16
@@ -110,14 +114,27 @@ struct snapshot_header {
     uint64_t index, term, key_count;
 };
 
+/* The state kept beside the keyspace (extras in FORMAT), given by its owner:
+ * save() calls put() for each record to write; load() gets each record read
+ * back (0, or -1 with a reason in err: the file is then refused as corrupt).
+ * NULL (or a NULL function) writes none / checks their framing only. */
+#define SNAPSHOT_EXTRA_KIND_MAX 15
+#define SNAPSHOT_EXTRA_BYTES_MAX (512ULL * 1024 * 1024)
+typedef void snapshot_extra_put_fn(void *w, uint8_t kind, const void *data, size_t len);
+struct snapshot_extra {
+    void (*save)(void *ud, snapshot_extra_put_fn *put, void *w);
+    int (*load)(void *ud, uint8_t kind, const void *data, size_t len, char *err, size_t errlen);
+    void *ud;
+};
+
 /* Writes every key of kv (kv_foreach) to path with the given index/term, via
  * whole 1 MiB buffers, starting the writeback every few MB (without waiting),
  * then fsyncs it. Does
  * not rename. work_pct (1..100) paces it: it sleeps so as to work about that
  * share of the time (100: never sleeps), leaving the CPU to the server. Used
  * by the forked child; also fine in-process (tests). Returns 0, SNAPSHOT_EIO. */
-int snapshot_write(const char *path, struct kv *kv, uint64_t index, uint64_t term,
-                   unsigned work_pct, char *err, size_t errlen);
+int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra *extra,
+                   uint64_t index, uint64_t term, unsigned work_pct, char *err, size_t errlen);
 
 /* Renames dir/tmp_name to dir/snapshot.rcs and fsyncs dir: after a 0 return
  * the new snapshot survives power loss. Returns 0 or SNAPSHOT_EIO. */
@@ -125,8 +142,8 @@ int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t er
 
 /* Reads the whole file at path and checks it (see FORMAT) without loading
  * anything; *h gets its header. Values are decoded by the type modules of
- * `types` (src/typetable.h). Returns 0, SNAPSHOT_ENOENT, SNAPSHOT_EIO,
- * SNAPSHOT_EBADFILE. */
+ * `types` (src/typetable.h); extra records are checked for framing only. Returns 0,
+ * SNAPSHOT_ENOENT, SNAPSHOT_EIO, SNAPSHOT_EBADFILE. */
 struct kv_type_ops;
 int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
                     struct snapshot_header *h, char *err, size_t errlen);
@@ -135,8 +152,8 @@ int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
  * kept, expired keys included). Memory besides the keyspace: one record buffer. Checks
  * everything snapshot_verify checks; on an error kv may hold part of the
  * file (the caller flushes it or exits). Returns as snapshot_verify. */
-int snapshot_load(const char *path, struct kv *kv, struct snapshot_header *h, char *err,
-                  size_t errlen);
+int snapshot_load(const char *path, struct kv *kv, const struct snapshot_extra *extra,
+                  struct snapshot_header *h, char *err, size_t errlen);
 
 /* For a peer: reads up to max_len bytes at offset of path into buf, if its
  * header says `index`. *len gets the bytes read, *done whether they end the

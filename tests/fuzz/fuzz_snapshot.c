@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rv = snapshot_verify(path, type_table, &hv, ev, sizeof ev);
     struct kv kv;
     kv_init(&kv, type_table, 1);
-    int rl = snapshot_load(path, &kv, &hl, el, sizeof el);
+    int rl = snapshot_load(path, &kv, NULL, &hl, el, sizeof el);
     if (rv != rl || (rv == 0 && memcmp(&hv, &hl, sizeof hv) != 0)) {
         fprintf(stderr, "fuzz_snapshot: verify said %d (%s), load said %d (%s)\n", rv, ev, rl, el);
         abort();

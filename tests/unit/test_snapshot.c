@@ -87,7 +87,7 @@ static void fill(struct kv *kv)
 static void write_file(struct fx *f)
 {
     fill(&f->kv);
-    assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, 100, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, 100, f->err, sizeof f->err), 0);
 }
 
 static uint64_t file_size(const char *path)
@@ -104,7 +104,7 @@ static void test_round_trip(void **state)
     struct kv back;
     kv_init(&back, type_table, 9);
     struct snapshot_header h;
-    assert_int_equal(snapshot_load(f->path, &back, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.index, 1234);
     assert_int_equal(h.term, 7);
     assert_int_equal(h.key_count, NKEYS);
@@ -127,8 +127,9 @@ static void test_round_trip(void **state)
 static void test_empty_keyspace(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(snapshot_write(f->path, &f->kv, 0, 0, 50, f->err, sizeof f->err), 0);
-    assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + SNAPSHOT_TRAILER_LEN);
+    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 0, 0, 50, f->err, sizeof f->err), 0);
+    /* Header, the end of the (empty) state records, trailer. */
+    assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + 9 + SNAPSHOT_TRAILER_LEN);
     struct snapshot_header h;
     assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.key_count, 0);
@@ -140,7 +141,7 @@ static void expect_refused(struct fx *f, const char *needle)
     kv_init(&back, type_table, 1);
     struct snapshot_header h;
     f->err[0] = 0;
-    int rc = snapshot_load(f->path, &back, &h, f->err, sizeof f->err);
+    int rc = snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err);
     kv_free(&back);
     assert_int_equal(rc, SNAPSHOT_EBADFILE);
     if (!strstr(f->err, needle)) fail_msg("error '%s' does not mention '%s'", f->err, needle);
@@ -170,7 +171,8 @@ static void test_truncated(void **state)
                          SNAPSHOT_EBADFILE);
         if (!strstr(f->err, "truncated") && !strstr(f->err, "corrupt"))
             fail_msg("cut at %llu: '%s'", (unsigned long long)cuts[i], f->err);
-        assert_int_equal(snapshot_write(f->path, &f->kv, 1234, 7, 100, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, 100, f->err, sizeof f->err),
+                         0);
     }
     assert_int_equal(truncate(f->path, (off_t)(size - 1)), 0);
     expect_refused(f, "truncated");
@@ -203,7 +205,9 @@ static void test_flipped_byte(void **state)
         flip(f->path, at[i]);
         assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     }
-    flip(f->path, size - 20); /* inside the last value: only the checksum sees it */
+    /* Inside the last value (before the 9-byte end of the state records):
+     * only the checksum sees it. */
+    flip(f->path, size - SNAPSHOT_TRAILER_LEN - 9 - 4);
     expect_refused(f, "checksum mismatch");
 }
 
@@ -214,8 +218,8 @@ static void test_wrong_magic_and_version(void **state)
     flip(f->path, 0);
     expect_refused(f, "not a raftcache snapshot");
     flip(f->path, 0);
-    flip(f->path, 8); /* version 3 -> 19 */
-    expect_refused(f, "version 19");
+    flip(f->path, 8); /* version 4 -> 20 */
+    expect_refused(f, "version 20");
     FILE *fp = fopen(f->path, "wb");
     assert_non_null(fp);
     static const char foreign[] = "SQLite format 3\0 and then enough bytes to pass the size check";
@@ -297,7 +301,7 @@ static void test_old_versions_load(void **state)
         struct kv loaded;
         kv_init(&loaded, type_table, 9);
         struct snapshot_header hd;
-        assert_int_equal(snapshot_load(f->path, &loaded, &hd, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_load(f->path, &loaded, NULL, &hd, f->err, sizeof f->err), 0);
         assert_int_equal(hd.index, 1234);
         assert_int_equal(kv_size(&loaded), NKEYS);
         char key[64], val[512];
@@ -371,13 +375,64 @@ static void test_chunk_copy_and_publish(void **state)
     assert_int_equal(access(rcs, F_OK), 0);
 }
 
+/* The state kept beside the keys (struct snapshot_extra): saved records
+ * come back in order, kind and bytes; a record its owner refuses makes the
+ * file corrupt; verify checks them without an owner. */
+struct extra_log {
+    char got[256];
+    size_t used;
+    int refuse;
+};
+
+static void save_two(void *ud, snapshot_extra_put_fn *put, void *w)
+{
+    (void)ud;
+    put(w, 1, "return 1", 8);
+    put(w, 2, "", 0);
+}
+
+static int load_logged(void *ud, uint8_t kind, const void *data, size_t len, char *err,
+                       size_t errlen)
+{
+    struct extra_log *l = ud;
+    if (l->refuse) {
+        snprintf(err, errlen, "does not compile");
+        return -1;
+    }
+    l->used += (size_t)snprintf(l->got + l->used, sizeof l->got - l->used, "%u:%.*s;", kind,
+                                (int)len, (const char *)data);
+    return 0;
+}
+
+static void test_extra_records(void **state)
+{
+    struct fx *f = *state;
+    fill(&f->kv);
+    struct extra_log log = {0};
+    struct snapshot_extra extra = {save_two, load_logged, &log};
+    assert_int_equal(snapshot_write(f->path, &f->kv, &extra, 9, 2, 100, f->err, sizeof f->err), 0);
+    struct snapshot_header h;
+    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(h.key_count, kv_size(&f->kv));
+    struct kv back;
+    kv_init(&back, type_table, 1);
+    assert_int_equal(snapshot_load(f->path, &back, &extra, &h, f->err, sizeof f->err), 0);
+    assert_string_equal(log.got, "1:return 1;2:;");
+    assert_int_equal(kv_size(&back), kv_size(&f->kv));
+    log.refuse = 1;
+    assert_int_equal(snapshot_load(f->path, &back, &extra, &h, f->err, sizeof f->err),
+                     SNAPSHOT_EBADFILE);
+    assert_non_null(strstr(f->err, "does not compile"));
+    kv_free(&back);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_round_trip),           T(test_empty_keyspace),          T(test_truncated),
         T(test_flipped_byte),         T(test_wrong_magic_and_version), T(test_old_versions_load),
-        T(test_unknown_type_refused), T(test_chunk_copy_and_publish),
+        T(test_unknown_type_refused), T(test_chunk_copy_and_publish),  T(test_extra_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
