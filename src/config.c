@@ -734,6 +734,9 @@ const struct config_def config_defs[] = {
             "a follower that hears no leader for this long starts an election"),
     DEF_INT("raft-heartbeat-ms", raft_heartbeat_ms, "100", 1, 3600000, IMM,
             "leader heartbeat interval; must be below the election timeout"),
+    DEF_INT("lua-replicated-budget", lua_replicated_budget, "100000000", 0, LLONG_MAX, IMM,
+            "Lua instructions one script run may execute (0 = unbounded); a script over it fails "
+            "the same way on every node, so every node must have the same value"),
     DEF_INT("raft-snapshot-threshold", raft_snapshot_threshold, "100000", 1, LLONG_MAX, 0,
             "applied entries after which a node snapshots its keyspace (forked child) and "
             "compacts its log"),

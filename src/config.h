@@ -193,6 +193,7 @@ struct config {
     /* raft */
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;
+    long long lua_replicated_budget;        /* Lua instructions per script run; 0 = unbounded */
     long long raft_snapshot_threshold;      /* applied entries between snapshots */
     long long raft_snapshot_log_min_size;   /* bytes: the size rule's floor */
     long long raft_log_max_memory;          /* bytes of applied entries kept in memory */

@@ -210,6 +210,7 @@ void replica_init(struct server *srv, uint64_t seed)
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     srv->scripts = script_engine_new(srv->cmdstats);
+    script_set_budget(srv->scripts, (uint64_t)srv->cfg.lua_replicated_budget);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;

@@ -61,8 +61,9 @@ enum script_flag {
     SCRIPT_FLAG_EVAL_COMPAT = 1u << 5, /* no shebang: Redis 6's behaviour */
 };
 
-/* Lua instructions one run may execute by default (lua-replicated-budget). */
-#define SCRIPT_BUDGET_DEFAULT 500000000ULL
+/* Lua instructions one run may execute until script_set_budget() says
+ * otherwise (the lua-replicated-budget directive's default). */
+#define SCRIPT_BUDGET_DEFAULT 100000000ULL
 
 /* A new engine; commands scripts call are counted in stats (indexed by
  * cmd_id(), borrowed for the engine's life). Aborts if Lua cannot start. */
