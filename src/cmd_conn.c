@@ -497,10 +497,15 @@ void cmd_client_help(struct cmd_ctx *c)
     cmd_reply_help(c, lines);
 }
 
+/* In the apply path (a script in a log entry) the time is the entry's, so
+ * that a script writing it writes the same on every node. */
 void cmd_time(struct cmd_ctx *c)
 {
     struct timeval tv;
-    gettimeofday(&tv, NULL);
+    if (c->applying)
+        tv = (struct timeval){(time_t)(c->now_ms / 1000), (suseconds_t)(c->now_ms % 1000) * 1000};
+    else
+        gettimeofday(&tv, NULL);
     resp_add_array_len(c->out, 2);
     resp_add_bulk_ll(c->out, (long long)tv.tv_sec);
     resp_add_bulk_ll(c->out, (long long)tv.tv_usec);

@@ -21,6 +21,7 @@
 #include "cmd_role.h"
 #include "info.h"
 #include "lazyfree.h"
+#include "script.h"
 #include "server.h"
 #include "util.h"
 
@@ -104,6 +105,15 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
         info_addf(t,
                   "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
                   a->allocated, a->active, a->resident);
+    size_t lua = script_lua_bytes(srv->scripts), scripts = script_cache_bytes(srv->scripts);
+    char h_lua[32], h_scripts[32];
+    human_bytes(h_lua, sizeof h_lua, lua);
+    human_bytes(h_scripts, sizeof h_scripts, scripts);
+    info_addf(t,
+              "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\n"
+              "used_memory_scripts_eval:%zu\r\nnumber_of_cached_scripts:%zu\r\n"
+              "used_memory_scripts:%zu\r\nused_memory_scripts_human:%s\r\n",
+              lua, lua, h_lua, scripts, script_cache_count(srv->scripts), scripts, h_scripts);
     info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n",
               srv->cfg.maxmemory, h_max);
     if (a->has_pages)

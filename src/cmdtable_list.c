@@ -16,7 +16,7 @@
 #define F CMD_FAST
 #define OOM CMD_DENYOOM
 #define NOOP CMD_ABSENT_NOOP
-#define BLK CMD_BLOCKING
+#define BLK (CMD_BLOCKING | CMD_NOSCRIPT)
 
 const struct command cmd_table_list[] = {
     {"lpush", -3, W | OOM | F, 1, 1, 1, cmd_lpush, "list", "1.0.0",

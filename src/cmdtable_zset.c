@@ -91,11 +91,13 @@ const struct command cmd_table_zset[] = {
      "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
      "sorted set if the last member was popped.",
      "key [count]", "write sortedset fast", NULL},
-    {"bzpopmin", -3, W | F | CMD_BLOCKING, 1, -2, 1, cmd_bzpopmin, "sorted-set", "5.0.0",
+    {"bzpopmin", -3, W | F | CMD_BLOCKING | CMD_NOSCRIPT, 1, -2, 1, cmd_bzpopmin, "sorted-set",
+     "5.0.0",
      "Remove and return the member with the lowest score from one or more sorted sets, or block "
      "until one is available",
      "key [key ...] timeout:double", "write sortedset fast blocking", NULL},
-    {"bzpopmax", -3, W | F | CMD_BLOCKING, 1, -2, 1, cmd_bzpopmax, "sorted-set", "5.0.0",
+    {"bzpopmax", -3, W | F | CMD_BLOCKING | CMD_NOSCRIPT, 1, -2, 1, cmd_bzpopmax, "sorted-set",
+     "5.0.0",
      "Remove and return the member with the highest score from one or more sorted sets, or block "
      "until one is available",
      "key [key ...] timeout:double", "write sortedset fast blocking", NULL},
@@ -140,7 +142,7 @@ const struct command cmd_table_zset[] = {
      "them. Deletes the sorted set if the last member was popped.",
      "numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]", "write sortedset slow", NULL,
      NULL, t_zset_numkeys_keys},
-    {"bzmpop", -5, W | CMD_BLOCKING, 0, 0, 0, cmd_bzmpop, "sorted-set", "7.0.0",
+    {"bzmpop", -5, W | CMD_BLOCKING | CMD_NOSCRIPT, 0, 0, 0, cmd_bzmpop, "sorted-set", "7.0.0",
      "Remove and return members with scores in a sorted set or block until one is available",
      "timeout:double numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]",
      "write sortedset slow blocking", NULL, NULL, t_zset_bzmpop_keys},

@@ -108,8 +108,7 @@ int script_parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *
     while (w < end && body[w] != ' ')
         w++;
     if (w - i != 3 || memcmp(body + i, "lua", 3) != 0) {
-        snprintf(err, errlen, "ERR Unexpected engine in script shebang: %.*s", (int)(w - i),
-                 body + i);
+        snprintf(err, errlen, "ERR Unexpected engine in script shebang: %.*s", (int)w, body);
         return -1;
     }
     for (i = w; i < end;) {
