@@ -453,14 +453,15 @@ void cmd_cluster_help(struct cmd_ctx *c)
     cmd_reply_help(c, lines);
 }
 
+/* From a script (no client) they change nothing, as on Redis's script client. */
 void cmd_readonly(struct cmd_ctx *c)
 {
-    c->client->flags |= CLIENT_READONLY;
+    if (c->client) c->client->flags |= CLIENT_READONLY;
     resp_add_simple(c->out, "OK");
 }
 
 void cmd_readwrite(struct cmd_ctx *c)
 {
-    c->client->flags &= ~(CLIENT_READONLY | CLIENT_LEADER_READS);
+    if (c->client) c->client->flags &= ~(CLIENT_READONLY | CLIENT_LEADER_READS);
     resp_add_simple(c->out, "OK");
 }

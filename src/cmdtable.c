@@ -334,7 +334,7 @@ const struct command cmd_table_core[] = {
      "Returns the server's liveliness response.", "[message]", "fast connection", NULL},
     {"echo", 2, F | LD | ST, 0, 0, 0, cmd_echo, "connection", "1.0.0", "Returns the given string.",
      "message", "fast connection", NULL},
-    {"quit", -1, NOA | F | LD | ST | NOQ | SUB, 0, 0, 0, cmd_quit, "connection", "1.0.0",
+    {"quit", -1, NOA | F | LD | ST | NOQ | SUB | NS, 0, 0, 0, cmd_quit, "connection", "1.0.0",
      "Closes the connection.", NULL, "fast connection", NULL},
     {"hello", -1, NOA | F | LD | ST | NS, 0, 0, 0, cmd_hello, "connection", "6.0.0",
      "Handshakes with the Redis server.",

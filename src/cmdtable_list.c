@@ -70,7 +70,7 @@ const struct command cmd_table_list[] = {
     {"brpop", -3, W | BLK, 1, -2, 1, cmd_brpop, "list", "2.0.0",
      "Remove and get the last element in a list, or block until one is available",
      "key [key ...] timeout:double", "write list slow blocking", NULL},
-    {"blmpop", -5, W | BLK, 0, 0, 0, cmd_blmpop, "list", "7.0.0",
+    {"blmpop", -5, W | CMD_BLOCKING, 0, 0, 0, cmd_blmpop, "list", "7.0.0",
      "Pop elements from a list, or block until one is available",
      "timeout:double numkeys:integer key [key ...] <LEFT|RIGHT>:where [COUNT count]",
      "write list slow blocking", NULL, NULL, t_list_blmpop_keys},

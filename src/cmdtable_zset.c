@@ -142,7 +142,7 @@ const struct command cmd_table_zset[] = {
      "them. Deletes the sorted set if the last member was popped.",
      "numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]", "write sortedset slow", NULL,
      NULL, t_zset_numkeys_keys},
-    {"bzmpop", -5, W | CMD_BLOCKING | CMD_NOSCRIPT, 0, 0, 0, cmd_bzmpop, "sorted-set", "7.0.0",
+    {"bzmpop", -5, W | CMD_BLOCKING, 0, 0, 0, cmd_bzmpop, "sorted-set", "7.0.0",
      "Remove and return members with scores in a sorted set or block until one is available",
      "timeout:double numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]",
      "write sortedset slow blocking", NULL, NULL, t_zset_bzmpop_keys},
