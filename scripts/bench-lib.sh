@@ -8,12 +8,13 @@
 # The last CSV row counts: redis-benchmark's lrange_* tests first print the
 # row of the LPUSH run that fills their list ("LPUSH (needed to benchmark
 # LRANGE)", -n N elements of -d bytes into "mylist"), then their own.
-# CMDs lmove and publish are not redis-benchmark's tests: see bench_lmove
-# and bench_publish.
+# CMDs lmove, publish and evalsha are not redis-benchmark's tests: see
+# bench_lmove, bench_publish and bench_evalsha.
 bench_run() {
     local csv
     if [ "$2" = lmove ]; then bench_lmove "$1" "$3" "$4"; return; fi
     if [ "$2" = publish ]; then bench_publish "$1" "$3" "$4"; return; fi
+    if [ "$2" = evalsha ]; then bench_evalsha "$1" "$3" "$4"; return; fi
     csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -d 100 -r 1000000 \
           -n "$4" -P "$3" -t "$2" --csv 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
@@ -48,6 +49,24 @@ PYEOF
           --csv lmove '{bq}:src' '{bq}:dst' left right 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
     timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bq}:src' '{bq}:dst' >/dev/null 2>&1 || true
+    echo "${csv:-error - -}"
+}
+
+# bench_evalsha PORT PIPELINE N: EVALSHA of a small script that writes (an
+# INCR of a random key among 1M, the script a rate limiter or a counter
+# would be), loaded first with SCRIPT LOAD. Prints "rps p50 p99" like
+# bench_run.
+BENCH_SCRIPT="return redis.call('incr', KEYS[1])"
+bench_evalsha() {
+    local port=$1 pipeline=$2 n=$3 sha csv
+    sha=$(timeout 60 redis-cli -h 127.0.0.1 -p "$port" script load "$BENCH_SCRIPT" 2>/dev/null || true)
+    if [ ${#sha} -ne 40 ]; then
+        echo "error - -"
+        return
+    fi
+    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
+          -r 1000000 --csv evalsha "$sha" 1 '{bench}:counter:__rand_int__' 2>/dev/null |
+          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
     echo "${csv:-error - -}"
 }
 

@@ -15,7 +15,8 @@
 #      lists' LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600 (redis-benchmark's
 #      tests; 100-byte elements) and LMOVE (a prefilled list moved element by
 #      element into another, see bench_lmove in scripts/bench-lib.sh) at -P 16,
-#      and PUBLISH to 5 subscribers (bench_publish) at -P 16.
+#      and PUBLISH to 5 subscribers (bench_publish) at -P 16, and EVALSHA of
+#      a small writing script (bench_evalsha) at -P 16.
 #      Each test runs on redis then on raftcache, alternating, BENCH_ROUNDS
 #      times (default 2); the table shows the round with the best rps for
 #      each server, with that round's p50/p99 latency.
@@ -104,7 +105,9 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
        "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
        "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16"
        # pub/sub: bench_publish's 5 subscribers read every message
-       "PUBLISH P16|publish|16|$N_P1")
+       "PUBLISH P16|publish|16|$N_P1"
+       # scripting: bench_evalsha's INCR script, through the log like any write
+       "EVALSHA P16|evalsha|16|$N_P16")
 declare -A RPS P50 P99
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
