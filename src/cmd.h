@@ -72,6 +72,13 @@ struct cmd_ctx {
      * RAFTCACHE.SERVE): a key it waits on holding another type counts as
      * empty, as Redis serves a blocked client only from a key of its type. */
     int serving;
+    /* In: the call comes from a script (redis.call): SORT without sorting
+     * orders a set's elements, as Redis does for scripts. */
+    int in_script;
+    /* In: the leader was over maxmemory when it proposed this script
+     * (RAFTCACHE.OOM): the script's deny-oom commands are refused until it
+     * has written, as Redis refuses them. */
+    int over_memory;
     int blocked;
     struct cmd_block block;
     /* Keyspace notifications (src/notify.h): the classes this call fires,
@@ -135,6 +142,9 @@ enum cmd_flags {
     CMD_SUBSCRIBED = 1u << 25,  /* may run while the client is subscribed over RESP2
                                  * ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET) */
     CMD_PUBSUB = 1u << 26,      /* a pub/sub command (COMMAND's "pubsub" flag) */
+    CMD_SCRIPT = 1u << 27,      /* runs a script that may write (EVAL, EVALSHA): proposed
+                                 * over maxmemory, it is wrapped in RAFTCACHE.OOM so that
+                                 * the script's deny-oom commands fail on every node */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the

@@ -97,6 +97,36 @@ uint32_t cmd_eval_call_flags(struct server *srv, int argc, const struct resp_arg
     return flags;
 }
 
+/* The script command RAFTCACHE.OOM wraps, or NULL. */
+static const struct command *wrapped(int argc, const struct resp_arg *argv)
+{
+    if (argc < 2) return NULL;
+    const struct command *cmd = cmd_lookup_name(argv[1].ptr, argv[1].len);
+    return cmd && (cmd->flags & CMD_SCRIPT) && cmd_arity_ok(cmd, argc - 1) ? cmd : NULL;
+}
+
+void cmd_script_over_memory(struct cmd_ctx *c)
+{
+    const struct command *cmd = wrapped(c->argc, c->argv);
+    if (!c->applying || !cmd) {
+        resp_add_error(c->out, "ERR RAFTCACHE.OOM is internal");
+        return;
+    }
+    struct cmd_ctx inner = *c;
+    inner.argc--;
+    inner.argv++;
+    inner.over_memory = 1;
+    cmd->proc(&inner);
+}
+
+int cmd_script_over_memory_keys(int argc, const struct resp_arg *argv, int *idx, int max)
+{
+    int n = wrapped(argc, argv) ? cmd_eval_keys(argc - 1, argv + 1, idx, max) : 0;
+    for (int i = 0; i < n; i++)
+        idx[i]++;
+    return n;
+}
+
 void cmd_script_load(struct cmd_ctx *c)
 {
     char sha[SHA1_HEX_LEN + 1];

@@ -27,6 +27,10 @@ void cmd_script_flush(struct cmd_ctx *c);
 void cmd_script_kill(struct cmd_ctx *c);
 void cmd_script_debug(struct cmd_ctx *c);
 void cmd_script_help(struct cmd_ctx *c);
+/* RAFTCACHE.OOM <EVAL|EVALSHA ...>: the call, run with cmd_ctx.over_memory
+ * (internal: only the leader writes it, into the log), and its keys. */
+void cmd_script_over_memory(struct cmd_ctx *c);
+int cmd_script_over_memory_keys(int argc, const struct resp_arg *argv, int *idx, int max);
 
 /* EVAL's keys: numkeys (argv[2]) keys from argv[3] (cmd_getkeys_fn). */
 int cmd_eval_keys(int argc, const struct resp_arg *argv, int *idx, int max);

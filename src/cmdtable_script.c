@@ -5,7 +5,10 @@
  *
  * EVAL and EVALSHA are flagged writes (Redis: may-replicate): a script
  * without a shebang may write, so the call goes through the log; the
- * call_flags hook makes a script declaring no-writes a read. SCRIPT LOAD
+ * call_flags hook makes a script declaring no-writes a read, and one
+ * declaring neither no-writes nor allow-oom deny-oom (Redis: a script
+ * without a shebang is not refused over maxmemory, its deny-oom commands
+ * are: RAFTCACHE.OOM). SCRIPT LOAD
  * and SCRIPT FLUSH change the replicated cache: writes without keys.
  */
 #include "cmd_script.h"
@@ -35,10 +38,10 @@ static const struct command script_subcommands[] = {
 };
 
 const struct command cmd_table_script[] = {
-    {"eval", -3, W | OOM | NS | ST, 0, 0, 0, cmd_eval, "scripting", "2.6.0",
+    {"eval", -3, W | NS | ST | CMD_SCRIPT, 0, 0, 0, cmd_eval, "scripting", "2.6.0",
      "Execute a Lua script server side", "script numkeys:integer [key [key ...]] [arg [arg ...]]",
      "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_eval_call_flags},
-    {"evalsha", -3, W | OOM | NS | ST, 0, 0, 0, cmd_evalsha, "scripting", "2.6.0",
+    {"evalsha", -3, W | NS | ST | CMD_SCRIPT, 0, 0, 0, cmd_evalsha, "scripting", "2.6.0",
      "Execute a Lua script server side", "sha1 numkeys:integer [key [key ...]] [arg [arg ...]]",
      "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_eval_call_flags},
     {"eval_ro", -3, R | NS | ST, 0, 0, 0, cmd_eval_ro, "scripting", "7.0.0",
@@ -51,5 +54,9 @@ const struct command cmd_table_script[] = {
      cmd_eval_keys},
     {"script", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "2.6.0",
      "A container for Lua scripts management commands", NULL, "slow", script_subcommands},
+    {"raftcache.oom", -4, W | NS | CMD_INTERNAL, 0, 0, 0, cmd_script_over_memory, "raft", "0.1.0",
+     "A script the leader proposed while over maxmemory (internal).",
+     "command script numkeys:integer [key [key ...]] [arg [arg ...]]", "write slow scripting", NULL,
+     NULL, cmd_script_over_memory_keys},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

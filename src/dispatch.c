@@ -164,6 +164,20 @@ static enum dispatch_result hold(struct client *c, const struct command *cmd)
 #define SERVE_PER_KEY_MAX 64
 #define SERVE_KEYS_MAX 64
 
+/* argv goes into the open batch behind the internal command `name`, which
+ * runs it at apply with what the leader knew (RAFTCACHE.SERVE: a woken
+ * client's call; RAFTCACHE.OOM: a script proposed over maxmemory). */
+static void submit_wrapped(struct client *c, const char *name, int argc,
+                           const struct resp_arg *argv)
+{
+    size_t len = strlen(name);
+    struct resp_arg *w = util_xmalloc(((size_t)argc + 1) * sizeof *w);
+    w[0] = (struct resp_arg){name, len};
+    memcpy(w + 1, argv, (size_t)argc * sizeof *w);
+    sm_submit_command(&c->srv->sm, c, cmd_lookup_name(name, len), argc + 1, w);
+    free(w);
+}
+
 /* c's blocking call goes into the open batch; a woken client's as the
  * leader serves it (RAFTCACHE.SERVE: a key of another type counts as
  * empty), a fresh call as sent. */
@@ -176,11 +190,7 @@ static void propose_blocking(struct client *c, const struct command *cmd, int ar
         sm_submit_command(sm, c, cmd, argc, argv);
         return;
     }
-    struct resp_arg *w = util_xmalloc(((size_t)argc + 1) * sizeof *w);
-    w[0] = (struct resp_arg){"RAFTCACHE.SERVE", 15};
-    memcpy(w + 1, argv, (size_t)argc * sizeof *w);
-    sm_submit_command(sm, c, cmd_lookup_name("raftcache.serve", 15), argc + 1, w);
-    free(w);
+    submit_wrapped(c, "raftcache.serve", argc, argv);
 }
 
 /* The first clients waiting on n_keys keys of argv (but those a blocking
@@ -268,7 +278,12 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     if (r == NODE_WAIT) return hold(c, cmd);
     if (r == NODE_REPLIED) return DISPATCH_DONE;
     if (writes) {
-        sm_submit_command(&srv->sm, c, cmd, argc, argv);
+        /* Over maxmemory, a script's deny-oom commands fail (src/script.h):
+         * the leader's memory decides, and the entry says so. */
+        if ((cmd->flags & CMD_SCRIPT) && call_over_maxmemory(srv))
+            submit_wrapped(c, "raftcache.oom", argc, argv);
+        else
+            sm_submit_command(&srv->sm, c, cmd, argc, argv);
         serve_waiters(srv, cmd, argc, argv, NULL);
     } else {
         call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out, NULL);

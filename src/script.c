@@ -11,16 +11,40 @@
 #include <lualib.h>
 
 #include "cmd.h"
+#include "log.h"
 #include "script_int.h"
 #include "util.h"
 
 static const char globals_key = 'g'; /* registry: the real globals (KEYS, ARGV go there) */
 
+/* Lua's allocator: malloc's, but no single block may exceed
+ * SCRIPT_LUA_BLOCK_MAX. A string or table past it fails with Lua's "not
+ * enough memory" error, the same on every node (the limit does not depend
+ * on the memory a node has left), and no string reaches the sizes at which
+ * the cjson library's int arithmetic overflows. Shrinking never fails. */
+static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (nsize > osize && nsize > SCRIPT_LUA_BLOCK_MAX) return NULL;
+    return realloc(ptr, nsize);
+}
+
+static int lua_panic(lua_State *L)
+{
+    log_msg(LOG_LEVEL_WARNING, "Lua error outside a protected call: %s", lua_tostring(L, -1));
+    abort();
+}
+
 struct script_engine *script_engine_new(struct cmd_stats *stats)
 {
     struct script_engine *e = util_xcalloc(1, sizeof *e);
-    e->L = luaL_newstate();
+    e->L = lua_newstate(lua_alloc, NULL);
     if (!e->L) abort();
+    lua_atpanic(e->L, lua_panic);
     e->stats = stats;
     e->budget = SCRIPT_BUDGET_DEFAULT;
     dict_init(&e->cache, 0x5c1a7e);
@@ -369,6 +393,7 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         .ctx = c,
         .sha = f->name,
         .read_only = ro_run,
+        .flags = f->flags,
         .resp = 2,
         .rng = c->rng,
         .hooks_left = e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0,

@@ -26,6 +26,8 @@ struct script_run {
     struct cmd_ctx *ctx; /* the EVAL's: keyspace, clock, applying, reply */
     const char *sha;     /* its name in error messages */
     int read_only;
+    uint32_t flags;      /* the script's (enum script_flag) */
+    int wrote;           /* a write command ran: deny-oom commands are allowed from now on */
     int resp;            /* redis.setresp(): the protocol of called commands' replies */
     uint64_t rng;        /* math.random's state */
     uint64_t calls;      /* commands called: each gets its own PRNG seed */
@@ -62,6 +64,9 @@ struct script_fn {
  * Redis refuses it. */
 void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct script_fn *f,
                     const struct script_args *a);
+
+/* The largest block Lua may allocate (a string, a table's array). */
+#define SCRIPT_LUA_BLOCK_MAX (256u * 1024 * 1024)
 
 /* Instructions between two budget checks (the count hook's period). */
 #define SCRIPT_HOOK_PERIOD 100000

@@ -89,6 +89,9 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         return "This Redis command is not allowed from script";
     if ((flags & CMD_WRITE) && run->read_only)
         return "Write commands are not allowed from read-only scripts.";
+    if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
+        !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
+        return "-OOM command not allowed when used memory > 'maxmemory'.";
     uint64_t seed = run->ctx->rng ^ (++run->calls * 0x9e3779b97f4a7c15ULL);
     struct cmd_ctx sub = {
         .argc = argc,
@@ -99,8 +102,10 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         .srv = run->ctx->srv,
         .rng = util_rand64(&seed),
         .applying = run->ctx->applying && !run->read_only,
+        .in_script = 1,
     };
     cmd_call(cmd, &sub, e->stats, NULL);
+    if (flags & CMD_WRITE) run->wrote = 1;
     return NULL;
 }
 

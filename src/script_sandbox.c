@@ -17,7 +17,8 @@
  * Also: print, dofile, loadfile, setfenv, getfenv and newproxy are
  * removed; loadstring and load refuse precompiled (binary) chunks, whose
  * loader trusts its input; pcall returns an error table's message string,
- * as Redis 7.0's does.
+ * as Redis 7.0's does; unpack and bit.tohex are replaced by versions
+ * without the overflows Debian's builds still have.
  */
 #include <stdint.h>
 #include <string.h>
@@ -184,6 +185,23 @@ static int sandbox_pcall(lua_State *L)
     return lua_gettop(L);
 }
 
+/* unpack(t [, i [, j]]): Lua 5.1's computes the count j - i + 1 in int,
+ * which overflows for extreme bounds and then reads far outside the stack;
+ * this one counts in 64 bits and refuses what the stack cannot hold. */
+static int sandbox_unpack(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int i = luaL_optint(L, 2, 1);
+    int e = luaL_opt(L, luaL_checkint, 3, (int)lua_objlen(L, 1));
+    if (i > e) return 0;
+    int64_t n = (int64_t)e - i + 1;
+    if (n >= INT32_MAX || !lua_checkstack(L, (int)n))
+        return luaL_error(L, "too many results to unpack");
+    for (int64_t k = i; k <= e; k++)
+        lua_rawgeti(L, 1, (int)k);
+    return (int)n;
+}
+
 /* The 32 bits of a number as the bit library takes them (rounded to
  * nearest, modulo 2^32), without its undefined conversions. */
 static uint32_t bit_arg(lua_State *L, int idx)
@@ -269,6 +287,7 @@ static void load_libraries(lua_State *L)
     set_global_fn(L, "loadstring", sandbox_loadstring);
     set_global_fn(L, "load", sandbox_load);
     set_global_fn(L, "pcall", sandbox_pcall);
+    set_global_fn(L, "unpack", sandbox_unpack);
 }
 
 /* Each library global becomes a read-only proxy of itself. */

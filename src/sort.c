@@ -322,8 +322,8 @@ static void sort_generic(struct cmd_ctx *c, int readonly)
         resp_add_error(c->out, ERR_WRONGTYPE);
         goto done;
     }
-    if (o.dontsort && o.store && v && v->type == KV_SET) {
-        o.dontsort = 0; /* a set's order is its layout's: stored sorted */
+    if (o.dontsort && (o.store || c->in_script) && v && v->type == KV_SET) {
+        o.dontsort = 0; /* a set's order is its layout's: stored (or given a script) sorted */
         o.alpha = 1;
         o.by = NULL;
     }
