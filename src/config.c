@@ -734,6 +734,13 @@ const struct config_def config_defs[] = {
             "a follower that hears no leader for this long starts an election"),
     DEF_INT("raft-heartbeat-ms", raft_heartbeat_ms, "100", 1, 3600000, IMM,
             "leader heartbeat interval; must be below the election timeout"),
+    DEF_INT("busy-reply-threshold", busy_reply_threshold, "5000", 0, LLONG_MAX, 0,
+            "ms after which a script outside the log (a read) is busy: other clients get -BUSY "
+            "and SCRIPT KILL may stop it; 0 = never",
+            CONFIG_APPLY_SCRIPT_BUSY),
+    DEF_INT("lua-time-limit", busy_reply_threshold, "5000", 0, LLONG_MAX, 0,
+            "Redis's older name of busy-reply-threshold (the same setting)",
+            CONFIG_APPLY_SCRIPT_BUSY),
     DEF_INT("lua-replicated-budget", lua_replicated_budget, "100000000", 0, LLONG_MAX, IMM,
             "Lua instructions one script run may execute (0 = unbounded); a script over it fails "
             "the same way on every node, so every node must have the same value"),

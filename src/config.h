@@ -133,6 +133,7 @@ enum config_apply {
     CONFIG_APPLY_ENCODING_LIMITS,    /* the keyspace's small-value encoding thresholds */
     CONFIG_APPLY_PROTO_MAX_BULK_LEN, /* the largest value, in the keyspace and client parsers */
     CONFIG_APPLY_NOTIFY,             /* the keyspace notifications the apply path fires */
+    CONFIG_APPLY_SCRIPT_BUSY,        /* when a script outside the log turns busy */
     CONFIG_APPLY_COUNT
 };
 
@@ -193,6 +194,7 @@ struct config {
     /* raft */
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;
+    long long busy_reply_threshold;         /* ms; a read's script turns busy after it */
     long long lua_replicated_budget;        /* Lua instructions per script run; 0 = unbounded */
     long long raft_snapshot_threshold;      /* applied entries between snapshots */
     long long raft_snapshot_log_min_size;   /* bytes: the size rule's floor */

@@ -61,6 +61,7 @@
 #include "log.h"
 #include "multi.h"
 #include "node.h"
+#include "script.h"
 #include "../raft/raft.h"
 #include "fdlimit.h"
 #include "transport.h"
@@ -667,6 +668,13 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     struct client *c = w->data;
     struct server *srv = c->srv;
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
+    /* While a script is busy (src/script.h) only clients are answered:
+     * neither its own client (whose command is running) nor the peer links
+     * (Raft waits) are read. */
+    const struct client *running;
+    if (script_busy(srv->scripts, &running) &&
+        (c == running || (c->flags & (CLIENT_PEER | CLIENT_OVER_LIMIT | CLIENT_PROTECTED))))
+        return;
     size_t room = reserve_read(c);
     ssize_t n = read(c->fd, c->qbuf + c->qlen, room);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;

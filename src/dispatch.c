@@ -12,6 +12,7 @@
 #include "multi.h"
 #include "node.h"
 #include "proxy.h"
+#include "script.h"
 #include "server.h"
 #include "util.h"
 #include "waiters.h"
@@ -321,6 +322,12 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     c->cmd_count++;
     if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
         reject(c, cmd, "NOAUTH Authentication required.");
+        return DISPATCH_DONE;
+    }
+    if (!(cmd->flags & CMD_ALLOW_BUSY) && script_busy(srv->scripts, NULL)) {
+        reject(c, cmd,
+               "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+               "NOSAVE.");
         return DISPATCH_DONE;
     }
     if ((c->flags & CLIENT_PUBSUB) && c->out.proto == 2 && !(cmd->flags & CMD_SUBSCRIBED)) {

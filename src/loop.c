@@ -28,6 +28,7 @@
 #include "log.h"
 #include "node.h"
 #include "replica.h"
+#include "script.h"
 #include "util.h"
 
 /* Opens a listening socket on host:port; returns the fd or -1 (errno set).
@@ -176,6 +177,24 @@ static int apply_notify(void *ud, const struct config *cfg, char *err, size_t er
     return 0;
 }
 
+/* While a script outside the log is busy (src/script.h): one pass of the
+ * loop, which answers clients -BUSY (or runs their SCRIPT KILL) and nothing
+ * else (see before_sleep_cb and the timers). */
+static void serve_while_busy(void *ud)
+{
+    struct server *srv = ud;
+    ev_run(srv->io->loop, EVRUN_NOWAIT);
+}
+
+static int apply_script_busy(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    script_set_busy(srv->scripts, cfg->busy_reply_threshold, serve_while_busy, srv);
+    return 0;
+}
+
 static void register_config_hooks(struct server *srv)
 {
     static const struct {
@@ -189,6 +208,7 @@ static void register_config_hooks(struct server *srv)
         {CONFIG_APPLY_ENCODING_LIMITS, apply_encoding_limits},
         {CONFIG_APPLY_PROTO_MAX_BULK_LEN, apply_proto_max_bulk_len},
         {CONFIG_APPLY_NOTIFY, apply_notify},
+        {CONFIG_APPLY_SCRIPT_BUSY, apply_script_busy},
     };
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);
@@ -199,6 +219,7 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
+    if (script_busy(srv->scripts, NULL)) return; /* the script's keyspace stays as it is */
     int64_t now = server_now_ms();
     replica_cron(srv);
     conn_cron(srv, now);
@@ -209,6 +230,7 @@ static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
+    if (script_busy(srv->scripts, NULL)) return; /* Raft waits, as peers' messages do */
     node_tick(srv->node);
 }
 
@@ -232,6 +254,12 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
+    if (script_busy(srv->scripts, NULL)) { /* a pass inside a busy script: clients only */
+        if (srv->shutdown_requested) script_kill(srv->scripts);
+        conn_process_readable(srv);
+        conn_flush_pending(srv);
+        return;
+    }
     conn_process_readable(srv);
     int round = 0;
     while (round < WAKE_ROUNDS_MAX) {
@@ -283,6 +311,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     replica_init(srv, (uint64_t)clock_us() ^ ((uint64_t)getpid() << 32));
     make_run_id(srv);
     register_config_hooks(srv);
+    script_set_busy(srv->scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
     srv->io = util_xcalloc(1, sizeof *srv->io);
     struct server_io *io = srv->io;
     /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the

@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "log.h"
 #include "script_int.h"
@@ -279,25 +280,72 @@ int script_cache_each(const struct script_engine *e,
 
 /* --- running --- */
 
-/* The count hook: the budget, counted in hook calls. Once it is spent the
- * hook fires on every instruction, so a pcall in the script cannot swallow
+/* Raises the error msg ("ERR " is added) of a run that must stop (over
+ * budget, killed); the hook
+ * then fires on every instruction, so a pcall in the script cannot swallow
  * the error for long. */
-static void budget_hook(lua_State *L, lua_Debug *ar)
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+static void stop_run(lua_State *L, struct script_run *run, const char *msg)
+{
+    if (!run->over_budget) lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    run->hooks_left = 1;
+    run->over_budget = 1;
+    script_push_error(L, msg, strlen(msg));
+    lua_error(L);
+}
+
+/* The count hook, every SCRIPT_HOOK_PERIOD instructions. A run from the log
+ * counts its budget in hook calls (the same on every node); a run outside
+ * it turns busy past the threshold, serves other clients, and stops when
+ * killed. */
+static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct script_engine *e = script_engine_of(L);
     struct script_run *run = e->run;
-    if (!run || run->hooks_left == 0) return;
+    if (!run) return;
+    if (!run->in_log) {
+        if (!e->busy && e->busy_threshold_ms > 0 &&
+            clock_mono_us() / 1000 - run->start_ms >= e->busy_threshold_ms) {
+            e->busy = 1;
+            log_msg(LOG_LEVEL_WARNING,
+                    "Slow script detected: still in execution after %lld milliseconds. You can "
+                    "try killing the script using the SCRIPT KILL command. Script name is: %s.",
+                    (long long)(clock_mono_us() / 1000 - run->start_ms), run->sha);
+        }
+        if (e->busy && !run->killed && e->busy_fn) e->busy_fn(e->busy_ud);
+        if (run->killed) stop_run(L, run, "Script killed by user with SCRIPT KILL...");
+        return;
+    }
+    if (run->hooks_left == 0) return;
     if (!run->over_budget && --run->hooks_left > 0) return;
-    run->hooks_left = 1;
-    if (!run->over_budget) lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    run->over_budget = 1;
     char msg[160];
     snprintf(msg, sizeof msg,
-             "ERR Script exceeded its budget of %llu Lua instructions (lua-replicated-budget)",
+             "Script exceeded its budget of %llu Lua instructions (lua-replicated-budget)",
              (unsigned long long)e->budget);
-    script_push_error(L, msg + 4, strlen(msg + 4));
-    lua_error(L);
+    stop_run(L, run, msg);
+}
+
+void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve)(void *ud),
+                     void *ud)
+{
+    e->busy_threshold_ms = threshold_ms;
+    e->busy_fn = serve;
+    e->busy_ud = ud;
+}
+
+int script_busy(const struct script_engine *e, const struct client **client)
+{
+    if (client) *client = e->busy && e->run ? e->run->ctx->client : NULL;
+    return e->busy;
+}
+
+int script_kill(struct script_engine *e)
+{
+    if (!e->busy || !e->run) return -1;
+    e->run->killed = 1;
+    return 0;
 }
 
 /* pcall's message handler: the error as Redis's table {err =, source =,
@@ -396,7 +444,11 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         .flags = f->flags,
         .resp = 2,
         .rng = c->rng,
-        .hooks_left = e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0,
+        .in_log = c->applying,
+        .start_ms = clock_mono_us() / 1000,
+        .hooks_left = c->applying && e->budget
+                          ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD
+                          : 0,
     };
     int base = lua_gettop(L);
     lua_pushcfunction(L, error_handler);
@@ -410,7 +462,8 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         nargs = 0;
     }
     e->run = &run;
-    if (run.hooks_left) lua_sethook(L, budget_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    int hooked = run.in_log ? run.hooks_left != 0 : e->busy_threshold_ms > 0 && e->busy_fn;
+    if (hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
     if (lua_pcall(L, nargs, 1, base + 1) != 0)
         reply_error(L, c->out, f->name);
     else
@@ -418,6 +471,7 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
     lua_settop(L, base);
     lua_sethook(L, NULL, 0, 0);
     e->run = NULL;
+    e->busy = 0;
     if (++e->runs % GC_STEP_RUNS == 0) lua_gc(L, LUA_GCSTEP, GC_STEP_RUNS);
 }
 

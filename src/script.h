@@ -47,6 +47,7 @@
 #include "../resp/writer.h"
 #include "sha1.h"
 
+struct client;
 struct cmd_ctx;
 struct cmd_stats;
 struct script_engine;
@@ -69,8 +70,23 @@ enum script_flag {
  * cmd_id(), borrowed for the engine's life). Aborts if Lua cannot start. */
 struct script_engine *script_engine_new(struct cmd_stats *stats);
 void script_engine_free(struct script_engine *e);
-/* Instructions a run may execute (0: unbounded). Takes effect from the next run. */
+/* Instructions a run from the log may execute (0: unbounded). Takes
+ * effect from the next run. */
 void script_set_budget(struct script_engine *e, uint64_t instructions);
+
+/* Runs outside the log (reads: EVAL_RO, no-writes scripts) are not
+ * bounded by the budget but, as in Redis, can be stopped: one running
+ * longer than threshold_ms (busy-reply-threshold; 0: never) makes the
+ * engine busy, and serve(ud) is called every few milliseconds until it
+ * ends, to answer other clients (-BUSY, or SCRIPT KILL). */
+void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve)(void *ud),
+                     void *ud);
+/* 1 while a script is busy; *client gets the client it runs for (NULL
+ * when none, never NULL for a busy run outside the log). */
+int script_busy(const struct script_engine *e, const struct client **client);
+/* SCRIPT KILL / FUNCTION KILL: stops the busy script (it fails with
+ * "Script killed by user with SCRIPT KILL..."). 0, or -1 if none is busy. */
+int script_kill(struct script_engine *e);
 
 /* Parses body's shebang line into *flags (SCRIPT_FLAG_EVAL_COMPAT when
  * there is none); *skip gets the bytes to skip before the Lua code (the

@@ -33,6 +33,9 @@ struct script_run {
     uint64_t calls;      /* commands called: each gets its own PRNG seed */
     uint64_t hooks_left; /* budget: count hooks still allowed; 0 = unbounded */
     int over_budget;
+    int in_log;       /* applied from the log: bounded by the budget, never killed */
+    int64_t start_ms; /* a run outside the log: when it started (busy-reply-threshold) */
+    int killed;       /* SCRIPT KILL asked: the run fails at its next hook */
 };
 
 struct script_engine {
@@ -47,6 +50,13 @@ struct script_engine {
     char *arg_buf;          /* numbers converted for them */
     size_t argv_cap, arg_buf_cap;
     uint64_t runs;
+    /* A run outside the log past busy_threshold_ms is busy: other clients
+     * are answered -BUSY by busy_fn (called every hook period) until it
+     * ends or SCRIPT KILL stops it. */
+    int64_t busy_threshold_ms;
+    void (*busy_fn)(void *ud);
+    void *busy_ud;
+    int busy;
 };
 
 /* A function to run: a script (EVAL: KEYS and ARGV as globals) or a

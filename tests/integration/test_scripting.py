@@ -6,8 +6,10 @@
   register_script.
 - The sandbox: globals and libraries read-only, binary chunks refused, no
   os/io; a hostile bit.tohex argument no longer crashes the server.
-- A runaway script fails with the budget error and the server keeps
-  serving; the script cache survives a restart.
+- A busy read-only script: other clients, new ones included, get -BUSY
+  until SCRIPT KILL stops it. A runaway script in the log fails with the
+  budget error and the server keeps serving; the script cache survives a
+  restart.
 - In a cluster: a script that draws random numbers and reads the clock
   writes the same values on every node; a runaway script's earlier writes
   are on every node and the cluster keeps serving; scripts loaded on the
@@ -170,6 +172,33 @@ def test_redis_py_lock(server):
     with pytest.raises(redis.exceptions.LockNotOwnedError):
         other.release()  # the release script sees another token and deletes nothing
     assert c.get("resource") == b"someone else's token"
+
+
+def test_busy_read_only_script_is_killed(start_server):
+    srv = start_server({"busy-reply-threshold": 50})
+    c = srv.client()
+    runner = srv.sock()
+    body = b"#!lua flags=no-writes\nwhile true do end"
+    runner.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(body), body))
+
+    def busy():
+        try:
+            c.ping()
+            return False
+        except redis.ResponseError as e:
+            return str(e).startswith("BUSY Redis is busy running a script")
+    wait_until(busy, 10, what="the script to turn busy")
+    other = srv.client()  # a new connection is served too (answered BUSY)
+    with pytest.raises(redis.ResponseError):
+        other.get("k")
+    assert c.script_kill() is True
+    reply = b""
+    while not reply.endswith(b"\r\n"):
+        reply += runner.recv(4096)
+    assert reply.startswith(b"-ERR Script killed by user with SCRIPT KILL...")
+    assert c.ping()
+    assert "No scripts in execution right now" in error_of(c.script_kill)
+    runner.close()
 
 
 @raftcache_only
