@@ -1,0 +1,259 @@
+/*
+ * tests/unit/test_script.c - the scripting engine (src/script.h) on a
+ * keyspace of its own: SHA-1, shebang flags, the reply conversions both
+ * ways (RESP2 and RESP3), redis.call against the keyspace, the sandbox,
+ * the replicated cache (a read never adds to it), and determinism: the
+ * same script with the same entry seed writes and answers the same on two
+ * engines, budget failures included.
+ *
+ * What a user would notice if these failed: replicas that diverge after a
+ * script (different random numbers, a budget that stops at different
+ * points), scripts that read or change each other's globals, a script
+ * cache that differs between nodes, replies that differ from Redis's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/cmd.h"
+#include "../../src/kv.h"
+#include "../../src/script.h"
+#include "cmd_fixture.h"
+
+struct sfx {
+    struct fx *f;
+    struct script_engine *e;
+    struct cmd_stats *stats;
+};
+
+static int s_setup(void **state)
+{
+    struct sfx *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    void *fs;
+    setup(&fs);
+    s->f = fs;
+    s->stats = calloc((size_t)cmd_id_count(), sizeof *s->stats);
+    s->e = script_engine_new(s->stats);
+    *state = s;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    struct sfx *s = *state;
+    script_engine_free(s->e);
+    free(s->stats);
+    void *fs = s->f;
+    teardown(&fs);
+    free(s);
+    return 0;
+}
+
+/* Runs body as EVAL with the given keys/args (NULL-terminated lists);
+ * applying: as the apply path runs it. Returns the reply (NUL-terminated). */
+static const char *eval_on(struct script_engine *e, struct fx *f, const char *body, int applying,
+                           uint64_t rng, const char *const *keys, const char *const *args)
+{
+    struct resp_arg k[8], a[8];
+    int nk = 0, na = 0;
+    for (; keys && keys[nk]; nk++)
+        k[nk] = (struct resp_arg){keys[nk], strlen(keys[nk])};
+    for (; args && args[na]; na++)
+        a[na] = (struct resp_arg){args[na], strlen(args[na])};
+    resp_out_clear(&f->out);
+    struct cmd_ctx c = {
+        .out = &f->out, .kv = &f->kv, .now_ms = f->now, .rng = rng, .applying = applying};
+    struct script_args sa = {k, a, nk, na, 0};
+    script_run_body(e, &c, body, strlen(body), &sa);
+    resp_add_raw(&f->out, "", 1);
+    return f->out.data;
+}
+
+static const char *eval(struct sfx *s, const char *body)
+{
+    return eval_on(s->e, s->f, body, 1, 7, NULL, NULL);
+}
+
+static void test_sha1(void **state)
+{
+    (void)state;
+    char hex[SHA1_HEX_LEN + 1];
+    sha1_hex("", 0, hex);
+    assert_string_equal(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    sha1_hex("Pizza & Mandolino", 17, hex);
+    assert_string_equal(hex, "74822d82031af7493c20eefa13bd07ec4fada82f");
+    char block[200];
+    memset(block, 'a', sizeof block); /* several blocks, padding into a new one */
+    sha1_hex(block, 56, hex);
+    assert_string_equal(hex, "c2db330f6083854c99d4b5bfb6e8f29f201be699");
+    sha1_hex(block, 200, hex);
+    assert_string_equal(hex, "e61cfffe0d9195a525fc6cf06ca2d77119c24a40");
+}
+
+static void test_shebang(void **state)
+{
+    (void)state;
+    uint32_t flags;
+    size_t skip;
+    char err[128];
+    assert_int_equal(script_parse_shebang("return 1", 8, &flags, &skip, err, sizeof err), 0);
+    assert_int_equal(flags, SCRIPT_FLAG_EVAL_COMPAT);
+    const char *b = "#!lua flags=no-writes,allow-oom\nreturn 1";
+    assert_int_equal(script_parse_shebang(b, strlen(b), &flags, &skip, err, sizeof err), 0);
+    assert_int_equal(flags, SCRIPT_FLAG_NO_WRITES | SCRIPT_FLAG_ALLOW_OOM);
+    assert_int_equal(skip, 31); /* the newline stays: line numbers hold */
+    b = "#!lua flags=no-writes,bogus\n";
+    assert_int_equal(script_parse_shebang(b, strlen(b), &flags, &skip, err, sizeof err), -1);
+    assert_string_equal(err, "ERR Unexpected flag in script shebang: bogus");
+    b = "#!lua name=x\n";
+    assert_int_equal(script_parse_shebang(b, strlen(b), &flags, &skip, err, sizeof err), -1);
+    assert_string_equal(err, "ERR Unknown lua shebang option: name=x");
+    b = "#!tcl\n";
+    assert_int_equal(script_parse_shebang(b, strlen(b), &flags, &skip, err, sizeof err), -1);
+    assert_string_equal(err, "ERR Unexpected engine in script shebang: #!tcl");
+}
+
+static void test_lua_to_reply(void **state)
+{
+    struct sfx *s = *state;
+    assert_string_equal(eval(s, "return {1, 'a', {ok='fine'}, false, true, 3.9, -2.5}"),
+                        "*7\r\n:1\r\n$1\r\na\r\n+fine\r\n$-1\r\n:1\r\n:3\r\n:-2\r\n");
+    assert_string_equal(eval(s, "return {1, nil, 2}"), "*1\r\n:1\r\n");
+    assert_string_equal(eval(s, "return {err='MY code\\r\\nx'}"), "-MY code  x\r\n");
+    assert_string_equal(eval(s, "return redis.error_reply('boom')"), "-ERR boom\r\n");
+    assert_string_equal(eval(s, "return {double=1.5}"), "$3\r\n1.5\r\n");
+    assert_string_equal(eval(s, "return nil"), "$-1\r\n");
+    assert_string_equal(eval(s, "return 1e300"), ":9223372036854775807\r\n");
+    s->f->out.proto = 3;
+    assert_string_equal(eval(s, "redis.setresp(3); return {true, false, {double=0.5}}"),
+                        "*3\r\n#t\r\n#f\r\n,0.5\r\n");
+    assert_string_equal(eval(s, "return {map={a=1}}"), "%1\r\n$1\r\na\r\n:1\r\n");
+    assert_string_equal(eval(s, "return {set={x=true}}"), "~1\r\n$1\r\nx\r\n");
+    assert_string_equal(eval(s, "return {big_number='123'}"), "(123\r\n");
+    s->f->out.proto = 2;
+}
+
+static void test_reply_to_lua(void **state)
+{
+    struct sfx *s = *state;
+    assert_string_equal(eval(s, "return redis.call('set', 'k', 'v')"), "+OK\r\n");
+    assert_string_equal(eval(s, "return redis.call('get', 'k')"), "$1\r\nv\r\n");
+    assert_string_equal(eval(s, "return redis.call('get', 'nokey') == false"), ":1\r\n");
+    assert_string_equal(eval(s, "return type(redis.call('set', 'k', 'w'))"), "$5\r\ntable\r\n");
+    assert_string_equal(eval(s, "redis.call('hset', 'h', 'f', 'x'); "
+                                "redis.setresp(3); local m = redis.call('hgetall', 'h'); "
+                                "return m['map']['f']"),
+                        "$1\r\nx\r\n");
+    assert_string_equal(eval(s, "redis.setresp(3); return redis.call('get', 'nokey') == nil"),
+                        ":1\r\n");
+    assert_string_equal(eval(s, "return redis.pcall('incr', 'h')['err']"),
+                        "$65\r\nWRONGTYPE Operation against a key holding the wrong kind of value"
+                        "\r\n");
+    const char *r = eval(s, "return redis.call('incr', 'h')");
+    assert_non_null(strstr(r, "-WRONGTYPE Operation against a key holding the wrong kind of "
+                              "value script: "));
+    assert_non_null(strstr(r, ", on @user_script:1.\r\n"));
+    assert_non_null(strstr(eval(s, "return redis.call('eval', 'return 1', 0)"),
+                           "This Redis command is not allowed from script"));
+    assert_non_null(strstr(eval(s, "return redis.call('blpop', 'l', 0)"),
+                           "This Redis command is not allowed from script"));
+}
+
+static void test_sandbox(void **state)
+{
+    struct sfx *s = *state;
+    const char *refused[] = {"x = 1",
+                             "setmetatable(_G, {})",
+                             "getmetatable(_G).__index = {}",
+                             "redis.call = nil",
+                             "string.len = nil",
+                             "rawset(_G, 'x', 1)",
+                             "getmetatable('').__index = {}",
+                             "cmsgpack.pack = nil"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        if (!strstr(eval(s, refused[i]), "Attempt to modify a readonly table"))
+            fail_msg("not refused: %s -> %s", refused[i], s->f->out.data);
+    assert_non_null(strstr(eval(s, "return os"), "nonexistent global variable 'os'"));
+    assert_non_null(strstr(eval(s, "return loadstring(string.dump(function() end))()"),
+                           "attempt to call a nil value"));
+    assert_string_equal(eval(s, "return loadstring('return 5')()"), ":5\r\n");
+    assert_non_null(
+        strstr(eval(s, "return unpack({}, -2147483648, 2147483647)"), "too many results"));
+    assert_string_equal(eval(s, "return bit.tohex(65535, -2147483648)"), "$8\r\n0000FFFF\r\n");
+    /* pcall cannot smuggle a global either */
+    assert_non_null(strstr(eval(s, "local ok, e = pcall(function() y = 1 end) return e"),
+                           "Attempt to modify a readonly table"));
+}
+
+static void test_cache_changes_only_when_applied(void **state)
+{
+    struct sfx *s = *state;
+    char sha[SHA1_HEX_LEN + 1];
+    const char *body = "return 'cached'";
+    sha1_hex(body, strlen(body), sha);
+    eval_on(s->e, s->f, body, 0, 1, NULL, NULL); /* a read: compiled for one run */
+    assert_string_equal(s->f->out.data, "$6\r\ncached\r\n");
+    assert_false(script_cache_has(s->e, sha, SHA1_HEX_LEN, NULL));
+    eval_on(s->e, s->f, body, 1, 1, NULL, NULL);
+    assert_true(script_cache_has(s->e, sha, SHA1_HEX_LEN, NULL));
+    for (char *p = sha; *p; p++)
+        if (*p >= 'a' && *p <= 'f') *p = (char)(*p - 'a' + 'A');
+    assert_true(script_cache_has(s->e, sha, SHA1_HEX_LEN, NULL));
+    assert_int_equal(script_cache_count(s->e), 1);
+    resp_out_clear(&s->f->out);
+    assert_int_equal(script_cache_add(s->e, "return +", 8, sha, &s->f->out), -1);
+    assert_non_null(strstr(s->f->out.data, "Error compiling script (new function)"));
+    script_cache_flush(s->e);
+    assert_int_equal(script_cache_count(s->e), 0);
+}
+
+/* Two engines (two replicas) run the same script with the same entry seed:
+ * the same writes, the same reply, the budget failure at the same point. */
+static void test_replicas_agree(void **state)
+{
+    struct sfx *s = *state;
+    struct sfx *other;
+    s_setup((void **)&other);
+    const char *body = "for i = 1, 5 do redis.call('rpush', KEYS[1], tostring(math.random())) end "
+                       "redis.call('set', KEYS[2], redis.call('time')[1]) "
+                       "local n = 0 while true do n = n + 1 redis.call('set', KEYS[3], n) end";
+    const char *keys[] = {"l", "t", "n", NULL};
+    script_set_budget(s->e, 2000000);
+    script_set_budget(other->e, 2000000);
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s", eval_on(s->e, s->f, body, 1, 99, keys, NULL));
+    snprintf(b, sizeof b, "%s", eval_on(other->e, other->f, body, 1, 99, keys, NULL));
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "Script exceeded its budget of 2000000 Lua instructions"));
+    const char *reads[] = {"LRANGE l 0 -1", "GET t", "GET n"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "%s", run(s->f, reads[i]));
+        snprintf(b, sizeof b, "%s", run(other->f, reads[i]));
+        assert_string_equal(a, b);
+    }
+    assert_string_equal(run(s->f, "GET t"), "$10\r\n1700000000\r\n"); /* the entry's clock */
+    /* another seed draws other numbers */
+    snprintf(a, sizeof a, "%s", eval_on(s->e, s->f, "return tostring(math.random())", 1, 1, 0, 0));
+    snprintf(b, sizeof b, "%s", eval_on(s->e, s->f, "return tostring(math.random())", 1, 2, 0, 0));
+    assert_string_not_equal(a, b);
+    s_teardown((void **)&other);
+}
+
+int main(void)
+{
+    cmd_table_init();
+#define T(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_sha1),           T(test_shebang), T(test_lua_to_reply),
+        T(test_reply_to_lua),   T(test_sandbox), T(test_cache_changes_only_when_applied),
+        T(test_replicas_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
