@@ -274,6 +274,24 @@ def test_cluster_runaway_script_fails_alike_and_the_cluster_serves(make_cluster)
 
 
 @raftcache_only
+def test_cluster_redis_py_lock_through_a_cluster_client(cluster):
+    """redis-py's RedisCluster, started from a follower, finds the leader
+    (MOVED) and runs Lock's scripts there."""
+    from redis.cluster import RedisCluster
+    leader = cluster.wait_leader()
+    follower = [nd for nd in cluster.nodes if nd is not leader][0]
+    rc = RedisCluster(host="127.0.0.1", port=follower.port, socket_timeout=30)
+    lock = rc.lock("{job}:lock", timeout=10)
+    assert lock.acquire(blocking=False)
+    assert not rc.lock("{job}:lock", timeout=10).acquire(blocking=False)
+    assert lock.extend(5)
+    assert 10000 < rc.pttl("{job}:lock") <= 15000
+    lock.release()
+    assert rc.get("{job}:lock") is None
+    rc.close()
+
+
+@raftcache_only
 def test_cluster_followers_know_the_scripts(cluster):
     leader = cluster.wait_leader()
     follower = [nd for nd in cluster.nodes if nd is not leader][0]
