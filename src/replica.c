@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "pubsub.h"
 #include "replica.h"
+#include "function.h"
 #include "script.h"
 #include "server.h"
 #include "typetable.h"
@@ -166,6 +167,7 @@ void replica_init(struct server *srv, uint64_t seed)
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     srv->scripts = script_engine_new(srv->cmdstats);
+    srv->functions = function_registry_new(srv->scripts);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
@@ -259,6 +261,8 @@ void replica_free(struct server *srv)
     multi_free(srv);
     blocked_free(&srv->blocked);
     pubsub_free(&srv->pubsub);
+    function_registry_free(srv->functions); /* its functions live in the engine */
+    srv->functions = NULL;
     script_engine_free(srv->scripts);
     srv->scripts = NULL;
     waiters_free(&srv->waiters);

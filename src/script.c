@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "../raft/raft_assert.h"
 #include "cmd.h"
 #include "script_int.h"
 #include "util.h"
@@ -30,6 +31,7 @@ struct script_engine *script_engine_new(struct cmd_stats *stats)
     lua_pushvalue(e->L, LUA_GLOBALSINDEX);
     lua_rawset(e->L, LUA_REGISTRYINDEX);
     script_sandbox_build(e->L);
+    script_function_env_build(e->L);
     return e;
 }
 
@@ -66,6 +68,21 @@ static const struct {
     {"no-cluster", SCRIPT_FLAG_NO_CLUSTER},
     {"allow-cross-slot-keys", SCRIPT_FLAG_ALLOW_CROSS_SLOT},
 };
+
+const char *script_flag_at(size_t i, uint32_t *flag)
+{
+    if (i >= sizeof shebang_flags / sizeof *shebang_flags) return NULL;
+    *flag = shebang_flags[i].flag;
+    return shebang_flags[i].name;
+}
+
+int script_name_valid(const char *s, size_t len)
+{
+    if (len == 0) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_') return 0;
+    return 1;
+}
 
 /* The comma-separated flags in s[0..n) into *flags. */
 static int parse_flag_list(const char *s, size_t n, uint32_t *flags, char *err, size_t errlen)
@@ -271,7 +288,10 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
     run->over_budget = 1;
     char msg[160];
     snprintf(msg, sizeof msg,
-             "ERR Script exceeded its budget of %llu Lua instructions (lua-replicated-budget)",
+             run->loading ? "ERR FUNCTION LOAD timeout: the library's code ran over the budget of "
+                            "%llu Lua instructions (lua-replicated-budget)"
+                          : "ERR Script exceeded its budget of %llu Lua instructions "
+                            "(lua-replicated-budget)",
              (unsigned long long)e->budget);
     script_push_error(L, msg + 4, strlen(msg + 4));
     lua_error(L);
@@ -352,6 +372,21 @@ static void set_real_global(lua_State *L, const char *name)
     lua_pop(L, 1);
 }
 
+int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int nresults,
+                 int errfunc)
+{
+    ASSERT(!e->run);
+    lua_State *L = e->L;
+    run->hooks_left = e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0;
+    run->over_budget = 0;
+    e->run = run;
+    if (run->hooks_left) lua_sethook(L, budget_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    int status = lua_pcall(L, nargs, nresults, errfunc);
+    lua_sethook(L, NULL, 0, 0);
+    e->run = NULL;
+    return status;
+}
+
 void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct script_fn *f,
                     const struct script_args *a)
 {
@@ -372,7 +407,6 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         .read_only = ro_run,
         .resp = 2,
         .rng = c->rng,
-        .hooks_left = e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0,
     };
     int base = lua_gettop(L);
     lua_pushcfunction(L, error_handler);
@@ -385,15 +419,11 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         set_real_global(L, "KEYS");
         nargs = 0;
     }
-    e->run = &run;
-    if (run.hooks_left) lua_sethook(L, budget_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
-    if (lua_pcall(L, nargs, 1, base + 1) != 0)
+    if (script_pcall(e, &run, nargs, 1, base + 1) != 0)
         reply_error(L, c->out, f->name);
     else
         script_lua_to_reply(L, c->out, run.resp);
     lua_settop(L, base);
-    lua_sethook(L, NULL, 0, 0);
-    e->run = NULL;
     if (++e->runs % GC_STEP_RUNS == 0) lua_gc(L, LUA_GCSTEP, GC_STEP_RUNS);
 }
 

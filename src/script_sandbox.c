@@ -9,16 +9,18 @@
  * writes; the globals table scripts run with is such a proxy of the real
  * globals, which in turn raise an error when an undefined name is read.
  * getmetatable() on a proxy (or on a string) gives a read-only proxy of its
- * metatable, and the wrapped setmetatable() and rawset() refuse protected
- * tables, so no script can reach a real table to change it. A proxy's
+ * metatable (whose __index is the proxy again), and the wrapped
+ * setmetatable() and rawset() refuse protected tables, so no script can
+ * reach a real table to change it. A proxy's
  * reads are plain table lookups chained by __index (no C call), so a
  * global or library access costs two lookups instead of one.
  *
  * Also: print, dofile, loadfile, setfenv, getfenv and newproxy are
  * removed; loadstring and load refuse precompiled (binary) chunks, whose
  * loader trusts its input; pcall returns an error table's message string,
- * as Redis 7.0's does.
+ * as Redis 7.0's does; unpack counts its results without overflowing.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -39,7 +41,7 @@ static int readonly_error(lua_State *L)
     return luaL_error(L, "Attempt to modify a readonly table");
 }
 
-static int undefined_global(lua_State *L)
+int script_sandbox_undefined(lua_State *L)
 {
     const char *name = lua_tostring(L, 2);
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
@@ -69,8 +71,9 @@ static void mark_protected(lua_State *L, int idx)
     lua_pop(L, 1);
 }
 
-/* Replaces the table on top with a read-only proxy of it whose
- * getmetatable() gives a read-only proxy of the proxy's metatable. */
+/* Replaces the table on top with a read-only proxy of it. getmetatable()
+ * on the proxy shows a read-only table whose __index is the proxy itself,
+ * never the real table (which would let a script write to it). */
 static void make_proxy(lua_State *L)
 {
     int real = lua_gettop(L);
@@ -80,9 +83,13 @@ static void make_proxy(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_error);
     lua_setfield(L, -2, "__newindex");
-    lua_newtable(L); /* what getmetatable() shows: a proxy of the metatable */
-    lua_newtable(L);
-    lua_pushvalue(L, -3);
+    lua_newtable(L); /* what getmetatable() shows */
+    lua_newtable(L); /* its metatable */
+    lua_newtable(L); /* what it reads through to */
+    lua_pushvalue(L, real + 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_error);
+    lua_setfield(L, -2, "__newindex");
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_error);
     lua_setfield(L, -2, "__newindex");
@@ -94,6 +101,11 @@ static void make_proxy(lua_State *L)
     lua_setmetatable(L, -2);
     mark_protected(L, -1);
     lua_replace(L, real);
+}
+
+void script_sandbox_protect(lua_State *L)
+{
+    make_proxy(L);
 }
 
 static int sandbox_setmetatable(lua_State *L)
@@ -217,6 +229,23 @@ static int sandbox_tohex(lua_State *L)
     return 1;
 }
 
+/* unpack(t [, i [, j]]): Debian's Lua 5.1 computes the count j - i + 1
+ * in an int, which overflows for extreme bounds and then writes past the
+ * stack (Redis patches its Lua for this); this one counts in 64 bits. */
+static int sandbox_unpack(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    long long i = luaL_optint(L, 2, 1);
+    long long j = lua_isnoneornil(L, 3) ? (long long)lua_objlen(L, 1) : luaL_checkint(L, 3);
+    if (i > j) return 0;
+    long long n = j - i + 1;
+    if (n >= INT_MAX || !lua_checkstack(L, (int)n))
+        return luaL_error(L, "too many results to unpack");
+    for (long long k = i; k <= j; k++)
+        lua_rawgeti(L, 1, (int)k);
+    return (int)n;
+}
+
 static void open_lib(lua_State *L, const char *name, lua_CFunction open)
 {
     lua_pushcfunction(L, open);
@@ -269,6 +298,7 @@ static void load_libraries(lua_State *L)
     set_global_fn(L, "loadstring", sandbox_loadstring);
     set_global_fn(L, "load", sandbox_load);
     set_global_fn(L, "pcall", sandbox_pcall);
+    set_global_fn(L, "unpack", sandbox_unpack);
 }
 
 /* Each library global becomes a read-only proxy of itself. */
@@ -302,7 +332,7 @@ static void protect_globals(lua_State *L)
 {
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_newtable(L);
-    lua_pushcfunction(L, undefined_global);
+    lua_pushcfunction(L, script_sandbox_undefined);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
