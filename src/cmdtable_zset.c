@@ -91,11 +91,13 @@ const struct command cmd_table_zset[] = {
      "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
      "sorted set if the last member was popped.",
      "key [count]", "write sortedset fast", NULL},
-    {"bzpopmin", -3, W | F | CMD_BLOCKING, 1, -2, 1, cmd_bzpopmin, "sorted-set", "5.0.0",
+    {"bzpopmin", -3, W | F | CMD_BLOCKING | CMD_NOSCRIPT, 1, -2, 1, cmd_bzpopmin, "sorted-set",
+     "5.0.0",
      "Remove and return the member with the lowest score from one or more sorted sets, or block "
      "until one is available",
      "key [key ...] timeout:double", "write sortedset fast blocking", NULL},
-    {"bzpopmax", -3, W | F | CMD_BLOCKING, 1, -2, 1, cmd_bzpopmax, "sorted-set", "5.0.0",
+    {"bzpopmax", -3, W | F | CMD_BLOCKING | CMD_NOSCRIPT, 1, -2, 1, cmd_bzpopmax, "sorted-set",
+     "5.0.0",
      "Remove and return the member with the highest score from one or more sorted sets, or block "
      "until one is available",
      "key [key ...] timeout:double", "write sortedset fast blocking", NULL},

@@ -299,27 +299,35 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 
 /* pcall's message handler: the error as Redis's table {err =, source =,
  * line =}, naming the script's line (the caller's, when a C function such
- * as error() or redis.call() raised it). */
+ * as error() or redis.call() raised it). The table is a new plain one,
+ * its fields read raw from a table the script raised: that table's
+ * metamethods must not run, least of all when the reply is built after
+ * the run, where nothing would catch their errors. */
 static int error_handler(lua_State *L)
 {
     lua_Debug ar;
     int have = lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar);
     if (have && strcmp(ar.what, "C") == 0)
         have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "Sl", &ar);
-    if (!lua_istable(L, 1)) {
+    lua_settop(L, 1);
+    lua_newtable(L);
+    if (lua_istable(L, 1)) {
+        static const char *const fields[] = {"err", "ignore_error_stats_update"};
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+            lua_pushstring(L, fields[i]);
+            lua_rawget(L, 1);
+            lua_setfield(L, 2, fields[i]);
+        }
+    } else {
         const char *msg = lua_tostring(L, 1);
         lua_pushfstring(L, "ERR %s", msg ? msg : "(error object is not a string)");
-        lua_newtable(L);
-        lua_insert(L, -2);
-        lua_setfield(L, -2, "err");
-        lua_replace(L, 1);
+        lua_setfield(L, 2, "err");
     }
-    lua_settop(L, 1);
     if (have) {
         lua_pushstring(L, ar.source);
-        lua_setfield(L, 1, "source");
+        lua_setfield(L, 2, "source");
         lua_pushnumber(L, ar.currentline);
-        lua_setfield(L, 1, "line");
+        lua_setfield(L, 2, "line");
     }
     return 1;
 }

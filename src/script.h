@@ -33,7 +33,8 @@
  * command table like a client's, without the dispatcher: they run in the
  * script's context (its clock, its randomness, applying or not), never
  * block (a blocking command answers as if it timed out), and commands
- * flagged CMD_NOSCRIPT are refused.
+ * flagged CMD_NOSCRIPT are refused (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
+ * BZPOPMIN and BZPOPMAX among them, as in Redis 7.0).
  *
  * Libraries (FUNCTION LOAD, src/function.h keeps the registry): a
  * library's code runs once, when it is loaded, in a narrow environment
