@@ -19,8 +19,10 @@
 #include "cmd.h"
 #include "cmd_cluster.h"
 #include "cmd_role.h"
+#include "function.h"
 #include "info.h"
 #include "lazyfree.h"
+#include "script.h"
 #include "server.h"
 #include "util.h"
 
@@ -100,6 +102,13 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
               "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
               "used_memory_rss_human:%s\r\n",
               used, h_used, rss, h_rss);
+    info_addf(t,
+              "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_scripts_eval:%zu\r\n"
+              "number_of_cached_scripts:%zu\r\nnumber_of_functions:%zu\r\n"
+              "number_of_libraries:%zu\r\n",
+              script_lua_bytes(srv->scripts), script_lua_bytes(srv->scripts),
+              script_cache_bytes(srv->scripts), script_cache_count(srv->scripts),
+              function_fn_count(srv->functions), function_lib_count(srv->functions));
     if (a->has_pages)
         info_addf(t,
                   "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",

@@ -227,12 +227,22 @@ static void unref_visit(void *ud, struct dict_entry *de)
     luaL_unref(e->L, LUA_REGISTRYINDEX, ((struct script *)de->val)->fn_ref);
 }
 
+#define FLUSH_GC_ROUNDS_MAX 16
 void script_cache_flush(struct script_engine *e)
 {
     dict_foreach(&e->cache, unref_visit, e);
     dict_clear(&e->cache, free_script);
     e->cache_bytes = 0;
-    lua_gc(e->L, LUA_GCCOLLECT, 0);
+    /* Redis starts a new Lua state here; this one holds the libraries, so
+     * it is collected instead until it stops shrinking: each cycle only
+     * halves a stack or string table that a large script grew. */
+    int kb = lua_gc(e->L, LUA_GCCOUNT, 0);
+    for (int i = 0; i < FLUSH_GC_ROUNDS_MAX; i++) {
+        lua_gc(e->L, LUA_GCCOLLECT, 0);
+        int now_kb = lua_gc(e->L, LUA_GCCOUNT, 0);
+        if (now_kb >= kb) break;
+        kb = now_kb;
+    }
 }
 
 size_t script_cache_count(const struct script_engine *e)
