@@ -442,6 +442,13 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
     else
         script_lua_to_reply(L, c->out, run.resp);
     lua_settop(L, base);
+    if (f->eval_mode) { /* gone after the run: a library's function sees none (as in Redis),
+                         * nor what a read-only run on this node alone left there */
+        lua_pushnil(L);
+        set_real_global(L, "KEYS");
+        lua_pushnil(L);
+        set_real_global(L, "ARGV");
+    }
     if (++e->runs % GC_STEP_RUNS == 0) lua_gc(L, LUA_GCSTEP, GC_STEP_RUNS);
 }
 

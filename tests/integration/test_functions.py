@@ -4,7 +4,9 @@ cluster.
 
 - One node: a library loads, lists with its functions' flags and
   descriptions, runs; FCALL_RO refuses a function that may write; DELETE,
-  DUMP + RESTORE (and its policies) and STATS answer as Redis's.
+  DUMP + RESTORE (and its policies) and STATS answer as Redis's; a
+  library's code loads without math, redis.call or new globals, and its
+  functions see no KEYS or ARGV globals.
 - In a cluster: FUNCTION LOAD goes through the log, so a library loaded
   on the leader is listed by every node (a READONLY connection to a
   follower), its functions' writes reach every node, a no-writes function
@@ -73,6 +75,26 @@ def test_load_list_call_delete(server):
         c.fcall("bump", 1, "n", 1)
     with pytest.raises(redis.ResponseError, match="Library not found"):
         c.function_delete("counters")
+
+
+def test_library_environment(server):
+    c = server.client()
+    c.function_flush()
+    # at load time only redis.register_function, redis.log and the version exist
+    for code, err in [
+        ("return math.random()", "nonexistent global variable 'math'"),
+        ("return redis.call('ping')", "nonexistent global variable 'call'"),
+        ("x = 1", "Attempt to modify a readonly table"),
+        ("return 1", "No functions registered"),
+    ]:
+        with pytest.raises(redis.ResponseError, match=err):
+            c.function_load("#!lua name=env\n" + code)
+    assert c.function_list() == []
+    # a function sees no KEYS or ARGV globals, even after an EVAL set them
+    c.function_load("#!lua name=env\nredis.register_function('k', function() return KEYS[1] end)")
+    assert c.eval("return KEYS[1]", 1, "a") == b"a"
+    with pytest.raises(redis.ResponseError, match="nonexistent global variable 'KEYS'"):
+        c.fcall("k", 0)
 
 
 def test_dump_restore_policies(server):
