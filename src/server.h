@@ -46,15 +46,16 @@ struct server_io; /* src/server_io.h: private to src/loop.c and src/conn.c (libe
 struct server {
     struct config cfg;
     struct kv kv;
-    struct sm sm;                        /* the apply path */
-    struct node *node;                   /* the Raft driver (src/node.h) */
-    struct waiters waiters;              /* clients waiting for the log, and those answered */
-    struct blocked blocked;              /* clients blocked on keys (BLPOP...) */
-    struct pubsub pubsub;                /* subscriptions of this node's clients */
-    struct notify notify;                /* keyspace notifications, published to pubsub */
-    struct script_engine *scripts;       /* Lua and the script cache (src/script.h) */
-    struct function_registry *functions; /* libraries on scripts (src/function.h) */
-    struct server_io *io;                /* event loop, listeners, timers */
+    struct sm sm;                  /* the apply path */
+    struct node *node;             /* the Raft driver (src/node.h) */
+    struct waiters waiters;        /* clients waiting for the log, and those answered */
+    struct blocked blocked;        /* clients blocked on keys (BLPOP...) */
+    struct pubsub pubsub;          /* subscriptions of this node's clients */
+    struct notify notify;          /* keyspace notifications, published to pubsub */
+    struct script_engine *scripts; /* Lua and the script cache (src/script.h) */
+    struct server_io *io;          /* event loop, listeners, timers */
+    /* the libraries (src/function.h), on scripts' engine */
+    struct function_registry *functions;
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */
     uint64_t client_count;     /* clients: connections that are not peer links */
