@@ -294,8 +294,7 @@ cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrit
 /* src/cmd_conn.c (connection and server introspection) */
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset, cmd_client_id,
     cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,
-    cmd_client_kill, cmd_client_unblock, cmd_client_help, cmd_time, cmd_function_flush,
-    cmd_shutdown;
+    cmd_client_kill, cmd_client_unblock, cmd_client_help, cmd_time, cmd_shutdown;
 /* Replies a HELP text: an array of status lines (lines is NULL-terminated). */
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines);
 /* src/cmd_info.c: cmd_info; src/cmd_command.c: the COMMAND family */

@@ -533,13 +533,3 @@ void cmd_shutdown(struct cmd_ctx *c)
     LOG_WARNING("User requested shutdown...");
     server_request_shutdown(c->srv);
 }
-
-void cmd_function_flush(struct cmd_ctx *c)
-{
-    if (c->argc > 3 ||
-        (c->argc == 3 && !cmd_arg_is(&c->argv[2], "ASYNC") && !cmd_arg_is(&c->argv[2], "SYNC"))) {
-        resp_add_error(c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-        return;
-    }
-    resp_add_simple(c->out, "OK"); /* raftcache has no functions: nothing to flush */
-}

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "cmd_cluster.h"
 #include "cmd_role.h"
+#include "function.h"
 #include "info.h"
 #include "lazyfree.h"
 #include "script.h"
@@ -112,8 +113,11 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
     info_addf(t,
               "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\n"
               "used_memory_scripts_eval:%zu\r\nnumber_of_cached_scripts:%zu\r\n"
+              "number_of_functions:%zu\r\nnumber_of_libraries:%zu\r\n"
               "used_memory_scripts:%zu\r\nused_memory_scripts_human:%s\r\n",
-              lua, lua, h_lua, scripts, script_cache_count(srv->scripts), scripts, h_scripts);
+              lua, lua, h_lua, scripts, script_cache_count(srv->scripts),
+              function_fn_count(srv->functions), function_lib_count(srv->functions), scripts,
+              h_scripts);
     info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n",
               srv->cfg.maxmemory, h_max);
     if (a->has_pages)

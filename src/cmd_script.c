@@ -87,7 +87,12 @@ uint32_t cmd_eval_call_flags(struct server *srv, int argc, const struct resp_arg
             return flags;
     }
     if (sflags & SCRIPT_FLAG_EVAL_COMPAT) return flags;
-    flags &= ~(uint32_t)(CMD_WRITE | CMD_DENYOOM | CMD_STALE);
+    return cmd_script_route_flags(sflags, flags);
+}
+
+uint32_t cmd_script_route_flags(uint32_t sflags, uint32_t flags)
+{
+    flags &= ~(uint32_t)(CMD_WRITE | CMD_READONLY | CMD_DENYOOM | CMD_STALE);
     if (!(sflags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))) flags |= CMD_DENYOOM;
     if (sflags & SCRIPT_FLAG_NO_WRITES)
         flags |= CMD_READONLY;

@@ -38,5 +38,10 @@ int cmd_eval_keys(int argc, const struct resp_arg *argv, int *idx, int max);
  * (cmd_call_flags_fn): a no-writes script is a read. */
 uint32_t cmd_eval_call_flags(struct server *srv, int argc, const struct resp_arg *argv,
                              uint32_t flags);
+/* The flags a call of a script or function declaring sflags (enum
+ * script_flag) is routed by, from its row's: a write unless no-writes
+ * (then a read), refused over maxmemory unless no-writes or allow-oom,
+ * served stale when allow-stale. */
+uint32_t cmd_script_route_flags(uint32_t sflags, uint32_t flags);
 
 #endif

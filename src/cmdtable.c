@@ -15,6 +15,7 @@
 #include "sort.h"
 #include "cmd.h"
 #include "cmd_pubsub.h"
+#include "cmd_function.h"
 #include "cmd_script.h"
 #include "t_hash.h"
 #include "t_list.h"
@@ -177,13 +178,6 @@ static const struct command memory_subcommands[] = {
      "Asks the allocator to release memory.", NULL, "slow", NULL},
     {"memory|help", 2, LD | ST, 0, 0, 0, cmd_memory_help, "server", "4.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-};
-
-static const struct command function_subcommands[] = {
-    {"function|flush", -2, NS, 0, 0, 0, cmd_function_flush, "scripting", "7.0.0",
-     "Deletes all library and functions (raftcache has none: always succeeds).",
-     "[ASYNC|SYNC]:async", "write slow scripting", NULL},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -365,8 +359,6 @@ const struct command cmd_table_core[] = {
     {"shutdown", -1, ADM | NS | LD | ST | NOM | CMD_ALLOW_BUSY, 0, 0, 0, cmd_shutdown, "server",
      "1.0.0", "Stops the server: closes clients and listeners, then exits 0.",
      "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "admin slow dangerous", NULL},
-    {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",
-     "A container for function commands.", NULL, "slow", function_subcommands},
 
     /* cluster */
     {"cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "cluster", "3.0.0",
@@ -432,8 +424,9 @@ static int name_eq(const char *name, const char *p, size_t len)
  * its own file (cmd_table_core above, a type's table beside its module). A
  * new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core, cmd_table_hash, cmd_table_set,  cmd_table_zset,   cmd_table_bitops,
-    cmd_table_hll,  cmd_table_sort, cmd_table_list, cmd_table_pubsub, cmd_table_script,
+    cmd_table_core,   cmd_table_hash,   cmd_table_set,      cmd_table_zset,
+    cmd_table_bitops, cmd_table_hll,    cmd_table_sort,     cmd_table_list,
+    cmd_table_pubsub, cmd_table_script, cmd_table_function,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "pubsub.h"
 #include "replica.h"
+#include "function.h"
 #include "script.h"
 #include "server.h"
 #include "typetable.h"
@@ -152,40 +153,49 @@ void replica_set_notify(struct server *srv, unsigned flags)
                          ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0);
 }
 
-/* Snapshots carry the script cache beside the keys (struct snapshot_extra):
- * a record of kind SNAPSHOT_KIND_SCRIPT per cached body. */
+/* Snapshots carry the script cache and the function libraries beside the
+ * keys (struct snapshot_extra): a record per cached script body
+ * (SNAPSHOT_KIND_SCRIPT) and per library's code (SNAPSHOT_KIND_LIBRARY). */
 #define SNAPSHOT_KIND_SCRIPT 1
+#define SNAPSHOT_KIND_LIBRARY 2
 
 struct extra_put {
     snapshot_extra_put_fn *put;
     void *w;
+    uint8_t kind;
 };
 
-static int put_script(void *ud, const char *body, size_t len)
+static int put_extra(void *ud, const char *data, size_t len)
 {
     struct extra_put *p = ud;
-    p->put(p->w, SNAPSHOT_KIND_SCRIPT, body, len);
+    p->put(p->w, p->kind, data, len);
     return 0;
 }
 
 static void extra_save(void *ud, snapshot_extra_put_fn *put, void *w)
 {
     struct server *srv = ud;
-    struct extra_put p = {put, w};
-    script_cache_each(srv->scripts, put_script, &p);
+    struct extra_put p = {put, w, SNAPSHOT_KIND_SCRIPT};
+    script_cache_each(srv->scripts, put_extra, &p);
+    p.kind = SNAPSHOT_KIND_LIBRARY;
+    function_each_library(srv->functions, put_extra, &p);
 }
 
 static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char *err,
                       size_t errlen)
 {
     struct server *srv = ud;
-    if (kind != SNAPSHOT_KIND_SCRIPT) return util_fail(err, errlen, -1, "unknown kind %u", kind);
+    if (kind != SNAPSHOT_KIND_SCRIPT && kind != SNAPSHOT_KIND_LIBRARY)
+        return util_fail(err, errlen, -1, "unknown kind %u", kind);
     struct resp_out out;
     resp_out_init(&out, 2);
     char sha[SHA1_HEX_LEN + 1];
-    int rc = script_cache_add(srv->scripts, data, len, sha, &out);
+    int rc = kind == SNAPSHOT_KIND_SCRIPT ? script_cache_add(srv->scripts, data, len, sha, &out)
+                                          : function_load_code(srv->functions, data, len, 0, &out);
     if (rc != 0)
-        util_fail(err, errlen, -1, "a cached script does not load: %.*s", (int)out.len, out.data);
+        util_fail(err, errlen, -1, "a %s does not load: %.*s",
+                  kind == SNAPSHOT_KIND_SCRIPT ? "cached script" : "function library", (int)out.len,
+                  out.data);
     resp_out_free(&out);
     return rc;
 }
@@ -194,6 +204,7 @@ static void extra_reset(void *ud)
 {
     struct server *srv = ud;
     script_cache_flush(srv->scripts);
+    function_flush(srv->functions);
 }
 
 void replica_init(struct server *srv, uint64_t seed)
@@ -211,6 +222,7 @@ void replica_init(struct server *srv, uint64_t seed)
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     srv->scripts = script_engine_new(srv->cmdstats);
     script_set_budget(srv->scripts, (uint64_t)srv->cfg.lua_replicated_budget);
+    srv->functions = function_registry_new(srv->scripts);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
@@ -306,6 +318,8 @@ void replica_free(struct server *srv)
     multi_free(srv);
     blocked_free(&srv->blocked);
     pubsub_free(&srv->pubsub);
+    function_registry_free(srv->functions); /* its functions live in the engine */
+    srv->functions = NULL;
     script_engine_free(srv->scripts);
     srv->scripts = NULL;
     waiters_free(&srv->waiters);

@@ -11,6 +11,7 @@
 #include <lualib.h>
 
 #include "clock.h"
+#include "../raft/raft_assert.h"
 #include "cmd.h"
 #include "log.h"
 #include "script_int.h"
@@ -55,6 +56,7 @@ struct script_engine *script_engine_new(struct cmd_stats *stats)
     lua_pushvalue(e->L, LUA_GLOBALSINDEX);
     lua_rawset(e->L, LUA_REGISTRYINDEX);
     script_sandbox_build(e->L);
+    script_function_env_build(e->L);
     return e;
 }
 
@@ -91,6 +93,21 @@ static const struct {
     {"no-cluster", SCRIPT_FLAG_NO_CLUSTER},
     {"allow-cross-slot-keys", SCRIPT_FLAG_ALLOW_CROSS_SLOT},
 };
+
+const char *script_flag_at(size_t i, uint32_t *flag)
+{
+    if (i >= sizeof shebang_flags / sizeof *shebang_flags) return NULL;
+    *flag = shebang_flags[i].flag;
+    return shebang_flags[i].name;
+}
+
+int script_name_valid(const char *s, size_t len)
+{
+    if (len == 0) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_') return 0;
+    return 1;
+}
 
 /* The comma-separated flags in s[0..n) into *flags. */
 static int parse_flag_list(const char *s, size_t n, uint32_t *flags, char *err, size_t errlen)
@@ -234,12 +251,22 @@ static void unref_visit(void *ud, struct dict_entry *de)
     luaL_unref(e->L, LUA_REGISTRYINDEX, ((struct script *)de->val)->fn_ref);
 }
 
+#define FLUSH_GC_ROUNDS_MAX 16
 void script_cache_flush(struct script_engine *e)
 {
     dict_foreach(&e->cache, unref_visit, e);
     dict_clear(&e->cache, free_script);
     e->cache_bytes = 0;
-    lua_gc(e->L, LUA_GCCOLLECT, 0);
+    /* Redis starts a new Lua state here; this one holds the libraries, so
+     * it is collected instead until it stops shrinking: each cycle only
+     * halves a stack or string table that a large script grew. */
+    int kb = lua_gc(e->L, LUA_GCCOUNT, 0);
+    for (int i = 0; i < FLUSH_GC_ROUNDS_MAX; i++) {
+        lua_gc(e->L, LUA_GCCOLLECT, 0);
+        int now_kb = lua_gc(e->L, LUA_GCCOUNT, 0);
+        if (now_kb >= kb) break;
+        kb = now_kb;
+    }
 }
 
 size_t script_cache_count(const struct script_engine *e)
@@ -322,7 +349,10 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     if (!run->over_budget && --run->hooks_left > 0) return;
     char msg[160];
     snprintf(msg, sizeof msg,
-             "Script exceeded its budget of %llu Lua instructions (lua-replicated-budget)",
+             run->loading ? "FUNCTION LOAD timeout: the library's code ran over the budget of "
+                            "%llu Lua instructions (lua-replicated-budget)"
+                          : "Script exceeded its budget of %llu Lua instructions "
+                            "(lua-replicated-budget)",
              (unsigned long long)e->budget);
     stop_run(L, run, msg);
 }
@@ -337,7 +367,7 @@ void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve
 
 int script_busy(const struct script_engine *e, const struct client **client)
 {
-    if (client) *client = e->busy && e->run ? e->run->ctx->client : NULL;
+    if (client) *client = e->busy && e->run && e->run->ctx ? e->run->ctx->client : NULL;
     return e->busy;
 }
 
@@ -350,27 +380,35 @@ int script_kill(struct script_engine *e)
 
 /* pcall's message handler: the error as Redis's table {err =, source =,
  * line =}, naming the script's line (the caller's, when a C function such
- * as error() or redis.call() raised it). */
+ * as error() or redis.call() raised it). The table is a new plain one,
+ * its fields read raw from a table the script raised: that table's
+ * metamethods must not run, least of all when the reply is built after
+ * the run, where nothing would catch their errors. */
 static int error_handler(lua_State *L)
 {
     lua_Debug ar;
     int have = lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar);
     if (have && strcmp(ar.what, "C") == 0)
         have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "Sl", &ar);
-    if (!lua_istable(L, 1)) {
+    lua_settop(L, 1);
+    lua_newtable(L);
+    if (lua_istable(L, 1)) {
+        static const char *const fields[] = {"err", "ignore_error_stats_update"};
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+            lua_pushstring(L, fields[i]);
+            lua_rawget(L, 1);
+            lua_setfield(L, 2, fields[i]);
+        }
+    } else {
         const char *msg = lua_tostring(L, 1);
         lua_pushfstring(L, "ERR %s", msg ? msg : "(error object is not a string)");
-        lua_newtable(L);
-        lua_insert(L, -2);
-        lua_setfield(L, -2, "err");
-        lua_replace(L, 1);
+        lua_setfield(L, 2, "err");
     }
-    lua_settop(L, 1);
     if (have) {
         lua_pushstring(L, ar.source);
-        lua_setfield(L, 1, "source");
+        lua_setfield(L, 2, "source");
         lua_pushnumber(L, ar.currentline);
-        lua_setfield(L, 1, "line");
+        lua_setfield(L, 2, "line");
     }
     return 1;
 }
@@ -423,6 +461,25 @@ static void set_real_global(lua_State *L, const char *name)
     lua_pop(L, 1);
 }
 
+int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int nresults,
+                 int errfunc)
+{
+    ASSERT(!e->run);
+    lua_State *L = e->L;
+    run->hooks_left =
+        run->in_log && e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0;
+    run->over_budget = 0;
+    run->start_ms = clock_mono_us() / 1000;
+    e->run = run;
+    int hooked = run->in_log ? run->hooks_left != 0 : e->busy_threshold_ms > 0 && e->busy_fn;
+    if (hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    int status = lua_pcall(L, nargs, nresults, errfunc);
+    lua_sethook(L, NULL, 0, 0);
+    e->run = NULL;
+    e->busy = 0;
+    return status;
+}
+
 void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct script_fn *f,
                     const struct script_args *a)
 {
@@ -445,10 +502,6 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         .resp = 2,
         .rng = c->rng,
         .in_log = c->applying,
-        .start_ms = clock_mono_us() / 1000,
-        .hooks_left = c->applying && e->budget
-                          ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD
-                          : 0,
     };
     int base = lua_gettop(L);
     lua_pushcfunction(L, error_handler);
@@ -461,17 +514,18 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         set_real_global(L, "KEYS");
         nargs = 0;
     }
-    e->run = &run;
-    int hooked = run.in_log ? run.hooks_left != 0 : e->busy_threshold_ms > 0 && e->busy_fn;
-    if (hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
-    if (lua_pcall(L, nargs, 1, base + 1) != 0)
+    if (script_pcall(e, &run, nargs, 1, base + 1) != 0)
         reply_error(L, c->out, f->name);
     else
         script_lua_to_reply(L, c->out, run.resp);
     lua_settop(L, base);
-    lua_sethook(L, NULL, 0, 0);
-    e->run = NULL;
-    e->busy = 0;
+    if (f->eval_mode) { /* gone after the run: a library's function sees none (as in Redis),
+                         * nor what a read-only run on this node alone left there */
+        lua_pushnil(L);
+        set_real_global(L, "KEYS");
+        lua_pushnil(L);
+        set_real_global(L, "ARGV");
+    }
     if (++e->runs % GC_STEP_RUNS == 0) lua_gc(L, LUA_GCSTEP, GC_STEP_RUNS);
 }
 

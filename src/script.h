@@ -33,9 +33,19 @@
  * command table like a client's, without the dispatcher: they run in the
  * script's context (its clock, its randomness, applying or not), never
  * block (a blocking command answers as if it timed out), and commands
- * flagged CMD_NOSCRIPT are refused.
+ * flagged CMD_NOSCRIPT are refused (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
+ * BZPOPMIN and BZPOPMAX among them, as in Redis 7.0).
  *
- * Single-threaded; one script runs at a time.
+ * Libraries (FUNCTION LOAD, src/function.h keeps the registry): a
+ * library's code runs once, when it is loaded, in a narrow environment
+ * where the only global is a `redis` table holding register_function, log,
+ * the LOG_* levels and the version; it registers functions, which are kept
+ * in the Lua registry and later run by FCALL with their keys and arguments
+ * as their two parameters, in the globals every script sees. A load is
+ * bounded by the same budget as a run, so it ends at the same instruction
+ * on every node.
+ *
+ * Single-threaded; one script (or one library load) runs at a time.
  */
 #ifndef SCRIPT_H
 #define SCRIPT_H
@@ -126,5 +136,42 @@ void script_run_sha(struct script_engine *e, struct cmd_ctx *c, const char *sha,
  * only otherwise. */
 void script_run_body(struct script_engine *e, struct cmd_ctx *c, const char *body, size_t len,
                      const struct script_args *a);
+
+/* --- libraries (src/script_function.c) --- */
+
+/* A function a library registered: the engine holds its Lua function (a
+ * registry reference) until script_lib_fn_free(). */
+struct script_lib_fn {
+    char *name;     /* as registered (owned) */
+    char *desc;     /* the description, or NULL (owned) */
+    uint32_t flags; /* enum script_flag, from the flags given at registration */
+    int fn_ref;
+};
+
+/* Functions one library may register. */
+#define SCRIPT_LIB_FUNCTIONS_MAX 10000
+
+/* 1 if s[0..len) is a valid library or function name: at least one
+ * character, each a letter, a digit or '_'. */
+int script_name_valid(const char *s, size_t len);
+/* The i-th flag of Redis's flag list (in FUNCTION LIST's order) into
+ * *flag, and its name; NULL past the last. */
+const char *script_flag_at(size_t i, uint32_t *flag);
+
+/* Runs a library's code (code[0..len): what follows the shebang line,
+ * that line's newline first, so line numbers hold) in the load
+ * environment. 0 with the functions it registered in *fns (at least one;
+ * *nfns of them; the caller owns the array and each function:
+ * script_lib_fn_free then free), or -1 with Redis's error reply
+ * ("Error compiling function: ...", "Error registering functions: ...",
+ * "No functions registered") written to err. */
+int script_library_run(struct script_engine *e, const char *code, size_t len,
+                       struct script_lib_fn **fns, size_t *nfns, struct resp_out *err);
+/* Releases f's Lua function and its strings (not f itself). */
+void script_lib_fn_free(struct script_engine *e, struct script_lib_fn *f);
+/* Runs a library's function (FCALL, FCALL_RO) for c, as script_run_sha
+ * runs a script: keys and args are its two parameters. */
+void script_run_function(struct script_engine *e, struct cmd_ctx *c, const struct script_lib_fn *f,
+                         const struct script_args *a);
 
 #endif

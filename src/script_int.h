@@ -36,7 +36,10 @@ struct script_run {
     int in_log;       /* applied from the log: bounded by the budget, never killed */
     int64_t start_ms; /* a run outside the log: when it started (busy-reply-threshold) */
     int killed;       /* SCRIPT KILL asked: the run fails at its next hook */
+    int loading;      /* a library's load (ctx NULL): its budget error names FUNCTION LOAD */
 };
+
+struct script_load; /* a library load in progress (src/script_function.c) */
 
 struct script_engine {
     lua_State *L;
@@ -44,10 +47,11 @@ struct script_engine {
     size_t cache_bytes;
     struct cmd_stats *stats;
     uint64_t budget;
-    struct script_run *run; /* NULL between runs */
-    struct resp_out reply;  /* a called command's reply */
-    struct resp_arg *argv;  /* a called command's arguments */
-    char *arg_buf;          /* numbers converted for them */
+    struct script_run *run;   /* NULL between runs */
+    struct script_load *load; /* NULL but while a library's code runs */
+    struct resp_out reply;    /* a called command's reply */
+    struct resp_arg *argv;    /* a called command's arguments */
+    char *arg_buf;            /* numbers converted for them */
     size_t argv_cap, arg_buf_cap;
     uint64_t runs;
     /* A run outside the log past busy_threshold_ms is busy: other clients
@@ -81,11 +85,30 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
 /* Instructions between two budget checks (the count hook's period). */
 #define SCRIPT_HOOK_PERIOD 100000
 
+/* Calls the function below its nargs arguments on the stack (lua_pcall's
+ * contract: nresults results or the error object; errfunc its message
+ * handler, 0 for none) as run, bounded by the engine's budget: e->run is
+ * run meanwhile. Returns lua_pcall's status. */
+int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int nresults,
+                 int errfunc);
+
 /* src/script_sandbox.c: the libraries, then everything made read-only. */
 void script_sandbox_build(lua_State *L);
+/* Replaces the table on top of the stack with a read-only proxy of it. */
+void script_sandbox_protect(lua_State *L);
+/* An __index metamethod raising "Script attempted to access nonexistent
+ * global variable 'name'". */
+int script_sandbox_undefined(lua_State *L);
+
+/* src/script_function.c: the load environment, kept in the registry;
+ * built once, after the sandbox. */
+void script_function_env_build(lua_State *L);
 
 /* src/script_redis.c: the redis table and math.random in the globals. */
 void script_redis_register(lua_State *L);
+/* Pushes a new table with what a library's load may use of the redis
+ * table: log, the LOG_* levels, REDIS_VERSION and REDIS_VERSION_NUM. */
+void script_redis_push_load_api(lua_State *L);
 /* The engine L belongs to (set once, by script_redis_set_engine). */
 struct script_engine *script_engine_of(lua_State *L);
 void script_redis_set_engine(lua_State *L, struct script_engine *e);

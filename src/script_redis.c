@@ -34,10 +34,12 @@ struct script_engine *script_engine_of(lua_State *L)
     return e;
 }
 
+/* The script run in progress; NULL between runs and while a library
+ * loads (whose environment offers none of what needs a run). */
 static struct script_run *current_run(lua_State *L)
 {
     struct script_engine *e = script_engine_of(L);
-    return e ? e->run : NULL;
+    return e && e->run && e->run->ctx ? e->run : NULL;
 }
 
 /* Pushes Redis's error table for msg; raises it when raise is set. */
@@ -112,7 +114,7 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
 static int redis_command(lua_State *L, int raise)
 {
     struct script_engine *e = script_engine_of(L);
-    struct script_run *run = e ? e->run : NULL;
+    struct script_run *run = current_run(L);
     if (!run) return fail(L, 1, "redis.call/pcall can only be called inside a script invocation");
     int argc = lua_gettop(L);
     if (argc == 0)
@@ -265,7 +267,7 @@ static int redis_debug(lua_State *L)
 static int redis_acl_check_cmd(lua_State *L)
 {
     struct script_engine *e = script_engine_of(L);
-    if (!e || !e->run)
+    if (!current_run(L))
         return fail(L, 1, "redis.acl_check_cmd can only be called inside a script invocation");
     int argc = lua_gettop(L);
     if (argc == 0)
@@ -327,6 +329,26 @@ static void set_number(lua_State *L, const char *name, lua_Number v)
     lua_setfield(L, -2, name);
 }
 
+/* The log levels and the version, in the table on top. */
+static void set_constants(lua_State *L)
+{
+    set_number(L, "LOG_DEBUG", LOG_LEVEL_DEBUG);
+    set_number(L, "LOG_VERBOSE", LOG_LEVEL_VERBOSE);
+    set_number(L, "LOG_NOTICE", LOG_LEVEL_NOTICE);
+    set_number(L, "LOG_WARNING", LOG_LEVEL_WARNING);
+    set_number(L, "REDIS_VERSION_NUM", REDIS_COMPAT_VERSION_NUM);
+    lua_pushstring(L, REDIS_COMPAT_VERSION);
+    lua_setfield(L, -2, "REDIS_VERSION");
+}
+
+void script_redis_push_load_api(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushcfunction(L, redis_log);
+    lua_setfield(L, -2, "log");
+    set_constants(L);
+}
+
 void script_redis_register(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -346,18 +368,12 @@ void script_redis_register(lua_State *L)
     };
     lua_newtable(L);
     luaL_register(L, NULL, fns);
-    set_number(L, "LOG_DEBUG", LOG_LEVEL_DEBUG);
-    set_number(L, "LOG_VERBOSE", LOG_LEVEL_VERBOSE);
-    set_number(L, "LOG_NOTICE", LOG_LEVEL_NOTICE);
-    set_number(L, "LOG_WARNING", LOG_LEVEL_WARNING);
+    set_constants(L);
     set_number(L, "REPL_NONE", 0);
     set_number(L, "REPL_AOF", 1);
     set_number(L, "REPL_SLAVE", 2);
     set_number(L, "REPL_REPLICA", 2);
     set_number(L, "REPL_ALL", REPL_ALL);
-    set_number(L, "REDIS_VERSION_NUM", REDIS_COMPAT_VERSION_NUM);
-    lua_pushstring(L, REDIS_COMPAT_VERSION);
-    lua_setfield(L, -2, "REDIS_VERSION");
     lua_setglobal(L, "redis");
     lua_getglobal(L, "math");
     lua_pushcfunction(L, math_random);

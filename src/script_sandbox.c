@@ -9,8 +9,9 @@
  * writes; the globals table scripts run with is such a proxy of the real
  * globals, which in turn raise an error when an undefined name is read.
  * getmetatable() on a proxy (or on a string) gives a read-only proxy of its
- * metatable, and the wrapped setmetatable() and rawset() refuse protected
- * tables, so no script can reach a real table to change it. A proxy's
+ * metatable (whose __index is the proxy again), and the wrapped
+ * setmetatable() and rawset() refuse protected tables, so no script can
+ * reach a real table to change it. A proxy's
  * reads are plain table lookups chained by __index (no C call), so a
  * global or library access costs two lookups instead of one.
  *
@@ -20,6 +21,7 @@
  * as Redis 7.0's does; unpack and bit.tohex are replaced by versions
  * without the overflows Debian's builds still have.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,7 +42,7 @@ static int readonly_error(lua_State *L)
     return luaL_error(L, "Attempt to modify a readonly table");
 }
 
-static int undefined_global(lua_State *L)
+int script_sandbox_undefined(lua_State *L)
 {
     const char *name = lua_tostring(L, 2);
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
@@ -70,8 +72,9 @@ static void mark_protected(lua_State *L, int idx)
     lua_pop(L, 1);
 }
 
-/* Replaces the table on top with a read-only proxy of it whose
- * getmetatable() gives a read-only proxy of the proxy's metatable. */
+/* Replaces the table on top with a read-only proxy of it. getmetatable()
+ * on the proxy shows a read-only table whose __index is the proxy itself,
+ * never the real table (which would let a script write to it). */
 static void make_proxy(lua_State *L)
 {
     int real = lua_gettop(L);
@@ -81,9 +84,13 @@ static void make_proxy(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_error);
     lua_setfield(L, -2, "__newindex");
-    lua_newtable(L); /* what getmetatable() shows: a proxy of the metatable */
-    lua_newtable(L);
-    lua_pushvalue(L, -3);
+    lua_newtable(L); /* what getmetatable() shows */
+    lua_newtable(L); /* its metatable */
+    lua_newtable(L); /* what it reads through to */
+    lua_pushvalue(L, real + 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_error);
+    lua_setfield(L, -2, "__newindex");
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_error);
     lua_setfield(L, -2, "__newindex");
@@ -95,6 +102,11 @@ static void make_proxy(lua_State *L)
     lua_setmetatable(L, -2);
     mark_protected(L, -1);
     lua_replace(L, real);
+}
+
+void script_sandbox_protect(lua_State *L)
+{
+    make_proxy(L);
 }
 
 static int sandbox_setmetatable(lua_State *L)
@@ -321,7 +333,7 @@ static void protect_globals(lua_State *L)
 {
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_newtable(L);
-    lua_pushcfunction(L, undefined_global);
+    lua_pushcfunction(L, script_sandbox_undefined);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);

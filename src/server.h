@@ -40,6 +40,7 @@ struct server_stats {
 };
 
 struct script_engine;
+struct function_registry;
 struct server_io; /* src/server_io.h: private to src/loop.c and src/conn.c (libev) */
 
 struct server {
@@ -53,6 +54,8 @@ struct server {
     struct notify notify;          /* keyspace notifications, published to pubsub */
     struct script_engine *scripts; /* Lua and the script cache (src/script.h) */
     struct server_io *io;          /* event loop, listeners, timers */
+    /* the libraries (src/function.h), on scripts' engine */
+    struct function_registry *functions;
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */
     uint64_t client_count;     /* clients: connections that are not peer links */
