@@ -204,7 +204,7 @@ void cmd_function_stats(struct cmd_ctx *c)
 /* As SCRIPT KILL: only a busy function outside the log (a read) stops. */
 void cmd_function_kill(struct cmd_ctx *c)
 {
-    if (script_kill(c->srv->scripts) == 0)
+    if (script_kill(c->srv->fn_scripts) == 0)
         resp_add_simple(c->out, "OK");
     else
         resp_add_error(c->out, "NOTBUSY No scripts in execution right now.");
@@ -284,7 +284,7 @@ static void fcall_generic(struct cmd_ctx *c, int read_only)
         .nargs = c->argc - 3 - (int)n,
         .read_only = read_only,
     };
-    script_run_function(c->srv->scripts, c, f, &a);
+    script_run_function(c->srv->fn_scripts, c, f, &a);
 }
 
 void cmd_fcall(struct cmd_ctx *c)

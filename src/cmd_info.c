@@ -107,17 +107,21 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
                   "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
                   a->allocated, a->active, a->resident);
     size_t lua = script_lua_bytes(srv->scripts), scripts = script_cache_bytes(srv->scripts);
-    char h_lua[32], h_scripts[32];
+    size_t fn_lua = script_lua_bytes(srv->fn_scripts);
+    char h_lua[32], h_scripts[32], h_vm[32];
     human_bytes(h_lua, sizeof h_lua, lua);
     human_bytes(h_scripts, sizeof h_scripts, scripts);
+    human_bytes(h_vm, sizeof h_vm, lua + fn_lua);
     info_addf(t,
               "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\n"
               "used_memory_scripts_eval:%zu\r\nnumber_of_cached_scripts:%zu\r\n"
               "number_of_functions:%zu\r\nnumber_of_libraries:%zu\r\n"
+              "used_memory_vm_functions:%zu\r\nused_memory_vm_total:%zu\r\n"
+              "used_memory_vm_total_human:%s\r\n"
               "used_memory_scripts:%zu\r\nused_memory_scripts_human:%s\r\n",
               lua, lua, h_lua, scripts, script_cache_count(srv->scripts),
-              function_fn_count(srv->functions), function_lib_count(srv->functions), scripts,
-              h_scripts);
+              function_fn_count(srv->functions), function_lib_count(srv->functions), fn_lua,
+              lua + fn_lua, h_vm, scripts, h_scripts);
     info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n",
               srv->cfg.maxmemory, h_max);
     if (a->has_pages)

@@ -61,7 +61,6 @@
 #include "log.h"
 #include "multi.h"
 #include "node.h"
-#include "script.h"
 #include "../raft/raft.h"
 #include "fdlimit.h"
 #include "transport.h"
@@ -672,7 +671,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
      * neither its own client (whose command is running) nor the peer links
      * (Raft waits) are read. */
     const struct client *running;
-    if (script_busy(srv->scripts, &running) &&
+    if (server_script_busy(srv, &running) &&
         (c == running || (c->flags & (CLIENT_PEER | CLIENT_OVER_LIMIT | CLIENT_PROTECTED))))
         return;
     size_t room = reserve_read(c);

@@ -12,7 +12,6 @@
 #include "multi.h"
 #include "node.h"
 #include "proxy.h"
-#include "script.h"
 #include "server.h"
 #include "util.h"
 #include "waiters.h"
@@ -324,7 +323,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         reject(c, cmd, "NOAUTH Authentication required.");
         return DISPATCH_DONE;
     }
-    if (!(cmd->flags & CMD_ALLOW_BUSY) && script_busy(srv->scripts, NULL)) {
+    if (!(cmd->flags & CMD_ALLOW_BUSY) && server_script_busy(srv, NULL)) {
         reject(c, cmd,
                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
                "NOSAVE.");

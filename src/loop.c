@@ -192,6 +192,7 @@ static int apply_script_busy(void *ud, const struct config *cfg, char *err, size
     (void)err;
     (void)errlen;
     script_set_busy(srv->scripts, cfg->busy_reply_threshold, serve_while_busy, srv);
+    script_set_busy(srv->fn_scripts, cfg->busy_reply_threshold, serve_while_busy, srv);
     return 0;
 }
 
@@ -219,7 +220,7 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
-    if (script_busy(srv->scripts, NULL)) return; /* the script's keyspace stays as it is */
+    if (server_script_busy(srv, NULL)) return; /* the script's keyspace stays as it is */
     int64_t now = server_now_ms();
     replica_cron(srv);
     conn_cron(srv, now);
@@ -230,7 +231,7 @@ static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
-    if (script_busy(srv->scripts, NULL)) return; /* Raft waits, as peers' messages do */
+    if (server_script_busy(srv, NULL)) return; /* Raft waits, as peers' messages do */
     node_tick(srv->node);
 }
 
@@ -254,8 +255,8 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
-    if (script_busy(srv->scripts, NULL)) { /* a pass inside a busy script: clients only */
-        if (srv->shutdown_requested) script_kill(srv->scripts);
+    if (server_script_busy(srv, NULL)) { /* a pass inside a busy script: clients only */
+        if (srv->shutdown_requested) server_script_kill(srv);
         conn_process_readable(srv);
         conn_flush_pending(srv);
         return;
@@ -312,6 +313,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     make_run_id(srv);
     register_config_hooks(srv);
     script_set_busy(srv->scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
+    script_set_busy(srv->fn_scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
     srv->io = util_xcalloc(1, sizeof *srv->io);
     struct server_io *io = srv->io;
     /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the

@@ -220,9 +220,12 @@ void replica_init(struct server *srv, uint64_t seed)
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
+    /* Two Lua states, as Redis has: SCRIPT FLUSH starts EVAL's afresh. */
     srv->scripts = script_engine_new(srv->cmdstats);
+    srv->fn_scripts = script_engine_new(srv->cmdstats);
     script_set_budget(srv->scripts, (uint64_t)srv->cfg.lua_replicated_budget);
-    srv->functions = function_registry_new(srv->scripts);
+    script_set_budget(srv->fn_scripts, (uint64_t)srv->cfg.lua_replicated_budget);
+    srv->functions = function_registry_new(srv->fn_scripts);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
@@ -321,6 +324,7 @@ void replica_free(struct server *srv)
     function_registry_free(srv->functions); /* its functions live in the engine */
     srv->functions = NULL;
     script_engine_free(srv->scripts);
-    srv->scripts = NULL;
+    script_engine_free(srv->fn_scripts);
+    srv->scripts = srv->fn_scripts = NULL;
     waiters_free(&srv->waiters);
 }

@@ -41,22 +41,28 @@ static int lua_panic(lua_State *L)
     abort();
 }
 
-struct script_engine *script_engine_new(struct cmd_stats *stats)
+/* A fresh sandboxed Lua state for e. */
+static void open_state(struct script_engine *e)
 {
-    struct script_engine *e = util_xcalloc(1, sizeof *e);
     e->L = lua_newstate(lua_alloc, NULL);
     if (!e->L) abort();
     lua_atpanic(e->L, lua_panic);
-    e->stats = stats;
-    e->budget = SCRIPT_BUDGET_DEFAULT;
-    dict_init(&e->cache, 0x5c1a7e);
-    resp_out_init(&e->reply, 2);
     script_redis_set_engine(e->L, e);
     lua_pushlightuserdata(e->L, (void *)&globals_key);
     lua_pushvalue(e->L, LUA_GLOBALSINDEX);
     lua_rawset(e->L, LUA_REGISTRYINDEX);
     script_sandbox_build(e->L);
     script_function_env_build(e->L);
+}
+
+struct script_engine *script_engine_new(struct cmd_stats *stats)
+{
+    struct script_engine *e = util_xcalloc(1, sizeof *e);
+    e->stats = stats;
+    e->budget = SCRIPT_BUDGET_DEFAULT;
+    dict_init(&e->cache, 0x5c1a7e);
+    resp_out_init(&e->reply, 2);
+    open_state(e);
     return e;
 }
 
@@ -245,28 +251,16 @@ int script_cache_add(struct script_engine *e, const char *body, size_t len,
     return 0;
 }
 
-static void unref_visit(void *ud, struct dict_entry *de)
-{
-    struct script_engine *e = ud;
-    luaL_unref(e->L, LUA_REGISTRYINDEX, ((struct script *)de->val)->fn_ref);
-}
-
-#define FLUSH_GC_ROUNDS_MAX 16
 void script_cache_flush(struct script_engine *e)
 {
-    dict_foreach(&e->cache, unref_visit, e);
+    ASSERT(!e->run);
     dict_clear(&e->cache, free_script);
     e->cache_bytes = 0;
-    /* Redis starts a new Lua state here; this one holds the libraries, so
-     * it is collected instead until it stops shrinking: each cycle only
-     * halves a stack or string table that a large script grew. */
-    int kb = lua_gc(e->L, LUA_GCCOUNT, 0);
-    for (int i = 0; i < FLUSH_GC_ROUNDS_MAX; i++) {
-        lua_gc(e->L, LUA_GCCOLLECT, 0);
-        int now_kb = lua_gc(e->L, LUA_GCCOUNT, 0);
-        if (now_kb >= kb) break;
-        kb = now_kb;
-    }
+    /* A new Lua state, as Redis starts: whatever scripts grew (string
+     * table, stack, library state such as cjson's settings) is gone. The
+     * engine of the function libraries is another one (src/function.h). */
+    lua_close(e->L);
+    open_state(e);
 }
 
 size_t script_cache_count(const struct script_engine *e)

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "alloc.h"
+#include "script.h"
 #include "server.h"
 #include "util.h"
 
@@ -53,4 +54,15 @@ void server_memory(struct server_memory *m)
 void server_request_shutdown(struct server *srv)
 {
     srv->shutdown_requested = 1;
+}
+
+int server_script_busy(const struct server *srv, const struct client **client)
+{
+    return script_busy(srv->scripts, client) || script_busy(srv->fn_scripts, client);
+}
+
+void server_script_kill(struct server *srv)
+{
+    script_kill(srv->scripts);
+    script_kill(srv->fn_scripts);
 }

@@ -46,14 +46,15 @@ struct server_io; /* src/server_io.h: private to src/loop.c and src/conn.c (libe
 struct server {
     struct config cfg;
     struct kv kv;
-    struct sm sm;                  /* the apply path */
-    struct node *node;             /* the Raft driver (src/node.h) */
-    struct waiters waiters;        /* clients waiting for the log, and those answered */
-    struct blocked blocked;        /* clients blocked on keys (BLPOP...) */
-    struct pubsub pubsub;          /* subscriptions of this node's clients */
-    struct notify notify;          /* keyspace notifications, published to pubsub */
-    struct script_engine *scripts; /* Lua and the script cache (src/script.h) */
-    struct server_io *io;          /* event loop, listeners, timers */
+    struct sm sm;                     /* the apply path */
+    struct node *node;                /* the Raft driver (src/node.h) */
+    struct waiters waiters;           /* clients waiting for the log, and those answered */
+    struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
+    struct pubsub pubsub;             /* subscriptions of this node's clients */
+    struct notify notify;             /* keyspace notifications, published to pubsub */
+    struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script.h) */
+    struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
+    struct server_io *io;             /* event loop, listeners, timers */
     /* the libraries (src/function.h), on scripts' engine */
     struct function_registry *functions;
     /* clients */
@@ -78,6 +79,12 @@ struct server {
 /* Asks the loop (src/loop.h) to stop after the current iteration (SHUTDOWN,
  * signals). */
 void server_request_shutdown(struct server *srv);
+
+/* 1 while a script or a function outside the log is busy (src/script.h);
+ * *client (when not NULL) gets the client it runs for. */
+int server_script_busy(const struct server *srv, const struct client **client);
+/* Stops whichever is busy (SCRIPT KILL's effect). */
+void server_script_kill(struct server *srv);
 
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
