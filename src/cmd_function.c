@@ -199,15 +199,10 @@ void cmd_function_stats(struct cmd_ctx *c)
     resp_add_int(c->out, (long long)function_fn_count(r));
 }
 
-/* A function runs to its end (or its budget) before anything else runs on
- * this node: none is ever running when FUNCTION KILL is read. */
 /* As SCRIPT KILL: only a busy function outside the log (a read) stops. */
 void cmd_function_kill(struct cmd_ctx *c)
 {
-    if (script_kill(c->srv->fn_scripts) == 0)
-        resp_add_simple(c->out, "OK");
-    else
-        resp_add_error(c->out, "NOTBUSY No scripts in execution right now.");
+    cmd_script_kill_in(c, c->srv->fn_scripts);
 }
 
 void cmd_function_help(struct cmd_ctx *c)

@@ -160,12 +160,17 @@ void cmd_script_flush(struct cmd_ctx *c)
 
 /* Only a busy script outside the log can be stopped (src/script.h): one in
  * the log runs to its end or its budget on every node alike. */
-void cmd_script_kill(struct cmd_ctx *c)
+void cmd_script_kill_in(struct cmd_ctx *c, struct script_engine *e)
 {
-    if (script_kill(c->srv->scripts) == 0)
+    if (script_kill(e) == 0)
         resp_add_simple(c->out, "OK");
     else
         resp_add_error(c->out, "NOTBUSY No scripts in execution right now.");
+}
+
+void cmd_script_kill(struct cmd_ctx *c)
+{
+    cmd_script_kill_in(c, c->srv->scripts);
 }
 
 void cmd_script_debug(struct cmd_ctx *c)

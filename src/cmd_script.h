@@ -25,6 +25,9 @@ void cmd_script_load(struct cmd_ctx *c);
 void cmd_script_exists(struct cmd_ctx *c);
 void cmd_script_flush(struct cmd_ctx *c);
 void cmd_script_kill(struct cmd_ctx *c);
+/* SCRIPT KILL's (or FUNCTION KILL's) reply, stopping e's busy run. */
+struct script_engine;
+void cmd_script_kill_in(struct cmd_ctx *c, struct script_engine *e);
 void cmd_script_debug(struct cmd_ctx *c);
 void cmd_script_help(struct cmd_ctx *c);
 /* RAFTCACHE.OOM <EVAL|EVALSHA ...>: the call, run with cmd_ctx.over_memory
