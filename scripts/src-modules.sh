@@ -8,7 +8,7 @@
 #   transport_*.c                        -> transport
 #   t_zset_*.c, t_set_ops.c, t_list_*.c  -> t_zset, t_set, t_list
 #   cmdtable_*.c                         -> cmdtable
-#   config_load.c                        -> config
+#   config_load.c, config_set.c          -> config
 # Only src/ headers count (libraries and resp/, raft/ are checked by
 # scripts/check-deps.sh).
 set -u
@@ -25,7 +25,7 @@ module() {
     t_list_*) b=t_list ;;
     t_set_ops) b=t_set ;;
     cmdtable_*) b=cmdtable ;;
-    config_load) b=config ;;
+    config_load | config_set) b=config ;;
     esac
     echo "$b"
 }

@@ -264,21 +264,8 @@ static void fcall_generic(struct cmd_ctx *c, int read_only)
         resp_add_error(c->out, "ERR Bad number of keys provided");
         return;
     }
-    if (n > c->argc - 3) {
-        resp_add_error(c->out, "ERR Number of keys can't be greater than number of args");
-        return;
-    }
-    if (n < 0) {
-        resp_add_error(c->out, "ERR Number of keys can't be negative");
-        return;
-    }
-    struct script_args a = {
-        .keys = c->argv + 3,
-        .nkeys = (int)n,
-        .args = c->argv + 3 + n,
-        .nargs = c->argc - 3 - (int)n,
-        .read_only = read_only,
-    };
+    struct script_args a;
+    if (cmd_script_args(c, n, read_only, &a) < 0) return;
     script_run_function(c->srv->fn_scripts, c, f, &a);
 }
 

@@ -7,34 +7,31 @@
 #include "server.h"
 #include "util.h"
 
-/* numkeys of an EVAL-style call, checked against its arguments; -1 after
- * the error reply. */
-static long long eval_numkeys(struct cmd_ctx *c)
+int cmd_script_args(struct cmd_ctx *c, long long numkeys, int read_only, struct script_args *a)
 {
-    long long n;
-    if (cmd_arg_ll(c, 2, &n) < 0) return -1;
-    if (n > c->argc - 3) {
+    if (numkeys > c->argc - 3) {
         resp_add_error(c->out, "ERR Number of keys can't be greater than number of args");
         return -1;
     }
-    if (n < 0) {
+    if (numkeys < 0) {
         resp_add_error(c->out, "ERR Number of keys can't be negative");
         return -1;
     }
-    return n;
+    *a = (struct script_args){
+        .keys = c->argv + 3,
+        .nkeys = (int)numkeys,
+        .args = c->argv + 3 + numkeys,
+        .nargs = c->argc - 3 - (int)numkeys,
+        .read_only = read_only,
+    };
+    return 0;
 }
 
 static void eval_generic(struct cmd_ctx *c, int sha, int read_only)
 {
-    long long n = eval_numkeys(c);
-    if (n < 0) return;
-    struct script_args a = {
-        .keys = c->argv + 3,
-        .nkeys = (int)n,
-        .args = c->argv + 3 + n,
-        .nargs = c->argc - 3 - (int)n,
-        .read_only = read_only,
-    };
+    long long n;
+    struct script_args a;
+    if (cmd_arg_ll(c, 2, &n) < 0 || cmd_script_args(c, n, read_only, &a) < 0) return;
     struct script_engine *e = c->srv->scripts;
     if (sha)
         script_run_sha(e, c, c->argv[1].ptr, c->argv[1].len, &a);

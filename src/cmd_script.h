@@ -25,6 +25,11 @@ void cmd_script_load(struct cmd_ctx *c);
 void cmd_script_exists(struct cmd_ctx *c);
 void cmd_script_flush(struct cmd_ctx *c);
 void cmd_script_kill(struct cmd_ctx *c);
+/* The keys and arguments of an EVAL- or FCALL-style call (argv[2] is
+ * numkeys, already parsed): 0, or -1 after Redis's error for a numkeys out
+ * of range. */
+struct script_args;
+int cmd_script_args(struct cmd_ctx *c, long long numkeys, int read_only, struct script_args *a);
 /* SCRIPT KILL's (or FUNCTION KILL's) reply, stopping e's busy run. */
 struct script_engine;
 void cmd_script_kill_in(struct cmd_ctx *c, struct script_engine *e);

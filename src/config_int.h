@@ -25,6 +25,11 @@ struct config_out {
     size_t len, n;
 };
 
+/* d's formatted value in malloc'd memory (the caller frees it; values
+ * have no length limit); *lenp gets its length (a secret may hold NUL
+ * bytes). */
+char *config_format_alloc(const struct config *c, const struct config_def *d, size_t *lenp);
+
 /* An empty appender (buf gets "" when len > 0). */
 struct config_out config_out_start(char *buf, size_t len);
 void __attribute__((format(printf, 2, 3)))
