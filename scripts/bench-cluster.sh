@@ -20,7 +20,8 @@
 # Group commit evidence: the leader's RAFT.INFO fsync_count is read before
 # and after every SET run; the table shows fsyncs per SET (all rounds).
 # It measures and prints; it never fails on a number. The table is written to
-# build/bench-cluster.txt as well.
+# build/bench-cluster.txt as well, and with a chart to
+# docs/bench/bench-cluster.{txt,png} (BENCH_DOCS=0: not).
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_ROUNDS,
 # BENCH_N_P1 (requests for -P 1 tests, default 200000), BENCH_N_P16 (default
@@ -196,3 +197,6 @@ cp "$WORK/table.txt" "$OUT"
 echo
 cat "$OUT"
 echo "bench-cluster: results written to build/bench-cluster.txt"
+bench_throughput_rows >"$WORK/plot.tsv"
+bench_docs bench-cluster throughput "make bench-cluster: raftcache $NODES-node leader vs redis-server appendfsync always" \
+    "$WORK/table.txt" "$WORK/plot.tsv"

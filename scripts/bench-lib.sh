@@ -177,3 +177,84 @@ info_field() { cli "$1" info memory | tr -d '\r' | sed -n "s/^$2://p"; }
 vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${PID[$1]}/status"; }
 mb() { awk -v b="$1" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f", b / 1048576 }'; }
 
+
+# bench_machine: one line naming this machine (CPU model, cores, memory,
+# OS), for the tables and plots the benchmarks publish under docs/bench/.
+bench_machine() {
+    local cpu mem os
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+    mem=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+    os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-Linux}")
+    echo "${cpu:-unknown CPU}, $(nproc) cores, $mem, $os"
+}
+
+# bench_docs NAME KIND TITLE TABLE DATA: publishes a benchmark's results under
+# docs/bench/ (BENCH_DOCS=0 turns it off): NAME.txt is TABLE (the printed
+# table) under a line naming the machine, NAME.png a gnuplot chart of DATA,
+# a tab-separated file with one row per test. KIND throughput: columns
+# label, redis rps, raftcache rps, redis p50, raftcache p50, redis p99,
+# raftcache p99 (ms); the chart has rps on top and latencies below. KIND
+# memory: columns dataset, redis used MB, raftcache used MB, redis RSS MB,
+# raftcache RSS MB, raftcache used MB after compaction. A figure that is not
+# a number plots as a gap.
+# Without gnuplot (make deps installs gnuplot-nox) only the table is written.
+bench_docs() {
+    local name=$1 kind=$2 title=$3 table=$4 data=$5 dir=${BENCH_DOCS_DIR:-$ROOT/docs/bench}
+    [ "${BENCH_DOCS:-1}" = 0 ] && return 0
+    mkdir -p "$dir"
+    { echo "measured on: $(bench_machine)"; cat "$table"; } >"$dir/$name.txt"
+    if ! command -v gnuplot >/dev/null; then
+        echo "bench: gnuplot missing (make deps): $dir/$name.png not drawn" >&2
+        return 0
+    fi
+    local gp=$WORK/plot.gp
+    {
+        echo "set terminal pngcairo size 1200,$([ "$kind" = memory ] && echo 520 || echo 900) font 'sans,10'"
+        echo "set output '$dir/$name.png'"
+        echo "set datafile separator '\t'; set datafile missing 'n/a'"
+        echo "set termoption noenhanced; set style data histograms; set style histogram clustered gap 1"
+        echo "set style fill solid 0.85 border -1; set boxwidth 0.9; set grid ytics"
+        echo "set key top right; set xtics rotate by -35 left nomirror; set yrange [0:*]"
+        if [ "$kind" = memory ]; then
+            echo "set title \"$title\\n$(bench_machine)\""
+            echo "set ylabel 'MB over the empty server'"
+            echo "plot '$data' using 2:xtic(1) title 'redis used_memory' lc rgb '#c0392b', \\"
+            echo "     '' using 3 title 'raftcache used_memory' lc rgb '#2471a3', \\"
+            echo "     '' using 4 title 'redis RSS' lc rgb '#e6a19a', \\"
+            echo "     '' using 5 title 'raftcache RSS' lc rgb '#9cc3e6', \\"
+            echo "     '' using 6 title 'raftcache used_memory, log compacted' lc rgb '#1b4f72'"
+        else
+            echo "set multiplot layout 2,1 title \"$title\\n$(bench_machine)\""
+            echo "set ylabel 'thousand requests/s (higher is better)'"
+            echo "plot '$data' using (\$2/1000):xtic(1) title 'redis-server' lc rgb '#c0392b', \\"
+            echo "     '' using (\$3/1000) title 'raftcache' lc rgb '#2471a3'"
+            echo "set ylabel 'latency ms (lower is better)'; set logscale y; set yrange [*:*]"
+            echo "plot '$data' using 4:xtic(1) title 'redis p50' lc rgb '#c0392b', \\"
+            echo "     '' using 5 title 'raftcache p50' lc rgb '#2471a3', \\"
+            echo "     '' using 6 title 'redis p99' lc rgb '#e6a19a', \\"
+            echo "     '' using 7 title 'raftcache p99' lc rgb '#9cc3e6'"
+            echo "unset multiplot"
+        fi
+    } >"$gp"
+    if gnuplot "$gp" 2>"$WORK/gnuplot.err"; then
+        echo "bench: wrote $dir/$name.txt and $dir/$name.png"
+    else
+        echo "bench: gnuplot failed:" >&2
+        cat "$WORK/gnuplot.err" >&2
+    fi
+}
+
+# bench_throughput_rows: the DATA rows of bench_docs's throughput kind for
+# the caller's TESTS ("label|..." entries), RPS, P50 and P99.
+bench_throughput_rows() {
+    local t label s
+    for t in "${TESTS[@]}"; do
+        label=${t%%|*}
+        printf '%s' "$label"
+        for s in RPS P50 P99; do
+            local -n fig=$s
+            printf '\t%s\t%s' "${fig[$label,redis]:-n/a}" "${fig[$label,raftcache]:-n/a}"
+        done
+        printf '\n'
+    done
+}

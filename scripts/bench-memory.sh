@@ -20,7 +20,8 @@
 # column is used_memory again after RAFT.DEBUG COMPACT snapshots the data and
 # drops that log, i.e. what the data's own representation takes.
 # It measures and prints; it never fails on a number. The table is written
-# to build/bench-memory.txt as well.
+# to build/bench-memory.txt as well, and with a chart to
+# docs/bench/bench-memory.{txt,png} (BENCH_DOCS=0: not).
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_MEM_N (items
 # per dataset, default 1000000), BENCH_MEM_SETS (datasets, default
@@ -169,3 +170,10 @@ cp "$WORK/table.txt" "$OUT"
 echo
 cat "$OUT"
 echo "bench-memory: results written to build/bench-memory.txt"
+for set in $SETS; do
+    c=${COMPACT[$set]:-n/a}
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$(mb "${MEM[$set,redis]:-}")" "$(mb "${MEM[$set,raftcache]:-}")" \
+        "$(mb "${RSS[$set,redis]:-}")" "$(mb "${RSS[$set,raftcache]:-}")" "$([ "$c" = n/a ] && echo n/a || mb "$c")"
+done >"$WORK/plot.tsv"
+bench_docs bench-memory memory "make bench-memory: growth of used_memory and RSS per dataset (N=$N)" \
+    "$WORK/table.txt" "$WORK/plot.tsv"

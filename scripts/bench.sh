@@ -21,7 +21,8 @@
 #      times (default 2); the table shows the round with the best rps for
 #      each server, with that round's p50/p99 latency.
 # It measures and prints; it never fails on a number. The table is written to
-# build/bench.txt as well.
+# build/bench.txt as well, and with a chart to docs/bench/bench.{txt,png}
+# (bench_docs in scripts/bench-lib.sh; BENCH_DOCS=0: not).
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_RAFTCACHE_CMD
 # (shell command started with PORT and DIR exported; default
@@ -153,3 +154,6 @@ cp "$WORK/table.txt" "$OUT"
 echo
 cat "$OUT"
 echo "bench: results written to build/bench.txt"
+bench_throughput_rows >"$WORK/plot.tsv"
+bench_docs bench throughput "make bench: raftcache (single node) vs redis-server, -c $CLIENTS, 100-byte values" \
+    "$WORK/table.txt" "$WORK/plot.tsv"
