@@ -58,23 +58,13 @@ struct writer {
     unsigned work_pct;      /* share of the time spent working (pacing) */
     uint32_t since_check;   /* records since the clock was last read */
     int64_t slice_start_us; /* start of the current work slice */
-    unsigned char *obj;     /* a non-string value serialized (kv_type_ops.save) */
-    size_t obj_len, obj_cap;
 };
 
-/* type_put_fn: appends to the writer's object buffer. */
-static void obj_put(void *ud, const void *p, size_t n)
+/* type_put_fn: counts the bytes a value's save() writes (ud: a uint64_t). */
+static void count_put(void *ud, const void *p, size_t n)
 {
-    struct writer *w = ud;
-    if (w->obj_cap - w->obj_len < n) {
-        size_t cap = w->obj_cap ? w->obj_cap : 4096;
-        while (cap - w->obj_len < n)
-            cap *= 2;
-        w->obj = util_xrealloc(w->obj, cap);
-        w->obj_cap = cap;
-    }
-    memcpy(w->obj + w->obj_len, p, n);
-    w->obj_len += n;
+    (void)p;
+    *(uint64_t *)ud += n;
 }
 
 /* Pacing (work_pct < 100): after each slice of PACE_SLICE_US of work, the
@@ -143,16 +133,24 @@ static void w_put(struct writer *w, const void *p, size_t n)
     }
 }
 
+/* type_put_fn: streams a value's bytes into the file. */
+static void stream_put(void *ud, const void *p, size_t n)
+{
+    w_put(ud, p, n);
+}
+
+/* A record: its head, the key, then the value. A non-string value is
+ * serialized twice by its type's save() (which writes the same bytes for
+ * the same object): once to count its length for the head, once straight
+ * into the file, so that a list of hundreds of megabytes never needs a
+ * buffer of its size in the child. */
 static void write_record(void *ud, const char *key, size_t klen, const struct kv_val *v)
 {
     struct writer *w = ud;
-    const void *value = v->data;
     uint64_t vlen = v->len;
     if (v->type != KV_STRING) {
-        w->obj_len = 0;
-        w->types[v->type]->save(kv_val_obj(v), obj_put, w);
-        value = w->obj;
-        vlen = w->obj_len;
+        vlen = 0;
+        w->types[v->type]->save(kv_val_obj(v), count_put, &vlen);
     }
     unsigned char head[RECORD_HEAD_LEN_V3];
     head[0] = (unsigned char)v->type;
@@ -161,7 +159,10 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     le_put64(head + 13, (uint64_t)v->expire_ms);
     w_put(w, head, sizeof head);
     w_put(w, key, klen);
-    w_put(w, value, vlen);
+    if (v->type == KV_STRING)
+        w_put(w, v->data, vlen);
+    else
+        w->types[v->type]->save(kv_val_obj(v), stream_put, w);
     w->written++;
     if (w->work_pct < 100 && ++w->since_check >= PACE_CHECK_RECORDS) {
         w->since_check = 0;
@@ -228,7 +229,6 @@ int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra 
     if (!w.failed && fsync(w.fd) != 0) w.failed = errno;
     if (close(w.fd) != 0 && !w.failed) w.failed = errno ? errno : EIO;
     free(w.buf);
-    free(w.obj);
     if (w.failed)
         return util_fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
     /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */

@@ -67,7 +67,9 @@ struct kv_type_ops {
      * from exactly those bytes (choosing its encoding with lim) or returns
      * NULL with a reason in err when they are malformed. save() must write
      * elements in an order that makes load() rebuild an object on which
-     * every later write behaves as on the original (src/t_set.c's order). */
+     * every later write behaves as on the original (src/t_set.c's order),
+     * and the same bytes each time it is called on an unchanged object (the
+     * snapshot writer calls it twice: to learn the length, then to write). */
     void (*save)(const void *obj, type_put_fn *put, void *ud);
     void *(*load)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                   size_t errlen);
