@@ -103,12 +103,14 @@ static void log_sections(struct info_text *t, const struct server *srv)
     info_addf(t,
               "# Log\r\nlog_entries:%llu\r\nfirst_log_index:%llu\r\ncurrent_index:%llu\r\n"
               "commit_index:%llu\r\nlast_applied_index:%llu\r\nfsync_count:%llu\r\n"
-              "fsync_avg_microseconds:%llu\r\nfsync_max_microseconds:%llu\r\n",
+              "fsync_avg_microseconds:%llu\r\nfsync_max_microseconds:%llu\r\n"
+              "log_file_bytes:%llu\r\nlog_vacuumed_bytes:%llu\r\n",
               (unsigned long long)(last >= first ? last - first + 1 : 0), (unsigned long long)first,
               (unsigned long long)last, (unsigned long long)raft_commit_index(r),
               (unsigned long long)node_applied(srv->node), (unsigned long long)st.fsync_count,
               (unsigned long long)(st.fsync_count ? st.fsync_total_us / st.fsync_count : 0),
-              (unsigned long long)st.fsync_max_us);
+              (unsigned long long)st.fsync_max_us, (unsigned long long)st.file_bytes,
+              (unsigned long long)st.vacuumed_bytes);
     struct node_log_info li;
     node_log_info(srv->node, &li);
     info_addf(t,

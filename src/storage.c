@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -27,6 +28,10 @@
 /* Rows one trim statement deletes: adapted between these (storage_trim). */
 #define TRIM_ROWS_MIN 1
 #define TRIM_ROWS_MAX 65536
+
+/* Pages one incremental vacuum step frees: adapted between these. */
+#define VACUUM_PAGES_MIN 16
+#define VACUUM_PAGES_MAX 65536
 
 /* ------------------------------------------------------------ errors */
 
@@ -370,9 +375,14 @@ int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, ch
     return 0;
 }
 
-bool storage_trim_pending(const struct storage *s)
+static bool rows_pending(const struct storage *s)
 {
     return s->trim_lo <= s->snap_index;
+}
+
+bool storage_trim_pending(const struct storage *s)
+{
+    return rows_pending(s) || s->vacuum_due;
 }
 
 /* Deletes compacted rows trim_lo .. upto in one transaction, without an
@@ -393,24 +403,75 @@ static int trim_chunk(struct storage *s, raft_index upto, char *err, size_t errl
     return rc || rc2 ? STORAGE_EIO : 0;
 }
 
+/* The file's free pages (its freelist), or -1 if they cannot be read. */
+static int64_t free_pages(struct storage *s)
+{
+    int64_t n = -1;
+    char err[128];
+    return storage_query_one(s, "PRAGMA freelist_count", &n, NULL, 0, err, sizeof err) == 0 ? n
+                                                                                            : -1;
+}
+
+/* One step of incremental vacuum: up to `pages` free pages leave the file
+ * (the pages above them are moved down first), in one transaction without
+ * an fsync, like a trim: the file's content does not change, and the next
+ * synced transaction makes the step durable (WAL order). */
+static int vacuum_step(struct storage *s, uint32_t pages, char *err, size_t errlen)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%u)", pages);
+    int rc = s->fsync ? set_sync(s, false, err, errlen) : 0;
+    if (rc == 0) rc = storage_exec(s, sql, err, errlen);
+    int rc2 = s->fsync ? set_sync(s, true, err, errlen) : 0;
+    return rc || rc2 ? STORAGE_EIO : 0;
+}
+
+/* Adapts a per-chunk count so that a chunk takes about a quarter of the
+ * budget, whatever the size of the rows or pages. */
+static void adapt(uint32_t *count, int64_t took_us, uint32_t budget_us, uint32_t lo, uint32_t hi)
+{
+    if (took_us * 4 < (int64_t)budget_us && *count < hi)
+        *count *= 2;
+    else if (took_us * 2 > (int64_t)budget_us && *count > lo)
+        *count /= 2;
+}
+
 int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen)
 {
     int64_t start = clock_mono_us();
     if (s->trim_rows == 0) s->trim_rows = TRIM_ROWS_MIN;
-    while (storage_trim_pending(s)) {
+    if (s->vacuum_pages == 0) s->vacuum_pages = VACUUM_PAGES_MIN;
+    while (rows_pending(s)) {
         raft_index upto = s->trim_lo + s->trim_rows - 1;
         if (upto > s->snap_index) upto = s->snap_index;
         int64_t t0 = clock_mono_us();
         int rc = trim_chunk(s, upto, err, errlen);
         if (rc) return rc;
-        int64_t took = clock_mono_us() - t0;
         s->trim_lo = upto + 1;
-        /* Aim at chunks of about a quarter of the budget, whatever the size
-         * of the rows (one command per entry, or a batch of thousands). */
-        if (took * 4 < (int64_t)budget_us && s->trim_rows < TRIM_ROWS_MAX)
-            s->trim_rows *= 2;
-        else if (took * 2 > (int64_t)budget_us && s->trim_rows > TRIM_ROWS_MIN)
-            s->trim_rows /= 2;
+        adapt(&s->trim_rows, clock_mono_us() - t0, budget_us, TRIM_ROWS_MIN, TRIM_ROWS_MAX);
+        if (!rows_pending(s)) {
+            int64_t f = free_pages(s);
+            s->vacuum_due = f >= VACUUM_START_PAGES;
+        }
+        if (clock_mono_us() - start >= (int64_t)budget_us) return 0;
+    }
+    while (s->vacuum_due) {
+        int64_t f = free_pages(s);
+        if (f <= VACUUM_KEEP_PAGES) {
+            /* The file shrinks when the WAL is checkpointed into it; the
+             * WAL (a few MB: SQLite checkpoints every 1000 pages) starts
+             * over empty. */
+            s->vacuum_due = false;
+            return storage_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", err, errlen);
+        }
+        uint32_t pages = s->vacuum_pages;
+        if ((int64_t)pages > f - VACUUM_KEEP_PAGES) pages = (uint32_t)(f - VACUUM_KEEP_PAGES);
+        int64_t t0 = clock_mono_us();
+        int rc = vacuum_step(s, pages, err, errlen);
+        if (rc) return rc;
+        s->vacuumed_pages += pages;
+        adapt(&s->vacuum_pages, clock_mono_us() - t0, budget_us, VACUUM_PAGES_MIN,
+              VACUUM_PAGES_MAX);
         if (clock_mono_us() - start >= (int64_t)budget_us) break;
     }
     return 0;
@@ -432,6 +493,19 @@ int storage_synchronous(struct storage *s)
                                                                                          : -1;
 }
 
+static uint64_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+static uint64_t file_size_suffixed(const char *path, const char *suffix)
+{
+    char p[4096];
+    int n = snprintf(p, sizeof p, "%s%s", path, suffix);
+    return n > 0 && (size_t)n < sizeof p ? file_size(p) : 0;
+}
+
 void storage_stats(const struct storage *s, struct storage_stats *st)
 {
     st->fsync_count = s->fsync_count;
@@ -440,6 +514,8 @@ void storage_stats(const struct storage *s, struct storage_stats *st)
     st->first_index = s->snap_index + 1;
     st->last_index = s->last_index;
     st->log_entries = s->last_index - s->snap_index;
+    st->file_bytes = file_size(s->path) + file_size_suffixed(s->path, "-wal");
+    st->vacuumed_bytes = s->vacuumed_pages * s->page_size;
 }
 
 /* ------------------------------------------------------------ identity */

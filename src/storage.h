@@ -153,9 +153,11 @@ struct storage_stats {
     uint64_t fsync_count;    /* committed write transactions while fsync was on */
     uint64_t fsync_total_us; /* time spent in their COMMIT */
     uint64_t fsync_max_us;
-    uint64_t log_entries; /* stored entries: last_index - first_index + 1 */
-    uint64_t first_index; /* snapshot index + 1, even when the log is empty */
-    uint64_t last_index;  /* last stored index; the snapshot index when the log is empty */
+    uint64_t log_entries;    /* stored entries: last_index - first_index + 1 */
+    uint64_t first_index;    /* snapshot index + 1, even when the log is empty */
+    uint64_t last_index;     /* last stored index; the snapshot index when the log is empty */
+    uint64_t file_bytes;     /* raftcache.db and its WAL on disk, now */
+    uint64_t vacuumed_bytes; /* given back to the file system since open (storage_trim) */
 };
 
 /*
@@ -243,12 +245,17 @@ int storage_read(struct storage *s, raft_index from, raft_index last, uint32_t m
 void storage_range_free(struct storage_range *r);
 
 /* Compacted rows are waiting to be deleted (after storage_compact(), an
- * installed snapshot, or a restart that found some). */
+ * installed snapshot, or a restart that found some), or the pages they
+ * freed to be given back to the file system. */
 bool storage_trim_pending(const struct storage *s);
 /* Deletes compacted rows for about budget_us microseconds (at least one
  * chunk), in transactions without an fsync (a crash that brings rows back
  * leaves them for a later trim; they are below the base and never loaded).
- * Returns 0 or STORAGE_EIO. */
+ * Once they are gone, and when at least 4 MB of the file is free, gives the
+ * free pages back to the file system in incremental vacuum steps, within
+ * the same budget per call, so that the file shrinks to about the live log
+ * (a load can leave it hundreds of megabytes larger). Returns 0 or
+ * STORAGE_EIO. */
 int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen);
 
 /* CONFIG SET raft-log-fsync: 1 = synchronous=FULL, 0 = synchronous=OFF, from

@@ -55,6 +55,13 @@ enum meta_key {
 
 extern const char *const storage_meta_names[MK_COUNT];
 
+/* The file is shrunk (incremental vacuum, storage_trim) once its free pages
+ * are at least this many (4 MB of 4 KB pages), down to VACUUM_KEEP_PAGES: a
+ * little room that the next entries reuse instead of growing the file again
+ * at once. */
+#define VACUUM_START_PAGES 1024
+#define VACUUM_KEEP_PAGES 256
+
 struct storage {
     struct sqlite3 *db;
     struct storage_vfs *vfs; /* the one db was opened with; NULL: the default */
@@ -74,6 +81,12 @@ struct storage {
      * storage_trim() deletes them a bounded chunk at a time. */
     raft_index trim_lo;
     uint32_t trim_rows; /* rows per trim statement, adapted to their cost */
+    /* After a trim, free pages are given back to the file system by
+     * incremental vacuum steps (storage_trim) while vacuum_due. */
+    bool vacuum_due;
+    uint32_t vacuum_pages;   /* pages per step, adapted to their cost */
+    uint64_t vacuumed_pages; /* pages given back since open (INFO) */
+    uint64_t page_size;      /* the file's, in bytes */
     uint64_t fsync_count, fsync_total_us, fsync_max_us;
 };
 

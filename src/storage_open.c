@@ -312,6 +312,25 @@ static int upgrade_schema(struct storage *s, int64_t version, char *err, size_t 
     return rc;
 }
 
+/* A file created before the log gave pages back (auto_vacuum NONE) is
+ * rebuilt once with incremental vacuum on: VACUUM copies the database
+ * through the WAL, which is then emptied into it. Either way, free pages
+ * found at open (a crash before a trim's vacuum ended) are given back by the
+ * next storage_trim() calls. */
+static int enable_vacuum(struct storage *s, char *err, size_t errlen)
+{
+    int64_t mode = 0, free_pages = 0;
+    int rc = storage_query_one(s, "PRAGMA auto_vacuum", &mode, NULL, 0, err, errlen);
+    if (rc == 0 && mode != 2) {
+        rc = storage_exec(s, "PRAGMA auto_vacuum=INCREMENTAL;VACUUM", err, errlen);
+        if (rc == 0) rc = storage_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", err, errlen);
+    }
+    if (rc == 0)
+        rc = storage_query_one(s, "PRAGMA freelist_count", &free_pages, NULL, 0, err, errlen);
+    if (rc == 0) s->vacuum_due = free_pages >= VACUUM_START_PAGES;
+    return rc;
+}
+
 static int prepare_all(struct storage *s, char *err, size_t errlen)
 {
     for (int i = 0; i < ST_COUNT; i++) {
@@ -565,7 +584,9 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (rc == 0 && !fresh) rc = verify_file(s, version, err, errlen);
     /* The page size must be set before WAL mode: a database in WAL mode
      * keeps the size it was created with. */
-    if (rc == 0 && fresh) rc = storage_exec(s, "PRAGMA page_size=" PAGE_SIZE_STR, err, errlen);
+    if (rc == 0 && fresh)
+        rc = storage_exec(s, "PRAGMA page_size=" PAGE_SIZE_STR ";PRAGMA auto_vacuum=INCREMENTAL",
+                          err, errlen);
     if (rc == 0) rc = set_pragmas(s, err, errlen);
     if (rc == 0 && fresh) rc = create_schema(s, dir, err, errlen);
     /* Another node's file, or a damaged log, is refused before any upgrade. */
@@ -581,6 +602,12 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (rc == 0 && !fresh) rc = storage_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)", err, errlen);
     if (rc == 0 && !fresh && version < STORAGE_SCHEMA_VERSION)
         rc = upgrade_schema(s, version, err, errlen);
+    if (rc == 0 && !fresh) rc = enable_vacuum(s, err, errlen);
+    if (rc == 0) {
+        int64_t size = 0;
+        rc = storage_query_one(s, "PRAGMA page_size", &size, NULL, 0, err, errlen);
+        s->page_size = (uint64_t)size;
+    }
     if (rc == 0 && s->incarnation == 0) {
         int64_t inc = 0;
         rc = storage_query_one(s, "SELECT value FROM meta WHERE key = 'incarnation'", &inc, NULL, 0,

@@ -68,3 +68,25 @@ def test_restart_reloads_the_log_and_trims_it(make_cluster):
     for nd in cl.nodes:
         wait_until(lambda: int((nd.raft_info() or {}).get("log_memory_bytes", WINDOW + 1))
                    <= WINDOW, DEADLINE_S, what=f"{nd} to trim its reloaded log")
+
+
+def test_log_file_shrinks_after_compaction(make_cluster):
+    """A load leaves a large log; once a snapshot compacts it, the SQLite file
+    gives the freed pages back (incremental vacuum) and ends near the live
+    log's size instead of keeping its high-water mark."""
+    cl = make_cluster(1, {"raft-snapshot-threshold": 1_000_000,
+                          "raft-snapshot-log-min-size": "1gb"})
+    c = cl.leader().client()
+    value = "x" * 4000
+    for start in range(0, 6000, 200):  # ~24 MB of log, no snapshot yet
+        pipe = c.pipeline(transaction=False)
+        for i in range(start, start + 200):
+            pipe.set(f"big:{i % 500}", value)
+        pipe.execute()
+    peak = info_int(c, "log_file_bytes")
+    assert peak > 20 << 20, peak
+    assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
+    wait_until(lambda: info_int(c, "log_file_bytes") < 8 << 20, DEADLINE_S,
+               what="the log file to shrink after compaction")
+    assert info_int(c, "log_vacuumed_bytes") > 10 << 20
+    assert c.get("big:499") == value.encode()

@@ -223,6 +223,58 @@ static void test_trim_after_compact(void **state)
     check_log_free(f);
 }
 
+/* Writes n entries of `size` bytes each from index `from` (term 1). */
+static void append_big(struct fx *f, raft_index from, uint32_t n, size_t size,
+                       const struct raft_snapshot_meta *snap)
+{
+    uint8_t *buf = malloc(size);
+    assert_non_null(buf);
+    memset(buf, 0xab, size);
+    struct raft_entry e = {.term = 1, .type = 0, .data = buf, .len = (uint32_t)size};
+    struct raft_hard_state hs = {.term = 1, .vote = 0, .commit = 0};
+    for (uint32_t i = 0; i < n; i++) {
+        e.index = from + i;
+        save(f, i == 0 ? snap : NULL, &e, 1, &hs);
+    }
+    free(buf);
+}
+
+/* Trimmed rows give their pages back to the file system: after a log of
+ * 12.5 MB is compacted down to its last 8 entries (0.5 MB), storage_trim()
+ * goes on until the file is about that size. A file made without
+ * incremental vacuum (an older store) is converted at open. */
+static void test_vacuum_after_trim(void **state)
+{
+    struct fx *f = *state;
+    open_store(f);
+    storage_close(f->s);
+    f->s = NULL;
+    run_sql(f, "PRAGMA auto_vacuum=NONE; VACUUM");
+    assert_int_equal(query_int(f, "PRAGMA auto_vacuum"), 0);
+    open_store(f);
+    struct raft_snapshot_meta boot = {.conf = three_nodes()};
+    append_big(f, 1, 200, 64 << 10, &boot);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_int_equal(query_int(f, "PRAGMA auto_vacuum"), 2); /* converted at open */
+    int64_t peak = query_int(f, "PRAGMA page_count");
+    assert_true(peak > 200 * 16);
+    open_store(f);
+    struct raft_snapshot_meta meta = {.index = 192, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    int calls = 0;
+    while (storage_trim_pending(f->s)) {
+        assert_int_equal(storage_trim(f->s, 1000, f->err, sizeof f->err), 0);
+        assert_true(++calls <= 10000);
+    }
+    storage_close(f->s);
+    f->s = NULL;
+    int64_t pages = query_int(f, "PRAGMA page_count");
+    assert_true(query_int(f, "PRAGMA freelist_count") <= 256);
+    assert_true(pages < 8 * 17 + 256 + 64); /* 8 entries of 16+ pages, the slack, the rest */
+    assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 8);
+}
+
 /* raft-log-fsync decides PRAGMA synchronous, and nothing else changes it:
  * not preparing statements at open, not an unsynced commit-index write, not
  * trimming (regression: a prepared "PRAGMA synchronous=FULL" took effect at
@@ -580,6 +632,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hard_state_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_and_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_after_compact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vacuum_after_trim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
