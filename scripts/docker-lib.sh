@@ -60,11 +60,16 @@ apt_install() {
         chmod +x /usr/sbin/policy-rc.d
         guard=1
     fi
-    local rc=0
-    docker_log "apt-get install $*"
-    apt-get -o DPkg::Lock::Timeout=600 update -qq &&
-        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" \
-            >/dev/null || rc=$?
+    local rc=0 log=build/docker/apt.log
+    mkdir -p build/docker
+    docker_log "apt-get install $* (log $log)"
+    {
+        apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@"
+    } >"$log" 2>&1 || {
+        rc=$?
+        tail -n 30 "$log" >&2
+    }
     [ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
     return $rc
 }
