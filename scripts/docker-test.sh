@@ -128,6 +128,19 @@ step "cluster up on 127.0.0.1:${PORT[1]},${PORT[2]},${PORT[3]} (project $PROJECT
 wait_healthy 1 2 3
 step "3 nodes healthy"
 
+# The environment became directives (advertise-addr from
+# RAFTCACHE_ADVERTISE_ADDR), and the secret, read from the compose secret, is
+# in no container's environment or command line.
+secret=$(awk '{ print $2 }' "$RAFTCACHE_SECRET_FILE")
+for n in 1 2 3; do
+    got=$(redis-cli -p "${PORT[$n]}" config get advertise-addr | tail -n 1)
+    [ "$got" = "127.0.0.1:${PORT[$n]}" ] || fail "node$n: advertise-addr '$got'"
+    seen=$($DOCKER inspect -f '{{.Config.Env}} {{.Path}} {{.Args}}' "$(container "$n")")
+    seen+=$($DOCKER exec "$(container "$n")" cat /proc/1/cmdline | tr '\0' ' ')
+    case $seen in *"$secret"*) fail "node$n: raft-secret visible in its environment or command line" ;; esac
+done
+step "directives from the environment applied; raft-secret not exposed"
+
 leader=$(field 1 leader_id)
 [[ "$leader" =~ ^[123]$ ]] || fail "node1 reports leader_id '$leader'"
 follower=$((leader % 3 + 1))
