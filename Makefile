@@ -53,7 +53,7 @@ NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
 .PHONY: all deps test unit sim nodesim integration redis-tests run clean check check-deps big-writes \
         bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker \
-        chaos-queue-redis
+        chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
 $(B)/%.o: %.c
@@ -136,6 +136,8 @@ test: deps
 	$(MAKE) redis-tests
 	$(MAKE) chaos-checker
 	$(MAKE) chaos-short
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) docker-test; \
+	 else echo "docker-test: skipped: not root (it installs docker.io, starts dockerd and runs containers)"; fi
 
 run: deps
 	$(MAKE) all
@@ -199,6 +201,19 @@ chaos-short: deps
 # no cluster; connections killed and paused): their history must pass.
 chaos-queue-redis:
 	/usr/bin/python3 tests/chaos/queue_redis.py --time 20 --faults
+
+# The Docker image (docker/Dockerfile) and its 3-node compose cluster
+# (docker/compose.yaml). Both install Debian's docker.io and docker-compose,
+# start a dockerd and create the debian:bookworm-slim base with debootstrap
+# when missing (scripts/docker-lib.sh; root needed then). docker-test brings
+# the cluster up, kills the leader's container, checks the new leader, the
+# keys and the restarted node's catch-up, and removes everything it made
+# (scripts/docker-test.sh). Part of make test when run as root.
+docker:
+	@scripts/docker-build.sh
+
+docker-test:
+	@scripts/docker-test.sh
 
 format:
 	find resp raft src tests -name '*.[ch]' -not -path '*/corpus/*' | xargs clang-format -i
