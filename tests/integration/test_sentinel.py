@@ -308,18 +308,20 @@ def move_leadership(cl, fault):
     return transfer(cl)[0]
 
 
-def run_through_fault(cl, fault, prefix, start, finish):
+def run_through_fault(cl, fault, prefix, start, running, finish):
     """start() begins a writer; the leader changes once it acknowledged
     PROGRESS_KEYS keys; finish() stops it once PROGRESS_KEYS more are there
-    and returns its result."""
+    (or once it gave up: running() is false) and returns its result."""
     start()
     n = count_keys(cl, prefix)
-    wait_until(lambda: n() >= PROGRESS_KEYS, DEADLINE_S, what="writes before the change")
+    wait_until(lambda: n() >= PROGRESS_KEYS or not running(), DEADLINE_S,
+               what="writes before the change")
     old = move_leadership(cl, fault)
     before = n()
-    wait_until(lambda: n() >= before + PROGRESS_KEYS, DEADLINE_S,
+    wait_until(lambda: n() >= before + PROGRESS_KEYS or not running(), DEADLINE_S,
                what="writes after the change")
     result = finish()
+    print(f"{prefix} {fault}: {result}")  # what the application went through (pytest -s)
     if fault == "kill9":
         cl.start(old)
     assert result["errors"] == [] and result["missing"] == 0, result
@@ -343,7 +345,7 @@ def test_redis_py_sentinel_follows_the_leader(make_cluster, fault):
         t.join(DEADLINE_S + 2 * RETRY_S)
         assert not t.is_alive()
         return result
-    run_through_fault(cl, fault, "py:", t.start, finish)
+    run_through_fault(cl, fault, "py:", t.start, t.is_alive, finish)
     ld = cl.leader()
     assert sentinel.discover_master("mymaster") == ("127.0.0.1", ld.port)
     want = sorted(("127.0.0.1", nd.port) for nd in cl.nodes if nd is not ld)
@@ -366,6 +368,9 @@ class ScriptWriter:
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=self.env)
 
+    def running(self):
+        return self.proc.poll() is None
+
     def finish(self):
         open(self.stop_file, "w").close()
         out, err = self.proc.communicate(timeout=DEADLINE_S + 2 * RETRY_S)
@@ -386,7 +391,7 @@ def test_redis_rb_sentinel_follows_the_leader(make_cluster, fault):
     cl = make_cluster(3)
     w = ScriptWriter(["ruby", os.path.join(CLIENTS, "sentinel_writer.rb")], cl, "rb:")
     try:
-        run_through_fault(cl, fault, "rb:", w.start, w.finish)
+        run_through_fault(cl, fault, "rb:", w.start, w.running, w.finish)
     finally:
         w.close()
 
@@ -419,6 +424,6 @@ def test_ioredis_sentinel_follows_the_leader(make_cluster, ioredis_path, fault):
     env = dict(os.environ, NODE_PATH=ioredis_path)
     w = ScriptWriter(["node", os.path.join(CLIENTS, "sentinel_writer.js")], cl, "io:", env)
     try:
-        run_through_fault(cl, fault, "io:", w.start, w.finish)
+        run_through_fault(cl, fault, "io:", w.start, w.running, w.finish)
     finally:
         w.close()
