@@ -280,18 +280,51 @@ void cmd_sentinel_help(struct cmd_ctx *c)
 
 /* ------------------------------------------------------- leader watch */
 
-/* Clients that cannot follow -MOVED (cmd_sentinel.h says which stay). */
-static void close_normal_clients(struct server *srv)
+/* Clients that cannot follow -MOVED (cmd_sentinel.h says which stay) are
+ * marked when this node stops leading. */
+static int mark_normal_clients(struct server *srv)
 {
     const unsigned keep = CLIENT_NOT_A_CLIENT | CLIENT_PUBSUB_LINK | CLIENT_PUBSUB |
                           CLIENT_READONLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY;
-    int closed = 0;
+    int n = 0;
     for (struct client *c = srv->clients; c; c = c->next) {
         if ((c->flags & keep) || c->blocked) continue;
-        client_close_after_reply(c);
-        closed++;
+        c->flags |= CLIENT_CLOSE_WHEN_IDLE;
+        n++;
     }
-    if (closed) LOG_NOTICE("Stopped leading: closed %d client connection(s)", closed);
+    return n;
+}
+
+/* A command of c is under way (waiting for the log, a read round, the
+ * leader's proxy, or parsed input not run yet): its reply comes first. */
+static int busy(const struct client *c)
+{
+    return c->held_cmd || c->pending_writes || c->pending_proxied || c->waiting_read ||
+           c->held_in_log || c->qlen > 0 || (c->flags & CLIENT_READABLE);
+}
+
+/* Closes the marked clients that are idle, after their pending replies;
+ * unmarks every one if this node leads again, or one that turned into a
+ * subscriber, a READONLY connection or a blocked client. Returns how many
+ * stay marked. */
+static int close_idle_marked(struct server *srv, int leading)
+{
+    const unsigned spared = CLIENT_PUBSUB | CLIENT_READONLY;
+    int left = 0, closed = 0;
+    for (struct client *c = srv->clients; c; c = c->next) {
+        if (!(c->flags & CLIENT_CLOSE_WHEN_IDLE)) continue;
+        if (leading || (c->flags & spared) || c->blocked) {
+            c->flags &= ~CLIENT_CLOSE_WHEN_IDLE;
+        } else if (busy(c)) {
+            left++;
+        } else {
+            c->flags &= ~CLIENT_CLOSE_WHEN_IDLE;
+            client_close_after_reply(c);
+            closed++;
+        }
+    }
+    if (closed) LOG_VERBOSE("Not leading: closed %d client connection(s)", closed);
+    return left;
 }
 
 static void publish_switch(struct server *srv, const char *host, int port)
@@ -308,7 +341,12 @@ void sentinel_leader_watch(struct server *srv)
 {
     struct sentinel_watch *w = &srv->sentinel;
     int leading = node_is_leader(srv->node);
-    if (w->leading && !leading && !srv->cfg.raft_follower_proxy) close_normal_clients(srv);
+    /* Not while joining another cluster: that client waits for its +OK. */
+    /* Marked now, closed from the next look on: the loop polls in between,
+     * so input already on its way is read and answered, not reset. */
+    if (w->closing) w->closing = close_idle_marked(srv, leading);
+    if (w->leading && !leading && !srv->cfg.raft_follower_proxy && node_has_cluster(srv->node))
+        w->closing = mark_normal_clients(srv);
     w->leading = leading;
     uint64_t leader = node_removed(srv->node) ? 0 : node_leader(srv->node);
     if (leader == w->leader) return;

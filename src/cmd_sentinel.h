@@ -21,14 +21,18 @@ struct server;
  *   <new-port>" to its own subscribers of the channel +switch-master, as a
  *   Sentinel does after a failover (each node publishes it when it learns,
  *   so a client subscribed on any node hears it);
- * - when this node stops leading, it closes, after their pending replies,
- *   the connections of clients that cannot follow -MOVED, as Sentinel has
- *   a demoted master run CLIENT KILL TYPE normal: they reconnect and ask
- *   where the master is. Kept: peer links, subscribers (they wait for
- *   +switch-master), READONLY connections (cluster-mode clients reading
- *   from replicas) and clients blocked on keys (released with -MOVED to
- *   the new leader, src/replica.h). Nothing is closed while
- *   raft-follower-proxy is on: followers forward those clients' commands. */
+ * - when this node stops leading, it closes the connections of clients
+ *   that cannot follow -MOVED, as Sentinel has a demoted master run CLIENT
+ *   KILL TYPE normal: they reconnect and ask where the master is. Each is
+ *   closed from the next loop iteration on (input already sent is read and
+ *   answered first), once no command of it is under way, after its pending
+ *   replies. Kept: peer links, subscribers (they wait for +switch-master),
+ *   READONLY connections (cluster-mode clients reading from replicas) and
+ *   clients blocked on keys (released with -MOVED to the new leader,
+ *   src/replica.h); all of them if it leads again first. Nothing is closed
+ *   while raft-follower-proxy is on (followers forward those clients'
+ *   commands), nor when the node leaves its one-member cluster to join
+ *   another (RAFT.CLUSTER JOIN's client waits for its reply). */
 void sentinel_leader_watch(struct server *srv);
 
 #endif

@@ -80,6 +80,7 @@ struct sentinel_watch {
     uint64_t leader;                   /* the leader at the last look; 0: none known */
     int64_t changed_ms;                /* when leader took its value */
     int leading;                       /* this node led at the last look */
+    int closing;                       /* clients marked CLIENT_CLOSE_WHEN_IDLE may remain */
     uint64_t last_leader;              /* the last leader known, 0 if none ever */
     char last_host[SENTINEL_HOST_MAX]; /* and its address, for +switch-master */
     int last_port;
