@@ -345,7 +345,8 @@ void sentinel_leader_watch(struct server *srv)
     /* Marked now, closed from the next look on: the loop polls in between,
      * so input already on its way is read and answered, not reset. */
     if (w->closing) w->closing = close_idle_marked(srv, leading);
-    if (w->leading && !leading && !srv->cfg.raft_follower_proxy && node_has_cluster(srv->node))
+    if (w->leading && !leading && srv->cfg.stepdown_close_clients &&
+        !srv->cfg.raft_follower_proxy && node_has_cluster(srv->node))
         w->closing = mark_normal_clients(srv);
     w->leading = leading;
     uint64_t leader = node_removed(srv->node) ? 0 : node_leader(srv->node);

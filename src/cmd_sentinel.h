@@ -21,7 +21,8 @@ struct server;
  *   <new-port>" to its own subscribers of the channel +switch-master, as a
  *   Sentinel does after a failover (each node publishes it when it learns,
  *   so a client subscribed on any node hears it);
- * - when this node stops leading, it closes the connections of clients
+ * - when this node stops leading (and stepdown-close-clients is yes, the
+ *   default), it closes the connections of clients
  *   that cannot follow -MOVED, as Sentinel has a demoted master run CLIENT
  *   KILL TYPE normal: they reconnect and ask where the master is. Each is
  *   closed from the next loop iteration on (input already sent is read and

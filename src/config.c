@@ -782,6 +782,9 @@ const struct config_def config_defs[] = {
              "replying -MOVED (for clients that cannot follow MOVED)"),
     DEF_STR("sentinel-master-name", sentinel_master_name, "mymaster", check_sentinel_name, 0,
             "the master name SENTINEL commands answer for (the Raft leader)"),
+    DEF_BOOL("stepdown-close-clients", stepdown_close_clients, "yes", 0,
+             "a leader that steps down closes its clients' connections (not subscribers, "
+             "READONLY or blocked ones), so that Sentinel-mode clients find the new leader"),
     DEF_INT("raft-max-inflight-msgs", raft_max_inflight_msgs, "64", 1, 256, IMM,
             "append messages in flight to one peer"),
     DEF_INT("raft-max-entries-per-msg", raft_max_entries_per_msg, "512", 1, 4096, IMM,

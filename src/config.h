@@ -205,6 +205,7 @@ struct config {
     int raft_read_mode;         /* enum config_read_mode */
     int raft_follower_proxy;    /* followers forward instead of -MOVED (src/proxy.h) */
     char *sentinel_master_name; /* the name SENTINEL commands know the leader by */
+    int stepdown_close_clients; /* a leader that steps down closes clients (cmd_sentinel.h) */
     long long raft_max_inflight_msgs;
     long long raft_max_entries_per_msg;
     long long raft_request_timeout_ms;

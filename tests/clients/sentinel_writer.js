@@ -5,6 +5,8 @@
 // NODE_PATH at the node_modules the RAFTCACHE_NODE_MODULES variable names).
 //
 // Usage: node sentinel_writer.js STOPFILE PREFIX MASTER-NAME HOST:PORT...
+// With --cluster in place of MASTER-NAME, the same application uses
+// ioredis's cluster mode (new Redis.Cluster(nodes)) instead.
 "use strict";
 const fs = require("fs");
 const Redis = require("ioredis");
@@ -15,8 +17,10 @@ const sentinels = addrs.map((a) => {
   const [host, port] = a.split(":");
   return { host, port: Number(port) };
 });
-const redis = new Redis({ sentinels, name, role: "master", connectTimeout: 5000,
-                          commandTimeout: 5000, maxRetriesPerRequest: 1 });
+const redis = name === "--cluster"
+  ? new Redis.Cluster(sentinels, { redisOptions: { connectTimeout: 5000, commandTimeout: 5000 } })
+  : new Redis({ sentinels, name, role: "master", connectTimeout: 5000, commandTimeout: 5000,
+                maxRetriesPerRequest: 1 });
 redis.on("error", () => {}); // reconnects are ioredis's job; failed commands are counted below
 const counts = { connection_errors: 0, retried_replies: 0 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,10 @@ new Redis({sentinels, name}) (tests/clients/sentinel_writer.js; ioredis
 from RAFTCACHE_NODE_MODULES, else installed with npm into a temp dir, else
 skipped). Each must keep writing through the change, with the retries an
 application does (connection errors; -TRYAGAIN and -TIMEOUT, whose meaning
-is "retry"), and find every acknowledged key afterwards.
+is "retry"), and find every acknowledged key afterwards. Cluster-mode
+clients (redis-py RedisCluster, ioredis Cluster, redis-cli -c) must keep
+working through the same changes although a leader that steps down closes
+their connections.
 """
 import json
 import os
@@ -26,6 +29,7 @@ import time
 
 import pytest
 import redis
+from redis.cluster import ClusterNode, RedisCluster
 from redis.sentinel import Sentinel
 
 from conftest import KIND, ROOT, wait_until
@@ -258,9 +262,10 @@ def test_proxy_mode_keeps_clients(make_cluster):
 
 # ------------------------------------------------------------ real clients
 
-def redis_py_writer(sentinel, prefix, stop, result):
-    """redis-py in Sentinel mode, the protocol of tests/clients/sentinel_writer.rb."""
-    m = sentinel.master_for("mymaster", socket_timeout=5, socket_connect_timeout=5)
+def redis_py_writer(m, prefix, stop, result):
+    """A redis-py application writing through client m (Sentinel's
+    master_for, or RedisCluster), the protocol of
+    tests/clients/sentinel_writer.rb."""
     counts = {"connection_errors": 0, "retried_replies": 0}
 
     def retrying(f):
@@ -338,7 +343,8 @@ def test_redis_py_sentinel_follows_the_leader(make_cluster, fault):
     sentinel = Sentinel(addrs(cl), socket_timeout=5, socket_connect_timeout=5)
     assert sentinel.discover_master("mymaster") == ("127.0.0.1", cl.leader().port)
     stop, result = threading.Event(), {}
-    t = threading.Thread(target=redis_py_writer, args=(sentinel, "py:", stop, result))
+    m = sentinel.master_for("mymaster", socket_timeout=5, socket_connect_timeout=5)
+    t = threading.Thread(target=redis_py_writer, args=(m, "py:", stop, result))
 
     def finish():
         stop.set()
@@ -356,10 +362,10 @@ def test_redis_py_sentinel_follows_the_leader(make_cluster, fault):
 class ScriptWriter:
     """A writer script (tests/clients/sentinel_writer.*) in a process."""
 
-    def __init__(self, argv, cl, prefix, env=None):
+    def __init__(self, argv, cl, prefix, env=None, name="mymaster"):
         self.dir = tempfile.mkdtemp(prefix="raftcache-it-sentinel-")
         self.stop_file = os.path.join(self.dir, "stop")
-        self.argv = argv + [self.stop_file, prefix, "mymaster"] + \
+        self.argv = argv + [self.stop_file, prefix, name] + \
             [f"{h}:{p}" for h, p in addrs(cl)]
         self.env = env
         self.proc = None
@@ -427,3 +433,75 @@ def test_ioredis_sentinel_follows_the_leader(make_cluster, ioredis_path, fault):
         run_through_fault(cl, fault, "io:", w.start, w.running, w.finish)
     finally:
         w.close()
+
+
+# ----------------------------- cluster-mode clients across a step-down
+
+# A transfer only: after kill -9, redis-py 4.3.4's RedisCluster fails in its
+# own slot reload ("cannot pickle '_thread.lock' object"), whatever the
+# server does.
+@pytest.mark.parametrize("fault", ["transfer"])
+def test_redis_py_cluster_mode_still_follows(make_cluster, fault):
+    cl = make_cluster(3)
+    rc = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in addrs(cl)],
+                      socket_timeout=5, socket_connect_timeout=5)
+    stop, result = threading.Event(), {}
+    t = threading.Thread(target=redis_py_writer, args=(rc, "rc:", stop, result))
+
+    def finish():
+        stop.set()
+        t.join(DEADLINE_S + 2 * RETRY_S)
+        assert not t.is_alive()
+        return result
+    run_through_fault(cl, fault, "rc:", t.start, t.is_alive, finish)
+    rc.close()
+
+
+@pytest.mark.parametrize("fault", ["kill9", "transfer"])
+def test_ioredis_cluster_mode_still_follows(make_cluster, ioredis_path, fault):
+    cl = make_cluster(3)
+    env = dict(os.environ, NODE_PATH=ioredis_path)
+    w = ScriptWriter(["node", os.path.join(CLIENTS, "sentinel_writer.js")], cl, "ic:", env,
+                     name="--cluster")
+    try:
+        run_through_fault(cl, fault, "ic:", w.start, w.running, w.finish)
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("close", ["yes", "no"])
+def test_redis_cli_cluster_mode_across_a_transfer(make_cluster, close):
+    """stepdown-close-clients yes: redis-cli -c, connected to the old leader,
+    reports the closed connection for the next command and reconnects for
+    the one after; no: it follows -MOVED without a failure."""
+    cl = make_cluster(3, {"stepdown-close-clients": close})
+    ld = cl.leader()
+    proc = subprocess.Popen(["redis-cli", "-c", "-p", str(ld.port)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        proc.stdin.write(b"CLIENT SETNAME cli\nSET cli:1 a\n")
+        proc.stdin.flush()
+        assert [proc.stdout.readline().strip() for _ in range(2)] == [b"OK", b"OK"]
+        old, _ = transfer(cl)
+
+        def cli_connected():
+            with old.client() as c:
+                return any(cl_["name"] == "cli" for cl_ in c.client_list())
+        if close == "yes":
+            wait_until(lambda: not cli_connected(), DEADLINE_S, what="redis-cli disconnected")
+        else:
+            assert cli_connected()
+        proc.stdin.write(b"SET cli:2 b\nSET cli:3 c\nMGET cli:2 cli:3\n")
+        proc.stdin.close()
+        out = proc.stdout.read().decode()
+        proc.wait(timeout=DEADLINE_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = [ln for ln in out.splitlines() if not ln.startswith("-> Redirected")]
+    if close == "yes":
+        assert lines[0] == "Error: Server closed the connection", out
+        assert lines[1:] == ["OK", "", "c"], out
+    else:
+        assert lines == ["OK", "OK", "b", "c"], out
