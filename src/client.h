@@ -49,6 +49,9 @@ struct pubsub_client;
 /* A peer's pub/sub link (it sent RAFT.PUBLISH): its bytes are no sign of
  * life for Raft (src/conn.c calls node_receiving for the other peer links). */
 #define CLIENT_PUBSUB_LINK (1u << 14)
+/* Connected to a leader that stepped down: closed once it has nothing in
+ * progress (src/cmd_sentinel.h). */
+#define CLIENT_CLOSE_WHEN_IDLE (1u << 15)
 
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those

@@ -308,6 +308,9 @@ cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_clus
     cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
 /* src/cmd_role.c */
 cmd_proc cmd_role;
+/* src/cmd_sentinel.c */
+cmd_proc cmd_sentinel_masters, cmd_sentinel_master, cmd_sentinel_replicas, cmd_sentinel_sentinels,
+    cmd_sentinel_get_master_addr, cmd_sentinel_myid, cmd_sentinel_ckquorum, cmd_sentinel_help;
 /* src/cmd_raft.c */
 cmd_proc cmd_raft_node_add, cmd_raft_node_remove, cmd_raft_node_help, cmd_raft_cluster_join,
     cmd_raft_cluster_help, cmd_raft_transfer_leader;

@@ -23,12 +23,6 @@
 
 #define CLUSTER_SLOTS 16384
 
-/* Redis Cluster node ids are 40 hex characters: ours derive from the Raft id. */
-static void cluster_node_id(uint64_t id, char out[41])
-{
-    snprintf(out, 41, "%040llx", (unsigned long long)id);
-}
-
 static const char *role_name(const struct server *srv)
 {
     const struct raft *r = node_core(srv->node);
@@ -305,8 +299,8 @@ static long long member_offset(const struct server *srv, const struct member_vie
 
 static void add_node_triple(struct resp_out *o, const struct member_view *m)
 {
-    char id[41];
-    cluster_node_id(m->id, id);
+    char id[NODE_NAME_LEN + 1];
+    node_name(m->id, id);
     resp_add_array_len(o, 3);
     resp_add_bulk_cstr(o, m->host);
     resp_add_int(o, m->port);
@@ -349,8 +343,8 @@ void cmd_cluster_shards(struct cmd_ctx *c)
     resp_add_bulk_cstr(c->out, "nodes");
     resp_add_array_len(c->out, n);
     for (int i = 0; i < n; i++) {
-        char id[41];
-        cluster_node_id(ms[i].id, id);
+        char id[NODE_NAME_LEN + 1];
+        node_name(ms[i].id, id);
         resp_add_map_len(c->out, 7);
         resp_add_bulk_cstr(c->out, "id");
         resp_add_bulk_cstr(c->out, id);
@@ -375,8 +369,8 @@ static void add_nodes_line(struct info_text *t, const struct server *srv,
                            const struct member_view *m, const char *leader_id)
 {
     static const char *const health_flag[] = {"", ",fail?", ",fail"};
-    char id[41];
-    cluster_node_id(m->id, id);
+    char id[NODE_NAME_LEN + 1];
+    node_name(m->id, id);
     int myself = m->id == (uint64_t)srv->cfg.node_id;
     long long pong = m->view.heard_ms_ago < 0 ? 0 : server_now_ms() - m->view.heard_ms_ago;
     const char *link =
@@ -393,8 +387,8 @@ void cmd_cluster_nodes(struct cmd_ctx *c)
 {
     struct member_view ms[RAFT_MAX_NODES];
     int n = members(c->srv, ms);
-    char leader_id[41] = "-";
-    if (n > 0 && ms[0].is_leader) cluster_node_id(ms[0].id, leader_id);
+    char leader_id[NODE_NAME_LEN + 1] = "-";
+    if (n > 0 && ms[0].is_leader) node_name(ms[0].id, leader_id);
     struct info_text t = {0};
     for (int i = 0; i < n; i++)
         add_nodes_line(&t, c->srv, &ms[i], leader_id);
@@ -420,8 +414,8 @@ void cmd_cluster_info(struct cmd_ctx *c)
 
 void cmd_cluster_myid(struct cmd_ctx *c)
 {
-    char id[41];
-    cluster_node_id((uint64_t)c->srv->cfg.node_id, id);
+    char id[NODE_NAME_LEN + 1];
+    node_name((uint64_t)c->srv->cfg.node_id, id);
     resp_add_bulk_cstr(c->out, id);
 }
 

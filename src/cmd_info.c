@@ -4,7 +4,11 @@
  * is the same.
  *
  * Sections: server clients memory persistence stats replication cpu cluster
- * keyspace raft (the default set), commandstats (in "all" and "everything").
+ * keyspace (the default set, Redis's), raft and commandstats (named, or in
+ * "all" and "everything"). The Raft section is not a default one: its
+ * role:leader|follower would follow replication's role:master|slave in
+ * one reply, and clients that read the role from INFO (ioredis in Sentinel
+ * mode, where the last field of a name wins) would find no master.
  * Section names are case-insensitive; several may be given.
  */
 #include <stdio.h>
@@ -226,7 +230,8 @@ static void section_raft(struct info_text *t, struct server *srv, int64_t now)
 static const struct section {
     const char *name;
     void (*write)(struct info_text *t, struct server *srv, int64_t now);
-    int in_default; /* INFO and INFO default include it (commandstats: only all, everything) */
+    int in_default; /* INFO and INFO default include it (raft, commandstats: only all, everything)
+                     */
 } sections[] = {
     {"server", section_server, 1},
     {"clients", section_clients, 1},
@@ -237,7 +242,7 @@ static const struct section {
     {"cpu", section_cpu, 1},
     {"cluster", section_cluster, 1},
     {"keyspace", section_keyspace, 1},
-    {"raft", section_raft, 1},
+    {"raft", section_raft, 0},
     {"commandstats", section_commandstats, 0},
 };
 #define SEC_COUNT (sizeof sections / sizeof sections[0])

@@ -93,6 +93,34 @@ static const struct command command_subcommands[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+/* Sentinel's commands for clients (src/cmd_sentinel.h); the leader is the
+ * master of sentinel-master-name. */
+static const struct command sentinel_subcommands[] = {
+    {"sentinel|masters", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_masters, "sentinel", "2.8.4",
+     "Returns a list of monitored masters.", NULL, "admin slow dangerous", NULL},
+    {"sentinel|master", 3, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_master, "sentinel", "2.8.4",
+     "Returns the state of a master.", "master-name", "admin slow dangerous", NULL},
+    {"sentinel|replicas", 3, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_replicas, "sentinel",
+     "5.0.0", "Returns a list of the monitored replicas.", "master-name", "admin slow dangerous",
+     NULL},
+    {"sentinel|slaves", 3, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_replicas, "sentinel", "2.8.0",
+     "Returns a list of the monitored replicas (deprecated name).", "master-name",
+     "admin slow dangerous", NULL},
+    {"sentinel|sentinels", 3, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_sentinels, "sentinel",
+     "2.8.4", "Returns a list of Sentinel instances.", "master-name", "admin slow dangerous", NULL},
+    {"sentinel|get-master-addr-by-name", 3, ADM | NS | LD | ST, 0, 0, 0,
+     cmd_sentinel_get_master_addr, "sentinel", "2.8.4",
+     "Returns the port and address of a master instance.", "master-name", "admin slow dangerous",
+     NULL},
+    {"sentinel|myid", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_myid, "sentinel", "6.2.0",
+     "Returns the Sentinel instance ID.", NULL, "admin slow dangerous", NULL},
+    {"sentinel|ckquorum", 3, ADM | NS | LD | ST, 0, 0, 0, cmd_sentinel_ckquorum, "sentinel",
+     "2.8.4", "Checks for a Redis Sentinel quorum.", "master-name", "admin slow dangerous", NULL},
+    {"sentinel|help", 2, LD | ST, 0, 0, 0, cmd_sentinel_help, "sentinel", "6.2.0",
+     "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static const struct command config_subcommands[] = {
     {"config|get", -3, ADM | NS | LD | ST, 0, 0, 0, cmd_config_get, "server", "2.0.0",
      "Returns the effective values of configuration parameters.", "parameter [parameter ...]",
@@ -359,6 +387,9 @@ const struct command cmd_table_core[] = {
     {"shutdown", -1, ADM | NS | LD | ST | NOM | CMD_ALLOW_BUSY, 0, 0, 0, cmd_shutdown, "server",
      "1.0.0", "Stops the server: closes clients and listeners, then exits 0.",
      "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "admin slow dangerous", NULL},
+
+    {"sentinel", -2, CMD_CONTAINER, 0, 0, 0, NULL, "sentinel", "2.8.4",
+     "A container for Redis Sentinel commands.", NULL, "slow", sentinel_subcommands},
 
     /* cluster */
     {"cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "cluster", "3.0.0",

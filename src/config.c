@@ -346,6 +346,19 @@ static int check_advertise(const char *v, char *err, size_t errlen)
     return v[0] ? config_parse_hostport(v, strlen(v), host, &port, err, errlen) : 0;
 }
 
+/* A Sentinel master name: 1 to CONFIG_SENTINEL_NAME_MAX printable
+ * characters without spaces (it is one word of +switch-master messages). */
+static int check_sentinel_name(const char *v, char *err, size_t errlen)
+{
+    size_t len = strlen(v);
+    if (len == 0 || len > CONFIG_SENTINEL_NAME_MAX)
+        return util_fail(err, errlen, -1, "must be 1 to %d characters", CONFIG_SENTINEL_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if (v[i] <= ' ' || v[i] == 0x7f)
+            return util_fail(err, errlen, -1, "must not hold spaces or control characters");
+    return 0;
+}
+
 static int check_dir(const char *v, char *err, size_t errlen)
 {
     return v[0] ? 0 : util_fail(err, errlen, CONFIG_ERR_VALUE, "dir can't be empty");
@@ -767,6 +780,11 @@ const struct config_def config_defs[] = {
     DEF_BOOL("raft-follower-proxy", raft_follower_proxy, "no", 0,
              "a follower forwards writes and linearizable reads to the leader instead of "
              "replying -MOVED (for clients that cannot follow MOVED)"),
+    DEF_STR("sentinel-master-name", sentinel_master_name, "mymaster", check_sentinel_name, 0,
+            "the master name SENTINEL commands answer for (the Raft leader)"),
+    DEF_BOOL("stepdown-close-clients", stepdown_close_clients, "yes", 0,
+             "a leader that steps down closes its clients' connections (not subscribers, "
+             "READONLY or blocked ones), so that Sentinel-mode clients find the new leader"),
     DEF_INT("raft-max-inflight-msgs", raft_max_inflight_msgs, "64", 1, 256, IMM,
             "append messages in flight to one peer"),
     DEF_INT("raft-max-entries-per-msg", raft_max_entries_per_msg, "512", 1, 4096, IMM,

@@ -95,11 +95,12 @@ enum config_read_mode {
 /* Entries in "cluster-members": a Raft configuration's limit, refused above
  * rather than dropped. */
 #define CONFIG_MEMBERS_MAX RAFT_MAX_NODES
-#define CONFIG_BIND_MAX 16      /* addresses in "bind" (the server's listener limit) */
-#define CONFIG_HOST_MAX 256     /* bytes of a host name, NUL included */
-#define CONFIG_INCLUDE_DEPTH 16 /* nested "include" files before we call it a cycle */
-#define CONFIG_LINE_MAX 65536   /* bytes of one config file line */
-#define CONFIG_ARGS_MAX 1024    /* words on one config file line */
+#define CONFIG_BIND_MAX 16           /* addresses in "bind" (the server's listener limit) */
+#define CONFIG_HOST_MAX 256          /* bytes of a host name, NUL included */
+#define CONFIG_SENTINEL_NAME_MAX 128 /* bytes of sentinel-master-name, NUL excluded */
+#define CONFIG_INCLUDE_DEPTH 16      /* nested "include" files before we call it a cycle */
+#define CONFIG_LINE_MAX 65536        /* bytes of one config file line */
+#define CONFIG_ARGS_MAX 1024         /* words on one config file line */
 
 /* One "ID=HOST:PORT" of cluster-members. */
 struct config_member {
@@ -201,8 +202,10 @@ struct config {
     long long raft_log_max_memory;          /* bytes of applied entries kept in memory */
     long long raft_snapshot_log_percentage; /* of the last snapshot's size */
     int raft_log_fsync;
-    int raft_read_mode;      /* enum config_read_mode */
-    int raft_follower_proxy; /* followers forward instead of -MOVED (src/proxy.h) */
+    int raft_read_mode;         /* enum config_read_mode */
+    int raft_follower_proxy;    /* followers forward instead of -MOVED (src/proxy.h) */
+    char *sentinel_master_name; /* the name SENTINEL commands know the leader by */
+    int stepdown_close_clients; /* a leader that steps down closes clients (cmd_sentinel.h) */
     long long raft_max_inflight_msgs;
     long long raft_max_entries_per_msg;
     long long raft_request_timeout_ms;

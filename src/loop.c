@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cmd_sentinel.h"
 #include "conn.h"
 #include "loop.h"
 #include "server.h"
@@ -269,6 +270,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         round++;
         if (conn_resume_woken(srv) == 0) break;
     }
+    sentinel_leader_watch(srv); /* before the flush: its closes go with it */
     if (round == WAKE_ROUNDS_MAX)
         ev_idle_start(srv->io->loop, &srv->io->more);
     else

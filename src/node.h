@@ -278,6 +278,12 @@ void node_peer_view(const struct node *n, uint64_t id, struct node_peer_view *ou
  * be dead: node_peer_view says so); 0 if it never knew one. */
 uint64_t node_last_leader(const struct node *n);
 
+/* The name clients see for member id (CLUSTER MYID and NODES, SENTINEL
+ * MYID and runids): 40 hexadecimal digits, as a Redis node id, derived
+ * from the Raft id. */
+#define NODE_NAME_LEN 40
+void node_name(uint64_t id, char out[NODE_NAME_LEN + 1]);
+
 /* 1 if this node leads (writes and linearizable reads are served here). */
 int node_is_leader(const struct node *n);
 /* Milliseconds between ticks (the timer's period). */

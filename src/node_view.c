@@ -3,6 +3,8 @@
  * last heard from, the last leader known, and the health rule built on them
  * (see node.h, "Cluster view").
  */
+#include <stdio.h>
+
 #include "../raft/raft.h"
 #include "clock.h"
 #include "node.h"
@@ -73,4 +75,9 @@ void node_peer_view(const struct node *n, uint64_t id, struct node_peer_view *ou
     int64_t since = at > n->role_since_ms ? at : n->role_since_ms;
     bool silent = expected && now - since >= t;
     if (link_down_long || silent) out->health = leads ? NODE_FAIL : NODE_PFAIL;
+}
+
+void node_name(uint64_t id, char out[NODE_NAME_LEN + 1])
+{
+    snprintf(out, NODE_NAME_LEN + 1, "%040llx", (unsigned long long)id);
 }
