@@ -168,7 +168,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .notify_mask = sm->env.notify->mask,
         .notify = sm->env.notify,
     };
-    cmd_call(cmd, &ctx, sm->env.cmdstats, mark_us);
+    cmd_call(cmd, &ctx, sm->env.monitor, mark_us);
     sm->commands_run++;
     if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
 }

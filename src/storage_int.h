@@ -74,7 +74,7 @@ struct storage {
      * storage_trim() deletes them a bounded chunk at a time. */
     raft_index trim_lo;
     uint32_t trim_rows; /* rows per trim statement, adapted to their cost */
-    uint64_t fsync_count, fsync_total_us, fsync_max_us;
+    uint64_t fsync_count, fsync_total_us, fsync_max_us, fsync_last_us;
 };
 
 /* The connection's last error, about `what`: STORAGE_EBADFILE for damage
