@@ -86,6 +86,10 @@ struct cmd_ctx {
      * notify->mask in the apply path, 0 elsewhere (a read never fires). */
     unsigned notify_mask;
     const struct notify *notify;
+    /* Where cmd_call() counts this call: a wrapper (RAFTCACHE.SERVE,
+     * RAFTCACHE.OOM) runs the command it wraps with cmd_call() too, so
+     * that the command is counted (and slow-logged) as itself. */
+    struct monitor *monitor;
 };
 
 /* A write changed key: fires event (of class type, enum notify_class) as

@@ -118,7 +118,7 @@ void cmd_script_over_memory(struct cmd_ctx *c)
     inner.argc--;
     inner.argv++;
     inner.over_memory = 1;
-    cmd->proc(&inner);
+    cmd_call(cmd, &inner, c->monitor, NULL);
 }
 
 int cmd_script_over_memory_keys(int argc, const struct resp_arg *argv, int *idx, int max)

@@ -638,7 +638,7 @@ void cmd_serve_blocked(struct cmd_ctx *c)
     inner.argc--;
     inner.argv++;
     inner.serving = 1;
-    cmd->proc(&inner);
+    cmd_call(cmd, &inner, c->monitor, NULL);
     c->rng = inner.rng;
     c->blocked = inner.blocked;
     c->block = inner.block;
@@ -658,12 +658,13 @@ void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct monitor *mo
     struct resp_out *out = ctx->out;
     size_t before = out->len;
     int64_t start = mark_us ? *mark_us : clock_mono_us();
+    ctx->monitor = mon;
     cmd->proc(ctx);
     int64_t end = clock_mono_us();
     if (mark_us) *mark_us = end;
     unsigned flags = 0;
     if (cmd->flags & CMD_FAST) flags |= MONITOR_FAST;
-    if (cmd->flags & CMD_SKIP_SLOWLOG) flags |= MONITOR_NO_SLOWLOG;
+    if (cmd->flags & (CMD_SKIP_SLOWLOG | CMD_INTERNAL)) flags |= MONITOR_NO_SLOWLOG;
     if (ctx->blocked) flags |= MONITOR_BLOCKED;
     if (out->len > before && out->data[before] == '-') flags |= MONITOR_FAILED;
     const struct client *c = ctx->client;
