@@ -104,6 +104,7 @@ static enum node_route to_leader(struct client *c, const struct command *cmd, in
     int pr = proxy_route(c->srv, node_links(n), node_leader(n), c, cmd, argc, argv);
     if (pr != PROXY_DECLINED) return (enum node_route)pr; /* forwarded, refused, or wait */
     node_reply_not_leader(n, c, cmd_slot(cmd, argc, argv));
+    monitor_rejected(&c->srv->monitor, cmd_id(cmd)); /* as Redis counts a redirection */
     return NODE_REPLIED;
 }
 
