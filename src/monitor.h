@@ -51,7 +51,8 @@ void monitor_hist_record(struct monitor_hist *h, uint64_t ns);
  * holding the ceil(p% of total)-th value (at least the first); 0 when
  * empty. */
 uint64_t monitor_hist_percentile(const struct monitor_hist *h, double p);
-/* How many values are below 2^exp ns (a bucket boundary). */
+/* How many values are below 2^exp ns (a bucket boundary); at
+ * MONITOR_HIST_EXP_MAX, every value (those past the top included). */
 uint64_t monitor_hist_below_pow2(const struct monitor_hist *h, int exp);
 
 /* ------------------------------------------------------------ commands */
