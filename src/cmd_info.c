@@ -158,7 +158,7 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
         "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
         "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
-        "total_error_replies:%llu\r\nunexpected_error_replies:0\r\n"
+        "total_error_replies:%llu\r\n"
         "lazyfreed_objects:%zu\r\n",
         (unsigned long long)s->connections_received,
         (unsigned long long)(s->commands_processed + srv->sm.commands_run),

@@ -221,6 +221,7 @@ void replica_init(struct server *srv, uint64_t seed)
     multi_init(srv);
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
+    srv->blocked.monitor = &srv->monitor;
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     /* Two Lua states, as Redis has: SCRIPT FLUSH starts EVAL's afresh. */
     srv->scripts = script_engine_new(&srv->monitor);

@@ -127,6 +127,31 @@ def test_errors_of_a_follower_and_of_the_leader_count_where_replied(cluster):
         assert st["calls"] == "1" and st["failed_calls"] == "1", st
 
 
+def test_blocked_calls_count_when_answered(start_server):
+    srv = start_server()
+    c = srv.client(decode_responses=True)
+    c.config_resetstat()
+    assert c.blpop(["nolist"], timeout=0.1) is None  # answered by its timeout
+    st = stat_fields(info(c, "commandstats")["cmdstat_blpop"])
+    assert st["calls"] == "1" and st["failed_calls"] == "0", st
+    blocked = srv.client(decode_responses=True)
+    bid = blocked.client_id()
+    p = blocked.connection_pool.get_connection("BLPOP")
+    try:
+        p.send_command("BLPOP", "nolist", 0)
+        wait_until(lambda: info(c, "clients")["blocked_clients"] == "1", DEADLINE_S,
+                   what="the client to block")
+        assert c.client_unblock(bid, error=True)
+        with pytest.raises(redis.ResponseError) as e:
+            p.read_response()
+        assert str(e.value).startswith("UNBLOCKED")
+    finally:
+        blocked.connection_pool.release(p)
+    st = stat_fields(info(c, "commandstats")["cmdstat_blpop"])
+    assert st["calls"] == "2" and st["failed_calls"] == "1", st
+    assert info(c, "errorstats")["errorstat_UNBLOCKED"] == "count=1"
+
+
 # ---------------------------------------------------------------- slow log
 
 
