@@ -351,6 +351,20 @@ RAFT_FIELDS = ("current_term", "commit_index", "last_applied_index", "fsync_coun
                "fsync_avg_microseconds", "fsync_max_microseconds", "leader_id", "node_id")
 
 
+def test_a_no_writes_allow_stale_script_runs_on_a_follower(cluster):
+    follower = cluster.followers()[0]
+    with follower.client(decode_responses=True, socket_timeout=10) as f:
+        text = f.eval("#!lua flags=no-writes,allow-stale\nreturn redis.call('INFO', 'raft')", 0)
+        assert "role:follower" in text
+        with open(RAFT_SCRIPT) as src:
+            pairs = f.eval(src.read(), 0)
+        got = dict(zip(pairs[::2], pairs[1::2]))
+        assert got["is_leader"] == "0" and got["state_up"] == "1"
+        assert got["current_term"] == raft_info_of(f)["current_term"]
+        # Without allow-stale, a read goes to the leader.
+        assert error_of(f, "EVAL", "#!lua flags=no-writes\nreturn 1", 0).startswith("MOVED")
+
+
 def test_prometheus_exporter_exports_raft_health(cluster, exporters):
     ensure_exporter()
     leader = cluster.leader()
