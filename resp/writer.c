@@ -174,6 +174,7 @@ void resp_add_error(struct resp_out *o, const char *msg)
     char *w = o->data + o->len - n - 2;
     for (size_t i = 0; i < n; i++)
         if (w[i] == '\r' || w[i] == '\n') w[i] = ' ';
+    if (o->on_error) o->on_error(o->on_error_ud, w, n);
 }
 
 void resp_add_errorf(struct resp_out *o, const char *fmt, ...)

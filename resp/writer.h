@@ -36,6 +36,10 @@ struct resp_out {
     size_t len; /* end of written bytes */
     size_t cap; /* allocated size of data */
     int proto;  /* 2 or 3 */
+    /* Called once for each error reply resp_add_error*() writes, with its
+     * message (no '-', no CRLF), so the owner can count errors; NULL: none. */
+    void (*on_error)(void *ud, const char *msg, size_t len);
+    void *on_error_ud;
 };
 
 void resp_out_init(struct resp_out *o, int proto);
@@ -58,6 +62,7 @@ void resp_add_simple(struct resp_out *o, const char *s);
 /* "-msg\r\n"; msg carries its code ("ERR ...", "WRONGTYPE ..."). CR/LF in msg
  * are replaced by spaces so an error can never break the framing. */
 void resp_add_error(struct resp_out *o, const char *msg);
+
 void resp_add_errorf(struct resp_out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void resp_add_int(struct resp_out *o, long long v);

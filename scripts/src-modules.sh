@@ -9,6 +9,7 @@
 #   t_zset_*.c, t_set_ops.c, t_list_*.c  -> t_zset, t_set, t_list
 #   cmdtable_*.c                         -> cmdtable
 #   config_load.c, config_set.c          -> config
+#   monitor_slowlog.c                    -> monitor
 # Only src/ headers count (libraries and resp/, raft/ are checked by
 # scripts/check-deps.sh).
 set -u
@@ -26,6 +27,7 @@ module() {
     t_set_ops) b=t_set ;;
     cmdtable_*) b=cmdtable ;;
     config_load | config_set) b=config ;;
+    monitor_slowlog) b=monitor ;;
     esac
     echo "$b"
 }

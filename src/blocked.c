@@ -9,6 +9,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "kv.h"
+#include "monitor.h"
 #include "util.h"
 #include "waiters.h"
 
@@ -228,6 +229,11 @@ static void answer(struct blocked *b, struct blocked_client *bc, const char *err
         resp_add_null_array(&c->out);
     else
         resp_add_null(&c->out);
+    if (b->monitor && c->held_cmd) { /* its time was counted when it blocked */
+        struct monitor_caller who = {c->addr, c->name ? c->name : ""};
+        monitor_call(b->monitor, cmd_id(c->held_cmd), err ? MONITOR_FAILED : 0, bc->argc, bc->argv,
+                     0, &who);
+    }
     c->held_replied = 1; /* the held command has its answer */
     blocked_remove(b, c);
     waiters_wake(b->waiters, c);

@@ -64,6 +64,9 @@ struct blocked {
     struct blocked_key **ready;
     size_t n_ready, ready_cap;
     int64_t leaderless_since_ms; /* src/replica.c: since this node stopped leading, 0 */
+    /* Where a call answered here (timed out, CLIENT UNBLOCK) is counted,
+     * as Redis counts it then (src/monitor.h); NULL: nowhere. */
+    struct monitor *monitor;
 };
 
 void blocked_init(struct blocked *b, struct waiters *w, uint64_t seed);

@@ -21,7 +21,7 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
         .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
         .probe = blk != NULL,
     };
-    cmd_call(cmd, &ctx, srv->cmdstats, NULL);
+    cmd_call(cmd, &ctx, &srv->monitor, NULL);
     srv->stats.commands_processed++;
     if (!ctx.blocked) return 0;
     *blk = ctx.block;

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include "../resp/parser.h"
 #include "../resp/writer.h"
+#include "monitor.h"
 #include "notify.h"
 
 struct kv;
@@ -85,6 +86,10 @@ struct cmd_ctx {
      * notify->mask in the apply path, 0 elsewhere (a read never fires). */
     unsigned notify_mask;
     const struct notify *notify;
+    /* Where cmd_call() counts this call: a wrapper (RAFTCACHE.SERVE,
+     * RAFTCACHE.OOM) runs the command it wraps with cmd_call() too, so
+     * that the command is counted (and slow-logged) as itself. */
+    struct monitor *monitor;
 };
 
 /* A write changed key: fires event (of class type, enum notify_class) as
@@ -228,9 +233,6 @@ int cmd_top_count(void);
 int cmd_id_count(void);
 const struct command *cmd_by_id(int id);
 
-struct cmd_stats {
-    uint64_t calls, usec, rejected_calls, failed_calls;
-};
 /* Validates a command for MULTI queueing or execution: lookup + arity.
  * Returns the command, or NULL after writing Redis's error reply to out
  * (unknown command or subcommand, wrong number of arguments). */
@@ -238,11 +240,12 @@ const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct 
 /* cmd_resolve()'s checks of a command looked up already (cmd_lookup()). */
 const struct command *cmd_check(const struct command *cmd, int argc, const struct resp_arg *argv,
                                 struct resp_out *out);
-/* Runs cmd's handler on ctx, counting it in stats[cmd_id(cmd)] (calls,
- * time, failed calls: a reply starting with '-'). The time runs from
- * *mark_us, when given (the end of the command before it in a batch: one
- * clock read per command), and *mark_us becomes the end of this one. */
-void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats,
+/* Runs cmd's handler on ctx and tells mon (src/monitor.h) about the call:
+ * its time, whether it failed (a reply starting with '-'), its arguments
+ * and client for the slow log. The time runs from *mark_us, when given
+ * (the end of the command before it in a batch: one clock read per
+ * command), and *mark_us becomes the end of this one. */
+void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct monitor *mon,
               int64_t *mark_us);
 /* 1 if a argc satisfies arity. */
 static inline int cmd_arity_ok(const struct command *cmd, int argc)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "monitor.h"
 #include "util.h"
 
 struct get_ctx {
@@ -90,7 +91,7 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 {
     struct server *srv = c->srv;
     memset(&srv->stats, 0, sizeof srv->stats);
-    memset(srv->cmdstats, 0, (size_t)cmd_id_count() * sizeof *srv->cmdstats);
+    monitor_reset_stats(&srv->monitor);
     kv_reset_stats(&srv->kv);
     resp_add_simple(c->out, "OK");
 }

@@ -4,11 +4,12 @@
  * is the same.
  *
  * Sections: server clients memory persistence stats replication cpu cluster
- * keyspace (the default set, Redis's), raft and commandstats (named, or in
- * "all" and "everything"). The Raft section is not a default one: its
- * role:leader|follower would follow replication's role:master|slave in
- * one reply, and clients that read the role from INFO (ioredis in Sentinel
- * mode, where the last field of a name wins) would find no master.
+ * keyspace errorstats (the default set, Redis's), raft, commandstats and
+ * latencystats (named, or in "all" and "everything"). The Raft section is
+ * not a default one: its role:leader|follower would follow replication's
+ * role:master|slave in one reply, and clients that read the role from INFO
+ * (ioredis in Sentinel mode, where the last field of a name wins) would find
+ * no master.
  * Section names are case-insensitive; several may be given.
  */
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "monitor.h"
 #include "cmd.h"
 #include "cmd_cluster.h"
 #include "cmd_role.h"
@@ -152,24 +154,25 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
     const struct server_stats *s = &srv->stats;
-    info_addf(t,
-              "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-              "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-              "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
-              "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
-              "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
-              "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
-              "lazyfreed_objects:%zu\r\n",
-              (unsigned long long)s->connections_received,
-              (unsigned long long)(s->commands_processed + srv->sm.commands_run),
-              (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
-              (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
-              (unsigned long long)srv->kv.keyspace_hits,
-              (unsigned long long)srv->kv.keyspace_misses,
-              pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
-              pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
-              (unsigned long long)s->output_limit_disconnections,
-              (unsigned long long)s->protocol_errors, lazyfree_freed());
+    info_addf(
+        t,
+        "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+        "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
+        "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
+        "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
+        "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
+        "total_error_replies:%llu\r\n"
+        "lazyfreed_objects:%zu\r\n",
+        (unsigned long long)s->connections_received,
+        (unsigned long long)(s->commands_processed + srv->sm.commands_run),
+        (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
+        (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
+        (unsigned long long)srv->kv.keyspace_hits, (unsigned long long)srv->kv.keyspace_misses,
+        pubsub_count(&srv->pubsub, PUBSUB_CHANNEL), pubsub_count(&srv->pubsub, PUBSUB_PATTERN),
+        pubsub_count(&srv->pubsub, PUBSUB_SHARD),
+        (unsigned long long)s->output_limit_disconnections, (unsigned long long)s->protocol_errors,
+        (unsigned long long)srv->monitor.total_error_replies, lazyfree_freed());
 }
 
 static void section_cpu(struct info_text *t, struct server *srv, int64_t now)
@@ -203,7 +206,7 @@ static void section_commandstats(struct info_text *t, struct server *srv, int64_
     (void)now;
     info_addf(t, "# Commandstats\r\n");
     for (int id = 0; id < cmd_id_count(); id++) {
-        const struct cmd_stats *st = &srv->cmdstats[id];
+        const struct cmd_stats *st = &srv->monitor.cmds[id];
         if (!st->calls && !st->rejected_calls && !st->failed_calls) continue;
         info_addf(t,
                   "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
@@ -211,6 +214,35 @@ static void section_commandstats(struct info_text *t, struct server *srv, int64_
                   cmd_by_id(id)->name, (unsigned long long)st->calls, (unsigned long long)st->usec,
                   st->calls ? (double)st->usec / (double)st->calls : 0.0,
                   (unsigned long long)st->rejected_calls, (unsigned long long)st->failed_calls);
+    }
+}
+
+static void section_errorstats(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# Errorstats\r\n");
+    const struct monitor *m = &srv->monitor;
+    for (int i = 0; i < m->nerrors; i++)
+        info_addf(t, "errorstat_%s:count=%llu\r\n", m->errors[i].code,
+                  (unsigned long long)m->errors[i].count);
+}
+
+/* Each timed command's latency-tracking-info-percentiles, in us. */
+static void section_latencystats(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# Latencystats\r\n");
+    const struct config *cfg = &srv->cfg;
+    for (int id = 0; id < cmd_id_count(); id++) {
+        const struct monitor_hist *h = srv->monitor.cmds[id].hist;
+        if (!h || !h->total) continue;
+        info_addf(t, "latency_percentiles_usec_%s:", cmd_by_id(id)->name);
+        for (int i = 0; i < cfg->latency_percentiles_count; i++) {
+            double p = cfg->latency_percentiles[i];
+            info_addf(t, "%sp%g=%.3f", i ? "," : "", p,
+                      (double)monitor_hist_percentile(h, p) / 1000.0);
+        }
+        info_addf(t, "\r\n");
     }
 }
 
@@ -230,8 +262,7 @@ static void section_raft(struct info_text *t, struct server *srv, int64_t now)
 static const struct section {
     const char *name;
     void (*write)(struct info_text *t, struct server *srv, int64_t now);
-    int in_default; /* INFO and INFO default include it (raft, commandstats: only all, everything)
-                     */
+    int in_default; /* INFO and INFO default include it (the others: only all, everything) */
 } sections[] = {
     {"server", section_server, 1},
     {"clients", section_clients, 1},
@@ -244,6 +275,8 @@ static const struct section {
     {"keyspace", section_keyspace, 1},
     {"raft", section_raft, 0},
     {"commandstats", section_commandstats, 0},
+    {"errorstats", section_errorstats, 1},
+    {"latencystats", section_latencystats, 0},
 };
 #define SEC_COUNT (sizeof sections / sizeof sections[0])
 

@@ -91,7 +91,13 @@ uint32_t cmd_script_route_flags(uint32_t sflags, uint32_t flags)
 {
     flags &= ~(uint32_t)(CMD_WRITE | CMD_READONLY | CMD_DENYOOM | CMD_STALE);
     if (!(sflags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))) flags |= CMD_DENYOOM;
-    if (sflags & SCRIPT_FLAG_NO_WRITES)
+    /* A no-writes script that allows stale data runs where it is sent on
+     * that node's applied data (a follower's may lag), as a command that
+     * reads no key does: no quorum round, no -MOVED. Health checks and
+     * exporters (conf/prometheus/raft-metrics.lua) read any node so. */
+    if ((sflags & SCRIPT_FLAG_NO_WRITES) && (sflags & SCRIPT_FLAG_ALLOW_STALE))
+        ;
+    else if (sflags & SCRIPT_FLAG_NO_WRITES)
         flags |= CMD_READONLY;
     else
         flags |= CMD_WRITE;
@@ -118,7 +124,7 @@ void cmd_script_over_memory(struct cmd_ctx *c)
     inner.argc--;
     inner.argv++;
     inner.over_memory = 1;
-    cmd->proc(&inner);
+    cmd_call(cmd, &inner, c->monitor, NULL);
 }
 
 int cmd_script_over_memory_keys(int argc, const struct resp_arg *argv, int *idx, int max)

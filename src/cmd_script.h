@@ -49,7 +49,8 @@ uint32_t cmd_eval_call_flags(struct server *srv, int argc, const struct resp_arg
 /* The flags a call of a script or function declaring sflags (enum
  * script_flag) is routed by, from its row's: a write unless no-writes
  * (then a read), refused over maxmemory unless no-writes or allow-oom,
- * served stale when allow-stale. */
+ * served stale when allow-stale (with no-writes: run on any node, on its
+ * applied data, without a quorum round). */
 uint32_t cmd_script_route_flags(uint32_t sflags, uint32_t flags);
 
 #endif

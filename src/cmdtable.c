@@ -13,9 +13,11 @@
 #include "bitops.h"
 #include "hll_cmd.h"
 #include "sort.h"
+#include "client.h"
 #include "cmd.h"
 #include "cmd_pubsub.h"
 #include "cmd_function.h"
+#include "cmd_monitor.h"
 #include "cmd_script.h"
 #include "t_hash.h"
 #include "t_list.h"
@@ -426,8 +428,8 @@ const struct command cmd_table_core[] = {
     /* transactions */
     {"multi", 1, NOQ | F | LD | ST | NS | CMD_ALLOW_BUSY, 0, 0, 0, cmd_multi, "transactions",
      "1.2.0", "Starts a transaction.", NULL, "fast transaction", NULL},
-    {"exec", 1, NOQ | LD | ST | NS | CMD_EXEC, 0, 0, 0, cmd_exec, "transactions", "1.2.0",
-     "Executes all commands in a transaction.", NULL, "slow transaction", NULL},
+    {"exec", 1, NOQ | LD | ST | NS | CMD_EXEC | CMD_SKIP_SLOWLOG, 0, 0, 0, cmd_exec, "transactions",
+     "1.2.0", "Executes all commands in a transaction.", NULL, "slow transaction", NULL},
     {"discard", 1, NOQ | F | LD | ST | NS | CMD_ALLOW_BUSY, 0, 0, 0, cmd_discard, "transactions",
      "2.0.0", "Discards a transaction.", NULL, "fast transaction", NULL},
     {"watch", -2, NOQ | F | LD | ST | NS | CMD_ALLOW_BUSY, 1, -1, 1, cmd_watch, "transactions",
@@ -457,7 +459,7 @@ static int name_eq(const char *name, const char *p, size_t len)
 static const struct command *const groups[] = {
     cmd_table_core,   cmd_table_hash,   cmd_table_set,      cmd_table_zset,
     cmd_table_bitops, cmd_table_hll,    cmd_table_sort,     cmd_table_list,
-    cmd_table_pubsub, cmd_table_script, cmd_table_function,
+    cmd_table_pubsub, cmd_table_script, cmd_table_function, cmd_table_monitor,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
@@ -667,7 +669,7 @@ void cmd_serve_blocked(struct cmd_ctx *c)
     inner.argc--;
     inner.argv++;
     inner.serving = 1;
-    cmd->proc(&inner);
+    cmd_call(cmd, &inner, c->monitor, NULL);
     c->rng = inner.rng;
     c->blocked = inner.blocked;
     c->block = inner.block;
@@ -682,17 +684,21 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
     return n;
 }
 
-void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct cmd_stats *stats,
-              int64_t *mark_us)
+void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct monitor *mon, int64_t *mark_us)
 {
     struct resp_out *out = ctx->out;
     size_t before = out->len;
     int64_t start = mark_us ? *mark_us : clock_mono_us();
+    ctx->monitor = mon;
     cmd->proc(ctx);
     int64_t end = clock_mono_us();
     if (mark_us) *mark_us = end;
-    struct cmd_stats *st = &stats[cmd_id(cmd)];
-    st->usec += (uint64_t)(end > start ? end - start : 0);
-    if (!ctx->blocked) st->calls++; /* counted when it is served, as Redis */
-    if (out->len > before && out->data[before] == '-') st->failed_calls++;
+    unsigned flags = 0;
+    if (cmd->flags & CMD_FAST) flags |= MONITOR_FAST;
+    if (cmd->flags & (CMD_SKIP_SLOWLOG | CMD_INTERNAL)) flags |= MONITOR_NO_SLOWLOG;
+    if (ctx->blocked) flags |= MONITOR_BLOCKED;
+    if (out->len > before && out->data[before] == '-') flags |= MONITOR_FAILED;
+    const struct client *c = ctx->client;
+    struct monitor_caller who = {c ? c->addr : "", c && c->name ? c->name : ""};
+    monitor_call(mon, cmd_id(cmd), flags, ctx->argc, ctx->argv, end - start, &who);
 }

@@ -605,11 +605,46 @@ static int format_notify(const struct config *c, const struct config_def *d, cha
     return snprintf(buf, len, "%s", text);
 }
 
+/* ---------------------------------------- latency-tracking-info-percentiles */
+
+/* Numbers between 0 and 100, at most CONFIG_PERCENTILES_MAX; none is fine. */
+static int set_percentiles(struct config *c, const struct config_def *d, int argc,
+                           const char *const *argv, char *err, size_t errlen)
+{
+    (void)d;
+    double v[CONFIG_PERCENTILES_MAX];
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!argv[i][0]) continue; /* "" sets none */
+        char *end;
+        double p = strtod(argv[i], &end);
+        if (*end || end == argv[i] || !(p >= 0.0 && p <= 100.0) || n == CONFIG_PERCENTILES_MAX)
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "Invalid latency-tracking-info-percentiles parameters");
+        v[n++] = p;
+    }
+    memcpy(c->latency_percentiles, v, (size_t)n * sizeof v[0]);
+    c->latency_percentiles_count = n;
+    return 0;
+}
+
+static int format_percentiles(const struct config *c, const struct config_def *d, char *buf,
+                              size_t len)
+{
+    (void)d;
+    struct config_out o = config_out_start(buf, len);
+    for (int i = 0; i < c->latency_percentiles_count; i++)
+        config_out_printf(&o, "%s%g", i ? " " : "", c->latency_percentiles[i]);
+    return (int)o.n;
+}
+
 static const struct config_special bind_special = {set_bind, format_bind, free_bind};
 static const struct config_special members_special = {set_members, format_members, free_members};
 static const struct config_special obuf_special = {set_obuf, format_obuf, NULL};
 static const struct config_special fixed_special = {set_fixed, format_fixed, NULL};
 static const struct config_special notify_special = {set_notify, format_notify, NULL};
+static const struct config_special percentiles_special = {set_percentiles, format_percentiles,
+                                                          NULL};
 
 /* ------------------------------------------------------------- the table */
 
@@ -791,6 +826,21 @@ const struct config_def config_defs[] = {
             "log entries in one append message"),
     DEF_INT("raft-request-timeout-ms", raft_request_timeout_ms, "5000", 1, 3600000, 0,
             "a write not committed this long replies -TIMEOUT"),
+    DEF_INT("slowlog-log-slower-than", slowlog_log_slower_than, "10000", -1, LLONG_MAX, 0,
+            "SLOWLOG keeps commands whose execution took at least this many microseconds; "
+            "-1 = none, 0 = all",
+            CONFIG_APPLY_MONITOR),
+    DEF_INT("slowlog-max-len", slowlog_max_len, "128", 0, LONG_MAX, 0,
+            "entries SLOWLOG keeps (the oldest go first)", CONFIG_APPLY_MONITOR),
+    DEF_INT("latency-monitor-threshold", latency_monitor_threshold, "0", 0, LLONG_MAX, 0,
+            "LATENCY samples events (commands, Raft log fsyncs, expiry cycles) that took at "
+            "least this many milliseconds; 0 = off",
+            CONFIG_APPLY_MONITOR),
+    DEF_BOOL("latency-tracking", latency_tracking, "yes", 0,
+             "per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM)",
+             CONFIG_APPLY_MONITOR),
+    DEF_SPECIAL("latency-tracking-info-percentiles", "50 99 99.9", percentiles_special,
+                CONFIG_MULTI_ARG, "the percentiles INFO latencystats reports"),
 };
 
 const int config_defs_count = (int)(sizeof config_defs / sizeof config_defs[0]);

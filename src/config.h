@@ -101,6 +101,7 @@ enum config_read_mode {
 #define CONFIG_INCLUDE_DEPTH 16      /* nested "include" files before we call it a cycle */
 #define CONFIG_LINE_MAX 65536        /* bytes of one config file line */
 #define CONFIG_ARGS_MAX 1024         /* words on one config file line */
+#define CONFIG_PERCENTILES_MAX 16    /* latency-tracking-info-percentiles */
 
 /* One "ID=HOST:PORT" of cluster-members. */
 struct config_member {
@@ -135,6 +136,7 @@ enum config_apply {
     CONFIG_APPLY_PROTO_MAX_BULK_LEN, /* the largest value, in the keyspace and client parsers */
     CONFIG_APPLY_NOTIFY,             /* the keyspace notifications the apply path fires */
     CONFIG_APPLY_SCRIPT_BUSY,        /* when a script outside the log turns busy */
+    CONFIG_APPLY_MONITOR,            /* the slow log's and the latency monitor's settings */
     CONFIG_APPLY_COUNT
 };
 
@@ -211,6 +213,13 @@ struct config {
     long long raft_request_timeout_ms;
     /* start on snapshot.rcs without raftcache.db (docs/storage-safety.md) */
     int raft_start_from_snapshot;
+    /* monitoring (src/monitor.h) */
+    long long slowlog_log_slower_than; /* us; < 0 = off */
+    long long slowlog_max_len;
+    long long latency_monitor_threshold; /* ms; 0 = off */
+    int latency_tracking;
+    double latency_percentiles[CONFIG_PERCENTILES_MAX]; /* INFO latencystats */
+    int latency_percentiles_count;
     /* CONFIG SET apply hooks, indexed by enum config_apply */
     struct config_hook hooks[CONFIG_APPLY_COUNT];
 };

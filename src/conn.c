@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "monitor.h"
 #include "conn.h"
 #include "server.h"
 #include "server_io.h"
@@ -298,6 +299,8 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
     if (!srv->cfg.requirepass.len && !(flags & CLIENT_PROTECTED)) c->flags |= CLIENT_AUTHED;
     resp_parser_init(&c->parser, &lim);
     resp_out_init(&c->out, 2);
+    c->out.on_error = monitor_error_hook; /* INFO errorstats */
+    c->out.on_error_ud = &srv->monitor;
     format_addr(fd, c->addr, sizeof c->addr, 0);
     format_addr(fd, c->laddr, sizeof c->laddr, 1);
     c->next = srv->clients;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "blocked.h"
+#include "monitor.h"
 #include "call.h"
 #include "dispatch.h"
 #include "multi.h"
@@ -19,7 +20,7 @@
 static void reject(struct client *c, const struct command *cmd, const char *err)
 {
     resp_add_error(&c->out, err);
-    c->srv->cmdstats[cmd_id(cmd)].rejected_calls++;
+    monitor_rejected(&c->srv->monitor, cmd_id(cmd));
     if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
 }
 
@@ -103,6 +104,7 @@ static enum node_route to_leader(struct client *c, const struct command *cmd, in
     int pr = proxy_route(c->srv, node_links(n), node_leader(n), c, cmd, argc, argv);
     if (pr != PROXY_DECLINED) return (enum node_route)pr; /* forwarded, refused, or wait */
     node_reply_not_leader(n, c, cmd_slot(cmd, argc, argv));
+    monitor_rejected(&c->srv->monitor, cmd_id(cmd)); /* as Redis counts a redirection */
     return NODE_REPLIED;
 }
 
@@ -147,6 +149,16 @@ static const struct command *look_up(int argc, const struct resp_arg *argv)
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
     if (!cmd || !cmd->proc || ((cmd->flags & CMD_CONTAINER) && argc >= 2)) return NULL;
     return cmd_arity_ok(cmd, argc) ? cmd : NULL;
+}
+
+/* A known command refused for its number of arguments is a rejected call
+ * of it (INFO commandstats), as in Redis; an unknown one is nobody's. */
+static void count_arity_error(struct server *srv, int argc, const struct resp_arg *argv)
+{
+    const struct command *parent;
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    if (cmd && cmd->proc && !((cmd->flags & CMD_CONTAINER) && argc >= 2))
+        monitor_rejected(&srv->monitor, cmd_id(cmd));
 }
 
 /* The command waits, resolved and checked: taken up here again when the
@@ -314,6 +326,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
     if (!cmd) {
         cmd_resolve(argc, argv, &c->out); /* writes Redis's error for it */
+        count_arity_error(srv, argc, argv);
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;
     }

@@ -22,10 +22,12 @@
 
 #include "clock.h"
 #include "cmd_sentinel.h"
+#include "monitor.h"
 #include "conn.h"
 #include "loop.h"
 #include "server.h"
 #include "server_io.h"
+#include "storage.h"
 #include "log.h"
 #include "node.h"
 #include "replica.h"
@@ -197,6 +199,15 @@ static int apply_script_busy(void *ud, const struct config *cfg, char *err, size
     return 0;
 }
 
+static int apply_monitor(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    struct server *srv = ud;
+    (void)err;
+    (void)errlen;
+    monitor_configure(&srv->monitor, cfg);
+    return 0;
+}
+
 static void register_config_hooks(struct server *srv)
 {
     static const struct {
@@ -211,6 +222,7 @@ static void register_config_hooks(struct server *srv)
         {CONFIG_APPLY_PROTO_MAX_BULK_LEN, apply_proto_max_bulk_len},
         {CONFIG_APPLY_NOTIFY, apply_notify},
         {CONFIG_APPLY_SCRIPT_BUSY, apply_script_busy},
+        {CONFIG_APPLY_MONITOR, apply_monitor},
     };
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);
@@ -251,6 +263,18 @@ static void more_cb(struct ev_loop *loop, ev_idle *w, int revents)
 /* One place per loop iteration: the Raft batch (persist, send, apply); the
  * clients it answered run the commands they sent meanwhile, whose writes
  * the next round proposes; then every client's output. */
+/* The latency monitor's raft-fsync event: the latest commit of the log,
+ * looked at after each pass of the driver (one commit a pass, mostly). */
+static void sample_fsync(struct server *srv)
+{
+    if (srv->monitor.threshold_ms <= 0) return;
+    struct storage_stats st;
+    node_storage_stats(srv->node, &st);
+    if (st.fsync_count == srv->io->fsyncs_seen) return;
+    srv->io->fsyncs_seen = st.fsync_count;
+    monitor_event(&srv->monitor, "raft-fsync", (int64_t)(st.fsync_last_us / 1000));
+}
+
 static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
@@ -266,6 +290,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     int round = 0;
     while (round < WAKE_ROUNDS_MAX) {
         node_process_ready(srv->node);
+        sample_fsync(srv);
         replica_wake_blocked(srv);
         round++;
         if (conn_resume_woken(srv) == 0) break;
@@ -314,6 +339,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     replica_init(srv, (uint64_t)clock_us() ^ ((uint64_t)getpid() << 32));
     make_run_id(srv);
     register_config_hooks(srv);
+    monitor_configure(&srv->monitor, &srv->cfg);
     script_set_busy(srv->scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
     script_set_busy(srv->fn_scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
     srv->io = util_xcalloc(1, sizeof *srv->io);

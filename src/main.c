@@ -83,7 +83,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cmd_table_init();
-    srv.cmdstats = util_xcalloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
+    monitor_init(&srv.monitor, cmd_id_count());
     LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
                srv.cfg.node_id);
     if (loop_init(&srv, err, sizeof err) < 0) {
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     LOG_NOTICE("Node started, listening on port %lld", srv.cfg.port);
     int rc = loop_run(&srv);
     loop_free(&srv);
-    free(srv.cmdstats);
+    monitor_free(&srv.monitor);
     config_free(&srv.cfg);
     log_close();
     return rc;

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "blocked.h"
+#include "monitor.h"
 #include "clock.h"
 #include "multi.h"
 #include "node.h"
@@ -72,6 +73,7 @@ static void active_expire(struct server *srv)
         if (expiring_full(b.x) || clock_mono_us() - start > budget_us) break;
     }
     submit_expired(srv, &b);
+    monitor_event(&srv->monitor, "expire-cycle", (clock_mono_us() - start) / 1000);
 }
 
 /* The encoding thresholds the type modules read (src/types.h). */
@@ -219,10 +221,11 @@ void replica_init(struct server *srv, uint64_t seed)
     multi_init(srv);
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
+    srv->blocked.monitor = &srv->monitor;
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     /* Two Lua states, as Redis has: SCRIPT FLUSH starts EVAL's afresh. */
-    srv->scripts = script_engine_new(srv->cmdstats);
-    srv->fn_scripts = script_engine_new(srv->cmdstats);
+    srv->scripts = script_engine_new(&srv->monitor);
+    srv->fn_scripts = script_engine_new(&srv->monitor);
     script_set_budget(srv->scripts, (uint64_t)srv->cfg.lua_replicated_budget);
     script_set_budget(srv->fn_scripts, (uint64_t)srv->cfg.lua_replicated_budget);
     srv->functions = function_registry_new(srv->fn_scripts);
@@ -234,7 +237,7 @@ void replica_init(struct server *srv, uint64_t seed)
     replica_set_notify(srv, srv->cfg.notify_keyspace_events);
     struct sm_env sme = {
         .kv = &srv->kv,
-        .cmdstats = srv->cmdstats,
+        .monitor = &srv->monitor,
         .srv = srv,
         .notify = &srv->notify,
         .log = {log_propose, log_stage, log_propose_staged, srv},

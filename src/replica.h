@@ -16,7 +16,7 @@ struct server;
 struct ev_loop;
 
 /* Keyspace, state machine, waiters and watch index from srv->cfg (loaded)
- * and srv->cmdstats (allocated); seed drives every local random choice. No
+ * and srv->monitor (initialised); seed drives every local random choice. No
  * I/O. */
 void replica_init(struct server *srv, uint64_t seed);
 /* Opens the Raft log and starts the driver (src/node.h): its peer links run

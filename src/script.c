@@ -11,6 +11,7 @@
 #include <lualib.h>
 
 #include "clock.h"
+#include "monitor.h"
 #include "../raft/raft_assert.h"
 #include "cmd.h"
 #include "log.h"
@@ -55,13 +56,16 @@ static void open_state(struct script_engine *e)
     script_function_env_build(e->L);
 }
 
-struct script_engine *script_engine_new(struct cmd_stats *stats)
+struct script_engine *script_engine_new(struct monitor *stats)
 {
     struct script_engine *e = util_xcalloc(1, sizeof *e);
     e->stats = stats;
     e->budget = SCRIPT_BUDGET_DEFAULT;
     dict_init(&e->cache, 0x5c1a7e);
     resp_out_init(&e->reply, 2);
+    /* The errors of the commands scripts call count where they arise. */
+    e->reply.on_error = monitor_error_hook;
+    e->reply.on_error_ud = stats;
     open_state(e);
     return e;
 }
@@ -417,6 +421,9 @@ static void reply_error(lua_State *L, struct resp_out *out, const char *sha)
                         msg ? msg : "execution failure");
         return;
     }
+    lua_getfield(L, -1, "ignore_error_stats_update");
+    int counted = lua_toboolean(L, -1); /* where it arose (INFO errorstats) */
+    lua_pop(L, 1);
     lua_getfield(L, -1, "err");
     lua_getfield(L, -2, "source");
     lua_getfield(L, -3, "line");
@@ -424,10 +431,13 @@ static void reply_error(lua_State *L, struct resp_out *out, const char *sha)
     const char *source = lua_tostring(L, -2);
     const char *line = lua_tostring(L, -1);
     if (!err) err = "ERR unknown error";
+    void (*hook)(void *, const char *, size_t) = out->on_error;
+    if (counted) out->on_error = NULL;
     if (source && line)
         resp_add_errorf(out, "%s script: %s, on %s:%s.", err, sha, source, line);
     else
         resp_add_errorf(out, "%s", err);
+    out->on_error = hook;
     lua_pop(L, 3);
 }
 

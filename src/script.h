@@ -59,7 +59,7 @@
 
 struct client;
 struct cmd_ctx;
-struct cmd_stats;
+struct monitor;
 struct script_engine;
 
 /* A script's flags, from its shebang line ("#!lua flags=no-writes,..."). */
@@ -76,9 +76,10 @@ enum script_flag {
  * otherwise (the lua-replicated-budget directive's default). */
 #define SCRIPT_BUDGET_DEFAULT 100000000ULL
 
-/* A new engine; commands scripts call are counted in stats (indexed by
- * cmd_id(), borrowed for the engine's life). Aborts if Lua cannot start. */
-struct script_engine *script_engine_new(struct cmd_stats *stats);
+/* A new engine; commands scripts call are counted in mon (src/monitor.h,
+ * borrowed for the engine's life), and so are their error replies. Aborts
+ * if Lua cannot start. */
+struct script_engine *script_engine_new(struct monitor *mon);
 void script_engine_free(struct script_engine *e);
 /* Instructions a run from the log may execute (0: unbounded). Takes
  * effect from the next run. */

@@ -342,7 +342,16 @@ static int add_special_table(lua_State *L, struct resp_out *out, int resp)
     size_t n;
     if (get_field(L, "err") == LUA_TSTRING) {
         const char *s = lua_tolstring(L, -1, &n);
+        /* An error a command called by the script replied was counted
+         * then (INFO errorstats): passed on, it is not counted again. */
+        lua_pushstring(L, "ignore_error_stats_update");
+        lua_rawget(L, -3); /* the table, under the message */
+        int counted = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        void (*hook)(void *, const char *, size_t) = out->on_error;
+        if (counted) out->on_error = NULL;
         add_line_safe(out, 1, s, n);
+        out->on_error = hook;
         lua_pop(L, 1);
         return 1;
     }

@@ -45,7 +45,7 @@ struct script_engine {
     lua_State *L;
     struct dict cache; /* lower-case sha -> struct script */
     size_t cache_bytes;
-    struct cmd_stats *stats;
+    struct monitor *stats;
     uint64_t budget;
     struct script_run *run;   /* NULL between runs */
     struct script_load *load; /* NULL but while a library's code runs */

@@ -19,6 +19,7 @@
 #include <lauxlib.h>
 
 #include "cmd.h"
+#include "monitor.h"
 #include "log.h"
 #include "script_int.h"
 #include "util.h"
@@ -77,16 +78,19 @@ static int build_argv(struct script_engine *e, lua_State *L, int argc)
     return 0;
 }
 
-/* Runs the command in e->argv: NULL with its reply in e->reply, or the
- * reason it may not run. */
-static const char *exec_command(struct script_engine *e, struct script_run *run, int argc)
+/* Why the script may not run the command in e->argv (*cmdp, when
+ * known), or NULL. */
+static const char *refusal(struct script_run *run, const struct resp_arg *argv, int argc,
+                           const struct command **cmdp, uint32_t *flagsp)
 {
     const struct command *parent;
-    const struct command *cmd = cmd_lookup(e->argv, argc, &parent);
+    const struct command *cmd = cmd_lookup(argv, argc, &parent);
     if (!cmd || !cmd->proc || ((cmd->flags & CMD_CONTAINER) && argc >= 2))
         return "Unknown Redis command called from script";
+    *cmdp = cmd;
     if (!cmd_arity_ok(cmd, argc)) return "Wrong number of args calling Redis command from script";
     uint32_t flags = cmd->flags | (parent ? parent->flags : 0);
+    *flagsp = flags;
     if (flags & (CMD_NOSCRIPT | CMD_INTERNAL))
         return "This Redis command is not allowed from script";
     if ((flags & CMD_WRITE) && run->read_only)
@@ -94,6 +98,26 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
     if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
         !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
         return "-OOM command not allowed when used memory > 'maxmemory'.";
+    return NULL;
+}
+
+/* Runs the command in e->argv: NULL with its reply in e->reply, or the
+ * reason it may not run, counted as the error of a rejected call (as Redis
+ * counts it, when the script sees it: raised or returned, it is not
+ * counted again). */
+static const char *exec_command(struct script_engine *e, struct script_run *run, int argc)
+{
+    const struct command *cmd = NULL;
+    uint32_t flags = 0;
+    const char *why = refusal(run, e->argv, argc, &cmd, &flags);
+    if (why) {
+        if (why[0] == '-')
+            monitor_error(e->stats, why + 1, strlen(why + 1));
+        else
+            monitor_error(e->stats, "ERR", 3);
+        if (cmd) monitor_rejected(e->stats, cmd_id(cmd));
+        return why;
+    }
     uint64_t seed = run->ctx->rng ^ (++run->calls * 0x9e3779b97f4a7c15ULL);
     struct cmd_ctx sub = {
         .argc = argc,
@@ -136,6 +160,10 @@ static int redis_command(lua_State *L, int raise)
     int is_error = e->reply.len > 0 && e->reply.data[0] == '-';
     if (script_reply_to_lua(L, e->reply.data, e->reply.len) < 0)
         return luaL_error(L, "reached lua stack limit");
+    if (is_error && lua_istable(L, -1)) { /* counted when the command replied it */
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "ignore_error_stats_update");
+    }
     resp_out_clear(&e->reply);
     resp_out_shrink(&e->reply, 64 * 1024);
     return raise && is_error ? lua_error(L) : 1;

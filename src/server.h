@@ -69,7 +69,7 @@ struct server {
     struct dict watched;    /* key -> struct watch_list* (src/multi.c) */
     /* bookkeeping */
     struct server_stats stats;
-    struct cmd_stats *cmdstats; /* indexed by cmd_id() */
+    struct monitor monitor; /* command counters, errors, slow log, latency (monitor.h) */
     int64_t start_ms;
     uint64_t rng; /* PRNG state for local (non-replicated) choices */
     char run_id[41];

@@ -168,7 +168,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .notify_mask = sm->env.notify->mask,
         .notify = sm->env.notify,
     };
-    cmd_call(cmd, &ctx, sm->env.cmdstats, mark_us);
+    cmd_call(cmd, &ctx, sm->env.monitor, mark_us);
     sm->commands_run++;
     if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
 }
@@ -230,6 +230,10 @@ static void apply_decoded(struct sm *sm, struct client *const *clients, size_t n
         if (type == SM_ENTRY_EXPIRE) {
             for (int k = 0; k < argc; k++)
                 kv_delete_if_expired(sm->env.kv, sm->argv[k].ptr, sm->argv[k].len, ts);
+            /* The deletion half of an expiry cycle (src/monitor.h) */
+            int64_t now_us = clock_mono_us();
+            monitor_event(sm->env.monitor, "expire-cycle", (now_us - mark_us) / 1000);
+            mark_us = now_us;
             continue;
         }
         const struct command *known = NULL;

@@ -51,7 +51,7 @@
 struct server;
 struct client;
 struct command;
-struct cmd_stats;
+struct monitor;
 struct kv;
 struct raft_part;
 
@@ -75,7 +75,7 @@ struct sm_log {
 /* What the state machine works on, given by its owner (src/loop.c). */
 struct sm_env {
     struct kv *kv;               /* the keyspace entries change */
-    struct cmd_stats *cmdstats;  /* per-command counters (INFO commandstats) */
+    struct monitor *monitor;     /* per-command counters (src/monitor.h) */
     struct server *srv;          /* handed to commands (cmd_ctx.srv), opaque here */
     const struct notify *notify; /* keyspace notifications the commands fire (cmd_ctx);
                                   * NULL: none */

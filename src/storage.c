@@ -198,6 +198,7 @@ static int tx_commit(struct storage *s, char *err, size_t errlen)
         s->fsync_count++;
         s->fsync_total_us += us;
         if (us > s->fsync_max_us) s->fsync_max_us = us;
+        s->fsync_last_us = us;
     }
     return 0;
 }
@@ -511,6 +512,7 @@ void storage_stats(const struct storage *s, struct storage_stats *st)
     st->fsync_count = s->fsync_count;
     st->fsync_total_us = s->fsync_total_us;
     st->fsync_max_us = s->fsync_max_us;
+    st->fsync_last_us = s->fsync_last_us;
     st->first_index = s->snap_index + 1;
     st->last_index = s->last_index;
     st->log_entries = s->last_index - s->snap_index;

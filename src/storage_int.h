@@ -87,7 +87,7 @@ struct storage {
     uint32_t vacuum_pages;   /* pages per step, adapted to their cost */
     uint64_t vacuumed_pages; /* pages given back since open (INFO) */
     uint64_t page_size;      /* the file's, in bytes */
-    uint64_t fsync_count, fsync_total_us, fsync_max_us;
+    uint64_t fsync_count, fsync_total_us, fsync_max_us, fsync_last_us;
 };
 
 /* The connection's last error, about `what`: STORAGE_EBADFILE for damage

@@ -36,10 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kv_init(&srv.kv, type_table, 42);
     srv.kv.max_value_len = 1u << 20;
     multi_init(&srv);
-    srv.cmdstats = calloc((size_t)cmd_id_count(), sizeof *srv.cmdstats);
-    if (!srv.cmdstats) abort();
+    monitor_init(&srv.monitor, cmd_id_count());
     /* Applying proposes nothing: the state machine's log is not needed. */
-    struct sm_env env = {.kv = &srv.kv, .cmdstats = srv.cmdstats, .srv = &srv};
+    struct sm_env env = {.kv = &srv.kv, .monitor = &srv.monitor, .srv = &srv};
     sm_init(&srv.sm, &env, 1);
     if (kv_set(&srv.kv, "canary", 6, "v", 1, KV_NO_EXPIRE, 0) != 1) abort();
 
@@ -54,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    free(srv.cmdstats);
+    monitor_free(&srv.monitor);
     sm_free(&srv.sm);
     multi_free(&srv);
     kv_free(&srv.kv);

@@ -144,7 +144,7 @@ void start_node(uint64_t id)
         free(srv);
         return;
     }
-    srv->cmdstats = calloc((size_t)cmd_id_count(), sizeof *srv->cmdstats);
+    monitor_init(&srv->monitor, cmd_id_count());
     replica_init(srv, w_rand(W));
     W->srv[id] = srv; /* reachable while its driver starts: peers may auth to it */
     W->life[id]++;
@@ -155,7 +155,7 @@ void start_node(uint64_t id)
         W->srv[id] = NULL;
         replica_free(srv);
         config_free(&srv->cfg);
-        free(srv->cmdstats);
+        monitor_free(&srv->monitor);
         free(srv);
         R->restart_at_us[id] = W->now_us + 100000;
         return;
@@ -189,7 +189,7 @@ void stop_node(uint64_t id, const char *why)
     W->srv[id] = NULL;
     replica_free(srv);
     config_free(&srv->cfg);
-    free(srv->cmdstats);
+    monitor_free(&srv->monitor);
     free(srv);
     R->st->crashes++;
 }

@@ -22,7 +22,7 @@
 #include "../../src/script.h"
 
 struct fx {
-    struct cmd_stats *stats;
+    struct monitor stats;
     struct script_engine *e;
     struct function_registry *r;
     struct resp_out err;
@@ -32,8 +32,8 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->stats = calloc((size_t)cmd_id_count(), sizeof *f->stats);
-    f->e = script_engine_new(f->stats);
+    monitor_init(&f->stats, cmd_id_count());
+    f->e = script_engine_new(&f->stats);
     f->r = function_registry_new(f->e);
     resp_out_init(&f->err, 2);
     *state = f;
@@ -46,7 +46,7 @@ static int teardown(void **state)
     function_registry_free(f->r);
     script_engine_free(f->e);
     resp_out_free(&f->err);
-    free(f->stats);
+    monitor_free(&f->stats);
     free(f);
     return 0;
 }

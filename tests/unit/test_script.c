@@ -29,7 +29,7 @@
 struct sfx {
     struct fx *f;
     struct script_engine *e;
-    struct cmd_stats *stats;
+    struct monitor stats;
 };
 
 static int s_setup(void **state)
@@ -39,8 +39,8 @@ static int s_setup(void **state)
     void *fs;
     setup(&fs);
     s->f = fs;
-    s->stats = calloc((size_t)cmd_id_count(), sizeof *s->stats);
-    s->e = script_engine_new(s->stats);
+    monitor_init(&s->stats, cmd_id_count());
+    s->e = script_engine_new(&s->stats);
     *state = s;
     return 0;
 }
@@ -49,7 +49,7 @@ static int s_teardown(void **state)
 {
     struct sfx *s = *state;
     script_engine_free(s->e);
-    free(s->stats);
+    monitor_free(&s->stats);
     void *fs = s->f;
     teardown(&fs);
     free(s);
