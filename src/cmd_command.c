@@ -25,11 +25,20 @@ static const struct {
     uint32_t flag;
     const char *name;
 } flag_names[] = {
-    {CMD_WRITE, "write"},           {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-    {CMD_ADMIN, "admin"},           {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
-    {CMD_LOADING, "loading"},       {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
-    {CMD_NOAUTH, "no_auth"},        {CMD_NO_MULTI, "no_multi"}, {CMD_BLOCKING, "blocking"},
+    {CMD_WRITE, "write"},
+    {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},
+    {CMD_NOSCRIPT, "noscript"},
+    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},
+    {CMD_FAST, "fast"},
+    {CMD_NOAUTH, "no_auth"},
+    {CMD_NO_MULTI, "no_multi"},
+    {CMD_BLOCKING, "blocking"},
     {CMD_ALLOW_BUSY, "allow_busy"},
+    {CMD_MAY_REPLICATE, "may_replicate"},
 };
 
 static void add_flags(struct resp_out *o, const struct command *cmd)

@@ -94,6 +94,7 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
     if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
         !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
         return "-OOM command not allowed when used memory > 'maxmemory'.";
+    if (e->call_fn && run->ctx->client) e->call_fn(e->call_ud, argc, e->argv);
     uint64_t seed = run->ctx->rng ^ (++run->calls * 0x9e3779b97f4a7c15ULL);
     struct cmd_ctx sub = {
         .argc = argc,

@@ -27,6 +27,8 @@
 #include "blocked.h"
 #include "pubsub.h"
 #include "notify.h"
+#include "monitor.h"
+#include "pause.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -52,6 +54,8 @@ struct server {
     struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
     struct pubsub pubsub;             /* subscriptions of this node's clients */
     struct notify notify;             /* keyspace notifications, published to pubsub */
+    struct monitors monitors;         /* MONITOR clients (src/monitor.h) */
+    struct pause pause;               /* CLIENT PAUSE (src/pause.h) */
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
     struct server_io *io;             /* event loop, listeners, timers */
