@@ -148,6 +148,8 @@ enum cmd_flags {
     CMD_MAY_REPLICATE = 1u << 28, /* not a write, but has effects beyond this node or the
                                    * keyspace (PUBLISH, PFCOUNT): CLIENT PAUSE WRITE holds
                                    * it back, as Redis's may-replicate */
+    CMD_NO_MANDATORY_KEYS = 1u << 29, /* may name no key (EVAL, FCALL: numkeys 0): COMMAND
+                                       * GETKEYS finding none replies an empty array */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the

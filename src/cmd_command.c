@@ -39,6 +39,7 @@ static const struct {
     {CMD_BLOCKING, "blocking"},
     {CMD_ALLOW_BUSY, "allow_busy"},
     {CMD_MAY_REPLICATE, "may_replicate"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
 };
 
 static void add_flags(struct resp_out *o, const struct command *cmd)
@@ -595,7 +596,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
     }
     int idx[GETKEYS_MAX];
     int n = cmd_get_keys(cmd, argc, argv, idx, GETKEYS_MAX);
-    if (n == 0 && cmd->getkeys) {
+    if (n == 0 && cmd->getkeys && !(cmd->flags & CMD_NO_MANDATORY_KEYS)) {
         resp_add_error(c->out, "ERR Invalid arguments specified for command");
         return;
     }

@@ -13,10 +13,12 @@
  * for its client (the node whose client waits for the script's entry, or
  * runs the read-only script), as `[0 lua]`, after the script's own line.
  * Commands refused before they run (unknown, wrong arity, NOAUTH, -MOVED)
- * are not fed; admin commands (CONFIG, CLIENT LIST, ...) and EVAL/FCALL's
- * family (fed by the dispatcher before their commands) follow Redis's
- * skip rules (monitor_skips). Inside MULTI, commands are fed when EXEC is
- * dispatched, then EXEC itself, as Redis shows them.
+ * are not fed, nor admin commands (CONFIG, CLIENT LIST, MONITOR, ...:
+ * monitor_skips). A command is fed when it is dispatched, before it runs,
+ * so EVAL and FCALL show before the commands their script runs, as Redis
+ * shows them. Inside MULTI, commands are fed when EXEC is dispatched,
+ * then EXEC itself (only EXEC when the transaction is refused). A blocking
+ * command is fed once, not again when its client is woken.
  *
  * Line format (Redis 7.0's): `+<sec>.<usec> [0 <ip:port>] "cmd" "arg" ...`,
  * each argument quoted and escaped as Redis's sdscatrepr does, AUTH's and
@@ -59,8 +61,8 @@ int monitor_add(struct monitors *m, struct client *c);
 /* Detaches c if it is a monitor (clears CLIENT_MONITOR). */
 void monitor_remove(struct monitors *m, struct client *c);
 
-/* 1 if cmd is never fed (Redis's CMD_ADMIN and CMD_SKIP_MONITOR rows:
- * admin commands, and EVAL's family, fed by the dispatcher itself). */
+/* 1 if cmd is never fed (Redis's rule: admin commands are too dangerous
+ * to show). */
 int monitor_skips(const struct command *cmd);
 
 /* Streams argv to every monitor as run by src (NULL: a script, `[0 lua]`),
