@@ -32,7 +32,7 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
     char flags[16];
     int f = 0;
     if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
-    if (c->blocked) flags[f++] = 'b';
+    if (c->blocked || (c->flags & CLIENT_POSTPONED)) flags[f++] = 'b'; /* as Redis */
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';

@@ -339,6 +339,20 @@ static int may_write(const struct client *c, const struct command *cmd)
     return (cmd->flags & mask) || cmd->writes;
 }
 
+/* 1 if CLIENT PAUSE holds the command back (src/pause.h). Peer links are
+ * not paused (Raft and pub/sub links: their messages are no client's), but
+ * the keyspace commands the follower proxy forwards for its clients are,
+ * as if those clients were connected here. One test when not paused. */
+static int paused(const struct client *c, const struct command *cmd)
+{
+    const struct pause *p = &c->srv->pause;
+    if (!p->end_ms) return 0;
+    int w = may_write(c, cmd);
+    if (!(c->flags & CLIENT_PEER)) return pause_holds(p, w);
+    if (cmd->flags & CMD_INTERNAL) return 0;
+    return w || (p->all && (cmd->flags & CMD_READONLY));
+}
+
 /* Checks, queues in a transaction, or runs a command looked up (cmd) or
  * not (NULL: its error is replied). */
 static enum dispatch_result check_and_run(struct client *c, const struct command *cmd, int argc,
@@ -377,7 +391,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }
-    if (pause_holds(&srv->pause, may_write(c, cmd)) && !(c->flags & CLIENT_PEER)) {
+    if (paused(c, cmd)) {
         c->cmd_count--; /* counted when it runs */
         pause_postpone(&srv->pause, c);
         c->held_cmd = cmd;

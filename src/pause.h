@@ -4,11 +4,12 @@
  * UNPAUSE, as Redis 7.0 does.
  *
  * Scope: one node. A pause on the leader holds back the writes its own
- * clients send (and so, with WRITE, every write of the cluster that comes
- * through it: followers answer writes -MOVED, and the follower proxy's
- * link is a peer link, which is never paused, as Redis never pauses its
- * replicas). Entries already in the log still commit and apply; a pause
- * stops nothing inside the Raft core.
+ * clients send, and so, with WRITE, every write of the cluster: followers
+ * answer writes -MOVED, and the keyspace commands the follower proxy
+ * forwards are held like its clients' own (the proxy's link is shared: what
+ * follows a held command on it waits too). Raft and pub/sub links are never
+ * paused, as Redis never pauses its replicas. Entries already in the log
+ * still commit and apply; a pause stops nothing inside the Raft core.
  *
  * A held command is *postponed*: the dispatcher (src/dispatch.c) leaves it
  * in the client's input, unchecked, and the client waits on this list with

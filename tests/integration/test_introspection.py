@@ -229,7 +229,7 @@ def held_in_buffer(nd, name):
 
 @cluster_only
 def test_client_pause_write_on_leader(make_cluster):
-    cl = make_cluster(3)
+    cl = make_cluster(3, PROXY)
     ld = cl.leader()
     with ld.client() as admin:
         admin.set("before", "0")
@@ -248,15 +248,27 @@ def test_client_pause_write_on_leader(make_cluster):
                                      "before") == b"0"
             assert r.dbsize() == 1
         assert not w.can_read(timeout=0)
-        # A scripted write waits too.
+        # A scripted write waits too, and a write a follower forwards.
         s = conn(ld)
         s.send_command("EVAL", "return redis.call('set', KEYS[1], 'x')", 1, "scripted")
+        fol = cl.followers()[0]
+        mon = Monitor(fol)
+        f = conn(fol)
+        f.send_command("SET", "forwarded", "y")
+        mon.wait_for('"forwarded"', "the follower to forward the SET")
+        mon.close()
+        with ld.client() as r:
+            assert r.get("forwarded") is None
+            assert r.get("scripted") is None
+        assert not f.can_read(timeout=0) and not s.can_read(timeout=0)
         assert admin.execute_command("CLIENT", "UNPAUSE") == b"OK"
         assert [w.read_response() for _ in cmds] == [b"OK"] * 50 + [1]
         assert s.read_response() == b"OK"
-        assert admin.dbsize() == 53
+        assert f.read_response() == b"OK"
+        assert admin.dbsize() == 54
         w.disconnect()
         s.disconnect()
+        f.disconnect()
     cl.wait_converged()
     for nd in cl.live():
         with nd.readonly_client() as c:
