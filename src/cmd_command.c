@@ -35,11 +35,10 @@ static const struct {
     {CMD_STALE, "stale"},
     {CMD_FAST, "fast"},
     {CMD_NOAUTH, "no_auth"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"}, /* may_replicate is hidden, as in Redis */
     {CMD_NO_MULTI, "no_multi"},
     {CMD_BLOCKING, "blocking"},
     {CMD_ALLOW_BUSY, "allow_busy"},
-    {CMD_MAY_REPLICATE, "may_replicate"},
-    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
 };
 
 static void add_flags(struct resp_out *o, const struct command *cmd)

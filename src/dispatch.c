@@ -328,26 +328,39 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     return DISPATCH_DONE;
 }
 
-/* 1 if the command may write, for CLIENT PAUSE WRITE (Redis's
- * is_may_replicate_command): a write, a may-replicate command, a read that
- * would write (its writes hook), EXEC of a queue holding one. */
-static int may_write(const struct client *c, const struct command *cmd)
+/* 1 if this call may write, for CLIENT PAUSE WRITE (Redis's
+ * is_may_replicate_command): a write (a script declaring no-writes is
+ * not), a may-replicate command, EXEC of a queue holding one. */
+static int call_may_write(struct server *srv, const struct command *cmd, int argc,
+                          const struct resp_arg *argv)
 {
-    uint32_t mask = CMD_WRITE | CMD_MAY_REPLICATE;
-    if ((cmd->flags & CMD_EXEC) && (c->flags & CLIENT_MULTI))
-        return (c->mstate.cmd_flags & mask) != 0;
-    return (cmd->flags & mask) || cmd->writes;
+    return (call_flags(srv, cmd, argc, argv) & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+}
+
+static int may_write(struct client *c, const struct command *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    if (!(cmd->flags & CMD_EXEC) || !(c->flags & CLIENT_MULTI))
+        return call_may_write(c->srv, cmd, argc, argv);
+    for (int i = 0; i < c->mstate.count; i++) {
+        const struct multi_cmd *q = &c->mstate.cmds[i];
+        const struct command *parent;
+        const struct command *qc = cmd_lookup(q->argv, q->argc, &parent);
+        if (qc && call_may_write(c->srv, qc, q->argc, q->argv)) return 1;
+    }
+    return 0;
 }
 
 /* 1 if CLIENT PAUSE holds the command back (src/pause.h). Peer links are
  * not paused (Raft and pub/sub links: their messages are no client's), but
  * the keyspace commands the follower proxy forwards for its clients are,
  * as if those clients were connected here. One test when not paused. */
-static int paused(const struct client *c, const struct command *cmd)
+static int paused(struct client *c, const struct command *cmd, int argc,
+                  const struct resp_arg *argv)
 {
     const struct pause *p = &c->srv->pause;
     if (!p->end_ms) return 0;
-    int w = may_write(c, cmd);
+    int w = may_write(c, cmd, argc, argv);
     if (!(c->flags & CLIENT_PEER)) return pause_holds(p, w);
     if (cmd->flags & CMD_INTERNAL) return 0;
     return w || (p->all && (cmd->flags & CMD_READONLY));
@@ -391,7 +404,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }
-    if (paused(c, cmd)) {
+    if (paused(c, cmd, argc, argv)) {
         c->cmd_count--; /* counted when it runs */
         pause_postpone(&srv->pause, c);
         c->held_cmd = cmd;

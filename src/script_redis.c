@@ -89,7 +89,7 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
     uint32_t flags = cmd->flags | (parent ? parent->flags : 0);
     if (flags & (CMD_NOSCRIPT | CMD_INTERNAL))
         return "This Redis command is not allowed from script";
-    if ((flags & CMD_WRITE) && run->read_only)
+    if ((flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && run->read_only) /* as Redis: PUBLISH too */
         return "Write commands are not allowed from read-only scripts.";
     if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
         !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
