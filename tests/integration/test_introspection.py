@@ -303,3 +303,27 @@ def test_client_pause_errors_and_no_evict(server):
         assert "e" in me["flags"]
         assert c.execute_command("CLIENT", "NO-EVICT", "off") == b"OK"
         assert "e" not in c.client_info()["flags"]
+
+
+def test_monitor_that_does_not_read_is_disconnected(server):
+    """A monitor is a normal client for client-output-buffer-limit (as in
+    Redis 7.0): past the normal class's hard limit, its lines are dropped and
+    it is disconnected, though it sends no command of its own."""
+    with server.client() as c:
+        c.config_set("client-output-buffer-limit", "normal 1048576 0 0")
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", server.port))
+        s.sendall(b"MONITOR\r\n")
+        wait_until(lambda: any("O" in cl["flags"] for cl in c.client_list()), 10,
+                   what="the monitor to attach")
+        value = "x" * 100_000
+        for i in range(100):  # about 10 MB of lines the monitor never reads
+            c.set(f"big{i}", value)
+            if not any("O" in cl["flags"] for cl in c.client_list()):
+                break
+        wait_until(lambda: not any("O" in cl["flags"] for cl in c.client_list()), 30,
+                   what="the monitor to be disconnected")
+        assert c.ping()
+        s.close()
