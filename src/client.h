@@ -145,6 +145,8 @@ struct client {
      * copy of this decision (src/waiters.h, src/proxy.c), since the client
      * may have dispatched more commands meanwhile. */
     uint8_t reply_muted;
+    /* MONITOR was fed the current command (src/dispatch.c): once only. */
+    uint8_t monitor_fed;
     /* While a muted command runs, out is a scratch buffer and this points to
      * the real one: pushes (pub/sub confirmations) and CLIENT REPLY ON's
      * +OK go there (client_push_out), as Redis 7.0 never silences pushes. */

@@ -90,28 +90,31 @@ static int call_writes(struct server *srv, const struct command *cmd, uint32_t f
 
 /* MONITOR (src/monitor.h): the command is run here, proposed or forwarded
  * for one of this node's clients. One test when no monitor is attached. */
-static void feed(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
+static void feed_one(struct client *c, const struct command *cmd, int argc,
+                     const struct resp_arg *argv)
 {
-    struct monitors *m = &c->srv->monitors;
-    if (!monitor_active(m) || (c->flags & CLIENT_PEER) || monitor_skips(cmd)) return;
-    monitor_feed(m, c, argc, argv);
+    if (!monitor_skips(cmd)) monitor_feed(&c->srv->monitors, c, argc, argv);
 }
 
-/* EXEC as Redis shows it: the queued commands it runs (none when it is
- * refused: a queued command failed, or a watched key changed), then EXEC. */
-static void feed_exec(struct client *c, const struct command *cmd, int argc,
-                      const struct resp_arg *argv)
+/* Once per command (client.monitor_fed): a command taken up again where
+ * it stopped (a blocking command woken, or run again when another client's
+ * pop took its elements) is not shown again. EXEC as Redis shows it: the
+ * queued commands it runs (none when it is refused: a queued command
+ * failed, or a watched key changed), then EXEC. */
+static void feed(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
-    if (!monitor_active(&c->srv->monitors)) return;
-    if ((c->flags & CLIENT_MULTI) && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS))) {
+    if (!monitor_active(&c->srv->monitors) || (c->flags & CLIENT_PEER) || c->monitor_fed) return;
+    c->monitor_fed = 1;
+    int exec = (cmd->flags & CMD_EXEC) && (c->flags & CLIENT_MULTI);
+    if (exec && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS))) {
         for (int i = 0; i < c->mstate.count; i++) {
             const struct multi_cmd *q = &c->mstate.cmds[i];
             const struct command *parent;
             const struct command *qc = cmd_lookup(q->argv, q->argc, &parent);
-            if (qc) feed(c, qc, q->argc, q->argv);
+            if (qc) feed_one(c, qc, q->argc, q->argv);
         }
     }
-    feed(c, cmd, argc, argv);
+    feed_one(c, cmd, argc, argv);
 }
 
 /* The hash slot of the command's first key (0 if it names none), for MOVED. */
@@ -280,7 +283,7 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
     struct server *srv = c->srv;
     enum node_route r = route(c, cmd, cmd->flags, argc, argv, 1);
     if (r == NODE_WAIT) return hold(c, cmd);
-    if (r != NODE_REPLIED && !c->blocked) feed(c, cmd, argc, argv); /* once, not when woken */
+    if (r != NODE_REPLIED) feed(c, cmd, argc, argv);
     struct cmd_block blk;
     int64_t now = server_now_ms();
     if (r == NODE_REPLIED || !call_command(srv, c, cmd, argc, argv, now, &c->out, &blk)) {
@@ -308,12 +311,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     enum node_route r = route(c, cmd, flags, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);
     if (r == NODE_REPLIED) return DISPATCH_DONE;
-    if (monitor_active(&srv->monitors)) {
-        if (cmd->flags & CMD_EXEC)
-            feed_exec(c, cmd, argc, argv);
-        else
-            feed(c, cmd, argc, argv);
-    }
+    feed(c, cmd, argc, argv);
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script.h):
          * the leader's memory decides, and the entry says so. */
@@ -422,11 +420,13 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
     return run_checked(c, cmd, argc, argv);
 }
 
-/* CLIENT REPLY: the reply of the command taken up now is dropped when
- * replies are off, or skipped for this one command. */
-static void take_reply_mode(struct client *c)
+/* A command is taken up: CLIENT REPLY decides whether its reply is
+ * dropped (replies off, or skipped for this one command), and MONITOR has
+ * not shown it yet. */
+static void take_up(struct client *c)
 {
     c->reply_muted = (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0;
+    c->monitor_fed = 0; /* a new command: MONITOR shows it once */
 }
 
 /* After a command was taken up (run, answered, or held to be taken up
@@ -480,7 +480,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         c->held_cmd = cmd;
         return DISPATCH_WAIT;
     }
-    take_reply_mode(c);
+    take_up(c);
     enum dispatch_result r =
         c->reply_muted ? run_muted(c, cmd, 0, argc, argv) : check_and_run(c, cmd, argc, argv);
     if (r != DISPATCH_WAIT || c->held_checked) reply_mode_done(c); /* not postponed: taken up */

@@ -327,3 +327,22 @@ def test_monitor_that_does_not_read_is_disconnected(server):
                    what="the monitor to be disconnected")
         assert c.ping()
         s.close()
+
+
+def test_monitor_shows_a_blocked_command_once(server):
+    mon = Monitor(server)
+    b = conn(server)
+    b.send_command("BLPOP", "queue", "0")
+    with server.client() as c:
+        wait_until(lambda: c.info("clients")["blocked_clients"] == 1, 30,
+                   what="BLPOP to block")
+        with c.pipeline(transaction=True) as p:  # woken after the EXEC applies
+            p.execute_command("rpush", "queue", "job").execute()
+        assert b.read_response() == [b"queue", b"job"]
+        c.execute_command("ping", "done")
+    mon.wait_for('"done"', "the last command in the monitor")
+    args = [a for _, a in mon.lines()]
+    assert args.count('"BLPOP" "queue" "0"') == 1, args
+    assert args.index('"BLPOP" "queue" "0"') < args.index('"rpush" "queue" "job"')
+    b.disconnect()
+    mon.close()
