@@ -50,7 +50,7 @@ struct pubsub_client;
  * life for Raft (src/conn.c calls node_receiving for the other peer links). */
 #define CLIENT_PUBSUB_LINK (1u << 14)
 /* MONITOR: every command this node runs for its clients is streamed to it
- * (src/monitor.h). */
+ * (src/monitors.h). */
 #define CLIENT_MONITOR (1u << 15)
 /* CLIENT REPLY OFF: replies are dropped until CLIENT REPLY ON; SKIP_NEXT
  * (set by CLIENT REPLY SKIP) becomes SKIP once that command is done, and

@@ -2,7 +2,7 @@
  * src/cmd_client.c - MONITOR and the CLIENT subcommands that change how
  * this node treats its clients: REPLY, PAUSE, UNPAUSE, NO-EVICT.
  *
- * MONITOR's feeding is src/monitor.h's, CLIENT PAUSE's holding back
+ * MONITOR's feeding is src/monitors.h's, CLIENT PAUSE's holding back
  * src/pause.h's, and CLIENT REPLY's dropping src/dispatch.c's (the
  * decision per command) with the modules that answer later (src/waiters.h,
  * src/proxy.c, src/blocked.c). Replies and errors are Redis 7.0's.
@@ -12,7 +12,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "cmdarg.h"
-#include "monitor.h"
+#include "monitors.h"
 #include "pause.h"
 #include "server.h"
 #include "util.h"
@@ -23,7 +23,7 @@ void cmd_monitor(struct cmd_ctx *c)
 {
     struct client *cl = c->client;
     if (cl->flags & CLIENT_MONITOR) return; /* already one: no reply, as Redis */
-    if (monitor_add(&c->srv->monitors, cl) != 0) {
+    if (monitors_add(&c->srv->monitors, cl) != 0) {
         resp_add_error(c->out, "ERR max number of monitors reached");
         return;
     }

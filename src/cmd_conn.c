@@ -15,7 +15,7 @@
 #include "cmd.h"
 #include "cmdarg.h"
 #include "log.h"
-#include "monitor.h"
+#include "monitors.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
@@ -213,7 +213,7 @@ void cmd_reset(struct cmd_ctx *c)
     c->out->proto = 2;
     if (requirepass(c->srv)) cl->flags &= ~CLIENT_AUTHED;
     cl->flags &= ~(CLIENT_LEADER_READS | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
-    monitor_remove(&c->srv->monitors, cl);
+    monitors_remove(&c->srv->monitors, cl);
     resp_add_simple(client_push_out(cl), "RESET"); /* heard even if replies were off */
 }
 

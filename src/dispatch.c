@@ -9,7 +9,7 @@
 #include "blocked.h"
 #include "call.h"
 #include "dispatch.h"
-#include "monitor.h"
+#include "monitors.h"
 #include "multi.h"
 #include "node.h"
 #include "pause.h"
@@ -88,12 +88,12 @@ static int call_writes(struct server *srv, const struct command *cmd, uint32_t f
            cmd->writes(&srv->kv, argc, argv, server_now_ms());
 }
 
-/* MONITOR (src/monitor.h): the command is run here, proposed or forwarded
+/* MONITOR (src/monitors.h): the command is run here, proposed or forwarded
  * for one of this node's clients. One test when no monitor is attached. */
 static void feed_one(struct client *c, const struct command *cmd, int argc,
                      const struct resp_arg *argv)
 {
-    if (!monitor_skips(cmd)) monitor_feed(&c->srv->monitors, c, argc, argv);
+    if (!monitors_skips(cmd)) monitors_feed(&c->srv->monitors, c, argc, argv);
 }
 
 /* Once per command (client.monitor_fed): a command taken up again where
@@ -103,7 +103,7 @@ static void feed_one(struct client *c, const struct command *cmd, int argc,
  * failed, or a watched key changed), then EXEC. */
 static void feed(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
-    if (!monitor_active(&c->srv->monitors) || (c->flags & CLIENT_PEER) || c->monitor_fed) return;
+    if (!monitors_active(&c->srv->monitors) || (c->flags & CLIENT_PEER) || c->monitor_fed) return;
     c->monitor_fed = 1;
     int exec = (cmd->flags & CMD_EXEC) && (c->flags & CLIENT_MULTI);
     if (exec && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS))) {
@@ -494,7 +494,7 @@ void dispatch_client_gone(struct client *c)
     proxy_client_gone(srv, c);
     blocked_client_gone(&srv->blocked, c);
     pubsub_client_gone(&srv->pubsub, c);
-    monitor_remove(&srv->monitors, c);
+    monitors_remove(&srv->monitors, c);
     pause_client_gone(&srv->pause, c);
     node_client_gone(srv->node, c);
     waiters_client_gone(&srv->waiters, c);

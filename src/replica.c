@@ -204,7 +204,7 @@ static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char
 static void monitor_script_call(void *ud, int argc, const struct resp_arg *argv)
 {
     struct server *srv = ud;
-    if (monitor_active(&srv->monitors)) monitor_feed(&srv->monitors, NULL, argc, argv);
+    if (monitors_active(&srv->monitors)) monitors_feed(&srv->monitors, NULL, argc, argv);
 }
 
 static void extra_reset(void *ud)

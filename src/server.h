@@ -27,7 +27,7 @@
 #include "blocked.h"
 #include "pubsub.h"
 #include "notify.h"
-#include "monitor.h"
+#include "monitors.h"
 #include "pause.h"
 
 struct server_stats {
@@ -54,7 +54,7 @@ struct server {
     struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
     struct pubsub pubsub;             /* subscriptions of this node's clients */
     struct notify notify;             /* keyspace notifications, published to pubsub */
-    struct monitors monitors;         /* MONITOR clients (src/monitor.h) */
+    struct monitors monitors;         /* MONITOR clients (src/monitors.h) */
     struct pause pause;               /* CLIENT PAUSE (src/pause.h) */
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */

@@ -1,5 +1,5 @@
 /*
- * src/monitor.c - MONITOR's clients and lines (see monitor.h).
+ * src/monitors.c - MONITOR's clients and lines (see monitors.h).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "client.h"
 #include "clock.h"
 #include "cmd.h"
-#include "monitor.h"
+#include "monitors.h"
 #include "util.h"
 
 void monitors_init(struct monitors *m)
@@ -24,7 +24,7 @@ void monitors_free(struct monitors *m)
     memset(m, 0, sizeof *m);
 }
 
-int monitor_add(struct monitors *m, struct client *c)
+int monitors_add(struct monitors *m, struct client *c)
 {
     if (c->flags & CLIENT_MONITOR) return 0;
     if (m->n == MONITORS_MAX) return -1;
@@ -37,7 +37,7 @@ int monitor_add(struct monitors *m, struct client *c)
     return 0;
 }
 
-void monitor_remove(struct monitors *m, struct client *c)
+void monitors_remove(struct monitors *m, struct client *c)
 {
     if (!(c->flags & CLIENT_MONITOR)) return;
     c->flags &= ~CLIENT_MONITOR;
@@ -49,7 +49,7 @@ void monitor_remove(struct monitors *m, struct client *c)
     }
 }
 
-int monitor_skips(const struct command *cmd)
+int monitors_skips(const struct command *cmd)
 {
     return (cmd->flags & CMD_ADMIN) != 0;
 }
@@ -131,8 +131,8 @@ static int redacted(int argc, const struct resp_arg *argv, int i)
     return 0;
 }
 
-void monitor_feed(struct monitors *m, const struct client *src, int argc,
-                  const struct resp_arg *argv)
+void monitors_feed(struct monitors *m, const struct client *src, int argc,
+                   const struct resp_arg *argv)
 {
     if (m->n == 0 || argc < 1) return;
     struct line l = {0};

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_monitor.c - MONITOR's lines (src/monitor.h): Redis's
+ * tests/unit/test_monitors.c - MONITOR's lines (src/monitors.h): Redis's
  * format and quoting, AUTH and HELLO AUTH secrets redacted, a script's
  * commands as `[0 lua]`, every monitor fed, a removed one no more, and the
  * limit on monitors.
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "../../src/client.h"
-#include "../../src/monitor.h"
+#include "../../src/monitors.h"
 
 static struct client mon[2], src;
 static struct client *pending; /* the list client_mark_pending() puts them on */
@@ -65,14 +65,14 @@ static void test_format_and_quoting(void **unused)
     reset();
     struct monitors m;
     monitors_init(&m);
-    assert_false(monitor_active(&m));
-    assert_int_equal(monitor_add(&m, &mon[0]), 0);
+    assert_false(monitors_active(&m));
+    assert_int_equal(monitors_add(&m, &mon[0]), 0);
     assert_true(mon[0].flags & CLIENT_MONITOR);
-    monitor_feed(&m, &src, 3, ARGS(A("set"), A("k\"\\ey"), A("a\r\n\t\x01\xff b")));
+    monitors_feed(&m, &src, 3, ARGS(A("set"), A("k\"\\ey"), A("a\r\n\t\x01\xff b")));
     assert_string_equal(
         line_of(&mon[0]),
         "[0 127.0.0.1:5555] \"set\" \"k\\\"\\\\ey\" \"a\\r\\n\\t\\x01\\xff b\"\r\n");
-    monitor_feed(&m, NULL, 2, ARGS(A("get"), A("")));
+    monitors_feed(&m, NULL, 2, ARGS(A("get"), A("")));
     assert_string_equal(line_of(&mon[0]), "[0 lua] \"get\" \"\"\r\n");
     assert_ptr_equal(pending, &mon[0]); /* its output is flushed before the loop sleeps */
     monitors_free(&m);
@@ -84,15 +84,15 @@ static void test_secrets_redacted(void **unused)
     reset();
     struct monitors m;
     monitors_init(&m);
-    monitor_add(&m, &mon[0]);
-    monitor_feed(&m, &src, 3, ARGS(A("AUTH"), A("user"), A("pass")));
+    monitors_add(&m, &mon[0]);
+    monitors_feed(&m, &src, 3, ARGS(A("AUTH"), A("user"), A("pass")));
     assert_string_equal(line_of(&mon[0]),
                         "[0 127.0.0.1:5555] \"AUTH\" \"(redacted)\" \"(redacted)\"\r\n");
-    monitor_feed(&m, &src, 7,
-                 ARGS(A("hello"), A("3"), A("auth"), A("u"), A("p"), A("SETNAME"), A("n")));
+    monitors_feed(&m, &src, 7,
+                  ARGS(A("hello"), A("3"), A("auth"), A("u"), A("p"), A("SETNAME"), A("n")));
     assert_string_equal(line_of(&mon[0]), "[0 127.0.0.1:5555] \"hello\" \"3\" \"auth\" "
                                           "\"(redacted)\" \"(redacted)\" \"SETNAME\" \"n\"\r\n");
-    monitor_feed(&m, &src, 2, ARGS(A("hello"), A("auth")));
+    monitors_feed(&m, &src, 2, ARGS(A("hello"), A("auth")));
     assert_string_equal(line_of(&mon[0]), "[0 127.0.0.1:5555] \"hello\" \"auth\"\r\n");
     monitors_free(&m);
 }
@@ -103,24 +103,24 @@ static void test_add_remove_and_limit(void **unused)
     reset();
     struct monitors m;
     monitors_init(&m);
-    monitor_add(&m, &mon[0]);
-    monitor_add(&m, &mon[1]);
-    monitor_add(&m, &mon[1]); /* already one: stays once */
+    monitors_add(&m, &mon[0]);
+    monitors_add(&m, &mon[1]);
+    monitors_add(&m, &mon[1]); /* already one: stays once */
     assert_int_equal(m.n, 2);
-    monitor_feed(&m, &src, 1, ARGS(A("ping")));
+    monitors_feed(&m, &src, 1, ARGS(A("ping")));
     assert_string_equal(line_of(&mon[0]), "[0 127.0.0.1:5555] \"ping\"\r\n");
     assert_string_equal(line_of(&mon[1]), "[0 127.0.0.1:5555] \"ping\"\r\n");
-    monitor_remove(&m, &mon[0]);
+    monitors_remove(&m, &mon[0]);
     assert_false(mon[0].flags & CLIENT_MONITOR);
-    monitor_feed(&m, &src, 1, ARGS(A("ping")));
+    monitors_feed(&m, &src, 1, ARGS(A("ping")));
     assert_int_equal(resp_out_pending(&mon[0].out), 0);
     assert_string_equal(line_of(&mon[1]), "[0 127.0.0.1:5555] \"ping\"\r\n");
-    monitor_remove(&m, &mon[1]);
-    assert_false(monitor_active(&m));
+    monitors_remove(&m, &mon[1]);
+    assert_false(monitors_active(&m));
     static struct client many[MONITORS_MAX + 1];
     for (int i = 0; i < MONITORS_MAX; i++)
-        assert_int_equal(monitor_add(&m, &many[i]), 0);
-    assert_int_equal(monitor_add(&m, &many[MONITORS_MAX]), -1);
+        assert_int_equal(monitors_add(&m, &many[i]), 0);
+    assert_int_equal(monitors_add(&m, &many[MONITORS_MAX]), -1);
     assert_false(many[MONITORS_MAX].flags & CLIENT_MONITOR);
     monitors_free(&m);
 }

@@ -1,5 +1,5 @@
 /*
- * src/monitor.h - MONITOR: the clients that watch every command this node
+ * src/monitors.h - MONITOR: the clients that watch every command this node
  * runs for its clients, and the line each command becomes.
  *
  * Where commands are fed (Redis feeds them when call() runs them): the node
@@ -14,7 +14,7 @@
  * runs the read-only script), as `[0 lua]`, after the script's own line.
  * Commands refused before they run (unknown, wrong arity, NOAUTH, -MOVED)
  * are not fed, nor admin commands (CONFIG, CLIENT LIST, MONITOR, ...:
- * monitor_skips). A command is fed when it is dispatched, before it runs,
+ * monitors_skips). A command is fed when it is dispatched, before it runs,
  * so EVAL and FCALL show before the commands their script runs, as Redis
  * shows them. Inside MULTI, commands are fed when EXEC is dispatched,
  * then EXEC itself (only EXEC when the transaction is refused). A blocking
@@ -24,8 +24,8 @@
  * each argument quoted and escaped as Redis's sdscatrepr does, AUTH's and
  * HELLO ... AUTH's secrets shown as "(redacted)".
  *
- * Cost: with no monitor attached, monitor_active() is one load and test;
- * nothing is formatted. Monitors are borrowed: monitor_remove() runs before
+ * Cost: with no monitor attached, monitors_active() is one load and test;
+ * nothing is formatted. Monitors are borrowed: monitors_remove() runs before
  * one is freed (the "client gone" hook and RESET).
  */
 #ifndef MONITOR_H
@@ -50,24 +50,24 @@ struct monitors {
 void monitors_init(struct monitors *m);
 void monitors_free(struct monitors *m);
 
-static inline int monitor_active(const struct monitors *m)
+static inline int monitors_active(const struct monitors *m)
 {
     return m->n != 0;
 }
 
 /* Attaches c (it gets flag CLIENT_MONITOR). Returns 0, or -1 when
  * MONITORS_MAX monitors are attached; a monitor already attached stays. */
-int monitor_add(struct monitors *m, struct client *c);
+int monitors_add(struct monitors *m, struct client *c);
 /* Detaches c if it is a monitor (clears CLIENT_MONITOR). */
-void monitor_remove(struct monitors *m, struct client *c);
+void monitors_remove(struct monitors *m, struct client *c);
 
 /* 1 if cmd is never fed (Redis's rule: admin commands are too dangerous
  * to show). */
-int monitor_skips(const struct command *cmd);
+int monitors_skips(const struct command *cmd);
 
 /* Streams argv to every monitor as run by src (NULL: a script, `[0 lua]`),
  * at the wall clock. */
-void monitor_feed(struct monitors *m, const struct client *src, int argc,
-                  const struct resp_arg *argv);
+void monitors_feed(struct monitors *m, const struct client *src, int argc,
+                   const struct resp_arg *argv);
 
 #endif
