@@ -219,16 +219,19 @@ size_t blocked_take(struct blocked *b, const char *key, size_t len, size_t max, 
     return n;
 }
 
-/* Answers a waiting client: err, or its command's null reply. */
+/* Answers a waiting client: err, or its command's null reply (dropped
+ * when the held command's reply is, CLIENT REPLY). */
 static void answer(struct blocked *b, struct blocked_client *bc, const char *err)
 {
     struct client *c = bc->c;
-    if (err)
-        resp_add_error(&c->out, err);
-    else if (bc->null_array)
-        resp_add_null_array(&c->out);
-    else
-        resp_add_null(&c->out);
+    if (!c->reply_muted) {
+        if (err)
+            resp_add_error(&c->out, err);
+        else if (bc->null_array)
+            resp_add_null_array(&c->out);
+        else
+            resp_add_null(&c->out);
+    }
     if (b->monitor && c->held_cmd) { /* its time was counted when it blocked */
         struct monitor_caller who = {c->addr, c->name ? c->name : ""};
         monitor_call(b->monitor, cmd_id(c->held_cmd), err ? MONITOR_FAILED : 0, bc->argc, bc->argv,

@@ -29,13 +29,15 @@ void client_close_asap(struct client *c)
 
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms)
 {
-    char flags[8];
+    char flags[16];
     int f = 0;
-    if (c->blocked) flags[f++] = 'b';
+    if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
+    if (c->blocked || (c->flags & CLIENT_POSTPONED)) flags[f++] = 'b'; /* as Redis */
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';
+    if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (!f) flags[f++] = 'N';
     flags[f] = 0;
     int n =

@@ -49,9 +49,23 @@ struct pubsub_client;
 /* A peer's pub/sub link (it sent RAFT.PUBLISH): its bytes are no sign of
  * life for Raft (src/conn.c calls node_receiving for the other peer links). */
 #define CLIENT_PUBSUB_LINK (1u << 14)
+/* MONITOR: every command this node runs for its clients is streamed to it
+ * (src/monitors.h). */
+#define CLIENT_MONITOR (1u << 15)
+/* CLIENT REPLY OFF: replies are dropped until CLIENT REPLY ON; SKIP_NEXT
+ * (set by CLIENT REPLY SKIP) becomes SKIP once that command is done, and
+ * SKIP drops the reply of the command after it (see client.reply_muted). */
+#define CLIENT_REPLY_OFF (1u << 16)
+#define CLIENT_REPLY_SKIP (1u << 17)
+#define CLIENT_REPLY_SKIP_NEXT (1u << 20)
+/* CLIENT NO-EVICT ON: shown as flag `e` by CLIENT LIST (raftcache never
+ * evicts clients for memory; the flag is kept for tools that set it). */
+#define CLIENT_NO_EVICT (1u << 18)
+/* Its command waits for the end of a CLIENT PAUSE (src/pause.h). */
+#define CLIENT_POSTPONED (1u << 19)
 /* Connected to a leader that stepped down: closed once it has nothing in
  * progress (src/cmd_sentinel.h). */
-#define CLIENT_CLOSE_WHEN_IDLE (1u << 15)
+#define CLIENT_CLOSE_WHEN_IDLE (1u << 21)
 
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those
@@ -127,6 +141,19 @@ struct client {
      * answered when its entry is applied (or the write fails), and runs
      * nothing before (src/blocked.h). */
     int held_in_log;
+    /* CLIENT REPLY: whether the reply of the client's current command (the
+     * one being dispatched, or held until answered) is dropped, decided once
+     * when the command is taken up (src/dispatch.c). A reply written later
+     * (applied write, forwarded command, blocked timeout) carries its own
+     * copy of this decision (src/waiters.h, src/proxy.c), since the client
+     * may have dispatched more commands meanwhile. */
+    uint8_t reply_muted;
+    /* MONITOR was fed the current command (src/dispatch.c): once only. */
+    uint8_t monitor_fed;
+    /* While a muted command runs, out is a scratch buffer and this points to
+     * the real one: pushes (pub/sub confirmations) and CLIENT REPLY ON's
+     * +OK go there (client_push_out), as Redis 7.0 never silences pushes. */
+    struct resp_out *unmuted;
     /* Its wait on keys (src/blocked.h), NULL when it is not blocked. */
     struct blocked_client *blocked;
     /* pub/sub (src/pubsub.h): its subscriptions, NULL when none; how many
@@ -144,6 +171,12 @@ struct client {
     size_t fixed_bytes;           /* the connection's own allocation (CLIENT LIST tot-mem) */
 };
 
+/* Where a push (a pub/sub confirmation) to c goes: its real output buffer,
+ * even while its current command's reply is dropped (CLIENT REPLY). */
+static inline struct resp_out *client_push_out(struct client *c)
+{
+    return c->unmuted ? c->unmuted : &c->out;
+}
 /* Marks the client as having output to flush before the loop sleeps. */
 void client_mark_pending(struct client *c);
 /* Asks the connection layer to close the client after its reply is flushed

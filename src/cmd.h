@@ -129,27 +129,32 @@ enum cmd_flags {
     CMD_SKIP_SLOWLOG = 1u << 13,
     CMD_ALLOW_BUSY = 1u << 14,
     CMD_NO_MULTI = 1u << 15, /* refused inside MULTI ("Command not allowed inside a transaction") */
-    CMD_PEER_AUTH = 1u << 16,   /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
-    CMD_INTERNAL = 1u << 17,    /* the peer protocol: runs, but COMMAND and its subcommands
-                                 * (so redis-cli's completion and hints) never show it */
-    CMD_RANDOM = 1u << 18,      /* its reply may differ between calls on the same data
-                                 * (SRANDMEMBER, SPOP): COMMAND's nondeterministic_output */
-    CMD_UNORDERED = 1u << 19,   /* replies elements in no defined order (SMEMBERS, HGETALL):
-                                 * COMMAND's nondeterministic_output_order */
-    CMD_EXEC = 1u << 20,        /* EXEC: routed by the flags of the queued commands */
-    CMD_BLOCKING = 1u << 21,    /* may block the client (BLPOP and friends, src/blocked.h) */
-    CMD_ABSENT_NOOP = 1u << 22, /* a write that changes nothing when every key it names is
-                                 * absent (SPOP, DEL, ...): src/dispatch.c serves such a
-                                 * call on the leader as a linearizable read, no entry */
-    CMD_MEMBER_ARG = 1u << 23,  /* argv[2] is looked up in the key's value (HSET's field,
-                                 * SADD's first member): prefetched when applied (src/sm.c) */
-    CMD_MEMBER_LAST = 1u << 24, /* likewise the last argument (ZADD's, ZINCRBY's member) */
-    CMD_SUBSCRIBED = 1u << 25,  /* may run while the client is subscribed over RESP2
-                                 * ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET) */
-    CMD_PUBSUB = 1u << 26,      /* a pub/sub command (COMMAND's "pubsub" flag) */
-    CMD_SCRIPT = 1u << 27,      /* runs a script that may write (EVAL, EVALSHA): proposed
-                                 * over maxmemory, it is wrapped in RAFTCACHE.OOM so that
-                                 * the script's deny-oom commands fail on every node */
+    CMD_PEER_AUTH = 1u << 16,     /* a Raft peer proves itself: runs even for CLIENT_PROTECTED */
+    CMD_INTERNAL = 1u << 17,      /* the peer protocol: runs, but COMMAND and its subcommands
+                                   * (so redis-cli's completion and hints) never show it */
+    CMD_RANDOM = 1u << 18,        /* its reply may differ between calls on the same data
+                                   * (SRANDMEMBER, SPOP): COMMAND's nondeterministic_output */
+    CMD_UNORDERED = 1u << 19,     /* replies elements in no defined order (SMEMBERS, HGETALL):
+                                   * COMMAND's nondeterministic_output_order */
+    CMD_EXEC = 1u << 20,          /* EXEC: routed by the flags of the queued commands */
+    CMD_BLOCKING = 1u << 21,      /* may block the client (BLPOP and friends, src/blocked.h) */
+    CMD_ABSENT_NOOP = 1u << 22,   /* a write that changes nothing when every key it names is
+                                   * absent (SPOP, DEL, ...): src/dispatch.c serves such a
+                                   * call on the leader as a linearizable read, no entry */
+    CMD_MEMBER_ARG = 1u << 23,    /* argv[2] is looked up in the key's value (HSET's field,
+                                   * SADD's first member): prefetched when applied (src/sm.c) */
+    CMD_MEMBER_LAST = 1u << 24,   /* likewise the last argument (ZADD's, ZINCRBY's member) */
+    CMD_SUBSCRIBED = 1u << 25,    /* may run while the client is subscribed over RESP2
+                                   * ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET) */
+    CMD_PUBSUB = 1u << 26,        /* a pub/sub command (COMMAND's "pubsub" flag) */
+    CMD_SCRIPT = 1u << 27,        /* runs a script that may write (EVAL, EVALSHA): proposed
+                                   * over maxmemory, it is wrapped in RAFTCACHE.OOM so that
+                                   * the script's deny-oom commands fail on every node */
+    CMD_MAY_REPLICATE = 1u << 28, /* not a write, but has effects beyond this node or the
+                                   * keyspace (PUBLISH, PFCOUNT): CLIENT PAUSE WRITE holds
+                                   * it back, as Redis's may-replicate */
+    CMD_NO_MANDATORY_KEYS = 1u << 29, /* may name no key (EVAL, FCALL: numkeys 0): COMMAND
+                                       * GETKEYS finding none replies an empty array */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the
@@ -298,6 +303,8 @@ cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrit
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset, cmd_client_id,
     cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,
     cmd_client_kill, cmd_client_unblock, cmd_client_help, cmd_time, cmd_shutdown;
+/* src/cmd_client.c */
+cmd_proc cmd_monitor, cmd_client_reply, cmd_client_pause, cmd_client_unpause, cmd_client_no_evict;
 /* Replies a HELP text: an array of status lines (lines is NULL-terminated). */
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines);
 /* src/cmd_info.c: cmd_info; src/cmd_command.c: the COMMAND family */

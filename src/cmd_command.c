@@ -25,10 +25,19 @@ static const struct {
     uint32_t flag;
     const char *name;
 } flag_names[] = {
-    {CMD_WRITE, "write"},           {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
-    {CMD_ADMIN, "admin"},           {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
-    {CMD_LOADING, "loading"},       {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
-    {CMD_NOAUTH, "no_auth"},        {CMD_NO_MULTI, "no_multi"}, {CMD_BLOCKING, "blocking"},
+    {CMD_WRITE, "write"},
+    {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},
+    {CMD_NOSCRIPT, "noscript"},
+    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},
+    {CMD_FAST, "fast"},
+    {CMD_NOAUTH, "no_auth"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"}, /* may_replicate is hidden, as in Redis */
+    {CMD_NO_MULTI, "no_multi"},
+    {CMD_BLOCKING, "blocking"},
     {CMD_ALLOW_BUSY, "allow_busy"},
 };
 
@@ -586,7 +595,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
     }
     int idx[GETKEYS_MAX];
     int n = cmd_get_keys(cmd, argc, argv, idx, GETKEYS_MAX);
-    if (n == 0 && cmd->getkeys) {
+    if (n == 0 && cmd->getkeys && !(cmd->flags & CMD_NO_MANDATORY_KEYS)) {
         resp_add_error(c->out, "ERR Invalid arguments specified for command");
         return;
     }

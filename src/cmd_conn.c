@@ -11,9 +11,11 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "client.h"
 #include "cmd.h"
 #include "cmdarg.h"
 #include "log.h"
+#include "monitors.h"
 #include "multi.h"
 #include "server.h"
 #include "util.h"
@@ -210,8 +212,9 @@ void cmd_reset(struct cmd_ctx *c)
     cl->name = NULL;
     c->out->proto = 2;
     if (requirepass(c->srv)) cl->flags &= ~CLIENT_AUTHED;
-    cl->flags &= ~CLIENT_LEADER_READS;
-    resp_add_simple(c->out, "RESET");
+    cl->flags &= ~(CLIENT_LEADER_READS | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
+    monitors_remove(&c->srv->monitors, cl);
+    resp_add_simple(client_push_out(cl), "RESET"); /* heard even if replies were off */
 }
 
 void cmd_client_id(struct cmd_ctx *c)
@@ -484,12 +487,20 @@ void cmd_client_help(struct cmd_ctx *c)
         "LIST [options ...]",
         "    Return information about client connections. Options: "
         "TYPE (NORMAL|MASTER|REPLICA|PUBSUB), ID <id> ...",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client meta attributes.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "HELP",
         "    Print this help.",
         NULL,

@@ -157,10 +157,11 @@ void cmd_pexpireat(struct cmd_ctx *c)
 }
 
 /* The worker of TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 no key, -1 no
- * TTL; seconds are rounded to the nearest. */
+ * TTL; seconds are rounded to the nearest. The key's LRU clock is left as
+ * it is (Redis's LOOKUP_NOTOUCH). */
 static void ttl_generic(struct cmd_ctx *c, int output_ms, int output_abs)
 {
-    const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
+    const struct kv_val *v = kv_lookup_notouch(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     if (!v) {
         resp_add_int(c->out, -2);
         return;

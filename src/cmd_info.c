@@ -65,6 +65,8 @@ static void section_server(struct info_text *t, struct server *srv, int64_t now)
               srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
 }
 
+/* blocked_clients counts the clients CLIENT PAUSE holds back, as Redis
+ * counts its postponed clients. */
 static void section_clients(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
@@ -73,7 +75,7 @@ static void section_clients(struct info_text *t, struct server *srv, int64_t now
         "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
         "blocked_clients:%llu\r\ntracking_clients:0\r\nwatching_clients:%llu\r\n",
         (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
-        srv->cfg.maxclients, (unsigned long long)srv->blocked.n_clients,
+        srv->cfg.maxclients, (unsigned long long)(srv->blocked.n_clients + srv->pause.n),
         (unsigned long long)dict_size(&srv->watched));
 }
 

@@ -41,23 +41,28 @@ void cmd_unlink(struct cmd_ctx *c)
     del_generic(c);
 }
 
-/* EXISTS and TOUCH: live keys among the arguments, duplicates counted. */
-static void count_existing(struct cmd_ctx *c)
+/* EXISTS and TOUCH: live keys among the arguments, duplicates counted.
+ * Only TOUCH touches their LRU clock (EXISTS looks, as Redis's
+ * LOOKUP_NOTOUCH). */
+static void count_existing(struct cmd_ctx *c, int touch)
 {
     long long n = 0;
-    for (int j = 1; j < c->argc; j++)
-        n += kv_lookup_read(c->kv, c->argv[j].ptr, c->argv[j].len, c->now_ms) != NULL;
+    for (int j = 1; j < c->argc; j++) {
+        const struct resp_arg *k = &c->argv[j];
+        n += (touch ? kv_lookup_read(c->kv, k->ptr, k->len, c->now_ms)
+                    : kv_lookup_notouch(c->kv, k->ptr, k->len, c->now_ms)) != NULL;
+    }
     resp_add_int(c->out, n);
 }
 
 void cmd_exists(struct cmd_ctx *c)
 {
-    count_existing(c);
+    count_existing(c, 0);
 }
 
 void cmd_touch(struct cmd_ctx *c)
 {
-    count_existing(c);
+    count_existing(c, 1);
 }
 
 void cmd_type(struct cmd_ctx *c)

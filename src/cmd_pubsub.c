@@ -16,17 +16,19 @@ static long long confirm_count(const struct client *cl, enum pubsub_kind k)
                        pubsub_client_count(cl, PUBSUB_PATTERN));
 }
 
-/* One confirmation: [kind, name or null, count]. */
+/* One confirmation: [kind, name or null, count]. A push: CLIENT REPLY
+ * OFF/SKIP does not silence it (client_push_out), as in Redis 7.0. */
 static void confirm(struct cmd_ctx *c, const char *what, const char *name, size_t len,
                     enum pubsub_kind k)
 {
-    resp_add_push_len(c->out, 3);
-    resp_add_bulk_cstr(c->out, what);
+    struct resp_out *o = c->out == &c->client->out ? client_push_out(c->client) : c->out;
+    resp_add_push_len(o, 3);
+    resp_add_bulk_cstr(o, what);
     if (name)
-        resp_add_bulk(c->out, name, len);
+        resp_add_bulk(o, name, len);
     else
-        resp_add_null(c->out);
-    resp_add_int(c->out, confirm_count(c->client, k));
+        resp_add_null(o);
+    resp_add_int(o, confirm_count(c->client, k));
 }
 
 static const char *const sub_word[PUBSUB_KINDS] = {"subscribe", "psubscribe", "ssubscribe"};

@@ -19,6 +19,7 @@
 #define LD CMD_LOADING
 #define ST CMD_STALE
 #define KW CMD_KEYLESS_WRITE
+#define NMK CMD_NO_MANDATORY_KEYS
 #define BUSY CMD_ALLOW_BUSY
 
 static const struct command function_subcommands[] = {
@@ -47,10 +48,10 @@ static const struct command function_subcommands[] = {
 };
 
 const struct command cmd_table_function[] = {
-    {"fcall", -3, W | NS | ST, 0, 0, 0, cmd_fcall, "scripting", "7.0.0", "Invokes a function.",
-     "function numkeys:integer [key [key ...]] [arg [arg ...]]", "slow scripting", NULL, NULL,
-     cmd_eval_keys, NULL, cmd_fcall_call_flags},
-    {"fcall_ro", -3, R | NS | ST, 0, 0, 0, cmd_fcall_ro, "scripting", "7.0.0",
+    {"fcall", -3, W | NS | ST | NMK, 0, 0, 0, cmd_fcall, "scripting", "7.0.0",
+     "Invokes a function.", "function numkeys:integer [key [key ...]] [arg [arg ...]]",
+     "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_fcall_call_flags},
+    {"fcall_ro", -3, R | NS | ST | NMK, 0, 0, 0, cmd_fcall_ro, "scripting", "7.0.0",
      "Invokes a read-only function.", "function numkeys:integer [key [key ...]] [arg [arg ...]]",
      "slow scripting", NULL, NULL, cmd_eval_keys},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",

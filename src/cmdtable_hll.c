@@ -11,7 +11,7 @@ const struct command cmd_table_hll[] = {
     {"pfadd", -2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, cmd_pfadd, "hyperloglog", "2.8.9",
      "Adds the specified elements to the specified HyperLogLog.", "key [element [element ...]]",
      "write hyperloglog fast", NULL},
-    {"pfcount", -2, CMD_READONLY, 1, -1, 1, cmd_pfcount, "hyperloglog", "2.8.9",
+    {"pfcount", -2, CMD_READONLY | CMD_MAY_REPLICATE, 1, -1, 1, cmd_pfcount, "hyperloglog", "2.8.9",
      "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
      "key [key ...]", "read hyperloglog slow", NULL, .writes = cmd_pfcount_writes},
     {"pfmerge", -2, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, cmd_pfmerge, "hyperloglog", "2.8.9",

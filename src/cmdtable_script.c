@@ -20,6 +20,7 @@
 #define LD CMD_LOADING
 #define ST CMD_STALE
 #define KW CMD_KEYLESS_WRITE
+#define NMK CMD_NO_MANDATORY_KEYS
 
 static const struct command script_subcommands[] = {
     {"script|debug", 3, NS, 0, 0, 0, cmd_script_debug, "scripting", "3.2.0",
@@ -38,17 +39,17 @@ static const struct command script_subcommands[] = {
 };
 
 const struct command cmd_table_script[] = {
-    {"eval", -3, W | NS | ST | CMD_SCRIPT, 0, 0, 0, cmd_eval, "scripting", "2.6.0",
+    {"eval", -3, W | NS | ST | CMD_SCRIPT | NMK, 0, 0, 0, cmd_eval, "scripting", "2.6.0",
      "Execute a Lua script server side", "script numkeys:integer [key [key ...]] [arg [arg ...]]",
      "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_eval_call_flags},
-    {"evalsha", -3, W | NS | ST | CMD_SCRIPT, 0, 0, 0, cmd_evalsha, "scripting", "2.6.0",
+    {"evalsha", -3, W | NS | ST | CMD_SCRIPT | NMK, 0, 0, 0, cmd_evalsha, "scripting", "2.6.0",
      "Execute a Lua script server side", "sha1 numkeys:integer [key [key ...]] [arg [arg ...]]",
      "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_eval_call_flags},
-    {"eval_ro", -3, R | NS | ST, 0, 0, 0, cmd_eval_ro, "scripting", "7.0.0",
+    {"eval_ro", -3, R | NS | ST | NMK, 0, 0, 0, cmd_eval_ro, "scripting", "7.0.0",
      "Execute a read-only Lua script server side",
      "script numkeys:integer [key [key ...]] [arg [arg ...]]", "slow scripting", NULL, NULL,
      cmd_eval_keys},
-    {"evalsha_ro", -3, R | NS | ST, 0, 0, 0, cmd_evalsha_ro, "scripting", "7.0.0",
+    {"evalsha_ro", -3, R | NS | ST | NMK, 0, 0, 0, cmd_evalsha_ro, "scripting", "7.0.0",
      "Execute a read-only Lua script server side",
      "sha1 numkeys:integer [key [key ...]] [arg [arg ...]]", "slow scripting", NULL, NULL,
      cmd_eval_keys},

@@ -510,7 +510,7 @@ static void check_output_limits(struct client *c, int64_t now_ms)
     size_t used = resp_out_pending(&c->out);
     long long hard = srv->cfg.obuf_hard_limit, soft = srv->cfg.obuf_soft_limit;
     long long soft_s = srv->cfg.obuf_soft_seconds;
-    if (c->flags & CLIENT_PUBSUB) { /* Redis's pubsub class */
+    if (c->flags & CLIENT_PUBSUB) { /* Redis's pubsub class (a monitor is a normal client) */
         hard = srv->cfg.obuf_pubsub.hard_bytes;
         soft = srv->cfg.obuf_pubsub.soft_bytes;
         soft_s = srv->cfg.obuf_pubsub.soft_seconds;
@@ -764,8 +764,9 @@ static int flush_client(struct client *c)
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) stop_reading(c);
     if (write_out(c) < 0) return 1;
     if (resp_out_pending(&c->out) > 0) {
-        /* a subscriber's messages pile up without commands of its own */
-        if (c->flags & CLIENT_PUBSUB) check_output_limits(c, server_now_ms());
+        /* a subscriber's messages, a monitor's lines, pile up without
+         * commands of its own */
+        if (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR)) check_output_limits(c, server_now_ms());
         /* closed for it: client_close_asap() put it back on the pending
          * list, where it is freed when taken again (not now: it is linked) */
         if (c->flags & CLIENT_CLOSE_ASAP) return 0;
@@ -811,9 +812,10 @@ void conn_cron(struct server *srv, int64_t now_ms)
             client_deny_protected(c);
             continue;
         }
-        /* As Redis: a subscriber or a client blocked on keys is waiting on
-         * purpose, not idle. */
-        int waiting = (c->flags & CLIENT_PUBSUB) || c->blocked || c->held_in_log;
+        /* As Redis: a subscriber, a monitor, a client blocked on keys or
+         * held back by CLIENT PAUSE is waiting on purpose, not idle. */
+        int waiting = (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR | CLIENT_POSTPONED)) ||
+                      c->blocked || c->held_in_log;
         if (idle_ms > 0 && !waiting && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_NOT_A_CLIENT)) &&
             now_ms - c->last_interaction_ms > idle_ms) {
             LOG_VERBOSE("Closing idle client id=%llu", (unsigned long long)c->id);

@@ -10,8 +10,10 @@
 #include "monitor.h"
 #include "call.h"
 #include "dispatch.h"
+#include "monitors.h"
 #include "multi.h"
 #include "node.h"
+#include "pause.h"
 #include "proxy.h"
 #include "server.h"
 #include "util.h"
@@ -87,6 +89,35 @@ static int call_writes(struct server *srv, const struct command *cmd, uint32_t f
            cmd->writes(&srv->kv, argc, argv, server_now_ms());
 }
 
+/* MONITOR (src/monitors.h): the command is run here, proposed or forwarded
+ * for one of this node's clients. One test when no monitor is attached. */
+static void feed_one(struct client *c, const struct command *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    if (!monitors_skips(cmd)) monitors_feed(&c->srv->monitors, c, argc, argv);
+}
+
+/* Once per command (client.monitor_fed): a command taken up again where
+ * it stopped (a blocking command woken, or run again when another client's
+ * pop took its elements) is not shown again. EXEC as Redis shows it: the
+ * queued commands it runs (none when it is refused: a queued command
+ * failed, or a watched key changed), then EXEC. */
+static void feed(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    if (!monitors_active(&c->srv->monitors) || (c->flags & CLIENT_PEER) || c->monitor_fed) return;
+    c->monitor_fed = 1;
+    int exec = (cmd->flags & CMD_EXEC) && (c->flags & CLIENT_MULTI);
+    if (exec && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS))) {
+        for (int i = 0; i < c->mstate.count; i++) {
+            const struct multi_cmd *q = &c->mstate.cmds[i];
+            const struct command *parent;
+            const struct command *qc = cmd_lookup(q->argv, q->argc, &parent);
+            if (qc) feed_one(c, qc, q->argc, q->argv);
+        }
+    }
+    feed_one(c, cmd, argc, argv);
+}
+
 /* The hash slot of the command's first key (0 if it names none), for MOVED. */
 static unsigned cmd_slot(const struct command *cmd, int argc, const struct resp_arg *argv)
 {
@@ -101,8 +132,10 @@ static enum node_route to_leader(struct client *c, const struct command *cmd, in
                                  const struct resp_arg *argv)
 {
     struct node *n = c->srv->node;
+    uint32_t before = c->pending_proxied;
     int pr = proxy_route(c->srv, node_links(n), node_leader(n), c, cmd, argc, argv);
-    if (pr != PROXY_DECLINED) return (enum node_route)pr; /* forwarded, refused, or wait */
+    if (c->pending_proxied > before) feed(c, cmd, argc, argv); /* forwarded: it runs */
+    if (pr != PROXY_DECLINED) return (enum node_route)pr;      /* forwarded, refused, or wait */
     node_reply_not_leader(n, c, cmd_slot(cmd, argc, argv));
     monitor_rejected(&c->srv->monitor, cmd_id(cmd)); /* as Redis counts a redirection */
     return NODE_REPLIED;
@@ -262,6 +295,7 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
     struct server *srv = c->srv;
     enum node_route r = route(c, cmd, cmd->flags, argc, argv, 1);
     if (r == NODE_WAIT) return hold(c, cmd);
+    if (r != NODE_REPLIED) feed(c, cmd, argc, argv);
     struct cmd_block blk;
     int64_t now = server_now_ms();
     if (r == NODE_REPLIED || !call_command(srv, c, cmd, argc, argv, now, &c->out, &blk)) {
@@ -289,6 +323,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     enum node_route r = route(c, cmd, flags, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);
     if (r == NODE_REPLIED) return DISPATCH_DONE;
+    feed(c, cmd, argc, argv);
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script.h):
          * the leader's memory decides, and the entry says so. */
@@ -303,25 +338,50 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     return DISPATCH_DONE;
 }
 
-enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
+/* 1 if this call may write, for CLIENT PAUSE WRITE (Redis's
+ * is_may_replicate_command): a write (a script declaring no-writes is
+ * not), a may-replicate command, EXEC of a queue holding one. */
+static int call_may_write(struct server *srv, const struct command *cmd, int argc,
+                          const struct resp_arg *argv)
+{
+    return (call_flags(srv, cmd, argc, argv) & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+}
+
+static int may_write(struct client *c, const struct command *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    if (!(cmd->flags & CMD_EXEC) || !(c->flags & CLIENT_MULTI))
+        return call_may_write(c->srv, cmd, argc, argv);
+    for (int i = 0; i < c->mstate.count; i++) {
+        const struct multi_cmd *q = &c->mstate.cmds[i];
+        const struct command *parent;
+        const struct command *qc = cmd_lookup(q->argv, q->argc, &parent);
+        if (qc && call_may_write(c->srv, qc, q->argc, q->argv)) return 1;
+    }
+    return 0;
+}
+
+/* 1 if CLIENT PAUSE holds the command back (src/pause.h). Peer links are
+ * not paused (Raft and pub/sub links: their messages are no client's), but
+ * the keyspace commands the follower proxy forwards for its clients are,
+ * as if those clients were connected here. One test when not paused. */
+static int paused(struct client *c, const struct command *cmd, int argc,
+                  const struct resp_arg *argv)
+{
+    const struct pause *p = &c->srv->pause;
+    if (!p->end_ms) return 0;
+    int w = may_write(c, cmd, argc, argv);
+    if (!(c->flags & CLIENT_PEER)) return pause_holds(p, w);
+    if (cmd->flags & CMD_INTERNAL) return 0;
+    return w || (p->all && (cmd->flags & CMD_READONLY));
+}
+
+/* Checks, queues in a transaction, or runs a command looked up (cmd) or
+ * not (NULL: its error is replied). */
+static enum dispatch_result check_and_run(struct client *c, const struct command *cmd, int argc,
+                                          const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
-    /* A blocking command not answered yet: nothing else runs meanwhile. */
-    if (c->held_in_log || blocked_waiting(c)) return DISPATCH_WAIT;
-    const struct command *cmd = c->held_cmd;
-    int checked = c->held_checked, replied = c->held_replied;
-    c->held_cmd = NULL;
-    c->held_checked = c->held_replied = 0;
-    if (replied) { /* answered below: a read round failed, a blocking command was served */
-        blocked_remove(&srv->blocked, c);
-        return DISPATCH_DONE;
-    }
-    if (checked) return run_checked(c, cmd, argc, argv);
-    if (!cmd) cmd = look_up(argc, argv);
-    if (must_wait(c, cmd)) {
-        c->held_cmd = cmd;
-        return DISPATCH_WAIT;
-    }
     if (protected_refuses(c, cmd)) return DISPATCH_DENIED;
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
     if (!cmd) {
@@ -355,6 +415,12 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }
+    if (paused(c, cmd, argc, argv)) {
+        c->cmd_count--; /* counted when it runs */
+        pause_postpone(&srv->pause, c);
+        c->held_cmd = cmd;
+        return DISPATCH_WAIT;
+    }
     if (in_multi && (cmd->flags & CMD_NO_MULTI)) {
         reject(c, cmd, "ERR Command not allowed inside a transaction");
         return DISPATCH_DONE;
@@ -367,6 +433,73 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     return run_checked(c, cmd, argc, argv);
 }
 
+/* A command is taken up: CLIENT REPLY decides whether its reply is
+ * dropped (replies off, or skipped for this one command), and MONITOR has
+ * not shown it yet. */
+static void take_up(struct client *c)
+{
+    c->reply_muted = (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0;
+    c->monitor_fed = 0; /* a new command: MONITOR shows it once */
+}
+
+/* After a command was taken up (run, answered, or held to be taken up
+ * again where it stopped): SKIP drops one reply only, and CLIENT REPLY
+ * SKIP's own command arms it for the next one (Redis's resetClient). */
+static void reply_mode_done(struct client *c)
+{
+    c->flags &= ~CLIENT_REPLY_SKIP;
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP;
+    }
+}
+
+/* Runs the dispatch step of a muted command (client.reply_muted) with
+ * c->out swapped for a scratch buffer, dropped afterwards: whatever the
+ * command replies now goes nowhere. Pushes go to the real buffer
+ * (client_push_out). The real buffer is c->out again on return. */
+static enum dispatch_result run_muted(struct client *c, const struct command *cmd, int checked,
+                                      int argc, const struct resp_arg *argv)
+{
+    struct resp_out real = c->out;
+    resp_out_init(&c->out, real.proto);
+    c->unmuted = &real;
+    enum dispatch_result r =
+        checked ? run_checked(c, cmd, argc, argv) : check_and_run(c, cmd, argc, argv);
+    real.proto = c->out.proto; /* HELLO 3 */
+    resp_out_free(&c->out);
+    c->out = real;
+    c->unmuted = NULL;
+    return r;
+}
+
+enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
+{
+    struct server *srv = c->srv;
+    /* A blocking command not answered yet: nothing else runs meanwhile. */
+    if (c->held_in_log || blocked_waiting(c)) return DISPATCH_WAIT;
+    const struct command *cmd = c->held_cmd;
+    int checked = c->held_checked, replied = c->held_replied;
+    c->held_cmd = NULL;
+    c->held_checked = c->held_replied = 0;
+    if (replied) { /* answered below: a read round failed, a blocking command was served */
+        blocked_remove(&srv->blocked, c);
+        return DISPATCH_DONE;
+    }
+    if (checked) /* taken up before: its reply mode was decided then */
+        return c->reply_muted ? run_muted(c, cmd, 1, argc, argv) : run_checked(c, cmd, argc, argv);
+    if (!cmd) cmd = look_up(argc, argv);
+    if (must_wait(c, cmd)) {
+        c->held_cmd = cmd;
+        return DISPATCH_WAIT;
+    }
+    take_up(c);
+    enum dispatch_result r =
+        c->reply_muted ? run_muted(c, cmd, 0, argc, argv) : check_and_run(c, cmd, argc, argv);
+    if (r != DISPATCH_WAIT || c->held_checked) reply_mode_done(c); /* not postponed: taken up */
+    return r;
+}
+
 void dispatch_client_gone(struct client *c)
 {
     struct server *srv = c->srv;
@@ -374,6 +507,8 @@ void dispatch_client_gone(struct client *c)
     proxy_client_gone(srv, c);
     blocked_client_gone(&srv->blocked, c);
     pubsub_client_gone(&srv->pubsub, c);
+    monitors_remove(&srv->monitors, c);
+    pause_client_gone(&srv->pause, c);
     node_client_gone(srv->node, c);
     waiters_client_gone(&srv->waiters, c);
 }

@@ -166,7 +166,7 @@ uint64_t node_propose(struct node *n, struct client *c, const struct raft_part *
     if (rc != 0) index = 0;
     if (!c) return index;
     if (rc != 0) {
-        reply_refused(n, c, rc);
+        if (!c->reply_muted) reply_refused(n, c, rc); /* c's command is being dispatched */
         return 0;
     }
     node_add_waiter(n, c, index, bytes_ahead(n, index, sum_parts(parts, n_parts)));
@@ -193,8 +193,9 @@ uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint
     }
     size_t k;
     struct client *const *staged = waiters_staged(n->waiters, &k);
+    const uint8_t *muted = waiters_staged_muted(n->waiters);
     for (size_t i = 0; i < k; i++)
-        if (staged[i]) reply_refused(n, staged[i], rc);
+        if (staged[i] && !muted[i]) reply_refused(n, staged[i], rc);
     waiters_staged_refused(n->waiters);
     return 0;
 }
@@ -298,8 +299,8 @@ static void apply_one(struct node *n, const struct raft_entry *e)
     if (e->type == RAFT_ENTRY_NORMAL) {
         char err[160];
         if (e->len > BIG_ENTRY_BYTES) ping_peers(n); /* applying it takes a while */
-        if (sm_apply(n->sm, e->index, clients, k, (const char *)e->data, e->len, err, sizeof err) <
-            0)
+        if (sm_apply(n->sm, e->index, clients, waiters_entry_muted(n->waiters), k,
+                     (const char *)e->data, e->len, err, sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
         n->normal_applied++;
     } else if (e->type == RAFT_ENTRY_CONF) {

@@ -21,24 +21,39 @@
 /* A forwarded command's reply (or failure) arrived: relay it, then wake the
  * client (src/waiters.h) to run what it held back. Runs from the loop
  * (transport.h), never inside the client's own command processing. */
-static void relay(struct client *c, const char *resp, size_t len, const char *fail)
+static void relay(struct client *c, const char *resp, size_t len, const char *fail, int muted)
 {
-    if (resp)
-        resp_add_raw(&c->out, resp, len);
-    else
-        resp_add_error(&c->out, fail);
+    if (!muted) { /* else CLIENT REPLY OFF/SKIP held when the command was forwarded */
+        if (resp)
+            resp_add_raw(&c->out, resp, len);
+        else
+            resp_add_error(&c->out, fail);
+    }
     c->pending_proxied--;
     waiters_wake(&c->srv->waiters, c);
 }
 
+/* One callback per kind of command and CLIENT REPLY decision: the link
+ * holds only the callback and the client, so the decision taken when the
+ * command was forwarded travels as the choice of callback. */
 static void write_replied(void *ud, const char *resp, size_t len)
 {
-    relay(ud, resp, len, WAITERS_WRITE_TIMEOUT);
+    relay(ud, resp, len, WAITERS_WRITE_TIMEOUT, 0);
 }
 
 static void read_replied(void *ud, const char *resp, size_t len)
 {
-    relay(ud, resp, len, WAITERS_READ_TIMEOUT);
+    relay(ud, resp, len, WAITERS_READ_TIMEOUT, 0);
+}
+
+static void write_replied_muted(void *ud, const char *resp, size_t len)
+{
+    relay(ud, resp, len, WAITERS_WRITE_TIMEOUT, 1);
+}
+
+static void read_replied_muted(void *ud, const char *resp, size_t len)
+{
+    relay(ud, resp, len, WAITERS_READ_TIMEOUT, 1);
 }
 
 int proxy_may_follow(const struct client *c, const struct command *cmd)
@@ -67,7 +82,9 @@ static int forward(struct server *srv, struct transport *tr, uint64_t leader, st
     long long ms = srv->cfg.raft_request_timeout_ms + LINK_SLACK_MS;
     transport_set_forward(tr, srv->cfg.requirepass.ptr, srv->cfg.requirepass.len,
                           ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
-    transport_reply_fn *cb = (cmd->flags & CMD_WRITE) ? write_replied : read_replied;
+    int w = (cmd->flags & CMD_WRITE) != 0;
+    transport_reply_fn *cb = c->reply_muted ? (w ? write_replied_muted : read_replied_muted)
+                                            : (w ? write_replied : read_replied);
     int rc = transport_forward(tr, leader, argc, av, lens, cb, c);
     if (av != av_stack) {
         free(av);

@@ -202,6 +202,13 @@ static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char
     return rc;
 }
 
+/* A script's command, run for a client of this node: MONITOR shows it. */
+static void monitor_script_call(void *ud, int argc, const struct resp_arg *argv)
+{
+    struct server *srv = ud;
+    if (monitors_active(&srv->monitors)) monitors_feed(&srv->monitors, NULL, argc, argv);
+}
+
 static void extra_reset(void *ud)
 {
     struct server *srv = ud;
@@ -223,12 +230,16 @@ void replica_init(struct server *srv, uint64_t seed)
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     srv->blocked.monitor = &srv->monitor;
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
+    monitors_init(&srv->monitors);
+    pause_init(&srv->pause);
     /* Two Lua states, as Redis has: SCRIPT FLUSH starts EVAL's afresh. */
     srv->scripts = script_engine_new(&srv->monitor);
     srv->fn_scripts = script_engine_new(&srv->monitor);
     script_set_budget(srv->scripts, (uint64_t)srv->cfg.lua_replicated_budget);
     script_set_budget(srv->fn_scripts, (uint64_t)srv->cfg.lua_replicated_budget);
     srv->functions = function_registry_new(srv->fn_scripts);
+    script_set_call_hook(srv->scripts, monitor_script_call, srv);
+    script_set_call_hook(srv->fn_scripts, monitor_script_call, srv);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
     srv->kv.on_flush = flushed;
@@ -305,13 +316,15 @@ void replica_wake_blocked(struct server *srv)
 
 void replica_cron(struct server *srv)
 {
-    blocked_expire(&srv->blocked, server_now_ms());
+    int64_t now = server_now_ms();
+    pause_cron(&srv->pause, &srv->waiters, now);
+    blocked_expire(&srv->blocked, now);
     replica_wake_blocked(srv);
     update_lru_clock(srv);
     kv_cron(&srv->kv);
-    if (node_is_leader(srv->node))
-        active_expire(srv);
-    else if (expiring_count(&srv->sm.expiring))
+    if (node_is_leader(srv->node)) {
+        if (!srv->pause.end_ms) active_expire(srv); /* a paused node deletes nothing, as Redis */
+    } else if (expiring_count(&srv->sm.expiring))
         expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
 }
 
@@ -324,6 +337,8 @@ void replica_free(struct server *srv)
     multi_free(srv);
     blocked_free(&srv->blocked);
     pubsub_free(&srv->pubsub);
+    monitors_free(&srv->monitors);
+    pause_free(&srv->pause);
     function_registry_free(srv->functions); /* its functions live in the engine */
     srv->functions = NULL;
     script_engine_free(srv->scripts);

@@ -363,6 +363,13 @@ void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve
     e->busy_ud = ud;
 }
 
+void script_set_call_hook(struct script_engine *e,
+                          void (*fn)(void *ud, int argc, const struct resp_arg *argv), void *ud)
+{
+    e->call_fn = fn;
+    e->call_ud = ud;
+}
+
 int script_busy(const struct script_engine *e, const struct client **client)
 {
     if (client) *client = e->busy && e->run && e->run->ctx ? e->run->ctx->client : NULL;

@@ -92,6 +92,11 @@ void script_set_budget(struct script_engine *e, uint64_t instructions);
  * ends, to answer other clients (-BUSY, or SCRIPT KILL). */
 void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve)(void *ud),
                      void *ud);
+/* Called with each command a script runs for a client of this node (the
+ * run's cmd_ctx.client is set: the client waits for it here), before the
+ * command runs: MONITOR's `[0 lua]` lines (src/monitors.h). NULL: none. */
+void script_set_call_hook(struct script_engine *e,
+                          void (*fn)(void *ud, int argc, const struct resp_arg *argv), void *ud);
 /* 1 while a script is busy; *client gets the client it runs for (NULL
  * when none, never NULL for a busy run outside the log). */
 int script_busy(const struct script_engine *e, const struct client **client);

@@ -60,6 +60,8 @@ struct script_engine {
     int64_t busy_threshold_ms;
     void (*busy_fn)(void *ud);
     void *busy_ud;
+    void (*call_fn)(void *ud, int argc, const struct resp_arg *argv); /* script_set_call_hook */
+    void *call_ud;
     int busy;
 };
 

@@ -93,7 +93,7 @@ static const char *refusal(struct script_run *run, const struct resp_arg *argv, 
     *flagsp = flags;
     if (flags & (CMD_NOSCRIPT | CMD_INTERNAL))
         return "This Redis command is not allowed from script";
-    if ((flags & CMD_WRITE) && run->read_only)
+    if ((flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && run->read_only) /* as Redis: PUBLISH too */
         return "Write commands are not allowed from read-only scripts.";
     if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
         !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
@@ -118,6 +118,7 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         if (cmd) monitor_rejected(e->stats, cmd_id(cmd));
         return why;
     }
+    if (e->call_fn && run->ctx->client) e->call_fn(e->call_ud, argc, e->argv);
     uint64_t seed = run->ctx->rng ^ (++run->calls * 0x9e3779b97f4a7c15ULL);
     struct cmd_ctx sub = {
         .argc = argc,

@@ -28,6 +28,8 @@
 #include "pubsub.h"
 #include "notify.h"
 #include "sentinel.h"
+#include "monitors.h"
+#include "pause.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -54,6 +56,8 @@ struct server {
     struct pubsub pubsub;             /* subscriptions of this node's clients */
     struct notify notify;             /* keyspace notifications, published to pubsub */
     struct sentinel_watch sentinel;   /* leader changes, as Sentinel tells them */
+    struct monitors monitors;         /* MONITOR clients (src/monitors.h) */
+    struct pause pause;               /* CLIENT PAUSE (src/pause.h) */
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
     struct server_io *io;             /* event loop, listeners, timers */

@@ -173,15 +173,25 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
     if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
 }
 
+/* Who waits for the entry's replies (see sm_apply). */
+struct waiting {
+    struct client *const *clients;
+    const uint8_t *muted;
+    size_t n;
+};
+
 /* The client waiting for reply i, or NULL. */
-static struct client *waiter(struct client *const *clients, size_t nclients, size_t i)
+static struct client *waiter(const struct waiting *w, size_t i)
 {
-    return i < nclients ? clients[i] : NULL;
+    return i < w->n ? w->clients[i] : NULL;
 }
 
-static struct resp_out *reply_to(struct sm *sm, struct client *c)
+/* Where reply i goes: its client's output, or the sink (nobody waits, or
+ * its client turned replies off). */
+static struct resp_out *reply_to(struct sm *sm, const struct waiting *w, size_t i)
 {
-    return c ? &c->out : &sm->sink;
+    struct client *c = waiter(w, i);
+    return c && !(w->muted && w->muted[i]) ? &c->out : &sm->sink;
 }
 
 /* How far ahead of the command being applied a batch prefetches what the
@@ -212,13 +222,13 @@ static void prefetch_ahead(const struct sm *sm, uint32_t i, uint32_t ncmds)
     }
 }
 
-static void apply_decoded(struct sm *sm, struct client *const *clients, size_t nclients,
-                          uint64_t index, int type, int64_t ts, uint32_t ncmds,
-                          const unsigned char *p, size_t len)
+static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index, int type,
+                          int64_t ts, uint32_t ncmds, const unsigned char *p, size_t len)
 {
     size_t off = SM_ENTRY_HEADER_LEN;
-    struct client *c = waiter(clients, nclients, 0);
-    if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, c), (long)ncmds);
+    struct client *c = waiter(w, 0);
+    size_t reply = 0; /* which reply: the command's in a batch, else the one */
+    if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, w, 0), (long)ncmds);
     int64_t mark_us = clock_mono_us(); /* each command's time ends the one before */
     if (type == SM_ENTRY_BATCH)
         for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
@@ -238,11 +248,12 @@ static void apply_decoded(struct sm *sm, struct client *const *clients, size_t n
         }
         const struct command *known = NULL;
         if (type == SM_ENTRY_BATCH) {
-            c = waiter(clients, nclients, i);
+            reply = i;
+            c = waiter(w, i);
             prefetch_ahead(sm, i, ncmds);
             known = sm->hints[i].cmd;
         }
-        apply_cmd(sm, known, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, c),
+        apply_cmd(sm, known, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, w, reply),
                   type == SM_ENTRY_BATCH, &mark_us);
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
@@ -281,8 +292,8 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     return off == len ? 0 : -1;
 }
 
-int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, size_t nclients,
-             const char *data, size_t len, char *err, size_t errlen)
+int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint8_t *muted,
+             size_t nclients, const char *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = (const unsigned char *)data;
     if (len < SM_ENTRY_HEADER_LEN || p[0] != SM_ENTRY_VERSION || p[1] > SM_ENTRY_BATCH) {
@@ -295,7 +306,8 @@ int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, size_
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
-    apply_decoded(sm, clients, nclients, index, p[1], ts, ncmds, p, len);
+    struct waiting w = {clients, muted, nclients};
+    apply_decoded(sm, &w, index, p[1], ts, ncmds, p, len);
     sm->applied_entries++;
     return 0;
 }

@@ -163,11 +163,13 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
  * clients[i] is the
  * local client waiting for the entry's i-th reply (a batch has one reply per
  * command, the other types at most one), or NULL; i >= nclients means nobody
- * waits. Replies go to each client's output; unwanted ones are discarded.
+ * waits; muted[i] (muted NULL: none) says that reply is dropped (CLIENT
+ * REPLY: the client still waits, and runs what it held back, but hears
+ * nothing). Replies go to each client's output; unwanted ones are discarded.
  * Returns 0, or -1 if the entry is malformed (nothing applied; err filled).
  */
-int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, size_t nclients,
-             const char *data, size_t len, char *err, size_t errlen);
+int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint8_t *muted,
+             size_t nclients, const char *data, size_t len, char *err, size_t errlen);
 
 /*
  * The write path of a client command: adds argv (TTLs made absolute) to the

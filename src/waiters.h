@@ -11,6 +11,11 @@
  *   - a linearizable read waits for its ReadIndex round (a context number),
  *     then for the keyspace to reach the index the leader confirmed; it
  *     covers the client's input up to a barrier (client.read_cleared_end);
+ *   - CLIENT REPLY OFF/SKIP: a write waiter keeps the client's decision for
+ *     its command (client.reply_muted when it was staged or added): its
+ *     reply, error or not, is dropped even when the client has dispatched
+ *     other commands since (a pipeline after CLIENT REPLY SKIP). A read
+ *     waits as its client's current command, whose decision stays put;
  *   - answering a waiter writes its error, if any, to the client's output,
  *     updates the client's counters (pending_writes, waiting_read) and puts
  *     the client on the *woken* list. A read answered with an error has had
@@ -51,8 +56,10 @@ struct waiters {
     struct waiters_fifo writes; /* struct write_waiter, in index order */
     struct waiters_fifo reads;  /* struct read_waiter, in arrival order */
     struct client **staged;     /* one per command of the open batch (NULL: gone) */
+    uint8_t *staged_muted;      /* per staged command: its reply is dropped */
     size_t n_staged, staged_cap;
     struct client **entry; /* the clients of the entry being applied */
+    uint8_t *entry_muted;  /* per entry waiter: its reply is dropped */
     size_t entry_cap;
     struct client **woken; /* answered, to be resumed; [woken_head, n_woken) */
     size_t woken_head, n_woken, woken_cap;
@@ -65,15 +72,18 @@ void waiters_free(struct waiters *w);
 
 /* c's write joined the open batch: it is pending from now on. */
 void waiters_stage(struct waiters *w, struct client *c);
-/* The staged writes, in batch order (entries may be NULL: gone). */
+/* The staged writes, in batch order (entries may be NULL: gone), and
+ * whether each one's reply is dropped (same order). */
 struct client *const *waiters_staged(const struct waiters *w, size_t *n);
+const uint8_t *waiters_staged_muted(const struct waiters *w);
 /* The batch was proposed at index in term: its staged writes wait for it
  * (a NULL one keeps its position: reply i goes to the i-th command). */
 void waiters_staged_proposed(struct waiters *w, uint64_t index, uint64_t term, int64_t deadline_ms);
 /* The batch was refused and each staged client got its error: they are
  * pending no more, and are woken. */
 void waiters_staged_refused(struct waiters *w);
-/* c waits for the entry at index, proposed in term. Indexes never go back. */
+/* c waits for the entry at index, proposed in term. Indexes never go back.
+ * Its reply is dropped if c->reply_muted is set now. */
 void waiters_add_write(struct waiters *w, struct client *c, uint64_t index, uint64_t term,
                        int64_t deadline_ms);
 /* Moves every waiting write's deadline by ms (a large entry ahead of them). */
@@ -85,6 +95,8 @@ void waiters_delay_writes(struct waiters *w, int64_t ms);
  * (its entry was replaced). Valid until waiters_entry_applied(). */
 size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
                      struct client *const **clients);
+/* Per waiter of that entry (same order and validity): its reply is dropped. */
+const uint8_t *waiters_entry_muted(const struct waiters *w);
 /* After that entry was applied (replies written to the non-NULL clients):
  * answers its k waiters, -TIMEOUT for those whose entry was replaced. */
 void waiters_entry_applied(struct waiters *w, size_t k);

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kv_set(&srv.kv, "canary", 6, "v", 1, KV_NO_EXPIRE, 0) != 1) abort();
 
     char err[256] = "";
-    if (sm_apply(&srv.sm, 1, NULL, 0, (const char *)data, size, err, sizeof err) != 0) {
+    if (sm_apply(&srv.sm, 1, NULL, NULL, 0, (const char *)data, size, err, sizeof err) != 0) {
         if (!err[0] || srv.sm.applied_entries != 0 || kv_size(&srv.kv) != 1 ||
             !kv_physically_exists(&srv.kv, "canary", 6)) {
             fprintf(stderr, "fuzz_sm_entry: a refused entry changed the keyspace (%s)\n", err);

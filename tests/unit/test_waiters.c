@@ -91,6 +91,36 @@ static void test_replaced_and_skipped_entries_time_out(void **unused)
     waiters_free(&w);
 }
 
+/* CLIENT REPLY: each waiter keeps the decision its client had when the
+ * write was staged or added, whatever the client decides afterwards. */
+static void test_muted_writes_keep_their_decision(void **unused)
+{
+    (void)unused;
+    reset_clients();
+    struct waiters w;
+    waiters_init(&w);
+    clients[0].reply_muted = 1; /* CLIENT REPLY SKIP: this write's reply is dropped */
+    waiters_stage(&w, &clients[0]);
+    clients[0].reply_muted = 0; /* the next command of the pipeline is heard */
+    waiters_stage(&w, &clients[0]);
+    waiters_staged_proposed(&w, 7, 1, 1000);
+    clients[0].reply_muted = 1;
+    clients[0].pending_writes++; /* as node_propose counts it */
+    waiters_add_write(&w, &clients[0], 8, 1, 1000);
+    clients[0].reply_muted = 0;
+    struct client *const *cl;
+    assert_int_equal(waiters_entry(&w, 7, 1, &cl), 2);
+    const uint8_t *muted = waiters_entry_muted(&w);
+    assert_int_equal(muted[0], 1);
+    assert_int_equal(muted[1], 0);
+    waiters_entry_applied(&w, 2);
+    /* Leadership lost: the entry at 8 times out, its error dropped too. */
+    waiters_fail_all(&w);
+    assert_string_equal(out_of(&clients[0]), "");
+    assert_int_equal(clients[0].pending_writes, 0);
+    waiters_free(&w);
+}
+
 static void test_refused_batch_wakes_its_clients(void **unused)
 {
     (void)unused;
@@ -208,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_reads_served_in_order_once_applied),
         cmocka_unit_test(test_leadership_lost_fails_everything),
         cmocka_unit_test(test_deadlines_and_delays),
+        cmocka_unit_test(test_muted_writes_keep_their_decision),
         cmocka_unit_test(test_gone_client_forgotten),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
