@@ -67,6 +67,21 @@ struct pubsub_client;
  * progress (src/cmd_sentinel.h). */
 #define CLIENT_CLOSE_WHEN_IDLE (1u << 21)
 
+/* A write's reply tag, which src/waiters.h keeps with each waiting write and
+ * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,
+ * client.reply_muted when it was dispatched); REPLY_TAG_AS(id), statistics
+ * count the call as command id, the command the client sent, where the log
+ * holds another form of it (EXPIRE goes to the log as PEXPIREAT: the leader
+ * counts expire, as a Redis master does, the followers pexpireat, as its
+ * replicas do). */
+#define REPLY_TAG_MUTED 1u
+#define REPLY_TAG_AS(id) ((uint32_t)((id) + 1) << 1)
+/* The command id of REPLY_TAG_AS in tag, or -1. */
+static inline int reply_tag_as(uint32_t tag)
+{
+    return (int)(tag >> 1) - 1;
+}
+
 /* Connections that are not clients as users see them: peer links (the
  * Raft links, proxy links and one-shot requests of other nodes) and those
  * that may still turn out to be one. CLIENT LIST and CLIENT KILL skip them,

@@ -90,6 +90,10 @@ struct cmd_ctx {
      * RAFTCACHE.OOM) runs the command it wraps with cmd_call() too, so
      * that the command is counted (and slow-logged) as itself. */
     struct monitor *monitor;
+    /* In: 1 + the id of the command cmd_call() counts this call as (the
+     * command a client sent, applied in another form: src/client.h,
+     * REPLY_TAG_AS); 0: the command itself. */
+    int counted_as;
 };
 
 /* A write changed key: fires event (of class type, enum notify_class) as

@@ -715,5 +715,6 @@ void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct monitor *mo
     if (out->len > before && out->data[before] == '-') flags |= MONITOR_FAILED;
     const struct client *c = ctx->client;
     struct monitor_caller who = {c ? c->addr : "", c && c->name ? c->name : ""};
-    monitor_call(mon, cmd_id(cmd), flags, ctx->argc, ctx->argv, end - start, &who);
+    int id = ctx->counted_as > 0 ? ctx->counted_as - 1 : cmd_id(cmd);
+    monitor_call(mon, id, flags, ctx->argc, ctx->argv, end - start, &who);
 }

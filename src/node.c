@@ -174,9 +174,9 @@ uint64_t node_propose(struct node *n, struct client *c, const struct raft_part *
     return index;
 }
 
-void node_stage(struct node *n, struct client *c)
+void node_stage(struct node *n, struct client *c, uint32_t tag_as)
 {
-    waiters_stage(n->waiters, c);
+    waiters_stage(n->waiters, c, tag_as);
 }
 
 uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint32_t n_parts)
@@ -193,9 +193,9 @@ uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint
     }
     size_t k;
     struct client *const *staged = waiters_staged(n->waiters, &k);
-    const uint8_t *muted = waiters_staged_muted(n->waiters);
+    const uint32_t *tags = waiters_staged_tags(n->waiters);
     for (size_t i = 0; i < k; i++)
-        if (staged[i] && !muted[i]) reply_refused(n, staged[i], rc);
+        if (staged[i] && !(tags[i] & REPLY_TAG_MUTED)) reply_refused(n, staged[i], rc);
     waiters_staged_refused(n->waiters);
     return 0;
 }
@@ -299,7 +299,7 @@ static void apply_one(struct node *n, const struct raft_entry *e)
     if (e->type == RAFT_ENTRY_NORMAL) {
         char err[160];
         if (e->len > BIG_ENTRY_BYTES) ping_peers(n); /* applying it takes a while */
-        if (sm_apply(n->sm, e->index, clients, waiters_entry_muted(n->waiters), k,
+        if (sm_apply(n->sm, e->index, clients, waiters_entry_tags(n->waiters), k,
                      (const char *)e->data, e->len, err, sizeof err) < 0)
             node_fatal("Corrupt committed log entry", err);
         n->normal_applied++;

@@ -93,7 +93,7 @@ uint64_t node_propose(struct node *n, struct client *c, const struct raft_part *
                       uint32_t n_parts);
 /* A write of c was added to the open batch (sm.h): it counts as pending from
  * now on, so c's later commands keep their order behind it. */
-void node_stage(struct node *n, struct client *c);
+void node_stage(struct node *n, struct client *c, uint32_t tag_as);
 /* Proposes the batch holding the writes staged since the last call, given
  * in parts like node_propose(); reply i goes to the i-th staged client when
  * it is applied. Errors reach each. Returns the entry's log index, 0 if it

@@ -105,9 +105,9 @@ static uint64_t log_propose(void *ud, struct client *c, const struct raft_part *
     return node_propose(((struct server *)ud)->node, c, parts, n_parts);
 }
 
-static void log_stage(void *ud, struct client *c)
+static void log_stage(void *ud, struct client *c, uint32_t tag_as)
 {
-    node_stage(((struct server *)ud)->node, c);
+    node_stage(((struct server *)ud)->node, c, tag_as);
 }
 
 static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint32_t n_parts)

@@ -148,7 +148,7 @@ static uint64_t command_seed(uint64_t index, uint32_t pos)
  * its client runs it again to block; one that was served says so. */
 static void apply_cmd(struct sm *sm, const struct command *known, struct client *c, int argc,
                       const struct resp_arg *argv, int64_t ts, uint64_t seed, struct resp_out *out,
-                      int in_batch, int64_t *mark_us)
+                      int as_id, int in_batch, int64_t *mark_us)
 {
     const struct command *cmd =
         known ? cmd_check(known, argc, argv, out) : cmd_resolve(argc, argv, out);
@@ -167,6 +167,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .may_block = in_batch && c && (cmd->flags & CMD_BLOCKING),
         .notify_mask = sm->env.notify->mask,
         .notify = sm->env.notify,
+        .counted_as = as_id + 1,
     };
     cmd_call(cmd, &ctx, sm->env.monitor, mark_us);
     sm->commands_run++;
@@ -176,7 +177,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
 /* Who waits for the entry's replies (see sm_apply). */
 struct waiting {
     struct client *const *clients;
-    const uint8_t *muted;
+    const uint32_t *tags;
     size_t n;
 };
 
@@ -191,7 +192,13 @@ static struct client *waiter(const struct waiting *w, size_t i)
 static struct resp_out *reply_to(struct sm *sm, const struct waiting *w, size_t i)
 {
     struct client *c = waiter(w, i);
-    return c && !(w->muted && w->muted[i]) ? &c->out : &sm->sink;
+    return c && !(w->tags && (w->tags[i] & REPLY_TAG_MUTED)) ? &c->out : &sm->sink;
+}
+
+/* The command reply i's call counts as (REPLY_TAG_AS), or -1: its own. */
+static int counted_as(const struct waiting *w, size_t i)
+{
+    return w->tags && i < w->n && w->clients[i] ? reply_tag_as(w->tags[i]) : -1;
 }
 
 /* How far ahead of the command being applied a batch prefetches what the
@@ -254,7 +261,7 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
             known = sm->hints[i].cmd;
         }
         apply_cmd(sm, known, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, w, reply),
-                  type == SM_ENTRY_BATCH, &mark_us);
+                  type == SM_ENTRY_BATCH ? counted_as(w, i) : -1, type == SM_ENTRY_BATCH, &mark_us);
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
@@ -292,7 +299,7 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     return off == len ? 0 : -1;
 }
 
-int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint8_t *muted,
+int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint32_t *tags,
              size_t nclients, const char *data, size_t len, char *err, size_t errlen)
 {
     const unsigned char *p = (const unsigned char *)data;
@@ -306,7 +313,7 @@ int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
-    struct waiting w = {clients, muted, nclients};
+    struct waiting w = {clients, tags, nclients};
     apply_decoded(sm, &w, index, p[1], ts, ncmds, p, len);
     sm->applied_entries++;
     return 0;
@@ -466,7 +473,7 @@ void sm_submit_command(struct sm *sm, struct client *c, const struct command *cm
         bytes += 4 + eargv[i].len;
     if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(sm);
     stage_keys(&sm->inflight, cmd, argc, argv);
-    sm->env.log.stage(sm->env.log.ud, c);
+    sm->env.log.stage(sm->env.log.ud, c, eargv != argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0);
     if (bytes > SM_BATCH_MAX_BYTES) {
         propose_alone(sm, eargc, eargv, now);
         return;

@@ -64,8 +64,10 @@ struct sm_log {
      * the log refused it (c got the error). */
     uint64_t (*propose)(void *ud, struct client *c, const struct raft_part *parts,
                         uint32_t n_parts);
-    /* c's write joined the open batch: it is pending from now on. */
-    void (*stage)(void *ud, struct client *c);
+    /* c's write joined the open batch: it is pending from now on; tag_as
+     * is REPLY_TAG_AS(the command c sent) when the batch holds another form
+     * of it (src/client.h), else 0. */
+    void (*stage)(void *ud, struct client *c, uint32_t tag_as);
     /* Proposes the open batch, whose replies go to the clients staged since
      * the last call, in order. Returns its index, or 0 (each got the error). */
     uint64_t (*propose_staged)(void *ud, const struct raft_part *parts, uint32_t n_parts);
@@ -163,12 +165,13 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
  * clients[i] is the
  * local client waiting for the entry's i-th reply (a batch has one reply per
  * command, the other types at most one), or NULL; i >= nclients means nobody
- * waits; muted[i] (muted NULL: none) says that reply is dropped (CLIENT
- * REPLY: the client still waits, and runs what it held back, but hears
- * nothing). Replies go to each client's output; unwanted ones are discarded.
+ * waits; tags[i] (tags NULL: none) is that reply's tag (src/client.h):
+ * REPLY_TAG_MUTED drops it (CLIENT REPLY: the client still waits, and runs
+ * what it held back, but hears nothing), REPLY_TAG_AS counts the call as
+ * the command the client sent. Replies go to each client's output; unwanted ones are discarded.
  * Returns 0, or -1 if the entry is malformed (nothing applied; err filled).
  */
-int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint8_t *muted,
+int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint32_t *tags,
              size_t nclients, const char *data, size_t len, char *err, size_t errlen);
 
 /*

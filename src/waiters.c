@@ -17,7 +17,7 @@ struct write_waiter {
     uint64_t index, term;
     struct client *c; /* NULL once answered (timeout) or gone */
     int64_t deadline_ms;
-    uint8_t muted; /* its reply is dropped (CLIENT REPLY, client.reply_muted) */
+    uint32_t tag; /* its reply tag (client.h: REPLY_TAG_MUTED, REPLY_TAG_AS) */
 };
 
 /* A client waiting for a ReadIndex round; covers its input up to `barrier`. */
@@ -66,16 +66,16 @@ static void fifo_pop(struct waiters_fifo *f)
     f->len--;
 }
 
-/* Makes room for `need` client pointers in *arr (and as many flags in
- * *muted, when given). */
-static void clients_reserve2(struct client ***arr, uint8_t **muted, size_t *cap, size_t need)
+/* Makes room for `need` client pointers in *arr (and as many tags in
+ * *tags, when given). */
+static void clients_reserve2(struct client ***arr, uint32_t **tags, size_t *cap, size_t need)
 {
     if (need <= *cap) return;
     size_t ncap = *cap ? *cap : 64;
     while (ncap < need)
         ncap *= 2;
     *arr = util_xrealloc(*arr, ncap * sizeof **arr);
-    if (muted) *muted = util_xrealloc(*muted, ncap);
+    if (tags) *tags = util_xrealloc(*tags, ncap * sizeof **tags);
     *cap = ncap;
 }
 
@@ -96,9 +96,9 @@ void waiters_free(struct waiters *w)
     free(w->writes.items);
     free(w->reads.items);
     free(w->staged);
-    free(w->staged_muted);
+    free(w->staged_tags);
     free(w->entry);
-    free(w->entry_muted);
+    free(w->entry_tags);
     free(w->woken);
     memset(w, 0, sizeof *w);
 }
@@ -149,15 +149,15 @@ static void write_answered(struct waiters *w, struct client *c, int failed)
 static void answer_write(struct waiters *w, struct write_waiter *ww, const char *err)
 {
     if (!ww->c) return;
-    if (err && !ww->muted) resp_add_error(&ww->c->out, err);
+    if (err && !(ww->tag & REPLY_TAG_MUTED)) resp_add_error(&ww->c->out, err);
     write_answered(w, ww->c, err != NULL);
     ww->c = NULL;
 }
 
-void waiters_stage(struct waiters *w, struct client *c)
+void waiters_stage(struct waiters *w, struct client *c, uint32_t tag_as)
 {
-    clients_reserve2(&w->staged, &w->staged_muted, &w->staged_cap, w->n_staged + 1);
-    w->staged_muted[w->n_staged] = c->reply_muted;
+    clients_reserve2(&w->staged, &w->staged_tags, &w->staged_cap, w->n_staged + 1);
+    w->staged_tags[w->n_staged] = (c->reply_muted ? REPLY_TAG_MUTED : 0) | tag_as;
     w->staged[w->n_staged++] = c;
     c->pending_writes++;
 }
@@ -168,12 +168,12 @@ struct client *const *waiters_staged(const struct waiters *w, size_t *n)
     return w->staged;
 }
 
-const uint8_t *waiters_staged_muted(const struct waiters *w)
+const uint32_t *waiters_staged_tags(const struct waiters *w)
 {
-    return w->staged_muted;
+    return w->staged_tags;
 }
 
-static void add_write(struct waiters *w, struct client *c, uint8_t muted, uint64_t index,
+static void add_write(struct waiters *w, struct client *c, uint32_t tag, uint64_t index,
                       uint64_t term, int64_t deadline_ms)
 {
     /* Waiters are answered from the head as entries apply: indexes never go back. */
@@ -184,19 +184,19 @@ static void add_write(struct waiters *w, struct client *c, uint8_t muted, uint64
     ww->term = term;
     ww->c = c;
     ww->deadline_ms = deadline_ms;
-    ww->muted = muted;
+    ww->tag = tag;
 }
 
 void waiters_add_write(struct waiters *w, struct client *c, uint64_t index, uint64_t term,
                        int64_t deadline_ms)
 {
-    add_write(w, c, c ? c->reply_muted : 0, index, term, deadline_ms);
+    add_write(w, c, c && c->reply_muted ? REPLY_TAG_MUTED : 0, index, term, deadline_ms);
 }
 
 void waiters_staged_proposed(struct waiters *w, uint64_t index, uint64_t term, int64_t deadline_ms)
 {
     for (size_t i = 0; i < w->n_staged; i++) /* c NULL: keeps reply i at position i */
-        add_write(w, w->staged[i], w->staged_muted[i], index, term, deadline_ms);
+        add_write(w, w->staged[i], w->staged_tags[i], index, term, deadline_ms);
     w->n_staged = 0;
 }
 
@@ -227,21 +227,21 @@ size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
     size_t k = 0;
     while (k < w->writes.len && ((struct write_waiter *)fifo_at(&w->writes, k))->index == index)
         k++;
-    clients_reserve2(&w->entry, &w->entry_muted, &w->entry_cap, k);
+    clients_reserve2(&w->entry, &w->entry_tags, &w->entry_cap, k);
     /* Theirs only if it is still the entry they proposed (same term: Log
      * Matching), otherwise it replaced theirs. */
     for (size_t i = 0; i < k; i++) {
         struct write_waiter *ww = fifo_at(&w->writes, i);
         w->entry[i] = ww->term == term ? ww->c : NULL;
-        w->entry_muted[i] = ww->muted;
+        w->entry_tags[i] = ww->tag;
     }
     *clients = w->entry;
     return k;
 }
 
-const uint8_t *waiters_entry_muted(const struct waiters *w)
+const uint32_t *waiters_entry_tags(const struct waiters *w)
 {
-    return w->entry_muted;
+    return w->entry_tags;
 }
 
 void waiters_entry_applied(struct waiters *w, size_t k)

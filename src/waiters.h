@@ -56,10 +56,10 @@ struct waiters {
     struct waiters_fifo writes; /* struct write_waiter, in index order */
     struct waiters_fifo reads;  /* struct read_waiter, in arrival order */
     struct client **staged;     /* one per command of the open batch (NULL: gone) */
-    uint8_t *staged_muted;      /* per staged command: its reply is dropped */
+    uint32_t *staged_tags;      /* per staged command: its reply tag (client.h) */
     size_t n_staged, staged_cap;
     struct client **entry; /* the clients of the entry being applied */
-    uint8_t *entry_muted;  /* per entry waiter: its reply is dropped */
+    uint32_t *entry_tags;  /* per entry waiter: its reply tag */
     size_t entry_cap;
     struct client **woken; /* answered, to be resumed; [woken_head, n_woken) */
     size_t woken_head, n_woken, woken_cap;
@@ -70,12 +70,14 @@ void waiters_free(struct waiters *w);
 
 /* ---- writes ---- */
 
-/* c's write joined the open batch: it is pending from now on. */
-void waiters_stage(struct waiters *w, struct client *c);
+/* c's write joined the open batch: it is pending from now on. Its reply
+ * tag is REPLY_TAG_MUTED if c->reply_muted is set now, plus tag_as
+ * (REPLY_TAG_AS, or 0). */
+void waiters_stage(struct waiters *w, struct client *c, uint32_t tag_as);
 /* The staged writes, in batch order (entries may be NULL: gone), and
- * whether each one's reply is dropped (same order). */
+ * each one's reply tag (same order). */
 struct client *const *waiters_staged(const struct waiters *w, size_t *n);
-const uint8_t *waiters_staged_muted(const struct waiters *w);
+const uint32_t *waiters_staged_tags(const struct waiters *w);
 /* The batch was proposed at index in term: its staged writes wait for it
  * (a NULL one keeps its position: reply i goes to the i-th command). */
 void waiters_staged_proposed(struct waiters *w, uint64_t index, uint64_t term, int64_t deadline_ms);
@@ -95,8 +97,8 @@ void waiters_delay_writes(struct waiters *w, int64_t ms);
  * (its entry was replaced). Valid until waiters_entry_applied(). */
 size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
                      struct client *const **clients);
-/* Per waiter of that entry (same order and validity): its reply is dropped. */
-const uint8_t *waiters_entry_muted(const struct waiters *w);
+/* Per waiter of that entry (same order and validity): its reply tag. */
+const uint32_t *waiters_entry_tags(const struct waiters *w);
 /* After that entry was applied (replies written to the non-NULL clients):
  * answers its k waiters, -TIMEOUT for those whose entry was replaced. */
 void waiters_entry_applied(struct waiters *w, size_t k);

@@ -55,8 +55,8 @@ static void test_staged_batch_applies(void **unused)
     reset_clients();
     struct waiters w;
     waiters_init(&w);
-    waiters_stage(&w, &clients[0]);
-    waiters_stage(&w, &clients[1]);
+    waiters_stage(&w, &clients[0], 0);
+    waiters_stage(&w, &clients[1], 0);
     assert_int_equal(clients[0].pending_writes, 1);
     waiters_staged_proposed(&w, 5, 2, 1000);
     struct client *const *cl;
@@ -100,9 +100,9 @@ static void test_muted_writes_keep_their_decision(void **unused)
     struct waiters w;
     waiters_init(&w);
     clients[0].reply_muted = 1; /* CLIENT REPLY SKIP: this write's reply is dropped */
-    waiters_stage(&w, &clients[0]);
+    waiters_stage(&w, &clients[0], 0);
     clients[0].reply_muted = 0; /* the next command of the pipeline is heard */
-    waiters_stage(&w, &clients[0]);
+    waiters_stage(&w, &clients[0], REPLY_TAG_AS(42)); /* applied in another form */
     waiters_staged_proposed(&w, 7, 1, 1000);
     clients[0].reply_muted = 1;
     clients[0].pending_writes++; /* as node_propose counts it */
@@ -110,9 +110,11 @@ static void test_muted_writes_keep_their_decision(void **unused)
     clients[0].reply_muted = 0;
     struct client *const *cl;
     assert_int_equal(waiters_entry(&w, 7, 1, &cl), 2);
-    const uint8_t *muted = waiters_entry_muted(&w);
-    assert_int_equal(muted[0], 1);
-    assert_int_equal(muted[1], 0);
+    const uint32_t *tags = waiters_entry_tags(&w);
+    assert_int_equal(tags[0], REPLY_TAG_MUTED);
+    assert_int_equal(reply_tag_as(tags[0]), -1);
+    assert_false(tags[1] & REPLY_TAG_MUTED);
+    assert_int_equal(reply_tag_as(tags[1]), 42);
     waiters_entry_applied(&w, 2);
     /* Leadership lost: the entry at 8 times out, its error dropped too. */
     waiters_fail_all(&w);
@@ -127,8 +129,8 @@ static void test_refused_batch_wakes_its_clients(void **unused)
     reset_clients();
     struct waiters w;
     waiters_init(&w);
-    waiters_stage(&w, &clients[0]);
-    waiters_stage(&w, &clients[1]);
+    waiters_stage(&w, &clients[0], 0);
+    waiters_stage(&w, &clients[1], 0);
     waiters_client_gone(&w, &clients[1]);
     size_t n;
     struct client *const *st = waiters_staged(&w, &n);
