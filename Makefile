@@ -107,6 +107,10 @@ $(B)/tests/hiredis_client: tests/clients/hiredis_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lhiredis
 
+$(B)/tests/hiredis_failover: tests/clients/hiredis_failover.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lhiredis
+
 deps:
 	@scripts/deps.sh
 
@@ -116,7 +120,7 @@ check-deps:
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-integration: $(B)/raftcache $(B)/tests/hiredis_client
+integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failover
 	@scripts/run-integration.sh
 
 # Redis's own suite against a single node, then against the leader of a

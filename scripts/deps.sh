@@ -7,11 +7,14 @@
 # clang-format serves make check (the format check).
 # ruby and ruby-sidekiq (Sidekiq 6.4, with ruby-redis and ruby-connection-pool)
 # serve the integration suite's Sidekiq test (tests/integration/test_sidekiq.py).
+# php-cli and php-redis (phpredis), with ruby-redis and python3-redis, are
+# client libraries tests/integration/test_clients.py drives through a leader's
+# kill -9 (the Node libraries come from npm: tests/clients/package.json).
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
-      clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq)
+      clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
