@@ -266,7 +266,7 @@ asan-sim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
 asan-nodesim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) nodesim NODESIM_SEEDS=$(ASAN_NODESIM_SEEDS)
-asan-integration: asan-build $(B)/tests/hiredis_client
+asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failover
 	RAFTCACHE_SANITIZED=1 RAFTCACHE_BIN=$(CURDIR)/$(ASAN_B)/raftcache \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-integration.sh
