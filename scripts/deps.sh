@@ -9,11 +9,14 @@
 # serve the integration suite's Sidekiq test (tests/integration/test_sidekiq.py).
 # gnuplot-nox draws the benchmarks' charts under docs/bench/ (bench_docs in
 # scripts/bench-lib.sh).
+# php-cli and php-redis (phpredis), with ruby-redis and python3-redis, are
+# client libraries tests/integration/test_clients.py drives through a leader's
+# kill -9 (the Node libraries come from npm: tests/clients/package.json).
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
       redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
-      clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq gnuplot-nox)
+      clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
