@@ -37,6 +37,19 @@ TEST_TIMEOUT_S = int(os.environ.get("RAFTCACHE_TEST_TIMEOUT", "300"))
 LOG_TAIL_BYTES = 64 * 1024
 
 
+CLIENTS_DIR = os.path.join(ROOT, "tests", "clients")
+
+
+def node_modules():
+    """tests/clients/node_modules, installed once from the lock file
+    (tests/clients/package.json: ioredis and node-redis, pinned) with npm ci."""
+    path = os.path.join(CLIENTS_DIR, "node_modules")
+    if not os.path.isdir(os.path.join(path, "ioredis")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENTS_DIR, check=True,
+                       timeout=300, stdout=subprocess.DEVNULL)
+    return path
+
+
 def free_port():
     """A port nothing listens on right now (the kernel's pick for port 0)."""
     with socket.socket() as s:

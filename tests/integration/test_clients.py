@@ -30,9 +30,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
-
-CLIENTS = os.path.join(ROOT, "tests", "clients")
+from conftest import CLIENTS_DIR as CLIENTS, ROOT, node_modules
 N = 40  # keys per phase
 RUN_DEADLINE_S = 120  # bounds a hang; nothing asserts on how long a run took
 # How long a client retries one command. A new leader is normally elected
@@ -41,13 +39,6 @@ RUN_DEADLINE_S = 120  # bounds a hang; nothing asserts on how long a run took
 CLIENT_RETRY_S = "30"
 EXPECTED_FAILURE_RETRY_S = "8"
 PROXY = [("raft-follower-proxy", "yes")]
-
-
-def npm_ready():
-    """tests/clients/node_modules from the lock file, installed once."""
-    if not os.path.isdir(os.path.join(CLIENTS, "node_modules", "ioredis")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENTS, check=True,
-                       timeout=300, stdout=subprocess.DEVNULL)
 
 
 def hiredis_cmd():
@@ -62,7 +53,7 @@ def script(interpreter, name, *args):
 
 def node(lib):
     def cmd():
-        npm_ready()
+        node_modules()
         return ["node", os.path.join(CLIENTS, "node_failover.js"), lib]
     return cmd
 

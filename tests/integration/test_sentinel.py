@@ -10,8 +10,7 @@ after another while the leader is killed (kill -9) or hands over
 python3-redis 4.3.4), redis-rb's Redis.new(name:, sentinels:) (Debian
 ruby-redis 4.8, tests/clients/sentinel_writer.rb) and ioredis's
 new Redis({sentinels, name}) (tests/clients/sentinel_writer.js; ioredis
-from RAFTCACHE_NODE_MODULES, else installed with npm into a temp dir, else
-skipped). Each must keep writing through the change, with the retries an
+pinned in tests/clients/package-lock.json, installed by npm ci when missing). Each must keep writing through the change, with the retries an
 application does (connection errors; -TRYAGAIN and -TIMEOUT, whose meaning
 is "retry"), and find every acknowledged key afterwards. Cluster-mode
 clients (redis-py RedisCluster, ioredis Cluster, redis-cli -c) must keep
@@ -32,7 +31,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.sentinel import Sentinel
 
-from conftest import KIND, ROOT, wait_until
+from conftest import KIND, ROOT, node_modules, wait_until
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache cluster only")
 
@@ -404,24 +403,9 @@ def test_redis_rb_sentinel_follows_the_leader(make_cluster, fault):
 
 @pytest.fixture(scope="module")
 def ioredis_path():
-    """NODE_PATH holding ioredis: RAFTCACHE_NODE_MODULES, or ioredis
-    installed with npm into a temp dir for this module's tests."""
-    given = os.environ.get("RAFTCACHE_NODE_MODULES")
-    if given:
-        yield given
-        return
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed")
-    d = tempfile.mkdtemp(prefix="raftcache-it-ioredis-")
-    try:
-        r = subprocess.run(["npm", "install", "--prefix", d, "--no-audit", "--no-fund",
-                            "ioredis@5"], capture_output=True, timeout=300)
-        if r.returncode != 0:
-            pytest.skip("npm cannot install ioredis (no registry?): " +
-                        r.stderr.decode(errors="replace")[-300:])
-        yield os.path.join(d, "node_modules")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    """NODE_PATH holding ioredis: tests/clients/node_modules (pinned by
+    tests/clients/package-lock.json, installed by npm ci when missing)."""
+    return node_modules()
 
 
 @pytest.mark.parametrize("fault", ["kill9", "transfer"])
