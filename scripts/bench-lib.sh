@@ -214,7 +214,7 @@ bench_docs() {
         echo "set datafile separator '\t'; set datafile missing 'n/a'"
         echo "set termoption noenhanced; set style data histograms; set style histogram clustered gap 1"
         echo "set style fill solid 0.85 border -1; set boxwidth 0.9; set grid ytics"
-        echo "set key top right; set xtics rotate by -35 left nomirror; set yrange [0:*]"
+        echo "set key top left opaque; set xtics rotate by -35 left nomirror; set yrange [0:*]"
         if [ "$kind" = memory ]; then
             echo "set title \"$title\\n$(bench_machine)\""
             echo "set ylabel 'MB over the empty server'"

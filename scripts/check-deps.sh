@@ -10,7 +10,7 @@ if [ -n "$bad$calls" ]; then
     [ -n "$calls" ] && echo "$calls"
     exit 1
 fi
-# In src/, each library stays in the files that own it (README, Architecture).
+# In src/, each library stays in the files that own it (docs/design.md).
 owners() { # PATTERN ALLOWED-REGEX WHAT
     local stray
     stray=$(grep -lE "#[[:space:]]*include[[:space:]]*[<\"]($1)" src/*.[ch] | grep -vE "^src/($2)$")

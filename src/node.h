@@ -221,7 +221,7 @@ const char *node_peer_recovery_state(const struct node *n, uint64_t id);
 /* RAFT.INFO's recovery: field: "no", "recovering" (no vote until caught up
  * with a leader) or "lost-state" (the same, and peers still refuse this
  * node's incarnation).
- * The state: field keeps its documented values (README.md). */
+ * The state: field keeps its documented values (docs/cluster-replies.md). */
 const char *node_recovery_state(const struct node *n);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).

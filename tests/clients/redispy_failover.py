@@ -7,7 +7,7 @@ tests/clients/ speaks:
         raft-follower-proxy on), leader (a plain client on the first seed,
         the leader) or rebuild (cluster, and the application builds a new
         cluster client after REBUILD_AFTER failed attempts in a row, for the
-        libraries that never recover by themselves: README.md, Client
+        libraries that never recover by themselves: docs/clients.md, Client
         libraries); SEEDS: host:port,host:port,...
   Phase 1 writes PREFIX:0..N-1, reads them back and runs a pipeline; then it
   prints "phase1" and waits for a line on stdin (the leader is killed

@@ -12,7 +12,7 @@ Environment:
                   name starts with redis-server. The suite is validated against
                   redis-server 7.0; the kind only changes the persistence
                   directives added to the config and the expected error texts
-                  where the two differ on purpose (config errors: README.md).
+                  where the two differ on purpose (config errors: docs/operations.md).
 """
 
 import os

@@ -231,7 +231,7 @@ def test_raft_info_reads_as_info_text_in_redis_cli(server):
     assert "# Raft" in raw and any(l.startswith("leader_id:") for l in raw), raw
     resp3 = server.cli("-3", "RAFT.INFO").splitlines()
     assert "# Raft" in resp3 and any(l.startswith("role:") for l in resp3), resp3
-    # On the wire: a bulk string in RESP2 (README, RAFT.INFO), a verbatim "txt" one in RESP3.
+    # On the wire: a bulk string in RESP2 (docs/cluster-replies.md, RAFT.INFO), a verbatim "txt" one in RESP3.
     with server.sock() as s:
         s.sendall(b"RAFT.INFO\r\n")
         assert s.recv(1) == b"$"
