@@ -165,6 +165,10 @@ struct client {
     uint8_t reply_muted;
     /* MONITOR was fed the current command (src/dispatch.c): once only. */
     uint8_t monitor_fed;
+    /* A command of it was routed while this node led (src/dispatch.c): if
+     * the node stops leading, the client is one of the leader's, closed
+     * rather than redirected (stepdown-close-clients, src/cmd_sentinel.h). */
+    uint8_t talked_to_leader;
     /* While a muted command runs, out is a scratch buffer and this points to
      * the real one: pushes (pub/sub confirmations) and CLIENT REPLY ON's
      * +OK go there (client_push_out), as Redis 7.0 never silences pushes. */

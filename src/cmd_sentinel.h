@@ -25,13 +25,14 @@ struct server;
  *   default), it closes the connections of clients
  *   that cannot follow -MOVED, as Sentinel has a demoted master run CLIENT
  *   KILL TYPE normal: they reconnect and ask where the master is. Each is
- *   closed from the next loop iteration on (input already sent is read and
- *   answered first), once no command of it is under way, after its pending
- *   replies. Kept: peer links, subscribers (they wait for +switch-master),
- *   READONLY connections (cluster-mode clients reading from replicas) and
- *   clients blocked on keys (released with -MOVED to the new leader,
- *   src/replica.h); all of them if it leads again first. Nothing is closed
- *   while raft-follower-proxy is on (followers forward those clients'
+ *   closed from the next loop iteration on, once no command of it is under
+ *   way, after its pending replies; a command of it that this node would
+ *   answer -MOVED or -CLUSTERDOWN meanwhile is not run, and the connection
+ *   closes at once after the replies before it (src/dispatch.c), so such a
+ *   client sees its connection drop, never a redirect. Kept: peer links, subscribers (they wait for
+ * +switch-master), READONLY connections (cluster-mode clients reading from replicas) and clients
+ * blocked on keys (released with -MOVED to the new leader, src/replica.h); all of them if it leads
+ * again first. Nothing is closed while raft-follower-proxy is on (followers forward those clients'
  *   commands), nor when the node leaves its one-member cluster to join
  *   another (RAFT.CLUSTER JOIN's client waits for its reply). */
 void sentinel_leader_watch(struct server *srv);

@@ -83,10 +83,17 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
     return NODE_WAIT;
 }
 
-/* The reply to a proposal the core refused. */
+/* The reply to a proposal the core refused. A client of this node while
+ * it led, whose write was refused because the node stepped down between
+ * dispatching and proposing it, gets no -MOVED: the connection closes after
+ * the replies before it (stepdown-close-clients, src/cmd_sentinel.h), and
+ * the write, which never entered the log, is the client's to retry. */
 static void reply_refused(struct node *n, struct client *c, int rc)
 {
-    if (rc == RAFT_ENOTLEADER)
+    if (rc == RAFT_ENOTLEADER && c->talked_to_leader && n->cfg->stepdown_close_clients &&
+        !n->cfg->raft_follower_proxy && !(c->flags & CLIENT_READONLY) && !c->held_in_log)
+        client_close_after_reply(c);
+    else if (rc == RAFT_ENOTLEADER)
         node_reply_not_leader(n, c, 0);
     else if (rc == RAFT_ETOOBIG)
         resp_add_error(&c->out, "ERR write too large for the log");
