@@ -111,27 +111,17 @@ void start_node(uint64_t id)
     mkdir(dir, 0700);
     snprintf(nid, sizeof nid, "%llu", (unsigned long long)id);
     snprintf(threshold, sizeof threshold, "%u", R->snapshot_threshold);
-    const char *argv[32] = {"nodesim",
-                            "--node-id",
-                            nid,
-                            "--dir",
-                            dir,
-                            "--port",
-                            "7000",
-                            "--raft-election-timeout-ms",
-                            "300",
-                            "--raft-heartbeat-ms",
-                            "50",
-                            "--raft-snapshot-threshold",
-                            threshold,
-                            "--hz",
-                            "10",
-                            "--raft-request-timeout-ms",
-                            "1000",
-                            "--raft-secret",
-                            "simulated-secret",
-                            "--cluster-members"};
-    int argc = 20;
+    const char *argv[32] = {
+        "nodesim", "--node-id", nid, "--dir", dir, "--port", "7000", "--raft-election-timeout-ms",
+        "300", "--raft-heartbeat-ms", "50", "--raft-snapshot-threshold", threshold, "--hz", "10",
+        "--raft-request-timeout-ms", "1000", "--raft-secret", "simulated-secret",
+        /* The simulated clients follow -MOVED as cluster
+         * clients do and have no connection to lose; a
+         * stepped-down leader's closing of its clients
+         * (Sentinel mode) is tested with real clients
+         * (tests/integration/test_sentinel.py). */
+        "--stepdown-close-clients", "no", "--cluster-members"};
+    int argc = 22;
     for (int i = 1; i <= W->n_nodes; i++)
         if (R->boot_members[id] & 1u << i) {
             snprintf(members[i - 1], sizeof members[0], "%d=127.0.0.1:%d", i, 7000 + i);
