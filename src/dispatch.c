@@ -136,21 +136,10 @@ static enum node_route to_leader(struct client *c, const struct command *cmd, in
     int pr = proxy_route(c->srv, node_links(n), node_leader(n), c, cmd, argc, argv);
     if (c->pending_proxied > before) feed(c, cmd, argc, argv); /* forwarded: it runs */
     if (pr != PROXY_DECLINED) return (enum node_route)pr;      /* forwarded, refused, or wait */
-    if (!(cmd->flags & CMD_BLOCKING) && /* blocked clients get -MOVED (src/blocked.h) */
-        ((c->flags & CLIENT_CLOSE_WHEN_IDLE) ||
-         (c->talked_to_leader && c->srv->cfg.stepdown_close_clients &&
-          !(c->flags & CLIENT_READONLY)))) {
-        /* A client of this node while it led, which stepped down since
-         * (src/cmd_sentinel.h): the command is not run, and the connection
-         * closes once the replies before it are out, as Sentinel's CLIENT
-         * KILL cuts a demoted master's clients; a client that cannot follow
-         * -MOVED reconnects to the leader it asks for. Checked here too, not
-         * only by the leader watch, which marks clients after the loop
-         * iteration in which the node stepped down. */
-        c->flags &= ~CLIENT_CLOSE_WHEN_IDLE;
-        client_close_after_reply(c);
-        return NODE_REPLIED;
-    }
+    /* Blocked clients get -MOVED (src/blocked.h). Checked here, not only by
+     * the leader watch, which marks clients after the loop iteration in
+     * which the node stepped down. */
+    if (!(cmd->flags & CMD_BLOCKING) && node_close_instead_of_redirect(n, c)) return NODE_REPLIED;
     node_reply_not_leader(n, c, cmd_slot(cmd, argc, argv));
     monitor_rejected(&c->srv->monitor, cmd_id(cmd)); /* as Redis counts a redirection */
     return NODE_REPLIED;

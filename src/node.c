@@ -83,19 +83,25 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
     return NODE_WAIT;
 }
 
-/* The reply to a proposal the core refused. A client of this node while
- * it led, whose write was refused because the node stepped down between
- * dispatching and proposing it, gets no -MOVED: the connection closes after
- * the replies before it (stepdown-close-clients, src/cmd_sentinel.h), and
- * the write, which never entered the log, is the client's to retry. */
+int node_close_instead_of_redirect(struct node *n, struct client *c)
+{
+    if (!n->cfg->stepdown_close_clients || n->cfg->raft_follower_proxy || c->held_in_log) return 0;
+    if (!(c->flags & CLIENT_CLOSE_WHEN_IDLE) &&
+        !(c->talked_to_leader && !(c->flags & CLIENT_READONLY)))
+        return 0;
+    c->flags &= ~CLIENT_CLOSE_WHEN_IDLE;
+    client_close_after_reply(c);
+    return 1;
+}
+
+/* The reply to a proposal the core refused (a write refused because the
+ * node stepped down between dispatching and proposing it never entered the
+ * log: a client of the former leader is closed instead, and retries). */
 static void reply_refused(struct node *n, struct client *c, int rc)
 {
-    if (rc == RAFT_ENOTLEADER && c->talked_to_leader && n->cfg->stepdown_close_clients &&
-        !n->cfg->raft_follower_proxy && !(c->flags & CLIENT_READONLY) && !c->held_in_log)
-        client_close_after_reply(c);
-    else if (rc == RAFT_ENOTLEADER)
-        node_reply_not_leader(n, c, 0);
-    else if (rc == RAFT_ETOOBIG)
+    if (rc == RAFT_ENOTLEADER) {
+        if (!node_close_instead_of_redirect(n, c)) node_reply_not_leader(n, c, 0);
+    } else if (rc == RAFT_ETOOBIG)
         resp_add_error(&c->out, "ERR write too large for the log");
     else
         resp_add_errorf(&c->out, "TRYAGAIN raft: %s", raft_strerror(rc));

@@ -140,6 +140,14 @@ uint64_t node_applied(const struct node *n);
 int node_member_addr(const struct node *n, uint64_t id, char *host, size_t hostlen, int *port);
 /* Replies -MOVED 0 <leader> (or -CLUSTERDOWN) to c. */
 void node_reply_moved(struct node *n, struct client *c);
+/* Instead of -MOVED/-CLUSTERDOWN for a command that is not run: a client
+ * this node served while it led, or marked when it stepped down, is closed
+ * after the replies before that command (stepdown-close-clients, unless
+ * raft-follower-proxy forwards; src/cmd_sentinel.h), as Sentinel's CLIENT
+ * KILL cuts a demoted master's clients, so that a client that cannot follow
+ * -MOVED reconnects to the leader it asks for. Returns 1 if c is closing;
+ * 0 (nothing done) for a READONLY client or a blocking pop in the log. */
+int node_close_instead_of_redirect(struct node *n, struct client *c);
 /* The same naming the slot of the command's key (-MOVED <slot> <leader>). */
 void node_reply_not_leader(struct node *n, struct client *c, unsigned slot);
 /* "host:port", the host in brackets when it is an IPv6 address. Returns 0,
