@@ -28,9 +28,12 @@ int rlog_init(struct rlog *l)
     return 0;
 }
 
-static void slab_unref(struct slab *s)
+static void slab_unref(struct rlog *l, struct slab *s)
 {
-    if (s && --s->refs == 0) free(s);
+    if (s && --s->refs == 0) {
+        l->slab_bytes -= sizeof(*s) + s->cap;
+        free(s);
+    }
 }
 
 static int garbage_push(struct rlog *l, struct slab *s)
@@ -52,7 +55,7 @@ static int garbage_push(struct rlog *l, struct slab *s)
 void rlog_release_garbage(struct rlog *l)
 {
     for (uint32_t i = 0; i < l->n_garbage; i++)
-        slab_unref(l->garbage[i]);
+        slab_unref(l, l->garbage[i]);
     l->n_garbage = 0;
 }
 
@@ -60,8 +63,8 @@ void rlog_destroy(struct rlog *l)
 {
     rlog_release_garbage(l);
     for (uint64_t i = 0; i < l->n; i++)
-        slab_unref(l->slabs[l->start + i]);
-    slab_unref(l->cur);
+        slab_unref(l, l->slabs[l->start + i]);
+    slab_unref(l, l->cur);
     free(l->ents);
     free(l->slabs);
     free(l->garbage);
@@ -148,12 +151,13 @@ static int copy_data(struct rlog *l, const struct raft_part *parts, uint32_t n_p
         uint32_t cap = len > SLAB_BYTES ? len : SLAB_BYTES;
         s = malloc(sizeof(*s) + cap);
         if (!s) return RAFT_ENOMEM;
+        l->slab_bytes += sizeof(*s) + cap;
         s->refs = 0;
         s->used = 0;
         s->cap = cap;
         if (len <= SLAB_BYTES) { /* shared by the next small entries */
             s->refs = 1;
-            slab_unref(l->cur);
+            slab_unref(l, l->cur);
             l->cur = s;
         }
     }

@@ -481,6 +481,11 @@ int raft_log_entries(struct raft *r, raft_id to, raft_index prev, const struct r
  * compacted), how many entries and how many bytes of data it holds. Any pointer may be
  * NULL. */
 void raft_log_mem(const struct raft *r, raft_index *first, uint64_t *entries, uint64_t *bytes);
+/* The bytes the in-memory log has allocated: its data blocks (shared by small
+ * entries, and those awaiting release at the next advance) and its entry arrays at
+ * their capacity. What the process spends on the log, where raft_log_mem's bytes
+ * is the data alone. */
+uint64_t raft_log_footprint(const struct raft *r);
 
 /* A LOG THAT WENT BACKWARDS. A follower answers a heartbeat whose commit index (the
  * leader's commit, capped at the follower's match index) lies beyond its last index with

@@ -46,6 +46,7 @@ struct rlog {
     struct term_run *runs; /* terms of (snap_index, base], in index order */
     uint32_t n_runs, cap_runs;
     uint64_t bytes;        /* data bytes of the entries in memory */
+    uint64_t slab_bytes;   /* allocated for data: live slabs, shared or awaiting release */
     raft_index unstable;   /* first index not yet handed to the driver to persist */
     struct slab *cur;      /* slab new data is copied into */
     struct slab **garbage; /* references to drop at advance */

@@ -61,6 +61,13 @@ void raft_log_mem(const struct raft *r, raft_index *first, uint64_t *entries, ui
     if (bytes) *bytes = r->log.bytes;
 }
 
+uint64_t raft_log_footprint(const struct raft *r)
+{
+    const struct rlog *l = &r->log;
+    return l->slab_bytes + l->cap * (sizeof(*l->ents) + sizeof(*l->slabs)) +
+           (uint64_t)l->cap_garbage * sizeof(*l->garbage);
+}
+
 /* Leader: p needs released entries from p->next on. Asks the driver for them (one
  * request per follower at a time); returns false: nothing was sent yet. */
 bool raft_repl_request_entries(struct raft *r, struct progress *p)

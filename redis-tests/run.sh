@@ -402,15 +402,17 @@ seen_skipped=$WORK/seen-skipped
 
 # Units that run with Redis's "external:skip" tag lifted. Redis puts it on
 # unit/info because an external server may be shared with other tests (its
-# statistics would not start from zero); this harness gives every unit a
+# statistics would not start from zero), and on unit/maxmemory because it
+# sets maxmemory and fills the server; this harness gives every unit a
 # fresh server of its own, so the unit runs from a copy without the tag
 # (tests/raftcache-lifted/ in the suite's directory, rewritten each run).
-LIFT_EXTERNAL_SKIP=" unit/info "
+LIFT_EXTERNAL_SKIP=" unit/info unit/maxmemory "
 single_of() {
     case "$LIFT_EXTERNAL_SKIP" in
         *" $1 "*)
             mkdir -p "$SUITE/tests/raftcache-lifted/$(dirname "$1")"
-            sed 's/ "external:skip"//' "$SUITE/tests/$1.tcl" >"$SUITE/tests/raftcache-lifted/$1.tcl"
+            sed 's/ "external:skip"//; s/ external:skip"/"/' "$SUITE/tests/$1.tcl" \
+                >"$SUITE/tests/raftcache-lifted/$1.tcl"
             echo "raftcache-lifted/$1" ;;
         *) echo "$1" ;;
     esac

@@ -3,6 +3,8 @@
  * jemalloc's mallctl interface in the normal build, AddressSanitizer's
  * statistics in the sanitizer builds.
  */
+#include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,68 @@ void alloc_read_stats(struct alloc_stats *st)
     st->has_pages = 1;
 }
 
+/* Each tracked thread's jemalloc counters (thread.allocatedp and
+ * thread.deallocatedp): 64-bit words its own allocations update, which
+ * other threads read without a lock (aligned 64-bit loads are whole on the
+ * platforms jemalloc builds for; a reading a few bytes old is fine).
+ * Registration takes the lock and publishes the count last. */
+static struct {
+    const uint64_t *allocated, *deallocated;
+} tracked[ALLOC_THREADS_MAX];
+static unsigned n_tracked;
+static pthread_mutex_t track_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *thread_counter(const char *name)
+{
+    uint64_t *p = NULL;
+    size_t sz = sizeof p;
+    if (mallctl(name, &p, &sz, NULL, 0) != 0 || !p) {
+        fprintf(stderr, "jemalloc gives no '%s': it must be built with statistics\n", name);
+        abort();
+    }
+    return p;
+}
+
+void alloc_track_thread(void)
+{
+    pthread_mutex_lock(&track_mu);
+    unsigned i = __atomic_load_n(&n_tracked, __ATOMIC_RELAXED);
+    if (i == ALLOC_THREADS_MAX) {
+        fprintf(stderr, "more than %d threads allocate\n", ALLOC_THREADS_MAX);
+        abort();
+    }
+    tracked[i].allocated = thread_counter("thread.allocatedp");
+    tracked[i].deallocated = thread_counter("thread.deallocatedp");
+    __atomic_store_n(&n_tracked, i + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&track_mu);
+}
+
+size_t alloc_good_size(size_t n)
+{
+    size_t g = n ? nallocx(n, 0) : 0;
+    return g ? g : n;
+}
+
+/* The main thread (which runs constructors) is tracked before main(). */
+__attribute__((constructor)) static void track_main_thread(void)
+{
+    alloc_track_thread();
+}
+
+size_t alloc_used(void)
+{
+    unsigned n = __atomic_load_n(&n_tracked, __ATOMIC_ACQUIRE);
+    /* One thread may free what another allocated: only the sum means
+     * anything, and it is never negative while every allocating thread is
+     * tracked. */
+    uint64_t in = 0, out = 0;
+    for (unsigned i = 0; i < n; i++) {
+        in += __atomic_load_n(tracked[i].allocated, __ATOMIC_RELAXED);
+        out += __atomic_load_n(tracked[i].deallocated, __ATOMIC_RELAXED);
+    }
+    return in > out ? (size_t)(in - out) : 0;
+}
+
 void alloc_name(char *buf, size_t cap)
 {
     /* "5.3.0-0-g<commit>": the release is what precedes the first '-'. */
@@ -84,6 +148,18 @@ void alloc_read_stats(struct alloc_stats *st)
     *st = (struct alloc_stats){.allocated = __sanitizer_get_current_allocated_bytes()};
 }
 
+size_t alloc_used(void)
+{
+    return __sanitizer_get_current_allocated_bytes();
+}
+
+size_t alloc_good_size(size_t n)
+{
+    return n;
+}
+
+void alloc_track_thread(void) {}
+
 void alloc_name(char *buf, size_t cap)
 {
     snprintf(buf, cap, "libc");
@@ -95,3 +171,8 @@ int alloc_purge(void)
 }
 
 #endif
+
+size_t alloc_block_size(void *p)
+{
+    return p ? malloc_usable_size(p) : 0;
+}

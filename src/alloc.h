@@ -39,6 +39,32 @@ struct alloc_stats {
  * A jemalloc built without statistics is a build error: it aborts. */
 void alloc_read_stats(struct alloc_stats *st);
 
+/*
+ * The bytes the program holds now, as the program sees them: what it
+ * allocated (usable sizes) minus what it freed, summed over the threads
+ * that allocate (the main thread and those that called alloc_track_thread).
+ * This is Redis's used_memory (its zmalloc counter); it is exact and costs
+ * a few loads, where alloc_read_stats() merges arena statistics: the
+ * maxmemory check reads it before every write. It leaves out blocks in the
+ * allocator's thread caches (allocated for the allocator, free for the
+ * program) and its metadata, which alloc_read_stats() sees.
+ * With AddressSanitizer: its allocated-bytes figure.
+ */
+size_t alloc_used(void);
+/* Counts the calling thread's allocations in alloc_used() from now on.
+ * Every thread that allocates or frees must call it once, first thing, and
+ * live as long as the process (its counters are read by other threads); the
+ * main thread is tracked before main() runs. At most ALLOC_THREADS_MAX
+ * threads; more abort. */
+#define ALLOC_THREADS_MAX 8
+void alloc_track_thread(void);
+
+/* The bytes a request of n bytes really gets (jemalloc's size class; n
+ * without jemalloc): lets a library use the room it is given. */
+size_t alloc_good_size(size_t n);
+/* The bytes the block at p really holds (malloc_usable_size). */
+size_t alloc_block_size(void *p);
+
 /* The allocator's name as INFO's mem_allocator shows it: "jemalloc-X.Y.Z"
  * (the version of the library actually loaded) or "libc". Writes a
  * NUL-terminated string of at most cap - 1 bytes into buf. */

@@ -27,8 +27,3 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
     *blk = ctx.block;
     return 1;
 }
-
-int call_over_maxmemory(const struct server *srv)
-{
-    return srv->cfg.maxmemory > 0 && server_used_memory() > (size_t)srv->cfg.maxmemory;
-}

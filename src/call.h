@@ -26,8 +26,4 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out,
                  struct cmd_block *blk);
 
-/* 1 if maxmemory is set and the allocator reports more in use: a command
- * flagged CMD_DENYOOM is refused with -OOM. */
-int call_over_maxmemory(const struct server *srv);
-
 #endif

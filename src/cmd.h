@@ -245,6 +245,8 @@ const struct command *cmd_by_id(int id);
 /* Validates a command for MULTI queueing or execution: lookup + arity.
  * Returns the command, or NULL after writing Redis's error reply to out
  * (unknown command or subcommand, wrong number of arguments). */
+/* Redis's "ERR unknown command '<name>', with args beginning with: ..." */
+void cmd_reply_unknown(struct resp_out *out, int argc, const struct resp_arg *argv);
 const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct resp_out *out);
 /* cmd_resolve()'s checks of a command looked up already (cmd_lookup()). */
 const struct command *cmd_check(const struct command *cmd, int argc, const struct resp_arg *argv,
@@ -293,8 +295,8 @@ cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_get
     cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby, cmd_incrbyfloat,
     cmd_append, cmd_strlen, cmd_getrange, cmd_setrange, cmd_lcs;
 /* src/cmd_keys.c */
-cmd_proc cmd_del, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rename, cmd_renamenx,
-    cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
+cmd_proc cmd_del, cmd_evict, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rename,
+    cmd_renamenx, cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
 /* src/cmd_object.c */
 cmd_proc cmd_object_encoding, cmd_object_refcount, cmd_object_idletime, cmd_object_freq,
     cmd_object_help, cmd_memory_usage, cmd_memory_purge, cmd_memory_help;

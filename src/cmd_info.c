@@ -22,6 +22,7 @@
 
 #include "alloc.h"
 #include "monitor.h"
+#include "memory.h"
 #include "cmd.h"
 #include "cmd_cluster.h"
 #include "cmd_role.h"
@@ -100,7 +101,7 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
     struct server_memory m;
     server_memory(&m);
     const struct alloc_stats *a = &m.alloc;
-    size_t used = a->allocated, rss = m.rss_bytes;
+    size_t used = memory_used(srv), rss = m.rss_bytes;
     char h_used[32], h_rss[32], h_max[32], name[64];
     human_bytes(h_used, sizeof h_used, used);
     human_bytes(h_rss, sizeof h_rss, rss);
@@ -130,8 +131,8 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
               lua, lua, h_lua, scripts, script_cache_count(srv->scripts),
               function_fn_count(srv->functions), function_lib_count(srv->functions), fn_lua,
               lua + fn_lua, h_vm, scripts, h_scripts);
-    info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:noeviction\r\n",
-              srv->cfg.maxmemory, h_max);
+    info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n",
+              srv->cfg.maxmemory, h_max, config_maxmemory_policy_name(srv->cfg.maxmemory_policy));
     if (a->has_pages)
         info_addf(t,
                   "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
@@ -142,8 +143,10 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
                   ratio(rss, a->resident), diff(rss, a->resident));
     info_addf(t,
               "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
-              "mem_allocator:%s\r\nlazyfree_pending_objects:%zu\r\n",
-              ratio(rss, used), diff(rss, used), name, lazyfree_pending());
+              "mem_not_counted_for_evict:%llu\r\nused_memory_raft_log:%zu\r\nmem_allocator:%s\r\n"
+              "lazyfree_pending_objects:%zu\r\nmem_over_maxmemory:%d\r\n",
+              ratio(rss, used), diff(rss, used), (unsigned long long)srv->mem_not_counted,
+              memory_raft_log(srv), name, lazyfree_pending(), srv->mem_over_maxmemory);
 }
 
 static void section_persistence(struct info_text *t, struct server *srv, int64_t now)
@@ -160,7 +163,8 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
         t,
         "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
         "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
+        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+        "evicted_clients:0\r\n"
         "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
         "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
@@ -170,9 +174,9 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
         (unsigned long long)(s->commands_processed + srv->sm.commands_run),
         (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
         (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
-        (unsigned long long)srv->kv.keyspace_hits, (unsigned long long)srv->kv.keyspace_misses,
-        pubsub_count(&srv->pubsub, PUBSUB_CHANNEL), pubsub_count(&srv->pubsub, PUBSUB_PATTERN),
-        pubsub_count(&srv->pubsub, PUBSUB_SHARD),
+        (unsigned long long)srv->kv.evicted_keys, (unsigned long long)srv->kv.keyspace_hits,
+        (unsigned long long)srv->kv.keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
+        pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
         (unsigned long long)s->output_limit_disconnections, (unsigned long long)s->protocol_errors,
         (unsigned long long)srv->monitor.total_error_replies, lazyfree_freed());
 }

@@ -36,6 +36,22 @@ void cmd_del(struct cmd_ctx *c)
     del_generic(c);
 }
 
+/* RAFTCACHE.EVICT allkeys|volatile key [key ...]: the leader's eviction
+ * (src/evict.h) as every replica applies it. Only the leader writes it, into
+ * the log; a client that sends it is refused. Replies the keys evicted. */
+void cmd_evict(struct cmd_ctx *c)
+{
+    int vol = cmd_arg_is(&c->argv[1], "volatile");
+    if (!c->applying || (!vol && !cmd_arg_is(&c->argv[1], "allkeys"))) {
+        resp_add_error(c->out, "ERR RAFTCACHE.EVICT is internal");
+        return;
+    }
+    long long evicted = 0;
+    for (int j = 2; j < c->argc; j++)
+        evicted += kv_evict(c->kv, c->argv[j].ptr, c->argv[j].len, vol, c->now_ms);
+    resp_add_int(c->out, evicted);
+}
+
 void cmd_unlink(struct cmd_ctx *c)
 {
     del_generic(c);

@@ -31,32 +31,46 @@ void cmd_object_encoding(struct cmd_ctx *c)
 }
 
 /* raftcache shares no values, but redis-server reports its shared integers
- * (0..9999, when no LRU/LFU eviction needs per-key metadata) as referenced
+ * (0..9999, unless maxmemory with an LRU/LFU policy needs per-key metadata) as referenced
  * INT_MAX times; tools and tests read that, so it is reported the same. */
 void cmd_object_refcount(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (!v) return;
     long long n;
-    int shared = v->type == KV_STRING && v->enc != KV_ENC_RAW && util_str2ll(v->data, v->len, &n) &&
-                 n >= 0 && n < SHARED_INTEGERS;
+    int shared = !c->kv->access.evicts_by_access && v->type == KV_STRING && v->enc != KV_ENC_RAW &&
+                 util_str2ll(v->data, v->len, &n) && n >= 0 && n < SHARED_INTEGERS;
     resp_add_int(c->out, shared ? SHARED_REFCOUNT : 1);
 }
+
+#define POLICY_SWITCH_NOTE                                                                         \
+    "Please note that when switching between policies at runtime LRU and LFU data will take "      \
+    "some time to adjust."
 
 void cmd_object_idletime(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
-    if (v) resp_add_int(c->out, (long long)kv_idle_seconds(c->kv, v));
+    if (!v) return;
+    if (c->kv->access.lfu) {
+        resp_add_error(
+            c->out,
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. " POLICY_SWITCH_NOTE);
+        return;
+    }
+    resp_add_int(c->out, (long long)kv_idle_seconds(c->kv, v));
 }
 
-/* Only the noeviction policy exists (src/config.h): no access frequency is
- * kept, and Redis says so in these words. */
+/* The access frequency an *-lfu policy keeps (src/kv.h), decayed to now. */
 void cmd_object_freq(struct cmd_ctx *c)
 {
-    if (!peek(c)) return;
-    resp_add_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
-                           "tracked. Please note that when switching between policies at "
-                           "runtime LRU and LFU data will take some time to adjust.");
+    const struct kv_val *v = peek(c);
+    if (!v) return;
+    if (!c->kv->access.lfu) {
+        resp_add_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                               "tracked. " POLICY_SWITCH_NOTE);
+        return;
+    }
+    resp_add_int(c->out, (long long)kv_lfu_counter(c->kv, v));
 }
 
 void cmd_object_help(struct cmd_ctx *c)

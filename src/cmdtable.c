@@ -435,6 +435,9 @@ const struct command cmd_table_core[] = {
     {"raft.msg", 3, NOA | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
      "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "node-id payload", "fast",
      NULL},
+    {"raftcache.evict", -3, CMD_WRITE | NS | CMD_INTERNAL, 2, -1, 1, cmd_evict, "raft", "0.1.0",
+     "Keys the leader evicts over maxmemory, as every replica deletes them (internal).",
+     "allkeys|volatile key [key ...]", "write", NULL},
     {"raftcache.serve", -3, CMD_WRITE | CMD_BLOCKING | NS | CMD_INTERNAL, 0, 0, 0,
      cmd_serve_blocked, "raft", "0.1.0",
      "The call of a client woken from blocking, as the leader logs it (internal).",
@@ -614,7 +617,7 @@ const struct command *cmd_lookup(const struct resp_arg *argv, int argc,
 
 #define ERR_ARGS_SHOWN 128 /* bytes of arguments echoed in "unknown command" */
 
-static void reply_unknown_command(struct resp_out *out, int argc, const struct resp_arg *argv)
+void cmd_reply_unknown(struct resp_out *out, int argc, const struct resp_arg *argv)
 {
     char args[ERR_ARGS_SHOWN * 2 + 64];
     size_t used = 0;
@@ -636,7 +639,7 @@ const struct command *cmd_resolve(int argc, const struct resp_arg *argv, struct 
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
     if (!cmd) {
-        reply_unknown_command(out, argc, argv);
+        cmd_reply_unknown(out, argc, argv);
         return NULL;
     }
     return cmd_check(cmd, argc, argv, out);

@@ -651,7 +651,16 @@ static const struct config_special percentiles_special = {set_percentiles, forma
 /* Indexed by enum log_level. */
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 /* Indexed by enum config_maxmemory_policy. */
-static const char *const maxmemory_policy_names[] = {"noeviction", NULL};
+static const char *const maxmemory_policy_names[] = {
+    "noeviction",      "allkeys-lru",  "allkeys-lfu",
+    "allkeys-random",  "volatile-lru", "volatile-lfu",
+    "volatile-random", "volatile-ttl", NULL};
+const char *config_maxmemory_policy_name(int policy)
+{
+    size_t n = sizeof maxmemory_policy_names / sizeof maxmemory_policy_names[0] - 1;
+    return policy >= 0 && (size_t)policy < n ? maxmemory_policy_names[policy] : "unknown";
+}
+
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -722,9 +731,24 @@ const struct config_def config_defs[] = {
         "CLASS HARD SOFT SOFT-SECONDS ...; normal (capped at 1gb by default) and pubsub apply"),
     DEF_INT("hz", hz, "10", 1, 500, 0, "background task frequency (expiry, timeouts) per second",
             CONFIG_APPLY_HZ),
-    DEF_MEM("maxmemory", maxmemory, "0", 0, 0, "memory limit for data in bytes; 0 = none"),
+    DEF_MEM("maxmemory", maxmemory, "0", 0, 0,
+            "memory limit in bytes (used_memory, less the Raft log's and peer buffers' excess); "
+            "0 = none",
+            CONFIG_APPLY_ACCESS),
     DEF_ENUM("maxmemory-policy", maxmemory_policy, "noeviction", maxmemory_policy_names, 0,
-             "raftcache evicts no keys; over maxmemory, writes are refused with -OOM"),
+             "over maxmemory: noeviction refuses writes (-OOM); the others have the leader "
+             "evict keys (allkeys-/volatile- lru, lfu, random; volatile-ttl)",
+             CONFIG_APPLY_ACCESS),
+    DEF_INT("maxmemory-samples", maxmemory_samples, "5", 1, 64, 0,
+            "keys sampled for each eviction choice (more: closer to true LRU/LFU, slower)"),
+    DEF_INT("maxmemory-eviction-tenacity", maxmemory_eviction_tenacity, "10", 0, 100, 0,
+            "how long one eviction round may run before the writes go on (10 = 50 us; 100 = "
+            "until enough is freed)"),
+    DEF_INT("lfu-log-factor", lfu_log_factor, "10", 0, INT_MAX, 0,
+            "how many accesses it takes to raise an LFU counter (logarithmic)",
+            CONFIG_APPLY_ACCESS),
+    DEF_INT("lfu-decay-time", lfu_decay_time, "1", 0, INT_MAX, 0,
+            "minutes idle per LFU counter decrement; 0 = never decays", CONFIG_APPLY_ACCESS),
     DEF_SPECIAL("notify-keyspace-events", "", notify_special, 0,
                 "keyspace notifications to publish (Redis's K E g $ l s h z x e t m d n A); "
                 "empty = none",

@@ -80,12 +80,21 @@ enum config_flags {
     CONFIG_UNREADABLE = 1u << 3, /* never returned by CONFIG GET (raft-secret) */
 };
 
-/* Of Redis's eviction policies raftcache implements only noeviction: it
- * evicts no keys, and over maxmemory the dispatcher refuses writes (-OOM).
- * Redis's other names are refused rather than accepted and ignored. */
+/* Redis's eviction policies (src/evict.h): noeviction refuses writes over
+ * maxmemory (-OOM); the others have the leader evict keys. */
 enum config_maxmemory_policy {
     CONFIG_MAXMEMORY_NOEVICTION,
+    CONFIG_MAXMEMORY_ALLKEYS_LRU,
+    CONFIG_MAXMEMORY_ALLKEYS_LFU,
+    CONFIG_MAXMEMORY_ALLKEYS_RANDOM,
+    CONFIG_MAXMEMORY_VOLATILE_LRU,
+    CONFIG_MAXMEMORY_VOLATILE_LFU,
+    CONFIG_MAXMEMORY_VOLATILE_RANDOM,
+    CONFIG_MAXMEMORY_VOLATILE_TTL,
 };
+
+/* The directive's name for a policy ("allkeys-lru"): INFO maxmemory_policy. */
+const char *config_maxmemory_policy_name(int policy);
 
 enum config_read_mode {
     CONFIG_READ_LINEARIZABLE, /* every read confirms leadership (ReadIndex) */
@@ -137,6 +146,7 @@ enum config_apply {
     CONFIG_APPLY_NOTIFY,             /* the keyspace notifications the apply path fires */
     CONFIG_APPLY_SCRIPT_BUSY,        /* when a script outside the log turns busy */
     CONFIG_APPLY_MONITOR,            /* the slow log's and the latency monitor's settings */
+    CONFIG_APPLY_ACCESS,             /* how the keyspace keeps access data (LRU or LFU) */
     CONFIG_APPLY_COUNT
 };
 
@@ -184,8 +194,11 @@ struct config {
      * client-output-buffer-limit round-trips through CONFIG SET/GET as in Redis */
     struct config_obuf_limit obuf_replica, obuf_pubsub;
     long long hz;
-    long long maxmemory;             /* bytes; 0 = no limit */
-    int maxmemory_policy;            /* enum config_maxmemory_policy */
+    long long maxmemory;                   /* bytes; 0 = no limit */
+    int maxmemory_policy;                  /* enum config_maxmemory_policy */
+    long long maxmemory_samples;           /* keys sampled per eviction choice */
+    long long maxmemory_eviction_tenacity; /* 0..100: time an eviction round may take */
+    long long lfu_log_factor, lfu_decay_time;
     long long databases;             /* always 1 */
     unsigned notify_keyspace_events; /* src/notify.h's flags; 0 = none */
     /* encodings of small values (src/types.h struct kv_limits) */

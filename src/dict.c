@@ -200,8 +200,13 @@ static void grow_if_needed(struct dict *d)
     if (dict_is_rehashing(d)) return;
     if (d->t[0].buckets == NULL)
         start_resize(d, DICT_SIZE_MIN);
-    else if (d->t[0].used >= table_size(&d->t[0]))
-        start_resize(d, table_size(&d->t[0]) * 2);
+    else if (d->t[0].used >= table_size(&d->t[0])) {
+        uint64_t size = table_size(&d->t[0]);
+        if (d->may_grow && d->t[0].used * 1000 <= size * DICT_MAX_LOAD_PERMILLE &&
+            !d->may_grow(d->may_grow_ud, (size_t)(2 * size * sizeof(struct dict_entry *))))
+            return;
+        start_resize(d, size * 2);
+    }
 }
 
 /* The link pointing at key's entry, or NULL; *which is set to the table. */
@@ -229,6 +234,8 @@ void dict_init(struct dict *d, uint64_t seed)
     d->rehash_idx = -1;
     d->seed = seed;
     d->pause_rehash = 0;
+    d->may_grow = NULL;
+    d->may_grow_ud = NULL;
 }
 
 void dict_clear(struct dict *d, dict_free_fn *free_val)
@@ -246,7 +253,11 @@ void dict_clear(struct dict *d, dict_free_fn *free_val)
         }
         free(t->buckets);
     }
+    dict_may_grow_fn *may_grow = d->may_grow;
+    void *ud = d->may_grow_ud;
     dict_init(d, d->seed);
+    d->may_grow = may_grow; /* a setting, not content */
+    d->may_grow_ud = ud;
 }
 
 void dict_free(struct dict *d, dict_free_fn *free_val)

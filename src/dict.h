@@ -50,12 +50,22 @@ struct dict_table {
     uint64_t used;
 };
 
+/* Whether a table of `bytes` more may be allocated now (a memory limit). */
+typedef int dict_may_grow_fn(void *ud, size_t bytes);
+
 struct dict {
     struct dict_table t[2];
     int64_t rehash_idx; /* -1 when not rehashing, else next bucket of t[0] to move */
     uint64_t seed;
     unsigned pause_rehash; /* >0 while a caller iterates with dict_foreach */
+    /* Optional (NULL: always): asked before the table doubles while it holds
+     * at most DICT_MAX_LOAD_PERMILLE / 1000 entries per bucket; refused, it
+     * stays and its chains lengthen (as Redis's dictExpandAllowed, so that
+     * a doubling never pushes a full cache past maxmemory). */
+    dict_may_grow_fn *may_grow;
+    void *may_grow_ud;
 };
+#define DICT_MAX_LOAD_PERMILLE 1618
 
 /* Releases a value the dict hands back (dict_free/dict_clear). */
 typedef void dict_free_fn(void *val);

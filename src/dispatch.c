@@ -8,6 +8,7 @@
 
 #include "blocked.h"
 #include "monitor.h"
+#include "memory.h"
 #include "call.h"
 #include "dispatch.h"
 #include "monitors.h"
@@ -35,7 +36,7 @@ static int must_wait(const struct client *c, const struct command *cmd)
     if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
     if (!cmd) return 1; /* its error reply must not overtake the pending ones */
-    if ((cmd->flags & CMD_DENYOOM) && call_over_maxmemory(c->srv)) return 1;
+    if ((cmd->flags & CMD_DENYOOM) && memory_refuses(c->srv)) return 1;
     if (c->pending_proxied) return !proxy_may_follow(c, cmd);
     return !(cmd->flags & CMD_WRITE);
 }
@@ -332,7 +333,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script.h):
          * the leader's memory decides, and the entry says so. */
-        if ((cmd->flags & CMD_SCRIPT) && call_over_maxmemory(srv))
+        if ((cmd->flags & CMD_SCRIPT) && memory_refuses(srv))
             submit_wrapped(c, "raftcache.oom", argc, argv);
         else
             sm_submit_command(&srv->sm, c, cmd, argc, argv);
@@ -395,6 +396,13 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;
     }
+    if ((cmd->flags & (CMD_INTERNAL | CMD_WRITE)) == (CMD_INTERNAL | CMD_WRITE)) {
+        /* Log-only (RAFTCACHE.SERVE, .EVICT): only the leader writes them,
+         * into the log; to a client they do not exist. */
+        cmd_reply_unknown(&c->out, argc, argv);
+        if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
+        return DISPATCH_DONE;
+    }
     c->last_cmd = cmd->name;
     c->cmd_count++;
     if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
@@ -416,7 +424,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         reject(c, cmd, err);
         return DISPATCH_DONE;
     }
-    if ((call_flags(srv, cmd, argc, argv) & CMD_DENYOOM) && call_over_maxmemory(srv)) {
+    if ((call_flags(srv, cmd, argc, argv) & CMD_DENYOOM) && memory_refuses(srv)) {
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }

@@ -57,14 +57,15 @@ static void queue_reserve(struct expiring *x)
     x->cap = ncap;
 }
 
-const char *expiring_add(struct expiring *x, const char *key, size_t len)
+const char *expiring_add(struct expiring *x, const char *key, size_t len, uint64_t bytes)
 {
     ASSERT(!expiring_full(x));
     struct dict_entry *e = dict_add(&x->keys, key, len, NULL, NULL);
     ASSERT(e != NULL); /* held keys are never added twice */
     queue_reserve(x);
-    x->queue[x->len++] = (struct expiring_item){0, e};
+    x->queue[x->len++] = (struct expiring_item){0, e, bytes};
     x->staged++;
+    x->bytes += bytes;
     return e->key;
 }
 
@@ -73,6 +74,8 @@ static void release(struct expiring *x, struct expiring_item *it)
     int found = dict_delete(&x->keys, it->key->key, it->key->key_len, NULL);
     ASSERT(found);
     (void)found;
+    ASSERT(x->bytes >= it->bytes);
+    x->bytes -= it->bytes;
 }
 
 void expiring_proposed(struct expiring *x, uint64_t index)
@@ -106,4 +109,5 @@ void expiring_reset(struct expiring *x)
     free(x->queue);
     x->queue = NULL;
     x->head = x->len = x->cap = x->staged = 0;
+    x->bytes = 0;
 }

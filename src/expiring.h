@@ -1,6 +1,6 @@
 /*
- * src/expiring.h - the keys the leader has proposed for expiry and not yet
- * seen applied.
+ * src/expiring.h - the keys the leader has proposed for expiry or eviction
+ * and not yet seen applied, and the bytes their deletion should free.
  *
  * The active expiry cycle (src/loop.c) finds expired keys in the applied
  * keyspace, but a key it proposes to delete stays there until the entry
@@ -37,6 +37,7 @@
 struct expiring_item {
     uint64_t index;         /* log index of its entry; 0 while being built */
     struct dict_entry *key; /* in `keys`, which owns the copy */
+    uint64_t bytes;         /* what deleting it should free (eviction's estimate) */
 };
 
 struct expiring {
@@ -45,6 +46,7 @@ struct expiring {
     size_t head, len, cap;       /* live items are queue[head .. len) */
     size_t staged;               /* the last `staged` items await their index */
     size_t max_keys;
+    uint64_t bytes; /* sum of the held items' bytes */
 };
 
 void expiring_init(struct expiring *x, uint64_t seed, size_t max_keys);
@@ -55,12 +57,18 @@ bool expiring_has(struct expiring *x, const char *key, size_t len);
 /* Keys held now, and whether no more may be added. */
 size_t expiring_count(const struct expiring *x);
 bool expiring_full(const struct expiring *x);
+/* The bytes the held keys' deletions should free (their expiring_add's). */
+static inline uint64_t expiring_bytes(const struct expiring *x)
+{
+    return x->bytes;
+}
 /*
  * Holds key for the entry being built (it must not be held already, and
- * the set must not be full). Returns the held copy of the key bytes, valid
- * until the key is released.
+ * the set must not be full); bytes: what its deletion should free (0 for
+ * expiry). Returns the held copy of the key bytes, valid until the key is
+ * released.
  */
-const char *expiring_add(struct expiring *x, const char *key, size_t len);
+const char *expiring_add(struct expiring *x, const char *key, size_t len, uint64_t bytes);
 /* The entry holding the keys added since the last call got log index
  * `index`; 0 means the log refused it, and they are released now. */
 void expiring_proposed(struct expiring *x, uint64_t index);

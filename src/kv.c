@@ -76,6 +76,46 @@ static void modified(struct kv *kv, const char *key, size_t len)
     if (kv->on_modify) kv->on_modify(kv->hook_ud, key, len);
 }
 
+/* Minutes from an LFU stamp to now, mod 2^16. */
+static unsigned lfu_elapsed(const struct kv *kv, unsigned stamp)
+{
+    unsigned now = kv->lfu_minutes & 0xffff;
+    return now >= stamp ? now - stamp : 0x10000 - stamp + now;
+}
+
+unsigned kv_lfu_counter(const struct kv *kv, const struct kv_val *v)
+{
+    unsigned counter = v->lru & 0xff;
+    if (!kv->access.lfu_decay_time) return counter;
+    unsigned periods = lfu_elapsed(kv, v->lru >> 8) / kv->access.lfu_decay_time;
+    return periods >= counter ? 0 : counter - periods;
+}
+
+/* An access (a lookup for a command, or a write) to v. */
+static void touch(struct kv *kv, struct kv_val *v)
+{
+    if (!kv->access.lfu) {
+        v->lru = kv->lru_clock & KV_LRU_MAX;
+        return;
+    }
+    unsigned counter = kv_lfu_counter(kv, v);
+    if (counter < 255) {
+        double base = counter > KV_LFU_INIT ? counter - KV_LFU_INIT : 0;
+        double p = 1.0 / (base * kv->access.lfu_log_factor + 1);
+        double r = (double)(util_rand64(&kv->rng) >> 11) / (double)(1ull << 53);
+        if (r < p) counter++;
+    }
+    v->lru = (((kv->lfu_minutes & 0xffff) << 8) | counter) & KV_LRU_MAX;
+}
+
+/* A value stored for a key that did not exist (or replaced a value of
+ * another kind): a fresh access record. */
+static void touch_new(struct kv *kv, struct kv_val *v)
+{
+    uint32_t lru = kv->access.lfu ? ((kv->lfu_minutes & 0xffff) << 8) | KV_LFU_INIT : kv->lru_clock;
+    v->lru = lru & KV_LRU_MAX;
+}
+
 void kv_modified(struct kv *kv, const char *key, size_t len)
 {
     modified(kv, key, len);
@@ -138,6 +178,12 @@ void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t see
     kv->limits = kv_limits_default;
 }
 
+void kv_set_may_grow(struct kv *kv, dict_may_grow_fn *may_grow, void *ud)
+{
+    kv->keys.may_grow = kv->volatile_keys.may_grow = may_grow;
+    kv->keys.may_grow_ud = kv->volatile_keys.may_grow_ud = ud;
+}
+
 void kv_free(struct kv *kv)
 {
     dict_free(&kv->volatile_keys, NULL);
@@ -157,7 +203,7 @@ void kv_flush(struct kv *kv)
 
 void kv_reset_stats(struct kv *kv)
 {
-    kv->keyspace_hits = kv->keyspace_misses = kv->expired_keys = 0;
+    kv->keyspace_hits = kv->keyspace_misses = kv->expired_keys = kv->evicted_keys = 0;
 }
 
 void kv_cron(struct kv *kv)
@@ -192,7 +238,7 @@ struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_
     struct kv_val *v = find_live(kv, key, len, now_ms);
     if (v) {
         kv->keyspace_hits++;
-        v->lru = kv->lru_clock & KV_LRU_MAX;
+        touch(kv, v);
     } else {
         kv->keyspace_misses++;
     }
@@ -233,7 +279,7 @@ struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64
         delete_expired(kv, key, len);
         v = NULL;
     }
-    if (v) v->lru = kv->lru_clock & KV_LRU_MAX;
+    if (v) touch(kv, v);
     if (flags & KV_LOOKUP_STATS) {
         if (v)
             kv->keyspace_hits++;
@@ -276,6 +322,7 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
         /* A string replaces another type (SET over a hash): a fresh value. */
         struct kv_val *n = val_new(cap);
         n->expire_ms = v->expire_ms;
+        n->lru = v->lru;
         val_free(kv, v);
         existing->val = n;
     }
@@ -294,6 +341,7 @@ static struct kv_val *val_fit(const struct kv *kv, struct dict_entry *e, size_t 
     }
     struct kv_val *n = val_new(len);
     n->expire_ms = v->expire_ms;
+    n->lru = v->lru;
     val_free(kv, v);
     e->val = n;
     return n;
@@ -307,7 +355,10 @@ int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t 
     struct kv_val *v = val_fit(kv, e, vlen);
     memcpy(v->data, val, vlen);
     v->len = (uint32_t)vlen;
-    v->lru = kv->lru_clock & KV_LRU_MAX;
+    if (created)
+        touch_new(kv, v);
+    else
+        touch(kv, v); /* an overwrite keeps the key's LFU history, as Redis */
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);
     return created;
@@ -327,7 +378,10 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
         e->val = v;
     }
     v->enc = KV_ENC_RAW; /* grown in place: Redis's APPEND/SETRANGE make it raw */
-    v->lru = kv->lru_clock & KV_LRU_MAX;
+    if (created)
+        touch_new(kv, v);
+    else
+        touch(kv, v);
     if (new_len > v->len) memset(v->data + v->len, 0, new_len - v->len);
     v->len = (uint32_t)new_len;
     modified(kv, key, klen);
@@ -344,6 +398,7 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
     if (v->type == KV_STRING && val_cap(v) < sizeof obj) {
         struct kv_val *n = val_new(sizeof obj);
         n->expire_ms = v->expire_ms;
+        n->lru = v->lru;
         free(v);
         e->val = v = n;
     } else if (v->type != KV_STRING) {
@@ -352,7 +407,10 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
     v->type = type;
     v->enc = 0;
     v->len = 0;
-    v->lru = kv->lru_clock & KV_LRU_MAX;
+    if (created)
+        touch_new(kv, v);
+    else
+        touch(kv, v);
     kv_val_set_obj(v, obj);
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);
@@ -424,6 +482,23 @@ int kv_delete_if_expired(struct kv *kv, const char *key, size_t len, int64_t now
     struct dict_entry *e = dict_find(&kv->keys, key, len);
     if (!e || !kv_val_expired(e->val, now_ms)) return 0;
     delete_expired(kv, key, len);
+    return 1;
+}
+
+int kv_evict(struct kv *kv, const char *key, size_t len, int volatile_only, int64_t now_ms)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (!e) return 0;
+    struct kv_val *v = e->val;
+    if (kv_val_expired(v, now_ms)) {
+        delete_expired(kv, key, len);
+        return 0;
+    }
+    if (volatile_only && v->expire_ms == KV_NO_EXPIRE) return 0;
+    unlink_key(kv, key, len);
+    kv->evicted_keys++;
+    modified(kv, key, len);
+    event(kv, KV_EVENT_EVICTED, key, len);
     return 1;
 }
 
@@ -525,6 +600,18 @@ const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len)
     }
     *len = e->key_len;
     return e->key;
+}
+
+size_t kv_sample(struct kv *kv, int volatile_only, size_t n, struct dict_entry **out)
+{
+    struct dict *d = volatile_only ? &kv->volatile_keys : &kv->keys;
+    size_t got = 0;
+    while (got < n) {
+        struct dict_entry *e = dict_random(d, next_rand, kv);
+        if (!e) break;
+        out[got++] = volatile_only ? e->val : e; /* volatile_keys: key -> kv.keys entry */
+    }
+    return got;
 }
 
 struct sampler {

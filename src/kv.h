@@ -68,6 +68,25 @@ enum kv_string_enc { KV_ENC_EMBSTR = 0, KV_ENC_RAW = 1 };
 #define KV_LRU_BITS 24
 #define KV_LRU_MAX ((1u << KV_LRU_BITS) - 1)
 
+/*
+ * Access metadata, in a value's 24 `lru` bits, as Redis keeps it: with an
+ * LRU policy (or none), kv.lru_clock at the last access; with an *-lfu
+ * maxmemory-policy (kv.access.lfu), Redis's LFU: the minutes (mod 2^16) of
+ * the counter's last decay in the high 16 bits and a logarithmic access
+ * counter in the low 8. A new value's counter starts at KV_LFU_INIT; an
+ * access first decays it by one per lfu-decay-time minutes idle, then adds
+ * one with probability 1 / ((counter - KV_LFU_INIT) * lfu-log-factor + 1).
+ * Local to each node (never in the log, never in a snapshot): the leader's
+ * reads and applied writes feed the figures its eviction decides with.
+ */
+#define KV_LFU_INIT 5
+struct kv_access {
+    int lfu;                 /* an *-lfu maxmemory-policy: `lru` holds LFU data */
+    int evicts_by_access;    /* maxmemory set, with an LRU or LFU policy */
+    uint32_t lfu_log_factor; /* lfu-log-factor */
+    uint32_t lfu_decay_time; /* lfu-decay-time: minutes per decrement; 0 = none */
+};
+
 /* One value: header and bytes in one allocation. A string's bytes are
  * data[0..len); the allocation's usable size past that (malloc_usable_size)
  * is spare room for APPEND/SETRANGE growth. Another type keeps its object
@@ -98,7 +117,7 @@ static inline int kv_val_expired(const struct kv_val *v, int64_t now_ms)
 
 typedef void kv_key_fn(void *ud, const char *key, size_t len);
 
-enum kv_event { KV_EVENT_NEW, KV_EVENT_EXPIRED };
+enum kv_event { KV_EVENT_NEW, KV_EVENT_EXPIRED, KV_EVENT_EVICTED };
 
 struct kv {
     /* The type modules by enum kv_type, NULL for KV_STRING (the keyspace's
@@ -113,8 +132,10 @@ struct kv {
     size_t max_value_len;      /* proto-max-bulk-len: APPEND/SETRANGE limit */
     struct kv_limits limits;   /* encoding thresholds for the type modules */
     uint32_t lru_clock;        /* seconds, mod 2^24: set by the server's cron */
+    uint32_t lfu_minutes;      /* minutes, mod 2^16: set by the server's cron */
+    struct kv_access access;   /* how `lru` is kept: set by the owner (maxmemory-policy) */
     /* stats (INFO) */
-    uint64_t keyspace_hits, keyspace_misses, expired_keys;
+    uint64_t keyspace_hits, keyspace_misses, expired_keys, evicted_keys;
     /* hooks (WATCH); may be NULL */
     void (*on_modify)(void *ud, const char *key, size_t len);
     void (*on_flush)(void *ud);
@@ -124,6 +145,9 @@ struct kv {
 };
 
 void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed);
+/* Asks may_grow before either dict of keys doubles (src/dict.h): the
+ * owner's memory limit. */
+void kv_set_may_grow(struct kv *kv, dict_may_grow_fn *may_grow, void *ud);
 /* Frees every key and value, waiting for the lazyfree thread to finish
  * what it was given (src/lazyfree.h). */
 void kv_free(struct kv *kv);
@@ -181,8 +205,12 @@ struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_
 const char *kv_type_name(const struct kv *kv, const struct kv_val *v);
 /* OBJECT ENCODING's name for v. */
 const char *kv_encoding_name(const struct kv *kv, const struct kv_val *v);
-/* Seconds since v was last accessed (OBJECT IDLETIME), from kv.lru_clock. */
+/* Seconds since v was last accessed (OBJECT IDLETIME), from kv.lru_clock;
+ * meaningful while kv.access.lfu is 0. */
 uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v);
+/* v's LFU counter decayed to now, without storing it (OBJECT FREQ);
+ * meaningful while kv.access.lfu is 1. */
+unsigned kv_lfu_counter(const struct kv *kv, const struct kv_val *v);
 /* Bytes v takes with its key (MEMORY USAGE); samples as kv_type_ops.memory. */
 size_t kv_memory_usage(const struct kv *kv, const struct kv_val *v, size_t klen, size_t samples);
 
@@ -231,6 +259,13 @@ int kv_delete(struct kv *kv, const char *key, size_t len, int64_t now_ms);
 /* Deletes key only if it is expired at now_ms (SM_ENTRY_EXPIRE entries).
  * Returns 1 if deleted. */
 int kv_delete_if_expired(struct kv *kv, const char *key, size_t len, int64_t now_ms);
+/* Deletes key for the leader's eviction (an eviction entry, src/evict.h):
+ * a live key is deleted, counted in evicted_keys and fires KV_EVENT_EVICTED;
+ * with volatile_only, only if it still has a TTL (a write between the
+ * leader's choice and this entry may have made it persistent, and a
+ * volatile-* policy never evicts a persistent key). An expired key is
+ * deleted as expired. Returns 1 if a live key was evicted. */
+int kv_evict(struct kv *kv, const char *key, size_t len, int volatile_only, int64_t now_ms);
 /* Sets (expire_ms > 0) or removes (KV_NO_EXPIRE) the TTL of key, which the
  * caller has looked up for writing. Returns 1 if the key is stored (and was
  * changed), 0 otherwise. kv_persist returns 1 only if a TTL was removed. */
@@ -257,6 +292,12 @@ uint64_t kv_scan(struct kv *kv, uint64_t cursor, kv_visit_fn *fn, void *ud);
  * the key bytes (NUL-terminated, borrowed like a lookup) and *len.
  */
 const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len);
+/* Up to n random stored keys (with volatile_only, keys with a TTL), drawn
+ * independently (a key may come twice): their entries of kv.keys (key
+ * bytes, and the struct kv_val * as val) into out[]; returns how many (0:
+ * none stored). Borrowed like a lookup's. For the eviction's sampling
+ * (local to the leader: kv.rng). */
+size_t kv_sample(struct kv *kv, int volatile_only, size_t n, struct dict_entry **out);
 /*
  * Active expiry sampler: examines about sample_max volatile keys, resuming
  * where the previous call stopped, and calls fn(ud, key, len) for each one

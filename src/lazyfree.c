@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "lazyfree.h"
 
 struct job {
@@ -22,6 +23,7 @@ static int started, start_failed;
 static void *worker(void *arg)
 {
     (void)arg;
+    alloc_track_thread(); /* what it frees leaves used_memory */
     pthread_mutex_lock(&mu);
     for (;;) {
         while (count == 0)

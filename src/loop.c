@@ -219,6 +219,7 @@ static void register_config_hooks(struct server *srv)
         {CONFIG_APPLY_RAFT_LOG_FSYNC, apply_raft_log_fsync},
         {CONFIG_APPLY_LOGLEVEL, apply_loglevel},
         {CONFIG_APPLY_ENCODING_LIMITS, apply_encoding_limits},
+        {CONFIG_APPLY_ACCESS, apply_encoding_limits},
         {CONFIG_APPLY_PROTO_MAX_BULK_LEN, apply_proto_max_bulk_len},
         {CONFIG_APPLY_NOTIFY, apply_notify},
         {CONFIG_APPLY_SCRIPT_BUSY, apply_script_busy},

@@ -6,6 +6,7 @@
 
 #include "call.h"
 #include "multi.h"
+#include "memory.h"
 #include "server.h"
 #include "util.h"
 
@@ -207,7 +208,7 @@ void cmd_exec(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR EXEC without MULTI");
         return;
     }
-    if ((cl->mstate.cmd_flags & CMD_DENYOOM) && call_over_maxmemory(c->srv)) {
+    if ((cl->mstate.cmd_flags & CMD_DENYOOM) && memory_refuses(c->srv)) {
         resp_add_error(c->out, "EXECABORT Transaction discarded because of: OOM command not "
                                "allowed when used memory > 'maxmemory'.");
         multi_discard(cl);

@@ -252,6 +252,14 @@ struct node_log_info {
     uint64_t reads, entries_read; /* read back from disk for lagging followers */
 };
 void node_log_info(const struct node *n, struct node_log_info *out);
+/* The Raft log's memory: the entries the core holds (RAFT.INFO
+ * log_memory_bytes, bounded by raft-log-max-memory once applied) and
+ * SQLite's own (page cache, statements). used_memory leaves it out
+ * (src/memory.h). */
+uint64_t node_mem_log(const struct node *n);
+/* The bytes queued to the peers: in used_memory, not counted for
+ * eviction (src/memory.h). */
+uint64_t node_mem_peers(const struct node *n);
 /* RAFT.DEBUG COMPACT: starts a background snapshot of the applied state now.
  * Returns 0 once the child runs (completion shows in node_snapshot_info), or
  * -1 with a reason (one already in progress, nothing applied since the last,

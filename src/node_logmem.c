@@ -18,6 +18,8 @@
 #include "log.h"
 #include "node.h"
 #include "node_int.h"
+#include "storage.h"
+#include "transport.h"
 #include "util.h"
 
 void node_log_queue(struct node *n, const struct raft_ready *rd)
@@ -65,6 +67,16 @@ void node_log_info(const struct node *n, struct node_log_info *out)
     raft_log_mem(n->raft, &out->mem_first_index, &out->mem_entries, &out->mem_bytes);
     out->reads = n->logmem.reads;
     out->entries_read = n->logmem.entries_read;
+}
+
+uint64_t node_mem_log(const struct node *n)
+{
+    return raft_log_footprint(n->raft) + storage_memory_used();
+}
+
+uint64_t node_mem_peers(const struct node *n)
+{
+    return transport_pending_bytes(n->tr);
 }
 
 void node_log_free(struct node *n)

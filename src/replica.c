@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "blocked.h"
+#include "memory.h"
 #include "monitor.h"
 #include "clock.h"
 #include "multi.h"
@@ -44,7 +45,7 @@ static void collect_expired(void *ud, const char *key, size_t len)
 {
     struct expired_batch *b = ud;
     if (batch_full(b) || expiring_has(b->x, key, len)) return;
-    b->keys[b->n].ptr = expiring_add(b->x, key, len);
+    b->keys[b->n].ptr = expiring_add(b->x, key, len, 0);
     b->keys[b->n++].len = len;
     b->added++;
     b->bytes += len;
@@ -63,6 +64,7 @@ static void active_expire(struct server *srv)
     int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
     struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
     srv->stats.expire_cycles++;
+    sm_flush(&srv->sm); /* keys held for an open batch's eviction get its index */
     expiring_applied(b.x, node_applied(srv->node));
     for (;;) {
         b.added = 0;
@@ -76,10 +78,27 @@ static void active_expire(struct server *srv)
     monitor_event(&srv->monitor, "expire-cycle", (clock_mono_us() - start) / 1000);
 }
 
-/* The encoding thresholds the type modules read (src/types.h). */
+static int policy_lfu(int policy)
+{
+    return policy == CONFIG_MAXMEMORY_ALLKEYS_LFU || policy == CONFIG_MAXMEMORY_VOLATILE_LFU;
+}
+
+/* The encoding thresholds the type modules read (src/types.h), and how the
+ * keyspace keeps access data (LRU or LFU, src/kv.h). */
 void replica_apply_limits(struct server *srv)
 {
     const struct config *c = &srv->cfg;
+    srv->kv.access = (struct kv_access){
+        .lfu = policy_lfu(c->maxmemory_policy),
+        .evicts_by_access =
+            c->maxmemory > 0 && (policy_lfu(c->maxmemory_policy) ||
+                                 c->maxmemory_policy == CONFIG_MAXMEMORY_ALLKEYS_LRU ||
+                                 c->maxmemory_policy == CONFIG_MAXMEMORY_VOLATILE_LRU),
+        .lfu_log_factor =
+            (uint32_t)(c->lfu_log_factor > UINT32_MAX ? UINT32_MAX : c->lfu_log_factor),
+        .lfu_decay_time =
+            (uint32_t)(c->lfu_decay_time > UINT32_MAX ? UINT32_MAX : c->lfu_decay_time),
+    };
     srv->kv.limits = (struct kv_limits){
         .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
         .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
@@ -95,7 +114,9 @@ void replica_apply_limits(struct server *srv)
 /* The keyspace's LRU clock (OBJECT IDLETIME): seconds, 24 bits, as Redis. */
 static void update_lru_clock(struct server *srv)
 {
-    srv->kv.lru_clock = (uint32_t)(server_now_ms() / 1000) & KV_LRU_MAX;
+    int64_t now = server_now_ms();
+    srv->kv.lru_clock = (uint32_t)(now / 1000) & KV_LRU_MAX;
+    srv->kv.lfu_minutes = (uint32_t)(now / 60000) & 0xffff;
 }
 
 /* The state machine's log is the Raft driver (src/sm.h's struct sm_log). */
@@ -144,15 +165,18 @@ static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
     struct server *srv = ud;
     if (ev == KV_EVENT_NEW)
         notify_fire(&srv->notify, NOTIFY_NEW, "new", key, len);
-    else
+    else if (ev == KV_EVENT_EXPIRED)
         notify_fire(&srv->notify, NOTIFY_EXPIRED, "expired", key, len);
+    else
+        notify_fire(&srv->notify, NOTIFY_EVICTED, "evicted", key, len);
 }
 
 void replica_set_notify(struct server *srv, unsigned flags)
 {
     notify_set(&srv->notify, flags);
     srv->kv.event_mask = ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
-                         ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0);
+                         ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0) |
+                         ((srv->notify.mask & NOTIFY_EVICTED) ? 1u << KV_EVENT_EVICTED : 0);
 }
 
 /* Snapshots carry the script cache and the function libraries beside the
@@ -223,6 +247,7 @@ void replica_init(struct server *srv, uint64_t seed)
     kv_init(&srv->kv, type_table, util_rand64(&srv->rng));
     srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
     srv->kv.rng = util_rand64(&srv->rng);
+    kv_set_may_grow(&srv->kv, memory_may_grow, srv);
     replica_apply_limits(srv);
     update_lru_clock(srv);
     multi_init(srv);
@@ -256,6 +281,7 @@ void replica_init(struct server *srv, uint64_t seed)
         .extra_reset = extra_reset,
     };
     sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
+    evict_init(&srv->evict);
 }
 
 static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
@@ -324,8 +350,10 @@ void replica_cron(struct server *srv)
     kv_cron(&srv->kv);
     if (node_is_leader(srv->node)) {
         if (!srv->pause.end_ms) active_expire(srv); /* a paused node deletes nothing, as Redis */
-    } else if (expiring_count(&srv->sm.expiring))
+    } else if (expiring_count(&srv->sm.expiring)) {
         expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
+    }
+    if (!srv->pause.end_ms || !node_is_leader(srv->node)) memory_cron(srv);
 }
 
 void replica_free(struct server *srv)
@@ -333,6 +361,7 @@ void replica_free(struct server *srv)
     node_free(srv->node);
     srv->node = NULL;
     kv_free(&srv->kv);
+    evict_free(&srv->evict);
     sm_free(&srv->sm);
     multi_free(srv);
     blocked_free(&srv->blocked);

@@ -11,10 +11,10 @@
 #include "server.h"
 #include "util.h"
 
-/* Memory figures are read when asked for (INFO, the maxmemory check) and
+/* The allocator's page figures and RSS are read when asked for (INFO) and
  * kept for MEMORY_REFRESH_US: a reading merges every arena's statistics
- * (jemalloc's epoch) and opens /proc, too much for every command when the
- * maxmemory check runs before each write. */
+ * (jemalloc's epoch) and opens /proc. used_memory is exact at every call
+ * (alloc_used), for the maxmemory check before each write. */
 #define MEMORY_REFRESH_US 100000
 static struct server_memory memory;
 static int64_t memory_read_us = -MEMORY_REFRESH_US;
@@ -37,12 +37,6 @@ static void refresh_memory(void)
             memory.rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
-}
-
-size_t server_used_memory(void)
-{
-    refresh_memory();
-    return memory.alloc.allocated;
 }
 
 void server_memory(struct server_memory *m)

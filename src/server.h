@@ -21,6 +21,7 @@
 #include "dict.h"
 #include "kv.h"
 #include "client.h"
+#include "evict.h"
 #include "sm.h"
 #include "cmd.h"
 #include "waiters.h"
@@ -50,6 +51,10 @@ struct server {
     struct config cfg;
     struct kv kv;
     struct sm sm;                     /* the apply path */
+    struct evict evict;               /* the leader's choice of keys over maxmemory */
+    uint64_t mem_not_counted;         /* bytes maxmemory does not count (src/evict.h), as of
+                                       * the last check */
+    int mem_over_maxmemory;           /* over maxmemory as of the cron (a follower says so) */
     struct node *node;                /* the Raft driver (src/node.h) */
     struct waiters waiters;           /* clients waiting for the log, and those answered */
     struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
@@ -100,7 +105,5 @@ struct server_memory {
     size_t rss_bytes;         /* the process's resident set (/proc/self/statm) */
 };
 void server_memory(struct server_memory *m);
-/* The allocator's allocated bytes: INFO used_memory, what maxmemory limits. */
-size_t server_used_memory(void);
 
 #endif

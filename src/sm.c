@@ -431,7 +431,10 @@ void sm_flush(struct sm *sm)
     put_ts(&sm->batch, clock_ms());
     sm->batch_n = 0;
     struct raft_part whole = {sm->batch.data, (uint32_t)sm->batch.len};
-    inflight_proposed(&sm->inflight, sm->env.log.propose_staged(sm->env.log.ud, &whole, 1));
+    uint64_t index = sm->env.log.propose_staged(sm->env.log.ud, &whole, 1);
+    inflight_proposed(&sm->inflight, index);
+    if (sm->batch_held) expiring_proposed(&sm->expiring, index);
+    sm->batch_held = 0;
     buf_release_large(&sm->batch);
 }
 
@@ -456,7 +459,9 @@ static void propose_alone(struct sm *sm, int argc, const struct resp_arg *argv, 
 {
     scratch_begin(sm, SM_ENTRY_BATCH, now);
     scratch_add(sm, argc, argv);
-    submit(sm, NULL, 1);
+    uint64_t index = submit(sm, NULL, 1);
+    if (sm->batch_held) expiring_proposed(&sm->expiring, index);
+    sm->batch_held = 0;
 }
 
 void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
@@ -507,6 +512,18 @@ void sm_submit_multi(struct sm *sm, struct client *c)
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
     }
     submit(sm, c, 0);
+}
+
+void sm_submit_held(struct sm *sm, int argc, const struct resp_arg *argv)
+{
+    const struct command *parent;
+    /* Set first: the command may fill the batch (sm_flush) or go alone
+     * (propose_alone), and either gives the held keys their index. A batch
+     * too full to take it is flushed first, and the keys just held count
+     * as its (released when it applies, a little early: at worst a key is
+     * proposed twice, and a deletion of a key already gone does nothing). */
+    sm->batch_held = 1;
+    sm_submit_command(sm, NULL, cmd_lookup(argv, argc, &parent), argc, argv);
 }
 
 void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)

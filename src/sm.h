@@ -136,6 +136,7 @@ struct sm {
     size_t n_parts, parts_cap, part_seg; /* part_seg: scratch bytes not in a part yet */
     struct sm_buf batch;                 /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
     uint32_t batch_n;                    /* commands in it */
+    int batch_held;                      /* it deletes keys held in `expiring` (eviction) */
     int64_t batch_ts_ms;                 /* its timestamp (the apply clock) */
     struct resp_out sink;                /* replies nobody waits for */
     struct resp_arg *argv;               /* decode scratch */
@@ -189,6 +190,12 @@ void sm_submit_multi(struct sm *sm, struct client *c);
  * they stay held there until the entry is applied, or are released at once
  * if the log refuses it. */
 void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys);
+/* A write of the leader's own, with no client (eviction's RAFTCACHE.EVICT,
+ * src/evict.h), joins the open batch like a client's: argv is copied. The
+ * keys the caller added to sm.expiring since the last entry was proposed
+ * stay held until the batch is applied (released at once if the log
+ * refuses it). */
+void sm_submit_held(struct sm *sm, int argc, const struct resp_arg *argv);
 /* 1 if a write to key (or to a key of its bucket, src/inflight.h) is staged
  * or in the log and not applied yet: an EXEC watching key must fail. */
 int sm_write_in_flight(const struct sm *sm, const char *key, size_t len);

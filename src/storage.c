@@ -579,3 +579,9 @@ int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, c
     }
     return 0;
 }
+
+uint64_t storage_memory_used(void)
+{
+    sqlite3_int64 n = sqlite3_memory_used();
+    return n > 0 ? (uint64_t)n : 0;
+}

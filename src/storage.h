@@ -269,6 +269,9 @@ int storage_synchronous(struct storage *s);
 
 /* This store's incarnation (IDENTITY); O(1). */
 uint64_t storage_incarnation(const struct storage *s);
+/* Bytes SQLite holds in memory now (page cache, statements), for every
+ * database of the process. */
+uint64_t storage_memory_used(void);
 
 /* The "recovering" mark: this node may have lost state it had acknowledged and
  * must not vote until it has caught up (raft_set_recovering()); it survives

@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "alloc.h"
 #include "storage.h"
 #include "util.h"
 #include "storage_int.h"
@@ -151,8 +152,54 @@ static int make_dirs(const char *dir, int durable, char *err, size_t errlen)
     return 0;
 }
 
+/* SQLite's allocations go to the process's allocator through these, so
+ * that sqlite3_memory_used() (storage_memory_used) counts the blocks as
+ * they really are, size class included, and SQLite uses all of each. */
+static void *sq_malloc(int n)
+{
+    return malloc((size_t)n);
+}
+static void sq_free(void *p)
+{
+    free(p);
+}
+static void *sq_realloc(void *p, int n)
+{
+    return realloc(p, (size_t)n);
+}
+static int sq_size(void *p)
+{
+    return (int)alloc_block_size(p);
+}
+static int sq_roundup(int n)
+{
+    return (int)alloc_good_size((size_t)n);
+}
+static int sq_init(void *ud)
+{
+    (void)ud;
+    return SQLITE_OK;
+}
+static void sq_shutdown(void *ud)
+{
+    (void)ud;
+}
+
+/* Once, before SQLite initializes: a later call is refused (MISUSE), and
+ * SQLite then keeps its own allocator, which is only a loss of accuracy. */
+static void use_process_allocator(void)
+{
+    static int done;
+    static const sqlite3_mem_methods methods = {sq_malloc,  sq_free, sq_realloc,  sq_size,
+                                                sq_roundup, sq_init, sq_shutdown, NULL};
+    if (done) return;
+    done = 1;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+}
+
 static int open_db(struct storage *s, const char *dir, char *err, size_t errlen)
 {
+    use_process_allocator();
     size_t n = strlen(dir) + 1 + sizeof STORAGE_FILE_NAME;
     s->path = malloc(n);
     if (!s->path) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);

@@ -455,6 +455,14 @@ void transport_heard(struct transport *t, uint64_t id)
     if (p && p->ac && p->pending_cmds > 0) rearm_reply(p);
 }
 
+uint64_t transport_pending_bytes(const struct transport *t)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < t->n_peers; i++)
+        sum += t->peers[i]->pending_bytes;
+    return sum;
+}
+
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info)
 {
     const struct peer *p = transport_find_peer(t, id, NULL);

@@ -282,6 +282,8 @@ void transport_drain(struct transport *t, uint32_t timeout_ms);
 
 /* Fills *info for peer id; returns 0 or TRANSPORT_ENOPEER. */
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info);
+/* The pending_bytes of every peer, summed. */
+uint64_t transport_pending_bytes(const struct transport *t);
 /* -LOSTSTATE refusals of our RAFT.AUTH by any peer since the transport was
  * created, members or not, peers removed since included: never decreases,
  * so a refusal is seen even if the peer accepted us again (we said

@@ -157,9 +157,9 @@ static void answer_write(struct waiters *w, struct write_waiter *ww, const char 
 void waiters_stage(struct waiters *w, struct client *c, uint32_t tag_as)
 {
     clients_reserve2(&w->staged, &w->staged_tags, &w->staged_cap, w->n_staged + 1);
-    w->staged_tags[w->n_staged] = (c->reply_muted ? REPLY_TAG_MUTED : 0) | tag_as;
+    w->staged_tags[w->n_staged] = (c && c->reply_muted ? REPLY_TAG_MUTED : 0) | tag_as;
     w->staged[w->n_staged++] = c;
-    c->pending_writes++;
+    if (c) c->pending_writes++; /* NULL: the node's own write (eviction) */
 }
 
 struct client *const *waiters_staged(const struct waiters *w, size_t *n)

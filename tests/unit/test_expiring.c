@@ -23,11 +23,11 @@ static void test_held_until_applied(void **unused)
     struct expiring x;
     expiring_init(&x, 1, 100);
     assert_false(expiring_has(&x, K("a")));
-    expiring_add(&x, K("a"));
-    expiring_add(&x, K("b"));
+    expiring_add(&x, K("a"), 0);
+    expiring_add(&x, K("b"), 0);
     assert_true(expiring_has(&x, K("a"))); /* held while the entry is built */
     expiring_proposed(&x, 10);
-    expiring_add(&x, K("c"));
+    expiring_add(&x, K("c"), 0);
     expiring_proposed(&x, 12);
     assert_int_equal(expiring_count(&x), 3);
     expiring_applied(&x, 9);
@@ -39,9 +39,32 @@ static void test_held_until_applied(void **unused)
     expiring_applied(&x, 12);
     assert_int_equal(expiring_count(&x), 0);
     /* Released: the key may be proposed again (it was still there). */
-    expiring_add(&x, K("a"));
+    expiring_add(&x, K("a"), 0);
     expiring_proposed(&x, 13);
     assert_true(expiring_has(&x, K("a")));
+    expiring_free(&x);
+}
+
+/* The bytes eviction expects to free are counted while held, and come back
+ * as the entries apply, are refused, or leadership ends. */
+static void test_bytes_follow_the_held_keys(void **unused)
+{
+    (void)unused;
+    struct expiring x;
+    expiring_init(&x, 3, 100);
+    expiring_add(&x, K("e1"), 100);
+    expiring_add(&x, K("e2"), 50);
+    expiring_proposed(&x, 7);
+    expiring_add(&x, K("e3"), 20);
+    assert_int_equal(expiring_bytes(&x), 170);
+    expiring_proposed(&x, 0); /* refused: e3's 20 bytes will not be freed */
+    assert_int_equal(expiring_bytes(&x), 150);
+    expiring_add(&x, K("e4"), 5);
+    expiring_proposed(&x, 9);
+    expiring_applied(&x, 7);
+    assert_int_equal(expiring_bytes(&x), 5);
+    expiring_reset(&x);
+    assert_int_equal(expiring_bytes(&x), 0);
     expiring_free(&x);
 }
 
@@ -50,17 +73,17 @@ static void test_refused_entry_releases_its_keys(void **unused)
     (void)unused;
     struct expiring x;
     expiring_init(&x, 2, 100);
-    expiring_add(&x, K("kept"));
+    expiring_add(&x, K("kept"), 0);
     expiring_proposed(&x, 5);
-    expiring_add(&x, K("r1"));
-    expiring_add(&x, K("r2"));
+    expiring_add(&x, K("r1"), 0);
+    expiring_add(&x, K("r2"), 0);
     expiring_proposed(&x, 0);
     assert_false(expiring_has(&x, K("r1")));
     assert_false(expiring_has(&x, K("r2")));
     assert_true(expiring_has(&x, K("kept")));
     assert_int_equal(expiring_count(&x), 1);
     /* A key being staged is not released by an apply of earlier entries. */
-    expiring_add(&x, K("s"));
+    expiring_add(&x, K("s"), 0);
     expiring_applied(&x, 100);
     assert_false(expiring_has(&x, K("kept")));
     assert_true(expiring_has(&x, K("s")));
@@ -75,15 +98,15 @@ static void test_reset_releases_everything(void **unused)
     (void)unused;
     struct expiring x;
     expiring_init(&x, 3, 100);
-    expiring_add(&x, K("a"));
+    expiring_add(&x, K("a"), 0);
     expiring_proposed(&x, 7);
-    expiring_add(&x, K("b"));
+    expiring_add(&x, K("b"), 0);
     expiring_reset(&x);
     assert_int_equal(expiring_count(&x), 0);
     assert_false(expiring_has(&x, K("a")));
     assert_false(expiring_has(&x, K("b")));
     /* Usable again, and an apply of the old indexes changes nothing. */
-    expiring_add(&x, K("a"));
+    expiring_add(&x, K("a"), 0);
     expiring_proposed(&x, 3);
     expiring_applied(&x, 2);
     assert_true(expiring_has(&x, K("a")));
@@ -108,7 +131,7 @@ static void test_bounded_and_room_comes_back(void **unused)
             expiring_applied(&x, index - 40); /* some entries applied, not all */
             assert_false(expiring_full(&x));
         }
-        expiring_add(&x, key, (size_t)n);
+        expiring_add(&x, key, (size_t)n, 0);
         if (i % 7 == 6) expiring_proposed(&x, index++);
     }
     expiring_proposed(&x, index);
@@ -125,7 +148,7 @@ static void test_keys_are_binary_safe_copies(void **unused)
     struct expiring x;
     expiring_init(&x, 5, 10);
     char buf[] = {'k', 0, 'x'};
-    const char *held = expiring_add(&x, buf, sizeof buf);
+    const char *held = expiring_add(&x, buf, sizeof buf, 0);
     buf[2] = 'y'; /* the caller's bytes change: the held copy does not */
     assert_memory_equal(held, "k\0x", 3);
     assert_true(expiring_has(&x, "k\0x", 3));
@@ -140,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_held_until_applied),
         cmocka_unit_test(test_refused_entry_releases_its_keys),
+        cmocka_unit_test(test_bytes_follow_the_held_keys),
         cmocka_unit_test(test_reset_releases_everything),
         cmocka_unit_test(test_bounded_and_room_comes_back),
         cmocka_unit_test(test_keys_are_binary_safe_copies),

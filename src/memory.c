@@ -1,0 +1,88 @@
+/*
+ * src/memory.c - used_memory and the server's side of eviction (see
+ * memory.h).
+ */
+#include "alloc.h"
+#include "config.h"
+#include "evict.h"
+#include "expiring.h"
+#include "log.h"
+#include "memory.h"
+#include "node.h"
+#include "server.h"
+
+size_t memory_raft_log(const struct server *srv)
+{
+    return srv->node ? node_mem_log(srv->node) : 0;
+}
+
+size_t memory_used(const struct server *srv)
+{
+    size_t all = alloc_used(), log = memory_raft_log(srv);
+    return all > log ? all - log : 0;
+}
+
+int memory_may_grow(void *ud, size_t bytes)
+{
+    const struct server *srv = ud;
+    if (srv->cfg.maxmemory <= 0) return 1;
+    size_t used = memory_used(srv);
+    if (used + bytes <= (size_t)srv->cfg.maxmemory) return 1;
+    size_t peers = srv->node ? node_mem_peers(srv->node) : 0;
+    return used - (peers < used ? peers : used) + bytes <= (size_t)srv->cfg.maxmemory;
+}
+
+/* What eviction compares with maxmemory now. */
+static uint64_t counted_memory(struct server *srv, uint64_t used)
+{
+    expiring_applied(&srv->sm.expiring, node_applied(srv->node));
+    srv->mem_not_counted = node_mem_peers(srv->node);
+    return evict_counted(used, srv->mem_not_counted, expiring_bytes(&srv->sm.expiring));
+}
+
+static enum evict_result evict(struct server *srv, uint64_t used)
+{
+    const struct config *cfg = &srv->cfg;
+    struct evict_params p = {
+        .policy = cfg->maxmemory_policy,
+        .samples = (unsigned)cfg->maxmemory_samples,
+        .tenacity = (unsigned)cfg->maxmemory_eviction_tenacity,
+        .counted = counted_memory(srv, used),
+        .maxmemory = (uint64_t)cfg->maxmemory,
+        .now_ms = server_now_ms(),
+    };
+    return evict_perform(&srv->evict, &srv->sm, &p);
+}
+
+int memory_refuses(struct server *srv)
+{
+    if (srv->cfg.maxmemory <= 0) return 0;
+    uint64_t used = memory_used(srv);
+    if (used <= (uint64_t)srv->cfg.maxmemory) return 0;
+    if (!node_is_leader(srv->node)) {
+        if (srv->cfg.maxmemory_policy != CONFIG_MAXMEMORY_NOEVICTION) return 0;
+        return counted_memory(srv, used) > (uint64_t)srv->cfg.maxmemory;
+    }
+    return evict(srv, used) == EVICT_FAIL;
+}
+
+void memory_cron(struct server *srv)
+{
+    uint64_t used = memory_used(srv);
+    int over = 0;
+    if (srv->cfg.maxmemory > 0 && used > (uint64_t)srv->cfg.maxmemory) {
+        if (node_is_leader(srv->node) && srv->cfg.maxmemory_policy != CONFIG_MAXMEMORY_NOEVICTION)
+            evict(srv, used);
+        over = counted_memory(srv, used) > (uint64_t)srv->cfg.maxmemory;
+    }
+    if (!node_is_leader(srv->node)) evict_reset(&srv->evict);
+    if (over != srv->mem_over_maxmemory)
+        log_msg(over ? LOG_LEVEL_WARNING : LOG_LEVEL_NOTICE,
+                over ? "used memory %llu is over maxmemory %lld%s"
+                     : "used memory is back under maxmemory (%llu of %lld)%s",
+                (unsigned long long)used, srv->cfg.maxmemory,
+                over && !node_is_leader(srv->node) ? ": the leader decides evictions, this "
+                                                     "follower keeps every key it applies"
+                                                   : "");
+    srv->mem_over_maxmemory = over;
+}
