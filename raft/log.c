@@ -148,14 +148,14 @@ static int copy_data(struct rlog *l, const struct raft_part *parts, uint32_t n_p
     }
     struct slab *s = l->cur;
     if (!s || s->cap - s->used < len) {
-        uint32_t cap = len > SLAB_BYTES ? len : SLAB_BYTES;
+        uint32_t cap = len > SLAB_DATA ? len : SLAB_DATA;
         s = malloc(sizeof(*s) + cap);
         if (!s) return RAFT_ENOMEM;
         l->slab_bytes += sizeof(*s) + cap;
         s->refs = 0;
         s->used = 0;
         s->cap = cap;
-        if (len <= SLAB_BYTES) { /* shared by the next small entries */
+        if (len <= SLAB_DATA) { /* shared by the next small entries */
             s->refs = 1;
             slab_unref(l, l->cur);
             l->cur = s;

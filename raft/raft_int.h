@@ -21,6 +21,9 @@ struct slab {
     uint32_t used, cap;
     uint8_t bytes[];
 };
+/* Data room of a shared slab: with its header the block is exactly SLAB_BYTES, a
+ * size the allocator gives without rounding up (64 KiB + 16 would take 80 KiB). */
+#define SLAB_DATA (SLAB_BYTES - (uint32_t)sizeof(struct slab))
 
 /* Terms of released entries: every index from `first` up to the next run's first (or
  * the log's base) has `term`. */

@@ -109,10 +109,10 @@ static void log_sections(struct info_text *t, const struct server *srv)
     node_log_info(srv->node, &li);
     info_addf(t,
               "log_memory_first_index:%llu\r\nlog_memory_entries:%llu\r\nlog_memory_bytes:%llu\r\n"
-              "log_disk_reads:%llu\r\nlog_disk_entries_read:%llu\r\n",
+              "log_disk_reads:%llu\r\nlog_disk_entries_read:%llu\r\nover_maxmemory:%d\r\n",
               (unsigned long long)li.mem_first_index, (unsigned long long)li.mem_entries,
               (unsigned long long)li.mem_bytes, (unsigned long long)li.reads,
-              (unsigned long long)li.entries_read);
+              (unsigned long long)li.entries_read, srv->mem_over_maxmemory);
     struct node_snapshot_info si;
     node_snapshot_info(srv->node, &si);
     info_addf(t,

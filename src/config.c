@@ -229,9 +229,6 @@ static int set_enum(struct config *c, const struct config_def *d, const char *v,
             return 0;
         }
     }
-    if (!d->enum_names[1]) /* a one-name enum: see enum_names in config.h */
-        return util_fail(err, errlen, CONFIG_ERR_VALUE, "only \"%s\" is implemented: %s",
-                         d->enum_names[0], d->doc);
     struct config_out o = config_out_start(err, errlen);
     config_out_printf(&o, "argument(s) must be one of the following: ");
     for (int i = 0; d->enum_names[i]; i++)

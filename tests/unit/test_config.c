@@ -164,31 +164,51 @@ static void test_enum(void **state)
               FAILED("raft-read-mode") "can't set immutable config");
 }
 
-#define NOEVICTION_ONLY                                                                            \
-    "only \"noeviction\" is implemented: raftcache evicts no keys; over maxmemory, writes are "    \
-    "refused with -OOM"
+#define POLICY_NAMES                                                                               \
+    "argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, "             \
+    "allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl"
 
-/* raftcache evicts nothing: Redis's other policies are refused, not accepted
- * and ignored, wherever the value comes from. */
-static void test_maxmemory_policy_noeviction_only(void **state)
+/* Redis's eight policies, any case, from CONFIG SET, a file or the command
+ * line; anything else is refused with Redis's list of the names. */
+static void test_maxmemory_policies(void **state)
 {
     struct fx *f = *state;
-    set_ok(f, "maxmemory-policy", "NOEVICTION");
-    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_NOEVICTION);
-    assert_string_equal(get(f, "maxmemory-policy"), "noeviction");
-    static const char *const redis_only[] = {"volatile-lru",   "volatile-lfu", "volatile-random",
-                                             "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-                                             "allkeys-random", "lru"};
-    for (size_t i = 0; i < sizeof redis_only / sizeof redis_only[0]; i++)
-        set_fails(f, "maxmemory-policy", redis_only[i], CONFIG_ERR_VALUE,
-                  FAILED("maxmemory-policy") NOEVICTION_ONLY);
-    assert_string_equal(get(f, "maxmemory-policy"), "noeviction");
-    assert_int_equal(load_text(f, "maxmemory-policy allkeys-lru\n"), CONFIG_ERR_VALUE);
-    assert_contains(f->err, ">>> 'maxmemory-policy allkeys-lru'\n" NOEVICTION_ONLY);
-    char *argv[] = {"raftcache", "--maxmemory-policy", "volatile-lru", NULL};
+    static const struct {
+        const char *name;
+        int policy;
+    } all[] = {
+        {"NOEVICTION", CONFIG_MAXMEMORY_NOEVICTION},
+        {"allkeys-lru", CONFIG_MAXMEMORY_ALLKEYS_LRU},
+        {"allkeys-lfu", CONFIG_MAXMEMORY_ALLKEYS_LFU},
+        {"allkeys-random", CONFIG_MAXMEMORY_ALLKEYS_RANDOM},
+        {"volatile-lru", CONFIG_MAXMEMORY_VOLATILE_LRU},
+        {"volatile-lfu", CONFIG_MAXMEMORY_VOLATILE_LFU},
+        {"Volatile-Random", CONFIG_MAXMEMORY_VOLATILE_RANDOM},
+        {"volatile-ttl", CONFIG_MAXMEMORY_VOLATILE_TTL},
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        set_ok(f, "maxmemory-policy", all[i].name);
+        assert_int_equal(f->cfg.maxmemory_policy, all[i].policy);
+        assert_string_equal(config_maxmemory_policy_name(all[i].policy),
+                            get(f, "maxmemory-policy"));
+    }
+    assert_string_equal(get(f, "maxmemory-policy"), "volatile-ttl");
+    set_fails(f, "maxmemory-policy", "lru", CONFIG_ERR_VALUE,
+              FAILED("maxmemory-policy") POLICY_NAMES);
+    assert_string_equal(get(f, "maxmemory-policy"), "volatile-ttl");
+    assert_int_equal(load_text(f, "maxmemory-policy allkeys-lru\n"), 0);
+    assert_int_equal(f->cfg.maxmemory_policy, CONFIG_MAXMEMORY_ALLKEYS_LRU);
+    char *argv[] = {"raftcache", "--maxmemory-policy", "volatile", NULL};
     assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
-    assert_contains(
-        f->err, "command line argument 1\n>>> 'maxmemory-policy volatile-lru'\n" NOEVICTION_ONLY);
+    assert_contains(f->err,
+                    "command line argument 1\n>>> 'maxmemory-policy volatile'\n" POLICY_NAMES);
+    assert_int_equal(config_set(&f->cfg, "maxmemory-samples", "0", f->err, sizeof f->err),
+                     CONFIG_ERR_VALUE);
+    assert_int_equal(
+        config_set(&f->cfg, "maxmemory-eviction-tenacity", "101", f->err, sizeof f->err),
+        CONFIG_ERR_VALUE);
+    set_ok(f, "lfu-log-factor", "0");
+    set_ok(f, "lfu-decay-time", "0");
 }
 
 static void test_string(void **state)
@@ -736,7 +756,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enum, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_maxmemory_policy_noeviction_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maxmemory_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixed_directives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind, setup, teardown),

@@ -110,17 +110,18 @@ static void test_set_refusals(void **state)
 
 /* ------------------------------------------------------------ CONFIG GET */
 
+#define GOT_MAX 256
 struct got {
     int n;
-    char names[64][64];
-    char values[64][128];
-    size_t lens[64];
+    char names[GOT_MAX][64];
+    char values[GOT_MAX][128];
+    size_t lens[GOT_MAX];
 };
 
 static void collect(void *ud, const char *name, const char *value, size_t value_len)
 {
     struct got *g = ud;
-    assert_true(g->n < 64 && value_len < 128);
+    assert_true(g->n < GOT_MAX && value_len < 128);
     snprintf(g->names[g->n], 64, "%s", name);
     memcpy(g->values[g->n], value, value_len + 1); /* NUL-terminated after value_len */
     g->lens[g->n] = value_len;
@@ -148,11 +149,15 @@ static void test_get_glob(void **state)
 
     const char *p2[] = {"MAXMEMORY*"};
     get_patterns(f, &g, 1, p2);
-    assert_int_equal(g.n, 2);
+    assert_int_equal(g.n, 4);
     assert_string_equal(g.names[0], "maxmemory");
     assert_string_equal(g.values[0], "0");
     assert_string_equal(g.names[1], "maxmemory-policy");
     assert_string_equal(g.values[1], "noeviction");
+    assert_string_equal(g.names[2], "maxmemory-samples");
+    assert_string_equal(g.values[2], "5");
+    assert_string_equal(g.names[3], "maxmemory-eviction-tenacity");
+    assert_string_equal(g.values[3], "10");
 
     /* several patterns: each directive once */
     const char *p3[] = {"port", "po?t", "*port*", "Port"};
