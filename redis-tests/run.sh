@@ -59,7 +59,7 @@ UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire uni
   unit/multi unit/scan unit/auth unit/info-command unit/type/hash unit/type/set unit/type/zset
   unit/bitops unit/bitfield unit/hyperloglog unit/sort unit/type/list unit/type/list-2
   unit/type/list-3 unit/pubsub unit/scripting unit/functions unit/slowlog unit/latency-monitor
-  unit/info unit/introspection unit/introspection-2 unit/pause"}
+  unit/info unit/introspection unit/introspection-2 unit/pause unit/maxmemory"}
 # needs:repl - attaches to the replication stream (SYNC); needs:debug - DEBUG;
 # needs:save - SAVE/BGSAVE/RDB.
 DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save"}

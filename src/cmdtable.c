@@ -435,7 +435,7 @@ const struct command cmd_table_core[] = {
     {"raft.msg", 3, NOA | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_msg, "raft", "0.1.0",
      "Delivers an encoded Raft message from a peer (after RAFT.AUTH).", "node-id payload", "fast",
      NULL},
-    {"raftcache.evict", -3, CMD_WRITE | NS | CMD_INTERNAL, 2, -1, 1, cmd_evict, "raft", "0.1.0",
+    {"raftcache.evict", -3, CMD_WRITE | NS | CMD_INTERNAL | CMD_HOUSEKEEPING, 2, -1, 1, cmd_evict, "raft", "0.1.0",
      "Keys the leader evicts over maxmemory, as every replica deletes them (internal).",
      "allkeys|volatile key [key ...]", "write", NULL},
     {"raftcache.serve", -3, CMD_WRITE | CMD_BLOCKING | NS | CMD_INTERNAL, 0, 0, 0,

@@ -3,11 +3,13 @@
  * memory.h).
  */
 #include "alloc.h"
+#include "clock.h"
 #include "config.h"
 #include "evict.h"
 #include "expiring.h"
 #include "log.h"
 #include "memory.h"
+#include "monitor.h"
 #include "node.h"
 #include "server.h"
 
@@ -51,7 +53,11 @@ static enum evict_result evict(struct server *srv, uint64_t used)
         .maxmemory = (uint64_t)cfg->maxmemory,
         .now_ms = server_now_ms(),
     };
-    return evict_perform(&srv->evict, &srv->sm, &p);
+    int64_t start = clock_mono_us();
+    enum evict_result r = evict_perform(&srv->evict, &srv->sm, &p);
+    /* Redis's latency event for a round that takes long (LATENCY LATEST) */
+    monitor_event(&srv->monitor, "eviction-cycle", (clock_mono_us() - start) / 1000);
+    return r;
 }
 
 int memory_refuses(struct server *srv)

@@ -169,6 +169,11 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .notify = sm->env.notify,
         .counted_as = as_id + 1,
     };
+    if (cmd->flags & CMD_HOUSEKEEPING) {
+        ctx.monitor = sm->env.monitor;
+        cmd->proc(&ctx);
+        return;
+    }
     cmd_call(cmd, &ctx, sm->env.monitor, mark_us);
     sm->commands_run++;
     if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
