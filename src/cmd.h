@@ -159,9 +159,9 @@ enum cmd_flags {
                                    * it back, as Redis's may-replicate */
     CMD_NO_MANDATORY_KEYS = 1u << 29, /* may name no key (EVAL, FCALL: numkeys 0): COMMAND
                                        * GETKEYS finding none replies an empty array */
-    CMD_HOUSEKEEPING = 1u << 30, /* the leader's own log-only write (RAFTCACHE.EVICT): applied
-                                  * without counting as a command (commandstats, the slow
-                                  * log, total_commands_processed), as expiry entries */
+    CMD_HOUSEKEEPING = 1u << 30,      /* the leader's own log-only write (RAFTCACHE.EVICT): applied
+                                       * without counting as a command (commandstats, the slow
+                                       * log, total_commands_processed), as expiry entries */
 };
 
 /* Rewrites a write into its deterministic form for the log, at now_ms on the

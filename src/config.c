@@ -739,7 +739,7 @@ const struct config_def config_defs[] = {
     DEF_INT("maxmemory-samples", maxmemory_samples, "5", 1, 64, 0,
             "keys sampled for each eviction choice (more: closer to true LRU/LFU, slower)"),
     DEF_INT("maxmemory-eviction-tenacity", maxmemory_eviction_tenacity, "10", 0, 100, 0,
-            "how long one eviction round may run before the writes go on (10 = 50 us; 100 = "
+            "how long one eviction round may run before the writes go on (10 = 500 us; 100 = "
             "until enough is freed)"),
     DEF_INT("lfu-log-factor", lfu_log_factor, "10", 0, INT_MAX, 0,
             "how many accesses it takes to raise an LFU counter (logarithmic)",

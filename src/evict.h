@@ -33,8 +33,9 @@
  * them).
  *
  * Time: one round of choices stops after maxmemory-eviction-tenacity's time
- * (Redis's table: 10 = 50 us, 100 = no limit); the writes then go on, and
- * the cron and the next write continue (EVICT_RUNNING). A round that finds
+ * (Redis's table: 50 us per step up to 10 = 500 us, then 15% more per
+ * step, 100 = no limit); the writes then go on, and the cron and the next
+ * write continue (EVICT_RUNNING). A round that finds
  * nothing left to evict (every candidate gone or on its way out) fails
  * (EVICT_FAIL): deny-oom commands get -OOM, as from Redis.
  */

@@ -116,6 +116,17 @@ static void touch_new(struct kv *kv, struct kv_val *v)
     v->lru = lru & KV_LRU_MAX;
 }
 
+/* A value written: a new key gets a fresh record; an existing one keeps
+ * its LFU history (Redis's dbOverwrite: the write's own lookup already
+ * counted the access) or takes the LRU clock. */
+static void overwritten(struct kv *kv, struct kv_val *v, int created)
+{
+    if (created)
+        touch_new(kv, v);
+    else if (!kv->access.lfu)
+        touch(kv, v);
+}
+
 void kv_modified(struct kv *kv, const char *key, size_t len)
 {
     modified(kv, key, len);
@@ -355,10 +366,7 @@ int kv_set(struct kv *kv, const char *key, size_t klen, const void *val, size_t 
     struct kv_val *v = val_fit(kv, e, vlen);
     memcpy(v->data, val, vlen);
     v->len = (uint32_t)vlen;
-    if (created)
-        touch_new(kv, v);
-    else
-        touch(kv, v); /* an overwrite keeps the key's LFU history, as Redis */
+    overwritten(kv, v, created);
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);
     return created;
@@ -378,10 +386,7 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
         e->val = v;
     }
     v->enc = KV_ENC_RAW; /* grown in place: Redis's APPEND/SETRANGE make it raw */
-    if (created)
-        touch_new(kv, v);
-    else
-        touch(kv, v);
+    overwritten(kv, v, created);
     if (new_len > v->len) memset(v->data + v->len, 0, new_len - v->len);
     v->len = (uint32_t)new_len;
     modified(kv, key, klen);
@@ -407,10 +412,7 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
     v->type = type;
     v->enc = 0;
     v->len = 0;
-    if (created)
-        touch_new(kv, v);
-    else
-        touch(kv, v);
+    overwritten(kv, v, created);
     kv_val_set_obj(v, obj);
     if (expire_ms != KV_KEEP_TTL) entry_set_expire(kv, e, expire_ms);
     modified(kv, key, klen);

@@ -726,6 +726,62 @@ static void test_type_does_not_touch(void **state)
     assert_string_equal(run(f, "OBJECT IDLETIME k"), ":0\r\n");
 }
 
+/* Redis's LFU: a new key's counter is 5, each access adds one with
+ * probability 1 / ((counter - 5) * lfu-log-factor + 1) (always with factor
+ * 0), and it decays by one per lfu-decay-time minutes idle, the minute
+ * clock wrapping at 2^16. */
+static void test_lfu_counter(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(run(f, "SET k v"), "+OK\r\n");
+    assert_memory_equal(run(f, "OBJECT FREQ k"), "-ERR An LFU maxmemory policy is not selected",
+                        44);
+    f->kv.access = (struct kv_access){.lfu = 1, .lfu_log_factor = 0, .lfu_decay_time = 1};
+    f->kv.lfu_minutes = 65534;
+    run(f, "SET n v");
+    assert_string_equal(run(f, "OBJECT FREQ n"), ":5\r\n");
+    for (int i = 0; i < 3; i++)
+        run(f, "GET n");
+    assert_string_equal(run(f, "OBJECT FREQ n"), ":8\r\n");
+    f->kv.lfu_minutes = 1; /* 3 minutes later, across the wrap */
+    assert_string_equal(run(f, "OBJECT FREQ n"), ":5\r\n");
+    run(f, "SET n w"); /* an overwrite keeps the history: decayed, then one access */
+    assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
+    f->kv.access.lfu_decay_time = 0; /* never decays */
+    f->kv.lfu_minutes = 30000;
+    assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
+    assert_memory_equal(run(f, "OBJECT IDLETIME n"), "-ERR An LFU maxmemory policy is selected",
+                        40);
+    /* With a large factor, counters past 5 rarely grow. */
+    f->kv.access.lfu_log_factor = 1000000;
+    for (int i = 0; i < 100; i++)
+        run(f, "GET n");
+    assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
+}
+
+/* The apply side of an eviction entry: volatile_only spares a key that
+ * lost its TTL; a deletion counts evicted_keys and fires the modify hook. */
+static void test_kv_evict(void **state)
+{
+    struct fx *f = *state;
+    run(f, "SET p v");
+    run(f, "SET t v PX 100000");
+    assert_int_equal(kv_evict(&f->kv, "p", 1, 1, 0), 0);
+    assert_int_equal(kv_evict(&f->kv, "t", 1, 1, 0), 1);
+    assert_int_equal(kv_evict(&f->kv, "t", 1, 0, 0), 0); /* gone already */
+    assert_int_equal(kv_evict(&f->kv, "p", 1, 0, 0), 1);
+    assert_int_equal(f->kv.evicted_keys, 2);
+    assert_int_equal(kv_size(&f->kv), 0);
+    /* kv_sample draws only keys with a TTL when asked to. */
+    run(f, "SET a v");
+    run(f, "SET b v PX 100000");
+    struct dict_entry *out[8];
+    assert_int_equal(kv_sample(&f->kv, 1, 8, out), 8);
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(out[i]->key, "b");
+    assert_int_equal(kv_sample(&f->kv, 0, 8, out), 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -749,6 +805,8 @@ int main(void)
         T(test_lcs),
         T(test_del_exists_type),
         T(test_type_does_not_touch),
+        T(test_lfu_counter),
+        T(test_kv_evict),
         T(test_keys),
         T(test_scan),
         T(test_rename),
