@@ -71,6 +71,11 @@ void alloc_name(char *buf, size_t cap)
     snprintf(buf, cap, "jemalloc-%.*s", (int)strcspn(version, "-"), version);
 }
 
+size_t alloc_size_class(size_t n)
+{
+    return n ? nallocx(n, 0) : 0;
+}
+
 int alloc_purge(void)
 {
     return mallctl("arena." STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0) == 0 ? 0
@@ -87,6 +92,11 @@ void alloc_read_stats(struct alloc_stats *st)
 void alloc_name(char *buf, size_t cap)
 {
     snprintf(buf, cap, "libc");
+}
+
+size_t alloc_size_class(size_t n)
+{
+    return n;
 }
 
 int alloc_purge(void)

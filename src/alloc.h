@@ -44,6 +44,11 @@ void alloc_read_stats(struct alloc_stats *st);
  * NUL-terminated string of at most cap - 1 bytes into buf. */
 void alloc_name(char *buf, size_t cap);
 
+/* The usable size a malloc(n) would get: the allocator's size class of n
+ * (jemalloc's nallocx), n itself without jemalloc. Lets a caller keep an
+ * allocation it could reuse only when a fresh one would be no smaller. */
+size_t alloc_size_class(size_t n);
+
 /* Asks the allocator to return the unused (dirty) pages of every arena to
  * the system at once rather than after its decay time (MEMORY PURGE).
  * Returns 0, or -1 if the allocator refused; without jemalloc there is
