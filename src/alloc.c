@@ -76,6 +76,12 @@ size_t alloc_size_class(size_t n)
     return n ? nallocx(n, 0) : 0;
 }
 
+int alloc_stats_print(void (*write)(void *ud, const char *text), void *ud)
+{
+    malloc_stats_print(write, ud, NULL);
+    return 0;
+}
+
 int alloc_purge(void)
 {
     return mallctl("arena." STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0) == 0 ? 0
@@ -97,6 +103,12 @@ void alloc_name(char *buf, size_t cap)
 size_t alloc_size_class(size_t n)
 {
     return n;
+}
+
+int alloc_stats_print(void (*write)(void *ud, const char *text), void *ud)
+{
+    (void)write, (void)ud;
+    return -1;
 }
 
 int alloc_purge(void)

@@ -49,6 +49,11 @@ void alloc_name(char *buf, size_t cap);
  * allocation it could reuse only when a fresh one would be no smaller. */
 size_t alloc_size_class(size_t n);
 
+/* MEMORY MALLOC-STATS: jemalloc's statistics report (malloc_stats_print),
+ * handed to write piece by piece. Returns 0, or -1 without jemalloc (no
+ * report: write is not called). */
+int alloc_stats_print(void (*write)(void *ud, const char *text), void *ud);
+
 /* Asks the allocator to return the unused (dirty) pages of every arena to
  * the system at once rather than after its decay time (MEMORY PURGE).
  * Returns 0, or -1 if the allocator refused; without jemalloc there is

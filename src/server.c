@@ -24,12 +24,11 @@ int64_t server_now_ms(void)
     return clock_ms();
 }
 
-static void refresh_memory(void)
+static void read_memory(void)
 {
-    int64_t now = clock_mono_us();
-    if (now - memory_read_us < MEMORY_REFRESH_US) return;
-    memory_read_us = now;
+    memory_read_us = clock_mono_us();
     alloc_read_stats(&memory.alloc);
+    if (memory.alloc.allocated > memory.peak_bytes) memory.peak_bytes = memory.alloc.allocated;
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         unsigned long size, resident;
@@ -37,6 +36,22 @@ static void refresh_memory(void)
             memory.rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
+}
+
+static void refresh_memory(void)
+{
+    if (clock_mono_us() - memory_read_us >= MEMORY_REFRESH_US) read_memory();
+}
+
+void server_memory_sample(void)
+{
+    refresh_memory();
+}
+
+void server_memory_mark_startup(void)
+{
+    read_memory();
+    memory.startup_bytes = memory.alloc.allocated;
 }
 
 size_t server_used_memory(void)

@@ -98,8 +98,20 @@ int64_t server_now_ms(void);
 struct server_memory {
     struct alloc_stats alloc; /* the allocator's counters (src/alloc.h) */
     size_t rss_bytes;         /* the process's resident set (/proc/self/statm) */
+    /* The largest alloc.allocated of every reading since start (a sample:
+     * the cron reads at least every 1/hz s, as Redis's samples in its cron,
+     * so a peak shorter than that may be missed): used_memory_peak. */
+    size_t peak_bytes;
+    /* alloc.allocated when the server had set itself up, before it opened
+     * its storage and loaded any data (used_memory_startup); 0 until then. */
+    size_t startup_bytes;
 };
 void server_memory(struct server_memory *m);
+/* Takes a reading if the cached one is older than 100 ms (the cron calls it,
+ * so that the peak follows used_memory between INFO calls). */
+void server_memory_sample(void);
+/* Records the reading of now as startup_bytes (src/loop.c, once). */
+void server_memory_mark_startup(void);
 /* The allocator's allocated bytes: INFO used_memory, what maxmemory limits. */
 size_t server_used_memory(void);
 
