@@ -30,7 +30,7 @@ static int add_code_len(void *ud, const char *code, size_t len)
 void memstats_read(struct server *srv, struct memstats *m)
 {
     memset(m, 0, sizeof *m);
-    server_memory(&m->mem);
+    server_memory_now(&m->mem);
     for (const struct client *c = srv->clients; c; c = c->next) {
         if (c->flags & CLIENT_NOT_A_CLIENT) continue; /* peer links */
         m->clients_normal += client_bytes(c);

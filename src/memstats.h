@@ -39,8 +39,8 @@ struct memstats {
     size_t net;                 /* used - startup, at least 1 */
 };
 
-/* Reads every figure (memory readings at most 100 ms old; the clients are
- * walked, at most maxclients of them). */
+/* Reads every figure now (the allocator's statistics merged, /proc read,
+ * the clients walked: at most maxclients of them). */
 void memstats_read(struct server *srv, struct memstats *m);
 
 /* Helpers of the derived figures, as Redis prints them. */

@@ -43,6 +43,12 @@ static void refresh_memory(void)
     if (clock_mono_us() - memory_read_us >= MEMORY_REFRESH_US) read_memory();
 }
 
+void server_memory_now(struct server_memory *m)
+{
+    read_memory();
+    *m = memory;
+}
+
 void server_memory_sample(void)
 {
     refresh_memory();

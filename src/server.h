@@ -107,6 +107,9 @@ struct server_memory {
     size_t startup_bytes;
 };
 void server_memory(struct server_memory *m);
+/* The same, read now (INFO memory, MEMORY STATS: their parts are counted
+ * now too, and must add up to this used_memory). */
+void server_memory_now(struct server_memory *m);
 /* Takes a reading if the cached one is older than 100 ms (the cron calls it,
  * so that the peak follows used_memory between INFO calls). */
 void server_memory_sample(void);
