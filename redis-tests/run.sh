@@ -60,9 +60,17 @@ UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire uni
   unit/bitops unit/bitfield unit/hyperloglog unit/sort unit/type/list unit/type/list-2
   unit/type/list-3 unit/pubsub unit/scripting unit/functions unit/slowlog unit/latency-monitor
   unit/info unit/introspection unit/introspection-2 unit/pause"}
+# unit/memefficiency runs (RT_UNITS=unit/memefficiency) but is not in the
+# list: its used_memory growth for 10k keys of small values counts, beside
+# the keys, the Raft log's entries held in memory and SQLite's page cache of
+# the log (MEMORY STATS raft.log, raft.storage), which redis-server has no
+# counterpart for; the values up to 32..1024 bytes miss Redis's ratios
+# (0.13 for 0.15 at 32 bytes), the 16 KB ones pass.
 # needs:repl - attaches to the replication stream (SYNC); needs:debug - DEBUG;
-# needs:save - SAVE/BGSAVE/RDB.
-DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save"}
+# needs:save - SAVE/BGSAVE/RDB; defrag - active defragmentation (activedefrag
+# and DEBUG MALLCTL: raftcache has neither; its overwrite case in make
+# bench-memory stays below redis-server's RSS without it).
+DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save defrag"}
 UNIT_TIMEOUT=${RT_UNIT_TIMEOUT:-600}
 START_TIMEOUT=${RT_START_TIMEOUT:-30}
 PY=/usr/bin/python3
@@ -401,16 +409,17 @@ seen_skipped=$WORK/seen-skipped
 : >"$seen_skipped"
 
 # Units that run with Redis's "external:skip" tag lifted. Redis puts it on
-# unit/info because an external server may be shared with other tests (its
-# statistics would not start from zero); this harness gives every unit a
-# fresh server of its own, so the unit runs from a copy without the tag
-# (tests/raftcache-lifted/ in the suite's directory, rewritten each run).
-LIFT_EXTERNAL_SKIP=" unit/info "
+# unit/info and unit/memefficiency because an external server may be shared
+# with other tests (its statistics and used_memory would not be its own);
+# this harness gives every unit a fresh server of its own, so the unit runs
+# from a copy without the tag (tests/raftcache-lifted/ in the suite's
+# directory, rewritten each run).
+LIFT_EXTERNAL_SKIP=" unit/info unit/memefficiency "
 single_of() {
     case "$LIFT_EXTERNAL_SKIP" in
         *" $1 "*)
             mkdir -p "$SUITE/tests/raftcache-lifted/$(dirname "$1")"
-            sed 's/ "external:skip"//' "$SUITE/tests/$1.tcl" >"$SUITE/tests/raftcache-lifted/$1.tcl"
+            sed 's/ "external:skip"//; s/ external:skip"/"/' "$SUITE/tests/$1.tcl" >"$SUITE/tests/raftcache-lifted/$1.tcl"
             echo "raftcache-lifted/$1" ;;
         *) echo "$1" ;;
     esac

@@ -96,8 +96,9 @@ static long long diff(size_t a, size_t b)
  * jemalloc (the sanitizer builds) the allocator_* and rss_overhead_* fields
  * are left out rather than shown as zeros, and mem_cluster_links (the peer
  * links' buffers) and active_defrag_running (there is no active defrag)
- * always are. mem_raft_log, the Raft log's entries held in memory, ends
- * it. The overhead and dataset figures are MEMORY STATS's (src/memstats.h). */
+ * always are. mem_raft_log and mem_raft_storage, the Raft log's entries
+ * held in memory and SQLite's memory, end it. The overhead and dataset figures are MEMORY STATS's
+ * (src/memstats.h). */
 static void section_memory(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
@@ -157,9 +158,11 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
               "mem_not_counted_for_evict:%zu\r\nmem_replication_backlog:0\r\n"
               "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\n"
               "mem_clients_normal:%zu\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\n"
-              "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%zu\r\nmem_raft_log:%zu\r\n",
+              "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%zu\r\nmem_raft_log:%zu\r\n"
+              "mem_raft_storage:%zu\r\n",
               ratio(rss, used), diff(rss, used), memstats_not_counted_for_evict(srv),
-              ms.clients_normal, name, lazyfree_pending(), lazyfree_freed(), ms.raft_log);
+              ms.clients_normal, name, lazyfree_pending(), lazyfree_freed(), ms.raft_log,
+              ms.raft_storage);
 }
 
 static void section_persistence(struct info_text *t, struct server *srv, int64_t now)

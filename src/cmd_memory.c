@@ -50,7 +50,8 @@ static void add_allocator(struct resp_out *o, const struct memstats *m)
 }
 
 /* Redis's fields in its order, but cluster.links (the peer links' buffers
- * are not measured), then raft.log. db.0 only when there are keys. */
+ * are not measured), then raft.log and raft.storage. db.0 only when there
+ * are keys. */
 void cmd_memory_stats(struct cmd_ctx *c)
 {
     struct memstats m;
@@ -58,7 +59,7 @@ void cmd_memory_stats(struct cmd_ctx *c)
     struct resp_out *o = c->out;
     size_t used = m.mem.alloc.allocated, rss = m.mem.rss_bytes;
     int has_db = m.keys > 0, has_pages = m.mem.alloc.has_pages;
-    resp_add_map_len(o, 18 + has_db + (has_pages ? ALLOCATOR_FIELDS : 0));
+    resp_add_map_len(o, 19 + has_db + (has_pages ? ALLOCATOR_FIELDS : 0));
     add_ll(o, "peak.allocated", (long long)m.mem.peak_bytes);
     add_ll(o, "total.allocated", (long long)used);
     add_ll(o, "startup.allocated", (long long)m.mem.startup_bytes);
@@ -85,6 +86,7 @@ void cmd_memory_stats(struct cmd_ctx *c)
     add_double(o, "fragmentation", ratio(rss, used));
     add_ll(o, "fragmentation.bytes", (long long)rss - (long long)used);
     add_ll(o, "raft.log", (long long)m.raft_log);
+    add_ll(o, "raft.storage", (long long)m.raft_storage);
 }
 
 void cmd_memory_doctor(struct cmd_ctx *c)

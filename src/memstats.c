@@ -12,6 +12,7 @@
 #include "memstats.h"
 #include "node.h"
 #include "script.h"
+#include "storage.h"
 
 /* What a connection holds: its struct, its query buffer and its output
  * buffer (CLIENT LIST's tot-mem). */
@@ -43,6 +44,7 @@ void memstats_read(struct server *srv, struct memstats *m)
         node_log_info(srv->node, &li);
         m->raft_log = (size_t)li.mem_bytes;
     }
+    m->raft_storage = storage_memory_bytes();
     const struct kv *kv = &srv->kv;
     m->keys = dict_size(&kv->keys);
     m->volatile_keys = dict_size(&kv->volatile_keys);
@@ -53,7 +55,8 @@ void memstats_read(struct server *srv, struct memstats *m)
                                  dict_slots(&kv->volatile_keys) * sizeof(struct dict_entry *));
     }
     m->overhead_total = m->mem.startup_bytes + m->clients_normal + m->lua_caches +
-                        m->functions_caches + m->raft_log + m->ht_main + m->ht_expires;
+                        m->functions_caches + m->raft_log + m->raft_storage + m->ht_main +
+                        m->ht_expires;
     size_t used = m->mem.alloc.allocated;
     m->dataset = used > m->overhead_total ? used - m->overhead_total : 0;
     m->net = used > m->mem.startup_bytes ? used - m->mem.startup_bytes : 1;

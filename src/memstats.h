@@ -8,9 +8,10 @@
  * Every figure is measured, none is guessed; what raftcache has no part for
  * is 0 where Redis also says 0 for it (no replication backlog, no replicas'
  * buffers, no AOF buffer, no slot-to-keys index), and a part it cannot
- * measure (the cluster links' buffers) is not reported. The Raft log's
- * entries held in memory (raft-log-max-memory) are overhead of their own,
- * `raft_log`, reported after Redis's fields.
+ * measure (the cluster links' buffers) is not reported. Two overheads of
+ * raftcache's own are reported after Redis's fields: the Raft log's entries
+ * held in memory (raft-log-max-memory), `raft_log`, and SQLite's memory (its
+ * page cache of the log's file), `raft_storage`.
  *
  * The per-key overheads are computed from counts, as Redis computes them:
  * the main dict's entry headers, bucket arrays and value headers, and the
@@ -32,6 +33,7 @@ struct memstats {
     size_t lua_caches;        /* EVAL's script cache */
     size_t functions_caches;  /* the function libraries' code */
     size_t raft_log;          /* the Raft log's entries held in memory */
+    size_t raft_storage;      /* SQLite's memory (page cache, statements) */
     uint64_t keys, volatile_keys;
     size_t ht_main, ht_expires; /* db.0's dict overheads */
     size_t overhead_total;      /* every part above, startup included */

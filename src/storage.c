@@ -507,6 +507,12 @@ static uint64_t file_size_suffixed(const char *path, const char *suffix)
     return n > 0 && (size_t)n < sizeof p ? file_size(p) : 0;
 }
 
+size_t storage_memory_bytes(void)
+{
+    sqlite3_int64 n = sqlite3_memory_used();
+    return n > 0 ? (size_t)n : 0;
+}
+
 void storage_stats(const struct storage *s, struct storage_stats *st)
 {
     st->fsync_count = s->fsync_count;

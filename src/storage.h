@@ -288,4 +288,9 @@ int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, c
 /* Counters for RAFT.INFO; O(1), no I/O. */
 void storage_stats(const struct storage *s, struct storage_stats *st);
 
+/* Bytes SQLite holds in memory for the whole process (its page caches,
+ * statements and schema: sqlite3_memory_used), part of used_memory since
+ * SQLite allocates with malloc. MEMORY STATS' raft.storage. */
+size_t storage_memory_bytes(void);
+
 #endif

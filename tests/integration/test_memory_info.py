@@ -10,7 +10,8 @@ reads them.
 - MEMORY STATS and INFO memory give Redis 7.0's fields in its order (but
   the cluster links' buffers, which raftcache does not measure, and its
   active defrag, which it does not have), then the Raft log's part
-  (raft.log, mem_raft_log); their overhead parts add up to used_memory.
+  (raft.log, mem_raft_log) and SQLite's (raft.storage, mem_raft_storage);
+  their overhead parts add up to used_memory.
 - MEMORY DOCTOR answers Redis's texts (empty instance, a peak); MEMORY
   MALLOC-STATS is jemalloc's report.
 
@@ -104,7 +105,7 @@ def test_memory_purge_returns_freed_pages(server):
 # Redis 7.0's MEMORY STATS fields in its order (db.0 only with keys; the
 # allocator's with jemalloc). raftcache does not measure the cluster links'
 # buffers (no cluster.links) and ends with raft.log, the Raft log's entries
-# held in memory.
+# held in memory, and raft.storage, SQLite's memory.
 STATS_HEAD = ["peak.allocated", "total.allocated", "startup.allocated", "replication.backlog",
               "clients.slaves", "clients.normal", "cluster.links", "aof.buffer", "lua.caches",
               "functions.caches"]
@@ -160,7 +161,7 @@ def expected_stats_fields(with_db, jemalloc):
     fields += STATS_ALLOCATOR if jemalloc else []
     fields += ["fragmentation", "fragmentation.bytes"]
     if KIND == "raftcache":
-        fields = [f for f in fields if f != "cluster.links"] + ["raft.log"]
+        fields = [f for f in fields if f != "cluster.links"] + ["raft.log", "raft.storage"]
     return fields
 
 
@@ -198,7 +199,8 @@ def test_memory_stats_parts_add_up(server):
     assert 0 < db["overhead.hashtable.expires"] < db["overhead.hashtable.main"]
     assert db["overhead.hashtable.slot-to-keys"] == 0
     parts = ["startup.allocated", "replication.backlog", "clients.slaves", "clients.normal",
-             "cluster.links", "aof.buffer", "lua.caches", "functions.caches", "raft.log"]
+             "cluster.links", "aof.buffer", "lua.caches", "functions.caches", "raft.log",
+             "raft.storage"]
     overhead = sum(s.get(p, 0) for p in parts) + sum(db.values())
     if KIND == "raftcache":
         # Redis samples the clients' memory in its cron; raftcache adds up
@@ -235,7 +237,9 @@ def test_memory_stats_agrees_with_info_memory(server):
     assert info["mem_not_counted_for_evict"] == 0
     assert info["total_system_memory"] > 0
     if KIND == "raftcache":
-        assert info["mem_raft_log"] >= 0 and s["raft.log"] >= 0
+        # A write is in the log (in memory) and SQLite caches the log's pages.
+        assert info["mem_raft_log"] > 0 and s["raft.log"] > 0
+        assert info["mem_raft_storage"] > 0 and s["raft.storage"] > 0
 
 
 def test_info_memory_has_redis_fields_in_its_order(server):
@@ -245,7 +249,8 @@ def test_info_memory_has_redis_fields_in_its_order(server):
     if not is_jemalloc(memory_info(c)):
         expected = [f for f in expected if f not in PAGE_FIELDS]
     if KIND == "raftcache":
-        expected = [f for f in expected if f not in INFO_NOT_MEASURED] + ["mem_raft_log"]
+        expected = [f for f in expected if f not in INFO_NOT_MEASURED] + ["mem_raft_log",
+                                                                          "mem_raft_storage"]
     assert names == expected
 
 
