@@ -308,3 +308,23 @@ def test_memory_malloc_stats(server):
     help_lines = [h.decode() for h in c.execute_command("MEMORY", "HELP")]
     for sub in ("DOCTOR", "MALLOC-STATS", "PURGE", "STATS", "USAGE <key> [SAMPLES <count>]"):
         assert sub in help_lines
+
+
+@pytest.mark.skipif(KIND != "raftcache", reason="a raftcache cluster")
+def test_a_follower_answers_memory_stats_of_its_own(cluster):
+    """MEMORY STATS, DOCTOR and INFO memory are the node's own (no -MOVED):
+    a follower that applied the leader's writes counts their keys and holds
+    their entries in its log."""
+    leader = cluster.leader()
+    with leader.client(socket_timeout=10) as c:
+        for i in range(100):
+            c.set(f"f:{i}", "v")
+    cluster.wait_converged()
+    follower = cluster.followers()[0]
+    with follower.client(socket_timeout=10) as f:
+        s = memory_stats(f)
+        assert s["keys.count"] == 100
+        assert s["raft.log"] > 0 and s["raft.storage"] > 0
+        assert list(s) == expected_stats_fields(True, is_jemalloc(memory_info(f)))
+        report = f.execute_command("MEMORY", "DOCTOR")
+        assert (report.decode() if isinstance(report, bytes) else report).startswith("Hi Sam")
