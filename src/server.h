@@ -99,8 +99,8 @@ struct server_memory {
     struct alloc_stats alloc; /* the allocator's counters (src/alloc.h) */
     size_t rss_bytes;         /* the process's resident set (/proc/self/statm) */
     /* The largest alloc.allocated of every reading since start (a sample:
-     * the cron reads at least every 1/hz s, as Redis's samples in its cron,
-     * so a peak shorter than that may be missed): used_memory_peak. */
+     * the cron reads every 1/hz s but at most every 100 ms, as Redis samples
+     * in its cron, so a shorter peak may be missed): used_memory_peak. */
     size_t peak_bytes;
     /* alloc.allocated when the server had set itself up, before it opened
      * its storage and loaded any data (used_memory_startup); 0 until then. */
