@@ -328,3 +328,18 @@ def test_a_follower_answers_memory_stats_of_its_own(cluster):
         assert list(s) == expected_stats_fields(True, is_jemalloc(memory_info(f)))
         report = f.execute_command("MEMORY", "DOCTOR")
         assert (report.decode() if isinstance(report, bytes) else report).startswith("Hi Sam")
+
+
+def test_script_and_function_caches(server):
+    c = server.client()
+    before = memory_stats(c)
+    c.script_load("return 1")
+    c.execute_command("FUNCTION", "LOAD",
+                      "#!lua name=memlib\nredis.register_function('memf', function() return 1 end)")
+    s, info = memory_stats(c), memory_info(c)
+    assert s["lua.caches"] > before["lua.caches"]
+    assert s["functions.caches"] > before["functions.caches"]
+    assert info["used_memory_scripts_eval"] == s["lua.caches"]
+    assert info["used_memory_functions"] == s["functions.caches"]
+    assert info["used_memory_scripts"] == \
+        info["used_memory_scripts_eval"] + info["used_memory_functions"]
