@@ -156,7 +156,8 @@ bench-cluster: deps
 	@scripts/bench-cluster.sh
 
 # Memory of each data type (1M hashes, 1M small sets, a 1M-member sorted set,
-# 1M strings, 100 lists of 100k elements), raftcache beside redis-server
+# 1M strings, 100 lists of 100k elements) and of 1M strings overwritten 3
+# times with values of 50-500 bytes, raftcache beside redis-server
 # (scripts/bench-memory.sh).
 bench-memory: deps
 	$(MAKE) all

@@ -60,9 +60,16 @@ UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire uni
   unit/bitops unit/bitfield unit/hyperloglog unit/sort unit/type/list unit/type/list-2
   unit/type/list-3 unit/pubsub unit/scripting unit/functions unit/slowlog unit/latency-monitor
   unit/info unit/introspection unit/introspection-2 unit/pause unit/maxmemory"}
+# unit/memefficiency runs (RT_UNITS=unit/memefficiency) but is not in the
+# list: its used_memory growth for 10k keys of small values counts, beside
+# the keys, per-key structures redis-server does not have in the same form;
+# the values up to 32..1024 bytes miss Redis's ratios (0.13 for 0.15 at 32
+# bytes), the 16 KB ones pass.
 # needs:repl - attaches to the replication stream (SYNC); needs:debug - DEBUG;
-# needs:save - SAVE/BGSAVE/RDB.
-DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save"}
+# needs:save - SAVE/BGSAVE/RDB; defrag - active defragmentation (activedefrag
+# and DEBUG MALLCTL: raftcache has neither; its overwrite case in make
+# bench-memory stays below redis-server's RSS without it).
+DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save defrag"}
 UNIT_TIMEOUT=${RT_UNIT_TIMEOUT:-600}
 START_TIMEOUT=${RT_START_TIMEOUT:-30}
 PY=/usr/bin/python3
@@ -402,11 +409,12 @@ seen_skipped=$WORK/seen-skipped
 
 # Units that run with Redis's "external:skip" tag lifted. Redis puts it on
 # unit/info because an external server may be shared with other tests (its
-# statistics would not start from zero), and on unit/maxmemory because it
-# sets maxmemory and fills the server; this harness gives every unit a
+# statistics would not start from zero), on unit/maxmemory because it sets
+# maxmemory and fills the server, and on unit/memefficiency (its used_memory
+# would not be its own); this harness gives every unit a
 # fresh server of its own, so the unit runs from a copy without the tag
 # (tests/raftcache-lifted/ in the suite's directory, rewritten each run).
-LIFT_EXTERNAL_SKIP=" unit/info unit/maxmemory "
+LIFT_EXTERNAL_SKIP=" unit/info unit/maxmemory unit/memefficiency "
 single_of() {
     case "$LIFT_EXTERNAL_SKIP" in
         *" $1 "*)

@@ -19,14 +19,23 @@
 # snapshot, which it keeps in memory to feed followers; the "compacted"
 # column is used_memory again after RAFT.DEBUG COMPACT snapshots the data and
 # drops that log, i.e. what the data's own representation takes.
+# Then the overwrite case (BENCH_MEM_OVERWRITE=0: not run): 1M 100-byte
+# strings (the strings dataset), then 3 rounds that overwrite every key, in
+# a shuffled order, with a value of a random size from 50 to 500 bytes (the
+# same seeded sizes for both servers). It prints the process's whole RSS and
+# used_memory, fresh and after the overwrites, for both servers and as
+# raftcache/redis ratios: what is left of freed values' pages shows there
+# as fragmentation (INFO mem_fragmentation_ratio, also printed).
 # It measures and prints; it never fails on a number. The table is written
 # to build/bench-memory.txt as well, and with a chart to
 # docs/bench/bench-memory.{txt,png} (BENCH_DOCS=0: not).
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_MEM_N (items
 # per dataset, default 1000000), BENCH_MEM_SETS (datasets, default
-# "hashes sets zset strings lists"), BENCH_MEM_LISTS (lists, default 100),
-# BENCH_MEM_LIST_LEN (elements a list, default 100000).
+# "hashes sets zset strings lists"; empty: the overwrite case alone), BENCH_MEM_LISTS (lists, default 100),
+# BENCH_MEM_LIST_LEN (elements a list, default 100000), BENCH_MEM_OVERWRITE
+# (1: run the overwrite case, the default; 0: not), BENCH_MEM_ROUNDS
+# (overwrite rounds, default 3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench-lib.sh
@@ -35,9 +44,11 @@ export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 RAFTCACHE_CMD='"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no'
 REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
 N=${BENCH_MEM_N:-1000000}
-SETS=${BENCH_MEM_SETS:-"hashes sets zset strings lists"}
+SETS=${BENCH_MEM_SETS-"hashes sets zset strings lists"}
 LISTS=${BENCH_MEM_LISTS:-100}
 LIST_LEN=${BENCH_MEM_LIST_LEN:-100000}
+OVERWRITE=${BENCH_MEM_OVERWRITE:-1}
+ROUNDS=${BENCH_MEM_ROUNDS:-3}
 OUT=$ROOT/build/bench-memory.txt
 PY=/usr/bin/python3
 
@@ -94,6 +105,25 @@ with open(path, "wb", buffering=1 << 20) as f:
 EOF
 }
 
+# write_overwrite ROUND PATH: SET of every key:<i> of the strings dataset,
+# in a shuffled order, each with a value of 50 to 500 bytes (seeded by ROUND).
+write_overwrite() {
+    "$PY" - "$1" "$N" "$2" <<'EOF'
+import random, sys
+rnd, n, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+r = random.Random(rnd)
+order = list(range(n))
+r.shuffle(order)
+with open(path, "wb", buffering=1 << 20) as f:
+    for i in order:
+        key = b"key:%012d" % i
+        size = r.randint(50, 500)
+        val = (b"%012d" % i * 42)[:size]
+        f.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, size, val))
+EOF
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || a == "" || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 rss_bytes() { echo $(( $(vm_rss_kb "$1") * 1024 )); }
 
 # compact_used NAME BEFORE: RAFT.DEBUG COMPACT (retried while an automatic
@@ -144,26 +174,69 @@ for set in $SETS; do
     rm -f "$load"
 done
 
-{
-    echo "memory per dataset: raftcache vs redis-server $(redis-server --version |
-        sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(date -u +%Y-%m-%dT%H:%MZ), N=$N" \
-        "$(case " $SETS " in *" lists "*) echo "(lists: $LISTS x $LIST_LEN elements)" ;; esac)"
-    echo "growth over the empty server, MB; encoding of a sample key"
-    echo
-    printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' dataset "redis used" \
-        "raftc used" ratio "redis rss" "raftc rss" ratio compacted ratio \
-        "encodings (redis / raftcache)"
-    for set in $SETS; do
-        ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
-        c=${COMPACT[$set]:-n/a}
-        printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' "$set" \
-            "$(mb "${MEM[$set,redis]}")" "$(mb "${MEM[$set,raftcache]}")" \
-            "$(ratio "${MEM[$set,raftcache]}" "${MEM[$set,redis]}")" \
-            "$(mb "${RSS[$set,redis]}")" "$(mb "${RSS[$set,raftcache]}")" \
-            "$(ratio "${RSS[$set,raftcache]}" "${RSS[$set,redis]}")" \
-            "$([ "$c" = n/a ] && echo n/a || mb "$c")" "$(ratio "$c" "${MEM[$set,redis]}")" \
-            "${ENC[$set,redis]} / ${ENC[$set,raftcache]}"
+# The overwrite case: whole-process figures (not growth), after each phase.
+declare -A OW
+if [ "$OVERWRITE" = 1 ]; then
+    write_dataset strings "$WORK/fresh.resp"
+    for ((r = 1; r <= ROUNDS; r++)); do write_overwrite "$r" "$WORK/round$r.resp"; done
+    for s in redis raftcache; do
+        cmd=$REDIS_CMD
+        [ "$s" = raftcache ] && cmd=$RAFTCACHE_CMD
+        rm -rf "${WORK:?}/$s"
+        start "$s" "$cmd"
+        for phase in fresh $(seq -f 'round%g' 1 "$ROUNDS"); do
+            piped=$(timeout 1800 redis-cli -h 127.0.0.1 -p "${PORTOF[$s]}" --pipe \
+                    --pipe-timeout 300 <"$WORK/$phase.resp" 2>&1 || true)
+            echo "bench-memory: overwrite $phase on $s: $(echo "$piped" | tail -1)"
+            [ "$phase" = fresh ] || [ "$phase" = "round$ROUNDS" ] || continue
+            at=$([ "$phase" = fresh ] && echo fresh || echo after)
+            sleep 1 # let lazily freed values go and INFO refresh
+            OW[$at,used,$s]=$(info_field "$s" used_memory)
+            OW[$at,rss,$s]=$(rss_bytes "$s")
+            OW[$at,frag,$s]=$(info_field "$s" mem_fragmentation_ratio)
+        done
+        bench_stop_groups "${PID[$s]}"
+        unset "PID[$s]"
     done
+fi
+
+{
+    if [ -n "$SETS" ]; then
+        echo "memory per dataset: raftcache vs redis-server $(redis-server --version |
+            sed -n 's/.*v=\([^ ]*\).*/\1/p'), $(date -u +%Y-%m-%dT%H:%MZ), N=$N" \
+            "$(case " $SETS " in *" lists "*) echo "(lists: $LISTS x $LIST_LEN elements)" ;; esac)"
+        echo "growth over the empty server, MB; encoding of a sample key"
+        echo
+        printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' dataset "redis used" \
+            "raftc used" ratio "redis rss" "raftc rss" ratio compacted ratio \
+            "encodings (redis / raftcache)"
+        for set in $SETS; do
+            c=${COMPACT[$set]:-n/a}
+            printf '%-8s %12s %12s %7s %10s %10s %7s %10s %7s  %s\n' "$set" \
+                "$(mb "${MEM[$set,redis]}")" "$(mb "${MEM[$set,raftcache]}")" \
+                "$(ratio "${MEM[$set,raftcache]}" "${MEM[$set,redis]}")" \
+                "$(mb "${RSS[$set,redis]}")" "$(mb "${RSS[$set,raftcache]}")" \
+                "$(ratio "${RSS[$set,raftcache]}" "${RSS[$set,redis]}")" \
+                "$([ "$c" = n/a ] && echo n/a || mb "$c")" "$(ratio "$c" "${MEM[$set,redis]}")" \
+                "${ENC[$set,redis]} / ${ENC[$set,raftcache]}"
+        done
+    fi
+    if [ "$OVERWRITE" = 1 ]; then
+        echo
+        echo "overwrite: $N 100-byte strings (fresh), then $ROUNDS rounds overwriting every key"
+        echo "in a shuffled order with 50-500-byte values (after); whole process, MB"
+        echo
+        printf '%-7s %10s %10s %7s %10s %10s %7s %11s %11s\n' phase "redis used" "raftc used" \
+            ratio "redis rss" "raftc rss" ratio "redis frag" "raftc frag"
+        for at in fresh after; do
+            printf '%-7s %10s %10s %7s %10s %10s %7s %11s %11s\n' "$at" \
+                "$(mb "${OW[$at,used,redis]}")" "$(mb "${OW[$at,used,raftcache]}")" \
+                "$(ratio "${OW[$at,used,raftcache]}" "${OW[$at,used,redis]}")" \
+                "$(mb "${OW[$at,rss,redis]}")" "$(mb "${OW[$at,rss,raftcache]}")" \
+                "$(ratio "${OW[$at,rss,raftcache]}" "${OW[$at,rss,redis]}")" \
+                "${OW[$at,frag,redis]}" "${OW[$at,frag,raftcache]}"
+        done
+    fi
 } >"$WORK/table.txt"
 mkdir -p "$ROOT/build"
 cp "$WORK/table.txt" "$OUT"
@@ -175,5 +248,5 @@ for set in $SETS; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$(mb "${MEM[$set,redis]:-}")" "$(mb "${MEM[$set,raftcache]:-}")" \
         "$(mb "${RSS[$set,redis]:-}")" "$(mb "${RSS[$set,raftcache]:-}")" "$([ "$c" = n/a ] && echo n/a || mb "$c")"
 done >"$WORK/plot.tsv"
-bench_docs bench-memory memory "make bench-memory: growth of used_memory and RSS per dataset (N=$N)" \
+[ -z "$SETS" ] || bench_docs bench-memory memory "make bench-memory: growth of used_memory and RSS per dataset (N=$N)" \
     "$WORK/table.txt" "$WORK/plot.tsv"

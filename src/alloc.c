@@ -100,12 +100,6 @@ void alloc_track_thread(void)
     pthread_mutex_unlock(&track_mu);
 }
 
-size_t alloc_good_size(size_t n)
-{
-    size_t g = n ? nallocx(n, 0) : 0;
-    return g ? g : n;
-}
-
 /* The main thread (which runs constructors) is tracked before main(). */
 __attribute__((constructor)) static void track_main_thread(void)
 {
@@ -135,6 +129,17 @@ void alloc_name(char *buf, size_t cap)
     snprintf(buf, cap, "jemalloc-%.*s", (int)strcspn(version, "-"), version);
 }
 
+size_t alloc_size_class(size_t n)
+{
+    return n ? nallocx(n, 0) : 0;
+}
+
+int alloc_stats_print(void (*write)(void *ud, const char *text), void *ud)
+{
+    malloc_stats_print(write, ud, NULL);
+    return 0;
+}
+
 int alloc_purge(void)
 {
     return mallctl("arena." STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0) == 0 ? 0
@@ -153,16 +158,22 @@ size_t alloc_used(void)
     return __sanitizer_get_current_allocated_bytes();
 }
 
-size_t alloc_good_size(size_t n)
-{
-    return n;
-}
-
 void alloc_track_thread(void) {}
 
 void alloc_name(char *buf, size_t cap)
 {
     snprintf(buf, cap, "libc");
+}
+
+size_t alloc_size_class(size_t n)
+{
+    return n;
+}
+
+int alloc_stats_print(void (*write)(void *ud, const char *text), void *ud)
+{
+    (void)write, (void)ud;
+    return -1;
 }
 
 int alloc_purge(void)

@@ -59,9 +59,6 @@ size_t alloc_used(void);
 #define ALLOC_THREADS_MAX 8
 void alloc_track_thread(void);
 
-/* The bytes a request of n bytes really gets (jemalloc's size class; n
- * without jemalloc): lets a library use the room it is given. */
-size_t alloc_good_size(size_t n);
 /* The bytes the block at p really holds (malloc_usable_size). */
 size_t alloc_block_size(void *p);
 
@@ -69,6 +66,16 @@ size_t alloc_block_size(void *p);
  * (the version of the library actually loaded) or "libc". Writes a
  * NUL-terminated string of at most cap - 1 bytes into buf. */
 void alloc_name(char *buf, size_t cap);
+
+/* The usable size a malloc(n) would get: the allocator's size class of n
+ * (jemalloc's nallocx), n itself without jemalloc. Lets a caller keep an
+ * allocation it could reuse only when a fresh one would be no smaller. */
+size_t alloc_size_class(size_t n);
+
+/* MEMORY MALLOC-STATS: jemalloc's statistics report (malloc_stats_print),
+ * handed to write piece by piece. Returns 0, or -1 without jemalloc (no
+ * report: write is not called). */
+int alloc_stats_print(void (*write)(void *ud, const char *text), void *ud);
 
 /* Asks the allocator to return the unused (dirty) pages of every arena to
  * the system at once rather than after its decay time (MEMORY PURGE).

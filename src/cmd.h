@@ -302,7 +302,10 @@ cmd_proc cmd_del, cmd_evict, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_typ
     cmd_renamenx, cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
 /* src/cmd_object.c */
 cmd_proc cmd_object_encoding, cmd_object_refcount, cmd_object_idletime, cmd_object_freq,
-    cmd_object_help, cmd_memory_usage, cmd_memory_purge, cmd_memory_help;
+    cmd_object_help, cmd_memory_usage;
+/* src/cmd_memory.c */
+cmd_proc cmd_memory_stats, cmd_memory_doctor, cmd_memory_malloc_stats, cmd_memory_purge,
+    cmd_memory_help;
 /* src/cmd_expire.c */
 cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_expiretime,
     cmd_pexpiretime, cmd_persist;

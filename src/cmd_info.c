@@ -22,13 +22,13 @@
 
 #include "alloc.h"
 #include "monitor.h"
-#include "memory.h"
 #include "cmd.h"
 #include "cmd_cluster.h"
 #include "cmd_role.h"
 #include "function.h"
 #include "info.h"
 #include "lazyfree.h"
+#include "memstats.h"
 #include "script.h"
 #include "server.h"
 #include "util.h"
@@ -92,45 +92,58 @@ static long long diff(size_t a, size_t b)
     return (long long)a - (long long)b;
 }
 
-/* Redis 7.0's fields, in its order, limited to what the allocator tells:
- * without jemalloc (the sanitizer builds) the allocator_* and rss_overhead_*
- * fields are left out rather than shown as zeros. */
+/* Redis 7.0's fields, in its order, limited to what is measured: without
+ * jemalloc (the sanitizer builds) the allocator_* and rss_overhead_* fields
+ * are left out rather than shown as zeros, and mem_cluster_links (the peer
+ * links' buffers) and active_defrag_running (there is no active defrag)
+ * always are. mem_raft_log and mem_raft_storage, the Raft log's entries
+ * held in memory and SQLite's memory (outside used_memory: src/memory.h),
+ * and mem_over_maxmemory (src/memory.h's memory_cron) end it. The overhead and dataset figures are
+ * MEMORY STATS's (src/memstats.h). */
 static void section_memory(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
-    struct server_memory m;
-    server_memory(&m);
-    const struct alloc_stats *a = &m.alloc;
-    size_t used = memory_used(srv), rss = m.rss_bytes;
-    char h_used[32], h_rss[32], h_max[32], name[64];
+    struct memstats ms;
+    memstats_read(srv, &ms);
+    const struct alloc_stats *a = &ms.mem.alloc;
+    size_t used = ms.used, rss = ms.mem.rss_bytes, peak = ms.mem.peak_bytes;
+    size_t sysmem = (size_t)sysconf(_SC_PHYS_PAGES) * (size_t)sysconf(_SC_PAGESIZE);
+    char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32], name[64];
     human_bytes(h_used, sizeof h_used, used);
     human_bytes(h_rss, sizeof h_rss, rss);
+    human_bytes(h_peak, sizeof h_peak, peak);
+    human_bytes(h_sys, sizeof h_sys, sysmem);
     human_bytes(h_max, sizeof h_max, (size_t)srv->cfg.maxmemory);
     alloc_name(name, sizeof name);
     info_addf(t,
               "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-              "used_memory_rss_human:%s\r\n",
-              used, h_used, rss, h_rss);
+              "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
+              "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\n"
+              "used_memory_startup:%zu\r\nused_memory_dataset:%zu\r\n"
+              "used_memory_dataset_perc:%.2f%%\r\n",
+              used, h_used, rss, h_rss, peak, h_peak, memstats_peak_perc(&ms), ms.overhead_total,
+              ms.mem.startup_bytes, ms.dataset, memstats_dataset_perc(&ms));
     if (a->has_pages)
         info_addf(t,
                   "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
                   a->allocated, a->active, a->resident);
-    size_t lua = script_lua_bytes(srv->scripts), scripts = script_cache_bytes(srv->scripts);
-    size_t fn_lua = script_lua_bytes(srv->fn_scripts);
+    info_addf(t, "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\n", sysmem, h_sys);
+    size_t lua = script_lua_bytes(srv->scripts), scripts = ms.lua_caches;
+    size_t fn_lua = script_lua_bytes(srv->fn_scripts), fns = ms.functions_caches;
     char h_lua[32], h_scripts[32], h_vm[32];
     human_bytes(h_lua, sizeof h_lua, lua);
-    human_bytes(h_scripts, sizeof h_scripts, scripts);
+    human_bytes(h_scripts, sizeof h_scripts, scripts + fns);
     human_bytes(h_vm, sizeof h_vm, lua + fn_lua);
     info_addf(t,
               "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\n"
               "used_memory_scripts_eval:%zu\r\nnumber_of_cached_scripts:%zu\r\n"
               "number_of_functions:%zu\r\nnumber_of_libraries:%zu\r\n"
               "used_memory_vm_functions:%zu\r\nused_memory_vm_total:%zu\r\n"
-              "used_memory_vm_total_human:%s\r\n"
+              "used_memory_vm_total_human:%s\r\nused_memory_functions:%zu\r\n"
               "used_memory_scripts:%zu\r\nused_memory_scripts_human:%s\r\n",
               lua, lua, h_lua, scripts, script_cache_count(srv->scripts),
               function_fn_count(srv->functions), function_lib_count(srv->functions), fn_lua,
-              lua + fn_lua, h_vm, scripts, h_scripts);
+              lua + fn_lua, h_vm, fns, scripts + fns, h_scripts);
     info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n",
               srv->cfg.maxmemory, h_max, config_maxmemory_policy_name(srv->cfg.maxmemory_policy));
     if (a->has_pages)
@@ -143,10 +156,14 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
                   ratio(rss, a->resident), diff(rss, a->resident));
     info_addf(t,
               "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
-              "mem_not_counted_for_evict:%llu\r\nused_memory_raft_log:%zu\r\nmem_allocator:%s\r\n"
-              "lazyfree_pending_objects:%zu\r\nmem_over_maxmemory:%d\r\n",
-              ratio(rss, used), diff(rss, used), (unsigned long long)srv->mem_not_counted,
-              memory_raft_log(srv), name, lazyfree_pending(), srv->mem_over_maxmemory);
+              "mem_not_counted_for_evict:%zu\r\nmem_replication_backlog:0\r\n"
+              "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\n"
+              "mem_clients_normal:%zu\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\n"
+              "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%zu\r\nmem_raft_log:%zu\r\n"
+              "mem_raft_storage:%zu\r\nmem_over_maxmemory:%d\r\n",
+              ratio(rss, used), diff(rss, used), (size_t)srv->mem_not_counted, ms.clients_normal,
+              name, lazyfree_pending(), lazyfree_freed(), ms.raft_log, ms.raft_storage,
+              srv->mem_over_maxmemory);
 }
 
 static void section_persistence(struct info_text *t, struct server *srv, int64_t now)
@@ -168,8 +185,7 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
         "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
         "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
         "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
-        "total_error_replies:%llu\r\n"
-        "lazyfreed_objects:%zu\r\n",
+        "total_error_replies:%llu\r\n",
         (unsigned long long)s->connections_received,
         (unsigned long long)(s->commands_processed + srv->sm.commands_run),
         (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
@@ -178,7 +194,7 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
         (unsigned long long)srv->kv.keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
         pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
         (unsigned long long)s->output_limit_disconnections, (unsigned long long)s->protocol_errors,
-        (unsigned long long)srv->monitor.total_error_replies, lazyfree_freed());
+        (unsigned long long)srv->monitor.total_error_replies);
 }
 
 static void section_cpu(struct info_text *t, struct server *srv, int64_t now)

@@ -1,12 +1,12 @@
 /*
- * src/cmd_object.c - OBJECT and MEMORY: what the keyspace knows about one
- * value (its encoding, idle time, size), for every type, as Redis 7.0
- * replies. These are reads: they never touch a value's LRU clock. MEMORY
- * PURGE, which concerns the allocator and no key, sits with its siblings.
+ * src/cmd_object.c - OBJECT and MEMORY USAGE: what the keyspace knows about
+ * one value (its encoding, idle time, size), for every type, as Redis 7.0
+ * replies. These are reads: they never touch a value's LRU clock. The
+ * other MEMORY subcommands, which concern the server and no key, are in
+ * src/cmd_memory.c.
  */
 #include <limits.h>
 
-#include "alloc.h"
 #include "cmd.h"
 #include "cmdarg.h"
 #include "kv.h"
@@ -114,30 +114,4 @@ void cmd_memory_usage(struct cmd_ctx *c)
     const struct kv_val *v = peek(c);
     if (v)
         resp_add_int(c->out, (long long)kv_memory_usage(c->kv, v, c->argv[2].len, (size_t)samples));
-}
-
-/* Returns the allocator's unused pages to the system now instead of after
- * jemalloc's decay time (e.g. after a big DEL, so that RSS shows it). */
-void cmd_memory_purge(struct cmd_ctx *c)
-{
-    if (alloc_purge() == 0)
-        resp_add_simple(c->out, "OK");
-    else
-        resp_add_error(c->out, "ERR Error purging dirty pages");
-}
-
-void cmd_memory_help(struct cmd_ctx *c)
-{
-    static const char *const lines[] = {
-        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "PURGE",
-        "    Attempt to purge dirty pages for reclamation by the allocator.",
-        "USAGE <key> [SAMPLES <count>]",
-        "    Return memory in bytes used by <key> and its value. Nested values are",
-        "    sampled up to <count> times (default: 5, 0 means sample all).",
-        "HELP",
-        "    Prints this help.",
-        NULL,
-    };
-    cmd_reply_help(c, lines);
 }

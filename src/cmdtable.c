@@ -214,6 +214,12 @@ static const struct command object_subcommands[] = {
 };
 
 static const struct command memory_subcommands[] = {
+    {"memory|doctor", 2, CMD_RANDOM, 0, 0, 0, cmd_memory_doctor, "server", "4.0.0",
+     "Outputs memory problems report", NULL, "slow", NULL},
+    {"memory|malloc-stats", 2, CMD_RANDOM, 0, 0, 0, cmd_memory_malloc_stats, "server", "4.0.0",
+     "Show allocator internal stats", NULL, "slow", NULL},
+    {"memory|stats", 2, CMD_RANDOM, 0, 0, 0, cmd_memory_stats, "server", "4.0.0",
+     "Show memory usage details", NULL, "slow", NULL},
     {"memory|usage", -3, R, 2, 2, 1, cmd_memory_usage, "server", "4.0.0",
      "Estimates the memory usage of a key.", "key [SAMPLES count]", "read slow", NULL},
     {"memory|purge", 2, 0, 0, 0, 0, cmd_memory_purge, "server", "4.0.0",

@@ -87,6 +87,14 @@ static inline uint64_t dict_size(const struct dict *d)
 {
     return d->t[0].used + d->t[1].used;
 }
+/* Buckets allocated in both tables (the bucket arrays' pointers). */
+static inline uint64_t dict_slots(const struct dict *d)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < 2; i++)
+        if (d->t[i].buckets) n += d->t[i].size_mask + 1;
+    return n;
+}
 static inline int dict_is_rehashing(const struct dict *d)
 {
     return d->rehash_idx != -1;

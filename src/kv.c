@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "kv.h"
 #include "lazyfree.h"
 #include "util.h"
@@ -345,8 +346,11 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
 static struct kv_val *val_fit(const struct kv *kv, struct dict_entry *e, size_t len)
 {
     struct kv_val *v = e->val;
+    /* Kept only if a fresh value would take as much: keeping a larger block
+     * for a shorter value would leave overwrites of varied sizes holding
+     * their largest size ever (the overwrite case of make bench-memory). */
     size_t cap = val_cap(v);
-    if (len <= cap && cap <= 2 * len + 32) {
+    if (len <= cap && malloc_usable_size(v) <= alloc_size_class(sizeof *v + len)) {
         v->enc = len > KV_EMBSTR_MAX ? KV_ENC_RAW : KV_ENC_EMBSTR;
         return v;
     }

@@ -354,6 +354,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     }
     signal(SIGPIPE, SIG_IGN);
     if (conn_init(srv, err, errlen) < 0) return -1;
+    server_memory_mark_startup(); /* before the storage and the data it loads */
     if (replica_start(srv, io->loop, flush_replies, close_listeners, err, errlen) < 0) return -1;
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
     io->raft_tick.data = srv;

@@ -24,6 +24,13 @@ size_t memory_used(const struct server *srv)
     return all > log ? all - log : 0;
 }
 
+size_t memory_sample_peak(struct server *srv)
+{
+    size_t used = memory_used(srv);
+    if (used > srv->mem_peak) srv->mem_peak = used;
+    return srv->mem_peak;
+}
+
 int memory_may_grow(void *ud, size_t bytes)
 {
     const struct server *srv = ud;
@@ -74,6 +81,7 @@ int memory_refuses(struct server *srv)
 
 void memory_cron(struct server *srv)
 {
+    memory_sample_peak(srv);
     uint64_t used = memory_used(srv);
     int over = 0;
     if (srv->cfg.maxmemory > 0 && used > (uint64_t)srv->cfg.maxmemory) {

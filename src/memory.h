@@ -5,7 +5,7 @@
  * exact counter) less the Raft log's memory (node_mem_log: the entries the
  * consensus core keeps, bounded by raft-log-max-memory once applied, and
  * SQLite's page cache and statements). Those are the replication log's
- * working memory, reported on their own (INFO used_memory_raft_log,
+ * working memory, reported on their own (INFO mem_raft_log and mem_raft_storage,
  * RAFT.INFO log_memory_bytes), as Redis leaves its Lua VM out of
  * used_memory: a cache limited to maxmemory holds maxmemory of data,
  * clients and scripts, whatever the log is doing, and the process's RSS is
@@ -27,8 +27,13 @@ struct server;
 
 /* INFO used_memory: exact, cheap enough for every write. */
 size_t memory_used(const struct server *srv);
-/* The Raft log's memory used_memory leaves out (INFO used_memory_raft_log). */
+/* The Raft log's memory used_memory leaves out: its entries (INFO
+ * mem_raft_log) and SQLite's (mem_raft_storage). */
 size_t memory_raft_log(const struct server *srv);
+/* used_memory's largest value seen: sampled by memory_cron (hz times a
+ * second, so a shorter peak may be missed, as Redis samples in its cron)
+ * and by memory_sample_peak's callers (INFO, MEMORY STATS). */
+size_t memory_sample_peak(struct server *srv);
 
 /* Whether the keyspace's tables may grow by `bytes` now (src/dict.h's
  * may_grow, ud = the server): not when that would take used_memory past

@@ -71,7 +71,7 @@ void node_log_info(const struct node *n, struct node_log_info *out)
 
 uint64_t node_mem_log(const struct node *n)
 {
-    return raft_log_footprint(n->raft) + storage_memory_used();
+    return raft_log_footprint(n->raft) + storage_memory_bytes();
 }
 
 uint64_t node_mem_peers(const struct node *n)

@@ -11,10 +11,10 @@
 #include "server.h"
 #include "util.h"
 
-/* The allocator's page figures and RSS are read when asked for (INFO) and
- * kept for MEMORY_REFRESH_US: a reading merges every arena's statistics
- * (jemalloc's epoch) and opens /proc. used_memory is exact at every call
- * (alloc_used), for the maxmemory check before each write. */
+/* The allocator's page figures and RSS are read when asked for and kept
+ * for MEMORY_REFRESH_US (server_memory): a reading merges every arena's
+ * statistics (jemalloc's epoch) and opens /proc. used_memory itself is
+ * exact at every call (src/memory.h). */
 #define MEMORY_REFRESH_US 100000
 static struct server_memory memory;
 static int64_t memory_read_us = -MEMORY_REFRESH_US;
@@ -24,11 +24,9 @@ int64_t server_now_ms(void)
     return clock_ms();
 }
 
-static void refresh_memory(void)
+static void read_memory(void)
 {
-    int64_t now = clock_mono_us();
-    if (now - memory_read_us < MEMORY_REFRESH_US) return;
-    memory_read_us = now;
+    memory_read_us = clock_mono_us();
     alloc_read_stats(&memory.alloc);
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
@@ -37,6 +35,23 @@ static void refresh_memory(void)
             memory.rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
         fclose(f);
     }
+}
+
+static void refresh_memory(void)
+{
+    if (clock_mono_us() - memory_read_us >= MEMORY_REFRESH_US) read_memory();
+}
+
+void server_memory_now(struct server_memory *m)
+{
+    read_memory();
+    *m = memory;
+}
+
+void server_memory_mark_startup(void)
+{
+    read_memory();
+    memory.startup_bytes = alloc_used(); /* no Raft log yet: all of it is used_memory */
 }
 
 void server_memory(struct server_memory *m)

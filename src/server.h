@@ -55,6 +55,7 @@ struct server {
     uint64_t mem_not_counted;         /* bytes maxmemory does not count (src/evict.h), as of
                                        * the last check */
     int mem_over_maxmemory;           /* over maxmemory as of the cron (a follower says so) */
+    size_t mem_peak;                  /* used_memory's largest sample (src/memory.h) */
     struct node *node;                /* the Raft driver (src/node.h) */
     struct waiters waiters;           /* clients waiting for the log, and those answered */
     struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
@@ -103,7 +104,18 @@ int64_t server_now_ms(void);
 struct server_memory {
     struct alloc_stats alloc; /* the allocator's counters (src/alloc.h) */
     size_t rss_bytes;         /* the process's resident set (/proc/self/statm) */
+    /* used_memory's largest value (src/memory.h's memory_peak): filled by
+     * src/memstats.c. */
+    size_t peak_bytes;
+    /* used_memory when the server had set itself up, before it opened its
+     * storage and loaded any data (used_memory_startup); 0 until then. */
+    size_t startup_bytes;
 };
 void server_memory(struct server_memory *m);
+/* The same, read now (INFO memory, MEMORY STATS: their parts are counted
+ * now too, and must add up to this used_memory). */
+void server_memory_now(struct server_memory *m);
+/* Records the reading of now as startup_bytes (src/loop.c, once). */
+void server_memory_mark_startup(void);
 
 #endif

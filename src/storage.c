@@ -507,6 +507,12 @@ static uint64_t file_size_suffixed(const char *path, const char *suffix)
     return n > 0 && (size_t)n < sizeof p ? file_size(p) : 0;
 }
 
+size_t storage_memory_bytes(void)
+{
+    sqlite3_int64 n = sqlite3_memory_used();
+    return n > 0 ? (size_t)n : 0;
+}
+
 void storage_stats(const struct storage *s, struct storage_stats *st)
 {
     st->fsync_count = s->fsync_count;
@@ -578,10 +584,4 @@ int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, c
         return STORAGE_EIO;
     }
     return 0;
-}
-
-uint64_t storage_memory_used(void)
-{
-    sqlite3_int64 n = sqlite3_memory_used();
-    return n > 0 ? (uint64_t)n : 0;
 }

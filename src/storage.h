@@ -269,9 +269,6 @@ int storage_synchronous(struct storage *s);
 
 /* This store's incarnation (IDENTITY); O(1). */
 uint64_t storage_incarnation(const struct storage *s);
-/* Bytes SQLite holds in memory now (page cache, statements), for every
- * database of the process. */
-uint64_t storage_memory_used(void);
 
 /* The "recovering" mark: this node may have lost state it had acknowledged and
  * must not vote until it has caught up (raft_set_recovering()); it survives
@@ -290,5 +287,11 @@ int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, c
 
 /* Counters for RAFT.INFO; O(1), no I/O. */
 void storage_stats(const struct storage *s, struct storage_stats *st);
+
+/* Bytes SQLite holds in memory for the whole process (its page caches,
+ * statements and schema: sqlite3_memory_used, counted by block size since
+ * SQLite allocates through the process's allocator): the Raft log's share
+ * that used_memory leaves out (src/memory.h), MEMORY STATS' raft.storage. */
+size_t storage_memory_bytes(void);
 
 #endif

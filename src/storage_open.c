@@ -173,7 +173,7 @@ static int sq_size(void *p)
 }
 static int sq_roundup(int n)
 {
-    return (int)alloc_good_size((size_t)n);
+    return (int)alloc_size_class((size_t)n);
 }
 static int sq_init(void *ud)
 {

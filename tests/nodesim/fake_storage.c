@@ -529,3 +529,9 @@ void storage_stats(const struct storage *s, struct storage_stats *st)
     st->last_index = last_index(s->d);
     st->log_entries = s->d->n;
 }
+
+/* No SQLite here: the fake store's memory is the simulator's, not a node's. */
+size_t storage_memory_bytes(void)
+{
+    return 0;
+}

@@ -273,6 +273,13 @@ void transport_drain(struct transport *t, uint32_t timeout_ms)
     (void)timeout_ms;
 }
 
+/* Simulated links queue nothing in memory a node could count (src/memory.h). */
+uint64_t transport_pending_bytes(const struct transport *t)
+{
+    (void)t;
+    return 0;
+}
+
 int transport_peer_info(const struct transport *t, uint64_t id, struct transport_peer_info *info)
 {
     if (id == 0 || id > W_NODES_MAX || !t->peers[id].present) return TRANSPORT_ENOPEER;

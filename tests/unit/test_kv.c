@@ -16,6 +16,9 @@
 
 #include <cmocka.h>
 
+#include <malloc.h>
+
+#include "../../src/alloc.h"
 #include "../../src/cmd.h"
 #include "../../src/kv.h"
 
@@ -49,6 +52,34 @@ static void test_kv_basics(void **state)
     assert_int_equal(kv_size(&f->kv), 1);
     kv_reset_stats(&f->kv);
     assert_int_equal(f->kv.keyspace_hits, 0);
+}
+
+/* An overwrite takes the room a fresh value of its size would take: a key
+ * overwritten with shorter values does not keep its largest block (the
+ * overwrite case of make bench-memory), and one overwritten with a value of
+ * the same size class keeps its block. */
+static void test_kv_overwrite_fits_value(void **state)
+{
+    struct fx *f = *state;
+    static char big[100], small[60];
+    memset(big, 'b', sizeof big);
+    memset(small, 's', sizeof small);
+    kv_set(&f->kv, "k", 1, big, sizeof big, KV_NO_EXPIRE, f->now);
+    struct kv_val *v = kv_lookup_read(&f->kv, "k", 1, f->now);
+    size_t fresh_small = alloc_size_class(sizeof *v + sizeof small);
+    assert_true(malloc_usable_size(v) > fresh_small);
+    kv_set(&f->kv, "k", 1, small, sizeof small, KV_NO_EXPIRE, f->now);
+    v = kv_lookup_read(&f->kv, "k", 1, f->now);
+    assert_int_equal(v->len, sizeof small);
+    assert_memory_equal(v->data, small, sizeof small);
+    assert_true(malloc_usable_size(v) <= fresh_small);
+    /* Same size again: a fresh block would be no smaller, this one stays. */
+    if (malloc_usable_size(v) == fresh_small) {
+        small[0] = 'x';
+        kv_set(&f->kv, "k", 1, small, sizeof small, KV_NO_EXPIRE, f->now);
+        assert_ptr_equal(kv_lookup_read(&f->kv, "k", 1, f->now), v);
+        assert_int_equal(v->data[0], 'x');
+    }
 }
 
 static void test_kv_many_keys(void **state)
@@ -787,6 +818,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_kv_basics),
+        T(test_kv_overwrite_fits_value),
         T(test_kv_many_keys),
         T(test_kv_lazy_expiry),
         T(test_kv_delete_if_expired),
