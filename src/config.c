@@ -652,6 +652,8 @@ static const struct config_special percentiles_special = {set_percentiles, forma
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 /* Indexed by enum config_maxmemory_policy. */
 static const char *const maxmemory_policy_names[] = {"noeviction", NULL};
+/* Indexed by enum config_protected_action. */
+static const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -704,6 +706,9 @@ const struct config_def config_defs[] = {
     DEF_BOOL("protected-mode", protected_mode, "yes", 0,
              "without requirepass, clients not on the loopback interface get -DENIED; Raft "
              "peers may still authenticate with raft-secret"),
+    DEF_ENUM("enable-debug-command", enable_debug_command, "no", protected_action_names, IMM,
+             "who may run DEBUG (DIGEST, DIGEST-VALUE): no one (no), every client (yes), or "
+             "clients on the loopback interface (local)"),
     DEF_SECRET("requirepass", requirepass, CONFIG_SENSITIVE,
                "password clients must AUTH with (any bytes); empty = none"),
     DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,

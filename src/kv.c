@@ -221,7 +221,13 @@ int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms)
 
 int kv_physically_exists(struct kv *kv, const char *key, size_t len)
 {
-    return dict_find(&kv->keys, key, len) != NULL;
+    return kv_lookup_stored(kv, key, len) != NULL;
+}
+
+const struct kv_val *kv_lookup_stored(struct kv *kv, const char *key, size_t len)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    return e ? e->val : NULL;
 }
 
 struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64_t now_ms,

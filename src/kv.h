@@ -147,6 +147,10 @@ struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_
 int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms);
 /* 1 if the key is stored, expired or not (WATCH bookkeeping). */
 int kv_physically_exists(struct kv *kv, const char *key, size_t len);
+/* The value stored for key, logically expired or not, or NULL: what the
+ * node holds, without stats or LRU (DEBUG DIGEST-VALUE, as Redis's reads
+ * of its dict). Borrowed like a lookup's. */
+const struct kv_val *kv_lookup_stored(struct kv *kv, const char *key, size_t len);
 
 enum kv_lookup_flags {
     KV_LOOKUP_STATS = 1u << 0, /* count hits/misses (Redis read lookups in write commands) */
