@@ -299,6 +299,7 @@ check_cluster() {
         commit=$(raft_field "$PORT" commit_index)
         size0=$(local_reply "$PORT" DBSIZE)
         sum0=$(local_reply "$PORT" DEBUG DIGEST)
+        [[ $sum0 =~ ^[0-9a-f]{40}$ ]] || state="${state}node 1 DEBUG DIGEST replied '$sum0'; "
         for i in "${!NODE_PORTS[@]}"; do
             applied=$(raft_field "${NODE_PORTS[$i]}" last_applied_index)
             [ "$applied" = "$commit" ] ||
