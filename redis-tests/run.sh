@@ -34,8 +34,10 @@
 #                    won, at most RT_CLUSTER_ATTEMPTS times, default 5) and
 #                    points the suite at node 1 with --cluster-mode. After each
 #                    unit every node must have applied node 1's commit index and
-#                    hold as many keys, node 1 must still lead, and every node
-#                    must exit 0 on SIGTERM. Excludes RT_SERVER_CMD.
+#                    hold the same keyspace (as many keys, the same DEBUG DIGEST:
+#                    nodes run with enable-debug-command local), node 1 must
+#                    still lead, and every node must exit 0 on SIGTERM.
+#                    Excludes RT_SERVER_CMD.
 #   RT_UNITS         space-separated units (default: the list below)
 #   RT_DENY_TAGS     suite tags to exclude (default: the list below)
 #   RT_RUN_SKIPPED=1 run the skip-listed tests too; their failures are
@@ -233,7 +235,7 @@ start_cluster_once() {
         mkdir -p "$DIR/node$id"
         setsid "$RAFTCACHE_BIN" --port "${ports[$i]}" --node-id $id --dir "$DIR/node$id" \
             --cluster-members "${members# }" --raft-secret "$CLUSTER_SECRET" \
-            --raft-election-timeout-ms $timeout_ms \
+            --raft-election-timeout-ms $timeout_ms --enable-debug-command local \
             </dev/null >"$DIR/node$id.log" 2>&1 &
         NODE_PIDS+=($!)
     done
@@ -284,27 +286,35 @@ start_cluster() {
     return 1
 }
 
-# dbsize_local PORT: DBSIZE of that node's own copy (READONLY connection).
-dbsize_local() {
-    printf 'READONLY\nDBSIZE\n' | timeout 5 redis-cli -h 127.0.0.1 -p "$1" 2>/dev/null |
+# local_reply PORT CMD...: a command's reply from that node's own copy
+# (READONLY connection).
+local_reply() {
+    local port=$1
+    shift
+    printf 'READONLY\n%s\n' "$*" | timeout 5 redis-cli -h 127.0.0.1 -p "$port" 2>/dev/null |
         tr -d '\r' | tail -1
 }
 
 # After a unit: node 1 still leads and every node has applied its commit
-# index and holds as many keys (30s deadline for the followers to catch up).
+# index and holds the same keyspace: as many keys and the same DEBUG DIGEST
+# (30s deadline for the followers to catch up).
 check_cluster() {
-    local deadline=$((SECONDS + 30)) i commit applied size0 state=""
+    local deadline=$((SECONDS + 30)) i commit applied size0 sum0 size sum state=""
     while :; do
         state=""
         [ "$(raft_field "$PORT" role)" = leader ] || state="node 1 is no longer leader; "
         commit=$(raft_field "$PORT" commit_index)
-        size0=$(dbsize_local "$PORT")
+        size0=$(local_reply "$PORT" DBSIZE)
+        sum0=$(local_reply "$PORT" DEBUG DIGEST)
+        [[ $sum0 =~ ^[0-9a-f]{40}$ ]] || state="${state}node 1 DEBUG DIGEST replied '$sum0'; "
         for i in "${!NODE_PORTS[@]}"; do
             applied=$(raft_field "${NODE_PORTS[$i]}" last_applied_index)
             [ "$applied" = "$commit" ] ||
                 state="${state}node $((i + 1)) applied ${applied:-?} of commit ${commit:-?}; "
-            [ "$(dbsize_local "${NODE_PORTS[$i]}")" = "$size0" ] ||
-                state="${state}node $((i + 1)) holds $(dbsize_local "${NODE_PORTS[$i]}") keys, node 1 $size0; "
+            size=$(local_reply "${NODE_PORTS[$i]}" DBSIZE)
+            sum=$(local_reply "${NODE_PORTS[$i]}" DEBUG DIGEST)
+            [ "$size" = "$size0" ] && [ "$sum" = "$sum0" ] ||
+                state="${state}node $((i + 1)) holds $size keys (digest $sum), node 1 $size0 ($sum0); "
         done
         [ "$(raft_field "$PORT" commit_index)" = "$commit" ] || state="${state}commit moved; "
         [ -z "$state" ] && return 0

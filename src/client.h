@@ -66,6 +66,9 @@ struct pubsub_client;
 /* Connected to a leader that stepped down: closed once it has nothing in
  * progress (src/cmd_sentinel.h). */
 #define CLIENT_CLOSE_WHEN_IDLE (1u << 21)
+/* Connected over the loopback interface (src/conn.c): enable-debug-command
+ * local lets it run DEBUG, as Redis's local clients. */
+#define CLIENT_LOCAL (1u << 22)
 
 /* A write's reply tag, which src/waiters.h keeps with each waiting write and
  * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,

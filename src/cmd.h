@@ -159,7 +159,10 @@ enum cmd_flags {
                                    * it back, as Redis's may-replicate */
     CMD_NO_MANDATORY_KEYS = 1u << 29, /* may name no key (EVAL, FCALL: numkeys 0): COMMAND
                                        * GETKEYS finding none replies an empty array */
-    CMD_HOUSEKEEPING = 1u << 30,      /* the leader's own log-only write (RAFTCACHE.EVICT): applied
+    CMD_PROTECTED = 1u << 30,         /* DEBUG: refused unless enable-debug-command allows
+                                       * the client (src/dispatch.c); COMMAND hides the
+                                       * flag, as Redis does */
+    CMD_HOUSEKEEPING = 1u << 31,      /* the leader's own log-only write (RAFTCACHE.EVICT): applied
                                        * without counting as a command (commandstats, the slow
                                        * log, total_commands_processed), as expiry entries */
 };
@@ -330,6 +333,8 @@ cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_clus
     cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
 /* src/cmd_role.c */
 cmd_proc cmd_role;
+/* src/cmd_debug.c: DEBUG DIGEST, DIGEST-VALUE and HELP */
+cmd_proc cmd_debug;
 /* src/cmd_sentinel.c */
 cmd_proc cmd_sentinel_masters, cmd_sentinel_master, cmd_sentinel_replicas, cmd_sentinel_sentinels,
     cmd_sentinel_get_master_addr, cmd_sentinel_myid, cmd_sentinel_ckquorum, cmd_sentinel_help;

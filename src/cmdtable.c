@@ -405,6 +405,8 @@ const struct command cmd_table_core[] = {
     {"role", 1, NS | LD | ST | F | CMD_SENTINEL, 0, 0, 0, cmd_role, "server", "2.8.12",
      "Return the role of the instance in the context of replication", NULL, "admin fast dangerous",
      NULL},
+    {"debug", -2, ADM | NS | LD | ST | CMD_PROTECTED, 0, 0, 0, cmd_debug, "server", "1.0.0",
+     "A container for debugging commands", NULL, "admin slow dangerous", NULL},
     {"time", 1, F | LD | ST, 0, 0, 0, cmd_time, "server", "2.6.0", "Returns the server time.", NULL,
      "fast", NULL},
     {"shutdown", -1, ADM | NS | LD | ST | NOM | CMD_ALLOW_BUSY, 0, 0, 0, cmd_shutdown, "server",

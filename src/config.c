@@ -658,6 +658,8 @@ const char *config_maxmemory_policy_name(int policy)
     return policy >= 0 && (size_t)policy < n ? maxmemory_policy_names[policy] : "unknown";
 }
 
+/* Indexed by enum config_protected_action. */
+static const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -710,6 +712,9 @@ const struct config_def config_defs[] = {
     DEF_BOOL("protected-mode", protected_mode, "yes", 0,
              "without requirepass, clients not on the loopback interface get -DENIED; Raft "
              "peers may still authenticate with raft-secret"),
+    DEF_ENUM("enable-debug-command", enable_debug_command, "no", protected_action_names, IMM,
+             "who may run DEBUG (DIGEST, DIGEST-VALUE): no one (no), every client (yes), or "
+             "clients on the loopback interface (local)"),
     DEF_SECRET("requirepass", requirepass, CONFIG_SENSITIVE,
                "password clients must AUTH with (any bytes); empty = none"),
     DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,

@@ -96,6 +96,15 @@ enum config_maxmemory_policy {
 /* The directive's name for a policy ("allkeys-lru"): INFO maxmemory_policy. */
 const char *config_maxmemory_policy_name(int policy);
 
+/* enable-debug-command (Redis's protected actions): DEBUG is refused to
+ * every client (NO), allowed to all (YES), or to loopback clients only
+ * (LOCAL, CLIENT_LOCAL). */
+enum config_protected_action {
+    CONFIG_PROTECTED_NO = 0,
+    CONFIG_PROTECTED_YES = 1,
+    CONFIG_PROTECTED_LOCAL = 2,
+};
+
 enum config_read_mode {
     CONFIG_READ_LINEARIZABLE, /* every read confirms leadership (ReadIndex) */
     CONFIG_READ_LEASE,        /* reads trust a leader lease (clock-dependent) */
@@ -182,7 +191,8 @@ struct config {
      * commands refused */
     struct config_secret requirepass;
     struct config_secret raft_secret;
-    int protected_mode; /* without requirepass, only loopback clients (src/conn.c) */
+    int protected_mode;       /* without requirepass, only loopback clients (src/conn.c) */
+    int enable_debug_command; /* enum config_protected_action: who may run DEBUG */
     /* logging */
     int loglevel;  /* enum log_level (src/log.h) */
     char *logfile; /* "" = stdout */

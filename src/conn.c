@@ -207,9 +207,9 @@ static int peer_is_loopback(int fd)
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
 
-static int protected_applies(const struct server *srv, int fd)
+static int protected_applies(const struct server *srv, int loopback)
 {
-    return srv->cfg.protected_mode && !srv->cfg.requirepass.len && !peer_is_loopback(fd);
+    return srv->cfg.protected_mode && !srv->cfg.requirepass.len && !loopback;
 }
 
 void client_deny_protected(struct client *c)
@@ -273,7 +273,7 @@ int conn_set_peer(struct client *c, uint64_t peer_id)
     return 0;
 }
 
-/* flags: CLIENT_PROTECTED and/or CLIENT_OVER_LIMIT, or 0. */
+/* flags: CLIENT_PROTECTED, CLIENT_OVER_LIMIT and/or CLIENT_LOCAL, or 0. */
 static void client_create(struct server *srv, int fd, uint32_t flags)
 {
     struct conn *cn = calloc(1, sizeof *cn);
@@ -461,12 +461,13 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         srv->stats.connections_received++;
-        int protected = protected_applies(srv, fd);
+        int local = peer_is_loopback(fd);
+        int protected = protected_applies(srv, local);
         if (protected && !srv->cfg.raft_secret.len) {
             deny_at_accept(srv, fd);
             continue;
         }
-        uint32_t flags = admission(srv);
+        uint32_t flags = admission(srv) | (local ? CLIENT_LOCAL : 0);
         set_socket_options(srv, fd);
         client_create(srv, fd, flags | (protected ? CLIENT_PROTECTED : 0));
     }

@@ -177,6 +177,17 @@ static int protected_refuses(const struct client *c, const struct command *cmd)
     return !cmd || !(cmd->flags & CMD_PEER_AUTH);
 }
 
+/* enable-debug-command (CMD_PROTECTED: DEBUG, raftcache's only protected
+ * command) refuses c: Redis's check, after lookup and arity and before
+ * authentication. */
+static int protected_cmd_refused(const struct client *c, const struct command *cmd)
+{
+    if (!(cmd->flags & CMD_PROTECTED)) return 0;
+    int allow = c->srv->cfg.enable_debug_command;
+    if (allow == CONFIG_PROTECTED_YES) return 0;
+    return !(allow == CONFIG_PROTECTED_LOCAL && (c->flags & CLIENT_LOCAL));
+}
+
 /* The command argv names with a valid arity, or NULL (its error is written
  * by cmd_resolve() when it is its turn): a container (CLIENT, COMMAND...)
  * comes back from cmd_lookup() when argv[1] names none of its
@@ -405,6 +416,13 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
     }
     c->last_cmd = cmd->name;
     c->cmd_count++;
+    if (protected_cmd_refused(c, cmd)) {
+        reject(c, cmd,
+               "ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+               "\"local\", you can run it from a local connection, otherwise you need to set this "
+               "option in the configuration file, and then restart the server.");
+        return DISPATCH_DONE;
+    }
     if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
         reject(c, cmd, "NOAUTH Authentication required.");
         return DISPATCH_DONE;

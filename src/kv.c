@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "digest.h"
 #include "kv.h"
 #include "lazyfree.h"
 #include "util.h"
@@ -279,7 +280,13 @@ int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms)
 
 int kv_physically_exists(struct kv *kv, const char *key, size_t len)
 {
-    return dict_find(&kv->keys, key, len) != NULL;
+    return kv_lookup_stored(kv, key, len) != NULL;
+}
+
+const struct kv_val *kv_lookup_stored(struct kv *kv, const char *key, size_t len)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    return e ? e->val : NULL;
 }
 
 struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64_t now_ms,
@@ -559,6 +566,55 @@ void kv_foreach(struct kv *kv, kv_visit_fn *fn, void *ud)
 {
     struct visit vi = {fn, ud};
     dict_foreach(&kv->keys, visit_entry, &vi);
+}
+
+/* --- digests --- */
+
+/* The digest mixes in Redis's type number (OBJ_STRING ... OBJ_HASH), which
+ * enum kv_type shares. */
+_Static_assert(KV_STRING == 0 && KV_LIST == 1 && KV_SET == 2 && KV_ZSET == 3 && KV_HASH == 4,
+               "enum kv_type numbers a type as Redis does");
+
+void kv_digest_value(const struct kv *kv, const struct kv_val *v, unsigned char out[DIGEST_LEN])
+{
+    const unsigned char type_be[4] = {0, 0, 0, (unsigned char)v->type};
+    digest_mix(out, type_be, sizeof type_be);
+    if (v->type == KV_STRING) {
+        digest_mix(out, v->data, v->len);
+    } else {
+        const struct kv_type_ops *ops = kv->types[v->type];
+        ASSERT(ops && ops->digest && "a stored value of a type without a digest");
+        ops->digest(kv_val_obj(v), out);
+    }
+    if (v->expire_ms != KV_NO_EXPIRE) digest_xor(out, "!!expire!!", 10);
+}
+
+struct dataset {
+    const struct kv *kv;
+    unsigned char *sum;
+};
+
+/* One key: its name mixed, then its value; xored into the sum, so the
+ * dict's order does not show. */
+static void digest_key(void *ud, const char *key, size_t klen, const struct kv_val *v)
+{
+    struct dataset *ds = ud;
+    unsigned char d[DIGEST_LEN] = {0};
+    digest_mix(d, key, klen);
+    kv_digest_value(ds->kv, v, d);
+    digest_xor(ds->sum, d, DIGEST_LEN);
+}
+
+/* Redis mixes in the number of a database holding keys (raftcache's one
+ * is 0) before the xor of its keys' digests. */
+void kv_digest(struct kv *kv, unsigned char out[DIGEST_LEN])
+{
+    memset(out, 0, DIGEST_LEN);
+    if (kv_size(kv) == 0) return;
+    const unsigned char db_be[4] = {0, 0, 0, 0};
+    digest_mix(out, db_be, sizeof db_be);
+    struct dataset ds = {kv, out};
+    kv_foreach(kv, digest_key, &ds);
 }
 
 uint64_t kv_scan(struct kv *kv, uint64_t cursor, kv_visit_fn *fn, void *ud)

@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "dict.h"
+#include "digest.h"
 #include "types.h"
 
 #define KV_NO_EXPIRE (-1) /* kv_val.expire_ms of a persistent key */
@@ -171,6 +172,10 @@ struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_
 int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms);
 /* 1 if the key is stored, expired or not (WATCH bookkeeping). */
 int kv_physically_exists(struct kv *kv, const char *key, size_t len);
+/* The value stored for key, logically expired or not, or NULL: what the
+ * node holds, without stats or LRU (DEBUG DIGEST-VALUE, as Redis's reads
+ * of its dict). Borrowed like a lookup's. */
+const struct kv_val *kv_lookup_stored(struct kv *kv, const char *key, size_t len);
 
 enum kv_lookup_flags {
     KV_LOOKUP_STATS = 1u << 0, /* count hits/misses (Redis read lookups in write commands) */
@@ -276,6 +281,20 @@ int kv_persist(struct kv *kv, const char *key, size_t len);
  * looked up for writing by the caller). Returns 0, or -1 if src is absent.
  */
 int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size_t dlen);
+
+/* --- digests (DEBUG DIGEST, src/digest.h) --- */
+
+/* Redis 7.0's digest of v's value, started from out as Redis's
+ * xorObjectDigest (out zeroed: DEBUG DIGEST-VALUE): its type number, its
+ * contents as the type's digest op mixes them, and a marker when it has a
+ * TTL (the time does not count). */
+void kv_digest_value(const struct kv *kv, const struct kv_val *v, unsigned char out[DIGEST_LEN]);
+/* Redis 7.0's digest of every stored key (expired ones included, as Redis
+ * sees its dict) with its value, in out: zeros when nothing is stored. Two
+ * keyspaces with the same keys, values and TTL presence give the same
+ * digest, whatever their encodings and their dicts' order; the same as
+ * redis-server's DEBUG DIGEST for the same data in its database 0. */
+void kv_digest(struct kv *kv, unsigned char out[DIGEST_LEN]);
 
 /* --- iteration --- */
 

@@ -54,7 +54,7 @@ static void compress(uint32_t h[5], const unsigned char block[64])
     h[4] += e;
 }
 
-void sha1_hex(const void *data, size_t len, char out[SHA1_HEX_LEN + 1])
+void sha1(const void *data, size_t len, unsigned char out[SHA1_LEN])
 {
     uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
     const unsigned char *p = data;
@@ -70,11 +70,23 @@ void sha1_hex(const void *data, size_t len, char out[SHA1_HEX_LEN + 1])
         tail[tail_len - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
     compress(h, tail);
     if (tail_len == 128) compress(h, tail + 64);
+    for (int i = 0; i < SHA1_LEN; i++)
+        out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void sha1_to_hex(const unsigned char raw[SHA1_LEN], char out[SHA1_HEX_LEN + 1])
+{
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 20; i++) {
-        unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
-        out[2 * i] = hex[byte >> 4];
-        out[2 * i + 1] = hex[byte & 15];
+    for (int i = 0; i < SHA1_LEN; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
     }
     out[SHA1_HEX_LEN] = '\0';
+}
+
+void sha1_hex(const void *data, size_t len, char out[SHA1_HEX_LEN + 1])
+{
+    unsigned char raw[SHA1_LEN];
+    sha1(data, len, raw);
+    sha1_to_hex(raw, out);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmdarg.h"
+#include "digest.h"
 #include "dict.h"
 #include "kv.h"
 #include "t_hash.h"
@@ -275,6 +276,16 @@ static void h_save(const void *obj, type_put_fn *put, void *ud)
     h_foreach(obj, save_pair, &s);
 }
 
+static void digest_pair(void *ud, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    digest_xor_pair(ud, f, flen, v, vlen);
+}
+
+static void h_digest(const void *obj, unsigned char d[DIGEST_LEN])
+{
+    h_foreach(obj, digest_pair, d);
+}
+
 static void *h_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
@@ -309,6 +320,7 @@ const struct kv_type_ops t_hash_ops = {
     .members = h_members,
     .save = h_save,
     .load = h_load,
+    .digest = h_digest,
 };
 
 /* --- command helpers --- */

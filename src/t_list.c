@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmdarg.h"
+#include "digest.h"
 #include "kv.h"
 #include "quicklist.h"
 #include "t_list.h"
@@ -67,6 +68,16 @@ static void l_save(const void *obj, type_put_fn *put, void *ud)
     t_list_foreach(ql, 0, save_elem, &s);
 }
 
+static void digest_elem(void *ud, const char *p, size_t len)
+{
+    digest_mix(ud, p, len);
+}
+
+static void l_digest(const void *obj, unsigned char d[DIGEST_LEN])
+{
+    t_list_foreach(obj, 0, digest_elem, d);
+}
+
 static void *l_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
@@ -101,6 +112,7 @@ const struct kv_type_ops t_list_ops = {
     .members = NULL, /* no member dict to prefetch */
     .save = l_save,
     .load = l_load,
+    .digest = l_digest,
 };
 
 /* --- for SORT --- */

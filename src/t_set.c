@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmdarg.h"
+#include "digest.h"
 #include "dict.h"
 #include "kv.h"
 #include "t_set.h"
@@ -359,6 +360,16 @@ static void s_save(const void *obj, type_put_fn *put, void *ud)
     t_set_foreach(obj, save_member, &s);
 }
 
+static void digest_member(void *ud, const char *p, size_t len)
+{
+    digest_xor(ud, p, len);
+}
+
+static void s_digest(const void *obj, unsigned char d[DIGEST_LEN])
+{
+    t_set_foreach(obj, digest_member, d);
+}
+
 static void *s_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
@@ -392,6 +403,7 @@ const struct kv_type_ops t_set_ops = {
     .members = s_members,
     .save = s_save,
     .load = s_load,
+    .digest = s_digest,
 };
 
 /* --- command helpers --- */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dict.h"
+#include "digest.h"
 #include "t_zset.h"
 #include "t_zset_int.h"
 #include "util.h"
@@ -528,6 +529,18 @@ static void z_save(const void *zs, type_put_fn *put, void *ud)
     t_zset_foreach(zs, 0, save_elem, &s);
 }
 
+static void digest_elem(void *ud, const char *m, size_t len, double score)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%.17g", score);
+    digest_xor_pair(ud, m, len, buf, (size_t)n);
+}
+
+static void z_digest(const void *zs, unsigned char d[DIGEST_LEN])
+{
+    t_zset_foreach(zs, 0, digest_elem, d);
+}
+
 static void *z_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
 {
@@ -562,5 +575,6 @@ const struct kv_type_ops t_zset_ops = {
     .memory = z_memory,
     .members = t_zset_dict,
     .save = z_save,
+    .digest = z_digest,
     .load = z_load,
 };

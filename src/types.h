@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "digest.h"
 
 /* Encoding thresholds (Redis's directive names, src/config.c). A value
  * converts from its compact encoding to the large one when it passes one;
@@ -73,6 +74,12 @@ struct kv_type_ops {
     void (*save)(const void *obj, type_put_fn *put, void *ud);
     void *(*load)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                   size_t errlen);
+    /* DEBUG DIGEST: adds obj's elements to the accumulator d as Redis 7.0
+     * does for the type (src/digest.h): a list's mixed head to tail, a
+     * set's members xored, a hash's fields and a sorted set's members
+     * (with the score as "%.17g") xored as pairs. Same data, same bytes:
+     * the encoding does not show. */
+    void (*digest)(const void *obj, unsigned char d[DIGEST_LEN]);
 };
 
 /* Payload framing shared by every type's save() and load(): counts as u32,

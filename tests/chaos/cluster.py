@@ -10,7 +10,9 @@ Owns: launching `ip netns exec NS build/raftcache ...` (own session, so a
 terminal's Ctrl-C reaches only the harness), kill -9 / SIGSTOP / SIGCONT by
 pid, noticing a node that exited without being killed (a crash), RAFT.INFO,
 finding the leader and the configuration, and the end-of-run convergence
-check (digests read on READONLY connections, as tests/integration does).
+check (DEBUG DIGEST and the sets' member orders, read on READONLY
+connections, as tests/integration does; a key-by-key read of every keyspace
+only to describe a difference).
 Every wait polls with a deadline; every client call has a socket timeout.
 
 `members` is the set of slots clients may send to: a slot leaves it before
@@ -41,6 +43,9 @@ RAFT_DIRECTIVES = [
     # The harness's clients reach the nodes from the root namespace's bridge
     # address, not loopback, and send no password.
     ("protected-mode", "no"),
+    # The convergence check compares the nodes' DEBUG DIGEST, asked from
+    # there too.
+    ("enable-debug-command", "yes"),
 ]
 ADMIN_TIMEOUT_S = 2
 LOG_TAIL_BYTES = 4000
@@ -138,6 +143,20 @@ class Slot:
                 return c.execute_command(*args)
         except redis.RedisError as e:
             return e
+
+    def server_digest(self):
+        """(DEBUG DIGEST, DBSIZE) of the node's own keyspace (READONLY): Redis's
+        digest of every stored key's name, type, value and TTL presence."""
+        with self.client(timeout_s=10, readonly=True) as c:
+            return c.execute_command("DEBUG", "DIGEST"), c.dbsize()
+
+    def set_orders(self):
+        """{key: SMEMBERS} of every set (READONLY): the set's own order, which
+        SPOP draws from and replicas must agree on; the digest does not see
+        it."""
+        with self.client(timeout_s=10, readonly=True) as c:
+            return {k: c.execute_command("SMEMBERS", k)
+                    for k in sorted(set(c.scan_iter(count=1000, _type="set")))}
 
     def digest(self):
         """Sorted (key, value, has-ttl) of the node's own keyspace (READONLY);
@@ -385,15 +404,22 @@ class Cluster:
                 last["why"] = f"leader commit_index {commit}, last_applied {applied}"
                 return False
             try:
-                digests = {repr(s): s.digest() for s in group}
+                sums = {repr(s): s.server_digest() for s in group}
+                if len(set(sums.values())) != 1:
+                    digests = {repr(s): s.digest() for s in group}
+                    last["why"] = f"digests differ {sums}: " + describe_diff(digests)
+                    return False
+                orders = {repr(s): s.set_orders() for s in group}
             except redis.RedisError as e:
                 last["why"] = f"digest read failed: {e!r}"
                 return False
-            first = next(iter(digests.values()))
-            if any(d != first for d in digests.values()):
-                last["why"] = "digests differ: " + describe_diff(digests)
+            first = next(iter(orders.values()))
+            if any(o != first for o in orders.values()):
+                last["why"] = "set orders differ: " + describe_diff(
+                    {n: [(k, repr(m), False) for k, m in o.items()] for n, o in orders.items()})
                 return False
-            last["why"] = f"{len(group)} members, {len(first)} keys, applied index {commit}"
+            keys = next(iter(sums.values()))[1]
+            last["why"] = f"{len(group)} members, {keys} keys, applied index {commit}"
             return True
 
         try:

@@ -8,6 +8,8 @@
 
 #include "../../raft/raft.h"
 #include "../../src/clock.h"
+#include "../../src/digest.h"
+#include "../../src/kv.h"
 #include "../../src/node.h"
 #include "../../src/server.h"
 #include "../../src/sm.h"
@@ -161,45 +163,34 @@ void check_saved_entries(struct world *w, uint64_t node, const struct raft_entry
     }
 }
 
-struct digest {
-    uint64_t sum, keys;
-    int64_t now;
-};
-
-static void digest_key(void *ud, const char *key, size_t klen, const struct kv_val *v)
-{
-    struct digest *d = ud;
-    if (kv_val_expired(v, d->now)) return;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < klen; i++)
-        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
-    for (size_t i = 0; i < v->len; i++)
-        h = (h ^ (uint8_t)v->data[i]) * 1099511628211ull;
-    d->sum += h ^ (uint64_t)v->expire_ms;
-    d->keys++;
-}
-
+/* Replicas that applied the same index hold the same keyspace: DEBUG
+ * DIGEST's digest (src/kv.h kv_digest: every stored key, expired ones
+ * included, with its type, value and TTL presence) and key count. */
 void check_converged(void)
 {
-    uint64_t applied = 0, sum = 0, keys = 0;
+    uint64_t applied = 0, keys = 0;
     uint64_t first = 0, leader = leader_now();
+    unsigned char sum[DIGEST_LEN];
+    char hex_first[DIGEST_HEX_LEN + 1], hex[DIGEST_HEX_LEN + 1];
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++) {
         struct server *srv = W->srv[id];
         if (!srv || !members_has(leader, id)) continue; /* removed ones keep their data */
-        struct digest d = {0, 0, clock_ms()};
-        kv_foreach(&srv->kv, digest_key, &d);
-        uint64_t a = node_applied(srv->node);
+        unsigned char d[DIGEST_LEN];
+        kv_digest(&srv->kv, d);
+        uint64_t a = node_applied(srv->node), k = kv_size(&srv->kv);
         if (!first) {
             first = id;
             applied = a;
-            sum = d.sum;
-            keys = d.keys;
-        } else if (a != applied || d.sum != sum || d.keys != keys) {
+            keys = k;
+            memcpy(sum, d, DIGEST_LEN);
+        } else if (a != applied || k != keys || memcmp(d, sum, DIGEST_LEN) != 0) {
+            digest_hex(sum, hex_first);
+            digest_hex(d, hex);
             failf("replicas differ after healing: node %llu applied %llu (%llu keys, digest "
-                  "%016llx), node %llu applied %llu (%llu keys, digest %016llx)",
+                  "%s), node %llu applied %llu (%llu keys, digest %s)",
                   (unsigned long long)first, (unsigned long long)applied, (unsigned long long)keys,
-                  (unsigned long long)sum, (unsigned long long)id, (unsigned long long)a,
-                  (unsigned long long)d.keys, (unsigned long long)d.sum);
+                  hex_first, (unsigned long long)id, (unsigned long long)a, (unsigned long long)k,
+                  hex);
             return;
         }
     }

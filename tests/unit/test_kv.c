@@ -813,12 +813,37 @@ static void test_kv_evict(void **state)
     assert_int_equal(kv_sample(&f->kv, 0, 8, out), 8);
 }
 
+/* kv_digest: redis-server 7.0.15's DEBUG DIGEST of the same data (measured
+ * there); a key kept past its expiry still counts, with its TTL marker. */
+static void assert_digest(struct fx *f, const char *want)
+{
+    unsigned char d[DIGEST_LEN];
+    char hex[DIGEST_HEX_LEN + 1];
+    kv_digest(&f->kv, d);
+    digest_hex(d, hex);
+    assert_string_equal(hex, want);
+}
+
+static void test_kv_digest(void **state)
+{
+    struct fx *f = *state;
+    assert_digest(f, "0000000000000000000000000000000000000000");
+    kv_set(&f->kv, "s", 1, "hello", 5, KV_NO_EXPIRE, f->now);
+    assert_digest(f, "a500c6b54937da22f2ac1167da1da852479c7339");
+    assert_int_equal(kv_set_expire(&f->kv, "s", 1, f->now + 1), 1);
+    assert_int_equal(kv_exists(&f->kv, "s", 1, f->now + 10), 0);
+    assert_digest(f, "57f46986386fa1b88cf97e377a8f44776b0a340a");
+    EXPECT(f, "RPUSH l a b", ":2\r\n");
+    assert_digest(f, "139271e4c879a09f0ca040c73171d7f8545e317d");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_kv_basics),
         T(test_kv_overwrite_fits_value),
+        T(test_kv_digest),
         T(test_kv_many_keys),
         T(test_kv_lazy_expiry),
         T(test_kv_delete_if_expired),
