@@ -219,7 +219,6 @@ enum evict_result evict_perform(struct evict *ev, struct sm *sm, const struct ev
         a->len = e->key_len;
         a->ptr = expiring_add(x, e->key, e->key_len, bytes);
         freed += bytes;
-        ev->keys_proposed++;
         if (b.n == EVICT_ENTRY_KEYS) batch_flush(sm, &b, vol);
         if (chosen % CHECK_TIME_EVERY == CHECK_TIME_EVERY - 1 &&
             (uint64_t)(clock_mono_us() - start) > limit_us) {
@@ -228,6 +227,5 @@ enum evict_result evict_perform(struct evict *ev, struct sm *sm, const struct ev
         }
     }
     batch_flush(sm, &b, vol);
-    if (result == EVICT_RUNNING) ev->rounds_running++;
     return result;
 }

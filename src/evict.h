@@ -65,9 +65,6 @@ struct evict_candidate {
 struct evict {
     struct evict_candidate pool[EVICT_POOL_SIZE]; /* [0, n_pool), ascending score */
     size_t n_pool;
-    /* stats (INFO) */
-    uint64_t keys_proposed;  /* keys staged for eviction by this node as leader */
-    uint64_t rounds_running; /* rounds that ran out of time (EVICT_RUNNING) */
 };
 
 /* What a round works with; filled by the caller from the config and the
