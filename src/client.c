@@ -51,7 +51,7 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
                  (long long)((now_ms - c->last_interaction_ms) / 1000), flags, c->n_subs[0],
                  c->n_subs[1], c->n_subs[2], (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
                  c->qlen, c->qcap - c->qlen, c->qcap, c->qlen, resp_out_pending(&c->out),
-                 c->fixed_bytes + c->qcap + c->out.cap, c->last_cmd ? c->last_cmd : "NULL",
-                 c->out.proto, c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+                 client_memory(c), c->last_cmd ? c->last_cmd : "NULL", c->out.proto,
+                 c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= cap ? cap - 1 : (size_t)n);
 }

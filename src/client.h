@@ -209,4 +209,11 @@ void client_close_asap(struct client *c);
 /* Formats the CLIENT LIST line of a client (no trailing newline). */
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);
 
+/* What a connection holds: its struct, its query buffer and its output
+ * buffer (CLIENT LIST's tot-mem). */
+static inline size_t client_memory(const struct client *c)
+{
+    return c->fixed_bytes + c->qcap + c->out.cap;
+}
+
 #endif

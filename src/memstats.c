@@ -15,13 +15,6 @@
 #include "script.h"
 #include "storage.h"
 
-/* What a connection holds: its struct, its query buffer and its output
- * buffer (CLIENT LIST's tot-mem). */
-static size_t client_bytes(const struct client *c)
-{
-    return c->fixed_bytes + c->qcap + c->out.cap;
-}
-
 static int add_code_len(void *ud, const char *code, size_t len)
 {
     (void)code;
@@ -35,7 +28,7 @@ void memstats_read(struct server *srv, struct memstats *m)
     server_memory_now(&m->mem);
     for (const struct client *c = srv->clients; c; c = c->next) {
         if (c->flags & CLIENT_NOT_A_CLIENT) continue; /* peer links */
-        m->clients_normal += client_bytes(c);
+        m->clients_normal += client_memory(c);
         m->clients++;
     }
     m->lua_caches = script_cache_bytes(srv->scripts);
