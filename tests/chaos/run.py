@@ -28,7 +28,8 @@ BLMOVE LREM LRANGE LLEN) is a harness error (exit 2).
 
 Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
 crashed by itself, cluster unavailable after healing, a queue that did not
-drain); 2 a harness error
+drain, evicted_keys that differ between the nodes or stay 0 after healing);
+2 a harness error
 (or not root); 130 interrupted. Namespaces and processes are removed on
 every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
 run are removed at start.
