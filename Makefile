@@ -192,8 +192,8 @@ chaos: deps
 	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(FAULTS),--faults $(FAULTS))
 
 # The checkers' own tests (checker.py, queue_checker.py, cache_checker.py):
-# hand-made and generated histories, and the queue clients against a
-# simulated server.
+# hand-made and generated histories, the queue clients against a simulated
+# server, the cache clients against redis-server (skipped without it).
 chaos-checker:
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py \
 	    tests/chaos/test_cache_checker.py

@@ -1,7 +1,9 @@
 """Tests for cache_checker.py: hand-made histories with a known verdict, the
-workload's value encoding, and seeded simulations of a cache that evicts
-(which must pass) with one read mutated (which must fail). Pure Python, no
-cluster; runs in about a second.
+workload's value encoding, seeded simulations of a cache that evicts (which
+must pass) with one read mutated (which must fail), and cache_workload.py's
+clients against a standalone redis-server 7.0 under maxmemory (their
+history must pass, and fail once a key is brought back or swapped behind
+their backs). No cluster, no root; about 4 s.
 """
 
 import json
@@ -375,3 +377,86 @@ def test_cache_report_section():
     assert "{'n1': 120, 'n2': 120}" in text
     assert "first cache anomaly" in text and "kind: wrong value" in text
     assert "keys written %d" % result["stats"]["keys_written"] in text
+
+
+# -- the clients against a real server -------------------------------------------------
+
+import threading  # noqa: E402
+import time  # noqa: E402
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def run_cache_clients(tmp_path, meddle=None, min_evicted=100, timeout_s=30):
+    """cache_workload's clients against a standalone redis-server under
+    maxmemory (256 KB above its used_memory) and volatile-lru until it evicted
+    min_evicted keys; then meddle(redis client, history) behind their backs,
+    the final reads, and the history's check. Returns (result, evicted)."""
+    import cache_workload as cw
+    import queue_redis
+    proc, slot = queue_redis.start_redis(REDIS_SERVER, str(tmp_path))
+    try:
+        with slot.client() as c:
+            used = c.info("memory")["used_memory"]
+            c.config_set("maxmemory-policy", cw.POLICY)
+            c.config_set("maxmemory", used + (256 << 10))
+        work = cw.CacheWorkload(queue_redis.OneNode(slot), seed=7, log=lambda m: None)
+        stop = threading.Event()
+        work.start(stop)
+        evicted = 0
+        deadline = time.monotonic() + timeout_s
+        with slot.client() as c:
+            while evicted < min_evicted and time.monotonic() < deadline:
+                stop.wait(0.1)
+                evicted = c.info("stats")["evicted_keys"]
+            stop.set()
+            work.join()
+            assert not work.errors(), work.errors()
+            work.history.close()
+            if meddle is not None:
+                meddle(c, work.history.snapshot())
+        assert work.final_reads("after the clients") == 0
+        return cache_checker.check(work.history.snapshot()), evicted
+    finally:
+        queue_redis.stop_redis(proc)
+
+
+def acked_then_nil(events):
+    """A write-once key whose acknowledged write a later-begun read saw nil."""
+    acked = set()
+    for ev in events:
+        if ev["f"] == "write" and ev["type"] == "ok" \
+                and ev["key"].startswith(cache_workload.PREFIX + "u"):
+            acked.add(ev["key"])
+        if ev["f"] == "read" and ev["type"] == "invoke" and ev.get("key") in acked:
+            done = next(e for e in events[events.index(ev):]
+                        if e["process"] == ev["process"] and e["type"] != "invoke")
+            if done["type"] == "ok" and done["value"] is None:
+                return ev["key"]
+    return None
+
+
+@pytest.mark.skipif(not os.access(REDIS_SERVER, os.X_OK), reason="needs redis-server")
+def test_cache_clients_against_redis_server(tmp_path):
+    result, evicted = run_cache_clients(tmp_path)
+    assert result["valid"], cache_checker.format_report(result)
+    st = result["stats"]
+    assert evicted >= 100 and st["reads"]["hit"] and st["reads"]["nil"]
+    assert st["final_reads"]["after the clients"]["nil"] >= 100
+    assert st["versioned_keys"] >= 1 and st["writes_acknowledged"] > 100
+
+
+@pytest.mark.skipif(not os.access(REDIS_SERVER, os.X_OK), reason="needs redis-server")
+@pytest.mark.parametrize("bug, kind", [("resurrect", "resurrected"), ("swap", "wrong value")])
+def test_cache_clients_against_redis_server_with_a_bug(tmp_path, bug, kind):
+    def meddle(c, events):
+        if bug == "resurrect":  # an evicted key comes back
+            key = acked_then_nil(events)
+            assert key is not None
+            c.set(key, cache_workload.value_of(value_of(key, 1)))
+        else:                   # a present key holds another key's value
+            present = [k for k in sorted({e["key"] for e in events if e["f"] == "write"})
+                       if c.exists(k)]
+            c.set(present[0], c.get(present[1]))
+    result, _ = run_cache_clients(tmp_path, meddle)
+    assert not result["valid"] and kind in kinds(result), cache_checker.format_report(result)
