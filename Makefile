@@ -175,14 +175,16 @@ bench-snapshot: deps
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
 # printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
-# both (register/KV and queue workloads at once), kv or queue. FAULTS: comma-separated
+# all (register/KV, queue and cache workloads at once), kv, queue, cache or a
+# comma-separated list (both: kv,queue). FAULTS: comma-separated
 # fault kinds to deal (default every kind; e.g. FAULTS=kill-leader,pause-leader). A run takes TIME plus about 10 s
-# (healing, the queue's drain - 3-5 s, at most 60 -, restarts, reads).
+# (healing, the queue's drain - 3-5 s, at most 60 -, the cache's eviction
+# check - about 1 s -, restarts, reads).
 TIME  ?= 120
 NODES ?= 5
 SEED  ?=
 OUT   ?=
-WORKLOAD ?= both
+WORKLOAD ?= all
 FAULTS ?=
 CHAOS_SHORT_SEED ?= 1
 chaos: deps
@@ -190,17 +192,20 @@ chaos: deps
 	/usr/bin/python3 tests/chaos/run.py --time $(TIME) --nodes $(NODES) --workload $(WORKLOAD) \
 	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(FAULTS),--faults $(FAULTS))
 
-# The checkers' own tests (checker.py and queue_checker.py): hand-made and
-# generated histories, and the queue clients against a simulated server.
+# The checkers' own tests (checker.py, queue_checker.py, cache_checker.py):
+# hand-made and generated histories, the queue clients against a simulated
+# server, the cache clients against redis-server (skipped without it).
 chaos-checker:
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py \
+	    tests/chaos/test_cache_checker.py
 
-# The CI variant: about two minutes, one fixed seed, 5 nodes; both workloads
-# run during the same 90 s (the queue's drain adds a few seconds).
+# The CI variant: about two minutes, one fixed seed, 5 nodes; the three
+# workloads run during the same 90 s (the queue's drain and the cache's
+# eviction check add a few seconds).
 chaos-short: deps
 	$(MAKE) all
 	/usr/bin/python3 tests/chaos/run.py --time 90 --nodes 5 --seed $(CHAOS_SHORT_SEED) \
-	    --workload both
+	    --workload all
 
 # The queue workload's clients against a standalone redis-server (no root,
 # no cluster; connections killed and paused): their history must pass.

@@ -48,7 +48,9 @@ RAFT_DIRECTIVES = [
     ("enable-debug-command", "yes"),
 ]
 ADMIN_TIMEOUT_S = 2
+DIGEST_BATCH = 500
 LOG_TAIL_BYTES = 4000
+START_MARK = b"===="  # opens the line the harness writes before each start
 
 
 class HarnessError(Exception):
@@ -162,28 +164,44 @@ class Slot:
         """Sorted (key, value, has-ttl) of the node's own keyspace (READONLY);
         a value is read by its type (a hash's sorted items, a set's members
         in the set's own order, a sorted set's members with scores, a
-        list's items in order)."""
+        list's items in order). Pipelined, DIGEST_BATCH keys a round trip:
+        the cache workload leaves thousands of keys."""
         rows = []
         with self.client(timeout_s=10, readonly=True) as c:
-            for k in sorted(set(c.scan_iter(count=1000))):
-                typ = c.type(k)
-                if typ == b"hash":
-                    value = repr(sorted(c.hgetall(k).items()))
-                elif typ == b"set":
-                    value = repr(c.execute_command("SMEMBERS", k))
-                elif typ == b"zset":
-                    value = repr(c.zrange(k, 0, -1, withscores=True))
-                elif typ == b"list":
-                    value = repr(c.lrange(k, 0, -1))
-                elif typ == b"none":
-                    continue
-                else:
-                    raw = c.get(k)
-                    value = raw.decode() if raw is not None else None
-                pttl = c.pttl(k)
-                if pttl == -2:
-                    continue
-                rows.append((k.decode(), value, pttl >= 0))
+            keys = sorted(set(c.scan_iter(count=1000)))
+            for i in range(0, len(keys), DIGEST_BATCH):
+                batch = keys[i:i + DIGEST_BATCH]
+                p = c.pipeline(transaction=False)
+                for k in batch:
+                    p.type(k)
+                types = p.execute()
+                p = c.pipeline(transaction=False)
+                for k, typ in zip(batch, types):
+                    if typ == b"hash":
+                        p.hgetall(k)
+                    elif typ == b"set":
+                        p.execute_command("SMEMBERS", k)
+                    elif typ == b"zset":
+                        p.zrange(k, 0, -1, withscores=True)
+                    elif typ == b"list":
+                        p.lrange(k, 0, -1)
+                    elif typ == b"none":
+                        p.exists(k)  # gone meanwhile: a placeholder reply
+                    else:
+                        p.get(k)
+                    p.pttl(k)
+                replies = p.execute(raise_on_error=True)
+                for j, (k, typ) in enumerate(zip(batch, types)):
+                    raw, pttl = replies[2 * j], replies[2 * j + 1]
+                    if typ == b"none" or pttl == -2:
+                        continue
+                    if typ == b"hash":
+                        value = repr(sorted(raw.items()))
+                    elif typ in (b"set", b"zset", b"list"):
+                        value = repr(raw)
+                    else:
+                        value = raw.decode() if raw is not None else None
+                    rows.append((k.decode(), value, pttl >= 0))
         return rows
 
 
@@ -211,6 +229,10 @@ class Cluster:
         self.lock = threading.Lock()
         self.members = set()        # slots clients may use (guarded by lock)
         self.crashes = []           # (time, slot repr, returncode, log tail)
+        # (name, value) given to every node launched from now on, after
+        # RAFT_DIRECTIVES (the cache workload's maxmemory and policy: a
+        # restarted or fresh node starts with them, CONFIG SET does not last)
+        self.extra_directives = []
         self._log_files = {}
         os.makedirs(os.path.join(base_dir, "nodes"), exist_ok=True)
         os.makedirs(os.path.join(base_dir, "data"), exist_ok=True)
@@ -255,12 +277,12 @@ class Cluster:
                 "--node-id", str(s.node_id), "--dir", s.dir, "--raft-secret", SECRET]
         if s.members_arg:
             args += ["--cluster-members", *s.members_arg]
-        for name, value in RAFT_DIRECTIVES:
+        for name, value in RAFT_DIRECTIVES + self.extra_directives:
             args += ["--" + name, value]
         f = self._log_files.get(s.index)
         if f is None:
             f = self._log_files[s.index] = open(s.log_path, "ab")
-        f.write(f"==== {time.monotonic():.3f} harness: starting node {s.node_id}: "
+        f.write(START_MARK + f" {time.monotonic():.3f} harness: starting node {s.node_id}: "
                 f"{' '.join(args)}\n".encode())
         f.flush()
         s.proc = subprocess.Popen(["ip", "netns", "exec", s.ns, *args], stdin=subprocess.DEVNULL,
@@ -328,13 +350,20 @@ class Cluster:
         except OSError:
             return ""
 
-    def log_count(self, s, needle):
-        """How many lines of slot s's log (every node it ran) contain needle."""
+    def log_count(self, s, needle, current=False):
+        """How many lines of slot s's log (every node it ran; with current,
+        only since the last start by the harness) contain needle."""
+        n = 0
         try:
             with open(s.log_path, "rb") as f:
-                return sum(1 for line in f if needle in line)
+                for line in f:
+                    if current and line.startswith(START_MARK):
+                        n = 0
+                    elif needle in line:
+                        n += 1
         except OSError:
             return 0
+        return n
 
     def stop_all(self):
         """kill -9 of every node (teardown); never raises."""

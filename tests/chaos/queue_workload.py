@@ -46,7 +46,7 @@ import redis
 from redis.connection import Connection
 
 from cluster import HarnessError
-from workload import NOT_RUN, SOCKET_TIMEOUT_S, History, Link, error_code, round_trip, text
+from workload import NOT_RUN, SOCKET_TIMEOUT_S, Client, History, error_code, round_trip, text
 
 PENDING = "{q}:pending"
 # Errors after which a queue command certainly did not run (-MOVED aside,
@@ -71,98 +71,12 @@ def processing_key(consumer):
     return "{q}:processing:%s" % consumer
 
 
-class NotSent(Exception):
-    """Nothing was sent (no connection): the command certainly did not run."""
-
-
-class QueueClient(Link):
+class QueueClient(Client):
     """A producer or a consumer: state that lives across phases (the
-    consumer's jobs in hand survive from the faults to the drain), stepped
-    by a thread started per phase. step(slot) does one command on slot and
-    returns the pause before the next."""
+    consumer's jobs in hand survive from the faults to the drain). Unlike
+    the register/KV workload, -CLUSTERDOWN is an unknown outcome here."""
 
-    def __init__(self, name, cluster, history, rng, process, n_procs):
-        self.init_link(cluster, rng)
-        self.name = name
-        self.history = history
-        self.process = process
-        self.n_procs = n_procs
-        self.error = None
-        self.thread = None
-
-    # -- threads -----------------------------------------------------------------
-    def start(self, stop):
-        self.thread = threading.Thread(target=self.run, args=(stop,), daemon=True,
-                                       name=self.name)
-        self.thread.start()
-
-    def run(self, stop):
-        try:
-            while not stop.is_set():
-                slot = self.pick_target()
-                if slot is None:
-                    stop.wait(0.1)
-                    continue
-                try:
-                    pause = self.step(slot)
-                finally:
-                    self.current_slot = None
-                if pause:
-                    stop.wait(pause)
-        except Exception as e:  # noqa: BLE001 - reported by run.py as a harness error
-            self.error = repr(e)
-        finally:
-            self.drop_conn()
-
-    def join(self, timeout):
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def is_alive(self):
-        return self.thread is not None and self.thread.is_alive()
-
-    # -- one command -------------------------------------------------------------
-    def send(self, slot, cmd):
-        """cmd's reply (an error reply as its ResponseError); raises NotSent
-        or a connection error."""
-        conn = self.connected(slot)
-        if conn is None:
-            raise NotSent("connect failed")
-        return round_trip(conn, [cmd])[0]
-
-    def call(self, slot, cmd):
-        """Runs cmd on slot: ("ok", reply), ("fail", why) if it certainly did
-        not run, ("info", why) if its outcome is unknown."""
-        try:
-            reply = self.send(slot, cmd)
-        except NotSent as e:
-            self.move_on()
-            return "fail", str(e)
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-            self.move_on()
-            return "info", f"{type(e).__name__}: {e}"
-        if not isinstance(reply, redis.ResponseError):
-            return "ok", reply
-        code = error_code(reply)
-        if code == "MOVED":
-            self.follow_moved(str(reply))
-            return "fail", str(reply)
-        if code in NOT_RUN_QUEUE:
-            self.move_on()
-            return "fail", str(reply)
-        if code == "CLUSTERDOWN":
-            self.move_on()
-        return "info", str(reply)  # -TIMEOUT, -UNBLOCKED, -CLUSTERDOWN, anything else
-
-    def unknown(self):
-        """After an info: the next op is a new process's."""
-        self.process += self.n_procs
-
-    def record(self, f, **fields):
-        """An op the client does itself (no command): invoke and ok at once."""
-        op = self.history.invoke(self.process, f, **fields)
-        if op is not None:
-            self.history.complete(op, "ok")
+    not_run = NOT_RUN_QUEUE
 
 
 class Producer(QueueClient):

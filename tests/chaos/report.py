@@ -1,7 +1,8 @@
 """The results of a chaos run as a table: ops by f and outcome, availability
 per 10-second window, faults by kind, convergence, snapshots, crashes, the
-checker's verdict and its first anomaly. Pure formatting over data run.py
-collected; nothing here talks to the cluster.
+checkers' verdicts and their first anomalies (register/KV, queue, cache).
+Pure formatting over data run.py collected; nothing here talks to the
+cluster.
 """
 
 import json
@@ -165,20 +166,63 @@ def queue_section(r):
     return out
 
 
+CACHE_F_ORDER = ["write", "read"]
+
+
+def cache_section(r):
+    """The cache workload: maxmemory, ops, eviction counters, the cache
+    checker's figures and first anomaly."""
+    c = r.get("cache") or {}
+    out = [f"cache workload: {c.get('status', 'not run')}"]
+    if c.get("status") != "ran":
+        return out
+    out.append(f"  maxmemory {c.get('maxmemory')} (volatile-lru; used_memory at setup "
+               f"{c.get('used_memory_at_setup')})")
+    counts = op_counts(r.get("cache_events") or [])
+    out.append(f"  {'cache ops':<12}{'ok':>8}{'fail':>8}{'info':>8}{'total':>8}")
+    for f in CACHE_F_ORDER + sorted(set(counts) - set(CACHE_F_ORDER)):
+        n = counts.get(f, Counter())
+        out.append(f"  {f:<12}{n['ok']:>8}{n['fail']:>8}{n['info']:>8}{sum(n.values()):>8}")
+    out.append(f"  evicted_keys under the faults (each process since its start): "
+               f"{c.get('evicted_under_faults', 'not read')}")
+    out.append(f"  evicted_keys since the reset after healing (fill: leader evicted "
+               f"{c.get('fill_leader_evicted', '-')}): {c.get('evicted_after_reset', 'not read')}")
+    if c.get("unread"):
+        out.append(f"  final reads: could not read {c['unread']}")
+    chk = c.get("check")
+    if chk is None:
+        out.append("  cache checker: not run")
+        return out
+    out.append(f"  cache checker: valid={chk.get('valid')}"
+               + (f" ({chk['reason']})" if chk.get("reason") else ""))
+    figures = r.get("cache_figures")
+    if figures is not None:
+        out.append("  " + figures(chk["stats"]))
+    anomalies = chk.get("anomalies") or []
+    if anomalies:
+        kinds = Counter(a.get("kind", "?") for a in anomalies)
+        out.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        out.append("first cache anomaly (times from the start of the run):")
+        out.extend(fmt_anomaly(anomalies[0], r.get("cache_format_op"), r["t0"]))
+    return out
+
+
 def render(r):
     """r: the dict run.py assembled. Returns the table as text."""
     out = [f"raftcache chaos run: seed {r['seed']}, {r['nodes']} nodes, {r['time_s']:g}s of "
            f"workload and faults, elapsed {r['elapsed_s']:.1f}s",
            f"results: {r['out_dir']}", ""]
-    kv = r.get("workload", "both") != "queue"
+    workloads = r.get("workloads") or r.get("workload", "kv").split(",")
+    kv = bool({"kv", "all", "both"} & set(workloads))
     if kv:
         out += ops_section(r["workload_events"], r["final_events"]) + [""]
         out += availability_section(r["workload_events"], r["t0"]) + [""]
     else:
-        out += ["register/KV workload: not selected (--workload queue)", ""]
+        out += [f"register/KV workload: not selected (--workload {r.get('workload')})", ""]
     out += cluster_section(r) + [""]
     if kv:
         out += checker_section(r.get("check"), r.get("format_op"), r["t0"]) + [""]
     out += queue_section(r) + [""]
+    out += cache_section(r) + [""]
     out.append("verdict: " + ("PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])))
     return "\n".join(out) + "\n"

@@ -2,29 +2,34 @@
 """Jepsen-style fault test of raftcache: the entry point.
 
     tests/chaos/run.py --time SECONDS --seed N --nodes 3|5 [--out DIR]
-                       [--workload both|kv|queue]
+                       [--workload all|kv|queue|cache|kv,cache|...]
     make chaos TIME=120 SEED=7 NODES=5        make chaos-short
 
 Runs as root (network namespaces). One run: a fresh network (netns.py) and
 cluster (cluster.py), client threads recording histories while the nemesis
 injects faults for --time seconds (nemesis.py): the register/KV workload
-(workload.py) and the queue workload (queue_workload.py) run side by side
-under the same faults, each with its own history. Then heal everything,
-check convergence (every node the same digest), drain the queue (consumers
-run until every list stays empty) and read its lists, kill -9 every node,
-restart them, read every key and every list once more, and hand the
-histories to tests/chaos/checker.py and tests/chaos/queue_checker.py.
-Prints the results table (report.py) and writes it with history.jsonl,
-queue-history.jsonl, nemesis.log and the node logs to the results dir
-(default build/chaos/<seed>-<date>/).
+(workload.py), the queue workload (queue_workload.py) and the cache
+workload (cache_workload.py: maxmemory and volatile-lru on every node) run
+side by side under the same faults, each with its own history. Then heal
+everything, check convergence (every node the same digest), drain the
+queue (consumers run until every list stays empty) and read its lists,
+check the cache's eviction counters (equal on every node) and read its
+keys, kill -9 every node, restart them, read every key, every list and
+every cache key once more, and hand the histories to tests/chaos/checker.py,
+queue_checker.py and cache_checker.py. Prints the results table (report.py)
+and writes it with history.jsonl, queue-history.jsonl, cache-history.jsonl,
+nemesis.log and the node logs to the results dir (default
+build/chaos/<seed>-<date>/).
 
---workload both (the default) and --workload queue refuse to run (exit 2)
-when the server does not know the list commands (COMMAND INFO of LPUSH
-BLMOVE LREM LRANGE LLEN).
+--workload: all (the default: kv, queue and cache), one of kv, queue,
+cache, or a comma-separated list of them (both: kv,queue). With the queue,
+a server that does not know the list commands (COMMAND INFO of LPUSH
+BLMOVE LREM LRANGE LLEN) is a harness error (exit 2).
 
 Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
 crashed by itself, cluster unavailable after healing, a queue that did not
-drain); 2 a harness error
+drain, evicted_keys that differ between the nodes or stay 0 after healing);
+2 a harness error
 (or not root); 130 interrupted. Namespaces and processes are removed on
 every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
 run are removed at start.
@@ -54,10 +59,13 @@ from cluster import Cluster, HarnessError, NoLeader  # noqa: E402
 from nemesis import FAULT_DECK, Nemesis, stamp  # noqa: E402
 from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
 from queue_workload import QueueWorkload, missing_commands  # noqa: E402
+from cache_workload import CacheWorkload  # noqa: E402
 
 N_WORKERS = 8
 OP_DELAY_S = 0.05       # pause between one thread's ops (rate limit)
 N_SPARE = 1             # empty slots for member-replace
+WORKLOADS = ("kv", "queue", "cache")
+WORKLOAD_ALIASES = {"all": WORKLOADS, "both": ("kv", "queue")}
 FINAL_PROCESS = 100000  # process ids of the final reads
 
 
@@ -68,11 +76,18 @@ def parse_args():
     p.add_argument("--nodes", type=int, default=5, choices=(3, 5))
     p.add_argument("--out", default=None, help="results dir (default build/chaos/<seed>-<date>)")
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
-    p.add_argument("--workload", choices=("both", "kv", "queue"), default="both",
-                   help="register/KV workload, queue workload, or both at once (default)")
+    p.add_argument("--workload", default="all",
+                   help="all (default), kv, queue, cache, or a comma-separated list "
+                        "(both: kv,queue)")
     p.add_argument("--faults", default="",
                    help="comma-separated fault kinds to deal (default: every kind; see nemesis.py)")
     args = p.parse_args()
+    names = [w for w in args.workload.replace(" ", "").split(",") if w]
+    bad = [w for w in names if w not in WORKLOADS and w not in WORKLOAD_ALIASES]
+    if bad or not names:
+        p.error(f"unknown workload(s) {', '.join(bad) or '(none)'}; known: all, both, "
+                f"{', '.join(WORKLOADS)}")
+    args.workloads = {x for w in names for x in WORKLOAD_ALIASES.get(w, (w,))}
     kinds = {k for k, _ in FAULT_DECK}
     args.faults = [k for k in args.faults.replace(" ", "").split(",") if k]
     unknown = [k for k in args.faults if k not in kinds]
@@ -94,8 +109,9 @@ def preflight(args):
         why = "the `ip` command (Debian package iproute2) is missing"
     elif not os.access(args.bin, os.X_OK):
         why = f"{args.bin} not found; run `make` first"
-    elif not all(os.path.exists(os.path.join(HERE, f)) for f in ("checker.py", "queue_checker.py")):
-        why = "tests/chaos/checker.py or queue_checker.py not found"
+    elif not all(os.path.exists(os.path.join(HERE, f))
+                 for f in ("checker.py", "queue_checker.py", "cache_checker.py")):
+        why = "tests/chaos/checker.py, queue_checker.py or cache_checker.py not found"
     if why:
         print(f"chaos: {why}", file=sys.stderr)
         sys.exit(2)
@@ -123,10 +139,14 @@ class Run:
         self.workers = []
         self.nemesis = None
         self.queue = None
+        self.cache = None
         self.failures = []
         self.r = {"seed": seed, "nodes": args.nodes, "time_s": args.time, "out_dir": out,
-                  "workload": args.workload,
-                  "queue": {"status": "not selected" if args.workload == "kv" else "not started",
+                  "workload": args.workload, "workloads": sorted(args.workloads),
+                  "cache": {"status": "not selected" if "cache" not in args.workloads
+                            else "not started", "check": None, "unread": []},
+                  "queue": {"status": "not selected" if "queue" not in args.workloads
+                            else "not started",
                             "drained": None, "drain_detail": "not reached", "check": None,
                             "unread": []},
                   "faults": {}, "converged": False, "converge_detail": "not reached",
@@ -149,15 +169,17 @@ class Run:
         ld = self.cl.wait_leader(30)
         self.say(f"cluster up: {self.args.nodes} nodes, leader {ld}")
         self.setup_queue(ld)
+        self.setup_cache()
         self.workload_and_faults()
         self.heal_and_converge()
         self.drain_queue()
+        self.cache_after_heal()
         self.restart_all_and_read()
         self.check()
 
     def setup_queue(self, leader):
         """The queue workload, if selected (the server must know the list commands)."""
-        if self.args.workload == "kv":
+        if "queue" not in self.args.workloads:
             return
         for attempt in range(3):
             try:
@@ -173,20 +195,36 @@ class Run:
         self.queue = QueueWorkload(self.cl, self.seed, log=self.say)
         self.r["queue"]["status"] = "ran"
 
+    def setup_cache(self):
+        """The cache workload, if selected: maxmemory and the policy on every node."""
+        if "cache" not in self.args.workloads:
+            return
+        self.cache = CacheWorkload(self.cl, self.seed, log=self.say)
+        self.cache.setup()
+        self.r["cache"].update(status="ran", maxmemory=self.cache.maxmemory,
+                               used_memory_at_setup=self.cache.used_at_setup)
+
+    def clients(self):
+        """Every client thread of the fault window (the nemesis quiesces them)."""
+        return (self.workers + (self.queue.clients() if self.queue else [])
+                + (self.cache.clients() if self.cache else []))
+
     def workload_and_faults(self):
         stop = threading.Event()
         t0 = self.t_start  # one time origin for the logs, the nemesis and the report
         deadline = time.monotonic() + self.args.time
-        if self.args.workload != "queue":
+        if "kv" in self.args.workloads:
             self.workers = [Worker(i, N_WORKERS, self.cl, self.history, self.seed, stop,
                                    OP_DELAY_S) for i in range(N_WORKERS)]
         self.nemesis = Nemesis(self.cl, self.net, self.seed, deadline - t0, self.log_file, t0,
-                               lambda: self.workers + (self.queue.clients() if self.queue else []),
+                               self.clients,
                                kinds=self.args.faults)
         for w in self.workers:
             w.start()
         if self.queue:
             self.queue.start(stop)
+        if self.cache:
+            self.cache.start(stop)
         self.nemesis.start()
         while time.monotonic() < deadline and self.nemesis.is_alive():
             time.sleep(0.5)  # the run's own duration
@@ -199,17 +237,22 @@ class Run:
             w.join(10)
         if self.queue:
             self.queue.join()
+        if self.cache:
+            self.cache.join()
         self.r["outstanding"] = self.history.close()
         errors = [f"{w.name}: {w.error}" for w in self.workers if w.error]
         if self.queue:
             errors += self.queue.errors()
+        if self.cache:
+            errors += self.cache.errors()
         if self.nemesis.error:
             errors.append(f"nemesis: {self.nemesis.error}")
         if errors:
             raise HarnessError("; ".join(errors))
         self.say(f"workload stopped: {len(self.history.events)} events, "
                  f"{self.r['outstanding']} ops still outstanding"
-                 + (f"; queue: {len(self.queue.history.events)} events" if self.queue else ""))
+                 + (f"; queue: {len(self.queue.history.events)} events" if self.queue else "")
+                 + (f"; cache: {len(self.cache.history.events)} events" if self.cache else ""))
 
     def heal_and_converge(self):
         try:
@@ -258,6 +301,22 @@ class Run:
             q["unread"] += unread
             self.failures.append(f"queue final reads of {unread} did not succeed")
 
+    def cache_after_heal(self):
+        """The eviction counters' check, then one read of every cache key."""
+        if not self.cache:
+            return
+        failures, figures = self.cache.after_heal()
+        self.r["cache"].update(figures)
+        self.failures += failures
+        self.cache_final_reads("after healing")
+
+    def cache_final_reads(self, phase):
+        left = self.cache.final_reads(phase)
+        if left:
+            self.r["cache"]["unread"].append(f"{left} keys {phase}")
+            self.failures.append(f"cache final reads of {left} keys {phase} did not succeed")
+        self.say(f"cache final reads ({phase}) done")
+
     def restart_all_and_read(self):
         members = self.cl.member_slots()
         for s in members:
@@ -291,6 +350,8 @@ class Run:
                 self.failures.append(f"queue final reads of {unread} after the restart "
                                      f"did not succeed")
             self.say("final reads of the queue's lists done")
+        if self.cache:
+            self.cache_final_reads("after restart")
         ok, detail = self.cl.wait_converged(60)
         self.r["converged_restart"], self.r["converge_restart_detail"] = ok, detail
         self.say(f"convergence after the restart: {'yes' if ok else 'NO'}: {detail}")
@@ -300,7 +361,7 @@ class Run:
 
     def check(self):
         self.write_history()
-        if self.args.workload != "queue":
+        if "kv" in self.args.workloads:
             checker = load_checker()
             t = time.monotonic()
             result = checker.check(self.history.snapshot())
@@ -319,12 +380,23 @@ class Run:
             self.r["queue_figures"] = qc.figures
             if not result["valid"]:
                 self.failures.append(f"queue checker: {result['reason']}")
+        if self.cache:
+            cc = load_checker("cache_checker")
+            result = cc.check(self.cache.history.snapshot())
+            self.say(f"cache checker: valid={result['valid']}: {cc.figures(result['stats'])}")
+            self.r["cache"]["check"] = result
+            self.r["cache_format_op"] = cc.format_op
+            self.r["cache_figures"] = cc.figures
+            if not result["valid"]:
+                self.failures.append(f"cache checker: {result['reason']}")
 
     # -- output ----------------------------------------------------------------------
     def write_history(self):
         self.history.write_jsonl(os.path.join(self.out, "history.jsonl"))
         if self.queue:
             self.queue.history.write_jsonl(os.path.join(self.out, "queue-history.jsonl"))
+        if self.cache:
+            self.cache.history.write_jsonl(os.path.join(self.out, "cache-history.jsonl"))
 
     def finish(self):
         """Results table and files; returns the table."""
@@ -332,6 +404,7 @@ class Run:
         split = self.final_start if self.final_start is not None else len(events)
         self.r["workload_events"], self.r["final_events"] = events[:split], events[split:]
         self.r["queue_events"] = self.queue.history.snapshot() if self.queue else []
+        self.r["cache_events"] = self.cache.history.snapshot() if self.cache else []
         self.r["elapsed_s"] = time.monotonic() - self.t_start
         if self.nemesis is not None:
             self.r["faults"] = dict(self.nemesis.counts)
@@ -348,7 +421,8 @@ class Run:
             f.write(text)
         summary = {k: v for k, v in self.r.items()
                    if k not in ("workload_events", "final_events", "format_op", "queue_events",
-                                "queue_format_op", "queue_figures")}
+                                "queue_format_op", "queue_figures", "cache_events",
+                                "cache_format_op", "cache_figures")}
         with open(os.path.join(self.out, "results.json"), "w") as f:
             json.dump(summary, f, indent=1, default=repr)
         if self.cl is not None and self.cl.crashes:

@@ -248,6 +248,103 @@ class Link:
         return conn
 
 
+class NotSent(Exception):
+    """Nothing was sent (no connection): the command certainly did not run."""
+
+
+class Client(Link):
+    """A client of the queue or cache workload: state that lives across
+    phases, stepped by a thread started per phase. step(slot) does one
+    command on slot and returns the pause before the next. not_run: the
+    error codes after which a command certainly did not run (-MOVED aside,
+    which is followed); any other error reply is an unknown outcome."""
+
+    not_run = NOT_RUN
+
+    def __init__(self, name, cluster, history, rng, process, n_procs):
+        self.init_link(cluster, rng)
+        self.name = name
+        self.history = history
+        self.process = process
+        self.n_procs = n_procs
+        self.error = None
+        self.thread = None
+
+    # -- threads -----------------------------------------------------------------
+    def start(self, stop):
+        self.thread = threading.Thread(target=self.run, args=(stop,), daemon=True,
+                                       name=self.name)
+        self.thread.start()
+
+    def run(self, stop):
+        try:
+            while not stop.is_set():
+                slot = self.pick_target()
+                if slot is None:
+                    stop.wait(0.1)
+                    continue
+                try:
+                    pause = self.step(slot)
+                finally:
+                    self.current_slot = None
+                if pause:
+                    stop.wait(pause)
+        except Exception as e:  # noqa: BLE001 - reported by run.py as a harness error
+            self.error = repr(e)
+        finally:
+            self.drop_conn()
+
+    def join(self, timeout):
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def is_alive(self):
+        return self.thread is not None and self.thread.is_alive()
+
+    # -- one command -------------------------------------------------------------
+    def send(self, slot, cmd):
+        """cmd's reply (an error reply as its ResponseError); raises NotSent
+        or a connection error."""
+        conn = self.connected(slot)
+        if conn is None:
+            raise NotSent("connect failed")
+        return round_trip(conn, [cmd])[0]
+
+    def call(self, slot, cmd):
+        """Runs cmd on slot: ("ok", reply), ("fail", why) if it certainly did
+        not run, ("info", why) if its outcome is unknown."""
+        try:
+            reply = self.send(slot, cmd)
+        except NotSent as e:
+            self.move_on()
+            return "fail", str(e)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+            self.move_on()
+            return "info", f"{type(e).__name__}: {e}"
+        if not isinstance(reply, redis.ResponseError):
+            return "ok", reply
+        code = error_code(reply)
+        if code == "MOVED":
+            self.follow_moved(str(reply))
+            return "fail", str(reply)
+        if code in self.not_run:
+            self.move_on()
+            return "fail", str(reply)
+        if code == "CLUSTERDOWN":
+            self.move_on()
+        return "info", str(reply)
+
+    def unknown(self):
+        """After an info: the next op is a new process's."""
+        self.process += self.n_procs
+
+    def record(self, f, **fields):
+        """An op the client does itself (no command): invoke and ok at once."""
+        op = self.history.invoke(self.process, f, **fields)
+        if op is not None:
+            self.history.complete(op, "ok")
+
+
 class Worker(Link, threading.Thread):
     def __init__(self, index, n_workers, cluster, history, seed, stop, delay_s):
         threading.Thread.__init__(self, daemon=True, name=f"worker{index}")
