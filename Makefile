@@ -79,6 +79,11 @@ $(B)/tests/test_raft_%: $(B)/tests/unit/test_raft_%.o $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
+# The cache workload's zipfian sampler (tests/bench/zipf.c) stands alone.
+$(B)/tests/test_zipf: $(B)/tests/unit/test_zipf.o $(B)/tests/bench/zipf.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka -lm
+
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_SRV)
@@ -102,6 +107,10 @@ nodesim: $(B)/nodesim
 
 bench-raft: $(B)/bench_raft
 	$(B)/bench_raft
+
+# The cache workload generator (make bench-cache, scripts/bench-cache.sh).
+$(B)/cachegen: $(B)/tests/bench/cachegen.o $(B)/tests/bench/zipf.o
+	$(CC) $(CFLAGS) -o $@ $^ -lhiredis -lev -lm
 
 $(B)/tests/hiredis_client: tests/clients/hiredis_client.c
 	@mkdir -p $(dir $@)
