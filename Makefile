@@ -52,7 +52,7 @@ NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs transport
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
 .PHONY: all deps test unit sim nodesim integration redis-tests run clean check check-deps big-writes \
-        bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker \
+        bench bench-cluster bench-memory bench-snapshot bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
@@ -170,6 +170,14 @@ bench-cluster: deps
 bench-memory: deps
 	$(MAKE) all
 	@scripts/bench-memory.sh
+
+# A cache workload (build/cachegen: zipfian GETs, SET on a miss) on
+# redis-server, a raftcache node and a 3-node cluster, maxmemory 200mb under
+# each eviction policy; the cluster's replicas compared with DEBUG DIGEST
+# afterwards (scripts/bench-cache.sh).
+bench-cache: deps
+	$(MAKE) all $(B)/cachegen
+	@scripts/bench-cache.sh
 
 # Large writes, 512 MB included (tests/integration/test_big_writes.py).
 big-writes: deps
