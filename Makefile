@@ -129,7 +129,7 @@ check-deps:
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failover
+integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failover $(B)/cachegen
 	@scripts/run-integration.sh
 
 # Redis's own suite against a single node, then against the leader of a
@@ -298,7 +298,7 @@ asan-sim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
 asan-nodesim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) nodesim NODESIM_SEEDS=$(ASAN_NODESIM_SEEDS)
-asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failover
+asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failover $(B)/cachegen
 	RAFTCACHE_SANITIZED=1 RAFTCACHE_BIN=$(CURDIR)/$(ASAN_B)/raftcache \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-integration.sh

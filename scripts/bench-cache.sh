@@ -18,7 +18,7 @@
 #      a majority), against its leader; after the run it waits until every
 #      node has applied the leader's commit index (RAFT.INFO) and compares the
 #      nodes' DEBUG DIGEST (on READONLY connections): identical or DIFFERENT.
-# Each run has a warm-up, in 5-second pieces, until the server is full
+# Each run has a warm-up, in 5-second pieces (cachegen runs), until the server is full
 # (used_memory at 95% of maxmemory - of 200mb for the noeviction row -, keys
 # evicted, or -OOM replies) and 10 s more, at most BENCH_CACHE_WARMUP_MAX
 # seconds; then the measured phase of BENCH_CACHE_SECONDS. INFO used_memory
@@ -43,10 +43,12 @@
 # noeviction row without maxmemory; 0: not), BENCH_CACHE_CLUSTER (1: run the
 # 3-node cluster too; 0: not), BENCH_CACHE_SECONDS (measured phase, default
 # 30), BENCH_CACHE_WARMUP_MAX (default 90), BENCH_CACHE_WARMUP_PAST (seconds
-# of warm-up once full, default 10), BENCH_CACHE_CLIENTS (default 50),
+# of warm-up once full, default 10), BENCH_CACHE_WARMUP_PIECE (seconds of a
+# warm-up piece, default 5), BENCH_CACHE_CLIENTS (default 50),
 # BENCH_CACHE_PIPELINE (default 16), BENCH_CACHE_KEYS (default 10000000),
 # BENCH_CACHE_ZIPF (default 0.99), BENCH_CACHE_VALUE_SIZE (default 100),
-# BENCH_NODES (cluster size, default 3).
+# BENCH_NODES (cluster size, default 3), BENCH_CACHE_OUT (the table's file,
+# default build/bench-cache.txt).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,7 +63,7 @@ CLUSTER=${BENCH_CACHE_CLUSTER:-1}
 RUN_S=${BENCH_CACHE_SECONDS:-30}
 WARMUP_MAX=${BENCH_CACHE_WARMUP_MAX:-90}
 WARMUP_PAST=${BENCH_CACHE_WARMUP_PAST:-10}
-WARMUP_PIECE=5
+WARMUP_PIECE=${BENCH_CACHE_WARMUP_PIECE:-5}
 CLIENTS=${BENCH_CACHE_CLIENTS:-50}
 PIPELINE=${BENCH_CACHE_PIPELINE:-16}
 KEYS=${BENCH_CACHE_KEYS:-10000000}
@@ -69,7 +71,7 @@ ZIPF=${BENCH_CACHE_ZIPF:-0.99}
 VALUE_SIZE=${BENCH_CACHE_VALUE_SIZE:-100}
 NODES=${BENCH_NODES:-3}
 SECRET=bench-cache-secret
-OUT=$ROOT/build/bench-cache.txt
+OUT=${BENCH_CACHE_OUT:-$ROOT/build/bench-cache.txt}
 PY=/usr/bin/python3
 REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1 --maxmemory "$MEM" --maxmemory-policy "$POLICY"'
 RAFTCACHE_CMD='"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no --maxmemory "$MEM" --maxmemory-policy "$POLICY"'
@@ -295,11 +297,11 @@ errs() { [ -n "${ERR[$1]:-}" ] && echo "${ERR[$1]}/${OOM[$1]}" || echo n/a; }
     fi
     true
 } >"$WORK/table.txt"
-mkdir -p "$ROOT/build"
+mkdir -p "$(dirname "$OUT")"
 cp "$WORK/table.txt" "$OUT"
 echo
 cat "$OUT"
-echo "bench-cache: results written to build/bench-cache.txt"
+echo "bench-cache: results written to $OUT"
 for row in "${ROWS[@]}"; do
     read -r label _ _ <<<"$row"
     pc() { awk -v a="$1" 'BEGIN { if (a == "") print "n/a"; else printf "%.1f", a * 100 }'; }
