@@ -156,7 +156,8 @@ workload() {
     sample_memory "$WORK/mem.$key" "$@" &
     SAMPLER=$!
     while :; do
-        out=$(gen "$name" -t "$WARMUP_PIECE" -S $((seed++)))
+        out=$(gen "$name" -t "$WARMUP_PIECE" -S $seed) # each piece its own key sequence
+        seed=$((seed + 1))
         used=$(info_field "$name" used_memory)
         evicted=$(stat_field "$name" evicted_keys)
         oom=$(field "$out" errors_oom)
