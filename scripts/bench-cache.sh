@@ -10,7 +10,9 @@
 # For each eviction policy (default allkeys-lru, then allkeys-lfu) with
 # maxmemory 200mb, and then once more with noeviction and no maxmemory (the
 # plumbing check: every key stays, so misses are only the first GETs of keys
-# never seen), it runs the workload on
+# never seen; 3M GETs of warm-up and 3M measured, BENCH_CACHE_PLUMBING_GETS,
+# the same key sequences on every server, so the hit ratios must agree), it
+# runs the workload on
 #   1. a fresh redis-server (no persistence),
 #   2. a fresh single raftcache node (raft-log-fsync no: the same durability
 #      class as redis without persistence),
@@ -18,10 +20,10 @@
 #      a majority), against its leader; after the run it waits until every
 #      node has applied the leader's commit index (RAFT.INFO) and compares the
 #      nodes' DEBUG DIGEST (on READONLY connections): identical or DIFFERENT.
-# Each run has a warm-up, in 5-second pieces (cachegen runs), until the server is full
-# (used_memory at 95% of maxmemory - of 200mb for the noeviction row -, keys
-# evicted, or -OOM replies) and 10 s more, at most BENCH_CACHE_WARMUP_MAX
-# seconds; then the measured phase of BENCH_CACHE_SECONDS. INFO used_memory
+# Each policy run has a warm-up, in 5-second pieces (cachegen runs), until
+# the server is full (used_memory at 95% of maxmemory, keys evicted, or -OOM
+# replies) and 10 s more, at most BENCH_CACHE_WARMUP_MAX seconds; then the
+# measured phase of BENCH_CACHE_SECONDS. INFO used_memory
 # and the process's RSS are sampled every 200 ms through both phases (every
 # node of a cluster) and the maxima kept.
 #
@@ -40,7 +42,8 @@
 # Environment: RAFTCACHE_BIN (default build/raftcache), CACHEGEN (default
 # build/cachegen), BENCH_CACHE_POLICIES (default "allkeys-lru allkeys-lfu"),
 # BENCH_CACHE_MAXMEMORY (default 200mb), BENCH_CACHE_PLUMBING (1: add the
-# noeviction row without maxmemory; 0: not), BENCH_CACHE_CLUSTER (1: run the
+# noeviction row without maxmemory; 0: not), BENCH_CACHE_PLUMBING_GETS
+# (default 3000000), BENCH_CACHE_CLUSTER (1: run the
 # 3-node cluster too; 0: not), BENCH_CACHE_SECONDS (measured phase, default
 # 30), BENCH_CACHE_WARMUP_MAX (default 90), BENCH_CACHE_WARMUP_PAST (seconds
 # of warm-up once full, default 10), BENCH_CACHE_WARMUP_PIECE (seconds of a
@@ -59,6 +62,7 @@ CACHEGEN=${CACHEGEN:-$ROOT/build/cachegen}
 POLICIES=${BENCH_CACHE_POLICIES:-"allkeys-lru allkeys-lfu"}
 export MAXMEMORY=${BENCH_CACHE_MAXMEMORY:-200mb}
 PLUMBING=${BENCH_CACHE_PLUMBING:-1}
+PLUMBING_GETS=${BENCH_CACHE_PLUMBING_GETS:-3000000}
 CLUSTER=${BENCH_CACHE_CLUSTER:-1}
 RUN_S=${BENCH_CACHE_SECONDS:-30}
 WARMUP_MAX=${BENCH_CACHE_WARMUP_MAX:-90}
@@ -116,12 +120,13 @@ FILL_BYTES=$(bytes "$MAXMEMORY")
 field() { sed -n "s/^$2://p" <<<"$1"; } # field TEXT NAME
 stat_field() { cli "$1" info stats | tr -d '\r' | sed -n "s/^$2://p"; }
 
-# sample_memory OUT NAME...: every 200 ms, the largest used_memory and VmRSS
-# seen so far among the servers NAME..., as "used rss" into OUT. Runs until
-# killed.
+# sample_memory OUT ROUNDS NAME...: every 200 ms, the largest used_memory
+# and VmRSS seen so far among the servers NAME... (and in OUT already), as
+# "used rss" into OUT. ROUNDS 0: until killed.
 sample_memory() {
-    local out=$1 max_used=0 max_rss=0 n u r
-    shift
+    local out=$1 rounds=$2 max_used=0 max_rss=0 n u r
+    shift 2
+    [ -s "$out" ] && read -r max_used max_rss <"$out"
     while :; do
         for n in "$@"; do
             u=$(info_field "$n" used_memory 2>/dev/null || true)
@@ -130,6 +135,7 @@ sample_memory() {
             [ "$r" -gt "$max_rss" ] && max_rss=$r
         done
         echo "$max_used $max_rss" >"$out.tmp" && mv "$out.tmp" "$out"
+        [ $((rounds -= 1)) = 0 ] && return
         sleep 0.2
     done
 }
@@ -146,16 +152,24 @@ gen() {
     echo "$out"
 }
 
-# workload KEY NAME FILL SAMPLED...: warm-up then measured phase against
-# server NAME; FILL is the used_memory (bytes) at which it counts as full.
+# workload KEY NAME FILL GETS SAMPLED...: warm-up then measured phase
+# against server NAME, the memory of the servers SAMPLED... watched. GETS 0:
+# warm-up until used_memory reaches FILL bytes (or keys are evicted, or
+# writes refused), then BENCH_CACHE_SECONDS measured; otherwise GETS GETs
+# warm up and GETS more are measured, the same key sequences on every server.
 # Results into the arrays below, under KEY.
 declare -A HIT OPS ERR OOM USED RSS MAXMEM WARM NOTE DIGEST APPLIED
 workload() {
-    local key=$1 name=$2 fill=$3 seed=100 t0=$SECONDS full_at="" out used evicted oom
-    shift 3
-    sample_memory "$WORK/mem.$key" "$@" &
+    local key=$1 name=$2 fill=$3 gets=$4 seed=100 t0=$SECONDS full_at="" out used evicted oom
+    local -a measure=(-t "$RUN_S")
+    shift 4
+    sample_memory "$WORK/mem.$key" 0 "$@" &
     SAMPLER=$!
-    while :; do
+    if [ "$gets" -gt 0 ]; then
+        gen "$name" -n "$gets" -S "$seed" >/dev/null
+        measure=(-n "$gets")
+    fi
+    while [ "$gets" = 0 ]; do
         out=$(gen "$name" -t "$WARMUP_PIECE" -S $seed) # each piece its own key sequence
         seed=$((seed + 1))
         used=$(info_field "$name" used_memory)
@@ -176,10 +190,11 @@ workload() {
         fi
     done
     WARM[$key]=$((SECONDS - t0))
-    out=$(gen "$name" -t "$RUN_S" -S 1)
+    out=$(gen "$name" "${measure[@]}" -S 1)
     kill "$SAMPLER" 2>/dev/null || true
     wait "$SAMPLER" 2>/dev/null || true
     SAMPLER=""
+    sample_memory "$WORK/mem.$key" 1 "$@" # the end of the run, however short
     read -r "USED[$key]" "RSS[$key]" <"$WORK/mem.$key"
     HIT[$key]=$(field "$out" hit_ratio) OPS[$key]=$(field "$out" ops_per_sec)
     ERR[$key]=$(field "$out" errors) OOM[$key]=$(field "$out" errors_oom)
@@ -189,10 +204,11 @@ workload() {
         "warm-up ${WARM[$key]} s"
 }
 
-# One row per policy, then the plumbing row: "label policy maxmemory".
+# One row per policy, then the plumbing row: "label policy maxmemory GETs"
+# (GETs: see workload).
 ROWS=()
-for p in $POLICIES; do ROWS+=("$p $p $MAXMEMORY"); done
-[ "$PLUMBING" = 1 ] && ROWS+=("noeviction,no-maxmemory noeviction 0")
+for p in $POLICIES; do ROWS+=("$p $p $MAXMEMORY 0"); done
+[ "$PLUMBING" = 1 ] && ROWS+=("noeviction,no-maxmemory noeviction 0 $PLUMBING_GETS")
 
 DEBUG_ARGS=()
 if ! bench_raftcache_refuses --enable-debug-command local >/dev/null; then
@@ -200,10 +216,10 @@ if ! bench_raftcache_refuses --enable-debug-command local >/dev/null; then
 fi
 STATUS=0
 for row in "${ROWS[@]}"; do
-    read -r label POLICY MEM <<<"$row"
+    read -r label POLICY MEM gets <<<"$row"
     export POLICY MEM
     start redis "$REDIS_CMD"
-    workload "$label,redis" redis "$FILL_BYTES" redis
+    workload "$label,redis" redis "$FILL_BYTES" "$gets" redis
     stop_all
     if reason=$(bench_raftcache_refuses --maxmemory "$MEM" --maxmemory-policy "$POLICY"); then
         log "raftcache refuses $label: $reason"
@@ -212,7 +228,7 @@ for row in "${ROWS[@]}"; do
         continue
     fi
     start raftcache "$RAFTCACHE_CMD"
-    workload "$label,raftcache" raftcache "$FILL_BYTES" raftcache
+    workload "$label,raftcache" raftcache "$FILL_BYTES" "$gets" raftcache
     stop_all
     [ "$CLUSTER" = 1 ] || continue
     bench_start_cluster node "$NODES" --raft-secret "$SECRET" --maxmemory "$MEM" \
@@ -221,7 +237,7 @@ for row in "${ROWS[@]}"; do
     log "cluster: $NODES nodes on ports ${CLUSTER_PORTS[*]}, leader node $LEADER_ID"
     nodes=()
     for ((i = 1; i <= NODES; i++)); do nodes+=("node$i"); done
-    workload "$label,cluster" leader "$FILL_BYTES" "${nodes[@]}"
+    workload "$label,cluster" leader "$FILL_BYTES" "$gets" "${nodes[@]}"
     unset 'PID[leader]'
     if APPLIED[$label]=$(bench_wait_applied 120 "$LEADER_PORT" "${CLUSTER_PORTS[@]}"); then
         rc=0
@@ -258,7 +274,8 @@ errs() { [ -n "${ERR[$1]:-}" ] && echo "${ERR[$1]}/${OOM[$1]}" || echo n/a; }
     echo "build/cachegen -c $CLIENTS -P $PIPELINE: GET of zipfian keys (s $ZIPF) among $KEYS," \
          "SET of $VALUE_SIZE bytes on a miss;"
     echo "warm-up until full + ${WARMUP_PAST} s (at most ${WARMUP_MAX} s), then ${RUN_S} s measured;" \
-         "maxmemory $MAXMEMORY; redis-server without persistence,"
+         "maxmemory $MAXMEMORY; noeviction,no-maxmemory: $PLUMBING_GETS GETs warm up, $PLUMBING_GETS measured;"
+    echo "redis-server without persistence,"
     echo "raftcache single node with raft-log-fsync no; used = max INFO used_memory MB" \
          "(share of maxmemory), rss = max VmRSS MB, sampled every 200 ms;"
     echo "ops/s = GETs + SETs answered a second; errors = error replies (all/OOM) of the measured phase"
@@ -267,7 +284,7 @@ errs() { [ -n "${ERR[$1]:-}" ] && echo "${ERR[$1]}/${OOM[$1]}" || echo n/a; }
         "pts" "redis op/s" "raftc op/s" ratio "redis used" "raftc used" "redis rss" "raftc rss" \
         "redis err" "raftc err"
     for row in "${ROWS[@]}"; do
-        read -r label _ _ <<<"$row"
+        read -r label _ <<<"$row"
         r=$label,redis c=$label,raftcache
         printf '%-24s %9s %9s %7s %10s %10s %6s %14s %14s %8s %8s %9s %9s\n' "$label" \
             "$(pct "${HIT[$r]:-}")" "$(pct "${HIT[$c]:-}")" "$(pts "${HIT[$c]:-}" "${HIT[$r]:-}")" \
@@ -282,7 +299,7 @@ errs() { [ -n "${ERR[$1]:-}" ] && echo "${ERR[$1]}/${OOM[$1]}" || echo n/a; }
         printf '%-24s %9s %7s %10s %6s %14s %8s %9s  %s\n' policy "hit" pts "op/s" ratio used rss \
             errors "replicas after the run"
         for row in "${ROWS[@]}"; do
-            read -r label _ _ <<<"$row"
+            read -r label _ <<<"$row"
             k=$label,cluster r=$label,redis
             printf '%-24s %9s %7s %10s %6s %14s %8s %9s  %s\n' "$label" "$(pct "${HIT[$k]:-}")" \
                 "$(pts "${HIT[$k]:-}" "${HIT[$r]:-}")" "${OPS[$k]:-n/a}" \
@@ -304,7 +321,7 @@ echo
 cat "$OUT"
 echo "bench-cache: results written to $OUT"
 for row in "${ROWS[@]}"; do
-    read -r label _ _ <<<"$row"
+    read -r label _ <<<"$row"
     pc() { awk -v a="$1" 'BEGIN { if (a == "") print "n/a"; else printf "%.1f", a * 100 }'; }
     printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$(pc "${HIT[$label,redis]:-}")" \
         "$(pc "${HIT[$label,raftcache]:-}")" "${OPS[$label,redis]:-n/a}" "${OPS[$label,raftcache]:-n/a}"
