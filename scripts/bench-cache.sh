@@ -274,10 +274,10 @@ errs() { [ -n "${ERR[$1]:-}" ] && echo "${ERR[$1]}/${OOM[$1]}" || echo n/a; }
     echo "build/cachegen -c $CLIENTS -P $PIPELINE: GET of zipfian keys (s $ZIPF) among $KEYS," \
          "SET of $VALUE_SIZE bytes on a miss;"
     echo "warm-up until full + ${WARMUP_PAST} s (at most ${WARMUP_MAX} s), then ${RUN_S} s measured;" \
-         "maxmemory $MAXMEMORY; noeviction,no-maxmemory: $PLUMBING_GETS GETs warm up, $PLUMBING_GETS measured;"
-    echo "redis-server without persistence,"
-    echo "raftcache single node with raft-log-fsync no; used = max INFO used_memory MB" \
-         "(share of maxmemory), rss = max VmRSS MB, sampled every 200 ms;"
+         "maxmemory $MAXMEMORY;"
+    echo "noeviction,no-maxmemory: $PLUMBING_GETS GETs warm up, $PLUMBING_GETS measured (the same keys" \
+         "on every server); redis-server without persistence, raftcache single node with raft-log-fsync no;"
+    echo "used = max INFO used_memory MB (share of maxmemory), rss = max VmRSS MB, sampled every 200 ms;"
     echo "ops/s = GETs + SETs answered a second; errors = error replies (all/OOM) of the measured phase"
     echo
     printf '%-24s %9s %9s %7s %10s %10s %6s %14s %14s %8s %8s %9s %9s\n' policy "redis hit" "raftc hit" \
