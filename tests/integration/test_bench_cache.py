@@ -241,7 +241,8 @@ def test_bench_cache_script_short_run(tmp_path):
     lru = next(line.split() for line in table.splitlines()  # the single-server table's
                if line.startswith("allkeys-lru "))
     assert lru[1].endswith("%") and 0 < float(lru[1][:-1]) < 100  # redis's hit ratio
-    plumbing = [line for line in table.splitlines() if line.startswith("noeviction,no-maxmemory")]
+    plumbing = [line for line in table.splitlines()
+                if line.startswith("noeviction,no-maxmemory ")]
     assert len(plumbing) == 2  # single node, cluster
     # Without eviction both servers keep every key, and both got the same key
     # sequences: their hit ratios agree but for the interleaving of the
