@@ -52,7 +52,7 @@ NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs transport
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
 .PHONY: all deps test unit sim nodesim integration redis-tests run clean check check-deps big-writes \
-        bench bench-cluster bench-memory bench-snapshot bench-raft format chaos chaos-short chaos-checker \
+        bench bench-cluster bench-memory bench-snapshot bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
@@ -79,6 +79,11 @@ $(B)/tests/test_raft_%: $(B)/tests/unit/test_raft_%.o $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
+# The cache workload's zipfian sampler (tests/bench/zipf.c) stands alone.
+$(B)/tests/test_zipf: $(B)/tests/unit/test_zipf.o $(B)/tests/bench/zipf.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka -lm
+
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_SRV)
@@ -103,6 +108,10 @@ nodesim: $(B)/nodesim
 bench-raft: $(B)/bench_raft
 	$(B)/bench_raft
 
+# The cache workload generator (make bench-cache, scripts/bench-cache.sh).
+$(B)/cachegen: $(B)/tests/bench/cachegen.o $(B)/tests/bench/zipf.o
+	$(CC) $(CFLAGS) -o $@ $^ -lhiredis -lev -lm
+
 $(B)/tests/hiredis_client: tests/clients/hiredis_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lhiredis
@@ -120,7 +129,7 @@ check-deps:
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failover
+integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failover $(B)/cachegen
 	@scripts/run-integration.sh
 
 # Redis's own suite against a single node, then against the leader of a
@@ -162,6 +171,14 @@ bench-cluster: deps
 bench-memory: deps
 	$(MAKE) all
 	@scripts/bench-memory.sh
+
+# A cache workload (build/cachegen: zipfian GETs, SET on a miss) on
+# redis-server, a raftcache node and a 3-node cluster, maxmemory 200mb under
+# each eviction policy; the cluster's replicas compared with DEBUG DIGEST
+# afterwards (scripts/bench-cache.sh).
+bench-cache: deps
+	$(MAKE) all $(B)/cachegen
+	@scripts/bench-cache.sh
 
 # Large writes, 512 MB included (tests/integration/test_big_writes.py).
 big-writes: deps
@@ -287,7 +304,7 @@ asan-sim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
 asan-nodesim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) nodesim NODESIM_SEEDS=$(ASAN_NODESIM_SEEDS)
-asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failover
+asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failover $(B)/cachegen
 	RAFTCACHE_SANITIZED=1 RAFTCACHE_BIN=$(CURDIR)/$(ASAN_B)/raftcache \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-integration.sh

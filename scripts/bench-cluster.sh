@@ -50,78 +50,23 @@ bench_need bench-cluster redis-server redis-cli redis-benchmark
 [ -x "$RAFTCACHE_BIN" ] || { echo "bench-cluster: $RAFTCACHE_BIN not built (run make)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/raftcache-bench-cluster.XXXXXX)
-PIDS=()   # every server we started; each leads its own process group
+declare -A PID PORTOF   # every server we started; each leads its own process group
 cleanup() {
-    bench_stop_groups "${PIDS[@]+"${PIDS[@]}"}"
+    bench_stop_groups "${PID[@]+"${PID[@]}"}"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cli() { local port=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "$port" "$@"; }
-
-raft_field() { cli "$1" raft.info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
-
-# launch NAME ARGS...: starts a server in its own process group, log in WORK.
-launch() {
-    local name=$1; shift
-    setsid "$@" </dev/null >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-}
-
-# wait_write PORT NAME: until a SET on PORT answers OK (30s deadline).
-wait_write() {
-    local port=$1 name=$2 deadline=$((SECONDS + 30)) reply=""
-    until [ "$reply" = OK ]; do
-        if [ $SECONDS -ge $deadline ]; then
-            echo "bench-cluster: $name does not accept writes (last reply: $reply)" >&2
-            tail -20 "$WORK/$name.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-        reply=$(cli "$port" set bench:probe 1 2>&1 || true)
-    done
-    cli "$port" del bench:probe >/dev/null
-}
-
 # ---------------------------------------------------------------- servers
-REDIS_PORT=$(bench_free_port)
-mkdir -p "$WORK/redis"
-launch redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" \
-    --appendonly yes --appendfsync always --save ""
-wait_write "$REDIS_PORT" redis
-echo "bench-cluster: redis pid ${PIDS[0]} port $REDIS_PORT (appendfsync always)"
-
-PORTS=()
-while [ ${#PORTS[@]} -lt "$NODES" ]; do
-    p=$(bench_free_port)
-    case " ${PORTS[*]-} " in *" $p "*) ;; *) PORTS+=("$p") ;; esac
-done
-MEMBERS=""
-for i in "${!PORTS[@]}"; do MEMBERS="$MEMBERS $((i + 1))=127.0.0.1:${PORTS[$i]}"; done
-for i in "${!PORTS[@]}"; do
-    id=$((i + 1))
-    mkdir -p "$WORK/node$id"
-    launch "node$id" "$RAFTCACHE_BIN" --port "${PORTS[$i]}" --node-id "$id" --dir "$WORK/node$id" \
-        --cluster-members "${MEMBERS# }" --raft-secret "$SECRET"
-done
-# The leader: the node that says role:leader once all agree on it.
-LEADER_PORT="" deadline=$((SECONDS + 30))
-while [ -z "$LEADER_PORT" ]; do
-    [ $SECONDS -lt $deadline ] || { echo "bench-cluster: no raft leader after 30s" >&2; exit 1; }
-    sleep 0.1
-    ids=""
-    for i in "${!PORTS[@]}"; do ids="$ids $(raft_field "${PORTS[$i]}" leader_id)"; done
-    lid=$(echo $ids | tr ' ' '\n' | sort -u)
-    case "$lid" in ''|-1|*[!0-9]*) continue ;; esac
-    [ "$(raft_field "${PORTS[$((lid - 1))]}" role)" = leader ] && LEADER_PORT=${PORTS[$((lid - 1))]}
-done
-wait_write "$LEADER_PORT" "node$lid"
-echo "bench-cluster: raftcache $NODES nodes on ports ${PORTS[*]}; leader node $lid port $LEADER_PORT"
+start redis 'redis-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --appendonly yes --appendfsync always --save ""'
+bench_start_cluster node "$NODES" --raft-secret "$SECRET"
+lid=$LEADER_ID
+echo "bench-cluster: raftcache $NODES nodes on ports ${CLUSTER_PORTS[*]}; leader node $lid port $LEADER_PORT"
 
 # ---------------------------------------------------------------- throughput
 SERVERS=(redis raftcache)
-declare -A PORTOF=([redis]=$REDIS_PORT [raftcache]=$LEADER_PORT)
+PORTOF[raftcache]=$LEADER_PORT
 TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P16|get|16|$N_P16"
        "MSET P1|mset|1|$N_MSET"
        # the data types (redis-benchmark's own tests; SADD before SPOP and
@@ -139,11 +84,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
         IFS='|' read -r label cmd pipeline n <<<"$t"
         for s in "${SERVERS[@]}"; do
-            [ "$s" = raftcache ] && f0=$(raft_field "$LEADER_PORT" fsync_count)
+            [ "$s" = raftcache ] && f0=$(bench_raft_field "$LEADER_PORT" fsync_count)
             read -r rps p50 p99 <<<"$(bench_run "${PORTOF[$s]}" "$cmd" "$pipeline" "$n")"
             extra=""
             if [ "$s" = raftcache ] && [ "$cmd" = set ]; then
-                f1=$(raft_field "$LEADER_PORT" fsync_count)
+                f1=$(bench_raft_field "$LEADER_PORT" fsync_count)
                 FSYNCS[$label]=$(( ${FSYNCS[$label]:-0} + ${f1:-0} - ${f0:-0} ))
                 SETS[$label]=$(( ${SETS[$label]:-0} + n ))
                 extra=", $(( ${f1:-0} - ${f0:-0} )) leader fsyncs for $n SETs"

@@ -1,5 +1,5 @@
-# scripts/bench-lib.sh - pieces shared by bench.sh, bench-cluster.sh and
-# bench-snapshot.sh
+# scripts/bench-lib.sh - pieces shared by bench.sh, bench-cluster.sh,
+# bench-memory.sh, bench-snapshot.sh and bench-cache.sh
 # (sourced, not run). Callers declare: CLIENTS, and associative arrays RPS,
 # P50, P99 keyed "label,server".
 
@@ -178,6 +178,136 @@ vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${PID[$1]}/status"; }
 mb() { awk -v b="$1" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f", b / 1048576 }'; }
 
 
+# bench_cli_port PORT ARGS...: redis-cli against 127.0.0.1:PORT (60 s timeout).
+bench_cli_port() { local port=$1; shift; timeout 60 redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+
+# bench_raft_field PORT FIELD: one RAFT.INFO field of the node on PORT (empty
+# when it does not answer).
+bench_raft_field() {
+    bench_cli_port "$1" raft.info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p" || true
+}
+
+# bench_start_cluster PREFIX NODES ARG...: starts NODES raftcache nodes
+# (RAFTCACHE_BIN with --port, --node-id, --dir and --cluster-members, then
+# the ARGs) on distinct free ports, named PREFIX1..PREFIXn in PID and PORTOF
+# (like start), data in $WORK/PREFIXi, log in $WORK/PREFIXi.log, each in its
+# own process group. Waits (30 s deadline) until exactly one node says
+# role:leader, every node names it as leader_id, and it accepts a write.
+# Sets CLUSTER_PORTS (in node order), LEADER_ID and LEADER_PORT. Exits 1 with
+# the nodes' last log lines when a node dies or the deadline passes.
+bench_start_cluster() {
+    local prefix=$1 nodes=$2 members="" i p info ids reply="" deadline=$((SECONDS + 30))
+    local -a leaders
+    shift 2
+    CLUSTER_PORTS=()
+    while [ ${#CLUSTER_PORTS[@]} -lt "$nodes" ]; do
+        p=$(bench_free_port)
+        case " ${CLUSTER_PORTS[*]-} " in *" $p "*) ;; *) CLUSTER_PORTS+=("$p") ;; esac
+    done
+    for i in "${!CLUSTER_PORTS[@]}"; do members="$members $((i + 1))=127.0.0.1:${CLUSTER_PORTS[$i]}"; done
+    for i in "${!CLUSTER_PORTS[@]}"; do
+        mkdir -p "$WORK/$prefix$((i + 1))"
+        setsid "$RAFTCACHE_BIN" --port "${CLUSTER_PORTS[$i]}" --node-id $((i + 1)) \
+            --dir "$WORK/$prefix$((i + 1))" --cluster-members "${members# }" "$@" \
+            </dev/null >"$WORK/$prefix$((i + 1)).log" 2>&1 &
+        PID[$prefix$((i + 1))]=$!; PORTOF[$prefix$((i + 1))]=${CLUSTER_PORTS[$i]}
+    done
+    LEADER_ID="" LEADER_PORT=""
+    until [ "$reply" = OK ]; do
+        for i in "${!CLUSTER_PORTS[@]}"; do
+            kill -0 "${PID[$prefix$((i + 1))]}" 2>/dev/null && [ $SECONDS -lt $deadline ] && continue
+            echo "bench: cluster not up (no leader accepting writes within 30 s, or a node exited)" >&2
+            for p in "${!CLUSTER_PORTS[@]}"; do tail -5 "$WORK/$prefix$((p + 1)).log" >&2; done
+            exit 1
+        done
+        sleep 0.1
+        if [ -z "$LEADER_PORT" ]; then
+            leaders=() ids=""
+            for i in "${!CLUSTER_PORTS[@]}"; do
+                info=$(bench_cli_port "${CLUSTER_PORTS[$i]}" raft.info 2>/dev/null | tr -d '\r' || true)
+                [ "$(sed -n 's/^role://p' <<<"$info")" = leader ] && leaders+=($((i + 1)))
+                ids="$ids $(sed -n 's/^leader_id://p' <<<"$info")"
+            done
+            [ ${#leaders[@]} -eq 1 ] || continue
+            [ "$(echo "$ids" | tr ' ' '\n' | sed '/^$/d' | sort -u)" = "${leaders[0]}" ] || continue
+            LEADER_ID=${leaders[0]} LEADER_PORT=${CLUSTER_PORTS[$((leaders[0] - 1))]}
+        fi
+        reply=$(bench_cli_port "$LEADER_PORT" set bench:probe 1 2>&1 || true)
+    done
+    bench_cli_port "$LEADER_PORT" del bench:probe >/dev/null
+}
+
+# bench_wait_applied TIMEOUT LEADER_PORT PORT...: waits until the node on
+# every PORT has applied the leader's commit index (RAFT.INFO
+# last_applied_index equal to the leader's commit_index, read again after
+# the check so that an index that moved meanwhile is waited for too). Prints
+# the index; returns 1 (printing each node's index) after TIMEOUT seconds.
+bench_wait_applied() {
+    local timeout=$1 leader=$2 deadline commit again p applied all
+    shift 2
+    deadline=$((SECONDS + timeout))
+    while :; do
+        commit=$(bench_raft_field "$leader" commit_index) all=""
+        for p in "$@"; do
+            applied=$(bench_raft_field "$p" last_applied_index)
+            all="$all $p:${applied:-?}"
+            [ -n "$commit" ] && [ "$applied" = "$commit" ] || commit=""
+        done
+        again=$(bench_raft_field "$leader" commit_index)
+        if [ -n "$commit" ] && [ "$again" = "$commit" ]; then
+            echo "$commit"
+            return 0
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            echo "not applied everywhere after $timeout s: leader commit_index ${again:-?}," \
+                 "last_applied_index of port:index$all"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# bench_compare_digests PORT...: DEBUG DIGEST of the server on every PORT,
+# each on a connection that sent READONLY first (a raftcache follower then
+# answers locally; a server outside cluster mode refuses READONLY, which
+# changes nothing). Prints "identical" or "DIFFERENT" with the digests, and
+# returns 0 (identical), 1 (different) or 2 (a server gave no digest: its
+# answer is printed; DEBUG needs enable-debug-command yes or local).
+bench_compare_digests() {
+    local p out d first="" status=0 lines=""
+    for p in "$@"; do
+        out=$(printf 'READONLY\nDEBUG DIGEST\n' | timeout 60 redis-cli -h 127.0.0.1 -p "$p" 2>&1 || true)
+        d=$(printf '%s\n' "$out" | sed '/^$/d' | tail -1)
+        if ! [[ $d =~ ^[0-9a-f]{40}$ ]]; then
+            echo "digests: NOT COMPARED: port $p answered DEBUG DIGEST with: ${d:-nothing}"
+            return 2
+        fi
+        lines="$lines  port $p: $d"$'\n'
+        [ -z "$first" ] && first=$d
+        [ "$d" = "$first" ] || status=1
+    done
+    if [ $status = 0 ]; then
+        echo "digests: identical on $# servers ($first)"
+    else
+        echo "digests: DIFFERENT"
+        printf '%s' "$lines"
+    fi
+    return $status
+}
+
+# bench_raftcache_refuses ARG...: whether RAFTCACHE_BIN refuses the
+# command-line directives ARG... (--name value ...). It is run with them and
+# an invalid loglevel after them, so it exits before opening any socket:
+# when its complaint is about that loglevel, everything before was accepted
+# (returns 1, prints nothing); otherwise prints the refused directive and
+# the reason on one line and returns 0.
+bench_raftcache_refuses() {
+    local out
+    out=$("$RAFTCACHE_BIN" "$@" --loglevel bench-probe-invalid 2>&1 || true)
+    grep -q "^>>> 'loglevel bench-probe-invalid'" <<<"$out" && return 1
+    echo "$(sed -n "s/^>>> //p" <<<"$out" | head -1): $(tail -1 <<<"$out")"
+}
+
 # bench_machine: one line naming this machine (CPU model, cores, memory,
 # OS), for the tables and plots the benchmarks publish under docs/bench/.
 bench_machine() {
@@ -195,8 +325,10 @@ bench_machine() {
 # label, redis rps, raftcache rps, redis p50, raftcache p50, redis p99,
 # raftcache p99 (ms); the chart has rps on top and latencies below. KIND
 # memory: columns dataset, redis used MB, raftcache used MB, redis RSS MB,
-# raftcache RSS MB, raftcache used MB after compaction. A figure that is not
-# a number plots as a gap.
+# raftcache RSS MB, raftcache used MB after compaction. KIND cache: columns
+# label, redis hit ratio %, raftcache hit ratio %, redis ops/s, raftcache
+# ops/s; the chart has the hit ratios on top and the throughput below. A
+# figure that is not a number plots as a gap.
 # Without gnuplot (make deps installs gnuplot-nox) only the table is written.
 bench_docs() {
     local name=$1 kind=$2 title=$3 table=$4 data=$5 dir=${BENCH_DOCS_DIR:-$ROOT/docs/bench}
@@ -223,6 +355,15 @@ bench_docs() {
             echo "     '' using 4 title 'redis RSS' lc rgb '#e6a19a', \\"
             echo "     '' using 5 title 'raftcache RSS' lc rgb '#9cc3e6', \\"
             echo "     '' using 6 title 'raftcache used_memory, log compacted' lc rgb '#1b4f72'"
+        elif [ "$kind" = cache ]; then
+            echo "set multiplot layout 2,1 title \"$title\\n$(bench_machine)\""
+            echo "set ylabel 'hit ratio % (higher is better)'; set yrange [0:100]"
+            echo "plot '$data' using 2:xtic(1) title 'redis-server' lc rgb '#c0392b', \\"
+            echo "     '' using 3 title 'raftcache' lc rgb '#2471a3'"
+            echo "set ylabel 'thousand GET+SET/s (higher is better)'; set yrange [0:*]"
+            echo "plot '$data' using (\$4/1000):xtic(1) title 'redis-server' lc rgb '#c0392b', \\"
+            echo "     '' using (\$5/1000) title 'raftcache' lc rgb '#2471a3'"
+            echo "unset multiplot"
         else
             echo "set multiplot layout 2,1 title \"$title\\n$(bench_machine)\""
             echo "set ylabel 'thousand requests/s (higher is better)'"
