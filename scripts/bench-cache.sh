@@ -50,6 +50,9 @@
 # warm-up piece, default 5), BENCH_CACHE_CLIENTS (default 50),
 # BENCH_CACHE_PIPELINE (default 16), BENCH_CACHE_KEYS (default 10000000),
 # BENCH_CACHE_ZIPF (default 0.99), BENCH_CACHE_VALUE_SIZE (default 100),
+# BENCH_CACHE_ACCESS_ROUNDS (rounds of the access-data cost, default 3; 0:
+# skip it), BENCH_CACHE_ACCESS_KEYS (default 100000), BENCH_CACHE_ACCESS_GETS
+# (GETs per round and policy, default 2000000),
 # BENCH_NODES (cluster size, default 3), BENCH_CACHE_OUT (the table's file,
 # default build/bench-cache.txt).
 set -euo pipefail
@@ -65,6 +68,9 @@ PLUMBING=${BENCH_CACHE_PLUMBING:-1}
 PLUMBING_GETS=${BENCH_CACHE_PLUMBING_GETS:-3000000}
 CLUSTER=${BENCH_CACHE_CLUSTER:-1}
 RUN_S=${BENCH_CACHE_SECONDS:-30}
+ACCESS_ROUNDS=${BENCH_CACHE_ACCESS_ROUNDS:-3}
+ACCESS_KEYS=${BENCH_CACHE_ACCESS_KEYS:-100000}
+ACCESS_GETS=${BENCH_CACHE_ACCESS_GETS:-2000000}
 WARMUP_MAX=${BENCH_CACHE_WARMUP_MAX:-90}
 WARMUP_PAST=${BENCH_CACHE_WARMUP_PAST:-10}
 WARMUP_PIECE=${BENCH_CACHE_WARMUP_PIECE:-5}
@@ -98,9 +104,12 @@ trap 'exit 130' INT TERM
 
 log() { echo "bench-cache: $*"; }
 
-# stop_all: stops every server started so far.
+# stop_all: stops every server started so far and removes their data dirs
+# (start reuses $WORK/NAME: each row starts from an empty server).
 stop_all() {
+    local name
     bench_stop_groups "${PID[@]+"${PID[@]}"}"
+    for name in "${!PID[@]}"; do rm -rf "${WORK:?}/$name"; done
     PID=() PORTOF=()
 }
 
@@ -251,6 +260,33 @@ for row in "${ROWS[@]}"; do
     stop_all
 done
 
+# ------------------------------------------------- the cost of access data
+# Reads keep LRU/LFU data (src/kv.h): GET throughput of one raftcache node
+# holding ACCESS_KEYS keys, with maxmemory above the data (nothing evicted)
+# under allkeys-lru and allkeys-lfu, against noeviction; the policies take
+# turns on the same server (CONFIG SET), ACCESS_ROUNDS rounds, median of each.
+declare -A ACCESS
+if [ "$ACCESS_ROUNDS" -gt 0 ] && ! bench_raftcache_refuses --maxmemory-policy allkeys-lfu >/dev/null; then
+    POLICY=noeviction MEM=0
+    export POLICY MEM
+    start raftcache "$RAFTCACHE_CMD"
+    port=${PORTOF[raftcache]}
+    redis-benchmark -p "$port" -t set -n "$ACCESS_KEYS" -r "$ACCESS_KEYS" -d "$VALUE_SIZE" -P 16 \
+        -q >/dev/null 2>&1
+    for ((round = 1; round <= ACCESS_ROUNDS; round++)); do
+        for p in noeviction allkeys-lru allkeys-lfu; do
+            cli raftcache config set maxmemory-policy "$p" >/dev/null
+            cli raftcache config set maxmemory "$([ $p = noeviction ] && echo 0 || echo 4gb)" >/dev/null
+            rps=$(redis-benchmark -p "$port" -t get -n "$ACCESS_GETS" -r "$ACCESS_KEYS" -P 16 -q \
+                2>/dev/null | tr '\r' '\n' | sed -n 's/^GET: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+            ACCESS[$p]="${ACCESS[$p]:-} ${rps:-0}"
+        done
+    done
+    [ "$(stat_field raftcache evicted_keys)" = 0 ] || log "access data: keys were evicted (unexpected)"
+    stop_all
+fi
+median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 # ---------------------------------------------------------------- report
 pct() { awk -v a="$1" 'BEGIN { if (a == "") print "n/a"; else printf "%.1f%%", a * 100 }'; }
 pts() {
@@ -305,6 +341,16 @@ errs() { [ -n "${ERR[$1]:-}" ] && echo "${ERR[$1]}/${OOM[$1]}" || echo n/a; }
                 "$(pts "${HIT[$k]:-}" "${HIT[$r]:-}")" "${OPS[$k]:-n/a}" \
                 "$(ratio "${OPS[$k]:-}" "${OPS[$r]:-}")" "$(used "$k")" "$(mb "${RSS[$k]:-}")" \
                 "$(errs "$k")" "${DIGEST[$label]:-n/a}${APPLIED[$label]:+ (applied index ${APPLIED[$label]})}"
+        done
+    fi
+    if [ -n "${ACCESS[noeviction]:-}" ]; then
+        echo
+        echo "access data: GET -P 16 on one raftcache node holding $ACCESS_KEYS keys, nothing evicted;" \
+             "median of $ACCESS_ROUNDS rounds, policies taking turns"
+        base=$(median "${ACCESS[noeviction]}")
+        for p in noeviction allkeys-lru allkeys-lfu; do
+            m=$(median "${ACCESS[$p]}")
+            printf '%-24s %12s GET/s %6s  (rounds:%s)\n' "$p" "$m" "$(ratio "$m" "$base")" "${ACCESS[$p]}"
         done
     fi
     notes=""

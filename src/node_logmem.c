@@ -71,12 +71,14 @@ void node_log_info(const struct node *n, struct node_log_info *out)
 
 uint64_t node_mem_log(const struct node *n)
 {
-    return raft_log_footprint(n->raft) + storage_memory_bytes();
+    /* Asked while the node starts too (the keyspace's tables grow while a
+     * snapshot loads): no core or links yet is no memory of theirs. */
+    return (n->raft ? raft_log_footprint(n->raft) : 0) + storage_memory_bytes();
 }
 
 uint64_t node_mem_peers(const struct node *n)
 {
-    return transport_pending_bytes(n->tr);
+    return n->tr ? transport_pending_bytes(n->tr) : 0;
 }
 
 void node_log_free(struct node *n)
