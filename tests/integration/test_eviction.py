@@ -199,3 +199,24 @@ def test_a_follower_over_maxmemory_keeps_its_keys_and_says_so(make_cluster):
         assert rc.info()["evicted_keys"] == 0
     with open(follower.log_path, "rb") as f:
         assert b"over maxmemory" in f.read()
+
+
+def test_restart_with_more_data_than_maxmemory_evicts_down_to_it(start_server):
+    """An operator lowers maxmemory below the data and restarts: the node
+    loads its snapshot and log past the limit (the keyspace's tables grow
+    while it has no Raft core or links yet), starts, and the leader's cron
+    evicts down to the limit without any write."""
+    srv = start_server({"maxmemory-policy": "allkeys-lru"})
+    c = srv.client()
+    fill(c, "k", 20000)  # ~6 MB
+    assert c.execute_command("RAFT.DEBUG", "COMPACT") == b"OK"
+    wait_until(lambda: raft_info_of(c)["snapshot_in_progress"] == "no", DEADLINE_S,
+               what="the snapshot")
+    fill(c, "after", 2000)  # and some log after the snapshot
+    srv.stop()
+    srv.start(extra_args=["--maxmemory", "2mb"])
+    c = srv.client()
+    wait_until(lambda: used(c) <= 2 * 1024 * 1024, DEADLINE_S,
+               what="eviction down to maxmemory after the restart")
+    assert c.info()["evicted_keys"] > 0
+    assert 0 < c.dbsize() < 22000
