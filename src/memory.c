@@ -3,7 +3,6 @@
  * memory.h).
  */
 #include "alloc.h"
-#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "evict.h"
@@ -38,26 +37,15 @@ int memory_may_grow(void *ud, size_t bytes)
     if (srv->cfg.maxmemory <= 0) return 1;
     size_t used = memory_used(srv);
     if (used + bytes <= (size_t)srv->cfg.maxmemory) return 1;
-    size_t peers = (srv->node ? node_mem_peers(srv->node) : 0) + srv->mem_peer_links;
+    size_t peers = srv->node ? node_mem_peers(srv->node) : 0;
     return used - (peers < used ? peers : used) + bytes <= (size_t)srv->cfg.maxmemory;
-}
-
-/* The Raft peers' connections to this node (their query and reply
- * buffers): like Redis's replicas' buffers, not counted for eviction. Read
- * by the cron (the client list may be long; these change slowly). */
-static void sample_peer_links(struct server *srv)
-{
-    size_t bytes = 0;
-    for (const struct client *c = srv->clients; c; c = c->next)
-        if (c->flags & CLIENT_PEER) bytes += client_memory(c);
-    srv->mem_peer_links = bytes;
 }
 
 /* What eviction compares with maxmemory now. */
 static uint64_t counted_memory(struct server *srv, uint64_t used)
 {
     expiring_applied(&srv->sm.expiring, node_applied(srv->node));
-    srv->mem_not_counted = node_mem_peers(srv->node) + srv->mem_peer_links;
+    srv->mem_not_counted = node_mem_peers(srv->node);
     return evict_counted(used, srv->mem_not_counted, expiring_bytes(&srv->sm.expiring));
 }
 
@@ -94,7 +82,6 @@ int memory_refuses(struct server *srv)
 void memory_cron(struct server *srv)
 {
     memory_sample_peak(srv);
-    sample_peer_links(srv);
     uint64_t used = memory_used(srv);
     int over = 0;
     if (srv->cfg.maxmemory > 0 && used > (uint64_t)srv->cfg.maxmemory) {

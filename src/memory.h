@@ -12,10 +12,9 @@
  * that plus the log's bounded share.
  *
  * Eviction compares with maxmemory what used_memory counts less, as Redis's
- * mem_not_counted_for_evict leaves out its replicas' buffers, the Raft
- * links' buffers: the bytes queued to the peers (a slow follower's backlog,
- * which grows with the very entries eviction writes) and the peers'
- * connections to this node (sampled by the cron),
+ * mem_not_counted_for_evict leaves out its replicas' buffers, the bytes
+ * queued to the peers (a slow follower's backlog, which grows with the very
+ * entries eviction writes),
  * and less the bytes the keys already proposed for eviction will free
  * (src/evict.h).
  */

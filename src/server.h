@@ -56,7 +56,6 @@ struct server {
                                        * the last check */
     int mem_over_maxmemory;           /* over maxmemory as of the cron (a follower says so) */
     size_t mem_peak;                  /* used_memory's largest sample (src/memory.h) */
-    size_t mem_peer_links;            /* the Raft peers' connections' buffers, per the cron */
     struct node *node;                /* the Raft driver (src/node.h) */
     struct waiters waiters;           /* clients waiting for the log, and those answered */
     struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
