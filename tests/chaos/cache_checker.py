@@ -83,13 +83,11 @@ Command line: cache_checker.py CACHE-HISTORY.jsonl [--json]; exit 0 valid,
 1 not, 2 unreadable.
 """
 
-import argparse
-import json
 import re
 import sys
 
 # The history format's reader, limits and error are the register checker's.
-from checker import MAX_EVENTS, HistoryError, _fail, load_jsonl  # noqa: F401 - re-exported
+from checker import MAX_EVENTS, HistoryError, _fail, checker_main, load_jsonl  # noqa: F401 - re-exported
 
 MAX_READ_KEYS = 10_000           # keys in one batch read
 MAX_KEY_CHARS = 1000
@@ -474,22 +472,8 @@ def format_report(result, t0=None):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description="Check a chaos run's cache history.")
-    ap.add_argument("history", help="JSON-lines cache history file (cache-history.jsonl)")
-    ap.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = ap.parse_args(argv)
-    try:
-        history = load_jsonl(args.history)
-        result = check(history)
-    except (OSError, HistoryError) as e:
-        print("cache_checker: %s" % e, file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        t0 = next((ev.get("time") for ev in history if ev.get("time") is not None), None)
-        print(format_report(result, t0))
-    return 0 if result["valid"] else 1
+    return checker_main(argv, "cache_checker", "Check a chaos run's cache history.",
+                        "JSON-lines cache history file (cache-history.jsonl)", check, format_report)
 
 
 if __name__ == "__main__":

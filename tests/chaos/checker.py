@@ -924,24 +924,37 @@ def format_report(result, t0=None):
     return "\n".join(lines)
 
 
-def main(argv):
-    ap = argparse.ArgumentParser(description="Check a chaos history for linearizability.")
-    ap.add_argument("history", help="JSON-lines history file")
-    ap.add_argument("--step-limit", type=int, default=DEFAULT_STEP_LIMIT)
+def checker_main(argv, name, description, history_help, check_fn, report_fn, options=()):
+    """The command line every checker shares: check the JSON-lines history,
+    print the report (or the result as JSON with --json); exit 0 valid, 1
+    invalid, 2 unreadable. options: (flag, argparse kwargs) pairs, passed to
+    check_fn as keywords."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("history", help=history_help)
+    for flag, kw in options:
+        ap.add_argument(flag, **kw)
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = ap.parse_args(argv)
+    args = vars(ap.parse_args(argv))
+    path, as_json = args.pop("history"), args.pop("json")
     try:
-        history = load_jsonl(args.history)
-        result = check(history, step_limit=args.step_limit)
+        history = load_jsonl(path)
+        result = check_fn(history, **args)
     except (OSError, HistoryError) as e:
-        print("checker: %s" % e, file=sys.stderr)
+        print("%s: %s" % (name, e), file=sys.stderr)
         return 2
-    if args.json:
+    if as_json:
         print(json.dumps(result, indent=1))
     else:
         t0 = next((ev.get("time") for ev in history if ev.get("time") is not None), None)
-        print(format_report(result, t0))
+        print(report_fn(result, t0))
     return 0 if result["valid"] else 1
+
+
+def main(argv):
+    return checker_main(argv, "checker", "Check a chaos history for linearizability.",
+                        "JSON-lines history file", check, format_report,
+                        [("--step-limit", {"type": int, "default": DEFAULT_STEP_LIMIT,
+                                           "dest": "step_limit"})])
 
 
 if __name__ == "__main__":
