@@ -242,11 +242,17 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    (void)loop;
     (void)revents;
     struct server *srv = w->data;
     if (server_script_busy(srv, NULL)) return; /* Raft waits, as peers' messages do */
     node_tick(srv->node);
+    /* The next tick is a whole period after this one ended, never at once:
+     * after a stall (a long fsync, a trim step) the ticks it made overdue
+     * would otherwise run back to back before the peers' answers to the
+     * heartbeats they send are read, and a leader would count a quorum
+     * check without them and step down. */
+    ev_now_update(loop);
+    ev_timer_again(loop, w);
 }
 
 /* Rounds of (driver, woken clients) per loop iteration at most, so that

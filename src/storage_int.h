@@ -35,6 +35,7 @@ enum stmt_id {
     ST_PEER_SET,
     ST_PEER_FORGET,
     ST_LOG_READ,
+    ST_LOG_SIZES,
     ST_COUNT
 };
 
@@ -80,7 +81,7 @@ struct storage {
     /* Rows trim_lo .. snap_index are compacted but may still be stored:
      * storage_trim() deletes them a bounded chunk at a time. */
     raft_index trim_lo;
-    uint32_t trim_rows; /* rows per trim statement, adapted to their cost */
+    uint32_t trim_units; /* work per trim statement (storage_trim), adapted to its cost */
     /* After a trim, free pages are given back to the file system by
      * incremental vacuum steps (storage_trim) while vacuum_due. */
     bool vacuum_due;

@@ -40,6 +40,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PEER_FORGET] = "DELETE FROM peers WHERE id = ?1",
     [ST_LOG_READ] =
         "SELECT idx, term, type, data FROM log WHERE idx >= ?1 AND idx <= ?2 ORDER BY idx",
+    /* length() reads a blob's size from the record header, not its pages. */
+    [ST_LOG_SIZES] = "SELECT idx, length(data) FROM log WHERE idx >= ?1 AND idx <= ?2 ORDER BY idx",
 };
 
 const char *const storage_meta_names[MK_COUNT] = {

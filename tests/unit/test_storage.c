@@ -275,6 +275,41 @@ static void test_vacuum_after_trim(void **state)
     assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 8);
 }
 
+/* A trim chunk is sized by the bytes it frees as well as by its rows: with
+ * a budget no chunk fits in (1 us), each call deletes one chunk of the least
+ * work, which is 16 rows of 16 bytes (256 + 16 units each, 4096 units at
+ * least) but a single 64 KB row. A count of rows alone, grown over small
+ * entries, once deleted 2048 rows of 60 KB in one statement (150 ms). */
+static void test_trim_chunks_by_bytes(void **state)
+{
+    struct fx *f = *state;
+    open_store(f);
+    assert_int_equal(storage_set_fsync(f->s, 0, f->err, sizeof f->err), 0);
+    struct raft_snapshot_meta boot = {.conf = three_nodes()};
+    append_big(f, 1, 1600, 16, &boot);
+    append_big(f, 1601, 8, 64 << 10, NULL);
+    struct raft_snapshot_meta meta = {.index = 1600, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    int calls = 0;
+    while (storage_trim_pending(f->s)) {
+        assert_int_equal(storage_trim(f->s, 1, f->err, sizeof f->err), 0);
+        assert_true(++calls <= 1600);
+    }
+    assert_int_equal(calls, 100);
+    meta.index = 1604;
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    calls = 0;
+    while (storage_trim_pending(f->s)) {
+        assert_int_equal(storage_trim(f->s, 1, f->err, sizeof f->err), 0);
+        assert_true(++calls <= 1600);
+    }
+    assert_int_equal(calls, 4);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 4);
+    assert_int_equal(query_int(f, "SELECT min(idx) FROM log"), 1605);
+}
+
 /* raft-log-fsync decides PRAGMA synchronous, and nothing else changes it:
  * not preparing statements at open, not an unsynced commit-index write, not
  * trimming (regression: a prepared "PRAGMA synchronous=FULL" took effect at
@@ -633,6 +668,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_and_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_after_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vacuum_after_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trim_chunks_by_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
