@@ -354,8 +354,8 @@ static void role_changed(struct node *n, const struct raft_ready *rd)
 
 /* A leader applies the committed entries it already holds on disk (those
  * before this batch's new ones) before writing the batch, and sends their
- * replies: the clients hear back one fsync earlier and send their next
- * commands meanwhile. Changes nothing for the core: committed entries are
+ * replies when the write syncs: the clients hear back one fsync earlier and
+ * send their next commands meanwhile. Changes nothing for the core: committed entries are
  * durable on a majority, and these on this node too. A follower keeps the
  * core's order, so that its acknowledgement goes out first. Returns how many
  * of rd->committed it applied. */
@@ -366,7 +366,11 @@ static uint32_t apply_before_save(struct node *n, const struct raft_ready *rd)
     uint32_t k = 0;
     while (k < rd->n_committed && rd->committed[k].index < first_new)
         apply_one(n, &rd->committed[k++]);
-    if (k) n->env.flush_replies(n->env.ud); /* nothing in there calls the core */
+    /* Only a save that syncs is worth sending them ahead of: otherwise they
+     * go with the loop iteration's one write per client, where each round
+     * of the iteration (a client's next write) would add a write of its own. */
+    if (k && rd->n_entries && n->cfg->raft_log_fsync)
+        n->env.flush_replies(n->env.ud); /* nothing in there calls the core */
     return k;
 }
 
