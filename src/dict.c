@@ -503,6 +503,35 @@ struct dict_entry *dict_random(struct dict *d, uint64_t (*rnd)(void *), void *rn
     return e;
 }
 
+/* A run of this many empty buckets makes dict_sample jump elsewhere. */
+#define SAMPLE_EMPTY_RUN 5
+
+size_t dict_sample(struct dict *d, size_t n, struct dict_entry **out, uint64_t (*rnd)(void *),
+                   void *rnd_ud)
+{
+    if (dict_size(d) == 0 || n == 0) return 0;
+    if (n > dict_size(d)) n = dict_size(d);
+    uint64_t first = dict_is_rehashing(d) ? (uint64_t)d->rehash_idx : 0;
+    uint64_t live0 = table_size(&d->t[0]) - first;
+    uint64_t span = live0 + table_size(&d->t[1]);
+    uint64_t k = below(rnd(rnd_ud), span), steps = 10 * (uint64_t)n, empty = 0;
+    size_t got = 0;
+    while (got < n && steps-- > 0) {
+        struct dict_entry *e = live_bucket(d, k, first, live0);
+        if (e == NULL && ++empty >= SAMPLE_EMPTY_RUN && empty > n) {
+            k = below(rnd(rnd_ud), span);
+            empty = 0;
+            continue;
+        }
+        if (e != NULL) empty = 0;
+        for (; e != NULL && got < n; e = e->next)
+            out[got++] = e;
+        k = k + 1 < span ? k + 1 : 0;
+    }
+    if (got == 0) out[got++] = dict_random(d, rnd, rnd_ud); /* sparse: one at least */
+    return got;
+}
+
 size_t dict_table_bytes(const struct dict *d)
 {
     return (size_t)(table_size(&d->t[0]) + table_size(&d->t[1])) * sizeof(struct dict_entry *);

@@ -25,8 +25,13 @@ void evict_init(struct evict *ev)
 void evict_reset(struct evict *ev)
 {
     for (size_t i = 0; i < ev->n_pool; i++)
-        free(ev->pool[i].key);
+        free(ev->pool[i].heap);
     ev->n_pool = 0;
+}
+
+static const char *cand_key(const struct evict_candidate *c)
+{
+    return c->heap ? c->heap : c->inline_key;
 }
 
 void evict_free(struct evict *ev)
@@ -82,7 +87,7 @@ static int in_pool(const struct evict *ev, const char *key, size_t len)
 {
     for (size_t i = 0; i < ev->n_pool; i++) {
         const struct evict_candidate *c = &ev->pool[i];
-        if (c->len == len && memcmp(c->key, key, len) == 0) return 1;
+        if (c->len == len && memcmp(cand_key(c), key, len) == 0) return 1;
     }
     return 0;
 }
@@ -96,36 +101,51 @@ static void pool_insert(struct evict *ev, uint64_t sc, const char *key, size_t l
         k++;
     if (ev->n_pool == EVICT_POOL_SIZE) {
         if (k == 0) return; /* worse than everything kept */
-        free(ev->pool[0].key);
+        free(ev->pool[0].heap);
         memmove(ev->pool, ev->pool + 1, (k - 1) * sizeof *ev->pool);
         k--;
     } else {
         memmove(ev->pool + k + 1, ev->pool + k, (ev->n_pool - k) * sizeof *ev->pool);
         ev->n_pool++;
     }
-    char *copy = util_xmalloc(len + 1);
-    memcpy(copy, key, len);
-    copy[len] = '\0';
-    ev->pool[k] = (struct evict_candidate){sc, copy, len};
+    struct evict_candidate *c = &ev->pool[k];
+    c->score = sc;
+    c->len = len;
+    c->heap = len > EVICT_KEY_INLINE ? util_xmalloc(len) : NULL;
+    memcpy(c->heap ? c->heap : c->inline_key, key, len);
+}
+
+/* Whether a candidate of score sc would not enter the pool (full, and it
+ * scores no better than the worst kept). */
+static int pool_rejects(const struct evict *ev, uint64_t sc)
+{
+    return ev->n_pool == EVICT_POOL_SIZE && sc <= ev->pool[0].score;
 }
 
 static void pool_remove(struct evict *ev, size_t k)
 {
-    free(ev->pool[k].key);
+    free(ev->pool[k].heap);
     memmove(ev->pool + k, ev->pool + k + 1, (ev->n_pool - k - 1) * sizeof *ev->pool);
     ev->n_pool--;
 }
 
-/* A key that may be chosen: stored, alive, not on its way out already. */
+/* Whether the stored key e may be chosen: alive, within the policy's keys,
+ * not on its way out already. */
+static int entry_eligible(const struct dict_entry *e, struct expiring *x, int volatile_only,
+                          int64_t now_ms)
+{
+    const struct kv_val *v = e->val;
+    if (kv_val_expired(v, now_ms)) return 0; /* the expiry cycle's */
+    if (volatile_only && v->expire_ms == KV_NO_EXPIRE) return 0;
+    return !expiring_has(x, e->key, e->key_len);
+}
+
+/* The entry of key if it is still stored and may be evicted, else NULL. */
 static struct dict_entry *eligible(struct kv *kv, struct expiring *x, const char *key, size_t len,
                                    int volatile_only, int64_t now_ms)
 {
     struct dict_entry *e = dict_find(&kv->keys, key, len);
-    if (!e || expiring_has(x, key, len)) return NULL;
-    const struct kv_val *v = e->val;
-    if (kv_val_expired(v, now_ms)) return NULL; /* the expiry cycle's */
-    if (volatile_only && v->expire_ms == KV_NO_EXPIRE) return NULL;
-    return e;
+    return e && entry_eligible(e, x, volatile_only, now_ms) ? e : NULL;
 }
 
 /* Redis's evictionPoolPopulate then the pick: samples, keeps the best, and
@@ -139,13 +159,15 @@ static struct dict_entry *choose_pooled(struct evict *ev, struct kv *kv, struct 
     size_t n = kv_sample(kv, vol, want, sample);
     for (size_t i = 0; i < n; i++) {
         struct dict_entry *e = sample[i];
-        if (!eligible(kv, x, e->key, e->key_len, vol, p->now_ms) || in_pool(ev, e->key, e->key_len))
+        uint64_t sc = score(kv, e->val, p->policy);
+        if (pool_rejects(ev, sc) || !entry_eligible(e, x, vol, p->now_ms) ||
+            in_pool(ev, e->key, e->key_len))
             continue;
-        pool_insert(ev, score(kv, e->val, p->policy), e->key, e->key_len);
+        pool_insert(ev, sc, e->key, e->key_len);
     }
     while (ev->n_pool) {
         struct evict_candidate *c = &ev->pool[ev->n_pool - 1];
-        struct dict_entry *e = eligible(kv, x, c->key, c->len, vol, p->now_ms);
+        struct dict_entry *e = eligible(kv, x, cand_key(c), c->len, vol, p->now_ms);
         pool_remove(ev, ev->n_pool - 1);
         if (e) return e;
     }
@@ -164,7 +186,7 @@ static struct dict_entry *choose(struct evict *ev, struct kv *kv, struct expirin
         struct dict_entry *e;
         if (policy_random(p->policy)) {
             if (kv_sample(kv, vol, 1, &e) == 0) return NULL; /* nothing stored */
-            e = eligible(kv, x, e->key, e->key_len, vol, p->now_ms);
+            if (!entry_eligible(e, x, vol, p->now_ms)) e = NULL;
         } else {
             e = choose_pooled(ev, kv, x, p, vol);
         }

@@ -56,10 +56,15 @@ enum evict_result {
     EVICT_FAIL,    /* over maxmemory and nothing left to evict (or noeviction) */
 };
 
+/* Keys up to this long are kept in the candidate itself (no allocation per
+ * candidate, as Redis's pool keeps a buffer per slot). */
+#define EVICT_KEY_INLINE 48
+
 struct evict_candidate {
     uint64_t score; /* higher: evicted first */
-    char *key;      /* owned copy */
     size_t len;
+    char *heap;                        /* owned copy of a longer key, else NULL */
+    char inline_key[EVICT_KEY_INLINE]; /* the key when len <= EVICT_KEY_INLINE */
 };
 
 struct evict {

@@ -311,11 +311,13 @@ uint64_t kv_scan(struct kv *kv, uint64_t cursor, kv_visit_fn *fn, void *ud);
  * the key bytes (NUL-terminated, borrowed like a lookup) and *len.
  */
 const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len);
-/* Up to n random stored keys (with volatile_only, keys with a TTL), drawn
- * independently (a key may come twice): their entries of kv.keys (key
- * bytes, and the struct kv_val * as val) into out[]; returns how many (0:
- * none stored). Borrowed like a lookup's. For the eviction's sampling
- * (local to the leader: kv.rng). */
+/* Up to n distinct stored keys (with volatile_only, keys with a TTL): one
+ * drawn at random for n = 1, else a run of neighbours in the table from a
+ * random place (dict_sample: a few cache misses for the lot, as Redis's
+ * eviction samples); their entries of kv.keys (key bytes, and the struct
+ * kv_val * as val) into out[]; returns how many (0: none stored). Borrowed
+ * like a lookup's. For the eviction's sampling (local to the leader:
+ * kv.rng). */
 size_t kv_sample(struct kv *kv, int volatile_only, size_t n, struct dict_entry **out);
 /*
  * Active expiry sampler: examines about sample_max volatile keys, resuming

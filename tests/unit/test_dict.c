@@ -635,6 +635,74 @@ static void test_random(void **state)
     dict_free(&d, NULL);
 }
 
+/* Checks one dict_sample() call of n: at least one entry and at most n,
+ * all distinct; marks them in hit[] and returns how many came. */
+static size_t sample_once(struct dict *d, uint64_t *rng, size_t n, unsigned char *hit)
+{
+    struct dict_entry *out[32];
+    unsigned char seen[2000] = {0};
+    size_t got = dict_sample(d, n, out, rng_cb, rng);
+    assert_true(got >= 1 && got <= n);
+    for (size_t i = 0; i < got; i++) {
+        size_t k = index_of(out[i]);
+        assert_false(seen[k]);
+        seen[k] = 1;
+        hit[k] = 1;
+    }
+    return got;
+}
+
+static size_t count_hits(const unsigned char *hit, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += hit[i];
+    return c;
+}
+
+/* dict_sample(): distinct entries, up to n, at least one while anything is
+ * stored; over many calls every key comes up, mid-rehash (both tables) and
+ * in a table left sparse by deletions too. */
+static void test_sample(void **state)
+{
+    struct dict d;
+    struct dict_entry *out[16];
+    uint64_t rng = 7;
+    unsigned char *hit = calloc(2000, 1);
+    size_t full = 0, calls = 2000;
+
+    (void)state;
+    dict_init(&d, SEED);
+    assert_int_equal(dict_sample(&d, 5, out, rng_cb, &rng), 0);
+    add_i(&d, 0);
+    assert_int_equal(dict_sample(&d, 5, out, rng_cb, &rng), 1); /* no more than stored */
+    for (size_t i = 1; i < 1000; i++)
+        add_i(&d, i);
+    for (size_t i = 0; i < calls; i++)
+        full += sample_once(&d, &rng, 5, hit) == 5;
+    assert_true(full >= calls * 9 / 10); /* a dense table gives what is asked */
+    assert_true(count_hits(hit, 1000) >= 990);
+
+    for (size_t i = 1000; i < 1025; i++)
+        add_i(&d, i);
+    assert_true(dict_is_rehashing(&d));
+    memset(hit, 0, 2000);
+    for (size_t i = 0; i < calls; i++)
+        sample_once(&d, &rng, 16, hit);
+    assert_true(count_hits(hit, 1025) >= 1000);
+
+    for (size_t i = 3; i < 1025; i++)
+        delete_i(&d, i);
+    finish_rehash(&d);
+    memset(hit, 0, 2000);
+    for (size_t i = 0; i < calls; i++)
+        sample_once(&d, &rng, 5, hit);
+    assert_int_equal(count_hits(hit, 3), 3);
+    assert_int_equal(count_hits(hit, 2000), 3);
+    free(hit);
+    dict_free(&d, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_scan_delete_in_visitor),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_sample),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

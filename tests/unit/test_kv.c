@@ -803,14 +803,17 @@ static void test_kv_evict(void **state)
     assert_int_equal(kv_evict(&f->kv, "p", 1, 0, 0), 1);
     assert_int_equal(f->kv.evicted_keys, 2);
     assert_int_equal(kv_size(&f->kv), 0);
-    /* kv_sample draws only keys with a TTL when asked to. */
+    /* kv_sample draws only keys with a TTL when asked to, each key once,
+     * no more than are stored. */
     run(f, "SET a v");
     run(f, "SET b v PX 100000");
     struct dict_entry *out[8];
-    assert_int_equal(kv_sample(&f->kv, 1, 8, out), 8);
-    for (int i = 0; i < 8; i++)
-        assert_string_equal(out[i]->key, "b");
-    assert_int_equal(kv_sample(&f->kv, 0, 8, out), 8);
+    assert_int_equal(kv_sample(&f->kv, 1, 8, out), 1);
+    assert_string_equal(out[0]->key, "b");
+    assert_int_equal(kv_sample(&f->kv, 1, 1, out), 1);
+    assert_string_equal(out[0]->key, "b");
+    assert_int_equal(kv_sample(&f->kv, 0, 8, out), 2);
+    assert_string_not_equal(out[0]->key, out[1]->key);
 }
 
 /* kv_digest: redis-server 7.0.15's DEBUG DIGEST of the same data (measured
