@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "storage_int.h"
+#include "storage_vfs.h"
 #include "util.h"
 #include "../raft/raft_assert.h"
 
@@ -77,11 +78,21 @@ static int step_done(struct storage *s, sqlite3_stmt *st, const char *what, char
     return ret;
 }
 
+/* Writes out what the VFS still holds (src/storage_vfs.h), which is
+ * nothing when SQLite's own calls ended as they do (a commit frame and a
+ * checkpoint flush themselves): a failure here is an operating error. */
+static int vfs_flush(struct storage *s, const char *what, char *err, size_t errlen)
+{
+    int rc = storage_vfs_flush(s->vfs);
+    if (rc == SQLITE_OK) return 0;
+    return util_fail(err, errlen, STORAGE_EIO, "%s: %s: %s", s->path, what, sqlite3_errstr(rc));
+}
+
 int storage_exec(struct storage *s, const char *sql, char *err, size_t errlen)
 {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return storage_sql_error(s, sql, err, errlen);
-    return 0;
+    return vfs_flush(s, sql, err, errlen);
 }
 
 /* First column of the first row of a one-off query, as an integer or text. */
@@ -199,7 +210,9 @@ static int tx_begin(struct storage *s, char *err, size_t errlen)
 static int tx_commit(struct storage *s, char *err, size_t errlen)
 {
     int64_t t0 = clock_mono_us();
-    if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen)) return STORAGE_EIO;
+    if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen) ||
+        vfs_flush(s, "COMMIT", err, errlen))
+        return STORAGE_EIO;
     if (s->fsync) {
         uint64_t us = (uint64_t)(clock_mono_us() - t0);
         s->fsync_count++;
@@ -557,6 +570,7 @@ void storage_stats(const struct storage *s, struct storage_stats *st)
     st->log_entries = s->last_index - s->snap_index;
     st->file_bytes = file_size(s->path) + file_size_suffixed(s->path, "-wal");
     st->vacuumed_bytes = s->vacuumed_pages * s->page_size;
+    storage_vfs_counts(s->vfs, &st->file_writes, &st->file_write_calls);
 }
 
 /* ------------------------------------------------------------ identity */

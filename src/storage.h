@@ -153,12 +153,14 @@ struct storage_stats {
     uint64_t fsync_count;    /* committed write transactions while fsync was on */
     uint64_t fsync_total_us; /* time spent in their COMMIT */
     uint64_t fsync_max_us;
-    uint64_t fsync_last_us;  /* the latest one's */
-    uint64_t log_entries;    /* stored entries: last_index - first_index + 1 */
-    uint64_t first_index;    /* snapshot index + 1, even when the log is empty */
-    uint64_t last_index;     /* last stored index; the snapshot index when the log is empty */
-    uint64_t file_bytes;     /* raftcache.db and its WAL on disk, now */
-    uint64_t vacuumed_bytes; /* given back to the file system since open (storage_trim) */
+    uint64_t fsync_last_us;    /* the latest one's */
+    uint64_t log_entries;      /* stored entries: last_index - first_index + 1 */
+    uint64_t first_index;      /* snapshot index + 1, even when the log is empty */
+    uint64_t last_index;       /* last stored index; the snapshot index when the log is empty */
+    uint64_t file_bytes;       /* raftcache.db and its WAL on disk, now */
+    uint64_t vacuumed_bytes;   /* given back to the file system since open (storage_trim) */
+    uint64_t file_writes;      /* writes SQLite made to its files since open */
+    uint64_t file_write_calls; /* the system writes they were merged into (storage_vfs.h) */
 };
 
 /*

@@ -3,6 +3,13 @@
  *
  * A file opened through it is a struct vfile followed by the default VFS's
  * own file object (szOsFile bytes), to which every method forwards.
+ *
+ * Write combining (see the header): the VFS holds one pending run of bytes,
+ * for one file, at consecutive offsets. Every call other than a write that
+ * extends the run, a read of another file, and the two pure queries (sector
+ * size and device characteristics) first writes the run out, so the files
+ * see the same changes in the same order as without the buffer, some of
+ * them merged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +21,15 @@
 #include "storage_vfs.h"
 #include "util.h"
 
+/* The pending run: at most this many bytes (SQLite writes a page, or a
+ * 24-byte WAL frame header, at a time). SQLite's unix VFS writes at most
+ * 128 KiB - 1 bytes per call (it masks the length with 0x1ffff and reports
+ * the rest as a full disk), so a run stays under that. */
+#define RUN_MAX_BYTES (124 * 1024)
+#define WAL_FRAME_HEADER_BYTES 24
+
+struct vfile;
+
 struct storage_vfs {
     sqlite3_vfs vfs; /* pAppData points back here */
     sqlite3_vfs *base;
@@ -21,12 +37,19 @@ struct storage_vfs {
     storage_vfs_hook *fn;
     void *ud;
     int64_t every_us, last_us;
+    struct vfile *run_file; /* the pending run's file; NULL: none pending */
+    sqlite3_int64 run_off;  /* where the run starts in it */
+    size_t run_len;
+    unsigned char *run;        /* RUN_MAX_BYTES; NULL: write through (no memory) */
+    uint64_t writes, syscalls; /* xWrite calls taken, writes made of them */
 };
 
 struct vfile {
     sqlite3_file base;
     struct storage_vfs *v;
     sqlite3_file *real; /* right after this struct */
+    int wal;            /* a WAL file: its commit frames are written through */
+    int commit_page;    /* the next write is the page of a commit frame */
 };
 
 static sqlite3_file *real_of(sqlite3_file *f)
@@ -44,63 +67,131 @@ static void maybe_hook(struct vfile *p)
     v->fn(v->ud);
 }
 
-static int f_close(sqlite3_file *f)
+/* Writes the pending run out (one call to the default VFS) and empties it
+ * whatever the outcome: SQLite hears of a failure from the call that asked
+ * for the flush, which belongs to the same operation as the run's writes
+ * (a commit's frames are flushed inside the commit, a checkpoint's pages
+ * before it truncates the database), and undoes that operation. */
+static int run_flush(struct storage_vfs *v)
 {
-    return real_of(f)->pMethods->xClose(real_of(f));
+    if (!v->run_file) return SQLITE_OK;
+    sqlite3_file *real = v->run_file->real;
+    int rc = real->pMethods->xWrite(real, v->run, (int)v->run_len, v->run_off);
+    v->syscalls++;
+    v->run_file = NULL;
+    v->run_len = 0;
+    return rc;
 }
 
-/* Reads too: deleting a large row reads its whole overflow chain. */
+static int flush_of(sqlite3_file *f)
+{
+    return run_flush(((struct vfile *)f)->v);
+}
+
+static int f_close(sqlite3_file *f)
+{
+    int rc = flush_of(f);
+    int rc2 = real_of(f)->pMethods->xClose(real_of(f));
+    return rc != SQLITE_OK ? rc : rc2;
+}
+
+/* Reads too: deleting a large row reads its whole overflow chain. A read
+ * of another file than the run's neither sees nor changes the run's bytes,
+ * so it leaves the run pending: a checkpoint, which reads a frame from the
+ * WAL and writes its page to the database in turn, then writes the
+ * database in runs. */
 static int f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 {
-    int rc = real_of(f)->pMethods->xRead(real_of(f), buf, n, off);
+    struct vfile *p = (struct vfile *)f;
+    int rc = p->v->run_file == p ? run_flush(p->v) : SQLITE_OK;
+    if (rc != SQLITE_OK) return rc;
+    rc = real_of(f)->pMethods->xRead(real_of(f), buf, n, off);
     maybe_hook((struct vfile *)f);
     return rc;
 }
 
+/* Whether buf, written at off of a WAL file, is the header of a commit
+ * frame: its bytes 4..7 (the database size after the commit, big-endian)
+ * are not zero. The WAL's own header is 32 bytes and frames follow it. */
+static int is_commit_header(const struct vfile *p, const unsigned char *buf, int n,
+                            sqlite3_int64 off)
+{
+    return p->wal && n == WAL_FRAME_HEADER_BYTES && off >= 32 &&
+           (buf[4] | buf[5] | buf[6] | buf[7]) != 0;
+}
+
 static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
-    int rc = real_of(f)->pMethods->xWrite(real_of(f), buf, n, off);
-    maybe_hook((struct vfile *)f);
+    struct vfile *p = (struct vfile *)f;
+    struct storage_vfs *v = p->v;
+    int rc = SQLITE_OK;
+    v->writes++;
+    int extends = v->run_file == p && v->run_off + (sqlite3_int64)v->run_len == off;
+    if (v->run_file && (!extends || v->run_len + (size_t)n > RUN_MAX_BYTES)) rc = run_flush(v);
+    if (rc == SQLITE_OK && (!v->run || n <= 0 || (size_t)n > RUN_MAX_BYTES)) {
+        rc = p->real->pMethods->xWrite(p->real, buf, n, off);
+        v->syscalls++;
+    } else if (rc == SQLITE_OK) {
+        if (!v->run_file) {
+            v->run_file = p;
+            v->run_off = off;
+        }
+        memcpy(v->run + v->run_len, buf, (size_t)n);
+        v->run_len += (size_t)n;
+        /* A commit is in the file when SQLite's write of its frame returns:
+         * a failure then fails the commit, which SQLite rolls back. */
+        if (p->commit_page) rc = run_flush(v);
+        p->commit_page = is_commit_header(p, buf, n, off);
+    }
+    maybe_hook(p);
     return rc;
 }
 
 static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    return real_of(f)->pMethods->xTruncate(real_of(f), size);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xTruncate(real_of(f), size);
 }
 
 /* A sync may take long and cannot be split: the hook runs before and after. */
 static int f_sync(sqlite3_file *f, int flags)
 {
+    int rc = flush_of(f);
+    if (rc != SQLITE_OK) return rc;
     maybe_hook((struct vfile *)f);
-    int rc = real_of(f)->pMethods->xSync(real_of(f), flags);
+    rc = real_of(f)->pMethods->xSync(real_of(f), flags);
     maybe_hook((struct vfile *)f);
     return rc;
 }
 
 static int f_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-    return real_of(f)->pMethods->xFileSize(real_of(f), size);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xFileSize(real_of(f), size);
 }
 
 static int f_lock(sqlite3_file *f, int level)
 {
-    return real_of(f)->pMethods->xLock(real_of(f), level);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xLock(real_of(f), level);
 }
 
 static int f_unlock(sqlite3_file *f, int level)
 {
-    return real_of(f)->pMethods->xUnlock(real_of(f), level);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xUnlock(real_of(f), level);
 }
 
 static int f_check_reserved(sqlite3_file *f, int *out)
 {
-    return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
 }
 
 static int f_control(sqlite3_file *f, int op, void *arg)
 {
-    return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
 }
 
 static int f_sector(sqlite3_file *f)
@@ -115,32 +206,42 @@ static int f_device(sqlite3_file *f)
 
 static int f_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)
 {
-    return real_of(f)->pMethods->xShmMap(real_of(f), pg, pgsz, extend, pp);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xShmMap(real_of(f), pg, pgsz, extend, pp);
 }
 
 static int f_shm_lock(sqlite3_file *f, int offset, int n, int flags)
 {
-    return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
 }
 
+/* No way to report a failed flush here; the next call reports nothing
+ * either (the run is gone): SQLite calls it only with shared memory, which
+ * the storage's exclusive locking mode does not use. Flushing keeps the
+ * order all the same. */
 static void f_shm_barrier(sqlite3_file *f)
 {
+    (void)flush_of(f);
     real_of(f)->pMethods->xShmBarrier(real_of(f));
 }
 
 static int f_shm_unmap(sqlite3_file *f, int del)
 {
-    return real_of(f)->pMethods->xShmUnmap(real_of(f), del);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xShmUnmap(real_of(f), del);
 }
 
 static int f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
 {
-    return real_of(f)->pMethods->xFetch(real_of(f), off, n, pp);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xFetch(real_of(f), off, n, pp);
 }
 
 static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 {
-    return real_of(f)->pMethods->xUnfetch(real_of(f), off, p);
+    int rc = flush_of(f);
+    return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xUnfetch(real_of(f), off, p);
 }
 
 /* Version 3 methods; a version 1 or 2 file gets the same table with a lower
@@ -162,9 +263,13 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
 {
     struct storage_vfs *v = vfs->pAppData;
     struct vfile *p = (struct vfile *)f;
+    int rc = run_flush(v);
+    if (rc != SQLITE_OK) return rc;
     p->v = v;
     p->real = (sqlite3_file *)(p + 1);
-    int rc = v->base->xOpen(v->base, name, p->real, flags, out);
+    p->wal = (flags & SQLITE_OPEN_WAL) != 0;
+    p->commit_page = 0;
+    rc = v->base->xOpen(v->base, name, p->real, flags, out);
     const sqlite3_io_methods *m = p->real->pMethods;
     /* No methods: SQLite will not call xClose, on ours either. */
     if (!m)
@@ -176,14 +281,16 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
 
 static int v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
-    sqlite3_vfs *b = ((struct storage_vfs *)vfs->pAppData)->base;
-    return b->xDelete(b, name, sync_dir);
+    struct storage_vfs *v = vfs->pAppData;
+    int rc = run_flush(v);
+    return rc != SQLITE_OK ? rc : v->base->xDelete(v->base, name, sync_dir);
 }
 
 static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
 {
-    sqlite3_vfs *b = ((struct storage_vfs *)vfs->pAppData)->base;
-    return b->xAccess(b, name, flags, out);
+    struct storage_vfs *v = vfs->pAppData;
+    int rc = run_flush(v);
+    return rc != SQLITE_OK ? rc : v->base->xAccess(v->base, name, flags, out);
 }
 
 static int v_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
@@ -199,6 +306,7 @@ struct storage_vfs *storage_vfs_create(void)
     struct storage_vfs *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->base = base;
+    v->run = malloc(RUN_MAX_BYTES); /* without it, every write goes through */
     snprintf(v->name, sizeof v->name, "raftcache-%p", (void *)v);
     /* The other methods (randomness, time, sleep, ...) ignore their vfs
      * argument in SQLite's own VFSes and are taken as they are. */
@@ -232,9 +340,21 @@ void storage_vfs_set_hook(struct storage_vfs *v, storage_vfs_hook *fn, void *ud,
     v->last_us = clock_mono_us();
 }
 
+int storage_vfs_flush(struct storage_vfs *v)
+{
+    return v ? run_flush(v) : SQLITE_OK;
+}
+
+void storage_vfs_counts(const struct storage_vfs *v, uint64_t *writes, uint64_t *syscalls)
+{
+    *writes = v ? v->writes : 0;
+    *syscalls = v ? v->syscalls : 0;
+}
+
 void storage_vfs_free(struct storage_vfs *v)
 {
     if (!v) return;
     sqlite3_vfs_unregister(&v->vfs);
+    free(v->run);
     free(v);
 }

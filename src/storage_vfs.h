@@ -14,6 +14,23 @@
  * The hook runs on the caller's thread, in the middle of an SQLite call: it
  * must not call into SQLite (nor into the storage module) and must not block.
  *
+ * WRITE COMBINING. SQLite writes a page at a time, and a WAL frame as two
+ * writes (its 24-byte header, then the page): appending a large entry to the
+ * log, and checkpointing it into the database, cost one system call per
+ * write. This VFS keeps writes that extend each other (same file, next
+ * offset) in one pending run of up to 124 KiB and writes it out in one call
+ * when a write does not extend it, when it is full, and before any other
+ * operation on any of its files (sync, truncate, size, lock, file control,
+ * open, delete, close) except a read of a file other than the run's, which
+ * cannot see the run: the files see the same changes in the same order,
+ * merged. Durability is unchanged: the page of a WAL commit
+ * frame (the frame header's "database size" field is not zero) is written
+ * out before its write returns, so a commit SQLite reports done is in the
+ * file (with fsync on, SQLite syncs after it, which flushes too), and a
+ * failed write fails the operation it belongs to, which SQLite undoes. The
+ * storage module calls storage_vfs_flush() when each of its calls ends
+ * anyway, so nothing stays pending between them (nor across a fork).
+ *
  * One VFS per storage (registered under a unique name, never as the
  * default); storage_vfs_free() unregisters it after the database using it
  * is closed. Only the storage file(s) include this header.
@@ -38,6 +55,14 @@ const char *storage_vfs_name(const struct storage_vfs *v);
  * since the last call (or since this one); fn NULL: never. */
 void storage_vfs_set_hook(struct storage_vfs *v, storage_vfs_hook *fn, void *ud,
                           uint32_t interval_ms);
+
+/* Writes the pending run out, if any. Returns SQLITE_OK or the default
+ * VFS's error (the run is dropped either way). v NULL: SQLITE_OK. */
+int storage_vfs_flush(struct storage_vfs *v);
+
+/* For tests and statistics: xWrite calls SQLite made, and the writes the
+ * default VFS was given for them (v NULL: 0 and 0). */
+void storage_vfs_counts(const struct storage_vfs *v, uint64_t *writes, uint64_t *syscalls);
 
 /* Unregisters and frees v (NULL is fine); every file opened through it must
  * be closed. */

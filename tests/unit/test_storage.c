@@ -360,6 +360,54 @@ static void test_fsync_toggle(void **state)
     check_log_free(f);
 }
 
+/* Copies file name of f->dir into dir as it is now. */
+static void copy_file(const struct fx *f, const char *dir, const char *name)
+{
+    char from[160], to[160], buf[65536];
+    snprintf(from, sizeof from, "%s/%s", f->dir, name);
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(in >= 0 && out >= 0);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        assert_int_equal(write(out, buf, (size_t)n), n);
+    assert_int_equal(n, 0);
+    close(in);
+    close(out);
+}
+
+/* The VFS merges SQLite's page-sized writes (src/storage_vfs.h), and yet
+ * every batch storage_save() returned is in the files when it returns:
+ * the files copied at that moment (what a kill -9 leaves, fsync off)
+ * open elsewhere with the whole log. */
+static void test_writes_merged_and_in_files(void **state)
+{
+    struct fx *f = *state;
+    open_store(f);
+    assert_int_equal(storage_set_fsync(f->s, 0, f->err, sizeof f->err), 0);
+    struct storage_stats before, after;
+    storage_stats(f->s, &before);
+    for (raft_index i = 1; i <= 3000; i += 1000)
+        append(f, i, 1000, 1);
+    storage_stats(f->s, &after);
+    uint64_t writes = after.file_writes - before.file_writes;
+    uint64_t calls = after.file_write_calls - before.file_write_calls;
+    printf("  %llu writes in %llu calls\n", (unsigned long long)writes, (unsigned long long)calls);
+    assert_true(writes > 200 && calls * 8 < writes);
+
+    char copy[96];
+    snprintf(copy, sizeof copy, "%s/copy", f->dir);
+    assert_int_equal(mkdir(copy, 0700), 0);
+    copy_file(f, copy, STORAGE_FILE_NAME);
+    copy_file(f, copy, STORAGE_FILE_NAME "-wal");
+    struct storage *orig = f->s;
+    assert_int_equal(storage_open(&f->s, copy, NODE, 0, f->err, sizeof f->err), 0);
+    check_log_free(f);
+    storage_close(f->s);
+    f->s = orig;
+    check_log_free(f);
+}
+
 /* A write that fails (here: the file size limit, as a full disk would) is
  * reported and leaves the store exactly as before, still usable. */
 static void test_write_error_rolls_back(void **state)
@@ -671,6 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trim_chunks_by_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writes_merged_and_in_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_refused_for_another_node, setup, teardown),
