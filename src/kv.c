@@ -667,8 +667,13 @@ const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len)
 size_t kv_sample(struct kv *kv, int volatile_only, size_t n, struct dict_entry **out)
 {
     struct dict *d = volatile_only ? &kv->volatile_keys : &kv->keys;
-    size_t got = n == 1 ? (out[0] = dict_random(d, next_rand, kv)) != NULL
-                        : dict_sample(d, n, out, next_rand, kv);
+    size_t got;
+    if (n == 1) { /* a single draw: uniform over buckets (the random policies) */
+        out[0] = dict_random(d, next_rand, kv);
+        got = out[0] != NULL;
+    } else {
+        got = dict_sample(d, n, out, next_rand, kv);
+    }
     if (volatile_only) /* volatile_keys: key -> kv.keys entry */
         for (size_t i = 0; i < got; i++)
             out[i] = out[i]->val;

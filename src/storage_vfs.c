@@ -6,8 +6,9 @@
  *
  * Write combining (see the header): the VFS holds one pending run of bytes,
  * for one file, at consecutive offsets. Every call other than a write that
- * extends the run, a read of another file, and the two pure queries (sector
- * size and device characteristics) first writes the run out, so the files
+ * extends the run, a read of another file, a memory barrier and the two
+ * pure queries (sector size and device characteristics) first writes the
+ * run out, so the files
  * see the same changes in the same order as without the buffer, some of
  * them merged.
  */
@@ -105,8 +106,8 @@ static int f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
     struct vfile *p = (struct vfile *)f;
     int rc = p->v->run_file == p ? run_flush(p->v) : SQLITE_OK;
     if (rc != SQLITE_OK) return rc;
-    rc = real_of(f)->pMethods->xRead(real_of(f), buf, n, off);
-    maybe_hook((struct vfile *)f);
+    rc = p->real->pMethods->xRead(p->real, buf, n, off);
+    maybe_hook(p);
     return rc;
 }
 
@@ -216,13 +217,10 @@ static int f_shm_lock(sqlite3_file *f, int offset, int n, int flags)
     return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
 }
 
-/* No way to report a failed flush here; the next call reports nothing
- * either (the run is gone): SQLite calls it only with shared memory, which
- * the storage's exclusive locking mode does not use. Flushing keeps the
- * order all the same. */
+/* A memory barrier changes no file: the run stays pending (and a failed
+ * flush could not be reported from here). */
 static void f_shm_barrier(sqlite3_file *f)
 {
-    (void)flush_of(f);
     real_of(f)->pMethods->xShmBarrier(real_of(f));
 }
 
