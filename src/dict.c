@@ -516,6 +516,11 @@ size_t dict_sample(struct dict *d, size_t n, struct dict_entry **out, uint64_t (
     uint64_t span = live0 + table_size(&d->t[1]);
     uint64_t k = below(rnd(rnd_ud), span), steps = 10 * (uint64_t)n, empty = 0;
     size_t got = 0;
+    /* The run's entries are fetched together, not one miss after another. */
+    for (uint64_t j = 0, b = k; j < n; j++, b = b + 1 < span ? b + 1 : 0) {
+        const struct dict_entry *e = live_bucket(d, b, first, live0);
+        if (e != NULL) __builtin_prefetch(e);
+    }
     while (got < n && steps-- > 0) {
         struct dict_entry *e = live_bucket(d, k, first, live0);
         if (e == NULL && ++empty >= SAMPLE_EMPTY_RUN && empty > n) {

@@ -157,6 +157,8 @@ static struct dict_entry *choose_pooled(struct evict *ev, struct kv *kv, struct 
     struct dict_entry *sample[SAMPLES_MAX];
     unsigned want = p->samples < SAMPLES_MAX ? p->samples : SAMPLES_MAX;
     size_t n = kv_sample(kv, vol, want, sample);
+    for (size_t i = 0; i < n; i++) /* scoring reads them: one wait for all */
+        __builtin_prefetch(sample[i]->val);
     for (size_t i = 0; i < n; i++) {
         struct dict_entry *e = sample[i];
         uint64_t sc = score(kv, e->val, p->policy);
