@@ -205,14 +205,22 @@ static int tx_begin(struct storage *s, char *err, size_t errlen)
     return step_done(s, s->stmt[ST_BEGIN], "BEGIN", err, errlen);
 }
 
+/* COMMIT, and what the VFS still holds written out: a storage call leaves
+ * nothing pending (src/storage_vfs.h). */
+static int commit(struct storage *s, char *err, size_t errlen)
+{
+    if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen) ||
+        vfs_flush(s, "COMMIT", err, errlen))
+        return STORAGE_EIO;
+    return 0;
+}
+
 /* COMMIT is where the fsyncs happen (synchronous=FULL): its time is the
  * fsync latency RAFT.INFO reports. */
 static int tx_commit(struct storage *s, char *err, size_t errlen)
 {
     int64_t t0 = clock_mono_us();
-    if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen) ||
-        vfs_flush(s, "COMMIT", err, errlen))
-        return STORAGE_EIO;
+    if (commit(s, err, errlen)) return STORAGE_EIO;
     if (s->fsync) {
         uint64_t us = (uint64_t)(clock_mono_us() - t0);
         s->fsync_count++;
@@ -340,7 +348,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
         int rc = set_sync(s, false, err, errlen);
         if (rc == 0) rc = tx_begin(s, err, errlen);
         if (rc == 0) rc = write_hard_state(s, b->hs, err, errlen);
-        if (rc == 0) rc = step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen);
+        if (rc == 0) rc = commit(s, err, errlen);
         if (rc) tx_abort(s);
         int rc2 = set_sync(s, true, err, errlen);
         if (rc || rc2) return STORAGE_EIO;
@@ -444,7 +452,7 @@ static int trim_chunk(struct storage *s, raft_index upto, char *err, size_t errl
         sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
         rc = step_done(s, st, "trimming the log", err, errlen);
     }
-    if (rc == 0) rc = step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen);
+    if (rc == 0) rc = commit(s, err, errlen);
     if (rc) tx_abort(s);
     int rc2 = s->fsync ? set_sync(s, true, err, errlen) : 0;
     return rc || rc2 ? STORAGE_EIO : 0;

@@ -73,12 +73,16 @@ static void maybe_hook(struct vfile *p)
  * for the flush, which belongs to the same operation as the run's writes
  * (a commit's frames are flushed inside the commit, a checkpoint's pages
  * before it truncates the database), and undoes that operation. */
+static int write_through(struct vfile *p, const void *buf, int n, sqlite3_int64 off)
+{
+    p->v->syscalls++;
+    return p->real->pMethods->xWrite(p->real, buf, n, off);
+}
+
 static int run_flush(struct storage_vfs *v)
 {
     if (!v->run_file) return SQLITE_OK;
-    sqlite3_file *real = v->run_file->real;
-    int rc = real->pMethods->xWrite(real, v->run, (int)v->run_len, v->run_off);
-    v->syscalls++;
+    int rc = write_through(v->run_file, v->run, (int)v->run_len, v->run_off);
     v->run_file = NULL;
     v->run_len = 0;
     return rc;
@@ -121,6 +125,24 @@ static int is_commit_header(const struct vfile *p, const unsigned char *buf, int
            (buf[4] | buf[5] | buf[6] | buf[7]) != 0;
 }
 
+/* Adds buf to the run (which it extends, or starts), and writes the run
+ * out at once after the page of a commit frame. */
+static int run_add(struct vfile *p, const void *buf, int n, sqlite3_int64 off)
+{
+    struct storage_vfs *v = p->v;
+    if (!v->run_file) {
+        v->run_file = p;
+        v->run_off = off;
+    }
+    memcpy(v->run + v->run_len, buf, (size_t)n);
+    v->run_len += (size_t)n;
+    /* A commit is in the file when SQLite's write of its frame returns: a
+     * failure then fails the commit, which SQLite rolls back. */
+    int rc = p->commit_page ? run_flush(v) : SQLITE_OK;
+    p->commit_page = is_commit_header(p, buf, n, off);
+    return rc;
+}
+
 static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
     struct vfile *p = (struct vfile *)f;
@@ -129,21 +151,9 @@ static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
     v->writes++;
     int extends = v->run_file == p && v->run_off + (sqlite3_int64)v->run_len == off;
     if (v->run_file && (!extends || v->run_len + (size_t)n > RUN_MAX_BYTES)) rc = run_flush(v);
-    if (rc == SQLITE_OK && (!v->run || n <= 0 || (size_t)n > RUN_MAX_BYTES)) {
-        rc = p->real->pMethods->xWrite(p->real, buf, n, off);
-        v->syscalls++;
-    } else if (rc == SQLITE_OK) {
-        if (!v->run_file) {
-            v->run_file = p;
-            v->run_off = off;
-        }
-        memcpy(v->run + v->run_len, buf, (size_t)n);
-        v->run_len += (size_t)n;
-        /* A commit is in the file when SQLite's write of its frame returns:
-         * a failure then fails the commit, which SQLite rolls back. */
-        if (p->commit_page) rc = run_flush(v);
-        p->commit_page = is_commit_header(p, buf, n, off);
-    }
+    if (rc == SQLITE_OK)
+        rc = v->run && n > 0 && (size_t)n <= RUN_MAX_BYTES ? run_add(p, buf, n, off)
+                                                           : write_through(p, buf, n, off);
     maybe_hook(p);
     return rc;
 }
