@@ -205,6 +205,7 @@ void rlog_truncate(struct rlog *l, raft_index from)
             l->slabs[l->start + l->n] = NULL; /* leaked: memory pressure only */
     }
     if (l->unstable > from) l->unstable = from;
+    if (l->persisted >= from) l->persisted = from - 1;
 }
 
 /* After the array lost its head: reuse it from the start when empty, and give memory
@@ -286,6 +287,7 @@ void rlog_compact(struct rlog *l, raft_index upto, raft_term term)
     l->snap_index = upto;
     l->snap_term = term;
     if (l->unstable <= upto) l->unstable = upto + 1;
+    if (l->persisted < upto) l->persisted = upto;
 }
 
 void rlog_reset(struct rlog *l, raft_index index, raft_term term)
@@ -295,6 +297,7 @@ void rlog_reset(struct rlog *l, raft_index index, raft_term term)
     l->snap_index = l->base = index;
     l->snap_term = l->base_term = term;
     l->unstable = index + 1;
+    l->persisted = index;
 }
 
 /* Largest index <= hint whose term is <= term, never below the snapshot index

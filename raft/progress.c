@@ -162,10 +162,11 @@ static uint64_t quorum_value(const struct raft *r, size_t field_off, uint64_t se
     return v[n / 2];
 }
 
-/* Self counts with what the driver has persisted (§10.2.1): unstable entries do not. */
+/* Self counts with what the driver has persisted (§10.2.1): entries handed out but not
+ * yet acknowledged as written do not. */
 raft_index raft_quorum_match(const struct raft *r)
 {
-    raft_index self = r->log.unstable - 1;
+    raft_index self = r->log.persisted;
     if (self > rlog_last(&r->log)) self = rlog_last(&r->log);
     return quorum_value(r, offsetof(struct progress, match), self);
 }

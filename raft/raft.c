@@ -107,6 +107,7 @@ int raft_restore(struct raft *r, const struct raft_hard_state *hs,
         if (e->type == RAFT_ENTRY_CONF) raft_member_on_append(r, rlog_at(&r->log, e->index));
     }
     r->log.unstable = rlog_last(&r->log) + 1;
+    r->log.persisted = rlog_last(&r->log);
     r->term = hs->term;
     r->vote = hs->vote;
     r->commit = hs->commit;

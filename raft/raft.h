@@ -41,6 +41,20 @@
  * committed). Every other message (votes, responses) must wait: a vote or an
  * acknowledgement must never be sent for state that a crash could still erase.
  *
+ * ASYNCHRONOUS WRITES (config.async_persist; the idea of etcd's asynchronous storage
+ * writes): the driver may write a batch's entries and hard state on another thread, so
+ * that the next batches are built, sent and applied while the disk works. For such a
+ * batch it does step 1, hands a copy of rd.entries and rd.hard_state to its writer,
+ * keeps the batch's must_persist_first messages back, does step 4 and calls
+ * raft_advance_async() instead of raft_advance(). Writes complete in the order they were
+ * handed out; after each, outside any batch, the driver sends the messages it kept back
+ * with it and calls raft_persisted() with the last entry it wrote (if any). In this mode
+ * rd.committed holds only entries the driver has acknowledged as written, and the
+ * leader counts its own log from raft_persisted() on. A batch with rd.snap_chunk is
+ * always synchronous: the driver first waits for every write in flight (sending what
+ * it kept back; acknowledging them is then unnecessary), then follows steps 1-5; its
+ * raft_advance() acknowledges every entry handed out so far.
+ *
  * Restart: the driver rebuilds the core from what it persisted with raft_restore(). After
  * a restart rd.committed starts again right after the snapshot index: a driver whose
  * state machine is durable beyond it skips what it already applied.
@@ -309,6 +323,7 @@ struct raft_config {
     bool auto_promote;             /* leader promotes caught-up learners */
     uint32_t promote_lag_entries;  /* "caught up" = match >= last - this, match > 0,
                                       answered within an election timeout */
+    bool async_persist;            /* the driver may write batches asynchronously */
     uint64_t seed;                 /* PRNG seed for election timeouts */
 };
 
@@ -511,6 +526,15 @@ void raft_ready(struct raft *r, struct raft_ready *rd);
  * wait for the applied index). Only now does a leader count its own new entries
  * towards commitment. A call without a preceding raft_ready() does nothing. */
 void raft_advance(struct raft *r);
+/* The batch from the last raft_ready() is sent and applied, and its rd.entries and
+ * rd.hard_state are being written (config.async_persist, no rd.snap_chunk): see
+ * ASYNCHRONOUS WRITES above. */
+void raft_advance_async(struct raft *r);
+/* The driver's writes are durable up to the entry (index, term), the last entry of a
+ * completed write. Ignored if that entry was truncated or compacted away since it was
+ * handed out, or is already acknowledged. Never between raft_ready() and
+ * raft_advance(). */
+void raft_persisted(struct raft *r, raft_index index, raft_term term);
 
 /* Introspection, O(1) except raft_progress (O(servers)); valid at any time. */
 raft_id raft_id_of(const struct raft *r);

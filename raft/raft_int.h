@@ -51,6 +51,9 @@ struct rlog {
     uint64_t bytes;        /* data bytes of the entries in memory */
     uint64_t slab_bytes;   /* allocated for data: live slabs, shared or awaiting release */
     raft_index unstable;   /* first index not yet handed to the driver to persist */
+    raft_index persisted;  /* last index the driver has durably written: unstable - 1
+                              after every raft_advance(), behind it while asynchronous
+                              writes are in flight (raft_persisted() moves it) */
     struct slab *cur;      /* slab new data is copied into */
     struct slab **garbage; /* references to drop at advance */
     uint32_t n_garbage, cap_garbage;
@@ -173,6 +176,7 @@ struct raft {
     bool in_ready;
     raft_index ready_last;    /* last index handed to persist */
     raft_index ready_applied; /* last index handed to apply */
+    bool ready_chunk;         /* the batch holds a snapshot chunk */
 };
 
 /* raft.c */

@@ -19,10 +19,19 @@ static bool hs_changed(const struct raft *r)
            r->commit != r->prev_hs.commit;
 }
 
+/* The last committed entry the driver may apply: with asynchronous writes, only entries
+ * it has acknowledged as written (a batch never asks to apply what a crash could still
+ * erase from this node's own log). */
+static raft_index apply_limit(const struct raft *r)
+{
+    if (!r->cfg.async_persist || r->commit <= r->log.persisted) return r->commit;
+    return r->log.persisted;
+}
+
 bool raft_has_ready(const struct raft *r)
 {
     return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader || r->n_msgs ||
-           r->log.unstable <= rlog_last(&r->log) || r->commit > r->applied || r->n_out_reads ||
+           r->log.unstable <= rlog_last(&r->log) || apply_limit(r) > r->applied || r->n_out_reads ||
            r->n_snap_reqs || r->n_log_reqs || r->in_chunk_pending ||
            (r->read_bcast && r->role == RAFT_LEADER);
 }
@@ -39,6 +48,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     rd->role = r->role;
     rd->leader = r->leader;
     rd->snap_chunk = r->in_chunk_pending ? &r->in_chunk : NULL;
+    r->ready_chunk = r->in_chunk_pending;
     raft_index last = rlog_last(&r->log);
     if (r->log.unstable <= last) {
         rd->entries = rlog_at(&r->log, r->log.unstable);
@@ -48,10 +58,11 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     rd->msgs = r->msgs;
     rd->n_msgs = r->n_msgs;
     r->ready_applied = r->applied;
-    if (r->commit > r->applied) {
+    raft_index upto = apply_limit(r);
+    if (upto > r->applied) {
         rd->committed = rlog_at(&r->log, r->applied + 1);
-        rd->n_committed = (uint32_t)(r->commit - r->applied);
-        r->ready_applied = r->commit;
+        rd->n_committed = (uint32_t)(upto - r->applied);
+        r->ready_applied = upto;
     }
     rd->reads = r->out_reads;
     rd->n_reads = r->n_out_reads;
@@ -65,13 +76,20 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     r->in_ready = true;
 }
 
-void raft_advance(struct raft *r)
+/* The leader counts its own log towards commitment (§10.2.1) once persisted moved. */
+static void persisted_to(struct raft *r, raft_index index)
 {
-    if (!r->in_ready) return;
+    if (index <= r->log.persisted) return;
+    r->log.persisted = index;
+    if (r->role == RAFT_LEADER && raft_repl_maybe_commit(r)) raft_repl_bcast_append(r, true);
+}
+
+/* Everything but the persistence of the batch's entries and hard state. */
+static void finish_batch(struct raft *r)
+{
     r->in_ready = false;
     /* The driver applied what the ready handed it: committed entries only, in order. */
     ASSERT(r->ready_applied >= r->applied && r->ready_applied <= r->commit);
-    raft_index persisted_before = r->log.unstable;
     r->log.unstable = r->ready_last + 1;
     r->applied = r->ready_applied;
     r->n_msgs = 0;
@@ -85,9 +103,31 @@ void raft_advance(struct raft *r)
     r->n_out_reads = 0;
     r->in_chunk_pending = false;
     rlog_release_garbage(&r->log);
-    /* §10.2.1: the leader's own entries now count towards a majority. */
-    if (r->role == RAFT_LEADER && r->log.unstable > persisted_before && raft_repl_maybe_commit(r))
-        raft_repl_bcast_append(r, true);
+}
+
+void raft_advance(struct raft *r)
+{
+    if (!r->in_ready) return;
+    finish_batch(r);
+    persisted_to(r, r->ready_last); /* this batch, and every earlier one */
+}
+
+void raft_advance_async(struct raft *r)
+{
+    if (!r->in_ready) return;
+    ASSERT(r->cfg.async_persist && !r->ready_chunk);
+    finish_batch(r);
+}
+
+void raft_persisted(struct raft *r, raft_index index, raft_term term)
+{
+    ASSERT(!r->in_ready);
+    /* A write of entries since truncated (a new leader overwrote them) or replaced by a
+     * snapshot is stale: the entry at index is not the one written, or not handed out. */
+    if (index <= r->log.persisted || index >= r->log.unstable || index > rlog_last(&r->log) ||
+        rlog_term(&r->log, index) != term)
+        return;
+    persisted_to(r, index);
 }
 
 raft_id raft_id_of(const struct raft *r)
@@ -150,7 +190,7 @@ int raft_progress(const struct raft *r, raft_id id, raft_index *match)
     if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
     for (uint32_t i = 0; i < r->n_prs; i++) {
         if (r->prs[i].id == id) {
-            *match = id == r->id ? r->log.unstable - 1 : r->prs[i].match;
+            *match = id == r->id ? r->log.persisted : r->prs[i].match;
             return 0;
         }
     }

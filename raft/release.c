@@ -39,7 +39,7 @@ uint64_t raft_log_release(struct raft *r, uint64_t keep_bytes)
 {
     struct rlog *l = &r->log;
     if (r->in_ready || l->bytes <= keep_bytes) return 0;
-    raft_index limit = r->applied < l->unstable - 1 ? r->applied : l->unstable - 1;
+    raft_index limit = r->applied < l->persisted ? r->applied : l->persisted;
     raft_index upto = l->base;
     uint64_t bytes = l->bytes;
     while (upto < limit && bytes > keep_bytes)

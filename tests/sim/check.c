@@ -203,13 +203,9 @@ int chk_log_append(struct chk *c, int node, bool as_leader, uint64_t first, uint
     return 0;
 }
 
-int chk_commit(struct chk *c, int node, uint64_t commit, uint64_t term, bool new_life)
+static int learn_commit(struct chk *c, int node, uint64_t commit, uint64_t term)
 {
     struct nlog *l = &c->nodes[node];
-    if (commit < l->commit && !new_life)
-        return fail(c, "commit index of node %d went back from %llu to %llu", node,
-                    (unsigned long long)l->commit, (unsigned long long)commit);
-    l->commit = commit;
     if (commit > l->base + l->n)
         return fail(c, "node %d committed %llu beyond its durable log (%llu)", node,
                     (unsigned long long)commit, (unsigned long long)(l->base + l->n));
@@ -236,6 +232,21 @@ int chk_commit(struct chk *c, int node, uint64_t commit, uint64_t term, bool new
     }
     c->max_commit = commit;
     return 0;
+}
+
+int chk_commit(struct chk *c, int node, uint64_t commit, uint64_t term, bool new_life)
+{
+    struct nlog *l = &c->nodes[node];
+    if (commit < l->commit && !new_life)
+        return fail(c, "commit index of node %d went back from %llu to %llu", node,
+                    (unsigned long long)l->commit, (unsigned long long)commit);
+    l->commit = commit;
+    return learn_commit(c, node, commit, term);
+}
+
+int chk_commit_known(struct chk *c, int node, uint64_t commit, uint64_t term)
+{
+    return learn_commit(c, node, commit, term);
 }
 
 uint64_t chk_must_hold(const struct chk *c, uint64_t leader_term)

@@ -45,6 +45,10 @@ int chk_log_append(struct chk *c, int node, bool as_leader, uint64_t first, uint
  * node restarted, commit restarts at what it persisted. term: the node's current term,
  * an upper bound of the term in which newly reported indexes were committed. */
 int chk_commit(struct chk *c, int node, uint64_t commit, uint64_t term, bool new_life);
+/* Node is about to apply up to commit before its durable commit index says so (its
+ * hard state is still being written): the same checks as chk_commit() but for the
+ * monotonicity of the durable index. */
+int chk_commit_known(struct chk *c, int node, uint64_t commit, uint64_t term);
 /* Leader Completeness: a leader of term T holds every entry committed in a term < T.
  * chk_must_hold(T) is the highest such index (0: none); the simulator then passes the
  * leader's log term at that index (0 if absent), or covered if its snapshot covers it. */

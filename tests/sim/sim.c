@@ -309,31 +309,127 @@ static void check_promotion(struct sim *s, const struct node *ld, const struct r
     }
 }
 
-static void persist_entries(struct sim *s, struct node *nd, const struct raft_ready *rd)
+/* Writes n entries (consecutive from ents[0].index) to the store, replacing its suffix. */
+static void persist_entries(struct sim *s, struct node *nd, const struct raft_entry *ents,
+                            uint32_t n, bool as_leader)
 {
-    if (!rd->n_entries) return;
-    raft_index first = rd->entries ? rd->entries[0].index : 0;
+    if (!n) return;
+    raft_index first = ents ? ents[0].index : 0;
     if (!first) {
-        sim_failf(s, "node %d was handed %u entries without data", nd->idx, rd->n_entries);
+        sim_failf(s, "node %d was handed %u entries without data", nd->idx, n);
         return;
     }
     store_truncate(nd, first);
-    uint64_t *terms = sim_xmalloc(rd->n_entries * sizeof(uint64_t));
-    uint64_t *vals = sim_xmalloc(rd->n_entries * sizeof(uint64_t));
-    for (uint32_t i = 0; i < rd->n_entries; i++) {
-        const struct raft_entry *e = &rd->entries[i];
+    uint64_t *terms = sim_xmalloc(n * sizeof(uint64_t));
+    uint64_t *vals = sim_xmalloc(n * sizeof(uint64_t));
+    for (uint32_t i = 0; i < n; i++) {
+        const struct raft_entry *e = &ents[i];
         if (e->index != first + i) sim_failf(s, "node %d: ready entries not consecutive", nd->idx);
         store_append(nd, e);
         terms[i] = e->term;
         vals[i] = entry_value(e->term, e->type, e->data, e->len);
     }
-    bool as_leader =
-        rd->role == RAFT_LEADER && nd->was_leader && nd->was_term == rd->hard_state.term;
-    for (uint32_t i = 0; i < rd->n_entries && as_leader; i++)
-        if (rd->entries[i].type == RAFT_ENTRY_CONF) check_promotion(s, nd, &rd->entries[i]);
-    sim_chk(s, chk_log_append(s->chk, nd->idx, as_leader, first, rd->n_entries, terms, vals));
+    for (uint32_t i = 0; i < n && as_leader; i++)
+        if (ents[i].type == RAFT_ENTRY_CONF) check_promotion(s, nd, &ents[i]);
+    sim_chk(s, chk_log_append(s->chk, nd->idx, as_leader, first, n, terms, vals));
     free(terms);
     free(vals);
+}
+
+/* What the store says is committed: its commit index, or its snapshot's, which is
+ * ahead when a snapshot was taken of entries whose commit index was still being
+ * written (asynchronous writes apply entries before their hard state is durable). */
+static raft_index durable_commit(const struct node *nd)
+{
+    return nd->hs.commit > nd->meta.index ? nd->hs.commit : nd->meta.index;
+}
+
+/* ---- asynchronous writes (raft.h: ASYNCHRONOUS WRITES) ---- */
+
+static void pwrite_free(struct pwrite *w)
+{
+    for (uint32_t i = 0; i < w->n; i++)
+        free(w->ents[i].data);
+    for (uint32_t i = 0; i < w->n_held; i++)
+        free(w->held[i]);
+    free(w->ents);
+    free(w->held);
+    free(w->held_len);
+}
+
+static void writes_lost(struct node *nd)
+{
+    for (uint32_t i = 0; i < nd->n_pw; i++)
+        pwrite_free(&nd->pw[i]);
+    nd->n_pw = 0;
+}
+
+/* Hands the batch to the "writer": a copy of its entries and hard state, and its
+ * must_persist_first messages, encoded, to send once the write is durable. */
+static void pwrite_push(struct sim *s, struct node *nd, const struct raft_ready *rd, bool as_leader)
+{
+    if (nd->n_pw == nd->cap_pw) {
+        nd->cap_pw = nd->cap_pw ? nd->cap_pw * 2 : 8;
+        nd->pw = sim_xrealloc(nd->pw, nd->cap_pw * sizeof(*nd->pw));
+    }
+    struct pwrite *w = &nd->pw[nd->n_pw++];
+    memset(w, 0, sizeof(*w));
+    w->first = rd->n_entries ? rd->entries[0].index : 0;
+    w->n = rd->n_entries;
+    w->ents = sim_xmalloc((w->n + 1) * sizeof(*w->ents));
+    for (uint32_t i = 0; i < w->n; i++) {
+        const struct raft_entry *e = &rd->entries[i];
+        w->ents[i] = (struct dent){e->term, e->type, e->len, sim_xmalloc(e->len)};
+        if (e->len) memcpy(w->ents[i].data, e->data, e->len);
+    }
+    w->hs_changed = rd->hard_state_changed;
+    w->hs = rd->hard_state;
+    w->as_leader = as_leader;
+    w->recovering = raft_recovering(nd->r);
+    w->held = sim_xmalloc((rd->n_msgs + 1) * sizeof(*w->held));
+    w->held_len = sim_xmalloc((rd->n_msgs + 1) * sizeof(*w->held_len));
+    for (uint32_t i = 0; i < rd->n_msgs; i++) {
+        if (!rd->msgs[i].must_persist_first) continue;
+        size_t len = raft_encoded_size(&rd->msgs[i]);
+        uint8_t *buf = sim_xmalloc(len);
+        if (raft_encode(&rd->msgs[i], buf, len) != len) sim_failf(s, "encode failed");
+        w->held[w->n_held] = buf;
+        w->held_len[w->n_held++] = len;
+    }
+}
+
+/* The oldest write completes: the store takes it, the messages held back go out, and
+ * (ack) the core hears of it; a synchronous batch's drain does not tell the core, its
+ * raft_advance() covers every write. */
+static void write_complete(struct sim *s, struct node *nd, bool ack)
+{
+    struct pwrite w = nd->pw[0];
+    memmove(nd->pw, nd->pw + 1, (nd->n_pw - 1) * sizeof(*nd->pw));
+    nd->n_pw--;
+    struct raft_entry *ents = sim_xmalloc((w.n + 1) * sizeof(*ents));
+    for (uint32_t i = 0; i < w.n; i++)
+        ents[i] = (struct raft_entry){w.ents[i].term, w.first + i, w.ents[i].type, w.ents[i].len,
+                                      w.ents[i].data};
+    persist_entries(s, nd, ents, w.n, w.as_leader);
+    if (w.hs_changed) nd->hs = w.hs;
+    sim_chk(s, chk_commit(s->chk, nd->idx, durable_commit(nd), nd->hs.term, false));
+    nd->recovering = w.recovering;
+    for (uint32_t i = 0; i < w.n_held; i++) {
+        struct raft_msg m;
+        if (raft_decode(w.held[i], w.held_len[i], &m, g_ents, RAFT_MAX_MSG_ENTRIES) != 0)
+            sim_failf(s, "decode failed for a held message");
+        else
+            net_send(s, nd->idx, &m);
+    }
+    if (ack && w.n) raft_persisted(nd->r, w.first + w.n - 1, w.ents[w.n - 1].term);
+    free(ents);
+    pwrite_free(&w);
+}
+
+void sim_writes_tick(struct sim *s, struct node *nd)
+{
+    while (nd->up && nd->n_pw && !s->failed && (!s->faults || sim_chance(s, s->write_pm)))
+        write_complete(s, nd, true);
 }
 
 void sim_crash(struct sim *s, struct node *nd, const char *why)
@@ -344,6 +440,7 @@ void sim_crash(struct sim *s, struct node *nd, const char *why)
     nd->up = false;
     nd->n_reads = 0;
     nd->in_len = 0;
+    writes_lost(nd);
     s->st->crashes++;
 }
 
@@ -389,18 +486,29 @@ void sim_node_ready(struct sim *s, struct node *nd)
 {
     struct raft_ready rd;
     raft_ready(nd->r, &rd);
+    bool async = s->cfg.async_persist && !rd.snap_chunk && sim_chance(s, s->async_pm);
+    while (!async && nd->n_pw && !s->failed) /* a synchronous batch waits for every write */
+        write_complete(s, nd, false);
     for (uint32_t i = 0; i < rd.n_msgs; i++)
         if (!rd.msgs[i].must_persist_first) net_send(s, nd->idx, &rd.msgs[i]);
     if (s->faults && sim_chance(s, s->midcrash_pm)) {
         sim_crash(s, nd, "before persisting its batch");
         return;
     }
-    if (rd.snap_chunk) store_chunk(s, nd, rd.snap_chunk);
-    persist_entries(s, nd, &rd);
-    if (rd.hard_state_changed) nd->hs = rd.hard_state;
-    sim_chk(s, chk_commit(s->chk, nd->idx, nd->hs.commit, nd->hs.term, false));
-    for (uint32_t i = 0; i < rd.n_msgs; i++)
-        if (rd.msgs[i].must_persist_first) net_send(s, nd->idx, &rd.msgs[i]);
+    bool as_leader = rd.role == RAFT_LEADER && nd->was_leader && nd->was_term == rd.hard_state.term;
+    if (async) {
+        pwrite_push(s, nd, &rd, as_leader);
+    } else {
+        if (rd.snap_chunk) store_chunk(s, nd, rd.snap_chunk);
+        persist_entries(s, nd, rd.entries, rd.n_entries, as_leader);
+        if (rd.hard_state_changed) nd->hs = rd.hard_state;
+        sim_chk(s, chk_commit(s->chk, nd->idx, durable_commit(nd), nd->hs.term, false));
+        for (uint32_t i = 0; i < rd.n_msgs; i++)
+            if (rd.msgs[i].must_persist_first) net_send(s, nd->idx, &rd.msgs[i]);
+    }
+    if (async && rd.n_committed)
+        sim_chk(s, chk_commit_known(s->chk, nd->idx, rd.committed[rd.n_committed - 1].index,
+                                    raft_term_of(nd->r)));
     for (uint32_t i = 0; i < rd.n_committed && !s->failed; i++) {
         if (!rd.committed || rd.committed[i].index != nd->sm_index + 1) {
             sim_failf(s, "node %d was handed committed entry %llu to apply after %llu", nd->idx,
@@ -419,8 +527,9 @@ void sim_node_ready(struct sim *s, struct node *nd)
     }
     serve_reads(s, nd);
     /* The mark is durable, like the server's: set when the core found out itself (a
-     * heartbeat beyond its log), cleared once it caught up (its vote is durable now). */
-    nd->recovering = raft_recovering(nd->r);
+     * heartbeat beyond its log), cleared once it caught up (its vote is durable now;
+     * an asynchronous batch's mark is stored with it). */
+    if (!async) nd->recovering = raft_recovering(nd->r);
     if (rd.soft_state_changed && rd.role == RAFT_LEADER) {
         s->st->elections++;
         sim_log(s, "node %d leads term %llu", nd->idx, (unsigned long long)rd.hard_state.term);
@@ -435,7 +544,10 @@ void sim_node_ready(struct sim *s, struct node *nd)
     struct raft_log_req lreqs[2 * MAXN];
     uint32_t n_lreqs = rd.n_log_reqs < 2 * MAXN ? rd.n_log_reqs : 2 * MAXN;
     if (n_lreqs) memcpy(lreqs, rd.log_reqs, n_lreqs * sizeof(lreqs[0]));
-    raft_advance(nd->r);
+    if (async)
+        raft_advance_async(nd->r);
+    else
+        raft_advance(nd->r);
     for (uint32_t i = 0; i < n_reqs; i++)
         answer_snap_req(s, nd, &reqs[i]);
     for (uint32_t i = 0; i < n_lreqs && !s->failed; i++)
@@ -532,4 +644,6 @@ void sim_node_destroy(struct node *nd)
     free(nd->snap);
     free(nd->in_snap);
     free(nd->reads);
+    writes_lost(nd);
+    free(nd->pw);
 }

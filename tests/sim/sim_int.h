@@ -22,6 +22,18 @@ struct dent {
     uint8_t *data;
 };
 
+/* A batch being written asynchronously (raft.h: ASYNCHRONOUS WRITES): what the store
+ * takes when the write completes, and the messages held back until then. */
+struct pwrite {
+    raft_index first;
+    struct dent *ents;
+    uint32_t n;
+    bool hs_changed, as_leader, recovering;
+    struct raft_hard_state hs;
+    uint8_t **held; /* encoded must_persist_first messages */
+    size_t *held_len;
+    uint32_t n_held;
+};
 struct pread {
     uint64_t ctx;
     raft_index index;
@@ -50,6 +62,8 @@ struct node {
     raft_term was_term;
     struct pread *reads;
     uint32_t n_reads, cap_reads;
+    struct pwrite *pw; /* writes in flight, oldest first; a crash loses them */
+    uint32_t n_pw, cap_pw;
 };
 
 struct pkt {
@@ -75,6 +89,8 @@ struct sim {
     uint32_t release_pm;   /* ‰ of batches after which a node releases its log's head */
     uint32_t release_keep; /* bytes of entry data a release keeps in memory */
     uint32_t load_fail_pm; /* ‰ of log requests answered empty, or not at all */
+    uint32_t async_pm;     /* cfg.async_persist: ‰ of batches written asynchronously */
+    uint32_t write_pm;     /* ‰ per tick that a node's oldest write in flight completes */
     struct chk *chk;
     uint64_t next_val;
     uint64_t *read_start; /* by ctx */
@@ -99,6 +115,7 @@ void sim_store_compact(struct node *nd, raft_index upto);
 uint32_t sim_snap_encode(uint64_t index, uint64_t hash, uint8_t **out);
 void sim_crash(struct sim *s, struct node *nd, const char *why);
 void sim_node_ready(struct sim *s, struct node *nd);
+void sim_writes_tick(struct sim *s, struct node *nd);
 void sim_node_start(struct sim *s, struct node *nd);
 void sim_lose_tail(struct sim *s, struct node *nd);
 void sim_node_destroy(struct node *nd);

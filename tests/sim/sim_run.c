@@ -202,6 +202,8 @@ static void tick(struct sim *s)
     for (int i = 0; i < s->n; i++)
         if (s->nodes[i].up) raft_tick(s->nodes[i].r);
     sim_deliver(s);
+    for (int i = 0; i < s->n && !s->failed; i++)
+        sim_writes_tick(s, &s->nodes[i]);
     for (int i = 0; i < s->n && !s->failed; i++) {
         struct node *nd = &s->nodes[i];
         for (int k = 0; k < 4 && nd->up && raft_has_ready(nd->r) && !s->failed; k++)
@@ -259,6 +261,10 @@ static void setup(struct sim *s)
     s->release_pm = sim_chance(s, 250) ? 0 : 100 + sim_rn(s, 900);
     s->release_keep = 8 * sim_rn(s, 8);
     s->load_fail_pm = sim_chance(s, 500) ? 0 : sim_rn(s, 100);
+    /* asynchronous writes: some batches, or nearly all, complete ticks later */
+    s->cfg.async_persist = sim_chance(s, 500);
+    s->async_pm = sim_chance(s, 500) ? 1000 : 200 + sim_rn(s, 800);
+    s->write_pm = 100 + sim_rn(s, 900);
     int voters = s->n - (int)sim_rn(s, 2); /* sometimes one node starts outside, to be added */
     for (int i = 0; i < s->n; i++) {
         struct node *nd = &s->nodes[i];

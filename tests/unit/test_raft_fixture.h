@@ -356,4 +356,20 @@ static inline struct raft_msg fx_msg(uint8_t type, raft_id from, raft_id to, raf
     return m;
 }
 
+/* Builds an APPEND from `from` (term t) with prev (pi, pt) and entries of given terms. */
+static inline struct raft_msg fx_append(raft_id from, raft_id to, raft_term t, raft_index pi,
+                                        raft_term pt, raft_index commit, struct raft_entry *ents,
+                                        const raft_term *terms, uint32_t n)
+{
+    struct raft_msg m = fx_msg(RAFT_MSG_APPEND, from, to, t);
+    m.index = pi;
+    m.log_term = pt;
+    m.commit = commit;
+    for (uint32_t i = 0; i < n; i++)
+        ents[i] = (struct raft_entry){terms[i], pi + 1 + i, RAFT_ENTRY_NORMAL, 0, NULL};
+    m.entries = ents;
+    m.n_entries = n;
+    return m;
+}
+
 #endif

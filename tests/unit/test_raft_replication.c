@@ -5,22 +5,6 @@
  */
 #include "test_raft_fixture.h"
 
-/* Builds an APPEND from `from` (term t) with prev (pi, pt) and entries of given terms. */
-static struct raft_msg append(raft_id from, raft_id to, raft_term t, raft_index pi, raft_term pt,
-                              raft_index commit, struct raft_entry *ents, const raft_term *terms,
-                              uint32_t n)
-{
-    struct raft_msg m = fx_msg(RAFT_MSG_APPEND, from, to, t);
-    m.index = pi;
-    m.log_term = pt;
-    m.commit = commit;
-    for (uint32_t i = 0; i < n; i++)
-        ents[i] = (struct raft_entry){terms[i], pi + 1 + i, RAFT_ENTRY_NORMAL, 0, NULL};
-    m.entries = ents;
-    m.n_entries = n;
-    return m;
-}
-
 /* Fig. 3.1 AppendEntries 2: reject if the log has no entry at prev with prev's term;
  * the rejection carries a conflict hint. */
 static void test_append_consistency_check(void **state)
@@ -30,18 +14,18 @@ static void test_append_consistency_check(void **state)
     fx_init(&f, 3, 3, NULL);
     struct raft_entry ents[8];
     const raft_term t1[] = {1, 1, 1};
-    struct raft_msg m = append(2, 1, 1, 0, 0, 0, ents, t1, 3), out;
+    struct raft_msg m = fx_append(2, 1, 1, 0, 0, 0, ents, t1, 3), out;
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, &out);
     assert_false(out.reject);
     assert_int_equal(out.index, 3);
     const raft_term t2[] = {2};
-    m = append(2, 1, 2, 5, 2, 0, ents, t2, 1); /* prev beyond our log */
+    m = fx_append(2, 1, 2, 5, 2, 0, ents, t2, 1); /* prev beyond our log */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, &out);
     assert_true(out.reject);
     assert_int_equal(out.index, 5);
     assert_int_equal(out.hint, 3); /* our last index with term <= 2 */
     assert_int_equal(out.hint_term, 1);
-    m = append(2, 1, 2, 3, 2, 0, ents, t2, 1); /* prev term mismatch */
+    m = fx_append(2, 1, 2, 3, 2, 0, ents, t2, 1); /* prev term mismatch */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, &out);
     assert_true(out.reject);
     assert_int_equal(raft_last_index(f.nd[0].r), 3);
@@ -58,10 +42,10 @@ static void test_append_truncates_conflict(void **state)
     fx_init(&f, 3, 3, NULL);
     struct raft_entry ents[8];
     const raft_term t1[] = {1, 1, 1, 1};
-    struct raft_msg m = append(2, 1, 1, 0, 0, 0, ents, t1, 4);
+    struct raft_msg m = fx_append(2, 1, 1, 0, 0, 0, ents, t1, 4);
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     const raft_term t2[] = {1, 3, 3};
-    m = append(3, 1, 3, 1, 1, 0, ents, t2, 3); /* (2,t1) matches, (3,t3) conflicts */
+    m = fx_append(3, 1, 3, 1, 1, 0, ents, t2, 3); /* (2,t1) matches, (3,t3) conflicts */
     raft_step(f.nd[0].r, &m);
     struct raft_ready rd;
     raft_ready(f.nd[0].r, &rd);
@@ -84,13 +68,13 @@ static void test_append_commit_min(void **state)
     fx_init(&f, 3, 3, NULL);
     struct raft_entry ents[8];
     const raft_term t1[] = {1, 1, 1, 1};
-    struct raft_msg m = append(2, 1, 1, 0, 0, 0, ents, t1, 4); /* (1..4, t1), uncommitted */
+    struct raft_msg m = fx_append(2, 1, 1, 0, 0, 0, ents, t1, 4); /* (1..4, t1), uncommitted */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     assert_int_equal(raft_commit_index(f.nd[0].r), 0);
-    m = append(3, 1, 2, 0, 0, 9, ents, t1, 2); /* new leader: (1..2, t1) match, commit 9 */
+    m = fx_append(3, 1, 2, 0, 0, 9, ents, t1, 2); /* new leader: (1..2, t1) match, commit 9 */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     assert_int_equal(raft_commit_index(f.nd[0].r), 2); /* (3,t1),(4,t1) may be stale */
-    m = append(3, 1, 2, 2, 1, 1, ents, t1, 0);         /* a lower leader commit never lowers ours */
+    m = fx_append(3, 1, 2, 2, 1, 1, ents, t1, 0);      /* a lower leader commit never lowers ours */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     assert_int_equal(raft_commit_index(f.nd[0].r), 2);
     fx_free(&f);
@@ -106,9 +90,9 @@ static void test_commit_only_current_term(void **state)
     struct raft_entry ents[8];
     /* node 1 holds (1,t1) (2,t2) from an old leader; node 2 holds (1,t1) only */
     const raft_term a[] = {1, 2};
-    struct raft_msg m = append(3, 1, 2, 0, 0, 0, ents, a, 2);
+    struct raft_msg m = fx_append(3, 1, 2, 0, 0, 0, ents, a, 2);
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
-    m = append(3, 2, 2, 0, 0, 0, ents, a, 1);
+    m = fx_append(3, 2, 2, 0, 0, 0, ents, a, 1);
     fx_step_reply(&f, 1, &m, RAFT_MSG_APPEND_RESP, NULL);
     f.cut[0][2] = f.cut[2][0] = true;
     fx_campaign(&f, 0); /* node 1 leads term 3 with node 2's vote */
@@ -129,7 +113,7 @@ static void test_old_term_entry_not_committed_alone(void **state)
     struct raft_entry ents[8];
     const raft_term a[] = {1, 2};
     for (int i = 0; i < 2; i++) {
-        struct raft_msg m = append(3, (raft_id)i + 1, 2, 0, 0, 0, ents, a, 2);
+        struct raft_msg m = fx_append(3, (raft_id)i + 1, 2, 0, 0, 0, ents, a, 2);
         fx_step_reply(&f, i, &m, RAFT_MSG_APPEND_RESP, NULL);
     }
     /* node 1 becomes leader of term 3; node 2 acknowledges index 2 but not the no-op */
@@ -251,9 +235,9 @@ static void test_fast_backoff(void **state)
     for (int i = 0; i < 50; i++)
         t[i] = 2;
     t[0] = 1;
-    struct raft_msg m = append(3, 2, 2, 0, 0, 0, ents, t, 50); /* node 2: (1,t1), 49 x t2 */
+    struct raft_msg m = fx_append(3, 2, 2, 0, 0, 0, ents, t, 50); /* node 2: (1,t1), 49 x t2 */
     fx_step_reply(&f, 1, &m, RAFT_MSG_APPEND_RESP, NULL);
-    m = append(3, 1, 2, 0, 0, 0, ents, t, 1); /* node 1: (1,t1) */
+    m = fx_append(3, 1, 2, 0, 0, 0, ents, t, 1); /* node 1: (1,t1) */
     fx_step_reply(&f, 0, &m, RAFT_MSG_APPEND_RESP, NULL);
     f.cut[0][2] = f.cut[2][0] = true;
     struct raft_msg now = fx_msg(RAFT_MSG_TIMEOUT_NOW, 3, 1, 2);
