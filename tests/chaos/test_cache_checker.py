@@ -442,7 +442,9 @@ def test_cache_clients_against_redis_server(tmp_path):
     assert result["valid"], cache_checker.format_report(result)
     st = result["stats"]
     assert evicted >= 100 and st["reads"]["hit"] and st["reads"]["nil"]
-    assert st["final_reads"]["after the clients"]["nil"] >= 100
+    # Some evicted keys read nil at the end; not one per eviction, since a
+    # client may write an evicted key again before the clients stop.
+    assert st["final_reads"]["after the clients"]["nil"] > 0
     assert st["versioned_keys"] >= 1 and st["writes_acknowledged"] > 100
 
 
