@@ -50,7 +50,7 @@ struct rlog {
     uint32_t n_runs, cap_runs;
     uint64_t bytes;        /* data bytes of the entries in memory */
     uint64_t slab_bytes;   /* allocated for data: live slabs, shared or awaiting release */
-    raft_index unstable;   /* first index not yet handed to the driver to persist */
+    raft_index unstable;   /* first index not yet handed to the driver to persist (<= last + 1) */
     raft_index persisted;  /* last index the driver has durably written: unstable - 1
                               after every raft_advance(), behind it while asynchronous
                               writes are in flight (raft_persisted() moves it) */

@@ -124,8 +124,7 @@ void raft_persisted(struct raft *r, raft_index index, raft_term term)
     ASSERT(!r->in_ready);
     /* A write of entries since truncated (a new leader overwrote them) or replaced by a
      * snapshot is stale: the entry at index is not the one written, or not handed out. */
-    if (index <= r->log.persisted || index >= r->log.unstable || index > rlog_last(&r->log) ||
-        rlog_term(&r->log, index) != term)
+    if (index <= r->log.persisted || index >= r->log.unstable || rlog_term(&r->log, index) != term)
         return;
     persisted_to(r, index);
 }

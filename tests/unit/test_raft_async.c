@@ -22,6 +22,20 @@ static void ready_async(struct fx *f, int i, struct raft_ready *rd, raft_index *
     raft_advance_async(f->nd[i].r);
 }
 
+/* Takes the next batch of node i, which writes nothing, and returns how many committed
+ * entries it hands out to apply, and the last one's index and term. */
+static uint32_t ready_committed(struct fx *f, int i, raft_index *last, raft_term *term)
+{
+    struct raft_ready rd;
+    raft_ready(f->nd[i].r, &rd);
+    assert_int_equal(rd.n_entries, 0);
+    uint32_t n = rd.n_committed;
+    *last = n ? rd.committed[n - 1].index : 0;
+    *term = n ? rd.committed[n - 1].term : 0;
+    raft_advance_async(f->nd[i].r);
+    return n;
+}
+
 /* §10.2.1: a single-node leader commits its entry only once the write is acknowledged,
  * and then hands it out to apply; an unacknowledged entry leaves nothing ready (no busy
  * loop waiting for the disk). */
@@ -52,10 +66,10 @@ static void test_leader_commits_on_persisted(void **state)
     assert_true(raft_commit_index(f.nd[0].r) < idx);
     raft_persisted(f.nd[0].r, last, term);
     assert_int_equal(raft_commit_index(f.nd[0].r), idx);
-    raft_ready(f.nd[0].r, &rd);
-    assert_int_equal(rd.n_committed, 1);
-    assert_int_equal(rd.committed[0].index, idx);
-    raft_advance_async(f.nd[0].r);
+    raft_index applied;
+    raft_term applied_term;
+    assert_int_equal(ready_committed(&f, 0, &applied, &applied_term), 1);
+    assert_int_equal(applied, idx);
     raft_index match = 0;
     assert_int_equal(raft_progress(f.nd[0].r, 1, &match), 0);
     assert_int_equal(match, idx);
@@ -88,14 +102,12 @@ static void test_follower_applies_only_written(void **state)
     assert_int_equal(raft_commit_index(f.nd[0].r), 3);
     assert_false(raft_has_ready(f.nd[0].r));
     raft_persisted(f.nd[0].r, 2, 1); /* a partial acknowledgement, as a driver may give */
-    raft_ready(f.nd[0].r, &rd);
-    assert_int_equal(rd.n_committed, 2);
-    raft_advance_async(f.nd[0].r);
+    raft_index applied;
+    raft_term applied_term;
+    assert_int_equal(ready_committed(&f, 0, &applied, &applied_term), 2);
     raft_persisted(f.nd[0].r, last, term);
-    raft_ready(f.nd[0].r, &rd);
-    assert_int_equal(rd.n_committed, 1);
-    assert_int_equal(rd.committed[0].index, 3);
-    raft_advance_async(f.nd[0].r);
+    assert_int_equal(ready_committed(&f, 0, &applied, &applied_term), 1);
+    assert_int_equal(applied, 3);
     fx_free(&f);
 }
 
@@ -125,14 +137,13 @@ static void test_stale_ack_after_truncation(void **state)
     assert_int_equal(rd.n_entries, 2);
     assert_int_equal(rd.entries[0].index, 2);
     raft_persisted(f.nd[0].r, old_last, old_term); /* the first write completes: stale */
-    raft_ready(f.nd[0].r, &rd);
-    assert_int_equal(rd.n_committed, 0); /* index 1 is covered by no acknowledgement yet */
-    raft_advance_async(f.nd[0].r);
+    raft_index applied;
+    raft_term applied_term;
+    /* index 1 is covered by no acknowledgement yet */
+    assert_int_equal(ready_committed(&f, 0, &applied, &applied_term), 0);
     raft_persisted(f.nd[0].r, new_last, new_term);
-    raft_ready(f.nd[0].r, &rd);
-    assert_int_equal(rd.n_committed, 3);
-    assert_int_equal(rd.committed[2].term, 2);
-    raft_advance_async(f.nd[0].r);
+    assert_int_equal(ready_committed(&f, 0, &applied, &applied_term), 3);
+    assert_int_equal(applied_term, 2);
     fx_free(&f);
 }
 
