@@ -200,10 +200,14 @@ static struct resp_out *reply_to(struct sm *sm, const struct waiting *w, size_t 
     return c && !(w->tags && (w->tags[i] & REPLY_TAG_MUTED)) ? &c->out : &sm->sink;
 }
 
-/* The command reply i's call counts as (REPLY_TAG_AS), or -1: its own. */
-static int counted_as(const struct waiting *w, size_t i)
+/* The command call i of the entry counts as (REPLY_TAG_AS), or -1: its own.
+ * A batch's call i is its waiter i's; a transaction's client is waiter 0
+ * and the waiters after it stand in for its other commands (see
+ * sm_submit_multi), so call i's tag is waiter i's while the client waits. */
+static int counted_as(const struct waiting *w, size_t i, int multi)
 {
-    return w->tags && i < w->n && w->clients[i] ? reply_tag_as(w->tags[i]) : -1;
+    if (!w->tags || i >= w->n || !w->clients[multi ? 0 : i]) return -1;
+    return reply_tag_as(w->tags[i]);
 }
 
 /* How far ahead of the command being applied a batch prefetches what the
@@ -266,7 +270,10 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
             known = sm->hints[i].cmd;
         }
         apply_cmd(sm, known, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, w, reply),
-                  type == SM_ENTRY_BATCH ? counted_as(w, i) : -1, type == SM_ENTRY_BATCH, &mark_us);
+                  type == SM_ENTRY_BATCH || type == SM_ENTRY_MULTI
+                      ? counted_as(w, i, type == SM_ENTRY_MULTI)
+                      : -1,
+                  type == SM_ENTRY_BATCH, &mark_us);
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
@@ -515,8 +522,14 @@ void sm_submit_multi(struct sm *sm, struct client *c)
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
         scratch_add(sm, argc, argv); /* copies what it keeps no pointer to */
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
+        /* c waits as the first command; a stand-in (NULL) for each other
+         * carries what its call counts as when rewritten (EXPIRE made
+         * PEXPIREAT counts as EXPIRE, as in Redis). */
+        sm->env.log.stage(sm->env.log.ud, i == 0 ? c : NULL,
+                          argv != q->argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0);
     }
-    submit(sm, c, 0);
+    if (c->mstate.count == 0) sm->env.log.stage(sm->env.log.ud, c, 0);
+    submit(sm, NULL, 1);
 }
 
 void sm_submit_held(struct sm *sm, int argc, const struct resp_arg *argv)

@@ -66,7 +66,9 @@ struct sm_log {
                         uint32_t n_parts);
     /* c's write joined the open batch: it is pending from now on; tag_as
      * is REPLY_TAG_AS(the command c sent) when the batch holds another form
-     * of it (src/client.h), else 0. */
+     * of it (src/client.h), else 0. A transaction stages its client for its
+     * first command and a stand-in (c NULL) for each other one, so that
+     * each command has its tag_as. */
     void (*stage)(void *ud, struct client *c, uint32_t tag_as);
     /* Proposes the open batch, whose replies go to the clients staged since
      * the last call, in order. Returns its index, or 0 (each got the error). */
@@ -183,7 +185,8 @@ void sm_submit_command(struct sm *sm, struct client *c, const struct command *cm
                        const struct resp_arg *argv);
 /* Proposes the open batch, if any (the driver calls it before each round). */
 void sm_flush(struct sm *sm);
-/* EXEC of a transaction that contains writes: one entry, atomic. */
+/* EXEC of a transaction that contains writes: one entry, atomic; each of
+ * its commands counted as c sent it (struct sm_log's stage). */
 void sm_submit_multi(struct sm *sm, struct client *c);
 /* Active expiry (leader only): proposes deletion of keys found expired. The
  * caller has added each key to sm.expiring (keys may point at its copies);

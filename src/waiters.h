@@ -71,7 +71,8 @@ void waiters_free(struct waiters *w);
 /* ---- writes ---- */
 
 /* c's write joined the open batch: it is pending from now on (c NULL: a
- * write of the node's own, whose reply nobody reads). Its reply
+ * write of the node's own, whose reply nobody reads, or a transaction's
+ * stand-in for one of its commands, src/sm.h). Its reply
  * tag is REPLY_TAG_MUTED if c->reply_muted is set now, plus tag_as
  * (REPLY_TAG_AS, or 0). */
 void waiters_stage(struct waiters *w, struct client *c, uint32_t tag_as);

@@ -57,6 +57,32 @@ def error_of(c, *args):
 # ------------------------------------------------------------ error counts
 
 
+def test_rewritten_commands_count_as_sent_in_and_out_of_transactions(start_server):
+    """EXPIRE and SETEX go to the log as PEXPIREAT and SET ... PXAT; they are
+    counted as the client sent them, alone, in a pipeline and inside MULTI."""
+    srv = start_server()
+    c = srv.client(decode_responses=True)
+    c.config_resetstat()
+    c.setex("a", 100, "v")
+    p = c.pipeline(transaction=True)
+    p.set("b", "v")
+    p.expire("b", 100)
+    p.setex("c", 100, "v")
+    p.expire("a", 0)
+    p.get("b")
+    assert p.execute() == [True, True, True, True, "v"]
+    p = c.pipeline(transaction=False)
+    p.expire("b", 50)
+    p.set("d", "v")
+    p.execute()
+    cmds = info(c, "commandstats")
+    calls = {k[len("cmdstat_"):]: stat_fields(v)["calls"] for k, v in cmds.items()}
+    assert calls["expire"] == "3" and calls["setex"] == "2", calls
+    assert calls["set"] == "2" and calls["get"] == "1" and calls["exec"] == "1", calls
+    assert "pexpireat" not in calls, calls
+    assert c.exists("a") == 0 and 0 < c.ttl("b") <= 50 and 0 < c.ttl("c") <= 100
+
+
 def test_errorstats_and_commandstats_count_every_reply_path(start_server):
     srv = start_server()
     c = srv.client(decode_responses=True)
