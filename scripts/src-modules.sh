@@ -6,7 +6,8 @@
 #   node_*.c                             -> node   (the Raft driver's files)
 #   storage_open.c                       -> storage
 #   transport_*.c                        -> transport
-#   t_zset_*.c, t_set_ops.c, t_list_*.c  -> t_zset, t_set, t_list
+#   t_zset_*.c, t_set_ops.c, t_list_*.c,
+#   t_stream_*.c                         -> t_zset, t_set, t_list, t_stream
 #   cmdtable_*.c                         -> cmdtable
 #   config_load.c, config_set.c          -> config
 #   monitor_slowlog.c                    -> monitor
@@ -24,6 +25,7 @@ module() {
     transport_*) b=transport ;;
     t_zset_*) b=t_zset ;;
     t_list_*) b=t_list ;;
+    t_stream_*) b=t_stream ;;
     t_set_ops) b=t_set ;;
     cmdtable_*) b=cmdtable ;;
     config_load | config_set) b=config ;;

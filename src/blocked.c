@@ -18,6 +18,7 @@ struct blocked_wait {
     struct blocked_wait *prev, *next;
     struct blocked_key *key;
     struct blocked_client *bc;
+    int arg; /* the key's index in the call */
 };
 
 struct blocked_key {
@@ -112,8 +113,40 @@ static void wait_unlink(struct blocked_wait *w)
 
 static void mark_ready(struct blocked *b, struct blocked_key *k);
 
+/* The bytes of argv, each key's ID as blk->after resolves it on kv (the
+ * text in ids) for a wait on IDs, into a new array of its own. */
+static struct resp_arg *copy_call(const struct cmd_block *blk, int argc,
+                                  const struct resp_arg *argv, struct kv *kv, int64_t now_ms)
+{
+    struct resp_arg *use = util_xmalloc((size_t)argc * sizeof *use);
+    memcpy(use, argv, (size_t)argc * sizeof *use);
+    char(*ids)[CMD_BLOCK_ID_MAX] = NULL;
+    if (blk->after) {
+        ids = util_xmalloc((size_t)blk->nkeys * sizeof *ids);
+        for (int i = 0; i < blk->nkeys; i++) {
+            const struct resp_arg *k = &argv[blk->first_key + i];
+            const struct kv_val *v = kv_lookup_peek(kv, k->ptr, k->len, now_ms);
+            if (v && v->type != blk->type) v = NULL;
+            use[blk->ids_first + i] = blk->after->resolve(v, &argv[blk->ids_first + i], ids[i]);
+        }
+    }
+    size_t bytes = 0;
+    for (int i = 0; i < argc; i++)
+        bytes += use[i].len;
+    struct resp_arg *out = util_xmalloc((size_t)argc * sizeof *out + bytes + 1);
+    char *p = (char *)(out + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, use[i].ptr, use[i].len);
+        out[i] = (struct resp_arg){p, use[i].len};
+        p += use[i].len;
+    }
+    free(ids);
+    free(use);
+    return out;
+}
+
 void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk, int argc,
-                 const struct resp_arg *argv, int64_t now_ms)
+                 const struct resp_arg *argv, struct kv *kv, int64_t now_ms)
 {
     struct blocked_client *bc = c->blocked;
     if (bc) { /* woken, and the keys were emptied first: waits again */
@@ -131,22 +164,14 @@ void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *bl
     bc->null_array = blk->null_array;
     bc->blk = *blk;
     bc->argc = argc;
-    size_t bytes = 0;
-    for (int i = 0; i < argc; i++)
-        bytes += argv[i].len;
-    bc->argv = util_xmalloc((size_t)argc * sizeof *bc->argv + bytes + 1);
-    char *p = (char *)(bc->argv + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(p, argv[i].ptr, argv[i].len);
-        bc->argv[i] = (struct resp_arg){p, argv[i].len};
-        p += argv[i].len;
-    }
+    bc->argv = copy_call(blk, argc, argv, kv, now_ms);
     for (int i = 0; i < blk->nkeys; i++) {
         const struct resp_arg *a = &argv[blk->first_key + i];
         struct blocked_key *k = key_get(b, a->ptr, a->len);
         if (k->tail && k->tail->bc == bc) continue; /* the same key named twice */
         struct blocked_wait *w = &bc->waits[bc->n_waits++];
         w->bc = bc;
+        w->arg = blk->first_key + i;
         wait_append(k, w);
         mark_ready(b, k); /* it may hold elements those ahead leave it */
     }
@@ -165,6 +190,10 @@ int blocked_must_wait(struct blocked *b, const struct client *c, const struct cm
         const struct kv_val *v = kv_lookup_peek(kv, argv[i].ptr, argv[i].len, now_ms);
         if (!v) continue;
         if (v->type != blk->type) return 0;
+        if (blk->after) { /* nothing taken: no queue to respect */
+            if (blk->after->ready(v, &argv[blk->ids_first + (i - blk->first_key)])) return 0;
+            continue;
+        }
         present = 1;
         if (c->blocked || b->n_clients == 0) continue;
         const struct dict_entry *e = dict_peek(&b->keys, argv[i].ptr, argv[i].len);
@@ -264,14 +293,24 @@ void blocked_key_changed(struct blocked *b, const char *key, size_t len)
 }
 
 /* Wakes, in queue order, as many clients waiting for type as the key has
- * elements, counting those woken already (their pops are on the way). */
+ * elements, counting those woken already (their pops are on the way), and
+ * every client waiting for what comes after an ID that v now holds. */
 static void serve_key(struct blocked *b, struct blocked_key *k, const struct kv_val *v,
                       size_t elements)
 {
     size_t avail = elements;
-    for (struct blocked_wait *w = k->head; w && avail > 0; w = w->next) {
+    for (struct blocked_wait *w = k->head; w; w = w->next) {
         struct blocked_client *bc = w->bc;
         if (bc->type != v->type) continue;
+        if (bc->blk.after) {
+            const struct resp_arg *id = &bc->argv[bc->blk.ids_first + w->arg - bc->blk.first_key];
+            if (!bc->woken && bc->blk.after->ready(v, id)) {
+                bc->woken = 1;
+                waiters_wake(b->waiters, bc->c);
+            }
+            continue;
+        }
+        if (avail == 0) continue;
         avail--;
         if (bc->woken) continue;
         bc->woken = 1;

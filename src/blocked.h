@@ -1,5 +1,6 @@
 /*
- * src/blocked.h - clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...):
+ * src/blocked.h - clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, XREAD
+ * BLOCK, ...):
  * which client waits on which keys, in which order, until when, and which
  * of them to wake when a key they wait on fills.
  *
@@ -19,7 +20,9 @@
  *     blocked_serve_ready() looks at the keys that changed: a key holding a
  *     value of the type a client waits for, with n elements, wakes the
  *     first n clients waiting on it (first blocked, first served) that are
- *     not woken already. A woken client runs its held command again: on
+ *     not woken already; a stream holding entries after the ID an XREAD
+ *     waits on wakes that client, however many they are (reading takes
+ *     nothing away). A woken client runs its held command again: on
  *     the leader it goes through the log as a write, so the element a
  *     client receives is removed on every replica before it is answered;
  *     if another client's pop took the elements first, it blocks again
@@ -73,16 +76,19 @@ void blocked_init(struct blocked *b, struct waiters *w, uint64_t seed);
 void blocked_free(struct blocked *b);
 
 /* c waits on the keys blk names in argv (duplicates count once), for at
- * most blk->timeout_ms (0: forever) from now_ms. A client waiting already
- * (it was woken, and found the keys emptied by another client) keeps its
- * place and its deadline and waits again. */
+ * most blk->timeout_ms (0: forever) from now_ms; a wait for what comes
+ * after IDs (blk->after) keeps the IDs as resolved on kv now ($: the last
+ * one). A client waiting already (it was woken, and found the keys emptied
+ * by another client) keeps its place, its IDs and its deadline and waits
+ * again. */
 void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *blk, int argc,
-                 const struct resp_arg *argv, int64_t now_ms);
+                 const struct resp_arg *argv, struct kv *kv, int64_t now_ms);
 /* Whether c's blocking call, which waits for blk, must block rather than go
  * through the log, judged on kv at now_ms: yes when no key it waits on
  * holds a value; no when one holds another type (its error comes from the
  * log); otherwise yes when other clients wait on such a key and c is not
- * queued itself yet (those who came first are served first). */
+ * queued itself yet (those who came first are served first). A wait for
+ * what comes after IDs blocks unless a key holds something after its ID. */
 int blocked_must_wait(struct blocked *b, const struct client *c, const struct cmd_block *blk,
                       const struct resp_arg *argv, struct kv *kv, int64_t now_ms);
 /* 1 if c is blocked and not woken: it runs nothing until it is. */

@@ -39,15 +39,36 @@ struct server;
 #define REDIS_COMPAT_VERSION "7.0.15"
 #define REDIS_COMPAT_VERSION_NUM 0x0007000f
 
+struct kv_val;
+
+/* Longest ID text a cmd_block_after resolves an ID to (a NUL included). */
+#define CMD_BLOCK_ID_MAX 48
+
+/* A wait for what comes after an ID (XREAD BLOCK), not for elements to
+ * take: key i's ID is argv[ids_first + i]. A value that is ready wakes
+ * every client waiting on it, since serving one takes nothing away. */
+struct cmd_block_after {
+    /* 1 if v (of the block's type) holds something after the ID id. */
+    int (*ready)(const struct kv_val *v, const struct resp_arg *id);
+    /* The ID the call waits after, fixed when it blocks: id itself, or
+     * for an ID that names "the last one now" ($) that one's text, written
+     * into buf, on v (NULL: the key is absent). */
+    struct resp_arg (*resolve)(const struct kv_val *v, const struct resp_arg *id,
+                               char buf[CMD_BLOCK_ID_MAX]);
+};
+
 /* What a blocking command that found nothing to serve waits for
  * (src/blocked.h): argv[first_key .. first_key + nkeys) to hold a non-empty
- * value of `type`, for timeout_ms (0: forever); when it times out it gets
- * a null array (null_array) or a null bulk. */
+ * value of `type` (or, with after, something after each key's ID), for
+ * timeout_ms (0: forever); when it times out it gets a null array
+ * (null_array) or a null bulk. */
 struct cmd_block {
     int first_key, nkeys;
     uint8_t type; /* enum kv_type */
     uint8_t null_array;
     int64_t timeout_ms;
+    const struct cmd_block_after *after; /* NULL: waits for elements */
+    int ids_first;
 };
 
 struct cmd_ctx {

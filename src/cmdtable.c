@@ -14,6 +14,7 @@
 #include "hll_cmd.h"
 #include "sort.h"
 #include "t_geo.h"
+#include "t_stream.h"
 #include "client.h"
 #include "cmd.h"
 #include "cmd_pubsub.h"
@@ -487,7 +488,7 @@ static int name_eq(const char *name, const char *p, size_t len)
 static const struct command *const groups[] = {
     cmd_table_core,     cmd_table_hash,    cmd_table_set,  cmd_table_zset,   cmd_table_bitops,
     cmd_table_hll,      cmd_table_sort,    cmd_table_list, cmd_table_pubsub, cmd_table_script,
-    cmd_table_function, cmd_table_monitor, cmd_table_geo,
+    cmd_table_function, cmd_table_monitor, cmd_table_geo,  cmd_table_stream,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

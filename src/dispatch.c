@@ -319,8 +319,12 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
         blocked_remove(&srv->blocked, c); /* answered: -MOVED, an argument error */
         return DISPATCH_DONE;
     }
+    if (c->blocked) { /* woken: its call as it blocked (IDs fixed then, src/blocked.h) */
+        const struct cmd_block *held;
+        argv = blocked_call(c, &argc, &held);
+    }
     if (blocked_must_wait(&srv->blocked, c, &blk, argv, &srv->kv, now)) {
-        blocked_add(&srv->blocked, c, &blk, argc, argv, now);
+        blocked_add(&srv->blocked, c, &blk, argc, argv, &srv->kv, now);
         return hold(c, cmd);
     }
     propose_blocking(c, cmd, argc, argv);
@@ -334,8 +338,8 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
                                         const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
-    if (cmd->flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
     uint32_t flags = call_flags(srv, cmd, argc, argv);
+    if (flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
     int writes = call_writes(srv, cmd, flags, argc, argv);
     enum node_route r = route(c, cmd, flags, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);

@@ -48,15 +48,15 @@
 
 /* A value's type (TYPE, WRONGTYPE). Strings live inside struct kv_val; every
  * other type is an object owned by its type module (src/types.h), held in
- * kv_val.data as one pointer. Streams come later: their number is taken so
- * that snapshot records never change meaning. */
+ * kv_val.data as one pointer. The numbers are those of snapshot records
+ * (src/snapshot.h): they never change meaning. */
 enum kv_type {
     KV_STRING = 0,
     KV_LIST = 1,
     KV_SET = 2,
     KV_ZSET = 3,
     KV_HASH = 4,
-    KV_STREAM = 5, /* reserved */
+    KV_STREAM = 5,
     KV_TYPE_COUNT = 6,
 };
 

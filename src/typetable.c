@@ -5,11 +5,12 @@
 #include "t_hash.h"
 #include "t_list.h"
 #include "t_set.h"
+#include "t_stream.h"
 #include "t_zset.h"
 #include "typetable.h"
 
 const struct kv_type_ops *const type_table[KV_TYPE_COUNT] = {
     [KV_STRING] = NULL, /* the keyspace's own */
-    [KV_LIST] = &t_list_ops, [KV_SET] = &t_set_ops,
-    [KV_ZSET] = &t_zset_ops, [KV_HASH] = &t_hash_ops,
+    [KV_LIST] = &t_list_ops, [KV_SET] = &t_set_ops,       [KV_ZSET] = &t_zset_ops,
+    [KV_HASH] = &t_hash_ops, [KV_STREAM] = &t_stream_ops,
 };

@@ -132,7 +132,8 @@ class ClusterNode(Server):
         locally. A value is read by its type: a string's bytes, a hash's
         sorted field/value pairs, a set's members in the order SMEMBERS gives
         (the set's own order, which SPOP draws from: replicas must agree on
-        it), a sorted set's members with scores in order, a list's elements."""
+        it), a sorted set's members with scores in order, a list's elements,
+        a stream's XINFO STREAM FULL."""
         rows = []
         with self.readonly_client() as c:
             keys = sorted(set(c.scan_iter(count=1000)))
@@ -168,6 +169,8 @@ def read_value(pipe, key, typ):
         pipe.zrange(key, 0, -1, withscores=True)
     elif typ == b"list":
         pipe.lrange(key, 0, -1)
+    elif typ == b"stream":  # entries, recorded IDs and counters
+        pipe.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", 0)
     else:
         pipe.get(key)
 

@@ -1,5 +1,6 @@
 """Blocking commands (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN,
-BZPOPMAX, BZMPOP) as Redis 7.0 behaves, on one node and in a cluster.
+BZPOPMAX, BZMPOP, XREAD BLOCK) as Redis 7.0 behaves, on one node and in a
+cluster.
 
 One node (raftcache and redis-server alike): a client blocks until a write
 fills a key, blocked clients are served first blocked first served, a
@@ -257,6 +258,31 @@ def test_a_push_serves_blocked_clients_first_come_first_served(server):
 
 # ---------------------------------------------------------------- a cluster
 
+def test_xread_block_wakes_every_reader_of_the_new_entry(server):
+    c = server.client()
+    c.xadd("st", {"f": "old"}, id="5-0")
+    r1 = Blocked(server.port, "XREAD", "BLOCK", "0", "STREAMS", "st", "$")
+    r2 = Blocked(server.port, "XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "other", "st",
+                 "0", "$")
+    wait_blocked(c, 2)
+    # an entry added and deleted in one transaction wakes nobody
+    p = c.pipeline(transaction=True)
+    p.xadd("st", {"f": "gone"}, id="6-0")
+    p.xdel("st", "6-0")
+    p.execute()
+    c.xadd("st", {"f": "new"}, id="7-0")
+    want = [[b"st", [(b"7-0", {b"f": b"new"})]]]
+    assert r1.done().result == want and r2.done().result == want
+    # waiting on an explicit ID: served at once when something is after it
+    assert c.xread({"st": "5-0"}, block=0) == [[b"st", [(b"7-0", {b"f": b"new"})]]]
+    # timeout: the null array; inside MULTI it never blocks
+    assert c.xread({"st": "$"}, block=50) == []
+    p = c.pipeline(transaction=True)
+    p.xread({"st": "$"}, block=0)
+    assert p.execute() == [[]]
+    assert blocked_count(c) == 0
+
+
 cluster_only = pytest.mark.skipif(KIND != "raftcache", reason="a raftcache cluster")
 
 
@@ -353,3 +379,27 @@ def test_blocked_client_of_a_leader_cut_off_gets_clusterdown(make_cluster):
         for f in others:
             cl.sigcont(f)
     cl.wait_leader()
+
+
+@cluster_only
+def test_xread_block_in_a_cluster(make_cluster):
+    cl = make_cluster(3)
+    ld = cl.leader()
+    c = ld.client()
+    f = cl.followers()[0]
+    with pytest.raises(redis.ResponseError, match="MOVED"):
+        f.client().execute_command("XREAD", "BLOCK", "0", "STREAMS", "xs", "$")
+    b = Blocked(ld.port, "XREAD", "BLOCK", "0", "STREAMS", "xs", "$")
+    wait_blocked(c, 1)
+    c.xadd("xs", {"f": "v"}, id="1-1")
+    assert b.done().result == [[b"xs", [(b"1-1", {b"f": b"v"})]]]
+    cl.wait_converged()
+    with f.readonly_client() as rc:  # without BLOCK, XREAD is a read
+        assert rc.xread({"xs": "0"}) == [[b"xs", [(b"1-1", {b"f": b"v"})]]]
+    # leadership moving away answers MOVED to the new leader
+    b = Blocked(ld.port, "XREAD", "BLOCK", "0", "STREAMS", "xs", "$")
+    wait_blocked(c, 1)
+    assert c.execute_command("RAFT.TRANSFER_LEADER", f.node_id) in (b"OK", "OK", True)
+    err = str(b.done().error)
+    new = cl.wait_leader(not_node=ld)
+    assert err.startswith("MOVED") and err.endswith(f":{new.port}"), err

@@ -1,4 +1,4 @@
-"""Hashes, sets and sorted sets on a cluster, through
+"""Hashes, sets, sorted sets and streams on a cluster, through
 redis-py, as an application uses them: every replica ends up with the same
 values (compared type by type, a set's own member order included, since SPOP
 draws from it), a write that draws random members (SPOP) removes the same
@@ -31,6 +31,14 @@ def fill(c, prefix, n=50):
     pipe.hset(f"{prefix}:bighash", mapping={f"f{j}": j for j in range(300)})   # hashtable
     pipe.sadd(f"{prefix}:bigset", *[f"s{j}" for j in range(1000)])            # hashtable
     pipe.zadd(f"{prefix}:bigz", {f"m{j}": j / 3 for j in range(300)})          # skiplist
+    # A stream over several nodes, with tombstones (XDEL, an exact trim inside
+    # the first node) and recorded IDs: its nodes must come back as they were
+    # (radix-tree-keys), or a later approximate trim would differ.
+    for j in range(250):
+        pipe.xadd(f"{prefix}:st", {"f": j, "g": "x" * (j % 50)}, id=f"{j + 1}-0")
+    pipe.xadd(f"{prefix}:st", {"other": "field"}, id="300-1")
+    pipe.xdel(f"{prefix}:st", "5-0", "120-0", "300-1")
+    pipe.xtrim(f"{prefix}:st", maxlen=240)
     pipe.expire(f"{prefix}:h0", 100000)
     pipe.execute()
     return snapshot_of(c, prefix, n)
@@ -50,6 +58,8 @@ def snapshot_of(c, prefix, n=50):
     pipe.hlen(f"{prefix}:bighash")
     pipe.zrange(f"{prefix}:bigz", 0, -1, withscores=True)
     pipe.scard(f"{prefix}:bigset")
+    pipe.xrange(f"{prefix}:st")
+    pipe.execute_command("XINFO", "STREAM", f"{prefix}:st")
     pipe.ttl(f"{prefix}:h0")
     out = pipe.execute()
     out[-1] = out[-1] > 0
@@ -60,7 +70,7 @@ def test_every_type_replicates_and_survives_kill9(make_cluster):
     cl = make_cluster(3)
     c = cl.leader().client()
     want = fill(c, "t")
-    assert want[-10:-4] == [b"hash", b"hashtable", b"set", b"hashtable", b"zset", b"skiplist"]
+    assert want[-12:-6] == [b"hash", b"hashtable", b"set", b"hashtable", b"zset", b"skiplist"]
     cl.wait_converged()
     for nd in cl.nodes:
         with nd.readonly_client() as rc:
@@ -151,10 +161,12 @@ def test_wrongtype_and_type_across_a_cluster(make_cluster):
     c.sadd("k:s", "m")
     c.zadd("k:z", {"m": 1})
     c.set("k:str", "v")
-    assert [c.type(k) for k in ("k:h", "k:s", "k:z", "k:str", "k:none")] == \
-        [b"hash", b"set", b"zset", b"string", b"none"]
+    c.xadd("k:st", {"f": "v"})
+    assert [c.type(k) for k in ("k:h", "k:s", "k:z", "k:str", "k:st", "k:none")] == \
+        [b"hash", b"set", b"zset", b"string", b"stream", b"none"]
     for cmd in (("GET", "k:h"), ("HGET", "k:s", "f"), ("SADD", "k:z", "x"),
-                ("ZADD", "k:h", "1", "x"), ("INCR", "k:s"), ("HSET", "k:str", "f", "v")):
+                ("ZADD", "k:h", "1", "x"), ("INCR", "k:s"), ("HSET", "k:str", "f", "v"),
+                ("XADD", "k:h", "*", "f", "v"), ("XRANGE", "k:z", "-", "+"), ("LPUSH", "k:st", "x")):
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
             c.execute_command(*cmd)
     assert c.mget("k:h", "k:str") == [None, b"v"]

@@ -81,7 +81,7 @@ static void block(struct fx *f, int i, const char *key, int64_t timeout_ms)
     const char *keys[] = {key};
     const struct resp_arg *argv = blpop_args(1, keys);
     struct cmd_block blk = {1, 1, KV_LIST, 1, timeout_ms};
-    blocked_add(&f->b, &f->c[i], &blk, 3, argv, T0);
+    blocked_add(&f->b, &f->c[i], &blk, 3, argv, &f->kv, T0);
 }
 
 static void push(struct fx *f, const char *key, int n)
@@ -125,7 +125,7 @@ static void test_a_key_wakes_as_many_as_it_has_elements_in_order(void **state)
     blocked_serve_ready(&f->b, &f->kv, T0);
     assert_string_equal(woken(f), "");
     /* client 0 found the key emptied by another: it waits again, first in line */
-    blocked_add(&f->b, &f->c[0], NULL, 0, NULL, T0);
+    blocked_add(&f->b, &f->c[0], NULL, 0, NULL, &f->kv, T0);
     assert_true(blocked_waiting(&f->c[0]));
     push(f, "k", 0);
     kv_modified(&f->kv, "k", 1);
@@ -138,7 +138,7 @@ static void test_a_leaving_client_makes_the_next_look(void **state)
     struct fx *f = *state;
     const char *keys[] = {"a", "b"};
     struct cmd_block blk = {1, 2, KV_LIST, 1, 0};
-    blocked_add(&f->b, &f->c[0], &blk, 4, blpop_args(2, keys), T0); /* on a and b */
+    blocked_add(&f->b, &f->c[0], &blk, 4, blpop_args(2, keys), &f->kv, T0); /* on a and b */
     block(f, 1, "b", 0);
     push(f, "a", 1);
     push(f, "b", 1);
@@ -189,7 +189,7 @@ static void test_unblock_waiting_now_woken_when_its_pop_finds_nothing(void **sta
     assert_string_equal(woken(f), "1");
     assert_int_equal(blocked_unblock(&f->b, &f->c[1], NULL), 1); /* its pop is in the log */
     assert_string_equal(woken(f), "");
-    blocked_add(&f->b, &f->c[1], NULL, 0, NULL, T0); /* it found nothing */
+    blocked_add(&f->b, &f->c[1], NULL, 0, NULL, &f->kv, T0); /* it found nothing */
     assert_string_equal(woken(f), "1");
     assert_memory_equal(f->c[1].out.data, "*-1\r\n", 5);
 }
@@ -242,7 +242,7 @@ static void test_a_key_named_twice_counts_once(void **state)
     struct fx *f = *state;
     const char *keys[] = {"k", "k"};
     struct cmd_block blk = {1, 2, KV_LIST, 1, 0};
-    blocked_add(&f->b, &f->c[0], &blk, 4, blpop_args(2, keys), T0);
+    blocked_add(&f->b, &f->c[0], &blk, 4, blpop_args(2, keys), &f->kv, T0);
     block(f, 1, "k", 0);
     push(f, "k", 2);
     blocked_serve_ready(&f->b, &f->kv, T0);

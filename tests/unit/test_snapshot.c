@@ -329,7 +329,7 @@ static void test_unknown_type_refused(void **state)
     FILE *fp = fopen(f->path, "r+b");
     assert_non_null(fp);
     assert_int_equal(fseek(fp, SNAPSHOT_HEADER_LEN, SEEK_SET), 0);
-    fputc(KV_STREAM, fp);
+    fputc(KV_TYPE_COUNT, fp); /* one past the last type */
     fclose(fp);
     expect_refused(f, "unknown type");
 }

@@ -1,0 +1,63 @@
+/*
+ * src/cmdtable_stream.c - the stream commands' rows of the command table
+ * (see cmd.h for the columns; arity, flags, keys and ACL categories are
+ * Redis 7.0's). Handlers: src/t_stream_cmd.c. Consumer groups (XGROUP,
+ * XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM, XINFO GROUPS|CONSUMERS)
+ * are not offered yet.
+ */
+#include "cmd.h"
+#include "t_stream.h"
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define F CMD_FAST
+#define OOM CMD_DENYOOM
+#define TRIM "[MAXLEN|MINID:strategy [=|~]:operator threshold [LIMIT count]]:trim "
+
+static const struct command xinfo_subcommands[] = {
+    {"xinfo|stream", -3, R, 2, 2, 1, cmd_xinfo_stream, "stream", "5.0.0",
+     "Get information about a stream", "key [FULL [COUNT count]]:full_block", "read stream slow",
+     NULL},
+    {"xinfo|help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, cmd_xinfo_help, "stream", "5.0.0",
+     "Show helpful text about the different subcommands", NULL, "stream slow", NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct command cmd_table_stream[] = {
+    {"xadd", -5, W | OOM | F, 1, 1, 1, cmd_xadd, "stream", "5.0.0",
+     "Appends a new entry to a stream",
+     "key [NOMKSTREAM] " TRIM "<*|id>:id_or_auto field value [field value ...]",
+     "write stream fast", NULL},
+    {"xlen", 2, R | F, 1, 1, 1, cmd_xlen, "stream", "5.0.0",
+     "Return the number of entries in a stream", "key", "read stream fast", NULL},
+    {"xrange", -4, R, 1, 1, 1, cmd_xrange, "stream", "5.0.0",
+     "Return a range of elements in a stream, with IDs matching the specified IDs interval",
+     "key start end [COUNT count]", "read stream slow", NULL},
+    {"xrevrange", -4, R, 1, 1, 1, cmd_xrevrange, "stream", "5.0.0",
+     "Return a range of elements in a stream, with IDs matching the specified IDs interval, in "
+     "reverse order (from greater to smaller IDs) compared to XRANGE",
+     "key end start [COUNT count]", "read stream slow", NULL},
+    {"xdel", -3, W | F, 1, 1, 1, cmd_xdel, "stream", "5.0.0",
+     "Removes the specified entries from the stream. Returns the number of items actually "
+     "deleted, that may be different from the number of IDs passed in case certain IDs do not "
+     "exist.",
+     "key id [id ...]", "write stream fast", NULL},
+    {"xtrim", -4, W, 1, 1, 1, cmd_xtrim, "stream", "5.0.0",
+     "Trims the stream to (approximately if '~' is passed) a certain size",
+     "key <MAXLEN|MINID>:strategy [=|~]:operator threshold [LIMIT count]", "write stream slow",
+     NULL},
+    {"xsetid", -3, W | OOM | F, 1, 1, 1, cmd_xsetid, "stream", "5.0.0",
+     "An internal command for replicating stream values",
+     "key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]",
+     "write stream fast", NULL},
+    /* Blocking only with BLOCK (t_stream_xread_call_flags): otherwise a read. */
+    {"xread", -4, R | CMD_BLOCKING, 0, 0, 0, cmd_xread, "stream", "5.0.0",
+     "Return never seen elements in multiple streams, with IDs greater than the ones reported by "
+     "the caller for each stream. Can block.",
+     "[COUNT count] [BLOCK milliseconds:integer] STREAMS key [key ...] id [id ...]",
+     "read stream slow blocking", NULL, .getkeys = t_stream_xread_keys,
+     .call_flags = t_stream_xread_call_flags},
+    {"xinfo", -2, CMD_CONTAINER, 0, 0, 0, NULL, "stream", "5.0.0",
+     "A container for stream introspection commands", NULL, "slow", xinfo_subcommands},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
