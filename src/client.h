@@ -69,6 +69,8 @@ struct pubsub_client;
 /* Connected over the loopback interface (src/conn.c): enable-debug-command
  * local lets it run DEBUG, as Redis's local clients. */
 #define CLIENT_LOCAL (1u << 22)
+/* Its pipeline stopped until its pending output drains (src/conn.c). */
+#define CLIENT_OUT_YIELD (1u << 23)
 
 /* A write's reply tag, which src/waiters.h keeps with each waiting write and
  * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,

@@ -72,6 +72,10 @@
 #define READ_CHUNK 16384             /* bytes read per call, like Redis */
 #define QBUF_SHRINK_KEEP (64 * 1024) /* idle query buffers above this are freed */
 #define OBUF_SHRINK_KEEP (64 * 1024)
+/* Pending output past which a client's pipeline waits for it to drain: a
+ * pipeline of GETs of 100 MB values then copies one value per loop
+ * iteration instead of holding the loop (and the Raft timers) for all. */
+#define OUT_YIELD_BYTES (16u << 20)
 #define ACCEPT_MAX_PER_EVENT 1000
 #define ACCEPT_PAUSE_MS 100        /* accepting paused this long when descriptors ran out */
 #define ACCEPT_LOG_PERIOD_MS 10000 /* that error logged at most once per period */
@@ -583,11 +587,31 @@ static const struct resp_arg *take_held_args(struct client *c)
 }
 
 /* Parses and runs every complete command in the query buffer. */
+/* Puts c on the list of clients whose input is run before the loop sleeps
+ * (ARRIVAL ORDER above), once. */
+static void queue_readable(struct client *c)
+{
+    if (c->flags & CLIENT_READABLE) return;
+    struct server_io *io = c->srv->io;
+    if (io->n_readable == io->readable_cap) {
+        io->readable_cap = io->readable_cap ? 2 * io->readable_cap : 64;
+        io->readable = util_xrealloc(io->readable, io->readable_cap * sizeof *io->readable);
+    }
+    io->readable[io->n_readable++] = c;
+    c->flags |= CLIENT_READABLE;
+}
+
 static void process_input(struct client *c)
 {
     size_t off = 0;
     int64_t now_ms = server_now_ms();
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
+        /* A pipeline whose replies pile up yields the loop after a command:
+         * the rest runs once the output drained (flush_client). */
+        if (off > 0 && resp_out_pending(&c->out) >= OUT_YIELD_BYTES && !(c->flags & CLIENT_PEER)) {
+            c->flags |= CLIENT_OUT_YIELD;
+            break;
+        }
         size_t consumed = 0;
         int argc;
         const struct resp_arg *argv;
@@ -712,14 +736,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         process_input(c);
         return;
     }
-    if (c->flags & CLIENT_READABLE) return;
-    struct server_io *io = srv->io;
-    if (io->n_readable == io->readable_cap) {
-        io->readable_cap = io->readable_cap ? 2 * io->readable_cap : 64;
-        io->readable = util_xrealloc(io->readable, io->readable_cap * sizeof *io->readable);
-    }
-    io->readable[io->n_readable++] = c;
-    c->flags |= CLIENT_READABLE;
+    queue_readable(c);
 }
 
 void conn_process_readable(struct server *srv)
@@ -764,6 +781,11 @@ static int flush_client(struct client *c)
     if (c->flags & CLIENT_CLOSE_ASAP) return 1;
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) stop_reading(c);
     if (write_out(c) < 0) return 1;
+    if ((c->flags & CLIENT_OUT_YIELD) && resp_out_pending(&c->out) < OUT_YIELD_BYTES) {
+        c->flags &= ~CLIENT_OUT_YIELD;
+        queue_readable(c);
+        ev_idle_start(c->srv->io->loop, &c->srv->io->more); /* run it without waiting */
+    }
     if (resp_out_pending(&c->out) > 0) {
         /* a subscriber's messages, a monitor's lines, pile up without
          * commands of its own */

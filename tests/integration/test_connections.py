@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import KIND, wait_until
 
 
 def read_until_closed(s, timeout_s=10):
@@ -199,3 +199,45 @@ def test_unauthenticated_clients_get_tight_protocol_limits(start_server, payload
     assert data == reply
     assert closed
     assert srv.client().ping()
+
+
+def client_field(r, name, field):
+    for cl in r.client_list():
+        if cl.get("name") == name:
+            return int(cl[field])
+    return None
+
+
+@pytest.mark.skipif(KIND != "raftcache", reason="redis-server runs the whole pipeline at once")
+def test_pipeline_of_big_replies_waits_for_its_output(start_server):
+    """A pipeline whose replies pile up stops after a command until they
+    drain (src/conn.c, OUT_YIELD_BYTES), so the loop (and a cluster's Raft
+    timers) is never held for the copy of every reply at once: a client that
+    sent five GETs of a 20 MB value and reads nothing holds one reply's worth
+    in its output buffer, with the other GETs still unparsed in its query
+    buffer; once it reads, every reply arrives whole and in order."""
+    srv = start_server()
+    r = srv.client()
+    size = 20 << 20
+    for i in range(5):
+        r.set(f"big{i}", bytes([65 + i]) * size)
+    s = srv.sock()
+    try:
+        s.sendall(b"CLIENT SETNAME piper\r\n")
+        assert s.recv(64) == b"+OK\r\n"
+        s.sendall(b"".join(b"GET big%d\r\n" % i for i in range(5)))
+        wait_until(lambda: (client_field(r, "piper", "omem") or 0) > 0, 30,
+                   what="the first GET to run")
+        time.sleep(0.5)  # room for the rest to run, were it not held back
+        assert client_field(r, "piper", "omem") < 2 * size
+        assert client_field(r, "piper", "qbuf") > 0
+        want = b"".join(b"$%d\r\n%s\r\n" % (size, bytes([65 + i]) * size) for i in range(5))
+        got = bytearray()
+        s.settimeout(30)
+        while len(got) < len(want):
+            chunk = s.recv(1 << 20)
+            assert chunk, "connection closed"
+            got += chunk
+        assert bytes(got) == want
+    finally:
+        s.close()
