@@ -127,7 +127,7 @@ static struct resp_arg *copy_call(const struct cmd_block *blk, int argc,
             const struct resp_arg *k = &argv[blk->first_key + i];
             const struct kv_val *v = kv_lookup_peek(kv, k->ptr, k->len, now_ms);
             if (v && v->type != blk->type) v = NULL;
-            use[blk->ids_first + i] = blk->after->resolve(v, &argv[blk->ids_first + i], ids[i]);
+            use[blk->ids_first + i] = blk->after->resolve(v, argv, blk->ids_first + i, ids[i]);
         }
     }
     size_t bytes = 0;
@@ -188,12 +188,12 @@ int blocked_must_wait(struct blocked *b, const struct client *c, const struct cm
     int present = 0, queued = 0;
     for (int i = blk->first_key; i < blk->first_key + blk->nkeys; i++) {
         const struct kv_val *v = kv_lookup_peek(kv, argv[i].ptr, argv[i].len, now_ms);
-        if (!v) continue;
-        if (v->type != blk->type) return 0;
+        if (v && v->type != blk->type) return 0;
         if (blk->after) { /* nothing taken: no queue to respect */
-            if (blk->after->ready(v, &argv[blk->ids_first + (i - blk->first_key)])) return 0;
+            if (blk->after->ready(v, argv, blk->ids_first + (i - blk->first_key))) return 0;
             continue;
         }
+        if (!v) continue;
         present = 1;
         if (c->blocked || b->n_clients == 0) continue;
         const struct dict_entry *e = dict_peek(&b->keys, argv[i].ptr, argv[i].len);
@@ -292,25 +292,35 @@ void blocked_key_changed(struct blocked *b, const char *key, size_t len)
     if (e) mark_ready(b, e->val);
 }
 
+static void mark_ready_visit(void *ud, struct dict_entry *e)
+{
+    mark_ready(ud, e->val);
+}
+
+void blocked_all_keys_changed(struct blocked *b)
+{
+    if (b->n_clients) dict_foreach(&b->keys, mark_ready_visit, b);
+}
+
 /* Wakes, in queue order, as many clients waiting for type as the key has
  * elements, counting those woken already (their pops are on the way), and
- * every client waiting for what comes after an ID that v now holds. */
+ * every client waiting after an ID whose call has an answer now (v holds
+ * something after it, or is gone: cmd_block_after.ready). */
 static void serve_key(struct blocked *b, struct blocked_key *k, const struct kv_val *v,
                       size_t elements)
 {
     size_t avail = elements;
     for (struct blocked_wait *w = k->head; w; w = w->next) {
         struct blocked_client *bc = w->bc;
-        if (bc->type != v->type) continue;
-        if (bc->blk.after) {
-            const struct resp_arg *id = &bc->argv[bc->blk.ids_first + w->arg - bc->blk.first_key];
-            if (!bc->woken && bc->blk.after->ready(v, id)) {
+        if (bc->blk.after) { /* v absent or of another type: ready() judges */
+            int id = bc->blk.ids_first + w->arg - bc->blk.first_key;
+            if (!bc->woken && bc->blk.after->ready(v, bc->argv, id)) {
                 bc->woken = 1;
                 waiters_wake(b->waiters, bc->c);
             }
             continue;
         }
-        if (avail == 0) continue;
+        if (!v || bc->type != v->type || avail == 0) continue;
         avail--;
         if (bc->woken) continue;
         bc->woken = 1;
@@ -326,7 +336,7 @@ void blocked_serve_ready(struct blocked *b, struct kv *kv, int64_t now_ms)
         if (k->head) {
             const struct kv_val *v = kv_lookup_peek(kv, k->e->key, k->e->key_len, now_ms);
             const struct kv_type_ops *ops = v ? kv->types[v->type] : NULL;
-            if (ops) serve_key(b, k, v, ops->length(kv_val_obj(v)));
+            serve_key(b, k, v, ops ? ops->length(kv_val_obj(v)) : 0);
         }
         key_maybe_drop(b, k);
     }

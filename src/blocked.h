@@ -107,6 +107,8 @@ void blocked_remove(struct blocked *b, struct client *c);
 
 /* The keyspace's on_modify hook: key changed. */
 void blocked_key_changed(struct blocked *b, const char *key, size_t len);
+/* The keyspace was emptied (FLUSHALL): every key waited on changed. */
+void blocked_all_keys_changed(struct blocked *b);
 /* Wakes the clients the changed keys can serve (see above), judged on kv
  * at now_ms. */
 void blocked_serve_ready(struct blocked *b, struct kv *kv, int64_t now_ms);

@@ -44,16 +44,19 @@ struct kv_val;
 /* Longest ID text a cmd_block_after resolves an ID to (a NUL included). */
 #define CMD_BLOCK_ID_MAX 48
 
-/* A wait for what comes after an ID (XREAD BLOCK), not for elements to
- * take: key i's ID is argv[ids_first + i]. A value that is ready wakes
- * every client waiting on it, since serving one takes nothing away. */
+/* A wait for what comes after an ID (XREAD, XREADGROUP BLOCK), not for
+ * elements to take: key i's ID is argv[ids_first + i]. A value that is
+ * ready wakes every client waiting on it, since serving one takes nothing
+ * away. */
 struct cmd_block_after {
-    /* 1 if v (of the block's type) holds something after the ID id. */
-    int (*ready)(const struct kv_val *v, const struct resp_arg *id);
-    /* The ID the call waits after, fixed when it blocks: id itself, or
-     * for an ID that names "the last one now" ($) that one's text, written
-     * into buf, on v (NULL: the key is absent). */
-    struct resp_arg (*resolve)(const struct kv_val *v, const struct resp_arg *id,
+    /* 1 if the call (argv) has an answer now for the key whose ID is
+     * argv[id]: v (NULL: the key is absent; of any type) holds something
+     * after the ID, or its absence is an answer (XREADGROUP's error). */
+    int (*ready)(const struct kv_val *v, const struct resp_arg *argv, int id);
+    /* The ID the call waits after, fixed when it blocks: argv[id] itself,
+     * or for an ID that names "the last one now" ($) that one's text,
+     * written into buf, on v (NULL: the key is absent). */
+    struct resp_arg (*resolve)(const struct kv_val *v, const struct resp_arg *argv, int id,
                                char buf[CMD_BLOCK_ID_MAX]);
 };
 

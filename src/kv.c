@@ -134,6 +134,11 @@ void kv_modified(struct kv *kv, const char *key, size_t len)
     modified(kv, key, len);
 }
 
+void kv_signal_ready(struct kv *kv, const char *key, size_t len)
+{
+    if (kv->on_ready) kv->on_ready(kv->hook_ud, key, len);
+}
+
 /* Changes e's TTL and keeps volatile_keys in step with it. */
 static void entry_set_expire(struct kv *kv, struct dict_entry *e, int64_t expire_ms)
 {

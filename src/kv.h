@@ -20,6 +20,7 @@
  *
  * Hooks: on_modify(key) fires AFTER every change to a key (set, overwrite,
  * delete, TTL change, deletion of an expired key, both names of a rename);
+ * on_ready(key) when kv_signal_ready is called;
  * on_flush fires BEFORE kv_flush empties the keyspace (the WATCH index needs
  * to see what was there); on_event (keyspace notifications, src/notify.h)
  * fires KV_EVENT_EXPIRED when a write lookup, a mutator or
@@ -139,6 +140,7 @@ struct kv {
     uint64_t keyspace_hits, keyspace_misses, expired_keys, evicted_keys;
     /* hooks (WATCH); may be NULL */
     void (*on_modify)(void *ud, const char *key, size_t len);
+    void (*on_ready)(void *ud, const char *key, size_t len); /* kv_signal_ready */
     void (*on_flush)(void *ud);
     void (*on_event)(void *ud, enum kv_event ev, const char *key, size_t len);
     unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
@@ -236,6 +238,10 @@ static inline void kv_val_set_obj(struct kv_val *v, void *obj)
 /* Fires on_modify for key: a command changed a value in place (HSET, SADD...
  * on an existing key), as Redis's signalModifiedKey. */
 void kv_modified(struct kv *kv, const char *key, size_t len);
+/* Fires on_ready for key: a change clients blocked on it must look at,
+ * though the key was not modified (XGROUP DESTROY), as Redis's
+ * signalKeyAsReady. */
+void kv_signal_ready(struct kv *kv, const char *key, size_t len);
 /* A deep copy of v (COPY) stored as dst, replacing it; TTL as expire_ms. */
 void kv_copy(struct kv *kv, const struct kv_val *v, const char *dst, size_t dlen, int64_t expire_ms,
              int64_t now_ms);

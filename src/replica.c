@@ -144,9 +144,19 @@ static void key_changed(void *ud, const char *key, size_t len)
     blocked_key_changed(&srv->blocked, key, len);
 }
 
+/* A key blocked clients must look at again, WATCH aside (XGROUP DESTROY,
+ * as Redis's signalKeyAsReady without signalModifiedKey). */
+static void key_ready(void *ud, const char *key, size_t len)
+{
+    struct server *srv = ud;
+    blocked_key_changed(&srv->blocked, key, len);
+}
+
 static void flushed(void *ud)
 {
-    multi_flushed(ud);
+    struct server *srv = ud;
+    multi_flushed(srv);
+    blocked_all_keys_changed(&srv->blocked);
 }
 
 /* Keyspace notifications go to this node's subscribers only: every node
@@ -267,6 +277,7 @@ void replica_init(struct server *srv, uint64_t seed)
     script_set_call_hook(srv->fn_scripts, monitor_script_call, srv);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->kv.on_modify = key_changed;
+    srv->kv.on_ready = key_ready;
     srv->kv.on_flush = flushed;
     srv->kv.on_event = key_event;
     srv->kv.hook_ud = srv;

@@ -154,6 +154,10 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         known ? cmd_check(known, argc, argv, out) : cmd_resolve(argc, argv, out);
     if (!cmd) return;
     if (!(cmd->flags & CMD_WRITE) && !cmd->writes && !c) return;
+    /* Blocking as this call was routed (XREADGROUP blocks only with BLOCK) */
+    int blocking =
+        (cmd->flags & CMD_BLOCKING) &&
+        (!cmd->call_flags || (cmd->call_flags(sm->env.srv, argc, argv, cmd->flags) & CMD_BLOCKING));
     struct cmd_ctx ctx = {
         .argc = argc,
         .argv = argv,
@@ -164,7 +168,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .srv = sm->env.srv,
         .rng = seed,
         .applying = 1,
-        .may_block = in_batch && c && (cmd->flags & CMD_BLOCKING),
+        .may_block = in_batch && c && blocking,
         .notify_mask = sm->env.notify->mask,
         .notify = sm->env.notify,
         .counted_as = as_id + 1,

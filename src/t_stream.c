@@ -4,6 +4,7 @@
  * t_stream.h).
  */
 #include "t_stream.h"
+#include "t_stream_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,18 +26,6 @@
  * node sizes are compared as Redis counts them, so nodes split where
  * Redis's do. */
 #define LP_REDIS_BYTES(lp) (lp_bytes(lp) - 1)
-
-struct snode {
-    struct stream_id master;
-    unsigned char *lp;
-};
-
-struct stream {
-    struct snode *nodes;
-    size_t n, cap;
-    uint64_t length, entries_added;
-    struct stream_id last_id, first_id, max_deleted_id;
-};
 
 int stream_id_cmp(struct stream_id a, struct stream_id b)
 {
@@ -499,6 +488,7 @@ static void st_free(void *obj)
     for (size_t i = 0; i < s->n; i++)
         lp_free(s->nodes[i].lp);
     free(s->nodes);
+    stream_groups_free(s);
     free(s);
 }
 
@@ -511,6 +501,7 @@ static void *st_dup(const void *obj)
     d->nodes = s->n ? util_xmalloc(s->n * sizeof *d->nodes) : NULL;
     for (size_t i = 0; i < s->n; i++)
         d->nodes[i] = (struct snode){s->nodes[i].master, lp_dup(s->nodes[i].lp)};
+    stream_groups_dup(d, s);
     return d;
 }
 
@@ -526,46 +517,31 @@ static size_t st_memory(const void *obj, size_t samples)
     size_t n = sizeof *s + s->cap * sizeof *s->nodes;
     for (size_t i = 0; i < s->n; i++)
         n += lp_bytes(s->nodes[i].lp);
-    return n;
-}
-
-static void put_u64(type_put_fn *put, void *ud, uint64_t v)
-{
-    type_put_u32(put, ud, (uint32_t)(v >> 32));
-    type_put_u32(put, ud, (uint32_t)v);
-}
-
-static int get_u64(struct type_reader *r, uint64_t *v)
-{
-    uint32_t hi, lo;
-    if (type_get_u32(r, &hi) < 0 || type_get_u32(r, &lo) < 0) return -1;
-    *v = (uint64_t)hi << 32 | lo;
-    return 0;
+    return n + stream_groups_memory(s);
 }
 
 static void put_id(type_put_fn *put, void *ud, struct stream_id id)
 {
-    put_u64(put, ud, id.ms);
-    put_u64(put, ud, id.seq);
+    type_put_u64(put, ud, id.ms);
+    type_put_u64(put, ud, id.seq);
 }
 
 static int get_id(struct type_reader *r, struct stream_id *id)
 {
-    return get_u64(r, &id->ms) < 0 || get_u64(r, &id->seq) < 0 ? -1 : 0;
+    return type_get_u64(r, &id->ms) < 0 || type_get_u64(r, &id->seq) < 0 ? -1 : 0;
 }
 
 /* Snapshot payload: the node count, the recorded IDs and counter, then per
  * node its master ID and fields and every entry, tombstones included
  * (flags, ID, fields and values), so that load() rebuilds the same nodes;
- * last, the number of consumer groups (0: raftcache has none yet; a later
- * version writes the groups after it). */
+ * last, the consumer groups (src/t_stream_cg.c). */
 static void st_save(const void *obj, type_put_fn *put, void *ud)
 {
     const struct stream *s = obj;
     type_put_u32(put, ud, (uint32_t)s->n);
     put_id(put, ud, s->last_id);
     put_id(put, ud, s->max_deleted_id);
-    put_u64(put, ud, s->entries_added);
+    type_put_u64(put, ud, s->entries_added);
     for (size_t i = 0; i < s->n; i++) {
         const struct snode *nd = &s->nodes[i];
         size_t f;
@@ -601,7 +577,7 @@ static void st_save(const void *obj, type_put_fn *put, void *ud)
             p = lp_next(nd->lp, e.count_pos);
         }
     }
-    type_put_u32(put, ud, 0); /* consumer groups */
+    stream_groups_save(s, put, ud);
 }
 
 /* Reads nfields (>= 1) strings, or pairs, into *fv (grown as needed). */
@@ -661,14 +637,14 @@ static void *st_load(const unsigned char *p, size_t len, const struct kv_limits 
     size_t cap = 0;
     struct stream_id prev = {0, 0};
     int any = 0, ok = type_get_u32(&r, &nodes) == 0 && get_id(&r, &s->last_id) == 0 &&
-                      get_id(&r, &s->max_deleted_id) == 0 && get_u64(&r, &s->entries_added) == 0;
+                      get_id(&r, &s->max_deleted_id) == 0 &&
+                      type_get_u64(&r, &s->entries_added) == 0;
     for (uint32_t i = 0; ok && i < nodes; i++) {
         if (ok) ok = load_node(s, &r, &prev, &any, &fv, &cap) == 0;
         if (ok && i && stream_id_cmp(s->nodes[i].master, s->nodes[i - 1].master) <= 0) ok = 0;
     }
     free(fv);
-    uint32_t groups = 0;
-    if (ok) ok = type_get_u32(&r, &groups) == 0 && groups == 0;
+    if (ok) ok = stream_groups_load(s, &r) == 0;
     if (!ok || (any && stream_id_cmp(prev, s->last_id) > 0) || s->entries_added < s->length) {
         snprintf(err, errlen, "stream entries malformed, out of order or past its last ID");
         st_free(s);
@@ -682,10 +658,35 @@ static void *st_load(const unsigned char *p, size_t len, const struct kv_limits 
     return s;
 }
 
+struct bytes {
+    char *p;
+    size_t n, cap;
+};
+
+static void bytes_put(void *ud, const void *p, size_t n)
+{
+    struct bytes *b = ud;
+    if (b->cap - b->n < n) {
+        b->cap = b->cap * 2 > b->n + n ? b->cap * 2 : b->n + n;
+        b->p = util_xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
 /* DEBUG DIGEST: each live entry's "ms.seq", fields and values mixed in
- * order, as Redis 7.0. */
+ * order, as Redis 7.0; then, beyond Redis (whose digest leaves them out),
+ * the stream's last ID, max deleted ID and entries added, and its consumer
+ * groups as the snapshot holds them, so that replicas that differ in them
+ * do not compare equal. */
 static void st_digest(const void *obj, unsigned char d[DIGEST_LEN])
 {
+    const struct stream *s = obj;
+    struct bytes meta = {NULL, 0, 0};
+    put_id(bytes_put, &meta, s->last_id);
+    put_id(bytes_put, &meta, s->max_deleted_id);
+    type_put_u64(bytes_put, &meta, s->entries_added);
+    stream_groups_save(s, bytes_put, &meta);
     struct stream_iter it;
     struct stream_id id;
     size_t nf;
@@ -703,6 +704,8 @@ static void st_digest(const void *obj, unsigned char d[DIGEST_LEN])
             digest_mix(d, f.v, f.vlen);
         }
     }
+    digest_mix(d, meta.p, meta.n);
+    free(meta.p);
 }
 
 const struct kv_type_ops t_stream_ops = {

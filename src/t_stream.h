@@ -1,6 +1,9 @@
 /*
- * src/t_stream.h - the stream type (this module, src/t_stream.c) and its
- * commands (src/t_stream_cmd.c; rows in src/cmdtable_stream.c).
+ * src/t_stream.h - the stream type (this module: src/t_stream.c, its
+ * consumer groups src/t_stream_cg.c) and its commands (src/t_stream_cmd.c
+ * writes and ranges, src/t_stream_read.c XREAD and XREADGROUP,
+ * src/t_stream_group.c XGROUP XACK XPENDING XCLAIM XAUTOCLAIM,
+ * src/t_stream_info.c XINFO; rows in src/cmdtable_stream.c).
  *
  * A stream is an append-only sequence of entries, each an ID (ms-seq, two
  * unsigned 64-bit numbers, strictly increasing) and one or more field-value
@@ -24,8 +27,15 @@
  * when the last entry is deleted), the first live entry's ID, the largest
  * ID ever deleted, and how many entries were ever added.
  *
+ * A stream may have consumer groups (struct stream_group): the last ID
+ * delivered, the consumers (each with the time it was last seen) and the
+ * pending entries list (PEL): each entry delivered and not acknowledged,
+ * with its consumer, delivery time and count; a consumer's own PEL holds
+ * the same entries. Groups are state like the entries: copied, saved in
+ * the snapshot payload after the nodes, and in the digest.
+ *
  * Everything here is deterministic: the same commands build the same nodes
- * on every replica. IDs are chosen by the commands (src/t_stream_cmd.c)
+ * and groups on every replica (times come from the log entry). IDs are chosen by the commands (src/t_stream_cmd.c)
  * from the entry's time, never the local clock.
  */
 #ifndef T_STREAM_H
@@ -35,8 +45,10 @@
 #include <stdint.h>
 
 #include "cmd.h"
+#include "dict.h"
 #include "listpack.h"
 #include "types.h"
+#include "zbtree.h"
 
 struct stream_id {
     uint64_t ms, seq;
@@ -125,12 +137,105 @@ struct stream_field {
 };
 void t_stream_iter_field(struct stream_iter *it, struct stream_field *out);
 
+/* ---- consumer groups (src/t_stream_cg.c) ----
+ *
+ * A group has a name, the last ID it delivered, how many entries it has
+ * read (entries_read, STREAM_ENTRIES_READ_INVALID when unknown: the lag
+ * XINFO reports) and its pending entries list (PEL): the IDs delivered to
+ * one of its consumers and not acknowledged yet, each with its consumer,
+ * the time of its last delivery and how many times it was delivered. Each
+ * consumer has its name, the time it was last seen, and its own share of
+ * the PEL. Times are entry times (cmd_ctx.now_ms in the apply path), so
+ * every replica holds the same groups. Listings come in Redis's order:
+ * groups and consumers by name (bytes), pending entries by ID.
+ */
+#define STREAM_ENTRIES_READ_INVALID (-1LL)
+
+struct stream_consumer;
+
+struct stream_nack {
+    int64_t delivery_time; /* ms */
+    uint64_t delivery_count;
+    struct stream_consumer *consumer;
+};
+
+struct stream_consumer {
+    const char *name; /* its dict entry's bytes */
+    size_t name_len;
+    int64_t seen_time;
+    struct zbt pel; /* its pending entries: the group's PEL entries */
+};
+
+struct stream_group {
+    const char *name;
+    size_t name_len;
+    struct stream_id last_id;
+    long long entries_read;
+    struct dict pel;       /* 16-byte big-endian ID -> struct stream_nack * */
+    struct zbt pel_order;  /* the same entries, by ID */
+    struct dict consumers; /* name -> struct stream_consumer * */
+};
+
+size_t t_stream_group_count(const struct stream *s);
+struct stream_group *t_stream_group(const struct stream *s, const char *name, size_t len);
+/* A new group, or NULL when one of that name exists. */
+struct stream_group *t_stream_group_create(struct stream *s, const char *name, size_t len,
+                                           struct stream_id last_id, long long entries_read);
+/* 1 if the group was there. */
+int t_stream_group_destroy(struct stream *s, const char *name, size_t len);
+/* The groups by name, in a new array (free() it) of *n. */
+struct stream_group **t_stream_group_list(const struct stream *s, size_t *n);
+
+struct stream_consumer *t_stream_consumer(struct stream_group *g, const char *name, size_t len);
+/* A new consumer seen at now_ms, or NULL when one of that name exists. */
+struct stream_consumer *t_stream_consumer_create(struct stream_group *g, const char *name,
+                                                 size_t len, int64_t now_ms);
+/* Deletes the consumer and its pending entries; returns how many it had. */
+size_t t_stream_consumer_delete(struct stream_group *g, struct stream_consumer *c);
+/* The group's consumers by name, in a new array (free() it) of *n. */
+struct stream_consumer **t_stream_consumer_list(const struct stream_group *g, size_t *n);
+
+struct stream_nack *t_stream_pel_find(const struct stream_group *g, struct stream_id id);
+/* The entry id, pending for consumer c now: a new one (delivered 0 times,
+ * at time 0: the caller sets both), or the one pending already, moved to c
+ * when another consumer had it (its time and count as they were). */
+struct stream_nack *t_stream_pel_claim(struct stream_group *g, struct stream_id id,
+                                       struct stream_consumer *c);
+/* XACK: 1 if id was pending. */
+int t_stream_pel_ack(struct stream_group *g, struct stream_id id);
+
+/* Walks a PEL (a group's pel_order or a consumer's pel) by ID from the
+ * first entry >= start; valid until the PEL changes. */
+struct stream_pel_pos {
+    struct zbt_pos pos;
+};
+void t_stream_pel_seek(const struct zbt *pel, struct stream_id start, struct stream_pel_pos *p);
+/* The current entry (its nack and ID) and a step forward; NULL when done. */
+struct stream_nack *t_stream_pel_next(struct stream_pel_pos *p, struct stream_id *id);
+
+/* The logical read counter of id for XINFO's entries-read / lag (Redis's
+ * streamEstimateDistanceFromFirstEverEntry), or STREAM_ENTRIES_READ_INVALID
+ * when it cannot be known (tombstones ahead, or id inside the stream). */
+long long t_stream_estimate_read(const struct stream *s, struct stream_id id);
+/* 1 if an entry was deleted between start (NULL: the beginning) and the end. */
+int t_stream_has_tombstones_from(const struct stream *s, const struct stream_id *start);
+/* The group's lag (entries not delivered yet), or -1 when unknown. */
+long long t_stream_group_lag(const struct stream *s, const struct stream_group *g);
+/* The group moves past id, delivered now (XREADGROUP), counting the read
+ * as Redis counts it. */
+void t_stream_group_advance(const struct stream *s, struct stream_group *g, struct stream_id id);
+
 /* src/t_stream_cmd.c; rows in src/cmdtable_stream.c */
 cmd_proc cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xdel, cmd_xtrim, cmd_xsetid, cmd_xread,
     cmd_xinfo_stream, cmd_xinfo_help;
-/* XREAD's keys: those after STREAMS, the first half of what follows. */
+cmd_proc cmd_xreadgroup, cmd_xgroup_create, cmd_xgroup_setid, cmd_xgroup_destroy,
+    cmd_xgroup_createconsumer, cmd_xgroup_delconsumer, cmd_xgroup_help, cmd_xack, cmd_xpending,
+    cmd_xclaim, cmd_xautoclaim, cmd_xinfo_groups, cmd_xinfo_consumers;
+/* XREAD's and XREADGROUP's keys: those after STREAMS, the first half of
+ * what follows. */
 cmd_getkeys_fn t_stream_xread_keys;
-/* An XREAD with BLOCK blocks (src/blocked.h); one without is a plain read. */
+/* An XREAD or XREADGROUP with BLOCK blocks (src/blocked.h); one without
+ * is a plain read or write. */
 cmd_call_flags_fn t_stream_xread_call_flags;
 extern const struct command cmd_table_stream[];
 

@@ -1,8 +1,10 @@
 /*
- * src/t_stream_cmd.c - the stream commands without consumer groups (Redis
- * 7.0 replies): XADD XLEN XRANGE XREVRANGE XDEL XTRIM XSETID XREAD XINFO
- * STREAM. A stream's new IDs come from the entry's time (cmd_ctx.now_ms,
- * the same on every replica), never the local clock.
+ * src/t_stream_cmd.c - the stream commands that add, trim, delete and
+ * range over entries (Redis 7.0 replies): XADD XLEN XRANGE XREVRANGE XDEL
+ * XTRIM XSETID; and what the stream command files share (IDs as arguments
+ * and replies, lookups, entries as replies: src/t_stream_int.h). A
+ * stream's new IDs come from the entry's time (cmd_ctx.now_ms, the same on
+ * every replica), never the local clock.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,11 +13,9 @@
 #include "cmdarg.h"
 #include "kv.h"
 #include "t_stream.h"
+#include "t_stream_int.h"
 #include "util.h"
 
-#define ERR_BAD_ID "ERR Invalid stream ID specified as stream command argument"
-#define ID_MIN ((struct stream_id){0, 0})
-#define ID_MAX ((struct stream_id){UINT64_MAX, UINT64_MAX})
 /* The largest total of an entry's fields and values (Redis's
  * STREAM_LISTPACK_MAX_SIZE). */
 #define ENTRY_MAX_BYTES (1u << 30)
@@ -43,8 +43,8 @@ static int parse_ull(const char *s, uint64_t *out)
 /* An ID argument: "-" and "+" (unless strict), "ms" (seq missing_seq),
  * "ms-seq", and when seq_given is not NULL "ms-*" (*seq_given 0). -1 after
  * replying the error. */
-static int parse_id(struct cmd_ctx *c, const struct resp_arg *a, struct stream_id *id,
-                    uint64_t missing_seq, int strict, int *seq_given)
+int stream_arg_id(struct cmd_ctx *c, const struct resp_arg *a, struct stream_id *id,
+                  uint64_t missing_seq, int strict, int *seq_given)
 {
     char buf[128];
     if (a->len > sizeof buf - 1) goto invalid;
@@ -53,11 +53,11 @@ static int parse_id(struct cmd_ctx *c, const struct resp_arg *a, struct stream_i
     if (strict && (buf[0] == '-' || buf[0] == '+') && buf[1] == '\0') goto invalid;
     if (seq_given) *seq_given = 1;
     if (buf[0] == '-' && buf[1] == '\0') {
-        *id = ID_MIN;
+        *id = STREAM_ID_MIN;
         return 0;
     }
     if (buf[0] == '+' && buf[1] == '\0') {
-        *id = ID_MAX;
+        *id = STREAM_ID_MAX;
         return 0;
     }
     char *dash = strchr(buf, '-');
@@ -73,22 +73,22 @@ static int parse_id(struct cmd_ctx *c, const struct resp_arg *a, struct stream_i
     *id = (struct stream_id){ms, seq};
     return 0;
 invalid:
-    if (c) resp_add_error(c->out, ERR_BAD_ID);
+    if (c) resp_add_error(c->out, STREAM_ERR_BAD_ID);
     return -1;
 }
 
 /* A range bound: "(" makes it exclusive (strict ID then). */
-static int parse_bound(struct cmd_ctx *c, const struct resp_arg *a, struct stream_id *id,
-                       int *exclusive, uint64_t missing_seq)
+int stream_arg_bound(struct cmd_ctx *c, const struct resp_arg *a, struct stream_id *id,
+                     int *exclusive, uint64_t missing_seq)
 {
     *exclusive = a->len > 1 && a->ptr[0] == '(';
-    if (!*exclusive) return parse_id(c, a, id, missing_seq, 0, NULL);
+    if (!*exclusive) return stream_arg_id(c, a, id, missing_seq, 0, NULL);
     struct resp_arg rest = {a->ptr + 1, a->len - 1};
-    return parse_id(c, &rest, id, missing_seq, 1, NULL);
+    return stream_arg_id(c, &rest, id, missing_seq, 1, NULL);
 }
 
 /* The next ID up; 0 past the last possible one. */
-static int id_incr(struct stream_id *id)
+int stream_id_incr(struct stream_id *id)
 {
     if (id->seq != UINT64_MAX) {
         id->seq++;
@@ -96,13 +96,13 @@ static int id_incr(struct stream_id *id)
         id->ms++;
         id->seq = 0;
     } else {
-        *id = ID_MIN;
+        *id = STREAM_ID_MIN;
         return 0;
     }
     return 1;
 }
 
-static int id_decr(struct stream_id *id)
+int stream_id_decr(struct stream_id *id)
 {
     if (id->seq != 0) {
         id->seq--;
@@ -110,13 +110,13 @@ static int id_decr(struct stream_id *id)
         id->ms--;
         id->seq = UINT64_MAX;
     } else {
-        *id = ID_MAX;
+        *id = STREAM_ID_MAX;
         return 0;
     }
     return 1;
 }
 
-static void reply_id(struct resp_out *o, struct stream_id id)
+void stream_reply_id(struct resp_out *o, struct stream_id id)
 {
     char buf[STREAM_ID_TEXT_MAX];
     resp_add_bulk(o, buf, stream_id_text(id, buf));
@@ -124,7 +124,7 @@ static void reply_id(struct resp_out *o, struct stream_id id)
 
 /* --- lookups and replies --- */
 
-static struct stream *lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
+struct stream *stream_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
 {
     struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
     *wrong = cmd_wrongtype(c, v, KV_STREAM);
@@ -133,15 +133,15 @@ static struct stream *lookup_read(struct cmd_ctx *c, const struct resp_arg *key,
 
 /* A stream XREAD reads: serving a client woken from blocking, a key of
  * another type counts as absent (cmd_ctx.serving). */
-static struct stream *lookup_stream(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
+struct stream *stream_lookup_served(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
 {
-    if (!c->serving) return lookup_read(c, key, wrong);
+    if (!c->serving) return stream_lookup_read(c, key, wrong);
     struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
     *wrong = 0;
     return v && v->type == KV_STREAM ? kv_val_obj(v) : NULL;
 }
 
-static struct stream *lookup_write(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
+struct stream *stream_lookup_write(struct cmd_ctx *c, const struct resp_arg *key, int *wrong)
 {
     struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     *wrong = cmd_wrongtype(c, v, KV_STREAM);
@@ -149,11 +149,11 @@ static struct stream *lookup_write(struct cmd_ctx *c, const struct resp_arg *key
 }
 
 /* One entry: [id, [field, value, ...]]. */
-static void reply_entry(struct resp_out *o, struct stream_iter *it, struct stream_id id,
+void stream_reply_entry(struct resp_out *o, struct stream_iter *it, struct stream_id id,
                         size_t nfields)
 {
     resp_add_array_len(o, 2);
-    reply_id(o, id);
+    stream_reply_id(o, id);
     resp_add_array_len(o, (long)(2 * nfields));
     for (size_t k = 0; k < nfields; k++) {
         struct stream_field f;
@@ -165,7 +165,7 @@ static void reply_entry(struct resp_out *o, struct stream_iter *it, struct strea
 
 /* The entries in [start, end] (rev: descending), at most count (0: all),
  * as an array; returns how many. */
-static size_t reply_range(struct resp_out *o, const struct stream *s, struct stream_id start,
+size_t stream_reply_range(struct resp_out *o, const struct stream *s, struct stream_id start,
                           struct stream_id end, size_t count, int rev)
 {
     resp_deferred d = resp_add_deferred(o);
@@ -174,7 +174,7 @@ static size_t reply_range(struct resp_out *o, const struct stream *s, struct str
     size_t nf, n = 0;
     t_stream_iter_start(&it, s, start, end, rev);
     while ((count == 0 || n < count) && t_stream_iter_next(&it, &id, &nf)) {
-        reply_entry(o, &it, id, nf);
+        stream_reply_entry(o, &it, id, nf);
         n++;
     }
     resp_set_deferred_array_len(o, d, (long)n);
@@ -210,7 +210,7 @@ static int parse_trim(struct cmd_ctx *c, int i, int by_minid, struct add_args *a
     }
     a->trim.by_minid = by_minid;
     if (by_minid) {
-        if (parse_id(c, &c->argv[i + 1], &a->trim.minid, 0, 1, NULL) < 0) return -1;
+        if (stream_arg_id(c, &c->argv[i + 1], &a->trim.minid, 0, 1, NULL) < 0) return -1;
     } else {
         long long n;
         if (cmd_arg_ll(c, i + 1, &n) < 0) return -1;
@@ -250,7 +250,7 @@ static int parse_add_trim(struct cmd_ctx *c, struct add_args *a, int xadd)
         } else if (xadd && cmd_arg_is(o, "nomkstream")) {
             a->nomkstream = 1;
         } else if (xadd) {
-            if (parse_id(c, o, &a->id, 0, 1, &a->seq_given) < 0) return -1;
+            if (stream_arg_id(c, o, &a->id, 0, 1, &a->seq_given) < 0) return -1;
             a->id_given = 1;
             break;
         } else {
@@ -289,7 +289,7 @@ static int new_id(const struct stream_meta *m, const struct add_args *a, int64_t
         if (ms > m->last_id.ms)
             *id = (struct stream_id){ms, 0};
         else
-            id_incr(id);
+            stream_id_incr(id);
     } else if (!a->seq_given && a->id.ms == m->last_id.ms) {
         if (m->last_id.seq == UINT64_MAX) {
             *err = too_small;
@@ -322,7 +322,7 @@ void cmd_xadd(struct cmd_ctx *c)
     }
     const struct resp_arg *key = &c->argv[1];
     int wrong;
-    struct stream *s = lookup_write(c, key, &wrong);
+    struct stream *s = stream_lookup_write(c, key, &wrong);
     if (wrong) return;
     if (!s && a.nomkstream) {
         resp_add_null(c->out);
@@ -353,7 +353,7 @@ void cmd_xadd(struct cmd_ctx *c)
         kv_set_obj(c->kv, key->ptr, key->len, KV_STREAM, s, KV_NO_EXPIRE, c->now_ms);
     }
     t_stream_append(s, id, (size_t)(c->argc - fpos) / 2, &c->argv[fpos]);
-    reply_id(c->out, id);
+    stream_reply_id(c->out, id);
     kv_modified(c->kv, key->ptr, key->len);
     cmd_notify(c, NOTIFY_STREAM, "xadd", key);
     if (a.strategy && t_stream_trim(s, &a.trim)) cmd_notify(c, NOTIFY_STREAM, "xtrim", key);
@@ -365,7 +365,7 @@ void cmd_xtrim(struct cmd_ctx *c)
     if (parse_add_trim(c, &a, 0) < 0) return;
     const struct resp_arg *key = &c->argv[1];
     int wrong;
-    struct stream *s = lookup_write(c, key, &wrong);
+    struct stream *s = stream_lookup_write(c, key, &wrong);
     if (wrong) return;
     uint64_t gone = s ? t_stream_trim(s, &a.trim) : 0;
     if (gone) {
@@ -380,7 +380,7 @@ void cmd_xtrim(struct cmd_ctx *c)
 void cmd_xlen(struct cmd_ctx *c)
 {
     int wrong;
-    struct stream *s = lookup_read(c, &c->argv[1], &wrong);
+    struct stream *s = stream_lookup_read(c, &c->argv[1], &wrong);
     if (!wrong) resp_add_int(c->out, s ? (long long)t_stream_len(s) : 0);
 }
 
@@ -389,13 +389,13 @@ static void range_generic(struct cmd_ctx *c, int rev)
     const struct resp_arg *first = &c->argv[rev ? 3 : 2], *last = &c->argv[rev ? 2 : 3];
     struct stream_id start, end;
     int startex, endex;
-    if (parse_bound(c, first, &start, &startex, 0) < 0) return;
-    if (startex && !id_incr(&start)) {
+    if (stream_arg_bound(c, first, &start, &startex, 0) < 0) return;
+    if (startex && !stream_id_incr(&start)) {
         resp_add_error(c->out, "ERR invalid start ID for the interval");
         return;
     }
-    if (parse_bound(c, last, &end, &endex, UINT64_MAX) < 0) return;
-    if (endex && !id_decr(&end)) {
+    if (stream_arg_bound(c, last, &end, &endex, UINT64_MAX) < 0) return;
+    if (endex && !stream_id_decr(&end)) {
         resp_add_error(c->out, "ERR invalid end ID for the interval");
         return;
     }
@@ -410,14 +410,14 @@ static void range_generic(struct cmd_ctx *c, int rev)
         }
     }
     int wrong;
-    struct stream *s = lookup_read(c, &c->argv[1], &wrong);
+    struct stream *s = stream_lookup_read(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (!s)
         resp_add_array_len(c->out, 0);
     else if (count == 0)
         resp_add_null_array(c->out);
     else
-        reply_range(c->out, s, start, end, count < 0 ? 0 : (size_t)count, rev);
+        stream_reply_range(c->out, s, start, end, count < 0 ? 0 : (size_t)count, rev);
 }
 
 void cmd_xrange(struct cmd_ctx *c)
@@ -434,7 +434,7 @@ void cmd_xdel(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1];
     int wrong;
-    struct stream *s = lookup_write(c, key, &wrong);
+    struct stream *s = stream_lookup_write(c, key, &wrong);
     if (wrong) return;
     if (!s) {
         resp_add_int(c->out, 0);
@@ -444,7 +444,7 @@ void cmd_xdel(struct cmd_ctx *c)
     size_t n = (size_t)c->argc - 2;
     struct stream_id *ids = util_xmalloc(n * sizeof *ids);
     for (size_t j = 0; j < n; j++) {
-        if (parse_id(c, &c->argv[2 + j], &ids[j], 0, 1, NULL) < 0) {
+        if (stream_arg_id(c, &c->argv[2 + j], &ids[j], 0, 1, NULL) < 0) {
             free(ids);
             return;
         }
@@ -464,7 +464,7 @@ void cmd_xsetid(struct cmd_ctx *c)
 {
     struct stream_id id, max_deleted = {0, 0};
     long long added = -1;
-    if (parse_id(c, &c->argv[2], &id, 0, 1, NULL) < 0) return;
+    if (stream_arg_id(c, &c->argv[2], &id, 0, 1, NULL) < 0) return;
     for (int i = 3; i < c->argc; i += 2) {
         const struct resp_arg *o = &c->argv[i];
         int more = c->argc - 1 - i;
@@ -475,7 +475,7 @@ void cmd_xsetid(struct cmd_ctx *c)
                 return;
             }
         } else if (cmd_arg_is(o, "maxdeletedid") && more) {
-            if (parse_id(c, &c->argv[i + 1], &max_deleted, 0, 1, NULL) < 0) return;
+            if (stream_arg_id(c, &c->argv[i + 1], &max_deleted, 0, 1, NULL) < 0) return;
             if (stream_id_cmp(id, max_deleted) < 0) {
                 resp_add_error(c->out, "ERR The ID specified in XSETID is smaller than the "
                                        "provided max_deleted_entry_id");
@@ -488,7 +488,7 @@ void cmd_xsetid(struct cmd_ctx *c)
     }
     const struct resp_arg *key = &c->argv[1];
     int wrong;
-    struct stream *s = lookup_write(c, key, &wrong);
+    struct stream *s = stream_lookup_write(c, key, &wrong);
     if (wrong) return;
     if (!s) {
         resp_add_error(c->out, "ERR no such key");
@@ -500,7 +500,7 @@ void cmd_xsetid(struct cmd_ctx *c)
         struct stream_iter it;
         struct stream_id top;
         size_t nf;
-        t_stream_iter_start(&it, s, ID_MIN, ID_MAX, 1);
+        t_stream_iter_start(&it, s, STREAM_ID_MIN, STREAM_ID_MAX, 1);
         t_stream_iter_next(&it, &top, &nf);
         if (stream_id_cmp(id, top) < 0) {
             resp_add_error(c->out,
@@ -519,256 +519,4 @@ void cmd_xsetid(struct cmd_ctx *c)
     kv_modified(c->kv, key->ptr, key->len);
     resp_add_simple(c->out, "OK");
     cmd_notify(c, NOTIFY_STREAM, "xsetid", key);
-}
-
-/* --- XREAD --- */
-
-/* The index of STREAMS' first key and the number of keys, or 0 keys when
- * the arguments are malformed. */
-static int xread_streams(int argc, const struct resp_arg *argv, int *first)
-{
-    for (int i = 1; i < argc; i++) {
-        if (cmd_arg_is(&argv[i], "block") || cmd_arg_is(&argv[i], "count")) {
-            i++;
-        } else if (cmd_arg_is(&argv[i], "streams")) {
-            int rest = argc - i - 1;
-            *first = i + 1;
-            return rest > 0 && rest % 2 == 0 ? rest / 2 : 0;
-        } else {
-            return 0;
-        }
-    }
-    return 0;
-}
-
-int t_stream_xread_keys(int argc, const struct resp_arg *argv, int *idx, int max)
-{
-    int first = 0, n = xread_streams(argc, argv, &first);
-    if (n > max) return 0;
-    for (int k = 0; k < n; k++)
-        idx[k] = first + k;
-    return n;
-}
-
-/* The last live entry's ID of s, if it has one. */
-static int last_live(const struct stream *s, struct stream_id *id)
-{
-    struct stream_iter it;
-    size_t nf;
-    if (!s || t_stream_len(s) == 0) return 0;
-    t_stream_iter_start(&it, s, ID_MIN, ID_MAX, 1);
-    return t_stream_iter_next(&it, id, &nf);
-}
-
-/* cmd_block_after for XREAD BLOCK: a stream is ready when it holds an
- * entry after the ID; $ waits for what comes after the last ID now. */
-static int xread_ready(const struct kv_val *v, const struct resp_arg *id)
-{
-    struct stream_id after, last;
-    if (id->len == 1 && id->ptr[0] == '$') return 0; /* not resolved: nothing new yet */
-    if (parse_id(NULL, id, &after, 0, 1, NULL) < 0) return 0;
-    return last_live(kv_val_obj(v), &last) && stream_id_cmp(last, after) > 0;
-}
-
-static struct resp_arg xread_resolve(const struct kv_val *v, const struct resp_arg *id,
-                                     char buf[CMD_BLOCK_ID_MAX])
-{
-    if (!(id->len == 1 && id->ptr[0] == '$')) return *id;
-    struct stream_meta m = {{0, 0}, {0, 0}, {0, 0}, 0};
-    if (v) t_stream_meta(kv_val_obj(v), &m);
-    return (struct resp_arg){buf, stream_id_text(m.last_id, buf)};
-}
-
-static const struct cmd_block_after xread_after = {xread_ready, xread_resolve};
-
-uint32_t t_stream_xread_call_flags(struct server *srv, int argc, const struct resp_arg *argv,
-                                   uint32_t flags)
-{
-    (void)srv;
-    int first = 0;
-    xread_streams(argc, argv, &first);
-    for (int i = 1; i < (first ? first - 1 : argc); i++)
-        if (cmd_arg_is(&argv[i], "block")) return flags;
-    return flags & ~(uint32_t)CMD_BLOCKING; /* a plain read */
-}
-
-void cmd_xread(struct cmd_ctx *c)
-{
-    long long count = 0, ms = 0;
-    int block = 0, first = 0, n = 0;
-    for (int i = 1; i < c->argc; i++) {
-        const struct resp_arg *o = &c->argv[i];
-        int more = c->argc - 1 - i;
-        if (cmd_arg_is(o, "block") && more) {
-            if (c->in_script) {
-                resp_add_error(c->out, "ERR XREAD command is not allowed with BLOCK option from "
-                                       "scripts");
-                return;
-            }
-            i++;
-            if (!util_str2ll(c->argv[i].ptr, c->argv[i].len, &ms)) {
-                resp_add_error(c->out, "ERR timeout is not an integer or out of range");
-                return;
-            }
-            if (ms < 0) {
-                resp_add_error(c->out, "ERR timeout is negative");
-                return;
-            }
-            block = 1;
-        } else if (cmd_arg_is(o, "count") && more) {
-            if (cmd_arg_ll(c, ++i, &count) < 0) return;
-            if (count < 0) count = 0;
-        } else if (cmd_arg_is(o, "streams") && more) {
-            first = i + 1;
-            n = c->argc - first;
-            if (n % 2) {
-                resp_add_error(c->out, "ERR Unbalanced XREAD list of streams: for each stream key "
-                                       "an ID or '$' must be specified.");
-                return;
-            }
-            n /= 2;
-            break;
-        } else {
-            resp_add_error(c->out, ERR_SYNTAX);
-            return;
-        }
-    }
-    if (first == 0) {
-        resp_add_error(c->out, ERR_SYNTAX);
-        return;
-    }
-    struct stream_id *after = util_xmalloc((size_t)n * sizeof *after);
-    for (int k = 0; k < n; k++) { /* the IDs' errors come before any key's */
-        const struct resp_arg *a = &c->argv[first + n + k];
-        if (a->len == 1 && a->ptr[0] == '>') {
-            resp_add_error(c->out, "ERR The > ID can be specified only when calling XREADGROUP "
-                                   "using the GROUP <group> <consumer> option.");
-            goto done;
-        }
-        if (!(a->len == 1 && a->ptr[0] == '$') && parse_id(c, a, &after[k], 0, 1, NULL) < 0)
-            goto done;
-    }
-    struct cmd_block blk = {first, n, KV_STREAM, 1, ms, &xread_after, first + n};
-    if (block && cmd_block_probe(c, &blk)) goto done;
-    for (int k = 0; k < n; k++) {
-        const struct resp_arg *a = &c->argv[first + n + k];
-        int wrong;
-        struct stream *s = lookup_stream(c, &c->argv[first + k], &wrong);
-        if (wrong) goto done;
-        if (a->len == 1 && a->ptr[0] == '$') {
-            struct stream_meta m = {{0, 0}, {0, 0}, {0, 0}, 0};
-            if (s) t_stream_meta(s, &m);
-            after[k] = m.last_id;
-        }
-    }
-    long served = 0;
-    resp_deferred d = 0;
-    for (int k = 0; k < n; k++) {
-        int wrong;
-        struct stream *s = lookup_stream(c, &c->argv[first + k], &wrong);
-        struct stream_id start = after[k], last;
-        if (!id_incr(&start) || !last_live(s, &last) || stream_id_cmp(last, after[k]) <= 0)
-            continue;
-        if (served++ == 0) d = resp_add_deferred(c->out);
-        if (c->out->proto == 2) resp_add_array_len(c->out, 2);
-        resp_add_bulk(c->out, c->argv[first + k].ptr, c->argv[first + k].len);
-        reply_range(c->out, s, start, ID_MAX, (size_t)count, 0);
-    }
-    if (served) {
-        if (c->out->proto == 2)
-            resp_set_deferred_array_len(c->out, d, served);
-        else
-            resp_set_deferred_map_len(c->out, d, served);
-    } else if (block) {
-        cmd_block_on(c, &blk); /* inside MULTI: the null array */
-    } else {
-        resp_add_null_array(c->out);
-    }
-done:
-    free(after);
-}
-
-/* --- XINFO STREAM --- */
-
-static void reply_edge(struct resp_out *o, const struct stream *s, int last)
-{
-    struct stream_iter it;
-    struct stream_id id;
-    size_t nf;
-    t_stream_iter_start(&it, s, ID_MIN, ID_MAX, last);
-    if (t_stream_iter_next(&it, &id, &nf))
-        reply_entry(o, &it, id, nf);
-    else
-        resp_add_null(o);
-}
-
-void cmd_xinfo_stream(struct cmd_ctx *c)
-{
-    int full = 0;
-    long long count = 10;
-    int optc = c->argc - 3;
-    int wrong;
-    struct stream *s = lookup_read(c, &c->argv[2], &wrong);
-    if (wrong) return;
-    if (!s) {
-        resp_add_error(c->out, "ERR no such key");
-        return;
-    }
-    if (optc > 0) {
-        if ((optc != 1 && optc != 3) || !cmd_arg_is(&c->argv[3], "full") ||
-            (optc == 3 && !cmd_arg_is(&c->argv[4], "count"))) {
-            resp_add_errorf(c->out,
-                            "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                            "XINFO HELP.",
-                            (int)c->argv[1].len, c->argv[1].ptr);
-            return;
-        }
-        full = 1;
-        if (optc == 3 && cmd_arg_ll(c, 5, &count) < 0) return;
-        if (count < 0) count = 10;
-    }
-    struct stream_meta m;
-    t_stream_meta(s, &m);
-    struct resp_out *o = c->out;
-    resp_add_map_len(o, full ? 9 : 10);
-    resp_add_bulk_cstr(o, "length");
-    resp_add_int(o, (long long)t_stream_len(s));
-    resp_add_bulk_cstr(o, "radix-tree-keys");
-    resp_add_int(o, (long long)t_stream_nodes(s));
-    resp_add_bulk_cstr(o, "radix-tree-nodes");
-    resp_add_int(o, (long long)t_stream_nodes(s));
-    resp_add_bulk_cstr(o, "last-generated-id");
-    reply_id(o, m.last_id);
-    resp_add_bulk_cstr(o, "max-deleted-entry-id");
-    reply_id(o, m.max_deleted_id);
-    resp_add_bulk_cstr(o, "entries-added");
-    resp_add_int(o, (long long)m.entries_added);
-    resp_add_bulk_cstr(o, "recorded-first-entry-id");
-    reply_id(o, m.first_id);
-    if (!full) {
-        resp_add_bulk_cstr(o, "groups");
-        resp_add_int(o, 0); /* consumer groups are not offered yet */
-        resp_add_bulk_cstr(o, "first-entry");
-        reply_edge(o, s, 0);
-        resp_add_bulk_cstr(o, "last-entry");
-        reply_edge(o, s, 1);
-        return;
-    }
-    resp_add_bulk_cstr(o, "entries");
-    reply_range(o, s, ID_MIN, ID_MAX, (size_t)count, 0);
-    resp_add_bulk_cstr(o, "groups");
-    resp_add_array_len(o, 0);
-}
-
-void cmd_xinfo_help(struct cmd_ctx *c)
-{
-    static const char *const lines[] = {
-        "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "STREAM <key> [FULL [COUNT <count>]",
-        "    Show information about the stream.",
-        "HELP",
-        "    Prints this help.",
-        NULL,
-    };
-    cmd_reply_help(c, lines);
 }

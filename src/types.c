@@ -15,6 +15,13 @@ void type_put_u32(type_put_fn *put, void *ud, uint32_t v)
     put(ud, b, 4);
 }
 
+void type_put_u64(type_put_fn *put, void *ud, uint64_t v)
+{
+    unsigned char b[8];
+    le_put64(b, v);
+    put(ud, b, 8);
+}
+
 void type_put_str(type_put_fn *put, void *ud, const char *p, size_t len)
 {
     type_put_u32(put, ud, (uint32_t)len);
@@ -25,9 +32,7 @@ void type_put_f64(type_put_fn *put, void *ud, double v)
 {
     uint64_t bits;
     memcpy(&bits, &v, 8);
-    unsigned char b[8];
-    le_put64(b, bits);
-    put(ud, b, 8);
+    type_put_u64(put, ud, bits);
 }
 
 int type_get_u32(struct type_reader *r, uint32_t *v)
@@ -35,6 +40,14 @@ int type_get_u32(struct type_reader *r, uint32_t *v)
     if (r->len - r->off < 4) return -1;
     *v = (uint32_t)le_get(r->p + r->off, 4);
     r->off += 4;
+    return 0;
+}
+
+int type_get_u64(struct type_reader *r, uint64_t *v)
+{
+    if (r->len - r->off < 8) return -1;
+    *v = le_get(r->p + r->off, 8);
+    r->off += 8;
     return 0;
 }
 
@@ -50,10 +63,9 @@ int type_get_str(struct type_reader *r, const char **s, size_t *len)
 
 int type_get_f64(struct type_reader *r, double *v)
 {
-    if (r->len - r->off < 8) return -1;
-    uint64_t bits = le_get(r->p + r->off, 8);
+    uint64_t bits;
+    if (type_get_u64(r, &bits) < 0) return -1;
     memcpy(v, &bits, 8);
-    r->off += 8;
     return 0;
 }
 

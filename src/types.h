@@ -83,10 +83,11 @@ struct kv_type_ops {
 };
 
 /* Payload framing shared by every type's save() and load(): counts as u32,
- * strings as u32 length + bytes, doubles as their 8 bytes (IEEE 754), all
- * little-endian. A reader never reads past its end: each get returns -1
+ * 64-bit numbers as u64, strings as u32 length + bytes, doubles as their 8
+ * bytes (IEEE 754), all little-endian. A reader never reads past its end: each get returns -1
  * instead, and load() reports the payload malformed. */
 void type_put_u32(type_put_fn *put, void *ud, uint32_t v);
+void type_put_u64(type_put_fn *put, void *ud, uint64_t v);
 void type_put_str(type_put_fn *put, void *ud, const char *p, size_t len);
 void type_put_f64(type_put_fn *put, void *ud, double v);
 
@@ -95,6 +96,7 @@ struct type_reader {
     size_t len, off;
 };
 int type_get_u32(struct type_reader *r, uint32_t *v);
+int type_get_u64(struct type_reader *r, uint64_t *v);
 int type_get_str(struct type_reader *r, const char **s, size_t *len);
 int type_get_f64(struct type_reader *r, double *v);
 /* The element count opening a payload: -1 (reason in err) when it is 0 or

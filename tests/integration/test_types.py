@@ -1,4 +1,4 @@
-"""Hashes, sets, sorted sets and streams on a cluster, through
+"""Hashes, sets, sorted sets and streams (with consumer groups) on a cluster, through
 redis-py, as an application uses them: every replica ends up with the same
 values (compared type by type, a set's own member order included, since SPOP
 draws from it), a write that draws random members (SPOP) removes the same
@@ -39,6 +39,15 @@ def fill(c, prefix, n=50):
     pipe.xadd(f"{prefix}:st", {"other": "field"}, id="300-1")
     pipe.xdel(f"{prefix}:st", "5-0", "120-0", "300-1")
     pipe.xtrim(f"{prefix}:st", maxlen=240)
+    # Consumer groups: entries delivered, acknowledged, claimed by another
+    # consumer, a consumer without pending entries, a group at the end.
+    pipe.xgroup_create(f"{prefix}:st", "g1", id="0")
+    pipe.xreadgroup("g1", "alice", {f"{prefix}:st": ">"}, count=30)
+    pipe.xack(f"{prefix}:st", "g1", "20-0", "21-0", "22-0")
+    pipe.xclaim(f"{prefix}:st", "g1", "bob", 0, ["23-0", "24-0"])
+    pipe.xreadgroup("g1", "alice", {f"{prefix}:st": "0"}, count=2)  # counted again
+    pipe.xgroup_create(f"{prefix}:st", "g2", id="$")
+    pipe.xgroup_createconsumer(f"{prefix}:st", "g2", "carol")
     pipe.expire(f"{prefix}:h0", 100000)
     pipe.execute()
     return snapshot_of(c, prefix, n)
@@ -59,7 +68,7 @@ def snapshot_of(c, prefix, n=50):
     pipe.zrange(f"{prefix}:bigz", 0, -1, withscores=True)
     pipe.scard(f"{prefix}:bigset")
     pipe.xrange(f"{prefix}:st")
-    pipe.execute_command("XINFO", "STREAM", f"{prefix}:st")
+    pipe.execute_command("XINFO", "STREAM", f"{prefix}:st", "FULL")
     pipe.ttl(f"{prefix}:h0")
     out = pipe.execute()
     out[-1] = out[-1] > 0

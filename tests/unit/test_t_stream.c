@@ -2,13 +2,18 @@
  * tests/unit/test_t_stream.c - the stream type (src/t_stream.c): entries
  * appended across many nodes, deleted, trimmed exactly and approximately,
  * read forwards and backwards, copied, and carried through the snapshot
- * payload, all checked against a plain array of what the stream holds.
+ * payload, all checked against a plain array of what the stream holds; and
+ * consumer groups (src/t_stream_cg.c): pending entries delivered, moved,
+ * acknowledged and dropped with their consumer, against a model of the PEL,
+ * through the payload, a copy and the digest.
  *
  * What a user would notice if these failed: XRANGE / XREVRANGE missing or
  * repeating entries at node boundaries, a field read back with another
  * entry's value (shared master fields), XLEN wrong after XDEL, an
  * approximate trim that removes a partial node or differs after a restart
- * (replicas would then trim differently), IDs going back after a reload.
+ * (replicas would then trim differently), IDs going back after a reload,
+ * XPENDING listing an entry twice or under the wrong consumer, a restart
+ * that forgets delivery counts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,12 +25,14 @@
 
 #include <cmocka.h>
 
+#include "../../src/digest.h"
 #include "../../src/kv.h"
 #include "../../src/t_stream.h"
 #include "../../src/types.h"
 #include "../../src/util.h"
 
 #define MAX_ENTRIES 3000
+#define STREAM_ID_ZERO ((struct stream_id){0, 0})
 
 /* The model: the live entries in ID order, each with its fields. */
 struct m_entry {
@@ -307,6 +314,182 @@ static void test_malformed_payload_refused(void **state)
     free(m);
 }
 
+/* --- consumer groups --- */
+
+#define M_CONSUMERS 4
+#define M_GROUP_IDS 400
+
+/* The model of one group's PEL: per entry of the stream (by index), the
+ * consumer it is pending for (-1: none), its delivery count and time. */
+struct m_pel {
+    int who[M_GROUP_IDS];
+    uint64_t count[M_GROUP_IDS];
+    int64_t time[M_GROUP_IDS];
+};
+
+static void check_pel(struct stream_group *g, struct stream_consumer **cs, const struct m_pel *mp,
+                      const struct stream_id *ids, size_t n)
+{
+    struct stream_pel_pos p;
+    struct stream_nack *nack;
+    struct stream_id id;
+    size_t k = 0;
+    t_stream_pel_seek(&g->pel_order, STREAM_ID_ZERO, &p);
+    while ((nack = t_stream_pel_next(&p, &id))) {
+        while (k < n && mp->who[k] < 0)
+            k++;
+        assert_true(k < n);
+        assert_int_equal(id.ms, ids[k].ms);
+        assert_int_equal(id.seq, ids[k].seq);
+        assert_ptr_equal(nack->consumer, cs[mp->who[k]]);
+        assert_int_equal(nack->delivery_count, mp->count[k]);
+        assert_int_equal(nack->delivery_time, mp->time[k]);
+        assert_ptr_equal(t_stream_pel_find(g, id), nack);
+        k++;
+    }
+    while (k < n)
+        assert_int_equal(mp->who[k++], -1);
+    for (int c = 0; c < M_CONSUMERS; c++) { /* each consumer's own PEL, in order */
+        size_t want = 0, got = 0;
+        for (size_t i = 0; i < n; i++)
+            want += mp->who[i] == c;
+        t_stream_pel_seek(&cs[c]->pel, STREAM_ID_ZERO, &p);
+        struct stream_id prev = STREAM_ID_ZERO;
+        while ((nack = t_stream_pel_next(&p, &id))) {
+            assert_ptr_equal(nack->consumer, cs[c]);
+            assert_true(got == 0 || stream_id_cmp(prev, id) < 0);
+            prev = id;
+            got++;
+        }
+        assert_int_equal(got, want);
+    }
+}
+
+static void digest_of(const struct stream *s, unsigned char d[DIGEST_LEN])
+{
+    memset(d, 0, DIGEST_LEN);
+    t_stream_ops.digest(s, d);
+}
+
+/* Entries delivered, moved between consumers, acknowledged and dropped with
+ * their consumer, checked against the model after every step; then the
+ * groups survive the snapshot payload and a copy, and take part in the
+ * digest (replicas that differ in a PEL must not compare equal). */
+static void test_groups(void **state)
+{
+    (void)state;
+    struct stream *s = t_stream_new();
+    struct model *m = new_model();
+    struct stream_id ids[M_GROUP_IDS];
+    for (size_t i = 0; i < M_GROUP_IDS; i++) {
+        ids[i] = (struct stream_id){1000 + i, i % 2};
+        append(s, m, ids[i], 2, 0, (unsigned)i);
+    }
+    struct stream_group *g = t_stream_group_create(s, "g", 1, STREAM_ID_ZERO, 0);
+    assert_non_null(g);
+    assert_null(t_stream_group_create(s, "g", 1, STREAM_ID_ZERO, 0));
+    assert_non_null(t_stream_group_create(s, "other", 5, ids[10], 11));
+    struct stream_consumer *cs[M_CONSUMERS];
+    for (int c = 0; c < M_CONSUMERS; c++) {
+        char name[8];
+        int len = snprintf(name, sizeof name, "c%d", c);
+        cs[c] = t_stream_consumer_create(g, name, (size_t)len, 100 + c);
+        assert_non_null(cs[c]);
+    }
+    assert_null(t_stream_consumer_create(g, "c0", 2, 0));
+    struct m_pel *mp = calloc(1, sizeof *mp);
+    assert_non_null(mp);
+    for (size_t i = 0; i < M_GROUP_IDS; i++)
+        mp->who[i] = -1;
+    uint64_t rng = 11;
+    for (int step = 0; step < 3000; step++) {
+        size_t k = util_rand64(&rng) % M_GROUP_IDS;
+        int c = (int)(util_rand64(&rng) % M_CONSUMERS);
+        switch (util_rand64(&rng) % 4) {
+        case 0:
+        case 1: { /* delivered (again) to c, or claimed by c */
+            struct stream_nack *nack = t_stream_pel_claim(g, ids[k], cs[c]);
+            nack->delivery_count++;
+            nack->delivery_time = step;
+            mp->count[k] = mp->who[k] < 0 ? 1 : mp->count[k] + 1;
+            mp->time[k] = step;
+            mp->who[k] = c;
+            break;
+        }
+        case 2: /* XACK */
+            assert_int_equal(t_stream_pel_ack(g, ids[k]), mp->who[k] >= 0);
+            mp->who[k] = -1;
+            break;
+        default:
+            if (step % 97) break;
+            { /* XGROUP DELCONSUMER, then the consumer comes back */
+                size_t had = 0;
+                for (size_t i = 0; i < M_GROUP_IDS; i++)
+                    if (mp->who[i] == c) {
+                        had++;
+                        mp->who[i] = -1;
+                    }
+                char name[8];
+                memcpy(name, cs[c]->name, cs[c]->name_len);
+                size_t len = cs[c]->name_len;
+                assert_int_equal(t_stream_consumer_delete(g, cs[c]), had);
+                assert_null(t_stream_consumer(g, name, len));
+                cs[c] = t_stream_consumer_create(g, name, len, step);
+            }
+        }
+        if (step % 500 == 0) check_pel(g, cs, mp, ids, M_GROUP_IDS);
+    }
+    check_pel(g, cs, mp, ids, M_GROUP_IDS);
+
+    struct stream *back = reload(s);
+    struct stream *copy = t_stream_ops.dup(s);
+    unsigned char d[DIGEST_LEN], d_back[DIGEST_LEN], d_copy[DIGEST_LEN];
+    digest_of(s, d);
+    digest_of(back, d_back);
+    digest_of(copy, d_copy);
+    assert_memory_equal(d, d_back, DIGEST_LEN);
+    assert_memory_equal(d, d_copy, DIGEST_LEN);
+    for (int which = 0; which < 2; which++) {
+        struct stream *x = which ? back : copy;
+        assert_int_equal(t_stream_group_count(x), 2);
+        struct stream_group *xg = t_stream_group(x, "g", 1);
+        assert_non_null(xg);
+        struct stream_consumer *xcs[M_CONSUMERS];
+        for (int c = 0; c < M_CONSUMERS; c++) {
+            xcs[c] = t_stream_consumer(xg, cs[c]->name, cs[c]->name_len);
+            assert_non_null(xcs[c]);
+            assert_int_equal(xcs[c]->seen_time, cs[c]->seen_time);
+        }
+        check_pel(xg, xcs, mp, ids, M_GROUP_IDS);
+        struct stream_group *o = t_stream_group(x, "other", 5);
+        assert_int_equal(o->last_id.ms, ids[10].ms);
+        assert_int_equal(o->entries_read, 11);
+    }
+    /* one acknowledgement on one side: the digests part */
+    size_t k = 0;
+    while (mp->who[k] < 0)
+        k++;
+    assert_true(t_stream_pel_ack(t_stream_group(copy, "g", 1), ids[k]));
+    digest_of(copy, d_copy);
+    assert_memory_not_equal(d, d_copy, DIGEST_LEN);
+    /* a group's payload cut short is refused */
+    struct buf b = {0};
+    t_stream_ops.save(s, put, &b);
+    struct kv_limits lim = {0};
+    char err[128];
+    for (size_t cut = b.len - 200; cut < b.len; cut++)
+        assert_null(t_stream_ops.load(b.p, cut, &lim, err, sizeof err));
+    free(b.p);
+    assert_true(t_stream_group_destroy(s, "g", 1));
+    assert_false(t_stream_group_destroy(s, "g", 1));
+    assert_int_equal(t_stream_group_count(s), 1);
+    t_stream_ops.free(s);
+    t_stream_ops.free(back);
+    t_stream_ops.free(copy);
+    free(mp);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_reload_and_copy_behave_the_same),
         cmocka_unit_test(test_malformed_payload_refused),
+        cmocka_unit_test(test_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
