@@ -192,11 +192,13 @@ bench-snapshot: deps
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
 # printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
-# all (register/KV, queue and cache workloads at once), kv, queue, cache or a
-# comma-separated list (both: kv,queue). FAULTS: comma-separated
-# fault kinds to deal (default every kind; e.g. FAULTS=kill-leader,pause-leader). A run takes TIME plus about 10 s
-# (healing, the queue's drain - 3-5 s, at most 60 -, the cache's eviction
-# check - about 1 s -, restarts, reads).
+# all (register/KV, queue, cache and stream workloads at once), kv, queue,
+# cache, stream or a comma-separated list (both: kv,queue). FAULTS:
+# comma-separated fault kinds to deal (default every kind; e.g.
+# FAULTS=kill-leader,pause-leader). A run takes TIME plus about 15 s
+# (healing, the queue's drain - 3-5 s, at most 60 -, the stream group's
+# drain - 4-5 s, at most 60 -, the cache's eviction check - about 1 s -,
+# restarts, reads).
 TIME  ?= 120
 NODES ?= 5
 SEED  ?=
@@ -209,16 +211,17 @@ chaos: deps
 	/usr/bin/python3 tests/chaos/run.py --time $(TIME) --nodes $(NODES) --workload $(WORKLOAD) \
 	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(FAULTS),--faults $(FAULTS))
 
-# The checkers' own tests (checker.py, queue_checker.py, cache_checker.py):
-# hand-made and generated histories, the queue clients against a simulated
-# server, the cache clients against redis-server (skipped without it).
+# The checkers' own tests (checker.py, queue_checker.py, cache_checker.py,
+# stream_checker.py): hand-made and generated histories, the queue clients
+# against a simulated server, the cache and stream clients against
+# redis-server (skipped without it).
 chaos-checker:
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py \
-	    tests/chaos/test_cache_checker.py
+	    tests/chaos/test_cache_checker.py tests/chaos/test_stream_checker.py
 
-# The CI variant: about two minutes, one fixed seed, 5 nodes; the three
-# workloads run during the same 90 s (the queue's drain and the cache's
-# eviction check add a few seconds).
+# The CI variant: about two minutes, one fixed seed, 5 nodes; the four
+# workloads run during the same 90 s (the queue's and the stream group's
+# drains and the cache's eviction check add a few seconds).
 chaos-short: deps
 	$(MAKE) all
 	/usr/bin/python3 tests/chaos/run.py --time 90 --nodes 5 --seed $(CHAOS_SHORT_SEED) \

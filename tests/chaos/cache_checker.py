@@ -86,21 +86,19 @@ Command line: cache_checker.py CACHE-HISTORY.jsonl [--json]; exit 0 valid,
 import re
 import sys
 
-# The history format's reader, limits and error are the register checker's.
-from checker import MAX_EVENTS, HistoryError, _fail, checker_main, load_jsonl  # noqa: F401 - re-exported
+# The history format's reader, limits, error and the workload checkers'
+# shared parts are the register checker's.
+from checker import (EXTRA_CHARS_MAX, MAX_EVENTS, HistoryError, WorkloadOp, _fail,  # noqa: F401
+                     cap_anomalies, checker_main, load_jsonl, op_line, op_slice, pair_events,
+                     workload_report)
 
 MAX_READ_KEYS = 10_000           # keys in one batch read
 MAX_KEY_CHARS = 1000
-SLICE_MAX_OPS = 32
 MAX_ANOMALIES_PER_KIND = 20
 MAX_ANOMALIES = 200
-EXTRA_FIELDS_MAX = 8
-EXTRA_CHARS_MAX = 200
 KEYS_SHOWN = 8                   # keys of a batch read shown by format_op
 
 FS = ("write", "read")
-COMPLETIONS = ("ok", "fail", "info")
-CONTRACT_FIELDS = ("type", "process", "f", "time", "key", "keys", "version", "value", "values")
 VALUE_RE = re.compile(r"v:(.*):([0-9]{1,18})\Z", re.S)
 
 
@@ -110,31 +108,16 @@ def value_of(key, version):
     return "v:%s:%d" % (key, version)
 
 
-class Op:
-    __slots__ = ("index", "process", "f", "type", "key", "keys", "version", "values",
-                 "invoke_time", "complete_index", "complete_time", "extra")
+class Op(WorkloadOp):
+    __slots__ = ("key", "keys", "version", "values")
+    CONTRACT_FIELDS = WorkloadOp.CONTRACT_FIELDS + ("key", "keys", "version", "value", "values")
 
     def __init__(self, index, ev):
-        self.index = index
-        self.process = ev.get("process")
-        self.f = ev.get("f")
-        self.type = "info"
+        super().__init__(index, ev)
         self.key = ev.get("key")
         self.keys = None
         self.version = ev.get("version")
         self.values = None
-        self.invoke_time = ev.get("time")
-        self.complete_index = None
-        self.complete_time = None
-        self.extra = {}
-        self.add_extra(ev)
-
-    def add_extra(self, ev):
-        for k, v in ev.items():
-            if k in CONTRACT_FIELDS or not isinstance(v, (str, int, float, bool)):
-                continue
-            if k in self.extra or len(self.extra) < EXTRA_FIELDS_MAX:
-                self.extra[k] = v[:EXTRA_CHARS_MAX] if isinstance(v, str) else v
 
 
 # ---------------------------------------------------------------------------
@@ -181,40 +164,7 @@ def _parse_result(index, ev, op):
 
 def parse_history(history):
     """Pairs invokes with completions; returns the ops in invoke order."""
-    ops, outstanding = [], {}
-    for index, ev in enumerate(history):
-        if index >= MAX_EVENTS:
-            _fail(index, "more than %d events" % MAX_EVENTS)
-        if not isinstance(ev, dict):
-            _fail(index, "not an object")
-        typ, proc, f = ev.get("type"), ev.get("process"), ev.get("f")
-        if f not in FS:
-            _fail(index, "unknown f %r" % (f,))
-        if isinstance(proc, bool) or not isinstance(proc, (int, str)):
-            _fail(index, "process must be an integer (or a string)")
-        if typ == "invoke":
-            if proc in outstanding:
-                _fail(index, "process %r invoked while its op #%d is outstanding"
-                      % (proc, outstanding[proc].index))
-            op = Op(index, ev)
-            _parse_invoke(index, ev, op)
-            outstanding[proc] = op
-            ops.append(op)
-        elif typ in COMPLETIONS:
-            op = outstanding.pop(proc, None)
-            if op is None:
-                _fail(index, "%s for process %r, which has no op outstanding" % (typ, proc))
-            if op.f != f:
-                _fail(index, "%s of %s completes invoke #%d of %s" % (typ, f, op.index, op.f))
-            op.type = typ
-            op.complete_index = index
-            op.complete_time = ev.get("time")
-            op.add_extra(ev)
-            if typ == "ok":
-                _parse_result(index, ev, op)
-        else:
-            _fail(index, "unknown type %r" % (typ,))
-    return ops
+    return pair_events(history, FS, Op, _parse_invoke, _parse_result)
 
 
 def _writes_by_key(ops):
@@ -266,15 +216,9 @@ class _KeyState:
         self.dead = NONE    # every version <= this one was seen deleted
 
 
-def _ref(op):
-    end = "?" if op.complete_index is None else "#%d" % op.complete_index
-    return "p%s #%d..%s" % (op.process, op.index, end)
-
-
 def _anomaly(kind, key, explanation, ops):
-    ops = sorted({id(o): o for o in ops if o is not None}.values(), key=lambda o: o.index)
     return {"kind": kind, "key": key, "explanation": explanation,
-            "slice": [op_dict(o) for o in ops[:SLICE_MAX_OPS]]}
+            "slice": op_slice(ops, op_dict)}
 
 
 def _judge(op, key, value, floors, writes):
@@ -284,30 +228,30 @@ def _judge(op, key, value, floors, writes):
     m = VALUE_RE.match(value)
     if m is None or m.group(1) != key:
         return _anomaly("wrong value", key, "read %s of %r returned %r, not a value of this "
-                        "key" % (_ref(op), key, value[:EXTRA_CHARS_MAX]), [op])
+                        "key" % (op.ref(), key, value[:EXTRA_CHARS_MAX]), [op])
     n = int(m.group(2))
     w = writes.get(key, {}).get(n)
     if w is None or w.index > op.complete_index:
         return _anomaly("never written", key, "read %s of %r returned version %d, which no "
                         "write invoked before the read completed stores"
-                        % (_ref(op), key, n), [w, op])
+                        % (op.ref(), key, n), [w, op])
     if w.type == "fail":
         return _anomaly("failed write read", key, "read %s of %r returned version %d, whose "
-                        "write %s certainly failed" % (_ref(op), key, n, _ref(w)), [w, op])
+                        "write %s certainly failed" % (op.ref(), key, n, w.ref()), [w, op])
     if n < acked.version:
         return _anomaly("stale version", key, "read %s of %r returned version %d although "
                         "version %d was acknowledged (%s) before the read began"
-                        % (_ref(op), key, n, acked.version, _ref(acked.ops[0])),
+                        % (op.ref(), key, n, acked.version, acked.ops[0].ref()),
                         [w, *acked.ops, op])
     if n < seen.version:
         return _anomaly("went back", key, "read %s of %r returned version %d although read "
                         "%s, completed before it began, returned version %d"
-                        % (_ref(op), key, n, _ref(seen.ops[0]), seen.version),
+                        % (op.ref(), key, n, seen.ops[0].ref(), seen.version),
                         [w, *seen.ops, op])
     if n <= dead.version:
         return _anomaly("resurrected", key, "read %s of %r returned version %d although %s "
                         "- every version up to %d was deleted before the read began"
-                        % (_ref(op), key, n, dead.why, dead.version), [w, *dead.ops, op])
+                        % (op.ref(), key, n, dead.why, dead.version), [w, *dead.ops, op])
     return None
 
 
@@ -353,11 +297,11 @@ def _sweep(ops, writes, stats):
                 if best.version > ks.dead.version:
                     what = ("version %d was acknowledged (%s)" if best is acked
                             else "read %s returned version %d") % (
-                        (best.version, _ref(best.ops[0])) if best is acked
-                        else (_ref(best.ops[0]), best.version))
+                        (best.version, best.ops[0].ref()) if best is acked
+                        else (best.ops[0].ref(), best.version))
                     ks.dead = _Mark(best.version, [*best.ops, op],
                                     "read %s returned nil, and it began after %s"
-                                    % (_ref(op), what))
+                                    % (op.ref(), what))
                 continue
             a = _judge(op, key, value, fl, writes)
             if a is not None:
@@ -381,7 +325,8 @@ def check(history):
     for op in ops:
         by = stats["ops"].setdefault(op.f, {"ok": 0, "fail": 0, "info": 0})
         by[op.type] += 1
-    anomalies = _cap(_sweep(ops, writes, stats), stats)
+    anomalies = cap_anomalies(_sweep(ops, writes, stats), stats, MAX_ANOMALIES_PER_KIND,
+                              MAX_ANOMALIES)
     reason = ""
     if anomalies:
         kinds = sorted({a["kind"] for a in anomalies})
@@ -390,44 +335,17 @@ def check(history):
     return {"valid": not anomalies, "reason": reason, "anomalies": anomalies, "stats": stats}
 
 
-def _cap(anomalies, stats):
-    kept, per = [], {}
-    for a in anomalies:
-        per[a["kind"]] = per.get(a["kind"], 0) + 1
-        if per[a["kind"]] > MAX_ANOMALIES_PER_KIND or len(kept) >= MAX_ANOMALIES:
-            stats["anomalies_dropped"] += 1
-        else:
-            kept.append(a)
-    return kept
-
-
 # ---------------------------------------------------------------------------
 # Presentation
 
 
 def op_dict(op):
-    d = {"index": op.index, "process": op.process, "f": op.f, "type": op.type}
     if op.f == "write":
-        d["key"], d["version"] = op.key, op.version
-    else:
-        d["keys"] = list(op.keys)
-        if op.values is not None:
-            d["values"] = list(op.values)
-    d["invoke_time"] = op.invoke_time
-    d["complete_index"] = op.complete_index
-    d["complete_time"] = op.complete_time
-    if op.extra:
-        d["extra"] = dict(op.extra)
-    return d
-
-
-def _rel(t, t0):
-    return "?" if t is None or t0 is None else "%+.3fs" % (t - t0)
+        return op.as_dict(key=op.key, version=op.version)
+    return op.as_dict(keys=list(op.keys), values=None if op.values is None else list(op.values))
 
 
 def format_op(d, t0=None):
-    end = "(none)" if d["complete_index"] is None else "#%d %s" % (
-        d["complete_index"], _rel(d["complete_time"], t0))
     if d["f"] == "write":
         what = "write %r v%d" % (d["key"], d["version"])
     else:
@@ -436,9 +354,7 @@ def format_op(d, t0=None):
                  for i, k in enumerate(keys[:KEYS_SHOWN])]
         what = "read " + ", ".join(pairs) + (" (+%d keys)" % (len(keys) - KEYS_SHOWN)
                                              if len(keys) > KEYS_SHOWN else "")
-    extra = "".join("  %s=%s" % (k, v) for k, v in (d.get("extra") or {}).items())
-    return "#%-6d %s .. %-16s p%-6s %-5s %s%s" % (
-        d["index"], _rel(d["invoke_time"], t0), end, d["process"], d["type"], what, extra)
+    return op_line(d, what, t0, pad=6)
 
 
 def figures(stats):
@@ -453,22 +369,7 @@ def figures(stats):
 
 
 def format_report(result, t0=None):
-    st = result["stats"]
-    lines = ["events: %d" % st["events"]]
-    for f in FS:
-        if f in st["ops"]:
-            c = st["ops"][f]
-            lines.append("  %-10s ok=%d fail=%d info=%d" % (f, c["ok"], c["fail"], c["info"]))
-    lines.append(figures(st))
-    lines.append("VALID" if result["valid"] else "INVALID: " + result["reason"])
-    for a in result["anomalies"]:
-        lines.append("")
-        lines.append("[%s] %r: %s" % (a["kind"], a["key"], a["explanation"]))
-        for d in a["slice"]:
-            lines.append("    " + format_op(d, t0))
-    if st["anomalies_dropped"]:
-        lines.append("(%d more anomalies not shown)" % st["anomalies_dropped"])
-    return "\n".join(lines)
+    return workload_report(result, FS, figures, format_op, t0, lambda a: a["key"])
 
 
 def main(argv):

@@ -56,7 +56,7 @@ import redis
 
 from cluster import HarnessError
 from queue_workload import raw_command
-from workload import NOT_RUN, SOCKET_TIMEOUT_S, Client, History, error_code, text
+from workload import NOT_RUN, SOCKET_TIMEOUT_S, Client, History, error_code, join_clients, text
 
 PREFIX = "cache:"
 POLICY = "volatile-lru"
@@ -202,6 +202,8 @@ class CacheWorkload:
     """The cache clients of one run, their history, and the checks on the
     nodes' eviction counters."""
 
+    name = "cache"
+
     def __init__(self, cluster, seed, log=print, n_clients=N_CLIENTS):
         self.cluster = cluster
         self.seed = seed
@@ -252,13 +254,8 @@ class CacheWorkload:
             c.start(stop)
 
     def join(self, clients=None):
-        clients = self.cache_clients if clients is None else clients
-        deadline = time.monotonic() + SOCKET_TIMEOUT_S + 5
-        for c in clients:
-            c.join(max(0.1, deadline - time.monotonic()))
-        stuck = [c.name for c in clients if c.is_alive()]
-        if stuck:
-            raise HarnessError(f"cache clients did not stop: {', '.join(stuck)}")
+        join_clients(self.cache_clients if clients is None else clients, SOCKET_TIMEOUT_S + 5,
+                     "cache")
 
     def errors(self):
         return [f"{c.name}: {c.error}" for c in self.cache_clients if c.error]

@@ -326,10 +326,9 @@ def split_keys(ops):
 
 
 def _anomaly(kind, key, explanation, ops):
-    ops = sorted({id(o): o for o in ops}.values(), key=lambda o: o.index)
     return {"kind": kind, ("keys" if isinstance(key, tuple) else "key"):
             list(key) if isinstance(key, tuple) else key,
-            "explanation": explanation, "slice": [op_dict(o) for o in ops[:SLICE_MAX_OPS]]}
+            "explanation": explanation, "slice": op_slice(ops, op_dict)}
 
 
 def _ref(op):
@@ -878,10 +877,19 @@ def _rel(t, t0):
     return "?" if t is None or t0 is None else "%+.3fs" % (t - t0)
 
 
-def format_op(d, t0=None):
-    """One human-readable line for an op dict, times relative to t0."""
+def op_line(d, what, t0, pad=4):
+    """The report line of op dict d (every checker's): event positions,
+    times relative to t0, process (padded to pad), outcome, what (the op
+    itself, as its checker words it), then its extra fields."""
     end = "(none)" if d["complete_index"] is None else "#%d %s" % (
         d["complete_index"], _rel(d["complete_time"], t0))
+    extra = "".join("  %s=%s" % (k, v) for k, v in (d.get("extra") or {}).items())
+    return "#%-6d %s .. %-16s p%-*s %-5s %s%s" % (
+        d["index"], _rel(d["invoke_time"], t0), end, pad, d["process"], d["type"], what, extra)
+
+
+def format_op(d, t0=None):
+    """One human-readable line for an op dict, times relative to t0."""
     target = d["key"] if "key" in d else ",".join(d["keys"])
     if d["f"] in ("write", "txn-write"):
         what = "%s %s := %r" % (d["f"], target, d["value"])
@@ -889,9 +897,7 @@ def format_op(d, t0=None):
         what = "%s %s -> %r" % (d["f"], target, d["value"])
     else:
         what = "%s %s" % (d["f"], target)
-    extra = "".join("  %s=%s" % (k, v) for k, v in (d.get("extra") or {}).items())
-    return "#%-6d %s .. %-16s p%-4s %-5s %s%s" % (
-        d["index"], _rel(d["invoke_time"], t0), end, d["process"], d["type"], what, extra)
+    return op_line(d, what, t0)
 
 
 def format_report(result, t0=None):
@@ -917,6 +923,148 @@ def format_report(result, t0=None):
         where = a["key"] if "key" in a else a["keys"]
         lines.append("")
         lines.append("[%s] key %r: %s" % (a["kind"], where, a["explanation"]))
+        for d in a["slice"]:
+            lines.append("    " + format_op(d, t0))
+    if st["anomalies_dropped"]:
+        lines.append("(%d more anomalies not shown)" % st["anomalies_dropped"])
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Shared by the workload checkers (queue_checker.py, cache_checker.py,
+# stream_checker.py): histories in this module's format with their own ops.
+
+
+class WorkloadOp:
+    """One op of a workload history: its invoke (event position index), its
+    completion (type "ok", "fail" or "info", complete_index, complete_time;
+    "info" and None while there is none) and the harness's other scalar
+    fields, for display (extra). A subclass adds its own fields as slots and
+    names them in CONTRACT_FIELDS, which extra leaves out."""
+
+    __slots__ = ("index", "process", "f", "type", "invoke_time", "complete_index",
+                 "complete_time", "extra")
+    CONTRACT_FIELDS = ("type", "process", "f", "time")
+
+    def __init__(self, index, ev):
+        self.index = index
+        self.process = ev.get("process")
+        self.f = ev.get("f")
+        self.type = "info"
+        self.invoke_time = ev.get("time")
+        self.complete_index = None
+        self.complete_time = None
+        self.extra = {}
+        self.add_extra(ev)
+
+    def add_extra(self, ev):
+        for k, v in ev.items():
+            if k in self.CONTRACT_FIELDS or not isinstance(v, (str, int, float, bool)):
+                continue
+            if k in self.extra or len(self.extra) < EXTRA_FIELDS_MAX:
+                self.extra[k] = v[:EXTRA_CHARS_MAX] if isinstance(v, str) else v
+
+    def ref(self):
+        """A short reference by event positions: "p3 #12..#15" ("?": no completion)."""
+        end = "?" if self.complete_index is None else "#%d" % self.complete_index
+        return "p%s #%d..%s" % (self.process, self.index, end)
+
+    def as_dict(self, **fields):
+        """The op as a plain dict (the form slices use): identity, then the
+        fields given (those that are None left out), then times and extra."""
+        d = {"index": self.index, "process": self.process, "f": self.f, "type": self.type}
+        d.update((k, v) for k, v in fields.items() if v is not None)
+        d["invoke_time"] = self.invoke_time
+        d["complete_index"] = self.complete_index
+        d["complete_time"] = self.complete_time
+        if self.extra:
+            d["extra"] = dict(self.extra)
+        return d
+
+
+def pair_events(history, fs, make_op, parse_invoke, parse_result, client_fs=()):
+    """Pairs a workload history's invokes with their completions; returns
+    the ops, make_op(index, invoke event), in invoke order. parse_invoke(index,
+    ev, op) reads an invoke's fields and parse_result(index, ev, op) an ok's,
+    both raising HistoryError (_fail) on a breach of the format. fs: the op
+    names; client_fs: those the client records itself (no command), which
+    must complete, and ok."""
+    ops, outstanding = [], {}
+    for index, ev in enumerate(history):
+        if index >= MAX_EVENTS:
+            _fail(index, "more than %d events" % MAX_EVENTS)
+        if not isinstance(ev, dict):
+            _fail(index, "not an object")
+        typ, proc, f = ev.get("type"), ev.get("process"), ev.get("f")
+        if f not in fs:
+            _fail(index, "unknown f %r" % (f,))
+        if isinstance(proc, bool) or not isinstance(proc, (int, str)):
+            _fail(index, "process must be an integer (or a string)")
+        if typ == "invoke":
+            if proc in outstanding:
+                _fail(index, "process %r invoked while its op #%d is outstanding"
+                      % (proc, outstanding[proc].index))
+            op = make_op(index, ev)
+            parse_invoke(index, ev, op)
+            outstanding[proc] = op
+            ops.append(op)
+        elif typ in COMPLETIONS:
+            op = outstanding.pop(proc, None)
+            if op is None:
+                _fail(index, "%s for process %r, which has no op outstanding" % (typ, proc))
+            if op.f != f:
+                _fail(index, "%s of %s completes invoke #%d of %s" % (typ, f, op.index, op.f))
+            if f in client_fs and typ != "ok":
+                _fail(index, "%s is recorded by the client itself and must be ok" % f)
+            op.type = typ
+            op.complete_index = index
+            op.complete_time = ev.get("time")
+            op.add_extra(ev)
+            if typ == "ok":
+                parse_result(index, ev, op)
+        else:
+            _fail(index, "unknown type %r" % (typ,))
+    for op in ops:
+        if op.f in client_fs and op.complete_index is None:
+            _fail(op.index, "%s without its completion" % op.f)
+    return ops
+
+
+def op_slice(ops, op_dict):
+    """An anomaly's slice: ops (None left out, each once) as op_dict makes
+    them, in history order, at most SLICE_MAX_OPS."""
+    ops = sorted({id(o): o for o in ops if o is not None}.values(), key=lambda o: o.index)
+    return [op_dict(o) for o in ops[:SLICE_MAX_OPS]]
+
+
+def cap_anomalies(anomalies, stats, per_kind, total):
+    """The anomalies kept: at most per_kind of a kind, total in all; the
+    others are counted in stats["anomalies_dropped"]."""
+    kept, per = [], {}
+    for a in anomalies:
+        per[a["kind"]] = per.get(a["kind"], 0) + 1
+        if per[a["kind"]] > per_kind or len(kept) >= total:
+            stats["anomalies_dropped"] += 1
+        else:
+            kept.append(a)
+    return kept
+
+
+def workload_report(result, fs, figures, format_op, t0, where):
+    """A workload checker's text report: ops by f (in the order of fs) and
+    outcome, figures(stats), the verdict, then each anomaly - where(anomaly)
+    names what it is about - with its slice, ops through format_op(d, t0)."""
+    st = result["stats"]
+    lines = ["events: %d" % st["events"]]
+    for f in fs:
+        if f in st["ops"]:
+            c = st["ops"][f]
+            lines.append("  %-10s ok=%d fail=%d info=%d" % (f, c["ok"], c["fail"], c["info"]))
+    lines.append(figures(st))
+    lines.append("VALID" if result["valid"] else "INVALID: " + result["reason"])
+    for a in result["anomalies"]:
+        lines.append("")
+        lines.append("[%s] %r: %s" % (a["kind"], where(a), a["explanation"]))
         for d in a["slice"]:
             lines.append("    " + format_op(d, t0))
     if st["anomalies_dropped"]:

@@ -96,58 +96,34 @@ Command line: queue_checker.py QUEUE-HISTORY.jsonl [--json]; exit 0 valid,
 import bisect
 import sys
 
-# The history format's reader, limits and error are the register checker's.
-from checker import MAX_EVENTS, HistoryError, _fail, checker_main, load_jsonl  # noqa: F401 - re-exported
+# The history format's reader, limits, error and the workload checkers'
+# shared parts are the register checker's.
+from checker import (MAX_EVENTS, HistoryError, WorkloadOp, _fail, cap_anomalies,  # noqa: F401
+                     checker_main, load_jsonl, op_line, op_slice, pair_events, workload_report)
 
 MAX_LIST_ITEMS = 100_000         # items in one recover / final-read reply
-SLICE_MAX_OPS = 32
 MAX_ANOMALIES_PER_KIND = 20
 MAX_ANOMALIES = 200
-EXTRA_FIELDS_MAX = 8
-EXTRA_CHARS_MAX = 200
 JOBS_SHOWN = 20                  # jobs quoted in one explanation
 
 FS = ("push", "take", "recover", "done", "ack", "restart", "final-read")
-COMPLETIONS = ("ok", "fail", "info")
-CONTRACT_FIELDS = ("type", "process", "f", "time", "job", "jobs", "consumer", "removed", "list")
 CONSUMER_FS = ("take", "recover", "done", "ack", "restart")
-INF = float("inf")
 
 ALLOWED_RESTART = "restarted before recording the result"
 ALLOWED_ACK = "ack not acknowledged"
 
 
-class Op:
-    __slots__ = ("index", "process", "f", "type", "consumer", "job", "jobs", "removed",
-                 "list", "invoke_time", "complete_index", "complete_time", "extra")
+class Op(WorkloadOp):
+    __slots__ = ("consumer", "job", "jobs", "removed", "list")
+    CONTRACT_FIELDS = WorkloadOp.CONTRACT_FIELDS + ("job", "jobs", "consumer", "removed", "list")
 
     def __init__(self, index, ev):
-        self.index = index
-        self.process = ev.get("process")
-        self.f = ev.get("f")
-        self.type = "info"
+        super().__init__(index, ev)
         self.consumer = ev.get("consumer")
         self.job = ev.get("job")
         self.jobs = None
         self.removed = None
         self.list = ev.get("list")
-        self.invoke_time = ev.get("time")
-        self.complete_index = None
-        self.complete_time = None
-        self.extra = {}
-        self.add_extra(ev)
-
-    @property
-    def end(self):
-        """Position of the completion (INF when there was none)."""
-        return INF if self.complete_index is None else self.complete_index
-
-    def add_extra(self, ev):
-        for k, v in ev.items():
-            if k in CONTRACT_FIELDS or not isinstance(v, (str, int, float, bool)):
-                continue
-            if k in self.extra or len(self.extra) < EXTRA_FIELDS_MAX:
-                self.extra[k] = v[:EXTRA_CHARS_MAX] if isinstance(v, str) else v
 
 
 # ---------------------------------------------------------------------------
@@ -198,45 +174,8 @@ def _parse_result(index, ev, op):
 
 def parse_history(history):
     """Pairs invokes with completions; returns the ops in invoke order."""
-    ops, outstanding = [], {}
-    for index, ev in enumerate(history):
-        if index >= MAX_EVENTS:
-            _fail(index, "more than %d events" % MAX_EVENTS)
-        if not isinstance(ev, dict):
-            _fail(index, "not an object")
-        typ, proc, f = ev.get("type"), ev.get("process"), ev.get("f")
-        if f not in FS:
-            _fail(index, "unknown f %r" % (f,))
-        if not _is_consumer(proc):
-            _fail(index, "process must be an integer (or a string)")
-        if typ == "invoke":
-            if proc in outstanding:
-                _fail(index, "process %r invoked while its op #%d is outstanding"
-                      % (proc, outstanding[proc].index))
-            op = Op(index, ev)
-            _parse_invoke(index, ev, op)
-            outstanding[proc] = op
-            ops.append(op)
-        elif typ in COMPLETIONS:
-            op = outstanding.pop(proc, None)
-            if op is None:
-                _fail(index, "%s for process %r, which has no op outstanding" % (typ, proc))
-            if op.f != f:
-                _fail(index, "%s of %s completes invoke #%d of %s" % (typ, f, op.index, op.f))
-            if f in ("done", "restart") and typ != "ok":
-                _fail(index, "%s is recorded by the client itself and must be ok" % f)
-            op.type = typ
-            op.complete_index = index
-            op.complete_time = ev.get("time")
-            op.add_extra(ev)
-            if typ == "ok":
-                _parse_result(index, ev, op)
-        else:
-            _fail(index, "unknown type %r" % (typ,))
-    for op in ops:
-        if op.f in ("done", "restart") and op.complete_index is None:
-            _fail(op.index, "%s without its completion" % op.f)
-    return ops
+    return pair_events(history, FS, Op, _parse_invoke, _parse_result,
+                       client_fs=("done", "restart"))
 
 
 # ---------------------------------------------------------------------------
@@ -256,11 +195,6 @@ class Handover:
         return self.op.complete_index
 
 
-def _ref(op):
-    end = "?" if op.complete_index is None else "#%d" % op.complete_index
-    return "p%s #%d..%s" % (op.process, op.index, end)
-
-
 def _jobs_text(jobs):
     jobs = list(jobs)
     shown = ", ".join(repr(j) for j in jobs[:JOBS_SHOWN])
@@ -268,10 +202,9 @@ def _jobs_text(jobs):
 
 
 def _anomaly(kind, where, explanation, ops):
-    ops = sorted({id(o): o for o in ops if o is not None}.values(), key=lambda o: o.index)
     key = "list" if kind == "leftover items" else "job"
     return {"kind": kind, key: where, "explanation": explanation,
-            "slice": [op_dict(o) for o in ops[:SLICE_MAX_OPS]]}
+            "slice": op_slice(ops, op_dict)}
 
 
 class _Index:
@@ -351,13 +284,13 @@ def _lost(ix, stats):
         if hs:
             last = hs[-1]
             fate = "handed to consumer %r by %s %s, never recorded done" % (
-                last.consumer, last.via, _ref(last.op))
+                last.consumer, last.via, last.op.ref())
         else:
             fate = "never handed to a consumer"
         found.append(_anomaly(
             "lost job", job,
             "push %s of %r was acknowledged, but the job was never done: %s; %s"
-            % (_ref(p), job, fate, place),
+            % (p.ref(), job, fate, place),
             [p] + [h.op for h in hs] + [r]))
     return found
 
@@ -382,11 +315,11 @@ def _never_pushed(ix, stats):
         if p is None:
             why = "no push of it was invoked"
         elif p.type == "fail":
-            why = "its only push %s certainly failed" % _ref(p)
+            why = "its only push %s certainly failed" % p.ref()
             shown.append(p)
         else:
             why = "%s %s handed it over before its push %s was invoked" % (
-                early[0].via, _ref(early[0].op), _ref(p))
+                early[0].via, early[0].op.ref(), p.ref())
             shown.append(p)
         what = "handed over" if hs else ("done" if job in ix.done else "read at the end")
         found.append(_anomaly("never pushed", job, "job %r was %s, but %s" % (job, what, why),
@@ -406,14 +339,14 @@ def _duplicates(ix, stats):
                 bad.append(("handed to two consumers",
                             "job %r was handed to consumer %r (%s %s) and to consumer %r "
                             "(%s %s): a job leaves the pending list once, into one list"
-                            % (job, first.consumer, first.via, _ref(first.op), h.consumer,
-                               h.via, _ref(h.op)), h))
+                            % (job, first.consumer, first.via, first.op.ref(), h.consumer,
+                               h.via, h.op.ref()), h))
                 continue
             if h.via == "take":
                 bad.append(("taken twice",
                             "take %s returned job %r, already handed to consumer %r by %s %s: "
                             "it was in the pending list twice"
-                            % (_ref(h.op), job, first.consumer, first.via, _ref(first.op)), h))
+                            % (h.op.ref(), job, first.consumer, first.via, first.op.ref()), h))
                 continue
             acked = [a for a in ix.acks.get((job, h.consumer), ())
                      if a.type == "ok" and a.removed and a.complete_index < h.op.index]
@@ -421,7 +354,7 @@ def _duplicates(ix, stats):
                 bad.append(("back after its ack",
                             "recover %s found job %r in consumer %r's list after ack %s "
                             "removed it (removed %d)"
-                            % (_ref(h.op), job, h.consumer, _ref(acked[0]), acked[0].removed),
+                            % (h.op.ref(), job, h.consumer, acked[0].ref(), acked[0].removed),
                             h))
                 continue
             recorded = any(d.consumer == h.consumer and prev.at < d.index < h.op.index
@@ -445,7 +378,7 @@ def _duplicates(ix, stats):
         stats["duplicates_not_allowed"] += 1
         found.append(_anomaly("twice in one list", job,
                               "recover %s found job %r twice in consumer %r's list"
-                              % (_ref(op), job, op.consumer), [op, ix.push.get(job)]))
+                              % (op.ref(), job, op.consumer), [op, ix.push.get(job)]))
     return found
 
 
@@ -474,7 +407,7 @@ def _unexplained(ix):
             "%d job(s) appeared in consumer %r's processing list that neither its takes "
             "returned nor its %d take(s) of unknown outcome could have moved there: %s "
             "(first: recover %s)" % (len(excess), c, len(infos),
-                                     _jobs_text(j for j, _ in excess), _ref(op)),
+                                     _jobs_text(j for j, _ in excess), op.ref()),
             [o for _, o in excess] + [ix.push.get(job)]))
     return found
 
@@ -496,7 +429,7 @@ def _vanished(ix):
                 "vanished from a processing list", job,
                 "ack %s of job %r by consumer %r removed nothing, but %s %s had put it in "
                 "that list and no earlier ack of it could have removed it"
-                % (_ref(a), job, c, held[-1].via, _ref(held[-1].op)),
+                % (a.ref(), job, c, held[-1].via, held[-1].op.ref()),
                 [held[-1].op, a, ix.push.get(job)]))
             break
     return found
@@ -519,7 +452,7 @@ def _final(ix, stats):
                 found.append(_anomaly(
                     "leftover items", name,
                     "final read %s of %s (%s) found %d item(s): %s"
-                    % (_ref(r), name, owner, len(r.jobs), _jobs_text(r.jobs)), [r]))
+                    % (r.ref(), name, owner, len(r.jobs), _jobs_text(r.jobs)), [r]))
     return found, incomplete
 
 
@@ -558,7 +491,7 @@ def check(history):
     anomalies += _vanished(ix)
     final, incomplete = _final(ix, stats)
     anomalies += final
-    anomalies = _cap(anomalies, stats)
+    anomalies = cap_anomalies(anomalies, stats, MAX_ANOMALIES_PER_KIND, MAX_ANOMALIES)
     reasons = []
     if anomalies:
         kinds = sorted({a["kind"] for a in anomalies})
@@ -571,42 +504,17 @@ def check(history):
             "incomplete": incomplete, "stats": stats}
 
 
-def _cap(anomalies, stats):
-    kept, per = [], {}
-    for a in anomalies:
-        per[a["kind"]] = per.get(a["kind"], 0) + 1
-        if per[a["kind"]] > MAX_ANOMALIES_PER_KIND or len(kept) >= MAX_ANOMALIES:
-            stats["anomalies_dropped"] += 1
-        else:
-            kept.append(a)
-    return kept
-
-
 # ---------------------------------------------------------------------------
 # Presentation
 
 
 def op_dict(op):
-    d = {"index": op.index, "process": op.process, "f": op.f, "type": op.type}
-    for k in ("consumer", "job", "jobs", "removed", "list"):
-        v = getattr(op, k)
-        if v is not None:
-            d[k] = list(v) if k == "jobs" else v
-    d["invoke_time"] = op.invoke_time
-    d["complete_index"] = op.complete_index
-    d["complete_time"] = op.complete_time
-    if op.extra:
-        d["extra"] = dict(op.extra)
-    return d
-
-
-def _rel(t, t0):
-    return "?" if t is None or t0 is None else "%+.3fs" % (t - t0)
+    return op.as_dict(consumer=op.consumer, job=op.job,
+                      jobs=None if op.jobs is None else list(op.jobs), removed=op.removed,
+                      list=op.list)
 
 
 def format_op(d, t0=None):
-    end = "(none)" if d["complete_index"] is None else "#%d %s" % (
-        d["complete_index"], _rel(d["complete_time"], t0))
     who = "" if d.get("consumer") is None else "c%s " % (d["consumer"],)
     f = d["f"]
     if f == "push":
@@ -623,9 +531,7 @@ def format_op(d, t0=None):
                                           if d["type"] == "ok" else "")
     else:
         what = "%s %s" % (f, repr(d["job"]) if d.get("job") is not None else "")
-    extra = "".join("  %s=%s" % (k, v) for k, v in (d.get("extra") or {}).items())
-    return "#%-6d %s .. %-16s p%-4s %-5s %s%s%s" % (
-        d["index"], _rel(d["invoke_time"], t0), end, d["process"], d["type"], who, what, extra)
+    return op_line(d, who + what, t0)
 
 
 def figures(stats):
@@ -646,23 +552,8 @@ def figures(stats):
 
 
 def format_report(result, t0=None):
-    st = result["stats"]
-    lines = ["events: %d" % st["events"]]
-    for f in FS:
-        if f in st["ops"]:
-            c = st["ops"][f]
-            lines.append("  %-10s ok=%d fail=%d info=%d" % (f, c["ok"], c["fail"], c["info"]))
-    lines.append(figures(st))
-    lines.append("VALID" if result["valid"] else "INVALID: " + result["reason"])
-    for a in result["anomalies"]:
-        where = a.get("job", a.get("list"))
-        lines.append("")
-        lines.append("[%s] %r: %s" % (a["kind"], where, a["explanation"]))
-        for d in a["slice"]:
-            lines.append("    " + format_op(d, t0))
-    if st["anomalies_dropped"]:
-        lines.append("(%d more anomalies not shown)" % st["anomalies_dropped"])
-    return "\n".join(lines)
+    return workload_report(result, FS, figures, format_op, t0,
+                           lambda a: a.get("job", a.get("list")))
 
 
 def main(argv):

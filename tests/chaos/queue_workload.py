@@ -45,8 +45,9 @@ import time
 import redis
 from redis.connection import Connection
 
-from cluster import HarnessError
-from workload import NOT_RUN, SOCKET_TIMEOUT_S, Client, History, error_code, round_trip, text
+from cluster import HarnessError, readonly_connect
+from workload import (NOT_RUN, SOCKET_TIMEOUT_S, Client, History, error_code, join_clients,
+                      round_trip, text)
 
 PENDING = "{q}:pending"
 # Errors after which a queue command certainly did not run (-MOVED aside,
@@ -214,6 +215,8 @@ class Consumer(QueueClient):
 class QueueWorkload:
     """The producers and consumers of one run and their history."""
 
+    name = "queue"
+
     def __init__(self, cluster, seed, n_producers=N_PRODUCERS, n_consumers=N_CONSUMERS,
                  push_delay_s=PUSH_DELAY_S, log=print):
         self.cluster = cluster
@@ -235,13 +238,8 @@ class QueueWorkload:
 
     def join(self, clients=None):
         """Waits for the clients' threads (stop already set)."""
-        clients = self.clients() if clients is None else clients
-        deadline = time.monotonic() + BLOCK_SOCKET_TIMEOUT_S + 5
-        for c in clients:
-            c.join(max(0.1, deadline - time.monotonic()))
-        stuck = [c.name for c in clients if c.is_alive()]
-        if stuck:
-            raise HarnessError(f"queue clients did not stop: {', '.join(stuck)}")
+        join_clients(self.clients() if clients is None else clients,
+                     BLOCK_SOCKET_TIMEOUT_S + 5, "queue")
 
     def errors(self):
         return [f"{c.name}: {c.error}" for c in self.clients() if c.error]
@@ -350,22 +348,30 @@ class QueueWorkload:
 def raw_command(slot, cmd, timeout_s):
     """One command on a fresh connection, without redis-py's reply
     callbacks; an error reply comes back as its ResponseError."""
+    return raw_round_trip(slot, [cmd], timeout_s)[0]
+
+
+def raw_round_trip(slot, cmds, timeout_s, readonly=False):
+    """cmds as one pipeline on a fresh connection, as raw_command sends one;
+    with readonly the connection sends READONLY first (a follower then
+    answers reads from its own data)."""
     conn = Connection(host=slot.host, port=slot.port, socket_timeout=timeout_s,
-                      socket_connect_timeout=min(timeout_s, 1))
+                      socket_connect_timeout=min(timeout_s, 1),
+                      redis_connect_func=readonly_connect if readonly else None)
     try:
         conn.connect()
-        return round_trip(conn, [cmd])[0]
+        return round_trip(conn, cmds)
     finally:
         conn.disconnect()
 
 
-def missing_commands(slot, timeout_s=5):
-    """The commands of QUEUE_COMMANDS that slot's server does not know
+def missing_commands(slot, timeout_s=5, commands=QUEUE_COMMANDS):
+    """The commands (default QUEUE_COMMANDS) that slot's server does not know
     (COMMAND INFO answers nil for them). Raises HarnessError if it cannot ask."""
     try:
-        r = raw_command(slot, ("COMMAND", "INFO", *QUEUE_COMMANDS), timeout_s)
+        r = raw_command(slot, ("COMMAND", "INFO", *commands), timeout_s)
     except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
         raise HarnessError(f"COMMAND INFO on {slot}: {type(e).__name__}: {e}") from None
-    if not isinstance(r, list) or len(r) != len(QUEUE_COMMANDS):
+    if not isinstance(r, list) or len(r) != len(commands):
         raise HarnessError(f"COMMAND INFO on {slot} answered {r!r}"[:300])
-    return [name for name, info in zip(QUEUE_COMMANDS, r) if not info]
+    return [name for name, info in zip(commands, r) if not info]

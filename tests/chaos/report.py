@@ -1,6 +1,7 @@
 """The results of a chaos run as a table: ops by f and outcome, availability
 per 10-second window, faults by kind, convergence, snapshots, crashes, the
-checkers' verdicts and their first anomalies (register/KV, queue, cache).
+checkers' verdicts and their first anomalies (register/KV, queue, cache,
+stream).
 Pure formatting over data run.py collected; nothing here talks to the
 cluster.
 """
@@ -130,6 +131,35 @@ def checker_section(chk, format_op, t0):
     return out
 
 
+def workload_ops(name, events, f_order):
+    """A side workload's ops by f (f_order first) and outcome."""
+    counts = op_counts(events)
+    out = [f"  {name + ' ops':<12}{'ok':>8}{'fail':>8}{'info':>8}{'total':>8}"]
+    for f in f_order + sorted(set(counts) - set(f_order)):
+        c = counts.get(f, Counter())
+        out.append(f"  {f:<12}{c['ok']:>8}{c['fail']:>8}{c['info']:>8}{sum(c.values()):>8}")
+    return out
+
+
+def workload_check(name, r, chk):
+    """A side workload checker's verdict, figures (r[name + "_figures"]) and
+    first anomaly (its ops through r[name + "_format_op"])."""
+    if chk is None:
+        return [f"  {name} checker: not run"]
+    out = [f"  {name} checker: valid={chk.get('valid')}"
+           + (f" ({chk['reason']})" if chk.get("reason") else "")]
+    figures = r.get(name + "_figures")
+    if figures is not None:
+        out.append("  " + figures(chk["stats"]))
+    anomalies = chk.get("anomalies") or []
+    if anomalies:
+        kinds = Counter(a.get("kind", "?") for a in anomalies)
+        out.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        out.append(f"first {name} anomaly (times from the start of the run):")
+        out.extend(fmt_anomaly(anomalies[0], r.get(name + "_format_op"), r["t0"]))
+    return out
+
+
 QUEUE_F_ORDER = ["push", "take", "recover", "done", "ack", "restart", "final-read"]
 
 
@@ -139,31 +169,12 @@ def queue_section(r):
     out = [f"queue workload: {q.get('status', 'not run')}"]
     if q.get("status") != "ran":
         return out
-    counts = op_counts(r.get("queue_events") or [])
-    out.append(f"  {'queue ops':<12}{'ok':>8}{'fail':>8}{'info':>8}{'total':>8}")
-    for f in QUEUE_F_ORDER + sorted(set(counts) - set(QUEUE_F_ORDER)):
-        c = counts.get(f, Counter())
-        out.append(f"  {f:<12}{c['ok']:>8}{c['fail']:>8}{c['info']:>8}{sum(c.values()):>8}")
+    out += workload_ops("queue", r.get("queue_events") or [], QUEUE_F_ORDER)
     out.append(f"  drain after healing: {'yes' if q.get('drained') else 'NO'} "
                f"({q.get('drain_detail')})")
     if q.get("unread"):
         out.append(f"  final reads: could not read {q['unread']}")
-    chk = q.get("check")
-    if chk is None:
-        out.append("  queue checker: not run")
-        return out
-    figures = r.get("queue_figures")
-    out.append(f"  queue checker: valid={chk.get('valid')}"
-               + (f" ({chk['reason']})" if chk.get("reason") else ""))
-    if figures is not None:
-        out.append("  " + figures(chk["stats"]))
-    anomalies = chk.get("anomalies") or []
-    if anomalies:
-        kinds = Counter(a.get("kind", "?") for a in anomalies)
-        out.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
-        out.append("first queue anomaly (times from the start of the run):")
-        out.extend(fmt_anomaly(anomalies[0], r.get("queue_format_op"), r["t0"]))
-    return out
+    return out + workload_check("queue", r, q.get("check"))
 
 
 CACHE_F_ORDER = ["write", "read"]
@@ -178,33 +189,33 @@ def cache_section(r):
         return out
     out.append(f"  maxmemory {c.get('maxmemory')} (volatile-lru; used_memory at setup "
                f"{c.get('used_memory_at_setup')})")
-    counts = op_counts(r.get("cache_events") or [])
-    out.append(f"  {'cache ops':<12}{'ok':>8}{'fail':>8}{'info':>8}{'total':>8}")
-    for f in CACHE_F_ORDER + sorted(set(counts) - set(CACHE_F_ORDER)):
-        n = counts.get(f, Counter())
-        out.append(f"  {f:<12}{n['ok']:>8}{n['fail']:>8}{n['info']:>8}{sum(n.values()):>8}")
+    out += workload_ops("cache", r.get("cache_events") or [], CACHE_F_ORDER)
     out.append(f"  evicted_keys under the faults (each process since its start): "
                f"{c.get('evicted_under_faults', 'not read')}")
     out.append(f"  evicted_keys since the reset after healing (fill: leader evicted "
                f"{c.get('fill_leader_evicted', '-')}): {c.get('evicted_after_reset', 'not read')}")
     if c.get("unread"):
         out.append(f"  final reads: could not read {c['unread']}")
-    chk = c.get("check")
-    if chk is None:
-        out.append("  cache checker: not run")
+    return out + workload_check("cache", r, c.get("check"))
+
+
+STREAM_F_ORDER = ["add", "read", "claim", "pending", "process", "ack", "abandon", "restart",
+                  "vanish", "final-read"]
+
+
+def stream_section(r):
+    """The stream workload: ops, drain, the stream checker's figures and first anomaly."""
+    s = r.get("stream") or {}
+    out = [f"stream workload: {s.get('status', 'not run')}"]
+    if s.get("status") != "ran":
         return out
-    out.append(f"  cache checker: valid={chk.get('valid')}"
-               + (f" ({chk['reason']})" if chk.get("reason") else ""))
-    figures = r.get("cache_figures")
-    if figures is not None:
-        out.append("  " + figures(chk["stats"]))
-    anomalies = chk.get("anomalies") or []
-    if anomalies:
-        kinds = Counter(a.get("kind", "?") for a in anomalies)
-        out.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
-        out.append("first cache anomaly (times from the start of the run):")
-        out.extend(fmt_anomaly(anomalies[0], r.get("cache_format_op"), r["t0"]))
-    return out
+    out += workload_ops("stream", r.get("stream_events") or [], STREAM_F_ORDER)
+    out.append(f"  drain after healing: {'yes' if s.get('drained') else 'NO'} "
+               f"({s.get('drain_detail')}); convergence after it: "
+               f"{s.get('converged_after_drain', 'not checked')}")
+    if s.get("unread"):
+        out.append(f"  final reads: could not read {s['unread']}")
+    return out + workload_check("stream", r, s.get("check"))
 
 
 def render(r):
@@ -224,5 +235,6 @@ def render(r):
         out += checker_section(r.get("check"), r.get("format_op"), r["t0"]) + [""]
     out += queue_section(r) + [""]
     out += cache_section(r) + [""]
+    out += stream_section(r) + [""]
     out.append("verdict: " + ("PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])))
     return "\n".join(out) + "\n"

@@ -2,34 +2,39 @@
 """Jepsen-style fault test of raftcache: the entry point.
 
     tests/chaos/run.py --time SECONDS --seed N --nodes 3|5 [--out DIR]
-                       [--workload all|kv|queue|cache|kv,cache|...]
+                       [--workload all|kv|queue|cache|stream|kv,stream|...]
     make chaos TIME=120 SEED=7 NODES=5        make chaos-short
 
 Runs as root (network namespaces). One run: a fresh network (netns.py) and
 cluster (cluster.py), client threads recording histories while the nemesis
 injects faults for --time seconds (nemesis.py): the register/KV workload
-(workload.py), the queue workload (queue_workload.py) and the cache
-workload (cache_workload.py: maxmemory and volatile-lru on every node) run
-side by side under the same faults, each with its own history. Then heal
-everything, check convergence (every node the same digest), drain the
-queue (consumers run until every list stays empty) and read its lists,
-check the cache's eviction counters (equal on every node) and read its
-keys, kill -9 every node, restart them, read every key, every list and
-every cache key once more, and hand the histories to tests/chaos/checker.py,
-queue_checker.py and cache_checker.py. Prints the results table (report.py)
-and writes it with history.jsonl, queue-history.jsonl, cache-history.jsonl,
-nemesis.log and the node logs to the results dir (default
-build/chaos/<seed>-<date>/).
+(workload.py), the queue workload (queue_workload.py), the cache
+workload (cache_workload.py: maxmemory and volatile-lru on every node) and
+the stream workload (stream_workload.py: a consumer group) run side by side
+under the same faults, each with its own history. Then heal everything,
+check convergence (every node the same digest), drain the queue (consumers
+run until every list stays empty) and read its lists, drain the stream
+group (consumers run until nothing is pending) and read every stream on
+every node, check the cache's eviction counters (equal on every node) and
+read its keys, kill -9 every node, restart them, read every key, every
+list, every stream and every cache key once more, and hand the histories to
+tests/chaos/checker.py, queue_checker.py, cache_checker.py and
+stream_checker.py. Prints the results table (report.py) and writes it with
+history.jsonl, queue-history.jsonl, cache-history.jsonl,
+stream-history.jsonl, nemesis.log and the node logs to the results dir
+(default build/chaos/<seed>-<date>/).
 
---workload: all (the default: kv, queue and cache), one of kv, queue,
-cache, or a comma-separated list of them (both: kv,queue). With the queue,
-a server that does not know the list commands (COMMAND INFO of LPUSH
-BLMOVE LREM LRANGE LLEN) is a harness error (exit 2).
+--workload: all (the default: kv, queue, cache and stream), one of kv,
+queue, cache, stream, or a comma-separated list of them (both: kv,queue).
+A server that does not know the commands of a workload selected (COMMAND
+INFO: the queue's LPUSH BLMOVE LREM LRANGE LLEN, the stream's XADD XGROUP
+XREADGROUP XACK XAUTOCLAIM XPENDING XINFO XRANGE) is a harness error (exit
+2).
 
 Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
-crashed by itself, cluster unavailable after healing, a queue that did not
-drain, evicted_keys that differ between the nodes or stay 0 after healing);
-2 a harness error
+crashed by itself, cluster unavailable after healing, a queue or a stream
+group that did not drain, evicted_keys that differ between the nodes or
+stay 0 after healing); 2 a harness error
 (or not root); 130 interrupted. Namespaces and processes are removed on
 every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
 run are removed at start.
@@ -58,14 +63,17 @@ import cluster  # noqa: E402
 from cluster import Cluster, HarnessError, NoLeader  # noqa: E402
 from nemesis import FAULT_DECK, Nemesis, stamp  # noqa: E402
 from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
-from queue_workload import QueueWorkload, missing_commands  # noqa: E402
+from queue_workload import QUEUE_COMMANDS, QueueWorkload, missing_commands  # noqa: E402
 from cache_workload import CacheWorkload  # noqa: E402
+from stream_workload import STREAM_COMMANDS, StreamWorkload  # noqa: E402
 
 N_WORKERS = 8
 OP_DELAY_S = 0.05       # pause between one thread's ops (rate limit)
 N_SPARE = 1             # empty slots for member-replace
-WORKLOADS = ("kv", "queue", "cache")
+WORKLOADS = ("kv", "queue", "cache", "stream")
+SIDE_WORKLOADS = ("queue", "cache", "stream")  # each with its own history and checker
 WORKLOAD_ALIASES = {"all": WORKLOADS, "both": ("kv", "queue")}
+STREAM_VANISH = (0.2, 0.6)  # a stream consumer vanishes at this fraction of --time
 FINAL_PROCESS = 100000  # process ids of the final reads
 
 
@@ -77,8 +85,8 @@ def parse_args():
     p.add_argument("--out", default=None, help="results dir (default build/chaos/<seed>-<date>)")
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
     p.add_argument("--workload", default="all",
-                   help="all (default), kv, queue, cache, or a comma-separated list "
-                        "(both: kv,queue)")
+                   help="all (default: kv, queue, cache, stream), kv, queue, cache, stream, "
+                        "or a comma-separated list (both: kv,queue)")
     p.add_argument("--faults", default="",
                    help="comma-separated fault kinds to deal (default: every kind; see nemesis.py)")
     args = p.parse_args()
@@ -109,9 +117,10 @@ def preflight(args):
         why = "the `ip` command (Debian package iproute2) is missing"
     elif not os.access(args.bin, os.X_OK):
         why = f"{args.bin} not found; run `make` first"
-    elif not all(os.path.exists(os.path.join(HERE, f))
-                 for f in ("checker.py", "queue_checker.py", "cache_checker.py")):
-        why = "tests/chaos/checker.py, queue_checker.py or cache_checker.py not found"
+    elif not all(os.path.exists(os.path.join(HERE, f"{w}checker.py"))
+                 for w in ("", "queue_", "cache_", "stream_")):
+        why = ("tests/chaos/checker.py, queue_checker.py, cache_checker.py or "
+               "stream_checker.py not found")
     if why:
         print(f"chaos: {why}", file=sys.stderr)
         sys.exit(2)
@@ -140,6 +149,7 @@ class Run:
         self.nemesis = None
         self.queue = None
         self.cache = None
+        self.stream = None
         self.failures = []
         self.r = {"seed": seed, "nodes": args.nodes, "time_s": args.time, "out_dir": out,
                   "workload": args.workload, "workloads": sorted(args.workloads),
@@ -149,6 +159,10 @@ class Run:
                             else "not started",
                             "drained": None, "drain_detail": "not reached", "check": None,
                             "unread": []},
+                  "stream": {"status": "not selected" if "stream" not in args.workloads
+                             else "not started",
+                             "drained": None, "drain_detail": "not reached", "check": None,
+                             "unread": []},
                   "faults": {}, "converged": False, "converge_detail": "not reached",
                   "converged_restart": False, "converge_restart_detail": "not reached",
                   "snapshots": {}, "crashes": [], "outstanding": 0, "check": None,
@@ -169,21 +183,21 @@ class Run:
         ld = self.cl.wait_leader(30)
         self.say(f"cluster up: {self.args.nodes} nodes, leader {ld}")
         self.setup_queue(ld)
+        self.setup_stream(ld)
         self.setup_cache()
         self.workload_and_faults()
         self.heal_and_converge()
         self.drain_queue()
+        self.drain_stream()
         self.cache_after_heal()
         self.restart_all_and_read()
         self.check()
 
-    def setup_queue(self, leader):
-        """The queue workload, if selected (the server must know the list commands)."""
-        if "queue" not in self.args.workloads:
-            return
+    def require_commands(self, leader, commands, what):
+        """HarnessError unless the server knows commands (COMMAND INFO)."""
         for attempt in range(3):
             try:
-                missing = missing_commands(leader)
+                missing = missing_commands(leader, commands=commands)
                 break
             except HarnessError:
                 if attempt == 2:
@@ -191,9 +205,28 @@ class Run:
                 time.sleep(1)
         if missing:
             why = f"the server does not know {' '.join(missing)} (COMMAND INFO)"
-            raise HarnessError(f"queue workload: {why}")
+            raise HarnessError(f"{what} workload: {why}")
+
+    def setup_queue(self, leader):
+        """The queue workload, if selected (the server must know the list commands)."""
+        if "queue" not in self.args.workloads:
+            return
+        self.require_commands(leader, QUEUE_COMMANDS, "queue")
         self.queue = QueueWorkload(self.cl, self.seed, log=self.say)
         self.r["queue"]["status"] = "ran"
+
+    def setup_stream(self, leader):
+        """The stream workload, if selected (the server must know the stream
+        and consumer group commands): its group on every stream key. One
+        consumer vanishes at a seeded point of the fault window."""
+        if "stream" not in self.args.workloads:
+            return
+        self.require_commands(leader, STREAM_COMMANDS, "stream")
+        vanish = random.Random(f"{self.seed}/stream-vanish").uniform(*STREAM_VANISH)
+        self.stream = StreamWorkload(self.cl, self.seed, log=self.say,
+                                     vanish_after_s=vanish * self.args.time)
+        self.stream.setup()
+        self.r["stream"]["status"] = "ran"
 
     def setup_cache(self):
         """The cache workload, if selected: maxmemory and the policy on every node."""
@@ -204,10 +237,13 @@ class Run:
         self.r["cache"].update(status="ran", maxmemory=self.cache.maxmemory,
                                used_memory_at_setup=self.cache.used_at_setup)
 
+    def side_workloads(self):
+        """The queue, cache and stream workloads of the run (those selected)."""
+        return [w for w in (self.queue, self.cache, self.stream) if w is not None]
+
     def clients(self):
         """Every client thread of the fault window (the nemesis quiesces them)."""
-        return (self.workers + (self.queue.clients() if self.queue else [])
-                + (self.cache.clients() if self.cache else []))
+        return self.workers + [c for w in self.side_workloads() for c in w.clients()]
 
     def workload_and_faults(self):
         stop = threading.Event()
@@ -221,10 +257,8 @@ class Run:
                                kinds=self.args.faults)
         for w in self.workers:
             w.start()
-        if self.queue:
-            self.queue.start(stop)
-        if self.cache:
-            self.cache.start(stop)
+        for w in self.side_workloads():
+            w.start(stop)
         self.nemesis.start()
         while time.monotonic() < deadline and self.nemesis.is_alive():
             time.sleep(0.5)  # the run's own duration
@@ -235,24 +269,20 @@ class Run:
         stop.set()
         for w in self.workers:
             w.join(10)
-        if self.queue:
-            self.queue.join()
-        if self.cache:
-            self.cache.join()
+        for w in self.side_workloads():
+            w.join()
         self.r["outstanding"] = self.history.close()
         errors = [f"{w.name}: {w.error}" for w in self.workers if w.error]
-        if self.queue:
-            errors += self.queue.errors()
-        if self.cache:
-            errors += self.cache.errors()
+        for w in self.side_workloads():
+            errors += w.errors()
         if self.nemesis.error:
             errors.append(f"nemesis: {self.nemesis.error}")
         if errors:
             raise HarnessError("; ".join(errors))
         self.say(f"workload stopped: {len(self.history.events)} events, "
                  f"{self.r['outstanding']} ops still outstanding"
-                 + (f"; queue: {len(self.queue.history.events)} events" if self.queue else "")
-                 + (f"; cache: {len(self.cache.history.events)} events" if self.cache else ""))
+                 + "".join(f"; {w.name}: {len(w.history.events)} events"
+                           for w in self.side_workloads()))
 
     def heal_and_converge(self):
         try:
@@ -300,6 +330,34 @@ class Run:
         if unread:
             q["unread"] += unread
             self.failures.append(f"queue final reads of {unread} did not succeed")
+
+    def drain_stream(self):
+        """The stream consumers run again on the healed cluster until nothing
+        is pending (or a deadline); once the nodes converged, every stream
+        read on every node."""
+        if not self.stream:
+            return
+        s = self.r["stream"]
+        s["drained"], s["drain_detail"] = self.stream.drain()
+        self.say(f"stream drain: {'done' if s['drained'] else 'NOT DONE'}: {s['drain_detail']}")
+        errors = self.stream.errors()
+        if errors:
+            raise HarnessError("; ".join(errors))
+        if not s["drained"]:
+            self.failures.append("the stream group did not drain")
+        self.stream.history.close()
+        ok, detail = self.cl.wait_converged(60)
+        s["converged_after_drain"] = f"{'yes' if ok else 'NO'}: {detail}"
+        if not ok:
+            self.failures.append("nodes did not converge after the stream's drain")
+        self.stream_final_reads("after drain")
+
+    def stream_final_reads(self, phase):
+        unread = self.stream.final_reads(phase)
+        if unread:
+            self.r["stream"]["unread"] += unread
+            self.failures.append(f"stream final reads of {unread} {phase} did not succeed")
+        self.say(f"stream final reads ({phase}) done")
 
     def cache_after_heal(self):
         """The eviction counters' check, then one read of every cache key."""
@@ -357,6 +415,8 @@ class Run:
         self.say(f"convergence after the restart: {'yes' if ok else 'NO'}: {detail}")
         if not ok:
             self.failures.append("nodes did not converge after the final restart")
+        if self.stream:
+            self.stream_final_reads("after restart")  # on every node: after convergence
         self.cl.check_crashes()  # last look before teardown kills everything
 
     def check(self):
@@ -371,40 +431,30 @@ class Run:
             if result.get("valid") is not True or result.get("anomalies"):
                 self.failures.append(f"checker: valid={result.get('valid')}, "
                                      f"{len(result.get('anomalies') or [])} anomalies")
-        if self.queue:
-            qc = load_checker("queue_checker")
-            result = qc.check(self.queue.history.snapshot())
-            self.say(f"queue checker: valid={result['valid']}: {qc.figures(result['stats'])}")
-            self.r["queue"]["check"] = result
-            self.r["queue_format_op"] = qc.format_op
-            self.r["queue_figures"] = qc.figures
+        for w in self.side_workloads():
+            mod = load_checker(f"{w.name}_checker")
+            result = mod.check(w.history.snapshot())
+            self.say(f"{w.name} checker: valid={result['valid']}: {mod.figures(result['stats'])}")
+            self.r[w.name]["check"] = result
+            self.r[f"{w.name}_format_op"] = mod.format_op
+            self.r[f"{w.name}_figures"] = mod.figures
             if not result["valid"]:
-                self.failures.append(f"queue checker: {result['reason']}")
-        if self.cache:
-            cc = load_checker("cache_checker")
-            result = cc.check(self.cache.history.snapshot())
-            self.say(f"cache checker: valid={result['valid']}: {cc.figures(result['stats'])}")
-            self.r["cache"]["check"] = result
-            self.r["cache_format_op"] = cc.format_op
-            self.r["cache_figures"] = cc.figures
-            if not result["valid"]:
-                self.failures.append(f"cache checker: {result['reason']}")
+                self.failures.append(f"{w.name} checker: {result['reason']}")
 
     # -- output ----------------------------------------------------------------------
     def write_history(self):
         self.history.write_jsonl(os.path.join(self.out, "history.jsonl"))
-        if self.queue:
-            self.queue.history.write_jsonl(os.path.join(self.out, "queue-history.jsonl"))
-        if self.cache:
-            self.cache.history.write_jsonl(os.path.join(self.out, "cache-history.jsonl"))
+        for w in self.side_workloads():
+            w.history.write_jsonl(os.path.join(self.out, f"{w.name}-history.jsonl"))
 
     def finish(self):
         """Results table and files; returns the table."""
         events = self.history.snapshot()
         split = self.final_start if self.final_start is not None else len(events)
         self.r["workload_events"], self.r["final_events"] = events[:split], events[split:]
-        self.r["queue_events"] = self.queue.history.snapshot() if self.queue else []
-        self.r["cache_events"] = self.cache.history.snapshot() if self.cache else []
+        for name in SIDE_WORKLOADS:
+            w = getattr(self, name)
+            self.r[f"{name}_events"] = w.history.snapshot() if w else []
         self.r["elapsed_s"] = time.monotonic() - self.t_start
         if self.nemesis is not None:
             self.r["faults"] = dict(self.nemesis.counts)
@@ -419,10 +469,10 @@ class Run:
         text = report.render(self.r)
         with open(os.path.join(self.out, "results.txt"), "w") as f:
             f.write(text)
-        summary = {k: v for k, v in self.r.items()
-                   if k not in ("workload_events", "final_events", "format_op", "queue_events",
-                                "queue_format_op", "queue_figures", "cache_events",
-                                "cache_format_op", "cache_figures")}
+        skip = {"workload_events", "final_events", "format_op"} | {
+            f"{name}_{part}" for name in SIDE_WORKLOADS for part in ("events", "format_op",
+                                                                       "figures")}
+        summary = {k: v for k, v in self.r.items() if k not in skip}
         with open(os.path.join(self.out, "results.json"), "w") as f:
             json.dump(summary, f, indent=1, default=repr)
         if self.cl is not None and self.cl.crashes:

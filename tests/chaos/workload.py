@@ -42,6 +42,8 @@ import redis
 from redis.connection import Connection
 from redis.exceptions import BusyLoadingError, ExecAbortError
 
+from cluster import HarnessError
+
 REGISTER_KEYS = [f"r{i}" for i in range(5)]
 COUNTER_KEYS = ["c0", "c1"]
 TXN_PAIRS = [("t0a", "t0b"), ("t1a", "t1b")]
@@ -253,11 +255,12 @@ class NotSent(Exception):
 
 
 class Client(Link):
-    """A client of the queue or cache workload: state that lives across
-    phases, stepped by a thread started per phase. step(slot) does one
-    command on slot and returns the pause before the next. not_run: the
-    error codes after which a command certainly did not run (-MOVED aside,
-    which is followed); any other error reply is an unknown outcome."""
+    """A client of the queue, cache or stream workload: state that lives
+    across phases, stepped by a thread started per phase. step(slot) does
+    one command on slot and returns the pause before the next; a step that
+    sets done stops the client for good. not_run: the error codes after
+    which a command certainly did not run (-MOVED aside, which is
+    followed); any other error reply is an unknown outcome."""
 
     not_run = NOT_RUN
 
@@ -269,6 +272,7 @@ class Client(Link):
         self.n_procs = n_procs
         self.error = None
         self.thread = None
+        self.done = False
 
     # -- threads -----------------------------------------------------------------
     def start(self, stop):
@@ -278,7 +282,7 @@ class Client(Link):
 
     def run(self, stop):
         try:
-            while not stop.is_set():
+            while not (stop.is_set() or self.done):
                 slot = self.pick_target()
                 if slot is None:
                     stop.wait(0.1)
@@ -343,6 +347,17 @@ class Client(Link):
         op = self.history.invoke(self.process, f, **fields)
         if op is not None:
             self.history.complete(op, "ok")
+
+
+def join_clients(clients, timeout_s, what):
+    """Waits up to timeout_s in all for the threads of clients (their stop
+    already set); HarnessError names those still running."""
+    deadline = time.monotonic() + timeout_s
+    for c in clients:
+        c.join(max(0.1, deadline - time.monotonic()))
+    stuck = [c.name for c in clients if c.is_alive()]
+    if stuck:
+        raise HarnessError(f"{what} clients did not stop: {', '.join(stuck)}")
 
 
 class Worker(Link, threading.Thread):
