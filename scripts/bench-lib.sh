@@ -8,17 +8,67 @@
 # The last CSV row counts: redis-benchmark's lrange_* tests first print the
 # row of the LPUSH run that fills their list ("LPUSH (needed to benchmark
 # LRANGE)", -n N elements of -d bytes into "mylist"), then their own.
-# CMDs lmove, publish and evalsha are not redis-benchmark's tests: see
-# bench_lmove, bench_publish and bench_evalsha.
+# CMDs lmove, publish, evalsha, xadd and xreadgroup are not redis-benchmark's
+# tests: see bench_lmove, bench_publish, bench_evalsha, bench_xadd and
+# bench_xreadgroup.
 bench_run() {
     local csv
-    if [ "$2" = lmove ]; then bench_lmove "$1" "$3" "$4"; return; fi
-    if [ "$2" = publish ]; then bench_publish "$1" "$3" "$4"; return; fi
-    if [ "$2" = evalsha ]; then bench_evalsha "$1" "$3" "$4"; return; fi
+    case "$2" in
+        lmove|publish|evalsha|xadd|xreadgroup) "bench_$2" "$1" "$3" "$4"; return ;;
+    esac
     csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -d 100 -r 1000000 \
           -n "$4" -P "$3" -t "$2" --csv 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
     echo "${csv:-error - -}"
+}
+
+# bench_command PORT PIPELINE N ARG...: redis-benchmark running the command
+# line ARG... (__rand_int__ drawn from 1M); prints "rps p50 p99" like
+# bench_run.
+bench_command() {
+    local port=$1 pipeline=$2 n=$3 csv
+    shift 3
+    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
+          -r 1000000 --csv "$@" 2>/dev/null |
+          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
+    echo "${csv:-error - -}"
+}
+
+# bench_value: the 100-byte value of the stream tests.
+bench_value() { printf 'v%.0s' $(seq 100); }
+
+# bench_xadd PORT PIPELINE N: XADD {bs}:st * f <100 bytes>, N times into one
+# stream (deleted first and after), IDs made by the server.
+bench_xadd() {
+    timeout 60 redis-cli -h 127.0.0.1 -p "$1" del '{bs}:st' >/dev/null
+    bench_command "$1" "$2" "$3" xadd '{bs}:st' '*' f "$(bench_value)"
+    timeout 60 redis-cli -h 127.0.0.1 -p "$1" del '{bs}:st' >/dev/null 2>&1 || true
+}
+
+# bench_xreadgroup PORT PIPELINE N: a consumer group reading one entry a
+# call (XREADGROUP GROUP g c COUNT 1 STREAMS {bs}:st >) from a stream first
+# filled with N 100-byte entries (XADD through redis-cli --pipe, not timed)
+# and given the group at its start: each call delivers one new entry and
+# makes it pending. Prints "rps p50 p99" like bench_run. Needs PY.
+bench_xreadgroup() {
+    local port=$1 pipeline=$2 n=$3 fill len
+    fill=$(mktemp /tmp/raftcache-bench-xrg.XXXXXX)
+    "$PY" - "$n" "$fill" <<'PYEOF'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "wb", buffering=1 << 20) as f:
+    for i in range(n):
+        f.write(b"*5\r\n$4\r\nXADD\r\n$7\r\n{bs}:st\r\n$1\r\n*\r\n$1\r\nf\r\n$100\r\n%s\r\n"
+                % (b"%012d" % i * 9)[:100])
+PYEOF
+    timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bs}:st' >/dev/null
+    timeout 600 redis-cli -h 127.0.0.1 -p "$port" --pipe --pipe-timeout 300 <"$fill" >/dev/null 2>&1 || true
+    rm -f "$fill"
+    len=$(timeout 60 redis-cli -h 127.0.0.1 -p "$port" xlen '{bs}:st' 2>/dev/null || true)
+    [ "$len" = "$n" ] || echo "bench: warning: {bs}:st holds ${len:-?} entries, expected $n" >&2
+    timeout 60 redis-cli -h 127.0.0.1 -p "$port" xgroup create '{bs}:st' g 0 >/dev/null
+    bench_command "$port" "$pipeline" "$n" xreadgroup group g c count 1 streams '{bs}:st' '>'
+    timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bs}:st' >/dev/null 2>&1 || true
 }
 
 # bench_lmove PORT PIPELINE N: the queue hand-off, LMOVE {bq}:src {bq}:dst
@@ -28,7 +78,7 @@ bench_run() {
 # redis-cli --pipe, not timed), so each of the N LMOVEs moves one element.
 # Prints "rps p50 p99" like bench_run. Needs PY.
 bench_lmove() {
-    local port=$1 pipeline=$2 n=$3 fill csv len
+    local port=$1 pipeline=$2 n=$3 fill len
     fill=$(mktemp /tmp/raftcache-bench-lmove.XXXXXX)
     "$PY" - "$n" "$fill" <<'PYEOF'
 import sys
@@ -45,11 +95,8 @@ PYEOF
     rm -f "$fill"
     len=$(timeout 60 redis-cli -h 127.0.0.1 -p "$port" llen '{bq}:src' 2>/dev/null || true)
     [ "$len" = "$n" ] || echo "bench: warning: {bq}:src holds ${len:-?} elements, expected $n" >&2
-    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
-          --csv lmove '{bq}:src' '{bq}:dst' left right 2>/dev/null |
-          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
+    bench_command "$port" "$pipeline" "$n" lmove '{bq}:src' '{bq}:dst' left right
     timeout 60 redis-cli -h 127.0.0.1 -p "$port" del '{bq}:src' '{bq}:dst' >/dev/null 2>&1 || true
-    echo "${csv:-error - -}"
 }
 
 # bench_evalsha PORT PIPELINE N: EVALSHA of a small script that writes (an
@@ -58,16 +105,13 @@ PYEOF
 # bench_run.
 BENCH_SCRIPT="return redis.call('incr', KEYS[1])"
 bench_evalsha() {
-    local port=$1 pipeline=$2 n=$3 sha csv
+    local port=$1 pipeline=$2 n=$3 sha
     sha=$(timeout 60 redis-cli -h 127.0.0.1 -p "$port" script load "$BENCH_SCRIPT" 2>/dev/null || true)
     if [ ${#sha} -ne 40 ]; then
         echo "error - -"
         return
     fi
-    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
-          -r 1000000 --csv evalsha "$sha" 1 '{bench}:counter:__rand_int__' 2>/dev/null |
-          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
-    echo "${csv:-error - -}"
+    bench_command "$port" "$pipeline" "$n" evalsha "$sha" 1 '{bench}:counter:__rand_int__'
 }
 
 # bench_publish PORT PIPELINE N: PUBLISH of a 100-byte message to a channel
@@ -86,9 +130,7 @@ bench_publish() {
         [ "$numsub" = "$subs" ] && break
         sleep 0.1
     done
-    csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" \
-          --csv publish '{bench}:ch' "$(printf 'm%.0s' $(seq 100))" 2>/dev/null |
-          tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
+    csv=$(bench_command "$port" "$pipeline" "$n" publish '{bench}:ch' "$(printf 'm%.0s' $(seq 100))")
     numsub=$(timeout 10 redis-cli -h 127.0.0.1 -p "$port" pubsub numsub '{bench}:ch' | tail -1)
     kill "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true

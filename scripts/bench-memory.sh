@@ -15,6 +15,8 @@
 #   lists    100 lists of 100k 10-byte elements each (l:<i>, filled by
 #            RPUSH of 1000 elements a command; BENCH_MEM_LISTS and
 #            BENCH_MEM_LIST_LEN, not N, set their number and length)
+#   stream   one stream of 1M small entries (XADD st * f <10 bytes>, IDs
+#            made by the server)
 # raftcache's figure holds its data and the Raft log applied since its last
 # snapshot, which it keeps in memory to feed followers; the "compacted"
 # column is used_memory again after RAFT.DEBUG COMPACT snapshots the data and
@@ -32,7 +34,7 @@
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_MEM_N (items
 # per dataset, default 1000000), BENCH_MEM_SETS (datasets, default
-# "hashes sets zset strings lists"; empty: the overwrite case alone), BENCH_MEM_LISTS (lists, default 100),
+# "hashes sets zset strings lists stream"; empty: the overwrite case alone), BENCH_MEM_LISTS (lists, default 100),
 # BENCH_MEM_LIST_LEN (elements a list, default 100000), BENCH_MEM_OVERWRITE
 # (1: run the overwrite case, the default; 0: not), BENCH_MEM_ROUNDS
 # (overwrite rounds, default 3).
@@ -44,7 +46,7 @@ export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
 RAFTCACHE_CMD='"$RAFTCACHE_BIN" --port "$PORT" --dir "$DIR" --raft-log-fsync no'
 REDIS_CMD='redis-server --port "$PORT" --dir "$DIR" --save "" --appendonly no --bind 127.0.0.1'
 N=${BENCH_MEM_N:-1000000}
-SETS=${BENCH_MEM_SETS-"hashes sets zset strings lists"}
+SETS=${BENCH_MEM_SETS-"hashes sets zset strings lists stream"}
 LISTS=${BENCH_MEM_LISTS:-100}
 LIST_LEN=${BENCH_MEM_LIST_LEN:-100000}
 OVERWRITE=${BENCH_MEM_OVERWRITE:-1}
@@ -97,6 +99,8 @@ with open(path, "wb", buffering=1 << 20) as f:
                 args = [b"HSET", b"h:%d" % i]
                 for j in range(10):
                     args += [b"f%d" % j, b"%d" % ((i + j) % 1000)]
+            elif name == "stream":
+                args = [b"XADD", b"st", b"*", b"f", b"v%09d" % i]  # 10 bytes
             elif name == "sets":
                 args = [b"SADD", b"s:%d" % i] + [b"%d" % ((i + j * 37) % 10000) for j in range(10)]
             else:

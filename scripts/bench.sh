@@ -15,8 +15,10 @@
 #      lists' LPUSH, RPUSH, LPOP, RPOP, LRANGE_100, LRANGE_600 (redis-benchmark's
 #      tests; 100-byte elements) and LMOVE (a prefilled list moved element by
 #      element into another, see bench_lmove in scripts/bench-lib.sh) at -P 16,
-#      and PUBLISH to 5 subscribers (bench_publish) at -P 16, and EVALSHA of
-#      a small writing script (bench_evalsha) at -P 16.
+#      and PUBLISH to 5 subscribers (bench_publish) at -P 16, EVALSHA of
+#      a small writing script (bench_evalsha) at -P 16, and the streams'
+#      XADD (bench_xadd) and XREADGROUP of one new entry a call by a
+#      consumer group (bench_xreadgroup, from a prefilled stream) at -P 16.
 #      Each test runs on redis then on raftcache, alternating, BENCH_ROUNDS
 #      times (default 2); the table shows the round with the best rps for
 #      each server, with that round's p50/p99 latency.
@@ -30,7 +32,9 @@
 # (requests for -P 1 tests, default 200000), BENCH_N_P16 (default 1000000),
 # BENCH_N_MSET (default 100000), BENCH_N_LRANGE (LRANGE_100 requests, default
 # 100000), BENCH_N_LRANGE600 (default BENCH_N_LRANGE / 5), BENCH_KEYS (keys
-# loaded, default 1000000), BENCH_CLIENTS (default 50).
+# loaded, default 1000000), BENCH_CLIENTS (default 50), BENCH_ONLY (an
+# extended regex: only the tests whose label matches run, e.g. 'XADD|XREAD';
+# the table is then not published to docs/bench).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,7 +112,17 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
        # pub/sub: bench_publish's 5 subscribers read every message
        "PUBLISH P16|publish|16|$N_P1"
        # scripting: bench_evalsha's INCR script, through the log like any write
-       "EVALSHA P16|evalsha|16|$N_P16")
+       "EVALSHA P16|evalsha|16|$N_P16"
+       # streams: XADD into one stream; XREADGROUP delivering one entry a call
+       "XADD P16|xadd|16|$N_P16" "XREADGROUP P16|xreadgroup|16|$N_P16")
+if [ -n "${BENCH_ONLY:-}" ]; then
+    picked=()
+    for t in "${TESTS[@]}"; do
+        if [[ ${t%%|*} =~ $BENCH_ONLY ]]; then picked+=("$t"); fi
+    done
+    TESTS=("${picked[@]}")
+    export BENCH_DOCS=0
+fi
 declare -A RPS P50 P99
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
