@@ -35,8 +35,8 @@
  * the snapshot payload after the nodes, and in the digest.
  *
  * Everything here is deterministic: the same commands build the same nodes
- * and groups on every replica (times come from the log entry). IDs are chosen by the commands (src/t_stream_cmd.c)
- * from the entry's time, never the local clock.
+ * and groups on every replica (times come from the log entry). IDs are chosen by the commands
+ * (src/t_stream_cmd.c) from the entry's time, never the local clock.
  */
 #ifndef T_STREAM_H
 #define T_STREAM_H
