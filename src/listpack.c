@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "le.h"
 #include "listpack.h"
 #include "util.h"
@@ -325,7 +326,9 @@ static unsigned char *resize_at(unsigned char *lp, size_t pos, size_t old_size, 
     size_t total = lp_bytes(lp), tail = total - pos - old_size;
     size_t ntotal = total - old_size + new_size;
     ASSERT(ntotal <= UINT32_MAX && "a listpack is limited to 4 GiB");
-    if (new_size > old_size) lp = util_xrealloc(lp, ntotal);
+    /* Growth within the block's size class needs no realloc (as Redis's
+     * lpInsert): an append to a list or stream node usually fits. */
+    if (new_size > old_size && ntotal > alloc_block_size(lp)) lp = util_xrealloc(lp, ntotal);
     memmove(lp + pos + new_size, lp + pos + old_size, tail);
     if (new_size < old_size) lp = util_xrealloc(lp, ntotal);
     set_bytes(lp, ntotal);

@@ -36,8 +36,9 @@ int stream_id_cmp(struct stream_id a, struct stream_id b)
 
 size_t stream_id_text(struct stream_id id, char *buf)
 {
-    return (size_t)snprintf(buf, STREAM_ID_TEXT_MAX, "%llu-%llu", (unsigned long long)id.ms,
-                            (unsigned long long)id.seq);
+    size_t n = util_ull2str(buf, STREAM_ID_TEXT_MAX, id.ms);
+    buf[n++] = '-';
+    return n + util_ull2str(buf + n, STREAM_ID_TEXT_MAX - n, id.seq);
 }
 
 /* --- listpack helpers --- */

@@ -116,14 +116,10 @@ static const char digit_pairs[201] =
     "4748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293"
     "949596979899";
 
-size_t util_ll2str(char *buf, size_t cap, long long v)
+/* The digits of u, written backwards ending at end; returns where they start. */
+static char *digits_back(char *end, unsigned long long u)
 {
-    char tmp[UTIL_LL_STR_SIZE];
-    char *p = tmp + sizeof(tmp);
-    /* Magnitude in unsigned arithmetic so LLONG_MIN needs no special case. */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    size_t n;
-
+    char *p = end;
     while (u >= 100) {
         unsigned idx = (unsigned)(u % 100) * 2;
         u /= 100;
@@ -136,8 +132,11 @@ size_t util_ll2str(char *buf, size_t cap, long long v)
     } else {
         *--p = (char)('0' + u);
     }
-    if (v < 0) *--p = '-';
-    n = (size_t)(tmp + sizeof(tmp) - p);
+    return p;
+}
+
+static size_t put_digits(char *buf, size_t cap, const char *p, size_t n)
+{
     if (n + 1 > cap) {
         if (cap > 0) buf[0] = '\0';
         return 0;
@@ -145,6 +144,23 @@ size_t util_ll2str(char *buf, size_t cap, long long v)
     memcpy(buf, p, n);
     buf[n] = '\0';
     return n;
+}
+
+size_t util_ll2str(char *buf, size_t cap, long long v)
+{
+    char tmp[UTIL_LL_STR_SIZE];
+    /* Magnitude in unsigned arithmetic so LLONG_MIN needs no special case. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = digits_back(tmp + sizeof(tmp), u);
+    if (v < 0) *--p = '-';
+    return put_digits(buf, cap, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+size_t util_ull2str(char *buf, size_t cap, unsigned long long v)
+{
+    char tmp[UTIL_LL_STR_SIZE];
+    char *p = digits_back(tmp + sizeof(tmp), v);
+    return put_digits(buf, cap, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static size_t put_text(char *buf, size_t cap, const char *text, size_t n)

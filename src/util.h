@@ -52,6 +52,10 @@ int util_str2d(const char *s, size_t len, double *out);
  * string is written). */
 size_t util_ll2str(char *buf, size_t cap, long long v);
 
+/* Decimal text of an unsigned v, as util_ll2str() (UTIL_LL_STR_SIZE bytes
+ * hold any value). */
+size_t util_ull2str(char *buf, size_t cap, unsigned long long v);
+
 /* Text of a long double, as Redis's ld2string.  humanfriendly != 0 is the
  * LD_STR_HUMAN mode INCRBYFLOAT replies with: "%.17Lf", then trailing zeros
  * after the point and a bare trailing point removed ("10.6", "3", never an

@@ -114,6 +114,28 @@ static void test_ll2str(void **state)
     assert_int_equal(util_ll2str(buf, 0, 1), 0);
 }
 
+static void test_ull2str(void **state)
+{
+    char buf[UTIL_LL_STR_SIZE];
+    uint64_t rng = 11;
+
+    (void)state;
+    assert_int_equal(util_ull2str(buf, sizeof(buf), 0), 1);
+    assert_string_equal(buf, "0");
+    assert_int_equal(util_ull2str(buf, sizeof(buf), ULLONG_MAX), 20);
+    assert_string_equal(buf, "18446744073709551615");
+    assert_int_equal(util_ull2str(buf, 20, ULLONG_MAX), 0); /* no room for the NUL */
+    assert_string_equal(buf, "");
+    for (int i = 0; i < 100000; i++) {
+        uint64_t r = util_rand64(&rng);
+        unsigned long long x = (unsigned long long)(r >> (r & 63));
+        char want[32];
+        snprintf(want, sizeof(want), "%llu", x);
+        assert_int_equal(util_ull2str(buf, sizeof(buf), x), strlen(want));
+        assert_string_equal(buf, want);
+    }
+}
+
 /* Valgrind runs x87 long double arithmetic at double precision and turns
  * infinities into LDBL_MAX, so the checks that depend on the real 80-bit
  * behaviour only run when the arithmetic is native. */
@@ -395,12 +417,12 @@ static void test_secret_eq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_str2ll),    cmocka_unit_test(test_str2ll_roundtrip),
-        cmocka_unit_test(test_ll2str),    cmocka_unit_test(test_str2ld),
-        cmocka_unit_test(test_str2d),     cmocka_unit_test(test_ld2str),
-        cmocka_unit_test(test_rand64),    cmocka_unit_test(test_clocks),
-        cmocka_unit_test(test_memtoll),   cmocka_unit_test(test_crc16_and_slots),
-        cmocka_unit_test(test_secret_eq),
+        cmocka_unit_test(test_str2ll),          cmocka_unit_test(test_str2ll_roundtrip),
+        cmocka_unit_test(test_ll2str),          cmocka_unit_test(test_ull2str),
+        cmocka_unit_test(test_str2ld),          cmocka_unit_test(test_str2d),
+        cmocka_unit_test(test_ld2str),          cmocka_unit_test(test_rand64),
+        cmocka_unit_test(test_clocks),          cmocka_unit_test(test_memtoll),
+        cmocka_unit_test(test_crc16_and_slots), cmocka_unit_test(test_secret_eq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
