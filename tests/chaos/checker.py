@@ -209,42 +209,12 @@ def _parse_result(index, ev, op):
 
 def parse_history(history):
     """Pairs invokes with completions; returns the ops in invoke order."""
-    ops = []
-    outstanding = {}
-    for index, ev in enumerate(history):
-        if index >= MAX_EVENTS:
-            _fail(index, "more than %d events" % MAX_EVENTS)
-        if not isinstance(ev, dict):
-            _fail(index, "not an object")
-        typ, proc, f = ev.get("type"), ev.get("process"), ev.get("f")
-        if f not in FS:
-            _fail(index, "unknown f %r" % (f,))
-        if isinstance(proc, bool) or not isinstance(proc, (int, str)):
-            _fail(index, "process must be an integer (or a string)")
-        if typ == "invoke":
-            if proc in outstanding:
-                _fail(index, "process %r invoked while its op #%d is outstanding"
-                      % (proc, outstanding[proc].index))
-            op = Op(index, ev)
-            _parse_invoke(index, ev, op)
-            outstanding[proc] = op
-            ops.append(op)
-        elif typ in COMPLETIONS:
-            op = outstanding.pop(proc, None)
-            if op is None:
-                _fail(index, "%s for process %r, which has no op outstanding" % (typ, proc))
-            if op.f != f:
-                _fail(index, "%s of %s completes invoke #%d of %s" % (typ, f, op.index, op.f))
-            op.type = typ
-            op.complete_index = index
-            op.complete_time = ev.get("time")
-            op.add_extra(ev)
-            if typ == "ok":
-                op.ret = index
-                _parse_result(index, ev, op)
-        else:
-            _fail(index, "unknown type %r" % (typ,))
-    return ops
+    return pair_events(history, FS, Op, _parse_invoke, _parse_ok)
+
+
+def _parse_ok(index, ev, op):
+    op.ret = index
+    _parse_result(index, ev, op)
 
 
 def load_jsonl(path):
