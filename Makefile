@@ -30,6 +30,9 @@ CFLAGS   += -I/usr/include/lua5.1
 LDLIBS_LUA := -llua5.1-cjson -llua5.1-bitop -llua5.1
 LDLIBS_SRV = -lev -lhiredis -lsqlite3 -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 B        := build
+# Compile jobs for the builds make test runs (check, asan-build, fuzz-build);
+# the tests themselves run one stage at a time.
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 RESP_SRC := $(wildcard resp/*.c)
 RAFT_SRC := $(wildcard raft/*.c)
@@ -51,7 +54,7 @@ NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs transport
                  transport_call transport_out transport_proxy transport_reply
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
-.PHONY: all deps test unit sim nodesim integration redis-tests run clean check check-deps big-writes \
+.PHONY: all deps test unit unit-build sim nodesim integration redis-tests run clean check check-deps big-writes \
         bench bench-cluster bench-memory bench-snapshot bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
@@ -128,6 +131,7 @@ check-deps:
 
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
+unit-build: $(UNIT_BIN)
 
 integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failover $(B)/cachegen
 	@scripts/run-integration.sh
@@ -138,17 +142,19 @@ redis-tests: $(B)/raftcache
 	@redis-tests/run.sh
 	@RT_CLUSTER_NODES=3 redis-tests/run.sh
 
+# Each stage of make test prints how long it took ("test: <stage> took N s").
+STAGE = @t0=$$(date +%s) && $(MAKE) $(1) && echo "test: $(1) took $$(( $$(date +%s) - t0 )) s"
 test: deps
-	$(MAKE) check
-	$(MAKE) unit
-	$(MAKE) sim
-	$(MAKE) nodesim
-	$(MAKE) fuzz-short
-	$(MAKE) integration
-	$(MAKE) asan-integration
-	$(MAKE) redis-tests
-	$(MAKE) chaos-checker
-	$(MAKE) chaos-short
+	$(call STAGE,check)
+	$(call STAGE,unit)
+	$(call STAGE,sim)
+	$(call STAGE,nodesim)
+	$(call STAGE,fuzz-short)
+	$(call STAGE,integration)
+	$(call STAGE,asan-integration)
+	$(call STAGE,redis-tests)
+	$(call STAGE,chaos-checker)
+	$(call STAGE,chaos-short)
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) docker-test; \
 	 else echo "docker-test: skipped: not root (it installs docker.io, starts dockerd and runs containers)"; fi
 
@@ -255,7 +261,7 @@ format:
 check: deps
 	@scripts/check-format.sh
 	@scripts/check-deps.sh
-	$(MAKE) all $(B)/sim $(B)/nodesim $(UNIT_BIN)
+	$(MAKE) -j$(BUILD_JOBS) all $(B)/sim $(B)/nodesim $(UNIT_BIN)
 	$(MAKE) asan
 
 clean:
@@ -300,8 +306,9 @@ FUZZ_OPTS := -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=4096 -timeout=10
         fuzz-short
 asan: asan-unit asan-sim asan-nodesim
 asan-build:
-	+$(ASAN_MAKE) $(ASAN_B)/raftcache $(ASAN_B)/sim $(ASAN_B)/nodesim
+	+$(ASAN_MAKE) -j$(BUILD_JOBS) $(ASAN_B)/raftcache $(ASAN_B)/sim $(ASAN_B)/nodesim
 asan-unit: asan-build
+	+$(ASAN_MAKE) -j$(BUILD_JOBS) unit-build
 	+$(SAN_ENV) $(ASAN_MAKE) unit
 asan-sim: asan-build
 	+$(SAN_ENV) $(ASAN_MAKE) sim SEEDS=$(ASAN_SEEDS)
@@ -318,7 +325,7 @@ $(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/li
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_SRV)
 
 fuzz-build:
-	+$(FUZZ_MAKE) $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz/fuzz_%)
+	+$(FUZZ_MAKE) -j$(BUILD_JOBS) $(FUZZ_NAMES:%=$(FUZZ_B)/fuzz/fuzz_%)
 fuzz: fuzz-build
 	@for t in $(FUZZ_NAMES); do \
 	    echo "fuzz: $$t for $(FUZZ_TIME) s"; mkdir -p $(FUZZ_B)/corpus/$$t; \
