@@ -411,7 +411,7 @@ static bool rows_pending(const struct storage *s)
 
 bool storage_trim_pending(const struct storage *s)
 {
-    return rows_pending(s) || s->vacuum_due;
+    return rows_pending(s) || (s->vacuum_due && clock_mono_us() >= s->vacuum_at_us);
 }
 
 /* The last row of the next trim chunk: rows from trim_lo on, up to
@@ -507,10 +507,11 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
         if (!rows_pending(s)) {
             int64_t f = free_pages(s);
             s->vacuum_due = f >= VACUUM_START_PAGES;
+            s->vacuum_at_us = clock_mono_us() + (int64_t)s->vacuum_delay_ms * 1000;
         }
         if (clock_mono_us() - start >= (int64_t)budget_us) return 0;
     }
-    while (s->vacuum_due) {
+    while (s->vacuum_due && clock_mono_us() >= s->vacuum_at_us) {
         int64_t f = free_pages(s);
         if (f <= VACUUM_KEEP_PAGES) {
             /* The file shrinks when the WAL is checkpointed into it; the
@@ -530,6 +531,12 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
         if (clock_mono_us() - start >= (int64_t)budget_us) break;
     }
     return 0;
+}
+
+void storage_set_vacuum_delay(struct storage *s, uint32_t ms)
+{
+    s->vacuum_delay_ms = ms;
+    if (s->vacuum_due && ms == 0) s->vacuum_at_us = 0;
 }
 
 int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen)

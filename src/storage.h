@@ -249,17 +249,22 @@ void storage_range_free(struct storage_range *r);
 
 /* Compacted rows are waiting to be deleted (after storage_compact(), an
  * installed snapshot, or a restart that found some), or the pages they
- * freed to be given back to the file system. */
+ * freed to be given back to the file system now. */
 bool storage_trim_pending(const struct storage *s);
 /* Deletes compacted rows for about budget_us microseconds (at least one
  * chunk), in transactions without an fsync (a crash that brings rows back
  * leaves them for a later trim; they are below the base and never loaded).
- * Once they are gone, and when at least 4 MB of the file is free, gives the
- * free pages back to the file system in incremental vacuum steps, within
- * the same budget per call, so that the file shrinks to about the live log
- * (a load can leave it hundreds of megabytes larger). Returns 0 or
- * STORAGE_EIO. */
+ * The pages they free are left to the entries appended next for the vacuum
+ * delay (5 s, storage_set_vacuum_delay): under a write load the log reuses
+ * them instead of growing the file. After it, when at least 4 MB of the file
+ * is still free, gives the free pages back to the file system in
+ * incremental vacuum steps, within the same budget per call, so that the
+ * file shrinks to about the live log (a load can leave it hundreds of
+ * megabytes larger). Free pages found at open are given back without delay.
+ * Returns 0 or STORAGE_EIO. */
 int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen);
+/* The vacuum delay above, in milliseconds (tests; 0: at once). */
+void storage_set_vacuum_delay(struct storage *s, uint32_t ms);
 
 /* CONFIG SET raft-log-fsync: 1 = synchronous=FULL, 0 = synchronous=OFF, from
  * the next transaction on. Returns 0 or STORAGE_EIO (setting unchanged). */

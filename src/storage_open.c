@@ -623,6 +623,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (!s) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     s->node_id = node_id;
     s->fsync = fsync ? 1 : 0;
+    s->vacuum_delay_ms = VACUUM_DELAY_MS;
 
     bool fresh = false;
     int64_t version = 0;

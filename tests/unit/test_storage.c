@@ -260,6 +260,7 @@ static void test_vacuum_after_trim(void **state)
     int64_t peak = query_int(f, "PRAGMA page_count");
     assert_true(peak > 200 * 16);
     open_store(f);
+    storage_set_vacuum_delay(f->s, 0);
     struct raft_snapshot_meta meta = {.index = 192, .term = 1, .conf = three_nodes()};
     assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
     int calls = 0;
@@ -273,6 +274,53 @@ static void test_vacuum_after_trim(void **state)
     assert_true(query_int(f, "PRAGMA freelist_count") <= 256);
     assert_true(pages < 8 * 17 + 256 + 64); /* 8 entries of 16+ pages, the slack, the rest */
     assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 8);
+}
+
+/* The pages a trim frees go to the entries appended next, not back to the
+ * file system at once: 100 entries of 64 KB after a compaction of 192 fit
+ * in the freed pages (the file does not grow) and nothing is vacuumed
+ * during the delay. Free pages found at open are given back at once. */
+static void test_freed_pages_reused_before_vacuum(void **state)
+{
+    struct fx *f = *state;
+    open_store(f);
+    struct raft_snapshot_meta boot = {.conf = three_nodes()};
+    append_big(f, 1, 200, 64 << 10, &boot);
+    storage_close(f->s);
+    f->s = NULL;
+    int64_t peak = query_int(f, "PRAGMA page_count");
+    open_store(f);
+    storage_set_vacuum_delay(f->s, 600000);
+    struct raft_snapshot_meta meta = {.index = 192, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    int calls = 0;
+    while (storage_trim_pending(f->s)) { /* the rows go; the vacuum waits */
+        assert_int_equal(storage_trim(f->s, 1000, f->err, sizeof f->err), 0);
+        assert_true(++calls <= 10000);
+    }
+    append_big(f, 201, 100, 64 << 10, NULL);
+    assert_false(storage_trim_pending(f->s));
+    assert_int_equal(storage_trim(f->s, 1000, f->err, sizeof f->err), 0); /* not due: no-op */
+    struct storage_stats st;
+    storage_stats(f->s, &st);
+    assert_int_equal(st.vacuumed_bytes, 0);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_true(query_int(f, "PRAGMA page_count") <= peak);
+    assert_true(query_int(f, "PRAGMA freelist_count") >= 1024); /* 92 x 17 pages still free */
+    open_store(f); /* the default delay, but found at open: given back now */
+    assert_true(storage_trim_pending(f->s));
+    calls = 0;
+    while (storage_trim_pending(f->s)) {
+        assert_int_equal(storage_trim(f->s, 1000, f->err, sizeof f->err), 0);
+        assert_true(++calls <= 10000);
+    }
+    storage_stats(f->s, &st);
+    assert_true(st.vacuumed_bytes > 0);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_true(query_int(f, "PRAGMA freelist_count") <= 256);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 108);
 }
 
 /* A trim chunk is sized by the bytes it frees as well as by its rows: with
@@ -716,6 +764,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact_and_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_after_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vacuum_after_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_freed_pages_reused_before_vacuum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_chunks_by_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
