@@ -216,6 +216,18 @@ start() {
 }
 
 info_field() { cli "$1" info memory | tr -d '\r' | sed -n "s/^$2://p"; }
+# bench_settle NAME: waits (at most 300 s) until NAME has no snapshot in
+# progress, so that a snapshot a load triggered is not charged to the test
+# that follows it (those the tests trigger themselves still count). Returns
+# at once for a server without RAFT.INFO.
+bench_settle() {
+    local i
+    for i in $(seq 600); do
+        cli "$1" raft.info 2>/dev/null | grep -q '^snapshot_in_progress:yes' || return 0
+        sleep 0.5
+    done
+    echo "bench: warning: $1 still snapshotting after 300 s" >&2
+}
 vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${PID[$1]}/status"; }
 mb() { awk -v b="$1" 'BEGIN { if (b == "") print "n/a"; else printf "%.1f", b / 1048576 }'; }
 

@@ -95,6 +95,7 @@ for s in "${SERVERS[@]}"; do
     [ "$keys" = "$KEYS" ] || echo "bench: warning: $s holds $keys keys, expected $KEYS"
 done
 rm -f "$LOAD"
+for s in "${SERVERS[@]}"; do bench_settle "$s"; done
 
 # ---------------------------------------------------------------- throughput
 TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"

@@ -265,6 +265,35 @@ static int write_snapshot(struct storage *s, const struct raft_snapshot_meta *m,
     return rc;
 }
 
+/* An entry of at least this many bytes is inserted as a zero-filled blob
+ * whose pages then receive its bytes (write_blob): bound as a blob, SQLite
+ * first builds the whole row in a transient buffer (a large allocation and
+ * one more copy of every logged byte: 13% of the server's CPU under a
+ * pipelined LPUSH load) before copying it into pages. Smaller entries skip
+ * the blob handle's own cost. */
+#define BLOB_WRITE_MIN (16 * 1024)
+/* Bytes per sqlite3_blob_write call (its length is an int). */
+#define BLOB_WRITE_CHUNK (64u << 20)
+
+/* Writes e's data into the zero-filled blob of its just-inserted row. */
+static int write_blob(struct storage *s, const struct raft_entry *e, char *err, size_t errlen)
+{
+    sqlite3_blob *b = NULL;
+    int rc = sqlite3_blob_open(s->db, "main", "log", "data", (sqlite3_int64)e->index, 1, &b);
+    for (uint64_t off = 0; rc == SQLITE_OK && off < e->len; off += BLOB_WRITE_CHUNK) {
+        uint64_t n = e->len - off < BLOB_WRITE_CHUNK ? e->len - off : BLOB_WRITE_CHUNK;
+        rc = sqlite3_blob_write(b, e->data + off, (int)n, (int)off);
+    }
+    if (rc != SQLITE_OK) {
+        int ret = storage_sql_error(s, "writing an entry into the log", err, errlen);
+        sqlite3_blob_close(b);
+        return ret;
+    }
+    if (sqlite3_blob_close(b) != SQLITE_OK)
+        return storage_sql_error(s, "writing an entry into the log", err, errlen);
+    return 0;
+}
+
 /* Deletes the conflicting suffix (stored entries from e[0].index on), then
  * appends. `last` is the last stored index at this point of the transaction. */
 static int write_entries(struct storage *s, const struct raft_entry *e, uint32_t n, raft_index last,
@@ -282,10 +311,14 @@ static int write_entries(struct storage *s, const struct raft_entry *e, uint32_t
         sqlite3_bind_int64(ins, 1, (sqlite3_int64)e[i].index);
         sqlite3_bind_int64(ins, 2, (sqlite3_int64)e[i].term);
         sqlite3_bind_int64(ins, 3, e[i].type);
-        /* Never NULL, even for an empty entry: the column is NOT NULL. */
-        sqlite3_bind_blob64(ins, 4, e[i].len ? (const void *)e[i].data : "", e[i].len,
-                            SQLITE_STATIC);
+        bool blob = e[i].len >= BLOB_WRITE_MIN;
+        if (blob)
+            sqlite3_bind_zeroblob64(ins, 4, e[i].len);
+        else /* never NULL, even for an empty entry: the column is NOT NULL */
+            sqlite3_bind_blob64(ins, 4, e[i].len ? (const void *)e[i].data : "", e[i].len,
+                                SQLITE_STATIC);
         int rc = step_done(s, ins, "appending to the log", err, errlen);
+        if (rc == 0 && blob) rc = write_blob(s, &e[i], err, errlen);
         if (rc) return rc;
     }
     return 0;
@@ -585,7 +618,12 @@ void storage_stats(const struct storage *s, struct storage_stats *st)
     st->log_entries = s->last_index - s->snap_index;
     st->file_bytes = file_size(s->path) + file_size_suffixed(s->path, "-wal");
     st->vacuumed_bytes = s->vacuumed_pages * s->page_size;
-    storage_vfs_counts(s->vfs, &st->file_writes, &st->file_write_calls);
+    struct storage_vfs_counts c;
+    storage_vfs_counts(s->vfs, &c);
+    st->file_writes = c.writes;
+    st->file_write_calls = c.write_calls;
+    st->file_reads = c.reads;
+    st->file_read_calls = c.read_calls;
 }
 
 /* ------------------------------------------------------------ identity */

@@ -161,6 +161,8 @@ struct storage_stats {
     uint64_t vacuumed_bytes;   /* given back to the file system since open (storage_trim) */
     uint64_t file_writes;      /* writes SQLite made to its files since open */
     uint64_t file_write_calls; /* the system writes they were merged into (storage_vfs.h) */
+    uint64_t file_reads;       /* reads SQLite made of its files since open */
+    uint64_t file_read_calls;  /* the system reads made for them (read-ahead: storage_vfs.h) */
 };
 
 /*

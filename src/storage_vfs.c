@@ -11,6 +11,12 @@
  * run out, so the files
  * see the same changes in the same order as without the buffer, some of
  * them merged.
+ *
+ * Read-ahead (see the header): one window of bytes read ahead, for one file.
+ * A read that continues the file's previous one (at its end, or past a WAL
+ * frame header) fills the window from its offset; later reads inside the
+ * window are copied from it. Any write, truncation or close of that file
+ * drops the window, so a read never sees bytes older than the file's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,8 @@
  * the rest as a full disk), so a run stays under that. */
 #define RUN_MAX_BYTES (124 * 1024)
 #define WAL_FRAME_HEADER_BYTES 24
+/* The read-ahead window. */
+#define AHEAD_MAX_BYTES (124 * 1024)
 
 struct vfile;
 
@@ -43,14 +51,20 @@ struct storage_vfs {
     size_t run_len;
     unsigned char *run;        /* RUN_MAX_BYTES; NULL: write through (no memory) */
     uint64_t writes, syscalls; /* xWrite calls taken, writes made of them */
+    struct vfile *ahead_file;  /* the read-ahead window's file; NULL: none */
+    sqlite3_int64 ahead_off;   /* the window: ahead_len bytes from here */
+    sqlite3_int64 ahead_len;
+    unsigned char *ahead;       /* AHEAD_MAX_BYTES; NULL: no read-ahead (no memory) */
+    uint64_t reads, read_calls; /* xRead calls taken, reads made of them */
 };
 
 struct vfile {
     sqlite3_file base;
     struct storage_vfs *v;
-    sqlite3_file *real; /* right after this struct */
-    int wal;            /* a WAL file: its commit frames are written through */
-    int commit_page;    /* the next write is the page of a commit frame */
+    sqlite3_file *real;     /* right after this struct */
+    int wal;                /* a WAL file: its commit frames are written through */
+    int commit_page;        /* the next write is the page of a commit frame */
+    sqlite3_int64 read_end; /* where the last read of this file ended */
 };
 
 static sqlite3_file *real_of(sqlite3_file *f)
@@ -93,11 +107,64 @@ static int flush_of(sqlite3_file *f)
     return run_flush(((struct vfile *)f)->v);
 }
 
+/* The file changes (or goes): its read-ahead window, if any, is stale. */
+static void ahead_drop(struct vfile *p)
+{
+    if (p->v->ahead_file == p) p->v->ahead_file = NULL;
+}
+
 static int f_close(sqlite3_file *f)
 {
+    ahead_drop((struct vfile *)f);
     int rc = flush_of(f);
     int rc2 = real_of(f)->pMethods->xClose(real_of(f));
     return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int read_through(struct vfile *p, void *buf, int n, sqlite3_int64 off)
+{
+    p->v->read_calls++;
+    return p->real->pMethods->xRead(p->real, buf, n, off);
+}
+
+/* Fills the window from off of p's file: AHEAD_MAX_BYTES, or up to the
+ * end of the file (a short read holds the bytes up to it). 0 or -1. */
+static int ahead_fill(struct vfile *p, sqlite3_int64 off)
+{
+    struct storage_vfs *v = p->v;
+    sqlite3_int64 len = AHEAD_MAX_BYTES, size;
+    int rc = read_through(p, v->ahead, AHEAD_MAX_BYTES, off);
+    if (rc == SQLITE_IOERR_SHORT_READ &&
+        p->real->pMethods->xFileSize(p->real, &size) == SQLITE_OK && size > off &&
+        size - off < len) {
+        len = size - off;
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK) return -1;
+    v->ahead_file = p;
+    v->ahead_off = off;
+    v->ahead_len = len;
+    return 0;
+}
+
+/* Serves [off, off + n) from the window, filling it first when the read
+ * continues the file's previous one. 1: served; 0: read it directly (a
+ * window that cannot hold it, or whose read failed: the direct read gives
+ * SQLite the short read or the error of its own range). */
+static int ahead_read(struct vfile *p, void *buf, int n, sqlite3_int64 off)
+{
+    struct storage_vfs *v = p->v;
+    if (!v->ahead || n <= 0 || n > AHEAD_MAX_BYTES) return 0;
+    int inside =
+        v->ahead_file == p && off >= v->ahead_off && off + n <= v->ahead_off + v->ahead_len;
+    if (!inside) {
+        int continues = off >= p->read_end && off - p->read_end <= WAL_FRAME_HEADER_BYTES;
+        if (!continues) return 0;
+        ahead_drop(p);
+        if (ahead_fill(p, off) != 0 || off + n > v->ahead_off + v->ahead_len) return 0;
+    }
+    memcpy(buf, v->ahead + (off - v->ahead_off), (size_t)n);
+    return 1;
 }
 
 /* Reads too: deleting a large row reads its whole overflow chain. A read
@@ -110,7 +177,9 @@ static int f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
     struct vfile *p = (struct vfile *)f;
     int rc = p->v->run_file == p ? run_flush(p->v) : SQLITE_OK;
     if (rc != SQLITE_OK) return rc;
-    rc = p->real->pMethods->xRead(p->real, buf, n, off);
+    p->v->reads++;
+    if (!ahead_read(p, buf, n, off)) rc = read_through(p, buf, n, off);
+    p->read_end = off + n;
     maybe_hook(p);
     return rc;
 }
@@ -149,6 +218,7 @@ static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
     struct storage_vfs *v = p->v;
     int rc = SQLITE_OK;
     v->writes++;
+    ahead_drop(p);
     int extends = v->run_file == p && v->run_off + (sqlite3_int64)v->run_len == off;
     if (v->run_file && (!extends || v->run_len + (size_t)n > RUN_MAX_BYTES)) rc = run_flush(v);
     if (rc == SQLITE_OK)
@@ -160,6 +230,7 @@ static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 
 static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
+    ahead_drop((struct vfile *)f);
     int rc = flush_of(f);
     return rc != SQLITE_OK ? rc : real_of(f)->pMethods->xTruncate(real_of(f), size);
 }
@@ -277,6 +348,7 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
     p->real = (sqlite3_file *)(p + 1);
     p->wal = (flags & SQLITE_OPEN_WAL) != 0;
     p->commit_page = 0;
+    p->read_end = -1;
     rc = v->base->xOpen(v->base, name, p->real, flags, out);
     const sqlite3_io_methods *m = p->real->pMethods;
     /* No methods: SQLite will not call xClose, on ours either. */
@@ -314,7 +386,8 @@ struct storage_vfs *storage_vfs_create(void)
     struct storage_vfs *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->base = base;
-    v->run = malloc(RUN_MAX_BYTES); /* without it, every write goes through */
+    v->run = malloc(RUN_MAX_BYTES);     /* without it, every write goes through */
+    v->ahead = malloc(AHEAD_MAX_BYTES); /* without it, every read goes through */
     snprintf(v->name, sizeof v->name, "raftcache-%p", (void *)v);
     /* The other methods (randomness, time, sleep, ...) ignore their vfs
      * argument in SQLite's own VFSes and are taken as they are. */
@@ -353,10 +426,12 @@ int storage_vfs_flush(struct storage_vfs *v)
     return v ? run_flush(v) : SQLITE_OK;
 }
 
-void storage_vfs_counts(const struct storage_vfs *v, uint64_t *writes, uint64_t *syscalls)
+void storage_vfs_counts(const struct storage_vfs *v, struct storage_vfs_counts *c)
 {
-    *writes = v ? v->writes : 0;
-    *syscalls = v ? v->syscalls : 0;
+    c->writes = v ? v->writes : 0;
+    c->write_calls = v ? v->syscalls : 0;
+    c->reads = v ? v->reads : 0;
+    c->read_calls = v ? v->read_calls : 0;
 }
 
 void storage_vfs_free(struct storage_vfs *v)
@@ -364,5 +439,6 @@ void storage_vfs_free(struct storage_vfs *v)
     if (!v) return;
     sqlite3_vfs_unregister(&v->vfs);
     free(v->run);
+    free(v->ahead);
     free(v);
 }

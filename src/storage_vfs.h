@@ -31,6 +31,19 @@
  * storage module calls storage_vfs_flush() when each of its calls ends
  * anyway, so nothing stays pending between them (nor across a fork).
  *
+ * READ-AHEAD. SQLite reads a page at a time too: a checkpoint copies each
+ * WAL frame's page into the database with one read of the WAL each, and
+ * deleting a large row reads its overflow chain page by page. A read that
+ * continues the previous read of the same file (at its end, or past the
+ * 24-byte header of the next WAL frame) reads 124 KiB from its offset into
+ * a window, and the reads that fall inside the window are served from it.
+ * Any write, truncation or close of the file drops its window first, so a
+ * read returns what the file holds at that moment, as without the window. A
+ * window that would reach past the end of the file, or whose read fails, is
+ * not kept: the read is made as asked, with SQLite's own short-read and
+ * error semantics. Random reads (a B-tree page here and there) go through
+ * as they are.
+ *
  * One VFS per storage (registered under a unique name, never as the
  * default); storage_vfs_free() unregisters it after the database using it
  * is closed. Only the storage file(s) include this header.
@@ -60,9 +73,13 @@ void storage_vfs_set_hook(struct storage_vfs *v, storage_vfs_hook *fn, void *ud,
  * VFS's error (the run is dropped either way). v NULL: SQLITE_OK. */
 int storage_vfs_flush(struct storage_vfs *v);
 
-/* For tests and statistics: xWrite calls SQLite made, and the writes the
- * default VFS was given for them (v NULL: 0 and 0). */
-void storage_vfs_counts(const struct storage_vfs *v, uint64_t *writes, uint64_t *syscalls);
+/* For tests and statistics: xWrite and xRead calls SQLite made, and the
+ * writes and reads the default VFS was given for them (v NULL: zeros). */
+struct storage_vfs_counts {
+    uint64_t writes, write_calls;
+    uint64_t reads, read_calls;
+};
+void storage_vfs_counts(const struct storage_vfs *v, struct storage_vfs_counts *c);
 
 /* Unregisters and frees v (NULL is fine); every file opened through it must
  * be closed. */

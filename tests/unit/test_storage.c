@@ -43,6 +43,46 @@ static void test_round_trip(void **state)
     }
 }
 
+/* Entries around the size from which the data is written through a blob
+ * handle (16 KB), and one of several megabytes, come back byte for byte,
+ * mixed with small ones in one batch, and after a conflicting suffix
+ * replaced some of them. */
+static void test_large_entries_round_trip(void **state)
+{
+    struct fx *f = *state;
+    static const uint32_t lens[] = {16383, 16384, 0, 16385, 5, 3u << 20, 65536};
+    enum { N = sizeof lens / sizeof lens[0] };
+    uint8_t *data[N];
+    struct raft_entry e[N];
+    for (uint32_t i = 0; i < N; i++) {
+        data[i] = malloc(lens[i] + 1);
+        assert_non_null(data[i]);
+        for (uint32_t j = 0; j < lens[i]; j++)
+            data[i][j] = (uint8_t)(j * 7 + i * 31 + (j >> 12));
+        e[i] = (struct raft_entry){
+            .index = i + 1, .term = 1, .type = 0, .data = data[i], .len = lens[i]};
+    }
+    open_store(f);
+    struct raft_snapshot_meta boot = {.conf = three_nodes()};
+    struct raft_hard_state hs = {.term = 1};
+    save(f, &boot, e, N, &hs);
+    for (uint32_t i = 3; i < N; i++) /* the last four again, with other bytes */
+        data[i][0] ^= 0xff;
+    save(f, NULL, e + 3, N - 3, &hs);
+    reopen(f);
+    struct storage_state st;
+    assert_int_equal(storage_load(f->s, &st, f->err, sizeof f->err), 0);
+    assert_int_equal(st.n_entries, N);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(st.entries[i].index, i + 1);
+        assert_int_equal(st.entries[i].len, lens[i]);
+        if (lens[i]) assert_memory_equal(st.entries[i].data, data[i], lens[i]);
+    }
+    storage_state_free(&st);
+    for (uint32_t i = 0; i < N; i++)
+        free(data[i]);
+}
+
 /* Addresses of every length, "" and RAFT_ADDR_MAX - 1 bytes included, come
  * back as written, through a first boot, a compaction and a restart. */
 static void test_conf_addresses(void **state)
@@ -428,6 +468,64 @@ static void copy_file(const struct fx *f, const char *dir, const char *name)
  * every batch storage_save() returned is in the files when it returns:
  * the files copied at that moment (what a kill -9 leaves, fsync off)
  * open elsewhere with the whole log. */
+/* Sequential reads are served from the read-ahead window: the checkpoints
+ * of 40 entries of 256 KB read each WAL page once, in far fewer system
+ * reads; reading the entries back after a restart, and deleting them in a
+ * trim, return and free exactly what was written. */
+static void test_reads_ahead(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 40, LEN = 256 << 10 };
+    uint8_t *buf = malloc(LEN);
+    assert_non_null(buf);
+    open_store(f);
+    assert_int_equal(storage_set_fsync(f->s, 0, f->err, sizeof f->err), 0);
+    struct storage_stats before, after;
+    storage_stats(f->s, &before);
+    struct raft_snapshot_meta boot = {.conf = three_nodes()};
+    struct raft_hard_state hs = {.term = 1};
+    for (uint32_t i = 1; i <= N; i++) {
+        for (uint32_t j = 0; j < LEN; j++)
+            buf[j] = (uint8_t)(i * 131 + j * 7 + (j >> 9));
+        struct raft_entry e = {.index = i, .term = 1, .data = buf, .len = LEN};
+        save(f, i == 1 ? &boot : NULL, &e, 1, &hs);
+    }
+    storage_stats(f->s, &after);
+    uint64_t reads = after.file_reads - before.file_reads;
+    uint64_t calls = after.file_read_calls - before.file_read_calls;
+    printf("  %llu reads in %llu calls\n", (unsigned long long)reads, (unsigned long long)calls);
+    assert_true(reads > 1000 && calls * 8 < reads);
+
+    reopen(f);
+    struct storage_range r = {0};
+    assert_int_equal(storage_read(f->s, 1, N, UINT32_MAX, N, &r, f->err, sizeof f->err), 0);
+    assert_int_equal(r.n, N);
+    for (uint32_t i = 1; i <= N; i++) {
+        for (uint32_t j = 0; j < LEN; j++)
+            buf[j] = (uint8_t)(i * 131 + j * 7 + (j >> 9));
+        assert_int_equal(r.entries[i - 1].len, LEN);
+        assert_memory_equal(r.entries[i - 1].data, buf, LEN);
+    }
+    storage_range_free(&r);
+    struct raft_snapshot_meta meta = {.index = N - 1, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    storage_set_vacuum_delay(f->s, 0);
+    int loops = 0;
+    while (storage_trim_pending(f->s)) {
+        assert_int_equal(storage_trim(f->s, 1000, f->err, sizeof f->err), 0);
+        assert_true(++loops <= 10000);
+    }
+    reopen(f);
+    assert_int_equal(storage_read(f->s, N, N, UINT32_MAX, 1, &r, f->err, sizeof f->err), 0);
+    assert_int_equal(r.n, 1);
+    assert_memory_equal(r.entries[0].data, buf, LEN);
+    storage_range_free(&r);
+    storage_close(f->s);
+    f->s = NULL;
+    assert_int_equal(query_int(f, "SELECT count(*) FROM log"), 1);
+    free(buf);
+}
+
 static void test_writes_merged_and_in_files(void **state)
 {
     struct fx *f = *state;
@@ -757,6 +855,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_entries_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conf_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_conf_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_conflicting_suffix, setup, teardown),
@@ -769,6 +868,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writes_merged_and_in_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_refused_for_another_node, setup, teardown),
