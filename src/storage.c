@@ -265,25 +265,24 @@ static int write_snapshot(struct storage *s, const struct raft_snapshot_meta *m,
     return rc;
 }
 
-/* An entry of at least this many bytes is inserted as a zero-filled blob
- * whose pages then receive its bytes (write_blob): bound as a blob, SQLite
- * first builds the whole row in a transient buffer (a large allocation and
- * one more copy of every logged byte: 13% of the server's CPU under a
- * pipelined LPUSH load) before copying it into pages. Smaller entries skip
- * the blob handle's own cost. */
+/* An entry of BLOB_WRITE_MIN to BLOB_WRITE_MAX bytes is inserted as a
+ * zero-filled blob whose pages then receive its bytes (write_blob): bound as
+ * a blob, SQLite first builds the whole row in a transient buffer (a large
+ * allocation and one more copy of every logged byte: 13% of the server's
+ * CPU under a pipelined LPUSH load) before copying it into pages. Smaller
+ * entries skip the blob handle's own cost. Larger ones (a single big
+ * command; batches stop at 1 MB, src/sm.h) do not fit in SQLite's page
+ * cache: their zero pages would be spilled to the WAL, read back and written
+ * again, which costs more than the copy it saves (a 100 MB SET timed out
+ * under the sanitizers). */
 #define BLOB_WRITE_MIN (16 * 1024)
-/* Bytes per sqlite3_blob_write call (its length is an int). */
-#define BLOB_WRITE_CHUNK (64u << 20)
-
+#define BLOB_WRITE_MAX (1024 * 1024)
 /* Writes e's data into the zero-filled blob of its just-inserted row. */
 static int write_blob(struct storage *s, const struct raft_entry *e, char *err, size_t errlen)
 {
     sqlite3_blob *b = NULL;
     int rc = sqlite3_blob_open(s->db, "main", "log", "data", (sqlite3_int64)e->index, 1, &b);
-    for (uint64_t off = 0; rc == SQLITE_OK && off < e->len; off += BLOB_WRITE_CHUNK) {
-        uint64_t n = e->len - off < BLOB_WRITE_CHUNK ? e->len - off : BLOB_WRITE_CHUNK;
-        rc = sqlite3_blob_write(b, e->data + off, (int)n, (int)off);
-    }
+    if (rc == SQLITE_OK) rc = sqlite3_blob_write(b, e->data, (int)e->len, 0);
     if (rc != SQLITE_OK) {
         int ret = storage_sql_error(s, "writing an entry into the log", err, errlen);
         sqlite3_blob_close(b);
@@ -311,7 +310,7 @@ static int write_entries(struct storage *s, const struct raft_entry *e, uint32_t
         sqlite3_bind_int64(ins, 1, (sqlite3_int64)e[i].index);
         sqlite3_bind_int64(ins, 2, (sqlite3_int64)e[i].term);
         sqlite3_bind_int64(ins, 3, e[i].type);
-        bool blob = e[i].len >= BLOB_WRITE_MIN;
+        bool blob = e[i].len >= BLOB_WRITE_MIN && e[i].len <= BLOB_WRITE_MAX;
         if (blob)
             sqlite3_bind_zeroblob64(ins, 4, e[i].len);
         else /* never NULL, even for an empty entry: the column is NOT NULL */

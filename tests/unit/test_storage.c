@@ -44,7 +44,7 @@ static void test_round_trip(void **state)
 }
 
 /* Entries around the size from which the data is written through a blob
- * handle (16 KB), and one of several megabytes, come back byte for byte,
+ * handle (16 KB), and one of 3 MB (past its 1 MB limit), come back byte for byte,
  * mixed with small ones in one batch, and after a conflicting suffix
  * replaced some of them. */
 static void test_large_entries_round_trip(void **state)
