@@ -441,9 +441,15 @@ static bool rows_pending(const struct storage *s)
     return s->trim_lo <= s->snap_index;
 }
 
+/* Free pages are to be given back now: the vacuum delay has passed. */
+static bool vacuum_ready(const struct storage *s)
+{
+    return s->vacuum_due && clock_mono_us() - s->trimmed_us >= (int64_t)s->vacuum_delay_ms * 1000;
+}
+
 bool storage_trim_pending(const struct storage *s)
 {
-    return rows_pending(s) || (s->vacuum_due && clock_mono_us() >= s->vacuum_at_us);
+    return rows_pending(s) || vacuum_ready(s);
 }
 
 /* The last row of the next trim chunk: rows from trim_lo on, up to
@@ -539,11 +545,11 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
         if (!rows_pending(s)) {
             int64_t f = free_pages(s);
             s->vacuum_due = f >= VACUUM_START_PAGES;
-            s->vacuum_at_us = clock_mono_us() + (int64_t)s->vacuum_delay_ms * 1000;
+            s->trimmed_us = clock_mono_us();
         }
         if (clock_mono_us() - start >= (int64_t)budget_us) return 0;
     }
-    while (s->vacuum_due && clock_mono_us() >= s->vacuum_at_us) {
+    while (vacuum_ready(s)) {
         int64_t f = free_pages(s);
         if (f <= VACUUM_KEEP_PAGES) {
             /* The file shrinks when the WAL is checkpointed into it; the
@@ -568,7 +574,6 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
 void storage_set_vacuum_delay(struct storage *s, uint32_t ms)
 {
     s->vacuum_delay_ms = ms;
-    if (s->vacuum_due && ms == 0) s->vacuum_at_us = 0;
 }
 
 int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen)

@@ -91,10 +91,11 @@ struct storage {
     raft_index trim_lo;
     uint32_t trim_units; /* work per trim statement (storage_trim), adapted to its cost */
     /* After a trim, free pages are given back to the file system by
-     * incremental vacuum steps (storage_trim) while vacuum_due, from
-     * vacuum_at_us on (clock_mono_us; VACUUM_DELAY_MS after the trim). */
+     * incremental vacuum steps (storage_trim) while vacuum_due, once
+     * vacuum_delay_ms passed since trimmed_us (clock_mono_us: when the
+     * trim's last rows went; long ago for free pages found at open). */
     bool vacuum_due;
-    int64_t vacuum_at_us;
+    int64_t trimmed_us;
     uint32_t vacuum_delay_ms;
     uint32_t vacuum_pages;   /* pages per step, adapted to their cost */
     uint64_t vacuumed_pages; /* pages given back since open (INFO) */

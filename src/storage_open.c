@@ -624,6 +624,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     s->node_id = node_id;
     s->fsync = fsync ? 1 : 0;
     s->vacuum_delay_ms = VACUUM_DELAY_MS;
+    s->trimmed_us = INT64_MIN / 2; /* free pages found at open go at once */
 
     bool fresh = false;
     int64_t version = 0;
