@@ -505,3 +505,35 @@ enum resp_parse_status resp_parser_feed(struct resp_parser *p, const char *buf, 
         }
     }
 }
+
+/* "<prefix><number>\r\n" at buf[*at], the number >= 0; advances *at past
+ * it. 0 if not complete and well formed. */
+static int peek_number(const char *buf, size_t len, size_t *at, char prefix, long long *out)
+{
+    size_t i = *at;
+    if (i >= len || buf[i] != prefix) return 0;
+    const char *cr = memchr(buf + i + 1, '\r', len - i - 1 < LL_STR_MAX ? len - i - 1 : LL_STR_MAX);
+    if (!cr || (size_t)(cr - buf) + 1 >= len ||
+        !parse_ll(buf + i + 1, (size_t)(cr - buf) - i - 1, out) || *out < 0)
+        return 0;
+    *at = (size_t)(cr - buf) + 2;
+    return 1;
+}
+
+size_t resp_peek_arg1(const char *buf, size_t len, struct resp_arg *arg1)
+{
+    size_t at = 0;
+    long long n, blen;
+    if (!peek_number(buf, len, &at, '*', &n) || n < 1 || n > RESP_PEEK_ARGS_MAX) return 0;
+    arg1->ptr = NULL;
+    arg1->len = 0;
+    for (long long i = 0; i < n; i++) {
+        if (!peek_number(buf, len, &at, '$', &blen) || (size_t)blen + 2 > len - at) return 0;
+        if (i == 1) {
+            arg1->ptr = buf + at;
+            arg1->len = (size_t)blen;
+        }
+        at += (size_t)blen + 2;
+    }
+    return at;
+}

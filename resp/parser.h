@@ -108,6 +108,18 @@ void resp_parser_reset(struct resp_parser *p);
  */
 enum resp_parse_status resp_parser_feed(struct resp_parser *p, const char *buf, size_t len,
                                         size_t *consumed);
+/*
+ * A look ahead for hints, no parsing state: if buf starts with a complete
+ * multibulk command of 1 to RESP_PEEK_ARGS_MAX arguments, each announced by
+ * a well-formed "$<len>\r\n" line, returns the command's length and sets
+ * *arg1 to its second argument (the first key of most commands; {NULL, 0}
+ * for a command alone); otherwise returns 0 (incomplete, inline, empty,
+ * longer or malformed: resp_parser_feed() judges those). Reads nothing at or
+ * past buf[len]. Costs one pass over the command's header lines.
+ */
+#define RESP_PEEK_ARGS_MAX 16
+size_t resp_peek_arg1(const char *buf, size_t len, struct resp_arg *arg1);
+
 /* Bytes still needed by the bulk being read after NEED_MORE (its body and
  * CRLF, minus what was already passed); 0 when not inside a bulk body. */
 size_t resp_parser_want(const struct resp_parser *p);

@@ -605,6 +605,8 @@ static void process_input(struct client *c)
 {
     size_t off = 0;
     int64_t now_ms = server_now_ms();
+    struct dispatch_ahead ahead;
+    dispatch_ahead_start(&ahead, c, c->qbuf, c->qlen);
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
         /* A pipeline whose replies pile up yields the loop after a command:
          * the rest runs once the output drained (flush_client). */
@@ -637,6 +639,7 @@ static void process_input(struct client *c)
             argc = (int)c->parser.argc;
             argv = c->parser.argv;
         }
+        dispatch_ahead_step(&ahead);
         c->cur_cmd_end = c->in_received - c->qlen + off + consumed;
         if ((c->flags & CLIENT_OVER_LIMIT) && !is_peer_handshake(argc, argv)) {
             reject_over_limit(c);

@@ -547,3 +547,63 @@ void dispatch_client_gone(struct client *c)
     node_client_gone(srv->node, c);
     waiters_client_gone(&srv->waiters, c);
 }
+
+/* ---------------------------------------------------------- look-ahead */
+
+static struct resp_arg *ahead_at(struct dispatch_ahead *a, unsigned k)
+{
+    return &a->key[(a->head + k) % (DISPATCH_AHEAD + 1)];
+}
+
+static void ahead_fetch(const struct dispatch_ahead *a, const struct resp_arg *k,
+                        enum dict_prefetch_stage stage)
+{
+    if (k->ptr) kv_prefetch(a->kv, k->ptr, k->len, stage);
+}
+
+/* Peeks the next command into the ring (nothing once a peek failed: the
+ * rest of the input is the parser's alone) and fetches its bucket. */
+static void ahead_peek(struct dispatch_ahead *a)
+{
+    struct resp_arg *k = ahead_at(a, a->n++);
+    size_t n = a->at < a->len ? resp_peek_arg1(a->buf + a->at, a->len - a->at, k) : 0;
+    if (n == 0) {
+        a->at = a->len;
+        k->ptr = NULL;
+        k->len = 0;
+        return;
+    }
+    a->at += n;
+    ahead_fetch(a, k, DICT_PREFETCH_BUCKET);
+}
+
+void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, const char *buf,
+                          size_t len)
+{
+    struct resp_arg first;
+    a->kv = NULL;
+    a->head = a->n = 0;
+    a->buf = buf;
+    a->len = len;
+    a->at = 0;
+    size_t n = resp_peek_arg1(buf, len, &first);
+    if (n == 0 || n == len || (c->flags & CLIENT_PEER)) return;
+    a->kv = &c->srv->kv;
+    for (unsigned i = 0; i < DISPATCH_AHEAD; i++)
+        ahead_peek(a);
+    ahead_fetch(a, ahead_at(a, 0), DICT_PREFETCH_ENTRY);
+    ahead_fetch(a, ahead_at(a, 1), DICT_PREFETCH_ENTRY);
+    ahead_fetch(a, ahead_at(a, 0), DICT_PREFETCH_VALUE);
+}
+
+/* Before command j runs, the ring holds j, j+1, j+2: j+1's value and j+2's
+ * entry are fetched, j+3 is peeked (its bucket), and j leaves the ring. */
+void dispatch_ahead_step(struct dispatch_ahead *a)
+{
+    if (!a->kv || a->n == 0) return;
+    ahead_fetch(a, ahead_at(a, 1), DICT_PREFETCH_VALUE);
+    ahead_fetch(a, ahead_at(a, 2), DICT_PREFETCH_ENTRY);
+    ahead_peek(a);
+    a->head = (a->head + 1) % (DISPATCH_AHEAD + 1);
+    a->n--;
+}

@@ -20,6 +20,32 @@ enum dispatch_result {
 };
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
 
+/*
+ * Look-ahead over a client's pipelined input: the first argument (the key,
+ * for most commands) of each of the next DISPATCH_AHEAD commands is fetched
+ * into the CPU cache in stages (the keyspace's bucket, entry, then value:
+ * src/kv.h kv_prefetch) while the commands before it run, so the lookups of
+ * a pipeline in a large keyspace overlap their cache misses instead of
+ * waiting for each in turn. Hints only: what is peeked is never trusted
+ * (resp_peek_arg1 in resp/parser.h), a wrong guess costs a wasted fetch.
+ *
+ * Use: dispatch_ahead_start() with the input the commands will be parsed
+ * from, then dispatch_ahead_step() before each command is taken up. The
+ * input must stay where it is between the calls. A buffer holding one
+ * command only starts nothing (nothing to overlap).
+ */
+#define DISPATCH_AHEAD 3
+struct dispatch_ahead {
+    const struct kv *kv; /* NULL: nothing to look ahead at */
+    const char *buf;
+    size_t len, at;                          /* at: the next command to peek */
+    struct resp_arg key[DISPATCH_AHEAD + 1]; /* ring: the commands peeked */
+    unsigned head, n;
+};
+void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, const char *buf,
+                          size_t len);
+void dispatch_ahead_step(struct dispatch_ahead *a);
+
 /* The one "client gone" hook: c is about to be freed (src/conn.c); every
  * layer below forgets it (its transaction and watches, forwarded commands,
  * a JOIN it waits for, the writes and reads it waits for). */

@@ -631,6 +631,64 @@ static void test_pipeline_random_chunks(void **state)
     free(want.d);
 }
 
+/* ---- resp_peek_arg1: the look-ahead hint ---- */
+
+/* Peeks a heap copy of exactly len bytes (ASan: no read past it). */
+static size_t peek(const char *in, size_t len, struct resp_arg *a)
+{
+    char *b = malloc(len ? len : 1);
+    assert_non_null(b);
+    memcpy(b, in, len);
+    a->ptr = (const char *)1;
+    size_t n = resp_peek_arg1(b, len, a);
+    if (n && a->ptr) a->ptr = in + (a->ptr - b);
+    free(b);
+    return n;
+}
+
+static void test_peek_arg1(void **state)
+{
+    (void)state;
+    struct resp_arg a;
+    const char *get = "*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n*1\r\n$4\r\nPING\r\n";
+    size_t first = strlen("*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n");
+    assert_int_equal(peek(get, strlen(get), &a), first);
+    assert_int_equal(a.len, 5);
+    assert_memory_equal(a.ptr, "key:1", 5);
+    /* A command alone: its length, no argument. */
+    assert_int_equal(peek(get + first, strlen(get + first), &a), strlen(get + first));
+    assert_null(a.ptr);
+    /* The parser agrees on where the first command ends. */
+    struct resp_parser p;
+    size_t consumed = 0;
+    resp_parser_init(&p, &redis_lim);
+    assert_int_equal(resp_parser_feed(&p, get, strlen(get), &consumed), RESP_PARSE_COMMAND);
+    assert_int_equal(consumed, first);
+    resp_parser_free(&p);
+    /* Every prefix of a command is incomplete: 0, and nothing read past it. */
+    for (size_t n = 0; n < first; n++)
+        assert_int_equal(peek(get, n, &a), 0);
+    /* Not for the look-ahead: inline, empty, malformed, too many arguments. */
+    static const char *const refused[] = {
+        "GET key\r\n",
+        "*0\r\n",
+        "*-1\r\n",
+        "*2\r\n$3\r\nGET\r\n+key\r\n",
+        "*2\r\n$-3\r\nGET\r\n$1\r\nk\r\n",
+        "*2\r\n$03\r\nGET\r\n$1\r\nk\r\n",
+        "*2\r\n$99999999999999999999999\r\nGET\r\n$1\r\nk\r\n",
+        "*x\r\n",
+        "*17\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n"
+        "$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n"
+        "$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n$1\r\na\r\n",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_int_equal(peek(refused[i], strlen(refused[i]), &a), 0);
+    /* A bulk claiming more than the buffer holds. */
+    const char *big = "*2\r\n$3\r\nSET\r\n$9223372036854775807\r\nab\r\n";
+    assert_int_equal(peek(big, strlen(big), &a), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_long_lines_bytewise),
         cmocka_unit_test(test_pipeline_every_split),
         cmocka_unit_test(test_pipeline_random_chunks),
+        cmocka_unit_test(test_peek_arg1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
