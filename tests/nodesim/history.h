@@ -52,5 +52,8 @@ void h_respond(struct history *h, int op, enum h_outcome outcome, uint64_t value
 /* 0, or -1 with the first violation described in err. */
 int h_check(const struct history *h, int n_keys, char *err, size_t errlen);
 void h_free(struct history *h);
+/* Hand-made histories, valid and each broken in one of the ways above,
+ * through h_check: the number it judged wrongly (0: the check works). */
+int h_selftest(void);
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../src/log.h"
+#include "history.h"
 #include "nodesim.h"
 
 static volatile uint64_t current_seed;
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
                        : LOG_LEVEL_WARNING,
              o.verbose ? NULL : (getenv("NODESIM_LOG") ? getenv("NODESIM_LOG") : "/dev/null"));
     if (o.verbose) setvbuf(stdout, NULL, _IONBF, 0); /* in order with the log lines */
+    if (h_selftest() != 0) return 1;
     if (one) return run_range(o, o.seed, 1, 1);
     if (!seeds) seeds = 100;
     if (jobs < 1) jobs = 1;
