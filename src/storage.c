@@ -369,6 +369,9 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
 {
     check_batch(s, b);
     bool hs_changed = b->hs && hs_differs(b->hs, &s->hs);
+    if (hs_changed && !b->snapshot && b->hs->term == s->hs.term && b->hs->vote == s->hs.vote &&
+        b->hs->commit < s->hs.commit + STORAGE_COMMIT_STEP)
+        hs_changed = false; /* the commit index alone, not far enough: later */
     if (!b->snapshot && b->n_entries == 0 && !hs_changed) return 0;
     /* Only the commit index moved: Raft needs no durability for it (a
      * restart from an older one learns the newer one again), so this

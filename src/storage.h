@@ -21,7 +21,14 @@
  * the operator's choice. A batch that only moves the commit index is written
  * without an fsync even with fsync on: Raft does not need the commit index
  * to be durable (a node restarted with an older one learns it again), and
- * the next synced transaction makes it durable anyway (WAL order).
+ * the next synced transaction makes it durable anyway (WAL order). For the
+ * same reason the commit index is stored only once it has moved
+ * STORAGE_COMMIT_STEP entries past the stored one, or with a change of term,
+ * vote or snapshot: storing every move cost a node that commits as it
+ * writes (a leader) a second transaction per batch, or the meta table's
+ * page in each. A restarted node applies the log up to the stored index,
+ * then learns the rest from the leader (a node alone: from its own first
+ * commit), as after any crash.
  * SQLite treats a WAL frame that fails its checksum as the end of the WAL and
  * silently drops what follows: src/storage_wal.h checks the WAL before this
  * module opens the database (the caller's job, src/node_safety.c).
@@ -108,6 +115,7 @@
 #define STORAGE_FILE_NAME "raftcache.db"
 #define STORAGE_APPLICATION_ID 0x52667443 /* "RftC": PRAGMA application_id of our files */
 #define STORAGE_SCHEMA_VERSION 3          /* PRAGMA user_version this build reads and writes */
+#define STORAGE_COMMIT_STEP 1024          /* see DURABILITY above */
 
 enum {
     STORAGE_OK = 0,

@@ -349,6 +349,10 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
     struct w_disk *d = s->d;
     bool hs_changed = b->hs && (b->hs->term != d->hs.term || b->hs->vote != d->hs.vote ||
                                 b->hs->commit != d->hs.commit);
+    /* src/storage.c stores the commit index alone in steps (storage.h) */
+    if (hs_changed && !b->snapshot && b->hs->term == d->hs.term && b->hs->vote == d->hs.vote &&
+        b->hs->commit < d->hs.commit + STORAGE_COMMIT_STEP)
+        hs_changed = false;
     if (!b->snapshot && !b->n_entries && !hs_changed) return 0;
     if (W->crash_in_save == s->id && W->crash_jmp) {
         W->crash_in_save = 0;

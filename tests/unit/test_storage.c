@@ -156,6 +156,42 @@ static void test_truncate_conflicting_suffix(void **state)
     check_log_free(f);
 }
 
+/* The commit index alone is stored once it has moved STORAGE_COMMIT_STEP
+ * past the stored one; a change of term or vote stores it with them. */
+static void test_commit_index_by_steps(void **state)
+{
+    struct fx *f = *state;
+    struct storage_state st;
+    open_store(f);
+    append(f, 1, 10, 1); /* term 1, vote 1, commit 0 */
+    struct raft_hard_state hs = {.term = 1, .vote = 1, .commit = 10};
+    save(f, NULL, make_entries(f, 11, 5, 1), 5, &hs);
+    hs.commit = 15;
+    save(f, NULL, NULL, 0, &hs);
+    reopen(f);
+    check_log(f, &st);
+    assert_int_equal(st.hs.commit, 0);
+    assert_int_equal(st.n_entries, 15);
+    storage_state_free(&st);
+
+    hs.commit = STORAGE_COMMIT_STEP;
+    save(f, NULL, NULL, 0, &hs);
+    hs.commit = STORAGE_COMMIT_STEP + 1;
+    save(f, NULL, make_entries(f, 16, 1, 1), 1, &hs);
+    reopen(f);
+    check_log(f, &st);
+    assert_int_equal(st.hs.commit, STORAGE_COMMIT_STEP);
+    storage_state_free(&st);
+
+    hs.term = 2;
+    save(f, NULL, NULL, 0, &hs);
+    reopen(f);
+    check_log(f, &st);
+    assert_int_equal(st.hs.term, 2);
+    assert_int_equal(st.hs.commit, STORAGE_COMMIT_STEP + 1);
+    storage_state_free(&st);
+}
+
 static void test_hard_state_only(void **state)
 {
     struct fx *f = *state;
@@ -410,7 +446,7 @@ static void test_synchronous_follows_fsync(void **state)
     struct raft_snapshot_meta boot = {.conf = three_nodes()};
     struct raft_hard_state hs = {.term = 1, .vote = 0, .commit = 0};
     save(f, &boot, make_entries(f, 1, 10, 1), 10, &hs);
-    hs.commit = 5;
+    hs.commit = STORAGE_COMMIT_STEP;
     save(f, NULL, NULL, 0, &hs); /* commit index only */
     assert_int_equal(storage_synchronous(f->s), 0);
     struct raft_snapshot_meta meta = {.index = 5, .term = 1, .conf = three_nodes()};
@@ -421,7 +457,7 @@ static void test_synchronous_follows_fsync(void **state)
     assert_int_equal(storage_synchronous(f->s), 0);
     assert_int_equal(storage_set_fsync(f->s, 1, f->err, sizeof f->err), 0);
     assert_int_equal(storage_synchronous(f->s), 2);
-    hs.commit = 8;
+    hs.commit = 2 * STORAGE_COMMIT_STEP;
     save(f, NULL, NULL, 0, &hs); /* unsynced, then FULL again */
     assert_int_equal(storage_synchronous(f->s), 2);
     storage_close(f->s);
@@ -855,6 +891,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_index_by_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_entries_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conf_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_conf_address, setup, teardown),
