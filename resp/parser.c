@@ -506,17 +506,19 @@ enum resp_parse_status resp_parser_feed(struct resp_parser *p, const char *buf, 
     }
 }
 
-/* "<prefix><number>\r\n" at buf[*at], the number >= 0; advances *at past
- * it. 0 if not complete and well formed. */
+/* "<prefix><number>\r\n" at buf[*at], the number written as the parser
+ * accepts it and below 10^18 (no leading zero, no sign); advances *at past
+ * it. 0 if not complete and of that form. */
 static int peek_number(const char *buf, size_t len, size_t *at, char prefix, long long *out)
 {
-    size_t i = *at;
+    size_t i = *at, j = i + 1;
+    long long v = 0;
     if (i >= len || buf[i] != prefix) return 0;
-    const char *cr = memchr(buf + i + 1, '\r', len - i - 1 < LL_STR_MAX ? len - i - 1 : LL_STR_MAX);
-    if (!cr || (size_t)(cr - buf) + 1 >= len ||
-        !parse_ll(buf + i + 1, (size_t)(cr - buf) - i - 1, out) || *out < 0)
-        return 0;
-    *at = (size_t)(cr - buf) + 2;
+    while (j < len && j - i <= 18 && buf[j] >= '0' && buf[j] <= '9')
+        v = v * 10 + (buf[j++] - '0');
+    if (j == i + 1 || j + 1 >= len || buf[j] != '\r' || (buf[i + 1] == '0' && j > i + 2)) return 0;
+    *out = v;
+    *at = j + 2;
     return 1;
 }
 

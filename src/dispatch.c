@@ -574,6 +574,12 @@ static void ahead_peek(struct dispatch_ahead *a)
         return;
     }
     a->at += n;
+    struct resp_arg prev = a->last;
+    a->last = *k;
+    if (k->ptr && prev.ptr && prev.len == k->len && memcmp(prev.ptr, k->ptr, k->len) == 0) {
+        k->ptr = NULL; /* the same key as the command before: fetched already */
+        return;
+    }
     ahead_fetch(a, k, DICT_PREFETCH_BUCKET);
 }
 
@@ -583,6 +589,7 @@ void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, cons
     struct resp_arg first;
     a->kv = NULL;
     a->head = a->n = 0;
+    a->last = (struct resp_arg){NULL, 0};
     a->buf = buf;
     a->len = len;
     a->at = 0;

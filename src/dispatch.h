@@ -27,7 +27,9 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
  * src/kv.h kv_prefetch) while the commands before it run, so the lookups of
  * a pipeline in a large keyspace overlap their cache misses instead of
  * waiting for each in turn. Hints only: what is peeked is never trusted
- * (resp_peek_arg1 in resp/parser.h), a wrong guess costs a wasted fetch.
+ * (resp_peek_arg1 in resp/parser.h), a wrong guess costs a wasted fetch. A
+ * key equal to the one before it (a pipeline of LPUSHes to one list) is not
+ * fetched again.
  *
  * Use: dispatch_ahead_start() with the input the commands will be parsed
  * from, then dispatch_ahead_step() before each command is taken up. The
@@ -40,6 +42,7 @@ struct dispatch_ahead {
     const char *buf;
     size_t len, at;                          /* at: the next command to peek */
     struct resp_arg key[DISPATCH_AHEAD + 1]; /* ring: the commands peeked */
+    struct resp_arg last;                    /* the last key peeked */
     unsigned head, n;
 };
 void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, const char *buf,
