@@ -352,11 +352,6 @@ static void check_batch(const struct storage *s, const struct storage_batch *b)
     }
 }
 
-static bool hs_differs(const struct raft_hard_state *a, const struct raft_hard_state *b)
-{
-    return a->term != b->term || a->vote != b->vote || a->commit != b->commit;
-}
-
 /* PRAGMA synchronous for the next transaction. Executed, never kept
  * prepared: SQLite applies this pragma when it is prepared, so a prepared
  * copy changes the setting behind the caller's back. */
@@ -368,17 +363,13 @@ static int set_sync(struct storage *s, bool on, char *err, size_t errlen)
 int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen)
 {
     check_batch(s, b);
-    bool hs_changed = b->hs && hs_differs(b->hs, &s->hs);
-    if (hs_changed && !b->snapshot && b->hs->term == s->hs.term && b->hs->vote == s->hs.vote &&
-        b->hs->commit < s->hs.commit + STORAGE_COMMIT_STEP)
-        hs_changed = false; /* the commit index alone, not far enough: later */
+    bool hs_changed = storage_hs_due(b, &s->hs);
     if (!b->snapshot && b->n_entries == 0 && !hs_changed) return 0;
     /* Only the commit index moved: Raft needs no durability for it (a
      * restart from an older one learns the newer one again), so this
      * transaction skips the fsync. WAL frames are appended in order, so the
      * next synced commit makes it durable too. */
-    bool lazy = s->fsync && !b->snapshot && b->n_entries == 0 && b->hs->term == s->hs.term &&
-                b->hs->vote == s->hs.vote;
+    bool lazy = s->fsync && storage_commit_only(b, &s->hs);
     if (lazy) {
         int rc = set_sync(s, false, err, errlen);
         if (rc == 0) rc = tx_begin(s, err, errlen);

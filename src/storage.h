@@ -153,9 +153,32 @@ struct storage_batch {
      * Data is borrowed for the call. */
     uint32_t n_entries;
     const struct raft_entry *entries;
-    /* NULL = unchanged. Written only if it differs from the stored one. */
+    /* NULL = unchanged. Written only if it differs from the stored one, and
+     * the commit index alone only in steps (storage_hs_due). */
     const struct raft_hard_state *hs;
 };
+
+/* Whether a batch's hard state is written, against the stored one *stored:
+ * a new term or vote always; the commit index alone once it reaches
+ * STORAGE_COMMIT_STEP past the stored one, or with a snapshot (DURABILITY
+ * above). src/storage.c and the node simulator's storage both follow it. */
+static inline bool storage_hs_due(const struct storage_batch *b,
+                                  const struct raft_hard_state *stored)
+{
+    if (!b->hs) return false;
+    if (b->hs->term != stored->term || b->hs->vote != stored->vote) return true;
+    if (b->hs->commit == stored->commit) return false;
+    return b->snapshot || b->hs->commit >= stored->commit + STORAGE_COMMIT_STEP;
+}
+
+/* A batch that only moves the commit index (no snapshot, no entries, the
+ * same term and vote): written without an fsync even with fsync on. */
+static inline bool storage_commit_only(const struct storage_batch *b,
+                                       const struct raft_hard_state *stored)
+{
+    return !b->snapshot && b->n_entries == 0 && b->hs && b->hs->term == stored->term &&
+           b->hs->vote == stored->vote;
+}
 
 struct storage_stats {
     uint64_t fsync_count;    /* committed write transactions while fsync was on */

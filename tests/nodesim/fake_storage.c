@@ -347,12 +347,7 @@ static void append(struct w_disk *d, struct w_tx *t, const struct raft_entry *e)
 int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen)
 {
     struct w_disk *d = s->d;
-    bool hs_changed = b->hs && (b->hs->term != d->hs.term || b->hs->vote != d->hs.vote ||
-                                b->hs->commit != d->hs.commit);
-    /* src/storage.c stores the commit index alone in steps (storage.h) */
-    if (hs_changed && !b->snapshot && b->hs->term == d->hs.term && b->hs->vote == d->hs.vote &&
-        b->hs->commit < d->hs.commit + STORAGE_COMMIT_STEP)
-        hs_changed = false;
+    bool hs_changed = storage_hs_due(b, &d->hs);
     if (!b->snapshot && !b->n_entries && !hs_changed) return 0;
     if (W->crash_in_save == s->id && W->crash_jmp) {
         W->crash_in_save = 0;
@@ -366,11 +361,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
                  (unsigned long long)last);
         return STORAGE_EIO;
     }
-    /* src/storage.c commits a batch that only moves the commit index
-     * without an fsync; everything else with one (fsync on). */
-    bool commit_only =
-        !b->snapshot && !b->n_entries && b->hs->term == d->hs.term && b->hs->vote == d->hs.vote;
-    bool synced = s->fsync && !commit_only;
+    bool synced = s->fsync && !storage_commit_only(b, &d->hs);
     struct w_tx *t = tx_begin(d, synced);
     if (b->snapshot) {
         drop_from(d, t, 0);
