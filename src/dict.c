@@ -279,8 +279,12 @@ struct dict_entry *dict_find(struct dict *d, const void *key, size_t len)
 void dict_prefetch(const struct dict *d, const void *key, size_t len,
                    enum dict_prefetch_stage stage)
 {
+    if (dict_size(d) != 0) dict_prefetch_hashed(d, dict_hash(d, key, len), stage);
+}
+
+void dict_prefetch_hashed(const struct dict *d, uint64_t h, enum dict_prefetch_stage stage)
+{
     if (dict_size(d) == 0) return;
-    uint64_t h = dict_hash(d, key, len);
     for (int i = 0; i < 2 && d->t[i].buckets != NULL; i++) {
         struct dict_entry *const *slot = &d->t[i].buckets[h & d->t[i].size_mask];
         if (stage == DICT_PREFETCH_BUCKET) {

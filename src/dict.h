@@ -123,6 +123,9 @@ struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *v
 enum dict_prefetch_stage { DICT_PREFETCH_BUCKET, DICT_PREFETCH_ENTRY, DICT_PREFETCH_VALUE };
 void dict_prefetch(const struct dict *d, const void *key, size_t len,
                    enum dict_prefetch_stage stage);
+/* dict_prefetch for a key whose dict_hash the caller keeps (a key fetched in
+ * stages is hashed once). */
+void dict_prefetch_hashed(const struct dict *d, uint64_t hash, enum dict_prefetch_stage stage);
 /* Removes key. Returns 1 and stores its value in *val_out (if non-NULL) so the
  * caller can free it; 0 if absent.  Performs one rehash step; never shrinks
  * (that is dict_maybe_shrink's job). */

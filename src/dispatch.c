@@ -550,37 +550,39 @@ void dispatch_client_gone(struct client *c)
 
 /* ---------------------------------------------------------- look-ahead */
 
-static struct resp_arg *ahead_at(struct dispatch_ahead *a, unsigned k)
+#define AHEAD_RING (DISPATCH_AHEAD + 1)
+
+static void ahead_fetch(const struct dispatch_ahead *a, unsigned k, enum dict_prefetch_stage stage)
 {
-    return &a->key[(a->head + k) % (DISPATCH_AHEAD + 1)];
+    unsigned slot = (a->head + k) % AHEAD_RING;
+    if (a->fetch[slot]) kv_prefetch_hashed(a->kv, a->hash[slot], stage);
 }
 
-static void ahead_fetch(const struct dispatch_ahead *a, const struct resp_arg *k,
-                        enum dict_prefetch_stage stage)
+/* Adds the command peeked at a->at (n bytes, 0 = the peek failed: the rest
+ * of the input is the parser's alone) to the ring, and fetches its bucket. */
+static void ahead_push(struct dispatch_ahead *a, size_t n, const struct resp_arg *k)
 {
-    if (k->ptr) kv_prefetch(a->kv, k->ptr, k->len, stage);
-}
-
-/* Peeks the next command into the ring (nothing once a peek failed: the
- * rest of the input is the parser's alone) and fetches its bucket. */
-static void ahead_peek(struct dispatch_ahead *a)
-{
-    struct resp_arg *k = ahead_at(a, a->n++);
-    size_t n = a->at < a->len ? resp_peek_arg1(a->buf + a->at, a->len - a->at, k) : 0;
+    unsigned slot = (a->head + a->n++) % AHEAD_RING;
+    a->fetch[slot] = false;
     if (n == 0) {
         a->at = a->len;
-        k->ptr = NULL;
-        k->len = 0;
         return;
     }
     a->at += n;
     struct resp_arg prev = a->last;
     a->last = *k;
-    if (k->ptr && prev.ptr && prev.len == k->len && memcmp(prev.ptr, k->ptr, k->len) == 0) {
-        k->ptr = NULL; /* the same key as the command before: fetched already */
-        return;
-    }
-    ahead_fetch(a, k, DICT_PREFETCH_BUCKET);
+    if (!k->ptr || (prev.ptr && prev.len == k->len && memcmp(prev.ptr, k->ptr, k->len) == 0))
+        return; /* no key, or the same key as the command before: fetched already */
+    a->hash[slot] = kv_key_hash(a->kv, k->ptr, k->len);
+    a->fetch[slot] = true;
+    kv_prefetch_hashed(a->kv, a->hash[slot], DICT_PREFETCH_BUCKET);
+}
+
+static void ahead_peek(struct dispatch_ahead *a)
+{
+    struct resp_arg k = {NULL, 0};
+    size_t n = a->at < a->len ? resp_peek_arg1(a->buf + a->at, a->len - a->at, &k) : 0;
+    ahead_push(a, n, &k);
 }
 
 void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, const char *buf,
@@ -596,11 +598,12 @@ void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, cons
     size_t n = resp_peek_arg1(buf, len, &first);
     if (n == 0 || n == len || (c->flags & CLIENT_PEER)) return;
     a->kv = &c->srv->kv;
-    for (unsigned i = 0; i < DISPATCH_AHEAD; i++)
+    ahead_push(a, n, &first);
+    for (unsigned i = 1; i < DISPATCH_AHEAD; i++)
         ahead_peek(a);
-    ahead_fetch(a, ahead_at(a, 0), DICT_PREFETCH_ENTRY);
-    ahead_fetch(a, ahead_at(a, 1), DICT_PREFETCH_ENTRY);
-    ahead_fetch(a, ahead_at(a, 0), DICT_PREFETCH_VALUE);
+    ahead_fetch(a, 0, DICT_PREFETCH_ENTRY);
+    ahead_fetch(a, 1, DICT_PREFETCH_ENTRY);
+    ahead_fetch(a, 0, DICT_PREFETCH_VALUE);
 }
 
 /* Before command j runs, the ring holds j, j+1, j+2: j+1's value and j+2's
@@ -608,9 +611,9 @@ void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, cons
 void dispatch_ahead_step(struct dispatch_ahead *a)
 {
     if (!a->kv || a->n == 0) return;
-    ahead_fetch(a, ahead_at(a, 1), DICT_PREFETCH_VALUE);
-    ahead_fetch(a, ahead_at(a, 2), DICT_PREFETCH_ENTRY);
+    ahead_fetch(a, 1, DICT_PREFETCH_VALUE);
+    ahead_fetch(a, 2, DICT_PREFETCH_ENTRY);
     ahead_peek(a);
-    a->head = (a->head + 1) % (DISPATCH_AHEAD + 1);
+    a->head = (a->head + 1) % AHEAD_RING;
     a->n--;
 }

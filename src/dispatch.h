@@ -10,6 +10,8 @@
 #ifndef DISPATCH_H
 #define DISPATCH_H
 
+#include <stdbool.h>
+
 #include "client.h"
 #include "cmd.h"
 
@@ -40,9 +42,13 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
 struct dispatch_ahead {
     const struct kv *kv; /* NULL: nothing to look ahead at */
     const char *buf;
-    size_t len, at;                          /* at: the next command to peek */
-    struct resp_arg key[DISPATCH_AHEAD + 1]; /* ring: the commands peeked */
-    struct resp_arg last;                    /* the last key peeked */
+    size_t len, at; /* at: the next command to peek */
+    /* Ring of the commands peeked: their key's hash (kv_key_hash), or
+     * fetch false when there is nothing to fetch (no key, or the same key
+     * as the command before). */
+    uint64_t hash[DISPATCH_AHEAD + 1];
+    bool fetch[DISPATCH_AHEAD + 1];
+    struct resp_arg last; /* the last key peeked */
     unsigned head, n;
 };
 void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, const char *buf,

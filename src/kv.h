@@ -192,6 +192,16 @@ static inline void kv_prefetch(const struct kv *kv, const char *key, size_t len,
 {
     dict_prefetch(&kv->keys, key, len, stage);
 }
+/* kv_prefetch in stages with the key hashed once: hash = kv_key_hash(). */
+static inline uint64_t kv_key_hash(const struct kv *kv, const char *key, size_t len)
+{
+    return dict_hash(&kv->keys, key, len);
+}
+static inline void kv_prefetch_hashed(const struct kv *kv, uint64_t hash,
+                                      enum dict_prefetch_stage stage)
+{
+    dict_prefetch_hashed(&kv->keys, hash, stage);
+}
 
 /* A hint that member (a hash field, a set or sorted-set member) of key's
  * value will be looked up soon: dict_prefetch's stages on the value's
