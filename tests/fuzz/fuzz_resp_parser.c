@@ -7,6 +7,12 @@
  * run yields a transcript (every command's arguments, then the error text or
  * the bytes left pending) and all transcripts must be identical.
  *
+ * Second property, for the pipeline look-ahead (src/dispatch.h): whatever
+ * resp_peek_arg1 sizes is the command the parser returns next, of the same
+ * length and second argument, unless the parser refuses it under its limits.
+ * The peek reads numbers its own way (a subset of what the parser accepts),
+ * so this is what keeps the two readers from disagreeing.
+ *
  * Input: byte 0 chooses the limits (bit 0: unauthenticated client, bit 1:
  * small limits, so that every "too big" error is reachable); the rest is the
  * stream. The connection buffer is reallocated to its exact size at each
@@ -42,6 +48,23 @@ static void text_addf(struct text *t, const char *fmt, size_t v)
     text_add(t, tmp, (size_t)n);
 }
 
+static void check_peek(const struct resp_parser *p, enum resp_parse_status st, size_t consumed,
+                       size_t peeked, const struct resp_arg *arg1)
+{
+    if (st == RESP_PARSE_ERROR) return; /* refused under the limits */
+    if (st == RESP_PARSE_COMMAND && consumed == peeked && (arg1->ptr != NULL) == (p->argc > 1)) {
+        if (p->argc == 1) return;
+        if (p->argv[1].len == arg1->len &&
+            (arg1->len == 0 || memcmp(p->argv[1].ptr, arg1->ptr, arg1->len) == 0))
+            return;
+    }
+    fprintf(stderr,
+            "fuzz_resp_parser: resp_peek_arg1 sized a command of %zu bytes (arg1 %zu bytes); "
+            "the parser said %d after %zu bytes\n",
+            peeked, arg1->len, (int)st, consumed);
+    abort();
+}
+
 /* Feeds buf[0..n) as the chunks ending at cuts[0..ncuts) and then at n;
  * appends what the parser reported to out. */
 static void run(const struct resp_limits *lim, const uint8_t *buf, size_t n, const size_t *cuts,
@@ -64,8 +87,11 @@ static void run(const struct resp_limits *lim, const uint8_t *buf, size_t n, con
         size_t used = 0;
         for (;;) {
             size_t consumed = 0;
+            struct resp_arg arg1;
+            size_t peeked = resp_peek_arg1(exact + used, conn_len - used, &arg1);
             enum resp_parse_status st =
                 resp_parser_feed(&p, exact + used, conn_len - used, &consumed);
+            if (peeked) check_peek(&p, st, consumed, peeked, &arg1);
             used += consumed;
             if (st == RESP_PARSE_ERROR) {
                 text_add(out, "E:", 2);
