@@ -571,8 +571,15 @@ static void ahead_push(struct dispatch_ahead *a, size_t n, const struct resp_arg
     a->at += n;
     struct resp_arg prev = a->last;
     a->last = *k;
-    if (!k->ptr || (prev.ptr && prev.len == k->len && memcmp(prev.ptr, k->ptr, k->len) == 0))
-        return; /* no key, or the same key as the command before: fetched already */
+    if (k->ptr && prev.ptr && prev.len == k->len && memcmp(prev.ptr, k->ptr, k->len) == 0) {
+        /* The same key as the command before: fetched already. A run of
+         * them (LPUSHes to one list) ends the look-ahead for this input:
+         * its keys are in cache, peeking would be all the work. */
+        if (++a->repeats >= DISPATCH_AHEAD_REPEATS) a->at = a->len;
+        return;
+    }
+    a->repeats = 0;
+    if (!k->ptr) return; /* a command alone */
     a->hash[slot] = kv_key_hash(a->kv, k->ptr, k->len);
     a->fetch[slot] = true;
     kv_prefetch_hashed(a->kv, a->hash[slot], DICT_PREFETCH_BUCKET);
@@ -590,7 +597,7 @@ void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, cons
 {
     struct resp_arg first;
     a->kv = NULL;
-    a->head = a->n = 0;
+    a->head = a->n = a->repeats = 0;
     a->last = (struct resp_arg){NULL, 0};
     a->buf = buf;
     a->len = len;

@@ -31,7 +31,8 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
  * waiting for each in turn. Hints only: what is peeked is never trusted
  * (resp_peek_arg1 in resp/parser.h), a wrong guess costs a wasted fetch. A
  * key equal to the one before it (a pipeline of LPUSHes to one list) is not
- * fetched again.
+ * fetched again, and DISPATCH_AHEAD_REPEATS of them in a row end the
+ * look-ahead for that input.
  *
  * Use: dispatch_ahead_start() with the input the commands will be parsed
  * from, then dispatch_ahead_step() before each command is taken up. The
@@ -39,6 +40,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
  * command only starts nothing (nothing to overlap).
  */
 #define DISPATCH_AHEAD 3
+#define DISPATCH_AHEAD_REPEATS 2
 struct dispatch_ahead {
     const struct kv *kv; /* NULL: nothing to look ahead at */
     const char *buf;
@@ -50,6 +52,7 @@ struct dispatch_ahead {
     bool fetch[DISPATCH_AHEAD + 1];
     struct resp_arg last; /* the last key peeked */
     unsigned head, n;
+    unsigned repeats; /* keys in a row equal to the one before */
 };
 void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, const char *buf,
                           size_t len);
