@@ -581,12 +581,27 @@ void cmd_table_init(void)
     }
 }
 
+/* The last name found, as it was spelled, and its command: a pipeline (and
+ * the batch applied from it) names one command over and over. */
+#define NAME_MEMO_MAX 32
+static struct {
+    char name[NAME_MEMO_MAX];
+    size_t len;
+    const struct command *cmd;
+} memo;
+
 const struct command *cmd_lookup_name(const char *name, size_t len)
 {
-    if (len > 32) return NULL;
+    if (len > NAME_MEMO_MAX) return NULL;
+    if (len == memo.len && memcmp(name, memo.name, len) == 0) return memo.cmd;
     uint32_t h = name_hash(name, len), i = h & (INDEX_SLOTS - 1);
     for (const struct command *c; (c = name_index[i]) != NULL; i = (i + 1) & (INDEX_SLOTS - 1))
-        if (name_index_hash[i] == h && name_eq(c->name, name, len)) return c;
+        if (name_index_hash[i] == h && name_eq(c->name, name, len)) {
+            memcpy(memo.name, name, len);
+            memo.len = len;
+            memo.cmd = c;
+            return c;
+        }
     return NULL;
 }
 
