@@ -542,9 +542,16 @@ static void assign_ids(void)
 
 int cmd_id(const struct command *cmd)
 {
+    /* The last command asked about: a pipeline's are all one. */
+    static const struct command *last;
+    static int last_id;
+    if (cmd && cmd == last) return last_id;
     for (int r = 0; r < n_ranges; r++)
-        if (cmd >= ranges[r].start && cmd < ranges[r].start + ranges[r].n)
-            return ranges[r].base + (int)(cmd - ranges[r].start);
+        if (cmd >= ranges[r].start && cmd < ranges[r].start + ranges[r].n) {
+            last = cmd;
+            last_id = ranges[r].base + (int)(cmd - ranges[r].start);
+            return last_id;
+        }
     ASSERT(0 && "command not in the table");
     return -1;
 }
