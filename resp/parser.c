@@ -169,6 +169,17 @@ static enum step fail(struct resp_parser *p, const char *what)
 static int parse_ll(const char *s, size_t n, long long *out)
 {
     if (n == 0 || n >= LL_STR_MAX) return 0;
+    /* The usual case, a count or length of 1 to 18 digits without a
+     * leading zero: it cannot overflow, so no check per digit. */
+    if (n <= 18 && s[0] >= '1' && s[0] <= '9') {
+        long long v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] < '0' || s[i] > '9') return 0;
+            v = v * 10 + (s[i] - '0');
+        }
+        *out = v;
+        return 1;
+    }
     if (n == 1 && s[0] == '0') {
         *out = 0;
         return 1;
@@ -195,6 +206,7 @@ static int parse_ll(const char *s, size_t n, long long *out)
 }
 
 enum line { LINE_FOUND, LINE_MORE, LINE_TOO_BIG };
+#define SHORT_LINE 16
 
 /*
  * Finds the terminator of the line starting at st->off, resuming where the
@@ -212,7 +224,16 @@ static enum line find_line(struct resp_parser *p, const char *cmd, size_t avail,
 {
     struct resp_parser_state *st = p->st;
     size_t from = st->off + st->scan;
-    const char *hit = memchr(cmd + from, term, avail - from);
+    /* A header line ("$100\r") ends within a few bytes: a byte loop finds
+     * its end sooner than a call to memchr, which takes the rest. */
+    const char *q = cmd + from, *end = cmd + avail, *hit = NULL;
+    const char *near = end - q > SHORT_LINE ? q + SHORT_LINE : end;
+    for (; q < near; q++)
+        if (*q == term) {
+            hit = q;
+            break;
+        }
+    if (!hit && q < end) hit = memchr(q, term, (size_t)(end - q));
     if (!hit) {
         if (avail - st->off > p->limits.inline_len_max) return LINE_TOO_BIG;
         st->scan = avail - st->off;
