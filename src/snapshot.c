@@ -298,8 +298,9 @@ static int r_read(struct reader *r, void *p, size_t n, char *err, size_t errlen)
     if (n && fread(p, 1, n, r->f) != n) {
         if (ferror(r->f))
             return util_fail(err, errlen, SNAPSHOT_EIO, "reading %s: %s", r->path, strerror(errno));
-        return util_fail(err, errlen, SNAPSHOT_EBADFILE, "snapshot %s is truncated at byte %llu",
-                         r->path, (unsigned long long)r->pos);
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is truncated or corrupt at byte %llu", r->path,
+                         (unsigned long long)r->pos);
     }
     r->pos += n;
     return 0;
@@ -367,8 +368,9 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
     uint64_t at = r->pos - n;
     if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !r->types[rec->type]))
         return util_fail(err, errlen, SNAPSHOT_EBADFILE,
-                         "snapshot %s holds a value of unknown type %u at byte %llu", r->path,
-                         rec->type, (unsigned long long)at);
+                         "snapshot %s is corrupt (or from a newer build): a value of unknown "
+                         "type %u at byte %llu",
+                         r->path, rec->type, (unsigned long long)at);
     /* Lengths are checked against the file before any allocation, so a
      * corrupt length can never make us allocate gigabytes. */
     if (rec->vlen > r->size || r->pos + rec->klen + rec->vlen + SNAPSHOT_TRAILER_LEN > r->size)
@@ -438,9 +440,9 @@ static int read_extras(struct reader *r, const struct snapshot_extra *extra, cha
         unsigned char head[9];
         uint64_t at = r->pos;
         if (at + sizeof head + SNAPSHOT_TRAILER_LEN > r->size)
-            return util_fail(err, errlen, SNAPSHOT_EBADFILE,
-                             "snapshot %s is truncated: its state records run past the end",
-                             r->path);
+            return util_fail(
+                err, errlen, SNAPSHOT_EBADFILE,
+                "snapshot %s is truncated or corrupt: its state records run past the end", r->path);
         int rc = r_get(r, head, sizeof head, err, errlen);
         if (rc) return rc;
         uint64_t len = le_get64(head + 1);

@@ -205,6 +205,19 @@ static void test_flipped_byte(void **state)
         flip(f->path, at[i]);
         assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     }
+    /* Any byte after the header, refused as corrupt whatever it held (a
+     * type, a length, data or the checksum): every byte of the first
+     * records, then bytes spread over the rest. */
+    for (uint64_t at_byte = SNAPSHOT_HEADER_LEN; at_byte < size;
+         at_byte += at_byte < SNAPSHOT_HEADER_LEN + 4096 ? 1 : size / 256 + 1) {
+        flip(f->path, at_byte);
+        struct snapshot_header h;
+        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+                         SNAPSHOT_EBADFILE);
+        if (!strstr(f->err, "corrupt"))
+            fail_msg("byte %llu flipped: '%s'", (unsigned long long)at_byte, f->err);
+        flip(f->path, at_byte);
+    }
     /* Inside the last value (before the 9-byte end of the state records):
      * only the checksum sees it. */
     flip(f->path, size - SNAPSHOT_TRAILER_LEN - 9 - 4);
