@@ -161,6 +161,26 @@ static enum step fail(struct resp_parser *p, const char *what)
     return STEP_ERROR;
 }
 
+/* Up to this many decimal digits always fit a long long: read without a
+ * check per digit. */
+#define SHORT_DIGITS 18
+
+/* Reads the decimal digits at s, at most max (<= SHORT_DIGITS) of them,
+ * into *out; returns how many it read (0: s holds no digit). The parser's
+ * usual case and the look-ahead's only one (resp_peek_arg1). */
+static size_t read_digits(const char *s, size_t max, long long *out)
+{
+    size_t i = 0;
+    long long v = 0;
+    unsigned d;
+    while (i < max && (d = (unsigned char)s[i] - (unsigned)'0') <= 9) {
+        v = v * 10 + d;
+        i++;
+    }
+    *out = v;
+    return i;
+}
+
 /*
  * Strict decimal parse, accepting exactly what Redis's string2ll accepts: no
  * sign other than a leading '-', no blanks, no leading zeros (so "-0" is
@@ -171,15 +191,7 @@ static int parse_ll(const char *s, size_t n, long long *out)
     if (n == 0 || n >= LL_STR_MAX) return 0;
     /* The usual case, a count or length of 1 to 18 digits without a
      * leading zero: it cannot overflow, so no check per digit. */
-    if (n <= 18 && s[0] >= '1' && s[0] <= '9') {
-        long long v = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (s[i] < '0' || s[i] > '9') return 0;
-            v = v * 10 + (s[i] - '0');
-        }
-        *out = v;
-        return 1;
-    }
+    if (n <= SHORT_DIGITS && s[0] >= '1' && s[0] <= '9') return read_digits(s, n, out) == n;
     if (n == 1 && s[0] == '0') {
         *out = 0;
         return 1;
@@ -528,16 +540,17 @@ enum resp_parse_status resp_parser_feed(struct resp_parser *p, const char *buf, 
 }
 
 /* "<prefix><number>\r\n" at buf[*at], the number written as the parser
- * accepts it and below 10^18 (no leading zero, no sign); advances *at past
- * it. 0 if not complete and of that form. */
+ * accepts it and of at most SHORT_DIGITS digits (no leading zero, no
+ * sign); advances *at past it. 0 if not complete and of that form. */
 static int peek_number(const char *buf, size_t len, size_t *at, char prefix, long long *out)
 {
-    size_t i = *at, j = i + 1;
-    long long v = 0;
+    size_t i = *at;
+    long long v;
     if (i >= len || buf[i] != prefix) return 0;
-    while (j < len && j - i <= 18 && buf[j] >= '0' && buf[j] <= '9')
-        v = v * 10 + (buf[j++] - '0');
-    if (j == i + 1 || j + 1 >= len || buf[j] != '\r' || (buf[i + 1] == '0' && j > i + 2)) return 0;
+    size_t max = len - i - 1 < SHORT_DIGITS ? len - i - 1 : SHORT_DIGITS;
+    size_t digits = read_digits(buf + i + 1, max, &v), j = i + 1 + digits;
+    if (digits == 0 || j + 1 >= len || buf[j] != '\r' || (buf[i + 1] == '0' && digits > 1))
+        return 0;
     *out = v;
     *at = j + 2;
     return 1;
