@@ -15,7 +15,7 @@
 # 100-byte values, keys drawn from 1M (-r 1000000). Beside each list row, the
 # "SET ratio" column repeats the SET P16 ratio, which the list rows are
 # measured against. Each test runs on redis then on raftcache, alternating,
-# BENCH_ROUNDS times (default 2); the table shows each server's best round
+# BENCH_ROUNDS times (default 3, as make bench); the table shows each server's best round
 # (rps, with that round's p50/p99 latency in ms) and the raftcache/redis ratio.
 # Group commit evidence: the leader's RAFT.INFO fsync_count is read before
 # and after every SET run; the table shows fsyncs per SET (all rounds).
@@ -34,7 +34,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/bench-lib.sh
 . "$ROOT/scripts/bench-lib.sh"
 export RAFTCACHE_BIN=${RAFTCACHE_BIN:-$ROOT/build/raftcache}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 N_P1=${BENCH_N_P1:-200000}
 N_P16=${BENCH_N_P16:-1000000}
 N_MSET=${BENCH_N_MSET:-100000}
