@@ -138,16 +138,13 @@ static int start_child(struct node *n, char *err, size_t errlen)
         /* Background work: the lowest CPU priority, the idle I/O class
          * (for I/O schedulers that know classes), and a paced writer (see
          * snapshot_write). Failures to lower priorities are harmless.
-         * SCHED_IDLE, not just nice 19: a CPU running only SCHED_IDLE tasks
-         * counts as idle where the scheduler places a task that wakes up.
-         * With a nice-19 child on the other CPU, clients woken by the
+         * SCHED_IDLE, because a CPU running only SCHED_IDLE tasks counts as
+         * idle where the scheduler places a waking task: with a merely
+         * nice child holding the other CPU, the clients woken by the
          * server's replies were placed on the server's CPU and preempted
-         * it (most of its context switches were at the return of a reply
-         * write) while the child kept the other: a node of 1M keys
-         * snapshotting under pipelined LPUSH/RPUSH made 15-25% fewer
-         * requests a second than with SCHED_IDLE. The snapshot itself
-         * takes somewhat longer (2.2-3.0 s instead of 1.7-2.1 s for 1M
-         * keys on a 3-node cluster under load). */
+         * it (a node of 1M keys snapshotting under pipelined LPUSH/RPUSH
+         * served 15-25% fewer requests a second). nice 19 is what remains
+         * where SCHED_IDLE is refused. */
         (void)!nice(19);
         struct sched_param sp = {0};
         (void)sched_setscheduler(0, SCHED_IDLE, &sp);
