@@ -47,10 +47,10 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 NODESIM_SRC := $(wildcard tests/nodesim/*.c)
 # What the node simulator replaces (tests/nodesim/world.h): the clock, the
-# log store (SQLite; the WAL check, storage_wal, is the server's own, reading
+# log store (SQLite) and its sync thread (the WAL check, storage_wal, is the server's own, reading
 # the WAL files the fake store writes) and the peer transport (hiredis), and
 # the entry point and the sockets around them.
-NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs transport \
+NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs logsync transport \
                  transport_call transport_out transport_proxy transport_reply
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 

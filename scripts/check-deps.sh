@@ -21,7 +21,7 @@ owners() { # PATTERN ALLOWED-REGEX WHAT
 }
 owners 'sqlite3\.h' 'storage(_open|_vfs)?\.c' "SQLite"
 owners 'hiredis' 'transport(_out|_reply|_proxy|_call)?\.c' "hiredis"
-owners 'ev\.h|server_io\.h' 'server_io\.h|loop\.c|conn\.c|transport(_out|_proxy|_call)?\.c|transport_int\.h' "libev"
+owners 'ev\.h|server_io\.h' 'server_io\.h|loop\.c|conn\.c|logsync\.c|transport(_out|_proxy|_call)?\.c|transport_int\.h' "libev"
 owners 'jemalloc/|sanitizer/' 'alloc\.c' "the allocator's interface (jemalloc, ASan)"
 owners 'liblzf/' 'quicklist\.c' "liblzf"
 owners 'lua\.h|lauxlib\.h|lualib\.h|lua-cjson\.h|lua-bitop\.h' 'script(_[a-z]+)?\.[ch]|lua_[a-z]+\.c' "Lua"

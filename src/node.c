@@ -217,7 +217,7 @@ uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint
 
 /* The message is encoded straight into its framed RAFT.MSG command, which
  * the link copies (or, when large, takes) for its output. */
-static void send_msg(struct node *n, const struct raft_msg *m)
+void node_send_msg(struct node *n, const struct raft_msg *m)
 {
     size_t len = raft_encoded_size(m);
     char head[TRANSPORT_FRAME_HEAD_MAX];
@@ -254,7 +254,7 @@ static void send_msg(struct node *n, const struct raft_msg *m)
 static void send_msgs(struct node *n, const struct raft_ready *rd, int persisted)
 {
     for (uint32_t i = 0; i < rd->n_msgs; i++)
-        if (rd->msgs[i].must_persist_first == persisted) send_msg(n, &rd->msgs[i]);
+        if (rd->msgs[i].must_persist_first == persisted) node_send_msg(n, &rd->msgs[i]);
     transport_flush(n->tr);
 }
 
@@ -359,24 +359,27 @@ static void role_changed(struct node *n, const struct raft_ready *rd)
  * durable on a majority, and these on this node too. A follower keeps the
  * core's order, so that its acknowledgement goes out first. Returns how many
  * of rd->committed it applied. */
-static uint32_t apply_before_save(struct node *n, const struct raft_ready *rd)
+static uint32_t apply_before_save(struct node *n, const struct raft_ready *rd, bool async)
 {
     if (rd->role != RAFT_LEADER || rd->n_committed == 0) return 0;
     raft_index first_new = rd->n_entries ? rd->entries[0].index : UINT64_MAX;
     uint32_t k = 0;
     while (k < rd->n_committed && rd->committed[k].index < first_new)
         apply_one(n, &rd->committed[k++]);
-    /* Only a save that syncs is worth sending them ahead of: otherwise they
+    /* Only a save that syncs here is worth sending them ahead of: otherwise they
      * go with the loop iteration's one write per client, where each round
      * of the iteration (a client's next write) would add a write of its own. */
-    if (k && rd->n_entries && n->cfg->raft_log_fsync)
+    if (k && rd->n_entries && n->cfg->raft_log_fsync && !async)
         n->env.flush_replies(n->env.ud); /* nothing in there calls the core */
     return k;
 }
 
-static void process_one(struct node *n, struct raft_ready *rd)
+/* One batch, in raft.h's order; asynchronous (node_write.c) when it may be.
+ * Returns whether it was. */
+static bool process_one(struct node *n, struct raft_ready *rd)
 {
     char err[256];
+    bool async = node_write_async(n, rd);
     send_msgs(n, rd, 0);
     /* raft.h's order: the snapshot chunk first (an installed snapshot's data
      * is durable before the batch records it as the log's base). */
@@ -387,7 +390,7 @@ static void process_one(struct node *n, struct raft_ready *rd)
         .entries = rd->entries,
         .hs = rd->hard_state_changed ? &rd->hard_state : NULL,
     };
-    uint32_t done = apply_before_save(n, rd);
+    uint32_t done = apply_before_save(n, rd, async);
     n->ping_us = clock_mono_us(); /* flush_peers(): pings only if the write takes long */
     /* A large AppendEntries goes out whole before the leader's own write, so
      * that the followers write theirs at the same time, not after it: each
@@ -399,7 +402,12 @@ static void process_one(struct node *n, struct raft_ready *rd)
     if (storage_save(n->st, &b, err, sizeof err) != 0) node_fatal("Writing the Raft log", err);
     if (installed) node_snap_installed(n, rd->snap_chunk);
     if (rd->hard_state_changed) n->hs = rd->hard_state;
-    send_msgs(n, rd, 1);
+    if (async) {
+        node_write_hold(n, rd);
+    } else {
+        node_write_settle(n);
+        send_msgs(n, rd, 1);
+    }
     /* Committed entries first: they are committed whatever the role became
      * (a leader that removed itself answers RAFT.NODE REMOVE, then steps
      * down and fails what is still pending). */
@@ -411,18 +419,22 @@ static void process_one(struct node *n, struct raft_ready *rd)
         node_sync_peers(n);
     node_snap_queue(n, rd);
     node_log_queue(n, rd);
+    return async;
 }
 
 void node_process_ready(struct node *n)
 {
     /* Bounded: each round either empties the ready or makes progress. */
     for (int round = 0; round < 64; round++) {
-        sm_flush(n->sm); /* the writes clients sent since the last round */
+        sm_flush(n->sm);    /* the writes clients sent since the last round */
+        node_write_poll(n); /* outside any batch */
         if (!raft_has_ready(n->raft)) break;
         struct raft_ready rd;
         raft_ready(n->raft, &rd);
-        process_one(n, &rd);
-        raft_advance(n->raft);
+        if (process_one(n, &rd))
+            raft_advance_async(n->raft);
+        else
+            raft_advance(n->raft);
         node_snap_answer(n); /* raft.h: snapshot and log requests after raft_advance() */
         node_log_answer(n);
     }
@@ -545,6 +557,7 @@ void node_make_raft_config(const struct node *n, struct raft_config *rc)
     rc->read_mode = n->cfg->raft_read_mode == CONFIG_READ_LEASE ? RAFT_READ_LEASE : RAFT_READ_SAFE;
     /* A write carries a value of up to proto-max-bulk-len plus its command. */
     rc->max_entry_bytes = RAFT_CODEC_MAX_ENTRY;
+    rc->async_persist = true; /* node_write.c decides batch by batch */
 }
 
 /* A lone voter needs no election timeout to know it wins: tick until it
@@ -675,6 +688,7 @@ int node_init(struct node **np, const struct node_env *env, char *err, size_t er
         transport_set_self_addr(n->tr_pubsub, addr);
     }
     n->conf_applied = *raft_conf_of(n->raft);
+    node_writes_start(n);
     node_safety_start(n, lost);
     node_sync_peers(n);
     elect_alone(n, rc.election_ticks);
@@ -687,6 +701,7 @@ void node_free(struct node *n)
     node_snap_free(n);
     node_log_free(n);
     node_join_free(n);
+    node_writes_free(n);
     if (n->st) storage_set_progress(n->st, NULL, NULL, 0); /* it flushes n->tr */
     if (n->tr) transport_free(n->tr);
     if (n->tr_pubsub) transport_free(n->tr_pubsub);

@@ -78,6 +78,25 @@ struct node_inc {
     bool recovering; /* its last RAFT.AUTH said "recovering" */
 };
 
+/* Asynchronous log writes (src/node_write.c): batches written, waiting for
+ * their sync, oldest first, each with the messages it held back. */
+struct node_held {
+    uint64_t mark;    /* storage_written() after it: synced once the sync thread passed it */
+    raft_index index; /* its last entry, 0 if it wrote none */
+    raft_term term;
+    size_t msgs_end; /* its messages end here in node_writes.buf */
+};
+struct node_writes {
+    struct logsync *ls; /* NULL: every batch is synced on the loop */
+    uint64_t requested; /* the latest mark asked of ls */
+    uint64_t synced;    /* the latest mark known durable */
+    struct node_held *q;
+    size_t head, n, cap;
+    uint8_t *buf; /* framed RAFT.MSG commands, each after its struct held_msg */
+    size_t buf_head, buf_len, buf_cap;
+    uint64_t async_batches, sync_batches; /* since start (tests, RAFT.INFO) */
+};
+
 struct node {
     struct node_env env;      /* given by the owner (node.h) */
     const struct config *cfg; /* env.cfg */
@@ -102,6 +121,7 @@ struct node {
     struct raft_entry *dec_ents;
     struct node_snap snap;
     struct node_logmem logmem;
+    struct node_writes writes;
     uint64_t normal_applied;             /* state-machine entries applied since start */
     struct raft_conf conf_seen;          /* the latest configuration the links follow */
     struct raft_conf conf_applied;       /* the configuration of the last applied change */
@@ -142,6 +162,29 @@ void node_fatal(const char *what, const char *err) __attribute__((noreturn));
 void node_add_waiter(struct node *n, struct client *c, raft_index index, int64_t bytes);
 /* The core's settings from the server's config. */
 void node_make_raft_config(const struct node *n, struct raft_config *rc);
+
+/* Sends one message to its peer, framed (node.c). */
+void node_send_msg(struct node *n, const struct raft_msg *m);
+
+/* ---- src/node_write.c: asynchronous log writes (raft.h) ---- */
+
+/* After the log is open: syncs move to the sync thread (src/logsync.h).
+ * If it cannot start, every batch keeps syncing on the loop (logged). */
+void node_writes_start(struct node *n);
+void node_writes_free(struct node *n);
+/* Whether the batch rd may be written asynchronously. */
+bool node_write_async(const struct node *n, const struct raft_ready *rd);
+/* After an asynchronous batch's storage_save(): asks for its sync and keeps
+ * its must_persist_first messages back (sent at once if nothing written
+ * waits for a sync). */
+void node_write_hold(struct node *n, const struct raft_ready *rd);
+/* After a synchronous batch's storage_save(): syncs what is not synced
+ * yet and sends every message held back (raft_advance() then acknowledges
+ * every entry written). */
+void node_write_settle(struct node *n);
+/* Outside any batch: the writes whose sync completed send their messages
+ * and are acknowledged to the core (raft_persisted). */
+void node_write_poll(struct node *n);
 
 /* ---- src/node_member.c ---- */
 

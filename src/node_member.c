@@ -460,6 +460,7 @@ static int reset_to_waiting(struct node *n, char *err, size_t errlen)
     struct raft_hard_state zero = {0};
     struct storage_batch b = {.snapshot = &empty, .hs = &zero};
     if (storage_save(n->st, &b, err, errlen) != 0) return -1;
+    node_write_settle(n); /* durable now; what the old core kept back goes */
     struct raft_config rc;
     node_make_raft_config(n, &rc);
     struct raft *r;

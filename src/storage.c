@@ -16,8 +16,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -212,22 +215,28 @@ static int commit(struct storage *s, char *err, size_t errlen)
     if (step_done(s, s->stmt[ST_COMMIT], "COMMIT", err, errlen) ||
         vfs_flush(s, "COMMIT", err, errlen))
         return STORAGE_EIO;
+    s->written++;
     return 0;
 }
 
+static void note_sync(struct storage *s, uint64_t us)
+{
+    s->fsync_count++;
+    s->fsync_total_us += us;
+    if (us > s->fsync_max_us) s->fsync_max_us = us;
+    s->fsync_last_us = us;
+}
+
 /* COMMIT is where the fsyncs happen (synchronous=FULL): its time is the
- * fsync latency RAFT.INFO reports. */
-static int tx_commit(struct storage *s, char *err, size_t errlen)
+ * fsync latency RAFT.INFO reports. With deferred syncs the commit only
+ * writes: storage_save() leaves the sync to its caller, and the other
+ * transactions that promise durability (durable = true) sync here. */
+static int tx_commit(struct storage *s, bool durable, char *err, size_t errlen)
 {
     int64_t t0 = clock_mono_us();
     if (commit(s, err, errlen)) return STORAGE_EIO;
-    if (s->fsync) {
-        uint64_t us = (uint64_t)(clock_mono_us() - t0);
-        s->fsync_count++;
-        s->fsync_total_us += us;
-        if (us > s->fsync_max_us) s->fsync_max_us = us;
-        s->fsync_last_us = us;
-    }
+    if (s->sync_level == SYNC_FULL) note_sync(s, (uint64_t)(clock_mono_us() - t0));
+    if (durable && s->fsync && s->deferred) return storage_sync(s, err, errlen);
     return 0;
 }
 
@@ -352,12 +361,26 @@ static void check_batch(const struct storage *s, const struct storage_batch *b)
     }
 }
 
-/* PRAGMA synchronous for the next transaction. Executed, never kept
- * prepared: SQLite applies this pragma when it is prepared, so a prepared
- * copy changes the setting behind the caller's back. */
-static int set_sync(struct storage *s, bool on, char *err, size_t errlen)
+/* PRAGMA synchronous for the next transactions: durable ones (a batch, a
+ * compaction, an identity row) or not (storage_hs_due's commit index, a
+ * trim, a vacuum step). Those need no fsync of their own, but they run at
+ * NORMAL, never OFF: a transaction may run SQLite's automatic checkpoint,
+ * which copies the WAL into the database and lets the next writer start
+ * the WAL over, and only at NORMAL or FULL does the checkpoint sync the
+ * WAL before and the database after. At OFF it synced neither, so a power
+ * loss after the WAL started over could take acknowledged entries with it.
+ * Executed, never kept prepared: SQLite applies this pragma when it is
+ * prepared, so a prepared copy changes the setting behind the caller's
+ * back. */
+int storage_set_sync_level(struct storage *s, bool durable, char *err, size_t errlen)
 {
-    return storage_exec(s, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err, errlen);
+    static const char *const sql[] = {"PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
+                                      "PRAGMA synchronous=FULL"};
+    int level = !s->fsync ? SYNC_OFF : durable && !s->deferred ? SYNC_FULL : SYNC_NORMAL;
+    if (level == s->sync_level) return 0;
+    int rc = storage_exec(s, sql[level], err, errlen);
+    s->sync_level = rc == 0 ? level : -1; /* unknown after a failure: set again next time */
+    return rc;
 }
 
 int storage_save(struct storage *s, const struct storage_batch *b, char *err, size_t errlen)
@@ -371,12 +394,12 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
      * next synced commit makes it durable too. */
     bool lazy = s->fsync && storage_commit_only(b, &s->hs);
     if (lazy) {
-        int rc = set_sync(s, false, err, errlen);
+        int rc = storage_set_sync_level(s, false, err, errlen);
         if (rc == 0) rc = tx_begin(s, err, errlen);
         if (rc == 0) rc = write_hard_state(s, b->hs, err, errlen);
         if (rc == 0) rc = commit(s, err, errlen);
         if (rc) tx_abort(s);
-        int rc2 = set_sync(s, true, err, errlen);
+        int rc2 = storage_set_sync_level(s, true, err, errlen);
         if (rc || rc2) return STORAGE_EIO;
         s->hs = *b->hs;
         return 0;
@@ -396,7 +419,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
     }
     if (rc == 0 && b->n_entries) rc = write_entries(s, b->entries, b->n_entries, last, err, errlen);
     if (rc == 0 && hs_changed) rc = write_hard_state(s, b->hs, err, errlen);
-    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc == 0) rc = tx_commit(s, false, err, errlen);
     if (rc) {
         tx_abort(s);
         return rc;
@@ -419,7 +442,7 @@ int storage_compact(struct storage *s, const struct raft_snapshot_meta *meta, ch
     int rc = tx_begin(s, err, errlen);
     if (rc) return rc;
     rc = write_snapshot(s, meta, err, errlen);
-    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc == 0) rc = tx_commit(s, true, err, errlen);
     if (rc) {
         tx_abort(s);
         return rc;
@@ -478,7 +501,7 @@ static int trim_chunk_end(struct storage *s, uint32_t units, raft_index *upto, c
 static int trim_chunk(struct storage *s, raft_index upto, char *err, size_t errlen)
 {
     sqlite3_stmt *st = s->stmt[ST_LOG_DROP_UPTO];
-    int rc = s->fsync ? set_sync(s, false, err, errlen) : 0;
+    int rc = storage_set_sync_level(s, false, err, errlen);
     if (rc == 0) rc = tx_begin(s, err, errlen);
     if (rc == 0) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
@@ -486,7 +509,7 @@ static int trim_chunk(struct storage *s, raft_index upto, char *err, size_t errl
     }
     if (rc == 0) rc = commit(s, err, errlen);
     if (rc) tx_abort(s);
-    int rc2 = s->fsync ? set_sync(s, true, err, errlen) : 0;
+    int rc2 = storage_set_sync_level(s, true, err, errlen);
     return rc || rc2 ? STORAGE_EIO : 0;
 }
 
@@ -507,9 +530,9 @@ static int vacuum_step(struct storage *s, uint32_t pages, char *err, size_t errl
 {
     char sql[48];
     snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%u)", pages);
-    int rc = s->fsync ? set_sync(s, false, err, errlen) : 0;
+    int rc = storage_set_sync_level(s, false, err, errlen);
     if (rc == 0) rc = storage_exec(s, sql, err, errlen);
-    int rc2 = s->fsync ? set_sync(s, true, err, errlen) : 0;
+    int rc2 = storage_set_sync_level(s, true, err, errlen);
     return rc || rc2 ? STORAGE_EIO : 0;
 }
 
@@ -572,10 +595,66 @@ void storage_set_vacuum_delay(struct storage *s, uint32_t ms)
 
 int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen)
 {
-    int rc =
-        storage_exec(s, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err, errlen);
-    if (rc == 0) s->fsync = on ? 1 : 0;
+    int was = s->fsync;
+    s->fsync = on ? 1 : 0;
+    int rc = storage_set_sync_level(s, true, err, errlen);
+    if (rc) s->fsync = was;
     return rc;
+}
+
+/* ------------------------------------------------------------ deferred sync */
+
+int storage_defer_sync(struct storage *s, char *err, size_t errlen)
+{
+    if (s->deferred) return 0;
+    char wal[4096];
+    int n = snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (n < 0 || (size_t)n >= sizeof wal)
+        return util_fail(err, errlen, STORAGE_EIO, "%s-wal: path too long", s->path);
+    /* The database is open in WAL mode with exclusive locking: its WAL
+     * exists from open to close, under this name (storage_open.c). */
+    int fd = open(wal, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return util_fail(err, errlen, STORAGE_EIO, "%s: open: %s", wal, strerror(errno));
+    s->wal_fd = fd;
+    s->deferred = true;
+    int rc = storage_set_sync_level(s, true, err, errlen);
+    if (rc) {
+        s->deferred = false;
+        close(fd);
+        s->wal_fd = -1;
+    }
+    return rc;
+}
+
+int storage_sync_fd(const struct storage *s)
+{
+    return s->deferred ? s->wal_fd : -1;
+}
+
+uint64_t storage_written(const struct storage *s)
+{
+    return s->written;
+}
+
+void storage_synced(struct storage *s, uint64_t mark, const struct storage_sync_times *t)
+{
+    (void)mark; /* durable already: the caller's thread synced the file */
+    if (t->count == 0) return;
+    s->fsync_count += t->count - 1; /* note_sync counts the last one */
+    s->fsync_total_us += t->total_us - t->last_us;
+    if (t->max_us > s->fsync_max_us) s->fsync_max_us = t->max_us;
+    note_sync(s, t->last_us);
+}
+
+int storage_sync(struct storage *s, char *err, size_t errlen)
+{
+    if (!s->deferred) return 0;
+    int64_t t0 = clock_mono_us();
+    if (fdatasync(s->wal_fd) != 0)
+        return util_fail(err, errlen, STORAGE_EIO, "%s-wal: fdatasync: %s", s->path,
+                         strerror(errno));
+    note_sync(s, (uint64_t)(clock_mono_us() - t0));
+    return 0;
 }
 
 int storage_synchronous(struct storage *s)
@@ -641,7 +720,7 @@ int storage_set_recovering(struct storage *s, bool on, char *err, size_t errlen)
     if (on == s->recovering) return 0;
     int rc = tx_begin(s, err, errlen);
     if (rc == 0) rc = meta_set(s, MK_RECOVERING, on ? 1 : 0, err, errlen);
-    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc == 0) rc = tx_commit(s, true, err, errlen);
     if (rc) {
         tx_abort(s);
         return STORAGE_EIO;
@@ -676,7 +755,7 @@ int storage_set_peer_incarnation(struct storage *s, uint64_t id, uint64_t inc, c
         if (inc) sqlite3_bind_int64(st, 2, (sqlite3_int64)inc);
         rc = step_done(s, st, "writing peers", err, errlen);
     }
-    if (rc == 0) rc = tx_commit(s, err, errlen);
+    if (rc == 0) rc = tx_commit(s, true, err, errlen);
     if (rc) {
         tx_abort(s);
         return STORAGE_EIO;

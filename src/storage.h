@@ -29,6 +29,24 @@
  * page in each. A restarted node applies the log up to the stored index,
  * then learns the rest from the leader (a node alone: from its own first
  * commit), as after any crash.
+ * Transactions that need no fsync of their own (that commit index, a trim,
+ * a vacuum step) run at synchronous=NORMAL, not OFF: SQLite's automatic
+ * checkpoint may run inside any of them, and at OFF it would sync neither
+ * the WAL nor the database (storage.c).
+ *
+ * DEFERRED SYNC (storage_defer_sync()). The fsync of a batch is the
+ * longest part of its write, and on the caller's thread nothing else
+ * happens meanwhile. After storage_defer_sync(), storage_save() commits at
+ * synchronous=NORMAL: the batch is in the WAL file (it survives kill -9)
+ * but durable against power loss only once the WAL is synced, which its
+ * caller does apart: storage_sync() on its own thread, or fdatasync() of
+ * storage_sync_fd() on another thread, reported back with storage_synced().
+ * A sync makes every transaction committed before it started durable (the
+ * WAL is one file, replayed as a prefix; SQLite's checkpoints sync the WAL
+ * before copying it into the database, and the database before the WAL
+ * starts over). The other writes that promise durability (storage_compact,
+ * the identity rows) still sync before they return.
+ *
  * SQLite treats a WAL frame that fails its checksum as the end of the WAL and
  * silently drops what follows: src/storage_wal.h checks the WAL before this
  * module opens the database (the caller's job, src/node_safety.c).
@@ -101,7 +119,8 @@
  * cannot persist must not acknowledge anything). Any call may also return
  * STORAGE_EBADFILE if SQLite finds the file damaged while using it.
  *
- * Single-threaded: one struct storage is used by one thread. Not fork-safe:
+ * Single-threaded: one struct storage is used by one thread (another may
+ * only fdatasync storage_sync_fd()). Not fork-safe:
  * a child process must not use its parent's struct storage.
  */
 #ifndef STORAGE_H
@@ -299,11 +318,40 @@ int storage_trim(struct storage *s, uint32_t budget_us, char *err, size_t errlen
 /* The vacuum delay above, in milliseconds (tests; 0: at once). */
 void storage_set_vacuum_delay(struct storage *s, uint32_t ms);
 
-/* CONFIG SET raft-log-fsync: 1 = synchronous=FULL, 0 = synchronous=OFF, from
- * the next transaction on. Returns 0 or STORAGE_EIO (setting unchanged). */
+/* CONFIG SET raft-log-fsync: 1 = synchronous=FULL (NORMAL with deferred
+ * syncs), 0 = synchronous=OFF, from the next transaction on. Returns 0 or
+ * STORAGE_EIO (setting unchanged). */
 int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen);
 
-/* The connection's PRAGMA synchronous right now (0 OFF, 2 FULL), or -1 if
+/* DEFERRED SYNC (above): from now on storage_save() leaves the fsync to the
+ * caller. Opens the WAL a second time, for storage_sync_fd(). Returns 0 or
+ * STORAGE_EIO (nothing changed: saves keep syncing themselves). */
+int storage_defer_sync(struct storage *s, char *err, size_t errlen);
+
+/* The WAL's file descriptor for another thread's fdatasync() (its only
+ * use); -1 before storage_defer_sync(). Valid until storage_close(). */
+int storage_sync_fd(const struct storage *s);
+
+/* Transactions committed since open: a mark that a sync started later
+ * covers (storage_synced). */
+uint64_t storage_written(const struct storage *s);
+
+/* Syncs of storage_sync_fd() another thread made, for the fsync counters. */
+struct storage_sync_times {
+    uint64_t count, total_us, max_us, last_us;
+};
+
+/* Another thread's fdatasync() of storage_sync_fd(), started once
+ * storage_written() was at least mark, returned: t counts it (and any
+ * earlier ones not reported yet). Call on the storage's thread. */
+void storage_synced(struct storage *s, uint64_t mark, const struct storage_sync_times *t);
+
+/* Syncs the WAL on this thread: everything committed so far is durable.
+ * No-op without deferred syncs. Returns 0 or STORAGE_EIO (the node must stop:
+ * after a failed fsync the kernel may have dropped the unwritten pages). */
+int storage_sync(struct storage *s, char *err, size_t errlen);
+
+/* The connection's PRAGMA synchronous right now (0 OFF, 1 NORMAL, 2 FULL), or -1 if
  * it cannot be read: what raft-log-fsync must have set (unit tests). */
 int storage_synchronous(struct storage *s);
 

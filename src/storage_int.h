@@ -71,12 +71,21 @@ extern const char *const storage_meta_names[MK_COUNT];
  * load that moved about 40% of the logged bytes a second time. */
 #define VACUUM_DELAY_MS 5000
 
+/* PRAGMA synchronous levels (storage_set_sync_level). */
+enum { SYNC_OFF = 0, SYNC_NORMAL = 1, SYNC_FULL = 2 };
+
 struct storage {
     struct sqlite3 *db;
     struct storage_vfs *vfs; /* the one db was opened with; NULL: the default */
     char *path;              /* dir/raftcache.db, for messages */
     uint64_t node_id;
     int fsync;
+    int sync_level; /* the connection's PRAGMA synchronous (SYNC_*), -1 unknown */
+    /* Deferred syncs (storage_defer_sync): batches are committed without an
+     * fsync and wal_fd, the WAL opened a second time, is synced apart. */
+    bool deferred;
+    int wal_fd;
+    uint64_t written; /* transactions committed since open (storage_written) */
     struct sqlite3_stmt *stmt[ST_COUNT];
     /* What is stored, kept in step with the database after each COMMIT. */
     struct raft_hard_state hs;
@@ -106,6 +115,11 @@ struct storage {
 /* The connection's last error, about `what`: STORAGE_EBADFILE for damage
  * SQLite found in the file, STORAGE_EIO for anything else. */
 int storage_sql_error(struct storage *s, const char *what, char *err, size_t errlen);
+/* Sets PRAGMA synchronous for the next transactions, durable ones or not:
+ * OFF with fsync off; FULL for durable ones with fsync on (NORMAL once syncs
+ * are deferred); NORMAL for the others (storage.c says why never OFF).
+ * Executes only when the level changes. */
+int storage_set_sync_level(struct storage *s, bool durable, char *err, size_t errlen);
 /* Runs SQL that returns no rows (one statement or several). */
 int storage_exec(struct storage *s, const char *sql, char *err, size_t errlen);
 /* First column of the first row of a one-off query, into *num (as an

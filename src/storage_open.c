@@ -317,9 +317,8 @@ static int set_pragmas(struct storage *s, char *err, size_t errlen)
                          s->path, mode);
     snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", WAL_SIZE_LIMIT_BYTES);
     rc = storage_query_one(s, sql, NULL, NULL, 0, err, errlen);
-    if (rc == 0)
-        rc = storage_exec(s, s->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", err,
-                          errlen);
+    s->sync_level = -1;
+    if (rc == 0) rc = storage_set_sync_level(s, true, err, errlen);
     return rc;
 }
 
@@ -623,6 +622,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (!s) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     s->node_id = node_id;
     s->fsync = fsync ? 1 : 0;
+    s->wal_fd = -1;
     s->vacuum_delay_ms = VACUUM_DELAY_MS;
     s->trimmed_us = INT64_MIN / 2; /* free pages found at open go at once */
 
@@ -682,6 +682,7 @@ void storage_close(struct storage *s)
         sqlite3_finalize(s->stmt[i]);
     /* Every statement is finalized, so this closes (and checkpoints) now. */
     sqlite3_close(s->db);
+    if (s->wal_fd >= 0) close(s->wal_fd);
     storage_vfs_free(s->vfs);
     free(s->path);
     free(s);

@@ -4,7 +4,10 @@
  *
  * Each call that writes is one transaction, as in src/storage.c, and is
  * synced or not as src/storage.c syncs it: with fsync on, every one is
- * committed with an fsync except a save that only moves the commit index.
+ * committed with an fsync except a save that only moves the commit index,
+ * and, once syncs are deferred (storage_defer_sync), every save: those
+ * become durable when the driver's sync of them completes (storage_sync,
+ * or storage_synced from the simulated sync thread, fake_logsync.c).
  * (storage_trim's unsynced transactions have nothing to do here:
  * compaction frees the rows at once, and rows below the base are never
  * loaded anyway.) A transaction is durable against kill -9 when it
@@ -37,6 +40,7 @@ struct storage {
     uint64_t id;
     struct w_disk *d;
     bool fsync;
+    bool deferred; /* storage_defer_sync() */
     struct storage_stats stats;
 };
 
@@ -85,6 +89,7 @@ static struct w_tx *tx_begin(struct w_disk *d, bool synced)
     struct w_tx *t = &d->journal[(d->j_first + d->j_n++) % W_JOURNAL_MAX];
     memset(t, 0, sizeof *t);
     t->synced = synced;
+    t->no = ++d->tx_no;
     t->saved = d->saved;
     t->recovering = d->recovering;
     t->hs = d->hs;
@@ -361,7 +366,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
                  (unsigned long long)last);
         return STORAGE_EIO;
     }
-    bool synced = s->fsync && !storage_commit_only(b, &d->hs);
+    bool synced = s->fsync && !s->deferred && !storage_commit_only(b, &d->hs);
     struct w_tx *t = tx_begin(d, synced);
     if (b->snapshot) {
         drop_from(d, t, 0);
@@ -473,7 +478,56 @@ int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen)
 
 int storage_synchronous(struct storage *s)
 {
-    return s->fsync ? 2 : 0;
+    return !s->fsync ? 0 : s->deferred ? 1 : 2;
+}
+
+/* ------------------------------------------------------------ deferred sync */
+
+int storage_defer_sync(struct storage *s, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    s->deferred = true;
+    return 0;
+}
+
+int storage_sync_fd(const struct storage *s)
+{
+    return s->deferred ? 0 : -1; /* fake_logsync.c syncs no file */
+}
+
+uint64_t storage_written(const struct storage *s)
+{
+    return s->d->tx_no;
+}
+
+/* The journal's transactions up to number `upto` are synced: the newest of
+ * them is marked (power loss keeps it and everything before it). */
+static void mark_synced(struct w_disk *d, uint64_t upto)
+{
+    for (uint32_t k = d->j_n; k > 0; k--) {
+        struct w_tx *t = &d->journal[(d->j_first + k - 1) % W_JOURNAL_MAX];
+        if (t->no <= upto) {
+            t->synced = true;
+            return;
+        }
+    }
+}
+
+void storage_synced(struct storage *s, uint64_t mark, const struct storage_sync_times *t)
+{
+    mark_synced(s->d, mark);
+    s->stats.fsync_count += t->count;
+}
+
+int storage_sync(struct storage *s, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    if (!s->deferred) return 0;
+    mark_synced(s->d, s->d->tx_no);
+    s->stats.fsync_count++;
+    return 0;
 }
 
 uint64_t storage_incarnation(const struct storage *s)

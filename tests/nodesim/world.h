@@ -8,8 +8,10 @@
  * the outside world, each implementing the same header the server uses:
  * src/clock.h (world.c: virtual time), src/storage.h (fake_storage.c:
  * memory, one transaction per call as src/storage.c commits them, synced or
- * not as it syncs them), src/transport.h (fake_transport.c: messages through
- * this world). Those headers are the I/O seam; nothing else is replaced.
+ * not as it syncs them), src/logsync.h (fake_logsync.c: the log's sync
+ * thread, whose syncs take virtual time), src/transport.h (fake_transport.c:
+ * messages through this world). Those headers are the I/O seam; nothing
+ * else is replaced.
  * src/storage_wal.c is the server's own: it reads the WAL file that
  * fake_storage.c writes into a node's dir when that node's WAL is damaged.
  * Single-threaded; everything is deterministic given the seed.
@@ -45,6 +47,7 @@ struct w_entry {
  * state before it, the entries it deleted, how many it appended. */
 struct w_tx {
     bool synced; /* committed with an fsync: it and every earlier one survive power loss */
+    uint64_t no; /* its number: w_disk.tx_no when it began (storage_written's mark) */
     bool saved, recovering;
     struct raft_hard_state hs;
     struct raft_snapshot_meta snap;
@@ -72,6 +75,7 @@ struct w_disk {
      * ring of W_JOURNAL_MAX from journal[j_first]. */
     struct w_tx *journal;
     uint32_t j_first, j_n;
+    uint64_t tx_no; /* transactions journaled since the store was created */
 };
 
 /* A message in flight. */

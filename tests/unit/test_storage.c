@@ -484,6 +484,54 @@ static void test_fsync_toggle(void **state)
     check_log_free(f);
 }
 
+/* Deferred syncs (storage.h, DEFERRED SYNC): saves commit at NORMAL without
+ * an fsync of their own and count as written; storage_sync() and a sync
+ * reported by another thread are what the fsync counters count; the other
+ * durable writes still sync; what was saved reads back after a reopen. */
+static void test_deferred_sync(void **state)
+{
+    struct fx *f = *state;
+    struct storage_stats ss;
+    open_store(f);
+    append(f, 1, 2, 1);
+    assert_int_equal(storage_sync_fd(f->s), -1);
+    assert_int_equal(storage_defer_sync(f->s, f->err, sizeof f->err), 0);
+    assert_int_equal(storage_synchronous(f->s), 1);
+    int fd = storage_sync_fd(f->s);
+    assert_true(fd >= 0);
+    storage_stats(f->s, &ss);
+    uint64_t count = ss.fsync_count, written = storage_written(f->s);
+    append(f, 3, 2, 1);
+    append(f, 5, 2, 1);
+    assert_int_equal(storage_written(f->s), written + 2);
+    storage_stats(f->s, &ss);
+    assert_int_equal(ss.fsync_count, count);
+    assert_int_equal(fdatasync(fd), 0); /* what the sync thread does */
+    struct storage_sync_times t = {.count = 2, .total_us = 30, .max_us = 20, .last_us = 10};
+    storage_synced(f->s, storage_written(f->s), &t);
+    storage_stats(f->s, &ss);
+    assert_int_equal(ss.fsync_count, count + 2);
+    assert_int_equal(ss.fsync_last_us, 10);
+    assert_true(ss.fsync_max_us >= 20);
+    assert_int_equal(storage_sync(f->s, f->err, sizeof f->err), 0);
+    storage_stats(f->s, &ss);
+    assert_int_equal(ss.fsync_count, count + 3);
+    struct raft_snapshot_meta meta = {.index = 2, .term = 1, .conf = three_nodes()};
+    assert_int_equal(storage_compact(f->s, &meta, f->err, sizeof f->err), 0);
+    storage_stats(f->s, &ss);
+    assert_int_equal(ss.fsync_count, count + 4); /* a compaction syncs itself */
+    assert_int_equal(storage_set_fsync(f->s, 0, f->err, sizeof f->err), 0);
+    assert_int_equal(storage_synchronous(f->s), 0);
+    assert_int_equal(storage_set_fsync(f->s, 1, f->err, sizeof f->err), 0);
+    assert_int_equal(storage_synchronous(f->s), 1);
+    f->m.snap = 2;
+    struct storage_state st;
+    reopen(f);
+    check_log(f, &st);
+    assert_int_equal(st.n_entries, 4);
+    storage_state_free(&st);
+}
+
 /* Copies file name of f->dir into dir as it is now. */
 static void copy_file(const struct fx *f, const char *dir, const char *name)
 {
@@ -904,6 +952,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_trim_chunks_by_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synchronous_follows_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_toggle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writes_merged_and_in_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_ahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_error_rolls_back, setup, teardown),
