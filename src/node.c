@@ -447,6 +447,10 @@ void node_process_ready(struct node *n)
 
 void node_tick(struct node *n)
 {
+    /* A follower whose answers wait for a sync (node_write.c) says it is
+     * alive meanwhile: its leader's quorum check (raft_receiving() there)
+     * must not take a slow disk for a lost follower. */
+    if (n->writes.n && n->role != RAFT_LEADER) ping_peers(n);
     raft_tick(n->raft);
     node_safety_tick(n);
     if (storage_trim_pending(n->st)) {

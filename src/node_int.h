@@ -94,7 +94,6 @@ struct node_writes {
     size_t head, n, cap;
     uint8_t *buf; /* framed RAFT.MSG commands, each after its struct held_msg */
     size_t buf_head, buf_len, buf_cap;
-    uint64_t async_batches, sync_batches; /* since start (tests, RAFT.INFO) */
 };
 
 struct node {

@@ -15,6 +15,10 @@
  * snapshot, the batch is synchronous: storage_sync() on the loop, after
  * which every kept message goes and raft_advance() acknowledges all.
  *
+ * While answers wait, a follower pings its leader every tick (node_tick):
+ * its loop runs on, so a slow disk would otherwise look like a lost follower
+ * to the leader's quorum check, whose own loop runs on too.
+ *
  * Bounded: at most NODE_HELD_MAX batches or NODE_HELD_BYTES_MAX bytes of
  * kept messages wait; beyond, the next batch is synchronous (a stalled
  * disk stalls the loop instead of growing the queue).
@@ -164,13 +168,11 @@ void node_write_hold(struct node *n, const struct raft_ready *rd)
         .term = last ? last->term : 0,
         .msgs_end = w->buf_len,
     };
-    w->async_batches++;
 }
 
 void node_write_settle(struct node *n)
 {
     struct node_writes *w = &n->writes;
-    w->sync_batches++;
     if (!n->cfg->raft_log_fsync && w->n == 0) return;
     char err[256];
     if (storage_sync(n->st, err, sizeof err) != 0) node_fatal("Syncing the Raft log", err);

@@ -570,6 +570,7 @@ static uint64_t pick_node_to_lose(uint64_t *catch_up)
 static void faults(bool on)
 {
     const struct nodesim_opts *o = R->o;
+    W->slow_disks = on; /* fake_logsync.c: stalled syncs are a fault too */
     for (uint64_t id = 1; id <= (uint64_t)W->n_nodes; id++)
         if (!W->srv[id] && R->restart_at_us[id] && W->now_us >= R->restart_at_us[id])
             start_node(id);

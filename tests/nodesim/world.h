@@ -111,6 +111,7 @@ struct world {
     uint64_t crash_in_save;
     jmp_buf *crash_jmp;
     uint64_t msgs_sent, msgs_lost;
+    bool slow_disks; /* faults are on: a log sync may stall (fake_logsync.c) */
     /* Checks hooked into the store (nodesim.c). */
     void (*on_save)(struct world *w, uint64_t node, const struct raft_entry *ents, uint32_t n);
 };
