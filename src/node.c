@@ -349,7 +349,8 @@ static void role_changed(struct node *n, const struct raft_ready *rd)
     if (n->role == RAFT_LEADER && !was_leader) sm_leader_started(n->sm, raft_last_index(n->raft));
     LOG_NOTICE("Raft: %s at term %llu, leader %llu", names[n->role],
                (unsigned long long)raft_term_of(n->raft), (unsigned long long)n->leader);
-    if (was_leader && n->role != RAFT_LEADER) waiters_fail_all(n->waiters);
+    if (was_leader && n->role != RAFT_LEADER)
+        waiters_leadership_lost(n->waiters, raft_commit_index(n->raft));
 }
 
 /* A leader applies the committed entries it already holds on disk (those
@@ -410,7 +411,9 @@ static bool process_one(struct node *n, struct raft_ready *rd)
     }
     /* Committed entries first: they are committed whatever the role became
      * (a leader that removed itself answers RAFT.NODE REMOVE, then steps
-     * down and fails what is still pending). */
+     * down and fails what is still pending; with asynchronous writes the
+     * change may commit before its entry is on this disk, and the waiter
+     * stays until a later batch applies it: waiters_leadership_lost()). */
     for (uint32_t i = done; i < rd->n_committed; i++)
         apply_one(n, &rd->committed[i]);
     release_reads(n, rd);

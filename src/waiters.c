@@ -303,13 +303,18 @@ void waiters_serve_reads(struct waiters *w, uint64_t applied)
 
 /* ----------------------------------------------------------------- both */
 
-void waiters_fail_all(struct waiters *w)
+void waiters_leadership_lost(struct waiters *w, uint64_t committed)
 {
-    for (size_t i = 0; i < w->writes.len; i++)
+    size_t keep = 0; /* writes are in index order: the committed ones lead */
+    while (keep < w->writes.len &&
+           ((struct write_waiter *)fifo_at(&w->writes, keep))->index <= committed)
+        keep++;
+    for (size_t i = keep; i < w->writes.len; i++)
         answer_write(w, fifo_at(&w->writes, i), WAITERS_WRITE_TIMEOUT);
     for (size_t i = 0; i < w->reads.len; i++)
         answer_read(w, fifo_at(&w->reads, i), WAITERS_READ_TIMEOUT);
-    w->writes.len = w->reads.len = 0;
+    w->writes.len = keep;
+    w->reads.len = 0;
 }
 
 void waiters_expire(struct waiters *w, int64_t now_ms)

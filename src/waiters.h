@@ -118,9 +118,13 @@ void waiters_serve_reads(struct waiters *w, uint64_t applied);
 
 /* ---- both ---- */
 
-/* Leadership lost: every pending write may or may not commit, every read
- * lost its quorum: all are answered -TIMEOUT now. */
-void waiters_fail_all(struct waiters *w);
+/* Leadership lost: every read lost its quorum, and every pending write
+ * beyond index committed may or may not commit: all are answered -TIMEOUT
+ * now. The writes up to committed stay: their entries are committed and
+ * will be applied here, where they get their replies (a leader that removed
+ * itself commits the change before it holds the entry on its own disk, and
+ * applies it only after). */
+void waiters_leadership_lost(struct waiters *w, uint64_t committed);
 /* Answers -TIMEOUT the waits whose deadline is at or before now_ms. */
 void waiters_expire(struct waiters *w, int64_t now_ms);
 /* c is about to be freed: it is forgotten everywhere. */

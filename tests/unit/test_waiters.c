@@ -71,15 +71,21 @@ static void test_staged_batch_applies(void **unused)
     waiters_free(&w);
 }
 
+/* Fresh clients; clients[0] waits for index 3, clients[1] for 4, both of term 1. */
+static void two_writes(struct waiters *w, int64_t deadline3, int64_t deadline4)
+{
+    reset_clients();
+    waiters_init(w);
+    clients[0].pending_writes = clients[1].pending_writes = 1;
+    waiters_add_write(w, &clients[0], 3, 1, deadline3);
+    waiters_add_write(w, &clients[1], 4, 1, deadline4);
+}
+
 static void test_replaced_and_skipped_entries_time_out(void **unused)
 {
     (void)unused;
-    reset_clients();
     struct waiters w;
-    waiters_init(&w);
-    clients[0].pending_writes = clients[1].pending_writes = 1;
-    waiters_add_write(&w, &clients[0], 3, 1, 1000);
-    waiters_add_write(&w, &clients[1], 4, 1, 1000);
+    two_writes(&w, 1000, 1000);
     struct client *const *cl;
     /* index 3 was skipped (a snapshot held it); index 4 holds another term's entry */
     assert_int_equal(waiters_entry(&w, 4, 2, &cl), 1);
@@ -117,7 +123,7 @@ static void test_muted_writes_keep_their_decision(void **unused)
     assert_int_equal(reply_tag_as(tags[1]), 42);
     waiters_entry_applied(&w, 2);
     /* Leadership lost: the entry at 8 times out, its error dropped too. */
-    waiters_fail_all(&w);
+    waiters_leadership_lost(&w, 0);
     assert_string_equal(out_of(&clients[0]), "");
     assert_int_equal(clients[0].pending_writes, 0);
     waiters_free(&w);
@@ -176,7 +182,7 @@ static void test_leadership_lost_fails_everything(void **unused)
     clients[0].pending_writes = 1;
     waiters_add_write(&w, &clients[0], 3, 1, 1000);
     waiters_add_read(&w, &clients[1], 1, 10, 1000);
-    waiters_fail_all(&w);
+    waiters_leadership_lost(&w, 0);
     assert_string_equal(out_of(&clients[0]), "-TIMEOUT not committed yet\r\n");
     assert_string_equal(out_of(&clients[1]), "-TIMEOUT no quorum for read\r\n");
     assert_int_equal(clients[1].waiting_read, 0);
@@ -185,15 +191,32 @@ static void test_leadership_lost_fails_everything(void **unused)
     waiters_free(&w);
 }
 
+/* A leader that removed itself commits the change before its own copy is on
+ * disk, steps down, and applies it only then: that write keeps its waiter. */
+static void test_leadership_lost_keeps_committed_writes(void **unused)
+{
+    (void)unused;
+    struct waiters w;
+    two_writes(&w, 1000, 1000);
+    waiters_leadership_lost(&w, 3);
+    assert_string_equal(out_of(&clients[0]), "");
+    assert_int_equal(clients[0].pending_writes, 1);
+    assert_string_equal(out_of(&clients[1]), "-TIMEOUT not committed yet\r\n");
+    assert_int_equal(clients[1].pending_writes, 0);
+    struct client *const *cl;
+    assert_int_equal(waiters_entry(&w, 3, 1, &cl), 1);
+    assert_ptr_equal(cl[0], &clients[0]);
+    waiters_entry_applied(&w, 1);
+    assert_int_equal(clients[0].pending_writes, 0);
+    assert_int_equal(waiters_entry(&w, 4, 1, &cl), 0); /* answered already */
+    waiters_free(&w);
+}
+
 static void test_deadlines_and_delays(void **unused)
 {
     (void)unused;
-    reset_clients();
     struct waiters w;
-    waiters_init(&w);
-    clients[0].pending_writes = clients[1].pending_writes = 1;
-    waiters_add_write(&w, &clients[0], 3, 1, 100);
-    waiters_add_write(&w, &clients[1], 4, 1, 200);
+    two_writes(&w, 100, 200);
     waiters_delay_writes(&w, 50); /* a large entry ahead of both */
     waiters_expire(&w, 149);
     assert_int_equal(clients[0].pending_writes, 1);
@@ -226,7 +249,7 @@ static void test_gone_client_forgotten(void **unused)
     waiters_entry_applied(&w, 1);
     waiters_read_released(&w, 1, 3);
     waiters_serve_reads(&w, 3);
-    waiters_fail_all(&w);
+    waiters_leadership_lost(&w, 0);
     assert_null(waiters_next_woken(&w));
     waiters_free(&w);
 }
@@ -239,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_refused_batch_wakes_its_clients),
         cmocka_unit_test(test_reads_served_in_order_once_applied),
         cmocka_unit_test(test_leadership_lost_fails_everything),
+        cmocka_unit_test(test_leadership_lost_keeps_committed_writes),
         cmocka_unit_test(test_deadlines_and_delays),
         cmocka_unit_test(test_muted_writes_keep_their_decision),
         cmocka_unit_test(test_gone_client_forgotten),
