@@ -608,8 +608,7 @@ int storage_defer_sync(struct storage *s, char *err, size_t errlen)
 {
     if (s->deferred) return 0;
     char wal[4096];
-    int n = snprintf(wal, sizeof wal, "%s-wal", s->path);
-    if (n < 0 || (size_t)n >= sizeof wal)
+    if (util_path_suffixed(wal, sizeof wal, s->path, "-wal") != 0)
         return util_fail(err, errlen, STORAGE_EIO, "%s-wal: path too long", s->path);
     /* The database is open in WAL mode with exclusive locking: its WAL
      * exists from open to close, under this name (storage_open.c). */
@@ -640,10 +639,10 @@ void storage_synced(struct storage *s, uint64_t mark, const struct storage_sync_
 {
     (void)mark; /* durable already: the caller's thread synced the file */
     if (t->count == 0) return;
-    s->fsync_count += t->count - 1; /* note_sync counts the last one */
-    s->fsync_total_us += t->total_us - t->last_us;
+    s->fsync_count += t->count;
+    s->fsync_total_us += t->total_us;
     if (t->max_us > s->fsync_max_us) s->fsync_max_us = t->max_us;
-    note_sync(s, t->last_us);
+    s->fsync_last_us = t->last_us;
 }
 
 int storage_sync(struct storage *s, char *err, size_t errlen)
@@ -674,8 +673,7 @@ static uint64_t file_size(const char *path)
 static uint64_t file_size_suffixed(const char *path, const char *suffix)
 {
     char p[4096];
-    int n = snprintf(p, sizeof p, "%s%s", path, suffix);
-    return n > 0 && (size_t)n < sizeof p ? file_size(p) : 0;
+    return util_path_suffixed(p, sizeof p, path, suffix) == 0 ? file_size(p) : 0;
 }
 
 size_t storage_memory_bytes(void)

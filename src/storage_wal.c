@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define WAL_HDR_BYTES 32
 #define WAL_FRAME_HDR_BYTES 24
 #define WAL_MAGIC_LE 0x377f0682u /* checksums over little-endian words */
@@ -40,11 +42,6 @@ static void wal_sum(bool big, const uint8_t *p, size_t n, uint32_t s[2])
 bool storage_wal_damaged(const struct storage_wal_report *r)
 {
     return r->present && ((r->header_bad && r->frames > 0) || r->lost > 0);
-}
-
-static void wal_path(const char *db_path, const char *suffix, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s%s", db_path, suffix);
 }
 
 /* Checks the header; on success *page and salt[8] are set, s the running checksum. */
@@ -99,7 +96,10 @@ int storage_wal_check(const char *db_path, struct storage_wal_report *r, char *e
 {
     char path[4200];
     memset(r, 0, sizeof *r);
-    wal_path(db_path, "-wal", path, sizeof path);
+    if (util_path_suffixed(path, sizeof path, db_path, "-wal") != 0) {
+        snprintf(err, errlen, "%s-wal: path too long", db_path);
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT) return 0;
@@ -129,8 +129,11 @@ int storage_wal_check(const char *db_path, struct storage_wal_report *r, char *e
 int storage_wal_keep_copy(const char *db_path, char *err, size_t errlen)
 {
     char from[4200], to[4200];
-    wal_path(db_path, "-wal", from, sizeof from);
-    wal_path(db_path, "-wal.damaged", to, sizeof to);
+    if (util_path_suffixed(from, sizeof from, db_path, "-wal") != 0 ||
+        util_path_suffixed(to, sizeof to, db_path, "-wal.damaged") != 0) {
+        snprintf(err, errlen, "%s-wal.damaged: path too long", db_path);
+        return -1;
+    }
     FILE *in = fopen(from, "rb");
     FILE *out = in ? fopen(to, "wb") : NULL;
     int rc = in && out ? 0 : -1;

@@ -374,3 +374,9 @@ int util_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     }
     return code;
 }
+
+int util_path_suffixed(char *out, size_t cap, const char *path, const char *suffix)
+{
+    int n = snprintf(out, cap, "%s%s", path, suffix);
+    return n >= 0 && (size_t)n < cap ? 0 : -1;
+}

@@ -110,4 +110,8 @@ unsigned util_key_slot(const char *key, size_t len);
  * equal. */
 int util_secret_eq(const char *secret, size_t secret_len, const char *given, size_t len);
 
+/* out = path followed by suffix ("<db>-wal"). Returns 0, or -1 if that does
+ * not fit in cap bytes (out then holds a truncated copy, not to be used). */
+int util_path_suffixed(char *out, size_t cap, const char *path, const char *suffix);
+
 #endif
