@@ -19,6 +19,10 @@
 # (rps, with that round's p50/p99 latency in ms) and the raftcache/redis ratio.
 # Group commit evidence: the leader's RAFT.INFO fsync_count is read before
 # and after every SET run; the table shows fsyncs per SET (all rounds).
+# Leadership is checked after every raftcache run: if it moved (nothing here
+# injects a fault, so that is worth a look), the run says so, the table
+# counts it, and the next runs go to the new leader. The nodes' logs are
+# kept in build/bench-cluster-logs/.
 # It measures and prints; it never fails on a number. The table is written to
 # build/bench-cluster.txt as well, and with a chart to
 # docs/bench/bench-cluster.{txt,png} (BENCH_DOCS=0: not).
@@ -53,6 +57,10 @@ WORK=$(mktemp -d /tmp/raftcache-bench-cluster.XXXXXX)
 declare -A PID PORTOF   # every server we started; each leads its own process group
 cleanup() {
     bench_stop_groups "${PID[@]+"${PID[@]}"}"
+    # the nodes' logs, for a post-mortem of anything the run reported
+    rm -rf "$ROOT/build/bench-cluster-logs"
+    mkdir -p "$ROOT/build/bench-cluster-logs"
+    cp "$WORK"/node*.log "$ROOT/build/bench-cluster-logs/" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,6 +88,21 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P1
        "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
        "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
 declare -A RPS P50 P99 FSYNCS SETS
+MOVES=()   # "round N LABEL: node A -> node B", one per leadership change seen
+
+# follow_leader LABEL: after a raftcache run, checks that node LEADER_ID still
+# leads; if not, records the move and waits (60 s) for the new leader.
+follow_leader() {
+    local was=$LEADER_ID deadline=$((SECONDS + 60))
+    [ "$(bench_raft_field "$LEADER_PORT" role)" = leader ] && return
+    until bench_cluster_leader && [ "$(bench_cli_port "$LEADER_PORT" set bench:probe 1 2>&1)" = OK ]; do
+        [ $SECONDS -lt $deadline ] || { echo "bench-cluster: no leader after $1 for 60 s" >&2; exit 1; }
+        sleep 0.2
+    done
+    MOVES+=("round $round $1: node $was -> node $LEADER_ID")
+    echo "bench-cluster: warning: leadership moved during round $round $1 (node $was -> node $LEADER_ID; logs in build/bench-cluster-logs/)"
+    PORTOF[raftcache]=$LEADER_PORT
+}
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
         IFS='|' read -r label cmd pipeline n <<<"$t"
@@ -95,6 +118,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             fi
             echo "bench-cluster: round $round $label $s: $rps rps, p50 $p50 ms, p99 $p99 ms$extra"
             bench_keep_best "$label" "$s" "$rps" "$p50" "$p99"
+            [ "$s" = raftcache ] && follow_leader "$label"
         done
     done
 done
@@ -135,6 +159,8 @@ done
         label=${t%%|*}
         [ -n "${SETS[$label]:-}" ] && echo "  $label: ${FSYNCS[$label]} fsyncs for ${SETS[$label]} SETs"
     done
+    echo "Leadership changes during the run (no fault injected): ${#MOVES[@]}"
+    for m in "${MOVES[@]+"${MOVES[@]}"}"; do echo "  $m"; done
     true
 } >"$WORK/table.txt"
 mkdir -p "$ROOT/build"

@@ -250,8 +250,7 @@ bench_raft_field() {
 # Sets CLUSTER_PORTS (in node order), LEADER_ID and LEADER_PORT. Exits 1 with
 # the nodes' last log lines when a node dies or the deadline passes.
 bench_start_cluster() {
-    local prefix=$1 nodes=$2 members="" i p info ids reply="" deadline=$((SECONDS + 30))
-    local -a leaders
+    local prefix=$1 nodes=$2 members="" i p reply="" deadline=$((SECONDS + 30))
     shift 2
     CLUSTER_PORTS=()
     while [ ${#CLUSTER_PORTS[@]} -lt "$nodes" ]; do
@@ -275,20 +274,26 @@ bench_start_cluster() {
             exit 1
         done
         sleep 0.1
-        if [ -z "$LEADER_PORT" ]; then
-            leaders=() ids=""
-            for i in "${!CLUSTER_PORTS[@]}"; do
-                info=$(bench_cli_port "${CLUSTER_PORTS[$i]}" raft.info 2>/dev/null | tr -d '\r' || true)
-                [ "$(sed -n 's/^role://p' <<<"$info")" = leader ] && leaders+=($((i + 1)))
-                ids="$ids $(sed -n 's/^leader_id://p' <<<"$info")"
-            done
-            [ ${#leaders[@]} -eq 1 ] || continue
-            [ "$(echo "$ids" | tr ' ' '\n' | sed '/^$/d' | sort -u)" = "${leaders[0]}" ] || continue
-            LEADER_ID=${leaders[0]} LEADER_PORT=${CLUSTER_PORTS[$((leaders[0] - 1))]}
-        fi
+        [ -n "$LEADER_PORT" ] || bench_cluster_leader || continue
         reply=$(bench_cli_port "$LEADER_PORT" set bench:probe 1 2>&1 || true)
     done
     bench_cli_port "$LEADER_PORT" del bench:probe >/dev/null
+}
+
+# bench_cluster_leader: when exactly one node of CLUSTER_PORTS says
+# role:leader and every node names it as leader_id, sets LEADER_ID and
+# LEADER_PORT to it and returns 0; returns 1 otherwise.
+bench_cluster_leader() {
+    local i info ids=""
+    local -a leaders=()
+    for i in "${!CLUSTER_PORTS[@]}"; do
+        info=$(bench_cli_port "${CLUSTER_PORTS[$i]}" raft.info 2>/dev/null | tr -d '\r' || true)
+        [ "$(sed -n 's/^role://p' <<<"$info")" = leader ] && leaders+=($((i + 1)))
+        ids="$ids $(sed -n 's/^leader_id://p' <<<"$info")"
+    done
+    [ ${#leaders[@]} -eq 1 ] || return 1
+    [ "$(echo "$ids" | tr ' ' '\n' | sed '/^$/d' | sort -u)" = "${leaders[0]}" ] || return 1
+    LEADER_ID=${leaders[0]} LEADER_PORT=${CLUSTER_PORTS[$((leaders[0] - 1))]}
 }
 
 # bench_wait_applied TIMEOUT LEADER_PORT PORT...: waits until the node on
