@@ -507,8 +507,10 @@ static int is_peer_handshake(int argc, const struct resp_arg *argv)
            strncasecmp(argv[0].ptr, name, sizeof name - 1) == 0;
 }
 
-/* Enforces the output buffer limits after a command added to the reply. */
-static void check_output_limits(struct client *c, int64_t now_ms)
+/* Enforces the output buffer limits after a command added to the reply.
+ * The clock is read only for a buffer over its soft limit: this runs after
+ * every command of a pipeline. */
+static void check_output_limits(struct client *c)
 {
     struct server *srv = c->srv;
     struct conn *cn = conn_of(c);
@@ -523,6 +525,7 @@ static void check_output_limits(struct client *c, int64_t now_ms)
     int over_hard = hard > 0 && used > (size_t)hard;
     int over_soft = 0;
     if (soft > 0 && used > (size_t)soft) {
+        int64_t now_ms = server_now_ms();
         if (!cn->soft_limit_since_ms) cn->soft_limit_since_ms = now_ms;
         over_soft = now_ms - cn->soft_limit_since_ms >= soft_s * 1000;
     } else {
@@ -604,7 +607,6 @@ static void queue_readable(struct client *c)
 static void process_input(struct client *c)
 {
     size_t off = 0;
-    int64_t now_ms = server_now_ms();
     struct dispatch_ahead ahead;
     dispatch_ahead_start(&ahead, c, c->qbuf, c->qlen);
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) && off < c->qlen) {
@@ -660,7 +662,7 @@ static void process_input(struct client *c)
         else if ((c->flags & CLIENT_PROTECTED) &&
                  !(c->flags & (CLIENT_PEER | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
             client_deny_protected(c);
-        check_output_limits(c, now_ms);
+        check_output_limits(c);
     }
     if (off == c->qlen) {
         c->qlen = 0;
@@ -792,7 +794,7 @@ static int flush_client(struct client *c)
     if (resp_out_pending(&c->out) > 0) {
         /* a subscriber's messages, a monitor's lines, pile up without
          * commands of its own */
-        if (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR)) check_output_limits(c, server_now_ms());
+        if (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR)) check_output_limits(c);
         /* closed for it: client_close_asap() put it back on the pending
          * list, where it is freed when taken again (not now: it is linked) */
         if (c->flags & CLIENT_CLOSE_ASAP) return 0;
@@ -848,7 +850,7 @@ void conn_cron(struct server *srv, int64_t now_ms)
             client_close_asap(c);
             continue;
         }
-        if (resp_out_pending(&c->out) > 0) check_output_limits(c, now_ms);
+        if (resp_out_pending(&c->out) > 0) check_output_limits(c);
     }
 }
 
