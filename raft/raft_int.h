@@ -74,6 +74,7 @@ struct progress {
                                voter) so that it still receives the entry removing it */
     int8_t vote;            /* candidate: 0 unknown, 1 granted, -1 refused */
     raft_index match, next;
+    raft_index commit_sent;      /* commit index of the last AppendEntries sent to it */
     uint32_t in_start, in_count; /* ring of the last index of each in-flight msg */
     raft_index inflight[RAFT_MAX_INFLIGHT];
     uint64_t read_ack; /* highest read round acknowledged */
@@ -138,6 +139,7 @@ struct raft {
     uint32_t election_elapsed, heartbeat_elapsed, timeout;
     uint64_t rng;
     bool bcast_pending; /* proposals wait for raft_ready() to be sent in batches */
+    bool commit_bcast;  /* a commit advance waits for raft_ready() to reach followers */
     raft_id transferee;
     uint32_t transfer_elapsed;
     /* ReadIndex */
@@ -261,7 +263,10 @@ bool raft_repl_may_send(const struct raft *r, const struct progress *p);
 struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_index prev,
                                       struct raft_entry *ents, uint32_t n);
 bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty);
-void raft_repl_bcast_append(struct raft *r, bool send_empty);
+/* Sends each follower what flow control lets go of its new entries; with tell_commit,
+ * a follower that gets no entries and has not been sent the commit index yet gets an
+ * empty AppendEntries carrying it. */
+void raft_repl_bcast_append(struct raft *r, bool tell_commit);
 void raft_repl_bcast_heartbeat(struct raft *r, uint64_t ctx);
 void raft_repl_handle_append(struct raft *r, const struct raft_msg *m);
 void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m);

@@ -33,13 +33,17 @@ bool raft_has_ready(const struct raft *r)
     return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader || r->n_msgs ||
            r->log.unstable <= rlog_last(&r->log) || apply_limit(r) > r->applied || r->n_out_reads ||
            r->n_snap_reqs || r->n_log_reqs || r->in_chunk_pending ||
-           (r->read_bcast && r->role == RAFT_LEADER);
+           ((r->read_bcast || r->commit_bcast || r->bcast_pending) && r->role == RAFT_LEADER);
 }
 
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
-    if (r->bcast_pending && r->role == RAFT_LEADER) raft_repl_bcast_append(r, false);
+    /* One AppendEntries per follower carries this round's new entries and the latest
+     * commit index; an empty one goes only to a follower with no entries to receive. */
+    if ((r->bcast_pending || r->commit_bcast) && r->role == RAFT_LEADER)
+        raft_repl_bcast_append(r, r->commit_bcast);
     r->bcast_pending = false;
+    r->commit_bcast = false;
     raft_read_flush(r);
     memset(rd, 0, sizeof(*rd));
     rd->hard_state_changed = hs_changed(r);
@@ -81,7 +85,7 @@ static void persisted_to(struct raft *r, raft_index index)
 {
     if (index <= r->log.persisted) return;
     r->log.persisted = index;
-    if (r->role == RAFT_LEADER && raft_repl_maybe_commit(r)) raft_repl_bcast_append(r, true);
+    if (r->role == RAFT_LEADER && raft_repl_maybe_commit(r)) r->commit_bcast = true;
 }
 
 /* Everything but the persistence of the batch's entries and hard state. */

@@ -41,6 +41,7 @@ struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_i
     m->index = prev;
     m->log_term = rlog_term(&r->log, prev);
     m->commit = r->commit;
+    p->commit_sent = r->commit;
     m->n_entries = n;
     m->entries = ents;
     if (p->state == PR_REPLICATE && n) {
@@ -76,12 +77,12 @@ bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
     return raft_repl_append_msg(r, p, prev, ents, n) && n > 0;
 }
 
-void raft_repl_bcast_append(struct raft *r, bool send_empty)
+void raft_repl_bcast_append(struct raft *r, bool tell_commit)
 {
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (p->id == r->id) continue;
-        if (raft_repl_send_append(r, p, send_empty))
+        if (raft_repl_send_append(r, p, tell_commit && p->commit_sent < r->commit))
             while (p->state == PR_REPLICATE && raft_repl_send_append(r, p, false))
                 ;
     }
@@ -278,8 +279,8 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
         return;
     }
     if (advanced && raft_repl_maybe_commit(r))
-        raft_repl_bcast_append(r, true);
-    else if (r->role == RAFT_LEADER)
+        r->commit_bcast = true; /* at raft_ready(), with whatever else the round sends */
+    if (r->role == RAFT_LEADER)
         while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
             ;
     if (r->role == RAFT_LEADER) raft_member_check_transfer(r, p);

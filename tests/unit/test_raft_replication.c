@@ -186,6 +186,54 @@ static void test_must_persist_first_flags(void **state)
     fx_free(&f);
 }
 
+/* Runs leader 1's next batch and counts its AppendEntries messages per follower (2 and
+ * 3), checking that each carries commit index `commit` and `entries` entries. */
+static void count_appends(struct fx *f, int per[4], raft_index commit, uint32_t entries)
+{
+    int from = f->nq;
+    fx_ready(f, 0);
+    static struct raft_entry ents[RAFT_MAX_MSG_ENTRIES];
+    for (int k = from; k < f->nq; k++) {
+        struct raft_msg m;
+        assert_int_equal(raft_decode(f->q[k].buf, f->q[k].len, &m, ents, RAFT_MAX_MSG_ENTRIES), 0);
+        if (m.type != RAFT_MSG_APPEND) continue;
+        assert_true(m.to >= 2 && m.to <= 3);
+        per[m.to]++;
+        assert_int_equal(m.commit, commit);
+        assert_int_equal(m.n_entries, entries);
+    }
+}
+
+/* A commit advance reaches each follower once per batch, riding on the entries the batch
+ * sends it: acknowledgements that commit an entry, then a proposal in the same round,
+ * make one AppendEntries per follower (the new entry and the new commit index), not an
+ * empty one for the commit followed by one for the entry. With nothing new to send, an
+ * empty one carries the commit index. */
+static void test_commit_told_once_per_round(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_flush(&f);
+    for (int with_proposal = 1; with_proposal >= 0; with_proposal--) {
+        raft_index idx = fx_propose(&f, 0, 7);
+        fx_ready(&f, 0); /* persisted, sent */
+        fx_deliver(&f);
+        fx_ready(&f, 1);
+        fx_ready(&f, 2);
+        fx_deliver(&f); /* both acknowledgements: idx commits */
+        assert_int_equal(raft_commit_index(f.nd[0].r), idx);
+        if (with_proposal) fx_propose(&f, 0, 8);
+        int per[4] = {0};
+        count_appends(&f, per, idx, with_proposal ? 1 : 0);
+        assert_int_equal(per[2], 1);
+        assert_int_equal(per[3], 1);
+        fx_flush(&f);
+    }
+    fx_free(&f);
+}
+
 static void small_pipeline(struct raft_config *c)
 {
     c->max_inflight_msgs = 2;
@@ -347,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_old_term_entry_not_committed_alone),
         cmocka_unit_test(test_leader_counts_itself_after_persist),
         cmocka_unit_test(test_must_persist_first_flags),
+        cmocka_unit_test(test_commit_told_once_per_round),
         cmocka_unit_test(test_pipeline_bounded),
         cmocka_unit_test(test_fast_backoff),
         cmocka_unit_test(test_probe_lagging_follower),
