@@ -264,8 +264,9 @@ struct raft_msg *raft_repl_append_msg(struct raft *r, struct progress *p, raft_i
                                       struct raft_entry *ents, uint32_t n);
 bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty);
 /* Sends each follower what flow control lets go of its new entries; with tell_commit,
- * a follower that gets no entries and has not been sent the commit index yet gets an
- * empty AppendEntries carrying it. */
+ * a follower that gets no entries, has not been sent the commit index yet and has no
+ * entries on their way to it gets an empty AppendEntries carrying it. Under a steady
+ * write load a follower thus learns each commit index with the next entries. */
 void raft_repl_bcast_append(struct raft *r, bool tell_commit);
 void raft_repl_bcast_heartbeat(struct raft *r, uint64_t ctx);
 void raft_repl_handle_append(struct raft *r, const struct raft_msg *m);

@@ -77,12 +77,20 @@ bool raft_repl_send_append(struct raft *r, struct progress *p, bool send_empty)
     return raft_repl_append_msg(r, p, prev, ents, n) && n > 0;
 }
 
+/* Whether p needs an empty AppendEntries to learn the commit index: it was not sent it,
+ * and no entries are on their way to it (their acknowledgement will be answered with
+ * the next entries, or with this empty message then: raft_repl_handle_append_resp). */
+static bool commit_untold(const struct raft *r, const struct progress *p)
+{
+    return p->commit_sent < r->commit && !(p->state == PR_REPLICATE && p->in_count > 0);
+}
+
 void raft_repl_bcast_append(struct raft *r, bool tell_commit)
 {
     for (uint32_t i = 0; i < r->n_prs; i++) {
         struct progress *p = &r->prs[i];
         if (p->id == r->id) continue;
-        if (raft_repl_send_append(r, p, tell_commit && p->commit_sent < r->commit))
+        if (raft_repl_send_append(r, p, tell_commit && commit_untold(r, p)))
             while (p->state == PR_REPLICATE && raft_repl_send_append(r, p, false))
                 ;
     }
@@ -283,6 +291,7 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
     if (r->role == RAFT_LEADER)
         while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
             ;
+    if (r->role == RAFT_LEADER && commit_untold(r, p)) r->commit_bcast = true;
     if (r->role == RAFT_LEADER) raft_member_check_transfer(r, p);
 }
 

@@ -204,11 +204,12 @@ static void count_appends(struct fx *f, int per[4], raft_index commit, uint32_t 
     }
 }
 
-/* A commit advance reaches each follower once per batch, riding on the entries the batch
- * sends it: acknowledgements that commit an entry, then a proposal in the same round,
- * make one AppendEntries per follower (the new entry and the new commit index), not an
- * empty one for the commit followed by one for the entry. With nothing new to send, an
- * empty one carries the commit index. */
+/* A commit advance reaches each follower once, riding on the entries a batch sends it:
+ * acknowledgements that commit an entry, then a proposal in the same round, make one
+ * AppendEntries per follower (the new entry and the new commit index), not an empty one
+ * for the commit followed by one for the entry. With nothing new to send, an empty one
+ * carries the commit index, but not to a follower whose acknowledgement is still to
+ * come: that one gets it once its acknowledgement arrives. */
 static void test_commit_told_once_per_round(void **state)
 {
     (void)state;
@@ -231,6 +232,31 @@ static void test_commit_told_once_per_round(void **state)
         assert_int_equal(per[3], 1);
         fx_flush(&f);
     }
+    /* Follower 3 answers late: the commit goes to follower 2 alone, then to 3 after. */
+    raft_index idx = fx_propose(&f, 0, 9);
+    fx_ready(&f, 0);
+    fx_deliver(&f);
+    fx_ready(&f, 1);
+    fx_ready(&f, 2);
+    assert_int_equal(f.nq, 2);
+    struct fx_pkt late = f.q[1].from == 2 ? f.q[1] : f.q[0];
+    f.q[0] = f.q[1].from == 2 ? f.q[0] : f.q[1];
+    f.nq = 1;
+    fx_deliver(&f); /* follower 2's acknowledgement: idx commits */
+    assert_int_equal(raft_commit_index(f.nd[0].r), idx);
+    int per[4] = {0};
+    count_appends(&f, per, idx, 0);
+    assert_int_equal(per[2], 1);
+    assert_int_equal(per[3], 0);
+    fx_deliver(&f);
+    fx_readies(&f);
+    f.q[f.nq++] = late;
+    fx_deliver(&f); /* follower 3's acknowledgement */
+    count_appends(&f, per, idx, 0);
+    assert_int_equal(per[2], 1);
+    assert_int_equal(per[3], 1);
+    fx_flush(&f);
+    assert_int_equal(f.nd[2].applied, idx);
     fx_free(&f);
 }
 
