@@ -320,6 +320,13 @@ def ensure_exporter():
         pytest.skip(f"apt-get install prometheus-redis-exporter failed: {r.stderr[-500:]}")
 
 
+def same_number(exported, text):
+    """An exported sample equals RAFT.INFO's integer: the exporter writes
+    samples as floats, so 1000000 and more come out as 1e+06 and the like
+    (a slow disk's fsync_max_microseconds does)."""
+    return exported is not None and float(exported) == float(int(text))
+
+
 def scrape(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         text = r.read().decode()
@@ -408,9 +415,15 @@ def test_prometheus_exporter_exports_raft_health(cluster, exporters):
             with nd.client(socket_timeout=10) as c:
                 ri = raft_info_of(c)
             seen["m"], seen["ri"] = m, ri
-            return all(m.get(f'redis_script_values{{key="{f}"}}') == ri[f] for f in RAFT_FIELDS)
-        wait_until(matches, DEADLINE_S, interval_s=0.5,
-                   what="the exporter's raft metrics to match RAFT.INFO")
+            return all(same_number(m.get(f'redis_script_values{{key="{f}"}}'), ri[f])
+                       for f in RAFT_FIELDS)
+        try:
+            wait_until(matches, DEADLINE_S, interval_s=0.5,
+                       what="the exporter's raft metrics to match RAFT.INFO")
+        except AssertionError as e:
+            differ = {f: (seen["m"].get(f'redis_script_values{{key="{f}"}}'), seen["ri"][f])
+                      for f in RAFT_FIELDS}
+            raise AssertionError(f"{e}; last (exported, RAFT.INFO): {differ}") from None
         m, ri = seen["m"], seen["ri"]
         assert m["redis_up"] == "1"
         is_leader = "1" if nd is leader else "0"
