@@ -286,13 +286,13 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
         raft_repl_bcast_append(r, false);
         return;
     }
-    if (advanced && raft_repl_maybe_commit(r))
-        r->commit_bcast = true; /* at raft_ready(), with whatever else the round sends */
-    if (r->role == RAFT_LEADER)
-        while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
-            ;
-    if (r->role == RAFT_LEADER && commit_untold(r, p)) r->commit_bcast = true;
-    if (r->role == RAFT_LEADER) raft_member_check_transfer(r, p);
+    /* Followers hear of a commit at raft_ready(), with whatever else the round sends. */
+    if (advanced && raft_repl_maybe_commit(r)) r->commit_bcast = true;
+    if (r->role != RAFT_LEADER) return; /* the committed entry removed this leader */
+    while (raft_repl_send_append(r, p, false) && p->state == PR_REPLICATE)
+        ;
+    if (commit_untold(r, p)) r->commit_bcast = true;
+    raft_member_check_transfer(r, p);
 }
 
 void raft_repl_handle_heartbeat(struct raft *r, const struct raft_msg *m)

@@ -239,8 +239,9 @@ static void test_commit_told_once_per_round(void **state)
     fx_ready(&f, 1);
     fx_ready(&f, 2);
     assert_int_equal(f.nq, 2);
-    struct fx_pkt late = f.q[1].from == 2 ? f.q[1] : f.q[0];
-    f.q[0] = f.q[1].from == 2 ? f.q[0] : f.q[1];
+    int k = f.q[0].from == 2 ? 0 : 1; /* follower 3's (node index 2) acknowledgement */
+    struct fx_pkt late = f.q[k];
+    f.q[0] = f.q[1 - k];
     f.nq = 1;
     fx_deliver(&f); /* follower 2's acknowledgement: idx commits */
     assert_int_equal(raft_commit_index(f.nd[0].r), idx);
