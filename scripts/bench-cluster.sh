@@ -19,6 +19,10 @@
 # (rps, with that round's p50/p99 latency in ms) and the raftcache/redis ratio.
 # Group commit evidence: the leader's RAFT.INFO fsync_count is read before
 # and after every SET run; the table shows fsyncs per SET (all rounds).
+# CPU per request: a second table gives each test's user + system time per
+# request of redis-server, of the raftcache nodes together and of the leader
+# alone (all rounds; bench_cpu_ticks in scripts/bench-lib.sh), steadier than
+# the rates on a machine the nodes share with redis-benchmark.
 # Leadership is checked after every raftcache run: if it moved (nothing here
 # injects a fault, so that is worth a look), the run says so, the table
 # counts it, and the next runs go to the new leader. The nodes' logs are
@@ -70,6 +74,8 @@ trap 'exit 130' INT TERM
 start redis 'redis-server --port "$PORT" --bind 127.0.0.1 --dir "$DIR" --appendonly yes --appendfsync always --save ""'
 bench_start_cluster node "$NODES" --raft-secret "$SECRET"
 lid=$LEADER_ID
+NODE_PIDS=()
+for ((i = 1; i <= NODES; i++)); do NODE_PIDS+=("${PID[node$i]}"); done
 echo "bench-cluster: raftcache $NODES nodes on ports ${CLUSTER_PORTS[*]}; leader node $lid port $LEADER_PORT"
 
 # ---------------------------------------------------------------- throughput
@@ -87,7 +93,7 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P1
        "LPUSH P16|lpush|16|$N_P16" "RPUSH P16|rpush|16|$N_P16" "LPOP P16|lpop|16|$N_P16"
        "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
        "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
-declare -A RPS P50 P99 FSYNCS SETS
+declare -A RPS P50 P99 FSYNCS SETS CPU_T CPU_N
 MOVES=()   # "round N LABEL: node A -> node B", one per leadership change seen
 
 # follow_leader LABEL: after a raftcache run, checks that node LEADER_ID still
@@ -108,7 +114,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
         IFS='|' read -r label cmd pipeline n <<<"$t"
         for s in "${SERVERS[@]}"; do
             [ "$s" = raftcache ] && f0=$(bench_raft_field "$LEADER_PORT" fsync_count)
+            if [ "$s" = redis ]; then pids=("${PID[redis]}"); else pids=("${NODE_PIDS[@]}"); fi
+            lead=${PID[node$LEADER_ID]}
+            c0=$(bench_cpu_ticks "${pids[@]}") l0=$(bench_cpu_ticks "$lead")
             read -r rps p50 p99 <<<"$(bench_run "${PORTOF[$s]}" "$cmd" "$pipeline" "$n")"
+            c1=$(bench_cpu_ticks "${pids[@]}") l1=$(bench_cpu_ticks "$lead")
+            if [ "$rps" != error ] && bench_cpu_counts "$cmd"; then
+                bench_cpu_add "$label,$s" $((c1 - c0)) "$n"
+                [ "$s" = raftcache ] && bench_cpu_add "$label,leader" $((l1 - l0)) "$n"
+            fi
             extra=""
             if [ "$s" = raftcache ] && [ "$cmd" = set ]; then
                 f1=$(bench_raft_field "$LEADER_PORT" fsync_count)
@@ -161,6 +175,18 @@ done
     done
     echo "Leadership changes during the run (no fault injected): ${#MOVES[@]}"
     for m in "${MOVES[@]+"${MOVES[@]}"}"; do echo "  $m"; done
+    echo
+    echo "CPU per request, microseconds (user + system time of the server's processes, the"
+    echo "children they reaped included: snapshot, AOF rewrite; all rounds): redis-server;"
+    echo "raftcache's $NODES nodes together, and its leader alone. \"-\": the test's call also"
+    echo "fills the data it reads."
+    printf '%-14s %9s %10s %7s %8s %13s\n' test redis raftcache ratio leader "leader ratio"
+    for t in "${TESTS[@]}"; do
+        label=${t%%|*}
+        printf '%-14s %9s %10s %7s %8s %13s\n' "$label" "$(bench_cpu_us "$label,redis")" \
+            "$(bench_cpu_us "$label,raftcache")" "$(bench_cpu_ratio "$label,raftcache" "$label,redis")" \
+            "$(bench_cpu_us "$label,leader")" "$(bench_cpu_ratio "$label,leader" "$label,redis")"
+    done
     true
 } >"$WORK/table.txt"
 mkdir -p "$ROOT/build"

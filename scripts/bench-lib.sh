@@ -149,6 +149,51 @@ bench_keep_best() {
     fi
 }
 
+# CPU per request, next to the rates: the rates of servers sharing a small
+# machine with redis-benchmark move with the neighbours, the CPU a request
+# costs much less. CPU_T[LABEL,SERVER] and CPU_N[LABEL,SERVER] (associative
+# arrays of the caller) add up clock ticks and requests over the rounds.
+CLK_TCK=$(getconf CLK_TCK)
+
+# bench_cpu_ticks PID...: user + system clock ticks of the processes so far,
+# with the children they reaped (a snapshot or an AOF rewrite child); a
+# process gone counts 0.
+bench_cpu_ticks() {
+    local p v t=0
+    for p in "$@"; do
+        v=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null || true)
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
+
+# bench_cpu_counts CMD: whether a test's CPU is its requests' alone: not for
+# the tests whose call also fills the data they read (redis-benchmark's
+# LRANGE tests push their list first; bench_lmove and bench_xreadgroup
+# prefill theirs).
+bench_cpu_counts() {
+    case $1 in lrange*|lmove|xreadgroup) return 1 ;; esac
+}
+
+# bench_cpu_add KEY TICKS N: one run's ticks and requests, under KEY
+# ("LABEL,SERVER").
+bench_cpu_add() {
+    CPU_T[$1]=$(( ${CPU_T[$1]:-0} + $2 ))
+    CPU_N[$1]=$(( ${CPU_N[$1]:-0} + $3 ))
+}
+
+# bench_cpu_us KEY: microseconds of CPU per request over the runs added, or -.
+bench_cpu_us() {
+    awk -v t="${CPU_T[$1]:-0}" -v n="${CPU_N[$1]:-0}" -v hz="$CLK_TCK" \
+        'BEGIN { if (n == 0 || t == 0) print "-"; else printf "%.2f", t * 1e6 / hz / n }'
+}
+
+# bench_cpu_ratio KEY_A KEY_B: bench_cpu_us of A over that of B, or -.
+bench_cpu_ratio() {
+    awk -v a="$(bench_cpu_us "$1")" -v b="$(bench_cpu_us "$2")" \
+        'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
+
 # bench_free_port: a free TCP port on loopback (needs PY, a python3 binary).
 bench_free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

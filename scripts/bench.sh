@@ -22,7 +22,10 @@
 #      Each test runs on redis then on raftcache, alternating, BENCH_ROUNDS
 #      times (default 3: the machines are shared and noisy, and a round
 #      a neighbour slowed is dropped); the table shows the round with the best rps for
-#      each server, with that round's p50/p99 latency.
+#      each server, with that round's p50/p99 latency. A second table
+#      gives each test's CPU per request on both servers (user + system
+#      time of the server's process over all rounds, bench_cpu_ticks in
+#      scripts/bench-lib.sh): steadier than the rates on a shared machine.
 # It measures and prints; it never fails on a number. The table is written to
 # build/bench.txt as well, and with a chart to docs/bench/bench.{txt,png}
 # (bench_docs in scripts/bench-lib.sh; BENCH_DOCS=0: not).
@@ -125,12 +128,17 @@ if [ -n "${BENCH_ONLY:-}" ]; then
     TESTS=("${picked[@]}")
     export BENCH_DOCS=0
 fi
-declare -A RPS P50 P99
+declare -A RPS P50 P99 CPU_T CPU_N
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do
         IFS='|' read -r label cmd pipeline n <<<"$t"
         for s in "${SERVERS[@]}"; do
+            c0=$(bench_cpu_ticks "${PID[$s]}")
             read -r rps p50 p99 <<<"$(bench_run "${PORTOF[$s]}" "$cmd" "$pipeline" "$n")"
+            c1=$(bench_cpu_ticks "${PID[$s]}")
+            if [ "$rps" != error ] && bench_cpu_counts "$cmd"; then
+                bench_cpu_add "$label,$s" $((c1 - c0)) "$n"
+            fi
             echo "bench: round $round $label $s: $rps rps, p50 $p50 ms, p99 $p99 ms"
             bench_keep_best "$label" "$s" "$rps" "$p50" "$p99"
         done
@@ -152,6 +160,16 @@ done
         printf '%-14s %12s %12s %7s %16s %16s\n' "$label" "${r:-error}" "${c:-error}" "$ratio" \
             "${P50[$label,redis]:--}/${P99[$label,redis]:--}" \
             "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}"
+    done
+    echo
+    echo "CPU per request, microseconds (user + system time of the server's process, the"
+    echo "children it reaped included: raftcache's snapshots; all rounds). \"-\": the test's"
+    echo "call also fills the data it reads."
+    printf '%-14s %9s %10s %7s\n' test redis raftcache ratio
+    for t in "${TESTS[@]}"; do
+        label=${t%%|*}
+        printf '%-14s %9s %10s %7s\n' "$label" "$(bench_cpu_us "$label,redis")" \
+            "$(bench_cpu_us "$label,raftcache")" "$(bench_cpu_ratio "$label,raftcache" "$label,redis")"
     done
     echo
     echo "memory for $KEYS keys (16-byte names, 100-byte values), loaded with redis-cli --pipe:"
