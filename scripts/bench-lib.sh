@@ -185,13 +185,13 @@ bench_cpu_add() {
 # bench_cpu_us KEY: microseconds of CPU per request over the runs added, or -.
 bench_cpu_us() {
     awk -v t="${CPU_T[$1]:-0}" -v n="${CPU_N[$1]:-0}" -v hz="$CLK_TCK" \
-        'BEGIN { if (n == 0 || t == 0) print "-"; else printf "%.2f", t * 1e6 / hz / n }'
+        'BEGIN { if (n == 0 || t == 0) print "-"; else printf "%.2f\n", t * 1e6 / hz / n }'
 }
 
 # bench_cpu_ratio KEY_A KEY_B: bench_cpu_us of A over that of B, or -.
 bench_cpu_ratio() {
     awk -v a="$(bench_cpu_us "$1")" -v b="$(bench_cpu_us "$2")" \
-        'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+        'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f\n", a / b }'
 }
 
 # bench_free_port: a free TCP port on loopback (needs PY, a python3 binary).
