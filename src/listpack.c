@@ -108,20 +108,26 @@ static void encode(struct enc *e, const void *p, size_t len)
     e->total = body + backlen_size(body);
 }
 
-static void write_enc(unsigned char *dst, const struct enc *e)
+/* Writes the back-length of an entry of `body` header+payload bytes at b
+ * (backlen_size(body) bytes). Read right to left, the bytes give the 7-bit
+ * groups from the most significant; every byte but the leftmost flags that
+ * another follows. */
+static void put_backlen(unsigned char *b, size_t body)
 {
-    memcpy(dst, e->head, e->head_len);
-    if (e->str_len) memcpy(dst + e->head_len, e->str, e->str_len);
-    size_t body = e->head_len + e->str_len;
-    unsigned char *b = dst + body;
     size_t k = backlen_size(body);
-    /* Read right to left, the bytes give the 7-bit groups from the most
-     * significant; every byte but the leftmost flags that another follows. */
     for (size_t i = 0; i < k; i++) {
         unsigned char byte = (unsigned char)((body >> (7 * (k - 1 - i))) & 0x7f);
         if (i + 1 < k) byte |= 0x80;
         b[k - 1 - i] = byte;
     }
+}
+
+static void write_enc(unsigned char *dst, const struct enc *e)
+{
+    memcpy(dst, e->head, e->head_len);
+    if (e->str_len) memcpy(dst + e->head_len, e->str, e->str_len);
+    size_t body = e->head_len + e->str_len;
+    put_backlen(dst + body, body);
 }
 
 /* --- decoding --- */
@@ -169,6 +175,25 @@ static size_t decode(const unsigned char *p, size_t *str_off, size_t *str_len, l
         return 9;
     }
     ASSERT(0 && "corrupt listpack entry header");
+    return 0;
+}
+
+/* Bytes of the header (with an integer's payload) of an entry whose first
+ * byte is h: what decode() reads before the payload; 0 when no entry
+ * starts with h. */
+static size_t head_size(unsigned char h)
+{
+    if (h < 0x80 || (h & 0xC0) == ENC_STR6) return 1;
+    if ((h & 0xE0) == ENC_INT13 || (h & 0xF0) == ENC_STR12) return 2;
+    switch (h) {
+    case ENC_STR32:
+    case ENC_INT32:
+        return 5;
+    case ENC_INT16:
+        return 3;
+    case ENC_INT64:
+        return 9;
+    }
     return 0;
 }
 
@@ -397,4 +422,41 @@ unsigned char *lp_split(unsigned char *lp, size_t pos, unsigned char **tail)
     set_count(lp, lp_len(lp) - moved);
     set_bytes(lp, pos);
     return util_xrealloc(lp, pos);
+}
+
+int lp_validate(const unsigned char *lp, size_t len, char *err, size_t errlen)
+{
+    if (len < HDR || lp_bytes(lp) != len)
+        return util_fail(err, errlen, -1, "a listpack of %zu bytes says %zu", len,
+                         len < HDR ? (size_t)0 : lp_bytes(lp));
+    uint32_t n = 0;
+    for (size_t pos = HDR; pos < len; n++) {
+        size_t hs = head_size(lp[pos]);
+        if (hs == 0 || hs > len - pos)
+            return util_fail(err, errlen, -1, "listpack entry %u: bad header", n);
+        size_t so, sl;
+        long long iv;
+        size_t body = decode(lp + pos, &so, &sl, &iv);
+        size_t k = backlen_size(body);
+        if (body > len - pos || k > len - pos - body)
+            return util_fail(err, errlen, -1, "listpack entry %u runs past the end", n);
+        /* Exactly the bytes lp_insert() writes for the entry's value: the
+         * readers rely on it (an integer is never stored as a string,
+         * lp_find; a back-length leads to the entry's start, lp_prev). */
+        char buf[LP_INTBUF];
+        size_t vlen = sl;
+        const char *v = so ? (const char *)lp + pos + so : buf;
+        if (!so) vlen = util_ll2str(buf, sizeof buf, iv);
+        struct enc e;
+        encode(&e, v, vlen);
+        unsigned char back[8];
+        put_backlen(back, body);
+        if (e.total != body + k || memcmp(e.head, lp + pos, e.head_len) != 0 ||
+            memcmp(back, lp + pos + body, k) != 0)
+            return util_fail(err, errlen, -1, "listpack entry %u is not in its canonical form", n);
+        pos += body + k;
+    }
+    if (n != lp_len(lp))
+        return util_fail(err, errlen, -1, "a listpack of %u entries says %u", n, lp_len(lp));
+    return 0;
 }

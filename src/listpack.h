@@ -85,4 +85,10 @@ size_t lp_entry_bytes(const void *p, size_t len);
  * pos (possibly moved). Either part may be empty. */
 unsigned char *lp_split(unsigned char *lp, size_t pos, unsigned char **tail);
 
+/* 0 if lp[0..len) is a listpack exactly as this module writes them (its
+ * length and count fields true, every entry whole and in the one encoding
+ * lp_insert() gives its value), so that every function above may read it;
+ * else -1 with the first fault in err. Reads nothing outside lp[0..len). */
+int lp_validate(const unsigned char *lp, size_t len, char *err, size_t errlen);
+
 #endif

@@ -263,6 +263,42 @@ size_t ql_memory(const struct quicklist *ql, size_t samples)
     return total + bytes / seen * ql->nodes;
 }
 
+/* --- whole nodes (the snapshot payload, src/t_list.c) --- */
+
+size_t ql_listpack_bytes(const struct quicklist *ql)
+{
+    size_t bytes = 0;
+    for (const struct ql_node *n = ql->head; n; n = n->next)
+        bytes += n->raw_bytes;
+    return bytes;
+}
+
+void ql_foreach_listpack(const struct quicklist *ql, ql_listpack_fn *fn, void *ud)
+{
+    unsigned char *scratch = NULL;
+    size_t cap = 0;
+    for (const struct ql_node *n = ql->head; n; n = n->next)
+        fn(ud, node_read(n, &scratch, &cap), n->raw_bytes);
+    free(scratch);
+}
+
+void ql_append_listpack(struct quicklist *ql, const unsigned char *lp)
+{
+    uint32_t count = lp_len(lp);
+    ASSERT(count > 0);
+    if (fits(ql, count, lp_bytes(lp))) {
+        link_after(ql, ql->tail, node_new(lp_dup(lp)));
+        settle_ends(ql);
+        return;
+    }
+    char buf[LP_INTBUF];
+    for (size_t pos = lp_first(lp); pos < lp_end(lp); pos = lp_next(lp, pos)) {
+        size_t len;
+        const char *e = lp_get(lp, pos, buf, &len);
+        ql_push(ql, QL_TAIL, e, len);
+    }
+}
+
 /* --- writes --- */
 
 void ql_push(struct quicklist *ql, enum ql_end end, const char *p, size_t len)

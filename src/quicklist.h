@@ -71,6 +71,21 @@ struct quicklist *ql_dup(const struct quicklist *ql);
  * `samples` nodes (MEMORY USAGE's SAMPLES). */
 size_t ql_memory(const struct quicklist *ql, size_t samples);
 
+/* --- whole nodes (the snapshot payload, src/t_list.c) --- */
+
+/* The bytes of every node's listpack, uncompressed: what
+ * ql_foreach_listpack hands out. O(nodes). */
+size_t ql_listpack_bytes(const struct quicklist *ql);
+/* Calls fn with each node's listpack, head to tail (a compressed node
+ * decompressed into a buffer valid during the call). */
+typedef void ql_listpack_fn(void *ud, const unsigned char *lp, size_t bytes);
+void ql_foreach_listpack(const struct quicklist *ql, ql_listpack_fn *fn, void *ud);
+/* Appends lp's elements at the tail: as one node holding a copy of lp when
+ * it fits the list's fill (so that a list saved node by node is rebuilt
+ * with the same nodes), else pushed one by one. lp must hold at least one
+ * element and have passed lp_validate(). */
+void ql_append_listpack(struct quicklist *ql, const unsigned char *lp);
+
 /* --- writes --- */
 
 void ql_push(struct quicklist *ql, enum ql_end end, const char *p, size_t len);

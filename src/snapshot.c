@@ -139,18 +139,22 @@ static void stream_put(void *ud, const void *p, size_t n)
     w_put(ud, p, n);
 }
 
-/* A record: its head, the key, then the value. A non-string value is
- * serialized twice by its type's save() (which writes the same bytes for
- * the same object): once to count its length for the head, once straight
- * into the file, so that a list of hundreds of megabytes never needs a
- * buffer of its size in the child. */
+/* A record: its head, the key, then the value. A non-string value's length
+ * for the head comes from its type's saved_len(), or else from a first run
+ * of its save() (which writes the same bytes for the same object) that only
+ * counts; the value then goes straight into the file, so that a list of
+ * hundreds of megabytes never needs a buffer of its size in the child. */
 static void write_record(void *ud, const char *key, size_t klen, const struct kv_val *v)
 {
     struct writer *w = ud;
     uint64_t vlen = v->len;
     if (v->type != KV_STRING) {
+        const struct kv_type_ops *ops = w->types[v->type];
         vlen = 0;
-        w->types[v->type]->save(kv_val_obj(v), count_put, &vlen);
+        if (ops->saved_len)
+            vlen = ops->saved_len(kv_val_obj(v));
+        else
+            ops->save(kv_val_obj(v), count_put, &vlen);
     }
     unsigned char head[RECORD_HEAD_LEN_V3];
     head[0] = (unsigned char)v->type;
@@ -419,7 +423,9 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
     }
     const struct kv_type_ops *ops = r->types[rec->type];
     char why[160] = "";
-    void *obj = ops->load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
+    void *(*load)(const unsigned char *, size_t, const struct kv_limits *, char *, size_t) =
+        r->version < 5 && ops->load_v4 ? ops->load_v4 : ops->load;
+    void *obj = load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
     if (!obj)
         return util_fail(err, errlen, SNAPSHOT_EBADFILE,
                          "snapshot %s is corrupt: the %s at key "

@@ -8,7 +8,7 @@
  * a snapshot is taken, sent or installed is the driver's business
  * (src/node_snap.c).
  *
- * FORMAT (version 3, little-endian):
+ * FORMAT (version 5, little-endian):
  *   header  "RCSNAP\r\n" | u32 version | u32 flags (0) | u64 index | u64 term
  *           | u64 key_count                                            40 bytes
  *   records key_count x (u8 type | u32 key_len | u64 value_len | i64 expire_ms
@@ -24,10 +24,12 @@
  *           (struct snapshot_extra)
  *   trailer "RCSNEND\n" | u64 checksum of every byte before the trailer
  *           (src/checksum.h)
- * Version 3 is version 4 without extras. Version 2 holds strings only, with records (u32 key_len |
+ * Version 4 is version 5 with a list's payload as its elements one by one
+ * (src/t_list.c, l_load_v4) instead of its nodes' listpacks. Version 3 is
+ * version 4 without extras. Version 2 holds strings only, with records (u32 key_len |
  * u32 value_len | i64 expire_ms | key | value); version 1 is version 2 with FNV-1a 64 byte by byte
- * as its checksum. Both are still read (verify, load, install), so files written by older builds
- * keep loading. Only version 3 is written: an older build refuses this build's snapshots with a
+ * as its checksum. All are still read (verify, load, install), so files written by older builds
+ * keep loading. Only version 5 is written: an older build refuses this build's snapshots with a
  * clear error (upgrade the cluster's nodes before any of them sends a snapshot to an old one). A
  * record of a type this build does not know, or a payload its module's
  * load() refuses, makes the whole file corrupt.
@@ -97,7 +99,7 @@ struct kv;
 #define SNAPSHOT_FILE_NAME "snapshot.rcs"
 #define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by the local child */
 #define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
-#define SNAPSHOT_VERSION 4                         /* written */
+#define SNAPSHOT_VERSION 5                         /* written */
 #define SNAPSHOT_VERSION_MIN 1                     /* oldest read */
 #define SNAPSHOT_HEADER_LEN 40
 #define SNAPSHOT_TRAILER_LEN 16

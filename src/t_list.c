@@ -47,25 +47,36 @@ static size_t l_memory(const void *obj, size_t samples)
     return ql_memory(obj, samples);
 }
 
+/* Payload (snapshot format 5 on): count | nodes | nodes x listpack, head
+ * to tail, each listpack as a string (types.h framing) holding one node's
+ * elements as src/listpack.h lays them out. A node's bytes go out as they
+ * are, with no element decoded: a list is written at the speed of memcpy,
+ * and loaded back with the same nodes. */
 struct save_ctx {
     type_put_fn *put;
     void *ud;
 };
 
-static void save_elem(void *ud, const char *p, size_t len)
+static void save_node(void *ud, const unsigned char *lp, size_t bytes)
 {
     struct save_ctx *s = ud;
-    type_put_str(s->put, s->ud, p, len);
+    type_put_str(s->put, s->ud, (const char *)lp, bytes);
 }
 
-/* Payload: count | count x element, head to tail (types.h framing). */
 static void l_save(const void *obj, type_put_fn *put, void *ud)
 {
     const struct quicklist *ql = obj;
     ASSERT(ql->count <= UINT32_MAX && "a list too long for the snapshot payload");
     struct save_ctx s = {put, ud};
     type_put_u32(put, ud, (uint32_t)ql->count);
-    t_list_foreach(ql, 0, save_elem, &s);
+    type_put_u32(put, ud, (uint32_t)ql->nodes);
+    ql_foreach_listpack(ql, save_node, &s);
+}
+
+static uint64_t l_saved_len(const void *obj)
+{
+    const struct quicklist *ql = obj;
+    return 4 + 4 + 4 * (uint64_t)ql->nodes + ql_listpack_bytes(ql);
 }
 
 static void digest_elem(void *ud, const char *p, size_t len)
@@ -78,8 +89,52 @@ static void l_digest(const void *obj, unsigned char d[DIGEST_LEN])
     t_list_foreach(obj, 0, digest_elem, d);
 }
 
+/* The smallest listpack of one element: header, a 0..127 integer, its
+ * back-length. */
+#define MIN_NODE_BYTES (8 + 2)
+
 static void *l_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                     size_t errlen)
+{
+    struct type_reader r = {p, len, 0};
+    uint32_t count, nodes;
+    if (type_get_count(&r, 2, &count, err, errlen) < 0 ||
+        type_get_count(&r, 4 + MIN_NODE_BYTES, &nodes, err, errlen) < 0)
+        return NULL;
+    struct quicklist *ql = t_list_new(lim);
+    for (uint32_t i = 0; i < nodes; i++) {
+        const char *lp;
+        size_t lplen;
+        char why[96];
+        if (type_get_str(&r, &lp, &lplen) < 0) {
+            snprintf(err, errlen, "node %u truncated", i);
+            goto bad;
+        }
+        if (lp_validate((const unsigned char *)lp, lplen, why, sizeof why) < 0) {
+            snprintf(err, errlen, "node %u: %s", i, why);
+            goto bad;
+        }
+        uint32_t n = lp_len((const unsigned char *)lp);
+        if (n == 0 || n > count - ql->count) {
+            snprintf(err, errlen, "node %u holds %u elements, past the count", i, n);
+            goto bad;
+        }
+        ql_append_listpack(ql, (const unsigned char *)lp);
+    }
+    if (ql->count != count) {
+        snprintf(err, errlen, "%zu elements, the count says %u", ql->count, count);
+        goto bad;
+    }
+    if (type_get_end(&r, err, errlen) < 0) goto bad;
+    return ql;
+bad:
+    ql_free(ql);
+    return NULL;
+}
+
+/* Snapshot formats 3 and 4: count | count x element, head to tail. */
+static void *l_load_v4(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
+                       size_t errlen)
 {
     struct type_reader r = {p, len, 0};
     uint32_t count;
@@ -111,7 +166,9 @@ const struct kv_type_ops t_list_ops = {
     .memory = l_memory,
     .members = NULL, /* no member dict to prefetch */
     .save = l_save,
+    .saved_len = l_saved_len,
     .load = l_load,
+    .load_v4 = l_load_v4,
     .digest = l_digest,
 };
 

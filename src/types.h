@@ -70,10 +70,18 @@ struct kv_type_ops {
      * elements in an order that makes load() rebuild an object on which
      * every later write behaves as on the original (src/t_set.c's order),
      * and the same bytes each time it is called on an unchanged object (the
-     * snapshot writer calls it twice: to learn the length, then to write). */
+     * snapshot writer may call it twice: to learn the length, then to write). */
     void (*save)(const void *obj, type_put_fn *put, void *ud);
+    /* Optional: the bytes save() would write, without writing them (else
+     * the writer runs save() to count them). */
+    uint64_t (*saved_len)(const void *obj);
     void *(*load)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
                   size_t errlen);
+    /* Optional: load() for a payload written by snapshot format 3 or 4,
+     * when the type's payload changed since (the list's, in format 5);
+     * NULL: load() reads those too. */
+    void *(*load_v4)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
+                     size_t errlen);
     /* DEBUG DIGEST: adds obj's elements to the accumulator d as Redis 7.0
      * does for the type (src/digest.h): a list's mixed head to tail, a
      * set's members xored, a hash's fields and a sorted set's members

@@ -134,6 +134,15 @@ def snapshot():
         if version == 1:
             put("snapshot", "v1_valid", b"\x00" + data + b"RCSNEND\n" + u64(fnv(data)))
         put("snapshot", "v%d_fixsum" % version, b"\x01" + data + b"RCSNEND\n" + u64(0))
+    # a list (kv type 1) as versions 4 (element by element) and 5 (its nodes'
+    # listpacks: "a", 7, -5) write it, then no extras
+    elems = b"".join(u32(len(e)) + e for e in (b"a", b"7", b"-5"))
+    lp = b"\x81a\x02" + b"\x07\x01" + b"\xdf\xfb\x02"
+    lp = u32(8 + len(lp)) + u32(3) + lp
+    for version, payload in ((4, u32(3) + elems), (5, u32(3) + u32(1) + u32(len(lp)) + lp)):
+        rec = b"\x01" + u32(1) + u64(len(payload)) + struct.pack("<q", -1) + b"l" + payload
+        data = b"RCSNAP\r\n" + u32(version) + u32(0) + u64(12) + u64(3) + u64(1) + rec + bytes(9)
+        put("snapshot", "v%d_list_fixsum" % version, b"\x01" + data + b"RCSNEND\n" + u64(0))
     empty = b"RCSNAP\r\n" + u32(2) + u32(0) + u64(0) + u64(0) + u64(0)
     put("snapshot", "empty_fixsum", b"\x01" + empty + b"RCSNEND\n" + u64(0))
     put("snapshot", "truncated", b"\x00RCSNAP\r\n" + u32(2))

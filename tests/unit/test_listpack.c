@@ -223,6 +223,8 @@ static void test_model(void **state)
             model_step(&lp, &m, &rng);
             check_model(lp, &m);
         }
+        char err[96];
+        assert_int_equal(lp_validate(lp, lp_bytes(lp), err, sizeof err), 0);
         unsigned char *copy = lp_dup(lp);
         check_model(copy, &m);
         assert_int_equal(lp_bytes(copy), lp_bytes(lp));
@@ -231,6 +233,69 @@ static void test_model(void **state)
         for (int i = 0; i < m.n; i++)
             free(m.v[i]);
     }
+}
+
+/* lp_validate accepts what this module writes and refuses, without
+ * reading past the given length, any listpack it would not write. */
+static void expect_invalid(const unsigned char *lp, size_t len)
+{
+    char err[96] = "";
+    unsigned char *copy = malloc(len ? len : 1); /* exact size: ASAN sees an overread */
+    memcpy(copy, lp, len);
+    assert_int_equal(lp_validate(copy, len, err, sizeof err), -1);
+    assert_true(err[0] != 0);
+    free(copy);
+}
+
+static void test_validate(void **state)
+{
+    (void)state;
+    static char big[5000];
+    memset(big, 'q', sizeof big);
+    unsigned char *lp = lp_new();
+    const char *vals[] = {"0",    "127",    "128",        "-4096",
+                          "4095", "-32768", "2147483647", "-9223372036854775808",
+                          "007",  "",       "abc",        "12a"};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        lp = lp_append(lp, vals[i], strlen(vals[i]));
+    lp = lp_append(lp, big, 100);
+    lp = lp_append(lp, big, sizeof big);
+    size_t n = lp_bytes(lp);
+    char err[96];
+    assert_int_equal(lp_validate(lp, n, err, sizeof err), 0);
+    unsigned char *empty = lp_new();
+    assert_int_equal(lp_validate(empty, lp_bytes(empty), err, sizeof err), 0);
+    lp_free(empty);
+
+    unsigned char *bad = malloc(n + 1);
+    for (size_t cut = 0; cut < n; cut++) { /* every truncation, length field fixed up */
+        memcpy(bad, lp, cut);
+        if (cut >= 4) bad[0] = (unsigned char)cut, bad[1] = (unsigned char)(cut >> 8);
+        expect_invalid(bad, cut);
+    }
+    memcpy(bad, lp, n);
+    bad[4]++; /* a count past the entries */
+    expect_invalid(bad, n);
+    memcpy(bad, lp, n);
+    bad[8] = 0xF2; /* no entry starts with this byte */
+    expect_invalid(bad, n);
+    memcpy(bad, lp, n);
+    bad[9]++; /* the first entry's back-length */
+    expect_invalid(bad, n);
+    /* "123" as a string, where lp_insert writes an integer (lp_find would
+     * never find it): the bytes of entry "abc" (10xxxxxx) overwritten. */
+    size_t pos = lp_seek(lp, 10);
+    memcpy(bad, lp, n);
+    assert_int_equal(bad[pos], 0x80 | 3);
+    memcpy(bad + pos + 1, "123", 3);
+    expect_invalid(bad, n);
+    /* A 3-byte string in the 12-bit length form: readable, not canonical. */
+    unsigned char wide[] = {14, 0, 0, 0, 1, 0, 0, 0, 0xE0, 3, 'a', 'b', 'c', 5};
+    expect_invalid(wide, sizeof wide);
+    unsigned char ok[] = {13, 0, 0, 0, 1, 0, 0, 0, 0x80 | 3, 'a', 'b', 'c', 4};
+    assert_int_equal(lp_validate(ok, sizeof ok, err, sizeof err), 0);
+    free(bad);
+    lp_free(lp);
 }
 
 /* lp_entry_bytes says what an insertion adds; lp_split cuts at any entry
@@ -278,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_find_with_skip),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_entry_bytes_and_split),
+        cmocka_unit_test(test_validate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

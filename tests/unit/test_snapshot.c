@@ -21,6 +21,7 @@
 #include "../../src/checksum.h"
 #include "../../src/typetable.h"
 #include "../../src/kv.h"
+#include "../../src/quicklist.h"
 #include "../../src/snapshot.h"
 
 #define NKEYS 2000
@@ -231,8 +232,8 @@ static void test_wrong_magic_and_version(void **state)
     flip(f->path, 0);
     expect_refused(f, "not a raftcache snapshot");
     flip(f->path, 0);
-    flip(f->path, 8); /* version 4 -> 20 */
-    expect_refused(f, "version 20");
+    flip(f->path, 8); /* version 5 -> 21 */
+    expect_refused(f, "version 21");
     FILE *fp = fopen(f->path, "wb");
     assert_non_null(fp);
     static const char foreign[] = "SQLite format 3\0 and then enough bytes to pass the size check";
@@ -331,6 +332,70 @@ static void test_old_versions_load(void **state)
         flip(f->path, file_size(f->path) - 20);
         expect_refused(f, "checksum mismatch");
     }
+}
+
+/* A version 4 file holding a list (its payload element by element, as
+ * builds before version 5 wrote it) loads, and is read by version 5's rules
+ * nowhere: the same bytes in a version 5 file are refused as corrupt. */
+static void write_list_file(struct fx *f, uint32_t version)
+{
+    const unsigned char payload[] = {3, 0, 0,   0,   1,   0, 0, 0, 'a', 3,   0,
+                                     0, 0, '0', '0', '7', 2, 0, 0, 0,   '-', '5'};
+    unsigned char b[256];
+    memcpy(b, "RCSNAP\r\n", 8);
+    put_le(b + 8, version, 4);
+    put_le(b + 12, 0, 4);
+    put_le(b + 16, 99, 8);
+    put_le(b + 24, 2, 8);
+    put_le(b + 32, 1, 8);
+    size_t len = SNAPSHOT_HEADER_LEN;
+    b[len] = KV_LIST;
+    put_le(b + len + 1, 1, 4);
+    put_le(b + len + 5, sizeof payload, 8);
+    put_le(b + len + 13, (uint64_t)-1, 8);
+    b[len + 21] = 'l';
+    memcpy(b + len + 22, payload, sizeof payload);
+    len += 22 + sizeof payload;
+    memset(b + len, 0, 9); /* no extras */
+    len += 9;
+    struct checksum c;
+    checksum_init(&c);
+    checksum_update(&c, b, len);
+    memcpy(b + len, "RCSNEND\n", 8);
+    put_le(b + len + 8, checksum_final(&c), 8);
+    len += SNAPSHOT_TRAILER_LEN;
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, len, fp), len);
+    fclose(fp);
+}
+
+static void test_version4_list_loads(void **state)
+{
+    struct fx *f = *state;
+    write_list_file(f, 4);
+    struct kv back;
+    kv_init(&back, type_table, 1);
+    struct snapshot_header h;
+    assert_int_equal(snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err), 0);
+    struct kv_val *v = kv_lookup_read(&back, "l", 1, 0);
+    assert_non_null(v);
+    assert_int_equal(v->type, KV_LIST);
+    const struct quicklist *ql = kv_val_obj(v);
+    assert_int_equal(ql->count, 3);
+    struct ql_iter it;
+    ql_iter_init(&it, ql, 0, 0);
+    const char *want[] = {"a", "007", "-5"}, *p;
+    size_t len;
+    for (int i = 0; i < 3; i++) {
+        assert_true(ql_iter_next(&it, &p, &len));
+        assert_int_equal(len, strlen(want[i]));
+        assert_memory_equal(p, want[i], len);
+    }
+    ql_iter_done(&it);
+    kv_free(&back);
+    write_list_file(f, 5);
+    expect_refused(f, "does not decode");
 }
 
 /* A record of a type this build does not know is a corrupt file, never a
@@ -446,6 +511,7 @@ int main(void)
         T(test_round_trip),           T(test_empty_keyspace),          T(test_truncated),
         T(test_flipped_byte),         T(test_wrong_magic_and_version), T(test_old_versions_load),
         T(test_unknown_type_refused), T(test_chunk_copy_and_publish),  T(test_extra_records),
+        T(test_version4_list_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -351,6 +351,7 @@ static void *roundtrip(struct fx *f, const char *key, struct fx_buf *b)
     struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
     assert_non_null(v);
     t_list_ops.save(kv_val_obj(v), fx_buf_put, b);
+    assert_int_equal(t_list_ops.saved_len(kv_val_obj(v)), b->len);
     char err[128];
     void *obj = t_list_ops.load((unsigned char *)b->data, b->len, &f->kv.limits, err, sizeof err);
     if (!obj) fail_msg("load: %s", err);
@@ -362,11 +363,15 @@ static void test_save_load_dup(void **state)
     struct fx *f = *state;
     f->kv.limits.list_compress_depth = 1;
     f->kv.limits.list_max_listpack_size = 3;
-    EXPECT(f, "RPUSH l 1 007 -5 x \"\" 9223372036854775808 a b c d e", ":11\r\n");
+    EXPECT(f, "RPUSH l 1 007 -5 x \"\" 9223372036854775808 a b c d e z", ":12\r\n");
+    EXPECT(f, "LREM l 1 z", ":1\r\n"); /* a node left short: loaded back as it is */
     struct fx_buf b = {NULL, 0};
     struct quicklist *ql = roundtrip(f, "l", &b);
+    const struct quicklist *orig = kv_val_obj(kv_lookup_peek(&f->kv, "l", 1, f->now));
     assert_int_equal(ql->count, 11);
     assert_int_equal(ql->fill, 3);
+    assert_int_equal(ql->nodes, orig->nodes);
+    assert_int_equal(ql_compressed_nodes(ql), ql_compressed_nodes(orig));
     char err[128];
     assert_int_equal(ql_verify(ql, err, sizeof err), 0);
     struct fx_buf b2 = {NULL, 0};
@@ -408,16 +413,116 @@ static void test_malformed_payloads_are_refused(void **state)
     memcpy(more, b.data, b.len);
     more[b.len] = 'z';
     expect_rejected(f, more, b.len + 1); /* a trailing byte */
-    memcpy(more, b.data, b.len);
-    more[0] = 4; /* a count past the elements */
-    expect_rejected(f, more, b.len);
-    more[0] = 0; /* an empty list never exists */
-    expect_rejected(f, more, b.len);
-    memcpy(more, b.data, b.len);
-    more[4] = 0x7f; /* the first element's length past the end */
-    expect_rejected(f, more, b.len);
+    /* count | nodes | node 0: length | listpack (total | count | entries) */
+    static const struct {
+        size_t at;
+        unsigned char byte;
+    } damage[] = {
+        {0, 4},     /* a count past the elements */
+        {0, 2},     /* a count short of them */
+        {0, 0},     /* an empty list never exists */
+        {4, 0},     /* no nodes */
+        {4, 2},     /* a node past the payload */
+        {8, 0x7f},  /* the node's length past the end */
+        {12, 0x7f}, /* its listpack's length field */
+        {16, 4},    /* its listpack's count */
+        {20, 0xF2}, /* a byte no entry starts with */
+        {22, 5},    /* the first entry's back-length */
+        {21, '7'},  /* "7" as a string: not as this build writes it */
+    };
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        memcpy(more, b.data, b.len);
+        assert_true((unsigned char)more[damage[i].at] != damage[i].byte);
+        more[damage[i].at] = (char)damage[i].byte;
+        expect_rejected(f, more, b.len);
+    }
     free(more);
     free(b.data);
+}
+
+/* Compressed nodes are saved decompressed and compressed again on load. */
+static void test_save_load_compressed(void **state)
+{
+    struct fx *f = *state;
+    f->kv.limits.list_compress_depth = 1;
+    f->kv.limits.list_max_listpack_size = 3;
+    const char *e = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "RPUSH l %s1 %s2 %s3 %s4 %s5 %s6 %s7 %s8 %s9 %s10", e, e, e, e, e, e,
+             e, e, e, e);
+    EXPECT(f, cmd, ":10\r\n");
+    const struct quicklist *orig = kv_val_obj(kv_lookup_peek(&f->kv, "l", 1, f->now));
+    assert_int_equal(ql_compressed_nodes(orig), 2);
+    struct fx_buf b = {NULL, 0}, b2 = {NULL, 0};
+    struct quicklist *ql = roundtrip(f, "l", &b);
+    assert_int_equal(ql->nodes, 4);
+    assert_int_equal(ql_compressed_nodes(ql), 2);
+    char err[128];
+    assert_int_equal(ql_verify(ql, err, sizeof err), 0);
+    t_list_ops.save(ql, fx_buf_put, &b2);
+    assert_int_equal(b2.len, b.len);
+    assert_memory_equal(b2.data, b.data, b.len);
+    t_list_ops.free(ql);
+    free(b.data);
+    free(b2.data);
+}
+
+/* A list saved under one list-max-listpack-size and loaded under another:
+ * the nodes that no longer fit are rebuilt element by element. */
+static void test_load_under_another_fill(void **state)
+{
+    struct fx *f = *state;
+    f->kv.limits.list_max_listpack_size = 5;
+    EXPECT(f, "RPUSH l a b c d e f g h i j k", ":11\r\n");
+    struct fx_buf b = {NULL, 0};
+    t_list_ops.free(roundtrip(f, "l", &b));
+    struct kv_limits lim = f->kv.limits;
+    lim.list_max_listpack_size = 2;
+    lim.list_compress_depth = 1;
+    char err[128];
+    struct quicklist *ql = t_list_ops.load((unsigned char *)b.data, b.len, &lim, err, sizeof err);
+    assert_non_null(ql);
+    assert_int_equal(ql->count, 11);
+    assert_int_equal(ql->nodes, 6);
+    assert_int_equal(ql_verify(ql, err, sizeof err), 0);
+    struct ql_iter it;
+    ql_iter_init(&it, ql, 0, 0);
+    const char *p;
+    size_t len;
+    for (char want = 'a'; want <= 'k'; want++) {
+        assert_true(ql_iter_next(&it, &p, &len));
+        assert_int_equal(len, 1);
+        assert_int_equal(p[0], want);
+    }
+    assert_false(ql_iter_next(&it, &p, &len));
+    ql_iter_done(&it);
+    t_list_ops.free(ql);
+    free(b.data);
+}
+
+/* The payload of snapshot formats 3 and 4 (count | elements) still loads. */
+static void test_load_v4_payload(void **state)
+{
+    struct fx *f = *state;
+    const unsigned char v4[] = {3, 0, 0,   0,   1,   0, 0, 0, 'a', 3,   0,
+                                0, 0, '0', '0', '7', 2, 0, 0, 0,   '-', '5'};
+    char err[128];
+    struct quicklist *ql = t_list_ops.load_v4(v4, sizeof v4, &f->kv.limits, err, sizeof err);
+    assert_non_null(ql);
+    assert_int_equal(ql->count, 3);
+    struct ql_iter it;
+    ql_iter_init(&it, ql, 0, 0);
+    const char *want[] = {"a", "007", "-5"}, *p;
+    size_t len;
+    for (int i = 0; i < 3; i++) {
+        assert_true(ql_iter_next(&it, &p, &len));
+        assert_int_equal(len, strlen(want[i]));
+        assert_memory_equal(p, want[i], len);
+    }
+    ql_iter_done(&it);
+    t_list_ops.free(ql);
+    for (size_t cut = 0; cut < sizeof v4; cut++)
+        assert_null(t_list_ops.load_v4(v4, cut, &f->kv.limits, err, sizeof err));
 }
 
 static void test_commands_keep_redis_rules(void **state)
@@ -490,6 +595,9 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_save_load_dup),
         T(test_malformed_payloads_are_refused),
+        T(test_save_load_compressed),
+        T(test_load_under_another_fill),
+        T(test_load_v4_payload),
         T(test_commands_keep_redis_rules),
         T(test_workers),
 #undef T
