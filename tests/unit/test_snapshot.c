@@ -22,6 +22,7 @@
 #include "../../src/typetable.h"
 #include "../../src/kv.h"
 #include "../../src/quicklist.h"
+#include "ql_check.h"
 #include "../../src/snapshot.h"
 
 #define NKEYS 2000
@@ -383,16 +384,8 @@ static void test_version4_list_loads(void **state)
     assert_int_equal(v->type, KV_LIST);
     const struct quicklist *ql = kv_val_obj(v);
     assert_int_equal(ql->count, 3);
-    struct ql_iter it;
-    ql_iter_init(&it, ql, 0, 0);
-    const char *want[] = {"a", "007", "-5"}, *p;
-    size_t len;
-    for (int i = 0; i < 3; i++) {
-        assert_true(ql_iter_next(&it, &p, &len));
-        assert_int_equal(len, strlen(want[i]));
-        assert_memory_equal(p, want[i], len);
-    }
-    ql_iter_done(&it);
+    const char *const want[] = {"a", "007", "-5"};
+    ql_check_elements(ql, want, 3);
     kv_free(&back);
     write_list_file(f, 5);
     expect_refused(f, "does not decode");

@@ -32,6 +32,7 @@
 #include "../../src/t_list.h"
 #include "../../src/util.h"
 #include "cmd_fixture.h"
+#include "ql_check.h"
 
 /* --- a model: the list as an array of strings --- */
 
@@ -510,16 +511,8 @@ static void test_load_v4_payload(void **state)
     struct quicklist *ql = t_list_ops.load_v4(v4, sizeof v4, &f->kv.limits, err, sizeof err);
     assert_non_null(ql);
     assert_int_equal(ql->count, 3);
-    struct ql_iter it;
-    ql_iter_init(&it, ql, 0, 0);
-    const char *want[] = {"a", "007", "-5"}, *p;
-    size_t len;
-    for (int i = 0; i < 3; i++) {
-        assert_true(ql_iter_next(&it, &p, &len));
-        assert_int_equal(len, strlen(want[i]));
-        assert_memory_equal(p, want[i], len);
-    }
-    ql_iter_done(&it);
+    const char *const want[] = {"a", "007", "-5"};
+    ql_check_elements(ql, want, 3);
     t_list_ops.free(ql);
     for (size_t cut = 0; cut < sizeof v4; cut++)
         assert_null(t_list_ops.load_v4(v4, cut, &f->kv.limits, err, sizeof err));
