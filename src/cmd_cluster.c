@@ -307,18 +307,31 @@ static void add_node_triple(struct resp_out *o, const struct member_view *m)
     resp_add_bulk_cstr(o, id);
 }
 
-/* With no leader known, the last known one stays the master of the map (as
- * Redis lists a failed master until a replica replaces it): an empty map
- * would tell cluster clients that no slot is served, ever. Replicas this
- * node finds unreachable are left out, as Redis leaves out failed ones. */
-void cmd_cluster_slots(struct cmd_ctx *c)
+/* The members of the map, the master first, into ms: their count, or -1
+ * with CLUSTERDOWN replied when this node knows of no leader, not even a
+ * past one (just restarted, say). With no leader known, the last known one
+ * stays the master (as Redis lists a failed master until a replica replaces
+ * it); a map with no master at all would tell cluster clients that no slot
+ * is served. SLOTS, SHARDS and NODES refuse alike: a client that takes the
+ * slots from one node and the roles from another (redis-rb) would otherwise
+ * pair a master with a view that calls every node a replica. */
+static int map_members(struct cmd_ctx *c, struct member_view *ms)
 {
-    struct member_view ms[RAFT_MAX_NODES];
     int n = members(c->srv, ms);
     if (n == 0 || !ms[0].is_leader) {
         resp_add_error(c->out, "CLUSTERDOWN No raft leader");
-        return;
+        return -1;
     }
+    return n;
+}
+
+/* Replicas this node finds unreachable are left out, as Redis leaves out
+ * failed ones. */
+void cmd_cluster_slots(struct cmd_ctx *c)
+{
+    struct member_view ms[RAFT_MAX_NODES];
+    int n = map_members(c, ms);
+    if (n < 0) return;
     int shown = 1;
     for (int i = 1; i < n; i++)
         shown += ms[i].view.health == NODE_OK;
@@ -333,7 +346,8 @@ void cmd_cluster_slots(struct cmd_ctx *c)
 void cmd_cluster_shards(struct cmd_ctx *c)
 {
     struct member_view ms[RAFT_MAX_NODES];
-    int n = members(c->srv, ms);
+    int n = map_members(c, ms);
+    if (n < 0) return;
     resp_add_array_len(c->out, 1);
     resp_add_map_len(c->out, 2);
     resp_add_bulk_cstr(c->out, "slots");
@@ -386,9 +400,10 @@ static void add_nodes_line(struct info_text *t, const struct server *srv,
 void cmd_cluster_nodes(struct cmd_ctx *c)
 {
     struct member_view ms[RAFT_MAX_NODES];
-    int n = members(c->srv, ms);
-    char leader_id[NODE_NAME_LEN + 1] = "-";
-    if (n > 0 && ms[0].is_leader) node_name(ms[0].id, leader_id);
+    int n = map_members(c, ms);
+    if (n < 0) return;
+    char leader_id[NODE_NAME_LEN + 1];
+    node_name(ms[0].id, leader_id);
     struct info_text t = {0};
     for (int i = 0; i < n; i++)
         add_nodes_line(&t, c->srv, &ms[i], leader_id);

@@ -92,6 +92,32 @@ def test_cluster_slots_never_empty_while_the_leader_is_replaced(cluster):
         DEADLINE_S, what="the dead node out of CLUSTER SLOTS")
 
 
+def test_a_node_that_knows_no_leader_gives_no_map(cluster):
+    """Restarted while the others are down, a node knows of no leader, not
+    even a past one: SLOTS, SHARDS and NODES all answer CLUSTERDOWN, so a
+    client asks another node. A NODES reply calling every node a replica
+    would empty redis-rb's node list when it pairs that reply with another
+    node's SLOTS, and its next command would fail with NoMethodError."""
+    for nd in cluster.nodes:
+        cluster.kill9(nd)
+    alone = cluster.nodes[0]
+    cluster.start(alone)
+    with alone.client(socket_timeout=5) as c:
+        for sub in ("SLOTS", "SHARDS", "NODES"):
+            try:
+                reply = c.execute_command("CLUSTER", sub)
+            except redis.ResponseError as e:
+                assert str(e) == "CLUSTERDOWN No raft leader", (sub, e)
+            else:
+                raise AssertionError(f"CLUSTER {sub} with no leader known: {reply!r}")
+    for nd in cluster.nodes[1:]:
+        cluster.start(nd)
+    leader = cluster.wait_leader()
+    wait_until(lambda: [p for p, (flags, _) in cluster_nodes(alone).items()
+                        if "master" in flags] == [leader.port],
+               DEADLINE_S, what="the restarted node's map naming the new leader")
+
+
 # -- item 14: a dead node is reported as such ---------------------------------
 
 def test_killed_follower_is_flagged_failed_everywhere(cluster):

@@ -294,13 +294,29 @@ def redis_py_writer(m, prefix, stop, result):
 
 
 def count_keys(cl, prefix):
+    """n() is the number of keys under prefix on the leader, or None while
+    the leader cannot say (being elected, or answering MOVED): a count of 0
+    there would let a wait for progress end before any progress."""
     def n():
         try:
             with cl.leader().client(socket_timeout=5) as c:
                 return len(c.keys(prefix + "*"))
         except redis.RedisError:
-            return 0
+            return None
     return n
+
+
+def known(n):
+    """Waits until n() can say, and returns what it said."""
+    def once():
+        count = n()
+        return None if count is None else (count,)
+    return wait_until(once, DEADLINE_S, what="a count of keys on the leader")[0]
+
+
+def reached(n, target):
+    count = n()
+    return count is not None and count >= target
 
 
 def move_leadership(cl, fault):
@@ -318,11 +334,11 @@ def run_through_fault(cl, fault, prefix, start, running, finish):
     (or once it gave up: running() is false) and returns its result."""
     start()
     n = count_keys(cl, prefix)
-    wait_until(lambda: n() >= PROGRESS_KEYS or not running(), DEADLINE_S,
+    wait_until(lambda: reached(n, PROGRESS_KEYS) or not running(), DEADLINE_S,
                what="writes before the change")
     old = move_leadership(cl, fault)
-    before = n()
-    wait_until(lambda: n() >= before + PROGRESS_KEYS or not running(), DEADLINE_S,
+    before = known(n)
+    wait_until(lambda: reached(n, before + PROGRESS_KEYS) or not running(), DEADLINE_S,
                what="writes after the change")
     result = finish()
     print(f"{prefix} {fault}: {result}")  # what the application went through (pytest -s)
