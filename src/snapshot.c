@@ -185,11 +185,12 @@ static void write_record(void *ud, const char *key, size_t klen, const struct kv
     uint64_t vlen = v->len;
     if (v->type != KV_STRING) {
         const struct kv_type_ops *ops = w->types[v->type];
-        vlen = 0;
-        if (ops->saved_len)
+        if (ops->saved_len) {
             vlen = ops->saved_len(kv_val_obj(v));
-        else
+        } else {
+            vlen = 0;
             ops->save(kv_val_obj(v), count_put, &vlen);
+        }
     }
     unsigned char head[RECORD_HEAD_LEN_V3];
     head[0] = (unsigned char)v->type;
@@ -465,8 +466,7 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
     }
     const struct kv_type_ops *ops = r->types[rec->type];
     char why[160] = "";
-    void *(*load)(const unsigned char *, size_t, const struct kv_limits *, char *, size_t) =
-        r->version < 5 && ops->load_v4 ? ops->load_v4 : ops->load;
+    type_load_fn *load = r->version < 5 && ops->load_v4 ? ops->load_v4 : ops->load;
     void *obj = load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
     if (!obj)
         return util_fail(err, errlen, SNAPSHOT_EBADFILE,

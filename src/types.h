@@ -44,6 +44,9 @@ extern const struct kv_limits kv_limits_default;
 
 /* Receives serialized bytes (snapshot writer). */
 typedef void type_put_fn(void *ud, const void *p, size_t n);
+/* Rebuilds an object from a snapshot payload (struct kv_type_ops.load). */
+typedef void *type_load_fn(const unsigned char *p, size_t len, const struct kv_limits *lim,
+                           char *err, size_t errlen);
 
 struct kv_type_ops {
     const char *name; /* TYPE and SCAN ... TYPE: "hash", "set", "zset", "list" */
@@ -75,13 +78,11 @@ struct kv_type_ops {
     /* Optional: the bytes save() would write, without writing them (else
      * the writer runs save() to count them). */
     uint64_t (*saved_len)(const void *obj);
-    void *(*load)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
-                  size_t errlen);
+    type_load_fn *load;
     /* Optional: load() for a payload written by snapshot format 3 or 4,
      * when the type's payload changed since (the list's, in format 5);
      * NULL: load() reads those too. */
-    void *(*load_v4)(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
-                     size_t errlen);
+    type_load_fn *load_v4;
     /* DEBUG DIGEST: adds obj's elements to the accumulator d as Redis 7.0
      * does for the type (src/digest.h): a list's mixed head to tail, a
      * set's members xored, a hash's fields and a sorted set's members

@@ -486,17 +486,8 @@ static void test_load_under_another_fill(void **state)
     assert_int_equal(ql->count, 11);
     assert_int_equal(ql->nodes, 6);
     assert_int_equal(ql_verify(ql, err, sizeof err), 0);
-    struct ql_iter it;
-    ql_iter_init(&it, ql, 0, 0);
-    const char *p;
-    size_t len;
-    for (char want = 'a'; want <= 'k'; want++) {
-        assert_true(ql_iter_next(&it, &p, &len));
-        assert_int_equal(len, 1);
-        assert_int_equal(p[0], want);
-    }
-    assert_false(ql_iter_next(&it, &p, &len));
-    ql_iter_done(&it);
+    const char *const want[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
+    ql_check_elements(ql, want, 11);
     t_list_ops.free(ql);
     free(b.data);
 }
