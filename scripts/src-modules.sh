@@ -22,6 +22,7 @@ module() {
     case $b in
     node_*) b=node ;;
     storage_open) b=storage ;;
+    snapshot_write) b=snapshot ;;
     transport_*) b=transport ;;
     t_zset_*) b=t_zset ;;
     t_list_*) b=t_list ;;

@@ -819,7 +819,7 @@ const struct config_def config_defs[] = {
             "Lua instructions one script run may execute (0 = unbounded); a script over it fails "
             "the same way on every node, so every node must have the same value"),
     DEF_INT("raft-snapshot-threshold", raft_snapshot_threshold, "100000", 1, LLONG_MAX, 0,
-            "applied entries after which a node snapshots its keyspace (forked child) and "
+            "applied entries after which a node snapshots its keyspace (while it runs) and "
             "compacts its log"),
     DEF_MEM("raft-snapshot-log-min-size", raft_snapshot_log_min_size, "64mb", 1, 0,
             "log bytes applied since the last snapshot below which the size rule "

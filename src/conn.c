@@ -86,9 +86,9 @@
 
 /* Descriptors the node holds besides client connections: Redis's 32 for the
  * process itself (stdio, log file, listeners, the loop's own, SQLite's
- * database, WAL and shared-memory files, snapshot files, the snapshot child's
- * pipe), the inbound peer links, and the outbound ones (a Raft link and a pub/sub
- * link to each other member, the proxy link, the one-shot requests). */
+ * database, WAL and shared-memory files, snapshot files), the inbound peer links, and the outbound
+ * ones (a Raft link and a pub/sub link to each other member, the proxy link, the one-shot
+ * requests). */
 #define CONN_RESERVED_FDS                                                                          \
     (32 + CONN_PEER_LINKS_MAX + 2 * CONN_PENDING_PEERS_MAX + 2 * RAFT_MAX_NODES +                  \
      TRANSPORT_CALLS_MAX)

@@ -314,7 +314,7 @@ struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *v
     uint64_t h, idx;
     int which;
 
-    ASSERT(len < UINT32_MAX);
+    ASSERT(len < DICT_KEY_MAX);
     if (dict_is_rehashing(d)) rehash(d, 1);
     grow_if_needed(d);
     h = dict_hash(d, key, len);
@@ -328,7 +328,8 @@ struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *v
     size_t bytes = offsetof(struct dict_entry, key) + len + 1;
     e = must(malloc(bytes), bytes);
     e->val = val;
-    e->key_len = (uint32_t)len;
+    e->key_len = (uint32_t)len & DICT_KEY_MAX;
+    e->mark = 0;
     memcpy(e->key, key, len);
     e->key[len] = '\0';
     t = &d->t[dict_is_rehashing(d) ? 1 : 0];
@@ -442,27 +443,63 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud)
  * is fetched, and the value of bucket b + VALUE_AHEAD's (whose entry has
  * arrived by then), while bucket b is visited. A table of millions of keys
  * is otherwise a cache miss per entry and per value, one after the other
- * (the snapshot child's main cost). Later entries of a chain are rare (load
+ * (what a whole-keyspace walk costs most). Later entries of a chain are rare (load
  * factor <= 1) and not prefetched. */
 #define FOREACH_ENTRY_AHEAD 16
 #define FOREACH_VALUE_AHEAD 8
 
+/* Buckets [from, to) of t, with the pipeline. */
+static void visit_range(const struct dict_table *t, uint64_t from, uint64_t to, dict_visit_fn *fn,
+                        void *ud)
+{
+    for (uint64_t b = from; b < to; b++) {
+        if (b + FOREACH_ENTRY_AHEAD < to && t->buckets[b + FOREACH_ENTRY_AHEAD])
+            __builtin_prefetch(t->buckets[b + FOREACH_ENTRY_AHEAD]);
+        const struct dict_entry *ahead =
+            b + FOREACH_VALUE_AHEAD < to ? t->buckets[b + FOREACH_VALUE_AHEAD] : NULL;
+        if (ahead) __builtin_prefetch(ahead->val);
+        visit_chain(t->buckets[b], fn, ud);
+    }
+}
+
 void dict_foreach(struct dict *d, dict_visit_fn *fn, void *ud)
 {
     d->pause_rehash++;
-    for (int i = 0; i < 2; i++) {
-        const struct dict_table *t = &d->t[i];
-        uint64_t n = table_size(t);
-        for (uint64_t b = 0; b < n; b++) {
-            if (b + FOREACH_ENTRY_AHEAD < n && t->buckets[b + FOREACH_ENTRY_AHEAD])
-                __builtin_prefetch(t->buckets[b + FOREACH_ENTRY_AHEAD]);
-            const struct dict_entry *ahead =
-                b + FOREACH_VALUE_AHEAD < n ? t->buckets[b + FOREACH_VALUE_AHEAD] : NULL;
-            if (ahead) __builtin_prefetch(ahead->val);
-            visit_chain(t->buckets[b], fn, ud);
-        }
-    }
+    for (int i = 0; i < 2; i++)
+        visit_range(&d->t[i], 0, table_size(&d->t[i]), fn, ud);
     d->pause_rehash--;
+}
+
+void dict_walk_init(const struct dict *d, struct dict_walk *w)
+{
+    memset(w, 0, sizeof *w);
+    w->scanning = dict_is_rehashing(d);
+    w->size_mask = d->t[0].size_mask;
+}
+
+int dict_walk(struct dict *d, struct dict_walk *w, uint64_t buckets, dict_visit_fn *fn, void *ud)
+{
+    if (!w->scanning && (dict_is_rehashing(d) || d->t[0].size_mask != w->size_mask)) {
+        /* The shape changed: entries may have moved behind the position. */
+        w->scanning = 1;
+        w->pos = 0;
+        w->started = 0;
+    }
+    if (!w->scanning) {
+        uint64_t n = table_size(&d->t[0]);
+        uint64_t to = w->pos + buckets < n ? w->pos + buckets : n;
+        d->pause_rehash++;
+        visit_range(&d->t[0], w->pos, to, fn, ud);
+        d->pause_rehash--;
+        w->pos = to;
+        return w->pos == n;
+    }
+    for (uint64_t k = 0; k < buckets; k++) {
+        if (w->started && w->pos == 0) return 1;
+        w->started = 1;
+        w->pos = dict_scan(d, w->pos, fn, ud);
+    }
+    return w->started && w->pos == 0;
 }
 
 /* A uniform index in [0, n) from 64 random bits, without a division. */

@@ -39,10 +39,13 @@
 
 struct dict_entry {
     struct dict_entry *next;
-    void *val;        /* caller-owned; may be replaced in place */
-    uint32_t key_len; /* keys are limited to 4 GiB - 1 (bulk limit is lower) */
-    char key[];       /* key_len bytes + NUL */
+    void *val;             /* caller-owned; may be replaced in place */
+    uint32_t key_len : 31; /* keys are limited to 2 GiB - 1 (bulk limit is lower) */
+    uint32_t mark : 1;     /* the owner's bit (src/kv.h: saved by a live snapshot); 0 when added */
+    char key[];            /* key_len bytes + NUL */
 };
+
+#define DICT_KEY_MAX 0x7fffffffu /* a key is shorter */
 
 struct dict_table {
     struct dict_entry **buckets;
@@ -146,6 +149,24 @@ void dict_maybe_shrink(struct dict *d);
 uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud);
 /* Visits every entry exactly once, in no particular order. */
 void dict_foreach(struct dict *d, dict_visit_fn *fn, void *ud);
+
+/* A resumable walk that, between dict_walk_init and the call that returns
+ * 1, visits every entry present all along at least once (entries may
+ * repeat), whatever happens to the dict between calls. While the table
+ * keeps its size and no rehash runs, buckets are visited in index order
+ * with dict_foreach's prefetching (a table of millions of keys is otherwise
+ * a cache miss per bucket, per entry and per value); if the table is being
+ * rehashed at the start, or its shape changes meanwhile, the walk goes on
+ * as a dict_scan from cursor 0, which survives anything. dict_walk visits
+ * about `buckets` buckets and returns 1 once the walk is over. */
+struct dict_walk {
+    uint64_t pos;       /* linear: the next bucket; scan: the cursor */
+    uint64_t size_mask; /* linear: the table's, at the start */
+    int scanning;
+    int started; /* scan: a first call was made (cursor 0 means done after it) */
+};
+void dict_walk_init(const struct dict *d, struct dict_walk *w);
+int dict_walk(struct dict *d, struct dict_walk *w, uint64_t buckets, dict_visit_fn *fn, void *ud);
 /* A random entry, or NULL if empty: a uniformly chosen non-empty bucket, then
  * a uniformly chosen entry of its chain (so not exactly uniform over keys).
  * rnd(rnd_ud) must return 64 uniformly random bits per call. */

@@ -150,9 +150,18 @@ static void entry_set_expire(struct kv *kv, struct dict_entry *e, int64_t expire
     v->expire_ms = expire_ms;
 }
 
+/* A live snapshot saves e before anything changes it (kv_saver). */
+static inline void save_first(const struct kv *kv, struct dict_entry *e)
+{
+    if (kv->saver && e->mark != kv->snap_mark) kv->saver->save(kv->saver->ud, e);
+}
+
 /* Removes key and frees its value. key must not point into the entry. */
 static int unlink_key(struct kv *kv, const char *key, size_t len)
 {
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (!e) return 0;
+    save_first(kv, e);
     void *val;
     if (!dict_delete(&kv->keys, key, len, &val)) return 0;
     struct kv_val *v = val;
@@ -210,9 +219,15 @@ void kv_free(struct kv *kv)
     lazyfree_drain(); /* nothing of this keyspace outlives it */
 }
 
+static void save_visit(void *kv, struct dict_entry *e)
+{
+    save_first(kv, e);
+}
+
 void kv_flush(struct kv *kv)
 {
     if (kv->on_flush) kv->on_flush(kv->hook_ud);
+    if (kv->saver) dict_foreach(&kv->keys, save_visit, kv);
     dict_clear(&kv->volatile_keys, NULL);
     dict_foreach(&kv->keys, val_free_visit, kv);
     dict_clear(&kv->keys, NULL);
@@ -244,10 +259,14 @@ uint64_t kv_volatile_count(const struct kv *kv)
 
 /* --- lookups --- */
 
+/* The live value of key, saved first when a live snapshot needs it: every
+ * lookup but the const ones hands out a pointer its caller may change
+ * through. */
 static struct kv_val *find_live(struct kv *kv, const char *key, size_t len, int64_t now_ms)
 {
     struct dict_entry *e = dict_find(&kv->keys, key, len);
     if (!e || kv_val_expired(e->val, now_ms)) return NULL;
+    save_first(kv, e);
     return e->val;
 }
 
@@ -280,7 +299,8 @@ struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_
 
 int kv_exists(struct kv *kv, const char *key, size_t len, int64_t now_ms)
 {
-    return find_live(kv, key, len, now_ms) != NULL;
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    return e && !kv_val_expired(e->val, now_ms);
 }
 
 int kv_physically_exists(struct kv *kv, const char *key, size_t len)
@@ -298,6 +318,7 @@ struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64
                                unsigned flags)
 {
     struct dict_entry *e = dict_find(&kv->keys, key, len);
+    if (e) save_first(kv, e);
     struct kv_val *v = e ? e->val : NULL;
     if (v && kv_val_expired(v, now_ms)) {
         delete_expired(kv, key, len);
@@ -328,10 +349,12 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
     struct dict_entry *e = dict_add(&kv->keys, key, len, NULL, &existing);
     *created = 1;
     if (e) {
+        e->mark = kv->snap_mark & 1; /* not in a live snapshot begun before it */
         e->val = val_new(cap);
         event(kv, KV_EVENT_NEW, key, len);
         return e;
     }
+    save_first(kv, existing);
     struct kv_val *v = existing->val;
     if (kv_val_expired(v, now_ms)) {
         kv->expired_keys++;
@@ -524,6 +547,7 @@ int kv_set_expire(struct kv *kv, const char *key, size_t len, int64_t expire_ms)
 {
     struct dict_entry *e = dict_find(&kv->keys, key, len);
     if (!e) return 0;
+    save_first(kv, e);
     entry_set_expire(kv, e, expire_ms);
     modified(kv, key, len);
     return 1;
@@ -533,6 +557,7 @@ int kv_persist(struct kv *kv, const char *key, size_t len)
 {
     struct dict_entry *e = dict_find(&kv->keys, key, len);
     if (!e || ((struct kv_val *)e->val)->expire_ms == KV_NO_EXPIRE) return 0;
+    save_first(kv, e);
     entry_set_expire(kv, e, KV_NO_EXPIRE);
     modified(kv, key, len);
     return 1;
@@ -540,6 +565,9 @@ int kv_persist(struct kv *kv, const char *key, size_t len)
 
 int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size_t dlen)
 {
+    struct dict_entry *se = dict_find(&kv->keys, src, slen);
+    if (!se) return -1;
+    save_first(kv, se);
     void *val;
     if (!dict_delete(&kv->keys, src, slen, &val)) return -1;
     struct kv_val *v = val;
@@ -547,6 +575,7 @@ int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size
     unlink_key(kv, dst, dlen);
     struct dict_entry *e = dict_add(&kv->keys, dst, dlen, v, NULL);
     ASSERT(e);
+    e->mark = kv->snap_mark & 1;
     if (v->expire_ms != KV_NO_EXPIRE) dict_add(&kv->volatile_keys, dst, dlen, e, NULL);
     event(kv, KV_EVENT_NEW, dst, dlen);
     modified(kv, src, slen);
@@ -571,6 +600,38 @@ void kv_foreach(struct kv *kv, kv_visit_fn *fn, void *ud)
 {
     struct visit vi = {fn, ud};
     dict_foreach(&kv->keys, visit_entry, &vi);
+}
+
+/* --- live snapshots --- */
+
+void kv_snapshot_begin(struct kv *kv, const struct kv_saver *saver)
+{
+    ASSERT(!kv->saver && saver);
+    kv->snap_mark ^= 1; /* every entry is now unsaved */
+    kv->saver = saver;
+}
+
+static void mark_visit(void *kv, struct dict_entry *e)
+{
+    e->mark = ((struct kv *)kv)->snap_mark & 1;
+}
+
+void kv_snapshot_end(struct kv *kv, int complete)
+{
+    kv->saver = NULL;
+    /* Left unsaved, an entry would count as saved in the next snapshot. */
+    if (!complete) dict_foreach(&kv->keys, mark_visit, kv);
+}
+
+void kv_snapshot_walk_init(const struct kv *kv, struct dict_walk *w)
+{
+    dict_walk_init(&kv->keys, w);
+}
+
+int kv_snapshot_walk(struct kv *kv, struct dict_walk *w, uint64_t buckets, dict_visit_fn *fn,
+                     void *ud)
+{
+    return dict_walk(&kv->keys, w, buckets, fn, ud);
 }
 
 /* --- digests --- */

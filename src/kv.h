@@ -121,6 +121,23 @@ typedef void kv_key_fn(void *ud, const char *key, size_t len);
 
 enum kv_event { KV_EVENT_NEW, KV_EVENT_EXPIRED, KV_EVENT_EVICTED };
 
+/*
+ * A live snapshot (src/snaplive.h) writes the keyspace as it was when it
+ * began while commands go on changing it. Between kv_snapshot_begin and
+ * kv_snapshot_end, an entry of kv.keys whose mark differs from kv.snap_mark
+ * is not saved yet: before any change to it (a mutator, a write lookup, a
+ * deletion, a rename of either name, a flush), and before any lookup that
+ * hands out a non-const pointer to its value, kv calls saver->save(e), which
+ * writes the entry as it is and sets e->mark = kv.snap_mark. Entries added
+ * meanwhile get snap_mark at once: they were not there when it began. So the
+ * snapshot holds exactly the entries of its start, each as it was then,
+ * whatever happens meanwhile, and each once.
+ */
+struct kv_saver {
+    void (*save)(void *ud, struct dict_entry *e);
+    void *ud;
+};
+
 struct kv {
     /* The type modules by enum kv_type, NULL for KV_STRING (the keyspace's
      * own) and for types not offered: given to kv_init() by its owner
@@ -145,6 +162,9 @@ struct kv {
     void (*on_event)(void *ud, enum kv_event ev, const char *key, size_t len);
     unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
     void *hook_ud;
+    /* the live snapshot in progress, or NULL (struct kv_saver) */
+    const struct kv_saver *saver;
+    unsigned snap_mark; /* 0 or 1: the mark of a saved entry */
 };
 
 void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed);
@@ -316,6 +336,22 @@ void kv_digest(struct kv *kv, unsigned char out[DIGEST_LEN]);
 
 /* Visits every stored key (expired ones included) with its value; fn must
  * not modify the keyspace. For snapshots and KEYS. */
+/* Live snapshots (struct kv_saver): begin makes every entry unsaved and
+ * installs saver; end removes it (complete = every entry of the start was
+ * saved; else the marks are reset in one pass, so that none counts as saved
+ * in the next snapshot). kv_snapshot_walk is dict_walk over the entries (w
+ * from dict_walk_init on kv.keys), for the snapshot's own walk: fn must save
+ * an unsaved entry and skip a saved one. */
+void kv_snapshot_begin(struct kv *kv, const struct kv_saver *saver);
+void kv_snapshot_end(struct kv *kv, int complete);
+void kv_snapshot_walk_init(const struct kv *kv, struct dict_walk *w);
+int kv_snapshot_walk(struct kv *kv, struct dict_walk *w, uint64_t buckets, dict_visit_fn *fn,
+                     void *ud);
+static inline int kv_entry_saved(const struct kv *kv, const struct dict_entry *e)
+{
+    return e->mark == (kv->snap_mark & 1);
+}
+
 typedef void kv_visit_fn(void *ud, const char *key, size_t klen, const struct kv_val *v);
 void kv_foreach(struct kv *kv, kv_visit_fn *fn, void *ud);
 /* One SCAN step: visits the bucket(s) at cursor like dict_scan (same

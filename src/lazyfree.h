@@ -9,7 +9,7 @@
  *
  * Only memory is freed there: the free function must touch nothing but its
  * object (no keyspace, no server state, no logging). The thread starts on the
- * first submit; a forked child (snapshot) never submits.
+ * first submit.
  */
 #ifndef LAZYFREE_H
 #define LAZYFREE_H

@@ -14,8 +14,7 @@
  *
  * Threads: logsync_start/request/poll/stop are called on the loop's thread
  * only; the sync thread does nothing but fdatasync() on the descriptor and
- * wake the loop (ev_async), so a fork() of the loop's thread (a snapshot
- * child) never needs anything it holds. A failed fdatasync is reported once
+ * wake the loop (ev_async). A failed fdatasync is reported once
  * and the thread stops syncing: the caller must exit (after a failed fsync
  * the kernel may have dropped the pages it could not write).
  */

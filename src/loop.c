@@ -303,7 +303,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         if (conn_resume_woken(srv) == 0) break;
     }
     sentinel_leader_watch(srv); /* before the flush: its closes go with it */
-    if (round == WAKE_ROUNDS_MAX)
+    if (round == WAKE_ROUNDS_MAX || node_snapshot_walking(srv->node))
         ev_idle_start(srv->io->loop, &srv->io->more);
     else
         ev_idle_stop(srv->io->loop, &srv->io->more);
@@ -315,13 +315,6 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 static void flush_replies(void *ud)
 {
     conn_flush_replies(ud);
-}
-
-static void close_listeners(void *ud)
-{
-    struct server *srv = ud;
-    for (int i = 0; i < srv->io->n_listen; i++)
-        close(srv->io->listeners[i].fd);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -351,8 +344,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     script_set_busy(srv->fn_scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
     srv->io = util_xcalloc(1, sizeof *srv->io);
     struct server_io *io = srv->io;
-    /* Not ev_default_loop(): that one reaps every child on SIGCHLD, and the
-     * snapshot child's exit status is src/node_snap.c's to collect. */
+    /* Not ev_default_loop(): that one takes SIGCHLD for itself. */
     io->loop = ev_loop_new(EVFLAG_AUTO);
     if (!io->loop) {
         snprintf(err, errlen, "cannot create the event loop");
@@ -361,7 +353,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN);
     if (conn_init(srv, err, errlen) < 0) return -1;
     server_memory_mark_startup(); /* before the storage and the data it loads */
-    if (replica_start(srv, io->loop, flush_replies, close_listeners, err, errlen) < 0) return -1;
+    if (replica_start(srv, io->loop, flush_replies, err, errlen) < 0) return -1;
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
     io->raft_tick.data = srv;
     ev_timer_again(io->loop, &io->raft_tick);

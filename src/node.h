@@ -60,14 +60,11 @@ struct node_env {
      * now, without running any command: the leader calls it before a long
      * fsync so that clients hear back one fsync earlier. */
     void (*flush_replies)(void *ud);
-    /* In a forked snapshot writer, first thing: closes what must not outlive
-     * the parent in the child (the listening sockets). */
-    void (*in_child)(void *ud);
     void *ud;
-    /* Waits for a snapshot writer at the first round after its start
-     * instead of polling for it: for the node simulator (tests/nodesim),
-     * where a child's real running time must not decide what happens in
-     * simulated time. The server leaves it false. */
+    /* Walks a snapshot a fixed number of buckets a round instead of for a
+     * time, and waits for the writer thread once the walk is over: for the
+     * node simulator (tests/nodesim), where real running time must not
+     * decide what happens in simulated time. The server leaves it false. */
     bool snapshot_wait;
 };
 
@@ -233,15 +230,15 @@ const char *node_peer_recovery_state(const struct node *n, uint64_t id);
 const char *node_recovery_state(const struct node *n);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
- * A node snapshots its keyspace in a forked child when raft-snapshot-threshold
- * entries were applied since the last one; the log is compacted once the file
- * is durable. */
+ * A node snapshots its keyspace while it runs (src/snaplive.h) when the
+ * rules of conf/raftcache.conf say so; the log is compacted once the file is
+ * durable. */
 struct node_snapshot_info {
     uint64_t last_index, last_term; /* the log's base: 0 0 without a snapshot */
     uint64_t size_bytes;            /* of dir/snapshot.rcs */
     uint64_t created, received;     /* since start: taken locally, installed from a leader */
-    int in_progress;                /* a child is writing one */
-    uint64_t last_duration_ms;      /* fork to compaction, of the last one taken */
+    int in_progress;                /* one is being taken */
+    uint64_t last_duration_ms;      /* start to compaction, of the last one taken */
 };
 void node_snapshot_info(const struct node *n, struct node_snapshot_info *out);
 
@@ -261,10 +258,13 @@ uint64_t node_mem_log(const struct node *n);
  * eviction (src/memory.h). */
 uint64_t node_mem_peers(const struct node *n);
 /* RAFT.DEBUG COMPACT: starts a background snapshot of the applied state now.
- * Returns 0 once the child runs (completion shows in node_snapshot_info), or
- * -1 with a reason (one already in progress, nothing applied since the last,
- * fork failed). */
+ * Returns 0 once it began (completion shows in node_snapshot_info), or -1
+ * with a reason (one already in progress, nothing applied since the last,
+ * its file could not be created). */
 int node_snapshot_start(struct node *n, char *err, size_t errlen);
+/* A snapshot is being taken and has work the loop can do now: the loop
+ * then polls without sleeping, each pass walking it a slice further. */
+bool node_snapshot_walking(const struct node *n);
 
 /* CONFIG SET raft-log-fsync: from the next batch on. */
 void node_set_fsync(struct node *n, int on);

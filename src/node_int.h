@@ -22,19 +22,20 @@ struct transport;
 struct client;
 
 /* Snapshot state (src/node_snap.c). */
+struct snaplive;
 struct node_snap {
-    pid_t child;            /* the forked writer, 0 if none */
-    raft_index child_index; /* what it writes */
-    raft_term child_term;
-    int64_t child_start_us;
+    struct snaplive *live; /* the snapshot being taken (src/snaplive.h), NULL if none */
+    raft_index live_index; /* what it writes */
+    raft_term live_term;
+    int64_t live_start_us;
     int64_t retry_after_ms; /* after a failure, no automatic retry before */
     bool force;             /* take one regardless of the threshold (see node_snap_restore) */
     uint64_t created, received;
     uint64_t size_bytes; /* of dir/snapshot.rcs */
     uint64_t last_duration_ms;
-    uint64_t base_bytes;  /* node.applied_bytes at the last snapshot's index */
-    uint64_t child_bytes; /* node.applied_bytes at child_index */
-    uint8_t *chunk_buf;   /* leader: the one chunk being sent */
+    uint64_t base_bytes; /* node.applied_bytes at the last snapshot's index */
+    uint64_t live_bytes; /* node.applied_bytes at live_index */
+    uint8_t *chunk_buf;  /* leader: the one chunk being sent */
     uint32_t chunk_cap;
     struct raft_snap_req *reqs; /* leader: copied from the ready, answered after advance */
     uint32_t n_reqs, reqs_cap;
@@ -245,10 +246,11 @@ void node_snap_installed(struct node *n, const struct raft_snap_chunk *ch);
  * after raft_advance(). */
 void node_snap_queue(struct node *n, const struct raft_ready *rd);
 void node_snap_answer(struct node *n);
-/* After the ready loop: reaps a finished child (publish, compact), or starts
- * one when the threshold is reached. */
+/* After the ready loop: walks the snapshot being taken a slice further and
+ * publishes it once written (then compacts), or starts one when the
+ * threshold is reached. */
 void node_snap_after_ready(struct node *n);
-/* Shutdown: stops a running child. */
+/* Shutdown: abandons a snapshot being taken (its temp file deleted). */
 void node_snap_free(struct node *n);
 
 /* ---- src/node_logmem.c: the bounded log ---- */

@@ -1,30 +1,26 @@
 /*
- * src/node_snap.c - the Raft driver's snapshots: taking one in a forked
- * child and compacting the log when it is durable, loading the latest one at
+ * src/node_snap.c - the Raft driver's snapshots: taking one while the node
+ * runs (src/snaplive.h) and compacting the log when it is durable, loading
+ * the latest one at
  * start, sending it to a lagging follower in chunks, installing one received
  * from the leader. The file format and the crash analysis are in
  * src/snapshot.h; this file keeps the order that analysis relies on:
- *   local:   child writes+fsyncs snapshot.tmp -> parent renames it to
- *            snapshot.rcs and fsyncs dir -> raft_snapshot_taken() ->
+ *   local:   the live snapshot writes+fsyncs snapshot.tmp -> renamed to
+ *            snapshot.rcs and dir fsynced -> raft_snapshot_taken() ->
  *            storage_compact() (meta recorded; the old rows are deleted
  *            later by storage_trim(), a bounded chunk per loop iteration);
  *   install: every chunk into snapshot.incoming -> last: fsync, verify,
  *            rename, fsync dir -> keyspace replaced -> storage batch with
  *            .snapshot (entries above it dropped in the same transaction,
  *            those below it left to storage_trim()).
- * The child is reaped with waitpid(WNOHANG) after each ready round (the loop
- * wakes at least hz times a second for the cron), so no SIGCHLD handler and
- * no libev here.
+ * The live snapshot is walked a slice and polled after each ready round
+ * (the loop does not sleep while the walk has work it can do:
+ * node_snapshot_walking), so no libev here.
  */
 #include <errno.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -32,15 +28,16 @@
 #include "node.h"
 #include "node_int.h"
 #include "sm.h"
+#include "snaplive.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "util.h"
 
-/* linux/ioprio.h's values (no glibc wrapper): class IDLE (3) << 13. */
-#define IOPRIO_WHO_PROCESS 1
-#define IOPRIO_IDLE (3 << 13)
-/* The snapshot child works half of the time (snapshot_write's pacing). */
-#define SNAP_WORK_PCT 50
+/* The walk's slice per loop iteration: long enough to move on, short
+ * enough not to be seen in the clients' latency. */
+#define SNAP_STEP_US 1000
+/* The walk's share per round in the node simulator (node_env.snapshot_wait). */
+#define SNAP_SIM_BUCKETS 4
 
 #define SNAP_RETRY_MS 5000 /* after a failed snapshot, before the next automatic try */
 
@@ -106,7 +103,7 @@ int node_snap_restore(struct node *n, const struct raft_snapshot_meta *stored, c
 
 /* -------------------------------------------------------------- taking */
 
-static int start_child(struct node *n, char *err, size_t errlen)
+static int start_live(struct node *n, char *err, size_t errlen)
 {
     raft_index index = n->applied;
     raft_term term = raft_log_term(n->raft, index);
@@ -118,56 +115,20 @@ static int start_child(struct node *n, char *err, size_t errlen)
     char tmp[4096];
     path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
     int64_t t0 = clock_mono_us();
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        /* The child: a copy-on-write image of the keyspace at `index`. It
-         * touches nothing of the parent's (no SQLite, no sockets) and leaves
-         * with _exit, so no atexit handler or stdio buffer runs twice. */
-        if (n->env.in_child) n->env.in_child(n->env.ud);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        /* Dies with the parent (kill -9): an orphan would go on writing
-         * snapshot.tmp while a restarted node deletes or rewrites it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(1);
-        /* Background work: the lowest CPU priority, the idle I/O class
-         * (for I/O schedulers that know classes), and a paced writer (see
-         * snapshot_write). Failures to lower priorities are harmless.
-         * SCHED_IDLE, because a CPU running only SCHED_IDLE tasks counts as
-         * idle where the scheduler places a waking task: with a merely
-         * nice child holding the other CPU, the clients woken by the
-         * server's replies were placed on the server's CPU and preempted
-         * it (a node of 1M keys snapshotting under pipelined LPUSH/RPUSH
-         * served 15-25% fewer requests a second). nice 19 is what remains
-         * where SCHED_IDLE is refused. */
-        (void)!nice(19);
-        struct sched_param sp = {0};
-        (void)sched_setscheduler(0, SCHED_IDLE, &sp);
-        (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_IDLE);
-        char why[512];
-        int rc = sm_snapshot_write(n->sm, tmp, index, term, SNAP_WORK_PCT, why, sizeof why);
-        if (rc != 0) LOG_WARNING("Background snapshot failed: %s", why);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    n->snap.child = pid;
-    n->snap.child_index = index;
-    n->snap.child_bytes = n->applied_bytes;
-    n->snap.child_term = term;
-    n->snap.child_start_us = t0;
-    LOG_NOTICE("Background snapshot started by pid %ld at index %llu (%llu keys, fork %.3f ms)",
-               (long)pid, (unsigned long long)index, (unsigned long long)sm_keys(n->sm),
-               (double)(clock_mono_us() - t0) / 1e3);
+    n->snap.live = sm_snapshot_start(n->sm, tmp, index, term, err, errlen);
+    if (!n->snap.live) return -1;
+    n->snap.live_index = index;
+    n->snap.live_bytes = n->applied_bytes;
+    n->snap.live_term = term;
+    n->snap.live_start_us = t0;
+    LOG_NOTICE("Background snapshot started at index %llu (%llu keys)", (unsigned long long)index,
+               (unsigned long long)sm_keys(n->sm));
     return 0;
 }
 
 int node_snapshot_start(struct node *n, char *err, size_t errlen)
 {
-    if (n->snap.child) {
+    if (n->snap.live) {
         snprintf(err, errlen, "a snapshot is already in progress");
         return -1;
     }
@@ -176,19 +137,19 @@ int node_snapshot_start(struct node *n, char *err, size_t errlen)
                  (unsigned long long)core_snap_index(n));
         return -1;
     }
-    return start_child(n, err, errlen);
+    return start_live(n, err, errlen);
 }
 
-/* The child wrote snapshot.tmp for child_index: publish it and compact. */
-static void child_succeeded(struct node *n)
+/* snapshot.tmp holds live_index, durably: publish it and compact. */
+static void live_succeeded(struct node *n)
 {
     char err[512], tmp[4096];
     path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
-    if (n->snap.child_index <= core_snap_index(n)) {
+    if (n->snap.live_index <= core_snap_index(n)) {
         /* A snapshot installed from the leader meanwhile is newer. */
         unlink(tmp);
         LOG_NOTICE("Background snapshot at %llu discarded: snapshot %llu installed meanwhile",
-                   (unsigned long long)n->snap.child_index, (unsigned long long)core_snap_index(n));
+                   (unsigned long long)n->snap.live_index, (unsigned long long)core_snap_index(n));
         return;
     }
     if (snapshot_publish(n->cfg->dir, SNAPSHOT_TEMP_NAME, err, sizeof err) != 0) {
@@ -199,18 +160,18 @@ static void child_succeeded(struct node *n)
     }
     struct raft_snapshot_meta meta;
     int64_t t0 = clock_mono_us();
-    int rc = raft_snapshot_taken(n->raft, n->snap.child_index, &meta);
+    int rc = raft_snapshot_taken(n->raft, n->snap.live_index, &meta);
     int64_t t1 = clock_mono_us();
     if (rc != 0) node_fatal("raft_snapshot_taken", raft_strerror(rc));
-    if (meta.term != n->snap.child_term) node_fatal("Snapshot", "term differs from the core's");
+    if (meta.term != n->snap.live_term) node_fatal("Snapshot", "term differs from the core's");
     if (storage_compact(n->st, &meta, err, sizeof err) != 0)
         node_fatal("Compacting the Raft log", err);
     int64_t t2 = clock_mono_us();
     n->snap.created++;
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
-    n->snap.base_bytes = n->snap.child_bytes;
-    n->snap.last_duration_ms = (uint64_t)(clock_mono_us() - n->snap.child_start_us) / 1000;
+    n->snap.base_bytes = n->snap.live_bytes;
+    n->snap.last_duration_ms = (uint64_t)(clock_mono_us() - n->snap.live_start_us) / 1000;
     LOG_NOTICE("Snapshot at index %llu term %llu done: %llu bytes in %llu ms; log compacted "
                "(core %.1f ms, storage %.1f ms)",
                (unsigned long long)meta.index, (unsigned long long)meta.term,
@@ -218,32 +179,46 @@ static void child_succeeded(struct node *n)
                (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3);
 }
 
-static void reap_child(struct node *n)
+/* Drops the snapshot being taken and its file. */
+static void live_drop(struct node *n)
 {
-    int status;
-    pid_t r = waitpid(n->snap.child, &status, n->env.snapshot_wait ? 0 : WNOHANG);
-    if (r == 0 || (r < 0 && errno == EINTR)) return;
-    n->snap.child = 0;
-    if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        child_succeeded(n);
-        return;
-    }
+    snaplive_free(n->snap.live);
+    n->snap.live = NULL;
     char tmp[4096];
     path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
     unlink(tmp);
+}
+
+static void live_progress(struct node *n)
+{
+    bool wait = false;
+    if (!n->env.snapshot_wait) {
+        snaplive_step(n->snap.live, SNAP_STEP_US);
+    } else {
+        /* Simulated time: a fixed share of the walk a round, so that
+         * writes, kills and installs land in the middle of it by seed;
+         * then the thread's end, waited for. */
+        snaplive_step_buckets(n->snap.live, SNAP_SIM_BUCKETS);
+        wait = snaplive_walked(n->snap.live);
+    }
+    char err[512];
+    int r = snaplive_poll(n->snap.live, wait, err, sizeof err);
+    if (r == 0) return;
+    if (r > 0) {
+        snaplive_free(n->snap.live);
+        n->snap.live = NULL;
+        live_succeeded(n);
+        return;
+    }
+    LOG_WARNING("Snapshot at index %llu failed: %s; retrying later",
+                (unsigned long long)n->snap.live_index, err);
+    live_drop(n);
     n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
-    if (r < 0)
-        LOG_WARNING("Background snapshot: waitpid: %s", strerror(errno));
-    else if (WIFSIGNALED(status))
-        LOG_WARNING("Background snapshot child killed by signal %d", WTERMSIG(status));
-    else
-        LOG_WARNING("Background snapshot failed (exit status %d); retrying later",
-                    WEXITSTATUS(status));
 }
 
 /* Nodes apply the same log, so the rules below fire on all of them at about
  * the same moment; a cluster whose nodes all snapshot at once (each paying
- * for its child's CPU and its fork's copy-on-write faults) has no fast
+ * for encoding its keyspace and writing the file) has no fast
  * majority left to commit with. So each node waits an extra quarter of the
  * rule per step of its position in the configuration (the same list on
  * every node), modulo 3: of three consecutive members at most one snapshots
@@ -283,8 +258,8 @@ static bool snapshot_due(const struct node *n, raft_index base)
 
 void node_snap_after_ready(struct node *n)
 {
-    if (n->snap.child) {
-        reap_child(n);
+    if (n->snap.live) {
+        live_progress(n);
         return;
     }
     raft_index base = core_snap_index(n);
@@ -292,7 +267,7 @@ void node_snap_after_ready(struct node *n)
     if (!snapshot_due(n, base)) return;
     if (clock_ms() < n->snap.retry_after_ms) return;
     char err[256];
-    if (start_child(n, err, sizeof err) != 0) {
+    if (start_live(n, err, sizeof err) != 0) {
         LOG_WARNING("Cannot start a background snapshot: %s", err);
         n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
     }
@@ -300,17 +275,14 @@ void node_snap_after_ready(struct node *n)
 
 void node_snap_free(struct node *n)
 {
-    if (n->snap.child) {
-        /* Our own child, by pid: its half-written temp file is useless. */
-        kill(n->snap.child, SIGKILL);
-        waitpid(n->snap.child, NULL, 0);
-        n->snap.child = 0;
-        char tmp[4096];
-        path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
-        unlink(tmp);
-    }
+    if (n->snap.live) live_drop(n); /* half written: useless */
     free(n->snap.chunk_buf);
     free(n->snap.reqs);
+}
+
+bool node_snapshot_walking(const struct node *n)
+{
+    return n->snap.live && snaplive_walking(n->snap.live);
 }
 
 /* ------------------------------------------------------------- sending */
@@ -370,6 +342,12 @@ bool node_snap_install(struct node *n, const struct raft_snap_chunk *ch)
     if (snapshot_write_chunk(path, ch->offset, ch->data, ch->len, ch->done, err, sizeof err) != 0)
         node_fatal("Storing a snapshot chunk from the leader", err);
     if (!ch->done) return false;
+    if (n->snap.live) {
+        /* The leader's is newer than anything this node was writing. */
+        LOG_NOTICE("Snapshot at %llu abandoned: the leader's is being installed",
+                   (unsigned long long)n->snap.live_index);
+        live_drop(n);
+    }
     struct snapshot_header h;
     if (sm_snapshot_verify(n->sm, path, &h, err, sizeof err) != 0)
         node_fatal("Snapshot received from the leader", err);
@@ -408,6 +386,6 @@ void node_snapshot_info(const struct node *n, struct node_snapshot_info *out)
     out->size_bytes = n->snap.size_bytes;
     out->created = n->snap.created;
     out->received = n->snap.received;
-    out->in_progress = n->snap.child != 0;
+    out->in_progress = n->snap.live != NULL;
     out->last_duration_ms = n->snap.last_duration_ms;
 }

@@ -296,7 +296,7 @@ void replica_init(struct server *srv, uint64_t seed)
 }
 
 static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
-                 void (*in_child)(void *ud), bool simulated, char *err, size_t errlen)
+                 bool simulated, char *err, size_t errlen)
 {
     struct node_env ne = {
         .cfg = &srv->cfg,
@@ -305,7 +305,6 @@ static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)
         .loop = loop,
         .seed = util_rand64(&srv->rng),
         .flush_replies = flush_replies,
-        .in_child = in_child,
         .ud = srv,
         .snapshot_wait = simulated,
     };
@@ -313,15 +312,15 @@ static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)
 }
 
 int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
-                  void (*in_child)(void *ud), char *err, size_t errlen)
+                  char *err, size_t errlen)
 {
-    return start(srv, loop, flush_replies, in_child, false, err, errlen);
+    return start(srv, loop, flush_replies, false, err, errlen);
 }
 
-int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
-                            void (*in_child)(void *ud), char *err, size_t errlen)
+int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud), char *err,
+                            size_t errlen)
 {
-    return start(srv, NULL, flush_replies, in_child, true, err, errlen);
+    return start(srv, NULL, flush_replies, true, err, errlen);
 }
 
 /* A node that stopped leading lets its blocked clients go once it knows

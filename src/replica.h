@@ -20,14 +20,14 @@ struct ev_loop;
  * I/O. */
 void replica_init(struct server *srv, uint64_t seed);
 /* Opens the Raft log and starts the driver (src/node.h): its peer links run
- * on loop; flush_replies and in_child are the driver's up-calls (struct
- * node_env), called with srv. Returns 0, or -1 with err filled. */
+ * on loop; flush_replies is the driver's up-call (struct node_env), called
+ * with srv. Returns 0, or -1 with err filled. */
 int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
-                  void (*in_child)(void *ud), char *err, size_t errlen);
-/* The same, for the node simulator: snapshot writers are waited for
+                  char *err, size_t errlen);
+/* The same, for the node simulator: snapshots walk a fixed share a round
  * (node_env.snapshot_wait). */
-int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud),
-                            void (*in_child)(void *ud), char *err, size_t errlen);
+int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud), char *err,
+                            size_t errlen);
 /* The cron's share (hz times a second): the LRU clock, incremental rehash,
  * and, on the leader, active expiry: expired keys sampled like Redis's slow
  * cycle and proposed for deletion, each key once while its proposal is in

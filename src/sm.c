@@ -14,6 +14,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sm.h"
+#include "snaplive.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -563,10 +564,10 @@ void sm_set_applied(struct sm *sm, uint64_t index)
     sm->applied = index;
 }
 
-int sm_snapshot_write(struct sm *sm, const char *path, uint64_t index, uint64_t term,
-                      unsigned work_pct, char *err, size_t errlen)
+struct snaplive *sm_snapshot_start(struct sm *sm, const char *path, uint64_t index, uint64_t term,
+                                   char *err, size_t errlen)
 {
-    return snapshot_write(path, sm->env.kv, &sm->env.extra, index, term, work_pct, err, errlen);
+    return snaplive_start(path, sm->env.kv, &sm->env.extra, index, term, err, errlen);
 }
 
 int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,

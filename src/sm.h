@@ -214,11 +214,12 @@ void sm_set_applied(struct sm *sm, uint64_t index);
  * Snapshots of the keyspace (format in src/snapshot.h). The driver decides
  * when, writes and moves the files; the state machine owns what is in them.
  */
-/* Writes the keyspace as of the log's index/term to path (in a forked
- * child: the parent's keyspace is not touched), pacing itself to work_pct
- * percent of the time. 0, or -1 with err filled. */
-int sm_snapshot_write(struct sm *sm, const char *path, uint64_t index, uint64_t term,
-                      unsigned work_pct, char *err, size_t errlen);
+/* Begins a live snapshot of the keyspace as of the log's index/term into
+ * path (src/snaplive.h: the caller steps, polls and frees it). NULL with
+ * err filled if it cannot start. */
+struct snaplive;
+struct snaplive *sm_snapshot_start(struct sm *sm, const char *path, uint64_t index, uint64_t term,
+                                   char *err, size_t errlen);
 /* Checks the file at path whole (checksums, every value decodable); fills
  * *h. 0, or -1 with err filled. */
 int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,

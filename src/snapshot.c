@@ -1,5 +1,6 @@
 /*
- * src/snapshot.c - the snapshot file: format, write, verify, load, chunks
+ * src/snapshot.c - the snapshot file: verify, load, publish, chunks (the
+ * writing side is snapshot_write.c)
  * (see snapshot.h for the format and the crash analysis).
  */
 #include <errno.h>
@@ -9,22 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "checksum.h"
 #include "kv.h"
 #include "le.h"
 #include "snapshot.h"
+#include "snapshot_int.h"
 #include "util.h"
 #include "../raft/raft_assert.h"
 
-static const char HEADER_MAGIC[8] = {'R', 'C', 'S', 'N', 'A', 'P', '\r', '\n'};
-static const char TRAILER_MAGIC[8] = {'R', 'C', 'S', 'N', 'E', 'N', 'D', '\n'};
 #define STREAM_BUF_BYTES (1u << 20) /* reading: stdio buffer */
 #define RECORD_HEAD_LEN 16          /* versions 1 and 2 */
-#define RECORD_HEAD_LEN_V3 21       /* u8 type | u32 key_len | u64 value_len | i64 expire_ms */
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
@@ -42,247 +39,6 @@ int snapshot_path(char *out, size_t outlen, const char *dir, const char *name)
 {
     int n = snprintf(out, outlen, "%s/%s", dir, name);
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
-/* ------------------------------------------------------------------ write */
-
-struct writer {
-    const struct kv_type_ops *const *types; /* the keyspace's (kv.types) */
-    int fd;
-    unsigned char *buf; /* WRITE_CHUNK_BYTES */
-    size_t used;
-    struct checksum sum;    /* of every byte before the trailer */
-    uint64_t written;       /* records */
-    int failed;             /* errno of the first failure */
-    int direct;             /* fd is open with O_DIRECT (whole chunks go straight to disk) */
-    uint64_t flushed;       /* bytes written (and on disk) */
-    unsigned work_pct;      /* share of the time spent working (pacing) */
-    uint32_t since_check;   /* records since the clock was last read */
-    int64_t slice_start_us; /* start of the current work slice */
-};
-
-/* type_put_fn: counts the bytes a value's save() writes (ud: a uint64_t). */
-static void count_put(void *ud, const void *p, size_t n)
-{
-    (void)p;
-    *(uint64_t *)ud += n;
-}
-
-/* Pacing (work_pct < 100): after each slice of PACE_SLICE_US of work, the
- * writer sleeps in proportion, so that a server sharing the CPU keeps
- * finding it free: measured on 2 cores, a child that never sleeps (even at
- * the lowest CPU priority) doubles the clients' p99 latency; one that works
- * half of each 2 ms does not change it. The clock is read every
- * PACE_CHECK_RECORDS records. */
-#define PACE_SLICE_US 1000
-#define PACE_CHECK_RECORDS 64
-
-/* The writer writes WRITE_CHUNK_BYTES at a time and has the kernel write
- * each chunk to disk before it goes on (sync_file_range: wait for the
- * previous writeback, start this one, wait for it; data only, no journal
- * commit, unlike fdatasync), so the final fsync finds nothing left and the
- * disk queue never holds more than one chunk of the snapshot. The Raft logs'
- * fsyncs share that disk and wait behind whatever is queued: measured here
- * (virtio disk, ~1.2 GB/s, ~0.2 ms per small fsync), writeback started in
- * 4 MB bursts doubled the clients' p95 write latency during a snapshot, a
- * final fsync of a whole 126 MB file stalled log fsyncs for ~200 ms, and
- * fdatasync()s every few MB (Redis's rdb-save-incremental-fsync) were worse
- * still. The child waiting for its own I/O costs nobody else anything.
- *
- * Whole chunks bypass the page cache where the file system allows it
- * (O_DIRECT, from a buffer aligned for it): copying every byte of a
- * snapshot into the page cache was 39% of the child's CPU time (2M-element
- * list, 206 MB), and the copy would only push other files' pages out. The
- * last, partial chunk and the trailer go through the page cache, and the
- * final fsync makes the whole file durable either way. */
-#define WRITE_CHUNK_BYTES (256u << 10)
-#define WRITE_ALIGN 4096 /* O_DIRECT's alignment of buffer, offset and length */
-
-/* Writes data[0..n) at offset off of fd. */
-static int write_full(int fd, const void *data, size_t n, uint64_t off)
-{
-    size_t put = 0;
-    while (put < n) {
-        ssize_t k = pwrite(fd, (const char *)data + put, n - put, (off_t)(off + put));
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return -1;
-        put += (size_t)k;
-    }
-    return 0;
-}
-
-/* Leaves O_DIRECT: the rest of the file goes through the page cache. */
-static int w_buffered(struct writer *w)
-{
-    int flags = fcntl(w->fd, F_GETFL);
-    if (flags < 0 || fcntl(w->fd, F_SETFL, flags & ~O_DIRECT) < 0) return -1;
-    w->direct = 0;
-    return 0;
-}
-
-/* Writes the buffer at the end of the file and waits until it is on disk:
- * straight from the buffer when it is a whole chunk and O_DIRECT holds,
- * else through the page cache (sync_file_range). A file system that took
- * O_DIRECT at open may still refuse such a write (EINVAL): that chunk and
- * the rest then go through the page cache. */
-static int w_write(struct writer *w)
-{
-    if (w->direct && w->used % WRITE_ALIGN == 0) {
-        if (write_full(w->fd, w->buf, w->used, w->flushed) == 0) return 0;
-        if (errno != EINVAL) return -1;
-    }
-    if (w->direct && w_buffered(w) != 0) return -1;
-    if (write_full(w->fd, w->buf, w->used, w->flushed) != 0) return -1;
-    /* An error here shows again at the final fsync. */
-    (void)sync_file_range(w->fd, (off_t)w->flushed, (off_t)w->used,
-                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                              SYNC_FILE_RANGE_WAIT_AFTER);
-    return 0;
-}
-
-/* Checksums the buffer and writes it (whole chunks only, except the last,
- * so writes stay aligned). */
-static void w_flush(struct writer *w)
-{
-    if (w->failed || w->used == 0) return;
-    checksum_update(&w->sum, w->buf, w->used);
-    if (w_write(w) != 0) {
-        w->failed = errno ? errno : EIO;
-        return;
-    }
-    w->flushed += w->used;
-    w->used = 0;
-}
-
-static void w_put(struct writer *w, const void *p, size_t n)
-{
-    const unsigned char *src = p;
-    while (n > 0 && !w->failed) {
-        size_t take = WRITE_CHUNK_BYTES - w->used;
-        if (take > n) take = n;
-        memcpy(w->buf + w->used, src, take);
-        w->used += take;
-        src += take;
-        n -= take;
-        if (w->used == WRITE_CHUNK_BYTES) w_flush(w);
-    }
-}
-
-/* type_put_fn: streams a value's bytes into the file. */
-static void stream_put(void *ud, const void *p, size_t n)
-{
-    w_put(ud, p, n);
-}
-
-/* A record: its head, the key, then the value. A non-string value's length
- * for the head comes from its type's saved_len(), or else from a first run
- * of its save() (which writes the same bytes for the same object) that only
- * counts; the value then goes straight into the file, so that a list of
- * hundreds of megabytes never needs a buffer of its size in the child. */
-static void write_record(void *ud, const char *key, size_t klen, const struct kv_val *v)
-{
-    struct writer *w = ud;
-    uint64_t vlen = v->len;
-    if (v->type != KV_STRING) {
-        const struct kv_type_ops *ops = w->types[v->type];
-        if (ops->saved_len) {
-            vlen = ops->saved_len(kv_val_obj(v));
-        } else {
-            vlen = 0;
-            ops->save(kv_val_obj(v), count_put, &vlen);
-        }
-    }
-    unsigned char head[RECORD_HEAD_LEN_V3];
-    head[0] = (unsigned char)v->type;
-    le_put32(head + 1, (uint32_t)klen);
-    le_put64(head + 5, vlen);
-    le_put64(head + 13, (uint64_t)v->expire_ms);
-    w_put(w, head, sizeof head);
-    w_put(w, key, klen);
-    if (v->type == KV_STRING)
-        w_put(w, v->data, vlen);
-    else
-        w->types[v->type]->save(kv_val_obj(v), stream_put, w);
-    w->written++;
-    if (w->work_pct < 100 && ++w->since_check >= PACE_CHECK_RECORDS) {
-        w->since_check = 0;
-        int64_t now = clock_mono_us();
-        if (now - w->slice_start_us >= PACE_SLICE_US) {
-            int64_t pause = (now - w->slice_start_us) * (100 - w->work_pct) / w->work_pct;
-            struct timespec ts = {(time_t)(pause / 1000000), (long)(pause % 1000000) * 1000};
-            nanosleep(&ts, NULL);
-            w->slice_start_us = clock_mono_us();
-        }
-    }
-}
-
-/* An extra record (snapshot_extra_put_fn). */
-static void put_extra(void *wv, uint8_t kind, const void *data, size_t len)
-{
-    struct writer *w = wv;
-    ASSERT(kind >= 1 && kind <= SNAPSHOT_EXTRA_KIND_MAX && len <= SNAPSHOT_EXTRA_BYTES_MAX);
-    unsigned char head[9];
-    head[0] = kind;
-    le_put64(head + 1, (uint64_t)len);
-    w_put(w, head, sizeof head);
-    w_put(w, data, len);
-}
-
-static void write_extras(struct writer *w, const struct snapshot_extra *extra)
-{
-    if (extra && extra->save) extra->save(extra->ud, put_extra, w);
-    unsigned char end[9] = {0};
-    w_put(w, end, sizeof end);
-}
-
-int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                   uint64_t index, uint64_t term, unsigned work_pct, char *err, size_t errlen)
-{
-    ASSERT(work_pct >= 1 && work_pct <= 100);
-    struct writer w = {.types = kv->types, .work_pct = work_pct};
-    w.slice_start_us = clock_mono_us();
-    checksum_init(&w.sum);
-    void *buf = NULL;
-    if (posix_memalign(&buf, WRITE_ALIGN, WRITE_CHUNK_BYTES) != 0)
-        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", path);
-    w.buf = buf;
-    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
-    w.direct = w.fd >= 0;
-    if (w.fd < 0 && errno == EINVAL) /* no O_DIRECT here (tmpfs) */
-        w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w.fd < 0) {
-        int e = errno;
-        free(w.buf);
-        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: %s", path, strerror(e));
-    }
-    uint64_t count = kv_size(kv);
-    unsigned char head[SNAPSHOT_HEADER_LEN];
-    memcpy(head, HEADER_MAGIC, 8);
-    le_put32(head + 8, SNAPSHOT_VERSION);
-    le_put32(head + 12, 0);
-    le_put64(head + 16, index);
-    le_put64(head + 24, term);
-    le_put64(head + 32, count);
-    w_put(&w, head, sizeof head);
-    kv_foreach(kv, write_record, &w);
-    write_extras(&w, extra);
-    w_flush(&w);
-    unsigned char trailer[SNAPSHOT_TRAILER_LEN];
-    memcpy(trailer, TRAILER_MAGIC, 8);
-    le_put64(trailer + 8, checksum_final(&w.sum));
-    if (!w.failed && w.direct && w_buffered(&w) != 0) w.failed = errno ? errno : EIO;
-    if (!w.failed && write_full(w.fd, trailer, sizeof trailer, w.flushed) != 0)
-        w.failed = errno ? errno : EIO;
-    if (!w.failed && fsync(w.fd) != 0) w.failed = errno;
-    if (close(w.fd) != 0 && !w.failed) w.failed = errno ? errno : EIO;
-    free(w.buf);
-    if (w.failed)
-        return util_fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(w.failed));
-    /* kv_foreach visits exactly kv_size() keys; a mismatch is a kv bug. */
-    if (w.written != count)
-        return util_fail(err, errlen, SNAPSHOT_EIO, "%s: wrote %llu keys, keyspace holds %llu",
-                         path, (unsigned long long)w.written, (unsigned long long)count);
-    return 0;
 }
 
 static int fsync_dir(const char *dir)
@@ -652,7 +408,7 @@ int snapshot_write_chunk(const char *path, uint64_t offset, const void *data, ui
         /* A gap or an overlap: chunks arrive one at a time, in order. */
         rc = util_fail(err, errlen, SNAPSHOT_EBADFILE, "%s holds %llu bytes, chunk is at %llu",
                        path, (unsigned long long)sb.st_size, (unsigned long long)offset);
-    } else if (write_full(fd, data, len, offset) != 0 || (done && fsync(fd) != 0)) {
+    } else if (snapshot_pwrite_full(fd, data, len, offset) != 0 || (done && fsync(fd) != 0)) {
         rc = util_fail(err, errlen, SNAPSHOT_EIO, "writing %s: %s", path, strerror(errno));
     }
     close(fd);

@@ -120,8 +120,7 @@
  * STORAGE_EBADFILE if SQLite finds the file damaged while using it.
  *
  * Single-threaded: one struct storage is used by one thread (another may
- * only fdatasync storage_sync_fd()). Not fork-safe:
- * a child process must not use its parent's struct storage.
+ * only fdatasync storage_sync_fd()).
  */
 #ifndef STORAGE_H
 #define STORAGE_H

@@ -29,7 +29,7 @@
  * file (with fsync on, SQLite syncs after it, which flushes too), and a
  * failed write fails the operation it belongs to, which SQLite undoes. The
  * storage module calls storage_vfs_flush() when each of its calls ends
- * anyway, so nothing stays pending between them (nor across a fork).
+ * anyway, so nothing stays pending between them.
  *
  * READ-AHEAD. SQLite reads a page at a time too: a checkpoint copies each
  * WAL frame's page into the database with one read of the WAL each, and

@@ -164,7 +164,7 @@ def test_kill9_while_taking_a_snapshot_loses_nothing(start_server):
     load(c, n, value_len=16, batch=2000)
     for attempt in range(2):
         assert c.execute_command("RAFT.DEBUG", "COMPACT") in (b"OK", "OK", True)
-        # The child just forked: the parent (and with it the child) dies now.
+        # The snapshot has just begun: the node dies in the middle of it.
         srv.stop(signal.SIGKILL)
         srv.start()
         c = srv.client()

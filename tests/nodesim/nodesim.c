@@ -90,11 +90,6 @@ static void flush_replies(void *ud)
     (void)ud; /* replies are read from each client's buffer after every step */
 }
 
-static void in_child(void *ud)
-{
-    (void)ud;
-}
-
 /* Log lines name the node that writes them. */
 static void as_node(uint64_t id)
 {
@@ -150,7 +145,7 @@ void start_node(uint64_t id)
         R->restart_at_us[id] = W->now_us + 100000;
         return;
     }
-    if (replica_start_simulated(srv, flush_replies, in_child, err, sizeof err) != 0) {
+    if (replica_start_simulated(srv, flush_replies, err, sizeof err) != 0) {
         failf("node %llu does not start: %s", (unsigned long long)id, err);
         W->crash_jmp = NULL;
         return;

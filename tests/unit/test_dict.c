@@ -397,15 +397,17 @@ static void note_visit(void *ud, struct dict_entry *e)
  * One full scan with churn between the calls.  Keys [0, stable) stay for the
  * whole scan and must all be seen; keys from `stable` on come and go.
  * mode 0: grow steadily; 1: shrink; 2: random adds, deletes, shrinks and
- * partial rehashes.
+ * partial rehashes. With walk, the same through dict_walk (a few buckets a
+ * call) instead of dict_scan.
  */
-static void scan_with_churn(size_t stable, int mode, uint64_t seed)
+static void churn(size_t stable, int mode, uint64_t seed, int walk)
 {
     struct dict d;
     struct scan_log log = {calloc(1 << 20, 1), 1 << 20, 0};
     size_t next = stable, low = stable;
     uint64_t rng = seed, cursor = 0;
-    int calls = 0;
+    int calls = 0, done = 0;
+    struct dict_walk w;
 
     assert_non_null(log.seen);
     dict_init(&d, seed);
@@ -415,8 +417,13 @@ static void scan_with_churn(size_t stable, int mode, uint64_t seed)
         for (; next < stable + 30000; next++)
             add_i(&d, next);
     finish_rehash(&d);
+    if (walk && seed % 2) dict_rehash_steps(&d, 1); /* some walks start mid-rehash */
+    dict_walk_init(&d, &w);
     do {
-        cursor = dict_scan(&d, cursor, note_visit, &log);
+        if (walk)
+            done = dict_walk(&d, &w, 5, note_visit, &log);
+        else
+            done = (cursor = dict_scan(&d, cursor, note_visit, &log)) == 0;
         calls++;
         uint64_t r = util_rand64(&rng);
         if (mode == 0) {
@@ -437,7 +444,7 @@ static void scan_with_churn(size_t stable, int mode, uint64_t seed)
             if (r & (1 << 17)) dict_rehash_steps(&d, (int)((r >> 20) % 50));
         }
         assert_true(next < log.cap);
-    } while (cursor != 0);
+    } while (!done);
     for (size_t i = 0; i < stable; i++) {
         if (!log.seen[i])
             fprintf(stderr, "mode %d seed %llu: key %zu never returned\n", mode,
@@ -447,6 +454,12 @@ static void scan_with_churn(size_t stable, int mode, uint64_t seed)
     assert_true(calls > 1);
     free(log.seen);
     dict_free(&d, NULL);
+}
+
+static void scan_with_churn(size_t stable, int mode, uint64_t seed)
+{
+    churn(stable, mode, seed, 0);
+    churn(stable, mode, seed, 1);
 }
 
 static void test_scan_static(void **state)
@@ -491,6 +504,30 @@ static void test_scan_random_churn(void **state)
     (void)state;
     for (uint64_t seed = 100; seed < 140; seed++)
         scan_with_churn(1000 + seed * 13, 2, seed);
+}
+
+/* dict_walk on a quiet dict: every entry exactly once (index order), and a
+ * walk of an empty dict is over at once. */
+static void test_walk_static(void **state)
+{
+    (void)state;
+    struct dict d;
+    dict_init(&d, SEED);
+    struct dict_walk w;
+    struct scan_log log = {calloc(5000, 1), 5000, 0};
+    dict_walk_init(&d, &w);
+    assert_int_equal(dict_walk(&d, &w, 10, note_visit, &log), 1);
+    for (size_t i = 0; i < 4000; i++)
+        add_i(&d, i);
+    finish_rehash(&d);
+    dict_walk_init(&d, &w);
+    while (!dict_walk(&d, &w, 3, note_visit, &log)) {
+    }
+    assert_int_equal(log.visits, 4000);
+    for (size_t i = 0; i < 4000; i++)
+        assert_true(log.seen[i]);
+    free(log.seen);
+    dict_free(&d, NULL);
 }
 
 /* A scan visitor may delete the entry it is handed. */
@@ -719,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_scan_while_shrinking),
         cmocka_unit_test(test_scan_random_churn),
         cmocka_unit_test(test_scan_delete_in_visitor),
+        cmocka_unit_test(test_walk_static),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_sample),

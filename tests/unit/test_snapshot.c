@@ -89,7 +89,7 @@ static void fill(struct kv *kv)
 static void write_file(struct fx *f)
 {
     fill(&f->kv);
-    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, 100, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, f->err, sizeof f->err), 0);
 }
 
 static uint64_t file_size(const char *path)
@@ -129,7 +129,7 @@ static void test_round_trip(void **state)
 static void test_empty_keyspace(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 0, 0, 50, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 0, 0, f->err, sizeof f->err), 0);
     /* Header, the end of the (empty) state records, trailer. */
     assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + 9 + SNAPSHOT_TRAILER_LEN);
     struct snapshot_header h;
@@ -173,8 +173,7 @@ static void test_truncated(void **state)
                          SNAPSHOT_EBADFILE);
         if (!strstr(f->err, "truncated") && !strstr(f->err, "corrupt"))
             fail_msg("cut at %llu: '%s'", (unsigned long long)cuts[i], f->err);
-        assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, 100, f->err, sizeof f->err),
-                         0);
+        assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, f->err, sizeof f->err), 0);
     }
     assert_int_equal(truncate(f->path, (off_t)(size - 1)), 0);
     expect_refused(f, "truncated");
@@ -405,7 +404,7 @@ static void big_round_trip(struct fx *f, const char *path)
         char key[8] = {'b', 'i', 'g', (char)('0' + k)};
         kv_set(&f->kv, key, 4, val, BIG - (size_t)k, -1, 0);
     }
-    assert_int_equal(snapshot_write(path, &f->kv, NULL, 5, 1, 100, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(path, &f->kv, NULL, 5, 1, f->err, sizeof f->err), 0);
     struct kv back;
     kv_init(&back, type_table, 3);
     struct snapshot_header h;
@@ -520,7 +519,7 @@ static void test_extra_records(void **state)
     fill(&f->kv);
     struct extra_log log = {0};
     struct snapshot_extra extra = {save_two, load_logged, &log};
-    assert_int_equal(snapshot_write(f->path, &f->kv, &extra, 9, 2, 100, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, &f->kv, &extra, 9, 2, f->err, sizeof f->err), 0);
     struct snapshot_header h;
     assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.key_count, kv_size(&f->kv));

@@ -1,0 +1,314 @@
+/*
+ * tests/unit/test_snaplive.c - live snapshots (src/snaplive.c): while a
+ * snapshot is walked a slice at a time, random changes go on (overwrites,
+ * new keys, deletions, renames both ways, TTL changes, list pushes and pops
+ * through write lookups, a flush); the file then loads into exactly the
+ * keyspace of the start (same digest, same size), its extras are those of
+ * the start, every entry ends saved, and an abandoned snapshot leaves no
+ * entry counted as saved in the next one. Many seeds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../src/kv.h"
+#include "../../src/quicklist.h"
+#include "../../src/snaplive.h"
+#include "../../src/snapshot.h"
+#include "../../src/typetable.h"
+#include "../../src/util.h"
+
+#define NKEYS 3000
+#define SEEDS 24
+#define KEYSPACE 5000 /* keys are drawn from k0 .. k4999: new ones appear */
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct kv kv;
+    char err[512];
+    uint64_t rng;
+    char extra_now[32]; /* the extra record's current text */
+    char extra_got[64]; /* what a load read back */
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_snaplive.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/snap.tmp", f->dir);
+    kv_init(&f->kv, type_table, 7);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    kv_free(&f->kv);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void extra_save(void *ud, snapshot_extra_put_fn *put, void *w)
+{
+    const struct fx *f = ud;
+    put(w, 1, f->extra_now, strlen(f->extra_now));
+}
+
+static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char *err,
+                      size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct fx *f = ud;
+    snprintf(f->extra_got, sizeof f->extra_got, "%u:%.*s", kind, (int)len, (const char *)data);
+    return 0;
+}
+
+static size_t key_of(uint64_t i, char *buf)
+{
+    return (size_t)snprintf(buf, 32, "k%llu", (unsigned long long)i);
+}
+
+static void set_string(struct fx *f, uint64_t i)
+{
+    char key[32], val[300];
+    size_t vl = util_rand_below(&f->rng, sizeof val);
+    for (size_t k = 0; k < vl; k++)
+        val[k] = (char)util_rand64(&f->rng);
+    int64_t exp = util_rand_below(&f->rng, 4) == 0 ? 1800000000000LL : KV_NO_EXPIRE;
+    kv_set(&f->kv, key, key_of(i, key), val, vl, exp, 0);
+}
+
+static void set_list(struct fx *f, uint64_t i)
+{
+    char key[32], el[40];
+    struct quicklist *ql = ql_new(-2, 0);
+    uint64_t n = 1 + util_rand_below(&f->rng, 300);
+    for (uint64_t k = 0; k < n; k++)
+        ql_push(ql, QL_TAIL, el, (size_t)snprintf(el, sizeof el, "e%llu", (unsigned long long)k));
+    kv_set_obj(&f->kv, key, key_of(i, key), KV_LIST, ql, KV_NO_EXPIRE, 0);
+}
+
+static void fill(struct fx *f)
+{
+    for (uint64_t i = 0; i < NKEYS; i++) {
+        if (i % 5 == 0)
+            set_list(f, i);
+        else
+            set_string(f, i);
+    }
+}
+
+/* One random change, or a read lookup, of a random key. */
+static void change(struct fx *f)
+{
+    char key[32], other[32];
+    uint64_t i = util_rand_below(&f->rng, KEYSPACE);
+    size_t kl = key_of(i, key);
+    switch (util_rand_below(&f->rng, 9)) {
+    case 0:
+        set_string(f, i);
+        break;
+    case 1:
+        set_list(f, i);
+        break;
+    case 2:
+        kv_delete(&f->kv, key, kl, 0);
+        break;
+    case 3: {
+        size_t ol = key_of(util_rand_below(&f->rng, KEYSPACE), other);
+        if (kv_exists(&f->kv, key, kl, 0)) kv_rename(&f->kv, key, kl, other, ol);
+        break;
+    }
+    case 4:
+        kv_set_expire(&f->kv, key, kl, 1900000000000LL + (int64_t)i);
+        break;
+    case 5:
+        kv_persist(&f->kv, key, kl);
+        break;
+    case 6: { /* in place, through a write lookup, as the list commands do */
+        struct kv_val *v = kv_lookup_write(&f->kv, key, kl, 0, 0);
+        if (v && v->type == KV_LIST) {
+            struct quicklist *ql = kv_val_obj(v);
+            ql_push(ql, QL_HEAD, "pushed", 6);
+            ql_delete_range(ql, ql->count - 1, 1);
+            ql_push(ql, QL_TAIL, "tail", 4);
+        }
+        break;
+    }
+    case 7: { /* in place through a string's bytes */
+        char *p = kv_resize(&f->kv, key, kl, 8, 0);
+        memcpy(p, "resized!", 8);
+        break;
+    }
+    default:
+        (void)kv_lookup_read(&f->kv, key, kl, 0);
+        break;
+    }
+}
+
+static void digest_of(struct kv *kv, unsigned char out[DIGEST_LEN])
+{
+    kv_digest(kv, out);
+}
+
+/* Loads f->path into a fresh keyspace and compares it with want/size. */
+static void expect_file_holds(struct fx *f, const unsigned char want[DIGEST_LEN], uint64_t size,
+                              const char *extra)
+{
+    struct kv back;
+    kv_init(&back, type_table, 3);
+    struct snapshot_extra ex = {extra_save, extra_load, f};
+    struct snapshot_header h;
+    f->extra_got[0] = 0;
+    assert_int_equal(snapshot_load(f->path, &back, &ex, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(h.index, 77);
+    assert_int_equal(h.term, 3);
+    assert_int_equal(kv_size(&back), size);
+    unsigned char got[DIGEST_LEN];
+    digest_of(&back, got);
+    assert_memory_equal(got, want, DIGEST_LEN);
+    assert_string_equal(f->extra_got, extra);
+    kv_free(&back);
+}
+
+static void all_saved_visit(void *ud, struct dict_entry *e)
+{
+    assert_true(kv_entry_saved(ud, e));
+}
+
+static void expect_all_saved(struct kv *kv)
+{
+    struct dict_walk w;
+    kv_snapshot_walk_init(kv, &w);
+    while (!kv_snapshot_walk(kv, &w, 100, all_saved_visit, kv)) {
+    }
+}
+
+static struct snaplive *start(struct fx *f)
+{
+    struct snapshot_extra ex = {extra_save, extra_load, f};
+    struct snaplive *s = snaplive_start(f->path, &f->kv, &ex, 77, 3, f->err, sizeof f->err);
+    assert_non_null(s);
+    return s;
+}
+
+/* Changes between slices of the walk (a flush before slice flush_at, if
+ * any) until the file is written; the thread's last writes may outlast the
+ * walk, changes going on meanwhile. */
+static void run_to_end(struct fx *f, struct snaplive *s, int changes_per_step, int flush_at)
+{
+    for (int step = 0; step < 100000; step++) {
+        if (snaplive_poll(s, false, f->err, sizeof f->err) != 0) break;
+        if (step == flush_at) kv_flush(&f->kv);
+        for (int k = 0; k < changes_per_step; k++)
+            change(f);
+        snaplive_step(s, 1);
+    }
+    assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+}
+
+static void test_changes_during_the_walk(void **state)
+{
+    struct fx *f = *state;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        f->rng = seed;
+        kv_flush(&f->kv);
+        fill(f);
+        snprintf(f->extra_now, sizeof f->extra_now, "start%llu", (unsigned long long)seed);
+        unsigned char want[DIGEST_LEN];
+        digest_of(&f->kv, want);
+        uint64_t size = kv_size(&f->kv);
+        struct snaplive *s = start(f);
+        snprintf(f->extra_now, sizeof f->extra_now, "changed");
+        run_to_end(f, s, 1 + (int)(seed % 7) * 5, seed % 4 == 0 ? (int)seed : -1);
+        snaplive_free(s);
+        expect_all_saved(&f->kv);
+        char extra[64];
+        snprintf(extra, sizeof extra, "1:start%llu", (unsigned long long)seed);
+        expect_file_holds(f, want, size, extra);
+    }
+}
+
+static void test_abandoned_then_whole(void **state)
+{
+    struct fx *f = *state;
+    f->rng = 99;
+    fill(f);
+    snprintf(f->extra_now, sizeof f->extra_now, "x");
+    struct snaplive *s = start(f);
+    for (int k = 0; k < 10; k++) {
+        change(f);
+        snaplive_step(s, 1);
+    }
+    snaplive_free(s); /* half walked: its saved entries must not count next time */
+    unsigned char want[DIGEST_LEN];
+    digest_of(&f->kv, want);
+    uint64_t size = kv_size(&f->kv);
+    s = start(f);
+    run_to_end(f, s, 3, -1);
+    snaplive_free(s);
+    expect_file_holds(f, want, size, "1:x");
+}
+
+static void test_quiet_keyspace_in_one_call(void **state)
+{
+    struct fx *f = *state;
+    f->rng = 5;
+    fill(f);
+    snprintf(f->extra_now, sizeof f->extra_now, "q");
+    unsigned char want[DIGEST_LEN];
+    digest_of(&f->kv, want);
+    struct snaplive *s = start(f);
+    assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+    assert_int_equal(snaplive_poll(s, false, f->err, sizeof f->err), 1);
+    assert_false(snaplive_walking(s));
+    snaplive_free(s);
+    expect_file_holds(f, want, NKEYS, "1:q");
+    /* As long as the one-call writer's file (the order of records differs). */
+    char one[160];
+    snprintf(one, sizeof one, "%s/one.tmp", f->dir);
+    struct snapshot_extra ex = {extra_save, extra_load, f};
+    assert_int_equal(snapshot_write(one, &f->kv, &ex, 77, 3, f->err, sizeof f->err), 0);
+    struct stat sa, sb;
+    assert_int_equal(stat(f->path, &sa), 0);
+    assert_int_equal(stat(one, &sb), 0);
+    assert_int_equal(sa.st_size, sb.st_size);
+    unlink(one);
+}
+
+static void test_unwritable_path(void **state)
+{
+    struct fx *f = *state;
+    struct snapshot_extra ex = {extra_save, extra_load, f};
+    assert_null(
+        snaplive_start("/nonexistent-dir/x/snap.tmp", &f->kv, &ex, 1, 1, f->err, sizeof f->err));
+    assert_non_null(strstr(f->err, "/nonexistent-dir/x/snap.tmp"));
+    assert_null(f->kv.saver); /* untouched */
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_changes_during_the_walk),
+        T(test_abandoned_then_whole),
+        T(test_quiet_keyspace_in_one_call),
+        T(test_unwritable_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
