@@ -54,7 +54,7 @@ NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs logsync t
                  transport_call transport_out transport_proxy transport_reply
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
-.PHONY: all deps test unit unit-build sim nodesim integration redis-tests run clean check check-deps big-writes \
+.PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes \
         bench bench-cluster bench-memory bench-snapshot bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
@@ -137,10 +137,17 @@ integration: $(B)/raftcache $(B)/tests/hiredis_client $(B)/tests/hiredis_failove
 	@scripts/run-integration.sh
 
 # Redis's own suite against a single node, then against the leader of a
-# 3-node cluster.
+# 3-node cluster. make test's pass (redis-tests-ci) leaves out of the 3-node
+# run the three units slowest there whose commands each touch one string or
+# one set (about 6 of its 23 minutes here, with CI near its hour); they still
+# run on the single node, and make redis-tests runs every unit both ways.
+REDIS_TESTS_CI_EXCLUDE := unit/bitfield unit/hyperloglog unit/type/set
 redis-tests: $(B)/raftcache
 	@redis-tests/run.sh
 	@RT_CLUSTER_NODES=3 redis-tests/run.sh
+redis-tests-ci: $(B)/raftcache
+	@redis-tests/run.sh
+	@RT_CLUSTER_NODES=3 RT_EXCLUDE_UNITS="$(REDIS_TESTS_CI_EXCLUDE)" redis-tests/run.sh
 
 # Each stage of make test prints how long it took ("test: <stage> took N s").
 STAGE = @t0=$$(date +%s) && $(MAKE) $(1) && echo "test: $(1) took $$(( $$(date +%s) - t0 )) s"
@@ -152,7 +159,7 @@ test: deps
 	$(call STAGE,fuzz-short)
 	$(call STAGE,integration)
 	$(call STAGE,asan-integration)
-	$(call STAGE,redis-tests)
+	$(call STAGE,redis-tests-ci)
 	$(call STAGE,chaos-checker)
 	$(call STAGE,chaos-short)
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) docker-test; \

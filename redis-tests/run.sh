@@ -39,6 +39,7 @@
 #                    still lead, and every node must exit 0 on SIGTERM.
 #                    Excludes RT_SERVER_CMD.
 #   RT_UNITS         space-separated units (default: the list below)
+#   RT_EXCLUDE_UNITS units left out of that list (make test's 3-node pass)
 #   RT_DENY_TAGS     suite tags to exclude (default: the list below)
 #   RT_RUN_SKIPPED=1 run the skip-listed tests too; their failures are
 #                    tolerated and any that pass are reported
@@ -72,6 +73,9 @@ UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire uni
 # needs:save - SAVE/BGSAVE/RDB; defrag - active defragmentation (activedefrag
 # and DEBUG MALLCTL: raftcache has neither; its overwrite case in make
 # bench-memory stays below redis-server's RSS without it).
+for x in ${RT_EXCLUDE_UNITS:-}; do
+    UNITS=$(printf ' %s ' $UNITS | sed "s# $x # #")
+done
 DENY_TAGS=${RT_DENY_TAGS:-"needs:repl needs:debug needs:save defrag"}
 UNIT_TIMEOUT=${RT_UNIT_TIMEOUT:-600}
 START_TIMEOUT=${RT_START_TIMEOUT:-30}
