@@ -37,15 +37,15 @@ int memory_may_grow(void *ud, size_t bytes)
     if (srv->cfg.maxmemory <= 0) return 1;
     size_t used = memory_used(srv);
     if (used + bytes <= (size_t)srv->cfg.maxmemory) return 1;
-    size_t peers = srv->node ? node_mem_peers(srv->node) : 0;
-    return used - (peers < used ? peers : used) + bytes <= (size_t)srv->cfg.maxmemory;
+    size_t aside = srv->node ? node_mem_peers(srv->node) + node_mem_snapshot(srv->node) : 0;
+    return used - (aside < used ? aside : used) + bytes <= (size_t)srv->cfg.maxmemory;
 }
 
 /* What eviction compares with maxmemory now. */
 static uint64_t counted_memory(struct server *srv, uint64_t used)
 {
     expiring_applied(&srv->sm.expiring, node_applied(srv->node));
-    srv->mem_not_counted = node_mem_peers(srv->node);
+    srv->mem_not_counted = node_mem_peers(srv->node) + node_mem_snapshot(srv->node);
     return evict_counted(used, srv->mem_not_counted, expiring_bytes(&srv->sm.expiring));
 }
 

@@ -14,7 +14,9 @@
  * Eviction compares with maxmemory what used_memory counts less, as Redis's
  * mem_not_counted_for_evict leaves out its replicas' buffers, the bytes
  * queued to the peers (a slow follower's backlog, which grows with the very
- * entries eviction writes),
+ * entries eviction writes) and a snapshot's buffers waiting for its writer
+ * thread (src/snaplive.h: up to a copy of the keys changed before it saved
+ * them, the part a forked child's copy-on-write pages would have held),
  * and less the bytes the keys already proposed for eviction will free
  * (src/evict.h).
  */

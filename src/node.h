@@ -257,6 +257,9 @@ uint64_t node_mem_log(const struct node *n);
 /* The bytes queued to the peers: in used_memory, not counted for
  * eviction (src/memory.h). */
 uint64_t node_mem_peers(const struct node *n);
+/* The buffers of a snapshot being taken (src/snaplive.h): in used_memory,
+ * not counted for eviction either. */
+uint64_t node_mem_snapshot(const struct node *n);
 /* RAFT.DEBUG COMPACT: starts a background snapshot of the applied state now.
  * Returns 0 once it began (completion shows in node_snapshot_info), or -1
  * with a reason (one already in progress, nothing applied since the last,

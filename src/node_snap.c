@@ -280,6 +280,11 @@ void node_snap_free(struct node *n)
     free(n->snap.reqs);
 }
 
+uint64_t node_mem_snapshot(const struct node *n)
+{
+    return n->snap.live ? snaplive_buffer_bytes(n->snap.live) : 0;
+}
+
 bool node_snapshot_walking(const struct node *n)
 {
     return n->snap.live && snaplive_walking(n->snap.live);

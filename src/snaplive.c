@@ -310,6 +310,15 @@ uint64_t snaplive_bytes(const struct snaplive *s)
     return s->enc.bytes;
 }
 
+uint64_t snaplive_buffer_bytes(const struct snaplive *s)
+{
+    struct snaplive *m = (struct snaplive *)s; /* the lock only */
+    pthread_mutex_lock(&m->mu);
+    uint64_t n = s->queued + (uint64_t)s->n_spare * SNAPSHOT_CHUNK_BYTES;
+    pthread_mutex_unlock(&m->mu);
+    return n + (s->enc.chunk ? SNAPSHOT_CHUNK_BYTES : 0);
+}
+
 struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct snapshot_extra *extra,
                                 uint64_t index, uint64_t term, char *err, size_t errlen)
 {

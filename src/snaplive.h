@@ -81,6 +81,9 @@ int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen);
 
 /* Bytes encoded so far (for RAFT.INFO and logs). */
 uint64_t snaplive_bytes(const struct snaplive *s);
+/* Memory held for the file: chunks waiting for the thread, spare ones and
+ * the one being filled. */
+uint64_t snaplive_buffer_bytes(const struct snaplive *s);
 
 /* Stops (an unfinished snapshot is abandoned: the keyspace's marks are
  * reset, the thread joined; the file is left for the caller to delete) and
