@@ -58,6 +58,12 @@ struct snaplive {
     char err[512];
 };
 
+static void chunk_free(struct chunk *c)
+{
+    free(c->buf);
+    free(c);
+}
+
 /* ------------------------------------------------------------ the thread */
 
 /* Background work: the lowest CPU priority and the idle I/O class (for I/O
@@ -91,10 +97,20 @@ static void *writer_thread(void *arg)
         snapshot_file_put(&s->file, c->buf, c->len);
         pthread_mutex_lock(&s->mu);
         s->queued -= c->len;
-        c->next = s->spare;
-        s->spare = c;
-        s->n_spare++;
+        struct chunk *extra = NULL; /* beyond the spares kept: back to the allocator */
+        if (s->n_spare < SPARE_CHUNKS_MAX) {
+            c->next = s->spare;
+            s->spare = c;
+            s->n_spare++;
+        } else {
+            extra = c;
+        }
         pthread_cond_broadcast(&s->cv);
+        if (extra) {
+            pthread_mutex_unlock(&s->mu);
+            chunk_free(extra);
+            pthread_mutex_lock(&s->mu);
+        }
     }
     bool finish = s->ended && !s->stopped;
     pthread_mutex_unlock(&s->mu);
@@ -114,7 +130,8 @@ static void *writer_thread(void *arg)
 
 /* -------------------------------------------------------------- the loop */
 
-static struct chunk *chunk_take(struct snaplive *s)
+/* A buffer to fill: a spare one, or a new one. */
+static unsigned char *buf_take(struct snaplive *s)
 {
     pthread_mutex_lock(&s->mu);
     struct chunk *c = s->spare;
@@ -123,17 +140,14 @@ static struct chunk *chunk_take(struct snaplive *s)
         s->n_spare--;
     }
     pthread_mutex_unlock(&s->mu);
-    if (c) return c;
-    c = util_xmalloc(sizeof *c);
-    c->buf = snapshot_chunk_new();
-    if (!c->buf) abort(); /* out of memory is fatal, as in util_xmalloc */
-    return c;
-}
-
-static void chunk_free(struct chunk *c)
-{
-    free(c->buf);
+    if (!c) {
+        unsigned char *buf = snapshot_chunk_new();
+        if (!buf) abort(); /* out of memory is fatal, as in util_xmalloc */
+        return buf;
+    }
+    unsigned char *buf = c->buf;
     free(c);
+    return buf;
 }
 
 /* snapshot_emit_fn: the chunk to the thread, another to fill. */
@@ -152,25 +166,8 @@ static unsigned char *emit(void *ud, unsigned char *buf, size_t len)
     s->tail = c;
     s->queued += len;
     pthread_cond_broadcast(&s->cv);
-    /* Spare chunks beyond the bound go back to the allocator. */
-    struct chunk *drop = NULL;
-    while (s->n_spare > SPARE_CHUNKS_MAX) {
-        struct chunk *x = s->spare;
-        s->spare = x->next;
-        s->n_spare--;
-        x->next = drop;
-        drop = x;
-    }
     pthread_mutex_unlock(&s->mu);
-    while (drop) {
-        struct chunk *x = drop;
-        drop = x->next;
-        chunk_free(x);
-    }
-    struct chunk *n = chunk_take(s);
-    unsigned char *next = n->buf;
-    free(n);
-    return next;
+    return buf_take(s);
 }
 
 /* kv_saver.save, and the walk's visitor: e as it is now, then marked. */
@@ -305,11 +302,6 @@ int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen)
     return r;
 }
 
-uint64_t snaplive_bytes(const struct snaplive *s)
-{
-    return s->enc.bytes;
-}
-
 uint64_t snaplive_buffer_bytes(const struct snaplive *s)
 {
     struct snaplive *m = (struct snaplive *)s; /* the lock only */
@@ -347,9 +339,7 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
     s->count = kv_size(kv);
     s->saver = (struct kv_saver){.save = save, .ud = s};
     if (extra && extra->save) extra->save(extra->ud, copy_extra, s);
-    struct chunk *first = chunk_take(s);
-    snapshot_enc_init(&s->enc, kv->types, first->buf, emit, s);
-    free(first);
+    snapshot_enc_init(&s->enc, kv->types, buf_take(s), emit, s);
     snapshot_enc_header(&s->enc, index, term, s->count);
     kv_snapshot_walk_init(kv, &s->walk);
     kv_snapshot_begin(kv, &s->saver);

@@ -79,8 +79,6 @@ bool snaplive_walked(const struct snaplive *s);
  * first). Once it returned non-zero it keeps returning the same. */
 int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen);
 
-/* Bytes encoded so far (for RAFT.INFO and logs). */
-uint64_t snaplive_bytes(const struct snaplive *s);
 /* Memory held for the file: chunks waiting for the thread, spare ones and
  * the one being filled. */
 uint64_t snaplive_buffer_bytes(const struct snaplive *s);

@@ -160,7 +160,6 @@ struct snapshot_enc {
     const struct kv_type_ops *const *types;
     unsigned char *chunk; /* being filled */
     size_t used;          /* bytes of chunk filled */
-    uint64_t bytes;       /* encoded so far */
     uint64_t records;     /* records encoded */
     snapshot_emit_fn *emit;
     void *ud;

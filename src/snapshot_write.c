@@ -151,7 +151,6 @@ static void enc_put(struct snapshot_enc *e, const void *p, size_t n)
         if (take > n) take = n;
         memcpy(e->chunk + e->used, src, take);
         e->used += take;
-        e->bytes += take;
         src += take;
         n -= take;
         if (e->used == SNAPSHOT_CHUNK_BYTES) {
