@@ -179,14 +179,11 @@ static void live_succeeded(struct node *n)
                (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3);
 }
 
-/* Drops the snapshot being taken and its file. */
+/* Drops the snapshot being taken (snaplive_free deletes its file). */
 static void live_drop(struct node *n)
 {
     snaplive_free(n->snap.live);
     n->snap.live = NULL;
-    char tmp[4096];
-    path_of(n, SNAPSHOT_TEMP_NAME, tmp, sizeof tmp);
-    unlink(tmp);
 }
 
 static void live_progress(struct node *n)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,14 @@ struct chunk {
     size_t len;
 };
 
+/* The loop and the thread share no lock. The thread runs at SCHED_IDLE,
+ * so the scheduler may leave it off the CPU for as long as the machine has
+ * other work: a lock it held there would stall the loop (a node's
+ * heartbeats) for as long. The queues are lock-free stacks, the counters
+ * atomics, the wake-ups semaphores (sem_post never blocks), and the loop
+ * never joins the thread: the last of the two to let go frees. */
 struct snaplive {
+    /* the loop's */
     struct kv *kv;
     struct kv_saver saver;
     struct snapshot_enc enc;
@@ -43,19 +52,23 @@ struct snaplive {
     /* the extras as they were at the start: (u8 kind | u64 len | bytes)... */
     unsigned char *extras;
     size_t extras_len, extras_cap;
-    char path[4096];
-    struct snapshot_file file; /* the thread's */
-    pthread_t thread;
-    pthread_mutex_t mu; /* guards what follows */
-    pthread_cond_t cv;  /* a chunk queued, room made, the end */
-    struct chunk *head, *tail;
-    size_t queued; /* bytes in the queue */
-    struct chunk *spare;
+    struct chunk *spare; /* written chunks taken back, to fill again */
     unsigned n_spare;
-    bool ended;   /* the last chunk is queued */
-    bool stopped; /* abandon: the thread leaves at once */
-    int result;   /* 0 running, 1 written, -1 failed */
+    /* the thread's */
+    char path[4096];
+    struct snapshot_file file;
+    /* shared */
+    _Atomic(struct chunk *) queue;   /* chunks to write, the newest first */
+    _Atomic(struct chunk *) written; /* written ones handed back for reuse */
+    atomic_uint n_written;           /* in written (at most SPARE_CHUNKS_MAX) */
+    atomic_size_t queued;            /* bytes in queue */
+    sem_t work;                      /* posted by the loop: a chunk, the end, a stop */
+    sem_t progress;                  /* posted by the thread: a chunk written, the result */
+    atomic_bool stopped;             /* abandon: the thread leaves at once */
+    atomic_bool ended;               /* the last chunk is queued (set after stopped) */
+    atomic_int result;               /* 0 running, 1 written, -1 failed (err set before) */
     char err[512];
+    atomic_int refs; /* the loop and the thread: the last to let go frees */
 };
 
 static void chunk_free(struct chunk *c)
@@ -81,50 +94,111 @@ static void lower_priority(void)
     (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, (int)syscall(SYS_gettid), IOPRIO_IDLE);
 }
 
+static void sem_wait_intr(sem_t *sem)
+{
+    while (sem_wait(sem) != 0 && errno == EINTR) {
+    }
+}
+
+static void push(_Atomic(struct chunk *) *top, struct chunk *c)
+{
+    struct chunk *old = atomic_load(top);
+    do {
+        c->next = old;
+    } while (!atomic_compare_exchange_weak(top, &old, c));
+}
+
+/* Every chunk of the queue, the oldest first. */
+static struct chunk *take_queue(struct snaplive *s)
+{
+    struct chunk *c = atomic_exchange(&s->queue, NULL), *oldest = NULL;
+    while (c) {
+        struct chunk *next = c->next;
+        c->next = oldest;
+        oldest = c;
+        c = next;
+    }
+    return oldest;
+}
+
+static void free_list(struct chunk *c)
+{
+    while (c) {
+        struct chunk *next = c->next;
+        chunk_free(c);
+        c = next;
+    }
+}
+
+static void destroy(struct snaplive *s)
+{
+    free_list(atomic_exchange(&s->queue, NULL));
+    free_list(atomic_exchange(&s->written, NULL));
+    free_list(s->spare);
+    free(s->enc.chunk);
+    free(s->extras);
+    sem_destroy(&s->work);
+    sem_destroy(&s->progress);
+    free(s);
+}
+
+static void release(struct snaplive *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) == 1) destroy(s);
+}
+
+/* A written chunk back to the loop, or to the allocator beyond the spares
+ * kept. */
+static void hand_back(struct snaplive *s, struct chunk *c)
+{
+    if (atomic_load(&s->n_written) >= SPARE_CHUNKS_MAX) {
+        chunk_free(c);
+        return;
+    }
+    atomic_fetch_add(&s->n_written, 1);
+    push(&s->written, c);
+}
+
+/* Writes the chunks of one take, in order; false once told to stop. */
+static bool write_chunks(struct snaplive *s, struct chunk *c)
+{
+    while (c) {
+        struct chunk *next = c->next;
+        if (atomic_load(&s->stopped)) {
+            free_list(c);
+            return false;
+        }
+        snapshot_file_put(&s->file, c->buf, c->len);
+        atomic_fetch_sub(&s->queued, c->len);
+        hand_back(s, c);
+        sem_post(&s->progress);
+        c = next;
+    }
+    return true;
+}
+
 static void *writer_thread(void *arg)
 {
     struct snaplive *s = arg;
     lower_priority();
-    pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->head && !s->ended && !s->stopped)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (s->stopped || !s->head) break;
-        struct chunk *c = s->head;
-        s->head = c->next;
-        if (!s->head) s->tail = NULL;
-        pthread_mutex_unlock(&s->mu);
-        snapshot_file_put(&s->file, c->buf, c->len);
-        pthread_mutex_lock(&s->mu);
-        s->queued -= c->len;
-        struct chunk *extra = NULL; /* beyond the spares kept: back to the allocator */
-        if (s->n_spare < SPARE_CHUNKS_MAX) {
-            c->next = s->spare;
-            s->spare = c;
-            s->n_spare++;
-        } else {
-            extra = c;
+        bool end = atomic_load(&s->ended); /* before the take: its chunks are all queued */
+        struct chunk *c = take_queue(s);
+        if (!c && (end || atomic_load(&s->stopped))) break;
+        if (!c) {
+            sem_wait_intr(&s->work);
+            continue;
         }
-        pthread_cond_broadcast(&s->cv);
-        if (extra) {
-            pthread_mutex_unlock(&s->mu);
-            chunk_free(extra);
-            pthread_mutex_lock(&s->mu);
-        }
+        if (!write_chunks(s, c)) break;
     }
-    bool finish = s->ended && !s->stopped;
-    pthread_mutex_unlock(&s->mu);
-    if (!finish) {
+    if (atomic_load(&s->stopped)) {
         snapshot_file_abandon(&s->file);
-        return NULL;
+    } else {
+        int rc = snapshot_file_close(&s->file, s->path, s->err, sizeof s->err);
+        atomic_store(&s->result, rc == 0 ? 1 : -1);
+        sem_post(&s->progress);
     }
-    char err[512] = "";
-    int rc = snapshot_file_close(&s->file, s->path, err, sizeof err);
-    pthread_mutex_lock(&s->mu);
-    s->result = rc == 0 ? 1 : -1;
-    if (rc != 0) snprintf(s->err, sizeof s->err, "%s", err);
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    release(s);
     return NULL;
 }
 
@@ -133,18 +207,21 @@ static void *writer_thread(void *arg)
 /* A buffer to fill: a spare one, or a new one. */
 static unsigned char *buf_take(struct snaplive *s)
 {
-    pthread_mutex_lock(&s->mu);
-    struct chunk *c = s->spare;
-    if (c) {
-        s->spare = c->next;
-        s->n_spare--;
+    if (!s->spare) {
+        s->spare = atomic_exchange(&s->written, NULL);
+        for (struct chunk *c = s->spare; c; c = c->next) {
+            atomic_fetch_sub(&s->n_written, 1);
+            s->n_spare++;
+        }
     }
-    pthread_mutex_unlock(&s->mu);
+    struct chunk *c = s->spare;
     if (!c) {
         unsigned char *buf = snapshot_chunk_new();
         if (!buf) abort(); /* out of memory is fatal, as in util_xmalloc */
         return buf;
     }
+    s->spare = c->next;
+    s->n_spare--;
     unsigned char *buf = c->buf;
     free(c);
     return buf;
@@ -155,18 +232,11 @@ static unsigned char *emit(void *ud, unsigned char *buf, size_t len)
 {
     struct snaplive *s = ud;
     struct chunk *c = util_xmalloc(sizeof *c);
-    c->next = NULL;
     c->buf = buf;
     c->len = len;
-    pthread_mutex_lock(&s->mu);
-    if (s->tail)
-        s->tail->next = c;
-    else
-        s->head = c;
-    s->tail = c;
-    s->queued += len;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add(&s->queued, len);
+    push(&s->queue, c);
+    sem_post(&s->work);
     return buf_take(s);
 }
 
@@ -221,34 +291,27 @@ static void walk_done(struct snaplive *s)
     snapshot_enc_extras(&s->enc, &replay);
     free(snapshot_enc_end(&s->enc)); /* the last chunk is queued; the spare it handed back */
     s->enc.chunk = NULL;
-    pthread_mutex_lock(&s->mu);
     if (s->enc.records != s->count) {
         /* A keyspace bug: the file would hold another number of keys than
          * its header says. The thread is told to abandon it. */
-        s->stopped = true;
-        s->result = -1;
         snprintf(s->err, sizeof s->err, "saved %llu keys, the keyspace held %llu",
                  (unsigned long long)s->enc.records, (unsigned long long)s->count);
+        atomic_store(&s->result, -1);
+        atomic_store(&s->stopped, true);
     }
-    s->ended = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    atomic_store(&s->ended, true);
+    sem_post(&s->work);
 }
 
-static bool queue_full(struct snaplive *s)
+static bool queue_full(const struct snaplive *s)
 {
-    pthread_mutex_lock(&s->mu);
-    bool full = s->queued >= SNAPLIVE_QUEUE_BYTES;
-    pthread_mutex_unlock(&s->mu);
-    return full;
+    return atomic_load(&((struct snaplive *)s)->queued) >= SNAPLIVE_QUEUE_BYTES;
 }
 
 static void wait_for_room(struct snaplive *s)
 {
-    pthread_mutex_lock(&s->mu);
-    while (s->queued >= SNAPLIVE_QUEUE_BYTES && !s->stopped)
-        pthread_cond_wait(&s->cv, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+    while (queue_full(s) && !atomic_load(&s->stopped))
+        sem_wait_intr(&s->progress);
 }
 
 /* WALK_BUCKETS buckets of the walk; true once the walk is over. */
@@ -282,7 +345,7 @@ void snaplive_step_buckets(struct snaplive *s, uint32_t buckets)
 
 bool snaplive_walking(const struct snaplive *s)
 {
-    return !s->walked && !queue_full((struct snaplive *)s);
+    return !s->walked && !queue_full(s);
 }
 
 bool snaplive_walked(const struct snaplive *s)
@@ -293,22 +356,19 @@ bool snaplive_walked(const struct snaplive *s)
 int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen)
 {
     if (wait) snaplive_step(s, 0);
-    pthread_mutex_lock(&s->mu);
-    while (wait && s->result == 0)
-        pthread_cond_wait(&s->cv, &s->mu);
-    int r = s->result;
+    while (wait && atomic_load(&s->result) == 0)
+        sem_wait_intr(&s->progress);
+    int r = atomic_load(&s->result);
     if (r < 0) snprintf(err, errlen, "%s", s->err);
-    pthread_mutex_unlock(&s->mu);
     return r;
 }
 
 uint64_t snaplive_buffer_bytes(const struct snaplive *s)
 {
-    struct snaplive *m = (struct snaplive *)s; /* the lock only */
-    pthread_mutex_lock(&m->mu);
-    uint64_t n = s->queued + (uint64_t)s->n_spare * SNAPSHOT_CHUNK_BYTES;
-    pthread_mutex_unlock(&m->mu);
-    return n + (s->enc.chunk ? SNAPSHOT_CHUNK_BYTES : 0);
+    struct snaplive *m = (struct snaplive *)s; /* the atomics only */
+    uint64_t spare = (uint64_t)s->n_spare + atomic_load(&m->n_written);
+    return atomic_load(&m->queued) + spare * SNAPSHOT_CHUNK_BYTES +
+           (s->enc.chunk ? SNAPSHOT_CHUNK_BYTES : 0);
 }
 
 struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct snapshot_extra *extra,
@@ -324,14 +384,20 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
         free(s);
         return NULL;
     }
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    int rc = pthread_create(&s->thread, NULL, writer_thread, s);
+    sem_init(&s->work, 0, 0);
+    sem_init(&s->progress, 0, 0);
+    atomic_init(&s->refs, 2);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, writer_thread, s);
+    pthread_attr_destroy(&attr);
     if (rc != 0) {
         snapshot_file_abandon(&s->file);
         util_fail(err, errlen, -1, "cannot start the snapshot thread: %s", strerror(rc));
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
+        sem_destroy(&s->work);
+        sem_destroy(&s->progress);
         free(s);
         return NULL;
     }
@@ -350,24 +416,10 @@ void snaplive_free(struct snaplive *s)
 {
     if (!s) return;
     if (!s->walked) kv_snapshot_end(s->kv, 0);
-    pthread_mutex_lock(&s->mu);
-    if (s->result == 0) s->stopped = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    while (s->head) {
-        struct chunk *c = s->head;
-        s->head = c->next;
-        chunk_free(c);
-    }
-    while (s->spare) {
-        struct chunk *c = s->spare;
-        s->spare = c->next;
-        chunk_free(c);
-    }
-    free(s->enc.chunk);
-    free(s->extras);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    /* Unlinked now, the file cannot take a write from the thread (it may
+     * not have seen the stop yet) once another snapshot reuses its path. */
+    if (atomic_load(&s->result) != 1) unlink(s->path);
+    atomic_store(&s->stopped, true); /* a thread done already ignores it */
+    sem_post(&s->work);
+    release(s);
 }

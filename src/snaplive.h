@@ -38,7 +38,11 @@
  * keyspace, the same bound as a fork's copy-on-write.
  *
  * Single-threaded use from the event loop; the thread only touches the
- * chunks and the file.
+ * chunks and the file. The two share no lock (the thread runs at
+ * SCHED_IDLE, and a lock it held while the scheduler left it off the CPU
+ * would stall the loop): lock-free queues and semaphores. The loop waits
+ * for the thread only where it asks to (snaplive_poll's wait, a step of
+ * budget 0, the simulator's step), never on snaplive_free().
  */
 #ifndef SNAPLIVE_H
 #define SNAPLIVE_H
@@ -83,9 +87,11 @@ int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen);
  * the one being filled. */
 uint64_t snaplive_buffer_bytes(const struct snaplive *s);
 
-/* Stops (an unfinished snapshot is abandoned: the keyspace's marks are
- * reset, the thread joined; the file is left for the caller to delete) and
- * frees. NULL is fine. */
+/* Stops and lets go. A snapshot not written (unfinished or failed) is
+ * abandoned: the keyspace's marks are reset and the file is deleted at
+ * once; the thread, which may still hold it open, leaves when it next runs
+ * and frees what the two shared. A written file is left to the caller to
+ * publish. NULL is fine. */
 void snaplive_free(struct snaplive *s);
 
 #endif

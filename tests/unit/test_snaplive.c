@@ -5,7 +5,9 @@
  * through write lookups, a flush); the file then loads into exactly the
  * keyspace of the start (same digest, same size), its extras are those of
  * the start, every entry ends saved, and an abandoned snapshot leaves no
- * entry counted as saved in the next one. Many seeds.
+ * entry counted as saved in the next one, nor its file. Snapshots dropped
+ * while their thread still writes never delay nor spoil the next one on the
+ * same path. Many seeds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -256,6 +258,7 @@ static void test_abandoned_then_whole(void **state)
         snaplive_step(s, 1);
     }
     snaplive_free(s); /* half walked: its saved entries must not count next time */
+    assert_int_not_equal(access(f->path, F_OK), 0); /* its file is gone */
     unsigned char want[DIGEST_LEN];
     digest_of(&f->kv, want);
     uint64_t size = kv_size(&f->kv);
@@ -263,6 +266,43 @@ static void test_abandoned_then_whole(void **state)
     run_to_end(f, s, 3, -1);
     snaplive_free(s);
     expect_file_holds(f, want, size, "1:x");
+}
+
+/* Snapshots dropped while their thread still has chunks to write, each
+ * followed at once by another on the same path: the thread of a dropped
+ * one is never waited for, and nothing it still writes reaches the file of
+ * the one that is finished. */
+static void test_dropped_while_writing(void **state)
+{
+    struct fx *f = *state;
+    f->rng = 42;
+    fill(f);
+    size_t big_len = 3 * SNAPSHOT_CHUNK_BYTES / 4;
+    char *big = calloc(1, big_len);
+    assert_non_null(big);
+    for (int i = 0; i < 40; i++) { /* 30 chunks' worth */
+        char key[16];
+        big[i] = 'x';
+        kv_set(&f->kv, key, (size_t)snprintf(key, sizeof key, "big%d", i), big, big_len,
+               KV_NO_EXPIRE, 0);
+    }
+    free(big);
+    snprintf(f->extra_now, sizeof f->extra_now, "d");
+    for (int round = 0; round < 40; round++) {
+        struct snaplive *s = start(f);
+        for (int k = 0; k < round % 5; k++) {
+            change(f);
+            snaplive_step(s, 50);
+        }
+        snaplive_free(s);
+    }
+    unsigned char want[DIGEST_LEN];
+    digest_of(&f->kv, want);
+    uint64_t size = kv_size(&f->kv);
+    struct snaplive *s = start(f);
+    run_to_end(f, s, 3, -1);
+    snaplive_free(s);
+    expect_file_holds(f, want, size, "1:d");
 }
 
 static void test_quiet_keyspace_in_one_call(void **state)
@@ -305,9 +345,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_changes_during_the_walk),
-        T(test_abandoned_then_whole),
-        T(test_quiet_keyspace_in_one_call),
+        T(test_changes_during_the_walk), T(test_abandoned_then_whole),
+        T(test_dropped_while_writing),   T(test_quiet_keyspace_in_one_call),
         T(test_unwritable_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
