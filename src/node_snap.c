@@ -255,6 +255,7 @@ static bool snapshot_due(const struct node *n, raft_index base)
 
 void node_snap_after_ready(struct node *n)
 {
+    (void)snaplive_reap();
     if (n->snap.live) {
         live_progress(n);
         return;

@@ -40,7 +40,13 @@ struct chunk {
  * other work: a lock it held there would stall the loop (a node's
  * heartbeats) for as long. The queues are lock-free stacks, the counters
  * atomics, the wake-ups semaphores (sem_post never blocks), and the loop
- * never joins the thread: the last of the two to let go frees. */
+ * never joins the thread.
+ *
+ * The thread frees nothing: used_memory counts the frees of the threads
+ * src/alloc.h tracks, and a thread a snapshot does not qualify. Every chunk
+ * it wrote goes back to the loop, which keeps SPARE_CHUNKS_MAX and frees the
+ * rest; a snapshot dropped before its thread ended waits in the loop
+ * thread's graveyard (snaplive_reap) until it has. */
 struct snaplive {
     /* the loop's */
     struct kv *kv;
@@ -60,7 +66,7 @@ struct snaplive {
     /* shared */
     _Atomic(struct chunk *) queue;   /* chunks to write, the newest first */
     _Atomic(struct chunk *) written; /* written ones handed back for reuse */
-    atomic_uint n_written;           /* in written (at most SPARE_CHUNKS_MAX) */
+    atomic_uint n_written;           /* in written */
     atomic_size_t queued;            /* bytes in queue */
     sem_t work;                      /* posted by the loop: a chunk, the end, a stop */
     sem_t progress;                  /* posted by the thread: a chunk written, the result */
@@ -68,8 +74,12 @@ struct snaplive {
     atomic_bool ended;               /* the last chunk is queued (set after stopped) */
     atomic_int result;               /* 0 running, 1 written, -1 failed (err set before) */
     char err[512];
-    atomic_int refs; /* the loop and the thread: the last to let go frees */
+    atomic_bool thread_done;  /* the thread's last touch */
+    struct snaplive *dropped; /* the loop's: next in the graveyard */
 };
+
+/* Snapshots dropped while their thread still ran, the loop thread's. */
+static _Thread_local struct snaplive *graveyard;
 
 static void chunk_free(struct chunk *c)
 {
@@ -130,51 +140,22 @@ static void free_list(struct chunk *c)
     }
 }
 
-static void destroy(struct snaplive *s)
-{
-    free_list(atomic_exchange(&s->queue, NULL));
-    free_list(atomic_exchange(&s->written, NULL));
-    free_list(s->spare);
-    free(s->enc.chunk);
-    free(s->extras);
-    sem_destroy(&s->work);
-    sem_destroy(&s->progress);
-    free(s);
-}
-
-static void release(struct snaplive *s)
-{
-    if (atomic_fetch_sub(&s->refs, 1) == 1) destroy(s);
-}
-
-/* A written chunk back to the loop, or to the allocator beyond the spares
- * kept. */
-static void hand_back(struct snaplive *s, struct chunk *c)
-{
-    if (atomic_load(&s->n_written) >= SPARE_CHUNKS_MAX) {
-        chunk_free(c);
-        return;
-    }
-    atomic_fetch_add(&s->n_written, 1);
-    push(&s->written, c);
-}
-
-/* Writes the chunks of one take, in order; false once told to stop. */
+/* Writes the chunks of one take, in order, and hands each back to the
+ * loop; false once told to stop (the rest go back unwritten). */
 static bool write_chunks(struct snaplive *s, struct chunk *c)
 {
+    bool stopped = false;
     while (c) {
         struct chunk *next = c->next;
-        if (atomic_load(&s->stopped)) {
-            free_list(c);
-            return false;
-        }
-        snapshot_file_put(&s->file, c->buf, c->len);
+        stopped = stopped || atomic_load(&s->stopped);
+        if (!stopped) snapshot_file_put(&s->file, c->buf, c->len);
         atomic_fetch_sub(&s->queued, c->len);
-        hand_back(s, c);
+        atomic_fetch_add(&s->n_written, 1);
+        push(&s->written, c);
         sem_post(&s->progress);
         c = next;
     }
-    return true;
+    return !stopped;
 }
 
 static void *writer_thread(void *arg)
@@ -198,22 +179,64 @@ static void *writer_thread(void *arg)
         atomic_store(&s->result, rc == 0 ? 1 : -1);
         sem_post(&s->progress);
     }
-    release(s);
+    atomic_store(&s->thread_done, true); /* s may be freed from here on */
     return NULL;
 }
 
 /* -------------------------------------------------------------- the loop */
 
+/* The chunks the thread wrote, taken back: SPARE_CHUNKS_MAX kept to fill
+ * again, the others freed. */
+static void take_written(struct snaplive *s)
+{
+    struct chunk *c = atomic_exchange(&s->written, NULL);
+    while (c) {
+        struct chunk *next = c->next;
+        atomic_fetch_sub(&s->n_written, 1);
+        if (s->n_spare < SPARE_CHUNKS_MAX) {
+            c->next = s->spare;
+            s->spare = c;
+            s->n_spare++;
+        } else {
+            chunk_free(c);
+        }
+        c = next;
+    }
+}
+
+static void destroy(struct snaplive *s)
+{
+    free_list(take_queue(s));
+    free_list(atomic_exchange(&s->written, NULL));
+    free_list(s->spare);
+    free(s->enc.chunk);
+    free(s->extras);
+    sem_destroy(&s->work);
+    sem_destroy(&s->progress);
+    free(s);
+}
+
+unsigned snaplive_reap(void)
+{
+    unsigned left = 0;
+    struct snaplive **p = &graveyard;
+    while (*p) {
+        struct snaplive *s = *p;
+        if (atomic_load(&s->thread_done)) {
+            *p = s->dropped;
+            destroy(s);
+        } else {
+            p = &s->dropped;
+            left++;
+        }
+    }
+    return left;
+}
+
 /* A buffer to fill: a spare one, or a new one. */
 static unsigned char *buf_take(struct snaplive *s)
 {
-    if (!s->spare) {
-        s->spare = atomic_exchange(&s->written, NULL);
-        for (struct chunk *c = s->spare; c; c = c->next) {
-            atomic_fetch_sub(&s->n_written, 1);
-            s->n_spare++;
-        }
-    }
+    if (!s->spare) take_written(s);
     struct chunk *c = s->spare;
     if (!c) {
         unsigned char *buf = snapshot_chunk_new();
@@ -358,6 +381,7 @@ int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen)
     if (wait) snaplive_step(s, 0);
     while (wait && atomic_load(&s->result) == 0)
         sem_wait_intr(&s->progress);
+    take_written(s);
     int r = atomic_load(&s->result);
     if (r < 0) snprintf(err, errlen, "%s", s->err);
     return r;
@@ -386,7 +410,6 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
     }
     sem_init(&s->work, 0, 0);
     sem_init(&s->progress, 0, 0);
-    atomic_init(&s->refs, 2);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -421,5 +444,7 @@ void snaplive_free(struct snaplive *s)
     if (atomic_load(&s->result) != 1) unlink(s->path);
     atomic_store(&s->stopped, true); /* a thread done already ignores it */
     sem_post(&s->work);
-    release(s);
+    s->dropped = graveyard;
+    graveyard = s;
+    (void)snaplive_reap();
 }

@@ -89,9 +89,15 @@ uint64_t snaplive_buffer_bytes(const struct snaplive *s);
 
 /* Stops and lets go. A snapshot not written (unfinished or failed) is
  * abandoned: the keyspace's marks are reset and the file is deleted at
- * once; the thread, which may still hold it open, leaves when it next runs
- * and frees what the two shared. A written file is left to the caller to
- * publish. NULL is fine. */
+ * once; the thread, which may still hold it open, leaves when it next runs.
+ * What the two share is freed by the calling thread, now if the thread has
+ * ended, else by a later snaplive_reap(). A written file is left to the
+ * caller to publish. NULL is fine. */
 void snaplive_free(struct snaplive *s);
+
+/* Frees the snapshots this thread let go of whose thread has ended since;
+ * returns how many still wait. Cheap when there are none: call it now and
+ * then (the node does, each round of its loop). */
+unsigned snaplive_reap(void);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/alloc.h"
 #include "../../src/kv.h"
 #include "../../src/quicklist.h"
 #include "../../src/snaplive.h"
@@ -268,6 +269,54 @@ static void test_abandoned_then_whole(void **state)
     expect_file_holds(f, want, size, "1:x");
 }
 
+/* n values of three quarters of a chunk each. */
+static void add_big_values(struct fx *f, int n)
+{
+    size_t big_len = 3 * SNAPSHOT_CHUNK_BYTES / 4;
+    char *big = calloc(1, big_len);
+    assert_non_null(big);
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        big[i] = 'x';
+        kv_set(&f->kv, key, (size_t)snprintf(key, sizeof key, "big%d", i), big, big_len,
+               KV_NO_EXPIRE, 0);
+    }
+    free(big);
+}
+
+/* Frees what the snapshots let go of, once their threads ended. */
+static void reap_all(void)
+{
+    for (int i = 0; i < 20000 && snaplive_reap() > 0; i++)
+        usleep(1000);
+    assert_int_equal(snaplive_reap(), 0);
+}
+
+/* What a snapshot allocates is freed on the thread that started it (the
+ * writer thread frees nothing): used_memory, the tracked threads'
+ * allocations less their frees (src/alloc.h), comes back to where it was
+ * after a snapshot written and after one dropped mid-way. */
+static void test_memory_comes_back(void **state)
+{
+    struct fx *f = *state;
+    f->rng = 7;
+    fill(f);
+    add_big_values(f, 80); /* 60 chunks: beyond the spares kept */
+    snprintf(f->extra_now, sizeof f->extra_now, "m");
+    size_t before = alloc_used();
+    for (int round = 0; round < 2; round++) {
+        struct snaplive *s = start(f);
+        if (round == 0)
+            assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+        else
+            snaplive_step(s, 100);
+        snaplive_free(s);
+        reap_all();
+        size_t after = alloc_used();
+        assert_true(after <= before + 64 * 1024);
+    }
+}
+
 /* Snapshots dropped while their thread still has chunks to write, each
  * followed at once by another on the same path: the thread of a dropped
  * one is never waited for, and nothing it still writes reaches the file of
@@ -277,16 +326,7 @@ static void test_dropped_while_writing(void **state)
     struct fx *f = *state;
     f->rng = 42;
     fill(f);
-    size_t big_len = 3 * SNAPSHOT_CHUNK_BYTES / 4;
-    char *big = calloc(1, big_len);
-    assert_non_null(big);
-    for (int i = 0; i < 40; i++) { /* 30 chunks' worth */
-        char key[16];
-        big[i] = 'x';
-        kv_set(&f->kv, key, (size_t)snprintf(key, sizeof key, "big%d", i), big, big_len,
-               KV_NO_EXPIRE, 0);
-    }
-    free(big);
+    add_big_values(f, 40); /* 30 chunks' worth */
     snprintf(f->extra_now, sizeof f->extra_now, "d");
     for (int round = 0; round < 40; round++) {
         struct snaplive *s = start(f);
@@ -302,6 +342,7 @@ static void test_dropped_while_writing(void **state)
     struct snaplive *s = start(f);
     run_to_end(f, s, 3, -1);
     snaplive_free(s);
+    reap_all();
     expect_file_holds(f, want, size, "1:d");
 }
 
@@ -347,7 +388,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_changes_during_the_walk), T(test_abandoned_then_whole),
         T(test_dropped_while_writing),   T(test_quiet_keyspace_in_one_call),
-        T(test_unwritable_path),
+        T(test_unwritable_path),         T(test_memory_comes_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
