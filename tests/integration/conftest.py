@@ -129,7 +129,9 @@ class Server:
 
     def wait_ready(self, timeout_s):
         """Up means: PING answers (NOAUTH counts as an answer), and when the
-        server reports Raft state, it is up with a known leader."""
+        server reports Raft state, it is up with a known leader; a leader has
+        also committed its log up to its no-op (until then it answers reads
+        -CLUSTERDOWN, docs/cluster-replies.md)."""
         def pinged():
             self.assert_running("while starting")
             try:
@@ -149,7 +151,10 @@ class Server:
                 return False
             if not info or "leader_id" not in info:
                 return True  # no Raft section: plain Redis
-            return info.get("state") == "up" and str(info.get("leader_id")) != "-1"
+            if info.get("state") != "up" or str(info.get("leader_id")) == "-1":
+                return False
+            return (info.get("role") != "leader" or
+                    int(info["commit_index"]) >= int(info["current_index"]))
         wait_until(has_leader, timeout_s, what="a raft leader")
 
     def assert_running(self, when=""):
