@@ -162,8 +162,8 @@ done
             "${P50[$label,raftcache]:--}/${P99[$label,raftcache]:--}"
     done
     echo
-    echo "CPU per request, microseconds (user + system time of the server's process, the"
-    echo "children it reaped included: raftcache's snapshots; all rounds). \"-\": the test's"
+    echo "CPU per request, microseconds (user + system time of the server's process, all"
+    echo "its threads, raftcache's snapshot writer included; all rounds). \"-\": the test's"
     echo "call also fills the data it reads."
     printf '%-14s %9s %10s %7s\n' test redis raftcache ratio
     for t in "${TESTS[@]}"; do
