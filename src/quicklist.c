@@ -70,12 +70,25 @@ static struct ql_node *node_new(unsigned char *lp)
     return n;
 }
 
+/* Bytes of the buffers only twins hold (ql_twin_only_bytes). */
+static _Atomic size_t twin_only;
+
+size_t ql_twin_only_bytes(void)
+{
+    return atomic_load(&twin_only);
+}
+
 /* n stops holding its data: freed unless the twin still holds it. */
 static void data_let_go(const struct quicklist *ql, struct ql_node *n)
 {
     if (n->shared) {
         n->shared = 0;
-        if (atomic_fetch_sub(&ql->share->held[n->share_idx], 1) != 1) return;
+        size_t bytes = malloc_usable_size(n->data);
+        if (atomic_fetch_sub(&ql->share->held[n->share_idx], 1) == 2) {
+            if (!ql->twin) atomic_fetch_add(&twin_only, bytes);
+            return;
+        }
+        if (ql->twin) atomic_fetch_sub(&twin_only, bytes);
     }
     free(n->data);
 }
@@ -319,6 +332,7 @@ struct quicklist *ql_share(struct quicklist *ql)
     atomic_init(&sh->lists, 2);
     sh->n = ql->nodes;
     struct quicklist *twin = ql_new(ql->fill, ql->depth);
+    twin->twin = 1;
     size_t i = 0;
     for (struct ql_node *n = ql->head; n; n = n->next, i++) {
         ASSERT(i <= UINT32_MAX);

@@ -59,6 +59,7 @@ struct quicklist {
     int fill;               /* QL_FILL_MIN .. QL_FILL_MAX */
     unsigned depth;         /* 0 .. QL_DEPTH_MAX */
     struct ql_share *share; /* buffers shared with a twin (ql_share), or NULL */
+    unsigned char twin;     /* made by ql_share: never changes */
 };
 
 /* A new empty list; fill and depth are clamped into their ranges (as Redis
@@ -80,6 +81,10 @@ struct quicklist *ql_dup(const struct quicklist *ql);
  * live snapshot reads the twin while the loop changes ql. NULL when ql's
  * previous twin still exists (one twin at a time). */
 struct quicklist *ql_share(struct quicklist *ql);
+/* Bytes of the buffers that twins alone hold now (their lists changed or
+ * let go of them), all lists together: memory a snapshot holds, as a
+ * forked child's copy-on-write pages, not the keyspace's. */
+size_t ql_twin_only_bytes(void);
 /* Bytes the list uses: exact with samples 0, else estimated from the first
  * `samples` nodes (MEMORY USAGE's SAMPLES). */
 size_t ql_memory(const struct quicklist *ql, size_t samples);

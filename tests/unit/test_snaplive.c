@@ -150,6 +150,9 @@ static void change(struct fx *f)
             ql_push(ql, QL_HEAD, "pushed", 6);
             ql_delete_range(ql, ql->count - 1, 1);
             ql_push(ql, QL_TAIL, "tail", 4);
+            size_t mid = ql->count / 2;
+            ql_replace(ql, mid, "replaced", 8);
+            ql_delete_range(ql, mid / 2, util_rand_below(&f->rng, 1 + ql->count / 4));
         }
         break;
     }
@@ -247,6 +250,70 @@ static void test_changes_during_the_walk(void **state)
     }
 }
 
+/* Lists of 330 KB or so at every 250th key: saved as twins (above
+ * SNAPLIVE_TWIN_MIN_BYTES), written by the thread at the end. */
+static void add_big_lists(struct fx *f)
+{
+    char key[32], el[100];
+    memset(el, 'L', sizeof el);
+    for (uint64_t i = 0; i < KEYSPACE; i += 250) {
+        struct quicklist *ql = ql_new(-2, i % 500 ? 0 : 1);
+        for (int k = 0; k < 4000; k++) {
+            el[0] = (char)('a' + k % 26);
+            ql_push(ql, QL_TAIL, el, 60 + (size_t)(k % 40));
+        }
+        kv_set_obj(&f->kv, key, key_of(i, key), KV_LIST, ql, KV_NO_EXPIRE, 0);
+    }
+}
+
+/* Frees what the snapshots let go of, once their threads ended. */
+static void reap_all(void)
+{
+    for (int i = 0; i < 20000 && snaplive_reap() > 0; i++)
+        usleep(1000);
+    assert_int_equal(snaplive_reap(), 0);
+}
+
+/* Big lists are saved as twins while changes go on (in place through write
+ * lookups, overwrites, renames, deletions, some freed on the lazyfree
+ * thread, a flush): the file holds the keyspace of the start, and the
+ * buffers the twins alone held (counted for the snapshot, not the
+ * keyspace) are freed with the snapshot. */
+static void test_big_lists_as_twins(void **state)
+{
+    struct fx *f = *state;
+    int twins_held = 0;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        f->rng = 500 + seed;
+        kv_flush(&f->kv);
+        fill(f);
+        add_big_lists(f);
+        snprintf(f->extra_now, sizeof f->extra_now, "t%llu", (unsigned long long)seed);
+        unsigned char want[DIGEST_LEN];
+        digest_of(&f->kv, want);
+        uint64_t size = kv_size(&f->kv);
+        struct snaplive *s = start(f);
+        for (int step = 0; step < 100000; step++) {
+            if (snaplive_poll(s, false, f->err, sizeof f->err) != 0) break;
+            if (seed == 6 && step == 5) kv_flush(&f->kv);
+            for (int k = 0; k < 20; k++)
+                change(f);
+            twins_held +=
+                ql_twin_only_bytes() > 0 && snaplive_buffer_bytes(s) >= ql_twin_only_bytes();
+            snaplive_step(s, 1);
+        }
+        assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+        snaplive_free(s);
+        reap_all();
+        assert_int_equal(ql_twin_only_bytes(), 0);
+        expect_all_saved(&f->kv);
+        char extra[64];
+        snprintf(extra, sizeof extra, "1:t%llu", (unsigned long long)seed);
+        expect_file_holds(f, want, size, extra);
+    }
+    assert_true(twins_held > 0); /* the twins were taken, and changed away from */
+}
+
 static void test_abandoned_then_whole(void **state)
 {
     struct fx *f = *state;
@@ -282,14 +349,6 @@ static void add_big_values(struct fx *f, int n)
                KV_NO_EXPIRE, 0);
     }
     free(big);
-}
-
-/* Frees what the snapshots let go of, once their threads ended. */
-static void reap_all(void)
-{
-    for (int i = 0; i < 20000 && snaplive_reap() > 0; i++)
-        usleep(1000);
-    assert_int_equal(snaplive_reap(), 0);
 }
 
 /* What a snapshot allocates is freed on the thread that started it (the
@@ -389,6 +448,7 @@ int main(void)
         T(test_changes_during_the_walk), T(test_abandoned_then_whole),
         T(test_dropped_while_writing),   T(test_quiet_keyspace_in_one_call),
         T(test_unwritable_path),         T(test_memory_comes_back),
+        T(test_big_lists_as_twins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
