@@ -52,8 +52,10 @@ struct twin_record {
  * atomics, the wake-ups semaphores (sem_post never blocks), and the loop
  * never joins the thread.
  *
- * The thread frees nothing: used_memory counts the frees of the threads
- * src/alloc.h tracks, and a thread a snapshot does not qualify. Every chunk
+ * The thread frees nothing it did not allocate itself (only the buffer it
+ * decompresses a twin's compressed nodes into): used_memory counts the
+ * allocations and frees of the threads src/alloc.h tracks, and a snapshot's
+ * thread is not one. Every chunk
  * it wrote goes back to the loop, which keeps SPARE_CHUNKS_MAX and frees the
  * rest; a snapshot dropped before its thread ended waits in the loop
  * thread's graveyard (snaplive_reap) until it has. */
@@ -97,6 +99,13 @@ struct snaplive {
 
 /* Snapshots dropped while their thread still ran, the loop thread's. */
 static _Thread_local struct snaplive *graveyard;
+
+static uint64_t twin_min = SNAPLIVE_TWIN_MIN_BYTES;
+
+void snaplive_twin_min_bytes(uint64_t bytes)
+{
+    twin_min = bytes;
+}
 
 static void chunk_free(struct chunk *c)
 {
@@ -332,8 +341,7 @@ static bool save_twin(struct snaplive *s, const struct dict_entry *e)
     if (v->type == KV_STRING) return false;
     const struct kv_type_ops *ops = s->types[v->type];
     void *obj = kv_val_obj(v);
-    if (!ops->share || !ops->saved_len || ops->saved_len(obj) < SNAPLIVE_TWIN_MIN_BYTES)
-        return false;
+    if (!ops->share || !ops->saved_len || ops->saved_len(obj) < twin_min) return false;
     void *twin = ops->share(obj);
     if (!twin) return false;
     struct twin_record *t = util_xmalloc(sizeof *t + e->key_len);

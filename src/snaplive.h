@@ -66,6 +66,9 @@ struct snaplive;
 /* A value whose type makes twins (kv_type_ops.share) and whose payload
  * holds at least this many bytes is saved as a twin. */
 #define SNAPLIVE_TWIN_MIN_BYTES (256u << 10)
+/* Sets that bound for the snapshots started afterwards (the node simulator
+ * takes every list as a twin in half its runs: 0). */
+void snaplive_twin_min_bytes(uint64_t bytes);
 
 /* Begins a snapshot of kv as of index/term into path (created or
  * truncated). extra is copied now. NULL with err filled if the file cannot
