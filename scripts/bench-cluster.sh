@@ -35,7 +35,9 @@
 # BENCH_N_P1 (requests for -P 1 tests, default 200000), BENCH_N_P16 (default
 # 1000000), BENCH_N_LRANGE (LRANGE_100 requests, default 100000),
 # BENCH_N_LRANGE600 (default BENCH_N_LRANGE / 5), BENCH_CLIENTS (default 50),
-# BENCH_NODES (cluster size, default 3).
+# BENCH_NODES (cluster size, default 3), BENCH_ONLY (as in make bench: an
+# extended regex; only the tests whose label matches run, and the table is
+# not published to docs/bench).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,6 +95,7 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16" "GET P1
        "LPUSH P16|lpush|16|$N_P16" "RPUSH P16|rpush|16|$N_P16" "LPOP P16|lpop|16|$N_P16"
        "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
        "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
+bench_pick_tests
 declare -A RPS P50 P99 FSYNCS SETS CPU_T CPU_N
 MOVES=()   # "round N LABEL: node A -> node B", one per leadership change seen
 

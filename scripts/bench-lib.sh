@@ -3,6 +3,20 @@
 # (sourced, not run). Callers declare: CLIENTS, and associative arrays RPS,
 # P50, P99 keyed "label,server".
 
+# bench_pick_tests: with BENCH_ONLY set (an extended regex), keeps in the
+# caller's TESTS array ("LABEL|cmd|pipeline|n" rows) only the tests whose
+# label matches, and publishes nothing to docs/bench (BENCH_DOCS=0): a
+# partial table is not the project's record.
+bench_pick_tests() {
+    [ -n "${BENCH_ONLY:-}" ] || return 0
+    local t picked=()
+    for t in "${TESTS[@]}"; do
+        if [[ ${t%%|*} =~ $BENCH_ONLY ]]; then picked+=("$t"); fi
+    done
+    TESTS=("${picked[@]}")
+    export BENCH_DOCS=0
+}
+
 # bench_run PORT CMD PIPELINE N: one redis-benchmark run of test CMD; prints
 # "rps p50 p99" (latencies in ms), or "error - -" if it produced no result.
 # The last CSV row counts: redis-benchmark's lrange_* tests first print the

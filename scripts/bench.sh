@@ -120,14 +120,7 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
        "EVALSHA P16|evalsha|16|$N_P16"
        # streams: XADD into one stream; XREADGROUP delivering one entry a call
        "XADD P16|xadd|16|$N_P16" "XREADGROUP P16|xreadgroup|16|$N_P16")
-if [ -n "${BENCH_ONLY:-}" ]; then
-    picked=()
-    for t in "${TESTS[@]}"; do
-        if [[ ${t%%|*} =~ $BENCH_ONLY ]]; then picked+=("$t"); fi
-    done
-    TESTS=("${picked[@]}")
-    export BENCH_DOCS=0
-fi
+bench_pick_tests
 declare -A RPS P50 P99 CPU_T CPU_N
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TESTS[@]}"; do

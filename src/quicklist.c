@@ -14,6 +14,7 @@
  */
 #include <liblzf/lzf.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,19 @@ struct ql_node {
     uint32_t raw_bytes;  /* the listpack's bytes, compressed or not */
     uint32_t lzf_bytes;  /* data's bytes when compressed */
     uint8_t compressed;
-    uint8_t no_gain; /* compressing it saved too little: plain until it changes */
+    uint8_t no_gain;    /* compressing it saved too little: plain until it changes */
+    uint8_t shared;     /* data is ql->share's buffer share_idx (ql_share) */
+    uint32_t share_idx; /* valid while shared */
+};
+
+/* The buffers a list and its twin share (ql_share). held[i] counts the two
+ * lists' nodes that still hold buffer i: 2, then 1; the list that lets go
+ * of it last frees it. lists counts the lists attached: the last to detach
+ * frees this. Atomic: either list may be freed on another thread. */
+struct ql_share {
+    _Atomic uint32_t lists;
+    size_t n;
+    _Atomic uint8_t held[];
 };
 
 /* Node limits of fill -1 .. -5. */
@@ -57,10 +70,55 @@ static struct ql_node *node_new(unsigned char *lp)
     return n;
 }
 
-static void node_free(struct ql_node *n)
+/* Bytes of the buffers only twins hold (ql_twin_only_bytes). */
+static _Atomic size_t twin_only;
+
+size_t ql_twin_only_bytes(void)
 {
+    return atomic_load(&twin_only);
+}
+
+/* n stops holding its data: freed unless the twin still holds it. */
+static void data_let_go(const struct quicklist *ql, struct ql_node *n)
+{
+    if (n->shared) {
+        n->shared = 0;
+        size_t bytes = malloc_usable_size(n->data);
+        if (atomic_fetch_sub(&ql->share->held[n->share_idx], 1) == 2) {
+            if (!ql->twin) atomic_fetch_add(&twin_only, bytes);
+            return;
+        }
+        if (ql->twin) atomic_fetch_sub(&twin_only, bytes);
+    }
     free(n->data);
+}
+
+static void node_free(const struct quicklist *ql, struct ql_node *n)
+{
+    data_let_go(ql, n);
     free(n);
+}
+
+/* n's data becomes its own before a write changes it in place: a copy when
+ * the twin still holds the buffer, else the buffer itself. */
+static void node_own(const struct quicklist *ql, struct ql_node *n)
+{
+    if (!n->shared) return;
+    if (atomic_load(&ql->share->held[n->share_idx]) == 1) {
+        n->shared = 0; /* the twin let go of it: the last holder owns it */
+        return;
+    }
+    size_t bytes = n->compressed ? n->lzf_bytes : n->raw_bytes;
+    unsigned char *copy = memcpy(util_xmalloc(bytes), n->data, bytes);
+    data_let_go(ql, n);
+    n->data = copy;
+}
+
+/* The list lets go of its share (ql_free, or every buffer owned again). */
+static void share_detach(struct quicklist *ql)
+{
+    if (ql->share && atomic_fetch_sub(&ql->share->lists, 1) == 1) free(ql->share);
+    ql->share = NULL;
 }
 
 /* Stores lp as n's (plain) listpack after a change. */
@@ -81,16 +139,18 @@ static void lzf_expand(const struct ql_node *n, unsigned char *out)
     (void)got;
 }
 
-/* n's listpack, decompressing n in place first (a write's access). */
-static unsigned char *node_plain(struct ql_node *n)
+/* n's listpack, decompressed in place first and its own (a write's
+ * access: the only way to a node's data that is about to change). */
+static unsigned char *node_plain(const struct quicklist *ql, struct ql_node *n)
 {
     if (n->compressed) {
         unsigned char *lp = util_xmalloc(n->raw_bytes);
         lzf_expand(n, lp);
-        free(n->data);
+        data_let_go(ql, n);
         n->data = lp;
         n->compressed = 0;
     }
+    node_own(ql, n);
     return n->data;
 }
 
@@ -106,7 +166,7 @@ static const unsigned char *node_read(const struct ql_node *n, unsigned char **s
     return *scratch;
 }
 
-static void node_compress(struct ql_node *n)
+static void node_compress(const struct quicklist *ql, struct ql_node *n)
 {
     if (n->compressed || n->no_gain) return;
     if (n->raw_bytes < QL_COMPRESS_MIN) {
@@ -123,7 +183,7 @@ static void node_compress(struct ql_node *n)
         n->no_gain = 1;
         return;
     }
-    free(n->data);
+    data_let_go(ql, n);
     n->data = util_xrealloc(out, got);
     n->lzf_bytes = got;
     n->compressed = 1;
@@ -158,7 +218,7 @@ static void unlink_node(struct quicklist *ql, struct ql_node *n)
         ql->tail = n->prev;
     ql->nodes--;
     ql->count -= n->count;
-    node_free(n);
+    node_free(ql, n);
 }
 
 /* --- compression rule --- */
@@ -171,7 +231,7 @@ static int inner(const struct quicklist *ql, size_t p)
 /* n (at position p) was changed or decompressed: compressed again if inner. */
 static void settle_node(const struct quicklist *ql, struct ql_node *n, size_t p)
 {
-    if (inner(ql, p)) node_compress(n);
+    if (inner(ql, p)) node_compress(ql, n);
 }
 
 static void settle_ends(struct quicklist *ql)
@@ -180,15 +240,15 @@ static void settle_ends(struct quicklist *ql)
     size_t p = 0;
     struct ql_node *n = ql->head;
     for (; n && p < ql->depth; p++, n = n->next)
-        node_plain(n);
+        node_plain(ql, n);
     for (int k = 0; n && k < SETTLE_REACH && inner(ql, p); k++, p++, n = n->next)
-        node_compress(n);
+        node_compress(ql, n);
     p = 0;
     n = ql->tail;
     for (; n && p < ql->depth; p++, n = n->prev)
-        node_plain(n);
+        node_plain(ql, n);
     for (int k = 0; n && k < SETTLE_REACH && inner(ql, ql->nodes - 1 - p); k++, p++, n = n->prev)
-        node_compress(n);
+        node_compress(ql, n);
 }
 
 /* The node holding element index (< count): its position and the
@@ -233,8 +293,9 @@ void ql_free(struct quicklist *ql)
 {
     for (struct ql_node *n = ql->head, *next; n; n = next) {
         next = n->next;
-        node_free(n);
+        node_free(ql, n);
     }
+    share_detach(ql);
     free(ql);
 }
 
@@ -246,9 +307,44 @@ struct quicklist *ql_dup(const struct quicklist *ql)
         *c = *n;
         size_t bytes = n->compressed ? n->lzf_bytes : n->raw_bytes;
         c->data = memcpy(util_xmalloc(bytes), n->data, bytes);
+        c->shared = 0;
         link_after(d, d->tail, c);
     }
     return d;
+}
+
+/* Every shared node of ql owns its buffer again, ql's twin having let go
+ * of them all; ql detaches. 0, or -1 when the twin still holds them. */
+static int reclaim(struct quicklist *ql)
+{
+    if (!ql->share) return 0;
+    if (atomic_load(&ql->share->lists) > 1) return -1;
+    for (struct ql_node *n = ql->head; n; n = n->next)
+        n->shared = 0;
+    share_detach(ql);
+    return 0;
+}
+
+struct quicklist *ql_share(struct quicklist *ql)
+{
+    if (reclaim(ql) != 0) return NULL;
+    struct ql_share *sh = util_xmalloc(sizeof *sh + ql->nodes * sizeof sh->held[0]);
+    atomic_init(&sh->lists, 2);
+    sh->n = ql->nodes;
+    struct quicklist *twin = ql_new(ql->fill, ql->depth);
+    twin->twin = 1;
+    size_t i = 0;
+    for (struct ql_node *n = ql->head; n; n = n->next, i++) {
+        ASSERT(i <= UINT32_MAX);
+        atomic_init(&sh->held[i], 2);
+        n->shared = 1;
+        n->share_idx = (uint32_t)i;
+        struct ql_node *c = util_xmalloc(sizeof *c);
+        *c = *n;
+        link_after(twin, twin->tail, c);
+    }
+    ql->share = twin->share = sh;
+    return twin;
 }
 
 size_t ql_memory(const struct quicklist *ql, size_t samples)
@@ -307,7 +403,7 @@ void ql_push(struct quicklist *ql, enum ql_end end, const char *p, size_t len)
     struct ql_node *n = end == QL_HEAD ? ql->head : ql->tail;
     if (n && fits(ql, n->count + 1, n->raw_bytes + lp_entry_bytes(p, len))) {
         /* An end node: plain whatever the depth (depth 0 compresses none). */
-        unsigned char *lp = node_plain(n);
+        unsigned char *lp = node_plain(ql, n);
         lp = end == QL_HEAD ? lp_insert(lp, lp_first(lp), p, len) : lp_append(lp, p, len);
         node_store(ql, n, lp);
         return;
@@ -333,7 +429,7 @@ void ql_delete_range(struct quicklist *ql, size_t start, size_t n)
         if (take == node->count) {
             unlink_node(ql, node); /* the next node takes position p */
         } else {
-            unsigned char *lp = node_plain(node);
+            unsigned char *lp = node_plain(ql, node);
             node_store(ql, node, lp_delete(lp, lp_seek(lp, (long)off), (uint32_t)take));
             ASSERT(np < 2);
             partial[np].node = node;
@@ -387,7 +483,7 @@ static void insert_at(struct quicklist *ql, struct ql_node *n, size_t p, size_t 
                       size_t len)
 {
     ASSERT(len <= QL_ELEMENT_MAX);
-    unsigned char *lp = node_plain(n);
+    unsigned char *lp = node_plain(ql, n);
     size_t add = lp_entry_bytes(e, len);
     struct ql_node *nb = NULL;
     size_t nbp = 0;
@@ -397,13 +493,13 @@ static void insert_at(struct quicklist *ql, struct ql_node *n, size_t p, size_t 
                fits(ql, n->next->count + 1, n->next->raw_bytes + add)) {
         nb = n->next;
         nbp = p + 1;
-        unsigned char *nl = node_plain(nb);
+        unsigned char *nl = node_plain(ql, nb);
         node_store(ql, nb, lp_insert(nl, lp_first(nl), e, len));
     } else if (at == lp_first(lp) && n->prev &&
                fits(ql, n->prev->count + 1, n->prev->raw_bytes + add)) {
         nb = n->prev;
         nbp = p - 1;
-        node_store(ql, nb, lp_append(node_plain(nb), e, len));
+        node_store(ql, nb, lp_append(node_plain(ql, nb), e, len));
     } else {
         split_insert(ql, n, p, at, e, len);
         return;
@@ -418,7 +514,7 @@ int ql_replace(struct quicklist *ql, size_t index, const char *p, size_t len)
     if (index >= ql->count) return 0;
     size_t pos, off;
     struct ql_node *n = locate(ql, index, &pos, &off);
-    unsigned char *lp = node_plain(n);
+    unsigned char *lp = node_plain(ql, n);
     size_t at = lp_seek(lp, (long)off);
     size_t old = lp_next(lp, at) - at;
     if (fits(ql, n->count, n->raw_bytes - old + lp_entry_bytes(p, len))) {
@@ -458,7 +554,7 @@ int ql_insert(struct quicklist *ql, const char *pivot, size_t plen, int after, c
 static size_t remove_in_node(struct quicklist *ql, struct ql_node *n, const char *e, size_t len,
                              uint64_t max, int reverse)
 {
-    unsigned char *lp = node_plain(n);
+    unsigned char *lp = node_plain(ql, n);
     size_t k = 0;
     if (!reverse) {
         for (size_t at = lp_find(lp, lp_first(lp), e, len, 0); at != lp_end(lp) && k < max;
@@ -583,6 +679,9 @@ static int verify_node(const struct quicklist *ql, const struct ql_node *n, size
     if (n->compressed && n->lzf_bytes + QL_COMPRESS_GAIN > n->raw_bytes)
         return util_fail(err, errlen, -1, "node %zu: compressed to %u of %u bytes", p, n->lzf_bytes,
                          n->raw_bytes);
+    if (n->shared && (!ql->share || n->share_idx >= ql->share->n ||
+                      atomic_load(&ql->share->held[n->share_idx]) == 0))
+        return util_fail(err, errlen, -1, "node %zu: shares buffer %u, not held", p, n->share_idx);
     if (inner(ql, p) ? !n->compressed && !n->no_gain : n->compressed)
         return util_fail(err, errlen, -1, "node %zu of %zu: %s at depth %u", p, ql->nodes,
                          n->compressed ? "compressed" : "plain", ql->depth);

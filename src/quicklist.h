@@ -49,14 +49,17 @@
 
 enum ql_end { QL_HEAD = 0, QL_TAIL = 1 };
 
-struct ql_node; /* private to src/quicklist.c */
+struct ql_node;  /* private to src/quicklist.c */
+struct ql_share; /* private to src/quicklist.c */
 
 struct quicklist {
     struct ql_node *head, *tail;
     size_t count; /* elements */
     size_t nodes;
-    int fill;       /* QL_FILL_MIN .. QL_FILL_MAX */
-    unsigned depth; /* 0 .. QL_DEPTH_MAX */
+    int fill;               /* QL_FILL_MIN .. QL_FILL_MAX */
+    unsigned depth;         /* 0 .. QL_DEPTH_MAX */
+    struct ql_share *share; /* buffers shared with a twin (ql_share), or NULL */
+    unsigned char twin;     /* made by ql_share: never changes */
 };
 
 /* A new empty list; fill and depth are clamped into their ranges (as Redis
@@ -67,6 +70,21 @@ struct quicklist *ql_new(long long fill, long long depth);
 void ql_free(struct quicklist *ql);
 /* A deep copy with the same fill, depth and nodes. */
 struct quicklist *ql_dup(const struct quicklist *ql);
+/* A twin of ql as it is now, in O(nodes) and without copying an element:
+ * the two share every node's buffer (struct ql_share). ql stays free to
+ * change: a write copies a shared node before changing it (copy on write),
+ * and a node ql drops or compresses leaves its buffer to the twin. The twin
+ * must never change; it is read (ql_foreach_listpack, ql_iter) and freed
+ * with ql_free like any list. Each shared buffer is freed by the last of
+ * the two to let go of it, so either may be freed first, on any thread
+ * (lazyfree), while the other is in use on another: the writer thread of a
+ * live snapshot reads the twin while the loop changes ql. NULL when ql's
+ * previous twin still exists (one twin at a time). */
+struct quicklist *ql_share(struct quicklist *ql);
+/* Bytes of the buffers that twins alone hold now (their lists changed or
+ * let go of them), all lists together: memory a snapshot holds, as a
+ * forked child's copy-on-write pages, not the keyspace's. */
+size_t ql_twin_only_bytes(void);
 /* Bytes the list uses: exact with samples 0, else estimated from the first
  * `samples` nodes (MEMORY USAGE's SAMPLES). */
 size_t ql_memory(const struct quicklist *ql, size_t samples);

@@ -35,6 +35,16 @@ struct chunk {
     size_t len;
 };
 
+/* A value saved as a twin (kv_type_ops.share): its record, encoded by the
+ * thread at the end. val is a copy of the value's head whose object is the
+ * twin. */
+struct twin_record {
+    struct twin_record *next;
+    struct kv_val *val;
+    size_t klen;
+    char key[];
+};
+
 /* The loop and the thread share no lock. The thread runs at SCHED_IDLE,
  * so the scheduler may leave it off the CPU for as long as the machine has
  * other work: a lock it held there would stall the loop (a node's
@@ -42,8 +52,10 @@ struct chunk {
  * atomics, the wake-ups semaphores (sem_post never blocks), and the loop
  * never joins the thread.
  *
- * The thread frees nothing: used_memory counts the frees of the threads
- * src/alloc.h tracks, and a thread a snapshot does not qualify. Every chunk
+ * The thread frees nothing it did not allocate itself (only the buffer it
+ * decompresses a twin's compressed nodes into): used_memory counts the
+ * allocations and frees of the threads src/alloc.h tracks, and a snapshot's
+ * thread is not one. Every chunk
  * it wrote goes back to the loop, which keeps SPARE_CHUNKS_MAX and frees the
  * rest; a snapshot dropped before its thread ended waits in the loop
  * thread's graveyard (snaplive_reap) until it has. */
@@ -60,6 +72,13 @@ struct snaplive {
     size_t extras_len, extras_cap;
     struct chunk *spare; /* written chunks taken back, to fill again */
     unsigned n_spare;
+    /* values saved as twins, and the last chunk the loop filled, which
+     * the thread fills on with their records and the extras: the loop's
+     * until the walk ends, then the thread's, until it is done */
+    const struct kv_type_ops *const *types;
+    struct twin_record *twins;
+    uint64_t n_twins;
+    struct chunk *tail;
     /* the thread's */
     char path[4096];
     struct snapshot_file file;
@@ -80,6 +99,13 @@ struct snaplive {
 
 /* Snapshots dropped while their thread still ran, the loop thread's. */
 static _Thread_local struct snaplive *graveyard;
+
+static uint64_t twin_min = SNAPLIVE_TWIN_MIN_BYTES;
+
+void snaplive_twin_min_bytes(uint64_t bytes)
+{
+    twin_min = bytes;
+}
 
 static void chunk_free(struct chunk *c)
 {
@@ -158,6 +184,41 @@ static bool write_chunks(struct snaplive *s, struct chunk *c)
     return !stopped;
 }
 
+/* snapshot_emit_fn of the thread's own encoder: to the file at once. */
+static unsigned char *emit_to_file(void *ud, unsigned char *buf, size_t len)
+{
+    struct snaplive *s = ud;
+    if (!atomic_load(&s->stopped)) snapshot_file_put(&s->file, buf, len);
+    return buf;
+}
+
+/* snapshot_extra.save at the end (the thread's): the copy of the extras,
+ * record by record. */
+static void replay_extras(void *ud, snapshot_extra_put_fn *put, void *w)
+{
+    const struct snaplive *s = ud;
+    for (size_t off = 0; off < s->extras_len;) {
+        const unsigned char *p = s->extras + off;
+        size_t len = (size_t)le_get64(p + 1);
+        put(w, p[0], p + 9, len);
+        off += 9 + len;
+    }
+}
+
+/* After the loop's chunks: the twins' records and the extras, on from the
+ * loop's last chunk, and the end. */
+static void write_tail(struct snaplive *s)
+{
+    struct snapshot_enc e;
+    snapshot_enc_init(&e, s->types, s->tail->buf, emit_to_file, s);
+    e.used = s->tail->len; /* the loop's bytes in it come first */
+    for (const struct twin_record *t = s->twins; t; t = t->next)
+        snapshot_enc_record(&e, t->key, t->klen, t->val);
+    struct snapshot_extra replay = {.save = replay_extras, .ud = s};
+    snapshot_enc_extras(&e, &replay);
+    s->tail->buf = snapshot_enc_end(&e);
+}
+
 static void *writer_thread(void *arg)
 {
     struct snaplive *s = arg;
@@ -172,6 +233,7 @@ static void *writer_thread(void *arg)
         }
         if (!write_chunks(s, c)) break;
     }
+    if (!atomic_load(&s->stopped)) write_tail(s); /* the walk ended: the tail is here */
     if (atomic_load(&s->stopped)) {
         snapshot_file_abandon(&s->file);
     } else {
@@ -209,6 +271,13 @@ static void destroy(struct snaplive *s)
     free_list(take_queue(s));
     free_list(atomic_exchange(&s->written, NULL));
     free_list(s->spare);
+    free_list(s->tail);
+    for (struct twin_record *t = s->twins, *next; t; t = next) {
+        next = t->next;
+        s->types[t->val->type]->free(kv_val_obj(t->val));
+        free(t->val);
+        free(t);
+    }
     free(s->enc.chunk);
     free(s->extras);
     sem_destroy(&s->work);
@@ -263,11 +332,35 @@ static unsigned char *emit(void *ud, unsigned char *buf, size_t len)
     return buf_take(s);
 }
 
+/* A big value whose type makes twins is saved as one (kv_type_ops.share):
+ * in O(its nodes), where encoding it would copy every element; the thread
+ * encodes the twin at the end. False: not such a value. */
+static bool save_twin(struct snaplive *s, const struct dict_entry *e)
+{
+    const struct kv_val *v = e->val;
+    if (v->type == KV_STRING) return false;
+    const struct kv_type_ops *ops = s->types[v->type];
+    void *obj = kv_val_obj(v);
+    if (!ops->share || !ops->saved_len || ops->saved_len(obj) < twin_min) return false;
+    void *twin = ops->share(obj);
+    if (!twin) return false;
+    struct twin_record *t = util_xmalloc(sizeof *t + e->key_len);
+    t->val = util_xmalloc(sizeof *t->val + sizeof twin);
+    *t->val = *v;
+    memcpy(t->val->data, &twin, sizeof twin);
+    memcpy(t->key, e->key, e->key_len);
+    t->klen = e->key_len;
+    t->next = s->twins;
+    s->twins = t;
+    s->n_twins++;
+    return true;
+}
+
 /* kv_saver.save, and the walk's visitor: e as it is now, then marked. */
 static void save(void *ud, struct dict_entry *e)
 {
     struct snaplive *s = ud;
-    snapshot_enc_record(&s->enc, e->key, e->key_len, e->val);
+    if (!save_twin(s, e)) snapshot_enc_record(&s->enc, e->key, e->key_len, e->val);
     e->mark = s->kv->snap_mark & 1;
 }
 
@@ -293,32 +386,21 @@ static void copy_extra(void *ud, uint8_t kind, const void *data, size_t len)
     s->extras_len = need;
 }
 
-/* snapshot_extra.save at the end: the copy, record by record. */
-static void replay_extras(void *ud, snapshot_extra_put_fn *put, void *w)
-{
-    const struct snaplive *s = ud;
-    for (size_t off = 0; off < s->extras_len;) {
-        const unsigned char *p = s->extras + off;
-        size_t len = (size_t)le_get64(p + 1);
-        put(w, p[0], p + 9, len);
-        off += 9 + len;
-    }
-}
-
-/* The walk is over: every entry of the start is in the chunks. */
+/* The walk is over: every entry of the start is in the chunks or a twin.
+ * The last chunk, partly filled, goes to the thread, which fills it on. */
 static void walk_done(struct snaplive *s)
 {
     s->walked = true;
     kv_snapshot_end(s->kv, 1);
-    struct snapshot_extra replay = {.save = replay_extras, .ud = s};
-    snapshot_enc_extras(&s->enc, &replay);
-    free(snapshot_enc_end(&s->enc)); /* the last chunk is queued; the spare it handed back */
+    s->tail = util_xmalloc(sizeof *s->tail);
+    *s->tail = (struct chunk){.buf = s->enc.chunk, .len = s->enc.used};
     s->enc.chunk = NULL;
-    if (s->enc.records != s->count) {
+    uint64_t saved = s->enc.records + s->n_twins;
+    if (saved != s->count) {
         /* A keyspace bug: the file would hold another number of keys than
          * its header says. The thread is told to abandon it. */
         snprintf(s->err, sizeof s->err, "saved %llu keys, the keyspace held %llu",
-                 (unsigned long long)s->enc.records, (unsigned long long)s->count);
+                 (unsigned long long)saved, (unsigned long long)s->count);
         atomic_store(&s->result, -1);
         atomic_store(&s->stopped, true);
     }
@@ -391,8 +473,11 @@ uint64_t snaplive_buffer_bytes(const struct snaplive *s)
 {
     struct snaplive *m = (struct snaplive *)s; /* the atomics only */
     uint64_t spare = (uint64_t)s->n_spare + atomic_load(&m->n_written);
+    uint64_t twins = 0;
+    for (int t = 0; t < KV_TYPE_COUNT; t++)
+        if (s->types[t] && s->types[t]->twin_only_bytes) twins += s->types[t]->twin_only_bytes();
     return atomic_load(&m->queued) + spare * SNAPSHOT_CHUNK_BYTES +
-           (s->enc.chunk ? SNAPSHOT_CHUNK_BYTES : 0);
+           (s->enc.chunk || s->tail ? SNAPSHOT_CHUNK_BYTES : 0) + twins;
 }
 
 struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct snapshot_extra *extra,
@@ -425,6 +510,7 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
         return NULL;
     }
     s->kv = kv;
+    s->types = kv->types;
     s->count = kv_size(kv);
     s->saver = (struct kv_saver){.save = save, .ud = s};
     if (extra && extra->save) extra->save(extra->ud, copy_extra, s);

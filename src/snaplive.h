@@ -11,10 +11,14 @@
  * the keyspace itself, which saves any unsaved entry before it changes or
  * hands out a pointer to it. A save encodes the entry as it is (src/
  * snapshot.h, WRITING) into 256 KB chunks; the thread checksums and writes
- * them in order (O_DIRECT where the file system takes it). When the walk
- * ends, the loop encodes the extras and the last chunk; the thread writes
- * the trailer and fsyncs, and snaplive_poll() says done. Publishing the
- * file (rename) is the caller's, as before.
+ * them in order (O_DIRECT where the file system takes it). A value of
+ * SNAPLIVE_TWIN_MIN_BYTES or more whose type makes twins (kv_type_ops.share:
+ * a list, src/quicklist.h ql_share) is saved as a twin instead, in
+ * O(its nodes): the value and the twin share their buffers, copied only as
+ * the value changes them. When the walk ends, the loop hands its last chunk
+ * to the thread, which fills it on with the twins' records and the extras,
+ * writes the trailer and fsyncs; snaplive_poll() then says done. Publishing
+ * the file (rename) is the caller's, as before.
  *
  * WHAT IT HOLDS: exactly the entries present at the start, each as it was
  * then: an entry changed, renamed or deleted meanwhile was saved just
@@ -24,7 +28,8 @@
  * a wrong count).
  *
  * COST, against a forked child: the loop pays for encoding (copying each
- * value once), the thread for the writes. Nothing pays for a fork's page
+ * value once, big lists aside: their nodes are copied as they change), the
+ * thread for the writes and for encoding the twins. Nothing pays for a fork's page
  * table copy, nor for the copy-on-write fault the parent took on each page
  * it wrote after a fork (one per page even once the child had exited).
  * Measured on a 2M-element list of 100-byte values (206 MB): encoding and
@@ -35,7 +40,9 @@
  * SNAPLIVE_QUEUE_BYTES wait; saves forced by changes never wait (a write is
  * not delayed by the disk), so in the worst case (every entry changed before
  * the walk reached it, faster than the disk) the queue holds a copy of the
- * keyspace, the same bound as a fork's copy-on-write.
+ * keyspace, the same bound as a fork's copy-on-write. Twins hold what their
+ * values let go of or changed meanwhile (counted in snaplive_buffer_bytes),
+ * until the snapshot is freed and its thread has ended.
  *
  * Single-threaded use from the event loop; the thread only touches the
  * chunks and the file. The two share no lock (the thread runs at
@@ -56,6 +63,12 @@ struct snapshot_extra;
 struct snaplive;
 
 #define SNAPLIVE_QUEUE_BYTES (8u << 20)
+/* A value whose type makes twins (kv_type_ops.share) and whose payload
+ * holds at least this many bytes is saved as a twin. */
+#define SNAPLIVE_TWIN_MIN_BYTES (256u << 10)
+/* Sets that bound for the snapshots started afterwards (the node simulator
+ * takes every list as a twin in half its runs: 0). */
+void snaplive_twin_min_bytes(uint64_t bytes);
 
 /* Begins a snapshot of kv as of index/term into path (created or
  * truncated). extra is copied now. NULL with err filled if the file cannot
@@ -83,8 +96,9 @@ bool snaplive_walked(const struct snaplive *s);
  * first). Once it returned non-zero it keeps returning the same. */
 int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen);
 
-/* Memory held for the file: chunks waiting for the thread, spare ones and
- * the one being filled. */
+/* Memory held for the file: chunks waiting for the thread, spare ones, the
+ * one being filled, and the buffers twins alone hold (kv_type_ops.
+ * twin_only_bytes: those of every snapshot not reaped yet). */
 uint64_t snaplive_buffer_bytes(const struct snaplive *s);
 
 /* Stops and lets go. A snapshot not written (unfinished or failed) is

@@ -147,7 +147,9 @@ int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra 
  * (snapshot_chunk_new): each full chunk goes to emit(), which returns the
  * buffer to fill next (the same one once it is written, or a new one while
  * another thread writes it). snapshot_enc_end emits the last, partial chunk
- * and returns the buffer emit gave back. The checksum is the file's: a
+ * and returns the buffer emit gave back. An encoder may go on from another
+ * one's partly filled chunk (init with it, then set used to its bytes), on
+ * another thread: a live snapshot's writer does. The checksum is the file's: a
  * struct snapshot_file takes the chunks in order (any thread, one at a
  * time), writes them, and its close writes the trailer and fsyncs.
  */

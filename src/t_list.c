@@ -79,6 +79,11 @@ static uint64_t l_saved_len(const void *obj)
     return 4 + 4 + 4 * (uint64_t)ql->nodes + ql_listpack_bytes(ql);
 }
 
+static void *l_share(void *obj)
+{
+    return ql_share(obj);
+}
+
 static void digest_elem(void *ud, const char *p, size_t len)
 {
     digest_mix(ud, p, len);
@@ -167,6 +172,8 @@ const struct kv_type_ops t_list_ops = {
     .members = NULL, /* no member dict to prefetch */
     .save = l_save,
     .saved_len = l_saved_len,
+    .share = l_share,
+    .twin_only_bytes = ql_twin_only_bytes,
     .load = l_load,
     .load_v4 = l_load_v4,
     .digest = l_digest,

@@ -78,6 +78,16 @@ struct kv_type_ops {
     /* Optional: the bytes save() would write, without writing them (else
      * the writer runs save() to count them). */
     uint64_t (*saved_len)(const void *obj);
+    /* Optional: a twin of obj for a live snapshot (src/snaplive.h), made
+     * without copying obj's elements: an object holding them as they are
+     * now, which later writes to obj leave as it is. save() and free()
+     * take it; nothing changes it; it may be read and freed on another
+     * thread than obj's, while obj changes. NULL when obj cannot have one
+     * now (the snapshot then saves obj at once). */
+    void *(*share)(void *obj);
+    /* With share: the bytes that twins of the type alone hold now (their
+     * objects changed or let go of them), all objects together. */
+    size_t (*twin_only_bytes)(void);
     type_load_fn *load;
     /* Optional: load() for a payload written by snapshot format 3 or 4,
      * when the type's payload changed since (the list's, in format 5);

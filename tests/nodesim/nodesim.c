@@ -34,6 +34,7 @@
 #include "../../src/replica.h"
 #include "../../src/server.h"
 #include "../../src/sm.h"
+#include "../../src/snaplive.h"
 #include "../../src/waiters.h"
 #include "../../src/util.h"
 #include "nodesim_int.h"
@@ -885,6 +886,8 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
     run.errlen = errlen;
     run.st = st;
     run.snapshot_threshold = 50 + w_below(&w, 300);
+    /* odd seeds: every list a live snapshot meets is saved as a twin */
+    snaplive_twin_min_bytes(o->seed % 2 ? 0 : SNAPLIVE_TWIN_MIN_BYTES);
     snprintf(run.dir, sizeof run.dir, "/tmp/nodesim.XXXXXX");
     if (!mkdtemp(run.dir)) {
         snprintf(err, errlen, "mkdtemp failed");

@@ -16,6 +16,7 @@
  * compressed), a list changed by a snapshot and restart, a server that
  * accepts a damaged snapshot.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +236,72 @@ static void test_random_operations_every_fill_and_depth(void **state)
                 check(ql, &m);
             }
             ql_free(ql);
+            m_free(&m);
+        }
+    }
+}
+
+static void m_copy(struct model *to, const struct model *from)
+{
+    memset(to, 0, sizeof *to);
+    for (size_t i = 0; i < from->n; i++)
+        m_insert(to, i, from->v[i], from->len[i]);
+}
+
+static void *free_on_thread(void *ql)
+{
+    ql_free(ql);
+    return NULL;
+}
+
+/* ql_share: after the twin is taken, writes all over the list (copy on
+ * write, nodes dropped, nodes compressed and decompressed as the ends move)
+ * leave the twin exactly as the list was, under every fill and at depths
+ * 0..2; either may be freed first, the list on another thread (lazyfree)
+ * while the twin is read. One twin at a time: another is refused while it
+ * exists, and taken once it is gone (the list owning its buffers again).
+ * Under ASan a buffer freed twice, used after free or never freed fails. */
+static void test_share_copy_on_write(void **state)
+{
+    (void)state;
+    static char buf[16384];
+    for (unsigned depth = 0; depth <= 2; depth++) {
+        for (size_t fi = 0; fi < N_FILLS; fi++) {
+            uint64_t rng = 7000 + 100 * depth + fi;
+            struct quicklist *ql = ql_new(fills[fi], depth);
+            struct model m = {0}, at_share;
+            for (int round = 0; round < 3; round++) {
+                for (int step = 0; step < 150; step++)
+                    random_op(ql, &m, &rng, buf);
+                struct quicklist *twin = ql_share(ql);
+                assert_non_null(twin);
+                assert_null(ql_share(ql));
+                m_copy(&at_share, &m);
+                check(twin, &at_share);
+                for (int step = 0; step < 150; step++) {
+                    random_op(ql, &m, &rng, buf);
+                    if (step % 25 == 0) {
+                        check(ql, &m);
+                        check(twin, &at_share);
+                    }
+                }
+                check(ql, &m);
+                check(twin, &at_share);
+                ql_free(twin);
+                m_free(&at_share);
+            }
+            /* The list goes first, freed on another thread while the twin
+             * is read here. */
+            struct quicklist *twin = ql_share(ql);
+            assert_non_null(twin);
+            m_copy(&at_share, &m);
+            pthread_t t;
+            assert_int_equal(pthread_create(&t, NULL, free_on_thread, ql), 0);
+            check(twin, &at_share);
+            assert_int_equal(pthread_join(t, NULL), 0);
+            check(twin, &at_share);
+            ql_free(twin);
+            m_free(&at_share);
             m_free(&m);
         }
     }
@@ -572,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_push_pop_across_nodes),
         cmocka_unit_test(test_large_elements_live_alone),
         cmocka_unit_test(test_random_operations_every_fill_and_depth),
+        cmocka_unit_test(test_share_copy_on_write),
         cmocka_unit_test(test_compression_depths),
         cmocka_unit_test(test_incompressible_nodes_stay_plain),
         cmocka_unit_test(test_fill_and_depth_are_clamped),
