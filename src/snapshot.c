@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +54,40 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
+static void *close_fd(void *fd)
+{
+    close((int)(intptr_t)fd);
+    return NULL;
+}
+
+/* Closes fd on a short-lived thread of its own (at once if none starts). */
+static void close_elsewhere(int fd)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, close_fd, (void *)(intptr_t)fd) != 0) close(fd);
+    pthread_attr_destroy(&attr);
+}
+
+/* The file replaced is held open across the rename and closed on another
+ * thread: its blocks are freed when its last reference goes, which inside
+ * rename() took 72 ms on the calling thread (a node's loop) for a 150 MB
+ * file on ext4. */
 int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen)
 {
     char from[4096], to[4096];
     if (snapshot_path(from, sizeof from, dir, tmp_name) ||
         snapshot_path(to, sizeof to, dir, SNAPSHOT_FILE_NAME))
         return util_fail(err, errlen, SNAPSHOT_EIO, "%s: path too long", dir);
-    if (rename(from, to) != 0)
+    int old = open(to, O_RDONLY | O_CLOEXEC);
+    int rc = rename(from, to);
+    int rename_errno = errno;
+    if (old >= 0) close_elsewhere(old);
+    if (rc != 0)
         return util_fail(err, errlen, SNAPSHOT_EIO, "rename %s to %s: %s", from, to,
-                         strerror(errno));
+                         strerror(rename_errno));
     /* The rename is durable only once the directory entry is. */
     if (fsync_dir(dir) != 0)
         return util_fail(err, errlen, SNAPSHOT_EIO, "fsync of directory %s: %s", dir,

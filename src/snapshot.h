@@ -190,7 +190,9 @@ int snapshot_file_close(struct snapshot_file *f, const char *path, char *err, si
 void snapshot_file_abandon(struct snapshot_file *f);
 
 /* Renames dir/tmp_name to dir/snapshot.rcs and fsyncs dir: after a 0 return
- * the new snapshot survives power loss. Returns 0 or SNAPSHOT_EIO. */
+ * the new snapshot survives power loss. The file it replaces is closed, and
+ * its blocks freed, on a short-lived thread, not the caller's. Returns 0 or
+ * SNAPSHOT_EIO. */
 int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen);
 
 /* Reads the whole file at path and checks it (see FORMAT) without loading
