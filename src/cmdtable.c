@@ -744,12 +744,17 @@ void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct monitor *mo
     cmd->proc(ctx);
     int64_t end = clock_mono_us();
     if (mark_us) *mark_us = end;
+    const struct client *c = ctx->client;
+    /* A peer link's commands (Raft's, and the PINGs a busy follower sends)
+     * are the cluster's own traffic, as Redis Cluster's bus is: left out of
+     * the statistics, SLOWLOG and the latency monitor, as out of MONITOR
+     * (src/dispatch.c). */
+    if (c && (c->flags & CLIENT_PEER)) return;
     unsigned flags = 0;
     if (cmd->flags & CMD_FAST) flags |= MONITOR_FAST;
     if (cmd->flags & (CMD_SKIP_SLOWLOG | CMD_INTERNAL)) flags |= MONITOR_NO_SLOWLOG;
     if (ctx->blocked) flags |= MONITOR_BLOCKED;
     if (out->len > before && out->data[before] == '-') flags |= MONITOR_FAILED;
-    const struct client *c = ctx->client;
     struct monitor_caller who = {c ? c->addr : "", c && c->name ? c->name : ""};
     int id = ctx->counted_as > 0 ? ctx->counted_as - 1 : cmd_id(cmd);
     monitor_call(mon, id, flags, ctx->argc, ctx->argv, end - start, &who);

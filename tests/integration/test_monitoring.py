@@ -432,3 +432,30 @@ def test_prometheus_exporter_exports_raft_health(cluster, exporters):
         assert int(ri["fsync_count"]) > 0
         info_lines = [k for k in m if k.startswith("redis_instance_info{")]
         assert info_lines and f'role="{ri["role"]}"' in info_lines[0], info_lines
+
+
+def test_peer_links_stay_out_of_the_leaders_statistics(make_cluster):
+    """The followers' Raft traffic to the leader (RAFT.* commands, the PINGs
+    a follower sends while a big entry keeps it busy) is the cluster's own,
+    as Redis Cluster's bus is: it is not in SLOWLOG, INFO commandstats or
+    the latency monitor, as it is not in MONITOR. Redis's unit/slowlog
+    takes the last entries for the test's own commands."""
+    cl = make_cluster(3)
+    ld = cl.leader()
+    with ld.client(socket_timeout=30) as c:
+        c.config_set("slowlog-log-slower-than", 0)
+        c.config_set("latency-monitor-threshold", 1)
+        c.slowlog_reset()
+        c.config_resetstat()
+        c.set("big", b"x" * (3 << 20))  # followers ping the leader while applying it
+        for i in range(50):
+            c.set(f"k{i}", i)
+        commit = int(raft_info_of(c)["commit_index"])
+        wait_until(lambda: all(int(raft_info_of(nd.client())["last_applied_index"]) >= commit
+                               for nd in cl.nodes if nd is not ld),
+                   DEADLINE_S, what="the followers to apply every write")
+        names = {e["command"].split()[0].upper() for e in c.slowlog_get(1000)}
+        assert names <= {b"SET", b"CONFIG", b"RAFT.INFO", b"SLOWLOG"}, names
+        calls = set(info(c, "commandstats"))
+        assert calls <= {"cmdstat_set", "cmdstat_config|resetstat", "cmdstat_raft.info",
+                         "cmdstat_slowlog|get"}, calls
