@@ -40,9 +40,10 @@ struct fx {
     struct kv kv;
     char err[512];
     uint64_t rng;
-    char extra_now[32]; /* the extra record's current text */
-    char extra_got[64]; /* what a load read back */
-    int twins_seen;     /* steps at which twins alone held buffers */
+    char extra_now[32];            /* the extra record's current text */
+    char extra_got[64];            /* what a load read back */
+    int twins_seen;                /* steps at which twins alone held buffers */
+    struct snaplive_counts counts; /* summed over the snapshots run_to_end ran */
 };
 
 static int setup(void **state)
@@ -183,7 +184,9 @@ static void expect_file_holds(struct fx *f, const unsigned char want[DIGEST_LEN]
     struct snapshot_extra ex = {extra_save, extra_load, f};
     struct snapshot_header h;
     f->extra_got[0] = 0;
-    assert_int_equal(snapshot_load(f->path, &back, &ex, &h, f->err, sizeof f->err), 0);
+    int rc = snapshot_load(f->path, &back, &ex, &h, f->err, sizeof f->err);
+    if (rc != 0) print_error("%s\n", f->err);
+    assert_int_equal(rc, 0);
     assert_int_equal(h.index, 77);
     assert_int_equal(h.term, 3);
     assert_int_equal(kv_size(&back), size);
@@ -230,6 +233,10 @@ static void run_to_end(struct fx *f, struct snaplive *s, int changes_per_step, i
         snaplive_step(s, 1);
     }
     assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+    struct snaplive_counts c = snaplive_counts(s);
+    f->counts.by_thread += c.by_thread;
+    f->counts.claimed += c.claimed;
+    f->counts.deferred += c.deferred;
 }
 
 /* Lists of 330 KB or so at every 250th key: saved as twins (above
@@ -275,9 +282,15 @@ static void snapshot_while_changing(struct fx *f, uint64_t seed, bool big_lists,
 static void test_changes_during_the_walk(void **state)
 {
     struct fx *f = *state;
+    memset(&f->counts, 0, sizeof f->counts);
     for (uint64_t seed = 1; seed <= SEEDS; seed++)
         snapshot_while_changing(f, seed, false, 1 + (int)(seed % 7) * 5,
                                 seed % 4 == 0 ? (int)seed : -1);
+    /* Every way an entry is saved was taken: by the thread from a batch,
+     * claimed back by a change, left to the loop (lists). */
+    assert_true(f->counts.by_thread > 0);
+    assert_true(f->counts.claimed > 0);
+    assert_true(f->counts.deferred > 0);
 }
 
 /* Frees what the snapshots let go of, once their threads ended. */
