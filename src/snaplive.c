@@ -36,6 +36,12 @@
  * waits (or saves entries itself) beyond that. Each costs a lookup in each
  * change to a saved key meanwhile (settle). */
 #define HANDED_MAX 8
+/* A thread that went through no slot for this long while batches wait is
+ * starved of CPU (it runs at SCHED_IDLE, and the machine is busy): the
+ * loop then stops waiting for it and saves entries itself, as if there were
+ * no thread to hand them to, so that a snapshot ends in a bounded time on
+ * a loaded machine too. */
+#define STARVED_US 2000
 /* The longest string the thread encodes; a longer value, or one of another
  * type, is left to the loop (HANDOFF_DEFERRED). So the loop never waits
  * long for an entry the thread holds, and the thread reads only values that
@@ -94,6 +100,8 @@ struct snaplive {
     struct handoff_batch *spare_batch;
     struct chunk *back, **back_tail; /* batches taken back, to finish (take_back) */
     struct snaplive_counts counts;
+    uint64_t slots_seen; /* thread_slots when last looked at (starved) */
+    int64_t slots_seen_at;
     /* the extras as they were at the start: (u8 kind | u64 len | bytes)... */
     unsigned char *extras;
     size_t extras_len, extras_cap;
@@ -116,6 +124,7 @@ struct snaplive {
     atomic_uint n_written;               /* in written */
     atomic_size_t queued;                /* bytes in queue */
     atomic_uint_fast64_t thread_records; /* records the thread encoded from batches */
+    atomic_uint_fast64_t thread_slots;   /* slots of batches the thread went through */
     sem_t work;                          /* posted by the loop: a chunk, the end, a stop */
     sem_t progress;                      /* posted by the thread: a chunk written, the result */
     atomic_bool stopped;                 /* abandon: the thread leaves at once */
@@ -212,10 +221,13 @@ static void encode_batch(struct snaplive *s, struct handoff_batch *b)
         const struct kv_val *v = e->val;
         bool defer = atomic_load_explicit(&s->stopped, memory_order_relaxed) ||
                      v->type != KV_STRING || v->len > THREAD_STRING_MAX;
-        if (!defer) snapshot_enc_record(&s->tenc, e->key, e->key_len, v);
+        if (!defer) {
+            snapshot_enc_record(&s->tenc, e->key, e->key_len, v);
+            atomic_fetch_add(&s->thread_records, 1); /* before the slot is let go */
+        }
         handoff_done(b, i, defer);
+        atomic_fetch_add_explicit(&s->thread_slots, 1, memory_order_relaxed);
     }
-    atomic_store(&s->thread_records, s->tenc.records);
 }
 
 /* The loop's bytes into the file, after the thread's records so far:
@@ -624,7 +636,36 @@ static bool queue_full(const struct snaplive *s)
  * batches are still out. */
 static bool blocked(const struct snaplive *s)
 {
-    return queue_full(s) || s->n_handed == HANDED_MAX || (s->walk_over && s->n_handed > 0);
+    bool starved = s->n_handed > 0 && clock_mono_us() - s->slots_seen_at >= STARVED_US;
+    return queue_full(s) ||
+           (!starved && (s->n_handed == HANDED_MAX || (s->walk_over && s->n_handed > 0)));
+}
+
+/* Notes whether the thread went on (starved, in blocked()). */
+static void look_at_thread(struct snaplive *s)
+{
+    uint64_t slots = atomic_load_explicit(&s->thread_slots, memory_order_relaxed);
+    if (slots != s->slots_seen || s->n_handed == 0) s->slots_seen_at = clock_mono_us();
+    s->slots_seen = slots;
+}
+
+/* The walk is over but the thread, starved, holds batches: the loop
+ * claims what it has not read yet and saves it itself. The batches come
+ * back later, with nothing left in them. */
+static void finish_on_loop(struct snaplive *s)
+{
+    struct handoff_batch *all[HANDED_MAX + 1];
+    unsigned n = s->n_handed;
+    memcpy(all, s->handed, n * sizeof *all);
+    if (s->filling) all[n++] = s->filling;
+    for (unsigned k = 0; k < n; k++)
+        for (uint32_t i = 0, len = handoff_len(all[k]); i < len; i++)
+            if (handoff_claim(all[k], i)) {
+                save(s, handoff_entry(all[k], i));
+                s->counts.stolen++;
+            }
+    if (s->filling) batch_put_back(s, s->filling);
+    s->filling = NULL;
 }
 
 static void wait_for_room(struct snaplive *s)
@@ -643,9 +684,15 @@ static bool walk_some(struct snaplive *s, uint64_t buckets)
     if (!s->walk_over && kv_snapshot_walk(s->kv, &s->walk, buckets, walk_visit, s))
         s->walk_over = true;
     take_back(s);
+    look_at_thread(s);
     if (s->walk_over) {
         hand_filling(s);
-        if (s->n_handed == 0 && !(s->filling && handoff_len(s->filling))) walk_done(s);
+        if (s->n_handed == 0) {
+            walk_done(s);
+        } else if (!blocked(s)) { /* the thread is starved */
+            finish_on_loop(s);
+            walk_done(s);
+        }
     }
     return s->walked;
 }

@@ -113,9 +113,10 @@ int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen);
 /* How the entries were saved so far, besides by the loop as they changed
  * before the walk reached them: encoded by the thread; claimed back by the
  * loop from a batch when about to change; left by the thread to the loop
- * (another type than a string, or a long one). */
+ * (another type than a string, or a long one); taken back by the loop at
+ * the walk's end from a thread starved of CPU. */
 struct snaplive_counts {
-    uint64_t by_thread, claimed, deferred;
+    uint64_t by_thread, claimed, deferred, stolen;
 };
 struct snaplive_counts snaplive_counts(const struct snaplive *s);
 

@@ -10,6 +10,7 @@
  * same path. Big lists are saved as twins (copy on write), and the file
  * still holds them as they were at the start. Many seeds.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -435,6 +436,43 @@ static void test_quiet_keyspace_in_one_call(void **state)
     unlink(one);
 }
 
+/* The writer thread gets no CPU: the process is on one CPU that the loop
+ * never leaves (it walks without sleeping), and the thread runs at
+ * SCHED_IDLE. The walk still ends, the loop taking back what the starved
+ * thread held, and changes go on meanwhile; the file holds the start. */
+static void test_starved_thread(void **state)
+{
+    struct fx *f = *state;
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    CPU_ZERO(&one);
+    CPU_SET((size_t)sched_getcpu(), &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0); /* the thread inherits it */
+    uint64_t stolen = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        f->rng = seed;
+        kv_flush(&f->kv);
+        fill(f);
+        snprintf(f->extra_now, sizeof f->extra_now, "s%llu", (unsigned long long)seed);
+        unsigned char want[DIGEST_LEN];
+        digest_of(&f->kv, want);
+        uint64_t size = kv_size(&f->kv);
+        struct snaplive *s = start(f);
+        while (!snaplive_walked(s)) {
+            change(f);
+            snaplive_step(s, 100);
+        }
+        stolen += snaplive_counts(s).stolen;
+        assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+        snaplive_free(s);
+        char extra[64];
+        snprintf(extra, sizeof extra, "1:s%llu", (unsigned long long)seed);
+        expect_file_holds(f, want, size, extra);
+    }
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+    assert_true(stolen > 0);
+}
+
 static void test_unwritable_path(void **state)
 {
     struct fx *f = *state;
@@ -452,7 +490,7 @@ int main(void)
         T(test_changes_during_the_walk), T(test_abandoned_then_whole),
         T(test_dropped_while_writing),   T(test_quiet_keyspace_in_one_call),
         T(test_unwritable_path),         T(test_memory_comes_back),
-        T(test_big_lists_as_twins),
+        T(test_big_lists_as_twins),      T(test_starved_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
