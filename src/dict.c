@@ -13,6 +13,7 @@
  */
 #include "dict.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,15 +449,18 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud)
 #define FOREACH_ENTRY_AHEAD 16
 #define FOREACH_VALUE_AHEAD 8
 
-/* Buckets [from, to) of t, with the pipeline. */
+/* Buckets [from, to) of t, with the pipeline; the values too when asked.
+ * It runs on past `to` (to the table's end), so that a walk made of
+ * slices finds the first buckets of its next slice fetched. */
 static void visit_range(const struct dict_table *t, uint64_t from, uint64_t to, dict_visit_fn *fn,
-                        void *ud)
+                        void *ud, bool values)
 {
+    uint64_t n = table_size(t);
     for (uint64_t b = from; b < to; b++) {
-        if (b + FOREACH_ENTRY_AHEAD < to && t->buckets[b + FOREACH_ENTRY_AHEAD])
+        if (b + FOREACH_ENTRY_AHEAD < n && t->buckets[b + FOREACH_ENTRY_AHEAD])
             __builtin_prefetch(t->buckets[b + FOREACH_ENTRY_AHEAD]);
         const struct dict_entry *ahead =
-            b + FOREACH_VALUE_AHEAD < to ? t->buckets[b + FOREACH_VALUE_AHEAD] : NULL;
+            values && b + FOREACH_VALUE_AHEAD < n ? t->buckets[b + FOREACH_VALUE_AHEAD] : NULL;
         if (ahead) __builtin_prefetch(ahead->val);
         visit_chain(t->buckets[b], fn, ud);
     }
@@ -466,7 +470,7 @@ void dict_foreach(struct dict *d, dict_visit_fn *fn, void *ud)
 {
     d->pause_rehash++;
     for (int i = 0; i < 2; i++)
-        visit_range(&d->t[i], 0, table_size(&d->t[i]), fn, ud);
+        visit_range(&d->t[i], 0, table_size(&d->t[i]), fn, ud, true);
     d->pause_rehash--;
 }
 
@@ -489,7 +493,7 @@ int dict_walk(struct dict *d, struct dict_walk *w, uint64_t buckets, dict_visit_
         uint64_t n = table_size(&d->t[0]);
         uint64_t to = w->pos + buckets < n ? w->pos + buckets : n;
         d->pause_rehash++;
-        visit_range(&d->t[0], w->pos, to, fn, ud);
+        visit_range(&d->t[0], w->pos, to, fn, ud, false);
         d->pause_rehash--;
         w->pos = to;
         return w->pos == n;

@@ -154,8 +154,9 @@ void dict_foreach(struct dict *d, dict_visit_fn *fn, void *ud);
  * 1, visits every entry present all along at least once (entries may
  * repeat), whatever happens to the dict between calls. While the table
  * keeps its size and no rehash runs, buckets are visited in index order
- * with dict_foreach's prefetching (a table of millions of keys is otherwise
- * a cache miss per bucket, per entry and per value); if the table is being
+ * with dict_foreach's prefetching of the entries, not of the values (a
+ * table of millions of keys is otherwise a cache miss per bucket and per
+ * entry; the live snapshot's walk reads entries only); if the table is being
  * rehashed at the start, or its shape changes meanwhile, the walk goes on
  * as a dict_scan from cursor 0, which survives anything. dict_walk visits
  * about `buckets` buckets and returns 1 once the walk is over. */

@@ -153,7 +153,12 @@ static void entry_set_expire(struct kv *kv, struct dict_entry *e, int64_t expire
 /* A live snapshot saves e before anything changes it (kv_saver). */
 static inline void save_first(const struct kv *kv, struct dict_entry *e)
 {
-    if (kv->saver && e->mark != kv->snap_mark) kv->saver->save(kv->saver->ud, e);
+    const struct kv_saver *s = kv->saver;
+    if (!s) return;
+    if (e->mark != kv->snap_mark)
+        s->save(s->ud, e);
+    else if (s->handed)
+        s->settle(s->ud, e);
 }
 
 /* Removes key and frees its value. key must not point into the entry. */

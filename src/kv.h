@@ -132,10 +132,17 @@ enum kv_event { KV_EVENT_NEW, KV_EVENT_EXPIRED, KV_EVENT_EVICTED };
  * meanwhile get snap_mark at once: they were not there when it began. So the
  * snapshot holds exactly the entries of its start, each as it was then,
  * whatever happens meanwhile, and each once.
+ *
+ * A saver may mark an entry saved and leave the reading of it to another
+ * thread (src/handoff.h). While saver->handed is non-zero, kv calls
+ * saver->settle(e) before it changes a saved entry as it would call save
+ * for an unsaved one; settle returns once no other thread reads e.
  */
 struct kv_saver {
     void (*save)(void *ud, struct dict_entry *e);
+    void (*settle)(void *ud, struct dict_entry *e);
     void *ud;
+    unsigned handed; /* entries may be read elsewhere: settle before changing one */
 };
 
 struct kv {

@@ -267,6 +267,18 @@ static void more_cb(struct ev_loop *loop, ev_idle *w, int revents)
     (void)revents; /* its being active is what counts: before_sleep does the work */
 }
 
+/* How soon the loop looks again at a snapshot waiting for its thread (the
+ * thread does not wake it): about what the thread takes for the work the
+ * walk may hand it ahead. */
+#define SNAP_POLL_S 0.001
+
+static void snap_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents; /* the wake-up is what counts: before_sleep does the work */
+}
+
 /* One place per loop iteration: the Raft batch (persist, send, apply); the
  * clients it answered run the commands they sent meanwhile, whose writes
  * the next round proposes; then every client's output. */
@@ -307,6 +319,10 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         ev_idle_start(srv->io->loop, &srv->io->more);
     else
         ev_idle_stop(srv->io->loop, &srv->io->more);
+    if (node_snapshot_waiting(srv->node) && !ev_is_active(&srv->io->snap_poll)) {
+        ev_timer_set(&srv->io->snap_poll, SNAP_POLL_S, 0.0);
+        ev_timer_start(srv->io->loop, &srv->io->snap_poll);
+    }
     conn_flush_pending(srv);
     if (srv->shutdown_requested) ev_break(srv->io->loop, EVBREAK_ALL);
 }
@@ -370,6 +386,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     io->before_sleep.data = srv;
     ev_prepare_start(io->loop, &io->before_sleep);
     ev_idle_init(&io->more, more_cb);
+    ev_timer_init(&io->snap_poll, snap_poll_cb, SNAP_POLL_S, 0.0);
     ev_signal_init(&io->sigterm, signal_cb, SIGTERM);
     ev_signal_init(&io->sigint, signal_cb, SIGINT);
     io->sigterm.data = io->sigint.data = srv;

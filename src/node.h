@@ -268,6 +268,10 @@ int node_snapshot_start(struct node *n, char *err, size_t errlen);
 /* A snapshot is being taken and has work the loop can do now: the loop
  * then polls without sleeping, each pass walking it a slice further. */
 bool node_snapshot_walking(const struct node *n);
+/* A snapshot is being taken and its walk waits for its thread, which does
+ * not wake the loop: the loop comes back to it soon even with nothing
+ * else to do. */
+bool node_snapshot_waiting(const struct node *n);
 
 /* CONFIG SET raft-log-fsync: from the next batch on. */
 void node_set_fsync(struct node *n, int on);

@@ -288,6 +288,11 @@ bool node_snapshot_walking(const struct node *n)
     return n->snap.live && snaplive_walking(n->snap.live);
 }
 
+bool node_snapshot_waiting(const struct node *n)
+{
+    return n->snap.live && snaplive_waiting(n->snap.live);
+}
+
 /* ------------------------------------------------------------- sending */
 
 void node_snap_queue(struct node *n, const struct raft_ready *rd)

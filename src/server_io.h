@@ -20,6 +20,7 @@ struct server_io {
     ev_timer raft_tick;
     ev_prepare before_sleep;
     ev_idle more;         /* active while woken clients are left: the loop must not block */
+    ev_timer snap_poll;   /* a snapshot waits for its thread: back soon (node_snapshot_waiting) */
     uint64_t fsyncs_seen; /* the log's commits the latency monitor has looked at */
     ev_signal sigterm, sigint;
     /* src/conn.c: accepting paused while descriptors ran out */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "handoff.h"
 #include "kv.h"
 #include "le.h"
 #include "snaplive.h"
@@ -28,11 +29,34 @@
 #define WALK_BUCKETS 64
 /* Chunks kept for reuse once the thread wrote them. */
 #define SPARE_CHUNKS_MAX 8
+/* A partial chunk the loop emits (before handing a batch) is copied into a
+ * buffer of its size when it is shorter than this. */
+#define SMALL_CHUNK_BYTES (SNAPSHOT_CHUNK_BYTES / 4)
+/* Batches of entries handed to the thread and not yet taken back: the walk
+ * waits (or saves entries itself) beyond that. Each costs a lookup in each
+ * change to a saved key meanwhile (settle). */
+#define HANDED_MAX 8
+/* A thread that went through no slot for this long while batches wait is
+ * starved of CPU (it runs at SCHED_IDLE, and the machine is busy): the
+ * loop then stops waiting for it and saves entries itself, as if there were
+ * no thread to hand them to, so that a snapshot ends in a bounded time on
+ * a loaded machine too. */
+#define STARVED_US 2000
+/* The longest string the thread encodes; a longer value, or one of another
+ * type, is left to the loop (HANDOFF_DEFERRED). So the loop never waits
+ * long for an entry the thread holds, and the thread reads only values that
+ * nothing but a change alters (a string's bytes): reading a hash or a
+ * sorted set, say, may step its table's rehash. */
+#define THREAD_STRING_MAX (64u << 10)
 
+/* An item of the queue: bytes the loop encoded, or a batch of entries for
+ * the thread to encode (batch set, buf NULL). */
 struct chunk {
     struct chunk *next;
     unsigned char *buf;
     size_t len;
+    bool small; /* buf is len bytes, not a chunk to fill again */
+    struct handoff_batch *batch;
 };
 
 /* A value saved as a twin (kv_type_ops.share): its record, encoded by the
@@ -66,7 +90,18 @@ struct snaplive {
     struct snapshot_enc enc;
     uint64_t count; /* keys at the start: the header's */
     struct dict_walk walk;
-    bool walked; /* the walk is over (the loop's part is done) */
+    bool walk_over; /* the walk visited every bucket */
+    bool walked;    /* and every batch came back: the loop's part is done */
+    /* entries marked saved for the thread to encode: the batch being
+     * filled, those handed (in the queue or the thread's), spare ones */
+    struct handoff_batch *filling;
+    struct handoff_batch *handed[HANDED_MAX];
+    unsigned n_handed;
+    struct handoff_batch *spare_batch;
+    struct chunk *back, **back_tail; /* batches taken back, to finish (take_back) */
+    struct snaplive_counts counts;
+    uint64_t slots_seen; /* thread_slots when last looked at (starved) */
+    int64_t slots_seen_at;
     /* the extras as they were at the start: (u8 kind | u64 len | bytes)... */
     unsigned char *extras;
     size_t extras_len, extras_cap;
@@ -82,16 +117,19 @@ struct snaplive {
     /* the thread's */
     char path[4096];
     struct snapshot_file file;
+    struct snapshot_enc tenc; /* the file's bytes, whole chunks to the file */
     /* shared */
-    _Atomic(struct chunk *) queue;   /* chunks to write, the newest first */
-    _Atomic(struct chunk *) written; /* written ones handed back for reuse */
-    atomic_uint n_written;           /* in written */
-    atomic_size_t queued;            /* bytes in queue */
-    sem_t work;                      /* posted by the loop: a chunk, the end, a stop */
-    sem_t progress;                  /* posted by the thread: a chunk written, the result */
-    atomic_bool stopped;             /* abandon: the thread leaves at once */
-    atomic_bool ended;               /* the last chunk is queued (set after stopped) */
-    atomic_int result;               /* 0 running, 1 written, -1 failed (err set before) */
+    _Atomic(struct chunk *) queue;       /* chunks to write, the newest first */
+    _Atomic(struct chunk *) written;     /* written ones handed back for reuse */
+    atomic_uint n_written;               /* in written */
+    atomic_size_t queued;                /* bytes in queue */
+    atomic_uint_fast64_t thread_records; /* records the thread encoded from batches */
+    atomic_uint_fast64_t thread_slots;   /* slots of batches the thread went through */
+    sem_t work;                          /* posted by the loop: a chunk, the end, a stop */
+    sem_t progress;                      /* posted by the thread: a chunk written, the result */
+    atomic_bool stopped;                 /* abandon: the thread leaves at once */
+    atomic_bool ended;                   /* the last chunk is queued (set after stopped) */
+    atomic_int result;                   /* 0 running, 1 written, -1 failed (err set before) */
     char err[512];
     atomic_bool thread_done;  /* the thread's last touch */
     struct snaplive *dropped; /* the loop's: next in the graveyard */
@@ -110,6 +148,7 @@ void snaplive_twin_min_bytes(uint64_t bytes)
 static void chunk_free(struct chunk *c)
 {
     free(c->buf);
+    if (c->batch) handoff_free(c->batch);
     free(c);
 }
 
@@ -166,7 +205,42 @@ static void free_list(struct chunk *c)
     }
 }
 
-/* Writes the chunks of one take, in order, and hands each back to the
+/* The records of a batch's entries, those the loop did not claim: strings
+ * up to THREAD_STRING_MAX; the others are left to the loop (DEFERRED), as
+ * is everything once told to stop. Each entry is read only while its slot
+ * is the thread's (handoff.h), and is not changed meanwhile: the loop
+ * claims a slot before it changes the entry. Its value's `lru` bits may
+ * be (a read's access time, kv.h), in the word that holds the type: the
+ * type's bits are written back unchanged. */
+static void encode_batch(struct snaplive *s, struct handoff_batch *b)
+{
+    uint32_t n = handoff_len(b);
+    for (uint32_t i = 0; i < n; i++) {
+        struct dict_entry *e = handoff_take(b, i);
+        if (!e) continue;
+        const struct kv_val *v = e->val;
+        bool defer = atomic_load_explicit(&s->stopped, memory_order_relaxed) ||
+                     v->type != KV_STRING || v->len > THREAD_STRING_MAX;
+        if (!defer) {
+            snapshot_enc_record(&s->tenc, e->key, e->key_len, v);
+            atomic_fetch_add(&s->thread_records, 1); /* before the slot is let go */
+        }
+        handoff_done(b, i, defer);
+        atomic_fetch_add_explicit(&s->thread_slots, 1, memory_order_relaxed);
+    }
+}
+
+/* The loop's bytes into the file, after the thread's records so far:
+ * straight from the loop's chunk when the stream is at a chunk's start. */
+static void put_loop_bytes(struct snaplive *s, const struct chunk *c)
+{
+    if (s->tenc.used == 0 && c->len == SNAPSHOT_CHUNK_BYTES)
+        snapshot_file_put(&s->file, c->buf, c->len);
+    else
+        snapshot_enc_bytes(&s->tenc, c->buf, c->len);
+}
+
+/* Writes the items of one take, in order, and hands each back to the
  * loop; false once told to stop (the rest go back unwritten). */
 static bool write_chunks(struct snaplive *s, struct chunk *c)
 {
@@ -174,7 +248,10 @@ static bool write_chunks(struct snaplive *s, struct chunk *c)
     while (c) {
         struct chunk *next = c->next;
         stopped = stopped || atomic_load(&s->stopped);
-        if (!stopped) snapshot_file_put(&s->file, c->buf, c->len);
+        if (c->batch)
+            encode_batch(s, c->batch); /* stopped: every entry left to the loop */
+        else if (!stopped)
+            put_loop_bytes(s, c);
         atomic_fetch_sub(&s->queued, c->len);
         atomic_fetch_add(&s->n_written, 1);
         push(&s->written, c);
@@ -205,18 +282,16 @@ static void replay_extras(void *ud, snapshot_extra_put_fn *put, void *w)
     }
 }
 
-/* After the loop's chunks: the twins' records and the extras, on from the
- * loop's last chunk, and the end. */
+/* After the queue: the loop's last bytes, the twins' records, the extras,
+ * and the end. */
 static void write_tail(struct snaplive *s)
 {
-    struct snapshot_enc e;
-    snapshot_enc_init(&e, s->types, s->tail->buf, emit_to_file, s);
-    e.used = s->tail->len; /* the loop's bytes in it come first */
+    put_loop_bytes(s, s->tail);
     for (const struct twin_record *t = s->twins; t; t = t->next)
-        snapshot_enc_record(&e, t->key, t->klen, t->val);
+        snapshot_enc_record(&s->tenc, t->key, t->klen, t->val);
     struct snapshot_extra replay = {.save = replay_extras, .ud = s};
-    snapshot_enc_extras(&e, &replay);
-    s->tail->buf = snapshot_enc_end(&e);
+    snapshot_enc_extras(&s->tenc, &replay);
+    s->tenc.chunk = snapshot_enc_end(&s->tenc);
 }
 
 static void *writer_thread(void *arg)
@@ -247,15 +322,61 @@ static void *writer_thread(void *arg)
 
 /* -------------------------------------------------------------- the loop */
 
-/* The chunks the thread wrote, taken back: SPARE_CHUNKS_MAX kept to fill
- * again, the others freed. */
+static void batch_put_back(struct snaplive *s, struct handoff_batch *b)
+{
+    if (!s->spare_batch) {
+        s->spare_batch = b;
+        return;
+    }
+    handoff_free(b);
+}
+
+static void update_handed(struct snaplive *s)
+{
+    s->saver.handed = s->n_handed + (s->filling && handoff_len(s->filling) > 0);
+}
+
+static void save(void *ud, struct dict_entry *e);
+
+/* A batch the thread is done with: the entries it left to the loop are
+ * saved now (none changed meanwhile: a change would have claimed them). */
+static void batch_back(struct snaplive *s, struct handoff_batch *b)
+{
+    for (uint32_t i = 0, n = handoff_len(b); i < n; i++) {
+        if (!handoff_claim(b, i)) continue;
+        save(s, handoff_entry(b, i));
+        s->counts.deferred++;
+    }
+    unsigned k = 0;
+    while (k < s->n_handed && s->handed[k] != b)
+        k++;
+    ASSERT(k < s->n_handed);
+    s->handed[k] = s->handed[--s->n_handed];
+    update_handed(s);
+    batch_put_back(s, b);
+}
+
+/* The items the thread is done with taken back: chunks, SPARE_CHUNKS_MAX
+ * kept to fill again, the others freed; batches, to `back` (oldest first),
+ * for batch_back() to finish, which encodes and so must not run inside an
+ * encoder's emit (buf_take). */
 static void take_written(struct snaplive *s)
 {
-    struct chunk *c = atomic_exchange(&s->written, NULL);
-    while (c) {
+    struct chunk *c = atomic_exchange(&s->written, NULL), *oldest = NULL;
+    while (c) { /* in the order written: batches come back in order */
+        struct chunk *next = c->next;
+        c->next = oldest;
+        oldest = c;
+        c = next;
+    }
+    for (c = oldest; c;) {
         struct chunk *next = c->next;
         atomic_fetch_sub(&s->n_written, 1);
-        if (s->n_spare < SPARE_CHUNKS_MAX) {
+        if (c->batch) {
+            *s->back_tail = c;
+            s->back_tail = &c->next;
+            c->next = NULL;
+        } else if (!c->small && s->n_spare < SPARE_CHUNKS_MAX) {
             c->next = s->spare;
             s->spare = c;
             s->n_spare++;
@@ -266,19 +387,36 @@ static void take_written(struct snaplive *s)
     }
 }
 
+/* take_written, then the batches it took finished. */
+static void take_back(struct snaplive *s)
+{
+    take_written(s);
+    while (s->back) {
+        struct chunk *c = s->back;
+        s->back = c->next;
+        if (!s->back) s->back_tail = &s->back;
+        batch_back(s, c->batch);
+        free(c);
+    }
+}
+
 static void destroy(struct snaplive *s)
 {
     free_list(take_queue(s));
     free_list(atomic_exchange(&s->written, NULL));
     free_list(s->spare);
     free_list(s->tail);
+    free_list(s->back);
     for (struct twin_record *t = s->twins, *next; t; t = next) {
         next = t->next;
         s->types[t->val->type]->free(kv_val_obj(t->val));
         free(t->val);
         free(t);
     }
+    if (s->filling) handoff_free(s->filling);
+    if (s->spare_batch) handoff_free(s->spare_batch);
     free(s->enc.chunk);
+    free(s->tenc.chunk);
     free(s->extras);
     sem_destroy(&s->work);
     sem_destroy(&s->progress);
@@ -319,17 +457,64 @@ static unsigned char *buf_take(struct snaplive *s)
     return buf;
 }
 
-/* snapshot_emit_fn: the chunk to the thread, another to fill. */
+static void queue_item(struct snaplive *s, struct chunk *c)
+{
+    atomic_fetch_add(&s->queued, c->len);
+    push(&s->queue, c);
+    sem_post(&s->work);
+}
+
+/* snapshot_emit_fn: the bytes to the thread, a buffer to fill. A short one
+ * (a flush before a batch) goes as a copy, its chunk filled again. */
 static unsigned char *emit(void *ud, unsigned char *buf, size_t len)
 {
     struct snaplive *s = ud;
-    struct chunk *c = util_xmalloc(sizeof *c);
-    c->buf = buf;
+    struct chunk *c = util_xcalloc(1, sizeof *c);
     c->len = len;
-    atomic_fetch_add(&s->queued, len);
-    push(&s->queue, c);
-    sem_post(&s->work);
+    if (len < SMALL_CHUNK_BYTES) {
+        c->buf = util_xmalloc(len ? len : 1);
+        memcpy(c->buf, buf, len);
+        c->small = true;
+        queue_item(s, c);
+        return buf;
+    }
+    c->buf = buf;
+    queue_item(s, c);
     return buf_take(s);
+}
+
+/* The batch being filled to the thread, after the loop's bytes so far (its
+ * records come after them in the file: the loop's partial chunk ends at a
+ * record's end now). */
+static void hand_filling(struct snaplive *s)
+{
+    if (!s->filling || handoff_len(s->filling) == 0 || s->n_handed == HANDED_MAX) return;
+    snapshot_enc_flush(&s->enc);
+    struct chunk *c = util_xcalloc(1, sizeof *c);
+    c->batch = s->filling;
+    s->handed[s->n_handed++] = s->filling;
+    s->filling = NULL;
+    update_handed(s);
+    queue_item(s, c);
+}
+
+/* e, marked saved, for the thread to encode; false when no batch has room
+ * (the caller saves it itself). */
+static bool hand(struct snaplive *s, struct dict_entry *e)
+{
+    if (s->filling && handoff_len(s->filling) == HANDOFF_ENTRIES) hand_filling(s);
+    if (!s->filling) {
+        if (s->n_handed == HANDED_MAX) return false;
+        s->filling = s->spare_batch ? s->spare_batch : handoff_new();
+        s->spare_batch = NULL;
+        handoff_reset(s->filling);
+    } else if (handoff_len(s->filling) == HANDOFF_ENTRIES) {
+        return false;
+    }
+    e->mark = s->kv->snap_mark & 1;
+    handoff_add(s->filling, e);
+    update_handed(s);
+    return true;
 }
 
 /* A big value whose type makes twins is saved as one (kv_type_ops.share):
@@ -356,7 +541,7 @@ static bool save_twin(struct snaplive *s, const struct dict_entry *e)
     return true;
 }
 
-/* kv_saver.save, and the walk's visitor: e as it is now, then marked. */
+/* kv_saver.save: e as it is now, then marked. */
 static void save(void *ud, struct dict_entry *e)
 {
     struct snaplive *s = ud;
@@ -364,10 +549,41 @@ static void save(void *ud, struct dict_entry *e)
     e->mark = s->kv->snap_mark & 1;
 }
 
+/* kv_saver.settle: e, saved, is about to change; if it waits in a batch,
+ * the loop claims it and saves it as it is. */
+static void settle(void *ud, struct dict_entry *e)
+{
+    struct snaplive *s = ud;
+    struct handoff_batch *b = s->filling;
+    int64_t i = b ? handoff_find(b, e) : -1;
+    for (unsigned k = 0; i < 0 && k < s->n_handed; k++) {
+        b = s->handed[k];
+        i = handoff_find(b, e);
+    }
+    if (i >= 0 && handoff_claim(b, (uint32_t)i)) {
+        save(s, e);
+        s->counts.claimed++;
+    }
+}
+
+/* Claims every handed entry: the thread reads none from now on. */
+static void settle_all(struct snaplive *s)
+{
+    struct handoff_batch *all[HANDED_MAX + 1];
+    unsigned n = 0;
+    for (unsigned k = 0; k < s->n_handed; k++)
+        all[n++] = s->handed[k];
+    if (s->filling) all[n++] = s->filling;
+    for (unsigned k = 0; k < n; k++)
+        for (uint32_t i = 0, len = handoff_len(all[k]); i < len; i++)
+            (void)handoff_claim(all[k], i);
+}
+
+/* The walk's visitor: an unsaved entry to the thread, or saved now. */
 static void walk_visit(void *ud, struct dict_entry *e)
 {
     struct snaplive *s = ud;
-    if (!kv_entry_saved(s->kv, e)) save(s, e);
+    if (!kv_entry_saved(s->kv, e) && !hand(s, e)) save(s, e);
 }
 
 /* snapshot_extra_put_fn at the start: a copy of each extra record. */
@@ -386,16 +602,18 @@ static void copy_extra(void *ud, uint8_t kind, const void *data, size_t len)
     s->extras_len = need;
 }
 
-/* The walk is over: every entry of the start is in the chunks or a twin.
- * The last chunk, partly filled, goes to the thread, which fills it on. */
+/* The walk is over and every batch came back: every entry of the start is
+ * in the chunks, the thread's records or a twin. The last chunk, partly
+ * filled, goes to the thread, which goes on from it. */
 static void walk_done(struct snaplive *s)
 {
     s->walked = true;
     kv_snapshot_end(s->kv, 1);
-    s->tail = util_xmalloc(sizeof *s->tail);
-    *s->tail = (struct chunk){.buf = s->enc.chunk, .len = s->enc.used};
+    s->tail = util_xcalloc(1, sizeof *s->tail);
+    s->tail->buf = s->enc.chunk;
+    s->tail->len = s->enc.used;
     s->enc.chunk = NULL;
-    uint64_t saved = s->enc.records + s->n_twins;
+    uint64_t saved = s->enc.records + atomic_load(&s->thread_records) + s->n_twins;
     if (saved != s->count) {
         /* A keyspace bug: the file would hold another number of keys than
          * its header says. The thread is told to abandon it. */
@@ -413,16 +631,69 @@ static bool queue_full(const struct snaplive *s)
     return atomic_load(&((struct snaplive *)s)->queued) >= SNAPLIVE_QUEUE_BYTES;
 }
 
-static void wait_for_room(struct snaplive *s)
+/* Whether the loop can do nothing for the snapshot until the thread moves
+ * on: the queue is full, every batch is handed, or the walk is over and
+ * batches are still out. */
+static bool blocked(const struct snaplive *s)
 {
-    while (queue_full(s) && !atomic_load(&s->stopped))
-        sem_wait_intr(&s->progress);
+    bool starved = s->n_handed > 0 && clock_mono_us() - s->slots_seen_at >= STARVED_US;
+    return queue_full(s) ||
+           (!starved && (s->n_handed == HANDED_MAX || (s->walk_over && s->n_handed > 0)));
 }
 
-/* WALK_BUCKETS buckets of the walk; true once the walk is over. */
-static bool walk_some(struct snaplive *s)
+/* Notes whether the thread went on (starved, in blocked()). */
+static void look_at_thread(struct snaplive *s)
 {
-    if (kv_snapshot_walk(s->kv, &s->walk, WALK_BUCKETS, walk_visit, s)) walk_done(s);
+    uint64_t slots = atomic_load_explicit(&s->thread_slots, memory_order_relaxed);
+    if (slots != s->slots_seen || s->n_handed == 0) s->slots_seen_at = clock_mono_us();
+    s->slots_seen = slots;
+}
+
+/* The walk is over but the thread, starved, holds batches: the loop
+ * claims what it has not read yet and saves it itself. The batches come
+ * back later, with nothing left in them. */
+static void finish_on_loop(struct snaplive *s)
+{
+    struct handoff_batch *all[HANDED_MAX + 1];
+    unsigned n = s->n_handed;
+    memcpy(all, s->handed, n * sizeof *all);
+    if (s->filling) all[n++] = s->filling;
+    for (unsigned k = 0; k < n; k++)
+        for (uint32_t i = 0, len = handoff_len(all[k]); i < len; i++)
+            if (handoff_claim(all[k], i)) {
+                save(s, handoff_entry(all[k], i));
+                s->counts.stolen++;
+            }
+    if (s->filling) batch_put_back(s, s->filling);
+    s->filling = NULL;
+}
+
+static void wait_for_room(struct snaplive *s)
+{
+    take_back(s);
+    while (blocked(s) && !atomic_load(&s->stopped)) {
+        sem_wait_intr(&s->progress);
+        take_back(s);
+    }
+}
+
+/* `buckets` buckets of the walk, then what is over: the batches the thread
+ * finished, the walk's last batch handed, the end. True once walked. */
+static bool walk_some(struct snaplive *s, uint64_t buckets)
+{
+    if (!s->walk_over && kv_snapshot_walk(s->kv, &s->walk, buckets, walk_visit, s))
+        s->walk_over = true;
+    take_back(s);
+    look_at_thread(s);
+    if (s->walk_over) {
+        hand_filling(s);
+        if (s->n_handed == 0) {
+            walk_done(s);
+        } else if (!blocked(s)) { /* the thread is starved */
+            finish_on_loop(s);
+            walk_done(s);
+        }
+    }
     return s->walked;
 }
 
@@ -430,27 +701,55 @@ void snaplive_step(struct snaplive *s, int64_t budget_us)
 {
     if (s->walked) return;
     int64_t until = clock_mono_us() + budget_us;
-    while (!walk_some(s)) {
+    while (!walk_some(s, WALK_BUCKETS)) {
         if (budget_us == 0) {
+            hand_filling(s);
             wait_for_room(s);
             continue;
         }
-        if (clock_mono_us() >= until || queue_full(s)) return;
+        if (clock_mono_us() >= until || blocked(s)) break;
+    }
+    if (!s->walked) hand_filling(s); /* the thread works while the loop serves */
+}
+
+/* Waits until the thread gave back every batch, the walk's last one
+ * handed first. */
+static void wait_batches(struct snaplive *s)
+{
+    for (;;) {
+        take_back(s);
+        hand_filling(s);
+        if (s->n_handed == 0 || atomic_load(&s->stopped)) return;
+        sem_wait_intr(&s->progress);
     }
 }
 
 void snaplive_step_buckets(struct snaplive *s, uint32_t buckets)
 {
     if (s->walked) return;
-    if (kv_snapshot_walk(s->kv, &s->walk, buckets, walk_visit, s))
-        walk_done(s);
-    else
-        wait_for_room(s);
+    if (!s->walk_over && kv_snapshot_walk(s->kv, &s->walk, buckets, walk_visit, s))
+        s->walk_over = true;
+    /* Every batch back before the round ends, so that what the thread did
+     * does not depend on real time (no claim finds one half done). */
+    wait_batches(s);
+    if (s->walk_over && s->n_handed == 0) walk_done(s);
 }
 
 bool snaplive_walking(const struct snaplive *s)
 {
-    return !s->walked && !queue_full(s);
+    return !s->walked && !blocked(s);
+}
+
+bool snaplive_waiting(const struct snaplive *s)
+{
+    return !s->walked && blocked(s);
+}
+
+struct snaplive_counts snaplive_counts(const struct snaplive *s)
+{
+    struct snaplive_counts c = s->counts;
+    c.by_thread = atomic_load(&((struct snaplive *)s)->thread_records);
+    return c;
 }
 
 bool snaplive_walked(const struct snaplive *s)
@@ -463,7 +762,7 @@ int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen)
     if (wait) snaplive_step(s, 0);
     while (wait && atomic_load(&s->result) == 0)
         sem_wait_intr(&s->progress);
-    take_written(s);
+    take_back(s);
     int r = atomic_load(&s->result);
     if (r < 0) snprintf(err, errlen, "%s", s->err);
     return r;
@@ -476,8 +775,11 @@ uint64_t snaplive_buffer_bytes(const struct snaplive *s)
     uint64_t twins = 0;
     for (int t = 0; t < KV_TYPE_COUNT; t++)
         if (s->types[t] && s->types[t]->twin_only_bytes) twins += s->types[t]->twin_only_bytes();
-    return atomic_load(&m->queued) + spare * SNAPSHOT_CHUNK_BYTES +
-           (s->enc.chunk || s->tail ? SNAPSHOT_CHUNK_BYTES : 0) + twins;
+    /* the loop's buffer being filled (or its last, the tail) and the thread's */
+    uint64_t bufs = (s->enc.chunk || s->tail ? 1u : 0u) + 1u;
+    uint64_t batches = s->n_handed + (s->filling ? 1u : 0u) + (s->spare_batch ? 1u : 0u);
+    return atomic_load(&m->queued) + (spare + bufs) * SNAPSHOT_CHUNK_BYTES + twins +
+           batches * handoff_batch_bytes();
 }
 
 struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct snapshot_extra *extra,
@@ -495,6 +797,9 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
     }
     sem_init(&s->work, 0, 0);
     sem_init(&s->progress, 0, 0);
+    s->back_tail = &s->back;
+    s->types = kv->types;
+    snapshot_enc_init(&s->tenc, kv->types, buf_take(s), emit_to_file, s);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -506,13 +811,13 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
         util_fail(err, errlen, -1, "cannot start the snapshot thread: %s", strerror(rc));
         sem_destroy(&s->work);
         sem_destroy(&s->progress);
+        free(s->tenc.chunk);
         free(s);
         return NULL;
     }
     s->kv = kv;
-    s->types = kv->types;
     s->count = kv_size(kv);
-    s->saver = (struct kv_saver){.save = save, .ud = s};
+    s->saver = (struct kv_saver){.save = save, .settle = settle, .ud = s};
     if (extra && extra->save) extra->save(extra->ud, copy_extra, s);
     snapshot_enc_init(&s->enc, kv->types, buf_take(s), emit, s);
     snapshot_enc_header(&s->enc, index, term, s->count);
@@ -524,7 +829,10 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
 void snaplive_free(struct snaplive *s)
 {
     if (!s) return;
-    if (!s->walked) kv_snapshot_end(s->kv, 0);
+    if (!s->walked) {
+        settle_all(s); /* before the keyspace changes unwatched */
+        kv_snapshot_end(s->kv, 0);
+    }
     /* Unlinked now, the file cannot take a write from the thread (it may
      * not have seen the stop yet) once another snapshot reuses its path. */
     if (atomic_load(&s->result) != 1) unlink(s->path);

@@ -9,9 +9,15 @@
  * save entries, each at most once: the walk, a slice per snaplive_step()
  * call (a dict_scan cursor over the keyspace, skipping saved entries), and
  * the keyspace itself, which saves any unsaved entry before it changes or
- * hands out a pointer to it. A save encodes the entry as it is (src/
- * snapshot.h, WRITING) into 256 KB chunks; the thread checksums and writes
- * them in order (O_DIRECT where the file system takes it). A value of
+ * hands out a pointer to it. The walk only marks each entry it finds and
+ * hands it to the thread in a batch (src/handoff.h), which encodes it (a
+ * string up to 64 KB, THREAD_STRING_MAX; it leaves other values to the loop, which
+ * saves them when the batch comes back); an entry about to change while its
+ * batch is out is claimed back by the loop first (kv_saver.settle) and
+ * saved by it as it is. A save on the loop encodes the entry (src/
+ * snapshot.h, WRITING) into 256 KB chunks, which go to the thread in order
+ * with the batches; the thread makes one stream of both, checksums it and
+ * writes it (O_DIRECT where the file system takes it). A value of
  * SNAPLIVE_TWIN_MIN_BYTES or more whose type makes twins (kv_type_ops.share:
  * a list, src/quicklist.h ql_share) is saved as a twin instead, in
  * O(its nodes): the value and the twin share their buffers, copied only as
@@ -27,9 +33,10 @@
  * number of records fails the snapshot (a keyspace bug, never a file with
  * a wrong count).
  *
- * COST, against a forked child: the loop pays for encoding (copying each
- * value once, big lists aside: their nodes are copied as they change), the
- * thread for the writes and for encoding the twins. Nothing pays for a fork's page
+ * COST, against a forked child: the loop pays for visiting each entry and
+ * for encoding the values the thread leaves to it or that change first
+ * (big lists aside: their nodes are copied as they change), the thread for
+ * encoding strings and twins and for the writes. Nothing pays for a fork's page
  * table copy, nor for the copy-on-write fault the parent took on each page
  * it wrote after a fork (one per page even once the child had exited).
  * Measured on a 2M-element list of 100-byte values (206 MB): encoding and
@@ -37,15 +44,18 @@
  * forked child took 350-380 ms of CPU.
  *
  * MEMORY: chunks waiting for the thread. The walk stops adding once
- * SNAPLIVE_QUEUE_BYTES wait; saves forced by changes never wait (a write is
+ * SNAPLIVE_QUEUE_BYTES wait, or once HANDED_MAX (8) batches are out (it goes
+ * on when the thread gives one back: snaplive_waiting tells the caller to
+ * look again soon); saves forced by changes never wait (a write is
  * not delayed by the disk), so in the worst case (every entry changed before
  * the walk reached it, faster than the disk) the queue holds a copy of the
  * keyspace, the same bound as a fork's copy-on-write. Twins hold what their
  * values let go of or changed meanwhile (counted in snaplive_buffer_bytes),
  * until the snapshot is freed and its thread has ended.
  *
- * Single-threaded use from the event loop; the thread only touches the
- * chunks and the file. The two share no lock (the thread runs at
+ * Single-threaded use from the event loop; the thread touches the chunks,
+ * the file, and the entries of the slots it took (src/handoff.h). The two
+ * share no lock (the thread runs at
  * SCHED_IDLE, and a lock it held while the scheduler left it off the CPU
  * would stall the loop): lock-free queues and semaphores. The loop waits
  * for the thread only where it asks to (snaplive_poll's wait, a step of
@@ -88,6 +98,10 @@ void snaplive_step_buckets(struct snaplive *s, uint32_t buckets);
 /* Whether snaplive_step() has work it can do now: the walk is not over and
  * the queue has room. */
 bool snaplive_walking(const struct snaplive *s);
+/* Whether the walk has work it cannot do before the thread moves on (its
+ * queue is full, or it waits for batches the thread encodes): the caller
+ * polls again soon, as the thread does not wake it. */
+bool snaplive_waiting(const struct snaplive *s);
 /* Whether the walk is over (only the thread's writes may remain). */
 bool snaplive_walked(const struct snaplive *s);
 
@@ -96,8 +110,18 @@ bool snaplive_walked(const struct snaplive *s);
  * first). Once it returned non-zero it keeps returning the same. */
 int snaplive_poll(struct snaplive *s, bool wait, char *err, size_t errlen);
 
+/* How the entries were saved so far, besides by the loop as they changed
+ * before the walk reached them: encoded by the thread; claimed back by the
+ * loop from a batch when about to change; left by the thread to the loop
+ * (another type than a string, or a long one); taken back by the loop at
+ * the walk's end from a thread starved of CPU. */
+struct snaplive_counts {
+    uint64_t by_thread, claimed, deferred, stolen;
+};
+struct snaplive_counts snaplive_counts(const struct snaplive *s);
+
 /* Memory held for the file: chunks waiting for the thread, spare ones, the
- * one being filled, and the buffers twins alone hold (kv_type_ops.
+ * ones being filled, the batches, and the buffers twins alone hold (kv_type_ops.
  * twin_only_bytes: those of every snapshot not reaped yet). */
 uint64_t snaplive_buffer_bytes(const struct snaplive *s);
 

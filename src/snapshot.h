@@ -147,9 +147,11 @@ int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra 
  * (snapshot_chunk_new): each full chunk goes to emit(), which returns the
  * buffer to fill next (the same one once it is written, or a new one while
  * another thread writes it). snapshot_enc_end emits the last, partial chunk
- * and returns the buffer emit gave back. An encoder may go on from another
- * one's partly filled chunk (init with it, then set used to its bytes), on
- * another thread: a live snapshot's writer does. The checksum is the file's: a
+ * and returns the buffer emit gave back; snapshot_enc_flush emits a partial
+ * chunk and goes on. Two encoders can make one stream: one emits its bytes
+ * at a record boundary, and the other takes them in (snapshot_enc_bytes)
+ * between its own records: a live snapshot's loop and writer thread do.
+ * The checksum is the file's: a
  * struct snapshot_file takes the chunks in order (any thread, one at a
  * time), writes them, and its close writes the trailer and fsyncs.
  */
@@ -173,6 +175,10 @@ void snapshot_enc_header(struct snapshot_enc *e, uint64_t index, uint64_t term, 
 void snapshot_enc_record(struct snapshot_enc *e, const char *key, size_t klen,
                          const struct kv_val *v);
 void snapshot_enc_extras(struct snapshot_enc *e, const struct snapshot_extra *extra);
+/* Bytes another encoder made (whole records of the same stream), as they are. */
+void snapshot_enc_bytes(struct snapshot_enc *e, const void *p, size_t n);
+/* Emits the bytes filled so far, a partial chunk (none: nothing). */
+void snapshot_enc_flush(struct snapshot_enc *e);
 unsigned char *snapshot_enc_end(struct snapshot_enc *e);
 
 struct snapshot_file {

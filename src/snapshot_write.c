@@ -238,6 +238,18 @@ void snapshot_enc_extras(struct snapshot_enc *e, const struct snapshot_extra *ex
     enc_put(e, end, sizeof end);
 }
 
+void snapshot_enc_bytes(struct snapshot_enc *e, const void *p, size_t n)
+{
+    enc_put(e, p, n);
+}
+
+void snapshot_enc_flush(struct snapshot_enc *e)
+{
+    if (e->used == 0) return;
+    e->chunk = e->emit(e->ud, e->chunk, e->used);
+    e->used = 0;
+}
+
 unsigned char *snapshot_enc_end(struct snapshot_enc *e)
 {
     unsigned char *chunk = e->chunk;

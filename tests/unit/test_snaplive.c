@@ -10,6 +10,7 @@
  * same path. Big lists are saved as twins (copy on write), and the file
  * still holds them as they were at the start. Many seeds.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,9 +41,10 @@ struct fx {
     struct kv kv;
     char err[512];
     uint64_t rng;
-    char extra_now[32]; /* the extra record's current text */
-    char extra_got[64]; /* what a load read back */
-    int twins_seen;     /* steps at which twins alone held buffers */
+    char extra_now[32];            /* the extra record's current text */
+    char extra_got[64];            /* what a load read back */
+    int twins_seen;                /* steps at which twins alone held buffers */
+    struct snaplive_counts counts; /* summed over the snapshots run_to_end ran */
 };
 
 static int setup(void **state)
@@ -183,7 +185,9 @@ static void expect_file_holds(struct fx *f, const unsigned char want[DIGEST_LEN]
     struct snapshot_extra ex = {extra_save, extra_load, f};
     struct snapshot_header h;
     f->extra_got[0] = 0;
-    assert_int_equal(snapshot_load(f->path, &back, &ex, &h, f->err, sizeof f->err), 0);
+    int rc = snapshot_load(f->path, &back, &ex, &h, f->err, sizeof f->err);
+    if (rc != 0) print_error("%s\n", f->err);
+    assert_int_equal(rc, 0);
     assert_int_equal(h.index, 77);
     assert_int_equal(h.term, 3);
     assert_int_equal(kv_size(&back), size);
@@ -230,6 +234,10 @@ static void run_to_end(struct fx *f, struct snaplive *s, int changes_per_step, i
         snaplive_step(s, 1);
     }
     assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+    struct snaplive_counts c = snaplive_counts(s);
+    f->counts.by_thread += c.by_thread;
+    f->counts.claimed += c.claimed;
+    f->counts.deferred += c.deferred;
 }
 
 /* Lists of 330 KB or so at every 250th key: saved as twins (above
@@ -275,9 +283,15 @@ static void snapshot_while_changing(struct fx *f, uint64_t seed, bool big_lists,
 static void test_changes_during_the_walk(void **state)
 {
     struct fx *f = *state;
+    memset(&f->counts, 0, sizeof f->counts);
     for (uint64_t seed = 1; seed <= SEEDS; seed++)
         snapshot_while_changing(f, seed, false, 1 + (int)(seed % 7) * 5,
                                 seed % 4 == 0 ? (int)seed : -1);
+    /* Every way an entry is saved was taken: by the thread from a batch,
+     * claimed back by a change, left to the loop (lists). */
+    assert_true(f->counts.by_thread > 0);
+    assert_true(f->counts.claimed > 0);
+    assert_true(f->counts.deferred > 0);
 }
 
 /* Frees what the snapshots let go of, once their threads ended. */
@@ -422,6 +436,43 @@ static void test_quiet_keyspace_in_one_call(void **state)
     unlink(one);
 }
 
+/* The writer thread gets no CPU: the process is on one CPU that the loop
+ * never leaves (it walks without sleeping), and the thread runs at
+ * SCHED_IDLE. The walk still ends, the loop taking back what the starved
+ * thread held, and changes go on meanwhile; the file holds the start. */
+static void test_starved_thread(void **state)
+{
+    struct fx *f = *state;
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    CPU_ZERO(&one);
+    CPU_SET((size_t)sched_getcpu(), &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0); /* the thread inherits it */
+    uint64_t stolen = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        f->rng = seed;
+        kv_flush(&f->kv);
+        fill(f);
+        snprintf(f->extra_now, sizeof f->extra_now, "s%llu", (unsigned long long)seed);
+        unsigned char want[DIGEST_LEN];
+        digest_of(&f->kv, want);
+        uint64_t size = kv_size(&f->kv);
+        struct snaplive *s = start(f);
+        while (!snaplive_walked(s)) {
+            change(f);
+            snaplive_step(s, 100);
+        }
+        stolen += snaplive_counts(s).stolen;
+        assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+        snaplive_free(s);
+        char extra[64];
+        snprintf(extra, sizeof extra, "1:s%llu", (unsigned long long)seed);
+        expect_file_holds(f, want, size, extra);
+    }
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+    assert_true(stolen > 0);
+}
+
 static void test_unwritable_path(void **state)
 {
     struct fx *f = *state;
@@ -439,7 +490,7 @@ int main(void)
         T(test_changes_during_the_walk), T(test_abandoned_then_whole),
         T(test_dropped_while_writing),   T(test_quiet_keyspace_in_one_call),
         T(test_unwritable_path),         T(test_memory_comes_back),
-        T(test_big_lists_as_twins),
+        T(test_big_lists_as_twins),      T(test_starved_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
