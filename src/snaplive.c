@@ -709,7 +709,9 @@ void snaplive_step(struct snaplive *s, int64_t budget_us)
         }
         if (clock_mono_us() >= until || blocked(s)) break;
     }
-    if (!s->walked) hand_filling(s); /* the thread works while the loop serves */
+    /* An idle thread gets the batch begun, to work on while the loop
+     * serves; a busy one gets it once it is full. */
+    if (!s->walked && s->n_handed == 0) hand_filling(s);
 }
 
 /* Waits until the thread gave back every batch, the walk's last one
