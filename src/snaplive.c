@@ -566,17 +566,25 @@ static void settle(void *ud, struct dict_entry *e)
     }
 }
 
-/* Claims every handed entry: the thread reads none from now on. */
-static void settle_all(struct snaplive *s)
+/* Claims every entry of the batches out and of the one being filled: the
+ * thread reads none from now on. With save, the loop saves those no one
+ * read (counted stolen); the batch being filled is then let go. */
+static void claim_all(struct snaplive *s, bool save_them)
 {
     struct handoff_batch *all[HANDED_MAX + 1];
-    unsigned n = 0;
-    for (unsigned k = 0; k < s->n_handed; k++)
-        all[n++] = s->handed[k];
+    unsigned n = s->n_handed;
+    memcpy(all, s->handed, n * sizeof *all);
     if (s->filling) all[n++] = s->filling;
     for (unsigned k = 0; k < n; k++)
         for (uint32_t i = 0, len = handoff_len(all[k]); i < len; i++)
-            (void)handoff_claim(all[k], i);
+            if (handoff_claim(all[k], i) && save_them) {
+                save(s, handoff_entry(all[k], i));
+                s->counts.stolen++;
+            }
+    if (save_them && s->filling) {
+        batch_put_back(s, s->filling);
+        s->filling = NULL;
+    }
 }
 
 /* The walk's visitor: an unsaved entry to the thread, or saved now. */
@@ -649,25 +657,6 @@ static void look_at_thread(struct snaplive *s)
     s->slots_seen = slots;
 }
 
-/* The walk is over but the thread, starved, holds batches: the loop
- * claims what it has not read yet and saves it itself. The batches come
- * back later, with nothing left in them. */
-static void finish_on_loop(struct snaplive *s)
-{
-    struct handoff_batch *all[HANDED_MAX + 1];
-    unsigned n = s->n_handed;
-    memcpy(all, s->handed, n * sizeof *all);
-    if (s->filling) all[n++] = s->filling;
-    for (unsigned k = 0; k < n; k++)
-        for (uint32_t i = 0, len = handoff_len(all[k]); i < len; i++)
-            if (handoff_claim(all[k], i)) {
-                save(s, handoff_entry(all[k], i));
-                s->counts.stolen++;
-            }
-    if (s->filling) batch_put_back(s, s->filling);
-    s->filling = NULL;
-}
-
 static void wait_for_room(struct snaplive *s)
 {
     take_back(s);
@@ -689,8 +678,10 @@ static bool walk_some(struct snaplive *s, uint64_t buckets)
         hand_filling(s);
         if (s->n_handed == 0) {
             walk_done(s);
-        } else if (!blocked(s)) { /* the thread is starved */
-            finish_on_loop(s);
+        } else if (!blocked(s)) { /* the thread is starved: the loop takes back
+                                   * what it has not read, the batches come
+                                   * back later with nothing left in them */
+            claim_all(s, true);
             walk_done(s);
         }
     }
@@ -832,7 +823,7 @@ void snaplive_free(struct snaplive *s)
 {
     if (!s) return;
     if (!s->walked) {
-        settle_all(s); /* before the keyspace changes unwatched */
+        claim_all(s, false); /* before the keyspace changes unwatched */
         kv_snapshot_end(s->kv, 0);
     }
     /* Unlinked now, the file cannot take a write from the thread (it may
