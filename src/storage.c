@@ -612,15 +612,20 @@ int storage_defer_sync(struct storage *s, char *err, size_t errlen)
         return util_fail(err, errlen, STORAGE_EIO, "%s-wal: path too long", s->path);
     /* The database is open in WAL mode with exclusive locking: its WAL
      * exists from open to close, under this name (storage_open.c). */
-    int fd = open(wal, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return util_fail(err, errlen, STORAGE_EIO, "%s: open: %s", wal, strerror(errno));
-    s->wal_fd = fd;
-    s->deferred = true;
-    int rc = storage_set_sync_level(s, true, err, errlen);
+    int fd = open(wal, O_RDWR | O_CLOEXEC), own = fd < 0 ? -1 : open(wal, O_RDWR | O_CLOEXEC);
+    int rc =
+        own < 0 ? util_fail(err, errlen, STORAGE_EIO, "%s: open: %s", wal, strerror(errno)) : 0;
+    if (rc == 0) {
+        s->wal_fd = fd;
+        s->own_wal_fd = own;
+        s->deferred = true;
+        rc = storage_set_sync_level(s, true, err, errlen);
+    }
     if (rc) {
         s->deferred = false;
-        close(fd);
-        s->wal_fd = -1;
+        if (fd >= 0) close(fd);
+        if (own >= 0) close(own);
+        s->wal_fd = s->own_wal_fd = -1;
     }
     return rc;
 }
@@ -649,7 +654,7 @@ int storage_sync(struct storage *s, char *err, size_t errlen)
 {
     if (!s->deferred) return 0;
     int64_t t0 = clock_mono_us();
-    if (fdatasync(s->wal_fd) != 0)
+    if (fdatasync(s->own_wal_fd) != 0)
         return util_fail(err, errlen, STORAGE_EIO, "%s-wal: fdatasync: %s", s->path,
                          strerror(errno));
     note_sync(s, (uint64_t)(clock_mono_us() - t0));

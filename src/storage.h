@@ -323,8 +323,12 @@ void storage_set_vacuum_delay(struct storage *s, uint32_t ms);
 int storage_set_fsync(struct storage *s, int on, char *err, size_t errlen);
 
 /* DEFERRED SYNC (above): from now on storage_save() leaves the fsync to the
- * caller. Opens the WAL a second time, for storage_sync_fd(). Returns 0 or
- * STORAGE_EIO (nothing changed: saves keep syncing themselves). */
+ * caller. Opens the WAL twice more: once for storage_sync_fd(), once for
+ * storage_sync(). Linux reports a write-back error to each open file once,
+ * at its next fsync: with a descriptor each, the other thread's sync and
+ * this thread's both hear of an error that happened before they started,
+ * whichever of them runs first. Returns 0 or STORAGE_EIO (nothing changed:
+ * saves keep syncing themselves). */
 int storage_defer_sync(struct storage *s, char *err, size_t errlen);
 
 /* The WAL's file descriptor for another thread's fdatasync() (its only

@@ -82,9 +82,10 @@ struct storage {
     int fsync;
     int sync_level; /* the connection's PRAGMA synchronous (SYNC_*), -1 unknown */
     /* Deferred syncs (storage_defer_sync): batches are committed without an
-     * fsync and wal_fd, the WAL opened a second time, is synced apart. */
+     * fsync and the WAL, opened again, is synced apart: wal_fd by another
+     * thread (storage_sync_fd), own_wal_fd by storage_sync(). */
     bool deferred;
-    int wal_fd;
+    int wal_fd, own_wal_fd;
     uint64_t written; /* transactions committed since open (storage_written) */
     struct sqlite3_stmt *stmt[ST_COUNT];
     /* What is stored, kept in step with the database after each COMMIT. */

@@ -633,7 +633,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     if (!s) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", dir);
     s->node_id = node_id;
     s->fsync = fsync ? 1 : 0;
-    s->wal_fd = -1;
+    s->wal_fd = s->own_wal_fd = -1;
     s->vacuum_delay_ms = VACUUM_DELAY_MS;
     s->trimmed_us = INT64_MIN / 2; /* free pages found at open go at once */
 
@@ -694,6 +694,7 @@ void storage_close(struct storage *s)
     /* Every statement is finalized, so this closes (and checkpoints) now. */
     sqlite3_close(s->db);
     if (s->wal_fd >= 0) close(s->wal_fd);
+    if (s->own_wal_fd >= 0) close(s->own_wal_fd);
     storage_vfs_free(s->vfs);
     free(s->path);
     free(s);
