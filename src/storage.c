@@ -612,19 +612,21 @@ int storage_defer_sync(struct storage *s, char *err, size_t errlen)
         return util_fail(err, errlen, STORAGE_EIO, "%s-wal: path too long", s->path);
     /* The database is open in WAL mode with exclusive locking: its WAL
      * exists from open to close, under this name (storage_open.c). */
-    int fd = open(wal, O_RDWR | O_CLOEXEC), own = fd < 0 ? -1 : open(wal, O_RDWR | O_CLOEXEC);
-    int rc =
-        own < 0 ? util_fail(err, errlen, STORAGE_EIO, "%s: open: %s", wal, strerror(errno)) : 0;
-    if (rc == 0) {
-        s->wal_fd = fd;
-        s->own_wal_fd = own;
-        s->deferred = true;
-        rc = storage_set_sync_level(s, true, err, errlen);
+    int fd = open(wal, O_RDWR | O_CLOEXEC);
+    int own = fd < 0 ? -1 : open(wal, O_RDWR | O_CLOEXEC);
+    if (own < 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return util_fail(err, errlen, STORAGE_EIO, "%s: open: %s", wal, strerror(e));
     }
+    s->wal_fd = fd;
+    s->own_wal_fd = own;
+    s->deferred = true;
+    int rc = storage_set_sync_level(s, true, err, errlen);
     if (rc) {
         s->deferred = false;
-        if (fd >= 0) close(fd);
-        if (own >= 0) close(own);
+        close(fd);
+        close(own);
         s->wal_fd = s->own_wal_fd = -1;
     }
     return rc;
