@@ -56,6 +56,9 @@ uint32_t handoff_len(const struct handoff_batch *b);
 /* The reader thread's: slot i's entry, now THREAD; NULL when the loop
  * claimed it (skip it, never touching the entry). */
 struct dict_entry *handoff_take(struct handoff_batch *b, uint32_t i);
+/* Asks the CPU to load slot i's entry into its cache, without reading it:
+ * for the reader thread ahead of handoff_take, whatever the slot's state. */
+void handoff_prefetch(const struct handoff_batch *b, uint32_t i);
 /* The thread lets go of slot i: DONE (read) or DEFERRED (left to the loop). */
 void handoff_done(struct handoff_batch *b, uint32_t i, bool deferred);
 

@@ -212,20 +212,48 @@ static void free_list(struct chunk *c)
  * claims a slot before it changes the entry. Its value's `lru` bits may
  * be (a read's access time, kv.h), in the word that holds the type: the
  * type's bits are written back unchanged. */
+static void encode_one(struct snaplive *s, struct handoff_batch *b, uint32_t i,
+                       const struct dict_entry *e)
+{
+    const struct kv_val *v = e->val;
+    bool defer = atomic_load_explicit(&s->stopped, memory_order_relaxed) || v->type != KV_STRING ||
+                 v->len > THREAD_STRING_MAX;
+    if (!defer) {
+        snapshot_enc_record(&s->tenc, e->key, e->key_len, v);
+        atomic_fetch_add(&s->thread_records, 1); /* before the slot is let go */
+    }
+    handoff_done(b, i, defer);
+}
+
+/* Each entry and its value are two cache misses, in a walk that visits
+ * memory at random: the thread asks for the entry ENTRY_AHEAD slots ahead
+ * of the one it encodes, and takes the slot VALUE_AHEAD ahead to ask for
+ * its value, so that the misses overlap. It holds at most VALUE_AHEAD + 1
+ * slots at a time (a loop claiming one waits as long as those take). */
+#define VALUE_AHEAD 4u
+#define ENTRY_AHEAD (2 * VALUE_AHEAD)
+
+/* Takes slot j (if there is one) and asks for its value. */
+static struct dict_entry *take_ahead(struct handoff_batch *b, uint32_t j, uint32_t n)
+{
+    struct dict_entry *e = j < n ? handoff_take(b, j) : NULL;
+    if (e) __builtin_prefetch(e->val);
+    return e;
+}
+
 static void encode_batch(struct snaplive *s, struct handoff_batch *b)
 {
     uint32_t n = handoff_len(b);
+    struct dict_entry *taken[VALUE_AHEAD]; /* slot j's at j % VALUE_AHEAD */
+    for (uint32_t j = 0; j < ENTRY_AHEAD && j < n; j++)
+        handoff_prefetch(b, j);
+    for (uint32_t j = 0; j < VALUE_AHEAD; j++)
+        taken[j] = take_ahead(b, j, n);
     for (uint32_t i = 0; i < n; i++) {
-        struct dict_entry *e = handoff_take(b, i);
-        if (!e) continue;
-        const struct kv_val *v = e->val;
-        bool defer = atomic_load_explicit(&s->stopped, memory_order_relaxed) ||
-                     v->type != KV_STRING || v->len > THREAD_STRING_MAX;
-        if (!defer) {
-            snapshot_enc_record(&s->tenc, e->key, e->key_len, v);
-            atomic_fetch_add(&s->thread_records, 1); /* before the slot is let go */
-        }
-        handoff_done(b, i, defer);
+        struct dict_entry *e = taken[i % VALUE_AHEAD];
+        if (i + ENTRY_AHEAD < n) handoff_prefetch(b, i + ENTRY_AHEAD);
+        if (e) encode_one(s, b, i, e);
+        taken[i % VALUE_AHEAD] = take_ahead(b, i + VALUE_AHEAD, n);
         atomic_fetch_add_explicit(&s->thread_slots, 1, memory_order_relaxed);
     }
 }
