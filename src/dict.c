@@ -441,11 +441,12 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud)
 }
 
 /* dict_foreach's software pipeline: the first entry of bucket b + ENTRY_AHEAD
- * is fetched, and the value of bucket b + VALUE_AHEAD's (whose entry has
- * arrived by then), while bucket b is visited. A table of millions of keys
- * is otherwise a cache miss per entry and per value, one after the other
- * (what a whole-keyspace walk costs most). Later entries of a chain are rare (load
- * factor <= 1) and not prefetched. */
+ * is fetched, and the second entry and the value of bucket b + VALUE_AHEAD's
+ * first (which has arrived by then), while bucket b is visited. A table of
+ * millions of keys is otherwise a cache miss per entry and per value, one
+ * after the other (what a whole-keyspace walk costs most). At a load factor
+ * near 1 a third of the entries are not first in their chain; entries
+ * after the second are rare and not fetched ahead. */
 #define FOREACH_ENTRY_AHEAD 16
 #define FOREACH_VALUE_AHEAD 8
 
@@ -460,8 +461,9 @@ static void visit_range(const struct dict_table *t, uint64_t from, uint64_t to, 
         if (b + FOREACH_ENTRY_AHEAD < n && t->buckets[b + FOREACH_ENTRY_AHEAD])
             __builtin_prefetch(t->buckets[b + FOREACH_ENTRY_AHEAD]);
         const struct dict_entry *ahead =
-            values && b + FOREACH_VALUE_AHEAD < n ? t->buckets[b + FOREACH_VALUE_AHEAD] : NULL;
-        if (ahead) __builtin_prefetch(ahead->val);
+            b + FOREACH_VALUE_AHEAD < n ? t->buckets[b + FOREACH_VALUE_AHEAD] : NULL;
+        if (ahead && values) __builtin_prefetch(ahead->val);
+        if (ahead && ahead->next) __builtin_prefetch(ahead->next);
         visit_chain(t->buckets[b], fn, ud);
     }
 }
