@@ -14,9 +14,10 @@
  * One compare-and-swap per slot decides who reads the entry, so it is read
  * by exactly one of them. The loop claiming a slot the thread holds
  * (THREAD) waits until the thread lets go of it: a wait bounded by what
- * the thread does with one entry, which its owner keeps short (a thread
- * that finds an entry too long to read quickly leaves it DEFERRED, for the
- * loop). The thread never dereferences an entry whose slot it did not
+ * the thread does with the few entries it holds at once (src/snaplive.c
+ * takes a handful of slots ahead of the one it reads), which its owner
+ * keeps short (a thread that finds an entry too long to read quickly
+ * leaves it DEFERRED, for the loop). The thread never dereferences an entry whose slot it did not
  * take, so the loop may free an entry as soon as it holds its slot.
  *
  * A batch also finds an entry's slot (handoff_find: an open-addressing

@@ -228,7 +228,7 @@ static void encode_one(struct snaplive *s, struct handoff_batch *b, uint32_t i,
 /* Each entry and its value are two cache misses, in a walk that visits
  * memory at random: the thread asks for the entry ENTRY_AHEAD slots ahead
  * of the one it encodes, and takes the slot VALUE_AHEAD ahead to ask for
- * its value, so that the misses overlap. It holds at most VALUE_AHEAD + 1
+ * its value, so that the misses overlap. It holds at most VALUE_AHEAD
  * slots at a time (a loop claiming one waits as long as those take). */
 #define VALUE_AHEAD 4u
 #define ENTRY_AHEAD (2 * VALUE_AHEAD)
