@@ -287,54 +287,50 @@ static void reply_summary(struct cmd_ctx *c, const struct stream_group *g)
     free(cs);
 }
 
-void cmd_xpending(struct cmd_ctx *c)
+/* XPENDING's extended form: [IDLE min-idle-time] start end count [consumer]. */
+struct pending_range {
+    struct stream_id start, end;
+    long long count, minidle;
+    const struct resp_arg *consumer; /* NULL: every consumer */
+};
+
+/* Parses the extended form's arguments into r: 0, or -1 with the error
+ * added. */
+static int parse_pending_range(struct cmd_ctx *c, struct pending_range *r)
 {
-    struct stream_id start = STREAM_ID_MIN, end = STREAM_ID_MAX;
-    long long count = 0, minidle = 0;
-    const struct resp_arg *consumer = NULL;
-    if (c->argc != 3 && (c->argc < 6 || c->argc > 9)) {
-        resp_add_error(c->out, ERR_SYNTAX);
-        return;
-    }
-    if (c->argc >= 6) {
-        int at = 3, startex, endex;
-        if (cmd_arg_is(&c->argv[3], "idle")) {
-            if (cmd_arg_ll(c, 4, &minidle) < 0) return;
-            if (c->argc < 8) {
-                resp_add_error(c->out, ERR_SYNTAX);
-                return;
-            }
-            at += 2;
+    int at = 3, startex, endex;
+    if (cmd_arg_is(&c->argv[3], "idle")) {
+        if (cmd_arg_ll(c, 4, &r->minidle) < 0) return -1;
+        if (c->argc < 8) {
+            resp_add_error(c->out, ERR_SYNTAX);
+            return -1;
         }
-        if (cmd_arg_ll(c, at + 2, &count) < 0) return;
-        if (count < 0) count = 0;
-        if (stream_arg_bound(c, &c->argv[at], &start, &startex, 0) < 0) return;
-        if (startex && !stream_id_incr(&start)) {
-            resp_add_error(c->out, "ERR invalid start ID for the interval");
-            return;
-        }
-        if (stream_arg_bound(c, &c->argv[at + 1], &end, &endex, UINT64_MAX) < 0) return;
-        if (endex && !stream_id_decr(&end)) {
-            resp_add_error(c->out, "ERR invalid end ID for the interval");
-            return;
-        }
-        if (at + 3 < c->argc) consumer = &c->argv[at + 3];
+        at += 2;
     }
-    int wrong;
-    struct stream *s = stream_lookup_read(c, &c->argv[1], &wrong);
-    if (wrong) return;
-    struct stream_group *g = s ? t_stream_group(s, c->argv[2].ptr, c->argv[2].len) : NULL;
-    if (!g) {
-        reply_nogroup(c, &c->argv[1], &c->argv[2]);
-        return;
+    if (cmd_arg_ll(c, at + 2, &r->count) < 0) return -1;
+    if (r->count < 0) r->count = 0;
+    if (stream_arg_bound(c, &c->argv[at], &r->start, &startex, 0) < 0) return -1;
+    if (startex && !stream_id_incr(&r->start)) {
+        resp_add_error(c->out, "ERR invalid start ID for the interval");
+        return -1;
     }
-    if (c->argc == 3) {
-        reply_summary(c, g);
-        return;
+    if (stream_arg_bound(c, &c->argv[at + 1], &r->end, &endex, UINT64_MAX) < 0) return -1;
+    if (endex && !stream_id_decr(&r->end)) {
+        resp_add_error(c->out, "ERR invalid end ID for the interval");
+        return -1;
     }
+    if (at + 3 < c->argc) r->consumer = &c->argv[at + 3];
+    return 0;
+}
+
+/* The extended form's reply: [id, consumer, idle ms, deliveries] for each
+ * pending entry in the range, at most count of them. */
+static void reply_pending_range(struct cmd_ctx *c, struct stream_group *g,
+                                const struct pending_range *r)
+{
     const struct zbt *pel = &g->pel_order;
-    if (consumer) {
-        struct stream_consumer *who = t_stream_consumer(g, consumer->ptr, consumer->len);
+    if (r->consumer) {
+        struct stream_consumer *who = t_stream_consumer(g, r->consumer->ptr, r->consumer->len);
         if (!who) {
             resp_add_array_len(c->out, 0);
             return;
@@ -345,11 +341,12 @@ void cmd_xpending(struct cmd_ctx *c)
     struct stream_nack *n;
     struct stream_id id;
     long len = 0;
+    long long count = r->count;
     resp_deferred d = resp_add_deferred(c->out);
-    t_stream_pel_seek(pel, start, &p);
-    while (count && (n = t_stream_pel_next(&p, &id)) && stream_id_cmp(id, end) <= 0) {
+    t_stream_pel_seek(pel, r->start, &p);
+    while (count && (n = t_stream_pel_next(&p, &id)) && stream_id_cmp(id, r->end) <= 0) {
         int64_t idle = c->now_ms - n->delivery_time;
-        if (minidle && idle < minidle) continue;
+        if (r->minidle && idle < r->minidle) continue;
         len++;
         count--;
         resp_add_array_len(c->out, 4);
@@ -359,6 +356,26 @@ void cmd_xpending(struct cmd_ctx *c)
         resp_add_int(c->out, (long long)n->delivery_count);
     }
     resp_set_deferred_array_len(c->out, d, len);
+}
+
+void cmd_xpending(struct cmd_ctx *c)
+{
+    struct pending_range r = {STREAM_ID_MIN, STREAM_ID_MAX, 0, 0, NULL};
+    if (c->argc != 3 && (c->argc < 6 || c->argc > 9)) {
+        resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc >= 6 && parse_pending_range(c, &r) < 0) return;
+    int wrong;
+    struct stream *s = stream_lookup_read(c, &c->argv[1], &wrong);
+    if (wrong) return;
+    struct stream_group *g = s ? t_stream_group(s, c->argv[2].ptr, c->argv[2].len) : NULL;
+    if (!g)
+        reply_nogroup(c, &c->argv[1], &c->argv[2]);
+    else if (c->argc == 3)
+        reply_summary(c, g);
+    else
+        reply_pending_range(c, g, &r);
 }
 
 /* --- XCLAIM / XAUTOCLAIM --- */
@@ -482,36 +499,46 @@ done:
 #define AUTOCLAIM_ATTEMPTS_FACTOR 10
 #define AUTOCLAIM_COUNT_MAX (LONG_MAX / 16)
 
+/* XAUTOCLAIM's arguments after the consumer: min-idle-time start [COUNT
+ * count] [JUSTID]. 0, or -1 with the error added. */
+static int parse_autoclaim(struct cmd_ctx *c, long long *minidle, struct stream_id *start,
+                           long long *count, int *justid)
+{
+    int startex;
+    if (util_str2ll(c->argv[4].ptr, c->argv[4].len, minidle) == 0) {
+        resp_add_error(c->out, "ERR Invalid min-idle-time argument for XAUTOCLAIM");
+        return -1;
+    }
+    if (*minidle < 0) *minidle = 0;
+    if (stream_arg_bound(c, &c->argv[5], start, &startex, 0) < 0) return -1;
+    if (startex && !stream_id_incr(start)) {
+        resp_add_error(c->out, "ERR invalid start ID for the interval");
+        return -1;
+    }
+    for (int j = 6; j < c->argc; j++) {
+        if (cmd_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
+            if (!util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, count) || *count < 1 ||
+                *count > AUTOCLAIM_COUNT_MAX) {
+                resp_add_error(c->out, "ERR COUNT must be > 0");
+                return -1;
+            }
+            j++;
+        } else if (cmd_arg_is(&c->argv[j], "justid")) {
+            *justid = 1;
+        } else {
+            resp_add_error(c->out, ERR_SYNTAX);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void cmd_xautoclaim(struct cmd_ctx *c)
 {
     long long minidle, count = 100;
     struct stream_id start;
-    int startex, justid = 0;
-    if (util_str2ll(c->argv[4].ptr, c->argv[4].len, &minidle) == 0) {
-        resp_add_error(c->out, "ERR Invalid min-idle-time argument for XAUTOCLAIM");
-        return;
-    }
-    if (minidle < 0) minidle = 0;
-    if (stream_arg_bound(c, &c->argv[5], &start, &startex, 0) < 0) return;
-    if (startex && !stream_id_incr(&start)) {
-        resp_add_error(c->out, "ERR invalid start ID for the interval");
-        return;
-    }
-    for (int j = 6; j < c->argc; j++) {
-        if (cmd_arg_is(&c->argv[j], "count") && j + 1 < c->argc) {
-            if (!util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &count) || count < 1 ||
-                count > AUTOCLAIM_COUNT_MAX) {
-                resp_add_error(c->out, "ERR COUNT must be > 0");
-                return;
-            }
-            j++;
-        } else if (cmd_arg_is(&c->argv[j], "justid")) {
-            justid = 1;
-        } else {
-            resp_add_error(c->out, ERR_SYNTAX);
-            return;
-        }
-    }
+    int justid = 0;
+    if (parse_autoclaim(c, &minidle, &start, &count, &justid) < 0) return;
     struct stream *s;
     int wrong;
     struct stream_group *g = group_at(c, &s, &wrong);

@@ -270,111 +270,147 @@ static void reply_key(struct cmd_ctx *c, const struct resp_arg *key, long *serve
     resp_add_bulk(c->out, key->ptr, key->len);
 }
 
-/* XREAD and XREADGROUP, as Redis 7.0's xreadCommand: each key with
- * something to read answers, in order; nothing to read blocks (BLOCK, when
- * the client may) or answers the null array. */
-static void read_generic(struct cmd_ctx *c, int xreadgroup)
-{
+/* What read_generic knows of each of the n keys before it replies. */
+struct read_plan {
+    int xreadgroup;
     struct read_args a;
-    if (parse_read(c, xreadgroup, &a) < 0) return;
-    int first = a.first, n = a.n;
-    struct stream_id *after = util_xmalloc((size_t)n * sizeof *after);
-    struct stream_group **groups = util_xcalloc((size_t)n, sizeof *groups);
-    int *history = util_xcalloc((size_t)n, sizeof *history);
-    for (int k = 0; k < n; k++) { /* the IDs' errors come before any key's */
+    struct stream_id *after;      /* XREAD: read after it; XREADGROUP: history from it */
+    struct stream_group **groups; /* XREADGROUP: each key's group */
+    int *history;                 /* XREADGROUP with an ID: the consumer's history */
+};
+
+/* Checks and parses the IDs, all before any key is looked at (Redis's
+ * order of errors). 0, or -1 with the error added. */
+static int plan_ids(struct cmd_ctx *c, struct read_plan *p)
+{
+    int first = p->a.first, n = p->a.n;
+    for (int k = 0; k < n; k++) {
         const struct resp_arg *id = &c->argv[first + n + k];
         if (is_arg(id, '$')) {
-            if (xreadgroup) {
+            if (p->xreadgroup) {
                 resp_add_error(c->out,
                                "ERR The $ ID is meaningless in the context of XREADGROUP: you "
                                "want to read the history of this consumer by specifying a proper "
                                "ID, or use the > ID to get new messages. The $ ID would just "
                                "return an empty result set.");
-                goto done;
+                return -1;
             }
         } else if (is_arg(id, '>')) {
-            if (!xreadgroup) {
+            if (!p->xreadgroup) {
                 resp_add_error(c->out, "ERR The > ID can be specified only when calling "
                                        "XREADGROUP using the GROUP <group> <consumer> option.");
-                goto done;
+                return -1;
             }
-        } else if (stream_arg_id(c, id, &after[k], 0, 1, NULL) < 0) {
-            goto done;
+        } else if (stream_arg_id(c, id, &p->after[k], 0, 1, NULL) < 0) {
+            return -1;
         } else {
-            history[k] = xreadgroup;
+            p->history[k] = p->xreadgroup;
         }
     }
-    struct cmd_block blk = {
-        first, n, KV_STREAM, 1, a.ms, xreadgroup ? &xreadgroup_after : &xread_after, first + n};
-    if (a.block && cmd_block_probe(c, &blk)) goto done;
+    return 0;
+}
+
+/* Looks the keys up: each XREADGROUP key's group (which must exist), and
+ * what $ stands for with XREAD. 0, or -1 with the error added. */
+static int plan_keys(struct cmd_ctx *c, struct read_plan *p)
+{
+    int first = p->a.first, n = p->a.n;
     for (int k = 0; k < n; k++) {
         const struct resp_arg *key = &c->argv[first + k];
         int wrong;
         struct stream *s = stream_lookup_served(c, key, &wrong);
-        if (wrong) goto done;
-        if (xreadgroup) {
-            groups[k] = s ? t_stream_group(s, a.group->ptr, a.group->len) : NULL;
-            if (!groups[k] && c->serving) { /* woken because it went away */
-                resp_add_error(c->out, s ? "NOGROUP the consumer group this client was blocked "
-                                           "on no longer exists"
-                                         : "UNBLOCKED the stream key no longer exists");
-                goto done;
+        if (wrong) return -1;
+        if (!p->xreadgroup) {
+            if (is_arg(&c->argv[first + n + k], '$')) {
+                struct stream_meta m = {{0, 0}, {0, 0}, {0, 0}, 0};
+                if (s) t_stream_meta(s, &m);
+                p->after[k] = m.last_id;
             }
-            if (!groups[k]) {
-                resp_add_errorf(c->out,
-                                "NOGROUP No such key '%.*s' or consumer group '%.*s' in "
-                                "XREADGROUP with GROUP option",
-                                (int)key->len, key->ptr, (int)a.group->len, a.group->ptr);
-                goto done;
-            }
-        } else if (is_arg(&c->argv[first + n + k], '$')) {
-            struct stream_meta m = {{0, 0}, {0, 0}, {0, 0}, 0};
-            if (s) t_stream_meta(s, &m);
-            after[k] = m.last_id;
+            continue;
+        }
+        p->groups[k] = s ? t_stream_group(s, p->a.group->ptr, p->a.group->len) : NULL;
+        if (!p->groups[k] && c->serving) { /* woken because it went away */
+            resp_add_error(c->out, s ? "NOGROUP the consumer group this client was blocked "
+                                       "on no longer exists"
+                                     : "UNBLOCKED the stream key no longer exists");
+            return -1;
+        }
+        if (!p->groups[k]) {
+            resp_add_errorf(c->out,
+                            "NOGROUP No such key '%.*s' or consumer group '%.*s' in "
+                            "XREADGROUP with GROUP option",
+                            (int)key->len, key->ptr, (int)p->a.group->len, p->a.group->ptr);
+            return -1;
         }
     }
+    return 0;
+}
+
+/* Adds the entries of every key with something to read, in order; returns
+ * how many keys answered (*d: the reply's deferred length, when any). */
+static long reply_keys(struct cmd_ctx *c, const struct read_plan *p, resp_deferred *d)
+{
     long served = 0;
-    resp_deferred d = 0;
-    for (int k = 0; k < n; k++) {
-        const struct resp_arg *key = &c->argv[first + k];
+    for (int k = 0; k < p->a.n; k++) {
+        const struct resp_arg *key = &c->argv[p->a.first + k];
         int wrong;
         struct stream *s = stream_lookup_served(c, key, &wrong);
         if (!s) continue;
-        if (!xreadgroup) {
-            struct stream_id start = after[k];
-            if (!stream_id_incr(&start) || !has_after(s, after[k])) continue;
-            reply_key(c, key, &served, &d);
-            stream_reply_range(c->out, s, start, STREAM_ID_MAX, (size_t)a.count, 0);
+        if (!p->xreadgroup) {
+            struct stream_id start = p->after[k];
+            if (!stream_id_incr(&start) || !has_after(s, p->after[k])) continue;
+            reply_key(c, key, &served, d);
+            stream_reply_range(c->out, s, start, STREAM_ID_MAX, (size_t)p->a.count, 0);
             continue;
         }
-        struct stream_group *g = groups[k];
-        if (!history[k] && !has_after(s, g->last_id)) continue;
-        struct stream_consumer *who = stream_consumer_seen(c, key, g, a.consumer);
-        reply_key(c, key, &served, &d);
-        if (history[k]) {
-            struct stream_id start = after[k];
+        struct stream_group *g = p->groups[k];
+        if (!p->history[k] && !has_after(s, g->last_id)) continue;
+        struct stream_consumer *who = stream_consumer_seen(c, key, g, p->a.consumer);
+        reply_key(c, key, &served, d);
+        if (p->history[k]) {
+            struct stream_id start = p->after[k];
             if (stream_id_incr(&start))
-                reply_history(c, s, who, start, (size_t)a.count);
+                reply_history(c, s, who, start, (size_t)p->a.count);
             else
                 resp_add_array_len(c->out, 0);
         } else {
-            reply_new(c, s, g, who, (size_t)a.count, a.noack);
+            reply_new(c, s, g, who, (size_t)p->a.count, p->a.noack);
         }
     }
+    return served;
+}
+
+/* XREAD and XREADGROUP, as Redis 7.0's xreadCommand: each key with
+ * something to read answers, in order; nothing to read blocks (BLOCK, when
+ * the client may) or answers the null array. */
+static void read_generic(struct cmd_ctx *c, int xreadgroup)
+{
+    struct read_plan p = {.xreadgroup = xreadgroup};
+    if (parse_read(c, xreadgroup, &p.a) < 0) return;
+    int first = p.a.first, n = p.a.n;
+    p.after = util_xmalloc((size_t)n * sizeof *p.after);
+    p.groups = util_xcalloc((size_t)n, sizeof *p.groups);
+    p.history = util_xcalloc((size_t)n, sizeof *p.history);
+    struct cmd_block blk = {
+        first, n, KV_STREAM, 1, p.a.ms, xreadgroup ? &xreadgroup_after : &xread_after, first + n};
+    if (plan_ids(c, &p) < 0 || (p.a.block && cmd_block_probe(c, &blk)) || plan_keys(c, &p) < 0)
+        goto done;
+    resp_deferred d = 0;
+    long served = reply_keys(c, &p, &d);
     if (served) {
         if (c->out->proto == 2)
             resp_set_deferred_array_len(c->out, d, served);
         else
             resp_set_deferred_map_len(c->out, d, served);
-    } else if (a.block) {
+    } else if (p.a.block) {
         cmd_block_on(c, &blk); /* inside MULTI: the null array */
     } else {
         resp_add_null_array(c->out);
     }
 done:
-    free(history);
-    free(groups);
-    free(after);
+    free(p.history);
+    free(p.groups);
+    free(p.after);
 }
 
 void cmd_xread(struct cmd_ctx *c)
