@@ -59,7 +59,19 @@ NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
-$(B)/%.o: %.c
+# On a fresh machine the Debian packages the build needs are missing: the
+# first compile says what to run instead of failing on a missing header.
+BUILD_HEADERS := ev.h hiredis/hiredis.h sqlite3.h liblzf/lzf.h lua5.1/lua.h lua5.1/lua-cjson.h \
+                 lua5.1/lua-bitop.h jemalloc/jemalloc.h cmocka.h
+MISSING_HEADERS = $(strip $(foreach h,$(BUILD_HEADERS),$(if $(wildcard /usr/include/$(h)),,$(h))))
+.PHONY: build-deps-present
+build-deps-present:
+	@if [ -n "$(MISSING_HEADERS)" ]; then \
+	    echo "make: the build needs Debian packages this machine lacks (no $(MISSING_HEADERS))." >&2; \
+	    echo "make: run 'make deps' to install them (make test runs it first), then make again." >&2; \
+	    exit 1; fi
+
+$(B)/%.o: %.c | build-deps-present
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -679,6 +679,8 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
     ROW(n, CONFIG_INT, OFF(f), d, lo, hi, NULL, fl, NULL, NULL, __VA_ARGS__)
 #define DEF_MEM(n, f, d, lo, fl, ...)                                                              \
     ROW(n, CONFIG_MEMORY, OFF(f), d, lo, LLONG_MAX, NULL, fl, NULL, NULL, __VA_ARGS__)
+#define DEF_MEM_MAX(n, f, d, lo, hi, fl, ...)                                                      \
+    ROW(n, CONFIG_MEMORY, OFF(f), d, lo, hi, NULL, fl, NULL, NULL, __VA_ARGS__)
 #define DEF_STR(n, f, d, chk, fl, doc)                                                             \
     ROW(n, CONFIG_STRING, OFF(f), d, 0, 0, NULL, fl, NULL, chk, doc)
 #define DEF_SECRET(n, f, fl, doc) ROW(n, CONFIG_SECRET, OFF(f), "", 0, 0, NULL, fl, NULL, NULL, doc)
@@ -723,8 +725,11 @@ const struct config_def config_defs[] = {
     DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0, "debug, verbose, notice or warning",
              CONFIG_APPLY_LOGLEVEL),
     DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
-    DEF_MEM("proto-max-bulk-len", proto_max_bulk_len, "512mb", MB, 0,
-            "largest bulk string a client may send", CONFIG_APPLY_PROTO_MAX_BULK_LEN),
+    /* At most PROTO_MAX_BULK_LEN_MAX: sizes derived from it (a bulk plus
+     * its framing, a value grown by APPEND) never come near overflow, where
+     * Redis takes up to LLONG_MAX and aborts on a header that large. */
+    DEF_MEM_MAX("proto-max-bulk-len", proto_max_bulk_len, "512mb", MB, PROTO_MAX_BULK_LEN_MAX, 0,
+                "largest bulk string a client may send", CONFIG_APPLY_PROTO_MAX_BULK_LEN),
     DEF_MEM("client-query-buffer-limit", client_query_buffer_limit, "1gb", MB, 0,
             "a client whose unparsed input exceeds this is closed"),
     DEF_SPECIAL(

@@ -172,6 +172,12 @@ struct config_hook {
     void *ud;
 };
 
+/* proto-max-bulk-len's ceiling, 4gb. A write larger than the log's largest
+ * entry (RAFT_CODEC_MAX_ENTRY, 640 MB) is refused anyway ("write too large
+ * for the log"); the ceiling leaves room for values APPEND or SETRANGE grow
+ * while keeping every size derived from the directive far from overflow. */
+#define PROTO_MAX_BULK_LEN_MAX (4LL << 30)
+
 struct config {
     /* network */
     char *bind[CONFIG_BIND_MAX];
@@ -197,7 +203,7 @@ struct config {
     int loglevel;  /* enum log_level (src/log.h) */
     char *logfile; /* "" = stdout */
     /* limits */
-    long long proto_max_bulk_len;
+    long long proto_max_bulk_len; /* <= PROTO_MAX_BULK_LEN_MAX */
     long long client_query_buffer_limit;
     long long obuf_hard_limit, obuf_soft_limit, obuf_soft_seconds; /* normal clients */
     /* replica and pubsub classes: raftcache has no such clients; kept so that

@@ -69,7 +69,10 @@
 #include "waiters.h"
 #include "../raft/raft_assert.h"
 
-#define READ_CHUNK 16384             /* bytes read per call, like Redis */
+#define READ_CHUNK 16384 /* bytes read per call, like Redis */
+/* An unauthenticated client's pending replies: as Redis, whose client keeps
+ * 16 KB of replies in a buffer of its own before 1 KB more closes it. */
+#define UNAUTH_OUTPUT_MAX_BYTES (16384 + 1024)
 #define QBUF_SHRINK_KEEP (64 * 1024) /* idle query buffers above this are freed */
 #define OBUF_SHRINK_KEEP (64 * 1024)
 /* Pending output past which a client's pipeline waits for it to drain: a
@@ -522,6 +525,14 @@ static void check_output_limits(struct client *c)
         soft = srv->cfg.obuf_pubsub.soft_bytes;
         soft_s = srv->cfg.obuf_pubsub.soft_seconds;
     }
+    /* A client that has not authenticated gets nothing but errors, and may
+     * hold no more than UNAUTH_OUTPUT_MAX_BYTES of them: one pipelining
+     * commands without reading its replies would otherwise make the server
+     * hold them all, up to the hard limit, before knowing the password. */
+    if (!(c->flags & (CLIENT_AUTHED | CLIENT_PEER)) && used > UNAUTH_OUTPUT_MAX_BYTES) {
+        hard = (long long)UNAUTH_OUTPUT_MAX_BYTES;
+        soft = 0;
+    }
     int over_hard = hard > 0 && used > (size_t)hard;
     int over_soft = 0;
     if (soft > 0 && used > (size_t)soft) {
@@ -674,6 +685,14 @@ static void process_input(struct client *c)
     if (resp_out_pending(&c->out) > 0) client_mark_pending(c);
 }
 
+/* A bulk's header announces its length before its bytes, and the buffer is
+ * sized for the whole bulk (one allocation, no copies) only up to this far
+ * ahead of what has arrived; past it the buffer grows by doubling as the
+ * bytes come. A header alone (up to proto-max-bulk-len, 4gb at most) then
+ * holds no more than this: it cannot make used_memory jump past maxmemory,
+ * nor ask the allocator for more than it has. */
+#define BULK_RESERVE_AHEAD_BYTES (64u << 20)
+
 /* Makes room for the next read; returns how many bytes to read. A buffer
  * that already holds the rest of the pending bulk is not grown: the tail of
  * a 100 MB value must not double a buffer sized for it (that made a SET
@@ -683,6 +702,8 @@ static size_t reserve_read(struct client *c)
     size_t want = resp_parser_want(&c->parser);
     if (want > 0 && c->qcap - c->qlen >= want) return c->qcap - c->qlen;
     size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
+    size_t ahead = c->qlen > BULK_RESERVE_AHEAD_BYTES ? c->qlen : BULK_RESERVE_AHEAD_BYTES;
+    if (chunk > ahead) chunk = ahead;
     if (c->qcap - c->qlen < chunk) {
         size_t ncap = c->qlen + chunk;
         if (ncap < c->qcap * 2 && want <= READ_CHUNK) ncap = c->qcap * 2;

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "blocked.h"
 #include "monitor.h"
 #include "memory.h"
 #include "call.h"
 #include "dispatch.h"
+#include "log.h"
 #include "monitors.h"
 #include "multi.h"
 #include "node.h"
@@ -508,9 +510,37 @@ static enum dispatch_result run_muted(struct client *c, const struct command *cm
     return r;
 }
 
+/* An HTTP request's lines sent to the client port (a browser tricked into
+ * posting to it: cross-protocol scripting) would otherwise run as commands
+ * once the line parser skipped the ones it cannot read. As Redis 7.0: a
+ * first word "POST" or "Host:" closes the connection at once, with nothing
+ * run and nothing replied, whoever the client is, and is logged at most
+ * once a minute. */
+static int cross_protocol(struct client *c, int argc, const struct resp_arg *argv)
+{
+    if (argc < 1) return 0;
+    const struct resp_arg *a = &argv[0];
+    if (!(a->len == 4 && strncasecmp(a->ptr, "post", 4) == 0) &&
+        !(a->len == 5 && strncasecmp(a->ptr, "host:", 5) == 0))
+        return 0;
+    struct server *srv = c->srv;
+    int64_t now = server_now_ms();
+    if (srv->cross_protocol_logged_ms == 0 || now - srv->cross_protocol_logged_ms > 60000) {
+        LOG_WARNING("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or "
+                    "Host: commands to raftcache. This is likely due to an attacker attempting to "
+                    "use Cross Protocol Scripting to compromise this server. Connection from "
+                    "%s aborted.",
+                    c->addr);
+        srv->cross_protocol_logged_ms = now;
+    }
+    client_close_asap(c);
+    return 1;
+}
+
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
+    if (cross_protocol(c, argc, argv)) return DISPATCH_DONE;
     /* A blocking command not answered yet: nothing else runs meanwhile. */
     if (c->held_in_log || blocked_waiting(c)) return DISPATCH_WAIT;
     const struct command *cmd = c->held_cmd;

@@ -176,6 +176,13 @@ int monitor_events_reset(struct monitor *m, int n, const struct resp_arg *names)
 /* CONFIG RESETSTAT: command counters, histograms and error counts. */
 void monitor_reset_stats(struct monitor *m);
 
+/* 1 if argv[i] (i >= 1: a command's name is never one) is a secret that
+ * the slow log and MONITOR show as "(redacted)", as Redis 7.0 does: every
+ * argument of AUTH and of RAFT.AUTH (the peers' secret, and a wrong guess
+ * at it), HELLO's AUTH username and password, and the value CONFIG SET
+ * gives requirepass, raft-secret or masterauth. */
+int monitor_arg_secret(int argc, const struct resp_arg *argv, int i);
+
 /* Adds a call to the slow log (monitor_call() decides when). */
 void monitor_slowlog_push(struct monitor *m, int argc, const struct resp_arg *argv,
                           int64_t duration_us, const struct monitor_caller *caller);

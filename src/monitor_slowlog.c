@@ -21,11 +21,9 @@ static int arg_is(const struct resp_arg *a, const char *s)
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
 }
 
-/* 1 if argv[i] is a secret Redis keeps out of its slow log: every argument
- * of AUTH (and of RAFT.AUTH, the peers' secret), HELLO's AUTH username and
- * password, the value CONFIG SET gives requirepass or raft-secret. */
-static int redacted(int argc, const struct resp_arg *argv, int i)
+int monitor_arg_secret(int argc, const struct resp_arg *argv, int i)
 {
+    if (i < 1 || i >= argc) return 0;
     if (arg_is(&argv[0], "auth") || arg_is(&argv[0], "raft.auth")) return 1;
     if (arg_is(&argv[0], "hello")) {
         for (int j = 2; j < argc && j < i; j++)
@@ -66,7 +64,7 @@ static void entry_fill(struct slowlog_entry *e, int argc, const struct resp_arg 
         if (n != argc && i == n - 1) {
             int k = snprintf(buf, sizeof buf, "... (%d more arguments)", argc - n + 1);
             e->argv[i] = copy_arg(buf, (size_t)k);
-        } else if (redacted(argc, argv, i)) {
+        } else if (monitor_arg_secret(argc, argv, i)) {
             e->argv[i] = copy_arg(REDACTED, sizeof REDACTED - 1);
         } else if (a->len > SLOWLOG_ARG_BYTES_MAX) {
             int k = snprintf(buf, sizeof buf, "%.*s... (%zu more bytes)", SLOWLOG_ARG_BYTES_MAX,

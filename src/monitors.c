@@ -10,6 +10,7 @@
 #include "client.h"
 #include "clock.h"
 #include "cmd.h"
+#include "monitor.h"
 #include "monitors.h"
 #include "util.h"
 
@@ -115,22 +116,6 @@ static void put_repr(struct line *l, const char *s, size_t n)
     put(l, "\"", 1);
 }
 
-static int arg_is(const struct resp_arg *a, const char *s)
-{
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
-}
-
-/* 1 if argv[i] is a secret Redis redacts: every argument of AUTH, and the
- * two after HELLO's AUTH token. */
-static int redacted(int argc, const struct resp_arg *argv, int i)
-{
-    if (arg_is(&argv[0], "auth")) return i > 0;
-    if (!arg_is(&argv[0], "hello")) return 0;
-    for (int j = 2; j < argc && j < i; j++)
-        if (arg_is(&argv[j], "auth") && i <= j + 2) return 1;
-    return 0;
-}
-
 void monitors_feed(struct monitors *m, const struct client *src, int argc,
                    const struct resp_arg *argv)
 {
@@ -143,7 +128,7 @@ void monitors_feed(struct monitors *m, const struct client *src, int argc,
     put(&l, head, (size_t)n);
     for (int i = 0; i < argc; i++) {
         if (i) put(&l, " ", 1);
-        if (redacted(argc, argv, i))
+        if (monitor_arg_secret(argc, argv, i))
             put(&l, "\"(redacted)\"", 12);
         else
             put_repr(&l, argv[i].ptr, argv[i].len);

@@ -82,6 +82,9 @@ struct server {
     struct monitor monitor; /* command counters, errors, slow log, latency (monitor.h) */
     int64_t start_ms;
     uint64_t rng; /* PRNG state for local (non-replicated) choices */
+    /* When the last cross-protocol attack (src/dispatch.c) was logged: once
+     * a minute at most, so a flood of them cannot flood the log. */
+    int64_t cross_protocol_logged_ms;
     char run_id[41];
     int shutdown_requested;
     const char *config_file; /* absolute path, or NULL */

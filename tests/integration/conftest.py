@@ -275,6 +275,62 @@ def start_server(request):
         pytest.fail("server died during the test: " + "; ".join(crashed))
 
 
+REDIS_SERVER = shutil.which("redis-server")
+
+
+class Reference:
+    """A redis-server 7.0 beside raftcache, for side-by-side checks: the
+    connection helpers of Server (client, sock, cli) against its port."""
+
+    client = Server.client
+    sock = Server.sock
+    cli = Server.cli
+
+    def __init__(self, workdir, args, password):
+        self.port = free_port()
+        self.password = password
+        cmd = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", workdir]
+        if password is not None:
+            cmd += ["--requirepass", password]
+        with open(os.path.join(workdir, "redis.log"), "wb") as log:
+            self.proc = subprocess.Popen(cmd + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+        def answers():
+            assert self.proc.poll() is None, "redis-server exited"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+            except OSError:
+                return False
+        wait_until(answers, START_TIMEOUT_S, what="redis-server to answer PING")
+
+
+@pytest.fixture
+def redis_reference():
+    """Factory: redis_reference(*args, password=None) -> Reference, a fresh
+    redis-server (extra command-line args) stopped by pid at teardown.
+    Skips the test where redis-server is not installed."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    refs, workdirs = [], []
+
+    def factory(*args, password=None):
+        workdirs.append(tempfile.mkdtemp(prefix="raftcache-it-redis-"))
+        refs.append(Reference(workdirs[-1], args, password))
+        return refs[-1]
+
+    yield factory
+    for ref in refs:
+        if ref.proc.poll() is None:
+            ref.proc.kill()
+        ref.proc.wait(timeout=10)
+    for d in workdirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def server(start_server):
     return start_server()
