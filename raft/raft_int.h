@@ -179,6 +179,9 @@ struct raft {
     raft_index ready_last;    /* last index handed to persist */
     raft_index ready_applied; /* last index handed to apply */
     bool ready_chunk;         /* the batch holds a snapshot chunk */
+    /* refusals (check.c, raft.h MESSAGES FROM THE NETWORK) */
+    const char *refusal;        /* why the last refused message was refused */
+    uint64_t campaigns_refused; /* elections not started: term at RAFT_TERM_MAX */
 };
 
 /* raft.c */

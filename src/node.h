@@ -99,7 +99,11 @@ uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint
 
 /* Feeds a message received from peer `from` (RAFT.MSG on a connection that
  * authenticated as `from`). Returns 0, or -1 if it is malformed, claims
- * another sender or is not for this node (err filled; nothing changed). */
+ * another sender, is not for this node (err filled; nothing changed) or is
+ * refused by the core (raft.h, MESSAGES FROM THE NETWORK: err says why;
+ * nothing changed, except our term for a term jump). A malformed or refused
+ * message is also logged, at most one line per NODE_REFUSAL_LOG_MS with the
+ * count of those left out, so that a flood of them does not flood the log. */
 int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, char *err,
                  size_t errlen);
 
