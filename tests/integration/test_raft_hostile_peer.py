@@ -12,6 +12,8 @@ acknowledged before and after survive, also across a restart of all three.
 Every wait polls with a deadline; nothing asserts how long anything took.
 """
 
+import os
+import sqlite3
 import struct
 
 from conftest import wait_until
@@ -22,6 +24,15 @@ DEADLINE_S = 60  # bound on any one wait; never the thing tested
 
 MSG_HEARTBEAT = 7
 MSG_TIMEOUT_NOW = 11
+RAFT_TERM_MAX = 1 << 62  # raft/raft.h
+
+# docs/operations.md, "Recovering a cluster whose term is exhausted": the
+# statements an operator runs with sqlite3 on each stopped member's store.
+HIGHEST_TERM_SQL = ("SELECT max(coalesce((SELECT max(term) FROM log), 0),"
+                    " (SELECT value FROM meta WHERE key = 'snap_term'))")
+OUT_OF_RANGE_SQL = ("SELECT count(*) FROM log WHERE term < 0 OR term >= 4611686018427387904")
+SET_TERM_SQL = ("UPDATE meta SET value = {term} WHERE key = 'term';"
+                " UPDATE meta SET value = 0 WHERE key = 'vote';")
 
 
 def raft_payload(msg_type, sender, target, term):
@@ -106,3 +117,61 @@ def test_a_flood_of_refused_messages_is_logged_in_few_lines(cluster):
     wait_until(lambda: refused_lines(target) > before, DEADLINE_S, what="the refusal logged")
     assert refused_lines(target) - before < 100
     assert_sane(cluster, term_before)
+
+
+def store_of(nd):
+    return os.path.join(nd.data_dir, "raftcache.db")
+
+
+def run_sql(nd, sql):
+    """What `sqlite3 DIR/raftcache.db "SQL"` does: the statements, committed."""
+    db = sqlite3.connect(store_of(nd), isolation_level=None)
+    try:
+        rows = None
+        for stmt in filter(str.strip, sql.split(";")):
+            rows = db.execute(stmt).fetchall()
+        return rows
+    finally:
+        db.close()  # the connection's lock would keep the node from starting
+
+
+def exhausted_logged(nd):
+    with open(nd.log_path, "rb") as f:
+        return b"RAFT TERM EXHAUSTED" in f.read()
+
+
+def test_exhausted_cluster_recovers_with_the_documented_procedure(cluster):
+    """A cluster whose stores hold RAFT_TERM_MAX (what 2^46 forged messages, or
+    a store of an older version hit by one, leaves) starts no election and
+    says so in its log; the steps of docs/operations.md bring it back with
+    every acknowledged write and a leader at a sane term."""
+    acked = write_keys(cluster, "exhausted", 50)
+    for nd in cluster.nodes:
+        cluster.stop(nd)
+    for nd in cluster.nodes:
+        run_sql(nd, SET_TERM_SQL.format(term=RAFT_TERM_MAX))
+    for nd in cluster.nodes:
+        cluster.start(nd)
+    for nd in cluster.nodes:
+        wait_until(lambda: exhausted_logged(nd), DEADLINE_S, what=f"{nd} to log its exhausted term")
+    for nd in cluster.nodes:
+        info = nd.raft_info()
+        assert nd.alive() and info["leader_id"] == "-1", info
+        assert int(info["current_term"]) == RAFT_TERM_MAX, info
+
+    # The procedure: stop every member, take the highest term any log holds,
+    # check it is below the ceiling, put every member's term just above it.
+    for nd in cluster.nodes:
+        cluster.stop(nd)
+    assert all(run_sql(nd, OUT_OF_RANGE_SQL) == [(0,)] for nd in cluster.nodes)
+    highest = max(run_sql(nd, HIGHEST_TERM_SQL)[0][0] for nd in cluster.nodes)
+    assert 0 < highest < RAFT_TERM_MAX
+    for nd in cluster.nodes:
+        run_sql(nd, SET_TERM_SQL.format(term=highest + 1))
+    for nd in cluster.nodes:
+        cluster.start(nd)
+    assert_sane(cluster, highest + 1)
+    acked.update(write_keys(cluster, "recovered", 10))
+    cluster.wait_converged(cluster.nodes)
+    for nd in cluster.nodes:
+        check_acked_present(nd, acked)
