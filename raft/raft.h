@@ -445,9 +445,6 @@ int raft_step(struct raft *r, const struct raft_msg *m);
 /* Why the last raft_step() that returned RAFT_EREFUSED refused its message: a static
  * string ("" if none was ever refused). */
 const char *raft_refusal(const struct raft *r);
-/* The invariant m breaks (a static string), or NULL: the stateless part of
- * raft_step()'s refusal, for a driver that wants to refuse before stepping. */
-const char *raft_msg_refusal(const struct raft_msg *m);
 /* Elections this server did not start because its term is at RAFT_TERM_MAX (or above:
  * restored from a store written before the ceiling existed), since creation. */
 uint64_t raft_campaigns_refused(const struct raft *r);

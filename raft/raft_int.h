@@ -232,6 +232,10 @@ void raft_inflight_free_first(struct progress *p);
 raft_index raft_quorum_match(const struct raft *r);
 uint64_t raft_quorum_read_ack(const struct raft *r);
 
+/* check.c: the invariant m breaks (a static string), or NULL (raft.h, MESSAGES FROM
+ * THE NETWORK); raft_step() refuses such a message before using any field of it. */
+const char *raft_msg_refusal(const struct raft_msg *m);
+
 /* election.c */
 void raft_election_tick(struct raft *r);
 void raft_campaign(struct raft *r, bool pre, bool transfer);

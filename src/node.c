@@ -317,6 +317,11 @@ int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, 
     return 0;
 }
 
+uint64_t node_messages_refused(const struct node *n)
+{
+    return n->msgs_refused;
+}
+
 void node_receiving(struct node *n, uint64_t from)
 {
     raft_receiving(n->raft, (raft_id)from);

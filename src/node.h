@@ -232,6 +232,9 @@ const char *node_peer_recovery_state(const struct node *n, uint64_t id);
  * node's incarnation).
  * The state: field keeps its documented values (docs/cluster-replies.md). */
 const char *node_recovery_state(const struct node *n);
+/* RAFT.INFO's messages_refused: peer messages refused since start
+ * (node_receive: malformed, or refused by the core). */
+uint64_t node_messages_refused(const struct node *n);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
  * A node snapshots its keyspace while it runs (src/snaplive.h) when the

@@ -93,6 +93,7 @@ def test_absurd_terms_are_refused_and_the_cluster_keeps_working(cluster):
         assert reply.startswith(b"-ERR raft message refused"), reply
     for nd in cluster.nodes:
         assert refused_lines(nd) >= 1, f"{nd} did not log the refusal"
+        assert int(nd.raft_info()["messages_refused"]) == 2
 
     acked.update(write_keys(cluster, "after", 50))
     cluster.crash_all()
@@ -114,6 +115,7 @@ def test_a_flood_of_refused_messages_is_logged_in_few_lines(cluster):
     forged = raft_payload(MSG_HEARTBEAT, sender, target.node_id, (1 << 64) - 1)
     replies = send_as_peer(target, sender, [forged] * 2000)
     assert all(r.startswith(b"-ERR raft message refused") for r in replies)
+    assert int(target.raft_info()["messages_refused"]) == 2000
     wait_until(lambda: refused_lines(target) > before, DEADLINE_S, what="the refusal logged")
     assert refused_lines(target) - before < 100
     assert_sane(cluster, term_before)
@@ -158,6 +160,7 @@ def test_exhausted_cluster_recovers_with_the_documented_procedure(cluster):
         info = nd.raft_info()
         assert nd.alive() and info["leader_id"] == "-1", info
         assert int(info["current_term"]) == RAFT_TERM_MAX, info
+        assert info["term_exhausted"] == "yes", info
 
     # The procedure: stop every member, take the highest term any log holds,
     # check it is below the ceiling, put every member's term just above it.
@@ -171,6 +174,7 @@ def test_exhausted_cluster_recovers_with_the_documented_procedure(cluster):
     for nd in cluster.nodes:
         cluster.start(nd)
     assert_sane(cluster, highest + 1)
+    assert all(nd.raft_info()["term_exhausted"] == "no" for nd in cluster.nodes)
     acked.update(write_keys(cluster, "recovered", 10))
     cluster.wait_converged(cluster.nodes)
     for nd in cluster.nodes:
