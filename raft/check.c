@@ -64,6 +64,9 @@ static const char *type_refusal(const struct raft_msg *m)
         if (m->log_term > m->term) return "snapshot term above the message's term";
         if (m->offset > UINT64_MAX - m->chunk_len) return "chunk offset overflows";
         if (m->chunk_len && !m->chunk) return "chunk data missing";
+        /* The codec decodes a valid one; a driver stepping its own must too (the
+         * driver stores it, and raft_conf_encode() asserts it). */
+        if (!raft_conf_valid(&m->conf)) return "invalid configuration";
         return NULL;
     case RAFT_MSG_APPEND_RESP:
         if (m->hint_term > m->term) return "hint term above the message's term";

@@ -209,6 +209,12 @@ static void test_snapshot_must_be_possible(void **state)
     m.chunk_len = 4;
     m.offset = UINT64_MAX - 1; /* offset + len wraps */
     assert_refused(&f, 1, &m);
+    m.offset = 0;
+    memset(m.conf.s[0].addr, 'x', RAFT_ADDR_MAX); /* an address without its NUL */
+    assert_refused(&f, 1, &m);
+    m.conf = *raft_conf_of(f.nd[0].r);
+    m.conf.n = RAFT_MAX_NODES + 1;
+    assert_refused(&f, 1, &m);
     fx_free(&f);
 }
 
