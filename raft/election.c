@@ -62,9 +62,16 @@ static uint32_t count_votes(const struct raft *r, int8_t which)
     return n;
 }
 
-/* Starts a (pre-)election: vote for ourselves, ask every other voter. */
+/* Starts a (pre-)election: vote for ourselves, ask every other voter. Not at
+ * RAFT_TERM_MAX (raft.h, TERMS): the election's term would be above it, and every
+ * server would refuse its requests; the server stays (or goes back to) a follower. */
 void raft_campaign(struct raft *r, bool pre, bool transfer)
 {
+    if (r->term >= RAFT_TERM_MAX) {
+        r->campaigns_refused++;
+        if (r->role != RAFT_FOLLOWER) raft_become_follower(r, r->term, 0);
+        return;
+    }
     r->asked_as_voter = false; /* it stands once per refusal */
     raft_become_candidate(r, pre);
     if (count_votes(r, 1) >= raft_quorum(r)) { /* a cluster of one */

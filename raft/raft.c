@@ -303,9 +303,12 @@ static bool from_leader(uint8_t t)
     return t == RAFT_MSG_APPEND || t == RAFT_MSG_HEARTBEAT || t == RAFT_MSG_SNAPSHOT;
 }
 
-/* Fig. 3.1 "All Servers" plus §9.6 (PreVote) and §4.2.3 (disruptive servers). Returns
- * false if the message must not be processed further. */
-static bool handle_term(struct raft *r, const struct raft_msg *m)
+enum term_verdict { TERM_GO, TERM_STOP, TERM_JUMP };
+
+/* Fig. 3.1 "All Servers" plus §9.6 (PreVote) and §4.2.3 (disruptive servers). TERM_STOP
+ * if the message must not be processed further; TERM_JUMP if its term is too far above
+ * ours (raft.h, TERMS): ours moved up by RAFT_TERM_JUMP_MAX and the message is dropped. */
+static enum term_verdict handle_term(struct raft *r, const struct raft_msg *m)
 {
     bool vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
     if (m->term > r->term) {
@@ -326,11 +329,17 @@ static bool handle_term(struct raft *r, const struct raft_msg *m)
             recent = false;
         }
         if (vote_req && !m->transfer && recent && r->election_elapsed < r->cfg.election_ticks)
-            return false;
+            return TERM_STOP;
         if (m->type == RAFT_MSG_PREVOTE || (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject))
-            return true; /* PreVote never changes terms: it is m->term = ours + 1 */
+            return TERM_GO; /* PreVote never changes terms: it is m->term = ours + 1 */
+        if (m->term - r->term > RAFT_TERM_JUMP_MAX) {
+            /* A higher term all the same, only not all of it at once; m->term <=
+             * RAFT_TERM_MAX (check.c), so ours stays below it too. */
+            raft_become_follower(r, r->term + RAFT_TERM_JUMP_MAX, 0);
+            return TERM_JUMP;
+        }
         raft_become_follower(r, m->term, from_leader(m->type) ? m->from : 0);
-        return true;
+        return TERM_GO;
     }
     if (m->term < r->term) {
         /* Fig. 3.1: "reply false if term < currentTerm", with our term, so a stale
@@ -342,9 +351,15 @@ static bool handle_term(struct raft *r, const struct raft_msg *m)
                                                      : 0;
         struct raft_msg *o = resp ? raft_msg_new(r, resp, m->from) : NULL;
         if (o) o->reject = true;
-        return false;
+        return TERM_STOP;
     }
-    return true;
+    return TERM_GO;
+}
+
+static int refuse(struct raft *r, const char *why)
+{
+    r->refusal = why;
+    return RAFT_EREFUSED;
 }
 
 int raft_step(struct raft *r, const struct raft_msg *m)
@@ -352,7 +367,17 @@ int raft_step(struct raft *r, const struct raft_msg *m)
     if (m->to != r->id || m->from == 0 || m->from == r->id || m->type == 0 ||
         m->type >= RAFT_MSG_TYPE_END)
         return RAFT_EINVAL;
-    if (!handle_term(r, m)) return 0;
+    const char *why = raft_msg_refusal(m); /* before any field is used (raft.h) */
+    if (why) return refuse(r, why);
+    switch (handle_term(r, m)) {
+    case TERM_STOP:
+        return 0;
+    case TERM_JUMP:
+        return refuse(r, "term more than RAFT_TERM_JUMP_MAX above ours: ours moved up by "
+                         "RAFT_TERM_JUMP_MAX, the message was dropped");
+    case TERM_GO:
+        break;
+    }
     switch (m->type) {
     case RAFT_MSG_APPEND:
     case RAFT_MSG_HEARTBEAT:
@@ -426,6 +451,16 @@ void raft_receiving(struct raft *r, raft_id from)
     if (r->role == RAFT_FOLLOWER && from != 0 && r->leader == from) r->election_elapsed = 0;
     struct progress *p = r->role == RAFT_LEADER && from != r->id ? raft_pr(r, from) : NULL;
     if (p) p->recent_active = true;
+}
+
+const char *raft_refusal(const struct raft *r)
+{
+    return r->refusal ? r->refusal : "";
+}
+
+uint64_t raft_campaigns_refused(const struct raft *r)
+{
+    return r->campaigns_refused;
 }
 
 void raft_report_unreachable(struct raft *r, raft_id to)

@@ -131,6 +131,38 @@
  *           whole stored log. By then the core has already reset its log to the
  *           snapshot (commit and applied are the snapshot index).
  *
+ * MESSAGES FROM THE NETWORK: every field of a message fed to raft_step() is taken as
+ * hostile until checked. A peer that holds the cluster's secret is trusted with Raft
+ * (no protocol survives a peer that lies about its log), but a broken or hostile one
+ * must not crash a server, nor wrap a term around, nor take the cluster's terms out of
+ * use in one message. So raft_step() refuses (RAFT_EREFUSED, reason in raft_refusal())
+ * a message that breaks an invariant no correct server breaks (raft/check.c: term 0,
+ * a term above RAFT_TERM_MAX, an index above RAFT_INDEX_MAX, a log term above the
+ * message's term, entries out of sequence or of terms going down, ...) before any of
+ * it is used, and no ASSERT in the core depends on a field of a message.
+ *
+ * TERMS (§3.3) only grow, by one per election. RAFT_TERM_MAX keeps them far from
+ * overflow, and RAFT_TERM_JUMP_MAX bounds how far one message moves a term:
+ *  - a message of a term above RAFT_TERM_MAX is refused before it touches state;
+ *  - a server at RAFT_TERM_MAX starts no election (a PreVote or vote would need
+ *    RAFT_TERM_MAX + 1): it stays a follower and counts the elections it did not start
+ *    (raft_campaigns_refused()), for the driver to report. A leader may still be
+ *    elected at RAFT_TERM_MAX itself; the cluster then runs until it loses it. Reaching
+ *    it legitimately takes 2^62 elections: only a hostile or broken peer gets there,
+ *    and docs/operations.md says how an operator brings such a cluster back;
+ *  - a message whose term is more than RAFT_TERM_JUMP_MAX above ours moves our term up
+ *    by RAFT_TERM_JUMP_MAX only (as a follower with no vote and no leader, exactly as
+ *    a higher term does, Fig. 3.1) and is then dropped (RAFT_EREFUSED). A legitimately
+ *    higher term is still adopted: the sender's next message (a heartbeat, a refusal
+ *    carrying its term) moves us further, until we reach it. Safety is that of any
+ *    higher term: terms only grow, a vote is cast at most once per term (the vote is
+ *    cleared only when the term grows), and a dropped message is a lost one. What it
+ *    buys: one forged message moves a server's term by at most 2^16, so exhausting the
+ *    2^62 terms takes 2^46 messages (years at a million a second), where without it
+ *    one message did. What it costs: a server 2^16 terms or more behind (absent while
+ *    the others held that many elections, which PreVote makes rare: a term grows only
+ *    when a majority agreed to an election) catches up one message per 2^16 terms.
+ *
  * Return codes: 0 on success or a negative RAFT_E* code; raft_strerror() names them.
  * Limits are hard: a proposal above max_entry_bytes is refused (RAFT_ETOOBIG).
  */
@@ -155,11 +187,19 @@ enum {
     RAFT_ENOTREADY = -6,  /* leader has not committed an entry of its term yet */
     RAFT_EMALFORMED = -7, /* codec: truncated, oversize or malformed input */
     RAFT_EUNSAFE = -8,    /* conf change refused: the new voters could not commit */
+    RAFT_EREFUSED = -9,   /* raft_step(): message refused, see raft_refusal() */
 };
 
 #define RAFT_MAX_NODES 16         /* servers in one configuration */
 #define RAFT_MAX_INFLIGHT 256     /* upper bound of config.max_inflight_msgs */
 #define RAFT_MAX_MSG_ENTRIES 4096 /* upper bound of entries in one message */
+/* Ceilings far below overflow (see MESSAGES FROM THE NETWORK and TERMS above): 2^62
+ * elections, or 2^62 entries, take longer than any cluster lives (146 years at a
+ * billion a second), and term + 1, index + entries, etc. never wrap below them. */
+#define RAFT_TERM_MAX (UINT64_C(1) << 62)
+#define RAFT_INDEX_MAX (UINT64_C(1) << 62)
+/* How far up one message may move a server's term (see TERMS above). */
+#define RAFT_TERM_JUMP_MAX (UINT64_C(1) << 16)
 
 enum raft_role { RAFT_FOLLOWER = 0, RAFT_PRECANDIDATE, RAFT_CANDIDATE, RAFT_LEADER };
 enum raft_read_mode { RAFT_READ_SAFE = 0, RAFT_READ_LEASE = 1 };
@@ -396,10 +436,18 @@ void raft_receiving(struct raft *r, raft_id from);
 
 /* Feeds one message from a peer. The message is borrowed for the call only (entry and
  * chunk data are copied). Returns 0 (including for messages Raft ignores: stale terms,
- * duplicates, responses to a past role), or RAFT_EINVAL if m->to is not this server,
- * m->from is 0 or this server, or the type is unknown. Out of memory is handled by
- * dropping the message, which Raft tolerates like a network loss. */
+ * duplicates, responses to a past role), RAFT_EINVAL if m->to is not this server,
+ * m->from is 0 or this server, or the type is unknown, or RAFT_EREFUSED if the message
+ * breaks an invariant (nothing changed) or jumps terms (our term moved up by
+ * RAFT_TERM_JUMP_MAX, nothing else): see MESSAGES FROM THE NETWORK above. Out of memory
+ * is handled by dropping the message, which Raft tolerates like a network loss. */
 int raft_step(struct raft *r, const struct raft_msg *m);
+/* Why the last raft_step() that returned RAFT_EREFUSED refused its message: a static
+ * string ("" if none was ever refused). */
+const char *raft_refusal(const struct raft *r);
+/* Elections this server did not start because its term is at RAFT_TERM_MAX (or above:
+ * restored from a store written before the ceiling existed), since creation. */
+uint64_t raft_campaigns_refused(const struct raft *r);
 
 /* Appends a RAFT_ENTRY_NORMAL entry (data copied) on the leader; *index (may be NULL)
  * gets its log index; it is committed when it shows up in rd.committed. Proposals made

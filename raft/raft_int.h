@@ -179,6 +179,9 @@ struct raft {
     raft_index ready_last;    /* last index handed to persist */
     raft_index ready_applied; /* last index handed to apply */
     bool ready_chunk;         /* the batch holds a snapshot chunk */
+    /* refusals (check.c, raft.h MESSAGES FROM THE NETWORK) */
+    const char *refusal;        /* why the last refused message was refused */
+    uint64_t campaigns_refused; /* elections not started: term at RAFT_TERM_MAX */
 };
 
 /* raft.c */
@@ -228,6 +231,10 @@ void raft_inflight_free_to(struct progress *p, raft_index index);
 void raft_inflight_free_first(struct progress *p);
 raft_index raft_quorum_match(const struct raft *r);
 uint64_t raft_quorum_read_ack(const struct raft *r);
+
+/* check.c: the invariant m breaks (a static string), or NULL (raft.h, MESSAGES FROM
+ * THE NETWORK); raft_step() refuses such a message before using any field of it. */
+const char *raft_msg_refusal(const struct raft_msg *m);
 
 /* election.c */
 void raft_election_tick(struct raft *r);

@@ -221,6 +221,8 @@ const char *raft_strerror(int err)
         return "malformed message";
     case RAFT_EUNSAFE:
         return "the new voters would not have a responsive majority";
+    case RAFT_EREFUSED:
+        return "message refused";
     }
     return "unknown error";
 }

@@ -185,23 +185,13 @@ static void reply(struct raft *r, const struct raft_msg *m, bool reject, raft_in
     }
 }
 
-static bool entries_well_formed(const struct raft_msg *m)
-{
-    raft_term prev = m->log_term;
-    for (uint32_t i = 0; i < m->n_entries; i++) {
-        const struct raft_entry *e = &m->entries[i];
-        if (e->index != m->index + 1 + i || e->term < prev || e->term > m->term) return false;
-        prev = e->term;
-    }
-    return true;
-}
-
 /* Fig. 3.1 AppendEntries receiver: consistency check on (prev index, prev term);
  * delete a conflicting suffix (never a committed entry); append what is new; advance
  * commit to min(leader commit, index of last new entry). */
 void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
 {
-    if (!entries_well_formed(m)) return;
+    /* Entries are consecutive after (index, log_term), of terms from log_term up to the
+     * leader's (raft_step() refused anything else: check.c). */
     if (m->index < r->commit) { /* stale or duplicate: all of it is committed here */
         reply(r, m, false, r->commit);
         return;

@@ -258,12 +258,38 @@ static void send_msgs(struct node *n, const struct raft_ready *rd, int persisted
     transport_flush(n->tr);
 }
 
+/* Whether a rate-limited line is due now; if not, it is counted as left out. */
+static bool ratelog_due(struct node_ratelog *l, int64_t interval_ms)
+{
+    int64_t now = clock_mono_us() / 1000;
+    if (now < l->next_ms) {
+        l->left_out++;
+        return false;
+    }
+    l->next_ms = now + interval_ms;
+    return true;
+}
+
+/* A peer's message refused: logged, but never more than a line per
+ * NODE_REFUSAL_LOG_MS (a broken or hostile peer may send thousands a second). */
+static void log_refused(struct node *n, uint64_t from, const char *why)
+{
+    n->msgs_refused++;
+    if (!ratelog_due(&n->refused_log, NODE_REFUSAL_LOG_MS)) return;
+    LOG_WARNING("Refused a Raft message from node %llu: %s (%llu more refused in the last %d s; "
+                "%llu since start)",
+                (unsigned long long)from, why, (unsigned long long)n->refused_log.left_out,
+                NODE_REFUSAL_LOG_MS / 1000, (unsigned long long)n->msgs_refused);
+    n->refused_log.left_out = 0;
+}
+
 int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, char *err,
                  size_t errlen)
 {
     struct raft_msg m;
     if (raft_decode(msg, len, &m, n->dec_ents, RAFT_MAX_MSG_ENTRIES) != 0) {
         snprintf(err, errlen, "malformed raft message (%zu bytes)", len);
+        log_refused(n, from, err);
         return -1;
     }
     if (m.from != from) {
@@ -275,13 +301,25 @@ int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, 
      * stop this node from voting before it answers a vote request. */
     if ((m.type == RAFT_MSG_VOTE || m.type == RAFT_MSG_PREVOTE) && !raft_recovering(n->raft))
         node_safety_tick(n);
-    if (raft_step(n->raft, &m) != 0) {
+    int rc = raft_step(n->raft, &m);
+    if (rc == RAFT_EREFUSED) {
+        snprintf(err, errlen, "raft message refused (type %u, term %llu): %s", (unsigned)m.type,
+                 (unsigned long long)m.term, raft_refusal(n->raft));
+        log_refused(n, from, err);
+        return -1;
+    }
+    if (rc != 0) {
         snprintf(err, errlen, "raft message not for this node");
         return -1;
     }
     node_view_heard(n, from);
     node_answer_peer(n, from);
     return 0;
+}
+
+uint64_t node_messages_refused(const struct node *n)
+{
+    return n->msgs_refused;
 }
 
 void node_receiving(struct node *n, uint64_t from)
@@ -448,6 +486,23 @@ void node_process_ready(struct node *n)
 
 /* -------------------------------------------------------------- timeouts */
 
+/* The core did not start an election: its term is at RAFT_TERM_MAX (raft.h,
+ * TERMS). Nothing here can fix that; the operator can (docs/operations.md). */
+static void check_exhausted(struct node *n)
+{
+    uint64_t refused = raft_campaigns_refused(n->raft);
+    if (refused == n->campaigns_refused_seen) return;
+    n->campaigns_refused_seen = refused;
+    if (!ratelog_due(&n->exhausted_log, NODE_EXHAUSTED_LOG_MS)) return;
+    LOG_WARNING("RAFT TERM EXHAUSTED: this node's term %llu is at the ceiling (RAFT_TERM_MAX = "
+                "%llu): it starts no election, and without a leader the cluster takes no writes. "
+                "See \"Recovering a cluster whose term is exhausted\" in docs/operations.md "
+                "(%llu elections not started since start)",
+                (unsigned long long)raft_term_of(n->raft), (unsigned long long)RAFT_TERM_MAX,
+                (unsigned long long)refused);
+    n->exhausted_log.left_out = 0;
+}
+
 void node_tick(struct node *n)
 {
     /* A follower whose answers wait for a sync (node_write.c) says it is
@@ -455,6 +510,7 @@ void node_tick(struct node *n)
      * must not take a slow disk for a lost follower. */
     if (n->writes.n && n->role != RAFT_LEADER) ping_peers(n);
     raft_tick(n->raft);
+    check_exhausted(n);
     node_safety_tick(n);
     if (storage_trim_pending(n->st)) {
         char err[256];

@@ -99,7 +99,11 @@ uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint
 
 /* Feeds a message received from peer `from` (RAFT.MSG on a connection that
  * authenticated as `from`). Returns 0, or -1 if it is malformed, claims
- * another sender or is not for this node (err filled; nothing changed). */
+ * another sender, is not for this node (err filled; nothing changed) or is
+ * refused by the core (raft.h, MESSAGES FROM THE NETWORK: err says why;
+ * nothing changed, except our term for a term jump). A malformed or refused
+ * message is also logged, at most one line per NODE_REFUSAL_LOG_MS with the
+ * count of those left out, so that a flood of them does not flood the log. */
 int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, char *err,
                  size_t errlen);
 
@@ -228,6 +232,9 @@ const char *node_peer_recovery_state(const struct node *n, uint64_t id);
  * node's incarnation).
  * The state: field keeps its documented values (docs/cluster-replies.md). */
 const char *node_recovery_state(const struct node *n);
+/* RAFT.INFO's messages_refused: peer messages refused since start
+ * (node_receive: malformed, or refused by the core). */
+uint64_t node_messages_refused(const struct node *n);
 
 /* Snapshots (src/node_snap.c, format and crash analysis in src/snapshot.h).
  * A node snapshots its keyspace while it runs (src/snaplive.h) when the

@@ -97,6 +97,15 @@ struct node_writes {
     size_t buf_head, buf_len, buf_cap;
 };
 
+/* A warning logged at most once per interval: the first one at once, those
+ * that follow within the interval counted and summed up in the next line. */
+#define NODE_REFUSAL_LOG_MS 10000   /* refused peer messages (node_receive) */
+#define NODE_EXHAUSTED_LOG_MS 60000 /* elections not started at RAFT_TERM_MAX */
+struct node_ratelog {
+    int64_t next_ms;   /* monotonic time before which lines are only counted */
+    uint64_t left_out; /* lines counted since the last one logged */
+};
+
 struct node {
     struct node_env env;      /* given by the owner (node.h) */
     const struct config *cfg; /* env.cfg */
@@ -139,6 +148,12 @@ struct node {
     size_t n_heard;
     raft_id last_leader;   /* the leader, or the last one known; 0 if none ever */
     int64_t role_since_ms; /* monotonic time of the last role or leader change */
+    /* Peer messages refused (malformed, or by the core) and elections the core
+     * did not start at RAFT_TERM_MAX (src/node.c, rate-limited warnings). */
+    uint64_t msgs_refused;
+    struct node_ratelog refused_log;
+    uint64_t campaigns_refused_seen; /* raft_campaigns_refused() at the last look */
+    struct node_ratelog exhausted_log;
 
     /* src/node_safety.c */
     struct node_inc incs[NODE_INCS_MAX]; /* cache of the peers table, members only */

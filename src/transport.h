@@ -48,8 +48,11 @@
  *       <from-node-id> differs from the one authenticated, an error reply and
  *       no effect at all (an ordinary client sending it changes nothing).
  *       Otherwise +OK once the payload is taken (decoded and stepped, or queued
- *       for the core); an error reply if it does not decode. The reply carries
- *       no Raft information: it only paces the sender (see LIMITS).
+ *       for the core); an error reply if it does not decode or the core
+ *       refuses it (raft.h, MESSAGES FROM THE NETWORK: an absurd term, index
+ *       or count), logged by the receiver at most once per 10 s
+ *       (src/node.h, node_receive). The reply carries no Raft information: it
+ *       only paces the sender (see LIMITS).
  *
  *   PING
  *       A keepalive, sent by a node whose loop is busy writing its log (a

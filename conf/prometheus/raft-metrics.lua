@@ -8,7 +8,8 @@
 -- own name (current_term, commit_index, last_applied_index, fsync_count,
 -- fsync_avg_microseconds, fsync_max_microseconds, ...), and the text
 -- fields as numbers: is_leader (1 on the leader), state_up (1 when
--- state:up), is_voting (1 or 0), leader_known (1 when leader_id is not -1).
+-- state:up), is_voting (1 or 0), term_exhausted (1 when the term is at its
+-- ceiling: docs/operations.md), leader_known (1 when leader_id is not -1).
 local info = redis.call('INFO', 'raft')
 local out = {}
 local function put(k, v)
@@ -26,6 +27,8 @@ for line in string.gmatch(info, '[^\r\n]+') do
             put('state_up', v == 'up' and 1 or 0)
         elseif k == 'is_voting' then
             put('is_voting', v == 'yes' and 1 or 0)
+        elseif k == 'term_exhausted' then
+            put('term_exhausted', v == 'yes' and 1 or 0)
         end
     end
 end

@@ -130,7 +130,13 @@ static int node_step(struct sim *s, struct node *nd, const struct pkt *p)
         sim_failf(s, "decode failed for a message from node %d", p->from);
         return -1;
     }
-    return raft_step(nd->r, &m);
+    /* Every message here comes from a correct server: none may be refused (raft.h,
+     * MESSAGES FROM THE NETWORK), nor may any term jump that far in a simulation. */
+    int rc = raft_step(nd->r, &m);
+    if (rc == RAFT_EREFUSED)
+        sim_failf(s, "node %d refused a message of type %d from node %d: %s", p->to, m.type,
+                  p->from, raft_refusal(nd->r));
+    return rc;
 }
 
 void sim_deliver(struct sim *s)

@@ -291,9 +291,18 @@ static inline void fx_run(struct fx *f, int rounds)
     }
 }
 
-/* Makes node i campaign now (a TimeoutNow as if from a transferring leader). */
+/* Makes node i campaign now (a TimeoutNow as if from a transferring leader). Before
+ * any election (term 0) no leader exists to send one (the core refuses a message of
+ * term 0): node i is ticked alone until its election timeout makes it stand. */
 static inline void fx_campaign(struct fx *f, int i)
 {
+    if (raft_term_of(f->nd[i].r) == 0) {
+        for (int k = 0; k < 1000 && raft_role_of(f->nd[i].r) == RAFT_FOLLOWER; k++)
+            raft_tick(f->nd[i].r);
+        assert_int_not_equal(raft_role_of(f->nd[i].r), RAFT_FOLLOWER);
+        fx_flush(f);
+        return;
+    }
     struct raft_msg m;
     memset(&m, 0, sizeof(m));
     m.type = RAFT_MSG_TIMEOUT_NOW;

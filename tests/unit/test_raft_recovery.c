@@ -92,7 +92,7 @@ static void test_recovering_catches_up(void **state)
     struct raft_msg m = fx_msg(RAFT_MSG_VOTE, 2, 3, raft_term_of(f.nd[2].r));
     m.transfer = true;
     m.index = 100;
-    m.log_term = 100;
+    m.log_term = m.term; /* a longer log of the same last term: up to date */
     fx_step_reply(&f, 2, &m, RAFT_MSG_VOTE_RESP, &out);
     assert_true(out.reject); /* it voted for the leader of this term */
     m.term++;
