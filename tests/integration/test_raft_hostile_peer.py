@@ -30,7 +30,9 @@ RAFT_TERM_MAX = 1 << 62  # raft/raft.h
 # statements an operator runs with sqlite3 on each stopped member's store.
 HIGHEST_TERM_SQL = ("SELECT max(coalesce((SELECT max(term) FROM log), 0),"
                     " (SELECT value FROM meta WHERE key = 'snap_term'))")
-OUT_OF_RANGE_SQL = ("SELECT count(*) FROM log WHERE term < 0 OR term >= 4611686018427387904")
+OUT_OF_RANGE_SQL = ("SELECT (SELECT count(*) FROM log WHERE term < 0 OR term >= 4611686018427387904)"
+                    " + (SELECT count(*) FROM meta WHERE key = 'snap_term'"
+                    " AND (value < 0 OR value >= 4611686018427387904))")
 SET_TERM_SQL = ("UPDATE meta SET value = {term} WHERE key = 'term';"
                 " UPDATE meta SET value = 0 WHERE key = 'vote';")
 
