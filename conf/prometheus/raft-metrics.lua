@@ -21,6 +21,7 @@ for line in string.gmatch(info, '[^\r\n]+') do
     if k and not string.match(k, '^node%d+$') then
         if string.match(v, '^%-?%d+$') then
             put(k, v)
+            if k == 'leader_id' then put('leader_known', v ~= '-1' and 1 or 0) end
         elseif k == 'role' then
             put('is_leader', v == 'leader' and 1 or 0)
         elseif k == 'state' then

@@ -393,6 +393,7 @@ def test_a_no_writes_allow_stale_script_runs_on_a_follower(cluster):
             pairs = f.eval(src.read(), 0)
         got = dict(zip(pairs[::2], pairs[1::2]))
         assert got["is_leader"] == "0" and got["state_up"] == "1"
+        assert got["leader_known"] == "1" and got["term_exhausted"] == "0"
         assert got["current_term"] == raft_info_of(f)["current_term"]
         # Without allow-stale, a read goes to the leader.
         assert error_of(f, "EVAL", "#!lua flags=no-writes\nreturn 1", 0).startswith("MOVED")
