@@ -4,7 +4,9 @@ beside redis-server: one call of each command over N keys, for each N.
 
 The shape is the same for every command: N keys of two elements each (a
 sorted set {a, m<i>}, a set {a, m<i>}, a string, an HLL of two elements, a
-bitmap, a stream of one entry, ...), and one command naming all N keys. What
+bitmap, a stream of one entry, ...), and one command naming all N keys;
+ZDIFF-BIG1 and SDIFF-BIG1 are the difference of a first key of N members
+and the N - 1 others. What
 grows faster than N shows in the growth column (time at N over time at the
 previous N, about N/previous N when linear) and in the ratio to
 redis-server, whose commands are linear in their keys.
@@ -108,6 +110,18 @@ def fill_sets(c, n):
     return fill(c, n, lambda p, k, i: p.sadd(k, "a", f"m{i}"))
 
 
+def fill_big_first(c, n, add_many):
+    """The zsets or sets of fill_zsets/fill_sets, the first of which holds
+    N members: a difference of one big key and many small ones."""
+    ks = (fill_zsets if add_many == "zadd" else fill_sets)(c, n)
+    members = [f"m{i}" for i in range(n)]
+    if add_many == "zadd":
+        c.zadd(ks[0], {m: 1 for m in members})
+    else:
+        c.sadd(ks[0], *members)
+    return ks
+
+
 def fill_strings(c, n):
     return fill(c, n, lambda p, k, i: p.set(k, f"v{i}"))
 
@@ -162,6 +176,8 @@ BENCHES = [
     ("ZINTERSTORE", fill_zsets, lambda s, ks, n: s.c.execute_command("ZINTERSTORE", "{b}d", n, *ks)),
     ("ZDIFF", fill_zsets, lambda s, ks, n: len(s.c.execute_command("ZDIFF", n, *ks))),
     ("ZDIFFSTORE", fill_zsets, lambda s, ks, n: s.c.execute_command("ZDIFFSTORE", "{b}d", n, *ks)),
+    ("ZDIFF-BIG1", lambda c, n: fill_big_first(c, n, "zadd"),
+     lambda s, ks, n: len(s.c.execute_command("ZDIFF", n, *ks))),
     ("ZINTERCARD", fill_zsets, lambda s, ks, n: s.c.execute_command("ZINTERCARD", n, *ks)),
     ("SUNION", fill_sets, lambda s, ks, n: len(s.c.execute_command("SUNION", *ks))),
     ("SUNIONSTORE", fill_sets, lambda s, ks, n: s.c.execute_command("SUNIONSTORE", "{b}d", *ks)),
@@ -169,6 +185,8 @@ BENCHES = [
     ("SINTERSTORE", fill_sets, lambda s, ks, n: s.c.execute_command("SINTERSTORE", "{b}d", *ks)),
     ("SINTERCARD", fill_sets, lambda s, ks, n: s.c.execute_command("SINTERCARD", n, *ks)),
     ("SDIFF", fill_sets, lambda s, ks, n: len(s.c.execute_command("SDIFF", *ks))),
+    ("SDIFF-BIG1", lambda c, n: fill_big_first(c, n, "sadd"),
+     lambda s, ks, n: len(s.c.execute_command("SDIFF", *ks))),
     ("SDIFFSTORE", fill_sets, lambda s, ks, n: s.c.execute_command("SDIFFSTORE", "{b}d", *ks)),
     ("MGET", fill_strings, lambda s, ks, n: len(s.c.execute_command("MGET", *ks))),
     ("MSET", fill_none,

@@ -123,6 +123,8 @@ def test_many_key_commands_reply_as_redis(server, reference):
             p.pfadd(hlls[i], *[f"e{r.randrange(5000)}" for _ in range(r.randint(1, 50))])
             p.setbit(bits[i], r.randrange(256), 1)
         p.execute()
+        # A big first set: SDIFF copies it and removes the others' members.
+        c.sadd("{k}big", *[f"m{i}" for i in range(500)])
     missing = [f"{{k}}none{i}" for i in range(20)]
     mixed = strings + missing
     rng.shuffle(mixed)
@@ -133,7 +135,10 @@ def test_many_key_commands_reply_as_redis(server, reference):
                ("GET", "{k}db"), ("BITOP", "AND", "{k}db", *bits), ("GET", "{k}db"),
                ("MSET", *[x for k in mixed for x in (k, "w")]), ("MGET", *mixed),
                ("DEL", *strings[:150], *missing), ("UNLINK", *mixed), ("EXISTS", *mixed)]
-    unordered = [("SUNION", *sets), ("SINTER", *sets[:3]), ("SDIFF", *sets)]
+    ordered += [("SDIFFSTORE", "{k}d", "{k}big", *sets, *missing), ("SCARD", "{k}d")]
+    unordered = [("SUNION", *sets), ("SINTER", *sets[:3]), ("SDIFF", *sets),
+                 ("SDIFF", "{k}big", *sets), ("SDIFF", "{k}big", *missing, *sets[:5]),
+                 ("SMEMBERS", "{k}d")]
     assert [reply(ours, *a) for a in ordered] == [reply(theirs, *a) for a in ordered]
     for a in unordered:
         assert sorted(reply(ours, *a)) == sorted(reply(theirs, *a)), a[0]
