@@ -44,7 +44,10 @@ static double weighted(const struct t_zset_input *in, double score)
     return isnan(s) ? 0 : s;
 }
 
-/* Input in's weighted score of member m: 1 if present, 0 if absent. */
+/* Input in's score of member m times its weight: 1 if present, 0 if
+ * absent. A NaN (inf * 0) is left as it is: Redis turns it into 0 only in
+ * the input walked; looked up in another input, it makes a SUM NaN, which
+ * aggregate() turns into 0, and leaves a MIN or MAX as it was. */
 static int input_score(struct t_zset_combine *z, const struct t_zset_input *in, const char *m,
                        size_t len, double *out)
 {
@@ -53,7 +56,7 @@ static int input_score(struct t_zset_combine *z, const struct t_zset_input *in, 
     if (!in->obj) return 0;
     if (in->is_set ? !t_set_contains(in->obj, m, len) : !t_zset_score(in->obj, m, len, &s))
         return 0;
-    *out = weighted(in, s);
+    *out = s * in->weight;
     return 1;
 }
 
@@ -76,7 +79,12 @@ static void union_elem(struct walk *w, const char *m, size_t len, double s)
     struct t_zset_combine *z = w->z;
     double old;
     z->probes++;
-    if (t_zset_score(z->out, m, len, &old)) s = aggregate(z->agg, old, s);
+    if (t_zset_score(z->out, m, len, &old)) {
+        s = aggregate(z->agg, old, s);
+        /* t_zset_set keeps a score equal to the new one, as ZADD does; but
+         * -0 + 0 is 0, which Redis's accumulator holds and replies as such. */
+        if (s == old && signbit(s) != signbit(old)) t_zset_remove(&z->out, m, len);
+    }
     t_zset_set(&z->out, z->lim, m, len, s);
 }
 

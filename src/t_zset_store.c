@@ -18,6 +18,12 @@
 struct zreq {
     struct t_zset_combine z;
     int withscores;
+    /* The result is built in the big encoding whatever its size, as Redis
+     * builds it in a skiplist, and a stored one is given its encoding at
+     * the end (fit): a score of -0 (0 * -2.5) then replies "-0" and stays
+     * -0 in a big stored result, as Redis's, where a listpack holds it as
+     * the integer 0. */
+    struct kv_limits build_lim;
 };
 
 /* numkeys at argv[i]: its value, or -1 after replying Redis's error. */
@@ -129,7 +135,9 @@ static int zreq_parse(struct cmd_ctx *c, int ni, int store, int card, const char
                       struct zreq *r)
 {
     long long n = numkeys_arg(c, ni, name);
-    r->z.lim = &c->kv->limits;
+    r->build_lim = c->kv->limits;
+    r->build_lim.zset_max_listpack_entries = 0;
+    r->z.lim = &r->build_lim;
     r->z.build = !card;
     if (n < 0) return -1;
     if (load_inputs(c, ni + 1, (int)n, r) < 0 ||
@@ -138,6 +146,28 @@ static int zreq_parse(struct cmd_ctx *c, int ni, int store, int card, const char
         return -1;
     }
     return 0;
+}
+
+struct refill {
+    void *zs;
+    const struct kv_limits *lim;
+};
+
+static void refill_elem(void *ud, const char *m, size_t len, double score)
+{
+    struct refill *f = ud;
+    t_zset_set(&f->zs, f->lim, m, len, score);
+}
+
+/* A result to store, in the encoding its size and members call for (a
+ * listpack when small: Redis's conversion at the end). Takes out. */
+static void *fit(void *out, const struct kv_limits *lim)
+{
+    if (t_zset_size(out) > lim->zset_max_listpack_entries) return out;
+    struct refill f = {t_zset_new(), lim};
+    t_zset_foreach(out, 0, refill_elem, &f);
+    t_zset_free(out);
+    return f.zs;
 }
 
 /* ZUNION/ZINTER/ZDIFF numkeys ... (dst 0) and their STORE forms (dst 1). */
@@ -155,6 +185,7 @@ static void zop_generic(struct cmd_ctx *c, enum t_zset_op op, int store, const c
                                             [T_ZSET_INTER] = "zinterstore",
                                             [T_ZSET_DIFF] = "zdiffstore"};
         if (size) {
+            out = fit(out, &c->kv->limits);
             kv_set_obj(c->kv, dst->ptr, dst->len, KV_ZSET, out, KV_NO_EXPIRE, c->now_ms);
             cmd_notify(c, NOTIFY_ZSET, event[op], dst);
         } else {
