@@ -204,7 +204,7 @@ bench-snapshot: deps
 
 bench-multikey: deps
 	$(MAKE) all
-	@scripts/bench-multikey.py
+	@scripts/bench-multikey.py | tee docs/bench/bench-multikey.txt
 
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
