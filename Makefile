@@ -55,7 +55,7 @@ NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs logsync t
 NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
 .PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes \
-        bench bench-cluster bench-memory bench-snapshot bench-raft bench-cache format chaos chaos-short chaos-checker \
+        bench bench-cluster bench-memory bench-snapshot bench-multikey bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
@@ -213,6 +213,10 @@ big-writes: deps
 bench-snapshot: deps
 	$(MAKE) all
 	@scripts/bench-snapshot.sh
+
+bench-multikey: deps
+	$(MAKE) all
+	@scripts/bench-multikey.py | tee docs/bench/bench-multikey.txt
 
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,

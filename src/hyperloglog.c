@@ -278,9 +278,13 @@ int hll_sparse_to_dense(const unsigned char *sp, size_t len, unsigned char *dens
 
 /* --- merging and estimating --- */
 
+/* A run of zeros raises nothing: skipped without a look at its registers,
+ * which are most of a sparse HLL's 16384 (a PFCOUNT or PFMERGE of 20000
+ * small HLLs visited 330M registers, 0.6 s, for a few opcodes each). */
 static void raw_max(void *ud, uint32_t first, uint32_t span, uint8_t value)
 {
     uint8_t *raw = ud;
+    if (value == 0) return;
     for (uint32_t i = first; i < first + span; i++)
         if (raw[i] < value) raw[i] = value;
 }

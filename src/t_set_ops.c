@@ -3,9 +3,11 @@
  * SINTERSTORE, SUNION SUNIONSTORE, SDIFF SDIFFSTORE (Redis 7.0 replies).
  *
  * Every result is built by walking the sources in their canonical order
- * (src/t_set.h), so a stored result has the same order on every replica and
- * later SPOPs of it agree. The sources are all looked up before anything
- * changes; a source of another type fails the whole command (WRONGTYPE).
+ * (src/t_set.h), and a difference's choice of way depends only on the
+ * sources' sizes, so a stored result has the same order on every replica
+ * and later SPOPs of it agree. The cost stays linear in the sources'
+ * elements (times a look-up), whatever the number of sources: see diff(). The sources are all
+ * looked up before anything changes; a source of another type fails the whole command (WRONGTYPE).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -16,122 +18,155 @@
 #include "t_set_int.h"
 #include "util.h"
 
-enum set_op { OP_INTER, OP_UNION, OP_DIFF };
-
-/* The source sets: objs[i] is NULL for a missing key. */
-struct sources {
-    const void **objs;
-    int n;
-};
-
-/* Looks up argv[first .. first + n) as sets. Returns 0, or -1 after
- * replying WRONGTYPE. */
-static int load_sources(struct cmd_ctx *c, int first, int n, int write, struct sources *s)
+/* Looks up argv[first .. first + n) as sets into z->objs (NULL for a
+ * missing key). Returns 0, or -1 after replying WRONGTYPE. */
+static int load_sources(struct cmd_ctx *c, int first, int n, int write, struct t_set_combine *z)
 {
-    s->objs = util_xcalloc((size_t)n, sizeof *s->objs);
-    s->n = n;
+    z->objs = util_xcalloc((size_t)n, sizeof *z->objs);
+    z->n = n;
+    z->lim = &c->kv->limits;
     for (int i = 0; i < n; i++) {
         int wrong;
         const struct resp_arg *key = &c->argv[first + i];
         struct kv_val *v =
             write ? t_set_lookup_write(c, key, &wrong) : t_set_lookup_read(c, key, &wrong);
         if (wrong) {
-            free(s->objs);
+            free(z->objs);
             return -1;
         }
-        s->objs[i] = v ? kv_val_obj(v) : NULL;
+        z->objs[i] = v ? kv_val_obj(v) : NULL;
     }
     return 0;
 }
 
-static int in_all_others(const struct sources *s, int skip, const char *p, size_t len)
+static int contains(struct t_set_combine *z, int i, const char *p, size_t len)
 {
-    for (int i = 0; i < s->n; i++)
-        if (i != skip && !t_set_contains(s->objs[i], p, len)) return 0;
+    z->probes++;
+    return z->objs[i] && t_set_contains(z->objs[i], p, len);
+}
+
+static int in_all_others(struct t_set_combine *z, int skip, const char *p, size_t len)
+{
+    for (int i = 0; i < z->n; i++)
+        if (i != skip && !contains(z, i, p, len)) return 0;
     return 1;
 }
 
-static int in_any_other(const struct sources *s, const char *p, size_t len)
+static int in_any_other(struct t_set_combine *z, const char *p, size_t len)
 {
-    for (int i = 1; i < s->n; i++)
-        if (s->objs[i] && t_set_contains(s->objs[i], p, len)) return 1;
+    for (int i = 1; i < z->n; i++)
+        if (contains(z, i, p, len)) return 1;
     return 0;
 }
 
 /* The smallest source (the first of equal ones): intersections walk it. */
-static int smallest(const struct sources *s)
+static int smallest(const struct t_set_combine *z)
 {
     int best = 0;
-    for (int i = 1; i < s->n; i++)
-        if (t_set_size(s->objs[i]) < t_set_size(s->objs[best])) best = i;
+    for (int i = 1; i < z->n; i++)
+        if (t_set_size(z->objs[i]) < t_set_size(z->objs[best])) best = i;
     return best;
 }
 
 struct build {
-    const struct sources *s;
-    int skip;
-    enum set_op op;
-    void *out; /* the result set */
-    const struct kv_limits *lim;
-    unsigned long long limit, count; /* SINTERCARD: stop at limit (0: none) */
+    struct t_set_combine *z;
+    int skip; /* the source walked */
 };
 
 static void visit_member(void *ud, const char *p, size_t len)
 {
     struct build *b = ud;
-    if (b->limit && b->count >= b->limit) return;
-    int keep = b->op == OP_UNION || (b->op == OP_INTER && in_all_others(b->s, b->skip, p, len)) ||
-               (b->op == OP_DIFF && !in_any_other(b->s, p, len));
+    struct t_set_combine *z = b->z;
+    if (z->limit && z->count >= z->limit) return;
+    int keep = z->op == T_SET_UNION ||
+               (z->op == T_SET_INTER && in_all_others(z, b->skip, p, len)) ||
+               (z->op == T_SET_DIFF && !in_any_other(z, p, len));
     if (!keep) return;
-    if (b->out)
-        t_set_add(&b->out, b->lim, p, len);
+    if (z->build)
+        t_set_add(&z->out, z->lim, p, len);
     else
-        b->count++;
+        z->count++;
 }
 
-/* The result of op over s as a new set (NULL out: only counts, for
- * SINTERCARD, into *count). */
-static void *compute(const struct sources *s, enum set_op op, const struct kv_limits *lim,
-                     int build, unsigned long long limit, unsigned long long *count)
+static void copy_member(void *ud, const char *p, size_t len)
 {
-    struct build b = {s, -1, op, build ? t_set_new() : NULL, lim, limit, 0};
-    for (int i = 0; i < s->n; i++)
-        if (!s->objs[i] && (op == OP_INTER || (op == OP_DIFF && i == 0))) goto done;
-    if (op == OP_UNION) {
-        for (int i = 0; i < s->n; i++)
-            if (s->objs[i]) t_set_foreach(s->objs[i], visit_member, &b);
-    } else {
-        b.skip = op == OP_INTER ? smallest(s) : 0;
-        t_set_foreach(s->objs[b.skip], visit_member, &b);
+    struct t_set_combine *z = ud;
+    t_set_add(&z->out, z->lim, p, len);
+}
+
+static void remove_member(void *ud, const char *p, size_t len)
+{
+    struct t_set_combine *z = ud;
+    z->probes++;
+    t_set_remove(&z->out, p, len);
+}
+
+/* Redis 7.0's choice for a difference (its estimate): looking the first
+ * source's members up in every other (counted at half, since a member is
+ * dropped at its first hit) against a copy of the first from which every
+ * other source's members are removed: the second is what keeps SDIFF of a
+ * big set and many small ones linear. */
+static void diff(struct t_set_combine *z)
+{
+    unsigned long long lookups = 0, all = 0;
+    for (int i = 0; i < z->n; i++) {
+        if (!z->objs[i]) continue;
+        lookups += t_set_size(z->objs[0]);
+        all += t_set_size(z->objs[i]);
     }
-done:
-    if (count) *count = b.count;
-    return b.out;
+    if (lookups / 2 <= all || !z->build) {
+        struct build b = {z, 0};
+        t_set_foreach(z->objs[0], visit_member, &b);
+        return;
+    }
+    t_set_foreach(z->objs[0], copy_member, z);
+    for (int i = 1; i < z->n && t_set_size(z->out); i++)
+        if (z->objs[i]) t_set_foreach(z->objs[i], remove_member, z);
+}
+
+void t_set_combine(struct t_set_combine *z)
+{
+    z->out = z->build ? t_set_new() : NULL;
+    z->count = z->probes = 0;
+    for (int i = 0; i < z->n; i++)
+        if (!z->objs[i] && (z->op == T_SET_INTER || (z->op == T_SET_DIFF && i == 0))) return;
+    if (z->op == T_SET_UNION) {
+        struct build b = {z, -1};
+        for (int i = 0; i < z->n; i++)
+            if (z->objs[i]) t_set_foreach(z->objs[i], visit_member, &b);
+    } else if (z->op == T_SET_DIFF) {
+        diff(z);
+    } else {
+        struct build b = {z, smallest(z)};
+        t_set_foreach(z->objs[b.skip], visit_member, &b);
+    }
 }
 
 /* SINTER / SUNION / SDIFF key [key ...]: the result as a set reply. */
-static void reply_generic(struct cmd_ctx *c, enum set_op op)
+static void reply_generic(struct cmd_ctx *c, enum t_set_op op)
 {
-    struct sources s;
-    if (load_sources(c, 1, c->argc - 1, 0, &s) < 0) return;
-    void *out = compute(&s, op, &c->kv->limits, 1, 0, NULL);
-    resp_add_set_len(c->out, (long)t_set_size(out));
-    t_set_foreach(out, t_set_reply_member, c->out);
-    t_set_free(out);
-    free(s.objs);
+    struct t_set_combine z = {.op = op, .build = 1};
+    if (load_sources(c, 1, c->argc - 1, 0, &z) < 0) return;
+    t_set_combine(&z);
+    free(z.objs);
+    resp_add_set_len(c->out, (long)t_set_size(z.out));
+    t_set_foreach(z.out, t_set_reply_member, c->out);
+    t_set_free(z.out);
 }
 
 /* SINTERSTORE / SUNIONSTORE / SDIFFSTORE destination key [key ...]: the
  * destination is replaced (its TTL dropped), or deleted by an empty result. */
-static void store_generic(struct cmd_ctx *c, enum set_op op)
+static void store_generic(struct cmd_ctx *c, enum t_set_op op)
 {
-    struct sources s;
-    if (load_sources(c, 2, c->argc - 2, 1, &s) < 0) return;
-    void *out = compute(&s, op, &c->kv->limits, 1, 0, NULL);
-    free(s.objs);
+    struct t_set_combine z = {.op = op, .build = 1};
+    if (load_sources(c, 2, c->argc - 2, 1, &z) < 0) return;
+    t_set_combine(&z);
+    free(z.objs);
+    void *out = z.out;
     const struct resp_arg *dst = &c->argv[1];
     size_t n = t_set_size(out);
-    static const char *const event[] = {"sinterstore", "sunionstore", "sdiffstore"};
+    static const char *const event[] = {
+        [T_SET_INTER] = "sinterstore", [T_SET_UNION] = "sunionstore", [T_SET_DIFF] = "sdiffstore"};
     if (n == 0) {
         t_set_free(out);
         if (kv_delete(c->kv, dst->ptr, dst->len, c->now_ms))
@@ -145,32 +180,32 @@ static void store_generic(struct cmd_ctx *c, enum set_op op)
 
 void cmd_sinter(struct cmd_ctx *c)
 {
-    reply_generic(c, OP_INTER);
+    reply_generic(c, T_SET_INTER);
 }
 
 void cmd_sunion(struct cmd_ctx *c)
 {
-    reply_generic(c, OP_UNION);
+    reply_generic(c, T_SET_UNION);
 }
 
 void cmd_sdiff(struct cmd_ctx *c)
 {
-    reply_generic(c, OP_DIFF);
+    reply_generic(c, T_SET_DIFF);
 }
 
 void cmd_sinterstore(struct cmd_ctx *c)
 {
-    store_generic(c, OP_INTER);
+    store_generic(c, T_SET_INTER);
 }
 
 void cmd_sunionstore(struct cmd_ctx *c)
 {
-    store_generic(c, OP_UNION);
+    store_generic(c, T_SET_UNION);
 }
 
 void cmd_sdiffstore(struct cmd_ctx *c)
 {
-    store_generic(c, OP_DIFF);
+    store_generic(c, T_SET_DIFF);
 }
 
 /* SINTERCARD numkeys key [key ...] [LIMIT limit]: numkeys, or -1 after
@@ -214,12 +249,11 @@ void cmd_sintercard(struct cmd_ctx *c)
             return;
         }
     }
-    struct sources s;
-    if (load_sources(c, 2, (int)n, 0, &s) < 0) return;
-    unsigned long long count;
-    compute(&s, OP_INTER, &c->kv->limits, 0, (unsigned long long)limit, &count);
-    free(s.objs);
-    resp_add_int(c->out, (long long)count);
+    struct t_set_combine z = {.op = T_SET_INTER, .limit = (unsigned long long)limit};
+    if (load_sources(c, 2, (int)n, 0, &z) < 0) return;
+    t_set_combine(&z);
+    free(z.objs);
+    resp_add_int(c->out, (long long)z.count);
 }
 
 void cmd_smove(struct cmd_ctx *c)

@@ -2,41 +2,28 @@
  * src/t_zset_store.c - the commands over several sorted sets (Redis 7.0
  * replies): ZUNION ZINTER ZDIFF and their STORE forms (WEIGHTS, AGGREGATE
  * SUM|MIN|MAX, WITHSCORES), ZINTERCARD. A plain set counts as a
- * sorted set whose members all score 1.
- *
- * Determinism: a member's score is aggregated over the inputs in argument
- * order (floating-point sums depend on their order), and the result is a
- * sorted set, whose order depends only on its contents; so a stored result
- * is the same on every replica whatever each node's dict order.
+ * sorted set whose members all score 1. Their arguments and replies live
+ * here; the combining itself, its cost and its order of aggregation, in
+ * src/t_zset_combine.c.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmdarg.h"
-#include "dict.h"
 #include "kv.h"
-#include "t_set.h"
 #include "t_zset.h"
 #include "t_zset_int.h"
 #include "util.h"
 
-enum zop { ZOP_UNION, ZOP_INTER, ZOP_DIFF };
-enum zagg { AGG_SUM, AGG_MIN, AGG_MAX };
-
-struct input {
-    const void *obj; /* NULL: missing key */
-    int is_set;
-    double weight;
-};
-
 struct zreq {
-    enum zop op;
-    enum zagg agg;
+    struct t_zset_combine z;
     int withscores;
-    long long limit; /* ZINTERCARD; 0: none */
-    struct input *in;
-    int n;
+    /* The result is built in the big encoding whatever its size, as Redis
+     * builds it in a skiplist, and a stored one is given its encoding at
+     * the end (fit): a score of -0 (0 * -2.5) then replies "-0" and stays
+     * -0 in a big stored result, as Redis's, where a listpack holds it as
+     * the integer 0. */
+    struct kv_limits build_lim;
 };
 
 /* numkeys at argv[i]: its value, or -1 after replying Redis's error. */
@@ -83,8 +70,8 @@ int t_zset_numkeys_keys(int argc, const struct resp_arg *argv, int *idx, int max
 /* The inputs argv[first .. first + n): sorted sets or sets. */
 static int load_inputs(struct cmd_ctx *c, int first, int n, struct zreq *r)
 {
-    r->in = util_xcalloc((size_t)n, sizeof *r->in);
-    r->n = n;
+    r->z.in = util_xcalloc((size_t)n, sizeof *r->z.in);
+    r->z.n = n;
     for (int i = 0; i < n; i++) {
         const struct resp_arg *key = &c->argv[first + i];
         struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
@@ -92,7 +79,7 @@ static int load_inputs(struct cmd_ctx *c, int first, int n, struct zreq *r)
             resp_add_error(c->out, ERR_WRONGTYPE);
             return -1;
         }
-        r->in[i] = (struct input){v ? kv_val_obj(v) : NULL, v && v->type == KV_SET, 1};
+        r->z.in[i] = (struct t_zset_input){v ? kv_val_obj(v) : NULL, v && v->type == KV_SET, 1};
     }
     return 0;
 }
@@ -100,34 +87,37 @@ static int load_inputs(struct cmd_ctx *c, int first, int n, struct zreq *r)
 /* WEIGHTS, AGGREGATE, WITHSCORES (or LIMIT for ZINTERCARD) from argv[j]. */
 static int parse_opts(struct cmd_ctx *c, int j, int store, int card, struct zreq *r)
 {
+    struct t_zset_combine *z = &r->z;
     for (; j < c->argc; j++) {
         int left = c->argc - j - 1;
-        if (!card && r->op != ZOP_DIFF && cmd_arg_is(&c->argv[j], "weights") && left >= r->n) {
-            for (int i = 0; i < r->n; i++) {
-                if (!util_str2d(c->argv[j + 1 + i].ptr, c->argv[j + 1 + i].len, &r->in[i].weight)) {
+        if (!card && z->op != T_ZSET_DIFF && cmd_arg_is(&c->argv[j], "weights") && left >= z->n) {
+            for (int i = 0; i < z->n; i++) {
+                if (!util_str2d(c->argv[j + 1 + i].ptr, c->argv[j + 1 + i].len, &z->in[i].weight)) {
                     resp_add_error(c->out, "ERR weight value is not a float");
                     return -1;
                 }
             }
-            j += r->n;
-        } else if (!card && r->op != ZOP_DIFF && cmd_arg_is(&c->argv[j], "aggregate") &&
+            j += z->n;
+        } else if (!card && z->op != T_ZSET_DIFF && cmd_arg_is(&c->argv[j], "aggregate") &&
                    left >= 1) {
             const struct resp_arg *a = &c->argv[++j];
             if (cmd_arg_is(a, "sum"))
-                r->agg = AGG_SUM;
+                z->agg = T_ZSET_SUM;
             else if (cmd_arg_is(a, "min"))
-                r->agg = AGG_MIN;
+                z->agg = T_ZSET_MIN;
             else if (cmd_arg_is(a, "max"))
-                r->agg = AGG_MAX;
+                z->agg = T_ZSET_MAX;
             else
                 goto syntax;
         } else if (!card && !store && cmd_arg_is(&c->argv[j], "withscores")) {
             r->withscores = 1;
         } else if (card && cmd_arg_is(&c->argv[j], "limit") && left >= 1) {
-            if (!util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &r->limit) || r->limit < 0) {
+            long long limit;
+            if (!util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &limit) || limit < 0) {
                 resp_add_error(c->out, "ERR LIMIT can't be negative");
                 return -1;
             }
+            z->limit = (unsigned long long)limit;
             j++;
         } else {
             goto syntax;
@@ -139,134 +129,63 @@ syntax:
     return -1;
 }
 
-/* Input i's score of member, weighted; 0 if absent. */
-static int input_score(const struct input *in, const char *m, size_t len, double *out)
+/* Parses numkeys at argv[ni], the keys after it and the options, into r
+ * (r->z.op set by the caller); -1 after replying an error. */
+static int zreq_parse(struct cmd_ctx *c, int ni, int store, int card, const char *name,
+                      struct zreq *r)
 {
-    double s = 1;
-    if (!in->obj) return 0;
-    if (in->is_set ? !t_set_contains(in->obj, m, len) : !t_zset_score(in->obj, m, len, &s))
-        return 0;
-    s *= in->weight;
-    *out = isnan(s) ? 0 : s; /* inf * 0 */
-    return 1;
+    long long n = numkeys_arg(c, ni, name);
+    r->build_lim = c->kv->limits;
+    r->build_lim.zset_max_listpack_entries = 0;
+    r->z.lim = &r->build_lim;
+    r->z.build = !card;
+    if (n < 0) return -1;
+    if (load_inputs(c, ni + 1, (int)n, r) < 0 ||
+        parse_opts(c, ni + 1 + (int)n, store, card, r) < 0) {
+        free(r->z.in);
+        return -1;
+    }
+    return 0;
 }
 
-static double aggregate(enum zagg agg, double acc, double s)
-{
-    if (agg == AGG_MIN) return s < acc ? s : acc;
-    if (agg == AGG_MAX) return s > acc ? s : acc;
-    double sum = acc + s;
-    return isnan(sum) ? 0 : sum; /* inf + -inf */
-}
-
-struct walk {
-    const struct zreq *r;
-    int self;  /* the input being walked */
-    void *out; /* result set, NULL when only counting */
+struct refill {
+    void *zs;
     const struct kv_limits *lim;
-    unsigned long long count;
 };
 
-/* An element of input self: is it in the result, and with what score? */
-static void consider(struct walk *w, const char *m, size_t len)
+static void refill_elem(void *ud, const char *m, size_t len, double score)
 {
-    const struct zreq *r = w->r;
-    if (r->limit && w->count >= (unsigned long long)r->limit) return;
-    double acc = 0, s;
-    if (r->op == ZOP_DIFF) {
-        for (int i = 1; i < r->n; i++)
-            if (input_score(&r->in[i], m, len, &s)) return;
-        input_score(&r->in[0], m, len, &acc); /* DIFF takes no weights: 1 */
-    } else {
-        int seen = 0;
-        for (int i = 0; i < r->n; i++) {
-            if (!input_score(&r->in[i], m, len, &s)) {
-                if (r->op == ZOP_INTER) return;
-                continue;
-            }
-            acc = seen ? aggregate(r->agg, acc, s) : s;
-            seen = 1;
-        }
-        /* A union member already added by an earlier input is complete. */
-        if (r->op == ZOP_UNION && w->out) {
-            double old;
-            if (t_zset_score(w->out, m, len, &old)) return;
-        }
-    }
-    w->count++;
-    if (w->out) t_zset_set(&w->out, w->lim, m, len, acc);
+    struct refill *f = ud;
+    t_zset_set(&f->zs, f->lim, m, len, score);
 }
 
-static void walk_set_member(void *ud, const char *m, size_t len)
+/* A result to store, in the encoding its size and members call for (a
+ * listpack when small: Redis's conversion at the end). Takes out. */
+static void *fit(void *out, const struct kv_limits *lim)
 {
-    consider(ud, m, len);
-}
-
-static void walk_zset_elem(void *ud, const char *m, size_t len, double score)
-{
-    (void)score;
-    consider(ud, m, len);
-}
-
-static size_t input_size(const struct input *in)
-{
-    return !in->obj ? 0 : in->is_set ? t_set_size(in->obj) : t_zset_size(in->obj);
-}
-
-static void walk_input(struct walk *w, int i)
-{
-    const struct input *in = &w->r->in[i];
-    if (!in->obj) return;
-    w->self = i;
-    if (in->is_set)
-        t_set_foreach(in->obj, walk_set_member, w);
-    else
-        t_zset_foreach(in->obj, 0, walk_zset_elem, w);
-}
-
-/* The result (a new sorted set; NULL out when counting only). */
-static void *compute(struct zreq *r, const struct kv_limits *lim, int build,
-                     unsigned long long *count)
-{
-    struct walk w = {r, 0, build ? t_zset_new() : NULL, lim, 0};
-    if (r->op == ZOP_UNION) {
-        for (int i = 0; i < r->n; i++)
-            walk_input(&w, i);
-    } else if (r->op == ZOP_DIFF) {
-        walk_input(&w, 0);
-    } else {
-        int best = 0;
-        for (int i = 0; i < r->n; i++) {
-            if (!r->in[i].obj) goto done;
-            if (input_size(&r->in[i]) < input_size(&r->in[best])) best = i;
-        }
-        walk_input(&w, best);
-    }
-done:
-    if (count) *count = w.count;
-    return w.out;
+    if (t_zset_size(out) > lim->zset_max_listpack_entries) return out;
+    struct refill f = {t_zset_new(), lim};
+    t_zset_foreach(out, 0, refill_elem, &f);
+    t_zset_free(out);
+    return f.zs;
 }
 
 /* ZUNION/ZINTER/ZDIFF numkeys ... (dst 0) and their STORE forms (dst 1). */
-static void zop_generic(struct cmd_ctx *c, enum zop op, int store, const char *name)
+static void zop_generic(struct cmd_ctx *c, enum t_zset_op op, int store, const char *name)
 {
-    int ni = store ? 2 : 1;
-    long long n = numkeys_arg(c, ni, name);
-    if (n < 0) return;
-    struct zreq r = {op, AGG_SUM, 0, 0, NULL, 0};
-    if (load_inputs(c, ni + 1, (int)n, &r) < 0 ||
-        parse_opts(c, ni + 1 + (int)n, store, 0, &r) < 0) {
-        free(r.in);
-        return;
-    }
-    void *out = compute(&r, &c->kv->limits, 1, NULL);
-    free(r.in);
+    struct zreq r = {.z = {.op = op, .agg = T_ZSET_SUM}};
+    if (zreq_parse(c, store ? 2 : 1, store, 0, name, &r) < 0) return;
+    t_zset_combine(&r.z);
+    free(r.z.in);
+    void *out = r.z.out;
     size_t size = t_zset_size(out);
     if (store) {
         const struct resp_arg *dst = &c->argv[1];
-        static const char *const event[] = {
-            [ZOP_UNION] = "zunionstore", [ZOP_INTER] = "zinterstore", [ZOP_DIFF] = "zdiffstore"};
+        static const char *const event[] = {[T_ZSET_UNION] = "zunionstore",
+                                            [T_ZSET_INTER] = "zinterstore",
+                                            [T_ZSET_DIFF] = "zdiffstore"};
         if (size) {
+            out = fit(out, &c->kv->limits);
             kv_set_obj(c->kv, dst->ptr, dst->len, KV_ZSET, out, KV_NO_EXPIRE, c->now_ms);
             cmd_notify(c, NOTIFY_ZSET, event[op], dst);
         } else {
@@ -288,40 +207,34 @@ static void zop_generic(struct cmd_ctx *c, enum zop op, int store, const char *n
 
 void cmd_zunion(struct cmd_ctx *c)
 {
-    zop_generic(c, ZOP_UNION, 0, "zunion");
+    zop_generic(c, T_ZSET_UNION, 0, "zunion");
 }
 void cmd_zinter(struct cmd_ctx *c)
 {
-    zop_generic(c, ZOP_INTER, 0, "zinter");
+    zop_generic(c, T_ZSET_INTER, 0, "zinter");
 }
 void cmd_zdiff(struct cmd_ctx *c)
 {
-    zop_generic(c, ZOP_DIFF, 0, "zdiff");
+    zop_generic(c, T_ZSET_DIFF, 0, "zdiff");
 }
 void cmd_zunionstore(struct cmd_ctx *c)
 {
-    zop_generic(c, ZOP_UNION, 1, "zunionstore");
+    zop_generic(c, T_ZSET_UNION, 1, "zunionstore");
 }
 void cmd_zinterstore(struct cmd_ctx *c)
 {
-    zop_generic(c, ZOP_INTER, 1, "zinterstore");
+    zop_generic(c, T_ZSET_INTER, 1, "zinterstore");
 }
 void cmd_zdiffstore(struct cmd_ctx *c)
 {
-    zop_generic(c, ZOP_DIFF, 1, "zdiffstore");
+    zop_generic(c, T_ZSET_DIFF, 1, "zdiffstore");
 }
 
 void cmd_zintercard(struct cmd_ctx *c)
 {
-    long long n = numkeys_arg(c, 1, "zintercard");
-    if (n < 0) return;
-    struct zreq r = {ZOP_INTER, AGG_SUM, 0, 0, NULL, 0};
-    if (load_inputs(c, 2, (int)n, &r) < 0 || parse_opts(c, 2 + (int)n, 0, 1, &r) < 0) {
-        free(r.in);
-        return;
-    }
-    unsigned long long count;
-    compute(&r, &c->kv->limits, 0, &count);
-    free(r.in);
-    resp_add_int(c->out, (long long)count);
+    struct zreq r = {.z = {.op = T_ZSET_INTER, .agg = T_ZSET_SUM}};
+    if (zreq_parse(c, 1, 0, 1, "zintercard", &r) < 0) return;
+    t_zset_combine(&r.z);
+    free(r.z.in);
+    resp_add_int(c->out, (long long)r.z.count);
 }

@@ -21,73 +21,21 @@ with one command, or a comparison against a Redis that reports a false
 difference.
 """
 
-import os
 import random
-import shutil
 import socket
-import subprocess
-import tempfile
 
 import pytest
 import redis
 
-from conftest import KIND, free_port, wait_until
+from conftest import KIND, wait_until
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache beside redis-server")
 
-REDIS_SERVER = shutil.which("redis-server")
 DEADLINE_S = 60
 ZEROS = "0" * 40
-# raftcache's encoding thresholds, given to the reference too so that both
-# hold every value in the same encoding (redis-server 7.0.15's own default
-# hash-max-listpack-entries is 512, raftcache's 128).
-ENCODING_LIMITS = ("--hash-max-listpack-entries", "128", "--hash-max-listpack-value", "64",
-                   "--zset-max-listpack-entries", "128", "--zset-max-listpack-value", "64",
-                   "--set-max-intset-entries", "512")
 REFUSED = ("DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
            "you can run it from a local connection, otherwise you need to set this option in the "
            "configuration file, and then restart the server.")
-
-
-def start_reference(workdirs, procs, *extra):
-    """A redis-server 7.0 on a free port; returns a client. Stopped by pid
-    by the fixture."""
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    workdir = tempfile.mkdtemp(prefix="raftcache-it-redis-")
-    workdirs.append(workdir)
-    port = free_port()
-    with open(os.path.join(workdir, "redis.log"), "wb") as log:
-        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", workdir,
-                                 *ENCODING_LIMITS, *extra],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    procs.append(proc)
-
-    def answers():
-        assert proc.poll() is None, "redis-server exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    wait_until(answers, DEADLINE_S, what="redis-server to answer PING")
-    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=30)
-
-
-@pytest.fixture
-def reference():
-    """Factory: reference(*extra_args) -> a client of a fresh redis-server."""
-    workdirs, procs = [], []
-    yield lambda *extra: start_reference(workdirs, procs, *extra)
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-    for d in workdirs:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def debug_on(start_server, value="yes"):

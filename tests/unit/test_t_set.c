@@ -8,7 +8,9 @@
  * What a user would notice if these failed: replicas of a cluster holding
  * different sets after SPOP (a popped job handed out twice, or lost), an
  * integer set using the memory of a hash table, members changed by a
- * conversion or a snapshot.
+ * conversion or a snapshot; an SDIFFSTORE of a big set and thousands of
+ * small ones that holds every node of the cluster for seconds (the member
+ * look-ups t_set_combine counts must stay linear in the sources' elements).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "../../src/typetable.h"
 #include "../../src/kv.h"
 #include "../../src/t_set.h"
+#include "../../src/t_set_int.h"
 #include "cmd_fixture.h"
 
 static void test_intset_widths_and_order(void **state)
@@ -145,6 +148,48 @@ static void test_stores_and_errors(void **state)
     EXPECT(f, "EXISTS a", ":0\r\n");
 }
 
+/* SDIFF big small small ...: a first set of N members, then N - 1 sets of
+ * two ({a, m<i>}): the difference is {m0}, found with member look-ups and
+ * removals within twice the sources' elements; SUNION and SINTER of the
+ * small ones too. */
+static void test_combine_is_linear(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 2000 };
+    const void **objs = calloc(N, sizeof *objs);
+    assert_non_null(objs);
+    unsigned long long elements = 0;
+    for (int i = 0; i < N; i++) {
+        char m[16];
+        void *set = t_set_new();
+        if (i == 0) {
+            for (int j = 0; j < N; j++)
+                t_set_add(&set, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", j));
+        } else {
+            t_set_add(&set, &f->kv.limits, "a", 1);
+            t_set_add(&set, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i));
+        }
+        elements += t_set_size(set);
+        objs[i] = set;
+    }
+    static const enum t_set_op ops[] = {T_SET_DIFF, T_SET_UNION, T_SET_INTER};
+    static const size_t want[] = {1, N, 1};
+    for (int k = 0; k < 3; k++) {
+        /* The intersection and union leave the big set out. */
+        int first = ops[k] == T_SET_DIFF ? 0 : 1;
+        struct t_set_combine z = {
+            .op = ops[k], .objs = objs + first, .n = N - first, .lim = &f->kv.limits, .build = 1};
+        t_set_combine(&z);
+        assert_true(z.probes <= 2 * elements);
+        assert_int_equal(t_set_size(z.out), want[k]);
+        if (ops[k] == T_SET_DIFF) assert_true(t_set_contains(z.out, "m0", 2));
+        t_set_free(z.out);
+    }
+    for (int i = 0; i < N; i++)
+        t_set_free((void *)objs[i]);
+    free(objs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +198,7 @@ int main(void)
         T(test_conversion_by_entries),
         T(test_spop_is_the_same_on_every_replica),
         T(test_stores_and_errors),
+        T(test_combine_is_linear),
 #undef T
     };
     cmd_table_init();

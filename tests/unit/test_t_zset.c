@@ -6,7 +6,10 @@
  * What a user would notice if these failed: a leaderboard whose ranks or
  * ranges differ once it grows past 128 members, a score that changes
  * (0.1 turning into 0.10000000000000002) across a conversion or a restart,
- * rate limiters (ZREMRANGEBYSCORE + ZCARD) counting wrong.
+ * rate limiters (ZREMRANGEBYSCORE + ZCARD) counting wrong; a ZUNIONSTORE
+ * over 20000 keys that holds every node of the cluster for 20 seconds
+ * (the combining's member look-ups, counted here, must stay linear in the
+ * inputs' elements, not grow with elements times inputs).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +24,7 @@
 #include "../../src/cmd.h"
 #include "../../src/kv.h"
 #include "../../src/t_zset.h"
+#include "../../src/t_zset_int.h"
 #include "cmd_fixture.h"
 
 /* The same members in a listpack set "a" and a skiplist set "b". */
@@ -156,13 +160,80 @@ static void test_save_load_and_copy(void **state)
     }
 }
 
+/* Inputs as ZUNION over n keys of two members sees them: {a: 1, m<i>: 2}. */
+static struct t_zset_input *pair_inputs(struct fx *f, int n)
+{
+    struct t_zset_input *in = calloc((size_t)n, sizeof *in);
+    assert_non_null(in);
+    for (int i = 0; i < n; i++) {
+        char m[16];
+        void *zs = t_zset_new();
+        t_zset_set(&zs, &f->kv.limits, "a", 1, 1);
+        t_zset_set(&zs, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i), 2);
+        in[i] = (struct t_zset_input){zs, 0, 1};
+    }
+    return in;
+}
+
+static void free_inputs(struct t_zset_input *in, int n)
+{
+    for (int i = 0; i < n; i++)
+        t_zset_free((void *)in[i].obj);
+    free(in);
+}
+
+/* Combines in[] with op; asserts the member look-ups stayed within twice the
+ * inputs' elements; returns the result's size. */
+static size_t combine_linear(struct fx *f, enum t_zset_op op, struct t_zset_input *in, int n,
+                             double *score_of_a)
+{
+    unsigned long long elements = 0;
+    for (int i = 0; i < n; i++)
+        elements += t_zset_size(in[i].obj);
+    struct t_zset_combine z = {.op = op, .in = in, .n = n, .lim = &f->kv.limits, .build = 1};
+    t_zset_combine(&z);
+    assert_true(z.probes <= 2 * elements);
+    size_t size = t_zset_size(z.out);
+    assert_int_equal(size, z.count);
+    *score_of_a = -1;
+    t_zset_score(z.out, "a", 1, score_of_a);
+    t_zset_free(z.out);
+    return size;
+}
+
+/* 2000 inputs of two members, and a difference whose first input is big. */
+static void test_combine_is_linear(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 2000 };
+    double a;
+    struct t_zset_input *in = pair_inputs(f, N);
+    assert_int_equal(combine_linear(f, T_ZSET_UNION, in, N, &a), N + 1);
+    assert_true(a == N);
+    assert_int_equal(combine_linear(f, T_ZSET_INTER, in, N, &a), 1);
+    assert_true(a == N);
+    assert_int_equal(combine_linear(f, T_ZSET_DIFF, in, N, &a), 1); /* m0 */
+    /* ZDIFF big small small ...: the first input holds every m<i>. */
+    void *big = t_zset_new();
+    for (int i = 0; i < N; i++) {
+        char m[16];
+        t_zset_set(&big, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i), 1);
+    }
+    const void *first = in[0].obj;
+    in[0].obj = big;
+    assert_int_equal(combine_linear(f, T_ZSET_DIFF, in, N, &a), 1); /* m0 */
+    in[0].obj = first;
+    t_zset_free(big);
+    free_inputs(in, N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_encodings_agree),        T(test_lex_and_removals),
         T(test_add_options_and_errors), T(test_conversion_by_member_length),
-        T(test_save_load_and_copy),
+        T(test_save_load_and_copy),     T(test_combine_is_linear),
 #undef T
     };
     cmd_table_init();
