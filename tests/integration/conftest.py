@@ -432,8 +432,6 @@ def pytest_report_header(config):
 
 # --- redis-server beside raftcache --------------------------------------------------
 
-REDIS_SERVER = shutil.which("redis-server")
-REFERENCE_START_S = 60
 # raftcache's encoding thresholds, given to the reference too so that both
 # hold every value in the same encoding (redis-server 7.0.15's own default
 # hash-max-listpack-entries is 512, raftcache's 128).
@@ -442,43 +440,9 @@ ENCODING_LIMITS = ("--hash-max-listpack-entries", "128", "--hash-max-listpack-va
                    "--set-max-intset-entries", "512")
 
 
-def start_reference(workdirs, procs, *extra):
-    """A redis-server 7.0 on a free port, with raftcache's ENCODING_LIMITS
-    and extra arguments; returns a client. Stopped by pid by the fixture."""
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    workdir = tempfile.mkdtemp(prefix="raftcache-it-redis-")
-    workdirs.append(workdir)
-    port = free_port()
-    with open(os.path.join(workdir, "redis.log"), "wb") as log:
-        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", workdir,
-                                 *ENCODING_LIMITS, *extra],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    procs.append(proc)
-
-    def answers():
-        assert proc.poll() is None, "redis-server exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    wait_until(answers, REFERENCE_START_S, what="redis-server to answer PING")
-    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=30)
-
-
 @pytest.fixture
-def reference():
+def reference(redis_reference):
     """Factory: reference(*extra_args) -> a client of a fresh redis-server
-    (the behaviour raftcache follows), stopped by pid at teardown."""
-    workdirs, procs = [], []
-    yield lambda *extra: start_reference(workdirs, procs, *extra)
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-    for d in workdirs:
-        shutil.rmtree(d, ignore_errors=True)
+    with raftcache's ENCODING_LIMITS (the behaviour raftcache follows),
+    stopped by pid at teardown."""
+    return lambda *extra: redis_reference(*ENCODING_LIMITS, *extra).client()

@@ -17,21 +17,15 @@ reorders work, a client library that misreads a null reply, a list changed
 by a restart or different on a follower.
 """
 
-import os
 import random
-import shutil
 import socket
-import subprocess
-import tempfile
-import time
 
 import pytest
 
-from conftest import KIND, free_port, wait_until
+from conftest import KIND, wait_until
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache beside redis-server")
 
-REDIS_SERVER = shutil.which("redis-server")
 DEADLINE_S = 60
 REPLY_DEPTH_MAX = 8
 
@@ -89,33 +83,9 @@ class Raw:
 
 
 @pytest.fixture
-def reference():
+def reference(redis_reference):
     """A redis-server 7.0 on a free port (its port), stopped by pid."""
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    workdir = tempfile.mkdtemp(prefix="raftcache-it-redis-")
-    port = free_port()
-    with open(os.path.join(workdir, "redis.log"), "wb") as log:
-        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", workdir],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
-    def answers():
-        assert proc.poll() is None, "redis-server exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-    try:
-        wait_until(answers, DEADLINE_S, what="redis-server to answer PING")
-        yield port
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return redis_reference().port
 
 
 @pytest.fixture
