@@ -95,7 +95,10 @@ static const char *refusal(struct script_run *run, const struct resp_arg *argv, 
         return "This Redis command is not allowed from script";
     if ((flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && run->read_only) /* as Redis: PUBLISH too */
         return "Write commands are not allowed from read-only scripts.";
-    if ((flags & CMD_RANDOM) && run->ctx->applying && !run->read_only)
+    /* A random write (SPOP) draws from the entry's seed (sub.rng below) over
+     * replicated state, so it is the same everywhere; a random or node-local
+     * read is not, and what the script writes from it would differ. */
+    if ((flags & CMD_RANDOM) && !(flags & CMD_WRITE) && run->ctx->applying && !run->read_only)
         return "This Redis command is not allowed in a script that writes: its reply differs "
                "between nodes (nondeterministic output). Use it in a read-only script (EVAL_RO, "
                "flags=no-writes).";
