@@ -484,9 +484,11 @@ void script_determ_sort_reply(struct resp_out *out, int resp)
     int group = p[0] == '%' ? 2 : 1; /* a map's pairs move together */
     long count = strtol(p + 1, NULL, 10);
     const char *q = memchr(p, '\n', out->len);
-    if (count <= 1 || !q) return;
-    struct elem *v = util_xmalloc((size_t)count * sizeof *v);
+    if (count < 0 || !q || (count <= 1 && (p[0] == '*' || resp == 3)))
+        return; /* nothing to sort, and already in the script's protocol */
+    struct elem *v = util_xmalloc((size_t)(count + 1) * sizeof *v);
     q++;
+    const char *first = q;
     for (long i = 0; i < count; i++) {
         v[i].start = q;
         for (int g = 0; g < group && q; g++) {
@@ -501,7 +503,7 @@ void script_determ_sort_reply(struct resp_out *out, int resp)
         }
         v[i].bytes = (size_t)(q - v[i].start);
     }
-    size_t head = (size_t)(v[0].start - out->data);
+    size_t head = (size_t)(first - out->data);
     qsort(v, (size_t)count, sizeof *v, elem_cmp);
     char *sorted = util_xmalloc(out->len + 32);
     size_t at;

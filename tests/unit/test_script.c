@@ -340,6 +340,9 @@ static void test_determ_commands(void **state)
     assert_string_equal(eval(s, "return redis.call('keys', '*')"), "*2\r\n$1\r\nh\r\n$1\r\ns\r\n");
     assert_string_equal(eval(s, "redis.setresp(3) return redis.call('hgetall', 'h')['map']['b']"),
                         "$1\r\n2\r\n");
+    run(s->f, "HSET one f v");
+    assert_string_equal(eval(s, "return redis.call('hgetall', 'one')[2]"), "$1\r\nv\r\n");
+    assert_string_equal(eval(s, "return #redis.call('smembers', 'none')"), ":0\r\n");
     assert_non_null(
         strstr(eval(s, "return redis.call('randomkey')"), "not allowed in a script that writes"));
     assert_non_null(strstr(eval(s, "return redis.call('srandmember', 's')"),
