@@ -11,9 +11,14 @@
  *     (numbers ascending, then strings bytewise, then false, true), never
  *     the table's layout, and refuse a key of any other type; the walk's
  *     work is charged to the run's instruction budget;
- *   - the collector is stopped for the run (what a weak table holds then
- *     never depends on when the node's collector ran), setmetatable()
- *     refuses a weak metatable and collectgarbage() is refused;
+ *   - no table of the run is weak (what a weak table holds depends on when
+ *     the node's collector ran): setmetatable() refuses a metatable with
+ *     __mode and guards the one it sets against gaining __mode later (a
+ *     __newindex that refuses the key, on the metatable or, when it has a
+ *     metatable of its own without __newindex, on that one), rawset()
+ *     refuses the key, and collectgarbage() is refused. The collector runs
+ *     as usual: stopping it for the run made a loop that builds a string
+ *     byte by byte hold every intermediate string (2 GB for 60,000 bytes);
  *   - the cjson settings a script may change are put back before every
  *     run (any run, on any node), so no run sees another's;
  *   - replies of CMD_UNORDERED commands are sorted (script_determ_sort_reply).
@@ -290,16 +295,73 @@ static int det_collectgarbage(lua_State *L)
     return lua_gettop(L);
 }
 
+#define WEAK_REFUSED                                                                               \
+    "weak tables (__mode) are not allowed in a script that writes: what they lose depends on "     \
+    "when the node's collector runs"
+
+static int is_mode_key(lua_State *L, int idx)
+{
+    size_t len;
+    const char *k = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+    return k && len == 6 && memcmp(k, "__mode", 6) == 0;
+}
+
+/* The guard's __newindex(t, k, v): a plain rawset, but for __mode. */
+static int guard_newindex(lua_State *L)
+{
+    if (is_mode_key(L, 2)) return luaL_error(L, WEAK_REFUSED);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
+}
+
+/* Makes the metatable at mt unable to gain __mode by assignment: a key it
+ * lacks is assigned through its own metatable's __newindex, which is then
+ * the guard, or the script's own (a table of it takes the assignment
+ * instead; a function of it can only rawset, refused below). */
+static void guard_metatable(lua_State *L, int mt)
+{
+    if (!lua_getmetatable(L, mt)) {
+        lua_newtable(L);
+        lua_pushcfunction(L, guard_newindex);
+        lua_setfield(L, -2, "__newindex");
+        lua_setmetatable(L, mt);
+        return;
+    }
+    lua_pushliteral(L, "__newindex");
+    lua_rawget(L, -2);
+    int has = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!has) {
+        lua_pushliteral(L, "__newindex");
+        lua_pushcfunction(L, guard_newindex);
+        lua_rawset(L, -3);
+    }
+    lua_pop(L, 1);
+}
+
 static int det_setmetatable(lua_State *L)
 {
     if (writing_run(L) && lua_istable(L, 2)) {
         lua_pushliteral(L, "__mode");
         lua_rawget(L, 2);
-        if (!lua_isnil(L, -1))
-            return luaL_error(L, "weak tables (__mode) are not allowed in a script that writes: "
-                                 "what they lose depends on when the node's collector runs");
+        if (!lua_isnil(L, -1)) return luaL_error(L, WEAK_REFUSED);
         lua_pop(L, 1);
     }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    /* Set (the sandbox's setmetatable refuses protected tables first). */
+    if (writing_run(L) && lua_istable(L, 1) && lua_getmetatable(L, 1)) {
+        if (lua_istable(L, -1)) guard_metatable(L, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int det_rawset(lua_State *L)
+{
+    if (writing_run(L) && is_mode_key(L, 2)) return luaL_error(L, WEAK_REFUSED);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, 1);
@@ -416,6 +478,7 @@ void script_determ_install(lua_State *L)
     wrap(L, "table", "foreach", det_foreach);
     wrap(L, NULL, "collectgarbage", det_collectgarbage);
     wrap(L, NULL, "setmetatable", det_setmetatable);
+    wrap(L, NULL, "rawset", det_rawset);
     lua_getglobal(L, "cjson");
     wrap_cjson(L);
     lua_pop(L, 1);
@@ -428,7 +491,6 @@ void script_determ_begin(lua_State *L, const struct script_run *run)
     lua_pushlightuserdata(L, (void *)&ids_key);
     lua_newtable(L);
     lua_rawset(L, LUA_REGISTRYINDEX);
-    lua_gc(L, LUA_GCSTOP, 0);
 }
 
 void script_determ_end(lua_State *L, const struct script_run *run)
@@ -437,7 +499,6 @@ void script_determ_end(lua_State *L, const struct script_run *run)
     lua_pushlightuserdata(L, (void *)&ids_key);
     lua_pushnil(L);
     lua_rawset(L, LUA_REGISTRYINDEX);
-    lua_gc(L, LUA_GCRESTART, 0);
 }
 
 /* --- replies of CMD_UNORDERED commands --- */
