@@ -14,9 +14,9 @@
     }
 
 static const struct command slowlog_subcommands[] = {
-    {"slowlog|get", -2, ADM_LS, 0, 0, 0, cmd_slowlog_get, "server", "2.2.12",
+    {"slowlog|get", -2, ADM_LS | CMD_RANDOM, 0, 0, 0, cmd_slowlog_get, "server", "2.2.12",
      "Returns the slow log's entries.", "[count:integer]", "admin slow dangerous", NULL},
-    {"slowlog|len", 2, ADM_LS, 0, 0, 0, cmd_slowlog_len, "server", "2.2.12",
+    {"slowlog|len", 2, ADM_LS | CMD_RANDOM, 0, 0, 0, cmd_slowlog_len, "server", "2.2.12",
      "Returns the number of entries in the slow log.", NULL, "admin slow dangerous", NULL},
     {"slowlog|reset", 2, ADM_LS, 0, 0, 0, cmd_slowlog_reset, "server", "2.2.12",
      "Clears all entries from the slow log.", NULL, "admin slow dangerous", NULL},

@@ -484,7 +484,9 @@ int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int
     e->run = run;
     int hooked = run->in_log ? run->hooks_left != 0 : e->busy_threshold_ms > 0 && e->busy_fn;
     if (hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    script_determ_begin(L, run);
     int status = lua_pcall(L, nargs, nresults, errfunc);
+    script_determ_end(L, run);
     lua_sethook(L, NULL, 0, 0);
     e->run = NULL;
     e->busy = 0;

@@ -15,6 +15,10 @@
  *   - its clock is the entry's (cmd_ctx.now_ms: TIME inside it, TTLs) and
  *     math.random draws from a PRNG seeded by the entry (cmd_ctx.rng):
  *     every replica computes the same writes and the same reply;
+ *   - nothing else a run that may write observes comes from the node's
+ *     Lua heap: tostring, pairs/next order, the collector, library
+ *     settings and node-dependent command replies are made deterministic
+ *     or refused (src/script_determ.c, docs/design.md);
  *   - the cache (sha -> body) is replicated state: EVAL and SCRIPT LOAD add
  *     to it and SCRIPT FLUSH empties it only when applied, so an EVALSHA
  *     finds the same scripts on every node; snapshots carry it;

@@ -37,6 +37,7 @@ struct script_run {
     int64_t start_ms; /* a run outside the log: when it started (busy-reply-threshold) */
     int killed;       /* SCRIPT KILL asked: the run fails at its next hook */
     int loading;      /* a library's load (ctx NULL): its budget error names FUNCTION LOAD */
+    uint64_t work;    /* C work charged to the budget, not yet a whole hook period */
 };
 
 struct script_load; /* a library load in progress (src/script_function.c) */
@@ -101,6 +102,24 @@ void script_sandbox_protect(lua_State *L);
 /* An __index metamethod raising "Script attempted to access nonexistent
  * global variable 'name'". */
 int script_sandbox_undefined(lua_State *L);
+
+/* src/script_determ.c: what makes a run that may write (run->ctx set,
+ * not read_only) a pure function of its entry and the replicated state:
+ * deterministic tostring, pairs, next and table.foreach, no collector,
+ * no weak metatables, cjson's settings put back before every run. */
+/* Wraps the base and library functions concerned; called once by the
+ * sandbox, before the libraries are made read-only. */
+void script_determ_install(lua_State *L);
+/* Around every run (script_pcall): begin resets what a previous run may
+ * have changed and, for a run that may write, stops the collector; end
+ * undoes begin. */
+void script_determ_begin(lua_State *L, const struct script_run *run);
+void script_determ_end(lua_State *L, const struct script_run *run);
+/* Sorts the reply in out of a CMD_UNORDERED command (run over RESP3: a
+ * flat array, a set or a map of strings; anything else is left as it is)
+ * into bytewise order of its elements (a map's by field), and writes it as
+ * RESP2's flat array when resp is 2. */
+void script_determ_sort_reply(struct resp_out *out, int resp);
 
 /* src/script_function.c: the load environment, kept in the registry;
  * built once, after the sandbox. */

@@ -95,6 +95,13 @@ static const char *refusal(struct script_run *run, const struct resp_arg *argv, 
         return "This Redis command is not allowed from script";
     if ((flags & (CMD_WRITE | CMD_MAY_REPLICATE)) && run->read_only) /* as Redis: PUBLISH too */
         return "Write commands are not allowed from read-only scripts.";
+    /* A random write (SPOP) draws from the entry's seed (sub.rng below) over
+     * replicated state, so it is the same everywhere; a random or node-local
+     * read is not, and what the script writes from it would differ. */
+    if ((flags & CMD_RANDOM) && !(flags & CMD_WRITE) && run->ctx->applying && !run->read_only)
+        return "This Redis command is not allowed in a script that writes: its reply differs "
+               "between nodes (nondeterministic output). Use it in a read-only script (EVAL_RO, "
+               "flags=no-writes).";
     if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
         !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
         return "-OOM command not allowed when used memory > 'maxmemory'.";
@@ -131,7 +138,13 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         .applying = run->ctx->applying && !run->read_only,
         .in_script = 1,
     };
+    int sort = (flags & CMD_UNORDERED) && sub.applying;
+    if (sort) e->reply.proto = 3; /* pairs (HGETALL) show as a map */
     cmd_call(cmd, &sub, e->stats, NULL);
+    if (sort) {
+        script_determ_sort_reply(&e->reply, run->resp);
+        e->reply.proto = run->resp;
+    }
     if (flags & CMD_WRITE) run->wrote = 1;
     return NULL;
 }

@@ -246,14 +246,130 @@ static void test_replicas_agree(void **state)
     s_teardown((void **)&other);
 }
 
+/* A run that may write shows no address: tostring() numbers what it shows
+ * in order, the same on two engines (two replicas). */
+static void test_determ_tostring(void **state)
+{
+    struct sfx *s = *state;
+    const char *body = "local t = {} return tostring(t) .. ',' .. tostring(t) .. ',' .. "
+                       "tostring(function() end) .. ',' .. tostring(coroutine.create("
+                       "function() end)) .. ',' .. tostring(setmetatable({}, {__tostring = "
+                       "function() return 'mine' end}))";
+    assert_string_equal(eval(s, body), "$80\r\ntable: 0x00000001,table: 0x00000001,function: "
+                                       "0x00000002,thread: 0x00000003,mine\r\n");
+    assert_string_equal(eval(s, "return tostring({})"), "$17\r\ntable: 0x00000001\r\n");
+}
+
+/* pairs, next and table.foreach walk keys in canonical order, never the
+ * layout; a key whose order would be its address is refused. */
+static void test_determ_pairs(void **state)
+{
+    struct sfx *s = *state;
+    const char *mk = "local t = {10, 20, b = 1, a = 2, [true] = 3, [1.5] = 4, [false] = 5, "
+                     "ab = 6} local junk = {} for i = 1, 40 do junk[{}] = i end "
+                     "for k in pairs(junk) do end local o = {} ";
+    const char *want = "$25\r\n1 1.5 2 a ab b false true\r\n";
+    char body[1024];
+    snprintf(body, sizeof body, "%s%s", mk,
+             "for k, v in pairs(t) do o[#o + 1] = tostring(k) end return table.concat(o, ' ')");
+    assert_non_null(strstr(eval(s, body), "cannot be walked")); /* junk's table keys */
+    mk = "local t = {10, 20, b = 1, a = 2, [true] = 3, [1.5] = 4, [false] = 5, ab = 6} "
+         "local o = {} ";
+    snprintf(body, sizeof body, "%s%s", mk,
+             "for k, v in pairs(t) do o[#o + 1] = tostring(k) end return table.concat(o, ' ')");
+    assert_string_equal(eval(s, body), want);
+    snprintf(body, sizeof body, "%s%s", mk,
+             "local k = next(t) while k ~= nil do o[#o + 1] = tostring(k) k = next(t, k) end "
+             "return table.concat(o, ' ')");
+    assert_string_equal(eval(s, body), want);
+    snprintf(body, sizeof body, "%s%s", mk,
+             "table.foreach(t, function(k) o[#o + 1] = tostring(k) end) "
+             "return table.concat(o, ' ')");
+    assert_string_equal(eval(s, body), want);
+    /* a string-keyed table that once held table keys: still canonical */
+    assert_string_equal(
+        eval(s,
+             "local t, ks = {}, {} for i = 1, 30 do ks[i] = {} t[ks[i]] = 1 end "
+             "for i = 1, 30 do t[ks[i]] = nil end for i = 1, 5 do t['k' .. i] = i end local o = {} "
+             "for k in pairs(t) do o[#o + 1] = k end return table.concat(o)"),
+        "$10\r\nk1k2k3k4k5\r\n");
+}
+
+/* The collector's state shows nowhere in a run that writes; a read keeps
+ * Lua's own behaviour. */
+static void test_determ_gc(void **state)
+{
+    struct sfx *s = *state;
+    assert_non_null(strstr(eval(s, "return collectgarbage('count')"), "collectgarbage() is not"));
+    assert_non_null(
+        strstr(eval(s, "setmetatable({}, {__mode = 'k'})"), "weak tables (__mode) are not"));
+    assert_string_equal(eval_on(s->e, s->f, "return collectgarbage('count') > 0", 0, 7, 0, 0),
+                        ":1\r\n");
+    /* __mode set after setmetatable, by assignment (also through a
+     * metatable that has a metatable of its own) or by rawset: refused */
+    const char *later[] = {
+        "local mt = {} local w = setmetatable({}, mt) mt.__mode = 'v'",
+        "local base = {} local mt = setmetatable({}, {__index = base}) "
+        "local w = setmetatable({}, mt) mt.__mode = 'k'",
+        "local mt = {} local w = setmetatable({}, mt) rawset(mt, '__mode', 'k')",
+    };
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        assert_non_null(strstr(eval(s, later[i]), "weak tables (__mode) are not"));
+    /* The guard changes nothing else: a class's methods added after the
+     * fact, inheritance through __index */
+    assert_string_equal(eval(s, "local C = {} C.__index = C local o = setmetatable({}, C) "
+                                "function C.get(self) return 7 end C.x = 5 "
+                                "local D = setmetatable({}, {__index = C}) D.__index = D "
+                                "local p = setmetatable({}, D) return o:get() + p:get() + p.x"),
+                        ":19\r\n");
+}
+
+/* cjson's settings are put back before every run. */
+static void test_determ_cjson(void **state)
+{
+    struct sfx *s = *state;
+    assert_string_equal(eval(s, "cjson.encode_number_precision(2) cjson.encode_max_depth(1) "
+                                "return cjson.encode(3.14159)"),
+                        "$3\r\n3.1\r\n");
+    assert_string_equal(eval(s, "return cjson.encode({{3.14159}})"), "$11\r\n[[3.14159]]\r\n");
+    eval_on(s->e, s->f, "cjson.encode_number_precision(3) return 1", 0, 7, 0, 0);
+    assert_string_equal(eval(s, "return cjson.encode(3.14159)"), "$7\r\n3.14159\r\n");
+}
+
+/* Commands called from a run that writes: unordered replies sorted,
+ * random or node-local ones refused; a read runs them as they are. */
+static void test_determ_commands(void **state)
+{
+    struct sfx *s = *state;
+    run(s->f, "SADD s c a b");
+    run(s->f, "HSET h b 2 a 1 c 3");
+    assert_string_equal(eval(s, "return redis.call('smembers', 's')"),
+                        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+    assert_string_equal(eval(s, "return redis.call('hgetall', 'h')"),
+                        "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n");
+    assert_string_equal(eval(s, "return redis.call('keys', '*')"), "*2\r\n$1\r\nh\r\n$1\r\ns\r\n");
+    assert_string_equal(eval(s, "redis.setresp(3) return redis.call('hgetall', 'h')['map']['b']"),
+                        "$1\r\n2\r\n");
+    run(s->f, "HSET one f v");
+    assert_string_equal(eval(s, "return redis.call('hgetall', 'one')[2]"), "$1\r\nv\r\n");
+    assert_string_equal(eval(s, "return #redis.call('smembers', 'none')"), ":0\r\n");
+    assert_non_null(
+        strstr(eval(s, "return redis.call('randomkey')"), "not allowed in a script that writes"));
+    assert_non_null(strstr(eval(s, "return redis.call('srandmember', 's')"),
+                           "not allowed in a script that writes"));
+    assert_string_equal(eval_on(s->e, s->f, "return type(redis.call('randomkey'))", 0, 7, 0, 0),
+                        "$6\r\nstring\r\n");
+}
+
 int main(void)
 {
     cmd_table_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_sha1),           T(test_shebang), T(test_lua_to_reply),
-        T(test_reply_to_lua),   T(test_sandbox), T(test_cache_changes_only_when_applied),
-        T(test_replicas_agree),
+        T(test_sha1),           T(test_shebang),         T(test_lua_to_reply),
+        T(test_reply_to_lua),   T(test_sandbox),         T(test_cache_changes_only_when_applied),
+        T(test_replicas_agree), T(test_determ_tostring), T(test_determ_pairs),
+        T(test_determ_gc),      T(test_determ_cjson),    T(test_determ_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
