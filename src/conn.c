@@ -838,12 +838,26 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 void conn_flush_pending(struct server *srv)
 {
+    /* Inside a busy script the client it runs for is still in use by the
+     * run (its cmd_ctx, its reply): it is freed only after the run. */
+    const struct client *running = NULL;
+    server_script_busy(srv, &running);
+    struct client *kept = NULL;
     while (srv->pending) {
         struct client *c = srv->pending;
         srv->pending = c->pending_next;
         c->pending_next = NULL;
         c->flags &= ~CLIENT_PENDING_WRITE;
-        if (flush_client(c)) client_free(c);
+        if (!flush_client(c)) continue;
+        if (c == running) {
+            kept = c;
+            continue;
+        }
+        client_free(c);
+    }
+    if (kept) {
+        kept->flags |= CLIENT_PENDING_WRITE;
+        srv->pending = kept;
     }
 }
 

@@ -434,9 +434,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         return DISPATCH_DONE;
     }
     if (!(cmd->flags & CMD_ALLOW_BUSY) && server_script_busy(srv, NULL)) {
-        reject(c, cmd,
-               "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
-               "NOSAVE.");
+        reject(c, cmd, server_script_busy_error(srv));
         return DISPATCH_DONE;
     }
     if ((c->flags & CLIENT_PUBSUB) && c->out.proto == 2 && !(cmd->flags & CMD_SUBSCRIBED)) {

@@ -294,15 +294,33 @@ static void sample_fsync(struct server *srv)
     monitor_event(&srv->monitor, "raft-fsync", (int64_t)(st.fsync_last_us / 1000));
 }
 
+/* SHUTDOWN NOSAVE while a script from the log is busy: the process ends
+ * here, inside the entry's apply, as Redis ends inside its script. Nothing
+ * durable holds the half-applied entry: the keyspace lives in memory only;
+ * the applied index is not persisted; a snapshot is written from what the
+ * walk hands its thread, and the walk only steps between entries (not while
+ * busy), into a file published by rename, so a half-written one is never
+ * loaded. The entry is in the durable log, so a restart replays it whole
+ * from the last snapshot, as every other node applies it. */
+static void exit_amid_entry(struct server *srv)
+{
+    (void)srv;
+    LOG_WARNING("SHUTDOWN NOSAVE while a script from the log runs: exiting without finishing "
+                "it (the log replays it on restart)");
+    LOG_WARNING("raftcache is now ready to exit, bye bye...");
+    fflush(NULL);
+    _exit(0);
+}
+
 static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
     if (server_script_busy(srv, NULL)) { /* a pass inside a busy script: clients only */
-        if (srv->shutdown_requested) server_script_kill(srv);
         conn_process_readable(srv);
         conn_flush_pending(srv);
+        if (srv->shutdown_requested && server_script_kill(srv) == -2) exit_amid_entry(srv);
         return;
     }
     conn_process_readable(srv);
