@@ -180,12 +180,18 @@ static int apply_notify(void *ud, const struct config *cfg, char *err, size_t er
     return 0;
 }
 
-/* While a script outside the log is busy (src/script.h): one pass of the
- * loop, which answers clients -BUSY (or runs their SCRIPT KILL) and nothing
- * else (see before_sleep_cb and the timers). */
+/* While a script is busy (src/script.h): one pass of the loop, which
+ * answers clients -BUSY (or runs their SCRIPT KILL) and nothing else (see
+ * before_sleep_cb and the timers). A run from the log runs on every node,
+ * each about as long, so the others are told this node is alive rather
+ * than left to elect or depose a leader over it: a new leader would have
+ * to apply the same entry first. A read-only run is not: it may be stuck
+ * until SCRIPT KILL, and a leader stuck in it should be replaced. */
 static void serve_while_busy(void *ud)
 {
     struct server *srv = ud;
+    if (script_busy_in_log(srv->scripts) || script_busy_in_log(srv->fn_scripts))
+        node_busy_keepalive(srv->node);
     ev_run(srv->io->loop, EVRUN_NOWAIT);
 }
 

@@ -662,6 +662,12 @@ static void flush_peers(void *ud)
     transport_flush(n->tr); /* a no-op when ping_peers flushed */
 }
 
+void node_busy_keepalive(struct node *n)
+{
+    ASSERT(n->processing); /* only from inside an apply */
+    flush_peers(n);
+}
+
 /* First boot: record the initial configuration before anything else, so a
  * restart finds the same members (cluster-members is read once). A snapshot
  * already there lost its log: refused, or its base. */

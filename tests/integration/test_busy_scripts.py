@@ -20,6 +20,8 @@ from conftest import wait_until
 
 # Loop rounds: a few seconds of Lua, far beyond the 50 ms threshold.
 SLOW_ROUNDS = 150_000_000
+# In a cluster: several election timeouts of the test cluster (500 ms).
+CLUSTER_ROUNDS = 600_000_000
 BUSY_DEADLINE_S = 30
 SLOW_SCRIPT = ("redis.call('SET', KEYS[1], 'started') "
                "local n = 0 for i = 1, tonumber(ARGV[1]) do n = n + 1 end "
@@ -123,3 +125,41 @@ def test_shutdown_nosave_during_a_busy_write_replays_it(start_server):
     runner.close()
     srv.start(timeout_s=120)  # the restart replays the entry whole
     assert srv.client().get("k") == str(SLOW_ROUNDS).encode()
+
+
+def raft_state(nd):
+    info = nd.raft_info(timeout_s=30)
+    return info["current_term"], info["leader_id"]
+
+
+def test_slow_writing_script_in_a_cluster(make_cluster):
+    cluster = make_cluster(3, DIRECTIVES)
+    leader = cluster.leader()
+    before = {nd.node_id: raft_state(nd) for nd in cluster.nodes}
+    runner = leader.sock(timeout_s=120)
+    runner.sendall(command("EVAL", SLOW_SCRIPT, 1, "k", CLUSTER_ROUNDS))
+    # Every node turns busy while it applies the entry (a follower answers
+    # -BUSY to a local command too); they are polled together, since each
+    # runs the entry for its own while.
+    clients = {nd.node_id: nd.client() for nd in cluster.nodes}
+    seen = set()
+
+    def all_busy():
+        for node_id, c in clients.items():
+            if node_id in seen:
+                continue
+            try:
+                c.ping()
+            except redis.ResponseError as e:
+                assert str(e) == BUSY_EVAL
+                assert error_of(c.execute_command, "SCRIPT", "KILL") == UNKILLABLE
+                seen.add(node_id)
+        return len(seen) == len(clients)
+    wait_until(all_busy, BUSY_DEADLINE_S, interval_s=0.01, what="every node to turn busy")
+    assert read_line(runner) == b":%d\r\n" % CLUSTER_ROUNDS
+    runner.close()
+    cluster.wait_converged()
+    for nd in cluster.nodes:
+        assert nd.readonly_client().get("k") == str(CLUSTER_ROUNDS).encode()
+    after = {nd.node_id: raft_state(nd) for nd in cluster.nodes}
+    assert after == before, f"term/leader before {before}, after {after}"
