@@ -24,6 +24,12 @@
  *     the same way everywhere. A script over it fails with an error, on
  *     every node at the same instruction; the writes it made before stay,
  *     as the writes before any script error stay in Redis.
+ *   - a run longer than busy-reply-threshold makes the node busy as a
+ *     read-only one does (script_set_busy()), but cannot be killed: other
+ *     clients get -BUSY, SCRIPT KILL -UNKILLABLE; nothing in the busy pass
+ *     may run Raft or apply (docs/design.md, "A slow script from the log
+ *     turns busy too", says why the cluster keeps its leader and why
+ *     SHUTDOWN NOSAVE inside the apply is safe).
  * A read-only run (EVAL_RO, EVALSHA_RO, a script flagged no-writes) runs
  * like any read, on the node's keyspace as it is: a write command in it is
  * refused; it never adds to the cache (a body it compiled is dropped after
