@@ -523,11 +523,14 @@ void cmd_time(struct cmd_ctx *c)
 }
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is no RDB file to save,
- * so SAVE is refused rather than pretended. */
+ * so SAVE is refused rather than pretended. While a script is busy only
+ * SHUTDOWN NOSAVE is taken, as in Redis 7.0 (the others answer -BUSY). */
 void cmd_shutdown(struct cmd_ctx *c)
 {
+    int nosave = 0;
     for (int i = 1; i < c->argc; i++) {
         const struct resp_arg *a = &c->argv[i];
+        if (cmd_arg_is(a, "NOSAVE")) nosave = 1;
         if (cmd_arg_is(a, "NOSAVE") || cmd_arg_is(a, "NOW") || cmd_arg_is(a, "FORCE")) continue;
         if (cmd_arg_is(a, "SAVE")) {
             resp_add_error(c->out, "ERR SHUTDOWN SAVE is not supported: raftcache writes no "
@@ -539,6 +542,10 @@ void cmd_shutdown(struct cmd_ctx *c)
             return;
         }
         resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    if (!nosave && server_script_busy(c->srv, NULL)) {
+        resp_add_error(c->out, server_script_busy_error(c->srv));
         return;
     }
     LOG_WARNING("User requested shutdown...");

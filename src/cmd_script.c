@@ -161,12 +161,19 @@ void cmd_script_flush(struct cmd_ctx *c)
     resp_add_simple(c->out, "OK");
 }
 
-/* Only a busy script outside the log can be stopped (src/script.h): one in
- * the log runs to its end or its budget on every node alike. */
+/* Only a busy script outside the log can be stopped (src/script.h): one from
+ * the log runs to its end or its budget on every node alike, and is answered
+ * as Redis 7.0 answers for a script that already wrote. */
 void cmd_script_kill_in(struct cmd_ctx *c, struct script_engine *e)
 {
-    if (script_kill(e) == 0)
+    /* either KILL: Redis answers by the run's writes, not by its kind */
+    int rc = script_busy_in_log(c->srv->scripts) || script_busy_in_log(c->srv->fn_scripts)
+                 ? -2
+                 : script_kill(e);
+    if (rc == 0)
         resp_add_simple(c->out, "OK");
+    else if (rc == -2)
+        resp_add_error(c->out, SCRIPT_UNKILLABLE_ERR);
     else
         resp_add_error(c->out, "NOTBUSY No scripts in execution right now.");
 }

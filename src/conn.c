@@ -838,13 +838,28 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 void conn_flush_pending(struct server *srv)
 {
+    /* Inside a busy script no client is freed: the run holds its own
+     * client's cmd_ctx and, for a run from the log, the applying entry holds
+     * every client of its batch (src/waiters.h, waiters_entry) and writes
+     * their replies after the script. Those to close stay pending, closed
+     * at the first pass after the run. */
+    int busy = server_script_busy(srv, NULL);
+    struct client *keep = NULL;
     while (srv->pending) {
         struct client *c = srv->pending;
         srv->pending = c->pending_next;
         c->pending_next = NULL;
         c->flags &= ~CLIENT_PENDING_WRITE;
-        if (flush_client(c)) client_free(c);
+        if (!flush_client(c)) continue;
+        if (!busy) {
+            client_free(c);
+            continue;
+        }
+        c->flags |= CLIENT_PENDING_WRITE;
+        c->pending_next = keep;
+        keep = c;
     }
+    srv->pending = keep;
 }
 
 void conn_cron(struct server *srv, int64_t now_ms)

@@ -32,11 +32,13 @@ static void reject(struct client *c, const struct command *cmd, const char *err)
 /* While a client waits for the log, only a further write may go ahead (it is
  * proposed behind the others); while it waits for forwarded replies, only a
  * further command to forward (src/proxy.h). Anything else, and anything that
- * would be refused at once (OOM), would answer out of order. */
+ * would be refused at once (OOM, -BUSY while a script is busy), would answer
+ * out of order. */
 static int must_wait(const struct client *c, const struct command *cmd)
 {
     if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
+    if (server_script_busy(c->srv, NULL)) return 1;
     if (!cmd) return 1; /* its error reply must not overtake the pending ones */
     if ((cmd->flags & CMD_DENYOOM) && memory_refuses(c->srv)) return 1;
     if (c->pending_proxied) return !proxy_may_follow(c, cmd);
@@ -434,9 +436,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         return DISPATCH_DONE;
     }
     if (!(cmd->flags & CMD_ALLOW_BUSY) && server_script_busy(srv, NULL)) {
-        reject(c, cmd,
-               "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
-               "NOSAVE.");
+        reject(c, cmd, server_script_busy_error(srv));
         return DISPATCH_DONE;
     }
     if ((c->flags & CLIENT_PUBSUB) && c->out.proto == 2 && !(cmd->flags & CMD_SUBSCRIBED)) {

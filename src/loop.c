@@ -180,12 +180,18 @@ static int apply_notify(void *ud, const struct config *cfg, char *err, size_t er
     return 0;
 }
 
-/* While a script outside the log is busy (src/script.h): one pass of the
- * loop, which answers clients -BUSY (or runs their SCRIPT KILL) and nothing
- * else (see before_sleep_cb and the timers). */
+/* While a script is busy (src/script.h): one pass of the loop, which
+ * answers clients -BUSY (or runs their SCRIPT KILL) and nothing else (see
+ * before_sleep_cb and the timers). A run from the log runs on every node,
+ * each about as long, so the others are told this node is alive rather
+ * than left to elect or depose a leader over it: a new leader would have
+ * to apply the same entry first. A read-only run is not: it may be stuck
+ * until SCRIPT KILL, and a leader stuck in it should be replaced. */
 static void serve_while_busy(void *ud)
 {
     struct server *srv = ud;
+    if (script_busy_in_log(srv->scripts) || script_busy_in_log(srv->fn_scripts))
+        node_busy_keepalive(srv->node);
     ev_run(srv->io->loop, EVRUN_NOWAIT);
 }
 
@@ -294,15 +300,33 @@ static void sample_fsync(struct server *srv)
     monitor_event(&srv->monitor, "raft-fsync", (int64_t)(st.fsync_last_us / 1000));
 }
 
+/* SHUTDOWN NOSAVE while a script from the log is busy: the process ends
+ * here, inside the entry's apply, as Redis ends inside its script. Nothing
+ * durable holds the half-applied entry: the keyspace lives in memory only;
+ * the applied index is not persisted; a snapshot is written from what the
+ * walk hands its thread, and the walk only steps between entries (not while
+ * busy), into a file published by rename, so a half-written one is never
+ * loaded. The entry is in the durable log, so a restart replays it whole
+ * from the last snapshot, as every other node applies it. */
+static void exit_amid_entry(struct server *srv)
+{
+    (void)srv;
+    LOG_WARNING("SHUTDOWN NOSAVE while a script from the log runs: exiting without finishing "
+                "it (the log replays it on restart)");
+    LOG_WARNING("raftcache is now ready to exit, bye bye...");
+    fflush(NULL);
+    _exit(0);
+}
+
 static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct server *srv = w->data;
     if (server_script_busy(srv, NULL)) { /* a pass inside a busy script: clients only */
-        if (srv->shutdown_requested) server_script_kill(srv);
         conn_process_readable(srv);
         conn_flush_pending(srv);
+        if (srv->shutdown_requested && server_script_kill(srv) == -2) exit_amid_entry(srv);
         return;
     }
     conn_process_readable(srv);

@@ -286,6 +286,7 @@ static void log_refused(struct node *n, uint64_t from, const char *why)
 int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, char *err,
                  size_t errlen)
 {
+    ASSERT(!n->processing); /* peer links are not read while an entry applies */
     struct raft_msg m;
     if (raft_decode(msg, len, &m, n->dec_ents, RAFT_MAX_MSG_ENTRIES) != 0) {
         snprintf(err, errlen, "malformed raft message (%zu bytes)", len);
@@ -465,6 +466,8 @@ static bool process_one(struct node *n, struct raft_ready *rd)
 
 void node_process_ready(struct node *n)
 {
+    ASSERT(!n->processing); /* never from inside an apply (a busy script's pass) */
+    n->processing = true;
     /* Bounded: each round either empties the ready or makes progress. */
     for (int round = 0; round < 64; round++) {
         sm_flush(n->sm);    /* the writes clients sent since the last round */
@@ -482,6 +485,7 @@ void node_process_ready(struct node *n)
     node_log_release(n);
     node_snap_after_ready(n);
     node_safety_after_ready(n);
+    n->processing = false;
 }
 
 /* -------------------------------------------------------------- timeouts */
@@ -508,6 +512,7 @@ void node_tick(struct node *n)
     /* A follower whose answers wait for a sync (node_write.c) says it is
      * alive meanwhile: its leader's quorum check (raft_receiving() there)
      * must not take a slow disk for a lost follower. */
+    ASSERT(!n->processing);
     if (n->writes.n && n->role != RAFT_LEADER) ping_peers(n);
     raft_tick(n->raft);
     check_exhausted(n);
@@ -655,6 +660,12 @@ static void flush_peers(void *ud)
         n->ping_us = now;
     }
     transport_flush(n->tr); /* a no-op when ping_peers flushed */
+}
+
+void node_busy_keepalive(struct node *n)
+{
+    ASSERT(n->processing); /* only from inside an apply */
+    flush_peers(n);
 }
 
 /* First boot: record the initial configuration before anything else, so a

@@ -112,6 +112,15 @@ int node_receive(struct node *n, uint64_t from, const uint8_t *msg, size_t len, 
  * leader alive (raft_receiving()). */
 void node_receiving(struct node *n, uint64_t from);
 
+/* Called from a busy script's nested loop pass while an entry applies (its
+ * script runs long, src/script.h): says this node is alive, at most once per
+ * heartbeat interval, with the PING keepalive of long log writes -- a
+ * follower to its leader (CheckQuorum), a leader to its followers (their
+ * election timers) -- and lets queued peer messages flow. Touches neither
+ * the core nor the state machine: the receivers' raft_receiving() counts
+ * the bytes as a sign of life, nothing more, as for a large message. */
+void node_busy_keepalive(struct node *n);
+
 /* The before-sleep work: runs the driver loop until the core has no ready. */
 void node_process_ready(struct node *n);
 /* One Raft tick (the server's tick timer) and request timeouts. */

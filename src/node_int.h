@@ -117,7 +117,11 @@ struct node {
     struct transport *tr_pubsub; /* the pub/sub links to the members (node_publish) */
     uint64_t next_ctx;           /* the last ReadIndex context */
     raft_index applied;          /* the keyspace holds every committed entry up to here */
-    uint64_t applied_bytes;      /* entry bytes applied since start (snapshot size rule) */
+    /* Inside node_process_ready(): an entry being applied may run a slow
+     * script, which serves clients from a nested pass of the loop; nothing
+     * there may tick, step or process the core again (src/script.h). */
+    bool processing;
+    uint64_t applied_bytes; /* entry bytes applied since start (snapshot size rule) */
     enum raft_role role;
     raft_id leader;
     struct raft_hard_state hs; /* last made durable */

@@ -320,29 +320,31 @@ static void stop_run(lua_State *L, struct script_run *run, const char *msg)
     lua_error(L);
 }
 
-/* The count hook, every SCRIPT_HOOK_PERIOD instructions. A run from the log
- * counts its budget in hook calls (the same on every node); a run outside
- * it turns busy past the threshold, serves other clients, and stops when
- * killed. */
+/* The count hook, every SCRIPT_HOOK_PERIOD instructions. Any run turns busy
+ * past the threshold and then serves other clients (-BUSY) from here; a run
+ * outside the log stops when killed; a run from the log counts its budget
+ * in hook calls (the same on every node). Being busy changes nothing the
+ * script sees, so a run from the log stays deterministic. */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct script_engine *e = script_engine_of(L);
     struct script_run *run = e->run;
     if (!run) return;
+    if (!e->busy && e->busy_threshold_ms > 0 && e->busy_fn &&
+        clock_mono_us() / 1000 - run->start_ms >= e->busy_threshold_ms) {
+        e->busy = 1;
+        log_msg(LOG_LEVEL_WARNING,
+                "Slow script detected: still in execution after %lld milliseconds. You can "
+                "try killing the script using the SCRIPT KILL command. Script name is: %s.",
+                (long long)(clock_mono_us() / 1000 - run->start_ms), run->sha);
+    }
+    if (e->busy && !run->killed && e->busy_fn) e->busy_fn(e->busy_ud);
     if (!run->in_log) {
-        if (!e->busy && e->busy_threshold_ms > 0 &&
-            clock_mono_us() / 1000 - run->start_ms >= e->busy_threshold_ms) {
-            e->busy = 1;
-            log_msg(LOG_LEVEL_WARNING,
-                    "Slow script detected: still in execution after %lld milliseconds. You can "
-                    "try killing the script using the SCRIPT KILL command. Script name is: %s.",
-                    (long long)(clock_mono_us() / 1000 - run->start_ms), run->sha);
-        }
-        if (e->busy && !run->killed && e->busy_fn) e->busy_fn(e->busy_ud);
         if (run->killed) stop_run(L, run, "Script killed by user with SCRIPT KILL...");
         return;
     }
+    ASSERT(!run->killed); /* script_kill() refuses a run from the log */
     if (run->hooks_left == 0) return;
     if (!run->over_budget && --run->hooks_left > 0) return;
     char msg[160];
@@ -376,9 +378,15 @@ int script_busy(const struct script_engine *e, const struct client **client)
     return e->busy;
 }
 
+int script_busy_in_log(const struct script_engine *e)
+{
+    return e->busy && e->run && e->run->in_log;
+}
+
 int script_kill(struct script_engine *e)
 {
     if (!e->busy || !e->run) return -1;
+    if (e->run->in_log) return -2;
     e->run->killed = 1;
     return 0;
 }
@@ -482,7 +490,7 @@ int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int
     run->over_budget = 0;
     run->start_ms = clock_mono_us() / 1000;
     e->run = run;
-    int hooked = run->in_log ? run->hooks_left != 0 : e->busy_threshold_ms > 0 && e->busy_fn;
+    int hooked = (run->in_log && run->hooks_left != 0) || (e->busy_threshold_ms > 0 && e->busy_fn);
     if (hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
     script_determ_begin(L, run);
     int status = lua_pcall(L, nargs, nresults, errfunc);

@@ -28,6 +28,12 @@
  *     the same way everywhere. A script over it fails with an error, on
  *     every node at the same instruction; the writes it made before stay,
  *     as the writes before any script error stay in Redis.
+ *   - a run longer than busy-reply-threshold makes the node busy as a
+ *     read-only one does (script_set_busy()), but cannot be killed: other
+ *     clients get -BUSY, SCRIPT KILL -UNKILLABLE; nothing in the busy pass
+ *     may run Raft or apply (docs/design.md, "A slow script from the log
+ *     turns busy too", says why the cluster keeps its leader and why
+ *     SHUTDOWN NOSAVE inside the apply is safe).
  * A read-only run (EVAL_RO, EVALSHA_RO, a script flagged no-writes) runs
  * like any read, on the node's keyspace as it is: a write command in it is
  * refused; it never adds to the cache (a body it compiled is dropped after
@@ -89,11 +95,15 @@ void script_engine_free(struct script_engine *e);
  * effect from the next run. */
 void script_set_budget(struct script_engine *e, uint64_t instructions);
 
-/* Runs outside the log (reads: EVAL_RO, no-writes scripts) are not
- * bounded by the budget but, as in Redis, can be stopped: one running
- * longer than threshold_ms (busy-reply-threshold; 0: never) makes the
- * engine busy, and serve(ud) is called every few milliseconds until it
- * ends, to answer other clients (-BUSY, or SCRIPT KILL). */
+/* A run longer than threshold_ms (busy-reply-threshold; 0: never) makes
+ * the engine busy, and serve(ud) is called every few milliseconds until it
+ * ends, to answer other clients (-BUSY, SCRIPT KILL, SHUTDOWN NOSAVE).
+ * Runs outside the log (reads: EVAL_RO, no-writes scripts) are not bounded
+ * by the budget but, as in Redis, can be stopped by SCRIPT KILL. A run from
+ * the log turns busy too (a slow writing script must not leave every other
+ * client without a reply) but cannot be stopped: it runs on, to its end or
+ * its budget, as on every other node. serve() must not apply, run Raft or
+ * touch the keyspace: the keyspace is half-way through an entry. */
 void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve)(void *ud),
                      void *ud);
 /* Called with each command a script runs for a client of this node (the
@@ -104,8 +114,22 @@ void script_set_call_hook(struct script_engine *e,
 /* 1 while a script is busy; *client gets the client it runs for (NULL
  * when none, never NULL for a busy run outside the log). */
 int script_busy(const struct script_engine *e, const struct client **client);
+/* 1 while the busy run is one from the log (it cannot be killed). */
+int script_busy_in_log(const struct script_engine *e);
+/* Redis 7.0's reply to SCRIPT KILL / FUNCTION KILL of such a run, and the
+ * -BUSY replies while a script or a function is busy. */
+#define SCRIPT_UNKILLABLE_ERR                                                                      \
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "    \
+    "either wait the script termination or kill the server in a hard way using the SHUTDOWN "      \
+    "NOSAVE command."
+#define SCRIPT_BUSY_ERR                                                                            \
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+#define SCRIPT_BUSY_FUNCTION_ERR                                                                   \
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
 /* SCRIPT KILL / FUNCTION KILL: stops the busy script (it fails with
- * "Script killed by user with SCRIPT KILL..."). 0, or -1 if none is busy. */
+ * "Script killed by user with SCRIPT KILL..."). 0, -1 if none is busy, or
+ * -2 if the busy run is from the log (unkillable: it already wrote, or may,
+ * and stopping it on this node alone would make the replicas diverge). */
 int script_kill(struct script_engine *e);
 
 /* Parses body's shebang line into *flags (SCRIPT_FLAG_EVAL_COMPAT when

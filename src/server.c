@@ -70,8 +70,13 @@ int server_script_busy(const struct server *srv, const struct client **client)
     return script_busy(srv->scripts, client) || script_busy(srv->fn_scripts, client);
 }
 
-void server_script_kill(struct server *srv)
+const char *server_script_busy_error(const struct server *srv)
 {
-    script_kill(srv->scripts);
-    script_kill(srv->fn_scripts);
+    return script_busy(srv->fn_scripts, NULL) ? SCRIPT_BUSY_FUNCTION_ERR : SCRIPT_BUSY_ERR;
+}
+
+int server_script_kill(struct server *srv)
+{
+    int rc = script_kill(srv->scripts);
+    return rc != -1 ? rc : script_kill(srv->fn_scripts);
 }

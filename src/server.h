@@ -95,11 +95,16 @@ struct server {
  * signals). */
 void server_request_shutdown(struct server *srv);
 
-/* 1 while a script or a function outside the log is busy (src/script.h);
- * *client (when not NULL) gets the client it runs for. */
+/* 1 while a script or a function is busy (src/script.h), whether it runs
+ * from the log or not; *client (when not NULL) gets the client it runs for
+ * (NULL for a run from the log on a node where no client waits for it). */
 int server_script_busy(const struct server *srv, const struct client **client);
-/* Stops whichever is busy (SCRIPT KILL's effect). */
-void server_script_kill(struct server *srv);
+/* The -BUSY error other clients get meanwhile (Redis 7.0's: a function's
+ * names FUNCTION KILL). Only while server_script_busy(). */
+const char *server_script_busy_error(const struct server *srv);
+/* Stops whichever is busy (SCRIPT KILL's effect): 0, -1 if none is busy,
+ * -2 if the busy run is from the log and cannot be stopped. */
+int server_script_kill(struct server *srv);
 
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);
