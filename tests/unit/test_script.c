@@ -309,8 +309,8 @@ static void test_determ_gc(void **state)
      * metatable that has a metatable of its own) or by rawset: refused */
     const char *later[] = {
         "local mt = {} local w = setmetatable({}, mt) mt.__mode = 'v'",
-        "local base = {} local mt = setmetatable({}, {__index = base}) "
-        "local w = setmetatable({}, mt) mt.__mode = 'k'",
+        ("local base = {} local mt = setmetatable({}, {__index = base}) "
+         "local w = setmetatable({}, mt) mt.__mode = 'k'"),
         "local mt = {} local w = setmetatable({}, mt) rawset(mt, '__mode', 'k')",
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
