@@ -141,10 +141,13 @@ static void test_memory(void **state)
         set_fails(f, "maxmemory", bad[i], CONFIG_ERR_VALUE,
                   FAILED("maxmemory") "argument must be a memory value");
     assert_int_equal(f->cfg.maxmemory, 1LL << 30);
-    /* proto-max-bulk-len has Redis's 1mb floor */
-    set_fails(f, "proto-max-bulk-len", "1000kb", CONFIG_ERR_VALUE,
-              FAILED("proto-max-bulk-len") "argument must be between 1048576 and "
-                                           "9223372036854775807 inclusive");
+    /* proto-max-bulk-len has Redis's 1mb floor, and a 4gb ceiling */
+    const char *bulk_bad[] = {"1000kb", "5gb", "9223372036854775807"};
+    for (size_t i = 0; i < sizeof bulk_bad / sizeof bulk_bad[0]; i++)
+        set_fails(f, "proto-max-bulk-len", bulk_bad[i], CONFIG_ERR_VALUE,
+                  FAILED("proto-max-bulk-len") "argument must be between 1048576 and "
+                                               "4294967296 inclusive");
+    set_ok(f, "proto-max-bulk-len", "4gb");
     set_ok(f, "proto-max-bulk-len", "1mb");
     assert_int_equal(f->cfg.proto_max_bulk_len, 1048576);
 }

@@ -18,10 +18,18 @@ struct snap_state {
     raft_index last, commit;
 };
 
+/* Compared with memcmp: zeroed first, so that the padding after role
+ * compares equal too. */
 static struct snap_state state_of(const struct raft *r)
 {
-    return (struct snap_state){raft_term_of(r), raft_role_of(r), raft_leader(r), raft_last_index(r),
-                               raft_commit_index(r)};
+    struct snap_state s;
+    memset(&s, 0, sizeof s);
+    s.term = raft_term_of(r);
+    s.role = raft_role_of(r);
+    s.leader = raft_leader(r);
+    s.last = raft_last_index(r);
+    s.commit = raft_commit_index(r);
+    return s;
 }
 
 /* A 3-node cluster led by node 1 in term 1, its no-op committed everywhere. */
