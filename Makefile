@@ -62,14 +62,25 @@ all: $(B)/raftcache
 # On a fresh machine the Debian packages the build needs are missing: the
 # first compile says what to run instead of failing on a missing header.
 BUILD_HEADERS := ev.h hiredis/hiredis.h sqlite3.h liblzf/lzf.h lua5.1/lua.h lua5.1/lua-cjson.h \
-                 lua5.1/lua-bitop.h jemalloc/jemalloc.h cmocka.h
-MISSING_HEADERS = $(strip $(foreach h,$(BUILD_HEADERS),$(if $(wildcard /usr/include/$(h)),,$(h))))
-.PHONY: build-deps-present
-build-deps-present:
-	@if [ -n "$(MISSING_HEADERS)" ]; then \
-	    echo "make: the build needs Debian packages this machine lacks (no $(MISSING_HEADERS))." >&2; \
+                 lua5.1/lua-bitop.h jemalloc/jemalloc.h
+# The unit tests need cmocka too; the server (and its Docker image) does not.
+TEST_HEADERS  := cmocka.h
+missing_headers = $(strip $(foreach h,$(1),$(if $(wildcard /usr/include/$(h)),,$(h))))
+define require_headers
+	@if [ -n "$(call missing_headers,$(1))" ]; then \
+	    echo "make: the build needs Debian packages this machine lacks (no $(call missing_headers,$(1)))." >&2; \
 	    echo "make: run 'make deps' to install them (make test runs it first), then make again." >&2; \
 	    exit 1; fi
+endef
+.PHONY: build-deps-present test-deps-present
+build-deps-present:
+	$(call require_headers,$(BUILD_HEADERS))
+test-deps-present:
+	$(call require_headers,$(BUILD_HEADERS) $(TEST_HEADERS))
+
+$(B)/tests/unit/%.o: tests/unit/%.c | test-deps-present
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/%.o: %.c | build-deps-present
 	@mkdir -p $(dir $@)
