@@ -222,7 +222,7 @@ static struct script *compile(struct script_engine *e, const char *body, size_t 
     }
     lua_State *L = e->L;
     /* The shebang line is skipped, its newline kept: line numbers hold. */
-    if (luaL_loadbuffer(L, body + skip, len - skip, "@user_script") != 0) {
+    if (script_load_source(L, body + skip, len - skip, "@user_script") != 0) {
         resp_add_errorf(out, "ERR Error compiling script (new function): %s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return NULL;

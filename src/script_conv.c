@@ -303,7 +303,19 @@ static int add_verbatim(lua_State *L, struct resp_out *out)
     return done;
 }
 
-static void lua_to_reply(lua_State *L, struct resp_out *out, int resp);
+/* A conversion in progress: its start in out and what it has used of the
+ * limits (script_int.h); the first limit passed sets failed, and nothing
+ * more is written. */
+struct conv {
+    struct resp_out *out;
+    int resp;
+    int depth;
+    size_t elements; /* values replied so far, nested ones included */
+    size_t start;
+    const char *failed; /* the error to reply instead of it all */
+};
+
+static void lua_to_reply(lua_State *L, struct conv *cv);
 
 /* A number as an integer reply: truncated, saturated (a cast of a double
  * out of range is undefined), NaN as 0. */
@@ -316,16 +328,21 @@ static long long number_to_ll(lua_Number d)
 }
 
 /* The map or set table on top (its field pushed above the outer table). */
-static void add_map_or_set(lua_State *L, struct resp_out *out, int resp, int map)
+static void add_map_or_set(lua_State *L, struct conv *cv, int map)
 {
+    struct resp_out *out = cv->out;
     resp_deferred d = resp_add_deferred(out);
     long n = 0;
     lua_pushnil(L);
     while (lua_next(L, -2)) { /* table, key, value */
+        if (cv->failed) {
+            lua_pop(L, 2);
+            break;
+        }
         lua_pushvalue(L, -2);
-        lua_to_reply(L, out, resp); /* a copy of the key: lua_next needs it */
+        lua_to_reply(L, cv); /* a copy of the key: lua_next needs it */
         if (map)
-            lua_to_reply(L, out, resp); /* the value */
+            lua_to_reply(L, cv); /* the value */
         else
             lua_pop(L, 1); /* a member's value (true) */
         n++;
@@ -337,8 +354,9 @@ static void add_map_or_set(lua_State *L, struct resp_out *out, int resp, int map
 }
 
 /* The special forms of a table; 1 if the table on top was one (replied). */
-static int add_special_table(lua_State *L, struct resp_out *out, int resp)
+static int add_special_table(lua_State *L, struct conv *cv)
 {
+    struct resp_out *out = cv->out;
     size_t n;
     if (get_field(L, "err") == LUA_TSTRING) {
         const char *s = lua_tolstring(L, -1, &n);
@@ -379,7 +397,7 @@ static int add_special_table(lua_State *L, struct resp_out *out, int resp)
     if (add_verbatim(L, out)) return 1;
     for (int map = 1; map >= 0; map--) {
         if (get_field(L, map ? "map" : "set") == LUA_TTABLE) {
-            add_map_or_set(L, out, resp, map);
+            add_map_or_set(L, cv, map);
             lua_pop(L, 1);
             return 1;
         }
@@ -388,25 +406,45 @@ static int add_special_table(lua_State *L, struct resp_out *out, int resp)
     return 0;
 }
 
-static void add_array(lua_State *L, struct resp_out *out, int resp)
+static void add_array(lua_State *L, struct conv *cv)
 {
+    struct resp_out *out = cv->out;
     resp_deferred d = resp_add_deferred(out);
     long n = 0;
-    for (;;) {
+    while (!cv->failed) {
         lua_rawgeti(L, -1, (int)(n + 1));
         if (lua_isnil(L, -1)) {
             lua_pop(L, 1);
             break;
         }
-        lua_to_reply(L, out, resp);
+        lua_to_reply(L, cv);
         n++;
     }
     resp_set_deferred_array_len(out, d, n);
 }
 
-/* Replies the value on top of the stack and pops it. */
-static void lua_to_reply(lua_State *L, struct resp_out *out, int resp)
+/* Whether the value on top may be replied: the depth and the size so far
+ * within the limits (the first one passed recorded in cv->failed). */
+static int within_limits(struct conv *cv)
 {
+    if (cv->failed) return 0;
+    if (cv->depth > SCRIPT_REPLY_DEPTH_MAX)
+        cv->failed = "ERR reached lua stack limit";
+    else if (++cv->elements > SCRIPT_REPLY_ELEMENTS_MAX ||
+             cv->out->len - cv->start > SCRIPT_REPLY_BYTES_MAX)
+        cv->failed = "ERR script reply too large";
+    return cv->failed == NULL;
+}
+
+/* Replies the value on top of the stack and pops it. Recursive, but to
+ * SCRIPT_REPLY_DEPTH_MAX levels at most. */
+static void lua_to_reply(lua_State *L, struct conv *cv)
+{
+    struct resp_out *out = cv->out;
+    if (!within_limits(cv)) {
+        lua_pop(L, 1);
+        return;
+    }
     if (!lua_checkstack(L, 6)) {
         resp_add_error(out, "ERR reached lua stack limit");
         lua_pop(L, 1);
@@ -420,7 +458,7 @@ static void lua_to_reply(lua_State *L, struct resp_out *out, int resp)
         resp_add_bulk(out, s, n);
         break;
     case LUA_TBOOLEAN:
-        if (resp == 3)
+        if (cv->resp == 3)
             resp_add_bool(out, lua_toboolean(L, -1));
         else if (lua_toboolean(L, -1))
             resp_add_int(out, 1);
@@ -431,7 +469,9 @@ static void lua_to_reply(lua_State *L, struct resp_out *out, int resp)
         resp_add_int(out, number_to_ll(lua_tonumber(L, -1)));
         break;
     case LUA_TTABLE:
-        if (!add_special_table(L, out, resp)) add_array(L, out, resp);
+        cv->depth++;
+        if (!add_special_table(L, cv)) add_array(L, cv);
+        cv->depth--;
         break;
     default:
         resp_add_null(out);
@@ -442,5 +482,9 @@ static void lua_to_reply(lua_State *L, struct resp_out *out, int resp)
 
 void script_lua_to_reply(lua_State *L, struct resp_out *out, int resp)
 {
-    lua_to_reply(L, out, resp);
+    struct conv cv = {out, resp, 0, 0, out->len, NULL};
+    lua_to_reply(L, &cv);
+    if (!cv.failed) return;
+    out->len = cv.start; /* nothing of it was sent: the loop sends between events */
+    resp_add_error(out, cv.failed);
 }

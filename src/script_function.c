@@ -271,7 +271,7 @@ int script_library_run(struct script_engine *e, const char *code, size_t len,
         return -1;
     }
     int base = lua_gettop(L);
-    if (luaL_loadbuffer(L, code, len, "@user_function") != 0) {
+    if (script_load_source(L, code, len, "@user_function") != 0) {
         resp_add_errorf(err, "ERR Error compiling function: %s", lua_tostring(L, -1));
         lua_settop(L, base);
         return -1;

@@ -134,12 +134,47 @@ void script_redis_push_load_api(lua_State *L);
 struct script_engine *script_engine_of(lua_State *L);
 void script_redis_set_engine(lua_State *L, struct script_engine *e);
 
+/* src/script_bounds.c: what one call of a library function may do.
+ * SCRIPT_STRING_MAX: the longest string string.rep may build, Redis's
+ * default proto-max-bulk-len (512 MB): a longer one could not be a bulk
+ * reply nor a command's argument anyway. A larger result is refused
+ * ("resulting string too large") before it is built, from the arguments
+ * alone, so the same on every node. */
+#define SCRIPT_STRING_MAX (512ull * 1024 * 1024)
+/* Wraps table.insert (a position outside [1, #t + 1] is refused, as Lua
+ * 5.3 refuses it: 5.1 shifts every slot up to any position) and
+ * string.rep (SCRIPT_STRING_MAX) in the globals, before they are made
+ * read-only. */
+void script_bounds_install(lua_State *L);
+/* luaL_loadbuffer for source text only: a binary chunk (string.dump's
+ * output, starting ESC "Lua") is refused with the syntax error Redis 7.0
+ * gives, "<chunkname without '@'>:1: unexpected symbol near 'char(27)'",
+ * pushed with LUA_ERRSYNTAX returned. */
+int script_load_source(lua_State *L, const char *s, size_t len, const char *chunkname);
+
 /* src/script_conv.c: replies to Lua values and back. */
 /* Pushes the RESP reply in buf[0..len) as Lua values (Redis's mapping for
  * the given protocol). Returns 0, or -1 if the Lua stack cannot grow. */
 int script_reply_to_lua(lua_State *L, const char *buf, size_t len);
 /* Writes the Lua value on top of the stack to out as a reply (resp: the
- * script's redis.setresp(), for booleans), and pops it. */
+ * script's redis.setresp(), for booleans), and pops it. A value nested
+ * deeper than SCRIPT_REPLY_DEPTH_MAX tables (a table that holds itself
+ * among them), or whose reply passes SCRIPT_REPLY_ELEMENTS_MAX values
+ * (nested ones counted) or SCRIPT_REPLY_BYTES_MAX bytes (a DAG of shared
+ * tables: 60 levels of {t, t} are 2^60 values), is replied as one error
+ * instead, "ERR reached lua stack limit" (Redis 7.0's text for a table
+ * too deep) or "ERR script reply too large": whatever of it was written
+ * is dropped first, never sent half. The limits count what is written,
+ * never time or memory, so every node stops at the same point.
+ * 1000 levels: Redis 7.0's cjson limit (Redis's own reply stops at the
+ * Lua C stack, near 2000 levels). 2^22 values: about 2 s of conversion
+ * (0.5 us a value measured), the order of a whole run's default budget;
+ * the largest replies of commands scripts return (LRANGE, HGETALL of
+ * millions) fit. Bytes: no larger than the largest string a script may
+ * build. */
+#define SCRIPT_REPLY_DEPTH_MAX 1000
+#define SCRIPT_REPLY_ELEMENTS_MAX ((size_t)1 << 22)
+#define SCRIPT_REPLY_BYTES_MAX SCRIPT_STRING_MAX
 void script_lua_to_reply(lua_State *L, struct resp_out *out, int resp);
 /* Pushes Redis's error table {err = "CODE message"} for msg ("-CODE
  * message" or a bare message, which gets "ERR"). */

@@ -354,6 +354,7 @@ void script_sandbox_build(lua_State *L)
     lua_setmetatable(L, -2);
     lua_rawset(L, LUA_REGISTRYINDEX);
     load_libraries(L);
+    script_bounds_install(L);
     script_redis_register(L);
     script_determ_install(L);
     protect_libraries(L);

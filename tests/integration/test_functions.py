@@ -77,6 +77,15 @@ def test_load_list_call_delete(server):
         c.function_delete("counters")
 
 
+def test_binary_chunk_is_refused_as_redis_refuses_it(server):
+    c = server.client()
+    dump = c.eval("return string.dump(function() return 1 end)", 0)
+    with pytest.raises(redis.ResponseError) as e:
+        c.function_load(b"#!lua name=bin\n" + dump)
+    assert str(e.value) == \
+        "Error compiling function: user_function:2: unexpected symbol near 'char(27)'"
+
+
 def test_library_environment(server):
     c = server.client()
     c.function_flush()

@@ -154,6 +154,51 @@ def test_sandbox(server):
     assert c.ping()
 
 
+def test_binary_chunks_are_refused_as_redis_refuses_them(server):
+    c = server.client()
+    dump = c.eval("return string.dump(function() return 1 end)", 0)
+    assert dump.startswith(b"\x1bLua")
+    text = "Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'"
+    assert error_of(c.eval, dump, 0) == text
+    assert error_of(c.script_load, dump) == text
+    assert error_of(c.eval, b"\x1bLua", 0) == text
+    assert c.eval("return 1", 0) == 1
+
+
+def test_reply_of_a_deep_table_is_bounded(server):
+    c = server.client()
+    # both servers: a nesting of 100 is replied whole
+    r = c.eval("local t = {} for i = 1, 100 do t = {t} end return t", 0)
+    for _ in range(100):
+        r = r[0]
+    assert r == []
+
+
+@raftcache_only
+def test_reply_of_a_cyclic_or_huge_table_is_one_error(server):
+    c = server.client()
+    # Redis grows the reply until the Lua C stack ends it, mid-reply
+    assert error_of(c.eval, "local t = {} t[1] = {t} t[2] = t return t", 0) == \
+        "reached lua stack limit"
+    assert error_of(c.eval, "local t = {} for i = 1, 60 do t = {t, t} end return t", 0) == \
+        "script reply too large"
+    assert error_of(c.eval, "local t = {} t.map = {k = t} return t", 0) == \
+        "reached lua stack limit"
+    # the connection's next reply is whole: nothing of the refused one was sent
+    assert c.eval("return {1, {2}}", 0) == [1, [2]]
+
+
+@raftcache_only
+def test_library_calls_with_unbounded_work_are_refused(server):
+    c = server.client()
+    assert "bad argument #2 to 'insert' (position out of bounds)" in error_of(
+        c.eval, "table.insert({}, -2147483648, 1)", 0)
+    assert c.eval("local t = {'a'} table.insert(t, 1, 'b') table.insert(t, 3, 'c') return t",
+                  0) == [b"b", b"a", b"c"]
+    assert "resulting string too large" in error_of(c.eval, "return string.rep('x', 2^31)", 0)
+    assert c.ping()
+
+
 def test_redis_py_lock(server):
     c = server.client()
     lock = c.lock("resource", timeout=10)

@@ -192,6 +192,40 @@ static void test_sandbox(void **state)
                            "Attempt to modify a readonly table"));
 }
 
+/* A reply past a limit is one error, with nothing of it before. */
+static void test_reply_limits(void **state)
+{
+    struct sfx *s = *state;
+    assert_string_equal(eval(s, "local t = {} t[1] = {t} t[2] = t return t"),
+                        "-ERR reached lua stack limit\r\n");
+    assert_string_equal(eval(s, "local t = {} for i = 1, 1001 do t = {t} end return t"),
+                        "-ERR reached lua stack limit\r\n");
+    const char *r = eval(s, "local t = {} for i = 1, 999 do t = {t} end return t");
+    assert_int_equal(strncmp(r, "*1\r\n*1\r\n", 8), 0);
+    assert_string_equal(eval(s, "local t = {} for i = 1, 60 do t = {t, t} end return t"),
+                        "-ERR script reply too large\r\n");
+    assert_string_equal(eval(s, "local t = {} t.map = {a = t} return t"),
+                        "-ERR reached lua stack limit\r\n");
+}
+
+/* Library calls whose work grows with an argument, refused up front. */
+static void test_call_bounds(void **state)
+{
+    struct sfx *s = *state;
+    assert_non_null(strstr(eval(s, "return table.insert({}, -2147483648, 1)"),
+                           "bad argument #2 to 'insert' (position out of bounds)"));
+    assert_non_null(strstr(eval(s, "return table.insert({1}, 3, 1)"), "position out of bounds"));
+    assert_string_equal(eval(s, "local t = {1} table.insert(t, 2, 'x') table.insert(t, 1, 'y') "
+                                "table.insert(t, 'z') return t"),
+                        "*4\r\n$1\r\ny\r\n:1\r\n$1\r\nx\r\n$1\r\nz\r\n");
+    assert_non_null(strstr(eval(s, "return string.rep('x', 2^31)"), "resulting string too large"));
+    assert_string_equal(eval(s, "return string.rep('ab', 2)"), "$4\r\nabab\r\n");
+    /* a binary chunk is refused as EVAL's body as Redis 7.0 refuses it */
+    assert_string_equal(eval(s, "\x1bLuaQ"),
+                        "-ERR Error compiling script (new function): "
+                        "user_script:1: unexpected symbol near 'char(27)'\r\n");
+}
+
 static void test_cache_changes_only_when_applied(void **state)
 {
     struct sfx *s = *state;
@@ -370,6 +404,7 @@ int main(void)
         T(test_reply_to_lua),   T(test_sandbox),         T(test_cache_changes_only_when_applied),
         T(test_replicas_agree), T(test_determ_tostring), T(test_determ_pairs),
         T(test_determ_gc),      T(test_determ_cjson),    T(test_determ_commands),
+        T(test_reply_limits),   T(test_call_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,75 @@
+/*
+ * src/script_bounds.c - limits on what one call of a C library function
+ * can make a script do. Lua's instruction count (the run's budget, see
+ * script.h) sees a call to a C function as one instruction, so work or
+ * output that grows with an argument inside one call escapes it; the
+ * wrappers here refuse such arguments up front, from the arguments alone,
+ * so a refused call fails at the same point on every node. The limits are
+ * in script_int.h.
+ */
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "script_int.h"
+
+/* table.insert(t, [pos,] v): Lua 5.1 shifts every slot between #t + 1
+ * and pos, whatever pos is (a position of -2^31 is 2^31 moves in one
+ * call). A position outside [1, #t + 1] is refused with Lua 5.3's text. */
+static int bounds_table_insert(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int n = (int)lua_objlen(L, 1);
+    if (lua_gettop(L) == 3) {
+        lua_Number pos = luaL_checknumber(L, 2);
+        if (!(pos >= 1 && pos <= (lua_Number)n + 1))
+            return luaL_argerror(L, 2, "position out of bounds");
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 0);
+    return 0;
+}
+
+/* string.rep(s, n): the result's size is known before it is built. */
+static int bounds_string_rep(lua_State *L)
+{
+    size_t len;
+    luaL_checklstring(L, 1, &len);
+    lua_Number n = luaL_checknumber(L, 2);
+    if (n > 0 && len > 0 && (lua_Number)len * n > (lua_Number)SCRIPT_STRING_MAX)
+        return luaL_error(L, "resulting string too large");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* Replaces lib.name (lib a global table) with a closure of wrap whose
+ * upvalue is the original function. */
+static void wrap_field(lua_State *L, const char *lib, const char *name, lua_CFunction wrap)
+{
+    lua_getglobal(L, lib);
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, wrap, 1);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+void script_bounds_install(lua_State *L)
+{
+    wrap_field(L, "table", "insert", bounds_table_insert);
+    wrap_field(L, "string", "rep", bounds_string_rep);
+}
+
+int script_load_source(lua_State *L, const char *s, size_t len, const char *chunkname)
+{
+    if (len > 0 && s[0] == LUA_SIGNATURE[0]) {
+        /* What the lexer says of a source starting with that byte (ESC),
+         * as Redis 7.0, whose Lua has no binary loader, says it. */
+        lua_pushfstring(L, "%s:1: unexpected symbol near 'char(%d)'", chunkname + 1,
+                        (int)(unsigned char)s[0]);
+        return LUA_ERRSYNTAX;
+    }
+    return luaL_loadbuffer(L, s, len, chunkname);
+}
