@@ -27,7 +27,9 @@ $(error MALLOC must be jemalloc or libc (sanitizer builds), not '$(MALLOC)')
 endif
 # Lua 5.1 and the cjson and bit libraries scripts use (src/script*.c), from Debian.
 CFLAGS   += -I/usr/include/lua5.1
-LDLIBS_LUA := -llua5.1-cjson -llua5.1-bitop -llua5.1
+# Lua is linked statically so that src/script_bounds.c can wrap its string
+# constructor (every string a script builds is charged to the run's budget).
+LDLIBS_LUA := -Wl,--wrap=luaS_newlstr -l:liblua5.1-cjson.a -l:liblua5.1-bitop.a -l:liblua5.1.a
 LDLIBS_SRV = -lev -lhiredis -lsqlite3 -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 B        := build
 # Compile jobs for the builds make test runs (check, asan-build, fuzz-build);

@@ -45,7 +45,7 @@ static int lua_panic(lua_State *L)
 /* A fresh sandboxed Lua state for e. */
 static void open_state(struct script_engine *e)
 {
-    e->L = lua_newstate(lua_alloc, NULL);
+    e->L = lua_newstate(lua_alloc, e); /* ud: the engine, for script_bounds.c */
     if (!e->L) abort();
     lua_atpanic(e->L, lua_panic);
     script_redis_set_engine(e->L, e);
@@ -331,6 +331,16 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     struct script_engine *e = script_engine_of(L);
     struct script_run *run = e->run;
     if (!run) return;
+    /* A hook script_charge() forced stands for the work charged, not for a
+     * period of instructions (those since the last hook go uncounted: at
+     * most one period for each period's worth of work). */
+    uint64_t ticks = run->forced ? 0 : 1;
+    if (run->forced && !run->over_budget) {
+        run->forced = 0;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    }
+    ticks += run->work / SCRIPT_HOOK_PERIOD;
+    run->work %= SCRIPT_HOOK_PERIOD;
     if (!e->busy && e->busy_threshold_ms > 0 && e->busy_fn &&
         clock_mono_us() / 1000 - run->start_ms >= e->busy_threshold_ms) {
         e->busy = 1;
@@ -346,15 +356,30 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     }
     ASSERT(!run->killed); /* script_kill() refuses a run from the log */
     if (run->hooks_left == 0) return;
-    if (!run->over_budget && --run->hooks_left > 0) return;
+    if (!run->over_budget && ticks < run->hooks_left) {
+        run->hooks_left -= ticks;
+        return;
+    }
     char msg[160];
     snprintf(msg, sizeof msg,
              run->loading ? "FUNCTION LOAD timeout: the library's code ran over the budget of "
-                            "%llu Lua instructions (lua-replicated-budget)"
+                            "%llu Lua instructions (lua-replicated-budget; every 16 bytes of "
+                            "string built count as one)"
                           : "Script exceeded its budget of %llu Lua instructions "
-                            "(lua-replicated-budget)",
+                            "(lua-replicated-budget; every 16 bytes of string built count as "
+                            "one)",
              (unsigned long long)e->budget);
     stop_run(L, run, msg);
+}
+
+void script_charge(lua_State *L, struct script_run *run, uint64_t units)
+{
+    if (!run->hooked || run->over_budget) return;
+    run->work += units;
+    if (run->work >= SCRIPT_HOOK_PERIOD && !run->forced) {
+        run->forced = 1;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    }
 }
 
 void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve)(void *ud),
@@ -488,10 +513,12 @@ int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int
     run->hooks_left =
         run->in_log && e->budget ? (e->budget + SCRIPT_HOOK_PERIOD - 1) / SCRIPT_HOOK_PERIOD : 0;
     run->over_budget = 0;
+    run->forced = 0;
+    run->work = 0;
     run->start_ms = clock_mono_us() / 1000;
     e->run = run;
-    int hooked = (run->in_log && run->hooks_left != 0) || (e->busy_threshold_ms > 0 && e->busy_fn);
-    if (hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    run->hooked = (run->in_log && run->hooks_left != 0) || (e->busy_threshold_ms > 0 && e->busy_fn);
+    if (run->hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
     script_determ_begin(L, run);
     int status = lua_pcall(L, nargs, nresults, errfunc);
     script_determ_end(L, run);

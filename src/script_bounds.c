@@ -6,12 +6,40 @@
  * wrappers here refuse such arguments up front, from the arguments alone,
  * so a refused call fails at the same point on every node. The limits are
  * in script_int.h.
+ *
+ * Building strings is work no argument check sees: `s = s .. 'x'` in a
+ * loop is four instructions a turn that copy ever more bytes (quadratic
+ * time under a budget of instructions). Every string Lua makes passes
+ * through one constructor, luaS_newlstr, concatenation (a VM instruction,
+ * not a function) included: the link wraps it (-Wl,--wrap, Lua linked
+ * statically; see the Makefile), and the wrapper charges the run its
+ * length. The length is charged whether or not Lua finds the string
+ * already interned: whether it does depends on when a node's collector
+ * ran, so counting allocations would differ between nodes; counting what
+ * the script asks for does not.
  */
 #include <string.h>
 
 #include <lauxlib.h>
 
 #include "script_int.h"
+
+/* Lua's internal string constructor (lstring.c; Lua 5.1 is frozen, and a
+ * build where it is missing fails to link). Its result type is internal:
+ * only its address is passed on. */
+void *__real_luaS_newlstr(lua_State *L, const char *str, size_t len);
+void *__wrap_luaS_newlstr(lua_State *L, const char *str, size_t len);
+
+void *__wrap_luaS_newlstr(lua_State *L, const char *str, size_t len)
+{
+    if (len >= SCRIPT_BYTES_PER_UNIT) {
+        void *ud;
+        lua_getallocf(L, &ud); /* reads a field: no stack, no allocation */
+        struct script_engine *e = ud;
+        if (e && e->run) script_charge(L, e->run, len / SCRIPT_BYTES_PER_UNIT);
+    }
+    return __real_luaS_newlstr(L, str, len);
+}
 
 /* table.insert(t, [pos,] v): Lua 5.1 shifts every slot between #t + 1
  * and pos, whatever pos is (a position of -2^31 is 2^31 moves in one

@@ -47,19 +47,6 @@ static struct script_run *writing_run(lua_State *L)
     return run && run->ctx && !run->read_only ? run : NULL;
 }
 
-/* Charges n units of work done in C to the run's budget, in the hook's
- * unit (SCRIPT_HOOK_PERIOD instructions), so that a walk over a huge
- * table ends the run at the same point on every node. */
-static void charge(struct script_run *run, size_t n)
-{
-    if (!run->in_log || run->hooks_left == 0) return;
-    run->work += n;
-    while (run->work >= SCRIPT_HOOK_PERIOD && run->hooks_left > 1) {
-        run->work -= SCRIPT_HOOK_PERIOD;
-        run->hooks_left--;
-    }
-}
-
 /* --- tostring --- */
 
 static int det_tostring(lua_State *L)
@@ -159,7 +146,7 @@ static void push_sorted_keys(lua_State *L, struct script_run *run)
         lua_pushvalue(L, -1);
         lua_rawseti(L, keys, ++n);
     }
-    charge(run, (size_t)n);
+    script_charge(L, run, (uint64_t)n);
     if (n == 0) return;
     struct key_ref *refs = lua_newuserdata(L, (size_t)n * sizeof *refs);
     for (int i = 0; i < n; i++) {
@@ -169,7 +156,7 @@ static void push_sorted_keys(lua_State *L, struct script_run *run)
         lua_pop(L, 1); /* the string stays anchored in keys */
     }
     qsort(refs, (size_t)n, sizeof *refs, key_cmp);
-    charge(run, (size_t)n * 8);
+    script_charge(L, run, (uint64_t)n * 8);
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, keys, refs[i].idx);
@@ -247,7 +234,7 @@ static int det_next(lua_State *L)
             key_of(L, 3, &best); /* points into the anchored copy */
         }
     }
-    charge(run, n);
+    script_charge(L, run, (uint64_t)n);
     if (!found) return 1;
     lua_settop(L, 3);
     lua_pushvalue(L, 3);

@@ -37,7 +37,9 @@ struct script_run {
     int64_t start_ms; /* a run outside the log: when it started (busy-reply-threshold) */
     int killed;       /* SCRIPT KILL asked: the run fails at its next hook */
     int loading;      /* a library's load (ctx NULL): its budget error names FUNCTION LOAD */
-    uint64_t work;    /* C work charged to the budget, not yet a whole hook period */
+    int hooked;       /* the count hook runs (a budget, or busy-reply-threshold) */
+    int forced;       /* script_charge() asked for the hook at the next instruction */
+    uint64_t work;    /* work charged by script_charge(), not yet a whole hook period */
 };
 
 struct script_load; /* a library load in progress (src/script_function.c) */
@@ -87,6 +89,20 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
 
 /* Instructions between two budget checks (the count hook's period). */
 #define SCRIPT_HOOK_PERIOD 100000
+
+/* Charges units of work done inside one call (a C function's loop, the
+ * bytes of a string built) to run, in instructions: the budget ends the run
+ * at the same point on every node, however few instructions did the work.
+ * Once a hook period's worth is pending, the count hook runs before L's
+ * next instruction, so SCRIPT KILL, the busy clients and the budget see it
+ * without waiting for SCRIPT_HOOK_PERIOD instructions. Touches nothing but
+ * run and L's hook: safe from inside Lua's own string constructor. */
+void script_charge(lua_State *L, struct script_run *run, uint64_t units);
+
+/* The bytes of a string one instruction is worth (concatenation, string.rep,
+ * table.concat, cjson...: every string a run makes is charged its length in
+ * these units): about what copying 16 bytes costs next to one instruction. */
+#define SCRIPT_BYTES_PER_UNIT 16
 
 /* Calls the function below its nargs arguments on the stack (lua_pcall's
  * contract: nresults results or the error object; errfunc its message

@@ -226,6 +226,42 @@ static void test_call_bounds(void **state)
                         "user_script:1: unexpected symbol near 'char(27)'\r\n");
 }
 
+/* Strings built count toward the budget by their length, whether or not
+ * the engine still holds an equal string: `s = s .. 'x'` in a loop ends
+ * after about 8000 turns of a 2M budget (330000 by instructions alone,
+ * quadratic in bytes copied), at the same turn on an engine whose heap
+ * holds every one of those strings already. */
+static void test_string_budget(void **state)
+{
+    struct sfx *s = *state;
+    struct sfx *other;
+    s_setup((void **)&other);
+    script_set_budget(s->e, 2000000);
+    script_set_budget(other->e, 2000000);
+    eval_on(other->e, other->f,
+            "local t, s = {}, '' for i = 1, 20000 do s = s .. 'x' t[i] = s end "
+            "redis.call('set', 'held', #t) return 1",
+            1, 1, NULL, NULL);
+    const char *body = "local s, n = '', 0 while true do s = s .. 'x' n = n + 1 "
+                       "if n % 100 == 0 then redis.call('set', KEYS[1], n) end end";
+    const char *keys[] = {"n", NULL};
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s", eval_on(s->e, s->f, body, 1, 3, keys, NULL));
+    snprintf(b, sizeof b, "%s", eval_on(other->e, other->f, body, 1, 3, keys, NULL));
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "every 16 bytes of string built count as one"));
+    snprintf(a, sizeof a, "%s", run(s->f, "GET n"));
+    snprintf(b, sizeof b, "%s", run(other->f, "GET n"));
+    assert_string_equal(a, b);
+    long turns = strtol(strchr(a, '\n') + 1, NULL, 10);
+    assert_true(turns > 1000 && turns < 20000);
+    /* one instruction that copies 64 MB at a turn ends at the next one */
+    assert_non_null(strstr(eval(s, "local s = string.rep('x', 2^26) local n = 0 "
+                                   "while true do local t = s .. 'y' n = n + 1 end"),
+                           "exceeded its budget"));
+    s_teardown((void **)&other);
+}
+
 static void test_cache_changes_only_when_applied(void **state)
 {
     struct sfx *s = *state;
@@ -404,7 +440,7 @@ int main(void)
         T(test_reply_to_lua),   T(test_sandbox),         T(test_cache_changes_only_when_applied),
         T(test_replicas_agree), T(test_determ_tostring), T(test_determ_pairs),
         T(test_determ_gc),      T(test_determ_cjson),    T(test_determ_commands),
-        T(test_reply_limits),   T(test_call_bounds),
+        T(test_reply_limits),   T(test_call_bounds),     T(test_string_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
