@@ -372,14 +372,21 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     stop_run(L, run, msg);
 }
 
-void script_charge(lua_State *L, struct script_run *run, uint64_t units)
+int script_charge(lua_State *L, struct script_run *run, uint64_t units)
 {
-    if (!run->hooked || run->over_budget) return;
+    if (!run->hooked) return 0;
+    if (run->over_budget) return 1;
     run->work += units;
     if (run->work >= SCRIPT_HOOK_PERIOD && !run->forced) {
         run->forced = 1;
         lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     }
+    return run->forced;
+}
+
+void script_checkpoint(lua_State *L)
+{
+    count_hook(L, NULL);
 }
 
 void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve)(void *ud),

@@ -96,8 +96,15 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
  * Once a hook period's worth is pending, the count hook runs before L's
  * next instruction, so SCRIPT KILL, the busy clients and the budget see it
  * without waiting for SCRIPT_HOOK_PERIOD instructions. Touches nothing but
- * run and L's hook: safe from inside Lua's own string constructor. */
-void script_charge(lua_State *L, struct script_run *run, uint64_t units);
+ * run and L's hook: safe from inside Lua's own string constructor. Returns
+ * nonzero when the hook is due: a C function that loops on (a pattern
+ * match) calls script_checkpoint() then, since no instruction runs until
+ * it returns. */
+int script_charge(lua_State *L, struct script_run *run, uint64_t units);
+/* The count hook's checks, now, from inside a C function: serves the busy
+ * clients, and raises the run's error (SCRIPT KILL, the budget) when it
+ * must stop. */
+void script_checkpoint(lua_State *L);
 
 /* The bytes of a string one instruction is worth (concatenation, string.rep,
  * table.concat, cjson...: every string a run makes is charged its length in
