@@ -57,6 +57,41 @@ def free_port():
         return s.getsockname()[1]
 
 
+def resp_command(*args):
+    """One command in RESP (a multibulk of bulk strings): bytes are sent as
+    they are, anything else as its str()."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def read_reply_line(s):
+    """The first line of a reply on socket s (simple string, error,
+    integer), or what came before the server closed the connection."""
+    buf = b""
+    while not buf.endswith(b"\r\n"):
+        try:
+            chunk = s.recv(1)
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk
+    return buf
+
+
+def answers_ping(port):
+    """True once a server on port answers PING (or asks for AUTH)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        return False
+
+
 def wait_until(predicate, timeout_s, interval_s=0.05, what="condition"):
     """Polls predicate() until it returns a truthy value, which is returned;
     raises AssertionError after timeout_s."""
@@ -134,12 +169,7 @@ class Server:
         -CLUSTERDOWN, docs/cluster-replies.md)."""
         def pinged():
             self.assert_running("while starting")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
-            except OSError:
-                return False
+            return answers_ping(self.port)
         wait_until(pinged, timeout_s, what=f"PING on port {self.port}")
 
         def has_leader():
@@ -299,12 +329,7 @@ class Reference:
 
         def answers():
             assert self.proc.poll() is None, "redis-server exited"
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
-            except OSError:
-                return False
+            return answers_ping(self.port)
         wait_until(answers, START_TIMEOUT_S, what="redis-server to answer PING")
 
 

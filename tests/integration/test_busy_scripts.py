@@ -16,7 +16,7 @@ by sleeping; lua-replicated-budget 0 lets it run unbounded.
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import read_reply_line, resp_command, wait_until
 
 # Loop rounds: a few seconds of Lua, far beyond the 50 ms threshold.
 SLOW_ROUNDS = 150_000_000
@@ -39,24 +39,6 @@ UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands again
               "dataset. You can either wait the script termination or kill the server in a "
               "hard way using the SHUTDOWN NOSAVE command.")
 DIRECTIVES = {"busy-reply-threshold": 50, "lua-replicated-budget": 0}
-
-
-def command(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
-def read_line(sock):
-    reply = b""
-    while not reply.endswith(b"\r\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            return reply
-        reply += chunk
-    return reply
 
 
 def error_of(fn, *args):
@@ -86,27 +68,19 @@ def check_busy_node(c, busy_text):
     assert error_of(c.execute_command, "SHUTDOWN") == busy_text
 
 
-def test_slow_writing_script_turns_busy_and_is_unkillable(start_server):
+@pytest.mark.parametrize("kind", ["script", "function"])
+def test_slow_writing_run_turns_busy_and_is_unkillable(start_server, kind):
     srv = start_server(DIRECTIVES)
     c = srv.client()
+    if kind == "function":
+        c.function_load(SLOW_LIBRARY)
     runner = srv.sock(timeout_s=120)
-    runner.sendall(command("EVAL", SLOW_SCRIPT, 1, "k", SLOW_ROUNDS))
-    check_busy_node(c, BUSY_EVAL)
-    assert read_line(runner) == b":%d\r\n" % SLOW_ROUNDS  # it ran to its end
+    call = ("EVAL", SLOW_SCRIPT) if kind == "script" else ("FCALL", "slow")
+    runner.sendall(resp_command(*call, 1, "k", SLOW_ROUNDS))
+    check_busy_node(c, BUSY_EVAL if kind == "script" else BUSY_FUNCTION)
+    assert read_reply_line(runner) == b":%d\r\n" % SLOW_ROUNDS  # it ran to its end
     assert c.get("k") == str(SLOW_ROUNDS).encode()
     assert "No scripts in execution right now" in error_of(c.script_kill)
-    runner.close()
-
-
-def test_slow_writing_function_turns_busy_and_is_unkillable(start_server):
-    srv = start_server(DIRECTIVES)
-    c = srv.client()
-    c.function_load(SLOW_LIBRARY)
-    runner = srv.sock(timeout_s=120)
-    runner.sendall(command("FCALL", "slow", 1, "k", SLOW_ROUNDS))
-    check_busy_node(c, BUSY_FUNCTION)
-    assert read_line(runner) == b":%d\r\n" % SLOW_ROUNDS
-    assert c.get("k") == str(SLOW_ROUNDS).encode()
     runner.close()
 
 
@@ -114,13 +88,13 @@ def test_shutdown_nosave_during_a_busy_write_replays_it(start_server):
     srv = start_server(DIRECTIVES)
     c = srv.client()
     runner = srv.sock(timeout_s=120)
-    runner.sendall(command("EVAL", SLOW_SCRIPT, 1, "k", SLOW_ROUNDS))
+    runner.sendall(resp_command("EVAL", SLOW_SCRIPT, 1, "k", SLOW_ROUNDS))
     wait_busy(c, BUSY_EVAL)
     srv.expect_exit = True
     with pytest.raises(redis.ConnectionError):
         c.execute_command("SHUTDOWN", "NOSAVE")
     # At once, not after the run: the runner never gets its reply.
-    assert read_line(runner) == b""
+    assert read_reply_line(runner) == b""
     srv.proc.wait(timeout=BUSY_DEADLINE_S)
     runner.close()
     srv.start(timeout_s=120)  # the restart replays the entry whole
@@ -137,7 +111,7 @@ def test_slow_writing_script_in_a_cluster(make_cluster):
     leader = cluster.leader()
     before = {nd.node_id: raft_state(nd) for nd in cluster.nodes}
     runner = leader.sock(timeout_s=120)
-    runner.sendall(command("EVAL", SLOW_SCRIPT, 1, "k", CLUSTER_ROUNDS))
+    runner.sendall(resp_command("EVAL", SLOW_SCRIPT, 1, "k", CLUSTER_ROUNDS))
     # Every node turns busy while it applies the entry (a follower answers
     # -BUSY to a local command too); they are polled together, since each
     # runs the entry for its own while.
@@ -156,7 +130,7 @@ def test_slow_writing_script_in_a_cluster(make_cluster):
                 seen.add(node_id)
         return len(seen) == len(clients)
     wait_until(all_busy, BUSY_DEADLINE_S, interval_s=0.01, what="every node to turn busy")
-    assert read_line(runner) == b":%d\r\n" % CLUSTER_ROUNDS
+    assert read_reply_line(runner) == b":%d\r\n" % CLUSTER_ROUNDS
     runner.close()
     cluster.wait_converged()
     for nd in cluster.nodes:

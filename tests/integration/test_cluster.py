@@ -17,7 +17,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from conftest import wait_until
+from conftest import read_reply_line, resp_command, wait_until
 from raftcluster import SECRET, AckWriter, check_acked_present
 from test_commands import run_watch_increments
 
@@ -42,29 +42,6 @@ def as_map(digest):
 def wait_acks(writer, count, what):
     wait_until(lambda: writer.acked_count() >= count, DEADLINE_S,
                what=f"{count} acknowledged writes ({what}); retried so far: {writer.errors}")
-
-
-def resp_command(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def read_reply_line(s):
-    """The first line of a reply (simple string, error, integer), or b"" if
-    the server closed the connection."""
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        try:
-            chunk = s.recv(1)
-        except ConnectionResetError:
-            return buf
-        if not chunk:
-            return buf
-        buf += chunk
-    return buf
 
 
 def heartbeat_payload(sender, target, term):

@@ -16,6 +16,8 @@ import socket
 
 import pytest
 
+from conftest import resp_command
+
 # Called elsewhere with real effects: they would stop the run, not test it.
 LEFT_OUT = {"shutdown", "quit", "reset", "monitor", "sync", "psync", "debug", "failover",
             "raft.node", "raft.transfer_leader", "raft.cluster", "raft.auth", "raft.msg",
@@ -36,19 +38,12 @@ def command_names(server):
     return sorted(n for n in names if n not in LEFT_OUT and n.split("|")[0] not in LEFT_OUT)
 
 
-def encode(args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
 def call(port, args, timeout_s=0.5):
     """Sends one command on a fresh connection; returns the first reply
     bytes, or None when nothing came in time (a blocking command)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
     try:
-        s.sendall(encode(args))
+        s.sendall(resp_command(*args))
         try:
             return s.recv(65536)
         except socket.timeout:

@@ -28,7 +28,7 @@ import time
 import pytest
 import redis
 
-from conftest import KIND, wait_until
+from conftest import KIND, read_reply_line, wait_until
 from test_security import DENIED_REPLY, remote_addr, remote_exchange  # noqa: F401 (fixture)
 
 # ------------------------------------------------------- CLIENT TYPE filters
@@ -135,16 +135,6 @@ def present_auth(port, node_id, secret=SECRET):
     return s
 
 
-def read_line(s):
-    data = b""
-    while not data.endswith(b"\r\n"):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 @pytest.fixture
 def full_node(start_server):
     """A node with raft-secret at maxclients (1), its one client held."""
@@ -164,11 +154,11 @@ def test_idle_connections_over_maxclients_do_not_lock_out_peers(full_node):
     idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(200)]
     try:
         with present_auth(srv.port, 2) as peer:
-            assert read_line(peer) == b"+OK\r\n"
+            assert read_reply_line(peer) == b"+OK\r\n"
             peer.sendall(b"PING\r\n")
-            assert read_line(peer) == b"+PONG\r\n"
+            assert read_reply_line(peer) == b"+PONG\r\n"
         # The idle ones were turned away with Redis's error, not kept.
-        assert read_line(idle[0]) == MAXCLIENTS_ERR
+        assert read_reply_line(idle[0]) == MAXCLIENTS_ERR
         assert held.info("clients")["connected_clients"] == 1
     finally:
         for s in idle:
@@ -188,10 +178,10 @@ def test_peer_authenticating_during_a_flood_of_connections_gets_in(full_node):
             flood = [socket.create_connection(("127.0.0.1", srv.port), timeout=10)
                      for _ in range(200)]
             srv.proc.send_signal(signal.SIGCONT)
-            assert read_line(peer) == b"+OK\r\n"
+            assert read_reply_line(peer) == b"+OK\r\n"
             peer.sendall(b"PING\r\n")  # still connected, still a peer
-            assert read_line(peer) == b"+PONG\r\n"
-        assert read_line(flood[0]) == MAXCLIENTS_ERR
+            assert read_reply_line(peer) == b"+PONG\r\n"
+        assert read_reply_line(flood[0]) == MAXCLIENTS_ERR
     finally:
         srv.proc.send_signal(signal.SIGCONT)
         for s in flood:
@@ -204,9 +194,9 @@ def test_wrong_secret_presenters_over_maxclients_are_closed(full_node):
     wrong = [present_auth(srv.port, 3, "wrong") for _ in range(100)]
     try:
         for s in wrong:
-            assert read_line(s) == b"-ERR invalid raft-secret\r\n"
+            assert read_reply_line(s) == b"-ERR invalid raft-secret\r\n"
         with present_auth(srv.port, 2) as peer:
-            assert read_line(peer) == b"+OK\r\n"
+            assert read_reply_line(peer) == b"+OK\r\n"
     finally:
         for s in wrong:
             s.close()
@@ -325,22 +315,17 @@ def test_bind_ipv4_and_ipv6_any_together(start_server):
 # ----------------------------------- CONFIG with very many arguments, odd counts
 
 
-def raw_command(srv, args, timeout_s=30):
-    """Sends one command in RESP and returns its first reply line."""
-    body = b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-    with socket.create_connection(("127.0.0.1", srv.port), timeout=timeout_s) as s:
-        s.sendall(b"*%d\r\n" % len(args) + body)
-        return read_line(s)
-
-
 def test_config_with_a_million_arguments_is_answered(server):
     """A command may carry about a million arguments (the parser's limit);
     CONFIG GET and SET with that many once overflowed the node's stack."""
     n = 500_000
-    assert raw_command(server, [b"CONFIG", b"SET"] + [b"timeout", b"0"] * n) == \
-        b"-ERR CONFIG SET failed (possibly related to argument 'timeout') - duplicate parameter\r\n"
-    assert raw_command(server, [b"CONFIG", b"GET"] + [b"maxmemory"] * (2 * n)) == \
-        b"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    with server.client(socket_timeout=30) as c:
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("CONFIG", "SET", *["timeout", "0"] * n)
+        assert str(e.value) == ("CONFIG SET failed (possibly related to argument 'timeout') "
+                                "- duplicate parameter")
+        assert c.execute_command("CONFIG", "GET", *["maxmemory"] * (2 * n)) == \
+            [b"maxmemory", b"0"]
     with server.client() as c:
         assert c.ping() is True
 
