@@ -21,6 +21,9 @@
  *     byte by byte hold every intermediate string (2 GB for 60,000 bytes);
  *   - the cjson settings a script may change are put back before every
  *     run (any run, on any node), so no run sees another's;
+ *   - cjson.encode and cmsgpack.pack walk their tables in Lua's own order
+ *     (lua_next): they are given copies filled in canonical order, whose
+ *     layout is then the same on every node;
  *   - replies of CMD_UNORDERED commands are sorted (script_determ_sort_reply).
  * A read-only run (not applying, EVAL_RO, no-writes) keeps Lua's own
  * behaviour: it runs on one node and changes nothing.
@@ -127,20 +130,22 @@ static void key_of(lua_State *L, int idx, struct key_ref *k)
         return;
     default:
         luaL_error(L,
-                   "a table with a %s as key cannot be walked (pairs, next, table.foreach) in a "
-                   "script that writes: its order would differ between nodes",
+                   "a table with a %s as key cannot be walked (pairs, next, table.foreach, "
+                   "cjson.encode, cmsgpack.pack) in a script that writes: its order would "
+                   "differ between nodes",
                    luaL_typename(L, idx));
     }
 }
 
-/* Pushes an array of t's keys (t at index 1) in canonical order. */
-static void push_sorted_keys(lua_State *L, struct script_run *run)
+/* Pushes an array of the keys of the table at t (an absolute index) in
+ * canonical order. */
+static void push_sorted_keys(lua_State *L, int t, struct script_run *run)
 {
     lua_newtable(L);
     int keys = lua_gettop(L);
     int n = 0;
     lua_pushnil(L);
-    while (lua_next(L, 1)) {
+    while (lua_next(L, t)) {
         lua_pop(L, 1);
         if (n == INT32_MAX - 1) luaL_error(L, "table too large to walk");
         lua_pushvalue(L, -1);
@@ -196,7 +201,7 @@ static int det_pairs(lua_State *L)
         return 3;
     }
     lua_settop(L, 1);
-    push_sorted_keys(L, run);
+    push_sorted_keys(L, 1, run);
     lua_pushinteger(L, 0);
     lua_pushcclosure(L, sorted_iter, 2);
     lua_pushvalue(L, 1);
@@ -255,7 +260,7 @@ static int det_foreach(lua_State *L)
         return 1;
     }
     lua_settop(L, 2);
-    push_sorted_keys(L, run);
+    push_sorted_keys(L, 1, run);
     for (int i = 1;; i++) {
         lua_rawgeti(L, 3, i);
         if (lua_isnil(L, -1)) return 0;
@@ -438,6 +443,71 @@ static void reset_cjson(lua_State *L)
 
 /* --- install, begin, end --- */
 
+/* --- encoders: cjson.encode, cmsgpack.pack --- */
+
+/* Deeper than any encoder goes (cjson stops at 1000 levels, cmsgpack at 16). */
+#define COPY_DEPTH_MAX 1001
+
+/* Pushes a copy of the value at idx (an absolute index) whose tables,
+ * nested ones included, were filled by inserting their keys in canonical
+ * order; each table is copied once (memo, an absolute index, maps an
+ * original to its copy, so cycles and shared tables stay so) and keeps its
+ * metatable. A walk of the copy in Lua's own order (the encoders' lua_next)
+ * then sees the same order on every node; a walk of the original might not,
+ * once a key hashed by address passed through the table. Below
+ * COPY_DEPTH_MAX levels the originals are kept. */
+static void push_canonical(lua_State *L, int idx, int memo, int depth, struct script_run *run)
+{
+    if (lua_type(L, idx) != LUA_TTABLE || depth > COPY_DEPTH_MAX) {
+        lua_pushvalue(L, idx);
+        return;
+    }
+    lua_pushvalue(L, idx);
+    lua_rawget(L, memo);
+    if (!lua_isnil(L, -1)) return;
+    lua_pop(L, 1);
+    luaL_checkstack(L, 8, "table too deep to encode");
+    lua_newtable(L);
+    int copy = lua_gettop(L);
+    if (lua_getmetatable(L, idx)) lua_setmetatable(L, copy);
+    lua_pushvalue(L, idx);
+    lua_pushvalue(L, copy);
+    lua_rawset(L, memo);
+    push_sorted_keys(L, idx, run);
+    int keys = lua_gettop(L);
+    for (int i = 1;; i++) {
+        lua_rawgeti(L, keys, i);
+        if (lua_isnil(L, -1)) break;
+        lua_pushvalue(L, -1);
+        lua_rawget(L, idx);
+        push_canonical(L, lua_gettop(L), memo, depth + 1, run);
+        lua_remove(L, -2); /* the original value */
+        lua_rawset(L, copy);
+    }
+    lua_pop(L, 2); /* the nil, the keys */
+}
+
+/* An encoder (the upvalue) called on canonical copies of its arguments in
+ * a run that may write; as it is otherwise. */
+static int det_encoder(lua_State *L)
+{
+    struct script_run *run = writing_run(L);
+    int n = lua_gettop(L);
+    if (run) {
+        lua_newtable(L);
+        int memo = n + 1;
+        for (int i = 1; i <= n; i++) {
+            push_canonical(L, i, memo, 1, run);
+            lua_replace(L, i);
+        }
+        lua_settop(L, n);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 /* Replaces global name (or field name of the global table lib) with fn,
  * whose upvalue is the function it replaces. */
 static void wrap(lua_State *L, const char *lib, const char *name, lua_CFunction fn)
@@ -469,6 +539,8 @@ void script_determ_install(lua_State *L)
     lua_getglobal(L, "cjson");
     wrap_cjson(L);
     lua_pop(L, 1);
+    wrap(L, "cjson", "encode", det_encoder);
+    wrap(L, "cmsgpack", "pack", det_encoder);
 }
 
 void script_determ_begin(lua_State *L, const struct script_run *run)

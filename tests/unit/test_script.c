@@ -406,6 +406,40 @@ static void test_determ_cjson(void **state)
     assert_string_equal(eval(s, "return cjson.encode(3.14159)"), "$7\r\n3.14159\r\n");
 }
 
+/* cjson.encode and cmsgpack.pack walk tables in Lua's own order: a table
+ * whose keys once collided with keys hashed by address encodes, in a run
+ * that writes, as the same keys inserted in canonical order do, on every
+ * engine; cycles stay cycles (cjson's depth error). */
+static void test_determ_encoders(void **state)
+{
+    struct sfx *s = *state;
+    struct sfx *other;
+    s_setup((void **)&other);
+    const char *body =
+        "local t, ks = {}, {} for i = 1, 40 do ks[i] = {} t[ks[i]] = 1 end "
+        "for i = 1, 40 do t['k' .. i] = {i, n = i} end for i = 1, 40 do t[ks[i]] = nil end "
+        "local c = {} for i = 1, 40 do c['k' .. i] = {i, n = i} end "
+        "local sorted = {} for k in pairs(c) do sorted[#sorted + 1] = k end "
+        "local fresh = {} for _, k in ipairs(sorted) do fresh[k] = {c[k][1], n = c[k].n} end "
+        "assert(cjson.encode(t) == cjson.encode(fresh), 'cjson order') "
+        "assert(cmsgpack.pack(t, 1) == cmsgpack.pack(fresh, 1), 'cmsgpack order') "
+        "redis.call('set', KEYS[1], cjson.encode(t)) return cmsgpack.pack(t)";
+    const char *keys[] = {"enc", NULL};
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s", eval_on(s->e, s->f, body, 1, 5, keys, NULL));
+    eval(other, "local j = {} for i = 1, 500 do j[i] = {} end return 1"); /* another heap */
+    snprintf(b, sizeof b, "%s", eval_on(other->e, other->f, body, 1, 5, keys, NULL));
+    assert_string_equal(a, b);
+    assert_int_equal(a[0], '$');
+    snprintf(a, sizeof a, "%s", run(s->f, "GET enc"));
+    snprintf(b, sizeof b, "%s", run(other->f, "GET enc"));
+    assert_string_equal(a, b);
+    assert_non_null(strstr(eval(s, "local t = {} t.self = t return cjson.encode(t)"),
+                           "Cannot serialise, excessive nesting"));
+    assert_non_null(strstr(eval(s, "return cjson.encode({[{}] = 1})"), "cannot be walked"));
+    s_teardown((void **)&other);
+}
+
 /* Commands called from a run that writes: unordered replies sorted,
  * random or node-local ones refused; a read runs them as they are. */
 static void test_determ_commands(void **state)
@@ -436,11 +470,14 @@ int main(void)
     cmd_table_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_sha1),           T(test_shebang),         T(test_lua_to_reply),
-        T(test_reply_to_lua),   T(test_sandbox),         T(test_cache_changes_only_when_applied),
-        T(test_replicas_agree), T(test_determ_tostring), T(test_determ_pairs),
-        T(test_determ_gc),      T(test_determ_cjson),    T(test_determ_commands),
-        T(test_reply_limits),   T(test_call_bounds),     T(test_string_budget),
+        T(test_sha1),           T(test_shebang),
+        T(test_lua_to_reply),   T(test_reply_to_lua),
+        T(test_sandbox),        T(test_cache_changes_only_when_applied),
+        T(test_replicas_agree), T(test_determ_tostring),
+        T(test_determ_pairs),   T(test_determ_gc),
+        T(test_determ_cjson),   T(test_determ_commands),
+        T(test_reply_limits),   T(test_call_bounds),
+        T(test_string_budget),  T(test_determ_encoders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
