@@ -95,14 +95,19 @@ static void settle(struct match *m)
     if (script_charge(m->L, m->run, units)) script_checkpoint(m->L);
 }
 
-static void step(struct match *m, uint64_t n)
+/* Charges a batch of steps (whole units; the rest stays counted). */
+static void pay(struct match *m)
+{
+    uint64_t units = m->steps / STEPS_PER_UNIT;
+    m->steps %= STEPS_PER_UNIT;
+    if (script_charge(m->L, m->run, units)) script_checkpoint(m->L);
+}
+
+/* Counts n steps: on every test of the matcher, so kept inline. */
+static inline void step(struct match *m, uint64_t n)
 {
     m->steps += n;
-    if (m->steps >= m->batch) {
-        uint64_t units = m->steps / STEPS_PER_UNIT;
-        m->steps %= STEPS_PER_UNIT;
-        if (script_charge(m->L, m->run, units)) script_checkpoint(m->L);
-    }
+    if (m->steps >= m->batch) pay(m);
 }
 
 /* Raises msg (Lua 5.1's text) once the steps so far are charged. */
