@@ -169,6 +169,9 @@ void script_redis_set_engine(lua_State *L, struct script_engine *e);
  * string.rep (SCRIPT_STRING_MAX) in the globals, before they are made
  * read-only. */
 void script_bounds_install(lua_State *L);
+/* src/script_match.c: string.find, match, gmatch (gfind) and gsub with Lua
+ * 5.1's patterns, whose matching is charged to the run's budget. */
+void script_match_install(lua_State *L);
 /* luaL_loadbuffer for source text only: a binary chunk (string.dump's
  * output, starting ESC "Lua") is refused with the syntax error Redis 7.0
  * gives, "<chunkname without '@'>:1: unexpected symbol near 'char(27)'",

@@ -355,6 +355,7 @@ void script_sandbox_build(lua_State *L)
     lua_rawset(L, LUA_REGISTRYINDEX);
     load_libraries(L);
     script_bounds_install(L);
+    script_match_install(L);
     script_redis_register(L);
     script_determ_install(L);
     protect_libraries(L);

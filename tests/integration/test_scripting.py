@@ -7,7 +7,9 @@
 - The sandbox: globals and libraries read-only, binary chunks refused, no
   os/io; a hostile bit.tohex argument no longer crashes the server.
 - A busy read-only script: other clients, new ones included, get -BUSY
-  until SCRIPT KILL stops it. A runaway script in the log fails with the
+  until SCRIPT KILL stops it, a pattern match that backtracks for hours
+  included. string.find/match/gmatch/gsub answer as Redis's, and a
+  backtracking match ends on the budget. A runaway script in the log fails with the
   budget error and the server keeps serving; the script cache survives a
   restart.
 - In a cluster: a script that draws random numbers and reads the clock
@@ -188,6 +190,36 @@ def test_reply_of_a_cyclic_or_huge_table_is_one_error(server):
     assert c.eval("return {1, {2}}", 0) == [1, [2]]
 
 
+PATTERN_SCRIPTS = [
+    "return {string.find('hello world', 'o w')}",
+    "return {string.find('hello world', 'l+', -5)}",
+    "return {string.find('a.b', '.', 1, true)}",
+    "return {string.match('key = value', '(%w+)%s*=%s*(%w+)')}",
+    "return {string.match('  x', '()x()')}",
+    "local t = {} for k, v in string.gmatch('a=1, b=2', '(%w+)=(%w+)') do "
+    "t[#t + 1] = k .. v end return t",
+    "local t = {} for w in ('one two  three'):gmatch('%a*') do t[#t + 1] = w end return t",
+    "return {string.gsub('hello world', '(o)', '[%1]')}",
+    "return {string.gsub('abc', '', '-')}",
+    "return {string.gsub('hello world', '%w+', {hello = 'HI', world = false})}",
+    "return {string.gsub('THE (quick) fox', '%f[%a]%a+', string.lower, 2)}",
+    "return {string.gsub('f(a(b)c) g(d)', '%b()', '<>')}",
+    "return {pcall(string.find, 'a', '[a')}",
+    "return {pcall(string.gsub, 'a', '(a)', '%2')}",
+    "return {pcall(string.match, 'a', '(()')}",
+    "return {pcall(string.gsub, 'abc', '%w', function() return {} end)}",
+]
+
+
+@raftcache_only
+def test_pattern_functions_answer_as_redis(server, redis_reference):
+    """string.find/match/gmatch/gsub are raftcache's own matcher (its work
+    is charged to the budget): Redis's answers and error texts."""
+    ours, theirs = server.client(), redis_reference().client()
+    for body in PATTERN_SCRIPTS:
+        assert ours.eval(body, 0) == theirs.eval(body, 0), body
+
+
 @raftcache_only
 def test_library_calls_with_unbounded_work_are_refused(server):
     c = server.client()
@@ -219,11 +251,11 @@ def test_redis_py_lock(server):
     assert c.get("resource") == b"someone else's token"
 
 
-def test_busy_read_only_script_is_killed(start_server):
-    srv = start_server({"busy-reply-threshold": 50})
+def run_busy_and_kill(srv, body):
+    """Sends body (a no-writes script that never ends) as EVAL, waits until
+    other clients are answered BUSY, and stops it with SCRIPT KILL."""
     c = srv.client()
     runner = srv.sock()
-    body = b"#!lua flags=no-writes\nwhile true do end"
     runner.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(body), body))
 
     def busy():
@@ -246,6 +278,21 @@ def test_busy_read_only_script_is_killed(start_server):
     runner.close()
 
 
+def test_busy_read_only_script_is_killed(start_server):
+    srv = start_server({"busy-reply-threshold": 50})
+    run_busy_and_kill(srv, b"#!lua flags=no-writes\nwhile true do end")
+
+
+@raftcache_only
+def test_busy_pattern_match_is_killed(start_server):
+    """A match that backtracks for hours inside one call of string.find
+    (Redis cannot stop it: its matcher never returns to the VM) is served
+    BUSY and killed like a loop of instructions."""
+    srv = start_server({"busy-reply-threshold": 50})
+    run_busy_and_kill(srv, b"#!lua flags=no-writes\n"
+                           b"return string.find(string.rep('a', 28), string.rep('a*', 28) .. 'b')")
+
+
 @raftcache_only
 def test_runaway_script_hits_the_budget(start_server):
     srv = start_server({"lua-replicated-budget": 2000000})
@@ -256,6 +303,25 @@ def test_runaway_script_hits_the_budget(start_server):
     # pcall cannot swallow it for long
     e = error_of(c.eval, "while true do pcall(function() while true do end end) end", 0)
     assert "exceeded its budget" in e
+    assert c.eval("return 1", 0) == 1
+
+
+@raftcache_only
+def test_backtracking_pattern_hits_the_budget(start_server):
+    """Lua's own matcher would backtrack for hours on this find inside one
+    C call; raftcache's charges each step to the budget (the default one
+    here), so the run fails in about a second and the server goes on."""
+    srv = start_server()
+    c = srv.client()
+    started = time.monotonic()
+    e = error_of(c.eval, "return string.find(string.rep('a', 24), string.rep('a*', 24) .. 'b')",
+                 0)
+    assert "exceeded its budget" in e
+    assert time.monotonic() - started < 10
+    e = error_of(c.eval, "redis.call('set', KEYS[1], 'before') "
+                         "return (string.gsub(string.rep('(', 100000), '%b()', ''))", 1, "k")
+    assert "exceeded its budget" in e
+    assert c.get("k") == b"before"
     assert c.eval("return 1", 0) == 1
 
 
