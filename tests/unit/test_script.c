@@ -262,6 +262,29 @@ static void test_string_budget(void **state)
     s_teardown((void **)&other);
 }
 
+/* Library calls whose work grows with their arguments are charged for it:
+ * each loop below does seconds to minutes of work per 2M instructions
+ * without the charge, and ends on the budget with it. */
+static void test_call_charges(void **state)
+{
+    struct sfx *s = *state;
+    script_set_budget(s->e, 2000000);
+    static const char *const loops[] = {
+        "local t = {} for i = 1, 10000 do t[i] = i end while true do table.sort(t) end",
+        "local t = {} for i = 1, 10000 do t[i] = '' end while true do table.concat(t) end",
+        "while true do string.rep('', 1000000) end",
+        "local s = '[' .. string.rep('0,', 100000) .. '0]' while true do cjson.decode(s) end",
+        "local s = cmsgpack.pack(string.rep('x', 100000)) while true do cmsgpack.unpack(s) end",
+        "local t = {} for i = 1, 10000 do t[i] = i end "
+        "while true do table.insert(t, 1, 0) table.remove(t, 1) end",
+    };
+    for (size_t i = 0; i < sizeof loops / sizeof *loops; i++)
+        assert_non_null(strstr(eval(s, loops[i]), "exceeded its budget"));
+    assert_string_equal(eval(s, "local t = {3, 1, 2} table.sort(t) table.remove(t, 1) "
+                                "return table.concat(t, ',') .. cjson.decode('[7]')[1]"),
+                        "$4\r\n2,37\r\n");
+}
+
 static void test_cache_changes_only_when_applied(void **state)
 {
     struct sfx *s = *state;
@@ -478,6 +501,7 @@ int main(void)
         T(test_determ_cjson),   T(test_determ_commands),
         T(test_reply_limits),   T(test_call_bounds),
         T(test_string_budget),  T(test_determ_encoders),
+        T(test_call_charges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
