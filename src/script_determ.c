@@ -16,7 +16,7 @@
  *     __mode and guards the one it sets against gaining __mode later (a
  *     __newindex that refuses the key, on the metatable or, when it has a
  *     metatable of its own without __newindex, on that one), rawset()
- *     refuses the key, and collectgarbage() is refused. The collector runs
+ *     refuses the key, and collectgarbage() and gcinfo() are refused. The collector runs
  *     as usual: stopping it for the run made a loop that builds a string
  *     byte by byte hold every intermediate string (2 GB for 60,000 bytes);
  *   - the cjson settings a script may change are put back before every
@@ -276,11 +276,15 @@ static int det_foreach(lua_State *L)
 
 /* --- the collector --- */
 
+/* collectgarbage() and gcinfo() (Lua 5.1's older name for
+ * collectgarbage('count')); upvalue 2 is the name. */
 static int det_collectgarbage(lua_State *L)
 {
     if (writing_run(L))
-        return luaL_error(L, "collectgarbage() is not allowed in a script that writes: what it "
-                             "reports and does depends on the node's memory history");
+        return luaL_error(L,
+                          "%s() is not allowed in a script that writes: what it reports and does "
+                          "depends on the node's memory history",
+                          lua_tostring(L, lua_upvalueindex(2)));
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -533,7 +537,13 @@ void script_determ_install(lua_State *L)
     lua_setglobal(L, "pairs");
     lua_pop(L, 1);
     wrap(L, "table", "foreach", det_foreach);
-    wrap(L, NULL, "collectgarbage", det_collectgarbage);
+    static const char *const gc_names[] = {"collectgarbage", "gcinfo"};
+    for (size_t i = 0; i < sizeof gc_names / sizeof *gc_names; i++) {
+        lua_getglobal(L, gc_names[i]);
+        lua_pushstring(L, gc_names[i]);
+        lua_pushcclosure(L, det_collectgarbage, 2);
+        lua_setglobal(L, gc_names[i]);
+    }
     wrap(L, NULL, "setmetatable", det_setmetatable);
     wrap(L, NULL, "rawset", det_rawset);
     lua_getglobal(L, "cjson");

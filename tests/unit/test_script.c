@@ -394,6 +394,8 @@ static void test_determ_gc(void **state)
 {
     struct sfx *s = *state;
     assert_non_null(strstr(eval(s, "return collectgarbage('count')"), "collectgarbage() is not"));
+    assert_non_null(strstr(eval(s, "return gcinfo()"), "gcinfo() is not"));
+    assert_string_equal(eval_on(s->e, s->f, "return gcinfo() > 0", 0, 7, 0, 0), ":1\r\n");
     assert_non_null(
         strstr(eval(s, "setmetatable({}, {__mode = 'k'})"), "weak tables (__mode) are not"));
     assert_string_equal(eval_on(s->e, s->f, "return collectgarbage('count') > 0", 0, 7, 0, 0),
