@@ -66,12 +66,13 @@ from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
 from queue_workload import QUEUE_COMMANDS, QueueWorkload, missing_commands  # noqa: E402
 from cache_workload import CacheWorkload  # noqa: E402
 from stream_workload import STREAM_COMMANDS, StreamWorkload  # noqa: E402
+from script_workload import ScriptWorkload  # noqa: E402
 
 N_WORKERS = 8
 OP_DELAY_S = 0.05       # pause between one thread's ops (rate limit)
 N_SPARE = 1             # empty slots for member-replace
-WORKLOADS = ("kv", "queue", "cache", "stream")
-SIDE_WORKLOADS = ("queue", "cache", "stream")  # each with its own history and checker
+WORKLOADS = ("kv", "queue", "cache", "stream", "script")
+SIDE_WORKLOADS = ("queue", "cache", "stream", "script")  # each with its own history and checker
 WORKLOAD_ALIASES = {"all": WORKLOADS, "both": ("kv", "queue")}
 STREAM_VANISH = (0.2, 0.6)  # a stream consumer vanishes at this fraction of --time
 FINAL_PROCESS = 100000  # process ids of the final reads
@@ -85,8 +86,8 @@ def parse_args():
     p.add_argument("--out", default=None, help="results dir (default build/chaos/<seed>-<date>)")
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
     p.add_argument("--workload", default="all",
-                   help="all (default: kv, queue, cache, stream), kv, queue, cache, stream, "
-                        "or a comma-separated list (both: kv,queue)")
+                   help="all (default: kv, queue, cache, stream, script), kv, queue, cache, "
+                        "stream, script, or a comma-separated list (both: kv,queue)")
     p.add_argument("--faults", default="",
                    help="comma-separated fault kinds to deal (default: every kind; see nemesis.py)")
     args = p.parse_args()
@@ -118,9 +119,9 @@ def preflight(args):
     elif not os.access(args.bin, os.X_OK):
         why = f"{args.bin} not found; run `make` first"
     elif not all(os.path.exists(os.path.join(HERE, f"{w}checker.py"))
-                 for w in ("", "queue_", "cache_", "stream_")):
-        why = ("tests/chaos/checker.py, queue_checker.py, cache_checker.py or "
-               "stream_checker.py not found")
+                 for w in ("", "queue_", "cache_", "stream_", "script_")):
+        why = ("tests/chaos/checker.py, queue_checker.py, cache_checker.py, "
+               "stream_checker.py or script_checker.py not found")
     if why:
         print(f"chaos: {why}", file=sys.stderr)
         sys.exit(2)
@@ -150,6 +151,7 @@ class Run:
         self.queue = None
         self.cache = None
         self.stream = None
+        self.script = None
         self.failures = []
         self.r = {"seed": seed, "nodes": args.nodes, "time_s": args.time, "out_dir": out,
                   "workload": args.workload, "workloads": sorted(args.workloads),
@@ -163,6 +165,8 @@ class Run:
                              else "not started",
                              "drained": None, "drain_detail": "not reached", "check": None,
                              "unread": []},
+                  "script": {"status": "not selected" if "script" not in args.workloads
+                             else "not started", "check": None},
                   "faults": {}, "converged": False, "converge_detail": "not reached",
                   "converged_restart": False, "converge_restart_detail": "not reached",
                   "snapshots": {}, "crashes": [], "outstanding": 0, "check": None,
@@ -185,6 +189,7 @@ class Run:
         self.setup_queue(ld)
         self.setup_stream(ld)
         self.setup_cache()
+        self.setup_script()
         self.workload_and_faults()
         self.heal_and_converge()
         self.drain_queue()
@@ -237,9 +242,30 @@ class Run:
         self.r["cache"].update(status="ran", maxmemory=self.cache.maxmemory,
                                used_memory_at_setup=self.cache.used_at_setup)
 
+    def setup_script(self):
+        """The script workload, if selected (EVAL of divergence-prone scripts)."""
+        if "script" not in self.args.workloads:
+            return
+        self.script = ScriptWorkload(self.cl, self.seed, log=self.say)
+        self.r["script"]["status"] = "ran"
+
+    def script_keys(self, phase):
+        """How many script keys each member holds, read right after a
+        convergence check that compared every member's digest of the whole
+        keyspace: the report shows they were among the keys compared."""
+        if not self.script:
+            return
+        counts = self.script.key_counts()
+        self.r["script"]["keys_" + phase.replace(" ", "_")] = counts
+        self.say(f"script keys {phase} (in the digests compared): {counts}")
+        ok = [n for n in counts.values() if isinstance(n, int)]
+        evals = sum(1 for ev in self.script.history.snapshot() if ev["type"] == "ok")
+        if len(ok) != len(counts) or len(set(ok)) > 1 or (evals and not any(ok)):
+            self.failures.append(f"script keys {phase}: {counts}")
+
     def side_workloads(self):
-        """The queue, cache and stream workloads of the run (those selected)."""
-        return [w for w in (self.queue, self.cache, self.stream) if w is not None]
+        """The queue, cache, stream and script workloads of the run (those selected)."""
+        return [w for w in (self.queue, self.cache, self.stream, self.script) if w is not None]
 
     def clients(self):
         """Every client thread of the fault window (the nemesis quiesces them)."""
@@ -297,6 +323,8 @@ class Run:
         self.say(f"convergence: {'yes' if ok else 'NO'}: {detail}")
         if not ok:
             self.failures.append("nodes did not converge")
+        else:
+            self.script_keys("after healing")
         # From the logs: RAFT.INFO's counters restart with each process.
         for s in self.cl.slots:
             made = self.cl.log_count(s, b"Background snapshot started")
@@ -415,6 +443,8 @@ class Run:
         self.say(f"convergence after the restart: {'yes' if ok else 'NO'}: {detail}")
         if not ok:
             self.failures.append("nodes did not converge after the final restart")
+        else:
+            self.script_keys("after restart")
         if self.stream:
             self.stream_final_reads("after restart")  # on every node: after convergence
         self.cl.check_crashes()  # last look before teardown kills everything
