@@ -2,30 +2,36 @@
 """Jepsen-style fault test of raftcache: the entry point.
 
     tests/chaos/run.py --time SECONDS --seed N --nodes 3|5 [--out DIR]
-                       [--workload all|kv|queue|cache|stream|kv,stream|...]
+                       [--workload all|kv|queue|cache|stream|script|kv,stream|...]
     make chaos TIME=120 SEED=7 NODES=5        make chaos-short
 
 Runs as root (network namespaces). One run: a fresh network (netns.py) and
 cluster (cluster.py), client threads recording histories while the nemesis
 injects faults for --time seconds (nemesis.py): the register/KV workload
 (workload.py), the queue workload (queue_workload.py), the cache
-workload (cache_workload.py: maxmemory and volatile-lru on every node) and
-the stream workload (stream_workload.py: a consumer group) run side by side
-under the same faults, each with its own history. Then heal everything,
-check convergence (every node the same digest), drain the queue (consumers
-run until every list stays empty) and read its lists, drain the stream
-group (consumers run until nothing is pending) and read every stream on
-every node, check the cache's eviction counters (equal on every node) and
-read its keys, kill -9 every node, restart them, read every key, every
-list, every stream and every cache key once more, and hand the histories to
-tests/chaos/checker.py, queue_checker.py, cache_checker.py and
-stream_checker.py. Prints the results table (report.py) and writes it with
-history.jsonl, queue-history.jsonl, cache-history.jsonl,
-stream-history.jsonl, nemesis.log and the node logs to the results dir
-(default build/chaos/<seed>-<date>/).
+workload (cache_workload.py: maxmemory and volatile-lru on every node), the
+stream workload (stream_workload.py: a consumer group) and the script
+workload (script_workload.py: writing EVALs whose result would depend on
+the node if a script's run were not a pure function of its log entry) run
+side by side under the same faults, each with its own history. Then heal
+everything, check convergence (every node the same DEBUG DIGEST of the
+whole keyspace, the script keys included: their count on every node is
+reported), drain the queue (consumers run until every list stays empty)
+and read its lists, drain the stream group (consumers run until nothing is
+pending) and read every stream on every node, check the cache's eviction
+counters (equal on every node) and read its keys, kill -9 every node, restart them, read every key, every
+list, every stream and every cache key once more, check convergence again
+(the script keys counted again), and hand the histories to
+tests/chaos/checker.py, queue_checker.py, cache_checker.py,
+stream_checker.py and script_checker.py. Prints the results table
+(report.py) and writes it with history.jsonl, queue-history.jsonl,
+cache-history.jsonl, stream-history.jsonl, script-history.jsonl,
+nemesis.log and the node logs to the results dir (default
+build/chaos/<seed>-<date>/).
 
---workload: all (the default: kv, queue, cache and stream), one of kv,
-queue, cache, stream, or a comma-separated list of them (both: kv,queue).
+--workload: all (the default: kv, queue, cache, stream and script), one of
+kv, queue, cache, stream, script, or a comma-separated list of them (both:
+kv,queue).
 A server that does not know the commands of a workload selected (COMMAND
 INFO: the queue's LPUSH BLMOVE LREM LRANGE LLEN, the stream's XADD XGROUP
 XREADGROUP XACK XAUTOCLAIM XPENDING XINFO XRANGE) is a harness error (exit
@@ -34,7 +40,8 @@ XREADGROUP XACK XAUTOCLAIM XPENDING XINFO XRANGE) is a harness error (exit
 Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
 crashed by itself, cluster unavailable after healing, a queue or a stream
 group that did not drain, evicted_keys that differ between the nodes or
-stay 0 after healing); 2 a harness error
+stay 0 after healing, script keys counted differently on the nodes or
+absent after a convergence check); 2 a harness error
 (or not root); 130 interrupted. Namespaces and processes are removed on
 every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
 run are removed at start.
