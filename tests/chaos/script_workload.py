@@ -17,8 +17,11 @@ script keys each node holds at those points, for the report.
 
 N_CLIENTS threads (workload.py's Client: leader following, -MOVED, outcome
 classification, a new process after an unknown outcome) each repeat a
-random script of SCRIPTS (weights in SCRIPTS; the runaway about one op in
-20), with a pause of OP_DELAY_S between ops. Every key of client c carries
+random script of SCRIPTS, with a pause of OP_DELAY_S between ops: a client
+deals its scripts from a shuffled deck holding each kind as many times as
+SCRIPTS says (the runaway once in 21 cards), reshuffled when empty, so
+every kind comes up once in every 21 ops of a client (a few seconds), as
+the nemesis deals its faults. Every key of client c carries
 the hash tag {c<c>} (one slot per EVAL): KEYS[1], the result key, is
 script:{c<c>}:<kind>.<n> (n = the client's op count modulo
 RESULT_KEYS_PER_KIND, so the keyspace, which the KEYS script lists, stays
@@ -47,7 +50,7 @@ script:{c<c>}:hash. The scripts (kinds):
                   ends with the budget error ("exceeded its budget") after
                   writing several values; the key's last value must be the
                   same on every node (0.2-1 s of CPU on every node, hence
-                  its weight)
+                  one card of 21)
 
 History (script_checker.py's format, docstring there): an invoke
 {"f": "eval", "script": kind, "key": KEYS[1], "node"} and its completion:
@@ -85,10 +88,11 @@ _ADD_HASH = ("local seed = tonumber(ARGV[1]) for i = 1, tonumber(ARGV[2]) do "
              % MEMBER_RANGE)
 _STORE = " redis.call('SET', KEYS[1], v) return v"
 
-# kind -> (body, second key: "set"|"hash"|None, ARGV builder name, weight)
+# kind -> (body, second key: "set"|"hash"|None, ARGV builder name, copies in a
+# client's deck: 21 cards, the runaway one of them)
 SCRIPTS = {
     "tostring": (
-        "local v = tostring({}) .. ' ' .. tostring(function() end)" + _STORE, None, None, 10),
+        "local v = tostring({}) .. ' ' .. tostring(function() end)" + _STORE, None, None, 2),
     "pairs": (
         "local t = {1, 2, 3, [3.5] = 1, [-0.25] = 1, [1e300] = 1, a = 1, zz = 1, [true] = 1, "
         "[false] = 1} for i = 1, 40 do t['k' .. i] = i t[i * 7] = i t[i + 0.5] = i end "
@@ -97,31 +101,31 @@ SCRIPTS = {
         "local ok, err = pcall(function() local n = 0 for k in pairs(tt) do n = n + 1 end "
         "return n end) "
         "local v = table.concat(o, ',') .. '|' .. tostring(ok) .. ' ' .. tostring(err)" + _STORE,
-        None, None, 10),
+        None, None, 2),
     "smembers": (
         _ADD_SET + "local v = table.concat(redis.call('SMEMBERS', KEYS[2]), ',')" + _STORE,
-        "set", "seed", 10),
+        "set", "seed", 2),
     "hgetall": (
         _ADD_HASH + "local v = table.concat(redis.call('HGETALL', KEYS[2]), ',')" + _STORE,
-        "hash", "seed", 8),
+        "hash", "seed", 2),
     "hkeys": (
         _ADD_HASH + "local v = table.concat(redis.call('HKEYS', KEYS[2]), ',')" + _STORE,
-        "hash", "seed", 7),
+        "hash", "seed", 2),
     "keys": (
-        "local v = table.concat(redis.call('KEYS', ARGV[1]), ',')" + _STORE, None, "pattern", 10),
+        "local v = table.concat(redis.call('KEYS', ARGV[1]), ',')" + _STORE, None, "pattern", 2),
     "cjson-precision": (
         "pcall(cjson.encode_number_precision, 2) local v = cjson.encode({math.pi})" + _STORE,
-        None, None, 10),
-    "cjson-default": ("local v = cjson.encode({math.pi})" + _STORE, None, None, 10),
+        None, None, 2),
+    "cjson-default": ("local v = cjson.encode({math.pi})" + _STORE, None, None, 2),
     "random": (
         "local v = tostring(math.random()) .. ' ' .. tostring(math.random(1000000))" + _STORE,
-        None, None, 10),
+        None, None, 2),
     "spop": (
         "local v = redis.call('SPOP', KEYS[2]) redis.call('SET', KEYS[1], tostring(v)) return v",
-        "set", None, 10),
+        "set", None, 2),
     "runaway": (
         "local s, n = '', 0 while true do s = s .. 'x' n = n + 1 "
-        "if n % 1000 == 0 then redis.call('SET', KEYS[1], n) end end", None, None, 5),
+        "if n % 1000 == 0 then redis.call('SET', KEYS[1], n) end end", None, None, 1),
 }
 assert tuple(SCRIPTS) == KINDS and RUNAWAY in SCRIPTS, "script_checker.KINDS names the kinds"
 
@@ -151,12 +155,14 @@ class ScriptClient(Client):
     not_run = NOT_RUN_SCRIPT
     socket_timeout_s = SOCKET_TIMEOUT_S
 
-    def __init__(self, cid, cluster, history, seed, n_procs, weights=None):
+    def __init__(self, cid, cluster, history, seed, n_procs, copies=None):
         super().__init__(f"script{cid}", cluster, history, random.Random(f"{seed}/script{cid}"),
                          cid, n_procs)
         self.cid = cid
-        self.weights = [SCRIPTS[k][3] if weights is None else weights.get(k, SCRIPTS[k][3])
-                        for k in KINDS]
+        self.full_deck = [k for k in KINDS
+                          for _ in range(SCRIPTS[k][3] if copies is None
+                                         else copies.get(k, SCRIPTS[k][3]))]
+        self.deck = []
         self.seq = 0
         self.last_reply = None
 
@@ -182,7 +188,10 @@ class ScriptClient(Client):
         return keys[0], ("EVAL", body, len(keys), *keys, *args)
 
     def step(self, slot):
-        kind = self.rng.choices(KINDS, self.weights)[0]
+        if not self.deck:
+            self.deck = list(self.full_deck)
+            self.rng.shuffle(self.deck)
+        kind = self.deck.pop()
         self.seq += 1
         key, cmd = self.command(kind)
         op = self.history.invoke(self.process, "eval", script=kind, key=key, node=slot.addr)
@@ -213,13 +222,13 @@ class ScriptWorkload:
 
     name = "script"
 
-    def __init__(self, cluster, seed, log=print, n_clients=N_CLIENTS, weights=None):
-        """weights: {kind: weight} overriding SCRIPTS' (the tests against
-        redis-server leave out the runaway, which would never end there)."""
+    def __init__(self, cluster, seed, log=print, n_clients=N_CLIENTS, copies=None):
+        """copies: {kind: copies in the deck} overriding SCRIPTS' (the tests
+        against redis-server leave out the runaway, which never ends there)."""
         self.cluster = cluster
         self.log = log
         self.history = History()
-        self.script_clients = [ScriptClient(i, cluster, self.history, seed, n_clients, weights)
+        self.script_clients = [ScriptClient(i, cluster, self.history, seed, n_clients, copies)
                                for i in range(n_clients)]
 
     def clients(self):

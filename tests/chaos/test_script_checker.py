@@ -246,7 +246,7 @@ RAFTCACHE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "build", "raftc
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
-def run_clients(cmd_for_port, seconds, weights=None):
+def run_clients(cmd_for_port, seconds, copies=None):
     """script_workload's clients for `seconds` against the one server
     cmd_for_port(port, dir) starts; returns the history's check."""
     import queue_redis
@@ -268,7 +268,7 @@ def run_clients(cmd_for_port, seconds, weights=None):
         wait_until(up, 10, what="the server to answer PING")
         assert proc.poll() is None, open(os.path.join(tmp, "server.log")).read()
         work = sw.ScriptWorkload(queue_redis.OneNode(slot), seed=5, log=lambda m: None,
-                                 weights=weights)
+                                 copies=copies)
         stop = threading.Event()
         work.start(stop)
         time.sleep(seconds)
@@ -285,7 +285,7 @@ def run_clients(cmd_for_port, seconds, weights=None):
 def test_script_clients_against_raftcache():
     result = run_clients(lambda port, d: [RAFTCACHE, "--bind", "127.0.0.1", "--port", str(port),
                                           "--node-id", "1", "--dir", d, "--raft-secret", "t"],
-                         6, weights={RUNAWAY: 20})
+                         6, copies={RUNAWAY: 4})
     assert result["valid"], script_checker.format_report(result)
     assert result["stats"]["budget_errors"] >= 1
 
@@ -298,7 +298,7 @@ def test_script_clients_against_redis_server_fail():
     result = run_clients(lambda port, d: [REDIS_SERVER, "--port", str(port), "--bind",
                                           "127.0.0.1", "--save", "", "--appendonly", "no",
                                           "--dir", d, "--protected-mode", "no"],
-                         3, weights={RUNAWAY: 0})
+                         3, copies={RUNAWAY: 0})
     assert not result["valid"]
     assert {"memory address", "reply differs", "never ran"} <= set(kinds(result)), \
         script_checker.format_report(result)
