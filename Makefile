@@ -234,8 +234,8 @@ bench-multikey: deps
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,
 # printed. OUT: results dir (default build/chaos/<seed>-<date>). WORKLOAD:
-# all (register/KV, queue, cache and stream workloads at once), kv, queue,
-# cache, stream or a comma-separated list (both: kv,queue). FAULTS:
+# all (register/KV, queue, cache, stream and script workloads at once), kv,
+# queue, cache, stream, script or a comma-separated list (both: kv,queue). FAULTS:
 # comma-separated fault kinds to deal (default every kind; e.g.
 # FAULTS=kill-leader,pause-leader). A run takes TIME plus about 15 s
 # (healing, the queue's drain - 3-5 s, at most 60 -, the stream group's
@@ -254,14 +254,16 @@ chaos: deps
 	    $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out $(OUT)) $(if $(FAULTS),--faults $(FAULTS))
 
 # The checkers' own tests (checker.py, queue_checker.py, cache_checker.py,
-# stream_checker.py): hand-made and generated histories, the queue clients
-# against a simulated server, the cache and stream clients against
-# redis-server (skipped without it).
+# stream_checker.py, script_checker.py): hand-made and generated histories,
+# the queue clients against a simulated server, the cache and stream clients
+# against redis-server, the script clients against a standalone
+# build/raftcache and redis-server (each skipped without it).
 chaos-checker:
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/chaos/test_checker.py \
-	    tests/chaos/test_cache_checker.py tests/chaos/test_stream_checker.py
+	    tests/chaos/test_cache_checker.py tests/chaos/test_stream_checker.py \
+	    tests/chaos/test_script_checker.py
 
-# The CI variant: about two minutes, one fixed seed, 5 nodes; the four
+# The CI variant: about two minutes, one fixed seed, 5 nodes; the five
 # workloads run during the same 90 s (the queue's and the stream group's
 # drains and the cache's eviction check add a few seconds).
 chaos-short: deps

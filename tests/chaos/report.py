@@ -1,7 +1,7 @@
 """The results of a chaos run as a table: ops by f and outcome, availability
 per 10-second window, faults by kind, convergence, snapshots, crashes, the
 checkers' verdicts and their first anomalies (register/KV, queue, cache,
-stream).
+stream, script).
 Pure formatting over data run.py collected; nothing here talks to the
 cluster.
 """
@@ -218,6 +218,24 @@ def stream_section(r):
     return out + workload_check("stream", r, s.get("check"))
 
 
+SCRIPT_F_ORDER = ["eval"]
+
+
+def script_section(r):
+    """The script workload: ops, the script keys among the digests compared
+    at each convergence check, the script checker's figures and first
+    anomaly."""
+    s = r.get("script") or {}
+    out = [f"script workload: {s.get('status', 'not run')}"]
+    if s.get("status") != "ran":
+        return out
+    out += workload_ops("script", r.get("script_events") or [], SCRIPT_F_ORDER)
+    for phase in ("after healing", "after restart"):
+        out.append(f"  script keys in every node's digest {phase}: "
+                   f"{s.get('keys_' + phase.replace(' ', '_'), 'not read')}")
+    return out + workload_check("script", r, s.get("check"))
+
+
 def render(r):
     """r: the dict run.py assembled. Returns the table as text."""
     out = [f"raftcache chaos run: seed {r['seed']}, {r['nodes']} nodes, {r['time_s']:g}s of "
@@ -236,5 +254,6 @@ def render(r):
     out += queue_section(r) + [""]
     out += cache_section(r) + [""]
     out += stream_section(r) + [""]
+    out += script_section(r) + [""]
     out.append("verdict: " + ("PASS" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])))
     return "\n".join(out) + "\n"

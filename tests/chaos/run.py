@@ -2,30 +2,36 @@
 """Jepsen-style fault test of raftcache: the entry point.
 
     tests/chaos/run.py --time SECONDS --seed N --nodes 3|5 [--out DIR]
-                       [--workload all|kv|queue|cache|stream|kv,stream|...]
+                       [--workload all|kv|queue|cache|stream|script|kv,stream|...]
     make chaos TIME=120 SEED=7 NODES=5        make chaos-short
 
 Runs as root (network namespaces). One run: a fresh network (netns.py) and
 cluster (cluster.py), client threads recording histories while the nemesis
 injects faults for --time seconds (nemesis.py): the register/KV workload
 (workload.py), the queue workload (queue_workload.py), the cache
-workload (cache_workload.py: maxmemory and volatile-lru on every node) and
-the stream workload (stream_workload.py: a consumer group) run side by side
-under the same faults, each with its own history. Then heal everything,
-check convergence (every node the same digest), drain the queue (consumers
-run until every list stays empty) and read its lists, drain the stream
-group (consumers run until nothing is pending) and read every stream on
-every node, check the cache's eviction counters (equal on every node) and
-read its keys, kill -9 every node, restart them, read every key, every
-list, every stream and every cache key once more, and hand the histories to
-tests/chaos/checker.py, queue_checker.py, cache_checker.py and
-stream_checker.py. Prints the results table (report.py) and writes it with
-history.jsonl, queue-history.jsonl, cache-history.jsonl,
-stream-history.jsonl, nemesis.log and the node logs to the results dir
-(default build/chaos/<seed>-<date>/).
+workload (cache_workload.py: maxmemory and volatile-lru on every node), the
+stream workload (stream_workload.py: a consumer group) and the script
+workload (script_workload.py: writing EVALs whose result would depend on
+the node if a script's run were not a pure function of its log entry) run
+side by side under the same faults, each with its own history. Then heal
+everything, check convergence (every node the same DEBUG DIGEST of the
+whole keyspace, the script keys included: their count on every node is
+reported), drain the queue (consumers run until every list stays empty)
+and read its lists, drain the stream group (consumers run until nothing is
+pending) and read every stream on every node, check the cache's eviction
+counters (equal on every node) and read its keys, kill -9 every node, restart them, read every key, every
+list, every stream and every cache key once more, check convergence again
+(the script keys counted again), and hand the histories to
+tests/chaos/checker.py, queue_checker.py, cache_checker.py,
+stream_checker.py and script_checker.py. Prints the results table
+(report.py) and writes it with history.jsonl, queue-history.jsonl,
+cache-history.jsonl, stream-history.jsonl, script-history.jsonl,
+nemesis.log and the node logs to the results dir (default
+build/chaos/<seed>-<date>/).
 
---workload: all (the default: kv, queue, cache and stream), one of kv,
-queue, cache, stream, or a comma-separated list of them (both: kv,queue).
+--workload: all (the default: kv, queue, cache, stream and script), one of
+kv, queue, cache, stream, script, or a comma-separated list of them (both:
+kv,queue).
 A server that does not know the commands of a workload selected (COMMAND
 INFO: the queue's LPUSH BLMOVE LREM LRANGE LLEN, the stream's XADD XGROUP
 XREADGROUP XACK XAUTOCLAIM XPENDING XINFO XRANGE) is a harness error (exit
@@ -34,7 +40,8 @@ XREADGROUP XACK XAUTOCLAIM XPENDING XINFO XRANGE) is a harness error (exit
 Exit status: 0 pass; 1 a finding (anomaly, no convergence, a node that
 crashed by itself, cluster unavailable after healing, a queue or a stream
 group that did not drain, evicted_keys that differ between the nodes or
-stay 0 after healing); 2 a harness error
+stay 0 after healing, script keys counted differently on the nodes or
+absent after a convergence check); 2 a harness error
 (or not root); 130 interrupted. Namespaces and processes are removed on
 every path out, Ctrl-C and SIGTERM included; leftovers of a crashed earlier
 run are removed at start.
@@ -66,12 +73,13 @@ from workload import ALL_KEYS, History, Worker, final_reads  # noqa: E402
 from queue_workload import QUEUE_COMMANDS, QueueWorkload, missing_commands  # noqa: E402
 from cache_workload import CacheWorkload  # noqa: E402
 from stream_workload import STREAM_COMMANDS, StreamWorkload  # noqa: E402
+from script_workload import ScriptWorkload  # noqa: E402
 
 N_WORKERS = 8
 OP_DELAY_S = 0.05       # pause between one thread's ops (rate limit)
 N_SPARE = 1             # empty slots for member-replace
-WORKLOADS = ("kv", "queue", "cache", "stream")
-SIDE_WORKLOADS = ("queue", "cache", "stream")  # each with its own history and checker
+WORKLOADS = ("kv", "queue", "cache", "stream", "script")
+SIDE_WORKLOADS = ("queue", "cache", "stream", "script")  # each with its own history and checker
 WORKLOAD_ALIASES = {"all": WORKLOADS, "both": ("kv", "queue")}
 STREAM_VANISH = (0.2, 0.6)  # a stream consumer vanishes at this fraction of --time
 FINAL_PROCESS = 100000  # process ids of the final reads
@@ -85,8 +93,8 @@ def parse_args():
     p.add_argument("--out", default=None, help="results dir (default build/chaos/<seed>-<date>)")
     p.add_argument("--bin", default=os.path.join(ROOT, "build", "raftcache"))
     p.add_argument("--workload", default="all",
-                   help="all (default: kv, queue, cache, stream), kv, queue, cache, stream, "
-                        "or a comma-separated list (both: kv,queue)")
+                   help="all (default: kv, queue, cache, stream, script), kv, queue, cache, "
+                        "stream, script, or a comma-separated list (both: kv,queue)")
     p.add_argument("--faults", default="",
                    help="comma-separated fault kinds to deal (default: every kind; see nemesis.py)")
     args = p.parse_args()
@@ -118,9 +126,9 @@ def preflight(args):
     elif not os.access(args.bin, os.X_OK):
         why = f"{args.bin} not found; run `make` first"
     elif not all(os.path.exists(os.path.join(HERE, f"{w}checker.py"))
-                 for w in ("", "queue_", "cache_", "stream_")):
-        why = ("tests/chaos/checker.py, queue_checker.py, cache_checker.py or "
-               "stream_checker.py not found")
+                 for w in ("", "queue_", "cache_", "stream_", "script_")):
+        why = ("tests/chaos/checker.py, queue_checker.py, cache_checker.py, "
+               "stream_checker.py or script_checker.py not found")
     if why:
         print(f"chaos: {why}", file=sys.stderr)
         sys.exit(2)
@@ -150,6 +158,7 @@ class Run:
         self.queue = None
         self.cache = None
         self.stream = None
+        self.script = None
         self.failures = []
         self.r = {"seed": seed, "nodes": args.nodes, "time_s": args.time, "out_dir": out,
                   "workload": args.workload, "workloads": sorted(args.workloads),
@@ -163,6 +172,8 @@ class Run:
                              else "not started",
                              "drained": None, "drain_detail": "not reached", "check": None,
                              "unread": []},
+                  "script": {"status": "not selected" if "script" not in args.workloads
+                             else "not started", "check": None},
                   "faults": {}, "converged": False, "converge_detail": "not reached",
                   "converged_restart": False, "converge_restart_detail": "not reached",
                   "snapshots": {}, "crashes": [], "outstanding": 0, "check": None,
@@ -185,6 +196,7 @@ class Run:
         self.setup_queue(ld)
         self.setup_stream(ld)
         self.setup_cache()
+        self.setup_script()
         self.workload_and_faults()
         self.heal_and_converge()
         self.drain_queue()
@@ -237,9 +249,30 @@ class Run:
         self.r["cache"].update(status="ran", maxmemory=self.cache.maxmemory,
                                used_memory_at_setup=self.cache.used_at_setup)
 
+    def setup_script(self):
+        """The script workload, if selected (EVAL of divergence-prone scripts)."""
+        if "script" not in self.args.workloads:
+            return
+        self.script = ScriptWorkload(self.cl, self.seed, log=self.say)
+        self.r["script"]["status"] = "ran"
+
+    def script_keys(self, phase):
+        """How many script keys each member holds, read right after a
+        convergence check that compared every member's digest of the whole
+        keyspace: the report shows they were among the keys compared."""
+        if not self.script:
+            return
+        counts = self.script.key_counts()
+        self.r["script"]["keys_" + phase.replace(" ", "_")] = counts
+        self.say(f"script keys {phase} (in the digests compared): {counts}")
+        ok = [n for n in counts.values() if isinstance(n, int)]
+        evals = sum(1 for ev in self.script.history.snapshot() if ev["type"] == "ok")
+        if len(ok) != len(counts) or len(set(ok)) > 1 or (evals and not any(ok)):
+            self.failures.append(f"script keys {phase}: {counts}")
+
     def side_workloads(self):
-        """The queue, cache and stream workloads of the run (those selected)."""
-        return [w for w in (self.queue, self.cache, self.stream) if w is not None]
+        """The queue, cache, stream and script workloads of the run (those selected)."""
+        return [w for w in (self.queue, self.cache, self.stream, self.script) if w is not None]
 
     def clients(self):
         """Every client thread of the fault window (the nemesis quiesces them)."""
@@ -297,6 +330,8 @@ class Run:
         self.say(f"convergence: {'yes' if ok else 'NO'}: {detail}")
         if not ok:
             self.failures.append("nodes did not converge")
+        else:
+            self.script_keys("after healing")
         # From the logs: RAFT.INFO's counters restart with each process.
         for s in self.cl.slots:
             made = self.cl.log_count(s, b"Background snapshot started")
@@ -415,6 +450,8 @@ class Run:
         self.say(f"convergence after the restart: {'yes' if ok else 'NO'}: {detail}")
         if not ok:
             self.failures.append("nodes did not converge after the final restart")
+        else:
+            self.script_keys("after restart")
         if self.stream:
             self.stream_final_reads("after restart")  # on every node: after convergence
         self.cl.check_crashes()  # last look before teardown kills everything
