@@ -69,11 +69,11 @@ from checker import (EXTRA_CHARS_MAX, HistoryError, WorkloadOp, _fail,  # noqa: 
 
 FS = ("eval",)
 KINDS = ("tostring", "pairs", "smembers", "hgetall", "hkeys", "keys", "cjson-precision",
-         "cjson-default", "random", "spop", "runaway")
+         "cjson-default", "random", "heap", "spop", "runaway")
 RUNAWAY = "runaway"
 BUDGET_TEXT = "exceeded its budget"
 # kind -> its one reply (None: whatever the first reply was)
-CONSTANT = {"tostring": None, "pairs": None, "cjson-precision": "[3.1]",
+CONSTANT = {"tostring": None, "pairs": None, "heap": None, "cjson-precision": "[3.1]",
             "cjson-default": "[3.1415926535898]"}
 REPLY_TYPES = ("string", "integer", "nil", "array", "error")
 ADDRESS_RE = re.compile(r"0x([0-9a-fA-F]{6,})")

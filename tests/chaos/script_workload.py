@@ -19,8 +19,8 @@ N_CLIENTS threads (workload.py's Client: leader following, -MOVED, outcome
 classification, a new process after an unknown outcome) each repeat a
 random script of SCRIPTS, with a pause of OP_DELAY_S between ops: a client
 deals its scripts from a shuffled deck holding each kind as many times as
-SCRIPTS says (the runaway once in 21 cards), reshuffled when empty, so
-every kind comes up once in every 21 ops of a client (a few seconds), as
+SCRIPTS says (the runaway once in 23 cards), reshuffled when empty, so
+every kind comes up once in every 23 ops of a client (a few seconds), as
 the nemesis deals its faults. Every key of client c carries
 the hash tag {c<c>} (one slot per EVAL): KEYS[1], the result key, is
 script:{c<c>}:<kind>.<n> (n = the client's op count modulo
@@ -45,12 +45,16 @@ script:{c<c>}:hash. The scripts (kinds):
                   precision leaked from an earlier run shows here, and as a
                   replica or a restarted node that disagrees)
   random          math.random() and math.random(1000000)
+  heap            what shows a node's heap, refused (gcinfo, collectgarbage:
+                  their errors stored), and cjson.encode / cmsgpack.pack of
+                  a table whose keys once collided with table keys (the
+                  encoders' walk order, canonical in a writing run)
   spop            SPOP of the client's set
   runaway         s = s .. 'x' forever, SET KEYS[1] n every 1000 rounds:
                   ends with the budget error ("exceeded its budget") after
                   writing several values; the key's last value must be the
                   same on every node (0.2-1 s of CPU on every node, hence
-                  one card of 21)
+                  one card of 23)
 
 History (script_checker.py's format, docstring there): an invoke
 {"f": "eval", "script": kind, "key": KEYS[1], "node"} and its completion:
@@ -89,7 +93,7 @@ _ADD_HASH = ("local seed = tonumber(ARGV[1]) for i = 1, tonumber(ARGV[2]) do "
 _STORE = " redis.call('SET', KEYS[1], v) return v"
 
 # kind -> (body, second key: "set"|"hash"|None, ARGV builder name, copies in a
-# client's deck: 21 cards, the runaway one of them)
+# client's deck: 23 cards, the runaway one of them)
 SCRIPTS = {
     "tostring": (
         "local v = tostring({}) .. ' ' .. tostring(function() end)" + _STORE, None, None, 2),
@@ -120,6 +124,12 @@ SCRIPTS = {
     "random": (
         "local v = tostring(math.random()) .. ' ' .. tostring(math.random(1000000))" + _STORE,
         None, None, 2),
+    "heap": (
+        "local a, e1 = pcall(gcinfo) local b, e2 = pcall(collectgarbage, 'count') "
+        "local t, ks = {}, {} for i = 1, 30 do ks[i] = {} t[ks[i]] = 1 end "
+        "for i = 1, 30 do t['k' .. i] = i end for i = 1, 30 do t[ks[i]] = nil end "
+        "local v = tostring(a) .. ' ' .. tostring(b) .. '|' .. cjson.encode(t) .. '|' .. "
+        "cmsgpack.pack(t)" + _STORE, None, None, 2),
     "spop": (
         "local v = redis.call('SPOP', KEYS[2]) redis.call('SET', KEYS[1], tostring(v)) return v",
         "set", None, 2),

@@ -30,6 +30,7 @@ GOOD = {"tostring": ("string", "table: 0x00000001 function: 0x00000002"),
         "hkeys": ("string", "f1,f2"), "keys": ("string", "script:{c0}:hash"),
         "cjson-precision": ("string", "[3.1]"), "cjson-default": ("string", "[3.1415926535898]"),
         "random": ("string", "0.17 55123"), "spop": ("string", "m10"),
+        "heap": ("string", "false false|{\"k1\":1}|\x81\xa2k1\x01"),
         "runaway": ("error", BUDGET)}
 
 
