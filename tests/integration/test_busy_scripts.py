@@ -7,11 +7,16 @@ turns the node busy past busy-reply-threshold, as a read-only one does:
   its end (stopping it on one node would make the replicas diverge);
 - SHUTDOWN NOSAVE ends the process at once; the entry is in the log and a
   restart replays it whole;
-- in a 3-node cluster the script completes with the same writes everywhere.
+- in a 3-node cluster the script completes with the same writes everywhere;
+- runaways that an instruction count alone would not stop (a concatenation
+  loop, a backtracking pattern, a sort repeated) end on the default budget
+  on every node of a cluster with the same writes, the leader unchanged.
 
 The script is made slow by work (a loop whose length is an argument), never
 by sleeping; lua-replicated-budget 0 lets it run unbounded.
 """
+
+import time
 
 import pytest
 import redis
@@ -135,5 +140,54 @@ def test_slow_writing_script_in_a_cluster(make_cluster):
     cluster.wait_converged()
     for nd in cluster.nodes:
         assert nd.readonly_client().get("k") == str(CLUSTER_ROUNDS).encode()
+    after = {nd.node_id: raft_state(nd) for nd in cluster.nodes}
+    assert after == before, f"term/leader before {before}, after {after}"
+
+
+# Runaways that no instruction count alone would stop: a concatenation loop
+# (work in bytes), a pattern whose matching backtracks for hours inside one
+# call, a sort of the same table again and again (one instruction each).
+RUNAWAYS = [
+    "local s, n = '', 0 while true do s = s .. 'x' n = n + 1 "
+    "if n % 1000 == 0 then redis.call('SET', KEYS[1], n) end end",
+    "local n = 0 while true do n = n + 1 redis.call('SET', KEYS[1], n) "
+    "string.find(string.rep('a', 24), string.rep('a*', 24) .. 'b') end",
+    "local t = {} for i = 1, 20000 do t[i] = (i * 7919) % 20000 end local n = 0 "
+    "while true do n = n + 1 redis.call('SET', KEYS[1], n) table.sort(t) end",
+]
+
+
+def test_runaway_scripts_in_a_cluster(make_cluster):
+    """With the default budget, each runaway ends on every node with the
+    budget error at the same point (the same last value everywhere), the
+    leader keeps its term, and a node polled meanwhile answers -BUSY."""
+    cluster = make_cluster(3, {"busy-reply-threshold": 50})
+    leader = cluster.leader()
+    before = {nd.node_id: raft_state(nd) for nd in cluster.nodes}
+    poller = leader.client()
+    busy_seen = 0
+    for i, body in enumerate(RUNAWAYS):
+        runner = leader.sock(timeout_s=120)
+        runner.sendall(resp_command("EVAL", body, 1, f"runaway{i}"))
+        runner.setblocking(False)
+        reply = b""
+        deadline = time.monotonic() + BUSY_DEADLINE_S
+        while not reply.endswith(b"\r\n"):
+            try:
+                poller.ping()
+            except redis.ResponseError as e:
+                assert str(e) == BUSY_EVAL
+                busy_seen += 1
+            try:
+                reply += runner.recv(4096)
+            except BlockingIOError:
+                pass
+            assert time.monotonic() < deadline, f"runaway {i} still running"
+        runner.close()
+        assert reply.startswith(b"-ERR Script exceeded its budget of 100000000"), reply
+    assert busy_seen > 0
+    common = cluster.wait_converged()
+    values = dict((k, v) for k, _, v, _ in common if k.startswith(b"runaway"))
+    assert len(values) == len(RUNAWAYS), values
     after = {nd.node_id: raft_state(nd) for nd in cluster.nodes}
     assert after == before, f"term/leader before {before}, after {after}"
