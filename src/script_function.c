@@ -28,6 +28,7 @@
 #include <lauxlib.h>
 
 #include "../raft/raft_assert.h"
+#include "cmd.h"
 #include "script_int.h"
 #include "util.h"
 
@@ -36,6 +37,10 @@ static const char load_env_key = 'l'; /* registry: the load environment */
 struct script_load {
     struct script_lib_fn *fns;
     size_t n, cap;
+    /* Running the code of a library already loaded, for one of its
+     * functions (a fresh instance): only that callback is kept. */
+    const char *want;
+    int want_ref;
 };
 
 /* register_function's arguments, once read, sit in these stack slots. */
@@ -167,6 +172,13 @@ static int register_function(lua_State *L)
         return raise_error(L,
                            "Library names can only contain letters, numbers, or underscores(_) and "
                            "must be at least one character long");
+    if (ld->want) {
+        if (ld->want_ref == LUA_NOREF && strcasecmp(ld->want, name) == 0) {
+            lua_pushvalue(L, SLOT_CALLBACK);
+            ld->want_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        }
+        return 0;
+    }
     for (size_t i = 0; i < ld->n; i++)
         if (strcasecmp(ld->fns[i].name, name) == 0)
             return raise_error(L, "Function already exists in the library");
@@ -214,6 +226,7 @@ void script_function_env_build(lua_State *L)
 void script_lib_fn_free(struct script_engine *e, struct script_lib_fn *f)
 {
     luaL_unref(e->L, LUA_REGISTRYINDEX, f->fn_ref);
+    luaL_unref(e->L, LUA_REGISTRYINDEX, f->chunk_ref);
     free(f->name);
     free(f->desc);
 }
@@ -276,8 +289,16 @@ int script_library_run(struct script_engine *e, const char *code, size_t len,
         lua_settop(L, base);
         return -1;
     }
+    lua_pushvalue(L, -1);
+    int chunk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     struct script_load ld = {0};
-    if (run_in_load_env(e, &ld) != 0) {
+    int status = run_in_load_env(e, &ld);
+    for (size_t i = 0; i < ld.n; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, chunk_ref);
+        ld.fns[i].chunk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, chunk_ref);
+    if (status != 0) {
         reply_load_error(L, err);
         lua_settop(L, base);
         for (size_t i = 0; i < ld.n; i++)
@@ -296,9 +317,41 @@ int script_library_run(struct script_engine *e, const char *code, size_t len,
     return 0;
 }
 
+/* f's callback in a fresh instance of its library (a registry ref), or
+ * LUA_NOREF with the error replied to out. */
+static int fresh_instance(struct script_engine *e, const struct script_lib_fn *f,
+                          struct resp_out *out)
+{
+    lua_State *L = e->L;
+    if (!lua_checkstack(L, 16)) {
+        resp_add_error(out, "ERR reached lua stack limit");
+        return LUA_NOREF;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->chunk_ref);
+    struct script_load ld = {.want = f->name, .want_ref = LUA_NOREF};
+    if (run_in_load_env(e, &ld) != 0) {
+        reply_load_error(L, out);
+        lua_pop(L, 1);
+        luaL_unref(L, LUA_REGISTRYINDEX, ld.want_ref);
+        return LUA_NOREF;
+    }
+    ASSERT(ld.n == 0);
+    /* The same code in the same environment registers the same functions. */
+    if (ld.want_ref == LUA_NOREF) resp_add_error(out, "ERR Function not found");
+    return ld.want_ref;
+}
+
 void script_run_function(struct script_engine *e, struct cmd_ctx *c, const struct script_lib_fn *f,
                          const struct script_args *a)
 {
     struct script_fn sf = {f->fn_ref, f->name, f->flags, 0};
+    int writes = !a->read_only && c->applying && !(f->flags & SCRIPT_FLAG_NO_WRITES);
+    if (!writes) {
+        script_call_fn(e, c, &sf, a);
+        return;
+    }
+    sf.fn_ref = fresh_instance(e, f, c->out);
+    if (sf.fn_ref == LUA_NOREF) return;
     script_call_fn(e, c, &sf, a);
+    luaL_unref(e->L, LUA_REGISTRYINDEX, sf.fn_ref);
 }
