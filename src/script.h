@@ -181,6 +181,7 @@ struct script_lib_fn {
     uint32_t flags; /* enum script_flag, from the flags given at registration */
     int fn_ref;
     int chunk_ref; /* the library's compiled code: a writing call runs it anew */
+    int state_ref; /* or puts back these upvalues first; LUA_NOREF: runs it anew */
 };
 
 /* Functions one library may register. */
@@ -206,12 +207,15 @@ int script_library_run(struct script_engine *e, const char *code, size_t len,
 void script_lib_fn_free(struct script_engine *e, struct script_lib_fn *f);
 /* Runs a library's function (FCALL, FCALL_RO) for c, as script_run_sha
  * runs a script: keys and args are its two parameters. A call that may
- * write runs the function of a fresh instance of its library (the
- * library's code run again, as a load runs it): whatever a library keeps
- * in its upvalues lives only in memory, and a node restarted or
- * installing a snapshot would start it afresh while the others would not.
- * So no writing call sees what an earlier call left there, on any node. A
- * read-only call uses the instance of the load. */
+ * write sees its library as loaded: whatever a library keeps in its
+ * upvalues lives only in memory, and a node restarted or installing a
+ * snapshot would start it afresh while the others would not. So no
+ * writing call sees what an earlier call left there, on any node: when
+ * every upvalue the function reaches holds a plain value or a function,
+ * they are put back to their values at the load's end before the call;
+ * when one holds a table (which a call may fill), the library's code runs
+ * again and the call goes to that fresh instance's function. A read-only
+ * call uses the loaded instance as it is. */
 void script_run_function(struct script_engine *e, struct cmd_ctx *c, const struct script_lib_fn *f,
                          const struct script_args *a);
 

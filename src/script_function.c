@@ -227,6 +227,7 @@ void script_lib_fn_free(struct script_engine *e, struct script_lib_fn *f)
 {
     luaL_unref(e->L, LUA_REGISTRYINDEX, f->fn_ref);
     luaL_unref(e->L, LUA_REGISTRYINDEX, f->chunk_ref);
+    luaL_unref(e->L, LUA_REGISTRYINDEX, f->state_ref);
     free(f->name);
     free(f->desc);
 }
@@ -274,6 +275,88 @@ static int run_in_load_env(struct script_engine *e, struct script_load *ld)
     return status;
 }
 
+/* Upvalues a library's function may reach, and what bounds the walk. */
+#define STATE_DEPTH_MAX 64
+#define STATE_UPVALUES_MAX 4096
+
+/* Appends to the list at `list` (absolute; its count in field n) a
+ * (closure, index, value) triple for every upvalue of the Lua function at
+ * fn and of the functions those hold, each function once (seen). Returns
+ * 0 when one holds a table, userdata or coroutine (state a call may change
+ * in place), or the walk passes its bounds. */
+static int collect_state(lua_State *L, int fn, int list, int seen, int depth)
+{
+    if (lua_iscfunction(L, fn)) return 1; /* its upvalues are out of a script's reach */
+    lua_pushvalue(L, fn);
+    lua_rawget(L, seen);
+    int visited = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (visited) return 1;
+    if (depth > STATE_DEPTH_MAX || !lua_checkstack(L, 8)) return 0;
+    lua_pushvalue(L, fn);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, seen);
+    for (int i = 1; lua_getupvalue(L, fn, i); i++) {
+        int v = lua_gettop(L), t = lua_type(L, v);
+        lua_getfield(L, list, "n");
+        int n = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        if (t == LUA_TTABLE || t == LUA_TUSERDATA || t == LUA_TTHREAD || t == LUA_TLIGHTUSERDATA ||
+            n >= STATE_UPVALUES_MAX * 3)
+            return 0;
+        lua_pushvalue(L, fn);
+        lua_rawseti(L, list, n + 1);
+        lua_pushinteger(L, i);
+        lua_rawseti(L, list, n + 2);
+        lua_pushvalue(L, v);
+        lua_rawseti(L, list, n + 3);
+        lua_pushinteger(L, n + 3);
+        lua_setfield(L, list, "n");
+        if (t == LUA_TFUNCTION && !collect_state(L, v, list, seen, depth + 1)) return 0;
+        lua_settop(L, v - 1);
+    }
+    return 1;
+}
+
+/* f->state_ref: the upvalues f's callback reaches, as loaded, or LUA_NOREF
+ * when they cannot simply be put back. */
+static void note_state(lua_State *L, struct script_lib_fn *f)
+{
+    int base = lua_gettop(L);
+    f->state_ref = LUA_NOREF;
+    if (!lua_checkstack(L, 8)) return;
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->fn_ref);
+    if (collect_state(L, base + 3, base + 1, base + 2, 0)) {
+        lua_pushvalue(L, base + 1);
+        f->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_settop(L, base);
+}
+
+/* Puts the upvalues f's callback reaches back to their values at the
+ * load's end. */
+static void restore_state(lua_State *L, const struct script_lib_fn *f)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->state_ref);
+    int list = lua_gettop(L);
+    lua_getfield(L, list, "n");
+    int n = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    for (int k = 1; k <= n; k += 3) {
+        lua_rawgeti(L, list, k);
+        lua_rawgeti(L, list, k + 2);
+        lua_rawgeti(L, list, k + 1);
+        int idx = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        const char *name = lua_setupvalue(L, -2, idx);
+        ASSERT(name != NULL);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 int script_library_run(struct script_engine *e, const char *code, size_t len,
                        struct script_lib_fn **fns, size_t *nfns, struct resp_out *err)
 {
@@ -296,6 +379,8 @@ int script_library_run(struct script_engine *e, const char *code, size_t len,
     for (size_t i = 0; i < ld.n; i++) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, chunk_ref);
         ld.fns[i].chunk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        ld.fns[i].state_ref = LUA_NOREF;
+        if (status == 0) note_state(L, &ld.fns[i]);
     }
     luaL_unref(L, LUA_REGISTRYINDEX, chunk_ref);
     if (status != 0) {
@@ -346,7 +431,8 @@ void script_run_function(struct script_engine *e, struct cmd_ctx *c, const struc
 {
     struct script_fn sf = {f->fn_ref, f->name, f->flags, 0};
     int writes = !a->read_only && c->applying && !(f->flags & SCRIPT_FLAG_NO_WRITES);
-    if (!writes) {
+    if (!writes || f->state_ref != LUA_NOREF) {
+        if (writes) restore_state(e->L, f);
         script_call_fn(e, c, &sf, a);
         return;
     }

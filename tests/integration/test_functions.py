@@ -173,6 +173,22 @@ end)
 redis.register_function{function_name = 'peekstate', flags = {'no-writes'},
     callback = function() calls = calls + 1 return calls end}
 """
+# The same with plain values only (a number, a function reassigned): put
+# back before each writing call rather than loaded again.
+PLAIN_STATE_LIB = """#!lua name=plainstate
+local calls, last = 0, 'none'
+local function tag() return 'first' end
+local function remember(v) last = v tag = function() return 'changed' end end
+redis.register_function('tick', function(keys, args)
+    calls = calls + 1
+    local v = calls .. ':' .. last .. ':' .. tag()
+    remember(args[1])
+    redis.call('set', keys[1], v)
+    return v
+end)
+redis.register_function{function_name = 'peekplain', flags = {'no-writes'},
+    callback = function() calls = calls + 10 return calls end}
+"""
 
 
 @cluster_only
@@ -198,3 +214,9 @@ def test_writing_calls_start_from_the_library_as_loaded(cluster):
     # a read-only call keeps Redis's behaviour: the loaded instance's state
     assert lc.fcall_ro("peekstate", 0) == 1
     assert lc.fcall_ro("peekstate", 0) == 2
+    # plain values and functions in upvalues: put back before a writing call
+    assert lc.function_load(PLAIN_STATE_LIB) == b"plainstate"
+    assert lc.fcall("tick", 1, "p", "a") == b"1:none:first"
+    lc.fcall_ro("peekplain", 0)  # changes the loaded instance's count: no write sees it
+    assert lc.fcall("tick", 1, "p", "b") == b"1:none:first"
+    cluster.wait_converged()
