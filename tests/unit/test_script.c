@@ -275,8 +275,8 @@ static void test_call_charges(void **state)
         "while true do string.rep('', 1000000) end",
         "local s = '[' .. string.rep('0,', 100000) .. '0]' while true do cjson.decode(s) end",
         "local s = cmsgpack.pack(string.rep('x', 100000)) while true do cmsgpack.unpack(s) end",
-        "local t = {} for i = 1, 10000 do t[i] = i end "
-        "while true do table.insert(t, 1, 0) table.remove(t, 1) end",
+        ("local t = {} for i = 1, 10000 do t[i] = i end "
+         "while true do table.insert(t, 1, 0) table.remove(t, 1) end"),
     };
     for (size_t i = 0; i < sizeof loops / sizeof *loops; i++)
         assert_non_null(strstr(eval(s, loops[i]), "exceeded its budget"));
