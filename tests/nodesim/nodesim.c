@@ -315,6 +315,10 @@ static void client_start_op(struct sclient *s)
             "local ok, r = pcall(collectgarbage, 'count') redis.call('SET', KEYS[1], tostring(r))",
             "cjson.encode_number_precision(3) return 1",
             "redis.call('SET', KEYS[1], cjson.encode({math.pi}))",
+            "local ok, r = pcall(gcinfo) redis.call('SET', KEYS[1], tostring(r))",
+            ("local t, ks = {}, {} for i = 1, 20 do ks[i] = {} t[ks[i]] = 1 end "
+             "for i = 1, 20 do t['k' .. i] = i end for i = 1, 20 do t[ks[i]] = nil end "
+             "redis.call('SET', KEYS[1], cjson.encode(t) .. cmsgpack.pack(t))"),
         };
         const char *body = scripts[w_below(W, sizeof scripts / sizeof *scripts)];
         s->argc = 4;
