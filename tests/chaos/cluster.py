@@ -200,7 +200,8 @@ class Slot:
                     elif typ in (b"set", b"zset", b"list"):
                         value = repr(raw)
                     else:
-                        value = raw.decode() if raw is not None else None
+                        # binary values too (the script workload's MessagePack)
+                        value = raw.decode(errors="backslashreplace") if raw is not None else None
                     rows.append((k.decode(), value, pttl >= 0))
         return rows
 
