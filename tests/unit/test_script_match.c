@@ -33,6 +33,7 @@
 #include "../../src/script.h"
 #include "../../src/script_int.h"
 #include "cmd_fixture.h"
+#include "script_fixture.h"
 
 /* Called with S (Lua's functions) and M (ours), and the number of cases;
  * returns the number of cases run, of mismatches, and a description of
@@ -231,46 +232,11 @@ static void test_cases(void **state)
     expect("return (string.find(string.rep('a', 190), string.rep('a?', 190) .. '$'))", "1");
 }
 
-struct sfx {
-    struct fx *f;
-    struct script_engine *e;
-    struct monitor stats;
-};
-
-static int s_setup(void **state)
-{
-    struct sfx *s = calloc(1, sizeof *s);
-    assert_non_null(s);
-    void *fs;
-    setup(&fs);
-    s->f = fs;
-    monitor_init(&s->stats, cmd_id_count());
-    s->e = script_engine_new(&s->stats);
-    *state = s;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    struct sfx *s = *state;
-    script_engine_free(s->e);
-    monitor_free(&s->stats);
-    void *fs = s->f;
-    teardown(&fs);
-    free(s);
-    return 0;
-}
-
 /* Runs body as an applied EVAL (no keys, no arguments); the reply,
  * NUL-terminated, copied into out. */
 static void eval_applied(struct sfx *s, const char *body, char *out, size_t cap)
 {
-    resp_out_clear(&s->f->out);
-    struct cmd_ctx c = {
-        .out = &s->f->out, .kv = &s->f->kv, .now_ms = s->f->now, .rng = 5, .applying = 1};
-    struct script_args sa = {NULL, NULL, 0, 0, 0};
-    script_run_body(s->e, &c, body, strlen(body), &sa);
-    snprintf(out, cap, "%.*s", (int)s->f->out.len, s->f->out.data);
+    snprintf(out, cap, "%s", eval_on(s->e, s->f, body, 1, 5, NULL, NULL));
 }
 
 /* Backtracking that would run for hours ends on the budget, at the same
