@@ -2,20 +2,24 @@
 # Layout conventions (no per-file rules needed when adding a file):
 #   resp/*.c  -> build/libresp.a   (pure: libc only)
 #   raft/*.c  -> build/libraft.a   (pure: libc only)
-#   src/*.c   -> build/raftcache   (links both libraries, libev, hiredis, sqlite3, lzf, lua5.1, jemalloc)
+#   src/<folder>/*.c -> build/src/lib<folder>.a, one archive per folder of src/LAYERS
+#   src/main.c + the archives -> build/raftcache (top first; both libraries, libev, hiredis,
+#                               sqlite3, lzf, lua5.1, jemalloc)
 #   tests/unit/test_resp_*.c -> linked with libresp.a (+ hiredis as an oracle)
 #   tests/unit/test_raft_*.c -> linked with libraft.a
-#   tests/unit/test_*.c      -> linked with the server objects (minus main.o)
+#   tests/unit/test_*.c      -> linked with the archive of the highest folder of src/ it
+#                               includes and those below (scripts/layers.sh test-rules)
 #   tests/sim/*.c            -> build/sim (links libraft.a)
-#   tests/nodesim/*.c        -> build/nodesim (the server's objects, with fakes in place of
-#                               the clock, the log store and the peer transport)
+#   tests/nodesim/*.c        -> build/nodesim (fakes of the clock, the log store and the peer
+#                               transport, then the archives below net/: the linker takes an
+#                               archive's object only for what the fakes leave undefined)
 #   tests/clients/*.c        -> real clients driven by the integration suite
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wconversion -Werror -Wno-missing-field-initializers -D_GNU_SOURCE -MMD -MP
+CFLAGS   += -Isrc -I. -std=c11 -Wall -Wextra -Wshadow -Wconversion -Werror -Wno-missing-field-initializers -D_GNU_SOURCE -MMD -MP
 # The allocator of the server and of the unit tests that link its objects
-# (src/alloc.h): jemalloc, whose size classes suit the keyspace's small
+# (src/base/alloc.h): jemalloc, whose size classes suit the keyspace's small
 # blocks. The sanitizer builds set MALLOC=libc: AddressSanitizer replaces
 # malloc with its own allocator, and jemalloc must stay out of its way.
 MALLOC   ?= jemalloc
@@ -25,11 +29,11 @@ LDLIBS_MALLOC := -ljemalloc
 else ifneq ($(MALLOC),libc)
 $(error MALLOC must be jemalloc or libc (sanitizer builds), not '$(MALLOC)')
 endif
-# Lua 5.1 and the cjson and bit libraries scripts use (src/script*.c), from Debian.
+# Lua 5.1 and the cjson and bit libraries scripts use (src/script/*.c), from Debian.
 CFLAGS   += -I/usr/include/lua5.1
-# Lua is linked statically so that src/script_bounds.c can wrap its string
+# Lua is linked statically so that src/script/script_bounds.c can wrap its string
 # constructor (every string a script builds is charged to the run's budget).
-LDLIBS_LUA := -Wl,--wrap=luaS_newlstr -l:liblua5.1-cjson.a -l:liblua5.1-bitop.a -l:liblua5.1.a
+LDLIBS_LUA := -Wl,--wrap=luaS_newlstr -Wl,--undefined=__wrap_luaS_newlstr -l:liblua5.1-cjson.a -l:liblua5.1-bitop.a -l:liblua5.1.a
 LDLIBS_SRV = -lev -lhiredis -lsqlite3 -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 B        := build
 # Compile jobs for the builds make test runs (check, asan-build, fuzz-build);
@@ -38,23 +42,21 @@ BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 RESP_SRC := $(wildcard resp/*.c)
 RAFT_SRC := $(wildcard raft/*.c)
-SRV_SRC  := $(wildcard src/*.c)
 RESP_OBJ := $(RESP_SRC:%.c=$(B)/%.o)
 RAFT_OBJ := $(RAFT_SRC:%.c=$(B)/%.o)
-SRV_OBJ  := $(SRV_SRC:%.c=$(B)/%.o)
-SRV_LIB_OBJ := $(filter-out $(B)/src/main.o,$(SRV_OBJ))
+# The folders of src/, bottom first (src/LAYERS), and their archives top
+# first: the order the linker needs, as a folder calls only those below it.
+LAYERS   := $(shell scripts/layers.sh order)
+reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+layer_lib = $(B)/src/lib$(1).a
+SRV_LIBS := $(foreach l,$(call reverse,$(LAYERS)),$(call layer_lib,$(l)))
+# Below net/: what the node simulator links after its fakes.
+NODESIM_LIBS := $(filter-out $(call layer_lib,net),$(SRV_LIBS))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 NODESIM_SRC := $(wildcard tests/nodesim/*.c)
-# What the node simulator replaces (tests/nodesim/world.h): the clock, the
-# log store (SQLite) and its sync thread (the WAL check, storage_wal, is the server's own, reading
-# the WAL files the fake store writes) and the peer transport (hiredis), and
-# the entry point and the sockets around them.
-NODESIM_FAKED := main loop conn clock storage storage_open storage_vfs logsync transport \
-                 transport_call transport_out transport_proxy transport_reply
-NODESIM_SRV_OBJ := $(filter-out $(NODESIM_FAKED:%=$(B)/src/%.o),$(SRV_OBJ))
 
 .PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes \
         bench bench-cluster bench-memory bench-snapshot bench-multikey bench-raft bench-cache format chaos chaos-short chaos-checker \
@@ -96,8 +98,20 @@ $(B)/libraft.a: $(RAFT_OBJ)
 	@mkdir -p $(B)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/raftcache: $(SRV_OBJ) $(B)/libresp.a $(B)/libraft.a
-	$(CC) $(CFLAGS) -o $@ $(SRV_OBJ) $(B)/libresp.a $(B)/libraft.a $(LDLIBS_SRV)
+define layer_rule
+$(call layer_lib,$(1)): $(patsubst %.c,$(B)/%.o,$(wildcard src/$(1)/*.c))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
+
+$(B)/raftcache: $(B)/src/main.o $(SRV_LIBS) $(B)/libresp.a $(B)/libraft.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_SRV)
+
+# Which archives each unit test of src/ links (scripts/layers.sh test-rules).
+$(B)/layers.mk: src/LAYERS scripts/layers.sh $(wildcard tests/unit/*.[ch])
+	@mkdir -p $(B)
+	scripts/layers.sh test-rules >$@
+-include $(B)/layers.mk
 
 $(B)/tests/test_resp_%: $(B)/tests/unit/test_resp_%.o $(B)/libresp.a
 	@mkdir -p $(dir $@)
@@ -112,14 +126,14 @@ $(B)/tests/test_zipf: $(B)/tests/unit/test_zipf.o $(B)/tests/bench/zipf.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka -lm
 
-$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(B)/libresp.a $(B)/libraft.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS_SRV)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIBS) $(B)/libresp.a $(B)/libraft.a -lcmocka $(LDLIBS_SRV)
 
 $(B)/sim: $(SIM_SRC:%.c=$(B)/%.o) $(B)/libraft.a
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
-$(B)/nodesim: $(NODESIM_SRC:%.c=$(B)/%.o) $(NODESIM_SRV_OBJ) $(B)/libresp.a $(B)/libraft.a
+$(B)/nodesim: $(NODESIM_SRC:%.c=$(B)/%.o) $(NODESIM_LIBS) $(B)/libresp.a $(B)/libraft.a
 	$(CC) $(CFLAGS) -o $@ $^ -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 
 $(B)/bench_raft: $(B)/tests/bench/bench_raft.o $(B)/libraft.a
@@ -295,13 +309,15 @@ format:
 	find resp raft src tests -name '*.[ch]' -not -path '*/corpus/*' | xargs clang-format -i
 
 # The habits the build enforces: formatting (the committed .clang-format),
-# the layering (scripts/check-deps.sh), a warning-free build (-Wshadow
+# the layering (scripts/check-deps.sh for includes, scripts/layers.sh calls
+# for calls, read from the folders' archives), a warning-free build (-Wshadow
 # -Wconversion are in CFLAGS above) and the sanitizer builds' unit tests and
 # simulator. Part of make test.
 check: deps
 	@scripts/check-format.sh
 	@scripts/check-deps.sh
 	$(MAKE) -j$(BUILD_JOBS) all $(B)/sim $(B)/nodesim $(UNIT_BIN)
+	@scripts/layers.sh calls $(B) && echo "check: no call climbs the folders of src/LAYERS"
 	$(MAKE) asan
 
 clean:
@@ -367,7 +383,7 @@ asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failov
 	    $(ASAN_INTEGRATION_IGNORE:%=--ignore=tests/integration/%)
 
 # A harness links with the server objects (minus main.o) and both libraries.
-$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(SRV_LIB_OBJ) $(B)/libresp.a $(B)/libraft.a
+$(B)/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(SRV_LIBS) $(B)/libresp.a $(B)/libraft.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_SRV)
 

@@ -294,7 +294,7 @@ for row in "${ROWS[@]}"; do
 done
 
 # ------------------------------------------------- the cost of access data
-# Reads keep LRU/LFU data (src/kv.h): GET throughput of one raftcache node
+# Reads keep LRU/LFU data (src/keyspace/kv.h): GET throughput of one raftcache node
 # holding ACCESS_KEYS keys, with maxmemory above the data (nothing evicted)
 # under allkeys-lru and allkeys-lfu, against noeviction; the policies take
 # turns on the same server (CONFIG SET), ACCESS_ROUNDS rounds, median of each.

@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Fails if a pure layer (resp/, raft/) includes I/O headers or uses clock/rand.
+# The dependency rules of docs/design.md, read from the code:
+#   - resp/ and raft/ are pure: no I/O header, no clock, no randomness;
+#   - each outside library is included only by the folders of src/ that
+#     src/LAYERS names for it;
+#   - a file of a folder of src/ includes only headers of its own folder and
+#     of the folders below it (src/LAYERS's order); src/main.c is above all;
+#   - the modules of src/ (scripts/src-modules.sh) form no cycle.
+# `make check` also checks the calls (scripts/layers.sh calls).
 set -u
 cd "$(dirname "$0")/.."
 bad=$(grep -nE '#[[:space:]]*include[[:space:]]*[<"](ev\.h|sqlite3\.h|hiredis/[^>"]*|hiredis\.h|sys/socket\.h|netinet/[^>"]*|arpa/inet\.h|netdb\.h|sys/epoll\.h|pthread\.h|time\.h|sys/time\.h)[>"]' resp/*.[ch] raft/*.[ch] 2>/dev/null)
@@ -10,50 +17,73 @@ if [ -n "$bad$calls" ]; then
     [ -n "$calls" ] && echo "$calls"
     exit 1
 fi
-# In src/, each library stays in the files that own it (docs/design.md).
-owners() { # PATTERN ALLOWED-REGEX WHAT
-    local stray
-    stray=$(grep -lE "#[[:space:]]*include[[:space:]]*[<\"]($1)" src/*.[ch] | grep -vE "^src/($2)$")
-    if [ -n "$stray" ]; then
-        echo "check-deps: $3 included outside its owners:" $stray
-        exit 1
-    fi
-}
-owners 'sqlite3\.h' 'storage(_open|_vfs)?\.c' "SQLite"
-owners 'hiredis' 'transport(_out|_reply|_proxy|_call)?\.c' "hiredis"
-owners 'ev\.h|server_io\.h' 'server_io\.h|loop\.c|conn\.c|logsync\.c|transport(_out|_proxy|_call)?\.c|transport_int\.h' "libev"
-owners 'jemalloc/|sanitizer/' 'alloc\.c' "the allocator's interface (jemalloc, ASan)"
-owners 'liblzf/' 'quicklist\.c' "liblzf"
-owners 'lua\.h|lauxlib\.h|lualib\.h|lua-cjson\.h|lua-bitop\.h' 'script(_[a-z]+)?\.[ch]|lua_[a-z]+\.c' "Lua"
-echo "check-deps: resp/ and raft/ are I/O-free; SQLite, hiredis, libev, jemalloc, liblzf and Lua stay in their files"
 
-# The module graph of src/ against scripts/src-deps.allow.
-allow=scripts/src-deps.allow
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-grep -vE '^[[:space:]]*(#|$)' "$allow" | while IFS=: read -r m deps; do
-    echo "$m $m" >>"$tmp/allowed"
-    for d in $deps; do
-        case $d in
-        *\*) echo "$m ${d%\*}" >>"$tmp/allowed"; echo "$m -> ${d%\*}" >>"$tmp/debt" ;;
-        *) echo "$m $d" >>"$tmp/allowed"; echo "$m $d" >>"$tmp/acyclic" ;;
-        esac
-    done
-done
-touch "$tmp/allowed" "$tmp/debt" "$tmp/acyclic"
-scripts/src-modules.sh >"$tmp/actual"
-stray=$(sort -u "$tmp/allowed" | comm -23 "$tmp/actual" -)
+mapfile -t layers < <(scripts/layers.sh order)
+rank() { # FOLDER -> its place, bottom 0; main.c above all; -1 unknown
+    local i
+    [ "$1" = main ] && { echo ${#layers[@]}; return; }
+    for i in "${!layers[@]}"; do [ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }; done
+    echo -1
+}
+folder_of() { # src/F/x.c -> F; src/main.c -> main
+    local p=${1#src/}
+    case $p in */*) echo "${p%%/*}" ;; *) echo main ;; esac
+}
+fail=0
+stray=$(find src -name '*.[ch]' | while read -r f; do
+    [ "$(rank "$(folder_of "$f")")" -lt 0 ] && echo "$f"
+done)
 if [ -n "$stray" ]; then
-    echo "check-deps: includes $allow does not allow (module dependency; a new module needs a line):"
-    echo "$stray" | awk '$1 == $2 { print "  " $1 ": (no line)"; next } { print "  " $1 " -> " $2 }'
-    exit 1
+    echo "check-deps: files outside the folders src/LAYERS lists:" $stray
+    fail=1
 fi
-if ! tsort "$tmp/acyclic" >/dev/null 2>"$tmp/loop"; then
+
+# Libraries, by folder.
+while read -r pattern folders; do
+    stray=$(grep -lE "#[[:space:]]*include[[:space:]]*[<\"]($pattern)" $(find src -name '*.[ch]') |
+        while read -r f; do
+            case " $folders " in *" $(folder_of "$f") "*) ;; *) echo "$f" ;; esac
+        done)
+    if [ -n "$stray" ]; then
+        echo "check-deps: '$pattern' included outside $folders/ (src/LAYERS):" $stray
+        fail=1
+    fi
+done < <(scripts/layers.sh libraries)
+
+# Includes that climb.
+for f in $(find src -name '*.[ch]' | sort); do
+    own=$(rank "$(folder_of "$f")")
+    grep -noE '^#[[:space:]]*include[[:space:]]*"[^"]+"' "$f" | sed -E 's/^([0-9]+):.*"(.*)"/\1 \2/' |
+        while read -r line h; do
+            case $h in
+            resp/* | raft/*) continue ;;
+            */*) ;;
+            *)
+                echo "  $f:$line: \"$h\" names no folder (write \"<folder>/$h\")"
+                continue
+                ;;
+            esac
+            r=$(rank "${h%%/*}")
+            if [ "$r" -lt 0 ] || [ ! -f "src/$h" ]; then
+                echo "  $f:$line: \"$h\" is no header of src/"
+            elif [ "$r" -gt "$own" ]; then
+                echo "  $f:$line: $(folder_of "$f")/ includes \"$h\", a folder above it"
+            fi
+        done
+done >"${TMPDIR:-/tmp}/check-deps.$$"
+if [ -s "${TMPDIR:-/tmp}/check-deps.$$" ]; then
+    echo "check-deps: includes that break the order of src/LAYERS (a folder includes only itself and those below):"
+    cat "${TMPDIR:-/tmp}/check-deps.$$"
+    fail=1
+fi
+rm -f "${TMPDIR:-/tmp}/check-deps.$$"
+
+# No cycle among modules, inside a folder as across.
+if ! scripts/src-modules.sh | tsort >/dev/null 2>"${TMPDIR:-/tmp}/check-deps-loop.$$"; then
     echo "check-deps: the modules of src/ form a cycle:"
-    grep -v 'input contains a loop' "$tmp/loop" | sed 's/^tsort: /  /'
-    exit 1
+    grep -v 'input contains a loop' "${TMPDIR:-/tmp}/check-deps-loop.$$" | sed 's/^tsort: /  /'
+    fail=1
 fi
-n=$(wc -l <"$tmp/debt")
-echo "check-deps: src/'s $(cut -d' ' -f1 "$tmp/actual" | sort -u | wc -l) modules include only what $allow allows; without its $n debt edges they form no cycle"
-[ "$n" -gt 0 ] && sed 's/^/  debt: /' "$tmp/debt"
-exit 0
+rm -f "${TMPDIR:-/tmp}/check-deps-loop.$$"
+[ "$fail" -eq 0 ] || exit 1
+echo "check-deps: resp/ and raft/ are I/O-free; the ${#layers[@]} folders of src/ include only themselves and those below, and each library only where src/LAYERS allows; no cycle among $(scripts/src-modules.sh | cut -d' ' -f1 | sort -u | wc -l) modules"

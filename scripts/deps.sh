@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages raftcache needs to build and test, if missing.
-# liblzf-dev: the LZF compression of list nodes (src/quicklist.c).
-# liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev: Lua scripting (src/script*.c).
+# liblzf-dev: the LZF compression of list nodes (src/ds/quicklist.c).
+# liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev: Lua scripting (src/script/*.c).
 # clang, libclang-rt-dev (sanitizer runtimes, libFuzzer) and llvm
 # (llvm-symbolizer) serve make asan, make fuzz and make fuzz-short;
 # clang-format serves make check (the format check).

@@ -34,11 +34,12 @@ module() {
     esac
     echo "$b"
 }
-for f in src/*.[ch]; do
+for f in $(find src -name "*.[ch]" | sort); do
     m=$(module "$f")
     echo "$m $m" # every module appears, even one nothing includes
-    grep -oE '^#[[:space:]]*include[[:space:]]*"[a-z_0-9]+\.h"' "$f" | sed -E 's/.*"(.*)"/\1/' |
+    grep -oE '^#[[:space:]]*include[[:space:]]*"([a-z]+/)?[a-z_0-9]+\.h"' "$f" | sed -E 's/.*"(.*)"/\1/' |
         while read -r h; do
+            case $h in resp/* | raft/*) continue ;; esac
             d=$(module "$h")
             [ "$d" != "$m" ] && echo "$m $d"
         done

@@ -11,10 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "server.h"
-#include "util.h"
+#include "base/log.h"
+#include "net/loop.h"
+#include "server/server.h"
+#include "base/util.h"
+#include "servercmd/cmdtable.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
 
@@ -82,7 +83,7 @@ int main(int argc, char **argv)
         LOG_WARNING("%s", err);
         return 1;
     }
-    cmd_table_init();
+    cmdtable_init();
     monitor_init(&srv.monitor, cmd_id_count());
     LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
                srv.cfg.node_id);

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_config.c - libFuzzer target for the config file parser
- * (src/config_load.c: config_load_file(), the words splitter and every
+ * (src/config/config_load.c: config_load_file(), the words splitter and every
  * directive's value parser behind it).
  *
  * The input is the text of a config file, loaded on top of the defaults from
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/config.h"
+#include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

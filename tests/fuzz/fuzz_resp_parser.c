@@ -7,7 +7,7 @@
  * run yields a transcript (every command's arguments, then the error text or
  * the bytes left pending) and all transcripts must be identical.
  *
- * Second property, for the pipeline look-ahead (src/dispatch.h): whatever
+ * Second property, for the pipeline look-ahead (src/server/dispatch.h): whatever
  * resp_peek_arg1 sizes is the command the parser returns next, of the same
  * length and second argument, unless the parser refuses it under its limits.
  * The peek reads numbers its own way (a subset of what the parser accepts),

@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_sm_entry.c - libFuzzer target for the state machine's
- * entry decoder and apply path (src/sm.c, sm_apply()).
+ * entry decoder and apply path (src/sm/sm.c, sm_apply()).
  *
  * The input is one log entry as the Raft log would hand it to the state
  * machine, applied to a keyspace holding one key. Property: no crash and no
@@ -18,15 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/multi.h"
-#include "../../src/typetable.h"
-#include "../../src/server.h"
+#include "server/multi.h"
+#include "types/typetable.h"
+#include "server/server.h"
+#include "servercmd/cmdtable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int table_ready;
     if (!table_ready) {
-        cmd_table_init();
+        cmdtable_init();
         table_ready = 1;
     }
     struct server srv;

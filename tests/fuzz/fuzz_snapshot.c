@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_snapshot.c - libFuzzer target for the snapshot file reader
- * (src/snapshot.c: snapshot_verify(), snapshot_load()).
+ * (src/sm/snapshot.c: snapshot_verify(), snapshot_load()).
  *
  * The input becomes the whole snapshot file. Properties: no crash, memory
  * bounded by the file (libFuzzer's -malloc_limit_mb catches an allocation
@@ -19,10 +19,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../src/checksum.h"
-#include "../../src/typetable.h"
-#include "../../src/kv.h"
-#include "../../src/snapshot.h"
+#include "base/checksum.h"
+#include "types/typetable.h"
+#include "keyspace/kv.h"
+#include "sm/snapshot.h"
 
 static void wr64(uint8_t *p, uint64_t v)
 {

@@ -3,7 +3,7 @@
 
 Run from the repository root when a format changes; the files are small and
 deterministic. Layouts follow the headers they come from: resp/parser.h,
-raft/codec.c, src/sm.h, src/snapshot.h, conf/raftcache.conf.
+raft/codec.c, src/sm/sm.h, src/sm/snapshot.h, conf/raftcache.conf.
 """
 import os
 import struct

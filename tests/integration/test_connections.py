@@ -211,7 +211,7 @@ def client_field(r, name, field):
 @pytest.mark.skipif(KIND != "raftcache", reason="redis-server runs the whole pipeline at once")
 def test_pipeline_of_big_replies_waits_for_its_output(start_server):
     """A pipeline whose replies pile up stops after a command until they
-    drain (src/conn.c, OUT_YIELD_BYTES), so the loop (and a cluster's Raft
+    drain (src/net/conn.c, OUT_YIELD_BYTES), so the loop (and a cluster's Raft
     timers) is never held for the copy of every reply at once: a client that
     sent five GETs of a 20 MB value and reads nothing holds one reply's worth
     in its output buffer, with the other GETs still unparsed in its query

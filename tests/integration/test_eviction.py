@@ -1,7 +1,7 @@
-"""Eviction over maxmemory (src/evict.h): the leader chooses the keys, the
+"""Eviction over maxmemory (src/sm/evict.h): the leader chooses the keys, the
 deletion is a log entry, and every replica holds the same keys afterwards.
 
-The memory figures compared are used_memory (src/memory.h) and maxmemory;
+The memory figures compared are used_memory (src/server/memory.h) and maxmemory;
 the margins allow the writes of one commit round. Every wait polls with a
 deadline; nothing asserts how long anything took.
 """

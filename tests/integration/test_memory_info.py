@@ -70,7 +70,7 @@ def test_info_memory_fragmentation_is_rss_over_used(server):
     assert info["mem_fragmentation_ratio"] == pytest.approx(rss / used, abs=0.01)
     if is_jemalloc(info):
         # used_memory is what the program holds less the Raft log's share
-        # (src/memory.h); the allocator's own figure also counts that share
+        # (src/server/memory.h); the allocator's own figure also counts that share
         # and the blocks its thread caches keep.
         assert 0 < used < info["allocator_allocated"]
         assert info["mem_raft_log"] + info["mem_raft_storage"] > 0
@@ -202,7 +202,7 @@ def test_memory_stats_parts_add_up(server):
     assert 0 < db["overhead.hashtable.expires"] < db["overhead.hashtable.main"]
     assert db["overhead.hashtable.slot-to-keys"] == 0
     # raft.log and raft.storage are reported but outside total.allocated
-    # (used_memory leaves the Raft log's memory out: src/memory.h).
+    # (used_memory leaves the Raft log's memory out: src/server/memory.h).
     parts = ["startup.allocated", "replication.backlog", "clients.slaves", "clients.normal",
              "cluster.links", "aof.buffer", "lua.caches", "functions.caches"]
     overhead = sum(s.get(p, 0) for p in parts) + sum(db.values())

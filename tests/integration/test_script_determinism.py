@@ -1,4 +1,4 @@
-"""Scripts that write replay the same on every node (src/script_determ.c,
+"""Scripts that write replay the same on every node (src/script/script_determ.c,
 docs/design.md "Scripts replay the same everywhere"): on a 3-node cluster,
 scripts whose result would otherwise depend on the node (tostring of a
 table, function or coroutine; pairs over mixed keys; KEYS, SMEMBERS and

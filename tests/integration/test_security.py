@@ -133,8 +133,8 @@ def unstarted_cluster(request):
 
 
 def test_cluster_with_binary_secrets(unstarted_cluster):
-    """Peers present the whole raft-secret (src/transport.c) and a follower's
-    proxy link AUTHs with the whole requirepass (src/proxy.c)."""
+    """Peers present the whole raft-secret (src/transport/transport.c) and a follower's
+    proxy link AUTHs with the whole requirepass (src/server/proxy.c)."""
     cl = unstarted_cluster(3, {"raft-follower-proxy": "yes"})
     for nd in cl.nodes:
         append_conf(nd, 'raft-secret "sec\\x00ret"\nrequirepass "pw\\x00tail"\n')

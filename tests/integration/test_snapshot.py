@@ -138,7 +138,7 @@ def test_raft_debug_compact(start_server):
 
 def test_big_lists_changed_while_a_snapshot_is_taken(start_server):
     """Lists big enough for a snapshot to share them with the keyspace
-    (src/snaplive.h: copied node by node as they change, encoded by the
+    (src/sm/snaplive.h: copied node by node as they change, encoded by the
     writer thread) change all over while snapshots are taken. A restart
     loads the last snapshot and replays the log after it: a snapshot that
     held a change made after it began would see it applied twice."""

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "../../raft/raft.h"
-#include "../../src/clock.h"
-#include "../../src/digest.h"
-#include "../../src/kv.h"
-#include "../../src/node.h"
-#include "../../src/server.h"
-#include "../../src/sm.h"
+#include "base/clock.h"
+#include "keyspace/digest.h"
+#include "keyspace/kv.h"
+#include "node/node.h"
+#include "server/server.h"
+#include "sm/sm.h"
 #include "nodesim_int.h"
 
 static uint64_t digest_bytes(const uint8_t *p, size_t n)
@@ -164,7 +164,7 @@ void check_saved_entries(struct world *w, uint64_t node, const struct raft_entry
 }
 
 /* Replicas that applied the same index hold the same keyspace: DEBUG
- * DIGEST's digest (src/kv.h kv_digest: every stored key, expired ones
+ * DIGEST's digest (src/keyspace/kv.h kv_digest: every stored key, expired ones
  * included, with its type, value and TTL presence) and key count. */
 void check_converged(void)
 {

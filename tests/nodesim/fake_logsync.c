@@ -1,5 +1,5 @@
 /*
- * tests/nodesim/fake_logsync.c - src/logsync.h in the simulated world: a
+ * tests/nodesim/fake_logsync.c - src/storage/logsync.h in the simulated world: a
  * sync "thread" whose fdatasync takes 0 to 3 ms of virtual time, drawn from
  * the world's PRNG, and while faults are on one in SLOW_PM thousand up to
  * SLOW_US_MAX (a disk that stalls: longer than an election timeout, so a
@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../src/logsync.h"
+#include "storage/logsync.h"
 #include "world.h"
 
 #define SYNC_US_MAX 3000

@@ -1,9 +1,9 @@
 /*
- * tests/nodesim/fake_storage.c - src/storage.h in memory: each node's store
+ * tests/nodesim/fake_storage.c - src/storage/storage.h in memory: each node's store
  * is its struct w_disk in the world, which outlives the node.
  *
- * Each call that writes is one transaction, as in src/storage.c, and is
- * synced or not as src/storage.c syncs it: with fsync on, every one is
+ * Each call that writes is one transaction, as in src/storage/storage.c, and is
+ * synced or not as src/storage/storage.c syncs it: with fsync on, every one is
  * committed with an fsync except a save that only moves the commit index,
  * and, once syncs are deferred (storage_defer_sync), every save: those
  * become durable when the driver's sync of them completes (storage_sync,
@@ -22,9 +22,9 @@
  * A damaged WAL is also a file: w_disk_damage() writes dir/raftcache.db-wal
  * in SQLite's WAL format (a valid frame, one that fails its checksum, then
  * one commit frame per dropped transaction), which the server's own
- * src/storage_wal.c reads at the next start (src/node_safety.c) exactly as
+ * src/storage/storage_wal.c reads at the next start (src/node/node_safety.c) exactly as
  * it would read SQLite's. storage_open() then plays SQLite and
- * src/storage_open.c: what is left is replayed and checkpointed into the
+ * src/storage/storage_open.c: what is left is replayed and checkpointed into the
  * database, and the WAL emptied (the file goes, and the journal: a later
  * fault reaches back to this open at most).
  */
@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/storage.h"
+#include "storage/storage.h"
 #include "world.h"
 
 struct storage {
@@ -258,7 +258,7 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
         d->exists = true;
         d->incarnation = w_rand(W) | 1;
     }
-    /* SQLite replays the WAL up to its first bad frame, and src/storage_open.c
+    /* SQLite replays the WAL up to its first bad frame, and src/storage/storage_open.c
      * checkpoints what it kept into the database and empties the WAL: what
      * was written before this open is beyond undoing (and synced). */
     char wal[512];

@@ -1,5 +1,5 @@
 /*
- * tests/nodesim/fake_transport.c - src/transport.h over the simulated
+ * tests/nodesim/fake_transport.c - src/transport/transport.h over the simulated
  * network (world.h). A peer link comes up the way RAFT.AUTH brings it up:
  * the receiving node judges the sender's incarnation (node_peer_auth) and
  * answers with its own, which the sender checks against what it expects;
@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/conn.h"
-#include "../../src/log.h"
-#include "../../src/node.h"
-#include "../../src/server.h"
-#include "../../src/transport.h"
+#include "net/conn.h"
+#include "base/log.h"
+#include "node/node.h"
+#include "server/server.h"
+#include "transport/transport.h"
 #include "world.h"
 
 #define RETRY_US 100000 /* the back-off between link attempts */
@@ -273,7 +273,7 @@ void transport_drain(struct transport *t, uint32_t timeout_ms)
     (void)timeout_ms;
 }
 
-/* Simulated links queue nothing in memory a node could count (src/memory.h). */
+/* Simulated links queue nothing in memory a node could count (src/server/memory.h). */
 uint64_t transport_pending_bytes(const struct transport *t)
 {
     (void)t;
@@ -288,7 +288,7 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     info->last_conn_secs = (W->now_us / 1000 - info->last_conn_ms) / 1000;
     if (!(p->up && p->up_life == W->life[id] && W->srv[id])) {
         /* no live link: what the peer presented was an earlier link's
-         * (src/transport.c forgets it when the link goes) */
+         * (src/transport/transport.c forgets it when the link goes) */
         info->state = TRANSPORT_DISCONNECTED;
         info->incarnation = 0;
         info->peer_recovering = 0;
@@ -365,12 +365,4 @@ void transport_call_cancel_ud(struct transport *t, const void *ud)
 {
     (void)t;
     (void)ud;
-}
-
-/* RAFT.AUTH on a client connection is not simulated (links come up above). */
-int conn_set_peer(struct client *c, uint64_t peer_id)
-{
-    (void)c;
-    (void)peer_id;
-    return -1;
 }

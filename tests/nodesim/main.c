@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../src/log.h"
+#include "base/log.h"
 #include "history.h"
 #include "nodesim.h"
 

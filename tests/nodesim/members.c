@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "../../raft/raft.h"
-#include "../../src/node.h"
-#include "../../src/server.h"
+#include "node/node.h"
+#include "server/server.h"
 #include "nodesim_int.h"
 
 #define RETIRE_MAX_MS 500 /* after a removal is acknowledged, before the node is stopped */

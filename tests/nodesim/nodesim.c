@@ -2,11 +2,11 @@
  * tests/nodesim/nodesim.c - one seeded run of real nodes in a simulated
  * world (see nodesim.h).
  *
- * Each node is a struct server wired by src/replica.c exactly as the
+ * Each node is a struct server wired by src/server/replica.c exactly as the
  * server wires it (keyspace, state machine, waiters, Raft driver); clients
- * are struct clients driven through the dispatcher as src/conn.c drives
+ * are struct clients driven through the dispatcher as src/net/conn.c drives
  * them (a command that must wait is dispatched again when its client is
- * woken, src/waiters.h). Time moves in 1 ms steps: due messages are
+ * woken, src/node/waiters.h). Time moves in 1 ms steps: due messages are
  * delivered, ticks and cron run when due, clients act, faults strike, then
  * every node runs its before-sleep rounds. A fault that takes a store back
  * (power loss, a damaged WAL) stops the node, then has fake_storage.c undo
@@ -26,18 +26,19 @@
 #include <unistd.h>
 
 #include "../../raft/raft.h"
-#include "../../src/clock.h"
-#include "../../src/cmd.h"
-#include "../../src/dispatch.h"
-#include "../../src/log.h"
-#include "../../src/node.h"
-#include "../../src/replica.h"
-#include "../../src/server.h"
-#include "../../src/sm.h"
-#include "../../src/snaplive.h"
-#include "../../src/waiters.h"
-#include "../../src/util.h"
+#include "base/clock.h"
+#include "cmd/cmd.h"
+#include "server/dispatch.h"
+#include "base/log.h"
+#include "node/node.h"
+#include "server/replica.h"
+#include "server/server.h"
+#include "sm/sm.h"
+#include "sm/snaplive.h"
+#include "node/waiters.h"
+#include "base/util.h"
 #include "nodesim_int.h"
+#include "servercmd/cmdtable.h"
 
 struct run *R;
 
@@ -304,8 +305,8 @@ static void client_start_op(struct sclient *s)
         set_arg(s, 1, "counter");
         s->cas_step = 1;
         s->op = -2;
-    } else if (dice <
-               97) { /* a script whose result would depend on the node (src/script_determ.c) */
+    } else if (dice < 97) { /* a script whose result would depend on the node
+                               (src/script/script_determ.c) */
         static const char *const scripts[] = {
             "redis.call('SET', KEYS[1], tostring({}) .. tostring(function() end))",
             "local t = {x = 1, [2] = 1, [true] = 1} for i = 1, 20 do t['f' .. i] = i end "
@@ -525,7 +526,7 @@ static struct sclient *client_of(struct client *c)
     return (struct sclient *)c;
 }
 
-/* The before-sleep rounds of one node (src/loop.c's): the driver, then the
+/* The before-sleep rounds of one node (src/net/loop.c's): the driver, then the
  * clients it answered run what they held back. */
 static void before_sleep(uint64_t id)
 {
@@ -885,7 +886,7 @@ int nodesim_run(const struct nodesim_opts *o, struct nodesim_stats *st, char *er
 {
     static bool table_ready;
     if (!table_ready) {
-        cmd_table_init();
+        cmdtable_init();
         table_ready = true;
     }
     struct world w;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../src/client.h"
+#include "cmd/client.h"
 #include "history.h"
 #include "nodesim.h"
 #include "world.h"

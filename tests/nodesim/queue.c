@@ -3,8 +3,8 @@
  * are declared in nodesim_int.h): a producer LPUSHes unique jobs onto "q"; consumers take
  * them with BLMOVE q p<c> RIGHT LEFT <timeout> into their own processing
  * list, then LREM them from it (the reliable-queue pattern). Blocked
- * consumers are woken through the log (src/dispatch.c's RAFTCACHE.SERVE)
- * and released on leadership changes (src/replica.c), under every fault of
+ * consumers are woken through the log (src/server/dispatch.c's RAFTCACHE.SERVE)
+ * and released on leadership changes (src/server/replica.c), under every fault of
  * the run.
  *
  * A reply the consumer cannot be sure of (its node died, -TIMEOUT) makes it
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/util.h"
+#include "base/util.h"
 #include "nodesim_int.h"
 
 enum push_state { P_NONE, P_SENT, P_OK, P_UNKNOWN, P_FAILED };

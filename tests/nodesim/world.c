@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/clock.h"
+#include "base/clock.h"
 #include "world.h"
 
 struct world *W;

@@ -6,13 +6,13 @@
  * The node simulator links the server's own code (src/: driver, state
  * machine, keyspace, dispatcher) with fakes of the three files that touch
  * the outside world, each implementing the same header the server uses:
- * src/clock.h (world.c: virtual time), src/storage.h (fake_storage.c:
- * memory, one transaction per call as src/storage.c commits them, synced or
- * not as it syncs them), src/logsync.h (fake_logsync.c: the log's sync
- * thread, whose syncs take virtual time), src/transport.h (fake_transport.c:
+ * src/base/clock.h (world.c: virtual time), src/storage/storage.h (fake_storage.c:
+ * memory, one transaction per call as src/storage/storage.c commits them, synced or
+ * not as it syncs them), src/storage/logsync.h (fake_logsync.c: the log's sync
+ * thread, whose syncs take virtual time), src/transport/transport.h (fake_transport.c:
  * messages through this world). Those headers are the I/O seam; nothing
  * else is replaced.
- * src/storage_wal.c is the server's own: it reads the WAL file that
+ * src/storage/storage_wal.c is the server's own: it reads the WAL file that
  * fake_storage.c writes into a node's dir when that node's WAL is damaged.
  * Single-threaded; everything is deterministic given the seed.
  *
@@ -142,9 +142,9 @@ uint32_t w_disk_power_loss(struct w_disk *d);
  * transactions, synced ones included (fewer if its journal holds fewer; never
  * its first save), and dir/raftcache.db-wal gets a frame that fails its
  * checksum followed by one commit frame per lost transaction, as SQLite
- * would leave it: what src/storage_wal.c reports at the next start. The
+ * would leave it: what src/storage/storage_wal.c reports at the next start. The
  * next storage_open() empties the WAL into the database, as
- * src/storage_open.c does (the file goes, with the journal). Returns how
+ * src/storage/storage_open.c does (the file goes, with the journal). Returns how
  * many transactions it dropped (0: nothing to drop, no file). */
 uint32_t w_disk_damage(struct w_disk *d, uint32_t k, const char *dir);
 /* How many of the store's last transactions reach back to the newest one

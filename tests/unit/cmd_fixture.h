@@ -2,7 +2,7 @@
  * tests/unit/cmd_fixture.h - a keyspace and a way to run commands on it by
  * their handlers, comparing raw RESP replies: the fixture of the command
  * and type module tests (test_kv.c, test_t_*.c). Include it after cmocka.h,
- * src/cmd.h and src/kv.h; call cmd_table_init() in main().
+ * src/cmd/cmd.h and src/keyspace/kv.h; call cmd_table_init() in main().
  *
  * EXPECT(f, "HSET h a 1", ":1\r\n"): the line is split at single spaces, a
  * token in double quotes is taken literally; the command runs at f->now with
@@ -12,7 +12,7 @@
 #ifndef CMD_FIXTURE_H
 #define CMD_FIXTURE_H
 
-#include "../../src/typetable.h"
+#include "types/typetable.h"
 
 #define T0 1700000000000LL /* a plausible "now" in ms */
 #define ARGS_MAX 32

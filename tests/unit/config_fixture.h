@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../src/config.h"
-#include "../../src/log.h"
+#include "config/config.h"
+#include "base/log.h"
 
 /* ------------------------------------------------------------ fixtures */
 

@@ -1,7 +1,7 @@
 /*
  * tests/unit/ql_check.h - a check shared by the unit tests that load lists
  * (test_t_list.c, test_snapshot.c): a quicklist holds exactly the given
- * elements, head to tail. Include after cmocka.h and src/quicklist.h.
+ * elements, head to tail. Include after cmocka.h and src/ds/quicklist.h.
  */
 #ifndef QL_CHECK_H
 #define QL_CHECK_H

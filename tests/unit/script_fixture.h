@@ -1,7 +1,7 @@
 /*
  * tests/unit/script_fixture.h - a script engine over cmd_fixture.h's
  * keyspace: the fixture of the scripting tests (test_script.c,
- * test_script_match.c). Include it after cmd_fixture.h and src/script.h.
+ * test_script_match.c). Include it after cmd_fixture.h and src/script/script.h.
  *
  * s_setup/s_teardown are cmocka's setup and teardown (state: struct sfx);
  * eval_on() runs a body as EVAL does, as an apply (applying) or a read.

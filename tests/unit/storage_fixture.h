@@ -30,8 +30,8 @@
 
 #include <sqlite3.h> /* to build and inspect files as other versions leave them */
 
-#include "../../src/storage.h"
-#include "../../src/storage_wal.h"
+#include "storage/storage.h"
+#include "storage/storage_wal.h"
 
 #define MAX_INDEX 4096
 #define DATA_MAX 300

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_alloc.c - the allocator's figures (src/alloc.h), as INFO
+ * tests/unit/test_alloc.c - the allocator's figures (src/base/alloc.h), as INFO
  * memory and maxmemory read them: in the normal build (jemalloc) and under
  * `make asan` (AddressSanitizer's allocator), the same assertions hold, but
  * for the page figures, which only jemalloc gives.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/alloc.h"
+#include "base/alloc.h"
 
 #define BLOCK_BYTES (8u << 20)
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_bitfield.c - BITFIELD and BITFIELD_RO (src/bitfield.c):
+ * tests/unit/test_bitfield.c - BITFIELD and BITFIELD_RO (src/types/bitfield.c):
  * field order and widths, signed and unsigned values, the three OVERFLOW
  * policies, growth, "#n" offsets that wrap, calls of many operations,
  * keyspace hit counting, COMMAND DOCS, and the errors, each reply as redis-server 7.0
@@ -20,9 +20,10 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 static void test_get_set_incrby(void **state)
 {
@@ -186,7 +187,7 @@ static void test_docs(void **state)
 
 int main(void)
 {
-    cmd_table_init();
+    cmdtable_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_get_set_incrby, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow, setup, teardown),

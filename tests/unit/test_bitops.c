@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_bitops.c - bitmaps on strings (src/bitops.c): bit order,
+ * tests/unit/test_bitops.c - bitmaps on strings (src/types/bitops.c): bit order,
  * growth, ranges in bytes and bits, BITPOS's not-found answers, BITOP.
  *
  * What a user would notice if these failed: feature flags or activity
@@ -16,9 +16,10 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 static void test_setbit_getbit(void **state)
 {
@@ -92,6 +93,6 @@ int main(void)
         T(test_bitop),
 #undef T
     };
-    cmd_table_init();
+    cmdtable_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_blocked.c - clients blocked on keys (src/blocked.h): the
+ * tests/unit/test_blocked.c - clients blocked on keys (src/server/blocked.h): the
  * queue order a key serves, how many clients an n-element key wakes, a
  * woken client keeping its place, a leaving client making the next look,
  * timeouts, CLIENT UNBLOCK, leadership lost, and when a call must block.
@@ -13,13 +13,13 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../src/blocked.h"
-#include "../../src/client.h"
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/t_list.h"
-#include "../../src/typetable.h"
-#include "../../src/waiters.h"
+#include "server/blocked.h"
+#include "cmd/client.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "types/t_list.h"
+#include "types/typetable.h"
+#include "node/waiters.h"
 
 #define T0 1700000000000LL
 #define NCLIENTS 4

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_checksum.c - the streaming checksum (src/checksum.h): the
+ * tests/unit/test_checksum.c - the streaming checksum (src/base/checksum.h): the
  * value does not depend on how the bytes are split across updates; every
  * single-bit change, a truncation or an appended zero changes it; finishing
  * does not disturb the state.
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/checksum.h"
+#include "base/checksum.h"
 
 static uint64_t sum_of(const unsigned char *p, size_t n)
 {

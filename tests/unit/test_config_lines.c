@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_config_lines.c - config files are read a bounded line at a
- * time (src/config_load.c): a line longer than CONFIG_LINE_MAX is refused
+ * time (src/config/config_load.c): a line longer than CONFIG_LINE_MAX is refused
  * without being read whole, so a file with no line end -- "include
  * /dev/zero" is the extreme, found by tests/fuzz/fuzz_config.c -- costs one
  * line's memory and ends in the usual FATAL CONFIG FILE ERROR block. Long
@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../src/config.h"
+#include "config/config.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1

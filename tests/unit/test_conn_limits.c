@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_conn_limits.c - the pieces of maxclients that need no
- * socket: fitting RLIMIT_NOFILE (src/fdlimit.h) and CONFIG SET refused by
- * the server after the value parsed (the apply hook of src/config.h, as
+ * socket: fitting RLIMIT_NOFILE (src/base/fdlimit.h) and CONFIG SET refused by
+ * the server after the value parsed (the apply hook of src/config/config.h, as
  * CONFIG SET maxclients beyond the descriptor limit is refused).
  *
  * The limits are the test process's own: each test lowers its soft limit
@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../../src/config.h"
-#include "../../src/fdlimit.h"
+#include "config/config.h"
+#include "base/fdlimit.h"
 
 static struct rlimit saved;
 

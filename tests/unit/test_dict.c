@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/dict.h"
-#include "../../src/util.h"
+#include "ds/dict.h"
+#include "base/util.h"
 
 #define SEED 0x5eed5eed12345678ULL
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_digest.c - DEBUG DIGEST's accumulators (src/digest.h)
+ * tests/unit/test_digest.c - DEBUG DIGEST's accumulators (src/keyspace/digest.h)
  * against values redis-server 7.0.15 replied to DEBUG DIGEST-VALUE (a
  * string, a list, a set, a hash), and their order properties: xor does not
  * see the order of elements, mix does, and a pair is not its two halves
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "../../src/digest.h"
-#include "../../src/sha1.h"
+#include "keyspace/digest.h"
+#include "base/sha1.h"
 
 static void assert_hex(const unsigned char d[DIGEST_LEN], const char *want)
 {

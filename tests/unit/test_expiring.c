@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_expiring.c - keys proposed for expiry and not applied yet
- * (src/expiring.h): a key is held from its proposal until its entry is
+ * (src/keyspace/expiring.h): a key is held from its proposal until its entry is
  * applied, released at once when the log refuses the entry, all released
  * on a leadership change; the set is bounded; keys are binary-safe copies.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/expiring.h"
+#include "keyspace/expiring.h"
 
 #define K(s) s, strlen(s)
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_function.c - the library registry (src/function.h) on a
+ * tests/unit/test_function.c - the library registry (src/script/function.h) on a
  * real scripting engine: loading libraries (Redis 7.0's shebang errors,
  * registration errors, the load environment, the budget), the all-or-
  * nothing rules of REPLACE, DELETE and FLUSH, FUNCTION DUMP / RESTORE and
@@ -17,9 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/cmd.h"
-#include "../../src/function.h"
-#include "../../src/script.h"
+#include "cmd/cmd.h"
+#include "script/function.h"
+#include "script/script.h"
+#include "servercmd/cmdtable.h"
 
 struct fx {
     struct monitor stats;
@@ -289,7 +290,7 @@ static void test_dump_restore(void **state)
 
 int main(void)
 {
-    cmd_table_init();
+    cmdtable_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_and_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shebang_errors, setup, teardown),

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_geohash.c - src/geohash.c against figures redis-server
+ * tests/unit/test_geohash.c - src/ds/geohash.c against figures redis-server
  * 7.0 gives for the same input (scores of GEOADD, positions of GEOPOS,
  * strings of GEOHASH, distances of GEODIST), and the property a search
  * relies on: every point inside a shape lies in one of the cells of the
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/geohash.h"
-#include "../../src/util.h"
+#include "ds/geohash.h"
+#include "base/util.h"
 
 static void test_scores_match_redis(void **state)
 {

@@ -5,7 +5,7 @@
  * from Redis's stringmatchlen (the quirks clients can observe), and a
  * randomized cross-check against a deliberately naive oracle: a recursive,
  * exponential-time transcription of the same rules that shares no code with
- * src/glob.c.  Inputs for the oracle stay tiny so its blowup cannot bite.
+ * src/base/glob.c.  Inputs for the oracle stay tiny so its blowup cannot bite.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/glob.h"
+#include "base/glob.h"
 
 static int m(const char *pat, const char *s)
 {

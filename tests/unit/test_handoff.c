@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_handoff.c - a batch of entries shared by the loop and a
- * reader thread (src/handoff.h): each slot is read by exactly one of them.
+ * reader thread (src/base/handoff.h): each slot is read by exactly one of them.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "../../src/dict.h"
-#include "../../src/handoff.h"
-#include "../../src/util.h"
+#include "ds/dict.h"
+#include "base/handoff.h"
+#include "base/util.h"
 
 #define ROUNDS 300
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_hll.c - HyperLogLog (src/hyperloglog.c, src/hll_cmd.c):
+ * tests/unit/test_hll.c - HyperLogLog (src/ds/hyperloglog.c, src/types/hll_cmd.c):
  * values byte for byte as redis-server 7.0 writes them, its estimates on
  * the same inputs, the cache and who may store it, sparse to dense
  * promotion, damaged values refused, and the register packing.
@@ -19,11 +19,12 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/hll_cmd.h"
-#include "../../src/hyperloglog.h"
-#include "../../src/kv.h"
+#include "cmd/cmd.h"
+#include "types/hll_cmd.h"
+#include "ds/hyperloglog.h"
+#include "keyspace/kv.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 /* PFADD key prefix0 .. prefix<n-1>, in calls of 30 elements. */
 static void pfadd_n(struct fx *f, const char *key, const char *prefix, int n)
@@ -213,7 +214,7 @@ static void test_registers(void **state)
 
 int main(void)
 {
-    cmd_table_init();
+    cmdtable_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_same_as_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_and_cache, setup, teardown),

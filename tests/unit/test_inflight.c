@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_inflight.c - writes on their way through the log
- * (src/inflight.h): a staged write makes its key busy, a proposed one until
+ * (src/sm/inflight.h): a staged write makes its key busy, a proposed one until
  * its index is applied; a refused proposal is forgotten; keys of one bucket
  * (hash tags) share it; keyless writes and a new leader's inherited entries
  * make every key busy.
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/inflight.h"
+#include "sm/inflight.h"
 
 #define K(s) s, strlen(s)
 

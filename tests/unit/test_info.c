@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_info.c - the INFO text builder (src/info.h).
+ * tests/unit/test_info.c - the INFO text builder (src/base/info.h).
  *
  * Every INFO, RAFT.INFO and CLUSTER reply starts from an empty info_text
  * ({NULL, 0, 0}); the first append must work from there, and growth must
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/info.h"
+#include "base/info.h"
 
 static void test_first_append_to_empty_text(void **state)
 {

@@ -1,6 +1,6 @@
 /*
- * tests/unit/test_kv.c - the keyspace (src/kv.c) and the data command
- * handlers (src/cmd_string.c, cmd_keys.c, cmd_expire.c).
+ * tests/unit/test_kv.c - the keyspace (src/keyspace/kv.c) and the data command
+ * handlers (src/types/cmd_string.c, cmd_keys.c, cmd_expire.c).
  *
  * Handlers are called directly with a struct cmd_ctx, a RESP2 resp_out and a
  * chosen now_ms, and their exact reply bytes are checked against what Redis
@@ -18,11 +18,12 @@
 
 #include <malloc.h>
 
-#include "../../src/alloc.h"
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
+#include "base/alloc.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
 
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 /* --- keyspace --- */
 
@@ -878,6 +879,6 @@ int main(void)
         T(test_ttl_absolute_equivalent),
 #undef T
     };
-    cmd_table_init();
+    cmdtable_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

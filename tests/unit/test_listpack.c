@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/listpack.h"
-#include "../../src/util.h"
+#include "ds/listpack.h"
+#include "base/util.h"
 
 static void expect_entry(const unsigned char *lp, size_t pos, const char *want, size_t want_len)
 {

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_lua_libs.c - the `struct` and `cmsgpack` Lua libraries
- * (src/lua_libs.h).
+ * (src/script/lua_libs.h).
  *
  * Every case runs Lua in a fresh lua_State with the standard libraries and
  * both of ours opened the way Redis's script loader opens them. Expected
@@ -24,7 +24,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "../../src/lua_libs.h"
+#include "script/lua_libs.h"
 
 /* Helpers every snippet can use: hex(s), unhex(h), and eq(a, b), a deep
  * comparison of plain values and tables. */

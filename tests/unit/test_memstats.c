@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_memstats.c - MEMORY DOCTOR's report (src/memstats.c) on
+ * tests/unit/test_memstats.c - MEMORY DOCTOR's report (src/server/memstats.c) on
  * chosen figures: each of Redis 7.0's conditions alone, none, several, and
  * the empty instance that hides them all; and the derived percentages.
  */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/memstats.h"
+#include "server/memstats.h"
 
 #define MB ((size_t)1024 * 1024)
 

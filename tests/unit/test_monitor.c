@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_monitor.c - src/monitor.h: histogram percentiles and
+ * tests/unit/test_monitor.c - src/cmd/monitor.h: histogram percentiles and
  * power-of-two counts, error codes, the slow log's trimming, redaction and
  * ring, the latency monitor's events, CONFIG RESETSTAT's reset.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../src/monitor.h"
+#include "cmd/monitor.h"
 
 #define NCMDS 4
 

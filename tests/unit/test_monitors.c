@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_monitors.c - MONITOR's lines (src/monitors.h): Redis's
+ * tests/unit/test_monitors.c - MONITOR's lines (src/server/monitors.h): Redis's
  * format and quoting, AUTH and HELLO AUTH secrets redacted, a script's
  * commands as `[0 lua]`, every monitor fed, a removed one no more, and the
  * limit on monitors.
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "../../src/client.h"
-#include "../../src/monitors.h"
+#include "cmd/client.h"
+#include "server/monitors.h"
 
 static struct client mon[2], src;
 static struct client *pending; /* the list client_mark_pending() puts them on */

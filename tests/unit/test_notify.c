@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_notify.c - keyspace notifications' flags and messages
- * (src/notify.h): Redis 7.0's parsing and canonical text of
+ * (src/keyspace/notify.h): Redis 7.0's parsing and canonical text of
  * notify-keyspace-events, the two messages of an event, and that a class
  * that is off, or a configuration without K and E, publishes nothing.
  */
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/notify.h"
+#include "keyspace/notify.h"
 
 /* What the text of s reads back as (CONFIG SET s, then CONFIG GET). */
 static const char *roundtrip(const char *s)

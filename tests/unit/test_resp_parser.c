@@ -85,7 +85,7 @@ static void sb_put_command(struct sbuf *b, const struct resp_parser *p)
 }
 
 /*
- * Plays the caller the way src/conn.c does: keeps unconsumed bytes, feeds all
+ * Plays the caller the way src/net/conn.c does: keeps unconsumed bytes, feeds all
  * of them, drops what was consumed. Each chunk moves the pending bytes into a
  * fresh allocation of exactly their size, so valgrind catches any read past
  * len and any pointer kept across calls.

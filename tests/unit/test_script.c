@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_script.c - the scripting engine (src/script.h) on a
+ * tests/unit/test_script.c - the scripting engine (src/script/script.h) on a
  * keyspace of its own: SHA-1, shebang flags, the reply conversions both
  * ways (RESP2 and RESP3), redis.call against the keyspace, the sandbox,
  * the replicated cache (a read never adds to it), and determinism: the
@@ -21,11 +21,12 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/script.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "script/script.h"
 #include "cmd_fixture.h"
 #include "script_fixture.h"
+#include "servercmd/cmdtable.h"
 
 static const char *eval(struct sfx *s, const char *body)
 {
@@ -443,7 +444,7 @@ static void test_determ_commands(void **state)
 
 int main(void)
 {
-    cmd_table_init();
+    cmdtable_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         T(test_sha1),           T(test_shebang),

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_script_match.c - the scripts' pattern matching
- * (src/script_match.c): string.find, match, gmatch and gsub as Lua 5.1
+ * (src/script/script_match.c): string.find, match, gmatch and gsub as Lua 5.1
  * answers them, and a match that the run's budget stops.
  *
  * The differential test runs Lua 5.1's own functions and ours side by
@@ -28,12 +28,13 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/script.h"
-#include "../../src/script_int.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "script/script.h"
+#include "script/script_int.h"
 #include "cmd_fixture.h"
 #include "script_fixture.h"
+#include "servercmd/cmdtable.h"
 
 /* Called with S (Lua's functions) and M (ours), and the number of cases;
  * returns the number of cases run, of mismatches, and a description of
@@ -276,7 +277,7 @@ static void test_budget_stops_match(void **state)
 
 int main(void)
 {
-    cmd_table_init();
+    cmdtable_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_cases),

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_sentinel.c - Redis Sentinel's replies (src/sentinel.h):
+ * tests/unit/test_sentinel.c - Redis Sentinel's replies (src/server/sentinel.h):
  * each kind of instance carries Redis Sentinel 7.0's field names in its
  * order (taken from a real redis-sentinel watching a master and a replica),
  * the optional down-time fields appear only while down, the flags text is
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/sentinel.h"
+#include "server/sentinel.h"
 
 #define FIELDS_MAX 32
 

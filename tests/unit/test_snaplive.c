@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_snaplive.c - live snapshots (src/snaplive.c): while a
+ * tests/unit/test_snaplive.c - live snapshots (src/sm/snaplive.c): while a
  * snapshot is walked a slice at a time, random changes go on (overwrites,
  * new keys, deletions, renames both ways, TTL changes, list pushes and pops
  * through write lookups, a flush); the file then loads into exactly the
@@ -23,13 +23,13 @@
 
 #include <cmocka.h>
 
-#include "../../src/alloc.h"
-#include "../../src/kv.h"
-#include "../../src/quicklist.h"
-#include "../../src/snaplive.h"
-#include "../../src/snapshot.h"
-#include "../../src/typetable.h"
-#include "../../src/util.h"
+#include "base/alloc.h"
+#include "keyspace/kv.h"
+#include "ds/quicklist.h"
+#include "sm/snaplive.h"
+#include "sm/snapshot.h"
+#include "types/typetable.h"
+#include "base/util.h"
 
 #define NKEYS 3000
 #define SEEDS 24
@@ -358,7 +358,7 @@ static void add_big_values(struct fx *f, int n)
 
 /* What a snapshot allocates is freed on the thread that started it (the
  * writer thread frees nothing): used_memory, the tracked threads'
- * allocations less their frees (src/alloc.h), comes back to where it was
+ * allocations less their frees (src/base/alloc.h), comes back to where it was
  * after a snapshot written and after one dropped mid-way. */
 static void test_memory_comes_back(void **state)
 {

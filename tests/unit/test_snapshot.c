@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_snapshot.c - the snapshot file (src/snapshot.c): a write
+ * tests/unit/test_snapshot.c - the snapshot file (src/sm/snapshot.c): a write
  * and load round trip keeps binary keys, binary values and absolute
  * expiries; a truncated, bit-flipped or foreign file is refused with a
  * message saying what is wrong; version 1 and 2 files (older builds,
@@ -18,12 +18,12 @@
 
 #include <cmocka.h>
 
-#include "../../src/checksum.h"
-#include "../../src/typetable.h"
-#include "../../src/kv.h"
-#include "../../src/quicklist.h"
+#include "base/checksum.h"
+#include "types/typetable.h"
+#include "keyspace/kv.h"
+#include "ds/quicklist.h"
 #include "ql_check.h"
-#include "../../src/snapshot.h"
+#include "sm/snapshot.h"
 
 #define NKEYS 2000
 #define T_EXPIRE 1700000000000LL
@@ -246,7 +246,7 @@ static void test_wrong_magic_and_version(void **state)
                      SNAPSHOT_ENOENT);
 }
 
-/* Files of versions 1 (FNV-1a 64 checksum) and 2 (src/checksum.h), with
+/* Files of versions 1 (FNV-1a 64 checksum) and 2 (src/base/checksum.h), with
  * their string-only records, written by older builds, still verify and
  * load; a damaged one is still refused. */
 static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
@@ -390,7 +390,7 @@ static void test_version4_list_loads(void **state)
     expect_refused(f, "does not decode");
 }
 
-/* A file of several write chunks (src/snapshot.c: whole chunks bypass the
+/* A file of several write chunks (src/sm/snapshot.c: whole chunks bypass the
  * page cache where the file system allows it, the last one does not)
  * reads back byte for byte. */
 static void big_round_trip(struct fx *f, const char *path)

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_sort.c - SORT and SORT_RO (src/sort.c) over lists, sets
+ * tests/unit/test_sort.c - SORT and SORT_RO (src/types/sort.c) over lists, sets
  * and sorted sets: numeric and ALPHA order, BY string keys and hash fields,
  * GET patterns, LIMIT's edges, a list's and a sorted set's native order for
  * BY <constant>, STORE (a list, or the destination deleted), the errors,
@@ -19,10 +19,11 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/sort.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "types/sort.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 static void fill(struct fx *f)
 {
@@ -143,7 +144,7 @@ static void test_keys(void **state)
 
 int main(void)
 {
-    cmd_table_init();
+    cmdtable_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_numeric_and_alpha, setup, teardown),
         cmocka_unit_test_setup_teardown(test_by_and_get, setup, teardown),

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_storage.c - the Raft log store (src/storage.c) as the
+ * tests/unit/test_storage.c - the Raft log store (src/storage/storage.c) as the
  * server sees it: what it saved comes back exactly after a close or a
  * compaction (crashes: test_storage_safety.c), files that are not this
  * node's store are refused, and a store of the previous schema version is
@@ -576,7 +576,7 @@ static void copy_file(const struct fx *f, const char *dir, const char *name)
     close(out);
 }
 
-/* The VFS merges SQLite's page-sized writes (src/storage_vfs.h), and yet
+/* The VFS merges SQLite's page-sized writes (src/storage/storage_vfs.h), and yet
  * every batch storage_save() returned is in the files when it returns:
  * the files copied at that moment (what a kill -9 leaves, fsync off)
  * open elsewhere with the whole log. */

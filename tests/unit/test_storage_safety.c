@@ -1,8 +1,8 @@
 /*
- * tests/unit/test_storage_safety.c - the Raft log store (src/storage.c)
+ * tests/unit/test_storage_safety.c - the Raft log store (src/storage/storage.c)
  * when things go wrong underneath it: a kill -9 at any point loses nothing
  * acknowledged, a damaged WAL is detected before SQLite silently drops its
- * tail (src/storage_wal.h), and a store keeps its incarnation, the peers'
+ * tail (src/storage/storage_wal.h), and a store keeps its incarnation, the peers'
  * incarnations and the recovering mark across reopenings.
  * Fixture and helpers: storage_fixture.h.
  */

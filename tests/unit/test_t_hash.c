@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_t_hash.c - the hash type (src/t_hash.c): both encodings,
+ * tests/unit/test_t_hash.c - the hash type (src/types/t_hash.c): both encodings,
  * the conversion at each threshold, type errors, emptied hashes, copies and
  * the snapshot payload round trip.
  *
@@ -18,10 +18,11 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/t_hash.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "types/t_hash.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 static void test_small_hash_is_a_listpack(void **state)
 {
@@ -182,6 +183,6 @@ int main(void)
         T(test_save_load_and_copy),
 #undef T
     };
-    cmd_table_init();
+    cmdtable_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

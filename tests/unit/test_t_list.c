@@ -1,6 +1,6 @@
 /*
- * tests/unit/test_t_list.c - the list structure (src/quicklist.c) and the
- * list type (src/t_list.c): pushes and pops at both ends across node
+ * tests/unit/test_t_list.c - the list structure (src/ds/quicklist.c) and the
+ * list type (src/types/t_list.c): pushes and pops at both ends across node
  * boundaries, insertions, deletions and replacements in the middle under
  * every fill setting, LZF compression at depths 0..3 with reads and writes
  * all over the list, the snapshot payload round trip, damaged payloads,
@@ -27,13 +27,14 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/quicklist.h"
-#include "../../src/t_list.h"
-#include "../../src/util.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "ds/quicklist.h"
+#include "types/t_list.h"
+#include "base/util.h"
 #include "cmd_fixture.h"
 #include "ql_check.h"
+#include "servercmd/cmdtable.h"
 
 /* --- a model: the list as an array of strings --- */
 
@@ -412,7 +413,7 @@ static void test_dup_is_deep(void **state)
     m_free(&m);
 }
 
-/* --- the type (src/t_list.c) --- */
+/* --- the type (src/types/t_list.c) --- */
 
 static void *roundtrip(struct fx *f, const char *key, struct fx_buf *b)
 {
@@ -654,6 +655,6 @@ int main(void)
         T(test_workers),
 #undef T
     };
-    cmd_table_init();
+    cmdtable_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_t_set.c - the set type (src/t_set.c, src/t_set_ops.c):
+ * tests/unit/test_t_set.c - the set type (src/types/t_set.c, src/types/t_set_ops.c):
  * intset widths and the conversion to hashtable, the canonical order, and
  * above all that SPOP removes the same members on two "replicas" whose
  * dicts have different hash seeds, also when one of them was rebuilt from
@@ -22,12 +22,13 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/typetable.h"
-#include "../../src/kv.h"
-#include "../../src/t_set.h"
-#include "../../src/t_set_int.h"
+#include "cmd/cmd.h"
+#include "types/typetable.h"
+#include "keyspace/kv.h"
+#include "types/t_set.h"
+#include "types/t_set_int.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 static void test_intset_widths_and_order(void **state)
 {
@@ -201,6 +202,6 @@ int main(void)
         T(test_combine_is_linear),
 #undef T
     };
-    cmd_table_init();
+    cmdtable_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

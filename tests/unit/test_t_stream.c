@@ -1,9 +1,9 @@
 /*
- * tests/unit/test_t_stream.c - the stream type (src/t_stream.c): entries
+ * tests/unit/test_t_stream.c - the stream type (src/types/t_stream.c): entries
  * appended across many nodes, deleted, trimmed exactly and approximately,
  * read forwards and backwards, copied, and carried through the snapshot
  * payload, all checked against a plain array of what the stream holds; and
- * consumer groups (src/t_stream_cg.c): pending entries delivered, moved,
+ * consumer groups (src/types/t_stream_cg.c): pending entries delivered, moved,
  * acknowledged and dropped with their consumer, against a model of the PEL,
  * through the payload, a copy and the digest.
  *
@@ -25,11 +25,11 @@
 
 #include <cmocka.h>
 
-#include "../../src/digest.h"
-#include "../../src/kv.h"
-#include "../../src/t_stream.h"
-#include "../../src/types.h"
-#include "../../src/util.h"
+#include "keyspace/digest.h"
+#include "keyspace/kv.h"
+#include "types/t_stream.h"
+#include "keyspace/types.h"
+#include "base/util.h"
 
 #define MAX_ENTRIES 3000
 #define STREAM_ID_ZERO ((struct stream_id){0, 0})

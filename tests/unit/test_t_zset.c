@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_t_zset.c - the sorted set type (src/t_zset*.c): both
+ * tests/unit/test_t_zset.c - the sorted set type (src/types/t_zset*.c): both
  * encodings answer every range the same way, the conversion at each
  * threshold, scores that read back exactly, and the snapshot payload.
  *
@@ -21,11 +21,12 @@
 
 #include <cmocka.h>
 
-#include "../../src/cmd.h"
-#include "../../src/kv.h"
-#include "../../src/t_zset.h"
-#include "../../src/t_zset_int.h"
+#include "cmd/cmd.h"
+#include "keyspace/kv.h"
+#include "types/t_zset.h"
+#include "types/t_zset_int.h"
 #include "cmd_fixture.h"
+#include "servercmd/cmdtable.h"
 
 /* The same members in a listpack set "a" and a skiplist set "b". */
 static void fill_both(struct fx *f)
@@ -236,6 +237,6 @@ int main(void)
         T(test_save_load_and_copy),     T(test_combine_is_linear),
 #undef T
     };
-    cmd_table_init();
+    cmdtable_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_transport_incarnation.c - incarnations on RAFT.AUTH
- * (src/transport.h, INCARNATIONS) against the fake peer of
+ * (src/transport/transport.h, INCARNATIONS) against the fake peer of
  * tests/unit/transport_fixture.h: what RAFT.AUTH carries, a peer that answers
  * with another incarnation than expected (refused, unless it says it is
  * recovering), what it presented forgotten when its link is lost, and a
@@ -61,7 +61,7 @@ static void test_incarnation_sent_and_checked(void **unused)
 /* What a peer presented describes the link it presented it on: once that
  * link is lost, the peer may be another process (a wiped node restarted
  * under a new incarnation) and the old answer must not pass for its current
- * one (src/node_safety.c took a stale "recovering" answer for a new
+ * one (src/node/node_safety.c took a stale "recovering" answer for a new
  * incarnation and went back to expecting the old one). */
 static void test_incarnation_forgotten_with_the_link(void **unused)
 {

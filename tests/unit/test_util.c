@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/clock.h"
-#include "../../src/util.h"
+#include "base/clock.h"
+#include "base/util.h"
 
 static int ll_ok(const char *s, long long want)
 {

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_waiters.c - completions (src/waiters.h): staged writes
+ * tests/unit/test_waiters.c - completions (src/node/waiters.h): staged writes
  * take the batch's index, each entry's waiters are answered when it
  * applies (a replaced entry's with -TIMEOUT), skipped indexes time out,
  * reads are served in order once released and applied, leadership lost
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "../../src/client.h"
-#include "../../src/waiters.h"
+#include "cmd/client.h"
+#include "node/waiters.h"
 
 static struct client clients[4];
 

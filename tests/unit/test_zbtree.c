@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_zbtree.c - the sorted set's B+tree (src/zbtree.c) against
+ * tests/unit/test_zbtree.c - the sorted set's B+tree (src/ds/zbtree.c) against
  * a plain sorted array: random insertions, deletions and rescores, with
  * every invariant checked (zbt_check) and every query compared.
  *
@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "../../src/dict.h"
-#include "../../src/util.h"
-#include "../../src/zbtree.h"
+#include "ds/dict.h"
+#include "base/util.h"
+#include "ds/zbtree.h"
 
 #define MAX_MEMBERS 4000
 

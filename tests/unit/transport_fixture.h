@@ -35,10 +35,10 @@
 #include "../../resp/writer.h"
 
 #include "../../resp/parser.h"
-#include "../../src/clock.h"
-#include "../../src/log.h"
-#include "../../src/transport.h"
-#include "../../src/util.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "transport/transport.h"
+#include "base/util.h"
 
 #define SELF_ID 1
 #define SECRET "s3cret"

@@ -1,0 +1,221 @@
+/*
+ * src/cmd/client.h - one client connection's state, as seen by commands.
+ *
+ * Owns: the query buffer, the parser state, the reply buffer, the MULTI queue
+ * and the watched-key list of one connection. The socket and its libev
+ * watchers belong to src/net/conn.c (struct conn embeds a struct client), so no
+ * command file depends on the event loop.
+ *
+ * Lifetime: a client is freed by the connection layer only between events,
+ * never while one of its commands runs; a command that wants the connection
+ * gone sets CLIENT_CLOSE_AFTER_REPLY (QUIT, protocol error) or
+ * CLIENT_CLOSE_ASAP (CLIENT KILL, output limit).
+ */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "resp/parser.h"
+#include "resp/writer.h"
+
+struct server;
+struct command;
+struct blocked_client;
+struct pubsub_client;
+
+/* Client flags (struct client.flags): unsigned, so that masks like
+ * ~CLIENT_MULTI keep their type. */
+#define CLIENT_AUTHED (1u << 0)
+#define CLIENT_MULTI (1u << 1)             /* inside MULTI */
+#define CLIENT_DIRTY_CAS (1u << 2)         /* a watched key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1u << 3)        /* a queued command was refused: EXECABORT */
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 4) /* flush pending output, then close */
+#define CLIENT_CLOSE_ASAP (1u << 5)        /* close without flushing */
+#define CLIENT_PENDING_WRITE (1u << 6)     /* on the server's pending-write list */
+#define CLIENT_READONLY (1u << 7)          /* READONLY: reads served locally on followers */
+#define CLIENT_PEER (1u << 8)              /* presented raft-secret: a Raft peer */
+#define CLIENT_PROTECTED (1u << 9)   /* not loopback, protected mode: only RAFT.AUTH may run */
+#define CLIENT_OVER_LIMIT (1u << 10) /* accepted beyond maxclients: RAFT.AUTH or out */
+/* A keyless read of this client was forwarded to the leader: its later
+ * reads on a follower are forwarded too (src/server/proxy.h). */
+#define CLIENT_LEADER_READS (1u << 11)
+/* Input read this loop iteration, not parsed yet (src/net/conn.c). */
+#define CLIENT_READABLE (1u << 12)
+/* Subscribed to a channel, pattern or shard channel (src/server/pubsub.h): over
+ * RESP2 it may only (un)subscribe, PING, QUIT and RESET; the pubsub class
+ * of client-output-buffer-limit applies to it. */
+#define CLIENT_PUBSUB (1u << 13)
+/* A peer's pub/sub link (it sent RAFT.PUBLISH): its bytes are no sign of
+ * life for Raft (src/net/conn.c calls node_receiving for the other peer links). */
+#define CLIENT_PUBSUB_LINK (1u << 14)
+/* MONITOR: every command this node runs for its clients is streamed to it
+ * (src/server/monitors.h). */
+#define CLIENT_MONITOR (1u << 15)
+/* CLIENT REPLY OFF: replies are dropped until CLIENT REPLY ON; SKIP_NEXT
+ * (set by CLIENT REPLY SKIP) becomes SKIP once that command is done, and
+ * SKIP drops the reply of the command after it (see client.reply_muted). */
+#define CLIENT_REPLY_OFF (1u << 16)
+#define CLIENT_REPLY_SKIP (1u << 17)
+#define CLIENT_REPLY_SKIP_NEXT (1u << 20)
+/* CLIENT NO-EVICT ON: shown as flag `e` by CLIENT LIST (raftcache never
+ * evicts clients for memory; the flag is kept for tools that set it). */
+#define CLIENT_NO_EVICT (1u << 18)
+/* Its command waits for the end of a CLIENT PAUSE (src/server/pause.h). */
+#define CLIENT_POSTPONED (1u << 19)
+/* Connected to a leader that stepped down: closed once it has nothing in
+ * progress (src/servercmd/cmd_sentinel.h). */
+#define CLIENT_CLOSE_WHEN_IDLE (1u << 21)
+/* Connected over the loopback interface (src/net/conn.c): enable-debug-command
+ * local lets it run DEBUG, as Redis's local clients. */
+#define CLIENT_LOCAL (1u << 22)
+/* Its pipeline stopped until its pending output drains (src/net/conn.c). */
+#define CLIENT_OUT_YIELD (1u << 23)
+
+/* A write's reply tag, which src/node/waiters.h keeps with each waiting write and
+ * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,
+ * client.reply_muted when it was dispatched); REPLY_TAG_AS(id), statistics
+ * count the call as command id, the command the client sent, where the log
+ * holds another form of it (EXPIRE goes to the log as PEXPIREAT: the leader
+ * counts expire, as a Redis master does, the followers pexpireat, as its
+ * replicas do). */
+#define REPLY_TAG_MUTED 1u
+#define REPLY_TAG_AS(id) ((uint32_t)((id) + 1) << 1)
+/* The command id of REPLY_TAG_AS in tag, or -1. */
+static inline int reply_tag_as(uint32_t tag)
+{
+    return (int)(tag >> 1) - 1;
+}
+
+/* Connections that are not clients as users see them: peer links (the
+ * Raft links, proxy links and one-shot requests of other nodes) and those
+ * that may still turn out to be one. CLIENT LIST and CLIENT KILL skip them,
+ * connected_clients and maxclients do not count them, timeout spares them,
+ * as Redis treats its cluster bus. */
+#define CLIENT_NOT_A_CLIENT (CLIENT_PEER | CLIENT_OVER_LIMIT)
+
+/* Inbound peer links a node holds at most: from each of the other
+ * RAFT_MAX_NODES - 1 members its Raft link, its proxy link and its pub/sub
+ * link, plus the one-shot requests (TRANSPORT_CALLS_MAX) of a node joining. */
+#define CONN_PEER_LINKS_MAX 64
+
+/* Connections accepted beyond maxclients that have not presented RAFT.AUTH
+ * yet, at most. Their room is not the peer links': a connection that never
+ * proves to be a peer holds no room an authenticated link needs, and when
+ * this room is full the oldest such connection makes way for the new one.
+ * (A node reconnecting needs two: its Raft link and its proxy link.) */
+#define CONN_PENDING_PEERS_MAX 24
+
+/* A command queued by MULTI: owned copies of its arguments. */
+struct multi_cmd {
+    int argc;
+    struct resp_arg *argv; /* argv[i].ptr are owned by the queue */
+};
+
+struct multi_state {
+    struct multi_cmd *cmds;
+    int count, cap;
+    uint32_t cmd_flags; /* union of the queued commands' flags: CMD_WRITE sends
+                         * EXEC through the log, CMD_DENYOOM makes it OOM-checked */
+};
+
+/* A key this client watches; linked into both the client's and the server's
+ * watch index (src/server/multi.c). */
+struct watched_key;
+
+struct client {
+    uint64_t id;
+    struct server *srv;
+    uint32_t flags;
+    int fd;
+    /* input */
+    char *qbuf; /* owned */
+    size_t qlen, qcap;
+    struct resp_parser parser;
+    /* output */
+    struct resp_out out;
+    /* identity, for CLIENT LIST/INFO */
+    char *name, *lib_name, *lib_ver; /* owned, NULL when unset */
+    char addr[64], laddr[64];
+    int64_t ctime_ms, last_interaction_ms;
+    const char *last_cmd; /* static name of the last command */
+    uint64_t cmd_count;
+    /* replication (src/node/node.c): what this client waits for */
+    uint32_t pending_writes;   /* proposed, not yet applied */
+    uint32_t pending_proxied;  /* forwarded to the leader, reply not yet in (src/server/proxy.h) */
+    int waiting_read;          /* a ReadIndex round is on for it */
+    uint64_t in_received;      /* stream bytes received so far */
+    uint64_t cur_cmd_end;      /* stream position where the current command ends */
+    uint64_t read_cleared_end; /* reads ending at or before this may run */
+    uint64_t peer_id;          /* CLIENT_PEER: the node id RAFT.AUTH presented */
+    /* The command that was told to wait, resolved (src/server/dispatch.c): taken up
+     * where it stopped when the client is woken, never looked up again;
+     * held_checked: it passed its checks and was counted, only its routing
+     * is left. Its arguments stay parsed too (src/net/conn.c). */
+    const struct command *held_cmd;
+    int held_checked;
+    /* The held command was answered below (its read round failed: the
+     * error is in out): it is dropped, not run again (src/node/waiters.c). */
+    int held_replied;
+    /* The held command is a blocking command proposed to the log: it is
+     * answered when its entry is applied (or the write fails), and runs
+     * nothing before (src/server/blocked.h). */
+    int held_in_log;
+    /* CLIENT REPLY: whether the reply of the client's current command (the
+     * one being dispatched, or held until answered) is dropped, decided once
+     * when the command is taken up (src/server/dispatch.c). A reply written later
+     * (applied write, forwarded command, blocked timeout) carries its own
+     * copy of this decision (src/node/waiters.h, src/server/proxy.c), since the client
+     * may have dispatched more commands meanwhile. */
+    uint8_t reply_muted;
+    /* MONITOR was fed the current command (src/server/dispatch.c): once only. */
+    uint8_t monitor_fed;
+    /* A command of it was routed while this node led (src/server/dispatch.c): if
+     * the node stops leading, the client is one of the leader's, closed
+     * rather than redirected (stepdown-close-clients, src/servercmd/cmd_sentinel.h). */
+    uint8_t talked_to_leader;
+    /* While a muted command runs, out is a scratch buffer and this points to
+     * the real one: pushes (pub/sub confirmations) and CLIENT REPLY ON's
+     * +OK go there (client_push_out), as Redis 7.0 never silences pushes. */
+    struct resp_out *unmuted;
+    /* Its wait on keys (src/server/blocked.h), NULL when it is not blocked. */
+    struct blocked_client *blocked;
+    /* pub/sub (src/server/pubsub.h): its subscriptions, NULL when none; how many
+     * channels, patterns and shard channels (enum pubsub_kind's order) */
+    struct pubsub_client *pubsub;
+    uint32_t n_subs[3];
+    /* transactions */
+    struct multi_state mstate;
+    struct watched_key *watched; /* singly linked list of this client's watches */
+    int watched_count;
+    /* server lists */
+    struct client *prev, *next;   /* all clients */
+    struct client *pending_next;  /* clients with output to flush */
+    struct client **pending_head; /* the list client_mark_pending() puts it on */
+    size_t fixed_bytes;           /* the connection's own allocation (CLIENT LIST tot-mem) */
+};
+
+/* Where a push (a pub/sub confirmation) to c goes: its real output buffer,
+ * even while its current command's reply is dropped (CLIENT REPLY). */
+static inline struct resp_out *client_push_out(struct client *c)
+{
+    return c->unmuted ? c->unmuted : &c->out;
+}
+/* Marks the client as having output to flush before the loop sleeps. */
+void client_mark_pending(struct client *c);
+/* Asks the connection layer to close the client after its reply is flushed
+ * (it stops reading the client's input at the next flush). */
+void client_close_after_reply(struct client *c);
+/* Closes the client at the next flush, dropping pending output. */
+void client_close_asap(struct client *c);
+/* Formats the CLIENT LIST line of a client (no trailing newline). */
+size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms);
+
+/* What a connection holds: its struct, its query buffer and its output
+ * buffer (CLIENT LIST's tot-mem). */
+static inline size_t client_memory(const struct client *c)
+{
+    return c->fixed_bytes + c->qcap + c->out.cap;
+}
+
+#endif

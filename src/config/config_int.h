@@ -1,0 +1,68 @@
+/*
+ * src/config/config_int.h - private to src/config*.c: the helpers config.c (the
+ * directive table, CONFIG SET/GET) and config_load.c (config files, include,
+ * the command line) share. Nothing outside src/config*.c includes it; the
+ * module's interface is config.h.
+ */
+#ifndef CONFIG_INT_H
+#define CONFIG_INT_H
+
+#include <stddef.h>
+
+#include "config/config.h"
+
+/* Room for one refusal reason: callers format it into their own message. */
+#define CONFIG_REASON_MAX 512
+
+/* strdup that aborts on out of memory (util_xmalloc). */
+char *config_xstrdup(const char *s);
+
+/* An snprintf-like appender over buf[len]: n counts what would be written
+ * past the end, so the formatters can report the full length as
+ * config_format_value() says. */
+struct config_out {
+    char *buf;
+    size_t len, n;
+};
+
+/* d's formatted value in malloc'd memory (the caller frees it; values
+ * have no length limit); *lenp gets its length (a secret may hold NUL
+ * bytes). */
+char *config_format_alloc(const struct config *c, const struct config_def *d, size_t *lenp);
+
+/* An empty appender (buf gets "" when len > 0). */
+struct config_out config_out_start(char *buf, size_t len);
+void __attribute__((format(printf, 2, 3)))
+config_out_printf(struct config_out *o, const char *fmt, ...);
+
+/* The words of one line, in one buffer (unescaping never lengthens a word).
+ * Each word is NUL-terminated, but "\x00" puts a NUL inside one: lens[i]
+ * is argv[i]'s true length. */
+struct config_words {
+    int argc;
+    char *argv[CONFIG_ARGS_MAX];
+    size_t lens[CONFIG_ARGS_MAX];
+    char *buf; /* owned: release with config_words_free() */
+};
+
+/*
+ * Splits s into w as Redis's sdssplitargs reads a line (the quoting config.h
+ * describes for config_load_file()). Returns 0, or CONFIG_ERR_VALUE on bad
+ * quoting or more than CONFIG_ARGS_MAX words. w must be released with
+ * config_words_free() whatever this returns.
+ */
+int config_split_words(const char *s, struct config_words *w, char *err, size_t errlen);
+void config_words_free(struct config_words *w);
+
+/*
+ * Sets directive d from its arguments argv[0..argc) (without its name), of
+ * lengths lens[0..argc) (NULL: NUL-terminated strings). The one way a value
+ * gets in: defaults, file lines, command-line overrides, CONFIG SET and its
+ * rollback. All-or-nothing: on failure (CONFIG_ERR_VALUE, reason in err) d
+ * keeps its value. Only a CONFIG_SECRET takes a NUL byte inside its value.
+ * A single non-empty word for a CONFIG_MULTI_ARG directive is split first.
+ */
+int config_set_words(struct config *c, const struct config_def *d, int argc,
+                     const char *const *argv, const size_t *lens, char *err, size_t errlen);
+
+#endif

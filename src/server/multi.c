@@ -1,0 +1,256 @@
+/*
+ * src/server/multi.c - MULTI/EXEC/DISCARD/WATCH/UNWATCH (see multi.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/call.h"
+#include "server/multi.h"
+#include "server/memory.h"
+#include "server/server.h"
+#include "base/util.h"
+
+#define MULTI_QUEUE_MAX (1 << 20) /* commands in one transaction */
+
+struct watched_key {
+    struct watched_key *client_next; /* the client's watches */
+    struct watched_key *prev, *next; /* the key's watchers */
+    struct client *client;
+    struct dict_entry *key; /* entry in srv->watched; val = first watcher */
+    int expired_at_watch;   /* key was logically absent when watched */
+};
+
+void multi_key_changed(struct server *srv, const char *key, size_t len)
+{
+    if (dict_size(&srv->watched) == 0) return;
+    struct dict_entry *e = dict_find(&srv->watched, key, len);
+    if (!e) return;
+    int present = kv_physically_exists(&srv->kv, key, len);
+    for (struct watched_key *w = e->val; w; w = w->next) {
+        if (w->expired_at_watch && !present) continue;
+        w->client->flags |= CLIENT_DIRTY_CAS;
+    }
+}
+
+/* Called before a flush: every watcher of a key that is present (and was not
+ * an already-expired key when watched) is dirtied. */
+void multi_flushed(struct server *srv)
+{
+    for (struct client *c = srv->clients; c; c = c->next) {
+        for (struct watched_key *w = c->watched; w; w = w->client_next) {
+            if (!kv_physically_exists(&srv->kv, w->key->key, w->key->key_len)) continue;
+            if (w->expired_at_watch) continue;
+            c->flags |= CLIENT_DIRTY_CAS;
+        }
+    }
+}
+
+void multi_init(struct server *srv)
+{
+    dict_init(&srv->watched, util_rand64(&srv->rng));
+}
+
+void multi_free(struct server *srv)
+{
+    dict_free(&srv->watched, NULL);
+}
+
+void multi_queue(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    struct multi_state *m = &c->mstate;
+    if (m->count == MULTI_QUEUE_MAX) {
+        c->flags |= CLIENT_DIRTY_EXEC;
+        return;
+    }
+    if (m->count == m->cap) {
+        int ncap = m->cap ? m->cap * 2 : 8;
+        struct multi_cmd *n = util_xrealloc(m->cmds, (size_t)ncap * sizeof *n);
+        m->cmds = n;
+        m->cap = ncap;
+    }
+    size_t bytes = 0;
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    /* One block: the argv array followed by the argument bytes. */
+    struct resp_arg *copy = util_xmalloc((size_t)argc * sizeof *copy + bytes + 1);
+    char *p = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        copy[i].ptr = p;
+        copy[i].len = argv[i].len;
+        p += argv[i].len;
+    }
+    m->cmds[m->count].argc = argc;
+    m->cmds[m->count].argv = copy;
+    m->count++;
+    m->cmd_flags |= cmd->flags;
+}
+
+void multi_discard(struct client *c)
+{
+    struct multi_state *m = &c->mstate;
+    for (int i = 0; i < m->count; i++)
+        free(m->cmds[i].argv);
+    free(m->cmds);
+    memset(m, 0, sizeof *m);
+    c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS);
+}
+
+void multi_unwatch_all(struct client *c)
+{
+    struct server *srv = c->srv;
+    struct watched_key *w = c->watched;
+    while (w) {
+        struct watched_key *next = w->client_next;
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            w->key->val = w->next;
+        if (w->next) w->next->prev = w->prev;
+        if (!w->key->val) dict_delete(&srv->watched, w->key->key, w->key->key_len, NULL);
+        free(w);
+        w = next;
+    }
+    c->watched = NULL;
+    c->watched_count = 0;
+    c->flags &= ~CLIENT_DIRTY_CAS;
+}
+
+void multi_client_reset(struct client *c)
+{
+    multi_discard(c);
+    multi_unwatch_all(c);
+}
+
+static void watch_key(struct client *c, const struct resp_arg *key, int64_t now_ms)
+{
+    struct server *srv = c->srv;
+    struct dict_entry *e = dict_find(&srv->watched, key->ptr, key->len);
+    if (e) {
+        for (struct watched_key *w = e->val; w; w = w->next)
+            if (w->client == c) return; /* already watched */
+    } else {
+        e = dict_add(&srv->watched, key->ptr, key->len, NULL, NULL);
+    }
+    struct watched_key *w = util_xcalloc(1, sizeof *w);
+    w->client = c;
+    w->key = e;
+    w->expired_at_watch = kv_physically_exists(&srv->kv, key->ptr, key->len) &&
+                          !kv_exists(&srv->kv, key->ptr, key->len, now_ms);
+    w->next = e->val;
+    if (w->next) w->next->prev = w;
+    e->val = w;
+    w->client_next = c->watched;
+    c->watched = w;
+    c->watched_count++;
+}
+
+/* A watched key with a write ahead of this EXEC in the log but not applied
+ * yet (src/sm/inflight.h): checked against the applied keyspace only, the EXEC
+ * would overwrite that write. A read-only queue runs locally after its
+ * ReadIndex and needs no such check. */
+static int watched_key_in_flight(struct client *c)
+{
+    for (struct watched_key *w = c->watched; w; w = w->client_next)
+        if (sm_write_in_flight(&c->srv->sm, w->key->key, w->key->key_len)) return 1;
+    return 0;
+}
+
+/* A watched key that was present when watched and has expired since. */
+static int watched_key_expired(struct client *c, int64_t now_ms)
+{
+    for (struct watched_key *w = c->watched; w; w = w->client_next) {
+        if (w->expired_at_watch) continue;
+        if (kv_physically_exists(&c->srv->kv, w->key->key, w->key->key_len) &&
+            !kv_exists(&c->srv->kv, w->key->key, w->key->key_len, now_ms))
+            return 1;
+    }
+    return 0;
+}
+
+void cmd_multi(struct cmd_ctx *c)
+{
+    if (c->client->flags & CLIENT_MULTI) {
+        resp_add_error(c->out, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->client->flags |= CLIENT_MULTI;
+    resp_add_simple(c->out, "OK");
+}
+
+void cmd_discard(struct cmd_ctx *c)
+{
+    if (!(c->client->flags & CLIENT_MULTI)) {
+        resp_add_error(c->out, "ERR DISCARD without MULTI");
+        return;
+    }
+    multi_discard(c->client);
+    multi_unwatch_all(c->client);
+    resp_add_simple(c->out, "OK");
+}
+
+/* Runs a read-only queue locally: reply array of each command's reply. */
+static void exec_local(struct cmd_ctx *c)
+{
+    struct multi_state *m = &c->client->mstate;
+    resp_add_array_len(c->out, m->count);
+    for (int i = 0; i < m->count; i++) {
+        const struct multi_cmd *q = &m->cmds[i];
+        const struct command *cmd = cmd_resolve(q->argc, q->argv, c->out);
+        if (cmd) call_command(c->srv, c->client, cmd, q->argc, q->argv, c->now_ms, c->out, NULL);
+    }
+}
+
+void cmd_exec(struct cmd_ctx *c)
+{
+    struct client *cl = c->client;
+    if (!(cl->flags & CLIENT_MULTI)) {
+        resp_add_error(c->out, "ERR EXEC without MULTI");
+        return;
+    }
+    if ((cl->mstate.cmd_flags & CMD_DENYOOM) && memory_refuses(c->srv)) {
+        resp_add_error(c->out, "EXECABORT Transaction discarded because of: OOM command not "
+                               "allowed when used memory > 'maxmemory'.");
+        multi_discard(cl);
+        multi_unwatch_all(cl);
+        return;
+    }
+    if (cl->flags & CLIENT_DIRTY_EXEC) {
+        resp_add_error(c->out, "EXECABORT Transaction discarded because of previous errors.");
+        multi_discard(cl);
+        multi_unwatch_all(cl);
+        return;
+    }
+    if (watched_key_expired(cl, c->now_ms)) cl->flags |= CLIENT_DIRTY_CAS;
+    if ((cl->mstate.cmd_flags & CMD_WRITE) && watched_key_in_flight(cl))
+        cl->flags |= CLIENT_DIRTY_CAS;
+    if (cl->flags & CLIENT_DIRTY_CAS) {
+        resp_add_null_array(c->out);
+        multi_discard(cl);
+        multi_unwatch_all(cl);
+        return;
+    }
+    multi_unwatch_all(cl);
+    if (cl->mstate.cmd_flags & CMD_WRITE)
+        sm_submit_multi(&c->srv->sm, cl);
+    else
+        exec_local(c);
+    multi_discard(cl);
+}
+
+void cmd_watch(struct cmd_ctx *c)
+{
+    if (c->client->flags & CLIENT_MULTI) {
+        resp_add_error(c->out, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (int i = 1; i < c->argc; i++)
+        watch_key(c->client, &c->argv[i], c->now_ms);
+    resp_add_simple(c->out, "OK");
+}
+
+void cmd_unwatch(struct cmd_ctx *c)
+{
+    multi_unwatch_all(c->client);
+    resp_add_simple(c->out, "OK");
+}

@@ -1,0 +1,97 @@
+/*
+ * src/server/server.c - the process-wide figures of src/server/server.h: the clock of
+ * local decisions, memory readings, the shutdown request.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/alloc.h"
+#include "script/script.h"
+#include "server/server.h"
+#include "raft/raft_assert.h"
+#include "base/util.h"
+
+/* The allocator's page figures and RSS are read when asked for and kept
+ * for MEMORY_REFRESH_US (server_memory): a reading merges every arena's
+ * statistics (jemalloc's epoch) and opens /proc. used_memory itself is
+ * exact at every call (src/server/memory.h). */
+#define MEMORY_REFRESH_US 100000
+static struct server_memory memory;
+static int64_t memory_read_us = -MEMORY_REFRESH_US;
+
+int64_t server_now_ms(void)
+{
+    return clock_ms();
+}
+
+static void read_memory(void)
+{
+    memory_read_us = clock_mono_us();
+    alloc_read_stats(&memory.alloc);
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        unsigned long size, resident;
+        if (fscanf(f, "%lu %lu", &size, &resident) == 2)
+            memory.rss_bytes = resident * (size_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+    }
+}
+
+static void refresh_memory(void)
+{
+    if (clock_mono_us() - memory_read_us >= MEMORY_REFRESH_US) read_memory();
+}
+
+void server_memory_now(struct server_memory *m)
+{
+    read_memory();
+    *m = memory;
+}
+
+void server_memory_mark_startup(void)
+{
+    read_memory();
+    memory.startup_bytes = alloc_used(); /* no Raft log yet: all of it is used_memory */
+}
+
+void server_memory(struct server_memory *m)
+{
+    refresh_memory();
+    *m = memory;
+}
+
+void server_request_shutdown(struct server *srv)
+{
+    srv->shutdown_requested = 1;
+}
+
+int server_script_busy(const struct server *srv, const struct client **client)
+{
+    return script_busy(srv->scripts, client) || script_busy(srv->fn_scripts, client);
+}
+
+const char *server_script_busy_error(const struct server *srv)
+{
+    return script_busy(srv->fn_scripts, NULL) ? SCRIPT_BUSY_FUNCTION_ERR : SCRIPT_BUSY_ERR;
+}
+
+int server_script_kill(struct server *srv)
+{
+    int rc = script_kill(srv->scripts);
+    return rc != -1 ? rc : script_kill(srv->fn_scripts);
+}
+
+int server_client_become_peer(struct server *srv, struct client *c, uint64_t peer_id)
+{
+    if (!(c->flags & CLIENT_PEER)) {
+        if (srv->peer_link_count >= CONN_PEER_LINKS_MAX) return -1;
+        uint64_t *was = server_count_of(srv, c);
+        ASSERT(*was > 0);
+        (*was)--;
+        c->flags = (c->flags & ~CLIENT_OVER_LIMIT) | CLIENT_PEER | CLIENT_AUTHED;
+        (*server_count_of(srv, c))++;
+    }
+    c->peer_id = peer_id;
+    return 0;
+}

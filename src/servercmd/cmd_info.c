@@ -1,0 +1,338 @@
+/*
+ * src/servercmd/cmd_info.c - INFO: the server's state as "field:value" lines grouped in
+ * sections, in Redis's format and with Redis's field names where the meaning
+ * is the same.
+ *
+ * Sections: server clients memory persistence stats replication cpu cluster
+ * keyspace errorstats (the default set, Redis's), raft, commandstats and
+ * latencystats (named, or in "all" and "everything"). The Raft section is
+ * not a default one: its role:leader|follower would follow replication's
+ * role:master|slave in one reply, and clients that read the role from INFO
+ * (ioredis in Sentinel mode, where the last field of a name wins) would find
+ * no master.
+ * Section names are case-insensitive; several may be given.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "cmd/monitor.h"
+#include "cmd/cmd.h"
+#include "servercmd/cmd_cluster.h"
+#include "servercmd/cmd_role.h"
+#include "script/function.h"
+#include "base/info.h"
+#include "base/lazyfree.h"
+#include "server/memstats.h"
+#include "script/script.h"
+#include "server/server.h"
+#include "base/util.h"
+
+#define RAFTCACHE_VERSION "0.1.0"
+
+static void human_bytes(char *buf, size_t cap, size_t n)
+{
+    const char *units = "BKMGTP";
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, cap, "%zuB", n);
+    else
+        snprintf(buf, cap, "%.2f%c", v, units[u]);
+}
+
+static void section_server(struct info_text *t, struct server *srv, int64_t now)
+{
+    struct utsname un;
+    uname(&un);
+    long long up = (now - srv->start_ms) / 1000;
+    info_addf(t,
+              "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:cluster\r\n"
+              "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
+              "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
+              "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
+              REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, un.sysname, un.release, un.machine,
+              (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
+              (long long)now * 1000, up, up / 86400, srv->cfg.hz,
+              srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
+}
+
+/* blocked_clients counts the clients CLIENT PAUSE holds back, as Redis
+ * counts its postponed clients. */
+static void section_clients(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(
+        t,
+        "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
+        "blocked_clients:%llu\r\ntracking_clients:0\r\nwatching_clients:%llu\r\n",
+        (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
+        srv->cfg.maxclients, (unsigned long long)(srv->blocked.n_clients + srv->pause.n),
+        (unsigned long long)dict_size(&srv->watched));
+}
+
+/* a / b, or 0 when b is 0 (Redis's ratios, printed "%.2f"). */
+static double ratio(size_t a, size_t b)
+{
+    return b ? (double)a / (double)b : 0.0;
+}
+
+/* a - b as a signed figure (the process may hold less than the allocator). */
+static long long diff(size_t a, size_t b)
+{
+    return (long long)a - (long long)b;
+}
+
+/* Redis 7.0's fields, in its order, limited to what is measured: without
+ * jemalloc (the sanitizer builds) the allocator_* and rss_overhead_* fields
+ * are left out rather than shown as zeros, and mem_cluster_links (the peer
+ * links' buffers) and active_defrag_running (there is no active defrag)
+ * always are. mem_raft_log and mem_raft_storage, the Raft log's entries
+ * held in memory and SQLite's memory (outside used_memory: src/server/memory.h),
+ * and mem_over_maxmemory (src/server/memory.h's memory_cron) end it. The overhead and dataset
+ * figures are MEMORY STATS's (src/server/memstats.h). */
+static void section_memory(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    struct memstats ms;
+    memstats_read(srv, &ms);
+    const struct alloc_stats *a = &ms.mem.alloc;
+    size_t used = ms.used, rss = ms.mem.rss_bytes, peak = ms.mem.peak_bytes;
+    size_t sysmem = (size_t)sysconf(_SC_PHYS_PAGES) * (size_t)sysconf(_SC_PAGESIZE);
+    char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32], name[64];
+    human_bytes(h_used, sizeof h_used, used);
+    human_bytes(h_rss, sizeof h_rss, rss);
+    human_bytes(h_peak, sizeof h_peak, peak);
+    human_bytes(h_sys, sizeof h_sys, sysmem);
+    human_bytes(h_max, sizeof h_max, (size_t)srv->cfg.maxmemory);
+    alloc_name(name, sizeof name);
+    info_addf(t,
+              "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+              "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
+              "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\n"
+              "used_memory_startup:%zu\r\nused_memory_dataset:%zu\r\n"
+              "used_memory_dataset_perc:%.2f%%\r\n",
+              used, h_used, rss, h_rss, peak, h_peak, memstats_peak_perc(&ms), ms.overhead_total,
+              ms.mem.startup_bytes, ms.dataset, memstats_dataset_perc(&ms));
+    if (a->has_pages)
+        info_addf(t,
+                  "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
+                  a->allocated, a->active, a->resident);
+    info_addf(t, "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\n", sysmem, h_sys);
+    size_t lua = script_lua_bytes(srv->scripts), scripts = ms.lua_caches;
+    size_t fn_lua = script_lua_bytes(srv->fn_scripts), fns = ms.functions_caches;
+    char h_lua[32], h_scripts[32], h_vm[32];
+    human_bytes(h_lua, sizeof h_lua, lua);
+    human_bytes(h_scripts, sizeof h_scripts, scripts + fns);
+    human_bytes(h_vm, sizeof h_vm, lua + fn_lua);
+    info_addf(t,
+              "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\nused_memory_lua_human:%s\r\n"
+              "used_memory_scripts_eval:%zu\r\nnumber_of_cached_scripts:%zu\r\n"
+              "number_of_functions:%zu\r\nnumber_of_libraries:%zu\r\n"
+              "used_memory_vm_functions:%zu\r\nused_memory_vm_total:%zu\r\n"
+              "used_memory_vm_total_human:%s\r\nused_memory_functions:%zu\r\n"
+              "used_memory_scripts:%zu\r\nused_memory_scripts_human:%s\r\n",
+              lua, lua, h_lua, scripts, script_cache_count(srv->scripts),
+              function_fn_count(srv->functions), function_lib_count(srv->functions), fn_lua,
+              lua + fn_lua, h_vm, fns, scripts + fns, h_scripts);
+    info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n",
+              srv->cfg.maxmemory, h_max, config_maxmemory_policy_name(srv->cfg.maxmemory_policy));
+    if (a->has_pages)
+        info_addf(t,
+                  "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
+                  "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
+                  "rss_overhead_ratio:%.2f\r\nrss_overhead_bytes:%lld\r\n",
+                  ratio(a->active, a->allocated), diff(a->active, a->allocated),
+                  ratio(a->resident, a->active), diff(a->resident, a->active),
+                  ratio(rss, a->resident), diff(rss, a->resident));
+    info_addf(t,
+              "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
+              "mem_not_counted_for_evict:%zu\r\nmem_replication_backlog:0\r\n"
+              "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\n"
+              "mem_clients_normal:%zu\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\n"
+              "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%zu\r\nmem_raft_log:%zu\r\n"
+              "mem_raft_storage:%zu\r\nmem_over_maxmemory:%d\r\n",
+              ratio(rss, used), diff(rss, used), (size_t)srv->mem_not_counted, ms.clients_normal,
+              name, lazyfree_pending(), lazyfree_freed(), ms.raft_log, ms.raft_storage,
+              srv->mem_over_maxmemory);
+}
+
+static void section_persistence(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)srv, (void)now;
+    info_addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+}
+
+static void section_stats(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    const struct server_stats *s = &srv->stats;
+    info_addf(
+        t,
+        "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+        "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+        "evicted_clients:0\r\n"
+        "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
+        "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
+        "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
+        "total_error_replies:%llu\r\n",
+        (unsigned long long)s->connections_received,
+        (unsigned long long)(s->commands_processed + srv->sm.commands_run),
+        (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
+        (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
+        (unsigned long long)srv->kv.evicted_keys, (unsigned long long)srv->kv.keyspace_hits,
+        (unsigned long long)srv->kv.keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
+        pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
+        (unsigned long long)s->output_limit_disconnections, (unsigned long long)s->protocol_errors,
+        (unsigned long long)srv->monitor.total_error_replies);
+}
+
+static void section_cpu(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)srv, (void)now;
+    struct rusage self;
+    getrusage(RUSAGE_SELF, &self);
+    info_addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+              (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+              (long)self.ru_utime.tv_usec);
+}
+
+static void section_cluster(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)srv, (void)now;
+    info_addf(t, "# Cluster\r\ncluster_enabled:1\r\n");
+}
+
+static void section_keyspace(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# Keyspace\r\n");
+    uint64_t keys = kv_size(&srv->kv);
+    if (keys)
+        info_addf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
+                  (unsigned long long)kv_volatile_count(&srv->kv));
+}
+
+static void section_commandstats(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# Commandstats\r\n");
+    for (int id = 0; id < cmd_id_count(); id++) {
+        const struct cmd_stats *st = &srv->monitor.cmds[id];
+        if (!st->calls && !st->rejected_calls && !st->failed_calls) continue;
+        info_addf(t,
+                  "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+                  "failed_calls=%llu\r\n",
+                  cmd_by_id(id)->name, (unsigned long long)st->calls, (unsigned long long)st->usec,
+                  st->calls ? (double)st->usec / (double)st->calls : 0.0,
+                  (unsigned long long)st->rejected_calls, (unsigned long long)st->failed_calls);
+    }
+}
+
+static void section_errorstats(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# Errorstats\r\n");
+    const struct monitor *m = &srv->monitor;
+    for (int i = 0; i < m->nerrors; i++)
+        info_addf(t, "errorstat_%s:count=%llu\r\n", m->errors[i].code,
+                  (unsigned long long)m->errors[i].count);
+}
+
+/* Each timed command's latency-tracking-info-percentiles, in us. */
+static void section_latencystats(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# Latencystats\r\n");
+    const struct config *cfg = &srv->cfg;
+    for (int id = 0; id < cmd_id_count(); id++) {
+        const struct monitor_hist *h = srv->monitor.cmds[id].hist;
+        if (!h || !h->total) continue;
+        info_addf(t, "latency_percentiles_usec_%s:", cmd_by_id(id)->name);
+        for (int i = 0; i < cfg->latency_percentiles_count; i++) {
+            double p = cfg->latency_percentiles[i];
+            info_addf(t, "%sp%g=%.3f", i ? "," : "", p,
+                      (double)monitor_hist_percentile(h, p) / 1000.0);
+        }
+        info_addf(t, "\r\n");
+    }
+}
+
+static void section_replication(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    role_info_replication(t, srv);
+}
+
+static void section_raft(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    cluster_info_raft(t, srv);
+}
+
+/* INFO's sections, in the order it writes them. */
+static const struct section {
+    const char *name;
+    void (*write)(struct info_text *t, struct server *srv, int64_t now);
+    int in_default; /* INFO and INFO default include it (the others: only all, everything) */
+} sections[] = {
+    {"server", section_server, 1},
+    {"clients", section_clients, 1},
+    {"memory", section_memory, 1},
+    {"persistence", section_persistence, 1},
+    {"stats", section_stats, 1},
+    {"replication", section_replication, 1},
+    {"cpu", section_cpu, 1},
+    {"cluster", section_cluster, 1},
+    {"keyspace", section_keyspace, 1},
+    {"raft", section_raft, 0},
+    {"commandstats", section_commandstats, 0},
+    {"errorstats", section_errorstats, 1},
+    {"latencystats", section_latencystats, 0},
+};
+#define SEC_COUNT (sizeof sections / sizeof sections[0])
+
+/* Marks the sections an argument selects; unknown names select nothing. */
+static void select_sections(const struct resp_arg *a, int *want)
+{
+    int all = a->len == 3 && strncasecmp(a->ptr, "all", 3) == 0;
+    int every = a->len == 10 && strncasecmp(a->ptr, "everything", 10) == 0;
+    int deflt = a->len == 7 && strncasecmp(a->ptr, "default", 7) == 0;
+    for (size_t s = 0; s < SEC_COUNT; s++) {
+        const char *name = sections[s].name;
+        if (all || every || (deflt && sections[s].in_default) ||
+            (strlen(name) == a->len && strncasecmp(name, a->ptr, a->len) == 0))
+            want[s] = 1;
+    }
+}
+
+void cmd_info(struct cmd_ctx *c)
+{
+    struct server *srv = c->srv;
+    int want[SEC_COUNT] = {0};
+    if (c->argc == 1) {
+        struct resp_arg d = {"default", 7};
+        select_sections(&d, want);
+    }
+    for (int i = 1; i < c->argc; i++)
+        select_sections(&c->argv[i], want);
+    struct info_text t = {0};
+    int64_t now = server_now_ms();
+    for (size_t s = 0; s < SEC_COUNT; s++) {
+        if (!want[s]) continue;
+        if (t.len) info_addf(&t, "\r\n");
+        sections[s].write(&t, srv, now);
+    }
+    resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");
+    free(t.p);
+}

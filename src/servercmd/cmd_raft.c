@@ -1,0 +1,147 @@
+/*
+ * src/servercmd/cmd_raft.c - the operator's membership commands (SPEC "Membership and
+ * leadership commands"): RAFT.NODE ADD/REMOVE, RAFT.CLUSTER JOIN,
+ * RAFT.TRANSFER_LEADER. Argument checks and replies live here; the work is
+ * the driver's (src/node/node_member.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "raft/raft.h"
+#include "cmd/client.h"
+#include "cmd/cmd.h"
+#include "node/node.h"
+#include "server/server.h"
+#include "base/util.h"
+#include "cmd/cmdarg.h"
+
+#define JOIN_ADDRS_MAX 16
+
+/* A node id argument: a positive integer. */
+static int parse_id(struct cmd_ctx *c, const struct resp_arg *a, uint64_t *id)
+{
+    long long v;
+    if (!util_str2ll(a->ptr, a->len, &v) || v <= 0) {
+        resp_add_error(c->out, "ERR node id must be a positive integer");
+        return -1;
+    }
+    *id = (uint64_t)v;
+    return 0;
+}
+
+/* The reply to a node_* error code. */
+static void reply_node_error(struct cmd_ctx *c, int rc, const char *err)
+{
+    if (rc == NODE_ENOTLEADER)
+        node_reply_moved(c->srv->node, c->client);
+    else if (rc == NODE_EBUSY)
+        resp_add_errorf(c->out, "TRYAGAIN %s", err);
+    else
+        resp_add_errorf(c->out, "ERR %s", err);
+}
+
+void cmd_raft_node_add(struct cmd_ctx *c)
+{
+    uint64_t id;
+    if (parse_id(c, &c->argv[2], &id) != 0) return;
+    char host[CONFIG_HOST_MAX], why[128], addr[RAFT_ADDR_MAX];
+    int port;
+    if (config_parse_hostport(c->argv[3].ptr, c->argv[3].len, host, &port, why, sizeof why) != 0) {
+        resp_add_errorf(c->out, "ERR invalid address: %s", why);
+        return;
+    }
+    if (node_format_addr(host, port, addr, RAFT_ADDR_MAX) != 0) {
+        resp_add_errorf(c->out, "ERR address longer than %d bytes", RAFT_ADDR_MAX - 1);
+        return;
+    }
+    char err[256];
+    int rc =
+        node_change_member(c->srv->node, c->client, NODE_MEMBER_ADD, id, addr, err, sizeof err);
+    if (rc != 0) reply_node_error(c, rc, err);
+    /* else: +OK when the entry is applied */
+}
+
+void cmd_raft_node_remove(struct cmd_ctx *c)
+{
+    uint64_t id;
+    if (parse_id(c, &c->argv[2], &id) != 0) return;
+    char err[256];
+    int rc =
+        node_change_member(c->srv->node, c->client, NODE_MEMBER_REMOVE, id, NULL, err, sizeof err);
+    if (rc != 0) reply_node_error(c, rc, err);
+}
+
+void cmd_raft_node_help(struct cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "RAFT.NODE <subcommand> [<arg> ...]. Subcommands are:",
+        "ADD <id> <host:port>",
+        "    Add a node (leader only). It joins as a non-voting learner and is promoted",
+        "    to voter once it answers and its log has caught up. Replies once the change",
+        "    is committed. Membership commands need raft-secret to be set.",
+        "REMOVE <id>",
+        "    Remove a node, the leader included (it steps down once the change commits).",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    cmd_reply_help(c, lines);
+}
+
+void cmd_raft_cluster_join(struct cmd_ctx *c)
+{
+    int n = c->argc - 2;
+    if (n > JOIN_ADDRS_MAX) {
+        resp_add_errorf(c->out, "ERR at most %d addresses", JOIN_ADDRS_MAX);
+        return;
+    }
+    const char *addrs[JOIN_ADDRS_MAX];
+    size_t lens[JOIN_ADDRS_MAX];
+    for (int i = 0; i < n; i++) {
+        char host[CONFIG_HOST_MAX], why[128];
+        int port;
+        const struct resp_arg *a = &c->argv[2 + i];
+        if (config_parse_hostport(a->ptr, a->len, host, &port, why, sizeof why) != 0) {
+            resp_add_errorf(c->out, "ERR invalid address: %s", why);
+            return;
+        }
+        addrs[i] = a->ptr;
+        lens[i] = a->len;
+    }
+    char err[256];
+    int rc = node_join(c->srv->node, c->client, n, addrs, lens, err, sizeof err);
+    if (rc != 0) reply_node_error(c, rc, err);
+    /* else: +OK once a leader added this node */
+}
+
+void cmd_raft_cluster_help(struct cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "RAFT.CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
+        "JOIN <host:port> [<host:port> ...]",
+        "    On a fresh node (no client write applied): ask the cluster at these",
+        "    addresses (following MOVED) to add this node, which then receives the",
+        "    cluster's data as a learner. Replies once a leader added it.",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    cmd_reply_help(c, lines);
+}
+
+void cmd_raft_transfer_leader(struct cmd_ctx *c)
+{
+    uint64_t target = 0;
+    if (c->argc > 2) {
+        resp_add_error(c->out, "ERR wrong number of arguments for 'raft.transfer_leader' command");
+        return;
+    }
+    if (c->argc == 2 && parse_id(c, &c->argv[1], &target) != 0) return;
+    char err[256];
+    int rc = node_transfer_leader(c->srv->node, target, err, sizeof err);
+    if (rc != 0) {
+        reply_node_error(c, rc, err);
+        return;
+    }
+    resp_add_simple(c->out, "OK");
+}

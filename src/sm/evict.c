@@ -1,0 +1,255 @@
+/*
+ * src/sm/evict.c - the leader's choice of keys to evict (see evict.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "config/config.h"
+#include "sm/evict.h"
+#include "keyspace/expiring.h"
+#include "keyspace/kv.h"
+#include "sm/sm.h"
+#include "base/util.h"
+
+#define SAMPLES_MAX 64      /* maxmemory-samples' upper bound */
+#define MEMORY_SAMPLES 5    /* elements sampled to size an aggregate (MEMORY USAGE's default) */
+#define CHECK_TIME_EVERY 16 /* keys chosen between two readings of the clock */
+#define CHOOSE_ROUNDS 64    /* draws (or pool refills) before nothing is eligible */
+
+void evict_init(struct evict *ev)
+{
+    memset(ev, 0, sizeof *ev);
+}
+
+void evict_reset(struct evict *ev)
+{
+    for (size_t i = 0; i < ev->n_pool; i++)
+        free(ev->pool[i].heap);
+    ev->n_pool = 0;
+}
+
+static const char *cand_key(const struct evict_candidate *c)
+{
+    return c->heap ? c->heap : c->inline_key;
+}
+
+void evict_free(struct evict *ev)
+{
+    evict_reset(ev);
+}
+
+uint64_t evict_counted(uint64_t used, uint64_t not_counted, uint64_t on_the_way)
+{
+    uint64_t off = not_counted + on_the_way;
+    return used > off ? used - off : 0;
+}
+
+uint64_t evict_time_limit_us(unsigned tenacity)
+{
+    if (tenacity <= 10) return 50ull * tenacity;
+    if (tenacity < 100) {
+        /* Redis's 500 us * 1.15^(tenacity - 10), by repeated multiplication */
+        double us = 500.0;
+        for (unsigned i = 10; i < tenacity; i++)
+            us *= 1.15;
+        return (uint64_t)us;
+    }
+    return UINT64_MAX;
+}
+
+static int policy_volatile(int policy)
+{
+    return policy == CONFIG_MAXMEMORY_VOLATILE_LRU || policy == CONFIG_MAXMEMORY_VOLATILE_LFU ||
+           policy == CONFIG_MAXMEMORY_VOLATILE_RANDOM || policy == CONFIG_MAXMEMORY_VOLATILE_TTL;
+}
+
+static int policy_random(int policy)
+{
+    return policy == CONFIG_MAXMEMORY_ALLKEYS_RANDOM || policy == CONFIG_MAXMEMORY_VOLATILE_RANDOM;
+}
+
+/* Higher: a better candidate. */
+static uint64_t score(const struct kv *kv, const struct kv_val *v, int policy)
+{
+    switch (policy) {
+    case CONFIG_MAXMEMORY_ALLKEYS_LFU:
+    case CONFIG_MAXMEMORY_VOLATILE_LFU:
+        return 255 - kv_lfu_counter(kv, v);
+    case CONFIG_MAXMEMORY_VOLATILE_TTL:
+        return UINT64_MAX - (uint64_t)v->expire_ms;
+    default:
+        return kv_idle_seconds(kv, v);
+    }
+}
+
+static int in_pool(const struct evict *ev, const char *key, size_t len)
+{
+    for (size_t i = 0; i < ev->n_pool; i++) {
+        const struct evict_candidate *c = &ev->pool[i];
+        if (c->len == len && memcmp(cand_key(c), key, len) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Keeps the EVICT_POOL_SIZE best candidates seen, ascending by score: a
+ * full pool drops its worst for a better one. */
+static void pool_insert(struct evict *ev, uint64_t sc, const char *key, size_t len)
+{
+    size_t k = 0;
+    while (k < ev->n_pool && ev->pool[k].score < sc)
+        k++;
+    if (ev->n_pool == EVICT_POOL_SIZE) {
+        if (k == 0) return; /* worse than everything kept */
+        free(ev->pool[0].heap);
+        memmove(ev->pool, ev->pool + 1, (k - 1) * sizeof *ev->pool);
+        k--;
+    } else {
+        memmove(ev->pool + k + 1, ev->pool + k, (ev->n_pool - k) * sizeof *ev->pool);
+        ev->n_pool++;
+    }
+    struct evict_candidate *c = &ev->pool[k];
+    c->score = sc;
+    c->len = len;
+    c->heap = len > EVICT_KEY_INLINE ? util_xmalloc(len) : NULL;
+    memcpy(c->heap ? c->heap : c->inline_key, key, len);
+}
+
+/* Whether a candidate of score sc would not enter the pool (full, and it
+ * scores no better than the worst kept). */
+static int pool_rejects(const struct evict *ev, uint64_t sc)
+{
+    return ev->n_pool == EVICT_POOL_SIZE && sc <= ev->pool[0].score;
+}
+
+static void pool_remove(struct evict *ev, size_t k)
+{
+    free(ev->pool[k].heap);
+    memmove(ev->pool + k, ev->pool + k + 1, (ev->n_pool - k - 1) * sizeof *ev->pool);
+    ev->n_pool--;
+}
+
+/* Whether the stored key e may be chosen: alive, within the policy's keys,
+ * not on its way out already. */
+static int entry_eligible(const struct dict_entry *e, struct expiring *x, int volatile_only,
+                          int64_t now_ms)
+{
+    const struct kv_val *v = e->val;
+    if (kv_val_expired(v, now_ms)) return 0; /* the expiry cycle's */
+    if (volatile_only && v->expire_ms == KV_NO_EXPIRE) return 0;
+    return !expiring_has(x, e->key, e->key_len);
+}
+
+/* The entry of key if it is still stored and may be evicted, else NULL. */
+static struct dict_entry *eligible(struct kv *kv, struct expiring *x, const char *key, size_t len,
+                                   int volatile_only, int64_t now_ms)
+{
+    struct dict_entry *e = dict_find(&kv->keys, key, len);
+    return e && entry_eligible(e, x, volatile_only, now_ms) ? e : NULL;
+}
+
+/* Redis's evictionPoolPopulate then the pick: samples, keeps the best, and
+ * returns the best candidate still eligible (taken out of the pool), or
+ * NULL if none is. */
+static struct dict_entry *choose_pooled(struct evict *ev, struct kv *kv, struct expiring *x,
+                                        const struct evict_params *p, int vol)
+{
+    struct dict_entry *sample[SAMPLES_MAX];
+    unsigned want = p->samples < SAMPLES_MAX ? p->samples : SAMPLES_MAX;
+    size_t n = kv_sample(kv, vol, want, sample);
+    for (size_t i = 0; i < n; i++) /* scoring reads them: one wait for all */
+        __builtin_prefetch(sample[i]->val);
+    for (size_t i = 0; i < n; i++) {
+        struct dict_entry *e = sample[i];
+        uint64_t sc = score(kv, e->val, p->policy);
+        if (pool_rejects(ev, sc) || !entry_eligible(e, x, vol, p->now_ms) ||
+            in_pool(ev, e->key, e->key_len))
+            continue;
+        pool_insert(ev, sc, e->key, e->key_len);
+    }
+    while (ev->n_pool) {
+        struct evict_candidate *c = &ev->pool[ev->n_pool - 1];
+        struct dict_entry *e = eligible(kv, x, cand_key(c), c->len, vol, p->now_ms);
+        pool_remove(ev, ev->n_pool - 1);
+        if (e) return e;
+    }
+    return NULL;
+}
+
+/* The next key to evict, or NULL when none can be found. Keys already on
+ * their way out are skipped, and while a round's deletions are not yet
+ * applied they may be a good share of the keyspace: draws are retried
+ * (CHOOSE_ROUNDS times) before concluding that nothing is left. */
+static struct dict_entry *choose(struct evict *ev, struct kv *kv, struct expiring *x,
+                                 const struct evict_params *p)
+{
+    int vol = policy_volatile(p->policy);
+    for (unsigned round = 0; round < CHOOSE_ROUNDS; round++) {
+        struct dict_entry *e;
+        if (policy_random(p->policy)) {
+            if (kv_sample(kv, vol, 1, &e) == 0) return NULL; /* nothing stored */
+            if (!entry_eligible(e, x, vol, p->now_ms)) e = NULL;
+        } else {
+            e = choose_pooled(ev, kv, x, p, vol);
+        }
+        if (e) return e;
+        if ((vol ? kv_volatile_count(kv) : kv_size(kv)) == 0) return NULL;
+    }
+    return NULL;
+}
+
+/* One RAFTCACHE.EVICT command being built: the command's name, its scope
+ * (volatile: delete only keys that still have a TTL), then the keys. */
+struct evict_batch {
+    struct resp_arg argv[2 + EVICT_ENTRY_KEYS];
+    int n;
+};
+
+static void batch_flush(struct sm *sm, struct evict_batch *b, int vol)
+{
+    static const char name[] = "raftcache.evict";
+    const char *scope = vol ? "volatile" : "allkeys";
+    if (!b->n) return;
+    b->argv[0] = (struct resp_arg){name, sizeof name - 1};
+    b->argv[1] = (struct resp_arg){scope, strlen(scope)};
+    sm_submit_held(sm, 2 + b->n, b->argv);
+    b->n = 0;
+}
+
+enum evict_result evict_perform(struct evict *ev, struct sm *sm, const struct evict_params *p)
+{
+    if (p->counted <= p->maxmemory) return EVICT_OK;
+    if (p->policy == CONFIG_MAXMEMORY_NOEVICTION) return EVICT_FAIL;
+    int64_t start = clock_mono_us();
+    uint64_t limit_us = evict_time_limit_us(p->tenacity);
+    uint64_t to_free = p->counted - p->maxmemory, freed = 0;
+    struct kv *kv = sm->env.kv;
+    struct expiring *x = &sm->expiring;
+    int vol = policy_volatile(p->policy);
+    struct evict_batch b = {.n = 0};
+    enum evict_result result = EVICT_OK;
+    for (unsigned chosen = 0; freed < to_free; chosen++) {
+        if (expiring_full(x)) { /* room comes back as entries apply */
+            result = EVICT_RUNNING;
+            break;
+        }
+        struct dict_entry *e = choose(ev, kv, x, p);
+        if (!e) {
+            result = EVICT_FAIL;
+            break;
+        }
+        uint64_t bytes = kv_memory_usage(kv, e->val, e->key_len, MEMORY_SAMPLES);
+        struct resp_arg *a = &b.argv[2 + b.n++];
+        a->len = e->key_len;
+        a->ptr = expiring_add(x, e->key, e->key_len, bytes);
+        freed += bytes;
+        if (b.n == EVICT_ENTRY_KEYS) batch_flush(sm, &b, vol);
+        if (chosen % CHECK_TIME_EVERY == CHECK_TIME_EVERY - 1 &&
+            (uint64_t)(clock_mono_us() - start) > limit_us) {
+            if (freed < to_free) result = EVICT_RUNNING;
+            break;
+        }
+    }
+    batch_flush(sm, &b, vol);
+    return result;
+}

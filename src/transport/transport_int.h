@@ -1,0 +1,139 @@
+/*
+ * src/transport/transport_int.h - private to the transport module's files
+ * (src/transport/transport.c: the peer links; src/transport/transport_out.c: what goes out on
+ * them; src/transport/transport_proxy.c: the proxy link; src/transport/transport_call.c: one-shot
+ * requests): the state they share and the helpers they call across. Nothing
+ * else includes it; the rest of the server uses transport.h, which documents
+ * the module. It names hiredis's context by its struct name only, leaving
+ * hiredis to the .c files.
+ */
+#ifndef TRANSPORT_INT_H
+#define TRANSPORT_INT_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp/writer.h"
+#include "transport/transport.h"
+
+struct redisAsyncContext;
+struct fwd;  /* src/transport/transport_proxy.c */
+struct call; /* src/transport/transport_call.c */
+
+/* A framed command that waits in a peer's backlog or is being fed
+ * (src/transport/transport_out.c, feeding large commands); fn is hiredis's reply callback. */
+struct outmsg {
+    void (*fn)(struct redisAsyncContext *, void *, void *);
+    char *cmd; /* owned */
+    size_t len;
+    uint64_t cost;
+};
+
+/* One peer: its address, its link and the counters RAFT.INFO shows. */
+struct peer {
+    struct transport *t;
+    uint64_t id;
+    char host[TRANSPORT_HOST_MAX];
+    int port;
+    enum transport_state state;
+    struct redisAsyncContext *ac; /* the live link; NULL when disconnected */
+    ev_timer timer;               /* back-off / connect timeout / reply timeout, by state */
+    uint32_t backoff_ms;          /* delay before the next retry */
+    uint32_t pending_cmds;
+    uint64_t pending_bytes;
+    int64_t event_us; /* monotonic time of the last connection event */
+    int authed;       /* the live link's RAFT.AUTH was accepted */
+    int down_logged;  /* a failure was logged at notice since the last success */
+    int auth_refused; /* the last RAFT.AUTH got an error (log it once) */
+    int unflushed;    /* messages queued since the last transport_flush() */
+    uint64_t sent, dropped, errors, connects;
+    uint64_t expect_inc, seen_inc; /* incarnations: see transport_expect_incarnation */
+    uint64_t inc_mismatches, lost_state_refusals;
+    int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
+    int peer_recovering;     /* its last "+OK <inc> recovering" said so */
+    int64_t due_us;          /* when the timer should fire (monotonic) */
+    struct outmsg feeding;   /* the command being fed to hiredis; cmd NULL if none */
+    size_t fed;              /* bytes of it hiredis has */
+    struct outmsg *backlog;  /* ring of commands queued behind it */
+    size_t bl_head, bl_len, bl_cap;
+};
+
+/* The proxy link (see transport.h). Its queue is a ring in forward order:
+ * the first n_failed entries were lost with an earlier link and wait for
+ * delivery (by `deliver`, a zero-delay timer, or before the next reply);
+ * the others are pending on the live link. */
+struct fwd_link {
+    uint64_t leader_id;           /* where ac goes; 0 when no link */
+    struct redisAsyncContext *ac; /* NULL when no link */
+    int connected;
+    ev_timer timer;   /* connect timeout, then forward timeout */
+    ev_timer deliver; /* delivers failures from the loop */
+    struct fwd *q;
+    size_t head, len, cap, n_failed;
+    uint64_t bytes; /* sum of q's costs */
+    char *password; /* password_len bytes (may hold NULs); 0 = no AUTH */
+    size_t password_len;
+    uint32_t timeout_ms;
+    struct resp_out enc; /* the reply being delivered, re-encoded */
+};
+
+struct transport {
+    struct ev_loop *loop;
+    uint64_t self_id;
+    const char *label; /* how log lines name a peer: "Peer" (transport_set_label) */
+    char self_str[24]; /* self_id in decimal, as sent on the wire */
+    char self_addr[TRANSPORT_HOST_MAX + 8]; /* host:port announced in RAFT.AUTH, or "" */
+    char inc_str[24];                       /* our incarnation in decimal, "" = none */
+    int recovering;                         /* RAFT.AUTH says "recovering" */
+    uint64_t lost_state_refusals;           /* -LOSTSTATE replies from any peer, ever */
+    char *secret;
+    size_t secret_len;
+    struct transport_limits lim;
+    struct peer **peers; /* pointers: the embedded ev_timer must never move */
+    size_t n_peers, cap_peers;
+    struct fwd_link fwd;
+    struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
+    size_t n_calls;
+    ev_prepare feeder; /* active while a peer feeds a large command */
+};
+
+/* The peer with that id, or NULL; its position in t->peers into *pos
+ * (when pos is not NULL). */
+struct peer *transport_find_peer(const struct transport *t, uint64_t id, size_t *pos);
+/* 1 if a command costing `cost` does not fit in a queue holding cmds
+ * commands and bytes bytes. One command of any size is admitted into an
+ * empty queue, so that one above pending_bytes_max delays the next ones
+ * instead of never going. */
+int transport_queue_full(const struct transport_limits *lim, uint64_t cmds, uint64_t bytes,
+                         uint64_t cost);
+
+/* Between the peer links (src/transport/transport.c) and what goes out on them
+ * (src/transport/transport_out.c). */
+/* (Re)starts p's timer as a one-shot of ms milliseconds from now
+ * (src/transport/transport.c). */
+void transport_arm(struct peer *p, uint32_t ms);
+/* Bookkeeping common to every reply of p's live link: the peer, or NULL for
+ * a reply that does not count (src/transport/transport.c). */
+struct peer *transport_reply_taken(struct redisAsyncContext *ac, void *reply, void *privdata);
+/* Forgets the command being fed and the backlog of a peer whose link is gone
+ * (src/transport/transport_out.c). */
+void transport_out_drop(struct peer *p);
+/* t->feeder's callback: feeds large commands as the sockets drain
+ * (src/transport/transport_out.c). */
+void transport_feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents);
+/* Queues one command on p's live link, fn its reply callback, cost what it
+ * adds to pending_bytes; 0 or -1 (src/transport/transport_out.c). */
+int transport_queue_cmd(struct peer *p, void (*fn)(struct redisAsyncContext *, void *, void *),
+                        int argc, const char **argv, const size_t *argvlen, uint64_t cost);
+
+/* The proxy link's part of transport_create(), transport_free() and of a
+ * peer that changes address or goes (src/transport/transport_proxy.c). */
+void transport_fwd_init(struct transport *t);
+void transport_fwd_free(struct transport *t);
+void transport_fwd_peer_changed(struct transport *t, uint64_t id);
+/* Shutdown: requests in flight are dropped without callbacks
+ * (src/transport/transport_call.c). */
+void transport_calls_free(struct transport *t);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * src/types/cmd_object.c - OBJECT and MEMORY USAGE: what the keyspace knows about
+ * one value (its encoding, idle time, size), for every type, as Redis 7.0
+ * replies. These are reads: they never touch a value's LRU clock. The
+ * other MEMORY subcommands, which concern the server and no key, are in
+ * src/servercmd/cmd_memory.c.
+ */
+#include <limits.h>
+
+#include "cmd/cmd.h"
+#include "cmd/cmdarg.h"
+#include "keyspace/kv.h"
+#include "base/util.h"
+
+#define MEMORY_SAMPLES_DEFAULT 5
+#define SHARED_INTEGERS 10000 /* Redis shares the integers 0..9999 */
+#define SHARED_REFCOUNT 2147483647
+
+/* The live value at argv[2], or NULL after replying null. */
+static const struct kv_val *peek(struct cmd_ctx *c)
+{
+    const struct kv_val *v = kv_lookup_peek(c->kv, c->argv[2].ptr, c->argv[2].len, c->now_ms);
+    if (!v) resp_add_null(c->out);
+    return v;
+}
+
+void cmd_object_encoding(struct cmd_ctx *c)
+{
+    const struct kv_val *v = peek(c);
+    if (v) resp_add_bulk_cstr(c->out, kv_encoding_name(c->kv, v));
+}
+
+/* raftcache shares no values, but redis-server reports its shared integers
+ * (0..9999, unless maxmemory with an LRU/LFU policy needs per-key metadata) as referenced
+ * INT_MAX times; tools and tests read that, so it is reported the same. */
+void cmd_object_refcount(struct cmd_ctx *c)
+{
+    const struct kv_val *v = peek(c);
+    if (!v) return;
+    long long n;
+    int shared = !c->kv->access.evicts_by_access && v->type == KV_STRING && v->enc != KV_ENC_RAW &&
+                 util_str2ll(v->data, v->len, &n) && n >= 0 && n < SHARED_INTEGERS;
+    resp_add_int(c->out, shared ? SHARED_REFCOUNT : 1);
+}
+
+#define POLICY_SWITCH_NOTE                                                                         \
+    "Please note that when switching between policies at runtime LRU and LFU data will take "      \
+    "some time to adjust."
+
+void cmd_object_idletime(struct cmd_ctx *c)
+{
+    const struct kv_val *v = peek(c);
+    if (!v) return;
+    if (c->kv->access.lfu) {
+        resp_add_error(
+            c->out,
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. " POLICY_SWITCH_NOTE);
+        return;
+    }
+    resp_add_int(c->out, (long long)kv_idle_seconds(c->kv, v));
+}
+
+/* The access frequency an *-lfu policy keeps (src/keyspace/kv.h), decayed to now. */
+void cmd_object_freq(struct cmd_ctx *c)
+{
+    const struct kv_val *v = peek(c);
+    if (!v) return;
+    if (!c->kv->access.lfu) {
+        resp_add_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                               "tracked. " POLICY_SWITCH_NOTE);
+        return;
+    }
+    resp_add_int(c->out, (long long)kv_lfu_counter(c->kv, v));
+}
+
+void cmd_object_help(struct cmd_ctx *c)
+{
+    static const char *const lines[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+        NULL,
+    };
+    cmd_reply_help(c, lines);
+}
+
+void cmd_memory_usage(struct cmd_ctx *c)
+{
+    long long samples = MEMORY_SAMPLES_DEFAULT;
+    for (int j = 3; j < c->argc; j++) {
+        if (cmd_arg_is(&c->argv[j], "samples") && j + 1 < c->argc) {
+            if (cmd_arg_ll(c, ++j, &samples) < 0) return;
+            if (samples < 0) {
+                resp_add_error(c->out, ERR_SYNTAX);
+                return;
+            }
+        } else {
+            resp_add_error(c->out, ERR_SYNTAX);
+            return;
+        }
+    }
+    const struct kv_val *v = peek(c);
+    if (v)
+        resp_add_int(c->out, (long long)kv_memory_usage(c->kv, v, c->argv[2].len, (size_t)samples));
+}

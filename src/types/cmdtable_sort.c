@@ -1,0 +1,23 @@
+/*
+ * src/types/cmdtable_sort.c - SORT and SORT_RO's rows of the command table (see
+ * cmd.h for the columns; Redis 7.0's arity, flags, keys and ACL
+ * categories). Handlers: src/types/sort.c. SORT is a write, as in Redis's table,
+ * for its STORE option; its keys come from cmd_sort_keys (SORT_RO's from
+ * cmd_sort_ro_keys).
+ */
+#include "cmd/cmd.h"
+#include "types/sort.h"
+
+const struct command cmd_table_sort[] = {
+    {"sort", -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_sort, "generic", "1.0.0",
+     "Sort the elements in a list, set or sorted set",
+     "key [BY pattern] [LIMIT offset count]:limit [GET pattern [GET pattern ...]] "
+     "[ASC|DESC]:order [ALPHA]:sorting [STORE destination]",
+     "write set sortedset list slow dangerous", NULL, .getkeys = cmd_sort_keys},
+    {"sort_ro", -2, CMD_READONLY, 1, 1, 1, cmd_sort_ro, "generic", "7.0.0",
+     "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+     "key [BY pattern] [LIMIT offset count]:limit [GET pattern [GET pattern ...]] "
+     "[ASC|DESC]:order [ALPHA]:sorting",
+     "read set sortedset list slow dangerous", NULL, .getkeys = cmd_sort_ro_keys},
+    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
