@@ -320,24 +320,20 @@ int cmd_get_keys(const struct command *cmd, int argc, const struct resp_arg *arg
                  int max);
 
 /* --- handlers, grouped by the file that implements them --- */
-/* src/types/cmd_string.c */
-cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel, cmd_getex,
-    cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby, cmd_incrbyfloat,
-    cmd_append, cmd_strlen, cmd_getrange, cmd_setrange, cmd_lcs;
-/* src/types/cmd_keys.c */
-cmd_proc cmd_del, cmd_evict, cmd_unlink, cmd_exists, cmd_keys, cmd_scan, cmd_type, cmd_rename,
-    cmd_renamenx, cmd_randomkey, cmd_touch, cmd_copy, cmd_dbsize, cmd_flushdb, cmd_flushall;
-/* src/types/cmd_object.c */
-cmd_proc cmd_object_encoding, cmd_object_refcount, cmd_object_idletime, cmd_object_freq,
-    cmd_object_help, cmd_memory_usage;
+/* The handlers of src/types/ that are named outside their files (their rows
+ * are at the end of their files, the types' groups in src/types/typetable.h).
+ * src/types/cmd_keys.c: RAFTCACHE.EVICT's handler, a row of the server's;
+ * KEYS, which the unit tests call */
+cmd_proc cmd_evict, cmd_keys;
+/* src/types/cmd_object.c: MEMORY USAGE, in the server's MEMORY rows */
+cmd_proc cmd_memory_usage;
 /* src/servercmd/cmd_memory.c */
 cmd_proc cmd_memory_stats, cmd_memory_doctor, cmd_memory_malloc_stats, cmd_memory_purge,
     cmd_memory_help;
-/* src/types/cmd_expire.c */
-cmd_proc cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_expiretime,
-    cmd_pexpiretime, cmd_persist;
-cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrite_psetex,
-    cmd_rewrite_expire, cmd_rewrite_pexpire;
+/* src/types/cmd_expire.c: the SET family's TTL rewrites (rows in
+ * src/types/cmd_string.c); EXPIRE, called by the unit tests */
+cmd_proc cmd_expire;
+cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrite_psetex;
 /* src/servercmd/cmd_conn.c (connection and server introspection) */
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset, cmd_client_id,
     cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,
@@ -355,8 +351,6 @@ cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_clus
     cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
 /* src/servercmd/cmd_role.c */
 cmd_proc cmd_role;
-/* src/types/cmd_debug.c: DEBUG DIGEST, DIGEST-VALUE and HELP */
-cmd_proc cmd_debug;
 /* src/servercmd/cmd_sentinel.c */
 cmd_proc cmd_sentinel_masters, cmd_sentinel_master, cmd_sentinel_replicas, cmd_sentinel_sentinels,
     cmd_sentinel_get_master_addr, cmd_sentinel_myid, cmd_sentinel_ckquorum, cmd_sentinel_help;

@@ -10,37 +10,17 @@
 #include <string.h>
 #include <stdint.h>
 #include "base/clock.h"
-#include "types/bitops.h"
-#include "types/hll_cmd.h"
-#include "types/sort.h"
-#include "types/t_geo.h"
-#include "types/t_stream.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
 #include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 #include "servercmd/cmd_pubsub.h"
 #include "servercmd/cmd_function.h"
 #include "servercmd/cmd_monitor.h"
 #include "servercmd/cmd_script.h"
-#include "types/t_hash.h"
-#include "types/t_list.h"
-#include "types/t_set.h"
-#include "types/t_zset.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
-
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-#define OOM CMD_DENYOOM
-#define ADM CMD_ADMIN
-#define NOA CMD_NOAUTH
-#define NOQ CMD_NOQUEUE
-#define NOM CMD_NO_MULTI
-#define LD CMD_LOADING
-#define ST CMD_STALE
-#define NS CMD_NOSCRIPT
-#define SUB CMD_SUBSCRIBED
+#include "cmd/rows.h"
 
 /* CLIENT KILL's new-style filters (Redis 7.0): the old form is a lone ip:port;
  * the new one is one or more of these, written "x [x ...]" as Redis does. */
@@ -86,7 +66,7 @@ static const struct command client_subcommands[] = {
      "admin slow dangerous connection", NULL},
     {"client|help", 2, LD | ST, 0, 0, 0, cmd_client_help, "connection", "5.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow connection", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command command_subcommands[] = {
@@ -107,7 +87,7 @@ static const struct command command_subcommands[] = {
      "slow connection", NULL},
     {"command|help", 2, LD | ST, 0, 0, 0, cmd_command_help, "server", "5.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow connection", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 /* Sentinel's commands for clients (src/servercmd/cmd_sentinel.h); the leader is the
@@ -135,7 +115,7 @@ static const struct command sentinel_subcommands[] = {
      "2.8.4", "Checks for a Redis Sentinel quorum.", "master-name", "admin slow dangerous", NULL},
     {"sentinel|help", 2, LD | ST, 0, 0, 0, cmd_sentinel_help, "sentinel", "6.2.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command config_subcommands[] = {
@@ -149,7 +129,7 @@ static const struct command config_subcommands[] = {
      "Resets the server's statistics.", NULL, "admin slow dangerous", NULL},
     {"config|help", 2, LD | ST, 0, 0, 0, cmd_config_help, "server", "5.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command cluster_subcommands[] = {
@@ -167,7 +147,7 @@ static const struct command cluster_subcommands[] = {
      "Returns the hash slot for a key.", "key:string", "slow", NULL},
     {"cluster|help", 2, LD | ST, 0, 0, 0, cmd_cluster_help, "cluster", "5.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command raft_debug_subcommands[] = {
@@ -176,7 +156,7 @@ static const struct command raft_debug_subcommands[] = {
      "admin slow dangerous", NULL},
     {"raft.debug|help", 2, LD | ST, 0, 0, 0, cmd_raft_debug_help, "raft", "0.1.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command raft_node_subcommands[] = {
@@ -188,7 +168,7 @@ static const struct command raft_node_subcommands[] = {
      NULL},
     {"raft.node|help", 2, LD | ST, 0, 0, 0, cmd_raft_node_help, "raft", "0.1.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command raft_cluster_subcommands[] = {
@@ -197,23 +177,7 @@ static const struct command raft_cluster_subcommands[] = {
      "admin slow", NULL},
     {"raft.cluster|help", 2, LD | ST, 0, 0, 0, cmd_raft_cluster_help, "raft", "0.1.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-};
-
-static const struct command object_subcommands[] = {
-    {"object|encoding", 3, R, 2, 2, 1, cmd_object_encoding, "generic", "2.2.3",
-     "Returns the internal encoding of a Redis object.", "key", "keyspace read slow", NULL},
-    {"object|refcount", 3, R, 2, 2, 1, cmd_object_refcount, "generic", "2.2.3",
-     "Returns the reference count of a value of a key.", "key", "keyspace read slow", NULL},
-    {"object|idletime", 3, R | CMD_RANDOM, 2, 2, 1, cmd_object_idletime, "generic", "2.2.3",
-     "Returns the time since the last access to a Redis object.", "key", "keyspace read slow",
-     NULL},
-    {"object|freq", 3, R | CMD_RANDOM, 2, 2, 1, cmd_object_freq, "generic", "4.0.0",
-     "Returns the logarithmic access frequency counter of a Redis object.", "key",
-     "keyspace read slow", NULL},
-    {"object|help", 2, LD | ST, 0, 0, 0, cmd_object_help, "generic", "6.2.0",
-     "Returns helpful text about the different subcommands.", NULL, "keyspace slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command memory_subcommands[] = {
@@ -229,151 +193,10 @@ static const struct command memory_subcommands[] = {
      "Asks the allocator to release memory.", NULL, "slow", NULL},
     {"memory|help", 2, LD | ST, 0, 0, 0, cmd_memory_help, "server", "4.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command cmd_table_core[] = {
-    /* strings */
-    {"get", 2, R | F, 1, 1, 1, cmd_get, "string", "1.0.0", "Returns the string value of a key.",
-     "key", "read string fast", NULL},
-    {"set", -3, W | OOM, 1, 1, 1, cmd_set, "string", "1.0.0",
-     "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-     "key value [NX|XX]:condition [GET] [EX seconds|PX milliseconds|EXAT "
-     "unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]:expiration",
-     "write string slow", NULL, cmd_rewrite_set},
-    {"setnx", 3, W | OOM | F, 1, 1, 1, cmd_setnx, "string", "1.0.0",
-     "Set the string value of a key only when the key doesn't exist.", "key value",
-     "write string fast", NULL},
-    {"setex", 4, W | OOM, 1, 1, 1, cmd_setex, "string", "2.0.0",
-     "Sets the string value and expiration time of a key.", "key seconds value",
-     "write string slow", NULL, cmd_rewrite_setex},
-    {"psetex", 4, W | OOM, 1, 1, 1, cmd_psetex, "string", "2.6.0",
-     "Sets both string value and expiration time in milliseconds of a key.",
-     "key milliseconds value", "write string slow", NULL, cmd_rewrite_psetex},
-    {"getset", 3, W | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
-     "Returns the previous string value of a key after setting it to a new value.", "key value",
-     "write string fast", NULL},
-    {"getdel", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_getdel, "string", "6.2.0",
-     "Returns the string value of a key after deleting the key.", "key", "write string fast", NULL},
-    {"getex", -2, W | F, 1, 1, 1, cmd_getex, "string", "6.2.0",
-     "Returns the string value of a key after setting its expiration time.",
-     "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT "
-     "unix-time-milliseconds|PERSIST]:expiration",
-     "write string fast", NULL, cmd_rewrite_getex},
-    {"mget", -2, R | F, 1, -1, 1, cmd_mget, "string", "1.0.0",
-     "Atomically returns the string values of one or more keys.", "key [key ...]",
-     "read string fast", NULL},
-    {"mset", -3, W | OOM, 1, -1, 2, cmd_mset, "string", "1.0.1",
-     "Atomically creates or modifies the string values of one or more keys.",
-     "key value [key value ...]", "write string slow", NULL},
-    {"msetnx", -3, W | OOM, 1, -1, 2, cmd_msetnx, "string", "1.0.1",
-     "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-     "key value [key value ...]", "write string slow", NULL},
-    {"incr", 2, W | OOM | F, 1, 1, 1, cmd_incr, "string", "1.0.0",
-     "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
-     "exist.",
-     "key", "write string fast", NULL},
-    {"decr", 2, W | OOM | F, 1, 1, 1, cmd_decr, "string", "1.0.0",
-     "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
-     "exist.",
-     "key", "write string fast", NULL},
-    {"incrby", 3, W | OOM | F, 1, 1, 1, cmd_incrby, "string", "1.0.0",
-     "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
-     "doesn't exist.",
-     "key increment", "write string fast", NULL},
-    {"decrby", 3, W | OOM | F, 1, 1, 1, cmd_decrby, "string", "1.0.0",
-     "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
-     "doesn't exist.",
-     "key decrement", "write string fast", NULL},
-    {"incrbyfloat", 3, W | OOM | F, 1, 1, 1, cmd_incrbyfloat, "string", "2.6.0",
-     "Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
-     "doesn't exist.",
-     "key increment:double", "write string fast", NULL},
-    {"append", 3, W | OOM | F, 1, 1, 1, cmd_append, "string", "2.0.0",
-     "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value",
-     "write string fast", NULL},
-    {"strlen", 2, R | F, 1, 1, 1, cmd_strlen, "string", "2.2.0",
-     "Returns the length of a string value.", "key", "read string fast", NULL},
-    {"getrange", 4, R, 1, 1, 1, cmd_getrange, "string", "2.4.0",
-     "Returns a substring of the string stored at a key.", "key start end", "read string slow",
-     NULL},
-    {"substr", 4, R, 1, 1, 1, cmd_getrange, "string", "1.0.0",
-     "Returns a substring from a string value.", "key start end", "read string slow", NULL},
-    {"setrange", 4, W | OOM, 1, 1, 1, cmd_setrange, "string", "2.2.0",
-     "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't "
-     "exist.",
-     "key offset value", "write string slow", NULL},
-    {"lcs", -3, R, 1, 2, 1, cmd_lcs, "string", "7.0.0", "Finds the longest common substring.",
-     "key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]", "read string slow", NULL},
-
-    /* keyspace */
-    {"del", -2, W | CMD_ABSENT_NOOP, 1, -1, 1, cmd_del, "generic", "1.0.0",
-     "Deletes one or more keys.", "key [key ...]", "keyspace write slow", NULL},
-    {"unlink", -2, W | F | CMD_ABSENT_NOOP, 1, -1, 1, cmd_unlink, "generic", "4.0.0",
-     "Asynchronously deletes one or more keys.", "key [key ...]", "keyspace write fast", NULL},
-    {"exists", -2, R | F, 1, -1, 1, cmd_exists, "generic", "1.0.0",
-     "Determines whether one or more keys exist.", "key [key ...]", "keyspace read fast", NULL},
-    {"keys", 2, R | CMD_UNORDERED, 0, 0, 0, cmd_keys, "generic", "1.0.0",
-     "Returns all key names that match a pattern.", "pattern", "keyspace read slow dangerous",
-     NULL},
-    {"scan", -2, R | CMD_RANDOM, 0, 0, 0, cmd_scan, "generic", "2.8.0",
-     "Iterates over the key names in the database.",
-     "cursor [MATCH pattern] [COUNT count] [TYPE type]", "keyspace read slow", NULL},
-    {"type", 2, R | F, 1, 1, 1, cmd_type, "generic", "1.0.0",
-     "Determines the type of value stored at a key.", "key", "keyspace read fast", NULL},
-    {"rename", 3, W, 1, 2, 1, cmd_rename, "generic", "1.0.0",
-     "Renames a key and overwrites the destination.", "key newkey", "keyspace write slow", NULL},
-    {"renamenx", 3, W | F, 1, 2, 1, cmd_renamenx, "generic", "1.0.0",
-     "Renames a key only when the target key name doesn't exist.", "key newkey",
-     "keyspace write fast", NULL},
-    {"randomkey", 1, R | CMD_RANDOM, 0, 0, 0, cmd_randomkey, "generic", "1.0.0",
-     "Returns a random key name from the database.", NULL, "keyspace read slow", NULL},
-    {"touch", -2, R | F, 1, -1, 1, cmd_touch, "generic", "3.2.1",
-     "Returns the number of existing keys out of those specified after updating the time they were "
-     "last accessed.",
-     "key [key ...]", "keyspace read fast", NULL},
-    {"copy", -3, W | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0",
-     "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]",
-     "keyspace write slow", NULL},
-    {"object", -2, CMD_CONTAINER, 0, 0, 0, NULL, "generic", "2.2.3",
-     "A container for object introspection commands.", NULL, "slow", object_subcommands},
-    {"memory", -2, CMD_CONTAINER, 0, 0, 0, NULL, "server", "4.0.0",
-     "A container for memory diagnostics commands.", NULL, "slow", memory_subcommands},
-    {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, "server", "1.0.0",
-     "Returns the number of keys in the database.", NULL, "keyspace read fast", NULL},
-    {"flushdb", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushdb, "server", "1.0.0",
-     "Remove all keys from the current database.", "[ASYNC|SYNC]:async",
-     "keyspace write slow dangerous", NULL},
-    {"flushall", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushall, "server", "1.0.0",
-     "Removes all keys from all databases.", "[ASYNC|SYNC]:async", "keyspace write slow dangerous",
-     NULL},
-
-    /* expiry */
-    {"expire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expire, "generic", "1.0.0",
-     "Sets the expiration time of a key in seconds.", "key seconds [NX|XX|GT|LT]:condition",
-     "keyspace write fast", NULL, cmd_rewrite_expire},
-    {"pexpire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
-     "Sets the expiration time of a key in milliseconds.",
-     "key milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL, cmd_rewrite_pexpire},
-    {"expireat", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
-     "Sets the expiration time of a key to a Unix timestamp.",
-     "key unix-time-seconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
-    {"pexpireat", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_pexpireat, "generic", "2.6.0",
-     "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-     "key unix-time-milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
-    {"ttl", 2, R | F, 1, 1, 1, cmd_ttl, "generic", "1.0.0",
-     "Returns the expiration time in seconds of a key.", "key", "keyspace read fast", NULL},
-    {"pttl", 2, R | F, 1, 1, 1, cmd_pttl, "generic", "2.6.0",
-     "Returns the expiration time in milliseconds of a key.", "key", "keyspace read fast", NULL},
-    {"expiretime", 2, R | F, 1, 1, 1, cmd_expiretime, "generic", "7.0.0",
-     "Returns the expiration time of a key as a Unix timestamp.", "key", "keyspace read fast",
-     NULL},
-    {"pexpiretime", 2, R | F, 1, 1, 1, cmd_pexpiretime, "generic", "7.0.0",
-     "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key",
-     "keyspace read fast", NULL},
-    {"persist", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_persist, "generic", "2.2.0",
-     "Removes the expiration time of a key.", "key", "keyspace write fast", NULL},
-
     /* connection */
     {"ping", -1, F | LD | ST | SUB, 0, 0, 0, cmd_ping, "connection", "1.0.0",
      "Returns the server's liveliness response.", "[message]", "fast connection", NULL},
@@ -397,6 +220,8 @@ static const struct command cmd_table_core[] = {
      "A container for client connection commands.", NULL, "slow", client_subcommands},
 
     /* server */
+    {"memory", -2, CMD_CONTAINER, 0, 0, 0, NULL, "server", "4.0.0",
+     "A container for memory diagnostics commands.", NULL, "slow", memory_subcommands},
     {"command", -1, LD | ST | CMD_CONTAINER, 0, 0, 0, cmd_command, "server", "2.8.13",
      "Returns detailed information about all commands.", NULL, "slow connection",
      command_subcommands},
@@ -408,8 +233,6 @@ static const struct command cmd_table_core[] = {
     {"role", 1, NS | LD | ST | F | CMD_SENTINEL, 0, 0, 0, cmd_role, "server", "2.8.12",
      "Return the role of the instance in the context of replication", NULL, "admin fast dangerous",
      NULL},
-    {"debug", -2, ADM | NS | LD | ST | CMD_PROTECTED, 0, 0, 0, cmd_debug, "server", "1.0.0",
-     "A container for debugging commands", NULL, "admin slow dangerous", NULL},
     {"time", 1, F | LD | ST, 0, 0, 0, cmd_time, "server", "2.6.0", "Returns the server time.", NULL,
      "fast", NULL},
     {"shutdown", -1, ADM | NS | LD | ST | NOM | CMD_ALLOW_BUSY, 0, 0, 0, cmd_shutdown, "server",
@@ -468,7 +291,7 @@ static const struct command cmd_table_core[] = {
     {"unwatch", 1, F | LD | ST | NS | CMD_ALLOW_BUSY, 0, 0, 0, cmd_unwatch, "transactions", "2.2.0",
      "Forgets about watched keys of a transaction.", NULL, "fast transaction", NULL},
 
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 /* The blocking command a RAFTCACHE.SERVE call wraps, or NULL. */
 static const struct command *served(int argc, const struct resp_arg *argv)
@@ -505,17 +328,24 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
     return n;
 }
 
-/* The groups of top-level commands, each a NULL-name terminated array in
- * its own file (cmd_table_core above, a type's table beside its module). A
- * new group is one line here. */
+/* The server's groups of top-level commands, each a NULL-name terminated
+ * array (cmd_table_core above; the script, function, pub/sub and monitor
+ * groups beside their handlers); the types' come from their table
+ * (src/types/typetable.h). A new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core,     cmd_table_hash,    cmd_table_set,  cmd_table_zset,   cmd_table_bitops,
-    cmd_table_hll,      cmd_table_sort,    cmd_table_list, cmd_table_pubsub, cmd_table_script,
-    cmd_table_function, cmd_table_monitor, cmd_table_geo,  cmd_table_stream,
+    cmd_table_core, cmd_table_pubsub, cmd_table_script, cmd_table_function, cmd_table_monitor,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
+#define GROUPS_MAX 32
 
 void cmdtable_init(void)
 {
-    cmd_table_init(groups, N_GROUPS);
+    const struct command *all[GROUPS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < N_GROUPS; i++)
+        all[n++] = groups[i];
+    ASSERT(n + type_command_group_count <= GROUPS_MAX);
+    for (size_t i = 0; i < type_command_group_count; i++)
+        all[n++] = type_command_groups[i];
+    cmd_table_init(all, n);
 }

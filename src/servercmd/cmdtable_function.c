@@ -11,13 +11,8 @@
  */
 #include "servercmd/cmd_function.h"
 #include "servercmd/cmd_script.h"
+#include "cmd/rows.h"
 
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define OOM CMD_DENYOOM
-#define NS CMD_NOSCRIPT
-#define LD CMD_LOADING
-#define ST CMD_STALE
 #define KW CMD_KEYLESS_WRITE
 #define NMK CMD_NO_MANDATORY_KEYS
 #define BUSY CMD_ALLOW_BUSY
@@ -44,7 +39,7 @@ static const struct command function_subcommands[] = {
      "write slow scripting", NULL},
     {"function|stats", 2, NS | BUSY, 0, 0, 0, cmd_function_stats, "scripting", "7.0.0",
      "Returns information about a function during execution.", NULL, "slow scripting", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct command cmd_table_function[] = {
@@ -56,5 +51,5 @@ const struct command cmd_table_function[] = {
      "slow scripting", NULL, NULL, cmd_eval_keys},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",
      "A container for function commands.", NULL, "slow", function_subcommands},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -5,6 +5,7 @@
  */
 #include "cmd/cmd.h"
 #include "servercmd/cmd_monitor.h"
+#include "cmd/rows.h"
 
 #define ADM_LS (CMD_ADMIN | CMD_LOADING | CMD_STALE)
 #define ADM_NLS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)

@@ -9,13 +9,9 @@
  * slot here).
  */
 #include "servercmd/cmd_pubsub.h"
+#include "cmd/rows.h"
 
 #define PS CMD_PUBSUB
-#define NS CMD_NOSCRIPT
-#define LD CMD_LOADING
-#define ST CMD_STALE
-#define F CMD_FAST
-#define SUB CMD_SUBSCRIBED
 
 static const struct command pubsub_subcommands[] = {
     {"pubsub|channels", -2, PS | LD | ST | CMD_RANDOM, 0, 0, 0, cmd_pubsub_channels, "pubsub",
@@ -31,7 +27,7 @@ static const struct command pubsub_subcommands[] = {
      "[shardchannel [shardchannel ...]]", "pubsub slow", NULL},
     {"pubsub|help", 2, LD | ST, 0, 0, 0, cmd_pubsub_help, "pubsub", "6.2.0",
      "Show helpful text about the different subcommands", NULL, "slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct command cmd_table_pubsub[] = {
@@ -62,5 +58,5 @@ const struct command cmd_table_pubsub[] = {
     {"raft.publish", 5, CMD_NOAUTH | F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, cmd_raft_publish,
      "raft", "0.1.0", "Delivers a message published on another member (after RAFT.AUTH).",
      "node-id kind channel message", "fast", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -12,13 +12,8 @@
  * and SCRIPT FLUSH change the replicated cache: writes without keys.
  */
 #include "servercmd/cmd_script.h"
+#include "cmd/rows.h"
 
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define OOM CMD_DENYOOM
-#define NS CMD_NOSCRIPT
-#define LD CMD_LOADING
-#define ST CMD_STALE
 #define KW CMD_KEYLESS_WRITE
 #define NMK CMD_NO_MANDATORY_KEYS
 
@@ -35,7 +30,7 @@ static const struct command script_subcommands[] = {
      "Kill the script currently in execution.", NULL, "slow scripting", NULL},
     {"script|load", 3, W | KW | NS | ST, 0, 0, 0, cmd_script_load, "scripting", "2.6.0",
      "Load the specified Lua script into the script cache.", "script", "slow scripting", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct command cmd_table_script[] = {
@@ -59,5 +54,5 @@ const struct command cmd_table_script[] = {
      "A script the leader proposed while over maxmemory (internal).",
      "command script numkeys:integer [key [key ...]] [arg [arg ...]]", "write slow scripting", NULL,
      NULL, cmd_script_over_memory_keys},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -16,6 +16,7 @@
 #include "cmd/cmdarg.h"
 #include "keyspace/digest.h"
 #include "keyspace/kv.h"
+#include "cmd/rows.h"
 
 static void reply_digest(struct cmd_ctx *c, const unsigned char d[DIGEST_LEN])
 {
@@ -59,7 +60,7 @@ static void debug_help(struct cmd_ctx *c)
     cmd_reply_help(c, lines);
 }
 
-void cmd_debug(struct cmd_ctx *c)
+static void cmd_debug(struct cmd_ctx *c)
 {
     const struct resp_arg *sub = &c->argv[1];
     if (c->argc == 2 && cmd_arg_is(sub, "help")) {
@@ -75,3 +76,11 @@ void cmd_debug(struct cmd_ctx *c)
                         (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
     }
 }
+
+/* DEBUG's row (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
+ * categories are Redis 7.0's). */
+const struct command cmd_table_debug[] = {
+    {"debug", -2, ADM | NS | LD | ST | CMD_PROTECTED, 0, 0, 0, cmd_debug, "server", "1.0.0",
+     "A container for debugging commands", NULL, "admin slow dangerous", NULL},
+    CMD_ROWS_END,
+};

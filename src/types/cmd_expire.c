@@ -10,6 +10,7 @@
 #include "cmd/cmdarg.h"
 #include "keyspace/kv.h"
 #include "base/util.h"
+#include "cmd/rows.h"
 
 enum expire_flags {
     EXPIRE_NX = 1u << 0,
@@ -141,17 +142,17 @@ void cmd_expire(struct cmd_ctx *c)
     expire_generic(c, c->now_ms, 1, "expire");
 }
 
-void cmd_pexpire(struct cmd_ctx *c)
+static void cmd_pexpire(struct cmd_ctx *c)
 {
     expire_generic(c, c->now_ms, 0, "pexpire");
 }
 
-void cmd_expireat(struct cmd_ctx *c)
+static void cmd_expireat(struct cmd_ctx *c)
 {
     expire_generic(c, 0, 1, "expireat");
 }
 
-void cmd_pexpireat(struct cmd_ctx *c)
+static void cmd_pexpireat(struct cmd_ctx *c)
 {
     expire_generic(c, 0, 0, "pexpireat");
 }
@@ -175,27 +176,27 @@ static void ttl_generic(struct cmd_ctx *c, int output_ms, int output_abs)
     resp_add_int(c->out, output_ms ? ttl : (ttl + 500) / 1000);
 }
 
-void cmd_ttl(struct cmd_ctx *c)
+static void cmd_ttl(struct cmd_ctx *c)
 {
     ttl_generic(c, 0, 0);
 }
 
-void cmd_pttl(struct cmd_ctx *c)
+static void cmd_pttl(struct cmd_ctx *c)
 {
     ttl_generic(c, 1, 0);
 }
 
-void cmd_expiretime(struct cmd_ctx *c)
+static void cmd_expiretime(struct cmd_ctx *c)
 {
     ttl_generic(c, 0, 1);
 }
 
-void cmd_pexpiretime(struct cmd_ctx *c)
+static void cmd_pexpiretime(struct cmd_ctx *c)
 {
     ttl_generic(c, 1, 1);
 }
 
-void cmd_persist(struct cmd_ctx *c)
+static void cmd_persist(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1];
     int done = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0) &&
@@ -300,14 +301,44 @@ int cmd_rewrite_psetex(int argc, const struct resp_arg *argv, int64_t now_ms, st
     return rewrite_setex(argv, CMD_SET_PX, now_ms, out, scratch, scratch_len);
 }
 
-int cmd_rewrite_expire(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
-                       char *scratch, size_t scratch_len)
+static int cmd_rewrite_expire(int argc, const struct resp_arg *argv, int64_t now_ms,
+                              struct resp_arg *out, char *scratch, size_t scratch_len)
 {
     return rewrite_expire(argc, argv, 1, now_ms, out, scratch, scratch_len);
 }
 
-int cmd_rewrite_pexpire(int argc, const struct resp_arg *argv, int64_t now_ms, struct resp_arg *out,
-                        char *scratch, size_t scratch_len)
+static int cmd_rewrite_pexpire(int argc, const struct resp_arg *argv, int64_t now_ms,
+                               struct resp_arg *out, char *scratch, size_t scratch_len)
 {
     return rewrite_expire(argc, argv, 0, now_ms, out, scratch, scratch_len);
 }
+
+/* The expiry commands' rows (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
+ * categories are Redis 7.0's). */
+const struct command cmd_table_expire[] = {
+    {"expire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expire, "generic", "1.0.0",
+     "Sets the expiration time of a key in seconds.", "key seconds [NX|XX|GT|LT]:condition",
+     "keyspace write fast", NULL, cmd_rewrite_expire},
+    {"pexpire", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_pexpire, "generic", "2.6.0",
+     "Sets the expiration time of a key in milliseconds.",
+     "key milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL, cmd_rewrite_pexpire},
+    {"expireat", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_expireat, "generic", "1.2.0",
+     "Sets the expiration time of a key to a Unix timestamp.",
+     "key unix-time-seconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
+    {"pexpireat", -3, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_pexpireat, "generic", "2.6.0",
+     "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+     "key unix-time-milliseconds [NX|XX|GT|LT]:condition", "keyspace write fast", NULL},
+    {"ttl", 2, R | F, 1, 1, 1, cmd_ttl, "generic", "1.0.0",
+     "Returns the expiration time in seconds of a key.", "key", "keyspace read fast", NULL},
+    {"pttl", 2, R | F, 1, 1, 1, cmd_pttl, "generic", "2.6.0",
+     "Returns the expiration time in milliseconds of a key.", "key", "keyspace read fast", NULL},
+    {"expiretime", 2, R | F, 1, 1, 1, cmd_expiretime, "generic", "7.0.0",
+     "Returns the expiration time of a key as a Unix timestamp.", "key", "keyspace read fast",
+     NULL},
+    {"pexpiretime", 2, R | F, 1, 1, 1, cmd_pexpiretime, "generic", "7.0.0",
+     "Returns the expiration time of a key as a Unix milliseconds timestamp.", "key",
+     "keyspace read fast", NULL},
+    {"persist", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_persist, "generic", "2.2.0",
+     "Removes the expiration time of a key.", "key", "keyspace write fast", NULL},
+    CMD_ROWS_END,
+};

@@ -17,6 +17,7 @@
 #include "cmd/cmdarg.h"
 #include "keyspace/kv.h"
 #include "base/util.h"
+#include "cmd/rows.h"
 
 /* DEL and UNLINK: both free a value with many elements on the lazyfree
  * thread (src/base/lazyfree.h), small ones at once, as Redis's lazyfree-lazy-user-del. */
@@ -31,7 +32,7 @@ static void del_generic(struct cmd_ctx *c)
     resp_add_int(c->out, deleted);
 }
 
-void cmd_del(struct cmd_ctx *c)
+static void cmd_del(struct cmd_ctx *c)
 {
     del_generic(c);
 }
@@ -52,7 +53,7 @@ void cmd_evict(struct cmd_ctx *c)
     resp_add_int(c->out, evicted);
 }
 
-void cmd_unlink(struct cmd_ctx *c)
+static void cmd_unlink(struct cmd_ctx *c)
 {
     del_generic(c);
 }
@@ -71,23 +72,23 @@ static void count_existing(struct cmd_ctx *c, int touch)
     resp_add_int(c->out, n);
 }
 
-void cmd_exists(struct cmd_ctx *c)
+static void cmd_exists(struct cmd_ctx *c)
 {
     count_existing(c, 0);
 }
 
-void cmd_touch(struct cmd_ctx *c)
+static void cmd_touch(struct cmd_ctx *c)
 {
     count_existing(c, 1);
 }
 
-void cmd_type(struct cmd_ctx *c)
+static void cmd_type(struct cmd_ctx *c)
 {
     const struct kv_val *v = kv_lookup_notouch(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     resp_add_simple(c->out, v ? kv_type_name(c->kv, v) : "none");
 }
 
-void cmd_dbsize(struct cmd_ctx *c)
+static void cmd_dbsize(struct cmd_ctx *c)
 {
     resp_add_int(c->out, (long long)kv_size(c->kv));
 }
@@ -162,7 +163,7 @@ static void scan_visit(void *ud, const char *key, size_t klen, const struct kv_v
     w->keys[w->n++] = (struct scan_key){key, klen};
 }
 
-void cmd_scan(struct cmd_ctx *c)
+static void cmd_scan(struct cmd_ctx *c)
 {
     uint64_t cursor;
     struct cmd_scan_opts o;
@@ -212,17 +213,17 @@ static void rename_generic(struct cmd_ctx *c, int nx)
         resp_add_simple(c->out, "OK");
 }
 
-void cmd_rename(struct cmd_ctx *c)
+static void cmd_rename(struct cmd_ctx *c)
 {
     rename_generic(c, 0);
 }
 
-void cmd_renamenx(struct cmd_ctx *c)
+static void cmd_renamenx(struct cmd_ctx *c)
 {
     rename_generic(c, 1);
 }
 
-void cmd_randomkey(struct cmd_ctx *c)
+static void cmd_randomkey(struct cmd_ctx *c)
 {
     size_t len;
     const char *key = kv_random_key(c->kv, c->now_ms, &len);
@@ -263,7 +264,7 @@ static int copy_parse(struct cmd_ctx *c)
     return replace;
 }
 
-void cmd_copy(struct cmd_ctx *c)
+static void cmd_copy(struct cmd_ctx *c)
 {
     const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
     int replace = copy_parse(c);
@@ -299,12 +300,54 @@ static void flush_generic(struct cmd_ctx *c)
     resp_add_simple(c->out, "OK");
 }
 
-void cmd_flushdb(struct cmd_ctx *c)
+static void cmd_flushdb(struct cmd_ctx *c)
 {
     flush_generic(c);
 }
 
-void cmd_flushall(struct cmd_ctx *c)
+static void cmd_flushall(struct cmd_ctx *c)
 {
     flush_generic(c);
 }
+
+/* The generic keyspace commands' rows (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
+ * categories are Redis 7.0's). */
+const struct command cmd_table_keys[] = {
+    {"del", -2, W | CMD_ABSENT_NOOP, 1, -1, 1, cmd_del, "generic", "1.0.0",
+     "Deletes one or more keys.", "key [key ...]", "keyspace write slow", NULL},
+    {"unlink", -2, W | F | CMD_ABSENT_NOOP, 1, -1, 1, cmd_unlink, "generic", "4.0.0",
+     "Asynchronously deletes one or more keys.", "key [key ...]", "keyspace write fast", NULL},
+    {"exists", -2, R | F, 1, -1, 1, cmd_exists, "generic", "1.0.0",
+     "Determines whether one or more keys exist.", "key [key ...]", "keyspace read fast", NULL},
+    {"keys", 2, R | CMD_UNORDERED, 0, 0, 0, cmd_keys, "generic", "1.0.0",
+     "Returns all key names that match a pattern.", "pattern", "keyspace read slow dangerous",
+     NULL},
+    {"scan", -2, R | CMD_RANDOM, 0, 0, 0, cmd_scan, "generic", "2.8.0",
+     "Iterates over the key names in the database.",
+     "cursor [MATCH pattern] [COUNT count] [TYPE type]", "keyspace read slow", NULL},
+    {"type", 2, R | F, 1, 1, 1, cmd_type, "generic", "1.0.0",
+     "Determines the type of value stored at a key.", "key", "keyspace read fast", NULL},
+    {"rename", 3, W, 1, 2, 1, cmd_rename, "generic", "1.0.0",
+     "Renames a key and overwrites the destination.", "key newkey", "keyspace write slow", NULL},
+    {"renamenx", 3, W | F, 1, 2, 1, cmd_renamenx, "generic", "1.0.0",
+     "Renames a key only when the target key name doesn't exist.", "key newkey",
+     "keyspace write fast", NULL},
+    {"randomkey", 1, R | CMD_RANDOM, 0, 0, 0, cmd_randomkey, "generic", "1.0.0",
+     "Returns a random key name from the database.", NULL, "keyspace read slow", NULL},
+    {"touch", -2, R | F, 1, -1, 1, cmd_touch, "generic", "3.2.1",
+     "Returns the number of existing keys out of those specified after updating the time they were "
+     "last accessed.",
+     "key [key ...]", "keyspace read fast", NULL},
+    {"copy", -3, W | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0",
+     "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]",
+     "keyspace write slow", NULL},
+    {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, "server", "1.0.0",
+     "Returns the number of keys in the database.", NULL, "keyspace read fast", NULL},
+    {"flushdb", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushdb, "server", "1.0.0",
+     "Remove all keys from the current database.", "[ASYNC|SYNC]:async",
+     "keyspace write slow dangerous", NULL},
+    {"flushall", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushall, "server", "1.0.0",
+     "Removes all keys from all databases.", "[ASYNC|SYNC]:async", "keyspace write slow dangerous",
+     NULL},
+    CMD_ROWS_END,
+};

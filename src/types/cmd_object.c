@@ -11,6 +11,7 @@
 #include "cmd/cmdarg.h"
 #include "keyspace/kv.h"
 #include "base/util.h"
+#include "cmd/rows.h"
 
 #define MEMORY_SAMPLES_DEFAULT 5
 #define SHARED_INTEGERS 10000 /* Redis shares the integers 0..9999 */
@@ -24,7 +25,7 @@ static const struct kv_val *peek(struct cmd_ctx *c)
     return v;
 }
 
-void cmd_object_encoding(struct cmd_ctx *c)
+static void cmd_object_encoding(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (v) resp_add_bulk_cstr(c->out, kv_encoding_name(c->kv, v));
@@ -33,7 +34,7 @@ void cmd_object_encoding(struct cmd_ctx *c)
 /* raftcache shares no values, but redis-server reports its shared integers
  * (0..9999, unless maxmemory with an LRU/LFU policy needs per-key metadata) as referenced
  * INT_MAX times; tools and tests read that, so it is reported the same. */
-void cmd_object_refcount(struct cmd_ctx *c)
+static void cmd_object_refcount(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (!v) return;
@@ -47,7 +48,7 @@ void cmd_object_refcount(struct cmd_ctx *c)
     "Please note that when switching between policies at runtime LRU and LFU data will take "      \
     "some time to adjust."
 
-void cmd_object_idletime(struct cmd_ctx *c)
+static void cmd_object_idletime(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (!v) return;
@@ -61,7 +62,7 @@ void cmd_object_idletime(struct cmd_ctx *c)
 }
 
 /* The access frequency an *-lfu policy keeps (src/keyspace/kv.h), decayed to now. */
-void cmd_object_freq(struct cmd_ctx *c)
+static void cmd_object_freq(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (!v) return;
@@ -73,7 +74,7 @@ void cmd_object_freq(struct cmd_ctx *c)
     resp_add_int(c->out, (long long)kv_lfu_counter(c->kv, v));
 }
 
-void cmd_object_help(struct cmd_ctx *c)
+static void cmd_object_help(struct cmd_ctx *c)
 {
     static const char *const lines[] = {
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -115,3 +116,27 @@ void cmd_memory_usage(struct cmd_ctx *c)
     if (v)
         resp_add_int(c->out, (long long)kv_memory_usage(c->kv, v, c->argv[2].len, (size_t)samples));
 }
+
+static const struct command object_subcommands[] = {
+    {"object|encoding", 3, R, 2, 2, 1, cmd_object_encoding, "generic", "2.2.3",
+     "Returns the internal encoding of a Redis object.", "key", "keyspace read slow", NULL},
+    {"object|refcount", 3, R, 2, 2, 1, cmd_object_refcount, "generic", "2.2.3",
+     "Returns the reference count of a value of a key.", "key", "keyspace read slow", NULL},
+    {"object|idletime", 3, R | CMD_RANDOM, 2, 2, 1, cmd_object_idletime, "generic", "2.2.3",
+     "Returns the time since the last access to a Redis object.", "key", "keyspace read slow",
+     NULL},
+    {"object|freq", 3, R | CMD_RANDOM, 2, 2, 1, cmd_object_freq, "generic", "4.0.0",
+     "Returns the logarithmic access frequency counter of a Redis object.", "key",
+     "keyspace read slow", NULL},
+    {"object|help", 2, LD | ST, 0, 0, 0, cmd_object_help, "generic", "6.2.0",
+     "Returns helpful text about the different subcommands.", NULL, "keyspace slow", NULL},
+    CMD_ROWS_END,
+};
+
+/* OBJECT's row (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
+ * categories are Redis 7.0's). */
+const struct command cmd_table_object[] = {
+    {"object", -2, CMD_CONTAINER, 0, 0, 0, NULL, "generic", "2.2.3",
+     "A container for object introspection commands.", NULL, "slow", object_subcommands},
+    CMD_ROWS_END,
+};

@@ -17,6 +17,7 @@
 #include "keyspace/kv.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
+#include "cmd/rows.h"
 
 #define ERR_TOO_BIG "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 
@@ -77,7 +78,7 @@ static void set_generic(struct cmd_ctx *c, const struct cmd_set_opts *o, const s
         resp_add_simple(c->out, "OK");
 }
 
-void cmd_set(struct cmd_ctx *c)
+static void cmd_set(struct cmd_ctx *c)
 {
     struct cmd_set_opts o;
     if (cmd_set_parse_opts(c->argc, c->argv, 0, &o) < 0) {
@@ -87,38 +88,38 @@ void cmd_set(struct cmd_ctx *c)
     set_generic(c, &o, &c->argv[2], "set", 0);
 }
 
-void cmd_setnx(struct cmd_ctx *c)
+static void cmd_setnx(struct cmd_ctx *c)
 {
     struct cmd_set_opts o = {CMD_SET_NX, 0};
     set_generic(c, &o, &c->argv[2], "setnx", 1);
 }
 
-void cmd_setex(struct cmd_ctx *c)
+static void cmd_setex(struct cmd_ctx *c)
 {
     struct cmd_set_opts o = {CMD_SET_EX, 2};
     set_generic(c, &o, &c->argv[3], "setex", 0);
 }
 
-void cmd_psetex(struct cmd_ctx *c)
+static void cmd_psetex(struct cmd_ctx *c)
 {
     struct cmd_set_opts o = {CMD_SET_PX, 2};
     set_generic(c, &o, &c->argv[3], "psetex", 0);
 }
 
-void cmd_getset(struct cmd_ctx *c)
+static void cmd_getset(struct cmd_ctx *c)
 {
     struct cmd_set_opts o = {CMD_SET_GET, 0};
     set_generic(c, &o, &c->argv[2], "getset", 0);
 }
 
-void cmd_get(struct cmd_ctx *c)
+static void cmd_get(struct cmd_ctx *c)
 {
     const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     if (cmd_wrongtype(c, v, KV_STRING)) return;
     reply_val(c->out, v);
 }
 
-void cmd_getdel(struct cmd_ctx *c)
+static void cmd_getdel(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, KV_LOOKUP_STATS);
@@ -131,7 +132,7 @@ void cmd_getdel(struct cmd_ctx *c)
 
 /* Redis's order: option syntax, then the key (null if absent, even with a
  * bad expire value), then the expire value, then the reply and the change. */
-void cmd_getex(struct cmd_ctx *c)
+static void cmd_getex(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1];
     struct cmd_set_opts o;
@@ -164,7 +165,7 @@ void cmd_getex(struct cmd_ctx *c)
     }
 }
 
-void cmd_mget(struct cmd_ctx *c)
+static void cmd_mget(struct cmd_ctx *c)
 {
     resp_add_array_len(c->out, c->argc - 1);
     for (int j = 1; j < c->argc; j++) {
@@ -198,12 +199,12 @@ static void mset_generic(struct cmd_ctx *c, int nx, const char *name)
         resp_add_simple(c->out, "OK");
 }
 
-void cmd_mset(struct cmd_ctx *c)
+static void cmd_mset(struct cmd_ctx *c)
 {
     mset_generic(c, 0, "mset");
 }
 
-void cmd_msetnx(struct cmd_ctx *c)
+static void cmd_msetnx(struct cmd_ctx *c)
 {
     mset_generic(c, 1, "msetnx");
 }
@@ -242,23 +243,23 @@ static int parse_incr(struct cmd_ctx *c, long long *incr)
     return 0;
 }
 
-void cmd_incr(struct cmd_ctx *c)
+static void cmd_incr(struct cmd_ctx *c)
 {
     incr_generic(c, 1);
 }
 
-void cmd_decr(struct cmd_ctx *c)
+static void cmd_decr(struct cmd_ctx *c)
 {
     incr_generic(c, -1);
 }
 
-void cmd_incrby(struct cmd_ctx *c)
+static void cmd_incrby(struct cmd_ctx *c)
 {
     long long incr;
     if (parse_incr(c, &incr)) incr_generic(c, incr);
 }
 
-void cmd_decrby(struct cmd_ctx *c)
+static void cmd_decrby(struct cmd_ctx *c)
 {
     long long incr;
     if (!parse_incr(c, &incr)) return;
@@ -269,7 +270,7 @@ void cmd_decrby(struct cmd_ctx *c)
     incr_generic(c, -incr);
 }
 
-void cmd_incrbyfloat(struct cmd_ctx *c)
+static void cmd_incrbyfloat(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1], *arg = &c->argv[2];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
@@ -302,7 +303,7 @@ static int length_ok(struct cmd_ctx *c, size_t base, size_t add)
     return 0;
 }
 
-void cmd_append(struct cmd_ctx *c)
+static void cmd_append(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1], *arg = &c->argv[2];
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
@@ -321,14 +322,14 @@ void cmd_append(struct cmd_ctx *c)
     resp_add_int(c->out, (long long)(olen + arg->len));
 }
 
-void cmd_strlen(struct cmd_ctx *c)
+static void cmd_strlen(struct cmd_ctx *c)
 {
     const struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     if (cmd_wrongtype(c, v, KV_STRING)) return;
     resp_add_int(c->out, v ? v->len : 0);
 }
 
-void cmd_getrange(struct cmd_ctx *c)
+static void cmd_getrange(struct cmd_ctx *c)
 {
     long long start, end;
     if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &start) ||
@@ -356,7 +357,7 @@ void cmd_getrange(struct cmd_ctx *c)
         resp_add_bulk(c->out, v->data + start, (size_t)(end - start + 1));
 }
 
-void cmd_setrange(struct cmd_ctx *c)
+static void cmd_setrange(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1], *arg = &c->argv[3];
     long long offset;
@@ -536,7 +537,7 @@ static void lcs_reply(struct cmd_ctx *c, const struct lcs_opts *o, const char *a
     free(dp);
 }
 
-void cmd_lcs(struct cmd_ctx *c)
+static void cmd_lcs(struct cmd_ctx *c)
 {
     /* Redis looks both keys up before parsing options: the stats count. */
     const struct kv_val *va = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
@@ -549,3 +550,80 @@ void cmd_lcs(struct cmd_ctx *c)
     if (lcs_parse(c, &o) < 0) return;
     lcs_reply(c, &o, va ? va->data : "", va ? va->len : 0, vb ? vb->data : "", vb ? vb->len : 0);
 }
+
+/* The string commands' rows (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
+ * categories are Redis 7.0's). */
+const struct command cmd_table_string[] = {
+    {"get", 2, R | F, 1, 1, 1, cmd_get, "string", "1.0.0", "Returns the string value of a key.",
+     "key", "read string fast", NULL},
+    {"set", -3, W | OOM, 1, 1, 1, cmd_set, "string", "1.0.0",
+     "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+     "key value [NX|XX]:condition [GET] [EX seconds|PX milliseconds|EXAT "
+     "unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]:expiration",
+     "write string slow", NULL, cmd_rewrite_set},
+    {"setnx", 3, W | OOM | F, 1, 1, 1, cmd_setnx, "string", "1.0.0",
+     "Set the string value of a key only when the key doesn't exist.", "key value",
+     "write string fast", NULL},
+    {"setex", 4, W | OOM, 1, 1, 1, cmd_setex, "string", "2.0.0",
+     "Sets the string value and expiration time of a key.", "key seconds value",
+     "write string slow", NULL, cmd_rewrite_setex},
+    {"psetex", 4, W | OOM, 1, 1, 1, cmd_psetex, "string", "2.6.0",
+     "Sets both string value and expiration time in milliseconds of a key.",
+     "key milliseconds value", "write string slow", NULL, cmd_rewrite_psetex},
+    {"getset", 3, W | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
+     "Returns the previous string value of a key after setting it to a new value.", "key value",
+     "write string fast", NULL},
+    {"getdel", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_getdel, "string", "6.2.0",
+     "Returns the string value of a key after deleting the key.", "key", "write string fast", NULL},
+    {"getex", -2, W | F, 1, 1, 1, cmd_getex, "string", "6.2.0",
+     "Returns the string value of a key after setting its expiration time.",
+     "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT "
+     "unix-time-milliseconds|PERSIST]:expiration",
+     "write string fast", NULL, cmd_rewrite_getex},
+    {"mget", -2, R | F, 1, -1, 1, cmd_mget, "string", "1.0.0",
+     "Atomically returns the string values of one or more keys.", "key [key ...]",
+     "read string fast", NULL},
+    {"mset", -3, W | OOM, 1, -1, 2, cmd_mset, "string", "1.0.1",
+     "Atomically creates or modifies the string values of one or more keys.",
+     "key value [key value ...]", "write string slow", NULL},
+    {"msetnx", -3, W | OOM, 1, -1, 2, cmd_msetnx, "string", "1.0.1",
+     "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+     "key value [key value ...]", "write string slow", NULL},
+    {"incr", 2, W | OOM | F, 1, 1, 1, cmd_incr, "string", "1.0.0",
+     "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+     "exist.",
+     "key", "write string fast", NULL},
+    {"decr", 2, W | OOM | F, 1, 1, 1, cmd_decr, "string", "1.0.0",
+     "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+     "exist.",
+     "key", "write string fast", NULL},
+    {"incrby", 3, W | OOM | F, 1, 1, 1, cmd_incrby, "string", "1.0.0",
+     "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
+     "doesn't exist.",
+     "key increment", "write string fast", NULL},
+    {"decrby", 3, W | OOM | F, 1, 1, 1, cmd_decrby, "string", "1.0.0",
+     "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
+     "doesn't exist.",
+     "key decrement", "write string fast", NULL},
+    {"incrbyfloat", 3, W | OOM | F, 1, 1, 1, cmd_incrbyfloat, "string", "2.6.0",
+     "Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
+     "doesn't exist.",
+     "key increment:double", "write string fast", NULL},
+    {"append", 3, W | OOM | F, 1, 1, 1, cmd_append, "string", "2.0.0",
+     "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value",
+     "write string fast", NULL},
+    {"strlen", 2, R | F, 1, 1, 1, cmd_strlen, "string", "2.2.0",
+     "Returns the length of a string value.", "key", "read string fast", NULL},
+    {"getrange", 4, R, 1, 1, 1, cmd_getrange, "string", "2.4.0",
+     "Returns a substring of the string stored at a key.", "key start end", "read string slow",
+     NULL},
+    {"substr", 4, R, 1, 1, 1, cmd_getrange, "string", "1.0.0",
+     "Returns a substring from a string value.", "key start end", "read string slow", NULL},
+    {"setrange", 4, W | OOM, 1, 1, 1, cmd_setrange, "string", "2.2.0",
+     "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't "
+     "exist.",
+     "key offset value", "write string slow", NULL},
+    {"lcs", -3, R, 1, 2, 1, cmd_lcs, "string", "7.0.0", "Finds the longest common substring.",
+     "key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]", "read string slow", NULL},
+    CMD_ROWS_END,
+};

@@ -5,6 +5,7 @@
  */
 #include "types/bitops.h"
 #include "cmd/cmd.h"
+#include "cmd/rows.h"
 
 /* One BITFIELD operation, repeated in its syntax: a GET, or a SET or INCRBY
  * after an optional OVERFLOW (Redis's "operation" oneof and "write" block). */
@@ -34,5 +35,5 @@ const struct command cmd_table_bitops[] = {
     {"bitfield_ro", -2, CMD_READONLY | CMD_FAST, 1, 1, 1, cmd_bitfield_ro, "bitmap", "6.0.0",
      "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
      "key [GET encoding offset [GET encoding offset ...]]", "read bitmap fast", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -5,10 +5,8 @@
  */
 #include "cmd/cmd.h"
 #include "types/t_geo.h"
+#include "cmd/rows.h"
 
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define OOM CMD_DENYOOM
 #define UNIT "<M|KM|FT|MI>:unit"
 #define RADIUS_OPTS                                                                                \
     "[WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]]:count_block [ASC|DESC]:order"
@@ -58,5 +56,5 @@ const struct command cmd_table_geo[] = {
      "Query a sorted set representing a geospatial index to fetch members inside an area of a "
      "box or a circle, and store the result in another key.",
      "destination source " SEARCH_FROM SEARCH_BY "[STOREDIST]", "write geo slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

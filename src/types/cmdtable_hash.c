@@ -5,11 +5,7 @@
  */
 #include "cmd/cmd.h"
 #include "types/t_hash.h"
-
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-#define OOM CMD_DENYOOM
+#include "cmd/rows.h"
 
 const struct command cmd_table_hash[] = {
     {"hset", -4, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_hset, "hash", "2.0.0",
@@ -56,5 +52,5 @@ const struct command cmd_table_hash[] = {
     {"hscan", -3, R | CMD_RANDOM, 1, 1, 1, cmd_hscan, "hash", "2.8.0",
      "Iterates over fields and values of a hash.", "key cursor [MATCH pattern] [COUNT count]",
      "read hash slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -6,6 +6,7 @@
  */
 #include "cmd/cmd.h"
 #include "types/hll_cmd.h"
+#include "cmd/rows.h"
 
 const struct command cmd_table_hll[] = {
     {"pfadd", -2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, cmd_pfadd, "hyperloglog", "2.8.9",
@@ -23,5 +24,5 @@ const struct command cmd_table_hll[] = {
     {"pfselftest", 1, CMD_ADMIN, 0, 0, 0, cmd_pfselftest, "hyperloglog", "2.8.9",
      "An internal command for testing HyperLogLog values", NULL, "hyperloglog admin slow dangerous",
      NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

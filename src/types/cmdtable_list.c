@@ -10,11 +10,8 @@
  */
 #include "cmd/cmd.h"
 #include "types/t_list.h"
+#include "cmd/rows.h"
 
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-#define OOM CMD_DENYOOM
 #define NOOP CMD_ABSENT_NOOP
 #define BLK (CMD_BLOCKING | CMD_NOSCRIPT)
 
@@ -83,5 +80,5 @@ const struct command cmd_table_list[] = {
      "Pop an element from a list, push it to another list and return it; or block until one is "
      "available",
      "source destination timeout:double", "write list slow blocking", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

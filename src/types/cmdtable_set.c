@@ -5,11 +5,7 @@
  */
 #include "cmd/cmd.h"
 #include "types/t_set.h"
-
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-#define OOM CMD_DENYOOM
+#include "cmd/rows.h"
 
 const struct command cmd_table_set[] = {
     {"sadd", -3, W | OOM | F | CMD_MEMBER_ARG, 1, 1, 1, cmd_sadd, "set", "1.0.0",
@@ -58,5 +54,5 @@ const struct command cmd_table_set[] = {
     {"sscan", -3, R | CMD_RANDOM, 1, 1, 1, cmd_sscan, "set", "2.8.0",
      "Iterates over members of a set.", "key cursor [MATCH pattern] [COUNT count]", "read set slow",
      NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -7,6 +7,7 @@
  */
 #include "cmd/cmd.h"
 #include "types/sort.h"
+#include "cmd/rows.h"
 
 const struct command cmd_table_sort[] = {
     {"sort", -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, cmd_sort, "generic", "1.0.0",
@@ -19,5 +20,5 @@ const struct command cmd_table_sort[] = {
      "key [BY pattern] [LIMIT offset count]:limit [GET pattern [GET pattern ...]] "
      "[ASC|DESC]:order [ALPHA]:sorting",
      "read set sortedset list slow dangerous", NULL, .getkeys = cmd_sort_ro_keys},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

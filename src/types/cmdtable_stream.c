@@ -7,11 +7,8 @@
  */
 #include "cmd/cmd.h"
 #include "types/t_stream.h"
+#include "cmd/rows.h"
 
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-#define OOM CMD_DENYOOM
 #define TRIM "[MAXLEN|MINID:strategy [=|~]:operator threshold [LIMIT count]]:trim "
 
 static const struct command xinfo_subcommands[] = {
@@ -24,7 +21,7 @@ static const struct command xinfo_subcommands[] = {
      "List the consumers in a consumer group", "key groupname", "read stream slow", NULL},
     {"xinfo|help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, cmd_xinfo_help, "stream", "5.0.0",
      "Show helpful text about the different subcommands", NULL, "stream slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 static const struct command xgroup_subcommands[] = {
@@ -44,7 +41,7 @@ static const struct command xgroup_subcommands[] = {
      NULL},
     {"xgroup|help", 2, CMD_LOADING | CMD_STALE, 0, 0, 0, cmd_xgroup_help, "stream", "5.0.0",
      "Show helpful text about the different subcommands", NULL, "stream slow", NULL},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct command cmd_table_stream[] = {
@@ -113,5 +110,5 @@ const struct command cmd_table_stream[] = {
      "A container for consumer groups commands", NULL, "slow", xgroup_subcommands},
     {"xinfo", -2, CMD_CONTAINER, 0, 0, 0, NULL, "stream", "5.0.0",
      "A container for stream introspection commands", NULL, "slow", xinfo_subcommands},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -5,11 +5,8 @@
  */
 #include "cmd/cmd.h"
 #include "types/t_zset.h"
+#include "cmd/rows.h"
 
-#define W CMD_WRITE
-#define R CMD_READONLY
-#define F CMD_FAST
-#define OOM CMD_DENYOOM
 #define RS "read sortedset slow"
 #define RF "read sortedset fast"
 
@@ -146,5 +143,5 @@ const struct command cmd_table_zset[] = {
      "Remove and return members with scores in a sorted set or block until one is available",
      "timeout:double numkeys:integer key [key ...] <MIN|MAX>:where [COUNT count]",
      "write sortedset slow blocking", NULL, NULL, t_zset_bzmpop_keys},
-    {NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -7,8 +7,23 @@
 #ifndef TYPETABLE_H
 #define TYPETABLE_H
 
+#include <stddef.h>
+
+#include "cmd/cmd.h"
 #include "keyspace/types.h"
 
 extern const struct kv_type_ops *const type_table[];
+
+/* Every group of command rows of this folder (each a NULL-name terminated
+ * array beside its handlers), for the registry (src/cmd/cmd.h): the server
+ * hands it these and its own (src/servercmd/cmdtable.h); a unit test of a
+ * type hands it these alone. A new type's rows are one line here. */
+extern const struct command *const type_command_groups[];
+extern const size_t type_command_group_count;
+
+/* The rows kept at the end of their handler files (src/types/cmd_*.c);
+ * a type's are declared in its header. */
+extern const struct command cmd_table_string[], cmd_table_keys[], cmd_table_expire[],
+    cmd_table_object[], cmd_table_debug[];
 
 #endif

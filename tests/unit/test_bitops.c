@@ -19,7 +19,7 @@
 #include "cmd/cmd.h"
 #include "keyspace/kv.h"
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 static void test_setbit_getbit(void **state)
 {
@@ -93,6 +93,6 @@ int main(void)
         T(test_bitop),
 #undef T
     };
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@
 #include "cmd/cmd.h"
 #include "script/function.h"
 #include "script/script.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 struct fx {
     struct monitor stats;
@@ -290,7 +290,7 @@ static void test_dump_restore(void **state)
 
 int main(void)
 {
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_and_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shebang_errors, setup, teardown),

@@ -24,7 +24,7 @@
 #include "ds/hyperloglog.h"
 #include "keyspace/kv.h"
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 /* PFADD key prefix0 .. prefix<n-1>, in calls of 30 elements. */
 static void pfadd_n(struct fx *f, const char *key, const char *prefix, int n)
@@ -214,7 +214,7 @@ static void test_registers(void **state)
 
 int main(void)
 {
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_same_as_redis, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_and_cache, setup, teardown),

@@ -23,7 +23,7 @@
 #include "keyspace/kv.h"
 
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 /* --- keyspace --- */
 
@@ -879,6 +879,6 @@ int main(void)
         T(test_ttl_absolute_equivalent),
 #undef T
     };
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,7 +34,7 @@
 #include "script/script_int.h"
 #include "cmd_fixture.h"
 #include "script_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 /* Called with S (Lua's functions) and M (ours), and the number of cases;
  * returns the number of cases run, of mismatches, and a description of
@@ -277,7 +277,7 @@ static void test_budget_stops_match(void **state)
 
 int main(void)
 {
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_cases),

@@ -23,7 +23,7 @@
 #include "keyspace/kv.h"
 #include "types/sort.h"
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 static void fill(struct fx *f)
 {
@@ -144,7 +144,7 @@ static void test_keys(void **state)
 
 int main(void)
 {
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_numeric_and_alpha, setup, teardown),
         cmocka_unit_test_setup_teardown(test_by_and_get, setup, teardown),

@@ -22,7 +22,7 @@
 #include "keyspace/kv.h"
 #include "types/t_hash.h"
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 static void test_small_hash_is_a_listpack(void **state)
 {
@@ -183,6 +183,6 @@ int main(void)
         T(test_save_load_and_copy),
 #undef T
     };
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,7 +34,7 @@
 #include "base/util.h"
 #include "cmd_fixture.h"
 #include "ql_check.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 /* --- a model: the list as an array of strings --- */
 
@@ -655,6 +655,6 @@ int main(void)
         T(test_workers),
 #undef T
     };
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,6 @@
 #include "types/t_set.h"
 #include "types/t_set_int.h"
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
 
 static void test_intset_widths_and_order(void **state)
 {
@@ -202,6 +201,6 @@ int main(void)
         T(test_combine_is_linear),
 #undef T
     };
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@
 #include "types/t_zset.h"
 #include "types/t_zset_int.h"
 #include "cmd_fixture.h"
-#include "servercmd/cmdtable.h"
+#include "types/typetable.h"
 
 /* The same members in a listpack set "a" and a skiplist set "b". */
 static void fill_both(struct fx *f)
@@ -237,6 +237,6 @@ int main(void)
         T(test_save_load_and_copy),     T(test_combine_is_linear),
 #undef T
     };
-    cmdtable_init();
+    cmd_table_init(type_command_groups, type_command_group_count);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
