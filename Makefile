@@ -190,9 +190,13 @@ redis-tests-ci: $(B)/raftcache
 	@redis-tests/run.sh
 	@RT_CLUSTER_NODES=3 RT_EXCLUDE_UNITS="$(REDIS_TESTS_CI_EXCLUDE)" redis-tests/run.sh
 
-# Each stage of make test prints how long it took ("test: <stage> took N s").
-STAGE = @t0=$$(date +%s) && $(MAKE) $(1) && echo "test: $(1) took $$(( $$(date +%s) - t0 )) s"
+# Each stage of make test prints how long it took ("test: <stage> took N s")
+# and make test ends with the table of every stage's time.
+STAGE_LOG = $(B)/test-stages.txt
+STAGE = @t0=$$(date +%s) && $(MAKE) $(1) && t=$$(( $$(date +%s) - t0 )) && \
+	echo "test: $(1) took $$t s" && printf '%-18s %6d s\n' $(1) $$t >>$(STAGE_LOG)
 test: deps
+	@mkdir -p $(B) && : >$(STAGE_LOG)
 	$(call STAGE,check)
 	$(call STAGE,unit)
 	$(call STAGE,sim)
@@ -203,6 +207,14 @@ test: deps
 	$(call STAGE,redis-tests-ci)
 	$(call STAGE,chaos-checker)
 	$(call STAGE,chaos-short)
+	$(call STAGE,docker-test-as-root)
+	@echo "test: every stage passed; the time of each:"
+	@awk '{ print "  " $$0; s += $$2 } END { printf "  %-18s %6d s (%d min)\n", "total", s, s / 60 }' $(STAGE_LOG)
+
+# docker-test needs root (it installs docker.io, starts dockerd and runs
+# containers): make test runs it as root and says so otherwise.
+.PHONY: docker-test-as-root
+docker-test-as-root:
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) docker-test; \
 	 else echo "docker-test: skipped: not root (it installs docker.io, starts dockerd and runs containers)"; fi
 
