@@ -348,7 +348,7 @@ cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_help;
 /* src/servercmd/cmd_cluster.c */
 cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_cluster_shards,
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,
-    cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
+    cmd_asking, cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
 /* src/servercmd/cmd_role.c */
 cmd_proc cmd_role;
 /* src/servercmd/cmd_sentinel.c */

@@ -466,6 +466,16 @@ void cmd_cluster_help(struct cmd_ctx *c)
     cmd_reply_help(c, lines);
 }
 
+/* ASKING: a cluster client following an -ASK redirect sends it before the
+ * command it retries there. A raftcache cluster is one shard whose slots
+ * never move, so no node ever answers -ASK and the flag Redis would set for
+ * the next command could change nothing: +OK, as a Redis Cluster node
+ * answers it. */
+void cmd_asking(struct cmd_ctx *c)
+{
+    resp_add_simple(c->out, "OK");
+}
+
 /* From a script (no client) they change nothing, as on Redis's script client. */
 void cmd_readonly(struct cmd_ctx *c)
 {

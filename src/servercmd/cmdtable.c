@@ -245,6 +245,8 @@ static const struct command cmd_table_core[] = {
     /* cluster */
     {"cluster", -2, CMD_CONTAINER, 0, 0, 0, NULL, "cluster", "3.0.0",
      "A container for Redis Cluster commands.", NULL, "slow", cluster_subcommands},
+    {"asking", 1, F, 0, 0, 0, cmd_asking, "cluster", "3.0.0",
+     "Sent by cluster clients after an -ASK redirect", NULL, "fast connection", NULL},
     {"readonly", 1, F | LD | ST, 0, 0, 0, cmd_readonly, "cluster", "3.0.0",
      "Enables read-only queries for a connection to a replica node.", NULL, "fast connection",
      NULL},

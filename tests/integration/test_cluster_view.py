@@ -361,3 +361,26 @@ def test_keyless_reads_on_a_follower_answer_with_the_leaders_keys(cluster):
             raise AssertionError("GET after READWRITE did not answer MOVED")
         except redis.ResponseError as e:
             assert str(e).startswith("MOVED"), e
+
+
+def test_asking_is_answered_as_a_cluster_node_answers_it(cluster, redis_reference):
+    """Cluster clients send ASKING before retrying a command after -ASK. A
+    raftcache cluster's slots never move, so it never answers -ASK: ASKING
+    is +OK on every node (a Redis Cluster node's reply; redis-server without
+    cluster support refuses it) and reads as Redis 7.0's row in COMMAND."""
+    for node in cluster.nodes:
+        assert node.cli("ASKING") == "OK"
+    leader = cluster.leader()
+    assert leader.cli("ASKING", "extra") == \
+        "ERR wrong number of arguments for 'asking' command"
+    ref = redis_reference()
+
+    def cli(port, *args):
+        return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True,
+                              text=True, timeout=10).stdout
+
+    assert cli(leader.port, "COMMAND", "INFO", "asking") == \
+        cli(ref.port, "COMMAND", "INFO", "asking")
+    # Redis documents ASKING's complexity too; raftcache's rows carry none.
+    docs = cli(leader.port, "COMMAND", "DOCS", "asking").split("\n")
+    assert docs[:7] == cli(ref.port, "COMMAND", "DOCS", "asking").split("\n")[:7], docs
