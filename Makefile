@@ -321,6 +321,8 @@ format:
 	find resp raft src tests -name '*.[ch]' -not -path '*/corpus/*' | xargs clang-format -i
 
 # The habits the build enforces: formatting (the committed .clang-format),
+# functions of at most 70 lines (scripts/check-functions.sh), no sleep-based
+# wait in tests/integration (scripts/check-sleeps.py),
 # the layering (scripts/check-deps.sh for includes, scripts/layers.sh calls
 # for calls, read from the folders' archives), a warning-free build (-Wshadow
 # -Wconversion are in CFLAGS above) and the sanitizer builds' unit tests and
@@ -328,6 +330,8 @@ format:
 check: deps
 	@scripts/check-format.sh
 	@scripts/check-deps.sh
+	@scripts/check-functions.sh
+	@scripts/check-sleeps.py
 	$(MAKE) -j$(BUILD_JOBS) all $(B)/sim $(B)/nodesim $(UNIT_BIN)
 	@scripts/layers.sh calls $(B) && echo "check: no call climbs the folders of src/LAYERS"
 	$(MAKE) asan

@@ -72,7 +72,7 @@ def test_lru_keeps_the_keys_that_are_read(start_server):
         for i in range(200):
             pipe.get(f"hot:{i}")
         pipe.execute()
-        time.sleep(0.1)
+        time.sleep(0.1)  # sleep: the LRU clock counts seconds (above)
     assert c.info()["evicted_keys"] > 5000
     hot = sum(c.exists(f"hot:{i}") for i in range(200))
     cold = sum(c.exists(f"cold0:{i}") for i in range(500))

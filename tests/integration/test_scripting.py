@@ -420,4 +420,3 @@ def test_cluster_followers_know_the_scripts(cluster):
     # SCRIPT FLUSH reaches every node
     leader.client().script_flush()
     wait_until(lambda: ro.script_exists(sha1(body)) == [False], 10, what="the flush on a follower")
-    time.sleep(0)  # nothing else: the teardown checks the nodes converged
