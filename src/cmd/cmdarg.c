@@ -255,21 +255,6 @@ void cmd_scan_page_reply(struct cmd_ctx *c, struct cmd_scan_page *pg, uint64_t c
     resp_out_free(&pg->body);
 }
 
-int cmd_arg_peer_sender(struct cmd_ctx *c, const char *name)
-{
-    const struct client *cl = c->client;
-    long long from;
-    if (!(cl->flags & CLIENT_PEER)) {
-        resp_add_errorf(c->out, "NOPERM %s is for cluster peers that sent RAFT.AUTH", name);
-        return 0;
-    }
-    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &from) || (uint64_t)from != cl->peer_id) {
-        resp_add_errorf(c->out, "NOPERM %s sender differs from the node id of RAFT.AUTH", name);
-        return 0;
-    }
-    return 1;
-}
-
 void cmd_reply_help(struct cmd_ctx *c, const char *const *lines)
 {
     long n = 0;

@@ -50,10 +50,6 @@ int cmd_arg_timeout(struct cmd_ctx *c, int i, int64_t *ms);
 /* 1 after replying WRONGTYPE if v (a lookup's result, possibly NULL) holds
  * another type than t; 0 otherwise. */
 int cmd_wrongtype(struct cmd_ctx *c, const struct kv_val *v, enum kv_type t);
-/* A peer command (RAFT.MSG, RAFT.PUBLISH: name) whose argv[1] names its
- * sender: 1 when the connection is a peer link that RAFT.AUTH
- * authenticated as that node, else 0 after replying a NOPERM error. */
-int cmd_arg_peer_sender(struct cmd_ctx *c, const char *name);
 
 /* --- SET / GETEX options (src/types/cmd_string.c), shared with their rewrite hooks --- */
 

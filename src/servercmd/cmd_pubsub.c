@@ -6,6 +6,7 @@
 #include "node/node.h"
 #include "server/pubsub.h"
 #include "server/server.h"
+#include "transport/transport.h"
 
 /* The count a (un)subscription confirmation carries, as Redis 7.0: shard
  * channels alone, or channels and patterns together. */
@@ -123,7 +124,14 @@ void cmd_spublish(struct cmd_ctx *c)
 
 void cmd_raft_publish(struct cmd_ctx *c)
 {
-    if (!cmd_arg_peer_sender(c, "RAFT.PUBLISH")) return;
+    char err[128];
+    const struct client *cl = c->client;
+    const char *refused = transport_in_sender(
+        "RAFT.PUBLISH", (cl->flags & CLIENT_PEER) ? cl->peer_id : 0, &c->argv[1], err, sizeof err);
+    if (refused) {
+        resp_add_error(c->out, refused);
+        return;
+    }
     if (c->argv[2].len != 1 || (c->argv[2].ptr[0] != '0' && c->argv[2].ptr[0] != '1')) {
         resp_add_error(c->out, "ERR RAFT.PUBLISH kind must be 0 (channel) or 1 (shard channel)");
         return;

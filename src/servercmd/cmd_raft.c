@@ -11,6 +11,7 @@
 #include "cmd/client.h"
 #include "cmd/cmd.h"
 #include "node/node.h"
+#include "transport/transport.h"
 #include "server/server.h"
 #include "base/util.h"
 #include "cmd/cmdarg.h"
@@ -141,6 +142,59 @@ void cmd_raft_transfer_leader(struct cmd_ctx *c)
     int rc = node_transfer_leader(c->srv->node, target, err, sizeof err);
     if (rc != 0) {
         reply_node_error(c, rc, err);
+        return;
+    }
+    resp_add_simple(c->out, "OK");
+}
+
+/* --------------------------------------------------------------- peers
+ * RAFT.AUTH and RAFT.MSG, the inbound side of the wire protocol: the
+ * transport checks what they carry (src/transport/transport.h), the
+ * driver takes the peer's identity and messages, the server makes the
+ * connection a peer link. */
+
+void cmd_raft_auth(struct cmd_ctx *c)
+{
+    struct server *srv = c->srv;
+    struct transport_auth a;
+    const char *refused = transport_in_auth(srv->cfg.raft_secret.ptr, srv->cfg.raft_secret.len,
+                                            (uint64_t)srv->cfg.node_id, c->argc, c->argv, &a);
+    if (refused) {
+        resp_add_error(c->out, refused);
+        return;
+    }
+    char err[320];
+    if (a.inc && node_peer_auth(srv->node, a.id, a.inc, a.recovering, err, sizeof err) != 0) {
+        resp_add_errorf(c->out, "LOSTSTATE %s", err);
+        return;
+    }
+    if (server_client_become_peer(srv, c->client, a.id) != 0) {
+        resp_add_error(c->out, "ERR too many peer links");
+        return;
+    }
+    c->client->parser.limits.bulk_len_max = TRANSPORT_IN_MSG_MAX;
+    /* A peer we may not know yet (we are joining and it leads): where to
+     * answer it. Addresses in the configuration take precedence. */
+    if (a.has_addr) node_learn_peer(srv->node, a.id, a.host, a.port);
+    char ok[48];
+    transport_in_auth_ok(&a, node_incarnation(srv->node), raft_recovering(node_core(srv->node)), ok,
+                         sizeof ok);
+    resp_add_simple(c->out, ok);
+}
+
+void cmd_raft_msg(struct cmd_ctx *c)
+{
+    char err[128];
+    const struct client *cl = c->client;
+    const char *refused = transport_in_sender(
+        "RAFT.MSG", (cl->flags & CLIENT_PEER) ? cl->peer_id : 0, &c->argv[1], err, sizeof err);
+    if (refused) {
+        resp_add_error(c->out, refused);
+        return;
+    }
+    if (node_receive(c->srv->node, cl->peer_id, (const uint8_t *)c->argv[2].ptr, c->argv[2].len,
+                     err, sizeof err) != 0) {
+        resp_add_errorf(c->out, "ERR %s", err);
         return;
     }
     resp_add_simple(c->out, "OK");

@@ -1,6 +1,7 @@
 /*
- * src/transport/transport.h - the outbound side of the peer transport: delivers the Raft
- * core's encoded messages to the other nodes of the cluster.
+ * src/transport/transport.h - the peer transport: delivers the Raft core's
+ * encoded messages to the other nodes of the cluster (the outbound side),
+ * and checks what arrives from them (the inbound side, at the end).
  *
  * One outgoing connection per peer, on the peer's client port (the same port
  * clients use), speaking RESP through hiredis's asynchronous API on the node's
@@ -8,8 +9,10 @@
  * *_RESP messages) come back on the connection the other node opens to us, so
  * two nodes talking to each other use two TCP connections.
  *
- * WIRE PROTOCOL (the inbound side, in the server's command table, is written
- * against this; every argument is a RESP bulk string, binary-safe):
+ * WIRE PROTOCOL (both sides are here: the outbound in this module's
+ * transport*.c, the inbound's checks and replies in transport_in.c, which
+ * the server's RAFT.* commands call; every argument is a RESP bulk string,
+ * binary-safe):
  *
  *   RAFT.AUTH <raft-secret> <from-node-id> [<from-host:port> [<incarnation> [recovering]]]
  *       The first command of every connection, pipelined: the transport does
@@ -120,6 +123,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "raft/raft.h"
 
 struct ev_loop;
 struct transport; /* private */
@@ -413,5 +418,40 @@ void transport_call_cancel_ud(struct transport *t, const void *ud);
 struct redisReply;
 struct resp_out;
 int transport_reply_encode(const struct redisReply *r, struct resp_out *out);
+
+/* ------------------------------------------------------- the inbound side
+ * (src/transport/transport_in.c): the checks of WIRE PROTOCOL above, for
+ * the commands a peer sends (src/servercmd/cmd_raft.c, cmd_pubsub.c). */
+
+struct resp_arg;
+
+/* What an accepted RAFT.AUTH presented. */
+struct transport_auth {
+    uint64_t id;
+    int has_addr; /* host and port are set */
+    char host[TRANSPORT_HOST_MAX];
+    int port;
+    uint64_t inc; /* the sender's incarnation; 0 when it sent none */
+    int recovering;
+};
+
+/* RAFT.AUTH argv[0..argc) (3 to 6 arguments, the name first) at node
+ * self_id whose raft-secret is secret (secret_len 0: none configured):
+ * NULL when the connection may become a peer link from a->id (a filled
+ * in), else the error to reply. The secret is compared in constant time. */
+const char *transport_in_auth(const char *secret, size_t secret_len, uint64_t self_id, int argc,
+                              const struct resp_arg *argv, struct transport_auth *a);
+/* The +OK an accepted RAFT.AUTH answers: with the node's own incarnation
+ * (and " recovering") when the sender presented one. */
+void transport_in_auth_ok(const struct transport_auth *a, uint64_t own_inc, int own_recovering,
+                          char *buf, size_t len);
+/* The sender check of RAFT.MSG and RAFT.PUBLISH (name): NULL when from
+ * names the node the link authenticated as (link_peer; 0: the connection
+ * is no peer link), else the error to reply, written into err. */
+const char *transport_in_sender(const char *name, uint64_t link_peer, const struct resp_arg *from,
+                                char *err, size_t len);
+/* The largest RAFT.MSG payload a peer link admits: an entry holding a value
+ * of up to proto-max-bulk-len plus its framing (raft/raft.h). */
+#define TRANSPORT_IN_MSG_MAX RAFT_CODEC_MAX_MSG
 
 #endif
