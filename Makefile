@@ -225,7 +225,7 @@ bench: deps
 
 bench-cluster: deps
 	$(MAKE) all
-	@scripts/bench-cluster.sh
+	@scripts/bench.sh --cluster
 
 # Memory of each data type (1M hashes, 1M small sets, a 1M-member sorted set,
 # 1M strings, 100 lists of 100k elements) and of 1M strings overwritten 3
