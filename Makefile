@@ -150,6 +150,15 @@ nodesim: $(B)/nodesim
 bench-raft: $(B)/bench_raft
 	$(B)/bench_raft
 
+# The Raft log store's batches with fsync on and off (tests/bench/bench_fsync.c):
+# a standalone program linking the src archives it needs, as the server does.
+.PHONY: bench-fsync
+$(B)/bench_fsync: $(B)/tests/bench/bench_fsync.o $(SRV_LIBS) $(B)/libresp.a $(B)/libraft.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_SRV)
+
+bench-fsync: $(B)/bench_fsync
+	$(B)/bench_fsync
+
 # The cache workload generator (make bench-cache, scripts/bench-cache.sh).
 $(B)/cachegen: $(B)/tests/bench/cachegen.o $(B)/tests/bench/zipf.o
 	$(CC) $(CFLAGS) -o $@ $^ -lhiredis -lev -lm
@@ -228,7 +237,7 @@ bench: deps
 
 bench-cluster: deps
 	$(MAKE) all
-	@scripts/bench-cluster.sh
+	@scripts/bench.sh --cluster
 
 # Memory of each data type (1M hashes, 1M small sets, a 1M-member sorted set,
 # 1M strings, 100 lists of 100k elements) and of 1M strings overwritten 3

@@ -1,5 +1,6 @@
-# scripts/bench-lib.sh - pieces shared by bench.sh, bench-cluster.sh,
-# bench-memory.sh, bench-snapshot.sh and bench-cache.sh
+# scripts/bench-lib.sh - pieces shared by bench.sh (make bench, and make
+# bench-cluster with --cluster), bench-memory.sh, bench-snapshot.sh and
+# bench-cache.sh
 # (sourced, not run). Callers declare: CLIENTS, and associative arrays RPS,
 # P50, P99 keyed "label,server".
 

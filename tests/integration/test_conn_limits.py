@@ -1,7 +1,9 @@
 """Connection limits and peer links: what raftcache does when descriptors
-run out, how maxclients is fitted to them, how peer links (RAFT.AUTH) are
-kept apart from clients, and that a cluster with requirepass replicates
-messages larger than the unauthenticated bulk limit.
+run out, how maxclients is fitted to them (and CONFIG SET maxclients takes
+Redis 7.0's range), how peer links (RAFT.AUTH) are kept apart from clients
+(connections without raft-secret, idle beyond maxclients or presenting a
+wrong secret, cannot lock real peers out), and that a cluster with
+requirepass replicates messages larger than the unauthenticated bulk limit.
 
 Every wait polls with a deadline (conftest.wait_until); nothing asserts on
 how long something took.
@@ -11,6 +13,7 @@ import gc
 import os
 import resource
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -19,8 +22,9 @@ import time
 import pytest
 import redis
 
-from conftest import BIN, wait_until
+from conftest import BIN, KIND, read_reply_line, wait_until
 from raftcluster import parse_info
+from test_security import SECRET
 
 PASSWORD = "pw-conns"
 MAXCLIENTS_ERR = b"-ERR max number of clients reached\r\n"
@@ -195,6 +199,84 @@ def test_full_node_still_admits_peer_links(make_cluster):
     finally:
         for c in held:
             c.close()
+
+
+# --------------------------------- peers cannot be locked out without the secret
+# Beyond maxclients a connection may still be a peer and gets time to present
+# RAFT.AUTH. Connections that never do (an attacker without raft-secret) must
+# not hold the room a real peer needs to reconnect.
+
+def present_auth(port, node_id, secret=SECRET):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"RAFT.AUTH {secret} {node_id}\r\n".encode())
+    return s
+
+
+@pytest.fixture
+def full_node(start_server):
+    """A node with raft-secret at maxclients (1), its one client held."""
+    srv = start_server({"raft-secret": SECRET})
+    held = srv.client()
+    # The fixture's own clients may still be closing: wait until held is alone.
+    wait_until(lambda: held.info("clients")["connected_clients"] == 1, 10,
+               what="the other clients to be gone")
+    assert held.config_set("maxclients", 1) is True
+    yield srv, held
+    held.close()
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_idle_connections_over_maxclients_do_not_lock_out_peers(full_node):
+    srv, held = full_node
+    idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(200)]
+    try:
+        with present_auth(srv.port, 2) as peer:
+            assert read_reply_line(peer) == b"+OK\r\n"
+            peer.sendall(b"PING\r\n")
+            assert read_reply_line(peer) == b"+PONG\r\n"
+        # The idle ones were turned away with Redis's error, not kept.
+        assert read_reply_line(idle[0]) == MAXCLIENTS_ERR
+        assert held.info("clients")["connected_clients"] == 1
+    finally:
+        for s in idle:
+            s.close()
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_peer_authenticating_during_a_flood_of_connections_gets_in(full_node):
+    """The peer's RAFT.AUTH is on the wire when 200 more connections arrive:
+    the node is stopped meanwhile (SIGSTOP), so on SIGCONT it accepts them
+    all in one go and the room fills while the peer is still unread."""
+    srv, _ = full_node
+    flood = []
+    srv.proc.send_signal(signal.SIGSTOP)
+    try:
+        with present_auth(srv.port, 2) as peer:
+            flood = [socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+                     for _ in range(200)]
+            srv.proc.send_signal(signal.SIGCONT)
+            assert read_reply_line(peer) == b"+OK\r\n"
+            peer.sendall(b"PING\r\n")  # still connected, still a peer
+            assert read_reply_line(peer) == b"+PONG\r\n"
+        assert read_reply_line(flood[0]) == MAXCLIENTS_ERR
+    finally:
+        srv.proc.send_signal(signal.SIGCONT)
+        for s in flood:
+            s.close()
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_wrong_secret_presenters_over_maxclients_are_closed(full_node):
+    srv, _ = full_node
+    wrong = [present_auth(srv.port, 3, "wrong") for _ in range(100)]
+    try:
+        for s in wrong:
+            assert read_reply_line(s) == b"-ERR invalid raft-secret\r\n"
+        with present_auth(srv.port, 2) as peer:
+            assert read_reply_line(peer) == b"+OK\r\n"
+    finally:
+        for s in wrong:
+            s.close()
 
 
 # --------------------------------------------------- descriptors, maxclients
@@ -439,3 +521,23 @@ def test_config_set_maxclients_beyond_fd_limit(start_server):
         except redis.ResponseError as e:
             assert f"try with {fit}" in str(e)
         assert c.config_get("maxclients") == {"maxclients": str(fit)}
+
+
+# ------------------------------------------------ CONFIG SET maxclients range
+
+
+@pytest.mark.skipif(KIND == "redis", reason="redis-server can spend minutes on 3000000000, "
+                    "lowering its descriptor limit 16 at a time; its replies were compared by hand")
+def test_config_set_maxclients_takes_redis_range(server):
+    """Redis 7.0 takes 1..4294967295 and refuses what the descriptor limit
+    cannot hold with its "try with N" advice, beyond 2^31 as well."""
+    c = server.client()
+    for v in ("3000000000", "4294967296", "0"):
+        with pytest.raises(redis.ResponseError) as e:
+            c.config_set("maxclients", v)
+        if v == "3000000000":
+            assert "The operating system is not able to handle the specified number of " \
+                   "clients, try with" in str(e.value)
+        else:
+            assert str(e.value).endswith("argument must be between 1 and 4294967295 inclusive")
+    assert c.config_get("maxclients") == {"maxclients": "10000"}

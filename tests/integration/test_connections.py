@@ -1,5 +1,10 @@
 """Connection-level behaviour: malformed input, output-buffer limits,
-maxclients, idle timeout, AUTH."""
+maxclients, idle timeout, AUTH; the connection commands CLIENT LIST/KILL
+TYPE (every client type Redis 7.0 names, with its count, listing and error
+text; the types this server never has match no connection; pubsub:
+tests/integration/test_pubsub.py) and HELLO (its options run in order, with
+Redis 7.0's error texts); bind as redis.conf takes it (optional '-'
+addresses, IPv4 and IPv6 "any" together)."""
 
 import socket
 import time
@@ -244,3 +249,129 @@ def test_pipeline_of_big_replies_waits_for_its_output(start_server):
         assert bytes(got) == want
     finally:
         s.close()
+
+
+# ------------------------------------------------------- CLIENT TYPE filters
+
+
+def listed_ids(c, *args):
+    """The client ids CLIENT LIST [args] shows."""
+    text = c.execute_command("CLIENT", "LIST", *args)
+    text = text.decode() if isinstance(text, bytes) else text
+    return [int(line.split(" ")[0][3:]) for line in text.splitlines() if line]
+
+
+ABSENT_TYPES = ["replica", "slave", "master", "Replica", "MASTER"]
+
+
+@pytest.mark.parametrize("kind", ABSENT_TYPES)
+def test_client_kill_type_absent_kind_kills_nothing(server, kind):
+    c = server.client()
+    other = server.client()
+    other.ping()
+    assert c.execute_command("CLIENT", "KILL", "TYPE", kind) == 0
+    assert c.execute_command("CLIENT", "KILL", "TYPE", kind, "SKIPME", "no") == 0
+    assert other.ping() is True
+    assert c.ping() is True
+
+
+@pytest.mark.parametrize("kind", ABSENT_TYPES)
+def test_client_list_type_absent_kind_is_empty(server, kind):
+    c = server.client()
+    assert listed_ids(c, "TYPE", kind) == []
+    assert c.client_id() in listed_ids(c, "TYPE", "normal")
+
+
+def test_client_kill_type_normal_still_kills_others(server):
+    c = server.client()
+    other = server.client()
+    other_id = other.client_id()
+    assert c.execute_command("CLIENT", "KILL", "TYPE", "normal") >= 1
+    assert other_id not in listed_ids(c)
+    assert c.ping() is True
+
+
+def test_client_type_unknown_error_text(server):
+    c = server.client()
+    for sub in ("LIST", "KILL"):
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("CLIENT", sub, "TYPE", "bogus")
+        assert str(e.value) == "Unknown client type 'bogus'"
+
+
+def test_client_list_type_takes_exactly_one_argument(server):
+    c = server.client()
+    with pytest.raises(redis.ResponseError) as e:
+        c.execute_command("CLIENT", "LIST", "TYPE", "normal", "extra")
+    assert str(e.value) == "syntax error"
+
+
+# ----------------------------------------------- HELLO's options, in order
+
+BINARY_PW = b"a\x00b\r\n\xff"
+HELLO_NOAUTH = ("HELLO must be called with the client already authenticated, otherwise the "
+                "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
+                "select the RESP protocol version at the same time")
+BAD_NAME = "Client names cannot contain spaces, newlines or special characters."
+
+
+def hello_error(c, *args):
+    with pytest.raises(redis.RedisError) as e:  # NOAUTH is redis-py's AuthenticationError
+        c.execute_command("HELLO", *args)
+    return str(e.value)
+
+
+def test_hello_errors_follow_redis_order(start_server):
+    srv = start_server()
+    with srv.client() as c:
+        assert c.config_set("requirepass", BINARY_PW) is True
+    with redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=10) as c:
+        assert hello_error(c, "2") == HELLO_NOAUTH
+        # A bad name is refused where it stands, before the missing or wrong AUTH.
+        assert hello_error(c, "2", "SETNAME", "x y") == BAD_NAME
+        assert hello_error(c, "2", "SETNAME", "x y", "AUTH", "default", "wrong") == BAD_NAME
+        assert hello_error(c, "2", "AUTH", "default", "wrong", "SETNAME", "x y") == \
+            "WRONGPASS invalid username-password pair or user is disabled."
+        # An AUTH that succeeded stands even though a later option is refused.
+        assert hello_error(c, "2", "AUTH", "default", BINARY_PW, "BOGUS") == \
+            "Syntax error in HELLO option 'BOGUS'"
+        assert c.ping() is True
+        reply = c.execute_command("HELLO", "2", "SETNAME", "named")
+        assert reply[reply.index(b"proto") + 1] == 2
+        assert c.client_getname() in ("named", b"named")
+
+
+# ------------------------------------------------------- bind, as redis.conf
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_bind_optional_address_missing_on_this_host_is_skipped(start_server):
+    """redis.conf 7.0's own default is "bind 127.0.0.1 -::1": a '-' address
+    the host does not have is skipped (198.51.100.0/24 is documentation
+    space, on no interface here)."""
+    srv = start_server({"bind": ["127.0.0.1", "-198.51.100.77", "-::1"]})
+    with srv.client() as c:
+        assert c.set("k", "v") is True
+        assert c.config_get("bind") == {"bind": "127.0.0.1 -198.51.100.77 -::1"}
+    if has_ipv6_loopback():
+        with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
+            assert c.get("k") == b"v"
+
+
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
+def test_bind_ipv4_and_ipv6_any_together(start_server):
+    """An explicit IPv6 address listens on IPv6 only, as in Redis, so
+    0.0.0.0 and :: can both be bound."""
+    srv = start_server({"bind": ["0.0.0.0", "::"]})
+    with redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=10) as c:
+        assert c.set("k", "v") is True
+    with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
+        assert c.get("k") == b"v"

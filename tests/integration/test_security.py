@@ -1,5 +1,6 @@
 """Security: binary secrets, CONFIG GET and raft-secret, start-up refusals of
-configurations that cannot work, protected mode.
+configurations that cannot work, protected mode (a remote connection gets
+one RAFT.AUTH try, within 2 seconds).
 
 Secrets (requirepass, raft-secret) are binary strings compared by length, as
 in Redis 7.0: a config file writes a NUL byte as "\\x00" inside double quotes,
@@ -19,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 import pytest
 import redis
@@ -236,6 +238,8 @@ REDIS_DENIED = (
 DENIED = REDIS_DENIED if KIND == "redis" else \
     REDIS_DENIED.replace(" Use CONFIG REWRITE to make this change permanent.", "")
 DENIED_REPLY = b"-" + DENIED.encode() + b"\r\n"
+# The raft-secret peers present (test_conn_limits.py uses it too).
+SECRET = "peer-secret"
 
 
 def local_non_loopback_ipv4():
@@ -419,3 +423,22 @@ def test_follower_proxy_across_hosts_is_a_peer_link(unstarted_cluster, remote_ad
         assert c.get("k") == b"v"
     assert remote_exchange(remote_addr, follower.port, b"GET k\r\n") == DENIED_REPLY
     cl.wait_converged()
+
+
+# ------------------------------ protected mode: peers' one try, within 2 seconds
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_protected_connection_that_stays_silent_is_denied(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0", "raft-secret": SECRET})
+    t0 = time.monotonic()
+    assert remote_exchange(remote_addr, srv.port, timeout_s=10) == DENIED_REPLY
+    assert time.monotonic() - t0 < 8
+
+
+@pytest.mark.skipif(KIND == "redis", reason="RAFT.AUTH is raftcache's")
+def test_protected_connection_gets_one_raft_auth_try(start_server, remote_addr):
+    srv = start_server({"bind": "0.0.0.0", "raft-secret": SECRET})
+    guesses = b"".join(f"RAFT.AUTH guess{i} 9\r\n".encode() for i in range(3))
+    assert remote_exchange(remote_addr, srv.port, guesses + f"RAFT.AUTH {SECRET} 9\r\n".encode()) \
+        == b"-ERR invalid raft-secret\r\n" + DENIED_REPLY

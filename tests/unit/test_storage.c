@@ -7,8 +7,9 @@
  *
  * Entries are generated from (index, term), so a test only keeps the term of
  * each index (struct model) and checks every loaded byte against it. Each
- * test works in its own mkdtemp directory, removed at teardown. The last test
- * is a benchmark: it prints throughput and never fails on time.
+ * test works in its own mkdtemp directory, removed at teardown. The log
+ * store's throughput with fsync on and off is a benchmark of its own (make
+ * bench-fsync, tests/bench/bench_fsync.c), not a unit test.
  */
 #include "storage_fixture.h"
 
@@ -913,25 +914,17 @@ static void test_second_opener_refused(void **state)
     check_log_free(f); /* the owner is unaffected */
 }
 
-/* ------------------------------------------------------------ benchmark */
+/* ------------------------------------------------- batches, fsync on and off */
 
-static double now_s(void)
+/* Batches of 512 entries with fsync on, then off, then single entries with
+ * fsync on: every entry is stored, and only the batches written with fsync
+ * on count an fsync. (Their throughput: make bench-fsync,
+ * tests/bench/bench_fsync.c.) */
+static void save_batches(struct fx *f, int fsync, uint32_t per_batch, int batches)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void bench(struct fx *f, const char *name, int fsync, uint32_t per_batch, int batches)
-{
-    struct storage_stats ss;
     static uint8_t payload[100];
     raft_index from = f->m.last + 1;
     assert_int_equal(storage_set_fsync(f->s, fsync, f->err, sizeof f->err), 0);
-    storage_stats(f->s, &ss);
-    uint64_t fs0 = ss.fsync_count, us0 = ss.fsync_total_us;
-
-    double t0 = now_s();
     for (int b = 0; b < batches; b++) {
         for (uint32_t i = 0; i < per_batch; i++)
             f->ents[i] = (struct raft_entry){
@@ -940,27 +933,22 @@ static void bench(struct fx *f, const char *name, int fsync, uint32_t per_batch,
         save(f, NULL, f->ents, per_batch, &hs);
         from += per_batch;
     }
-    double dt = now_s() - t0;
-    storage_stats(f->s, &ss);
-    uint64_t nfs = ss.fsync_count - fs0;
-    printf("  bench %-26s %6d batches x %3u: %9.0f entries/s, %5.0f batches/s, %llu fsyncs, "
-           "avg commit %llu us\n",
-           name, batches, per_batch, (double)batches * per_batch / dt, batches / dt,
-           (unsigned long long)nfs,
-           (unsigned long long)(nfs ? (ss.fsync_total_us - us0) / nfs : 0));
     f->m.last = from - 1;
 }
 
-static void test_bench_batches(void **state)
+static void test_batches_with_fsync_on_and_off(void **state)
 {
     struct fx *f = *state;
-    open_store(f);
-    bench(f, "512 x 100 B, fsync on", 1, 512, 40);
-    bench(f, "512 x 100 B, fsync off", 0, 512, 40);
-    bench(f, "1 x 100 B, fsync on", 1, 1, 100);
     struct storage_stats ss;
+    open_store(f);
     storage_stats(f->s, &ss);
-    assert_int_equal(ss.log_entries, 40 * 512 * 2 + 100);
+    uint64_t fsyncs = ss.fsync_count;
+    save_batches(f, 1, 512, 4);
+    save_batches(f, 0, 512, 4);
+    save_batches(f, 1, 1, 10);
+    storage_stats(f->s, &ss);
+    assert_int_equal(ss.log_entries, 4 * 512 * 2 + 10);
+    assert_int_equal(ss.fsync_count, fsyncs + 4 + 10);
 }
 
 int main(void)
@@ -994,7 +982,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unusable_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_opener_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bench_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batches_with_fsync_on_and_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
