@@ -6,6 +6,28 @@
 #include <stdio.h>
 
 #include "cmd/client.h"
+#include "raft/raft_assert.h"
+
+/* The moves enum client_hold allows, as a bit set of the states each state
+ * may move to. */
+#define TO(s) (1u << (s))
+static const unsigned hold_moves[] = {
+    [HOLD_NONE] = TO(HOLD_BEHIND) | TO(HOLD_PAUSED) | TO(HOLD_CHECKED) | TO(HOLD_IN_LOG),
+    [HOLD_BEHIND] = TO(HOLD_NONE),
+    [HOLD_PAUSED] = TO(HOLD_BEHIND),
+    [HOLD_CHECKED] = TO(HOLD_IN_LOG) | TO(HOLD_ANSWERED) | TO(HOLD_NONE),
+    [HOLD_IN_LOG] = TO(HOLD_SERVED) | TO(HOLD_CHECKED) | TO(HOLD_ANSWERED),
+    [HOLD_SERVED] = TO(HOLD_ANSWERED),
+    [HOLD_ANSWERED] = TO(HOLD_NONE),
+};
+
+void client_hold_to(struct client *c, enum client_hold to)
+{
+    ASSERT((unsigned)c->hold < sizeof hold_moves / sizeof hold_moves[0]);
+    ASSERT((hold_moves[c->hold] & TO(to)) && "a held command's move enum client_hold forbids");
+    if (to == HOLD_NONE) c->held_cmd = NULL;
+    c->hold = to;
+}
 
 void client_mark_pending(struct client *c)
 {
@@ -32,7 +54,7 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
     char flags[16];
     int f = 0;
     if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
-    if (c->blocked || (c->flags & CLIENT_POSTPONED)) flags[f++] = 'b'; /* as Redis */
+    if (c->blocked || c->hold == HOLD_PAUSED) flags[f++] = 'b'; /* as Redis */
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';

@@ -61,8 +61,6 @@ struct pubsub_client;
 /* CLIENT NO-EVICT ON: shown as flag `e` by CLIENT LIST (raftcache never
  * evicts clients for memory; the flag is kept for tools that set it). */
 #define CLIENT_NO_EVICT (1u << 18)
-/* Its command waits for the end of a CLIENT PAUSE (src/server/pause.h). */
-#define CLIENT_POSTPONED (1u << 19)
 /* Connected to a leader that stepped down: closed once it has nothing in
  * progress (src/servercmd/cmd_sentinel.h). */
 #define CLIENT_CLOSE_WHEN_IDLE (1u << 21)
@@ -105,6 +103,44 @@ static inline int reply_tag_as(uint32_t tag)
  * this room is full the oldest such connection makes way for the new one.
  * (A node reconnecting needs two: its Raft link and its proxy link.) */
 #define CONN_PENDING_PEERS_MAX 24
+
+/* Where the command a client holds (client.held_cmd) stands: the waiting
+ * client's state machine. A held command stops the client: nothing it sent
+ * after runs until the command is taken up again or answered. Every change
+ * goes through client_hold_to(), which ASSERTs that it is one of these:
+ *
+ *   NONE -> BEHIND       it must wait behind the client's earlier commands
+ *                        (writes in the log, a read round, forwarded
+ *                        replies): not taken up yet (src/server/dispatch.c)
+ *   NONE -> PAUSED       taken up while CLIENT PAUSE holds it back; not
+ *                        counted yet (src/server/pause.h)
+ *   PAUSED -> BEHIND     the pause ended: it is taken up again from the start
+ *   NONE -> CHECKED      checked and counted; waits for its route (a leader,
+ *                        a read round) or on keys (src/server/blocked.h)
+ *   NONE, CHECKED -> IN_LOG   a blocking call proposed to the log: answered
+ *                        when its entry is applied
+ *   IN_LOG -> SERVED     applied, and it was served: its reply is written
+ *                        (src/sm/sm.c)
+ *   IN_LOG -> CHECKED    applied, found nothing (another pop came first):
+ *                        it runs again, to block (src/node/waiters.c)
+ *   IN_LOG, SERVED -> ANSWERED   its entry's write was answered: an error,
+ *                        or it was served
+ *   CHECKED -> ANSWERED  answered below: its read round failed, its wait on
+ *                        keys timed out or was unblocked
+ *   BEHIND, CHECKED, ANSWERED -> NONE   the dispatcher takes it when the
+ *                        client runs again (an ANSWERED one is dropped)
+ *
+ * held_cmd is NULL in NONE, and may be NULL in BEHIND (an unknown command,
+ * whose error must not overtake the replies before it). */
+enum client_hold {
+    HOLD_NONE = 0,
+    HOLD_BEHIND,
+    HOLD_PAUSED,
+    HOLD_CHECKED,
+    HOLD_IN_LOG,
+    HOLD_SERVED,
+    HOLD_ANSWERED,
+};
 
 /* A command queued by MULTI: owned copies of its arguments. */
 struct multi_cmd {
@@ -149,18 +185,11 @@ struct client {
     uint64_t read_cleared_end; /* reads ending at or before this may run */
     uint64_t peer_id;          /* CLIENT_PEER: the node id RAFT.AUTH presented */
     /* The command that was told to wait, resolved (src/server/dispatch.c): taken up
-     * where it stopped when the client is woken, never looked up again;
-     * held_checked: it passed its checks and was counted, only its routing
-     * is left. Its arguments stay parsed too (src/net/conn.c). */
+     * where it stopped when the client is woken, never looked up again. Its
+     * arguments stay parsed too (src/net/conn.c). hold: where it stands
+     * (enum client_hold; changed by client_hold_to() only). */
     const struct command *held_cmd;
-    int held_checked;
-    /* The held command was answered below (its read round failed: the
-     * error is in out): it is dropped, not run again (src/node/waiters.c). */
-    int held_replied;
-    /* The held command is a blocking command proposed to the log: it is
-     * answered when its entry is applied (or the write fails), and runs
-     * nothing before (src/server/blocked.h). */
-    int held_in_log;
+    enum client_hold hold;
     /* CLIENT REPLY: whether the reply of the client's current command (the
      * one being dispatched, or held until answered) is dropped, decided once
      * when the command is taken up (src/server/dispatch.c). A reply written later
@@ -200,6 +229,15 @@ struct client {
 static inline struct resp_out *client_push_out(struct client *c)
 {
     return c->unmuted ? c->unmuted : &c->out;
+}
+/* Moves c's held command to state to: ASSERTs that the move is one of enum
+ * client_hold's. To HOLD_NONE, held_cmd is cleared. */
+void client_hold_to(struct client *c, enum client_hold to);
+/* 1 if c's held command is a blocking call in the log (IN_LOG or SERVED):
+ * it is answered when its entry is applied, and runs nothing before. */
+static inline int client_in_log(const struct client *c)
+{
+    return c->hold == HOLD_IN_LOG || c->hold == HOLD_SERVED;
 }
 /* Marks the client as having output to flush before the loop sleeps. */
 void client_mark_pending(struct client *c);

@@ -856,8 +856,8 @@ void conn_cron(struct server *srv, int64_t now_ms)
         }
         /* As Redis: a subscriber, a monitor, a client blocked on keys or
          * held back by CLIENT PAUSE is waiting on purpose, not idle. */
-        int waiting = (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR | CLIENT_POSTPONED)) ||
-                      c->blocked || c->held_in_log;
+        int waiting = (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR)) || c->hold == HOLD_PAUSED ||
+                      c->blocked || client_in_log(c);
         if (idle_ms > 0 && !waiting && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_NOT_A_CLIENT)) &&
             now_ms - c->last_interaction_ms > idle_ms) {
             LOG_VERBOSE("Closing idle client id=%llu", (unsigned long long)c->id);

@@ -85,7 +85,8 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
 
 int node_close_instead_of_redirect(struct node *n, struct client *c)
 {
-    if (!n->cfg->stepdown_close_clients || n->cfg->raft_follower_proxy || c->held_in_log) return 0;
+    if (!n->cfg->stepdown_close_clients || n->cfg->raft_follower_proxy || client_in_log(c))
+        return 0;
     if (!(c->flags & CLIENT_CLOSE_WHEN_IDLE) &&
         !(c->talked_to_leader && !(c->flags & CLIENT_READONLY)))
         return 0;

@@ -134,15 +134,14 @@ struct client *waiters_next_woken(struct waiters *w)
 /* One of c's writes was answered (failed: with an error). A held blocking
  * command in the log is the client's last write (nothing after it runs):
  * when it is answered, an error is its reply, and success means the apply
- * either served it (and said so, client.held_replied) or found nothing:
+ * either served it (and said so: HOLD_SERVED, src/cmd/client.h) or found nothing:
  * the dispatcher then runs it again, to block (src/server/blocked.h). */
 static void write_answered(struct waiters *w, struct client *c, int failed)
 {
+    ASSERT(c->pending_writes > 0);
     c->pending_writes--;
-    if (c->held_in_log && c->pending_writes == 0) {
-        c->held_in_log = 0;
-        if (failed) c->held_replied = 1;
-    }
+    if (client_in_log(c) && c->pending_writes == 0)
+        client_hold_to(c, failed || c->hold == HOLD_SERVED ? HOLD_ANSWERED : HOLD_CHECKED);
     waiters_wake(w, c);
 }
 
@@ -260,10 +259,11 @@ static void answer_read(struct waiters *w, struct read_waiter *rw, const char *e
     if (!rw->c) return;
     if (err) {
         if (!rw->c->reply_muted) resp_add_error(&rw->c->out, err);
-        rw->c->held_replied = 1; /* the read that waited has its answer */
+        client_hold_to(rw->c, HOLD_ANSWERED); /* the read that waited has its answer */
     } else {
         rw->c->read_cleared_end = rw->barrier;
     }
+    ASSERT(rw->c->waiting_read);
     rw->c->waiting_read = 0;
     waiters_wake(w, rw->c);
     rw->c = NULL;
@@ -277,6 +277,7 @@ void waiters_add_read(struct waiters *w, struct client *c, uint64_t ctx, uint64_
     rw->c = c;
     rw->barrier = barrier;
     rw->deadline_ms = deadline_ms;
+    ASSERT(!c->waiting_read && "one read round at a time per client");
     c->waiting_read = 1;
 }
 

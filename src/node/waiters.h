@@ -19,14 +19,14 @@
  *   - answering a waiter writes its error, if any, to the client's output,
  *     updates the client's counters (pending_writes, waiting_read) and puts
  *     the client on the *woken* list. A read answered with an error has had
- *     its reply: client.held_replied tells the dispatcher to drop the
- *     command that waited instead of running it again. The connection layer takes the woken
- *     clients when the driver is done (waiters_next_woken), flushes their
- *     replies and runs the commands they sent meanwhile.
+ *     its reply: its held command moves to HOLD_ANSWERED (src/cmd/client.h),
+ *     which tells the dispatcher to drop it instead of running it again. The connection layer takes
+ * the woken clients when the driver is done (waiters_next_woken), flushes their replies and runs
+ * the commands they sent meanwhile.
  *
  * Clients blocked on keys (BLPOP) are src/server/blocked.h's, woken here too; a
  * blocking command in the log is a write like any other, except that it is
- * held by its client until answered (client.held_in_log). A script's entry
+ * held by its client until answered (HOLD_IN_LOG, src/cmd/client.h). A script's entry
  * will be a write like any other. Any module that answers a client
  * asynchronously (the follower proxy, RAFT.CLUSTER JOIN, blocked clients)
  * wakes it here instead of calling the connection layer.

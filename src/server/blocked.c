@@ -266,7 +266,7 @@ static void answer(struct blocked *b, struct blocked_client *bc, const char *err
         monitor_call(b->monitor, cmd_id(c->held_cmd), err ? MONITOR_FAILED : 0, bc->argc, bc->argv,
                      0, &who);
     }
-    c->held_replied = 1; /* the held command has its answer */
+    client_hold_to(c, HOLD_ANSWERED); /* the held command has its answer */
     blocked_remove(b, c);
     waiters_wake(b->waiters, c);
 }

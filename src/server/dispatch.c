@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "raft/raft_assert.h"
 #include "server/blocked.h"
 #include "cmd/monitor.h"
 #include "server/memory.h"
@@ -36,6 +37,7 @@ static void reject(struct client *c, const struct command *cmd, const char *err)
  * out of order. */
 static int must_wait(const struct client *c, const struct command *cmd)
 {
+    ASSERT(c->hold == HOLD_NONE);
     if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
     if (server_script_busy(c->srv, NULL)) return 1;
@@ -216,11 +218,14 @@ static void count_arity_error(struct server *srv, int argc, const struct resp_ar
 }
 
 /* The command waits, resolved and checked: taken up here again when the
- * client is woken. */
+ * client is woken. A blocking call proposed meanwhile stays in the log
+ * (IN_LOG), or was answered at once (the log refused it: ANSWERED). */
 static enum dispatch_result hold(struct client *c, const struct command *cmd)
 {
+    ASSERT(cmd);
     c->held_cmd = cmd;
-    c->held_checked = 1;
+    if (c->hold == HOLD_NONE) client_hold_to(c, HOLD_CHECKED);
+    ASSERT(c->hold == HOLD_CHECKED || c->hold == HOLD_IN_LOG || c->hold == HOLD_ANSWERED);
     return DISPATCH_WAIT;
 }
 
@@ -250,8 +255,9 @@ static void submit_wrapped(struct client *c, const char *name, int argc,
 static void propose_blocking(struct client *c, const struct command *cmd, int argc,
                              const struct resp_arg *argv)
 {
+    ASSERT(cmd && (cmd->flags & CMD_BLOCKING));
     struct sm *sm = &c->srv->sm;
-    c->held_in_log = 1; /* before: the log may refuse it at once */
+    client_hold_to(c, HOLD_IN_LOG); /* before: the log may refuse it at once */
     if (!c->blocked) {
         sm_submit_command(sm, c, cmd, argc, argv);
         return;
@@ -292,6 +298,7 @@ static void serve_waiters(struct server *srv, const struct command *cmd, int arg
     take_waiters(&srv->blocked, cmd, argc, argv, blk, &list, &n, &cap);
     for (size_t i = 0; i < n; i++) { /* breadth first: each client once */
         struct client *w = list[i];
+        ASSERT(w->blocked && w->hold == HOLD_CHECKED); /* waiting on keys, its call held */
         int wargc;
         const struct cmd_block *wblk;
         const struct resp_arg *wargv = blocked_call(w, &wargc, &wblk);
@@ -341,6 +348,7 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
 static enum dispatch_result run_checked(struct client *c, const struct command *cmd, int argc,
                                         const struct resp_arg *argv)
 {
+    ASSERT(c->hold == HOLD_NONE); /* taken up: nothing held */
     struct server *srv = c->srv;
     uint32_t flags = call_flags(srv, cmd, argc, argv);
     if (flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
@@ -542,12 +550,16 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     struct server *srv = c->srv;
     if (cross_protocol(c, argc, argv)) return DISPATCH_DONE;
     /* A blocking command not answered yet: nothing else runs meanwhile. */
-    if (c->held_in_log || blocked_waiting(c)) return DISPATCH_WAIT;
+    if (client_in_log(c) || blocked_waiting(c)) return DISPATCH_WAIT;
+    /* Held back by CLIENT PAUSE (its input parsed again as more arrived):
+     * it stays held until the pause ends (pause_stop: BEHIND). */
+    if (c->hold == HOLD_PAUSED) return DISPATCH_WAIT;
     const struct command *cmd = c->held_cmd;
-    int checked = c->held_checked, replied = c->held_replied;
-    c->held_cmd = NULL;
-    c->held_checked = c->held_replied = 0;
-    if (replied) { /* answered below: a read round failed, a blocking command was served */
+    enum client_hold was = c->hold;
+    if (was != HOLD_NONE) client_hold_to(c, HOLD_NONE); /* taken */
+    int checked = was == HOLD_CHECKED;
+    if (was ==
+        HOLD_ANSWERED) { /* answered below: a read round failed, a blocking command was served */
         blocked_remove(&srv->blocked, c);
         return DISPATCH_DONE;
     }
@@ -555,13 +567,15 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         return c->reply_muted ? run_muted(c, cmd, 1, argc, argv) : run_checked(c, cmd, argc, argv);
     if (!cmd) cmd = look_up(argc, argv);
     if (must_wait(c, cmd)) {
+        client_hold_to(c, HOLD_BEHIND);
         c->held_cmd = cmd;
         return DISPATCH_WAIT;
     }
     take_up(c);
     enum dispatch_result r =
         c->reply_muted ? run_muted(c, cmd, 0, argc, argv) : check_and_run(c, cmd, argc, argv);
-    if (r != DISPATCH_WAIT || c->held_checked) reply_mode_done(c); /* not postponed: taken up */
+    if (r != DISPATCH_WAIT || c->hold != HOLD_PAUSED)
+        reply_mode_done(c); /* not postponed: taken up */
     return r;
 }
 

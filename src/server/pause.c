@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft/raft_assert.h"
 #include "cmd/client.h"
 #include "server/pause.h"
 #include "base/util.h"
@@ -37,7 +38,7 @@ void pause_stop(struct pause *p, struct waiters *w)
     p->end_ms = 0;
     p->all = 0;
     for (size_t i = 0; i < p->n; i++) {
-        p->postponed[i]->flags &= ~CLIENT_POSTPONED;
+        client_hold_to(p->postponed[i], HOLD_BEHIND);
         waiters_wake(w, p->postponed[i]);
     }
     p->n = 0;
@@ -50,19 +51,18 @@ void pause_cron(struct pause *p, struct waiters *w, int64_t now_ms)
 
 void pause_postpone(struct pause *p, struct client *c)
 {
-    if (c->flags & CLIENT_POSTPONED) return;
+    ASSERT(c->hold == HOLD_NONE);
     if (p->n == p->cap) {
         p->cap = p->cap ? 2 * p->cap : 16;
         p->postponed = util_xrealloc(p->postponed, p->cap * sizeof *p->postponed);
     }
     p->postponed[p->n++] = c;
-    c->flags |= CLIENT_POSTPONED;
+    client_hold_to(c, HOLD_PAUSED);
 }
 
 void pause_client_gone(struct pause *p, struct client *c)
 {
-    if (!(c->flags & CLIENT_POSTPONED)) return;
-    c->flags &= ~CLIENT_POSTPONED;
+    if (c->hold != HOLD_PAUSED) return;
     for (size_t i = 0; i < p->n; i++) {
         if (p->postponed[i] != c) continue;
         memmove(p->postponed + i, p->postponed + i + 1, (p->n - i - 1) * sizeof *p->postponed);

@@ -301,7 +301,7 @@ static int mark_normal_clients(struct server *srv)
 static int busy(const struct client *c)
 {
     return c->held_cmd || c->pending_writes || c->pending_proxied || c->waiting_read ||
-           c->held_in_log || c->qlen > 0 || (c->flags & CLIENT_READABLE);
+           client_in_log(c) || c->qlen > 0 || (c->flags & CLIENT_READABLE);
 }
 
 /* Closes the marked clients that are idle, after their pending replies;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft/raft_assert.h"
 #include "raft/raft.h"
 #include "base/clock.h"
 #include "cmd/client.h"
@@ -181,7 +182,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
     }
     cmd_call(cmd, &ctx, sm->env.monitor, mark_us);
     sm->commands_run++;
-    if (ctx.may_block && !ctx.blocked) c->held_replied = 1;
+    if (ctx.may_block && !ctx.blocked) client_hold_to(c, HOLD_SERVED);
 }
 
 /* Who waits for the entry's replies (see sm_apply). */
@@ -330,6 +331,13 @@ int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
+    ASSERT(nclients == 0 || clients);
+    /* Who waits was staged with the entry (src/node/waiters.h): a batch's
+     * command each (NULL for the node's own), a transaction's client and a
+     * stand-in for each other command; nobody where this node did not
+     * propose it in this term. */
+    ASSERT(p[1] != SM_ENTRY_BATCH || nclients == 0 || nclients == ncmds);
+    ASSERT(p[1] != SM_ENTRY_MULTI || nclients == 0 || nclients == (ncmds ? ncmds : 1));
     struct waiting w = {clients, tags, nclients};
     apply_decoded(sm, &w, index, p[1], ts, ncmds, p, len);
     sm->applied_entries++;
@@ -391,6 +399,7 @@ static void scratch_add(struct sm *sm, int argc, const struct resp_arg *argv)
  * 0 if the log refused it. */
 static uint64_t submit(struct sm *sm, struct client *c, int staged)
 {
+    ASSERT(!staged || !c); /* staged: the clients were staged already */
     part_push(sm, NULL, sm->part_seg, sm->scratch.len - sm->part_seg);
     struct raft_part *parts = util_xmalloc(sm->n_parts * sizeof *parts);
     for (size_t i = 0; i < sm->n_parts; i++) {
@@ -453,6 +462,7 @@ void sm_flush(struct sm *sm)
     if (sm->batch_held) expiring_proposed(&sm->expiring, index);
     sm->batch_held = 0;
     buf_release_large(&sm->batch);
+    ASSERT(sm->batch_n == 0 && !sm->batch_held);
 }
 
 /* argv in its deterministic form for the log at now (the row's rewrite
@@ -484,6 +494,8 @@ static void propose_alone(struct sm *sm, int argc, const struct resp_arg *argv, 
 void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
+    /* A full batch was proposed at once; an open one has a clock. */
+    ASSERT(!sm->batch_n || sm->batch.len < SM_BATCH_MAX_BYTES);
     /* the open batch's clock: the one its commands are applied with */
     int64_t now = sm->batch_n ? sm->batch_ts_ms : clock_ms();
     struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
@@ -561,6 +573,7 @@ void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)
 
 void sm_set_applied(struct sm *sm, uint64_t index)
 {
+    ASSERT(index >= sm->applied && "the keyspace never goes back in the log");
     sm->applied = index;
 }
 

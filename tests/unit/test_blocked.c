@@ -21,6 +21,12 @@
 #include "types/typetable.h"
 #include "node/waiters.h"
 
+/* As the dispatcher holds a command it blocked (src/server/dispatch.c). */
+static void hold_checked(struct client *c)
+{
+    if (c->hold == HOLD_NONE) client_hold_to(c, HOLD_CHECKED);
+}
+
 #define T0 1700000000000LL
 #define NCLIENTS 4
 
@@ -82,6 +88,7 @@ static void block(struct fx *f, int i, const char *key, int64_t timeout_ms)
     const struct resp_arg *argv = blpop_args(1, keys);
     struct cmd_block blk = {1, 1, KV_LIST, 1, timeout_ms};
     blocked_add(&f->b, &f->c[i], &blk, 3, argv, &f->kv, T0);
+    hold_checked(&f->c[i]);
 }
 
 static void push(struct fx *f, const char *key, int n)
@@ -126,6 +133,7 @@ static void test_a_key_wakes_as_many_as_it_has_elements_in_order(void **state)
     assert_string_equal(woken(f), "");
     /* client 0 found the key emptied by another: it waits again, first in line */
     blocked_add(&f->b, &f->c[0], NULL, 0, NULL, &f->kv, T0);
+    hold_checked(&f->c[0]);
     assert_true(blocked_waiting(&f->c[0]));
     push(f, "k", 0);
     kv_modified(&f->kv, "k", 1);
@@ -139,6 +147,7 @@ static void test_a_leaving_client_makes_the_next_look(void **state)
     const char *keys[] = {"a", "b"};
     struct cmd_block blk = {1, 2, KV_LIST, 1, 0};
     blocked_add(&f->b, &f->c[0], &blk, 4, blpop_args(2, keys), &f->kv, T0); /* on a and b */
+    hold_checked(&f->c[0]);
     block(f, 1, "b", 0);
     push(f, "a", 1);
     push(f, "b", 1);
@@ -169,7 +178,7 @@ static void test_timeouts_answer_the_null_reply(void **state)
     assert_string_equal(woken(f), "");
     blocked_expire(&f->b, T0 + 100);
     assert_string_equal(woken(f), "0");
-    assert_int_equal(f->c[0].held_replied, 1);
+    assert_int_equal(f->c[0].hold, HOLD_ANSWERED);
     assert_memory_equal(f->c[0].out.data, "*-1\r\n", 5);
     assert_null(f->c[0].blocked);
     assert_int_equal(f->b.n_clients, 1);
@@ -190,6 +199,7 @@ static void test_unblock_waiting_now_woken_when_its_pop_finds_nothing(void **sta
     assert_int_equal(blocked_unblock(&f->b, &f->c[1], NULL), 1); /* its pop is in the log */
     assert_string_equal(woken(f), "");
     blocked_add(&f->b, &f->c[1], NULL, 0, NULL, &f->kv, T0); /* it found nothing */
+    hold_checked(&f->c[1]);
     assert_string_equal(woken(f), "1");
     assert_memory_equal(f->c[1].out.data, "*-1\r\n", 5);
 }
@@ -205,7 +215,7 @@ static void test_leadership_lost_wakes_the_waiting_only(void **state)
     blocked_release_all(&f->b);
     assert_string_equal(woken(f), "1"); /* 0's pop is in the log, answered there */
     assert_int_equal(f->b.n_clients, 0);
-    assert_int_equal(f->c[1].held_replied, 0); /* it runs its command again */
+    assert_int_equal(f->c[1].hold, HOLD_CHECKED); /* it runs its command again */
 }
 
 static void test_must_wait_and_take(void **state)
@@ -243,6 +253,7 @@ static void test_a_key_named_twice_counts_once(void **state)
     const char *keys[] = {"k", "k"};
     struct cmd_block blk = {1, 2, KV_LIST, 1, 0};
     blocked_add(&f->b, &f->c[0], &blk, 4, blpop_args(2, keys), &f->kv, T0);
+    hold_checked(&f->c[0]);
     block(f, 1, "k", 0);
     push(f, "k", 2);
     blocked_serve_ready(&f->b, &f->kv, T0);

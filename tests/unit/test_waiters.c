@@ -156,7 +156,9 @@ static void test_reads_served_in_order_once_applied(void **unused)
     struct waiters w;
     waiters_init(&w);
     waiters_add_read(&w, &clients[0], 1, 100, 1000);
+    client_hold_to(&clients[0], HOLD_CHECKED); /* as the dispatcher holds it */
     waiters_add_read(&w, &clients[1], 2, 200, 1000);
+    client_hold_to(&clients[1], HOLD_CHECKED); /* as the dispatcher holds it */
     assert_int_equal(clients[0].waiting_read, 1);
     waiters_read_released(&w, 2, 7); /* the second round came back first */
     waiters_serve_reads(&w, 10);
@@ -182,12 +184,13 @@ static void test_leadership_lost_fails_everything(void **unused)
     clients[0].pending_writes = 1;
     waiters_add_write(&w, &clients[0], 3, 1, 1000);
     waiters_add_read(&w, &clients[1], 1, 10, 1000);
+    client_hold_to(&clients[1], HOLD_CHECKED); /* as the dispatcher holds it */
     waiters_leadership_lost(&w, 0);
     assert_string_equal(out_of(&clients[0]), "-TIMEOUT not committed yet\r\n");
     assert_string_equal(out_of(&clients[1]), "-TIMEOUT no quorum for read\r\n");
     assert_int_equal(clients[1].waiting_read, 0);
     assert_int_equal(clients[1].read_cleared_end, 0); /* nothing was confirmed */
-    assert_int_equal(clients[1].held_replied, 1);     /* the read is answered: not run again */
+    assert_int_equal(clients[1].hold, HOLD_ANSWERED); /* the read is answered: not run again */
     waiters_free(&w);
 }
 
@@ -240,6 +243,7 @@ static void test_gone_client_forgotten(void **unused)
     clients[0].pending_writes = 1;
     waiters_add_write(&w, &clients[0], 3, 1, 1000);
     waiters_add_read(&w, &clients[0], 1, 10, 1000);
+    client_hold_to(&clients[0], HOLD_CHECKED); /* as the dispatcher holds it */
     waiters_wake(&w, &clients[0]);
     waiters_client_gone(&w, &clients[0]);
     assert_null(waiters_next_woken(&w));
