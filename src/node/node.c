@@ -12,6 +12,7 @@
 #include "node/node.h"
 #include "node/node_int.h"
 #include "raft/raft_assert.h"
+#include "cmd/cmd.h"
 #include "sm/sm.h"
 #include "storage/storage.h"
 #include "transport/transport.h"
@@ -171,29 +172,22 @@ void node_add_waiter(struct node *n, struct client *c, raft_index index, int64_t
     waiters_add_write(n->waiters, c, index, raft_term_of(n->raft), write_deadline(n, bytes));
 }
 
-uint64_t node_propose(struct node *n, struct client *c, const struct raft_part *parts,
-                      uint32_t n_parts)
+/* Proposes an entry nobody waits for (expiry). Returns its index, or 0 if
+ * the log refused it. */
+static uint64_t propose_unwaited(struct node *n, const struct raft_part *parts, uint32_t n_parts)
 {
+    size_t staged;
+    waiters_staged(n->waiters, &staged);
+    ASSERT(staged == 0 && "nobody waits for it: the open batch went first");
     raft_index index = 0;
     if (sum_parts(parts, n_parts) > BIG_ENTRY_BYTES) ping_peers(n); /* copying it takes a while */
-    int rc = raft_propose_parts(n->raft, parts, n_parts, &index);
-    if (rc != 0) index = 0;
-    if (!c) return index;
-    if (rc != 0) {
-        if (!c->reply_muted) reply_refused(n, c, rc); /* c's command is being dispatched */
-        return 0;
-    }
-    node_add_waiter(n, c, index, bytes_ahead(n, index, sum_parts(parts, n_parts)));
-    c->pending_writes++;
-    return index;
+    return raft_propose_parts(n->raft, parts, n_parts, &index) == 0 ? index : 0;
 }
 
-void node_stage(struct node *n, struct client *c, uint32_t tag_as)
-{
-    waiters_stage(n->waiters, c, tag_as);
-}
-
-uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint32_t n_parts)
+/* Proposes the entry holding the writes staged since the last proposal:
+ * reply i goes to the i-th staged client when it is applied; a refusal is
+ * replied to each at once. Returns the entry's index, or 0. */
+static uint64_t propose_staged(struct node *n, const struct raft_part *parts, uint32_t n_parts)
 {
     raft_index index = 0;
     int64_t bytes = sum_parts(parts, n_parts);
@@ -212,6 +206,63 @@ uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint
         if (staged[i] && !(tags[i] & REPLY_TAG_MUTED)) reply_refused(n, staged[i], rc);
     waiters_staged_refused(n->waiters);
     return 0;
+}
+
+void node_write_flush(struct node *n)
+{
+    struct raft_part whole;
+    if (!sm_batch_take(n->sm, &whole)) return;
+    sm_batch_proposed(n->sm, propose_staged(n, &whole, 1));
+}
+
+/* Proposes the entry built in scratch (waited: for the clients staged). */
+static void propose_scratch(struct node *n, int waited)
+{
+    struct raft_part *parts;
+    uint32_t k = sm_scratch_take(n->sm, &parts);
+    uint64_t index = waited ? propose_staged(n, parts, k) : propose_unwaited(n, parts, k);
+    sm_scratch_proposed(n->sm, parts, index);
+}
+
+void node_write(struct node *n, struct client *c, const struct command *cmd, int argc,
+                const struct resp_arg *argv)
+{
+    struct sm_write w;
+    sm_write_prepare(n->sm, cmd, argc, argv, &w);
+    if (w.flush_first) node_write_flush(n);
+    int alone = sm_write_add(n->sm, &w);
+    waiters_stage(n->waiters, c, w.tag_as);
+    if (alone)
+        propose_scratch(n, 1);
+    else if (sm_batch_full(n->sm))
+        node_write_flush(n); /* full: no need to wait */
+}
+
+void node_write_multi(struct node *n, struct client *c)
+{
+    node_write_flush(n); /* a client's commands reach the log in the order it sent them */
+    size_t room = c->mstate.count > 0 ? (size_t)c->mstate.count : 1;
+    uint32_t *tags = util_xmalloc(room * sizeof *tags);
+    uint32_t k = sm_build_multi(n->sm, c, tags);
+    ASSERT(k == room);
+    for (uint32_t i = 0; i < k; i++) /* c waits as the first command, stand-ins as the others */
+        waiters_stage(n->waiters, i == 0 ? c : NULL, tags[i]);
+    free(tags);
+    propose_scratch(n, 1);
+}
+
+void node_write_expire(struct node *n, int nkeys, const struct resp_arg *keys)
+{
+    node_write_flush(n);
+    sm_build_expire(n->sm, nkeys, keys);
+    propose_scratch(n, 0);
+}
+
+void node_write_held(struct node *n, int argc, const struct resp_arg *argv)
+{
+    const struct command *parent;
+    sm_hold_keys(n->sm);
+    node_write(n, NULL, cmd_lookup(argv, argc, &parent), argc, argv);
 }
 
 /* -------------------------------------------------------------- messages */
@@ -471,8 +522,8 @@ void node_process_ready(struct node *n)
     n->processing = true;
     /* Bounded: each round either empties the ready or makes progress. */
     for (int round = 0; round < 64; round++) {
-        sm_flush(n->sm);    /* the writes clients sent since the last round */
-        node_write_poll(n); /* outside any batch */
+        node_write_flush(n); /* the writes clients sent since the last round */
+        node_write_poll(n);  /* outside any batch */
         if (!raft_has_ready(n->raft)) break;
         struct raft_ready rd;
         raft_ready(n->raft, &rd);

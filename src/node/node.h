@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resp/parser.h"
+
 struct node;
 struct client;
 struct command;
@@ -81,21 +83,28 @@ void node_free(struct node *n);
  * (c->in_received) unless c->cur_cmd_end is already covered. */
 enum node_route node_route(struct node *n, struct client *c, int is_write, int is_read);
 
-/* Proposes the encoded entry, given as n_parts consecutive pieces
- * (raft_propose_parts: copied once, borrowed for the call); the reply goes
- * to c (NULL: nobody waits) when it is applied. Errors are replied to c at
- * once. Returns the entry's log index, 0 if it was refused. */
-struct raft_part;
-uint64_t node_propose(struct node *n, struct client *c, const struct raft_part *parts,
-                      uint32_t n_parts);
-/* A write of c was added to the open batch (sm.h): it counts as pending from
- * now on, so c's later commands keep their order behind it. */
-void node_stage(struct node *n, struct client *c, uint32_t tag_as);
-/* Proposes the batch holding the writes staged since the last call, given
- * in parts like node_propose(); reply i goes to the i-th staged client when
- * it is applied. Errors reach each. Returns the entry's log index, 0 if it
- * was refused. */
-uint64_t node_propose_staged(struct node *n, const struct raft_part *parts, uint32_t n_parts);
+/* The write path, one way: the dispatcher hands the driver a write, the
+ * driver has the state machine build it (src/sm/sm.h, which never proposes),
+ * stages the waiting client (src/node/waiters.h: it counts as pending from
+ * now on, so its later commands keep their order behind it) and proposes
+ * what was built: a full batch, or an entry of its own, at once; the open
+ * batch when the loop is about to sleep (node_process_ready) or before an
+ * entry that must follow it. Errors are replied to the waiting clients.
+ *
+ * node_write: c's write (cmd may be NULL: unknown, its error comes when
+ * applied) joins the open batch; its reply reaches c when it is applied. */
+void node_write(struct node *n, struct client *c, const struct command *cmd, int argc,
+                const struct resp_arg *argv);
+/* EXEC of c's transaction with writes: one entry, after the open batch. */
+void node_write_multi(struct node *n, struct client *c);
+/* The leader's deletion of keys found expired (the caller holds them in
+ * sm.expiring, src/sm/sm.h): one entry, after the open batch; nobody waits. */
+void node_write_expire(struct node *n, int nkeys, const struct resp_arg *keys);
+/* A write of the leader's own (eviction's RAFTCACHE.EVICT): its keys are
+ * held in sm.expiring until the batch that takes it is applied. */
+void node_write_held(struct node *n, int argc, const struct resp_arg *argv);
+/* Proposes the open batch now, if there is one. */
+void node_write_flush(struct node *n);
 
 /* Feeds a message received from peer `from` (RAFT.MSG on a connection that
  * authenticated as `from`). Returns 0, or -1 if it is malformed, claims

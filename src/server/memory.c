@@ -61,7 +61,13 @@ static enum evict_result evict(struct server *srv, uint64_t used)
         .now_ms = server_now_ms(),
     };
     int64_t start = clock_mono_us();
-    enum evict_result r = evict_perform(&srv->evict, &srv->sm, &p);
+    struct evict_round round;
+    const struct resp_arg *argv;
+    int argc;
+    evict_round_begin(&round, &srv->evict, &srv->sm, &p);
+    while ((argc = evict_round_next(&round, &argv)) > 0)
+        node_write_held(srv->node, argc, argv);
+    enum evict_result r = round.result;
     /* Redis's latency event for a round that takes long (LATENCY LATEST) */
     monitor_event(&srv->monitor, "eviction-cycle", (clock_mono_us() - start) / 1000);
     return r;

@@ -7,6 +7,7 @@
 #include "server/call.h"
 #include "server/multi.h"
 #include "server/memory.h"
+#include "node/node.h"
 #include "server/server.h"
 #include "base/util.h"
 
@@ -232,7 +233,7 @@ void cmd_exec(struct cmd_ctx *c)
     }
     multi_unwatch_all(cl);
     if (cl->mstate.cmd_flags & CMD_WRITE)
-        sm_submit_multi(&c->srv->sm, cl);
+        node_write_multi(c->srv->node, cl);
     else
         exec_local(c);
     multi_discard(cl);

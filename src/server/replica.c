@@ -53,7 +53,7 @@ static void collect_expired(void *ud, const char *key, size_t len)
 
 static void submit_expired(struct server *srv, struct expired_batch *b)
 {
-    if (b->n > 0) sm_submit_expire(&srv->sm, b->n, b->keys);
+    if (b->n > 0) node_write_expire(srv->node, b->n, b->keys);
     b->n = 0;
     b->bytes = 0;
 }
@@ -64,7 +64,7 @@ static void active_expire(struct server *srv)
     int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
     struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
     srv->stats.expire_cycles++;
-    sm_flush(&srv->sm); /* keys held for an open batch's eviction get its index */
+    node_write_flush(srv->node); /* keys held for an open batch's eviction get its index */
     expiring_applied(b.x, node_applied(srv->node));
     for (;;) {
         b.added = 0;
@@ -117,23 +117,6 @@ static void update_lru_clock(struct server *srv)
     int64_t now = server_now_ms();
     srv->kv.lru_clock = (uint32_t)(now / 1000) & KV_LRU_MAX;
     srv->kv.lfu_minutes = (uint32_t)(now / 60000) & 0xffff;
-}
-
-/* The state machine's log is the Raft driver (src/sm/sm.h's struct sm_log). */
-static uint64_t log_propose(void *ud, struct client *c, const struct raft_part *parts,
-                            uint32_t n_parts)
-{
-    return node_propose(((struct server *)ud)->node, c, parts, n_parts);
-}
-
-static void log_stage(void *ud, struct client *c, uint32_t tag_as)
-{
-    node_stage(((struct server *)ud)->node, c, tag_as);
-}
-
-static uint64_t log_propose_staged(void *ud, const struct raft_part *parts, uint32_t n_parts)
-{
-    return node_propose_staged(((struct server *)ud)->node, parts, n_parts);
 }
 
 /* The keyspace's hooks: watchers are dirtied, blocked clients woken. */
@@ -287,7 +270,6 @@ void replica_init(struct server *srv, uint64_t seed)
         .monitor = &srv->monitor,
         .srv = srv,
         .notify = &srv->notify,
-        .log = {log_propose, log_stage, log_propose_staged, srv},
         .extra = {extra_save, extra_load, srv},
         .extra_reset = extra_reset,
     };

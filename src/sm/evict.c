@@ -198,58 +198,77 @@ static struct dict_entry *choose(struct evict *ev, struct kv *kv, struct expirin
     return NULL;
 }
 
-/* One RAFTCACHE.EVICT command being built: the command's name, its scope
- * (volatile: delete only keys that still have a TTL), then the keys. */
-struct evict_batch {
-    struct resp_arg argv[2 + EVICT_ENTRY_KEYS];
-    int n;
-};
-
-static void batch_flush(struct sm *sm, struct evict_batch *b, int vol)
+/* The command the round built last: RAFTCACHE.EVICT, its scope (volatile:
+ * delete only keys that still have a TTL), then r->n keys. Returns its argc,
+ * 0 when it holds no key. */
+static int batch_command(struct evict_round *r)
 {
     static const char name[] = "raftcache.evict";
-    const char *scope = vol ? "volatile" : "allkeys";
-    if (!b->n) return;
-    b->argv[0] = (struct resp_arg){name, sizeof name - 1};
-    b->argv[1] = (struct resp_arg){scope, strlen(scope)};
-    sm_submit_held(sm, 2 + b->n, b->argv);
-    b->n = 0;
+    const char *scope = r->vol ? "volatile" : "allkeys";
+    if (!r->n) return 0;
+    r->argv[0] = (struct resp_arg){name, sizeof name - 1};
+    r->argv[1] = (struct resp_arg){scope, strlen(scope)};
+    int argc = 2 + r->n;
+    r->n = 0;
+    return argc;
 }
 
-enum evict_result evict_perform(struct evict *ev, struct sm *sm, const struct evict_params *p)
+void evict_round_begin(struct evict_round *r, struct evict *ev, struct sm *sm,
+                       const struct evict_params *p)
 {
-    if (p->counted <= p->maxmemory) return EVICT_OK;
-    if (p->policy == CONFIG_MAXMEMORY_NOEVICTION) return EVICT_FAIL;
-    int64_t start = clock_mono_us();
-    uint64_t limit_us = evict_time_limit_us(p->tenacity);
-    uint64_t to_free = p->counted - p->maxmemory, freed = 0;
-    struct kv *kv = sm->env.kv;
-    struct expiring *x = &sm->expiring;
-    int vol = policy_volatile(p->policy);
-    struct evict_batch b = {.n = 0};
-    enum evict_result result = EVICT_OK;
-    for (unsigned chosen = 0; freed < to_free; chosen++) {
-        if (expiring_full(x)) { /* room comes back as entries apply */
-            result = EVICT_RUNNING;
-            break;
-        }
-        struct dict_entry *e = choose(ev, kv, x, p);
-        if (!e) {
-            result = EVICT_FAIL;
-            break;
-        }
-        uint64_t bytes = kv_memory_usage(kv, e->val, e->key_len, MEMORY_SAMPLES);
-        struct resp_arg *a = &b.argv[2 + b.n++];
-        a->len = e->key_len;
-        a->ptr = expiring_add(x, e->key, e->key_len, bytes);
-        freed += bytes;
-        if (b.n == EVICT_ENTRY_KEYS) batch_flush(sm, &b, vol);
-        if (chosen % CHECK_TIME_EVERY == CHECK_TIME_EVERY - 1 &&
-            (uint64_t)(clock_mono_us() - start) > limit_us) {
-            if (freed < to_free) result = EVICT_RUNNING;
-            break;
-        }
+    memset(r, 0, sizeof *r);
+    r->ev = ev;
+    r->sm = sm;
+    r->p = p;
+    r->result = EVICT_OK;
+    if (p->counted <= p->maxmemory) {
+        r->over = 1;
+        return;
     }
-    batch_flush(sm, &b, vol);
-    return result;
+    if (p->policy == CONFIG_MAXMEMORY_NOEVICTION) {
+        r->result = EVICT_FAIL;
+        r->over = 1;
+        return;
+    }
+    r->start = clock_mono_us();
+    r->limit_us = evict_time_limit_us(p->tenacity);
+    r->to_free = p->counted - p->maxmemory;
+    r->vol = policy_volatile(p->policy);
+}
+
+/* Chooses one more key into the command being built: 0 when the round is
+ * over (r->result says why). */
+static int choose_one(struct evict_round *r)
+{
+    struct expiring *x = &r->sm->expiring;
+    struct kv *kv = r->sm->env.kv;
+    if (r->freed >= r->to_free) return 0;
+    if (expiring_full(x)) { /* room comes back as entries apply */
+        r->result = EVICT_RUNNING;
+        return 0;
+    }
+    struct dict_entry *e = choose(r->ev, kv, x, r->p);
+    if (!e) {
+        r->result = EVICT_FAIL;
+        return 0;
+    }
+    uint64_t bytes = kv_memory_usage(kv, e->val, e->key_len, MEMORY_SAMPLES);
+    struct resp_arg *a = &r->argv[2 + r->n++];
+    a->len = e->key_len;
+    a->ptr = expiring_add(x, e->key, e->key_len, bytes);
+    r->freed += bytes;
+    if (r->chosen++ % CHECK_TIME_EVERY == CHECK_TIME_EVERY - 1 &&
+        (uint64_t)(clock_mono_us() - r->start) > r->limit_us) {
+        if (r->freed < r->to_free) r->result = EVICT_RUNNING;
+        return 0;
+    }
+    return 1;
+}
+
+int evict_round_next(struct evict_round *r, const struct resp_arg **argv)
+{
+    *argv = r->argv;
+    while (!r->over && r->n < EVICT_ENTRY_KEYS)
+        if (!choose_one(r)) r->over = 1;
+    return batch_command(r);
 }

@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resp/parser.h"
+
 struct sm;
 
 #define EVICT_POOL_SIZE 16
@@ -94,12 +96,32 @@ uint64_t evict_counted(uint64_t used, uint64_t not_counted, uint64_t on_the_way)
 /*
  * One round on the leader: while p->counted is above p->maxmemory, chooses
  * keys (skipping those held in sm's expiring set), holds each there with
- * its estimated size, and stages RAFTCACHE.EVICT commands for them in sm's
- * open batch. Returns EVICT_OK when nothing more is needed, EVICT_RUNNING
- * when the time ran out first, EVICT_FAIL when the policy is noeviction or
- * no key could be chosen.
+ * its estimated size, and hands them out as RAFTCACHE.EVICT commands for
+ * the caller to propose (with sm_hold_keys(), src/sm/sm.h), a command at a
+ * time:
+ *     evict_round_begin(&r, ev, sm, &p);
+ *     while ((argc = evict_round_next(&r, &argv)) > 0) ... propose it ...
+ * then r.result: EVICT_OK when nothing more is needed, EVICT_RUNNING when
+ * the time ran out or the expiring set is full, EVICT_FAIL when the policy
+ * is noeviction or no key could be chosen. A command's arguments point
+ * into the round and sm's expiring set: propose it before the next call.
  */
-enum evict_result evict_perform(struct evict *ev, struct sm *sm, const struct evict_params *p);
+struct evict_round {
+    struct evict *ev;
+    struct sm *sm;
+    const struct evict_params *p;
+    int64_t start;
+    uint64_t limit_us, to_free, freed;
+    unsigned chosen;
+    int vol;
+    int over;
+    enum evict_result result;
+    struct resp_arg argv[2 + EVICT_ENTRY_KEYS];
+    int n;
+};
+void evict_round_begin(struct evict_round *r, struct evict *ev, struct sm *sm,
+                       const struct evict_params *p);
+int evict_round_next(struct evict_round *r, const struct resp_arg **argv);
 
 /* Redis's time limit of a round, in microseconds, for a tenacity 0..100
  * (UINT64_MAX: none). */

@@ -209,7 +209,7 @@ static struct resp_out *reply_to(struct sm *sm, const struct waiting *w, size_t 
 /* The command call i of the entry counts as (REPLY_TAG_AS), or -1: its own.
  * A batch's call i is its waiter i's; a transaction's client is waiter 0
  * and the waiters after it stand in for its other commands (see
- * sm_submit_multi), so call i's tag is waiter i's while the client waits. */
+ * sm_build_multi), so call i's tag is waiter i's while the client waits. */
 static int counted_as(const struct waiting *w, size_t i, int multi)
 {
     if (!w->tags || i >= w->n || !w->clients[multi ? 0 : i]) return -1;
@@ -394,12 +394,11 @@ static void scratch_add(struct sm *sm, int argc, const struct resp_arg *argv)
     bump_ncmds(b);
 }
 
-/* Hands the entry built in scratch to the log (the open batch went first):
- * for c (NULL: nobody waits), or for the staged clients. Returns its index,
- * 0 if the log refused it. */
-static uint64_t submit(struct sm *sm, struct client *c, int staged)
+/* --- proposing: the Raft driver takes what is built here --- */
+
+uint32_t sm_scratch_take(struct sm *sm, struct raft_part **out)
 {
-    ASSERT(!staged || !c); /* staged: the clients were staged already */
+    ASSERT(sm->n_parts > 0 || sm->scratch.len > 0); /* an entry was built */
     part_push(sm, NULL, sm->part_seg, sm->scratch.len - sm->part_seg);
     struct raft_part *parts = util_xmalloc(sm->n_parts * sizeof *parts);
     for (size_t i = 0; i < sm->n_parts; i++) {
@@ -407,15 +406,18 @@ static uint64_t submit(struct sm *sm, struct client *c, int staged)
         parts[i].data = q->ptr ? q->ptr : sm->scratch.data + q->off;
         parts[i].len = (uint32_t)q->len;
     }
-    uint32_t n = (uint32_t)sm->n_parts;
-    const struct sm_log *lg = &sm->env.log;
-    uint64_t index =
-        staged ? lg->propose_staged(lg->ud, parts, n) : lg->propose(lg->ud, c, parts, n);
+    *out = parts;
+    return (uint32_t)sm->n_parts;
+}
+
+void sm_scratch_proposed(struct sm *sm, struct raft_part *parts, uint64_t index)
+{
     free(parts);
     inflight_proposed(&sm->inflight, index);
+    if (sm->scratch_holds) expiring_proposed(&sm->expiring, index);
+    sm->scratch_holds = 0;
     buf_release_large(&sm->scratch);
     sm->n_parts = 0;
-    return index;
 }
 
 /* The keys a write command changes, for src/sm/inflight.h: its key arguments,
@@ -450,19 +452,33 @@ static void put_ts(struct sm_buf *b, int64_t ts_ms)
     le_put64((unsigned char *)b->data + 2, (uint64_t)ts_ms);
 }
 
-void sm_flush(struct sm *sm)
+int sm_batch_take(struct sm *sm, struct raft_part *whole)
 {
-    if (!sm->batch_n) return;
+    if (!sm->batch_n) return 0;
     /* Applied as of now: no command in it arrived later. */
     put_ts(&sm->batch, clock_ms());
     sm->batch_n = 0;
-    struct raft_part whole = {sm->batch.data, (uint32_t)sm->batch.len};
-    uint64_t index = sm->env.log.propose_staged(sm->env.log.ud, &whole, 1);
+    *whole = (struct raft_part){sm->batch.data, (uint32_t)sm->batch.len};
+    return 1;
+}
+
+void sm_batch_proposed(struct sm *sm, uint64_t index)
+{
+    ASSERT(sm->batch_n == 0); /* taken (sm_batch_take) */
     inflight_proposed(&sm->inflight, index);
     if (sm->batch_held) expiring_proposed(&sm->expiring, index);
     sm->batch_held = 0;
     buf_release_large(&sm->batch);
-    ASSERT(sm->batch_n == 0 && !sm->batch_held);
+}
+
+int sm_batch_full(const struct sm *sm)
+{
+    return sm->batch_n && sm->batch.len >= SM_BATCH_MAX_BYTES;
+}
+
+void sm_hold_keys(struct sm *sm)
+{
+    sm->batch_held = 1;
 }
 
 /* argv in its deterministic form for the log at now (the row's rewrite
@@ -480,53 +496,48 @@ static int absolute_argv(const struct command *cmd, int argc, const struct resp_
     return nargc;
 }
 
-/* A command too large to share a batch (staged already) is proposed at once
- * as a one-command batch. */
-static void propose_alone(struct sm *sm, int argc, const struct resp_arg *argv, int64_t now)
+void sm_write_prepare(struct sm *sm, const struct command *cmd, int argc,
+                      const struct resp_arg *argv, struct sm_write *w)
 {
-    scratch_begin(sm, SM_ENTRY_BATCH, now);
-    scratch_add(sm, argc, argv);
-    uint64_t index = submit(sm, NULL, 1);
-    if (sm->batch_held) expiring_proposed(&sm->expiring, index);
-    sm->batch_held = 0;
+    /* the open batch's clock: the one its commands are applied with */
+    w->now = sm->batch_n ? sm->batch_ts_ms : clock_ms();
+    w->cmd = cmd;
+    w->argc = argc;
+    w->argv = argv;
+    w->eargv = argv;
+    w->eargc = absolute_argv(cmd, argc, &w->eargv, w->now, w->abs, w->scratch, sizeof w->scratch);
+    w->bytes = 4;
+    for (int i = 0; i < w->eargc; i++)
+        w->bytes += 4 + w->eargv[i].len;
+    w->tag_as = w->eargv != argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0;
+    w->flush_first = sm->batch_n && sm->batch.len + w->bytes > SM_BATCH_MAX_BYTES;
 }
 
-void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
-                       const struct resp_arg *argv)
+int sm_write_add(struct sm *sm, const struct sm_write *w)
 {
-    /* A full batch was proposed at once; an open one has a clock. */
-    ASSERT(!sm->batch_n || sm->batch.len < SM_BATCH_MAX_BYTES);
-    /* the open batch's clock: the one its commands are applied with */
-    int64_t now = sm->batch_n ? sm->batch_ts_ms : clock_ms();
-    struct resp_arg abs_argv[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
-    char scratch[64];
-    const struct resp_arg *eargv = argv;
-    int eargc = absolute_argv(cmd, argc, &eargv, now, abs_argv, scratch, sizeof scratch);
-    size_t bytes = 4;
-    for (int i = 0; i < eargc; i++)
-        bytes += 4 + eargv[i].len;
-    if (sm->batch_n && sm->batch.len + bytes > SM_BATCH_MAX_BYTES) sm_flush(sm);
-    stage_keys(&sm->inflight, cmd, argc, argv);
-    sm->env.log.stage(sm->env.log.ud, c, eargv != argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0);
-    if (bytes > SM_BATCH_MAX_BYTES) {
-        propose_alone(sm, eargc, eargv, now);
-        return;
+    /* A full batch was proposed at once, one too full for w first. */
+    ASSERT(!sm->batch_n || sm->batch.len + w->bytes <= SM_BATCH_MAX_BYTES);
+    stage_keys(&sm->inflight, w->cmd, w->argc, w->argv);
+    if (w->bytes > SM_BATCH_MAX_BYTES) { /* too large to share a batch: one of its own */
+        ASSERT(!sm->batch_n);
+        scratch_begin(sm, SM_ENTRY_BATCH, w->now);
+        scratch_add(sm, w->eargc, w->eargv);
+        sm->scratch_holds = sm->batch_held;
+        sm->batch_held = 0;
+        return 1;
     }
     if (!sm->batch_n) {
-        sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, now);
-        sm->batch_ts_ms = now;
+        sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, w->now);
+        sm->batch_ts_ms = w->now;
     }
-    sm_entry_add(&sm->batch, eargc, eargv);
+    sm_entry_add(&sm->batch, w->eargc, w->eargv);
     sm->batch_n++;
-    if (sm->batch.len >= SM_BATCH_MAX_BYTES) sm_flush(sm); /* full: no need to wait */
+    return 0;
 }
 
-/* Entries built in scratch go to the log after the open batch (a client's
- * commands must reach the log in the order it sent them), so the batch is
- * flushed before their keys are staged. */
-void sm_submit_multi(struct sm *sm, struct client *c)
+uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
 {
-    sm_flush(sm);
+    ASSERT(!sm->batch_n && "the open batch goes first: a client's commands stay in order");
     int64_t now = clock_ms();
     scratch_begin(sm, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
@@ -539,36 +550,25 @@ void sm_submit_multi(struct sm *sm, struct client *c)
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
         scratch_add(sm, argc, argv); /* copies what it keeps no pointer to */
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
-        /* c waits as the first command; a stand-in (NULL) for each other
-         * carries what its call counts as when rewritten (EXPIRE made
-         * PEXPIREAT counts as EXPIRE, as in Redis). */
-        sm->env.log.stage(sm->env.log.ud, i == 0 ? c : NULL,
-                          argv != q->argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0);
+        /* what the call counts as when rewritten (EXPIRE made PEXPIREAT
+         * counts as EXPIRE, as in Redis) */
+        tags[i] = argv != q->argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0;
     }
-    if (c->mstate.count == 0) sm->env.log.stage(sm->env.log.ud, c, 0);
-    submit(sm, NULL, 1);
+    if (c->mstate.count == 0) {
+        tags[0] = 0;
+        return 1;
+    }
+    return (uint32_t)c->mstate.count;
 }
 
-void sm_submit_held(struct sm *sm, int argc, const struct resp_arg *argv)
+void sm_build_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)
 {
-    const struct command *parent;
-    /* Set first: the command may fill the batch (sm_flush) or go alone
-     * (propose_alone), and either gives the held keys their index. A batch
-     * too full to take it is flushed first, and the keys just held count
-     * as its (released when it applies, a little early: at worst a key is
-     * proposed twice, and a deletion of a key already gone does nothing). */
-    sm->batch_held = 1;
-    sm_submit_command(sm, NULL, cmd_lookup(argv, argc, &parent), argc, argv);
-}
-
-void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)
-{
-    sm_flush(sm);
+    ASSERT(!sm->batch_n && "the open batch goes first");
     scratch_begin(sm, SM_ENTRY_EXPIRE, clock_ms());
     scratch_add(sm, nkeys, keys);
     for (int i = 0; i < nkeys; i++)
         inflight_stage_key(&sm->inflight, keys[i].ptr, keys[i].len);
-    expiring_proposed(&sm->expiring, submit(sm, NULL, 0));
+    sm->scratch_holds = 1;
 }
 
 void sm_set_applied(struct sm *sm, uint64_t index)

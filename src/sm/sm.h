@@ -27,15 +27,13 @@
  *
  * Batching: the writes clients send during one event-loop iteration are
  * gathered into one SM_ENTRY_BATCH entry (bounded by SM_BATCH_MAX_BYTES),
- * proposed when the loop is about to sleep (sm_flush, called by the Raft
- * driver). One log entry, one SQLite row and one replication slot then carry
- * a whole iteration's writes instead of one each. Each command keeps its own
- * reply, so batching changes no client-visible behaviour: a client's commands
- * stay in order (a MULTI or expiry entry flushes the batch first), and the
- * batch's timestamp is taken when it is proposed, never before any command
- * in it arrived.
- * Decoding validates lengths and rejects a malformed entry with an error
- * (a corrupt log must be reported, not half-applied).
+ * proposed when the loop is about to sleep (by the Raft driver, which
+ * takes the batch: src/node/node.h, node_write_flush). One log entry, one SQLite row and one
+ * replication slot then carry a whole iteration's writes instead of one each. Each command keeps
+ * its own reply, so batching changes no client-visible behaviour: a client's commands stay in order
+ * (a MULTI or expiry entry flushes the batch first), and the batch's timestamp is taken when it is
+ * proposed, never before any command in it arrived. Decoding validates lengths and rejects a
+ * malformed entry with an error (a corrupt log must be reported, not half-applied).
  */
 #ifndef SM_H
 #define SM_H
@@ -47,6 +45,7 @@
 #include "keyspace/expiring.h"
 #include "sm/inflight.h"
 #include "sm/snapshot.h"
+#include "cmd/cmd.h"
 
 struct server;
 struct client;
@@ -55,27 +54,6 @@ struct monitor;
 struct kv;
 struct raft_part;
 
-/* Where the state machine's entries go: the Raft driver implements it
- * (src/node/node.c); the state machine never calls the driver by name. Each
- * function gets ud. */
-struct sm_log {
-    /* Proposes the entry given in parts (copied) for c, whose reply comes
-     * when it is applied (NULL: nobody waits). Returns its index, or 0 if
-     * the log refused it (c got the error). */
-    uint64_t (*propose)(void *ud, struct client *c, const struct raft_part *parts,
-                        uint32_t n_parts);
-    /* c's write joined the open batch: it is pending from now on; tag_as
-     * is REPLY_TAG_AS(the command c sent) when the batch holds another form
-     * of it (src/cmd/client.h), else 0. A transaction stages its client for its
-     * first command and a stand-in (c NULL) for each other one, so that
-     * each command has its tag_as. */
-    void (*stage)(void *ud, struct client *c, uint32_t tag_as);
-    /* Proposes the open batch, whose replies go to the clients staged since
-     * the last call, in order. Returns its index, or 0 (each got the error). */
-    uint64_t (*propose_staged)(void *ud, const struct raft_part *parts, uint32_t n_parts);
-    void *ud;
-};
-
 /* What the state machine works on, given by its owner (src/net/loop.c). */
 struct sm_env {
     struct kv *kv;               /* the keyspace entries change */
@@ -83,7 +61,6 @@ struct sm_env {
     struct server *srv;          /* handed to commands (cmd_ctx.srv), opaque here */
     const struct notify *notify; /* keyspace notifications the commands fire (cmd_ctx);
                                   * NULL: none */
-    struct sm_log log;
     /* The replicated state besides the keyspace (the script cache, function
      * libraries): saved in snapshots with the keys and restored with them;
      * reset() empties it before a snapshot is loaded. */
@@ -139,6 +116,7 @@ struct sm {
     struct sm_buf batch;                 /* the open SM_ENTRY_BATCH, empty if batch_n == 0 */
     uint32_t batch_n;                    /* commands in it */
     int batch_held;                      /* it deletes keys held in `expiring` (eviction) */
+    int scratch_holds;                   /* so does the entry in scratch (expiry, eviction) */
     int64_t batch_ts_ms;                 /* its timestamp (the apply clock) */
     struct resp_out sink;                /* replies nobody waits for */
     struct resp_arg *argv;               /* decode scratch */
@@ -178,27 +156,67 @@ int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const
              size_t nclients, const char *data, size_t len, char *err, size_t errlen);
 
 /*
- * The write path of a client command: adds argv (TTLs made absolute) to the
- * open batch; the reply reaches c->out when the batch is applied.
+ * The write path. The state machine builds entries and never proposes: the
+ * Raft driver (src/node/node.h, node_write*) drives each write through
+ * these steps, stages its client, and proposes what was built, then tells
+ * the state machine the entry's index (0: the log refused it), which the
+ * keys staged for it (src/sm/inflight.h) and the keys held for expiry or
+ * eviction (sm.expiring) are given.
+ *
+ * A write of a client: prepared (its arguments in their deterministic form:
+ * relative TTLs made absolute at the open batch's clock), the open batch
+ * proposed first when it has no room for it (flush_first), then added: to
+ * the open batch, or built alone in scratch when too large to share one
+ * (sm_write_add() returns 1: the driver proposes it at once). A full batch
+ * is proposed at once too (sm_batch_full).
  */
-void sm_submit_command(struct sm *sm, struct client *c, const struct command *cmd, int argc,
-                       const struct resp_arg *argv);
-/* Proposes the open batch, if any (the driver calls it before each round). */
-void sm_flush(struct sm *sm);
-/* EXEC of a transaction that contains writes: one entry, atomic; each of
- * its commands counted as c sent it (struct sm_log's stage). */
-void sm_submit_multi(struct sm *sm, struct client *c);
-/* Active expiry (leader only): proposes deletion of keys found expired. The
- * caller has added each key to sm.expiring (keys may point at its copies);
- * they stay held there until the entry is applied, or are released at once
- * if the log refuses it. */
-void sm_submit_expire(struct sm *sm, int nkeys, const struct resp_arg *keys);
+struct sm_write {
+    const struct command *cmd;
+    int argc;
+    const struct resp_arg *argv; /* as sent */
+    int eargc;
+    const struct resp_arg *eargv; /* as logged: argv, or abs */
+    struct resp_arg abs[CMD_REWRITE_ARGC_MAX + CMD_REWRITE_EXTRA];
+    char scratch[64];
+    int64_t now;
+    size_t bytes;    /* its size in a batch */
+    uint32_t tag_as; /* REPLY_TAG_AS(the command sent) when logged in another form, else 0 */
+    int flush_first; /* the open batch must be proposed before it joins */
+};
+void sm_write_prepare(struct sm *sm, const struct command *cmd, int argc,
+                      const struct resp_arg *argv, struct sm_write *w);
+int sm_write_add(struct sm *sm, const struct sm_write *w);
+/* 1 if the open batch is full: propose it now. */
+int sm_batch_full(const struct sm *sm);
+/* The open batch as one part, its clock set to now: 1, or 0 when there is
+ * none. The part stays valid until sm_batch_proposed(). */
+int sm_batch_take(struct sm *sm, struct raft_part *whole);
+void sm_batch_proposed(struct sm *sm, uint64_t index);
+/* The entry built in scratch, as parts (large arguments are not copied: they
+ * point where the caller's arguments are, so it is proposed before the
+ * caller returns); *parts is freed by sm_scratch_proposed(). */
+uint32_t sm_scratch_take(struct sm *sm, struct raft_part **parts);
+void sm_scratch_proposed(struct sm *sm, struct raft_part *parts, uint64_t index);
+/* EXEC of a transaction that contains writes, built in scratch as one
+ * entry (the open batch proposed first): fills tags[] (room for
+ * max(1, c->mstate.count)) with the tag of each waiter the entry has -- the
+ * client for the first command, a stand-in for each other one, so that each
+ * command counts as c sent it -- and returns their count. */
+uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags);
+/* Active expiry (leader only), built in scratch (the open batch proposed
+ * first): the deletion of keys found expired. The caller has added each key
+ * to sm.expiring (keys may point at its copies); they stay held there until
+ * the entry is applied, or are released at once if the log refuses it.
+ * Nobody waits for it. */
+void sm_build_expire(struct sm *sm, int nkeys, const struct resp_arg *keys);
 /* A write of the leader's own, with no client (eviction's RAFTCACHE.EVICT,
- * src/sm/evict.h), joins the open batch like a client's: argv is copied. The
- * keys the caller added to sm.expiring since the last entry was proposed
- * stay held until the batch is applied (released at once if the log
- * refuses it). */
-void sm_submit_held(struct sm *sm, int argc, const struct resp_arg *argv);
+ * src/sm/evict.h): called before it is prepared, so that the keys the caller
+ * added to sm.expiring since the last entry was proposed stay held until the
+ * batch that takes them is applied (released at once if the log refuses
+ * it; a batch too full for the write, proposed first, takes them: released
+ * a little early, at worst a key is proposed twice, and deleting a key that
+ * is gone does nothing). */
+void sm_hold_keys(struct sm *sm);
 /* 1 if a write to key (or to a key of its bucket, src/sm/inflight.h) is staged
  * or in the log and not applied yet: an EXEC watching key must fail. */
 int sm_write_in_flight(const struct sm *sm, const char *key, size_t len);

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srv.kv.max_value_len = 1u << 20;
     multi_init(&srv);
     monitor_init(&srv.monitor, cmd_id_count());
-    /* Applying proposes nothing: the state machine's log is not needed. */
+    /* Applying proposes nothing. */
     struct sm_env env = {.kv = &srv.kv, .monitor = &srv.monitor, .srv = &srv};
     sm_init(&srv.sm, &env, 1);
     if (kv_set(&srv.kv, "canary", 6, "v", 1, KV_NO_EXPIRE, 0) != 1) abort();

@@ -111,7 +111,7 @@ static void test_muted_writes_keep_their_decision(void **unused)
     waiters_stage(&w, &clients[0], REPLY_TAG_AS(42)); /* applied in another form */
     waiters_staged_proposed(&w, 7, 1, 1000);
     clients[0].reply_muted = 1;
-    clients[0].pending_writes++; /* as node_propose counts it */
+    clients[0].pending_writes++; /* as waiters_stage counts it */
     waiters_add_write(&w, &clients[0], 8, 1, 1000);
     clients[0].reply_muted = 0;
     struct client *const *cl;
