@@ -227,6 +227,7 @@ static void propose_scratch(struct node *n, int waited)
 void node_write(struct node *n, struct client *c, const struct command *cmd, int argc,
                 const struct resp_arg *argv)
 {
+    ASSERT(!n->processing && argc > 0); /* never from inside an apply */
     struct sm_write w;
     sm_write_prepare(n->sm, cmd, argc, argv, &w);
     if (w.flush_first) node_write_flush(n);
@@ -240,6 +241,7 @@ void node_write(struct node *n, struct client *c, const struct command *cmd, int
 
 void node_write_multi(struct node *n, struct client *c)
 {
+    ASSERT(!n->processing && c && c->mstate.count >= 0);
     node_write_flush(n); /* a client's commands reach the log in the order it sent them */
     size_t room = c->mstate.count > 0 ? (size_t)c->mstate.count : 1;
     uint32_t *tags = util_xmalloc(room * sizeof *tags);
@@ -253,6 +255,7 @@ void node_write_multi(struct node *n, struct client *c)
 
 void node_write_expire(struct node *n, int nkeys, const struct resp_arg *keys)
 {
+    ASSERT(!n->processing && nkeys > 0);
     node_write_flush(n);
     sm_build_expire(n->sm, nkeys, keys);
     propose_scratch(n, 0);
@@ -271,6 +274,7 @@ void node_write_held(struct node *n, int argc, const struct resp_arg *argv)
  * the link copies (or, when large, takes) for its output. */
 void node_send_msg(struct node *n, const struct raft_msg *m)
 {
+    ASSERT(m->to != 0 && m->to != m->from); /* the core never sends to itself */
     size_t len = raft_encoded_size(m);
     char head[TRANSPORT_FRAME_HEAD_MAX];
     size_t hl = transport_frame_head(n->tr, len, head), need = hl + len + 2;
@@ -436,6 +440,7 @@ static void role_changed(struct node *n, const struct raft_ready *rd)
     n->leader = rd->leader;
     node_view_role_changed(n, rd->leader);
     static const char *const names[] = {"follower", "pre-candidate", "candidate", "leader"};
+    ASSERT((size_t)n->role < sizeof names / sizeof names[0]);
     log_set_role(n->role == RAFT_LEADER ? 'M' : 'S');
     if (n->role == RAFT_LEADER && !was_leader) sm_leader_started(n->sm, raft_last_index(n->raft));
     LOG_NOTICE("Raft: %s at term %llu, leader %llu", names[n->role],
@@ -458,6 +463,7 @@ static uint32_t apply_before_save(struct node *n, const struct raft_ready *rd, b
     uint32_t k = 0;
     while (k < rd->n_committed && rd->committed[k].index < first_new)
         apply_one(n, &rd->committed[k++]);
+    ASSERT(k == 0 || n->applied == rd->committed[k - 1].index);
     /* Only a save that syncs here is worth sending them ahead of: otherwise they
      * go with the loop iteration's one write per client, where each round
      * of the iteration (a client's next write) would add a write of its own. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft/raft_assert.h"
 #include "raft/raft.h"
 #include "cmd/client.h"
 #include "base/log.h"
@@ -354,6 +355,7 @@ static void join_finish(struct join *j, const char *err)
             resp_add_errorf(&j->c->out, "ERR join failed: %s", err);
         else
             resp_add_simple(&j->c->out, "OK");
+        ASSERT(j->c->pending_writes > 0); /* counted when the join started */
         j->c->pending_writes--;
         waiters_wake(n->waiters, j->c);
     }

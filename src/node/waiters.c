@@ -40,6 +40,7 @@ static void fifo_init(struct waiters_fifo *f, size_t item_size)
 
 static void *fifo_at(const struct waiters_fifo *f, size_t i)
 {
+    ASSERT(i < f->len && f->len <= f->cap);
     return f->items + ((f->head + i) % f->cap) * f->item_size;
 }
 
@@ -62,6 +63,7 @@ static void *fifo_push(struct waiters_fifo *f)
 
 static void fifo_pop(struct waiters_fifo *f)
 {
+    ASSERT(f->len > 0);
     f->head = (f->head + 1) % f->cap;
     f->len--;
 }
@@ -155,6 +157,7 @@ static void answer_write(struct waiters *w, struct write_waiter *ww, const char 
 
 void waiters_stage(struct waiters *w, struct client *c, uint32_t tag_as)
 {
+    ASSERT(!(tag_as & REPLY_TAG_MUTED)); /* muting is the client's to say */
     clients_reserve2(&w->staged, &w->staged_tags, &w->staged_cap, w->n_staged + 1);
     w->staged_tags[w->n_staged] = (c && c->reply_muted ? REPLY_TAG_MUTED : 0) | tag_as;
     w->staged[w->n_staged++] = c;
@@ -178,6 +181,7 @@ static void add_write(struct waiters *w, struct client *c, uint32_t tag, uint64_
     /* Waiters are answered from the head as entries apply: indexes never go back. */
     ASSERT(w->writes.len == 0 ||
            ((struct write_waiter *)fifo_at(&w->writes, w->writes.len - 1))->index <= index);
+    ASSERT(index > 0 && term > 0); /* a proposed entry's */
     struct write_waiter *ww = fifo_push(&w->writes);
     ww->index = index;
     ww->term = term;
@@ -226,6 +230,7 @@ size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
     size_t k = 0;
     while (k < w->writes.len && ((struct write_waiter *)fifo_at(&w->writes, k))->index == index)
         k++;
+    ASSERT(k == 0 || ((struct write_waiter *)fifo_at(&w->writes, 0))->index == index);
     clients_reserve2(&w->entry, &w->entry_tags, &w->entry_cap, k);
     /* Theirs only if it is still the entry they proposed (same term: Log
      * Matching), otherwise it replaced theirs. */
@@ -297,6 +302,7 @@ void waiters_serve_reads(struct waiters *w, uint64_t applied)
     while (w->reads.len) {
         struct read_waiter *rw = fifo_at(&w->reads, 0);
         if (rw->c && (!rw->released || rw->index > applied)) break;
+        ASSERT(!rw->c || rw->c->waiting_read);
         answer_read(w, rw, NULL);
         fifo_pop(&w->reads);
     }

@@ -79,6 +79,7 @@ static struct blocked_key *key_get(struct blocked *b, const char *key, size_t le
  * (blocked_serve_ready() forgets it then). */
 static void key_maybe_drop(struct blocked *b, struct blocked_key *k)
 {
+    ASSERT(!k->head == !k->tail); /* a queue is empty at both ends or neither */
     if (k->head || k->ready) return;
     dict_delete(&b->keys, k->e->key, k->e->key_len, NULL);
     free(k);
@@ -94,6 +95,7 @@ static void wait_append(struct blocked_key *k, struct blocked_wait *w)
     else
         k->head = w;
     k->tail = w;
+    ASSERT(k->head && k->head->prev == NULL);
 }
 
 static void wait_unlink(struct blocked_wait *w)
@@ -107,6 +109,7 @@ static void wait_unlink(struct blocked_wait *w)
         w->next->prev = w->prev;
     else
         k->tail = w->prev;
+    ASSERT(!k->head == !k->tail);
 }
 
 /* ---------------------------------------------------------------- clients */
@@ -175,6 +178,7 @@ void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *bl
         wait_append(k, w);
         mark_ready(b, k); /* it may hold elements those ahead leave it */
     }
+    ASSERT(bc->n_waits > 0 && bc->n_waits <= (size_t)blk->nkeys);
     bc->next = b->all;
     if (b->all) b->all->prev = bc;
     b->all = bc;
@@ -221,6 +225,7 @@ void blocked_remove(struct blocked *b, struct client *c)
     else
         b->all = bc->next;
     if (bc->next) bc->next->prev = bc->prev;
+    ASSERT(b->n_clients > 0);
     b->n_clients--;
     c->blocked = NULL;
     free(bc->argv);
@@ -229,6 +234,7 @@ void blocked_remove(struct blocked *b, struct client *c)
 
 const struct resp_arg *blocked_call(const struct client *c, int *argc, const struct cmd_block **blk)
 {
+    ASSERT(c->blocked); /* only a client blocked on keys has a call there */
     *argc = c->blocked->argc;
     *blk = &c->blocked->blk;
     return c->blocked->argv;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft/raft_assert.h"
 #include "server/call.h"
 #include "server/multi.h"
 #include "server/memory.h"
@@ -59,6 +60,7 @@ void multi_free(struct server *srv)
 void multi_queue(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     struct multi_state *m = &c->mstate;
+    ASSERT((c->flags & CLIENT_MULTI) && cmd && m->count <= m->cap);
     if (m->count == MULTI_QUEUE_MAX) {
         c->flags |= CLIENT_DIRTY_EXEC;
         return;

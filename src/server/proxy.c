@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "raft/raft_assert.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
 #include "node/node.h"
@@ -29,6 +30,7 @@ static void relay(struct client *c, const char *resp, size_t len, const char *fa
         else
             resp_add_error(&c->out, fail);
     }
+    ASSERT(c->pending_proxied > 0); /* counted when it was forwarded */
     c->pending_proxied--;
     waiters_wake(&c->srv->waiters, c);
 }

@@ -6,6 +6,7 @@
 
 #include "sm/inflight.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 void inflight_init(struct inflight *f)
 {
@@ -26,6 +27,7 @@ void inflight_free(struct inflight *f)
 void inflight_stage_key(struct inflight *f, const char *key, size_t len)
 {
     unsigned b = util_key_slot(key, len);
+    ASSERT(b < INFLIGHT_BUCKETS && f->gen != 0);
     if (f->staged[b] == f->gen) return;
     f->staged[b] = f->gen;
     if (f->n_open == f->cap_open) {
@@ -33,6 +35,7 @@ void inflight_stage_key(struct inflight *f, const char *key, size_t len)
         f->open = util_xrealloc(f->open, f->cap_open * sizeof *f->open);
     }
     f->open[f->n_open++] = b;
+    ASSERT(f->n_open <= INFLIGHT_BUCKETS); /* each bucket staged once a generation */
 }
 
 void inflight_stage_all(struct inflight *f)

@@ -478,6 +478,7 @@ static unsigned char *buf_take(struct snaplive *s)
         if (!buf) abort(); /* out of memory is fatal, as in util_xmalloc */
         return buf;
     }
+    ASSERT(s->n_spare > 0);
     s->spare = c->next;
     s->n_spare--;
     unsigned char *buf = c->buf;
@@ -520,6 +521,7 @@ static void hand_filling(struct snaplive *s)
     snapshot_enc_flush(&s->enc);
     struct chunk *c = util_xcalloc(1, sizeof *c);
     c->batch = s->filling;
+    ASSERT(s->n_handed < HANDED_MAX);
     s->handed[s->n_handed++] = s->filling;
     s->filling = NULL;
     update_handed(s);
@@ -539,6 +541,7 @@ static bool hand(struct snaplive *s, struct dict_entry *e)
     } else if (handoff_len(s->filling) == HANDOFF_ENTRIES) {
         return false;
     }
+    ASSERT(handoff_len(s->filling) < HANDOFF_ENTRIES);
     e->mark = s->kv->snap_mark & 1;
     handoff_add(s->filling, e);
     update_handed(s);
@@ -643,6 +646,7 @@ static void copy_extra(void *ud, uint8_t kind, const void *data, size_t len)
  * filled, goes to the thread, which goes on from it. */
 static void walk_done(struct snaplive *s)
 {
+    ASSERT(!s->walked && s->walk_over); /* once, after the walk */
     s->walked = true;
     kv_snapshot_end(s->kv, 1);
     s->tail = util_xcalloc(1, sizeof *s->tail);
