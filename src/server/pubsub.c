@@ -66,6 +66,7 @@ static void client_settle(struct client *c)
 int pubsub_subscribe(struct pubsub *ps, struct client *c, enum pubsub_kind k, const char *name,
                      size_t len)
 {
+    ASSERT((unsigned)k < PUBSUB_KINDS);
     struct pubsub_client *pc = client_state(ps, c);
     c->flags |= CLIENT_PUBSUB;
     if (!dict_add(&pc->names[k], name, len, NULL, NULL)) return 0;
@@ -79,6 +80,7 @@ int pubsub_subscribe(struct pubsub *ps, struct client *c, enum pubsub_kind k, co
         s->c = util_xrealloc(s->c, s->cap * sizeof *s->c);
     }
     s->c[s->n++] = c;
+    ASSERT(c->n_subs[k] == dict_size(&pc->names[k])); /* the client's count is its names' */
     return 1;
 }
 
@@ -86,16 +88,19 @@ int pubsub_unsubscribe(struct pubsub *ps, struct client *c, enum pubsub_kind k, 
                        size_t len)
 {
     if (!c->pubsub || !dict_delete(&c->pubsub->names[k], name, len, NULL)) return 0;
+    ASSERT(c->n_subs[k] > 0);
     c->n_subs[k]--;
     struct dict_entry *e = dict_find(&ps->index[k], name, len);
     ASSERT(e && "a client's subscription missing from the index");
     struct pubsub_subs *s = e->val;
+    size_t before = s->n;
     for (size_t i = 0; i < s->n; i++) {
         if (s->c[i] != c) continue;
         memmove(s->c + i, s->c + i + 1, (s->n - i - 1) * sizeof *s->c);
         s->n--;
         break;
     }
+    ASSERT(s->n + 1 == before && "a subscription in the client but not in the index's list");
     if (s->n == 0) {
         dict_delete(&ps->index[k], name, len, NULL);
         free_subs(s);
@@ -156,6 +161,7 @@ void pubsub_client_gone(struct pubsub *ps, struct client *c)
         struct gone g = {ps, c, (enum pubsub_kind)k};
         pubsub_client_names(c, (enum pubsub_kind)k, unsubscribe_one, &g);
     }
+    ASSERT(!c->pubsub && c->n_subs[0] + c->n_subs[1] + c->n_subs[2] == 0);
     c->flags &= ~CLIENT_PUBSUB;
 }
 
@@ -197,6 +203,7 @@ long long pubsub_publish(struct pubsub *ps, int shard, const char *channel, size
     struct dict_entry *e = dict_find(&ps->index[k], channel, clen);
     if (e) {
         const struct pubsub_subs *s = e->val;
+        ASSERT(s->n > 0); /* a name's list goes with its last subscriber */
         for (size_t i = 0; i < s->n; i++)
             deliver(s->c[i], k, NULL, channel, clen, msg, mlen);
         n += (long long)s->n;
