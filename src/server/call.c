@@ -2,6 +2,7 @@
  * src/server/call.c - running a resolved command locally (see call.h).
  */
 #include "server/call.h"
+#include "raft/raft_assert.h"
 #include "cmd/cmd.h"
 #include "server/server.h"
 #include "base/util.h"
@@ -10,6 +11,8 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
                  const struct resp_arg *argv, int64_t now_ms, struct resp_out *out,
                  struct cmd_block *blk)
 {
+    /* A read, or a write's local probe: only the apply path writes. */
+    ASSERT(cmd && cmd->proc && argc >= 1);
     struct cmd_ctx ctx = {
         .argc = argc,
         .argv = argv,
@@ -24,6 +27,7 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
     cmd_call(cmd, &ctx, &srv->monitor, NULL);
     srv->stats.commands_processed++;
     if (!ctx.blocked) return 0;
+    ASSERT(blk && ctx.block.nkeys > 0); /* only a probe blocks here: on some key */
     *blk = ctx.block;
     return 1;
 }

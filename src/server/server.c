@@ -68,6 +68,8 @@ void server_request_shutdown(struct server *srv)
 
 int server_script_busy(const struct server *srv, const struct client **client)
 {
+    /* One script runs at a time, in either engine. */
+    ASSERT(!(script_busy(srv->scripts, NULL) && script_busy(srv->fn_scripts, NULL)));
     return script_busy(srv->scripts, client) || script_busy(srv->fn_scripts, client);
 }
 
@@ -84,6 +86,7 @@ int server_script_kill(struct server *srv)
 
 int server_client_become_peer(struct server *srv, struct client *c, uint64_t peer_id)
 {
+    ASSERT(peer_id != 0); /* RAFT.AUTH refuses node id 0 (src/transport/transport_in.c) */
     if (!(c->flags & CLIENT_PEER)) {
         if (srv->peer_link_count >= CONN_PEER_LINKS_MAX) return -1;
         uint64_t *was = server_count_of(srv, c);
