@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "raft/raft_assert.h"
 #include "base/clock.h"
 #include "config/config.h"
 #include "sm/evict.h"
@@ -77,6 +78,7 @@ static uint64_t score(const struct kv *kv, const struct kv_val *v, int policy)
     case CONFIG_MAXMEMORY_VOLATILE_LFU:
         return 255 - kv_lfu_counter(kv, v);
     case CONFIG_MAXMEMORY_VOLATILE_TTL:
+        ASSERT(v->expire_ms != KV_NO_EXPIRE); /* volatile: only keys with a TTL */
         return UINT64_MAX - (uint64_t)v->expire_ms;
     default:
         return kv_idle_seconds(kv, v);
@@ -108,11 +110,15 @@ static void pool_insert(struct evict *ev, uint64_t sc, const char *key, size_t l
         memmove(ev->pool + k + 1, ev->pool + k, (ev->n_pool - k) * sizeof *ev->pool);
         ev->n_pool++;
     }
+    ASSERT(k < ev->n_pool && ev->n_pool <= EVICT_POOL_SIZE);
     struct evict_candidate *c = &ev->pool[k];
     c->score = sc;
     c->len = len;
     c->heap = len > EVICT_KEY_INLINE ? util_xmalloc(len) : NULL;
     memcpy(c->heap ? c->heap : c->inline_key, key, len);
+    /* ascending by score: the worst kept is pool[0] */
+    ASSERT((k == 0 || ev->pool[k - 1].score <= sc) &&
+           (k + 1 == ev->n_pool || sc <= ev->pool[k + 1].score));
 }
 
 /* Whether a candidate of score sc would not enter the pool (full, and it
@@ -124,6 +130,7 @@ static int pool_rejects(const struct evict *ev, uint64_t sc)
 
 static void pool_remove(struct evict *ev, size_t k)
 {
+    ASSERT(k < ev->n_pool);
     free(ev->pool[k].heap);
     memmove(ev->pool + k, ev->pool + k + 1, (ev->n_pool - k - 1) * sizeof *ev->pool);
     ev->n_pool--;
