@@ -51,6 +51,7 @@ void client_close_asap(struct client *c)
 
 size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t now_ms)
 {
+    ASSERT(cap > 0); /* the length returned is at most cap - 1 */
     char flags[16];
     int f = 0;
     if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
@@ -61,6 +62,7 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';
     if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (!f) flags[f++] = 'N';
+    ASSERT(f < (int)sizeof flags);
     flags[f] = 0;
     int n =
         snprintf(buf, cap,

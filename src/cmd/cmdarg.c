@@ -12,9 +12,11 @@
 #include "ds/dict.h"
 #include "base/glob.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 int cmd_arg_ll(struct cmd_ctx *c, int i, long long *out)
 {
+    ASSERT(i > 0 && i < c->argc); /* the arity check, or the handler's count, made it so */
     if (util_str2ll(c->argv[i].ptr, c->argv[i].len, out)) return 0;
     resp_add_error(c->out, ERR_NOT_INT);
     return -1;
@@ -31,6 +33,7 @@ int cmd_arg_ll_range(struct cmd_ctx *c, int i, long long min, long long max, con
 
 int cmd_arg_double(struct cmd_ctx *c, int i, double *out)
 {
+    ASSERT(i > 0 && i < c->argc); /* the arity check, or the handler's count, made it so */
     if (util_str2d(c->argv[i].ptr, c->argv[i].len, out)) return 0;
     resp_add_error(c->out, ERR_NOT_FLOAT);
     return -1;
@@ -38,6 +41,7 @@ int cmd_arg_double(struct cmd_ctx *c, int i, double *out)
 
 int cmd_arg_timeout(struct cmd_ctx *c, int i, int64_t *ms)
 {
+    ASSERT(i > 0 && i < c->argc); /* the arity check, or the handler's count, made it so */
     long double t;
     if (!util_str2ld(c->argv[i].ptr, c->argv[i].len, &t)) {
         resp_add_error(c->out, "ERR timeout is not a float or out of range");
@@ -128,6 +132,8 @@ int cmd_set_parse_opts(int argc, const struct resp_arg *argv, int is_getex, stru
 int cmd_set_expire_ms(const struct resp_arg *argv, const struct cmd_set_opts *o, int64_t now_ms,
                       int64_t *ms, int *not_int)
 {
+    /* Called only when cmd_set_parse_opts() found an expire option. */
+    ASSERT(o->expire_idx > 0 && (o->flags & CMD_SET_EXPIRE_ANY));
     const struct resp_arg *a = &argv[o->expire_idx];
     long long v;
     *not_int = !util_str2ll(a->ptr, a->len, &v);
@@ -174,6 +180,7 @@ static int parse_cursor(const struct resp_arg *a, uint64_t *out)
 
 int cmd_scan_cursor(struct cmd_ctx *c, int i, uint64_t *out)
 {
+    ASSERT(i > 0 && i < c->argc); /* the arity check, or the handler's count, made it so */
     if (parse_cursor(&c->argv[i], out)) return 1;
     resp_add_error(c->out, "ERR invalid cursor");
     return 0;
@@ -239,6 +246,7 @@ uint64_t cmd_scan_page_dict(struct cmd_scan_page *pg, struct dict *d, uint64_t c
                             void (*fn)(void *pg, struct dict_entry *e))
 {
     long long count = pg->o->count;
+    ASSERT(count >= 1); /* cmd_scan_opts() refuses a COUNT below 1 */
     long long max_steps = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
     do {
         cursor = dict_scan(d, cursor, fn, pg);
@@ -248,6 +256,7 @@ uint64_t cmd_scan_page_dict(struct cmd_scan_page *pg, struct dict *d, uint64_t c
 
 void cmd_scan_page_reply(struct cmd_ctx *c, struct cmd_scan_page *pg, uint64_t cursor)
 {
+    ASSERT(pg->body.pos <= pg->body.len);
     resp_deferred d = cmd_scan_reply_begin(c, cursor);
     resp_set_deferred_array_len(c->out, d, pg->n);
     if (pg->body.len > pg->body.pos) /* body.data is NULL while empty */

@@ -73,6 +73,7 @@ static void assign_ids(const struct command *const *groups, size_t n)
     top_count = id_count;
     for (int i = 0; i < top_count; i++)
         if (by_id[i]->subcommands) add_range(by_id[i]->subcommands);
+    ASSERT(top_count > 0 && top_count <= id_count);
 }
 
 int cmd_id(const struct command *cmd)
@@ -109,10 +110,19 @@ const struct command *cmd_by_id(int id)
 void cmd_table_init(const struct command *const *groups, size_t n)
 {
     ASSERT(n_ranges == 0 && "the registry is built once");
+    ASSERT(groups && n > 0);
     assign_ids(groups, n);
     for (int k = 0; k < id_count; k++) /* name_eq() compares with lower-case names */
         for (const char *p = by_id[k]->name; *p; p++)
             ASSERT(!(*p >= 'A' && *p <= 'Z') && "a command name in upper case");
+    /* cmd_lookup() matches a subcommand's name past "<container>|". */
+    for (int k = 0; k < top_count; k++) {
+        const char *parent = by_id[k]->name;
+        size_t plen = strlen(parent);
+        for (const struct command *s = by_id[k]->subcommands; s && s->name; s++)
+            ASSERT(strncmp(s->name, parent, plen) == 0 && s->name[plen] == '|' &&
+                   "a subcommand not named <container>|<name>");
+    }
     for (int k = 0; k < top_count; k++) {
         const struct command *c = by_id[k];
         ASSERT(!cmd_lookup_name(c->name, strlen(c->name)) && "a command defined twice");
@@ -197,6 +207,7 @@ void cmd_reply_unknown(struct resp_out *out, int argc, const struct resp_arg *ar
         if (n < 0) break;
         used += (size_t)n;
     }
+    ASSERT(used < sizeof args); /* ERR_ARGS_SHOWN bounds each append */
     args[used] = 0;
     int nlen = argv[0].len > 128 ? 128 : (int)argv[0].len;
     resp_add_errorf(out, "ERR unknown command '%.*s', with args beginning with: %s", nlen,
@@ -221,6 +232,7 @@ const struct command *cmd_check(const struct command *cmd, int argc, const struc
         /* A container whose argv[1] names no subcommand. */
         char upper[32];
         size_t n = strlen(cmd->name);
+        ASSERT(n < sizeof upper && "a container's name longer than its error's buffer");
         for (size_t i = 0; i <= n && i < sizeof upper; i++)
             upper[i] = (char)toupper((unsigned char)cmd->name[i]);
         upper[sizeof upper - 1] = 0;
@@ -240,6 +252,7 @@ void cmd_call(const struct command *cmd, struct cmd_ctx *ctx, struct monitor *mo
     struct resp_out *out = ctx->out;
     size_t before = out->len;
     int64_t start = mark_us ? *mark_us : clock_mono_us();
+    ASSERT(mon != NULL); /* every caller counts somewhere: monitor_call() below */
     ctx->monitor = mon;
     cmd->proc(ctx);
     int64_t end = clock_mono_us();

@@ -249,6 +249,9 @@ static void pending_remove(struct client *c)
     struct server_io *io = c->srv->io;
     for (int i = 0; i < io->n_pending_peers; i++) {
         if (io->pending_peers[i] != c) continue;
+        /* Only an over-limit connection enters the room; RAFT.AUTH may
+         * have made it a peer since (server_client_become_peer()). */
+        ASSERT(c->flags & (CLIENT_OVER_LIMIT | CLIENT_PEER));
         io->n_pending_peers--;
         memmove(&io->pending_peers[i], &io->pending_peers[i + 1],
                 (size_t)(io->n_pending_peers - i) * sizeof io->pending_peers[0]);
@@ -259,6 +262,7 @@ static void pending_remove(struct client *c)
 /* flags: CLIENT_PROTECTED, CLIENT_OVER_LIMIT and/or CLIENT_LOCAL, or 0. */
 static void client_create(struct server *srv, int fd, uint32_t flags)
 {
+    ASSERT(fd >= 0);
     struct conn *cn = calloc(1, sizeof *cn);
     if (!cn) {
         close(fd);
@@ -312,12 +316,16 @@ static void client_free(struct client *c)
     ev_io_stop(srv->io->loop, &cn->rio);
     ev_io_stop(srv->io->loop, &cn->wio);
     dispatch_client_gone(c);
+    /* Taken off the pending list by conn_flush_pending(), and put back on it
+     * by nothing since: a client on it must not be freed. */
+    ASSERT(!(c->flags & CLIENT_PENDING_WRITE));
     pending_remove(c);
     if (c->prev)
         c->prev->next = c->next;
     else
         srv->clients = c->next;
     if (c->next) c->next->prev = c->prev;
+    ASSERT(*server_count_of(c->srv, c) > 0); /* counted once, by client_create() */
     (*server_count_of(c->srv, c))--;
     close(c->fd);
     resp_parser_free(&c->parser);
@@ -382,6 +390,7 @@ static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents);
 int conn_init(struct server *srv, char *err, size_t errlen)
 {
     struct server_io *io = srv->io;
+    ASSERT(io && io->loop); /* loop_init() made the loop first */
     ev_init(&io->accept_resume, accept_resume_cb);
     io->accept_resume.data = srv;
     return conn_fit_maxclients(srv, 1, err, errlen);
@@ -471,6 +480,7 @@ static void reject_over_limit(struct client *c)
  * connected) and leaves the room either as a peer link or rejected. */
 static void make_pending_room(struct server *srv)
 {
+    ASSERT(srv->io->n_pending_peers > 0); /* called when the room is full */
     struct client *c = srv->io->pending_peers[0];
     read_cb(srv->io->loop, &conn_of(c)->rio, EV_READ);
     if (c->flags & CLIENT_OVER_LIMIT) reject_over_limit(c);
@@ -552,6 +562,8 @@ static void hold_args(struct client *c, int argc, const struct resp_arg *argv, c
                       size_t len)
 {
     struct held_args *h = &conn_of(c)->held;
+    /* The command waits at the head of what is left of the query buffer. */
+    ASSERT(start >= c->qbuf && start + len <= c->qbuf + c->qlen);
     h->argc = argc;
     h->len = len;
     h->is_inline = resp_parser_is_inline(&c->parser);
@@ -587,6 +599,7 @@ static void queue_readable(struct client *c)
         io->readable_cap = io->readable_cap ? 2 * io->readable_cap : 64;
         io->readable = util_xrealloc(io->readable, io->readable_cap * sizeof *io->readable);
     }
+    ASSERT(io->n_readable < io->readable_cap);
     io->readable[io->n_readable++] = c;
     c->flags |= CLIENT_READABLE;
 }
@@ -608,6 +621,7 @@ static void process_input(struct client *c)
         const struct resp_arg *argv;
         struct held_args *h = &conn_of(c)->held;
         if (h->argc) { /* it waited: taken up as it was parsed (off is 0) */
+            ASSERT(off == 0 && h->len <= c->qlen);
             argc = h->argc;
             consumed = h->len;
             argv = take_held_args(c);
@@ -653,6 +667,7 @@ static void process_input(struct client *c)
             client_deny_protected(c);
         check_output_limits(c);
     }
+    ASSERT(off <= c->qlen); /* the parser consumes only what it was given */
     if (off == c->qlen) {
         c->qlen = 0;
         release_large_qbuf(c); /* a large value was copied into the log by now */
@@ -677,6 +692,7 @@ static void process_input(struct client *c)
  * under maxmemory fail with -OOM when its last bytes arrived alone). */
 static size_t reserve_read(struct client *c)
 {
+    ASSERT(c->qlen <= c->qcap); /* the room below is c->qcap - c->qlen */
     size_t want = resp_parser_want(&c->parser);
     if (want > 0 && c->qcap - c->qlen >= want) return c->qcap - c->qlen;
     size_t chunk = want > READ_CHUNK ? want : READ_CHUNK;
@@ -689,6 +705,7 @@ static size_t reserve_read(struct client *c)
         c->qbuf = n;
         c->qcap = ncap;
     }
+    ASSERT(c->qcap > c->qlen); /* a read of 0 bytes would mean the peer closed */
     return c->qcap - c->qlen;
 }
 
@@ -749,6 +766,7 @@ void conn_process_readable(struct server *srv)
     while (io->n_readable) {
         struct client *c = io->readable[--io->n_readable];
         if (!c) continue;
+        ASSERT(c->flags & CLIENT_READABLE); /* queue_readable() set it; only this clears it */
         c->flags &= ~CLIENT_READABLE;
         conn_resume(c);
     }
@@ -825,6 +843,7 @@ void conn_flush_pending(struct server *srv)
     struct client *keep = NULL;
     while (srv->pending) {
         struct client *c = srv->pending;
+        ASSERT(c->flags & CLIENT_PENDING_WRITE); /* client_mark_pending() put it there */
         srv->pending = c->pending_next;
         c->pending_next = NULL;
         c->flags &= ~CLIENT_PENDING_WRITE;

@@ -33,6 +33,7 @@
 #include "server/replica.h"
 #include "script/script.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 /* Opens a listening socket on host:port; returns the fd or -1 (errno set).
  * An IPv6 socket takes IPv4 connections too only when dual_stack is set (an
@@ -123,6 +124,7 @@ static int apply_hz(void *ud, const struct config *cfg, char *err, size_t errlen
     struct server *srv = ud;
     (void)err;
     (void)errlen;
+    ASSERT(cfg->hz > 0); /* config.c's range for hz starts at 1 */
     if (srv->io) {
         srv->io->cron.repeat = 1.0 / (double)cfg->hz;
         ev_timer_again(srv->io->loop, &srv->io->cron);
@@ -190,6 +192,7 @@ static int apply_notify(void *ud, const struct config *cfg, char *err, size_t er
 static void serve_while_busy(void *ud)
 {
     struct server *srv = ud;
+    ASSERT(server_script_busy(srv, NULL)); /* src/script/script.c calls it only while busy */
     if (script_busy_in_log(srv->scripts) || script_busy_in_log(srv->fn_scripts))
         node_busy_keepalive(srv->node);
     ev_run(srv->io->loop, EVRUN_NOWAIT);
@@ -330,6 +333,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         return;
     }
     conn_process_readable(srv);
+    ASSERT(srv->io->n_readable == 0); /* arrived input runs before the driver's round */
     int round = 0;
     while (round < WAKE_ROUNDS_MAX) {
         node_process_ready(srv->node);
@@ -361,6 +365,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
     struct server *srv = w->data;
+    ASSERT(w->signum == SIGINT || w->signum == SIGTERM); /* the two loop_init() watches */
     LOG_WARNING("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
     (void)loop;
     server_request_shutdown(srv);
@@ -378,6 +383,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
 {
     replica_init(srv, (uint64_t)clock_us() ^ ((uint64_t)getpid() << 32));
     make_run_id(srv);
+    ASSERT(srv->io == NULL && "the loop is set up once");
     register_config_hooks(srv);
     monitor_configure(&srv->monitor, &srv->cfg);
     script_set_busy(srv->scripts, srv->cfg.busy_reply_threshold, serve_while_busy, srv);
@@ -403,6 +409,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "Configured to not listen anywhere, exiting.");
         return -1;
     }
+    ASSERT(srv->cfg.hz > 0);
     ev_timer_init(&io->cron, cron_cb, 0.0, 1.0 / (double)srv->cfg.hz);
     io->cron.data = srv;
     ev_timer_again(io->loop, &io->cron);
@@ -421,6 +428,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
 
 int loop_run(struct server *srv)
 {
+    ASSERT(srv->io && srv->io->n_listen > 0); /* loop_init() succeeded */
     LOG_NOTICE("Ready to accept connections tcp");
     ev_run(srv->io->loop, 0);
     struct server_io *io = srv->io;

@@ -16,12 +16,14 @@
 #include "server/pause.h"
 #include "server/server.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 #define ERR_SYNTAX "ERR syntax error"
 
 void cmd_monitor(struct cmd_ctx *c)
 {
     struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     if (cl->flags & CLIENT_MONITOR) return; /* already one: no reply, as Redis */
     if (monitors_add(&c->srv->monitors, cl) != 0) {
         resp_add_error(c->out, "ERR max number of monitors reached");
@@ -36,6 +38,7 @@ void cmd_monitor(struct cmd_ctx *c)
 void cmd_client_reply(struct cmd_ctx *c)
 {
     struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     const struct resp_arg *mode = &c->argv[2];
     if (cmd_arg_is(mode, "on")) {
         cl->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
@@ -52,6 +55,7 @@ void cmd_client_reply(struct cmd_ctx *c)
 void cmd_client_no_evict(struct cmd_ctx *c)
 {
     struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     if (cmd_arg_is(&c->argv[2], "on"))
         cl->flags |= CLIENT_NO_EVICT;
     else if (cmd_arg_is(&c->argv[2], "off"))

@@ -19,6 +19,7 @@
 #include "server/multi.h"
 #include "server/server.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 #define ERR_BAD_CLIENT_NAME                                                                        \
     "ERR Client names cannot contain spaces, newlines or special characters."
@@ -66,12 +67,14 @@ void cmd_echo(struct cmd_ctx *c)
 
 void cmd_quit(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     resp_add_simple(c->out, "OK");
     client_close_after_reply(c->client);
 }
 
 void cmd_auth(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     if (c->argc > 3) {
         resp_add_error(c->out, ERR_SYNTAX);
         return;
@@ -115,6 +118,7 @@ static int set_client_name(struct cmd_ctx *c, const struct resp_arg *name)
         resp_add_error(c->out, ERR_BAD_CLIENT_NAME);
         return -1;
     }
+    ASSERT(c->client); /* CLIENT SETNAME is CMD_NOSCRIPT */
     set_owned(&c->client->name, name);
     return 0;
 }
@@ -140,6 +144,7 @@ static void hello_reply(struct cmd_ctx *c)
 
 void cmd_hello(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     long long ver = 0;
     int i = 1;
     if (c->argc >= 2) {
@@ -206,6 +211,7 @@ void cmd_select(struct cmd_ctx *c)
 void cmd_reset(struct cmd_ctx *c)
 {
     struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     multi_client_reset(cl);
     pubsub_client_gone(&c->srv->pubsub, cl);
     free(cl->name);
@@ -219,6 +225,7 @@ void cmd_reset(struct cmd_ctx *c)
 
 void cmd_client_id(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     resp_add_int(c->out, (long long)c->client->id);
 }
 
@@ -229,6 +236,7 @@ void cmd_client_setname(struct cmd_ctx *c)
 
 void cmd_client_getname(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     if (c->client->name)
         resp_add_bulk_cstr(c->out, c->client->name);
     else
@@ -237,6 +245,7 @@ void cmd_client_getname(struct cmd_ctx *c)
 
 void cmd_client_setinfo(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     char **dst;
     if (cmd_arg_is(&c->argv[2], "lib-name"))
         dst = &c->client->lib_name;
@@ -271,6 +280,7 @@ static void append_client_line(char **text, size_t *len, size_t *cap, const stru
     memcpy(*text + *len, line, n);
     *len += n;
     (*text)[(*len)++] = '\n';
+    ASSERT(n < sizeof line && *len <= *cap); /* client_format_info() keeps n < its cap */
 }
 
 static int parse_id(const struct resp_arg *a, unsigned long long *id)
@@ -345,6 +355,7 @@ void cmd_client_list(struct cmd_ctx *c)
 
 void cmd_client_info(struct cmd_ctx *c)
 {
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     char *text = NULL;
     size_t len = 0, cap = 0;
     append_client_line(&text, &len, &cap, c->client, server_now_ms());

@@ -32,6 +32,7 @@
 #include "script/script.h"
 #include "server/server.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 #define RAFTCACHE_VERSION "0.1.0"
 
@@ -333,6 +334,7 @@ void cmd_info(struct cmd_ctx *c)
         if (t.len) info_addf(&t, "\r\n");
         sections[s].write(&t, srv, now);
     }
+    ASSERT(t.p ? t.len < t.cap : t.len == 0); /* info_addf() keeps room for a NUL */
     resp_add_verbatim(c->out, t.p ? t.p : "", t.len, "txt");
     free(t.p);
 }

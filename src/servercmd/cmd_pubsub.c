@@ -7,6 +7,7 @@
 #include "server/pubsub.h"
 #include "server/server.h"
 #include "transport/transport.h"
+#include "raft/raft_assert.h"
 
 /* The count a (un)subscription confirmation carries, as Redis 7.0: shard
  * channels alone, or channels and patterns together. */
@@ -37,6 +38,8 @@ static const char *const unsub_word[PUBSUB_KINDS] = {"unsubscribe", "punsubscrib
 
 static void subscribe(struct cmd_ctx *c, enum pubsub_kind k)
 {
+    /* CMD_NOSCRIPT: only a client's own connection runs it */
+    ASSERT(c->client && (unsigned)k < PUBSUB_KINDS);
     for (int i = 1; i < c->argc; i++) {
         pubsub_subscribe(&c->srv->pubsub, c->client, k, c->argv[i].ptr, c->argv[i].len);
         confirm(c, sub_word[k], c->argv[i].ptr, c->argv[i].len, k);
@@ -62,6 +65,8 @@ static void unsubscribe_named(void *ud, const char *name, size_t len)
  * name says there was none, as in Redis. */
 static void unsubscribe(struct cmd_ctx *c, enum pubsub_kind k)
 {
+    /* CMD_NOSCRIPT: only a client's own connection runs it */
+    ASSERT(c->client && (unsigned)k < PUBSUB_KINDS);
     struct unsub_all u = {c, k, 0};
     if (c->argc > 1) {
         for (int i = 1; i < c->argc; i++)
@@ -126,6 +131,7 @@ void cmd_raft_publish(struct cmd_ctx *c)
 {
     char err[128];
     const struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     const char *refused = transport_in_sender(
         "RAFT.PUBLISH", (cl->flags & CLIENT_PEER) ? cl->peer_id : 0, &c->argv[1], err, sizeof err);
     if (refused) {

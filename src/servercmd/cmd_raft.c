@@ -15,6 +15,7 @@
 #include "server/server.h"
 #include "base/util.h"
 #include "cmd/cmdarg.h"
+#include "raft/raft_assert.h"
 
 #define JOIN_ADDRS_MAX 16
 
@@ -156,6 +157,7 @@ void cmd_raft_transfer_leader(struct cmd_ctx *c)
 void cmd_raft_auth(struct cmd_ctx *c)
 {
     struct server *srv = c->srv;
+    ASSERT(c->client); /* CMD_NOSCRIPT: only a client's own connection runs it */
     struct transport_auth a;
     const char *refused = transport_in_auth(srv->cfg.raft_secret.ptr, srv->cfg.raft_secret.len,
                                             (uint64_t)srv->cfg.node_id, c->argc, c->argv, &a);
@@ -172,6 +174,7 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR too many peer links");
         return;
     }
+    ASSERT(c->client->flags & CLIENT_PEER); /* server_client_become_peer() made it one */
     c->client->parser.limits.bulk_len_max = TRANSPORT_IN_MSG_MAX;
     /* A peer we may not know yet (we are joining and it leads): where to
      * answer it. Addresses in the configuration take precedence. */
@@ -186,6 +189,7 @@ void cmd_raft_msg(struct cmd_ctx *c)
 {
     char err[128];
     const struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     const char *refused = transport_in_sender(
         "RAFT.MSG", (cl->flags & CLIENT_PEER) ? cl->peer_id : 0, &c->argv[1], err, sizeof err);
     if (refused) {
