@@ -21,7 +21,7 @@
 #
 # Proxies: apt-get is given http_proxy / https_proxy (or HTTP_PROXY /
 # HTTPS_PROXY) from the environment explicitly, since sudo does not pass them
-# on; npm reads the same variables itself when the tests run it.
+# on; npm reads https_proxy (or HTTPS_PROXY) itself when the tests run it.
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev

@@ -16,6 +16,7 @@ Environment:
 """
 
 import os
+import platform
 import re
 import shutil
 import signal
@@ -45,13 +46,18 @@ CLIENTS_DIR = os.path.join(ROOT, "tests", "clients")
 # tests/clients/node-runtime/package-lock.json (README.md, Client libraries).
 NODE_MIN_MAJOR = 20
 NODE_RUNTIME_DIR = os.path.join(CLIENTS_DIR, "node-runtime")
+# Its lock file holds one package per CPU (npm ci installs this machine's);
+# both name their binary "node", so node_modules/.bin/node is not reliable
+# (npm 9 unlinks it again when it skips the other CPU's package).
+NODE_RUNTIME_CPU = {"x86_64": "x64", "aarch64": "arm64"}
 _node = []
 
 
 def npm_ci(cwd):
-    """npm ci in cwd from its package-lock.json, run by node_bin() when npm's
-    launcher finds node on PATH. npm reads https_proxy / HTTPS_PROXY /
-    http_proxy / no_proxy from the environment."""
+    """npm ci in cwd from its package-lock.json, run by node_bin() once that is
+    known (npm starts with `#!/usr/bin/env node`). npm takes its proxy for
+    the registry (https) from https_proxy or HTTPS_PROXY, and no_proxy, in
+    the environment."""
     if shutil.which("npm") is None:
         raise AssertionError("npm is not installed: run make deps (Debian's npm)")
     env = dict(os.environ)
@@ -81,7 +87,11 @@ def node_bin():
         if system and (node_major(system) or 0) >= NODE_MIN_MAJOR:
             _node.append(system)
         else:
-            path = os.path.join(NODE_RUNTIME_DIR, "node_modules", ".bin", "node")
+            cpu = NODE_RUNTIME_CPU.get(platform.machine())
+            assert cpu, (f"node >= {NODE_MIN_MAJOR} is needed (system: {system}) and "
+                         f"tests/clients/node-runtime has none for {platform.machine()}")
+            path = os.path.join(NODE_RUNTIME_DIR, "node_modules", f"node-linux-{cpu}", "bin",
+                                "node")
             if not os.path.exists(path):
                 npm_ci(NODE_RUNTIME_DIR)
             major = node_major(path)
