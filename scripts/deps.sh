@@ -12,6 +12,16 @@
 # php-cli and php-redis (phpredis), with ruby-redis and python3-redis, are
 # client libraries tests/integration/test_clients.py drives through a leader's
 # kill -9 (the Node libraries come from npm: tests/clients/package.json).
+# npm (Debian's, with its nodejs) installs those Node libraries: the
+# integration suite runs `npm ci` in tests/clients/ (tests/integration/conftest.py).
+# Bookworm's nodejs is 18, older than ioredis 6 and node-redis 6 need (20):
+# the suite then fetches node 20 itself with npm (tests/clients/node-runtime/).
+# A machine that already has an npm (nodesource's nodejs ships its own and
+# conflicts with Debian's npm package) keeps it.
+#
+# Proxies: apt-get is given http_proxy / https_proxy (or HTTP_PROXY /
+# HTTPS_PROXY) from the environment explicitly, since sudo does not pass them
+# on; npm reads https_proxy (or HTTPS_PROXY) itself when the tests run it.
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
@@ -21,8 +31,14 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+apt_opts=(-o Dpkg::Use-Pty=0)
+http_proxy=${http_proxy:-${HTTP_PROXY:-}}
+https_proxy=${https_proxy:-${HTTPS_PROXY:-}}
+if [ -n "$http_proxy" ]; then apt_opts+=(-o "Acquire::http::Proxy=$http_proxy"); fi
+if [ -n "$https_proxy" ]; then apt_opts+=(-o "Acquire::https::Proxy=$https_proxy"); fi
+$SUDO apt-get "${apt_opts[@]}" update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y -qq "${missing[@]}"

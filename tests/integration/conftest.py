@@ -16,6 +16,8 @@ Environment:
 """
 
 import os
+import platform
+import re
 import shutil
 import signal
 import socket
@@ -38,15 +40,75 @@ LOG_TAIL_BYTES = 64 * 1024
 
 
 CLIENTS_DIR = os.path.join(ROOT, "tests", "clients")
+# ioredis 6 and node-redis 6 (tests/clients/package-lock.json) need node 20
+# ("engines"); Debian bookworm's nodejs is 18.20. On an older node the client
+# programs run on node 20.20.2 from the npm registry, pinned by
+# tests/clients/node-runtime/package-lock.json (README.md, Client libraries).
+NODE_MIN_MAJOR = 20
+NODE_RUNTIME_DIR = os.path.join(CLIENTS_DIR, "node-runtime")
+# Its lock file holds one package per CPU (npm ci installs this machine's);
+# both name their binary "node", so node_modules/.bin/node is not reliable
+# (npm 9 unlinks it again when it skips the other CPU's package).
+NODE_RUNTIME_CPU = {"x86_64": "x64", "aarch64": "arm64"}
+_node = []
+
+
+def npm_ci(cwd):
+    """npm ci in cwd from its package-lock.json, run by node_bin() once that is
+    known (npm starts with `#!/usr/bin/env node`). npm takes its proxy for
+    the registry (https) from https_proxy or HTTPS_PROXY, and no_proxy, in
+    the environment."""
+    if shutil.which("npm") is None:
+        raise AssertionError("npm is not installed: run make deps (Debian's npm)")
+    env = dict(os.environ)
+    if _node:
+        env["PATH"] = os.path.dirname(_node[0]) + os.pathsep + env.get("PATH", "")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=cwd, check=True, timeout=600,
+                   stdout=subprocess.DEVNULL, env=env)
+
+
+def node_major(path):
+    """The major version of the node binary at path, or None."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True,
+                             timeout=60).stdout
+    except OSError:
+        return None
+    m = re.match(r"v(\d+)\.", out.strip())
+    return int(m.group(1)) if m else None
+
+
+def node_bin():
+    """The node that runs tests/clients/*.js: the system's when it is at least
+    NODE_MIN_MAJOR, else tests/clients/node-runtime's, installed by npm ci
+    once."""
+    if not _node:
+        system = shutil.which("node")
+        if system and (node_major(system) or 0) >= NODE_MIN_MAJOR:
+            _node.append(system)
+        else:
+            cpu = NODE_RUNTIME_CPU.get(platform.machine())
+            assert cpu, (f"node >= {NODE_MIN_MAJOR} is needed (system: {system}) and "
+                         f"tests/clients/node-runtime has none for {platform.machine()}")
+            path = os.path.join(NODE_RUNTIME_DIR, "node_modules", f"node-linux-{cpu}", "bin",
+                                "node")
+            if not os.path.exists(path):
+                npm_ci(NODE_RUNTIME_DIR)
+            major = node_major(path)
+            assert major is not None and major >= NODE_MIN_MAJOR, \
+                f"{path} is node {major}, not >= {NODE_MIN_MAJOR}"
+            _node.append(path)
+    return _node[0]
 
 
 def node_modules():
     """tests/clients/node_modules, installed once from the lock file
-    (tests/clients/package.json: ioredis and node-redis, pinned) with npm ci."""
+    (tests/clients/package.json: ioredis and node-redis, pinned) with npm ci,
+    under node_bin()."""
     path = os.path.join(CLIENTS_DIR, "node_modules")
+    node_bin()
     if not os.path.isdir(os.path.join(path, "ioredis")):
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENTS_DIR, check=True,
-                       timeout=300, stdout=subprocess.DEVNULL)
+        npm_ci(CLIENTS_DIR)
     return path
 
 

@@ -17,9 +17,10 @@ stays down, or is restarted on its data dir once a new leader is in place.
 README.md (Client libraries) holds the table these tests measure.
 
 Node libraries are installed by `npm ci` into tests/clients/node_modules
-(pinned by tests/clients/package-lock.json) when missing; Debian's ruby-redis
-and php-redis come from `make deps` (scripts/deps.sh). A library that is
-not installed is a failure, not a skip.
+(pinned by tests/clients/package-lock.json) when missing, and run on node
+20 (the system's, or tests/clients/node-runtime's: conftest.node_bin);
+Debian's ruby-redis and php-redis come from `make deps` (scripts/deps.sh).
+A library that is not installed is a failure, not a skip.
 """
 
 import os
@@ -30,7 +31,7 @@ import time
 
 import pytest
 
-from conftest import CLIENTS_DIR as CLIENTS, ROOT, node_modules
+from conftest import CLIENTS_DIR as CLIENTS, ROOT, node_bin, node_modules
 N = 40  # keys per phase
 RUN_DEADLINE_S = 120  # bounds a hang; nothing asserts on how long a run took
 # How long a client retries one command. A new leader is normally elected
@@ -54,7 +55,7 @@ def script(interpreter, name, *args):
 def node(lib):
     def cmd():
         node_modules()
-        return ["node", os.path.join(CLIENTS, "node_failover.js"), lib]
+        return [node_bin(), os.path.join(CLIENTS, "node_failover.js"), lib]
     return cmd
 
 

@@ -31,7 +31,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.sentinel import Sentinel
 
-from conftest import KIND, ROOT, node_modules, wait_until
+from conftest import KIND, ROOT, node_bin, node_modules, wait_until
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache cluster only")
 
@@ -428,7 +428,7 @@ def ioredis_path():
 def test_ioredis_sentinel_follows_the_leader(make_cluster, ioredis_path, fault):
     cl = make_cluster(3)
     env = dict(os.environ, NODE_PATH=ioredis_path)
-    w = ScriptWriter(["node", os.path.join(CLIENTS, "sentinel_writer.js")], cl, "io:", env)
+    w = ScriptWriter([node_bin(), os.path.join(CLIENTS, "sentinel_writer.js")], cl, "io:", env)
     try:
         run_through_fault(cl, fault, "io:", w.start, w.running, w.finish)
     finally:
@@ -461,7 +461,7 @@ def test_redis_py_cluster_mode_still_follows(make_cluster, fault):
 def test_ioredis_cluster_mode_still_follows(make_cluster, ioredis_path, fault):
     cl = make_cluster(3)
     env = dict(os.environ, NODE_PATH=ioredis_path)
-    w = ScriptWriter(["node", os.path.join(CLIENTS, "sentinel_writer.js")], cl, "ic:", env,
+    w = ScriptWriter([node_bin(), os.path.join(CLIENTS, "sentinel_writer.js")], cl, "ic:", env,
                      name="--cluster")
     try:
         run_through_fault(cl, fault, "ic:", w.start, w.running, w.finish)
