@@ -153,7 +153,6 @@ static int hs_add(struct hset *h, const char *p, size_t len)
         h->arr = util_xrealloc(h->arr, h->cap * sizeof *h->arr);
     }
     h->arr[h->n++] = e;
-    ASSERT(h->n == dict_size(&h->d) && "the member array and the dict disagree");
     return 1;
 }
 
@@ -278,7 +277,10 @@ int t_set_add(void **obj, const struct kv_limits *lim, const char *p, size_t len
         }
         *obj = convert(s);
     }
-    return hs_add(hs_of(*obj), p, len);
+    struct hset *h = hs_of(*obj);
+    int added = hs_add(h, p, len);
+    ASSERT(h->n == dict_size(&h->d) && "the member array and the dict disagree");
+    return added;
 }
 
 int t_set_remove(void **obj, const char *p, size_t len)

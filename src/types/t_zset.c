@@ -73,7 +73,6 @@ static void big_insert(struct zbig *z, double score, const char *m, size_t len)
     ASSERT(e && "a member inserted twice");
     entry_set_score(e, score);
     zbt_insert(&z->t, score, e);
-    ASSERT(dict_size(&z->d) == zbt_len(&z->t) && "dict and tree disagree after an insert");
 }
 
 static void big_delete(struct zbig *z, struct dict_entry *e)
@@ -256,6 +255,7 @@ int t_zset_set(void **zs, const struct kv_limits *lim, const char *m, size_t len
         return 0;
     }
     big_insert(z, score, m, len);
+    ASSERT(dict_size(&z->d) == zbt_len(&z->t) && "dict and tree disagree after an insert");
     return 1;
 }
 
