@@ -72,7 +72,10 @@ static struct dict *ht_new(void)
 
 static size_t h_len(const void *obj)
 {
-    return is_ht(obj) ? dict_size(ht_of(obj)) : lp_len(obj) / 2;
+    ASSERT(obj);
+    if (is_ht(obj)) return dict_size(ht_of(obj));
+    ASSERT(lp_len(obj) % 2 == 0 && "a listpack hash holds field/value pairs");
+    return lp_len(obj) / 2;
 }
 
 int t_hash_get(const void *obj, const char *field, size_t flen, const char **val, size_t *vlen,
@@ -140,6 +143,7 @@ static void *convert(unsigned char *lp)
 {
     struct dict *d = ht_new();
     h_foreach(lp, ht_add_pair, d);
+    ASSERT(dict_size(d) == h_len(lp) && "a field lost converting");
     lp_free(lp);
     return tag_ht(d);
 }
@@ -157,7 +161,9 @@ static int too_long(const struct kv_limits *lim, size_t len)
 static int h_set(void **obj, const struct kv_limits *lim, const char *f, size_t flen, const char *v,
                  size_t vlen)
 {
+    ASSERT(obj && *obj && lim);
     if (!is_ht(*obj) && (too_long(lim, flen) || too_long(lim, vlen))) *obj = convert(*obj);
+    ASSERT(is_ht(*obj) || (!too_long(lim, flen) && !too_long(lim, vlen)));
     if (is_ht(*obj)) {
         struct dict *d = ht_of(*obj);
         struct dict_entry *existing;
@@ -173,15 +179,19 @@ static int h_set(void **obj, const struct kv_limits *lim, const char *f, size_t 
         *obj = lp_replace(lp, lp_next(lp, pos), v, vlen);
         return 0;
     }
+    uint32_t before = lp_len(lp);
     lp = lp_append(lp, f, flen);
     lp = lp_append(lp, v, vlen);
+    ASSERT(lp_len(lp) == before + 2);
     *obj = lp_len(lp) / 2 > lim->hash_max_listpack_entries ? convert(lp) : lp;
+    ASSERT(is_ht(*obj) || h_len(*obj) <= lim->hash_max_listpack_entries);
     return 1;
 }
 
 /* Deletes field from *obj; returns 1 if it was there. */
 static int h_del(void **obj, const char *f, size_t flen)
 {
+    ASSERT(obj && *obj);
     if (is_ht(*obj)) {
         void *old;
         if (!dict_delete(ht_of(*obj), f, flen, &old)) return 0;
@@ -218,6 +228,7 @@ static void *h_dup(const void *obj)
     if (!is_ht(obj)) return lp_dup(obj);
     struct dict *d = ht_new();
     h_foreach(obj, ht_add_pair, d);
+    ASSERT(dict_size(d) == h_len(obj));
     return tag_ht(d);
 }
 
@@ -331,6 +342,7 @@ static struct kv_val *lookup_read(struct cmd_ctx *c, int *wrong)
 {
     struct kv_val *v = kv_lookup_read(c->kv, c->argv[1].ptr, c->argv[1].len, c->now_ms);
     *wrong = cmd_wrongtype(c, v, KV_HASH);
+    ASSERT(*wrong || !v || v->type == KV_HASH);
     return *wrong ? NULL : v;
 }
 
@@ -343,17 +355,21 @@ static struct kv_val *lookup_create(struct cmd_ctx *c)
     if (cmd_wrongtype(c, v, KV_HASH)) return NULL;
     if (v) return v;
     kv_set_obj(c->kv, key->ptr, key->len, KV_HASH, lp_new(), KV_NO_EXPIRE, c->now_ms);
-    return kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
+    v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
+    ASSERT(v && v->type == KV_HASH && "a hash just created is not there");
+    return v;
 }
 
 /* Sets field/value pairs argv[first..] in v; returns the fields created. */
 static long long set_pairs(struct cmd_ctx *c, struct kv_val *v, int first)
 {
     void *obj = kv_val_obj(v);
+    size_t n0 = h_len(obj);
     long long created = 0;
     for (int j = first; j + 1 < c->argc; j += 2)
         created += h_set(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len, c->argv[j + 1].ptr,
                          c->argv[j + 1].len);
+    ASSERT(h_len(obj) == n0 + (size_t)created && h_len(obj) > 0);
     kv_val_set_obj(v, obj);
     kv_modified(c->kv, c->argv[1].ptr, c->argv[1].len);
     return created;
@@ -441,8 +457,10 @@ void cmd_hdel(struct cmd_ctx *c)
     long long deleted = 0;
     if (v) {
         void *obj = kv_val_obj(v);
+        size_t n0 = h_len(obj);
         for (int j = 2; j < c->argc; j++)
             deleted += h_del(&obj, c->argv[j].ptr, c->argv[j].len);
+        ASSERT((size_t)deleted <= n0 && h_len(obj) == n0 - (size_t)deleted);
         kv_val_set_obj(v, obj);
         if (deleted) cmd_notify(c, NOTIFY_HASH, "hdel", key);
         if (h_len(obj) == 0) {
@@ -492,11 +510,13 @@ enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
 struct getall {
     struct resp_out *out;
     int what;
+    size_t seen; /* pairs replied: as many as the length announced */
 };
 
 static void reply_pair(void *ud, const char *f, size_t flen, const char *v, size_t vlen)
 {
-    const struct getall *g = ud;
+    struct getall *g = ud;
+    g->seen++;
     if (g->what & WANT_FIELDS) resp_add_bulk(g->out, f, flen);
     if (g->what & WANT_VALUES) resp_add_bulk(g->out, v, vlen);
 }
@@ -511,8 +531,9 @@ static void getall_generic(struct cmd_ctx *c, int what)
         resp_add_map_len(c->out, n);
     else
         resp_add_array_len(c->out, n);
-    struct getall g = {c->out, what};
+    struct getall g = {c->out, what, 0};
     if (v) h_foreach(kv_val_obj(v), reply_pair, &g);
+    ASSERT(g.seen == (size_t)n && "a hash's pairs disagree with its length");
 }
 
 void cmd_hkeys(struct cmd_ctx *c)
@@ -537,6 +558,7 @@ static int incr_lookup(struct cmd_ctx *c, struct kv_val **v, const char **cur, s
                        char buf[LP_INTBUF])
 {
     if (!(*v = lookup_create(c))) return -1;
+    ASSERT((*v)->type == KV_HASH);
     if (!t_hash_get(kv_val_obj(*v), c->argv[2].ptr, c->argv[2].len, cur, clen, buf)) *cur = NULL;
     return 0;
 }
@@ -658,6 +680,7 @@ static void randfield_count(struct cmd_ctx *c, const void *obj, long long count,
     size_t n = h_len(obj);
     struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0, util_xmalloc(n * 2 * LP_INTBUF)};
     h_foreach(obj, collect_pair, &col);
+    ASSERT(col.n == n && n > 0);
     int unique = count >= 0;
     uint64_t want = unique ? ((uint64_t)count < n ? (uint64_t)count : n) : (uint64_t)-count;
     long items = (long)want;
@@ -713,6 +736,7 @@ void cmd_hrandfield(struct cmd_ctx *c)
     size_t n = h_len(obj);
     struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0, util_xmalloc(n * 2 * LP_INTBUF)};
     h_foreach(obj, collect_pair, &col);
+    ASSERT(col.n == n && n > 0 && "an empty hash stored");
     const struct pair_ref *p = &col.pairs[util_rand_below(&c->rng, n)];
     resp_add_bulk(c->out, p->f, p->flen);
     free(col.pairs);

@@ -224,6 +224,7 @@ struct kv_val *t_list_lookup_read(struct cmd_ctx *c, const struct resp_arg *key,
 {
     struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
     *wrong = cmd_wrongtype(c, v, KV_LIST);
+    ASSERT(*wrong || !v || v->type == KV_LIST);
     return *wrong ? NULL : v;
 }
 
@@ -231,6 +232,7 @@ struct kv_val *t_list_lookup_write(struct cmd_ctx *c, const struct resp_arg *key
 {
     struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     *wrong = cmd_wrongtype(c, v, KV_LIST);
+    ASSERT(*wrong || !v || v->type == KV_LIST);
     return *wrong ? NULL : v;
 }
 
@@ -301,7 +303,10 @@ int t_list_pop_generic(struct cmd_ctx *c, const struct resp_arg *keys, int nkeys
         if (many) resp_add_array_len(c->out, (long)n);
         t_list_reply_range(c->out, ql, end == QL_HEAD ? 0 : ql->count - 1, n, end == QL_TAIL);
         if (n == 0) return 1; /* LPOP key 0: nothing changes */
+        size_t before = ql->count;
+        ASSERT(n <= before && "a pop past the list's length");
         ql_delete_range(ql, end == QL_HEAD ? 0 : ql->count - n, n);
+        ASSERT(ql->count == before - n);
         t_list_changed(c, key, ql, pop_event(end));
         return 1;
     }
@@ -330,7 +335,9 @@ int t_list_move_generic(struct cmd_ctx *c, const struct resp_arg *src, const str
     (void)got;
     char *elem = memcpy(util_xmalloc(len ? len : 1), p, len);
     ql_iter_done(&it);
+    size_t before = sq->count;
     ql_delete_range(sq, from == QL_HEAD ? 0 : sq->count - 1, 1);
+    ASSERT(sq->count == before - 1);
     /* dst is pushed first (it may be src itself, which then is not empty). */
     if (dv) {
         ql_push(kv_val_obj(dv), to, elem, len);
@@ -434,8 +441,10 @@ static void push_generic(struct cmd_ctx *c, enum ql_end end, int only_existing)
     }
     if (t_list_too_long(c, 2)) return;
     struct quicklist *ql = v ? kv_val_obj(v) : t_list_new(&c->kv->limits);
+    size_t before = ql->count;
     for (int j = 2; j < c->argc; j++)
         ql_push(ql, end, c->argv[j].ptr, c->argv[j].len);
+    ASSERT(ql->count == before + (size_t)(c->argc - 2) && ql->count > 0);
     if (v)
         kv_modified(c->kv, key->ptr, key->len);
     else

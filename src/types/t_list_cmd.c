@@ -13,6 +13,7 @@
 #include "ds/quicklist.h"
 #include "types/t_list.h"
 #include "types/t_list_int.h"
+#include "raft/raft_assert.h"
 #include "base/util.h"
 
 void cmd_llen(struct cmd_ctx *c)
@@ -46,6 +47,7 @@ void cmd_lrange(struct cmd_ctx *c)
         return;
     }
     if (end >= len) end = len - 1;
+    ASSERT(ql && 0 <= start && start <= end && end < len);
     resp_add_array_len(c->out, (long)(end - start + 1));
     t_list_reply_range(c->out, ql, (size_t)start, (size_t)(end - start + 1), 0);
 }
@@ -115,10 +117,13 @@ void cmd_linsert(struct cmd_ctx *c)
     if (t_list_too_long(c, 4)) return;
     struct quicklist *ql = kv_val_obj(v);
     const struct resp_arg *pivot = &c->argv[3], *e = &c->argv[4];
+    size_t before = ql->count;
     if (!ql_insert(ql, pivot->ptr, pivot->len, after, e->ptr, e->len)) {
+        ASSERT(ql->count == before);
         resp_add_int(c->out, -1);
         return;
     }
+    ASSERT(ql->count == before + 1);
     kv_modified(c->kv, key->ptr, key->len);
     cmd_notify(c, NOTIFY_LIST, "linsert", key);
     resp_add_int(c->out, (long long)ql->count);
@@ -135,7 +140,9 @@ void cmd_lrem(struct cmd_ctx *c)
     size_t removed = 0;
     if (v) {
         struct quicklist *ql = kv_val_obj(v);
+        size_t before = ql->count;
         removed = ql_remove(ql, c->argv[3].ptr, c->argv[3].len, count);
+        ASSERT(removed <= before && ql->count == before - removed);
         if (removed) t_list_changed(c, key, ql, "lrem");
     }
     resp_add_int(c->out, (long long)removed);
@@ -164,8 +171,10 @@ void cmd_ltrim(struct cmd_ctx *c)
             ltrim = start;
             rtrim = len - end - 1;
         }
+        ASSERT(ltrim >= 0 && rtrim >= 0 && ltrim + rtrim <= len);
         ql_delete_range(ql, 0, (size_t)ltrim);
         ql_delete_range(ql, ql->count - (size_t)rtrim, (size_t)rtrim);
+        ASSERT(ql->count == (size_t)(len - ltrim - rtrim));
         t_list_changed(c, key, ql, "ltrim");
     }
     resp_add_simple(c->out, "OK");

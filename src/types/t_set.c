@@ -99,6 +99,7 @@ static int is_find(const struct intset *s, int64_t v, uint32_t *pos)
 /* Inserts v (absent) at pos, widening every element first if needed. */
 static struct intset *is_insert(struct intset *s, uint32_t pos, int64_t v)
 {
+    ASSERT(pos <= s->count);
     uint32_t w = width_of(v);
     if (w > s->width) {
         struct intset *n = util_xmalloc(sizeof *n + (size_t)(s->count + 1) * w);
@@ -120,6 +121,7 @@ static struct intset *is_insert(struct intset *s, uint32_t pos, int64_t v)
 
 static struct intset *is_remove(struct intset *s, uint32_t pos)
 {
+    ASSERT(pos < s->count);
     memmove(s->data + (size_t)pos * s->width, s->data + (size_t)(pos + 1) * s->width,
             (size_t)(s->count - pos - 1) * s->width);
     s->count--;
@@ -157,7 +159,9 @@ static int hs_add(struct hset *h, const char *p, size_t len)
 /* Removes the member at array position i: the last one takes its place. */
 static void hs_remove_at(struct hset *h, size_t i)
 {
+    ASSERT(i < h->n);
     struct dict_entry *e = h->arr[i], *last = h->arr[h->n - 1];
+    ASSERT((size_t)(uintptr_t)e->val == i && "a member's index is not its array position");
     h->arr[i] = last;
     last->val = (void *)(uintptr_t)i;
     h->n--;
@@ -169,6 +173,7 @@ static void hs_remove_at(struct hset *h, size_t i)
     ASSERT(deleted);
     (void)deleted;
     if (key != small) free(key);
+    ASSERT(h->n == dict_size(&h->d));
     if (h->cap > 16 && h->n < h->cap / 4) {
         h->cap /= 2;
         h->arr = util_xrealloc(h->arr, h->cap * sizeof *h->arr);
@@ -202,6 +207,7 @@ static void *tag_hs(struct hset *h)
 
 size_t t_set_size(const void *obj)
 {
+    ASSERT(obj);
     return is_ht(obj) ? hs_of(obj)->n : ((const struct intset *)obj)->count;
 }
 
@@ -249,12 +255,14 @@ static void *convert(struct intset *s)
 {
     struct hset *h = hs_new();
     t_set_foreach(s, add_to_hset, h);
+    ASSERT(h->n == s->count && "a member lost converting");
     free(s);
     return tag_hs(h);
 }
 
 int t_set_add(void **obj, const struct kv_limits *lim, const char *p, size_t len)
 {
+    ASSERT(obj && *obj && lim);
     if (!is_ht(*obj)) {
         struct intset *s = *obj;
         long long v;
@@ -263,12 +271,16 @@ int t_set_add(void **obj, const struct kv_limits *lim, const char *p, size_t len
             if (is_find(s, v, &pos)) return 0;
             if (s->count < lim->set_max_intset_entries) {
                 *obj = is_insert(s, pos, v);
+                ASSERT(t_set_size(*obj) <= lim->set_max_intset_entries);
                 return 1;
             }
         }
         *obj = convert(s);
     }
-    return hs_add(hs_of(*obj), p, len);
+    struct hset *h = hs_of(*obj);
+    int added = hs_add(h, p, len);
+    ASSERT(h->n == dict_size(&h->d) && "the member array and the dict disagree");
+    return added;
 }
 
 int t_set_remove(void **obj, const char *p, size_t len)
@@ -283,6 +295,7 @@ int t_set_remove(void **obj, const char *p, size_t len)
 
 void t_set_remove_at(void **obj, size_t i)
 {
+    ASSERT(i < t_set_size(*obj));
     if (is_ht(*obj))
         hs_remove_at(hs_of(*obj), i);
     else
@@ -317,6 +330,7 @@ static void *s_dup(const void *obj)
     }
     struct hset *h = hs_new();
     t_set_foreach(obj, add_to_hset, h);
+    ASSERT(h->n == t_set_size(obj));
     return tag_hs(h);
 }
 
@@ -412,6 +426,7 @@ struct kv_val *t_set_lookup_read(struct cmd_ctx *c, const struct resp_arg *key, 
 {
     struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
     *wrong = cmd_wrongtype(c, v, KV_SET);
+    ASSERT(*wrong || !v || v->type == KV_SET);
     return *wrong ? NULL : v;
 }
 
@@ -419,12 +434,14 @@ struct kv_val *t_set_lookup_write(struct cmd_ctx *c, const struct resp_arg *key,
 {
     struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     *wrong = cmd_wrongtype(c, v, KV_SET);
+    ASSERT(*wrong || !v || v->type == KV_SET);
     return *wrong ? NULL : v;
 }
 
 void t_set_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *obj,
                    const char *event)
 {
+    ASSERT(v && v->type == KV_SET && obj);
     cmd_notify(c, NOTIFY_SET, event, key);
     if (t_set_size(obj) == 0) {
         kv_val_set_obj(v, obj);
@@ -450,9 +467,11 @@ void cmd_sadd(struct cmd_ctx *c)
     struct kv_val *v = t_set_lookup_write(c, key, &wrong);
     if (wrong) return;
     void *obj = v ? kv_val_obj(v) : t_set_new();
+    size_t n0 = t_set_size(obj);
     long long added = 0;
     for (int j = 2; j < c->argc; j++)
         added += t_set_add(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len);
+    ASSERT(t_set_size(obj) == n0 + (size_t)added && t_set_size(obj) > 0);
     if (!v) {
         kv_set_obj(c->kv, key->ptr, key->len, KV_SET, obj, KV_NO_EXPIRE, c->now_ms);
         cmd_notify(c, NOTIFY_SET, "sadd", key);
@@ -472,8 +491,10 @@ void cmd_srem(struct cmd_ctx *c)
     long long removed = 0;
     if (v) {
         void *obj = kv_val_obj(v);
+        size_t n0 = t_set_size(obj);
         for (int j = 2; j < c->argc && t_set_size(obj); j++)
             removed += t_set_remove(&obj, c->argv[j].ptr, c->argv[j].len);
+        ASSERT((size_t)removed <= n0 && t_set_size(obj) == n0 - (size_t)removed);
         if (removed)
             t_set_changed(c, key, v, obj, "srem");
         else
@@ -550,6 +571,7 @@ static void spop_count(struct cmd_ctx *c, long long count)
         resp_add_bulk(c->out, p, len);
         t_set_remove_at(&obj, i);
     }
+    ASSERT(t_set_size(obj) == n - (size_t)count && t_set_size(obj) > 0);
     t_set_changed(c, key, v, obj, "spop");
 }
 
@@ -578,6 +600,7 @@ void cmd_spop(struct cmd_ctx *c)
         return;
     }
     void *obj = kv_val_obj(v);
+    ASSERT(t_set_size(obj) > 0 && "an empty set stored");
     char buf[UTIL_LL_STR_SIZE];
     size_t i = (size_t)util_rand_below(&c->rng, t_set_size(obj)), len;
     const char *p = t_set_at(obj, i, buf, &len);
@@ -617,6 +640,7 @@ static void srandmember_count(struct cmd_ctx *c, const void *obj, long long coun
         const char *p = t_set_at(obj, pos[k], buf, &len);
         resp_add_bulk(c->out, p, len);
     }
+    ASSERT((size_t)count < n);
     free(pos);
 }
 

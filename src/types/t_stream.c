@@ -192,6 +192,7 @@ static void update_first_id(struct stream *s)
 
 static void node_remove(struct stream *s, size_t i)
 {
+    ASSERT(i < s->n);
     lp_free(s->nodes[i].lp);
     memmove(&s->nodes[i], &s->nodes[i + 1], (s->n - i - 1) * sizeof *s->nodes);
     s->n--;
@@ -255,6 +256,9 @@ static void node_add(struct snode *nd, struct stream_id id, long long flags, siz
 void t_stream_append(struct stream *s, struct stream_id id, size_t nfields,
                      const struct resp_arg *fv)
 {
+    /* XADD chose id above the last one (new_id in src/types/t_stream_cmd.c). */
+    ASSERT(stream_id_cmp(id, s->last_id) > 0 && nfields > 0);
+    uint64_t len0 = s->length;
     size_t elebytes = 0;
     for (size_t i = 0; i < 2 * nfields; i++)
         elebytes += fv[i].len;
@@ -265,6 +269,7 @@ void t_stream_append(struct stream *s, struct stream_id id, size_t nfields,
     s->entries_added++;
     s->last_id = id;
     if (s->length == 1) s->first_id = id;
+    ASSERT(s->length == len0 + 1 && s->n > 0);
 }
 
 /* The last node whose master ID is <= id, or s->n if none. */
@@ -287,6 +292,7 @@ static void entry_delete(struct stream *s, size_t i, const struct entry *e)
 {
     struct snode *nd = &s->nodes[i];
     long long live = lp_int(nd->lp, lp_at(nd->lp, M_COUNT));
+    ASSERT(live >= 1 && s->length >= (uint64_t)live && "a node's live count above the stream's");
     if (live == 1) {
         node_remove(s, i);
     } else {

@@ -180,15 +180,18 @@ struct stream_consumer *t_stream_consumer_create(struct stream_group *g, const c
 static void pel_remove(struct stream_group *g, struct dict_entry *e)
 {
     struct stream_nack *n = e->val;
+    ASSERT(n && n->consumer && zbt_len(&n->consumer->pel) > 0);
     zbt_delete(&n->consumer->pel, 0, e);
     zbt_delete(&g->pel_order, 0, e);
     dict_delete(&g->pel, e->key, e->key_len, NULL); /* frees e */
+    ASSERT(dict_size(&g->pel) == zbt_len(&g->pel_order) && "the PEL's dict and order disagree");
     free(n);
 }
 
 size_t t_stream_consumer_delete(struct stream_group *g, struct stream_consumer *c)
 {
     size_t pending = zbt_len(&c->pel);
+    ASSERT(pending <= dict_size(&g->pel) && "a consumer's PEL larger than its group's");
     while (zbt_len(&c->pel)) {
         struct zbt_pos p = zbt_at(&c->pel, 0);
         pel_remove(g, zbt_get(&p)->e);
@@ -231,8 +234,10 @@ struct stream_nack *t_stream_pel_claim(struct stream_group *g, struct stream_id 
     struct stream_nack *n = util_xcalloc(1, sizeof *n);
     n->consumer = c;
     e = dict_add(&g->pel, k, sizeof k, n, NULL);
+    ASSERT(e && "an ID pending twice");
     zbt_insert(&g->pel_order, 0, e);
     zbt_insert(&c->pel, 0, e);
+    ASSERT(dict_size(&g->pel) == zbt_len(&g->pel_order));
     return n;
 }
 

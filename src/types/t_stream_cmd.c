@@ -15,6 +15,7 @@
 #include "types/t_stream.h"
 #include "types/t_stream_int.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 /* The largest total of an entry's fields and values (Redis's
  * STREAM_LISTPACK_MAX_SIZE). */
@@ -348,6 +349,7 @@ void cmd_xadd(struct cmd_ctx *c)
         resp_add_error(c->out, err);
         return;
     }
+    ASSERT(stream_id_cmp(id, m.last_id) > 0);
     if (!s) {
         s = t_stream_new();
         kv_set_obj(c->kv, key->ptr, key->len, KV_STREAM, s, KV_NO_EXPIRE, c->now_ms);

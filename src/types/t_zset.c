@@ -77,15 +77,21 @@ static void big_insert(struct zbig *z, double score, const char *m, size_t len)
 
 static void big_delete(struct zbig *z, struct dict_entry *e)
 {
+    ASSERT(e && zbt_len(&z->t) > 0);
     zbt_delete(&z->t, t_zset_entry_score(e), e);
-    dict_delete(&z->d, e->key, e->key_len, NULL);
+    int found = dict_delete(&z->d, e->key, e->key_len, NULL);
+    ASSERT(found && "a tree element without its dict entry");
+    ASSERT(dict_size(&z->d) == zbt_len(&z->t) && "dict and tree disagree after a delete");
 }
 
 static void big_rescore(struct zbig *z, struct dict_entry *e, double score)
 {
+    size_t n = zbt_len(&z->t);
     zbt_delete(&z->t, t_zset_entry_score(e), e);
+    ASSERT(zbt_len(&z->t) == n - 1 && "the rescored element was not in the tree");
     entry_set_score(e, score);
     zbt_insert(&z->t, score, e);
+    ASSERT(zbt_len(&z->t) == n);
 }
 
 static void big_free(struct zbig *z)
@@ -143,7 +149,10 @@ void *t_zset_new(void)
 
 size_t t_zset_size(const void *zs)
 {
-    return is_big(zs) ? zbt_len(&big_of(zs)->t) : lp_len(zs) / 2;
+    ASSERT(zs);
+    if (is_big(zs)) return zbt_len(&big_of(zs)->t);
+    ASSERT(lp_len(zs) % 2 == 0 && "a listpack sorted set holds member/score pairs");
+    return lp_len(zs) / 2;
 }
 
 /* Listpack: the offset of member's entry, or lp_end(). */
@@ -182,6 +191,7 @@ long t_zset_rank(const void *zs, const char *m, size_t len)
 
 static void *convert(unsigned char *lp)
 {
+    size_t n = lp_len(lp) / 2;
     struct zbig *z = big_new();
     char buf[LP_INTBUF];
     for (size_t pos = lp_first(lp); pos < lp_end(lp);) {
@@ -191,6 +201,7 @@ static void *convert(unsigned char *lp)
         big_insert(z, lp_score(lp, pos), m, len);
         pos = lp_next(lp, pos);
     }
+    ASSERT(zbt_len(&z->t) == n && dict_size(&z->d) == n && "an element lost converting");
     lp_free(lp);
     return (void *)((uintptr_t)z | BIG_TAG);
 }
@@ -209,12 +220,17 @@ static unsigned char *lp_insert_sorted(unsigned char *lp, const char *m, size_t 
     }
     char text[64];
     size_t tl = t_zset_score_text(score, text, sizeof text);
+    ASSERT(tl < sizeof text);
+    uint32_t before = lp_len(lp);
     lp = lp_insert(lp, pos, text, tl);
-    return lp_insert(lp, pos, m, len);
+    lp = lp_insert(lp, pos, m, len);
+    ASSERT(lp_len(lp) == before + 2);
+    return lp;
 }
 
 int t_zset_set(void **zs, const struct kv_limits *lim, const char *m, size_t len, double score)
 {
+    ASSERT(zs && *zs && lim && !isnan(score));
     if (!is_big(*zs)) {
         unsigned char *lp = *zs;
         size_t pos = lp_member(lp, m, len);
@@ -227,6 +243,7 @@ int t_zset_set(void **zs, const struct kv_limits *lim, const char *m, size_t len
         if (len <= lim->zset_max_listpack_value &&
             lp_len(lp) / 2 + 1 <= lim->zset_max_listpack_entries) {
             *zs = lp_insert_sorted(lp, m, len, score);
+            ASSERT(t_zset_size(*zs) <= lim->zset_max_listpack_entries);
             return 1;
         }
         *zs = convert(lp);
@@ -238,11 +255,13 @@ int t_zset_set(void **zs, const struct kv_limits *lim, const char *m, size_t len
         return 0;
     }
     big_insert(z, score, m, len);
+    ASSERT(dict_size(&z->d) == zbt_len(&z->t) && "dict and tree disagree after an insert");
     return 1;
 }
 
 int t_zset_remove(void **zs, const char *m, size_t len)
 {
+    ASSERT(zs && *zs);
     if (is_big(*zs)) {
         struct zbig *z = big_of(*zs);
         struct dict_entry *e = dict_find(&z->d, m, len);
@@ -258,9 +277,11 @@ int t_zset_remove(void **zs, const char *m, size_t len)
 
 void t_zset_remove_ranks(void **zs, size_t start, size_t end)
 {
-    ASSERT(start <= end && end < t_zset_size(*zs));
+    size_t n = t_zset_size(*zs);
+    ASSERT(start <= end && end < n);
     if (!is_big(*zs)) {
         *zs = lp_delete(*zs, lp_seek(*zs, (long)start * 2), (uint32_t)((end - start + 1) * 2));
+        ASSERT(t_zset_size(*zs) == n - (end - start + 1));
         return;
     }
     struct zbig *z = big_of(*zs);
@@ -268,6 +289,7 @@ void t_zset_remove_ranks(void **zs, size_t start, size_t end)
         struct zbt_pos p = zbt_at(&z->t, start);
         big_delete(z, zbt_get(&p)->e);
     }
+    ASSERT(t_zset_size(*zs) == n - (end - start + 1));
 }
 
 /* --- positions --- */
@@ -379,6 +401,7 @@ static size_t lp_count_while(const void *zs, elem_pred *pred, const void *arg)
         if (!pred(&e, arg)) break;
         n++;
     }
+    ASSERT(n <= t_zset_size(zs));
     return n;
 }
 
@@ -468,6 +491,7 @@ void t_zset_foreach(const void *zs, int reverse, t_zset_elem_fn *fn, void *ud)
 
 static const char *z_encoding(const void *zs)
 {
+    ASSERT(zs);
     return is_big(zs) ? "skiplist" : "listpack"; /* Redis's names (t_zset.h) */
 }
 
@@ -489,6 +513,7 @@ static void *z_dup(const void *zs)
     if (!is_big(zs)) return lp_dup(zs);
     struct zbig *z = big_new();
     t_zset_foreach(zs, 0, dup_elem, z);
+    ASSERT(zbt_len(&z->t) == t_zset_size(zs));
     return (void *)((uintptr_t)z | BIG_TAG);
 }
 

@@ -15,6 +15,7 @@
 #include "types/t_zset.h"
 #include "types/t_zset_int.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 /* --- shared by the sorted set command files (t_zset_int.h) --- */
 
@@ -22,6 +23,7 @@ struct kv_val *t_zset_lookup_read(struct cmd_ctx *c, const struct resp_arg *key,
 {
     struct kv_val *v = kv_lookup_read(c->kv, key->ptr, key->len, c->now_ms);
     *wrong = cmd_wrongtype(c, v, KV_ZSET);
+    ASSERT(*wrong || !v || v->type == KV_ZSET);
     return *wrong ? NULL : v;
 }
 
@@ -29,12 +31,14 @@ struct kv_val *t_zset_lookup_write(struct cmd_ctx *c, const struct resp_arg *key
 {
     struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     *wrong = cmd_wrongtype(c, v, KV_ZSET);
+    ASSERT(*wrong || !v || v->type == KV_ZSET);
     return *wrong ? NULL : v;
 }
 
 void t_zset_changed(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, void *zs,
                     const char *event)
 {
+    ASSERT(v && v->type == KV_ZSET && zs);
     kv_val_set_obj(v, zs);
     cmd_notify(c, NOTIFY_ZSET, event, key);
     if (t_zset_size(zs) == 0) {
@@ -122,12 +126,14 @@ static int zadd_one(struct cmd_ctx *c, void **zs, unsigned flags, double score,
         if (((flags & ZADD_GT) && score <= cur) || ((flags & ZADD_LT) && score >= cur)) return 0;
         *out = score;
         if (score == cur) return 0;
-        t_zset_set(zs, &c->kv->limits, m->ptr, m->len, score);
+        int created = t_zset_set(zs, &c->kv->limits, m->ptr, m->len, score);
+        ASSERT(!created && "a member found by its score was created");
         return 2;
     }
     if (flags & ZADD_XX) return 0;
     *out = score;
-    t_zset_set(zs, &c->kv->limits, m->ptr, m->len, score);
+    int created = t_zset_set(zs, &c->kv->limits, m->ptr, m->len, score);
+    ASSERT(created && "a member not found by its score was already there");
     return 1;
 }
 
@@ -146,6 +152,7 @@ static void zadd_generic(struct cmd_ctx *c, unsigned flags, int first)
     struct kv_val *v = t_zset_lookup_write(c, key, &wrong);
     if (wrong) goto done;
     void *zs = v ? kv_val_obj(v) : t_zset_new();
+    size_t size0 = t_zset_size(zs);
     long long added = 0, changed = 0;
     int aborted = 0, nan = 0;
     double result = 0;
@@ -159,6 +166,7 @@ static void zadd_generic(struct cmd_ctx *c, unsigned flags, int first)
         changed += r == 2;
         if (r == 0 && (flags & ZADD_INCR)) aborted = 1;
     }
+    ASSERT(added + changed <= npairs && t_zset_size(zs) == size0 + (size_t)added);
     if (!v && t_zset_size(zs) == 0) {
         t_zset_free(zs);
     } else if (!v) {
@@ -202,8 +210,10 @@ void cmd_zrem(struct cmd_ctx *c)
     long long removed = 0;
     if (v) {
         void *zs = kv_val_obj(v);
+        size_t size0 = t_zset_size(zs);
         for (int j = 2; j < c->argc && t_zset_size(zs); j++)
             removed += t_zset_remove(&zs, c->argv[j].ptr, c->argv[j].len);
+        ASSERT((size_t)removed <= size0 && t_zset_size(zs) == size0 - (size_t)removed);
         if (removed)
             t_zset_changed(c, key, v, zs, "zrem");
         else
@@ -255,6 +265,7 @@ static void rank_generic(struct cmd_ctx *c, int rev)
         resp_add_null(c->out);
         return;
     }
+    ASSERT(v && (size_t)r < t_zset_size(kv_val_obj(v)));
     resp_add_int(c->out, rev ? (long long)t_zset_size(kv_val_obj(v)) - 1 - r : r);
 }
 
@@ -299,6 +310,7 @@ static void randmember_count(struct cmd_ctx *c, const void *zs, long long count,
         pos[j] = t;
         reply_rank(c, zs, pos[k], withscores);
     }
+    ASSERT(want <= n);
     free(pos);
 }
 
@@ -333,6 +345,7 @@ void cmd_zrandmember(struct cmd_ctx *c)
         return;
     }
     const void *zs = kv_val_obj(v);
+    ASSERT(t_zset_size(zs) > 0 && "an empty sorted set stored");
     reply_rank(c, zs, (size_t)util_rand_below(&c->rng, t_zset_size(zs)), 0);
 }
 

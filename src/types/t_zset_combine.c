@@ -31,6 +31,7 @@
 #include "types/t_set.h"
 #include "types/t_zset.h"
 #include "types/t_zset_int.h"
+#include "raft/raft_assert.h"
 
 static size_t input_size(const struct t_zset_input *in)
 {
@@ -197,6 +198,8 @@ static void diff(struct t_zset_combine *z)
 
 void t_zset_combine(struct t_zset_combine *z)
 {
+    ASSERT(z->n >= 1 && z->in && z->lim);
+    ASSERT((z->build || z->op == T_ZSET_INTER) && "only an intersection is counted alone");
     z->out = z->build ? t_zset_new() : NULL;
     z->count = z->probes = 0;
     for (int i = 0; i < z->n; i++) {
@@ -205,14 +208,18 @@ void t_zset_combine(struct t_zset_combine *z)
     }
     if (z->op == T_ZSET_DIFF) {
         diff(z);
-        return;
+    } else {
+        qsort(z->in, (size_t)z->n, sizeof *z->in, by_size);
+        ASSERT(z->in[0].size <= z->in[z->n - 1].size);
+        if (z->op == T_ZSET_UNION) {
+            for (int i = 0; i < z->n; i++)
+                walk_input(z, &z->in[i], union_elem);
+            z->count = t_zset_size(z->out);
+        } else if (z->in[0].size) { /* an empty or missing input: nothing in common */
+            walk_input(z, &z->in[0], inter_elem);
+        }
     }
-    qsort(z->in, (size_t)z->n, sizeof *z->in, by_size);
-    if (z->op == T_ZSET_UNION) {
-        for (int i = 0; i < z->n; i++)
-            walk_input(z, &z->in[i], union_elem);
-        z->count = t_zset_size(z->out);
-    } else if (z->in[0].size) { /* an empty or missing input: nothing in common */
-        walk_input(z, &z->in[0], inter_elem);
-    }
+    /* Built: count is the result's size; counted: it stops at the limit. */
+    ASSERT(!z->build || z->count == t_zset_size(z->out));
+    ASSERT(z->build || !z->limit || z->count <= z->limit);
 }

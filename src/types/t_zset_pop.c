@@ -15,6 +15,7 @@
 #include "types/t_zset.h"
 #include "types/t_zset_int.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 /* How a pop replies its members: flat (member, score, ...), flat pairs in
  * RESP3 ([member, score], ...: ZPOPMIN with a count), or nested pairs
@@ -26,8 +27,10 @@ enum pop_style { POP_FLAT, POP_PAIRS, POP_NESTED };
 static void pop_members(struct cmd_ctx *c, const struct resp_arg *key, struct kv_val *v, int max,
                         size_t k, enum pop_style style)
 {
+    ASSERT(v && v->type == KV_ZSET);
     void *zs = kv_val_obj(v);
     size_t n = t_zset_size(zs);
+    ASSERT(k >= 1 && k <= n && "a pop past the set's size");
     struct zpos p = t_zset_at_rank(zs, max ? n - 1 : 0);
     for (size_t i = 0; i < k; i++, max ? t_zset_prev(&p) : t_zset_next(&p)) {
         struct zelem e;
@@ -60,6 +63,7 @@ static struct kv_val *first_zset(struct cmd_ctx *c, int first, int n, int *at, i
         }
         if (*wrong) return NULL;
         if (v) {
+            ASSERT(v->type == KV_ZSET);
             *at = i;
             return v;
         }
@@ -194,6 +198,7 @@ static int mpop_first(struct cmd_ctx *c, const struct mpop_args *a)
     struct kv_val *v = first_zset(c, a->first, a->n, &at, &wrong);
     if (wrong) return 1;
     if (!v) return 0;
+    ASSERT(a->n >= 1 && a->count >= 1 && at >= a->first && at < a->first + a->n);
     size_t size = t_zset_size(kv_val_obj(v));
     size_t k = (unsigned long long)a->count < size ? (size_t)a->count : size;
     resp_add_array_len(c->out, 2);

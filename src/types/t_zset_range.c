@@ -16,6 +16,7 @@
 #include "types/t_zset.h"
 #include "types/t_zset_int.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 enum range_by { BY_AUTO, BY_RANK, BY_SCORE, BY_LEX };
 enum range_dir { DIR_AUTO, DIR_FWD, DIR_REV };
@@ -99,6 +100,7 @@ static int resolve(struct cmd_ctx *c, const struct range_req *r, const void *zs,
     if (upto <= first) return 0;
     *lo = first;
     *hi = upto - 1;
+    ASSERT(*lo <= *hi && *hi < n && "a normalized range outside the set");
     return 1;
 }
 
@@ -136,6 +138,7 @@ static int parse_options(struct cmd_ctx *c, int first, struct range_req *r)
     }
     if (r->dir == DIR_AUTO) r->dir = DIR_FWD;
     if (r->by == BY_AUTO) r->by = BY_RANK;
+    ASSERT(r->dir != DIR_AUTO && r->by != BY_AUTO);
     if (r->has_limit && r->by == BY_RANK) {
         resp_add_error(c->out, "ERR syntax error, LIMIT is only supported in combination with "
                                "either BYSCORE or BYLEX");
@@ -161,11 +164,13 @@ typedef void emit_fn(void *ud, const struct zelem *e);
 static size_t walk(const void *zs, const struct range_req *r, size_t lo, size_t hi, emit_fn *emit,
                    void *ud)
 {
+    ASSERT(lo <= hi && hi < t_zset_size(zs));
     if (r->offset < 0) return 0;
     size_t span = hi - lo + 1, off = (size_t)r->offset;
     if (off >= span) return 0;
     size_t count = span - off;
     if (r->limit >= 0 && (unsigned long long)r->limit < count) count = (size_t)r->limit;
+    ASSERT(off + count <= span);
     int rev = r->dir == DIR_REV;
     struct zpos p = t_zset_at_rank(zs, rev ? hi - off : lo + off);
     for (size_t i = 0; i < count; i++, rev ? t_zset_prev(&p) : t_zset_next(&p)) {
@@ -216,6 +221,7 @@ static void range_generic(struct cmd_ctx *c, struct range_req *r, int src, int d
     if (dst) {
         struct store_ctx sc = {t_zset_new(), &c->kv->limits};
         size_t n = any ? walk(kv_val_obj(v), r, lo, hi, emit_store, &sc) : 0;
+        ASSERT(t_zset_size(sc.zs) == n && "a member stored twice");
         const struct resp_arg *d = &c->argv[dst];
         if (n) {
             kv_set_obj(c->kv, d->ptr, d->len, KV_ZSET, sc.zs, KV_NO_EXPIRE, c->now_ms);
@@ -302,6 +308,7 @@ static void count_generic(struct cmd_ctx *c, enum range_by by, int remove)
         resp_add_int(c->out, 0);
         return;
     }
+    ASSERT(by == BY_RANK || by == BY_SCORE || by == BY_LEX);
     if (remove) {
         void *zs = kv_val_obj(v);
         static const char *const event[] = {[BY_RANK] = "zremrangebyrank",

@@ -14,6 +14,7 @@
 #include "types/t_zset.h"
 #include "types/t_zset_int.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 struct zreq {
     struct t_zset_combine z;
@@ -70,6 +71,7 @@ int t_zset_numkeys_keys(int argc, const struct resp_arg *argv, int *idx, int max
 /* The inputs argv[first .. first + n): sorted sets or sets. */
 static int load_inputs(struct cmd_ctx *c, int first, int n, struct zreq *r)
 {
+    ASSERT(n >= 1 && first + n <= c->argc);
     r->z.in = util_xcalloc((size_t)n, sizeof *r->z.in);
     r->z.n = n;
     for (int i = 0; i < n; i++) {
@@ -166,6 +168,7 @@ static void *fit(void *out, const struct kv_limits *lim)
     if (t_zset_size(out) > lim->zset_max_listpack_entries) return out;
     struct refill f = {t_zset_new(), lim};
     t_zset_foreach(out, 0, refill_elem, &f);
+    ASSERT(t_zset_size(f.zs) == t_zset_size(out) && "a member lost re-encoding");
     t_zset_free(out);
     return f.zs;
 }
@@ -178,6 +181,7 @@ static void zop_generic(struct cmd_ctx *c, enum t_zset_op op, int store, const c
     t_zset_combine(&r.z);
     free(r.z.in);
     void *out = r.z.out;
+    ASSERT(out);
     size_t size = t_zset_size(out);
     if (store) {
         const struct resp_arg *dst = &c->argv[1];
@@ -236,5 +240,6 @@ void cmd_zintercard(struct cmd_ctx *c)
     if (zreq_parse(c, 1, 0, 1, "zintercard", &r) < 0) return;
     t_zset_combine(&r.z);
     free(r.z.in);
+    ASSERT(!r.z.out && "ZINTERCARD built a result");
     resp_add_int(c->out, (long long)r.z.count);
 }
