@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/checksum.h"
+#include "raft/raft_assert.h"
 
 #define P1 0x9E3779B185EBCA87ULL
 #define P2 0xC2B2AE3D27D4EB4FULL
@@ -57,6 +58,7 @@ void checksum_init(struct checksum *c)
 void checksum_update(struct checksum *c, const void *data, size_t n)
 {
     const unsigned char *p = data;
+    ASSERT(c->stashed < CHECKSUM_STRIPE);
     c->total += n;
     if (c->stashed) {
         size_t take = CHECKSUM_STRIPE - c->stashed;
@@ -72,6 +74,7 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
     size_t used = stripes(c, p, n);
     p += used;
     n -= used;
+    ASSERT(n < CHECKSUM_STRIPE);
     memcpy(c->stash, p, n);
     c->stashed = n;
 }

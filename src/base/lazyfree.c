@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/lazyfree.h"
+#include "raft/raft_assert.h"
 
 struct job {
     lazyfree_fn *fn;
@@ -28,6 +29,7 @@ static void *worker(void *arg)
     for (;;) {
         while (count == 0)
             pthread_cond_wait(&have_work, &mu);
+        ASSERT(count <= LAZYFREE_QUEUE_MAX && head < LAZYFREE_QUEUE_MAX);
         struct job j = queue[head];
         head = (head + 1) % LAZYFREE_QUEUE_MAX;
         count--;
@@ -35,6 +37,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&mu);
         j.fn(j.obj);
         pthread_mutex_lock(&mu);
+        ASSERT(busy > 0);
         busy--;
         freed++;
         if (count == 0 && busy == 0) pthread_cond_broadcast(&drained);
@@ -67,6 +70,7 @@ void lazyfree_submit(lazyfree_fn *fn, void *obj)
         fn(obj);
         return;
     }
+    ASSERT(count < LAZYFREE_QUEUE_MAX);
     queue[(head + count) % LAZYFREE_QUEUE_MAX] = (struct job){fn, obj};
     count++;
     pthread_cond_signal(&have_work);

@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -153,6 +154,7 @@ size_t util_ll2str(char *buf, size_t cap, long long v)
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     char *p = digits_back(tmp + sizeof(tmp), u);
     if (v < 0) *--p = '-';
+    ASSERT(p >= tmp);
     return put_digits(buf, cap, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
@@ -160,6 +162,7 @@ size_t util_ull2str(char *buf, size_t cap, unsigned long long v)
 {
     char tmp[UTIL_LL_STR_SIZE];
     char *p = digits_back(tmp + sizeof(tmp), v);
+    ASSERT(p >= tmp);
     return put_digits(buf, cap, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
@@ -356,6 +359,7 @@ void *util_xrealloc(void *p, size_t n)
 uint64_t util_rand_below(uint64_t *state, uint64_t n)
 {
     /* Rejection of the top partial range keeps it exactly uniform. */
+    ASSERT(n > 0);
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t r;
     do {

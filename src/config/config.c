@@ -151,6 +151,7 @@ void config_words_free(struct config_words *w)
 static int set_bool(struct config *c, const struct config_def *d, const char *v, char *err,
                     size_t errlen)
 {
+    ASSERT(d->type == CONFIG_BOOL);
     int b = !strcasecmp(v, "yes") ? 1 : !strcasecmp(v, "no") ? 0 : -1;
     if (b < 0) return util_fail(err, errlen, CONFIG_ERR_VALUE, "argument must be 'yes' or 'no'");
     *FIELD(c, d, int) = b;
@@ -166,6 +167,7 @@ static int parse_memory(const char *v, long long *out)
 static int set_number(struct config *c, const struct config_def *d, const char *v, char *err,
                       size_t errlen)
 {
+    ASSERT((d->type == CONFIG_INT || d->type == CONFIG_MEMORY) && d->min <= d->max);
     long long n;
     if (d->type == CONFIG_MEMORY) {
         if (!parse_memory(v, &n))
@@ -187,6 +189,7 @@ static int set_number(struct config *c, const struct config_def *d, const char *
 static int set_string(struct config *c, const struct config_def *d, const char *v, char *err,
                       size_t errlen)
 {
+    ASSERT(d->type == CONFIG_STRING);
     if (d->check) {
         int rc = d->check(v, err, errlen);
         if (rc) return rc;
@@ -210,6 +213,7 @@ static void free_secret(struct config_secret *s)
 
 static int set_secret(struct config *c, const struct config_def *d, const char *v, size_t len)
 {
+    ASSERT(d->type == CONFIG_SECRET && v != NULL);
     struct config_secret *slot = FIELD(c, d, struct config_secret);
     char *copy = util_xmalloc(len + 1);
     memcpy(copy, v, len);
@@ -223,6 +227,7 @@ static int set_secret(struct config *c, const struct config_def *d, const char *
 static int set_enum(struct config *c, const struct config_def *d, const char *v, char *err,
                     size_t errlen)
 {
+    ASSERT(d->type == CONFIG_ENUM && d->enum_names != NULL);
     for (int i = 0; d->enum_names[i]; i++) {
         if (!strcasecmp(v, d->enum_names[i])) {
             *FIELD(c, d, int) = i;
@@ -261,6 +266,7 @@ int config_set_words(struct config *c, const struct config_def *d, int argc,
     if (multi && argc == 1 && argv[0][0]) {
         /* One word for a list ("bind 'a b'", CONFIG SET bind "a b"): split it,
          * as Redis does; an empty word stays one empty argument (save ""). */
+        ASSERT(d->special != NULL); /* a multi-word directive is a special one */
         struct config_words w;
         rc = config_split_words(argv[0], &w, err, errlen);
         if (rc == 0) rc = refuse_nul(w.argc, (const char *const *)w.argv, w.lens, err, errlen);
@@ -528,6 +534,7 @@ static int set_obuf(struct config *c, const struct config_def *d, int argc, cons
         if (k < 0)
             return util_fail(err, errlen, CONFIG_ERR_VALUE,
                              "Invalid client class specified in buffer limit configuration.");
+        ASSERT(k < 3); /* obuf_class(): an index into cls[] */
         struct config_obuf_limit l;
         if (!parse_memory(argv[i + 1], &l.hard_bytes) ||
             !parse_memory(argv[i + 2], &l.soft_bytes) ||

@@ -144,6 +144,7 @@ static void start_resize(struct dict *d, uint64_t size)
     size_t bytes = (size_t)size * sizeof(*t->buckets);
 
     ASSERT(!dict_is_rehashing(d));
+    ASSERT(size != 0 && (size & (size - 1)) == 0);
     t->buckets = must(calloc((size_t)size, sizeof(*t->buckets)), bytes);
     t->size_mask = size - 1;
     t->used = 0;
@@ -179,6 +180,7 @@ static int rehash(struct dict *d, int n)
 
     if (!dict_is_rehashing(d)) return 0;
     if (d->pause_rehash > 0) return 1;
+    ASSERT(d->t[1].buckets != NULL && d->rehash_idx >= 0);
     while (n-- > 0 && t0->used != 0) {
         while (t0->buckets[d->rehash_idx] == NULL) {
             d->rehash_idx++;
@@ -189,6 +191,7 @@ static int rehash(struct dict *d, int n)
         d->rehash_idx++;
     }
     if (t0->used != 0) return 1;
+    ASSERT(d->t[1].used == dict_size(d));
     free(t0->buckets);
     d->t[0] = d->t[1];
     table_reset(&d->t[1]);
@@ -318,6 +321,7 @@ struct dict_entry *dict_add(struct dict *d, const void *key, size_t len, void *v
     ASSERT(len < DICT_KEY_MAX);
     if (dict_is_rehashing(d)) rehash(d, 1);
     grow_if_needed(d);
+    ASSERT(d->t[0].buckets != NULL);
     h = dict_hash(d, key, len);
     link = lookup(d, key, len, h, &which);
     if (link != NULL) {
@@ -352,6 +356,7 @@ int dict_delete(struct dict *d, const void *key, size_t len, void **val_out)
     if (link == NULL) return 0;
     e = *link;
     *link = e->next;
+    ASSERT(d->t[which].used > 0);
     d->t[which].used--;
     if (val_out != NULL) *val_out = e->val;
     free(e);
@@ -369,6 +374,7 @@ void dict_maybe_shrink(struct dict *d)
 
     if (dict_is_rehashing(d) || d->pause_rehash > 0 || size <= DICT_SIZE_MIN) return;
     if (used * 8 >= size) return;
+    ASSERT(d->t[1].buckets == NULL);
     /* +1 so the new table is not full on arrival (which would regrow it on
      * the next insert). */
     start_resize(d, size_for(used + 1));
@@ -417,6 +423,7 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud)
     uint64_t v = cursor;
 
     if (dict_size(d) == 0) return 0;
+    ASSERT(d->t[0].buckets != NULL);
     d->pause_rehash++;
     if (!dict_is_rehashing(d)) {
         const struct dict_table *t = &d->t[0];
@@ -436,6 +443,7 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_visit_fn *fn, void *ud)
             v = cursor_next(v, m1);
         } while (v & (m0 ^ m1));
     }
+    ASSERT(d->pause_rehash > 0);
     d->pause_rehash--;
     return v;
 }
@@ -473,6 +481,7 @@ void dict_foreach(struct dict *d, dict_visit_fn *fn, void *ud)
     d->pause_rehash++;
     for (int i = 0; i < 2; i++)
         visit_range(&d->t[i], 0, table_size(&d->t[i]), fn, ud, true);
+    ASSERT(d->pause_rehash > 0);
     d->pause_rehash--;
 }
 
@@ -498,6 +507,7 @@ int dict_walk(struct dict *d, struct dict_walk *w, uint64_t buckets, dict_visit_
         visit_range(&d->t[0], w->pos, to, fn, ud, false);
         d->pause_rehash--;
         w->pos = to;
+        ASSERT(w->pos <= n);
         return w->pos == n;
     }
     for (uint64_t k = 0; k < buckets; k++) {

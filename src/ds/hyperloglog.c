@@ -12,6 +12,7 @@
 #include "ds/hyperloglog.h"
 #include "base/le.h"
 #include "base/util.h"
+#include "raft/raft_assert.h"
 
 #define HLL_Q (64 - HLL_P)                    /* hash bits left after the register index */
 #define HLL_ALPHA_INF 0.721347520444481703680 /* 1 / (2 ln 2) */
@@ -48,6 +49,7 @@ static size_t op_decode(const unsigned char *p, const unsigned char *end, uint32
 /* Writes a run of n (1..16384) zero registers at p: ZERO or XZERO. */
 static unsigned char *put_zeros(unsigned char *p, uint32_t n)
 {
+    ASSERT(n >= 1 && n <= HLL_REGISTERS);
     if (n <= ZERO_MAX) {
         *p++ = (unsigned char)(n - 1);
         return p;
@@ -151,6 +153,7 @@ void hll_hash(const void *ele, size_t len, uint32_t *index, uint8_t *count)
     h >>= HLL_P;
     h |= 1ULL << HLL_Q; /* at most Q + 1 */
     *count = (uint8_t)(__builtin_ctzll(h) + 1);
+    ASSERT(*index < HLL_REGISTERS && *count >= 1 && *count <= HLL_Q + 1);
 }
 
 /* --- dense registers --- */
@@ -175,6 +178,7 @@ void hll_dense_put(unsigned char *regs, uint32_t i, uint8_t v)
 
 int hll_dense_raise(unsigned char *regs, uint32_t i, uint8_t count)
 {
+    ASSERT(i < HLL_REGISTERS && count <= HLL_REGISTER_MAX);
     if (hll_dense_get(regs, i) >= count) return HLL_UNCHANGED;
     hll_dense_put(regs, i, count);
     return HLL_CHANGED;
@@ -212,6 +216,7 @@ static unsigned char *merge_vals(unsigned char *p, unsigned char *end)
 static size_t split_run(const unsigned char *op, uint32_t first, uint32_t span, uint32_t index,
                         uint8_t count, unsigned char *seq)
 {
+    ASSERT(index >= first && index - first < span);
     unsigned char *n = seq;
     uint32_t before = index - first, after = first + span - 1 - index;
     if (OP_IS_VAL(*op)) {
@@ -230,6 +235,7 @@ static size_t split_run(const unsigned char *op, uint32_t first, uint32_t span, 
 int hll_sparse_raise(unsigned char *hll, size_t *len, size_t max_bytes, uint32_t index,
                      uint8_t count)
 {
+    ASSERT(index < HLL_REGISTERS && *len >= HLL_HDR_SIZE);
     if (count > HLL_SPARSE_VAL_MAX) return HLL_PROMOTE;
     unsigned char *body = hll + HLL_HDR_SIZE, *end = hll + *len, *p = body, *prev = NULL;
     uint32_t first = 0, span = 0;
@@ -250,6 +256,7 @@ int hll_sparse_raise(unsigned char *hll, size_t *len, size_t max_bytes, uint32_t
     } else {
         unsigned char seq[5];
         size_t seqlen = split_run(p, first, span, index, count, seq);
+        ASSERT(seqlen <= sizeof seq);
         if (seqlen > oplen && *len + seqlen - oplen > max_bytes) return HLL_PROMOTE;
         memmove(p + seqlen, p + oplen, (size_t)(end - p) - oplen);
         memcpy(p, seq, seqlen);
@@ -264,6 +271,7 @@ int hll_sparse_raise(unsigned char *hll, size_t *len, size_t max_bytes, uint32_t
 static void dense_fill(void *ud, uint32_t first, uint32_t span, uint8_t value)
 {
     if (value == 0) return;
+    ASSERT(first + span <= HLL_REGISTERS);
     for (uint32_t i = first; i < first + span; i++)
         hll_dense_put(ud, i, value);
 }
@@ -285,6 +293,7 @@ static void raw_max(void *ud, uint32_t first, uint32_t span, uint8_t value)
 {
     uint8_t *raw = ud;
     if (value == 0) return;
+    ASSERT(first + span <= HLL_REGISTERS);
     for (uint32_t i = first; i < first + span; i++)
         if (raw[i] < value) raw[i] = value;
 }

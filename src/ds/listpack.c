@@ -104,6 +104,7 @@ static void encode(struct enc *e, const void *p, size_t len)
         e->str = p;
         e->str_len = len;
     }
+    ASSERT(e->head_len >= 1 && e->head_len <= sizeof e->head);
     size_t body = e->head_len + e->str_len;
     e->total = body + backlen_size(body);
 }
@@ -224,6 +225,7 @@ void lp_free(unsigned char *lp)
 unsigned char *lp_dup(const unsigned char *lp)
 {
     size_t n = lp_bytes(lp);
+    ASSERT(n >= HDR);
     return memcpy(util_xmalloc(n), lp, n);
 }
 
@@ -292,6 +294,7 @@ size_t lp_seek(const unsigned char *lp, long index)
         for (long i = (long)n - 1; i > index; i--)
             pos = lp_prev(lp, pos);
     }
+    ASSERT(pos >= HDR && pos < lp_end(lp));
     return pos;
 }
 
@@ -350,6 +353,7 @@ static unsigned char *resize_at(unsigned char *lp, size_t pos, size_t old_size, 
 {
     size_t total = lp_bytes(lp), tail = total - pos - old_size;
     size_t ntotal = total - old_size + new_size;
+    ASSERT(pos >= HDR && pos + old_size <= total);
     ASSERT(ntotal <= UINT32_MAX && "a listpack is limited to 4 GiB");
     /* Growth within the block's size class needs no realloc (as Redis's
      * lpInsert): an append to a list or stream node usually fits. */
@@ -365,6 +369,7 @@ unsigned char *lp_insert(unsigned char *lp, size_t pos, const void *p, size_t le
     ASSERT(pos >= HDR && pos <= lp_end(lp));
     struct enc e;
     encode(&e, p, len);
+    ASSERT(lp_len(lp) < UINT32_MAX);
     lp = resize_at(lp, pos, 0, e.total);
     write_enc(lp + pos, &e);
     set_count(lp, lp_len(lp) + 1);
@@ -383,6 +388,7 @@ unsigned char *lp_replace(unsigned char *lp, size_t pos, const void *p, size_t l
     encode(&e, p, len);
     lp = resize_at(lp, pos, entry_size(lp, pos), e.total);
     write_enc(lp + pos, &e);
+    ASSERT(entry_size(lp, pos) == e.total);
     return lp;
 }
 
@@ -395,6 +401,7 @@ unsigned char *lp_delete(unsigned char *lp, size_t pos, uint32_t n)
         k++;
     }
     if (k == 0) return lp;
+    ASSERT(q <= end && k <= lp_len(lp));
     lp = resize_at(lp, pos, q - pos, 0);
     set_count(lp, lp_len(lp) - k);
     return lp;
@@ -414,6 +421,7 @@ unsigned char *lp_split(unsigned char *lp, size_t pos, unsigned char **tail)
     uint32_t moved = 0;
     for (size_t q = pos; q < end; q += entry_size(lp, q))
         moved++;
+    ASSERT(moved <= lp_len(lp));
     unsigned char *t = util_xmalloc(HDR + (end - pos));
     memcpy(t + HDR, lp + pos, end - pos);
     set_bytes(t, HDR + (end - pos));

@@ -63,6 +63,7 @@ static int fits(const struct quicklist *ql, size_t count, size_t bytes)
 
 static struct ql_node *node_new(unsigned char *lp)
 {
+    ASSERT(lp != NULL);
     struct ql_node *n = util_xcalloc(1, sizeof *n);
     n->data = lp;
     n->count = lp_len(lp);
@@ -183,6 +184,7 @@ static void node_compress(const struct quicklist *ql, struct ql_node *n)
         n->no_gain = 1;
         return;
     }
+    ASSERT(got <= room);
     data_let_go(ql, n);
     n->data = util_xrealloc(out, got);
     n->lzf_bytes = got;
@@ -192,6 +194,7 @@ static void node_compress(const struct quicklist *ql, struct ql_node *n)
 /* Links n after `at` (NULL: as the head). */
 static void link_after(struct quicklist *ql, struct ql_node *at, struct ql_node *n)
 {
+    ASSERT((ql->head == NULL) == (ql->nodes == 0) && (ql->tail == NULL) == (ql->nodes == 0));
     n->prev = at;
     n->next = at ? at->next : ql->head;
     if (n->next)
@@ -216,6 +219,7 @@ static void unlink_node(struct quicklist *ql, struct ql_node *n)
         n->next->prev = n->prev;
     else
         ql->tail = n->prev;
+    ASSERT(ql->nodes > 0 && ql->count >= n->count);
     ql->nodes--;
     ql->count -= n->count;
     node_free(ql, n);
@@ -271,6 +275,7 @@ static struct ql_node *locate(const struct quicklist *ql, size_t index, size_t *
     }
     *pos = p;
     *off = index - first;
+    ASSERT(*off < n->count && p < ql->nodes);
     return n;
 }
 
@@ -400,23 +405,27 @@ void ql_append_listpack(struct quicklist *ql, const unsigned char *lp)
 void ql_push(struct quicklist *ql, enum ql_end end, const char *p, size_t len)
 {
     ASSERT(len <= QL_ELEMENT_MAX);
+    size_t before = ql->count;
     struct ql_node *n = end == QL_HEAD ? ql->head : ql->tail;
     if (n && fits(ql, n->count + 1, n->raw_bytes + lp_entry_bytes(p, len))) {
         /* An end node: plain whatever the depth (depth 0 compresses none). */
         unsigned char *lp = node_plain(ql, n);
         lp = end == QL_HEAD ? lp_insert(lp, lp_first(lp), p, len) : lp_append(lp, p, len);
         node_store(ql, n, lp);
+        ASSERT(ql->count == before + 1);
         return;
     }
     n = node_new(lp_append(lp_new(), p, len));
     link_after(ql, end == QL_HEAD ? NULL : ql->tail, n);
     settle_ends(ql);
+    ASSERT(ql->count == before + 1);
 }
 
 void ql_delete_range(struct quicklist *ql, size_t start, size_t n)
 {
     if (start >= ql->count || n == 0) return;
     if (n > ql->count - start) n = ql->count - start;
+    size_t after = ql->count - n;
     size_t p, off, np = 0;
     struct ql_node *node = locate(ql, start, &p, &off);
     struct {
@@ -442,6 +451,7 @@ void ql_delete_range(struct quicklist *ql, size_t start, size_t n)
     for (size_t i = 0; i < np; i++)
         settle_node(ql, partial[i].node, partial[i].p);
     settle_ends(ql);
+    ASSERT(ql->count == after);
 }
 
 /* Inserts e into n (at position p, plain) at byte offset at of its
@@ -483,6 +493,7 @@ static void insert_at(struct quicklist *ql, struct ql_node *n, size_t p, size_t 
                       size_t len)
 {
     ASSERT(len <= QL_ELEMENT_MAX);
+    size_t before = ql->count;
     unsigned char *lp = node_plain(ql, n);
     size_t add = lp_entry_bytes(e, len);
     struct ql_node *nb = NULL;
@@ -502,10 +513,12 @@ static void insert_at(struct quicklist *ql, struct ql_node *n, size_t p, size_t 
         node_store(ql, nb, lp_append(node_plain(ql, nb), e, len));
     } else {
         split_insert(ql, n, p, at, e, len);
+        ASSERT(ql->count == before + 1);
         return;
     }
     settle_node(ql, n, p);
     if (nb) settle_node(ql, nb, nbp);
+    ASSERT(ql->count == before + 1);
 }
 
 int ql_replace(struct quicklist *ql, size_t index, const char *p, size_t len)
@@ -583,7 +596,7 @@ size_t ql_remove(struct quicklist *ql, const char *e, size_t len, long long coun
     int reverse = count < 0;
     uint64_t want = count == 0 ? UINT64_MAX : reverse ? 0 - (uint64_t)count : (uint64_t)count;
     unsigned char *scratch = NULL;
-    size_t cap = 0, removed = 0;
+    size_t cap = 0, removed = 0, before = ql->count;
     struct ql_node *n = reverse ? ql->tail : ql->head;
     size_t p = reverse ? ql->nodes - 1 : 0; /* n's position */
     while (n && removed < want) {
@@ -608,6 +621,7 @@ size_t ql_remove(struct quicklist *ql, const char *e, size_t len, long long coun
     }
     free(scratch);
     settle_ends(ql);
+    ASSERT(removed <= want && ql->count == before - removed);
     return removed;
 }
 
@@ -628,6 +642,7 @@ void ql_iter_init(struct ql_iter *it, const struct quicklist *ql, size_t index, 
     size_t p, off;
     iter_enter(it, locate(ql, index, &p, &off));
     it->pos = lp_seek(it->lp, (long)off);
+    ASSERT(it->pos != lp_end(it->lp));
 }
 
 int ql_iter_next(struct ql_iter *it, const char **p, size_t *len)

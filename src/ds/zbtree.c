@@ -123,6 +123,7 @@ static uint32_t route(const struct inner *in, double s, const struct dict_entry 
 
 static void inner_shift(struct inner *in, uint32_t from, int by)
 {
+    ASSERT(from <= in->n && (int64_t)from + by >= 0 && (int64_t)in->n + by <= ZBT_INNER_MAX);
     uint32_t k = in->n - from;
     memmove(in->cnt + from + by, in->cnt + from, k * sizeof *in->cnt);
     memmove(in->min + from + by, in->min + from, k * sizeof *in->min);
@@ -133,6 +134,7 @@ static void inner_shift(struct inner *in, uint32_t from, int by)
 static void inner_move(struct inner *dst, uint32_t d, const struct inner *src, uint32_t s,
                        uint32_t k)
 {
+    ASSERT(d + k <= ZBT_INNER_MAX && s + k <= src->n);
     memcpy(dst->cnt + d, src->cnt + s, k * sizeof *src->cnt);
     memcpy(dst->min + d, src->min + s, k * sizeof *src->min);
     memcpy(dst->child + d, src->child + s, k * sizeof *src->child);
@@ -171,6 +173,7 @@ size_t zbt_bytes(const struct zbt *t)
 static void *leaf_put(struct zbt *t, struct leaf *l, const struct zbt_elem *x)
 {
     uint32_t pos = leaf_lower(l, x->score, x->e);
+    ASSERT(pos <= l->n && l->n <= ZBT_LEAF_MAX);
     struct leaf *r = NULL, *dst = l;
     if (l->n == ZBT_LEAF_MAX) {
         uint32_t half = ZBT_LEAF_MAX / 2;
@@ -190,6 +193,7 @@ static void *leaf_put(struct zbt *t, struct leaf *l, const struct zbt_elem *x)
     memmove(dst->el + pos + 1, dst->el + pos, (dst->n - pos) * sizeof *dst->el);
     dst->el[pos] = *x;
     dst->n++;
+    ASSERT(dst->n <= ZBT_LEAF_MAX);
     return r;
 }
 
@@ -199,6 +203,7 @@ static void *inner_put(struct zbt *t, struct inner *in, uint32_t pos, void *chil
                        struct zbt_elem min)
 {
     struct inner *r = NULL, *dst = in;
+    ASSERT(pos <= in->n && in->n <= ZBT_INNER_MAX);
     if (in->n == ZBT_INNER_MAX) {
         uint32_t half = (ZBT_INNER_MAX + 1) / 2;
         r = inner_new(t);
@@ -248,6 +253,7 @@ void zbt_insert(struct zbt *t, double score, struct dict_entry *e)
     root->cnt[0] = t->len - root->cnt[1];
     root->min[0] = node_first(t->root, t->height);
     root->min[1] = node_first(sib, t->height);
+    ASSERT(root->cnt[0] > 0 && root->cnt[1] > 0);
     t->root = root;
     t->height++;
 }
@@ -257,6 +263,7 @@ void zbt_insert(struct zbt *t, double score, struct dict_entry *e)
 /* Appends b's entries to a (they fit) and frees b. */
 static void merge(struct zbt *t, void *a, void *b, int h)
 {
+    ASSERT(node_n(a, h) + node_n(b, h) <= (h ? ZBT_INNER_MAX : ZBT_LEAF_MAX));
     if (!h) {
         struct leaf *la = a, *lb = b;
         memcpy(la->el + la->n, lb->el, lb->n * sizeof *lb->el);
@@ -345,12 +352,14 @@ static void del(struct zbt *t, void *node, int h, double s, const struct dict_en
     struct inner *in = node;
     uint32_t i = route(in, s, e);
     del(t, in->child[i], h - 1, s, e);
+    ASSERT(in->cnt[i] > 0);
     in->cnt[i]--;
     refill(t, in, i, h - 1);
 }
 
 void zbt_delete(struct zbt *t, double score, const struct dict_entry *e)
 {
+    ASSERT(t->len > 0);
     del(t, t->root, t->height, score, e);
     t->len--;
     while (t->height && ((struct inner *)t->root)->n == 1) {
@@ -377,6 +386,7 @@ size_t zbt_rank(const struct zbt *t, double score, const struct dict_entry *e)
     }
     uint32_t pos = leaf_lower(node, score, e);
     ASSERT(pos < ((const struct leaf *)node)->n && "ranking an element not in the tree");
+    ASSERT(r + pos < t->len);
     return r + pos;
 }
 
@@ -423,6 +433,7 @@ struct zbt_pos zbt_at(const struct zbt *t, size_t r)
             r -= in->cnt[i++];
         node = in->child[i];
     }
+    ASSERT(r < ((const struct leaf *)node)->n);
     p.leaf = node;
     p.slot = (unsigned)r;
     return p;

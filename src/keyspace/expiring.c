@@ -99,6 +99,7 @@ void expiring_applied(struct expiring *x, uint64_t applied)
 {
     while (x->head < x->len - x->staged && x->queue[x->head].index <= applied)
         release(x, &x->queue[x->head++]);
+    ASSERT(x->head <= x->len);
     if (x->head == x->len) x->head = x->len = 0;
     dict_maybe_shrink(&x->keys);
 }

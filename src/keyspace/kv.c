@@ -148,6 +148,7 @@ static void entry_set_expire(struct kv *kv, struct dict_entry *e, int64_t expire
     else if (v->expire_ms != KV_NO_EXPIRE && expire_ms == KV_NO_EXPIRE)
         dict_delete(&kv->volatile_keys, e->key, e->key_len, NULL);
     v->expire_ms = expire_ms;
+    ASSERT(dict_size(&kv->volatile_keys) <= dict_size(&kv->keys));
 }
 
 /* A live snapshot saves e before anything changes it (kv_saver). */
@@ -171,6 +172,7 @@ static int unlink_key(struct kv *kv, const char *key, size_t len)
     if (!dict_delete(&kv->keys, key, len, &val)) return 0;
     struct kv_val *v = val;
     if (v->expire_ms != KV_NO_EXPIRE) dict_delete(&kv->volatile_keys, key, len, NULL);
+    ASSERT(dict_size(&kv->volatile_keys) <= dict_size(&kv->keys));
     val_free(kv, v);
     return 1;
 }
@@ -236,6 +238,7 @@ void kv_flush(struct kv *kv)
     dict_clear(&kv->volatile_keys, NULL);
     dict_foreach(&kv->keys, val_free_visit, kv);
     dict_clear(&kv->keys, NULL);
+    ASSERT(dict_size(&kv->keys) == 0 && dict_size(&kv->volatile_keys) == 0);
     kv->expire_cursor = 0;
 }
 
@@ -378,6 +381,7 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
         val_free(kv, v);
         existing->val = n;
     }
+    ASSERT(((const struct kv_val *)existing->val)->type == KV_STRING);
     return existing;
 }
 
@@ -453,6 +457,7 @@ int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, v
     } else if (v->type != KV_STRING) {
         obj_free(kv, v);
     }
+    ASSERT(v->type == KV_STRING); /* entry_for_write freed any other type's object */
     v->type = type;
     v->enc = 0;
     v->len = 0;

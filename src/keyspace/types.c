@@ -7,6 +7,7 @@
 
 #include "base/le.h"
 #include "keyspace/types.h"
+#include "raft/raft_assert.h"
 
 void type_put_u32(type_put_fn *put, void *ud, uint32_t v)
 {
@@ -72,6 +73,7 @@ int type_get_f64(struct type_reader *r, double *v)
 int type_get_count(struct type_reader *r, size_t min_bytes, uint32_t *count, char *err,
                    size_t errlen)
 {
+    ASSERT(r->off <= r->len);
     if (type_get_u32(r, count) < 0 || *count == 0 ||
         *count > (r->len - r->off) / (min_bytes ? min_bytes : 1)) {
         snprintf(err, errlen, "bad element count");
@@ -82,6 +84,7 @@ int type_get_count(struct type_reader *r, size_t min_bytes, uint32_t *count, cha
 
 int type_get_end(const struct type_reader *r, char *err, size_t errlen)
 {
+    ASSERT(r->off <= r->len);
     if (r->off == r->len) return 0;
     snprintf(err, errlen, "%zu bytes after the last element", r->len - r->off);
     return -1;

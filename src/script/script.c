@@ -54,6 +54,7 @@ static void open_state(struct script_engine *e)
     lua_rawset(e->L, LUA_REGISTRYINDEX);
     script_sandbox_build(e->L);
     script_function_env_build(e->L);
+    ASSERT(lua_gettop(e->L) == 0); /* the setup leaves the stack as it found it */
 }
 
 struct script_engine *script_engine_new(struct monitor *stats)
@@ -265,6 +266,7 @@ void script_cache_flush(struct script_engine *e)
      * engine of the function libraries is another one (src/script/function.h). */
     lua_close(e->L);
     open_state(e);
+    ASSERT(dict_size(&e->cache) == 0 && e->cache_bytes == 0);
 }
 
 size_t script_cache_count(const struct script_engine *e)
@@ -526,8 +528,10 @@ int script_pcall(struct script_engine *e, struct script_run *run, int nargs, int
     e->run = run;
     run->hooked = (run->in_log && run->hooks_left != 0) || (e->busy_threshold_ms > 0 && e->busy_fn);
     if (run->hooked) lua_sethook(L, count_hook, LUA_MASKCOUNT, SCRIPT_HOOK_PERIOD);
+    ASSERT(run->hooked ? lua_gethook(L) == count_hook : lua_gethook(L) == NULL);
     script_determ_begin(L, run);
     int status = lua_pcall(L, nargs, nresults, errfunc);
+    ASSERT(e->run == run); /* no other run started inside this one */
     script_determ_end(L, run);
     lua_sethook(L, NULL, 0, 0);
     e->run = NULL;
@@ -573,6 +577,7 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
         reply_error(L, c->out, f->name);
     else
         script_lua_to_reply(L, c->out, run.resp);
+    ASSERT(e->run == NULL);
     lua_settop(L, base);
     if (f->eval_mode) { /* gone after the run: a library's function sees none (as in Redis),
                          * nor what a read-only run on this node alone left there */

@@ -32,6 +32,7 @@
 
 #include "script/lua_libs.h"
 #include "script/script_int.h"
+#include "raft/raft_assert.h"
 
 static const char protected_key = 'p'; /* registry: weak set of protected tables */
 static const char setmetatable_key = 's';
@@ -269,6 +270,7 @@ static void keep_original(lua_State *L, const char *name, const char *key)
 {
     lua_pushlightuserdata(L, (void *)key);
     lua_getglobal(L, name);
+    ASSERT(lua_isfunction(L, -1)); /* the base library was opened first */
     lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
@@ -318,7 +320,8 @@ static void protect_libraries(lua_State *L)
     }
     /* Strings' metatable: its __index is the (real) string library. */
     lua_pushliteral(L, "");
-    lua_getmetatable(L, -1);
+    int has_mt = lua_getmetatable(L, -1);
+    ASSERT(has_mt); /* the string library sets strings' metatable */
     lua_getglobal(L, "string");
     lua_setfield(L, -2, "__index");
     lua_pushvalue(L, -1);
@@ -346,6 +349,11 @@ static void protect_globals(lua_State *L)
 
 void script_sandbox_build(lua_State *L)
 {
+    int top = lua_gettop(L);
+    lua_pushlightuserdata(L, (void *)&protected_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    ASSERT(lua_isnil(L, -1)); /* once per Lua state */
+    lua_pop(L, 1);
     lua_pushlightuserdata(L, (void *)&protected_key);
     lua_newtable(L);
     lua_newtable(L);
@@ -360,4 +368,5 @@ void script_sandbox_build(lua_State *L)
     script_determ_install(L);
     protect_libraries(L);
     protect_globals(L);
+    ASSERT(lua_gettop(L) == top);
 }

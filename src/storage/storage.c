@@ -142,6 +142,7 @@ static int range_reserve(struct storage_range *r, size_t used, uint64_t len)
         r->data = d;
         r->cap_data = cap;
     }
+    ASSERT(r->n < r->cap_entries && used + len <= r->cap_data);
     return 0;
 }
 
@@ -185,6 +186,7 @@ int storage_read(struct storage *s, raft_index from, raft_index last, uint32_t m
     size_t off = 0;
     for (uint32_t i = 0; i < out->n; off += out->entries[i++].len)
         out->entries[i].data = out->entries[i].len ? out->data + off : NULL;
+    ASSERT(off == used && out->n <= max_entries);
     return 0;
 }
 
@@ -197,6 +199,7 @@ void storage_range_free(struct storage_range *r)
 
 static int meta_set(struct storage *s, enum meta_key k, uint64_t v, char *err, size_t errlen)
 {
+    ASSERT(!sqlite3_get_autocommit(s->db)); /* inside the caller's transaction */
     sqlite3_stmt *st = s->stmt[ST_META_SET];
     sqlite3_bind_text(st, 1, storage_meta_names[k], -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
@@ -307,6 +310,7 @@ static int write_blob(struct storage *s, const struct raft_entry *e, char *err, 
 static int write_entries(struct storage *s, const struct raft_entry *e, uint32_t n, raft_index last,
                          char *err, size_t errlen)
 {
+    ASSERT(n > 0 && !sqlite3_get_autocommit(s->db)); /* appends happen in a transaction */
     if (e[0].index <= last) {
         sqlite3_stmt *st = s->stmt[ST_LOG_TRUNCATE];
         sqlite3_bind_int64(st, 1, (sqlite3_int64)e[0].index);
@@ -377,6 +381,7 @@ int storage_set_sync_level(struct storage *s, bool durable, char *err, size_t er
     static const char *const sql[] = {"PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
                                       "PRAGMA synchronous=FULL"};
     int level = !s->fsync ? SYNC_OFF : durable && !s->deferred ? SYNC_FULL : SYNC_NORMAL;
+    ASSERT(level >= 0 && (size_t)level < sizeof sql / sizeof *sql);
     if (level == s->sync_level) return 0;
     int rc = storage_exec(s, sql[level], err, errlen);
     s->sync_level = rc == 0 ? level : -1; /* unknown after a failure: set again next time */
@@ -431,6 +436,7 @@ int storage_save(struct storage *s, const struct storage_batch *b, char *err, si
         if (s->trim_lo > s->last_index) s->trim_lo = s->last_index + 1; /* rows only up to there */
     }
     s->last_index = b->n_entries ? b->entries[b->n_entries - 1].index : last;
+    ASSERT(s->snap_index <= s->last_index);
     if (hs_changed) s->hs = *b->hs;
     return 0;
 }
@@ -474,6 +480,7 @@ bool storage_trim_pending(const struct storage *s)
 static int trim_chunk_end(struct storage *s, uint32_t units, raft_index *upto, char *err,
                           size_t errlen)
 {
+    ASSERT(s->trim_lo <= s->snap_index && units > 0); /* rows_pending() */
     sqlite3_stmt *st = s->stmt[ST_LOG_SIZES];
     raft_index last = s->snap_index;
     if (last - s->trim_lo >= TRIM_ROWS_MAX) last = s->trim_lo + TRIM_ROWS_MAX - 1;

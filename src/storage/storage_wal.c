@@ -3,6 +3,7 @@
  * it. Contract and the format it follows: storage_wal.h.
  */
 #include "storage/storage_wal.h"
+#include "raft/raft_assert.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ static uint32_t le32(const uint8_t *p)
  * n is a multiple of 8. */
 static void wal_sum(bool big, const uint8_t *p, size_t n, uint32_t s[2])
 {
+    ASSERT(n % 8 == 0);
     for (size_t i = 0; i + 8 <= n; i += 8) {
         uint32_t x0 = big ? be32(p + i) : le32(p + i);
         uint32_t x1 = big ? be32(p + i + 4) : le32(p + i + 4);
@@ -65,6 +67,7 @@ static bool header_ok(const uint8_t *h, bool *big, uint32_t *page, uint8_t salt[
 static int scan_frames(FILE *f, bool big, uint32_t page, const uint8_t salt[8], uint32_t s[2],
                        struct storage_wal_report *r)
 {
+    ASSERT(page >= 512 && page <= WAL_PAGE_MAX && (page & (page - 1)) == 0); /* header_ok() */
     uint8_t *buf = malloc(WAL_FRAME_HDR_BYTES + (size_t)page);
     if (!buf) return -1;
     uint64_t last_commit = 0;
@@ -88,6 +91,7 @@ static int scan_frames(FILE *f, bool big, uint32_t page, const uint8_t salt[8], 
         if (commit) last_commit = r->frames;
     }
     r->kept = last_commit;
+    ASSERT(r->kept <= r->frames && (r->first_bad == 0 || r->kept < r->first_bad));
     free(buf);
     return 0;
 }

@@ -161,6 +161,7 @@ static void connect_cb(const redisAsyncContext *ac, int status)
         schedule_retry(p);
         return;
     }
+    ASSERT(p->state == TRANSPORT_CONNECTING); /* set with p->ac by link_open() */
     p->state = TRANSPORT_CONNECTED;
     p->connects++;
     mark_event(p);

@@ -88,6 +88,7 @@ static void backlog_push(struct peer *p, struct outmsg m)
         p->bl_cap = ncap;
     }
     p->backlog[(p->bl_head + p->bl_len++) % p->bl_cap] = m;
+    ASSERT(p->bl_len <= p->bl_cap);
 }
 
 /* Hands m (ownership taken) to hiredis: whole if small, else its first
@@ -100,6 +101,7 @@ static int link_append(struct peer *p, struct outmsg m)
         free(m.cmd);
         return rc == REDIS_OK ? 0 : -1;
     }
+    ASSERT(p->feeding.cmd == NULL); /* callers append only when nothing is being fed */
     p->feeding = m;
     p->fed = first;
     ev_prepare_start(p->t->loop, &p->t->feeder);
@@ -114,6 +116,7 @@ static int link_append(struct peer *p, struct outmsg m)
  * link (p->ac NULL after). */
 static void feed(struct peer *p, int now)
 {
+    ASSERT(p->ac != NULL && p->fed <= p->feeding.len);
     redisContext *c = &p->ac->c;
     int was_empty = sdslen(c->obuf) == 0;
     while (p->feeding.cmd && sdslen(c->obuf) < FEED_CHUNK_BYTES / 2) {
@@ -155,6 +158,7 @@ void transport_feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 static int queue_framed(struct peer *p, redisCallbackFn *fn, const char *cmd, size_t len,
                         uint64_t cost, char *owned)
 {
+    ASSERT(p->ac != NULL); /* the live link */
     if (!out_busy(p) && len <= FEED_CHUNK_BYTES) {
         int rc = redisAsyncFormattedCommand(p->ac, fn, (void *)(uintptr_t)cost, cmd, len);
         free(owned);

@@ -48,6 +48,7 @@ static void fwd_push(struct fwd_link *l, const struct fwd *f)
     }
     *fwd_at(l, l->len++) = *f;
     l->bytes += f->cost;
+    ASSERT(l->len <= l->cap && l->bytes >= f->cost);
 }
 
 static struct fwd fwd_pop(struct fwd_link *l)
@@ -56,6 +57,7 @@ static struct fwd fwd_pop(struct fwd_link *l)
     struct fwd f = *fwd_at(l, 0);
     l->head = (l->head + 1) % l->cap;
     l->len--;
+    ASSERT(l->bytes >= f.cost); /* the queue's byte count never goes negative */
     l->bytes -= f.cost;
     return f;
 }
