@@ -46,7 +46,10 @@ RESP_OBJ := $(RESP_SRC:%.c=$(B)/%.o)
 RAFT_OBJ := $(RAFT_SRC:%.c=$(B)/%.o)
 # The folders of src/, bottom first (src/LAYERS), and their archives top
 # first: the order the linker needs, as a folder calls only those below it.
-LAYERS   := $(shell scripts/layers.sh order)
+LAYERS   := $(shell awk '$$1 == "layer" { print $$2 }' src/LAYERS)
+ifeq ($(strip $(LAYERS)),)
+$(error src/LAYERS lists no folder: the build needs it (the floor plan of src/))
+endif
 reverse   = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 layer_lib = $(B)/src/lib$(1).a
 SRV_LIBS := $(foreach l,$(call reverse,$(LAYERS)),$(call layer_lib,$(l)))
