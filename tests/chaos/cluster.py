@@ -7,12 +7,13 @@ Slots 1..n start as the initial members (cluster-members naming them all);
 spare slots start empty and are used by membership changes.
 
 Owns: launching `ip netns exec NS build/raftcache ...` (own session, so a
-terminal's Ctrl-C reaches only the harness), kill -9 / SIGSTOP / SIGCONT by
-pid, noticing a node that exited without being killed (a crash), RAFT.INFO,
-finding the leader and the configuration, and the end-of-run convergence
-check (DEBUG DIGEST and the sets' member orders, read on READONLY
-connections, as tests/integration does; a key-by-key read of every keyspace
-only to describe a difference).
+terminal's Ctrl-C reaches only the harness), the slots and the members,
+noticing a node that exited without being killed (a crash), and the
+end-of-run convergence check (DEBUG DIGEST and the sets' member orders, read
+on READONLY connections; a key-by-key read of every keyspace only to
+describe a difference). What it asks a node (RAFT.INFO, PING, kill -9,
+SIGSTOP, SIGCONT, the leader, convergence) is the cluster harness it shares
+with tests/integration: tests/harness/raftharness.py.
 Every wait polls with a deadline; every client call has a socket timeout.
 
 `members` is the set of slots clients may send to: a slot leaves it before
@@ -24,10 +25,16 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 
-import redis
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+# WaitTimeout and readonly_connect: for the modules of this folder, which
+# import the harness through this one.
+from raftharness import (HarnessError, RaftNode, WaitTimeout,  # noqa: E402,F401
+                         configuration, convergence, describe_diff, majority_leader,
+                         readonly_connect, wait_until)
 
 PORT = 7379
 SECRET = "chaos-raft-secret"
@@ -47,57 +54,18 @@ RAFT_DIRECTIVES = [
     # there too.
     ("enable-debug-command", "yes"),
 ]
-ADMIN_TIMEOUT_S = 2
-DIGEST_BATCH = 500
 LOG_TAIL_BYTES = 4000
 START_MARK = b"===="  # opens the line the harness writes before each start
-
-
-class HarnessError(Exception):
-    """The harness could not do what it needed (not a finding about raftcache)."""
 
 
 class NoLeader(Exception):
     """The healed cluster elects no leader: a finding, not a harness error."""
 
 
-class WaitTimeout(HarnessError):
-    """wait_until's deadline passed; callers that wait on the cluster (not
-    on the harness) treat it as a finding."""
+class Slot(RaftNode):
+    """A place for one node (its namespace, address, dir and log); the node
+    in it is asked through RaftNode (tests/harness/raftharness.py)."""
 
-
-def wait_until(pred, timeout_s, interval_s=0.1, what="condition"):
-    """Polls pred() until it returns a truthy value (returned). Raises
-    HarnessError after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(interval_s)
-
-
-def parse_info(text):
-    info = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and ":" in line:
-            k, v = line.split(":", 1)
-            info[k] = v
-    return info
-
-
-def readonly_connect(conn):
-    """redis-py connect hook: the usual handshake, then READONLY."""
-    conn.on_connect()
-    conn.send_command("READONLY")
-    if conn.read_response() not in (b"OK", "OK"):
-        raise redis.ConnectionError("READONLY refused")
-
-
-class Slot:
     def __init__(self, index, ns, host, base_dir):
         self.index = index
         self.ns = ns
@@ -114,108 +82,31 @@ class Slot:
     def __repr__(self):
         return f"n{self.node_id}@s{self.index}"
 
-    @property
-    def addr(self):
-        return f"{self.host}:{self.port}"
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def client(self, timeout_s=ADMIN_TIMEOUT_S, readonly=False):
-        kw = {"redis_connect_func": readonly_connect} if readonly else {}
-        return redis.Redis(host=self.host, port=self.port, socket_timeout=timeout_s,
-                           socket_connect_timeout=min(timeout_s, 1), **kw)
-
-    def raft_info(self, timeout_s=ADMIN_TIMEOUT_S):
-        """RAFT.INFO as a dict, or None if the node does not answer."""
-        if not self.running() or self.paused:
-            return None
-        try:
-            with self.client(timeout_s) as c:
-                raw = c.execute_command("RAFT.INFO")
-        except redis.RedisError:
-            return None
-        return parse_info(raw.decode() if isinstance(raw, bytes) else raw)
-
-    def command(self, *args, timeout_s=ADMIN_TIMEOUT_S):
-        """One admin command; returns the reply or the ResponseError/other
-        RedisError instance (never raises a RedisError)."""
-        try:
-            with self.client(timeout_s) as c:
-                return c.execute_command(*args)
-        except redis.RedisError as e:
-            return e
-
-    def server_digest(self):
-        """(DEBUG DIGEST, DBSIZE) of the node's own keyspace (READONLY): Redis's
-        digest of every stored key's name, type, value and TTL presence."""
-        with self.client(timeout_s=10, readonly=True) as c:
-            return c.execute_command("DEBUG", "DIGEST"), c.dbsize()
-
     def set_orders(self):
         """{key: SMEMBERS} of every set (READONLY): the set's own order, which
-        SPOP draws from and replicas must agree on; the digest does not see
+        SPOP draws from and replicas must agree on; DEBUG DIGEST does not see
         it."""
-        with self.client(timeout_s=10, readonly=True) as c:
+        with self.readonly_client(socket_timeout=10) as c:
             return {k: c.execute_command("SMEMBERS", k)
                     for k in sorted(set(c.scan_iter(count=1000, _type="set")))}
 
-    def digest(self):
-        """Sorted (key, value, has-ttl) of the node's own keyspace (READONLY);
-        a value is read by its type (a hash's sorted items, a set's members
-        in the set's own order, a sorted set's members with scores, a
-        list's items in order). Pipelined, DIGEST_BATCH keys a round trip:
-        the cache workload leaves thousands of keys."""
-        rows = []
-        with self.client(timeout_s=10, readonly=True) as c:
-            keys = sorted(set(c.scan_iter(count=1000)))
-            for i in range(0, len(keys), DIGEST_BATCH):
-                batch = keys[i:i + DIGEST_BATCH]
-                p = c.pipeline(transaction=False)
-                for k in batch:
-                    p.type(k)
-                types = p.execute()
-                p = c.pipeline(transaction=False)
-                for k, typ in zip(batch, types):
-                    if typ == b"hash":
-                        p.hgetall(k)
-                    elif typ == b"set":
-                        p.execute_command("SMEMBERS", k)
-                    elif typ == b"zset":
-                        p.zrange(k, 0, -1, withscores=True)
-                    elif typ == b"list":
-                        p.lrange(k, 0, -1)
-                    elif typ == b"none":
-                        p.exists(k)  # gone meanwhile: a placeholder reply
-                    else:
-                        p.get(k)
-                    p.pttl(k)
-                replies = p.execute(raise_on_error=True)
-                for j, (k, typ) in enumerate(zip(batch, types)):
-                    raw, pttl = replies[2 * j], replies[2 * j + 1]
-                    if typ == b"none" or pttl == -2:
-                        continue
-                    if typ == b"hash":
-                        value = repr(sorted(raw.items()))
-                    elif typ in (b"set", b"zset", b"list"):
-                        value = repr(raw)
-                    else:
-                        # binary values too (the script workload's MessagePack)
-                        value = raw.decode(errors="backslashreplace") if raw is not None else None
-                    rows.append((k.decode(), value, pttl >= 0))
-        return rows
 
-
-def configuration(info):
-    """{node_id: voting} from one node's RAFT.INFO (itself included)."""
-    conf = {}
-    if info.get("node_id"):
-        conf[int(info["node_id"])] = info.get("is_voting") == "yes"
-    for k, v in info.items():
-        if k.startswith("node") and k[4:].isdigit():
-            fields = dict(p.split("=", 1) for p in v.split(",") if "=" in p)
-            conf[int(fields["id"])] = fields.get("voting") == "yes"
-    return conf
+def same_keyspaces(group):
+    """compare() of raftharness.convergence for a chaos run: DEBUG DIGEST
+    and DBSIZE (one step on each node: the cache workload leaves thousands
+    of keys), then the sets' member orders; a key-by-key read only to
+    describe a difference."""
+    sums = {repr(s): s.debug_digest() for s in group}
+    if len(set(sums.values())) != 1:
+        digests = {repr(s): s.digest() for s in group}
+        return None, f"digests differ {sums}: " + describe_diff(digests, limit=5)
+    orders = {repr(s): s.set_orders() for s in group}
+    first = next(iter(orders.values()))
+    if any(o != first for o in orders.values()):
+        return None, "set orders differ: " + describe_diff(
+            {n: [(k, repr(m)) for k, m in o.items()] for n, o in orders.items()}, limit=5)
+    keys = next(iter(sums.values()))[1]
+    return True, f"{len(group)} members, {keys} keys"
 
 
 class Cluster:
@@ -273,7 +164,7 @@ class Cluster:
     def launch(self, s):
         """Starts the node of slot s (its id, dir and cluster-members as
         recorded in the slot) without waiting."""
-        assert not s.running(), f"{s} already running"
+        assert not s.alive(), f"{s} already running"
         args = [self.binary, "--bind", s.host, "--port", str(s.port),
                 "--node-id", str(s.node_id), "--dir", s.dir, "--raft-secret", SECRET]
         if s.members_arg:
@@ -294,35 +185,19 @@ class Cluster:
         """True once s answers PING; False if its process exited (a crash,
         left for check_crashes() to record). Raises HarnessError on timeout."""
         def pinged():
-            if not s.running():
-                return "exited"
-            r = s.command("PING", timeout_s=1)
-            if isinstance(r, redis.ResponseError):
-                return not str(r).startswith("LOADING")
-            return not isinstance(r, redis.RedisError)
-        return wait_until(pinged, timeout_s, what=f"{s} to answer PING") is True
+            r = s.pinged()
+            return "exited" if r is None else r
+        return wait_until(pinged, timeout_s, interval_s=0.1, what=f"{s} to answer PING") is True
 
     def kill9(self, s):
-        if s.proc is None:
-            return
-        if s.proc.poll() is None:
-            os.kill(s.proc.pid, signal.SIGKILL)
-            try:
-                s.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                raise HarnessError(f"{s} (pid {s.proc.pid}) did not die on SIGKILL") from None
+        s.kill9()
         s.proc = None
-        s.paused = False
 
     def pause(self, s):
-        if s.running():
-            os.kill(s.proc.pid, signal.SIGSTOP)
-            s.paused = True
+        s.sigstop()
 
     def resume(self, s):
-        if s.running() and s.paused:
-            os.kill(s.proc.pid, signal.SIGCONT)
-        s.paused = False
+        s.sigcont()
 
     def wipe(self, s):
         shutil.rmtree(s.dir, ignore_errors=True)
@@ -383,18 +258,7 @@ class Cluster:
     def leader(self, slots=None):
         """The slot whose node says role:leader and is named leader by a
         majority of the given slots (default: members) in its term; or None."""
-        group = slots if slots is not None else self.member_slots()
-        infos = {s: s.raft_info(timeout_s=1) for s in group}
-        infos = {s: i for s, i in infos.items() if i}
-        for s, info in infos.items():
-            if info.get("role") != "leader":
-                continue
-            term = info.get("current_term")
-            backers = [t for t, i in infos.items()
-                       if i.get("leader_id") == info.get("node_id") and i.get("current_term") == term]
-            if len(backers) * 2 > len(group):
-                return s
-        return None
+        return majority_leader(slots if slots is not None else self.member_slots())
 
     def wait_leader(self, timeout_s=30, slots=None):
         return wait_until(lambda: self.leader(slots), timeout_s, interval_s=0.1,
@@ -411,60 +275,11 @@ class Cluster:
     # -- convergence -----------------------------------------------------------------
     def wait_converged(self, timeout_s=60):
         """Waits until every member agrees on one leader, has applied the
-        leader's commit index, and holds the same digest. Returns
-        (converged: bool, detail: str)."""
-        group = self.member_slots()
-        last = {"why": "not checked"}
-
-        def converged():
-            ld = self.leader(group)
-            if ld is None:
-                last["why"] = "no leader backed by every member"
-                return False
-            infos = {s: s.raft_info() for s in group}
-            if any(i is None for i in infos.values()):
-                last["why"] = "a member does not answer RAFT.INFO"
-                return False
-            if any(i.get("leader_id") != infos[ld].get("node_id") for i in infos.values()):
-                last["why"] = "members name different leaders"
-                return False
-            commit = infos[ld].get("commit_index")
-            applied = {repr(s): i.get("last_applied_index") for s, i in infos.items()}
-            if set(applied.values()) != {commit}:
-                last["why"] = f"leader commit_index {commit}, last_applied {applied}"
-                return False
-            try:
-                sums = {repr(s): s.server_digest() for s in group}
-                if len(set(sums.values())) != 1:
-                    digests = {repr(s): s.digest() for s in group}
-                    last["why"] = f"digests differ {sums}: " + describe_diff(digests)
-                    return False
-                orders = {repr(s): s.set_orders() for s in group}
-            except redis.RedisError as e:
-                last["why"] = f"digest read failed: {e!r}"
-                return False
-            first = next(iter(orders.values()))
-            if any(o != first for o in orders.values()):
-                last["why"] = "set orders differ: " + describe_diff(
-                    {n: [(k, repr(m), False) for k, m in o.items()] for n, o in orders.items()})
-                return False
-            keys = next(iter(sums.values()))[1]
-            last["why"] = f"{len(group)} members, {keys} keys, applied index {commit}"
-            return True
-
+        leader's commit index, and holds the same keyspace (same_keyspaces).
+        Returns (converged: bool, detail: str)."""
+        converged, last = convergence(self.member_slots(), compare=same_keyspaces)
         try:
             wait_until(converged, timeout_s, interval_s=0.2, what="convergence")
             return True, last["why"]
         except HarnessError:
             return False, last["why"]
-
-
-def describe_diff(digests, limit=5):
-    maps = {n: {k: (v, t) for k, v, t in d} for n, d in digests.items()}
-    keys = sorted(set().union(*[set(m) for m in maps.values()]))
-    diffs = []
-    for k in keys:
-        vals = {n: m.get(k) for n, m in maps.items()}
-        if len({repr(v) for v in vals.values()}) > 1:
-            diffs.append(f"{k}: {vals}")
-    return "; ".join(diffs[:limit]) + (f" (+{len(diffs) - limit} more)" if len(diffs) > limit else "")

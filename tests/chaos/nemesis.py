@@ -260,7 +260,7 @@ class Nemesis(threading.Thread):
         self.hold(self.duration())
 
     def running(self):
-        return [s for s in self.wanted() if s.running()]
+        return [s for s in self.wanted() if s.alive()]
 
     def skip(self, kind, why):
         self.log(f"{kind}: skipped ({why})")
@@ -457,7 +457,7 @@ class Nemesis(threading.Thread):
             self.log(f"CRASH {who} exited by itself with status {rc}")
         restarted = []
         for s in self.wanted():
-            if not s.running():
+            if not s.alive():
                 self.cl.launch(s)
                 restarted.append(s)
         for s in restarted:

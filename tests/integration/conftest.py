@@ -22,13 +22,18 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
-import time
 
 import pytest
 import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The cluster harness, shared with tests/chaos: wait_until is its poll with a
+# deadline (an AssertionError when it passes).
+sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+from raftharness import wait_until  # noqa: E402,F401
+
 BIN = os.environ.get("RAFTCACHE_BIN", os.path.join(ROOT, "build", "raftcache"))
 KIND = os.environ.get(
     "RAFTCACHE_KIND",
@@ -152,19 +157,6 @@ def answers_ping(port):
             return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
-
-
-def wait_until(predicate, timeout_s, interval_s=0.05, what="condition"):
-    """Polls predicate() until it returns a truthy value, which is returned;
-    raises AssertionError after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(interval_s)
 
 
 def quote(arg):

@@ -2,8 +2,10 @@
 
 `Cluster(n, base_dir)` writes one config per node (free ports, its own data
 dir, cluster-members naming every node, a shared raft-secret, short election
-timeouts) and starts or stops nodes by pid. Every wait polls with a deadline;
-nothing asserts on how long something took.
+timeouts) and starts or stops nodes by pid. What it asks the nodes (RAFT.INFO,
+the leader, convergence, a keyspace's digest) is the cluster harness it shares
+with tests/chaos: tests/harness/raftharness.py. Every wait polls with a
+deadline; nothing asserts on how long something took.
 
 What "converged" means (Cluster.wait_converged): one leader agreed on by
 every node asked, every node's last_applied_index equal to the leader's
@@ -20,7 +22,6 @@ key only once the cluster answered OK: those are the acknowledged writes the
 durability promise is about.
 """
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ import threading
 import redis
 
 from conftest import BIN, Server, free_port, wait_until
+from raftharness import RaftNode, agreed_leader, convergence
 
 SECRET = "it-raft-secret"
 ELECTION_TIMEOUT_MS = 500
@@ -46,32 +48,10 @@ def free_ports(n):
     return sorted(ports)
 
 
-def parse_info(text):
-    info = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and ":" in line:
-            k, v = line.split(":", 1)
-            info[k] = v
-    return info
-
-
-def raft_info_of(client):
-    """RAFT.INFO through a redis-py client, as a dict."""
-    raw = client.execute_command("RAFT.INFO")
-    return parse_info(raw.decode() if isinstance(raw, bytes) else raw)
-
-
-def readonly_connect(conn):
-    """redis-py connect hook: the usual handshake, then READONLY."""
-    conn.on_connect()
-    conn.send_command("READONLY")
-    if conn.read_response() not in (b"OK", "OK"):
-        raise redis.ConnectionError("READONLY refused")
-
-
-class ClusterNode(Server):
-    """One member. Its port and data dir stay the same across restarts."""
+class ClusterNode(Server, RaftNode):
+    """One member: a Server (conftest.py: its config file, start, stop,
+    clients, log) that the cluster harness (tests/harness/raftharness.py)
+    can ask. Its port and data dir stay the same across restarts."""
 
     def __init__(self, workdir, node_id, port, directives):
         super().__init__(workdir, [("port", port), ("node-id", node_id)] + directives)
@@ -83,13 +63,6 @@ class ClusterNode(Server):
 
     def __repr__(self):
         return f"node{self.node_id}(:{self.port})"
-
-    @property
-    def addr(self):
-        return f"127.0.0.1:{self.port}"
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def launch(self):
         """Starts the process without waiting for anything."""
@@ -104,103 +77,8 @@ class ClusterNode(Server):
     def wait_ping(self, timeout_s=ELECTION_DEADLINE_S):
         def pinged():
             self.assert_running("while starting")
-            try:
-                return self.client(socket_timeout=1, socket_connect_timeout=1).ping()
-            except (redis.ConnectionError, redis.TimeoutError):
-                return False
-            except redis.ResponseError as e:  # -LOADING counts as not yet
-                return False if str(e).startswith("LOADING") else True
+            return self.pinged()
         wait_until(pinged, timeout_s, what=f"{self} to answer PING")
-
-    def raft_info(self, timeout_s=2):
-        """RAFT.INFO as a dict, or None if the node does not answer."""
-        try:
-            with self.client(socket_timeout=timeout_s, socket_connect_timeout=1) as c:
-                raw = c.execute_command("RAFT.INFO")
-        except redis.RedisError:
-            return None
-        return parse_info(raw.decode() if isinstance(raw, bytes) else raw)
-
-    def readonly_client(self, **kw):
-        kw.setdefault("socket_timeout", 30)
-        if self.password is not None:
-            kw.setdefault("password", self.password)
-        return redis.Redis(host="127.0.0.1", port=self.port, redis_connect_func=readonly_connect,
-                           **kw)
-
-    def digest(self):
-        """Sorted (key, type, value, has-ttl) of the whole keyspace, read
-        locally. A value is read by its type: a string's bytes (a long one's
-        length and SHA-1, read_big_string), a hash's
-        sorted field/value pairs, a set's members in the order SMEMBERS gives
-        (the set's own order, which SPOP draws from: replicas must agree on
-        it), a sorted set's members with scores in order, a list's elements,
-        a stream's XINFO STREAM FULL."""
-        rows = []
-        with self.readonly_client() as c:
-            keys = sorted(set(c.scan_iter(count=1000)))
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                pipe = c.pipeline(transaction=False)
-                for k in chunk:
-                    pipe.type(k)
-                    pipe.pttl(k)
-                    pipe.strlen(k)  # an error for other types
-                heads = pipe.execute(raise_on_error=False)
-                pipe = c.pipeline(transaction=False)
-                for j, k in enumerate(chunk):
-                    if not is_big_string(heads[3 * j], heads[3 * j + 2]):
-                        read_value(pipe, k, heads[3 * j])
-                values = iter(pipe.execute(raise_on_error=False))
-                for j, k in enumerate(chunk):
-                    typ, pttl, strlen = heads[3 * j:3 * j + 3]
-                    for reply in (typ, pttl):
-                        if isinstance(reply, Exception):
-                            raise reply
-                    value = (read_big_string(c, k, strlen) if is_big_string(typ, strlen)
-                             else next(values))
-                    if typ == b"none" or pttl == -2:
-                        continue  # expired between SCAN and TYPE
-                    if isinstance(value, dict):
-                        value = sorted(value.items())
-                    rows.append((k, typ, value, pttl >= 0))
-        return rows
-
-
-# Strings longer than this are compared by SHA-1, read in GETRANGE chunks:
-# one GET of a 100 MB value (test_big_writes.py) held the node's loop, and a
-# digest of three of them on every node, repeated until the cluster agreed,
-# kept it from agreeing.
-BIG_STRING = 1 << 20
-BIG_STRING_CHUNK = 4 << 20
-
-
-def is_big_string(typ, strlen):
-    return typ == b"string" and isinstance(strlen, int) and strlen > BIG_STRING
-
-
-def read_big_string(c, key, length):
-    """(length, SHA-1) of a long string, read a chunk at a time."""
-    h = hashlib.sha1()
-    for off in range(0, length, BIG_STRING_CHUNK):
-        h.update(c.getrange(key, off, min(off + BIG_STRING_CHUNK, length) - 1))
-    return ("sha1", length, h.hexdigest())
-
-
-def read_value(pipe, key, typ):
-    """Queues the read of key's whole value by its type (digest)."""
-    if typ == b"hash":
-        pipe.hgetall(key)
-    elif typ == b"set":
-        pipe.execute_command("SMEMBERS", key)
-    elif typ == b"zset":
-        pipe.zrange(key, 0, -1, withscores=True)
-    elif typ == b"list":
-        pipe.lrange(key, 0, -1)
-    elif typ == b"stream":  # entries, recorded IDs and counters
-        pipe.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", 0)
-    else:
-        pipe.get(key)
 
 
 class Cluster:
@@ -274,10 +152,7 @@ class Cluster:
 
     def kill9(self, nd):
         nd.expect_exit = True
-        if nd.alive():
-            nd.proc.send_signal(signal.SIGKILL)
-            nd.proc.wait(timeout=10)
-        nd.paused = False
+        nd.kill9()
 
     def stop(self, nd, timeout_s=20):
         """SIGTERM; asserts a clean exit (status 0)."""
@@ -287,12 +162,10 @@ class Cluster:
         assert rc == 0, f"{nd} exited with status {rc} on SIGTERM\n{nd.log_tail()}"
 
     def sigstop(self, nd):
-        nd.proc.send_signal(signal.SIGSTOP)
-        nd.paused = True
+        nd.sigstop()
 
     def sigcont(self, nd):
-        nd.proc.send_signal(signal.SIGCONT)
-        nd.paused = False
+        nd.sigcont()
 
     def live(self):
         """Nodes running and not paused."""
@@ -300,24 +173,9 @@ class Cluster:
 
     # -- leadership --------------------------------------------------------------
     def agreed_leader(self, nodes):
-        """The leader node if every node in `nodes` answers RAFT.INFO, exactly
-        one says role:leader, and all name it as leader_id in the same term;
-        else None."""
-        infos = {}
-        for nd in nodes:
-            info = nd.raft_info()
-            if info is None:
-                return None
-            infos[nd.node_id] = info
-        leaders = [i for i, info in infos.items() if info.get("role") == "leader"]
-        if len(leaders) != 1:
-            return None
-        lid = leaders[0]
-        terms = {info.get("current_term") for info in infos.values()}
-        ids = {info.get("leader_id") for info in infos.values()}
-        if ids != {str(lid)} or len(terms) != 1:
-            return None
-        return self.node(lid)
+        """The leader every node of `nodes` names, in one term; or None
+        (tests/harness/raftharness.py)."""
+        return agreed_leader(nodes)
 
     def wait_leader(self, nodes=None, timeout_s=ELECTION_DEADLINE_S, not_node=None):
         """Waits until the given nodes (default: the live ones) agree on one
@@ -342,64 +200,18 @@ class Cluster:
 
     def wait_converged(self, nodes=None, timeout_s=CONVERGE_DEADLINE_S):
         """Waits until `nodes` (default: the live ones) agree on a leader, have
-        all applied the leader's commit index and hold equal digests.
+        all applied the leader's commit index and hold equal digests (read
+        through SCAN, not DEBUG DIGEST: the digest is computed in one step on
+        the node's loop, and over the 100 MB values of test_big_writes.py
+        under AddressSanitizer it holds the loop past the election timeout).
         Returns the common digest."""
         group = nodes if nodes is not None else self.live()
-        last = {}
-
-        def converged():
-            ld = self.agreed_leader(group)
-            if ld is None:
-                last["why"] = "no agreed leader"
-                return None
-            commit = ld.raft_info().get("commit_index")
-            applied = {nd.node_id: (nd.raft_info() or {}).get("last_applied_index") for nd in group}
-            if set(applied.values()) != {commit}:
-                last["why"] = f"leader {ld} commit_index {commit}, last_applied {applied}"
-                return None
-            # Read through SCAN, not DEBUG DIGEST: the digest is computed in
-            # one step on the node's loop, and over the 100 MB values of
-            # test_big_writes.py (under AddressSanitizer) it holds the loop
-            # past the election timeout, so the check itself caused
-            # elections and never saw the commit index settle.
-            try:
-                digests = {nd.node_id: nd.digest() for nd in group}
-            except redis.ResponseError as e:
-                # Not yet: a leader answers reads -CLUSTERDOWN until its no-op
-                # commits, a node that lost its state until it has caught up
-                # (docs/cluster-replies.md, docs/storage-safety.md).
-                if not str(e).startswith("CLUSTERDOWN"):
-                    raise
-                last["why"] = f"a node cannot be read yet: {e}"
-                return None
-            first = digests[group[0].node_id]
-            if any(d != first for d in digests.values()):
-                last["why"] = "digests differ: " + describe_digest_diff(digests)
-                return None
-            if ld.raft_info().get("commit_index") != commit:
-                last["why"] = "commit index moved while reading digests"
-                return None
-            return [first]
-
+        converged, last = convergence(group)
         try:
             return wait_until(converged, timeout_s, interval_s=0.1,
                               what=f"{group} to converge")[0]
         except AssertionError as e:
             raise AssertionError(f"{e}; last state: {last.get('why')}") from None
-
-
-def describe_digest_diff(digests, limit=10):
-    maps = {nid: {k: rest for k, *rest in d} for nid, d in digests.items()}
-    keys = sorted(set().union(*[set(m) for m in maps.values()]))
-    diffs = []
-    for k in keys:
-        vals = {nid: m.get(k) for nid, m in maps.items()}
-        if len({repr(v) for v in vals.values()}) > 1:
-            diffs.append(f"{k!r}: {vals}")
-            if len(diffs) >= limit:
-                break
-    sizes = {nid: len(d) for nid, d in digests.items()}
-    return f"sizes {sizes}; " + "; ".join(diffs)
 
 
 RETRYABLE = ("CLUSTERDOWN", "TIMEOUT", "LOADING", "TRYAGAIN")

@@ -14,7 +14,6 @@ import time
 import redis
 
 from conftest import wait_until
-from raftcluster import parse_info
 
 DEADLINE_S = 60  # bound on any one wait; never the thing tested
 SLOTS = (0, 16383)

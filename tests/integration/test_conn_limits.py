@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from conftest import BIN, KIND, read_reply_line, wait_until
-from raftcluster import parse_info
+from raftharness import parse_info
 from test_security import SECRET
 
 PASSWORD = "pw-conns"

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import KIND, wait_until
-from raftcluster import raft_info_of
+from raftharness import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache's eviction entries")
 
@@ -85,7 +85,7 @@ def test_volatile_policies_never_evict_persistent_keys(start_server, policy):
     c = start_server().client()
     c.config_set("maxmemory-policy", policy)
     fill(c, "keep", 1000)
-    limit = limit_above_now(c, 1024 * 1024)
+    limit_above_now(c, 1024 * 1024)
     fill(c, "tmp", 20000, ttl=100000)
     assert c.info()["evicted_keys"] > 0
     assert sum(c.exists(f"keep:{i}") for i in range(1000)) == 1000

@@ -381,7 +381,7 @@ def check_lists(c, want):
 
 
 def test_lists_survive_snapshot_and_restart(start_server):
-    from raftcluster import raft_info_of
+    from raftharness import raft_info_of
     srv = start_server({"list-compress-depth": 1, "list-max-listpack-size": 16})
     c = srv.client()
     want = fill_lists(c, "snap")

@@ -10,7 +10,7 @@ Every wait polls with a deadline; nothing asserts how long anything took.
 import pytest
 
 from conftest import KIND, wait_until
-from raftcluster import raft_info_of
+from raftharness import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache's Raft log")
 

@@ -21,7 +21,8 @@ import pytest
 import redis
 
 from conftest import free_port, wait_until
-from raftcluster import ELECTION_TIMEOUT_MS, HEARTBEAT_MS, SECRET, parse_info
+from raftharness import parse_info
+from raftcluster import ELECTION_TIMEOUT_MS, HEARTBEAT_MS, SECRET
 
 DEADLINE_S = 60
 # How long writes must keep working after the ADD: many election timeouts,

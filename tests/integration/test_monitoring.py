@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from conftest import free_port, wait_until
-from raftcluster import parse_info, raft_info_of
+from raftharness import parse_info, raft_info_of
 
 DEADLINE_S = 60  # bound on any one wait; never the thing tested
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

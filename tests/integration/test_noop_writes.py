@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import KIND
-from raftcluster import raft_info_of
+from raftharness import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache's Raft log")
 

@@ -19,7 +19,7 @@ import os
 import pytest
 
 from conftest import KIND, wait_until
-from raftcluster import raft_info_of
+from raftharness import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache cluster")
 

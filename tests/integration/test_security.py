@@ -16,7 +16,6 @@ read has a timeout.
 """
 
 import os
-import shutil
 import socket
 import subprocess
 import tempfile

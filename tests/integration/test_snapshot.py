@@ -16,7 +16,7 @@ import signal
 import pytest
 
 from conftest import KIND, wait_until
-from raftcluster import raft_info_of
+from raftharness import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache snapshots only")
 

@@ -19,10 +19,10 @@ import shutil
 import struct
 import time
 
-import redis
 
 from conftest import wait_until
-from raftcluster import ELECTION_TIMEOUT_MS, parse_info
+from raftharness import parse_info
+from raftcluster import ELECTION_TIMEOUT_MS
 
 DEADLINE_S = 60
 

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from conftest import KIND, wait_until
-from raftcluster import raft_info_of
+from raftharness import raft_info_of
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache cluster behaviour")
 
