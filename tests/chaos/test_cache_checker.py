@@ -18,41 +18,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cache_checker  # noqa: E402
 import cache_workload  # noqa: E402
 from cache_checker import value_of  # noqa: E402
+from histbuild import HistoryBuilder  # noqa: E402
 
 
-class C:
+class C(HistoryBuilder):
     """Builds a cache history; shorthands invoke and complete at once,
     invoke()/ok()/fail()/info() interleave."""
-
-    def __init__(self):
-        self.events = []
-        self.open = {}
-
-    def _emit(self, typ, p, f, fields):
-        ev = {"type": typ, "process": p, "f": f, "time": 100.0 + len(self.events) * 0.01}
-        ev.update(fields)
-        self.events.append(ev)
-
-    def invoke(self, p, f, **fields):
-        self.open[p] = (f, fields)
-        self._emit("invoke", p, f, fields)
-        return self
-
-    def _complete(self, typ, p, **result):
-        f, fields = self.open.pop(p)
-        done = dict(fields)
-        done.update(result)
-        self._emit(typ, p, f, done)
-        return self
-
-    def ok(self, p, **result):
-        return self._complete("ok", p, **result)
-
-    def fail(self, p):
-        return self._complete("fail", p)
-
-    def info(self, p):
-        return self._complete("info", p)
 
     def write(self, p, key, version=1, typ="ok"):
         return self.invoke(p, "write", key=key, version=version)._complete(typ, p)

@@ -15,43 +15,21 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
+from histbuild import HistoryBuilder  # noqa: E402
 
 
-class H:
-    """Builds a history: h.invoke(p, f, ...) then h.ok(p, ...) / h.fail(p) /
-    h.info(p); ops of one process nest as the contract says."""
+class H(HistoryBuilder):
+    """A register/counter/transaction history; ops of one process nest as
+    the contract says."""
 
-    def __init__(self):
-        self.events = []
-        self.open = {}
-
-    def _emit(self, typ, p, f, fields):
-        ev = {"type": typ, "process": p, "f": f, "time": 100.0 + len(self.events) * 0.01}
-        ev.update(fields)
-        self.events.append(ev)
-
-    def invoke(self, p, f, **fields):
-        self.open[p] = (f, fields)
-        self._emit("invoke", p, f, fields)
-        return self
-
-    def _complete(self, typ, p, **result):
-        f, fields = self.open.pop(p)
+    def carried(self, f, fields):
+        """Only key/keys, and a write's value: the contract's op fields
+        (checker.py's docstring); any other field a test puts on an invoke
+        stays there."""
         done = {k: v for k, v in fields.items() if k in ("key", "keys")}
         if f in ("write", "txn-write"):
             done["value"] = fields["value"]
-        done.update(result)
-        self._emit(typ, p, f, done)
-        return self
-
-    def ok(self, p, **result):
-        return self._complete("ok", p, **result)
-
-    def fail(self, p):
-        return self._complete("fail", p)
-
-    def info(self, p):
-        return self._complete("info", p)
+        return done
 
     # Sequential shorthands: invoke and complete at once.
     def write(self, p, key, value, typ="ok"):
@@ -765,40 +743,10 @@ def test_cli_as_a_script(tmp_path):
 import queue_checker  # noqa: E402
 
 
-class Q:
+class Q(HistoryBuilder):
     """Builds a queue history. Producer p pushes with process p; consumer c
     works as process 100 + c; final reads use process 999. Shorthands invoke
     and complete at once; invoke()/ok()/fail()/info() interleave."""
-
-    def __init__(self):
-        self.events = []
-        self.open = {}
-
-    def _emit(self, typ, p, f, fields):
-        ev = {"type": typ, "process": p, "f": f, "time": 100.0 + len(self.events) * 0.01}
-        ev.update(fields)
-        self.events.append(ev)
-
-    def invoke(self, p, f, **fields):
-        self.open[p] = (f, fields)
-        self._emit("invoke", p, f, fields)
-        return self
-
-    def _complete(self, typ, p, **result):
-        f, fields = self.open.pop(p)
-        done = dict(fields)
-        done.update(result)
-        self._emit(typ, p, f, done)
-        return self
-
-    def ok(self, p, **result):
-        return self._complete("ok", p, **result)
-
-    def fail(self, p):
-        return self._complete("fail", p)
-
-    def info(self, p):
-        return self._complete("info", p)
 
     def push(self, p, job, typ="ok"):
         return self.invoke(p, "push", job=job)._complete(typ, p)

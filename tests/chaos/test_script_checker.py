@@ -20,6 +20,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import script_checker  # noqa: E402
+from histbuild import HistoryBuilder  # noqa: E402
 from script_checker import KINDS, RUNAWAY  # noqa: E402
 
 BUDGET = ("Script exceeded its budget of 100000000 Lua instructions (lua-replicated-budget; "
@@ -34,37 +35,20 @@ GOOD = {"tostring": ("string", "table: 0x00000001 function: 0x00000002"),
         "runaway": ("error", BUDGET)}
 
 
-class S:
+class S(HistoryBuilder):
     """Builds a script history: eval() invokes and completes at once,
-    invoke()/ok()/fail()/info() interleave."""
+    invoke()/ok()/fail()/info() interleave. Every op is an EVAL, f "eval",
+    of one script kind on a key of the client's own; a fail and an info
+    carry the error a client would have seen."""
 
-    def __init__(self):
-        self.events = []
-        self.open = {}
-
-    def _emit(self, typ, p, fields):
-        ev = {"type": typ, "process": p, "f": "eval", "time": 100.0 + len(self.events) * 0.01}
-        ev.update(fields)
-        self.events.append(ev)
+    errors = {"fail": "MOVED 1 10.0.0.1:7379", "info": "TimeoutError: timed out"}
 
     def invoke(self, p, script, key=None):
-        fields = {"script": script, "key": key or "script:{c%d}:%s.1" % (p, script)}
-        self.open[p] = fields
-        self._emit("invoke", p, fields)
-        return self
+        return super().invoke(p, "eval", script=script,
+                              key=key or "script:{c%d}:%s.1" % (p, script))
 
     def ok(self, p, reply_type, reply):
-        done = dict(self.open.pop(p), reply_type=reply_type, reply=reply, reply_len=len(reply))
-        self._emit("ok", p, done)
-        return self
-
-    def fail(self, p):
-        self._emit("fail", p, dict(self.open.pop(p), error="MOVED 1 10.0.0.1:7379"))
-        return self
-
-    def info(self, p):
-        self._emit("info", p, dict(self.open.pop(p), error="TimeoutError: timed out"))
-        return self
+        return super().ok(p, reply_type=reply_type, reply=reply, reply_len=len(reply))
 
     def eval(self, p, script, reply_type=None, reply=None):
         if reply_type is None:

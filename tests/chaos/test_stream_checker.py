@@ -18,46 +18,17 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stream_checker  # noqa: E402
+from histbuild import HistoryBuilder  # noqa: E402
 
 K = "k"
 NODES = ("n1", "n2", "n3")
 
 
-class S:
+class S(HistoryBuilder):
     """Builds a stream history. Producer p adds with process p; consumer c
     (a string) works as process c; final reads use process 999. Shorthands
     invoke and complete at once; invoke()/ok()/fail()/info() interleave.
     Entries are (id, job) pairs."""
-
-    def __init__(self):
-        self.events = []
-        self.open = {}
-
-    def _emit(self, typ, p, f, fields):
-        ev = {"type": typ, "process": p, "f": f, "time": 100.0 + len(self.events) * 0.01}
-        ev.update(fields)
-        self.events.append(ev)
-
-    def invoke(self, p, f, **fields):
-        self.open[p] = (f, fields)
-        self._emit("invoke", p, f, fields)
-        return self
-
-    def _complete(self, typ, p, **result):
-        f, fields = self.open.pop(p)
-        done = dict(fields)
-        done.update(result)
-        self._emit(typ, p, f, done)
-        return self
-
-    def ok(self, p, **result):
-        return self._complete("ok", p, **result)
-
-    def fail(self, p):
-        return self._complete("fail", p)
-
-    def info(self, p):
-        return self._complete("info", p)
 
     def _end(self, p, typ, **result):
         return self.ok(p, **result) if typ == "ok" else self._complete(typ, p)
