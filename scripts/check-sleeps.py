@@ -1,16 +1,17 @@
 #!/usr/bin/python3
-"""Fails on a sleep-based wait in tests/integration: a time.sleep() that is
-not inside a while loop (a poll that checks its condition and a deadline,
-as conftest.wait_until does). A sleep whose point is the passing of time
+"""Fails on a sleep-based wait in tests/integration or the cluster harness it
+uses (tests/harness): a time.sleep() that is not inside a while loop (a
+poll that checks its condition and a deadline, as raftharness.wait_until
+does). A sleep whose point is the passing of time
 itself (an LRU clock that counts seconds) says so on its line with a
 comment starting "# sleep:"."""
 import ast
 import pathlib
 import sys
 
-root = pathlib.Path(__file__).resolve().parent.parent / "tests" / "integration"
+root = pathlib.Path(__file__).resolve().parent.parent / "tests"
 bad = []
-for path in sorted(root.glob("*.py")):
+for path in sorted(root.glob("integration/*.py")) + sorted(root.glob("harness/*.py")):
     text = path.read_text()
     lines = text.split("\n")
     tree = ast.parse(text, str(path))
@@ -34,12 +35,12 @@ for path in sorted(root.glob("*.py")):
             if isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 break
         if not polled and "# sleep:" not in lines[node.lineno - 1]:
-            bad.append(f"  {path.relative_to(root.parent.parent)}:{node.lineno}: "
+            bad.append(f"  {path.relative_to(root.parent)}:{node.lineno}: "
                        f"{lines[node.lineno - 1].strip()}")
 if bad:
     print("check-sleeps: sleeps that wait for something instead of polling for it "
-          "(use conftest.wait_until, or say why on the line: '# sleep: ...'):")
+          "(use wait_until, or say why on the line: '# sleep: ...'):")
     print("\n".join(bad))
     sys.exit(1)
-print("check-sleeps: every sleep in tests/integration polls a condition in a loop "
+print("check-sleeps: every sleep in tests/integration and tests/harness polls a condition in a loop "
       "or says why it is a passage of time")
