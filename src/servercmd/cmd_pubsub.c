@@ -129,15 +129,7 @@ void cmd_spublish(struct cmd_ctx *c)
 
 void cmd_raft_publish(struct cmd_ctx *c)
 {
-    char err[128];
-    const struct client *cl = c->client;
-    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
-    const char *refused = transport_in_sender(
-        "RAFT.PUBLISH", (cl->flags & CLIENT_PEER) ? cl->peer_id : 0, &c->argv[1], err, sizeof err);
-    if (refused) {
-        resp_add_error(c->out, refused);
-        return;
-    }
+    if (!transport_in_sender(c, "RAFT.PUBLISH")) return;
     if (c->argv[2].len != 1 || (c->argv[2].ptr[0] != '0' && c->argv[2].ptr[0] != '1')) {
         resp_add_error(c->out, "ERR RAFT.PUBLISH kind must be 0 (channel) or 1 (shard channel)");
         return;

@@ -188,16 +188,9 @@ void cmd_raft_auth(struct cmd_ctx *c)
 void cmd_raft_msg(struct cmd_ctx *c)
 {
     char err[128];
-    const struct client *cl = c->client;
-    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
-    const char *refused = transport_in_sender(
-        "RAFT.MSG", (cl->flags & CLIENT_PEER) ? cl->peer_id : 0, &c->argv[1], err, sizeof err);
-    if (refused) {
-        resp_add_error(c->out, refused);
-        return;
-    }
-    if (node_receive(c->srv->node, cl->peer_id, (const uint8_t *)c->argv[2].ptr, c->argv[2].len,
-                     err, sizeof err) != 0) {
+    if (!transport_in_sender(c, "RAFT.MSG")) return;
+    if (node_receive(c->srv->node, c->client->peer_id, (const uint8_t *)c->argv[2].ptr,
+                     c->argv[2].len, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "ERR %s", err);
         return;
     }

@@ -417,6 +417,7 @@ void transport_call_cancel_ud(struct transport *t, const void *ud);
 #define TRANSPORT_REPLY_DEPTH_MAX 16
 struct redisReply;
 struct resp_out;
+struct cmd_ctx;
 int transport_reply_encode(const struct redisReply *r, struct resp_out *out);
 
 /* ------------------------------------------------------- the inbound side
@@ -445,11 +446,11 @@ const char *transport_in_auth(const char *secret, size_t secret_len, uint64_t se
  * (and " recovering") when the sender presented one. */
 void transport_in_auth_ok(const struct transport_auth *a, uint64_t own_inc, int own_recovering,
                           char *buf, size_t len);
-/* The sender check of RAFT.MSG and RAFT.PUBLISH (name): NULL when from
- * names the node the link authenticated as (link_peer; 0: the connection
- * is no peer link), else the error to reply, written into err. */
-const char *transport_in_sender(const char *name, uint64_t link_peer, const struct resp_arg *from,
-                                char *err, size_t len);
+/* The sender check of RAFT.MSG and RAFT.PUBLISH (name), run on a
+ * client's own connection (c->client): 1 when c->argv[1] names the node
+ * the connection authenticated as by RAFT.AUTH, else 0 after replying the
+ * NOPERM error. */
+int transport_in_sender(struct cmd_ctx *c, const char *name);
 /* The largest RAFT.MSG payload a peer link admits: an entry holding a value
  * of up to proto-max-bulk-len plus its framing (raft/raft.h). */
 #define TRANSPORT_IN_MSG_MAX RAFT_CODEC_MAX_MSG

@@ -8,8 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "raft/raft_assert.h"
 #include "resp/parser.h"
+#include "resp/writer.h"
 #include "base/util.h"
+#include "cmd/client.h"
+#include "cmd/cmd.h"
 #include "config/config.h"
 #include "transport/transport.h"
 
@@ -50,17 +54,18 @@ void transport_in_auth_ok(const struct transport_auth *a, uint64_t own_inc, int 
         snprintf(buf, len, "OK");
 }
 
-const char *transport_in_sender(const char *name, uint64_t link_peer, const struct resp_arg *from,
-                                char *err, size_t len)
+int transport_in_sender(struct cmd_ctx *c, const char *name)
 {
+    const struct client *cl = c->client;
+    ASSERT(cl && c->argc >= 2); /* CMD_NOSCRIPT, and the table's arity */
     long long id;
-    if (!link_peer) {
-        snprintf(err, len, "NOPERM %s is for cluster peers that sent RAFT.AUTH", name);
-        return err;
+    if (!(cl->flags & CLIENT_PEER)) {
+        resp_add_errorf(c->out, "NOPERM %s is for cluster peers that sent RAFT.AUTH", name);
+        return 0;
     }
-    if (!util_str2ll(from->ptr, from->len, &id) || (uint64_t)id != link_peer) {
-        snprintf(err, len, "NOPERM %s sender differs from the node id of RAFT.AUTH", name);
-        return err;
+    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &id) || (uint64_t)id != cl->peer_id) {
+        resp_add_errorf(c->out, "NOPERM %s sender differs from the node id of RAFT.AUTH", name);
+        return 0;
     }
-    return NULL;
+    return 1;
 }

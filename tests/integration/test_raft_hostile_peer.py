@@ -106,6 +106,27 @@ def test_absurd_terms_are_refused_and_the_cluster_keeps_working(cluster):
         check_acked_present(nd, acked)
 
 
+def test_peer_commands_check_who_sends_them(cluster):
+    """RAFT.MSG and RAFT.PUBLISH are for a connection that authenticated by
+    RAFT.AUTH, and only in the name of the node it authenticated as."""
+    target = cluster.nodes[0]
+    msg = raft_payload(MSG_HEARTBEAT, 2, target.node_id, 1)
+    with target.sock(timeout_s=DEADLINE_S) as s:
+        s.sendall(resp_command("RAFT.MSG", 2, msg) + resp_command("RAFT.PUBLISH", 2, 0, "ch", "m"))
+        assert read_reply_line(s) == b"-NOPERM RAFT.MSG is for cluster peers that sent RAFT.AUTH\r\n"
+        assert read_reply_line(s) == (b"-NOPERM RAFT.PUBLISH is for cluster peers that sent "
+                                      b"RAFT.AUTH\r\n")
+    with target.sock(timeout_s=DEADLINE_S) as s:
+        s.sendall(resp_command("RAFT.AUTH", SECRET, 2))
+        assert read_reply_line(s) == b"+OK\r\n"
+        s.sendall(resp_command("RAFT.MSG", 3, msg) + resp_command("RAFT.PUBLISH", "x", 0, "ch", "m"))
+        assert read_reply_line(s) == (b"-NOPERM RAFT.MSG sender differs from the node id of "
+                                      b"RAFT.AUTH\r\n")
+        assert read_reply_line(s) == (b"-NOPERM RAFT.PUBLISH sender differs from the node id of "
+                                      b"RAFT.AUTH\r\n")
+    cluster.wait_leader(timeout_s=DEADLINE_S)
+
+
 def test_a_flood_of_refused_messages_is_logged_in_few_lines(cluster):
     """2000 forged heartbeats: each gets its error reply, the log gets a line
     per NODE_REFUSAL_LOG_MS (10 s) at most, with the count of those left out.
