@@ -56,6 +56,7 @@ NODE_RUNTIME_DIR = os.path.join(CLIENTS_DIR, "node-runtime")
 # (npm 9 unlinks it again when it skips the other CPU's package).
 NODE_RUNTIME_CPU = {"x86_64": "x64", "aarch64": "arm64"}
 _node = []
+_node_failed = []  # why node_bin() found no node: said once, not retried
 
 
 def npm_ci(cwd):
@@ -97,8 +98,19 @@ def node_bin():
                          f"tests/clients/node-runtime has none for {platform.machine()}")
             path = os.path.join(NODE_RUNTIME_DIR, "node_modules", f"node-linux-{cpu}", "bin",
                                 "node")
+            if _node_failed:
+                raise AssertionError(_node_failed[0])
             if not os.path.exists(path):
                 npm_ci(NODE_RUNTIME_DIR)
+            if not os.path.exists(path):
+                # npm ci skips an optional package it cannot fetch and still
+                # exits 0: say why here, once, rather than at every test.
+                _node_failed.append(
+                    f"node >= {NODE_MIN_MAJOR} is needed (system: {system}) and npm ci in "
+                    f"{NODE_RUNTIME_DIR} did not install node-linux-{cpu}: npm could not fetch "
+                    "it from the registry (check the network, https_proxy, and the proxy's CA "
+                    "certificate: NODE_EXTRA_CA_CERTS; npm's log is in ~/.npm/_logs)")
+                raise AssertionError(_node_failed[0])
             major = node_major(path)
             assert major is not None and major >= NODE_MIN_MAJOR, \
                 f"{path} is node {major}, not >= {NODE_MIN_MAJOR}"
