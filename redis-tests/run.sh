@@ -110,13 +110,23 @@ have_deb_src() {
         /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
 }
 
-# Adds deb-src twins of the deb822 stanzas in debian.sources.
+# Adds deb-src twins of the system's deb entries: the deb822 stanzas of
+# debian.sources (Debian 12's installer and images), else the one-line
+# entries of sources.list and sources.list.d/*.list (a debootstrap root).
 add_deb_src() {
-    local main=/etc/apt/sources.list.d/debian.sources
-    [ -f "$main" ] || die "no deb-src entry and no $main to derive one from; add one by hand"
-    log "adding deb-src entries (/etc/apt/sources.list.d/raftcache-deb-src.sources)"
-    awk '/^Types:/ { $0 = "Types: deb-src" } { print }' "$main" |
-        as_root tee /etc/apt/sources.list.d/raftcache-deb-src.sources >/dev/null
+    local main=/etc/apt/sources.list.d/debian.sources lines
+    if [ -f "$main" ]; then
+        log "adding deb-src entries (/etc/apt/sources.list.d/raftcache-deb-src.sources)"
+        awk '/^Types:/ { $0 = "Types: deb-src" } { print }' "$main" |
+            as_root tee /etc/apt/sources.list.d/raftcache-deb-src.sources >/dev/null
+        return
+    fi
+    lines=$(sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list \
+        /etc/apt/sources.list.d/*.list 2>/dev/null)
+    [ -n "$lines" ] || die "no deb-src entry, and no deb entry to derive one from" \
+        "(/etc/apt/sources.list, $main); add one by hand"
+    log "adding deb-src entries (/etc/apt/sources.list.d/raftcache-deb-src.list)"
+    printf '%s\n' "$lines" | as_root tee /etc/apt/sources.list.d/raftcache-deb-src.list >/dev/null
 }
 
 find_suite() {
