@@ -122,7 +122,7 @@ add_deb_src() {
         return
     fi
     lines=$(sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' /etc/apt/sources.list \
-        /etc/apt/sources.list.d/*.list 2>/dev/null)
+        /etc/apt/sources.list.d/*.list 2>/dev/null || true) # a missing file is no error
     [ -n "$lines" ] || die "no deb-src entry, and no deb entry to derive one from" \
         "(/etc/apt/sources.list, $main); add one by hand"
     log "adding deb-src entries (/etc/apt/sources.list.d/raftcache-deb-src.list)"
