@@ -7,6 +7,8 @@
 # clang-format serves make check (the format check).
 # ruby and ruby-sidekiq (Sidekiq 6.4, with ruby-redis and ruby-connection-pool)
 # serve the integration suite's Sidekiq test (tests/integration/test_sidekiq.py).
+# procps: kill and ps, which Redis's test suite runs (redis-tests/; a minimal
+# Debian root has neither).
 # gnuplot-nox draws the benchmarks' charts under docs/bench/ (bench_docs in
 # scripts/bench-lib.sh).
 # php-cli and php-redis (phpredis), with ruby-redis and python3-redis, are
@@ -25,7 +27,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2
+      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2 procps
       clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
