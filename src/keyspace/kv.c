@@ -45,7 +45,7 @@ static size_t val_cap(const struct kv_val *v)
 
 static const struct kv_type_ops *ops_of(const struct kv *kv, const struct kv_val *v)
 {
-    const struct kv_type_ops *ops = kv->types[v->type];
+    const struct kv_type_ops *ops = kv->common->types[v->type];
     ASSERT(ops && "a value of a type without a module");
     return ops;
 }
@@ -75,46 +75,47 @@ static void val_free_visit(void *kv, struct dict_entry *e)
 
 static void modified(struct kv *kv, const char *key, size_t len)
 {
-    if (kv->on_modify) kv->on_modify(kv->hook_ud, key, len);
+    if (kv->common->on_modify) kv->common->on_modify(kv->common->hook_ud, key, len);
 }
 
 /* Minutes from an LFU stamp to now, mod 2^16. */
 static unsigned lfu_elapsed(const struct kv *kv, unsigned stamp)
 {
-    unsigned now = kv->lfu_minutes & 0xffff;
+    unsigned now = kv->common->lfu_minutes & 0xffff;
     return now >= stamp ? now - stamp : 0x10000 - stamp + now;
 }
 
 unsigned kv_lfu_counter(const struct kv *kv, const struct kv_val *v)
 {
     unsigned counter = v->lru & 0xff;
-    if (!kv->access.lfu_decay_time) return counter;
-    unsigned periods = lfu_elapsed(kv, v->lru >> 8) / kv->access.lfu_decay_time;
+    if (!kv->common->access.lfu_decay_time) return counter;
+    unsigned periods = lfu_elapsed(kv, v->lru >> 8) / kv->common->access.lfu_decay_time;
     return periods >= counter ? 0 : counter - periods;
 }
 
 /* An access (a lookup for a command, or a write) to v. */
 static void touch(struct kv *kv, struct kv_val *v)
 {
-    if (!kv->access.lfu) {
-        v->lru = kv->lru_clock & KV_LRU_MAX;
+    if (!kv->common->access.lfu) {
+        v->lru = kv->common->lru_clock & KV_LRU_MAX;
         return;
     }
     unsigned counter = kv_lfu_counter(kv, v);
     if (counter < 255) {
         double base = counter > KV_LFU_INIT ? counter - KV_LFU_INIT : 0;
-        double p = 1.0 / (base * kv->access.lfu_log_factor + 1);
-        double r = (double)(util_rand64(&kv->rng) >> 11) / (double)(1ull << 53);
+        double p = 1.0 / (base * kv->common->access.lfu_log_factor + 1);
+        double r = (double)(util_rand64(&kv->common->rng) >> 11) / (double)(1ull << 53);
         if (r < p) counter++;
     }
-    v->lru = (((kv->lfu_minutes & 0xffff) << 8) | counter) & KV_LRU_MAX;
+    v->lru = (((kv->common->lfu_minutes & 0xffff) << 8) | counter) & KV_LRU_MAX;
 }
 
 /* A value stored for a key that did not exist (or replaced a value of
  * another kind): a fresh access record. */
 static void touch_new(struct kv *kv, struct kv_val *v)
 {
-    uint32_t lru = kv->access.lfu ? ((kv->lfu_minutes & 0xffff) << 8) | KV_LFU_INIT : kv->lru_clock;
+    uint32_t lru = kv->common->access.lfu ? ((kv->common->lfu_minutes & 0xffff) << 8) | KV_LFU_INIT
+                                          : kv->common->lru_clock;
     v->lru = lru & KV_LRU_MAX;
 }
 
@@ -125,7 +126,7 @@ static void overwritten(struct kv *kv, struct kv_val *v, int created)
 {
     if (created)
         touch_new(kv, v);
-    else if (!kv->access.lfu)
+    else if (!kv->common->access.lfu)
         touch(kv, v);
 }
 
@@ -136,7 +137,7 @@ void kv_modified(struct kv *kv, const char *key, size_t len)
 
 void kv_signal_ready(struct kv *kv, const char *key, size_t len)
 {
-    if (kv->on_ready) kv->on_ready(kv->hook_ud, key, len);
+    if (kv->common->on_ready) kv->common->on_ready(kv->common->hook_ud, key, len);
 }
 
 /* Changes e's TTL and keeps volatile_keys in step with it. */
@@ -179,13 +180,14 @@ static int unlink_key(struct kv *kv, const char *key, size_t len)
 
 static void event(struct kv *kv, enum kv_event ev, const char *key, size_t len)
 {
-    if (kv->event_mask & (1u << ev)) kv->on_event(kv->hook_ud, ev, key, len);
+    if (kv->common->event_mask & (1u << ev))
+        kv->common->on_event(kv->common->hook_ud, ev, key, len);
 }
 
 static void delete_expired(struct kv *kv, const char *key, size_t len)
 {
     unlink_key(kv, key, len);
-    kv->expired_keys++;
+    kv->common->expired_keys++;
     modified(kv, key, len);
     event(kv, KV_EVENT_EXPIRED, key, len);
 }
@@ -201,15 +203,23 @@ const struct kv_limits kv_limits_default = {
     .list_compress_depth = 0,
 };
 
-void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed)
+void kv_common_init(struct kv_common *common, const struct kv_type_ops *const *types, uint64_t seed)
 {
+    memset(common, 0, sizeof *common);
+    common->types = types;
+    common->rng = seed ^ 0x2545f4914f6cdd1dULL;
+    common->max_value_len = 512ULL * 1024 * 1024;
+    common->limits = kv_limits_default;
+}
+
+void kv_init(struct kv *kv, struct kv_common *common, int id, uint64_t seed)
+{
+    ASSERT(common && common->types && id >= 0);
     memset(kv, 0, sizeof *kv);
-    kv->types = types;
+    kv->common = common;
+    kv->id = id;
     dict_init(&kv->keys, seed);
     dict_init(&kv->volatile_keys, seed ^ 0x9e3779b97f4a7c15ULL);
-    kv->rng = seed ^ 0x2545f4914f6cdd1dULL;
-    kv->max_value_len = 512ULL * 1024 * 1024;
-    kv->limits = kv_limits_default;
 }
 
 void kv_set_may_grow(struct kv *kv, dict_may_grow_fn *may_grow, void *ud)
@@ -233,7 +243,7 @@ static void save_visit(void *kv, struct dict_entry *e)
 
 void kv_flush(struct kv *kv)
 {
-    if (kv->on_flush) kv->on_flush(kv->hook_ud);
+    if (kv->common->on_flush) kv->common->on_flush(kv->common->hook_ud);
     if (kv->saver) dict_foreach(&kv->keys, save_visit, kv);
     dict_clear(&kv->volatile_keys, NULL);
     dict_foreach(&kv->keys, val_free_visit, kv);
@@ -242,9 +252,10 @@ void kv_flush(struct kv *kv)
     kv->expire_cursor = 0;
 }
 
-void kv_reset_stats(struct kv *kv)
+void kv_reset_stats(struct kv_common *common)
 {
-    kv->keyspace_hits = kv->keyspace_misses = kv->expired_keys = kv->evicted_keys = 0;
+    common->keyspace_hits = common->keyspace_misses = common->expired_keys = common->evicted_keys =
+        0;
 }
 
 void kv_cron(struct kv *kv)
@@ -282,10 +293,10 @@ struct kv_val *kv_lookup_read(struct kv *kv, const char *key, size_t len, int64_
 {
     struct kv_val *v = find_live(kv, key, len, now_ms);
     if (v) {
-        kv->keyspace_hits++;
+        kv->common->keyspace_hits++;
         touch(kv, v);
     } else {
-        kv->keyspace_misses++;
+        kv->common->keyspace_misses++;
     }
     return v;
 }
@@ -294,9 +305,9 @@ struct kv_val *kv_lookup_notouch(struct kv *kv, const char *key, size_t len, int
 {
     struct kv_val *v = find_live(kv, key, len, now_ms);
     if (v)
-        kv->keyspace_hits++;
+        kv->common->keyspace_hits++;
     else
-        kv->keyspace_misses++;
+        kv->common->keyspace_misses++;
     return v;
 }
 
@@ -335,9 +346,9 @@ struct kv_val *kv_lookup_write(struct kv *kv, const char *key, size_t len, int64
     if (v) touch(kv, v);
     if (flags & KV_LOOKUP_STATS) {
         if (v)
-            kv->keyspace_hits++;
+            kv->common->keyspace_hits++;
         else
-            kv->keyspace_misses++;
+            kv->common->keyspace_misses++;
     }
     return v;
 }
@@ -365,7 +376,7 @@ static struct dict_entry *entry_for_write(struct kv *kv, const char *key, size_t
     save_first(kv, existing);
     struct kv_val *v = existing->val;
     if (kv_val_expired(v, now_ms)) {
-        kv->expired_keys++;
+        kv->common->expired_keys++;
         entry_set_expire(kv, existing, KV_NO_EXPIRE);
         v->len = 0;
         event(kv, KV_EVENT_EXPIRED, key, len);
@@ -444,7 +455,7 @@ char *kv_resize(struct kv *kv, const char *key, size_t klen, size_t new_len, int
 int kv_set_obj(struct kv *kv, const char *key, size_t klen, enum kv_type type, void *obj,
                int64_t expire_ms, int64_t now_ms)
 {
-    ASSERT(type != KV_STRING && kv->types[type]);
+    ASSERT(type != KV_STRING && kv->common->types[type]);
     int created;
     struct dict_entry *e = entry_for_write(kv, key, klen, now_ms, sizeof obj, &created);
     struct kv_val *v = e->val;
@@ -499,7 +510,7 @@ const char *kv_encoding_name(const struct kv *kv, const struct kv_val *v)
 
 uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v)
 {
-    uint32_t now = kv->lru_clock, then = v->lru;
+    uint32_t now = kv->common->lru_clock, then = v->lru;
     return now >= then ? now - then : now + (KV_LRU_MAX - then) + 1;
 }
 
@@ -547,7 +558,7 @@ int kv_evict(struct kv *kv, const char *key, size_t len, int volatile_only, int6
     }
     if (volatile_only && v->expire_ms == KV_NO_EXPIRE) return 0;
     unlink_key(kv, key, len);
-    kv->evicted_keys++;
+    kv->common->evicted_keys++;
     modified(kv, key, len);
     event(kv, KV_EVENT_EVICTED, key, len);
     return 1;
@@ -658,7 +669,7 @@ void kv_digest_value(const struct kv *kv, const struct kv_val *v, unsigned char 
     if (v->type == KV_STRING) {
         digest_mix(out, v->data, v->len);
     } else {
-        const struct kv_type_ops *ops = kv->types[v->type];
+        const struct kv_type_ops *ops = kv->common->types[v->type];
         ASSERT(ops && ops->digest && "a stored value of a type without a digest");
         ops->digest(kv_val_obj(v), out);
     }
@@ -701,7 +712,7 @@ uint64_t kv_scan(struct kv *kv, uint64_t cursor, kv_visit_fn *fn, void *ud)
 
 static uint64_t next_rand(void *ud)
 {
-    return util_rand64(&((struct kv *)ud)->rng);
+    return util_rand64(&((struct kv *)ud)->common->rng);
 }
 
 struct first_live {

@@ -1,6 +1,8 @@
 /*
  * src/keyspace/kv.h - the keyspace: one database of binary-safe string values with
  * optional absolute expiry times, on top of struct dict (src/ds/dict.h).
+ * A node's databases (SELECT) are one struct kv each, sharing one struct
+ * kv_common: the settings, clocks, stats and hooks.
  *
  * Owns: every key (copied into its dict entry) and every value (one
  * struct kv_val allocation per key, header and bytes together). Keys with a
@@ -72,8 +74,8 @@ enum kv_string_enc { KV_ENC_EMBSTR = 0, KV_ENC_RAW = 1 };
 
 /*
  * Access metadata, in a value's 24 `lru` bits, as Redis keeps it: with an
- * LRU policy (or none), kv.lru_clock at the last access; with an *-lfu
- * maxmemory-policy (kv.access.lfu), Redis's LFU: the minutes (mod 2^16) of
+ * LRU policy (or none), kv_common.lru_clock at the last access; with an *-lfu
+ * maxmemory-policy (kv_common.access.lfu), Redis's LFU: the minutes (mod 2^16) of
  * the counter's last decay in the high 16 bits and a logarithmic access
  * counter in the low 8. A new value's counter starts at KV_LFU_INIT; an
  * access first decays it by one per lfu-decay-time minutes idle, then adds
@@ -99,7 +101,7 @@ struct kv_val {
     uint32_t len;      /* string bytes; 0 for other types */
     uint32_t type : 4; /* enum kv_type */
     uint32_t enc : 4;  /* the type's encoding (kv_type_ops.encodings) */
-    uint32_t lru : 24; /* kv.lru_clock at the last access (OBJECT IDLETIME) */
+    uint32_t lru : 24; /* kv_common.lru_clock at the last access (OBJECT IDLETIME) */
     char data[];
 };
 
@@ -145,21 +147,23 @@ struct kv_saver {
     unsigned handed; /* entries may be read elsewhere: settle before changing one */
 };
 
-struct kv {
+/*
+ * What every database of a node shares: the type modules, the settings,
+ * the clocks of the access metadata, the stats INFO reports (Redis's are
+ * server-wide) and the hooks. One per node; each struct kv points at it.
+ */
+struct kv_common {
     /* The type modules by enum kv_type, NULL for KV_STRING (the keyspace's
-     * own) and for types not offered: given to kv_init() by its owner
+     * own) and for types not offered: given to kv_common_init() by its owner
      * (src/types/typetable.h), so that the keyspace depends on the contract
      * (src/keyspace/types.h) and not on the modules that implement it. */
     const struct kv_type_ops *const *types;
-    struct dict keys;          /* key -> struct kv_val * */
-    struct dict volatile_keys; /* key -> struct dict_entry * of `keys` */
-    uint64_t expire_cursor;    /* resumable dict_scan cursor of the sampler */
-    uint64_t rng;              /* PRNG state for RANDOMKEY (local reads only) */
-    size_t max_value_len;      /* proto-max-bulk-len: APPEND/SETRANGE limit */
-    struct kv_limits limits;   /* encoding thresholds for the type modules */
-    uint32_t lru_clock;        /* seconds, mod 2^24: set by the server's cron */
-    uint32_t lfu_minutes;      /* minutes, mod 2^16: set by the server's cron */
-    struct kv_access access;   /* how `lru` is kept: set by the owner (maxmemory-policy) */
+    uint64_t rng;            /* PRNG state for RANDOMKEY (local reads only) */
+    size_t max_value_len;    /* proto-max-bulk-len: APPEND/SETRANGE limit */
+    struct kv_limits limits; /* encoding thresholds for the type modules */
+    uint32_t lru_clock;      /* seconds, mod 2^24: set by the server's cron */
+    uint32_t lfu_minutes;    /* minutes, mod 2^16: set by the server's cron */
+    struct kv_access access; /* how `lru` is kept: set by the owner (maxmemory-policy) */
     /* stats (INFO) */
     uint64_t keyspace_hits, keyspace_misses, expired_keys, evicted_keys;
     /* hooks (WATCH); may be NULL */
@@ -169,12 +173,26 @@ struct kv {
     void (*on_event)(void *ud, enum kv_event ev, const char *key, size_t len);
     unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
     void *hook_ud;
+};
+
+/* One database: its keys, and what is tied to them. */
+struct kv {
+    struct kv_common *common;  /* borrowed: outlives the database */
+    int id;                    /* the database's number (SELECT) */
+    struct dict keys;          /* key -> struct kv_val * */
+    struct dict volatile_keys; /* key -> struct dict_entry * of `keys` */
+    uint64_t expire_cursor;    /* resumable dict_scan cursor of the sampler */
     /* the live snapshot in progress, or NULL (struct kv_saver) */
     const struct kv_saver *saver;
     unsigned snap_mark; /* 0 or 1: the mark of a saved entry */
 };
 
-void kv_init(struct kv *kv, const struct kv_type_ops *const *types, uint64_t seed);
+/* Default settings, zero stats, no hooks; seed starts the PRNG. */
+void kv_common_init(struct kv_common *common, const struct kv_type_ops *const *types,
+                    uint64_t seed);
+/* An empty database numbered id, sharing common; seed lays out its
+ * tables. */
+void kv_init(struct kv *kv, struct kv_common *common, int id, uint64_t seed);
 /* Asks may_grow before either dict of keys doubles (src/ds/dict.h): the
  * owner's memory limit. */
 void kv_set_may_grow(struct kv *kv, dict_may_grow_fn *may_grow, void *ud);
@@ -183,7 +201,7 @@ void kv_set_may_grow(struct kv *kv, dict_may_grow_fn *may_grow, void *ud);
 void kv_free(struct kv *kv);
 /* Deletes every key (on_flush fires first). Stats are kept. */
 void kv_flush(struct kv *kv);
-void kv_reset_stats(struct kv *kv);
+void kv_reset_stats(struct kv_common *common);
 /* Incremental rehash and shrink of both dicts; called by the server timer. */
 void kv_cron(struct kv *kv);
 
@@ -249,11 +267,11 @@ struct kv_val *kv_lookup_peek(struct kv *kv, const char *key, size_t len, int64_
 const char *kv_type_name(const struct kv *kv, const struct kv_val *v);
 /* OBJECT ENCODING's name for v. */
 const char *kv_encoding_name(const struct kv *kv, const struct kv_val *v);
-/* Seconds since v was last accessed (OBJECT IDLETIME), from kv.lru_clock;
- * meaningful while kv.access.lfu is 0. */
+/* Seconds since v was last accessed (OBJECT IDLETIME), from kv_common.lru_clock;
+ * meaningful while kv_common.access.lfu is 0. */
 uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v);
 /* v's LFU counter decayed to now, without storing it (OBJECT FREQ);
- * meaningful while kv.access.lfu is 1. */
+ * meaningful while kv_common.access.lfu is 1. */
 unsigned kv_lfu_counter(const struct kv *kv, const struct kv_val *v);
 /* Bytes v takes with its key (MEMORY USAGE); samples as kv_type_ops.memory. */
 size_t kv_memory_usage(const struct kv *kv, const struct kv_val *v, size_t klen, size_t samples);
@@ -376,7 +394,7 @@ const char *kv_random_key(struct kv *kv, int64_t now_ms, size_t *len);
  * eviction samples); their entries of kv.keys (key bytes, and the struct
  * kv_val * as val) into out[]; returns how many (0: none stored). Borrowed
  * like a lookup's. For the eviction's sampling (local to the leader:
- * kv.rng). */
+ * kv_common.rng). */
 size_t kv_sample(struct kv *kv, int volatile_only, size_t n, struct dict_entry **out);
 /*
  * Active expiry sampler: examines about sample_max volatile keys, resuming

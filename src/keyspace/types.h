@@ -26,7 +26,7 @@
 /* Encoding thresholds (Redis's directive names, src/config/config.c). A value
  * converts from its compact encoding to the large one when it passes one;
  * it never converts back (as Redis). Read by the type modules through
- * struct kv.limits; changing them affects values written afterwards (the
+ * struct kv_common.limits; changing them affects values written afterwards (the
  * list settings: lists created afterwards, src/ds/quicklist.h). */
 struct kv_limits {
     uint64_t hash_max_listpack_entries; /* hash-max-listpack-entries (128) */

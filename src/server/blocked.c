@@ -341,7 +341,7 @@ void blocked_serve_ready(struct blocked *b, struct kv *kv, int64_t now_ms)
         k->ready = 0;
         if (k->head) {
             const struct kv_val *v = kv_lookup_peek(kv, k->e->key, k->e->key_len, now_ms);
-            const struct kv_type_ops *ops = v ? kv->types[v->type] : NULL;
+            const struct kv_type_ops *ops = v ? kv->common->types[v->type] : NULL;
             serve_key(b, k, v, ops ? ops->length(kv_val_obj(v)) : 0);
         }
         key_maybe_drop(b, k);

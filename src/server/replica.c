@@ -88,7 +88,7 @@ static int policy_lfu(int policy)
 void replica_apply_limits(struct server *srv)
 {
     const struct config *c = &srv->cfg;
-    srv->kv.access = (struct kv_access){
+    srv->kvc.access = (struct kv_access){
         .lfu = policy_lfu(c->maxmemory_policy),
         .evicts_by_access =
             c->maxmemory > 0 && (policy_lfu(c->maxmemory_policy) ||
@@ -99,7 +99,7 @@ void replica_apply_limits(struct server *srv)
         .lfu_decay_time =
             (uint32_t)(c->lfu_decay_time > UINT32_MAX ? UINT32_MAX : c->lfu_decay_time),
     };
-    srv->kv.limits = (struct kv_limits){
+    srv->kvc.limits = (struct kv_limits){
         .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
         .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
         .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
@@ -115,8 +115,8 @@ void replica_apply_limits(struct server *srv)
 static void update_lru_clock(struct server *srv)
 {
     int64_t now = server_now_ms();
-    srv->kv.lru_clock = (uint32_t)(now / 1000) & KV_LRU_MAX;
-    srv->kv.lfu_minutes = (uint32_t)(now / 60000) & 0xffff;
+    srv->kvc.lru_clock = (uint32_t)(now / 1000) & KV_LRU_MAX;
+    srv->kvc.lfu_minutes = (uint32_t)(now / 60000) & 0xffff;
 }
 
 /* The keyspace's hooks: watchers are dirtied, blocked clients woken. */
@@ -167,9 +167,9 @@ static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
 void replica_set_notify(struct server *srv, unsigned flags)
 {
     notify_set(&srv->notify, flags);
-    srv->kv.event_mask = ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
-                         ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0) |
-                         ((srv->notify.mask & NOTIFY_EVICTED) ? 1u << KV_EVENT_EVICTED : 0);
+    srv->kvc.event_mask = ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
+                          ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0) |
+                          ((srv->notify.mask & NOTIFY_EVICTED) ? 1u << KV_EVENT_EVICTED : 0);
 }
 
 /* Snapshots carry the script cache and the function libraries beside the
@@ -237,9 +237,10 @@ void replica_init(struct server *srv, uint64_t seed)
 {
     srv->rng = seed;
     srv->start_ms = server_now_ms();
-    kv_init(&srv->kv, type_table, util_rand64(&srv->rng));
-    srv->kv.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
-    srv->kv.rng = util_rand64(&srv->rng);
+    uint64_t kv_seed = util_rand64(&srv->rng);
+    kv_common_init(&srv->kvc, type_table, util_rand64(&srv->rng));
+    kv_init(&srv->kv, &srv->kvc, 0, kv_seed);
+    srv->kvc.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
     kv_set_may_grow(&srv->kv, memory_may_grow, srv);
     replica_apply_limits(srv);
     update_lru_clock(srv);
@@ -259,11 +260,11 @@ void replica_init(struct server *srv, uint64_t seed)
     script_set_call_hook(srv->scripts, monitor_script_call, srv);
     script_set_call_hook(srv->fn_scripts, monitor_script_call, srv);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
-    srv->kv.on_modify = key_changed;
-    srv->kv.on_ready = key_ready;
-    srv->kv.on_flush = flushed;
-    srv->kv.on_event = key_event;
-    srv->kv.hook_ud = srv;
+    srv->kvc.on_modify = key_changed;
+    srv->kvc.on_ready = key_ready;
+    srv->kvc.on_flush = flushed;
+    srv->kvc.on_event = key_event;
+    srv->kvc.hook_ud = srv;
     replica_set_notify(srv, srv->cfg.notify_keyspace_events);
     struct sm_env sme = {
         .kv = &srv->kv,

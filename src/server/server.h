@@ -50,6 +50,7 @@ struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/
 
 struct server {
     struct config cfg;
+    struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
     struct sm sm;                     /* the apply path */
     struct evict evict;               /* the leader's choice of keys over maxmemory */

@@ -190,9 +190,9 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
         (unsigned long long)s->connections_received,
         (unsigned long long)(s->commands_processed + srv->sm.commands_run),
         (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
-        (unsigned long long)s->rejected_connections, (unsigned long long)srv->kv.expired_keys,
-        (unsigned long long)srv->kv.evicted_keys, (unsigned long long)srv->kv.keyspace_hits,
-        (unsigned long long)srv->kv.keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
+        (unsigned long long)s->rejected_connections, (unsigned long long)srv->kvc.expired_keys,
+        (unsigned long long)srv->kvc.evicted_keys, (unsigned long long)srv->kvc.keyspace_hits,
+        (unsigned long long)srv->kvc.keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
         pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
         (unsigned long long)s->output_limit_disconnections, (unsigned long long)s->protocol_errors,
         (unsigned long long)srv->monitor.total_error_replies);

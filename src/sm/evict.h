@@ -15,7 +15,7 @@
  * How keys are chosen (Redis's evictionPoolPopulate): each choice samples
  * maxmemory-samples random keys (all keys, or those with a TTL for the
  * volatile-* policies) into a pool of the EVICT_POOL_SIZE best candidates
- * kept across choices, ranked by idle time (lru: kv.lru_clock), by
+ * kept across choices, ranked by idle time (lru: kv_common.lru_clock), by
  * 255 - the decayed LFU counter (lfu), or by nearness of the expiry time
  * (volatile-ttl), and takes the best one still stored. The random policies
  * take a random key. The access data the ranking reads is the leader's own

@@ -586,7 +586,7 @@ struct snaplive *sm_snapshot_start(struct sm *sm, const char *path, uint64_t ind
 int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,
                        size_t errlen)
 {
-    return snapshot_verify(path, sm->env.kv->types, h, err, errlen);
+    return snapshot_verify(path, sm->env.kv->common->types, h, err, errlen);
 }
 
 int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h, char *err,
@@ -595,10 +595,10 @@ int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h,
     kv_flush(sm->env.kv);
     if (sm->env.extra_reset) sm->env.extra_reset(sm->env.extra.ud);
     /* Loading is no write: its keys fire no "new" (nor "expired"). */
-    unsigned event_mask = sm->env.kv->event_mask;
-    sm->env.kv->event_mask = 0;
+    unsigned event_mask = sm->env.kv->common->event_mask;
+    sm->env.kv->common->event_mask = 0;
     int rc = snapshot_load(path, sm->env.kv, &sm->env.extra, h, err, errlen);
-    sm->env.kv->event_mask = event_mask;
+    sm->env.kv->common->event_mask = event_mask;
     if (rc == 0) sm->applied = h->index;
     return rc;
 }

@@ -823,8 +823,8 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
     sem_init(&s->work, 0, 0);
     sem_init(&s->progress, 0, 0);
     s->back_tail = &s->back;
-    s->types = kv->types;
-    snapshot_enc_init(&s->tenc, kv->types, buf_take(s), emit_to_file, s);
+    s->types = kv->common->types;
+    snapshot_enc_init(&s->tenc, kv->common->types, buf_take(s), emit_to_file, s);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -844,7 +844,7 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
     s->count = kv_size(kv);
     s->saver = (struct kv_saver){.save = save, .settle = settle, .ud = s};
     if (extra && extra->save) extra->save(extra->ud, copy_extra, s);
-    snapshot_enc_init(&s->enc, kv->types, buf_take(s), emit, s);
+    snapshot_enc_init(&s->enc, kv->common->types, buf_take(s), emit, s);
     snapshot_enc_header(&s->enc, index, term, s->count);
     kv_snapshot_walk_init(kv, &s->walk);
     kv_snapshot_begin(kv, &s->saver);

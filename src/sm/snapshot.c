@@ -250,7 +250,8 @@ static int store_record(struct reader *r, const struct record *rec, struct kv *k
     const struct kv_type_ops *ops = r->types[rec->type];
     char why[160] = "";
     type_load_fn *load = r->version < 5 && ops->load_v4 ? ops->load_v4 : ops->load;
-    void *obj = load(value, rec->vlen, kv ? &kv->limits : &kv_limits_default, why, sizeof why);
+    void *obj =
+        load(value, rec->vlen, kv ? &kv->common->limits : &kv_limits_default, why, sizeof why);
     if (!obj)
         return util_fail(err, errlen, SNAPSHOT_EBADFILE,
                          "snapshot %s is corrupt: the %s at key "
@@ -373,7 +374,7 @@ int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
 int snapshot_load(const char *path, struct kv *kv, const struct snapshot_extra *extra,
                   struct snapshot_header *h, char *err, size_t errlen)
 {
-    return read_all(path, kv->types, kv, extra, h, err, errlen);
+    return read_all(path, kv->common->types, kv, extra, h, err, errlen);
 }
 
 /* ----------------------------------------------------------------- chunks */

@@ -285,7 +285,7 @@ int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra 
         return rc;
     }
     struct snapshot_enc e;
-    snapshot_enc_init(&e, kv->types, chunk, emit_to_file, &f);
+    snapshot_enc_init(&e, kv->common->types, chunk, emit_to_file, &f);
     uint64_t count = kv_size(kv);
     snapshot_enc_header(&e, index, term, count);
     kv_foreach(kv, record_visit, &e);

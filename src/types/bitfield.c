@@ -66,7 +66,7 @@ static int parse_offset(struct cmd_ctx *c, int i, struct bf_op *op)
         return -1;
     }
     if (hash) v = (long long)((uint64_t)v * (uint64_t)op->bits);
-    if (v < 0 || (uint64_t)(v >> 3) >= c->kv->max_value_len) {
+    if (v < 0 || (uint64_t)(v >> 3) >= c->kv->common->max_value_len) {
         resp_add_error(c->out, ERR_BF_OFFSET);
         return -1;
     }

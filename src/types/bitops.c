@@ -36,7 +36,7 @@ static int parse_offset(struct cmd_ctx *c, int i, uint64_t *out)
 {
     long long v;
     if (!util_str2ll(c->argv[i].ptr, c->argv[i].len, &v) || v < 0 ||
-        (uint64_t)(v >> 3) >= c->kv->max_value_len) {
+        (uint64_t)(v >> 3) >= c->kv->common->max_value_len) {
         resp_add_error(c->out, ERR_BIT_OFFSET);
         return -1;
     }

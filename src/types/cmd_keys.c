@@ -150,9 +150,9 @@ static void scan_visit(void *ud, const char *key, size_t klen, const struct kv_v
     if (w->o->pat && !glob_match(w->o->pat->ptr, w->o->pat->len, key, klen, 0)) return;
     if (w->o->type) {
         if (expired)
-            w->kv->keyspace_misses++;
+            w->kv->common->keyspace_misses++;
         else
-            w->kv->keyspace_hits++;
+            w->kv->common->keyspace_hits++;
         if (!cmd_arg_is(w->o->type, expired ? "none" : kv_type_name(w->kv, v))) return;
     }
     if (expired) return;

@@ -39,8 +39,9 @@ static void cmd_object_refcount(struct cmd_ctx *c)
     const struct kv_val *v = peek(c);
     if (!v) return;
     long long n;
-    int shared = !c->kv->access.evicts_by_access && v->type == KV_STRING && v->enc != KV_ENC_RAW &&
-                 util_str2ll(v->data, v->len, &n) && n >= 0 && n < SHARED_INTEGERS;
+    int shared = !c->kv->common->access.evicts_by_access && v->type == KV_STRING &&
+                 v->enc != KV_ENC_RAW && util_str2ll(v->data, v->len, &n) && n >= 0 &&
+                 n < SHARED_INTEGERS;
     resp_add_int(c->out, shared ? SHARED_REFCOUNT : 1);
 }
 
@@ -52,7 +53,7 @@ static void cmd_object_idletime(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (!v) return;
-    if (c->kv->access.lfu) {
+    if (c->kv->common->access.lfu) {
         resp_add_error(
             c->out,
             "ERR An LFU maxmemory policy is selected, idle time not tracked. " POLICY_SWITCH_NOTE);
@@ -66,7 +67,7 @@ static void cmd_object_freq(struct cmd_ctx *c)
 {
     const struct kv_val *v = peek(c);
     if (!v) return;
-    if (!c->kv->access.lfu) {
+    if (!c->kv->common->access.lfu) {
         resp_add_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
                                "tracked. " POLICY_SWITCH_NOTE);
         return;

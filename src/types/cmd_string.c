@@ -297,7 +297,8 @@ static void cmd_incrbyfloat(struct cmd_ctx *c)
 /* 1 if a value of base + add bytes is allowed; else replies the error. */
 static int length_ok(struct cmd_ctx *c, size_t base, size_t add)
 {
-    size_t max = c->kv->max_value_len < UINT32_MAX ? c->kv->max_value_len : UINT32_MAX;
+    size_t max =
+        c->kv->common->max_value_len < UINT32_MAX ? c->kv->common->max_value_len : UINT32_MAX;
     if (add <= max && base <= max - add) return 1;
     resp_add_error(c->out, ERR_TOO_BIG);
     return 0;
@@ -493,7 +494,7 @@ static void lcs_reply(struct cmd_ctx *c, const struct lcs_opts *o, const char *a
 {
     size_t cells = ((size_t)alen + 1) * ((size_t)blen + 1);
     uint32_t *dp = NULL;
-    if (cells > c->kv->max_value_len / sizeof *dp) {
+    if (cells > c->kv->common->max_value_len / sizeof *dp) {
         resp_add_error(c->out, "ERR Insufficient memory, transient memory for LCS exceeds "
                                "proto-max-bulk-len");
         return;

@@ -136,7 +136,7 @@ void cmd_pfadd(struct cmd_ctx *c)
         uint32_t idx;
         uint8_t cnt;
         hll_hash(c->argv[i].ptr, c->argv[i].len, &idx, &cnt);
-        int r = work_raise(&w, c->kv->limits.hll_sparse_max_bytes, idx, cnt);
+        int r = work_raise(&w, c->kv->common->limits.hll_sparse_max_bytes, idx, cnt);
         if (r == HLL_CORRUPT) {
             free(w.p);
             resp_add_error(c->out, ERR_CORRUPT);
@@ -235,7 +235,7 @@ void cmd_pfmerge(struct cmd_ctx *c)
     /* a dense input makes the result dense, as Redis 7.0 */
     int rc = any_dense && hll_encoding_of(w.p) == HLL_SPARSE ? work_to_dense(&w) : 0;
     for (uint32_t i = 0; i < HLL_REGISTERS && rc >= 0; i++)
-        if (raw[i]) rc = work_raise(&w, c->kv->limits.hll_sparse_max_bytes, i, raw[i]);
+        if (raw[i]) rc = work_raise(&w, c->kv->common->limits.hll_sparse_max_bytes, i, raw[i]);
     free(raw);
     if (rc < 0) {
         free(w.p);

@@ -282,7 +282,7 @@ static void store_range(struct sorter *s, long start, long end)
     struct cmd_ctx *c = s->c;
     long n = end - start + 1;
     long long stored = o->ngets ? (long long)o->ngets * n : n;
-    void *list = t_list_new(&c->kv->limits);
+    void *list = t_list_new(&c->kv->common->limits);
     for (long j = start; j <= end; j++) {
         const struct sort_elem *e = &s->v[j];
         const char *p = s->arena + e->off;

@@ -443,7 +443,7 @@ static void store_points(struct cmd_ctx *c, const struct search *s, const struct
     for (size_t i = 0; i < n; i++) {
         const struct point *p = &f->p[i];
         double score = s->storedist ? p->dist / s->shape.unit_m : p->score;
-        t_zset_set(&zs, &c->kv->limits, p->m, p->len, score);
+        t_zset_set(&zs, &c->kv->common->limits, p->m, p->len, score);
     }
     kv_set_obj(c->kv, d->ptr, d->len, KV_ZSET, zs, KV_NO_EXPIRE, c->now_ms);
     cmd_notify(c, NOTIFY_ZSET, (flags & SEARCH) ? "geosearchstore" : "georadiusstore", d);

@@ -367,8 +367,8 @@ static long long set_pairs(struct cmd_ctx *c, struct kv_val *v, int first)
     size_t n0 = h_len(obj);
     long long created = 0;
     for (int j = first; j + 1 < c->argc; j += 2)
-        created += h_set(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len, c->argv[j + 1].ptr,
-                         c->argv[j + 1].len);
+        created += h_set(&obj, &c->kv->common->limits, c->argv[j].ptr, c->argv[j].len,
+                         c->argv[j + 1].ptr, c->argv[j + 1].len);
     ASSERT(h_len(obj) == n0 + (size_t)created && h_len(obj) > 0);
     kv_val_set_obj(v, obj);
     kv_modified(c->kv, c->argv[1].ptr, c->argv[1].len);
@@ -567,7 +567,7 @@ static int incr_lookup(struct cmd_ctx *c, struct kv_val **v, const char **cur, s
 static void store_field(struct cmd_ctx *c, struct kv_val *v, const char *text, size_t len)
 {
     void *obj = kv_val_obj(v);
-    h_set(&obj, &c->kv->limits, c->argv[2].ptr, c->argv[2].len, text, len);
+    h_set(&obj, &c->kv->common->limits, c->argv[2].ptr, c->argv[2].len, text, len);
     kv_val_set_obj(v, obj);
     kv_modified(c->kv, c->argv[1].ptr, c->argv[1].len);
 }

@@ -343,7 +343,7 @@ int t_list_move_generic(struct cmd_ctx *c, const struct resp_arg *src, const str
         ql_push(kv_val_obj(dv), to, elem, len);
         kv_modified(c->kv, dst->ptr, dst->len);
     } else {
-        struct quicklist *dq = t_list_new(&c->kv->limits);
+        struct quicklist *dq = t_list_new(&c->kv->common->limits);
         ql_push(dq, to, elem, len);
         kv_set_obj(c->kv, dst->ptr, dst->len, KV_LIST, dq, KV_NO_EXPIRE, c->now_ms);
     }
@@ -440,7 +440,7 @@ static void push_generic(struct cmd_ctx *c, enum ql_end end, int only_existing)
         return;
     }
     if (t_list_too_long(c, 2)) return;
-    struct quicklist *ql = v ? kv_val_obj(v) : t_list_new(&c->kv->limits);
+    struct quicklist *ql = v ? kv_val_obj(v) : t_list_new(&c->kv->common->limits);
     size_t before = ql->count;
     for (int j = 2; j < c->argc; j++)
         ql_push(ql, end, c->argv[j].ptr, c->argv[j].len);

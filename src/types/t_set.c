@@ -470,7 +470,7 @@ void cmd_sadd(struct cmd_ctx *c)
     size_t n0 = t_set_size(obj);
     long long added = 0;
     for (int j = 2; j < c->argc; j++)
-        added += t_set_add(&obj, &c->kv->limits, c->argv[j].ptr, c->argv[j].len);
+        added += t_set_add(&obj, &c->kv->common->limits, c->argv[j].ptr, c->argv[j].len);
     ASSERT(t_set_size(obj) == n0 + (size_t)added && t_set_size(obj) > 0);
     if (!v) {
         kv_set_obj(c->kv, key->ptr, key->len, KV_SET, obj, KV_NO_EXPIRE, c->now_ms);

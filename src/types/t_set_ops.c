@@ -24,7 +24,7 @@ static int load_sources(struct cmd_ctx *c, int first, int n, int write, struct t
 {
     z->objs = util_xcalloc((size_t)n, sizeof *z->objs);
     z->n = n;
-    z->lim = &c->kv->limits;
+    z->lim = &c->kv->common->limits;
     for (int i = 0; i < n; i++) {
         int wrong;
         const struct resp_arg *key = &c->argv[first + i];
@@ -281,13 +281,13 @@ void cmd_smove(struct cmd_ctx *c)
     t_set_changed(c, src, sv, sobj, "srem"); /* may delete src: dv is another key's */
     if (dv) {
         void *dobj = kv_val_obj(dv);
-        if (t_set_add(&dobj, &c->kv->limits, m->ptr, m->len))
+        if (t_set_add(&dobj, &c->kv->common->limits, m->ptr, m->len))
             t_set_changed(c, dst, dv, dobj, "sadd");
         else
             kv_val_set_obj(dv, dobj);
     } else {
         void *dobj = t_set_new();
-        t_set_add(&dobj, &c->kv->limits, m->ptr, m->len);
+        t_set_add(&dobj, &c->kv->common->limits, m->ptr, m->len);
         kv_set_obj(c->kv, dst->ptr, dst->len, KV_SET, dobj, KV_NO_EXPIRE, c->now_ms);
         cmd_notify(c, NOTIFY_SET, "sadd", dst);
     }

@@ -126,13 +126,13 @@ static int zadd_one(struct cmd_ctx *c, void **zs, unsigned flags, double score,
         if (((flags & ZADD_GT) && score <= cur) || ((flags & ZADD_LT) && score >= cur)) return 0;
         *out = score;
         if (score == cur) return 0;
-        int created = t_zset_set(zs, &c->kv->limits, m->ptr, m->len, score);
+        int created = t_zset_set(zs, &c->kv->common->limits, m->ptr, m->len, score);
         ASSERT(!created && "a member found by its score was created");
         return 2;
     }
     if (flags & ZADD_XX) return 0;
     *out = score;
-    int created = t_zset_set(zs, &c->kv->limits, m->ptr, m->len, score);
+    int created = t_zset_set(zs, &c->kv->common->limits, m->ptr, m->len, score);
     ASSERT(created && "a member not found by its score was already there");
     return 1;
 }

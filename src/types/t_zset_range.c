@@ -219,7 +219,7 @@ static void range_generic(struct cmd_ctx *c, struct range_req *r, int src, int d
     }
     if (any < 0) return;
     if (dst) {
-        struct store_ctx sc = {t_zset_new(), &c->kv->limits};
+        struct store_ctx sc = {t_zset_new(), &c->kv->common->limits};
         size_t n = any ? walk(kv_val_obj(v), r, lo, hi, emit_store, &sc) : 0;
         ASSERT(t_zset_size(sc.zs) == n && "a member stored twice");
         const struct resp_arg *d = &c->argv[dst];

@@ -137,7 +137,7 @@ static int zreq_parse(struct cmd_ctx *c, int ni, int store, int card, const char
                       struct zreq *r)
 {
     long long n = numkeys_arg(c, ni, name);
-    r->build_lim = c->kv->limits;
+    r->build_lim = c->kv->common->limits;
     r->build_lim.zset_max_listpack_entries = 0;
     r->z.lim = &r->build_lim;
     r->z.build = !card;
@@ -189,7 +189,7 @@ static void zop_generic(struct cmd_ctx *c, enum t_zset_op op, int store, const c
                                             [T_ZSET_INTER] = "zinterstore",
                                             [T_ZSET_DIFF] = "zdiffstore"};
         if (size) {
-            out = fit(out, &c->kv->limits);
+            out = fit(out, &c->kv->common->limits);
             kv_set_obj(c->kv, dst->ptr, dst->len, KV_ZSET, out, KV_NO_EXPIRE, c->now_ms);
             cmd_notify(c, NOTIFY_ZSET, event[op], dst);
         } else {

@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&srv, 0, sizeof srv);
     config_init_defaults(&srv.cfg);
     srv.rng = 1;
-    kv_init(&srv.kv, type_table, 42);
-    srv.kv.max_value_len = 1u << 20;
+    kv_common_init(&srv.kvc, type_table, 42);
+    kv_init(&srv.kv, &srv.kvc, 0, 42);
+    srv.kvc.max_value_len = 1u << 20;
     multi_init(&srv);
     monitor_init(&srv.monitor, cmd_id_count());
     /* Applying proposes nothing. */

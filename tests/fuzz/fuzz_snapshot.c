@@ -70,8 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct snapshot_header hv = {0}, hl = {0};
     char ev[512] = "", el[512] = "";
     int rv = snapshot_verify(path, type_table, &hv, ev, sizeof ev);
+    struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
-    kv_init(&kv, type_table, 1);
+    kv_common_init(&kvc, type_table, 1);
+    kv_init(&kv, &kvc, 0, 1);
     int rl = snapshot_load(path, &kv, NULL, &hl, el, sizeof el);
     if (rv != rl || (rv == 0 && memcmp(&hv, &hl, sizeof hv) != 0)) {
         fprintf(stderr, "fuzz_snapshot: verify said %d (%s), load said %d (%s)\n", rv, ev, rl, el);

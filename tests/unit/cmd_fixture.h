@@ -18,6 +18,7 @@
 #define ARGS_MAX 32
 
 struct fx {
+    struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
     struct resp_out out;
     int64_t now;
@@ -44,10 +45,11 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    kv_init(&f->kv, type_table, 42);
-    f->kv.on_modify = on_modify;
-    f->kv.on_flush = on_flush;
-    f->kv.hook_ud = f;
+    kv_common_init(&f->kvc, type_table, 42);
+    kv_init(&f->kv, &f->kvc, 0, 42);
+    f->kvc.on_modify = on_modify;
+    f->kvc.on_flush = on_flush;
+    f->kvc.hook_ud = f;
     resp_out_init(&f->out, 2);
     f->now = T0;
     *state = f;

@@ -152,15 +152,15 @@ static void test_keyspace_stats(void **state)
 {
     struct fx *f = *state;
     EXPECT(f, "SET s abc", "+OK\r\n");
-    uint64_t hits = f->kv.keyspace_hits, misses = f->kv.keyspace_misses;
+    uint64_t hits = f->kvc.keyspace_hits, misses = f->kvc.keyspace_misses;
     EXPECT(f, "BITFIELD s SET u8 0 98", "*1\r\n:97\r\n");
     EXPECT(f, "BITFIELD none INCRBY u8 0 1", "*1\r\n:1\r\n");
-    assert_int_equal(f->kv.keyspace_hits, hits);
-    assert_int_equal(f->kv.keyspace_misses, misses);
+    assert_int_equal(f->kvc.keyspace_hits, hits);
+    assert_int_equal(f->kvc.keyspace_misses, misses);
     EXPECT(f, "BITFIELD s GET u8 0", "*1\r\n:98\r\n");
     EXPECT(f, "BITFIELD_RO missing GET u8 0", "*1\r\n:0\r\n");
-    assert_int_equal(f->kv.keyspace_hits, hits + 1);
-    assert_int_equal(f->kv.keyspace_misses, misses + 1);
+    assert_int_equal(f->kvc.keyspace_hits, hits + 1);
+    assert_int_equal(f->kvc.keyspace_misses, misses + 1);
 }
 
 /* COMMAND DOCS shows BITFIELD_RO's GET as Redis 7.0 does: a block of

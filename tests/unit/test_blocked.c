@@ -31,6 +31,7 @@ static void hold_checked(struct client *c)
 #define NCLIENTS 4
 
 struct fx {
+    struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
     struct waiters w;
     struct blocked b;
@@ -46,11 +47,12 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    kv_init(&f->kv, type_table, 7);
+    kv_common_init(&f->kvc, type_table, 7);
+    kv_init(&f->kv, &f->kvc, 0, 7);
     waiters_init(&f->w);
     blocked_init(&f->b, &f->w, 9);
-    f->kv.on_modify = changed;
-    f->kv.hook_ud = f;
+    f->kvc.on_modify = changed;
+    f->kvc.hook_ud = f;
     for (int i = 0; i < NCLIENTS; i++) {
         f->c[i].id = (uint64_t)i + 1;
         resp_out_init(&f->c[i].out, 2);
@@ -94,7 +96,7 @@ static void block(struct fx *f, int i, const char *key, int64_t timeout_ms)
 static void push(struct fx *f, const char *key, int n)
 {
     struct kv_val *v = kv_lookup_write(&f->kv, key, strlen(key), T0, 0);
-    void *list = v ? kv_val_obj(v) : t_list_new(&f->kv.limits);
+    void *list = v ? kv_val_obj(v) : t_list_new(&f->kvc.limits);
     for (int i = 0; i < n; i++)
         t_list_append(list, "x", 1);
     if (v)

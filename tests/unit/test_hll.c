@@ -112,7 +112,7 @@ static void test_create_and_cache(void **state)
 static void test_promotion(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.hll_sparse_max_bytes = 100;
+    f->kvc.limits.hll_sparse_max_bytes = 100;
     pfadd_n(f, "p", "x", 20);
     EXPECT(f, "PFDEBUG ENCODING p", "+sparse\r\n");
     pfadd_n(f, "p", "y", 60);
@@ -120,7 +120,7 @@ static void test_promotion(void **state)
     assert_int_equal(value(f, "p")->len, HLL_DENSE_SIZE);
     EXPECT(f, "PFCOUNT p", ":80\r\n");
     /* PFMERGE of a dense input makes the destination dense */
-    f->kv.limits.hll_sparse_max_bytes = 3000;
+    f->kvc.limits.hll_sparse_max_bytes = 3000;
     EXPECT(f, "PFADD q a", ":1\r\n");
     EXPECT(f, "PFMERGE q p", "+OK\r\n");
     EXPECT(f, "PFDEBUG ENCODING q", "+dense\r\n");

@@ -38,10 +38,10 @@ static void test_kv_basics(void **state)
     assert_int_equal(v->len, 2);
     assert_memory_equal(v->data, "22", 2);
     assert_null(kv_lookup_read(&f->kv, "b", 1, f->now));
-    assert_int_equal(f->kv.keyspace_hits, 1);
-    assert_int_equal(f->kv.keyspace_misses, 1);
+    assert_int_equal(f->kvc.keyspace_hits, 1);
+    assert_int_equal(f->kvc.keyspace_misses, 1);
     assert_int_equal(kv_exists(&f->kv, "a", 1, f->now), 1);
-    assert_int_equal(f->kv.keyspace_hits, 1); /* kv_exists counts nothing */
+    assert_int_equal(f->kvc.keyspace_hits, 1); /* kv_exists counts nothing */
     /* binary keys and values, including NUL bytes */
     assert_int_equal(kv_set(&f->kv, "x\0y", 3, "\0\1", 2, KV_NO_EXPIRE, f->now), 1);
     assert_null(kv_lookup_read(&f->kv, "x", 1, f->now));
@@ -51,8 +51,8 @@ static void test_kv_basics(void **state)
     assert_int_equal(kv_delete(&f->kv, "a", 1, f->now), 1);
     assert_int_equal(kv_delete(&f->kv, "a", 1, f->now), 0);
     assert_int_equal(kv_size(&f->kv), 1);
-    kv_reset_stats(&f->kv);
-    assert_int_equal(f->kv.keyspace_hits, 0);
+    kv_reset_stats(&f->kvc);
+    assert_int_equal(f->kvc.keyspace_hits, 0);
 }
 
 /* An overwrite takes the room a fresh value of its size would take: a key
@@ -119,20 +119,20 @@ static void test_kv_lazy_expiry(void **state)
     assert_int_equal(kv_size(&f->kv), 1);
     assert_int_equal(kv_physically_exists(&f->kv, "k", 1), 1);
     assert_int_equal(kv_exists(&f->kv, "k", 1, f->now + 100), 0);
-    assert_int_equal(f->kv.expired_keys, 0);
+    assert_int_equal(f->kvc.expired_keys, 0);
     /* a write lookup deletes it */
     f->mods = 0;
     assert_null(kv_lookup_write(&f->kv, "k", 1, f->now + 100, 0));
     assert_int_equal(kv_size(&f->kv), 0);
     assert_int_equal(kv_volatile_count(&f->kv), 0);
-    assert_int_equal(f->kv.expired_keys, 1);
+    assert_int_equal(f->kvc.expired_keys, 1);
     assert_int_equal(f->mods, 1);
     /* kv_set over an expired key: created anew, TTL not kept */
     kv_set(&f->kv, "k", 1, "v", 1, f->now + 100, f->now);
     assert_int_equal(kv_set(&f->kv, "k", 1, "w", 1, KV_KEEP_TTL, f->now + 200), 1);
     assert_int_equal(kv_lookup_read(&f->kv, "k", 1, f->now + 300)->expire_ms, KV_NO_EXPIRE);
     assert_int_equal(kv_volatile_count(&f->kv), 0);
-    assert_int_equal(f->kv.expired_keys, 2);
+    assert_int_equal(f->kvc.expired_keys, 2);
 }
 
 static void test_kv_delete_if_expired(void **state)
@@ -145,7 +145,7 @@ static void test_kv_delete_if_expired(void **state)
     assert_int_equal(kv_delete_if_expired(&f->kv, "none", 4, f->now + 1000), 0);
     assert_int_equal(kv_delete_if_expired(&f->kv, "k", 1, f->now + 100), 1);
     assert_int_equal(kv_size(&f->kv), 1);
-    assert_int_equal(f->kv.expired_keys, 1);
+    assert_int_equal(f->kvc.expired_keys, 1);
     assert_string_equal(f->last_mod, "k");
 }
 
@@ -275,7 +275,7 @@ static void test_setnx_expired(void **state)
     EXPECT(f, "SETNX x 20", ":1\r\n");
     EXPECT(f, "GET x", "$2\r\n20\r\n");
     EXPECT(f, "TTL x", ":-1\r\n");
-    assert_int_equal(f->kv.expired_keys, 1);
+    assert_int_equal(f->kvc.expired_keys, 1);
 }
 
 static void test_getex_getdel(void **state)
@@ -393,7 +393,7 @@ static void test_append_strlen(void **state)
     EXPECT(f, "STRLEN s", ":603\r\n");
     EXPECT(f, "STRLEN nope", ":0\r\n");
     EXPECT(f, "GETRANGE s 0 8", "$9\r\nfoobarbar\r\n");
-    f->kv.max_value_len = 605;
+    f->kvc.max_value_len = 605;
     EXPECT(f, "APPEND s ab", ":605\r\n");
     EXPECT(f, "APPEND s c", "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
 }
@@ -468,9 +468,9 @@ static void test_lcs(void **state)
     EXPECT(f, "LCS a b MINMATCHLEN x", "-ERR value is not an integer or out of range\r\n");
     EXPECT(f, "LCS a nope", "$0\r\n\r\n");
     EXPECT(f, "LCS nope nope2 IDX", "*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n");
-    f->kv.max_value_len = 360; /* the DP table: (8 + 1) * (9 + 1) cells of 4 bytes */
+    f->kvc.max_value_len = 360; /* the DP table: (8 + 1) * (9 + 1) cells of 4 bytes */
     EXPECT(f, "LCS a b LEN", ":6\r\n");
-    f->kv.max_value_len = 359;
+    f->kvc.max_value_len = 359;
     EXPECT(f, "LCS a b LEN",
            "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n");
 }
@@ -747,12 +747,12 @@ static void test_ttl_absolute_equivalent(void **state)
 static void test_type_does_not_touch(void **state)
 {
     struct fx *f = *state;
-    f->kv.lru_clock = 100;
+    f->kvc.lru_clock = 100;
     run(f, "SET k v");
-    f->kv.lru_clock = 130;
-    uint64_t hits = f->kv.keyspace_hits;
+    f->kvc.lru_clock = 130;
+    uint64_t hits = f->kvc.keyspace_hits;
     assert_string_equal(run(f, "TYPE k"), "+string\r\n");
-    assert_int_equal(f->kv.keyspace_hits, hits + 1);
+    assert_int_equal(f->kvc.keyspace_hits, hits + 1);
     assert_string_equal(run(f, "OBJECT IDLETIME k"), ":30\r\n");
     run(f, "GET k");
     assert_string_equal(run(f, "OBJECT IDLETIME k"), ":0\r\n");
@@ -768,24 +768,24 @@ static void test_lfu_counter(void **state)
     assert_string_equal(run(f, "SET k v"), "+OK\r\n");
     assert_memory_equal(run(f, "OBJECT FREQ k"), "-ERR An LFU maxmemory policy is not selected",
                         44);
-    f->kv.access = (struct kv_access){.lfu = 1, .lfu_log_factor = 0, .lfu_decay_time = 1};
-    f->kv.lfu_minutes = 65534;
+    f->kvc.access = (struct kv_access){.lfu = 1, .lfu_log_factor = 0, .lfu_decay_time = 1};
+    f->kvc.lfu_minutes = 65534;
     run(f, "SET n v");
     assert_string_equal(run(f, "OBJECT FREQ n"), ":5\r\n");
     for (int i = 0; i < 3; i++)
         run(f, "GET n");
     assert_string_equal(run(f, "OBJECT FREQ n"), ":8\r\n");
-    f->kv.lfu_minutes = 1; /* 3 minutes later, across the wrap */
+    f->kvc.lfu_minutes = 1; /* 3 minutes later, across the wrap */
     assert_string_equal(run(f, "OBJECT FREQ n"), ":5\r\n");
     run(f, "SET n w"); /* an overwrite keeps the history: decayed, then one access */
     assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
-    f->kv.access.lfu_decay_time = 0; /* never decays */
-    f->kv.lfu_minutes = 30000;
+    f->kvc.access.lfu_decay_time = 0; /* never decays */
+    f->kvc.lfu_minutes = 30000;
     assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
     assert_memory_equal(run(f, "OBJECT IDLETIME n"), "-ERR An LFU maxmemory policy is selected",
                         40);
     /* With a large factor, counters past 5 rarely grow. */
-    f->kv.access.lfu_log_factor = 1000000;
+    f->kvc.access.lfu_log_factor = 1000000;
     for (int i = 0; i < 100; i++)
         run(f, "GET n");
     assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
@@ -802,7 +802,7 @@ static void test_kv_evict(void **state)
     assert_int_equal(kv_evict(&f->kv, "t", 1, 1, 0), 1);
     assert_int_equal(kv_evict(&f->kv, "t", 1, 0, 0), 0); /* gone already */
     assert_int_equal(kv_evict(&f->kv, "p", 1, 0, 0), 1);
-    assert_int_equal(f->kv.evicted_keys, 2);
+    assert_int_equal(f->kvc.evicted_keys, 2);
     assert_int_equal(kv_size(&f->kv), 0);
     /* kv_sample draws only keys with a TTL when asked to, each key once,
      * no more than are stored. */

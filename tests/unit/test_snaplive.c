@@ -38,6 +38,7 @@
 struct fx {
     char dir[64];
     char path[128];
+    struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
     char err[512];
     uint64_t rng;
@@ -54,7 +55,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/test_snaplive.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/snap.tmp", f->dir);
-    kv_init(&f->kv, type_table, 7);
+    kv_common_init(&f->kvc, type_table, 7);
+    kv_init(&f->kv, &f->kvc, 0, 7);
     *state = f;
     return 0;
 }
@@ -180,8 +182,10 @@ static void digest_of(struct kv *kv, unsigned char out[DIGEST_LEN])
 static void expect_file_holds(struct fx *f, const unsigned char want[DIGEST_LEN], uint64_t size,
                               const char *extra)
 {
+    struct kv_common back_common;
     struct kv back;
-    kv_init(&back, type_table, 3);
+    kv_common_init(&back_common, type_table, 3);
+    kv_init(&back, &back_common, 0, 3);
     struct snapshot_extra ex = {extra_save, extra_load, f};
     struct snapshot_header h;
     f->extra_got[0] = 0;

@@ -31,6 +31,7 @@
 struct fx {
     char dir[64];
     char path[128];
+    struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
     char err[512];
 };
@@ -42,7 +43,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/test_snapshot.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/snap.tmp", f->dir);
-    kv_init(&f->kv, type_table, 7);
+    kv_common_init(&f->kvc, type_table, 7);
+    kv_init(&f->kv, &f->kvc, 0, 7);
     *state = f;
     return 0;
 }
@@ -103,8 +105,10 @@ static void test_round_trip(void **state)
 {
     struct fx *f = *state;
     write_file(f);
+    struct kv_common back_common;
     struct kv back;
-    kv_init(&back, type_table, 9);
+    kv_common_init(&back_common, type_table, 9);
+    kv_init(&back, &back_common, 0, 9);
     struct snapshot_header h;
     assert_int_equal(snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.index, 1234);
@@ -139,8 +143,10 @@ static void test_empty_keyspace(void **state)
 
 static void expect_refused(struct fx *f, const char *needle)
 {
+    struct kv_common back_common;
     struct kv back;
-    kv_init(&back, type_table, 1);
+    kv_common_init(&back_common, type_table, 1);
+    kv_init(&back, &back_common, 0, 1);
     struct snapshot_header h;
     f->err[0] = 0;
     int rc = snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err);
@@ -312,8 +318,10 @@ static void test_old_versions_load(void **state)
     struct fx *f = *state;
     for (uint32_t version = 1; version <= 2; version++) {
         write_old_file(f, version);
+        struct kv_common loaded_common;
         struct kv loaded;
-        kv_init(&loaded, type_table, 9);
+        kv_common_init(&loaded_common, type_table, 9);
+        kv_init(&loaded, &loaded_common, 0, 9);
         struct snapshot_header hd;
         assert_int_equal(snapshot_load(f->path, &loaded, NULL, &hd, f->err, sizeof f->err), 0);
         assert_int_equal(hd.index, 1234);
@@ -374,8 +382,10 @@ static void test_version4_list_loads(void **state)
 {
     struct fx *f = *state;
     write_list_file(f, 4);
+    struct kv_common back_common;
     struct kv back;
-    kv_init(&back, type_table, 1);
+    kv_common_init(&back_common, type_table, 1);
+    kv_init(&back, &back_common, 0, 1);
     struct snapshot_header h;
     assert_int_equal(snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err), 0);
     struct kv_val *v = kv_lookup_read(&back, "l", 1, 0);
@@ -405,8 +415,10 @@ static void big_round_trip(struct fx *f, const char *path)
         kv_set(&f->kv, key, 4, val, BIG - (size_t)k, -1, 0);
     }
     assert_int_equal(snapshot_write(path, &f->kv, NULL, 5, 1, f->err, sizeof f->err), 0);
+    struct kv_common back_common;
     struct kv back;
-    kv_init(&back, type_table, 3);
+    kv_common_init(&back_common, type_table, 3);
+    kv_init(&back, &back_common, 0, 3);
     struct snapshot_header h;
     assert_int_equal(snapshot_load(path, &back, NULL, &h, f->err, sizeof f->err), 0);
     assert_int_equal(kv_size(&back), NBIG);
@@ -523,8 +535,10 @@ static void test_extra_records(void **state)
     struct snapshot_header h;
     assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.key_count, kv_size(&f->kv));
+    struct kv_common back_common;
     struct kv back;
-    kv_init(&back, type_table, 1);
+    kv_common_init(&back_common, type_table, 1);
+    kv_init(&back, &back_common, 0, 1);
     assert_int_equal(snapshot_load(f->path, &back, &extra, &h, f->err, sizeof f->err), 0);
     assert_string_equal(log.got, "1:return 1;2:;");
     assert_int_equal(kv_size(&back), kv_size(&f->kv));

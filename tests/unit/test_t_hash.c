@@ -45,7 +45,7 @@ static void test_small_hash_is_a_listpack(void **state)
 static void test_conversion_by_entries(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.hash_max_listpack_entries = 4;
+    f->kvc.limits.hash_max_listpack_entries = 4;
     EXPECT(f, "HSET h a 1 b 2 c 3 d 4", ":4\r\n");
     assert_string_equal(fx_encoding(f, "h"), "listpack");
     EXPECT(f, "HSET h e 5", ":1\r\n");
@@ -62,7 +62,7 @@ static void test_conversion_by_entries(void **state)
 static void test_conversion_by_length(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.hash_max_listpack_value = 4;
+    f->kvc.limits.hash_max_listpack_value = 4;
     EXPECT(f, "HSET v f 1234", ":1\r\n");
     assert_string_equal(fx_encoding(f, "v"), "listpack");
     EXPECT(f, "HSET v f 12345", ":0\r\n");
@@ -151,10 +151,11 @@ static void test_save_load_and_copy(void **state)
         struct fx_buf b = {NULL, 0};
         t_hash_ops.save(kv_val_obj(v), fx_buf_put, &b);
         char err[128];
-        void *obj = t_hash_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err, sizeof err);
+        void *obj =
+            t_hash_ops.load((unsigned char *)b.data, b.len, &f->kvc.limits, err, sizeof err);
         assert_non_null(obj);
         assert_null(
-            t_hash_ops.load((unsigned char *)b.data, b.len - 1, &f->kv.limits, err, sizeof err));
+            t_hash_ops.load((unsigned char *)b.data, b.len - 1, &f->kvc.limits, err, sizeof err));
         free(b.data);
         kv_set_obj(&f->kv, copies[k], strlen(copies[k]), KV_HASH, obj, KV_NO_EXPIRE, f->now);
         assert_string_equal(fx_encoding(f, copies[k]), fx_encoding(f, keys[k]));

@@ -422,7 +422,7 @@ static void *roundtrip(struct fx *f, const char *key, struct fx_buf *b)
     t_list_ops.save(kv_val_obj(v), fx_buf_put, b);
     assert_int_equal(t_list_ops.saved_len(kv_val_obj(v)), b->len);
     char err[128];
-    void *obj = t_list_ops.load((unsigned char *)b->data, b->len, &f->kv.limits, err, sizeof err);
+    void *obj = t_list_ops.load((unsigned char *)b->data, b->len, &f->kvc.limits, err, sizeof err);
     if (!obj) fail_msg("load: %s", err);
     return obj;
 }
@@ -430,8 +430,8 @@ static void *roundtrip(struct fx *f, const char *key, struct fx_buf *b)
 static void test_save_load_dup(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.list_compress_depth = 1;
-    f->kv.limits.list_max_listpack_size = 3;
+    f->kvc.limits.list_compress_depth = 1;
+    f->kvc.limits.list_max_listpack_size = 3;
     EXPECT(f, "RPUSH l 1 007 -5 x \"\" 9223372036854775808 a b c d e z", ":12\r\n");
     EXPECT(f, "LREM l 1 z", ":1\r\n"); /* a node left short: loaded back as it is */
     struct fx_buf b = {NULL, 0};
@@ -464,7 +464,7 @@ static void test_save_load_dup(void **state)
 static void expect_rejected(struct fx *f, const void *p, size_t len)
 {
     char err[128] = "";
-    void *obj = t_list_ops.load(p, len, &f->kv.limits, err, sizeof err);
+    void *obj = t_list_ops.load(p, len, &f->kvc.limits, err, sizeof err);
     if (obj) fail_msg("a damaged payload of %zu bytes loaded", len);
     assert_true(err[0] != 0);
 }
@@ -513,8 +513,8 @@ static void test_malformed_payloads_are_refused(void **state)
 static void test_save_load_compressed(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.list_compress_depth = 1;
-    f->kv.limits.list_max_listpack_size = 3;
+    f->kvc.limits.list_compress_depth = 1;
+    f->kvc.limits.list_max_listpack_size = 3;
     const char *e = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "RPUSH l %s1 %s2 %s3 %s4 %s5 %s6 %s7 %s8 %s9 %s10", e, e, e, e, e, e,
@@ -541,11 +541,11 @@ static void test_save_load_compressed(void **state)
 static void test_load_under_another_fill(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.list_max_listpack_size = 5;
+    f->kvc.limits.list_max_listpack_size = 5;
     EXPECT(f, "RPUSH l a b c d e f g h i j k", ":11\r\n");
     struct fx_buf b = {NULL, 0};
     t_list_ops.free(roundtrip(f, "l", &b));
-    struct kv_limits lim = f->kv.limits;
+    struct kv_limits lim = f->kvc.limits;
     lim.list_max_listpack_size = 2;
     lim.list_compress_depth = 1;
     char err[128];
@@ -567,14 +567,14 @@ static void test_load_v4_payload(void **state)
     const unsigned char v4[] = {3, 0, 0,   0,   1,   0, 0, 0, 'a', 3,   0,
                                 0, 0, '0', '0', '7', 2, 0, 0, 0,   '-', '5'};
     char err[128];
-    struct quicklist *ql = t_list_ops.load_v4(v4, sizeof v4, &f->kv.limits, err, sizeof err);
+    struct quicklist *ql = t_list_ops.load_v4(v4, sizeof v4, &f->kvc.limits, err, sizeof err);
     assert_non_null(ql);
     assert_int_equal(ql->count, 3);
     const char *const want[] = {"a", "007", "-5"};
     ql_check_elements(ql, want, 3);
     t_list_ops.free(ql);
     for (size_t cut = 0; cut < sizeof v4; cut++)
-        assert_null(t_list_ops.load_v4(v4, cut, &f->kv.limits, err, sizeof err));
+        assert_null(t_list_ops.load_v4(v4, cut, &f->kvc.limits, err, sizeof err));
 }
 
 static void test_commands_keep_redis_rules(void **state)

@@ -52,7 +52,7 @@ static void test_intset_widths_and_order(void **state)
 static void test_conversion_by_entries(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.set_max_intset_entries = 3;
+    f->kvc.limits.set_max_intset_entries = 3;
     EXPECT(f, "SADD s 1 2 3", ":3\r\n");
     assert_string_equal(fx_encoding(f, "s"), "intset");
     EXPECT(f, "SADD s 4", ":1\r\n");
@@ -95,7 +95,8 @@ static void test_spop_is_the_same_on_every_replica(void **state)
     setup((void **)&b);
     setup((void **)&c);
     kv_free(&b->kv);
-    kv_init(&b->kv, type_table, 0xdeadbeef); /* another seed: another table layout */
+    kv_common_init(&b->kvc, type_table, 0xdeadbeef);
+    kv_init(&b->kv, &b->kvc, 0, 0xdeadbeef); /* another seed: another table layout */
     fill_big(a);
     fill_big(b);
     struct kv_val *v = kv_lookup_peek(&a->kv, "big", 3, a->now);
@@ -103,7 +104,7 @@ static void test_spop_is_the_same_on_every_replica(void **state)
     t_set_ops.save(kv_val_obj(v), fx_buf_put, &payload);
     char err[128];
     void *obj =
-        t_set_ops.load((unsigned char *)payload.data, payload.len, &c->kv.limits, err, sizeof err);
+        t_set_ops.load((unsigned char *)payload.data, payload.len, &c->kvc.limits, err, sizeof err);
     assert_non_null(obj);
     free(payload.data);
     kv_set_obj(&c->kv, "big", 3, KV_SET, obj, KV_NO_EXPIRE, c->now);
@@ -164,10 +165,10 @@ static void test_combine_is_linear(void **state)
         void *set = t_set_new();
         if (i == 0) {
             for (int j = 0; j < N; j++)
-                t_set_add(&set, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", j));
+                t_set_add(&set, &f->kvc.limits, m, (size_t)snprintf(m, sizeof m, "m%d", j));
         } else {
-            t_set_add(&set, &f->kv.limits, "a", 1);
-            t_set_add(&set, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i));
+            t_set_add(&set, &f->kvc.limits, "a", 1);
+            t_set_add(&set, &f->kvc.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i));
         }
         elements += t_set_size(set);
         objs[i] = set;
@@ -178,7 +179,7 @@ static void test_combine_is_linear(void **state)
         /* The intersection and union leave the big set out. */
         int first = ops[k] == T_SET_DIFF ? 0 : 1;
         struct t_set_combine z = {
-            .op = ops[k], .objs = objs + first, .n = N - first, .lim = &f->kv.limits, .build = 1};
+            .op = ops[k], .objs = objs + first, .n = N - first, .lim = &f->kvc.limits, .build = 1};
         t_set_combine(&z);
         assert_true(z.probes <= 2 * elements);
         assert_int_equal(t_set_size(z.out), want[k]);

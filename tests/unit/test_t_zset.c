@@ -37,12 +37,12 @@ static void fill_both(struct fx *f)
         snprintf(line, sizeof line, "ZADD a %s m%d", scores[i], i);
         run(f, line);
     }
-    f->kv.limits.zset_max_listpack_entries = 2;
+    f->kvc.limits.zset_max_listpack_entries = 2;
     for (int i = 0; i < 9; i++) {
         snprintf(line, sizeof line, "ZADD b %s m%d", scores[i], i);
         run(f, line);
     }
-    f->kv.limits.zset_max_listpack_entries = 128;
+    f->kvc.limits.zset_max_listpack_entries = 128;
     assert_string_equal(fx_encoding(f, "a"), "listpack");
     assert_string_equal(fx_encoding(f, "b"), "skiplist");
 }
@@ -122,7 +122,7 @@ static void test_add_options_and_errors(void **state)
 static void test_conversion_by_member_length(void **state)
 {
     struct fx *f = *state;
-    f->kv.limits.zset_max_listpack_value = 3;
+    f->kvc.limits.zset_max_listpack_value = 3;
     EXPECT(f, "ZADD z 1 abc", ":1\r\n");
     assert_string_equal(fx_encoding(f, "z"), "listpack");
     EXPECT(f, "ZADD z 2 abcd", ":1\r\n");
@@ -141,12 +141,12 @@ static void test_save_load_and_copy(void **state)
         struct fx_buf b = {NULL, 0};
         t_zset_ops.save(kv_val_obj(v), fx_buf_put, &b);
         char err[128];
-        f->kv.limits.zset_max_listpack_entries = k ? 2 : 128;
-        void *zs = t_zset_ops.load((unsigned char *)b.data, b.len, &f->kv.limits, err, sizeof err);
-        f->kv.limits.zset_max_listpack_entries = 128;
+        f->kvc.limits.zset_max_listpack_entries = k ? 2 : 128;
+        void *zs = t_zset_ops.load((unsigned char *)b.data, b.len, &f->kvc.limits, err, sizeof err);
+        f->kvc.limits.zset_max_listpack_entries = 128;
         assert_non_null(zs);
         assert_null(
-            t_zset_ops.load((unsigned char *)b.data, b.len - 1, &f->kv.limits, err, sizeof err));
+            t_zset_ops.load((unsigned char *)b.data, b.len - 1, &f->kvc.limits, err, sizeof err));
         free(b.data);
         kv_set_obj(&f->kv, "loaded", 6, KV_ZSET, zs, KV_NO_EXPIRE, f->now);
         assert_string_equal(fx_encoding(f, "loaded"), fx_encoding(f, keys[k]));
@@ -169,8 +169,8 @@ static struct t_zset_input *pair_inputs(struct fx *f, int n)
     for (int i = 0; i < n; i++) {
         char m[16];
         void *zs = t_zset_new();
-        t_zset_set(&zs, &f->kv.limits, "a", 1, 1);
-        t_zset_set(&zs, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i), 2);
+        t_zset_set(&zs, &f->kvc.limits, "a", 1, 1);
+        t_zset_set(&zs, &f->kvc.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i), 2);
         in[i] = (struct t_zset_input){zs, 0, 1};
     }
     return in;
@@ -191,7 +191,7 @@ static size_t combine_linear(struct fx *f, enum t_zset_op op, struct t_zset_inpu
     unsigned long long elements = 0;
     for (int i = 0; i < n; i++)
         elements += t_zset_size(in[i].obj);
-    struct t_zset_combine z = {.op = op, .in = in, .n = n, .lim = &f->kv.limits, .build = 1};
+    struct t_zset_combine z = {.op = op, .in = in, .n = n, .lim = &f->kvc.limits, .build = 1};
     t_zset_combine(&z);
     assert_true(z.probes <= 2 * elements);
     size_t size = t_zset_size(z.out);
@@ -218,7 +218,7 @@ static void test_combine_is_linear(void **state)
     void *big = t_zset_new();
     for (int i = 0; i < N; i++) {
         char m[16];
-        t_zset_set(&big, &f->kv.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i), 1);
+        t_zset_set(&big, &f->kvc.limits, m, (size_t)snprintf(m, sizeof m, "m%d", i), 1);
     }
     const void *first = in[0].obj;
     in[0].obj = big;
