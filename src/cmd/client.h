@@ -164,6 +164,7 @@ struct client {
     struct server *srv;
     uint32_t flags;
     int fd;
+    int db; /* the database selected (SELECT): 0 at first */
     /* input */
     char *qbuf; /* owned */
     size_t qlen, qcap;

@@ -31,6 +31,7 @@
 #include "keyspace/notify.h"
 
 struct kv;
+struct kv_dbs;
 struct client;
 struct server;
 
@@ -78,9 +79,10 @@ struct cmd_ctx {
     int argc;
     const struct resp_arg *argv; /* borrowed for the duration of the call */
     struct resp_out *out;        /* the reply goes here */
-    struct kv *kv;
-    int64_t now_ms;        /* entry time (writes) or wall clock (reads) */
-    struct client *client; /* NULL when no local client waits (apply) */
+    struct kv *kv;               /* the database the command runs in */
+    struct kv_dbs *dbs;          /* every database (FLUSHALL, DEBUG DIGEST); kv is one of them */
+    int64_t now_ms;              /* entry time (writes) or wall clock (reads) */
+    struct client *client;       /* NULL when no local client waits (apply) */
     struct server *srv;
     uint64_t rng; /* PRNG state (util_rand64): seeded per command */
     int applying; /* 1 in the apply path (src/sm/sm.c): a read with a

@@ -692,16 +692,24 @@ static void digest_key(void *ud, const char *key, size_t klen, const struct kv_v
     digest_xor(ds->sum, d, DIGEST_LEN);
 }
 
-/* Redis mixes in the number of a database holding keys (raftcache's one
- * is 0) before the xor of its keys' digests. */
-void kv_digest(struct kv *kv, unsigned char out[DIGEST_LEN])
+/* Redis mixes in the number of a database holding keys before the xor of
+ * its keys' digests. */
+void kv_digest_into(struct kv *kv, unsigned char out[DIGEST_LEN])
 {
-    memset(out, 0, DIGEST_LEN);
     if (kv_size(kv) == 0) return;
-    const unsigned char db_be[4] = {0, 0, 0, 0};
+    ASSERT(kv->id >= 0);
+    uint32_t id = (uint32_t)kv->id;
+    const unsigned char db_be[4] = {(unsigned char)(id >> 24), (unsigned char)(id >> 16),
+                                    (unsigned char)(id >> 8), (unsigned char)id};
     digest_mix(out, db_be, sizeof db_be);
     struct dataset ds = {kv, out};
     kv_foreach(kv, digest_key, &ds);
+}
+
+void kv_digest(struct kv *kv, unsigned char out[DIGEST_LEN])
+{
+    memset(out, 0, DIGEST_LEN);
+    kv_digest_into(kv, out);
 }
 
 uint64_t kv_scan(struct kv *kv, uint64_t cursor, kv_visit_fn *fn, void *ud)

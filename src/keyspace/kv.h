@@ -350,11 +350,16 @@ int kv_rename(struct kv *kv, const char *src, size_t slen, const char *dst, size
  * contents as the type's digest op mixes them, and a marker when it has a
  * TTL (the time does not count). */
 void kv_digest_value(const struct kv *kv, const struct kv_val *v, unsigned char out[DIGEST_LEN]);
-/* Redis 7.0's digest of every stored key (expired ones included, as Redis
- * sees its dict) with its value, in out: zeros when nothing is stored. Two
- * keyspaces with the same keys, values and TTL presence give the same
- * digest, whatever their encodings and their dicts' order; the same as
- * redis-server's DEBUG DIGEST for the same data in its database 0. */
+/* Redis 7.0's digest of this database as DEBUG DIGEST adds it to out:
+ * nothing when no key is stored; else the database's number mixed in, then
+ * the digest of every stored key (expired ones included, as Redis sees its
+ * dict) with its value xored in. Two databases with the same number, keys,
+ * values and TTL presence add the same, whatever their encodings and their
+ * dicts' order: redis-server's DEBUG DIGEST for the same data in the
+ * same database. */
+void kv_digest_into(struct kv *kv, unsigned char out[DIGEST_LEN]);
+/* kv_digest_into from zeros: the digest of a node whose only keys are
+ * these. */
 void kv_digest(struct kv *kv, unsigned char out[DIGEST_LEN]);
 
 /* --- iteration --- */

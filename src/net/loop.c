@@ -165,7 +165,7 @@ static int apply_proto_max_bulk_len(void *ud, const struct config *cfg, char *er
     struct server *srv = ud;
     (void)err;
     (void)errlen;
-    srv->kvc.max_value_len = (size_t)cfg->proto_max_bulk_len;
+    srv->dbs.common.max_value_len = (size_t)cfg->proto_max_bulk_len;
     for (struct client *c = srv->clients; c; c = c->next)
         if (!(c->flags & CLIENT_PEER))
             c->parser.limits.bulk_len_max = (size_t)cfg->proto_max_bulk_len;

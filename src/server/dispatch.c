@@ -60,7 +60,7 @@ static int must_wait(const struct client *c, const struct command *cmd)
  * keys appeared. A queue's worth of pops on an emptied key then costs no
  * fsync, as on redis-server. */
 #define NOOP_KEYS_MAX 64
-static int absent_noop(struct server *srv, const struct command *cmd, int argc,
+static int absent_noop(struct server *srv, struct kv *kv, const struct command *cmd, int argc,
                        const struct resp_arg *argv)
 {
     if (!(cmd->flags & CMD_ABSENT_NOOP) || !node_is_leader(srv->node)) return 0;
@@ -69,7 +69,7 @@ static int absent_noop(struct server *srv, const struct command *cmd, int argc,
     if (n == 0 || n == NOOP_KEYS_MAX) return 0;
     for (int i = 0; i < n; i++) {
         const struct resp_arg *k = &argv[idx[i]];
-        if (kv_physically_exists(&srv->kv, k->ptr, k->len) ||
+        if (kv_physically_exists(kv, k->ptr, k->len) ||
             sm_write_in_flight(&srv->sm, k->ptr, k->len))
             return 0;
     }
@@ -88,12 +88,11 @@ static uint32_t call_flags(struct server *srv, const struct command *cmd, int ar
  * above), or a read whose writes hook says it would change the keyspace
  * (decided by the leader only: a follower runs such a read without
  * changing anything). */
-static int call_writes(struct server *srv, const struct command *cmd, uint32_t flags, int argc,
-                       const struct resp_arg *argv)
+static int call_writes(struct server *srv, struct kv *kv, const struct command *cmd, uint32_t flags,
+                       int argc, const struct resp_arg *argv)
 {
-    if (flags & CMD_WRITE) return !absent_noop(srv, cmd, argc, argv);
-    return cmd->writes && node_is_leader(srv->node) &&
-           cmd->writes(&srv->kv, argc, argv, server_now_ms());
+    if (flags & CMD_WRITE) return !absent_noop(srv, kv, cmd, argc, argv);
+    return cmd->writes && node_is_leader(srv->node) && cmd->writes(kv, argc, argv, server_now_ms());
 }
 
 /* MONITOR (src/server/monitors.h): the command is run here, proposed or forwarded
@@ -333,8 +332,8 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
         const struct cmd_block *held;
         argv = blocked_call(c, &argc, &held);
     }
-    if (blocked_must_wait(&srv->blocked, c, &blk, argv, &srv->kv, now)) {
-        blocked_add(&srv->blocked, c, &blk, argc, argv, &srv->kv, now);
+    if (blocked_must_wait(&srv->blocked, c, &blk, argv, server_db(srv, c), now)) {
+        blocked_add(&srv->blocked, c, &blk, argc, argv, server_db(srv, c), now);
         return hold(c, cmd);
     }
     propose_blocking(c, cmd, argc, argv);
@@ -351,7 +350,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     struct server *srv = c->srv;
     uint32_t flags = call_flags(srv, cmd, argc, argv);
     if (flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
-    int writes = call_writes(srv, cmd, flags, argc, argv);
+    int writes = call_writes(srv, server_db(srv, c), cmd, flags, argc, argv);
     enum node_route r = route(c, cmd, flags, argc, argv, writes);
     if (r == NODE_WAIT) return hold(c, cmd);
     if (r == NODE_REPLIED) return DISPATCH_DONE;
@@ -647,7 +646,7 @@ void dispatch_ahead_start(struct dispatch_ahead *a, const struct client *c, cons
     a->at = 0;
     size_t n = resp_peek_arg1(buf, len, &first);
     if (n == 0 || n == len || (c->flags & CLIENT_PEER)) return;
-    a->kv = &c->srv->kv;
+    a->kv = server_db(c->srv, c);
     ahead_push(a, n, &first);
     for (unsigned i = 1; i < DISPATCH_AHEAD; i++)
         ahead_peek(a);

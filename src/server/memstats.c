@@ -36,14 +36,16 @@ void memstats_read(struct server *srv, struct memstats *m)
     m->raft_storage = storage_memory_bytes();
     size_t log = memory_raft_log(srv);
     m->raft_log = log > m->raft_storage ? log - m->raft_storage : 0;
-    const struct kv *kv = &srv->kv;
-    m->keys = dict_size(&kv->keys);
-    m->volatile_keys = dict_size(&kv->volatile_keys);
-    if (m->keys) {
-        m->ht_main = (size_t)(m->keys * (sizeof(struct dict_entry) + sizeof(struct kv_val)) +
-                              dict_slots(&kv->keys) * sizeof(struct dict_entry *));
-        m->ht_expires = (size_t)(m->volatile_keys * sizeof(struct dict_entry) +
-                                 dict_slots(&kv->volatile_keys) * sizeof(struct dict_entry *));
+    for (int i = 0; i < srv->dbs.n; i++) {
+        const struct kv *kv = kv_db(&srv->dbs, i);
+        size_t keys = dict_size(&kv->keys), volatile_keys = dict_size(&kv->volatile_keys);
+        m->keys += keys;
+        m->volatile_keys += volatile_keys;
+        if (!keys) continue;
+        m->ht_main += (size_t)(keys * (sizeof(struct dict_entry) + sizeof(struct kv_val)) +
+                               dict_slots(&kv->keys) * sizeof(struct dict_entry *));
+        m->ht_expires += (size_t)(volatile_keys * sizeof(struct dict_entry) +
+                                  dict_slots(&kv->volatile_keys) * sizeof(struct dict_entry *));
     }
     /* The Raft log's memory is outside used_memory (src/server/memory.h): reported,
      * not part of the overhead. */

@@ -123,8 +123,8 @@ void monitors_feed(struct monitors *m, const struct client *src, int argc,
     struct line l = {0};
     char head[128];
     int64_t us = clock_us();
-    int n = snprintf(head, sizeof head, "+%lld.%06lld [0 %s] ", (long long)(us / 1000000),
-                     (long long)(us % 1000000), src ? src->addr : "lua");
+    int n = snprintf(head, sizeof head, "+%lld.%06lld [%d %s] ", (long long)(us / 1000000),
+                     (long long)(us % 1000000), src ? src->db : 0, src ? src->addr : "lua");
     put(&l, head, (size_t)n);
     for (int i = 0; i < argc; i++) {
         if (i) put(&l, " ", 1);

@@ -27,7 +27,7 @@ void multi_key_changed(struct server *srv, const char *key, size_t len)
     if (dict_size(&srv->watched) == 0) return;
     struct dict_entry *e = dict_find(&srv->watched, key, len);
     if (!e) return;
-    int present = kv_physically_exists(&srv->kv, key, len);
+    int present = kv_physically_exists(kv_db(&srv->dbs, 0), key, len);
     for (struct watched_key *w = e->val; w; w = w->next) {
         if (w->expired_at_watch && !present) continue;
         w->client->flags |= CLIENT_DIRTY_CAS;
@@ -40,7 +40,7 @@ void multi_flushed(struct server *srv)
 {
     for (struct client *c = srv->clients; c; c = c->next) {
         for (struct watched_key *w = c->watched; w; w = w->client_next) {
-            if (!kv_physically_exists(&srv->kv, w->key->key, w->key->key_len)) continue;
+            if (!kv_physically_exists(server_db(srv, c), w->key->key, w->key->key_len)) continue;
             if (w->expired_at_watch) continue;
             c->flags |= CLIENT_DIRTY_CAS;
         }
@@ -138,8 +138,9 @@ static void watch_key(struct client *c, const struct resp_arg *key, int64_t now_
     struct watched_key *w = util_xcalloc(1, sizeof *w);
     w->client = c;
     w->key = e;
-    w->expired_at_watch = kv_physically_exists(&srv->kv, key->ptr, key->len) &&
-                          !kv_exists(&srv->kv, key->ptr, key->len, now_ms);
+    struct kv *kv = server_db(srv, c);
+    w->expired_at_watch =
+        kv_physically_exists(kv, key->ptr, key->len) && !kv_exists(kv, key->ptr, key->len, now_ms);
     w->next = e->val;
     if (w->next) w->next->prev = w;
     e->val = w;
@@ -162,10 +163,11 @@ static int watched_key_in_flight(struct client *c)
 /* A watched key that was present when watched and has expired since. */
 static int watched_key_expired(struct client *c, int64_t now_ms)
 {
+    struct kv *kv = server_db(c->srv, c);
     for (struct watched_key *w = c->watched; w; w = w->client_next) {
         if (w->expired_at_watch) continue;
-        if (kv_physically_exists(&c->srv->kv, w->key->key, w->key->key_len) &&
-            !kv_exists(&c->srv->kv, w->key->key, w->key->key_len, now_ms))
+        if (kv_physically_exists(kv, w->key->key, w->key->key_len) &&
+            !kv_exists(kv, w->key->key, w->key->key_len, now_ms))
             return 1;
     }
     return 0;

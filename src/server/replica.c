@@ -68,8 +68,8 @@ static void active_expire(struct server *srv)
     expiring_applied(b.x, node_applied(srv->node));
     for (;;) {
         b.added = 0;
-        size_t seen =
-            kv_expired_sample(&srv->kv, server_now_ms(), EXPIRE_SAMPLE, collect_expired, &b);
+        size_t seen = kv_expired_sample(kv_db(&srv->dbs, 0), server_now_ms(), EXPIRE_SAMPLE,
+                                        collect_expired, &b);
         if (batch_full(&b)) submit_expired(srv, &b);
         if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
         if (expiring_full(b.x) || clock_mono_us() - start > budget_us) break;
@@ -88,7 +88,7 @@ static int policy_lfu(int policy)
 void replica_apply_limits(struct server *srv)
 {
     const struct config *c = &srv->cfg;
-    srv->kvc.access = (struct kv_access){
+    srv->dbs.common.access = (struct kv_access){
         .lfu = policy_lfu(c->maxmemory_policy),
         .evicts_by_access =
             c->maxmemory > 0 && (policy_lfu(c->maxmemory_policy) ||
@@ -99,7 +99,7 @@ void replica_apply_limits(struct server *srv)
         .lfu_decay_time =
             (uint32_t)(c->lfu_decay_time > UINT32_MAX ? UINT32_MAX : c->lfu_decay_time),
     };
-    srv->kvc.limits = (struct kv_limits){
+    srv->dbs.common.limits = (struct kv_limits){
         .hash_max_listpack_entries = (uint64_t)c->hash_max_listpack_entries,
         .hash_max_listpack_value = (uint64_t)c->hash_max_listpack_value,
         .set_max_intset_entries = (uint64_t)c->set_max_intset_entries,
@@ -115,8 +115,8 @@ void replica_apply_limits(struct server *srv)
 static void update_lru_clock(struct server *srv)
 {
     int64_t now = server_now_ms();
-    srv->kvc.lru_clock = (uint32_t)(now / 1000) & KV_LRU_MAX;
-    srv->kvc.lfu_minutes = (uint32_t)(now / 60000) & 0xffff;
+    srv->dbs.common.lru_clock = (uint32_t)(now / 1000) & KV_LRU_MAX;
+    srv->dbs.common.lfu_minutes = (uint32_t)(now / 60000) & 0xffff;
 }
 
 /* The keyspace's hooks: watchers are dirtied, blocked clients woken. */
@@ -167,9 +167,10 @@ static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
 void replica_set_notify(struct server *srv, unsigned flags)
 {
     notify_set(&srv->notify, flags);
-    srv->kvc.event_mask = ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
-                          ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0) |
-                          ((srv->notify.mask & NOTIFY_EVICTED) ? 1u << KV_EVENT_EVICTED : 0);
+    srv->dbs.common.event_mask =
+        ((srv->notify.mask & NOTIFY_NEW) ? 1u << KV_EVENT_NEW : 0) |
+        ((srv->notify.mask & NOTIFY_EXPIRED) ? 1u << KV_EVENT_EXPIRED : 0) |
+        ((srv->notify.mask & NOTIFY_EVICTED) ? 1u << KV_EVENT_EVICTED : 0);
 }
 
 /* Snapshots carry the script cache and the function libraries beside the
@@ -237,11 +238,9 @@ void replica_init(struct server *srv, uint64_t seed)
 {
     srv->rng = seed;
     srv->start_ms = server_now_ms();
-    uint64_t kv_seed = util_rand64(&srv->rng);
-    kv_common_init(&srv->kvc, type_table, util_rand64(&srv->rng));
-    kv_init(&srv->kv, &srv->kvc, 0, kv_seed);
-    srv->kvc.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
-    kv_set_may_grow(&srv->kv, memory_may_grow, srv);
+    kv_dbs_init(&srv->dbs, type_table, (int)srv->cfg.databases, util_rand64(&srv->rng));
+    srv->dbs.common.max_value_len = (size_t)srv->cfg.proto_max_bulk_len;
+    kv_dbs_set_may_grow(&srv->dbs, memory_may_grow, srv);
     replica_apply_limits(srv);
     update_lru_clock(srv);
     multi_init(srv);
@@ -260,14 +259,14 @@ void replica_init(struct server *srv, uint64_t seed)
     script_set_call_hook(srv->scripts, monitor_script_call, srv);
     script_set_call_hook(srv->fn_scripts, monitor_script_call, srv);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
-    srv->kvc.on_modify = key_changed;
-    srv->kvc.on_ready = key_ready;
-    srv->kvc.on_flush = flushed;
-    srv->kvc.on_event = key_event;
-    srv->kvc.hook_ud = srv;
+    srv->dbs.common.on_modify = key_changed;
+    srv->dbs.common.on_ready = key_ready;
+    srv->dbs.common.on_flush = flushed;
+    srv->dbs.common.on_event = key_event;
+    srv->dbs.common.hook_ud = srv;
     replica_set_notify(srv, srv->cfg.notify_keyspace_events);
     struct sm_env sme = {
-        .kv = &srv->kv,
+        .dbs = &srv->dbs,
         .monitor = &srv->monitor,
         .srv = srv,
         .notify = &srv->notify,
@@ -330,7 +329,7 @@ void replica_wake_blocked(struct server *srv)
     struct blocked *b = &srv->blocked;
     int64_t now = server_now_ms();
     release_blocked_if_not_leading(srv, now);
-    if (b->n_ready) blocked_serve_ready(b, &srv->kv, now);
+    if (b->n_ready) blocked_serve_ready(b, kv_db(&srv->dbs, 0), now);
 }
 
 void replica_cron(struct server *srv)
@@ -340,7 +339,7 @@ void replica_cron(struct server *srv)
     blocked_expire(&srv->blocked, now);
     replica_wake_blocked(srv);
     update_lru_clock(srv);
-    kv_cron(&srv->kv);
+    kv_dbs_cron(&srv->dbs);
     if (node_is_leader(srv->node)) {
         if (!srv->pause.end_ms) active_expire(srv); /* a paused node deletes nothing, as Redis */
     } else if (expiring_count(&srv->sm.expiring)) {
@@ -353,7 +352,7 @@ void replica_free(struct server *srv)
 {
     node_free(srv->node);
     srv->node = NULL;
-    kv_free(&srv->kv);
+    kv_dbs_free(&srv->dbs);
     evict_free(&srv->evict);
     sm_free(&srv->sm);
     multi_free(srv);

@@ -20,6 +20,7 @@
 #include "base/alloc.h"
 #include "config/config.h"
 #include "ds/dict.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "cmd/client.h"
 #include "sm/evict.h"
@@ -50,8 +51,7 @@ struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/
 
 struct server {
     struct config cfg;
-    struct kv_common kvc; /* the settings, stats and hooks of kv */
-    struct kv kv;
+    struct kv_dbs dbs;                /* the numbered databases (SELECT) */
     struct sm sm;                     /* the apply path */
     struct evict evict;               /* the leader's choice of keys over maxmemory */
     uint64_t mem_not_counted;         /* bytes maxmemory does not count (src/sm/evict.h), as of
@@ -96,6 +96,12 @@ struct server {
 /* Asks the loop (src/net/loop.h) to stop after the current iteration (SHUTDOWN,
  * signals). */
 void server_request_shutdown(struct server *srv);
+
+/* The database c has selected (SELECT). */
+static inline struct kv *server_db(const struct server *srv, const struct client *c)
+{
+    return kv_db(&srv->dbs, c->db);
+}
 
 /* The count a connection is in: clients, inbound peer links, or connections
  * accepted beyond maxclients that may still present RAFT.AUTH. */

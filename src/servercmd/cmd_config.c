@@ -93,7 +93,7 @@ void cmd_config_resetstat(struct cmd_ctx *c)
     struct server *srv = c->srv;
     memset(&srv->stats, 0, sizeof srv->stats);
     monitor_reset_stats(&srv->monitor);
-    kv_reset_stats(&srv->kvc);
+    kv_reset_stats(&srv->dbs.common);
     resp_add_simple(c->out, "OK");
 }
 

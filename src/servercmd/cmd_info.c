@@ -177,25 +177,28 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
     const struct server_stats *s = &srv->stats;
-    info_addf(
-        t,
-        "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-        "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
-        "evicted_clients:0\r\n"
-        "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
-        "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
-        "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
-        "total_error_replies:%llu\r\n",
-        (unsigned long long)s->connections_received,
-        (unsigned long long)(s->commands_processed + srv->sm.commands_run),
-        (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
-        (unsigned long long)s->rejected_connections, (unsigned long long)srv->kvc.expired_keys,
-        (unsigned long long)srv->kvc.evicted_keys, (unsigned long long)srv->kvc.keyspace_hits,
-        (unsigned long long)srv->kvc.keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
-        pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
-        (unsigned long long)s->output_limit_disconnections, (unsigned long long)s->protocol_errors,
-        (unsigned long long)srv->monitor.total_error_replies);
+    info_addf(t,
+              "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+              "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+              "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+              "evicted_clients:0\r\n"
+              "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
+              "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
+              "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
+              "total_error_replies:%llu\r\n",
+              (unsigned long long)s->connections_received,
+              (unsigned long long)(s->commands_processed + srv->sm.commands_run),
+              (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
+              (unsigned long long)s->rejected_connections,
+              (unsigned long long)srv->dbs.common.expired_keys,
+              (unsigned long long)srv->dbs.common.evicted_keys,
+              (unsigned long long)srv->dbs.common.keyspace_hits,
+              (unsigned long long)srv->dbs.common.keyspace_misses,
+              pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
+              pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
+              (unsigned long long)s->output_limit_disconnections,
+              (unsigned long long)s->protocol_errors,
+              (unsigned long long)srv->monitor.total_error_replies);
 }
 
 static void section_cpu(struct info_text *t, struct server *srv, int64_t now)
@@ -218,10 +221,13 @@ static void section_keyspace(struct info_text *t, struct server *srv, int64_t no
 {
     (void)now;
     info_addf(t, "# Keyspace\r\n");
-    uint64_t keys = kv_size(&srv->kv);
-    if (keys)
-        info_addf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
-                  (unsigned long long)kv_volatile_count(&srv->kv));
+    for (int i = 0; i < srv->dbs.n; i++) {
+        struct kv *kv = kv_db(&srv->dbs, i);
+        uint64_t keys = kv_size(kv);
+        if (keys)
+            info_addf(t, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", i, (unsigned long long)keys,
+                      (unsigned long long)kv_volatile_count(kv));
+    }
 }
 
 static void section_commandstats(struct info_text *t, struct server *srv, int64_t now)

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "sm/evict.h"
 #include "keyspace/expiring.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "sm/sm.h"
 #include "base/util.h"
@@ -248,7 +249,7 @@ void evict_round_begin(struct evict_round *r, struct evict *ev, struct sm *sm,
 static int choose_one(struct evict_round *r)
 {
     struct expiring *x = &r->sm->expiring;
-    struct kv *kv = r->sm->env.kv;
+    struct kv *kv = kv_db(r->sm->env.dbs, 0);
     if (r->freed >= r->to_free) return 0;
     if (expiring_full(x)) { /* room comes back as entries apply */
         r->result = EVICT_RUNNING;

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "base/le.h"
 #include "base/log.h"
@@ -164,7 +165,8 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .argc = argc,
         .argv = argv,
         .out = out,
-        .kv = sm->env.kv,
+        .kv = kv_db(sm->env.dbs, 0),
+        .dbs = sm->env.dbs,
         .now_ms = ts,
         .client = c,
         .srv = sm->env.srv,
@@ -236,10 +238,10 @@ static void prefetch_ahead(const struct sm *sm, uint32_t i, uint32_t ncmds)
         if (!h->key.ptr) continue;
         if (s < 3) {
             if (h->member.ptr)
-                kv_prefetch_member(sm->env.kv, h->key.ptr, h->key.len, h->member.ptr, h->member.len,
-                                   stages[s]);
+                kv_prefetch_member(kv_db(sm->env.dbs, 0), h->key.ptr, h->key.len, h->member.ptr,
+                                   h->member.len, stages[s]);
         } else {
-            kv_prefetch(sm->env.kv, h->key.ptr, h->key.len, stages[s - 3]);
+            kv_prefetch(kv_db(sm->env.dbs, 0), h->key.ptr, h->key.len, stages[s - 3]);
         }
     }
 }
@@ -255,13 +257,13 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
     if (type == SM_ENTRY_BATCH)
         for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
             if (sm->hints[k].key.ptr)
-                kv_prefetch(sm->env.kv, sm->hints[k].key.ptr, sm->hints[k].key.len,
+                kv_prefetch(kv_db(sm->env.dbs, 0), sm->hints[k].key.ptr, sm->hints[k].key.len,
                             DICT_PREFETCH_BUCKET);
     for (uint32_t i = 0; i < ncmds; i++) {
         int argc = decode_cmd(sm, p, len, &off); /* validated: cannot fail */
         if (type == SM_ENTRY_EXPIRE) {
             for (int k = 0; k < argc; k++)
-                kv_delete_if_expired(sm->env.kv, sm->argv[k].ptr, sm->argv[k].len, ts);
+                kv_delete_if_expired(kv_db(sm->env.dbs, 0), sm->argv[k].ptr, sm->argv[k].len, ts);
             /* The deletion half of an expiry cycle (src/cmd/monitor.h) */
             int64_t now_us = clock_mono_us();
             monitor_event(sm->env.monitor, "expire-cycle", (now_us - mark_us) / 1000);
@@ -580,30 +582,30 @@ void sm_set_applied(struct sm *sm, uint64_t index)
 struct snaplive *sm_snapshot_start(struct sm *sm, const char *path, uint64_t index, uint64_t term,
                                    char *err, size_t errlen)
 {
-    return snaplive_start(path, sm->env.kv, &sm->env.extra, index, term, err, errlen);
+    return snaplive_start(path, kv_db(sm->env.dbs, 0), &sm->env.extra, index, term, err, errlen);
 }
 
 int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,
                        size_t errlen)
 {
-    return snapshot_verify(path, sm->env.kv->common->types, h, err, errlen);
+    return snapshot_verify(path, sm->env.dbs->common.types, h, err, errlen);
 }
 
 int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h, char *err,
                      size_t errlen)
 {
-    kv_flush(sm->env.kv);
+    kv_dbs_flush(sm->env.dbs);
     if (sm->env.extra_reset) sm->env.extra_reset(sm->env.extra.ud);
     /* Loading is no write: its keys fire no "new" (nor "expired"). */
-    unsigned event_mask = sm->env.kv->common->event_mask;
-    sm->env.kv->common->event_mask = 0;
-    int rc = snapshot_load(path, sm->env.kv, &sm->env.extra, h, err, errlen);
-    sm->env.kv->common->event_mask = event_mask;
+    unsigned event_mask = sm->env.dbs->common.event_mask;
+    sm->env.dbs->common.event_mask = 0;
+    int rc = snapshot_load(path, kv_db(sm->env.dbs, 0), &sm->env.extra, h, err, errlen);
+    sm->env.dbs->common.event_mask = event_mask;
     if (rc == 0) sm->applied = h->index;
     return rc;
 }
 
 uint64_t sm_keys(const struct sm *sm)
 {
-    return kv_size(sm->env.kv);
+    return kv_dbs_size(sm->env.dbs);
 }

@@ -51,12 +51,12 @@ struct server;
 struct client;
 struct command;
 struct monitor;
-struct kv;
+struct kv_dbs;
 struct raft_part;
 
 /* What the state machine works on, given by its owner (src/net/loop.c). */
 struct sm_env {
-    struct kv *kv;               /* the keyspace entries change */
+    struct kv_dbs *dbs;          /* the databases entries change */
     struct monitor *monitor;     /* per-command counters (src/cmd/monitor.h) */
     struct server *srv;          /* handed to commands (cmd_ctx.srv), opaque here */
     const struct notify *notify; /* keyspace notifications the commands fire (cmd_ctx);

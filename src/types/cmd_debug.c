@@ -14,6 +14,8 @@
 
 #include "cmd/cmd.h"
 #include "cmd/cmdarg.h"
+#include "keyspace/dbs.h"
+#include "raft/raft_assert.h"
 #include "keyspace/digest.h"
 #include "keyspace/kv.h"
 #include "cmd/rows.h"
@@ -28,7 +30,8 @@ static void reply_digest(struct cmd_ctx *c, const unsigned char d[DIGEST_LEN])
 static void debug_digest(struct cmd_ctx *c)
 {
     unsigned char sum[DIGEST_LEN];
-    kv_digest(c->kv, sum);
+    ASSERT(c->dbs);
+    kv_dbs_digest(c->dbs, sum);
     reply_digest(c, sum);
 }
 

@@ -34,20 +34,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&srv, 0, sizeof srv);
     config_init_defaults(&srv.cfg);
     srv.rng = 1;
-    kv_common_init(&srv.kvc, type_table, 42);
-    kv_init(&srv.kv, &srv.kvc, 0, 42);
-    srv.kvc.max_value_len = 1u << 20;
+    kv_dbs_init(&srv.dbs, type_table, 1, 42);
+    srv.dbs.common.max_value_len = 1u << 20;
+    struct kv *kv = kv_db(&srv.dbs, 0);
     multi_init(&srv);
     monitor_init(&srv.monitor, cmd_id_count());
     /* Applying proposes nothing. */
-    struct sm_env env = {.kv = &srv.kv, .monitor = &srv.monitor, .srv = &srv};
+    struct sm_env env = {.dbs = &srv.dbs, .monitor = &srv.monitor, .srv = &srv};
     sm_init(&srv.sm, &env, 1);
-    if (kv_set(&srv.kv, "canary", 6, "v", 1, KV_NO_EXPIRE, 0) != 1) abort();
+    if (kv_set(kv, "canary", 6, "v", 1, KV_NO_EXPIRE, 0) != 1) abort();
 
     char err[256] = "";
     if (sm_apply(&srv.sm, 1, NULL, NULL, 0, (const char *)data, size, err, sizeof err) != 0) {
-        if (!err[0] || srv.sm.applied_entries != 0 || kv_size(&srv.kv) != 1 ||
-            !kv_physically_exists(&srv.kv, "canary", 6)) {
+        if (!err[0] || srv.sm.applied_entries != 0 || kv_size(kv) != 1 ||
+            !kv_physically_exists(kv, "canary", 6)) {
             fprintf(stderr, "fuzz_sm_entry: a refused entry changed the keyspace (%s)\n", err);
             abort();
         }
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     monitor_free(&srv.monitor);
     sm_free(&srv.sm);
     multi_free(&srv);
-    kv_free(&srv.kv);
+    kv_dbs_free(&srv.dbs);
     config_free(&srv.cfg);
     return 0;
 }

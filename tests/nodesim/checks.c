@@ -176,8 +176,8 @@ void check_converged(void)
         struct server *srv = W->srv[id];
         if (!srv || !members_has(leader, id)) continue; /* removed ones keep their data */
         unsigned char d[DIGEST_LEN];
-        kv_digest(&srv->kv, d);
-        uint64_t a = node_applied(srv->node), k = kv_size(&srv->kv);
+        kv_dbs_digest(&srv->dbs, d);
+        uint64_t a = node_applied(srv->node), k = kv_dbs_size(&srv->dbs);
         if (!first) {
             first = id;
             applied = a;

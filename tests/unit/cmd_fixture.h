@@ -95,7 +95,13 @@ static const char *runv(struct fx *f, int argc, const struct resp_arg *argv, siz
     assert_non_null(cmd);
     assert_true(cmd_arity_ok(cmd, argc));
     resp_out_clear(&f->out);
-    struct cmd_ctx c = {argc, argv, &f->out, &f->kv, f->now, NULL, NULL, f->rng, !f->reading};
+    struct cmd_ctx c = {.argc = argc,
+                        .argv = argv,
+                        .out = &f->out,
+                        .kv = &f->kv,
+                        .now_ms = f->now,
+                        .rng = f->rng,
+                        .applying = !f->reading};
     cmd->proc(&c);
     *len = f->out.len;
     resp_add_raw(&f->out, "", 1); /* NUL for printing; not part of *len */

@@ -619,7 +619,7 @@ static void test_workers(void **state)
     EXPECT(f, "RPUSH b x y", ":2\r\n");
     struct resp_arg keys[2] = {{"a", 1}, {"b", 1}};
     resp_out_clear(&f->out);
-    struct cmd_ctx c = {0, NULL, &f->out, &f->kv, f->now, NULL, NULL, 0, 1};
+    struct cmd_ctx c = {.out = &f->out, .kv = &f->kv, .now_ms = f->now, .applying = 1};
     assert_int_equal(t_list_pop_generic(&c, keys, 2, QL_TAIL, 1, T_LIST_REPLY_KEY_ONE), 1);
     assert_int_equal(f->out.len, strlen("*2\r\n$1\r\nb\r\n$1\r\ny\r\n"));
     assert_memory_equal(f->out.data, "*2\r\n$1\r\nb\r\n$1\r\ny\r\n", f->out.len);
