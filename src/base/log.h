@@ -10,6 +10,11 @@
  * server as the node's Raft role changes ('M' leader, 'S' follower, 'C'
  * candidate; 'M' until told otherwise).
  *
+ * A log file moved or removed (logrotate without copytruncate) is noticed
+ * at the next line, which goes into a new file at the same path: the
+ * path is compared with the open file before every line (one stat()). If
+ * the new file cannot be opened, lines go on into the old one.
+ *
  * Each line reaches the kernel in one write() call, and a log file is opened
  * O_APPEND, so lines from this process (and from others appending to the same
  * file) never interleave mid-line. A message longer than LOG_LINE_MAX is

@@ -371,6 +371,15 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     server_request_shutdown(srv);
 }
 
+/* SIGHUP: ignored, as Redis ignores it; said in the log, so that an
+ * operator who sent it to reopen the log file learns that nothing needs it
+ * (src/base/log.h reopens a moved log file by itself). */
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    LOG_NOTICE("Received SIGHUP: ignored (the log file is reopened by itself after a rotation)");
+}
+
 static void make_run_id(struct server *srv)
 {
     static const char hex[] = "0123456789abcdef";
@@ -397,6 +406,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
         return -1;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* until the loop watches it, below */
     if (conn_init(srv, err, errlen) < 0) return -1;
     server_memory_mark_startup(); /* before the storage and the data it loads */
     if (replica_start(srv, io->loop, flush_replies, err, errlen) < 0) return -1;
@@ -423,6 +433,8 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     io->sigterm.data = io->sigint.data = srv;
     ev_signal_start(io->loop, &io->sigterm);
     ev_signal_start(io->loop, &io->sigint);
+    ev_signal_init(&io->sighup, sighup_cb, SIGHUP);
+    ev_signal_start(io->loop, &io->sighup);
     return 0;
 }
 

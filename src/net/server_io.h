@@ -22,7 +22,7 @@ struct server_io {
     ev_idle more;         /* active while woken clients are left: the loop must not block */
     ev_timer snap_poll;   /* a snapshot waits for its thread: back soon (node_snapshot_waiting) */
     uint64_t fsyncs_seen; /* the log's commits the latency monitor has looked at */
-    ev_signal sigterm, sigint;
+    ev_signal sigterm, sigint, sighup;
     /* src/net/conn.c: accepting paused while descriptors ran out */
     ev_timer accept_resume;
     int64_t accept_error_logged_ms; /* when the last such error was logged */

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BIN, KIND, free_port
+from conftest import BIN, KIND, free_port, wait_until
 
 
 def run_until_exit(args, port, timeout_s=20):
@@ -118,3 +118,30 @@ def test_signal_exits_zero(start_server, sig):
     # No longer listening.
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+
+
+@pytest.mark.skipif(KIND != "raftcache", reason="redis-server ignores SIGHUP without a log line")
+def test_sighup_is_ignored_and_a_rotated_log_file_is_replaced(start_server):
+    """SIGHUP neither stops the node nor goes unsaid; a log file moved away
+    (logrotate without copytruncate) is replaced by a new one at its path."""
+    def log_has(path, text):
+        try:
+            with open(path, "rb") as f:
+                return text in f.read()
+        except FileNotFoundError:
+            return False
+
+    srv = start_server({"logfile": "node.log"})  # relative: in the server's working directory
+    logfile = os.path.join(srv.workdir, "node.log")
+    r = srv.client()
+    r.set("k", "v")
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    wait_until(lambda: log_has(logfile, b"Received SIGHUP"), 10, what="the SIGHUP log line")
+    assert r.get("k") == b"v"
+    os.rename(logfile, logfile + ".1")
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    wait_until(lambda: log_has(logfile, b"Received SIGHUP"), 10, what="a new log file")
+    assert not log_has(logfile, b"Ready to accept")  # a new file, not the old one moved back
+    assert log_has(logfile + ".1", b"Ready to accept")
+    assert r.ping()
+    assert srv.proc.poll() is None
