@@ -7,7 +7,7 @@
 -- Every numeric field of INFO raft (RAFT.INFO's text) is returned under its
 -- own name (current_term, commit_index, last_applied_index, fsync_count,
 -- fsync_avg_microseconds, fsync_max_microseconds, ...), and the text
--- fields as numbers: is_leader (1 on the leader), state_up (1 when
+-- fields as numbers: is_leader (1 on the leader: raft_role:leader), state_up (1 when
 -- state:up), is_voting (1 or 0), term_exhausted (1 when the term is at its
 -- ceiling: docs/operations.md), leader_known (1 when leader_id is not -1).
 local info = redis.call('INFO', 'raft')
@@ -22,7 +22,7 @@ for line in string.gmatch(info, '[^\r\n]+') do
         if string.match(v, '^%-?%d+$') then
             put(k, v)
             if k == 'leader_id' then put('leader_known', v ~= '-1' and 1 or 0) end
-        elseif k == 'role' then
+        elseif k == 'raft_role' then
             put('is_leader', v == 'leader' and 1 or 0)
         elseif k == 'state' then
             put('state_up', v == 'up' and 1 or 0)

@@ -42,7 +42,7 @@ static const char *peer_state(const struct server *srv, uint64_t id, int64_t *se
     return info.state == TRANSPORT_CONNECTING ? "connecting" : "disconnected";
 }
 
-static void raft_section(struct info_text *t, const struct server *srv)
+static void raft_section(struct info_text *t, const struct server *srv, const char *role_field)
 {
     const struct raft *r = node_core(srv->node);
     const struct raft_conf *conf = raft_conf_of(r);
@@ -59,12 +59,12 @@ static void raft_section(struct info_text *t, const struct server *srv)
     const struct raft_hard_state *hs = node_hard_state(srv->node);
     info_addf(t,
               "# Raft\r\nnode_id:%llu\r\nstate:%s\r\nremoved:%s\r\nrecovery:%s\r\n"
-              "role:%s\r\nis_voting:%s\r\n"
+              "%s:%s\r\nis_voting:%s\r\n"
               "leader_id:%lld\r\nleader_addr:%s\r\ncurrent_term:%llu\r\nvoted_for:%lld\r\n"
               "num_nodes:%u\r\nnum_voting_nodes:%d\r\nterm_exhausted:%s\r\n"
               "messages_refused:%llu\r\n",
               (unsigned long long)self, node_member_state(srv->node),
-              node_removed(srv->node) ? "yes" : "no", node_recovery_state(srv->node),
+              node_removed(srv->node) ? "yes" : "no", node_recovery_state(srv->node), role_field,
               role_name(srv), self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
               leader ? (long long)leader : -1LL, laddr, (unsigned long long)raft_term_of(r),
               hs->vote ? (long long)hs->vote : -1LL, conf->n, voters,
@@ -127,9 +127,9 @@ static void log_sections(struct info_text *t, const struct server *srv)
               (unsigned long long)si.last_duration_ms);
 }
 
-void cluster_info_raft(struct info_text *t, const struct server *srv)
+void cluster_info_raft(struct info_text *t, const struct server *srv, const char *role_field)
 {
-    raft_section(t, srv);
+    raft_section(t, srv, role_field);
     info_addf(t, "\r\n");
     log_sections(t, srv);
 }
@@ -137,7 +137,7 @@ void cluster_info_raft(struct info_text *t, const struct server *srv)
 void cmd_raft_info(struct cmd_ctx *c)
 {
     struct info_text t = {0};
-    cluster_info_raft(&t, c->srv);
+    cluster_info_raft(&t, c->srv, "role");
     resp_add_verbatim(c->out, t.p, t.len, "txt");
     free(t.p);
 }

@@ -8,7 +8,8 @@
 struct info_text;
 struct server;
 
-/* The "# Raft", "# Log" and "# Snapshot" sections. */
-void cluster_info_raft(struct info_text *t, const struct server *srv);
+/* The "# Raft", "# Log" and "# Snapshot" sections; the node's Raft role is
+ * the field role_field ("role" in RAFT.INFO, "raft_role" in INFO). */
+void cluster_info_raft(struct info_text *t, const struct server *srv, const char *role_field);
 
 #endif

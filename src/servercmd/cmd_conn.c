@@ -18,6 +18,7 @@
 #include "server/monitors.h"
 #include "server/multi.h"
 #include "server/server.h"
+#include "servercmd/cmd_role.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
 
@@ -135,9 +136,9 @@ static void hello_reply(struct cmd_ctx *c)
     resp_add_bulk_cstr(c->out, "id");
     resp_add_int(c->out, (long long)c->client->id);
     resp_add_bulk_cstr(c->out, "mode");
-    resp_add_bulk_cstr(c->out, "cluster");
+    resp_add_bulk_cstr(c->out, role_redis_mode(c->srv));
     resp_add_bulk_cstr(c->out, "role");
-    resp_add_bulk_cstr(c->out, "master");
+    resp_add_bulk_cstr(c->out, role_hello_role(c->srv));
     resp_add_bulk_cstr(c->out, "modules");
     resp_add_array_len(c->out, 0);
 }

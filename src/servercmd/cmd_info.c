@@ -5,11 +5,11 @@
  *
  * Sections: server clients memory persistence stats replication cpu cluster
  * keyspace errorstats (the default set, Redis's), raft, commandstats and
- * latencystats (named, or in "all" and "everything"). The Raft section is
- * not a default one: its role:leader|follower would follow replication's
- * role:master|slave in one reply, and clients that read the role from INFO
- * (ioredis in Sentinel mode, where the last field of a name wins) would find
- * no master.
+ * latencystats (named, or in "all" and "everything"). In INFO the Raft
+ * section names its role field raft_role (RAFT.INFO's is role): INFO then
+ * carries replication's role:master|slave once, as clients and exporters
+ * that read the role from INFO expect (ioredis in Sentinel mode and
+ * prometheus-redis-exporter keep the last field of a name).
  * Section names are case-insensitive; several may be given.
  */
 #include <stdio.h>
@@ -57,12 +57,12 @@ static void section_server(struct info_text *t, struct server *srv, int64_t now)
     uname(&un);
     long long up = (now - srv->start_ms) / 1000;
     info_addf(t,
-              "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:cluster\r\n"
+              "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:%s\r\n"
               "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
               "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
               "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
-              REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, un.sysname, un.release, un.machine,
-              (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
+              REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, role_redis_mode(srv), un.sysname, un.release,
+              un.machine, (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
               (long long)now * 1000, up, up / 86400, srv->cfg.hz,
               srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
 }
@@ -284,7 +284,7 @@ static void section_replication(struct info_text *t, struct server *srv, int64_t
 static void section_raft(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
-    cluster_info_raft(t, srv);
+    cluster_info_raft(t, srv, "raft_role");
 }
 
 /* INFO's sections, in the order it writes them. */

@@ -101,6 +101,16 @@ static void replica_fields(struct info_text *t, const struct server *srv)
               voter ? 100 : 0);
 }
 
+const char *role_redis_mode(const struct server *srv)
+{
+    return raft_conf_of(node_core(srv->node))->n > 1 ? "cluster" : "standalone";
+}
+
+const char *role_hello_role(const struct server *srv)
+{
+    return node_is_leader(srv->node) ? "master" : "replica";
+}
+
 void role_info_replication(struct info_text *t, const struct server *srv)
 {
     int leads = node_is_leader(srv->node);

@@ -236,6 +236,38 @@ def test_replica_whose_leader_is_gone_reports_the_link_down(cluster):
                what="the link up again")
 
 
+
+def test_info_all_carries_redis_role_once(cluster):
+    """INFO all holds replication's role once (master, slave), the Raft role
+    as raft_role; RAFT.INFO keeps role. Exporters and Sentinel-mode clients
+    keep the last field of a name."""
+    leader = cluster.leader()
+    for nd, role, raft_role in ((leader, "master", "leader"),
+                                (cluster.followers()[0], "slave", "follower")):
+        lines = nd.cli("INFO", "all").splitlines()
+        assert [l for l in lines if l.startswith("role:")] == [f"role:{role}"], nd.port
+        assert f"raft_role:{raft_role}" in lines
+        assert nd.raft_info()["role"] == raft_role
+
+
+def hello_of(port):
+    with redis.Redis(port=port, decode_responses=True, socket_timeout=10) as c:
+        flat = c.execute_command("HELLO", "2")
+    return dict(zip(flat[::2], flat[1::2]))
+
+
+def test_hello_and_info_tell_redis_mode_and_role(cluster, server):
+    """A node alone is standalone, as redis-server is; a member of a cluster
+    says cluster. The leader is a master and the others replicas."""
+    hello = hello_of(server.port)
+    assert (hello["mode"], hello["role"]) == ("standalone", "master"), hello
+    assert "redis_mode:standalone" in server.cli("INFO", "server").splitlines()
+    leader = cluster.leader()
+    for nd, role in ((leader, "master"), (cluster.followers()[0], "replica")):
+        hello = hello_of(nd.port)
+        assert (hello["mode"], hello["role"]) == ("cluster", role), (nd.port, hello)
+        assert "redis_mode:cluster" in nd.cli("INFO", "server").splitlines()
+
 def test_role_is_in_the_command_table_like_redis(server):
     lines = server.cli("COMMAND", "INFO", "ROLE").split("\n")
     assert lines[:6] == ["role", "1", "noscript", "loading", "stale", "fast"], lines
