@@ -183,7 +183,7 @@ static void section_stats(struct info_text *t, struct server *srv, int64_t now)
               "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
               "evicted_clients:0\r\n"
               "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
-              "pubsub_patterns:%zu\r\npubsub_shardchannels:%zu\r\n"
+              "pubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n"
               "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
               "total_error_replies:%llu\r\n",
               (unsigned long long)s->connections_received,
