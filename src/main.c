@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "net/loop.h"
+#include "net/supervise.h"
 #include "server/server.h"
 #include "base/util.h"
 #include "servercmd/cmdtable.h"
@@ -79,8 +80,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "Can't open the log file '%s': %s\n", srv.cfg.logfile, strerror(errno));
         return 1;
     }
+    if (supervise_start(&srv.cfg, err, sizeof err) < 0) {
+        LOG_WARNING("%s", err);
+        return 1;
+    }
     if (make_dir(srv.cfg.dir, err, sizeof err) < 0) {
         LOG_WARNING("%s", err);
+        supervise_stop();
         return 1;
     }
     cmdtable_init();
@@ -89,10 +95,12 @@ int main(int argc, char **argv)
                srv.cfg.node_id);
     if (loop_init(&srv, err, sizeof err) < 0) {
         LOG_WARNING("%s", err);
+        supervise_stop();
         return 1;
     }
     LOG_NOTICE("Node started, listening on port %lld", srv.cfg.port);
     int rc = loop_run(&srv);
+    supervise_stop();
     loop_free(&srv);
     monitor_free(&srv.monitor);
     config_free(&srv.cfg);

@@ -667,6 +667,7 @@ const char *config_maxmemory_policy_name(int policy)
 
 /* Indexed by enum config_protected_action. */
 static const char *const protected_action_names[] = {"no", "yes", "local", NULL};
+static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -732,6 +733,14 @@ const struct config_def config_defs[] = {
     DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0, "debug, verbose, notice or warning",
              CONFIG_APPLY_LOGLEVEL),
     DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
+    DEF_BOOL("daemonize", daemonize, "no", IMM,
+             "run in the background (fork, detach, standard streams to /dev/null); ignored "
+             "when supervised"),
+    DEF_STR("pidfile", pidfile, "", NULL, IMM,
+            "file the process id is written to at start and removed at exit; empty: none, "
+            "or /var/run/raftcache.pid for a daemonized node"),
+    DEF_ENUM("supervised", supervised, "no", supervised_names, IMM,
+             "no, upstart, systemd or auto: tell the supervisor when the node is ready"),
     /* At most PROTO_MAX_BULK_LEN_MAX: sizes derived from it (a bulk plus
      * its framing, a value grown by APPEND) never come near overflow, where
      * Redis takes up to LLONG_MAX and aborts on a header that large. */
@@ -809,9 +818,6 @@ const struct config_def config_defs[] = {
             "list nodes kept uncompressed at each end; the inner ones are LZF-compressed; 0 = "
             "none; for lists created afterwards",
             CONFIG_APPLY_ENCODING_LIMITS),
-    DEF_SPECIAL("daemonize", "no", fixed_special, IMM,
-                "raftcache runs in the foreground; let a supervisor (systemd, a container) "
-                "detach it"),
     DEF_SPECIAL("save", "", fixed_special, CONFIG_MULTI_ARG,
                 "raftcache writes no RDB files: the Raft log and its snapshots persist data"),
     DEF_SPECIAL("appendonly", "no", fixed_special, 0,

@@ -105,6 +105,16 @@ enum config_protected_action {
     CONFIG_PROTECTED_LOCAL = 2,
 };
 
+/* supervised (Redis's): how the node tells a supervisor it is ready
+ * (src/net/supervise.h). AUTO picks SYSTEMD when NOTIFY_SOCKET is set,
+ * UPSTART when UPSTART_JOB is. */
+enum config_supervised {
+    CONFIG_SUPERVISED_NO = 0,
+    CONFIG_SUPERVISED_UPSTART = 1,
+    CONFIG_SUPERVISED_SYSTEMD = 2,
+    CONFIG_SUPERVISED_AUTO = 3,
+};
+
 enum config_read_mode {
     CONFIG_READ_LINEARIZABLE, /* every read confirms leadership (ReadIndex) */
     CONFIG_READ_LEASE,        /* reads trust a leader lease (clock-dependent) */
@@ -202,6 +212,10 @@ struct config {
     /* logging */
     int loglevel;  /* enum log_level (src/base/log.h) */
     char *logfile; /* "" = stdout */
+    /* the process (src/net/supervise.h) */
+    int daemonize;  /* detach into the background (unless supervised) */
+    char *pidfile;  /* "" = none (a daemonized node then writes Redis's default) */
+    int supervised; /* enum config_supervised */
     /* limits */
     long long proto_max_bulk_len; /* <= PROTO_MAX_BULK_LEN_MAX */
     long long client_query_buffer_limit;

@@ -27,6 +27,7 @@
 #include "net/loop.h"
 #include "server/server.h"
 #include "net/server_io.h"
+#include "net/supervise.h"
 #include "storage/storage.h"
 #include "base/log.h"
 #include "node/node.h"
@@ -442,7 +443,9 @@ int loop_run(struct server *srv)
 {
     ASSERT(srv->io && srv->io->n_listen > 0); /* loop_init() succeeded */
     LOG_NOTICE("Ready to accept connections tcp");
+    supervise_ready();
     ev_run(srv->io->loop, 0);
+    supervise_status("shutting down");
     struct server_io *io = srv->io;
     for (int i = 0; i < io->n_listen; i++) {
         ev_io_stop(io->loop, &io->listeners[i]);

@@ -162,6 +162,16 @@ static void test_enum(void **state)
     assert_int_equal(f->cfg.loglevel, LOG_LEVEL_WARNING);
     set_ok(f, "loglevel", "DEBUG");
     assert_int_equal(f->cfg.loglevel, LOG_LEVEL_DEBUG);
+    /* Redis's process directives: read at start only. */
+    assert_int_equal(load_text(f, "supervised systemd\ndaemonize yes\npidfile /run/x.pid\n"),
+                     CONFIG_OK);
+    assert_int_equal(f->cfg.supervised, CONFIG_SUPERVISED_SYSTEMD);
+    assert_int_equal(f->cfg.daemonize, 1);
+    assert_string_equal(f->cfg.pidfile, "/run/x.pid");
+    assert_int_equal(load_text(f, "supervised launchd\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "one of the following: no, upstart, systemd, auto");
+    set_fails(f, "supervised", "auto", CONFIG_ERR_IMMUTABLE,
+              FAILED("supervised") "can't set immutable config");
     /* The Raft core's settings are fixed when it is created. */
     set_fails(f, "raft-read-mode", "lease", CONFIG_ERR_IMMUTABLE,
               FAILED("raft-read-mode") "can't set immutable config");
@@ -244,8 +254,6 @@ static void test_fixed_directives(void **state)
     set_fails(f, "appendonly", "yes", CONFIG_ERR_VALUE,
               FAILED("appendonly") "only \"no\" is accepted: raftcache has no AOF: every write "
                                    "is in the fsynced Raft log");
-    assert_int_equal(load_text(f, "daemonize yes\n"), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "only \"no\" is accepted: raftcache runs in the foreground");
     assert_int_equal(load_text(f, "daemonize no\nsave \"\"\nsave\nappendonly\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, ":4\n>>> 'appendonly'\nwrong number of arguments");
     assert_int_equal(load_text(f, "databases 16\n"), CONFIG_ERR_VALUE);
