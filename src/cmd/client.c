@@ -60,6 +60,8 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) flags[f++] = 'c';
+    if (c->flags & CLIENT_UNIX_SOCKET) flags[f++] = 'U';
+    if (c->flags & CLIENT_READONLY) flags[f++] = 'r';
     if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (!f) flags[f++] = 'N';
     ASSERT(f < (int)sizeof flags);

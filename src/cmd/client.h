@@ -69,6 +69,8 @@ struct pubsub_client;
 #define CLIENT_LOCAL (1u << 22)
 /* Its pipeline stopped until its pending output drains (src/net/conn.c). */
 #define CLIENT_OUT_YIELD (1u << 23)
+/* Connected over the unixsocket (CLIENT LIST's flag U). */
+#define CLIENT_UNIX_SOCKET (1u << 24)
 
 /* A write's reply tag, which src/node/waiters.h keeps with each waiting write and
  * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,

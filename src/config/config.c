@@ -14,6 +14,7 @@
  * and only then replaces the stored value, so a refused value leaves the
  * config as it was.
  */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
@@ -375,9 +376,9 @@ static int check_port(const char *v, char *err, size_t errlen)
     long long n;
     if (util_str2ll(v, strlen(v), &n) && n == 0)
         return util_fail(err, errlen, CONFIG_ERR_VALUE,
-                         "port 0 would disable the TCP listener, and raftcache has no unix "
-                         "socket: configured to not listen anywhere (use a port between 1 "
-                         "and 65535)");
+                         "port 0 would disable the TCP listener, which Raft peers and "
+                         "redirected clients need (unixsocket is served beside a port, not "
+                         "instead of it): use a port between 1 and 65535");
     return 0;
 }
 
@@ -609,6 +610,34 @@ static int format_notify(const struct config *c, const struct config_def *d, cha
     return snprintf(buf, len, "%s", text);
 }
 
+/* ---------------------------------------------------------- unixsocketperm */
+
+/* Octal, 0 to 777, as Redis parses it. */
+static int set_octal_perm(struct config *c, const struct config_def *d, int argc,
+                          const char *const *argv, char *err, size_t errlen)
+{
+    (void)d;
+    if (argc != 1) return util_fail(err, errlen, CONFIG_ERR_VALUE, "wrong number of arguments");
+    char *end;
+    errno = 0;
+    long long v = strtoll(argv[0], &end, 8);
+    if (!argv[0][0] || *end || errno)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "argument couldn't be parsed as an octal number");
+    if (v < 0 || v > 0777)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "argument must be between 0 and 777 inclusive");
+    c->unixsocketperm = v;
+    return 0;
+}
+
+static int format_octal_perm(const struct config *c, const struct config_def *d, char *buf,
+                             size_t len)
+{
+    (void)d;
+    return snprintf(buf, len, "%llo", c->unixsocketperm);
+}
+
 /* ---------------------------------------- latency-tracking-info-percentiles */
 
 /* Numbers between 0 and 100, at most CONFIG_PERCENTILES_MAX; none is fine. */
@@ -646,6 +675,7 @@ static const struct config_special bind_special = {set_bind, format_bind, free_b
 static const struct config_special members_special = {set_members, format_members, free_members};
 static const struct config_special obuf_special = {set_obuf, format_obuf, NULL};
 static const struct config_special fixed_special = {set_fixed, format_fixed, NULL};
+static const struct config_special perm_special = {set_octal_perm, format_octal_perm, NULL};
 static const struct config_special notify_special = {set_notify, format_notify, NULL};
 static const struct config_special percentiles_special = {set_percentiles, format_percentiles,
                                                           NULL};
@@ -705,6 +735,10 @@ const struct config_def config_defs[] = {
     ROW("port", CONFIG_INT, OFF(port), "6379", 0, 65535, NULL, IMM, NULL, check_port,
         "client port; Raft peers use the same port"),
     DEF_INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, IMM, "listen() backlog"),
+    DEF_STR("unixsocket", unixsocket, "", NULL, IMM,
+            "a Unix socket clients may connect to besides the port; empty = none"),
+    DEF_SPECIAL("unixsocketperm", "0", perm_special, IMM,
+                "the Unix socket's permissions, in octal; 0 = as the umask leaves them"),
     DEF_INT("tcp-keepalive", tcp_keepalive, "300", 0, INT_MAX, 0,
             "seconds between TCP keepalive probes to clients; 0 = off"),
     DEF_INT("timeout", timeout, "0", 0, INT_MAX, 0,

@@ -210,8 +210,10 @@ struct config {
     int protected_mode;       /* without requirepass, only loopback clients (src/net/conn.c) */
     int enable_debug_command; /* enum config_protected_action: who may run DEBUG */
     /* logging */
-    int loglevel;  /* enum log_level (src/base/log.h) */
-    char *logfile; /* "" = stdout */
+    int loglevel;             /* enum log_level (src/base/log.h) */
+    char *logfile;            /* "" = stdout */
+    char *unixsocket;         /* "" = none: the path of a Unix socket clients may use */
+    long long unixsocketperm; /* its mode bits, 0 = as the umask leaves them */
     /* the process (src/net/supervise.h) */
     int daemonize;  /* detach into the background (unless supervised) */
     char *pidfile;  /* "" = none (a daemonized node then writes Redis's default) */

@@ -51,6 +51,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -135,12 +136,26 @@ static void stop_reading(struct client *c)
     ev_io_stop(c->srv->io->loop, &conn_of(c)->rio);
 }
 
+/* "ip:port"; a Unix socket's client, which has no name of its own, is
+ * the socket's path and port 0 on both ends, as Redis shows it. */
 static void format_addr(int fd, char *buf, size_t cap, int local)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
                    : getpeername(fd, (struct sockaddr *)&ss, &len);
+    if (rc == 0 && ss.ss_family == AF_UNIX && !local) {
+        format_addr(fd, buf, cap, 1);
+        return;
+    }
+    if (rc == 0 && ss.ss_family == AF_UNIX) {
+        const struct sockaddr_un *u = (const struct sockaddr_un *)&ss;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                       ? strnlen(u->sun_path, len - offsetof(struct sockaddr_un, sun_path))
+                       : 0;
+        snprintf(buf, cap, "%.*s:0", (int)n, u->sun_path);
+        return;
+    }
     char ip[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (rc == 0 && ss.ss_family == AF_INET) {
@@ -155,8 +170,9 @@ static void format_addr(int fd, char *buf, size_t cap, int local)
     snprintf(buf, cap, "%s:%d", ip, port);
 }
 
-static void set_socket_options(struct server *srv, int fd)
+static void set_socket_options(struct server *srv, int fd, int unix_socket)
 {
+    if (unix_socket) return; /* TCP's options only */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (srv->cfg.tcp_keepalive > 0) {
@@ -459,8 +475,10 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             deny_at_accept(srv, fd);
             continue;
         }
-        uint32_t flags = admission(srv) | (local ? CLIENT_LOCAL : 0);
-        set_socket_options(srv, fd);
+        int unix_socket = srv->io->unix_listener == w;
+        uint32_t flags =
+            admission(srv) | (local ? CLIENT_LOCAL : 0) | (unix_socket ? CLIENT_UNIX_SOCKET : 0);
+        set_socket_options(srv, fd, unix_socket);
         client_create(srv, fd, flags | (protected ? CLIENT_PROTECTED : 0));
     }
 }

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +106,39 @@ static int listen_one(struct server *srv, const char *addr, char *err, size_t er
     ev_io_init(w, conn_accept_cb, fd, EV_READ);
     w->data = srv;
     ev_io_start(io->loop, w);
+    return 0;
+}
+
+/* The unixsocket: a stale socket file of an earlier run is removed first
+ * (as Redis does), the new one gets unixsocketperm, and the file is
+ * removed again at exit (loop_run). */
+static int listen_unix(struct server *srv, char *err, size_t errlen)
+{
+    const char *path = srv->cfg.unixsocket;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen,
+                 "Failed opening Unix socket: unix socket path too long (%zu), must be under %zu",
+                 strlen(path), sizeof sa.sun_path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path));
+    struct server_io *io = srv->io;
+    ASSERT(io->n_listen < SERVER_LISTEN_MAX); /* room for one past bind's */
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        (srv->cfg.unixsocketperm && chmod(path, (mode_t)srv->cfg.unixsocketperm) < 0) ||
+        listen(fd, (int)srv->cfg.tcp_backlog) < 0) {
+        snprintf(err, errlen, "Failed opening Unix socket: %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    ev_io *w = &io->listeners[io->n_listen++];
+    ev_io_init(w, conn_accept_cb, fd, EV_READ);
+    w->data = srv;
+    ev_io_start(io->loop, w);
+    io->unix_listener = w;
     return 0;
 }
 
@@ -416,6 +451,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     ev_timer_again(io->loop, &io->raft_tick);
     for (int i = 0; i < srv->cfg.bind_count; i++)
         if (listen_one(srv, srv->cfg.bind[i], err, errlen) < 0) return -1;
+    if (srv->cfg.unixsocket[0] && listen_unix(srv, err, errlen) < 0) return -1;
     if (io->n_listen == 0) {
         snprintf(err, errlen, "Configured to not listen anywhere, exiting.");
         return -1;
@@ -443,6 +479,8 @@ int loop_run(struct server *srv)
 {
     ASSERT(srv->io && srv->io->n_listen > 0); /* loop_init() succeeded */
     LOG_NOTICE("Ready to accept connections tcp");
+    if (srv->io->unix_listener)
+        LOG_NOTICE("The server is now ready to accept connections at %s", srv->cfg.unixsocket);
     supervise_ready();
     ev_run(srv->io->loop, 0);
     supervise_status("shutting down");
@@ -450,6 +488,11 @@ int loop_run(struct server *srv)
     for (int i = 0; i < io->n_listen; i++) {
         ev_io_stop(io->loop, &io->listeners[i]);
         close(io->listeners[i].fd);
+    }
+    if (io->unix_listener) {
+        LOG_NOTICE("Removing the unix socket file.");
+        if (unlink(srv->cfg.unixsocket) != 0)
+            LOG_WARNING("Error removing the unix socket file: %s", strerror(errno));
     }
     conn_close_all(srv);
     LOG_WARNING("raftcache is now ready to exit, bye bye...");

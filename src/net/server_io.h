@@ -9,13 +9,15 @@
 
 #include <ev.h>
 #include "cmd/client.h"
+#include "config/config.h"
 
-#define SERVER_LISTEN_MAX 16
+#define SERVER_LISTEN_MAX (CONFIG_BIND_MAX + 1) /* every bind address, and the unixsocket */
 
 struct server_io {
     struct ev_loop *loop;
     ev_io listeners[SERVER_LISTEN_MAX];
     int n_listen;
+    ev_io *unix_listener; /* the unixsocket's, one of listeners; NULL when none */
     ev_timer cron;
     ev_timer raft_tick;
     ev_prepare before_sleep;

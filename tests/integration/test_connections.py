@@ -6,7 +6,9 @@ tests/integration/test_pubsub.py) and HELLO (its options run in order, with
 Redis 7.0's error texts); bind as redis.conf takes it (optional '-'
 addresses, IPv4 and IPv6 "any" together)."""
 
+import os
 import socket
+import stat
 import time
 
 import pytest
@@ -375,3 +377,25 @@ def test_bind_ipv4_and_ipv6_any_together(start_server):
         assert c.set("k", "v") is True
     with redis.Redis(host="::1", port=srv.port, socket_timeout=10) as c:
         assert c.get("k") == b"v"
+
+
+def test_unixsocket_serves_clients_beside_the_port(start_server):
+    """unixsocket/unixsocketperm as in Redis: a stale file replaced, the
+    mode set, clients shown as the socket's path with flag U, the file
+    removed at exit."""
+    srv = start_server(start=False)
+    path = os.path.join(srv.workdir, "node.sock")
+    with open(path, "w") as f:
+        f.write("stale")
+    srv.start(extra_args=["--unixsocket", path, "--unixsocketperm", "700"])
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
+    with redis.Redis(unix_socket_path=path, socket_timeout=10, decode_responses=True) as r:
+        assert r.set("over-unix", "1")
+        mine = [c for c in r.client_list() if c["cmd"] == "client|list"]
+        assert mine and mine[0]["addr"] == f"{path}:0" and mine[0]["laddr"] == f"{path}:0", mine
+        assert "U" in mine[0]["flags"], mine
+        assert r.config_get("unixsocketperm") == {"unixsocketperm": "700"}
+    assert srv.client().get("over-unix") == b"1"  # the same node over TCP
+    assert srv.stop() == 0
+    assert not os.path.exists(path)

@@ -162,6 +162,15 @@ static void test_enum(void **state)
     assert_int_equal(f->cfg.loglevel, LOG_LEVEL_WARNING);
     set_ok(f, "loglevel", "DEBUG");
     assert_int_equal(f->cfg.loglevel, LOG_LEVEL_DEBUG);
+    /* unixsocketperm: octal, as Redis parses it. */
+    assert_int_equal(load_text(f, "unixsocket /run/x.sock\nunixsocketperm 770\n"), CONFIG_OK);
+    assert_string_equal(f->cfg.unixsocket, "/run/x.sock");
+    assert_int_equal(f->cfg.unixsocketperm, 0770);
+    assert_string_equal(get(f, "unixsocketperm"), "770");
+    assert_int_equal(load_text(f, "unixsocketperm 999\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "argument couldn't be parsed as an octal number");
+    assert_int_equal(load_text(f, "unixsocketperm 1777\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "argument must be between 0 and 777 inclusive");
     /* Redis's process directives: read at start only. */
     assert_int_equal(load_text(f, "supervised systemd\ndaemonize yes\npidfile /run/x.pid\n"),
                      CONFIG_OK);
@@ -399,14 +408,14 @@ static void test_members_need_raft_secret(void **state)
     assert_int_equal(config_load_args(&f->cfg, 5, argv4, f->err, sizeof f->err), 0);
 }
 
-/* redis-server exits on port 0 with nothing else to listen on
- * ("Configured to not listen anywhere"); raftcache has no unix socket. */
+/* A node needs its TCP port: Raft peers and redirected clients use it
+ * (a unixsocket is served beside it). */
 static void test_port_zero(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(load_text(f, "port 7000\nport 0\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, "test.conf:2\n>>> 'port 0'\nport 0 would disable the TCP listener");
-    assert_contains(f->err, "not listen anywhere");
+    assert_contains(f->err, "Raft peers and redirected clients need");
     assert_int_equal(f->cfg.port, 7000);
     char *argv[] = {"raftcache", "--port", "0", NULL};
     assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
