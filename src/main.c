@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "config/config.h"
 #include "net/loop.h"
 #include "net/supervise.h"
 #include "server/server.h"
@@ -47,6 +48,12 @@ static int make_dir(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+static void log_report_line(void *ud, const char *line)
+{
+    (void)ud;
+    LOG_NOTICE("%s", line);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "Usage: raftcache [/path/to/raftcache.conf] [--directive value ...]\n"
@@ -80,6 +87,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "Can't open the log file '%s': %s\n", srv.cfg.logfile, strerror(errno));
         return 1;
     }
+    config_redis_report(&srv.cfg, LOG_LINE_MAX - 64, log_report_line, NULL);
     if (supervise_start(&srv.cfg, err, sizeof err) < 0) {
         LOG_WARNING("%s", err);
         return 1;

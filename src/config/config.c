@@ -33,17 +33,6 @@
 
 _Static_assert(LOG_LEVEL_DEBUG == 0 && LOG_LEVEL_WARNING == 3, "loglevel_names[] follows log.h");
 
-typedef int special_set_fn(struct config *c, const struct config_def *d, int argc,
-                           const char *const *argv, char *err, size_t errlen);
-typedef int special_format_fn(const struct config *c, const struct config_def *d, char *buf,
-                              size_t len);
-
-struct config_special {
-    special_set_fn *set;
-    special_format_fn *format;
-    void (*free)(struct config *c); /* NULL when the directive owns no memory */
-};
-
 /* ---------------------------------------------------------------- helpers */
 
 char *config_xstrdup(const char *s)
@@ -582,7 +571,7 @@ static int set_fixed(struct config *c, const struct config_def *d, int argc,
                      d->doc);
 }
 
-static int format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len)
+int config_format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len)
 {
     (void)c;
     return snprintf(buf, len, "%s", d->default_text);
@@ -674,7 +663,7 @@ static int format_percentiles(const struct config *c, const struct config_def *d
 static const struct config_special bind_special = {set_bind, format_bind, free_bind};
 static const struct config_special members_special = {set_members, format_members, free_members};
 static const struct config_special obuf_special = {set_obuf, format_obuf, NULL};
-static const struct config_special fixed_special = {set_fixed, format_fixed, NULL};
+const struct config_special config_fixed_special = {set_fixed, config_format_fixed, NULL};
 static const struct config_special perm_special = {set_octal_perm, format_octal_perm, NULL};
 static const struct config_special notify_special = {set_notify, format_notify, NULL};
 static const struct config_special percentiles_special = {set_percentiles, format_percentiles,
@@ -852,10 +841,6 @@ const struct config_def config_defs[] = {
             "list nodes kept uncompressed at each end; the inner ones are LZF-compressed; 0 = "
             "none; for lists created afterwards",
             CONFIG_APPLY_ENCODING_LIMITS),
-    DEF_SPECIAL("save", "", fixed_special, CONFIG_MULTI_ARG,
-                "raftcache writes no RDB files: the Raft log and its snapshots persist data"),
-    DEF_SPECIAL("appendonly", "no", fixed_special, 0,
-                "raftcache has no AOF: every write is in the fsynced Raft log"),
     DEF_INT("raft-election-timeout-ms", raft_election_timeout_ms, "1000", 10, 3600000, IMM,
             "a follower that hears no leader for this long starts an election"),
     DEF_INT("raft-heartbeat-ms", raft_heartbeat_ms, "100", 1, 3600000, IMM,
@@ -929,7 +914,7 @@ const struct config_def *config_lookup(const char *name)
 {
     for (int i = 0; i < config_defs_count; i++)
         if (!strcasecmp(name, config_defs[i].name)) return &config_defs[i];
-    return NULL;
+    return config_redis_lookup(name);
 }
 
 void config_init_defaults(struct config *c)
@@ -958,6 +943,7 @@ void config_free(struct config *c)
             d->special->free(c);
         }
     }
+    config_redis_free(c);
 }
 
 void config_set_apply_hook(struct config *c, enum config_apply what, config_apply_fn *fn, void *ud)

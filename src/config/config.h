@@ -123,6 +123,7 @@ enum config_read_mode {
 /* Entries in "cluster-members": a Raft configuration's limit, refused above
  * rather than dropped. */
 #define CONFIG_MEMBERS_MAX RAFT_MAX_NODES
+#define CONFIG_REDIS_DEFS_MAX 160    /* rows of config_redis_defs[] (src/config/config_redis.c) */
 #define CONFIG_BIND_MAX 16           /* addresses in "bind" (the server's listener limit) */
 #define CONFIG_HOST_MAX 256          /* bytes of a host name, NUL included */
 #define CONFIG_SENTINEL_NAME_MAX 128 /* bytes of sentinel-master-name, NUL excluded */
@@ -214,6 +215,9 @@ struct config {
     char *logfile;            /* "" = stdout */
     char *unixsocket;         /* "" = none: the path of a Unix socket clients may use */
     long long unixsocketperm; /* its mode bits, 0 = as the umask leaves them */
+    /* Redis directives kept but not applied (config_redis_defs): the
+     * value a file, the command line or CONFIG SET gave; NULL: default */
+    char *redis_values[CONFIG_REDIS_DEFS_MAX];
     /* the process (src/net/supervise.h) */
     int daemonize;  /* detach into the background (unless supervised) */
     char *pidfile;  /* "" = none (a daemonized node then writes Redis's default) */
@@ -291,6 +295,20 @@ struct config_def {
 
 extern const struct config_def config_defs[];
 extern const int config_defs_count;
+
+/* Redis 7.0's directives raftcache accepts without applying them, or
+ * refuses with the reason (src/config/config_redis.c, docs/redis-conf.md):
+ * config_lookup(), config_set*() and config_get() know them as well. */
+extern const struct config_def config_redis_defs[];
+extern const int config_redis_defs_count;
+const struct config_def *config_redis_lookup(const char *name);
+/* Calls fn with each line (at most max bytes, 256 to 1024) that lists the
+ * directives a file or the command line set among those, by reason: for
+ * the start-up log. */
+typedef void config_report_fn(void *ud, const char *line);
+void config_redis_report(const struct config *c, size_t max, config_report_fn *fn, void *ud);
+/* Frees their values (config_free() calls it). */
+void config_redis_free(struct config *c);
 
 /* Fills c with every default, no apply hook registered. c's previous
  * contents are ignored (not freed). */

@@ -14,6 +14,24 @@
 /* Room for one refusal reason: callers format it into their own message. */
 #define CONFIG_REASON_MAX 512
 
+/* A CONFIG_SPECIAL directive's parser, formatter and, when it owns
+ * memory, its release. */
+typedef int special_set_fn(struct config *c, const struct config_def *d, int argc,
+                           const char *const *argv, char *err, size_t errlen);
+typedef int special_format_fn(const struct config *c, const struct config_def *d, char *buf,
+                              size_t len);
+
+struct config_special {
+    special_set_fn *set;
+    special_format_fn *format;
+    void (*free)(struct config *c); /* NULL when the directive owns no memory */
+};
+
+/* A Redis directive of which one value is implemented (default_text):
+ * any other is refused with "only ... is accepted: " and the row's doc. */
+extern const struct config_special config_fixed_special;
+int config_format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len);
+
 /* strdup that aborts on out of memory (util_xmalloc). */
 char *config_xstrdup(const char *s);
 

@@ -138,8 +138,9 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
 void config_get(const struct config *c, int npat, const char *const *patterns,
                 const size_t *pattern_lens, config_get_fn *fn, void *ud)
 {
-    for (int i = 0; i < config_defs_count; i++) {
-        const struct config_def *d = &config_defs[i];
+    for (int i = 0; i < config_defs_count + config_redis_defs_count; i++) {
+        const struct config_def *d =
+            i < config_defs_count ? &config_defs[i] : &config_redis_defs[i - config_defs_count];
         int hit = 0;
         if (d->flags & CONFIG_UNREADABLE) continue;
         for (int k = 0; k < npat && !hit; k++)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "config/config.h"
 #include "server/server.h"
 #include "cmd/monitor.h"
 #include "base/util.h"
@@ -76,9 +78,13 @@ void cmd_config_set(struct cmd_ctx *c)
         lens[i] = c->argv[2 + 2 * i + 1].len;
     }
     char err[512];
-    if (config_set_multi(&c->srv->cfg, pairs, names, values, lens, err, sizeof err) == CONFIG_OK)
+    if (config_set_multi(&c->srv->cfg, pairs, names, values, lens, err, sizeof err) == CONFIG_OK) {
         resp_add_simple(c->out, "OK");
-    else
+        for (int i = 0; i < pairs; i++) { /* a Redis directive raftcache does not apply */
+            const struct config_def *d = config_redis_lookup(names[i]);
+            if (d) LOG_NOTICE("CONFIG SET %s: accepted, not applied (%s)", d->name, d->doc);
+        }
+    } else
         resp_add_error(c->out, err);
     for (int i = 0; i < 2 * pairs; i++)
         free(words[i]);

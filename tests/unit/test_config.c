@@ -257,12 +257,11 @@ static void test_fixed_directives(void **state)
     struct fx *f = *state;
     set_ok(f, "save", "");
     set_ok(f, "appendonly", "no");
-    set_fails(f, "save", "900 1", CONFIG_ERR_VALUE,
-              FAILED("save") "only \"\" is accepted: raftcache writes no RDB files: the Raft log "
-                             "and its snapshots persist data");
-    set_fails(f, "appendonly", "yes", CONFIG_ERR_VALUE,
-              FAILED("appendonly") "only \"no\" is accepted: raftcache has no AOF: every write "
-                                   "is in the fsynced Raft log");
+    /* Redis's persistence directives are kept, not applied: the Raft log
+     * is the persistence (docs/redis-conf.md). */
+    set_ok(f, "save", "900 1");
+    assert_string_equal(get(f, "save"), "900 1");
+    set_ok(f, "appendonly", "yes");
     assert_int_equal(load_text(f, "daemonize no\nsave \"\"\nsave\nappendonly\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, ":4\n>>> 'appendonly'\nwrong number of arguments");
     assert_int_equal(load_text(f, "databases 16\n"), CONFIG_ERR_VALUE);
@@ -691,6 +690,66 @@ static void test_shipped_conf_documents_all(void **state)
 
 /* ------------------------------------------------------------------ log */
 
+/* Every Redis directive raftcache does not apply has a row in
+ * docs/redis-conf.md. */
+static void test_redis_directives_documented(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("docs/redis-conf.md", "r");
+    assert_non_null(fp);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    assert_true(config_redis_defs_count <= CONFIG_REDIS_DEFS_MAX);
+    for (int i = 0; i < config_redis_defs_count; i++) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "\n| `%s` |", config_redis_defs[i].name);
+        if (!strstr(text, needle))
+            fail_msg("docs/redis-conf.md lacks '%s'", config_redis_defs[i].name);
+        assert_ptr_equal(config_lookup(config_redis_defs[i].name), &config_redis_defs[i]);
+    }
+}
+
+static char report[8][1024];
+static int reported;
+static void report_line(void *ud, const char *line)
+{
+    (void)ud;
+    assert_true(reported < 8);
+    snprintf(report[reported++], sizeof report[0], "%s", line);
+}
+
+/* Accepted and kept, listed by reason; only the default; refused. */
+static void test_redis_directives(void **state)
+{
+    struct fx *f = *state;
+    reported = 0;
+    config_redis_report(&f->cfg, 256, report_line, NULL);
+    assert_int_equal(reported, 0); /* nothing set yet */
+    assert_int_equal(load_text(f, "appendfsync always\nrdbcompression no\ndbfilename x.rdb\n"
+                                  "oom-score-adj-values 0 100 200\nmasterauth s3cret\n"),
+                     CONFIG_OK);
+    assert_string_equal(get(f, "appendfsync"), "always");
+    assert_string_equal(get(f, "oom-score-adj-values"), "0 100 200");
+    assert_string_equal(get(f, "activerehashing"), "yes"); /* Redis's default */
+    set_ok(f, "activerehashing", "no");
+    assert_string_equal(get(f, "activerehashing"), "no");
+    config_redis_report(&f->cfg, 256, report_line, NULL);
+    int files = -1;
+    for (int i = 0; i < reported; i++)
+        if (strstr(report[i], "not RDB or AOF files")) files = i;
+    assert_true(files >= 0);
+    assert_contains(report[files], "accepted, not applied: dbfilename, rdbcompression");
+    assert_null(strstr(report[files], "s3cret"));
+    assert_int_equal(load_text(f, "tls-port 6380\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "only \"0\" is accepted: raftcache does not offer this feature yet");
+    assert_int_equal(load_text(f, "tls-port 0\nsyslog-enabled no\n"), CONFIG_OK);
+    assert_int_equal(load_text(f, "replicaof 10.0.0.1 6379\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "not supported: replicas are the Raft group's other members");
+    assert_int_equal(load_text(f, "not-a-redis-directive 1\n"), CONFIG_ERR_UNKNOWN);
+}
+
 static char *read_all(const char *path)
 {
     static char buf[8192];
@@ -797,6 +856,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_args_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shipped_conf_documents_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_directives_documented, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_directives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_truncates_long_lines, setup, teardown),
     };

@@ -1,0 +1,76 @@
+"""Debian's /etc/redis/redis.conf, as shipped but for its port and paths,
+starts a raftcache node in one try (docs/redis-conf.md): daemonized, with
+its pid file and log file, the Redis directives raftcache does not apply
+listed once at start."""
+
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import BIN, KIND, answers_ping, free_port, wait_until
+
+DEBIAN_CONF = "/etc/redis/redis.conf"
+DEADLINE_S = 30
+
+pytestmark = [
+    pytest.mark.skipif(KIND != "raftcache", reason="raftcache's own log lines"),
+    pytest.mark.skipif(not os.path.exists(DEBIAN_CONF), reason="redis-server's package not installed"),
+]
+
+
+def adjusted(text, port, workdir):
+    """Ports and paths only (and, until numbered databases land, databases:
+    docs/redis-conf.md)."""
+    subs = [(r"(?m)^port .*$", f"port {port}"),
+            (r"(?m)^pidfile .*$", f"pidfile {workdir}/redis-server.pid"),
+            (r"(?m)^logfile .*$", f"logfile {workdir}/redis-server.log"),
+            (r"(?m)^dir .*$", f"dir {workdir}/data"),
+            (r"(?m)^databases 16$", "databases 1")]
+    for pattern, repl in subs:
+        text, n = re.subn(pattern, repl, text)
+        assert n == 1, pattern
+    return text
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_debian_redis_conf_starts_a_node(tmp_path):
+    workdir = str(tmp_path)
+    os.makedirs(os.path.join(workdir, "data"))
+    port = free_port()
+    with open(DEBIAN_CONF) as f:
+        text = adjusted(f.read(), port, workdir)
+    assert re.search(r"(?m)^daemonize yes$", text)  # as shipped
+    conf = os.path.join(workdir, "redis.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    proc = subprocess.run([BIN, conf], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=DEADLINE_S, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr.decode()
+    pidfile, log = os.path.join(workdir, "redis-server.pid"), os.path.join(workdir, "redis-server.log")
+    pid = None
+    try:
+        wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().endswith("\n"),
+                   DEADLINE_S, what="the pid file")
+        pid = int(open(pidfile).read())
+        wait_until(lambda: answers_ping(port), DEADLINE_S, what="PING")
+        with open(log) as f:
+            text = f.read()
+        assert "Bad directive" not in text
+        assert "not RDB or AOF files; accepted, not applied: " in text
+        assert "appendfsync" in text and "repl-diskless-sync" in text
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: not pid_alive(pid), DEADLINE_S, what="the node to exit")
+        assert not os.path.exists(pidfile)
+    finally:
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
