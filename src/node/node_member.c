@@ -393,7 +393,8 @@ static void join_reply(void *ud, const char *resp, size_t len)
 {
     struct join *j = ud;
     if (!resp) {
-        snprintf(j->last_err, sizeof j->last_err, "no reply");
+        snprintf(j->last_err, sizeof j->last_err,
+                 "no reply (unreachable, closed or timed out: this node's log says which)");
         join_next(j);
         return;
     }

@@ -381,8 +381,9 @@ uint32_t transport_forward_pending(const struct transport *t);
  * call again -- e.g. follow a -MOVED -- or cancel), unless cancelled. resp is
  * the complete reply to the request re-encoded as RESP2
  * (transport_reply_encode(); an error reply such as "-MOVED ..." included),
- * borrowed for the duration of the call. resp is NULL (len 0) when the
- * connect failed, RAFT.AUTH got an error reply, the connection was lost,
+ * borrowed for the duration of the call. An error reply to RAFT.AUTH is
+ * delivered as "-RAFT.AUTH refused: <that error>" (the request did not
+ * run). resp is NULL (len 0) when the connect failed, the connection was lost,
  * the reply could not be re-encoded, or timeout_ms (counted from
  * transport_call(), connect included) passed with no reply; the reason is
  * logged at notice ("Request to host:port failed: ..."). A NULL request may

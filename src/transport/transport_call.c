@@ -117,10 +117,12 @@ static void call_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
     const redisReply *reply = r;
     struct call *c = reply ? call_of(ac) : NULL;
     if (!c || reply->type != REDIS_REPLY_ERROR) return;
+    /* The other node's reason reaches the caller as an error reply: a
+     * wrong raft-secret is worth more than "no reply" to an operator. */
     char why[256];
-    snprintf(why, sizeof why, "RAFT.AUTH refused: %s", reply->str);
-    call_log_failure(c, why);
-    call_finish(c, NULL, 0);
+    int n = snprintf(why, sizeof why, "-RAFT.AUTH refused: %s\r\n", reply->str);
+    call_log_failure(c, why + 1);
+    call_finish(c, why, n > 0 && (size_t)n < sizeof why ? (size_t)n : sizeof why - 1);
 }
 
 static void call_reply_cb(redisAsyncContext *ac, void *r, void *privdata)

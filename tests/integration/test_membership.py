@@ -230,6 +230,17 @@ def test_membership_errors_are_clear(make_cluster):
             c.execute_command("RAFT.CLUSTER", "JOIN", ld.addr)
     cl.stop(fresh)
     fresh.expect_exit = True
+    # A node with another raft-secret is told so, not "no reply".
+    stranger = cl.new_node()
+    with open(stranger.conf_path, "a") as f:
+        f.write("raft-secret not-the-clusters\n")
+    stranger.launch()
+    stranger.wait_ping()
+    with stranger.client() as c:
+        with pytest.raises(redis.ResponseError, match="RAFT.AUTH refused: ERR invalid raft-secret"):
+            c.execute_command("RAFT.CLUSTER", "JOIN", ld.addr)
+    cl.stop(stranger)
+    stranger.expect_exit = True
 
 
 def test_node_waiting_to_be_added_recovers_until_caught_up(make_cluster):

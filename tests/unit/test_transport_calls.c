@@ -226,12 +226,12 @@ static void test_call_failures(void **unused)
     run_for(e.loop, 50);
     assert_int_equal(refused.n + slow.n + hung.n, 3);
 
-    /* RAFT.AUTH refused: NULL, though the server answers the PING behind it. */
+    /* RAFT.AUTH refused: its error, not the PING's reply behind it. */
     struct fwd_log log = {0};
     srv.reject_auth = 1;
     assert_int_equal(call(t, srv.port, "PING", NULL, 2000, &log), TRANSPORT_OK);
     WAIT_UNTIL(e.loop, log.n == 1, 2000);
-    assert_string_equal(log.replies[0], "FAILED");
+    assert_string_equal(log.replies[0], "-RAFT.AUTH refused: ERR invalid raft-secret\r\n");
     WAIT_UNTIL(e.loop, srv.n_conns == 2 && srv.n_cmds == 4, 2000);
     assert_call_conn(&srv, 1, 1, "PING");
     transport_free(t);
