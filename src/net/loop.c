@@ -388,7 +388,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         ev_timer_start(srv->io->loop, &srv->io->snap_poll);
     }
     conn_flush_pending(srv);
-    if (srv->shutdown_requested) ev_break(srv->io->loop, EVBREAK_ALL);
+    if (server_shutdown_due(srv)) ev_break(srv->io->loop, EVBREAK_ALL);
 }
 
 /* The driver's up-calls (src/node/node.h's struct node_env). */
@@ -404,7 +404,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     ASSERT(w->signum == SIGINT || w->signum == SIGTERM); /* the two loop_init() watches */
     LOG_WARNING("Received %s scheduling shutdown...", w->signum == SIGINT ? "SIGINT" : "SIGTERM");
     (void)loop;
-    server_request_shutdown(srv);
+    server_request_shutdown(srv, 1);
 }
 
 /* SIGHUP: ignored, as Redis ignores it; said in the log, so that an

@@ -8,6 +8,9 @@
 #include "base/clock.h"
 #include "base/alloc.h"
 #include "script/script.h"
+#include "base/log.h"
+#include "node/node.h"
+#include "raft/raft.h"
 #include "server/server.h"
 #include "raft/raft_assert.h"
 #include "base/util.h"
@@ -61,9 +64,46 @@ void server_memory(struct server_memory *m)
     *m = memory;
 }
 
-void server_request_shutdown(struct server *srv)
+void server_request_shutdown(struct server *srv, int hand_over)
 {
-    srv->shutdown_requested = 1;
+    if (srv->shutdown_requested != SERVER_SHUTDOWN_NONE || !hand_over ||
+        !node_is_leader(srv->node) || raft_conf_of(node_core(srv->node))->n < 2) {
+        srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
+        return;
+    }
+    char err[256];
+    if (node_transfer_leader(srv->node, 0, err, sizeof err) != 0) {
+        LOG_NOTICE("Shutting down without handing the leadership over: %s", err);
+        srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
+        return;
+    }
+    int64_t bound = SERVER_HANDOVER_TIMEOUTS * srv->cfg.raft_election_timeout_ms;
+    srv->handover_until_ms = server_now_ms() + bound;
+    srv->shutdown_requested = SERVER_SHUTDOWN_HANDOVER;
+    LOG_NOTICE("Handing the leadership over before shutting down (at most %lld ms)",
+               (long long)bound);
+}
+
+int server_shutdown_due(struct server *srv)
+{
+    if (srv->shutdown_requested != SERVER_SHUTDOWN_HANDOVER)
+        return srv->shutdown_requested == SERVER_SHUTDOWN_NOW;
+    if (!node_is_leader(srv->node))
+        LOG_NOTICE("Leadership handed over: shutting down");
+    else if (server_now_ms() >= srv->handover_until_ms)
+        LOG_WARNING("The leadership was not handed over in time: shutting down anyway");
+    else
+        return 0;
+    srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
+    return 1;
+}
+
+int server_shutdown_abort(struct server *srv)
+{
+    if (srv->shutdown_requested != SERVER_SHUTDOWN_HANDOVER) return -1;
+    srv->shutdown_requested = SERVER_SHUTDOWN_NONE;
+    LOG_WARNING("Shutdown aborted: serving on (a leadership transfer already on may complete)");
+    return 0;
 }
 
 int server_script_busy(const struct server *srv, const struct client **client)

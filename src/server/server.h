@@ -88,14 +88,29 @@ struct server {
      * a minute at most, so a flood of them cannot flood the log. */
     int64_t cross_protocol_logged_ms;
     char run_id[41];
-    int shutdown_requested;
-    const char *config_file; /* absolute path, or NULL */
+    int shutdown_requested;    /* enum server_shutdown */
+    int64_t handover_until_ms; /* SERVER_SHUTDOWN_HANDOVER: stop anyway at this time */
+    const char *config_file;   /* absolute path, or NULL */
     const char *executable;
 };
 
-/* Asks the loop (src/net/loop.h) to stop after the current iteration (SHUTDOWN,
- * signals). */
-void server_request_shutdown(struct server *srv);
+/* A shutdown in progress: none, handing the leadership over first, or
+ * now (the loop, src/net/loop.h, stops after its current iteration). */
+enum server_shutdown { SERVER_SHUTDOWN_NONE, SERVER_SHUTDOWN_HANDOVER, SERVER_SHUTDOWN_NOW };
+/* SHUTDOWN, SIGTERM, SIGINT. With hand_over, a leader with another voter
+ * first transfers its leadership to the most up-to-date one, so that
+ * clients of a rolling restart find a new leader at once instead of after
+ * an election timeout; the shutdown follows when the leadership has moved,
+ * or after SERVER_HANDOVER_TIMEOUTS election timeouts at most. A request
+ * while one is handing over stops at once. */
+#define SERVER_HANDOVER_TIMEOUTS 2
+void server_request_shutdown(struct server *srv, int hand_over);
+/* 1 when the loop must stop now (checked at every iteration). */
+int server_shutdown_due(struct server *srv);
+/* SHUTDOWN ABORT: 0 if a handover was cancelled (the node keeps serving;
+ * a transfer already on may still move the leadership), -1 if no shutdown
+ * is in progress that can be aborted. */
+int server_shutdown_abort(struct server *srv);
 
 /* The database c has selected (SELECT). */
 static inline struct kv *server_db(const struct server *srv, const struct client *c)

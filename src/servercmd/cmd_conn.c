@@ -525,25 +525,38 @@ void cmd_time(struct cmd_ctx *c)
 }
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: there is no RDB file to save,
- * so SAVE is refused rather than pretended. While a script is busy only
- * SHUTDOWN NOSAVE is taken, as in Redis 7.0 (the others answer -BUSY). */
+ * so SAVE is refused rather than pretended. A leader hands its leadership
+ * over first (server_request_shutdown), as Redis 7.0 waits for lagging
+ * replicas; NOW or FORCE skip that, and ABORT cancels it while it runs.
+ * While a script is busy only SHUTDOWN NOSAVE is taken, as in Redis 7.0
+ * (the others answer -BUSY). */
 void cmd_shutdown(struct cmd_ctx *c)
 {
-    int nosave = 0;
+    int nosave = 0, now = 0, abort_it = 0;
     for (int i = 1; i < c->argc; i++) {
         const struct resp_arg *a = &c->argv[i];
-        if (cmd_arg_is(a, "NOSAVE")) nosave = 1;
-        if (cmd_arg_is(a, "NOSAVE") || cmd_arg_is(a, "NOW") || cmd_arg_is(a, "FORCE")) continue;
-        if (cmd_arg_is(a, "SAVE")) {
+        if (cmd_arg_is(a, "NOSAVE"))
+            nosave = 1;
+        else if (cmd_arg_is(a, "NOW") || cmd_arg_is(a, "FORCE"))
+            now = 1;
+        else if (cmd_arg_is(a, "ABORT"))
+            abort_it = 1;
+        else if (cmd_arg_is(a, "SAVE")) {
             resp_add_error(c->out, "ERR SHUTDOWN SAVE is not supported: raftcache writes no "
                                    "RDB file");
             return;
-        }
-        if (cmd_arg_is(a, "ABORT")) {
-            resp_add_error(c->out, "ERR No shutdown in progress.");
+        } else {
+            resp_add_error(c->out, ERR_SYNTAX);
             return;
         }
-        resp_add_error(c->out, ERR_SYNTAX);
+    }
+    if (abort_it) {
+        if (c->argc != 2) /* ABORT takes no other option, as in Redis */
+            resp_add_error(c->out, ERR_SYNTAX);
+        else if (server_shutdown_abort(c->srv) == 0)
+            resp_add_simple(c->out, "OK");
+        else
+            resp_add_error(c->out, "ERR No shutdown in progress.");
         return;
     }
     if (!nosave && server_script_busy(c->srv, NULL)) {
@@ -551,5 +564,5 @@ void cmd_shutdown(struct cmd_ctx *c)
         return;
     }
     LOG_WARNING("User requested shutdown...");
-    server_request_shutdown(c->srv);
+    server_request_shutdown(c->srv, !now);
 }

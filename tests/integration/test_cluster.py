@@ -342,6 +342,36 @@ def test_restarted_follower_catches_up(cluster):
     assert b"fr:5" not in digest
 
 
+
+def test_sigterm_on_the_leader_hands_the_leadership_over(cluster):
+    """A rolling restart's SIGTERM: the leader transfers its leadership to an
+    up-to-date follower, then exits 0; SHUTDOWN NOW skips that; SHUTDOWN
+    ABORT answers as Redis when nothing is in progress."""
+    ld = cluster.leader()
+    with ld.client() as c:
+        c.set("before-handover", "1")
+        with pytest.raises(redis.ResponseError, match="No shutdown in progress"):
+            c.execute_command("SHUTDOWN", "ABORT")
+    cluster.stop(ld)
+    log = ld.log_tail()
+    assert "Handing the leadership over before shutting down" in log, log
+    assert "Leadership handed over: shutting down" in log, log
+    rest = [nd for nd in cluster.nodes if nd is not ld]
+    new = cluster.wait_leader(rest)
+    with new.client() as c:
+        assert c.get("before-handover") == b"1"
+    cluster.start(ld)
+    cluster.wait_converged(cluster.nodes)
+    new = cluster.leader()
+    new.expect_exit = True
+    with new.client() as c:
+        try:
+            c.execute_command("SHUTDOWN", "NOW")
+        except redis.ConnectionError:
+            pass  # the node closes the connection as it exits
+    assert new.proc.wait(timeout=30) == 0
+    assert "Handing the leadership over" not in new.log_tail()
+
 def test_kill9_of_every_node_keeps_every_acknowledged_write(cluster):
     writers = [AckWriter(cluster, f"all{i}") for i in range(3)]
     for w in writers:
