@@ -253,6 +253,11 @@ const char *node_recovery_state(const struct node *n);
 /* RAFT.INFO's messages_refused: peer messages refused since start
  * (node_receive: malformed, or refused by the core). */
 uint64_t node_messages_refused(const struct node *n);
+/* RAFT.INFO's address_mismatches: how many times an address this node was
+ * told (a peer announcing itself, this node's own port) differed from the
+ * one its configuration holds; *last the latest, "" when none. Each new
+ * one is logged at warning level. */
+uint64_t node_addr_mismatches(const struct node *n, const char **last);
 
 /* Snapshots (src/node/node_snap.c, format and crash analysis in src/sm/snapshot.h).
  * A node snapshots its keyspace while it runs (src/sm/snaplive.h) when the

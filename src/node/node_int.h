@@ -147,6 +147,11 @@ struct node {
     size_t learned_next;               /* when full, the entry that gives way next */
     uint64_t lost_state_refusals_seen; /* transport_lost_state_refusals() at the last look */
     struct join *join;                 /* RAFT.CLUSTER JOIN in progress, or NULL */
+    /* Addresses that disagree with this node's configuration (a peer's
+     * RAFT.AUTH, this node's own port): how often, and the last one, for
+     * RAFT.INFO (src/node/node_member.c, check_addr). */
+    uint64_t addr_mismatches;
+    char addr_mismatch[2 * CONFIG_HOST_MAX + 256];
     /* The cluster view (src/node/node_view.c). */
     struct node_heard heard[NODE_HEARD_MAX];
     size_t n_heard;

@@ -161,9 +161,50 @@ void node_publish(struct node *n, int shard, const char *channel, size_t clen, c
         transport_send_command(n->tr_pubsub, n->linked[i], 5, argv, lens);
 }
 
+/* The address this node holds for id (its Raft configuration, else
+ * cluster-members) against host:port seen elsewhere (what: how): a
+ * difference is counted, and logged when it is a new one. Clients are
+ * redirected to, and peers dialled at, the address held: a wrong one makes
+ * a node unreachable. host NULL: the port alone is compared. */
+static void check_addr(struct node *n, uint64_t id, const char *what, const char *host, int port)
+{
+    char h[CONFIG_HOST_MAX], err[128];
+    int p;
+    const char *a = conf_addr(n, id);
+    const struct config_member *m = configured(n, id);
+    if (a) {
+        if (config_parse_hostport(a, strlen(a), h, &p, err, sizeof err) != 0) return;
+    } else if (m) {
+        snprintf(h, sizeof h, "%s", m->host);
+        p = m->port;
+    } else {
+        return;
+    }
+    if (p == port && (!host || !strcasecmp(h, host))) return;
+    char seen[CONFIG_HOST_MAX + 16], msg[sizeof n->addr_mismatch];
+    if (host)
+        snprintf(seen, sizeof seen, "%s:%d", host, port);
+    else
+        snprintf(seen, sizeof seen, "port %d", port);
+    snprintf(msg, sizeof msg,
+             "node %llu %s %s, but this node's configuration has it at %s:%d (check "
+             "cluster-members on every node: peers and clients are sent to the latter)",
+             (unsigned long long)id, what, seen, h, p);
+    if (strcmp(msg, n->addr_mismatch) != 0) LOG_WARNING("Membership: %s", msg);
+    memcpy(n->addr_mismatch, msg, sizeof msg);
+    n->addr_mismatches++;
+}
+
+uint64_t node_addr_mismatches(const struct node *n, const char **last)
+{
+    *last = n->addr_mismatch;
+    return n->addr_mismatches;
+}
+
 void node_learn_peer(struct node *n, uint64_t id, const char *host, int port)
 {
     if (id == (uint64_t)n->cfg->node_id) return;
+    check_addr(n, id, "announces itself at", host, port);
     /* Every announced address is kept (the oldest gives way): a member
      * dropped from our configuration by an entry (a snapshot that predates
      * it, a removal) may still lead us, and must be answered. */
@@ -319,6 +360,10 @@ bool node_has_cluster(const struct node *n)
 void node_note_conf(struct node *n, const struct raft_conf *c)
 {
     if (raft_conf_find(c, (raft_id)n->cfg->node_id) >= 0) n->was_member = true;
+    char host[CONFIG_HOST_MAX];
+    int port;
+    config_advertise(n->cfg, host, &port);
+    check_addr(n, (uint64_t)n->cfg->node_id, "is this node, listening on", NULL, port);
 }
 
 bool node_removed(const struct node *n)

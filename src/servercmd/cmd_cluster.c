@@ -57,19 +57,22 @@ static void raft_section(struct info_text *t, const struct server *srv, const ch
     if (leader && node_member_addr(srv->node, leader, lhost, sizeof lhost, &lport) == 0)
         snprintf(laddr, sizeof laddr, "%s:%d", lhost, lport);
     const struct raft_hard_state *hs = node_hard_state(srv->node);
+    const char *mismatch;
+    uint64_t mismatches = node_addr_mismatches(srv->node, &mismatch);
     info_addf(t,
               "# Raft\r\nnode_id:%llu\r\nstate:%s\r\nremoved:%s\r\nrecovery:%s\r\n"
               "%s:%s\r\nis_voting:%s\r\n"
               "leader_id:%lld\r\nleader_addr:%s\r\ncurrent_term:%llu\r\nvoted_for:%lld\r\n"
               "num_nodes:%u\r\nnum_voting_nodes:%d\r\nterm_exhausted:%s\r\n"
-              "messages_refused:%llu\r\n",
+              "messages_refused:%llu\r\naddress_mismatches:%llu\r\naddress_mismatch:%s\r\n",
               (unsigned long long)self, node_member_state(srv->node),
               node_removed(srv->node) ? "yes" : "no", node_recovery_state(srv->node), role_field,
               role_name(srv), self_i >= 0 && conf->s[self_i].voter ? "yes" : "no",
               leader ? (long long)leader : -1LL, laddr, (unsigned long long)raft_term_of(r),
               hs->vote ? (long long)hs->vote : -1LL, conf->n, voters,
               raft_term_of(r) >= RAFT_TERM_MAX ? "yes" : "no",
-              (unsigned long long)node_messages_refused(srv->node));
+              (unsigned long long)node_messages_refused(srv->node), (unsigned long long)mismatches,
+              mismatch);
     int k = 0;
     for (uint32_t i = 0; i < conf->n; i++) {
         uint64_t id = conf->s[i].id;

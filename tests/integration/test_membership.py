@@ -20,7 +20,7 @@ import socket
 import pytest
 import redis
 
-from conftest import config_text, wait_until
+from conftest import config_text, free_port, wait_until
 from raftcluster import AckWriter, check_acked_present
 
 DEADLINE_S = 60
@@ -340,3 +340,41 @@ def test_membership_survives_restarts_and_a_removed_node_stays_out(make_cluster)
     assert info_of(ld)["current_term"] == term
     cl.stop(n3)
     cl.wait_converged(rest)
+
+
+def test_addresses_that_disagree_with_cluster_members_are_reported(tmp_path):
+    """Nodes started with cluster-members that disagree (node 3 has node 1
+    at a wrong port): node 3 hears node 1 announce its real address
+    (RAFT.AUTH) and says so in its log and RAFT.INFO, instead of redirecting
+    clients to a dead address in silence. A node's own port differing from
+    its entry is reported too."""
+    from raftcluster import Cluster
+    cl = Cluster(3, str(tmp_path))
+    one, nd = cl.node(1), cl.node(3)
+    wrong_port = free_port()
+    real = " ".join(f"{m.node_id}=127.0.0.1:{m.port}" for m in cl.nodes)
+    wrong = real.replace(f"1=127.0.0.1:{one.port}", f"1=127.0.0.1:{wrong_port}")
+    with open(nd.conf_path, "a") as f:
+        f.write(f'cluster-members "{wrong}"\n')
+    two = cl.node(2)
+    mine = real.replace(f"2=127.0.0.1:{two.port}", f"2=127.0.0.1:{wrong_port}")
+    with open(two.conf_path, "a") as f:
+        f.write(f'cluster-members "{mine}"\n')
+    try:
+        for m in cl.nodes:
+            m.launch()
+        for m in cl.nodes:
+            m.wait_ping()
+        want = (f"node 1 announces itself at 127.0.0.1:{one.port}, but this node's "
+                f"configuration has it at 127.0.0.1:{wrong_port}")
+        wait_until(lambda: want in nd.raft_info().get("address_mismatch", ""), DEADLINE_S,
+                   what="the mismatch in RAFT.INFO")
+        assert int(nd.raft_info()["address_mismatches"]) >= 1
+        assert "Membership: " + want in nd.log_tail()
+        assert f"node 2 is this node, listening on port {two.port}" in \
+            two.raft_info()["address_mismatch"]
+        assert one.raft_info()["address_mismatches"] in (0, "0")
+    finally:
+        for m in cl.nodes:
+            if m.alive():
+                cl.kill9(m)
