@@ -346,7 +346,7 @@ cmd_proc cmd_monitor, cmd_client_reply, cmd_client_pause, cmd_client_unpause, cm
 cmd_proc cmd_info, cmd_command, cmd_command_count, cmd_command_info, cmd_command_docs,
     cmd_command_list, cmd_command_getkeys, cmd_command_help;
 /* src/servercmd/cmd_config.c */
-cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_help;
+cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_rewrite, cmd_config_help;
 /* src/servercmd/cmd_cluster.c */
 cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_cluster_shards,
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,

@@ -404,6 +404,13 @@ typedef void config_get_fn(void *ud, const char *name, const char *value, size_t
 void config_get(const struct config *c, int npat, const char *const *patterns,
                 const size_t *pattern_lens, config_get_fn *fn, void *ud);
 
+/* CONFIG REWRITE: c's values written into the file at path, as Redis 7.0
+ * rewrites (src/config/config_rewrite.c): other lines kept, a directive's
+ * first line rewritten and its others dropped, changed directives the file
+ * lacks appended; the file replaced atomically. Returns 0, or
+ * CONFIG_ERR_IO with the reason in err (the file then is as it was). */
+int config_rewrite(const struct config *c, const char *path, char *err, size_t errlen);
+
 /* Formats def's current value into buf (NUL-terminated when len > 0).
  * Returns the full length, which may exceed len - 1 (like snprintf); a
  * secret is copied as it is, so its length is the returned one, not

@@ -94,6 +94,25 @@ void cmd_config_set(struct cmd_ctx *c)
     free(lens);
 }
 
+/* CONFIG REWRITE: the running configuration into the file the node
+ * started from (config_rewrite(): comments and order kept). */
+void cmd_config_rewrite(struct cmd_ctx *c)
+{
+    const char *path = c->srv->config_file;
+    if (!path) {
+        resp_add_error(c->out, "ERR The server is running without a config file");
+        return;
+    }
+    char err[512];
+    if (config_rewrite(&c->srv->cfg, path, err, sizeof err) != 0) {
+        LOG_WARNING("CONFIG REWRITE failed: %s", err);
+        resp_add_errorf(c->out, "ERR Rewriting config file: %s", err);
+        return;
+    }
+    LOG_NOTICE("CONFIG REWRITE executed with success.");
+    resp_add_simple(c->out, "OK");
+}
+
 void cmd_config_resetstat(struct cmd_ctx *c)
 {
     struct server *srv = c->srv;
@@ -113,8 +132,10 @@ void cmd_config_help(struct cmd_ctx *c)
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL,
     };
     cmd_reply_help(c, lines);

@@ -127,6 +127,8 @@ static const struct command config_subcommands[] = {
      "admin slow dangerous", NULL},
     {"config|resetstat", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_config_resetstat, "server", "2.0.0",
      "Resets the server's statistics.", NULL, "admin slow dangerous", NULL},
+    {"config|rewrite", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_config_rewrite, "server", "2.8.0",
+     "Persists the effective configuration to file.", NULL, "admin slow dangerous", NULL},
     {"config|help", 2, LD | ST, 0, 0, 0, cmd_config_help, "server", "5.0.0",
      "Returns helpful text about the different subcommands.", NULL, "slow", NULL},
     CMD_ROWS_END,
