@@ -161,6 +161,16 @@ def read_reply_line(s):
     return buf
 
 
+def pid_alive(pid):
+    """True while pid runs (a zombie waiting for init to reap it has exited):
+    for processes a test cannot wait for itself (a daemonized node)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def answers_ping(port):
     """True once a server on port answers PING (or asks for AUTH)."""
     try:
