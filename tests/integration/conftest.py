@@ -259,7 +259,9 @@ class Server:
                 return True  # no Raft section: plain Redis
             if info.get("state") != "up" or str(info.get("leader_id")) == "-1":
                 return False
-            return (info.get("role") != "leader" or
+            # INFO's raft section names the Raft role raft_role (INFO's
+            # role is Redis's master/slave, docs/cluster-replies.md).
+            return (info.get("raft_role") != "leader" or
                     int(info["commit_index"]) >= int(info["current_index"]))
         wait_until(has_leader, timeout_s, what="a raft leader")
 
