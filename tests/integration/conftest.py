@@ -161,6 +161,16 @@ def read_reply_line(s):
     return buf
 
 
+def pid_alive(pid):
+    """True while pid runs (a zombie waiting for init to reap it has exited):
+    for processes a test cannot wait for itself (a daemonized node)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def answers_ping(port):
     """True once a server on port answers PING (or asks for AUTH)."""
     try:
@@ -249,7 +259,9 @@ class Server:
                 return True  # no Raft section: plain Redis
             if info.get("state") != "up" or str(info.get("leader_id")) == "-1":
                 return False
-            return (info.get("role") != "leader" or
+            # INFO's raft section names the Raft role raft_role (INFO's
+            # role is Redis's master/slave, docs/cluster-replies.md).
+            return (info.get("raft_role") != "leader" or
                     int(info["commit_index"]) >= int(info["current_index"]))
         wait_until(has_leader, timeout_s, what="a raft leader")
 

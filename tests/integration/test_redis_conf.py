@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, KIND, answers_ping, free_port, wait_until
+from conftest import BIN, KIND, answers_ping, free_port, pid_alive, wait_until
 
 DEBIAN_CONF = "/etc/redis/redis.conf"
 DEADLINE_S = 30
@@ -33,14 +33,6 @@ def adjusted(text, port, workdir):
         text, n = re.subn(pattern, repl, text)
         assert n == 1, pattern
     return text
-
-
-def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_debian_redis_conf_starts_a_node(tmp_path):

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, KIND, ROOT, answers_ping, wait_until
+from conftest import BIN, KIND, ROOT, answers_ping, pid_alive, wait_until
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache's own unit and paths")
 
@@ -96,15 +96,6 @@ def test_supervised_systemd_without_a_socket_starts_and_says_so(start_server, mo
     assert srv.client().ping()
     wait_until(lambda: "NOTIFY_SOCKET not found" in srv.log_tail(), DEADLINE_S,
                what="the warning")
-
-
-def pid_alive(pid):
-    """1 while pid runs (a zombie waiting for init to reap it has exited)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_daemonize_detaches_and_writes_the_pid_file(start_server):
