@@ -743,6 +743,8 @@ const struct config_def config_defs[] = {
         "client-output-buffer-limit", "normal 1gb 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60",
         obuf_special, CONFIG_MULTI_ARG,
         "CLASS HARD SOFT SOFT-SECONDS ...; normal (capped at 1gb by default) and pubsub apply"),
+    DEF_INT("io-threads", io_threads, "1", 1, 1, IMM,
+            "threads doing client I/O: 1, the event loop's (there are no I/O threads)"),
     DEF_INT("hz", hz, "10", 1, 500, 0, "background task frequency (expiry, timeouts) per second",
             CONFIG_APPLY_HZ),
     DEF_MEM("maxmemory", maxmemory, "0", 0, 0,
