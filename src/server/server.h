@@ -44,8 +44,11 @@ struct server_stats {
     uint64_t output_limit_disconnections;
     uint64_t protocol_errors;
     uint64_t expire_cycles;
-    uint64_t reads_processed;  /* client socket reads that returned bytes or EOF */
-    uint64_t writes_processed; /* flushes of a client's pending output */
+    uint64_t expire_time_cap_reached; /* cycles stopped by their time budget */
+    uint64_t expire_cycle_us;         /* the cycles' time, summed */
+    double expired_stale_perc;        /* sampled keys found expired: a moving average, 0..1 */
+    uint64_t reads_processed;         /* client socket reads that returned bytes or EOF */
+    uint64_t writes_processed;        /* flushes of a client's pending output */
     /* instantaneous_ops_per_sec, _input_kbps, _output_kbps: sampled by
      * server_stats_cron() */
     struct instmetric inst_ops, inst_input, inst_output;

@@ -65,23 +65,24 @@ static void stats_traffic(struct info_text *t, struct server *srv)
               instmetric_rate(&s->inst_output) / 1024, (unsigned long long)s->rejected_connections);
 }
 
-/* sync_*: no Redis replication. The expire cycle's effort
- * (expired_stale_perc, expired_time_cap_reached_count,
- * expire_cycle_cpu_milliseconds) and the eviction timers are not measured
- * yet: Redis's zeros. */
+/* sync_*: no Redis replication. The expire cycle's figures are the leader's
+ * (src/server/replica.c: followers do not sample). The eviction timers are
+ * not measured yet: Redis's zeros. */
 static void stats_keys(struct info_text *t, struct server *srv)
 {
     const struct kv_common *k = &srv->dbs.common;
     info_addf(t,
               "sync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:%llu\r\n"
-              "expired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n"
-              "expire_cycle_cpu_milliseconds:0\r\nevicted_keys:%llu\r\nevicted_clients:0\r\n"
+              "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%llu\r\n"
+              "expire_cycle_cpu_milliseconds:%llu\r\nevicted_keys:%llu\r\nevicted_clients:0\r\n"
               "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
               "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
               "pubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n",
-              (unsigned long long)k->expired_keys, (unsigned long long)k->evicted_keys,
-              (unsigned long long)k->keyspace_hits, (unsigned long long)k->keyspace_misses,
-              pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
+              (unsigned long long)k->expired_keys, srv->stats.expired_stale_perc * 100,
+              (unsigned long long)srv->stats.expire_time_cap_reached,
+              (unsigned long long)(srv->stats.expire_cycle_us / 1000),
+              (unsigned long long)k->evicted_keys, (unsigned long long)k->keyspace_hits,
+              (unsigned long long)k->keyspace_misses, pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
               pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD));
 }
 
