@@ -744,6 +744,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     size_t room = reserve_read(c);
     ssize_t n = read(c->fd, c->qbuf + c->qlen, room);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    srv->stats.reads_processed++;
     if (n <= 0) {
         if (n < 0)
             LOG_VERBOSE("Reading from client: %s", strerror(errno));
@@ -799,6 +800,7 @@ void conn_resume(struct client *c)
 /* Writes as much pending output as the socket takes. Returns -1 on error. */
 static int write_out(struct client *c)
 {
+    if (resp_out_pending(&c->out) > 0) c->srv->stats.writes_processed++;
     while (resp_out_pending(&c->out) > 0) {
         ssize_t n = write(c->fd, c->out.data + c->out.pos, resp_out_pending(&c->out));
         if (n < 0) {

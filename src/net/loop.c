@@ -282,6 +282,7 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (server_script_busy(srv, NULL)) return; /* the script's keyspace stays as it is */
     int64_t now = server_now_ms();
     replica_cron(srv);
+    server_stats_cron(srv);
     conn_cron(srv, now);
 }
 

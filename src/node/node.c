@@ -789,6 +789,7 @@ int node_init(struct node **np, const struct node_env *env, char *err, size_t er
     n->cfg = env->cfg;
     n->sm = env->sm;
     n->waiters = env->waiters;
+    n->snap.last_done_ms = clock_ms(); /* as Redis: at start the data counts as saved */
     n->dec_ents = util_xmalloc(RAFT_MAX_MSG_ENTRIES * sizeof *n->dec_ents);
     struct raft_config rc;
     node_make_raft_config(n, &rc);

@@ -269,6 +269,10 @@ struct node_snapshot_info {
     uint64_t created, received;     /* since start: taken locally, installed from a leader */
     int in_progress;                /* one is being taken */
     uint64_t last_duration_ms;      /* start to compaction, of the last one taken */
+    int64_t last_done_ms;           /* wall clock: the last one taken or installed, else boot */
+    int64_t current_ms;             /* how long the one in progress has run, 0 if none */
+    int last_failed;                /* the last attempt to take one failed */
+    uint64_t cmds_since;            /* commands applied since the last one (sm.commands_run) */
 };
 void node_snapshot_info(const struct node *n, struct node_snapshot_info *out);
 

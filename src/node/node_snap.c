@@ -119,6 +119,7 @@ static int start_live(struct node *n, char *err, size_t errlen)
     if (!n->snap.live) return -1;
     n->snap.live_index = index;
     n->snap.live_bytes = n->applied_bytes;
+    n->snap.live_cmds = n->sm->commands_run;
     n->snap.live_term = term;
     n->snap.live_start_us = t0;
     LOG_NOTICE("Background snapshot started at index %llu (%llu keys)", (unsigned long long)index,
@@ -155,6 +156,7 @@ static void live_succeeded(struct node *n)
     if (snapshot_publish(n->cfg->dir, SNAPSHOT_TEMP_NAME, err, sizeof err) != 0) {
         LOG_WARNING("Background snapshot not published: %s", err);
         unlink(tmp);
+        n->snap.last_failed = true;
         n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
         return;
     }
@@ -171,6 +173,9 @@ static void live_succeeded(struct node *n)
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->snap.live_bytes;
+    n->snap.base_cmds = n->snap.live_cmds;
+    n->snap.last_done_ms = clock_ms();
+    n->snap.last_failed = false;
     n->snap.last_duration_ms = (uint64_t)(clock_mono_us() - n->snap.live_start_us) / 1000;
     LOG_NOTICE("Snapshot at index %llu term %llu done: %llu bytes in %llu ms; log compacted "
                "(core %.1f ms, storage %.1f ms)",
@@ -210,6 +215,7 @@ static void live_progress(struct node *n)
     LOG_WARNING("Snapshot at index %llu failed: %s; retrying later",
                 (unsigned long long)n->snap.live_index, err);
     live_drop(n);
+    n->snap.last_failed = true;
     n->snap.retry_after_ms = clock_ms() + SNAP_RETRY_MS;
 }
 
@@ -381,6 +387,8 @@ void node_snap_installed(struct node *n, const struct raft_snap_chunk *ch)
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->applied_bytes;
+    n->snap.base_cmds = n->sm->commands_run;
+    n->snap.last_done_ms = clock_ms();
     n->conf_applied = ch->meta.conf;
     n->conf_dirty = true;
 }
@@ -396,4 +404,11 @@ void node_snapshot_info(const struct node *n, struct node_snapshot_info *out)
     out->received = n->snap.received;
     out->in_progress = n->snap.live != NULL;
     out->last_duration_ms = n->snap.last_duration_ms;
+    out->last_done_ms = n->snap.last_done_ms;
+    out->current_ms = n->snap.live ? (clock_mono_us() - n->snap.live_start_us) / 1000 : 0;
+    out->last_failed = n->snap.last_failed;
+    /* A snapshot installed from the leader may carry fewer commands than this
+     * node applied before it: no change since then, never a negative count. */
+    uint64_t run = n->sm->commands_run;
+    out->cmds_since = run > n->snap.base_cmds ? run - n->snap.base_cmds : 0;
 }

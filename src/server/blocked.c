@@ -388,3 +388,11 @@ void blocked_client_gone(struct blocked *b, struct client *c)
 {
     blocked_remove(b, c);
 }
+
+size_t blocked_with_timeout(const struct blocked *b)
+{
+    size_t n = 0;
+    for (const struct blocked_client *bc = b->all; bc; bc = bc->next)
+        n += bc->deadline_ms != 0;
+    return n;
+}

@@ -72,6 +72,9 @@ struct blocked {
     struct monitor *monitor;
 };
 
+/* The blocked clients with a timeout (INFO clients_in_timeout_table). */
+size_t blocked_with_timeout(const struct blocked *b);
+
 void blocked_init(struct blocked *b, struct waiters *w, uint64_t seed);
 void blocked_free(struct blocked *b);
 

@@ -27,10 +27,12 @@ void memstats_read(struct server *srv, struct memstats *m)
     memset(m, 0, sizeof *m);
     server_memory_now(&m->mem);
     for (const struct client *c = srv->clients; c; c = c->next) {
+        if (c->flags & CLIENT_PEER) m->cluster_links += client_memory(c);
         if (c->flags & CLIENT_NOT_A_CLIENT) continue; /* peer links */
         m->clients_normal += client_memory(c);
         m->clients++;
     }
+    m->cluster_links += node_mem_peers(srv->node);
     m->lua_caches = script_cache_bytes(srv->scripts);
     function_each_library(srv->functions, add_code_len, &m->functions_caches);
     m->raft_storage = storage_memory_bytes();

@@ -7,8 +7,8 @@
  *
  * Every figure is measured, none is guessed; what raftcache has no part for
  * is 0 where Redis also says 0 for it (no replication backlog, no replicas'
- * buffers, no AOF buffer, no slot-to-keys index), and a part it cannot
- * measure (the cluster links' buffers) is not reported. The Raft log's
+ * buffers, no AOF buffer, no slot-to-keys index). The Raft peer links'
+ * memory is mem_cluster_links, outside the overhead as the Raft log is. The Raft log's
  * memory, which used_memory leaves out (src/server/memory.h), is reported after
  * Redis's fields: its entries held in memory (raft-log-max-memory),
  * `raft_log`, and SQLite's memory (its page cache of the log's file),
@@ -36,6 +36,7 @@ struct memstats {
     size_t functions_caches;  /* the function libraries' code */
     size_t raft_log;          /* the Raft log's entries held in memory */
     size_t raft_storage;      /* SQLite's memory (page cache, statements) */
+    size_t cluster_links;     /* peer links: inbound connections, and bytes queued to peers */
     uint64_t keys, volatile_keys;
     size_t ht_main, ht_expires; /* db.0's dict overheads */
     size_t overhead_total;      /* every part above, startup included */

@@ -138,3 +138,17 @@ int server_client_become_peer(struct server *srv, struct client *c, uint64_t pee
     c->peer_id = peer_id;
     return 0;
 }
+
+uint64_t server_commands_processed(const struct server *srv)
+{
+    return srv->stats.commands_processed + srv->sm.commands_run;
+}
+
+void server_stats_cron(struct server *srv)
+{
+    struct server_stats *s = &srv->stats;
+    int64_t now_ms = clock_mono_us() / 1000;
+    instmetric_sample(&s->inst_ops, now_ms, server_commands_processed(srv));
+    instmetric_sample(&s->inst_input, now_ms, s->net_input_bytes);
+    instmetric_sample(&s->inst_output, now_ms, s->net_output_bytes);
+}

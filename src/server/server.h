@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 #include "base/alloc.h"
+#include "base/instmetric.h"
 #include "config/config.h"
 #include "ds/dict.h"
 #include "keyspace/dbs.h"
@@ -43,6 +44,14 @@ struct server_stats {
     uint64_t output_limit_disconnections;
     uint64_t protocol_errors;
     uint64_t expire_cycles;
+    uint64_t expire_time_cap_reached; /* cycles stopped by their time budget */
+    uint64_t expire_cycle_us;         /* the cycles' time, summed */
+    double expired_stale_perc;        /* sampled keys found expired: a moving average, 0..1 */
+    uint64_t reads_processed;         /* client socket reads that returned bytes or EOF */
+    uint64_t writes_processed;        /* flushes of a client's pending output */
+    /* instantaneous_ops_per_sec, _input_kbps, _output_kbps: sampled by
+     * server_stats_cron() */
+    struct instmetric inst_ops, inst_input, inst_output;
 };
 
 struct script_engine;
@@ -145,6 +154,13 @@ const char *server_script_busy_error(const struct server *srv);
 /* Stops whichever is busy (SCRIPT KILL's effect): 0, -1 if none is busy,
  * -2 if the busy run is from the log and cannot be stopped. */
 int server_script_kill(struct server *srv);
+
+/* The cron's sampling of the instantaneous rates (every INSTMETRIC_PERIOD_MS,
+ * however often it is called): commands processed, bytes in, bytes out. */
+void server_stats_cron(struct server *srv);
+/* The commands processed: those run here plus those applied from the log
+ * (INFO total_commands_processed). */
+uint64_t server_commands_processed(const struct server *srv);
 
 /* Local wall clock in ms (reads only; never used by applies). */
 int64_t server_now_ms(void);

@@ -4,8 +4,9 @@
  * is the same.
  *
  * Sections: server clients memory persistence stats replication cpu cluster
- * keyspace errorstats (the default set, Redis's), raft, commandstats and
- * latencystats (named, or in "all" and "everything"). In INFO the Raft
+ * keyspace errorstats (the default set, Redis's), modules (empty), raft,
+ * commandstats and latencystats (named, or in "all" and "everything").
+ * Persistence and stats are src/servercmd/info_stats.c's. In INFO the Raft
  * section names its role field raft_role (RAFT.INFO's is role): INFO then
  * carries replication's role:master|slave once, as clients and exporters
  * that read the role from INFO expect (ioredis in Sentinel mode and
@@ -25,6 +26,7 @@
 #include "cmd/cmd.h"
 #include "servercmd/cmd_cluster.h"
 #include "servercmd/cmd_role.h"
+#include "servercmd/info_stats.h"
 #include "script/function.h"
 #include "base/info.h"
 #include "base/lazyfree.h"
@@ -51,34 +53,68 @@ static void human_bytes(char *buf, size_t cap, size_t n)
         snprintf(buf, cap, "%.2f%c", v, units[u]);
 }
 
+/* redis_build_id: a hash of what identifies this build (the versions and
+ * the compiler), as Redis hashes its build's details. raftcache is not built
+ * from Redis's git tree: redis_git_sha1 and redis_git_dirty are Redis's
+ * values without one. */
+static unsigned long long build_id(void)
+{
+    const char *s = REDIS_COMPAT_VERSION "/" RAFTCACHE_VERSION "/" __VERSION__;
+    unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Supervision (systemd or upstart notifications) is not implemented:
+ * process_supervised:no. There are no I/O threads and the hz is not
+ * dynamic, so configured_hz is hz. */
 static void section_server(struct info_text *t, struct server *srv, int64_t now)
 {
     struct utsname un;
     uname(&un);
     long long up = (now - srv->start_ms) / 1000;
     info_addf(t,
-              "# Server\r\nredis_version:%s\r\nraftcache_version:%s\r\nredis_mode:%s\r\n"
-              "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libev\r\nprocess_id:%ld\r\n"
-              "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
-              "uptime_in_days:%lld\r\nhz:%lld\r\nexecutable:%s\r\nconfig_file:%s\r\n",
-              REDIS_COMPAT_VERSION, RAFTCACHE_VERSION, role_redis_mode(srv), un.sysname, un.release,
-              un.machine, (int)(sizeof(long) * 8), (long)getpid(), srv->run_id, srv->cfg.port,
-              (long long)now * 1000, up, up / 86400, srv->cfg.hz,
+              "# Server\r\nredis_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
+              "redis_build_id:%llx\r\nraftcache_version:%s\r\nredis_mode:%s\r\n"
+              "os:%s %s %s\r\narch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\n"
+              "multiplexing_api:libev\r\natomicvar_api:c11-builtin\r\ngcc_version:%d.%d.%d\r\n",
+              REDIS_COMPAT_VERSION, build_id(), RAFTCACHE_VERSION, role_redis_mode(srv), un.sysname,
+              un.release, un.machine, (int)(sizeof(long) * 8), __GNUC__, __GNUC_MINOR__,
+              __GNUC_PATCHLEVEL__);
+    info_addf(t,
+              "process_id:%ld\r\nprocess_supervised:no\r\nrun_id:%s\r\ntcp_port:%lld\r\n"
+              "server_time_usec:%lld\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
+              "hz:%lld\r\nconfigured_hz:%lld\r\nlru_clock:%u\r\nexecutable:%s\r\n"
+              "config_file:%s\r\nio_threads_active:0\r\n",
+              (long)getpid(), srv->run_id, srv->cfg.port, (long long)now * 1000, up, up / 86400,
+              srv->cfg.hz, srv->cfg.hz, (unsigned)srv->dbs.common.lru_clock,
               srv->executable ? srv->executable : "", srv->config_file ? srv->config_file : "");
 }
 
 /* blocked_clients counts the clients CLIENT PAUSE holds back, as Redis
  * counts its postponed clients. */
+/* client_recent_max_*_buffer: the largest query and output buffers of the
+ * clients now connected (Redis keeps the largest of the last seconds). */
 static void section_clients(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
+    size_t in_max = 0, out_max = 0;
+    for (const struct client *c = srv->clients; c; c = c->next) {
+        if (c->flags & CLIENT_NOT_A_CLIENT) continue; /* peer links */
+        if (c->qcap > in_max) in_max = c->qcap;
+        if (c->out.cap > out_max) out_max = c->out.cap;
+    }
     info_addf(
         t,
         "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
-        "blocked_clients:%llu\r\ntracking_clients:0\r\nwatching_clients:%llu\r\n",
+        "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
+        "blocked_clients:%llu\r\ntracking_clients:0\r\nclients_in_timeout_table:%zu\r\n"
+        "watching_clients:%llu\r\n",
         (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
-        srv->cfg.maxclients, (unsigned long long)(srv->blocked.n_clients + srv->pause.n),
-        (unsigned long long)dict_size(&srv->watched));
+        srv->cfg.maxclients, in_max, out_max,
+        (unsigned long long)(srv->blocked.n_clients + srv->pause.n),
+        blocked_with_timeout(&srv->blocked), (unsigned long long)dict_size(&srv->watched));
 }
 
 /* a / b, or 0 when b is 0 (Redis's ratios, printed "%.2f"). */
@@ -95,9 +131,9 @@ static long long diff(size_t a, size_t b)
 
 /* Redis 7.0's fields, in its order, limited to what is measured: without
  * jemalloc (the sanitizer builds) the allocator_* and rss_overhead_* fields
- * are left out rather than shown as zeros, and mem_cluster_links (the peer
- * links' buffers) and active_defrag_running (there is no active defrag)
- * always are. mem_raft_log and mem_raft_storage, the Raft log's entries
+ * are left out rather than shown as zeros. mem_cluster_links is the Raft
+ * peer links' memory; active_defrag_running is 0 (there is no active
+ * defrag). mem_raft_log and mem_raft_storage, the Raft log's entries
  * held in memory and SQLite's memory (outside used_memory: src/server/memory.h),
  * and mem_over_maxmemory (src/server/memory.h's memory_cron) end it. The overhead and dataset
  * figures are MEMORY STATS's (src/server/memstats.h). */
@@ -159,56 +195,52 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
               "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
               "mem_not_counted_for_evict:%zu\r\nmem_replication_backlog:0\r\n"
               "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\n"
-              "mem_clients_normal:%zu\r\nmem_aof_buffer:0\r\nmem_allocator:%s\r\n"
-              "lazyfree_pending_objects:%zu\r\nlazyfreed_objects:%zu\r\nmem_raft_log:%zu\r\n"
+              "mem_clients_normal:%zu\r\nmem_cluster_links:%zu\r\nmem_aof_buffer:0\r\n"
+              "mem_allocator:%s\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:%"
+              "zu\r\nlazyfreed_objects:%zu\r\nmem_raft_log:%zu\r\n"
               "mem_raft_storage:%zu\r\nmem_over_maxmemory:%d\r\n",
               ratio(rss, used), diff(rss, used), (size_t)srv->mem_not_counted, ms.clients_normal,
-              name, lazyfree_pending(), lazyfree_freed(), ms.raft_log, ms.raft_storage,
-              srv->mem_over_maxmemory);
+              ms.cluster_links, name, lazyfree_pending(), lazyfree_freed(), ms.raft_log,
+              ms.raft_storage, srv->mem_over_maxmemory);
 }
 
 static void section_persistence(struct info_text *t, struct server *srv, int64_t now)
 {
-    (void)srv, (void)now;
-    info_addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+    (void)now;
+    info_section_persistence(t, srv);
 }
 
 static void section_stats(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)now;
-    const struct server_stats *s = &srv->stats;
-    info_addf(t,
-              "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-              "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-              "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
-              "evicted_clients:0\r\n"
-              "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\npubsub_channels:%zu\r\n"
-              "pubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n"
-              "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
-              "total_error_replies:%llu\r\n",
-              (unsigned long long)s->connections_received,
-              (unsigned long long)(s->commands_processed + srv->sm.commands_run),
-              (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
-              (unsigned long long)s->rejected_connections,
-              (unsigned long long)srv->dbs.common.expired_keys,
-              (unsigned long long)srv->dbs.common.evicted_keys,
-              (unsigned long long)srv->dbs.common.keyspace_hits,
-              (unsigned long long)srv->dbs.common.keyspace_misses,
-              pubsub_count(&srv->pubsub, PUBSUB_CHANNEL),
-              pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD),
-              (unsigned long long)s->output_limit_disconnections,
-              (unsigned long long)s->protocol_errors,
-              (unsigned long long)srv->monitor.total_error_replies);
+    info_section_stats(t, srv);
+}
+
+static void cpu_pair(struct info_text *t, const char *suffix, const struct rusage *r)
+{
+    info_addf(t, "used_cpu_sys%s:%ld.%06ld\r\nused_cpu_user%s:%ld.%06ld\r\n", suffix,
+              (long)r->ru_stime.tv_sec, (long)r->ru_stime.tv_usec, suffix, (long)r->ru_utime.tv_sec,
+              (long)r->ru_utime.tv_usec);
 }
 
 static void section_cpu(struct info_text *t, struct server *srv, int64_t now)
 {
     (void)srv, (void)now;
-    struct rusage self;
+    struct rusage self, kids, main;
     getrusage(RUSAGE_SELF, &self);
-    info_addf(t, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
-              (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
-              (long)self.ru_utime.tv_usec);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    getrusage(RUSAGE_THREAD, &main); /* INFO runs on the loop's thread, the main one */
+    info_addf(t, "# CPU\r\n");
+    cpu_pair(t, "", &self);
+    cpu_pair(t, "_children", &kids);
+    cpu_pair(t, "_main_thread", &main);
+}
+
+/* No modules: the section is there, empty, as redis-server's without any. */
+static void section_modules(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)srv, (void)now;
+    info_addf(t, "# Modules\r\n");
 }
 
 static void section_cluster(struct info_text *t, struct server *srv, int64_t now)
@@ -300,6 +332,7 @@ static const struct section {
     {"stats", section_stats, 1},
     {"replication", section_replication, 1},
     {"cpu", section_cpu, 1},
+    {"modules", section_modules, 0},
     {"cluster", section_cluster, 1},
     {"keyspace", section_keyspace, 1},
     {"raft", section_raft, 0},

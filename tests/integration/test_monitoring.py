@@ -342,14 +342,16 @@ def scrape(port):
 def exporters():
     procs, dirs = [], []
 
-    def start(node_port):
+    def start(node_port, script=RAFT_SCRIPT):
         port = free_port()
         d = tempfile.mkdtemp(prefix="raftcache-it-exporter-")
         dirs.append(d)
         log = open(os.path.join(d, "exporter.log"), "wb")
-        p = subprocess.Popen([EXPORTER, "-redis.addr", f"redis://127.0.0.1:{node_port}",
-                              "-web.listen-address", f"127.0.0.1:{port}",
-                              "-script", RAFT_SCRIPT], stdout=log, stderr=subprocess.STDOUT)
+        args = [EXPORTER, "-redis.addr", f"redis://127.0.0.1:{node_port}",
+                "-web.listen-address", f"127.0.0.1:{port}"]
+        if script:
+            args += ["-script", script]
+        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         procs.append((p, log))
 
         def up():
