@@ -230,9 +230,9 @@ struct config {
      * client-output-buffer-limit round-trips through CONFIG SET/GET as in Redis */
     struct config_obuf_limit obuf_replica, obuf_pubsub;
     long long hz;
-    long long maxmemory;         /* bytes; 0 = no limit */
-    int maxmemory_policy;        /* enum config_maxmemory_policy */
-    long long maxmemory_samples; /* keys sampled per eviction choice */
+    long long maxmemory;                   /* bytes; 0 = no limit */
+    int maxmemory_policy;                  /* enum config_maxmemory_policy */
+    long long maxmemory_samples;           /* keys sampled per eviction choice */
     long long maxmemory_eviction_tenacity; /* 0..100: time an eviction round may take */
     long long lfu_log_factor, lfu_decay_time;
     long long databases;             /* always 1 */

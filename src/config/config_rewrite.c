@@ -118,7 +118,7 @@ static int def_index(const struct config_def *d)
 {
     for (int i = 0; i < config_defs_count + config_redis_defs_count; i++)
         if (def_at(i) == d) return i;
-    ASSERT(!"a looked-up directive is in one of the tables");
+    ASSERT(0 && "a looked-up directive is in one of the tables");
     return -1;
 }
 
