@@ -9,7 +9,7 @@
 #   t_zset_*.c, t_set_ops.c, t_list_*.c,
 #   t_stream_*.c                         -> t_zset, t_set, t_list, t_stream
 #   cmdtable_*.c                         -> cmdtable
-#   config_load.c, config_set.c          -> config
+#   config_*.c                           -> config
 #   monitor_slowlog.c                    -> monitor
 # Only src/ headers count (libraries and resp/, raft/ are checked by
 # scripts/check-deps.sh).
@@ -29,7 +29,7 @@ module() {
     t_stream_*) b=t_stream ;;
     t_set_ops) b=t_set ;;
     cmdtable_*) b=cmdtable ;;
-    config_load | config_set) b=config ;;
+    config_*) b=config ;;
     monitor_slowlog) b=monitor ;;
     esac
     echo "$b"

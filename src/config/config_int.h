@@ -1,7 +1,8 @@
 /*
  * src/config/config_int.h - private to src/config*.c: the helpers config.c (the
- * directive table, CONFIG SET/GET) and config_load.c (config files, include,
- * the command line) share. Nothing outside src/config*.c includes it; the
+ * directive table), config_special.c (its multi-word values), config_set.c
+ * (CONFIG SET/GET) and config_load.c (config files, include, the command
+ * line) share. Nothing outside src/config*.c includes it; the
  * module's interface is config.h.
  */
 #ifndef CONFIG_INT_H
@@ -27,10 +28,23 @@ struct config_special {
     void (*free)(struct config *c); /* NULL when the directive owns no memory */
 };
 
-/* A Redis directive of which one value is implemented (default_text):
- * any other is refused with "only ... is accepted: " and the row's doc. */
-extern const struct config_special config_fixed_special;
+/* config_special.c's parsers, one per CONFIG_SPECIAL row of config.c's
+ * table. config_fixed_special is a Redis directive of which one value is
+ * implemented (default_text): any other is refused with "only ... is
+ * accepted: " and the row's doc. */
+extern const struct config_special config_bind_special, config_members_special, config_obuf_special,
+    config_fixed_special, config_perm_special, config_notify_special, config_percentiles_special;
 int config_format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len);
+
+/* config_special.c's checks of single-value directives (struct
+ * config_def's check): 0, or nonzero with the reason in err. */
+int config_check_advertise(const char *v, char *err, size_t errlen);
+int config_check_sentinel_name(const char *v, char *err, size_t errlen);
+int config_check_dir(const char *v, char *err, size_t errlen);
+int config_check_port(const char *v, char *err, size_t errlen);
+
+/* A memory value as Redis's memtoull reads it (no sign): 1 and *out, or 0. */
+int config_parse_memory(const char *v, long long *out);
 
 /* strdup that aborts on out of memory (util_xmalloc). */
 char *config_xstrdup(const char *s);
