@@ -186,8 +186,9 @@ enum node_member_op { NODE_MEMBER_ADD, NODE_MEMBER_REMOVE };
  * or -TIMEOUT like a write. */
 int node_change_member(struct node *n, struct client *c, enum node_member_op op, uint64_t id,
                        const char *addr, char *err, size_t errlen);
-/* RAFT.TRANSFER_LEADER: target 0 = the most up-to-date other voter. 0 once
- * the transfer started (it ends within an election timeout either way). */
+/* RAFT.TRANSFER_LEADER: target 0 = the most up-to-date other voter among
+ * those this node is connected to (none: refused). 0 once the transfer
+ * started (it ends within an election timeout either way). */
 int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errlen);
 /* RAFT.CLUSTER JOIN on a fresh node: leaves its one-member cluster (only if
  * it never applied a client write), then asks the given addresses, in order

@@ -318,11 +318,15 @@ int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errl
     if (not_removed(n, err, errlen) != 0) return NODE_EINVAL;
     if (n->role != RAFT_LEADER) return NODE_ENOTLEADER;
     const struct raft_conf *conf = raft_conf_of(n->raft);
-    if (target == 0) { /* the most up-to-date other voter */
+    if (target == 0) { /* the most up-to-date other voter this node is connected to */
         raft_index best = 0;
         for (uint32_t i = 0; i < conf->n; i++) {
             raft_index match = 0;
+            struct transport_peer_info pi;
             if (!conf->s[i].voter || conf->s[i].id == (raft_id)n->cfg->node_id) continue;
+            if (transport_peer_info(n->tr, conf->s[i].id, &pi) != 0 ||
+                pi.state != TRANSPORT_CONNECTED)
+                continue; /* a transfer to it would only wait out its timeout */
             raft_progress(n->raft, conf->s[i].id, &match);
             if (!target || match > best) {
                 target = (uint64_t)conf->s[i].id;
@@ -330,7 +334,7 @@ int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errl
             }
         }
         if (!target) {
-            snprintf(err, errlen, "no other voting node to transfer leadership to");
+            snprintf(err, errlen, "no other voting node is connected to transfer leadership to");
             return NODE_EINVAL;
         }
     }

@@ -372,6 +372,25 @@ def test_sigterm_on_the_leader_hands_the_leadership_over(cluster):
     assert new.proc.wait(timeout=30) == 0
     assert "Handing the leadership over" not in new.log_tail()
 
+def test_sigterm_on_a_leader_alone_exits_without_waiting_for_a_handover(make_cluster):
+    """A leader whose followers are all stopped has nobody to hand over to:
+    it says so and stops at once instead of waiting out its bound (two
+    election timeouts, long here)."""
+    cl = make_cluster(3, {"raft-election-timeout-ms": 6000})
+    ld = cl.leader()
+    rest = [nd for nd in cl.nodes if nd is not ld]
+    for nd in rest:
+        cl.stop(nd)
+    for nd in rest:
+        wait_until(lambda: f"Peer {nd.node_id} disconnected" in ld.log_tail(), 30,
+                   what=f"the leader to see peer {nd.node_id} go")
+    assert info_of(ld)["role"] == "leader"
+    cl.stop(ld, timeout_s=30)
+    log = ld.log_tail()
+    assert ("Shutting down without handing the leadership over: "
+            "no other voting node is connected") in log, log
+
+
 def test_kill9_of_every_node_keeps_every_acknowledged_write(cluster):
     writers = [AckWriter(cluster, f"all{i}") for i in range(3)]
     for w in writers:
