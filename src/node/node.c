@@ -224,12 +224,12 @@ static void propose_scratch(struct node *n, int waited)
     sm_scratch_proposed(n->sm, parts, index);
 }
 
-void node_write(struct node *n, struct client *c, const struct command *cmd, int argc,
+void node_write(struct node *n, struct client *c, int db, const struct command *cmd, int argc,
                 const struct resp_arg *argv)
 {
     ASSERT(!n->processing && argc > 0); /* never from inside an apply */
     struct sm_write w;
-    sm_write_prepare(n->sm, cmd, argc, argv, &w);
+    sm_write_prepare(n->sm, db, cmd, argc, argv, &w);
     if (w.flush_first) node_write_flush(n);
     int alone = sm_write_add(n->sm, &w);
     waiters_stage(n->waiters, c, w.tag_as);
@@ -253,19 +253,19 @@ void node_write_multi(struct node *n, struct client *c)
     propose_scratch(n, 1);
 }
 
-void node_write_expire(struct node *n, int nkeys, const struct resp_arg *keys)
+void node_write_expire(struct node *n, int db, int nkeys, const struct resp_arg *keys)
 {
     ASSERT(!n->processing && nkeys > 0);
     node_write_flush(n);
-    sm_build_expire(n->sm, nkeys, keys);
+    sm_build_expire(n->sm, db, nkeys, keys);
     propose_scratch(n, 0);
 }
 
-void node_write_held(struct node *n, int argc, const struct resp_arg *argv)
+void node_write_held(struct node *n, int db, int argc, const struct resp_arg *argv)
 {
     const struct command *parent;
     sm_hold_keys(n->sm);
-    node_write(n, NULL, cmd_lookup(argv, argc, &parent), argc, argv);
+    node_write(n, NULL, db, cmd_lookup(argv, argc, &parent), argc, argv);
 }
 
 /* -------------------------------------------------------------- messages */

@@ -91,18 +91,21 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
  * batch when the loop is about to sleep (node_process_ready) or before an
  * entry that must follow it. Errors are replied to the waiting clients.
  *
- * node_write: c's write (cmd may be NULL: unknown, its error comes when
- * applied) joins the open batch; its reply reaches c when it is applied. */
-void node_write(struct node *n, struct client *c, const struct command *cmd, int argc,
+ * node_write: c's write in database db (c's selected one; cmd may be
+ * NULL: unknown, its error comes when applied) joins the open batch; its
+ * reply reaches c when it is applied. */
+void node_write(struct node *n, struct client *c, int db, const struct command *cmd, int argc,
                 const struct resp_arg *argv);
 /* EXEC of c's transaction with writes: one entry, after the open batch. */
 void node_write_multi(struct node *n, struct client *c);
-/* The leader's deletion of keys found expired (the caller holds them in
- * sm.expiring, src/sm/sm.h): one entry, after the open batch; nobody waits. */
-void node_write_expire(struct node *n, int nkeys, const struct resp_arg *keys);
-/* A write of the leader's own (eviction's RAFTCACHE.EVICT): its keys are
- * held in sm.expiring until the batch that takes it is applied. */
-void node_write_held(struct node *n, int argc, const struct resp_arg *argv);
+/* The leader's deletion of keys of database db found expired (the caller
+ * holds them in sm.expiring, src/sm/sm.h): one entry, after the open batch;
+ * nobody waits. */
+void node_write_expire(struct node *n, int db, int nkeys, const struct resp_arg *keys);
+/* A write of the leader's own in database db (eviction's RAFTCACHE.EVICT):
+ * its keys are held in sm.expiring until the batch that takes it is
+ * applied. */
+void node_write_held(struct node *n, int db, int argc, const struct resp_arg *argv);
 /* Proposes the open batch now, if there is one. */
 void node_write_flush(struct node *n);
 

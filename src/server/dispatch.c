@@ -244,7 +244,7 @@ static void submit_wrapped(struct client *c, const char *name, int argc,
     struct resp_arg *w = util_xmalloc(((size_t)argc + 1) * sizeof *w);
     w[0] = (struct resp_arg){name, len};
     memcpy(w + 1, argv, (size_t)argc * sizeof *w);
-    node_write(c->srv->node, c, cmd_lookup_name(name, len), argc + 1, w);
+    node_write(c->srv->node, c, c->db, cmd_lookup_name(name, len), argc + 1, w);
     free(w);
 }
 
@@ -257,7 +257,7 @@ static void propose_blocking(struct client *c, const struct command *cmd, int ar
     ASSERT(cmd && (cmd->flags & CMD_BLOCKING));
     client_hold_to(c, HOLD_IN_LOG); /* before: the log may refuse it at once */
     if (!c->blocked) {
-        node_write(c->srv->node, c, cmd, argc, argv);
+        node_write(c->srv->node, c, c->db, cmd, argc, argv);
         return;
     }
     submit_wrapped(c, "raftcache.serve", argc, argv);
@@ -361,7 +361,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
         if ((cmd->flags & CMD_SCRIPT) && memory_refuses(srv))
             submit_wrapped(c, "raftcache.oom", argc, argv);
         else
-            node_write(srv->node, c, cmd, argc, argv);
+            node_write(srv->node, c, c->db, cmd, argc, argv);
         serve_waiters(srv, cmd, argc, argv, NULL);
     } else {
         call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out, NULL);

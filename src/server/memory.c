@@ -66,7 +66,7 @@ static enum evict_result evict(struct server *srv, uint64_t used)
     int argc;
     evict_round_begin(&round, &srv->evict, &srv->sm, &p);
     while ((argc = evict_round_next(&round, &argv)) > 0)
-        node_write_held(srv->node, argc, argv);
+        node_write_held(srv->node, 0, argc, argv);
     enum evict_result r = round.result;
     /* Redis's latency event for a round that takes long (LATENCY LATEST) */
     monitor_event(&srv->monitor, "eviction-cycle", (clock_mono_us() - start) / 1000);

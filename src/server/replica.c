@@ -53,7 +53,7 @@ static void collect_expired(void *ud, const char *key, size_t len)
 
 static void submit_expired(struct server *srv, struct expired_batch *b)
 {
-    if (b->n > 0) node_write_expire(srv->node, b->n, b->keys);
+    if (b->n > 0) node_write_expire(srv->node, 0, b->n, b->keys);
     b->n = 0;
     b->bytes = 0;
 }

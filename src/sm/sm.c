@@ -96,13 +96,21 @@ static void bump_ncmds(struct sm_buf *b)
     le_put32(n, le_get32(n) + 1);
 }
 
-void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
+/* A command's head: its argc word, and its database unless it is 0. */
+static void put_cmd_head(struct sm_buf *b, int db, int argc)
 {
-    size_t bytes = 4;
+    ASSERT(db >= 0 && db < KV_DBS_MAX && argc > 0 && argc <= SM_ARGC_MAX);
+    put_u32(b, (uint32_t)argc | (db ? SM_CMD_HAS_DB : 0));
+    if (db) put_u32(b, (uint32_t)db);
+}
+
+void sm_entry_add(struct sm_buf *b, int db, int argc, const struct resp_arg *argv)
+{
+    size_t bytes = 8;
     for (int i = 0; i < argc; i++)
         bytes += 4 + argv[i].len;
     buf_reserve(b, bytes);
-    put_u32(b, (uint32_t)argc);
+    put_cmd_head(b, db, argc);
     for (int i = 0; i < argc; i++) {
         put_u32(b, (uint32_t)argv[i].len);
         memcpy(b->data + b->len, argv[i].ptr, argv[i].len);
@@ -111,12 +119,23 @@ void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv)
     bump_ncmds(b);
 }
 
-/* Decodes the command at *off into sm->argv; returns argc or -1. */
+/* Decodes the command at *off into sm->argv and its database into
+ * sm->argv_db; returns argc or -1. A database is always written as 1 or
+ * more: 0 is the absence of SM_CMD_HAS_DB (one encoding per entry). */
 static int decode_cmd(struct sm *sm, const unsigned char *p, size_t len, size_t *off)
 {
     if (len - *off < 4) return -1;
     uint32_t argc = le_get32(p + *off);
     *off += 4;
+    sm->argv_db = 0;
+    if (argc & SM_CMD_HAS_DB) {
+        argc &= ~SM_CMD_HAS_DB;
+        if (len - *off < 4) return -1;
+        uint32_t d = le_get32(p + *off);
+        *off += 4;
+        if (d == 0 || d >= KV_DBS_MAX) return -1;
+        sm->argv_db = (int)d;
+    }
     if (argc == 0 || argc > SM_ARGC_MAX || argc > (len - *off) / 4) return -1;
     if (argc > sm->argv_cap) {
         struct resp_arg *n = util_xrealloc(sm->argv, argc * sizeof *n);
@@ -165,7 +184,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .argc = argc,
         .argv = argv,
         .out = out,
-        .kv = kv_db(sm->env.dbs, 0),
+        .kv = kv_db(sm->env.dbs, sm->argv_db), /* the decoded command's */
         .dbs = sm->env.dbs,
         .now_ms = ts,
         .client = c,
@@ -238,10 +257,10 @@ static void prefetch_ahead(const struct sm *sm, uint32_t i, uint32_t ncmds)
         if (!h->key.ptr) continue;
         if (s < 3) {
             if (h->member.ptr)
-                kv_prefetch_member(kv_db(sm->env.dbs, 0), h->key.ptr, h->key.len, h->member.ptr,
+                kv_prefetch_member(kv_db(sm->env.dbs, h->db), h->key.ptr, h->key.len, h->member.ptr,
                                    h->member.len, stages[s]);
         } else {
-            kv_prefetch(kv_db(sm->env.dbs, 0), h->key.ptr, h->key.len, stages[s - 3]);
+            kv_prefetch(kv_db(sm->env.dbs, h->db), h->key.ptr, h->key.len, stages[s - 3]);
         }
     }
 }
@@ -257,13 +276,14 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
     if (type == SM_ENTRY_BATCH)
         for (uint32_t k = 0; k < PREFETCH_AHEAD && k < ncmds; k++)
             if (sm->hints[k].key.ptr)
-                kv_prefetch(kv_db(sm->env.dbs, 0), sm->hints[k].key.ptr, sm->hints[k].key.len,
-                            DICT_PREFETCH_BUCKET);
+                kv_prefetch(kv_db(sm->env.dbs, sm->hints[k].db), sm->hints[k].key.ptr,
+                            sm->hints[k].key.len, DICT_PREFETCH_BUCKET);
     for (uint32_t i = 0; i < ncmds; i++) {
         int argc = decode_cmd(sm, p, len, &off); /* validated: cannot fail */
         if (type == SM_ENTRY_EXPIRE) {
             for (int k = 0; k < argc; k++)
-                kv_delete_if_expired(kv_db(sm->env.dbs, 0), sm->argv[k].ptr, sm->argv[k].len, ts);
+                kv_delete_if_expired(kv_db(sm->env.dbs, sm->argv_db), sm->argv[k].ptr,
+                                     sm->argv[k].len, ts);
             /* The deletion half of an expiry cycle (src/cmd/monitor.h) */
             int64_t now_us = clock_mono_us();
             monitor_event(sm->env.monitor, "expire-cycle", (now_us - mark_us) / 1000);
@@ -287,11 +307,12 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
     }
 }
 
-static void note_hint(struct sm_hint *h, int argc, const struct resp_arg *argv)
+static void note_hint(struct sm_hint *h, int db, int argc, const struct resp_arg *argv)
 {
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
     h->cmd = cmd;
+    h->db = db;
     h->key = argc >= 2 ? argv[1] : (struct resp_arg){0};
     h->member = (struct resp_arg){0};
     if (argc < 3 || !cmd) return;
@@ -300,7 +321,9 @@ static void note_hint(struct sm_hint *h, int argc, const struct resp_arg *argv)
 }
 
 /* Checks the whole entry before anything is applied: a corrupt entry must
- * not be half-applied. A batch's likely lookups are noted for prefetching. */
+ * not be half-applied. A batch's likely lookups are noted for prefetching.
+ * Returns 0, -1 (malformed) or -2 (a database this node lacks, in
+ * sm->argv_db). */
 static int validate(struct sm *sm, const unsigned char *p, size_t len, int type, uint32_t ncmds)
 {
     size_t off = SM_ENTRY_HEADER_LEN;
@@ -314,7 +337,8 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     for (uint32_t i = 0; i < ncmds; i++) {
         int argc = decode_cmd(sm, p, len, &off);
         if (argc < 0) return -1;
-        if (batch) note_hint(&sm->hints[i], argc, sm->argv);
+        if (sm->argv_db >= sm->env.dbs->n) return -2;
+        if (batch) note_hint(&sm->hints[i], sm->argv_db, argc, sm->argv);
     }
     return off == len ? 0 : -1;
 }
@@ -329,7 +353,15 @@ int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const
     }
     int64_t ts = (int64_t)le_get64(p + 2);
     uint32_t ncmds = le_get32(p + 10);
-    if (validate(sm, p, len, p[1], ncmds) < 0) {
+    int bad = validate(sm, p, len, p[1], ncmds);
+    if (bad == -2) {
+        snprintf(err, errlen,
+                 "entry for database %d, but this node has %d (databases): every node of a "
+                 "cluster needs the same databases",
+                 sm->argv_db, sm->env.dbs->n);
+        return -1;
+    }
+    if (bad < 0) {
         snprintf(err, errlen, "malformed entry body (len %zu, %u commands)", len, ncmds);
         return -1;
     }
@@ -374,14 +406,14 @@ static void scratch_begin(struct sm *sm, enum sm_entry_type type, int64_t ts)
 
 /* sm_entry_add() to scratch, large arguments left where they are (they must
  * stay there until the entry is proposed). */
-static void scratch_add(struct sm *sm, int argc, const struct resp_arg *argv)
+static void scratch_add(struct sm *sm, int db, int argc, const struct resp_arg *argv)
 {
     struct sm_buf *b = &sm->scratch;
-    size_t bytes = 4;
+    size_t bytes = 8;
     for (int i = 0; i < argc; i++)
         bytes += 4 + (argv[i].len < SM_PART_MIN_BYTES ? argv[i].len : 0);
     buf_reserve(b, bytes);
-    put_u32(b, (uint32_t)argc);
+    put_cmd_head(b, db, argc);
     for (int i = 0; i < argc; i++) {
         put_u32(b, (uint32_t)argv[i].len);
         if (argv[i].len < SM_PART_MIN_BYTES) {
@@ -498,9 +530,10 @@ static int absolute_argv(const struct command *cmd, int argc, const struct resp_
     return nargc;
 }
 
-void sm_write_prepare(struct sm *sm, const struct command *cmd, int argc,
+void sm_write_prepare(struct sm *sm, int db, const struct command *cmd, int argc,
                       const struct resp_arg *argv, struct sm_write *w)
 {
+    w->db = db;
     /* the open batch's clock: the one its commands are applied with */
     w->now = sm->batch_n ? sm->batch_ts_ms : clock_ms();
     w->cmd = cmd;
@@ -508,7 +541,7 @@ void sm_write_prepare(struct sm *sm, const struct command *cmd, int argc,
     w->argv = argv;
     w->eargv = argv;
     w->eargc = absolute_argv(cmd, argc, &w->eargv, w->now, w->abs, w->scratch, sizeof w->scratch);
-    w->bytes = 4;
+    w->bytes = db ? 8 : 4;
     for (int i = 0; i < w->eargc; i++)
         w->bytes += 4 + w->eargv[i].len;
     w->tag_as = w->eargv != argv ? REPLY_TAG_AS(cmd_id(cmd)) : 0;
@@ -523,7 +556,7 @@ int sm_write_add(struct sm *sm, const struct sm_write *w)
     if (w->bytes > SM_BATCH_MAX_BYTES) { /* too large to share a batch: one of its own */
         ASSERT(!sm->batch_n);
         scratch_begin(sm, SM_ENTRY_BATCH, w->now);
-        scratch_add(sm, w->eargc, w->eargv);
+        scratch_add(sm, w->db, w->eargc, w->eargv);
         sm->scratch_holds = sm->batch_held;
         sm->batch_held = 0;
         return 1;
@@ -532,7 +565,7 @@ int sm_write_add(struct sm *sm, const struct sm_write *w)
         sm_entry_begin(&sm->batch, SM_ENTRY_BATCH, w->now);
         sm->batch_ts_ms = w->now;
     }
-    sm_entry_add(&sm->batch, w->eargc, w->eargv);
+    sm_entry_add(&sm->batch, w->db, w->eargc, w->eargv);
     sm->batch_n++;
     return 0;
 }
@@ -550,7 +583,7 @@ uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
         char scratch[64];
         const struct resp_arg *argv = q->argv;
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
-        scratch_add(sm, argc, argv); /* copies what it keeps no pointer to */
+        scratch_add(sm, c->db, argc, argv); /* copies what it keeps no pointer to */
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
         /* what the call counts as when rewritten (EXPIRE made PEXPIREAT
          * counts as EXPIRE, as in Redis) */
@@ -563,11 +596,11 @@ uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
     return (uint32_t)c->mstate.count;
 }
 
-void sm_build_expire(struct sm *sm, int nkeys, const struct resp_arg *keys)
+void sm_build_expire(struct sm *sm, int db, int nkeys, const struct resp_arg *keys)
 {
     ASSERT(!sm->batch_n && "the open batch goes first");
     scratch_begin(sm, SM_ENTRY_EXPIRE, clock_ms());
-    scratch_add(sm, nkeys, keys);
+    scratch_add(sm, db, nkeys, keys);
     for (int i = 0; i < nkeys; i++)
         inflight_stage_key(&sm->inflight, keys[i].ptr, keys[i].len);
     sm->scratch_holds = 1;

@@ -17,7 +17,14 @@
  *     entry's timestamp.
  *
  * Entry encoding (version 1, little-endian):
- *   u8 version | u8 type | i64 ts_ms | u32 ncmds | ncmds x (u32 argc | argc x (u32 len | bytes))
+ *   u8 version | u8 type | i64 ts_ms | u32 ncmds |
+ *   ncmds x (u32 argc [| u32 db] | argc x (u32 len | bytes))
+ * A command runs in database 0 unless its argc word has SM_CMD_HAS_DB set:
+ * then the database's number (1 or more) follows it. So an entry of
+ * database 0 is the same bytes it always was, and a binary that predates
+ * databases stops on an entry that names one (an argc beyond any it
+ * accepts) instead of applying it to database 0. A database beyond the
+ * node's `databases` stops the node with an error naming the directive.
  * Types: SM_ENTRY_COMMAND (ncmds = 1, reply is the command's reply),
  *        SM_ENTRY_MULTI   (reply is an array of the commands' replies),
  *        SM_ENTRY_EXPIRE  (ncmds = 1, argv = keys; no reply),
@@ -83,6 +90,7 @@ enum sm_entry_type {
 
 #define SM_ENTRY_VERSION 1
 #define SM_ENTRY_HEADER_LEN 14
+#define SM_CMD_HAS_DB (1u << 31) /* in a command's argc word: a u32 database follows */
 
 /* A growable byte buffer an entry is encoded into. */
 struct sm_buf {
@@ -104,6 +112,7 @@ struct sm_part {
 struct sm_hint {
     struct resp_arg key, member;
     const struct command *cmd;
+    int db; /* the database it runs in */
 };
 
 struct sm {
@@ -119,8 +128,9 @@ struct sm {
     int scratch_holds;                   /* so does the entry in scratch (expiry, eviction) */
     int64_t batch_ts_ms;                 /* its timestamp (the apply clock) */
     struct resp_out sink;                /* replies nobody waits for */
-    struct resp_arg *argv;               /* decode scratch */
+    struct resp_arg *argv;               /* decode scratch: a command's arguments */
     size_t argv_cap;
+    int argv_db;           /* and its database */
     struct sm_hint *hints; /* a batch's commands' likely lookups, for prefetching */
     size_t hints_cap;
     uint64_t applied_entries;
@@ -137,7 +147,8 @@ void sm_free(struct sm *sm);
 
 /* Entry building: begin, add commands, then take e->data/e->len. */
 void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms);
-void sm_entry_add(struct sm_buf *b, int argc, const struct resp_arg *argv);
+/* The command argv[0..argc) run in database db (0 <= db < KV_DBS_MAX). */
+void sm_entry_add(struct sm_buf *b, int db, int argc, const struct resp_arg *argv);
 
 /*
  * Applies one encoded (committed) entry, the log's entry `index`, to srv's
@@ -171,6 +182,7 @@ int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const
  * is proposed at once too (sm_batch_full).
  */
 struct sm_write {
+    int db; /* the database it runs in: the client's (SELECT) */
     const struct command *cmd;
     int argc;
     const struct resp_arg *argv; /* as sent */
@@ -183,7 +195,7 @@ struct sm_write {
     uint32_t tag_as; /* REPLY_TAG_AS(the command sent) when logged in another form, else 0 */
     int flush_first; /* the open batch must be proposed before it joins */
 };
-void sm_write_prepare(struct sm *sm, const struct command *cmd, int argc,
+void sm_write_prepare(struct sm *sm, int db, const struct command *cmd, int argc,
                       const struct resp_arg *argv, struct sm_write *w);
 int sm_write_add(struct sm *sm, const struct sm_write *w);
 /* 1 if the open batch is full: propose it now. */
@@ -204,11 +216,11 @@ void sm_scratch_proposed(struct sm *sm, struct raft_part *parts, uint64_t index)
  * command counts as c sent it -- and returns their count. */
 uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags);
 /* Active expiry (leader only), built in scratch (the open batch proposed
- * first): the deletion of keys found expired. The caller has added each key
+ * first): the deletion of keys of database db found expired. The caller has added each key
  * to sm.expiring (keys may point at its copies); they stay held there until
  * the entry is applied, or are released at once if the log refuses it.
  * Nobody waits for it. */
-void sm_build_expire(struct sm *sm, int nkeys, const struct resp_arg *keys);
+void sm_build_expire(struct sm *sm, int db, int nkeys, const struct resp_arg *keys);
 /* A write of the leader's own, with no client (eviction's RAFTCACHE.EVICT,
  * src/sm/evict.h): called before it is prepared, so that the keys the caller
  * added to sm.expiring since the last entry was proposed stay held until the

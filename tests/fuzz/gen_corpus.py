@@ -72,10 +72,16 @@ def codec():
     put("raft_codec", "conf_only", c)
 
 
+HAS_DB = 1 << 31  # src/sm/sm.h, SM_CMD_HAS_DB
+
+
 def entry(etype, ts, cmds):
+    """cmds: argv lists (database 0) or (db, argv) pairs."""
     out = bytes([1, etype]) + struct.pack("<q", ts) + u32(len(cmds))
-    for argv in cmds:
-        out += u32(len(argv)) + b"".join(u32(len(a)) + a for a in argv)
+    for cmd in cmds:
+        db, argv = cmd if isinstance(cmd, tuple) else (0, cmd)
+        out += u32(len(argv) | HAS_DB) + u32(db) if db else u32(len(argv))
+        out += b"".join(u32(len(a)) + a for a in argv)
     return out
 
 
@@ -91,6 +97,12 @@ def sm():
                                            [b"RENAME", b"a", b"c"], [b"DEL", b"b"],
                                            [b"PEXPIREAT", b"c", b"1"], [b"FLUSHALL"]]))
     put("sm_entry", "unknown_cmd", entry(1, ts, [[b"NOSUCH", b"x"]]))
+    # numbered databases: commands of several in one batch, an expiry in one
+    put("sm_entry", "dbs", entry(4, ts, [(3, [b"SET", b"canary", b"3"]), [b"INCR", b"n"],
+                                        (1, [b"RPUSH", b"canary", b"x"]), (3, [b"DEL", b"canary"]),
+                                        (2, [b"FLUSHALL"])]))
+    put("sm_entry", "expire_db", entry(3, ts, [(2, [b"canary", b"other"])]))
+    put("sm_entry", "db_beyond", entry(1, ts, [(9, [b"SET", b"k", b"v"])]))
     # the data types: compact encodings, conversions, random draws, strings as HLLs
     put("sm_entry", "hash", entry(4, ts, [[b"HSET", b"h", b"f", b"1", b"g", b"x" * 70],
                                           [b"HINCRBYFLOAT", b"h", b"f", b"2.5"],
