@@ -615,13 +615,14 @@ void sm_set_applied(struct sm *sm, uint64_t index)
 struct snaplive *sm_snapshot_start(struct sm *sm, const char *path, uint64_t index, uint64_t term,
                                    char *err, size_t errlen)
 {
-    return snaplive_start(path, kv_db(sm->env.dbs, 0), &sm->env.extra, index, term, err, errlen);
+    return snaplive_start(path, sm->env.dbs->db, sm->env.dbs->n, &sm->env.extra, index, term, err,
+                          errlen);
 }
 
 int sm_snapshot_verify(const struct sm *sm, const char *path, struct snapshot_header *h, char *err,
                        size_t errlen)
 {
-    return snapshot_verify(path, sm->env.dbs->common.types, h, err, errlen);
+    return snapshot_verify(path, sm->env.dbs->common.types, sm->env.dbs->n, h, err, errlen);
 }
 
 int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h, char *err,
@@ -632,7 +633,7 @@ int sm_snapshot_load(struct sm *sm, const char *path, struct snapshot_header *h,
     /* Loading is no write: its keys fire no "new" (nor "expired"). */
     unsigned event_mask = sm->env.dbs->common.event_mask;
     sm->env.dbs->common.event_mask = 0;
-    int rc = snapshot_load(path, kv_db(sm->env.dbs, 0), &sm->env.extra, h, err, errlen);
+    int rc = snapshot_load(path, sm->env.dbs->db, sm->env.dbs->n, &sm->env.extra, h, err, errlen);
     sm->env.dbs->common.event_mask = event_mask;
     if (rc == 0) sm->applied = h->index;
     return rc;

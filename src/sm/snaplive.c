@@ -57,6 +57,7 @@ struct chunk {
     size_t len;
     bool small; /* buf is len bytes, not a chunk to fill again */
     struct handoff_batch *batch;
+    int db; /* the batch's entries' database */
 };
 
 /* A value saved as a twin (kv_type_ops.share): its record, encoded by the
@@ -65,8 +66,19 @@ struct chunk {
 struct twin_record {
     struct twin_record *next;
     struct kv_val *val;
+    int db;
     size_t klen;
     char key[];
+};
+
+/* One database as the snapshot began: its keyspace object and number then
+ * (a SWAPDB meanwhile moves the object, not what the file says of its
+ * keys), and the saver its keyspace calls. */
+struct snap_db {
+    struct snaplive *s;
+    struct kv *kv;
+    int db;
+    struct kv_saver saver;
 };
 
 /* The loop and the thread share no lock. The thread runs at SCHED_IDLE,
@@ -85,8 +97,9 @@ struct twin_record {
  * thread's graveyard (snaplive_reap) until it has. */
 struct snaplive {
     /* the loop's */
-    struct kv *kv;
-    struct kv_saver saver;
+    struct snap_db *dbs;
+    int ndbs;
+    int walk_db; /* the database the walk is in */
     struct snapshot_enc enc;
     uint64_t count; /* keys at the start: the header's */
     struct dict_walk walk;
@@ -95,7 +108,9 @@ struct snaplive {
     /* entries marked saved for the thread to encode: the batch being
      * filled, those handed (in the queue or the thread's), spare ones */
     struct handoff_batch *filling;
+    int filling_db; /* its entries' database */
     struct handoff_batch *handed[HANDED_MAX];
+    int handed_db[HANDED_MAX];
     unsigned n_handed;
     struct handoff_batch *spare_batch;
     struct chunk *back, **back_tail; /* batches taken back, to finish (take_back) */
@@ -212,14 +227,14 @@ static void free_list(struct chunk *c)
  * claims a slot before it changes the entry. Its value's `lru` bits may
  * be (a read's access time, kv.h), in the word that holds the type: the
  * type's bits are written back unchanged. */
-static void encode_one(struct snaplive *s, struct handoff_batch *b, uint32_t i,
+static void encode_one(struct snaplive *s, struct handoff_batch *b, int db, uint32_t i,
                        const struct dict_entry *e)
 {
     const struct kv_val *v = e->val;
     bool defer = atomic_load_explicit(&s->stopped, memory_order_relaxed) || v->type != KV_STRING ||
                  v->len > THREAD_STRING_MAX;
     if (!defer) {
-        snapshot_enc_record(&s->tenc, e->key, e->key_len, v);
+        snapshot_enc_record(&s->tenc, db, e->key, e->key_len, v);
         atomic_fetch_add(&s->thread_records, 1); /* before the slot is let go */
     }
     handoff_done(b, i, defer);
@@ -241,7 +256,7 @@ static struct dict_entry *take_ahead(struct handoff_batch *b, uint32_t j, uint32
     return e;
 }
 
-static void encode_batch(struct snaplive *s, struct handoff_batch *b)
+static void encode_batch(struct snaplive *s, struct handoff_batch *b, int db)
 {
     uint32_t n = handoff_len(b);
     struct dict_entry *taken[VALUE_AHEAD]; /* slot j's at j % VALUE_AHEAD */
@@ -252,7 +267,7 @@ static void encode_batch(struct snaplive *s, struct handoff_batch *b)
     for (uint32_t i = 0; i < n; i++) {
         struct dict_entry *e = taken[i % VALUE_AHEAD];
         if (i + ENTRY_AHEAD < n) handoff_prefetch(b, i + ENTRY_AHEAD);
-        if (e) encode_one(s, b, i, e);
+        if (e) encode_one(s, b, db, i, e);
         taken[i % VALUE_AHEAD] = take_ahead(b, i + VALUE_AHEAD, n);
         atomic_fetch_add_explicit(&s->thread_slots, 1, memory_order_relaxed);
     }
@@ -277,7 +292,7 @@ static bool write_chunks(struct snaplive *s, struct chunk *c)
         struct chunk *next = c->next;
         stopped = stopped || atomic_load(&s->stopped);
         if (c->batch)
-            encode_batch(s, c->batch); /* stopped: every entry left to the loop */
+            encode_batch(s, c->batch, c->db); /* stopped: every entry left to the loop */
         else if (!stopped)
             put_loop_bytes(s, c);
         atomic_fetch_sub(&s->queued, c->len);
@@ -316,7 +331,7 @@ static void write_tail(struct snaplive *s)
 {
     put_loop_bytes(s, s->tail);
     for (const struct twin_record *t = s->twins; t; t = t->next)
-        snapshot_enc_record(&s->tenc, t->key, t->klen, t->val);
+        snapshot_enc_record(&s->tenc, t->db, t->key, t->klen, t->val);
     struct snapshot_extra replay = {.save = replay_extras, .ud = s};
     snapshot_enc_extras(&s->tenc, &replay);
     s->tenc.chunk = snapshot_enc_end(&s->tenc);
@@ -361,7 +376,9 @@ static void batch_put_back(struct snaplive *s, struct handoff_batch *b)
 
 static void update_handed(struct snaplive *s)
 {
-    s->saver.handed = s->n_handed + (s->filling && handoff_len(s->filling) > 0);
+    unsigned handed = s->n_handed + (s->filling && handoff_len(s->filling) > 0);
+    for (int i = 0; i < s->ndbs; i++) /* any database's entry may wait in a batch */
+        s->dbs[i].saver.handed = handed;
 }
 
 static void save(void *ud, struct dict_entry *e);
@@ -370,16 +387,19 @@ static void save(void *ud, struct dict_entry *e);
  * saved now (none changed meanwhile: a change would have claimed them). */
 static void batch_back(struct snaplive *s, struct handoff_batch *b)
 {
-    for (uint32_t i = 0, n = handoff_len(b); i < n; i++) {
-        if (!handoff_claim(b, i)) continue;
-        save(s, handoff_entry(b, i));
-        s->counts.deferred++;
-    }
     unsigned k = 0;
     while (k < s->n_handed && s->handed[k] != b)
         k++;
     ASSERT(k < s->n_handed);
-    s->handed[k] = s->handed[--s->n_handed];
+    struct snap_db *sd = &s->dbs[s->handed_db[k]];
+    for (uint32_t i = 0, n = handoff_len(b); i < n; i++) {
+        if (!handoff_claim(b, i)) continue;
+        save(sd, handoff_entry(b, i));
+        s->counts.deferred++;
+    }
+    s->n_handed--;
+    s->handed[k] = s->handed[s->n_handed];
+    s->handed_db[k] = s->handed_db[s->n_handed];
     update_handed(s);
     batch_put_back(s, b);
 }
@@ -446,6 +466,7 @@ static void destroy(struct snaplive *s)
     free(s->enc.chunk);
     free(s->tenc.chunk);
     free(s->extras);
+    free(s->dbs);
     sem_destroy(&s->work);
     sem_destroy(&s->progress);
     free(s);
@@ -521,28 +542,33 @@ static void hand_filling(struct snaplive *s)
     snapshot_enc_flush(&s->enc);
     struct chunk *c = util_xcalloc(1, sizeof *c);
     c->batch = s->filling;
+    c->db = s->filling_db;
     ASSERT(s->n_handed < HANDED_MAX);
+    s->handed_db[s->n_handed] = s->filling_db;
     s->handed[s->n_handed++] = s->filling;
     s->filling = NULL;
     update_handed(s);
     queue_item(s, c);
 }
 
-/* e, marked saved, for the thread to encode; false when no batch has room
- * (the caller saves it itself). */
-static bool hand(struct snaplive *s, struct dict_entry *e)
+/* e, of sd's database, marked saved, for the thread to encode; false when
+ * no batch has room (the caller saves it itself). A batch holds one
+ * database's entries. */
+static bool hand(struct snaplive *s, struct snap_db *sd, struct dict_entry *e)
 {
-    if (s->filling && handoff_len(s->filling) == HANDOFF_ENTRIES) hand_filling(s);
+    if (s->filling && (handoff_len(s->filling) == HANDOFF_ENTRIES || s->filling_db != sd->db))
+        hand_filling(s);
     if (!s->filling) {
         if (s->n_handed == HANDED_MAX) return false;
         s->filling = s->spare_batch ? s->spare_batch : handoff_new();
         s->spare_batch = NULL;
         handoff_reset(s->filling);
-    } else if (handoff_len(s->filling) == HANDOFF_ENTRIES) {
+        s->filling_db = sd->db;
+    } else if (handoff_len(s->filling) == HANDOFF_ENTRIES || s->filling_db != sd->db) {
         return false;
     }
     ASSERT(handoff_len(s->filling) < HANDOFF_ENTRIES);
-    e->mark = s->kv->snap_mark & 1;
+    e->mark = sd->kv->snap_mark & 1;
     handoff_add(s->filling, e);
     update_handed(s);
     return true;
@@ -551,7 +577,7 @@ static bool hand(struct snaplive *s, struct dict_entry *e)
 /* A big value whose type makes twins is saved as one (kv_type_ops.share):
  * in O(its nodes), where encoding it would copy every element; the thread
  * encodes the twin at the end. False: not such a value. */
-static bool save_twin(struct snaplive *s, const struct dict_entry *e)
+static bool save_twin(struct snaplive *s, int db, const struct dict_entry *e)
 {
     const struct kv_val *v = e->val;
     if (v->type == KV_STRING) return false;
@@ -566,25 +592,29 @@ static bool save_twin(struct snaplive *s, const struct dict_entry *e)
     memcpy(t->val->data, &twin, sizeof twin);
     memcpy(t->key, e->key, e->key_len);
     t->klen = e->key_len;
+    t->db = db;
     t->next = s->twins;
     s->twins = t;
     s->n_twins++;
     return true;
 }
 
-/* kv_saver.save: e as it is now, then marked. */
+/* kv_saver.save (ud: the entry's struct snap_db): e as it is now, then
+ * marked. */
 static void save(void *ud, struct dict_entry *e)
 {
-    struct snaplive *s = ud;
-    if (!save_twin(s, e)) snapshot_enc_record(&s->enc, e->key, e->key_len, e->val);
-    e->mark = s->kv->snap_mark & 1;
+    struct snap_db *sd = ud;
+    struct snaplive *s = sd->s;
+    if (!save_twin(s, sd->db, e)) snapshot_enc_record(&s->enc, sd->db, e->key, e->key_len, e->val);
+    e->mark = sd->kv->snap_mark & 1;
 }
 
 /* kv_saver.settle: e, saved, is about to change; if it waits in a batch,
  * the loop claims it and saves it as it is. */
 static void settle(void *ud, struct dict_entry *e)
 {
-    struct snaplive *s = ud;
+    struct snap_db *sd = ud;
+    struct snaplive *s = sd->s;
     struct handoff_batch *b = s->filling;
     int64_t i = b ? handoff_find(b, e) : -1;
     for (unsigned k = 0; i < 0 && k < s->n_handed; k++) {
@@ -592,7 +622,7 @@ static void settle(void *ud, struct dict_entry *e)
         i = handoff_find(b, e);
     }
     if (i >= 0 && handoff_claim(b, (uint32_t)i)) {
-        save(s, e);
+        save(sd, e);
         s->counts.claimed++;
     }
 }
@@ -603,13 +633,18 @@ static void settle(void *ud, struct dict_entry *e)
 static void claim_all(struct snaplive *s, bool save_them)
 {
     struct handoff_batch *all[HANDED_MAX + 1];
+    int db[HANDED_MAX + 1];
     unsigned n = s->n_handed;
     memcpy(all, s->handed, n * sizeof *all);
-    if (s->filling) all[n++] = s->filling;
+    memcpy(db, s->handed_db, n * sizeof *db);
+    if (s->filling) {
+        all[n] = s->filling;
+        db[n++] = s->filling_db;
+    }
     for (unsigned k = 0; k < n; k++)
         for (uint32_t i = 0, len = handoff_len(all[k]); i < len; i++)
             if (handoff_claim(all[k], i) && save_them) {
-                save(s, handoff_entry(all[k], i));
+                save(&s->dbs[db[k]], handoff_entry(all[k], i));
                 s->counts.stolen++;
             }
     if (save_them && s->filling) {
@@ -618,11 +653,31 @@ static void claim_all(struct snaplive *s, bool save_them)
     }
 }
 
-/* The walk's visitor: an unsaved entry to the thread, or saved now. */
+/* The walk's visitor (ud: the struct snap_db walked): an unsaved entry to
+ * the thread, or saved now. */
 static void walk_visit(void *ud, struct dict_entry *e)
 {
-    struct snaplive *s = ud;
-    if (!kv_entry_saved(s->kv, e) && !hand(s, e)) save(s, e);
+    struct snap_db *sd = ud;
+    if (!kv_entry_saved(sd->kv, e) && !hand(sd->s, sd, e)) save(sd, e);
+}
+
+/* `buckets` buckets of the walk, database after database; true once it
+ * visited every bucket of every one. */
+static bool walk_buckets(struct snaplive *s, uint64_t buckets)
+{
+    while (s->walk_db < s->ndbs) {
+        struct snap_db *sd = &s->dbs[s->walk_db];
+        if (!kv_snapshot_walk(sd->kv, &s->walk, buckets, walk_visit, sd)) return false;
+        if (++s->walk_db < s->ndbs) kv_snapshot_walk_init(s->dbs[s->walk_db].kv, &s->walk);
+    }
+    return true;
+}
+
+/* Every database's keyspace stops calling its saver. */
+static void end_all(struct snaplive *s, int complete)
+{
+    for (int i = 0; i < s->ndbs; i++)
+        kv_snapshot_end(s->dbs[i].kv, complete);
 }
 
 /* snapshot_extra_put_fn at the start: a copy of each extra record. */
@@ -648,7 +703,7 @@ static void walk_done(struct snaplive *s)
 {
     ASSERT(!s->walked && s->walk_over); /* once, after the walk */
     s->walked = true;
-    kv_snapshot_end(s->kv, 1);
+    end_all(s, 1);
     s->tail = util_xcalloc(1, sizeof *s->tail);
     s->tail->buf = s->enc.chunk;
     s->tail->len = s->enc.used;
@@ -702,8 +757,7 @@ static void wait_for_room(struct snaplive *s)
  * finished, the walk's last batch handed, the end. True once walked. */
 static bool walk_some(struct snaplive *s, uint64_t buckets)
 {
-    if (!s->walk_over && kv_snapshot_walk(s->kv, &s->walk, buckets, walk_visit, s))
-        s->walk_over = true;
+    if (!s->walk_over && walk_buckets(s, buckets)) s->walk_over = true;
     take_back(s);
     look_at_thread(s);
     if (s->walk_over) {
@@ -752,8 +806,7 @@ static void wait_batches(struct snaplive *s)
 void snaplive_step_buckets(struct snaplive *s, uint32_t buckets)
 {
     if (s->walked) return;
-    if (!s->walk_over && kv_snapshot_walk(s->kv, &s->walk, buckets, walk_visit, s))
-        s->walk_over = true;
+    if (!s->walk_over && walk_buckets(s, buckets)) s->walk_over = true;
     /* Every batch back before the round ends, so that what the thread did
      * does not depend on real time (no claim finds one half done). */
     wait_batches(s);
@@ -807,9 +860,12 @@ uint64_t snaplive_buffer_bytes(const struct snaplive *s)
            batches * handoff_batch_bytes();
 }
 
-struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                                uint64_t index, uint64_t term, char *err, size_t errlen)
+struct snaplive *snaplive_start(const char *path, struct kv *const *db, int ndbs,
+                                const struct snapshot_extra *extra, uint64_t index, uint64_t term,
+                                char *err, size_t errlen)
 {
+    ASSERT(ndbs >= 1);
+    const struct kv_type_ops *const *types = db[0]->common->types;
     struct snaplive *s = util_xcalloc(1, sizeof *s);
     if (snprintf(s->path, sizeof s->path, "%s", path) >= (int)sizeof s->path) {
         free(s);
@@ -823,8 +879,8 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
     sem_init(&s->work, 0, 0);
     sem_init(&s->progress, 0, 0);
     s->back_tail = &s->back;
-    s->types = kv->common->types;
-    snapshot_enc_init(&s->tenc, kv->common->types, buf_take(s), emit_to_file, s);
+    s->types = types;
+    snapshot_enc_init(&s->tenc, types, buf_take(s), emit_to_file, s);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -840,14 +896,20 @@ struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct sn
         free(s);
         return NULL;
     }
-    s->kv = kv;
-    s->count = kv_size(kv);
-    s->saver = (struct kv_saver){.save = save, .settle = settle, .ud = s};
+    s->ndbs = ndbs;
+    s->dbs = util_xcalloc((size_t)ndbs, sizeof *s->dbs);
+    for (int i = 0; i < ndbs; i++) {
+        struct snap_db *sd = &s->dbs[i];
+        *sd = (struct snap_db){.s = s, .kv = db[i], .db = i};
+        sd->saver = (struct kv_saver){.save = save, .settle = settle, .ud = sd};
+        s->count += kv_size(db[i]);
+    }
     if (extra && extra->save) extra->save(extra->ud, copy_extra, s);
-    snapshot_enc_init(&s->enc, kv->common->types, buf_take(s), emit, s);
-    snapshot_enc_header(&s->enc, index, term, s->count);
-    kv_snapshot_walk_init(kv, &s->walk);
-    kv_snapshot_begin(kv, &s->saver);
+    snapshot_enc_init(&s->enc, types, buf_take(s), emit, s);
+    snapshot_enc_header(&s->enc, index, term, s->count, s->count > kv_size(db[0]));
+    kv_snapshot_walk_init(db[0], &s->walk);
+    for (int i = 0; i < ndbs; i++)
+        kv_snapshot_begin(db[i], &s->dbs[i].saver);
     return s;
 }
 
@@ -856,7 +918,7 @@ void snaplive_free(struct snaplive *s)
     if (!s) return;
     if (!s->walked) {
         claim_all(s, false); /* before the keyspace changes unwatched */
-        kv_snapshot_end(s->kv, 0);
+        end_all(s, 0);
     }
     /* Unlinked now, the file cannot take a write from the thread (it may
      * not have seen the stop yet) once another snapshot reuses its path. */

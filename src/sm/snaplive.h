@@ -80,11 +80,14 @@ struct snaplive;
  * takes every list as a twin in half its runs: 0). */
 void snaplive_twin_min_bytes(uint64_t bytes);
 
-/* Begins a snapshot of kv as of index/term into path (created or
- * truncated). extra is copied now. NULL with err filled if the file cannot
- * be opened or the thread started; kv is then untouched. */
-struct snaplive *snaplive_start(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                                uint64_t index, uint64_t term, char *err, size_t errlen);
+/* Begins a snapshot of the databases db[0..ndbs) as of index/term into
+ * path (created or truncated): db[i]'s keys are written as database i's,
+ * whatever SWAPDB does to the array meanwhile (each keyspace object keeps
+ * its saver). extra is copied now. NULL with err filled if the file cannot
+ * be opened or the thread started; the databases are then untouched. */
+struct snaplive *snaplive_start(const char *path, struct kv *const *db, int ndbs,
+                                const struct snapshot_extra *extra, uint64_t index, uint64_t term,
+                                char *err, size_t errlen);
 
 /* Walks on for about budget_us microseconds (0: to the end of the walk,
  * waiting for room in the queue), stopping early when the queue is full. */

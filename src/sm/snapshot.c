@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/checksum.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "base/le.h"
 #include "sm/snapshot.h"
@@ -107,6 +108,7 @@ struct reader {
     uint64_t pos, size;
     unsigned char *buf; /* one record's key and value */
     size_t cap;
+    int ndbs; /* the reader's databases: a record of another is refused */
 };
 
 static void r_hash(struct reader *r, const void *p, size_t n)
@@ -172,17 +174,50 @@ static int read_header(struct reader *r, struct snapshot_header *h, char *err, s
 
 /* A record as read: key at r->buf, value at r->buf + klen. */
 struct record {
+    int db;       /* 0 before version 6 */
     uint8_t type; /* enum kv_type; KV_STRING in versions 1 and 2 */
     uint32_t klen;
     uint64_t vlen;
     int64_t expire_ms;
 };
 
+/* Version 6's database after the type byte: 1 or more, below the reader's
+ * databases. */
+static int read_record_db(struct reader *r, struct record *rec, char *err, size_t errlen)
+{
+    unsigned char d[4];
+    uint64_t at = r->pos;
+    int rc = r_get(r, d, sizeof d, err, errlen);
+    if (rc) return rc;
+    uint32_t db = le_get32(d);
+    if (db == 0 || db >= KV_DBS_MAX)
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s is corrupt: a record of database %u at byte %llu", r->path,
+                         db, (unsigned long long)at);
+    if ((int)db >= r->ndbs)
+        return util_fail(err, errlen, SNAPSHOT_EBADFILE,
+                         "snapshot %s holds keys of database %u, but this node has %d "
+                         "(databases): every node of a cluster needs the same databases",
+                         r->path, db, r->ndbs);
+    rec->db = (int)db;
+    return 0;
+}
+
 static int read_record_head(struct reader *r, struct record *rec, char *err, size_t errlen)
 {
     unsigned char head[RECORD_HEAD_LEN_V3];
+    rec->db = 0;
+    if (r->version >= 6) { /* the type byte, then maybe a database, then the rest */
+        int rc = r_get(r, head, 1, err, errlen);
+        if (rc) return rc;
+        if (head[0] & SNAPSHOT_TYPE_HAS_DB) {
+            if ((rc = read_record_db(r, rec, err, errlen)) != 0) return rc;
+            head[0] &= (unsigned char)~SNAPSHOT_TYPE_HAS_DB;
+        }
+    }
+    size_t first = r->version >= 6 ? 1 : 0;
     size_t n = r->version >= 3 ? RECORD_HEAD_LEN_V3 : RECORD_HEAD_LEN;
-    int rc = r_get(r, head, n, err, errlen);
+    int rc = r_get(r, head + first, n - first, err, errlen);
     if (rc) return rc;
     if (r->version >= 3) {
         rec->type = head[0];
@@ -195,7 +230,7 @@ static int read_record_head(struct reader *r, struct record *rec, char *err, siz
         rec->vlen = le_get32(head + 4);
         rec->expire_ms = (int64_t)le_get64(head + 8);
     }
-    uint64_t at = r->pos - n;
+    uint64_t at = r->pos - n - (rec->db ? 4 : 0);
     if (rec->type >= KV_TYPE_COUNT || (rec->type != KV_STRING && !r->types[rec->type]))
         return util_fail(err, errlen, SNAPSHOT_EBADFILE,
                          "snapshot %s is corrupt (or from a newer build): a value of unknown "
@@ -238,9 +273,10 @@ static int read_record(struct reader *r, struct record *rec, char *err, size_t e
 /* Stores the record just read into kv (NULL: only checks that a value of
  * another type decodes). now_ms 0: nothing counts as expired while loading,
  * so the keyspace is exactly the snapshot's (see the header on expired keys). */
-static int store_record(struct reader *r, const struct record *rec, struct kv *kv, char *err,
+static int store_record(struct reader *r, const struct record *rec, struct kv *const *db, char *err,
                         size_t errlen)
 {
+    struct kv *kv = db ? db[rec->db] : NULL;
     const char *key = (const char *)r->buf;
     const unsigned char *value = r->buf + rec->klen;
     if (rec->type == KV_STRING) {
@@ -343,38 +379,41 @@ static int open_reader(struct reader *r, const char *path, char *err, size_t err
     return 0;
 }
 
-/* Reads (and loads into kv unless NULL) the whole file. */
-static int read_all(const char *path, const struct kv_type_ops *const *types, struct kv *kv,
-                    const struct snapshot_extra *extra, struct snapshot_header *h, char *err,
-                    size_t errlen)
+/* Reads (and loads into db[0..ndbs) unless db is NULL) the whole file. */
+static int read_all(const char *path, const struct kv_type_ops *const *types, struct kv *const *db,
+                    int ndbs, const struct snapshot_extra *extra, struct snapshot_header *h,
+                    char *err, size_t errlen)
 {
     struct reader r;
     int rc = open_reader(&r, path, err, errlen);
     if (rc) return rc;
     r.types = types;
+    r.ndbs = ndbs;
     rc = read_header(&r, h, err, errlen);
     for (uint64_t i = 0; rc == 0 && i < h->key_count; i++) {
         struct record rec;
         rc = read_record(&r, &rec, err, errlen);
-        if (rc == 0) rc = store_record(&r, &rec, kv, err, errlen);
+        if (rc == 0) rc = store_record(&r, &rec, db, err, errlen);
     }
-    if (rc == 0 && r.version >= 4) rc = read_extras(&r, kv ? extra : NULL, err, errlen);
+    if (rc == 0 && r.version >= 4) rc = read_extras(&r, db ? extra : NULL, err, errlen);
     if (rc == 0) rc = read_trailer(&r, err, errlen);
     free(r.buf);
     fclose(r.f);
     return rc;
 }
 
-int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
+int snapshot_verify(const char *path, const struct kv_type_ops *const *types, int ndbs,
                     struct snapshot_header *h, char *err, size_t errlen)
 {
-    return read_all(path, types, NULL, NULL, h, err, errlen);
+    return read_all(path, types, NULL, ndbs, NULL, h, err, errlen);
 }
 
-int snapshot_load(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                  struct snapshot_header *h, char *err, size_t errlen)
+int snapshot_load(const char *path, struct kv *const *db, int ndbs,
+                  const struct snapshot_extra *extra, struct snapshot_header *h, char *err,
+                  size_t errlen)
 {
-    return read_all(path, kv->common->types, kv, extra, h, err, errlen);
+    ASSERT(ndbs >= 1);
+    return read_all(path, db[0]->common->types, db, ndbs, extra, h, err, errlen);
 }
 
 /* ----------------------------------------------------------------- chunks */

@@ -8,12 +8,14 @@
  * a snapshot is taken, sent or installed is the driver's business
  * (src/node/node_snap.c).
  *
- * FORMAT (version 5, little-endian):
+ * FORMAT (version 6, little-endian):
  *   header  "RCSNAP\r\n" | u32 version | u32 flags (0) | u64 index | u64 term
- *           | u64 key_count                                            40 bytes
- *   records key_count x (u8 type | u32 key_len | u64 value_len | i64 expire_ms
- *           | key | value)
- *           type is the value's enum kv_type (src/keyspace/kv.h); value is a string's
+ *           | u64 key_count (of every database)                        40 bytes
+ *   records key_count x (u8 type [| u32 db] | u32 key_len | u64 value_len
+ *           | i64 expire_ms | key | value), in any order of databases
+ *           type is the value's enum kv_type (src/keyspace/kv.h), with
+ *           SNAPSHOT_TYPE_HAS_DB set when the key is not database 0's: its
+ *           database's number (1 or more) follows; value is a string's
  *           bytes, or another type's payload as its module's save() wrote it
  *           (src/keyspace/types.h), rebuilt by its load(); expire_ms is the absolute
  *           Unix ms of the key's expiry, or -1
@@ -24,15 +26,19 @@
  *           (struct snapshot_extra)
  *   trailer "RCSNEND\n" | u64 checksum of every byte before the trailer
  *           (src/base/checksum.h)
+ * Version 5 is version 6 without databases (every key is database 0's).
  * Version 4 is version 5 with a list's payload as its elements one by one
  * (src/types/t_list.c, l_load_v4) instead of its nodes' listpacks. Version 3 is
  * version 4 without extras. Version 2 holds strings only, with records (u32 key_len |
  * u32 value_len | i64 expire_ms | key | value); version 1 is version 2 with FNV-1a 64 byte by byte
  * as its checksum. All are still read (verify, load, install), so files written by older builds
- * keep loading. Only version 5 is written: an older build refuses this build's snapshots with a
+ * keep loading. Version 6 is written when a database besides 0 holds keys, else version 5
+ * (the same bytes, so a cluster that uses database 0 only can still send its snapshots to a
+ * node of an older build): an older build refuses this build's other snapshots with a
  * clear error (upgrade the cluster's nodes before any of them sends a snapshot to an old one). A
  * record of a type this build does not know, or a payload its module's
- * load() refuses, makes the whole file corrupt.
+ * load() refuses, makes the whole file corrupt; a record of a database
+ * beyond the reader's `databases` is refused with an error naming it.
  * A file is accepted only whole: magic, version, every length inside the file,
  * exactly key_count records, the trailer magic at the right place and the
  * checksum must all hold. A torn write (crash), a truncated copy or a flipped
@@ -102,9 +108,11 @@ struct kv_type_ops;
 #define SNAPSHOT_FILE_NAME "snapshot.rcs"
 #define SNAPSHOT_TEMP_NAME "snapshot.tmp"          /* written by a live snapshot */
 #define SNAPSHOT_INCOMING_NAME "snapshot.incoming" /* received from the leader */
-#define SNAPSHOT_VERSION 5                         /* written */
+#define SNAPSHOT_VERSION 6                         /* written when databases besides 0 hold keys */
+#define SNAPSHOT_VERSION_ONE_DB 5                  /* written when only database 0 does */
 #define SNAPSHOT_VERSION_MIN 1                     /* oldest read */
 #define SNAPSHOT_HEADER_LEN 40
+#define SNAPSHOT_TYPE_HAS_DB 0x80 /* in a record's type byte: a u32 database follows */
 #define SNAPSHOT_TRAILER_LEN 16
 
 enum {
@@ -132,13 +140,14 @@ struct snapshot_extra {
     void *ud;
 };
 
-/* Writes every key of kv (kv_foreach) to path with the given index/term,
+/* Writes every key of the databases db[0..ndbs) (kv_foreach) to path with the given index/term,
  * then fsyncs it (snapshot_write.c: chunks of SNAPSHOT_CHUNK_BYTES, direct
  * or paced writes). Does not rename. Used where the keyspace cannot change
  * meanwhile (tests, tools); a running node takes a live snapshot
  * (src/sm/snaplive.h). Returns 0, SNAPSHOT_EIO. */
-int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                   uint64_t index, uint64_t term, char *err, size_t errlen);
+int snapshot_write(const char *path, struct kv *const *db, int ndbs,
+                   const struct snapshot_extra *extra, uint64_t index, uint64_t term, char *err,
+                   size_t errlen);
 
 /*
  * WRITING PIECE BY PIECE (src/sm/snaplive.h). An encoder turns a header,
@@ -171,8 +180,11 @@ struct snapshot_enc {
 unsigned char *snapshot_chunk_new(void); /* NULL when out of memory; free() it */
 void snapshot_enc_init(struct snapshot_enc *e, const struct kv_type_ops *const *types,
                        unsigned char *chunk, snapshot_emit_fn *emit, void *ud);
-void snapshot_enc_header(struct snapshot_enc *e, uint64_t index, uint64_t term, uint64_t count);
-void snapshot_enc_record(struct snapshot_enc *e, const char *key, size_t klen,
+/* other_dbs: some key is not database 0's (the version written, FORMAT). */
+void snapshot_enc_header(struct snapshot_enc *e, uint64_t index, uint64_t term, uint64_t count,
+                         bool other_dbs);
+/* A record of database db (its number when the snapshot began). */
+void snapshot_enc_record(struct snapshot_enc *e, int db, const char *key, size_t klen,
                          const struct kv_val *v);
 void snapshot_enc_extras(struct snapshot_enc *e, const struct snapshot_extra *extra);
 /* Bytes another encoder made (whole records of the same stream), as they are. */
@@ -205,15 +217,17 @@ int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t er
  * anything; *h gets its header. Values are decoded by the type modules of
  * `types` (src/types/typetable.h); extra records are checked for framing only. Returns 0,
  * SNAPSHOT_ENOENT, SNAPSHOT_EIO, SNAPSHOT_EBADFILE. */
-int snapshot_verify(const char *path, const struct kv_type_ops *const *types,
+int snapshot_verify(const char *path, const struct kv_type_ops *const *types, int ndbs,
                     struct snapshot_header *h, char *err, size_t errlen);
 
-/* Streams the file into kv with kv_set / kv_set_obj (absolute expiries
+/* Streams the file into the databases db[0..ndbs), each record into its
+ * own, with kv_set / kv_set_obj (absolute expiries
  * kept, expired keys included). Memory besides the keyspace: one record buffer. Checks
  * everything snapshot_verify checks; on an error kv may hold part of the
  * file (the caller flushes it or exits). Returns as snapshot_verify. */
-int snapshot_load(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                  struct snapshot_header *h, char *err, size_t errlen);
+int snapshot_load(const char *path, struct kv *const *db, int ndbs,
+                  const struct snapshot_extra *extra, struct snapshot_header *h, char *err,
+                  size_t errlen);
 
 /* For a peer: reads up to max_len bytes at offset of path into buf, if its
  * header says `index`. *len gets the bytes read, *done whether they end the

@@ -160,11 +160,12 @@ static void enc_put(struct snapshot_enc *e, const void *p, size_t n)
     }
 }
 
-void snapshot_enc_header(struct snapshot_enc *e, uint64_t index, uint64_t term, uint64_t count)
+void snapshot_enc_header(struct snapshot_enc *e, uint64_t index, uint64_t term, uint64_t count,
+                         bool other_dbs)
 {
     unsigned char head[SNAPSHOT_HEADER_LEN];
     memcpy(head, HEADER_MAGIC, 8);
-    le_put32(head + 8, SNAPSHOT_VERSION);
+    le_put32(head + 8, other_dbs ? SNAPSHOT_VERSION : SNAPSHOT_VERSION_ONE_DB);
     le_put32(head + 12, 0);
     le_put64(head + 16, index);
     le_put64(head + 24, term);
@@ -190,9 +191,10 @@ static void stream_put(void *ud, const void *p, size_t n)
  * of its save() (which writes the same bytes for the same object) that only
  * counts; the value then goes straight into the chunks, so that a list of
  * hundreds of megabytes never needs a buffer of its size. */
-void snapshot_enc_record(struct snapshot_enc *e, const char *key, size_t klen,
+void snapshot_enc_record(struct snapshot_enc *e, int db, const char *key, size_t klen,
                          const struct kv_val *v)
 {
+    ASSERT(db >= 0 && (unsigned)v->type < SNAPSHOT_TYPE_HAS_DB);
     uint64_t vlen;
     if (v->type == KV_STRING) {
         vlen = v->len;
@@ -205,12 +207,16 @@ void snapshot_enc_record(struct snapshot_enc *e, const char *key, size_t klen,
             ops->save(kv_val_obj(v), count_put, &vlen);
         }
     }
-    unsigned char head[RECORD_HEAD_LEN_V3];
-    head[0] = (unsigned char)v->type;
-    le_put32(head + 1, (uint32_t)klen);
-    le_put64(head + 5, vlen);
-    le_put64(head + 13, (uint64_t)v->expire_ms);
-    enc_put(e, head, sizeof head);
+    unsigned char head[RECORD_HEAD_LEN_V3 + 4], *p = head;
+    *p++ = (unsigned char)(v->type | (db ? SNAPSHOT_TYPE_HAS_DB : 0));
+    if (db) {
+        le_put32(p, (uint32_t)db);
+        p += 4;
+    }
+    le_put32(p, (uint32_t)klen);
+    le_put64(p + 4, vlen);
+    le_put64(p + 12, (uint64_t)v->expire_ms);
+    enc_put(e, head, (size_t)(p + 20 - head));
     enc_put(e, key, klen);
     if (v->type == KV_STRING)
         enc_put(e, v->data, vlen);
@@ -268,14 +274,22 @@ static unsigned char *emit_to_file(void *f, unsigned char *chunk, size_t len)
     return chunk;
 }
 
-static void record_visit(void *e, const char *key, size_t klen, const struct kv_val *v)
+struct record_visit {
+    struct snapshot_enc *e;
+    int db;
+};
+
+static void record_visit(void *ud, const char *key, size_t klen, const struct kv_val *v)
 {
-    snapshot_enc_record(e, key, klen, v);
+    struct record_visit *rv = ud;
+    snapshot_enc_record(rv->e, rv->db, key, klen, v);
 }
 
-int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra *extra,
-                   uint64_t index, uint64_t term, char *err, size_t errlen)
+int snapshot_write(const char *path, struct kv *const *db, int ndbs,
+                   const struct snapshot_extra *extra, uint64_t index, uint64_t term, char *err,
+                   size_t errlen)
 {
+    ASSERT(ndbs >= 1);
     unsigned char *chunk = snapshot_chunk_new();
     if (!chunk) return util_fail(err, errlen, SNAPSHOT_EIO, "%s: out of memory", path);
     struct snapshot_file f;
@@ -285,10 +299,15 @@ int snapshot_write(const char *path, struct kv *kv, const struct snapshot_extra 
         return rc;
     }
     struct snapshot_enc e;
-    snapshot_enc_init(&e, kv->common->types, chunk, emit_to_file, &f);
-    uint64_t count = kv_size(kv);
-    snapshot_enc_header(&e, index, term, count);
-    kv_foreach(kv, record_visit, &e);
+    snapshot_enc_init(&e, db[0]->common->types, chunk, emit_to_file, &f);
+    uint64_t count = 0;
+    for (int i = 0; i < ndbs; i++)
+        count += kv_size(db[i]);
+    snapshot_enc_header(&e, index, term, count, count > kv_size(db[0]));
+    for (int i = 0; i < ndbs; i++) {
+        struct record_visit rv = {&e, i};
+        kv_foreach(db[i], record_visit, &rv);
+    }
     snapshot_enc_extras(&e, extra);
     free(snapshot_enc_end(&e));
     rc = snapshot_file_close(&f, path, err, errlen);

@@ -21,8 +21,11 @@
 
 #include "base/checksum.h"
 #include "types/typetable.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "sm/snapshot.h"
+
+#define FUZZ_DBS 3 /* the databases a file's records may name: 0, 1 and 2 */
 
 static void wr64(uint8_t *p, uint64_t v)
 {
@@ -69,18 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct snapshot_header hv = {0}, hl = {0};
     char ev[512] = "", el[512] = "";
-    int rv = snapshot_verify(path, type_table, &hv, ev, sizeof ev);
-    struct kv_common kvc; /* the settings, stats and hooks of kv */
-    struct kv kv;
-    kv_common_init(&kvc, type_table, 1);
-    kv_init(&kv, &kvc, 0, 1);
-    int rl = snapshot_load(path, &kv, NULL, &hl, el, sizeof el);
+    int rv = snapshot_verify(path, type_table, FUZZ_DBS, &hv, ev, sizeof ev);
+    struct kv_dbs dbs;
+    kv_dbs_init(&dbs, type_table, FUZZ_DBS, 1);
+    int rl = snapshot_load(path, dbs.db, dbs.n, NULL, &hl, el, sizeof el);
     if (rv != rl || (rv == 0 && memcmp(&hv, &hl, sizeof hv) != 0)) {
         fprintf(stderr, "fuzz_snapshot: verify said %d (%s), load said %d (%s)\n", rv, ev, rl, el);
         abort();
     }
     if (rv != 0 && (!ev[0] || !el[0])) abort();
-    if (rv == 0 && kv_size(&kv) > hl.key_count) abort();
-    kv_free(&kv);
+    if (rv == 0 && kv_dbs_size(&dbs) > hl.key_count) abort();
+    kv_dbs_free(&dbs);
     return 0;
 }

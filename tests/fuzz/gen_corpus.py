@@ -155,6 +155,11 @@ def snapshot():
         rec = b"\x01" + u32(1) + u64(len(payload)) + struct.pack("<q", -1) + b"l" + payload
         data = b"RCSNAP\r\n" + u32(version) + u32(0) + u64(12) + u64(3) + u64(1) + rec + bytes(9)
         put("snapshot", "v%d_list_fixsum" % version, b"\x01" + data + b"RCSNEND\n" + u64(0))
+    # version 6: a key of database 0, then one of database 2 (type byte 0x80 | string)
+    recs6 = (b"\x00" + u32(1) + u64(1) + struct.pack("<q", -1) + b"a" + b"0" +
+             b"\x80" + u32(2) + u32(1) + u64(1) + struct.pack("<q", -1) + b"a" + b"2")
+    data = b"RCSNAP\r\n" + u32(6) + u32(0) + u64(12) + u64(3) + u64(2) + recs6 + bytes(9)
+    put("snapshot", "v6_dbs_fixsum", b"\x01" + data + b"RCSNEND\n" + u64(0))
     empty = b"RCSNAP\r\n" + u32(2) + u32(0) + u64(0) + u64(0) + u64(0)
     put("snapshot", "empty_fixsum", b"\x01" + empty + b"RCSNEND\n" + u64(0))
     put("snapshot", "truncated", b"\x00RCSNAP\r\n" + u32(2))

@@ -24,12 +24,16 @@
 #include <cmocka.h>
 
 #include "base/alloc.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "ds/quicklist.h"
 #include "sm/snaplive.h"
 #include "sm/snapshot.h"
 #include "types/typetable.h"
 #include "base/util.h"
+
+/* One database, as the snapshot functions take them: an array and its length. */
+#define ONE(db) (struct kv *[]){db}, 1
 
 #define NKEYS 3000
 #define SEEDS 24
@@ -189,7 +193,7 @@ static void expect_file_holds(struct fx *f, const unsigned char want[DIGEST_LEN]
     struct snapshot_extra ex = {extra_save, extra_load, f};
     struct snapshot_header h;
     f->extra_got[0] = 0;
-    int rc = snapshot_load(f->path, &back, &ex, &h, f->err, sizeof f->err);
+    int rc = snapshot_load(f->path, ONE(&back), &ex, &h, f->err, sizeof f->err);
     if (rc != 0) print_error("%s\n", f->err);
     assert_int_equal(rc, 0);
     assert_int_equal(h.index, 77);
@@ -218,7 +222,7 @@ static void expect_all_saved(struct kv *kv)
 static struct snaplive *start(struct fx *f)
 {
     struct snapshot_extra ex = {extra_save, extra_load, f};
-    struct snaplive *s = snaplive_start(f->path, &f->kv, &ex, 77, 3, f->err, sizeof f->err);
+    struct snaplive *s = snaplive_start(f->path, ONE(&f->kv), &ex, 77, 3, f->err, sizeof f->err);
     assert_non_null(s);
     return s;
 }
@@ -432,7 +436,7 @@ static void test_quiet_keyspace_in_one_call(void **state)
     char one[160];
     snprintf(one, sizeof one, "%s/one.tmp", f->dir);
     struct snapshot_extra ex = {extra_save, extra_load, f};
-    assert_int_equal(snapshot_write(one, &f->kv, &ex, 77, 3, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(one, ONE(&f->kv), &ex, 77, 3, f->err, sizeof f->err), 0);
     struct stat sa, sb;
     assert_int_equal(stat(f->path, &sa), 0);
     assert_int_equal(stat(one, &sb), 0);
@@ -481,20 +485,110 @@ static void test_unwritable_path(void **state)
 {
     struct fx *f = *state;
     struct snapshot_extra ex = {extra_save, extra_load, f};
-    assert_null(
-        snaplive_start("/nonexistent-dir/x/snap.tmp", &f->kv, &ex, 1, 1, f->err, sizeof f->err));
+    assert_null(snaplive_start("/nonexistent-dir/x/snap.tmp", ONE(&f->kv), &ex, 1, 1, f->err,
+                               sizeof f->err));
     assert_non_null(strstr(f->err, "/nonexistent-dir/x/snap.tmp"));
     assert_null(f->kv.saver); /* untouched */
+}
+
+/* ------------------------------------------------------------- databases */
+
+#define NDBS 3
+
+static void put_key(struct kv *kv, const char *key, uint64_t i)
+{
+    char val[32];
+    kv_set(kv, key, strlen(key), val,
+           (size_t)snprintf(val, sizeof val, "v%llu", (unsigned long long)i), KV_NO_EXPIRE, 0);
+}
+
+/* Keys in three databases, the same names in some, and a list big enough
+ * to be saved as a twin in database 1. */
+static void fill_databases(struct kv *const *db)
+{
+    char key[32];
+    for (uint64_t i = 0; i < 1200; i++) {
+        snprintf(key, sizeof key, "k%llu", (unsigned long long)i);
+        put_key(db[i % NDBS], key, i);
+        if (i % 7 == 0) put_key(db[(i + 1) % NDBS], key, i + 1000000);
+    }
+    struct quicklist *ql = ql_new(-2, 0);
+    char el[100];
+    memset(el, 'L', sizeof el);
+    for (int k = 0; k < 4000; k++)
+        ql_push(ql, QL_TAIL, el, sizeof el);
+    kv_set_obj(db[1], "big", 3, KV_LIST, ql, KV_NO_EXPIRE, 0);
+}
+
+/* A live snapshot of three databases holds each as it was at the start,
+ * under its number then: meanwhile the databases' objects trade places
+ * (SWAPDB), a key moves from one to another (MOVE), one is flushed
+ * (FLUSHDB) and others are written. */
+static void test_databases_as_at_the_start(void **state)
+{
+    struct fx *f = *state;
+    struct kv_dbs dbs, back;
+    kv_dbs_init(&dbs, type_table, NDBS, 11);
+    kv_dbs_init(&back, type_table, NDBS, 12);
+    struct kv *db[NDBS] = {dbs.db[0], dbs.db[1], dbs.db[2]};
+    fill_databases(db);
+    unsigned char want[NDBS][DIGEST_LEN];
+    uint64_t size[NDBS];
+    for (int i = 0; i < NDBS; i++) {
+        kv_digest(db[i], want[i]);
+        size[i] = kv_size(db[i]);
+    }
+    struct snaplive *s = snaplive_start(f->path, db, NDBS, NULL, 77, 3, f->err, sizeof f->err);
+    assert_non_null(s);
+    for (int step = 0; snaplive_poll(s, false, f->err, sizeof f->err) == 0; step++) {
+        if (step == 1) { /* SWAPDB 1 2: the slots change, not the objects */
+            struct kv *t = db[1];
+            db[1] = db[2];
+            db[2] = t;
+        }
+        if (step == 2) { /* MOVE k3 from database 0 to 1 (now the old 2) */
+            const struct kv_val *v = kv_lookup_stored(db[0], "k3", 2);
+            assert_non_null(v);
+            kv_delete(db[0], "k3", 2, 0);
+            put_key(db[1], "k3", 3);
+        }
+        if (step == 3) kv_flush(db[2]); /* FLUSHDB of the old database 1 */
+        char key[32];
+        snprintf(key, sizeof key, "k%d", step * 3);
+        put_key(db[step % NDBS], key, (uint64_t)step);
+        kv_delete(db[(step + 1) % NDBS], key, strlen(key), 0);
+        snaplive_step_buckets(s, 8);
+    }
+    assert_int_equal(snaplive_poll(s, true, f->err, sizeof f->err), 1);
+    snaplive_free(s);
+
+    struct snapshot_header h;
+    int rc = snapshot_load(f->path, back.db, NDBS, NULL, &h, f->err, sizeof f->err);
+    if (rc != 0) print_error("%s\n", f->err);
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < NDBS; i++) {
+        unsigned char got[DIGEST_LEN];
+        kv_digest(back.db[i], got);
+        assert_int_equal(kv_size(back.db[i]), size[i]);
+        assert_memory_equal(got, want[i], DIGEST_LEN);
+    }
+    /* a node with fewer databases refuses it, naming the directive */
+    assert_int_equal(snapshot_verify(f->path, type_table, 2, &h, f->err, sizeof f->err),
+                     SNAPSHOT_EBADFILE);
+    assert_non_null(strstr(f->err, "holds keys of database 2, but this node has 2 (databases)"));
+    kv_dbs_free(&dbs);
+    kv_dbs_free(&back);
 }
 
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_changes_during_the_walk), T(test_abandoned_then_whole),
-        T(test_dropped_while_writing),   T(test_quiet_keyspace_in_one_call),
-        T(test_unwritable_path),         T(test_memory_comes_back),
-        T(test_big_lists_as_twins),      T(test_starved_thread),
+        T(test_changes_during_the_walk),   T(test_abandoned_then_whole),
+        T(test_dropped_while_writing),     T(test_quiet_keyspace_in_one_call),
+        T(test_unwritable_path),           T(test_memory_comes_back),
+        T(test_big_lists_as_twins),        T(test_starved_thread),
+        T(test_databases_as_at_the_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

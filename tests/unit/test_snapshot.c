@@ -20,10 +20,14 @@
 
 #include "base/checksum.h"
 #include "types/typetable.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "ds/quicklist.h"
 #include "ql_check.h"
 #include "sm/snapshot.h"
+
+/* One database, as the snapshot functions take them: an array and its length. */
+#define ONE(db) (struct kv *[]){db}, 1
 
 #define NKEYS 2000
 #define T_EXPIRE 1700000000000LL
@@ -91,7 +95,7 @@ static void fill(struct kv *kv)
 static void write_file(struct fx *f)
 {
     fill(&f->kv);
-    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, ONE(&f->kv), NULL, 1234, 7, f->err, sizeof f->err), 0);
 }
 
 static uint64_t file_size(const char *path)
@@ -110,7 +114,7 @@ static void test_round_trip(void **state)
     kv_common_init(&back_common, type_table, 9);
     kv_init(&back, &back_common, 0, 9);
     struct snapshot_header h;
-    assert_int_equal(snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_load(f->path, ONE(&back), NULL, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.index, 1234);
     assert_int_equal(h.term, 7);
     assert_int_equal(h.key_count, NKEYS);
@@ -133,11 +137,11 @@ static void test_round_trip(void **state)
 static void test_empty_keyspace(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 0, 0, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, ONE(&f->kv), NULL, 0, 0, f->err, sizeof f->err), 0);
     /* Header, the end of the (empty) state records, trailer. */
     assert_int_equal(file_size(f->path), SNAPSHOT_HEADER_LEN + 9 + SNAPSHOT_TRAILER_LEN);
     struct snapshot_header h;
-    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.key_count, 0);
 }
 
@@ -149,12 +153,12 @@ static void expect_refused(struct fx *f, const char *needle)
     kv_init(&back, &back_common, 0, 1);
     struct snapshot_header h;
     f->err[0] = 0;
-    int rc = snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err);
+    int rc = snapshot_load(f->path, ONE(&back), NULL, &h, f->err, sizeof f->err);
     kv_free(&back);
     assert_int_equal(rc, SNAPSHOT_EBADFILE);
     if (!strstr(f->err, needle)) fail_msg("error '%s' does not mention '%s'", f->err, needle);
     assert_non_null(strstr(f->err, f->path));
-    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+    assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err),
                      SNAPSHOT_EBADFILE);
 }
 
@@ -175,11 +179,12 @@ static void test_truncated(void **state)
         /* Wherever the cut, it is named: truncated, runs past the end, or
          * bytes missing before the trailer. */
         struct snapshot_header h;
-        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+        assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err),
                          SNAPSHOT_EBADFILE);
         if (!strstr(f->err, "truncated") && !strstr(f->err, "corrupt"))
             fail_msg("cut at %llu: '%s'", (unsigned long long)cuts[i], f->err);
-        assert_int_equal(snapshot_write(f->path, &f->kv, NULL, 1234, 7, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_write(f->path, ONE(&f->kv), NULL, 1234, 7, f->err, sizeof f->err),
+                         0);
     }
     assert_int_equal(truncate(f->path, (off_t)(size - 1)), 0);
     expect_refused(f, "truncated");
@@ -207,10 +212,10 @@ static void test_flipped_byte(void **state)
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         flip(f->path, at[i]);
         struct snapshot_header h;
-        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+        assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err),
                          SNAPSHOT_EBADFILE);
         flip(f->path, at[i]);
-        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err), 0);
     }
     /* Any byte after the header, refused as corrupt whatever it held (a
      * type, a length, data or the checksum): every byte of the first
@@ -219,7 +224,7 @@ static void test_flipped_byte(void **state)
          at_byte += at_byte < SNAPSHOT_HEADER_LEN + 4096 ? 1 : size / 256 + 1) {
         flip(f->path, at_byte);
         struct snapshot_header h;
-        assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+        assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err),
                          SNAPSHOT_EBADFILE);
         if (!strstr(f->err, "corrupt"))
             fail_msg("byte %llu flipped: '%s'", (unsigned long long)at_byte, f->err);
@@ -248,7 +253,7 @@ static void test_wrong_magic_and_version(void **state)
     expect_refused(f, "not a raftcache snapshot");
     struct snapshot_header h;
     unlink(f->path);
-    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err),
+    assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err),
                      SNAPSHOT_ENOENT);
 }
 
@@ -323,7 +328,7 @@ static void test_old_versions_load(void **state)
         kv_common_init(&loaded_common, type_table, 9);
         kv_init(&loaded, &loaded_common, 0, 9);
         struct snapshot_header hd;
-        assert_int_equal(snapshot_load(f->path, &loaded, NULL, &hd, f->err, sizeof f->err), 0);
+        assert_int_equal(snapshot_load(f->path, ONE(&loaded), NULL, &hd, f->err, sizeof f->err), 0);
         assert_int_equal(hd.index, 1234);
         assert_int_equal(kv_size(&loaded), NKEYS);
         char key[64], val[512];
@@ -387,7 +392,7 @@ static void test_version4_list_loads(void **state)
     kv_common_init(&back_common, type_table, 1);
     kv_init(&back, &back_common, 0, 1);
     struct snapshot_header h;
-    assert_int_equal(snapshot_load(f->path, &back, NULL, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_load(f->path, ONE(&back), NULL, &h, f->err, sizeof f->err), 0);
     struct kv_val *v = kv_lookup_read(&back, "l", 1, 0);
     assert_non_null(v);
     assert_int_equal(v->type, KV_LIST);
@@ -414,13 +419,13 @@ static void big_round_trip(struct fx *f, const char *path)
         char key[8] = {'b', 'i', 'g', (char)('0' + k)};
         kv_set(&f->kv, key, 4, val, BIG - (size_t)k, -1, 0);
     }
-    assert_int_equal(snapshot_write(path, &f->kv, NULL, 5, 1, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(path, ONE(&f->kv), NULL, 5, 1, f->err, sizeof f->err), 0);
     struct kv_common back_common;
     struct kv back;
     kv_common_init(&back_common, type_table, 3);
     kv_init(&back, &back_common, 0, 3);
     struct snapshot_header h;
-    assert_int_equal(snapshot_load(path, &back, NULL, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_load(path, ONE(&back), NULL, &h, f->err, sizeof f->err), 0);
     assert_int_equal(kv_size(&back), NBIG);
     for (int k = 0; k < NBIG; k++) {
         for (size_t i = 0; i < BIG; i++)
@@ -485,7 +490,7 @@ static void test_chunk_copy_and_publish(void **state)
     char rcs[128];
     snprintf(rcs, sizeof rcs, "%s/%s", f->dir, SNAPSHOT_FILE_NAME);
     struct snapshot_header h;
-    assert_int_equal(snapshot_verify(rcs, type_table, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_verify(rcs, type_table, 1, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.index, 1234);
     assert_int_equal(snapshot_file_size(f->dir), file_size(f->path));
     assert_int_equal(access(in, F_OK), -1);
@@ -531,22 +536,70 @@ static void test_extra_records(void **state)
     fill(&f->kv);
     struct extra_log log = {0};
     struct snapshot_extra extra = {save_two, load_logged, &log};
-    assert_int_equal(snapshot_write(f->path, &f->kv, &extra, 9, 2, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_write(f->path, ONE(&f->kv), &extra, 9, 2, f->err, sizeof f->err), 0);
     struct snapshot_header h;
-    assert_int_equal(snapshot_verify(f->path, type_table, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_verify(f->path, type_table, 1, &h, f->err, sizeof f->err), 0);
     assert_int_equal(h.key_count, kv_size(&f->kv));
     struct kv_common back_common;
     struct kv back;
     kv_common_init(&back_common, type_table, 1);
     kv_init(&back, &back_common, 0, 1);
-    assert_int_equal(snapshot_load(f->path, &back, &extra, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(snapshot_load(f->path, ONE(&back), &extra, &h, f->err, sizeof f->err), 0);
     assert_string_equal(log.got, "1:return 1;2:;");
     assert_int_equal(kv_size(&back), kv_size(&f->kv));
     log.refuse = 1;
-    assert_int_equal(snapshot_load(f->path, &back, &extra, &h, f->err, sizeof f->err),
+    assert_int_equal(snapshot_load(f->path, ONE(&back), &extra, &h, f->err, sizeof f->err),
                      SNAPSHOT_EBADFILE);
     assert_non_null(strstr(f->err, "does not compile"));
     kv_free(&back);
+}
+
+/* The version in a file's header (FORMAT). */
+static uint32_t file_version(const char *path)
+{
+    unsigned char head[12];
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(head, 1, sizeof head, fp), sizeof head);
+    fclose(fp);
+    return (uint32_t)head[8] | (uint32_t)head[9] << 8 | (uint32_t)head[10] << 16 |
+           (uint32_t)head[11] << 24;
+}
+
+/* Keys of several databases go back each into its own, the same name in
+ * two of them included; a file whose keys are all database 0's is written
+ * as version 5, readable by builds that predate databases. */
+static void test_databases_round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct kv_dbs dbs, back;
+    kv_dbs_init(&dbs, type_table, 3, 5);
+    kv_dbs_init(&back, type_table, 3, 6);
+    kv_set(dbs.db[0], "a", 1, "zero", 4, KV_NO_EXPIRE, 0);
+    assert_int_equal(snapshot_write(f->path, dbs.db, 3, NULL, 4, 1, f->err, sizeof f->err), 0);
+    assert_int_equal(file_version(f->path), 5);
+
+    kv_set(dbs.db[2], "a", 1, "two", 3, 1800000000000LL, 0);
+    kv_set(dbs.db[2], "b", 1, "bee", 3, KV_NO_EXPIRE, 0);
+    assert_int_equal(snapshot_write(f->path, dbs.db, 3, NULL, 5, 1, f->err, sizeof f->err), 0);
+    assert_int_equal(file_version(f->path), 6);
+    struct snapshot_header h;
+    assert_int_equal(snapshot_load(f->path, back.db, 3, NULL, &h, f->err, sizeof f->err), 0);
+    assert_int_equal(h.key_count, 3);
+    for (int i = 0; i < 3; i++) {
+        unsigned char want[DIGEST_LEN], got[DIGEST_LEN];
+        kv_digest(dbs.db[i], want);
+        kv_digest(back.db[i], got);
+        assert_int_equal(kv_size(back.db[i]), kv_size(dbs.db[i]));
+        assert_memory_equal(got, want, DIGEST_LEN);
+    }
+    assert_int_equal(kv_lookup_stored(back.db[2], "a", 1)->expire_ms, 1800000000000LL);
+    /* one database fewer than the file names: refused, nothing half-read */
+    assert_int_equal(snapshot_verify(f->path, type_table, 2, &h, f->err, sizeof f->err),
+                     SNAPSHOT_EBADFILE);
+    assert_non_null(strstr(f->err, "but this node has 2 (databases)"));
+    kv_dbs_free(&dbs);
+    kv_dbs_free(&back);
 }
 
 int main(void)
@@ -556,7 +609,7 @@ int main(void)
         T(test_round_trip),           T(test_empty_keyspace),          T(test_truncated),
         T(test_flipped_byte),         T(test_wrong_magic_and_version), T(test_old_versions_load),
         T(test_unknown_type_refused), T(test_chunk_copy_and_publish),  T(test_extra_records),
-        T(test_version4_list_loads),  T(test_big_file_round_trip),
+        T(test_version4_list_loads),  T(test_big_file_round_trip),     T(test_databases_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
