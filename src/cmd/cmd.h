@@ -125,10 +125,20 @@ struct cmd_ctx {
 /* A write changed key: fires event (of class type, enum notify_class) as
  * Redis's notifyKeyspaceEvent, to this node's subscribers. One test when
  * the class is off. */
+void cmd_notify_fire(const struct cmd_ctx *c, unsigned type, const char *event,
+                     const struct resp_arg *key);
 static inline void cmd_notify(const struct cmd_ctx *c, unsigned type, const char *event,
                               const struct resp_arg *key)
 {
-    if (c->notify_mask & type) notify_fire(c->notify, type, event, key->ptr, key->len);
+    if (c->notify_mask & type) cmd_notify_fire(c, type, event, key);
+}
+
+/* The same for key of database db, which is not the call's (MOVE's and
+ * COPY ... DB's destination). */
+static inline void cmd_notify_db(const struct cmd_ctx *c, int db, unsigned type, const char *event,
+                                 const struct resp_arg *key)
+{
+    if (c->notify_mask & type) notify_fire(c->notify, db, type, event, key->ptr, key->len);
 }
 
 /* A blocking command's handler calls it once its arguments are checked,

@@ -9,6 +9,7 @@
 
 #include "cmd/client.h"
 #include "cmd/cmdarg.h"
+#include "keyspace/kv.h"
 #include "ds/dict.h"
 #include "base/glob.h"
 #include "base/util.h"
@@ -272,4 +273,11 @@ void cmd_reply_help(struct cmd_ctx *c, const char *const *lines)
     resp_add_array_len(c->out, n);
     for (long i = 0; i < n; i++)
         resp_add_simple(c->out, lines[i]);
+}
+
+/* cmd_notify's event, in the call's database. */
+void cmd_notify_fire(const struct cmd_ctx *c, unsigned type, const char *event,
+                     const struct resp_arg *key)
+{
+    notify_fire(c->notify, c->kv->id, type, event, key->ptr, key->len);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyspace/dbkey.h"
 #include "keyspace/expiring.h"
 #include "raft/raft_assert.h"
 #include "base/util.h"
@@ -23,9 +24,13 @@ void expiring_free(struct expiring *x)
     memset(x, 0, sizeof *x);
 }
 
-bool expiring_has(struct expiring *x, const char *key, size_t len)
+bool expiring_has(struct expiring *x, int db, const char *key, size_t len)
 {
-    return dict_find(&x->keys, key, len) != NULL;
+    struct db_key k;
+    db_key_make(&k, db, key, len);
+    bool held = dict_find(&x->keys, k.p, k.len) != NULL;
+    db_key_free(&k);
+    return held;
 }
 
 size_t expiring_count(const struct expiring *x)
@@ -57,16 +62,19 @@ static void queue_reserve(struct expiring *x)
     x->cap = ncap;
 }
 
-const char *expiring_add(struct expiring *x, const char *key, size_t len, uint64_t bytes)
+const char *expiring_add(struct expiring *x, int db, const char *key, size_t len, uint64_t bytes)
 {
     ASSERT(!expiring_full(x));
-    struct dict_entry *e = dict_add(&x->keys, key, len, NULL, NULL);
+    struct db_key k;
+    db_key_make(&k, db, key, len);
+    struct dict_entry *e = dict_add(&x->keys, k.p, k.len, NULL, NULL);
+    db_key_free(&k);
     ASSERT(e != NULL); /* held keys are never added twice */
     queue_reserve(x);
     x->queue[x->len++] = (struct expiring_item){0, e, bytes};
     x->staged++;
     x->bytes += bytes;
-    return e->key;
+    return e->key + DB_KEY_PREFIX;
 }
 
 static void release(struct expiring *x, struct expiring_item *it)

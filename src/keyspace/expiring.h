@@ -52,8 +52,9 @@ struct expiring {
 void expiring_init(struct expiring *x, uint64_t seed, size_t max_keys);
 void expiring_free(struct expiring *x);
 
-/* 1 if key is held: proposed (or being proposed) and not released. */
-bool expiring_has(struct expiring *x, const char *key, size_t len);
+/* 1 if key of database db is held: proposed (or being proposed) and not
+ * released. */
+bool expiring_has(struct expiring *x, int db, const char *key, size_t len);
 /* Keys held now, and whether no more may be added. */
 size_t expiring_count(const struct expiring *x);
 bool expiring_full(const struct expiring *x);
@@ -63,12 +64,12 @@ static inline uint64_t expiring_bytes(const struct expiring *x)
     return x->bytes;
 }
 /*
- * Holds key for the entry being built (it must not be held already, and
+ * Holds key of database db for the entry being built (it must not be held already, and
  * the set must not be full); bytes: what its deletion should free (0 for
  * expiry). Returns the held copy of the key bytes, valid until the key is
  * released.
  */
-const char *expiring_add(struct expiring *x, const char *key, size_t len, uint64_t bytes);
+const char *expiring_add(struct expiring *x, int db, const char *key, size_t len, uint64_t bytes);
 /* The entry holding the keys added since the last call got log index
  * `index`; 0 means the log refused it, and they are released now. */
 void expiring_proposed(struct expiring *x, uint64_t index);

@@ -75,7 +75,7 @@ static void val_free_visit(void *kv, struct dict_entry *e)
 
 static void modified(struct kv *kv, const char *key, size_t len)
 {
-    if (kv->common->on_modify) kv->common->on_modify(kv->common->hook_ud, key, len);
+    if (kv->common->on_modify) kv->common->on_modify(kv->common->hook_ud, kv->id, key, len);
 }
 
 /* Minutes from an LFU stamp to now, mod 2^16. */
@@ -137,7 +137,7 @@ void kv_modified(struct kv *kv, const char *key, size_t len)
 
 void kv_signal_ready(struct kv *kv, const char *key, size_t len)
 {
-    if (kv->common->on_ready) kv->common->on_ready(kv->common->hook_ud, key, len);
+    if (kv->common->on_ready) kv->common->on_ready(kv->common->hook_ud, kv->id, key, len);
 }
 
 /* Changes e's TTL and keeps volatile_keys in step with it. */
@@ -181,7 +181,7 @@ static int unlink_key(struct kv *kv, const char *key, size_t len)
 static void event(struct kv *kv, enum kv_event ev, const char *key, size_t len)
 {
     if (kv->common->event_mask & (1u << ev))
-        kv->common->on_event(kv->common->hook_ud, ev, key, len);
+        kv->common->on_event(kv->common->hook_ud, kv->id, ev, key, len);
 }
 
 static void delete_expired(struct kv *kv, const char *key, size_t len)
@@ -243,7 +243,7 @@ static void save_visit(void *kv, struct dict_entry *e)
 
 void kv_flush(struct kv *kv)
 {
-    if (kv->common->on_flush) kv->common->on_flush(kv->common->hook_ud);
+    if (kv->common->on_flush) kv->common->on_flush(kv->common->hook_ud, kv->id);
     if (kv->saver) dict_foreach(&kv->keys, save_visit, kv);
     dict_clear(&kv->volatile_keys, NULL);
     dict_foreach(&kv->keys, val_free_visit, kv);

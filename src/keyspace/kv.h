@@ -166,11 +166,11 @@ struct kv_common {
     struct kv_access access; /* how `lru` is kept: set by the owner (maxmemory-policy) */
     /* stats (INFO) */
     uint64_t keyspace_hits, keyspace_misses, expired_keys, evicted_keys;
-    /* hooks (WATCH); may be NULL */
-    void (*on_modify)(void *ud, const char *key, size_t len);
-    void (*on_ready)(void *ud, const char *key, size_t len); /* kv_signal_ready */
-    void (*on_flush)(void *ud);
-    void (*on_event)(void *ud, enum kv_event ev, const char *key, size_t len);
+    /* hooks (WATCH); may be NULL; db is the database's number (kv.id) */
+    void (*on_modify)(void *ud, int db, const char *key, size_t len);
+    void (*on_ready)(void *ud, int db, const char *key, size_t len); /* kv_signal_ready */
+    void (*on_flush)(void *ud, int db);
+    void (*on_event)(void *ud, int db, enum kv_event ev, const char *key, size_t len);
     unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
     void *hook_ud;
 };

@@ -3,6 +3,7 @@
  */
 #include "keyspace/notify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,13 +77,18 @@ static void publish(const struct notify *n, const char *prefix, size_t plen, con
     if (ch != stack) free(ch);
 }
 
-void notify_fire(const struct notify *n, unsigned type, const char *event, const char *key,
+void notify_fire(const struct notify *n, int db, unsigned type, const char *event, const char *key,
                  size_t klen)
 {
-    static const char space[] = "__keyspace@0__:", keyevent[] = "__keyevent@0__:";
     if (!(n->mask & type)) return;
+    char prefix[40];
     size_t elen = strlen(event);
-    if (n->mask & NOTIFY_KEYSPACE) publish(n, space, sizeof space - 1, key, klen, event, elen);
-    if (n->mask & NOTIFY_KEYEVENT)
-        publish(n, keyevent, sizeof keyevent - 1, event, elen, key, klen);
+    if (n->mask & NOTIFY_KEYSPACE) {
+        int plen = snprintf(prefix, sizeof prefix, "__keyspace@%d__:", db);
+        publish(n, prefix, (size_t)plen, key, klen, event, elen);
+    }
+    if (n->mask & NOTIFY_KEYEVENT) {
+        int plen = snprintf(prefix, sizeof prefix, "__keyevent@%d__:", db);
+        publish(n, prefix, (size_t)plen, event, elen, key, klen);
+    }
 }

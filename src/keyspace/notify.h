@@ -5,8 +5,8 @@
  *
  * An event is (class, name, key): a write command that changed key says
  * which. It becomes up to two messages, as in Redis:
- *   channel "__keyspace@0__:<key>", message "<name>"   (class K enabled)
- *   channel "__keyevent@0__:<name>", message "<key>"   (class E enabled)
+ *   channel "__keyspace@<db>__:<key>", message "<name>"   (class K enabled)
+ *   channel "__keyevent@<db>__:<name>", message "<key>"   (class E enabled)
  * This module knows no pub/sub: it hands each message to the publish
  * callback its owner set (src/server/replica.c delivers it to this node's
  * subscribers only). Every node applies every log entry and fires the
@@ -80,8 +80,9 @@ struct notify {
 void notify_set(struct notify *n, unsigned flags);
 
 /* Publishes event (class type, one of the enabled ones: the caller tested
- * n->mask & type) for key[0..klen) as the one or two messages above. */
-void notify_fire(const struct notify *n, unsigned type, const char *event, const char *key,
+ * n->mask & type) for key[0..klen) of database db as the one or two
+ * messages above (their "@0" is db's number). */
+void notify_fire(const struct notify *n, int db, unsigned type, const char *event, const char *key,
                  size_t klen);
 
 #endif

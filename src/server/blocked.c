@@ -8,6 +8,7 @@
 #include "server/blocked.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
+#include "keyspace/dbkey.h"
 #include "keyspace/kv.h"
 #include "cmd/monitor.h"
 #include "base/util.h"
@@ -22,7 +23,8 @@ struct blocked_wait {
 };
 
 struct blocked_key {
-    struct dict_entry *e; /* in blocked.keys: the key's bytes */
+    struct dict_entry *e; /* in blocked.keys, named as src/keyspace/dbkey.h says */
+    int db;
     struct blocked_wait *head, *tail;
     int ready; /* on blocked.ready */
 };
@@ -66,12 +68,37 @@ int blocked_waiting(const struct client *c)
 
 /* ----------------------------------------------------------------- queues */
 
-static struct blocked_key *key_get(struct blocked *b, const char *key, size_t len)
+/* The key's name (without its database, src/keyspace/dbkey.h) and its
+ * length. */
+static const char *key_name(const struct blocked_key *k, size_t *len)
 {
-    struct dict_entry *e = dict_find(&b->keys, key, len);
-    if (e) return e->val;
-    struct blocked_key *k = util_xcalloc(1, sizeof *k);
-    k->e = dict_add(&b->keys, key, len, k, NULL);
+    *len = k->e->key_len - DB_KEY_PREFIX;
+    return k->e->key + DB_KEY_PREFIX;
+}
+
+/* The queue of key of database db, or NULL (looked up without moving the
+ * table's rehash on). */
+static struct blocked_key *key_peek(const struct blocked *b, int db, const char *key, size_t len)
+{
+    struct db_key dk;
+    db_key_make(&dk, db, key, len);
+    const struct dict_entry *e = dict_peek(&b->keys, dk.p, dk.len);
+    db_key_free(&dk);
+    return e ? e->val : NULL;
+}
+
+static struct blocked_key *key_get(struct blocked *b, int db, const char *key, size_t len)
+{
+    struct db_key dk;
+    db_key_make(&dk, db, key, len);
+    struct dict_entry *e = dict_find(&b->keys, dk.p, dk.len);
+    struct blocked_key *k = e ? e->val : NULL;
+    if (!k) {
+        k = util_xcalloc(1, sizeof *k);
+        k->db = db;
+        k->e = dict_add(&b->keys, dk.p, dk.len, k, NULL);
+    }
+    db_key_free(&dk);
     return k;
 }
 
@@ -170,7 +197,7 @@ void blocked_add(struct blocked *b, struct client *c, const struct cmd_block *bl
     bc->argv = copy_call(blk, argc, argv, kv, now_ms);
     for (int i = 0; i < blk->nkeys; i++) {
         const struct resp_arg *a = &argv[blk->first_key + i];
-        struct blocked_key *k = key_get(b, a->ptr, a->len);
+        struct blocked_key *k = key_get(b, kv->id, a->ptr, a->len);
         if (k->tail && k->tail->bc == bc) continue; /* the same key named twice */
         struct blocked_wait *w = &bc->waits[bc->n_waits++];
         w->bc = bc;
@@ -200,8 +227,8 @@ int blocked_must_wait(struct blocked *b, const struct client *c, const struct cm
         if (!v) continue;
         present = 1;
         if (c->blocked || b->n_clients == 0) continue;
-        const struct dict_entry *e = dict_peek(&b->keys, argv[i].ptr, argv[i].len);
-        if (e && ((const struct blocked_key *)e->val)->head) queued = 1;
+        const struct blocked_key *k = key_peek(b, kv->id, argv[i].ptr, argv[i].len);
+        if (k && k->head) queued = 1;
     }
     return !present || queued;
 }
@@ -240,13 +267,14 @@ const struct resp_arg *blocked_call(const struct client *c, int *argc, const str
     return c->blocked->argv;
 }
 
-size_t blocked_take(struct blocked *b, const char *key, size_t len, size_t max, struct client **out)
+size_t blocked_take(struct blocked *b, int db, const char *key, size_t len, size_t max,
+                    struct client **out)
 {
     if (b->n_clients == 0) return 0;
-    const struct dict_entry *e = dict_peek(&b->keys, key, len);
-    if (!e) return 0;
+    const struct blocked_key *k = key_peek(b, db, key, len);
+    if (!k) return 0;
     size_t n = 0;
-    for (struct blocked_wait *w = ((struct blocked_key *)e->val)->head; w && n < max; w = w->next) {
+    for (struct blocked_wait *w = k->head; w && n < max; w = w->next) {
         if (w->bc->woken) continue;
         w->bc->woken = 1;
         out[n++] = w->bc->c;
@@ -291,21 +319,29 @@ static void mark_ready(struct blocked *b, struct blocked_key *k)
     k->ready = 1;
 }
 
-void blocked_key_changed(struct blocked *b, const char *key, size_t len)
+void blocked_key_changed(struct blocked *b, int db, const char *key, size_t len)
 {
     if (b->n_clients == 0) return;
-    struct dict_entry *e = dict_find(&b->keys, key, len);
-    if (e) mark_ready(b, e->val);
+    struct blocked_key *k = key_peek(b, db, key, len);
+    if (k) mark_ready(b, k);
 }
+
+struct mark_db {
+    struct blocked *b;
+    int db;
+};
 
 static void mark_ready_visit(void *ud, struct dict_entry *e)
 {
-    mark_ready(ud, e->val);
+    struct mark_db *m = ud;
+    struct blocked_key *k = e->val;
+    if (m->db < 0 || k->db == m->db) mark_ready(m->b, k);
 }
 
-void blocked_all_keys_changed(struct blocked *b)
+void blocked_all_keys_changed(struct blocked *b, int db)
 {
-    if (b->n_clients) dict_foreach(&b->keys, mark_ready_visit, b);
+    struct mark_db m = {b, db};
+    if (b->n_clients) dict_foreach(&b->keys, mark_ready_visit, &m);
 }
 
 /* Wakes, in queue order, as many clients waiting for type as the key has
@@ -334,13 +370,16 @@ static void serve_key(struct blocked *b, struct blocked_key *k, const struct kv_
     }
 }
 
-void blocked_serve_ready(struct blocked *b, struct kv *kv, int64_t now_ms)
+void blocked_serve_ready(struct blocked *b, struct kv *const *db, int64_t now_ms)
 {
     for (size_t i = 0; i < b->n_ready; i++) {
         struct blocked_key *k = b->ready[i];
         k->ready = 0;
         if (k->head) {
-            const struct kv_val *v = kv_lookup_peek(kv, k->e->key, k->e->key_len, now_ms);
+            struct kv *kv = db[k->db];
+            size_t len;
+            const char *name = key_name(k, &len);
+            const struct kv_val *v = kv_lookup_peek(kv, name, len, now_ms);
             const struct kv_type_ops *ops = v ? kv->common->types[v->type] : NULL;
             serve_key(b, k, v, ops ? ops->length(kv_val_obj(v)) : 0);
         }

@@ -78,8 +78,8 @@ size_t blocked_with_timeout(const struct blocked *b);
 void blocked_init(struct blocked *b, struct waiters *w, uint64_t seed);
 void blocked_free(struct blocked *b);
 
-/* c waits on the keys blk names in argv (duplicates count once), for at
- * most blk->timeout_ms (0: forever) from now_ms; a wait for what comes
+/* c waits on the keys blk names in argv (duplicates count once) in kv, its
+ * database, for at most blk->timeout_ms (0: forever) from now_ms; a wait for what comes
  * after IDs (blk->after) keeps the IDs as resolved on kv now ($: the last
  * one). A client waiting already (it was woken, and found the keys emptied
  * by another client) keeps its place, its IDs and its deadline and waits
@@ -100,21 +100,22 @@ int blocked_waiting(const struct client *c);
  * what it waits for. */
 const struct resp_arg *blocked_call(const struct client *c, int *argc,
                                     const struct cmd_block **blk);
-/* Takes the first (at most max) clients waiting on key and not woken, in
- * queue order, into out, marked woken: the caller proposes their calls
- * (they keep their place until answered). Returns how many. */
-size_t blocked_take(struct blocked *b, const char *key, size_t len, size_t max,
+/* Takes the first (at most max) clients waiting on key of database db and
+ * not woken, in queue order, into out, marked woken: the caller proposes
+ * their calls (they keep their place until answered). Returns how many. */
+size_t blocked_take(struct blocked *b, int db, const char *key, size_t len, size_t max,
                     struct client **out);
 /* c's command was answered (served, or an error): it waits no more. */
 void blocked_remove(struct blocked *b, struct client *c);
 
-/* The keyspace's on_modify hook: key changed. */
-void blocked_key_changed(struct blocked *b, const char *key, size_t len);
-/* The keyspace was emptied (FLUSHALL): every key waited on changed. */
-void blocked_all_keys_changed(struct blocked *b);
-/* Wakes the clients the changed keys can serve (see above), judged on kv
- * at now_ms. */
-void blocked_serve_ready(struct blocked *b, struct kv *kv, int64_t now_ms);
+/* The keyspace's on_modify hook: key of database db changed. */
+void blocked_key_changed(struct blocked *b, int db, const char *key, size_t len);
+/* Database db was emptied (FLUSHDB; -1: every database): every key waited
+ * on there changed. */
+void blocked_all_keys_changed(struct blocked *b, int db);
+/* Wakes the clients the changed keys can serve (see above), judged on the
+ * databases db[] (indexed by number) at now_ms. */
+void blocked_serve_ready(struct blocked *b, struct kv *const *db, int64_t now_ms);
 
 /* Answers, with their command's null reply, the waiting clients whose
  * deadline is at or before now_ms. */

@@ -263,9 +263,10 @@ static void propose_blocking(struct client *c, const struct command *cmd, int ar
     submit_wrapped(c, "raftcache.serve", argc, argv);
 }
 
-/* The first clients waiting on n_keys keys of argv (but those a blocking
- * call pops from, blk's), at most per_key a key, appended to *list. */
-static void take_waiters(struct blocked *b, const struct command *cmd, int argc,
+/* The first clients waiting on n_keys keys of argv in database db (but
+ * those a blocking call pops from, blk's), at most per_key a key, appended
+ * to *list. */
+static void take_waiters(struct blocked *b, int db, const struct command *cmd, int argc,
                          const struct resp_arg *argv, const struct cmd_block *blk,
                          struct client ***list, size_t *n, size_t *cap)
 {
@@ -279,7 +280,7 @@ static void take_waiters(struct blocked *b, const struct command *cmd, int argc,
             *cap = 2 * *cap + per_key;
             *list = util_xrealloc(*list, *cap * sizeof **list);
         }
-        *n += blocked_take(b, argv[idx[i]].ptr, argv[idx[i]].len, per_key, *list + *n);
+        *n += blocked_take(b, db, argv[idx[i]].ptr, argv[idx[i]].len, per_key, *list + *n);
     }
 }
 
@@ -287,13 +288,13 @@ static void take_waiters(struct blocked *b, const struct command *cmd, int argc,
  * the calls of the first clients waiting on the keys it writes, and theirs
  * the clients waiting on what they push to (BLMOVE chains): applied
  * together, as Redis serves blocked clients before the next command runs. */
-static void serve_waiters(struct server *srv, const struct command *cmd, int argc,
+static void serve_waiters(struct server *srv, int db, const struct command *cmd, int argc,
                           const struct resp_arg *argv, const struct cmd_block *blk)
 {
     if (srv->blocked.n_clients == 0) return;
     struct client **list = NULL;
     size_t n = 0, cap = 0;
-    take_waiters(&srv->blocked, cmd, argc, argv, blk, &list, &n, &cap);
+    take_waiters(&srv->blocked, db, cmd, argc, argv, blk, &list, &n, &cap);
     for (size_t i = 0; i < n; i++) { /* breadth first: each client once */
         struct client *w = list[i];
         ASSERT(w->blocked && w->hold == HOLD_CHECKED); /* waiting on keys, its call held */
@@ -301,7 +302,7 @@ static void serve_waiters(struct server *srv, const struct command *cmd, int arg
         const struct cmd_block *wblk;
         const struct resp_arg *wargv = blocked_call(w, &wargc, &wblk);
         propose_blocking(w, w->held_cmd, wargc, wargv);
-        take_waiters(&srv->blocked, w->held_cmd, wargc, wargv, wblk, &list, &n, &cap);
+        take_waiters(&srv->blocked, w->db, w->held_cmd, wargc, wargv, wblk, &list, &n, &cap);
     }
     free(list);
 }
@@ -337,7 +338,7 @@ static enum dispatch_result run_blocking(struct client *c, const struct command 
         return hold(c, cmd);
     }
     propose_blocking(c, cmd, argc, argv);
-    serve_waiters(srv, cmd, argc, argv, &blk);
+    serve_waiters(srv, c->db, cmd, argc, argv, &blk);
     return hold(c, cmd);
 }
 
@@ -362,7 +363,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
             submit_wrapped(c, "raftcache.oom", argc, argv);
         else
             node_write(srv->node, c, c->db, cmd, argc, argv);
-        serve_waiters(srv, cmd, argc, argv, NULL);
+        serve_waiters(srv, c->db, cmd, argc, argv, NULL);
     } else {
         call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out, NULL);
     }

@@ -63,10 +63,10 @@ static enum evict_result evict(struct server *srv, uint64_t used)
     int64_t start = clock_mono_us();
     struct evict_round round;
     const struct resp_arg *argv;
-    int argc;
+    int argc, db;
     evict_round_begin(&round, &srv->evict, &srv->sm, &p);
-    while ((argc = evict_round_next(&round, &argv)) > 0)
-        node_write_held(srv->node, 0, argc, argv);
+    while ((argc = evict_round_next(&round, &argv, &db)) > 0)
+        node_write_held(srv->node, db, argc, argv);
     enum evict_result r = round.result;
     /* Redis's latency event for a round that takes long (LATENCY LATEST) */
     monitor_event(&srv->monitor, "eviction-cycle", (clock_mono_us() - start) / 1000);

@@ -19,30 +19,33 @@ struct watched_key {
     struct watched_key *prev, *next; /* the key's watchers */
     struct client *client;
     struct dict_entry *key; /* entry in srv->watched; val = first watcher */
+    int db;                 /* the key's database: the client's when it watched */
     int expired_at_watch;   /* key was logically absent when watched */
 };
 
-void multi_key_changed(struct server *srv, const char *key, size_t len)
+void multi_key_changed(struct server *srv, int db, const char *key, size_t len)
 {
     if (dict_size(&srv->watched) == 0) return;
     struct dict_entry *e = dict_find(&srv->watched, key, len);
     if (!e) return;
-    int present = kv_physically_exists(kv_db(&srv->dbs, 0), key, len);
+    int present = kv_physically_exists(kv_db(&srv->dbs, db), key, len);
     for (struct watched_key *w = e->val; w; w = w->next) {
-        if (w->expired_at_watch && !present) continue;
+        if (w->db != db || (w->expired_at_watch && !present)) continue;
         w->client->flags |= CLIENT_DIRTY_CAS;
     }
 }
 
-/* Called before a flush: every watcher of a key that is present (and was not
- * an already-expired key when watched) is dirtied. */
-void multi_flushed(struct server *srv)
+/* Called before database db is flushed: every watcher of a key of it that
+ * is present (and was not an already-expired key when watched) is
+ * dirtied. */
+void multi_flushed(struct server *srv, int db)
 {
+    struct kv *kv = kv_db(&srv->dbs, db);
     for (struct client *c = srv->clients; c; c = c->next) {
         for (struct watched_key *w = c->watched; w; w = w->client_next) {
-            if (!kv_physically_exists(server_db(srv, c), w->key->key, w->key->key_len)) continue;
-            if (w->expired_at_watch) continue;
-            c->flags |= CLIENT_DIRTY_CAS;
+            if (w->db != db || w->expired_at_watch) continue;
+            if (kv_physically_exists(kv, w->key->key, w->key->key_len))
+                c->flags |= CLIENT_DIRTY_CAS;
         }
     }
 }
@@ -131,13 +134,14 @@ static void watch_key(struct client *c, const struct resp_arg *key, int64_t now_
     struct dict_entry *e = dict_find(&srv->watched, key->ptr, key->len);
     if (e) {
         for (struct watched_key *w = e->val; w; w = w->next)
-            if (w->client == c) return; /* already watched */
+            if (w->client == c && w->db == c->db) return; /* already watched */
     } else {
         e = dict_add(&srv->watched, key->ptr, key->len, NULL, NULL);
     }
     struct watched_key *w = util_xcalloc(1, sizeof *w);
     w->client = c;
     w->key = e;
+    w->db = c->db;
     struct kv *kv = server_db(srv, c);
     w->expired_at_watch =
         kv_physically_exists(kv, key->ptr, key->len) && !kv_exists(kv, key->ptr, key->len, now_ms);
@@ -163,8 +167,8 @@ static int watched_key_in_flight(struct client *c)
 /* A watched key that was present when watched and has expired since. */
 static int watched_key_expired(struct client *c, int64_t now_ms)
 {
-    struct kv *kv = server_db(c->srv, c);
     for (struct watched_key *w = c->watched; w; w = w->client_next) {
+        struct kv *kv = kv_db(&c->srv->dbs, w->db);
         if (w->expired_at_watch) continue;
         if (kv_physically_exists(kv, w->key->key, w->key->key_len) &&
             !kv_exists(kv, w->key->key, w->key->key_len, now_ms))

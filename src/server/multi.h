@@ -5,8 +5,9 @@
  * client's multi_state. EXEC of a queue holding a write becomes ONE state
  * machine entry (atomic on every node); a read-only queue runs locally.
  *
- * Watch index: srv->watched maps a key to the list of its watchers
- * (struct watched_key), each also linked from its client. The keyspace's
+ * Watch index: srv->watched maps a key's name to the list of its watchers
+ * (struct watched_key, which says which database's key it watches), each
+ * also linked from its client. The keyspace's
  * on_modify hook marks every watcher of a changed key CLIENT_DIRTY_CAS, so
  * EXEC fails with a null reply. As in Redis 7.0, a key that was already
  * logically expired when watched does not dirty its watchers by being
@@ -41,9 +42,11 @@ void multi_discard(struct client *c);
 void multi_client_reset(struct client *c);
 /* Forgets every key the client watches. */
 void multi_unwatch_all(struct client *c);
-/* The keyspace's hooks (src/keyspace/kv.h): key changed; everything is about to be
- * flushed. They dirty the watchers. */
-void multi_key_changed(struct server *srv, const char *key, size_t len);
-void multi_flushed(struct server *srv);
+/* The keyspace's hooks (src/keyspace/kv.h): key of database db changed;
+ * database db is about to be flushed. They dirty the watchers of those keys
+ * of that database (a watch remembers the database its client had
+ * selected, as in Redis). */
+void multi_key_changed(struct server *srv, int db, const char *key, size_t len);
+void multi_flushed(struct server *srv, int db);
 
 #endif

@@ -30,6 +30,7 @@
  * share one entry (up to EXPIRE_ENTRY_KEYS keys or SM_BATCH_MAX_BYTES). */
 struct expired_batch {
     struct expiring *x;
+    int db; /* the database being sampled: an entry holds one database's keys */
     struct resp_arg keys[EXPIRE_ENTRY_KEYS];
     int n;     /* keys in the entry being built */
     int added; /* of them, added by the current sample */
@@ -44,8 +45,8 @@ static int batch_full(const struct expired_batch *b)
 static void collect_expired(void *ud, const char *key, size_t len)
 {
     struct expired_batch *b = ud;
-    if (batch_full(b) || expiring_has(b->x, key, len)) return;
-    b->keys[b->n].ptr = expiring_add(b->x, key, len, 0);
+    if (batch_full(b) || expiring_has(b->x, b->db, key, len)) return;
+    b->keys[b->n].ptr = expiring_add(b->x, b->db, key, len, 0);
     b->keys[b->n++].len = len;
     b->added++;
     b->bytes += len;
@@ -53,7 +54,7 @@ static void collect_expired(void *ud, const char *key, size_t len)
 
 static void submit_expired(struct server *srv, struct expired_batch *b)
 {
-    if (b->n > 0) node_write_expire(srv->node, 0, b->n, b->keys);
+    if (b->n > 0) node_write_expire(srv->node, b->db, b->n, b->keys);
     b->n = 0;
     b->bytes = 0;
 }
@@ -68,30 +69,46 @@ static void expire_stats(struct server_stats *st, size_t sampled, size_t expired
     st->expire_cycle_us += (uint64_t)us;
 }
 
+/* One database's share of a cycle: sampling rounds until few samples were
+ * newly expired (or the cycle's time or the held keys run out: 1). */
+static int expire_db(struct server *srv, struct expired_batch *b, int64_t until_us, size_t *sampled,
+                     size_t *expired)
+{
+    struct kv *kv = kv_db(&srv->dbs, b->db);
+    for (;;) {
+        b->added = 0;
+        size_t seen = kv_expired_sample(kv, server_now_ms(), EXPIRE_SAMPLE, collect_expired, b);
+        *sampled += seen;
+        *expired += (size_t)b->added;
+        if (batch_full(b)) submit_expired(srv, b);
+        if (seen == 0 || (size_t)b->added * 4 < seen) return 0; /* under 25% newly expired */
+        if (expiring_full(b->x)) return 1;
+        if (clock_mono_us() > until_us) {
+            srv->stats.expire_time_cap_reached++;
+            return 1;
+        }
+    }
+}
+
+/* The databases with keys that have a TTL, in turn from where the last
+ * cycle stopped (Redis's current_db), each in entries of its own. */
 static void active_expire(struct server *srv)
 {
     int64_t start = clock_mono_us();
-    int64_t budget_us = 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
+    int64_t until_us = start + 10000LL * EXPIRE_BUDGET_PERCENT / srv->cfg.hz;
     struct expired_batch b = {.x = &srv->sm.expiring, .n = 0};
     srv->stats.expire_cycles++;
     node_write_flush(srv->node); /* keys held for an open batch's eviction get its index */
     expiring_applied(b.x, node_applied(srv->node));
     size_t sampled = 0, expired = 0;
-    for (;;) {
-        b.added = 0;
-        size_t seen = kv_expired_sample(kv_db(&srv->dbs, 0), server_now_ms(), EXPIRE_SAMPLE,
-                                        collect_expired, &b);
-        sampled += seen;
-        expired += (size_t)b.added;
-        if (batch_full(&b)) submit_expired(srv, &b);
-        if (seen == 0 || (size_t)b.added * 4 < seen) break; /* under 25% newly expired: done */
-        if (expiring_full(b.x)) break;
-        if (clock_mono_us() - start > budget_us) {
-            srv->stats.expire_time_cap_reached++;
-            break;
-        }
+    int n = srv->dbs.n, stopped = 0;
+    for (int i = 0; i < n && !stopped; i++) {
+        b.db = (srv->expire_next_db + i) % n;
+        if (kv_volatile_count(kv_db(&srv->dbs, b.db)) == 0) continue;
+        stopped = expire_db(srv, &b, until_us, &sampled, &expired);
+        submit_expired(srv, &b);
+        if (stopped) srv->expire_next_db = b.db; /* resumes there */
     }
-    submit_expired(srv, &b);
     int64_t took_us = clock_mono_us() - start;
     expire_stats(&srv->stats, sampled, expired, took_us);
     monitor_event(&srv->monitor, "expire-cycle", took_us / 1000);
@@ -139,26 +156,26 @@ static void update_lru_clock(struct server *srv)
 }
 
 /* The keyspace's hooks: watchers are dirtied, blocked clients woken. */
-static void key_changed(void *ud, const char *key, size_t len)
+static void key_changed(void *ud, int db, const char *key, size_t len)
 {
     struct server *srv = ud;
-    multi_key_changed(srv, key, len);
-    blocked_key_changed(&srv->blocked, key, len);
+    multi_key_changed(srv, db, key, len);
+    blocked_key_changed(&srv->blocked, db, key, len);
 }
 
 /* A key blocked clients must look at again, WATCH aside (XGROUP DESTROY,
  * as Redis's signalKeyAsReady without signalModifiedKey). */
-static void key_ready(void *ud, const char *key, size_t len)
+static void key_ready(void *ud, int db, const char *key, size_t len)
 {
     struct server *srv = ud;
-    blocked_key_changed(&srv->blocked, key, len);
+    blocked_key_changed(&srv->blocked, db, key, len);
 }
 
-static void flushed(void *ud)
+static void flushed(void *ud, int db)
 {
     struct server *srv = ud;
-    multi_flushed(srv);
-    blocked_all_keys_changed(&srv->blocked);
+    multi_flushed(srv, db);
+    blocked_all_keys_changed(&srv->blocked, db);
 }
 
 /* Keyspace notifications go to this node's subscribers only: every node
@@ -172,15 +189,15 @@ static void notify_publish(void *ud, const char *channel, size_t clen, const cha
 /* The keyspace's own events, "new" and "expired", fired while it applies
  * an entry (never from a read: reads do not delete or create keys); the
  * keyspace asks only for those enabled (replica_set_notify). */
-static void key_event(void *ud, enum kv_event ev, const char *key, size_t len)
+static void key_event(void *ud, int db, enum kv_event ev, const char *key, size_t len)
 {
     struct server *srv = ud;
     if (ev == KV_EVENT_NEW)
-        notify_fire(&srv->notify, NOTIFY_NEW, "new", key, len);
+        notify_fire(&srv->notify, db, NOTIFY_NEW, "new", key, len);
     else if (ev == KV_EVENT_EXPIRED)
-        notify_fire(&srv->notify, NOTIFY_EXPIRED, "expired", key, len);
+        notify_fire(&srv->notify, db, NOTIFY_EXPIRED, "expired", key, len);
     else
-        notify_fire(&srv->notify, NOTIFY_EVICTED, "evicted", key, len);
+        notify_fire(&srv->notify, db, NOTIFY_EVICTED, "evicted", key, len);
 }
 
 void replica_set_notify(struct server *srv, unsigned flags)
@@ -348,7 +365,7 @@ void replica_wake_blocked(struct server *srv)
     struct blocked *b = &srv->blocked;
     int64_t now = server_now_ms();
     release_blocked_if_not_leading(srv, now);
-    if (b->n_ready) blocked_serve_ready(b, kv_db(&srv->dbs, 0), now);
+    if (b->n_ready) blocked_serve_ready(b, srv->dbs.db, now);
 }
 
 void replica_cron(struct server *srv)

@@ -61,6 +61,7 @@ struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/
 struct server {
     struct config cfg;
     struct kv_dbs dbs;                /* the numbered databases (SELECT) */
+    int expire_next_db;               /* where the next active expiry cycle begins */
     struct sm sm;                     /* the apply path */
     struct evict evict;               /* the leader's choice of keys over maxmemory */
     uint64_t mem_not_counted;         /* bytes maxmemory does not count (src/sm/evict.h), as of

@@ -86,18 +86,18 @@ static uint64_t score(const struct kv *kv, const struct kv_val *v, int policy)
     }
 }
 
-static int in_pool(const struct evict *ev, const char *key, size_t len)
+static int in_pool(const struct evict *ev, int db, const char *key, size_t len)
 {
     for (size_t i = 0; i < ev->n_pool; i++) {
         const struct evict_candidate *c = &ev->pool[i];
-        if (c->len == len && memcmp(cand_key(c), key, len) == 0) return 1;
+        if (c->db == db && c->len == len && memcmp(cand_key(c), key, len) == 0) return 1;
     }
     return 0;
 }
 
 /* Keeps the EVICT_POOL_SIZE best candidates seen, ascending by score: a
  * full pool drops its worst for a better one. */
-static void pool_insert(struct evict *ev, uint64_t sc, const char *key, size_t len)
+static void pool_insert(struct evict *ev, uint64_t sc, int db, const char *key, size_t len)
 {
     size_t k = 0;
     while (k < ev->n_pool && ev->pool[k].score < sc)
@@ -114,6 +114,7 @@ static void pool_insert(struct evict *ev, uint64_t sc, const char *key, size_t l
     ASSERT(k < ev->n_pool && ev->n_pool <= EVICT_POOL_SIZE);
     struct evict_candidate *c = &ev->pool[k];
     c->score = sc;
+    c->db = db;
     c->len = len;
     c->heap = len > EVICT_KEY_INLINE ? util_xmalloc(len) : NULL;
     memcpy(c->heap ? c->heap : c->inline_key, key, len);
@@ -139,28 +140,33 @@ static void pool_remove(struct evict *ev, size_t k)
 
 /* Whether the stored key e may be chosen: alive, within the policy's keys,
  * not on its way out already. */
-static int entry_eligible(const struct dict_entry *e, struct expiring *x, int volatile_only,
+static int entry_eligible(const struct dict_entry *e, int db, struct expiring *x, int volatile_only,
                           int64_t now_ms)
 {
     const struct kv_val *v = e->val;
     if (kv_val_expired(v, now_ms)) return 0; /* the expiry cycle's */
     if (volatile_only && v->expire_ms == KV_NO_EXPIRE) return 0;
-    return !expiring_has(x, e->key, e->key_len);
+    return !expiring_has(x, db, e->key, e->key_len);
 }
 
-/* The entry of key if it is still stored and may be evicted, else NULL. */
+/* The entry of key if it is still stored in kv and may be evicted, else
+ * NULL. */
 static struct dict_entry *eligible(struct kv *kv, struct expiring *x, const char *key, size_t len,
                                    int volatile_only, int64_t now_ms)
 {
     struct dict_entry *e = dict_find(&kv->keys, key, len);
-    return e && entry_eligible(e, x, volatile_only, now_ms) ? e : NULL;
+    return e && entry_eligible(e, kv->id, x, volatile_only, now_ms) ? e : NULL;
 }
 
-/* Redis's evictionPoolPopulate then the pick: samples, keeps the best, and
- * returns the best candidate still eligible (taken out of the pool), or
- * NULL if none is. */
-static struct dict_entry *choose_pooled(struct evict *ev, struct kv *kv, struct expiring *x,
-                                        const struct evict_params *p, int vol)
+/* Keys a policy may take from kv: all, or those with a TTL. */
+static uint64_t keys_for(const struct kv *kv, int vol)
+{
+    return vol ? kv_volatile_count(kv) : kv_size(kv);
+}
+
+/* Samples of kv into the pool (Redis's evictionPoolPopulate). */
+static void populate(struct evict *ev, struct kv *kv, struct expiring *x,
+                     const struct evict_params *p, int vol)
 {
     struct dict_entry *sample[SAMPLES_MAX];
     unsigned want = p->samples < SAMPLES_MAX ? p->samples : SAMPLES_MAX;
@@ -170,38 +176,71 @@ static struct dict_entry *choose_pooled(struct evict *ev, struct kv *kv, struct 
     for (size_t i = 0; i < n; i++) {
         struct dict_entry *e = sample[i];
         uint64_t sc = score(kv, e->val, p->policy);
-        if (pool_rejects(ev, sc) || !entry_eligible(e, x, vol, p->now_ms) ||
-            in_pool(ev, e->key, e->key_len))
+        if (pool_rejects(ev, sc) || !entry_eligible(e, kv->id, x, vol, p->now_ms) ||
+            in_pool(ev, kv->id, e->key, e->key_len))
             continue;
-        pool_insert(ev, sc, e->key, e->key_len);
+        pool_insert(ev, sc, kv->id, e->key, e->key_len);
     }
+}
+
+/* Samples of every database with keys into the pool, then the pick: the
+ * best candidate still eligible (taken out of the pool, *db its
+ * database), or NULL if none is. */
+static struct dict_entry *choose_pooled(struct evict *ev, const struct kv_dbs *dbs,
+                                        struct expiring *x, const struct evict_params *p, int vol,
+                                        int *db)
+{
+    for (int i = 0; i < dbs->n; i++)
+        if (keys_for(kv_db(dbs, i), vol)) populate(ev, kv_db(dbs, i), x, p, vol);
     while (ev->n_pool) {
         struct evict_candidate *c = &ev->pool[ev->n_pool - 1];
-        struct dict_entry *e = eligible(kv, x, cand_key(c), c->len, vol, p->now_ms);
+        *db = c->db;
+        struct dict_entry *e = eligible(kv_db(dbs, c->db), x, cand_key(c), c->len, vol, p->now_ms);
         pool_remove(ev, ev->n_pool - 1);
         if (e) return e;
     }
     return NULL;
 }
 
-/* The next key to evict, or NULL when none can be found. Keys already on
- * their way out are skipped, and while a round's deletions are not yet
- * applied they may be a good share of the keyspace: draws are retried
- * (CHOOSE_ROUNDS times) before concluding that nothing is left. */
-static struct dict_entry *choose(struct evict *ev, struct kv *kv, struct expiring *x,
-                                 const struct evict_params *p)
+/* The random policies' draw: a key of the next database in turn that has
+ * any (Redis's next_db), or NULL when none has. */
+static struct dict_entry *choose_random(struct evict *ev, const struct kv_dbs *dbs,
+                                        struct expiring *x, const struct evict_params *p, int vol,
+                                        int *db)
+{
+    for (int i = 0; i < dbs->n; i++) {
+        struct kv *kv = kv_db(dbs, (ev->next_db + i) % dbs->n);
+        struct dict_entry *e;
+        if (kv_sample(kv, vol, 1, &e) == 0) continue;
+        ev->next_db = (kv->id + 1) % dbs->n;
+        *db = kv->id;
+        return entry_eligible(e, kv->id, x, vol, p->now_ms) ? e : NULL;
+    }
+    return NULL;
+}
+
+static uint64_t keys_in_all(const struct kv_dbs *dbs, int vol)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < dbs->n; i++)
+        n += keys_for(kv_db(dbs, i), vol);
+    return n;
+}
+
+/* The next key to evict (*db its database), or NULL when none can be
+ * found. Keys already on their way out are skipped, and while a round's
+ * deletions are not yet applied they may be a good share of the keyspace:
+ * draws are retried (CHOOSE_ROUNDS times) before concluding that nothing
+ * is left. */
+static struct dict_entry *choose(struct evict *ev, const struct kv_dbs *dbs, struct expiring *x,
+                                 const struct evict_params *p, int *db)
 {
     int vol = policy_volatile(p->policy);
     for (unsigned round = 0; round < CHOOSE_ROUNDS; round++) {
-        struct dict_entry *e;
-        if (policy_random(p->policy)) {
-            if (kv_sample(kv, vol, 1, &e) == 0) return NULL; /* nothing stored */
-            if (!entry_eligible(e, x, vol, p->now_ms)) e = NULL;
-        } else {
-            e = choose_pooled(ev, kv, x, p, vol);
-        }
+        struct dict_entry *e = policy_random(p->policy) ? choose_random(ev, dbs, x, p, vol, db)
+                                                        : choose_pooled(ev, dbs, x, p, vol, db);
         if (e) return e;
-        if ((vol ? kv_volatile_count(kv) : kv_size(kv)) == 0) return NULL;
+        if (keys_in_all(dbs, vol) == 0) return NULL;
     }
     return NULL;
 }
@@ -245,26 +284,34 @@ void evict_round_begin(struct evict_round *r, struct evict *ev, struct sm *sm,
 }
 
 /* Chooses one more key into the command being built: 0 when the round is
- * over (r->result says why). */
+ * over (r->result says why), or when the key chosen is of another
+ * database than the command's (r->has_next: it begins the next one). */
 static int choose_one(struct evict_round *r)
 {
     struct expiring *x = &r->sm->expiring;
-    struct kv *kv = kv_db(r->sm->env.dbs, 0);
     if (r->freed >= r->to_free) return 0;
     if (expiring_full(x)) { /* room comes back as entries apply */
         r->result = EVICT_RUNNING;
         return 0;
     }
-    struct dict_entry *e = choose(r->ev, kv, x, r->p);
+    int db = 0;
+    struct dict_entry *e = choose(r->ev, r->sm->env.dbs, x, r->p, &db);
     if (!e) {
         r->result = EVICT_FAIL;
         return 0;
     }
+    struct kv *kv = kv_db(r->sm->env.dbs, db);
     uint64_t bytes = kv_memory_usage(kv, e->val, e->key_len, MEMORY_SAMPLES);
-    struct resp_arg *a = &r->argv[2 + r->n++];
-    a->len = e->key_len;
-    a->ptr = expiring_add(x, e->key, e->key_len, bytes);
+    struct resp_arg a = {expiring_add(x, db, e->key, e->key_len, bytes), e->key_len};
     r->freed += bytes;
+    if (r->n > 0 && db != r->db) { /* another database's: the next command's */
+        r->next = a;
+        r->next_db = db;
+        r->has_next = 1;
+        return 0;
+    }
+    r->db = db;
+    r->argv[2 + r->n++] = a;
     if (r->chosen++ % CHECK_TIME_EVERY == CHECK_TIME_EVERY - 1 &&
         (uint64_t)(clock_mono_us() - r->start) > r->limit_us) {
         if (r->freed < r->to_free) r->result = EVICT_RUNNING;
@@ -273,10 +320,16 @@ static int choose_one(struct evict_round *r)
     return 1;
 }
 
-int evict_round_next(struct evict_round *r, const struct resp_arg **argv)
+int evict_round_next(struct evict_round *r, const struct resp_arg **argv, int *db)
 {
     *argv = r->argv;
-    while (!r->over && r->n < EVICT_ENTRY_KEYS)
-        if (!choose_one(r)) r->over = 1;
+    if (r->has_next) { /* chosen last time, of another database than that command's */
+        r->has_next = 0;
+        r->db = r->next_db;
+        r->argv[2 + r->n++] = r->next;
+    }
+    while (!r->over && !r->has_next && r->n < EVICT_ENTRY_KEYS)
+        if (!choose_one(r) && !r->has_next) r->over = 1;
+    *db = r->db;
     return batch_command(r);
 }

@@ -64,6 +64,7 @@ enum evict_result {
 
 struct evict_candidate {
     uint64_t score; /* higher: evicted first */
+    int db;         /* its database */
     size_t len;
     char *heap;                        /* owned copy of a longer key, else NULL */
     char inline_key[EVICT_KEY_INLINE]; /* the key when len <= EVICT_KEY_INLINE */
@@ -72,6 +73,7 @@ struct evict_candidate {
 struct evict {
     struct evict_candidate pool[EVICT_POOL_SIZE]; /* [0, n_pool), ascending score */
     size_t n_pool;
+    int next_db; /* the random policies' next database to draw from */
 };
 
 /* What a round works with; filled by the caller from the config and the
@@ -98,9 +100,11 @@ uint64_t evict_counted(uint64_t used, uint64_t not_counted, uint64_t on_the_way)
  * keys (skipping those held in sm's expiring set), holds each there with
  * its estimated size, and hands them out as RAFTCACHE.EVICT commands for
  * the caller to propose (with sm_hold_keys(), src/sm/sm.h), a command at a
- * time:
+ * time, each in the database of its keys:
  *     evict_round_begin(&r, ev, sm, &p);
- *     while ((argc = evict_round_next(&r, &argv)) > 0) ... propose it ...
+ *     while ((argc = evict_round_next(&r, &argv, &db)) > 0) ... propose it in db ...
+ * Like Redis's, a choice weighs the keys of every database together: the
+ * pool takes samples of each; the random policies draw from each in turn.
  * then r.result: EVICT_OK when nothing more is needed, EVICT_RUNNING when
  * the time ran out or the expiring set is full, EVICT_FAIL when the policy
  * is noeviction or no key could be chosen. A command's arguments point
@@ -118,10 +122,15 @@ struct evict_round {
     enum evict_result result;
     struct resp_arg argv[2 + EVICT_ENTRY_KEYS];
     int n;
+    int db;               /* the database of the command being built */
+    struct resp_arg next; /* a key chosen of another database: the next command's first */
+    int next_db, has_next;
 };
 void evict_round_begin(struct evict_round *r, struct evict *ev, struct sm *sm,
                        const struct evict_params *p);
-int evict_round_next(struct evict_round *r, const struct resp_arg **argv);
+/* The next command (its argc, 0 when the round is over), whose keys are all
+ * of database *db. */
+int evict_round_next(struct evict_round *r, const struct resp_arg **argv, int *db);
 
 /* Redis's time limit of a round, in microseconds, for a tenacity 0..100
  * (UINT64_MAX: none). */

@@ -29,15 +29,17 @@ struct fx {
     int reading;     /* run as a read (cmd_ctx.applying 0), not as an apply */
 };
 
-static void on_modify(void *ud, const char *key, size_t len)
+static void on_modify(void *ud, int db, const char *key, size_t len)
 {
     struct fx *f = ud;
+    assert_int_equal(db, 0); /* the fixture's one database */
     f->mods++;
     snprintf(f->last_mod, sizeof f->last_mod, "%.*s", (int)len, key);
 }
 
-static void on_flush(void *ud)
+static void on_flush(void *ud, int db)
 {
+    assert_int_equal(db, 0);
     ((struct fx *)ud)->flushes++;
 }
 

@@ -22,26 +22,26 @@ static void test_held_until_applied(void **unused)
     (void)unused;
     struct expiring x;
     expiring_init(&x, 1, 100);
-    assert_false(expiring_has(&x, K("a")));
-    expiring_add(&x, K("a"), 0);
-    expiring_add(&x, K("b"), 0);
-    assert_true(expiring_has(&x, K("a"))); /* held while the entry is built */
+    assert_false(expiring_has(&x, 0, K("a")));
+    expiring_add(&x, 0, K("a"), 0);
+    expiring_add(&x, 0, K("b"), 0);
+    assert_true(expiring_has(&x, 0, K("a"))); /* held while the entry is built */
     expiring_proposed(&x, 10);
-    expiring_add(&x, K("c"), 0);
+    expiring_add(&x, 0, K("c"), 0);
     expiring_proposed(&x, 12);
     assert_int_equal(expiring_count(&x), 3);
     expiring_applied(&x, 9);
-    assert_true(expiring_has(&x, K("a")));
+    assert_true(expiring_has(&x, 0, K("a")));
     expiring_applied(&x, 11);
-    assert_false(expiring_has(&x, K("a")));
-    assert_false(expiring_has(&x, K("b")));
-    assert_true(expiring_has(&x, K("c")));
+    assert_false(expiring_has(&x, 0, K("a")));
+    assert_false(expiring_has(&x, 0, K("b")));
+    assert_true(expiring_has(&x, 0, K("c")));
     expiring_applied(&x, 12);
     assert_int_equal(expiring_count(&x), 0);
     /* Released: the key may be proposed again (it was still there). */
-    expiring_add(&x, K("a"), 0);
+    expiring_add(&x, 0, K("a"), 0);
     expiring_proposed(&x, 13);
-    assert_true(expiring_has(&x, K("a")));
+    assert_true(expiring_has(&x, 0, K("a")));
     expiring_free(&x);
 }
 
@@ -52,14 +52,14 @@ static void test_bytes_follow_the_held_keys(void **unused)
     (void)unused;
     struct expiring x;
     expiring_init(&x, 3, 100);
-    expiring_add(&x, K("e1"), 100);
-    expiring_add(&x, K("e2"), 50);
+    expiring_add(&x, 0, K("e1"), 100);
+    expiring_add(&x, 0, K("e2"), 50);
     expiring_proposed(&x, 7);
-    expiring_add(&x, K("e3"), 20);
+    expiring_add(&x, 0, K("e3"), 20);
     assert_int_equal(expiring_bytes(&x), 170);
     expiring_proposed(&x, 0); /* refused: e3's 20 bytes will not be freed */
     assert_int_equal(expiring_bytes(&x), 150);
-    expiring_add(&x, K("e4"), 5);
+    expiring_add(&x, 0, K("e4"), 5);
     expiring_proposed(&x, 9);
     expiring_applied(&x, 7);
     assert_int_equal(expiring_bytes(&x), 5);
@@ -73,20 +73,20 @@ static void test_refused_entry_releases_its_keys(void **unused)
     (void)unused;
     struct expiring x;
     expiring_init(&x, 2, 100);
-    expiring_add(&x, K("kept"), 0);
+    expiring_add(&x, 0, K("kept"), 0);
     expiring_proposed(&x, 5);
-    expiring_add(&x, K("r1"), 0);
-    expiring_add(&x, K("r2"), 0);
+    expiring_add(&x, 0, K("r1"), 0);
+    expiring_add(&x, 0, K("r2"), 0);
     expiring_proposed(&x, 0);
-    assert_false(expiring_has(&x, K("r1")));
-    assert_false(expiring_has(&x, K("r2")));
-    assert_true(expiring_has(&x, K("kept")));
+    assert_false(expiring_has(&x, 0, K("r1")));
+    assert_false(expiring_has(&x, 0, K("r2")));
+    assert_true(expiring_has(&x, 0, K("kept")));
     assert_int_equal(expiring_count(&x), 1);
     /* A key being staged is not released by an apply of earlier entries. */
-    expiring_add(&x, K("s"), 0);
+    expiring_add(&x, 0, K("s"), 0);
     expiring_applied(&x, 100);
-    assert_false(expiring_has(&x, K("kept")));
-    assert_true(expiring_has(&x, K("s")));
+    assert_false(expiring_has(&x, 0, K("kept")));
+    assert_true(expiring_has(&x, 0, K("s")));
     expiring_proposed(&x, 101);
     expiring_applied(&x, 101);
     assert_int_equal(expiring_count(&x), 0);
@@ -98,18 +98,18 @@ static void test_reset_releases_everything(void **unused)
     (void)unused;
     struct expiring x;
     expiring_init(&x, 3, 100);
-    expiring_add(&x, K("a"), 0);
+    expiring_add(&x, 0, K("a"), 0);
     expiring_proposed(&x, 7);
-    expiring_add(&x, K("b"), 0);
+    expiring_add(&x, 0, K("b"), 0);
     expiring_reset(&x);
     assert_int_equal(expiring_count(&x), 0);
-    assert_false(expiring_has(&x, K("a")));
-    assert_false(expiring_has(&x, K("b")));
+    assert_false(expiring_has(&x, 0, K("a")));
+    assert_false(expiring_has(&x, 0, K("b")));
     /* Usable again, and an apply of the old indexes changes nothing. */
-    expiring_add(&x, K("a"), 0);
+    expiring_add(&x, 0, K("a"), 0);
     expiring_proposed(&x, 3);
     expiring_applied(&x, 2);
-    assert_true(expiring_has(&x, K("a")));
+    assert_true(expiring_has(&x, 0, K("a")));
     expiring_free(&x);
 }
 
@@ -131,12 +131,12 @@ static void test_bounded_and_room_comes_back(void **unused)
             expiring_applied(&x, index - 40); /* some entries applied, not all */
             assert_false(expiring_full(&x));
         }
-        expiring_add(&x, key, (size_t)n, 0);
+        expiring_add(&x, 0, key, (size_t)n, 0);
         if (i % 7 == 6) expiring_proposed(&x, index++);
     }
     expiring_proposed(&x, index);
-    assert_true(expiring_has(&x, K("key:4999")));
-    assert_false(expiring_has(&x, K("key:0")));
+    assert_true(expiring_has(&x, 0, K("key:4999")));
+    assert_false(expiring_has(&x, 0, K("key:0")));
     expiring_applied(&x, index);
     assert_int_equal(expiring_count(&x), 0);
     expiring_free(&x);
@@ -148,13 +148,38 @@ static void test_keys_are_binary_safe_copies(void **unused)
     struct expiring x;
     expiring_init(&x, 5, 10);
     char buf[] = {'k', 0, 'x'};
-    const char *held = expiring_add(&x, buf, sizeof buf, 0);
+    const char *held = expiring_add(&x, 0, buf, sizeof buf, 0);
     buf[2] = 'y'; /* the caller's bytes change: the held copy does not */
     assert_memory_equal(held, "k\0x", 3);
-    assert_true(expiring_has(&x, "k\0x", 3));
-    assert_false(expiring_has(&x, "k\0y", 3));
-    assert_false(expiring_has(&x, "k", 1));
+    assert_true(expiring_has(&x, 0, "k\0x", 3));
+    assert_false(expiring_has(&x, 0, "k\0y", 3));
+    assert_false(expiring_has(&x, 0, "k", 1));
     expiring_proposed(&x, 1);
+    expiring_free(&x);
+}
+
+/* Key "a" of database 3 is not database 0's: each is held on its own, a
+ * long key too (past the stack buffer of src/keyspace/dbkey.h). */
+static void test_databases_hold_their_own_keys(void **unused)
+{
+    (void)unused;
+    struct expiring x;
+    expiring_init(&x, 5, 10);
+    expiring_add(&x, 3, K("a"), 0);
+    assert_true(expiring_has(&x, 3, K("a")));
+    assert_false(expiring_has(&x, 0, K("a")));
+    const char *held = expiring_add(&x, 0, K("a"), 0);
+    assert_memory_equal(held, "a", 1);
+    char big[1000];
+    memset(big, 'b', sizeof big);
+    expiring_add(&x, 7, big, sizeof big, 0);
+    assert_true(expiring_has(&x, 7, big, sizeof big));
+    assert_false(expiring_has(&x, 6, big, sizeof big));
+    assert_int_equal(expiring_count(&x), 3);
+    expiring_proposed(&x, 1);
+    expiring_applied(&x, 1);
+    assert_false(expiring_has(&x, 3, K("a")));
+    assert_false(expiring_has(&x, 7, big, sizeof big));
     expiring_free(&x);
 }
 
@@ -167,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_reset_releases_everything),
         cmocka_unit_test(test_bounded_and_room_comes_back),
         cmocka_unit_test(test_keys_are_binary_safe_copies),
+        cmocka_unit_test(test_databases_hold_their_own_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

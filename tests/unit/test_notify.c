@@ -92,7 +92,7 @@ static void test_messages(void **state)
     (void)state;
     struct sink s;
     struct notify n = with("KEA", &s);
-    notify_fire(&n, NOTIFY_STRING, "set", "foo", 3);
+    notify_fire(&n, 0, NOTIFY_STRING, "set", "foo", 3);
     assert_int_equal(s.n, 2);
     assert_string_equal(s.ch[0], "__keyspace@0__:foo");
     assert_string_equal(s.msg[0], "set");
@@ -100,12 +100,18 @@ static void test_messages(void **state)
     assert_string_equal(s.msg[1], "foo");
 
     n = with("Kl", &s);
-    notify_fire(&n, NOTIFY_LIST, "lpush", "l", 1);
+    notify_fire(&n, 0, NOTIFY_LIST, "lpush", "l", 1);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.ch[0], "__keyspace@0__:l");
 
+    n = with("KEl", &s); /* another database's number in both channels */
+    notify_fire(&n, 12, NOTIFY_LIST, "lpush", "l", 1);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.ch[0], "__keyspace@12__:l");
+    assert_string_equal(s.ch[1], "__keyevent@12__:lpush");
+
     n = with("Ex", &s);
-    notify_fire(&n, NOTIFY_EXPIRED, "expired", "k\0z", 3); /* binary keys stay whole */
+    notify_fire(&n, 0, NOTIFY_EXPIRED, "expired", "k\0z", 3); /* binary keys stay whole */
     assert_int_equal(s.n, 1);
     assert_string_equal(s.ch[0], "__keyevent@0__:expired");
     assert_int_equal(s.mlen[0], 3);
@@ -117,11 +123,11 @@ static void test_masked(void **state)
     (void)state;
     struct sink s;
     struct notify n = with("KEl", &s);
-    notify_fire(&n, NOTIFY_STRING, "set", "foo", 3); /* class off */
+    notify_fire(&n, 0, NOTIFY_STRING, "set", "foo", 3); /* class off */
     assert_int_equal(s.n, 0);
     n = with("A", &s); /* classes but neither K nor E: nothing, and mask 0 */
     assert_int_equal(n.mask, 0);
-    notify_fire(&n, NOTIFY_GENERIC, "del", "foo", 3);
+    notify_fire(&n, 0, NOTIFY_GENERIC, "del", "foo", 3);
     assert_int_equal(s.n, 0);
     n = with("En", &s);
     assert_true(n.mask & NOTIFY_NEW);
@@ -151,7 +157,7 @@ static void test_long_key(void **state)
         key[i] = (char)('a' + i % 26);
     struct notify n = {.publish = capture_long, .ud = key};
     notify_set(&n, (unsigned)notify_flags_parse("Kg", 2));
-    notify_fire(&n, NOTIFY_GENERIC, "del", key, klen);
+    notify_fire(&n, 0, NOTIFY_GENERIC, "del", key, klen);
     assert_int_equal(long_clen, 15 + klen);
     assert_int_equal(long_mlen, 3);
     assert_true(long_ok);
