@@ -81,8 +81,12 @@ struct cmd_ctx {
     struct resp_out *out;        /* the reply goes here */
     struct kv *kv;               /* the database the command runs in */
     struct kv_dbs *dbs;          /* every database (FLUSHALL, DEBUG DIGEST); kv is one of them */
-    int64_t now_ms;              /* entry time (writes) or wall clock (reads) */
-    struct client *client;       /* NULL when no local client waits (apply) */
+    /* In: the selected database SELECT changes -- the client's, or a
+     * script's own -- or NULL where nothing is selected (an apply with no
+     * client waiting: the entry names each command's database). */
+    int *selected;
+    int64_t now_ms;        /* entry time (writes) or wall clock (reads) */
+    struct client *client; /* NULL when no local client waits (apply) */
     struct server *srv;
     uint64_t rng; /* PRNG state (util_rand64): seeded per command */
     int applying; /* 1 in the apply path (src/sm/sm.c): a read with a

@@ -281,3 +281,10 @@ void cmd_notify_fire(const struct cmd_ctx *c, unsigned type, const char *event,
 {
     notify_fire(c->notify, c->kv->id, type, event, key->ptr, key->len);
 }
+
+int cmd_db_index(const struct resp_arg *a, int ndbs)
+{
+    long long db;
+    if (!util_str2ll(a->ptr, a->len, &db) || db < 0 || db >= ndbs) return -1;
+    return (int)db;
+}

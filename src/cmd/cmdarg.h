@@ -33,6 +33,11 @@ static inline int cmd_arg_is(const struct resp_arg *a, const char *s)
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
 }
 
+/* SELECT's index in a: 0 <= index < ndbs, or -1 (not an integer, or out of
+ * range). The one reading of it: SELECT's handler, and the state machine
+ * following a transaction's SELECTs (src/sm/sm.c). */
+int cmd_db_index(const struct resp_arg *a, int ndbs);
+
 /* argv[i] as a long long (Redis's string2ll); else replies ERR_NOT_INT. */
 int cmd_arg_ll(struct cmd_ctx *c, int i, long long *out);
 /* argv[i] as a long long in [min, max]; else replies ERR_NOT_INT, or

@@ -14,6 +14,7 @@
 #include "cmd/monitor.h"
 #include "raft/raft_assert.h"
 #include "cmd/cmd.h"
+#include "keyspace/kv.h"
 #include "base/log.h"
 #include "script/script_int.h"
 #include "base/util.h"
@@ -555,6 +556,7 @@ void script_call_fn(struct script_engine *e, struct cmd_ctx *c, const struct scr
     }
     struct script_run run = {
         .ctx = c,
+        .db = c->kv->id,
         .sha = f->name,
         .read_only = ro_run,
         .flags = f->flags,

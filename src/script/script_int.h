@@ -24,6 +24,7 @@ struct script {
 /* The run in progress (the registry's light userdata while it runs). */
 struct script_run {
     struct cmd_ctx *ctx; /* the EVAL's: keyspace, clock, applying, reply */
+    int db;              /* the database its calls run in: the EVAL's, until a SELECT */
     const char *sha;     /* its name in error messages */
     int read_only;
     uint32_t flags;      /* the script's (enum script_flag) */

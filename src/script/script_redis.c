@@ -20,6 +20,8 @@
 
 #include "cmd/cmd.h"
 #include "cmd/monitor.h"
+#include "keyspace/dbs.h"
+#include "keyspace/kv.h"
 #include "base/log.h"
 #include "script/script_int.h"
 #include "base/util.h"
@@ -131,8 +133,9 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         .argc = argc,
         .argv = e->argv,
         .out = &e->reply,
-        .kv = run->ctx->kv,
+        .kv = kv_db(run->ctx->dbs, run->db),
         .dbs = run->ctx->dbs,
+        .selected = &run->db, /* the script's own: the caller's stays (Redis 7.0) */
         .now_ms = run->ctx->now_ms,
         .srv = run->ctx->srv,
         .rng = util_rand64(&seed),

@@ -19,6 +19,7 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
         .out = out,
         .kv = server_db(srv, c),
         .dbs = &srv->dbs,
+        .selected = c ? &c->db : NULL,
         .now_ms = now_ms,
         .client = c,
         .srv = srv,

@@ -197,15 +197,17 @@ void cmd_hello(struct cmd_ctx *c)
 
 void cmd_select(struct cmd_ctx *c)
 {
-    long long db;
-    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &db)) {
+    long long n;
+    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &n)) {
         resp_add_error(c->out, ERR_NOT_INT);
         return;
     }
-    if (db != 0) {
+    int db = cmd_db_index(&c->argv[1], c->dbs->n);
+    if (db < 0) {
         resp_add_error(c->out, "ERR DB index is out of range");
         return;
     }
+    if (c->selected) *c->selected = db;
     resp_add_simple(c->out, "OK");
 }
 
@@ -217,6 +219,7 @@ void cmd_reset(struct cmd_ctx *c)
     pubsub_client_gone(&c->srv->pubsub, cl);
     free(cl->name);
     cl->name = NULL;
+    cl->db = 0;
     c->out->proto = 2;
     if (requirepass(c->srv)) cl->flags &= ~CLIENT_AUTHED;
     cl->flags &= ~(CLIENT_LEADER_READS | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);

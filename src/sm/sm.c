@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
+#include "cmd/cmdarg.h"
 #include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "base/le.h"
@@ -186,6 +187,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
         .out = out,
         .kv = kv_db(sm->env.dbs, sm->argv_db), /* the decoded command's */
         .dbs = sm->env.dbs,
+        .selected = c ? &c->db : NULL, /* a transaction's SELECT, where its client waits */
         .now_ms = ts,
         .client = c,
         .srv = sm->env.srv,
@@ -570,10 +572,21 @@ int sm_write_add(struct sm *sm, const struct sm_write *w)
     return 0;
 }
 
+/* The database a transaction's commands after q run in: q's argument
+ * when q is a SELECT that will succeed, else db. */
+static int db_after(const struct sm *sm, const struct command *cmd, const struct multi_cmd *q,
+                    int db)
+{
+    if (!cmd || strcmp(cmd->name, "select") != 0 || q->argc != 2) return db;
+    int to = cmd_db_index(&q->argv[1], sm->env.dbs->n);
+    return to < 0 ? db : to;
+}
+
 uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
 {
     ASSERT(!sm->batch_n && "the open batch goes first: a client's commands stay in order");
     int64_t now = clock_ms();
+    int db = c->db; /* each command is logged with its database: SELECTs move it */
     scratch_begin(sm, SM_ENTRY_MULTI, now);
     for (int i = 0; i < c->mstate.count; i++) {
         const struct multi_cmd *q = &c->mstate.cmds[i];
@@ -583,7 +596,8 @@ uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
         char scratch[64];
         const struct resp_arg *argv = q->argv;
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
-        scratch_add(sm, c->db, argc, argv); /* copies what it keeps no pointer to */
+        scratch_add(sm, db, argc, argv); /* copies what it keeps no pointer to */
+        db = db_after(sm, cmd, q, db);
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
         /* what the call counts as when rewritten (EXPIRE made PEXPIREAT
          * counts as EXPIRE, as in Redis) */
