@@ -39,6 +39,7 @@ static int must_wait(const struct client *c, const struct command *cmd)
 {
     ASSERT(c->hold == HOLD_NONE);
     if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
+    if (cmd && cmd->proc == proxy_select) return c->waiting_read; /* no reply to order */
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
     if (server_script_busy(c->srv, NULL)) return 1;
     if (!cmd) return 1; /* its error reply must not overtake the pending ones */

@@ -8,6 +8,8 @@
 #include "raft/raft_assert.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
+#include "cmd/cmdarg.h"
+#include "base/log.h"
 #include "node/node.h"
 #include "server/proxy.h"
 #include "server/server.h"
@@ -87,7 +89,7 @@ static int forward(struct server *srv, struct transport *tr, uint64_t leader, st
     int w = (cmd->flags & CMD_WRITE) != 0;
     transport_reply_fn *cb = c->reply_muted ? (w ? write_replied_muted : read_replied_muted)
                                             : (w ? write_replied : read_replied);
-    int rc = transport_forward(tr, leader, argc, av, lens, cb, c);
+    int rc = transport_forward(tr, leader, c->db, argc, av, lens, cb, c);
     if (av != av_stack) {
         free(av);
         free(lens);
@@ -134,4 +136,18 @@ int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struc
 void proxy_client_gone(struct server *srv, struct client *c)
 {
     transport_forward_cancel_ud(node_links(srv->node), c);
+}
+
+void proxy_select(struct cmd_ctx *c)
+{
+    ASSERT(c->client && c->selected); /* a connection's own command */
+    int db = cmd_db_index(&c->argv[1], c->dbs->n);
+    if (db < 0) {
+        LOG_WARNING("A proxy link selected database '%.*s', but this node has %d (databases): "
+                    "closing it; every node of a cluster needs the same databases",
+                    (int)(c->argv[1].len > 32 ? 32 : c->argv[1].len), c->argv[1].ptr, c->dbs->n);
+        client_close_asap(c->client);
+        return;
+    }
+    *c->selected = db;
 }

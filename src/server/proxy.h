@@ -16,6 +16,9 @@
  * node leads or knows no leader -- until the replies are in, so no reply
  * overtakes an earlier one.
  *
+ * DATABASES. A command runs on the leader in the database its client
+ * selected here: the link carries it (proxy_select below).
+ *
  * REPLIES. The leader's reply, byte for byte as RESP2 (a RESP3 client gets
  * RESP2 shapes for forwarded commands). When the link fails first, the
  * command's fate is unknown: a write gets "-TIMEOUT not committed yet", a
@@ -69,5 +72,16 @@ int proxy_may_follow(const struct client *c, const struct command *cmd);
 
 /* c is about to be freed: replies still coming for it are dropped. */
 void proxy_client_gone(struct server *srv, struct client *c);
+
+/* RAFTCACHE.SELECT index, the leader's side of a proxy link's database
+ * switch (a follower sends it in front of a command of another database
+ * than the link's last, src/transport/transport.h): selects the database
+ * and replies nothing, so the follower's one callback gets the command's
+ * reply; the dispatcher runs it at once rather than behind the link's
+ * pending writes, which took their database when proposed. An index this
+ * node does not have closes the connection before the command behind it
+ * runs: the follower's commands fail as on any lost link (every node of a
+ * cluster needs the same `databases`). */
+void proxy_select(struct cmd_ctx *c);
 
 #endif

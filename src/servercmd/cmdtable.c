@@ -18,6 +18,7 @@
 #include "servercmd/cmd_function.h"
 #include "servercmd/cmd_monitor.h"
 #include "servercmd/cmd_script.h"
+#include "server/proxy.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
 #include "cmd/rows.h"
@@ -277,6 +278,8 @@ static const struct command cmd_table_core[] = {
      "raft", "0.1.0",
      "Keys the leader evicts over maxmemory, as every replica deletes them (internal).",
      "allkeys|volatile key [key ...]", "write", NULL},
+    {"raftcache.select", 2, F | LD | ST | NS | CMD_INTERNAL, 0, 0, 0, proxy_select, "raft", "0.1.0",
+     "Selects a proxy link's database, replying nothing (internal).", "index", "fast", NULL},
     {"raftcache.serve", -3, CMD_WRITE | CMD_BLOCKING | NS | CMD_INTERNAL, 0, 0, 0,
      cmd_serve_blocked, "raft", "0.1.0",
      "The call of a client woken from blocking, as the leader logs it (internal).",

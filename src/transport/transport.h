@@ -350,11 +350,13 @@ void transport_set_forward(struct transport *t, const char *password, size_t pas
                            uint32_t timeout_ms);
 
 /* Sends argv[0..argc) (argc >= 1, binary-safe, copied before returning) to
- * leader_id on the proxy link; cb(ud, ...) is called exactly once later,
+ * leader_id on the proxy link, to run in database db (the link switches
+ * with RAFTCACHE.SELECT, which the leader answers with nothing and runs at
+ * once; a new link starts in 0); cb(ud, ...) is called exactly once later,
  * unless cancelled. Returns 0, TRANSPORT_ENOPEER (leader_id is not a peer:
  * no address known), TRANSPORT_EFULL or TRANSPORT_EINVAL (argc < 1 or no
  * callback); on an error, cb is never called. */
-int transport_forward(struct transport *t, uint64_t leader_id, int argc, const char **argv,
+int transport_forward(struct transport *t, uint64_t leader_id, int db, int argc, const char **argv,
                       const size_t *lens, transport_reply_fn *cb, void *ud);
 
 /* Every forwarded command whose ud is `ud` gets no callback any more (the

@@ -67,6 +67,7 @@ struct fwd_link {
     uint64_t leader_id;           /* where ac goes; 0 when no link */
     struct redisAsyncContext *ac; /* NULL when no link */
     int connected;
+    int db;           /* the database the leader's side of ac has selected: 0 on a new link */
     ev_timer timer;   /* connect timeout, then forward timeout */
     ev_timer deliver; /* delivers failures from the loop */
     struct fwd *q;

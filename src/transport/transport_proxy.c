@@ -7,6 +7,7 @@
  * and every callback first checks ac == fwd.ac.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,6 +201,7 @@ static int fwd_open(struct transport *t, const struct peer *p)
     l->ac = ac;
     l->leader_id = p->id;
     l->connected = 0;
+    l->db = 0;
     if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
         redisAsyncSetConnectCallback(ac, fwd_connect_cb) != REDIS_OK ||
         redisAsyncSetDisconnectCallback(ac, fwd_disconnect_cb) != REDIS_OK)
@@ -218,7 +220,34 @@ static int fwd_open(struct transport *t, const struct peer *p)
     return 0;
 }
 
-int transport_forward(struct transport *t, uint64_t leader_id, int argc, const char **argv,
+/* argv sent on l in database db: alone when the link's side on the leader
+ * has db selected, else behind RAFTCACHE.SELECT db in the same buffer (it
+ * replies nothing, so the one callback gets the command's reply). */
+static int fwd_send(struct fwd_link *l, int db, int argc, const char **argv, const size_t *lens)
+{
+    if (db == l->db) return redisAsyncCommandArgv(l->ac, fwd_reply_cb, NULL, argc, argv, lens);
+    char n[16];
+    const char *sel[2] = {"RAFTCACHE.SELECT", n};
+    size_t sel_lens[2] = {16, (size_t)snprintf(n, sizeof n, "%d", db)};
+    char *a = NULL, *b = NULL;
+    int alen = redisFormatCommandArgv(&a, 2, sel, sel_lens);
+    int blen = redisFormatCommandArgv(&b, argc, argv, lens);
+    int rc = REDIS_ERR;
+    if (alen > 0 && blen > 0) {
+        char *both = util_xmalloc((size_t)alen + (size_t)blen);
+        memcpy(both, a, (size_t)alen);
+        memcpy(both + alen, b, (size_t)blen);
+        rc = redisAsyncFormattedCommand(l->ac, fwd_reply_cb, NULL, both,
+                                        (size_t)alen + (size_t)blen);
+        free(both);
+    }
+    redisFreeCommand(a);
+    redisFreeCommand(b);
+    if (rc == REDIS_OK) l->db = db;
+    return rc;
+}
+
+int transport_forward(struct transport *t, uint64_t leader_id, int db, int argc, const char **argv,
                       const size_t *lens, transport_reply_fn *cb, void *ud)
 {
     struct fwd_link *l = &t->fwd;
@@ -231,8 +260,7 @@ int transport_forward(struct transport *t, uint64_t leader_id, int argc, const c
     if (transport_queue_full(&t->lim, l->len, l->bytes, cost)) return TRANSPORT_EFULL;
     if (l->ac && l->leader_id != leader_id) fwd_lost(t, "the leader changed", 0);
     if (!l->ac && fwd_open(t, p) != 0) return TRANSPORT_ENOTCONN;
-    if (redisAsyncCommandArgv(l->ac, fwd_reply_cb, NULL, argc, argv, lens) != REDIS_OK)
-        return TRANSPORT_ENOTCONN;
+    if (fwd_send(l, db, argc, argv, lens) != REDIS_OK) return TRANSPORT_ENOTCONN;
     int was_idle = l->len == l->n_failed;
     struct fwd f = {.cb = cb, .ud = ud, .cost = cost};
     fwd_push(l, &f);

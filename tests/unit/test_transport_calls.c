@@ -23,12 +23,18 @@ static void fwd_cb(void *ud, const char *resp, size_t len)
     log->n++;
 }
 
-static int fwd(struct transport *t, uint64_t id, const char *a0, const char *a1,
-               struct fwd_log *log)
+static int fwd_db(struct transport *t, uint64_t id, int db, const char *a0, const char *a1,
+                  struct fwd_log *log)
 {
     const char *argv[2] = {a0, a1};
     size_t lens[2] = {strlen(a0), a1 ? strlen(a1) : 0};
-    return transport_forward(t, id, a1 ? 2 : 1, argv, lens, fwd_cb, log);
+    return transport_forward(t, id, db, a1 ? 2 : 1, argv, lens, fwd_cb, log);
+}
+
+static int fwd(struct transport *t, uint64_t id, const char *a0, const char *a1,
+               struct fwd_log *log)
+{
+    return fwd_db(t, id, 0, a0, a1, log);
 }
 
 /* (11) The proxy link: AUTH first, on its own connection, replies in order;
@@ -86,6 +92,56 @@ static void test_forward(void **unused)
     WAIT_UNTIL(e.loop, log.n == 3, 2000);
     assert_string_equal(log.replies[2], "$5\r\nagain\r\n");
     assert_int_equal(srv.n_conns, 3);
+    transport_free(t);
+    fake_stop(&srv);
+    env_free(&e);
+}
+
+/* The proxy link's database: a command of another database than the
+ * link's last goes behind RAFTCACHE.SELECT (no reply of its own), the
+ * replies keep their order, and a new link starts over from database 0. */
+static void test_forward_databases(void **unused)
+{
+    (void)unused;
+    struct env e;
+    struct fake_server srv;
+    env_init(&e);
+    fake_start(&srv, e.loop, 0);
+    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
+    assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
+    transport_set_forward(t, NULL, 0, 2000);
+    struct fwd_log log = {0};
+    assert_int_equal(fwd_db(t, 2, 0, "ECHO", "a", &log), TRANSPORT_OK);
+    assert_int_equal(fwd_db(t, 2, 3, "ECHO", "b", &log), TRANSPORT_OK);
+    assert_int_equal(fwd_db(t, 2, 3, "ECHO", "c", &log), TRANSPORT_OK);
+    assert_int_equal(fwd_db(t, 2, 0, "ECHO", "d", &log), TRANSPORT_OK);
+    WAIT_UNTIL(e.loop, log.n == 4, 2000);
+    const char *want[] = {"$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n", "$1\r\nd\r\n"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(log.replies[i], want[i]);
+    const char *sent[] = {"ECHO a", "RAFTCACHE.SELECT 3", "ECHO b",
+                          "ECHO c", "RAFTCACHE.SELECT 0", "ECHO d"};
+    size_t k = 0;
+    for (size_t i = 0; i < srv.n_cmds && k < 6; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "%s %s", srv.cmds[i].argv[0], srv.cmds[i].argv[1]);
+        if (strncmp(line, "ECHO", 4) == 0 || strncmp(line, "RAFTCACHE", 9) == 0)
+            assert_string_equal(line, sent[k++]);
+    }
+    assert_int_equal(k, 6);
+
+    /* a new link after a hang-up: the leader's side is in database 0 again */
+    size_t before = srv.n_cmds;
+    assert_int_equal(fwd_db(t, 2, 5, "HANGUP", NULL, &log), TRANSPORT_OK);
+    WAIT_UNTIL(e.loop, log.n == 5, 2000);
+    assert_int_equal(fwd_db(t, 2, 5, "ECHO", "e", &log), TRANSPORT_OK);
+    WAIT_UNTIL(e.loop, log.n == 6, 2000);
+    assert_string_equal(log.replies[5], "$1\r\ne\r\n");
+    int selects = 0;
+    for (size_t i = before; i < srv.n_cmds; i++)
+        selects += strcmp(srv.cmds[i].argv[0], "RAFTCACHE.SELECT") == 0 &&
+                   strcmp(srv.cmds[i].argv[1], "5") == 0;
+    assert_int_equal(selects, 2); /* once on each link */
     transport_free(t);
     fake_stop(&srv);
     env_free(&e);
@@ -323,6 +379,7 @@ int main(void)
     log_set_level(LOG_LEVEL_WARNING);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward),
+        cmocka_unit_test(test_forward_databases),
         cmocka_unit_test(test_call_replies),
         cmocka_unit_test(test_call_failures),
         cmocka_unit_test(test_call_cancel_and_limits),

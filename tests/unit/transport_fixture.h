@@ -117,7 +117,7 @@ __attribute__((unused)) static void record(struct fake_conn *c, const struct res
 /* What the real inbound side will do, reduced to what the tests need. A
  * RAFT.MSG whose payload is "close" makes the peer hang up; "bad" gets an
  * error reply. For one-shot requests: PING, RAW <bytes> (written back
- * verbatim) and SILENT [tag] (never answered). Returns 0 when the connection
+ * verbatim), SILENT [tag] and RAFTCACHE.SELECT n (never answered). Returns 0 when the connection
  * was closed. */
 __attribute__((unused)) static int execute(struct fake_conn *c)
 {
@@ -148,8 +148,8 @@ __attribute__((unused)) static int execute(struct fake_conn *c)
         reply(c, "+PONG\r\n");
     } else if (p->argc == 2 && strncmp(name, "RAW", 3) == 0) {
         assert_int_equal(write(c->fd, p->argv[1].ptr, p->argv[1].len), (ssize_t)p->argv[1].len);
-    } else if (strncmp(name, "SILENT", 6) == 0) {
-        /* never answered */
+    } else if (strncmp(name, "SILENT", 6) == 0 || strncmp(name, "RAFTCACHE.SELECT", 16) == 0) {
+        /* never answered (RAFTCACHE.SELECT: the proxy link's database, as the leader) */
     } else if (p->argc == 1 && strncmp(name, "HANGUP", 6) == 0) {
         conn_close(c);
         return 0;
