@@ -25,6 +25,7 @@
 
 #include "config/config.h"
 #include "config/config_int.h"
+#include "keyspace/dbs.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
@@ -409,7 +410,8 @@ const struct config_def config_defs[] = {
                 "keyspace notifications to publish (Redis's K E g $ l s h z x e t m d n A); "
                 "empty = none",
                 CONFIG_APPLY_NOTIFY),
-    DEF_INT("databases", databases, "1", 1, 1, IMM, "always 1: raftcache has one database"),
+    DEF_INT("databases", databases, "16", 1, KV_DBS_MAX, IMM,
+            "numbered databases (SELECT 0 to N-1); every node of a cluster needs the same"),
     DEF_INT("hash-max-listpack-entries", hash_max_listpack_entries, "128", 0, LLONG_MAX, 0,
             "a hash with more fields than this leaves its compact listpack encoding",
             CONFIG_APPLY_ENCODING_LIMITS),

@@ -235,7 +235,7 @@ struct config {
     long long maxmemory_samples;           /* keys sampled per eviction choice */
     long long maxmemory_eviction_tenacity; /* 0..100: time an eviction round may take */
     long long lfu_log_factor, lfu_decay_time;
-    long long databases;             /* always 1 */
+    long long databases;             /* numbered databases, 1..KV_DBS_MAX */
     unsigned notify_keyspace_events; /* src/keyspace/notify.h's flags; 0 = none */
     /* encodings of small values (src/keyspace/types.h struct kv_limits) */
     long long hash_max_listpack_entries, hash_max_listpack_value;

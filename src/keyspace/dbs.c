@@ -44,6 +44,18 @@ void kv_dbs_cron(struct kv_dbs *dbs)
         kv_cron(dbs->db[i]);
 }
 
+void kv_dbs_swap(struct kv_dbs *dbs, int a, int b)
+{
+    ASSERT(a >= 0 && a < dbs->n && b >= 0 && b < dbs->n);
+    if (a == b) return;
+    if (dbs->common.on_swap) dbs->common.on_swap(dbs->common.hook_ud, a, b);
+    struct kv *t = dbs->db[a];
+    dbs->db[a] = dbs->db[b];
+    dbs->db[b] = t;
+    dbs->db[a]->id = a;
+    dbs->db[b]->id = b;
+}
+
 void kv_dbs_flush(struct kv_dbs *dbs)
 {
     for (int i = 0; i < dbs->n; i++)

@@ -44,6 +44,10 @@ static inline struct kv *kv_db(const struct kv_dbs *dbs, int i)
 void kv_dbs_set_may_grow(struct kv_dbs *dbs, dict_may_grow_fn *may_grow, void *ud);
 /* kv_cron on every database. */
 void kv_dbs_cron(struct kv_dbs *dbs);
+/* SWAPDB a b: the two databases trade places (their objects, and the
+ * numbers the objects carry), after common.on_swap; nothing is copied. A
+ * live snapshot keeps each object's keys under its number at the start. */
+void kv_dbs_swap(struct kv_dbs *dbs, int a, int b);
 /* kv_flush of every database (FLUSHALL). */
 void kv_dbs_flush(struct kv_dbs *dbs);
 /* Keys stored in every database together (expired ones included). */

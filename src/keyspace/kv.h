@@ -171,7 +171,8 @@ struct kv_common {
     void (*on_ready)(void *ud, int db, const char *key, size_t len); /* kv_signal_ready */
     void (*on_flush)(void *ud, int db);
     void (*on_event)(void *ud, int db, enum kv_event ev, const char *key, size_t len);
-    unsigned event_mask; /* 1 << enum kv_event: the events on_event gets */
+    void (*on_swap)(void *ud, int a, int b); /* databases a and b are about to trade keys */
+    unsigned event_mask;                     /* 1 << enum kv_event: the events on_event gets */
     void *hook_ud;
 };
 

@@ -50,6 +50,40 @@ void multi_flushed(struct server *srv, int db)
     }
 }
 
+/* w's key as database `emptied` loses its keys for those of `replaced`. */
+static void touch_swapped(struct watched_key *w, struct kv *emptied, struct kv *replaced,
+                          int64_t now_ms)
+{
+    const char *key = w->key->key;
+    size_t len = w->key->key_len;
+    int in_emptied = kv_physically_exists(emptied, key, len);
+    int in_replaced = kv_physically_exists(replaced, key, len);
+    if (!in_emptied && !in_replaced) return;
+    int replaced_expired = in_replaced && !kv_exists(replaced, key, len, now_ms);
+    if (w->expired_at_watch) {
+        if (!in_replaced) { /* an expired key now deleted: no logical change */
+            w->expired_at_watch = 0;
+            return;
+        }
+        if (replaced_expired) return; /* expired before and after */
+    } else if (!in_emptied && replaced_expired) {
+        w->expired_at_watch = 1; /* absent, now an expired key */
+        return;
+    }
+    w->client->flags |= CLIENT_DIRTY_CAS;
+}
+
+void multi_swapped(struct server *srv, int a, int b)
+{
+    int64_t now = server_now_ms();
+    for (struct client *c = srv->clients; c; c = c->next)
+        for (struct watched_key *w = c->watched; w; w = w->client_next) {
+            if (w->db != a && w->db != b) continue;
+            int other = w->db == a ? b : a;
+            touch_swapped(w, kv_db(&srv->dbs, w->db), kv_db(&srv->dbs, other), now);
+        }
+}
+
 void multi_init(struct server *srv)
 {
     dict_init(&srv->watched, util_rand64(&srv->rng));

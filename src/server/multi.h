@@ -48,5 +48,10 @@ void multi_unwatch_all(struct client *c);
  * selected, as in Redis). */
 void multi_key_changed(struct server *srv, int db, const char *key, size_t len);
 void multi_flushed(struct server *srv, int db);
+/* Databases a and b are about to trade keys (SWAPDB): a watch dirties its
+ * client when its key exists on either side, as Redis 7.0's
+ * touchAllWatchedKeysInDb, but a key that was expired when watched and is
+ * expired (or absent) after stays unchanged. */
+void multi_swapped(struct server *srv, int a, int b);
 
 #endif

@@ -178,6 +178,17 @@ static void flushed(void *ud, int db)
     blocked_all_keys_changed(&srv->blocked, db);
 }
 
+/* SWAPDB a b, about to happen: watchers of both are dirtied as Redis's
+ * are, and every key waited on in either is looked at again once the
+ * databases traded keys. */
+static void swapping(void *ud, int a, int b)
+{
+    struct server *srv = ud;
+    multi_swapped(srv, a, b);
+    blocked_all_keys_changed(&srv->blocked, a);
+    blocked_all_keys_changed(&srv->blocked, b);
+}
+
 /* Keyspace notifications go to this node's subscribers only: every node
  * applies the same writes and fires the same events itself. */
 static void notify_publish(void *ud, const char *channel, size_t clen, const char *msg, size_t mlen)
@@ -299,6 +310,7 @@ void replica_init(struct server *srv, uint64_t seed)
     srv->dbs.common.on_ready = key_ready;
     srv->dbs.common.on_flush = flushed;
     srv->dbs.common.on_event = key_event;
+    srv->dbs.common.on_swap = swapping;
     srv->dbs.common.hook_ud = srv;
     replica_set_notify(srv, srv->cfg.notify_keyspace_events);
     struct sm_env sme = {

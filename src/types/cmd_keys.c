@@ -1,11 +1,14 @@
 /*
  * src/types/cmd_keys.c - the generic keyspace commands: DEL, UNLINK, EXISTS, TOUCH,
- * KEYS, SCAN, TYPE, RENAME(NX), RANDOMKEY, COPY, DBSIZE, FLUSHDB, FLUSHALL,
- * replying exactly as Redis 7.0 does.
+ * KEYS, SCAN, TYPE, RENAME(NX), RANDOMKEY, COPY, MOVE, SWAPDB, DBSIZE,
+ * FLUSHDB, FLUSHALL, replying exactly as Redis 7.0 does.
  *
  * These work on every type: TYPE names it (src/keyspace/types.h), COPY deep-copies
  * it (kv_copy), DEL/UNLINK free large values off the loop (src/base/lazyfree.h).
- * There is one database: COPY's DB option accepts 0 alone.
+ * A command runs in its client's database (cmd_ctx.kv); COPY ... DB, MOVE,
+ * SWAPDB and FLUSHALL reach the others through cmd_ctx.dbs. Unlike Redis
+ * Cluster, raftcache's cluster mode keeps the numbered databases (as
+ * Valkey 9 does), so none of them is refused there.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -15,6 +18,7 @@
 #include "cmd/cmd.h"
 #include "base/glob.h"
 #include "cmd/cmdarg.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "base/util.h"
 #include "cmd/rows.h"
@@ -233,10 +237,12 @@ static void cmd_randomkey(struct cmd_ctx *c)
         resp_add_null(c->out);
 }
 
-/* Returns 1 if REPLACE was given, 0 if not, -1 after replying an error. */
-static int copy_parse(struct cmd_ctx *c)
+/* Returns 1 if REPLACE was given, 0 if not, -1 after replying an error;
+ * *db gets the destination database (the call's unless DB names one). */
+static int copy_parse(struct cmd_ctx *c, int *dstdb)
 {
     int replace = 0;
+    *dstdb = c->kv->id;
     for (int j = 3; j < c->argc; j++) {
         if (cmd_arg_is(&c->argv[j], "replace")) {
             replace = 1;
@@ -252,7 +258,8 @@ static int copy_parse(struct cmd_ctx *c)
                                 INT_MIN, INT_MAX);
                 return -1;
             }
-            if (db != 0) {
+            *dstdb = cmd_db_index(&c->argv[j], c->dbs->n);
+            if (*dstdb < 0) {
                 resp_add_error(c->out, "ERR DB index is out of range");
                 return -1;
             }
@@ -267,47 +274,111 @@ static int copy_parse(struct cmd_ctx *c)
 static void cmd_copy(struct cmd_ctx *c)
 {
     const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
-    int replace = copy_parse(c);
+    int dstdb;
+    int replace = copy_parse(c, &dstdb);
     if (replace < 0) return;
-    if (same_key(src, dst)) {
+    struct kv *to = kv_db(c->dbs, dstdb);
+    if (to == c->kv && same_key(src, dst)) {
         resp_add_error(c->out, "ERR source and destination objects are the same");
         return;
     }
     const struct kv_val *v = kv_lookup_write(c->kv, src->ptr, src->len, c->now_ms, KV_LOOKUP_STATS);
-    int dst_exists = v && kv_lookup_write(c->kv, dst->ptr, dst->len, c->now_ms, 0);
+    int dst_exists = v && kv_lookup_write(to, dst->ptr, dst->len, c->now_ms, 0);
     if (!v || (dst_exists && !replace)) {
         resp_add_int(c->out, 0);
         return;
     }
-    /* v stays valid: the dst lookup and delete touch dst, a different key.
-     * A replaced dst goes first, so the copy is a new key (Redis's "new"). */
-    if (dst_exists) kv_delete(c->kv, dst->ptr, dst->len, c->now_ms);
-    kv_copy(c->kv, v, dst->ptr, dst->len, v->expire_ms, c->now_ms);
-    cmd_notify(c, NOTIFY_GENERIC, "copy_to", dst);
+    /* v stays valid: the dst lookup and delete touch dst, a different key
+     * (or another database's). A replaced dst goes first, so the copy is a
+     * new key (Redis's "new"). */
+    if (dst_exists) kv_delete(to, dst->ptr, dst->len, c->now_ms);
+    kv_copy(to, v, dst->ptr, dst->len, v->expire_ms, c->now_ms);
+    cmd_notify_db(c, dstdb, NOTIFY_GENERIC, "copy_to", dst);
     resp_add_int(c->out, 1);
 }
 
-/* FLUSHDB and FLUSHALL (one database: the same thing). ASYNC and SYNC are
- * accepted; the flush is synchronous either way. */
-static void flush_generic(struct cmd_ctx *c)
+/* MOVE key db: the key goes to another database, with its TTL, unless it
+ * is there already. */
+static void cmd_move(struct cmd_ctx *c)
+{
+    const struct resp_arg *key = &c->argv[1];
+    long long n;
+    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &n)) {
+        resp_add_error(c->out, ERR_NOT_INT);
+        return;
+    }
+    int dstdb = cmd_db_index(&c->argv[2], c->dbs->n);
+    if (dstdb < 0) {
+        resp_add_error(c->out, "ERR DB index is out of range");
+        return;
+    }
+    struct kv *to = kv_db(c->dbs, dstdb);
+    if (to == c->kv) {
+        resp_add_error(c->out, "ERR source and destination objects are the same");
+        return;
+    }
+    const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
+    if (!v || kv_lookup_write(to, key->ptr, key->len, c->now_ms, 0)) {
+        resp_add_int(c->out, 0);
+        return;
+    }
+    kv_copy(to, v, key->ptr, key->len, v->expire_ms, c->now_ms);
+    kv_delete(c->kv, key->ptr, key->len, c->now_ms);
+    cmd_notify(c, NOTIFY_GENERIC, "move_from", key);
+    cmd_notify_db(c, dstdb, NOTIFY_GENERIC, "move_to", key);
+    resp_add_int(c->out, 1);
+}
+
+/* SWAPDB a b: every client of a sees b's keys and the reverse (the
+ * databases trade places; WATCH and blocked clients stay with their
+ * numbers, src/keyspace/dbs.h). */
+static void cmd_swapdb(struct cmd_ctx *c)
+{
+    long long n;
+    static const char *const invalid[2] = {"ERR invalid first DB index",
+                                           "ERR invalid second DB index"};
+    int db[2];
+    for (int i = 0; i < 2; i++) {
+        if (!util_str2ll(c->argv[1 + i].ptr, c->argv[1 + i].len, &n) || n < INT_MIN ||
+            n > INT_MAX) {
+            resp_add_error(c->out, invalid[i]);
+            return;
+        }
+        db[i] = cmd_db_index(&c->argv[1 + i], c->dbs->n);
+    }
+    if (db[0] < 0 || db[1] < 0) {
+        resp_add_error(c->out, "ERR DB index is out of range");
+        return;
+    }
+    kv_dbs_swap(c->dbs, db[0], db[1]);
+    resp_add_simple(c->out, "OK");
+}
+
+/* FLUSHDB and FLUSHALL's argument: ASYNC and SYNC are accepted (the flush
+ * is synchronous either way, large values freed off the loop). 0, or -1
+ * after replying the error. */
+static int flush_arg(struct cmd_ctx *c)
 {
     if (c->argc > 2 ||
         (c->argc == 2 && !cmd_arg_is(&c->argv[1], "sync") && !cmd_arg_is(&c->argv[1], "async"))) {
         resp_add_error(c->out, ERR_SYNTAX);
-        return;
+        return -1;
     }
-    kv_flush(c->kv);
-    resp_add_simple(c->out, "OK");
+    return 0;
 }
 
 static void cmd_flushdb(struct cmd_ctx *c)
 {
-    flush_generic(c);
+    if (flush_arg(c) < 0) return;
+    kv_flush(c->kv);
+    resp_add_simple(c->out, "OK");
 }
 
 static void cmd_flushall(struct cmd_ctx *c)
 {
-    flush_generic(c);
+    if (flush_arg(c) < 0) return;
+    kv_dbs_flush(c->dbs);
+    resp_add_simple(c->out, "OK");
 }
 
 /* The generic keyspace commands' rows (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
@@ -341,6 +412,10 @@ const struct command cmd_table_keys[] = {
     {"copy", -3, W | OOM, 1, 2, 1, cmd_copy, "generic", "6.2.0",
      "Copies the value of a key to a new key.", "source destination [DB destination-db] [REPLACE]",
      "keyspace write slow", NULL},
+    {"move", 3, W | F, 1, 1, 1, cmd_move, "generic", "1.0.0", "Moves a key to another database.",
+     "key db", "keyspace write fast", NULL},
+    {"swapdb", 3, W | F | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_swapdb, "server", "4.0.0",
+     "Swaps two Redis databases.", "index1 index2", "keyspace write fast dangerous", NULL},
     {"dbsize", 1, R | F, 0, 0, 0, cmd_dbsize, "server", "1.0.0",
      "Returns the number of keys in the database.", NULL, "keyspace read fast", NULL},
     {"flushdb", -1, W | CMD_KEYLESS_WRITE, 0, 0, 0, cmd_flushdb, "server", "1.0.0",

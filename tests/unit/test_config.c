@@ -44,7 +44,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->hz, 10);
     assert_int_equal(c->maxmemory, 0);
     assert_int_equal(c->maxmemory_policy, CONFIG_MAXMEMORY_NOEVICTION);
-    assert_int_equal(c->databases, 1);
+    assert_int_equal(c->databases, 16);
     assert_int_equal(c->raft_election_timeout_ms, 1000);
     assert_int_equal(c->raft_heartbeat_ms, 100);
     assert_int_equal(c->raft_snapshot_threshold, 100000);
@@ -264,8 +264,8 @@ static void test_fixed_directives(void **state)
     set_ok(f, "appendonly", "yes");
     assert_int_equal(load_text(f, "daemonize no\nsave \"\"\nsave\nappendonly\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, ":4\n>>> 'appendonly'\nwrong number of arguments");
-    assert_int_equal(load_text(f, "databases 16\n"), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "argument must be between 1 and 1 inclusive");
+    assert_int_equal(load_text(f, "databases 65537\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "argument must be between 1 and 65536 inclusive");
 }
 
 static void test_bind(void **state)
