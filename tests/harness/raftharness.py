@@ -195,12 +195,21 @@ class RaftNode:
         length and SHA-1), a hash's sorted field/value pairs, a set's members
         in the order SMEMBERS gives (the set's own order, which SPOP draws
         from: replicas must agree on it), a sorted set's members with scores
-        in order, a list's elements, a stream's XINFO STREAM FULL."""
+        in order, a list's elements, a stream's XINFO STREAM FULL. Keys of
+        another database than 0 (those INFO keyspace lists) come after,
+        named "@N:key"."""
         rows = []
         with self.readonly_client() as c:
+            dbs = sorted(int(name[2:]) for name in c.info("keyspace") if name != "db0")
             keys = sorted(set(c.scan_iter(count=1000)))
             for i in range(0, len(keys), DIGEST_BATCH):
                 rows += read_rows(c, keys[i:i + DIGEST_BATCH])
+        for n in dbs:
+            with self.readonly_client(db=n) as c:
+                keys = sorted(set(c.scan_iter(count=1000)))
+                for i in range(0, len(keys), DIGEST_BATCH):
+                    rows += [(b"@%d:" % n + row[0],) + tuple(row[1:])
+                             for row in read_rows(c, keys[i:i + DIGEST_BATCH])]
         return rows
 
 
