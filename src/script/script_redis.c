@@ -141,6 +141,9 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         .rng = util_rand64(&seed),
         .applying = run->ctx->applying && !run->read_only,
         .in_script = 1,
+        /* a script's writes fire their events, as in Redis */
+        .notify_mask = run->ctx->notify_mask,
+        .notify = run->ctx->notify,
     };
     int sort = (flags & CMD_UNORDERED) && sub.applying;
     if (sort) e->reply.proto = 3; /* pairs (HGETALL) show as a map */
