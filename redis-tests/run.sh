@@ -32,7 +32,8 @@
 #                    the harness waits until node 1's RAFT.INFO says
 #                    role:leader (restarting the whole cluster when another node
 #                    won, at most RT_CLUSTER_ATTEMPTS times, default 5) and
-#                    points the suite at node 1 with --cluster-mode. After each
+#                    points the suite at node 1 (without --cluster-mode: one
+#                    shard holds every slot and database). After each
 #                    unit every node must have applied node 1's commit index and
 #                    hold the same keyspace (as many keys, the same DEBUG DIGEST:
 #                    nodes run with enable-debug-command local), node 1 must
@@ -420,7 +421,11 @@ for t in $DENY_TAGS; do tags="$tags -$t"; done
 # against redis-server (--cluster-mode makes it use 0 alone).
 suite_args=(--host 127.0.0.1 --ignore-encoding --ignore-digest --durable
             --clients 1 --timeout 300 --skipfile "$SKIPFILE" --tags "${tags# }")
-if [ "${RT_CLUSTER:-0}" = 1 ] || [ "$CLUSTER_NODES" -gt 0 ]; then suite_args+=(--cluster-mode); fi
+# A raftcache cluster run here is one shard holding every slot and every
+# database: the suite talks to its leader as to one redis-server (so it
+# selects database 9 too). An external cluster (RT_CLUSTER=1) gets Redis
+# Cluster's rules.
+if [ "${RT_CLUSTER:-0}" = 1 ]; then suite_args+=(--cluster-mode); fi
 
 is_skip_listed() {
     local n

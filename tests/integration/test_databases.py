@@ -8,12 +8,13 @@ install (the harness's convergence check reads every database).
 Redis's own suite covers the commands' replies (redis-tests/ runs in
 database 9, as against redis-server); this file covers what only a cluster
 can break."""
+import subprocess
 import threading
 
 import pytest
 import redis
 
-from conftest import wait_until
+from conftest import CLIENTS_DIR, node_bin, node_modules, wait_until
 
 DEADLINE_S = 30
 
@@ -184,3 +185,89 @@ def test_cluster_replicates_every_database_through_the_proxy_a_crash_and_a_snaps
     assert any(row[0].startswith(b"@14:") for row in digest)
     with lag.readonly_client(db=12) as r12:
         assert r12.get("via-proxy") == b"1"
+
+
+# ---------------------------------------------------------------- clients
+
+def run(cmd, **kw):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+    assert out.returncode == 0, f"{cmd}: {out.stdout} {out.stderr}"
+    return out.stdout
+
+
+IOREDIS = """
+const Redis = require('ioredis');
+(async () => {
+  const [port, db] = process.argv.slice(1).map(Number);
+  const r = new Redis({port, db, maxRetriesPerRequest: 3});
+  for (let i = 0; i < 20; i++) await r.set(`io:${i}`, `db${db}`);
+  await r.quit();
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+PHPREDIS = """
+$r = new Redis();
+$r->connect('127.0.0.1', (int)$argv[1]);
+$r->select((int)$argv[2]);
+for ($i = 0; $i < 20; $i++) $r->set("php:$i", "db" . $argv[2]);
+// Laravel's cache store lives in database 1; its cache:clear is FLUSHDB there
+$r->select(1);
+if (!$r->flushDb()) exit(1);
+"""
+
+
+def test_clients_on_numbered_databases_of_a_cluster(make_cluster):
+    """ioredis (db: 2, through a follower's proxy), phpredis (select 3, then
+    a Laravel-style FLUSHDB of database 1), redis-cli -n 4 and redis-py
+    (db=5) each write their database; every key stays in its database, and
+    database 1's flush touches nothing else, across the leader's kill -9 and
+    a follower's snapshot install."""
+    cl = make_cluster(3, {"raft-follower-proxy": "yes", "raft-snapshot-threshold": 1_000_000})
+    ld = cl.leader()
+    fol = [nd for nd in cl.nodes if nd is not ld]
+    with ld.client() as c0, ld.client(db=1) as c1:
+        c0.set("app", "db0 data")
+        c1.set("cache:x", "cached")
+    node_modules()
+    run([node_bin(), "-e", IOREDIS, str(fol[0].port), "2"], cwd=CLIENTS_DIR)
+    run(["php", "-r", PHPREDIS, "--", str(ld.port), "3"])
+    for i in range(20):
+        assert ld.cli("-n", "4", "SET", f"cli:{i}", "db4") == "OK"
+    with ld.client(db=5) as c5:
+        for i in range(20):
+            c5.set(f"py:{i}", "db5")
+
+    expected = {0: {"app": "db0 data"}, 1: {},
+                2: {f"io:{i}": "db2" for i in range(20)},
+                3: {f"php:{i}": "db3" for i in range(20)},
+                4: {f"cli:{i}": "db4" for i in range(20)},
+                5: {f"py:{i}": "db5" for i in range(20)}}
+
+    def check(nd, readonly=False):
+        for db, keys in expected.items():
+            with (nd.readonly_client(db=db) if readonly else nd.client(db=db)) as c:
+                assert c.dbsize() == len(keys), (nd, db)
+                for k, v in keys.items():
+                    assert c.get(k) == v.encode(), (nd, db, k)
+
+    check(ld)
+    cl.kill9(ld)
+    new = cl.wait_leader(fol)
+    check(new)
+    cl.start(ld)
+    cl.wait_converged()
+
+    lag = [nd for nd in cl.nodes if nd is not new][0]
+    cl.stop(lag)
+    with new.client(db=6) as c:  # written while it is down, then compacted away
+        for i in range(20):
+            c.set(f"late:{i}", "db6")
+        expected[6] = {f"late:{i}": "db6" for i in range(20)}
+        c.execute_command("RAFT.DEBUG", "COMPACT")
+        wait_until(lambda: int(new.raft_info()["snapshot_last_idx"]) > 0, DEADLINE_S,
+                   what="the leader's compaction")
+    cl.start(lag)
+    wait_until(lambda: int((lag.raft_info() or {}).get("snapshots_received", 0)) >= 1,
+               DEADLINE_S, what=f"{lag} to receive a snapshot")
+    cl.wait_converged()
+    check(lag, readonly=True)
