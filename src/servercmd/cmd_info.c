@@ -129,9 +129,11 @@ static long long diff(size_t a, size_t b)
     return (long long)a - (long long)b;
 }
 
-/* Redis 7.0's fields, in its order, limited to what is measured: without
- * jemalloc (the sanitizer builds) the allocator_* and rss_overhead_* fields
- * are left out rather than shown as zeros. mem_cluster_links is the Raft
+/* Redis 7.0's fields, in its order. Without jemalloc's page figures (the
+ * sanitizer builds) the allocator_* ones are Redis's stand-ins for an
+ * allocator that gives none: allocated = used_memory, active = resident =
+ * RSS less the Lua heaps (its fragmentation figures are then rough, as
+ * Redis says of its own). mem_cluster_links is the Raft
  * peer links' memory; active_defrag_running is 0 (there is no active
  * defrag). mem_raft_log and mem_raft_storage, the Raft log's entries
  * held in memory and SQLite's memory (outside used_memory: src/server/memory.h),
@@ -160,13 +162,17 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
               "used_memory_dataset_perc:%.2f%%\r\n",
               used, h_used, rss, h_rss, peak, h_peak, memstats_peak_perc(&ms), ms.overhead_total,
               ms.mem.startup_bytes, ms.dataset, memstats_dataset_perc(&ms));
-    if (a->has_pages)
-        info_addf(t,
-                  "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
-                  a->allocated, a->active, a->resident);
-    info_addf(t, "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\n", sysmem, h_sys);
     size_t lua = script_lua_bytes(srv->scripts), scripts = ms.lua_caches;
     size_t fn_lua = script_lua_bytes(srv->fn_scripts), fns = ms.functions_caches;
+    size_t allocated = a->allocated, active = a->active, resident = a->resident;
+    if (!a->has_pages) {
+        resident = rss > lua + fn_lua ? rss - lua - fn_lua : 0;
+        active = resident;
+        allocated = used;
+    }
+    info_addf(t, "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n",
+              allocated, active, resident);
+    info_addf(t, "total_system_memory:%zu\r\ntotal_system_memory_human:%s\r\n", sysmem, h_sys);
     char h_lua[32], h_scripts[32], h_vm[32];
     human_bytes(h_lua, sizeof h_lua, lua);
     human_bytes(h_scripts, sizeof h_scripts, scripts + fns);
@@ -183,14 +189,12 @@ static void section_memory(struct info_text *t, struct server *srv, int64_t now)
               lua + fn_lua, h_vm, fns, scripts + fns, h_scripts);
     info_addf(t, "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n",
               srv->cfg.maxmemory, h_max, config_maxmemory_policy_name(srv->cfg.maxmemory_policy));
-    if (a->has_pages)
-        info_addf(t,
-                  "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
-                  "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
-                  "rss_overhead_ratio:%.2f\r\nrss_overhead_bytes:%lld\r\n",
-                  ratio(a->active, a->allocated), diff(a->active, a->allocated),
-                  ratio(a->resident, a->active), diff(a->resident, a->active),
-                  ratio(rss, a->resident), diff(rss, a->resident));
+    info_addf(t,
+              "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
+              "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
+              "rss_overhead_ratio:%.2f\r\nrss_overhead_bytes:%lld\r\n",
+              ratio(active, allocated), diff(active, allocated), ratio(resident, active),
+              diff(resident, active), ratio(rss, resident), diff(rss, resident));
     info_addf(t,
               "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
               "mem_not_counted_for_evict:%zu\r\nmem_replication_backlog:0\r\n"

@@ -321,11 +321,12 @@ void transport_set_forward(struct transport *t, const char *password, size_t pas
     (void)timeout_ms;
 }
 
-int transport_forward(struct transport *t, uint64_t leader_id, int argc, const char **argv,
+int transport_forward(struct transport *t, uint64_t leader_id, int db, int argc, const char **argv,
                       const size_t *lens, transport_reply_fn *cb, void *ud)
 {
     (void)t;
     (void)leader_id;
+    (void)db;
     (void)argc;
     (void)argv;
     (void)lens;
