@@ -9,6 +9,7 @@
 
 #include "cmd/client.h"
 #include "cmd/cmdarg.h"
+#include "keyspace/dbs.h"
 #include "keyspace/kv.h"
 #include "ds/dict.h"
 #include "base/glob.h"
@@ -287,4 +288,16 @@ int cmd_db_index(const struct resp_arg *a, int ndbs)
     long long db;
     if (!util_str2ll(a->ptr, a->len, &db) || db < 0 || db >= ndbs) return -1;
     return (int)db;
+}
+
+int cmd_arg_db(struct cmd_ctx *c, int i)
+{
+    long long n;
+    if (!util_str2ll(c->argv[i].ptr, c->argv[i].len, &n)) {
+        resp_add_error(c->out, ERR_NOT_INT);
+        return -1;
+    }
+    int db = cmd_db_index(&c->argv[i], c->dbs->n);
+    if (db < 0) resp_add_error(c->out, "ERR DB index is out of range");
+    return db;
 }

@@ -37,6 +37,9 @@ static inline int cmd_arg_is(const struct resp_arg *a, const char *s)
  * range). The one reading of it: SELECT's handler, and the state machine
  * following a transaction's SELECTs (src/sm/sm.c). */
 int cmd_db_index(const struct resp_arg *a, int ndbs);
+/* argv[i] as a database of c->dbs; else replies ERR_NOT_INT or "ERR DB
+ * index is out of range" (SELECT's, MOVE's and COPY's errors) and returns -1. */
+int cmd_arg_db(struct cmd_ctx *c, int i);
 
 /* argv[i] as a long long (Redis's string2ll); else replies ERR_NOT_INT. */
 int cmd_arg_ll(struct cmd_ctx *c, int i, long long *out);

@@ -197,16 +197,8 @@ void cmd_hello(struct cmd_ctx *c)
 
 void cmd_select(struct cmd_ctx *c)
 {
-    long long n;
-    if (!util_str2ll(c->argv[1].ptr, c->argv[1].len, &n)) {
-        resp_add_error(c->out, ERR_NOT_INT);
-        return;
-    }
-    int db = cmd_db_index(&c->argv[1], c->dbs->n);
-    if (db < 0) {
-        resp_add_error(c->out, "ERR DB index is out of range");
-        return;
-    }
+    int db = cmd_arg_db(c, 1);
+    if (db < 0) return;
     if (c->selected) *c->selected = db;
     resp_add_simple(c->out, "OK");
 }

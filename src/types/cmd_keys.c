@@ -302,16 +302,8 @@ static void cmd_copy(struct cmd_ctx *c)
 static void cmd_move(struct cmd_ctx *c)
 {
     const struct resp_arg *key = &c->argv[1];
-    long long n;
-    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &n)) {
-        resp_add_error(c->out, ERR_NOT_INT);
-        return;
-    }
-    int dstdb = cmd_db_index(&c->argv[2], c->dbs->n);
-    if (dstdb < 0) {
-        resp_add_error(c->out, "ERR DB index is out of range");
-        return;
-    }
+    int dstdb = cmd_arg_db(c, 2);
+    if (dstdb < 0) return;
     struct kv *to = kv_db(c->dbs, dstdb);
     if (to == c->kv) {
         resp_add_error(c->out, "ERR source and destination objects are the same");

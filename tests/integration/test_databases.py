@@ -139,6 +139,23 @@ def fill(c, db, n):
     p.execute()
 
 
+def catch_up_by_snapshot(cl, leader, write):
+    """A follower stopped, write(a client of the leader) run, the leader's log
+    compacted: the follower, started again, catches up by a snapshot.
+    Returns it."""
+    lag = [nd for nd in cl.nodes if nd is not leader][0]
+    cl.stop(lag)
+    with leader.client() as c:
+        write(c)
+        c.execute_command("RAFT.DEBUG", "COMPACT")
+        wait_until(lambda: int(leader.raft_info()["snapshot_last_idx"]) > 0, DEADLINE_S,
+                   what="the leader's compaction")
+    cl.start(lag)
+    wait_until(lambda: int((lag.raft_info() or {}).get("snapshots_received", 0)) >= 1,
+               DEADLINE_S, what=f"{lag} to receive a snapshot")
+    return lag
+
+
 def test_cluster_replicates_every_database_through_the_proxy_a_crash_and_a_snapshot(make_cluster):
     cl = make_cluster(3, {"raft-follower-proxy": "yes", "raft-snapshot-threshold": 1_000_000})
     ld = cl.leader()
@@ -170,17 +187,7 @@ def test_cluster_replicates_every_database_through_the_proxy_a_crash_and_a_snaps
     cl.start(ld)
     cl.wait_converged()
 
-    # A follower down while the log is compacted catches up by snapshot.
-    lag = [nd for nd in cl.nodes if nd is not new][0]
-    cl.stop(lag)
-    with new.client() as c:
-        fill(c, 14, 30)
-        c.execute_command("RAFT.DEBUG", "COMPACT")
-        wait_until(lambda: int(new.raft_info()["snapshot_last_idx"]) > 0, DEADLINE_S,
-                   what="the leader's compaction")
-    cl.start(lag)
-    wait_until(lambda: int((lag.raft_info() or {}).get("snapshots_received", 0)) >= 1,
-               DEADLINE_S, what=f"{lag} to receive a snapshot")
+    lag = catch_up_by_snapshot(cl, new, lambda c: fill(c, 14, 30))
     digest = cl.wait_converged()
     assert any(row[0].startswith(b"@14:") for row in digest)
     with lag.readonly_client(db=12) as r12:
@@ -257,17 +264,11 @@ def test_clients_on_numbered_databases_of_a_cluster(make_cluster):
     cl.start(ld)
     cl.wait_converged()
 
-    lag = [nd for nd in cl.nodes if nd is not new][0]
-    cl.stop(lag)
-    with new.client(db=6) as c:  # written while it is down, then compacted away
-        for i in range(20):
-            c.set(f"late:{i}", "db6")
-        expected[6] = {f"late:{i}": "db6" for i in range(20)}
-        c.execute_command("RAFT.DEBUG", "COMPACT")
-        wait_until(lambda: int(new.raft_info()["snapshot_last_idx"]) > 0, DEADLINE_S,
-                   what="the leader's compaction")
-    cl.start(lag)
-    wait_until(lambda: int((lag.raft_info() or {}).get("snapshots_received", 0)) >= 1,
-               DEADLINE_S, what=f"{lag} to receive a snapshot")
+    expected[6] = {f"late:{i}": "db6" for i in range(20)}
+    def write_late(c):  # while the follower is down, then compacted away
+        with new.client(db=6) as c6:
+            for k, v in expected[6].items():
+                c6.set(k, v)
+    lag = catch_up_by_snapshot(cl, new, write_late)
     cl.wait_converged()
     check(lag, readonly=True)
