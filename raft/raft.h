@@ -588,6 +588,9 @@ void raft_persisted(struct raft *r, raft_index index, raft_term term);
 raft_id raft_id_of(const struct raft *r);
 enum raft_role raft_role_of(const struct raft *r);
 raft_id raft_leader(const struct raft *r); /* 0 if unknown */
+/* Leader only: the target of the leadership transfer under way (proposals
+ * are refused meanwhile, RAFT_EBUSY), or 0. */
+raft_id raft_transfer_target(const struct raft *r);
 raft_term raft_term_of(const struct raft *r);
 raft_index raft_commit_index(const struct raft *r);
 raft_index raft_applied_index(const struct raft *r); /* handed out for applying */

@@ -148,6 +148,11 @@ raft_id raft_leader(const struct raft *r)
     return r->leader;
 }
 
+raft_id raft_transfer_target(const struct raft *r)
+{
+    return r->role == RAFT_LEADER ? r->transferee : 0;
+}
+
 raft_term raft_term_of(const struct raft *r)
 {
     return r->term;

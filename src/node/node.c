@@ -44,6 +44,24 @@ void node_reply_moved(struct node *n, struct client *c)
 
 /* --------------------------------------------------------------- routing */
 
+/* A leadership transfer (a rolling restart's handover) is under way: the
+ * core refuses proposals until it is over, and then, until the new leader
+ * is heard of, this node knows nobody to send clients to. Their commands
+ * wait unanswered meanwhile (parked), instead of failing with TRYAGAIN or
+ * CLUSTERDOWN, for at most park_until_ms. */
+static int handing_over(const struct node *n)
+{
+    if (clock_ms() >= n->park_until_ms) return 0;
+    return n->role == RAFT_LEADER ? raft_transfer_target(n->raft) != 0 : n->leader == 0;
+}
+
+/* The parked clients go on once the handover is over (they then run their
+ * command again: -MOVED to the new leader, or here if the transfer failed). */
+static void unpark_when_over(struct node *n)
+{
+    if (waiters_parked(n->waiters) && !handing_over(n)) waiters_unpark(n->waiters);
+}
+
 enum node_route node_route(struct node *n, struct client *c, int is_write, int is_read)
 {
     int leader = n->role == RAFT_LEADER;
@@ -58,6 +76,10 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
     if (node_removed(n)) {
         resp_add_error(&c->out, "NOCLUSTER this node was removed from the cluster");
         return NODE_REPLIED;
+    }
+    if (!(c->flags & CLIENT_READONLY && !is_write) && handing_over(n)) {
+        waiters_park(n->waiters, c);
+        return NODE_WAIT;
     }
     if (!leader) {
         if (!is_read || !(c->flags & CLIENT_READONLY)) return NODE_NOT_LEADER;
@@ -543,6 +565,7 @@ void node_process_ready(struct node *n)
     node_log_release(n);
     node_snap_after_ready(n);
     node_safety_after_ready(n);
+    unpark_when_over(n);
     n->processing = false;
 }
 
@@ -582,6 +605,7 @@ void node_tick(struct node *n)
             node_fatal("Trimming the compacted Raft log", err);
     }
     waiters_expire(n->waiters, clock_ms());
+    unpark_when_over(n);
 }
 
 void node_client_gone(struct node *n, struct client *c)

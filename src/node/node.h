@@ -80,7 +80,11 @@ void node_free(struct node *n);
  * changes the keyspace (a write, or EXEC of a queue holding one); is_read
  * whether it reads it. Commands doing neither are local. A read on the leader
  * starts a ReadIndex round covering c's input received so far
- * (c->in_received) unless c->cur_cmd_end is already covered. */
+ * (c->in_received) unless c->cur_cmd_end is already covered. During a
+ * leadership transfer this node started (node_transfer_leader), and after
+ * it until the new leader is heard of (two election timeouts at most), a
+ * write or linearizable read waits (NODE_WAIT: parked in the waiters, woken
+ * when the transfer is over) rather than being refused. */
 enum node_route node_route(struct node *n, struct client *c, int is_write, int is_read);
 
 /* The write path, one way: the dispatcher hands the driver a write, the

@@ -17,6 +17,7 @@
 
 #include "raft/raft_assert.h"
 #include "raft/raft.h"
+#include "base/clock.h"
 #include "cmd/client.h"
 #include "base/log.h"
 #include "node/node.h"
@@ -343,6 +344,7 @@ int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errl
         snprintf(err, errlen, "node %llu is not another voting node", (unsigned long long)target);
         return NODE_EINVAL;
     }
+    node_write_flush(n); /* the writes already taken go in before proposals stop */
     int rc = raft_transfer_leader(n->raft, (raft_id)target);
     if (rc == RAFT_EBUSY) {
         snprintf(err, errlen, "a leadership transfer is already in progress");
@@ -352,6 +354,10 @@ int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errl
         snprintf(err, errlen, "raft: %s", raft_strerror(rc));
         return rc == RAFT_ENOTLEADER ? NODE_ENOTLEADER : NODE_EINVAL;
     }
+    /* clients wait for the outcome rather than fail meanwhile (node_route):
+     * the core gives up after an election timeout, the new leader is heard
+     * of within another */
+    n->park_until_ms = clock_ms() + 2 * n->cfg->raft_election_timeout_ms;
     LOG_NOTICE("Raft: transferring leadership to node %llu", (unsigned long long)target);
     return 0;
 }

@@ -102,7 +102,31 @@ void waiters_free(struct waiters *w)
     free(w->entry);
     free(w->entry_tags);
     free(w->woken);
+    free(w->parked);
     memset(w, 0, sizeof *w);
+}
+
+/* --------------------------------------------------------------- parked */
+
+void waiters_park(struct waiters *w, struct client *c)
+{
+    ASSERT(c);
+    for (size_t i = 0; i < w->n_parked; i++)
+        if (w->parked[i] == c) return;
+    clients_reserve(&w->parked, &w->parked_cap, w->n_parked + 1);
+    w->parked[w->n_parked++] = c;
+}
+
+size_t waiters_parked(const struct waiters *w)
+{
+    return w->n_parked;
+}
+
+void waiters_unpark(struct waiters *w)
+{
+    for (size_t i = 0; i < w->n_parked; i++)
+        waiters_wake(w, w->parked[i]);
+    w->n_parked = 0;
 }
 
 /* ---------------------------------------------------------------- woken */
@@ -352,4 +376,6 @@ void waiters_client_gone(struct waiters *w, struct client *c)
         if (w->staged[i] == c) w->staged[i] = NULL;
     for (size_t i = w->woken_head; i < w->n_woken; i++)
         if (w->woken[i] == c) w->woken[i] = NULL;
+    for (size_t i = 0; i < w->n_parked; i++)
+        if (w->parked[i] == c) w->parked[i] = NULL;
 }

@@ -63,6 +63,8 @@ struct waiters {
     size_t entry_cap;
     struct client **woken; /* answered, to be resumed; [woken_head, n_woken) */
     size_t woken_head, n_woken, woken_cap;
+    struct client **parked; /* waiting to know where writes go (NULL: gone) */
+    size_t n_parked, parked_cap;
 };
 
 void waiters_init(struct waiters *w);
@@ -129,6 +131,16 @@ void waiters_leadership_lost(struct waiters *w, uint64_t committed);
 void waiters_expire(struct waiters *w, int64_t now_ms);
 /* c is about to be freed: it is forgotten everywhere. */
 void waiters_client_gone(struct waiters *w, struct client *c);
+
+/* ---- parked clients ---- */
+
+/* c's command waits, unanswered, until the node knows where writes go (a
+ * leadership transfer under way: src/node/node.h, node_route); c once. */
+void waiters_park(struct waiters *w, struct client *c);
+/* How many are parked (gone ones included). */
+size_t waiters_parked(const struct waiters *w);
+/* Wakes every parked client: each runs its command again. */
+void waiters_unpark(struct waiters *w);
 
 /* ---- woken clients ---- */
 

@@ -10,11 +10,12 @@ fixture checks that the live nodes converge to equal digests.
 """
 
 import struct
+import threading
 import time
 
 import pytest
 import redis
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 
 from conftest import read_reply_line, resp_command, wait_until
@@ -530,3 +531,70 @@ def test_five_nodes_lose_a_majority_then_recover(make_cluster):
     # Writes work again.
     new = cl.leader()
     assert new.client().set("q:after", "1") is True
+
+
+
+class ClusterWriter(threading.Thread):
+    """SETs one after the other through redis-py's cluster client (seeded
+    with every node), as an application would: every exception the library
+    lets through is an error the application sees."""
+
+    def __init__(self, cl, prefix):
+        super().__init__(daemon=True)
+        self.rc = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", nd.port) for nd in cl.nodes],
+                               socket_timeout=10)
+        self.prefix, self.acked, self.errors = prefix, {}, []
+        self.halt = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.halt.is_set():
+            key, value = f"{self.prefix}:{i}", f"v{i}".encode()
+            try:
+                if self.rc.set(key, value) is True:
+                    self.acked[key] = value
+            except Exception as e:  # noqa: BLE001 - what the application would see
+                self.errors.append(repr(e))
+            i += 1
+
+    def stop(self):
+        self.halt.set()
+        self.join(DEADLINE_S)
+        self.rc.close()
+
+
+def test_rolling_restart_under_a_writer_sees_no_write_error(make_cluster):
+    """Every node stopped (SIGTERM: a leader hands its leadership over
+    first, and the writes it gets meanwhile wait for the outcome, then go
+    -MOVED to the new leader) and started again in turn, under two writers
+    that never pause: an application on redis-py's cluster client sees no
+    error, and a plain client that follows MOVED gets no error reply
+    (TRYAGAIN, CLUSTERDOWN, TIMEOUT), only the closed connection of a node
+    that stops. Every acknowledged write is there after."""
+    cl = make_cluster(3)
+    app, plain = ClusterWriter(cl, "roll"), AckWriter(cl, "plain")
+    app.start()
+    plain.start()
+    try:
+        wait_until(lambda: len(app.acked) >= 50, DEADLINE_S, what="writes before the restarts")
+        for nd in list(cl.nodes):
+            was_leader = cl.leader() is nd
+            before = len(app.acked)
+            cl.stop(nd)
+            if was_leader:
+                assert "Leadership handed over: shutting down" in nd.log_tail()
+            cl.start(nd)
+            # caught up: it applied what the leader had committed once it was back
+            commit = int(cl.wait_leader().raft_info()["commit_index"])
+            wait_until(lambda: int((nd.raft_info() or {}).get("last_applied_index", 0)) >= commit,
+                       DEADLINE_S, what=f"{nd} to catch up")
+            wait_until(lambda: len(app.acked) >= before + 50, DEADLINE_S,
+                       what=f"writes after restarting {nd} (errors so far: {app.errors[:3]})")
+    finally:
+        app.stop()
+        plain.stop()
+    assert app.errors == [], f"the application saw {len(app.errors)} errors: {app.errors[:5]}"
+    replies = {k: n for k, n in plain.errors.items() if k not in ("MOVED", "ConnectionError")}
+    assert replies == {}, f"error replies during the restarts: {replies}"
+    check_acked_present(cl.leader(), app.acked)
+    check_acked_present(cl.leader(), plain.acked)

@@ -323,11 +323,14 @@ static void test_transfer_leadership(void **state)
     fx_flush(&f);
     f.cut[0][2] = false;
     raft_term t = raft_term_of(f.nd[0].r);
+    assert_int_equal(raft_transfer_target(f.nd[0].r), 0);
     assert_int_equal(raft_transfer_leader(f.nd[0].r, 3), 0);
+    assert_int_equal(raft_transfer_target(f.nd[0].r), 3);
     uint64_t v = 5;
     assert_int_equal(raft_propose(f.nd[0].r, &v, 8, NULL), RAFT_EBUSY);
     fx_run(&f, 3);
     assert_int_equal(raft_role_of(f.nd[2].r), RAFT_LEADER);
+    assert_int_equal(raft_transfer_target(f.nd[0].r), 0); /* a follower now */
     assert_int_equal(raft_term_of(f.nd[2].r), t + 1);
     assert_int_equal(raft_leader(f.nd[0].r), 3);
     assert_int_equal(raft_transfer_leader(f.nd[2].r, 3), RAFT_EINVAL);
@@ -345,6 +348,7 @@ static void test_transfer_times_out(void **state)
     assert_int_equal(raft_transfer_leader(f.nd[0].r, 3), 0);
     fx_run(&f, 12);
     assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
+    assert_int_equal(raft_transfer_target(f.nd[0].r), 0); /* given up */
     uint64_t v = 5;
     assert_int_equal(raft_propose(f.nd[0].r, &v, 8, NULL), 0);
     fx_free(&f);

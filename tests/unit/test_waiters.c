@@ -258,6 +258,30 @@ static void test_gone_client_forgotten(void **unused)
     waiters_free(&w);
 }
 
+/* Parked clients (a leadership transfer) are woken together, each once,
+ * without a reply; one gone meanwhile is not. */
+static void test_parked_until_unparked(void **unused)
+{
+    (void)unused;
+    reset_clients();
+    struct waiters w;
+    waiters_init(&w);
+    waiters_park(&w, &clients[0]);
+    waiters_park(&w, &clients[1]);
+    waiters_park(&w, &clients[0]); /* again: parked once */
+    waiters_park(&w, &clients[2]);
+    assert_int_equal(waiters_parked(&w), 3);
+    assert_null(waiters_next_woken(&w)); /* nothing until the transfer is over */
+    waiters_client_gone(&w, &clients[1]);
+    waiters_unpark(&w);
+    assert_int_equal(waiters_parked(&w), 0);
+    assert_ptr_equal(waiters_next_woken(&w), &clients[0]);
+    assert_ptr_equal(waiters_next_woken(&w), &clients[2]);
+    assert_null(waiters_next_woken(&w));
+    assert_string_equal(out_of(&clients[0]), ""); /* no reply: the command runs again */
+    waiters_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_deadlines_and_delays),
         cmocka_unit_test(test_muted_writes_keep_their_decision),
         cmocka_unit_test(test_gone_client_forgotten),
+        cmocka_unit_test(test_parked_until_unparked),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     for (int i = 0; i < 4; i++)
