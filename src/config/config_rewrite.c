@@ -84,11 +84,33 @@ static void put_word(struct text *t, const char *s, size_t n)
     put(t, "\"", 1);
 }
 
+/* A memory value as Redis's CONFIG REWRITE writes one: in gb, mb or kb
+ * when it is a whole number of them, else in bytes. */
+static char *format_memory(long long v, size_t *n)
+{
+    static const struct {
+        long long unit;
+        const char *name;
+    } units[] = {{1024LL * 1024 * 1024, "gb"}, {1024LL * 1024, "mb"}, {1024, "kb"}};
+    char buf[32];
+    int len = snprintf(buf, sizeof buf, "%lld", v);
+    for (size_t i = 0; v && i < sizeof units / sizeof units[0]; i++)
+        if (v % units[i].unit == 0) {
+            len = snprintf(buf, sizeof buf, "%lld%s", v / units[i].unit, units[i].name);
+            break;
+        }
+    *n = (size_t)len;
+    return config_xstrdup(buf);
+}
+
 /* "name value...\n": a multi-word directive's words one by one. */
 static void put_directive(struct text *t, const struct config *c, const struct config_def *d)
 {
     size_t n;
-    char *v = config_format_alloc(c, d, &n);
+    char *v =
+        d->type == CONFIG_MEMORY
+            ? format_memory(*(const long long *)(const void *)((const char *)c + d->offset), &n)
+            : config_format_alloc(c, d, &n);
     put(t, d->name, strlen(d->name));
     put(t, " ", 1);
     if (!(d->flags & CONFIG_MULTI_ARG) || n == 0) {

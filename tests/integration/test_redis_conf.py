@@ -9,6 +9,7 @@ import signal
 import subprocess
 
 import pytest
+import redis
 
 from conftest import BIN, KIND, answers_ping, free_port, pid_alive, wait_until
 
@@ -58,6 +59,24 @@ def test_debian_redis_conf_starts_a_node(tmp_path):
         assert "Bad directive" not in text
         assert "not RDB or AOF files; accepted, not applied: " in text
         assert "appendfsync" in text and "repl-diskless-sync" in text
+        c = redis.Redis(port=port, socket_timeout=DEADLINE_S)
+        # SIGHUP: logged and ignored, as redis-server does
+        os.kill(pid, signal.SIGHUP)
+        wait_until(lambda: "SIGHUP" in open(log).read(), DEADLINE_S, what="the SIGHUP line")
+        assert c.ping() is True
+        # logrotate's move: the next line goes to a new file at the path
+        os.rename(log, log + ".1")
+        c.config_set("appendonly", "no")  # one of Redis's accepted directives: a log line
+        wait_until(lambda: os.path.exists(log), DEADLINE_S, what="the log reopened at its path")
+        # CONFIG REWRITE keeps Debian's file (its comments) and what was set,
+        # a memory value in Redis's units
+        c.config_set("maxmemory", "64mb")
+        assert c.execute_command("CONFIG", "REWRITE") in (b"OK", True)
+        with open(conf) as f:
+            rewritten = f.read()
+        assert "# Redis configuration file example." in rewritten
+        assert re.search(r"(?m)^maxmemory 64mb$", rewritten), rewritten[-500:]
+        c.close()
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not pid_alive(pid), DEADLINE_S, what="the node to exit")
         assert not os.path.exists(pidfile)
