@@ -12,6 +12,7 @@
 #ifndef CMD_FIXTURE_H
 #define CMD_FIXTURE_H
 
+#include "keyspace/dbs.h"
 #include "types/typetable.h"
 
 #define T0 1700000000000LL /* a plausible "now" in ms */
@@ -20,6 +21,10 @@
 struct fx {
     struct kv_common kvc; /* the settings, stats and hooks of kv */
     struct kv kv;
+    /* kv as the commands see every database (cmd_ctx.dbs: FLUSHALL, SELECT,
+     * scripts): one, whose settings are kvc (dbs.common stays unused) */
+    struct kv *one[1];
+    struct kv_dbs dbs;
     struct resp_out out;
     int64_t now;
     int mods, flushes;
@@ -49,6 +54,9 @@ static int setup(void **state)
     assert_non_null(f);
     kv_common_init(&f->kvc, type_table, 42);
     kv_init(&f->kv, &f->kvc, 0, 42);
+    f->one[0] = &f->kv;
+    f->dbs.db = f->one;
+    f->dbs.n = 1;
     f->kvc.on_modify = on_modify;
     f->kvc.on_flush = on_flush;
     f->kvc.hook_ud = f;
@@ -101,6 +109,7 @@ static const char *runv(struct fx *f, int argc, const struct resp_arg *argv, siz
                         .argv = argv,
                         .out = &f->out,
                         .kv = &f->kv,
+                        .dbs = &f->dbs,
                         .now_ms = f->now,
                         .rng = f->rng,
                         .applying = !f->reading};

@@ -52,8 +52,12 @@ static const char *eval_on(struct script_engine *e, struct fx *f, const char *bo
     for (; args && args[na]; na++)
         a[na] = (struct resp_arg){args[na], strlen(args[na])};
     resp_out_clear(&f->out);
-    struct cmd_ctx c = {
-        .out = &f->out, .kv = &f->kv, .now_ms = f->now, .rng = rng, .applying = applying};
+    struct cmd_ctx c = {.out = &f->out,
+                        .kv = &f->kv,
+                        .dbs = &f->dbs,
+                        .now_ms = f->now,
+                        .rng = rng,
+                        .applying = applying};
     struct script_args sa = {k, a, nk, na, 0};
     script_run_body(e, &c, body, strlen(body), &sa);
     resp_add_raw(&f->out, "", 1);
