@@ -272,3 +272,32 @@ def test_clients_on_numbered_databases_of_a_cluster(make_cluster):
     lag = catch_up_by_snapshot(cl, new, write_late)
     cl.wait_converged()
     check(lag, readonly=True)
+
+
+IOREDIS_CLUSTER = """
+const Redis = require('ioredis');
+(async () => {
+  const ports = process.argv.slice(1).map(Number);
+  const c = new Redis.Cluster(ports.map((port) => ({host: '127.0.0.1', port})),
+                              {redisOptions: {db: 3}});
+  for (let i = 0; i < 20; i++) await c.set(`ioc:${i}`, 'db3');
+  const got = await c.get('ioc:7');
+  if (got !== 'db3') throw new Error(`read back ${got}`);
+  await c.quit();
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def test_cluster_clients_that_select_a_database(cluster):
+    """Cluster mode keeps the numbered databases (as Valkey 9): ioredis's
+    Cluster client with db: 3 and redis-cli -c -n 5 work on every node."""
+    node_modules()
+    run([node_bin(), "-e", IOREDIS_CLUSTER, *[str(nd.port) for nd in cluster.nodes]],
+        cwd=CLIENTS_DIR)
+    f = cluster.followers()[0]
+    assert f.cli("-c", "-n", "5", "SET", "cli-c", "db5") == "OK"  # follows -MOVED
+    ld = cluster.leader()
+    with ld.client(db=3) as c3, ld.client(db=5) as c5, ld.client() as c0:
+        assert c3.dbsize() == 20 and c3.get("ioc:0") == b"db3"
+        assert c5.get("cli-c") == b"db5"
+        assert c0.dbsize() == 0
