@@ -75,6 +75,7 @@ static void val_free_visit(void *kv, struct dict_entry *e)
 
 static void modified(struct kv *kv, const char *key, size_t len)
 {
+    kv->common->changes++;
     if (kv->common->on_modify) kv->common->on_modify(kv->common->hook_ud, kv->id, key, len);
 }
 
@@ -244,6 +245,7 @@ static void save_visit(void *kv, struct dict_entry *e)
 void kv_flush(struct kv *kv)
 {
     if (kv->common->on_flush) kv->common->on_flush(kv->common->hook_ud, kv->id);
+    kv->common->changes += kv_size(kv);
     if (kv->saver) dict_foreach(&kv->keys, save_visit, kv);
     dict_clear(&kv->volatile_keys, NULL);
     dict_foreach(&kv->keys, val_free_visit, kv);

@@ -166,6 +166,9 @@ struct kv_common {
     struct kv_access access; /* how `lru` is kept: set by the owner (maxmemory-policy) */
     /* stats (INFO) */
     uint64_t keyspace_hits, keyspace_misses, expired_keys, evicted_keys;
+    /* keys changed (each on_modify) and keys flushed: Redis's dirty counter
+     * (INFO rdb_changes_since_last_save), one per key a write changes */
+    uint64_t changes;
     /* hooks (WATCH); may be NULL; db is the database's number (kv.id) */
     void (*on_modify)(void *ud, int db, const char *key, size_t len);
     void (*on_ready)(void *ud, int db, const char *key, size_t len); /* kv_signal_ready */

@@ -280,7 +280,7 @@ struct node_snapshot_info {
     int64_t last_done_ms;           /* wall clock: the last one taken or installed, else boot */
     int64_t current_ms;             /* how long the one in progress has run, 0 if none */
     int last_failed;                /* the last attempt to take one failed */
-    uint64_t cmds_since;            /* commands applied since the last one (sm.commands_run) */
+    uint64_t changes_since;         /* keys changed since the last one (kv_common.changes) */
 };
 void node_snapshot_info(const struct node *n, struct node_snapshot_info *out);
 

@@ -33,13 +33,13 @@ struct node_snap {
     uint64_t created, received;
     uint64_t size_bytes; /* of dir/snapshot.rcs */
     uint64_t last_duration_ms;
-    int64_t last_done_ms; /* wall clock of the last one taken or installed (start: boot) */
-    bool last_failed;     /* the last one taken failed (INFO rdb_last_bgsave_status:err) */
-    uint64_t base_cmds;   /* sm.commands_run when the last one was taken or installed */
-    uint64_t live_cmds;   /* sm.commands_run at live_index */
-    uint64_t base_bytes;  /* node.applied_bytes at the last snapshot's index */
-    uint64_t live_bytes;  /* node.applied_bytes at live_index */
-    uint8_t *chunk_buf;   /* leader: the one chunk being sent */
+    int64_t last_done_ms;  /* wall clock of the last one taken or installed (start: boot) */
+    bool last_failed;      /* the last one taken failed (INFO rdb_last_bgsave_status:err) */
+    uint64_t base_changes; /* the keyspace's changes when the last one was taken or installed */
+    uint64_t live_changes; /* the keyspace's changes (kv_common.changes) at live_index */
+    uint64_t base_bytes;   /* node.applied_bytes at the last snapshot's index */
+    uint64_t live_bytes;   /* node.applied_bytes at live_index */
+    uint8_t *chunk_buf;    /* leader: the one chunk being sent */
     uint32_t chunk_cap;
     struct raft_snap_req *reqs; /* leader: copied from the ready, answered after advance */
     uint32_t n_reqs, reqs_cap;

@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "keyspace/dbs.h"
 #include "node/node.h"
 #include "node/node_int.h"
 #include "sm/sm.h"
@@ -40,6 +41,12 @@
 #define SNAP_SIM_BUCKETS 4
 
 #define SNAP_RETRY_MS 5000 /* after a failed snapshot, before the next automatic try */
+
+/* Keys changed so far (Redis's dirty counter, src/keyspace/kv.h). */
+static uint64_t keyspace_changes(const struct node *n)
+{
+    return n->sm->env.dbs->common.changes;
+}
 
 static raft_index core_snap_index(const struct node *n)
 {
@@ -119,7 +126,7 @@ static int start_live(struct node *n, char *err, size_t errlen)
     if (!n->snap.live) return -1;
     n->snap.live_index = index;
     n->snap.live_bytes = n->applied_bytes;
-    n->snap.live_cmds = n->sm->commands_run;
+    n->snap.live_changes = keyspace_changes(n);
     n->snap.live_term = term;
     n->snap.live_start_us = t0;
     LOG_NOTICE("Background snapshot started at index %llu (%llu keys)", (unsigned long long)index,
@@ -173,7 +180,7 @@ static void live_succeeded(struct node *n)
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->snap.live_bytes;
-    n->snap.base_cmds = n->snap.live_cmds;
+    n->snap.base_changes = n->snap.live_changes;
     n->snap.last_done_ms = clock_ms();
     n->snap.last_failed = false;
     n->snap.last_duration_ms = (uint64_t)(clock_mono_us() - n->snap.live_start_us) / 1000;
@@ -387,7 +394,7 @@ void node_snap_installed(struct node *n, const struct raft_snap_chunk *ch)
     n->snap.force = false;
     n->snap.size_bytes = snapshot_file_size(n->cfg->dir);
     n->snap.base_bytes = n->applied_bytes;
-    n->snap.base_cmds = n->sm->commands_run;
+    n->snap.base_changes = keyspace_changes(n);
     n->snap.last_done_ms = clock_ms();
     n->conf_applied = ch->meta.conf;
     n->conf_dirty = true;
@@ -407,8 +414,6 @@ void node_snapshot_info(const struct node *n, struct node_snapshot_info *out)
     out->last_done_ms = n->snap.last_done_ms;
     out->current_ms = n->snap.live ? (clock_mono_us() - n->snap.live_start_us) / 1000 : 0;
     out->last_failed = n->snap.last_failed;
-    /* A snapshot installed from the leader may carry fewer commands than this
-     * node applied before it: no change since then, never a negative count. */
-    uint64_t run = n->sm->commands_run;
-    out->cmds_since = run > n->snap.base_cmds ? run - n->snap.base_cmds : 0;
+    uint64_t now = keyspace_changes(n);
+    out->changes_since = now > n->snap.base_changes ? now - n->snap.base_changes : 0;
 }

@@ -7,9 +7,10 @@
 #include "server/server.h"
 
 /* Redis's rdb_* fields, of the snapshots. rdb_changes_since_last_save counts
- * the commands applied from the log since the last snapshot was taken or
- * installed (one per write command, not per key modified as Redis's dirty
- * counter does). loading is 0: a node loads its snapshot and log, and a
+ * the keys changed since the last snapshot was taken or installed, as
+ * Redis's dirty counter does for most commands (one per key a write
+ * changes, none for a write that changes nothing; every key a flush
+ * empties). loading is 0: a node loads its snapshot and log, and a
  * snapshot from the leader, before it answers anything. */
 static void rdb_fields(struct info_text *t, const struct node_snapshot_info *si)
 {
@@ -19,7 +20,7 @@ static void rdb_fields(struct info_text *t, const struct node_snapshot_info *si)
               "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
               "rdb_saves:%llu\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\n"
               "rdb_last_load_keys_loaded:0\r\n",
-              (unsigned long long)si->cmds_since, si->in_progress ? 1 : 0,
+              (unsigned long long)si->changes_since, si->in_progress ? 1 : 0,
               (long long)(si->last_done_ms / 1000), si->last_failed ? "err" : "ok",
               si->created ? (long long)(si->last_duration_ms / 1000) : -1LL,
               si->in_progress ? (long long)(si->current_ms / 1000) : -1LL,

@@ -57,14 +57,18 @@ void cmd_setbit(struct cmd_ctx *c)
     const struct kv_val *v = kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0);
     if (cmd_wrongtype(c, v, KV_STRING)) return;
     size_t len = v ? v->len : 0, byte = (size_t)(off >> 3);
-    char *p = kv_resize(c->kv, key->ptr, key->len, byte >= len ? byte + 1 : len, c->now_ms);
     unsigned char mask = (unsigned char)(1u << (7 - (off & 7)));
-    int old = ((unsigned char)p[byte] & mask) != 0, on = b->ptr[0] == '1';
+    int old = byte < len && ((unsigned char)v->data[byte] & mask) != 0, on = b->ptr[0] == '1';
+    if (v && byte < len && old == on) { /* nothing changes: no write, as in Redis */
+        resp_add_int(c->out, old);
+        return;
+    }
+    char *p = kv_resize(c->kv, key->ptr, key->len, byte >= len ? byte + 1 : len, c->now_ms);
     if (on)
         p[byte] = (char)((unsigned char)p[byte] | mask);
     else
         p[byte] = (char)((unsigned char)p[byte] & ~mask);
-    if (!v || byte >= len || old != on) cmd_notify(c, NOTIFY_STRING, "setbit", key);
+    cmd_notify(c, NOTIFY_STRING, "setbit", key);
     resp_add_int(c->out, old);
 }
 
