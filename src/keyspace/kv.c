@@ -252,6 +252,7 @@ void kv_flush(struct kv *kv)
     dict_clear(&kv->keys, NULL);
     ASSERT(dict_size(&kv->keys) == 0 && dict_size(&kv->volatile_keys) == 0);
     kv->expire_cursor = 0;
+    kv->avg_ttl = 0;
 }
 
 void kv_reset_stats(struct kv_common *common)
@@ -783,6 +784,7 @@ struct sampler {
     size_t keys; /* keys in the current bucket (counting pass) */
     kv_key_fn *fn;
     void *ud;
+    uint64_t ttl_sum, ttl_samples; /* of the keys not expired (kv.avg_ttl) */
 };
 
 static void count_key(void *ud, struct dict_entry *e)
@@ -795,13 +797,29 @@ static void sample_key(void *ud, struct dict_entry *ve)
 {
     struct sampler *s = ud;
     struct dict_entry *e = ve->val;
-    if (kv_val_expired(e->val, s->now_ms)) s->fn(s->ud, e->key, e->key_len);
+    const struct kv_val *v = e->val;
+    if (kv_val_expired(v, s->now_ms)) {
+        s->fn(s->ud, e->key, e->key_len);
+    } else {
+        s->ttl_sum += (uint64_t)(v->expire_ms - s->now_ms);
+        s->ttl_samples++;
+    }
+}
+
+/* Redis's estimate of a database's average TTL: the samples' average,
+ * weighted 2% against the estimate so far (the first one taken whole). */
+static void update_avg_ttl(struct kv *kv, const struct sampler *s)
+{
+    if (!s->ttl_samples) return;
+    uint64_t avg = s->ttl_sum / s->ttl_samples;
+    if (kv->avg_ttl == 0) kv->avg_ttl = avg;
+    kv->avg_ttl = kv->avg_ttl / 50 * 49 + avg / 50;
 }
 
 size_t kv_expired_sample(struct kv *kv, int64_t now_ms, size_t sample_max, kv_key_fn *fn, void *ud)
 {
     struct dict *d = &kv->volatile_keys;
-    struct sampler s = {kv, now_ms, 0, fn, ud};
+    struct sampler s = {kv, now_ms, 0, fn, ud, 0, 0};
     size_t examined = 0, empty_max = sample_max * SAMPLE_EMPTY_BUCKETS, empty = 0;
     if (dict_size(d) == 0) return 0;
     while (examined < sample_max && empty < empty_max) {
@@ -816,5 +834,6 @@ size_t kv_expired_sample(struct kv *kv, int64_t now_ms, size_t sample_max, kv_ke
         examined += s.keys;
         if (kv->expire_cursor == 0) break; /* a full pass: let the caller decide */
     }
+    update_avg_ttl(kv, &s);
     return examined;
 }

@@ -186,6 +186,7 @@ struct kv {
     struct dict keys;          /* key -> struct kv_val * */
     struct dict volatile_keys; /* key -> struct dict_entry * of `keys` */
     uint64_t expire_cursor;    /* resumable dict_scan cursor of the sampler */
+    uint64_t avg_ttl;          /* ms: the sampler's estimate (INFO keyspace; 0 where none runs) */
     /* the live snapshot in progress, or NULL (struct kv_saver) */
     const struct kv_saver *saver;
     unsigned snap_mark; /* 0 or 1: the mark of a saved entry */
@@ -411,7 +412,8 @@ size_t kv_sample(struct kv *kv, int volatile_only, size_t n, struct dict_entry *
  * expired at now_ms. Buckets are taken whole, so fn is called at most
  * sample_max times unless one bucket alone holds more. Deletes nothing: the server
  * turns the keys into an expire entry. key pointers stay valid until the key
- * is deleted. Returns the number of keys examined (0: nothing volatile, or
+ * is deleted. The keys not expired update kv.avg_ttl, as Redis's cycle
+ * does. Returns the number of keys examined (0: nothing volatile, or
  * only empty buckets were visited in this call).
  */
 size_t kv_expired_sample(struct kv *kv, int64_t now_ms, size_t sample_max, kv_key_fn *fn, void *ud);

@@ -261,8 +261,9 @@ static void section_keyspace(struct info_text *t, struct server *srv, int64_t no
         struct kv *kv = kv_db(&srv->dbs, i);
         uint64_t keys = kv_size(kv);
         if (keys)
-            info_addf(t, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", i, (unsigned long long)keys,
-                      (unsigned long long)kv_volatile_count(kv));
+            info_addf(t, "db%d:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", i,
+                      (unsigned long long)keys, (unsigned long long)kv_volatile_count(kv),
+                      (unsigned long long)kv->avg_ttl);
     }
 }
 

@@ -30,12 +30,15 @@ def test_select_and_clients_db_keep_databases_apart(server):
         with pytest.raises(redis.ResponseError, match="not an integer or out of range"):
             c0.execute_command("SELECT", "x")
     assert server.cli("-n", "2", "GET", "k") == "two"
-    assert server.cli("-n", "3", "SET", "only3", "v") == "OK"
+    assert server.cli("-n", "3", "SET", "only3", "v", "EX", "1000") == "OK"
     assert server.cli("GET", "only3") == ""  # database 0 has no such key
     with server.client() as c:
         ks = c.info("keyspace")
         assert set(ks) == {"db0", "db2", "db3"}, ks
-        assert ks["db2"]["keys"] == 1
+        assert ks["db2"]["keys"] == 1 and ks["db3"]["expires"] == 1
+        # the expiry cycle's estimate of the TTLs, as Redis keeps it
+        wait_until(lambda: 0 < c.info("keyspace")["db3"]["avg_ttl"] <= 1_000_000, DEADLINE_S,
+                   what="db3's avg_ttl")
         assert " db=0 " in c.execute_command("CLIENT", "INFO").decode()
     with server.client(db=2) as c2:
         me = c2.execute_command("CLIENT", "INFO").decode()
