@@ -2,7 +2,7 @@
 """Writes the committed seed corpus of the fuzz targets (tests/fuzz/corpus/).
 
 Run from the repository root when a format changes; the files are small and
-deterministic. Layouts follow the headers they come from: resp/parser.h,
+deterministic. Layouts follow the headers they come from: resp/parser.h, resp/frame.h,
 raft/codec.c, src/sm/sm.h, src/sm/snapshot.h, conf/raftcache.conf.
 """
 import os
@@ -35,6 +35,14 @@ def resp():
     put("resp_parser", "unauth", b"\x01" + mbulk(*[b"a"] * 11))
     put("resp_parser", "small_limits", b"\x02" + mbulk(b"SET", b"k", b"v" * 70) + b"x" * 40 + b"\n")
     put("resp_parser", "unbalanced", b"\x00SET \"abc\n")
+    # replies, RESP2 and RESP3 (resp/frame.h)
+    put("resp_frame", "resp2", b"+OK\r\n-ERR x\r\n:1\r\n$3\r\nabc\r\n$-1\r\n*-1\r\n"
+        b"*2\r\n$1\r\na\r\n*1\r\n:2\r\n")
+    put("resp_frame", "resp3", b"%1\r\n$1\r\nk\r\n,1.5\r\n~2\r\n#t\r\n_\r\n"
+        b"=7\r\ntxt:abc\r\n!3\r\nERR\r\n(123\r\n")
+    put("resp_frame", "push_attr", b">2\r\n+a\r\n+b\r\n|1\r\n+k\r\n+v\r\n*1\r\n|0\r\n:1\r\n")
+    put("resp_frame", "partial", b"*3\r\n:1\r\n$5\r\nab")
+    put("resp_frame", "bad", b"*01\r\n:1\r\n$2\r\nabc\r\n")
 
 
 def u64(v):
