@@ -160,6 +160,7 @@ struct multi_state {
 /* A key this client watches; linked into both the client's and the server's
  * watch index (src/server/multi.c). */
 struct watched_key;
+struct transport_session; /* src/transport/transport.h */
 
 struct client {
     uint64_t id;
@@ -180,8 +181,13 @@ struct client {
     const char *last_cmd; /* static name of the last command */
     uint64_t cmd_count;
     /* replication (src/node/node.c): what this client waits for */
-    uint32_t pending_writes;   /* proposed, not yet applied */
-    uint32_t pending_proxied;  /* forwarded to the leader, reply not yet in (src/server/proxy.h) */
+    uint32_t pending_writes;  /* proposed, not yet applied */
+    uint32_t pending_proxied; /* forwarded to the leader, reply not yet in (src/server/proxy.h) */
+    /* Its own proxy link to the leader (a session, src/server/proxy.h), NULL
+     * when it has none; the number of the session's connection its WATCH
+     * went on, 0 when the leader watches no key for it. */
+    struct transport_session *proxy_session;
+    uint64_t proxy_watch_link;
     int waiting_read;          /* a ReadIndex round is on for it */
     uint64_t in_received;      /* stream bytes received so far */
     uint64_t cur_cmd_end;      /* stream position where the current command ends */

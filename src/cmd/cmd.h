@@ -234,6 +234,15 @@ typedef int cmd_writes_fn(struct kv *kv, int argc, const struct resp_arg *argv, 
 typedef uint32_t cmd_call_flags_fn(struct server *srv, int argc, const struct resp_arg *argv,
                                    uint32_t flags);
 
+/* A follower's proxy (src/server/proxy.h) forwards what reads or writes the
+ * keyspace; for the connection state a command changes that lives on the
+ * leader once forwarded, a row says more. */
+enum cmd_proxy {
+    CMD_PROXY_FLAGS = 0,   /* by its flags alone */
+    CMD_PROXY_WATCH = 1,   /* WATCH: the leader watches, on the client's own link */
+    CMD_PROXY_UNWATCH = 2, /* UNWATCH: forwarded to a client's own link when it has one */
+};
+
 struct command {
     const char *name; /* lower case; "config|get" style for subcommands */
     int arity;        /* Redis convention: N exact, -N at least N (incl. name) */
@@ -265,6 +274,7 @@ struct command {
                                         * else the hook finds them (first_key as Redis's row) */
     cmd_writes_fn *writes;             /* NULL, or a read's test for a call that writes */
     cmd_call_flags_fn *call_flags;     /* NULL: every call has the row's flags */
+    enum cmd_proxy proxy;              /* what a follower's proxy does with it beyond its flags */
 };
 
 /* The registry (src/cmd/registry.c) knows no row: it is handed the groups

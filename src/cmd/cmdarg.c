@@ -290,6 +290,14 @@ int cmd_db_index(const struct resp_arg *a, int ndbs)
     return (int)db;
 }
 
+int cmd_select_target(const struct command *cmd, int argc, const struct resp_arg *argv, int db,
+                      int ndbs)
+{
+    if (!cmd || strcmp(cmd->name, "select") != 0 || argc != 2) return db;
+    int to = cmd_db_index(&argv[1], ndbs);
+    return to < 0 ? db : to;
+}
+
 int cmd_arg_db(struct cmd_ctx *c, int i)
 {
     long long n;

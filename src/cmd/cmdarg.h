@@ -37,6 +37,12 @@ static inline int cmd_arg_is(const struct resp_arg *a, const char *s)
  * range). The one reading of it: SELECT's handler, and the state machine
  * following a transaction's SELECTs (src/sm/sm.c). */
 int cmd_db_index(const struct resp_arg *a, int ndbs);
+/* The database a transaction's commands after cmd (argv[0..argc)) run in:
+ * its index when cmd is a SELECT that will succeed, else db. Where the
+ * state machine logs them (src/sm/sm.c) and where a follower's client is
+ * after a transaction it forwarded (src/server/proxy.c). */
+int cmd_select_target(const struct command *cmd, int argc, const struct resp_arg *argv, int db,
+                      int ndbs);
 /* argv[i] as a database of c->dbs; else replies ERR_NOT_INT or "ERR DB
  * index is out of range" (SELECT's, MOVE's and COPY's errors) and returns -1. */
 int cmd_arg_db(struct cmd_ctx *c, int i);

@@ -159,7 +159,10 @@ static enum node_route route(struct client *c, const struct command *cmd, uint32
 {
     int exec = (cmd->flags & CMD_EXEC) != 0;
     uint32_t flags = exec ? c->mstate.cmd_flags : cmd_flags;
-    if (exec && !(c->flags & CLIENT_MULTI)) flags = 0;
+    /* EXEC without MULTI, or refused (a queued command failed, a watched key
+     * changed): answered here, on any node. */
+    if (exec && (!(c->flags & CLIENT_MULTI) || (c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS))))
+        flags = 0;
     if (writes)
         flags |= CMD_WRITE;
     else if (!exec && (flags & CMD_WRITE)) /* an absent-key no-op: a read */
@@ -168,10 +171,14 @@ static enum node_route route(struct client *c, const struct command *cmd, uint32
      * run itself must not overtake them (proxy.h). */
     if (c->pending_proxied && node_is_leader(c->srv->node)) return NODE_WAIT;
     if (node_is_leader(c->srv->node)) c->talked_to_leader = 1;
-    enum node_route r =
-        node_route(c->srv->node, c, (flags & CMD_WRITE) != 0, (flags & CMD_READONLY) != 0);
+    enum node_route r = NODE_NOT_LEADER;
+    if (node_is_leader(c->srv->node) || !proxy_takes(c->srv, c, cmd))
+        r = node_route(c->srv->node, c, (flags & CMD_WRITE) != 0, (flags & CMD_READONLY) != 0);
     if (r == NODE_NOT_LEADER) r = to_leader(c, cmd, argc, argv);
     if (r == NODE_REPLIED && exec) multi_client_reset(c);
+    /* an UNWATCH the leader got ends the watches kept here too (this node
+     * led when they were set) */
+    if (r == NODE_REPLIED && cmd->proxy == CMD_PROXY_UNWATCH) multi_unwatch_all(c);
     return r;
 }
 

@@ -7,6 +7,7 @@
 #include "raft/raft_assert.h"
 #include "server/call.h"
 #include "server/multi.h"
+#include "server/proxy.h"
 #include "server/memory.h"
 #include "node/node.h"
 #include "server/server.h"
@@ -154,6 +155,7 @@ void multi_unwatch_all(struct client *c)
     c->watched = NULL;
     c->watched_count = 0;
     c->flags &= ~CLIENT_DIRTY_CAS;
+    proxy_unwatch(c); /* the leader's watches for a follower's client */
 }
 
 void multi_client_reset(struct client *c)

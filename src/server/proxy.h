@@ -3,13 +3,14 @@
  * would answer with -MOVED (writes and linearizable reads) to the leader and
  * relays the replies, for clients that cannot follow MOVED.
  *
- * The forwarding itself (one connection to the leader, separate from the
- * Raft peer links, AUTH with requirepass, reply re-encoding, limits) is the
- * transport's (src/transport/transport.h, "Follower proxy link"); this file decides
- * what is forwarded and keeps each client's replies in request order.
+ * The forwarding itself (connections to the leader, separate from the Raft
+ * peer links, AUTH with requirepass, replies cut but not decoded, limits)
+ * is the transport's (src/transport/transport.h, "Follower proxy links");
+ * this file decides what is forwarded, on which link, and keeps each
+ * client's replies in request order.
  *
  * ORDER. A client may have several commands forwarded at once (a pipeline
- * costs one round trip, and the leader commits its writes together): the
+ * costs one round trip, and the leader commits its writes together): its
  * link answers them in order. While c->pending_proxied > 0, the dispatcher
  * (src/server/dispatch.c) holds back every command that would not be forwarded too
  * -- local commands, READONLY reads, MULTI, and anything at all once this
@@ -19,13 +20,14 @@
  * DATABASES. A command runs on the leader in the database its client
  * selected here: the link carries it (proxy_select below).
  *
- * REPLIES. The leader's reply, byte for byte as RESP2 (a RESP3 client gets
- * RESP2 shapes for forwarded commands). When the link fails first, the
- * command's fate is unknown: a write gets "-TIMEOUT not committed yet", a
- * read "-TIMEOUT no quorum for read" (docs/cluster-replies.md: the replies for the same
- * uncertainty on a leader). Too many commands in flight to the leader:
- * "-TRYAGAIN ..." at once; the leader's address not reachable at all:
- * "-TRYAGAIN ...".
+ * REPLIES. The leader's reply, byte for byte as the leader wrote it for a
+ * connection in the client's protocol (RESP2, or RESP3 after HELLO 3: the
+ * link of its protocol carries it, src/transport/transport.h). When the
+ * link fails first, the command's fate is unknown: a write gets "-TIMEOUT
+ * not committed yet", a read "-TIMEOUT no quorum for read"
+ * (docs/cluster-replies.md: the replies for the same uncertainty on a
+ * leader). Too many commands in flight to the leader: "-TRYAGAIN ..." at
+ * once; the leader's address not reachable at all: "-TRYAGAIN ...".
  *
  * KEYSPACE READS are forwarded even without raft-follower-proxy: a read
  * naming no key (DBSIZE, KEYS, SCAN, RANDOMKEY) is about the whole keyspace,
@@ -36,12 +38,30 @@
  * until READWRITE or RESET): the keys it found are read where they were
  * found, linearizably. Its writes still get -MOVED (without the proxy).
  *
- * NOT FORWARDED: transactions (EXEC of a queue holding a write or a read
- * still replies -MOVED on a follower), blocking commands (BLPOP...: one
- * waiting on the shared link would hold up every command behind it; they
- * reply -MOVED, and clients block on the leader, src/server/blocked.h), reads of READONLY clients
- * (served locally, possibly stale), and every command that neither reads nor writes the keyspace
- * (answered by this node).
+ * TRANSACTIONS. MULTI and the commands it queues are answered here (+OK,
+ * +QUEUED, their argument errors, EXECABORT); EXEC goes to the leader as
+ * one unit on the client's link (MULTI, the queue, EXEC: the leader's
+ * MULTI and +QUEUED replies are dropped, its EXEC reply relayed), so the
+ * queue runs there atomically with what it writes and reads. A queue that
+ * only reads, of a READONLY client, runs here as without the proxy.
+ *
+ * SESSIONS. What the leader keeps per connection needs the client's own
+ * link (a transport session, opened on first need, freed with the client):
+ * WATCH goes there, so the leader watches the keys and its EXEC (on the
+ * same link) fails when another client of any node wrote one; UNWATCH, and
+ * DISCARD's unwatching, follow it there. A blocking command (BLPOP, BLMOVE,
+ * BZPOPMIN, XREAD/XREADGROUP BLOCK) waits on the leader on its session,
+ * answered when the leader answers it, its timeout included; a new leader
+ * known closes the sessions to the old one, whose blocked commands fail as
+ * above. A watch cannot outlive its connection: an EXEC after the session's
+ * connection changed, or of a client whose watches were kept here (this
+ * node led when they were set), fails as a changed watched key (a null
+ * reply) without reaching the leader. Once it has a session, every command
+ * a client forwards goes on it, in order.
+ *
+ * NOT FORWARDED: reads of READONLY clients (served locally, possibly
+ * stale), and every command that neither reads nor writes the keyspace nor
+ * changes what the leader keeps for the connection (answered by this node).
  */
 #ifndef PROXY_H
 #define PROXY_H
@@ -53,6 +73,7 @@ struct client;
 struct command;
 struct resp_arg;
 struct transport;
+struct cmd_ctx;
 
 /* proxy_route() did not take the command: reply -MOVED/-CLUSTERDOWN as
  * without the proxy. */
@@ -70,8 +91,24 @@ int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struc
  * while c->pending_proxied > 0. */
 int proxy_may_follow(const struct client *c, const struct command *cmd);
 
-/* c is about to be freed: replies still coming for it are dropped. */
+/* 1 if a follower forwards cmd for c though its flags would run it here:
+ * WATCH (outside MULTI), UNWATCH of a client that has a session, EXEC of a
+ * client whose watch the leader keeps (the dispatcher routes it to the
+ * leader with proxy_route()). */
+int proxy_takes(const struct server *srv, const struct client *c, const struct command *cmd);
+
+/* c's watches end (DISCARD, EXEC, UNWATCH, RESET: src/server/multi.c's
+ * multi_unwatch_all()): the leader's, if it keeps some, end too (an
+ * UNWATCH on c's session whose reply is nobody's). */
+void proxy_unwatch(struct client *c);
+
+/* c is about to be freed: replies still coming for it are dropped, its
+ * session closed. */
 void proxy_client_gone(struct server *srv, struct client *c);
+
+/* This node learned that leader (0: none known) leads now: links to
+ * another node close (src/servercmd/cmd_sentinel.c's leader watch). */
+void proxy_leader_changed(struct server *srv, uint64_t leader);
 
 /* RAFTCACHE.SELECT index, the leader's side of a proxy link's database
  * switch (a follower sends it in front of a command of another database

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "node/node.h"
 #include "server/pubsub.h"
+#include "server/proxy.h"
 #include "server/sentinel.h"
 #include "server/server.h"
 #include "cmd/cmdarg.h"
@@ -353,6 +354,7 @@ void sentinel_leader_watch(struct server *srv)
     uint64_t leader = node_removed(srv->node) ? 0 : node_leader(srv->node);
     if (leader == w->leader) return;
     w->leader = leader;
+    proxy_leader_changed(srv, leader);
     w->changed_ms = server_now_ms();
     char host[CONFIG_HOST_MAX];
     int port;

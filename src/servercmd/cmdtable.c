@@ -294,9 +294,10 @@ static const struct command cmd_table_core[] = {
      "2.0.0", "Discards a transaction.", NULL, "fast transaction", NULL},
     {"watch", -2, NOQ | F | LD | ST | NS | CMD_ALLOW_BUSY, 1, -1, 1, cmd_watch, "transactions",
      "2.2.0", "Monitors changes to keys to determine the execution of a transaction.",
-     "key [key ...]", "fast transaction", NULL},
+     "key [key ...]", "fast transaction", NULL, .proxy = CMD_PROXY_WATCH},
     {"unwatch", 1, F | LD | ST | NS | CMD_ALLOW_BUSY, 0, 0, 0, cmd_unwatch, "transactions", "2.2.0",
-     "Forgets about watched keys of a transaction.", NULL, "fast transaction", NULL},
+     "Forgets about watched keys of a transaction.", NULL, "fast transaction", NULL,
+     .proxy = CMD_PROXY_UNWATCH},
 
     CMD_ROWS_END,
 };

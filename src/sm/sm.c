@@ -572,16 +572,6 @@ int sm_write_add(struct sm *sm, const struct sm_write *w)
     return 0;
 }
 
-/* The database a transaction's commands after q run in: q's argument
- * when q is a SELECT that will succeed, else db. */
-static int db_after(const struct sm *sm, const struct command *cmd, const struct multi_cmd *q,
-                    int db)
-{
-    if (!cmd || strcmp(cmd->name, "select") != 0 || q->argc != 2) return db;
-    int to = cmd_db_index(&q->argv[1], sm->env.dbs->n);
-    return to < 0 ? db : to;
-}
-
 uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
 {
     ASSERT(!sm->batch_n && "the open batch goes first: a client's commands stay in order");
@@ -597,7 +587,7 @@ uint32_t sm_build_multi(struct sm *sm, const struct client *c, uint32_t *tags)
         const struct resp_arg *argv = q->argv;
         int argc = absolute_argv(cmd, q->argc, &argv, now, abs_argv, scratch, sizeof scratch);
         scratch_add(sm, db, argc, argv); /* copies what it keeps no pointer to */
-        db = db_after(sm, cmd, q, db);
+        db = cmd_select_target(cmd, q->argc, q->argv, db, sm->env.dbs->n);
         if (cmd && (cmd->flags & CMD_WRITE)) stage_keys(&sm->inflight, cmd, q->argc, q->argv);
         /* what the call counts as when rewritten (EXPIRE made PEXPIREAT
          * counts as EXPIRE, as in Redis) */

@@ -127,7 +127,9 @@
 #include "raft/raft.h"
 
 struct ev_loop;
-struct transport; /* private */
+struct transport;         /* private */
+struct transport_session; /* private: one client's proxy link (Sessions, below) */
+struct resp_arg;          /* resp/parser.h */
 
 enum transport_err {
     TRANSPORT_OK = 0,
@@ -301,36 +303,43 @@ uint64_t transport_lost_state_refusals(const struct transport *t);
 /* Static text for a transport_err code. */
 const char *transport_strerror(int err);
 
-/* ---- Follower proxy link (raft-follower-proxy, src/server/proxy.h) ----
+/* ---- Follower proxy links (raft-follower-proxy, src/server/proxy.h) ----
  *
- * A second, separate outgoing connection ("proxy link") on which a follower
- * forwards client commands to the leader as an ordinary client would: RESP2,
- * no HELLO, first `RAFT.AUTH <raft-secret> <from-node-id>` when a secret is
- * set (so the leader counts it as a peer link, not as one of its clients),
- * then `AUTH <password>` when a password is set (requirepass; the leader's
- * must be the same). It never shares a socket with the Raft peer
- * links, so a large proxied reply never delays a Raft message.
+ * Separate outgoing connections ("proxy links") on which a follower
+ * forwards client commands to the leader as an ordinary client would: two
+ * shared links, one per client protocol (the RESP3 one after HELLO 3, so
+ * the leader writes each reply in the shape its client asked for), and the
+ * sessions below. A link starts with `RAFT.AUTH <raft-secret>
+ * <from-node-id>` when a secret is set (so the leader counts it as a peer
+ * link, not as one of its clients), then `AUTH <password>` when a password
+ * is set (requirepass; the leader's must be the same); an error reply to
+ * any of them, or to its HELLO, closes it. It never shares a socket with
+ * the Raft peer links, so a large proxied reply never delays a Raft
+ * message.
  *
- * One proxy link at a time, to the address of the peer link of the leader
- * named in transport_forward(). It is opened on demand (no back-off: a new
- * attempt is made by the next forward after a failure) and closed when a
- * forward names another leader, when that peer's address changes or it is
- * removed, on a connect timeout (connect_timeout_ms), when commands are
- * pending and nothing was answered for the forward timeout, when AUTH is
- * refused, and when the leader hangs up.
+ * A link goes to the address of the peer link of the leader named in
+ * transport_forward(). It is opened on demand (no back-off: a new attempt is
+ * made by the next forward after a failure) and closed when a forward names
+ * another leader or a new leader is known (transport_forward_retarget()),
+ * when that peer's address changes or it is removed, on a connect timeout
+ * (connect_timeout_ms), when a command that is not blocking is pending and
+ * nothing was answered for the forward timeout, when the handshake is
+ * refused, when the leader's bytes are not RESP (resp/frame.h), and when the
+ * leader hangs up.
  *
- * ORDER. Callbacks run in exactly the order transport_forward() accepted the
- * commands, across link failures too: when a link is lost every command still
- * pending on it fails (callback with resp NULL), and those failures are
- * delivered before any reply of a later link. A failed command may or may not
- * have run on the leader.
+ * ORDER. On one link, callbacks run in exactly the order transport_forward()
+ * accepted the commands, across link failures too: when a link is lost every
+ * command still pending on it fails (callback with resp NULL), and those
+ * failures are delivered before any reply of a later link. A failed command
+ * may or may not have run on the leader. A caller that keeps one client's
+ * commands in order forwards them all on one link while any is pending.
  *
  * CALLBACKS run only from the event loop (a reply, a timer), never from
  * inside a transport_*() call, so the caller may forward again, or cancel,
- * from inside one. resp[0..len) is the complete reply, re-encoded as RESP2
- * from hiredis's reply tree (transport_reply_encode()); it is borrowed for the
- * duration of the call. Known loss: hiredis 0.14 reads a null array (*-1) as
- * nil, so it is relayed as a null bulk ($-1), which RESP2 clients read alike.
+ * from inside one. resp[0..len) is the complete reply, the leader's bytes as
+ * they came (src/transport/transport_link.c); it is borrowed for the
+ * duration of the call. A push frame on a link (none is asked for) is
+ * dropped.
  *
  * LIMITS. The queue of a link (pending plus failed-not-yet-delivered) holds
  * at most pending_cmds_max commands and pending_bytes_max bytes (arguments
@@ -349,22 +358,67 @@ typedef void transport_reply_fn(void *ud, const char *resp, size_t len);
 void transport_set_forward(struct transport *t, const char *password, size_t password_len,
                            uint32_t timeout_ms);
 
-/* Sends argv[0..argc) (argc >= 1, binary-safe, copied before returning) to
- * leader_id on the proxy link, to run in database db (the link switches
- * with RAFTCACHE.SELECT, which the leader answers with nothing and runs at
- * once; a new link starts in 0); cb(ud, ...) is called exactly once later,
- * unless cancelled. Returns 0, TRANSPORT_ENOPEER (leader_id is not a peer:
- * no address known), TRANSPORT_EFULL or TRANSPORT_EINVAL (argc < 1 or no
- * callback); on an error, cb is never called. */
-int transport_forward(struct transport *t, uint64_t leader_id, int db, int argc, const char **argv,
-                      const size_t *lens, transport_reply_fn *cb, void *ud);
+/* One command to forward: argv[0..argc), binary-safe. */
+struct transport_cmd {
+    int argc;
+    const struct resp_arg *argv;
+};
 
-/* Every forwarded command whose ud is `ud` gets no callback any more (the
- * command itself still goes, or went, to the leader). Call it before ud is
- * freed. */
+/* How a forward goes: the link (a session, or NULL: the shared link of
+ * proto), the database (db) and protocol (proto, 2 or 3) its commands run
+ * in on the leader, and whether the leader may hold its reply back for as
+ * long as it likes (blocking: BLPOP, XREAD BLOCK; no forward timeout runs
+ * while it is the oldest pending). */
+struct transport_fwd_ctx {
+    struct transport_session *session;
+    int db;
+    int proto;
+    int blocking;
+};
+
+/* Sends cmds[0..ncmds) (ncmds >= 1, each argc >= 1, copied before
+ * returning), back to back, to leader_id on ctx's link; cb(ud, ...) is
+ * called exactly once later, unless cancelled, with the reply to the last
+ * of them: the others' are dropped (a unit: MULTI, the queued commands,
+ * EXEC). The link switches its database with RAFTCACHE.SELECT, which the
+ * leader answers with nothing and runs at once, and a session its protocol
+ * with HELLO; a new connection starts in 0, speaking RESP2. Returns 0,
+ * TRANSPORT_ENOPEER (leader_id is not a peer: no address known),
+ * TRANSPORT_ENOTCONN (no connection could be started), TRANSPORT_EFULL or
+ * TRANSPORT_EINVAL (no command, an empty one, no callback, or no such
+ * protocol); on an error, cb is never called. */
+int transport_forward(struct transport *t, uint64_t leader_id, const struct transport_fwd_ctx *ctx,
+                      const struct transport_cmd *cmds, int ncmds, transport_reply_fn *cb,
+                      void *ud);
+
+/* ---- Sessions ----
+ *
+ * A session is one client's own proxy link: what the leader keeps per
+ * connection (WATCH's keys, a blocked BLPOP) stays that client's. It
+ * follows the same rules as a shared link (handshake, order, failures,
+ * limits) and opens on demand too; a connection lost is replaced by a new
+ * one at the next forward, with nothing of the old one's state: its number
+ * (transport_session_link()) tells them apart. It belongs to its client
+ * and is freed with it, before the transport. */
+struct transport_session *transport_session_new(struct transport *t);
+/* Closes the session's link; no callback of it follows. NULL: nothing. */
+void transport_session_free(struct transport_session *s);
+/* The number of the session's live connection (each new one, of any link,
+ * has a greater one), or 0 when it has none. */
+uint64_t transport_session_link(const struct transport_session *s);
+
+/* A new leader is known: every proxy link to another node is closed now
+ * (its pending commands fail), rather than when its next command is
+ * forwarded; a session's blocked command does not wait on a leader that
+ * stopped leading. */
+void transport_forward_retarget(struct transport *t, uint64_t leader_id);
+
+/* Every command forwarded on a shared link whose ud is `ud` gets no
+ * callback any more (the command itself still goes, or went, to the
+ * leader). Call it before ud is freed. */
 void transport_forward_cancel_ud(struct transport *t, const void *ud);
 
-/* Commands in the proxy queue (pending or failed and not yet delivered). */
+/* Commands in the proxy queues (pending or failed and not yet delivered). */
 uint32_t transport_forward_pending(const struct transport *t);
 
 /* ---- One-shot requests (RAFT.CLUSTER JOIN) ----

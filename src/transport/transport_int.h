@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "resp/parser.h"
 #include "resp/writer.h"
 #include "transport/transport.h"
 
@@ -59,24 +60,64 @@ struct peer {
     size_t bl_head, bl_len, bl_cap;
 };
 
-/* The proxy link (see transport.h). Its queue is a ring in forward order:
- * the first n_failed entries were lost with an earlier link and wait for
- * delivery (by `deliver`, a zero-delay timer, or before the next reply);
- * the others are pending on the live link. */
+/* A raw RESP client connection (src/transport/transport_link.c): bytes go
+ * out as given, each reply comes back as its bytes, cut by resp/frame.h.
+ * Callbacks run from the loop; `lost` is the last one (the link is freed
+ * when it returns: the owner forgets it there). A callback may close its
+ * own link. */
+struct rlink;
+struct rlink_ops {
+    void (*connected)(void *ud);
+    void (*frame)(void *ud, const char *reply, size_t len);
+    void (*lost)(void *ud, const char *why);
+};
+/* NULL when no connection can be started (unknown host, no socket). */
+struct rlink *rlink_open(struct ev_loop *loop, const char *host, int port,
+                         const struct rlink_ops *ops, void *ud);
+/* Queues the command argv[0..argc) (argc >= 1), framed as a client would;
+ * it goes once connected. */
+void rlink_send_argv(struct rlink *l, int argc, const struct resp_arg *argv);
+/* Closes and frees l (NULL: nothing); no callback follows. */
+void rlink_close(struct rlink *l);
+int rlink_connected(const struct rlink *l);
+
+/* One proxy link (see transport.h): a shared one, for the clients of one
+ * protocol, or a session, one client's own. Its queue is a ring in forward
+ * order: the first n_failed entries were lost with an earlier connection
+ * and wait for delivery (by `deliver`, a zero-delay timer, or before the
+ * next reply); the others are pending on the live connection, the
+ * handshake's own commands among them (internal entries). */
 struct fwd_link {
-    uint64_t leader_id;           /* where ac goes; 0 when no link */
-    struct redisAsyncContext *ac; /* NULL when no link */
+    struct transport *t;
+    int proto;          /* the protocol the leader's side speaks: 2 on a new connection */
+    uint64_t leader_id; /* where link goes; 0 when no link */
+    struct rlink *link; /* NULL when no link */
+    uint64_t link_id;   /* the live connection's number (transport-wide); 0 when none */
     int connected;
-    int db;           /* the database the leader's side of ac has selected: 0 on a new link */
+    int db;           /* the database the leader's side has selected; -1: not known */
     ev_timer timer;   /* connect timeout, then forward timeout */
     ev_timer deliver; /* delivers failures from the loop */
     struct fwd *q;
     size_t head, len, cap, n_failed;
-    uint64_t bytes; /* sum of q's costs */
+    size_t n_internal;                /* the link's own entries among them */
+    uint64_t bytes;                   /* sum of q's costs */
+    struct fwd_link *prev_s, *next_s; /* sessions: the transport's list */
+};
+
+/* A client's own proxy link (transport.h, "Sessions"). */
+struct transport_session {
+    struct fwd_link l;
+};
+
+/* The follower's proxy links and what they share. */
+struct fwd_links {
+    struct fwd_link by_proto[2]; /* shared: [0] RESP2, [1] RESP3 */
+    struct fwd_link *sessions;   /* every session's link */
+    uint64_t n_sessions;
+    uint64_t last_link_id;
     char *password; /* password_len bytes (may hold NULs); 0 = no AUTH */
     size_t password_len;
     uint32_t timeout_ms;
-    struct resp_out enc; /* the reply being delivered, re-encoded */
 };
 
 struct transport {
@@ -93,7 +134,7 @@ struct transport {
     struct transport_limits lim;
     struct peer **peers; /* pointers: the embedded ev_timer must never move */
     size_t n_peers, cap_peers;
-    struct fwd_link fwd;
+    struct fwd_links fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
     ev_prepare feeder; /* active while a peer feeds a large command */

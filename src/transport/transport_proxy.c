@@ -1,10 +1,9 @@
 /*
  * src/transport/transport_proxy.c - part of the transport module (src/transport/transport.h): the
- * proxy link, one connection to the leader that carries the commands a
- * follower forwards (transport_forward()) and brings their replies back, in
- * order, re-encoded. Its callbacks follow the peer links' lifetime rule
- * (src/transport/transport.c): the link is detached (fwd.ac = NULL) before it is freed
- * and every callback first checks ac == fwd.ac.
+ * proxy links that carry the commands a follower forwards
+ * (transport_forward()) to the leader and bring their replies back in order,
+ * byte for byte (src/transport/transport_link.c): two shared links, one per
+ * client protocol, and the sessions, one client's own each.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,22 +11,23 @@
 #include <string.h>
 
 #include <ev.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-#include <hiredis/adapters/libev.h>
 
-#include "resp/writer.h"
 #include "base/log.h"
 #include "transport/transport.h"
 #include "transport/transport_int.h"
 #include "raft/raft_assert.h"
 #include "base/util.h"
 
-/* One forwarded command, from transport_forward() to its callback. */
+/* One forwarded command (or unit), from transport_forward() to its
+ * callback; or one of the link's own commands (internal: HELLO, AUTH...),
+ * whose error reply ends the link. */
 struct fwd {
-    transport_reply_fn *cb; /* NULL once cancelled */
+    transport_reply_fn *cb; /* NULL once cancelled, and for internal entries */
     void *ud;
     uint64_t cost;
+    uint32_t skip;    /* replies dropped before the one delivered (a unit's first ones) */
+    uint8_t blocking; /* no forward timeout while it is the oldest pending */
+    uint8_t internal;
 };
 
 static struct fwd *fwd_at(struct fwd_link *l, size_t i)
@@ -38,7 +38,7 @@ static struct fwd *fwd_at(struct fwd_link *l, size_t i)
 static void fwd_push(struct fwd_link *l, const struct fwd *f)
 {
     if (l->len == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
+        size_t ncap = l->cap ? l->cap * 2 : 8;
         struct fwd *n = util_xmalloc(ncap * sizeof *n);
         for (size_t i = 0; i < l->len; i++)
             n[i] = *fwd_at(l, i);
@@ -48,6 +48,7 @@ static void fwd_push(struct fwd_link *l, const struct fwd *f)
         l->cap = ncap;
     }
     *fwd_at(l, l->len++) = *f;
+    l->n_internal += f->internal;
     l->bytes += f->cost;
     ASSERT(l->len <= l->cap && l->bytes >= f->cost);
 }
@@ -58,24 +59,30 @@ static struct fwd fwd_pop(struct fwd_link *l)
     struct fwd f = *fwd_at(l, 0);
     l->head = (l->head + 1) % l->cap;
     l->len--;
-    ASSERT(l->bytes >= f.cost); /* the queue's byte count never goes negative */
+    ASSERT(l->n_internal >= f.internal && l->bytes >= f.cost); /* counts never go negative */
+    l->n_internal -= f.internal;
     l->bytes -= f.cost;
     return f;
 }
 
-static void fwd_arm(struct transport *t, uint32_t ms)
+/* The forward timeout runs while the oldest pending entry waits for a reply
+ * it should get soon: not for a blocking command, which waits as long as
+ * the leader makes it. */
+static void fwd_rearm(struct fwd_link *l)
 {
-    ev_timer_stop(t->loop, &t->fwd.timer);
-    ev_timer_set(&t->fwd.timer, (double)ms / 1000.0, 0.0);
-    ev_timer_start(t->loop, &t->fwd.timer);
+    struct ev_loop *loop = l->t->loop;
+    if (!l->connected) return; /* the connect timeout runs */
+    ev_timer_stop(loop, &l->timer);
+    if (l->len == l->n_failed || fwd_at(l, l->n_failed)->blocking) return;
+    ev_timer_set(&l->timer, (double)l->t->fwd.timeout_ms / 1000.0, 0.0);
+    ev_timer_start(loop, &l->timer);
 }
 
 /* Calls back every failed entry, in order. The state is re-read after each
  * callback, which may forward (appending) or lose the link again. */
-static void deliver_failed(struct transport *t)
+static void deliver_failed(struct fwd_link *l)
 {
-    struct fwd_link *l = &t->fwd;
-    ev_timer_stop(t->loop, &l->deliver);
+    ev_timer_stop(l->t->loop, &l->deliver);
     while (l->n_failed > 0) {
         struct fwd f = fwd_pop(l);
         l->n_failed--;
@@ -90,30 +97,35 @@ static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
     deliver_failed(w->data);
 }
 
-/* Detaches the live link; every command pending on it fails (delivered from
- * the loop). hiredis_frees: we are inside its connect/disconnect callback,
- * which frees the context itself. hiredis's callbacks for the detached link
- * see a stale context and do nothing. */
-static void fwd_lost(struct transport *t, const char *why, int hiredis_frees)
+static const char *link_kind(const struct fwd_link *l)
 {
-    struct fwd_link *l = &t->fwd;
-    redisAsyncContext *ac = l->ac;
-    if (!ac) return;
+    const struct fwd_links *f = &l->t->fwd;
+    return l == &f->by_proto[0] ? "RESP2" : l == &f->by_proto[1] ? "RESP3" : "session";
+}
+
+/* Forgets the live connection; every command pending on it fails (delivered
+ * from the loop). Closes it unless it is already gone (inside its `lost`
+ * callback, which frees it). */
+static void fwd_forget(struct fwd_link *l, const char *why, int close_it)
+{
+    if (!l->link) return;
     size_t lost = l->len - l->n_failed;
     if (lost)
-        LOG_NOTICE("Proxy link to leader %" PRIu64 " lost (%s): %zu forwarded commands fail",
-                   l->leader_id, why, lost);
+        LOG_NOTICE("Proxy link (%s) to leader %" PRIu64 " lost (%s): %zu forwarded commands fail",
+                   link_kind(l), l->leader_id, why, lost);
     else
-        LOG_VERBOSE("Proxy link to leader %" PRIu64 " closed (%s)", l->leader_id, why);
-    l->ac = NULL;
+        LOG_VERBOSE("Proxy link (%s) to leader %" PRIu64 " closed (%s)", link_kind(l), l->leader_id,
+                    why);
+    if (close_it) rlink_close(l->link);
+    l->link = NULL;
+    l->link_id = 0;
     l->connected = 0;
     l->leader_id = 0;
     l->n_failed = l->len;
-    ev_timer_stop(t->loop, &l->timer);
-    if (!hiredis_frees) redisAsyncFree(ac);
+    ev_timer_stop(l->t->loop, &l->timer);
     if (l->n_failed) {
         ev_timer_set(&l->deliver, 0.0, 0.0);
-        ev_timer_start(t->loop, &l->deliver);
+        ev_timer_start(l->t->loop, &l->deliver);
     }
 }
 
@@ -121,211 +133,283 @@ static void fwd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    struct transport *t = w->data;
-    fwd_lost(t, t->fwd.connected ? "no reply within the forward timeout" : "connect timeout", 0);
+    struct fwd_link *l = w->data;
+    fwd_forget(l, l->connected ? "no reply within the forward timeout" : "connect timeout", 1);
 }
 
-static void fwd_connect_cb(const redisAsyncContext *ac, int status)
+static void link_connected(void *ud)
 {
-    struct transport *t = ac->data;
-    struct fwd_link *l = &t->fwd;
-    if (ac != l->ac) return;
-    if (status != REDIS_OK) {
-        fwd_lost(t, ac->c.errstr, 1);
+    struct fwd_link *l = ud;
+    l->connected = 1;
+    fwd_rearm(l);
+}
+
+static void link_lost(void *ud, const char *why)
+{
+    fwd_forget(ud, why, 0);
+}
+
+/* The reply to one of the link's own commands: an error ends the link. */
+static void internal_reply(struct fwd_link *l, const char *resp, size_t len)
+{
+    if (resp[0] != '-' && resp[0] != '!') return;
+    int n = (int)(len > 200 ? 200 : len - 2);
+    LOG_WARNING("Proxy link to leader %" PRIu64 ": handshake refused: %.*s", l->leader_id, n,
+                resp + 1);
+    fwd_forget(l, "handshake refused", 1);
+}
+
+static void link_frame(void *ud, const char *resp, size_t len)
+{
+    struct fwd_link *l = ud;
+    deliver_failed(l);    /* earlier commands first: order holds across links */
+    if (!l->link) return; /* a callback lost this link: this reply's command failed too */
+    if (resp[0] == '>') { /* no push is asked for on a proxy link */
+        LOG_VERBOSE("Proxy link to leader %" PRIu64 ": push message dropped", l->leader_id);
         return;
     }
-    l->connected = 1;
-    redisEnableKeepAlive(&l->ac->c);
-    if (l->len > l->n_failed)
-        fwd_arm(t, l->timeout_ms);
-    else
-        ev_timer_stop(t->loop, &l->timer);
-}
-
-static void fwd_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-    (void)status;
-    struct transport *t = ac->data;
-    if (ac != t->fwd.ac) return;
-    fwd_lost(t, ac->c.errstr[0] ? ac->c.errstr : "connection closed", 1);
-}
-
-static void fwd_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    struct transport *t = ac->data;
-    const redisReply *reply = r;
-    if (!reply || ac != t->fwd.ac || reply->type != REDIS_REPLY_ERROR) return;
-    LOG_WARNING("Proxy link to leader %" PRIu64 ": AUTH refused: %s", t->fwd.leader_id, reply->str);
-    fwd_lost(t, "AUTH refused", 0);
-}
-
-static void fwd_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    struct transport *t = ac->data;
-    struct fwd_link *l = &t->fwd;
-    if (!r || ac != l->ac) return;
-    deliver_failed(t);       /* earlier commands first: order holds across links */
-    if (ac != l->ac) return; /* a callback lost this link: r's command failed too */
-    struct fwd f = fwd_pop(l);
-    if (l->len == 0)
-        ev_timer_stop(t->loop, &l->timer);
-    else
-        fwd_arm(t, l->timeout_ms);
-    resp_out_clear(&l->enc);
-    if (transport_reply_encode(r, &l->enc) != 0) {
-        resp_out_clear(&l->enc);
-        resp_add_error(&l->enc, "ERR the leader's reply could not be relayed");
+    if (l->len == 0) {
+        fwd_forget(l, "a reply to no command", 1);
+        return;
     }
-    if (f.cb) f.cb(f.ud, l->enc.data, l->enc.len);
-    resp_out_clear(&l->enc);
-    resp_out_shrink(&l->enc, 64 * 1024);
+    struct fwd *head = fwd_at(l, 0);
+    if (head->skip) { /* MULTI's +OK, a queued command's +QUEUED */
+        head->skip--;
+        return;
+    }
+    struct fwd f = fwd_pop(l);
+    fwd_rearm(l);
+    if (f.internal)
+        internal_reply(l, resp, len);
+    else if (f.cb)
+        f.cb(f.ud, resp, len);
 }
 
-/* Starts a link to peer p. RAFT.AUTH goes first when raft-secret is set:
- * the leader then knows the link for a peer's (not one of its clients, not
- * held to maxclients); then AUTH when a password is set. */
-static int fwd_open(struct transport *t, const struct peer *p)
+static const struct rlink_ops link_ops = {
+    .connected = link_connected, .frame = link_frame, .lost = link_lost};
+
+/* Sends one of the link's own commands, whose reply is checked, not
+ * delivered. */
+static void send_internal(struct fwd_link *l, int argc, const struct resp_arg *argv)
 {
-    struct fwd_link *l = &t->fwd;
-    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
-    if (!ac) abort();
-    if (ac->err) {
-        LOG_VERBOSE("Proxy link to leader %" PRIu64 " (%s:%d): %s", p->id, p->host, p->port,
-                    ac->c.errstr);
-        redisAsyncFree(ac);
+    rlink_send_argv(l->link, argc, argv);
+    struct fwd f = {.internal = 1};
+    fwd_push(l, &f);
+}
+
+/* Starts a connection to peer p. RAFT.AUTH goes first when raft-secret is
+ * set: the leader then knows the link for a peer's (not one of its
+ * clients, not held to maxclients); then AUTH when a password is set. */
+static int fwd_open(struct fwd_link *l, const struct peer *p)
+{
+    struct transport *t = l->t;
+    l->link = rlink_open(t->loop, p->host, p->port, &link_ops, l);
+    if (!l->link) {
+        LOG_VERBOSE("Proxy link to leader %" PRIu64 " (%s:%d): cannot connect", p->id, p->host,
+                    p->port);
         return -1;
     }
-    ac->data = t;
-    l->ac = ac;
+    l->link_id = ++t->fwd.last_link_id;
     l->leader_id = p->id;
     l->connected = 0;
+    l->proto = 2;
     l->db = 0;
-    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
-        redisAsyncSetConnectCallback(ac, fwd_connect_cb) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, fwd_disconnect_cb) != REDIS_OK)
-        abort();
     if (t->secret_len > 0) {
-        const char *argv[3] = {"RAFT.AUTH", t->secret, t->self_str};
-        size_t lens[3] = {9, t->secret_len, strlen(t->self_str)};
-        if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 3, argv, lens) != REDIS_OK) abort();
+        struct resp_arg argv[3] = {
+            {"RAFT.AUTH", 9}, {t->secret, t->secret_len}, {t->self_str, strlen(t->self_str)}};
+        send_internal(l, 3, argv);
     }
-    if (l->password_len) {
-        const char *argv[2] = {"AUTH", l->password};
-        size_t lens[2] = {4, l->password_len};
-        if (redisAsyncCommandArgv(ac, fwd_auth_cb, NULL, 2, argv, lens) != REDIS_OK) abort();
+    if (t->fwd.password_len) {
+        struct resp_arg argv[2] = {{"AUTH", 4}, {t->fwd.password, t->fwd.password_len}};
+        send_internal(l, 2, argv);
     }
-    fwd_arm(t, t->lim.connect_timeout_ms);
+    ev_timer_set(&l->timer, (double)t->lim.connect_timeout_ms / 1000.0, 0.0);
+    ev_timer_start(t->loop, &l->timer);
     return 0;
 }
 
-/* argv sent on l in database db: alone when the link's side on the leader
- * has db selected, else behind RAFTCACHE.SELECT db in the same buffer (it
- * replies nothing, so the one callback gets the command's reply). */
-static int fwd_send(struct fwd_link *l, int db, int argc, const char **argv, const size_t *lens)
+/* The leader's side of l made ready for a command of ctx: HELLO when its
+ * protocol differs (a session follows its client's HELLO; its reply is
+ * the link's own), RAFTCACHE.SELECT when its database does (no reply). */
+static void fwd_context(struct fwd_link *l, const struct transport_fwd_ctx *ctx)
 {
-    if (db == l->db) return redisAsyncCommandArgv(l->ac, fwd_reply_cb, NULL, argc, argv, lens);
-    char n[16];
-    const char *sel[2] = {"RAFTCACHE.SELECT", n};
-    size_t sel_lens[2] = {16, (size_t)snprintf(n, sizeof n, "%d", db)};
-    char *a = NULL, *b = NULL;
-    int alen = redisFormatCommandArgv(&a, 2, sel, sel_lens);
-    int blen = redisFormatCommandArgv(&b, argc, argv, lens);
-    int rc = REDIS_ERR;
-    if (alen > 0 && blen > 0) {
-        char *both = util_xmalloc((size_t)alen + (size_t)blen);
-        memcpy(both, a, (size_t)alen);
-        memcpy(both + alen, b, (size_t)blen);
-        rc = redisAsyncFormattedCommand(l->ac, fwd_reply_cb, NULL, both,
-                                        (size_t)alen + (size_t)blen);
-        free(both);
+    if (ctx->proto != l->proto) {
+        struct resp_arg hello[2] = {{"HELLO", 5}, {ctx->proto == 3 ? "3" : "2", 1}};
+        send_internal(l, 2, hello);
+        l->proto = ctx->proto;
     }
-    redisFreeCommand(a);
-    redisFreeCommand(b);
-    if (rc == REDIS_OK) l->db = db;
-    return rc;
+    if (ctx->db != l->db) {
+        char n[16];
+        struct resp_arg sel[2] = {{"RAFTCACHE.SELECT", 16},
+                                  {n, (size_t)snprintf(n, sizeof n, "%d", ctx->db)}};
+        rlink_send_argv(l->link, 2, sel);
+        l->db = ctx->db;
+    }
 }
 
-int transport_forward(struct transport *t, uint64_t leader_id, int db, int argc, const char **argv,
-                      const size_t *lens, transport_reply_fn *cb, void *ud)
+static struct fwd_link *link_for(struct transport *t, const struct transport_fwd_ctx *ctx)
 {
-    struct fwd_link *l = &t->fwd;
-    if (argc < 1 || !cb) return TRANSPORT_EINVAL;
+    return ctx->session ? &ctx->session->l : &t->fwd.by_proto[ctx->proto - 2];
+}
+
+int transport_forward(struct transport *t, uint64_t leader_id, const struct transport_fwd_ctx *ctx,
+                      const struct transport_cmd *cmds, int ncmds, transport_reply_fn *cb, void *ud)
+{
+    if (ncmds < 1 || !cb || (ctx->proto != 2 && ctx->proto != 3)) return TRANSPORT_EINVAL;
+    for (int i = 0; i < ncmds; i++)
+        if (cmds[i].argc < 1) return TRANSPORT_EINVAL;
+    struct fwd_link *l = link_for(t, ctx);
     const struct peer *p = transport_find_peer(t, leader_id, NULL);
     if (!p) return TRANSPORT_ENOPEER;
-    uint64_t cost = TRANSPORT_CMD_OVERHEAD_BYTES;
-    for (int i = 0; i < argc; i++)
-        cost += lens[i];
-    if (transport_queue_full(&t->lim, l->len, l->bytes, cost)) return TRANSPORT_EFULL;
-    if (l->ac && l->leader_id != leader_id) fwd_lost(t, "the leader changed", 0);
-    if (!l->ac && fwd_open(t, p) != 0) return TRANSPORT_ENOTCONN;
-    if (fwd_send(l, db, argc, argv, lens) != REDIS_OK) return TRANSPORT_ENOTCONN;
-    int was_idle = l->len == l->n_failed;
-    struct fwd f = {.cb = cb, .ud = ud, .cost = cost};
+    uint64_t cost = TRANSPORT_CMD_OVERHEAD_BYTES * (uint64_t)ncmds;
+    for (int i = 0; i < ncmds; i++)
+        for (int j = 0; j < cmds[i].argc; j++)
+            cost += cmds[i].argv[j].len;
+    if (transport_queue_full(&t->lim, l->len - l->n_internal, l->bytes, cost))
+        return TRANSPORT_EFULL;
+    if (l->link && l->leader_id != leader_id) fwd_forget(l, "the leader changed", 1);
+    if (!l->link && fwd_open(l, p) != 0) return TRANSPORT_ENOTCONN;
+    fwd_context(l, ctx);
+    for (int i = 0; i < ncmds; i++)
+        rlink_send_argv(l->link, cmds[i].argc, cmds[i].argv);
+    if (ncmds > 1) l->db = -1; /* a SELECT among them moves the leader's side */
+    struct fwd f = {.cb = cb,
+                    .ud = ud,
+                    .cost = cost,
+                    .skip = (uint32_t)ncmds - 1,
+                    .blocking = ctx->blocking != 0};
     fwd_push(l, &f);
-    if (was_idle && l->connected) fwd_arm(t, l->timeout_ms);
+    if (!ev_is_active(&l->timer)) fwd_rearm(l); /* else it runs for an older one */
     return TRANSPORT_OK;
 }
 
-void transport_forward_cancel_ud(struct transport *t, const void *ud)
+static void cancel_ud(struct fwd_link *l, const void *ud)
 {
-    struct fwd_link *l = &t->fwd;
     for (size_t i = 0; i < l->len; i++) {
         struct fwd *f = fwd_at(l, i);
         if (f->ud == ud) f->cb = NULL;
     }
 }
 
+void transport_forward_cancel_ud(struct transport *t, const void *ud)
+{
+    cancel_ud(&t->fwd.by_proto[0], ud);
+    cancel_ud(&t->fwd.by_proto[1], ud);
+}
+
 uint32_t transport_forward_pending(const struct transport *t)
 {
-    return (uint32_t)t->fwd.len;
+    const struct fwd_link *sh = t->fwd.by_proto;
+    size_t n = sh[0].len - sh[0].n_internal + sh[1].len - sh[1].n_internal;
+    for (const struct fwd_link *s = t->fwd.sessions; s; s = s->next_s)
+        n += s->len - s->n_internal;
+    return (uint32_t)n;
 }
 
 void transport_set_forward(struct transport *t, const char *password, size_t password_len,
                            uint32_t timeout_ms)
 {
-    struct fwd_link *l = &t->fwd;
+    struct fwd_links *f = &t->fwd;
     ASSERT(timeout_ms > 0 && (password || password_len == 0));
-    l->timeout_ms = timeout_ms;
-    if (password_len == l->password_len &&
-        memcmp(password ? password : "", l->password, password_len) == 0)
+    f->timeout_ms = timeout_ms;
+    if (password_len == f->password_len &&
+        memcmp(password ? password : "", f->password, password_len) == 0)
         return;
-    explicit_bzero(l->password, l->password_len);
-    free(l->password);
-    l->password = util_xcalloc(1, password_len + 1);
-    if (password_len) memcpy(l->password, password, password_len);
-    l->password_len = password_len;
+    explicit_bzero(f->password, f->password_len);
+    free(f->password);
+    f->password = util_xcalloc(1, password_len + 1);
+    if (password_len) memcpy(f->password, password, password_len);
+    f->password_len = password_len;
+}
+
+static void link_init(struct transport *t, struct fwd_link *l)
+{
+    l->t = t;
+    l->proto = 2;
+    ev_init(&l->timer, fwd_timer_cb);
+    l->timer.data = l;
+    ev_init(&l->deliver, deliver_cb);
+    l->deliver.data = l;
+}
+
+/* The link goes, and with it every callback still due. */
+static void link_release(struct fwd_link *l)
+{
+    ev_timer_stop(l->t->loop, &l->timer);
+    ev_timer_stop(l->t->loop, &l->deliver);
+    rlink_close(l->link);
+    l->link = NULL;
+    free(l->q);
+    l->q = NULL;
+}
+
+struct transport_session *transport_session_new(struct transport *t)
+{
+    struct transport_session *s = util_xcalloc(1, sizeof *s);
+    link_init(t, &s->l);
+    s->l.next_s = t->fwd.sessions;
+    if (t->fwd.sessions) t->fwd.sessions->prev_s = &s->l;
+    t->fwd.sessions = &s->l;
+    t->fwd.n_sessions++;
+    return s;
+}
+
+void transport_session_free(struct transport_session *s)
+{
+    if (!s) return;
+    struct fwd_link *l = &s->l;
+    struct fwd_links *f = &l->t->fwd;
+    if (l->prev_s)
+        l->prev_s->next_s = l->next_s;
+    else
+        f->sessions = l->next_s;
+    if (l->next_s) l->next_s->prev_s = l->prev_s;
+    ASSERT(f->n_sessions > 0);
+    f->n_sessions--;
+    link_release(l);
+    free(s);
+}
+
+uint64_t transport_session_link(const struct transport_session *s)
+{
+    return s ? s->l.link_id : 0;
+}
+
+void transport_forward_retarget(struct transport *t, uint64_t leader_id)
+{
+    for (int p = 0; p < 2; p++) {
+        struct fwd_link *l = &t->fwd.by_proto[p];
+        if (l->link && l->leader_id != leader_id) fwd_forget(l, "a new leader is known", 1);
+    }
+    for (struct fwd_link *l = t->fwd.sessions; l; l = l->next_s)
+        if (l->link && l->leader_id != leader_id) fwd_forget(l, "a new leader is known", 1);
 }
 
 void transport_fwd_init(struct transport *t)
 {
-    struct fwd_link *l = &t->fwd;
-    ev_init(&l->timer, fwd_timer_cb);
-    l->timer.data = t;
-    ev_init(&l->deliver, deliver_cb);
-    l->deliver.data = t;
-    l->password = util_xcalloc(1, 1);
-    l->timeout_ms = t->lim.reply_timeout_ms ? t->lim.reply_timeout_ms : 15000;
-    resp_out_init(&l->enc, 2);
+    link_init(t, &t->fwd.by_proto[0]);
+    link_init(t, &t->fwd.by_proto[1]);
+    t->fwd.password = util_xcalloc(1, 1);
+    t->fwd.timeout_ms = t->lim.reply_timeout_ms ? t->lim.reply_timeout_ms : 15000;
 }
 
-/* Shutdown: pending forwards are dropped without callbacks. */
+/* Shutdown: pending forwards are dropped without callbacks; sessions are
+ * their clients' and were freed with them. */
 void transport_fwd_free(struct transport *t)
 {
-    struct fwd_link *l = &t->fwd;
-    ev_timer_stop(t->loop, &l->timer);
-    ev_timer_stop(t->loop, &l->deliver);
-    redisAsyncContext *ac = l->ac;
-    l->ac = NULL;
-    if (ac) redisAsyncFree(ac);
-    free(l->q);
-    explicit_bzero(l->password, l->password_len);
-    free(l->password);
-    resp_out_free(&l->enc);
+    ASSERT(t->fwd.n_sessions == 0);
+    link_release(&t->fwd.by_proto[0]);
+    link_release(&t->fwd.by_proto[1]);
+    explicit_bzero(t->fwd.password, t->fwd.password_len);
+    free(t->fwd.password);
 }
 
 void transport_fwd_peer_changed(struct transport *t, uint64_t id)
 {
-    if (t->fwd.ac && t->fwd.leader_id == id) fwd_lost(t, "the leader's address changed", 0);
+    for (int p = 0; p < 2; p++) {
+        struct fwd_link *l = &t->fwd.by_proto[p];
+        if (l->link && l->leader_id == id) fwd_forget(l, "the leader's address changed", 1);
+    }
+    for (struct fwd_link *l = t->fwd.sessions; l; l = l->next_s)
+        if (l->link && l->leader_id == id) fwd_forget(l, "the leader's address changed", 1);
 }

@@ -321,18 +321,40 @@ void transport_set_forward(struct transport *t, const char *password, size_t pas
     (void)timeout_ms;
 }
 
-int transport_forward(struct transport *t, uint64_t leader_id, int db, int argc, const char **argv,
-                      const size_t *lens, transport_reply_fn *cb, void *ud)
+int transport_forward(struct transport *t, uint64_t leader_id, const struct transport_fwd_ctx *ctx,
+                      const struct transport_cmd *cmds, int ncmds, transport_reply_fn *cb, void *ud)
 {
     (void)t;
     (void)leader_id;
-    (void)db;
-    (void)argc;
-    (void)argv;
-    (void)lens;
+    (void)ctx;
+    (void)cmds;
+    (void)ncmds;
     (void)cb;
     (void)ud;
     return TRANSPORT_ENOTCONN;
+}
+
+struct transport_session *transport_session_new(struct transport *t)
+{
+    (void)t;
+    return NULL;
+}
+
+void transport_session_free(struct transport_session *s)
+{
+    (void)s;
+}
+
+uint64_t transport_session_link(const struct transport_session *s)
+{
+    (void)s;
+    return 0;
+}
+
+void transport_forward_retarget(struct transport *t, uint64_t leader_id)
+{
+    (void)t;
+    (void)leader_id;
 }
 
 void transport_forward_cancel_ud(struct transport *t, const void *ud)

@@ -23,18 +23,44 @@ static void fwd_cb(void *ud, const char *resp, size_t len)
     log->n++;
 }
 
+static int fwd_ctx(struct transport *t, uint64_t id, const struct transport_fwd_ctx *ctx,
+                   const char *a0, const char *a1, struct fwd_log *log)
+{
+    struct resp_arg argv[2] = {{a0, strlen(a0)}, {a1, a1 ? strlen(a1) : 0}};
+    struct transport_cmd one = {a1 ? 2 : 1, argv};
+    return transport_forward(t, id, ctx, &one, 1, fwd_cb, log);
+}
+
 static int fwd_db(struct transport *t, uint64_t id, int db, const char *a0, const char *a1,
                   struct fwd_log *log)
 {
-    const char *argv[2] = {a0, a1};
-    size_t lens[2] = {strlen(a0), a1 ? strlen(a1) : 0};
-    return transport_forward(t, id, db, a1 ? 2 : 1, argv, lens, fwd_cb, log);
+    struct transport_fwd_ctx ctx = {.db = db, .proto = 2};
+    return fwd_ctx(t, id, &ctx, a0, a1, log);
 }
 
 static int fwd(struct transport *t, uint64_t id, const char *a0, const char *a1,
                struct fwd_log *log)
 {
     return fwd_db(t, id, 0, a0, a1, log);
+}
+
+/* cmocka's setup and teardown of the proxy tests: a rig whose transport
+ * forwards with no password and a 2 s forward timeout. */
+static int proxy_rig_setup(void **state)
+{
+    struct rig *r = malloc(sizeof *r);
+    assert_non_null(r);
+    rig_start(r, &fast_limits);
+    transport_set_forward(r->t, NULL, 0, 2000);
+    *state = r;
+    return 0;
+}
+
+static int proxy_rig_teardown(void **state)
+{
+    rig_stop(*state);
+    free(*state);
+    return 0;
 }
 
 /* (11) The proxy link: AUTH first, on its own connection, replies in order;
@@ -100,51 +126,132 @@ static void test_forward(void **unused)
 /* The proxy link's database: a command of another database than the
  * link's last goes behind RAFTCACHE.SELECT (no reply of its own), the
  * replies keep their order, and a new link starts over from database 0. */
-static void test_forward_databases(void **unused)
+static void test_forward_databases(void **state)
 {
-    (void)unused;
-    struct env e;
-    struct fake_server srv;
-    env_init(&e);
-    fake_start(&srv, e.loop, 0);
-    struct transport *t = transport_create(e.loop, SELF_ID, SECRET, strlen(SECRET), &fast_limits);
-    assert_int_equal(transport_set_peer(t, 2, "127.0.0.1", srv.port), TRANSPORT_OK);
-    transport_set_forward(t, NULL, 0, 2000);
+    struct rig *r = *state;
+    struct ev_loop *loop = r->e.loop;
+    struct transport *t = r->t;
+    struct fake_server *srv = &r->srv;
     struct fwd_log log = {0};
     assert_int_equal(fwd_db(t, 2, 0, "ECHO", "a", &log), TRANSPORT_OK);
     assert_int_equal(fwd_db(t, 2, 3, "ECHO", "b", &log), TRANSPORT_OK);
     assert_int_equal(fwd_db(t, 2, 3, "ECHO", "c", &log), TRANSPORT_OK);
     assert_int_equal(fwd_db(t, 2, 0, "ECHO", "d", &log), TRANSPORT_OK);
-    WAIT_UNTIL(e.loop, log.n == 4, 2000);
+    WAIT_UNTIL(loop, log.n == 4, 2000);
     const char *want[] = {"$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n", "$1\r\nd\r\n"};
     for (int i = 0; i < 4; i++)
         assert_string_equal(log.replies[i], want[i]);
     const char *sent[] = {"ECHO a", "RAFTCACHE.SELECT 3", "ECHO b",
                           "ECHO c", "RAFTCACHE.SELECT 0", "ECHO d"};
     size_t k = 0;
-    for (size_t i = 0; i < srv.n_cmds && k < 6; i++) {
+    for (size_t i = 0; i < srv->n_cmds && k < 6; i++) {
         char line[64];
-        snprintf(line, sizeof line, "%s %s", srv.cmds[i].argv[0], srv.cmds[i].argv[1]);
+        snprintf(line, sizeof line, "%s %s", srv->cmds[i].argv[0], srv->cmds[i].argv[1]);
         if (strncmp(line, "ECHO", 4) == 0 || strncmp(line, "RAFTCACHE", 9) == 0)
             assert_string_equal(line, sent[k++]);
     }
     assert_int_equal(k, 6);
 
     /* a new link after a hang-up: the leader's side is in database 0 again */
-    size_t before = srv.n_cmds;
+    size_t before = srv->n_cmds;
     assert_int_equal(fwd_db(t, 2, 5, "HANGUP", NULL, &log), TRANSPORT_OK);
-    WAIT_UNTIL(e.loop, log.n == 5, 2000);
+    WAIT_UNTIL(loop, log.n == 5, 2000);
     assert_int_equal(fwd_db(t, 2, 5, "ECHO", "e", &log), TRANSPORT_OK);
-    WAIT_UNTIL(e.loop, log.n == 6, 2000);
+    WAIT_UNTIL(loop, log.n == 6, 2000);
     assert_string_equal(log.replies[5], "$1\r\ne\r\n");
     int selects = 0;
-    for (size_t i = before; i < srv.n_cmds; i++)
-        selects += strcmp(srv.cmds[i].argv[0], "RAFTCACHE.SELECT") == 0 &&
-                   strcmp(srv.cmds[i].argv[1], "5") == 0;
+    for (size_t i = before; i < srv->n_cmds; i++)
+        selects += strcmp(srv->cmds[i].argv[0], "RAFTCACHE.SELECT") == 0 &&
+                   strcmp(srv->cmds[i].argv[1], "5") == 0;
     assert_int_equal(selects, 2); /* once on each link */
-    transport_free(t);
-    fake_stop(&srv);
-    env_free(&e);
+}
+
+/* Replies come back as the leader's bytes, whatever RESP3 type: a push
+ * between them is dropped, an attribute stays with its value. A unit
+ * (several commands forwarded as one) gets only its last reply. The RESP3
+ * link is a connection of its own that starts with HELLO 3. */
+static void test_forward_raw_replies(void **state)
+{
+    struct rig *r = *state;
+    struct ev_loop *loop = r->e.loop;
+    struct transport *t = r->t;
+    struct fake_server *srv = &r->srv;
+    struct fwd_log log = {0};
+    struct transport_fwd_ctx resp3 = {.proto = 3};
+    const char *map = "%1\r\n$1\r\na\r\n,1.5\r\n";
+    const char *pushed = ">2\r\n+p\r\n+q\r\n|1\r\n+k\r\n+v\r\n:5\r\n";
+    assert_int_equal(fwd_ctx(t, 2, &resp3, "RAW", map, &log), TRANSPORT_OK);
+    assert_int_equal(fwd_ctx(t, 2, &resp3, "RAW", pushed, &log), TRANSPORT_OK);
+    struct resp_arg ping = {"PING", 4}, echo[2] = {{"ECHO", 4}, {"u", 1}};
+    struct transport_cmd unit[3] = {{1, &ping}, {1, &ping}, {2, echo}};
+    assert_int_equal(transport_forward(t, 2, &resp3, unit, 3, fwd_cb, &log), TRANSPORT_OK);
+    assert_int_equal(transport_forward(t, 2, &resp3, unit, 0, fwd_cb, &log), TRANSPORT_EINVAL);
+    WAIT_UNTIL(loop, log.n == 3, 2000);
+    assert_string_equal(log.replies[0], map);
+    assert_string_equal(log.replies[1], pushed + 12); /* the push dropped */
+    assert_string_equal(log.replies[2], "$1\r\nu\r\n");
+    int hello_conn = -1;
+    for (size_t i = 0; i < srv->n_cmds; i++)
+        if (strcmp(srv->cmds[i].argv[0], "HELLO") == 0) {
+            assert_string_equal(srv->cmds[i].argv[1], "3");
+            hello_conn = srv->cmds[i].conn;
+        }
+    assert_true(hello_conn >= 0);
+    for (size_t i = 0; i < srv->n_cmds; i++)
+        if (strcmp(srv->cmds[i].argv[0], "RAW") == 0)
+            assert_int_equal(srv->cmds[i].conn, hello_conn);
+    /* a RESP2 forward takes the other link, which never says HELLO */
+    assert_int_equal(fwd_db(t, 2, 0, "ECHO", "two", &log), TRANSPORT_OK);
+    WAIT_UNTIL(loop, log.n == 4, 2000);
+    for (size_t i = 0; i < srv->n_cmds; i++)
+        if (strcmp(srv->cmds[i].argv[0], "ECHO") == 0 && strcmp(srv->cmds[i].argv[1], "two") == 0)
+            assert_int_not_equal(srv->cmds[i].conn, hello_conn);
+}
+
+/* Sessions: a connection each; a new connection has a new number; a
+ * blocking command outlives the forward timeout that fails one that is
+ * not; a new leader known closes the session's connection. */
+static void test_forward_sessions(void **state)
+{
+    struct rig *r = *state;
+    struct ev_loop *loop = r->e.loop;
+    struct transport *t = r->t;
+    struct fake_server *srv = &r->srv;
+    transport_set_forward(t, NULL, 0, 300);
+    assert_int_equal(transport_set_peer(t, 3, "127.0.0.1", srv->port), TRANSPORT_OK);
+    struct transport_session *a = transport_session_new(t), *b = transport_session_new(t);
+    assert_int_equal(transport_session_link(a), 0);
+    struct fwd_log la = {0}, lb = {0};
+    struct transport_fwd_ctx ca = {.session = a, .proto = 2, .blocking = 1};
+    struct transport_fwd_ctx cb = {.session = b, .proto = 2};
+    assert_int_equal(fwd_ctx(t, 2, &ca, "SILENT", "blocked", &la), TRANSPORT_OK);
+    assert_int_equal(fwd_ctx(t, 2, &cb, "SILENT", "slow", &lb), TRANSPORT_OK);
+    uint64_t link_a = transport_session_link(a);
+    assert_true(link_a > 0 && transport_session_link(b) > link_a);
+    WAIT_UNTIL(loop, lb.n == 1, 3000); /* b's forward timeout */
+    assert_string_equal(lb.replies[0], "FAILED");
+    assert_int_equal(la.n, 0); /* a's command blocks on */
+    assert_int_equal(transport_session_link(b), 0);
+    int conn_a = -1, conn_b = -1;
+    for (size_t i = 0; i < srv->n_cmds; i++)
+        if (strcmp(srv->cmds[i].argv[0], "SILENT") == 0) {
+            if (strcmp(srv->cmds[i].argv[1], "blocked") == 0) conn_a = srv->cmds[i].conn;
+            if (strcmp(srv->cmds[i].argv[1], "slow") == 0) conn_b = srv->cmds[i].conn;
+        }
+    assert_true(conn_a >= 0 && conn_b >= 0 && conn_a != conn_b);
+    /* b again: a new connection */
+    assert_int_equal(fwd_ctx(t, 2, &cb, "ECHO", "b2", &lb), TRANSPORT_OK);
+    WAIT_UNTIL(loop, lb.n == 2, 2000);
+    assert_true(transport_session_link(b) > link_a);
+    /* node 3 leads now: a's blocked command fails, b is closed */
+    transport_forward_retarget(t, 3);
+    WAIT_UNTIL(loop, la.n == 1, 2000);
+    assert_string_equal(la.replies[0], "FAILED");
+    assert_int_equal(transport_session_link(a), 0);
+    assert_int_equal(transport_session_link(b), 0);
+    assert_int_equal(transport_forward_pending(t), 0);
+    transport_session_free(a);
+    transport_session_free(b);
 }
 
 /* ---- one-shot requests ---- */
@@ -379,7 +486,11 @@ int main(void)
     log_set_level(LOG_LEVEL_WARNING);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward),
-        cmocka_unit_test(test_forward_databases),
+        cmocka_unit_test_setup_teardown(test_forward_databases, proxy_rig_setup,
+                                        proxy_rig_teardown),
+        cmocka_unit_test_setup_teardown(test_forward_raw_replies, proxy_rig_setup,
+                                        proxy_rig_teardown),
+        cmocka_unit_test_setup_teardown(test_forward_sessions, proxy_rig_setup, proxy_rig_teardown),
         cmocka_unit_test(test_call_replies),
         cmocka_unit_test(test_call_failures),
         cmocka_unit_test(test_call_cancel_and_limits),

@@ -116,8 +116,9 @@ __attribute__((unused)) static void record(struct fake_conn *c, const struct res
 
 /* What the real inbound side will do, reduced to what the tests need. A
  * RAFT.MSG whose payload is "close" makes the peer hang up; "bad" gets an
- * error reply. For one-shot requests: PING, RAW <bytes> (written back
- * verbatim), SILENT [tag] and RAFTCACHE.SELECT n (never answered). Returns 0 when the connection
+ * error reply. For one-shot requests and proxy links: PING, RAW <bytes>
+ * (written back verbatim), HELLO n (a RESP3 map), SILENT [tag] and
+ * RAFTCACHE.SELECT n (never answered). Returns 0 when the connection
  * was closed. */
 __attribute__((unused)) static int execute(struct fake_conn *c)
 {
@@ -146,6 +147,8 @@ __attribute__((unused)) static int execute(struct fake_conn *c)
         reply(c, "\r\n");
     } else if (p->argc == 1 && strncmp(name, "PING", 4) == 0) {
         reply(c, "+PONG\r\n");
+    } else if (p->argc == 2 && strncmp(name, "HELLO", 5) == 0) {
+        reply(c, "%1\r\n$6\r\nserver\r\n$4\r\nfake\r\n");
     } else if (p->argc == 2 && strncmp(name, "RAW", 3) == 0) {
         assert_int_equal(write(c->fd, p->argv[1].ptr, p->argv[1].len), (ssize_t)p->argv[1].len);
     } else if (strncmp(name, "SILENT", 6) == 0 || strncmp(name, "RAFTCACHE.SELECT", 16) == 0) {
@@ -296,6 +299,29 @@ __attribute__((unused)) static void env_free(struct env *e)
 {
     ev_timer_stop(e->loop, &e->tick);
     ev_loop_destroy(e->loop);
+}
+
+/* Most tests' setting: a loop, a fake peer 2, and a transport that knows
+ * it (limits lim). */
+struct rig {
+    struct env e;
+    struct fake_server srv;
+    struct transport *t;
+};
+
+__attribute__((unused)) static void rig_start(struct rig *r, const struct transport_limits *lim)
+{
+    env_init(&r->e);
+    fake_start(&r->srv, r->e.loop, 0);
+    r->t = transport_create(r->e.loop, SELF_ID, SECRET, strlen(SECRET), lim);
+    assert_int_equal(transport_set_peer(r->t, 2, "127.0.0.1", r->srv.port), TRANSPORT_OK);
+}
+
+__attribute__((unused)) static void rig_stop(struct rig *r)
+{
+    transport_free(r->t);
+    fake_stop(&r->srv);
+    env_free(&r->e);
 }
 
 __attribute__((unused)) static int64_t now_ms(void)
