@@ -11,6 +11,8 @@
 # Debian root has neither).
 # gnuplot-nox draws the benchmarks' charts under docs/bench/ (bench_docs in
 # scripts/bench-lib.sh).
+# python3-rq and python3-celery (RQ 1.13, Celery 5.2) serve the follower
+# proxy's job-queue tests (tests/integration/test_proxy_frameworks.py).
 # php-cli and php-redis (phpredis), with ruby-redis and python3-redis, are
 # client libraries tests/integration/test_clients.py drives through a leader's
 # kill -9 (the Node libraries come from npm: tests/clients/package.json).
@@ -27,7 +29,8 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-      redis-tools redis-server python3-redis python3-pytest tcl dpkg-dev iproute2 procps
+      redis-tools redis-server python3-redis python3-pytest python3-rq python3-celery
+      tcl dpkg-dev iproute2 procps
       clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,6 +15,7 @@ Environment:
                   where the two differ on purpose (config errors: docs/operations.md).
 """
 
+import json
 import os
 import platform
 import re
@@ -120,11 +121,14 @@ def node_bin():
 
 def node_modules():
     """tests/clients/node_modules, installed once from the lock file
-    (tests/clients/package.json: ioredis and node-redis, pinned) with npm ci,
+    (tests/clients/package.json: ioredis, node-redis, BullMQ and bee-queue,
+    pinned) with npm ci, again when one of them is missing,
     under node_bin()."""
     path = os.path.join(CLIENTS_DIR, "node_modules")
     node_bin()
-    if not os.path.isdir(os.path.join(path, "ioredis")):
+    with open(os.path.join(CLIENTS_DIR, "package.json")) as f:
+        wanted = json.load(f)["dependencies"]
+    if not all(os.path.isdir(os.path.join(path, name)) for name in wanted):
         npm_ci(CLIENTS_DIR)
     return path
 
@@ -144,6 +148,57 @@ def resp_command(*args):
         a = a if isinstance(a, bytes) else str(a).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+class Raw:
+    """A connection that returns each reply's raw RESP2/RESP3 bytes, as the
+    server wrote them (an attribute with the value it describes)."""
+
+    DEPTH_MAX = 16
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=30)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("connection closed")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        i = self.buf.index(b"\r\n") + 2
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def reply(self, depth=0):
+        assert depth < self.DEPTH_MAX, "reply nested too deep"
+        line = self._line()
+        kind, n = line[:1], line[1:-2]
+        if kind in b"$=!" and int(n) >= 0:
+            return line + self._exact(int(n) + 2)
+        if kind in b"*~>%|" and int(n) >= 0:
+            items = int(n) * (2 if kind in b"%|" else 1) + (1 if kind == b"|" else 0)
+            return line + b"".join(self.reply(depth + 1) for _ in range(items))
+        return line
+
+    def send(self, *args):
+        self.sock.sendall(resp_command(*args))
+
+    def cmd(self, *args):
+        self.send(*args)
+        return self.reply()
 
 
 def read_reply_line(s):

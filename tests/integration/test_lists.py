@@ -18,70 +18,14 @@ by a restart or different on a follower.
 """
 
 import random
-import socket
 
 import pytest
 
-from conftest import KIND, wait_until
+from conftest import KIND, Raw, wait_until
 
 pytestmark = pytest.mark.skipif(KIND != "raftcache", reason="raftcache beside redis-server")
 
 DEADLINE_S = 60
-REPLY_DEPTH_MAX = 8
-
-
-class Raw:
-    """A connection that returns each reply's raw RESP bytes."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 16)
-        if not chunk:
-            raise ConnectionError("connection closed")
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        i = self.buf.index(b"\r\n") + 2
-        line, self.buf = self.buf[:i], self.buf[i:]
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def reply(self, depth=0):
-        assert depth < REPLY_DEPTH_MAX, "reply nested too deep"
-        line = self._line()
-        kind, n = line[:1], line[1:-2]
-        if kind in b"$=!" and int(n) >= 0:
-            return line + self._exact(int(n) + 2)
-        if kind in b"*~>%|" and int(n) >= 0:
-            items = int(n) * (2 if kind in b"%|" else 1)
-            return line + b"".join(self.reply(depth + 1) for _ in range(items))
-        return line
-
-    def send(self, *args):
-        parts = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(parts))
-
-    def cmd(self, *args):
-        self.send(*args)
-        return self.reply()
-
-
 @pytest.fixture
 def reference(redis_reference):
     """A redis-server 7.0 on a free port (its port), stopped by pid."""

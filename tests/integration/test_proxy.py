@@ -5,6 +5,8 @@ Every wait polls with a deadline (conftest.wait_until); nothing asserts on
 how long something took.
 """
 
+import threading
+
 import redis
 
 from conftest import wait_until
@@ -117,17 +119,111 @@ def test_readonly_client_reads_locally(make_cluster):
         assert r.set("ro", "2") is True
 
 
-def test_transactions_are_not_forwarded(make_cluster):
+def test_transactions_run_on_the_leader(make_cluster):
     cl = make_cluster(3, PROXY)
     fol = cl.followers()[0]
-    with plain(fol) as c:
+    with plain(fol) as c, cl.leader().client() as lc:
         pipe = c.pipeline(transaction=True)
-        pipe.set("tx", "1")
+        pipe.set("tx", "1").incr("tx").get("tx").lpush("tx", "x")
+        out = pipe.execute(raise_on_error=False)
+        assert out[:3] == [True, 2, b"2"]
+        assert isinstance(out[3], redis.ResponseError) and "WRONGTYPE" in str(out[3])
+        assert lc.get("tx") == b"2"
+        # SELECT inside the transaction moves the client, as on the leader
+        pipe = c.pipeline(transaction=True)
+        pipe.execute_command("SELECT", 5).set("in5", "v")
+        assert pipe.execute() == [True, True]
+        assert c.get("in5") == b"v"
+        assert lc.get("in5") is None
+
+
+def test_watch_sees_writes_from_any_node(make_cluster):
+    cl = make_cluster(3, PROXY)
+    fol, other = cl.followers()
+    with plain(fol) as c, plain(other) as w:
+        c.set("w", "0")
+        pipe = c.pipeline()
+        pipe.watch("w")
+        assert pipe.get("w") == b"0"
+        w.set("w", "changed")  # through the other follower
+        pipe.multi()
+        pipe.set("w", "mine")
         try:
             pipe.execute()
-            raise AssertionError("EXEC on a follower succeeded")
-        except redis.ResponseError as e:
-            assert str(e).startswith("MOVED "), str(e)
+            raise AssertionError("EXEC ran though a watched key changed")
+        except redis.WatchError:
+            pass
+        assert c.get("w") == b"changed"
+
+        def incr(p):  # redis-py's retrying transaction
+            v = int(p.get("n") or 0)
+            p.multi()
+            p.set("n", v + 1)
+        for _ in range(5):
+            c.transaction(incr, "n")
+        assert c.get("n") == b"5"
+        pipe = c.pipeline()
+        pipe.watch("w")
+        pipe.unwatch()
+        w.set("w", "again")
+        pipe.multi()
+        pipe.set("w", "ok")
+        assert pipe.execute() == [True]
+
+
+def test_blocking_commands_wait_on_the_leader(make_cluster):
+    cl = make_cluster(3, PROXY)
+    fol, other = cl.followers()
+    with plain(fol) as c, plain(other) as w, cl.leader().client() as lc:
+        assert c.blpop("empty", timeout=0.2) is None  # the timeout, from the leader
+        got = []
+        t = threading.Thread(target=lambda: got.append(c.blpop("q", timeout=0)))
+        t.start()
+        wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
+                   what="the BLPOP blocked on the leader")
+        assert w.rpush("q", "job") == 1
+        t.join(30)
+        assert got == [(b"q", b"job")]
+        t = threading.Thread(target=lambda: got.append(c.xread({"s": "$"}, block=0)))
+        t.start()
+        wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
+                   what="the XREAD BLOCK blocked on the leader")
+        w.xadd("s", {"f": "v"}, id="1-1")
+        t.join(30)
+        assert got[1] == [[b"s", [(b"1-1", {b"f": b"v"})]]]
+
+
+def test_blocked_client_hears_of_a_dead_leader(make_cluster):
+    cl = make_cluster(3, dict(PROXY, **{"raft-request-timeout-ms": 1000}))
+    ld = cl.leader()
+    fol = cl.followers()[0]
+    with plain(fol) as c, ld.client() as lc:
+        errors = []
+
+        def blpop():
+            try:
+                errors.append(c.blpop("q", timeout=0))
+            except redis.ResponseError as e:
+                errors.append(e)
+        t = threading.Thread(target=blpop)
+        t.start()
+        wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
+                   what="the BLPOP blocked on the leader")
+        cl.kill9(ld)
+        t.join(60)  # bounds a hang: socket_timeout would end it with another error
+        assert len(errors) == 1 and isinstance(errors[0], redis.ResponseError), errors
+        assert str(errors[0]).startswith(RETRY), errors
+        nl = cl.wait_leader(timeout_s=30)
+        with nl.client() as nc:
+            nc.rpush("q", "after")
+
+        def served():
+            try:
+                return c.blpop("q", timeout=1) == (b"q", b"after")
+            except redis.ResponseError as e:
+                assert str(e).startswith(RETRY), str(e)
+                return False
+        wait_until(served, 30, what="a BLPOP served by the new leader")
 
 
 def test_leader_killed(make_cluster):
