@@ -351,6 +351,12 @@ void node_name(uint64_t id, char out[NODE_NAME_LEN + 1]);
 
 /* 1 if this node leads (writes and linearizable reads are served here). */
 int node_is_leader(const struct node *n);
+/* Leader only: how many other members (voters and learners) this node is
+ * connected to have acknowledged the log up to index (WAIT); -1 when not
+ * leading. O(members). */
+int node_replicas_at(const struct node *n, uint64_t index);
+/* The commit index this node knows. */
+uint64_t node_commit_index(const struct node *n);
 /* Milliseconds between ticks (the timer's period). */
 double node_tick_seconds(const struct node *n);
 

@@ -81,3 +81,24 @@ void node_name(uint64_t id, char out[NODE_NAME_LEN + 1])
 {
     snprintf(out, NODE_NAME_LEN + 1, "%040llx", (unsigned long long)id);
 }
+
+int node_replicas_at(const struct node *n, uint64_t index)
+{
+    if (n->role != RAFT_LEADER) return -1;
+    const struct raft_conf *conf = raft_conf_of(n->raft);
+    int count = 0;
+    for (uint32_t i = 0; i < conf->n; i++) {
+        uint64_t id = conf->s[i].id;
+        raft_index match = 0;
+        if (id == (uint64_t)n->cfg->node_id || raft_progress(n->raft, id, &match) != 0) continue;
+        struct transport_peer_info info;
+        int up = transport_peer_info(n->tr, id, &info) == 0 && info.state == TRANSPORT_CONNECTED;
+        if (up && match >= index) count++;
+    }
+    return count;
+}
+
+uint64_t node_commit_index(const struct node *n)
+{
+    return raft_commit_index(n->raft);
+}

@@ -212,6 +212,7 @@ static void add_write(struct waiters *w, struct client *c, uint32_t tag, uint64_
     ww->c = c;
     ww->deadline_ms = deadline_ms;
     ww->tag = tag;
+    if (c) c->last_write_index = index; /* what its WAIT asks about (src/server/replwait.h) */
 }
 
 void waiters_add_write(struct waiters *w, struct client *c, uint64_t index, uint64_t term,

@@ -38,7 +38,9 @@ static void reject(struct client *c, const struct command *cmd, const char *err)
 static int must_wait(const struct client *c, const struct command *cmd)
 {
     ASSERT(c->hold == HOLD_NONE);
-    if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0) return 0;
+    if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0 && !c->waiting_acks)
+        return 0;
+    if (c->waiting_acks) return 1; /* its WAIT answers first (src/server/replwait.h) */
     if (cmd && cmd->proc == proxy_select) return c->waiting_read; /* no reply to order */
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
     if (server_script_busy(c->srv, NULL)) return 1;
@@ -591,6 +593,7 @@ void dispatch_client_gone(struct client *c)
     struct server *srv = c->srv;
     multi_client_reset(c);
     proxy_client_gone(srv, c);
+    replwait_client_gone(&srv->replwait, c);
     blocked_client_gone(&srv->blocked, c);
     pubsub_client_gone(&srv->pubsub, c);
     monitors_remove(&srv->monitors, c);

@@ -97,6 +97,7 @@ static int is_exec(const struct client *c, const struct command *cmd)
 static int needs_session(const struct client *c, const struct command *cmd)
 {
     return (cmd->flags & CMD_BLOCKING) || cmd->proxy == CMD_PROXY_WATCH ||
+           cmd->proxy == CMD_PROXY_OWN_LINK ||
            (cmd->proxy == CMD_PROXY_UNWATCH && c->proxy_session);
 }
 
@@ -106,7 +107,8 @@ int proxy_takes(const struct server *srv, const struct client *c, const struct c
     if (is_exec(c, cmd))
         return c->proxy_watch_link && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS));
     if (c->flags & CLIENT_MULTI) return 0; /* WATCH inside MULTI: refused here */
-    return cmd->proxy == CMD_PROXY_WATCH || (cmd->proxy == CMD_PROXY_UNWATCH && c->proxy_session);
+    return cmd->proxy == CMD_PROXY_WATCH || cmd->proxy == CMD_PROXY_OWN_LINK ||
+           (cmd->proxy == CMD_PROXY_UNWATCH && c->proxy_session);
 }
 
 /* The database c is in after its queue runs: where its last SELECT that
@@ -158,7 +160,8 @@ static int forward(struct server *srv, struct transport *tr, uint64_t leader, st
     struct transport_fwd_ctx ctx = {.session = c->proxy_session,
                                     .db = c->db,
                                     .proto = c->out.proto,
-                                    .blocking = (cmd->flags & CMD_BLOCKING) != 0};
+                                    .blocking = (cmd->flags & CMD_BLOCKING) ||
+                                                cmd->proxy == CMD_PROXY_OWN_LINK};
     int exec = is_exec(c, cmd);
     transport_reply_fn *cb = callback_for(c, cmd, exec);
     if (!exec) {

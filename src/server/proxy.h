@@ -53,7 +53,9 @@
  * BZPOPMIN, XREAD/XREADGROUP BLOCK) waits on the leader on its session,
  * answered when the leader answers it, its timeout included; a new leader
  * known closes the sessions to the old one, whose blocked commands fail as
- * above. A watch cannot outlive its connection: an EXEC after the session's
+ * above. WAIT goes there too: the leader counts the followers holding the
+ * last write of that link, which carried the client's writes once it had a
+ * session, and WAIT may wait. A watch cannot outlive its connection: an EXEC after the session's
  * connection changed, or of a client whose watches were kept here (this
  * node led when they were set), fails as a changed watched key (a null
  * reply) without reaching the leader. Once it has a session, every command
@@ -92,7 +94,7 @@ int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struc
 int proxy_may_follow(const struct client *c, const struct command *cmd);
 
 /* 1 if a follower forwards cmd for c though its flags would run it here:
- * WATCH (outside MULTI), UNWATCH of a client that has a session, EXEC of a
+ * WATCH and WAIT (outside MULTI), UNWATCH of a client that has a session, EXEC of a
  * client whose watch the leader keeps (the dispatcher routes it to the
  * leader with proxy_route()). */
 int proxy_takes(const struct server *srv, const struct client *c, const struct command *cmd);

@@ -12,6 +12,7 @@
 #include "keyspace/notify.h"
 #include "server/pubsub.h"
 #include "server/replica.h"
+#include "server/replwait.h"
 #include "script/function.h"
 #include "script/script.h"
 #include "server/server.h"
@@ -293,6 +294,7 @@ void replica_init(struct server *srv, uint64_t seed)
     multi_init(srv);
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
+    replwait_init(&srv->replwait);
     srv->blocked.monitor = &srv->monitor;
     pubsub_init(&srv->pubsub, util_rand64(&srv->rng));
     monitors_init(&srv->monitors);
@@ -378,6 +380,9 @@ void replica_wake_blocked(struct server *srv)
     int64_t now = server_now_ms();
     release_blocked_if_not_leading(srv, now);
     if (b->n_ready) blocked_serve_ready(b, srv->dbs.db, now);
+    if (srv->replwait.n)
+        replwait_check(&srv->replwait, srv->node, &srv->waiters,
+                       now); /* followers' acks, WAIT's timeouts */
 }
 
 void replica_cron(struct server *srv)
@@ -405,6 +410,7 @@ void replica_free(struct server *srv)
     sm_free(&srv->sm);
     multi_free(srv);
     blocked_free(&srv->blocked);
+    replwait_free(&srv->replwait);
     pubsub_free(&srv->pubsub);
     monitors_free(&srv->monitors);
     pause_free(&srv->pause);

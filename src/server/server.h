@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "ds/dict.h"
 #include "keyspace/dbs.h"
+#include "server/replwait.h"
 #include "keyspace/kv.h"
 #include "cmd/client.h"
 #include "sm/evict.h"
@@ -71,6 +72,7 @@ struct server {
     struct node *node;                /* the Raft driver (src/node/node.h) */
     struct waiters waiters;           /* clients waiting for the log, and those answered */
     struct blocked blocked;           /* clients blocked on keys (BLPOP...) */
+    struct replwait replwait;         /* clients waiting in WAIT */
     struct pubsub pubsub;             /* subscriptions of this node's clients */
     struct notify notify;             /* keyspace notifications, published to pubsub */
     struct sentinel_watch sentinel;   /* leader changes, as Sentinel tells them */

@@ -12,6 +12,8 @@
  * link is up while its leader is known and reachable, as Redis's is while
  * the master link is connected. A learner reports slave_priority:0, Redis's
  * "never promoted".
+ *
+ * WAIT too: how many replicas hold a client's last write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,10 @@
 #include "raft/raft.h"
 #include "servercmd/cmd_role.h"
 #include "base/info.h"
+#include "base/util.h"
+#include "cmd/cmdarg.h"
 #include "node/node.h"
+#include "server/replwait.h"
 #include "server/server.h"
 
 /* What a replica knows of its master. */
@@ -171,4 +176,38 @@ void cmd_role(struct cmd_ctx *c)
         n++;
     }
     resp_set_deferred_array_len(c->out, d, n);
+}
+
+/* WAIT numreplicas timeout (src/server/replwait.h). */
+void cmd_wait(struct cmd_ctx *c)
+{
+    struct server *srv = c->srv;
+    if (!node_is_leader(srv->node)) {
+        resp_add_error(c->out, "ERR WAIT cannot be used with replica instances. Please also note "
+                               "that since Redis 4.0 if a replica is configured to be writable "
+                               "(which is not the default) writes to replicas are just local and "
+                               "are not propagated.");
+        return;
+    }
+    long long want, timeout_ms;
+    if (cmd_arg_ll(c, 1, &want) != 0) return;
+    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &timeout_ms)) {
+        resp_add_error(c->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (timeout_ms < 0) {
+        resp_add_error(c->out, "ERR timeout is negative");
+        return;
+    }
+    struct client *cl = c->client;
+    uint64_t index =
+        cl && cl->last_write_index ? cl->last_write_index : node_commit_index(srv->node);
+    int count = node_replicas_at(srv->node, index);
+    /* Inside a transaction (or its apply) WAIT cannot wait: the count now. */
+    if (count >= want || !cl || c->applying || (cl->flags & CLIENT_MULTI)) {
+        resp_add_int(c->out, count < 0 ? 0 : count);
+        return;
+    }
+    int64_t deadline = timeout_ms ? server_now_ms() + timeout_ms : 0;
+    replwait_add(&srv->replwait, cl, index, want, deadline, count);
 }

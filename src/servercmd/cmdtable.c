@@ -233,6 +233,10 @@ static const struct command cmd_table_core[] = {
     {"info", -1, LD | ST | CMD_RANDOM, 0, 0, 0, cmd_info, "server", "1.0.0",
      "Returns information and statistics about the server.", "[section [section ...]]",
      "slow dangerous", NULL},
+    {"wait", 3, NS, 0, 0, 0, cmd_wait, "generic", "3.0.0",
+     "Blocks until the asynchronous replication of all preceding write commands sent by the "
+     "connection is completed.",
+     "numreplicas:integer timeout:integer", "slow connection", NULL, .proxy = CMD_PROXY_OWN_LINK},
     {"role", 1, NS | LD | ST | F | CMD_SENTINEL, 0, 0, 0, cmd_role, "server", "2.8.12",
      "Return the role of the instance in the context of replication", NULL, "admin fast dangerous",
      NULL},
