@@ -370,7 +370,7 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_rese
 cmd_proc cmd_monitor, cmd_client_reply, cmd_client_pause, cmd_client_unpause, cmd_client_no_evict;
 /* src/servercmd/cmd_info.c: cmd_info; src/servercmd/cmd_command.c: the COMMAND family */
 cmd_proc cmd_info, cmd_command, cmd_command_count, cmd_command_info, cmd_command_docs,
-    cmd_command_list, cmd_command_getkeys, cmd_command_help;
+    cmd_command_list, cmd_command_getkeys, cmd_command_getkeysandflags, cmd_command_help;
 /* src/servercmd/cmd_config.c */
 cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_rewrite, cmd_config_help;
 /* src/servercmd/cmd_cluster.c */

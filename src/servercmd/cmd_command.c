@@ -90,6 +90,62 @@ static void add_acl(struct resp_out *o, const struct command *cmd)
     resp_set_deferred_set_len(o, d, n);
 }
 
+/* The flags of a command's keys, as Redis's key specs name them: RW for a
+ * write, RO otherwise; "incomplete" when a hook finds them (the spec
+ * cannot say where they are: COMMAND GETKEYS can). Redis's finer access,
+ * update, insert and delete are not told. */
+static void add_key_flags(struct resp_out *o, const struct command *cmd)
+{
+    resp_add_set_len(o, cmd->getkeys ? 2 : 1);
+    resp_add_simple(o, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
+    if (cmd->getkeys) resp_add_simple(o, "incomplete");
+}
+
+/* A key spec's begin_search or find_keys: {type, spec: {k1: v1, ...}}. */
+static void add_search(struct resp_out *o, const char *type, int n, const char *const *k,
+                       const long long *v)
+{
+    resp_add_map_len(o, 2);
+    resp_add_bulk_cstr(o, "type");
+    resp_add_bulk_cstr(o, type);
+    resp_add_bulk_cstr(o, "spec");
+    resp_add_map_len(o, n);
+    for (int i = 0; i < n; i++) {
+        resp_add_bulk_cstr(o, k[i]);
+        resp_add_int(o, v[i]);
+    }
+}
+
+/* Redis 7.0's key specs, from the row's key positions: one spec, keys
+ * from first_key to last_key by key_step; unknown (with "incomplete") for a
+ * command whose hook finds its keys; none for a keyless command. */
+static void add_key_specs(struct resp_out *o, const struct command *cmd)
+{
+    if (cmd_is_keyless(cmd)) {
+        resp_add_set_len(o, 0);
+        return;
+    }
+    resp_add_set_len(o, 1);
+    resp_add_map_len(o, 3);
+    resp_add_bulk_cstr(o, "flags");
+    add_key_flags(o, cmd);
+    resp_add_bulk_cstr(o, "begin_search");
+    if (cmd->getkeys) {
+        add_search(o, "unknown", 0, NULL, NULL);
+        resp_add_bulk_cstr(o, "find_keys");
+        add_search(o, "unknown", 0, NULL, NULL);
+        return;
+    }
+    static const char *const index_k[] = {"index"}, *const range_k[] = {"lastkey", "keystep",
+                                                                        "limit"};
+    long long index_v[] = {cmd->first_key};
+    long long range_v[] = {cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key,
+                           cmd->key_step, 0};
+    add_search(o, "index", 1, index_k, index_v);
+    resp_add_bulk_cstr(o, "find_keys");
+    add_search(o, "range", 3, range_k, range_v);
+}
+
 static void add_command_info(struct resp_out *o, const struct command *cmd)
 {
     resp_add_array_len(o, 10);
@@ -101,7 +157,7 @@ static void add_command_info(struct resp_out *o, const struct command *cmd)
     resp_add_int(o, cmd->key_step);
     add_acl(o, cmd);
     add_tips(o, cmd);
-    resp_add_array_len(o, 0); /* key specs: first/last/step describe our keys fully */
+    add_key_specs(o, cmd);
     long nsub = 0;
     for (const struct command *s = cmd->subcommands; s && s->name; s++)
         nsub++;
@@ -576,7 +632,9 @@ void cmd_command_list(struct cmd_ctx *c)
     resp_set_deferred_array_len(c->out, d, n);
 }
 
-void cmd_command_getkeys(struct cmd_ctx *c)
+/* COMMAND GETKEYS and GETKEYSANDFLAGS (with_flags: each key with its
+ * flags, add_key_flags()). */
+static void getkeys(struct cmd_ctx *c, int with_flags)
 {
     int argc = c->argc - 2;
     const struct resp_arg *argv = c->argv + 2;
@@ -601,8 +659,21 @@ void cmd_command_getkeys(struct cmd_ctx *c)
         return;
     }
     resp_add_array_len(c->out, n);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (with_flags) resp_add_array_len(c->out, 2);
         resp_add_bulk(c->out, argv[idx[i]].ptr, argv[idx[i]].len);
+        if (with_flags) add_key_flags(c->out, cmd);
+    }
+}
+
+void cmd_command_getkeys(struct cmd_ctx *c)
+{
+    getkeys(c, 0);
+}
+
+void cmd_command_getkeysandflags(struct cmd_ctx *c)
+{
+    getkeys(c, 1);
 }
 
 void cmd_command_help(struct cmd_ctx *c)
@@ -621,6 +692,8 @@ void cmd_command_help(struct cmd_ctx *c)
         "    Return documentation details about multiple commands.",
         "GETKEYS <full-command>",
         "    Return the keys from a full command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full command.",
         "HELP",
         "    Print this help.",
         NULL,
