@@ -241,8 +241,8 @@ enum cmd_proxy {
     CMD_PROXY_FLAGS = 0,    /* by its flags alone */
     CMD_PROXY_WATCH = 1,    /* WATCH: the leader watches, on the client's own link */
     CMD_PROXY_UNWATCH = 2,  /* UNWATCH: forwarded to a client's own link when it has one */
-    CMD_PROXY_OWN_LINK = 3, /* WAIT: on the client's own link (the leader counts the link's last
-                             * write, and it may wait) */
+    CMD_PROXY_OWN_LINK = 3, /* WAIT, WAITAOF: on the client's own link (the leader counts the
+                             * link's last write, and it may wait) */
 };
 
 struct command {
@@ -378,7 +378,7 @@ cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_clus
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,
     cmd_asking, cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
 /* src/servercmd/cmd_role.c */
-cmd_proc cmd_role, cmd_wait;
+cmd_proc cmd_role, cmd_wait, cmd_waitaof;
 /* src/servercmd/cmd_sentinel.c */
 cmd_proc cmd_sentinel_masters, cmd_sentinel_master, cmd_sentinel_replicas, cmd_sentinel_sentinels,
     cmd_sentinel_get_master_addr, cmd_sentinel_myid, cmd_sentinel_ckquorum, cmd_sentinel_help;

@@ -98,6 +98,13 @@ int node_replicas_at(const struct node *n, uint64_t index)
     return count;
 }
 
+int node_persisted_at(const struct node *n, uint64_t index)
+{
+    raft_index persisted = 0;
+    if (raft_progress(n->raft, (raft_id)n->cfg->node_id, &persisted) != 0) return -1;
+    return persisted >= index;
+}
+
 uint64_t node_commit_index(const struct node *n)
 {
     return raft_commit_index(n->raft);

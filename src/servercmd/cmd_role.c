@@ -13,7 +13,8 @@
  * the master link is connected. A learner reports slave_priority:0, Redis's
  * "never promoted".
  *
- * WAIT too: how many replicas hold a client's last write.
+ * WAIT and WAITAOF too: how many replicas (and whether this node's disk)
+ * hold a client's last write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,11 +179,40 @@ void cmd_role(struct cmd_ctx *c)
     resp_set_deferred_array_len(c->out, d, n);
 }
 
-/* WAIT numreplicas timeout (src/server/replwait.h). */
-void cmd_wait(struct cmd_ctx *c)
+/* WAIT's and WAITAOF's timeout, argv[i], in ms; else replies Redis's error. */
+static int wait_timeout(struct cmd_ctx *c, int i, long long *ms)
+{
+    if (!util_str2ll(c->argv[i].ptr, c->argv[i].len, ms)) {
+        resp_add_error(c->out, "ERR timeout is not an integer or out of range");
+        return -1;
+    }
+    if (*ms < 0) {
+        resp_add_error(c->out, "ERR timeout is negative");
+        return -1;
+    }
+    return 0;
+}
+
+/* Answers a now, or has c wait for it (src/server/replwait.h). */
+static void wait_for(struct cmd_ctx *c, struct replwait_ask *a, long long timeout_ms)
 {
     struct server *srv = c->srv;
-    if (!node_is_leader(srv->node)) {
+    struct client *cl = c->client;
+    a->index = cl && cl->last_write_index ? cl->last_write_index : node_commit_index(srv->node);
+    int done = replwait_count(srv->node, a);
+    /* Inside a transaction (or its apply) it cannot wait: the counts now. */
+    if (done != 0 || !cl || c->applying || (cl->flags & CLIENT_MULTI)) {
+        replwait_reply(c->out, a);
+        return;
+    }
+    int64_t deadline = timeout_ms ? server_now_ms() + timeout_ms : 0;
+    replwait_add(&srv->replwait, cl, a, deadline);
+}
+
+/* WAIT numreplicas timeout. */
+void cmd_wait(struct cmd_ctx *c)
+{
+    if (!node_is_leader(c->srv->node)) {
         resp_add_error(c->out, "ERR WAIT cannot be used with replica instances. Please also note "
                                "that since Redis 4.0 if a replica is configured to be writable "
                                "(which is not the default) writes to replicas are just local and "
@@ -190,24 +220,37 @@ void cmd_wait(struct cmd_ctx *c)
         return;
     }
     long long want, timeout_ms;
-    if (cmd_arg_ll(c, 1, &want) != 0) return;
-    if (!util_str2ll(c->argv[2].ptr, c->argv[2].len, &timeout_ms)) {
-        resp_add_error(c->out, "ERR timeout is not an integer or out of range");
+    if (cmd_arg_ll(c, 1, &want) != 0 || wait_timeout(c, 2, &timeout_ms) != 0) return;
+    struct replwait_ask a = {.want_replicas = want, .want_local = -1};
+    wait_for(c, &a, timeout_ms);
+}
+
+/* WAITAOF numlocal numreplicas timeout (Redis 7.2). */
+void cmd_waitaof(struct cmd_ctx *c)
+{
+    long long local, replicas, timeout_ms;
+    if (cmd_arg_ll(c, 1, &local) != 0 || cmd_arg_ll(c, 2, &replicas) != 0) return;
+    if (local < 0 || local > 1) {
+        resp_add_error(c->out, "ERR value is out of range, value must between 0 and 1");
         return;
     }
-    if (timeout_ms < 0) {
-        resp_add_error(c->out, "ERR timeout is negative");
+    if (replicas < 0) {
+        resp_add_error(c->out, "ERR value is out of range, must be positive");
         return;
     }
-    struct client *cl = c->client;
-    uint64_t index =
-        cl && cl->last_write_index ? cl->last_write_index : node_commit_index(srv->node);
-    int count = node_replicas_at(srv->node, index);
-    /* Inside a transaction (or its apply) WAIT cannot wait: the count now. */
-    if (count >= want || !cl || c->applying || (cl->flags & CLIENT_MULTI)) {
-        resp_add_int(c->out, count < 0 ? 0 : count);
+    if (wait_timeout(c, 3, &timeout_ms) != 0) return;
+    if (!node_is_leader(c->srv->node)) {
+        resp_add_error(c->out, "ERR WAITAOF cannot be used with replica instances. Please also "
+                               "note that writes to replicas are just local and are not "
+                               "propagated.");
         return;
     }
-    int64_t deadline = timeout_ms ? server_now_ms() + timeout_ms : 0;
-    replwait_add(&srv->replwait, cl, index, want, deadline, count);
+    int fsync = c->srv->cfg.raft_log_fsync != 0;
+    if (local && !fsync) {
+        resp_add_error(
+            c->out, "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.");
+        return;
+    }
+    struct replwait_ask a = {.want_replicas = replicas, .want_local = (int)local, .fsync = fsync};
+    wait_for(c, &a, timeout_ms);
 }

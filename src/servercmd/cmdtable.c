@@ -240,6 +240,11 @@ static const struct command cmd_table_core[] = {
      "Blocks until the asynchronous replication of all preceding write commands sent by the "
      "connection is completed.",
      "numreplicas:integer timeout:integer", "slow connection", NULL, .proxy = CMD_PROXY_OWN_LINK},
+    {"waitaof", 4, NS, 0, 0, 0, cmd_waitaof, "generic", "7.2.0",
+     "Blocks until all of the preceding write commands sent by the connection are written to the "
+     "append-only file of the master and/or replicas.",
+     "numlocal:integer numreplicas:integer timeout:integer", "slow connection", NULL,
+     .proxy = CMD_PROXY_OWN_LINK},
     {"role", 1, NS | LD | ST | F | CMD_SENTINEL, 0, 0, 0, cmd_role, "server", "2.8.12",
      "Return the role of the instance in the context of replication", NULL, "admin fast dangerous",
      NULL},
