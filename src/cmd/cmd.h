@@ -245,6 +245,9 @@ enum cmd_proxy {
                              * link's last write, and it may wait) */
 };
 
+/* The flags of a call's keys, as key_flags writes one spec's (below). */
+typedef const char *cmd_key_flags_fn(int argc, const struct resp_arg *argv);
+
 struct command {
     const char *name; /* lower case; "config|get" style for subcommands */
     int arity;        /* Redis convention: N exact, -N at least N (incl. name) */
@@ -277,6 +280,15 @@ struct command {
     cmd_writes_fn *writes;             /* NULL, or a read's test for a call that writes */
     cmd_call_flags_fn *call_flags;     /* NULL: every call has the row's flags */
     enum cmd_proxy proxy;              /* what a follower's proxy does with it beyond its flags */
+    /* Redis 7.0's flags of its key specs, in order, '|' between specs
+     * ("RW access delete|RW insert"): the n-th key a call names has the
+     * n-th spec's flags, the last spec's for every key after (COMMAND INFO,
+     * COMMAND GETKEYSANDFLAGS). NULL: RW for a write, RO otherwise. */
+    const char *key_flags;
+    /* For a command whose keys' flags depend on its arguments (Redis's
+     * variable_flags: SET with GET, BITFIELD with only GETs): the flags of
+     * this call's keys. NULL: key_flags says. */
+    cmd_key_flags_fn *key_flags_call;
 };
 
 /* The registry (src/cmd/registry.c) knows no row: it is handed the groups
@@ -362,6 +374,7 @@ cmd_proc cmd_memory_stats, cmd_memory_doctor, cmd_memory_malloc_stats, cmd_memor
  * src/types/cmd_string.c); EXPIRE, called by the unit tests */
 cmd_proc cmd_expire;
 cmd_rewrite_fn cmd_rewrite_set, cmd_rewrite_getex, cmd_rewrite_setex, cmd_rewrite_psetex;
+cmd_key_flags_fn cmd_set_key_flags;
 /* src/servercmd/cmd_conn.c (connection and server introspection) */
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_reset, cmd_client_id,
     cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,

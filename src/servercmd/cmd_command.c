@@ -90,15 +90,53 @@ static void add_acl(struct resp_out *o, const struct command *cmd)
     resp_set_deferred_set_len(o, d, n);
 }
 
-/* The flags of a command's keys, as Redis's key specs name them: RW for a
- * write, RO otherwise; "incomplete" when a hook finds them (the spec
- * cannot say where they are: COMMAND GETKEYS can). Redis's finer access,
- * update, insert and delete are not told. */
-static void add_key_flags(struct resp_out *o, const struct command *cmd)
+/* The n-th spec's flags in cmd's key_flags ("RW access|RO"), the last
+ * one's past the end; without key_flags, RW for a write, RO otherwise. */
+static void spec_flags(const struct command *cmd, int n, const char **p, size_t *len)
 {
-    resp_add_set_len(o, cmd->getkeys ? 2 : 1);
-    resp_add_simple(o, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-    if (cmd->getkeys) resp_add_simple(o, "incomplete");
+    const char *s = cmd->key_flags;
+    if (!s) {
+        *p = (cmd->flags & CMD_WRITE) ? "RW" : "RO";
+        *len = 2;
+        return;
+    }
+    for (const char *bar; n > 0 && (bar = strchr(s, '|')) != NULL; n--)
+        s = bar + 1;
+    *p = s;
+    *len = strcspn(s, "|");
+}
+
+/* How many specs cmd's key_flags describes (1 without it). */
+static int spec_count(const struct command *cmd)
+{
+    int n = 1;
+    for (const char *s = cmd->key_flags; s && (s = strchr(s, '|')) != NULL; s++)
+        n++;
+    return n;
+}
+
+/* The words of p[0..len) as a set of simple strings, plus "incomplete". */
+static void add_words(struct resp_out *o, const char *p, size_t len, int incomplete)
+{
+    resp_deferred d = resp_add_deferred(o);
+    long n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t w = strcspn(p + i, " |");
+        if (w > len - i) w = len - i;
+        char word[32];
+        if (w > 0 && w < sizeof word) {
+            memcpy(word, p + i, w);
+            word[w] = 0;
+            resp_add_simple(o, word);
+            n++;
+        }
+        i += w + 1;
+    }
+    if (incomplete) {
+        resp_add_simple(o, "incomplete");
+        n++;
+    }
+    resp_set_deferred_set_len(o, d, n);
 }
 
 /* A key spec's begin_search or find_keys: {type, spec: {k1: v1, ...}}. */
@@ -116,19 +154,17 @@ static void add_search(struct resp_out *o, const char *type, int n, const char *
     }
 }
 
-/* Redis 7.0's key specs, from the row's key positions: one spec, keys
- * from first_key to last_key by key_step; unknown (with "incomplete") for a
- * command whose hook finds its keys; none for a keyless command. */
-static void add_key_specs(struct resp_out *o, const struct command *cmd)
+/* Spec i of n, from the row's key positions: one key each, the last spec
+ * the rest of them (first_key..last_key by key_step); unknown, with
+ * "incomplete", where a hook finds the keys (COMMAND GETKEYS can). */
+static void add_key_spec(struct resp_out *o, const struct command *cmd, int i, int n)
 {
-    if (cmd_is_keyless(cmd)) {
-        resp_add_set_len(o, 0);
-        return;
-    }
-    resp_add_set_len(o, 1);
+    const char *p;
+    size_t len;
+    spec_flags(cmd, i, &p, &len);
     resp_add_map_len(o, 3);
     resp_add_bulk_cstr(o, "flags");
-    add_key_flags(o, cmd);
+    add_words(o, p, len, cmd->getkeys != NULL);
     resp_add_bulk_cstr(o, "begin_search");
     if (cmd->getkeys) {
         add_search(o, "unknown", 0, NULL, NULL);
@@ -138,12 +174,21 @@ static void add_key_specs(struct resp_out *o, const struct command *cmd)
     }
     static const char *const index_k[] = {"index"}, *const range_k[] = {"lastkey", "keystep",
                                                                         "limit"};
-    long long index_v[] = {cmd->first_key};
-    long long range_v[] = {cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key,
-                           cmd->key_step, 0};
+    long long first = cmd->first_key + (long long)i * cmd->key_step;
+    long long last = i < n - 1 ? 0 : cmd->last_key < 0 ? cmd->last_key : cmd->last_key - first;
+    long long index_v[] = {first}, range_v[] = {last, cmd->key_step, 0};
     add_search(o, "index", 1, index_k, index_v);
     resp_add_bulk_cstr(o, "find_keys");
     add_search(o, "range", 3, range_k, range_v);
+}
+
+/* Redis 7.0's key specs: none for a keyless command. */
+static void add_key_specs(struct resp_out *o, const struct command *cmd)
+{
+    int n = cmd_is_keyless(cmd) ? 0 : spec_count(cmd);
+    resp_add_set_len(o, n);
+    for (int i = 0; i < n; i++)
+        add_key_spec(o, cmd, i, n);
 }
 
 static void add_command_info(struct resp_out *o, const struct command *cmd)
@@ -633,7 +678,7 @@ void cmd_command_list(struct cmd_ctx *c)
 }
 
 /* COMMAND GETKEYS and GETKEYSANDFLAGS (with_flags: each key with its
- * flags, add_key_flags()). */
+ * flags: its spec's, or what the row's key_flags_call says of the call). */
 static void getkeys(struct cmd_ctx *c, int with_flags)
 {
     int argc = c->argc - 2;
@@ -662,7 +707,15 @@ static void getkeys(struct cmd_ctx *c, int with_flags)
     for (int i = 0; i < n; i++) {
         if (with_flags) resp_add_array_len(c->out, 2);
         resp_add_bulk(c->out, argv[idx[i]].ptr, argv[idx[i]].len);
-        if (with_flags) add_key_flags(c->out, cmd);
+        if (!with_flags) continue;
+        const char *p;
+        size_t len;
+        spec_flags(cmd, i, &p, &len);
+        if (cmd->key_flags_call) {
+            p = cmd->key_flags_call(argc, argv);
+            len = strlen(p);
+        }
+        add_words(c->out, p, len, 0);
     }
 }
 

@@ -45,10 +45,11 @@ static const struct command function_subcommands[] = {
 const struct command cmd_table_function[] = {
     {"fcall", -3, W | NS | ST | NMK, 0, 0, 0, cmd_fcall, "scripting", "7.0.0",
      "Invokes a function.", "function numkeys:integer [key [key ...]] [arg [arg ...]]",
-     "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_fcall_call_flags},
+     "slow scripting", NULL, NULL, cmd_eval_keys, NULL, cmd_fcall_call_flags,
+     .key_flags = "RW access update"},
     {"fcall_ro", -3, R | NS | ST | NMK, 0, 0, 0, cmd_fcall_ro, "scripting", "7.0.0",
      "Invokes a read-only function.", "function numkeys:integer [key [key ...]] [arg [arg ...]]",
-     "slow scripting", NULL, NULL, cmd_eval_keys},
+     "slow scripting", NULL, NULL, cmd_eval_keys, .key_flags = "RO access"},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, NULL, "scripting", "7.0.0",
      "A container for function commands.", NULL, "slow", function_subcommands},
     CMD_ROWS_END,

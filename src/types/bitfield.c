@@ -272,6 +272,20 @@ static void bitfield(struct cmd_ctx *c, int readonly)
     free(ops);
 }
 
+const char *cmd_bitfield_key_flags(int argc, const struct resp_arg *argv)
+{
+    for (int i = 2; i < argc; i++) {
+        int left = argc - i - 1; /* arguments after this one */
+        if (cmd_arg_is(&argv[i], "get") && left >= 2)
+            i += 2;
+        else if (cmd_arg_is(&argv[i], "overflow") && left >= 1)
+            i += 1;
+        else
+            return "RW access update"; /* a write, or an error: not only a read */
+    }
+    return "RO access";
+}
+
 void cmd_bitfield(struct cmd_ctx *c)
 {
     bitfield(c, 0);

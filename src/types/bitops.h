@@ -9,6 +9,9 @@
 #include "cmd/cmd.h"
 
 cmd_proc cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_bitop, cmd_bitfield, cmd_bitfield_ro;
+/* BITFIELD's key: only read when every operation is a GET (OVERFLOW
+ * between them), as Redis's key flags for BITFIELD tell. */
+cmd_key_flags_fn cmd_bitfield_key_flags;
 extern const struct command cmd_table_bitops[];
 
 #endif

@@ -554,77 +554,91 @@ static void cmd_lcs(struct cmd_ctx *c)
 
 /* The string commands' rows (src/cmd/cmd.h has the columns; arity, flags, keys and ACL
  * categories are Redis 7.0's). */
+/* SET's key: read too with GET (its old value is the reply), else only
+ * overwritten, as Redis's key flags for SET tell. */
+const char *cmd_set_key_flags(int argc, const struct resp_arg *argv)
+{
+    for (int i = 3; i < argc; i++)
+        if (cmd_arg_is(&argv[i], "get")) return "RW access update";
+    return "OW update";
+}
+
 const struct command cmd_table_string[] = {
     {"get", 2, R | F, 1, 1, 1, cmd_get, "string", "1.0.0", "Returns the string value of a key.",
-     "key", "read string fast", NULL},
+     "key", "read string fast", NULL, .key_flags = "RO access"},
     {"set", -3, W | OOM, 1, 1, 1, cmd_set, "string", "1.0.0",
      "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
      "key value [NX|XX]:condition [GET] [EX seconds|PX milliseconds|EXAT "
      "unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]:expiration",
-     "write string slow", NULL, cmd_rewrite_set},
+     "write string slow", NULL, cmd_rewrite_set, .key_flags = "RW access update variable_flags",
+     .key_flags_call = cmd_set_key_flags},
     {"setnx", 3, W | OOM | F, 1, 1, 1, cmd_setnx, "string", "1.0.0",
      "Set the string value of a key only when the key doesn't exist.", "key value",
-     "write string fast", NULL},
+     "write string fast", NULL, .key_flags = "OW insert"},
     {"setex", 4, W | OOM, 1, 1, 1, cmd_setex, "string", "2.0.0",
      "Sets the string value and expiration time of a key.", "key seconds value",
-     "write string slow", NULL, cmd_rewrite_setex},
+     "write string slow", NULL, cmd_rewrite_setex, .key_flags = "OW update"},
     {"psetex", 4, W | OOM, 1, 1, 1, cmd_psetex, "string", "2.6.0",
      "Sets both string value and expiration time in milliseconds of a key.",
-     "key milliseconds value", "write string slow", NULL, cmd_rewrite_psetex},
+     "key milliseconds value", "write string slow", NULL, cmd_rewrite_psetex,
+     .key_flags = "OW update"},
     {"getset", 3, W | OOM | F, 1, 1, 1, cmd_getset, "string", "1.0.0",
      "Returns the previous string value of a key after setting it to a new value.", "key value",
-     "write string fast", NULL},
+     "write string fast", NULL, .key_flags = "RW access update"},
     {"getdel", 2, W | F | CMD_ABSENT_NOOP, 1, 1, 1, cmd_getdel, "string", "6.2.0",
-     "Returns the string value of a key after deleting the key.", "key", "write string fast", NULL},
+     "Returns the string value of a key after deleting the key.", "key", "write string fast", NULL,
+     .key_flags = "RW access delete"},
     {"getex", -2, W | F, 1, 1, 1, cmd_getex, "string", "6.2.0",
      "Returns the string value of a key after setting its expiration time.",
      "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT "
      "unix-time-milliseconds|PERSIST]:expiration",
-     "write string fast", NULL, cmd_rewrite_getex},
+     "write string fast", NULL, cmd_rewrite_getex, .key_flags = "RW access update"},
     {"mget", -2, R | F, 1, -1, 1, cmd_mget, "string", "1.0.0",
      "Atomically returns the string values of one or more keys.", "key [key ...]",
-     "read string fast", NULL},
+     "read string fast", NULL, .key_flags = "RO access"},
     {"mset", -3, W | OOM, 1, -1, 2, cmd_mset, "string", "1.0.1",
      "Atomically creates or modifies the string values of one or more keys.",
-     "key value [key value ...]", "write string slow", NULL},
+     "key value [key value ...]", "write string slow", NULL, .key_flags = "OW update"},
     {"msetnx", -3, W | OOM, 1, -1, 2, cmd_msetnx, "string", "1.0.1",
      "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-     "key value [key value ...]", "write string slow", NULL},
+     "key value [key value ...]", "write string slow", NULL, .key_flags = "OW insert"},
     {"incr", 2, W | OOM | F, 1, 1, 1, cmd_incr, "string", "1.0.0",
      "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
      "exist.",
-     "key", "write string fast", NULL},
+     "key", "write string fast", NULL, .key_flags = "RW access update"},
     {"decr", 2, W | OOM | F, 1, 1, 1, cmd_decr, "string", "1.0.0",
      "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
      "exist.",
-     "key", "write string fast", NULL},
+     "key", "write string fast", NULL, .key_flags = "RW access update"},
     {"incrby", 3, W | OOM | F, 1, 1, 1, cmd_incrby, "string", "1.0.0",
      "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
      "doesn't exist.",
-     "key increment", "write string fast", NULL},
+     "key increment", "write string fast", NULL, .key_flags = "RW access update"},
     {"decrby", 3, W | OOM | F, 1, 1, 1, cmd_decrby, "string", "1.0.0",
      "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
      "doesn't exist.",
-     "key decrement", "write string fast", NULL},
+     "key decrement", "write string fast", NULL, .key_flags = "RW access update"},
     {"incrbyfloat", 3, W | OOM | F, 1, 1, 1, cmd_incrbyfloat, "string", "2.6.0",
      "Increment the floating point value of a key by a number. Uses 0 as initial value if the key "
      "doesn't exist.",
-     "key increment:double", "write string fast", NULL},
+     "key increment:double", "write string fast", NULL, .key_flags = "RW access update"},
     {"append", 3, W | OOM | F, 1, 1, 1, cmd_append, "string", "2.0.0",
      "Appends a string to the value of a key. Creates the key if it doesn't exist.", "key value",
-     "write string fast", NULL},
+     "write string fast", NULL, .key_flags = "RW insert"},
     {"strlen", 2, R | F, 1, 1, 1, cmd_strlen, "string", "2.2.0",
-     "Returns the length of a string value.", "key", "read string fast", NULL},
+     "Returns the length of a string value.", "key", "read string fast", NULL, .key_flags = "RO"},
     {"getrange", 4, R, 1, 1, 1, cmd_getrange, "string", "2.4.0",
      "Returns a substring of the string stored at a key.", "key start end", "read string slow",
-     NULL},
+     NULL, .key_flags = "RO access"},
     {"substr", 4, R, 1, 1, 1, cmd_getrange, "string", "1.0.0",
-     "Returns a substring from a string value.", "key start end", "read string slow", NULL},
+     "Returns a substring from a string value.", "key start end", "read string slow", NULL,
+     .key_flags = "RO access"},
     {"setrange", 4, W | OOM, 1, 1, 1, cmd_setrange, "string", "2.2.0",
      "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't "
      "exist.",
-     "key offset value", "write string slow", NULL},
+     "key offset value", "write string slow", NULL, .key_flags = "RW update"},
     {"lcs", -3, R, 1, 2, 1, cmd_lcs, "string", "7.0.0", "Finds the longest common substring.",
-     "key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]", "read string slow", NULL},
+     "key1 key2 [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]", "read string slow", NULL,
+     .key_flags = "RO access"},
     CMD_ROWS_END,
 };
