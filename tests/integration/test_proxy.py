@@ -327,3 +327,30 @@ def test_proxy_authenticates(make_cluster):
             pass
         except redis.ResponseError as e:
             assert str(e).startswith("NOAUTH"), str(e)
+
+
+def test_blocked_client_through_a_leadership_transfer_loses_nothing(make_cluster):
+    cl = make_cluster(3, PROXY)
+    ld = cl.leader()
+    fol, other = cl.followers()
+    with plain(fol) as c, ld.client() as lc:
+        out = []
+
+        def blpop():
+            try:
+                out.append(c.blpop("q", timeout=0))
+            except redis.ResponseError as e:
+                out.append(e)
+        t = threading.Thread(target=blpop)
+        t.start()
+        wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
+                   what="the BLPOP blocked on the leader")
+        lc.execute_command("RAFT.TRANSFER_LEADER", other.node_id)
+        t.join(60)  # bounds a hang
+        assert len(out) == 1 and isinstance(out[0], redis.ResponseError), out
+        assert str(out[0]).startswith(RETRY), out
+        with plain(other) as w:  # the new leader
+            wait_until(lambda: cl.leader() is other, 30, what="the transfer")
+            w.rpush("q", "item")
+        # nothing was popped for the failed BLPOP: the item waits for the next
+        assert c.blpop("q", timeout=10) == (b"q", b"item")
