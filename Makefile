@@ -403,7 +403,7 @@ asan-nodesim: asan-build
 # its 11 minutes): what they reach in the server is reached under the
 # sanitizers by the other files, and make integration runs them all.
 ASAN_INTEGRATION_IGNORE := test_clients.py test_sidekiq.py test_sentinel.py test_bench_cache.py \
-                           test_bench_lib.py
+                           test_bench_lib.py test_proxy_frameworks.py
 asan-integration: asan-build $(B)/tests/hiredis_client $(B)/tests/hiredis_failover $(B)/cachegen
 	RAFTCACHE_SANITIZED=1 RAFTCACHE_BIN=$(CURDIR)/$(ASAN_B)/raftcache \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \

@@ -358,8 +358,6 @@ int node_replicas_at(const struct node *n, uint64_t index);
 /* Leader only: 1 if this node's log is written up to index (fsynced when
  * raft-log-fsync is on), else 0; -1 when not leading. */
 int node_persisted_at(const struct node *n, uint64_t index);
-/* The commit index this node knows. */
-uint64_t node_commit_index(const struct node *n);
 /* Milliseconds between ticks (the timer's period). */
 double node_tick_seconds(const struct node *n);
 

@@ -104,8 +104,3 @@ int node_persisted_at(const struct node *n, uint64_t index)
     if (raft_progress(n->raft, (raft_id)n->cfg->node_id, &persisted) != 0) return -1;
     return persisted >= index;
 }
-
-uint64_t node_commit_index(const struct node *n)
-{
-    return raft_commit_index(n->raft);
-}

@@ -107,8 +107,7 @@ int proxy_takes(const struct server *srv, const struct client *c, const struct c
     if (is_exec(c, cmd))
         return c->proxy_watch_link && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS));
     if (c->flags & CLIENT_MULTI) return 0; /* WATCH inside MULTI: refused here */
-    return cmd->proxy == CMD_PROXY_WATCH || cmd->proxy == CMD_PROXY_OWN_LINK ||
-           (cmd->proxy == CMD_PROXY_UNWATCH && c->proxy_session);
+    return !(cmd->flags & CMD_BLOCKING) && needs_session(c, cmd); /* blocking: a write's route */
 }
 
 /* The database c is in after its queue runs: where its last SELECT that

@@ -198,7 +198,8 @@ static void wait_for(struct cmd_ctx *c, struct replwait_ask *a, long long timeou
 {
     struct server *srv = c->srv;
     struct client *cl = c->client;
-    a->index = cl && cl->last_write_index ? cl->last_write_index : node_commit_index(srv->node);
+    a->index =
+        cl && cl->last_write_index ? cl->last_write_index : raft_commit_index(node_core(srv->node));
     int done = replwait_count(srv->node, a);
     /* Inside a transaction (or its apply) it cannot wait: the counts now. */
     if (done != 0 || !cl || c->applying || (cl->flags & CLIENT_MULTI)) {

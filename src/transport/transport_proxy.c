@@ -375,14 +375,20 @@ uint64_t transport_session_link(const struct transport_session *s)
     return s ? s->l.link_id : 0;
 }
 
+/* Closes every link, shared or session, that goes to id (to_id) or to
+ * another node than id (!to_id). */
+static void forget_links(struct transport *t, uint64_t id, int to_id, const char *why)
+{
+    struct fwd_link *shared[2] = {&t->fwd.by_proto[0], &t->fwd.by_proto[1]};
+    for (int p = 0; p < 2; p++)
+        if (shared[p]->link && (shared[p]->leader_id == id) == to_id) fwd_forget(shared[p], why, 1);
+    for (struct fwd_link *l = t->fwd.sessions; l; l = l->next_s)
+        if (l->link && (l->leader_id == id) == to_id) fwd_forget(l, why, 1);
+}
+
 void transport_forward_retarget(struct transport *t, uint64_t leader_id)
 {
-    for (int p = 0; p < 2; p++) {
-        struct fwd_link *l = &t->fwd.by_proto[p];
-        if (l->link && l->leader_id != leader_id) fwd_forget(l, "a new leader is known", 1);
-    }
-    for (struct fwd_link *l = t->fwd.sessions; l; l = l->next_s)
-        if (l->link && l->leader_id != leader_id) fwd_forget(l, "a new leader is known", 1);
+    forget_links(t, leader_id, 0, "a new leader is known");
 }
 
 void transport_fwd_init(struct transport *t)
@@ -406,10 +412,5 @@ void transport_fwd_free(struct transport *t)
 
 void transport_fwd_peer_changed(struct transport *t, uint64_t id)
 {
-    for (int p = 0; p < 2; p++) {
-        struct fwd_link *l = &t->fwd.by_proto[p];
-        if (l->link && l->leader_id == id) fwd_forget(l, "the leader's address changed", 1);
-    }
-    for (struct fwd_link *l = t->fwd.sessions; l; l = l->next_s)
-        if (l->link && l->leader_id == id) fwd_forget(l, "the leader's address changed", 1);
+    forget_links(t, id, 1, "the leader's address changed");
 }

@@ -119,6 +119,23 @@ def test_readonly_client_reads_locally(make_cluster):
         assert r.set("ro", "2") is True
 
 
+def blocked_blpop(c, lc):
+    """BLPOP q 0 on c in a thread, once the leader (lc) shows it blocked:
+    the thread and the list its reply or error goes to."""
+    out = []
+
+    def blpop():
+        try:
+            out.append(c.blpop("q", timeout=0))
+        except redis.ResponseError as e:
+            out.append(e)
+    t = threading.Thread(target=blpop)
+    t.start()
+    wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
+               what="the BLPOP blocked on the leader")
+    return t, out
+
+
 def test_transactions_run_on_the_leader(make_cluster):
     cl = make_cluster(3, PROXY)
     fol = cl.followers()[0]
@@ -198,17 +215,7 @@ def test_blocked_client_hears_of_a_dead_leader(make_cluster):
     ld = cl.leader()
     fol = cl.followers()[0]
     with plain(fol) as c, ld.client() as lc:
-        errors = []
-
-        def blpop():
-            try:
-                errors.append(c.blpop("q", timeout=0))
-            except redis.ResponseError as e:
-                errors.append(e)
-        t = threading.Thread(target=blpop)
-        t.start()
-        wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
-                   what="the BLPOP blocked on the leader")
+        t, errors = blocked_blpop(c, lc)
         cl.kill9(ld)
         t.join(60)  # bounds a hang: socket_timeout would end it with another error
         assert len(errors) == 1 and isinstance(errors[0], redis.ResponseError), errors
@@ -334,17 +341,7 @@ def test_blocked_client_through_a_leadership_transfer_loses_nothing(make_cluster
     ld = cl.leader()
     fol, other = cl.followers()
     with plain(fol) as c, ld.client() as lc:
-        out = []
-
-        def blpop():
-            try:
-                out.append(c.blpop("q", timeout=0))
-            except redis.ResponseError as e:
-                out.append(e)
-        t = threading.Thread(target=blpop)
-        t.start()
-        wait_until(lambda: lc.info("clients")["blocked_clients"] == 1, 30,
-                   what="the BLPOP blocked on the leader")
+        t, out = blocked_blpop(c, lc)
         lc.execute_command("RAFT.TRANSFER_LEADER", other.node_id)
         t.join(60)  # bounds a hang
         assert len(out) == 1 and isinstance(out[0], redis.ResponseError), out

@@ -9,11 +9,23 @@ from the leader's replication state, never a constant: a stopped follower
 is not counted. Nothing asserts on how long a wait took.
 """
 
+import contextlib
+
 import redis
 
 from conftest import Raw, wait_until
 
 PROXY = {"raft-follower-proxy": "yes"}
+
+
+@contextlib.contextmanager
+def stopped(cl, nd):
+    """Node nd SIGSTOPped for the block, SIGCONTed after it whatever happens."""
+    cl.sigstop(nd)
+    try:
+        yield
+    finally:
+        cl.sigcont(nd)
 
 
 def refused(c, *args, cmd="WAIT"):
@@ -61,8 +73,7 @@ def test_wait_counts_the_followers_that_hold_the_write(make_cluster):
     with ld.client(socket_timeout=30) as c:
         c.set("a", "1")
         assert c.execute_command("WAIT", 2, 0) == 2
-        cl.sigstop(f2)
-        try:
+        with stopped(cl, f2):
             c.set("b", "2")  # committed by the leader and f1
             assert c.execute_command("WAIT", 1, 0) >= 1
             assert c.execute_command("WAIT", 2, 100) == 1  # f2 is stopped
@@ -72,8 +83,6 @@ def test_wait_counts_the_followers_that_hold_the_write(make_cluster):
             raw.send("PING")
             assert raw.reply() == b":1\r\n" and raw.reply() == b"+PONG\r\n"
             raw.close()
-        finally:
-            cl.sigcont(f2)
         assert c.execute_command("WAIT", 2, 0) == 2  # f2 catches up
         assert c.execute_command("WAITAOF", 1, 2, 0) == [1, 2]
     # a follower without the proxy answers as a Redis replica does
@@ -89,12 +98,9 @@ def test_wait_through_the_proxy(make_cluster):
     with fol.client(socket_timeout=30) as c:
         c.set("p", "1")
         assert c.execute_command("WAIT", 2, 0) == 2
-        cl.sigstop(other)
-        try:
+        with stopped(cl, other):
             c.set("p", "2")
             assert c.execute_command("WAIT", 2, 100) == 1
-        finally:
-            cl.sigcont(other)
         wait_until(lambda: c.execute_command("WAIT", 2, 100) == 2, 30,
                    what="the stopped follower to catch up")
         assert c.execute_command("WAITAOF", 1, 2, 0) == [1, 2]
