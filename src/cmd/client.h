@@ -23,6 +23,7 @@ struct server;
 struct command;
 struct blocked_client;
 struct pubsub_client;
+struct tracking_client;
 
 /* Client flags (struct client.flags): unsigned, so that masks like
  * ~CLIENT_MULTI keep their type. */
@@ -71,6 +72,18 @@ struct pubsub_client;
 #define CLIENT_OUT_YIELD (1u << 23)
 /* Connected over the unixsocket (CLIENT LIST's flag U). */
 #define CLIENT_UNIX_SOCKET (1u << 24)
+
+/* Client-side caching (struct client.tracking, src/server/tracking.h):
+ * CLIENT TRACKING ON and its options; CACHING is CLIENT CACHING's decision
+ * for the client's next command; BROKEN_REDIR, its REDIRECT connection is
+ * gone. */
+#define TRACKING_ON (1u << 0)
+#define TRACKING_BCAST (1u << 1)
+#define TRACKING_OPTIN (1u << 2)
+#define TRACKING_OPTOUT (1u << 3)
+#define TRACKING_NOLOOP (1u << 4)
+#define TRACKING_CACHING (1u << 5)
+#define TRACKING_BROKEN_REDIR (1u << 6)
 
 /* A write's reply tag, which src/node/waiters.h keeps with each waiting write and
  * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,
@@ -218,6 +231,12 @@ struct client {
      * the real one: pushes (pub/sub confirmations) and CLIENT REPLY ON's
      * +OK go there (client_push_out), as Redis 7.0 never silences pushes. */
     struct resp_out *unmuted;
+    /* Client-side caching (src/server/tracking.h): TRACKING_* flags, the
+     * REDIRECT connection's id (0: none), and the mode's own state (BCAST
+     * prefixes, messages held back), NULL while tracking is off. */
+    uint8_t tracking;
+    uint64_t tracking_redirect;
+    struct tracking_client *tracking_state;
     /* Its wait on keys (src/server/blocked.h), NULL when it is not blocked. */
     struct blocked_client *blocked;
     /* pub/sub (src/server/pubsub.h): its subscriptions, NULL when none; how many

@@ -124,6 +124,10 @@ struct cmd_ctx {
      * command a client sent, applied in another form: src/cmd/client.h,
      * REPLY_TAG_AS); 0: the command itself. */
     int counted_as;
+    /* Out: a script this call ran called a read command, so its declared
+     * keys count as read (client-side caching, src/server/tracking.h, as
+     * Redis counts them). */
+    int script_read;
 };
 
 /* A write changed key: fires event (of class type, enum notify_class) as
@@ -289,6 +293,10 @@ struct command {
      * variable_flags: SET with GET, BITFIELD with only GETs): the flags of
      * this call's keys. NULL: key_flags says. */
     cmd_key_flags_fn *key_flags_call;
+    /* 1 for a command that runs a script (EVAL, FCALL and their variants):
+     * its keys are read only if the script calls a read command
+     * (cmd_ctx.script_read), whatever the row's flags say. */
+    uint8_t runs_script;
 };
 
 /* The registry (src/cmd/registry.c) knows no row: it is handed the groups
@@ -381,6 +389,8 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_rese
     cmd_client_kill, cmd_client_unblock, cmd_client_help, cmd_time, cmd_shutdown;
 /* src/servercmd/cmd_client.c */
 cmd_proc cmd_monitor, cmd_client_reply, cmd_client_pause, cmd_client_unpause, cmd_client_no_evict;
+/* src/servercmd/cmd_tracking.c */
+cmd_proc cmd_client_tracking, cmd_client_caching, cmd_client_getredir, cmd_client_trackinginfo;
 /* src/servercmd/cmd_info.c: cmd_info; src/servercmd/cmd_command.c: the COMMAND family */
 cmd_proc cmd_info, cmd_command, cmd_command_count, cmd_command_info, cmd_command_docs,
     cmd_command_list, cmd_command_getkeys, cmd_command_getkeysandflags, cmd_command_help;

@@ -401,6 +401,9 @@ const struct config_def config_defs[] = {
     DEF_INT("maxmemory-eviction-tenacity", maxmemory_eviction_tenacity, "10", 0, 100, 0,
             "how long one eviction round may run before the writes go on (10 = 500 us; 100 = "
             "until enough is freed)"),
+    DEF_INT("tracking-table-max-keys", tracking_table_max_keys, "1000000", 0, LLONG_MAX, 0,
+            "client-side caching: keys remembered for CLIENT TRACKING clients at most; past it, "
+            "random ones are invalidated (0 = no limit)"),
     DEF_INT("lfu-log-factor", lfu_log_factor, "10", 0, INT_MAX, 0,
             "how many accesses it takes to raise an LFU counter (logarithmic)",
             CONFIG_APPLY_ACCESS),

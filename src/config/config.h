@@ -233,6 +233,7 @@ struct config {
     long long maxmemory;                   /* bytes; 0 = no limit */
     int maxmemory_policy;                  /* enum config_maxmemory_policy */
     long long maxmemory_samples;           /* keys sampled per eviction choice */
+    long long tracking_table_max_keys;     /* CLIENT TRACKING's key table, at most (0: none) */
     long long maxmemory_eviction_tenacity; /* 0..100: time an eviction round may take */
     long long lfu_log_factor, lfu_decay_time;
     long long databases;             /* numbered databases, 1..KV_DBS_MAX */

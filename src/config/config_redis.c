@@ -205,7 +205,6 @@ const struct config_def config_redis_defs[] = {
     KEPT("tls-session-cache-size", "20480", WHY_NOT_YET),
     KEPT("tls-session-cache-timeout", "300", WHY_NOT_YET),
     KEPT("tls-session-caching", "yes", WHY_NOT_YET),
-    KEPT("tracking-table-max-keys", "1000000", WHY_NOT_YET),
 };
 const int config_redis_defs_count = (int)(sizeof config_redis_defs / sizeof config_redis_defs[0]);
 

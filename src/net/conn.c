@@ -306,9 +306,7 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
     c->out.on_error_ud = &srv->monitor;
     format_addr(fd, c->addr, sizeof c->addr, 0);
     format_addr(fd, c->laddr, sizeof c->laddr, 1);
-    c->next = srv->clients;
-    if (srv->clients) srv->clients->prev = c;
-    srv->clients = c;
+    server_client_add(srv, c);
     (*server_count_of(c->srv, c))++;
     if (flags & CLIENT_OVER_LIMIT) {
         struct server_io *io = srv->io;
@@ -336,11 +334,7 @@ static void client_free(struct client *c)
      * by nothing since: a client on it must not be freed. */
     ASSERT(!(c->flags & CLIENT_PENDING_WRITE));
     pending_remove(c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->clients = c->next;
-    if (c->next) c->next->prev = c->prev;
+    server_client_remove(srv, c);
     ASSERT(*server_count_of(c->srv, c) > 0); /* counted once, by client_create() */
     (*server_count_of(c->srv, c))--;
     close(c->fd);

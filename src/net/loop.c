@@ -388,6 +388,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         ev_timer_set(&srv->io->snap_poll, SNAP_POLL_S, 0.0);
         ev_timer_start(srv->io->loop, &srv->io->snap_poll);
     }
+    tracking_before_sleep(srv); /* BCAST messages: this iteration's changes */
     conn_flush_pending(srv);
     if (server_shutdown_due(srv)) ev_break(srv->io->loop, EVBREAK_ALL);
 }

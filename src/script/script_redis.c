@@ -153,6 +153,7 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
         e->reply.proto = run->resp;
     }
     if (flags & CMD_WRITE) run->wrote = 1;
+    if (flags & CMD_READONLY) run->ctx->script_read = 1; /* its declared keys were read */
     return NULL;
 }
 

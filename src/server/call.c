@@ -28,6 +28,7 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
     };
     cmd_call(cmd, &ctx, &srv->monitor, NULL);
     srv->stats.commands_processed++;
+    if (!blk) tracking_ran(srv, c, cmd, &ctx); /* what a tracking client read */
     if (!ctx.blocked) return 0;
     ASSERT(blk && ctx.block.nkeys > 0); /* only a probe blocks here: on some key */
     *blk = ctx.block;

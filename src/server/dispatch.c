@@ -581,10 +581,15 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
         return DISPATCH_WAIT;
     }
     take_up(c);
+    /* A tracking client's read: its keys are remembered before it reads
+     * them, here or on the leader, now or at its EXEC (src/server/tracking.h). */
+    if (c->tracking) tracking_will_read(srv, c, cmd, argc, argv);
     enum dispatch_result r =
         c->reply_muted ? run_muted(c, cmd, 0, argc, argv) : check_and_run(c, cmd, argc, argv);
-    if (r != DISPATCH_WAIT || c->hold != HOLD_PAUSED)
-        reply_mode_done(c); /* not postponed: taken up */
+    if (r != DISPATCH_WAIT || c->hold != HOLD_PAUSED) { /* not postponed: taken up */
+        reply_mode_done(c);
+        tracking_command_done(c, cmd);
+    }
     return r;
 }
 
@@ -596,6 +601,7 @@ void dispatch_client_gone(struct client *c)
     replwait_client_gone(&srv->replwait, c);
     blocked_client_gone(&srv->blocked, c);
     pubsub_client_gone(&srv->pubsub, c);
+    tracking_client_gone(srv, c);
     monitors_remove(&srv->monitors, c);
     pause_client_gone(&srv->pause, c);
     node_client_gone(srv->node, c);

@@ -34,6 +34,7 @@ static void relay(struct client *c, const char *resp, size_t len, const char *fa
     }
     ASSERT(c->pending_proxied > 0); /* counted when it was forwarded */
     c->pending_proxied--;
+    if (c->pending_proxied == 0 && c->tracking_state) tracking_release(c->srv, c);
     waiters_wake(&c->srv->waiters, c);
 }
 

@@ -162,6 +162,7 @@ static void key_changed(void *ud, int db, const char *key, size_t len)
     struct server *srv = ud;
     multi_key_changed(srv, db, key, len);
     blocked_key_changed(&srv->blocked, db, key, len);
+    tracking_key_changed(srv, key, len);
 }
 
 /* A key blocked clients must look at again, WATCH aside (XGROUP DESTROY,
@@ -177,6 +178,7 @@ static void flushed(void *ud, int db)
     struct server *srv = ud;
     multi_flushed(srv, db);
     blocked_all_keys_changed(&srv->blocked, db);
+    tracking_flushed(srv);
 }
 
 /* SWAPDB a b, about to happen: watchers of both are dirtied as Redis's
@@ -188,6 +190,25 @@ static void swapping(void *ud, int a, int b)
     multi_swapped(srv, a, b);
     blocked_all_keys_changed(&srv->blocked, a);
     blocked_all_keys_changed(&srv->blocked, b);
+    tracking_flushed(srv); /* a tracked key's name may hold another value now */
+}
+
+/* The apply path's reports on the replies it builds for this node's
+ * clients (struct sm_observer): client-side caching orders its messages
+ * after them, and remembers what a script read. */
+static void reply_begin(void *ud, struct client *c)
+{
+    tracking_reply_begin(ud, c);
+}
+
+static void reply_end(void *ud, struct client *c)
+{
+    tracking_reply_end(ud, c);
+}
+
+static void ran(void *ud, struct client *c, const struct command *cmd, const struct cmd_ctx *ctx)
+{
+    tracking_ran(ud, c, cmd, ctx);
 }
 
 /* Keyspace notifications go to this node's subscribers only: every node
@@ -292,6 +313,8 @@ void replica_init(struct server *srv, uint64_t seed)
     replica_apply_limits(srv);
     update_lru_clock(srv);
     multi_init(srv);
+    dict_init(&srv->client_ids, util_rand64(&srv->rng));
+    tracking_init(&srv->tracking, util_rand64(&srv->rng));
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     replwait_init(&srv->replwait);
@@ -322,6 +345,7 @@ void replica_init(struct server *srv, uint64_t seed)
         .notify = &srv->notify,
         .extra = {extra_save, extra_load, srv},
         .extra_reset = extra_reset,
+        .observer = {reply_begin, ran, reply_end, srv},
     };
     sm_init(&srv->sm, &sme, util_rand64(&srv->rng));
     evict_init(&srv->evict);
@@ -393,6 +417,7 @@ void replica_cron(struct server *srv)
     replica_wake_blocked(srv);
     update_lru_clock(srv);
     kv_dbs_cron(&srv->dbs);
+    tracking_cron(srv);
     if (node_is_leader(srv->node)) {
         if (!srv->pause.end_ms) active_expire(srv); /* a paused node deletes nothing, as Redis */
     } else if (expiring_count(&srv->sm.expiring)) {
@@ -409,6 +434,8 @@ void replica_free(struct server *srv)
     evict_free(&srv->evict);
     sm_free(&srv->sm);
     multi_free(srv);
+    tracking_free(&srv->tracking);
+    dict_free(&srv->client_ids, NULL);
     blocked_free(&srv->blocked);
     replwait_free(&srv->replwait);
     pubsub_free(&srv->pubsub);

@@ -152,3 +152,30 @@ void server_stats_cron(struct server *srv)
     instmetric_sample(&s->inst_input, now_ms, s->net_input_bytes);
     instmetric_sample(&s->inst_output, now_ms, s->net_output_bytes);
 }
+
+void server_client_add(struct server *srv, struct client *c)
+{
+    c->prev = NULL;
+    c->next = srv->clients;
+    if (srv->clients) srv->clients->prev = c;
+    srv->clients = c;
+    dict_add(&srv->client_ids, &c->id, sizeof c->id, c, NULL);
+}
+
+void server_client_remove(struct server *srv, struct client *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    int found = dict_delete(&srv->client_ids, &c->id, sizeof c->id, NULL);
+    ASSERT(found); /* added once, by server_client_add() */
+}
+
+struct client *server_client_by_id(struct server *srv, uint64_t id)
+{
+    struct dict_entry *e = dict_find(&srv->client_ids, &id, sizeof id);
+    return e ? e->val : NULL;
+}

@@ -35,6 +35,7 @@
 #include "server/sentinel.h"
 #include "server/monitors.h"
 #include "server/pause.h"
+#include "server/tracking.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -78,6 +79,7 @@ struct server {
     struct sentinel_watch sentinel;   /* leader changes, as Sentinel tells them */
     struct monitors monitors;         /* MONITOR clients (src/server/monitors.h) */
     struct pause pause;               /* CLIENT PAUSE (src/server/pause.h) */
+    struct tracking tracking;         /* client-side caching (src/server/tracking.h) */
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
     struct server_io *io;             /* event loop, listeners, timers */
@@ -85,6 +87,7 @@ struct server {
     struct function_registry *functions;
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */
+    struct dict client_ids;    /* id (8 bytes) -> struct client *, every connection */
     uint64_t client_count;     /* clients: connections that are not peer links */
     uint64_t peer_link_count;  /* inbound peer links (RAFT.AUTH accepted) */
     uint64_t over_limit_count; /* accepted beyond maxclients, awaiting RAFT.AUTH */
@@ -123,6 +126,13 @@ int server_shutdown_due(struct server *srv);
  * a transfer already on may still move the leadership), -1 if no shutdown
  * is in progress that can be aborted. */
 int server_shutdown_abort(struct server *srv);
+
+/* The client list (srv->clients) and its id index: the connection layer
+ * adds a connection once it is set up and removes it before freeing it. */
+void server_client_add(struct server *srv, struct client *c);
+void server_client_remove(struct server *srv, struct client *c);
+/* The connection numbered id (CLIENT ID), or NULL. */
+struct client *server_client_by_id(struct server *srv, uint64_t id);
 
 /* The database c has selected (SELECT). */
 static inline struct kv *server_db(const struct server *srv, const struct client *c)

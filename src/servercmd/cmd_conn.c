@@ -209,6 +209,7 @@ void cmd_reset(struct cmd_ctx *c)
     ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
     multi_client_reset(cl);
     pubsub_client_gone(&c->srv->pubsub, cl);
+    tracking_disable(c->srv, cl);
     free(cl->name);
     cl->name = NULL;
     cl->db = 0;
@@ -498,6 +499,15 @@ void cmd_client_help(struct cmd_ctx *c)
         "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "HELP",
         "    Print this help.",
         NULL,

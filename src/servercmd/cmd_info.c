@@ -109,12 +109,12 @@ static void section_clients(struct info_text *t, struct server *srv, int64_t now
         t,
         "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%llu\r\nmaxclients:%lld\r\n"
         "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
-        "blocked_clients:%llu\r\ntracking_clients:0\r\nclients_in_timeout_table:%zu\r\n"
+        "blocked_clients:%llu\r\ntracking_clients:%llu\r\nclients_in_timeout_table:%zu\r\n"
         "watching_clients:%llu\r\n",
         (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
         srv->cfg.maxclients, in_max, out_max,
         (unsigned long long)(srv->blocked.n_clients + srv->pause.n),
-        blocked_with_timeout(&srv->blocked), (unsigned long long)dict_size(&srv->watched));
+        (unsigned long long)srv->tracking.clients, blocked_with_timeout(&srv->blocked), (unsigned long long)dict_size(&srv->watched));
 }
 
 /* a / b, or 0 when b is 0 (Redis's ratios, printed "%.2f"). */

@@ -88,8 +88,7 @@ static void stats_keys(struct info_text *t, struct server *srv)
 }
 
 /* No fork (snapshots are written by a thread), no MIGRATE socket cache, no
- * active defrag, no client-side tracking, no I/O threads: Redis's zeros
- * without them. The reply buffer's resizes are not counted. */
+ * active defrag, no I/O threads: Redis's zeros without them. The reply buffer's resizes are not counted. */
 void info_section_stats(struct info_text *t, struct server *srv)
 {
     const struct server_stats *s = &srv->stats;
@@ -100,13 +99,17 @@ void info_section_stats(struct info_text *t, struct server *srv)
               "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
               "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\n"
               "total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\n"
-              "tracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\n"
+              "tracking_total_keys:%llu\r\ntracking_total_items:%llu\r\n"
+              "tracking_total_prefixes:%llu\r\n"
               "client_output_buffer_limit_disconnections:%llu\r\ntotal_protocol_errors:%llu\r\n"
               "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n"
               "dump_payload_sanitizations:0\r\ntotal_reads_processed:%llu\r\n"
               "total_writes_processed:%llu\r\nio_threaded_reads_processed:0\r\n"
               "io_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n"
               "reply_buffer_expands:0\r\n",
+              (unsigned long long)tracking_keys(&srv->tracking),
+              (unsigned long long)srv->tracking.items,
+              (unsigned long long)tracking_prefixes(&srv->tracking),
               (unsigned long long)s->output_limit_disconnections,
               (unsigned long long)s->protocol_errors,
               (unsigned long long)srv->monitor.total_error_replies,

@@ -205,6 +205,7 @@ static void apply_cmd(struct sm *sm, const struct command *known, struct client 
     }
     cmd_call(cmd, &ctx, sm->env.monitor, mark_us);
     sm->commands_run++;
+    if (c && sm->env.observer.ran) sm->env.observer.ran(sm->env.observer.ud, c, cmd, &ctx);
     if (ctx.may_block && !ctx.blocked) client_hold_to(c, HOLD_SERVED);
 }
 
@@ -273,6 +274,9 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
     size_t off = SM_ENTRY_HEADER_LEN;
     struct client *c = waiter(w, 0);
     size_t reply = 0; /* which reply: the command's in a batch, else the one */
+    const struct sm_observer *obs = &sm->env.observer;
+    int whole = type != SM_ENTRY_BATCH && type != SM_ENTRY_EXPIRE; /* one reply for the entry */
+    if (whole && obs->reply_begin) obs->reply_begin(obs->ud, c);
     if (type == SM_ENTRY_MULTI) resp_add_array_len(reply_to(sm, w, 0), (long)ncmds);
     int64_t mark_us = clock_mono_us(); /* each command's time ends the one before */
     if (type == SM_ENTRY_BATCH)
@@ -298,15 +302,18 @@ static void apply_decoded(struct sm *sm, const struct waiting *w, uint64_t index
             c = waiter(w, i);
             prefetch_ahead(sm, i, ncmds);
             known = sm->hints[i].cmd;
+            if (obs->reply_begin) obs->reply_begin(obs->ud, c);
         }
         apply_cmd(sm, known, c, argc, sm->argv, ts, command_seed(index, i), reply_to(sm, w, reply),
                   type == SM_ENTRY_BATCH || type == SM_ENTRY_MULTI
                       ? counted_as(w, i, type == SM_ENTRY_MULTI)
                       : -1,
                   type == SM_ENTRY_BATCH, &mark_us);
+        if (type == SM_ENTRY_BATCH && obs->reply_end) obs->reply_end(obs->ud, c);
         resp_out_clear(&sm->sink);
         resp_out_shrink(&sm->sink, SINK_KEEP_BYTES); /* after a big reply nobody wanted */
     }
+    if (whole && obs->reply_end) obs->reply_end(obs->ud, c);
 }
 
 static void note_hint(struct sm_hint *h, int db, int argc, const struct resp_arg *argv)

@@ -61,6 +61,20 @@ struct monitor;
 struct kv_dbs;
 struct raft_part;
 
+/* Told about the replies the apply path builds for this node's clients
+ * (src/server/tracking.h orders its messages after them): reply_begin(c)
+ * before a reply to c is built (c NULL: nobody here waits for it), ran(c,
+ * cmd, ctx) after each command run for c (a script it ran), reply_end(c)
+ * once the reply is complete (a batch's command's, a transaction's whole
+ * array). Any may be NULL. */
+struct sm_observer {
+    void (*reply_begin)(void *ud, struct client *c);
+    void (*ran)(void *ud, struct client *c, const struct command *cmd,
+                const struct cmd_ctx *ctx);
+    void (*reply_end)(void *ud, struct client *c);
+    void *ud;
+};
+
 /* What the state machine works on, given by its owner (src/net/loop.c). */
 struct sm_env {
     struct kv_dbs *dbs;          /* the databases entries change */
@@ -73,6 +87,7 @@ struct sm_env {
      * reset() empties it before a snapshot is loaded. */
     struct snapshot_extra extra;
     void (*extra_reset)(void *ud);
+    struct sm_observer observer;
 };
 
 enum sm_entry_type {
