@@ -75,7 +75,13 @@
  * 16 KB of replies in a buffer of its own before 1 KB more closes it. */
 #define UNAUTH_OUTPUT_MAX_BYTES (16384 + 1024)
 #define QBUF_SHRINK_KEEP (64 * 1024) /* idle query buffers above this are freed */
-#define OBUF_SHRINK_KEEP (64 * 1024)
+/* A drained reply buffer above this is freed: what a client keeps between
+ * replies is at most Redis's 16 KB reply buffer. More would count against
+ * maxmemory for nothing, and messages that eviction itself causes (the
+ * invalidations of client-side caching, 10 KB for a 1 KB key tracked by
+ * ten clients) would make it evict more each round (tests/integration/
+ * test_tracking.py, the feedback loop). */
+#define OBUF_SHRINK_KEEP (16 * 1024)
 /* Pending output past which a client's pipeline waits for it to drain: a
  * pipeline of GETs of 100 MB values then copies one value per loop
  * iteration instead of holding the loop (and the Raft timers) for all. */

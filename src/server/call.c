@@ -5,6 +5,7 @@
 #include "raft/raft_assert.h"
 #include "cmd/cmd.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "base/util.h"
 
 int call_command(struct server *srv, struct client *c, const struct command *cmd, int argc,

@@ -20,6 +20,7 @@
 #include "server/pause.h"
 #include "server/proxy.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "base/util.h"
 #include "node/waiters.h"
 
@@ -374,6 +375,12 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
         else
             node_write(srv->node, c, c->db, cmd, argc, argv);
         serve_waiters(srv, c->db, cmd, argc, argv, NULL);
+    } else if ((c->tracking & TRACKING_ON) && memory_evicts_first(srv)) {
+        /* A tracking client's read on a leader over maxmemory: the keys
+         * evicted first are invalidated before its reply, as in Redis, so
+         * the read goes through the log behind their deletions (applied
+         * here only: a follower skips a read nobody waits for there). */
+        node_write(srv->node, c, c->db, cmd, argc, argv);
     } else {
         call_command(srv, c, cmd, argc, argv, server_now_ms(), &c->out, NULL);
     }

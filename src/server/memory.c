@@ -49,7 +49,7 @@ static uint64_t counted_memory(struct server *srv, uint64_t used)
     return evict_counted(used, srv->mem_not_counted, expiring_bytes(&srv->sm.expiring));
 }
 
-static enum evict_result evict(struct server *srv, uint64_t used)
+static enum evict_result evict(struct server *srv, uint64_t used, unsigned *proposed)
 {
     const struct config *cfg = &srv->cfg;
     struct evict_params p = {
@@ -65,8 +65,10 @@ static enum evict_result evict(struct server *srv, uint64_t used)
     const struct resp_arg *argv;
     int argc, db;
     evict_round_begin(&round, &srv->evict, &srv->sm, &p);
-    while ((argc = evict_round_next(&round, &argv, &db)) > 0)
+    while ((argc = evict_round_next(&round, &argv, &db)) > 0) {
         node_write_held(srv->node, db, argc, argv);
+        if (proposed) (*proposed)++;
+    }
     enum evict_result r = round.result;
     /* Redis's latency event for a round that takes long (LATENCY LATEST) */
     monitor_event(&srv->monitor, "eviction-cycle", (clock_mono_us() - start) / 1000);
@@ -82,7 +84,19 @@ int memory_refuses(struct server *srv)
         if (srv->cfg.maxmemory_policy != CONFIG_MAXMEMORY_NOEVICTION) return 0;
         return counted_memory(srv, used) > (uint64_t)srv->cfg.maxmemory;
     }
-    return evict(srv, used) == EVICT_FAIL;
+    return evict(srv, used, NULL) == EVICT_FAIL;
+}
+
+int memory_evicts_first(struct server *srv)
+{
+    if (srv->cfg.maxmemory <= 0 || srv->cfg.maxmemory_policy == CONFIG_MAXMEMORY_NOEVICTION ||
+        !node_is_leader(srv->node))
+        return 0;
+    uint64_t used = memory_used(srv);
+    if (used <= (uint64_t)srv->cfg.maxmemory) return 0;
+    unsigned proposed = 0;
+    evict(srv, used, &proposed);
+    return proposed > 0;
 }
 
 void memory_cron(struct server *srv)
@@ -92,7 +106,7 @@ void memory_cron(struct server *srv)
     int over = 0;
     if (srv->cfg.maxmemory > 0 && used > (uint64_t)srv->cfg.maxmemory) {
         if (node_is_leader(srv->node) && srv->cfg.maxmemory_policy != CONFIG_MAXMEMORY_NOEVICTION)
-            evict(srv, used);
+            evict(srv, used, NULL);
         over = counted_memory(srv, used) > (uint64_t)srv->cfg.maxmemory;
     }
     if (!node_is_leader(srv->node)) evict_reset(&srv->evict);

@@ -51,6 +51,11 @@ int memory_may_grow(void *srv, size_t bytes);
  * under an eviction policy the leader decides (writes are redirected or
  * forwarded there anyway). */
 int memory_refuses(struct server *srv);
+/* Before a read on the leader, as Redis evicts before every command: over
+ * maxmemory under an eviction policy, stages an eviction round. Returns 1
+ * if it proposed any deletion (the read then goes through the log behind
+ * them, src/server/dispatch.c), else 0. */
+int memory_evicts_first(struct server *srv);
 
 /* The cron's share: the same without a command (maxmemory lowered, a round
  * that ran out of time), and, on every node, whether memory is over

@@ -14,6 +14,7 @@
 #include "node/node.h"
 #include "server/proxy.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "transport/transport.h"
 #include "node/waiters.h"
 

@@ -16,6 +16,7 @@
 #include "script/function.h"
 #include "script/script.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "types/typetable.h"
 #include "base/util.h"
 #include "node/waiters.h"
@@ -314,7 +315,7 @@ void replica_init(struct server *srv, uint64_t seed)
     update_lru_clock(srv);
     multi_init(srv);
     dict_init(&srv->client_ids, util_rand64(&srv->rng));
-    tracking_init(&srv->tracking, util_rand64(&srv->rng));
+    srv->tracking = tracking_new(util_rand64(&srv->rng));
     waiters_init(&srv->waiters);
     blocked_init(&srv->blocked, &srv->waiters, util_rand64(&srv->rng));
     replwait_init(&srv->replwait);
@@ -434,7 +435,8 @@ void replica_free(struct server *srv)
     evict_free(&srv->evict);
     sm_free(&srv->sm);
     multi_free(srv);
-    tracking_free(&srv->tracking);
+    tracking_free(srv->tracking);
+    srv->tracking = NULL;
     dict_free(&srv->client_ids, NULL);
     blocked_free(&srv->blocked);
     replwait_free(&srv->replwait);

@@ -35,7 +35,6 @@
 #include "server/sentinel.h"
 #include "server/monitors.h"
 #include "server/pause.h"
-#include "server/tracking.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -58,6 +57,7 @@ struct server_stats {
 
 struct script_engine;
 struct function_registry;
+struct tracking;
 struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/conn.c (libev) */
 
 struct server {
@@ -79,7 +79,7 @@ struct server {
     struct sentinel_watch sentinel;   /* leader changes, as Sentinel tells them */
     struct monitors monitors;         /* MONITOR clients (src/server/monitors.h) */
     struct pause pause;               /* CLIENT PAUSE (src/server/pause.h) */
-    struct tracking tracking;         /* client-side caching (src/server/tracking.h) */
+    struct tracking *tracking;        /* client-side caching (src/server/tracking.h) */
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
     struct server_io *io;             /* event loop, listeners, timers */

@@ -60,12 +60,13 @@ static uint64_t rnd(void *state)
     return util_rand64(state);
 }
 
-void tracking_init(struct tracking *t, uint64_t seed)
+struct tracking *tracking_new(uint64_t seed)
 {
-    memset(t, 0, sizeof *t);
+    struct tracking *t = util_xcalloc(1, sizeof *t);
     t->rng = seed;
     dict_init(&t->keys, util_rand64(&t->rng));
     dict_init(&t->prefixes, util_rand64(&t->rng));
+    return t;
 }
 
 static void free_bcast(void *v)
@@ -78,8 +79,10 @@ static void free_bcast(void *v)
 
 void tracking_free(struct tracking *t)
 {
+    if (!t) return;
     dict_free(&t->keys, free);
     dict_free(&t->prefixes, free_bcast);
+    free(t);
 }
 
 /* ------------------------------------------------------------ messages */
@@ -108,8 +111,7 @@ static void hold(struct client *c, const char *key, size_t len)
  * as Redis writes it whoever receives it. */
 static void add_flush_null(struct resp_out *o, const struct client *tracker)
 {
-    resp_add_raw(o, tracker->out.proto >= 3 ? "_\r\n" : "$-1\r\n",
-                 tracker->out.proto >= 3 ? 3 : 5);
+    resp_add_raw(o, tracker->out.proto >= 3 ? "_\r\n" : "$-1\r\n", tracker->out.proto >= 3 ? 3 : 5);
 }
 
 /* Where c's messages go: c (RESP3), its redirect (RESP3, or subscribed over
@@ -167,7 +169,7 @@ static void send_keys(struct server *srv, struct client *c, const struct resp_ar
  * hear it. */
 static void invalidate(struct server *srv, struct client *c, const struct resp_arg *keys, size_t n)
 {
-    if (!must_hold(&srv->tracking, c)) {
+    if (!must_hold(srv->tracking, c)) {
         send_keys(srv, c, keys, n);
         return;
     }
@@ -180,7 +182,7 @@ static void invalidate(struct server *srv, struct client *c, const struct resp_a
 static void send_held(struct server *srv, struct client *c)
 {
     struct tracking_client *s = c->tracking_state;
-    if (!s || s->n_held == 0 || must_hold(&srv->tracking, c)) return;
+    if (!s || s->n_held == 0 || must_hold(srv->tracking, c)) return;
     size_t n = s->n_held;
     struct held *h = s->held;
     s->held = NULL;
@@ -279,14 +281,14 @@ static void bcast_remove(struct tracking *t, struct client *c, const struct resp
 void tracking_enable(struct server *srv, struct client *c, uint64_t redirect, unsigned flags,
                      const struct resp_arg *prefixes, size_t n)
 {
-    struct tracking *t = &srv->tracking;
+    struct tracking *t = srv->tracking;
     if (!(c->tracking & TRACKING_ON)) {
         t->clients++;
         if (!c->tracking_state) c->tracking_state = util_xcalloc(1, sizeof *c->tracking_state);
     }
-    c->tracking = (uint8_t)(TRACKING_ON | (c->tracking & TRACKING_CACHING) |
-                            (flags & (TRACKING_BCAST | TRACKING_OPTIN | TRACKING_OPTOUT |
-                                      TRACKING_NOLOOP)));
+    c->tracking =
+        (uint8_t)(TRACKING_ON | (c->tracking & TRACKING_CACHING) |
+                  (flags & (TRACKING_BCAST | TRACKING_OPTIN | TRACKING_OPTOUT | TRACKING_NOLOOP)));
     c->tracking_redirect = redirect;
     if (!(flags & TRACKING_BCAST)) return;
     static const struct resp_arg empty = {"", 0};
@@ -300,7 +302,7 @@ void tracking_disable(struct server *srv, struct client *c)
     struct tracking_client *s = c->tracking_state;
     if (s) {
         for (size_t i = 0; i < s->n_prefixes; i++) {
-            bcast_remove(&srv->tracking, c, &s->prefixes[i]);
+            bcast_remove(srv->tracking, c, &s->prefixes[i]);
             free((char *)s->prefixes[i].ptr);
         }
         free(s->prefixes);
@@ -309,8 +311,8 @@ void tracking_disable(struct server *srv, struct client *c)
         s->n_prefixes = 0;
     }
     if (c->tracking & TRACKING_ON) {
-        ASSERT(srv->tracking.clients > 0); /* counted when it was turned on */
-        srv->tracking.clients--;
+        ASSERT(srv->tracking->clients > 0); /* counted when it was turned on */
+        srv->tracking->clients--;
     }
     c->tracking = 0;
     if (s && s->n_held == 0) {
@@ -334,7 +336,7 @@ void tracking_client_gone(struct server *srv, struct client *c)
         free(c->tracking_state);
         c->tracking_state = NULL;
     }
-    if (srv->tracking.current == c) srv->tracking.current = NULL;
+    if (srv->tracking->current == c) srv->tracking->current = NULL;
 }
 
 /* --------------------------------------------------------------- reads */
@@ -389,7 +391,7 @@ static void remember(struct server *srv, struct client *c, const struct command 
     int *idx = argc <= 16 ? stack : util_xmalloc((size_t)argc * sizeof *idx);
     int n = cmd_get_keys(cmd, argc, argv, idx, argc);
     for (int i = 0; i < n; i++)
-        remember_key(&srv->tracking, c->id, argv[idx[i]].ptr, argv[idx[i]].len);
+        remember_key(srv->tracking, c->id, argv[idx[i]].ptr, argv[idx[i]].len);
     if (idx != stack) free(idx);
 }
 
@@ -438,7 +440,7 @@ static void note_bcast(void *ud, struct dict_entry *e)
  * its readers are told and forgotten. */
 static void key_changed(struct server *srv, struct client *writer, const char *key, size_t len)
 {
-    struct tracking *t = &srv->tracking;
+    struct tracking *t = srv->tracking;
     if (dict_size(&t->prefixes)) {
         struct bcast_change ch = {key, len, writer ? writer->id : 0};
         dict_foreach(&t->prefixes, note_bcast, &ch);
@@ -460,8 +462,8 @@ static void key_changed(struct server *srv, struct client *writer, const char *k
 
 void tracking_key_changed(struct server *srv, const char *key, size_t len)
 {
-    if (srv->tracking.clients == 0 && !dict_size(&srv->tracking.keys)) return;
-    key_changed(srv, srv->tracking.current, key, len);
+    if (srv->tracking->clients == 0 && !dict_size(&srv->tracking->keys)) return;
+    key_changed(srv, srv->tracking->current, key, len);
 }
 
 static void clear_keys(struct tracking *t)
@@ -472,7 +474,7 @@ static void clear_keys(struct tracking *t)
 
 void tracking_flushed(struct server *srv)
 {
-    struct tracking *t = &srv->tracking;
+    struct tracking *t = srv->tracking;
     clear_keys(t);
     if (t->clients == 0 || t->flush_sent) return;
     t->flush_sent = 1;
@@ -482,14 +484,14 @@ void tracking_flushed(struct server *srv)
 
 void tracking_reply_begin(struct server *srv, struct client *c)
 {
-    srv->tracking.current = c;
-    srv->tracking.flush_sent = 0;
+    srv->tracking->current = c;
+    srv->tracking->flush_sent = 0;
 }
 
 void tracking_reply_end(struct server *srv, struct client *c)
 {
-    srv->tracking.current = NULL;
-    srv->tracking.flush_sent = 0;
+    srv->tracking->current = NULL;
+    srv->tracking->flush_sent = 0;
     if (c) send_held(srv, c);
 }
 
@@ -556,7 +558,7 @@ static void bcast_prefix(void *ud, struct dict_entry *e)
  * remembered, LIMIT_EFFORT per pass more each pass that ends over it. */
 static void limit_keys(struct server *srv)
 {
-    struct tracking *t = &srv->tracking;
+    struct tracking *t = srv->tracking;
     uint64_t max = (uint64_t)srv->cfg.tracking_table_max_keys;
     if (max == 0 || dict_size(&t->keys) <= max) {
         t->over_passes = 0;
@@ -578,7 +580,7 @@ static void limit_keys(struct server *srv)
 
 void tracking_before_sleep(struct server *srv)
 {
-    struct tracking *t = &srv->tracking;
+    struct tracking *t = srv->tracking;
     t->flush_sent = 0;
     if (dict_size(&t->prefixes)) {
         struct bcast_send s = {srv, NULL, 0, 0};
@@ -590,5 +592,5 @@ void tracking_before_sleep(struct server *srv)
 
 void tracking_cron(struct server *srv)
 {
-    if (dict_size(&srv->tracking.keys)) limit_keys(srv);
+    if (dict_size(&srv->tracking->keys)) limit_keys(srv);
 }

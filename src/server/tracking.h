@@ -68,18 +68,18 @@ struct command;
 struct cmd_ctx;
 
 struct tracking {
-    struct dict keys;        /* key -> struct tracking_ids * (never empty) */
-    struct dict prefixes;    /* BCAST prefix -> struct tracking_bcast * */
-    uint64_t items;          /* ids over every key (INFO tracking_total_items) */
-    uint64_t clients;        /* clients with tracking on (INFO tracking_clients) */
-    unsigned over_passes;    /* limit passes in a row that ended over the limit */
-    struct client *current;  /* whose reply the apply path builds, or NULL */
-    int flush_sent;          /* the null of a flush went out (FLUSHALL flushes each
-                              * database: one null for them all) */
+    struct dict keys;       /* key -> struct tracking_ids * (never empty) */
+    struct dict prefixes;   /* BCAST prefix -> struct tracking_bcast * */
+    uint64_t items;         /* ids over every key (INFO tracking_total_items) */
+    uint64_t clients;       /* clients with tracking on (INFO tracking_clients) */
+    unsigned over_passes;   /* limit passes in a row that ended over the limit */
+    struct client *current; /* whose reply the apply path builds, or NULL */
+    int flush_sent;         /* the null of a flush went out (FLUSHALL flushes each
+                             * database: one null for them all) */
     uint64_t rng;
 };
 
-void tracking_init(struct tracking *t, uint64_t seed);
+struct tracking *tracking_new(uint64_t seed);
 void tracking_free(struct tracking *t);
 
 /* CLIENT TRACKING ON/OFF, CLIENT CACHING (src/servercmd/cmd_tracking.c
@@ -95,8 +95,8 @@ typedef void tracking_prefix_fn(void *ud, const struct resp_arg *prefix);
 void tracking_client_prefixes(const struct client *c, tracking_prefix_fn *fn, void *ud);
 /* The error of a prefix among p[0..n) that overlaps one of c's or another
  * of p (Redis's text), written into err; 0 when none does. */
-int tracking_prefix_overlap(const struct client *c, const struct resp_arg *p, size_t n,
-                            char *err, size_t errlen);
+int tracking_prefix_overlap(const struct client *c, const struct resp_arg *p, size_t n, char *err,
+                            size_t errlen);
 
 /* ---- reads: what a tracking client read ---- */
 
@@ -130,7 +130,15 @@ void tracking_cron(struct server *srv);
 /* c is about to be freed. */
 void tracking_client_gone(struct server *srv, struct client *c);
 
-/* INFO: keys remembered, and BCAST prefixes. */
+/* INFO: clients tracking, keys remembered, the ids over them, BCAST prefixes. */
+static inline uint64_t tracking_clients(const struct tracking *t)
+{
+    return t->clients;
+}
+static inline uint64_t tracking_items(const struct tracking *t)
+{
+    return t->items;
+}
 static inline uint64_t tracking_keys(const struct tracking *t)
 {
     return dict_size(&t->keys);

@@ -33,6 +33,7 @@
 #include "server/memstats.h"
 #include "script/script.h"
 #include "server/server.h"
+#include "server/tracking.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
 
@@ -114,7 +115,8 @@ static void section_clients(struct info_text *t, struct server *srv, int64_t now
         (unsigned long long)srv->client_count, (unsigned long long)srv->peer_link_count,
         srv->cfg.maxclients, in_max, out_max,
         (unsigned long long)(srv->blocked.n_clients + srv->pause.n),
-        (unsigned long long)srv->tracking.clients, blocked_with_timeout(&srv->blocked), (unsigned long long)dict_size(&srv->watched));
+        (unsigned long long)tracking_clients(srv->tracking), blocked_with_timeout(&srv->blocked),
+        (unsigned long long)dict_size(&srv->watched));
 }
 
 /* a / b, or 0 when b is 0 (Redis's ratios, printed "%.2f"). */

@@ -58,8 +58,10 @@ static int parse_options(struct cmd_ctx *c, unsigned *flags, uint64_t *redirect,
  * checks them, or NULL. */
 static const char *refusal(const struct client *cl, unsigned flags, size_t n)
 {
-    if (!(flags & TRACKING_BCAST) && n) return "ERR PREFIX option requires BCAST mode to be enabled";
-    if ((cl->tracking & TRACKING_ON) && !(cl->tracking & TRACKING_BCAST) != !(flags & TRACKING_BCAST))
+    if (!(flags & TRACKING_BCAST) && n)
+        return "ERR PREFIX option requires BCAST mode to be enabled";
+    if ((cl->tracking & TRACKING_ON) &&
+        !(cl->tracking & TRACKING_BCAST) != !(flags & TRACKING_BCAST))
         return "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
                "and then re-enabling it with a different mode.";
     if ((flags & TRACKING_BCAST) && (flags & (TRACKING_OPTIN | TRACKING_OPTOUT)))

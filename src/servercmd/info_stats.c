@@ -5,6 +5,7 @@
 
 #include "node/node.h"
 #include "server/server.h"
+#include "server/tracking.h"
 
 /* Redis's rdb_* fields, of the snapshots. rdb_changes_since_last_save counts
  * the keys changed since the last snapshot was taken or installed, as
@@ -88,7 +89,8 @@ static void stats_keys(struct info_text *t, struct server *srv)
 }
 
 /* No fork (snapshots are written by a thread), no MIGRATE socket cache, no
- * active defrag, no I/O threads: Redis's zeros without them. The reply buffer's resizes are not counted. */
+ * active defrag, no I/O threads: Redis's zeros without them. The reply buffer's resizes are not
+ * counted. */
 void info_section_stats(struct info_text *t, struct server *srv)
 {
     const struct server_stats *s = &srv->stats;
@@ -107,9 +109,9 @@ void info_section_stats(struct info_text *t, struct server *srv)
               "total_writes_processed:%llu\r\nio_threaded_reads_processed:0\r\n"
               "io_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n"
               "reply_buffer_expands:0\r\n",
-              (unsigned long long)tracking_keys(&srv->tracking),
-              (unsigned long long)srv->tracking.items,
-              (unsigned long long)tracking_prefixes(&srv->tracking),
+              (unsigned long long)tracking_keys(srv->tracking),
+              (unsigned long long)tracking_items(srv->tracking),
+              (unsigned long long)tracking_prefixes(srv->tracking),
               (unsigned long long)s->output_limit_disconnections,
               (unsigned long long)s->protocol_errors,
               (unsigned long long)srv->monitor.total_error_replies,

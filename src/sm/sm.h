@@ -69,8 +69,7 @@ struct raft_part;
  * array). Any may be NULL. */
 struct sm_observer {
     void (*reply_begin)(void *ud, struct client *c);
-    void (*ran)(void *ud, struct client *c, const struct command *cmd,
-                const struct cmd_ctx *ctx);
+    void (*ran)(void *ud, struct client *c, const struct command *cmd, const struct cmd_ctx *ctx);
     void (*reply_end)(void *ud, struct client *c);
     void *ud;
 };
