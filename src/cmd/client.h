@@ -196,6 +196,7 @@ struct client {
     /* replication (src/node/node.c): what this client waits for */
     uint32_t pending_writes;   /* proposed, not yet applied */
     uint32_t pending_proxied;  /* forwarded to the leader, reply not yet in (src/server/proxy.h) */
+    uint64_t proxied_relayed;  /* forwarded commands whose reply was relayed, so far */
     uint64_t last_write_index; /* the log entry of its last write proposed here; 0: none */
     uint8_t waiting_acks;      /* its WAIT waits for followers (src/server/replwait.h) */
     /* Its own proxy link to the leader (a session, src/server/proxy.h), NULL

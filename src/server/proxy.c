@@ -35,7 +35,8 @@ static void relay(struct client *c, const char *resp, size_t len, const char *fa
     }
     ASSERT(c->pending_proxied > 0); /* counted when it was forwarded */
     c->pending_proxied--;
-    if (c->pending_proxied == 0 && c->tracking_state) tracking_release(c->srv, c);
+    c->proxied_relayed++;
+    if (c->tracking_state) tracking_release(c->srv, c); /* what waited for this reply */
     waiters_wake(&c->srv->waiters, c);
 }
 

@@ -28,10 +28,12 @@ struct tracking_bcast {
     size_t n, cap;
 };
 
-/* A key whose message waits (ptr NULL: a flush's null). */
+/* A key whose message waits (ptr NULL: a flush's null) until the client
+ * has had `until` forwarded replies relayed (client.proxied_relayed). */
 struct held {
     char *ptr;
     size_t len;
+    uint64_t until;
 };
 
 struct tracking_client {
@@ -87,11 +89,19 @@ void tracking_free(struct tracking *t)
 
 /* ------------------------------------------------------------ messages */
 
-/* c's messages may not go yet: its own command's reply is being built, or
- * its forwarded commands are out. */
+/* The forwarded replies c must have had relayed before a message caused
+ * now may go: those of every command it forwarded so far. */
+static uint64_t relayed_needed(const struct client *c)
+{
+    return c->proxied_relayed + c->pending_proxied;
+}
+
+/* A message for c may not go now: its own command's reply is being built,
+ * a command it forwarded is still out, or messages before it wait. */
 static int must_hold(const struct tracking *t, const struct client *c)
 {
-    return c == t->current || c->pending_proxied > 0;
+    const struct tracking_client *s = c->tracking_state;
+    return c == t->current || c->pending_proxied > 0 || (s && s->n_held > 0);
 }
 
 static void hold(struct client *c, const char *key, size_t len)
@@ -105,6 +115,7 @@ static void hold(struct client *c, const char *key, size_t len)
     struct held *h = &s->held[s->n_held++];
     h->ptr = key ? memdup(key, len) : NULL;
     h->len = len;
+    h->until = relayed_needed(c);
 }
 
 /* The null that stands for every key: of the tracking client's protocol,
@@ -178,21 +189,21 @@ static void invalidate(struct server *srv, struct client *c, const struct resp_a
         hold(c, keys[i].ptr, keys[i].len);
 }
 
-/* Sends what was held for c, one message per key, in order. */
+/* Sends, in order, the messages held for c that may go now: not while
+ * its own reply is being built, and each once the replies forwarded before
+ * it are relayed (one message per key). */
 static void send_held(struct server *srv, struct client *c)
 {
     struct tracking_client *s = c->tracking_state;
-    if (!s || s->n_held == 0 || must_hold(srv->tracking, c)) return;
-    size_t n = s->n_held;
-    struct held *h = s->held;
-    s->held = NULL;
-    s->n_held = s->held_cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct resp_arg k = {h[i].ptr, h[i].len};
-        send_keys(srv, c, &k, h[i].ptr ? 1 : 0);
-        free(h[i].ptr);
+    if (!s || s->n_held == 0 || c == srv->tracking->current) return;
+    size_t k = 0;
+    for (; k < s->n_held && s->held[k].until <= c->proxied_relayed; k++) {
+        struct resp_arg key = {s->held[k].ptr, s->held[k].len};
+        send_keys(srv, c, &key, key.ptr ? 1 : 0);
+        free(s->held[k].ptr);
     }
-    free(h);
+    memmove(s->held, s->held + k, (s->n_held - k) * sizeof *s->held);
+    s->n_held -= k;
 }
 
 static void drop_held(struct tracking_client *s)

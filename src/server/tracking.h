@@ -31,16 +31,16 @@
  *
  * Order, as Redis promises it: a message that a client's own command
  * caused comes after that command's reply (the apply path says whose reply
- * it builds: tracking_reply_begin/end); messages for a client whose
- * commands are out at the leader (the follower proxy, src/server/proxy.h)
- * are held until those replies are relayed, so that a value read through
- * the leader never arrives after the invalidation of the value it
- * replaced. Keys of a read are remembered before its value is read or
- * forwarded (a transaction's when its EXEC goes, a script's when it ran a
- * read): a change applied after that always invalidates. The price of
- * being safe is an extra message at times: through the proxy a client is
- * also told of its own writes, NOLOOP or not, since the follower applies
- * them as anyone's.
+ * it builds: tracking_reply_begin/end); a message for a client with
+ * commands out at the leader (the follower proxy, src/server/proxy.h)
+ * waits until the replies of the commands forwarded before it are relayed,
+ * so that a value read through the leader never arrives after the
+ * invalidation of the value it replaced (a client that keeps forwarding
+ * does not hold its messages back for longer than that). Keys of a read are remembered before its
+ * value is read or forwarded (a transaction's when its EXEC goes, a script's when it ran a read): a
+ * change applied after that always invalidates. The price of being safe is an extra message at
+ * times: through the proxy a client is also told of its own writes, NOLOOP or not, since the
+ * follower applies them as anyone's.
  *
  * Keys are tracked by name whatever the database, as in Redis 7.0.
  * tracking-table-max-keys bounds the keys remembered: past it, random keys
@@ -121,7 +121,8 @@ void tracking_flushed(struct server *srv);
  * complete: the messages c's command caused follow it. */
 void tracking_reply_begin(struct server *srv, struct client *c);
 void tracking_reply_end(struct server *srv, struct client *c);
-/* c's forwarded commands are all answered: the messages held for it go. */
+/* A forwarded command of c was answered: the messages that waited for it
+ * go. */
 void tracking_release(struct server *srv, struct client *c);
 /* Before the loop sleeps: BCAST messages, and the key limit. */
 void tracking_before_sleep(struct server *srv);
