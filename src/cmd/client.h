@@ -85,6 +85,16 @@ struct tracking_client;
 #define TRACKING_CACHING (1u << 5)
 #define TRACKING_BROKEN_REDIR (1u << 6)
 
+/* Maintenance notifications (struct client.maint, src/server/maint.h):
+ * CLIENT MAINT_NOTIFICATIONS ON; NO_ENDPOINT, moving-endpoint-type none
+ * (MOVING names no address); FAILING, told FAILING_OVER and not
+ * FAILED_OVER yet; MOVED, told MOVING: on its way to the leader. Such a
+ * client is moved, never closed nor redirected. */
+#define MAINT_ON (1u << 0)
+#define MAINT_NO_ENDPOINT (1u << 1)
+#define MAINT_FAILING (1u << 2)
+#define MAINT_MOVED (1u << 3)
+
 /* A write's reply tag, which src/node/waiters.h keeps with each waiting write and
  * sm_apply() honours: REPLY_TAG_MUTED, its reply is dropped (CLIENT REPLY,
  * client.reply_muted when it was dispatched); REPLY_TAG_AS(id), statistics
@@ -236,6 +246,8 @@ struct client {
      * REDIRECT connection's id (0: none), and the mode's own state (BCAST
      * prefixes, messages held back), NULL while tracking is off. */
     uint8_t tracking;
+    /* CLIENT MAINT_NOTIFICATIONS: MAINT_* flags (src/server/maint.h) */
+    uint8_t maint;
     uint64_t tracking_redirect;
     struct tracking_client *tracking_state;
     /* Its wait on keys (src/server/blocked.h), NULL when it is not blocked. */

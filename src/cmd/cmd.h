@@ -388,7 +388,8 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_rese
     cmd_client_setname, cmd_client_getname, cmd_client_setinfo, cmd_client_list, cmd_client_info,
     cmd_client_kill, cmd_client_unblock, cmd_client_help, cmd_time, cmd_shutdown;
 /* src/servercmd/cmd_client.c */
-cmd_proc cmd_monitor, cmd_client_reply, cmd_client_pause, cmd_client_unpause, cmd_client_no_evict;
+cmd_proc cmd_monitor, cmd_client_reply, cmd_client_pause, cmd_client_unpause, cmd_client_no_evict,
+    cmd_client_maint_notifications;
 /* src/servercmd/cmd_tracking.c */
 cmd_proc cmd_client_tracking, cmd_client_caching, cmd_client_getredir, cmd_client_trackinginfo;
 /* src/servercmd/cmd_info.c: cmd_info; src/servercmd/cmd_command.c: the COMMAND family */

@@ -52,7 +52,11 @@ void node_reply_moved(struct node *n, struct client *c)
 static int handing_over(const struct node *n)
 {
     if (clock_ms() >= n->park_until_ms) return 0;
-    return n->role == RAFT_LEADER ? raft_transfer_target(n->raft) != 0 : n->leader == 0;
+    if (n->role != RAFT_LEADER) return n->leader == 0;
+    /* still transferring, or the core stepped down already (the target's
+     * election reached it) and this node has not processed that yet: a
+     * write staged now would only be refused */
+    return raft_transfer_target(n->raft) != 0 || raft_role_of(n->raft) != RAFT_LEADER;
 }
 
 /* The parked clients go on once the handover is over (they then run their
@@ -108,7 +112,8 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
 
 int node_close_instead_of_redirect(struct node *n, struct client *c)
 {
-    if (!n->cfg->stepdown_close_clients || n->cfg->raft_follower_proxy || client_in_log(c))
+    if (!n->cfg->stepdown_close_clients || n->cfg->raft_follower_proxy || client_in_log(c) ||
+        (c->maint & MAINT_ON))
         return 0;
     if (!(c->flags & CLIENT_CLOSE_WHEN_IDLE) &&
         !(c->talked_to_leader && !(c->flags & CLIENT_READONLY)))
@@ -467,8 +472,16 @@ static void role_changed(struct node *n, const struct raft_ready *rd)
     if (n->role == RAFT_LEADER && !was_leader) sm_leader_started(n->sm, raft_last_index(n->raft));
     LOG_NOTICE("Raft: %s at term %llu, leader %llu", names[n->role],
                (unsigned long long)raft_term_of(n->raft), (unsigned long long)n->leader);
-    if (was_leader && n->role != RAFT_LEADER)
-        waiters_leadership_lost(n->waiters, raft_commit_index(n->raft));
+    if (!was_leader || n->role == RAFT_LEADER) return;
+    /* A handover this node started (node_transfer_leader) went to a node
+     * that held every entry proposed here, the raft core's condition for
+     * it: their writes wait to be applied as the new leader commits them,
+     * rather than fail with -TIMEOUT when they succeed. A write whose entry
+     * is replaced after all still gets -TIMEOUT, when that index is applied
+     * or at its deadline (src/node/waiters.h). */
+    raft_index keep =
+        clock_ms() < n->park_until_ms ? raft_last_index(n->raft) : raft_commit_index(n->raft);
+    waiters_leadership_lost(n->waiters, keep);
 }
 
 /* A leader applies the committed entries it already holds on disk (those

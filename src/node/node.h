@@ -172,7 +172,9 @@ void node_reply_moved(struct node *n, struct client *c);
  * raft-follower-proxy forwards; src/servercmd/cmd_sentinel.h), as Sentinel's CLIENT
  * KILL cuts a demoted master's clients, so that a client that cannot follow
  * -MOVED reconnects to the leader it asks for. Returns 1 if c is closing;
- * 0 (nothing done) for a READONLY client or a blocking pop in the log. */
+ * 0 (nothing done) for a READONLY client, a blocking pop in the log, or a
+ * client that asked for maintenance notifications (it is moved instead:
+ * src/server/maint.h). */
 int node_close_instead_of_redirect(struct node *n, struct client *c);
 /* The same naming the slot of the command's key (-MOVED <slot> <leader>). */
 void node_reply_not_leader(struct node *n, struct client *c, unsigned slot);

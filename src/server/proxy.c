@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "node/node.h"
 #include "server/proxy.h"
+#include "server/maint.h"
 #include "server/server.h"
 #include "server/tracking.h"
 #include "transport/transport.h"
@@ -104,9 +105,16 @@ static int needs_session(const struct client *c, const struct command *cmd)
            (cmd->proxy == CMD_PROXY_UNWATCH && c->proxy_session);
 }
 
+/* The follower proxy is on for c: raft-follower-proxy, or c asked for
+ * maintenance notifications (it is moved, never redirected: src/server/maint.h). */
+static int proxy_on(const struct server *srv, const struct client *c)
+{
+    return srv->cfg.raft_follower_proxy || (c->maint & MAINT_ON);
+}
+
 int proxy_takes(const struct server *srv, const struct client *c, const struct command *cmd)
 {
-    if (!srv->cfg.raft_follower_proxy) return 0;
+    if (!proxy_on(srv, c)) return 0;
     if (is_exec(c, cmd))
         return c->proxy_watch_link && !(c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS));
     if (c->flags & CLIENT_MULTI) return 0; /* WATCH inside MULTI: refused here */
@@ -207,7 +215,7 @@ int proxy_route(struct server *srv, struct transport *tr, uint64_t leader, struc
                 const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     int stateful = is_exec(c, cmd) || needs_session(c, cmd);
-    int on = leader && (srv->cfg.raft_follower_proxy || (!stateful && leader_read(c, cmd)));
+    int on = leader && (proxy_on(srv, c) || (!stateful && leader_read(c, cmd)));
     if (!on) return c->pending_proxied ? NODE_WAIT : PROXY_DECLINED;
     if (c->pending_proxied && stateful) return NODE_WAIT; /* its reply follows theirs */
     if (is_exec(c, cmd) && watch_lost(c)) {

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "node/node.h"
 #include "raft/raft.h"
+#include "server/maint.h"
 #include "server/server.h"
 #include "raft/raft_assert.h"
 #include "base/util.h"
@@ -67,20 +68,31 @@ void server_memory(struct server_memory *m)
 void server_request_shutdown(struct server *srv, int hand_over)
 {
     if (srv->shutdown_requested != SERVER_SHUTDOWN_NONE || !hand_over ||
-        !node_is_leader(srv->node) || raft_conf_of(node_core(srv->node))->n < 2) {
+        raft_conf_of(node_core(srv->node))->n < 2) {
         srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
         return;
     }
+    int leading = node_is_leader(srv->node);
     char err[256];
-    if (node_transfer_leader(srv->node, 0, err, sizeof err) != 0) {
+    if (leading && node_transfer_leader(srv->node, 0, err, sizeof err) != 0) {
         LOG_NOTICE("Shutting down without handing the leadership over: %s", err);
         srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
         return;
     }
+    srv->shutdown_requested = SERVER_SHUTDOWN_HANDOVER;
+    if (leading) {
+        maint_handover_begins(srv);
+    } else {
+        maint_shutdown_begins(srv); /* its clients go to the leader first */
+        if (!maint_clients_remain(srv)) {
+            srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
+            return;
+        }
+    }
     int64_t bound = SERVER_HANDOVER_TIMEOUTS * srv->cfg.raft_election_timeout_ms;
     srv->handover_until_ms = server_now_ms() + bound;
-    srv->shutdown_requested = SERVER_SHUTDOWN_HANDOVER;
-    LOG_NOTICE("Handing the leadership over before shutting down (at most %lld ms)",
+    LOG_NOTICE("%s before shutting down (at most %lld ms)",
+               leading ? "Handing the leadership over" : "Moving clients to the leader",
                (long long)bound);
 }
 
@@ -88,12 +100,18 @@ int server_shutdown_due(struct server *srv)
 {
     if (srv->shutdown_requested != SERVER_SHUTDOWN_HANDOVER)
         return srv->shutdown_requested == SERVER_SHUTDOWN_NOW;
-    if (!node_is_leader(srv->node))
-        LOG_NOTICE("Leadership handed over: shutting down");
-    else if (server_now_ms() >= srv->handover_until_ms)
+    int late = server_now_ms() >= srv->handover_until_ms;
+    int leading = node_is_leader(srv->node);
+    if (!leading) maint_shutdown_begins(srv); /* to the new leader, once it is known */
+    int waiting = leading || maint_clients_remain(srv);
+    if (waiting && !late) return 0;
+    if (leading)
         LOG_WARNING("The leadership was not handed over in time: shutting down anyway");
+    else if (waiting)
+        LOG_WARNING("Clients told to move to the leader did not leave in time: shutting down "
+                    "anyway");
     else
-        return 0;
+        LOG_NOTICE("Leadership handed over: shutting down");
     srv->shutdown_requested = SERVER_SHUTDOWN_NOW;
     return 1;
 }

@@ -92,6 +92,7 @@ struct server {
     uint64_t peer_link_count;  /* inbound peer links (RAFT.AUTH accepted) */
     uint64_t over_limit_count; /* accepted beyond maxclients, awaiting RAFT.AUTH */
     uint64_t next_client_id;
+    uint64_t maint_seq;     /* the last maintenance notification's number (src/server/maint.h) */
     struct client *pending; /* clients with output to flush */
     struct dict watched;    /* key -> struct watch_list* (src/server/multi.c) */
     /* bookkeeping */
@@ -116,8 +117,11 @@ enum server_shutdown { SERVER_SHUTDOWN_NONE, SERVER_SHUTDOWN_HANDOVER, SERVER_SH
  * first transfers its leadership to the most up-to-date one, so that
  * clients of a rolling restart find a new leader at once instead of after
  * an election timeout; the shutdown follows when the leadership has moved,
- * or after SERVER_HANDOVER_TIMEOUTS election timeouts at most. A request
- * while one is handing over stops at once. */
+ * or after SERVER_HANDOVER_TIMEOUTS election timeouts at most. Then, or at
+ * once on a follower, the clients that asked for maintenance notifications
+ * are moved to the leader (src/server/maint.h), and the node serves on
+ * until they have left, within the same bound. A request while one is
+ * handing over stops at once. */
 #define SERVER_HANDOVER_TIMEOUTS 2
 void server_request_shutdown(struct server *srv, int hand_over);
 /* 1 when the loop must stop now (checked at every iteration). */

@@ -12,6 +12,7 @@
 #include "cmd/client.h"
 #include "cmd/cmd.h"
 #include "cmd/cmdarg.h"
+#include "server/maint.h"
 #include "server/monitors.h"
 #include "server/pause.h"
 #include "server/server.h"
@@ -63,6 +64,41 @@ void cmd_client_no_evict(struct cmd_ctx *c)
     else
         return resp_add_error(c->out, ERR_SYNTAX);
     resp_add_simple(c->out, "OK");
+}
+
+/* CLIENT MAINT_NOTIFICATIONS ON|OFF [moving-endpoint-type <type>]
+ * (Redis 8): the client is told where to go (src/server/maint.h). The
+ * notifications are RESP3 pushes: over RESP2 the command is refused. */
+void cmd_client_maint_notifications(struct cmd_ctx *c)
+{
+    static const char *const types[] = {"internal-ip", "internal-fqdn", "external-ip",
+                                        "external-fqdn", "none"};
+    struct client *cl = c->client;
+    ASSERT(cl); /* CMD_NOSCRIPT: only a client's own connection runs it */
+    int on = cmd_arg_is(&c->argv[2], "on");
+    if (!on && !cmd_arg_is(&c->argv[2], "off")) return resp_add_error(c->out, ERR_SYNTAX);
+    int none = 0;
+    for (int j = 3; j < c->argc; j += 2) {
+        if (j + 1 >= c->argc || !cmd_arg_is(&c->argv[j], "moving-endpoint-type"))
+            return resp_add_error(c->out, ERR_SYNTAX);
+        size_t t = 0;
+        while (t < sizeof types / sizeof types[0] && !cmd_arg_is(&c->argv[j + 1], types[t]))
+            t++;
+        if (t == sizeof types / sizeof types[0])
+            return resp_add_error(c->out, "ERR unknown moving-endpoint-type: internal-ip, "
+                                          "internal-fqdn, external-ip, external-fqdn or none");
+        none = cmd_arg_is(&c->argv[j + 1], "none");
+    }
+    if (on && c->out->proto < 3)
+        return resp_add_error(c->out, "ERR maintenance notifications are RESP3 push messages: "
+                                      "switch to RESP3 with HELLO 3 first");
+    if (!on) {
+        cl->maint = 0;
+        return resp_add_simple(c->out, "OK");
+    }
+    cl->maint = (uint8_t)(MAINT_ON | (none ? MAINT_NO_ENDPOINT : 0));
+    resp_add_simple(c->out, "OK");
+    maint_client_on(c->srv, cl); /* told at once, after its +OK, when it must go */
 }
 
 /* CLIENT PAUSE timeout [WRITE|ALL] (milliseconds; ALL by default). */

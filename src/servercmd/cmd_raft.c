@@ -12,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "node/node.h"
 #include "transport/transport.h"
+#include "server/maint.h"
 #include "server/server.h"
 #include "base/util.h"
 #include "cmd/cmdarg.h"
@@ -145,6 +146,7 @@ void cmd_raft_transfer_leader(struct cmd_ctx *c)
         reply_node_error(c, rc, err);
         return;
     }
+    maint_handover_begins(c->srv);
     resp_add_simple(c->out, "OK");
 }
 

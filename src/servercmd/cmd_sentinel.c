@@ -21,6 +21,7 @@
 #include "server/pubsub.h"
 #include "server/proxy.h"
 #include "server/sentinel.h"
+#include "server/maint.h"
 #include "server/server.h"
 #include "cmd/cmdarg.h"
 
@@ -290,7 +291,9 @@ static int mark_normal_clients(struct server *srv)
                           CLIENT_READONLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY;
     int n = 0;
     for (struct client *c = srv->clients; c; c = c->next) {
-        if ((c->flags & keep) || c->blocked) continue;
+        /* a client that asked for maintenance notifications is moved
+         * instead (src/server/maint.h) */
+        if ((c->flags & keep) || c->blocked || (c->maint & MAINT_ON)) continue;
         c->flags |= CLIENT_CLOSE_WHEN_IDLE;
         n++;
     }
@@ -355,6 +358,7 @@ void sentinel_leader_watch(struct server *srv)
     if (leader == w->leader) return;
     w->leader = leader;
     proxy_leader_changed(srv, leader);
+    maint_leader_changed(srv);
     w->changed_ms = server_now_ms();
     char host[CONFIG_HOST_MAX];
     int port;

@@ -65,6 +65,12 @@ static const struct command client_subcommands[] = {
     {"client|no-evict", 3, ADM | NS | LD | ST, 0, 0, 0, cmd_client_no_evict, "connection", "7.0.0",
      "Sets the client eviction mode of the connection.", "<ON|OFF>:enabled",
      "admin slow dangerous connection", NULL},
+    {"client|maint_notifications", -3, NS | LD | ST, 0, 0, 0, cmd_client_maint_notifications,
+     "connection", "0.1.0",
+     "Enables or disables maintenance notifications (smart client handoff) for the connection.",
+     "<ON|OFF>:status [MOVING-ENDPOINT-TYPE <INTERNAL-IP|INTERNAL-FQDN|EXTERNAL-IP|EXTERNAL-FQDN|"
+     "NONE>:type]",
+     "slow connection", NULL},
     {"client|tracking", -3, NS | LD | ST, 0, 0, 0, cmd_client_tracking, "connection", "6.0.0",
      "Controls server-assisted client-side caching for the connection.",
      "<ON|OFF>:status [REDIRECT client-id:integer] [PREFIX prefix [PREFIX prefix ...]] [BCAST] "
