@@ -28,6 +28,7 @@
 #include "net/conn.h"
 #include "net/loop.h"
 #include "server/server.h"
+#include "server/shutdown.h"
 #include "server/tracking.h"
 #include "net/server_io.h"
 #include "net/supervise.h"

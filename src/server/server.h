@@ -113,23 +113,9 @@ struct server {
 /* A shutdown in progress: none, handing the leadership over first, or
  * now (the loop, src/net/loop.h, stops after its current iteration). */
 enum server_shutdown { SERVER_SHUTDOWN_NONE, SERVER_SHUTDOWN_HANDOVER, SERVER_SHUTDOWN_NOW };
-/* SHUTDOWN, SIGTERM, SIGINT. With hand_over, a leader with another voter
- * first transfers its leadership to the most up-to-date one, so that
- * clients of a rolling restart find a new leader at once instead of after
- * an election timeout; the shutdown follows when the leadership has moved,
- * or after SERVER_HANDOVER_TIMEOUTS election timeouts at most. Then, or at
- * once on a follower, the clients that asked for maintenance notifications
- * are moved to the leader (src/server/maint.h), and the node serves on
- * until they have left, within the same bound. A request while one is
- * handing over stops at once. */
+/* How long a shutdown waits, in election timeouts, for the leadership to
+ * move and then for the clients it moves to leave (src/server/shutdown.h). */
 #define SERVER_HANDOVER_TIMEOUTS 2
-void server_request_shutdown(struct server *srv, int hand_over);
-/* 1 when the loop must stop now (checked at every iteration). */
-int server_shutdown_due(struct server *srv);
-/* SHUTDOWN ABORT: 0 if a handover was cancelled (the node keeps serving;
- * a transfer already on may still move the leadership), -1 if no shutdown
- * is in progress that can be aborted. */
-int server_shutdown_abort(struct server *srv);
 
 /* The client list (srv->clients) and its id index: the connection layer
  * adds a connection once it is set up and removes it before freeing it. */

@@ -18,6 +18,7 @@
 #include "server/monitors.h"
 #include "server/multi.h"
 #include "server/server.h"
+#include "server/shutdown.h"
 #include "server/tracking.h"
 #include "servercmd/cmd_role.h"
 #include "base/util.h"
