@@ -7,7 +7,8 @@ clients that cannot follow -MOVED.
 Then real clients in Sentinel mode, each writing acknowledged keys one
 after another while the leader is killed (kill -9) or hands over
 (RAFT.TRANSFER_LEADER): redis-py's redis.sentinel.Sentinel (Debian
-python3-redis 4.3.4), redis-rb's Redis.new(name:, sentinels:) (Debian
+python3-redis 4.3.4), phpredis's RedisSentinel (Debian php-redis 5.3.7,
+tests/clients/sentinel_writer.php), redis-rb's Redis.new(name:, sentinels:) (Debian
 ruby-redis 4.8, tests/clients/sentinel_writer.rb), ioredis's
 new Redis({sentinels, name}) and node-redis 5/6's createSentinel
 (tests/clients/sentinel_writer.js; both pinned in
@@ -414,6 +415,18 @@ def test_redis_rb_sentinel_follows_the_leader(make_cluster, fault):
     w = ScriptWriter(["ruby", os.path.join(CLIENTS, "sentinel_writer.rb")], cl, "rb:")
     try:
         run_through_fault(cl, fault, "rb:", w.start, w.running, w.finish)
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("fault", ["kill9", "transfer"])
+def test_phpredis_sentinel_follows_the_leader(make_cluster, fault):
+    if shutil.which("php") is None:
+        pytest.skip("php is not installed (Debian packages php-cli, php-redis)")
+    cl = make_cluster(3)
+    w = ScriptWriter(["php", os.path.join(CLIENTS, "sentinel_writer.php")], cl, "php:")
+    try:
+        run_through_fault(cl, fault, "php:", w.start, w.running, w.finish)
     finally:
         w.close()
 
