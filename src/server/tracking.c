@@ -104,10 +104,21 @@ static int must_hold(const struct tracking *t, const struct client *c)
     return c == t->current || c->pending_proxied > 0 || (s && s->n_held > 0);
 }
 
+static void drop_held(struct tracking_client *s);
+
 static void hold(struct client *c, const char *key, size_t len)
 {
     struct tracking_client *s = c->tracking_state;
     ASSERT(s != NULL); /* tracking is on: its state exists */
+    if (s->n_held >= TRACKING_HELD_MAX) {
+        /* one null says it all: everything changed */
+        drop_held(s);
+        key = NULL;
+        len = 0;
+    } else if (s->n_held == 1 && !s->held[0].ptr) {
+        s->held[0].until = relayed_needed(c); /* a null held already covers this key */
+        return;
+    }
     if (s->n_held == s->held_cap) {
         s->held_cap = s->held_cap ? s->held_cap * 2 : 8;
         s->held = util_xrealloc(s->held, s->held_cap * sizeof *s->held);
@@ -327,6 +338,7 @@ void tracking_disable(struct server *srv, struct client *c)
     }
     c->tracking = 0;
     if (s && s->n_held == 0) {
+        free(s->held);
         free(s);
         c->tracking_state = NULL;
     }

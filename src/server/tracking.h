@@ -36,7 +36,9 @@
  * waits until the replies of the commands forwarded before it are relayed,
  * so that a value read through the leader never arrives after the
  * invalidation of the value it replaced (a client that keeps forwarding
- * does not hold its messages back for longer than that). Keys of a read are remembered before its
+ * does not hold its messages back for longer than that). A client holds
+ * TRACKING_HELD_MAX messages at most: past it they become one null, which
+ * tells it no less. Keys of a read are remembered before its
  * value is read or forwarded (a transaction's when its EXEC goes, a script's when it ran a read): a
  * change applied after that always invalidates. The price of being safe is an extra message at
  * times: through the proxy a client is also told of its own writes, NOLOOP or not, since the
@@ -66,6 +68,9 @@ struct server;
 struct client;
 struct command;
 struct cmd_ctx;
+
+/* Messages held back for one client at most (see Order above). */
+#define TRACKING_HELD_MAX 1024
 
 struct tracking {
     struct dict keys;       /* key -> struct tracking_ids * (never empty) */
