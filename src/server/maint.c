@@ -10,6 +10,13 @@
 #include "node/node.h"
 #include "server/server.h"
 
+/* Notifications are RESP3 pushes: a client back on RESP2 (HELLO 2) hears
+ * none (its commands are still forwarded). */
+static int hears(const struct client *c)
+{
+    return c->out.proto >= 3;
+}
+
 /* The one shard the notifications name. */
 static const char SHARD[] = "0";
 
@@ -36,11 +43,13 @@ static void push_shards(struct client *c)
     client_mark_pending(c);
 }
 
-/* 1 if c is to be moved to the leader: it asked, it does not read here on
- * purpose, and this node, not leading, would not keep it. */
+/* 1 if c is to be moved to the leader: it asked (and hears pushes), it
+ * does not read here on purpose, and this node, not leading, would not
+ * keep it. */
 static int must_move(const struct server *srv, const struct client *c)
 {
-    if (!(c->maint & MAINT_ON) || (c->flags & (CLIENT_READONLY | CLIENT_NOT_A_CLIENT))) return 0;
+    if (!(c->maint & MAINT_ON) || (c->flags & (CLIENT_READONLY | CLIENT_NOT_A_CLIENT)) || !hears(c))
+        return 0;
     if (node_is_leader(srv->node)) return 0;
     return !srv->cfg.raft_follower_proxy || srv->shutdown_requested != SERVER_SHUTDOWN_NONE;
 }
@@ -48,7 +57,7 @@ static int must_move(const struct server *srv, const struct client *c)
 /* Tells c to go to the leader at host:port, once. */
 static void move(struct server *srv, struct client *c, const char *host, int port)
 {
-    if (c->maint & MAINT_MOVED) return;
+    if ((c->maint & MAINT_MOVED) || !hears(c)) return;
     c->maint |= MAINT_MOVED;
     push_head(srv, c, "MOVING", 4);
     struct resp_out *o = client_push_out(c);
@@ -88,7 +97,7 @@ void maint_client_on(struct server *srv, struct client *c)
 void maint_handover_begins(struct server *srv)
 {
     for (struct client *c = srv->clients; c; c = c->next) {
-        if (!(c->maint & MAINT_ON) || (c->flags & CLIENT_NOT_A_CLIENT)) continue;
+        if (!(c->maint & MAINT_ON) || (c->flags & CLIENT_NOT_A_CLIENT) || !hears(c)) continue;
         c->maint |= MAINT_FAILING;
         push_head(srv, c, "FAILING_OVER", 4);
         resp_add_int(client_push_out(c), handover_seconds(srv));
@@ -106,6 +115,7 @@ void maint_leader_changed(struct server *srv)
     for (struct client *c = srv->clients; c; c = c->next) {
         if (!(c->maint & MAINT_FAILING)) continue;
         c->maint &= (uint8_t)~MAINT_FAILING;
+        if (!hears(c)) continue;
         push_head(srv, c, "FAILED_OVER", 3);
         push_shards(c);
     }

@@ -212,6 +212,7 @@ void cmd_reset(struct cmd_ctx *c)
     multi_client_reset(cl);
     pubsub_client_gone(&c->srv->pubsub, cl);
     tracking_disable(c->srv, cl);
+    cl->maint = 0; /* maintenance notifications off, as every mode RESET ends */
     free(cl->name);
     cl->name = NULL;
     cl->db = 0;

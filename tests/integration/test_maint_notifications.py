@@ -112,6 +112,14 @@ def test_a_follower_moves_its_client_and_forwards_meanwhile(make_cluster):
         assert moving[0] == "MOVING" and moving[3] is None, moving
     finally:
         none.close()
+    # RESET ends them: a write is redirected again (raft-follower-proxy no)
+    n = Notified(f1.port)
+    try:
+        assert parse_push(n.push())[0] == "MOVING"
+        assert n.cmd("RESET") == b"+RESET\r\n"
+        assert n.cmd("SET", "k", "w").startswith(b"-MOVED ")
+    finally:
+        n.close()
     # a READONLY client reads here on purpose: not moved
     ro = Raw(f1.port)
     try:
