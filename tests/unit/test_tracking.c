@@ -88,7 +88,7 @@ static const char *sent(struct fx *f, int i)
     struct resp_out *o = &f->c[i].out;
     size_t n = o->len - o->pos;
     assert_true(n < sizeof out_buf);
-    memcpy(out_buf, o->data + o->pos, n);
+    if (n) memcpy(out_buf, o->data + o->pos, n);
     out_buf[n] = 0;
     resp_out_clear(o);
     return out_buf;
