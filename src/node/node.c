@@ -469,7 +469,12 @@ static void role_changed(struct node *n, const struct raft_ready *rd)
     static const char *const names[] = {"follower", "pre-candidate", "candidate", "leader"};
     ASSERT((size_t)n->role < sizeof names / sizeof names[0]);
     log_set_role(n->role == RAFT_LEADER ? 'M' : 'S');
-    if (n->role == RAFT_LEADER && !was_leader) sm_leader_started(n->sm, raft_last_index(n->raft));
+    if (n->role == RAFT_LEADER && !was_leader) {
+        /* writes kept past a handover whose entries are no longer in the
+         * log: their indexes will be proposed again */
+        waiters_writes_lost_after(n->waiters, raft_last_index(n->raft));
+        sm_leader_started(n->sm, raft_last_index(n->raft));
+    }
     LOG_NOTICE("Raft: %s at term %llu, leader %llu", names[n->role],
                (unsigned long long)raft_term_of(n->raft), (unsigned long long)n->leader);
     if (!was_leader || n->role == RAFT_LEADER) return;

@@ -256,6 +256,15 @@ size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
     while (k < w->writes.len && ((struct write_waiter *)fifo_at(&w->writes, k))->index == index)
         k++;
     ASSERT(k == 0 || ((struct write_waiter *)fifo_at(&w->writes, 0))->index == index);
+    /* Proposed in another term: another entry replaced theirs (waiters kept
+     * past a handover, node.c's role_changed), which they never wait for. */
+    if (k && ((struct write_waiter *)fifo_at(&w->writes, 0))->term != term) {
+        for (size_t i = 0; i < k; i++) {
+            answer_write(w, fifo_at(&w->writes, 0), WAITERS_WRITE_TIMEOUT);
+            fifo_pop(&w->writes);
+        }
+        k = 0;
+    }
     clients_reserve2(&w->entry, &w->entry_tags, &w->entry_cap, k);
     /* Theirs only if it is still the entry they proposed (same term: Log
      * Matching), otherwise it replaced theirs. */
@@ -335,17 +344,22 @@ void waiters_serve_reads(struct waiters *w, uint64_t applied)
 
 /* ----------------------------------------------------------------- both */
 
-void waiters_leadership_lost(struct waiters *w, uint64_t committed)
+void waiters_writes_lost_after(struct waiters *w, uint64_t index)
 {
-    size_t keep = 0; /* writes are in index order: the committed ones lead */
+    size_t keep = 0; /* writes are in index order: those up to index lead */
     while (keep < w->writes.len &&
-           ((struct write_waiter *)fifo_at(&w->writes, keep))->index <= committed)
+           ((struct write_waiter *)fifo_at(&w->writes, keep))->index <= index)
         keep++;
     for (size_t i = keep; i < w->writes.len; i++)
         answer_write(w, fifo_at(&w->writes, i), WAITERS_WRITE_TIMEOUT);
+    w->writes.len = keep;
+}
+
+void waiters_leadership_lost(struct waiters *w, uint64_t committed)
+{
+    waiters_writes_lost_after(w, committed);
     for (size_t i = 0; i < w->reads.len; i++)
         answer_read(w, fifo_at(&w->reads, i), WAITERS_READ_TIMEOUT);
-    w->writes.len = keep;
     w->reads.len = 0;
 }
 

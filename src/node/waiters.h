@@ -96,9 +96,10 @@ void waiters_add_write(struct waiters *w, struct client *c, uint64_t index, uint
 void waiters_delay_writes(struct waiters *w, int64_t ms);
 /* Before the entry at index (of term) is applied: answers -TIMEOUT the
  * writes waiting for earlier indexes (those entries were skipped: already
- * in a snapshot), then returns how many wait for this one and sets *clients
- * to them, in proposal order, NULL for one gone or proposed in another term
- * (its entry was replaced). Valid until waiters_entry_applied(). */
+ * in a snapshot) and those waiting for this index whose entry was proposed
+ * in another term (another entry replaced it), then returns how many wait
+ * for this one and sets *clients to them, in proposal order, NULL for one
+ * gone. Valid until waiters_entry_applied(). */
 size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
                      struct client *const **clients);
 /* Per waiter of that entry (same order and validity): its reply tag. */
@@ -127,6 +128,10 @@ void waiters_serve_reads(struct waiters *w, uint64_t applied);
  * itself commits the change before it holds the entry on its own disk, and
  * applies it only after). */
 void waiters_leadership_lost(struct waiters *w, uint64_t committed);
+/* Answers -TIMEOUT the writes waiting for entries after index: this log no
+ * longer holds theirs (a node leading again after a handover whose writes
+ * it kept, src/node/node.c's role_changed). */
+void waiters_writes_lost_after(struct waiters *w, uint64_t index);
 /* Answers -TIMEOUT the waits whose deadline is at or before now_ms. */
 void waiters_expire(struct waiters *w, int64_t now_ms);
 /* c is about to be freed: it is forgotten everywhere. */

@@ -87,13 +87,34 @@ static void test_replaced_and_skipped_entries_time_out(void **unused)
     struct waiters w;
     two_writes(&w, 1000, 1000);
     struct client *const *cl;
-    /* index 3 was skipped (a snapshot held it); index 4 holds another term's entry */
-    assert_int_equal(waiters_entry(&w, 4, 2, &cl), 1);
+    /* index 3 was skipped (a snapshot held it); index 4 holds another term's
+     * entry: nobody waits for that one (its commands are not theirs) */
+    assert_int_equal(waiters_entry(&w, 4, 2, &cl), 0);
     assert_string_equal(out_of(&clients[0]), "-TIMEOUT not committed yet\r\n");
-    assert_null(cl[0]);
-    waiters_entry_applied(&w, 1);
     assert_string_equal(out_of(&clients[1]), "-TIMEOUT not committed yet\r\n");
+    waiters_entry_applied(&w, 0);
     assert_int_equal(clients[0].pending_writes + clients[1].pending_writes, 0);
+    waiters_free(&w);
+}
+
+/* A node leading again after a handover: the writes it kept for entries
+ * its log no longer holds time out, and their indexes can be proposed again. */
+static void test_writes_lost_after_an_index(void **unused)
+{
+    (void)unused;
+    struct waiters w;
+    two_writes(&w, 1000, 1000);
+    waiters_writes_lost_after(&w, 3);
+    assert_string_equal(out_of(&clients[0]), "");
+    assert_string_equal(out_of(&clients[1]), "-TIMEOUT not committed yet\r\n");
+    clients[1].pending_writes = 1;
+    waiters_add_write(&w, &clients[1], 4, 2, 1000); /* index 4 again, a new term's */
+    struct client *const *cl;
+    assert_int_equal(waiters_entry(&w, 3, 1, &cl), 1);
+    waiters_entry_applied(&w, 1);
+    assert_int_equal(waiters_entry(&w, 4, 2, &cl), 1);
+    assert_ptr_equal(cl[0], &clients[1]);
+    waiters_entry_applied(&w, 1);
     waiters_free(&w);
 }
 
@@ -287,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_staged_batch_applies),
         cmocka_unit_test(test_replaced_and_skipped_entries_time_out),
+        cmocka_unit_test(test_writes_lost_after_an_index),
         cmocka_unit_test(test_refused_batch_wakes_its_clients),
         cmocka_unit_test(test_reads_served_in_order_once_applied),
         cmocka_unit_test(test_leadership_lost_fails_everything),
