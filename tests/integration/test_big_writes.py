@@ -156,18 +156,26 @@ def test_leader_lost_during_big_write_is_replaced(make_cluster, how):
     print(f"\nleader {leader.node_id} lost ({how}): node {new.node_id} leads after "
           f"{time.monotonic() - t0:.2f}s")
     assert int(new.raft_info()["current_term"]) > before
-    with new.client(socket_timeout=DEADLINE_S) as c:
-        # The new leader's first write may wait for the big entry to reach
-        # the other survivor; its TIMEOUT (outcome unknown) is retried, as
-        # a client would (a sanitized build on a loaded machine hit it).
-        def set_after():
-            try:
+    survivors = [nd for nd in cl.nodes if nd is not leader]
+
+    # The new leader's first write may wait for the big entry to reach the
+    # other survivor: its TIMEOUT (outcome unknown) is retried, as a client
+    # would. That survivor, busy with the entry, may also miss the leader's
+    # heartbeats long enough for it to step down and an election to follow:
+    # CLUSTERDOWN and MOVED are retried on whichever survivor leads then
+    # (a sanitized build on a loaded machine hit both).
+    def set_after():
+        ld = cl.agreed_leader(survivors)
+        if ld is None:
+            return False
+        try:
+            with ld.client(socket_timeout=DEADLINE_S) as c:
                 return c.set("after", "1") is True
-            except redis.ResponseError as e:
-                if str(e).startswith("TIMEOUT"):
-                    return False
-                raise
-        wait_until(set_after, DEADLINE_S, interval_s=0.1, what=f"a write on {new}")
+        except redis.ResponseError as e:
+            if str(e).startswith(("TIMEOUT", "CLUSTERDOWN", "MOVED")):
+                return False
+            raise
+    wait_until(set_after, DEADLINE_S, interval_s=0.1, what=f"a write after {new} was elected")
     if how == "sigstop":
         cl.sigcont(leader)
     else:
