@@ -201,6 +201,33 @@ class Raw:
         return self.reply()
 
 
+class PushRaw(Raw):
+    """A Raw connection for RESP3 pushes: a reply is the command's, the
+    push frames (">") that arrive before it are kept, and push() returns
+    the next one (None after timeout_s)."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        super().__init__(port, host)
+        self.pushes = []
+
+    def cmd(self, *args):
+        self.send(*args)
+        while (r := self.reply()).startswith(b">"):
+            self.pushes.append(r)
+        return r
+
+    def push(self, timeout_s=15):
+        if self.pushes:
+            return self.pushes.pop(0)
+        self.sock.settimeout(timeout_s)
+        try:
+            return self.reply()
+        except socket.timeout:
+            return None
+        finally:
+            self.sock.settimeout(30)
+
+
 def read_reply_line(s):
     """The first line of a reply on socket s (simple string, error,
     integer), or what came before the server closed the connection."""

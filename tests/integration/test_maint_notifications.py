@@ -13,35 +13,22 @@ import subprocess
 
 import pytest
 
-from conftest import CLIENTS_DIR, Raw, node_bin, node_modules, wait_until
+from conftest import CLIENTS_DIR, PushRaw, Raw, node_bin, node_modules, wait_until
 
 PUSH_WAIT_S = 15
 
 
-class Notified(Raw):
+class Notified(PushRaw):
     """A RESP3 connection with maintenance notifications on."""
 
     def __init__(self, port, endpoint="internal-ip"):
         super().__init__(port)
-        self.pushes = []
         assert self.cmd("HELLO", "3").startswith(b"%")
         assert self.cmd("CLIENT", "MAINT_NOTIFICATIONS", "ON", "moving-endpoint-type",
                         endpoint) == b"+OK\r\n"
 
-    def cmd(self, *args):
-        self.send(*args)
-        while (r := self.reply()).startswith(b">"):
-            self.pushes.append(r)
-        return r
-
     def push(self, timeout_s=PUSH_WAIT_S):
-        if self.pushes:
-            return self.pushes.pop(0)
-        self.sock.settimeout(timeout_s)
-        try:
-            return self.reply()
-        finally:
-            self.sock.settimeout(30)
+        return super().push(timeout_s)
 
 
 def parse_push(frame):

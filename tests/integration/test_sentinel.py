@@ -407,26 +407,24 @@ class ScriptWriter:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@pytest.mark.parametrize("fault", ["kill9", "transfer"])
-def test_redis_rb_sentinel_follows_the_leader(make_cluster, fault):
-    if shutil.which("ruby") is None:
-        pytest.skip("ruby is not installed (Debian packages ruby, ruby-redis)")
-    cl = make_cluster(3)
-    w = ScriptWriter(["ruby", os.path.join(CLIENTS, "sentinel_writer.rb")], cl, "rb:")
-    try:
-        run_through_fault(cl, fault, "rb:", w.start, w.running, w.finish)
-    finally:
-        w.close()
+# redis-rb's Redis.new(name:, sentinels:) and phpredis's RedisSentinel, each
+# a writer script run by its interpreter (Debian packages named when absent).
+SCRIPT_SENTINELS = {
+    "redis-rb": ("ruby", "sentinel_writer.rb", "rb:", "ruby, ruby-redis"),
+    "phpredis": ("php", "sentinel_writer.php", "php:", "php-cli, php-redis"),
+}
 
 
+@pytest.mark.parametrize("lib", sorted(SCRIPT_SENTINELS))
 @pytest.mark.parametrize("fault", ["kill9", "transfer"])
-def test_phpredis_sentinel_follows_the_leader(make_cluster, fault):
-    if shutil.which("php") is None:
-        pytest.skip("php is not installed (Debian packages php-cli, php-redis)")
+def test_script_sentinel_follows_the_leader(make_cluster, lib, fault):
+    interpreter, script, prefix, packages = SCRIPT_SENTINELS[lib]
+    if shutil.which(interpreter) is None:
+        pytest.skip(f"{interpreter} is not installed (Debian packages {packages})")
     cl = make_cluster(3)
-    w = ScriptWriter(["php", os.path.join(CLIENTS, "sentinel_writer.php")], cl, "php:")
+    w = ScriptWriter([interpreter, os.path.join(CLIENTS, script)], cl, prefix)
     try:
-        run_through_fault(cl, fault, "php:", w.start, w.running, w.finish)
+        run_through_fault(cl, fault, prefix, w.start, w.running, w.finish)
     finally:
         w.close()
 

@@ -10,14 +10,13 @@ Every wait is bounded; nothing asserts on how long something took.
 
 import json
 import os
-import socket
 import subprocess
 import time
 
 import pytest
 import redis
 
-from conftest import CLIENTS_DIR, Raw, node_bin, node_modules, wait_until
+from conftest import CLIENTS_DIR, PushRaw, Raw, node_bin, node_modules, wait_until
 
 PROXY = {"raft-follower-proxy": "yes"}
 PUSH_WAIT_S = 15
@@ -36,35 +35,18 @@ def bulk(v):
     return b"$%d\r\n%s\r\n" % (len(v), v.encode())
 
 
-class Tracker(Raw):
+class Tracker(PushRaw):
     """A RESP3 connection with tracking on, reading pushes as raw bytes."""
 
     def __init__(self, port, *options, readonly=False):
         super().__init__(port)
-        self.pushes = []
         assert self.cmd("HELLO", "3").startswith(b"%")
         if readonly:
             assert self.cmd("READONLY") == b"+OK\r\n"
         assert self.cmd("CLIENT", "TRACKING", "ON", *options) == b"+OK\r\n"
 
-    def cmd(self, *args):
-        """The command's reply; pushes that come before it are kept for push()."""
-        self.send(*args)
-        while (r := self.reply()).startswith(b">"):
-            self.pushes.append(r)
-        return r
-
     def push(self, timeout_s=PUSH_WAIT_S):
-        """The next frame the server sent on its own (a push), or None."""
-        if self.pushes:
-            return self.pushes.pop(0)
-        self.sock.settimeout(timeout_s)
-        try:
-            return self.reply()
-        except socket.timeout:
-            return None
-        finally:
-            self.sock.settimeout(30)
+        return super().push(timeout_s)
 
 
 def reads(t, key, value):
