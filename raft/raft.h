@@ -559,7 +559,12 @@ uint64_t raft_log_footprint(const struct raft *r);
  * not hold them) and probes again from the follower's last index. A recovering server
  * (raft_set_recovering()) rejects every heartbeat the same way, and the leader answers
  * with an AppendEntries (empty if it has nothing new), which lets it catch up in an
- * idle cluster too. */
+ * idle cluster too. A log can also go sideways: as long as before, it holds other
+ * entries at or below the match index (the lost transactions had replaced a deposed
+ * leader's entries). The follower then rejects the AppendEntries at its match index, and
+ * the leader, which drops a rejection at or below a match index as stale, takes it from a
+ * recovering follower (replies arrive in order: such a rejection cannot predate the
+ * acknowledgement) and forgets that match index the same way. */
 
 /* The transport could not deliver to `to` (connection lost): a pipelining follower
  * goes back to probing, so lost in-flight AppendEntries are resent from its match. */

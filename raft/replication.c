@@ -234,6 +234,17 @@ void raft_repl_handle_append(struct raft *r, const struct raft_msg *m)
     reply(r, m, false, last_new);
 }
 
+/* p's log no longer holds what it acknowledged (raft.h, A LOG THAT WENT BACKWARDS): its
+ * match index is a promise it cannot keep. Probe again from `from`. */
+static void forget_match(struct raft *r, struct progress *p, raft_index from)
+{
+    uint64_t read_ack = p->read_ack;
+    raft_pr_reset(p, from);
+    p->read_ack = read_ack;
+    p->recent_active = true;
+    raft_repl_send_append(r, p, true);
+}
+
 void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
 {
     ASSERT(r->role == RAFT_LEADER); /* raft_step() dispatches answers to leaders only */
@@ -241,6 +252,14 @@ void raft_repl_handle_append_resp(struct raft *r, const struct raft_msg *m)
     if (!p || m->index > rlog_last(&r->log)) return;
     raft_pr_heard(r, p);
     p->recovering = m->recovering;
+    if (m->reject && m->index <= p->match && m->recovering && p->state != PR_SNAPSHOT) {
+        /* Its log went sideways: it lost entries it had acknowledged (a damaged WAL), and
+         * holds others at or below its match index (ones a newer leader had replaced).
+         * Replies come in order, so a rejection at or below the match index is not one
+         * that crossed the acknowledgement. */
+        forget_match(r, p, m->index);
+        return;
+    }
     if (m->reject) {
         if (m->index <= p->match || (p->state == PR_PROBE && m->index != p->next - 1) ||
             p->state == PR_SNAPSHOT)
@@ -320,11 +339,7 @@ void raft_repl_handle_heartbeat_resp(struct raft *r, const struct raft_msg *m)
     }
     if (m->reject && m->index < p->match) {
         /* Its log went backwards: its match index no longer holds. Probe from its end. */
-        uint64_t read_ack = p->read_ack;
-        raft_pr_reset(p, m->index);
-        p->read_ack = read_ack;
-        p->recent_active = true;
-        raft_repl_send_append(r, p, true);
+        forget_match(r, p, m->index);
         return;
     }
     if (p->state == PR_REPLICATE && raft_inflight_full(r, p)) raft_inflight_free_first(p);

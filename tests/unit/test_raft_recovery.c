@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_raft_recovery.c - servers that lost state they had acknowledged
  * (raft_set_recovering()) and logs that went backwards (a follower's heartbeat
- * rejection resets the leader's progress), see raft.h.
+ * rejection resets the leader's progress) or sideways (a recovering follower's
+ * AppendEntries rejection at or below its match index does), see raft.h.
  */
 #include "test_raft_fixture.h"
 
@@ -154,6 +155,56 @@ static void test_log_went_backwards_resets_progress(void **state)
     fx_free(&f);
 }
 
+/* A follower whose damaged log came back with other entries where it had acknowledged
+ * the leader's, as long as before or longer (its WAL lost the transactions that had
+ * replaced a deposed leader's entries): its rejection at or below its match index is
+ * taken, not dropped as stale, and it catches up (nodesim seed 3117 stayed stuck). */
+static void test_log_went_sideways_resets_progress(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 1);
+    fx_campaign(&f, 0);
+    for (uint64_t v = 1; v <= 5; v++)
+        fx_propose(&f, 0, v);
+    fx_flush(&f); /* everyone holds 1..7: entry 1 of term 1, the others of term 2 */
+    raft_index match = 0;
+    assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
+    assert_int_equal(match, 7);
+    assert_int_equal(raft_log_entry(f.nd[0].r, 1)->term, 1);
+    assert_true(raft_log_entry(f.nd[0].r, 2)->term > 1);
+    /* Node 3 restarts holding entry 1 and then 7 entries of term 1 instead. */
+    struct raft *old = f.nd[2].r;
+    struct raft_hard_state hs = {raft_term_of(old), 0, 0};
+    struct raft_snapshot_meta meta;
+    three_voters(&meta);
+    struct raft_entry ents[8];
+    static const uint8_t byte = 'x';
+    ents[0] = *raft_log_entry(old, 1);
+    for (int x = 1; x < 8; x++)
+        ents[x] = (struct raft_entry){.index = (raft_index)x + 1,
+                                      .term = 1,
+                                      .type = RAFT_ENTRY_NORMAL,
+                                      .data = &byte,
+                                      .len = 1};
+    struct raft_config c;
+    fx_config(&c, 3);
+    assert_int_equal(raft_create(&c, &f.nd[2].r), 0);
+    assert_int_equal(raft_restore(f.nd[2].r, &hs, &meta, ents, 8), 0);
+    raft_free(old);
+    raft_set_recovering(f.nd[2].r);
+    f.nd[2].applied = 0;
+    fx_run(&f, 5);
+    assert_false(raft_recovering(f.nd[2].r));
+    assert_int_equal(raft_last_index(f.nd[2].r), raft_last_index(f.nd[0].r));
+    for (raft_index x = 1; x <= raft_last_index(f.nd[0].r); x++)
+        assert_int_equal(raft_log_entry(f.nd[2].r, x)->term, raft_log_entry(f.nd[0].r, x)->term);
+    assert_int_equal(raft_progress(f.nd[0].r, 3, &match), 0);
+    assert_int_equal(match, raft_last_index(f.nd[0].r));
+    fx_free(&f);
+}
+
 /* The failure the rule prevents: index 2 is committed on nodes 1 and 2 only; node 2
  * loses it, node 1 goes away. Node 3 (without index 2) must not win node 2's vote. */
 static void test_lost_tail_cannot_elect_stale_leader(void **state)
@@ -254,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_recovering_catches_up),
         cmocka_unit_test(test_recovering_catches_up_when_idle),
         cmocka_unit_test(test_log_went_backwards_resets_progress),
+        cmocka_unit_test(test_log_went_sideways_resets_progress),
         cmocka_unit_test(test_lost_tail_cannot_elect_stale_leader),
         cmocka_unit_test(test_recovering_acks_do_not_let_a_deposed_leader_commit),
     };
