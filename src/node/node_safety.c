@@ -170,10 +170,24 @@ void node_safety_after_ready(struct node *n)
 
 /* ---------------------------------------------------------- incarnations */
 
+/* id is in the configuration applied or the latest one: its record is kept. */
 static bool member(const struct node *n, uint64_t id)
 {
     return raft_conf_find(raft_conf_of(n->raft), (raft_id)id) >= 0 ||
            raft_conf_find(&n->conf_applied, (raft_id)id) >= 0;
+}
+
+/* id is in the latest configuration, the one whose votes and acknowledgements
+ * this node counts (§4.1: effective once appended): only then is another
+ * incarnation refused. A member whose removal this node appended but has not
+ * applied is no longer counted; if it was re-added elsewhere under a new
+ * incarnation and leads, refusing the link to it would leave this node unable
+ * to answer the leader whose entries forget the old record: it would stay
+ * behind for good. Its record stays, and is enforced again if a leader
+ * truncates the removal. */
+static bool counted(const struct node *n, uint64_t id)
+{
+    return raft_conf_find(raft_conf_of(n->raft), (raft_id)id) >= 0;
 }
 
 /* The cache entry of member id, loaded from the store on first use. */
@@ -231,7 +245,7 @@ uint64_t node_incarnation(const struct node *n)
 int node_peer_auth(struct node *n, uint64_t id, uint64_t inc, bool recovering, char *err,
                    size_t errlen)
 {
-    if (!member(n, id)) return 0; /* not one of our voters or learners: nothing to protect */
+    if (!counted(n, id)) return 0; /* not one of our voters or learners: nothing to protect */
     struct node_inc *e = inc_entry(n, id);
     if (e->inc == 0)
         record(n, e, inc);
@@ -256,7 +270,11 @@ int node_peer_auth(struct node *n, uint64_t id, uint64_t inc, bool recovering, c
 static void check_peer(struct node *n, uint64_t id, bool *refused_us)
 {
     struct transport_peer_info info;
-    if (!member(n, id) || transport_peer_info(n->tr, id, &info) != 0) return;
+    if (transport_peer_info(n->tr, id, &info) != 0) return;
+    if (!counted(n, id)) {
+        transport_expect_incarnation(n->tr, id, 0);
+        return;
+    }
     struct node_inc *e = inc_entry(n, id);
     if (info.incarnation && e->inc == 0)
         record(n, e, info.incarnation);
