@@ -34,7 +34,7 @@ CFLAGS   += -I/usr/include/lua5.1
 # Lua is linked statically so that src/script/script_bounds.c can wrap its string
 # constructor (every string a script builds is charged to the run's budget).
 LDLIBS_LUA := -Wl,--wrap=luaS_newlstr -Wl,--undefined=__wrap_luaS_newlstr -l:liblua5.1-cjson.a -l:liblua5.1-bitop.a -l:liblua5.1.a
-LDLIBS_SRV = -lev -lhiredis -lsqlite3 -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
+LDLIBS_SRV = -lev -lhiredis -lsqlite3 -lssl -lcrypto -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 B        := build
 # Compile jobs for the builds make test runs (check, asan-build, fuzz-build);
 # the tests themselves run one stage at a time.
@@ -61,14 +61,14 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIM_SRC   := $(wildcard tests/sim/*.c)
 NODESIM_SRC := $(wildcard tests/nodesim/*.c)
 
-.PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes \
+.PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes bench-tls \
         bench bench-cluster bench-memory bench-snapshot bench-multikey bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
 # On a fresh machine the Debian packages the build needs are missing: the
 # first compile says what to run instead of failing on a missing header.
-BUILD_HEADERS := ev.h hiredis/hiredis.h sqlite3.h liblzf/lzf.h lua5.1/lua.h lua5.1/lua-cjson.h \
+BUILD_HEADERS := ev.h hiredis/hiredis.h sqlite3.h openssl/ssl.h liblzf/lzf.h lua5.1/lua.h lua5.1/lua-cjson.h \
                  lua5.1/lua-bitop.h jemalloc/jemalloc.h
 # The unit tests need cmocka too; the server (and its Docker image) does not.
 TEST_HEADERS  := cmocka.h
@@ -246,6 +246,12 @@ bench: deps
 bench-cluster: deps
 	$(MAKE) all
 	@scripts/bench.sh --cluster
+
+# The single node's throughput tests with both servers serving TLS clients
+# (tls-port, client certificates): scripts/bench.sh --tls.
+bench-tls: deps
+	$(MAKE) all
+	@scripts/bench.sh --tls
 
 # Memory of each data type (1M hashes, 1M small sets, a 1M-member sorted set,
 # 1M strings, 100 lists of 100k elements) and of 1M strings overwritten 3

@@ -39,6 +39,10 @@
 #                    nodes run with enable-debug-command local), node 1 must
 #                    still lead, and every node must exit 0 on SIGTERM.
 #                    Excludes RT_SERVER_CMD.
+#   RT_TLS=1         the suite's clients speak TLS (its --tls, with the
+#                    certificates its utils/gen-test-certs.sh makes): the
+#                    server serves them on a tls-port (PORT), its plain port
+#                    beside; needs tcl-tls. Single node only.
 #   RT_UNITS         space-separated units (default: the list below)
 #   RT_EXCLUDE_UNITS units left out of that list (make test's 3-node pass)
 #   RT_DENY_TAGS     suite tags to exclude (default: the list below)
@@ -156,6 +160,15 @@ log "suite: $SUITE"
 [ "$fetch_only" = 1 ] && exit 0
 command -v tclsh >/dev/null || die "tclsh missing (apt-get install tcl)"
 command -v redis-cli >/dev/null || die "redis-cli missing (apt-get install redis-tools)"
+CLI_TLS=()
+if [ "${RT_TLS:-0}" = 1 ]; then
+    echo 'package require tls' | tclsh >/dev/null 2>&1 || die "tcl-tls missing (apt-get install tcl-tls)"
+    [ -f "$SUITE/tests/tls/ca.crt" ] || (cd "$SUITE" && ./utils/gen-test-certs.sh >/dev/null 2>&1) ||
+        die "utils/gen-test-certs.sh failed"
+    TLSDIR=$SUITE/tests/tls
+    CLI_TLS=(--tls --cacert "$TLSDIR/ca.crt" --cert "$TLSDIR/client.crt" --key "$TLSDIR/client.key")
+    SERVER_CMD=${RT_SERVER_CMD:-'"$RAFTCACHE_BIN" --port "$PLAIN_PORT" --tls-port "$PORT" --dir "$DIR" --tls-cert-file "'$TLSDIR'/redis.crt" --tls-key-file "'$TLSDIR'/redis.key" --tls-ca-cert-file "'$TLSDIR'/ca.crt"'}
+fi
 if [ -z "${RT_SERVER_CMD:-}" ] && [ ! -x "$RAFTCACHE_BIN" ]; then
     die "$RAFTCACHE_BIN not built (run make)"
 fi
@@ -365,8 +378,9 @@ stop_cluster() {
 start_server() {
     if [ "$CLUSTER_NODES" -gt 0 ]; then start_cluster; return; fi
     PORT=$(free_port)
+    PLAIN_PORT=$(free_port)
     DIR=$(mktemp -d "$WORK/server.XXXXXX")
-    export PORT DIR
+    export PORT PLAIN_PORT DIR
     SERVER_LOG=$DIR/server.log
     setsid bash -c "exec $SERVER_CMD" </dev/null >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
@@ -374,14 +388,16 @@ start_server() {
     local deadline=$((SECONDS + START_TIMEOUT)) reply=""
     while :; do
         kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$SERVER_LOG"; return 1; }
-        reply=$(timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" set __redis_tests_probe 1 2>&1 || true)
+        reply=$(timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" ${CLI_TLS[@]+"${CLI_TLS[@]}"} \
+                set __redis_tests_probe 1 2>&1 || true)
         [ "$reply" = "OK" ] && break
         if [ $SECONDS -ge $deadline ]; then
             echo "last reply: $reply"; tail -20 "$SERVER_LOG"; return 1
         fi
         sleep 0.1
     done
-    timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" del __redis_tests_probe >/dev/null
+    timeout 5 redis-cli -h 127.0.0.1 -p "$PORT" ${CLI_TLS[@]+"${CLI_TLS[@]}"} \
+        del __redis_tests_probe >/dev/null
 }
 
 # Stops the server; returns non-zero if it had died or does not exit 0 on SIGTERM.
@@ -426,6 +442,7 @@ suite_args=(--host 127.0.0.1 --ignore-encoding --ignore-digest --durable
 # selects database 9 too). An external cluster (RT_CLUSTER=1) gets Redis
 # Cluster's rules.
 if [ "${RT_CLUSTER:-0}" = 1 ]; then suite_args+=(--cluster-mode); fi
+if [ "${RT_TLS:-0}" = 1 ]; then suite_args+=(--tls); fi
 
 is_skip_listed() {
     local n

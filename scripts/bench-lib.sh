@@ -18,7 +18,8 @@ bench_pick_tests() {
     export BENCH_DOCS=0
 }
 
-# bench_run PORT CMD PIPELINE N: one redis-benchmark run of test CMD; prints
+# bench_run PORT CMD PIPELINE N: one redis-benchmark run of test CMD (over TLS
+# with the arguments in the array BENCH_TLS_ARGS, when set); prints
 # "rps p50 p99" (latencies in ms), or "error - -" if it produced no result.
 # The last CSV row counts: redis-benchmark's lrange_* tests first print the
 # row of the LPUSH run that fills their list ("LPUSH (needed to benchmark
@@ -32,7 +33,7 @@ bench_run() {
         lmove|publish|evalsha|xadd|xreadgroup) "bench_$2" "$1" "$3" "$4"; return ;;
     esac
     csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -d 100 -r 1000000 \
-          -n "$4" -P "$3" -t "$2" --csv 2>/dev/null |
+          -n "$4" -P "$3" -t "$2" --csv ${BENCH_TLS_ARGS[@]+"${BENCH_TLS_ARGS[@]}"} 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
     echo "${csv:-error - -}"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/bench.sh [--cluster] - raftcache next to redis-server 7.0 on the same
-# machine: make bench runs it as it is, make bench-cluster with --cluster.
+# scripts/bench.sh [--cluster|--tls] - raftcache next to redis-server 7.0 on the
+# same machine: make bench runs it as it is, make bench-cluster with
+# --cluster, make bench-tls with --tls.
 #
 # Single node (no argument): starts redis-server (no persistence) and
 # raftcache (a single node, its Raft log written without fsync: raft-log-fsync
@@ -29,7 +30,12 @@
 # look), the run says so, the table counts it, and the next runs go to the new
 # leader. The nodes' logs are kept in build/bench-cluster-logs/.
 #
-# Throughput, both modes: redis-benchmark, 50 clients, 100-byte values, keys
+# --tls: the single node's setup, both servers with a tls-port (certificates of
+# scripts/gen-test-certs.sh, tls-auth-clients yes, TLS 1.3 as negotiated), and
+# the throughput tests that are redis-benchmark's own (no memory step) run
+# over TLS with a client certificate: what TLS costs each server.
+#
+# Throughput, all modes: redis-benchmark, 50 clients, 100-byte values, keys
 # drawn from 1M (-r 1000000, which names keys key:%012d as well, so a single
 # node's GETs hit the keys loaded in step 1): SET and GET at -P 1 and -P 16,
 # MSET, and the data types' HSET, SADD, SPOP, ZADD and ZPOPMIN at -P 16, and
@@ -63,9 +69,10 @@
 set -euo pipefail
 
 case ${1:-} in
-    "") CLUSTER=0 TARGET=bench ;;
-    --cluster) CLUSTER=1 TARGET=bench-cluster ;;
-    *) echo "usage: scripts/bench.sh [--cluster]" >&2; exit 2 ;;
+    "") CLUSTER=0 TLS=0 TARGET=bench ;;
+    --cluster) CLUSTER=1 TLS=0 TARGET=bench-cluster ;;
+    --tls) CLUSTER=0 TLS=1 TARGET=bench-tls ;;
+    *) echo "usage: scripts/bench.sh [--cluster|--tls]" >&2; exit 2 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -118,13 +125,24 @@ if [ $CLUSTER = 1 ]; then
     for ((i = 1; i <= NODES; i++)); do NODE_PIDS+=("${PID[node$i]}"); done
     echo "$TARGET: raftcache $NODES nodes on ports ${CLUSTER_PORTS[*]}; leader node $LEADER_ID port $LEADER_PORT"
     PORTOF[raftcache]=$LEADER_PORT
+elif [ $TLS = 1 ]; then
+    CERTS=$WORK/certs
+    "$ROOT/scripts/gen-test-certs.sh" "$CERTS" >/dev/null
+    TLS_OPTS=' --tls-port "$TLSPORT" --tls-cert-file "'$CERTS'/server.crt" --tls-key-file "'$CERTS'/server.key" --tls-ca-cert-file "'$CERTS'/ca.crt"'
+    BENCH_TLS_ARGS=(--tls --cacert "$CERTS/ca.crt" --cert "$CERTS/client.crt" --key "$CERTS/client.key")
+    declare -A TLSPORTOF
+    for s in redis raftcache; do
+        TLSPORT=$(bench_free_port); export TLSPORT
+        if [ $s = redis ]; then start redis "$REDIS_CMD$TLS_OPTS"; else start raftcache "$RAFTCACHE_CMD$TLS_OPTS"; fi
+        TLSPORTOF[$s]=$TLSPORT
+    done
 else
     start redis "$REDIS_CMD"
     start raftcache "$RAFTCACHE_CMD"
 fi
 
 # ---------------------------------------------------------------- memory (single node)
-if [ $CLUSTER = 0 ]; then
+if [ $CLUSTER = 0 ] && [ $TLS = 0 ]; then
     LOAD=$WORK/load.resp
     bench_write_load "$KEYS" "$LOAD"
     declare -A MEM_DELTA RSS_DELTA RSS_AFTER LOAD_S LOAD_ERR
@@ -163,7 +181,11 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
        "LPUSH P16|lpush|16|$N_P16" "RPUSH P16|rpush|16|$N_P16" "LPOP P16|lpop|16|$N_P16"
        "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
        "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
-if [ $CLUSTER = 0 ]; then
+if [ $TLS = 1 ]; then # redis-benchmark's own tests: they take its --tls
+    TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
+           "GET P16|get|16|$N_P16" "MSET P1|mset|1|$N_MSET" "HSET P16|hset|16|$N_P16"
+           "LPUSH P16|lpush|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE")
+elif [ $CLUSTER = 0 ]; then
     # pub/sub: bench_publish's 5 subscribers read every message
     TESTS+=("PUBLISH P16|publish|16|$N_P1"
             # scripting: bench_evalsha's INCR script, through the log like any write
@@ -203,7 +225,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
                 pids=("${PID[$s]}") lead=${PID[$s]}
             fi
             c0=$(bench_cpu_ticks "${pids[@]}") l0=$(bench_cpu_ticks "$lead")
-            read -r rps p50 p99 <<<"$(bench_run "${PORTOF[$s]}" "$cmd" "$pipeline" "$n")"
+            port=${PORTOF[$s]}
+            [ $TLS = 1 ] && port=${TLSPORTOF[$s]}
+            read -r rps p50 p99 <<<"$(bench_run "$port" "$cmd" "$pipeline" "$n")"
             c1=$(bench_cpu_ticks "${pids[@]}") l1=$(bench_cpu_ticks "$lead")
             if [ "$rps" != error ] && bench_cpu_counts "$cmd"; then
                 bench_cpu_add "$label,$s" $((c1 - c0)) "$n"
@@ -252,6 +276,7 @@ report_single() {
         printf '%-14s %9s %10s %7s\n' "$label" "$(bench_cpu_us "$label,redis")" \
             "$(bench_cpu_us "$label,raftcache")" "$(bench_cpu_ratio "$label,raftcache" "$label,redis")"
     done
+    [ $TLS = 1 ] && return
     echo
     echo "memory for $KEYS keys (16-byte names, 100-byte values), loaded with redis-cli --pipe:"
     printf '%-10s %16s %16s %14s %8s %7s\n' server "used_memory +MB" "rss +MB" "rss total MB" "load s" errors
@@ -312,6 +337,9 @@ report_cluster() {
 if [ $CLUSTER = 1 ]; then
     report_cluster >"$WORK/table.txt"
     TITLE="make bench-cluster: raftcache $NODES-node leader vs redis-server appendfsync always"
+elif [ $TLS = 1 ]; then
+    { echo "over TLS (tls-port, client certificates): $(openssl version)"; report_single; } >"$WORK/table.txt"
+    TITLE="make bench-tls: raftcache (single node) vs redis-server, both over TLS, -c $CLIENTS"
 else
     report_single >"$WORK/table.txt"
     TITLE="make bench: raftcache (single node) vs redis-server, -c $CLIENTS, 100-byte values"

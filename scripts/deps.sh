@@ -27,10 +27,10 @@
 # HTTPS_PROXY) from the environment explicitly, since sudo does not pass them
 # on; npm reads https_proxy (or HTTPS_PROXY) itself when the tests run it.
 set -euo pipefail
-pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libjemalloc-dev liblzf-dev libcmocka-dev
+pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libssl-dev openssl libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
       redis-tools redis-server python3-redis python3-pytest python3-rq python3-celery
-      tcl dpkg-dev iproute2 procps
+      tcl tcl-tls dpkg-dev iproute2 procps
       clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

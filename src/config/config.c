@@ -298,6 +298,8 @@ const char *config_maxmemory_policy_name(int policy)
 /* Indexed by enum config_protected_action. */
 static const char *const protected_action_names[] = {"no", "yes", "local", NULL};
 static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
+/* Indexed by enum config_tls_auth. */
+static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -319,8 +321,8 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
     ROW(n, CONFIG_MEMORY, OFF(f), d, lo, LLONG_MAX, NULL, fl, NULL, NULL, __VA_ARGS__)
 #define DEF_MEM_MAX(n, f, d, lo, hi, fl, ...)                                                      \
     ROW(n, CONFIG_MEMORY, OFF(f), d, lo, hi, NULL, fl, NULL, NULL, __VA_ARGS__)
-#define DEF_STR(n, f, d, chk, fl, doc)                                                             \
-    ROW(n, CONFIG_STRING, OFF(f), d, 0, 0, NULL, fl, NULL, chk, doc)
+#define DEF_STR(n, f, d, chk, fl, ...)                                                             \
+    ROW(n, CONFIG_STRING, OFF(f), d, 0, 0, NULL, fl, NULL, chk, __VA_ARGS__)
 #define DEF_SECRET(n, f, fl, doc) ROW(n, CONFIG_SECRET, OFF(f), "", 0, 0, NULL, fl, NULL, NULL, doc)
 #define DEF_ENUM(n, f, d, names, fl, ...)                                                          \
     ROW(n, CONFIG_ENUM, OFF(f), d, 0, 0, names, fl, NULL, NULL, __VA_ARGS__)
@@ -364,6 +366,55 @@ const struct config_def config_defs[] = {
     DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,
                "shared secret peers must present (any bytes; never shown by CONFIG GET); "
                "empty = peer commands refused"),
+    ROW("tls-port", CONFIG_INT, OFF(tls_port), "0", 0, 65535, NULL, IMM, NULL, NULL,
+        "a port of its own for TLS clients, beside port; 0 = none (docs/security.md)"),
+    DEF_STR("tls-cert-file", tls_cert_file, "", NULL, 0,
+            "the node's certificate (PEM), presented to TLS clients", CONFIG_APPLY_TLS),
+    DEF_STR("tls-key-file", tls_key_file, "", NULL, 0, "tls-cert-file's private key (PEM)",
+            CONFIG_APPLY_TLS),
+    ROW("tls-key-file-pass", CONFIG_SECRET, OFF(tls_key_file_pass), "", 0, 0, NULL,
+        CONFIG_SENSITIVE, NULL, NULL, "tls-key-file's passphrase, if it is encrypted",
+        CONFIG_APPLY_TLS),
+    DEF_STR("tls-client-cert-file", tls_client_cert_file, "", NULL, 0,
+            "the certificate the node presents when it dials TLS (peer links, once they speak "
+            "TLS); empty = tls-cert-file",
+            CONFIG_APPLY_TLS),
+    DEF_STR("tls-client-key-file", tls_client_key_file, "", NULL, 0,
+            "tls-client-cert-file's private key", CONFIG_APPLY_TLS),
+    ROW("tls-client-key-file-pass", CONFIG_SECRET, OFF(tls_client_key_file_pass), "", 0, 0, NULL,
+        CONFIG_SENSITIVE, NULL, NULL, "tls-client-key-file's passphrase", CONFIG_APPLY_TLS),
+    DEF_STR("tls-ca-cert-file", tls_ca_cert_file, "", NULL, 0,
+            "CA certificates (PEM) that client certificates must be signed by", CONFIG_APPLY_TLS),
+    DEF_STR("tls-ca-cert-dir", tls_ca_cert_dir, "", NULL, 0,
+            "a directory of CA certificates (c_rehash layout), with or instead of "
+            "tls-ca-cert-file",
+            CONFIG_APPLY_TLS),
+    DEF_STR("tls-dh-params-file", tls_dh_params_file, "", NULL, 0,
+            "DH parameters (PEM) for DHE ciphers; empty = OpenSSL's built-in ones",
+            CONFIG_APPLY_TLS),
+    DEF_ENUM("tls-auth-clients", tls_auth_clients, "yes", tls_auth_names, 0,
+             "TLS clients must present a certificate the CA signed (yes), may (optional) or are "
+             "not asked (no)",
+             CONFIG_APPLY_TLS),
+    DEF_STR("tls-protocols", tls_protocols, "", config_check_tls_protocols, 0,
+            "TLS versions accepted, among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; empty = TLSv1.2 TLSv1.3",
+            CONFIG_APPLY_TLS),
+    DEF_STR("tls-ciphers", tls_ciphers, "", NULL, 0,
+            "TLSv1.2 and older cipher list (OpenSSL syntax); empty = OpenSSL's default",
+            CONFIG_APPLY_TLS),
+    DEF_STR("tls-ciphersuites", tls_ciphersuites, "", NULL, 0,
+            "TLSv1.3 cipher suites (OpenSSL syntax); empty = OpenSSL's default", CONFIG_APPLY_TLS),
+    DEF_BOOL("tls-prefer-server-ciphers", tls_prefer_server_ciphers, "no", 0,
+             "choose the cipher by the node's order, not the client's", CONFIG_APPLY_TLS),
+    DEF_BOOL("tls-session-caching", tls_session_caching, "yes", 0,
+             "let TLS clients resume sessions (an abbreviated handshake)", CONFIG_APPLY_TLS),
+    DEF_INT("tls-session-cache-size", tls_session_cache_size, "20480", 1, INT_MAX, 0,
+            "TLS sessions cached at most", CONFIG_APPLY_TLS),
+    DEF_INT("tls-session-cache-timeout", tls_session_cache_timeout, "300", 1, INT_MAX, 0,
+            "seconds a cached TLS session may be resumed", CONFIG_APPLY_TLS),
+    DEF_INT("tls-auto-reload-interval", tls_auto_reload_interval, "0", 0, INT_MAX, 0,
+            "seconds between looks at the TLS files: a changed one is loaded without a "
+            "restart; 0 = never (CONFIG SET of a tls-* directive always reloads)"),
     DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0, "debug, verbose, notice or warning",
              CONFIG_APPLY_LOGLEVEL),
     DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
@@ -612,6 +663,11 @@ int config_check(const struct config *c, char *err, size_t errlen)
                              "cluster-members names other nodes but raft-secret is empty: "
                              "peers could not authenticate to each other; set raft-secret, "
                              "the same on every node");
+    if (c->tls_port && c->tls_port == c->port)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "tls-port (%lld) must differ from port: the peers and plain clients "
+                         "need port",
+                         c->tls_port);
     return 0;
 }
 

@@ -155,6 +155,10 @@ struct config_secret {
 /* What CONFIG SET of a directive must do beyond storing the value: the tag
  * of its row (struct config_def), naming the hook that runs (see the top of
  * this file). The rows say which directives carry which tag. */
+/* tls-auth-clients: whether a TLS client must present a certificate the CA
+ * signed (yes), may (optional: checked if presented) or is not asked (no). */
+enum config_tls_auth { CONFIG_TLS_AUTH_NO = 0, CONFIG_TLS_AUTH_YES, CONFIG_TLS_AUTH_OPTIONAL };
+
 enum config_apply {
     CONFIG_APPLY_NONE = 0,           /* nothing: the value is read where it is used */
     CONFIG_APPLY_MAXCLIENTS,         /* the descriptor limit; may refuse the value */
@@ -167,6 +171,7 @@ enum config_apply {
     CONFIG_APPLY_SCRIPT_BUSY,        /* when a script outside the log turns busy */
     CONFIG_APPLY_MONITOR,            /* the slow log's and the latency monitor's settings */
     CONFIG_APPLY_ACCESS,             /* how the keyspace keeps access data (LRU or LFU) */
+    CONFIG_APPLY_TLS,                /* the TLS contexts, rebuilt; may refuse the files */
     CONFIG_APPLY_COUNT
 };
 
@@ -263,6 +268,17 @@ struct config {
     long long raft_request_timeout_ms;
     /* start on snapshot.rcs without raftcache.db (docs/storage-safety.md) */
     int raft_start_from_snapshot;
+    /* TLS (src/tls/tls.h): a port of its own beside port; "" = not set */
+    long long tls_port; /* 0 = none */
+    char *tls_cert_file, *tls_key_file, *tls_client_cert_file, *tls_client_key_file;
+    struct config_secret tls_key_file_pass, tls_client_key_file_pass;
+    char *tls_ca_cert_file, *tls_ca_cert_dir, *tls_dh_params_file;
+    int tls_auth_clients; /* enum config_tls_auth */
+    char *tls_protocols;  /* "" = TLSv1.2 TLSv1.3 */
+    char *tls_ciphers, *tls_ciphersuites;
+    int tls_prefer_server_ciphers, tls_session_caching;
+    long long tls_session_cache_size, tls_session_cache_timeout;
+    long long tls_auto_reload_interval; /* seconds between looks at the files; 0 = never */
     /* monitoring (src/cmd/monitor.h) */
     long long slowlog_log_slower_than; /* us; < 0 = off */
     long long slowlog_max_len;

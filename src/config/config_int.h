@@ -42,6 +42,8 @@ int config_check_advertise(const char *v, char *err, size_t errlen);
 int config_check_sentinel_name(const char *v, char *err, size_t errlen);
 int config_check_dir(const char *v, char *err, size_t errlen);
 int config_check_port(const char *v, char *err, size_t errlen);
+/* tls-protocols: words among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, any case. */
+int config_check_tls_protocols(const char *v, char *err, size_t errlen);
 
 /* A memory value as Redis's memtoull reads it (no sign): 1 and *out, or 0. */
 int config_parse_memory(const char *v, long long *out);

@@ -33,6 +33,9 @@
 #define WHY_TUNING "raftcache sizes and schedules this work itself"
 #define WHY_PROCESS "raftcache does not offer this process feature"
 #define WHY_NOT_YET "raftcache does not offer this feature yet"
+#define WHY_TLS_PEERS                                                                              \
+    "the peer links (Raft and the follower proxy) do not speak TLS yet: clients may use "          \
+    "tls-port"
 
 static int set_kept(struct config *c, const struct config_def *d, int argc, const char *const *argv,
                     char *err, size_t errlen);
@@ -185,26 +188,8 @@ const struct config_def config_redis_defs[] = {
     ONLY("syslog-enabled", "no", WHY_NOT_YET),
     KEPT("syslog-facility", "local0", WHY_NOT_YET),
     KEPT("syslog-ident", "redis", WHY_NOT_YET),
-    KEPT("tls-auth-clients", "yes", WHY_NOT_YET),
-    KEPT("tls-ca-cert-dir", "", WHY_NOT_YET),
-    KEPT("tls-ca-cert-file", "", WHY_NOT_YET),
-    KEPT("tls-cert-file", "", WHY_NOT_YET),
-    KEPT("tls-ciphers", "", WHY_NOT_YET),
-    KEPT("tls-ciphersuites", "", WHY_NOT_YET),
-    KEPT("tls-client-cert-file", "", WHY_NOT_YET),
-    KEPT("tls-client-key-file", "", WHY_NOT_YET),
-    SECRET("tls-client-key-file-pass", WHY_NOT_YET),
-    ONLY("tls-cluster", "no", WHY_NOT_YET),
-    KEPT("tls-dh-params-file", "", WHY_NOT_YET),
-    KEPT("tls-key-file", "", WHY_NOT_YET),
-    SECRET("tls-key-file-pass", WHY_NOT_YET),
-    ONLY("tls-port", "0", WHY_NOT_YET),
-    KEPT("tls-prefer-server-ciphers", "no", WHY_NOT_YET),
-    KEPT("tls-protocols", "", WHY_NOT_YET),
-    ONLY("tls-replication", "no", WHY_NOT_YET),
-    KEPT("tls-session-cache-size", "20480", WHY_NOT_YET),
-    KEPT("tls-session-cache-timeout", "300", WHY_NOT_YET),
-    KEPT("tls-session-caching", "yes", WHY_NOT_YET),
+    ONLY("tls-cluster", "no", WHY_TLS_PEERS),
+    ONLY("tls-replication", "no", WHY_TLS_PEERS),
 };
 const int config_redis_defs_count = (int)(sizeof config_redis_defs / sizeof config_redis_defs[0]);
 

@@ -76,6 +76,16 @@ static const struct config_hook *hook_of(const struct config *c, const struct co
     return d->apply != CONFIG_APPLY_NONE && h->fn ? h : NULL;
 }
 
+/* Directive i's hook, unless one set before it in the same CONFIG SET has
+ * the same tag: a hook sees the whole new config, once. */
+static const struct config_hook *first_hook(const struct config *c, const struct config_def **defs,
+                                            int i)
+{
+    for (int j = 0; j < i; j++)
+        if (defs[j]->apply == defs[i]->apply) return NULL;
+    return hook_of(c, defs[i]);
+}
+
 /* Runs the apply hook of each directive set that has one; if the server
  * refuses one, puts every old value back and runs the hooks of the ones
  * already applied again. */
@@ -84,11 +94,11 @@ static int apply_all(struct config *c, int n, const struct config_def **defs,
 {
     char why[CONFIG_REASON_MAX], ignored[CONFIG_REASON_MAX];
     for (int i = 0; i < n; i++) {
-        const struct config_hook *h = hook_of(c, defs[i]);
+        const struct config_hook *h = first_hook(c, defs, i);
         if (!h || h->fn(h->ud, c, why, sizeof why) == 0) continue;
         restore(c, n, defs, saved);
         for (int j = 0; j <= i; j++)
-            if ((h = hook_of(c, defs[j])) != NULL) h->fn(h->ud, c, ignored, sizeof ignored);
+            if ((h = first_hook(c, defs, j)) != NULL) h->fn(h->ud, c, ignored, sizeof ignored);
         return util_fail(err, errlen, CONFIG_ERR_VALUE, SET_FAILED, defs[i]->name, why);
     }
     return 0;

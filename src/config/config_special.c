@@ -110,6 +110,25 @@ int config_check_port(const char *v, char *err, size_t errlen)
     return 0;
 }
 
+int config_check_tls_protocols(const char *v, char *err, size_t errlen)
+{
+    static const char *const known[] = {"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"};
+    while (*v) {
+        size_t n = strcspn(v, " \t");
+        int ok = 0;
+        for (size_t i = 0; n && i < sizeof known / sizeof known[0]; i++)
+            ok |= strlen(known[i]) == n && !strncasecmp(v, known[i], n);
+        if (n && !ok)
+            return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                             "Invalid tls-protocols specified: %.*s (use TLSv1, TLSv1.1, TLSv1.2 "
+                             "and/or TLSv1.3)",
+                             (int)(n > 32 ? 32 : n), v);
+        v += n;
+        v += strspn(v, " \t");
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ bind */
 
 /* A leading '-' marks an optional address (Redis 7.0): skipped at start when

@@ -29,6 +29,16 @@
  * readable: a level-triggered loop would spin), and the error is logged at
  * most once per ACCEPT_LOG_PERIOD_MS.
  *
+ * TLS. A connection accepted on tls-port carries a struct tls_conn
+ * (src/tls/tls.h): its handshake runs first, driven by readiness like any
+ * read (a stalled one costs a descriptor, never the loop, and is closed
+ * after TLS_HANDSHAKE_MS); then reads and writes go through it. Bytes
+ * OpenSSL decrypted ahead are read at the next iteration (the read watcher
+ * is fed an event), and a write that waits for the peer's input, or a read
+ * for the socket's room, waits on the other watcher. A failed handshake is
+ * logged at verbose, as Redis does; a client that speaks plain text to the
+ * TLS port is told so in plain text before the close.
+ *
  * A client is freed only from conn_flush_pending(), never from inside one of
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
  * putting it on the pending list.
@@ -68,6 +78,7 @@
 #include "transport/transport.h"
 #include "base/util.h"
 #include "node/waiters.h"
+#include "tls/tls.h"
 #include "raft/raft_assert.h"
 
 #define READ_CHUNK 16384 /* bytes read per call, like Redis */
@@ -93,6 +104,8 @@
  * sends it as soon as it connects. */
 #define CONN_HANDSHAKE_MS 2000
 #define ERR_MAXCLIENTS "ERR max number of clients reached"
+/* A TLS client's time to complete its handshake. */
+#define TLS_HANDSHAKE_MS 10000
 
 /* Descriptors the node holds besides client connections: Redis's 32 for the
  * process itself (stdio, log file, listeners, the loop's own, SQLite's
@@ -125,6 +138,10 @@ struct held_args {
 struct conn {
     struct client c; /* first member: a struct client* is a struct conn* */
     ev_io rio, wio;
+    struct tls_conn *tls;        /* accepted on tls-port; NULL otherwise */
+    int tls_handshaking;         /* its handshake is not done: reads and writes drive it */
+    int tls_read_blocked;        /* a read waits for the socket to take output */
+    int tls_write_blocked;       /* a write waits for input */
     int64_t soft_limit_since_ms; /* 0 when under the soft output limit */
     struct held_args held;
 };
@@ -281,8 +298,9 @@ static void pending_remove(struct client *c)
     }
 }
 
-/* flags: CLIENT_PROTECTED, CLIENT_OVER_LIMIT and/or CLIENT_LOCAL, or 0. */
-static void client_create(struct server *srv, int fd, uint32_t flags)
+/* flags: CLIENT_PROTECTED, CLIENT_OVER_LIMIT and/or CLIENT_LOCAL, or 0.
+ * tls: accepted on tls-port. */
+static void client_create(struct server *srv, int fd, uint32_t flags, int tls)
 {
     ASSERT(fd >= 0);
     struct conn *cn = calloc(1, sizeof *cn);
@@ -290,6 +308,13 @@ static void client_create(struct server *srv, int fd, uint32_t flags)
         close(fd);
         return;
     }
+    if (tls && !(cn->tls = tls_conn_accept(srv->tls, fd))) {
+        LOG_WARNING("TLS: cannot set up a connection (out of memory?)");
+        free(cn);
+        close(fd);
+        return;
+    }
+    cn->tls_handshaking = tls;
     struct client *c = &cn->c;
     struct resp_limits lim = {
         .bulk_len_max = (size_t)srv->cfg.proto_max_bulk_len,
@@ -343,6 +368,7 @@ static void client_free(struct client *c)
     server_client_remove(srv, c);
     ASSERT(*server_count_of(c->srv, c) > 0); /* counted once, by client_create() */
     (*server_count_of(c->srv, c))--;
+    tls_conn_free(cn->tls);
     close(c->fd);
     resp_parser_free(&c->parser);
     resp_out_free(&c->out);
@@ -471,15 +497,21 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         srv->stats.connections_received++;
         int local = peer_is_loopback(fd);
         int protected = protected_applies(srv, local);
+        int tls = srv->io->listener_tls[w - srv->io->listeners];
         if (protected && !srv->cfg.raft_secret.len) {
-            deny_at_accept(srv, fd);
+            if (tls) { /* -DENIED in clear would mean nothing to a TLS client */
+                close(fd);
+                srv->stats.rejected_connections++;
+            } else {
+                deny_at_accept(srv, fd);
+            }
             continue;
         }
         int unix_socket = srv->io->unix_listener == w;
         uint32_t flags =
             admission(srv) | (local ? CLIENT_LOCAL : 0) | (unix_socket ? CLIENT_UNIX_SOCKET : 0);
         set_socket_options(srv, fd, unix_socket);
-        client_create(srv, fd, flags | (protected ? CLIENT_PROTECTED : 0));
+        client_create(srv, fd, flags | (protected ? CLIENT_PROTECTED : 0), tls);
     }
 }
 
@@ -727,6 +759,85 @@ static size_t reserve_read(struct client *c)
     return c->qcap - c->qlen;
 }
 
+/* The plain-text client of a TLS port is told, in its own protocol. */
+static void refuse_plaintext(struct client *c, const char *why)
+{
+    char msg[160];
+    int n = snprintf(msg, sizeof msg,
+                     "-ERR this is a TLS port (tls-port): connect with TLS, or to port %lld\r\n",
+                     c->srv->cfg.port);
+    /* What it sent is read first: closing a socket with unread input
+     * resets the connection, which may destroy the error on its way. */
+    char junk[4096];
+    for (int i = 0; i < 16 && read(c->fd, junk, sizeof junk) > 0; i++)
+        ;
+    ssize_t ignored = write(c->fd, msg, (size_t)n);
+    (void)ignored;
+    shutdown(c->fd, SHUT_WR);
+    LOG_VERBOSE("Error accepting a client connection: %s (addr=%s)", why, c->addr);
+    client_close_asap(c);
+}
+
+/* Drives a TLS client's handshake one step; returns 1 once it is done. */
+static int tls_handshake_step(struct client *c)
+{
+    struct conn *cn = conn_of(c);
+    char err[256];
+    int st = tls_conn_handshake(cn->tls, err, sizeof err);
+    struct ev_loop *loop = c->srv->io->loop;
+    switch (st) {
+    case TLS_OK: {
+        cn->tls_handshaking = 0;
+        if (resp_out_pending(&c->out) == 0) ev_io_stop(loop, &cn->wio);
+        char desc[96];
+        tls_conn_describe(cn->tls, desc, sizeof desc);
+        LOG_DEBUG("TLS handshake done with %s: %s", c->addr, desc);
+        return 1;
+    }
+    case TLS_WANT_READ:
+        ev_io_stop(loop, &cn->wio);
+        return 0;
+    case TLS_WANT_WRITE:
+        ev_io_start(loop, &cn->wio);
+        return 0;
+    case TLS_PLAINTEXT:
+        refuse_plaintext(c, err);
+        return 0;
+    default:
+        LOG_VERBOSE("Error accepting a client connection: %s (addr=%s)", err, c->addr);
+        client_close_asap(c);
+        return 0;
+    }
+}
+
+/* Reads what the socket (or OpenSSL) holds into buf: the count, 0 when the
+ * client closed, or -1 with errno (EAGAIN when nothing is there yet). */
+static ssize_t conn_read(struct client *c, char *buf, size_t room)
+{
+    struct conn *cn = conn_of(c);
+    if (!cn->tls) return read(c->fd, buf, room);
+    int st;
+    char err[256];
+    size_t n = tls_conn_read(cn->tls, buf, room, &st, err, sizeof err);
+    if (n > 0) {
+        /* Decrypted bytes left inside OpenSSL: no readiness would tell. */
+        if (tls_conn_pending(cn->tls) > 0) ev_feed_event(c->srv->io->loop, &cn->rio, EV_READ);
+        return (ssize_t)n;
+    }
+    if (st == TLS_WANT_WRITE) { /* the read needs the socket's room first */
+        cn->tls_read_blocked = 1;
+        ev_io_start(c->srv->io->loop, &cn->wio);
+    }
+    if (st == TLS_WANT_READ || st == TLS_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (st == TLS_CLOSED) return 0;
+    LOG_VERBOSE("Reading from TLS client %s: %s", c->addr, err);
+    errno = EPROTO;
+    return -1;
+}
+
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
@@ -734,6 +845,12 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     struct client *c = w->data;
     struct server *srv = c->srv;
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
+    struct conn *cn = conn_of(c);
+    if (cn->tls_handshaking && !tls_handshake_step(c)) return;
+    if (cn->tls_write_blocked) { /* the input a write waited for has come */
+        cn->tls_write_blocked = 0;
+        client_mark_pending(c);
+    }
     /* While a script is busy (src/script/script.h) only clients are answered:
      * neither its own client (whose command is running) nor the peer links
      * (Raft waits) are read. */
@@ -742,7 +859,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         (c == running || (c->flags & (CLIENT_PEER | CLIENT_OVER_LIMIT | CLIENT_PROTECTED))))
         return;
     size_t room = reserve_read(c);
-    ssize_t n = read(c->fd, c->qbuf + c->qlen, room);
+    ssize_t n = conn_read(c, c->qbuf + c->qlen, room);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     srv->stats.reads_processed++;
     if (n <= 0) {
@@ -797,12 +914,36 @@ void conn_resume(struct client *c)
     process_input(c);
 }
 
+/* Writes through TLS: the count taken, or -1 with errno (EAGAIN: later). */
+static ssize_t tls_write(struct client *c, const char *buf, size_t len)
+{
+    struct conn *cn = conn_of(c);
+    if (cn->tls_handshaking) {
+        errno = EAGAIN; /* a reply before the handshake (-DENIED): once it is done */
+        return -1;
+    }
+    int st;
+    char err[256];
+    size_t n = tls_conn_write(cn->tls, buf, len, &st, err, sizeof err);
+    if (n > 0) return (ssize_t)n;
+    if (st == TLS_WANT_READ) cn->tls_write_blocked = 1;
+    if (st == TLS_WANT_READ || st == TLS_WANT_WRITE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (st == TLS_FAILED) LOG_VERBOSE("Writing to TLS client %s: %s", c->addr, err);
+    errno = st == TLS_CLOSED ? EPIPE : EPROTO;
+    return -1;
+}
+
 /* Writes as much pending output as the socket takes. Returns -1 on error. */
 static int write_out(struct client *c)
 {
     if (resp_out_pending(&c->out) > 0) c->srv->stats.writes_processed++;
     while (resp_out_pending(&c->out) > 0) {
-        ssize_t n = write(c->fd, c->out.data + c->out.pos, resp_out_pending(&c->out));
+        const char *p = c->out.data + c->out.pos;
+        size_t len = resp_out_pending(&c->out);
+        ssize_t n = conn_of(c)->tls ? tls_write(c, p, len) : write(c->fd, p, len);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -835,10 +976,13 @@ static int flush_client(struct client *c)
         /* closed for it: client_close_asap() put it back on the pending
          * list, where it is freed when taken again (not now: it is linked) */
         if (c->flags & CLIENT_CLOSE_ASAP) return 0;
+        /* A TLS write that waits for input, or a handshake for its next
+         * step, is resumed by the read watcher: writability would spin. */
+        if (cn->tls_write_blocked || cn->tls_handshaking) return 0;
         ev_io_start(c->srv->io->loop, &cn->wio);
         return 0;
     }
-    ev_io_stop(c->srv->io->loop, &cn->wio);
+    if (!cn->tls_read_blocked && !cn->tls_handshaking) ev_io_stop(c->srv->io->loop, &cn->wio);
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return 1;
     release_large_qbuf(c);
     return 0;
@@ -846,9 +990,16 @@ static int flush_client(struct client *c)
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     (void)revents;
     struct client *c = w->data;
+    struct conn *cn = conn_of(c);
+    if (cn->tls_handshaking || cn->tls_read_blocked) {
+        /* the handshake's next step, or a read that waited for room */
+        cn->tls_read_blocked = 0;
+        if (resp_out_pending(&c->out) == 0) ev_io_stop(loop, &cn->wio);
+        read_cb(loop, &cn->rio, EV_READ);
+        return;
+    }
     client_mark_pending(c); /* the before-sleep hook does the writing */
 }
 
@@ -891,6 +1042,13 @@ void conn_cron(struct server *srv, int64_t now_ms)
         }
         if ((c->flags & CLIENT_PROTECTED) && !(c->flags & CLIENT_PEER) && handshake_over) {
             client_deny_protected(c);
+            continue;
+        }
+        if (conn_of(c)->tls_handshaking && !closing && now_ms - c->ctime_ms >= TLS_HANDSHAKE_MS) {
+            LOG_VERBOSE("Error accepting a client connection: TLS handshake not done within %d "
+                        "ms (addr=%s)",
+                        TLS_HANDSHAKE_MS, c->addr);
+            client_close_asap(c);
             continue;
         }
         /* As Redis: a subscriber, a monitor, a client blocked on keys or

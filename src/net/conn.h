@@ -41,6 +41,14 @@ void conn_cron(struct server *srv, int64_t now_ms);
 /* Closes every client (shutdown). */
 void conn_close_all(struct server *srv);
 
+/* TLS (src/net/conn_tls.c): builds the contexts from the tls-* directives
+ * and puts them in use for new connections. starting: at start-up (err is
+ * the reason) or by CONFIG SET (err is Redis's text; the reason is logged).
+ * Returns 0, or -1 and the contexts in use stay. Nothing without tls-port. */
+int conn_tls_configure(struct server *srv, int starting, char *err, size_t errlen);
+/* tls-auto-reload-interval: reloads the contexts when their files changed. */
+void conn_tls_cron(struct server *srv, int64_t now_ms);
+
 /* Runs the client's unprocessed input again (it was waiting for the log). */
 void conn_resume(struct client *c);
 /* Protected mode refuses c (CLIENT_PROTECTED, not a peer): Redis's -DENIED

@@ -80,7 +80,8 @@ static int listen_skippable(int err, int optional)
 
 /* "*" means every interface: an IPv6 dual-stack socket, or IPv4 only on a
  * host without IPv6. */
-static int listen_one(struct server *srv, const char *addr, char *err, size_t errlen)
+static int listen_one(struct server *srv, const char *addr, long long portnum, int tls, char *err,
+                      size_t errlen)
 {
     struct server_io *io = srv->io;
     if (io->n_listen == SERVER_LISTEN_MAX) {
@@ -88,22 +89,23 @@ static int listen_one(struct server *srv, const char *addr, char *err, size_t er
         return -1;
     }
     char port[16];
-    snprintf(port, sizeof port, "%lld", srv->cfg.port);
+    snprintf(port, sizeof port, "%lld", portnum);
     int optional = addr[0] == '-';
     addr += optional;
     int backlog = (int)srv->cfg.tcp_backlog, any = strcmp(addr, "*") == 0;
     int fd = open_listener(any ? "::" : addr, port, backlog, any);
     if (fd < 0 && any) fd = open_listener("0.0.0.0", port, backlog, 0);
     if (fd < 0 && listen_skippable(errno, optional)) {
-        LOG_WARNING("Could not create server TCP listening socket %s:%s: %s (skipped)", addr, port,
-                    strerror(errno));
+        LOG_WARNING("Could not create server %s listening socket %s:%s: %s (skipped)",
+                    tls ? "TLS" : "TCP", addr, port, strerror(errno));
         return 0;
     }
     if (fd < 0) {
-        snprintf(err, errlen, "Could not create server TCP listening socket %s:%s: %s", addr, port,
-                 strerror(errno));
+        snprintf(err, errlen, "Could not create server %s listening socket %s:%s: %s",
+                 tls ? "TLS" : "TCP", addr, port, strerror(errno));
         return -1;
     }
+    io->listener_tls[io->n_listen] = tls;
     ev_io *w = &io->listeners[io->n_listen++];
     ev_io_init(w, conn_accept_cb, fd, EV_READ);
     w->data = srv;
@@ -255,6 +257,14 @@ static int apply_monitor(void *ud, const struct config *cfg, char *err, size_t e
     return 0;
 }
 
+/* A tls-* directive changed: new connections get contexts built from it;
+ * the value is refused (and the contexts kept) if they cannot be built. */
+static int apply_tls(void *ud, const struct config *cfg, char *err, size_t errlen)
+{
+    (void)cfg;
+    return conn_tls_configure(ud, 0, err, errlen);
+}
+
 static void register_config_hooks(struct server *srv)
 {
     static const struct {
@@ -271,6 +281,7 @@ static void register_config_hooks(struct server *srv)
         {CONFIG_APPLY_NOTIFY, apply_notify},
         {CONFIG_APPLY_SCRIPT_BUSY, apply_script_busy},
         {CONFIG_APPLY_MONITOR, apply_monitor},
+        {CONFIG_APPLY_TLS, apply_tls},
     };
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         config_set_apply_hook(&srv->cfg, hooks[i].what, hooks[i].fn, srv);
@@ -286,6 +297,7 @@ static void cron_cb(struct ev_loop *loop, ev_timer *w, int revents)
     replica_cron(srv);
     server_stats_cron(srv);
     conn_cron(srv, now);
+    conn_tls_cron(srv, now);
 }
 
 static void raft_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -448,13 +460,17 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN); /* until the loop watches it, below */
     if (conn_init(srv, err, errlen) < 0) return -1;
+    /* Before the data loads: a bad certificate stops the start at once. */
+    if (conn_tls_configure(srv, 1, err, errlen) < 0) return -1;
     server_memory_mark_startup(); /* before the storage and the data it loads */
     if (replica_start(srv, io->loop, flush_replies, err, errlen) < 0) return -1;
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
     io->raft_tick.data = srv;
     ev_timer_again(io->loop, &io->raft_tick);
     for (int i = 0; i < srv->cfg.bind_count; i++)
-        if (listen_one(srv, srv->cfg.bind[i], err, errlen) < 0) return -1;
+        if (listen_one(srv, srv->cfg.bind[i], srv->cfg.port, 0, err, errlen) < 0) return -1;
+    for (int i = 0; srv->cfg.tls_port && i < srv->cfg.bind_count; i++)
+        if (listen_one(srv, srv->cfg.bind[i], srv->cfg.tls_port, 1, err, errlen) < 0) return -1;
     if (srv->cfg.unixsocket[0] && listen_unix(srv, err, errlen) < 0) return -1;
     if (io->n_listen == 0) {
         snprintf(err, errlen, "Configured to not listen anywhere, exiting.");
@@ -483,6 +499,7 @@ int loop_run(struct server *srv)
 {
     ASSERT(srv->io && srv->io->n_listen > 0); /* loop_init() succeeded */
     LOG_NOTICE("Ready to accept connections tcp");
+    if (srv->tls) LOG_NOTICE("Ready to accept connections tls");
     if (srv->io->unix_listener)
         LOG_NOTICE("The server is now ready to accept connections at %s", srv->cfg.unixsocket);
     supervise_ready();
@@ -499,6 +516,8 @@ int loop_run(struct server *srv)
             LOG_WARNING("Error removing the unix socket file: %s", strerror(errno));
     }
     conn_close_all(srv);
+    tls_ctx_free(srv->tls);
+    srv->tls = NULL;
     LOG_WARNING("raftcache is now ready to exit, bye bye...");
     return 0;
 }

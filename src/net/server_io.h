@@ -11,13 +11,16 @@
 #include "cmd/client.h"
 #include "config/config.h"
 
-#define SERVER_LISTEN_MAX (CONFIG_BIND_MAX + 1) /* every bind address, and the unixsocket */
+/* every bind address on port and on tls-port, and the unixsocket */
+#define SERVER_LISTEN_MAX (2 * CONFIG_BIND_MAX + 1)
 
 struct server_io {
     struct ev_loop *loop;
     ev_io listeners[SERVER_LISTEN_MAX];
     int n_listen;
-    ev_io *unix_listener; /* the unixsocket's, one of listeners; NULL when none */
+    ev_io *unix_listener;                /* the unixsocket's, one of listeners; NULL when none */
+    int listener_tls[SERVER_LISTEN_MAX]; /* listeners[i] is on tls-port */
+    unsigned char tls_refused[32]; /* src/net/conn_tls.c: the files last refused (logged once) */
     ev_timer cron;
     ev_timer raft_tick;
     ev_prepare before_sleep;

@@ -35,6 +35,7 @@
 #include "server/sentinel.h"
 #include "server/monitors.h"
 #include "server/pause.h"
+#include "tls/tls.h"
 
 struct server_stats {
     uint64_t connections_received;
@@ -83,6 +84,12 @@ struct server {
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
     struct server_io *io;             /* event loop, listeners, timers */
+    /* TLS (src/tls/tls.h): the contexts new connections are made with, NULL
+     * without tls-port; built and replaced by src/net/conn_tls.c */
+    struct tls_ctx *tls;
+    struct tls_info tls_info;    /* tls's certificates, for INFO */
+    uint64_t tls_reloads;        /* contexts replaced since start */
+    int64_t tls_reload_check_ms; /* tls-auto-reload-interval: the last look at the files */
     /* the libraries (src/script/function.h), on scripts' engine */
     struct function_registry *functions;
     /* clients */

@@ -326,6 +326,26 @@ static void section_raft(struct info_text *t, struct server *srv, int64_t now)
     cluster_info_raft(t, srv, "raft_role");
 }
 
+/* The certificates in use (Valkey 9's fields); "none" without tls-port. */
+static void section_tls(struct info_text *t, struct server *srv, int64_t now)
+{
+    (void)now;
+    info_addf(t, "# TLS\r\n");
+    const struct {
+        const char *name;
+        const struct tls_cert_info *ci;
+    } certs[] = {{"server", &srv->tls_info.server},
+                 {"client", &srv->tls_info.client},
+                 {"ca", &srv->tls_info.ca}};
+    for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
+        int on = srv->tls && certs[i].ci->present;
+        info_addf(t, "tls_%s_cert_expire_time:%lld\r\n", certs[i].name,
+                  on ? (long long)certs[i].ci->expire_time : 0LL);
+        info_addf(t, "tls_%s_cert_serial:%s\r\n", certs[i].name, on ? certs[i].ci->serial : "none");
+    }
+    info_addf(t, "tls_reloads:%llu\r\n", (unsigned long long)srv->tls_reloads);
+}
+
 /* INFO's sections, in the order it writes them. */
 static const struct section {
     const char *name;
@@ -346,6 +366,7 @@ static const struct section {
     {"commandstats", section_commandstats, 0},
     {"errorstats", section_errorstats, 1},
     {"latencystats", section_latencystats, 0},
+    {"tls", section_tls, 0},
 };
 #define SEC_COUNT (sizeof sections / sizeof sections[0])
 

@@ -535,7 +535,8 @@ def test_deadline():
 
 @pytest.fixture
 def make_cluster(request):
-    """Factory: make_cluster(n=3, directives=None) -> raftcluster.Cluster,
+    """Factory: make_cluster(n=3, directives=None, per_node=None) -> raftcluster.Cluster
+    (per_node(node_id): directives of that node alone),
     started, with one leader agreed on by all (tests/integration/raftcluster.py).
     At teardown, unless the test failed: the live nodes must converge (same
     applied index, same digest); then every node is stopped by pid (SIGCONT
@@ -546,10 +547,10 @@ def make_cluster(request):
     request.node._raftcache_servers = servers
     clusters, workdirs = [], []
 
-    def factory(n=3, directives=None):
+    def factory(n=3, directives=None, per_node=None):
         workdir = tempfile.mkdtemp(prefix="raftcache-it-cluster-")
         workdirs.append(workdir)
-        cl = Cluster(n, workdir, directives, registry=servers)
+        cl = Cluster(n, workdir, directives, registry=servers, per_node=per_node)
         clusters.append(cl)
         servers.extend(cl.nodes)
         cl.start_all()

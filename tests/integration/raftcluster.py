@@ -82,7 +82,7 @@ class ClusterNode(Server, RaftNode):
 
 
 class Cluster:
-    def __init__(self, n, base_dir, directives=None, registry=None):
+    def __init__(self, n, base_dir, directives=None, registry=None, per_node=None):
         self.base_dir = base_dir
         self.registry = registry  # list the fixture stops every node of
         ports = free_ports(n)
@@ -98,7 +98,8 @@ class Cluster:
         for i, p in enumerate(ports):
             workdir = os.path.join(base_dir, f"node{i + 1}")
             os.makedirs(workdir)
-            self.nodes.append(ClusterNode(workdir, i + 1, p, common))
+            own = list(per_node(i + 1)) if per_node else []
+            self.nodes.append(ClusterNode(workdir, i + 1, p, common + own))
 
     def __len__(self):
         return len(self.nodes)

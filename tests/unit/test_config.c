@@ -742,9 +742,10 @@ static void test_redis_directives(void **state)
     assert_true(files >= 0);
     assert_contains(report[files], "accepted, not applied: dbfilename, rdbcompression");
     assert_null(strstr(report[files], "s3cret"));
-    assert_int_equal(load_text(f, "tls-port 6380\n"), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "only \"0\" is accepted: raftcache does not offer this feature yet");
-    assert_int_equal(load_text(f, "tls-port 0\nsyslog-enabled no\n"), CONFIG_OK);
+    assert_int_equal(load_text(f, "tls-cluster yes\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "only \"no\" is accepted: the peer links (Raft and the follower "
+                            "proxy) do not speak TLS yet");
+    assert_int_equal(load_text(f, "tls-cluster no\nsyslog-enabled no\n"), CONFIG_OK);
     assert_int_equal(load_text(f, "replicaof 10.0.0.1 6379\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, "not supported: replicas are the Raft group's other members");
     assert_int_equal(load_text(f, "not-a-redis-directive 1\n"), CONFIG_ERR_UNKNOWN);
