@@ -919,7 +919,10 @@ static ssize_t tls_write(struct client *c, const char *buf, size_t len)
 {
     struct conn *cn = conn_of(c);
     if (cn->tls_handshaking) {
-        errno = EAGAIN; /* a reply before the handshake (-DENIED): once it is done */
+        /* Only a connection being refused (protected mode, maxclients) has
+         * a reply before its handshake is done: it is closed without it. */
+        ASSERT(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP));
+        errno = EPIPE;
         return -1;
     }
     int st;
@@ -976,9 +979,9 @@ static int flush_client(struct client *c)
         /* closed for it: client_close_asap() put it back on the pending
          * list, where it is freed when taken again (not now: it is linked) */
         if (c->flags & CLIENT_CLOSE_ASAP) return 0;
-        /* A TLS write that waits for input, or a handshake for its next
-         * step, is resumed by the read watcher: writability would spin. */
-        if (cn->tls_write_blocked || cn->tls_handshaking) return 0;
+        /* A TLS write that waits for input is resumed by the read
+         * watcher: writability would spin. */
+        if (cn->tls_write_blocked) return 0;
         ev_io_start(c->srv->io->loop, &cn->wio);
         return 0;
     }

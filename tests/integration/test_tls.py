@@ -259,6 +259,31 @@ def test_stalled_handshake_holds_nothing(start_server, certs):
             s.close()
 
 
+def test_over_maxclients_closed_and_freed(start_server, certs):
+    """A TLS connection beyond maxclients waits for RAFT.AUTH like any, then
+    is closed (before its handshake ends, without the error a plain client
+    reads); none is left behind."""
+    srv = start_server(tls_directives(certs, maxclients=2))
+    port = dict(srv.directives)["tls-port"]
+    admin = srv.client()
+    admin.ping()
+    with tls_client(port, certs) as c:
+        c.ping()
+        extra = []
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+            extra.append(s)
+        for s in extra:  # closed within the 2 s a peer has to present RAFT.AUTH
+            s.settimeout(15)
+            assert s.recv(100) == b""
+            s.close()
+        assert c.ping()
+        wait_until(lambda: admin.info("clients")["connected_clients"] == 2, 10,
+                   what="the refused connections freed")  # admin and c
+    srv.assert_running()
+
+
 @pytest.mark.parametrize("pkg", ["ioredis", "redis4", "redis5", "redis6"])
 def test_node_clients(start_server, certs, pkg):
     node_modules()
