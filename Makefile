@@ -3,8 +3,8 @@
 #   resp/*.c  -> build/libresp.a   (pure: libc only)
 #   raft/*.c  -> build/libraft.a   (pure: libc only)
 #   src/<folder>/*.c -> build/src/lib<folder>.a, one archive per folder of src/LAYERS
-#   src/main.c + the archives -> build/raftcache (top first; both libraries, libev, hiredis,
-#                               sqlite3, lzf, lua5.1, jemalloc)
+#   src/main.c + the archives -> build/raftcache (top first; both libraries, libev,
+#                               sqlite3, OpenSSL, lzf, lua5.1, jemalloc)
 #   tests/unit/test_resp_*.c -> linked with libresp.a (+ hiredis as an oracle)
 #   tests/unit/test_raft_*.c -> linked with libraft.a
 #   tests/unit/test_*.c      -> linked with the archive of the highest folder of src/ it
@@ -34,7 +34,7 @@ CFLAGS   += -I/usr/include/lua5.1
 # Lua is linked statically so that src/script/script_bounds.c can wrap its string
 # constructor (every string a script builds is charged to the run's budget).
 LDLIBS_LUA := -Wl,--wrap=luaS_newlstr -Wl,--undefined=__wrap_luaS_newlstr -l:liblua5.1-cjson.a -l:liblua5.1-bitop.a -l:liblua5.1.a
-LDLIBS_SRV = -lev -lhiredis -lsqlite3 -lssl -lcrypto -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
+LDLIBS_SRV = -lev -lsqlite3 -lssl -lcrypto -llzf $(LDLIBS_LUA) -lm $(LDLIBS_MALLOC)
 B        := build
 # Compile jobs for the builds make test runs (check, asan-build, fuzz-build);
 # the tests themselves run one stage at a time.
@@ -68,10 +68,12 @@ all: $(B)/raftcache
 
 # On a fresh machine the Debian packages the build needs are missing: the
 # first compile says what to run instead of failing on a missing header.
-BUILD_HEADERS := ev.h hiredis/hiredis.h sqlite3.h openssl/ssl.h liblzf/lzf.h lua5.1/lua.h lua5.1/lua-cjson.h \
+BUILD_HEADERS := ev.h sqlite3.h openssl/ssl.h liblzf/lzf.h lua5.1/lua.h lua5.1/lua-cjson.h \
                  lua5.1/lua-bitop.h jemalloc/jemalloc.h
-# The unit tests need cmocka too; the server (and its Docker image) does not.
-TEST_HEADERS  := cmocka.h
+# The tests need cmocka and hiredis too (an oracle of the RESP parser, and
+# the C clients the integration suite drives); the server (and its Docker
+# image) does not.
+TEST_HEADERS  := cmocka.h hiredis/hiredis.h
 missing_headers = $(strip $(foreach h,$(1),$(if $(wildcard /usr/include/$(h)),,$(h))))
 define require_headers
 	@if [ -n "$(call missing_headers,$(1))" ]; then \

@@ -30,7 +30,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libssl-dev openssl libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
       redis-tools redis-server python3-redis python3-pytest python3-rq python3-celery
-      tcl tcl-tls dpkg-dev iproute2 procps
+      tcl tcl-tls dpkg-dev iproute2 procps tcpdump
       clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -72,6 +72,10 @@ struct tracking_client;
 #define CLIENT_OUT_YIELD (1u << 23)
 /* Connected over the unixsocket (CLIENT LIST's flag U). */
 #define CLIENT_UNIX_SOCKET (1u << 24)
+/* Connected over TLS (tls-port); CERT_OK: with a certificate the CA verified
+ * (what a peer needs with tls-cluster yes, src/servercmd/cmd_raft.c). */
+#define CLIENT_TLS (1u << 25)
+#define CLIENT_TLS_CERT_OK (1u << 26)
 
 /* Client-side caching (struct client.tracking, src/server/tracking.h):
  * CLIENT TRACKING ON and its options; CACHING is CLIENT CACHING's decision

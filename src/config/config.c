@@ -334,8 +334,9 @@ static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 const struct config_def config_defs[] = {
     DEF_SPECIAL("bind", "127.0.0.1", config_bind_special, IMM | CONFIG_MULTI_ARG,
                 "addresses to listen on (numeric IPv4/IPv6, or * for all)"),
-    ROW("port", CONFIG_INT, OFF(port), "6379", 0, 65535, NULL, IMM, NULL, config_check_port,
-        "client port; Raft peers use the same port"),
+    ROW("port", CONFIG_INT, OFF(port), "6379", 0, 65535, NULL, IMM, NULL, NULL,
+        "client port; Raft peers use the same port (tls-port with tls-cluster yes); 0: none, "
+        "with tls-cluster yes only"),
     DEF_INT("tcp-backlog", tcp_backlog, "511", 0, INT_MAX, IMM, "listen() backlog"),
     DEF_STR("unixsocket", unixsocket, "", NULL, IMM,
             "a Unix socket clients may connect to besides the port; empty = none"),
@@ -412,6 +413,12 @@ const struct config_def config_defs[] = {
             "TLS sessions cached at most", CONFIG_APPLY_TLS),
     DEF_INT("tls-session-cache-timeout", tls_session_cache_timeout, "300", 1, INT_MAX, 0,
             "seconds a cached TLS session may be resumed", CONFIG_APPLY_TLS),
+    DEF_BOOL("tls-cluster", tls_cluster, "no", IMM,
+             "every link between nodes (Raft, pub/sub, the follower proxy, joins) speaks TLS to "
+             "the members' tls-port, with certificates both ways; cluster-members and "
+             "advertise-addr then name tls-ports"),
+    DEF_BOOL("tls-replication", tls_replication, "no", IMM,
+             "Redis's name for the links between nodes: must equal tls-cluster"),
     DEF_INT("tls-auto-reload-interval", tls_auto_reload_interval, "0", 0, INT_MAX, 0,
             "seconds between looks at the TLS files: a changed one is loaded without a "
             "restart; 0 = never (CONFIG SET of a tls-* directive always reloads)"),
@@ -663,6 +670,22 @@ int config_check(const struct config *c, char *err, size_t errlen)
                              "cluster-members names other nodes but raft-secret is empty: "
                              "peers could not authenticate to each other; set raft-secret, "
                              "the same on every node");
+    if (c->tls_cluster != c->tls_replication)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "tls-cluster and tls-replication must be equal: both name the links "
+                         "between the nodes of a raftcache cluster");
+    if (c->tls_cluster && !c->tls_port)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "tls-cluster yes needs tls-port: the peers dial it");
+    if (c->tls_cluster && c->tls_auth_clients == CONFIG_TLS_AUTH_NO)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "tls-cluster yes needs tls-auth-clients yes or optional: a peer proves "
+                         "itself with a certificate the CA signed");
+    if (c->port == 0 && !c->tls_cluster)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "port 0 would disable the TCP listener, which Raft peers and "
+                         "redirected clients need (unless tls-cluster yes moves them to "
+                         "tls-port): use a port between 1 and 65535");
     if (c->tls_port && c->tls_port == c->port)
         return util_fail(err, errlen, CONFIG_ERR_VALUE,
                          "tls-port (%lld) must differ from port: the peers and plain clients "
@@ -679,5 +702,5 @@ void config_advertise(const struct config *c, char host[CONFIG_HOST_MAX], int *p
         return;
     const char *b = c->bind[0] + (c->bind[0][0] == '-');
     snprintf(host, CONFIG_HOST_MAX, "%s", strcmp(b, "*") ? b : "127.0.0.1");
-    *port = (int)c->port;
+    *port = (int)(c->tls_cluster ? c->tls_port : c->port);
 }

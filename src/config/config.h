@@ -279,6 +279,8 @@ struct config {
     int tls_prefer_server_ciphers, tls_session_caching;
     long long tls_session_cache_size, tls_session_cache_timeout;
     long long tls_auto_reload_interval; /* seconds between looks at the files; 0 = never */
+    int tls_cluster;                    /* the links between nodes speak TLS, to tls-port */
+    int tls_replication; /* the same links (Redis's name for them): equal to tls_cluster */
     /* monitoring (src/cmd/monitor.h) */
     long long slowlog_log_slower_than; /* us; < 0 = off */
     long long slowlog_max_len;

@@ -33,9 +33,6 @@
 #define WHY_TUNING "raftcache sizes and schedules this work itself"
 #define WHY_PROCESS "raftcache does not offer this process feature"
 #define WHY_NOT_YET "raftcache does not offer this feature yet"
-#define WHY_TLS_PEERS                                                                              \
-    "the peer links (Raft and the follower proxy) do not speak TLS yet: clients may use "          \
-    "tls-port"
 
 static int set_kept(struct config *c, const struct config_def *d, int argc, const char *const *argv,
                     char *err, size_t errlen);
@@ -188,8 +185,6 @@ const struct config_def config_redis_defs[] = {
     ONLY("syslog-enabled", "no", WHY_NOT_YET),
     KEPT("syslog-facility", "local0", WHY_NOT_YET),
     KEPT("syslog-ident", "redis", WHY_NOT_YET),
-    ONLY("tls-cluster", "no", WHY_TLS_PEERS),
-    ONLY("tls-replication", "no", WHY_TLS_PEERS),
 };
 const int config_redis_defs_count = (int)(sizeof config_redis_defs / sizeof config_redis_defs[0]);
 

@@ -99,16 +99,6 @@ int config_check_dir(const char *v, char *err, size_t errlen)
 /* Redis's port 0 means "no TCP listener", leaving a node its Unix socket
  * only; a raftcache node without its port could not be reached by its Raft
  * peers nor by clients redirected to it. */
-int config_check_port(const char *v, char *err, size_t errlen)
-{
-    long long n;
-    if (util_str2ll(v, strlen(v), &n) && n == 0)
-        return util_fail(err, errlen, CONFIG_ERR_VALUE,
-                         "port 0 would disable the TCP listener, which Raft peers and "
-                         "redirected clients need (unixsocket is served beside a port, not "
-                         "instead of it): use a port between 1 and 65535");
-    return 0;
-}
 
 int config_check_tls_protocols(const char *v, char *err, size_t errlen)
 {

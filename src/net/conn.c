@@ -788,6 +788,7 @@ static int tls_handshake_step(struct client *c)
     switch (st) {
     case TLS_OK: {
         cn->tls_handshaking = 0;
+        c->flags |= CLIENT_TLS | (tls_conn_peer_verified(cn->tls) ? CLIENT_TLS_CERT_OK : 0);
         if (resp_out_pending(&c->out) == 0) ev_io_stop(loop, &cn->wio);
         char desc[96];
         tls_conn_describe(cn->tls, desc, sizeof desc);

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "net/conn.h"
 #include "net/server_io.h"
+#include "node/node.h"
 #include "server/server.h"
 #include "tls/tls.h"
 
@@ -26,6 +27,7 @@ static void swap_in(struct server *srv, struct tls_ctx *ctx)
     tls_ctx_free(srv->tls);
     srv->tls = ctx;
     tls_ctx_info(ctx, &srv->tls_info);
+    if (srv->cfg.tls_cluster && srv->node) node_set_tls(srv->node, ctx);
 }
 
 int conn_tls_configure(struct server *srv, int starting, char *err, size_t errlen)

@@ -467,7 +467,7 @@ int loop_init(struct server *srv, char *err, size_t errlen)
     ev_timer_init(&io->raft_tick, raft_tick_cb, 0.0, node_tick_seconds(srv->node));
     io->raft_tick.data = srv;
     ev_timer_again(io->loop, &io->raft_tick);
-    for (int i = 0; i < srv->cfg.bind_count; i++)
+    for (int i = 0; srv->cfg.port && i < srv->cfg.bind_count; i++)
         if (listen_one(srv, srv->cfg.bind[i], srv->cfg.port, 0, err, errlen) < 0) return -1;
     for (int i = 0; srv->cfg.tls_port && i < srv->cfg.bind_count; i++)
         if (listen_one(srv, srv->cfg.bind[i], srv->cfg.tls_port, 1, err, errlen) < 0) return -1;

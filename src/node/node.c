@@ -853,6 +853,7 @@ int node_init(struct node **np, const struct node_env *env, char *err, size_t er
     n->tr_pubsub = transport_create(env->loop, (uint64_t)n->cfg->node_id, n->cfg->raft_secret.ptr,
                                     n->cfg->raft_secret.len, &plim);
     transport_set_label(n->tr_pubsub, "Pub/sub link to peer");
+    node_set_tls(n, env->tls);
     n->ping_every_us = n->cfg->raft_heartbeat_ms * 1000;
     storage_set_progress(n->st, flush_peers, n, PUMP_INTERVAL_MS);
     char host[CONFIG_HOST_MAX], addr[RAFT_ADDR_MAX];
@@ -868,6 +869,12 @@ int node_init(struct node **np, const struct node_env *env, char *err, size_t er
     node_sync_peers(n);
     elect_alone(n, rc.election_ticks);
     return 0;
+}
+
+void node_set_tls(struct node *n, struct tls_ctx *tls)
+{
+    transport_set_tls(n->tr, tls);
+    transport_set_tls(n->tr_pubsub, tls);
 }
 
 void node_free(struct node *n)

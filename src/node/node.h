@@ -68,7 +68,14 @@ struct node_env {
      * node simulator (tests/nodesim), where real running time must not
      * decide what happens in simulated time. The server leaves it false. */
     bool snapshot_wait;
+    /* tls-cluster: the TLS contexts the links to the other nodes dial with
+     * (src/tls/tls.h); NULL: plain TCP. */
+    struct tls_ctx *tls;
 };
+
+/* New TLS contexts for the links to the other nodes (a reload); links up
+ * keep their session. */
+void node_set_tls(struct node *n, struct tls_ctx *tls);
 
 /* Opens storage under cfg->dir, restores the core and the state machine,
  * connects peers; *np is set first (node_free() cleans up after a failure).

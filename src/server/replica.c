@@ -368,6 +368,7 @@ static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)
         .flush_replies = flush_replies,
         .ud = srv,
         .snapshot_wait = simulated,
+        .tls = srv->cfg.tls_cluster ? srv->tls : NULL,
     };
     return node_init(&srv->node, &ne, err, errlen);
 }

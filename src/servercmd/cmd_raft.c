@@ -167,6 +167,11 @@ void cmd_raft_auth(struct cmd_ctx *c)
         resp_add_error(c->out, refused);
         return;
     }
+    if (srv->cfg.tls_cluster && !(c->client->flags & CLIENT_TLS_CERT_OK)) {
+        resp_add_error(c->out, "ERR tls-cluster is on: a peer connects to tls-port and presents a "
+                               "certificate the CA signed");
+        return;
+    }
     char err[320];
     if (a.inc && node_peer_auth(srv->node, a.id, a.inc, a.recovering, err, sizeof err) != 0) {
         resp_add_errorf(c->out, "LOSTSTATE %s", err);

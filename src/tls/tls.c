@@ -30,6 +30,7 @@
 #define TLS_RECORD_HANDSHAKE 0x16 /* the first byte of a ClientHello's record */
 
 struct tls_ctx {
+    int refs;
     SSL_CTX *server, *client;
     unsigned char fingerprint[32];
     struct tls_info info;
@@ -104,6 +105,7 @@ static SSL_CTX *make_ctx(const struct config *cfg, int protocols, int client, ch
     if (!(protocols & PROTO_TLS1_3)) opts |= SSL_OP_NO_TLSv1_3;
     SSL_CTX_set_options(ctx, opts);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (client) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL); /* the server's, by the CA */
     const char *cert = cfg->tls_cert_file, *key = cfg->tls_key_file;
     const struct config_secret *pass = &cfg->tls_key_file_pass;
     if (client && cfg->tls_client_cert_file[0]) {
@@ -231,6 +233,7 @@ int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_
     ERR_clear_error();
     int protocols = parse_protocols(cfg->tls_protocols);
     struct tls_ctx *t = util_xcalloc(1, sizeof *t);
+    t->refs = 1;
     tls_ctx_fingerprint(cfg, t->fingerprint);
     t->server = make_ctx(cfg, protocols, 0, err, errlen);
     if (t->server && server_settings(t->server, cfg, err, errlen) == 0)
@@ -246,9 +249,14 @@ int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_
     return 0;
 }
 
+void tls_ctx_ref(struct tls_ctx *ctx)
+{
+    ctx->refs++;
+}
+
 void tls_ctx_free(struct tls_ctx *ctx)
 {
-    if (!ctx) return;
+    if (!ctx || --ctx->refs > 0) return;
     SSL_CTX_free(ctx->server); /* connections made with it hold references of their own */
     SSL_CTX_free(ctx->client);
     free(ctx);
@@ -343,6 +351,31 @@ struct tls_conn *tls_conn_accept(struct tls_ctx *ctx, int fd)
     tc->ssl = ssl;
     tc->fd = fd;
     return tc;
+}
+
+struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd)
+{
+    SSL *ssl = SSL_new(ctx->client);
+    if (!ssl) return NULL;
+    if (SSL_set_fd(ssl, fd) != 1) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    SSL_set_connect_state(ssl);
+    struct tls_conn *tc = util_xcalloc(1, sizeof *tc);
+    tc->ssl = ssl;
+    tc->fd = fd;
+    tc->looked = 1; /* the plain-text check is the server's */
+    return tc;
+}
+
+int tls_conn_peer_verified(const struct tls_conn *tc)
+{
+    if (!tc->done) return 0;
+    X509 *x = SSL_get1_peer_certificate(tc->ssl);
+    int ok = x && SSL_get_verify_result(tc->ssl) == X509_V_OK;
+    X509_free(x);
+    return ok;
 }
 
 void tls_conn_free(struct tls_conn *tc)

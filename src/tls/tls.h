@@ -74,6 +74,9 @@ struct tls_info {
 
 /* Builds the contexts from cfg (see the top). Returns 0, or -1 with err. */
 int tls_ctx_new(const struct config *cfg, struct tls_ctx **out, char *err, size_t errlen);
+/* Contexts are reference counted: tls_ctx_new() returns one reference,
+ * tls_ctx_ref() takes another, tls_ctx_free() drops one (NULL: nothing). */
+void tls_ctx_ref(struct tls_ctx *ctx);
 void tls_ctx_free(struct tls_ctx *ctx);
 void tls_ctx_info(const struct tls_ctx *ctx, struct tls_info *out);
 /* The SHA-256 of cfg's TLS files as they are on disk now (32 bytes in out);
@@ -85,6 +88,15 @@ const unsigned char *tls_ctx_built_from(const struct tls_ctx *ctx);
 /* A server-side connection on fd under ctx's tls-auth-clients; NULL when
  * OpenSSL cannot allocate one. */
 struct tls_conn *tls_conn_accept(struct tls_ctx *ctx, int fd);
+/* A client-side connection on fd (connected, non-blocking; not owned) with
+ * ctx's dialling context: it presents tls-client-cert-file (or
+ * tls-cert-file) and requires the server's certificate to be signed by the
+ * CA; no host name is checked (peers are named by address, and the CA is
+ * the cluster's own). NULL when OpenSSL cannot allocate one. */
+struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd);
+/* The other side presented a certificate the CA verified (the handshake is
+ * done): what a server asks of a peer link (src/servercmd/cmd_raft.c). */
+int tls_conn_peer_verified(const struct tls_conn *tc);
 /* Sends close_notify if it can without waiting, and frees the connection. */
 void tls_conn_free(struct tls_conn *tc);
 int tls_conn_handshake(struct tls_conn *tc, char *err, size_t errlen);

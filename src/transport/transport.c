@@ -1,26 +1,23 @@
 /*
- * src/transport/transport.c - outbound peer connections over hiredis async on libev:
- * the peer links (the peer table; connecting, back-off and timeouts),
- * RAFT.AUTH and the incarnation exchange. The contract (wire protocol,
- * delivery, limits) is in transport.h; what goes out on a link (the queue,
- * RAFT.MSG framing and sending) is in src/transport/transport_out.c, the proxy link in
- * src/transport/transport_proxy.c, one-shot requests in src/transport/transport_call.c, the state
- * they share in src/transport/transport_int.h.
+ * src/transport/transport.c - outbound peer connections (src/transport/transport_link.c's
+ * links, plain or TLS, on libev): the peer links (the peer table; connecting,
+ * back-off and timeouts), RAFT.AUTH and the incarnation exchange. The
+ * contract (wire protocol, delivery, limits) is in transport.h; what goes
+ * out on a link (the queue, RAFT.MSG framing and sending) is in
+ * src/transport/transport_out.c, the proxy link in
+ * src/transport/transport_proxy.c, one-shot requests in
+ * src/transport/transport_call.c, the state they share in
+ * src/transport/transport_int.h.
  *
- * With src/transport/transport_out.c, src/transport/transport_reply.c,
- * src/transport/transport_proxy.c and src/transport/transport_call.c, the only files that include
- * hiredis. Each peer owns at most one redisAsyncContext (a "link") and one libev timer whose
- * meaning follows the peer's state: the back-off delay when disconnected, the connect timeout when
- * connecting, the reply timeout when connected with commands pending.
- *
- * Lifetime rule that keeps hiredis's callbacks safe: a link is detached
- * (p->ac = NULL) before it is freed, and every hiredis callback first checks
- * ac == p->ac, so the callbacks hiredis runs while tearing a link down (pending
- * replies with a NULL reply, the disconnect callback) see a stale link and do
- * nothing. A peer is freed only after its link, so ac->data never dangles.
- * redisAsyncFree() called from inside a reply callback is deferred by hiredis
- * until that callback returns, which is what makes dropping a link from its
- * own reply callback (a refused RAFT.AUTH) safe.
+ * Each peer owns at most one link and one libev timer whose meaning follows
+ * the peer's state: the back-off delay when disconnected, the connect
+ * timeout when connecting (the TLS handshake included), the reply timeout
+ * when connected with commands pending. Replies come in the order the
+ * commands went: each frame answers the oldest pending command (p->pend).
+ * A link's callbacks name the peer; the peer forgets its link before
+ * closing it, and a link closed inside its own callback is freed when that
+ * returns (transport_link.c), so dropping a link from its own reply (a
+ * refused RAFT.AUTH) is safe.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,9 +25,6 @@
 #include <string.h>
 
 #include <ev.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-#include <hiredis/adapters/libev.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -38,9 +32,10 @@
 #include "transport/transport_int.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
+#include "tls/tls.h"
 
 #define TIMER_LATE_US 500000 /* a timer this late means the loop was blocked */
-static int queue_auth(struct peer *p);
+static void queue_auth(struct peer *p);
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
@@ -86,32 +81,31 @@ static void mark_event(struct peer *p)
     p->event_us = clock_mono_us();
 }
 
-/* Detaches and frees the live link, if any. Pending commands are forgotten:
- * their callbacks, run by hiredis now or when the current callback returns,
- * see a stale link. */
+/* Detaches and frees the live link, if any. Pending commands are forgotten. */
 static void link_close(struct peer *p)
 {
-    transport_out_drop(p);
     /* What it presented was this link's: the next one may reach another
      * process (restarted, its dir wiped) that has not answered yet, and a
      * stale one would be taken for the peer's incarnation by a node that
      * forgot it (node_safety.c: a member added back with a new store). */
     p->seen_inc = 0;
     p->peer_recovering = 0;
-    redisAsyncContext *ac = p->ac;
-    if (!ac) return;
-    p->ac = NULL;
     p->pending_cmds = 0;
     p->pending_bytes = 0;
-    redisAsyncFree(ac);
+    p->pend_head = 0;
+    struct rlink *l = p->link;
+    if (!l) return;
+    p->link = NULL;
+    rlink_close(l);
 }
 
 /* The peer has no link now: wait out the back-off, then try again. */
 static void schedule_retry(struct peer *p)
 {
     const struct transport_limits *lim = &p->t->lim;
-    ASSERT(p->ac == NULL);
-    transport_out_drop(p);
+    ASSERT(p->link == NULL);
+    p->pending_cmds = 0;
+    p->pend_head = 0;
     if (p->state == TRANSPORT_CONNECTED) mark_event(p);
     p->state = TRANSPORT_DISCONNECTED;
     p->pending_cmds = 0;
@@ -150,23 +144,15 @@ static void link_lost(struct peer *p, const char *why)
     schedule_retry(p);
 }
 
-static void connect_cb(const redisAsyncContext *ac, int status)
+static void connected_cb(void *ud)
 {
-    struct peer *p = ac->data;
-    if (ac != p->ac) return;
-    if (status != REDIS_OK) {
-        /* hiredis frees the context when this callback returns. */
-        p->ac = NULL;
-        log_failure(p, ac->c.errstr);
-        schedule_retry(p);
-        return;
-    }
-    ASSERT(p->state == TRANSPORT_CONNECTING); /* set with p->ac by link_open() */
+    struct peer *p = ud;
+    ASSERT(p->state == TRANSPORT_CONNECTING); /* set with p->link by link_open() */
     p->state = TRANSPORT_CONNECTED;
     p->connects++;
     mark_event(p);
-    redisEnableKeepAlive(&p->ac->c);
-    LOG_VERBOSE("%s %" PRIu64 " TCP connected (%s:%d)", p->t->label, p->id, p->host, p->port);
+    LOG_VERBOSE("%s %" PRIu64 " %s connected (%s:%d)", p->t->label, p->id,
+                p->t->tls ? "TLS" : "TCP", p->host, p->port);
     /* RAFT.AUTH is pending: from now on the timer waits for replies. */
     if (p->t->lim.reply_timeout_ms)
         transport_arm(p, p->t->lim.reply_timeout_ms);
@@ -174,32 +160,27 @@ static void connect_cb(const redisAsyncContext *ac, int status)
         ev_timer_stop(p->t->loop, &p->timer);
 }
 
-static void disconnect_cb(const redisAsyncContext *ac, int status)
+static void lost_cb(void *ud, const char *why)
 {
-    (void)status;
-    struct peer *p = ac->data;
-    if (ac != p->ac) return; /* we closed it ourselves */
-    /* hiredis frees the context when this callback returns. */
-    p->ac = NULL;
-    link_lost(p, ac->c.errstr[0] ? ac->c.errstr : "connection closed");
+    struct peer *p = ud;
+    p->link = NULL; /* it frees itself when this returns */
+    link_lost(p, why);
 }
 
-/* Bookkeeping common to every reply of the live link. Returns the peer, or
- * NULL for a reply that does not count (teardown or a stale link). */
-struct peer *transport_reply_taken(redisAsyncContext *ac, void *reply, void *privdata)
+enum pend_kind transport_reply_taken(struct peer *p)
 {
-    struct peer *p = ac->data;
-    if (!reply || ac != p->ac) return NULL;
-    uint64_t cost = (uint64_t)(uintptr_t)privdata;
-    ASSERT(p->pending_cmds > 0 && p->pending_bytes >= cost);
+    ASSERT(p->pending_cmds > 0); /* frame_cb() checked */
+    struct pend *q = &p->pend[p->pend_head];
+    p->pend_head = (p->pend_head + 1) % p->pend_cap;
+    ASSERT(p->pending_bytes >= q->cost);
     p->pending_cmds--;
-    p->pending_bytes -= cost;
+    p->pending_bytes -= q->cost;
     /* The reply timeout measures silence while something is owed. */
     if (p->pending_cmds == 0)
         ev_timer_stop(p->t->loop, &p->timer);
     else
         rearm_reply(p);
-    return p;
+    return (enum pend_kind)q->kind;
 }
 
 /* The peer answered RAFT.AUTH with an incarnation other than the one it had:
@@ -216,14 +197,18 @@ static void inc_mismatch(struct peer *p)
     link_lost(p, "incarnation changed");
 }
 
-static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+/* The reply to RAFT.AUTH: frame is one whole RESP frame. */
+static void auth_reply(struct peer *p, const char *frame, size_t len)
 {
-    struct peer *p = transport_reply_taken(ac, r, privdata);
-    if (!p) return;
-    const redisReply *reply = r;
-    if (reply->type == REDIS_REPLY_STATUS && strncmp(reply->str, "OK ", 3) == 0) {
+    char line[256]; /* its text, without the type byte and CRLF */
+    size_t n = len >= 3 ? len - 3 : 0;
+    if (n >= sizeof line) n = sizeof line - 1;
+    memcpy(line, frame + 1, n);
+    line[n] = '\0';
+    int is_error = frame[0] == '-';
+    if (frame[0] == '+' && strncmp(line, "OK ", 3) == 0) {
         char *end;
-        unsigned long long inc = strtoull(reply->str + 3, &end, 10);
+        unsigned long long inc = strtoull(line + 3, &end, 10);
         p->seen_inc = inc;
         p->peer_recovering = strcmp(end, " recovering") == 0;
         /* A peer that knows it lost its state and catches up before voting
@@ -234,8 +219,8 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
             return;
         }
     }
-    if (reply->type != REDIS_REPLY_ERROR && p->authed) return; /* a repeated RAFT.AUTH */
-    if (reply->type != REDIS_REPLY_ERROR) {
+    if (!is_error && p->authed) return; /* a repeated RAFT.AUTH */
+    if (!is_error) {
         LOG_NOTICE("%s %" PRIu64 " connected (%s:%d)", p->t->label, p->id, p->host, p->port);
         /* It took our incarnation on our word that we recover: once we no
          * longer do, say so (queue_auth() claims it no more). */
@@ -245,38 +230,54 @@ static void auth_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
         p->down_logged = 0;
         p->auth_refused = 0;
         p->backoff_ms = p->t->lim.backoff_min_ms;
-        if (reauth && queue_auth(p) != 0) abort();
+        if (reauth) queue_auth(p);
         return;
     }
     p->errors++;
-    if (strncmp(reply->str, "LOSTSTATE", 9) == 0) {
+    if (strncmp(line, "LOSTSTATE", 9) == 0) {
         p->lost_state_refusals++;
         p->t->lost_state_refusals++;
         p->refusing_lost_state = 1;
     }
     if (!p->auth_refused)
         LOG_WARNING("%s %" PRIu64 " (%s:%d) refused RAFT.AUTH: %s; retrying with back-off",
-                    p->t->label, p->id, p->host, p->port, reply->str);
+                    p->t->label, p->id, p->host, p->port, line);
     else
-        LOG_VERBOSE("%s %" PRIu64 " refused RAFT.AUTH: %s", p->t->label, p->id, reply->str);
+        LOG_VERBOSE("%s %" PRIu64 " refused RAFT.AUTH: %s", p->t->label, p->id, line);
     p->auth_refused = 1;
     p->down_logged = 1; /* the warning said it all */
     link_lost(p, "RAFT.AUTH refused");
 }
 
+static void frame_cb(void *ud, const char *frame, size_t len)
+{
+    struct peer *p = ud;
+    if (p->pending_cmds == 0) { /* transport.h: nothing unsolicited */
+        p->errors++;
+        link_lost(p, "a reply nothing asked for");
+        return;
+    }
+    if (transport_reply_taken(p) == PEND_AUTH)
+        auth_reply(p, frame, len);
+    else
+        transport_msg_reply(p, frame, len);
+}
+
+static const struct rlink_ops peer_ops = {connected_cb, frame_cb, lost_cb};
+
 /* Queues RAFT.AUTH on the live link. */
-static int queue_auth(struct peer *p)
+static void queue_auth(struct peer *p)
 {
     struct transport *t = p->t;
     /* A peer that refused our incarnation hears "recovering" until it took it. */
     int claim = t->recovering || p->refusing_lost_state;
     int argc = t->inc_str[0] ? (claim ? 6 : 5) : t->self_addr[0] ? 4 : 3;
-    return transport_queue_cmd(p, auth_reply_cb, argc,
-                               (const char *[]){"RAFT.AUTH", t->secret, t->self_str, t->self_addr,
-                                                t->inc_str, "recovering"},
-                               (size_t[]){9, t->secret_len, strlen(t->self_str),
-                                          strlen(t->self_addr), strlen(t->inc_str), 10},
-                               TRANSPORT_CMD_OVERHEAD_BYTES + t->secret_len);
+    transport_queue_cmd(p, PEND_AUTH, argc,
+                        (const char *[]){"RAFT.AUTH", t->secret, t->self_str, t->self_addr,
+                                         t->inc_str, "recovering"},
+                        (size_t[]){9, t->secret_len, strlen(t->self_str), strlen(t->self_addr),
+                                   strlen(t->inc_str), 10},
+                        TRANSPORT_CMD_OVERHEAD_BYTES + t->secret_len);
 }
 
 /* Starts a connection attempt; RAFT.AUTH is queued before connect completes
@@ -284,25 +285,15 @@ static int queue_auth(struct peer *p)
 static void link_open(struct peer *p)
 {
     struct transport *t = p->t;
-    ASSERT(p->ac == NULL);
-    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
-    if (!ac) abort(); /* allocation failure */
-    if (ac->err) {
-        /* Failed before any I/O (e.g. unresolvable host): never attached. */
-        char why[sizeof ac->c.errstr];
-        memcpy(why, ac->c.errstr, sizeof why);
-        redisAsyncFree(ac);
-        log_failure(p, why);
+    ASSERT(p->link == NULL);
+    p->link = rlink_open(t->loop, p->host, p->port, t->tls, &peer_ops, p);
+    if (!p->link) { /* failed before any I/O (e.g. unresolvable host) */
+        log_failure(p, "cannot connect (address or socket)");
         schedule_retry(p);
         return;
     }
-    ac->data = p;
-    p->ac = ac;
     p->state = TRANSPORT_CONNECTING;
-    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
-        redisAsyncSetConnectCallback(ac, connect_cb) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, disconnect_cb) != REDIS_OK || queue_auth(p) != 0)
-        abort(); /* only fails on a fresh context if memory ran out */
+    queue_auth(p);
     transport_arm(p, t->lim.connect_timeout_ms);
 }
 
@@ -352,8 +343,6 @@ struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const
     memcpy(t->secret, secret, t->secret_len);
     t->lim = lim ? *lim : defaults;
     ASSERT(valid_limits(&t->lim));
-    ev_prepare_init(&t->feeder, transport_feeder_cb);
-    t->feeder.data = t;
     transport_fwd_init(t);
     return t;
 }
@@ -362,14 +351,13 @@ static void peer_free(struct peer *p)
 {
     ev_timer_stop(p->t->loop, &p->timer);
     link_close(p);
-    free(p->backlog);
+    free(p->pend);
     free(p);
 }
 
 void transport_free(struct transport *t)
 {
     if (!t) return;
-    ev_prepare_stop(t->loop, &t->feeder);
     transport_calls_free(t);
     transport_fwd_free(t);
     for (size_t i = 0; i < t->n_peers; i++)
@@ -377,7 +365,15 @@ void transport_free(struct transport *t)
     free(t->peers);
     explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
+    tls_ctx_free(t->tls);
     free(t);
+}
+
+void transport_set_tls(struct transport *t, struct tls_ctx *ctx)
+{
+    if (ctx) tls_ctx_ref(ctx);
+    tls_ctx_free(t->tls);
+    t->tls = ctx;
 }
 
 void transport_set_label(struct transport *t, const char *label)
@@ -452,7 +448,7 @@ void transport_remove_peer(struct transport *t, uint64_t id)
 void transport_heard(struct transport *t, uint64_t id)
 {
     struct peer *p = transport_find_peer(t, id, NULL);
-    if (p && p->ac && p->pending_cmds > 0) rearm_reply(p);
+    if (p && p->link && p->pending_cmds > 0) rearm_reply(p);
 }
 
 uint64_t transport_pending_bytes(const struct transport *t)
@@ -507,7 +503,7 @@ void transport_set_recovering(struct transport *t, int on)
     t->recovering = !!on;
     for (size_t i = 0; i < t->n_peers; i++) {
         struct peer *p = t->peers[i];
-        if (p->ac && p->state == TRANSPORT_CONNECTED && queue_auth(p) != 0) abort();
+        if (p->link && p->state == TRANSPORT_CONNECTED) queue_auth(p);
     }
 }
 

@@ -3,11 +3,13 @@
  * encoded messages to the other nodes of the cluster (the outbound side),
  * and checks what arrives from them (the inbound side, at the end).
  *
- * One outgoing connection per peer, on the peer's client port (the same port
- * clients use), speaking RESP through hiredis's asynchronous API on the node's
- * libev loop. Messages travel one way on a connection: replies to them (Raft's
- * *_RESP messages) come back on the connection the other node opens to us, so
- * two nodes talking to each other use two TCP connections.
+ * One outgoing connection per peer, on the peer's address (a port clients
+ * use too), speaking RESP as a client on the node's libev loop
+ * (src/transport/transport_link.c), in plain TCP or, after
+ * transport_set_tls(), in TLS with the node's certificate, the peer's
+ * checked against the CA. Messages travel one way on a connection: replies
+ * to them (Raft's *_RESP messages) come back on the connection the other
+ * node opens to us, so two nodes talking to each other use two connections.
  *
  * WIRE PROTOCOL (both sides are here: the outbound in this module's
  * transport*.c, the inbound's checks and replies in transport_in.c, which
@@ -64,8 +66,7 @@
  *       core's raft_receiving()). Only on an authenticated link.
  *
  * The inbound side must answer every command, in order, and never send
- * anything unsolicited (an unsolicited error closes the link; an unsolicited
- * non-error reply trips an assertion inside hiredis 0.14). Its bulk limit
+ * anything unsolicited (an unsolicited reply closes the link). Its bulk limit
  * (proto-max-bulk-len) must admit the largest encoded message. The transport
  * treats any non-error reply as success.
  * An error reply to RAFT.MSG is counted (errors) and logged at verbose; the
@@ -97,7 +98,7 @@
  * TRANSPORT_CMD_OVERHEAD_BYTES per command) may be pending; a send beyond
  * either is dropped with TRANSPORT_EFULL. Exception: when nothing is pending
  * one message is admitted whatever its size, so a message larger than
- * pending_bytes_max is slow, never impossible. The bytes hiredis buffers for a
+ * pending_bytes_max is slow, never impossible. The bytes a link buffers for a
  * peer are therefore bounded by max(pending_bytes_max, one message) plus
  * RAFT.AUTH. If commands are pending and no reply arrives for
  * reply_timeout_ms, the peer is considered hung: the connection is dropped and
@@ -106,15 +107,16 @@
  * BLOCKING. Nothing here blocks on a peer: connect, write and read are
  * non-blocking and driven by the loop, so a slow or dead peer delays neither
  * the loop nor the other peers. One exception: a host name that is not a
- * numeric address is resolved by getaddrinfo() inside hiredis on each connect
- * attempt, synchronously; use numeric addresses (or /etc/hosts names) in
+ * numeric address is resolved by getaddrinfo() on each connect attempt,
+ * synchronously; use numeric addresses (or /etc/hosts names) in
  * cluster-members and advertise-addr to keep that instant.
  *
  * Preconditions: single-threaded use on the loop's thread; the process ignores
- * SIGPIPE (loop_init() does), since hiredis writes with write(2).
+ * SIGPIPE (loop_init() does), since links write with write(2).
  *
  * Ownership: transport_create() copies the secret; host strings are copied;
- * payloads are copied before transport_send() returns. Nothing borrowed is
+ * payloads are copied before transport_send() returns (taken by
+ * transport_send_framed_owned()). Nothing borrowed is
  * kept. No function here calls back into the caller (the callbacks of the
  * proxy link and of one-shot requests, below, run from the loop only).
  */
@@ -197,6 +199,12 @@ struct transport_peer_info {
 struct transport *transport_create(struct ev_loop *loop, uint64_t self_id, const char *secret,
                                    size_t secret_len, const struct transport_limits *lim);
 
+/* The TLS contexts (src/tls/tls.h) new links dial with: the peer links, the
+ * proxy links and one-shot requests; NULL: plain TCP. A reference is taken
+ * (and the previous one dropped); links already up keep their session.
+ * transport_free() drops it. */
+struct tls_ctx;
+void transport_set_tls(struct transport *t, struct tls_ctx *ctx);
 /* Closes every connection (pending messages are lost) and frees t. */
 void transport_free(struct transport *t);
 
@@ -425,8 +433,8 @@ uint32_t transport_forward_pending(const struct transport *t);
  *
  * A request to a node known only by its address, not a configured peer: a
  * NEW dedicated connection to host:port (non-blocking connect on the loop,
- * no TCP keepalive) carrying `RAFT.AUTH <raft-secret> <self-id>` first when
- * the transport has a raft-secret (non-empty; pipelined, as on the peer
+ * TLS when the transport dials TLS: transport_set_tls()) carrying `RAFT.AUTH <raft-secret>
+ * <self-id>` first when the transport has a raft-secret (non-empty; pipelined, as on the peer
  * links), then the request; the single reply is delivered and the
  * connection closed. Requests never share a socket, a queue or a counter
  * with the peer links or the proxy link, and do not change their state.
@@ -435,12 +443,12 @@ uint32_t transport_forward_pending(const struct transport *t);
  * CALLBACK. cb(ud, resp, len) runs exactly once per accepted request, from
  * the event loop only (never from inside a transport_*() call, so it may
  * call again -- e.g. follow a -MOVED -- or cancel), unless cancelled. resp is
- * the complete reply to the request re-encoded as RESP2
- * (transport_reply_encode(); an error reply such as "-MOVED ..." included),
- * borrowed for the duration of the call. An error reply to RAFT.AUTH is
- * delivered as "-RAFT.AUTH refused: <that error>" (the request did not
- * run). resp is NULL (len 0) when the connect failed, the connection was lost,
- * the reply could not be re-encoded, or timeout_ms (counted from
+ * the complete reply to the request as the other node wrote it (RESP2: the
+ * connection never says HELLO; an error reply such as "-MOVED ..."
+ * included), borrowed for the duration of the call. An error reply to
+ * RAFT.AUTH is delivered as "-RAFT.AUTH refused: <that error>" (the request
+ * did not run). resp is NULL (len 0) when the connect failed, the
+ * connection was lost, or timeout_ms (counted from
  * transport_call(), connect included) passed with no reply; the reason is
  * logged at notice ("Request to host:port failed: ..."). A NULL request may
  * or may not have run on the other node. By the time cb runs, the
@@ -451,14 +459,14 @@ uint32_t transport_forward_pending(const struct transport *t);
  * LIMITS. At most TRANSPORT_CALLS_MAX requests are in flight (accepted and
  * not yet called back or cancelled); beyond, TRANSPORT_EFULL at once. */
 #define TRANSPORT_CALLS_MAX 16
+#define TRANSPORT_CALL_ARGS_MAX 16 /* arguments of one request, its name included */
 
 /* Sends argv[0..argc) (binary-safe, copied before returning) to host:port on
  * a connection of its own; cb(ud, ...) is called exactly once later, unless
  * cancelled. Returns 0 (even if the connect fails at once: that failure
  * too reaches cb, from the loop), TRANSPORT_EFULL, or TRANSPORT_EINVAL (argc
- * < 1, argv, lens or cb NULL, timeout_ms 0, host empty or longer than
- * TRANSPORT_HOST_MAX - 1 bytes, port outside 1..65535); on an error, cb is
- * never called. */
+ * < 1 or above TRANSPORT_CALL_ARGS_MAX, argv, lens or cb NULL, timeout_ms 0, host empty or longer
+ * than TRANSPORT_HOST_MAX - 1 bytes, port outside 1..65535); on an error, cb is never called. */
 int transport_call(struct transport *t, const char *host, int port, int argc, const char **argv,
                    const size_t *lens, uint32_t timeout_ms, transport_reply_fn *cb, void *ud);
 
@@ -467,15 +475,7 @@ int transport_call(struct transport *t, const char *host, int port, int argc, co
  * transport_free() likewise drops every request without a callback. */
 void transport_call_cancel_ud(struct transport *t, const void *ud);
 
-/* Appends hiredis reply r to out as RESP2 (out's protocol should be 2).
- * Explicit stack, no recursion. Returns 0, or -1 (out unchanged beyond what
- * was written) for an unknown type or arrays nested deeper than
- * TRANSPORT_REPLY_DEPTH_MAX. Exposed for the unit tests. */
-#define TRANSPORT_REPLY_DEPTH_MAX 16
-struct redisReply;
-struct resp_out;
 struct cmd_ctx;
-int transport_reply_encode(const struct redisReply *r, struct resp_out *out);
 
 /* ------------------------------------------------------- the inbound side
  * (src/transport/transport_in.c): the checks of WIRE PROTOCOL above, for

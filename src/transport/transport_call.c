@@ -1,24 +1,20 @@
 /*
  * src/transport/transport_call.c - part of the transport module (src/transport/transport.h):
- * one-shot requests (transport_call()), each on a link of its own to any
- * address, for a node that is not a peer yet.
+ * one-shot requests (transport_call()), each on a link of its own
+ * (src/transport/transport_link.c, TLS when the peer links are) to any
+ * address, for a node that is not a peer yet. The reply reaches the caller
+ * as the bytes the other node wrote.
  *
- * Unlike a peer link's (src/transport/transport.c), a request's ac->data points at the
- * call (struct call), which clears it before freeing the link itself, so the
- * callbacks hiredis runs during that free find no call. When hiredis frees a link on its own (after
- * a failed connect or a disconnect) the call outlives it: the failure is
- * delivered by the call's timer, on a later loop iteration.
+ * A failure seen inside one of the link's callbacks is delivered by the
+ * call's timer, on a later loop iteration: the caller's callback may then
+ * start, cancel or free what it likes.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ev.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-#include <hiredis/adapters/libev.h>
 
-#include "resp/writer.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "transport/transport.h"
@@ -27,14 +23,15 @@
 /* One one-shot request, from transport_call() to its callback. */
 struct call {
     struct transport *t;
-    redisAsyncContext *ac; /* the request's link; NULL once failed */
-    ev_timer timer;        /* the request's timeout; then delivers a failure */
+    struct rlink *link; /* the request's link; NULL once failed */
+    int auth_pending;   /* RAFT.AUTH's reply comes first */
+    ev_timer timer;     /* the request's timeout; then delivers a failure */
     transport_reply_fn *cb;
     void *ud;
     char addr[TRANSPORT_HOST_MAX + 8]; /* "host:port", for the log */
 };
 
-/* Forgets c and closes its link (if not already handed to hiredis). */
+/* Forgets c and closes its link. */
 static void call_free(struct call *c)
 {
     struct transport *t = c->t;
@@ -44,12 +41,9 @@ static void call_free(struct call *c)
             break;
         }
     ev_timer_stop(t->loop, &c->timer);
-    redisAsyncContext *ac = c->ac;
-    if (ac) {
-        c->ac = NULL;
-        ac->data = NULL; /* deferred by hiredis when inside its callback */
-        redisAsyncFree(ac);
-    }
+    struct rlink *l = c->link;
+    c->link = NULL;
+    rlink_close(l); /* deferred by the link when inside its callback */
     free(c);
 }
 
@@ -74,79 +68,55 @@ static void call_log_failure(const struct call *c, const char *why)
     LOG_NOTICE("Request to %s failed: %s", c->addr, why);
 }
 
-/* Inside hiredis's connect or disconnect callback, which frees the link when
- * it returns: the failure waits for the loop. */
-static void call_lost(struct call *c, const char *why)
-{
-    call_log_failure(c, why);
-    c->ac = NULL;
-    call_arm(c, 0);
-}
-
 static void call_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct call *c = w->data;
-    if (c->ac) call_log_failure(c, "no reply within the timeout");
+    if (c->link) call_log_failure(c, "no reply within the timeout");
     call_finish(c, NULL, 0);
 }
 
-static struct call *call_of(const redisAsyncContext *ac)
+static void call_connected(void *ud)
 {
-    struct call *c = ac->data;
-    return c && c->ac == ac ? c : NULL;
+    (void)ud;
 }
 
-static void call_connect_cb(const redisAsyncContext *ac, int status)
+/* The link is lost (it frees itself): the failure waits for the loop. */
+static void call_lost(void *ud, const char *why)
 {
-    struct call *c = call_of(ac);
-    if (c && status != REDIS_OK) call_lost(c, ac->c.errstr);
+    struct call *c = ud;
+    call_log_failure(c, why);
+    c->link = NULL;
+    call_arm(c, 0);
 }
 
-static void call_disconnect_cb(const redisAsyncContext *ac, int status)
+static void call_frame(void *ud, const char *frame, size_t len)
 {
-    (void)status;
-    struct call *c = call_of(ac);
-    if (c) call_lost(c, ac->c.errstr[0] ? ac->c.errstr : "connection closed");
-}
-
-static void call_auth_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    const redisReply *reply = r;
-    struct call *c = reply ? call_of(ac) : NULL;
-    if (!c || reply->type != REDIS_REPLY_ERROR) return;
-    /* The other node's reason reaches the caller as an error reply: a
-     * wrong raft-secret is worth more than "no reply" to an operator. */
-    char why[256];
-    int n = snprintf(why, sizeof why, "-RAFT.AUTH refused: %s\r\n", reply->str);
-    call_log_failure(c, why + 1);
-    call_finish(c, why, n > 0 && (size_t)n < sizeof why ? (size_t)n : sizeof why - 1);
-}
-
-static void call_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)privdata;
-    struct call *c = r ? call_of(ac) : NULL;
-    if (!c) return;
-    struct resp_out enc;
-    resp_out_init(&enc, 2);
-    if (transport_reply_encode(r, &enc) == 0) {
-        call_finish(c, enc.data, enc.len);
-    } else {
-        call_log_failure(c, "the reply could not be re-encoded");
-        call_finish(c, NULL, 0);
+    struct call *c = ud;
+    if (c->auth_pending) {
+        c->auth_pending = 0;
+        if (frame[0] != '-') return;
+        /* The other node's reason reaches the caller as an error reply: a
+         * wrong raft-secret is worth more than "no reply" to an operator. */
+        char why[256];
+        int n = snprintf(why, sizeof why, "-RAFT.AUTH refused: %.*s\r\n",
+                         (int)(len > 3 ? (len - 3 < 200 ? len - 3 : 200) : 0), frame + 1);
+        call_log_failure(c, why + 1);
+        call_finish(c, why, n > 0 && (size_t)n < sizeof why ? (size_t)n : sizeof why - 1);
+        return;
     }
-    resp_out_free(&enc);
+    call_finish(c, frame, len);
 }
+
+static const struct rlink_ops call_ops = {call_connected, call_frame, call_lost};
 
 int transport_call(struct transport *t, const char *host, int port, int argc, const char **argv,
                    const size_t *lens, uint32_t timeout_ms, transport_reply_fn *cb, void *ud)
 {
     size_t host_len = host ? strlen(host) : 0;
-    if (argc < 1 || !argv || !lens || !cb || timeout_ms == 0 || host_len == 0 ||
-        host_len >= TRANSPORT_HOST_MAX || port < 1 || port > 65535)
+    if (argc < 1 || argc > TRANSPORT_CALL_ARGS_MAX || !argv || !lens || !cb || timeout_ms == 0 ||
+        host_len == 0 || host_len >= TRANSPORT_HOST_MAX || port < 1 || port > 65535)
         return TRANSPORT_EINVAL;
     if (t->n_calls == TRANSPORT_CALLS_MAX) return TRANSPORT_EFULL;
     struct call *c = util_xcalloc(1, sizeof *c);
@@ -157,24 +127,22 @@ int transport_call(struct transport *t, const char *host, int port, int argc, co
     ev_init(&c->timer, call_timer_cb);
     c->timer.data = c;
     t->calls[t->n_calls++] = c;
-    redisAsyncContext *ac = redisAsyncConnect(host, port);
-    if (!ac) abort(); /* allocation failure */
-    if (ac->err) {    /* failed before any I/O (e.g. unresolvable host) */
-        call_lost(c, ac->c.errstr);
-        redisAsyncFree(ac);
+    c->link = rlink_open(t->loop, host, port, t->tls, &call_ops, c);
+    if (!c->link) { /* failed before any I/O (e.g. unresolvable host) */
+        call_log_failure(c, "cannot connect (address or socket)");
+        call_arm(c, 0);
         return TRANSPORT_OK;
     }
-    ac->data = c;
-    c->ac = ac;
-    const char *auth[3] = {"RAFT.AUTH", t->secret, t->self_str};
-    size_t auth_lens[3] = {9, t->secret_len, strlen(t->self_str)};
-    if (redisLibevAttach(t->loop, ac) != REDIS_OK ||
-        redisAsyncSetConnectCallback(ac, call_connect_cb) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, call_disconnect_cb) != REDIS_OK ||
-        (t->secret_len > 0 &&
-         redisAsyncCommandArgv(ac, call_auth_cb, NULL, 3, auth, auth_lens) != REDIS_OK) ||
-        redisAsyncCommandArgv(ac, call_reply_cb, NULL, argc, argv, lens) != REDIS_OK)
-        abort(); /* only fails on a fresh context if memory ran out */
+    if (t->secret_len > 0) {
+        struct resp_arg auth[3] = {
+            {"RAFT.AUTH", 9}, {t->secret, t->secret_len}, {t->self_str, strlen(t->self_str)}};
+        rlink_send_argv(c->link, 3, auth);
+        c->auth_pending = 1;
+    }
+    struct resp_arg a[TRANSPORT_CALL_ARGS_MAX];
+    for (int i = 0; i < argc; i++)
+        a[i] = (struct resp_arg){argv[i], lens[i]};
+    rlink_send_argv(c->link, argc, a);
     call_arm(c, timeout_ms);
     return TRANSPORT_OK;
 }

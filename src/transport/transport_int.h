@@ -4,8 +4,7 @@
  * them; src/transport/transport_proxy.c: the proxy link; src/transport/transport_call.c: one-shot
  * requests): the state they share and the helpers they call across. Nothing
  * else includes it; the rest of the server uses transport.h, which documents
- * the module. It names hiredis's context by its struct name only, leaving
- * hiredis to the .c files.
+ * the module.
  */
 #ifndef TRANSPORT_INT_H
 #define TRANSPORT_INT_H
@@ -18,17 +17,17 @@
 #include "resp/writer.h"
 #include "transport/transport.h"
 
-struct redisAsyncContext;
 struct fwd;  /* src/transport/transport_proxy.c */
 struct call; /* src/transport/transport_call.c */
+struct rlink;
+struct tls_ctx;
 
-/* A framed command that waits in a peer's backlog or is being fed
- * (src/transport/transport_out.c, feeding large commands); fn is hiredis's reply callback. */
-struct outmsg {
-    void (*fn)(struct redisAsyncContext *, void *, void *);
-    char *cmd; /* owned */
-    size_t len;
-    uint64_t cost;
+/* What a command on a peer link waits for: its reply is the next frame
+ * once those of the commands before it came. */
+enum pend_kind { PEND_AUTH = 1, PEND_MSG = 2 };
+struct pend {
+    uint8_t kind;  /* enum pend_kind */
+    uint64_t cost; /* what it added to pending_bytes */
 };
 
 /* One peer: its address, its link and the counters RAFT.INFO shows. */
@@ -38,9 +37,9 @@ struct peer {
     char host[TRANSPORT_HOST_MAX];
     int port;
     enum transport_state state;
-    struct redisAsyncContext *ac; /* the live link; NULL when disconnected */
-    ev_timer timer;               /* back-off / connect timeout / reply timeout, by state */
-    uint32_t backoff_ms;          /* delay before the next retry */
+    struct rlink *link;  /* the live link; NULL when disconnected */
+    ev_timer timer;      /* back-off / connect timeout / reply timeout, by state */
+    uint32_t backoff_ms; /* delay before the next retry */
     uint32_t pending_cmds;
     uint64_t pending_bytes;
     int64_t event_us; /* monotonic time of the last connection event */
@@ -51,13 +50,11 @@ struct peer {
     uint64_t sent, dropped, errors, connects;
     uint64_t expect_inc, seen_inc; /* incarnations: see transport_expect_incarnation */
     uint64_t inc_mismatches, lost_state_refusals;
-    int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
-    int peer_recovering;     /* its last "+OK <inc> recovering" said so */
-    int64_t due_us;          /* when the timer should fire (monotonic) */
-    struct outmsg feeding;   /* the command being fed to hiredis; cmd NULL if none */
-    size_t fed;              /* bytes of it hiredis has */
-    struct outmsg *backlog;  /* ring of commands queued behind it */
-    size_t bl_head, bl_len, bl_cap;
+    int refusing_lost_state;    /* the last RAFT.AUTH reply was -LOSTSTATE */
+    int peer_recovering;        /* its last "+OK <inc> recovering" said so */
+    int64_t due_us;             /* when the timer should fire (monotonic) */
+    struct pend *pend;          /* ring: the commands on the live link, oldest first */
+    size_t pend_head, pend_cap; /* pending_cmds of them */
 };
 
 /* A raw RESP client connection (src/transport/transport_link.c): bytes go
@@ -71,12 +68,22 @@ struct rlink_ops {
     void (*frame)(void *ud, const char *reply, size_t len);
     void (*lost)(void *ud, const char *why);
 };
-/* NULL when no connection can be started (unknown host, no socket). */
-struct rlink *rlink_open(struct ev_loop *loop, const char *host, int port,
+/* NULL when no connection can be started (unknown host, no socket). tls:
+ * NULL for a plain link, else the contexts it dials with (a reference is
+ * taken; src/tls/tls.h). */
+struct rlink *rlink_open(struct ev_loop *loop, const char *host, int port, struct tls_ctx *tls,
                          const struct rlink_ops *ops, void *ud);
-/* Queues the command argv[0..argc) (argc >= 1), framed as a client would;
- * it goes once connected. */
+/* Queue bytes to send, in order; they go once connected, from the loop or
+ * rlink_flush(). send_argv frames the command argv[0..argc) (argc >= 1) as a
+ * client would; send_bytes copies; send_owned takes p (malloc'd). */
 void rlink_send_argv(struct rlink *l, int argc, const struct resp_arg *argv);
+void rlink_send_bytes(struct rlink *l, const char *p, size_t len);
+void rlink_send_owned(struct rlink *l, char *p, size_t len);
+/* Writes what the socket takes now. 0, or -1 when that lost the link (its
+ * `lost` callback ran and it is freed). */
+int rlink_flush(struct rlink *l);
+uint64_t rlink_pending(const struct rlink *l); /* bytes queued, not written */
+int rlink_fd(const struct rlink *l);
 /* Closes and frees l (NULL: nothing); no callback follows. */
 void rlink_close(struct rlink *l);
 int rlink_connected(const struct rlink *l);
@@ -137,7 +144,7 @@ struct transport {
     struct fwd_links fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
-    ev_prepare feeder; /* active while a peer feeds a large command */
+    struct tls_ctx *tls; /* what new links dial with (transport_set_tls); NULL: plain */
 };
 
 /* The peer with that id, or NULL; its position in t->peers into *pos
@@ -155,19 +162,17 @@ int transport_queue_full(const struct transport_limits *lim, uint64_t cmds, uint
 /* (Re)starts p's timer as a one-shot of ms milliseconds from now
  * (src/transport/transport.c). */
 void transport_arm(struct peer *p, uint32_t ms);
-/* Bookkeeping common to every reply of p's live link: the peer, or NULL for
- * a reply that does not count (src/transport/transport.c). */
-struct peer *transport_reply_taken(struct redisAsyncContext *ac, void *reply, void *privdata);
-/* Forgets the command being fed and the backlog of a peer whose link is gone
- * (src/transport/transport_out.c). */
-void transport_out_drop(struct peer *p);
-/* t->feeder's callback: feeds large commands as the sockets drain
- * (src/transport/transport_out.c). */
-void transport_feeder_cb(struct ev_loop *loop, ev_prepare *w, int revents);
-/* Queues one command on p's live link, fn its reply callback, cost what it
- * adds to pending_bytes; 0 or -1 (src/transport/transport_out.c). */
-int transport_queue_cmd(struct peer *p, void (*fn)(struct redisAsyncContext *, void *, void *),
-                        int argc, const char **argv, const size_t *argvlen, uint64_t cost);
+/* The reply to p's oldest pending command arrived: bookkeeping, and its
+ * kind (src/transport/transport.c). */
+enum pend_kind transport_reply_taken(struct peer *p);
+/* A RAFT.MSG or PING reply (src/transport/transport_out.c). */
+void transport_msg_reply(struct peer *p, const char *frame, size_t len);
+/* Queues one command on p's live link, of that kind, cost what it adds to
+ * pending_bytes (src/transport/transport_out.c). */
+void transport_queue_cmd(struct peer *p, enum pend_kind kind, int argc, const char **argv,
+                         const size_t *argvlen, uint64_t cost);
+/* Records a command queued on p's live link (src/transport/transport_out.c). */
+void transport_pend_push(struct peer *p, enum pend_kind kind, uint64_t cost);
 
 /* The proxy link's part of transport_create(), transport_free() and of a
  * peer that changes address or goes (src/transport/transport_proxy.c). */

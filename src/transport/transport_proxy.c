@@ -203,7 +203,7 @@ static void send_internal(struct fwd_link *l, int argc, const struct resp_arg *a
 static int fwd_open(struct fwd_link *l, const struct peer *p)
 {
     struct transport *t = l->t;
-    l->link = rlink_open(t->loop, p->host, p->port, &link_ops, l);
+    l->link = rlink_open(t->loop, p->host, p->port, t->tls, &link_ops, l);
     if (!l->link) {
         LOG_VERBOSE("Proxy link to leader %" PRIu64 " (%s:%d): cannot connect", p->id, p->host,
                     p->port);

@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from conftest import CLIENTS_DIR, free_port, node_bin, node_modules, wait_until
+from raftcluster import SECRET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -314,3 +315,108 @@ def test_cluster_serves_tls_on_every_node(make_cluster, certs):
             for i in (1, 2, 3):
                 assert int(c.get(f"via-{i}")) == i
     assert leader.client().info("tls")["tls_server_cert_serial"] != "none"
+
+
+def tls_cluster(make_cluster, certs, extra=None):
+    """A 3-node cluster with tls-cluster yes: the members' addresses are
+    their tls-ports; each keeps a plain port for the harness."""
+    tls_ports = {i: free_port() for i in (1, 2, 3)}
+    common = {k: v for k, v in tls_directives(certs).items() if k != "tls-port"}
+    common.update({"tls-cluster": "yes", "tls-replication": "yes",
+                   "cluster-members": " ".join(f"{i}=127.0.0.1:{p}" for i, p in tls_ports.items())})
+    common.update(extra or {})
+    cl = make_cluster(3, directives=common, per_node=lambda i: [("tls-port", tls_ports[i])])
+    return cl, tls_ports
+
+
+class Capture:
+    """tcpdump on the loopback interface, of the given ports' traffic."""
+
+    def __init__(self, ports):
+        self.path = tempfile.mktemp(prefix="raftcache-cap-", suffix=".pcap")
+        expr = " or ".join(f"port {p}" for p in ports)
+        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", self.path,
+                                      expr], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        # sleep: tcpdump says "listening on lo" once its capture is open
+        line = self.proc.stderr.readline()
+        assert b"listening" in line, line
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        with open(self.path, "rb") as f:
+            data = f.read()
+        os.unlink(self.path)
+        return data
+
+
+@pytest.mark.skipif(shutil.which("tcpdump") is None or os.geteuid() != 0,
+                    reason="needs tcpdump and root (make deps installs tcpdump)")
+def test_cluster_links_speak_tls(make_cluster, certs):
+    """Every link between nodes is TLS: a capture of the nodes' traffic holds
+    no command in clear; writes commit, the follower proxy forwards over
+    TLS, -MOVED and CLUSTER SLOTS name tls-ports, a leader kill -9 elects
+    another leader over TLS, and a peer on the plain port or without the
+    CA's certificate is refused."""
+    cl, tls_ports = tls_cluster(make_cluster, certs, {"raft-follower-proxy": "yes"})
+    cap = Capture(list(tls_ports.values()))
+    try:
+        leader = cl.leader()
+        with tls_client(tls_ports[leader.node_id], certs) as c:
+            for i in range(200):
+                c.set(f"secret-key-{i}", f"secret-value-{i}")
+        for nd in cl.followers():  # proxied to the leader over a TLS link
+            with tls_client(tls_ports[nd.node_id], certs) as c:
+                assert c.set(f"via-{nd.node_id}", "secret-value-proxied")
+                assert c.get("secret-key-7") == b"secret-value-7"
+    finally:
+        data = cap.stop()
+    assert len(data) > 50_000, len(data)  # the writes went by
+    for clear in (b"RAFT.MSG", b"RAFT.AUTH", b"secret-value", b"secret-key", b"PING"):
+        assert clear not in data, clear
+    # -MOVED and CLUSTER SLOTS name the tls-ports
+    follower = cl.followers()[0]
+    r = follower.client()
+    r.config_set("raft-follower-proxy", "no")
+    with pytest.raises(redis.ResponseError, match=f"MOVED .* 127.0.0.1:{tls_ports[leader.node_id]}"):
+        r.set("x", 1)
+    slots = r.execute_command("CLUSTER", "SLOTS")
+    assert slots[0][2][1] == tls_ports[leader.node_id]
+    # a peer that comes to the plain port, or with another CA's certificate
+    raw = socket.create_connection(("127.0.0.1", leader.port), timeout=10)
+    raw.sendall(b"*3\r\n$9\r\nRAFT.AUTH\r\n$" + str(len(SECRET)).encode() + b"\r\n" +
+                SECRET.encode() + b"\r\n$2\r\n99\r\n")
+    assert b"tls-cluster is on" in raw.recv(1000)
+    raw.close()
+    assert "PONG" not in cli(tls_ports[leader.node_id], certs, "PING", cert="rogue").stdout
+    # the leader dies: the others elect one over their TLS links, and serve
+    cl.kill9(leader)
+    new = cl.wait_leader(cl.live(), not_node=leader)
+    with tls_client(tls_ports[new.node_id], certs) as c:
+        assert c.get("secret-key-199") == b"secret-value-199"
+        assert c.set("after", "kill")
+    cl.start(leader)
+    cl.wait_converged()
+
+
+def test_cluster_tls_rotation(make_cluster, certs):
+    """Certificates rotated on every node while writes go on: the links up
+    keep their session, new ones (a node restarted, with the certificate of
+    its config file) are made with the new certificates, and nothing fails."""
+    cl, tls_ports = tls_cluster(make_cluster, certs)
+    leader = cl.leader()
+    first = server_serial(tls_ports[leader.node_id], certs)
+    with tls_client(tls_ports[leader.node_id], certs) as c:
+        for nd in cl.nodes:
+            nd.client().execute_command("CONFIG", "SET", "tls-cert-file", f"{certs}/server2.crt",
+                                        "tls-key-file", f"{certs}/server2.key")
+            c.incr("n")
+        assert server_serial(tls_ports[leader.node_id], certs) != first
+        follower = cl.followers()[0]
+        cl.stop(follower)
+        cl.start(follower)  # its links are new, to and from the rotated nodes
+        for _ in range(50):
+            c.incr("n")
+        assert int(c.get("n")) == 53
+    cl.wait_converged()

@@ -408,18 +408,40 @@ static void test_members_need_raft_secret(void **state)
 }
 
 /* A node needs its TCP port: Raft peers and redirected clients use it
- * (a unixsocket is served beside it). */
+ * (a unixsocket is served beside it), unless tls-cluster yes moves them to
+ * tls-port. */
+static int load_checked(struct fx *f, const char *text)
+{
+    config_free(&f->cfg);
+    config_init_defaults(&f->cfg);
+    int rc = load_text(f, text);
+    return rc ? rc : config_check(&f->cfg, f->err, sizeof f->err);
+}
+
 static void test_port_zero(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(load_text(f, "port 7000\nport 0\n"), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "test.conf:2\n>>> 'port 0'\nport 0 would disable the TCP listener");
+    assert_int_equal(load_checked(f, "port 7000\nport 0\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "port 0 would disable the TCP listener");
     assert_contains(f->err, "Raft peers and redirected clients need");
-    assert_int_equal(f->cfg.port, 7000);
     char *argv[] = {"raftcache", "--port", "0", NULL};
     assert_int_equal(config_load_args(&f->cfg, 3, argv, f->err, sizeof f->err), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "command line argument 1\n>>> 'port 0'\n");
-    assert_int_equal(load_text(f, "port 1\n"), 0);
+    assert_contains(f->err, "port 0 would disable the TCP listener");
+    assert_int_equal(load_checked(f, "port 1\n"), 0);
+    assert_int_equal(load_checked(f, "port 0\ntls-port 7001\ntls-cluster yes\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "tls-cluster and tls-replication must be equal");
+    assert_int_equal(
+        load_checked(f, "port 0\ntls-port 7001\ntls-cluster yes\ntls-replication yes\n"), 0);
+    char host[CONFIG_HOST_MAX];
+    int port;
+    config_advertise(&f->cfg, host, &port);
+    assert_int_equal(port, 7001); /* the peers dial tls-port */
+    assert_int_equal(load_checked(f, "tls-cluster yes\ntls-replication yes\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "tls-cluster yes needs tls-port");
+    assert_int_equal(load_checked(f, "tls-port 7001\ntls-cluster yes\ntls-replication yes\n"
+                                     "tls-auth-clients no\n"),
+                     CONFIG_ERR_VALUE);
+    assert_contains(f->err, "needs tls-auth-clients yes or optional");
 }
 
 static void test_members_need_own_id(void **state)
@@ -742,10 +764,9 @@ static void test_redis_directives(void **state)
     assert_true(files >= 0);
     assert_contains(report[files], "accepted, not applied: dbfilename, rdbcompression");
     assert_null(strstr(report[files], "s3cret"));
-    assert_int_equal(load_text(f, "tls-cluster yes\n"), CONFIG_ERR_VALUE);
-    assert_contains(f->err, "only \"no\" is accepted: the peer links (Raft and the follower "
-                            "proxy) do not speak TLS yet");
-    assert_int_equal(load_text(f, "tls-cluster no\nsyslog-enabled no\n"), CONFIG_OK);
+    assert_int_equal(load_text(f, "syslog-enabled yes\n"), CONFIG_ERR_VALUE);
+    assert_contains(f->err, "only \"no\" is accepted: raftcache does not offer this feature yet");
+    assert_int_equal(load_text(f, "syslog-enabled no\n"), CONFIG_OK);
     assert_int_equal(load_text(f, "replicaof 10.0.0.1 6379\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, "not supported: replicas are the Raft group's other members");
     assert_int_equal(load_text(f, "not-a-redis-directive 1\n"), CONFIG_ERR_UNKNOWN);

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_transport.c - the outbound peer transport against a fake
  * peer (tests/unit/transport_fixture.h): delivery, reconnection, limits,
- * RAFT.AUTH, timeouts, the peers API, and re-encoding hiredis replies. The
+ * RAFT.AUTH, timeouts and the peers API. The
  * proxy link and one-shot requests are in test_transport_calls.c.
  */
 #include <sys/ioctl.h>
@@ -423,64 +423,6 @@ static void test_peers_api(void **unused)
     env_free(&e);
 }
 
-/* (10) The reply re-encoder: every RESP2 type, nesting, binary bulk. */
-static void assert_reencodes(const char *in, size_t in_len, const char *want, size_t want_len)
-{
-    redisReader *rd = redisReaderCreate();
-    assert_non_null(rd);
-    assert_int_equal(redisReaderFeed(rd, in, in_len), REDIS_OK);
-    void *r = NULL;
-    assert_int_equal(redisReaderGetReply(rd, &r), REDIS_OK);
-    assert_non_null(r);
-    struct resp_out out;
-    resp_out_init(&out, 2);
-    assert_int_equal(transport_reply_encode(r, &out), 0);
-    assert_int_equal(out.len, want_len);
-    assert_memory_equal(out.data, want, want_len);
-    resp_out_free(&out);
-    freeReplyObject(r);
-    redisReaderFree(rd);
-}
-
-#define SAME(lit) assert_reencodes(lit, sizeof lit - 1, lit, sizeof lit - 1)
-
-static void test_reply_encode(void **unused)
-{
-    (void)unused;
-    SAME("+OK\r\n");
-    SAME("+\r\n");
-    SAME("-ERR value is not an integer or out of range\r\n");
-    SAME(":0\r\n");
-    SAME(":-9223372036854775808\r\n");
-    SAME("$0\r\n\r\n");
-    SAME("$6\r\na\r\n\0$b\r\n");
-    SAME("$-1\r\n");
-    SAME("*0\r\n");
-    SAME("*5\r\n$1\r\na\r\n$-1\r\n:7\r\n*2\r\n*0\r\n*1\r\n+x\r\n-ERR e\r\n");
-    SAME("*2\r\n*2\r\n*2\r\n*2\r\n*1\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n");
-    /* hiredis 0.14 reads a null array as nil: relayed as a null bulk. */
-    assert_reencodes("*-1\r\n", 5, "$-1\r\n", 5);
-    assert_reencodes("*2\r\n*-1\r\n:1\r\n", 13, "*2\r\n$-1\r\n:1\r\n", 13);
-    /* Built by hand: deeper than hiredis reads, and deeper than the limit. */
-    enum { DEEP = TRANSPORT_REPLY_DEPTH_MAX + 1 };
-    redisReply nodes[DEEP + 1], *elems[DEEP];
-    memset(nodes, 0, sizeof nodes);
-    for (int i = 0; i < DEEP; i++) {
-        nodes[i].type = REDIS_REPLY_ARRAY;
-        nodes[i].elements = 1;
-        elems[i] = &nodes[i + 1];
-        nodes[i].element = &elems[i];
-    }
-    nodes[DEEP].type = REDIS_REPLY_INTEGER;
-    struct resp_out out;
-    resp_out_init(&out, 2);
-    assert_int_equal(transport_reply_encode(&nodes[1], &out), 0);
-    assert_int_equal(out.len, (size_t)(DEEP - 1) * 4 + 4);
-    resp_out_clear(&out);
-    assert_int_equal(transport_reply_encode(&nodes[0], &out), -1);
-    resp_out_free(&out);
-}
-
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* a precondition of transport.h */
@@ -496,7 +438,6 @@ int main(void)
         cmocka_unit_test(test_reply_timeout),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_peers_api),
-        cmocka_unit_test(test_reply_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include <ev.h>
-#include <hiredis/hiredis.h>
 
 #include "../../resp/writer.h"
 
