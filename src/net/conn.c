@@ -817,9 +817,13 @@ static ssize_t conn_read(struct client *c, char *buf, size_t room)
 {
     struct conn *cn = conn_of(c);
     if (!cn->tls) return read(c->fd, buf, room);
-    int st;
+    int st = TLS_OK;
     char err[256];
-    size_t n = tls_conn_read(cn->tls, buf, room, &st, err, sizeof err);
+    /* One call reads one TLS record (16 KB at most): records are read
+     * until the room is full or the socket is empty, as one read() would. */
+    size_t n = 0, got;
+    while (n < room && (got = tls_conn_read(cn->tls, buf + n, room - n, &st, err, sizeof err)) > 0)
+        n += got;
     if (n > 0) {
         /* Decrypted bytes left inside OpenSSL: no readiness would tell. */
         if (tls_conn_pending(cn->tls) > 0) ev_feed_event(c->srv->io->loop, &cn->rio, EV_READ);

@@ -419,4 +419,7 @@ def test_cluster_tls_rotation(make_cluster, certs):
         for _ in range(50):
             c.incr("n")
         assert int(c.get("n")) == 53
+        big = os.urandom(1 << 20) * 30  # 30 MB through the TLS links, in one entry
+        assert c.set("big", big)
+        assert c.get("big") == big
     cl.wait_converged()
