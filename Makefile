@@ -205,9 +205,14 @@ REDIS_TESTS_CI_EXCLUDE := unit/bitfield unit/hyperloglog unit/type/set unit/type
 redis-tests: $(B)/raftcache
 	@redis-tests/run.sh
 	@RT_CLUSTER_NODES=3 redis-tests/run.sh
+# The units whose clients speak TLS in CI (RT_TLS=1; `RT_TLS=1
+# redis-tests/run.sh` runs them all): those that push, block, pipeline
+# and send malformed or large input.
+REDIS_TESTS_CI_TLS := unit/protocol unit/pubsub unit/tracking unit/auth unit/type/incr
 redis-tests-ci: $(B)/raftcache
 	@redis-tests/run.sh
 	@RT_CLUSTER_NODES=3 RT_EXCLUDE_UNITS="$(REDIS_TESTS_CI_EXCLUDE)" redis-tests/run.sh
+	@RT_TLS=1 RT_UNITS="$(REDIS_TESTS_CI_TLS)" redis-tests/run.sh
 
 # Each stage of make test prints how long it took ("test: <stage> took N s")
 # and make test ends with the table of every stage's time.
