@@ -150,8 +150,10 @@ sim: $(B)/sim
 
 NODESIM_SEEDS ?= 2000
 # Seeds beyond the range above that once found a bug, replayed every run
-# (3117: a recovering follower's log went sideways, raft/raft.h).
-NODESIM_REGRESSION_SEEDS := 3117
+# (3117: a recovering follower's log went sideways, raft/raft.h; 22529: a
+# candidate elected in an old term by votes delivered late, which the check
+# took for a leader missing commits; 35942: a transfer to a recovering node).
+NODESIM_REGRESSION_SEEDS := 3117 22529 35942
 nodesim: $(B)/nodesim
 	$(B)/nodesim --seeds $(NODESIM_SEEDS)
 	@for s in $(NODESIM_REGRESSION_SEEDS); do $(B)/nodesim --seed $$s || exit 1; done

@@ -260,6 +260,9 @@ int raft_transfer_leader(struct raft *r, raft_id target)
     if (r->role != RAFT_LEADER) return RAFT_ENOTLEADER;
     if (target == r->id || !raft_is_voter(r, target)) return RAFT_EINVAL;
     if (r->transferee) return RAFT_EBUSY;
+    /* A recovering server ignores TimeoutNow: the transfer would only hold
+     * proposals back for an election timeout. */
+    if (raft_pr(r, target)->recovering) return RAFT_EUNSAFE;
     r->transferee = target;
     r->lease_off_term = r->term; /* the target (or a late TimeoutNow) ignores our lease */
     r->election_elapsed = 0;     /* gives up after one election timeout */

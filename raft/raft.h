@@ -498,7 +498,8 @@ int raft_read_index(struct raft *r, uint64_t ctx);
 /* Starts a leadership transfer to `target` (§3.10): the leader stops accepting
  * proposals, brings the target up to date, then sends it TimeoutNow. Gives up after
  * an election timeout. RAFT_ENOTLEADER, RAFT_EINVAL (target not a voter or is us),
- * RAFT_EBUSY (a transfer is already on). */
+ * RAFT_EBUSY (a transfer is already on), RAFT_EUNSAFE (the target's last message
+ * said it is recovering: it would not campaign). */
 int raft_transfer_leader(struct raft *r, raft_id target);
 
 /* The driver has durably snapshotted its state machine up to `index` (<= applied).

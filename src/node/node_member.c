@@ -326,7 +326,7 @@ int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errl
             struct transport_peer_info pi;
             if (!conf->s[i].voter || conf->s[i].id == (raft_id)n->cfg->node_id) continue;
             if (transport_peer_info(n->tr, conf->s[i].id, &pi) != 0 ||
-                pi.state != TRANSPORT_CONNECTED)
+                pi.state != TRANSPORT_CONNECTED || pi.peer_recovering)
                 continue; /* a transfer to it would only wait out its timeout */
             raft_progress(n->raft, conf->s[i].id, &match);
             if (!target || match > best) {
@@ -349,6 +349,13 @@ int node_transfer_leader(struct node *n, uint64_t target, char *err, size_t errl
     if (rc == RAFT_EBUSY) {
         snprintf(err, errlen, "a leadership transfer is already in progress");
         return NODE_EBUSY;
+    }
+    if (rc == RAFT_EUNSAFE) {
+        snprintf(err, errlen,
+                 "node %llu is recovering (it lost Raft state and has not caught up yet): it "
+                 "would not stand for election",
+                 (unsigned long long)target);
+        return NODE_EINVAL;
     }
     if (rc != 0) {
         snprintf(err, errlen, "raft: %s", raft_strerror(rc));

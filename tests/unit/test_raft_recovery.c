@@ -205,6 +205,30 @@ static void test_log_went_sideways_resets_progress(void **state)
     fx_free(&f);
 }
 
+/* A transfer to a server whose last message said it is recovering is refused: it would
+ * ignore TimeoutNow while the leader held proposals back (nodesim seed 35942). Once it
+ * has caught up, the transfer goes. */
+static void test_no_transfer_to_recovering(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_propose(&f, 0, 1);
+    fx_flush(&f);
+    restart_with_prefix(&f, 2, raft_last_index(f.nd[0].r), true);
+    fx_isolate(&f, 1, true); /* node 2 away: node 3's acknowledgements cannot commit */
+    fx_tick(&f, 0, 1);       /* a heartbeat: node 3 answers that it recovers */
+    fx_flush(&f);
+    assert_true(raft_recovering(f.nd[2].r));
+    assert_int_equal(raft_transfer_leader(f.nd[0].r, 3), RAFT_EUNSAFE);
+    fx_isolate(&f, 1, false);
+    fx_run(&f, 3);
+    assert_false(raft_recovering(f.nd[2].r));
+    assert_int_equal(raft_transfer_leader(f.nd[0].r, 3), 0);
+    fx_free(&f);
+}
+
 /* The failure the rule prevents: index 2 is committed on nodes 1 and 2 only; node 2
  * loses it, node 1 goes away. Node 3 (without index 2) must not win node 2's vote. */
 static void test_lost_tail_cannot_elect_stale_leader(void **state)
@@ -306,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_recovering_catches_up_when_idle),
         cmocka_unit_test(test_log_went_backwards_resets_progress),
         cmocka_unit_test(test_log_went_sideways_resets_progress),
+        cmocka_unit_test(test_no_transfer_to_recovering),
         cmocka_unit_test(test_lost_tail_cannot_elect_stale_leader),
         cmocka_unit_test(test_recovering_acks_do_not_let_a_deposed_leader_commit),
     };
