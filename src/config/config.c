@@ -617,6 +617,8 @@ void config_free(struct config *c)
         }
     }
     config_redis_free(c);
+    free(c->port_origin);
+    c->port_origin = NULL;
 }
 
 void config_set_apply_hook(struct config *c, enum config_apply what, config_apply_fn *fn, void *ud)
@@ -683,9 +685,10 @@ int config_check(const struct config *c, char *err, size_t errlen)
                          "itself with a certificate the CA signed");
     if (c->port == 0 && !c->tls_cluster)
         return util_fail(err, errlen, CONFIG_ERR_VALUE,
-                         "port 0 would disable the TCP listener, which Raft peers and "
+                         "%s%sport 0 would disable the TCP listener, which Raft peers and "
                          "redirected clients need (unless tls-cluster yes moves them to "
-                         "tls-port): use a port between 1 and 65535");
+                         "tls-port): use a port between 1 and 65535",
+                         c->port_origin ? c->port_origin : "", c->port_origin ? "\n" : "");
     if (c->tls_port && c->tls_port == c->port)
         return util_fail(err, errlen, CONFIG_ERR_VALUE,
                          "tls-port (%lld) must differ from port: the peers and plain clients "

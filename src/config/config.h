@@ -199,6 +199,10 @@ struct config {
     char *bind[CONFIG_BIND_MAX];
     int bind_count; /* >= 1 */
     long long port;
+    /* Where port's value came from, "file:line\n>>> 'port 0'" (or the
+     * command line argument), for config_check()'s refusal of port 0,
+     * which depends on tls-cluster; NULL: the default. */
+    char *port_origin;
     long long tcp_backlog;
     long long tcp_keepalive; /* seconds; 0 = off */
     long long timeout;       /* idle client timeout in seconds; 0 = never */

@@ -158,6 +158,17 @@ static void skip_line(FILE *f)
         ;
 }
 
+/* Remembers where port was set (config.h, port_origin): text is the
+ * directive's line, where its place. */
+static void note_origin(struct config *c, const char *where, const char *text)
+{
+    if (strncasecmp(text, "port", 4) != 0 || (text[4] != ' ' && text[4] != '\t')) return;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%.400s\n>>> '%.200s'", where, text);
+    free(c->port_origin);
+    c->port_origin = config_xstrdup(buf);
+}
+
 /* One non-blank, non-comment line: a directive, or an include to push. */
 static int load_line(struct config *c, struct loader *l, const char *text, char *err, size_t errlen)
 {
@@ -205,10 +216,11 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
                            CONFIG_LINE_MAX);
         else
             rc = load_line(c, &l, text, why, sizeof why);
-        if (rc) {
-            snprintf(where, sizeof where, "%.300s:%ld", l.frames[top].path, l.frames[top].line);
+        snprintf(where, sizeof where, "%.300s:%ld", l.frames[top].path, l.frames[top].line);
+        if (rc)
             load_error(err, errlen, rc, where, text, why);
-        }
+        else
+            note_origin(c, where, text);
     }
     while (l.depth > 0)
         pop_file(&l);
@@ -257,7 +269,9 @@ static int load_option(struct config *c, int index, char **argv, int n, char *er
     int rc = d ? config_set_words(c, d, nv, vals, NULL, why, sizeof why)
                : util_fail(why, sizeof why, CONFIG_ERR_UNKNOWN,
                            "Bad directive or wrong number of arguments");
-    return rc ? load_error(err, errlen, rc, where, text, why) : 0;
+    if (rc) return load_error(err, errlen, rc, where, text, why);
+    note_origin(c, where, text);
+    return 0;
 }
 
 int config_load_args(struct config *c, int argc, char **argv, char *err, size_t errlen)

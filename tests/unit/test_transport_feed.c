@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_transport_feed.c - large messages on a peer link
- * (src/transport/transport_out.c feeds hiredis a chunk at a time) against the fake
- * peer of tests/unit/transport_fixture.h: messages queued behind a large one,
+ * (src/transport/transport_link.c writes them as the socket takes them) against
+ * the fake peer of tests/unit/transport_fixture.h: messages queued behind a large one,
  * PINGs and messages handed over with transport_send_framed_owned() all
  * arrive in the order they were accepted, their bytes intact.
  */
