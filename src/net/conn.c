@@ -29,15 +29,8 @@
  * readable: a level-triggered loop would spin), and the error is logged at
  * most once per ACCEPT_LOG_PERIOD_MS.
  *
- * TLS. A connection accepted on tls-port carries a struct tls_conn
- * (src/tls/tls.h): its handshake runs first, driven by readiness like any
- * read (a stalled one costs a descriptor, never the loop, and is closed
- * after TLS_HANDSHAKE_MS); then reads and writes go through it. Bytes
- * OpenSSL decrypted ahead are read at the next iteration (the read watcher
- * is fed an event), and a write that waits for the peer's input, or a read
- * for the socket's room, waits on the other watcher. A failed handshake is
- * logged at verbose, as Redis does; a client that speaks plain text to the
- * TLS port is told so in plain text before the close.
+ * TLS. A connection accepted on tls-port carries a struct tls_conn: its
+ * handshake, reads and writes are src/net/conn_tls.c's.
  *
  * A client is freed only from conn_flush_pending(), never from inside one of
  * its own commands or callbacks: closing means setting CLIENT_CLOSE_ASAP and
@@ -67,6 +60,7 @@
 #include "base/clock.h"
 #include "cmd/monitor.h"
 #include "net/conn.h"
+#include "net/conn_int.h"
 #include "server/server.h"
 #include "net/server_io.h"
 #include "server/dispatch.h"
@@ -104,8 +98,6 @@
  * sends it as soon as it connects. */
 #define CONN_HANDSHAKE_MS 2000
 #define ERR_MAXCLIENTS "ERR max number of clients reached"
-/* A TLS client's time to complete its handshake. */
-#define TLS_HANDSHAKE_MS 10000
 
 /* Descriptors the node holds besides client connections: Redis's 32 for the
  * process itself (stdio, log file, listeners, the loop's own, SQLite's
@@ -119,37 +111,6 @@
 _Static_assert(CONN_PEER_LINKS_MAX >= 3 * (RAFT_MAX_NODES - 1) + TRANSPORT_CALLS_MAX,
                "room for every other member's Raft, proxy and pub/sub links and a joiner's "
                "requests");
-
-/* The arguments of a command that was told to wait (DISPATCH_WAIT), kept
- * as parsed for when the client is woken, so that it is not parsed again:
- * the command stays at the head of the query buffer, and a multibulk's
- * arguments are kept as offsets from its first byte (the buffer may move
- * while it waits); an inline command's arguments are in the parser's
- * scratch, which nothing touches until the command has run. */
-struct held_args {
-    int argc; /* 0: nothing held */
-    int is_inline;
-    size_t len;            /* the command's bytes in the query buffer */
-    size_t *offs;          /* argc offsets of a multibulk's arguments */
-    struct resp_arg *argv; /* rebuilt from offs when the command is taken up */
-    size_t cap;
-};
-
-struct conn {
-    struct client c; /* first member: a struct client* is a struct conn* */
-    ev_io rio, wio;
-    struct tls_conn *tls;        /* accepted on tls-port; NULL otherwise */
-    int tls_handshaking;         /* its handshake is not done: reads and writes drive it */
-    int tls_read_blocked;        /* a read waits for the socket to take output */
-    int tls_write_blocked;       /* a write waits for input */
-    int64_t soft_limit_since_ms; /* 0 when under the soft output limit */
-    struct held_args held;
-};
-
-static struct conn *conn_of(struct client *c)
-{
-    return (struct conn *)c;
-}
 
 /* A closing client's input is no longer read: with a level-triggered
  * watcher, unread input would wake the loop at every iteration until the
@@ -759,90 +720,6 @@ static size_t reserve_read(struct client *c)
     return c->qcap - c->qlen;
 }
 
-/* The plain-text client of a TLS port is told, in its own protocol. */
-static void refuse_plaintext(struct client *c, const char *why)
-{
-    char msg[160];
-    int n = snprintf(msg, sizeof msg,
-                     "-ERR this is a TLS port (tls-port): connect with TLS, or to port %lld\r\n",
-                     c->srv->cfg.port);
-    /* What it sent is read first: closing a socket with unread input
-     * resets the connection, which may destroy the error on its way. */
-    char junk[4096];
-    for (int i = 0; i < 16 && read(c->fd, junk, sizeof junk) > 0; i++)
-        ;
-    ssize_t ignored = write(c->fd, msg, (size_t)n);
-    (void)ignored;
-    shutdown(c->fd, SHUT_WR);
-    LOG_VERBOSE("Error accepting a client connection: %s (addr=%s)", why, c->addr);
-    client_close_asap(c);
-}
-
-/* Drives a TLS client's handshake one step; returns 1 once it is done. */
-static int tls_handshake_step(struct client *c)
-{
-    struct conn *cn = conn_of(c);
-    char err[256];
-    int st = tls_conn_handshake(cn->tls, err, sizeof err);
-    struct ev_loop *loop = c->srv->io->loop;
-    switch (st) {
-    case TLS_OK: {
-        cn->tls_handshaking = 0;
-        c->flags |= CLIENT_TLS | (tls_conn_peer_verified(cn->tls) ? CLIENT_TLS_CERT_OK : 0);
-        if (resp_out_pending(&c->out) == 0) ev_io_stop(loop, &cn->wio);
-        char desc[96];
-        tls_conn_describe(cn->tls, desc, sizeof desc);
-        LOG_DEBUG("TLS handshake done with %s: %s", c->addr, desc);
-        return 1;
-    }
-    case TLS_WANT_READ:
-        ev_io_stop(loop, &cn->wio);
-        return 0;
-    case TLS_WANT_WRITE:
-        ev_io_start(loop, &cn->wio);
-        return 0;
-    case TLS_PLAINTEXT:
-        refuse_plaintext(c, err);
-        return 0;
-    default:
-        LOG_VERBOSE("Error accepting a client connection: %s (addr=%s)", err, c->addr);
-        client_close_asap(c);
-        return 0;
-    }
-}
-
-/* Reads what the socket (or OpenSSL) holds into buf: the count, 0 when the
- * client closed, or -1 with errno (EAGAIN when nothing is there yet). */
-static ssize_t conn_read(struct client *c, char *buf, size_t room)
-{
-    struct conn *cn = conn_of(c);
-    if (!cn->tls) return read(c->fd, buf, room);
-    int st = TLS_OK;
-    char err[256];
-    /* One call reads one TLS record (16 KB at most): records are read
-     * until the room is full or the socket is empty, as one read() would. */
-    size_t n = 0, got;
-    while (n < room && (got = tls_conn_read(cn->tls, buf + n, room - n, &st, err, sizeof err)) > 0)
-        n += got;
-    if (n > 0) {
-        /* Decrypted bytes left inside OpenSSL: no readiness would tell. */
-        if (tls_conn_pending(cn->tls) > 0) ev_feed_event(c->srv->io->loop, &cn->rio, EV_READ);
-        return (ssize_t)n;
-    }
-    if (st == TLS_WANT_WRITE) { /* the read needs the socket's room first */
-        cn->tls_read_blocked = 1;
-        ev_io_start(c->srv->io->loop, &cn->wio);
-    }
-    if (st == TLS_WANT_READ || st == TLS_WANT_WRITE) {
-        errno = EAGAIN;
-        return -1;
-    }
-    if (st == TLS_CLOSED) return 0;
-    LOG_VERBOSE("Reading from TLS client %s: %s", c->addr, err);
-    errno = EPROTO;
-    return -1;
-}
-
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
@@ -851,7 +728,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     struct server *srv = c->srv;
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return;
     struct conn *cn = conn_of(c);
-    if (cn->tls_handshaking && !tls_handshake_step(c)) return;
+    if (cn->tls_handshaking && !conn_tls_handshake_step(c)) return;
     if (cn->tls_write_blocked) { /* the input a write waited for has come */
         cn->tls_write_blocked = 0;
         client_mark_pending(c);
@@ -864,7 +741,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         (c == running || (c->flags & (CLIENT_PEER | CLIENT_OVER_LIMIT | CLIENT_PROTECTED))))
         return;
     size_t room = reserve_read(c);
-    ssize_t n = conn_read(c, c->qbuf + c->qlen, room);
+    ssize_t n =
+        cn->tls ? conn_tls_read(c, c->qbuf + c->qlen, room) : read(c->fd, c->qbuf + c->qlen, room);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     srv->stats.reads_processed++;
     if (n <= 0) {
@@ -919,31 +797,6 @@ void conn_resume(struct client *c)
     process_input(c);
 }
 
-/* Writes through TLS: the count taken, or -1 with errno (EAGAIN: later). */
-static ssize_t tls_write(struct client *c, const char *buf, size_t len)
-{
-    struct conn *cn = conn_of(c);
-    if (cn->tls_handshaking) {
-        /* Only a connection being refused (protected mode, maxclients) has
-         * a reply before its handshake is done: it is closed without it. */
-        ASSERT(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP));
-        errno = EPIPE;
-        return -1;
-    }
-    int st;
-    char err[256];
-    size_t n = tls_conn_write(cn->tls, buf, len, &st, err, sizeof err);
-    if (n > 0) return (ssize_t)n;
-    if (st == TLS_WANT_READ) cn->tls_write_blocked = 1;
-    if (st == TLS_WANT_READ || st == TLS_WANT_WRITE) {
-        errno = EAGAIN;
-        return -1;
-    }
-    if (st == TLS_FAILED) LOG_VERBOSE("Writing to TLS client %s: %s", c->addr, err);
-    errno = st == TLS_CLOSED ? EPIPE : EPROTO;
-    return -1;
-}
-
 /* Writes as much pending output as the socket takes. Returns -1 on error. */
 static int write_out(struct client *c)
 {
@@ -951,7 +804,7 @@ static int write_out(struct client *c)
     while (resp_out_pending(&c->out) > 0) {
         const char *p = c->out.data + c->out.pos;
         size_t len = resp_out_pending(&c->out);
-        ssize_t n = conn_of(c)->tls ? tls_write(c, p, len) : write(c->fd, p, len);
+        ssize_t n = conn_of(c)->tls ? conn_tls_write(c, p, len) : write(c->fd, p, len);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -1052,13 +905,7 @@ void conn_cron(struct server *srv, int64_t now_ms)
             client_deny_protected(c);
             continue;
         }
-        if (conn_of(c)->tls_handshaking && !closing && now_ms - c->ctime_ms >= TLS_HANDSHAKE_MS) {
-            LOG_VERBOSE("Error accepting a client connection: TLS handshake not done within %d "
-                        "ms (addr=%s)",
-                        TLS_HANDSHAKE_MS, c->addr);
-            client_close_asap(c);
-            continue;
-        }
+        if (!closing && conn_tls_handshake_expired(c, now_ms)) continue;
         /* As Redis: a subscriber, a monitor, a client blocked on keys or
          * held back by CLIENT PAUSE is waiting on purpose, not idle. */
         int waiting = (c->flags & (CLIENT_PUBSUB | CLIENT_MONITOR)) || c->hold == HOLD_PAUSED ||
