@@ -612,7 +612,7 @@ void node_tick(struct node *n)
      * alive meanwhile: its leader's quorum check (raft_receiving() there)
      * must not take a slow disk for a lost follower. */
     ASSERT(!n->processing);
-    if (n->writes.n && n->role != RAFT_LEADER) ping_peers(n);
+    if (fifo_len(&n->writes.q) && n->role != RAFT_LEADER) ping_peers(n);
     raft_tick(n->raft);
     check_exhausted(n);
     node_safety_tick(n);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/fifo.h"
 #include "raft/raft.h"
 #include "config/config.h"
 #include "node/node.h"
@@ -95,9 +96,8 @@ struct node_writes {
     struct logsync *ls; /* NULL: every batch is synced on the loop */
     uint64_t requested; /* the latest mark asked of ls */
     uint64_t synced;    /* the latest mark known durable */
-    struct node_held *q;
-    size_t head, n, cap;
-    uint8_t *buf; /* framed RAFT.MSG commands, each after its struct held_msg */
+    struct fifo q;      /* struct node_held, oldest first */
+    uint8_t *buf;       /* framed RAFT.MSG commands, each after its struct held_msg */
     size_t buf_head, buf_len, buf_cap;
 };
 

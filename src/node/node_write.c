@@ -43,6 +43,7 @@ struct held_msg {
 
 void node_writes_start(struct node *n)
 {
+    fifo_init(&n->writes.q, sizeof(struct node_held));
     char err[256];
     if (storage_defer_sync(n->st, err, sizeof err) != 0) {
         LOG_WARNING("Raft log syncs stay on the event loop: %s", err);
@@ -55,7 +56,7 @@ void node_writes_start(struct node *n)
 void node_writes_free(struct node *n)
 {
     logsync_stop(n->writes.ls);
-    free(n->writes.q);
+    fifo_free(&n->writes.q);
     free(n->writes.buf);
     memset(&n->writes, 0, sizeof n->writes);
 }
@@ -75,7 +76,7 @@ static uint64_t synced_mark(struct node *n)
 bool node_write_async(const struct node *n, const struct raft_ready *rd)
 {
     const struct node_writes *w = &n->writes;
-    return w->ls && n->cfg->raft_log_fsync && !rd->snap_chunk && w->n < NODE_HELD_MAX &&
+    return w->ls && n->cfg->raft_log_fsync && !rd->snap_chunk && fifo_len(&w->q) < NODE_HELD_MAX &&
            w->buf_len - w->buf_head < NODE_HELD_BYTES_MAX;
 }
 
@@ -84,8 +85,8 @@ static void buf_compact(struct node_writes *w)
 {
     if (!w->buf_head) return;
     memmove(w->buf, w->buf + w->buf_head, w->buf_len - w->buf_head);
-    for (size_t i = 0; i < w->n; i++)
-        w->q[(w->head + i) % w->cap].msgs_end -= w->buf_head;
+    for (size_t i = 0; i < fifo_len(&w->q); i++)
+        ((struct node_held *)fifo_at(&w->q, i))->msgs_end -= w->buf_head;
     w->buf_len -= w->buf_head;
     w->buf_head = 0;
 }
@@ -143,7 +144,8 @@ void node_write_hold(struct node *n, const struct raft_ready *rd)
         logsync_request(w->ls, mark);
         w->requested = mark;
     }
-    if (w->n == 0 && rd->n_entries == 0 && mark <= synced_mark(n)) { /* nothing waits: send now */
+    if (fifo_len(&w->q) == 0 && rd->n_entries == 0 &&
+        mark <= synced_mark(n)) { /* nothing waits: send now */
         for (uint32_t i = 0; i < rd->n_msgs; i++)
             if (rd->msgs[i].must_persist_first) node_send_msg(n, &rd->msgs[i]);
         transport_flush(n->tr);
@@ -151,18 +153,8 @@ void node_write_hold(struct node *n, const struct raft_ready *rd)
     }
     for (uint32_t i = 0; i < rd->n_msgs; i++)
         if (rd->msgs[i].must_persist_first) keep_msg(n, &rd->msgs[i]);
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 64;
-        struct node_held *q = util_xmalloc(cap * sizeof *q);
-        for (size_t i = 0; i < w->n; i++)
-            q[i] = w->q[(w->head + i) % w->cap];
-        free(w->q);
-        w->q = q;
-        w->cap = cap;
-        w->head = 0;
-    }
     const struct raft_entry *last = rd->n_entries ? &rd->entries[rd->n_entries - 1] : NULL;
-    w->q[(w->head + w->n++) % w->cap] = (struct node_held){
+    *(struct node_held *)fifo_push(&w->q) = (struct node_held){
         .mark = mark,
         .index = last ? last->index : 0,
         .term = last ? last->term : 0,
@@ -173,12 +165,11 @@ void node_write_hold(struct node *n, const struct raft_ready *rd)
 void node_write_settle(struct node *n)
 {
     struct node_writes *w = &n->writes;
-    if (!n->cfg->raft_log_fsync && w->n == 0) return;
+    if (!n->cfg->raft_log_fsync && fifo_len(&w->q) == 0) return;
     char err[256];
     if (storage_sync(n->st, err, sizeof err) != 0) node_fatal("Syncing the Raft log", err);
     size_t end = w->buf_len;
-    w->n = 0;
-    w->head = 0;
+    fifo_truncate(&w->q, 0);
     send_kept(n, end);
     w->requested = w->synced = storage_written(n->st); /* the thread need not */
     transport_flush(n->tr);
@@ -187,13 +178,12 @@ void node_write_settle(struct node *n)
 void node_write_poll(struct node *n)
 {
     struct node_writes *w = &n->writes;
-    if (!w->ls || w->n == 0) return;
+    if (!w->ls || fifo_len(&w->q) == 0) return;
     uint64_t synced = synced_mark(n);
     bool sent = false;
-    while (w->n && w->q[w->head].mark <= synced) {
-        struct node_held h = w->q[w->head];
-        w->head = (w->head + 1) % w->cap;
-        w->n--;
+    while (fifo_len(&w->q) && ((struct node_held *)fifo_at(&w->q, 0))->mark <= synced) {
+        struct node_held h = *(struct node_held *)fifo_at(&w->q, 0);
+        fifo_pop(&w->q);
         sent |= h.msgs_end > w->buf_head;
         send_kept(n, h.msgs_end);
         if (h.index) raft_persisted(n->raft, h.index, h.term);

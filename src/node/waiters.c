@@ -9,8 +9,6 @@
 #include "base/util.h"
 #include "node/waiters.h"
 
-#define FIFO_INIT 64
-
 /* A client waiting for the entry at `index` (proposed in `term`) to apply.
  * A batch entry has one waiter per command, consecutive in the FIFO. */
 struct write_waiter {
@@ -29,44 +27,6 @@ struct read_waiter {
     int released;
     int64_t deadline_ms;
 };
-
-/* ------------------------------------------------------------------ fifo */
-
-static void fifo_init(struct waiters_fifo *f, size_t item_size)
-{
-    memset(f, 0, sizeof *f);
-    f->item_size = item_size;
-}
-
-static void *fifo_at(const struct waiters_fifo *f, size_t i)
-{
-    ASSERT(i < f->len && f->len <= f->cap);
-    return f->items + ((f->head + i) % f->cap) * f->item_size;
-}
-
-static void *fifo_push(struct waiters_fifo *f)
-{
-    if (f->len == f->cap) {
-        size_t ncap = f->cap ? f->cap * 2 : FIFO_INIT;
-        char *n = util_xmalloc(ncap * f->item_size);
-        for (size_t i = 0; i < f->len; i++)
-            memcpy(n + i * f->item_size, fifo_at(f, i), f->item_size);
-        free(f->items);
-        f->items = n;
-        f->head = 0;
-        f->cap = ncap;
-    }
-    void *slot = fifo_at(f, f->len++);
-    memset(slot, 0, f->item_size);
-    return slot;
-}
-
-static void fifo_pop(struct waiters_fifo *f)
-{
-    ASSERT(f->len > 0);
-    f->head = (f->head + 1) % f->cap;
-    f->len--;
-}
 
 /* Makes room for `need` client pointers in *arr (and as many tags in
  * *tags, when given). */
@@ -95,8 +55,8 @@ void waiters_init(struct waiters *w)
 
 void waiters_free(struct waiters *w)
 {
-    free(w->writes.items);
-    free(w->reads.items);
+    fifo_free(&w->writes);
+    fifo_free(&w->reads);
     free(w->staged);
     free(w->staged_tags);
     free(w->entry);
@@ -203,8 +163,8 @@ static void add_write(struct waiters *w, struct client *c, uint32_t tag, uint64_
                       uint64_t term, int64_t deadline_ms)
 {
     /* Waiters are answered from the head as entries apply: indexes never go back. */
-    ASSERT(w->writes.len == 0 ||
-           ((struct write_waiter *)fifo_at(&w->writes, w->writes.len - 1))->index <= index);
+    ASSERT(fifo_len(&w->writes) == 0 ||
+           ((struct write_waiter *)fifo_at(&w->writes, fifo_len(&w->writes) - 1))->index <= index);
     ASSERT(index > 0 && term > 0); /* a proposed entry's */
     struct write_waiter *ww = fifo_push(&w->writes);
     ww->index = index;
@@ -239,21 +199,22 @@ void waiters_staged_refused(struct waiters *w)
 
 void waiters_delay_writes(struct waiters *w, int64_t ms)
 {
-    for (size_t i = 0; i < w->writes.len; i++)
+    for (size_t i = 0; i < fifo_len(&w->writes); i++)
         ((struct write_waiter *)fifo_at(&w->writes, i))->deadline_ms += ms;
 }
 
 size_t waiters_entry(struct waiters *w, uint64_t index, uint64_t term,
                      struct client *const **clients)
 {
-    while (w->writes.len) { /* waiters of indexes skipped */
+    while (fifo_len(&w->writes)) { /* waiters of indexes skipped */
         struct write_waiter *head = fifo_at(&w->writes, 0);
         if (head->index >= index) break;
         answer_write(w, head, WAITERS_WRITE_TIMEOUT);
         fifo_pop(&w->writes);
     }
     size_t k = 0;
-    while (k < w->writes.len && ((struct write_waiter *)fifo_at(&w->writes, k))->index == index)
+    while (k < fifo_len(&w->writes) &&
+           ((struct write_waiter *)fifo_at(&w->writes, k))->index == index)
         k++;
     ASSERT(k == 0 || ((struct write_waiter *)fifo_at(&w->writes, 0))->index == index);
     /* Proposed in another term: another entry replaced theirs (waiters kept
@@ -284,7 +245,7 @@ const uint32_t *waiters_entry_tags(const struct waiters *w)
 
 void waiters_entry_applied(struct waiters *w, size_t k)
 {
-    ASSERT(k <= w->writes.len);
+    ASSERT(k <= fifo_len(&w->writes));
     for (size_t i = 0; i < k; i++) {
         answer_write(w, fifo_at(&w->writes, 0), w->entry[i] ? NULL : WAITERS_WRITE_TIMEOUT);
         fifo_pop(&w->writes);
@@ -322,7 +283,7 @@ void waiters_add_read(struct waiters *w, struct client *c, uint64_t ctx, uint64_
 
 void waiters_read_released(struct waiters *w, uint64_t ctx, uint64_t index)
 {
-    for (size_t k = 0; k < w->reads.len; k++) {
+    for (size_t k = 0; k < fifo_len(&w->reads); k++) {
         struct read_waiter *rw = fifo_at(&w->reads, k);
         if (rw->ctx != ctx) continue;
         rw->released = 1;
@@ -333,7 +294,7 @@ void waiters_read_released(struct waiters *w, uint64_t ctx, uint64_t index)
 
 void waiters_serve_reads(struct waiters *w, uint64_t applied)
 {
-    while (w->reads.len) {
+    while (fifo_len(&w->reads)) {
         struct read_waiter *rw = fifo_at(&w->reads, 0);
         if (rw->c && (!rw->released || rw->index > applied)) break;
         ASSERT(!rw->c || rw->c->waiting_read);
@@ -347,29 +308,29 @@ void waiters_serve_reads(struct waiters *w, uint64_t applied)
 void waiters_writes_lost_after(struct waiters *w, uint64_t index)
 {
     size_t keep = 0; /* writes are in index order: those up to index lead */
-    while (keep < w->writes.len &&
+    while (keep < fifo_len(&w->writes) &&
            ((struct write_waiter *)fifo_at(&w->writes, keep))->index <= index)
         keep++;
-    for (size_t i = keep; i < w->writes.len; i++)
+    for (size_t i = keep; i < fifo_len(&w->writes); i++)
         answer_write(w, fifo_at(&w->writes, i), WAITERS_WRITE_TIMEOUT);
-    w->writes.len = keep;
+    fifo_truncate(&w->writes, keep);
 }
 
 void waiters_leadership_lost(struct waiters *w, uint64_t committed)
 {
     waiters_writes_lost_after(w, committed);
-    for (size_t i = 0; i < w->reads.len; i++)
+    for (size_t i = 0; i < fifo_len(&w->reads); i++)
         answer_read(w, fifo_at(&w->reads, i), WAITERS_READ_TIMEOUT);
-    w->reads.len = 0;
+    fifo_truncate(&w->reads, 0);
 }
 
 void waiters_expire(struct waiters *w, int64_t now_ms)
 {
-    for (size_t i = 0; i < w->writes.len; i++) {
+    for (size_t i = 0; i < fifo_len(&w->writes); i++) {
         struct write_waiter *ww = fifo_at(&w->writes, i);
         if (ww->c && ww->deadline_ms <= now_ms) answer_write(w, ww, WAITERS_WRITE_TIMEOUT);
     }
-    while (w->reads.len) {
+    while (fifo_len(&w->reads)) {
         struct read_waiter *rw = fifo_at(&w->reads, 0);
         if (rw->c && rw->deadline_ms > now_ms) break;
         answer_read(w, rw, WAITERS_READ_TIMEOUT);
@@ -379,11 +340,11 @@ void waiters_expire(struct waiters *w, int64_t now_ms)
 
 void waiters_client_gone(struct waiters *w, struct client *c)
 {
-    for (size_t i = 0; i < w->writes.len; i++) {
+    for (size_t i = 0; i < fifo_len(&w->writes); i++) {
         struct write_waiter *ww = fifo_at(&w->writes, i);
         if (ww->c == c) ww->c = NULL;
     }
-    for (size_t i = 0; i < w->reads.len; i++) {
+    for (size_t i = 0; i < fifo_len(&w->reads); i++) {
         struct read_waiter *rw = fifo_at(&w->reads, i);
         if (rw->c == c) rw->c = NULL;
     }

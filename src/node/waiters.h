@@ -41,22 +41,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/fifo.h"
+
 struct client;
 
 #define WAITERS_WRITE_TIMEOUT "TIMEOUT not committed yet"
 #define WAITERS_READ_TIMEOUT "TIMEOUT no quorum for read"
 
-/* A FIFO ring of fixed-size items (private). */
-struct waiters_fifo {
-    char *items;
-    size_t item_size, head, len, cap;
-};
-
 struct waiters {
-    struct waiters_fifo writes; /* struct write_waiter, in index order */
-    struct waiters_fifo reads;  /* struct read_waiter, in arrival order */
-    struct client **staged;     /* one per command of the open batch (NULL: gone) */
-    uint32_t *staged_tags;      /* per staged command: its reply tag (client.h) */
+    struct fifo writes;     /* struct write_waiter, in index order */
+    struct fifo reads;      /* struct read_waiter, in arrival order */
+    struct client **staged; /* one per command of the open batch (NULL: gone) */
+    uint32_t *staged_tags;  /* per staged command: its reply tag (client.h) */
     size_t n_staged, staged_cap;
     struct client **entry; /* the clients of the entry being applied */
     uint32_t *entry_tags;  /* per entry waiter: its reply tag */

@@ -90,9 +90,8 @@ static void link_close(struct peer *p)
      * forgot it (node_safety.c: a member added back with a new store). */
     p->seen_inc = 0;
     p->peer_recovering = 0;
-    p->pending_cmds = 0;
+    fifo_truncate(&p->pend, 0);
     p->pending_bytes = 0;
-    p->pend_head = 0;
     struct rlink *l = p->link;
     if (!l) return;
     p->link = NULL;
@@ -104,11 +103,9 @@ static void schedule_retry(struct peer *p)
 {
     const struct transport_limits *lim = &p->t->lim;
     ASSERT(p->link == NULL);
-    p->pending_cmds = 0;
-    p->pend_head = 0;
+    fifo_truncate(&p->pend, 0);
     if (p->state == TRANSPORT_CONNECTED) mark_event(p);
     p->state = TRANSPORT_DISCONNECTED;
-    p->pending_cmds = 0;
     p->pending_bytes = 0;
     transport_arm(p, p->backoff_ms);
     p->backoff_ms =
@@ -169,18 +166,17 @@ static void lost_cb(void *ud, const char *why)
 
 enum pend_kind transport_reply_taken(struct peer *p)
 {
-    ASSERT(p->pending_cmds > 0); /* frame_cb() checked */
-    struct pend *q = &p->pend[p->pend_head];
-    p->pend_head = (p->pend_head + 1) % p->pend_cap;
-    ASSERT(p->pending_bytes >= q->cost);
-    p->pending_cmds--;
-    p->pending_bytes -= q->cost;
+    ASSERT(fifo_len(&p->pend) > 0); /* frame_cb() checked */
+    struct pend q = *(struct pend *)fifo_at(&p->pend, 0);
+    fifo_pop(&p->pend);
+    ASSERT(p->pending_bytes >= q.cost);
+    p->pending_bytes -= q.cost;
     /* The reply timeout measures silence while something is owed. */
-    if (p->pending_cmds == 0)
+    if (fifo_len(&p->pend) == 0)
         ev_timer_stop(p->t->loop, &p->timer);
     else
         rearm_reply(p);
-    return (enum pend_kind)q->kind;
+    return (enum pend_kind)q.kind;
 }
 
 /* The peer answered RAFT.AUTH with an incarnation other than the one it had:
@@ -252,7 +248,7 @@ static void auth_reply(struct peer *p, const char *frame, size_t len)
 static void frame_cb(void *ud, const char *frame, size_t len)
 {
     struct peer *p = ud;
-    if (p->pending_cmds == 0) { /* transport.h: nothing unsolicited */
+    if (fifo_len(&p->pend) == 0) { /* transport.h: nothing unsolicited */
         p->errors++;
         link_lost(p, "a reply nothing asked for");
         return;
@@ -351,7 +347,7 @@ static void peer_free(struct peer *p)
 {
     ev_timer_stop(p->t->loop, &p->timer);
     link_close(p);
-    free(p->pend);
+    fifo_free(&p->pend);
     free(p);
 }
 
@@ -395,6 +391,7 @@ static struct peer *peer_add(struct transport *t, uint64_t id)
         t->cap_peers = cap;
     }
     struct peer *p = util_xcalloc(1, sizeof *p);
+    fifo_init(&p->pend, sizeof(struct pend));
     p->t = t;
     p->id = id;
     ev_init(&p->timer, timer_cb);
@@ -448,7 +445,7 @@ void transport_remove_peer(struct transport *t, uint64_t id)
 void transport_heard(struct transport *t, uint64_t id)
 {
     struct peer *p = transport_find_peer(t, id, NULL);
-    if (p && p->link && p->pending_cmds > 0) rearm_reply(p);
+    if (p && p->link && fifo_len(&p->pend) > 0) rearm_reply(p);
 }
 
 uint64_t transport_pending_bytes(const struct transport *t)
@@ -474,7 +471,7 @@ int transport_peer_info(const struct transport *t, uint64_t id, struct transport
     info->dropped = p->dropped;
     info->errors = p->errors;
     info->connects = p->connects;
-    info->pending_cmds = p->pending_cmds;
+    info->pending_cmds = (uint32_t)fifo_len(&p->pend);
     info->pending_bytes = p->pending_bytes;
     info->incarnation = p->seen_inc;
     info->inc_mismatches = p->inc_mismatches;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/fifo.h"
 #include "resp/parser.h"
 #include "resp/writer.h"
 #include "transport/transport.h"
@@ -40,7 +41,6 @@ struct peer {
     struct rlink *link;  /* the live link; NULL when disconnected */
     ev_timer timer;      /* back-off / connect timeout / reply timeout, by state */
     uint32_t backoff_ms; /* delay before the next retry */
-    uint32_t pending_cmds;
     uint64_t pending_bytes;
     int64_t event_us; /* monotonic time of the last connection event */
     int authed;       /* the live link's RAFT.AUTH was accepted */
@@ -50,11 +50,10 @@ struct peer {
     uint64_t sent, dropped, errors, connects;
     uint64_t expect_inc, seen_inc; /* incarnations: see transport_expect_incarnation */
     uint64_t inc_mismatches, lost_state_refusals;
-    int refusing_lost_state;    /* the last RAFT.AUTH reply was -LOSTSTATE */
-    int peer_recovering;        /* its last "+OK <inc> recovering" said so */
-    int64_t due_us;             /* when the timer should fire (monotonic) */
-    struct pend *pend;          /* ring: the commands on the live link, oldest first */
-    size_t pend_head, pend_cap; /* pending_cmds of them */
+    int refusing_lost_state; /* the last RAFT.AUTH reply was -LOSTSTATE */
+    int peer_recovering;     /* its last "+OK <inc> recovering" said so */
+    int64_t due_us;          /* when the timer should fire (monotonic) */
+    struct fifo pend;        /* struct pend: the commands on the live link, oldest first */
 };
 
 /* A raw RESP client connection (src/transport/transport_link.c): bytes go
@@ -101,13 +100,13 @@ struct fwd_link {
     struct rlink *link; /* NULL when no link */
     uint64_t link_id;   /* the live connection's number (transport-wide); 0 when none */
     int connected;
-    int db;           /* the database the leader's side has selected; -1: not known */
-    ev_timer timer;   /* connect timeout, then forward timeout */
-    ev_timer deliver; /* delivers failures from the loop */
-    struct fwd *q;
-    size_t head, len, cap, n_failed;
-    size_t n_internal;                /* the link's own entries among them */
-    uint64_t bytes;                   /* sum of q's costs */
+    int db;            /* the database the leader's side has selected; -1: not known */
+    ev_timer timer;    /* connect timeout, then forward timeout */
+    ev_timer deliver;  /* delivers failures from the loop */
+    struct fifo q;     /* struct fwd, oldest first */
+    size_t n_failed;   /* q's first ones: their link went, failures to deliver */
+    size_t n_internal; /* the link's own entries among them */
+    uint64_t bytes;    /* sum of q's costs */
     struct fwd_link *prev_s, *next_s; /* sessions: the transport's list */
 };
 

@@ -70,8 +70,7 @@ struct rlink {
     ev_io rio, wio;
     char *in; /* unconsumed input: in[0..in_len) */
     size_t in_len, in_cap;
-    struct seg *segs; /* ring of pending output */
-    size_t seg_head, seg_len, seg_cap;
+    struct fifo segs;        /* struct seg: pending output, oldest first */
     uint64_t pending;        /* bytes queued and not written */
     struct resp_out scratch; /* rlink_send_argv's framing */
     struct resp_frame frame;
@@ -102,7 +101,7 @@ static int open_socket(const char *host, int port, int *fd)
 
 static struct seg *seg_at(const struct rlink *l, size_t i)
 {
-    return &l->segs[(l->seg_head + i) % l->seg_cap];
+    return fifo_at(&l->segs, i);
 }
 
 static void free_link(struct rlink *l)
@@ -112,9 +111,9 @@ static void free_link(struct rlink *l)
     tls_conn_free(l->tls);
     tls_ctx_free(l->tls_ctx);
     if (l->fd >= 0) close(l->fd);
-    for (size_t i = 0; i < l->seg_len; i++)
+    for (size_t i = 0; i < fifo_len(&l->segs); i++)
         free(seg_at(l, i)->data);
-    free(l->segs);
+    fifo_free(&l->segs);
     free(l->in);
     resp_out_free(&l->scratch);
     free(l);
@@ -145,19 +144,7 @@ static void lost(struct rlink *l, const char *why)
 
 static struct seg *seg_push(struct rlink *l)
 {
-    if (l->seg_len == l->seg_cap) {
-        size_t ncap = l->seg_cap ? l->seg_cap * 2 : 8;
-        struct seg *n = util_xmalloc(ncap * sizeof *n);
-        for (size_t i = 0; i < l->seg_len; i++)
-            n[i] = *seg_at(l, i);
-        free(l->segs);
-        l->segs = n;
-        l->seg_head = 0;
-        l->seg_cap = ncap;
-    }
-    struct seg *s = seg_at(l, l->seg_len++);
-    memset(s, 0, sizeof *s);
-    return s;
+    return fifo_push(&l->segs);
 }
 
 static void want_write(struct rlink *l)
@@ -169,7 +156,7 @@ static void want_write(struct rlink *l)
 void rlink_send_bytes(struct rlink *l, const char *p, size_t len)
 {
     if (!len) return;
-    struct seg *tail = l->seg_len ? seg_at(l, l->seg_len - 1) : NULL;
+    struct seg *tail = fifo_len(&l->segs) ? seg_at(l, fifo_len(&l->segs) - 1) : NULL;
     if (len <= SEG_SMALL && tail && tail->cap - tail->len >= len) {
         memcpy(tail->data + tail->len, p, len);
         tail->len += len;
@@ -222,8 +209,7 @@ static void consume(struct rlink *l, size_t n)
         n -= k;
         if (s->off < s->len) break;
         free(s->data);
-        l->seg_head = (l->seg_head + 1) % l->seg_cap;
-        l->seg_len--;
+        fifo_pop(&l->segs);
     }
 }
 
@@ -244,7 +230,7 @@ static ssize_t write_some(struct rlink *l, const char **why)
     }
     struct iovec iov[WRITEV_MAX];
     int n = 0;
-    for (size_t i = 0; i < l->seg_len && n < WRITEV_MAX; i++, n++) {
+    for (size_t i = 0; i < fifo_len(&l->segs) && n < WRITEV_MAX; i++, n++) {
         struct seg *s = seg_at(l, i);
         iov[n] = (struct iovec){s->data + s->off, s->len - s->off};
     }
@@ -462,6 +448,7 @@ struct rlink *rlink_open(struct ev_loop *loop, const char *host, int port, struc
     int fd = -1;
     if (open_socket(host, port, &fd) != 0) return NULL;
     struct rlink *l = util_xcalloc(1, sizeof *l);
+    fifo_init(&l->segs, sizeof(struct seg));
     l->loop = loop;
     l->ops = ops;
     l->ud = ud;

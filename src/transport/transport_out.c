@@ -33,19 +33,7 @@ void transport_msg_reply(struct peer *p, const char *frame, size_t len)
 
 void transport_pend_push(struct peer *p, enum pend_kind kind, uint64_t cost)
 {
-    if (p->pending_cmds == p->pend_cap) {
-        size_t ncap = p->pend_cap ? p->pend_cap * 2 : 16;
-        struct pend *n = util_xmalloc(ncap * sizeof *n);
-        for (size_t i = 0; i < p->pending_cmds; i++)
-            n[i] = p->pend[(p->pend_head + i) % p->pend_cap];
-        free(p->pend);
-        p->pend = n;
-        p->pend_head = 0;
-        p->pend_cap = ncap;
-    }
-    p->pend[(p->pend_head + p->pending_cmds) % p->pend_cap] =
-        (struct pend){.kind = (uint8_t)kind, .cost = cost};
-    p->pending_cmds++;
+    *(struct pend *)fifo_push(&p->pend) = (struct pend){.kind = (uint8_t)kind, .cost = cost};
     p->pending_bytes += cost;
 }
 
@@ -93,7 +81,7 @@ static struct peer *admit(struct transport *t, uint64_t to, uint64_t cost, int *
         *rc = TRANSPORT_ENOTCONN;
         return NULL;
     }
-    if (transport_queue_full(&t->lim, p->pending_cmds, p->pending_bytes, cost)) {
+    if (transport_queue_full(&t->lim, (uint32_t)fifo_len(&p->pend), p->pending_bytes, cost)) {
         p->dropped++;
         *rc = TRANSPORT_EFULL;
         return NULL;
@@ -120,7 +108,7 @@ static int send_framed(struct transport *t, uint64_t to, const char *cmd, size_t
         free(owned);
         return rc;
     }
-    int was_idle = p->pending_cmds == 0;
+    int was_idle = fifo_len(&p->pend) == 0;
     if (owned)
         rlink_send_owned(p->link, owned, cmd_len);
     else
@@ -145,10 +133,10 @@ int transport_send_framed_owned(struct transport *t, uint64_t to, char *cmd, siz
 static int ping(struct transport *t, struct peer *p)
 {
     if (p->state != TRANSPORT_CONNECTED || !p->link) return TRANSPORT_ENOTCONN;
-    if (transport_queue_full(&t->lim, p->pending_cmds, p->pending_bytes,
+    if (transport_queue_full(&t->lim, (uint32_t)fifo_len(&p->pend), p->pending_bytes,
                              TRANSPORT_CMD_OVERHEAD_BYTES))
         return TRANSPORT_EFULL;
-    int was_idle = p->pending_cmds == 0;
+    int was_idle = fifo_len(&p->pend) == 0;
     transport_queue_cmd(p, PEND_MSG, 1, (const char *[]){"PING"}, (size_t[]){4},
                         TRANSPORT_CMD_OVERHEAD_BYTES);
     p->unflushed = 1;
@@ -177,7 +165,7 @@ int transport_send_command(struct transport *t, uint64_t to, int argc, const cha
     int rc = TRANSPORT_OK;
     struct peer *p = admit(t, to, bytes + TRANSPORT_CMD_OVERHEAD_BYTES, &rc);
     if (!p) return rc;
-    int was_idle = p->pending_cmds == 0;
+    int was_idle = fifo_len(&p->pend) == 0;
     transport_queue_cmd(p, PEND_MSG, argc, argv, lens, bytes + TRANSPORT_CMD_OVERHEAD_BYTES);
     queued(p, was_idle);
     return TRANSPORT_OK;

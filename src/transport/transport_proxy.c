@@ -32,33 +32,21 @@ struct fwd {
 
 static struct fwd *fwd_at(struct fwd_link *l, size_t i)
 {
-    return &l->q[(l->head + i) % l->cap];
+    return fifo_at(&l->q, i);
 }
 
 static void fwd_push(struct fwd_link *l, const struct fwd *f)
 {
-    if (l->len == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 8;
-        struct fwd *n = util_xmalloc(ncap * sizeof *n);
-        for (size_t i = 0; i < l->len; i++)
-            n[i] = *fwd_at(l, i);
-        free(l->q);
-        l->q = n;
-        l->head = 0;
-        l->cap = ncap;
-    }
-    *fwd_at(l, l->len++) = *f;
+    *(struct fwd *)fifo_push(&l->q) = *f;
     l->n_internal += f->internal;
     l->bytes += f->cost;
-    ASSERT(l->len <= l->cap && l->bytes >= f->cost);
+    ASSERT(l->bytes >= f->cost);
 }
 
 static struct fwd fwd_pop(struct fwd_link *l)
 {
-    ASSERT(l->len > 0);
     struct fwd f = *fwd_at(l, 0);
-    l->head = (l->head + 1) % l->cap;
-    l->len--;
+    fifo_pop(&l->q);
     ASSERT(l->n_internal >= f.internal && l->bytes >= f.cost); /* counts never go negative */
     l->n_internal -= f.internal;
     l->bytes -= f.cost;
@@ -73,7 +61,7 @@ static void fwd_rearm(struct fwd_link *l)
     struct ev_loop *loop = l->t->loop;
     if (!l->connected) return; /* the connect timeout runs */
     ev_timer_stop(loop, &l->timer);
-    if (l->len == l->n_failed || fwd_at(l, l->n_failed)->blocking) return;
+    if (fifo_len(&l->q) == l->n_failed || fwd_at(l, l->n_failed)->blocking) return;
     ev_timer_set(&l->timer, (double)l->t->fwd.timeout_ms / 1000.0, 0.0);
     ev_timer_start(loop, &l->timer);
 }
@@ -109,7 +97,7 @@ static const char *link_kind(const struct fwd_link *l)
 static void fwd_forget(struct fwd_link *l, const char *why, int close_it)
 {
     if (!l->link) return;
-    size_t lost = l->len - l->n_failed;
+    size_t lost = fifo_len(&l->q) - l->n_failed;
     if (lost)
         LOG_NOTICE("Proxy link (%s) to leader %" PRIu64 " lost (%s): %zu forwarded commands fail",
                    link_kind(l), l->leader_id, why, lost);
@@ -121,7 +109,7 @@ static void fwd_forget(struct fwd_link *l, const char *why, int close_it)
     l->link_id = 0;
     l->connected = 0;
     l->leader_id = 0;
-    l->n_failed = l->len;
+    l->n_failed = fifo_len(&l->q);
     ev_timer_stop(l->t->loop, &l->timer);
     if (l->n_failed) {
         ev_timer_set(&l->deliver, 0.0, 0.0);
@@ -168,7 +156,7 @@ static void link_frame(void *ud, const char *resp, size_t len)
         LOG_VERBOSE("Proxy link to leader %" PRIu64 ": push message dropped", l->leader_id);
         return;
     }
-    if (l->len == 0) {
+    if (fifo_len(&l->q) == 0) {
         fwd_forget(l, "a reply to no command", 1);
         return;
     }
@@ -265,7 +253,7 @@ int transport_forward(struct transport *t, uint64_t leader_id, const struct tran
     for (int i = 0; i < ncmds; i++)
         for (int j = 0; j < cmds[i].argc; j++)
             cost += cmds[i].argv[j].len;
-    if (transport_queue_full(&t->lim, l->len - l->n_internal, l->bytes, cost))
+    if (transport_queue_full(&t->lim, fifo_len(&l->q) - l->n_internal, l->bytes, cost))
         return TRANSPORT_EFULL;
     if (l->link && l->leader_id != leader_id) fwd_forget(l, "the leader changed", 1);
     if (!l->link && fwd_open(l, p) != 0) return TRANSPORT_ENOTCONN;
@@ -285,7 +273,7 @@ int transport_forward(struct transport *t, uint64_t leader_id, const struct tran
 
 static void cancel_ud(struct fwd_link *l, const void *ud)
 {
-    for (size_t i = 0; i < l->len; i++) {
+    for (size_t i = 0; i < fifo_len(&l->q); i++) {
         struct fwd *f = fwd_at(l, i);
         if (f->ud == ud) f->cb = NULL;
     }
@@ -300,9 +288,9 @@ void transport_forward_cancel_ud(struct transport *t, const void *ud)
 uint32_t transport_forward_pending(const struct transport *t)
 {
     const struct fwd_link *sh = t->fwd.by_proto;
-    size_t n = sh[0].len - sh[0].n_internal + sh[1].len - sh[1].n_internal;
+    size_t n = fifo_len(&sh[0].q) - sh[0].n_internal + fifo_len(&sh[1].q) - sh[1].n_internal;
     for (const struct fwd_link *s = t->fwd.sessions; s; s = s->next_s)
-        n += s->len - s->n_internal;
+        n += fifo_len(&s->q) - s->n_internal;
     return (uint32_t)n;
 }
 
@@ -325,6 +313,7 @@ void transport_set_forward(struct transport *t, const char *password, size_t pas
 static void link_init(struct transport *t, struct fwd_link *l)
 {
     l->t = t;
+    fifo_init(&l->q, sizeof(struct fwd));
     l->proto = 2;
     ev_init(&l->timer, fwd_timer_cb);
     l->timer.data = l;
@@ -339,8 +328,7 @@ static void link_release(struct fwd_link *l)
     ev_timer_stop(l->t->loop, &l->deliver);
     rlink_close(l->link);
     l->link = NULL;
-    free(l->q);
-    l->q = NULL;
+    fifo_free(&l->q);
 }
 
 struct transport_session *transport_session_new(struct transport *t)
