@@ -338,35 +338,34 @@ void tls_ctx_fingerprint(const struct config *cfg, unsigned char out[32])
 
 /* -------------------------------------------------------- connections */
 
-struct tls_conn *tls_conn_accept(struct tls_ctx *ctx, int fd)
+/* A connection on fd with a context's SSL_CTX, as its server or client. */
+static struct tls_conn *conn_new(SSL_CTX *sctx, int fd, int server)
 {
-    SSL *ssl = SSL_new(ctx->server);
+    SSL *ssl = SSL_new(sctx);
     if (!ssl) return NULL;
     if (SSL_set_fd(ssl, fd) != 1) {
         SSL_free(ssl);
         return NULL;
     }
-    SSL_set_accept_state(ssl);
+    if (server)
+        SSL_set_accept_state(ssl);
+    else
+        SSL_set_connect_state(ssl);
     struct tls_conn *tc = util_xcalloc(1, sizeof *tc);
     tc->ssl = ssl;
     tc->fd = fd;
+    tc->looked = !server; /* the plain-text check is the server's */
     return tc;
+}
+
+struct tls_conn *tls_conn_accept(struct tls_ctx *ctx, int fd)
+{
+    return conn_new(ctx->server, fd, 1);
 }
 
 struct tls_conn *tls_conn_connect(struct tls_ctx *ctx, int fd)
 {
-    SSL *ssl = SSL_new(ctx->client);
-    if (!ssl) return NULL;
-    if (SSL_set_fd(ssl, fd) != 1) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    SSL_set_connect_state(ssl);
-    struct tls_conn *tc = util_xcalloc(1, sizeof *tc);
-    tc->ssl = ssl;
-    tc->fd = fd;
-    tc->looked = 1; /* the plain-text check is the server's */
-    return tc;
+    return conn_new(ctx->client, fd, 0);
 }
 
 int tls_conn_peer_verified(const struct tls_conn *tc)
