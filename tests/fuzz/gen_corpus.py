@@ -3,7 +3,7 @@
 
 Run from the repository root when a format changes; the files are small and
 deterministic. Layouts follow the headers they come from: resp/parser.h, resp/frame.h,
-raft/codec.c, src/sm/sm.h, src/sm/snapshot.h, conf/raftcache.conf.
+raft/codec.c, src/sm/sm.h, src/sm/snapshot.h, conf/raftcache.conf, src/acl/acl.h.
 """
 import os
 import struct
@@ -197,7 +197,21 @@ save ""
     put("config", "include_dev_zero", b"port 7000\ninclude /dev/zero\n")
 
 
+def acl():
+    # lines of an aclfile, as src/acl/acl.h reads them
+    put("acl", "users", b"""user default on nopass ~* &* +@all
+user app on >secret ~app:* %R~ro:* &news.* +@all -@dangerous -flushall
+user ro on #c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2 %R~* +@read
+user sel on nopass ~a:* +get (~b:* +set) (%W~log:* +lpush +select|0 -config|set)
+user gone on nopass
+deluser gone
+user ro reset
+""")
+    put("acl", "errors", b"user x +nosuch\nuser y (~a +get\nuser z allkeys ~b\nuser w #abc\n")
+
+
 if __name__ == "__main__":
+    acl()
     resp()
     codec()
     sm()
