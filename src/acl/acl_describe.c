@@ -13,36 +13,9 @@
 #include <string.h>
 
 #include "acl/acl_int.h"
-#include "base/util.h"
+#include "base/text.h"
 #include "cmd/cmd.h"
 #include "raft/raft_assert.h"
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static void put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = util_xrealloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct sbuf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static char *take(struct sbuf *b)
-{
-    if (!b->p) put(b, "", 0);
-    return b->p;
-}
 
 /* Commands of category cat whose bit s has (on) and lacks (off). */
 static void count_category(const struct acl_selector *s, int cat, unsigned *on, unsigned *off)
@@ -76,19 +49,19 @@ static int best_category(const struct acl_selector *temp, const char *applied, i
     return best;
 }
 
-static void rule(struct sbuf *b, struct acl_selector *model, const char *sign, const char *name)
+static void rule(struct text *b, struct acl_selector *model, const char *sign, const char *name)
 {
-    struct sbuf op = {0};
-    puts_(&op, sign);
-    puts_(&op, name);
+    struct text op = {0};
+    text_puts(&op, sign);
+    text_puts(&op, name);
     ASSERT(acl_selector_apply(model, op.p, op.len) == RULE_OK);
-    put(b, op.p, op.len);
-    put(b, " ", 1);
+    text_put(b, op.p, op.len);
+    text_put(b, " ", 1);
     free(op.p);
 }
 
 /* Single commands where model and s differ, then s's first arguments. */
-static void single(struct sbuf *b, const struct acl_selector *s, struct acl_selector *model,
+static void single(struct text *b, const struct acl_selector *s, struct acl_selector *model,
                    const struct command *c)
 {
     int id = cmd_id(c);
@@ -100,31 +73,31 @@ static void single(struct sbuf *b, const struct acl_selector *s, struct acl_sele
     for (size_t i = 0; i < s->n_first; i++) {
         if (s->first[i].id != id) continue;
         for (size_t j = 0; j < s->first[i].n; j++) {
-            puts_(b, "+");
-            puts_(b, c->name);
-            puts_(b, "|");
-            puts_(b, s->first[i].args[j]);
-            puts_(b, " ");
+            text_puts(b, "+");
+            text_puts(b, c->name);
+            text_puts(b, "|");
+            text_puts(b, s->first[i].args[j]);
+            text_puts(b, " ");
         }
     }
 }
 
 static char *command_rules(const struct acl_selector *s)
 {
-    struct sbuf b = {0};
+    struct text b = {0};
     struct acl_selector model, temp;
     int additive = !acl_bit(s, ACL_FUTURE_BIT);
     acl_selector_init(&model, 0, 0);
     acl_selector_init(&temp, 0, 0);
     memcpy(temp.allowed, s->allowed, sizeof temp.allowed);
     ASSERT(acl_selector_apply(&model, additive ? "-@all" : "+@all", 5) == RULE_OK);
-    puts_(&b, additive ? "-@all " : "+@all ");
+    text_puts(&b, additive ? "-@all " : "+@all ");
     char applied[ACL_CATEGORIES_MAX] = {0};
     for (int best; (best = best_category(&temp, applied, additive)) >= 0;) {
         rule(&b, &model, additive ? "+@" : "-@", acl_category_name(best));
-        struct sbuf inv = {0};
-        puts_(&inv, additive ? "-@" : "+@");
-        puts_(&inv, acl_category_name(best));
+        struct text inv = {0};
+        text_puts(&inv, additive ? "-@" : "+@");
+        text_puts(&inv, acl_category_name(best));
         ASSERT(acl_selector_apply(&temp, inv.p, inv.len) == RULE_OK);
         free(inv.p);
         applied[best] = 1;
@@ -136,37 +109,37 @@ static char *command_rules(const struct acl_selector *s)
            "the rules described do not make the user's commands");
     acl_selector_free(&model);
     acl_selector_free(&temp);
-    return b.p;
+    return text_take(&b);
 }
 
-static void key_pattern(struct sbuf *b, const struct acl_pattern *p)
+static void key_pattern(struct text *b, const struct acl_pattern *p)
 {
-    puts_(b, p->perm == ACL_PERM_ALL ? "~" : p->perm == ACL_PERM_READ ? "%R~" : "%W~");
-    put(b, p->p, p->len);
+    text_puts(b, p->perm == ACL_PERM_ALL ? "~" : p->perm == ACL_PERM_READ ? "%R~" : "%W~");
+    text_put(b, p->p, p->len);
 }
 
-static void describe_selector(struct sbuf *b, const struct acl_selector *s)
+static void describe_selector(struct text *b, const struct acl_selector *s)
 {
     if (s->flags & SEL_ALLKEYS) {
-        puts_(b, "~* ");
+        text_puts(b, "~* ");
     } else {
         for (size_t i = 0; i < s->n_keys; i++) {
             key_pattern(b, &s->keys[i]);
-            puts_(b, " ");
+            text_puts(b, " ");
         }
     }
     if (s->flags & SEL_ALLCHANNELS) {
-        puts_(b, "&* ");
+        text_puts(b, "&* ");
     } else {
-        puts_(b, "resetchannels ");
+        text_puts(b, "resetchannels ");
         for (size_t i = 0; i < s->n_channels; i++) {
-            puts_(b, "&");
-            put(b, s->channels[i].p, s->channels[i].len);
-            puts_(b, " ");
+            text_puts(b, "&");
+            text_put(b, s->channels[i].p, s->channels[i].len);
+            text_puts(b, " ");
         }
     }
     char *rules = command_rules(s);
-    puts_(b, rules);
+    text_puts(b, rules);
     free(rules);
 }
 
@@ -189,24 +162,24 @@ void acl_each_flag(const struct acl_user *u, void (*fn)(void *ud, const char *fl
 
 char *acl_describe(const struct acl_user *u, size_t *len)
 {
-    struct sbuf b = {0};
+    struct text b = {0};
     for (size_t i = 0; i < sizeof user_flags / sizeof user_flags[0]; i++)
         if (u->flags & user_flags[i].flag) {
-            puts_(&b, user_flags[i].name);
-            puts_(&b, " ");
+            text_puts(&b, user_flags[i].name);
+            text_puts(&b, " ");
         }
     for (size_t i = 0; i < u->n_passwords; i++) {
-        puts_(&b, "#");
-        puts_(&b, u->passwords[i]);
-        puts_(&b, " ");
+        text_puts(&b, "#");
+        text_puts(&b, u->passwords[i]);
+        text_puts(&b, " ");
     }
     for (size_t i = 0; i < u->n_sel; i++) {
-        if (i) puts_(&b, " (");
+        if (i) text_puts(&b, " (");
         describe_selector(&b, &u->sel[i]);
-        if (i) puts_(&b, ")");
+        if (i) text_puts(&b, ")");
     }
     if (len) *len = b.len;
-    return take(&b);
+    return text_take(&b);
 }
 
 int acl_selector_count(const struct acl_user *u)
@@ -220,19 +193,19 @@ int acl_describe_selector(const struct acl_user *u, int i, char **commands, char
     if (i < 0 || (size_t)i >= u->n_sel) return -1;
     const struct acl_selector *s = &u->sel[i];
     *commands = command_rules(s);
-    struct sbuf k = {0}, c = {0};
-    if (s->flags & SEL_ALLKEYS) puts_(&k, "~*");
+    struct text k = {0}, c = {0};
+    if (s->flags & SEL_ALLKEYS) text_puts(&k, "~*");
     for (size_t j = 0; !(s->flags & SEL_ALLKEYS) && j < s->n_keys; j++) {
-        if (j) puts_(&k, " ");
+        if (j) text_puts(&k, " ");
         key_pattern(&k, &s->keys[j]);
     }
-    if (s->flags & SEL_ALLCHANNELS) puts_(&c, "&*");
+    if (s->flags & SEL_ALLCHANNELS) text_puts(&c, "&*");
     for (size_t j = 0; !(s->flags & SEL_ALLCHANNELS) && j < s->n_channels; j++) {
-        if (j) puts_(&c, " ");
-        puts_(&c, "&");
-        put(&c, s->channels[j].p, s->channels[j].len);
+        if (j) text_puts(&c, " ");
+        text_puts(&c, "&");
+        text_put(&c, s->channels[j].p, s->channels[j].len);
     }
-    *keys = take(&k);
-    *channels = take(&c);
+    *keys = text_take(&k);
+    *channels = text_take(&c);
     return 0;
 }
