@@ -11,14 +11,6 @@
 #include "base/util.h"
 #include "raft/raft_assert.h"
 
-char *acl_dup(const char *p, size_t len)
-{
-    char *d = util_xmalloc(len + 1);
-    if (len) memcpy(d, p, len);
-    d[len] = '\0';
-    return d;
-}
-
 const char *acl_rule_error(enum acl_rule_err e)
 {
     switch (e) {
@@ -53,7 +45,7 @@ const char *acl_rule_error(enum acl_rule_err e)
 struct acl_user *acl_user_new(const char *name, size_t len, int pubsub_all)
 {
     struct acl_user *u = util_xcalloc(1, sizeof *u);
-    u->name = acl_dup(name, len);
+    u->name = util_xmemdup(name, len);
     u->len = len;
     u->flags = USER_DISABLED;
     u->sel = util_xmalloc(sizeof *u->sel);

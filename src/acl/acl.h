@@ -160,6 +160,15 @@ int acl_category_find(const char *name, size_t len);
 /* 1 if cmd is in category i. */
 int acl_command_in_category(const struct command *cmd, int i);
 
+/* An aclfile's text (file names it in errors) as a new set: the users its
+ * lines "user <name> rules..." make (acl_defuser), with Redis's default
+ * user unless a line names "default". NULL when any line is wrong, with
+ * every error in *errors (malloc'd; Redis's texts, lines named file:N). */
+struct acl *acl_parse_file(const char *text, size_t len, const char *file, int pubsub_all,
+                           char **errors);
+/* The users as an aclfile (ACL SAVE), malloc'd; *len its length. */
+char *acl_file_text(const struct acl *a, size_t *len);
+
 /* Splits an aclfile's or a "user" directive's line into words (spaces
  * and tabs apart; no quoting, as Redis's aclfile has none for rules) and
  * checks it is "user <name> rules...": returns the number of words, or -1

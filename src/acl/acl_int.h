@@ -113,8 +113,6 @@ int acl_word_is(const char *op, size_t len, const char *word);
 /* 1 if p[0..len) holds a space, a control space or a NUL (Redis refuses
  * those in user names and patterns). */
 int acl_has_space(const char *p, size_t len);
-/* A NUL-terminated copy of p[0..len). */
-char *acl_dup(const char *p, size_t len);
 void acl_user_free(struct acl_user *u);
 void acl_user_copy(struct acl_user *dst, const struct acl_user *src);
 struct acl_user *acl_user_new(const char *name, size_t len, int pubsub_all);

@@ -134,7 +134,7 @@ static struct acl_pattern *patterns_dup(const struct acl_pattern *src, size_t n)
     struct acl_pattern *d = util_xmalloc(n * sizeof *d);
     for (size_t i = 0; i < n; i++) {
         d[i] = src[i];
-        d[i].p = acl_dup(src[i].p, src[i].len);
+        d[i].p = util_xmemdup(src[i].p, src[i].len);
     }
     return d;
 }
@@ -149,7 +149,7 @@ void acl_selector_copy(struct acl_selector *dst, const struct acl_selector *src)
         const struct acl_firstargs *f = &src->first[i];
         dst->first[i] = (struct acl_firstargs){f->id, util_xmalloc(f->n * sizeof(char *)), f->n};
         for (size_t j = 0; j < f->n; j++)
-            dst->first[i].args[j] = acl_dup(f->args[j], strlen(f->args[j]));
+            dst->first[i].args[j] = util_xmemdup(f->args[j], strlen(f->args[j]));
     }
 }
 
@@ -199,7 +199,7 @@ static enum acl_rule_err add_first_arg(struct acl_selector *s, int id, const cha
         if (strlen(f->args[j]) == len && !strncasecmp(f->args[j], arg, len)) return RULE_OK;
     if (f->n >= ACL_FIRSTARGS_MAX) return RULE_LIMIT;
     f->args = util_xrealloc(f->args, (f->n + 1) * sizeof *f->args);
-    f->args[f->n++] = acl_dup(arg, len);
+    f->args[f->n++] = util_xmemdup(arg, len);
     return RULE_OK;
 }
 
@@ -217,7 +217,7 @@ static enum acl_rule_err add_pattern(struct acl_pattern **list, size_t *n, const
         }
     if (*n >= ACL_PATTERNS_MAX) return RULE_LIMIT;
     *list = util_xrealloc(*list, (*n + 1) * sizeof **list);
-    (*list)[(*n)++] = (struct acl_pattern){acl_dup(p, len), len, perm};
+    (*list)[(*n)++] = (struct acl_pattern){util_xmemdup(p, len), len, perm};
     return RULE_OK;
 }
 

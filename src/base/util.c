@@ -356,6 +356,14 @@ void *util_xrealloc(void *p, size_t n)
     return q;
 }
 
+char *util_xmemdup(const void *p, size_t n)
+{
+    char *d = util_xmalloc(n + 1);
+    if (n) memcpy(d, p, n);
+    d[n] = '\0';
+    return d;
+}
+
 uint64_t util_rand_below(uint64_t *state, uint64_t n)
 {
     /* Rejection of the top partial range keeps it exactly uniform. */

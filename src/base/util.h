@@ -75,6 +75,8 @@ int util_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 void *util_xmalloc(size_t n);
 void *util_xcalloc(size_t n, size_t size);
 void *util_xrealloc(void *p, size_t n);
+/* A copy of p[0..n) with a NUL after it. */
+char *util_xmemdup(const void *p, size_t n);
 /* A uniformly distributed integer in [0, n) from *state (util_rand64);
  * n > 0. */
 uint64_t util_rand_below(uint64_t *state, uint64_t n);

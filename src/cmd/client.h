@@ -189,6 +189,8 @@ struct multi_state {
 struct watched_key;
 struct transport_session; /* src/transport/transport.h */
 
+struct acl_user;
+
 struct client {
     uint64_t id;
     struct server *srv;
@@ -203,6 +205,11 @@ struct client {
     struct resp_out out;
     /* identity, for CLIENT LIST/INFO */
     char *name, *lib_name, *lib_ver; /* owned, NULL when unset */
+    /* The ACL user it runs as (src/server/aclstate.h; NULL for the apply
+     * path, and a peer link, which no user restricts) and that user's name
+     * (the user object's own: CLIENT LIST's user=). */
+    struct acl_user *user;
+    const char *user_name;
     char addr[64], laddr[64];
     int64_t ctime_ms, last_interaction_ms;
     const char *last_cmd; /* static name of the last command */

@@ -300,6 +300,7 @@ static const char *const protected_action_names[] = {"no", "yes", "local", NULL}
 static const char *const supervised_names[] = {"no", "upstart", "systemd", "auto", NULL};
 /* Indexed by enum config_tls_auth. */
 static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
+static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
 /* Indexed by enum config_read_mode. */
 static const char *const read_mode_names[] = {"linearizable", "lease", NULL};
 
@@ -363,7 +364,17 @@ const struct config_def config_defs[] = {
              "who may run DEBUG (DIGEST, DIGEST-VALUE): no one (no), every client (yes), or "
              "clients on the loopback interface (local)"),
     DEF_SECRET("requirepass", requirepass, CONFIG_SENSITIVE,
-               "password clients must AUTH with (any bytes); empty = none"),
+               "the default user's password (any bytes); empty = nopass"),
+    DEF_SPECIAL("user", "", config_user_special,
+                IMM | CONFIG_MULTI_ARG | CONFIG_UNREADABLE | CONFIG_SENSITIVE | CONFIG_REPEATED,
+                "an ACL user: user <name> [rules ...], one directive a user (not with aclfile)"),
+    DEF_STR("aclfile", aclfile, "", NULL, IMM,
+            "file of ACL users (user <name> rules...), read at start and by ACL LOAD, "
+            "written by ACL SAVE; empty = none"),
+    DEF_INT("acllog-max-len", acllog_max_len, "128", 0, LLONG_MAX, 0,
+            "failed logins and denied commands ACL LOG keeps"),
+    DEF_ENUM("acl-pubsub-default", acl_pubsub_default, "resetchannels", pubsub_default_names, 0,
+             "the channels a new ACL user reaches: none (resetchannels) or all (allchannels)"),
     DEF_SECRET("raft-secret", raft_secret, IMM | CONFIG_SENSITIVE | CONFIG_UNREADABLE,
                "shared secret peers must present (any bytes; never shown by CONFIG GET); "
                "empty = peer commands refused"),

@@ -78,6 +78,7 @@ enum config_flags {
     CONFIG_SENSITIVE = 1u << 1,  /* a secret: callers redact it in logs and MONITOR */
     CONFIG_MULTI_ARG = 1u << 2,  /* takes several words ("bind a b"); one word is split */
     CONFIG_UNREADABLE = 1u << 3, /* never returned by CONFIG GET (raft-secret) */
+    CONFIG_REPEATED = 1u << 4,   /* each line adds one ("user"): CONFIG REWRITE keeps the lines */
 };
 
 /* Redis's eviction policies (src/sm/evict.h): noeviction refuses writes over
@@ -194,6 +195,13 @@ struct config_hook {
  * while keeping every size derived from the directive far from overflow. */
 #define PROTO_MAX_BULK_LEN_MAX (4LL << 30)
 
+/* One "user" directive: its words after "user" (the name, then rules). */
+struct config_user_line {
+    int argc;
+    char **argv;
+};
+#define CONFIG_USERS_MAX 10000 /* "user" directives at most */
+
 struct config {
     /* network */
     char *bind[CONFIG_BIND_MAX];
@@ -218,6 +226,13 @@ struct config {
     struct config_secret requirepass;
     struct config_secret raft_secret;
     int protected_mode;       /* without requirepass, only loopback clients (src/net/conn.c) */
+    /* ACL (src/acl/acl.h; src/server/aclstate.h makes the users of them):
+     * the "user" directives in file order, or the aclfile ("" = none) */
+    struct config_user_line *acl_users;
+    int acl_users_count;
+    char *aclfile;
+    long long acllog_max_len; /* ACL LOG's entries at most */
+    int acl_pubsub_default;   /* 1: new users reach every channel (allchannels) */
     int enable_debug_command; /* enum config_protected_action: who may run DEBUG */
     /* logging */
     int loglevel;             /* enum log_level (src/base/log.h) */

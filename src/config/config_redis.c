@@ -63,9 +63,6 @@ static const struct config_special refused_special = {set_refused, config_format
     }
 
 const struct config_def config_redis_defs[] = {
-    KEPT("acl-pubsub-default", "resetchannels", WHY_NOT_YET),
-    ONLY("aclfile", "", WHY_NOT_YET),
-    KEPT("acllog-max-len", "128", WHY_NOT_YET),
     KEPT("active-defrag-cycle-max", "25", WHY_TUNING),
     KEPT("active-defrag-cycle-min", "1", WHY_TUNING),
     KEPT("active-defrag-ignore-bytes", "104857600", WHY_TUNING),

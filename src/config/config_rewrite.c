@@ -174,7 +174,7 @@ static int rewrite_lines(const struct config *c, FILE *f, struct text *out, char
         if (config_split_words(line, &w, why, sizeof why) == 0 && w.argc > 0 && w.argv[0][0] != '#')
             d = config_lookup(w.argv[0]);
         config_words_free(&w);
-        if (!d) {
+        if (!d || (d->flags & CONFIG_REPEATED)) { /* kept as it is */
             text_put(out, line, n);
             if (!whole) text_put(out, "\n", 1);
             continue;

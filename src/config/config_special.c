@@ -408,7 +408,53 @@ static int format_percentiles(const struct config *c, const struct config_def *d
     return (int)o.n;
 }
 
+/* ----------------------------------------------------------------- user */
+
+static void free_users(struct config *c)
+{
+    for (int i = 0; i < c->acl_users_count; i++) {
+        for (int j = 0; j < c->acl_users[i].argc; j++)
+            free(c->acl_users[i].argv[j]);
+        free(c->acl_users[i].argv);
+    }
+    free(c->acl_users);
+    c->acl_users = NULL;
+    c->acl_users_count = 0;
+}
+
+/* Each "user" directive adds one (the ACL module checks the rules); an
+ * empty one (the default) forgets those before. */
+static int set_user(struct config *c, const struct config_def *d, int argc, const char *const *argv,
+                    char *err, size_t errlen)
+{
+    (void)d;
+    if (argc == 0 || (argc == 1 && !argv[0][0])) {
+        free_users(c);
+        return 0;
+    }
+    if (c->acl_users_count >= CONFIG_USERS_MAX)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d user directives",
+                         CONFIG_USERS_MAX);
+    c->acl_users =
+        util_xrealloc(c->acl_users, ((size_t)c->acl_users_count + 1) * sizeof *c->acl_users);
+    struct config_user_line *u = &c->acl_users[c->acl_users_count++];
+    u->argc = argc;
+    u->argv = util_xmalloc((size_t)argc * sizeof *u->argv);
+    for (int i = 0; i < argc; i++)
+        u->argv[i] = config_xstrdup(argv[i]);
+    return 0;
+}
+
+static int format_users(const struct config *c, const struct config_def *d, char *buf, size_t len)
+{
+    (void)d;
+    (void)c;
+    if (len) buf[0] = '\0'; /* unreadable: rules hold passwords */
+    return 0;
+}
+
 const struct config_special config_bind_special = {set_bind, format_bind, free_bind};
+const struct config_special config_user_special = {set_user, format_users, free_users};
 const struct config_special config_members_special = {set_members, format_members, free_members};
 const struct config_special config_obuf_special = {set_obuf, format_obuf, NULL};
 const struct config_special config_fixed_special = {set_fixed, config_format_fixed, NULL};

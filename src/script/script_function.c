@@ -145,14 +145,6 @@ static const char *read_positional(lua_State *L)
     return NULL;
 }
 
-static char *dup_str(const char *s, size_t len)
-{
-    char *d = util_xmalloc(len + 1);
-    memcpy(d, s, len);
-    d[len] = '\0';
-    return d;
-}
-
 static int register_function(lua_State *L)
 {
     struct script_load *ld = script_engine_of(L)->load;
@@ -191,8 +183,8 @@ static int register_function(lua_State *L)
         ld->fns = util_xrealloc(ld->fns, ld->cap * sizeof *ld->fns);
     }
     ld->fns[ld->n++] = (struct script_lib_fn){
-        .name = dup_str(name, len),
-        .desc = desc ? dup_str(desc, desc_len) : NULL,
+        .name = util_xmemdup(name, len),
+        .desc = desc ? util_xmemdup(desc, desc_len) : NULL,
         .flags = flags,
         .fn_ref = ref,
     };

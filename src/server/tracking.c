@@ -49,14 +49,6 @@ struct tracking_client {
 
 static const char INVALIDATE_CHANNEL[] = "__redis__:invalidate";
 
-static char *memdup(const char *p, size_t n)
-{
-    char *d = util_xmalloc(n + 1);
-    memcpy(d, p, n);
-    d[n] = 0;
-    return d;
-}
-
 static uint64_t rnd(void *state)
 {
     return util_rand64(state);
@@ -124,7 +116,7 @@ static void hold(struct client *c, const char *key, size_t len)
         s->held = util_xrealloc(s->held, s->held_cap * sizeof *s->held);
     }
     struct held *h = &s->held[s->n_held++];
-    h->ptr = key ? memdup(key, len) : NULL;
+    h->ptr = key ? util_xmemdup(key, len) : NULL;
     h->len = len;
     h->until = relayed_needed(c);
 }
@@ -280,7 +272,7 @@ static void bcast_add(struct tracking *t, struct client *c, const struct resp_ar
     }
     b->c[b->n++] = c;
     s->prefixes = util_xrealloc(s->prefixes, (s->n_prefixes + 1) * sizeof *s->prefixes);
-    s->prefixes[s->n_prefixes].ptr = memdup(p->ptr, p->len);
+    s->prefixes[s->n_prefixes].ptr = util_xmemdup(p->ptr, p->len);
     s->prefixes[s->n_prefixes].len = p->len;
     s->n_prefixes++;
 }
