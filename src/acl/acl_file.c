@@ -51,13 +51,15 @@ static void load_line(struct acl *a, struct resp_arg *w, int n, const char *file
     *default_seen |= is_default;
     char err[512];
     if (acl_defuser(a, w[1].ptr, w[1].len, n - 2, w + 2, pubsub_all, err, sizeof err) != 0) {
-        /* "Error in ACL SETUSER modifier 'op': why" reads, in a file,
-         * "Error in applying operation 'op': why" */
+        /* "Error in ACL SETUSER modifier 'op': why" reads, in a file as in
+         * Redis's, "Error in applying operation 'op': why" for an unknown
+         * command (no secret in it), else only why */
         const char *op = strstr(err, "modifier ");
-        if (op)
+        const char *why = op ? strstr(op, "': ") : NULL;
+        if (why && strstr(why, acl_rule_error(RULE_UNKNOWN)))
             errorf(errors, "%s:%d: Error in applying operation %s. ", file, lineno, op + 9);
         else
-            errorf(errors, "%s:%d: %s. ", file, lineno, err);
+            errorf(errors, "%s:%d: %s. ", file, lineno, why ? why + 3 : err);
     }
 }
 

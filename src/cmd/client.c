@@ -69,19 +69,19 @@ size_t client_format_info(const struct client *c, char *buf, size_t cap, int64_t
     if (!f) flags[f++] = 'N';
     ASSERT(f < (int)sizeof flags);
     flags[f] = 0;
-    int n =
-        snprintf(buf, cap,
-                 "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%u "
-                 "psub=%u ssub=%u multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-                 "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=%lld "
-                 "resp=%d lib-name=%s lib-ver=%s",
-                 (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-                 (long long)((now_ms - c->ctime_ms) / 1000),
-                 (long long)((now_ms - c->last_interaction_ms) / 1000), flags, c->db, c->n_subs[0],
-                 c->n_subs[1], c->n_subs[2], (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
-                 c->qlen, c->qcap - c->qlen, c->qcap, c->qlen, resp_out_pending(&c->out),
-                 client_memory(c), c->last_cmd ? c->last_cmd : "NULL", c->user_name ? c->user_name : "",
-                 (c->tracking & TRACKING_ON) ? (long long)c->tracking_redirect : -1LL, c->out.proto,
-                 c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+    int n = snprintf(
+        buf, cap,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%u "
+        "psub=%u ssub=%u multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=%lld "
+        "resp=%d lib-name=%s lib-ver=%s",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+        (long long)((now_ms - c->ctime_ms) / 1000),
+        (long long)((now_ms - c->last_interaction_ms) / 1000), flags, c->db, c->n_subs[0],
+        c->n_subs[1], c->n_subs[2], (c->flags & CLIENT_MULTI) ? c->mstate.count : -1, c->qlen,
+        c->qcap - c->qlen, c->qcap, c->qlen, resp_out_pending(&c->out), client_memory(c),
+        c->last_cmd ? c->last_cmd : "NULL", c->user_name ? c->user_name : "",
+        (c->tracking & TRACKING_ON) ? (long long)c->tracking_redirect : -1LL, c->out.proto,
+        c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= cap ? cap - 1 : (size_t)n);
 }

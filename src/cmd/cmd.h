@@ -75,6 +75,8 @@ struct cmd_block {
     int ids_first;
 };
 
+struct acl_user;
+
 struct cmd_ctx {
     int argc;
     const struct resp_arg *argv; /* borrowed for the duration of the call */
@@ -128,6 +130,21 @@ struct cmd_ctx {
      * keys count as read (client-side caching, src/server/tracking.h, as
      * Redis counts them). */
     int script_read;
+    /* In: the call is an ACL write applied from RAFTCACHE.ACL: the
+     * proposing node's acl-pubsub-default and ACL LOAD's file
+     * (src/server/aclstate.h); NULL elsewhere. */
+    const struct cmd_acl_apply *acl;
+    /* In: the ACL user the call runs as, whose permissions a script's
+     * commands are checked against (src/acl/acl.h): the client's for a
+     * call run here, RAFTCACHE.AS's for a script applied from the log
+     * (src/server/aclstate.h); NULL: nothing restricts it. */
+    const struct acl_user *user;
+};
+
+struct cmd_acl_apply {
+    int pubsub_all;
+    const char *payload;
+    size_t payload_len;
 };
 
 /* A write changed key: fires event (of class type, enum notify_class) as
@@ -249,6 +266,10 @@ enum cmd_proxy {
                              * link's last write, and it may wait) */
 };
 
+/* 1 if the call changes the users every node enforces: proposed wrapped
+ * in RAFTCACHE.ACL (src/server/aclstate.h). */
+typedef int cmd_acl_write_fn(int argc, const struct resp_arg *argv);
+
 /* The flags of a call's keys, as key_flags writes one spec's (below). */
 typedef const char *cmd_key_flags_fn(int argc, const struct resp_arg *argv);
 
@@ -297,6 +318,11 @@ struct command {
      * its keys are read only if the script calls a read command
      * (cmd_ctx.script_read), whatever the row's flags say. */
     uint8_t runs_script;
+    /* NULL, or whether a call changes the ACL users (ACL SETUSER, CONFIG
+     * SET requirepass): the node that proposes it wraps it in RAFTCACHE.ACL
+     * (src/server/aclstate.h). Such a row is CMD_WRITE, or its call_flags
+     * say so for the calls it covers. */
+    cmd_acl_write_fn *acl_write;
 };
 
 /* The registry (src/cmd/registry.c) knows no row: it is handed the groups
@@ -397,6 +423,8 @@ cmd_proc cmd_info, cmd_command, cmd_command_count, cmd_command_info, cmd_command
     cmd_command_list, cmd_command_getkeys, cmd_command_getkeysandflags, cmd_command_help;
 /* src/servercmd/cmd_config.c */
 cmd_proc cmd_config_get, cmd_config_set, cmd_config_resetstat, cmd_config_rewrite, cmd_config_help;
+cmd_acl_write_fn cmd_config_set_acl_write;
+cmd_call_flags_fn cmd_config_set_call_flags;
 /* src/servercmd/cmd_cluster.c */
 cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_cluster_shards,
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,

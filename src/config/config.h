@@ -225,7 +225,7 @@ struct config {
      * commands refused */
     struct config_secret requirepass;
     struct config_secret raft_secret;
-    int protected_mode;       /* without requirepass, only loopback clients (src/net/conn.c) */
+    int protected_mode; /* without requirepass, only loopback clients (src/net/conn.c) */
     /* ACL (src/acl/acl.h; src/server/aclstate.h makes the users of them):
      * the "user" directives in file order, or the aclfile ("" = none) */
     struct config_user_line *acl_users;

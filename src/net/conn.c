@@ -63,6 +63,7 @@
 #include "net/conn_int.h"
 #include "server/server.h"
 #include "net/server_io.h"
+#include "server/aclstate.h"
 #include "server/dispatch.h"
 #include "base/log.h"
 #include "server/multi.h"
@@ -171,8 +172,9 @@ static void set_socket_options(struct server *srv, int fd, int unix_socket)
 
 /* ---------------------------------------------------------- protected mode
  *
- * Redis 7.0's rule: with protected-mode yes (the default) and no
- * requirepass, only clients on the loopback interface are served; any other
+ * Redis 7.0's rule: with protected-mode yes (the default) and a default
+ * user without a password (nopass: no requirepass, and no ACL rule gave
+ * it one), only clients on the loopback interface are served; any other
  * gets the -DENIED error below and is disconnected, so a node bound to a
  * public address without a password is not open to the network. Raft peers
  * on other hosts still have to reach the node: when raft-secret is set, such
@@ -216,7 +218,7 @@ static int peer_is_loopback(int fd)
 
 static int protected_applies(const struct server *srv, int loopback)
 {
-    return srv->cfg.protected_mode && !srv->cfg.requirepass.len && !loopback;
+    return srv->cfg.protected_mode && aclstate_default_nopass(srv) && !loopback;
 }
 
 void client_deny_protected(struct client *c)
@@ -289,9 +291,11 @@ static void client_create(struct server *srv, int fd, uint32_t flags, int tls)
     c->fd = fd;
     c->ctime_ms = c->last_interaction_ms = server_now_ms();
     c->flags = flags;
-    /* A protected client is not authenticated: the parser keeps its limits
-     * for unauthenticated input until RAFT.AUTH makes it a peer. */
-    if (!srv->cfg.requirepass.len && !(flags & CLIENT_PROTECTED)) c->flags |= CLIENT_AUTHED;
+    /* It runs as the default user. A protected client is not authenticated:
+     * the parser keeps its limits for unauthenticated input until RAFT.AUTH
+     * makes it a peer. */
+    aclstate_client_start(srv, c);
+    if (flags & CLIENT_PROTECTED) c->flags &= ~CLIENT_AUTHED;
     resp_parser_init(&c->parser, &lim);
     resp_out_init(&c->out, 2);
     c->out.on_error = monitor_error_hook; /* INFO errorstats */

@@ -407,6 +407,15 @@ void script_set_call_hook(struct script_engine *e,
     e->call_ud = ud;
 }
 
+void script_set_acl_hook(struct script_engine *e,
+                         void (*fn)(void *ud, struct client *c, int reason,
+                                    const struct resp_arg *object),
+                         void *ud)
+{
+    e->acl_fn = fn;
+    e->acl_ud = ud;
+}
+
 int script_busy(const struct script_engine *e, const struct client **client)
 {
     if (client) *client = e->busy && e->run && e->run->ctx ? e->run->ctx->client : NULL;

@@ -111,6 +111,15 @@ void script_set_busy(struct script_engine *e, int64_t threshold_ms, void (*serve
  * command runs: MONITOR's `[0 lua]` lines (src/server/monitors.h). NULL: none. */
 void script_set_call_hook(struct script_engine *e,
                           void (*fn)(void *ud, int argc, const struct resp_arg *argv), void *ud);
+/* A command a script called was denied by the ACL user the run is for
+ * (cmd_ctx.user): called on the node of the client it runs for (the run's
+ * cmd_ctx.client is set), with the reason (enum acl_result) and the
+ * command's name or the key or channel refused: ACL LOG's entry, context
+ * "lua" (src/server/acllog.h). NULL: none. */
+void script_set_acl_hook(struct script_engine *e,
+                         void (*fn)(void *ud, struct client *c, int reason,
+                                    const struct resp_arg *object),
+                         void *ud);
 /* 1 while a script is busy; *client gets the client it runs for (NULL
  * when none, never NULL for a busy run outside the log). */
 int script_busy(const struct script_engine *e, const struct client **client);

@@ -66,6 +66,9 @@ struct script_engine {
     void *busy_ud;
     void (*call_fn)(void *ud, int argc, const struct resp_arg *argv); /* script_set_call_hook */
     void *call_ud;
+    /* script_set_acl_hook */
+    void (*acl_fn)(void *ud, struct client *c, int reason, const struct resp_arg *object);
+    void *acl_ud;
     int busy;
 };
 

@@ -18,6 +18,7 @@
 
 #include <lauxlib.h>
 
+#include "acl/acl.h"
 #include "cmd/cmd.h"
 #include "cmd/monitor.h"
 #include "keyspace/dbs.h"
@@ -80,10 +81,39 @@ static int build_argv(struct script_engine *e, lua_State *L, int argc)
     return 0;
 }
 
+/* Why the run's ACL user may not run cmd (Redis's texts), or NULL; the
+ * denial goes to ACL LOG where the client is. */
+static const char *acl_refusal(struct script_engine *e, struct script_run *run,
+                               const struct command *cmd, const struct resp_arg *argv, int argc)
+{
+    const struct acl_user *u = run->ctx->user;
+    if (!u || acl_user_unrestricted(u)) return NULL;
+    int pos = 0;
+    enum acl_result r = acl_check(u, cmd, argc, argv, &pos);
+    if (r == ACL_OK) return NULL;
+    if (e->acl_fn && run->ctx->client) {
+        struct resp_arg name = {cmd->name, strlen(cmd->name)};
+        e->acl_fn(e->acl_ud, run->ctx->client, (int)r, r == ACL_DENIED_CMD ? &name : &argv[pos]);
+    }
+    switch (r) {
+    case ACL_DENIED_CMD:
+        return "The user executing the script can't run this command or subcommand";
+    case ACL_DENIED_KEY:
+        return "The user executing the script can't access at least one of the keys mentioned "
+               "in the command arguments";
+    case ACL_DENIED_CHANNEL:
+        return "The user executing the script can't publish to the channel mentioned in the "
+               "command";
+    default:
+        return "The user executing the script lacking the permissions for the command";
+    }
+}
+
 /* Why the script may not run the command in e->argv (*cmdp, when
  * known), or NULL. */
-static const char *refusal(struct script_run *run, const struct resp_arg *argv, int argc,
-                           const struct command **cmdp, uint32_t *flagsp)
+static const char *refusal(struct script_engine *e, struct script_run *run,
+                           const struct resp_arg *argv, int argc, const struct command **cmdp,
+                           uint32_t *flagsp)
 {
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv, argc, &parent);
@@ -107,7 +137,7 @@ static const char *refusal(struct script_run *run, const struct resp_arg *argv, 
     if ((flags & CMD_DENYOOM) && run->ctx->over_memory && !run->wrote &&
         !(run->flags & SCRIPT_FLAG_ALLOW_OOM))
         return "-OOM command not allowed when used memory > 'maxmemory'.";
-    return NULL;
+    return acl_refusal(e, run, cmd, argv, argc);
 }
 
 /* Runs the command in e->argv: NULL with its reply in e->reply, or the
@@ -118,7 +148,7 @@ static const char *exec_command(struct script_engine *e, struct script_run *run,
 {
     const struct command *cmd = NULL;
     uint32_t flags = 0;
-    const char *why = refusal(run, e->argv, argc, &cmd, &flags);
+    const char *why = refusal(e, run, e->argv, argc, &cmd, &flags);
     if (why) {
         if (why[0] == '-')
             monitor_error(e->stats, why + 1, strlen(why + 1));

@@ -26,6 +26,7 @@ int call_command(struct server *srv, struct client *c, const struct command *cmd
         .srv = srv,
         .rng = util_rand64(&srv->rng), /* a read: local randomness is fine */
         .probe = blk != NULL,
+        .user = c ? c->user : NULL,
     };
     cmd_call(cmd, &ctx, &srv->monitor, NULL);
     srv->stats.commands_processed++;

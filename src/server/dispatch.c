@@ -12,6 +12,7 @@
 #include "cmd/monitor.h"
 #include "server/memory.h"
 #include "server/call.h"
+#include "server/aclstate.h"
 #include "server/dispatch.h"
 #include "base/log.h"
 #include "server/monitors.h"
@@ -259,6 +260,47 @@ static void submit_wrapped(struct client *c, const char *name, int argc,
     free(w);
 }
 
+/* A script goes into the open batch as sent, or behind RAFTCACHE.OOM when
+ * the leader is over maxmemory (its deny-oom commands fail, src/script/
+ * script.h), behind RAFTCACHE.AS when the client's ACL user is restricted
+ * (its commands are checked against that user where it is applied,
+ * src/server/aclstate.h), or both. */
+static void submit_script(struct client *c, const struct command *cmd, int argc,
+                          const struct resp_arg *argv)
+{
+    int as = c->user && !acl_user_unrestricted(c->user);
+    int oom = memory_refuses(c->srv);
+    if (!as && !oom) {
+        node_write(c->srv->node, c, c->db, cmd, argc, argv);
+        return;
+    }
+    struct resp_arg *w = util_xmalloc(((size_t)argc + 3) * sizeof *w);
+    int n = 0;
+    if (as) {
+        w[n++] = (struct resp_arg){"raftcache.as", 12};
+        w[n].ptr = acl_user_name(c->user, &w[n].len);
+        n++;
+    }
+    if (oom) w[n++] = (struct resp_arg){"raftcache.oom", 13};
+    memcpy(w + n, argv, (size_t)argc * sizeof *w);
+    node_write(c->srv->node, c, c->db, cmd_lookup_name(w[0].ptr, w[0].len), argc + n, w);
+    free(w);
+}
+
+/* An ACL write goes into the open batch wrapped as src/server/aclstate.h
+ * says; one refused there (ACL LOAD's file) is answered at once. */
+static void submit_acl_write(struct client *c, int argc, const struct resp_arg *argv)
+{
+    struct aclstate_wrapped w;
+    char err[4096];
+    if (aclstate_wrap(c->srv, argc, argv, &w, err, sizeof err) != 0) {
+        resp_add_error(&c->out, err);
+        return;
+    }
+    node_write(c->srv->node, c, c->db, cmd_lookup_name("raftcache.acl", 13), w.argc, w.argv);
+    aclstate_wrapped_free(&w);
+}
+
 /* c's blocking call goes into the open batch; a woken client's as the
  * leader serves it (RAFTCACHE.SERVE: a key of another type counts as
  * empty), a fresh call as sent. */
@@ -370,8 +412,10 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script/script.h):
          * the leader's memory decides, and the entry says so. */
-        if ((cmd->flags & CMD_SCRIPT) && memory_refuses(srv))
-            submit_wrapped(c, "raftcache.oom", argc, argv);
+        if (cmd->flags & CMD_SCRIPT)
+            submit_script(c, cmd, argc, argv);
+        else if (cmd->acl_write && cmd->acl_write(argc, argv))
+            submit_acl_write(c, argc, argv);
         else
             node_write(srv->node, c, c->db, cmd, argc, argv);
         serve_waiters(srv, c->db, cmd, argc, argv, NULL);
@@ -457,6 +501,12 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
     }
     if (!(c->flags & CLIENT_AUTHED) && !(cmd->flags & CMD_NOAUTH)) {
         reject(c, cmd, "NOAUTH Authentication required.");
+        return DISPATCH_DONE;
+    }
+    char why[256];
+    if (aclstate_check(srv, c, cmd, argc, argv, in_multi ? ACLLOG_MULTI : ACLLOG_TOPLEVEL, why,
+                       sizeof why) != 0) {
+        reject(c, cmd, why);
         return DISPATCH_DONE;
     }
     if (!(cmd->flags & CMD_ALLOW_BUSY) && server_script_busy(srv, NULL)) {

@@ -6,6 +6,7 @@
 
 #include "raft/raft_assert.h"
 #include "server/call.h"
+#include "server/aclstate.h"
 #include "server/multi.h"
 #include "server/proxy.h"
 #include "server/memory.h"
@@ -95,6 +96,23 @@ void multi_free(struct server *srv)
     dict_free(&srv->watched, NULL);
 }
 
+/* One block: the argv array followed by the argument bytes. */
+static struct resp_arg *argv_copy(int argc, const struct resp_arg *argv)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    struct resp_arg *copy = util_xmalloc((size_t)argc * sizeof *copy + bytes + 1);
+    char *p = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        copy[i].ptr = p;
+        copy[i].len = argv[i].len;
+        p += argv[i].len;
+    }
+    return copy;
+}
+
 void multi_queue(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     struct multi_state *m = &c->mstate;
@@ -109,22 +127,50 @@ void multi_queue(struct client *c, const struct command *cmd, int argc, const st
         m->cmds = n;
         m->cap = ncap;
     }
-    size_t bytes = 0;
-    for (int i = 0; i < argc; i++)
-        bytes += argv[i].len;
-    /* One block: the argv array followed by the argument bytes. */
-    struct resp_arg *copy = util_xmalloc((size_t)argc * sizeof *copy + bytes + 1);
-    char *p = (char *)(copy + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(p, argv[i].ptr, argv[i].len);
-        copy[i].ptr = p;
-        copy[i].len = argv[i].len;
-        p += argv[i].len;
-    }
     m->cmds[m->count].argc = argc;
-    m->cmds[m->count].argv = copy;
+    m->cmds[m->count].argv = argv_copy(argc, argv);
     m->count++;
     m->cmd_flags |= cmd->flags;
+    if (cmd->acl_write && cmd->acl_write(argc, argv)) m->cmd_flags |= CMD_WRITE; /* the log's */
+}
+
+/* A queued script of a client whose ACL user is restricted goes behind
+ * RAFTCACHE.AS, as outside a transaction (src/server/aclstate.h). */
+static void wrap_script(struct client *c, struct multi_cmd *q)
+{
+    struct resp_arg *w = util_xmalloc(((size_t)q->argc + 2) * sizeof *w);
+    w[0] = (struct resp_arg){"raftcache.as", 12};
+    w[1].ptr = acl_user_name(c->user, &w[1].len);
+    memcpy(w + 2, q->argv, (size_t)q->argc * sizeof *w);
+    struct resp_arg *copy = argv_copy(q->argc + 2, w);
+    free(w);
+    free(q->argv);
+    q->argv = copy;
+    q->argc += 2;
+}
+
+/* The queue's ACL writes (and a restricted user's scripts) wrapped as
+ * src/server/aclstate.h says, as the dispatcher wraps them outside a
+ * transaction: 0, or -1 with the error. */
+static int wrap_acl_writes(struct client *c, char *err, size_t errlen)
+{
+    struct multi_state *m = &c->mstate;
+    int restricted = c->user && !acl_user_unrestricted(c->user);
+    for (int i = 0; i < m->count; i++) {
+        struct multi_cmd *q = &m->cmds[i];
+        const struct command *parent;
+        const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
+        if (cmd && (cmd->flags & CMD_SCRIPT) && restricted) wrap_script(c, q);
+        if (!cmd || !cmd->acl_write || !cmd->acl_write(q->argc, q->argv)) continue;
+        struct aclstate_wrapped w;
+        if (aclstate_wrap(c->srv, q->argc, q->argv, &w, err, errlen) != 0) return -1;
+        struct resp_arg *copy = argv_copy(w.argc, w.argv);
+        aclstate_wrapped_free(&w);
+        free(q->argv);
+        q->argv = copy;
+        q->argc = w.argc;
+    }
+    return 0;
 }
 
 void multi_discard(struct client *c)
@@ -276,7 +322,10 @@ void cmd_exec(struct cmd_ctx *c)
         return;
     }
     multi_unwatch_all(cl);
-    if (cl->mstate.cmd_flags & CMD_WRITE)
+    char err[1024];
+    if ((cl->mstate.cmd_flags & CMD_WRITE) && wrap_acl_writes(cl, err, sizeof err) != 0)
+        resp_add_errorf(c->out, "EXECABORT Transaction discarded because of: %s", err + 4);
+    else if (cl->mstate.cmd_flags & CMD_WRITE)
         node_write_multi(c->srv->node, cl);
     else
         exec_local(c);

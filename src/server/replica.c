@@ -11,6 +11,7 @@
 #include "node/node.h"
 #include "keyspace/notify.h"
 #include "server/pubsub.h"
+#include "server/aclstate.h"
 #include "server/replica.h"
 #include "server/replwait.h"
 #include "script/function.h"
@@ -269,12 +270,18 @@ static void extra_save(void *ud, snapshot_extra_put_fn *put, void *w)
     script_cache_each(srv->scripts, put_extra, &p);
     p.kind = SNAPSHOT_KIND_LIBRARY;
     function_each_library(srv->functions, put_extra, &p);
+    size_t len;
+    char *users = aclstate_snapshot_text(srv, &len);
+    if (users) put(w, SNAPSHOT_KIND_ACL, users, len);
+    if (users) explicit_bzero(users, len); /* password hashes */
+    free(users);
 }
 
 static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char *err,
                       size_t errlen)
 {
     struct server *srv = ud;
+    if (kind == SNAPSHOT_KIND_ACL) return aclstate_snapshot_load(srv, data, len, err, errlen);
     if (kind != SNAPSHOT_KIND_SCRIPT && kind != SNAPSHOT_KIND_LIBRARY)
         return util_fail(err, errlen, -1, "unknown kind %u", kind);
     struct resp_out out;
@@ -302,6 +309,7 @@ static void extra_reset(void *ud)
     struct server *srv = ud;
     script_cache_flush(srv->scripts);
     function_flush(srv->functions);
+    aclstate_reset(srv);
 }
 
 void replica_init(struct server *srv, uint64_t seed)
@@ -335,6 +343,8 @@ void replica_init(struct server *srv, uint64_t seed)
     srv->functions = function_registry_new(srv->fn_scripts);
     script_set_call_hook(srv->scripts, monitor_script_call, srv);
     script_set_call_hook(srv->fn_scripts, monitor_script_call, srv);
+    script_set_acl_hook(srv->scripts, aclstate_script_denied, srv);
+    script_set_acl_hook(srv->fn_scripts, aclstate_script_denied, srv);
     srv->notify = (struct notify){.publish = notify_publish, .ud = srv};
     srv->dbs.common.on_modify = key_changed;
     srv->dbs.common.on_ready = key_ready;
@@ -359,6 +369,8 @@ void replica_init(struct server *srv, uint64_t seed)
 static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
                  bool simulated, char *err, size_t errlen)
 {
+    /* the users before the log is read: its ACL writes apply to them */
+    if (aclstate_init(srv, err, errlen) != 0) return -1;
     struct node_env ne = {
         .cfg = &srv->cfg,
         .sm = &srv->sm,
@@ -454,4 +466,5 @@ void replica_free(struct server *srv)
     script_engine_free(srv->fn_scripts);
     srv->scripts = srv->fn_scripts = NULL;
     waiters_free(&srv->waiters);
+    aclstate_free(srv);
 }

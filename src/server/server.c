@@ -93,6 +93,9 @@ int server_client_become_peer(struct server *srv, struct client *c, uint64_t pee
         c->flags = (c->flags & ~CLIENT_OVER_LIMIT) | CLIENT_PEER | CLIENT_AUTHED;
         (*server_count_of(srv, c))++;
     }
+    /* a peer runs as no ACL user: nothing restricts it (src/server/aclstate.h) */
+    c->user = NULL;
+    c->user_name = NULL;
     c->peer_id = peer_id;
     return 0;
 }

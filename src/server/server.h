@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "ds/dict.h"
 #include "keyspace/dbs.h"
+#include "server/acllog.h"
 #include "server/replwait.h"
 #include "keyspace/kv.h"
 #include "cmd/client.h"
@@ -58,6 +59,7 @@ struct server_stats {
 
 struct script_engine;
 struct function_registry;
+struct acl;
 struct tracking;
 struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/conn.c (libev) */
 
@@ -90,6 +92,13 @@ struct server {
     struct tls_info tls_info;    /* tls's certificates, for INFO */
     uint64_t tls_reloads;        /* contexts replaced since start */
     int64_t tls_reload_check_ms; /* tls-auto-reload-interval: the last look at the files */
+    /* ACL (src/server/aclstate.h): the users in force, whether they are the
+     * cluster's (set through the log) or still the configuration's, the
+     * configuration's as an aclfile's text, and the node's ACL LOG */
+    struct acl *acl;
+    int acl_from_log;
+    char *acl_configured;
+    struct acllog acllog;
     /* the libraries (src/script/function.h), on scripts' engine */
     struct function_registry *functions;
     /* clients */

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "config/config.h"
+#include "server/aclstate.h"
 #include "server/server.h"
 #include "cmd/monitor.h"
 #include "base/util.h"
@@ -79,6 +80,7 @@ void cmd_config_set(struct cmd_ctx *c)
     }
     char err[512];
     if (config_set_multi(&c->srv->cfg, pairs, names, values, lens, err, sizeof err) == CONFIG_OK) {
+        if (c->acl) aclstate_requirepass(c->srv); /* applied on every node: the default user */
         resp_add_simple(c->out, "OK");
         for (int i = 0; i < pairs; i++) { /* a Redis directive raftcache does not apply */
             const struct config_def *d = config_redis_lookup(names[i]);
@@ -92,6 +94,22 @@ void cmd_config_set(struct cmd_ctx *c)
     free(names);
     free(values);
     free(lens);
+}
+
+/* CONFIG SET requirepass sets the default user's password: on every node,
+ * through the log (src/server/aclstate.h), routed as a write. */
+int cmd_config_set_acl_write(int argc, const struct resp_arg *argv)
+{
+    for (int i = 2; i < argc; i += 2)
+        if (cmd_arg_is(&argv[i], "requirepass")) return 1;
+    return 0;
+}
+
+uint32_t cmd_config_set_call_flags(struct server *srv, int argc, const struct resp_arg *argv,
+                                   uint32_t flags)
+{
+    (void)srv;
+    return cmd_config_set_acl_write(argc, argv) ? flags | CMD_WRITE | CMD_KEYLESS_WRITE : flags;
 }
 
 /* CONFIG REWRITE: the running configuration into the file the node

@@ -11,10 +11,12 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "acl/acl.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
 #include "cmd/cmdarg.h"
 #include "base/log.h"
+#include "server/aclstate.h"
 #include "server/monitors.h"
 #include "server/multi.h"
 #include "server/server.h"
@@ -26,21 +28,6 @@
 
 #define ERR_BAD_CLIENT_NAME                                                                        \
     "ERR Client names cannot contain spaces, newlines or special characters."
-
-/* The password, or NULL when none is set (it may hold NUL bytes). */
-static const struct config_secret *requirepass(struct server *srv)
-{
-    const struct config_secret *p = &srv->cfg.requirepass;
-    return p->len ? p : NULL;
-}
-
-/* AUTH semantics of Redis 7.0's "default" user: nopass unless requirepass. */
-static int check_auth(struct server *srv, const struct resp_arg *user, const struct resp_arg *pass)
-{
-    if (user && !cmd_arg_is(user, "default")) return 0;
-    const struct config_secret *pw = requirepass(srv);
-    return pw ? util_secret_eq(pw->ptr, pw->len, pass->ptr, pass->len) : 1;
-}
 
 #define ERR_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
 
@@ -82,18 +69,17 @@ void cmd_auth(struct cmd_ctx *c)
         resp_add_error(c->out, ERR_SYNTAX);
         return;
     }
-    if (c->argc == 2 && !requirepass(c->srv)) {
+    if (c->argc == 2 && aclstate_default_nopass(c->srv)) {
         resp_add_error(c->out, "ERR AUTH <password> called without any password configured "
                                "for the default user. Are you sure your configuration is "
                                "correct?");
         return;
     }
     const struct resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
-    if (!check_auth(c->srv, user, &c->argv[c->argc - 1])) {
+    if (aclstate_auth(c->srv, c->client, &c->argv[0], user, &c->argv[c->argc - 1]) != 0) {
         resp_add_error(c->out, ERR_WRONGPASS);
         return;
     }
-    c->client->flags |= CLIENT_AUTHED;
     resp_add_simple(c->out, "OK");
 }
 
@@ -167,11 +153,10 @@ void cmd_hello(struct cmd_ctx *c)
     for (; i < c->argc; i++) {
         int left = c->argc - i - 1;
         if (cmd_arg_is(&c->argv[i], "AUTH") && left >= 2) {
-            if (!check_auth(c->srv, &c->argv[i + 1], &c->argv[i + 2])) {
+            if (aclstate_auth(c->srv, c->client, &c->argv[0], &c->argv[i + 1], &c->argv[i + 2])) {
                 resp_add_error(c->out, ERR_WRONGPASS);
                 return;
             }
-            c->client->flags |= CLIENT_AUTHED;
             i += 2;
         } else if (cmd_arg_is(&c->argv[i], "SETNAME") && left >= 1) {
             name = &c->argv[++i];
@@ -217,7 +202,7 @@ void cmd_reset(struct cmd_ctx *c)
     cl->name = NULL;
     cl->db = 0;
     c->out->proto = 2;
-    if (requirepass(c->srv)) cl->flags &= ~CLIENT_AUTHED;
+    aclstate_client_start(c->srv, cl); /* default again, as Redis's RESET */
     cl->flags &= ~(CLIENT_LEADER_READS | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT);
     monitors_remove(&c->srv->monitors, cl);
     resp_add_simple(client_push_out(cl), "RESET"); /* heard even if replies were off */
@@ -368,8 +353,9 @@ struct kill_filter {
     unsigned long long id;
     const struct resp_arg *addr, *laddr;
     int skipme;
-    int no_type_match; /* TYPE named a kind of client this server never has */
-    int type;          /* TYPE, 0 if not given */
+    int no_type_match;           /* TYPE named a kind of client this server never has */
+    int type;                    /* TYPE, 0 if not given */
+    const struct acl_user *user; /* USER, NULL if not given */
 };
 
 static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
@@ -399,8 +385,11 @@ static int parse_kill_filter(struct cmd_ctx *c, struct kill_filter *f)
             f->no_type_match = type == CT_NONE;
             f->type = type;
         } else if (cmd_arg_is(k, "USER")) {
-            if (!cmd_arg_is(v, "default"))
-                return resp_add_errorf(c->out, "ERR No such user '%.*s'", (int)v->len, v->ptr), -1;
+            f->user = acl_user(c->srv->acl, v->ptr, v->len);
+            if (!f->user)
+                return resp_add_errorf(c->out, "ERR No such user '%.*s'",
+                                       (int)(v->len > 128 ? 128 : v->len), v->ptr),
+                       -1;
         } else {
             return resp_add_error(c->out, ERR_SYNTAX), -1;
         }
@@ -423,6 +412,7 @@ static int kill_matching(struct cmd_ctx *c, const struct kill_filter *f)
         if (!client_is_type(cl, f->type)) continue;
         if (f->addr && !str_is(cl->addr, f->addr)) continue;
         if (f->laddr && !str_is(cl->laddr, f->laddr)) continue;
+        if (f->user && cl->user != f->user) continue;
         if (cl == c->client && f->skipme) continue;
         if (cl == c->client)
             client_close_after_reply(cl);

@@ -16,6 +16,7 @@
 #include "types/typetable.h"
 #include "servercmd/cmd_pubsub.h"
 #include "servercmd/cmd_function.h"
+#include "servercmd/cmd_acl.h"
 #include "servercmd/cmd_monitor.h"
 #include "servercmd/cmd_script.h"
 #include "server/proxy.h"
@@ -148,7 +149,8 @@ static const struct command config_subcommands[] = {
      "admin slow dangerous", NULL},
     {"config|set", -4, ADM | NS | LD | ST, 0, 0, 0, cmd_config_set, "server", "2.0.0",
      "Sets configuration parameters in-flight.", "parameter value [parameter value ...]",
-     "admin slow dangerous", NULL},
+     "admin slow dangerous", NULL, .call_flags = cmd_config_set_call_flags,
+     .acl_write = cmd_config_set_acl_write},
     {"config|resetstat", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_config_resetstat, "server", "2.0.0",
      "Resets the server's statistics.", NULL, "admin slow dangerous", NULL},
     {"config|rewrite", 2, ADM | NS | LD | ST, 0, 0, 0, cmd_config_rewrite, "server", "2.8.0",
@@ -374,7 +376,8 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
  * groups beside their handlers); the types' come from their table
  * (src/types/typetable.h). A new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core, cmd_table_pubsub, cmd_table_script, cmd_table_function, cmd_table_monitor,
+    cmd_table_core,     cmd_table_pubsub,  cmd_table_script,
+    cmd_table_function, cmd_table_monitor, cmd_table_acl,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 #define GROUPS_MAX 32

@@ -187,7 +187,8 @@ static void send_internal(struct fwd_link *l, int argc, const struct resp_arg *a
 
 /* Starts a connection to peer p. RAFT.AUTH goes first when raft-secret is
  * set: the leader then knows the link for a peer's (not one of its
- * clients, not held to maxclients); then AUTH when a password is set. */
+ * clients, not held to maxclients, runs as no ACL user: the follower
+ * checked its client's command); without it, AUTH when a password is set. */
 static int fwd_open(struct fwd_link *l, const struct peer *p)
 {
     struct transport *t = l->t;
@@ -202,12 +203,11 @@ static int fwd_open(struct fwd_link *l, const struct peer *p)
     l->connected = 0;
     l->proto = 2;
     l->db = 0;
-    if (t->secret_len > 0) {
+    if (t->secret_len > 0) { /* a peer: no ACL user restricts it there */
         struct resp_arg argv[3] = {
             {"RAFT.AUTH", 9}, {t->secret, t->secret_len}, {t->self_str, strlen(t->self_str)}};
         send_internal(l, 3, argv);
-    }
-    if (t->fwd.password_len) {
+    } else if (t->fwd.password_len) {
         struct resp_arg argv[2] = {{"AUTH", 4}, {t->fwd.password, t->fwd.password_len}};
         send_internal(l, 2, argv);
     }
