@@ -68,7 +68,7 @@ UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire uni
   unit/bitops unit/bitfield unit/hyperloglog unit/sort unit/type/list unit/type/list-2
   unit/type/list-3 unit/pubsub unit/scripting unit/functions unit/slowlog unit/latency-monitor
   unit/info unit/introspection unit/introspection-2 unit/pause unit/maxmemory unit/geo
-  unit/type/stream unit/type/stream-cgroups unit/tracking"}
+  unit/type/stream unit/type/stream-cgroups unit/tracking unit/acl"}
 # unit/memefficiency runs (RT_UNITS=unit/memefficiency) but is not in the
 # list: its used_memory growth for 10k keys of small values counts, beside
 # the keys, per-key structures redis-server does not have in the same form;
@@ -475,8 +475,101 @@ single_of() {
     esac
 }
 
+# Units the suite runs with servers it starts itself, each with its own
+# directives (aclfile, user, acl-pubsub-default) and restarts: the suite's
+# src/redis-server is raftcache, a single node (src/redis-cli the system's
+# redis-cli). Alone on a node only: not with RT_CLUSTER_NODES or RT_TLS.
+SPAWN_UNITS=" unit/acl "
+spawned() {
+    [ "$CLUSTER_NODES" = 0 ] && [ "${RT_TLS:-0}" != 1 ] && case "$SPAWN_UNITS" in
+        *" $1 "*) return 0 ;;
+    esac
+    return 1
+}
+
+run_spawned() {
+    mkdir -p "$SUITE/src"
+    ln -sf "$RAFTCACHE_BIN" "$SUITE/src/redis-server"
+    ln -sf "$(command -v redis-cli)" "$SUITE/src/redis-cli"
+    local args=() skip=0 a
+    for a in "${suite_args[@]}"; do   # the same options, but no external server
+        if [ $skip = 1 ]; then skip=0; continue; fi
+        case "$a" in --host) skip=1 ;; *) args+=("$a") ;; esac
+    done
+    (cd "$SUITE" && TERM=dumb exec setsid tclsh tests/test_helper.tcl "${args[@]}" \
+        --baseport $((20100 + RANDOM % 120 * 100)) --single "$1" \
+        "${extra_args[@]+"${extra_args[@]}"}") </dev/null >"$2" 2>&1 &
+    SUITE_PID=$!
+}
+
+# Counts a unit's report lines (its log ulog) into the totals and problems.
+classify() {
+    local unit=$1 ulog=$2 suite_rc=$3 line name
+    ok=0 err=0 skip=0 other_skip=0 ignore=0 xfail=0 done_seen=0
+    while IFS= read -r line; do
+        case "$line" in
+            "[ok]: "*)
+                name=${line#\[ok\]: }; name=${name% (*ms)}
+                if is_skip_listed "$name"; then xpassed+=("$name"); fi
+                ok=$((ok + 1)) ;;
+            "[err]: "*)
+                name=${line#\[err\]: }
+                if [[ "$name" == *" in tests/"*.tcl ]]; then name=${name% in tests/*}; fi
+                if is_skip_listed "$name"; then
+                    xfail=$((xfail + 1))
+                else
+                    err=$((err + 1)); problems+=("$unit: FAILED: $name")
+                fi ;;
+            "[exception]: "*) problems+=("$unit: suite exception: ${line#\[exception\]: }") ;;
+            "[skip]: "*)
+                name=${line#\[skip\]: }
+                if is_skip_listed "$name"; then
+                    skip=$((skip + 1)); printf '%s\n' "$name" >>"$seen_skipped"
+                else
+                    other_skip=$((other_skip + 1))   # not selected by --only
+                fi ;;
+            "[ignore]: "*) ignore=$((ignore + 1)) ;;
+            "[TIMEOUT]"*) problems+=("$unit: suite reported no progress (TIMEOUT)") ;;
+            "["*" done]: "*) done_seen=1 ;;
+        esac
+    done <"$ulog"
+    # Print failures with their details (the lines after [err] up to the next report line).
+    awk '/^\[err\]: |^\[exception\]: /{p=1} /^\[(ok|skip|ignore)\]: |^\[[0-9]+\/[0-9]+ done\]/{p=0} p' "$ulog"
+    if [ $done_seen = 0 ]; then
+        problems+=("$unit: did not complete (suite exit status $suite_rc); see $ulog")
+        tail -15 "$ulog"
+    elif [ $suite_rc -ne 0 ] && [ $err = 0 ] && [ $xfail = 0 ]; then
+        problems+=("$unit: suite exited with status $suite_rc without a failed test; see $ulog")
+    fi
+    log "$unit: $ok passed, $err failed, $skip skip-listed, $xfail skip-listed failed," \
+        "$ignore excluded by tag, $other_skip not selected"
+    total_ok=$((total_ok + ok)); total_err=$((total_err + err)); total_skip=$((total_skip + skip))
+    total_ignore=$((total_ignore + ignore)); total_xfail=$((total_xfail + xfail))
+    total_other_skip=$((total_other_skip + other_skip))
+}
+
 for unit in $UNITS; do
     ulog=$LOG_DIR/$(echo "$unit" | tr / _).log
+    if spawned "$unit"; then
+        log "$unit (the suite starts raftcache itself: $SUITE/src/redis-server)"
+        run_spawned "$unit" "$ulog"
+        suite_rc=0
+        if ! wait_exit "$SUITE_PID" "$UNIT_TIMEOUT"; then
+            problems+=("$unit: timed out after ${UNIT_TIMEOUT}s")
+            kill_group "$SUITE_PID" KILL
+        fi
+        wait "$SUITE_PID" 2>/dev/null || suite_rc=$?
+        kill_group "$SUITE_PID" KILL
+        SUITE_PID=""
+        classify "$unit" "$ulog" "$suite_rc"
+        continue
+    fi
+    if [ "$CLUSTER_NODES" -gt 0 ] || [ "${RT_TLS:-0}" = 1 ]; then
+        case "$SPAWN_UNITS" in *" $unit "*)
+            log "$unit: not run (the suite starts its servers itself: a single node only)"
+            continue ;;
+        esac
+    fi
     if ! start_server >"$WORK/start.out" 2>&1; then
         problems+=("$unit: server did not start: $(tail -5 "$WORK/start.out" | tr '\n' ' ')")
         cat "$WORK/start.out"
@@ -521,48 +614,7 @@ for unit in $UNITS; do
         cp "$SERVER_LOG" "$LOG_DIR/$(echo "$unit" | tr / _).server.log" 2>/dev/null || true
     fi
 
-    # Classify the suite's report lines.
-    ok=0 err=0 skip=0 other_skip=0 ignore=0 xfail=0 done_seen=0
-    while IFS= read -r line; do
-        case "$line" in
-            "[ok]: "*)
-                name=${line#\[ok\]: }; name=${name% (*ms)}
-                if is_skip_listed "$name"; then xpassed+=("$name"); fi
-                ok=$((ok + 1)) ;;
-            "[err]: "*)
-                name=${line#\[err\]: }
-                if [[ "$name" == *" in tests/"*.tcl ]]; then name=${name% in tests/*}; fi
-                if is_skip_listed "$name"; then
-                    xfail=$((xfail + 1))
-                else
-                    err=$((err + 1)); problems+=("$unit: FAILED: $name")
-                fi ;;
-            "[exception]: "*) problems+=("$unit: suite exception: ${line#\[exception\]: }") ;;
-            "[skip]: "*)
-                name=${line#\[skip\]: }
-                if is_skip_listed "$name"; then
-                    skip=$((skip + 1)); printf '%s\n' "$name" >>"$seen_skipped"
-                else
-                    other_skip=$((other_skip + 1))   # not selected by --only
-                fi ;;
-            "[ignore]: "*) ignore=$((ignore + 1)) ;;
-            "[TIMEOUT]"*) problems+=("$unit: suite reported no progress (TIMEOUT)") ;;
-            "["*" done]: "*) done_seen=1 ;;
-        esac
-    done <"$ulog"
-    # Print failures with their details (the lines after [err] up to the next report line).
-    awk '/^\[err\]: |^\[exception\]: /{p=1} /^\[(ok|skip|ignore)\]: |^\[[0-9]+\/[0-9]+ done\]/{p=0} p' "$ulog"
-    if [ $done_seen = 0 ]; then
-        problems+=("$unit: did not complete (suite exit status $suite_rc); see $ulog")
-        tail -15 "$ulog"
-    elif [ $suite_rc -ne 0 ] && [ $err = 0 ] && [ $xfail = 0 ]; then
-        problems+=("$unit: suite exited with status $suite_rc without a failed test; see $ulog")
-    fi
-    log "$unit: $ok passed, $err failed, $skip skip-listed, $xfail skip-listed failed," \
-        "$ignore excluded by tag, $other_skip not selected"
-    total_ok=$((total_ok + ok)); total_err=$((total_err + err)); total_skip=$((total_skip + skip))
-    total_ignore=$((total_ignore + ignore)); total_xfail=$((total_xfail + xfail))
-    total_other_skip=$((total_other_skip + other_skip))
+    classify "$unit" "$ulog" "$suite_rc"
 done
 
 # Skip-list entries that name no test of these units are probably stale.

@@ -101,6 +101,9 @@ int main(int argc, char **argv)
     monitor_init(&srv.monitor, cmd_id_count());
     LOG_NOTICE("raftcache %s starting, pid=%ld, node-id=%lld", RAFTCACHE_VERSION, (long)getpid(),
                srv.cfg.node_id);
+    if (srv.cfg.always_show_logo)
+        LOG_NOTICE("raftcache %s, Redis %s protocol, a Raft node: Port: %lld, PID: %ld",
+                   RAFTCACHE_VERSION, REDIS_COMPAT_VERSION, srv.cfg.port, (long)getpid());
     if (loop_init(&srv, err, sizeof err) < 0) {
         LOG_WARNING("%s", err);
         supervise_stop();

@@ -436,6 +436,9 @@ const struct config_def config_defs[] = {
     DEF_ENUM("loglevel", loglevel, "notice", loglevel_names, 0, "debug, verbose, notice or warning",
              CONFIG_APPLY_LOGLEVEL),
     DEF_STR("logfile", logfile, "", NULL, IMM, "log file path; empty = stdout"),
+    DEF_BOOL("always-show-logo", always_show_logo, "no", IMM,
+             "at start, log a banner with the version, the port and the pid (Redis's logo has "
+             "the same \" PID: \" line, which Redis's test suite reads)"),
     DEF_BOOL("daemonize", daemonize, "no", IMM,
              "run in the background (fork, detach, standard streams to /dev/null); ignored "
              "when supervised"),

@@ -243,9 +243,10 @@ struct config {
      * value a file, the command line or CONFIG SET gave; NULL: default */
     char *redis_values[CONFIG_REDIS_DEFS_MAX];
     /* the process (src/net/supervise.h) */
-    int daemonize;  /* detach into the background (unless supervised) */
-    char *pidfile;  /* "" = none (a daemonized node then writes Redis's default) */
-    int supervised; /* enum config_supervised */
+    int daemonize;        /* detach into the background (unless supervised) */
+    int always_show_logo; /* the start-up banner: version, port, pid */
+    char *pidfile;        /* "" = none (a daemonized node then writes Redis's default) */
+    int supervised;       /* enum config_supervised */
     /* limits */
     long long proto_max_bulk_len; /* <= PROTO_MAX_BULK_LEN_MAX */
     long long client_query_buffer_limit;

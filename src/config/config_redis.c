@@ -72,7 +72,6 @@ const struct config_def config_redis_defs[] = {
     KEPT("active-expire-effort", "1", WHY_TUNING),
     KEPT("activedefrag", "no", WHY_TUNING),
     KEPT("activerehashing", "yes", WHY_TUNING),
-    KEPT("always-show-logo", "no", WHY_PROCESS),
     KEPT("aof-disable-auto-gc", "no", WHY_FILES),
     KEPT("aof-load-truncated", "yes", WHY_FILES),
     KEPT("aof-rewrite-incremental-fsync", "yes", WHY_FILES),

@@ -347,7 +347,8 @@ static int redis_debug(lua_State *L)
 static int redis_acl_check_cmd(lua_State *L)
 {
     struct script_engine *e = script_engine_of(L);
-    if (!current_run(L))
+    struct script_run *run = current_run(L);
+    if (!run)
         return fail(L, 1, "redis.acl_check_cmd can only be called inside a script invocation");
     int argc = lua_gettop(L);
     if (argc == 0)
@@ -358,7 +359,10 @@ static int redis_acl_check_cmd(lua_State *L)
     const struct command *cmd = cmd_lookup(e->argv, argc, &parent);
     if (!cmd || !cmd->proc || (cmd->flags & CMD_INTERNAL))
         return fail(L, 1, "Invalid command passed to redis.acl_check_cmd()");
-    lua_pushboolean(L, 1);
+    /* as the run's ACL user (cmd_ctx.user; none: nothing restricts it) */
+    const struct acl_user *u = run->ctx ? run->ctx->user : NULL;
+    int pos;
+    lua_pushboolean(L, !u || acl_check(u, cmd, argc, e->argv, &pos) == ACL_OK);
     return 1;
 }
 

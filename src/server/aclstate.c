@@ -27,18 +27,27 @@
     "via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis "      \
     "configuration file set) in order to store users in the Redis configuration."
 
-char *aclstate_read_file(const char *path, size_t *len, char *err, size_t errlen)
+const char *aclstate_file_path(const struct config *cfg, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (cfg->aclfile[0] == '/' || !cfg->dir[0]) return cfg->aclfile;
+    int n = snprintf(buf, cap, "%s/%s", cfg->dir, cfg->aclfile);
+    return n > 0 && (size_t)n < cap ? buf : cfg->aclfile;
+}
+
+char *aclstate_read_file(const struct config *cfg, size_t *len, char *err, size_t errlen)
+{
+    char pbuf[4096];
+    const char *name = cfg->aclfile;
+    int fd = open(aclstate_file_path(cfg, pbuf, sizeof pbuf), O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        util_fail(err, errlen, -1, "Error loading ACLs, opening file '%s': %s", path,
+        util_fail(err, errlen, -1, "Error loading ACLs, opening file '%s': %s", name,
                   strerror(errno));
         if (fd >= 0) close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > ACLSTATE_FILE_MAX) {
-        util_fail(err, errlen, -1, "Error loading ACLs, opening file '%s': %s", path,
+        util_fail(err, errlen, -1, "Error loading ACLs, opening file '%s': %s", name,
                   S_ISREG(st.st_mode) ? "larger than 64 MB" : "not a regular file");
         close(fd);
         return NULL;
@@ -90,7 +99,7 @@ static struct acl *configured(const struct config *cfg, char *err, size_t errlen
     }
     if (cfg->aclfile[0]) {
         size_t len;
-        char *text = aclstate_read_file(cfg->aclfile, &len, err, errlen);
+        char *text = aclstate_read_file(cfg, &len, err, errlen);
         if (!text) return NULL;
         char *errors = NULL;
         struct acl *a = acl_parse_file(text, len, cfg->aclfile, cfg->acl_pubsub_default, &errors);
@@ -244,7 +253,7 @@ static char *load_payload(struct server *srv, size_t *len, char *err, size_t err
         return NULL;
     }
     char why[1024];
-    char *text = aclstate_read_file(srv->cfg.aclfile, len, why, sizeof why);
+    char *text = aclstate_read_file(&srv->cfg, len, why, sizeof why);
     if (!text) {
         util_fail(err, errlen, -1, "ERR %s", why);
         return NULL;
@@ -337,10 +346,12 @@ void aclstate_user_changed(struct server *srv, struct acl_user *u)
     }
 }
 
-void aclstate_replace(struct server *srv, struct acl *from)
+void aclstate_replace(struct server *srv, struct acl *from, int drop_all)
 {
+    struct acl_user *d = default_user(srv);
     for (struct client *c = srv->clients; c; c = c->next)
-        if (c->user && acl_replace_drops(from, c->user)) aclstate_user_gone(srv, c->user);
+        if (c->user && c->user != d && (drop_all || acl_replace_drops(from, c->user)))
+            aclstate_user_gone(srv, c->user);
     acl_replace(srv->acl, from);
     acl_free(from);
     for (size_t i = 0; i < acl_count(srv->acl); i++)
@@ -359,7 +370,7 @@ void aclstate_adopt(struct server *srv, const char *text, size_t len)
         free(errors);
         return;
     }
-    aclstate_replace(srv, a);
+    aclstate_replace(srv, a, 0);
     LOG_NOTICE("ACL: the users are the cluster's from now on, set through the Raft log (%zu "
                "users); the node's user directives and aclfile no longer apply",
                acl_count(srv->acl));
@@ -387,7 +398,7 @@ int aclstate_snapshot_load(struct server *srv, const char *text, size_t len, cha
         free(errors);
         return -1;
     }
-    aclstate_replace(srv, a);
+    aclstate_replace(srv, a, 0);
     srv->acl_from_log = 1;
     return 0;
 }
@@ -399,6 +410,6 @@ void aclstate_reset(struct server *srv)
     struct acl *a = acl_parse_file(text, strlen(text), "(configured)", 0, &errors);
     ASSERT(a != NULL); /* written by acl_file_text() at start */
     free(errors);
-    aclstate_replace(srv, a);
+    aclstate_replace(srv, a, 0);
     srv->acl_from_log = 0;
 }

@@ -53,6 +53,7 @@ struct server;
 struct client;
 struct command;
 struct resp_out;
+struct config;
 
 #define SNAPSHOT_KIND_ACL 3          /* the snapshot record of the users (src/server/replica.c) */
 #define ACLSTATE_FILE_MAX (64 << 20) /* bytes of an aclfile read at most */
@@ -97,9 +98,10 @@ void aclstate_wrapped_free(struct aclstate_wrapped *w);
 /* Applying RAFTCACHE.ACL's first: the users become the ones in text
  * unless they are the log's already. */
 void aclstate_adopt(struct server *srv, const char *text, size_t len);
-/* The users become those of from (ACL LOAD, a snapshot): users absent from
- * it close their clients first; from is freed. */
-void aclstate_replace(struct server *srv, struct acl *from);
+/* The users become those of from (ACL LOAD, a snapshot): the clients of
+ * users absent from it are closed first, with drop_all (ACL LOAD, as
+ * Redis's) those of every user but default; from is freed. */
+void aclstate_replace(struct server *srv, struct acl *from, int drop_all);
 /* Before u is deleted: its clients are closed and let go of it. */
 void aclstate_user_gone(struct server *srv, struct acl_user *u);
 /* After u changed: its subscribers whose channels it no longer allows
@@ -117,8 +119,11 @@ int aclstate_snapshot_load(struct server *srv, const char *text, size_t len, cha
                            size_t errlen);
 void aclstate_reset(struct server *srv);
 
+/* The aclfile's path: as given when absolute, else under dir (Redis
+ * changes into dir as it reads its configuration); buf may hold it. */
+const char *aclstate_file_path(const struct config *cfg, char *buf, size_t cap);
 /* The aclfile's text, read whole (at most ACLSTATE_FILE_MAX): malloc'd,
  * or NULL with Redis's error in err. */
-char *aclstate_read_file(const char *path, size_t *len, char *err, size_t errlen);
+char *aclstate_read_file(const struct config *cfg, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -260,7 +260,8 @@ static void submit_wrapped(struct client *c, const char *name, int argc,
     free(w);
 }
 
-/* A script goes into the open batch as sent, or behind RAFTCACHE.OOM when
+/* A script (EVAL, FCALL) goes into the open batch as sent, or behind
+ * RAFTCACHE.OOM (EVAL's) when
  * the leader is over maxmemory (its deny-oom commands fail, src/script/
  * script.h), behind RAFTCACHE.AS when the client's ACL user is restricted
  * (its commands are checked against that user where it is applied,
@@ -269,7 +270,7 @@ static void submit_script(struct client *c, const struct command *cmd, int argc,
                           const struct resp_arg *argv)
 {
     int as = c->user && !acl_user_unrestricted(c->user);
-    int oom = memory_refuses(c->srv);
+    int oom = (cmd->flags & CMD_SCRIPT) && memory_refuses(c->srv); /* EVAL's, not FCALL's */
     if (!as && !oom) {
         node_write(c->srv->node, c, c->db, cmd, argc, argv);
         return;
@@ -412,7 +413,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script/script.h):
          * the leader's memory decides, and the entry says so. */
-        if (cmd->flags & CMD_SCRIPT)
+        if ((cmd->flags & CMD_SCRIPT) || cmd->runs_script)
             submit_script(c, cmd, argc, argv);
         else if (cmd->acl_write && cmd->acl_write(argc, argv))
             submit_acl_write(c, argc, argv);

@@ -160,7 +160,7 @@ static int wrap_acl_writes(struct client *c, char *err, size_t errlen)
         struct multi_cmd *q = &m->cmds[i];
         const struct command *parent;
         const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
-        if (cmd && (cmd->flags & CMD_SCRIPT) && restricted) wrap_script(c, q);
+        if (cmd && ((cmd->flags & CMD_SCRIPT) || cmd->runs_script) && restricted) wrap_script(c, q);
         if (!cmd || !cmd->acl_write || !cmd->acl_write(q->argc, q->argv)) continue;
         struct aclstate_wrapped w;
         if (aclstate_wrap(c->srv, q->argc, q->argv, &w, err, errlen) != 0) return -1;

@@ -81,15 +81,16 @@ void cmd_acl_load(struct cmd_ctx *c)
         free(errors);
         return;
     }
-    aclstate_replace(c->srv, a);
+    aclstate_replace(c->srv, a, 1);
     resp_add_simple(c->out, "OK");
 }
 
 /* Writes the users to the aclfile: a file beside it, fsynced, renamed. */
 static int save_file(const struct server *srv)
 {
-    const char *path = srv->cfg.aclfile;
-    char tmp[4096];
+    char buf[4096];
+    const char *path = aclstate_file_path(&srv->cfg, buf, sizeof buf);
+    char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) return -1;
     size_t len;
     char *text = acl_file_text(srv->acl, &len);
@@ -130,6 +131,15 @@ void cmd_acl_save(struct cmd_ctx *c)
 }
 
 /* ------------------------------------------------------------- readers */
+
+/* Redis's reply to a subcommand called with the wrong arguments: the
+ * subcommand as the client wrote it. */
+static void syntax_error(struct cmd_ctx *c)
+{
+    resp_add_errorf(c->out,
+                    "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try ACL HELP.",
+                    (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr);
+}
 
 struct flag_out {
     struct resp_out *out;
@@ -250,13 +260,13 @@ void cmd_acl_cat(struct cmd_ctx *c)
         return;
     }
     if (c->argc > 3) {
-        resp_add_errorf(c->out, "ERR unknown subcommand or wrong number of arguments for 'cat'. "
-                                "Try ACL HELP.");
+        syntax_error(c);
         return;
     }
     int cat = acl_category_find(c->argv[2].ptr, c->argv[2].len);
     if (cat < 0) {
-        resp_add_errorf(c->out, "ERR Unknown category '%.128s'", c->argv[2].ptr);
+        resp_add_errorf(c->out, "ERR Unknown category '%.*s'",
+                        (int)(c->argv[2].len > 128 ? 128 : c->argv[2].len), c->argv[2].ptr);
         return;
     }
     cat_commands(c, cat);
@@ -266,8 +276,7 @@ void cmd_acl_genpass(struct cmd_ctx *c)
 {
     long long bits = 256;
     if (c->argc > 3) {
-        resp_add_error(c->out, "ERR unknown subcommand or wrong number of arguments for "
-                               "'genpass'. Try ACL HELP.");
+        syntax_error(c);
         return;
     }
     if (c->argc == 3 && cmd_arg_ll(c, 2, &bits) < 0) return;
@@ -345,9 +354,7 @@ void cmd_acl_log(struct cmd_ctx *c)
 {
     long long count = 10;
     if (c->argc > 3) {
-        resp_add_error(c->out,
-                       "ERR unknown subcommand or wrong number of arguments for 'log'. Try ACL "
-                       "HELP.");
+        syntax_error(c);
         return;
     }
     if (c->argc == 3 && cmd_arg_is(&c->argv[2], "reset")) {
@@ -471,7 +478,8 @@ static const struct command *as_inner(int argc, const struct resp_arg *argv)
     if (argc < 3) return NULL;
     const struct command *parent;
     const struct command *cmd = cmd_lookup(argv + 2, argc - 2, &parent);
-    int ok = cmd && ((cmd->flags & CMD_SCRIPT) || !strcmp(cmd->name, "raftcache.oom"));
+    int ok = cmd &&
+             ((cmd->flags & CMD_SCRIPT) || cmd->runs_script || !strcmp(cmd->name, "raftcache.oom"));
     return ok && cmd_arity_ok(cmd, argc - 2) ? cmd : NULL;
 }
 
