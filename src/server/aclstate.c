@@ -225,9 +225,9 @@ int aclstate_check(struct server *srv, struct client *c, const struct command *c
     size_t ulen;
     const char *uname = acl_user_name(c->user, &ulen);
     if (r == ACL_DENIED_CMD)
-        log_denial(srv, c, r, context, cmd->name, strlen(cmd->name), uname, ulen);
+        log_denial(srv, c, (int)r, context, cmd->name, strlen(cmd->name), uname, ulen);
     else
-        log_denial(srv, c, r, context, argv[pos].ptr, argv[pos].len, uname, ulen);
+        log_denial(srv, c, (int)r, context, argv[pos].ptr, argv[pos].len, uname, ulen);
     if (r == ACL_DENIED_CMD)
         return util_fail(err, errlen, -1,
                          "NOPERM this user has no permissions to run the '%s' command", cmd->name);
