@@ -3,9 +3,9 @@
  * over 64-byte blocks, big-endian words, the length in bits appended.
  */
 #include <stdint.h>
-#include <string.h>
-
+#include "base/mdhash.h"
 #include "base/sha1.h"
+#include "base/util.h"
 
 static uint32_t rol32(uint32_t v, unsigned n)
 {
@@ -17,7 +17,7 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void compress(uint32_t h[5], const unsigned char block[64])
+static void compress(uint32_t *h, const unsigned char *block)
 {
     uint32_t w[80];
     for (int i = 0; i < 16; i++)
@@ -57,30 +57,12 @@ static void compress(uint32_t h[5], const unsigned char block[64])
 void sha1(const void *data, size_t len, unsigned char out[SHA1_LEN])
 {
     uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-    const unsigned char *p = data;
-    size_t left = len;
-    for (; left >= 64; left -= 64, p += 64)
-        compress(h, p);
-    unsigned char tail[128] = {0};
-    memcpy(tail, p, left);
-    tail[left] = 0x80;
-    size_t tail_len = left < 56 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[tail_len - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
-    compress(h, tail);
-    if (tail_len == 128) compress(h, tail + 64);
-    for (int i = 0; i < SHA1_LEN; i++)
-        out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+    mdhash(h, 5, compress, data, len, out);
 }
 
 void sha1_to_hex(const unsigned char raw[SHA1_LEN], char out[SHA1_HEX_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < SHA1_LEN; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
+    util_hex(out, raw, SHA1_HEX_LEN);
     out[SHA1_HEX_LEN] = '\0';
 }
 

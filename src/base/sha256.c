@@ -4,9 +4,9 @@
  * bits, 64 rounds per block.
  */
 #include <stdint.h>
-#include <string.h>
-
+#include "base/mdhash.h"
 #include "base/sha256.h"
+#include "base/util.h"
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -23,7 +23,7 @@ static uint32_t rotr(uint32_t x, int n)
     return (x >> n) | (x << (32 - n));
 }
 
-static void block(uint32_t h[8], const unsigned char *p)
+static void block(uint32_t *h, const unsigned char *p)
 {
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
@@ -62,36 +62,13 @@ void sha256(const void *data, size_t len, unsigned char out[SHA256_LEN])
 {
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const unsigned char *p = data;
-    size_t left = len;
-    for (; left >= 64; p += 64, left -= 64)
-        block(h, p);
-    /* The tail, the 1 bit, zeros and the length: one block or two. */
-    unsigned char tail[128] = {0};
-    memcpy(tail, p, left);
-    tail[left] = 0x80;
-    size_t n = left < 56 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[n - 1 - (size_t)i] = (unsigned char)(bits >> (8 * i));
-    block(h, tail);
-    if (n == 128) block(h, tail + 64);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (unsigned char)(h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)h[i];
-    }
+    mdhash(h, 8, block, data, len, out);
 }
 
 void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char raw[SHA256_LEN];
     sha256(data, len, raw);
-    for (int i = 0; i < SHA256_LEN; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
+    util_hex(out, raw, SHA256_HEX_LEN);
     out[SHA256_HEX_LEN] = '\0';
 }

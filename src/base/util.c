@@ -364,6 +364,13 @@ char *util_xmemdup(const void *p, size_t n)
     return d;
 }
 
+void util_hex(char *out, const unsigned char *raw, size_t digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < digits; i++)
+        out[i] = hex[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+}
+
 uint64_t util_rand_below(uint64_t *state, uint64_t n)
 {
     /* Rejection of the top partial range keeps it exactly uniform. */

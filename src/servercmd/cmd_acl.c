@@ -299,10 +299,8 @@ void cmd_acl_genpass(struct cmd_ctx *c)
         }
         got += (size_t)r;
     }
-    static const char hex[] = "0123456789abcdef";
     char pass[GENPASS_MAX_BITS / 4];
-    for (size_t i = 0; i < chars; i++)
-        pass[i] = hex[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+    util_hex(pass, raw, chars);
     resp_add_bulk(c->out, pass, chars);
     explicit_bzero(raw, sizeof raw);
 }
