@@ -104,6 +104,20 @@ static void patterns_free(struct acl_pattern *p, size_t n)
     free(p);
 }
 
+/* allkeys/resetkeys, allchannels/resetchannels: the list emptied and
+ * the flag that means "all" set or cleared. */
+static void patterns_all(struct acl_selector *s, struct acl_pattern **list, size_t *n,
+                         unsigned flag, int all)
+{
+    patterns_free(*list, *n);
+    *list = NULL;
+    *n = 0;
+    if (all)
+        s->flags |= flag;
+    else
+        s->flags &= ~flag;
+}
+
 static void first_reset(struct acl_selector *s, int id)
 {
     for (size_t i = 0; i < s->n_first; i++) {
@@ -288,25 +302,13 @@ static enum acl_rule_err allow_rule(struct acl_selector *s, const char *name, si
 enum acl_rule_err acl_selector_apply(struct acl_selector *s, const char *op, size_t len)
 {
     if (acl_word_is(op, len, "allkeys") || acl_word_is(op, len, "~*")) {
-        s->flags |= SEL_ALLKEYS;
-        patterns_free(s->keys, s->n_keys);
-        s->keys = NULL;
-        s->n_keys = 0;
+        patterns_all(s, &s->keys, &s->n_keys, SEL_ALLKEYS, 1);
     } else if (acl_word_is(op, len, "resetkeys")) {
-        s->flags &= ~(unsigned)SEL_ALLKEYS;
-        patterns_free(s->keys, s->n_keys);
-        s->keys = NULL;
-        s->n_keys = 0;
+        patterns_all(s, &s->keys, &s->n_keys, SEL_ALLKEYS, 0);
     } else if (acl_word_is(op, len, "allchannels") || acl_word_is(op, len, "&*")) {
-        s->flags |= SEL_ALLCHANNELS;
-        patterns_free(s->channels, s->n_channels);
-        s->channels = NULL;
-        s->n_channels = 0;
+        patterns_all(s, &s->channels, &s->n_channels, SEL_ALLCHANNELS, 1);
     } else if (acl_word_is(op, len, "resetchannels")) {
-        s->flags &= ~(unsigned)SEL_ALLCHANNELS;
-        patterns_free(s->channels, s->n_channels);
-        s->channels = NULL;
-        s->n_channels = 0;
+        patterns_all(s, &s->channels, &s->n_channels, SEL_ALLCHANNELS, 0);
     } else if (acl_word_is(op, len, "allcommands") || acl_word_is(op, len, "+@all")) {
         memset(s->allowed, 0xff, sizeof s->allowed);
         s->flags |= SEL_ALLCOMMANDS;

@@ -22,8 +22,8 @@
 #include "server/pubsub.h"
 #include "server/server.h"
 
-#define ERR_NO_ACLFILE                                                                             \
-    "ERR This Redis instance is not configured to use an ACL file. You may want to specify users " \
+#define NO_ACLFILE                                                                                 \
+    "This Redis instance is not configured to use an ACL file. You may want to specify users "     \
     "via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis "      \
     "configuration file set) in order to store users in the Redis configuration."
 
@@ -245,24 +245,24 @@ static int word_is(const struct resp_arg *a, const char *w)
 }
 
 /* ACL LOAD's file, read and checked here: its text, or NULL with the
- * error to reply. */
+ * error (without its code) in err. */
 static char *load_payload(struct server *srv, size_t *len, char *err, size_t errlen)
 {
     if (!srv->cfg.aclfile[0]) {
-        util_fail(err, errlen, -1, "%s", ERR_NO_ACLFILE);
+        util_fail(err, errlen, -1, "%s", NO_ACLFILE);
         return NULL;
     }
     char why[1024];
     char *text = aclstate_read_file(&srv->cfg, len, why, sizeof why);
     if (!text) {
-        util_fail(err, errlen, -1, "ERR %s", why);
+        util_fail(err, errlen, -1, "%s", why);
         return NULL;
     }
     char *errors = NULL;
     struct acl *a =
         acl_parse_file(text, *len, srv->cfg.aclfile, srv->cfg.acl_pubsub_default, &errors);
     if (!a) {
-        util_fail(err, errlen, -1, "ERR %s", errors);
+        util_fail(err, errlen, -1, "%s", errors);
         free(errors);
         free(text);
         return NULL;
@@ -281,12 +281,12 @@ int aclstate_wrap(struct server *srv, int argc, const struct resp_arg *argv,
         w->payload = load_payload(srv, &plen, err, errlen);
         if (!w->payload) return -1;
     } else if (is_acl && word_is(&argv[1], "save") && !srv->cfg.aclfile[0]) {
-        return util_fail(err, errlen, -1, "%s", ERR_NO_ACLFILE);
+        return util_fail(err, errlen, -1, "%s", NO_ACLFILE);
     } else if (!is_acl) { /* CONFIG SET: requirepass alone */
         for (int i = 2; i + 1 < argc; i += 2)
             if (!word_is(&argv[i], "requirepass"))
                 return util_fail(err, errlen, -1,
-                                 "ERR requirepass changes the default user on every node, through "
+                                 "requirepass changes the default user on every node, through "
                                  "the Raft log: set it in a CONFIG SET of its own");
     }
     size_t flen = 0;
@@ -299,6 +299,14 @@ int aclstate_wrap(struct server *srv, int argc, const struct resp_arg *argv,
     w->argv[3] = (struct resp_arg){w->payload ? w->payload : "", plen};
     memcpy(w->argv + 4, argv, (size_t)argc * sizeof *argv);
     return 0;
+}
+
+int aclstate_as(const struct client *c, struct resp_arg out[2])
+{
+    if (!c->user || acl_user_unrestricted(c->user)) return 0;
+    out[0] = (struct resp_arg){"raftcache.as", 12};
+    out[1].ptr = acl_user_name(c->user, &out[1].len);
+    return 2;
 }
 
 void aclstate_wrapped_free(struct aclstate_wrapped *w)
@@ -333,17 +341,22 @@ static void check_name(void *ud, const char *name, size_t len)
     if (!k->denied && !acl_user_may_subscribe(k->u, name, len, k->pattern)) k->denied = 1;
 }
 
+/* A subscriber whose user no longer allows one of its channels is closed. */
+static void check_subscriber(struct client *c)
+{
+    if (!c->user || !(c->n_subs[0] + c->n_subs[1] + c->n_subs[2])) return;
+    struct sub_check k = {c->user, 0, 0};
+    for (int kind = 0; kind < PUBSUB_KINDS && !k.denied; kind++) {
+        k.pattern = kind == PUBSUB_PATTERN;
+        pubsub_client_names(c, (enum pubsub_kind)kind, check_name, &k);
+    }
+    if (k.denied) client_close_after_reply(c);
+}
+
 void aclstate_user_changed(struct server *srv, struct acl_user *u)
 {
-    for (struct client *c = srv->clients; c; c = c->next) {
-        if (c->user != u || !(c->n_subs[0] + c->n_subs[1] + c->n_subs[2])) continue;
-        struct sub_check k = {u, 0, 0};
-        for (int kind = 0; kind < PUBSUB_KINDS && !k.denied; kind++) {
-            k.pattern = kind == PUBSUB_PATTERN;
-            pubsub_client_names(c, (enum pubsub_kind)kind, check_name, &k);
-        }
-        if (k.denied) client_close_after_reply(c);
-    }
+    for (struct client *c = srv->clients; c; c = c->next)
+        if (c->user == u) check_subscriber(c);
 }
 
 void aclstate_replace(struct server *srv, struct acl *from, int drop_all)
@@ -354,8 +367,8 @@ void aclstate_replace(struct server *srv, struct acl *from, int drop_all)
             aclstate_user_gone(srv, c->user);
     acl_replace(srv->acl, from);
     acl_free(from);
-    for (size_t i = 0; i < acl_count(srv->acl); i++)
-        aclstate_user_changed(srv, acl_user_at(srv->acl, i));
+    for (struct client *c = srv->clients; c; c = c->next)
+        check_subscriber(c);
 }
 
 void aclstate_adopt(struct server *srv, const char *text, size_t len)

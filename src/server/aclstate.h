@@ -84,8 +84,8 @@ void aclstate_script_denied(void *ud, struct client *c, int reason, const struct
 
 /* A write that changes the users, as the proposing node wraps it
  * (RAFTCACHE.ACL, above): 0 and *w filled (aclstate_wrapped_free() it), or
- * -1 with the error to reply (ACL LOAD's file, a CONFIG SET mixing
- * requirepass with others). */
+ * -1 with the error to reply as an ERR, without its code (ACL LOAD's
+ * file, a CONFIG SET mixing requirepass with others). */
 struct aclstate_wrapped {
     int argc;
     struct resp_arg *argv;
@@ -94,6 +94,10 @@ struct aclstate_wrapped {
 int aclstate_wrap(struct server *srv, int argc, const struct resp_arg *argv,
                   struct aclstate_wrapped *w, char *err, size_t errlen);
 void aclstate_wrapped_free(struct aclstate_wrapped *w);
+
+/* The words a script of c goes behind (RAFTCACHE.AS and c's user, above)
+ * written to out: 2, or 0 when c's user is unrestricted. */
+int aclstate_as(const struct client *c, struct resp_arg out[2]);
 
 /* Applying RAFTCACHE.ACL's first: the users become the ones in text
  * unless they are the log's already. */

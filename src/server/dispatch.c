@@ -269,20 +269,16 @@ static void submit_wrapped(struct client *c, const char *name, int argc,
 static void submit_script(struct client *c, const struct command *cmd, int argc,
                           const struct resp_arg *argv)
 {
-    int as = c->user && !acl_user_unrestricted(c->user);
-    int oom = (cmd->flags & CMD_SCRIPT) && memory_refuses(c->srv); /* EVAL's, not FCALL's */
-    if (!as && !oom) {
+    struct resp_arg pre[3];
+    int n = aclstate_as(c, pre);
+    if ((cmd->flags & CMD_SCRIPT) && memory_refuses(c->srv)) /* EVAL's, not FCALL's */
+        pre[n++] = (struct resp_arg){"raftcache.oom", 13};
+    if (!n) {
         node_write(c->srv->node, c, c->db, cmd, argc, argv);
         return;
     }
     struct resp_arg *w = util_xmalloc(((size_t)argc + 3) * sizeof *w);
-    int n = 0;
-    if (as) {
-        w[n++] = (struct resp_arg){"raftcache.as", 12};
-        w[n].ptr = acl_user_name(c->user, &w[n].len);
-        n++;
-    }
-    if (oom) w[n++] = (struct resp_arg){"raftcache.oom", 13};
+    memcpy(w, pre, (size_t)n * sizeof *w);
     memcpy(w + n, argv, (size_t)argc * sizeof *w);
     node_write(c->srv->node, c, c->db, cmd_lookup_name(w[0].ptr, w[0].len), argc + n, w);
     free(w);
@@ -295,7 +291,7 @@ static void submit_acl_write(struct client *c, int argc, const struct resp_arg *
     struct aclstate_wrapped w;
     char err[4096];
     if (aclstate_wrap(c->srv, argc, argv, &w, err, sizeof err) != 0) {
-        resp_add_error(&c->out, err);
+        resp_add_errorf(&c->out, "ERR %s", err);
         return;
     }
     node_write(c->srv->node, c, c->db, cmd_lookup_name("raftcache.acl", 13), w.argc, w.argv);

@@ -138,15 +138,17 @@ void multi_queue(struct client *c, const struct command *cmd, int argc, const st
  * RAFTCACHE.AS, as outside a transaction (src/server/aclstate.h). */
 static void wrap_script(struct client *c, struct multi_cmd *q)
 {
+    struct resp_arg as[2];
+    int n = aclstate_as(c, as);
+    if (!n) return;
     struct resp_arg *w = util_xmalloc(((size_t)q->argc + 2) * sizeof *w);
-    w[0] = (struct resp_arg){"raftcache.as", 12};
-    w[1].ptr = acl_user_name(c->user, &w[1].len);
-    memcpy(w + 2, q->argv, (size_t)q->argc * sizeof *w);
-    struct resp_arg *copy = argv_copy(q->argc + 2, w);
+    memcpy(w, as, sizeof as);
+    memcpy(w + n, q->argv, (size_t)q->argc * sizeof *w);
+    struct resp_arg *copy = argv_copy(q->argc + n, w);
     free(w);
     free(q->argv);
     q->argv = copy;
-    q->argc += 2;
+    q->argc += n;
 }
 
 /* The queue's ACL writes (and a restricted user's scripts) wrapped as
@@ -155,12 +157,11 @@ static void wrap_script(struct client *c, struct multi_cmd *q)
 static int wrap_acl_writes(struct client *c, char *err, size_t errlen)
 {
     struct multi_state *m = &c->mstate;
-    int restricted = c->user && !acl_user_unrestricted(c->user);
     for (int i = 0; i < m->count; i++) {
         struct multi_cmd *q = &m->cmds[i];
         const struct command *parent;
         const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
-        if (cmd && ((cmd->flags & CMD_SCRIPT) || cmd->runs_script) && restricted) wrap_script(c, q);
+        if (cmd && ((cmd->flags & CMD_SCRIPT) || cmd->runs_script)) wrap_script(c, q);
         if (!cmd || !cmd->acl_write || !cmd->acl_write(q->argc, q->argv)) continue;
         struct aclstate_wrapped w;
         if (aclstate_wrap(c->srv, q->argc, q->argv, &w, err, errlen) != 0) return -1;
@@ -324,7 +325,7 @@ void cmd_exec(struct cmd_ctx *c)
     multi_unwatch_all(cl);
     char err[1024];
     if ((cl->mstate.cmd_flags & CMD_WRITE) && wrap_acl_writes(cl, err, sizeof err) != 0)
-        resp_add_errorf(c->out, "EXECABORT Transaction discarded because of: %s", err + 4);
+        resp_add_errorf(c->out, "EXECABORT Transaction discarded because of: %s", err);
     else if (cl->mstate.cmd_flags & CMD_WRITE)
         node_write_multi(c->srv->node, cl);
     else

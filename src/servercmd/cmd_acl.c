@@ -56,7 +56,7 @@ void cmd_acl_deluser(struct cmd_ctx *c)
 {
     if (!applied(c)) return;
     for (int i = 2; i < c->argc; i++)
-        if (cmd_arg_is(&c->argv[i], "default") && c->argv[i].ptr[0] == 'd') {
+        if (c->argv[i].len == 7 && !memcmp(c->argv[i].ptr, "default", 7)) { /* as strcmp */
             resp_add_error(c->out, "ERR The 'default' user cannot be removed");
             return;
         }
