@@ -77,12 +77,12 @@ void *util_xcalloc(size_t n, size_t size);
 void *util_xrealloc(void *p, size_t n);
 /* A copy of p[0..n) with a NUL after it. */
 char *util_xmemdup(const void *p, size_t n);
-/* A uniformly distributed integer in [0, n) from *state (util_rand64);
- * n > 0. */
 /* Writes digits lower-case hex digits of raw, high nibble first (digits
  * may be odd: the last byte's low nibble is then left out); no NUL. */
 void util_hex(char *out, const unsigned char *raw, size_t digits);
 
+/* A uniformly distributed integer in [0, n) from *state (util_rand64);
+ * n > 0. */
 uint64_t util_rand_below(uint64_t *state, uint64_t n);
 
 /* Next value of a splitmix64 sequence held by the caller in *state.  Any
