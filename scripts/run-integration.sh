@@ -17,7 +17,7 @@ for a in "$@"; do
     if [ -e "${a%%::*}" ]; then where=(); break; fi
 done
 rc=0
-/usr/bin/python3 -m pytest -p no:cacheprovider -rfE "${where[@]}" "$@" || rc=$?
+/usr/bin/python3 -m pytest -p no:cacheprovider -rfE --durations=20 "${where[@]}" "$@" || rc=$?
 if [ $rc -eq 5 ]; then
     echo "integration: pytest collected no tests; that is a failure" >&2
     exit 1

@@ -210,6 +210,11 @@ struct client {
      * (the user object's own: CLIENT LIST's user=). */
     struct acl_user *user;
     const char *user_name;
+    /* rename-command (src/cmd/rename.h): a command's arguments with the
+     * name it sent replaced by the registry's (owned; src/server/dispatch.c) */
+    struct resp_arg *renamed_argv;
+    int renamed_cap;
+    uint8_t name_hidden; /* the command taken up names one renamed or taken away */
     char addr[64], laddr[64];
     int64_t ctime_ms, last_interaction_ms;
     const char *last_cmd; /* static name of the last command */

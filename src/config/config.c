@@ -368,6 +368,11 @@ const struct config_def config_defs[] = {
     DEF_SPECIAL("user", "", config_user_special,
                 IMM | CONFIG_MULTI_ARG | CONFIG_UNREADABLE | CONFIG_SENSITIVE | CONFIG_REPEATED,
                 "an ACL user: user <name> [rules ...], one directive a user (not with aclfile)"),
+    DEF_SPECIAL("rename-command", "", config_rename_special,
+                IMM | CONFIG_MULTI_ARG | CONFIG_UNREADABLE | CONFIG_REPEATED,
+                "rename-command <command> <new name>: clients of this node call the command by "
+                "the new name only (\"\" takes it away); the log, scripts and ACL rules keep "
+                "its own name"),
     DEF_STR("aclfile", aclfile, "", NULL, IMM,
             "file of ACL users (user <name> rules...), read at start and by ACL LOAD, "
             "written by ACL SAVE; empty = none"),

@@ -202,6 +202,14 @@ struct config_user_line {
 };
 #define CONFIG_USERS_MAX 10000 /* "user" directives at most */
 
+/* One "rename-command" directive (src/cmd/rename.h applies them, in file
+ * order, when the server starts). */
+struct config_rename {
+    char *from, *to; /* to "" takes the command away */
+    char *origin;    /* FATAL CONFIG FILE ERROR's file, line and text; NULL from argv */
+};
+#define CONFIG_RENAMES_MAX 1024 /* "rename-command" directives at most */
+
 struct config {
     /* network */
     char *bind[CONFIG_BIND_MAX];
@@ -230,6 +238,8 @@ struct config {
      * the "user" directives in file order, or the aclfile ("" = none) */
     struct config_user_line *acl_users;
     int acl_users_count;
+    struct config_rename *renames; /* the rename-command directives in file order */
+    int renames_count;
     char *aclfile;
     long long acllog_max_len; /* ACL LOG's entries at most */
     int acl_pubsub_default;   /* 1: new users reach every channel (allchannels) */

@@ -34,7 +34,7 @@ struct config_special {
  * accepted: " and the row's doc. */
 extern const struct config_special config_bind_special, config_members_special, config_obuf_special,
     config_fixed_special, config_perm_special, config_notify_special, config_percentiles_special,
-    config_user_special;
+    config_user_special, config_rename_special;
 int config_format_fixed(const struct config *c, const struct config_def *d, char *buf, size_t len);
 
 /* config_special.c's checks of single-value directives (struct

@@ -158,15 +158,29 @@ static void skip_line(FILE *f)
         ;
 }
 
-/* Remembers where port was set (config.h, port_origin): text is the
- * directive's line, where its place. */
+static int directive_is(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncasecmp(text, name, n) && (text[n] == ' ' || text[n] == '\t');
+}
+
+/* Remembers where port and each rename-command were set (config.h,
+ * port_origin, config_rename.origin): text is the directive's line, where
+ * its place. */
 static void note_origin(struct config *c, const char *where, const char *text)
 {
-    if (strncasecmp(text, "port", 4) != 0 || (text[4] != ' ' && text[4] != '\t')) return;
     char buf[1024];
-    snprintf(buf, sizeof buf, "%.400s\n>>> '%.200s'", where, text);
-    free(c->port_origin);
-    c->port_origin = config_xstrdup(buf);
+    if (directive_is(text, "port")) {
+        snprintf(buf, sizeof buf, "%.400s\n>>> '%.200s'", where, text);
+        free(c->port_origin);
+        c->port_origin = config_xstrdup(buf);
+    } else if (directive_is(text, "rename-command") && c->renames_count &&
+               !c->renames[c->renames_count - 1].origin) {
+        char shown[320];
+        shown_line(text, shown, sizeof shown);
+        snprintf(buf, sizeof buf, FATAL_BANNER "\n%.400s\n>>> '%s'", where, shown);
+        c->renames[c->renames_count - 1].origin = config_xstrdup(buf);
+    }
 }
 
 /* One non-blank, non-comment line: a directive, or an include to push. */

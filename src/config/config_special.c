@@ -453,8 +453,44 @@ static int format_users(const struct config *c, const struct config_def *d, char
     return 0;
 }
 
+static void free_renames(struct config *c)
+{
+    for (int i = 0; i < c->renames_count; i++) {
+        free(c->renames[i].from);
+        free(c->renames[i].to);
+        free(c->renames[i].origin);
+    }
+    free(c->renames);
+    c->renames = NULL;
+    c->renames_count = 0;
+}
+
+/* Each "rename-command <command> <new name>" adds one (the server applies
+ * them at start, src/cmd/rename.h); an empty one (the default) forgets
+ * those before. */
+static int set_rename(struct config *c, const struct config_def *d, int argc,
+                      const char *const *argv, char *err, size_t errlen)
+{
+    (void)d;
+    if (argc == 0 || (argc == 1 && !argv[0][0])) {
+        free_renames(c);
+        return 0;
+    }
+    if (argc != 2)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "rename-command takes a command and its new name (\"\" takes it away)");
+    if (c->renames_count >= CONFIG_RENAMES_MAX)
+        return util_fail(err, errlen, CONFIG_ERR_VALUE, "more than %d rename-command directives",
+                         CONFIG_RENAMES_MAX);
+    c->renames = util_xrealloc(c->renames, ((size_t)c->renames_count + 1) * sizeof *c->renames);
+    c->renames[c->renames_count++] =
+        (struct config_rename){config_xstrdup(argv[0]), config_xstrdup(argv[1]), NULL};
+    return 0;
+}
+
 const struct config_special config_bind_special = {set_bind, format_bind, free_bind};
 const struct config_special config_user_special = {set_user, format_users, free_users};
+const struct config_special config_rename_special = {set_rename, format_users, free_renames};
 const struct config_special config_members_special = {set_members, format_members, free_members};
 const struct config_special config_obuf_special = {set_obuf, format_obuf, NULL};
 const struct config_special config_fixed_special = {set_fixed, config_format_fixed, NULL};

@@ -340,6 +340,7 @@ static void client_free(struct client *c)
     free(c->qbuf);
     free(c->name);
     free(c->lib_name);
+    free(c->renamed_argv);
     free(c->lib_ver);
     free(cn->held.offs);
     free(cn->held.argv);

@@ -466,6 +466,18 @@ static int paused(struct client *c, const struct command *cmd, int argc,
     return w || (p->all && (cmd->flags & CMD_READONLY));
 }
 
+/* The error of a command not looked up: unknown, renamed or taken away
+ * (rename-command), an unknown subcommand or a wrong arity. */
+static void reply_not_found(struct client *c, int argc, const struct resp_arg *argv)
+{
+    if (c->name_hidden) {
+        cmd_reply_unknown(&c->out, argc, argv);
+        return;
+    }
+    cmd_resolve(argc, argv, &c->out); /* writes Redis's error for it */
+    count_arity_error(c->srv, argc, argv);
+}
+
 /* Checks, queues in a transaction, or runs a command looked up (cmd) or
  * not (NULL: its error is replied). */
 static enum dispatch_result check_and_run(struct client *c, const struct command *cmd, int argc,
@@ -475,8 +487,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
     if (protected_refuses(c, cmd)) return DISPATCH_DENIED;
     int in_multi = (c->flags & CLIENT_MULTI) != 0;
     if (!cmd) {
-        cmd_resolve(argc, argv, &c->out); /* writes Redis's error for it */
-        count_arity_error(srv, argc, argv);
+        reply_not_found(c, argc, argv);
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;
     }
@@ -608,10 +619,52 @@ static int cross_protocol(struct client *c, int argc, const struct resp_arg *arg
     return 1;
 }
 
+int dispatch_renames_init(struct server *srv, char *err, size_t errlen)
+{
+    const struct config *cfg = &srv->cfg;
+    cmd_renames_free(&srv->renames);
+    for (int i = 0; i < cfg->renames_count; i++) {
+        const struct config_rename *r = &cfg->renames[i];
+        char why[256];
+        if (cmd_renames_add(&srv->renames, r->from, r->to, why, sizeof why) != 0) {
+            cmd_renames_free(&srv->renames);
+            return util_fail(err, errlen, -1, "%s%s%s", r->origin ? r->origin : "",
+                             r->origin ? "\n" : "", why);
+        }
+    }
+    return 0;
+}
+
+/* rename-command (src/cmd/rename.h): c's arguments as the registry names
+ * the command, argv itself when its name is the registry's; NULL when it
+ * names a command renamed or taken away (unknown to c). Peer links (and
+ * what the proxy forwards over them) use the registry's names. */
+static const struct resp_arg *registry_names(struct client *c, int argc,
+                                             const struct resp_arg *argv)
+{
+    const struct cmd_renames *r = &c->srv->renames;
+    if (!r->active || argc < 1 || (c->flags & CLIENT_PEER)) return argv;
+    if (cmd_renames_hides(r, argv[0].ptr, argv[0].len)) return NULL;
+    const struct command *cmd = cmd_renames_find(r, argv[0].ptr, argv[0].len);
+    if (!cmd ||
+        (argv[0].len == strlen(cmd->name) && !strncasecmp(argv[0].ptr, cmd->name, argv[0].len)))
+        return argv;
+    if (argc > c->renamed_cap) {
+        c->renamed_cap = argc;
+        c->renamed_argv = util_xrealloc(c->renamed_argv, (size_t)argc * sizeof *c->renamed_argv);
+    }
+    c->renamed_argv[0] = (struct resp_arg){cmd->name, strlen(cmd->name)};
+    memcpy(c->renamed_argv + 1, argv + 1, (size_t)(argc - 1) * sizeof *argv);
+    return c->renamed_argv;
+}
+
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv)
 {
     struct server *srv = c->srv;
     if (cross_protocol(c, argc, argv)) return DISPATCH_DONE;
+    const struct resp_arg *named = registry_names(c, argc, argv);
+    c->name_hidden = named == NULL; /* looked up as nothing: an unknown command */
+    if (named) argv = named;
     /* A blocking command not answered yet: nothing else runs meanwhile. */
     if (client_in_log(c) || blocked_waiting(c)) return DISPATCH_WAIT;
     /* Held back by CLIENT PAUSE (its input parsed again as more arrived):
@@ -628,7 +681,7 @@ enum dispatch_result dispatch_command(struct client *c, int argc, const struct r
     }
     if (checked) /* taken up before: its reply mode was decided then */
         return c->reply_muted ? run_muted(c, cmd, 1, argc, argv) : run_checked(c, cmd, argc, argv);
-    if (!cmd) cmd = look_up(argc, argv);
+    if (!cmd && !c->name_hidden) cmd = look_up(argc, argv);
     if (must_wait(c, cmd)) {
         client_hold_to(c, HOLD_BEHIND);
         c->held_cmd = cmd;

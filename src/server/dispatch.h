@@ -22,6 +22,11 @@ enum dispatch_result {
 };
 enum dispatch_result dispatch_command(struct client *c, int argc, const struct resp_arg *argv);
 
+/* rename-command: the directives applied in order to srv->renames (clients'
+ * names, src/cmd/rename.h) at start: 0, or -1 with Redis's error after the
+ * directive's file, line and text. */
+int dispatch_renames_init(struct server *srv, char *err, size_t errlen);
+
 /*
  * Look-ahead over a client's pipelined input: the first argument (the key,
  * for most commands) of each of the next DISPATCH_AHEAD commands is fetched

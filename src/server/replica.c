@@ -12,6 +12,7 @@
 #include "keyspace/notify.h"
 #include "server/pubsub.h"
 #include "server/aclstate.h"
+#include "server/dispatch.h"
 #include "server/replica.h"
 #include "server/replwait.h"
 #include "script/function.h"
@@ -371,6 +372,7 @@ static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)
 {
     /* the users before the log is read: its ACL writes apply to them */
     if (aclstate_init(srv, err, errlen) != 0) return -1;
+    if (dispatch_renames_init(srv, err, errlen) != 0) return -1;
     struct node_env ne = {
         .cfg = &srv->cfg,
         .sm = &srv->sm,
@@ -467,4 +469,5 @@ void replica_free(struct server *srv)
     srv->scripts = srv->fn_scripts = NULL;
     waiters_free(&srv->waiters);
     aclstate_free(srv);
+    cmd_renames_free(&srv->renames);
 }

@@ -29,6 +29,7 @@
 #include "sm/evict.h"
 #include "sm/sm.h"
 #include "cmd/cmd.h"
+#include "cmd/rename.h"
 #include "node/waiters.h"
 #include "server/blocked.h"
 #include "server/pubsub.h"
@@ -99,6 +100,7 @@ struct server {
     int acl_from_log;
     char *acl_configured;
     struct acllog acllog;
+    struct cmd_renames renames; /* rename-command: the names clients call commands by */
     /* the libraries (src/script/function.h), on scripts' engine */
     struct function_registry *functions;
     /* clients */

@@ -211,31 +211,57 @@ static void add_command_info(struct resp_out *o, const struct command *cmd)
         add_command_info(o, s);
 }
 
+/* rename-command (src/cmd/rename.h): the names this node's clients call
+ * commands by. COMMAND lists a renamed command under its own name, as
+ * Redis does, and leaves out one taken away; a name is looked up as the
+ * clients call it. */
+static const struct cmd_renames *renames(const struct cmd_ctx *c)
+{
+    static const struct cmd_renames none;
+    return c->srv ? &c->srv->renames : &none;
+}
+
+/* 1 if COMMAND shows the command (or subcommand) cmd. */
+static int shown(const struct cmd_ctx *c, const struct command *cmd)
+{
+    if (cmd->flags & CMD_INTERNAL) return 0;
+    const char *bar = strchr(cmd->name, '|');
+    const struct command *top = bar ? cmd_lookup_name(cmd->name, (size_t)(bar - cmd->name)) : cmd;
+    return top && cmd_renames_callable(renames(c), top);
+}
+
+/* The top-level command a client calls name: internal ones are not found. */
+static const struct command *find_top(const struct cmd_ctx *c, const char *name, size_t len)
+{
+    const struct command *cmd = cmd_renames_find(renames(c), name, len);
+    return cmd && !(cmd->flags & CMD_INTERNAL) ? cmd : NULL;
+}
+
 void cmd_command(struct cmd_ctx *c)
 {
-    resp_add_array_len(c->out, cmd_count());
+    resp_add_array_len(c->out, cmd_renames_count(renames(c)));
     for (int i = 0; i < cmd_top_count(); i++)
-        if (!(cmd_by_id(i)->flags & CMD_INTERNAL)) add_command_info(c->out, cmd_by_id(i));
+        if (shown(c, cmd_by_id(i))) add_command_info(c->out, cmd_by_id(i));
 }
 
 void cmd_command_count(struct cmd_ctx *c)
 {
-    resp_add_int(c->out, cmd_count());
+    resp_add_int(c->out, cmd_renames_count(renames(c)));
 }
 
-/* Finds "name" or "container|sub" by its full name; internal commands are
- * not found. */
-static const struct command *find_full_name(const struct resp_arg *a)
+/* Finds "name" or "container|sub" by its full name, as clients call the
+ * command; internal commands are not found. */
+static const struct command *find_full_name(const struct cmd_ctx *c, const struct resp_arg *a)
 {
     const char *bar = memchr(a->ptr, '|', a->len);
-    if (!bar) {
-        const struct command *cmd = cmd_lookup_name(a->ptr, a->len);
-        return cmd && !(cmd->flags & CMD_INTERNAL) ? cmd : NULL;
-    }
-    const struct command *parent = cmd_lookup_name(a->ptr, (size_t)(bar - a->ptr));
+    if (!bar) return find_top(c, a->ptr, a->len);
+    const struct command *parent = find_top(c, a->ptr, (size_t)(bar - a->ptr));
     if (!parent) return NULL;
+    size_t plen = strlen(parent->name);
+    size_t sublen = a->len - (size_t)(bar - a->ptr);
     for (const struct command *s = parent->subcommands; s && s->name; s++)
-        if (strlen(s->name) == a->len && strncasecmp(s->name, a->ptr, a->len) == 0) return s;
+        if (strlen(s->name) == plen + sublen && strncasecmp(s->name + plen, bar, sublen) == 0)
+            return s;
     return NULL;
 }
 
@@ -247,7 +273,7 @@ void cmd_command_info(struct cmd_ctx *c)
     }
     resp_add_array_len(c->out, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
-        const struct command *cmd = find_full_name(&c->argv[i]);
+        const struct command *cmd = find_full_name(c, &c->argv[i]);
         if (cmd)
             add_command_info(c->out, cmd);
         else
@@ -616,10 +642,10 @@ static void add_docs(struct resp_out *o, const struct command *cmd)
 void cmd_command_docs(struct cmd_ctx *c)
 {
     if (c->argc == 2) {
-        resp_add_map_len(c->out, cmd_count());
+        resp_add_map_len(c->out, cmd_renames_count(renames(c)));
         for (int i = 0; i < cmd_top_count(); i++) {
             const struct command *cmd = cmd_by_id(i);
-            if (cmd->flags & CMD_INTERNAL) continue;
+            if (!shown(c, cmd)) continue;
             resp_add_bulk_cstr(c->out, cmd->name);
             add_docs(c->out, cmd);
         }
@@ -628,7 +654,7 @@ void cmd_command_docs(struct cmd_ctx *c)
     resp_deferred d = resp_add_deferred(c->out);
     long n = 0;
     for (int i = 2; i < c->argc; i++) {
-        const struct command *cmd = find_full_name(&c->argv[i]);
+        const struct command *cmd = find_full_name(c, &c->argv[i]);
         if (!cmd) continue; /* Redis omits unknown names */
         resp_add_bulk_cstr(c->out, cmd->name);
         add_docs(c->out, cmd);
@@ -640,7 +666,7 @@ void cmd_command_docs(struct cmd_ctx *c)
 /* 1 if cmd passes COMMAND LIST's filter (argv[3], argv[4]). */
 static int list_filter(struct cmd_ctx *c, const struct command *cmd)
 {
-    if (cmd->flags & CMD_INTERNAL) return 0;
+    if (!shown(c, cmd)) return 0;
     if (c->argc == 2) return 1;
     const struct resp_arg *kind = &c->argv[3], *val = &c->argv[4];
     if (arg_is(kind, "MODULE")) return 0; /* no modules */
@@ -683,8 +709,11 @@ static void getkeys(struct cmd_ctx *c, int with_flags)
 {
     int argc = c->argc - 2;
     const struct resp_arg *argv = c->argv + 2;
-    const struct command *parent;
-    const struct command *cmd = cmd_lookup(argv, argc, &parent);
+    const struct command *parent, *top = find_top(c, argv[0].ptr, argv[0].len);
+    /* the name as clients call it, then its subcommand */
+    struct resp_arg named[2] = {{top ? top->name : "", top ? strlen(top->name) : 0}};
+    if (argc > 1) named[1] = argv[1];
+    const struct command *cmd = top ? cmd_lookup(named, argc > 1 ? 2 : 1, &parent) : NULL;
     if (!cmd || (cmd->flags & (CMD_CONTAINER | CMD_INTERNAL))) {
         resp_add_error(c->out, "ERR Invalid command specified");
         return;
