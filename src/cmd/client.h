@@ -182,6 +182,7 @@ struct multi_state {
     int count, cap;
     uint32_t cmd_flags; /* union of the queued commands' flags: CMD_WRITE sends
                          * EXEC through the log, CMD_DENYOOM makes it OOM-checked */
+    int prepared;       /* multi_exec_prepare() ran (src/server/multi.h) */
 };
 
 /* A key this client watches; linked into both the client's and the server's

@@ -218,10 +218,10 @@ void aclstate_script_denied(void *ud, struct client *c, int reason, const struct
 int aclstate_check(struct server *srv, struct client *c, const struct command *cmd, int argc,
                    const struct resp_arg *argv, int context, char *err, size_t errlen)
 {
-    if (!c->user || (c->flags & CLIENT_PEER) || acl_user_unrestricted(c->user)) return 0;
+    if (!c->user || (c->flags & CLIENT_PEER) || acl_user_unrestricted(c->user)) return ACL_OK;
     int pos = 0;
     enum acl_result r = acl_check(c->user, cmd, argc, argv, &pos);
-    if (r == ACL_OK) return 0;
+    if (r == ACL_OK) return ACL_OK;
     size_t ulen;
     const char *uname = acl_user_name(c->user, &ulen);
     if (r == ACL_DENIED_CMD)
@@ -229,12 +229,30 @@ int aclstate_check(struct server *srv, struct client *c, const struct command *c
     else
         log_denial(srv, c, (int)r, context, argv[pos].ptr, argv[pos].len, uname, ulen);
     if (r == ACL_DENIED_CMD)
-        return util_fail(err, errlen, -1,
-                         "NOPERM this user has no permissions to run the '%s' command", cmd->name);
+        util_fail(err, errlen, -1, "NOPERM this user has no permissions to run the '%s' command",
+                  cmd->name);
+    else
+        util_fail(err, errlen, -1,
+                  "NOPERM this user has no permissions to access one of the %s used as "
+                  "arguments",
+                  r == ACL_DENIED_KEY ? "keys" : "channels");
+    return (int)r;
+}
+
+int aclstate_exec_check(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                        const struct resp_arg *argv, char *err, size_t errlen)
+{
+    char why[256];
+    int r = aclstate_check(srv, c, cmd, argc, argv, ACLLOG_MULTI, why, sizeof why);
+    if (r == ACL_OK) return 0;
     return util_fail(err, errlen, -1,
-                     "NOPERM this user has no permissions to access one of the %s used as "
-                     "arguments",
-                     r == ACL_DENIED_KEY ? "keys" : "channels");
+                     "NOPERM ACLs rules changed between the moment the transaction was "
+                     "accumulated and the EXEC call. This command is no longer allowed for the "
+                     "following reason: %s",
+                     r == ACL_DENIED_CMD   ? "no permission to execute the command or subcommand"
+                     : r == ACL_DENIED_KEY ? "no permission to touch the specified keys"
+                                           : "no permission to access one of the channels used "
+                                             "as arguments");
 }
 
 /* ------------------------------------------------------------ the log */
@@ -303,10 +321,24 @@ int aclstate_wrap(struct server *srv, int argc, const struct resp_arg *argv,
 
 int aclstate_as(const struct client *c, struct resp_arg out[2])
 {
-    if (!c->user || acl_user_unrestricted(c->user)) return 0;
+    if (!c->user || (c->flags & CLIENT_PEER) || acl_user_unrestricted(c->user)) return 0;
     out[0] = (struct resp_arg){"raftcache.as", 12};
     out[1].ptr = acl_user_name(c->user, &out[1].len);
     return 2;
+}
+
+struct resp_arg *aclstate_as_script(const struct client *c, const struct command *cmd, int *argc,
+                                    const struct resp_arg *argv)
+{
+    struct resp_arg pre[2];
+    if (!cmd || !((cmd->flags & CMD_SCRIPT) || cmd->runs_script)) return NULL;
+    int n = aclstate_as(c, pre);
+    if (!n) return NULL;
+    struct resp_arg *w = util_xmalloc(((size_t)*argc + 2) * sizeof *w);
+    memcpy(w, pre, sizeof pre);
+    memcpy(w + n, argv, (size_t)*argc * sizeof *w);
+    *argc += n;
+    return w;
 }
 
 void aclstate_wrapped_free(struct aclstate_wrapped *w)

@@ -38,6 +38,16 @@
  * no user: nothing restricts them. A follower checks its client's command
  * before forwarding it; the leader trusts its peers.
  *
+ * SCRIPTS of a restricted user (EVAL, FCALL and the like) run where they
+ * are applied, on every node: the client's node proposes or forwards them
+ * behind RAFTCACHE.AS <user>, and their redis.call is checked against that
+ * user as the log has it at that entry (a user deleted meanwhile fails the
+ * script). TRANSACTIONS: at EXEC the client's node checks each queued
+ * command again, as Redis 7.0 does (the rules may have changed since it
+ * was queued); one no longer allowed is replaced by RAFTCACHE.DENIED
+ * <error>, which is its place in EXEC's reply on every node, and the
+ * others run.
+ *
  * ACL LOG (src/server/acllog.h) is the node's own.
  */
 #ifndef ACLSTATE_H
@@ -73,10 +83,18 @@ int aclstate_default_nopass(const struct server *srv);
 int aclstate_auth(struct server *srv, struct client *c, const struct resp_arg *cmdword,
                   const struct resp_arg *user, const struct resp_arg *pass);
 
-/* May c run cmd with argv (context: enum acllog_context)? 0; or -1 with
- * Redis's -NOPERM text in err, the denial in ACL LOG. */
+/* May c run cmd with argv (context: enum acllog_context)? ACL_OK (0); or
+ * the denial (enum acl_result) with Redis's -NOPERM text in err, the
+ * denial in ACL LOG. */
 int aclstate_check(struct server *srv, struct client *c, const struct command *cmd, int argc,
                    const struct resp_arg *argv, int context, char *err, size_t errlen);
+/* EXEC's check of a queued command again, as Redis 7.0's: the users may
+ * have changed since it was queued. 0, or -1 with Redis's "-NOPERM ACLs
+ * rules changed between the moment the transaction was accumulated and
+ * the EXEC call..." in err (and the denial in ACL LOG). The node the
+ * client is connected to checks, against its users when EXEC arrives. */
+int aclstate_exec_check(struct server *srv, struct client *c, const struct command *cmd, int argc,
+                        const struct resp_arg *argv, char *err, size_t errlen);
 
 /* A script's command denied (script_set_acl_hook, src/script/script.h):
  * ACL LOG's entry, context lua. ud is the server. */
@@ -95,9 +113,16 @@ int aclstate_wrap(struct server *srv, int argc, const struct resp_arg *argv,
                   struct aclstate_wrapped *w, char *err, size_t errlen);
 void aclstate_wrapped_free(struct aclstate_wrapped *w);
 
-/* The words a script of c goes behind (RAFTCACHE.AS and c's user, above)
+/* The words a script of c goes behind (RAFTCACHE.AS and c's user, above;
+ * none for a peer link)
  * written to out: 2, or 0 when c's user is unrestricted. */
 int aclstate_as(const struct client *c, struct resp_arg out[2]);
+/* A script of c (cmd: EVAL, FCALL and the like) behind those words, as the
+ * follower proxy forwards it and EXEC queues it: a malloc'd argv of *argc
+ * (updated) pointing into argv, or NULL when cmd is no script or c's user
+ * is unrestricted. */
+struct resp_arg *aclstate_as_script(const struct client *c, const struct command *cmd, int *argc,
+                                    const struct resp_arg *argv);
 
 /* Applying RAFTCACHE.ACL's first: the users become the ones in text
  * unless they are the log's already. */

@@ -270,17 +270,26 @@ static void submit_script(struct client *c, const struct command *cmd, int argc,
                           const struct resp_arg *argv)
 {
     struct resp_arg pre[3];
-    int n = aclstate_as(c, pre);
-    if ((cmd->flags & CMD_SCRIPT) && memory_refuses(c->srv)) /* EVAL's, not FCALL's */
+    int n = aclstate_as(c, pre), skip = 0;
+    const struct command *script = cmd;
+    if (cmd->flags & CMD_INTERNAL) { /* RAFTCACHE.AS a follower forwarded */
+        ASSERT(argc >= 3);
+        memcpy(pre, argv, 2 * sizeof *argv);
+        n = skip = 2;
+        const struct command *parent;
+        script = cmd_lookup(argv + 2, argc - 2, &parent);
+    }
+    if (script && (script->flags & CMD_SCRIPT) && memory_refuses(c->srv)) /* EVAL's, not FCALL's */
         pre[n++] = (struct resp_arg){"raftcache.oom", 13};
-    if (!n) {
+    if (n == skip) {
         node_write(c->srv->node, c, c->db, cmd, argc, argv);
         return;
     }
-    struct resp_arg *w = util_xmalloc(((size_t)argc + 3) * sizeof *w);
+    int rest = argc - skip;
+    struct resp_arg *w = util_xmalloc(((size_t)rest + 3) * sizeof *w);
     memcpy(w, pre, (size_t)n * sizeof *w);
-    memcpy(w + n, argv, (size_t)argc * sizeof *w);
-    node_write(c->srv->node, c, c->db, cmd_lookup_name(w[0].ptr, w[0].len), argc + n, w);
+    memcpy(w + n, argv + skip, (size_t)rest * sizeof *w);
+    node_write(c->srv->node, c, c->db, cmd_lookup_name(w[0].ptr, w[0].len), rest + n, w);
     free(w);
 }
 
@@ -399,6 +408,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
 {
     ASSERT(c->hold == HOLD_NONE); /* taken up: nothing held */
     struct server *srv = c->srv;
+    if ((cmd->flags & CMD_EXEC) && (c->flags & CLIENT_MULTI)) multi_exec_prepare(c);
     uint32_t flags = call_flags(srv, cmd, argc, argv);
     if (flags & CMD_BLOCKING) return run_blocking(c, cmd, argc, argv);
     int writes = call_writes(srv, server_db(srv, c), cmd, flags, argc, argv);
@@ -409,7 +419,8 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script/script.h):
          * the leader's memory decides, and the entry says so. */
-        if ((cmd->flags & CMD_SCRIPT) || cmd->runs_script)
+        if ((cmd->flags & CMD_SCRIPT) || cmd->runs_script ||
+            ((cmd->flags & CMD_INTERNAL) && !strcmp(cmd->name, "raftcache.as")))
             submit_script(c, cmd, argc, argv);
         else if (cmd->acl_write && cmd->acl_write(argc, argv))
             submit_acl_write(c, argc, argv);
@@ -491,9 +502,11 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;
     }
-    if ((cmd->flags & (CMD_INTERNAL | CMD_WRITE)) == (CMD_INTERNAL | CMD_WRITE)) {
+    if ((cmd->flags & (CMD_INTERNAL | CMD_WRITE)) == (CMD_INTERNAL | CMD_WRITE) &&
+        !(c->flags & CLIENT_PEER)) {
         /* Log-only (RAFTCACHE.SERVE, .EVICT): only the leader writes them,
-         * into the log; to a client they do not exist. */
+         * into the log; to a client they do not exist. A follower forwards
+         * some (RAFTCACHE.AS, .DENIED: src/server/aclstate.h). */
         cmd_reply_unknown(&c->out, argc, argv);
         if (in_multi) c->flags |= CLIENT_DIRTY_EXEC;
         return DISPATCH_DONE;

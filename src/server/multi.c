@@ -134,26 +134,40 @@ void multi_queue(struct client *c, const struct command *cmd, int argc, const st
     if (cmd->acl_write && cmd->acl_write(argc, argv)) m->cmd_flags |= CMD_WRITE; /* the log's */
 }
 
-/* A queued script of a client whose ACL user is restricted goes behind
- * RAFTCACHE.AS, as outside a transaction (src/server/aclstate.h). */
-static void wrap_script(struct client *c, struct multi_cmd *q)
+/* q's arguments become argc words of argv, copied. */
+static void requeue(struct multi_cmd *q, int argc, const struct resp_arg *argv)
 {
-    struct resp_arg as[2];
-    int n = aclstate_as(c, as);
-    if (!n) return;
-    struct resp_arg *w = util_xmalloc(((size_t)q->argc + 2) * sizeof *w);
-    memcpy(w, as, sizeof as);
-    memcpy(w + n, q->argv, (size_t)q->argc * sizeof *w);
-    struct resp_arg *copy = argv_copy(q->argc + n, w);
-    free(w);
+    struct resp_arg *copy = argv_copy(argc, argv);
     free(q->argv);
     q->argv = copy;
-    q->argc += n;
+    q->argc = argc;
 }
 
-/* The queue's ACL writes (and a restricted user's scripts) wrapped as
- * src/server/aclstate.h says, as the dispatcher wraps them outside a
- * transaction: 0, or -1 with the error. */
+void multi_exec_prepare(struct client *c)
+{
+    struct multi_state *m = &c->mstate;
+    if (m->prepared || (c->flags & (CLIENT_DIRTY_EXEC | CLIENT_DIRTY_CAS))) return;
+    m->prepared = 1;
+    for (int i = 0; i < m->count; i++) {
+        struct multi_cmd *q = &m->cmds[i];
+        const struct command *parent;
+        const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
+        char err[512];
+        if (cmd && aclstate_exec_check(c->srv, c, cmd, q->argc, q->argv, err, sizeof err) != 0) {
+            struct resp_arg denied[2] = {{"raftcache.denied", 16}, {err, strlen(err)}};
+            requeue(q, 2, denied);
+            continue;
+        }
+        int argc = q->argc;
+        struct resp_arg *as = aclstate_as_script(c, cmd, &argc, q->argv);
+        if (as) requeue(q, argc, as);
+        free(as);
+    }
+}
+
+/* The queue's ACL writes wrapped as src/server/aclstate.h says, as the
+ * dispatcher wraps them outside a transaction (on the leader, which
+ * proposes them): 0, or -1 with the error. */
 static int wrap_acl_writes(struct client *c, char *err, size_t errlen)
 {
     struct multi_state *m = &c->mstate;
@@ -161,15 +175,11 @@ static int wrap_acl_writes(struct client *c, char *err, size_t errlen)
         struct multi_cmd *q = &m->cmds[i];
         const struct command *parent;
         const struct command *cmd = cmd_lookup(q->argv, q->argc, &parent);
-        if (cmd && ((cmd->flags & CMD_SCRIPT) || cmd->runs_script)) wrap_script(c, q);
         if (!cmd || !cmd->acl_write || !cmd->acl_write(q->argc, q->argv)) continue;
         struct aclstate_wrapped w;
         if (aclstate_wrap(c->srv, q->argc, q->argv, &w, err, errlen) != 0) return -1;
-        struct resp_arg *copy = argv_copy(w.argc, w.argv);
+        requeue(q, w.argc, w.argv);
         aclstate_wrapped_free(&w);
-        free(q->argv);
-        q->argv = copy;
-        q->argc = w.argc;
     }
     return 0;
 }

@@ -38,6 +38,11 @@ void multi_queue(struct client *c, const struct command *cmd, int argc,
                  const struct resp_arg *argv);
 /* Drops the queue and the MULTI flags (not the watches). */
 void multi_discard(struct client *c);
+/* EXEC taken up, before it runs here or is forwarded: each queued command
+ * checked again against c's ACL user (replaced by RAFTCACHE.DENIED when
+ * no longer allowed) and a restricted user's scripts put behind
+ * RAFTCACHE.AS (src/server/aclstate.h). Once per transaction. */
+void multi_exec_prepare(struct client *c);
 /* Drops queue and watches: RESET, and before the client is freed. */
 void multi_client_reset(struct client *c);
 /* Forgets every key the client watches. */

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "node/node.h"
+#include "server/aclstate.h"
 #include "server/proxy.h"
 #include "server/maint.h"
 #include "server/server.h"
@@ -175,8 +176,12 @@ static int forward(struct server *srv, struct transport *tr, uint64_t leader, st
     int exec = is_exec(c, cmd);
     transport_reply_fn *cb = callback_for(c, cmd, exec);
     if (!exec) {
-        struct transport_cmd one = {argc, argv};
-        return transport_forward(tr, leader, &ctx, &one, 1, cb, c);
+        /* a restricted ACL user's script: the leader checks it as the user */
+        struct resp_arg *as = aclstate_as_script(c, cmd, &argc, argv);
+        struct transport_cmd one = {argc, as ? as : argv};
+        int rc = transport_forward(tr, leader, &ctx, &one, 1, cb, c);
+        free(as);
+        return rc;
     }
     int n;
     struct transport_cmd *unit = exec_unit(c, argc, argv, &n);

@@ -503,6 +503,18 @@ void cmd_raftcache_as(struct cmd_ctx *c)
     cmd_call(cmd, &inner, c->monitor, NULL);
 }
 
+/* RAFTCACHE.DENIED error: a queued command EXEC found no longer allowed
+ * (src/server/aclstate.h, TRANSACTIONS): its place in EXEC's reply is the
+ * error, on every node. */
+void cmd_raftcache_denied(struct cmd_ctx *c)
+{
+    if (!c->applying && !(c->client && (c->client->flags & CLIENT_MULTI))) {
+        resp_add_error(c->out, "ERR RAFTCACHE.DENIED is internal");
+        return;
+    }
+    resp_add_errorf(c->out, "%.*s", (int)c->argv[1].len, c->argv[1].ptr);
+}
+
 int cmd_raftcache_as_keys(int argc, const struct resp_arg *argv, int *idx, int max)
 {
     const struct command *cmd = as_inner(argc, argv);
@@ -569,6 +581,9 @@ const struct command cmd_table_acl[] = {
      0, 0, cmd_raftcache_acl, "raft", "0.1.0",
      "An ACL write as the node that proposed it wrapped it (internal).",
      "pubsub first payload command [arg [arg ...]]", "admin slow dangerous", NULL},
+    {"raftcache.denied", 2, CMD_WRITE | CMD_KEYLESS_WRITE | CMD_NOSCRIPT | CMD_INTERNAL, 0, 0, 0,
+     cmd_raftcache_denied, "raft", "0.1.0",
+     "A queued command EXEC found no longer allowed: its error (internal).", "error", "slow", NULL},
     {"raftcache.as", -4, CMD_WRITE | CMD_NOSCRIPT | CMD_INTERNAL, 0, 0, 0, cmd_raftcache_as, "raft",
      "0.1.0", "A script run for a restricted ACL user, checked as that user (internal).",
      "username command [arg [arg ...]]", "slow scripting", NULL, NULL, cmd_raftcache_as_keys},

@@ -203,6 +203,67 @@ def test_scripts_and_transactions_checked_as_the_user(server):
     assert {"lua", "multi"} <= contexts
 
 
+RULES_CHANGED = ("ACLs rules changed between the moment the transaction was accumulated and "
+                 "the EXEC call. This command is no longer allowed for the following reason: ")
+
+
+def exec_after_rules_change(c_admin, s, wait_changed):
+    """s queues SET, GET and an EVAL; its user loses SET, then EXEC: SET's
+    place in the reply is Redis 7.0's NOPERM, the others run."""
+    s.response_callbacks.clear()  # the replies as sent
+    s.execute_command("MULTI")
+    assert s.execute_command("SET", "ok:t", "1") == "QUEUED"
+    assert s.execute_command("GET", "ok:t") == "QUEUED"
+    assert s.execute_command("EVAL", "return redis.call('set', KEYS[1], 'x')", 1,
+                             "ok:s") == "QUEUED"
+    assert ok(c_admin.execute_command("ACL", "SETUSER", "s", "-set"))
+    wait_changed()
+    replies = s.execute_command("EXEC")
+    assert isinstance(replies[0], redis.ResponseError), replies
+    assert str(replies[0]) == RULES_CHANGED + "no permission to execute the command or subcommand"
+    assert replies[1] is None  # SET never ran
+    assert isinstance(replies[2], redis.ResponseError) and \
+        "can't run this command or subcommand" in str(replies[2])  # checked as s, applied
+    assert ok(c_admin.execute_command("ACL", "SETUSER", "s", "+set"))
+
+
+def test_exec_checks_the_queue_again(server):
+    c = server.client(decode_responses=True)
+    assert ok(c.execute_command("ACL", "SETUSER", "s", "on", ">p", "~ok:*", "+@all"))
+    with as_user(server, "s", "p") as s:
+        exec_after_rules_change(c, s, lambda: None)
+    entries = [dict(zip(e[::2], e[1::2])) for e in c.execute_command("ACL", "LOG")]
+    assert any(e["context"] == "multi" and e["object"] == "set" for e in entries), entries
+
+
+def test_scripts_and_transactions_through_a_follower(make_cluster):
+    """A follower forwards a restricted user's script behind its user: the
+    leader applies it checked as that user, as if sent to the leader."""
+    cl = make_cluster(3, directives={"raft-follower-proxy": "yes"})
+    ld = cl.leader()
+    follower = cl.followers()[0]
+    with ld.client(decode_responses=True) as c:
+        assert ok(c.execute_command("ACL", "SETUSER", "s", "on", ">p", "~ok:*", "+@all",
+                                    "-del"))
+        wait_users_everywhere(cl, cl.nodes, ["default", "s"])
+        with as_user(follower, "s", "p") as s:
+            assert s.eval("return redis.call('set', KEYS[1], 'v')", 1, "ok:1") == "OK"
+            err = error_of(s.eval, "return redis.call('del', KEYS[1])", 1, "ok:1")
+            assert "can't run this command or subcommand" in err
+            pipe = s.pipeline(transaction=True)
+            pipe.eval("return redis.call('del', KEYS[1])", 1, "ok:1")
+            pipe.get("ok:1")
+            replies = pipe.execute(raise_on_error=False)
+            assert "can't run this command or subcommand" in str(replies[0])
+            assert replies[1] == "v"
+
+            def changed():
+                with follower.client(decode_responses=True) as f:
+                    wait_until(lambda: "-set" in " ".join(
+                        f.execute_command("ACL", "LIST")), DEADLINE_S, what="-set on follower")
+            exec_after_rules_change(c, s, changed)
+
+
 def test_user_directives_and_requirepass(start_server):
     srv = start_server({"requirepass": "defpw"}, start=False)
     with open(srv.conf_path, "a") as f:
