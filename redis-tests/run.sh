@@ -477,11 +477,13 @@ single_of() {
 
 # Units the suite runs with servers it starts itself, each with its own
 # directives (aclfile, user, acl-pubsub-default) and restarts: the suite's
-# src/redis-server is raftcache, a single node (src/redis-cli the system's
-# redis-cli). Alone on a node only: not with RT_CLUSTER_NODES or RT_TLS.
+# src/redis-server is raftcache, a single node, or with RT_CLUSTER_NODES
+# redis-tests/cluster-server.sh, a cluster whose leader is the server the
+# suite asked for (src/redis-cli is the system's redis-cli). Not with
+# RT_TLS.
 SPAWN_UNITS=" unit/acl "
 spawned() {
-    [ "$CLUSTER_NODES" = 0 ] && [ "${RT_TLS:-0}" != 1 ] && case "$SPAWN_UNITS" in
+    [ "${RT_TLS:-0}" != 1 ] && case "$SPAWN_UNITS" in
         *" $1 "*) return 0 ;;
     esac
     return 1
@@ -489,14 +491,19 @@ spawned() {
 
 run_spawned() {
     mkdir -p "$SUITE/src"
-    ln -sf "$RAFTCACHE_BIN" "$SUITE/src/redis-server"
+    if [ "$CLUSTER_NODES" -gt 0 ]; then
+        ln -sf "$HERE/cluster-server.sh" "$SUITE/src/redis-server"
+    else
+        ln -sf "$RAFTCACHE_BIN" "$SUITE/src/redis-server"
+    fi
     ln -sf "$(command -v redis-cli)" "$SUITE/src/redis-cli"
     local args=() skip=0 a
     for a in "${suite_args[@]}"; do   # the same options, but no external server
         if [ $skip = 1 ]; then skip=0; continue; fi
         case "$a" in --host) skip=1 ;; *) args+=("$a") ;; esac
     done
-    (cd "$SUITE" && TERM=dumb exec setsid tclsh tests/test_helper.tcl "${args[@]}" \
+    (cd "$SUITE" && TERM=dumb RAFTCACHE_BIN=$RAFTCACHE_BIN RT_CLUSTER_NODES=$CLUSTER_NODES \
+        exec setsid tclsh tests/test_helper.tcl "${args[@]}" \
         --baseport $((20100 + RANDOM % 120 * 100)) --single "$1" \
         "${extra_args[@]+"${extra_args[@]}"}") </dev/null >"$2" 2>&1 &
     SUITE_PID=$!
@@ -551,7 +558,8 @@ classify() {
 for unit in $UNITS; do
     ulog=$LOG_DIR/$(echo "$unit" | tr / _).log
     if spawned "$unit"; then
-        log "$unit (the suite starts raftcache itself: $SUITE/src/redis-server)"
+        log "$unit (the suite starts raftcache itself: $SUITE/src/redis-server," \
+            "$([ "$CLUSTER_NODES" -gt 0 ] && echo "$CLUSTER_NODES-node clusters" || echo "single nodes"))"
         run_spawned "$unit" "$ulog"
         suite_rc=0
         if ! wait_exit "$SUITE_PID" "$UNIT_TIMEOUT"; then
@@ -564,9 +572,9 @@ for unit in $UNITS; do
         classify "$unit" "$ulog" "$suite_rc"
         continue
     fi
-    if [ "$CLUSTER_NODES" -gt 0 ] || [ "${RT_TLS:-0}" = 1 ]; then
+    if [ "${RT_TLS:-0}" = 1 ]; then
         case "$SPAWN_UNITS" in *" $unit "*)
-            log "$unit: not run (the suite starts its servers itself: a single node only)"
+            log "$unit: not run (the suite starts its servers itself: not with RT_TLS)"
             continue ;;
         esac
     fi
