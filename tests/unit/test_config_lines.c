@@ -20,14 +20,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
+#include "under_asan.h"
 
 static char dir[64];
 

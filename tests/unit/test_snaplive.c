@@ -31,12 +31,17 @@
 #include "sm/snapshot.h"
 #include "types/typetable.h"
 #include "base/util.h"
+#include "under_asan.h"
 
 /* One database, as the snapshot functions take them: an array and its length. */
 #define ONE(db) (struct kv *[]){db}, 1
 
 #define NKEYS 3000
+#ifdef UNDER_ASAN
+#define SEEDS 6 /* the plain build runs all 24 (tests/unit/under_asan.h) */
+#else
 #define SEEDS 24
+#endif
 #define KEYSPACE 5000 /* keys are drawn from k0 .. k4999: new ones appear */
 
 struct fx {
