@@ -185,8 +185,9 @@ static void set_socket_options(struct server *srv, int fd, int unix_socket)
  * another host can hold connections (or try secrets over one) where Redis
  * would hold none.
  * Without raft-secret no peer could authenticate, and the connection is
- * refused at accept as redis-server does. The text is Redis's, without its
- * advice to run CONFIG REWRITE, which raftcache does not implement. */
+ * refused at accept as redis-server does; on tls-port, as soon as its TLS
+ * handshake is done (src/net/conn_tls.c), as redis-server does too. The text is Redis's, without
+ * its advice to run CONFIG REWRITE, which raftcache does not implement. */
 static const char protected_denied[] =
     "DENIED Redis is running in protected mode because protected mode is enabled and no "
     "password is set for the default user. In this mode connections are only accepted from "
@@ -464,13 +465,8 @@ void conn_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         int local = peer_is_loopback(fd);
         int protected = protected_applies(srv, local);
         int tls = srv->io->listener_tls[w - srv->io->listeners];
-        if (protected && !srv->cfg.raft_secret.len) {
-            if (tls) { /* -DENIED in clear would mean nothing to a TLS client */
-                close(fd);
-                srv->stats.rejected_connections++;
-            } else {
-                deny_at_accept(srv, fd);
-            }
+        if (protected && !srv->cfg.raft_secret.len && !tls) {
+            deny_at_accept(srv, fd); /* a TLS client reads it after its handshake */
             continue;
         }
         int unix_socket = srv->io->unix_listener == w;

@@ -128,6 +128,10 @@ int conn_tls_handshake_step(struct client *c)
         char desc[96];
         tls_conn_describe(cn->tls, desc, sizeof desc);
         LOG_DEBUG("TLS handshake done with %s: %s", c->addr, desc);
+        if ((c->flags & CLIENT_PROTECTED) && !c->srv->cfg.raft_secret.len) {
+            client_deny_protected(c); /* no peer could prove itself: refused at once */
+            return 0;
+        }
         return 1;
     }
     case TLS_WANT_READ:

@@ -21,6 +21,7 @@ import redis
 
 from conftest import CLIENTS_DIR, free_port, node_bin, node_modules, wait_until
 from raftcluster import SECRET
+from test_security import DENIED_REPLY, remote_addr  # noqa: F401 (a fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -112,6 +113,26 @@ def test_refused_clients(start_server, certs):
     wait_until(lambda: "spoke plain text" in srv.log_tail(), 10, what="the plain-text log line")
     assert "peer did not return a certificate" in srv.log_tail()
     srv.assert_running()
+
+
+def test_protected_mode_denies_over_tls(start_server, certs, remote_addr):
+    """A remote client on tls-port of a node in protected mode without
+    raft-secret reads Redis's -DENIED over TLS once its handshake is done
+    (a text in clear would mean nothing to it), then the close."""
+    srv = start_server({"bind": "0.0.0.0", **tls_directives(certs)})
+    port = dict(srv.directives)["tls-port"]
+    ctx = ssl.create_default_context(cafile=f"{certs}/ca.crt")
+    ctx.load_cert_chain(f"{certs}/client.crt", f"{certs}/client.key")
+    ctx.check_hostname = False
+    with socket.create_connection((remote_addr, port), timeout=10,
+                                  source_address=(remote_addr, 0)) as s:
+        with ctx.wrap_socket(s) as t:
+            data = b""
+            while chunk := t.recv(65536):
+                data += chunk
+    assert data == DENIED_REPLY
+    with tls_client(port, certs) as c:  # loopback clients are served
+        assert c.ping() is True
 
 
 def test_auth_clients_modes(start_server, certs):
