@@ -171,8 +171,8 @@ static void test_get_glob(void **state)
 
     const char *p4[] = {"*"};
     get_patterns(f, &g, 1, p4);
-    assert_int_equal(g.n,
-                     config_defs_count + config_redis_defs_count - 2); /* but raft-secret, user */
+    assert_int_equal(g.n, config_defs_count + config_redis_defs_count -
+                              3); /* but raft-secret, user, rename-command */
 
     const char *p5[] = {"nothing-matches-*", "[xy]*"};
     get_patterns(f, &g, 2, p5);
