@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "cmd/client.h"
 #include "cmd/cmd.h"
+#include "rdb/cmd_dump.h"
 #include "servercmd/cmdtable.h"
 #include "types/typetable.h"
 #include "servercmd/cmd_pubsub.h"
@@ -376,8 +377,8 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
  * groups beside their handlers); the types' come from their table
  * (src/types/typetable.h). A new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core,     cmd_table_pubsub,  cmd_table_script,
-    cmd_table_function, cmd_table_monitor, cmd_table_acl,
+    cmd_table_core,    cmd_table_pubsub, cmd_table_script, cmd_table_function,
+    cmd_table_monitor, cmd_table_acl,    cmd_table_dump,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 #define GROUPS_MAX 32

@@ -96,10 +96,8 @@ int t_hash_get(const void *obj, const char *field, size_t flen, const char **val
     return 1;
 }
 
-typedef void pair_fn(void *ud, const char *f, size_t flen, const char *v, size_t vlen);
-
 struct ht_visit {
-    pair_fn *fn;
+    t_hash_pair_fn *fn;
     void *ud;
 };
 
@@ -110,8 +108,7 @@ static void ht_visit_entry(void *ud, struct dict_entry *e)
     hv->fn(hv->ud, e->key, e->key_len, v->data, v->len);
 }
 
-/* Every field and value (listpack: in order; hashtable: the table's order). */
-static void h_foreach(const void *obj, pair_fn *fn, void *ud)
+void t_hash_foreach(const void *obj, t_hash_pair_fn *fn, void *ud)
 {
     if (is_ht(obj)) {
         struct ht_visit hv = {fn, ud};
@@ -142,7 +139,7 @@ static void ht_add_pair(void *ud, const char *f, size_t flen, const char *v, siz
 static void *convert(unsigned char *lp)
 {
     struct dict *d = ht_new();
-    h_foreach(lp, ht_add_pair, d);
+    t_hash_foreach(lp, ht_add_pair, d);
     ASSERT(dict_size(d) == h_len(lp) && "a field lost converting");
     lp_free(lp);
     return tag_ht(d);
@@ -227,7 +224,7 @@ static void *h_dup(const void *obj)
 {
     if (!is_ht(obj)) return lp_dup(obj);
     struct dict *d = ht_new();
-    h_foreach(obj, ht_add_pair, d);
+    t_hash_foreach(obj, ht_add_pair, d);
     ASSERT(dict_size(d) == h_len(obj));
     return tag_ht(d);
 }
@@ -251,7 +248,7 @@ static size_t h_memory(const void *obj, size_t samples)
     if (!is_ht(obj)) return malloc_usable_size((void *)obj);
     const struct dict *d = ht_of(obj);
     struct mem_walk m = {0, 0, samples};
-    h_foreach(obj, mem_pair, &m);
+    t_hash_foreach(obj, mem_pair, &m);
     size_t n = dict_size(d);
     size_t elems = m.seen ? m.bytes / m.seen * n : 0;
     return sizeof *d + dict_table_bytes(d) + elems;
@@ -284,7 +281,7 @@ static void h_save(const void *obj, type_put_fn *put, void *ud)
 {
     struct save_ctx s = {put, ud};
     type_put_u32(put, ud, (uint32_t)h_len(obj));
-    h_foreach(obj, save_pair, &s);
+    t_hash_foreach(obj, save_pair, &s);
 }
 
 static void digest_pair(void *ud, const char *f, size_t flen, const char *v, size_t vlen)
@@ -294,7 +291,7 @@ static void digest_pair(void *ud, const char *f, size_t flen, const char *v, siz
 
 static void h_digest(const void *obj, unsigned char d[DIGEST_LEN])
 {
-    h_foreach(obj, digest_pair, d);
+    t_hash_foreach(obj, digest_pair, d);
 }
 
 static void *h_load(const unsigned char *p, size_t len, const struct kv_limits *lim, char *err,
@@ -532,7 +529,7 @@ static void getall_generic(struct cmd_ctx *c, int what)
     else
         resp_add_array_len(c->out, n);
     struct getall g = {c->out, what, 0};
-    if (v) h_foreach(kv_val_obj(v), reply_pair, &g);
+    if (v) t_hash_foreach(kv_val_obj(v), reply_pair, &g);
     ASSERT(g.seen == (size_t)n && "a hash's pairs disagree with its length");
 }
 
@@ -679,7 +676,7 @@ static void randfield_count(struct cmd_ctx *c, const void *obj, long long count,
 {
     size_t n = h_len(obj);
     struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0, util_xmalloc(n * 2 * LP_INTBUF)};
-    h_foreach(obj, collect_pair, &col);
+    t_hash_foreach(obj, collect_pair, &col);
     ASSERT(col.n == n && n > 0);
     int unique = count >= 0;
     uint64_t want = unique ? ((uint64_t)count < n ? (uint64_t)count : n) : (uint64_t)-count;
@@ -735,7 +732,7 @@ void cmd_hrandfield(struct cmd_ctx *c)
     const void *obj = kv_val_obj(v);
     size_t n = h_len(obj);
     struct collect col = {util_xmalloc(n * sizeof *col.pairs), 0, util_xmalloc(n * 2 * LP_INTBUF)};
-    h_foreach(obj, collect_pair, &col);
+    t_hash_foreach(obj, collect_pair, &col);
     ASSERT(col.n == n && n > 0 && "an empty hash stored");
     const struct pair_ref *p = &col.pairs[util_rand_below(&c->rng, n)];
     resp_add_bulk(c->out, p->f, p->flen);
@@ -777,6 +774,6 @@ void cmd_hscan(struct cmd_ctx *c)
     if (obj && is_ht(obj))
         next = cmd_scan_page_dict(&pg, ht_of(obj), cursor, scan_entry);
     else if (obj)
-        h_foreach(obj, scan_pair, &pg);
+        t_hash_foreach(obj, scan_pair, &pg);
     cmd_scan_page_reply(c, &pg, next);
 }

@@ -37,6 +37,11 @@ extern const struct kv_type_ops t_hash_ops;
 int t_hash_get(const void *hash, const char *field, size_t flen, const char **val, size_t *vlen,
                char buf[LP_INTBUF]);
 
+/* Every field and value of a hash object (listpack: in order; hashtable:
+ * the table's order, which is this node's own), for DUMP (src/rdb/). */
+typedef void t_hash_pair_fn(void *ud, const char *f, size_t flen, const char *v, size_t vlen);
+void t_hash_foreach(const void *hash, t_hash_pair_fn *fn, void *ud);
+
 cmd_proc cmd_hset, cmd_hsetnx, cmd_hmset, cmd_hget, cmd_hmget, cmd_hdel, cmd_hlen, cmd_hstrlen,
     cmd_hexists, cmd_hkeys, cmd_hvals, cmd_hgetall, cmd_hincrby, cmd_hincrbyfloat, cmd_hrandfield,
     cmd_hscan;
