@@ -194,7 +194,7 @@ static void delete_expired(struct kv *kv, const char *key, size_t len)
 }
 
 const struct kv_limits kv_limits_default = {
-    .hash_max_listpack_entries = 128,
+    .hash_max_listpack_entries = 512,
     .hash_max_listpack_value = 64,
     .set_max_intset_entries = 512,
     .zset_max_listpack_entries = 128,

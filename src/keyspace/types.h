@@ -29,7 +29,7 @@
  * struct kv_common.limits; changing them affects values written afterwards (the
  * list settings: lists created afterwards, src/ds/quicklist.h). */
 struct kv_limits {
-    uint64_t hash_max_listpack_entries; /* hash-max-listpack-entries (128) */
+    uint64_t hash_max_listpack_entries; /* hash-max-listpack-entries (512) */
     uint64_t hash_max_listpack_value;   /* hash-max-listpack-value (64) */
     uint64_t set_max_intset_entries;    /* set-max-intset-entries (512) */
     uint64_t zset_max_listpack_entries; /* zset-max-listpack-entries (128) */

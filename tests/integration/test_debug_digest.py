@@ -84,7 +84,7 @@ def populate(c):
     p.zadd("z:ttl", {"a": 1})
     p.pexpireat("z:ttl", FAR_MS)
     p.hset("h:small", mapping={"f": "v", "n": "12", "e": ""})
-    p.hset("h:big", mapping={f"f{i}": f"v{i}" for i in range(200)})
+    p.hset("h:big", mapping={f"f{i}": f"v{i}" for i in range(600)})
     p.hset("h:longval", mapping={"f": "v" * 100, "g": "1"})
     p.hincrbyfloat("h:float", "x", "1.5")
     p.hset("h:ttl", "f", "v")

@@ -32,7 +32,7 @@ def fill(c):
     c.zadd("z:lp", {"a": 1, "b": 2.5, "c": float("inf"), "d": -3, "e": 1e17, "f": 0.1})
     c.zadd("z:skiplist", {f"m{i}": i * 1.5 for i in range(200)})
     c.hset("h:lp", mapping={"f1": "-5", "f2": "300", "f3": "hello", "f4": "4000000000"})
-    c.hset("h:ht", mapping={f"f{i}": f"v{i}" for i in range(200)})
+    c.hset("h:ht", mapping={f"f{i}": f"v{i}" for i in range(600)})
 
 
 def value_of(c, key):

@@ -28,7 +28,7 @@ def fill(c, prefix, n=50):
         pipe.sadd(f"{prefix}:si{i}", *range(i, i + 5))              # intset
         pipe.sadd(f"{prefix}:ss{i}", *[f"m{j}" for j in range(i)] or ["only"])
         pipe.zadd(f"{prefix}:z{i}", {f"p{j}": j * 1.5 for j in range(i + 1)})
-    pipe.hset(f"{prefix}:bighash", mapping={f"f{j}": j for j in range(300)})   # hashtable
+    pipe.hset(f"{prefix}:bighash", mapping={f"f{j}": j for j in range(600)})   # hashtable
     pipe.sadd(f"{prefix}:bigset", *[f"s{j}" for j in range(1000)])            # hashtable
     pipe.zadd(f"{prefix}:bigz", {f"m{j}": j / 3 for j in range(300)})          # skiplist
     # A stream over several nodes, with tombstones (XDEL, an exact trim inside

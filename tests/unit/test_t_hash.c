@@ -140,7 +140,7 @@ static void test_save_load_and_copy(void **state)
 {
     struct fx *f = *state;
     char line[128];
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 600; i++) { /* past hash-max-listpack-entries (512) */
         snprintf(line, sizeof line, "HSET big f%d %d", i, i * 7);
         run(f, line);
     }
