@@ -185,6 +185,17 @@ static int h_set(void **obj, const struct kv_limits *lim, const char *f, size_t 
     return 1;
 }
 
+void *t_hash_new(void)
+{
+    return lp_new();
+}
+
+int t_hash_set(void **hash, const struct kv_limits *lim, const char *f, size_t flen, const char *v,
+               size_t vlen)
+{
+    return h_set(hash, lim, f, flen, v, vlen);
+}
+
 /* Deletes field from *obj; returns 1 if it was there. */
 static int h_del(void **obj, const char *f, size_t flen)
 {

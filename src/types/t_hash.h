@@ -42,6 +42,13 @@ int t_hash_get(const void *hash, const char *field, size_t flen, const char **va
 typedef void t_hash_pair_fn(void *ud, const char *f, size_t flen, const char *v, size_t vlen);
 void t_hash_foreach(const void *hash, t_hash_pair_fn *fn, void *ud);
 
+/* A new empty hash object (a listpack), and a field set in one, converted
+ * past the limits as HSET converts it: 1 if the field is new, 0 if it
+ * was there. For RESTORE (src/rdb/). */
+void *t_hash_new(void);
+int t_hash_set(void **hash, const struct kv_limits *lim, const char *f, size_t flen, const char *v,
+               size_t vlen);
+
 cmd_proc cmd_hset, cmd_hsetnx, cmd_hmset, cmd_hget, cmd_hmget, cmd_hdel, cmd_hlen, cmd_hstrlen,
     cmd_hexists, cmd_hkeys, cmd_hvals, cmd_hgetall, cmd_hincrby, cmd_hincrbyfloat, cmd_hrandfield,
     cmd_hscan;

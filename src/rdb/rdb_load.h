@@ -1,0 +1,41 @@
+/*
+ * src/rdb/rdb_load.h - a value read from Redis's RDB object encoding (the
+ * type byte and body of a DUMP payload or a dump.rdb record) and built in
+ * raftcache's own encodings, under the node's encoding limits, as RESTORE
+ * and an RDB import need it.
+ *
+ * Read: strings; lists (LIST_QUICKLIST_2: packed and plain nodes); sets
+ * (SET, SET_INTSET); sorted sets (ZSET_2, ZSET_LISTPACK); hashes (HASH,
+ * HASH_LISTPACK). Not yet: streams and the encodings before RDB 10
+ * (ziplists, zipmaps, string scores), refused as such.
+ *
+ * Nothing is trusted, as Redis's sanitize-dump-payload yes: every listpack
+ * and intset is checked whole (src/rdb/rdb_lp.h), a count is never
+ * allocated ahead (each element costs a byte of input at least), a
+ * duplicate member or field, a NaN score, an empty collection and a
+ * string past the caller's limit are refused, and whatever was built is
+ * freed on the way out.
+ */
+#ifndef RDB_LOAD_H
+#define RDB_LOAD_H
+
+#include <stddef.h>
+
+#include "keyspace/kv.h"
+#include "keyspace/types.h"
+#include "rdb/rdb_io.h"
+
+struct rdb_value {
+    enum kv_type type;
+    void *obj;  /* not a string: the type module's object */
+    char *str;  /* a string: malloc'd */
+    size_t len; /* a string's bytes */
+};
+
+/* The value at in: 0 and *out (rdb_value_free() it, or hand its object
+ * over), or -1 with the reason in err (nothing left allocated). */
+int rdb_get_value(struct rdb_in *in, const struct kv_limits *lim, struct rdb_value *out, char *err,
+                  size_t errlen);
+void rdb_value_free(struct rdb_value *v);
+
+#endif
