@@ -111,7 +111,7 @@ static int load_intset(struct load *l)
         (uint64_t)count * width != len - 8) {
         rc = bad(l, "a damaged intset");
     }
-    int shift = 64 - 8 * (int)width;
+    int shift = rc == 0 ? 64 - 8 * (int)width : 0; /* width is 2, 4 or 8 once checked */
     long long prev = 0;
     for (uint32_t i = 0; rc == 0 && i < count; i++) {
         long long v = (long long)(le_get(is + 8 + (size_t)i * width, (int)width) << shift) >> shift;
