@@ -50,7 +50,8 @@ SCRIPT = [
     ("BITOP", "OR", "b2", "b", "b"), ("BITFIELD", "b", "INCRBY", "u8", 0, 1, "GET", "u8", 0),
     ("BITFIELD_RO", "b", "GET", "u8", 0),
     # keys
-    ("EXISTS", "a", "b", "nokey"), ("TYPE", "a"), ("TOUCH", "a", "b"),
+    ("EXISTS", "a", "b", "nokey"), ("TYPE", "a"), ("DUMP", "a"), ("DUMP", "nokey"),
+    ("TOUCH", "a", "b"),
     ("EXPIRE", "a", 100000), ("EXPIREAT", "a", 4102444800), ("EXPIRETIME", "a"),
     ("PEXPIREAT", "b", 4102444800000), ("PEXPIRETIME", "b"), ("PEXPIRE", "c", 100000000),
     ("TTL", "nokey"), ("PTTL", "d"), ("PERSIST", "a"), ("RENAME", "a", "a2"),
