@@ -68,7 +68,7 @@ UNITS=${RT_UNITS:-"unit/type/string unit/type/incr unit/keyspace unit/expire uni
   unit/bitops unit/bitfield unit/hyperloglog unit/sort unit/type/list unit/type/list-2
   unit/type/list-3 unit/pubsub unit/scripting unit/functions unit/slowlog unit/latency-monitor
   unit/info unit/introspection unit/introspection-2 unit/pause unit/maxmemory unit/geo
-  unit/type/stream unit/type/stream-cgroups unit/tracking unit/acl"}
+  unit/type/stream unit/type/stream-cgroups unit/tracking unit/acl unit/dump"}
 # unit/memefficiency runs (RT_UNITS=unit/memefficiency) but is not in the
 # list: its used_memory growth for 10k keys of small values counts, beside
 # the keys, per-key structures redis-server does not have in the same form;

@@ -33,6 +33,8 @@
 #define WHY_TUNING "raftcache sizes and schedules this work itself"
 #define WHY_PROCESS "raftcache does not offer this process feature"
 #define WHY_NOT_YET "raftcache does not offer this feature yet"
+#define WHY_SANITIZE                                                                               \
+    "RESTORE checks every payload whole, as with yes: every node applying it must refuse alike"
 
 static int set_kept(struct config *c, const struct config_def *d, int argc, const char *const *argv,
                     char *err, size_t errlen);
@@ -160,7 +162,7 @@ const struct config_def config_redis_defs[] = {
     KEPT("replica-serve-stale-data", "yes", WHY_REPL),
     REFUSED("replicaof", WHY_REPL),
     KEPT("save", "", WHY_FILES),
-    KEPT("sanitize-dump-payload", "no", WHY_NOT_YET),
+    KEPT("sanitize-dump-payload", "no", WHY_SANITIZE),
     KEPT("server_cpulist", "", WHY_PROCESS),
     KEPT("set-proc-title", "yes", WHY_PROCESS),
     KEPT("shutdown-on-sigint", "default", WHY_PROCESS),

@@ -517,6 +517,19 @@ uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v)
     return now >= then ? now - then : now + (KV_LRU_MAX - then) + 1;
 }
 
+void kv_val_set_access(const struct kv *kv, struct kv_val *v, long long idle_s, int freq)
+{
+    if (kv->common->access.lfu) {
+        if (freq < 0) return;
+        ASSERT(freq <= 255);
+        v->lru = (((kv->common->lfu_minutes & 0xffff) << 8) | (unsigned)freq) & KV_LRU_MAX;
+    } else if (idle_s >= 0) {
+        /* the clock wraps at 2^24 seconds: so does an idle time past it */
+        uint32_t back = (uint32_t)(idle_s % ((long long)KV_LRU_MAX + 1));
+        v->lru = (kv->common->lru_clock - back) & KV_LRU_MAX;
+    }
+}
+
 void kv_prefetch_member(const struct kv *kv, const char *key, size_t klen, const char *member,
                         size_t mlen, enum dict_prefetch_stage stage)
 {

@@ -278,6 +278,11 @@ uint64_t kv_idle_seconds(const struct kv *kv, const struct kv_val *v);
 /* v's LFU counter decayed to now, without storing it (OBJECT FREQ);
  * meaningful while kv_common.access.lfu is 1. */
 unsigned kv_lfu_counter(const struct kv *kv, const struct kv_val *v);
+/* RESTORE's IDLETIME and FREQ (Redis's objectSetLRUOrLFU): under an LRU
+ * policy (or none), v as last accessed idle_s seconds ago; under an *-lfu
+ * policy, v's counter set to freq (0..255), decayed from now on. -1: not
+ * given; the one the policy does not use is ignored, as Redis ignores it. */
+void kv_val_set_access(const struct kv *kv, struct kv_val *v, long long idle_s, int freq);
 /* Bytes v takes with its key (MEMORY USAGE); samples as kv_type_ops.memory. */
 size_t kv_memory_usage(const struct kv *kv, const struct kv_val *v, size_t klen, size_t samples);
 

@@ -1,12 +1,17 @@
-"""DUMP as redis-server 7.0 writes it (src/rdb/cmd_dump.h): every type but
-streams, compared with redis-server 7.0.15 holding the same values in the
-same encodings: the payload is byte for byte redis-server's where the two
-hold a value alike (a hashtable's order and a long list's node boundaries
-are each server's own), and
-redis-server's RESTORE of raftcache's payload gives back the same value.
+"""DUMP and RESTORE as redis-server 7.0 has them (src/rdb/cmd_dump.h): every
+type but streams, compared with redis-server 7.0.15 holding the same values
+in the same encodings: the payload is byte for byte redis-server's where the
+two hold a value alike (a hashtable's order and a long list's node
+boundaries are each server's own), redis-server's RESTORE of raftcache's
+payload gives back the same value and the reverse, RESTORE's errors are
+redis-server's, and in a cluster RESTORE is a write every node applies
+alike (a relative TTL made absolute by the leader).
 
 No sleeps: nothing here waits.
 """
+
+import struct
+import time
 
 import redis
 
@@ -72,3 +77,124 @@ def test_dump_of_a_stream_says_it_is_not_offered(server):
         assert "not offered yet" in str(e)
     else:
         raise AssertionError("DUMP of a stream succeeded")
+
+
+def digest_of(c, key):
+    return c.execute_command("DEBUG", "DIGEST-VALUE", key)
+
+
+def test_restore_takes_redis_payloads(start_server, reference):
+    ours = start_server({"enable-debug-command": "local"}).client()
+    ref = reference("--enable-debug-command", "local")
+    fill(ref)
+    for key in LISTPACK_AND_SMALL + OWN_LAYOUT:
+        assert ours.restore(key, 0, ref.dump(key)) == b"OK"
+        assert ours.object("encoding", key) == ref.object("encoding", key), key
+        assert digest_of(ours, key) == digest_of(ref, key), key
+        assert value_of(ours, key) == value_of(ref, key), key
+        # and back: raftcache's DUMP of what it restored, into redis-server
+        ref.restore(key + ":back", 0, ours.dump(key))
+        assert digest_of(ref, key + ":back") == digest_of(ref, key), key
+
+
+def crc64(data):
+    """Redis's CRC-64 (Jones polynomial, reflected), bit by bit: the test's
+    own, so a payload the test damages carries a valid footer."""
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x95AC9329AC4BC9B5 if crc & 1 else 0)
+    return crc
+
+
+def with_footer(body, version=10):
+    data = body + struct.pack("<H", version)
+    return data + struct.pack("<Q", crc64(data))
+
+
+def test_restore_errors_are_redis_errors(server, reference):
+    ours = server.client()
+    ref = reference()
+    for c in (ours, ref):
+        c.set("exists", "v")
+    good = ref.dump("exists")
+    calls = [
+        ("exists", 0, good),
+        ("k", -1, good),
+        ("k", "x", good),
+        ("k", 0, good, "bogus"),
+        ("k", 0, good, "IDLETIME", -1),
+        ("k", 0, good, "IDLETIME", "x"),
+        ("k", 0, good, "FREQ", 256),
+        ("k", 0, good, "FREQ", 1, "IDLETIME", 1),
+        ("k", 0, good, "IDLETIME"),
+        ("k", 0, good[:-1] + bytes([good[-1] ^ 1])),         # checksum
+        ("k", 0, with_footer(good[:-10], version=11)),       # a newer RDB version
+        ("k", 0, b"short"),
+        ("k", 0, with_footer(b"\x00\x81" + b"\xff" * 8)),  # a string longer than the payload
+        ("k", 0, with_footer(b"\x0e\x01\x00")),            # a list of one empty node
+        ("k", 0, with_footer(b"\x63abc")),                  # no such type
+    ]
+    for args in calls:
+        replies = []
+        for c in (ours, ref):
+            try:
+                replies.append(c.execute_command("RESTORE", *args))
+            except redis.ResponseError as e:
+                replies.append(str(e))
+        assert replies[0] == replies[1], args
+    assert ours.exists("k") == 0 and ours.get("exists") == b"v"
+
+
+def test_restore_ttl_options_and_event(server):
+    c = server.client()
+    c.config_set("notify-keyspace-events", "Kg")
+    ps = c.pubsub()
+    ps.psubscribe("__keyspace@0__:*")
+    ps.get_message(timeout=5)
+    c.set("src", "value")
+    payload = c.dump("src")
+    assert c.restore("t", 100000, payload) == b"OK"
+    assert 0 < c.pttl("t") <= 100000
+    before = int(time.time() * 1000)
+    assert c.restore("a", before + 100000, payload, absttl=True) == b"OK"
+    assert c.pexpiretime("a") == before + 100000
+    # a time already past: nothing is created, and REPLACE deletes the key
+    assert c.restore("gone", 1, payload, absttl=True) == b"OK"
+    assert c.exists("gone") == 0
+    assert c.restore("a", 1, payload, absttl=True, replace=True) == b"OK"
+    assert c.exists("a") == 0
+    assert c.restore("idle", 0, payload, idletime=1000) == b"OK"
+    assert 1000 <= c.object("idletime", "idle") < 1100
+    c.config_set("maxmemory-policy", "allkeys-lfu")
+    assert c.restore("hot", 0, payload, frequency=100) == b"OK"
+    assert c.object("freq", "hot") == 100
+    events = []
+    while (m := ps.get_message(timeout=1)) is not None:
+        events.append((m["channel"].decode().split(":", 1)[1], m["data"].decode()))
+    assert ("t", "restore") in events and ("a", "del") in events
+    assert ("gone", "restore") not in events
+    ps.close()
+
+
+def test_restore_in_a_cluster(cluster):
+    leader = cluster.client(cluster.leader())
+    leader.rpush("l", *range(300))
+    leader.zadd("z", {f"m{i}": i for i in range(10)})
+    for key in ("l", "z"):
+        payload = leader.dump(key)
+        assert leader.restore(key + ":copy", 50000, payload) == b"OK"
+    # a damaged payload is refused on every node alike; nothing diverges
+    try:
+        leader.restore("bad", 0, payload[:-1] + b"\x00")
+    except redis.ResponseError as e:
+        assert "checksum" in str(e)
+    cluster.wait_converged()
+    when = leader.pexpiretime("l:copy")
+    assert when > 0
+    for nd in cluster.followers():
+        f = nd.readonly_client()
+        # the log holds the leader's absolute time: every node expires it then
+        assert f.pexpiretime("l:copy") == when
+        assert f.lrange("l:copy", 0, -1) == leader.lrange("l", 0, -1)

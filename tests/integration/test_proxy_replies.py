@@ -51,6 +51,7 @@ SCRIPT = [
     ("BITFIELD_RO", "b", "GET", "u8", 0),
     # keys
     ("EXISTS", "a", "b", "nokey"), ("TYPE", "a"), ("DUMP", "a"), ("DUMP", "nokey"),
+    ("RESTORE", "r", 100000, b"\x00\x05hello\n\x00cr\xdfve4 \n"), ("RESTORE", "r", 0, b"x"),
     ("TOUCH", "a", "b"),
     ("EXPIRE", "a", 100000), ("EXPIREAT", "a", 4102444800), ("EXPIRETIME", "a"),
     ("PEXPIREAT", "b", 4102444800000), ("PEXPIRETIME", "b"), ("PEXPIRE", "c", 100000000),

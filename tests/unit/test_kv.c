@@ -791,6 +791,27 @@ static void test_lfu_counter(void **state)
     assert_string_equal(run(f, "OBJECT FREQ n"), ":6\r\n");
 }
 
+/* RESTORE's IDLETIME and FREQ: the one the policy uses sets the record
+ * (an idle time across the 24-bit clock's wrap too); the other is ignored. */
+static void test_set_access(void **state)
+{
+    struct fx *f = *state;
+    f->kvc.lru_clock = 10;
+    run(f, "SET k v");
+    struct kv_val *v = kv_lookup_notouch(&f->kv, "k", 1, f->now);
+    kv_val_set_access(&f->kv, v, 1000, -1);
+    assert_int_equal(kv_idle_seconds(&f->kv, v), 1000);
+    kv_val_set_access(&f->kv, v, -1, 7); /* FREQ under an LRU policy: nothing */
+    assert_int_equal(kv_idle_seconds(&f->kv, v), 1000);
+    f->kvc.access = (struct kv_access){.lfu = 1, .lfu_log_factor = 10, .lfu_decay_time = 1};
+    kv_val_set_access(&f->kv, v, 50, 200);
+    assert_int_equal(kv_lfu_counter(&f->kv, v), 200);
+    f->kvc.lfu_minutes += 3;
+    assert_int_equal(kv_lfu_counter(&f->kv, v), 197);
+    kv_val_set_access(&f->kv, v, 50, -1); /* IDLETIME under LFU: nothing */
+    assert_int_equal(kv_lfu_counter(&f->kv, v), 197);
+}
+
 /* The apply side of an eviction entry: volatile_only spares a key that
  * lost its TTL; a deletion counts evicted_keys and fires the modify hook. */
 static void test_kv_evict(void **state)
@@ -867,6 +888,7 @@ int main(void)
         T(test_del_exists_type),
         T(test_type_does_not_touch),
         T(test_lfu_counter),
+        T(test_set_access),
         T(test_kv_evict),
         T(test_keys),
         T(test_scan),
