@@ -481,7 +481,7 @@ single_of() {
 # redis-tests/cluster-server.sh, a cluster whose leader is the server the
 # suite asked for (src/redis-cli is the system's redis-cli). Not with
 # RT_TLS.
-SPAWN_UNITS=" unit/acl "
+SPAWN_UNITS=" unit/acl unit/dump "
 spawned() {
     [ "${RT_TLS:-0}" != 1 ] && case "$SPAWN_UNITS" in
         *" $1 "*) return 0 ;;

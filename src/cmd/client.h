@@ -226,6 +226,7 @@ struct client {
     uint64_t proxied_relayed;  /* forwarded commands whose reply was relayed, so far */
     uint64_t last_write_index; /* the log entry of its last write proposed here; 0: none */
     uint8_t waiting_acks;      /* its WAIT waits for followers (src/server/replwait.h) */
+    struct migrate *migrating; /* its MIGRATE under way (src/server/migrate.h), or NULL */
     /* Its own proxy link to the leader (a session, src/server/proxy.h), NULL
      * when it has none; the number of the session's connection its WATCH
      * went on, 0 when the leader watches no key for it. */

@@ -181,5 +181,11 @@ const struct command cmd_table_dump[] = {
      "Creates a key from the serialized representation of a value.",
      "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
      "keyspace write slow dangerous", NULL, rewrite_restore, .key_flags = "OW update"},
+    /* what a Redis Cluster node's MIGRATE sends: RESTORE here, where every
+     * slot is this cluster's (no ASK redirection to honour) */
+    {"restore-asking", -4, W | OOM, 1, 1, 1, cmd_restore, "server", "3.0.0",
+     "An internal command for migrating keys in a cluster.",
+     "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+     "keyspace write slow dangerous", NULL, rewrite_restore, .key_flags = "OW update"},
     CMD_ROWS_END,
 };

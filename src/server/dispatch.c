@@ -11,6 +11,7 @@
 #include "server/blocked.h"
 #include "cmd/monitor.h"
 #include "server/memory.h"
+#include "server/migrate.h"
 #include "server/call.h"
 #include "server/aclstate.h"
 #include "server/dispatch.h"
@@ -40,9 +41,11 @@ static void reject(struct client *c, const struct command *cmd, const char *err)
 static int must_wait(const struct client *c, const struct command *cmd)
 {
     ASSERT(c->hold == HOLD_NONE);
-    if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0 && !c->waiting_acks)
+    if (!c->waiting_read && c->pending_writes == 0 && c->pending_proxied == 0 && !c->waiting_acks &&
+        !c->migrating)
         return 0;
-    if (c->waiting_acks) return 1; /* its WAIT answers first (src/server/replwait.h) */
+    /* its WAIT or MIGRATE answers first (src/server/replwait.h, migrate.h) */
+    if (c->waiting_acks || c->migrating) return 1;
     if (cmd && cmd->proc == proxy_select) return c->waiting_read; /* no reply to order */
     if (c->waiting_read || (c->flags & CLIENT_MULTI) || !(c->flags & CLIENT_AUTHED)) return 1;
     if (server_script_busy(c->srv, NULL)) return 1;
@@ -719,6 +722,7 @@ void dispatch_client_gone(struct client *c)
     multi_client_reset(c);
     proxy_client_gone(srv, c);
     replwait_client_gone(&srv->replwait, c);
+    migrate_client_gone(srv, c);
     blocked_client_gone(&srv->blocked, c);
     pubsub_client_gone(&srv->pubsub, c);
     tracking_client_gone(srv, c);

@@ -6,6 +6,7 @@
 #include "node/node.h"
 #include "server/server.h"
 #include "server/tracking.h"
+#include "transport/transport.h"
 
 /* Redis's rdb_* fields, of the snapshots. rdb_changes_since_last_save counts
  * the keys changed since the last snapshot was taken or installed, as
@@ -88,16 +89,17 @@ static void stats_keys(struct info_text *t, struct server *srv)
               pubsub_count(&srv->pubsub, PUBSUB_PATTERN), pubsub_count(&srv->pubsub, PUBSUB_SHARD));
 }
 
-/* No fork (snapshots are written by a thread), no MIGRATE socket cache, no
- * active defrag, no I/O threads: Redis's zeros without them. The reply buffer's resizes are not
- * counted. */
+/* No fork (snapshots are written by a thread), no active defrag, no I/O
+ * threads: Redis's zeros without them. The reply buffer's resizes are not
+ * counted. MIGRATE's kept connections are the transport's
+ * (src/transport/transport.h). */
 void info_section_stats(struct info_text *t, struct server *srv)
 {
     const struct server_stats *s = &srv->stats;
     stats_traffic(t, srv);
     stats_keys(t, srv);
     info_addf(t,
-              "latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n"
+              "latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:%zu\r\n"
               "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n"
               "active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\n"
               "total_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\n"
@@ -109,6 +111,7 @@ void info_section_stats(struct info_text *t, struct server *srv)
               "total_writes_processed:%llu\r\nio_threaded_reads_processed:0\r\n"
               "io_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\n"
               "reply_buffer_expands:0\r\n",
+              transport_pipe_idle(node_links(srv->node)),
               (unsigned long long)tracking_keys(srv->tracking),
               (unsigned long long)tracking_items(srv->tracking),
               (unsigned long long)tracking_prefixes(srv->tracking),

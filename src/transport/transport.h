@@ -470,6 +470,42 @@ uint32_t transport_forward_pending(const struct transport *t);
 int transport_call(struct transport *t, const char *host, int port, int argc, const char **argv,
                    const size_t *lens, uint32_t timeout_ms, transport_reply_fn *cb, void *ud);
 
+/* ---- Pipelined requests to any RESP server (MIGRATE) ----
+ *
+ * As transport_call(), but for a server that need not be a node (a
+ * redis-server): ncmds commands pipelined on a NEW plain TCP connection
+ * (no RAFT.AUTH, no TLS), and their replies delivered together.
+ * cb(ud, n, replies, why) runs exactly once, from the loop only, unless
+ * cancelled (transport_call_cancel_ud() covers these too): replies[0..n)
+ * are the complete replies of the first n commands, as the server wrote
+ * them (an error reply included), borrowed for the duration of the call;
+ * n == ncmds and why NULL when every reply came, else why says what
+ * stopped it (TRANSPORT_PIPE_CONNECT: no connection was made;
+ * TRANSPORT_PIPE_LOST: lost or timed out after connecting) and the
+ * commands after the n-th may or may not have run. Same limits as
+ * transport_call() (TRANSPORT_CALLS_MAX in flight in all, arguments per
+ * command) and at most TRANSPORT_PIPE_CMDS_MAX commands; argument bytes
+ * are copied before returning. timeout_ms bounds the wait for each reply
+ * (connect included in the first), as Redis's MIGRATE bounds each read.
+ *
+ * KEPT CONNECTIONS. A pipeline that got every reply leaves its connection
+ * open for the next pipeline to the same host:port (as Redis's MIGRATE
+ * socket cache): at most TRANSPORT_PIPE_IDLE_MAX kept, each closed after
+ * TRANSPORT_PIPE_IDLE_S seconds unused, or when the other side closes it
+ * or writes to it unasked. transport_pipe_idle() counts them (INFO's
+ * migrate_cached_sockets). */
+#define TRANSPORT_PIPE_CMDS_MAX 4096
+#define TRANSPORT_PIPE_IDLE_MAX 64
+#define TRANSPORT_PIPE_IDLE_S 10
+#define TRANSPORT_PIPE_CONNECT "connect"
+#define TRANSPORT_PIPE_LOST "lost"
+typedef void transport_replies_fn(void *ud, size_t n, const struct resp_arg *replies,
+                                  const char *why);
+int transport_call_pipeline(struct transport *t, const char *host, int port,
+                            const struct transport_cmd *cmds, int ncmds, uint32_t timeout_ms,
+                            transport_replies_fn *cb, void *ud);
+size_t transport_pipe_idle(const struct transport *t);
+
 /* Every request whose ud is `ud` gets no callback; its connection is closed
  * at once (the request may or may not have run). Call it before ud is freed.
  * transport_free() likewise drops every request without a callback. */

@@ -83,6 +83,8 @@ void rlink_send_owned(struct rlink *l, char *p, size_t len);
 int rlink_flush(struct rlink *l);
 uint64_t rlink_pending(const struct rlink *l); /* bytes queued, not written */
 int rlink_fd(const struct rlink *l);
+/* l's callbacks go to ops/ud from now on (a pipeline's link kept idle). */
+void rlink_rebind(struct rlink *l, const struct rlink_ops *ops, void *ud);
 /* Closes and frees l (NULL: nothing); no callback follows. */
 void rlink_close(struct rlink *l);
 int rlink_connected(const struct rlink *l);
@@ -143,6 +145,8 @@ struct transport {
     struct fwd_links fwd;
     struct call *calls[TRANSPORT_CALLS_MAX]; /* in flight, unordered */
     size_t n_calls;
+    struct pipe_idle *idle[TRANSPORT_PIPE_IDLE_MAX]; /* pipelines' links kept, unordered */
+    size_t n_idle;
     struct tls_ctx *tls; /* what new links dial with (transport_set_tls); NULL: plain */
 };
 

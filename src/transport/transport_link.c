@@ -119,6 +119,12 @@ static void free_link(struct rlink *l)
     free(l);
 }
 
+void rlink_rebind(struct rlink *l, const struct rlink_ops *ops, void *ud)
+{
+    l->ops = ops;
+    l->ud = ud;
+}
+
 void rlink_close(struct rlink *l)
 {
     if (!l) return;

@@ -1,7 +1,9 @@
 /*
  * src/types/cmd_debug.c - DEBUG, with the subcommands raftcache offers: DIGEST
  * and DIGEST-VALUE (Redis 7.0's digests of the dataset and of values,
- * src/keyspace/digest.h) and HELP.
+ * src/keyspace/digest.h), SLEEP (the node stops answering anyone, peers
+ * included, for that long: a test's hung server; longer than the election
+ * timeout, the cluster elects another leader) and HELP.
  *
  * DEBUG reads this node's own keyspace: its row is neither a read nor a
  * write, so the dispatcher runs it on any node, leader or follower, with
@@ -11,6 +13,11 @@
  * The dispatcher refuses it unless enable-debug-command allows the client
  * (CMD_PROTECTED).
  */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cmd/cmd.h"
 #include "cmd/cmdarg.h"
@@ -48,6 +55,24 @@ static void debug_digest_value(struct cmd_ctx *c)
     }
 }
 
+/* DEBUG SLEEP seconds: the whole node sleeps (Redis's: a number as strtod
+ * reads it, fractions allowed; one it cannot read sleeps 0). */
+static void debug_sleep(struct cmd_ctx *c)
+{
+    char buf[64];
+    size_t n = c->argv[2].len < sizeof buf - 1 ? c->argv[2].len : sizeof buf - 1;
+    memcpy(buf, c->argv[2].ptr, n);
+    buf[n] = 0;
+    double s = strtod(buf, NULL);
+    if (isfinite(s) && s > 0) {
+        if (s > 1e9) s = 1e9; /* some 31 years: time_t holds it */
+        struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+    }
+    resp_add_simple(c->out, "OK");
+}
+
 static void debug_help(struct cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -58,6 +83,8 @@ static void debug_help(struct cmd_ctx *c)
         "    Output a hex signature of the values of all the specified keys.",
         "HELP",
         "    Prints this help.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
         NULL,
     };
     cmd_reply_help(c, lines);
@@ -72,6 +99,8 @@ static void cmd_debug(struct cmd_ctx *c)
         debug_digest(c);
     } else if (cmd_arg_is(sub, "digest-value")) {
         debug_digest_value(c);
+    } else if (c->argc == 3 && cmd_arg_is(sub, "sleep")) {
+        debug_sleep(c);
     } else {
         resp_add_errorf(c->out,
                         "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "

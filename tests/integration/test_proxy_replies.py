@@ -52,6 +52,8 @@ SCRIPT = [
     # keys
     ("EXISTS", "a", "b", "nokey"), ("TYPE", "a"), ("DUMP", "a"), ("DUMP", "nokey"),
     ("RESTORE", "r", 100000, b"\x00\x05hello\n\x00cr\xdfve4 \n"), ("RESTORE", "r", 0, b"x"),
+    ("MIGRATE", "127.0.0.1", 1, "nokey", 0, 1000), ("MIGRATE", "127.0.0.1", 1, "", 0, 1000,
+                                                      "COPY", "KEYS", "nokey", "nokey2"),
     ("TOUCH", "a", "b"),
     ("EXPIRE", "a", 100000), ("EXPIREAT", "a", 4102444800), ("EXPIRETIME", "a"),
     ("PEXPIREAT", "b", 4102444800000), ("PEXPIRETIME", "b"), ("PEXPIRE", "c", 100000000),

@@ -1,0 +1,169 @@
+"""MIGRATE both ways between raftcache and redis-server 7.0, and
+`redis-cli --cluster import` into a raftcache cluster (src/server/migrate.h,
+src/servercmd/cmd_migrate.h).
+
+Waits: every wait polls a condition with a deadline (wait_until).
+"""
+
+import subprocess
+import threading
+
+import redis
+
+from raftharness import wait_until
+
+DEADLINE_S = 30
+
+
+def fill(c, prefix=""):
+    c.set(prefix + "s", "text")
+    c.set(prefix + "n", 42)
+    c.set(prefix + "ttl", "x", px=500000)
+    c.rpush(prefix + "l", *range(300))
+    c.sadd(prefix + "set", "a", "b", 7)
+    c.zadd(prefix + "z", {"a": 1.5, "b": -2})
+    c.hset(prefix + "h", mapping={"f": "v", "g": "w"})
+
+
+KEYS = ["s", "n", "ttl", "l", "set", "z", "h"]
+
+
+def digests(c, keys):
+    return c.execute_command("DEBUG", "DIGEST-VALUE", *keys)
+
+
+def test_migrate_to_redis_and_back(start_server, redis_reference):
+    ours = start_server({"enable-debug-command": "local"}).client()
+    ref_srv = redis_reference("--enable-debug-command", "local", password="pw")
+    ref = ref_srv.client()
+    fill(ours)
+    want = digests(ours, KEYS)
+    assert ours.execute_command("MIGRATE", "127.0.0.1", ref_srv.port, "", 0, 5000,
+                                "AUTH2", "default", "pw", "KEYS", *KEYS, "missing") == b"OK"
+    assert ours.exists(*KEYS) == 0
+    assert digests(ref, KEYS) == want
+    assert 0 < ref.pttl("ttl") <= 500000
+    # the connection is kept for the next MIGRATE to the same address
+    assert ours.info("stats")["migrate_cached_sockets"] == 1
+    # and back: redis-server's MIGRATE into raftcache
+    assert ref.execute_command("MIGRATE", "127.0.0.1", ours.connection_pool.connection_kwargs[
+        "port"], "", 0, 5000, "KEYS", *KEYS) == b"OK"
+    assert digests(ours, KEYS) == want and ref.exists(*KEYS) == 0
+    assert ours.execute_command("MIGRATE", "127.0.0.1", ref_srv.port, "missing", 0,
+                                1000) == b"NOKEY"
+
+
+def test_migrate_errors_and_options(start_server, redis_reference, reference):
+    ours = start_server().client()
+    ref_srv = redis_reference()
+    ref = ref_srv.client()
+    port = ref_srv.port
+    ours.mset({"a": 1, "b": 2})
+    ref.set("b", "theirs")
+    # BUSYKEY for b: a is moved and deleted, b stays, the first error is the reply
+    try:
+        ours.execute_command("MIGRATE", "127.0.0.1", port, "", 0, 1000, "KEYS", "a", "b")
+        raise AssertionError("MIGRATE over an existing key succeeded")
+    except redis.ResponseError as e:
+        assert str(e) == ("Target instance replied with error: BUSYKEY Target key name "
+                          "already exists.")
+    assert ours.exists("a") == 0 and ours.get("b") == b"2" and ref.get("b") == b"theirs"
+    # COPY REPLACE: overwritten there, kept here
+    assert ours.execute_command("MIGRATE", "127.0.0.1", port, "b", 0, 1000, "COPY",
+                                "REPLACE") == b"OK"
+    assert ours.get("b") == b"2" and ref.get("b") == b"2"
+    # each side migrating to the other one: the same errors
+    errors = [
+        ("b", 0, 1000, "AUTH", "wrong"),   # the target has no password
+        ("b", 99, 1000),                   # no database 99 there
+        ("b", 0, 1000, "KEYS", "a"),       # KEYS with a key
+        ("b", 0, 1000, "BOGUS"),
+        ("b", "x", 1000),
+    ]
+    ref.set("b", 2)
+    ours_port = ours.connection_pool.connection_kwargs["port"]
+    for args in errors:
+        replies = []
+        for c, target in ((ours, port), (ref, ours_port)):
+            try:
+                replies.append(c.execute_command("MIGRATE", "127.0.0.1", target, *args))
+            except redis.ResponseError as e:
+                replies.append(str(e))
+        assert replies[0] == replies[1], args
+    try:
+        ours.execute_command("MIGRATE", "127.0.0.1", 1, "b", 0, 1000)
+        raise AssertionError("MIGRATE to a closed port succeeded")
+    except redis.ResponseError as e:
+        assert str(e) == "IOERR error or timeout connecting to the client"
+    assert ours.get("b") == b"2"
+    # inside MULTI it is refused (a transaction runs on every node)
+    p = ours.pipeline(transaction=True)
+    p.execute_command("MIGRATE", "127.0.0.1", port, "b", 0, 1000)
+    assert "not offered inside MULTI" in str(p.execute(raise_on_error=False)[0])
+
+
+def test_a_key_written_while_it_travels_stays(start_server, redis_reference):
+    """The target stops answering for a while (DEBUG SLEEP): a write to the
+    key meanwhile must not be lost when MIGRATE's deletion is applied."""
+    srv = start_server()
+    ours = srv.client()
+    ref_srv = redis_reference("--enable-debug-command", "local")
+    ours.set("k", "old")
+    sleeper = ref_srv.client()
+    t = threading.Thread(target=lambda: sleeper.execute_command("DEBUG", "SLEEP", "2"))
+    t.start()
+
+    def asleep():
+        try:
+            redis.Redis(port=ref_srv.port, socket_timeout=0.2).ping()
+            return False
+        except redis.TimeoutError:
+            return True
+    wait_until(asleep, DEADLINE_S, what="DEBUG SLEEP to start")
+    result = {}
+
+    def migrate():
+        result["r"] = srv.client().execute_command("MIGRATE", "127.0.0.1", ref_srv.port, "k", 0,
+                                                   5000)
+    m = threading.Thread(target=migrate)
+    m.start()
+    writer = srv.client()
+    # the MIGRATE is under way once raftcache has a connection out to the target
+    wait_until(lambda: any(cl.get("cmd") == "migrate" for cl in writer.client_list()),
+               DEADLINE_S, what="MIGRATE to be under way")
+    writer.set("k", "new")
+    # the target sleeps 2 s, the write took a round trip: MIGRATE still waits
+    # for its reply, so its deletion comes after the write in the log
+    assert m.is_alive()
+    m.join(DEADLINE_S)
+    t.join(DEADLINE_S)
+    assert result["r"] == b"OK"
+    assert ours.get("k") == b"new"
+    assert ref_srv.client().get("k") == b"old"
+
+
+def test_migrate_in_a_cluster_and_cluster_import(make_cluster, redis_reference):
+    cl = make_cluster(3, directives={"raft-follower-proxy": "yes"})
+    leader = cl.client(cl.leader())
+    ref_srv = redis_reference()
+    ref = ref_srv.client()
+    fill(leader, "c:")
+    # MIGRATE sent to a follower runs on the leader; every node deletes the keys
+    follower = cl.client(cl.followers()[0])
+    assert follower.execute_command("MIGRATE", "127.0.0.1", ref_srv.port, "", 0, 5000, "KEYS",
+                                    *["c:" + k for k in KEYS]) == b"OK"
+    assert ref.exists(*["c:" + k for k in KEYS]) == len(KEYS)
+    cl.wait_converged()
+    for nd in cl.nodes:
+        assert nd.readonly_client().exists(*["c:" + k for k in KEYS]) == 0
+    # redis-cli --cluster import from redis-server into the cluster
+    fill(ref, "i:")
+    ref.mset({f"i:k{i}": i for i in range(200)})
+    out = subprocess.run(["redis-cli", "--cluster", "import", f"127.0.0.1:{cl.leader().port}",
+                          "--cluster-from", f"127.0.0.1:{ref_srv.port}", "--cluster-copy"],
+                         capture_output=True, text=True, timeout=DEADLINE_S)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert leader.dbsize() == ref.dbsize()
+    for k in KEYS:
+        assert leader.dump("i:" + k) == ref.dump("i:" + k) or k == "l", k
+    assert leader.lrange("i:l", 0, -1) == ref.lrange("i:l", 0, -1)
