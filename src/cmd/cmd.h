@@ -323,6 +323,9 @@ struct command {
      * (src/server/aclstate.h). Such a row is CMD_WRITE, or its call_flags
      * say so for the calls it covers. */
     cmd_acl_write_fn *acl_write;
+    /* 1 for RAFTCACHE.AS: a script (argv[2..]) behind the ACL user it runs
+     * as, proposed as a script is (src/server/dispatch.c). */
+    uint8_t wraps_script;
 };
 
 /* The registry (src/cmd/registry.c) knows no row: it is handed the groups

@@ -275,7 +275,7 @@ static void submit_script(struct client *c, const struct command *cmd, int argc,
     struct resp_arg pre[3];
     int n = aclstate_as(c, pre), skip = 0;
     const struct command *script = cmd;
-    if (cmd->flags & CMD_INTERNAL) { /* RAFTCACHE.AS a follower forwarded */
+    if (cmd->wraps_script) { /* RAFTCACHE.AS a follower forwarded */
         ASSERT(argc >= 3);
         memcpy(pre, argv, 2 * sizeof *argv);
         n = skip = 2;
@@ -422,8 +422,7 @@ static enum dispatch_result run_checked(struct client *c, const struct command *
     if (writes) {
         /* Over maxmemory, a script's deny-oom commands fail (src/script/script.h):
          * the leader's memory decides, and the entry says so. */
-        if ((cmd->flags & CMD_SCRIPT) || cmd->runs_script ||
-            ((cmd->flags & CMD_INTERNAL) && !strcmp(cmd->name, "raftcache.as")))
+        if ((cmd->flags & CMD_SCRIPT) || cmd->runs_script || cmd->wraps_script)
             submit_script(c, cmd, argc, argv);
         else if (cmd->acl_write && cmd->acl_write(argc, argv))
             submit_acl_write(c, argc, argv);

@@ -586,6 +586,7 @@ const struct command cmd_table_acl[] = {
      "A queued command EXEC found no longer allowed: its error (internal).", "error", "slow", NULL},
     {"raftcache.as", -4, CMD_WRITE | CMD_NOSCRIPT | CMD_INTERNAL, 0, 0, 0, cmd_raftcache_as, "raft",
      "0.1.0", "A script run for a restricted ACL user, checked as that user (internal).",
-     "username command [arg [arg ...]]", "slow scripting", NULL, NULL, cmd_raftcache_as_keys},
+     "username command [arg [arg ...]]", "slow scripting", NULL, NULL, cmd_raftcache_as_keys,
+     .wraps_script = 1},
     CMD_ROWS_END,
 };
