@@ -775,8 +775,7 @@ static int load_node(struct stream *s, struct type_reader *r, struct stream_id *
         *any = 1;
         live += !(flags & F_DELETED);
     }
-    if (live == 0) return -1;
-    s->length += (uint64_t)live;
+    s->length += (uint64_t)live; /* 0: tombstones only, an exact trim's leftover */
     return 0;
 }
 
