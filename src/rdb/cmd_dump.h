@@ -1,8 +1,7 @@
 /*
  * src/rdb/cmd_dump.h - DUMP and RESTORE, with Redis 7.0's DUMP payload: a
  * value's RDB object encoding (src/rdb/rdb_value.h: every type, streams
- * included), then RDB version 10
- * and the CRC-64 of both, little-endian.
+ * included), then RDB version 10 and the CRC-64 of both, little-endian.
  *
  * DUMP is a read: it runs where reads run and touches no LRU clock. It
  * compresses as Redis does with rdbcompression yes, its default (the
