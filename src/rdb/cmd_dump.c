@@ -15,17 +15,16 @@
 #include "rdb/rdb_load.h"
 #include "rdb/rdb_value.h"
 
-int rdb_dump_payload(struct text *out, const struct kv_val *v)
+void rdb_dump_payload(struct text *out, const struct kv_val *v)
 {
     size_t start = out->len;
-    if (rdb_put_value(out, v, 1) != 0) return -1;
+    rdb_put_value(out, v, 1);
     unsigned char footer[10];
     footer[0] = RDB_VERSION & 0xff;
     footer[1] = (RDB_VERSION >> 8) & 0xff;
     text_put(out, (const char *)footer, 2);
     le_put64(footer, crc64(0, out->p + start, out->len - start));
     text_put(out, (const char *)footer, 8);
-    return 0;
 }
 
 static void cmd_dump(struct cmd_ctx *c)
@@ -36,10 +35,7 @@ static void cmd_dump(struct cmd_ctx *c)
         return;
     }
     struct text payload = {0};
-    if (rdb_dump_payload(&payload, v) != 0) {
-        resp_add_error(c->out, "ERR DUMP of a stream is not offered yet");
-        return;
-    }
+    rdb_dump_payload(&payload, v);
     resp_add_bulk(c->out, payload.p, payload.len);
     free(text_take(&payload));
 }

@@ -1,7 +1,7 @@
 /*
  * src/rdb/cmd_dump.h - DUMP and RESTORE, with Redis 7.0's DUMP payload: a
- * value's RDB object encoding (src/rdb/rdb_value.h), then RDB version 10
- * and the CRC-64 of both, little-endian.
+ * value's RDB object encoding (src/rdb/rdb_value.h: every type, streams
+ * included), then RDB version 10 and the CRC-64 of both, little-endian.
  *
  * DUMP is a read: it runs where reads run and touches no LRU clock. It
  * compresses as Redis does with rdbcompression yes, its default (the
@@ -25,9 +25,8 @@
 #include "cmd/cmd.h"
 #include "keyspace/kv.h"
 
-/* v's DUMP payload appended to out: 0, or -1 (out unchanged) for a type
- * RDB is not written for yet (a stream). */
-int rdb_dump_payload(struct text *out, const struct kv_val *v);
+/* v's DUMP payload appended to out (every type has one). */
+void rdb_dump_payload(struct text *out, const struct kv_val *v);
 
 /* The DUMP payload footer: the RDB version (2 bytes) and the CRC-64. */
 #define RDB_FOOTER_LEN 10

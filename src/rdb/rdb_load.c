@@ -11,6 +11,7 @@
 #include "ds/quicklist.h"
 #include "rdb/rdb_load.h"
 #include "rdb/rdb_lp.h"
+#include "rdb/rdb_stream.h"
 #include "rdb/rdb_value.h"
 #include "types/t_hash.h"
 #include "types/t_list.h"
@@ -36,17 +37,16 @@ static int bad(struct load *l, const char *why)
 
 /* ---------------------------------------------------------------- lists */
 
+static void list_elem(void *ud, const unsigned char *s, size_t len)
+{
+    t_list_append(ud, (const char *)s, len);
+}
+
 static int list_listpack(struct load *l, const unsigned char *lp, size_t len)
 {
     uint64_t count;
     if (rdb_lp_check(lp, len, &count) != 0) return bad(l, "a list node's listpack is damaged");
-    struct rdb_lp_it it;
-    rdb_lp_first(&it, lp);
-    const unsigned char *s;
-    size_t slen;
-    char buf[RDB_LP_INTBUF];
-    while (rdb_lp_next(&it, &s, &slen, buf))
-        t_list_append(l->v->obj, (const char *)s, slen);
+    rdb_lp_foreach(lp, list_elem, l->v->obj);
     return 0;
 }
 
@@ -243,10 +243,14 @@ static int load_body(struct load *l, uint8_t type)
     case RDB_TYPE_HASH_LISTPACK:
         v->type = KV_HASH;
         return load_pairs(l, hash_add);
+    case RDB_TYPE_STREAM_LISTPACKS:
+    case RDB_TYPE_STREAM_LISTPACKS_2:
+        v->type = KV_STREAM;
+        return rdb_get_stream(l->in, type == RDB_TYPE_STREAM_LISTPACKS_2, (struct stream **)&v->obj,
+                              l->err, l->errlen);
     default:
         return util_fail(l->err, l->errlen, -1,
-                         "RDB type %u is not read yet (streams and the encodings before RDB 10)",
-                         type);
+                         "RDB type %u is not read yet (the encodings before RDB 10)", type);
     }
 }
 

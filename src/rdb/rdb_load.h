@@ -6,8 +6,9 @@
  *
  * Read: strings; lists (LIST_QUICKLIST_2: packed and plain nodes); sets
  * (SET, SET_INTSET); sorted sets (ZSET_2, ZSET_LISTPACK); hashes (HASH,
- * HASH_LISTPACK). Not yet: streams and the encodings before RDB 10
- * (ziplists, zipmaps, string scores), refused as such.
+ * HASH_LISTPACK); streams (STREAM_LISTPACKS_2, and Redis 6's
+ * STREAM_LISTPACKS: src/rdb/rdb_stream.h). Not yet: the other encodings
+ * before RDB 10 (ziplists, zipmaps, string scores), refused as such.
  *
  * Nothing is trusted, as Redis's sanitize-dump-payload yes: every listpack
  * and intset is checked whole (src/rdb/rdb_lp.h), a count is never

@@ -7,6 +7,7 @@
 
 #include "base/le.h"
 #include "base/util.h"
+#include "ds/listpack.h"
 #include "raft/raft_assert.h"
 #include "rdb/rdb_lp.h"
 
@@ -103,6 +104,16 @@ void rdb_lp_add(struct rdb_lp *w, const void *s, size_t len)
         n = 5;
     }
     add_entry(w, h, n, s, len);
+}
+
+void rdb_lp_add_listpack(struct rdb_lp *w, const unsigned char *lp)
+{
+    char buf[LP_INTBUF];
+    for (size_t pos = lp_first(lp); pos < lp_end(lp); pos = lp_next(lp, pos)) {
+        size_t len;
+        const char *s = lp_get(lp, pos, buf, &len);
+        rdb_lp_add(w, s, len);
+    }
 }
 
 unsigned char *rdb_lp_end(struct rdb_lp *w, size_t *len)
@@ -210,4 +221,28 @@ int rdb_lp_next(struct rdb_lp_it *it, const unsigned char **s, size_t *len, char
     unsigned char bl[5];
     it->p = p + head + data + backlen(head + data, bl);
     return 1;
+}
+
+void rdb_lp_foreach(const unsigned char *lp, rdb_lp_elem_fn *fn, void *ud)
+{
+    struct rdb_lp_it it;
+    rdb_lp_first(&it, lp);
+    const unsigned char *s;
+    size_t len;
+    char buf[RDB_LP_INTBUF];
+    while (rdb_lp_next(&it, &s, &len, buf))
+        fn(ud, s, len);
+}
+
+static void append_elem(void *ud, const unsigned char *s, size_t len)
+{
+    unsigned char **out = ud;
+    *out = lp_append(*out, s, len);
+}
+
+unsigned char *rdb_lp_to_listpack(const unsigned char *lp)
+{
+    unsigned char *out = lp_new();
+    rdb_lp_foreach(lp, append_elem, &out);
+    return out;
 }

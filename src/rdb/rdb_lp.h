@@ -36,6 +36,9 @@ struct rdb_lp {
 void rdb_lp_begin(struct rdb_lp *w);
 void rdb_lp_add(struct rdb_lp *w, const void *s, size_t len);
 void rdb_lp_add_int(struct rdb_lp *w, long long v);
+/* Every element of lp, a listpack of raftcache's (src/ds/listpack.h), in
+ * order: a list's node, a stream's node. */
+void rdb_lp_add_listpack(struct rdb_lp *w, const unsigned char *lp);
 /* The listpack, malloc'd, *len bytes; w is empty after. */
 unsigned char *rdb_lp_end(struct rdb_lp *w, size_t *len);
 
@@ -52,5 +55,13 @@ void rdb_lp_first(struct rdb_lp_it *it, const unsigned char *lp);
  * integer rendered into buf), or 0 at the end. */
 int rdb_lp_next(struct rdb_lp_it *it, const unsigned char **s, size_t *len,
                 char buf[RDB_LP_INTBUF]);
+
+/* fn(ud, element) for each element of lp (one rdb_lp_check() accepted),
+ * in order; an integer element comes rendered as text. */
+typedef void rdb_lp_elem_fn(void *ud, const unsigned char *s, size_t len);
+void rdb_lp_foreach(const unsigned char *lp, rdb_lp_elem_fn *fn, void *ud);
+/* The elements of lp (one rdb_lp_check() accepted) in a new listpack of
+ * raftcache's (src/ds/listpack.h; lp_free() it). */
+unsigned char *rdb_lp_to_listpack(const unsigned char *lp);
 
 #endif

@@ -14,6 +14,7 @@
 #include "raft/raft_assert.h"
 #include "rdb/rdb_io.h"
 #include "rdb/rdb_lp.h"
+#include "rdb/rdb_stream.h"
 #include "rdb/rdb_value.h"
 #include "types/t_hash.h"
 #include "types/t_set.h"
@@ -43,12 +44,7 @@ static void put_list_node(void *ud, const unsigned char *lp, size_t bytes)
     struct put *p = ud;
     rdb_put_len(p->out, QUICKLIST_PACKED);
     rdb_lp_begin(&p->lp);
-    char buf[LP_INTBUF];
-    for (size_t pos = lp_first(lp); pos < lp_end(lp); pos = lp_next(lp, pos)) {
-        size_t len;
-        const char *s = lp_get(lp, pos, buf, &len);
-        rdb_lp_add(&p->lp, s, len);
-    }
+    rdb_lp_add_listpack(&p->lp, lp);
     put_lp(p);
 }
 
@@ -211,27 +207,31 @@ static void put_hash(struct put *p, const void *h)
     t_hash_foreach(h, put_hash_pair, p);
 }
 
-int rdb_put_value(struct text *out, const struct kv_val *v, int compress)
+void rdb_put_value(struct text *out, const struct kv_val *v, int compress)
 {
     struct put p = {.out = out, .compress = compress};
     switch ((enum kv_type)v->type) {
     case KV_STRING:
         rdb_put_byte(out, RDB_TYPE_STRING);
         rdb_put_string(out, v->data, v->len, compress);
-        return 0;
+        return;
     case KV_LIST:
         put_list(&p, kv_val_obj(v));
-        return 0;
+        return;
     case KV_SET:
         put_set(&p, kv_val_obj(v));
-        return 0;
+        return;
     case KV_ZSET:
         put_zset(&p, kv_val_obj(v));
-        return 0;
+        return;
     case KV_HASH:
         put_hash(&p, kv_val_obj(v));
-        return 0;
+        return;
+    case KV_STREAM:
+        rdb_put_byte(out, RDB_TYPE_STREAM_LISTPACKS_2);
+        rdb_put_stream(out, kv_val_obj(v), compress);
+        return;
     default:
-        return -1;
+        ASSERT(0 && "a value of no type");
     }
 }

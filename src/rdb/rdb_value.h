@@ -16,12 +16,13 @@
  *                          greatest first
  *   hash, listpack         HASH_LISTPACK (16): field, value pairs
  *   hash, hashtable        HASH (4): the pairs
+ *   stream                 STREAM_LISTPACKS_2 (19): its nodes, counters
+ *                          and consumer groups (src/rdb/rdb_stream.h)
  *
  * The listpacks are Redis's (src/rdb/rdb_lp.h). So a value DUMPed here
  * restores on redis-server 7.0, and is byte for byte what redis-server
  * writes for it where the two hold it alike (a list's node boundaries and
- * a hashtable's order are each server's own). Streams are not written
- * yet: rdb_put_value() says so.
+ * a hashtable's order are each server's own).
  */
 #ifndef RDB_VALUE_H
 #define RDB_VALUE_H
@@ -50,8 +51,8 @@ enum rdb_type {
     RDB_TYPE_STREAM_LISTPACKS_2 = 19,
 };
 
-/* Writes v's type byte and body to out (compress: rdbcompression): 0, or
- * -1 for a type not written yet (a stream), out unchanged. */
-int rdb_put_value(struct text *out, const struct kv_val *v, int compress);
+/* Writes v's type byte and body to out (compress: rdbcompression); every
+ * type has its encoding. */
+void rdb_put_value(struct text *out, const struct kv_val *v, int compress);
 
 #endif

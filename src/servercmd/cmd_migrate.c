@@ -56,8 +56,9 @@ static int migrate_parse(struct cmd_ctx *c, struct migrate_opts *o)
 
 /* The keys of o that live here, serialized into req (as Redis: a key
  * expiring by the time it is read is left out, a TTL under 1 ms sent as
- * 1). -1 after replying an error (a value DUMP does not offer). */
-static int migrate_collect(struct cmd_ctx *c, const struct migrate_opts *o, struct migrate_req *req)
+ * 1). */
+static void migrate_collect(struct cmd_ctx *c, const struct migrate_opts *o,
+                            struct migrate_req *req)
 {
     req->keys = util_xcalloc((size_t)o->num_keys, sizeof *req->keys);
     for (int j = 0; j < o->num_keys; j++) {
@@ -66,10 +67,7 @@ static int migrate_collect(struct cmd_ctx *c, const struct migrate_opts *o, stru
         if (!v) continue;
         struct migrate_key *k = &req->keys[req->n];
         struct text payload = {0};
-        if (rdb_dump_payload(&payload, v) != 0) {
-            resp_add_error(c->out, "ERR MIGRATE of a stream is not offered yet");
-            return -1;
-        }
+        rdb_dump_payload(&payload, v);
         k->plen = payload.len;
         k->payload = text_take(&payload);
         k->key = util_xmalloc(key->len + 1);
@@ -81,7 +79,6 @@ static int migrate_collect(struct cmd_ctx *c, const struct migrate_opts *o, stru
         kv_digest_value(c->kv, v, k->digest);
         req->n++;
     }
-    return 0;
 }
 
 static void cmd_migrate(struct cmd_ctx *c)
@@ -113,9 +110,9 @@ static void cmd_migrate(struct cmd_ctx *c)
                               .password = o.password};
     memcpy(req.host, host->ptr, host->len);
     req.timeout_ms = timeout <= 0 ? 1000 : timeout > UINT32_MAX ? UINT32_MAX : (uint32_t)timeout;
-    int rc = migrate_collect(c, &o, &req);
-    if (rc < 0 || req.n == 0) {
-        if (rc == 0) resp_add_simple(c->out, "NOKEY"); /* nothing to move: not an error */
+    migrate_collect(c, &o, &req);
+    if (req.n == 0) {
+        resp_add_simple(c->out, "NOKEY"); /* nothing to move: not an error */
         migrate_keys_free(req.keys, req.n);
         return;
     }

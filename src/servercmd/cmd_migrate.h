@@ -9,8 +9,7 @@
  * ReadIndex round, so what it sends is committed; src/server/migrate.h
  * takes them to the target and back, and the log holds only the deletion
  * of what the target acknowledged. It is refused inside MULTI and scripts
- * (they run in the log, on every node: none may dial a target), and for
- * a stream (not serialized yet).
+ * (they run in the log, on every node: none may dial a target).
  */
 #ifndef CMD_MIGRATE_H
 #define CMD_MIGRATE_H

@@ -41,6 +41,24 @@ size_t stream_id_text(struct stream_id id, char *buf)
     return n + util_ull2str(buf + n, STREAM_ID_TEXT_MAX - n, id.seq);
 }
 
+void stream_id_encode(struct stream_id id, unsigned char b[STREAM_ID_BYTES])
+{
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(id.ms >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)(id.seq >> (56 - 8 * i));
+    }
+}
+
+struct stream_id stream_id_decode(const unsigned char b[STREAM_ID_BYTES])
+{
+    struct stream_id id = {0, 0};
+    for (int i = 0; i < 8; i++) {
+        id.ms = id.ms << 8 | b[i];
+        id.seq = id.seq << 8 | b[8 + i];
+    }
+    return id;
+}
+
 /* --- listpack helpers --- */
 
 static long long lp_int(const unsigned char *lp, size_t pos)
@@ -387,6 +405,135 @@ uint64_t t_stream_trim(struct stream *s, const struct stream_trim *t)
     return deleted;
 }
 
+/* --- a stream from its parts (an RDB payload) --- */
+
+const unsigned char *t_stream_node(const struct stream *s, size_t i, struct stream_id *master)
+{
+    ASSERT(i < s->n);
+    *master = s->nodes[i].master;
+    return s->nodes[i].lp;
+}
+
+/* A walk over a listpack being checked: a step past its end, or an
+ * integer that is not one, marks it bad (and it stays so). */
+struct lp_walk {
+    const unsigned char *lp;
+    size_t pos;
+    int bad;
+};
+
+static void walk_skip(struct lp_walk *w, long long n)
+{
+    for (; n > 0 && !w->bad; n--) {
+        if (w->pos == lp_end(w->lp))
+            w->bad = 1;
+        else
+            w->pos = lp_next(w->lp, w->pos);
+    }
+}
+
+static long long walk_int(struct lp_walk *w)
+{
+    long long v = 0;
+    if (w->bad || w->pos == lp_end(w->lp) || !lp_get_ll(w->lp, w->pos, &v)) {
+        w->bad = 1;
+        return 0;
+    }
+    w->pos = lp_next(w->lp, w->pos);
+    return v;
+}
+
+/* One entry of a node whose master has mf fields: its flags and ID, and
+ * the walk past it (bad when it is malformed). */
+static void walk_entry(struct lp_walk *w, struct stream_id master, long long mf, long long *flags,
+                       struct stream_id *id)
+{
+    long long max = (long long)lp_len(w->lp); /* no entry has more elements */
+    *flags = walk_int(w);
+    id->ms = master.ms + (uint64_t)walk_int(w);
+    id->seq = master.seq + (uint64_t)walk_int(w);
+    long long nf = mf, elements = 3 + mf; /* flags, ID, values */
+    if (!w->bad && !(*flags & F_SAMEFIELDS)) {
+        nf = walk_int(w);
+        if (nf < 1 || nf > max) {
+            w->bad = 1;
+            return;
+        }
+        elements = 4 + 2 * nf; /* and the count, the fields */
+        walk_skip(w, nf);
+    }
+    if (*flags & ~(long long)(F_DELETED | F_SAMEFIELDS)) w->bad = 1;
+    walk_skip(w, nf);
+    if (walk_int(w) != elements) w->bad = 1;
+}
+
+/* Node lp checked whole (see t_stream_load_node); its live entries in
+ * *live. */
+static int node_check(struct stream_id master, const unsigned char *lp, long long *live)
+{
+    struct lp_walk w = {lp, lp_first(lp), 0};
+    long long count = walk_int(&w), deleted = walk_int(&w), mf = walk_int(&w);
+    if (w.bad || count < 0 || deleted < 0 || mf < 1 || mf > (long long)lp_len(lp)) return -1;
+    walk_skip(&w, mf);
+    if (walk_int(&w) != 0 || w.bad) return -1;
+    long long seen_live = 0, seen_deleted = 0;
+    struct stream_id prev = master;
+    int first = 1;
+    while (w.pos != lp_end(lp)) {
+        long long flags;
+        struct stream_id id;
+        walk_entry(&w, master, mf, &flags, &id);
+        if (w.bad || stream_id_cmp(id, prev) < (first ? 0 : 1)) return -1;
+        prev = id;
+        first = 0;
+        if (flags & F_DELETED)
+            seen_deleted++;
+        else
+            seen_live++;
+    }
+    if (first || seen_live != count || seen_deleted != deleted) return -1;
+    *live = count;
+    return 0;
+}
+
+int t_stream_load_node(struct stream *s, struct stream_id master, unsigned char *lp, char *err,
+                       size_t errlen)
+{
+    struct entry last;
+    if (s->n) node_last(&s->nodes[s->n - 1], &last);
+    long long live = 0;
+    if (node_check(master, lp, &live) != 0 || (s->n && stream_id_cmp(master, last.id) <= 0)) {
+        lp_free(lp);
+        return util_fail(err, errlen, -1,
+                         "a stream node malformed, or its IDs out of order with the nodes before");
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 4;
+        s->nodes = util_xrealloc(s->nodes, s->cap * sizeof *s->nodes);
+    }
+    s->nodes[s->n++] = (struct snode){master, lp};
+    s->length += (uint64_t)live;
+    return 0;
+}
+
+int t_stream_load_meta(struct stream *s, uint64_t length, const struct stream_meta *m,
+                       int check_first, char *err, size_t errlen)
+{
+    struct entry last;
+    if (s->n) node_last(&s->nodes[s->n - 1], &last);
+    if (length != s->length || (s->n && stream_id_cmp(last.id, m->last_id) > 0) ||
+        m->entries_added < length)
+        return util_fail(err, errlen, -1,
+                         "a stream's length, last ID or entries added disagree with its entries");
+    s->last_id = m->last_id;
+    s->max_deleted_id = m->max_deleted_id;
+    s->entries_added = m->entries_added;
+    update_first_id(s);
+    if (check_first && stream_id_cmp(s->first_id, m->first_id) != 0)
+        return util_fail(err, errlen, -1, "a stream's first ID is not its first entry's");
+    return 0;
+}
+
 /* --- iteration --- */
 
 void t_stream_iter_start(struct stream_iter *it, const struct stream *s, struct stream_id start,
@@ -628,8 +775,7 @@ static int load_node(struct stream *s, struct type_reader *r, struct stream_id *
         *any = 1;
         live += !(flags & F_DELETED);
     }
-    if (live == 0) return -1;
-    s->length += (uint64_t)live;
+    s->length += (uint64_t)live; /* 0: tombstones only, an exact trim's leftover */
     return 0;
 }
 

@@ -59,6 +59,12 @@ struct stream_id {
 int stream_id_cmp(struct stream_id a, struct stream_id b);
 /* "ms-seq" into buf (STREAM_ID_TEXT_MAX bytes); returns its length. */
 size_t stream_id_text(struct stream_id id, char *buf);
+/* An ID as 16 bytes, ms then seq, each big-endian, so that IDs compare as
+ * their bytes do: the key of a PEL entry here, and of a node and a PEL
+ * entry in Redis's RDB encoding (src/rdb/rdb_stream.h). */
+#define STREAM_ID_BYTES 16
+void stream_id_encode(struct stream_id id, unsigned char b[STREAM_ID_BYTES]);
+struct stream_id stream_id_decode(const unsigned char b[STREAM_ID_BYTES]);
 
 struct stream;
 
@@ -110,6 +116,37 @@ struct stream_trim {
     uint64_t limit;
 };
 uint64_t t_stream_trim(struct stream *s, const struct stream_trim *t);
+
+/* ---- a stream's parts, as its RDB encoding holds them (src/rdb/rdb_stream.h) ----
+ *
+ * Node i (< t_stream_nodes()): its listpack (src/ds/listpack.h, laid out as
+ * above) and its master ID in *master; borrowed until the stream changes. */
+const unsigned char *t_stream_node(const struct stream *s, size_t i, struct stream_id *master);
+
+/* Building a stream from its parts, which come from outside and are
+ * checked: t_stream_new(), t_stream_load_node() for each node in order,
+ * then t_stream_load_meta(), then the groups (t_stream_group_create(),
+ * t_stream_consumer_create(), t_stream_pel_claim()). A check that fails
+ * returns -1 with the reason in err; the caller then frees the stream
+ * (t_stream_ops.free), which holds only nodes that passed.
+ *
+ * t_stream_load_node appends the node of master ID master whose listpack
+ * is lp (ownership passes, whatever the result: freed when refused), after
+ * walking it whole: a master entry of integer live and deleted counts, at
+ * least one field and the 0 that ends it; then at least one entry, each
+ * of known flags, integer ID deltas, at least one field (its own or the
+ * master's), and an lp-count equal to its elements; IDs at or above the
+ * master, increasing, and above every entry of the nodes before; the
+ * counts equal to the entries with and without the deleted flag. A node
+ * of tombstones only is taken (Redis's exact MINID trim can leave one). */
+int t_stream_load_node(struct stream *s, struct stream_id master, unsigned char *lp, char *err,
+                       size_t errlen);
+/* The stream's length and recorded IDs: length must be its nodes' live
+ * entries, no entry past m->last_id, m->entries_added at least length,
+ * and (check_first) m->first_id the first live entry's ID (0-0 if none);
+ * without check_first the first ID is found (RDB 9 does not record it). */
+int t_stream_load_meta(struct stream *s, uint64_t length, const struct stream_meta *m,
+                       int check_first, char *err, size_t errlen);
 
 /* Iteration over the live entries with start <= id <= end, ascending or
  * (rev) descending. An iterator is valid until the stream changes. */

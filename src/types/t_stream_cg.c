@@ -11,27 +11,6 @@
 #include "base/util.h"
 #include "raft/raft_assert.h"
 
-#define ID_BYTES 16
-
-static void id_encode(struct stream_id id, unsigned char b[ID_BYTES])
-{
-    for (int i = 0; i < 8; i++) {
-        b[i] = (unsigned char)(id.ms >> (56 - 8 * i));
-        b[8 + i] = (unsigned char)(id.seq >> (56 - 8 * i));
-    }
-}
-
-static struct stream_id id_decode(const char *p)
-{
-    const unsigned char *b = (const unsigned char *)p;
-    struct stream_id id = {0, 0};
-    for (int i = 0; i < 8; i++) {
-        id.ms = id.ms << 8 | b[i];
-        id.seq = id.seq << 8 | b[8 + i];
-    }
-    return id;
-}
-
 /* Each table gets its own seed (its address, scrambled), as src/types/t_hash.c. */
 static void table_init(struct dict *d)
 {
@@ -210,8 +189,8 @@ struct stream_consumer **t_stream_consumer_list(const struct stream_group *g, si
 
 struct stream_nack *t_stream_pel_find(const struct stream_group *g, struct stream_id id)
 {
-    unsigned char k[ID_BYTES];
-    id_encode(id, k);
+    unsigned char k[STREAM_ID_BYTES];
+    stream_id_encode(id, k);
     struct dict_entry *e = dict_peek(&g->pel, k, sizeof k);
     return e ? e->val : NULL;
 }
@@ -219,8 +198,8 @@ struct stream_nack *t_stream_pel_find(const struct stream_group *g, struct strea
 struct stream_nack *t_stream_pel_claim(struct stream_group *g, struct stream_id id,
                                        struct stream_consumer *c)
 {
-    unsigned char k[ID_BYTES];
-    id_encode(id, k);
+    unsigned char k[STREAM_ID_BYTES];
+    stream_id_encode(id, k);
     struct dict_entry *e = dict_find(&g->pel, k, sizeof k);
     if (e) {
         struct stream_nack *n = e->val;
@@ -243,8 +222,8 @@ struct stream_nack *t_stream_pel_claim(struct stream_group *g, struct stream_id 
 
 int t_stream_pel_ack(struct stream_group *g, struct stream_id id)
 {
-    unsigned char k[ID_BYTES];
-    id_encode(id, k);
+    unsigned char k[STREAM_ID_BYTES];
+    stream_id_encode(id, k);
     struct dict_entry *e = dict_find(&g->pel, k, sizeof k);
     if (!e) return 0;
     pel_remove(g, e);
@@ -253,13 +232,13 @@ int t_stream_pel_ack(struct stream_group *g, struct stream_id id)
 
 static int before_key(const struct zbt_elem *x, const void *arg)
 {
-    return memcmp(x->e->key, arg, ID_BYTES) < 0;
+    return memcmp(x->e->key, arg, STREAM_ID_BYTES) < 0;
 }
 
 void t_stream_pel_seek(const struct zbt *pel, struct stream_id start, struct stream_pel_pos *p)
 {
-    unsigned char k[ID_BYTES];
-    id_encode(start, k);
+    unsigned char k[STREAM_ID_BYTES];
+    stream_id_encode(start, k);
     p->pos = zbt_at(pel, zbt_count_while(pel, before_key, k));
 }
 
@@ -267,7 +246,7 @@ struct stream_nack *t_stream_pel_next(struct stream_pel_pos *p, struct stream_id
 {
     if (!p->pos.leaf) return NULL; /* past the end */
     const struct zbt_elem *x = zbt_get(&p->pos);
-    *id = id_decode(x->e->key);
+    *id = stream_id_decode((const unsigned char *)x->e->key);
     zbt_next(&p->pos);
     return x->e->val;
 }
@@ -367,7 +346,8 @@ size_t stream_groups_memory(const struct stream *s)
     struct stream_group **gs = t_stream_group_list(s, &ng);
     for (size_t i = 0; i < ng; i++) {
         const struct stream_group *g = gs[i];
-        n += table_bytes(&g->pel, ID_BYTES, sizeof(struct stream_nack)) + zbt_bytes(&g->pel_order) +
+        n += table_bytes(&g->pel, STREAM_ID_BYTES, sizeof(struct stream_nack)) +
+             zbt_bytes(&g->pel_order) +
              table_bytes(&g->consumers, 8, sizeof(struct stream_consumer));
         size_t nc;
         struct stream_consumer **cs = t_stream_consumer_list(g, &nc);

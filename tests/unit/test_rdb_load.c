@@ -1,9 +1,10 @@
 /*
  * tests/unit/test_rdb_load.c - RDB values read back (src/rdb/rdb_load.h):
  * every encoding rdb_put_value() writes (a value made by its commands,
- * written, read, and its content and encoding compared), redis-server
- * 7.0.15's DUMP bodies read (the bytes below), and damaged bodies refused
- * with nothing left allocated: every truncation, bits flipped.
+ * written, read, and its content and encoding compared; a stream's groups,
+ * consumers and PEL too), redis-server's DUMP bodies read (the bytes
+ * below), and damaged bodies refused with nothing left allocated: every
+ * truncation, bits flipped, a stream's parts made to disagree.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@ static void round_trip(struct fx *f, const char *key, const char *key2)
     struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), T0);
     assert_non_null(v);
     struct text t = {0};
-    assert_int_equal(rdb_put_value(&t, v, 1), 0);
+    rdb_put_value(&t, v, 1);
     struct rdb_in in;
     rdb_in_init(&in, t.p, t.len, MAX_STRING);
     struct rdb_value got;
@@ -52,7 +53,51 @@ static void round_trip(struct fx *f, const char *key, const char *key2)
     snprintf(digest_b, sizeof digest_b, "%s", run(f, line));
     assert_string_equal(digest_a, digest_b);
     assert_string_equal(fx_encoding(f, key), fx_encoding(f, key2));
+    if (got.type == KV_STREAM) { /* the digest holds the groups; this shows them */
+        snprintf(line, sizeof line, "XINFO STREAM %s FULL COUNT 0", key);
+        char *info = strdup(run(f, line));
+        snprintf(line, sizeof line, "XINFO STREAM %s FULL COUNT 0", key2);
+        assert_string_equal(info, run(f, line));
+        free(info);
+    }
     free(text_take(&t));
+}
+
+/* A stream of three nodes, deleted entries, and one with consumer groups:
+ * pending entries of several consumers (one claimed from another), a
+ * consumer with none, a group that never read, and a node of tombstones
+ * only (an exact MINID trim leaves it). */
+static void fill_streams(struct fx *f)
+{
+    char line[256];
+    for (int i = 1; i <= 250; i++) {
+        snprintf(line, sizeof line,
+                 i % 7 ? "XADD x:nodes %d-%d name n%d n %d" : "XADD x:nodes %d-%d other x%d n -%d",
+                 1000 + i / 3, i % 3, i, i);
+        run(f, line);
+    }
+    run(f, "XDEL x:nodes 1001-0 1010-1 1083-2");
+    for (int i = 1; i < 30; i++) {
+        snprintf(line, sizeof line, "XADD x:cg %d-0 k %d v w%d", i, i, i % 5);
+        run(f, line);
+    }
+    run(f, "XGROUP CREATE x:cg grp 0");
+    run(f, "XGROUP CREATE x:cg other 0");
+    run(f, "XGROUP CREATE x:cg never $");
+    run(f, "XREADGROUP GROUP grp alice COUNT 5 STREAMS x:cg >");
+    f->now += 1000;
+    run(f, "XREADGROUP GROUP grp bob COUNT 3 STREAMS x:cg >");
+    run(f, "XREADGROUP GROUP other carol COUNT 20 STREAMS x:cg >");
+    run(f, "XACK x:cg grp 2-0");
+    run(f, "XCLAIM x:cg grp bob 0 3-0");
+    run(f, "XGROUP CREATECONSUMER x:cg grp idle");
+    run(f, "XDEL x:cg 7-0 8-0 20-0");
+    run(f, "XADD x:tomb 1-1 f 1");
+    run(f, "XADD x:tomb 1-2 f 2");
+    run(f, "XDEL x:tomb 1-2");
+    run(f, "XTRIM x:tomb MINID 1-2");
+    run(f, "XADD x:empty 1-1 f 1");
+    run(f, "XDEL x:empty 1-1");
 }
 
 static void fill(struct fx *f)
@@ -76,10 +121,12 @@ static void fill(struct fx *f)
         run(f, line);
     }
     run(f, "HSET h:lp f1 -5 f2 300 f3 hello");
+    fill_streams(f);
 }
 
-static const char *const KEYS[] = {"s:short", "s:int", "s:long", "l:small", "l:big", "set:int",
-                                   "set:str", "z:lp",  "z:big",  "h:lp",    "h:big"};
+static const char *const KEYS[] = {"s:short", "s:int",   "s:long", "l:small", "l:big",
+                                   "set:int", "set:str", "z:lp",   "z:big",   "h:lp",
+                                   "h:big",   "x:nodes", "x:cg",   "x:tomb",  "x:empty"};
 
 static void test_round_trips(void **state)
 {
@@ -101,6 +148,36 @@ static const unsigned char REDIS_INTSET[] = "\x0b\x18\x04\x00\x00\x00\x04\x00\x0
                                             "\xff\xff\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00"
                                             "\x00\x00";
 
+/* redis-server 5's DUMP (RDB 9, STREAM_LISTPACKS) in Redis's own
+ * tests/unit/type/stream-cgroups.tcl, without the footer: XADD x 1-0 .. 6-0
+ * data a .. f, XDEL x 3-0, groups g1 and g2 at 0, XREADGROUP GROUP g1 c11
+ * COUNT 4, XTRIM x MAXLEN = 2. */
+static const unsigned char REDIS_STREAM_V9[] = "\x0f\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00"
+                                               "\x00\x00\x00\x00\x00\x00\x00\xc3\x40\x4a\x40\x57"
+                                               "\x16\x57\x00\x00\x00\x23\x00\x02\x01\x04\x01\x01"
+                                               "\x01\x84\x64\x61\x74\x61\x05\x00\x01\x03\x01\x00"
+                                               "\x20\x01\x03\x81\x61\x02\x04\x20\x0a\x00\x01\x40"
+                                               "\x0a\x00\x62\x60\x0a\x00\x02\x40\x0a\x00\x63\x60"
+                                               "\x0a\x40\x22\x01\x81\x64\x20\x0a\x40\x39\x20\x0a"
+                                               "\x00\x65\x60\x0a\x00\x05\x40\x0a\x00\x66\x20\x0a"
+                                               "\x00\xff\x02\x06\x00\x02\x02\x67\x31\x05\x00\x04"
+                                               "\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00"
+                                               "\x00\x00\x00\x00\x3e\xf7\x83\x43\x7a\x01\x00\x00"
+                                               "\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00"
+                                               "\x00\x00\x00\x00\x00\x3e\xf7\x83\x43\x7a\x01\x00"
+                                               "\x00\x01\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00"
+                                               "\x00\x00\x00\x00\x00\x00\x3e\xf7\x83\x43\x7a\x01"
+                                               "\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x05\x00"
+                                               "\x00\x00\x00\x00\x00\x00\x00\x3e\xf7\x83\x43\x7a"
+                                               "\x01\x00\x00\x01\x01\x03\x63\x31\x31\x3e\xf7\x83"
+                                               "\x43\x7a\x01\x00\x00\x04\x00\x00\x00\x00\x00\x00"
+                                               "\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                               "\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00"
+                                               "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00"
+                                               "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                               "\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x02\x67"
+                                               "\x32\x00\x00\x00\x00";
+
 static void test_redis_bodies(void **state)
 {
     struct fx *f = *state;
@@ -112,6 +189,69 @@ static void test_redis_bodies(void **state)
     assert_int_equal(v.type, KV_SET);
     assert_int_equal(t_set_size(v.obj), 4);
     rdb_value_free(&v);
+
+    /* the counters RDB 9 lacks found as Redis 7.0 finds them */
+    rdb_in_init(&in, REDIS_STREAM_V9, sizeof REDIS_STREAM_V9 - 1, MAX_STRING);
+    assert_int_equal(rdb_get_value(&in, &f->kvc.limits, &v, err, sizeof err), 0);
+    assert_ptr_equal(in.p, in.end);
+    assert_int_equal(v.type, KV_STREAM);
+    kv_set_obj(&f->kv, "x", 1, v.type, v.obj, KV_NO_EXPIRE, T0);
+    EXPECT(f, "XRANGE x - +",
+           "*2\r\n*2\r\n$3\r\n5-0\r\n*2\r\n$4\r\ndata\r\n$1\r\ne\r\n"
+           "*2\r\n$3\r\n6-0\r\n*2\r\n$4\r\ndata\r\n$1\r\nf\r\n");
+    const char *info = run(f, "XINFO STREAM x");
+    assert_non_null(strstr(info, "$13\r\nentries-added\r\n:2\r\n"));
+    info = run(f, "XINFO GROUPS x");
+    assert_non_null(strstr(info, "$2\r\ng1\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:4\r\n"));
+    assert_non_null(strstr(info, "$12\r\nentries-read\r\n:1\r\n$3\r\nlag\r\n:1\r\n"));
+    assert_non_null(strstr(info, "$12\r\nentries-read\r\n:0\r\n$3\r\nlag\r\n:2\r\n"));
+}
+
+/* body's value read back: 0, or -1 (refused, nothing left allocated). */
+static int read_body(struct fx *f, const unsigned char *body, size_t len)
+{
+    struct rdb_in in;
+    rdb_in_init(&in, body, len, MAX_STRING);
+    struct rdb_value v;
+    char err[256];
+    if (rdb_get_value(&in, &f->kvc.limits, &v, err, sizeof err) != 0) return -1;
+    rdb_value_free(&v);
+    return 0;
+}
+
+/* key's body with the byte back from its end set to b, then cut bytes
+ * cut from its end: must be refused. */
+static void refused_with(struct fx *f, const char *key, size_t back, char b, size_t cut)
+{
+    struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), T0);
+    struct text t = {0};
+    rdb_put_value(&t, v, 1);
+    assert_int_equal(read_body(f, (unsigned char *)t.p, t.len), 0);
+    t.p[t.len - back] = b;
+    assert_int_equal(read_body(f, (unsigned char *)t.p, t.len - cut), -1);
+    free(text_take(&t));
+}
+
+/* A stream's parts made to disagree, each refused. */
+static void test_stream_disagreements(void **state)
+{
+    struct fx *f = *state;
+    /* ends: length 1 | last 5-1 | first 5-1 | max deleted 0-0 | added 1 | groups 0 */
+    run(f, "XADD x 5-1 f v");
+    refused_with(f, "x", 9, 2, 0); /* a length not the entries' */
+    refused_with(f, "x", 7, 0, 0); /* the last ID below the last entry */
+    refused_with(f, "x", 5, 2, 0); /* a first ID not the first entry's */
+    refused_with(f, "x", 2, 0, 0); /* entries added below the length */
+    refused_with(f, "x", 1, 1, 0); /* a group count past the payload */
+    /* ends: ... consumer "c" | seen time | its PEL: 1 | the ID 5-1 */
+    run(f, "XGROUP CREATE x g 0");
+    run(f, "XREADGROUP GROUP g c STREAMS x >");
+    refused_with(f, "x", 1, 2, 0);   /* the consumer's entry not in the group's PEL */
+    refused_with(f, "x", 17, 2, 0);  /* ... and past the payload */
+    refused_with(f, "x", 17, 0, 16); /* a group's PEL entry no consumer owns */
+    /* ends: ... consumer "d" (1, 'd') | seen time | its PEL: 0 */
+    run(f, "XGROUP CREATECONSUMER x g d");
+    refused_with(f, "x", 10, 'c', 0); /* consumer "d" renamed "c": twice */
 }
 
 /* Every prefix and single-bit flips of each body: refused, or read as
@@ -124,7 +264,7 @@ static void test_damage(void **state)
         if (!strcmp(KEYS[k], "l:big")) continue; /* large: the others cover its code */
         struct kv_val *v = kv_lookup_peek(&f->kv, KEYS[k], strlen(KEYS[k]), T0);
         struct text t = {0};
-        assert_int_equal(rdb_put_value(&t, v, 1), 0);
+        rdb_put_value(&t, v, 1);
         unsigned char *b = malloc(t.len);
         for (size_t cut = 0; cut < t.len; cut++) {
             struct rdb_in in;
@@ -160,6 +300,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_disagreements, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

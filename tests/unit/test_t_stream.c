@@ -292,6 +292,26 @@ static void test_reload_and_copy_behave_the_same(void **state)
     free(m);
 }
 
+/* An exact MINID trim that stops at a node's last entry, a tombstone,
+ * leaves a node of tombstones only (as Redis's does): it reloads. */
+static void test_reload_of_a_tombstone_node(void **state)
+{
+    (void)state;
+    struct stream *s = t_stream_new();
+    struct resp_arg fv[2] = {{"f", 1}, {"v", 1}};
+    t_stream_append(s, (struct stream_id){1, 1}, 1, fv);
+    t_stream_append(s, (struct stream_id){1, 2}, 1, fv);
+    assert_int_equal(t_stream_delete(s, (struct stream_id){1, 2}), 1);
+    struct stream_trim t = {.by_minid = 1, .minid = {1, 2}};
+    assert_int_equal(t_stream_trim(s, &t), 1);
+    assert_int_equal(t_stream_len(s), 0);
+    assert_int_equal(t_stream_nodes(s), 1);
+    struct stream *back = reload(s);
+    assert_int_equal(t_stream_nodes(back), 1);
+    t_stream_ops.free(back);
+    t_stream_ops.free(s);
+}
+
 /* A payload cut short or with a byte changed is refused, never loaded
  * half. */
 static void test_malformed_payload_refused(void **state)
@@ -497,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_reload_and_copy_behave_the_same),
         cmocka_unit_test(test_malformed_payload_refused),
+        cmocka_unit_test(test_reload_of_a_tombstone_node),
         cmocka_unit_test(test_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
