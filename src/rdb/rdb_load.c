@@ -37,7 +37,9 @@ static int bad(struct load *l, const char *why)
 
 /* ---------------------------------------------------------------- lists */
 
+/* enum rdb_pack's names, for the reasons given. */
 static const char *const PACK_NAME[] = {"listpack", "ziplist", "zipmap"};
+_Static_assert(sizeof PACK_NAME / sizeof PACK_NAME[0] == RDB_PACK_ZIPMAP + 1, "a name each");
 
 static int list_add(struct load *l, const char *s, size_t len)
 {

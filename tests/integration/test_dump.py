@@ -12,12 +12,12 @@ encodings before RDB 10 (Redis 6.x and older) are built by hand
 No sleeps: nothing here waits.
 """
 
-import struct
 import time
 
 import redis
 
 import rdb_bytes
+from rdb_bytes import with_footer
 
 LISTPACK_AND_SMALL = ["s:embstr", "s:int", "s:raw", "s:lzf", "l:small", "set:intset", "set:wide",
                       "z:lp", "z:skiplist", "h:lp"]
@@ -99,22 +99,6 @@ def test_restore_takes_redis_payloads(start_server, reference):
         # and back: raftcache's DUMP of what it restored, into redis-server
         ref.restore(key + ":back", 0, ours.dump(key))
         assert digest_of(ref, key + ":back") == digest_of(ref, key), key
-
-
-def crc64(data):
-    """Redis's CRC-64 (Jones polynomial, reflected), bit by bit: the test's
-    own, so a payload the test damages carries a valid footer."""
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x95AC9329AC4BC9B5 if crc & 1 else 0)
-    return crc
-
-
-def with_footer(body, version=10):
-    data = body + struct.pack("<H", version)
-    return data + struct.pack("<Q", crc64(data))
 
 
 def test_restore_errors_are_redis_errors(server, reference):
