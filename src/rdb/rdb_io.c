@@ -3,6 +3,7 @@
  * rdb_io.h).
  */
 #include <liblzf/lzf.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,10 @@
 #define ENCVAL 3       /* 11xxxxxx */
 #define INT_TRY_MAX 11 /* longest string Redis tries as an integer */
 #define LZF_MIN 21     /* shortest string Redis tries to compress */
+/* A text score's length byte that stands for a value (rdb_io.h). */
+#define DOUBLE_NAN 253
+#define DOUBLE_POS_INF 254
+#define DOUBLE_NEG_INF 255
 
 void rdb_put_byte(struct text *out, uint8_t b)
 {
@@ -260,6 +265,24 @@ double rdb_get_double(struct rdb_in *in)
     uint64_t bits = le_get64(p);
     double d;
     memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+double rdb_get_double_text(struct rdb_in *in)
+{
+    uint8_t len = rdb_get_byte(in);
+    if (in->failed) return 0;
+    if (len == DOUBLE_NAN) return NAN;
+    if (len == DOUBLE_POS_INF) return INFINITY;
+    if (len == DOUBLE_NEG_INF) return -INFINITY;
+    const unsigned char *p = rdb_get_raw(in, len);
+    if (!p) return 0;
+    char buf[DOUBLE_NEG_INF + 1]; /* len is below 253 here */
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    char *end;
+    double d = strtod(buf, &end);
+    if (end == buf) in->failed = 1;
     return d;
 }
 

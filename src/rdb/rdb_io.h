@@ -18,7 +18,11 @@
  * it, LZF aside (raftcache's liblzf is Debian's, Redis bundles its own).
  *
  * DOUBLES are 8 bytes, IEEE 754 little-endian (RDB 8 and later); TIMES
- * are milliseconds in 8 bytes, little-endian.
+ * are milliseconds in 8 bytes, little-endian. Before RDB 8 a sorted set's
+ * scores (type ZSET) were text: a byte 253 (NaN), 254 (+inf), 255 (-inf),
+ * or a length byte and that many bytes of ASCII, read as redis-server 7.0
+ * reads them (sscanf's "%lg": leading spaces skipped, the longest number
+ * at the start taken, what follows ignored).
  *
  * READING never trusts the bytes: every length is checked against what
  * is left and against the caller's limit (a string decompressed from a
@@ -67,6 +71,9 @@ uint64_t rdb_get_len(struct rdb_in *in);
  * the NUL), or NULL and failed. */
 char *rdb_get_string(struct rdb_in *in, size_t *len);
 double rdb_get_double(struct rdb_in *in);
+/* A score as text (before RDB 8, above); 0 and failed when no number
+ * starts it. */
+double rdb_get_double_text(struct rdb_in *in);
 int64_t rdb_get_millis(struct rdb_in *in);
 /* n raw bytes, in place (NULL and failed when fewer are left). */
 const unsigned char *rdb_get_raw(struct rdb_in *in, size_t n);

@@ -13,6 +13,7 @@
 #include "rdb/rdb_lp.h"
 #include "rdb/rdb_stream.h"
 #include "rdb/rdb_value.h"
+#include "rdb/rdb_zl.h"
 #include "types/t_hash.h"
 #include "types/t_list.h"
 #include "types/t_set.h"
@@ -37,42 +38,77 @@ static int bad(struct load *l, const char *why)
 
 /* ---------------------------------------------------------------- lists */
 
-static void list_elem(void *ud, const unsigned char *s, size_t len)
-{
-    t_list_append(ud, (const char *)s, len);
-}
+/* enum rdb_pack's names, for the reasons given. */
+static const char *const PACK_NAME[] = {"listpack", "ziplist", "zipmap"};
+_Static_assert(sizeof PACK_NAME / sizeof PACK_NAME[0] == RDB_PACK_ZIPMAP + 1, "a name each");
 
-static int list_listpack(struct load *l, const unsigned char *lp, size_t len)
+static int list_add(struct load *l, const char *s, size_t len)
 {
-    uint64_t count;
-    if (rdb_lp_check(lp, len, &count) != 0) return bad(l, "a list node's listpack is damaged");
-    rdb_lp_foreach(lp, list_elem, l->v->obj);
+    if (len >= QL_ELEMENT_MAX) return bad(l, "a list element too long");
+    if (!l->v->obj) l->v->obj = t_list_new(l->lim);
+    t_list_append(l->v->obj, s, len);
     return 0;
 }
 
-static int load_list(struct load *l)
+/* A list node packed as kind: its elements appended. */
+static int list_packed(struct load *l, enum rdb_pack kind, const unsigned char *p, size_t len)
+{
+    uint64_t count;
+    if (rdb_pack_check(kind, p, len, &count) != 0)
+        return util_fail(l->err, l->errlen, -1, "a list node's %s is damaged", PACK_NAME[kind]);
+    struct rdb_pack_it it;
+    rdb_pack_first(&it, kind, p);
+    const unsigned char *s;
+    size_t slen;
+    char buf[RDB_LP_INTBUF];
+    int rc = 0;
+    while (rc == 0 && rdb_pack_next(&it, &s, &slen, buf))
+        rc = list_add(l, (const char *)s, slen);
+    return rc;
+}
+
+static int list_not_empty(struct load *l)
+{
+    if (l->in->failed || (l->v->obj && t_list_ops.length(l->v->obj) > 0)) return 0;
+    return bad(l, "an empty list");
+}
+
+/* A quicklist: LIST_QUICKLIST_2's nodes, each a listpack or a plain
+ * element (its container says), or LIST_QUICKLIST's, each a ziplist.
+ * Redis refuses an empty node string and skips a node of no element. */
+static int load_list(struct load *l, int version2)
 {
     uint64_t nodes = rdb_get_len(l->in);
-    l->v->obj = t_list_new(l->lim);
     for (uint64_t i = 0; i < nodes && !l->in->failed; i++) {
-        uint64_t container = rdb_get_len(l->in);
+        uint64_t container = version2 ? rdb_get_len(l->in) : QUICKLIST_PACKED;
         size_t len = 0;
         char *data = rdb_get_string(l->in, &len);
         if (!data) break;
         int rc = 0;
-        if (container == QUICKLIST_PLAIN && len >= QL_ELEMENT_MAX)
-            rc = bad(l, "a list element too long");
+        if (len == 0)
+            rc = bad(l, "an empty list node");
         else if (container == QUICKLIST_PLAIN)
-            t_list_append(l->v->obj, data, len);
+            rc = list_add(l, data, len);
         else if (container == QUICKLIST_PACKED)
-            rc = list_listpack(l, (const unsigned char *)data, len);
+            rc = list_packed(l, version2 ? RDB_PACK_LISTPACK : RDB_PACK_ZIPLIST,
+                             (const unsigned char *)data, len);
         else
             rc = bad(l, "a list node of an unknown container");
         free(data);
         if (rc != 0) return -1;
     }
-    if (!l->in->failed && t_list_ops.length(l->v->obj) == 0) return bad(l, "an empty list");
-    return 0;
+    return list_not_empty(l);
+}
+
+/* LIST_ZIPLIST: one ziplist. */
+static int load_list_ziplist(struct load *l)
+{
+    size_t len;
+    char *zl = rdb_get_string(l->in, &len);
+    if (!zl) return 0;
+    int rc = list_packed(l, RDB_PACK_ZIPLIST, (const unsigned char *)zl, len);
+    free(zl);
+    return rc != 0 ? rc : list_not_empty(l);
 }
 
 /* ----------------------------------------------------------------- sets */
@@ -84,15 +120,19 @@ static int set_add(struct load *l, const char *s, size_t len)
     return 0;
 }
 
-static int load_set(struct load *l)
+/* A count and that many strings, each added (a set's members; LIST's
+ * elements, before RDB 7's quicklists). */
+typedef int elem_add_fn(struct load *l, const char *s, size_t len);
+
+static int load_strings(struct load *l, elem_add_fn *add)
 {
     uint64_t n = rdb_get_len(l->in);
-    if (!l->in->failed && n == 0) return bad(l, "an empty set");
+    if (!l->in->failed && n == 0) return bad(l, "an empty collection");
     for (uint64_t i = 0; i < n && !l->in->failed; i++) {
         size_t len;
         char *m = rdb_get_string(l->in, &len);
         if (!m) break;
-        int rc = set_add(l, m, len);
+        int rc = add(l, m, len);
         free(m);
         if (rc != 0) return -1;
     }
@@ -137,14 +177,15 @@ static int zset_add(struct load *l, const char *m, size_t len, double score)
     return 0;
 }
 
-static int load_zset2(struct load *l)
+/* ZSET_2 (binary scores) or ZSET (scores as text, before RDB 8). */
+static int load_zset(struct load *l, double (*get_score)(struct rdb_in *in))
 {
     uint64_t n = rdb_get_len(l->in);
     if (!l->in->failed && n == 0) return bad(l, "an empty sorted set");
     for (uint64_t i = 0; i < n && !l->in->failed; i++) {
         size_t len;
         char *m = rdb_get_string(l->in, &len);
-        double score = rdb_get_double(l->in);
+        double score = m ? get_score(l->in) : 0;
         int rc = m && !l->in->failed ? zset_add(l, m, len, score) : 0;
         free(m);
         if (rc != 0) return -1;
@@ -152,28 +193,29 @@ static int load_zset2(struct load *l)
     return 0;
 }
 
-/* A listpack of pairs (a hash's fields and values, a sorted set's members
- * and scores): checked whole, then each pair to add. */
+/* A packed container of pairs (a hash's fields and values, a sorted set's
+ * members and scores): checked whole, then each pair to add. */
 typedef int pair_add_fn(struct load *l, const unsigned char *a, size_t alen, const unsigned char *b,
                         size_t blen);
 
-static int load_pairs(struct load *l, pair_add_fn *add)
+static int load_pairs(struct load *l, enum rdb_pack kind, pair_add_fn *add)
 {
     size_t len;
-    unsigned char *lp = (unsigned char *)rdb_get_string(l->in, &len);
-    if (!lp) return 0;
+    unsigned char *p = (unsigned char *)rdb_get_string(l->in, &len);
+    if (!p) return 0;
     uint64_t count;
-    int rc = rdb_lp_check(lp, len, &count) != 0 ? bad(l, "a damaged listpack")
-             : count == 0 || count % 2 ? bad(l, "a listpack of pairs with an odd or no count")
+    int rc = rdb_pack_check(kind, p, len, &count) != 0
+                 ? util_fail(l->err, l->errlen, -1, "a damaged %s", PACK_NAME[kind])
+             : count == 0 || count % 2 ? bad(l, "pairs of an odd or no count")
                                        : 0;
-    struct rdb_lp_it it;
-    rdb_lp_first(&it, lp);
+    struct rdb_pack_it it;
+    rdb_pack_first(&it, kind, p);
     const unsigned char *a, *b;
     size_t alen, blen;
     char abuf[RDB_LP_INTBUF], bbuf[RDB_LP_INTBUF];
-    while (rc == 0 && rdb_lp_next(&it, &a, &alen, abuf) && rdb_lp_next(&it, &b, &blen, bbuf))
+    while (rc == 0 && rdb_pack_next(&it, &a, &alen, abuf) && rdb_pack_next(&it, &b, &blen, bbuf))
         rc = add(l, a, alen, b, blen);
-    free(lp);
+    free(p);
     return rc;
 }
 
@@ -214,43 +256,80 @@ static int load_hash(struct load *l)
 
 /* -------------------------------------------------------------- a value */
 
+/* The kind of value an RDB type holds (a string for a type not read). */
+static enum kv_type type_of(uint8_t type)
+{
+    switch (type) {
+    case RDB_TYPE_LIST:
+    case RDB_TYPE_LIST_ZIPLIST:
+    case RDB_TYPE_LIST_QUICKLIST:
+    case RDB_TYPE_LIST_QUICKLIST_2:
+        return KV_LIST;
+    case RDB_TYPE_SET:
+    case RDB_TYPE_SET_INTSET:
+        return KV_SET;
+    case RDB_TYPE_ZSET:
+    case RDB_TYPE_ZSET_2:
+    case RDB_TYPE_ZSET_ZIPLIST:
+    case RDB_TYPE_ZSET_LISTPACK:
+        return KV_ZSET;
+    case RDB_TYPE_HASH:
+    case RDB_TYPE_HASH_ZIPMAP:
+    case RDB_TYPE_HASH_ZIPLIST:
+    case RDB_TYPE_HASH_LISTPACK:
+        return KV_HASH;
+    case RDB_TYPE_STREAM_LISTPACKS:
+    case RDB_TYPE_STREAM_LISTPACKS_2:
+        return KV_STREAM;
+    default:
+        return KV_STRING;
+    }
+}
+
+/* Redis 7.0's encodings (RDB 10), then the older ones it still reads;
+ * every packed one through the same loaders (src/rdb/rdb_zl.h). */
 static int load_body(struct load *l, uint8_t type)
 {
     struct rdb_value *v = l->v;
+    v->type = type_of(type);
     switch (type) {
     case RDB_TYPE_STRING:
-        v->type = KV_STRING;
         v->str = rdb_get_string(l->in, &v->len);
         return 0;
     case RDB_TYPE_LIST_QUICKLIST_2:
-        v->type = KV_LIST;
-        return load_list(l);
+    case RDB_TYPE_LIST_QUICKLIST:
+        return load_list(l, type == RDB_TYPE_LIST_QUICKLIST_2);
     case RDB_TYPE_SET:
-        v->type = KV_SET;
-        return load_set(l);
+        return load_strings(l, set_add);
     case RDB_TYPE_SET_INTSET:
-        v->type = KV_SET;
         return load_intset(l);
     case RDB_TYPE_ZSET_2:
-        v->type = KV_ZSET;
-        return load_zset2(l);
+        return load_zset(l, rdb_get_double);
     case RDB_TYPE_ZSET_LISTPACK:
-        v->type = KV_ZSET;
-        return load_pairs(l, zset_lp_pair);
+        return load_pairs(l, RDB_PACK_LISTPACK, zset_lp_pair);
     case RDB_TYPE_HASH:
-        v->type = KV_HASH;
         return load_hash(l);
     case RDB_TYPE_HASH_LISTPACK:
-        v->type = KV_HASH;
-        return load_pairs(l, hash_add);
+        return load_pairs(l, RDB_PACK_LISTPACK, hash_add);
+    /* before RDB 10 */
+    case RDB_TYPE_LIST:
+        return load_strings(l, list_add);
+    case RDB_TYPE_LIST_ZIPLIST:
+        return load_list_ziplist(l);
+    case RDB_TYPE_ZSET:
+        return load_zset(l, rdb_get_double_text);
+    case RDB_TYPE_ZSET_ZIPLIST:
+        return load_pairs(l, RDB_PACK_ZIPLIST, zset_lp_pair);
+    case RDB_TYPE_HASH_ZIPLIST:
+        return load_pairs(l, RDB_PACK_ZIPLIST, hash_add);
+    case RDB_TYPE_HASH_ZIPMAP:
+        return load_pairs(l, RDB_PACK_ZIPMAP, hash_add);
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
-        v->type = KV_STREAM;
         return rdb_get_stream(l->in, type == RDB_TYPE_STREAM_LISTPACKS_2, (struct stream **)&v->obj,
                               l->err, l->errlen);
     default:
-        return util_fail(l->err, l->errlen, -1,
-                         "RDB type %u is not read yet (the encodings before RDB 10)", type);
+        return util_fail(l->err, l->errlen, -1, "RDB type %u is not read (modules' values)", type);
     }
 }
 

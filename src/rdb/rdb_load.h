@@ -7,11 +7,16 @@
  * Read: strings; lists (LIST_QUICKLIST_2: packed and plain nodes); sets
  * (SET, SET_INTSET); sorted sets (ZSET_2, ZSET_LISTPACK); hashes (HASH,
  * HASH_LISTPACK); streams (STREAM_LISTPACKS_2, and Redis 6's
- * STREAM_LISTPACKS: src/rdb/rdb_stream.h). Not yet: the other encodings
- * before RDB 10 (ziplists, zipmaps, string scores), refused as such.
+ * STREAM_LISTPACKS: src/rdb/rdb_stream.h); and the encodings before RDB 10
+ * that redis-server 7.0 still reads, from Redis 6.x and older: LIST (the
+ * elements one by one), LIST_ZIPLIST, LIST_QUICKLIST (nodes that are
+ * ziplists), ZSET (scores as text), ZSET_ZIPLIST, HASH_ZIPLIST,
+ * HASH_ZIPMAP. Not read: modules' values.
  *
- * Nothing is trusted, as Redis's sanitize-dump-payload yes: every listpack
- * and intset is checked whole (src/rdb/rdb_lp.h), a count is never
+ * Nothing is trusted, as Redis's sanitize-dump-payload yes: every
+ * listpack, ziplist, zipmap and intset is checked whole
+ * (src/rdb/rdb_lp.h, src/rdb/rdb_zl.h), a list node string empty or an
+ * element past a list's limit refused, a count is never
  * allocated ahead (each element costs a byte of input at least), a
  * duplicate member or field, a NaN score, an empty collection and a
  * string past the caller's limit are refused, and whatever was built is

@@ -3,10 +3,16 @@
 
 Run from the repository root when a format changes; the files are small and
 deterministic. Layouts follow the headers they come from: resp/parser.h, resp/frame.h,
-raft/codec.c, src/sm/sm.h, src/sm/snapshot.h, conf/raftcache.conf, src/acl/acl.h.
+raft/codec.c, src/sm/sm.h, src/sm/snapshot.h, conf/raftcache.conf, src/acl/acl.h; the RDB
+bodies of fuzz_rdb come from tests/integration/rdb_bytes.py (src/rdb/rdb_value.h,
+src/rdb/rdb_zl.h), which the integration tests restore on redis-server too.
 """
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import rdb_bytes  # noqa: E402  (tests/integration/rdb_bytes.py)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -210,7 +216,24 @@ user ro reset
     put("acl", "errors", b"user x +nosuch\nuser y (~a +get\nuser z allkeys ~b\nuser w #abc\n")
 
 
+def rdb():
+    # byte 0 (tests/fuzz/fuzz_rdb.c): bit 0 a whole DUMP payload (footer checked),
+    # else a body alone; bit 1 tiny encoding limits
+    bodies = dict(rdb_bytes.modern_bodies())
+    bodies.update((k, b) for k, (b, _) in rdb_bytes.legacy_bodies().items())
+    for name, body in bodies.items():
+        put("rdb", name, b"\x00" + body)
+        put("rdb", "tiny_" + name, b"\x02" + body)
+    for name, body in rdb_bytes.damaged_legacy_bodies().items():
+        put("rdb", "bad_" + name, b"\x00" + body)
+    put("rdb", "payload_hash_ziplist", b"\x01" + rdb_bytes.with_footer(
+        rdb_bytes.legacy_bodies()["hash_ziplist"][0], version=9))
+    put("rdb", "payload_quicklist_2", b"\x03" + rdb_bytes.with_footer(
+        rdb_bytes.modern_bodies()["quicklist_2"]))
+
+
 if __name__ == "__main__":
+    rdb()
     acl()
     resp()
     codec()

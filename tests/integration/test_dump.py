@@ -5,15 +5,19 @@ two hold a value alike (a hashtable's order and a long list's node
 boundaries are each server's own), redis-server's RESTORE of raftcache's
 payload gives back the same value and the reverse, RESTORE's errors are
 redis-server's, and in a cluster RESTORE is a write every node applies
-alike (a relative TTL made absolute by the leader).
+alike (a relative TTL made absolute by the leader). Payloads of the
+encodings before RDB 10 (Redis 6.x and older) are built by hand
+(tests/integration/rdb_bytes.py) and restored on both servers.
 
 No sleeps: nothing here waits.
 """
 
-import struct
 import time
 
 import redis
+
+import rdb_bytes
+from rdb_bytes import with_footer
 
 LISTPACK_AND_SMALL = ["s:embstr", "s:int", "s:raw", "s:lzf", "l:small", "set:intset", "set:wide",
                       "z:lp", "z:skiplist", "h:lp"]
@@ -235,33 +239,6 @@ def test_restore_takes_redis_payloads(start_server, reference):
         assert digest_of(ref, key + ":back") == digest_of(ref, key), key
 
 
-def _crc64_table():
-    table = []
-    for b in range(256):
-        crc = b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x95AC9329AC4BC9B5 if crc & 1 else 0)
-        table.append(crc)
-    return table
-
-
-CRC64_TABLE = _crc64_table()
-
-
-def crc64(data):
-    """Redis's CRC-64 (Jones polynomial, reflected), a byte at a time: the
-    test's own, so a payload the test damages carries a valid footer."""
-    crc = 0
-    for b in data:
-        crc = CRC64_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-def with_footer(body, version=10):
-    data = body + struct.pack("<H", version)
-    return data + struct.pack("<Q", crc64(data))
-
-
 def test_restore_errors_are_redis_errors(server, reference):
     ours = server.client()
     ref = reference()
@@ -347,3 +324,29 @@ def test_restore_in_a_cluster(cluster):
         # the log holds the leader's absolute time: every node expires it then
         assert f.pexpiretime("l:copy") == when
         assert f.lrange("l:copy", 0, -1) == leader.lrange("l", 0, -1)
+
+
+def test_restore_takes_payloads_before_rdb_10(start_server, reference):
+    """Redis 6.x's encodings (ziplists, zipmaps, text scores, RDB 9 footer):
+    restored by raftcache and redis-server 7.0 to the same value, which is
+    the value the commands build; the damaged ones refused by both alike."""
+    ours = start_server({"enable-debug-command": "local"}).client()
+    ref = reference("--enable-debug-command", "local")
+    for name, (body, commands) in rdb_bytes.legacy_bodies().items():
+        payload = with_footer(body, version=9)
+        for c in (ours, ref):
+            assert c.restore(name, 0, payload) == b"OK", name
+            for cmd, *args in commands:
+                c.execute_command(cmd, name + ":want", *args)
+        assert digest_of(ours, name) == digest_of(ref, name), name
+        assert digest_of(ours, name) == digest_of(ours, name + ":want"), name
+        assert value_of(ours, name) == value_of(ref, name), name
+    for name, body in rdb_bytes.damaged_legacy_bodies().items():
+        replies = []
+        for c in (ours, ref):
+            try:
+                replies.append(c.restore(name, 0, with_footer(body, version=9)))
+            except redis.ResponseError as e:
+                replies.append(str(e))
+        assert replies == ["Bad data format"] * 2, name
+        assert ours.exists(name) == 0, name

@@ -21,6 +21,7 @@
 #include "rdb/rdb_value.h"
 #include "types/t_set.h"
 #include "types/typetable.h"
+#include "zl_build.h"
 
 #define MAX_STRING (64u << 20)
 
@@ -254,8 +255,37 @@ static void test_stream_disagreements(void **state)
     refused_with(f, "x", 10, 'c', 0); /* consumer "d" renamed "c": twice */
 }
 
-/* Every prefix and single-bit flips of each body: refused, or read as
- * some value; never a crash, a leak (ASan) or a read past the end. */
+/* Every prefix and single-bit flips of body: refused, or read as some
+ * value; never a crash, a leak (ASan) or a read past the end. */
+static void damage(struct fx *f, const unsigned char *body, size_t len)
+{
+    unsigned char *b = malloc(len);
+    for (size_t cut = 0; cut < len; cut++) {
+        memcpy(b + len - cut, body, cut); /* at the block's end: ASan sees a read past it */
+        struct rdb_in in;
+        rdb_in_init(&in, b + len - cut, cut, MAX_STRING);
+        struct rdb_value got;
+        char err[256];
+        if (rdb_get_value(&in, &f->kvc.limits, &got, err, sizeof err) == 0)
+            rdb_value_free(&got); /* a shorter value can still be whole */
+    }
+    /* every byte of the first 200 (headers, lengths, the first elements),
+     * then every 37th */
+    for (size_t i = 0; i < len; i += i < 200 ? 1 : 37) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(b, body, len);
+            b[i] ^= (unsigned char)(1u << bit);
+            struct rdb_in in;
+            rdb_in_init(&in, b, len, MAX_STRING);
+            struct rdb_value got;
+            char err[256];
+            if (rdb_get_value(&in, &f->kvc.limits, &got, err, sizeof err) == 0)
+                rdb_value_free(&got);
+        }
+    }
+    free(b);
+}
+
 static void test_damage(void **state)
 {
     struct fx *f = *state;
@@ -265,32 +295,269 @@ static void test_damage(void **state)
         struct kv_val *v = kv_lookup_peek(&f->kv, KEYS[k], strlen(KEYS[k]), T0);
         struct text t = {0};
         rdb_put_value(&t, v, 1);
-        unsigned char *b = malloc(t.len);
-        for (size_t cut = 0; cut < t.len; cut++) {
-            struct rdb_in in;
-            rdb_in_init(&in, t.p, cut, MAX_STRING);
-            struct rdb_value got;
-            char err[256];
-            if (rdb_get_value(&in, &f->kvc.limits, &got, err, sizeof err) == 0)
-                rdb_value_free(&got); /* a shorter value can still be whole */
-        }
-        /* every byte of the first 200 (headers, lengths, the first
-         * elements), then every 37th */
-        for (size_t i = 0; i < t.len; i += i < 200 ? 1 : 37) {
-            for (int bit = 0; bit < 8; bit++) {
-                memcpy(b, t.p, t.len);
-                b[i] ^= (unsigned char)(1u << bit);
-                struct rdb_in in;
-                rdb_in_init(&in, b, t.len, MAX_STRING);
-                struct rdb_value got;
-                char err[256];
-                if (rdb_get_value(&in, &f->kvc.limits, &got, err, sizeof err) == 0)
-                    rdb_value_free(&got);
-            }
-        }
-        free(b);
+        damage(f, (const unsigned char *)t.p, t.len);
         free(text_take(&t));
     }
+}
+
+/* ------------------------------------------- the encodings before RDB 10 */
+
+/* A body: the type byte, then p (len bytes) as one string. */
+static void body_of_string(struct text *t, enum rdb_type type, const void *p, size_t len)
+{
+    *t = (struct text){0};
+    rdb_put_byte(t, (uint8_t)type);
+    rdb_put_string(t, p, len, 0);
+}
+
+/* A body of type holding a ziplist of the elements (NULL-terminated). */
+static void body_of_ziplist(struct text *t, enum rdb_type type, const char *const *el)
+{
+    struct zlb b;
+    zlb_begin(&b);
+    for (size_t i = 0; el[i]; i++) {
+        long long v;
+        char *end;
+        v = strtoll(el[i], &end, 10);
+        if (*el[i] && !*end && v >= -128 && v <= 127) /* as Redis: the smallest integer */
+            zlb_int(&b, v >= 0 && v <= 12 ? ZB_IMM : ZB_INT8, v);
+        else if (*el[i] && !*end)
+            zlb_int(&b, v >= -32768 && v < 32768 ? ZB_INT16 : ZB_INT64, v);
+        else
+            zlb_str(&b, el[i]);
+    }
+    size_t len;
+    unsigned char *zl = zlb_end(&b, &len);
+    body_of_string(t, type, zl, len);
+    free(zl);
+}
+
+/* A body of HASH_ZIPMAP holding the pairs of el (NULL-terminated), each
+ * value followed by free_bytes unused bytes. */
+static void body_of_zipmap(struct text *t, const char *const *el, unsigned char free_bytes)
+{
+    struct text zm;
+    size_t n = 0, len;
+    while (el[n])
+        n++;
+    zmb_begin(&zm, (unsigned char)(n / 2));
+    for (size_t i = 0; i + 1 < n; i += 2)
+        zmb_pair(&zm, el[i], el[i + 1], free_bytes);
+    unsigned char *p = zmb_end(&zm, &len);
+    body_of_string(t, RDB_TYPE_HASH_ZIPMAP, p, len);
+    free(p);
+}
+
+/* body read and stored as "got": the same value as "want" (DEBUG
+ * DIGEST-VALUE), in the same encoding. */
+static void expect_same_value(struct fx *f, const struct text *body)
+{
+    struct rdb_in in;
+    rdb_in_init(&in, body->p, body->len, MAX_STRING);
+    struct rdb_value got;
+    char err[256] = "";
+    if (rdb_get_value(&in, &f->kvc.limits, &got, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_ptr_equal(in.p, in.end);
+    kv_set_obj(&f->kv, "got", 3, got.type, got.obj, KV_NO_EXPIRE, T0);
+    char want[64];
+    snprintf(want, sizeof want, "%s", run(f, "DEBUG DIGEST-VALUE want"));
+    assert_string_equal(run(f, "DEBUG DIGEST-VALUE got"), want);
+    assert_string_equal(fx_encoding(f, "got"), fx_encoding(f, "want"));
+    damage(f, (const unsigned char *)body->p, body->len);
+    run(f, "DEL want got");
+}
+
+static void expect_body_refused(struct fx *f, const struct text *body)
+{
+    struct rdb_in in;
+    rdb_in_init(&in, body->p, body->len, MAX_STRING);
+    struct rdb_value got;
+    char err[256] = "";
+    assert_int_equal(rdb_get_value(&in, &f->kvc.limits, &got, err, sizeof err), -1);
+    assert_true(err[0] != '\0');
+}
+
+/* LIST (1), LIST_ZIPLIST (10), LIST_QUICKLIST (14). */
+static void test_legacy_lists(void **state)
+{
+    struct fx *f = *state;
+    struct text t = {0};
+    run(f, "RPUSH want a 12 hello");
+    rdb_put_byte(&t, RDB_TYPE_LIST);
+    rdb_put_len(&t, 3);
+    rdb_put_string(&t, "a", 1, 0);
+    rdb_put_ll(&t, 12); /* int-encoded */
+    rdb_put_string(&t, "hello", 5, 0);
+    expect_same_value(f, &t);
+    free(text_take(&t));
+
+    static const char *const el[] = {"a", "-100", "7", "30000", "-9000000000", "", NULL};
+    run(f, "RPUSH want a -100 7 30000 -9000000000 \"\"");
+    body_of_ziplist(&t, RDB_TYPE_LIST_ZIPLIST, el);
+    expect_same_value(f, &t);
+    free(text_take(&t));
+
+    /* two nodes and an empty one between (Redis skips it) */
+    static const char *const n1[] = {"a", "b", NULL}, *const n2[] = {"1", "2", NULL},
+                             *const none[] = {NULL};
+    run(f, "RPUSH want a b 1 2");
+    struct text node = {0};
+    rdb_put_byte(&t, RDB_TYPE_LIST_QUICKLIST);
+    rdb_put_len(&t, 3);
+    const char *const *nodes[] = {n1, none, n2};
+    for (int i = 0; i < 3; i++) {
+        body_of_ziplist(&node, RDB_TYPE_STRING, nodes[i]);
+        text_put(&t, node.p + 1, node.len - 1); /* the string, without its type byte */
+        free(text_take(&node));
+    }
+    expect_same_value(f, &t);
+    free(text_take(&t));
+}
+
+static void test_legacy_lists_refused(void **state)
+{
+    struct fx *f = *state;
+    static const char *const none[] = {NULL};
+    struct text t = {0};
+    body_of_ziplist(&t, RDB_TYPE_LIST_ZIPLIST, none); /* no element */
+    expect_body_refused(f, &t);
+    free(text_take(&t));
+    static const unsigned char no_elements[] = {RDB_TYPE_LIST, 0},
+                               empty_node[] = {RDB_TYPE_LIST_QUICKLIST, 1, 0},
+                               empty_node2[] = {RDB_TYPE_LIST_QUICKLIST_2, 1, 1, 0};
+    const unsigned char *bodies[] = {no_elements, empty_node, empty_node2};
+    size_t lens[] = {sizeof no_elements, sizeof empty_node, sizeof empty_node2};
+    for (int i = 0; i < 3; i++) {
+        struct text b = {.p = (char *)bodies[i], .len = lens[i]};
+        expect_body_refused(f, &b);
+    }
+}
+
+/* ZSET (3): scores as text, as Redis 7.0 reads them (sscanf's %lg). */
+static void test_legacy_zset_text_scores(void **state)
+{
+    struct fx *f = *state;
+    run(f, "ZADD want 1.5 a inf b -inf c 2000 d 0.1 e");
+    static const char *const pairs[][2] = {
+        {"a", "\x03"
+              "1.5"},
+        {"b", "\xfe"},
+        {"c", "\xff"},
+        {"d", "\x07 2e3xyz"}, /* spaces skipped, what follows the number ignored */
+        {"e", "\x13"
+              "0.10000000000000001"},
+    };
+    struct text t = {0};
+    rdb_put_byte(&t, RDB_TYPE_ZSET);
+    rdb_put_len(&t, 5);
+    for (int i = 0; i < 5; i++) {
+        rdb_put_string(&t, pairs[i][0], 1, 0);
+        size_t n = (unsigned char)pairs[i][1][0] < 253 ? 1 + (unsigned char)pairs[i][1][0] : 1;
+        text_put(&t, pairs[i][1], n);
+    }
+    expect_same_value(f, &t);
+    free(text_take(&t));
+    /* NaN; no number; a member twice */
+    static const char *const bad_scores[] = {"\xfd",
+                                             "\x03"
+                                             "abc",
+                                             "\x00",
+                                             "\x01"
+                                             "1"};
+    for (int i = 0; i < 4; i++) {
+        t = (struct text){0};
+        rdb_put_byte(&t, RDB_TYPE_ZSET);
+        rdb_put_len(&t, i == 3 ? 2 : 1);
+        for (int j = 0; j < (i == 3 ? 2 : 1); j++) {
+            rdb_put_string(&t, "m", 1, 0);
+            size_t n =
+                (unsigned char)bad_scores[i][0] < 253 ? 1 + (unsigned char)bad_scores[i][0] : 1;
+            text_put(&t, bad_scores[i], n);
+        }
+        expect_body_refused(f, &t);
+        free(text_take(&t));
+    }
+}
+
+/* ZSET_ZIPLIST (12), HASH_ZIPLIST (13), HASH_ZIPMAP (9). */
+static void test_legacy_pairs(void **state)
+{
+    struct fx *f = *state;
+    static const char *const zs[] = {"a", "1.5", "b", "3", "c", "-inf", NULL};
+    run(f, "ZADD want 1.5 a 3 b -inf c");
+    struct text t;
+    body_of_ziplist(&t, RDB_TYPE_ZSET_ZIPLIST, zs);
+    expect_same_value(f, &t);
+    free(text_take(&t));
+
+    static const char *const hs[] = {"f1", "v1", "f2", "300", "7", "-5", NULL};
+    run(f, "HSET want f1 v1 f2 300 7 -5");
+    body_of_ziplist(&t, RDB_TYPE_HASH_ZIPLIST, hs);
+    expect_same_value(f, &t);
+    free(text_take(&t));
+
+    static const char *const zm[] = {"name", "raft", "n", "7", NULL};
+    run(f, "HSET want name raft n 7");
+    body_of_zipmap(&t, zm, 3);
+    expect_same_value(f, &t);
+    free(text_take(&t));
+}
+
+/* Past the node's listpack limits: the encodings convert, as Redis's. */
+static void test_legacy_pairs_convert(void **state)
+{
+    struct fx *f = *state;
+    static char names[400][16];
+    static const char *el[801];
+    char line[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[2 * i], sizeof names[0], "m%d", i);
+        snprintf(names[2 * i + 1], sizeof names[0], "%d", i);
+        el[2 * i] = names[2 * i];
+        el[2 * i + 1] = names[2 * i + 1];
+        snprintf(line, sizeof line, "ZADD want %d m%d", i, i);
+        run(f, line);
+    }
+    el[400] = NULL;
+    struct text t;
+    body_of_ziplist(&t, RDB_TYPE_ZSET_ZIPLIST, el);
+    assert_string_equal(fx_encoding(f, "want"), "skiplist");
+    expect_same_value(f, &t);
+    free(text_take(&t));
+    /* a value past hash-max-listpack-value */
+    char *big = malloc(301);
+    memset(big, 'v', 300);
+    big[300] = '\0';
+    const char *const zm[] = {"f", big, NULL};
+    char hset[400];
+    snprintf(hset, sizeof hset, "HSET want f %s", big);
+    run(f, hset);
+    assert_string_equal(fx_encoding(f, "want"), "hashtable");
+    body_of_zipmap(&t, zm, 0);
+    expect_same_value(f, &t);
+    free(text_take(&t));
+    free(big);
+}
+
+/* Duplicates and odd pairs refused. */
+static void test_legacy_pairs_refused(void **state)
+{
+    struct fx *f = *state;
+    static const char *const dup[] = {"f", "1", "f", "2", NULL},
+                             *const odd[] = {"f", "1", "g", NULL}, *const none[] = {NULL};
+    const char *const *lists[] = {dup, odd, none};
+    struct text t;
+    for (int i = 0; i < 3; i++) {
+        body_of_ziplist(&t, RDB_TYPE_HASH_ZIPLIST, lists[i]);
+        expect_body_refused(f, &t);
+        free(text_take(&t));
+        body_of_ziplist(&t, RDB_TYPE_ZSET_ZIPLIST, lists[i]);
+        expect_body_refused(f, &t);
+        free(text_take(&t));
+    }
+    body_of_zipmap(&t, dup, 0);
+    expect_body_refused(f, &t);
+    free(text_take(&t));
 }
 
 int main(void)
@@ -301,6 +568,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_disagreements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_lists_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_zset_text_scores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_pairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_pairs_convert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_pairs_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
