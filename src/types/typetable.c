@@ -20,8 +20,8 @@ const struct kv_type_ops *const type_table[KV_TYPE_COUNT] = {
 };
 
 const struct command *const type_command_groups[] = {
-    cmd_table_string, cmd_table_keys, cmd_table_expire, cmd_table_object, cmd_table_debug,
-    cmd_table_hash,   cmd_table_set,  cmd_table_zset,   cmd_table_bitops, cmd_table_hll,
-    cmd_table_sort,   cmd_table_list, cmd_table_geo,    cmd_table_stream,
+    cmd_table_string, cmd_table_keys, cmd_table_expire, cmd_table_object, cmd_table_hash,
+    cmd_table_set,    cmd_table_zset, cmd_table_bitops, cmd_table_hll,    cmd_table_sort,
+    cmd_table_list,   cmd_table_geo,  cmd_table_stream,
 };
 const size_t type_command_group_count = sizeof type_command_groups / sizeof type_command_groups[0];

@@ -24,6 +24,6 @@ extern const size_t type_command_group_count;
 /* The rows kept at the end of their handler files (src/types/cmd_*.c);
  * a type's are declared in its header. */
 extern const struct command cmd_table_string[], cmd_table_keys[], cmd_table_expire[],
-    cmd_table_object[], cmd_table_debug[];
+    cmd_table_object[];
 
 #endif

@@ -1,31 +1,22 @@
 /*
- * src/types/cmd_debug.c - DEBUG, with the subcommands raftcache offers: DIGEST
- * and DIGEST-VALUE (Redis 7.0's digests of the dataset and of values,
- * src/keyspace/digest.h), SLEEP (the node stops answering anyone, peers
- * included, for that long: a test's hung server; longer than the election
- * timeout, the cluster elects another leader) and HELP.
- *
- * DEBUG reads this node's own keyspace: its row is neither a read nor a
- * write, so the dispatcher runs it on any node, leader or follower, with
- * no ReadIndex round and no -MOVED, and two replicas that applied the same
- * log prefix reply the same digest. Like Redis, it sees what is stored:
- * a key kept past its expiry (not yet deleted by an expire entry) counts.
- * The dispatcher refuses it unless enable-debug-command allows the client
- * (CMD_PROTECTED).
+ * src/servercmd/cmd_debug.c - DEBUG (see cmd_debug.h).
  */
-
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd/cmd.h"
 #include "cmd/cmdarg.h"
+#include "cmd/rows.h"
+#include "ds/quicklist.h"
 #include "keyspace/dbs.h"
-#include "raft/raft_assert.h"
 #include "keyspace/digest.h"
 #include "keyspace/kv.h"
-#include "cmd/rows.h"
+#include "raft/raft_assert.h"
+#include "rdb/rdb_value.h"
+#include "servercmd/cmd_debug.h"
 
 static void reply_digest(struct cmd_ctx *c, const unsigned char d[DIGEST_LEN])
 {
@@ -73,6 +64,39 @@ static void debug_sleep(struct cmd_ctx *c)
     resp_add_simple(c->out, "OK");
 }
 
+/* DEBUG OBJECT key: Redis 7.0's line about the stored value (an expired
+ * key not yet deleted included): its address, encoding, the length of its
+ * RDB serialization (the type byte aside, compressed as DUMP compresses),
+ * its access record and, for a list, its nodes. raftcache shares no
+ * value, so the reference count is always 1. */
+static void debug_object(struct cmd_ctx *c)
+{
+    const struct kv_val *v = kv_lookup_stored(c->kv, c->argv[2].ptr, c->argv[2].len);
+    if (!v) {
+        resp_add_error(c->out, ERR_NO_KEY);
+        return;
+    }
+    struct text body = {0};
+    rdb_put_value(&body, v, 1);
+    char extra[160] = "";
+    if (v->type == KV_LIST) {
+        const struct quicklist *ql = kv_val_obj(v);
+        snprintf(extra, sizeof extra,
+                 " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d "
+                 "ql_uncompressed_size:%zu",
+                 ql->nodes, ql->nodes ? (double)ql->count / (double)ql->nodes : 0.0, ql->fill,
+                 ql->depth != 0, ql_listpack_bytes(ql));
+    }
+    char line[400];
+    snprintf(line, sizeof line,
+             "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
+             "lru_seconds_idle:%llu%s",
+             (const void *)v, kv_encoding_name(c->kv, v), body.len - 1, (unsigned)v->lru,
+             (unsigned long long)kv_idle_seconds(c->kv, v), extra);
+    free(text_take(&body));
+    resp_add_simple(c->out, line);
+}
+
 static void debug_help(struct cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -83,6 +107,8 @@ static void debug_help(struct cmd_ctx *c)
         "    Output a hex signature of the values of all the specified keys.",
         "HELP",
         "    Prints this help.",
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
         NULL,
@@ -99,6 +125,8 @@ static void cmd_debug(struct cmd_ctx *c)
         debug_digest(c);
     } else if (cmd_arg_is(sub, "digest-value")) {
         debug_digest_value(c);
+    } else if (c->argc == 3 && cmd_arg_is(sub, "object")) {
+        debug_object(c);
     } else if (c->argc == 3 && cmd_arg_is(sub, "sleep")) {
         debug_sleep(c);
     } else {
