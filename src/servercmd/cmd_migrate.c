@@ -197,7 +197,9 @@ const struct command cmd_table_migrate[] = {
      "host port <key|\"\">:key_or_empty_string destination-db timeout [COPY] [REPLACE] "
      "[AUTH password|AUTH2 username password]:authentication [KEYS key [key ...]]",
      "keyspace write slow dangerous", NULL, NULL, migrate_keys, .call_flags = migrate_call_flags,
-     .key_flags = "RW access delete|RW access delete incomplete",
+     /* a follower forwards it on the client's own link: the leader holds
+      * the link until the target answers, and must not hold the others' */
+     .proxy = CMD_PROXY_OWN_LINK, .key_flags = "RW access delete|RW access delete incomplete",
      .key_flags_call = migrate_key_flags},
     {"raftcache.migrated", -2, W | NS | CMD_INTERNAL | CMD_HOUSEKEEPING, 2, -1,
      MIGRATED_ARGS_PER_KEY, cmd_migrated, "raft", "0.1.0",
