@@ -76,6 +76,9 @@ struct tracking_client;
  * (what a peer needs with tls-cluster yes, src/servercmd/cmd_raft.c). */
 #define CLIENT_TLS (1u << 25)
 #define CLIENT_TLS_CERT_OK (1u << 26)
+/* Sent REPLCONF listening-port: a redis-server replica, which SYNC and
+ * PSYNC refuse (src/servercmd/cmd_save.h). */
+#define CLIENT_REPL_LISTENING (1u << 27)
 
 /* Client-side caching (struct client.tracking, src/server/tracking.h):
  * CLIENT TRACKING ON and its options; CACHING is CLIENT CACHING's decision

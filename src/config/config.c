@@ -351,6 +351,8 @@ const struct config_def config_defs[] = {
             CONFIG_APPLY_MAXCLIENTS),
     DEF_STR("dir", dir, "./data", config_check_dir, IMM,
             "data directory (created if missing); holds the SQLite file(s)"),
+    DEF_STR("dbfilename", dbfilename, "dump.rdb", config_check_dbfilename, 0,
+            "the file in dir that SAVE and BGSAVE write (a Redis 7.0 dump.rdb)"),
     DEF_INT("node-id", node_id, "1", 1, LLONG_MAX, IMM,
             "this node's id, a positive integer unique in the cluster"),
     DEF_SPECIAL("cluster-members", "", config_members_special, IMM | CONFIG_MULTI_ARG,

@@ -225,6 +225,7 @@ struct config {
     long long maxclients;
     /* node and cluster */
     char *dir;
+    char *dbfilename; /* a file name in dir, never a path (SAVE, BGSAVE) */
     long long node_id;
     struct config_member *members; /* malloc'd; NULL when members_count == 0 */
     int members_count;             /* 0 = this node alone */

@@ -42,6 +42,7 @@ int config_format_fixed(const struct config *c, const struct config_def *d, char
 int config_check_advertise(const char *v, char *err, size_t errlen);
 int config_check_sentinel_name(const char *v, char *err, size_t errlen);
 int config_check_dir(const char *v, char *err, size_t errlen);
+int config_check_dbfilename(const char *v, char *err, size_t errlen);
 /* tls-protocols: words among TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, any case. */
 int config_check_tls_protocols(const char *v, char *err, size_t errlen);
 

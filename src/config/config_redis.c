@@ -111,7 +111,6 @@ const struct config_def config_redis_defs[] = {
     KEPT("cluster-slave-validity-factor", "10", WHY_CLUSTER),
     KEPT("crash-log-enabled", "yes", WHY_PROCESS),
     KEPT("crash-memcheck-enabled", "yes", WHY_PROCESS),
-    KEPT("dbfilename", "dump.rdb", WHY_FILES),
     KEPT("disable-thp", "yes", WHY_PROCESS),
     KEPT("dynamic-hz", "yes", WHY_TUNING),
     KEPT("enable-module-command", "no", WHY_NOT_YET),

@@ -100,6 +100,16 @@ int config_check_dir(const char *v, char *err, size_t errlen)
  * only; a raftcache node without its port could not be reached by its Raft
  * peers nor by clients redirected to it. */
 
+/* Redis's rule: the file is in dir; a path would write beside it. */
+int config_check_dbfilename(const char *v, char *err, size_t errlen)
+{
+    if (!v[0]) return util_fail(err, errlen, CONFIG_ERR_VALUE, "dbfilename can't be empty");
+    if (strchr(v, '/'))
+        return util_fail(err, errlen, CONFIG_ERR_VALUE,
+                         "dbfilename can't be a path, just a filename");
+    return 0;
+}
+
 int config_check_tls_protocols(const char *v, char *err, size_t errlen)
 {
     static const char *const known[] = {"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"};

@@ -394,7 +394,9 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         if (conn_resume_woken(srv) == 0) break;
     }
     sentinel_leader_watch(srv); /* before the flush: its closes go with it */
-    if (round == WAKE_ROUNDS_MAX || node_snapshot_walking(srv->node))
+    struct persist_env env = server_persist_env(srv);
+    bool bgsave_walking = persist_progress(&env); /* a BGSAVE's slice (src/server/persist.h) */
+    if (round == WAKE_ROUNDS_MAX || bgsave_walking || node_snapshot_walking(srv->node))
         ev_idle_start(srv->io->loop, &srv->io->more);
     else
         ev_idle_stop(srv->io->loop, &srv->io->more);

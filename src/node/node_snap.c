@@ -28,6 +28,7 @@
 #include "keyspace/dbs.h"
 #include "node/node.h"
 #include "node/node_int.h"
+#include "sm/rdbsave.h"
 #include "sm/sm.h"
 #include "sm/snaplive.h"
 #include "sm/snapshot.h"
@@ -110,8 +111,19 @@ int node_snap_restore(struct node *n, const struct raft_snapshot_meta *stored, c
 
 /* -------------------------------------------------------------- taking */
 
+/* A live dump.rdb (BGSAVE, src/sm/rdbsave.h) holds the keyspace's saver
+ * slot: the snapshot waits for it to end. */
+static bool bgsave_running(const struct node *n)
+{
+    return rdbsave_busy(n->sm->env.dbs->db, n->sm->env.dbs->n);
+}
+
 static int start_live(struct node *n, char *err, size_t errlen)
 {
+    if (bgsave_running(n)) {
+        snprintf(err, errlen, "a background save (BGSAVE) is in progress");
+        return -1;
+    }
     raft_index index = n->applied;
     raft_term term = raft_log_term(n->raft, index);
     if (term == 0 || index > raft_applied_index(n->raft)) {
@@ -276,7 +288,7 @@ void node_snap_after_ready(struct node *n)
     raft_index base = core_snap_index(n);
     if (n->applied <= base || n->applied > raft_applied_index(n->raft)) return;
     if (!snapshot_due(n, base)) return;
-    if (clock_ms() < n->snap.retry_after_ms) return;
+    if (clock_ms() < n->snap.retry_after_ms || bgsave_running(n)) return;
     char err[256];
     if (start_live(n, err, sizeof err) != 0) {
         LOG_WARNING("Cannot start a background snapshot: %s", err);

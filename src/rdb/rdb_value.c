@@ -27,7 +27,16 @@ struct put {
     struct text *out;
     struct rdb_lp lp;
     int compress;
+    const char *key; /* written after the type byte, or NULL (a DUMP's value) */
+    size_t klen;
 };
+
+/* The type byte, and the key when there is one (a dump.rdb's record). */
+static void put_type(struct put *p, enum rdb_type type)
+{
+    rdb_put_byte(p->out, (uint8_t)type);
+    if (p->key) rdb_put_string(p->out, p->key, p->klen, p->compress);
+}
 
 /* The listpack built so far, written as one string. */
 static void put_lp(struct put *p)
@@ -50,7 +59,7 @@ static void put_list_node(void *ud, const unsigned char *lp, size_t bytes)
 
 static void put_list(struct put *p, const struct quicklist *ql)
 {
-    rdb_put_byte(p->out, RDB_TYPE_LIST_QUICKLIST_2);
+    put_type(p, RDB_TYPE_LIST_QUICKLIST_2);
     rdb_put_len(p->out, ql->nodes);
     ql_foreach_listpack(ql, put_list_node, p);
 }
@@ -97,7 +106,7 @@ static void put_intset(struct put *p, const void *set, size_t n)
     le_put32(is + 4, (uint32_t)b.n);
     for (size_t i = 0; i < b.n; i++)
         le_put(is + 8 + i * width, (uint64_t)b.v[i], (int)width);
-    rdb_put_byte(p->out, RDB_TYPE_SET_INTSET);
+    put_type(p, RDB_TYPE_SET_INTSET);
     rdb_put_string(p->out, is, len, p->compress);
     free(is);
     free(b.v);
@@ -116,7 +125,7 @@ static void put_set(struct put *p, const void *set)
         put_intset(p, set, n);
         return;
     }
-    rdb_put_byte(p->out, RDB_TYPE_SET);
+    put_type(p, RDB_TYPE_SET);
     rdb_put_len(p->out, n);
     t_set_foreach(set, put_member, p);
 }
@@ -166,13 +175,13 @@ static void put_zset_elem(void *ud, const char *m, size_t len, double score)
 static void put_zset(struct put *p, const void *zs)
 {
     if (!strcmp(t_zset_ops.encoding(zs), "listpack")) {
-        rdb_put_byte(p->out, RDB_TYPE_ZSET_LISTPACK);
+        put_type(p, RDB_TYPE_ZSET_LISTPACK);
         rdb_lp_begin(&p->lp);
         t_zset_foreach(zs, 0, put_zset_lp_elem, p);
         put_lp(p);
         return;
     }
-    rdb_put_byte(p->out, RDB_TYPE_ZSET_2);
+    put_type(p, RDB_TYPE_ZSET_2);
     rdb_put_len(p->out, t_zset_size(zs));
     t_zset_foreach(zs, 1, put_zset_elem, p); /* the greatest first, as Redis */
 }
@@ -196,23 +205,24 @@ static void put_hash_pair(void *ud, const char *f, size_t flen, const char *v, s
 static void put_hash(struct put *p, const void *h)
 {
     if (!strcmp(t_hash_ops.encoding(h), "listpack")) {
-        rdb_put_byte(p->out, RDB_TYPE_HASH_LISTPACK);
+        put_type(p, RDB_TYPE_HASH_LISTPACK);
         rdb_lp_begin(&p->lp);
         t_hash_foreach(h, put_hash_lp_pair, p);
         put_lp(p);
         return;
     }
-    rdb_put_byte(p->out, RDB_TYPE_HASH);
+    put_type(p, RDB_TYPE_HASH);
     rdb_put_len(p->out, t_hash_ops.length(h));
     t_hash_foreach(h, put_hash_pair, p);
 }
 
-void rdb_put_value(struct text *out, const struct kv_val *v, int compress)
+void rdb_put_keyed_value(struct text *out, const char *key, size_t klen, const struct kv_val *v,
+                         int compress)
 {
-    struct put p = {.out = out, .compress = compress};
+    struct put p = {.out = out, .compress = compress, .key = key, .klen = klen};
     switch ((enum kv_type)v->type) {
     case KV_STRING:
-        rdb_put_byte(out, RDB_TYPE_STRING);
+        put_type(&p, RDB_TYPE_STRING);
         rdb_put_string(out, v->data, v->len, compress);
         return;
     case KV_LIST:
@@ -228,10 +238,15 @@ void rdb_put_value(struct text *out, const struct kv_val *v, int compress)
         put_hash(&p, kv_val_obj(v));
         return;
     case KV_STREAM:
-        rdb_put_byte(out, RDB_TYPE_STREAM_LISTPACKS_2);
+        put_type(&p, RDB_TYPE_STREAM_LISTPACKS_2);
         rdb_put_stream(out, kv_val_obj(v), compress);
         return;
     default:
         ASSERT(0 && "a value of no type");
     }
+}
+
+void rdb_put_value(struct text *out, const struct kv_val *v, int compress)
+{
+    rdb_put_keyed_value(out, NULL, 0, v, compress);
 }

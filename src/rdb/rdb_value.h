@@ -54,5 +54,9 @@ enum rdb_type {
 /* Writes v's type byte and body to out (compress: rdbcompression); every
  * type has its encoding. */
 void rdb_put_value(struct text *out, const struct kv_val *v, int compress);
+/* The same with key (klen bytes, an RDB string) between the type byte and
+ * the body: a key's record in a dump.rdb (src/rdb/rdb_file.h). */
+void rdb_put_keyed_value(struct text *out, const char *key, size_t klen, const struct kv_val *v,
+                         int compress);
 
 #endif

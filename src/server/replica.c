@@ -448,6 +448,8 @@ void replica_cron(struct server *srv)
 
 void replica_free(struct server *srv)
 {
+    struct persist_env env = server_persist_env(srv);
+    persist_free(&env); /* a BGSAVE's file half written: useless */
     node_free(srv->node);
     srv->node = NULL;
     kv_dbs_free(&srv->dbs);

@@ -114,6 +114,12 @@ void server_stats_cron(struct server *srv)
     instmetric_sample(&s->inst_output, now_ms, s->net_output_bytes);
 }
 
+struct persist_env server_persist_env(struct server *srv)
+{
+    return (struct persist_env){&srv->persist, &srv->dbs, srv->functions, srv->cfg.dir,
+                                srv->cfg.dbfilename};
+}
+
 void server_client_add(struct server *srv, struct client *c)
 {
     c->prev = NULL;

@@ -37,6 +37,7 @@
 #include "server/sentinel.h"
 #include "server/monitors.h"
 #include "server/pause.h"
+#include "server/persist.h"
 #include "tls/tls.h"
 
 struct server_stats {
@@ -83,6 +84,7 @@ struct server {
     struct sentinel_watch sentinel;   /* leader changes, as Sentinel tells them */
     struct monitors monitors;         /* MONITOR clients (src/server/monitors.h) */
     struct pause pause;               /* CLIENT PAUSE (src/server/pause.h) */
+    struct persist persist;           /* SAVE, BGSAVE (src/server/persist.h) */
     struct tracking *tracking;        /* client-side caching (src/server/tracking.h) */
     struct script_engine *scripts;    /* EVAL's Lua and the script cache (src/script/script.h) */
     struct script_engine *fn_scripts; /* the function libraries' Lua, another state */
@@ -134,6 +136,9 @@ enum server_shutdown { SERVER_SHUTDOWN_NONE, SERVER_SHUTDOWN_HANDOVER, SERVER_SH
 /* How long a shutdown waits, in election timeouts, for the leadership to
  * move and then for the clients it moves to leave (src/server/shutdown.h). */
 #define SERVER_HANDOVER_TIMEOUTS 2
+
+/* What SAVE and BGSAVE work on (src/server/persist.h). */
+struct persist_env server_persist_env(struct server *srv);
 
 /* The client list (srv->clients) and its id index: the connection layer
  * adds a connection once it is set up and removes it before freeing it. */

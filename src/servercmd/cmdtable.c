@@ -20,6 +20,7 @@
 #include "servercmd/cmd_acl.h"
 #include "servercmd/cmd_debug.h"
 #include "servercmd/cmd_migrate.h"
+#include "servercmd/cmd_save.h"
 #include "servercmd/cmd_monitor.h"
 #include "servercmd/cmd_script.h"
 #include "server/proxy.h"
@@ -380,7 +381,7 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
  * (src/types/typetable.h). A new group is one line here. */
 static const struct command *const groups[] = {
     cmd_table_core, cmd_table_pubsub, cmd_table_script,  cmd_table_function, cmd_table_monitor,
-    cmd_table_acl,  cmd_table_dump,   cmd_table_migrate, cmd_table_debug,
+    cmd_table_acl,  cmd_table_dump,   cmd_table_migrate, cmd_table_debug,    cmd_table_save,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 #define GROUPS_MAX 32

@@ -8,8 +8,10 @@
 #include "server/tracking.h"
 #include "transport/transport.h"
 
-/* Redis's rdb_* fields, of the snapshots. rdb_changes_since_last_save counts
- * the keys changed since the last snapshot was taken or installed, as
+/* Redis's rdb_* fields, of the Raft snapshots and the dump.rdb files
+ * (src/server/persist.h: both are saves). rdb_changes_since_last_save counts
+ * the keys changed since the last snapshot was taken or installed or the
+ * last dump.rdb began, as
  * Redis's dirty counter does for most commands (one per key a write
  * changes, none for a write that changes nothing; every key a flush
  * empties). loading is 0: a node loads its snapshot and log, and a
@@ -36,6 +38,8 @@ void info_section_persistence(struct info_text *t, struct server *srv)
 {
     struct node_snapshot_info si;
     node_snapshot_info(srv->node, &si);
+    struct persist_env env = server_persist_env(srv);
+    persist_merge_info(&env, &si);
     info_addf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
                  "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                  "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n");

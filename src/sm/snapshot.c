@@ -78,9 +78,14 @@ static void close_elsewhere(int fd)
  * file on ext4. */
 int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen)
 {
+    return snapshot_publish_as(dir, tmp_name, SNAPSHOT_FILE_NAME, err, errlen);
+}
+
+int snapshot_publish_as(const char *dir, const char *tmp_name, const char *name, char *err,
+                        size_t errlen)
+{
     char from[4096], to[4096];
-    if (snapshot_path(from, sizeof from, dir, tmp_name) ||
-        snapshot_path(to, sizeof to, dir, SNAPSHOT_FILE_NAME))
+    if (snapshot_path(from, sizeof from, dir, tmp_name) || snapshot_path(to, sizeof to, dir, name))
         return util_fail(err, errlen, SNAPSHOT_EIO, "%s: path too long", dir);
     int old = open(to, O_RDONLY | O_CLOEXEC);
     int rc = rename(from, to);

@@ -212,6 +212,10 @@ void snapshot_file_abandon(struct snapshot_file *f);
  * its blocks freed, on a short-lived thread, not the caller's. Returns 0 or
  * SNAPSHOT_EIO. */
 int snapshot_publish(const char *dir, const char *tmp_name, char *err, size_t errlen);
+/* The same to dir/name (any file published whole: a dump.rdb,
+ * src/sm/rdbsave.h); safe on any thread. */
+int snapshot_publish_as(const char *dir, const char *tmp_name, const char *name, char *err,
+                        size_t errlen);
 
 /* Reads the whole file at path and checks it (see FORMAT) without loading
  * anything; *h gets its header. Values are decoded by the type modules of

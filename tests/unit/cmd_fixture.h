@@ -13,6 +13,7 @@
 #define CMD_FIXTURE_H
 
 #include "keyspace/dbs.h"
+#include "keyspace/digest.h"
 #include "types/typetable.h"
 
 #define T0 1700000000000LL /* a plausible "now" in ms */
@@ -135,6 +136,16 @@ static inline const char *fx_encoding(struct fx *f, const char *key)
     struct kv_val *v = kv_lookup_peek(&f->kv, key, strlen(key), f->now);
     assert_non_null(v);
     return kv_encoding_name(&f->kv, v);
+}
+
+/* DEBUG DIGEST-VALUE of key, in hex (zeros when not stored). */
+static inline const char *fx_digest(struct fx *f, const char *key, char hex[DIGEST_HEX_LEN + 1])
+{
+    unsigned char d[DIGEST_LEN] = {0};
+    const struct kv_val *v = kv_lookup_stored(&f->kv, key, strlen(key));
+    if (v) kv_digest_value(&f->kv, v, d);
+    digest_hex(d, hex);
+    return hex;
 }
 
 /* A growing byte buffer as a type_put_fn target (snapshot payloads). */

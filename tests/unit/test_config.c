@@ -765,7 +765,9 @@ static void test_redis_directives(void **state)
     for (int i = 0; i < reported; i++)
         if (strstr(report[i], "not RDB or AOF files")) files = i;
     assert_true(files >= 0);
-    assert_contains(report[files], "accepted, not applied: dbfilename, rdbcompression");
+    assert_contains(report[files], "accepted, not applied: rdbcompression");
+    assert_null(strstr(report[files], "dbfilename")); /* applied: SAVE and BGSAVE write it */
+    assert_string_equal(get(f, "dbfilename"), "x.rdb");
     assert_null(strstr(report[files], "s3cret"));
     assert_int_equal(load_text(f, "syslog-enabled yes\n"), CONFIG_ERR_VALUE);
     assert_contains(f->err, "only \"no\" is accepted: raftcache does not offer this feature yet");

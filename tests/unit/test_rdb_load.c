@@ -26,16 +26,6 @@
 
 #define MAX_STRING (64u << 20)
 
-/* DEBUG DIGEST-VALUE of key, in hex (zeros when not stored). */
-static const char *digest_of(struct fx *f, const char *key, char hex[DIGEST_HEX_LEN + 1])
-{
-    unsigned char d[DIGEST_LEN] = {0};
-    const struct kv_val *v = kv_lookup_stored(&f->kv, key, strlen(key));
-    if (v) kv_digest_value(&f->kv, v, d);
-    digest_hex(d, hex);
-    return hex;
-}
-
 /* key's value written in RDB's encoding, read back under the fixture's
  * limits and stored as key2: the two must be the same value. */
 static void round_trip(struct fx *f, const char *key, const char *key2)
@@ -59,7 +49,7 @@ static void round_trip(struct fx *f, const char *key, const char *key2)
         kv_set_obj(&f->kv, key2, strlen(key2), got.type, got.obj, KV_NO_EXPIRE, T0);
     }
     char digest_a[DIGEST_HEX_LEN + 1], digest_b[DIGEST_HEX_LEN + 1], line[128];
-    assert_string_equal(digest_of(f, key, digest_a), digest_of(f, key2, digest_b));
+    assert_string_equal(fx_digest(f, key, digest_a), fx_digest(f, key2, digest_b));
     assert_string_equal(fx_encoding(f, key), fx_encoding(f, key2));
     if (got.type == KV_STREAM) { /* the digest holds the groups; this shows them */
         snprintf(line, sizeof line, "XINFO STREAM %s FULL COUNT 0", key);
@@ -371,7 +361,7 @@ static void expect_same_value(struct fx *f, const struct text *body)
     assert_ptr_equal(in.p, in.end);
     kv_set_obj(&f->kv, "got", 3, got.type, got.obj, KV_NO_EXPIRE, T0);
     char want[DIGEST_HEX_LEN + 1], got_hex[DIGEST_HEX_LEN + 1];
-    assert_string_equal(digest_of(f, "got", got_hex), digest_of(f, "want", want));
+    assert_string_equal(fx_digest(f, "got", got_hex), fx_digest(f, "want", want));
     assert_string_equal(fx_encoding(f, "got"), fx_encoding(f, "want"));
     damage(f, (const unsigned char *)body->p, body->len);
     run(f, "DEL want got");
