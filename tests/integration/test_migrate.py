@@ -1,15 +1,18 @@
-"""MIGRATE both ways between raftcache and redis-server 7.0, and
+"""MIGRATE both ways between raftcache and redis-server 7.0,
 `redis-cli --cluster import` into a raftcache cluster (src/server/migrate.h,
-src/servercmd/cmd_migrate.h).
+src/servercmd/cmd_migrate.h), and scripts/import-from-redis.py from a
+standalone Redis and a Redis Cluster.
 
 Waits: every wait polls a condition with a deadline (wait_until).
 """
 
+import os
 import subprocess
 import threading
 
 import redis
 
+from conftest import ROOT
 from raftharness import wait_until
 
 DEADLINE_S = 30
@@ -182,3 +185,49 @@ def test_migrate_in_a_cluster_and_cluster_import(make_cluster, redis_reference):
     for k in KEYS:
         assert leader.dump("i:" + k) == ref.dump("i:" + k) or k == "l", k
     assert leader.lrange("i:l", 0, -1) == ref.lrange("i:l", 0, -1)
+
+
+def import_script(*args):
+    return subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts",
+                                                            "import-from-redis.py"), *args],
+                          capture_output=True, text=True, timeout=DEADLINE_S * 4)
+
+
+def test_import_script_from_redis_and_redis_cluster(tmp_path, start_server, redis_reference):
+    """scripts/import-from-redis.py: a standalone redis-server's databases,
+    then a Redis Cluster's keys across slots (one slot per MIGRATE)."""
+    srv = start_server({"requirepass": "pw"}, password="pw")
+    ours = srv.client()
+    plain_srv = redis_reference()
+    plain = plain_srv.client()
+    fill(plain)
+    plain.select(3)
+    plain.set("in-db3", "x")
+    plain.select(0)
+    out = import_script("--from", f"127.0.0.1:{plain_srv.port}", "--to", f"127.0.0.1:{srv.port}",
+                        "--to-password", "pw")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ours.dbsize() == plain.dbsize()
+    assert srv.client(db=3).get("in-db3") == b"x"
+    for k in KEYS:
+        assert ours.dump(k) == plain.dump(k) or k in ("l", "st"), k
+    # a second run stops at the first key raftcache holds, unless --replace
+    out = import_script("--from", f"127.0.0.1:{plain_srv.port}", "--to", f"127.0.0.1:{srv.port}",
+                        "--to-password", "pw")
+    assert out.returncode == 1 and "BUSYKEY" in out.stderr
+    # a Redis Cluster of one master holding every slot
+    conf = tmp_path / "nodes.conf"
+    cl_srv = redis_reference("--cluster-enabled", "yes", "--cluster-config-file", str(conf))
+    cl = cl_srv.client()
+    cl.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+    wait_until(lambda: cl.info("cluster") and b"cluster_state:ok" in
+               cl.execute_command("CLUSTER", "INFO"), DEADLINE_S, what="the cluster to be ok")
+    p = cl.pipeline(transaction=False)
+    for i in range(500):
+        p.set(f"c:{i}", i)
+    p.execute()
+    out = import_script("--from", f"127.0.0.1:{cl_srv.port}", "--to", f"127.0.0.1:{srv.port}",
+                        "--to-password", "pw", "--move", "--batch", "50")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert cl.dbsize() == 0
+    assert ours.mget([f"c:{i}" for i in range(500)]) == [str(i).encode() for i in range(500)]
