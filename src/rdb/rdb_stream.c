@@ -195,7 +195,7 @@ static int get_pel(struct load *l)
         p->owned = 0;
     }
     if (l->in->failed) return truncated(l);
-    qsort(l->pel, l->npel, sizeof *l->pel, id_cmp);
+    if (l->npel > 1) qsort(l->pel, l->npel, sizeof *l->pel, id_cmp); /* pel may be NULL */
     for (size_t i = 1; i < l->npel; i++)
         if (id_cmp(l->pel[i - 1].id, l->pel[i].id) == 0) return bad(l, "a PEL entry twice");
     return 0;
@@ -215,7 +215,8 @@ static int get_consumer(struct load *l, struct stream_group *g)
     for (uint64_t i = 0; i < n && !l->in->failed; i++) {
         const unsigned char *id = rdb_get_raw(l->in, STREAM_ID_BYTES);
         if (!id) break;
-        struct pending *p = bsearch(id, l->pel, l->npel, sizeof *l->pel, id_cmp);
+        struct pending *p =
+            l->npel ? bsearch(id, l->pel, l->npel, sizeof *l->pel, id_cmp) : NULL; /* pel: NULL */
         if (!p || p->owned)
             return bad(l, "a consumer's pending entry missing from its group's PEL or owned twice");
         p->owned = 1;
