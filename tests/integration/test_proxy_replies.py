@@ -52,6 +52,7 @@ SCRIPT = [
     # keys
     ("EXISTS", "a", "b", "nokey"), ("TYPE", "a"), ("DUMP", "a"), ("DUMP", "nokey"),
     ("RESTORE", "r", 100000, b"\x00\x05hello\n\x00cr\xdfve4 \n"), ("RESTORE", "r", 0, b"x"),
+    ("RESTORE-ASKING", "r", 0, b"x"),
     ("MIGRATE", "127.0.0.1", 1, "nokey", 0, 1000), ("MIGRATE", "127.0.0.1", 1, "", 0, 1000,
                                                       "COPY", "KEYS", "nokey", "nokey2"),
     ("TOUCH", "a", "b"),
