@@ -43,7 +43,7 @@ struct rdb_value {
 int rdb_get_value(struct rdb_in *in, const struct kv_limits *lim, struct rdb_value *out, char *err,
                   size_t errlen);
 /* The same for a body whose type byte was read apart (a dump.rdb record
- * holds its key between the two: src/rdb/rdb_file.h). */
+ * holds its key between the two: src/rdb/rdb_reader.h). */
 int rdb_get_typed_value(struct rdb_in *in, uint8_t type, const struct kv_limits *lim,
                         struct rdb_value *out, char *err, size_t errlen);
 void rdb_value_free(struct rdb_value *v);

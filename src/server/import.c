@@ -19,7 +19,7 @@
 #include "raft/raft.h"
 #include "raft/raft_assert.h"
 #include "rdb/cmd_dump.h"
-#include "rdb/rdb_file.h"
+#include "rdb/rdb_reader.h"
 #include "rdb/rdb_load.h"
 #include "server/import.h"
 #include "server/server.h"
@@ -43,7 +43,7 @@ struct import {
     uint64_t file_bytes;
     /* the window over the file: bytes [head, len) of win are the file's
      * from rd.offset on */
-    struct rdb_file rd;
+    struct rdb_reader rd;
     unsigned char *win;
     size_t win_cap, head, len, win_max;
     int eof;
@@ -67,7 +67,7 @@ static void close_file(struct import *im)
 {
     if (im->fp) fclose(im->fp);
     im->fp = NULL;
-    rdb_file_free(&im->rd);
+    rdb_reader_free(&im->rd);
     free(im->win);
     im->win = NULL;
     free(text_take(&im->bytes));
@@ -98,8 +98,8 @@ static void finish(struct import *im, enum phase ph, const char *why)
 /* Rewinds to the file's first byte (a pass begins). */
 static int rewind_file(struct import *im, size_t max_string)
 {
-    rdb_file_free(&im->rd);
-    rdb_file_init(&im->rd, max_string);
+    rdb_reader_free(&im->rd);
+    rdb_reader_init(&im->rd, max_string);
     im->head = im->len = 0;
     im->eof = 0;
     return fseek(im->fp, 0, SEEK_SET);
@@ -109,7 +109,7 @@ static int rewind_file(struct import *im, size_t max_string)
  * error, a record larger than the window may grow). */
 static int refill(struct import *im)
 {
-    if (im->eof) return -1; /* rdb_file_next() had the last bytes: not reached */
+    if (im->eof) return -1; /* rdb_reader_next() had the last bytes: not reached */
     memmove(im->win, im->win + im->head, im->len - im->head);
     im->len -= im->head;
     im->head = 0;
@@ -133,18 +133,18 @@ static int refill(struct import *im)
     return 0;
 }
 
-/* The next item; RDB_FILE_ERROR leaves the reason in im->error. */
+/* The next item; RDB_READER_ERROR leaves the reason in im->error. */
 static int next_item(struct import *im, struct rdb_item *it)
 {
     for (;;) {
         size_t used;
-        int rc = rdb_file_next(&im->rd, im->win + im->head, im->len - im->head, im->eof, it, &used,
-                               im->error, sizeof im->error);
-        if (rc != RDB_FILE_MORE) {
+        int rc = rdb_reader_next(&im->rd, im->win + im->head, im->len - im->head, im->eof, it,
+                                 &used, im->error, sizeof im->error);
+        if (rc != RDB_READER_MORE) {
             im->head += used;
             return rc;
         }
-        if (refill(im) != 0) return RDB_FILE_ERROR;
+        if (refill(im) != 0) return RDB_READER_ERROR;
     }
 }
 
@@ -229,7 +229,7 @@ static bool validate_step(struct server *srv, struct import *im)
     while (im->rd.offset < until) {
         struct rdb_item it;
         int rc = next_item(im, &it);
-        if (rc == RDB_FILE_END) {
+        if (rc == RDB_READER_END) {
             rewind_file(im, srv->dbs.common.max_value_len);
             im->phase = PH_LOADING;
             LOG_NOTICE("Import of %s: the file is valid (%llu keys, %llu function libraries); "
@@ -238,7 +238,7 @@ static bool validate_step(struct server *srv, struct import *im)
                        (unsigned long long)im->functions_total);
             return true;
         }
-        if (rc == RDB_FILE_ERROR || validate_item(srv, im, &it) != 0) {
+        if (rc == RDB_READER_ERROR || validate_item(srv, im, &it) != 0) {
             finish(im, PH_REFUSED, NULL);
             return false;
         }
@@ -309,7 +309,9 @@ static void load_item(struct server *srv, struct import *im, const struct rdb_it
     r->val_len = 1 + it->body_len;
     text_put(&im->bytes, (const char *)&it->type, 1);
     text_put(&im->bytes, (const char *)it->body, it->body_len);
-    r->expire_ms = it->expire_ms == RDB_FILE_NO_EXPIRE ? -1 : it->expire_ms < 1 ? 1 : it->expire_ms;
+    r->expire_ms = it->expire_ms == RDB_READER_NO_EXPIRE ? -1
+                   : it->expire_ms < 1                   ? 1
+                                                         : it->expire_ms;
     if (im->n_recs == IMPORT_CHUNK_KEYS || im->bytes.len >= IMPORT_CHUNK_BYTES)
         propose_chunk(srv, im);
 }
@@ -324,11 +326,11 @@ static bool load_step(struct server *srv, struct import *im)
         struct rdb_item it;
         int rc = next_item(im, &it);
         worked = true;
-        if (rc == RDB_FILE_ERROR) { /* the first pass read it whole: the file changed */
+        if (rc == RDB_READER_ERROR) { /* the first pass read it whole: the file changed */
             finish(im, PH_FAILED, NULL);
             return false;
         }
-        if (rc == RDB_FILE_END)
+        if (rc == RDB_READER_END)
             propose_chunk(srv, im);
         else
             load_item(srv, im, &it);

@@ -6,7 +6,7 @@
  *
  * TWO PASSES over the file, which the leader opens once (a file renamed
  * or replaced meanwhile is not seen; its size must not change):
- *   1. VALIDATING: the whole file is read (src/rdb/rdb_file.h: the magic,
+ *   1. VALIDATING: the whole file is read (src/rdb/rdb_reader.h: the magic,
  *      the version, every opcode, the CRC-64) and every key's value
  *      decoded under this node's limits (src/rdb/rdb_load.h), its database
  *      checked against `databases`, and without REPLACE its absence from
@@ -40,7 +40,7 @@
  * client's value (the entry skips it); with REPLACE the file's value wins
  * if its entry comes later. Keys whose expiry has passed are not created.
  * Idle time and frequency (IDLE, FREQ) and AUX fields are read and not
- * used; module data is refused (src/rdb/rdb_file.h).
+ * used; module data is refused (src/rdb/rdb_reader.h).
  */
 #ifndef IMPORT_H
 #define IMPORT_H

@@ -1,5 +1,5 @@
 /*
- * src/rdb/rdb_file.h - a whole dump.rdb file, read as redis-server 7.0's
+ * src/rdb/rdb_reader.h - a whole dump.rdb file, read as redis-server 7.0's
  * rdbLoadRio reads it, one item at a time, from bytes the caller supplies
  * (this layer opens no file: src/LAYERS). RAFT.IMPORT reads files with it
  * (src/server/import.h).
@@ -36,9 +36,9 @@
  * decoded where it is applied (src/rdb/rdb_load.h), or be decoded at once
  * to check it (rdb_get_typed_value()).
  *
- * STREAMING. The caller hands rdb_file_next() the file's bytes from
- * rdb_file.offset on (any amount: a window it slides over the file). An
- * item that does not fit in them whole is RDB_FILE_MORE: nothing is
+ * STREAMING. The caller hands rdb_reader_next() the file's bytes from
+ * rdb_reader.offset on (any amount: a window it slides over the file). An
+ * item that does not fit in them whole is RDB_READER_MORE: nothing is
  * consumed, and the caller calls again with more bytes (the window grown
  * past the item's size if needed; the caller bounds it, and a record that
  * would need more is the caller's error to report). With eof set, the
@@ -47,13 +47,13 @@
  * no count is allocated ahead: a damaged or hostile file costs at most
  * the window and one key.
  */
-#ifndef RDB_FILE_H
-#define RDB_FILE_H
+#ifndef RDB_READER_H
+#define RDB_READER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define RDB_FILE_HEADER_LEN 9 /* "REDIS" and 4 digits */
+#define RDB_READER_HEADER_LEN 9 /* "REDIS" and 4 digits */
 
 enum rdb_item_kind {
     RDB_ITEM_AUX,      /* name (key) and value (str) */
@@ -70,16 +70,16 @@ struct rdb_item {
     uint64_t db;
     const char *key, *str;
     size_t key_len, str_len;
-    int64_t expire_ms;         /* absolute, RDB_FILE_NO_EXPIRE when none */
+    int64_t expire_ms;         /* absolute, RDB_READER_NO_EXPIRE when none */
     int64_t idle_s;            /* -1 when none */
     int freq;                  /* -1 when none */
     uint8_t type;              /* the value's type byte */
     const unsigned char *body; /* the value's body (the key lies between the two) */
     size_t body_len;
 };
-#define RDB_FILE_NO_EXPIRE (-1)
+#define RDB_READER_NO_EXPIRE (-1)
 
-struct rdb_file {
+struct rdb_reader {
     int version;       /* the header's, once read (0 before) */
     uint64_t offset;   /* the bytes consumed so far */
     uint64_t db;       /* the last SELECTDB's (0 before any) */
@@ -89,17 +89,17 @@ struct rdb_file {
     char *key, *str;   /* the last item's strings, owned */
 };
 
-enum rdb_file_rc {
-    RDB_FILE_ERROR = -1, /* err says why, with the offset; the reader is spent */
-    RDB_FILE_ITEM = 0,   /* *item filled, *used bytes consumed */
-    RDB_FILE_MORE = 1,   /* no whole item in the bytes (nothing consumed) */
-    RDB_FILE_END = 2,    /* EOF and the checksum read and checked, *used consumed */
+enum rdb_reader_rc {
+    RDB_READER_ERROR = -1, /* err says why, with the offset; the reader is spent */
+    RDB_READER_ITEM = 0,   /* *item filled, *used bytes consumed */
+    RDB_READER_MORE = 1,   /* no whole item in the bytes (nothing consumed) */
+    RDB_READER_END = 2,    /* EOF and the checksum read and checked, *used consumed */
 };
 
-void rdb_file_init(struct rdb_file *f, size_t max_string);
-void rdb_file_free(struct rdb_file *f);
+void rdb_reader_init(struct rdb_reader *f, size_t max_string);
+void rdb_reader_free(struct rdb_reader *f);
 /* The next item from buf[0..len), the file's bytes from f->offset on;
- * eof: they run to the end of the file. Returns an enum rdb_file_rc. */
-int rdb_file_next(struct rdb_file *f, const void *buf, size_t len, int eof, struct rdb_item *item,
-                  size_t *used, char *err, size_t errlen);
+ * eof: they run to the end of the file. Returns an enum rdb_reader_rc. */
+int rdb_reader_next(struct rdb_reader *f, const void *buf, size_t len, int eof,
+                    struct rdb_item *item, size_t *used, char *err, size_t errlen);
 #endif

@@ -1,6 +1,6 @@
 /*
- * tests/unit/test_rdb_file.c - whole dump.rdb files read item by item
- * (src/rdb/rdb_file.h): a file made here of every opcode the reader
+ * tests/unit/test_rdb_reader.c - whole dump.rdb files read item by item
+ * (src/rdb/rdb_reader.h): a file made here of every opcode the reader
  * yields and a value of every type (built by their commands, written with
  * rdb_put_value), read whole, then through windows split at every offset
  * (the same items), its values decoded back (the same digests); then the
@@ -22,7 +22,7 @@
 #include "base/crc64.h"
 #include "base/le.h"
 #include "cmd_fixture.h"
-#include "rdb/rdb_file.h"
+#include "rdb/rdb_reader.h"
 #include "rdb/rdb_io.h"
 #include "rdb/rdb_load.h"
 #include "rdb/rdb_value.h"
@@ -59,7 +59,7 @@ static void make_file(struct fx *f, struct text *t, int version, int crc_ok)
 {
     char head[16];
     snprintf(head, sizeof head, "REDIS%04d", version);
-    text_put(t, head, RDB_FILE_HEADER_LEN);
+    text_put(t, head, RDB_READER_HEADER_LEN);
     put_op(t, 0xFA);
     rdb_put_string(t, "redis-ver", 9, 0);
     rdb_put_string(t, "7.0.15", 6, 0);
@@ -132,27 +132,27 @@ static void log_item(struct log *l, const struct rdb_item *it)
 static void read_all(const char *p, size_t len, size_t step, struct log *l)
 {
     memset(l, 0, sizeof *l);
-    struct rdb_file f;
-    rdb_file_init(&f, MAX_STRING);
+    struct rdb_reader f;
+    rdb_reader_init(&f, MAX_STRING);
     size_t win = step ? step : len;
     for (;;) {
         size_t off = (size_t)f.offset, have = win < len - off ? win : len - off;
         struct rdb_item it;
         size_t used;
-        int rc =
-            rdb_file_next(&f, p + off, have, off + have == len, &it, &used, l->err, sizeof l->err);
-        if (rc == RDB_FILE_MORE) {
+        int rc = rdb_reader_next(&f, p + off, have, off + have == len, &it, &used, l->err,
+                                 sizeof l->err);
+        if (rc == RDB_READER_MORE) {
             assert_true(off + have < len); /* with eof, MORE is an error */
             win += step;
             continue;
         }
         l->rc = rc;
-        if (rc != RDB_FILE_ITEM) break;
+        if (rc != RDB_READER_ITEM) break;
         assert_true(used > 0 && used <= have);
         log_item(l, &it);
         win = step ? step : len;
     }
-    rdb_file_free(&f);
+    rdb_reader_free(&f);
 }
 
 static void test_items(void **state)
@@ -163,7 +163,7 @@ static void test_items(void **state)
     make_file(f, &t, 10, 1);
     struct log whole;
     read_all(t.p, t.len, 0, &whole);
-    if (whole.rc != RDB_FILE_END) fail_msg("%s", whole.err);
+    if (whole.rc != RDB_READER_END) fail_msg("%s", whole.err);
     assert_int_equal(whole.n, 3 + NKEYS + 2);
     assert_non_null(strstr(whole.lines[0], "k=redis-ver s=7.0.15"));
     assert_non_null(strstr(whole.lines[1], "s=#!lua name=lib"));
@@ -178,7 +178,7 @@ static void test_items(void **state)
     for (size_t step = 1; step < 64; step++) {
         struct log l;
         read_all(t.p, t.len, step, &l);
-        assert_int_equal(l.rc, RDB_FILE_END);
+        assert_int_equal(l.rc, RDB_READER_END);
         assert_int_equal(l.n, whole.n);
         for (int i = 0; i < l.n; i++)
             assert_string_equal(l.lines[i], whole.lines[i]);
@@ -193,17 +193,17 @@ static void test_values_decode(void **state)
     fill(f);
     struct text t = {0};
     make_file(f, &t, 10, 1);
-    struct rdb_file rf;
-    rdb_file_init(&rf, MAX_STRING);
+    struct rdb_reader rf;
+    rdb_reader_init(&rf, MAX_STRING);
     size_t keys = 0;
     for (;;) {
         struct rdb_item it;
         size_t used;
         char err[256];
-        int rc =
-            rdb_file_next(&rf, t.p + rf.offset, t.len - rf.offset, 1, &it, &used, err, sizeof err);
-        if (rc != RDB_FILE_ITEM) {
-            assert_int_equal(rc, RDB_FILE_END);
+        int rc = rdb_reader_next(&rf, t.p + rf.offset, t.len - rf.offset, 1, &it, &used, err,
+                                 sizeof err);
+        if (rc != RDB_READER_ITEM) {
+            assert_int_equal(rc, RDB_READER_END);
             break;
         }
         if (it.kind != RDB_ITEM_KEY || it.db != 0) continue;
@@ -220,7 +220,7 @@ static void test_values_decode(void **state)
         keys++;
     }
     assert_int_equal(keys, NKEYS);
-    rdb_file_free(&rf);
+    rdb_reader_free(&rf);
     free(text_take(&t));
 }
 
@@ -236,7 +236,7 @@ static int read_once(const char *p, size_t len, char *err, size_t errlen)
 static void expect_refused(const char *p, size_t len, const char *why)
 {
     char err[256];
-    assert_int_equal(read_once(p, len, err, sizeof err), RDB_FILE_ERROR);
+    assert_int_equal(read_once(p, len, err, sizeof err), RDB_READER_ERROR);
     if (!strstr(err, why)) fail_msg("error \"%s\" does not say \"%s\"", err, why);
 }
 
@@ -285,12 +285,12 @@ static void test_checksum_optional(void **state)
     struct text t = {0};
     make_file(f, &t, 4, 1);
     char err[256];
-    assert_int_equal(read_once(t.p, t.len, err, sizeof err), RDB_FILE_END);
+    assert_int_equal(read_once(t.p, t.len, err, sizeof err), RDB_READER_END);
     free(text_take(&t));
     make_file(f, &t, 9, 1);
     memset(t.p + t.len - 8, 0, 8);
     text_put(&t, "trailing", 8);
-    assert_int_equal(read_once(t.p, t.len, err, sizeof err), RDB_FILE_END);
+    assert_int_equal(read_once(t.p, t.len, err, sizeof err), RDB_READER_END);
     free(text_take(&t));
 }
 
@@ -305,13 +305,13 @@ static void test_damage(void **state)
     make_file(f, &t, 10, 1);
     char err[256];
     for (size_t n = 0; n < t.len; n++)
-        assert_int_equal(read_once(t.p, n, err, sizeof err), RDB_FILE_ERROR);
+        assert_int_equal(read_once(t.p, n, err, sizeof err), RDB_READER_ERROR);
     char *copy = malloc(t.len);
     for (size_t i = 0; i < t.len; i++)
         for (int bit = 0; bit < 8; bit++) {
             memcpy(copy, t.p, t.len);
             copy[i] ^= (char)(1 << bit);
-            if (read_once(copy, t.len, err, sizeof err) != RDB_FILE_ERROR)
+            if (read_once(copy, t.len, err, sizeof err) != RDB_READER_ERROR)
                 fail_msg("bit %d of byte %zu flipped, and the file was read whole", bit, i);
         }
     free(copy);

@@ -1,5 +1,5 @@
 /*
- * src/rdb/rdb_file.c - a dump.rdb file read item by item (see rdb_file.h).
+ * src/rdb/rdb_reader.c - a dump.rdb file read item by item (see rdb_reader.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "base/le.h"
 #include "base/util.h"
 #include "raft/raft_assert.h"
-#include "rdb/rdb_file.h"
+#include "rdb/rdb_reader.h"
 #include "rdb/rdb_io.h"
 #include "rdb/rdb_stream.h"
 #include "rdb/rdb_value.h"
@@ -31,13 +31,13 @@ enum {
 #define TYPE_MODULE_PRE_GA 6
 #define CHECKSUM_SINCE 5 /* the first version with the CRC after EOF */
 
-void rdb_file_init(struct rdb_file *f, size_t max_string)
+void rdb_reader_init(struct rdb_reader *f, size_t max_string)
 {
     memset(f, 0, sizeof *f);
     f->max_string = max_string;
 }
 
-void rdb_file_free(struct rdb_file *f)
+void rdb_reader_free(struct rdb_reader *f)
 {
     free(f->key);
     free(f->str);
@@ -46,7 +46,7 @@ void rdb_file_free(struct rdb_file *f)
 
 /* One call's state: the bytes, where the item began, the error. */
 struct rd {
-    struct rdb_file *f;
+    struct rdb_reader *f;
     struct rdb_in in;
     const unsigned char *base;
     int version; /* the file's, once its header is read */
@@ -62,7 +62,7 @@ static uint64_t at(const struct rd *r, const unsigned char *p)
 
 static int fail(struct rd *r, const unsigned char *p, const char *why)
 {
-    return util_fail(r->err, r->errlen, RDB_FILE_ERROR, "%s at offset %llu", why,
+    return util_fail(r->err, r->errlen, RDB_READER_ERROR, "%s at offset %llu", why,
                      (unsigned long long)at(r, p));
 }
 
@@ -70,26 +70,26 @@ static int fail(struct rd *r, const unsigned char *p, const char *why)
  * unless these are the last. */
 static int short_or_bad(struct rd *r, const unsigned char *p)
 {
-    if (!r->eof) return RDB_FILE_MORE;
+    if (!r->eof) return RDB_READER_MORE;
     return fail(r, p, "a truncated or malformed record");
 }
 
 static int header(struct rd *r)
 {
-    const unsigned char *p = rdb_get_raw(&r->in, RDB_FILE_HEADER_LEN);
+    const unsigned char *p = rdb_get_raw(&r->in, RDB_READER_HEADER_LEN);
     if (!p) return short_or_bad(r, r->base);
     int version = 0;
-    for (int i = 5; i < RDB_FILE_HEADER_LEN; i++) {
+    for (int i = 5; i < RDB_READER_HEADER_LEN; i++) {
         if (p[i] < '0' || p[i] > '9') version = -1;
         if (version >= 0) version = version * 10 + (p[i] - '0');
     }
     if (memcmp(p, "REDIS", 5) != 0 || version < 1) return fail(r, p, "not an RDB file (bad magic)");
     if (version > RDB_VERSION)
-        return util_fail(r->err, r->errlen, RDB_FILE_ERROR,
+        return util_fail(r->err, r->errlen, RDB_READER_ERROR,
                          "RDB version %d is newer than %d (redis-server 7.0's)", version,
                          RDB_VERSION);
     r->version = version;
-    return RDB_FILE_ITEM;
+    return RDB_READER_ITEM;
 }
 
 /* n strings. Each costs a byte at least, so a count the input cannot hold
@@ -191,7 +191,7 @@ static int key_record(struct rd *r, const unsigned char *start, struct rdb_item 
     item->type = t;
     item->body = body;
     item->body_len = (size_t)(in->p - body);
-    return RDB_FILE_ITEM;
+    return RDB_READER_ITEM;
 }
 
 /* A string into *slot (the reader's, the previous one freed): 0, or -1
@@ -237,7 +237,7 @@ static int key_with_prefixes(struct rd *r, const unsigned char *start, struct rd
 /* EOF, then the checksum of every byte before it (from version 5). */
 static int end_of_file(struct rd *r, const unsigned char *start, size_t *used)
 {
-    struct rdb_file *f = r->f;
+    struct rdb_reader *f = r->f;
     const unsigned char *sum = NULL;
     rdb_get_byte(&r->in); /* the opcode */
     if (r->version >= CHECKSUM_SINCE) {
@@ -249,7 +249,7 @@ static int end_of_file(struct rd *r, const unsigned char *start, size_t *used)
         return fail(r, start, "the file's checksum does not match its bytes");
     f->done = 1;
     *used = (size_t)(r->in.p - r->base);
-    return RDB_FILE_END;
+    return RDB_READER_END;
 }
 
 /* The record at the reader's position (past any RESIZEDB). */
@@ -267,7 +267,7 @@ static int record(struct rd *r, struct rdb_item *item, size_t *used)
         if (in->failed) return short_or_bad(r, start);
     }
     item->offset = at(r, start);
-    int rc = RDB_FILE_ITEM;
+    int rc = RDB_READER_ITEM;
     switch (*start) {
     case OP_EOF:
         return end_of_file(r, start, used);
@@ -299,28 +299,28 @@ static int record(struct rd *r, struct rdb_item *item, size_t *used)
     default:
         rc = key_with_prefixes(r, start, item);
     }
-    if (rc == RDB_FILE_ITEM) *used = (size_t)(in->p - r->base);
+    if (rc == RDB_READER_ITEM) *used = (size_t)(in->p - r->base);
     return rc;
 }
 
-int rdb_file_next(struct rdb_file *f, const void *buf, size_t len, int eof, struct rdb_item *item,
-                  size_t *used, char *err, size_t errlen)
+int rdb_reader_next(struct rdb_reader *f, const void *buf, size_t len, int eof,
+                    struct rdb_item *item, size_t *used, char *err, size_t errlen)
 {
     ASSERT(!f->done);
     struct rd r = {
         .f = f, .base = buf, .version = f->version, .eof = eof, .err = err, .errlen = errlen};
     rdb_in_init(&r.in, buf, len, f->max_string);
     memset(item, 0, sizeof *item);
-    item->expire_ms = RDB_FILE_NO_EXPIRE;
+    item->expire_ms = RDB_READER_NO_EXPIRE;
     item->idle_s = -1;
     item->freq = -1;
     *used = 0;
     /* the header is read again until the first record after it is whole */
-    int rc = r.version ? RDB_FILE_ITEM : header(&r);
-    if (rc == RDB_FILE_ITEM) rc = record(&r, item, used);
-    if (rc == RDB_FILE_ITEM && item->kind == RDB_ITEM_SELECTDB) f->db = item->db;
-    if (rc == RDB_FILE_ITEM && item->kind == RDB_ITEM_KEY) item->db = f->db;
-    if (rc == RDB_FILE_ITEM || rc == RDB_FILE_END) {
+    int rc = r.version ? RDB_READER_ITEM : header(&r);
+    if (rc == RDB_READER_ITEM) rc = record(&r, item, used);
+    if (rc == RDB_READER_ITEM && item->kind == RDB_ITEM_SELECTDB) f->db = item->db;
+    if (rc == RDB_READER_ITEM && item->kind == RDB_ITEM_KEY) item->db = f->db;
+    if (rc == RDB_READER_ITEM || rc == RDB_READER_END) {
         f->version = r.version;
         f->crc = crc64(f->crc, buf, *used);
         f->offset += *used;
