@@ -62,7 +62,7 @@ SIM_SRC   := $(wildcard tests/sim/*.c)
 NODESIM_SRC := $(wildcard tests/nodesim/*.c)
 
 .PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes bench-tls \
-        bench bench-cluster bench-memory bench-snapshot bench-multikey bench-raft bench-cache format chaos chaos-short chaos-checker \
+        bench bench-cluster bench-memory bench-snapshot bench-multikey bench-import bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
@@ -294,6 +294,12 @@ bench-snapshot: deps
 bench-multikey: deps
 	$(MAKE) all
 	@scripts/bench-multikey.py | tee docs/bench/bench-multikey.txt
+
+# RAFT.IMPORT of a 1M-key dump.rdb into a 3-node cluster against
+# redis-server's own load of the file (scripts/bench-import.py).
+bench-import: deps
+	$(MAKE) all
+	@scripts/bench-import.py | tee docs/bench/bench-import.txt
 
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,

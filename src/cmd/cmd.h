@@ -439,7 +439,7 @@ cmd_proc cmd_sentinel_masters, cmd_sentinel_master, cmd_sentinel_replicas, cmd_s
     cmd_sentinel_get_master_addr, cmd_sentinel_myid, cmd_sentinel_ckquorum, cmd_sentinel_help;
 /* src/servercmd/cmd_raft.c */
 cmd_proc cmd_raft_node_add, cmd_raft_node_remove, cmd_raft_node_help, cmd_raft_cluster_join,
-    cmd_raft_cluster_help, cmd_raft_transfer_leader;
+    cmd_raft_cluster_help, cmd_raft_transfer_leader, cmd_raft_import;
 /* src/servercmd/cmdtable.c: RAFTCACHE.SERVE cmd arg...: the call of a client woken
  * from blocking, as the leader proposes it (src/server/blocked.h); internal. */
 cmd_proc cmd_serve_blocked;

@@ -27,6 +27,7 @@
 #include "cmd/monitor.h"
 #include "net/conn.h"
 #include "net/loop.h"
+#include "server/import.h"
 #include "server/server.h"
 #include "server/shutdown.h"
 #include "server/tracking.h"
@@ -396,7 +397,8 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     sentinel_leader_watch(srv); /* before the flush: its closes go with it */
     struct persist_env env = server_persist_env(srv);
     bool bgsave_walking = persist_progress(&env); /* a BGSAVE's slice (src/server/persist.h) */
-    if (round == WAKE_ROUNDS_MAX || bgsave_walking || node_snapshot_walking(srv->node))
+    bool importing = import_step(srv);            /* its entries go at the next round */
+    if (round == WAKE_ROUNDS_MAX || bgsave_walking || node_snapshot_walking(srv->node) || importing)
         ev_idle_start(srv->io->loop, &srv->io->more);
     else
         ev_idle_stop(srv->io->loop, &srv->io->more);
@@ -526,6 +528,7 @@ int loop_run(struct server *srv)
 
 void loop_free(struct server *srv)
 {
+    import_free(srv);
     replica_free(srv);
     if (srv->io && srv->io->loop) ev_loop_destroy(srv->io->loop);
     if (srv->io) free(srv->io->readable);

@@ -87,8 +87,20 @@ static int restore_opts(struct cmd_ctx *c, struct restore_opts *o)
     return 0;
 }
 
-/* The payload's value under the keyspace's limits; else replies Redis's
- * error (the reason goes to the debug log) and returns -1. */
+/* A value's type byte and body (len bytes at p, nothing after them) under
+ * the keyspace's limits: 0 and *val, or -1 (the reason to the debug log). */
+static int decode_body(struct cmd_ctx *c, const char *p, size_t len, struct rdb_value *val)
+{
+    struct rdb_in in;
+    char err[128];
+    rdb_in_init(&in, p, len, c->kv->common->max_value_len);
+    if (rdb_get_value(&in, &c->kv->common->limits, val, err, sizeof err) == 0 && in.p == in.end)
+        return 0;
+    rdb_value_free(val);
+    return -1;
+}
+
+/* The payload's value; else replies Redis's error and returns -1. */
 static int restore_value(struct cmd_ctx *c, struct rdb_value *val)
 {
     const struct resp_arg *p = &c->argv[3];
@@ -96,21 +108,15 @@ static int restore_value(struct cmd_ctx *c, struct rdb_value *val)
         resp_add_error(c->out, "ERR DUMP payload version or checksum are wrong");
         return -1;
     }
-    struct rdb_in in;
-    char err[128];
-    rdb_in_init(&in, p->ptr, p->len - RDB_FOOTER_LEN, c->kv->common->max_value_len);
-    if (rdb_get_value(&in, &c->kv->common->limits, val, err, sizeof err) == 0 && in.p == in.end)
-        return 0;
-    rdb_value_free(val);
+    if (decode_body(c, p->ptr, p->len - RDB_FOOTER_LEN, val) == 0) return 0;
     resp_add_error(c->out, "ERR Bad data format");
     return -1;
 }
 
 /* The restored value stored as key with expire_ms; val is handed over. */
-static void restore_store(struct cmd_ctx *c, struct rdb_value *val, int64_t expire_ms,
-                          const struct restore_opts *o)
+static void restore_store(struct cmd_ctx *c, const struct resp_arg *key, struct rdb_value *val,
+                          int64_t expire_ms, const struct restore_opts *o)
 {
-    const struct resp_arg *key = &c->argv[1];
     if (val->type == KV_STRING)
         kv_set(c->kv, key->ptr, key->len, val->str, val->len, expire_ms, c->now_ms);
     else
@@ -120,6 +126,22 @@ static void restore_store(struct cmd_ctx *c, struct rdb_value *val, int64_t expi
     struct kv_val *v = kv_lookup_notouch(c->kv, key->ptr, key->len, c->now_ms);
     if (v) kv_val_set_access(c->kv, v, o->idle, (int)o->freq);
     cmd_notify(c, NOTIFY_GENERIC, "restore", key);
+}
+
+/* val (handed over) as key, expiring at the absolute ttl_ms (0: never),
+ * the key deleted first with REPLACE. A TTL already past creates nothing.
+ * Returns 1 if the key was stored. */
+static int restore_put(struct cmd_ctx *c, const struct resp_arg *key, struct rdb_value *val,
+                       long long ttl_ms, const struct restore_opts *o)
+{
+    int deleted = o->replace && kv_delete(c->kv, key->ptr, key->len, c->now_ms);
+    if (ttl_ms && ttl_ms <= c->now_ms) {
+        rdb_value_free(val);
+        if (deleted) cmd_notify(c, NOTIFY_GENERIC, "del", key);
+        return 0;
+    }
+    restore_store(c, key, val, ttl_ms ? ttl_ms : KV_NO_EXPIRE, o);
+    return 1;
 }
 
 /* RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], with
@@ -142,15 +164,34 @@ static void cmd_restore(struct cmd_ctx *c)
     }
     struct rdb_value val;
     if (restore_value(c, &val) < 0) return;
-    int deleted = o.replace && kv_delete(c->kv, key->ptr, key->len, c->now_ms);
     if (ttl && !o.absttl) ttl += c->now_ms;
-    if (ttl && ttl <= c->now_ms) {
-        rdb_value_free(&val);
-        if (deleted) cmd_notify(c, NOTIFY_GENERIC, "del", key);
-    } else {
-        restore_store(c, &val, ttl ? ttl : KV_NO_EXPIRE, &o);
-    }
+    restore_put(c, key, &val, ttl, &o);
     resp_add_simple(c->out, "OK");
+}
+
+/* RAFTCACHE.IMPORT replace (key expire body)...: the records of a dump.rdb
+ * (src/server/import.h), each as RESTORE key expire body-with-footer
+ * ABSTTL [REPLACE] would store it (expire -1: none). Without REPLACE a key
+ * that exists is left as it is (a client wrote it during the import).
+ * Replies the number of keys stored; nobody reads it but the debug log. */
+static void cmd_import_records(struct cmd_ctx *c)
+{
+    if (!c->applying || (c->argc - 2) % RDB_IMPORT_ARGS_PER_KEY != 0) {
+        resp_add_error(c->out, "ERR RAFTCACHE.IMPORT is internal");
+        return;
+    }
+    struct restore_opts o = {cmd_arg_is(&c->argv[1], "1"), 1, -1, -1};
+    long long stored = 0;
+    for (int j = 2; j < c->argc; j += RDB_IMPORT_ARGS_PER_KEY) {
+        const struct resp_arg *key = &c->argv[j], *body = &c->argv[j + 2];
+        long long expire;
+        if (!util_str2ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &expire)) continue;
+        if (!o.replace && kv_lookup_write(c->kv, key->ptr, key->len, c->now_ms, 0)) continue;
+        struct rdb_value val;
+        if (decode_body(c, body->ptr, body->len, &val) != 0) continue; /* checked on the leader */
+        stored += restore_put(c, key, &val, expire < 0 ? 0 : expire == 0 ? 1 : expire, &o);
+    }
+    resp_add_int(c->out, stored);
 }
 
 /* RESTORE with a relative TTL goes to the log with the absolute one and
@@ -183,5 +224,9 @@ const struct command cmd_table_dump[] = {
      "An internal command for migrating keys in a cluster.",
      "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
      "keyspace write slow dangerous", NULL, rewrite_restore, .key_flags = "OW update"},
+    {"raftcache.import", -5, W | NS | CMD_INTERNAL | CMD_HOUSEKEEPING, 2, -1,
+     RDB_IMPORT_ARGS_PER_KEY, cmd_import_records, "raft", "0.1.0",
+     "Stores records of a dump.rdb RAFT.IMPORT reads (internal).",
+     "0|1 key expire value [key expire value ...]", "write", NULL},
     CMD_ROWS_END,
 };

@@ -35,6 +35,14 @@ void rdb_dump_payload(struct text *out, const struct kv_val *v);
  * else -1. */
 int rdb_payload_check(const void *payload, size_t len);
 
+/* RAFTCACHE.IMPORT, RAFT.IMPORT's entries (src/server/import.h):
+ * RAFTCACHE.IMPORT <replace: 0|1> then, per key, its name, its absolute
+ * expiry in ms (-1: none) and its value as a DUMP payload holds it without
+ * the footer (the type byte and the body). Each is stored as RESTORE ...
+ * ABSTTL [REPLACE] stores it, on every node; without REPLACE a key that
+ * exists when the entry is applied is left as it is. */
+#define RDB_IMPORT_ARGS_PER_KEY 3
+
 extern const struct command cmd_table_dump[];
 
 #endif

@@ -48,12 +48,18 @@
 #include "base/text.h"
 #include "keyspace/kv.h"
 
-/* The opcodes of a dump.rdb (Redis's RDB_OPCODE_*). */
+/* The opcodes of a dump.rdb (Redis's RDB_OPCODE_*); src/rdb/rdb_reader.h
+ * reads them all, this writer writes those a Redis 7.0 file needs. */
 enum rdb_opcode {
     RDB_OPCODE_FUNCTION2 = 245,
+    RDB_OPCODE_FUNCTION_PRE_GA = 246,
+    RDB_OPCODE_MODULE_AUX = 247,
+    RDB_OPCODE_IDLE = 248,
+    RDB_OPCODE_FREQ = 249,
     RDB_OPCODE_AUX = 250,
     RDB_OPCODE_RESIZEDB = 251,
     RDB_OPCODE_EXPIRETIME_MS = 252,
+    RDB_OPCODE_EXPIRETIME = 253,
     RDB_OPCODE_SELECTDB = 254,
     RDB_OPCODE_EOF = 255,
 };

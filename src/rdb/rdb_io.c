@@ -258,6 +258,24 @@ char *rdb_get_string(struct rdb_in *in, size_t *len)
     return s;
 }
 
+void rdb_skip_string(struct rdb_in *in)
+{
+    int special;
+    uint64_t v = get_len_or_enc(in, &special);
+    if (in->failed) return;
+    if (special && v == RDB_ENC_LZF) {
+        uint64_t clen = rdb_get_len(in), ulen = rdb_get_len(in);
+        if (ulen > in->max_string || ulen == 0) in->failed = 1;
+        rdb_get_raw(in, clen);
+    } else if (special) {
+        if (v > RDB_ENC_INT32) in->failed = 1;
+        rdb_get_raw(in, (size_t)1 << v);
+    } else {
+        if (v > in->max_string) in->failed = 1;
+        rdb_get_raw(in, v);
+    }
+}
+
 double rdb_get_double(struct rdb_in *in)
 {
     const unsigned char *p = rdb_get_raw(in, 8);

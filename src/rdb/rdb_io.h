@@ -75,6 +75,9 @@ double rdb_get_double(struct rdb_in *in);
  * starts it. */
 double rdb_get_double_text(struct rdb_in *in);
 int64_t rdb_get_millis(struct rdb_in *in);
+/* Steps over a string in any encoding without decoding it (an LZF one's
+ * claimed length is checked against max_string all the same). */
+void rdb_skip_string(struct rdb_in *in);
 /* n raw bytes, in place (NULL and failed when fewer are left). */
 const unsigned char *rdb_get_raw(struct rdb_in *in, size_t n);
 

@@ -333,16 +333,26 @@ static int load_body(struct load *l, uint8_t type)
     }
 }
 
-int rdb_get_value(struct rdb_in *in, const struct kv_limits *lim, struct rdb_value *out, char *err,
-                  size_t errlen)
+int rdb_get_typed_value(struct rdb_in *in, uint8_t type, const struct kv_limits *lim,
+                        struct rdb_value *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     struct load l = {in, lim, out, err, errlen};
-    uint8_t type = rdb_get_byte(in);
-    int rc = in->failed ? bad(&l, "an empty payload") : load_body(&l, type);
+    int rc = load_body(&l, type);
     if (rc == 0 && in->failed) rc = bad(&l, "the value runs past the payload or is malformed");
     if (rc != 0) rdb_value_free(out);
     return rc;
+}
+
+int rdb_get_value(struct rdb_in *in, const struct kv_limits *lim, struct rdb_value *out, char *err,
+                  size_t errlen)
+{
+    uint8_t type = rdb_get_byte(in);
+    if (in->failed) {
+        memset(out, 0, sizeof *out);
+        return util_fail(err, errlen, -1, "%s", "an empty payload");
+    }
+    return rdb_get_typed_value(in, type, lim, out, err, errlen);
 }
 
 void rdb_value_free(struct rdb_value *v)

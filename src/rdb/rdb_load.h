@@ -42,6 +42,10 @@ struct rdb_value {
  * over), or -1 with the reason in err (nothing left allocated). */
 int rdb_get_value(struct rdb_in *in, const struct kv_limits *lim, struct rdb_value *out, char *err,
                   size_t errlen);
+/* The same for a body whose type byte was read apart (a dump.rdb record
+ * holds its key between the two: src/rdb/rdb_reader.h). */
+int rdb_get_typed_value(struct rdb_in *in, uint8_t type, const struct kv_limits *lim,
+                        struct rdb_value *out, char *err, size_t errlen);
 void rdb_value_free(struct rdb_value *v);
 
 #endif

@@ -61,6 +61,7 @@ struct server_stats {
 
 struct script_engine;
 struct function_registry;
+struct import;
 struct acl;
 struct tracking;
 struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/conn.c (libev) */
@@ -105,6 +106,7 @@ struct server {
     struct cmd_renames renames; /* rename-command: the names clients call commands by */
     /* the libraries (src/script/function.h), on scripts' engine */
     struct function_registry *functions;
+    struct import *import; /* RAFT.IMPORT's, the last or the one under way (src/server/import.h) */
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */
     struct dict client_ids;    /* id (8 bytes) -> struct client *, every connection */

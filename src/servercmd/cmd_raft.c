@@ -1,8 +1,10 @@
 /*
  * src/servercmd/cmd_raft.c - the operator's membership commands (SPEC "Membership and
  * leadership commands"): RAFT.NODE ADD/REMOVE, RAFT.CLUSTER JOIN,
- * RAFT.TRANSFER_LEADER. Argument checks and replies live here; the work is
- * the driver's (src/node/node_member.c).
+ * RAFT.TRANSFER_LEADER; and RAFT.IMPORT, the loading of a dump.rdb (named
+ * as they are: an operator's RAFT.* command, run on the leader). Argument
+ * checks and replies live here; the work is the driver's
+ * (src/node/node_member.c) and the importer's (src/server/import.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "cmd/cmd.h"
 #include "node/node.h"
 #include "transport/transport.h"
+#include "server/import.h"
 #include "server/maint.h"
 #include "server/server.h"
 #include "base/util.h"
@@ -148,6 +151,34 @@ void cmd_raft_transfer_leader(struct cmd_ctx *c)
     }
     maint_handover_begins(c->srv);
     resp_add_simple(c->out, "OK");
+}
+
+/* RAFT.IMPORT path [REPLACE]: starts loading the dump.rdb at path (on
+ * this node's disk) through the log, and replies at once; the import runs
+ * on in the background (src/server/import.h). Leader only. */
+void cmd_raft_import(struct cmd_ctx *c)
+{
+    const struct resp_arg *path = &c->argv[1];
+    if (c->argc > 3 || (c->argc == 3 && !cmd_arg_is(&c->argv[2], "replace"))) {
+        resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    if (!node_is_leader(c->srv->node)) {
+        node_reply_moved(c->srv->node, c->client);
+        return;
+    }
+    char file[IMPORT_PATH_MAX], err[IMPORT_PATH_MAX + 128];
+    if (path->len == 0 || path->len >= sizeof file || memchr(path->ptr, 0, path->len)) {
+        resp_add_errorf(c->out, "ERR the path must be 1 to %d bytes, without NUL",
+                        IMPORT_PATH_MAX - 1);
+        return;
+    }
+    memcpy(file, path->ptr, path->len);
+    file[path->len] = 0;
+    if (import_start(c->srv, file, c->argc == 3, err, sizeof err) != 0)
+        resp_add_errorf(c->out, "ERR %s", err);
+    else
+        resp_add_simple(c->out, "OK");
 }
 
 /* --------------------------------------------------------------- peers

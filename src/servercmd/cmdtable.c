@@ -307,6 +307,10 @@ static const struct command cmd_table_core[] = {
      raft_cluster_subcommands},
     {"raft.transfer_leader", -1, ADM | NS | NOM, 0, 0, 0, cmd_raft_transfer_leader, "raft", "0.1.0",
      "Hands leadership to another voting node (leader only).", "[id]", "admin slow", NULL},
+    {"raft.import", -2, ADM | NS | NOM, 0, 0, 0, cmd_raft_import, "raft", "0.1.0",
+     "Loads a dump.rdb from the leader's disk into the cluster through the log, in the "
+     "background (leader only; progress in INFO persistence's import_* fields).",
+     "path [REPLACE]", "admin slow dangerous", NULL},
     {"raft.auth", -3, NOA | F | LD | ST | NS | CMD_PEER_AUTH | CMD_INTERNAL, 0, 0, 0, cmd_raft_auth,
      "raft", "0.1.0", "Identifies a connection as a cluster peer with the raft-secret.",
      "secret node-id [host:port]", "fast", NULL},

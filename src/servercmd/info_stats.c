@@ -4,6 +4,7 @@
 #include "servercmd/info_stats.h"
 
 #include "node/node.h"
+#include "server/import.h"
 #include "server/server.h"
 #include "server/tracking.h"
 #include "transport/transport.h"
@@ -44,6 +45,7 @@ void info_section_persistence(struct info_text *t, struct server *srv)
                  "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
                  "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n");
     rdb_fields(t, &si);
+    import_info(srv, t); /* RAFT.IMPORT's (src/server/import.h) */
     /* As redis-server with appendonly no reports them: the Raft log is no AOF. */
     info_addf(t, "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
                  "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
