@@ -17,6 +17,7 @@ Waits: every wait polls a condition with a deadline (wait_until).
 """
 
 import os
+import subprocess
 
 import redis
 
@@ -195,3 +196,22 @@ def test_errors_reply_at_once(make_cluster, tmp_path):
         raise AssertionError("a follower imported")
     except redis.ResponseError as e:
         assert str(e).startswith("MOVED")
+
+
+def test_backup_of_a_cluster_restores_into_a_new_one(make_cluster, tmp_path):
+    """The backup docs/operations.md gives: `redis-cli --rdb` from any node
+    of a running cluster (a follower here), then RAFT.IMPORT into a new
+    cluster whose members know nothing of the old one."""
+    old = make_cluster(3, directives=DIRECTIVES)
+    fill(old.leader())
+    want = snapshot(lambda db: old.leader().client(db=db))
+    old.wait_converged()
+    follower = old.followers()[0]
+    backup = str(tmp_path / "backup.rdb")
+    out = subprocess.run(["redis-cli", "-p", str(follower.port), "--rdb", backup],
+                         capture_output=True, text=True, timeout=DEADLINE_S)
+    assert out.returncode == 0, out.stdout + out.stderr
+    new = make_cluster(3, directives=DIRECTIVES)
+    run_import(new.leader().client(), backup)
+    for nd in new.nodes:
+        wait_holds(nd, want)
