@@ -237,10 +237,14 @@ def test_subcommand_errors_as_redis(start_server, reference):
     help_lines = ours.execute_command("DEBUG", "HELP")
     assert help_lines[0].startswith(b"DEBUG <subcommand>")
     assert {b"DIGEST", b"DIGEST-VALUE <key> [<key> ...]"} <= set(help_lines)
-    # Every subcommand HELP lists runs (no stub behind a listed name).
+    # Every subcommand HELP lists runs (no stub behind a listed name), with
+    # a value for each argument it names.
+    ours.set("k", "v")
+    sample = {"<key>": "k", "<seconds>": "0"}
     for line in help_lines[1:]:
         if not line.startswith(b" ") and line not in (b"HELP", b"DIGEST-VALUE <key> [<key> ...]"):
-            ours.execute_command("DEBUG", line.decode())
+            name, *params = line.decode().split()
+            ours.execute_command("DEBUG", name, *[sample[p] for p in params])
 
 
 def non_loopback_ipv4():
