@@ -120,7 +120,9 @@ static void cmd_replconf(struct cmd_ctx *c)
         resp_add_error(c->out, "ERR syntax error");
         return;
     }
-    if (cmd_arg_is(&c->argv[1], "ack") || cmd_arg_is(&c->argv[1], "getack")) return;
+    /* REPLCONF alone: nothing to set, OK (Redis's) */
+    if (c->argc > 1 && (cmd_arg_is(&c->argv[1], "ack") || cmd_arg_is(&c->argv[1], "getack")))
+        return;
     for (int i = 1; i < c->argc; i += 2)
         if (replconf_option(c, &c->argv[i], &c->argv[i + 1]) != 0) return;
     resp_add_simple(c->out, "OK");
