@@ -12,7 +12,7 @@ import threading
 
 import redis
 
-from conftest import ROOT
+from conftest import ROOT, free_port
 from raftharness import wait_until
 
 DEADLINE_S = 30
@@ -217,7 +217,9 @@ def test_import_script_from_redis_and_redis_cluster(tmp_path, start_server, redi
     assert out.returncode == 1 and "BUSYKEY" in out.stderr
     # a Redis Cluster of one master holding every slot
     conf = tmp_path / "nodes.conf"
-    cl_srv = redis_reference("--cluster-enabled", "yes", "--cluster-config-file", str(conf))
+    # its bus port given (port + 10000, Redis's default, can pass 65535)
+    cl_srv = redis_reference("--cluster-enabled", "yes", "--cluster-config-file", str(conf),
+                             "--cluster-port", free_port())
     cl = cl_srv.client()
     cl.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
     wait_until(lambda: cl.info("cluster") and b"cluster_state:ok" in
