@@ -10,7 +10,9 @@
 # Node 1 keeps the file's dir; node i > 1 listens on a free port (the same
 # one when the suite restarts the server) and keeps its data in
 # DIR/raftcache-node<i>, holding a copy of DIR's *.acl files
-# (an aclfile is read relative to dir). Nodes other than 1 start with a
+# (an aclfile is read relative to dir), and its own unixsocket DIR/n<i>.sock when
+# the file names one (the nodes binding one path would race: each removes
+# the stale file before its bind). Nodes other than 1 start with a
 # longer election timeout; another node leading hands over to node 1
 # (RAFT.TRANSFER_LEADER). Node 1's output reaches the suite only once node
 # 1 leads and takes a write, followed by a line naming this process's pid
@@ -63,7 +65,9 @@ for ((i = 2; i <= N; i++)); do
     d=$dir/raftcache-node$i
     mkdir -p "$d"
     cp -f "$dir"/*.acl "$d"/ 2>/dev/null
-    "$BIN" "$conf" "$@" --port "${ports[$((i - 1))]}" --dir "$d" --node-id "$i" \
+    sock=()
+    [ -n "$(directive unixsocket)" ] && sock=(--unixsocket "$dir/n$i.sock")
+    "$BIN" "$conf" "$@" "${sock[@]+"${sock[@]}"}" --port "${ports[$((i - 1))]}" --dir "$d" --node-id "$i" \
         --cluster-members "$members" --raft-secret "$secret" \
         --raft-election-timeout-ms 3000 </dev/null >"$d.log" 2>&1 &
     pids+=($!)
