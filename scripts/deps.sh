@@ -11,6 +11,8 @@
 # Debian root has neither).
 # gnuplot-nox draws the benchmarks' charts under docs/bench/ (bench_docs in
 # scripts/bench-lib.sh).
+# python3-pytest-xdist runs the integration suite in parallel workers
+# (scripts/run-integration.sh).
 # python3-rq and python3-celery (RQ 1.13, Celery 5.2) serve the follower
 # proxy's job-queue tests (tests/integration/test_proxy_frameworks.py).
 # php-cli and php-redis (phpredis), with ruby-redis and python3-redis, are
@@ -29,7 +31,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libev-dev libhiredis-dev libsqlite3-dev libssl-dev openssl libjemalloc-dev liblzf-dev libcmocka-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-      redis-tools redis-server python3-redis python3-pytest python3-rq python3-celery
+      redis-tools redis-server python3-redis python3-pytest python3-pytest-xdist python3-rq python3-celery
       tcl tcl-tls dpkg-dev iproute2 procps tcpdump
       clang libclang-rt-dev llvm clang-format ruby ruby-sidekiq ruby-redis php-cli php-redis gnuplot-nox)
 missing=()

@@ -15,6 +15,7 @@ Environment:
                   where the two differ on purpose (config errors: docs/operations.md).
 """
 
+import fcntl
 import json
 import os
 import platform
@@ -74,6 +75,16 @@ def npm_ci(cwd):
                    stdout=subprocess.DEVNULL, env=env)
 
 
+def npm_ci_unless(cwd, done):
+    """npm ci in cwd unless done() holds, under a file lock: the suite's
+    pytest-xdist workers (scripts/run-integration.sh) may all come here
+    at once, and two npm ci in one directory break each other's files."""
+    with open(os.path.join(CLIENTS_DIR, ".npm-ci.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done():
+            npm_ci(cwd)
+
+
 def node_major(path):
     """The major version of the node binary at path, or None."""
     try:
@@ -101,8 +112,7 @@ def node_bin():
                                 "node")
             if _node_failed:
                 raise AssertionError(_node_failed[0])
-            if not os.path.exists(path):
-                npm_ci(NODE_RUNTIME_DIR)
+            npm_ci_unless(NODE_RUNTIME_DIR, lambda: os.path.exists(path))
             if not os.path.exists(path):
                 # npm ci skips an optional package it cannot fetch and still
                 # exits 0: say why here, once, rather than at every test.
@@ -128,8 +138,8 @@ def node_modules():
     node_bin()
     with open(os.path.join(CLIENTS_DIR, "package.json")) as f:
         wanted = json.load(f)["dependencies"]
-    if not all(os.path.isdir(os.path.join(path, name)) for name in wanted):
-        npm_ci(CLIENTS_DIR)
+    npm_ci_unless(CLIENTS_DIR,
+                  lambda: all(os.path.isdir(os.path.join(path, name)) for name in wanted))
     return path
 
 
