@@ -367,6 +367,14 @@ const struct config_def config_defs[] = {
              "clients on the loopback interface (local)"),
     DEF_SECRET("requirepass", requirepass, CONFIG_SENSITIVE,
                "the default user's password (any bytes); empty = nopass"),
+    DEF_SECRET("masterauth", masterauth, CONFIG_SENSITIVE,
+               "the password REPLICAOF's link sends to the Redis master (AUTH); empty = none"),
+    DEF_STR("masteruser", masteruser, "", NULL, 0,
+            "the ACL user REPLICAOF's link authenticates as with masterauth; empty = AUTH "
+            "<masterauth> alone"),
+    DEF_INT("repl-timeout", repl_timeout, "60", 1, INT_MAX, 0,
+            "seconds of silence after which REPLICAOF's link to its master is closed and "
+            "opened again"),
     DEF_SPECIAL("user", "", config_user_special,
                 IMM | CONFIG_MULTI_ARG | CONFIG_UNREADABLE | CONFIG_SENSITIVE | CONFIG_REPEATED,
                 "an ACL user: user <name> [rules ...], one directive a user (not with aclfile)"),

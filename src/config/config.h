@@ -234,6 +234,10 @@ struct config {
      * commands refused */
     struct config_secret requirepass;
     struct config_secret raft_secret;
+    /* REPLICAOF's link to a Redis master (src/server/replof.h) */
+    struct config_secret masterauth;
+    char *masteruser; /* "" = AUTH <masterauth> alone */
+    long long repl_timeout;
     int protected_mode; /* without requirepass, only loopback clients (src/net/conn.c) */
     /* ACL (src/acl/acl.h; src/server/aclstate.h makes the users of them):
      * the "user" directives in file order, or the aclfile ("" = none) */

@@ -28,6 +28,7 @@
 #include "net/conn.h"
 #include "net/loop.h"
 #include "server/import.h"
+#include "server/replof.h"
 #include "server/server.h"
 #include "server/shutdown.h"
 #include "server/tracking.h"
@@ -398,6 +399,7 @@ static void before_sleep_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     struct persist_env env = server_persist_env(srv);
     bool bgsave_walking = persist_progress(&env); /* a BGSAVE's slice (src/server/persist.h) */
     bool importing = import_step(srv);            /* its entries go at the next round */
+    replof_step(srv);                             /* REPLICAOF's link (src/server/replof.h) */
     if (round == WAKE_ROUNDS_MAX || bgsave_walking || node_snapshot_walking(srv->node) || importing)
         ev_idle_start(srv->io->loop, &srv->io->more);
     else

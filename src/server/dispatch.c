@@ -12,6 +12,7 @@
 #include "cmd/monitor.h"
 #include "server/memory.h"
 #include "server/migrate.h"
+#include "server/replof.h"
 #include "server/call.h"
 #include "server/aclstate.h"
 #include "server/dispatch.h"
@@ -479,6 +480,25 @@ static int paused(struct client *c, const struct command *cmd, int argc,
     return w || (p->all && (cmd->flags & CMD_READONLY));
 }
 
+/* While the cluster replicates a Redis master (src/server/replof.h), as a
+ * Redis replica: a write gets -READONLY (an admin command routed through
+ * the log, REPLICAOF, ACL SETUSER, does not count; a script that does not
+ * declare no-writes does), and while a full sync loads, a command not
+ * flagged ok-loading gets -LOADING. 1 if refused (answered). */
+static int replof_refuses(struct client *c, const struct command *cmd, int argc,
+                          const struct resp_arg *argv)
+{
+    if (!replof_active(c->srv) || (c->flags & CLIENT_PEER)) return 0;
+    if (replof_loading(c->srv) && !(cmd->flags & CMD_LOADING)) {
+        reject(c, cmd, "LOADING Redis is loading the dataset in memory");
+        return 1;
+    }
+    if (cmd->flags & CMD_ADMIN) return 0;
+    if (!(cmd->flags & CMD_WRITE) && !(call_flags(c->srv, cmd, argc, argv) & CMD_WRITE)) return 0;
+    reject(c, cmd, "READONLY You can't write against a read only replica.");
+    return 1;
+}
+
 /* The error of a command not looked up: unknown, renamed or taken away
  * (rename-command), an unknown subcommand or a wrong arity. */
 static void reply_not_found(struct client *c, int argc, const struct resp_arg *argv)
@@ -549,6 +569,7 @@ static enum dispatch_result check_and_run(struct client *c, const struct command
         reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
         return DISPATCH_DONE;
     }
+    if (replof_refuses(c, cmd, argc, argv)) return DISPATCH_DONE;
     if (paused(c, cmd, argc, argv)) {
         c->cmd_count--; /* counted when it runs */
         pause_postpone(&srv->pause, c);

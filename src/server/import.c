@@ -61,6 +61,7 @@ struct import {
     uint64_t keys_total, keys_proposed, keys_loaded, functions_total, functions_loaded;
     int64_t started_ms, ended_ms, logged_ms;
     char error[512];
+    struct import_hooks hooks; /* REPLICAOF's; zero for RAFT.IMPORT */
 };
 
 static void close_file(struct import *im)
@@ -148,11 +149,31 @@ static int next_item(struct import *im, struct rdb_item *it)
     }
 }
 
+static bool running(const struct import *im)
+{
+    return im && (im->phase == PH_VALIDATING || im->phase == PH_LOADING);
+}
+
+int import_start_hooked(struct server *srv, const char *path, const struct import_hooks *hooks,
+                        char *err, size_t errlen)
+{
+    if (import_start(srv, path, true, err, errlen) != 0) return -1;
+    srv->import->hooks = *hooks;
+    return 0;
+}
+
+void import_cancel(struct server *srv, const char *why)
+{
+    struct import *im = srv->import;
+    if (!running(im)) return;
+    im->hooks = (struct import_hooks){0};
+    finish(im, PH_FAILED, why);
+}
+
 int import_start(struct server *srv, const char *path, bool replace, char *err, size_t errlen)
 {
     struct import *im = srv->import;
-    if (im && (im->phase == PH_VALIDATING || im->phase == PH_LOADING))
-        return util_fail(err, errlen, -1, "an import of %s is under way", im->path);
+    if (running(im)) return util_fail(err, errlen, -1, "an import of %s is under way", im->path);
     if (strlen(path) >= IMPORT_PATH_MAX)
         return util_fail(err, errlen, -1, "the path is over %d bytes", IMPORT_PATH_MAX - 1);
     FILE *fp = fopen(path, "rb");
@@ -232,6 +253,7 @@ static bool validate_step(struct server *srv, struct import *im)
         if (rc == RDB_READER_END) {
             rewind_file(im, srv->dbs.common.max_value_len);
             im->phase = PH_LOADING;
+            if (im->hooks.loading) im->hooks.loading(srv, im->hooks.ud);
             LOG_NOTICE("Import of %s: the file is valid (%llu keys, %llu function libraries); "
                        "loading",
                        im->path, (unsigned long long)im->keys_total,
@@ -361,10 +383,9 @@ static void log_progress(struct import *im)
                (unsigned long long)im->keys_total);
 }
 
-bool import_step(struct server *srv)
+/* The import's step, when one is under way. */
+static bool step(struct server *srv, struct import *im)
 {
-    struct import *im = srv->import;
-    if (!im || (im->phase != PH_VALIDATING && im->phase != PH_LOADING)) return false;
     uint64_t term = raft_term_of(node_core(srv->node));
     if (!node_is_leader(srv->node) || term != im->term) {
         char why[300];
@@ -381,19 +402,32 @@ bool import_step(struct server *srv)
     return im->phase == PH_VALIDATING ? validate_step(srv, im) : load_step(srv, im);
 }
 
+bool import_step(struct server *srv)
+{
+    struct import *im = srv->import;
+    if (!running(im)) return false;
+    bool worked = step(srv, im);
+    if (!running(im) && im->hooks.ended) { /* it ended in this step */
+        struct import_hooks h = im->hooks;
+        im->hooks = (struct import_hooks){0};
+        h.ended(srv, h.ud, im->phase == PH_DONE, im->error);
+    }
+    return worked;
+}
+
 void import_info(const struct server *srv, struct info_text *t)
 {
     const struct import *im = srv->import;
     static const struct import none = {.phase = PH_NONE};
     if (!im) im = &none;
-    bool running = im->phase == PH_VALIDATING || im->phase == PH_LOADING;
-    int64_t end = running ? clock_ms() : im->ended_ms;
+    bool under_way = running(im);
+    int64_t end = under_way ? clock_ms() : im->ended_ms;
     info_addf(t,
               "import_in_progress:%d\r\nimport_status:%s\r\nimport_keys_total:%llu\r\n"
               "import_keys_loaded:%llu\r\nimport_functions_loaded:%llu\r\n"
               "import_bytes_read:%llu\r\nimport_total_bytes:%llu\r\nimport_duration_ms:%lld\r\n"
               "import_last_error:%s\r\n",
-              running, PHASE_NAME[im->phase], (unsigned long long)im->keys_total,
+              under_way, PHASE_NAME[im->phase], (unsigned long long)im->keys_total,
               (unsigned long long)im->keys_loaded, (unsigned long long)im->functions_loaded,
               (unsigned long long)im->rd.offset, (unsigned long long)im->file_bytes,
               im->phase == PH_NONE ? 0LL : (long long)(end - im->started_ms), im->error);

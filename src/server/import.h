@@ -63,6 +63,22 @@ struct info_text;
  * 0, or -1 with err filled (an import runs, the file cannot be opened or
  * its size read). The caller checked that this node leads. */
 int import_start(struct server *srv, const char *path, bool replace, char *err, size_t errlen);
+/* The same for REPLICAOF's full sync (src/server/replof.h), with REPLACE:
+ * hooks->loading(srv, ud) runs once the file validated, before the first
+ * key is proposed (what it proposes goes first); hooks->ended(srv, ud,
+ * done, why) once the import ended, done true when every key is applied
+ * here, else why says what stopped it. Neither runs for an import
+ * import_cancel() ends. */
+struct import_hooks {
+    void (*loading)(struct server *srv, void *ud);
+    void (*ended)(struct server *srv, void *ud, bool done, const char *why);
+    void *ud;
+};
+int import_start_hooked(struct server *srv, const char *path, const struct import_hooks *hooks,
+                        char *err, size_t errlen);
+/* Ends the import under way, if any, as failed with why (the entries
+ * already proposed may still be applied). */
+void import_cancel(struct server *srv, const char *why);
 /* One step of the import under way, if any (the loop calls it once per
  * iteration): true if it did work and wants the loop to come back at
  * once, false if it waits (for the log) or there is none. */

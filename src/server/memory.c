@@ -9,6 +9,7 @@
 #include "keyspace/expiring.h"
 #include "base/log.h"
 #include "server/memory.h"
+#include "server/replof.h"
 #include "cmd/monitor.h"
 #include "node/node.h"
 #include "server/server.h"
@@ -90,7 +91,7 @@ int memory_refuses(struct server *srv)
 int memory_evicts_first(struct server *srv)
 {
     if (srv->cfg.maxmemory <= 0 || srv->cfg.maxmemory_policy == CONFIG_MAXMEMORY_NOEVICTION ||
-        !node_is_leader(srv->node))
+        !node_is_leader(srv->node) || replof_active(srv))
         return 0;
     uint64_t used = memory_used(srv);
     if (used <= (uint64_t)srv->cfg.maxmemory) return 0;
@@ -105,7 +106,10 @@ void memory_cron(struct server *srv)
     uint64_t used = memory_used(srv);
     int over = 0;
     if (srv->cfg.maxmemory > 0 && used > (uint64_t)srv->cfg.maxmemory) {
-        if (node_is_leader(srv->node) && srv->cfg.maxmemory_policy != CONFIG_MAXMEMORY_NOEVICTION)
+        /* a replica of a Redis master keeps every key it is sent, as
+         * Redis's replica-ignore-maxmemory yes (src/server/replof.h) */
+        if (node_is_leader(srv->node) && srv->cfg.maxmemory_policy != CONFIG_MAXMEMORY_NOEVICTION &&
+            !replof_active(srv))
             evict(srv, used, NULL);
         over = counted_memory(srv, used) > (uint64_t)srv->cfg.maxmemory;
     }

@@ -14,6 +14,7 @@
 #include "server/aclstate.h"
 #include "server/dispatch.h"
 #include "server/replica.h"
+#include "server/replof.h"
 #include "server/replwait.h"
 #include "script/function.h"
 #include "script/script.h"
@@ -250,6 +251,7 @@ void replica_set_notify(struct server *srv, unsigned flags)
  * (SNAPSHOT_KIND_SCRIPT) and per library's code (SNAPSHOT_KIND_LIBRARY). */
 #define SNAPSHOT_KIND_SCRIPT 1
 #define SNAPSHOT_KIND_LIBRARY 2
+#define SNAPSHOT_KIND_REPLOF 4 /* REPLICAOF's state (src/server/replof.h); 3 is the ACL's */
 
 struct extra_put {
     snapshot_extra_put_fn *put;
@@ -276,6 +278,9 @@ static void extra_save(void *ud, snapshot_extra_put_fn *put, void *w)
     if (users) put(w, SNAPSHOT_KIND_ACL, users, len);
     if (users) explicit_bzero(users, len); /* password hashes */
     free(users);
+    char *replof = replof_state_text(srv, &len);
+    if (replof) put(w, SNAPSHOT_KIND_REPLOF, replof, len);
+    free(replof);
 }
 
 static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char *err,
@@ -283,6 +288,7 @@ static int extra_load(void *ud, uint8_t kind, const void *data, size_t len, char
 {
     struct server *srv = ud;
     if (kind == SNAPSHOT_KIND_ACL) return aclstate_snapshot_load(srv, data, len, err, errlen);
+    if (kind == SNAPSHOT_KIND_REPLOF) return replof_state_load(srv, data, len, err, errlen);
     if (kind != SNAPSHOT_KIND_SCRIPT && kind != SNAPSHOT_KIND_LIBRARY)
         return util_fail(err, errlen, -1, "unknown kind %u", kind);
     struct resp_out out;
@@ -311,6 +317,7 @@ static void extra_reset(void *ud)
     script_cache_flush(srv->scripts);
     function_flush(srv->functions);
     aclstate_reset(srv);
+    replof_state_reset(srv);
 }
 
 void replica_init(struct server *srv, uint64_t seed)
@@ -323,6 +330,7 @@ void replica_init(struct server *srv, uint64_t seed)
     replica_apply_limits(srv);
     update_lru_clock(srv);
     multi_init(srv);
+    replof_init(srv);
     /* Seeded from the node's seed without drawing from srv->rng: what is
      * drawn after keeps its values, so the node simulator's seeds replay
      * the runs they always did. */
@@ -439,7 +447,9 @@ void replica_cron(struct server *srv)
     kv_dbs_cron(&srv->dbs);
     tracking_cron(srv);
     if (node_is_leader(srv->node)) {
-        if (!srv->pause.end_ms) active_expire(srv); /* a paused node deletes nothing, as Redis */
+        /* a paused node deletes nothing, nor a replica of a Redis master
+         * (its DELs do: src/server/replof.h), as Redis */
+        if (!srv->pause.end_ms && !replof_active(srv)) active_expire(srv);
     } else if (expiring_count(&srv->sm.expiring)) {
         expiring_reset(&srv->sm.expiring); /* not leading: those proposals may be lost */
     }
@@ -448,6 +458,7 @@ void replica_cron(struct server *srv)
 
 void replica_free(struct server *srv)
 {
+    replof_free(srv);
     struct persist_env env = server_persist_env(srv);
     persist_free(&env); /* a BGSAVE's file half written: useless */
     node_free(srv->node);

@@ -62,6 +62,7 @@ struct server_stats {
 struct script_engine;
 struct function_registry;
 struct import;
+struct replof;
 struct acl;
 struct tracking;
 struct server_io; /* src/net/server_io.h: private to src/net/loop.c and src/net/conn.c (libev) */
@@ -107,6 +108,7 @@ struct server {
     /* the libraries (src/script/function.h), on scripts' engine */
     struct function_registry *functions;
     struct import *import; /* RAFT.IMPORT's, the last or the one under way (src/server/import.h) */
+    struct replof *replof; /* REPLICAOF's state and link (src/server/replof.h) */
     /* clients */
     struct client *clients;    /* doubly linked list of every connection */
     struct dict client_ids;    /* id (8 bytes) -> struct client *, every connection */

@@ -25,6 +25,7 @@
 #include "base/util.h"
 #include "cmd/cmdarg.h"
 #include "node/node.h"
+#include "server/replof.h"
 #include "server/replwait.h"
 #include "server/server.h"
 
@@ -121,6 +122,10 @@ void role_info_replication(struct info_text *t, const struct server *srv)
 {
     int leads = node_is_leader(srv->node);
     info_addf(t, "# Replication\r\n");
+    if (replof_active(srv)) { /* the cluster is a Redis master's replica */
+        replof_info(srv, t);
+        return;
+    }
     if (leads)
         master_fields(t, srv);
     else

@@ -20,6 +20,7 @@
 #include "servercmd/cmd_acl.h"
 #include "servercmd/cmd_debug.h"
 #include "servercmd/cmd_migrate.h"
+#include "servercmd/cmd_replof.h"
 #include "servercmd/cmd_save.h"
 #include "servercmd/cmd_monitor.h"
 #include "servercmd/cmd_script.h"
@@ -384,8 +385,9 @@ int cmd_serve_blocked_keys(int argc, const struct resp_arg *argv, int *idx, int 
  * groups beside their handlers); the types' come from their table
  * (src/types/typetable.h). A new group is one line here. */
 static const struct command *const groups[] = {
-    cmd_table_core, cmd_table_pubsub, cmd_table_script,  cmd_table_function, cmd_table_monitor,
-    cmd_table_acl,  cmd_table_dump,   cmd_table_migrate, cmd_table_debug,    cmd_table_save,
+    cmd_table_core,    cmd_table_pubsub, cmd_table_script, cmd_table_function,
+    cmd_table_monitor, cmd_table_acl,    cmd_table_dump,   cmd_table_migrate,
+    cmd_table_debug,   cmd_table_save,   cmd_table_replof,
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 #define GROUPS_MAX 32

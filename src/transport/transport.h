@@ -511,6 +511,34 @@ size_t transport_pipe_idle(const struct transport *t);
  * transport_free() likewise drops every request without a callback. */
 void transport_call_cancel_ud(struct transport *t, const void *ud);
 
+/* ---- A byte stream from any RESP server (REPLICAOF's master link) ----
+ *
+ * A NEW plain TCP connection to host:port (no RAFT.AUTH, no TLS) that stays
+ * open: what the owner sends goes out as RESP commands, and what arrives
+ * is handed over as bytes, not cut into replies (a replication stream
+ * mixes replies, an RDB file and commands). Callbacks run from the loop:
+ * connected(ud) once the connect completed; bytes(ud, p, len) with every
+ * byte read and not consumed yet, returning how many it consumed (the
+ * rest comes again, with more); lost(ud, why) when the connection failed
+ * or ended, the last call: the stream is freed when it returns (the owner
+ * forgets it there and does not close it). transport_stream_pause()
+ * stops reading (the other side's sending stops once the socket buffers
+ * fill) and starts it again; a callback may pause, send or close its
+ * stream. NULL when no connection can start (host unresolvable, no
+ * socket). host is resolved as for peers. */
+struct transport_stream;
+struct transport_stream_ops {
+    void (*connected)(void *ud);
+    size_t (*bytes)(void *ud, const char *p, size_t len);
+    void (*lost)(void *ud, const char *why);
+};
+struct transport_stream *transport_stream_open(struct transport *t, const char *host, int port,
+                                               const struct transport_stream_ops *ops, void *ud);
+void transport_stream_send(struct transport_stream *s, int argc, const struct resp_arg *argv);
+void transport_stream_pause(struct transport_stream *s, int paused);
+/* Closes the connection and frees s (NULL: nothing); no callback follows. */
+void transport_stream_close(struct transport_stream *s);
+
 struct cmd_ctx;
 
 /* ------------------------------------------------------- the inbound side

@@ -66,6 +66,10 @@ struct rlink_ops {
     void (*connected)(void *ud);
     void (*frame)(void *ud, const char *reply, size_t len);
     void (*lost)(void *ud, const char *why);
+    /* A raw link's (NULL: replies cut into frames): every unconsumed byte
+     * read so far, p[0..len); returns how many it consumed (the rest comes
+     * again, with more). Then frame is never called. */
+    size_t (*bytes)(void *ud, const char *p, size_t len);
 };
 /* NULL when no connection can be started (unknown host, no socket). tls:
  * NULL for a plain link, else the contexts it dials with (a reference is
@@ -88,6 +92,10 @@ void rlink_rebind(struct rlink *l, const struct rlink_ops *ops, void *ud);
 /* Closes and frees l (NULL: nothing); no callback follows. */
 void rlink_close(struct rlink *l);
 int rlink_connected(const struct rlink *l);
+/* Reading stops (paused 1) or goes on (0): what is unread waits in the
+ * socket, and the other side's sending stops once the buffers fill. A
+ * raw link's unconsumed bytes come again when reading goes on. */
+void rlink_pause(struct rlink *l, int paused);
 
 /* One proxy link (see transport.h): a shared one, for the clients of one
  * protocol, or a session, one client's own. Its queue is a ring in forward

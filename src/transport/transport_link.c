@@ -64,6 +64,7 @@ struct rlink {
     int connected;        /* and the TLS handshake, on a TLS link */
     int in_cb;            /* a callback of this link is running */
     int closed;           /* rlink_close() was called inside one */
+    int paused;           /* rlink_pause(): reading stopped */
     struct tls_conn *tls; /* a TLS link's; NULL on a plain one */
     struct tls_ctx *tls_ctx;
     int tls_write_wants_read; /* a TLS write waits for input */
@@ -284,7 +285,7 @@ int rlink_fd(const struct rlink *l)
 static void now_connected(struct rlink *l)
 {
     l->connected = 1;
-    ev_io_start(l->loop, &l->rio);
+    if (!l->paused) ev_io_start(l->loop, &l->rio);
     l->in_cb++;
     l->ops->connected(l->ud);
     l->in_cb--;
@@ -359,11 +360,29 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* --------------------------------------------------------------- input */
 
-/* Hands over every complete frame in l->in. 0, or -1 when the link died. */
+/* A raw link's input to its owner: how much of it was consumed. */
+static size_t deliver_bytes(struct rlink *l)
+{
+    l->in_cb++;
+    size_t used = l->ops->bytes(l->ud, l->in, l->in_len);
+    l->in_cb--;
+    ASSERT(used <= l->in_len);
+    return used;
+}
+
+/* Hands over every complete frame in l->in (a raw link's bytes). 0, or -1
+ * when the link died. */
 static int deliver_frames(struct rlink *l)
 {
     size_t start = 0;
-    for (;;) {
+    if (l->ops->bytes && !l->paused) {
+        start = deliver_bytes(l);
+        if (l->closed) {
+            free_link(l);
+            return -1;
+        }
+    }
+    while (!l->ops->bytes) {
         size_t len = 0;
         enum resp_frame_status st =
             resp_frame_feed(&l->frame, l->in + start, l->in_len - start, &len);
@@ -474,4 +493,17 @@ struct rlink *rlink_open(struct ev_loop *loop, const char *host, int port, struc
 int rlink_connected(const struct rlink *l)
 {
     return l->connected;
+}
+
+void rlink_pause(struct rlink *l, int paused)
+{
+    if (l->paused == paused) return;
+    l->paused = paused;
+    if (!l->connected || l->closed) return;
+    if (paused) {
+        ev_io_stop(l->loop, &l->rio);
+    } else {
+        ev_io_start(l->loop, &l->rio);
+        if (l->in_len > 0 && !l->in_cb) deliver_frames(l); /* what waited */
+    }
 }

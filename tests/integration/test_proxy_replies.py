@@ -31,6 +31,8 @@ SHA_ONE = hashlib.sha1(RETURN_ONE.encode()).hexdigest()
 NOT_COMPARED = {
     "flushall": "acts on every database at once, the other side's too (test_databases.py)",
     "swapdb": "acts on two databases at once, the other side's too (test_databases.py)",
+    "replicaof": "makes the cluster a Redis master's replica (test_replicaof.py)",
+    "slaveof": "REPLICAOF's older name (test_replicaof.py)",
 }
 
 # {other} is a database of the side's own, for MOVE and COPY ... DB.
