@@ -62,7 +62,7 @@ SIM_SRC   := $(wildcard tests/sim/*.c)
 NODESIM_SRC := $(wildcard tests/nodesim/*.c)
 
 .PHONY: all deps test unit unit-build sim nodesim integration redis-tests redis-tests-ci run clean check check-deps big-writes bench-tls \
-        bench bench-cluster bench-memory bench-snapshot bench-multikey bench-import bench-raft bench-cache format chaos chaos-short chaos-checker \
+        bench bench-cluster bench-memory bench-snapshot bench-multikey bench-import bench-replicaof bench-raft bench-cache format chaos chaos-short chaos-checker \
         chaos-queue-redis docker docker-test
 all: $(B)/raftcache
 
@@ -302,6 +302,13 @@ bench-multikey: deps
 bench-import: deps
 	$(MAKE) all
 	@scripts/bench-import.py | tee docs/bench/bench-import.txt
+
+# REPLICAOF's full sync and replication lag under a steady writer: a 3-node
+# cluster replicating a redis-server, beside a redis-server replica of it
+# (scripts/bench-replicaof.py).
+bench-replicaof: deps
+	$(MAKE) all
+	@scripts/bench-replicaof.py | tee docs/bench/bench-replicaof.txt
 
 # Jepsen-style fault test (tests/chaos/, as root): real nodes in network
 # namespaces, a seeded nemesis, checked histories. SEED empty: a random seed,

@@ -65,7 +65,7 @@
 
 struct server;
 struct info_text;
-struct cmd_ctx;
+struct resp_out;
 
 #define REPLOF_ID_LEN 40
 #define REPLOF_ENTRY_BYTES (1u << 20)
@@ -122,6 +122,8 @@ void replof_state_reset(struct server *srv);
 bool replof_step(struct server *srv);
 /* INFO replication's fields of a replica of the master (role:slave...). */
 void replof_info(const struct server *srv, struct info_text *t);
+/* ROLE's reply of a replica: ["slave", host, port, state, offset]. */
+void replof_role(const struct server *srv, struct resp_out *out);
 /* The link's end (replof_free()). */
 void replof_link_free(struct server *srv);
 

@@ -634,22 +634,51 @@ bool replof_step(struct server *srv)
 
 /* ------------------------------------------------------------ INFO */
 
+/* What INFO and ROLE say of the link: on the leader its own; a follower
+ * knows only that the leader holds it. */
+struct link_view {
+    int up, syncing;
+    long long read_off, io_secs;
+};
+
+static void view(const struct server *srv, struct link_view *v)
+{
+    const struct replof_state *s = &srv->replof->state;
+    const struct replof_link *l = srv->replof->link;
+    *v = (struct link_view){0, s->loading, s->offset, -1};
+    if (node_is_leader(srv->node) && l) {
+        v->up = l->st == L_STREAM && !s->loading;
+        v->syncing = v->syncing || l->st == L_BULK_HEAD || l->st == L_BULK || l->st == L_LOADING;
+        if (l->st == L_STREAM) v->read_off = l->stream_off;
+        if (l->st != L_IDLE) v->io_secs = (clock_ms() - l->last_io_ms) / 1000;
+    } else {
+        v->up = node_last_leader(srv->node) != 0 && !s->loading && s->replid[0];
+        v->io_secs = v->up ? 0 : -1;
+    }
+}
+
+void replof_role(const struct server *srv, struct resp_out *out)
+{
+    const struct replof_state *s = &srv->replof->state;
+    struct link_view v;
+    view(srv, &v);
+    resp_add_array_len(out, 5);
+    resp_add_bulk_cstr(out, "slave");
+    resp_add_bulk_cstr(out, s->host);
+    resp_add_int(out, s->port);
+    resp_add_bulk_cstr(out, v.up ? "connected" : v.syncing ? "sync" : "connect");
+    resp_add_int(out, v.up ? s->offset : -1);
+}
+
 void replof_info(const struct server *srv, struct info_text *t)
 {
     const struct replof_state *s = &srv->replof->state;
     const struct replof_link *l = srv->replof->link;
     int64_t now = clock_ms();
-    int up, syncing = s->loading;
-    long long read_off = s->offset, io = -1;
-    if (node_is_leader(srv->node) && l) {
-        up = l->st == L_STREAM && !s->loading;
-        syncing = syncing || l->st == L_BULK_HEAD || l->st == L_BULK || l->st == L_LOADING;
-        if (l->st == L_STREAM) read_off = l->stream_off;
-        if (l->st != L_IDLE) io = (now - l->last_io_ms) / 1000;
-    } else { /* the leader holds the link: a follower knows it is there */
-        up = node_last_leader(srv->node) != 0 && !s->loading && s->replid[0];
-        io = up ? 0 : -1;
-    }
+    struct link_view v;
+    view(srv, &v);
+    int up = v.up, syncing = v.syncing;
+    long long read_off = v.read_off, io = v.io_secs;
     info_addf(t,
               "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n"
               "master_last_io_seconds_ago:%lld\r\nmaster_sync_in_progress:%d\r\n"

@@ -115,7 +115,7 @@ const char *role_redis_mode(const struct server *srv)
 
 const char *role_hello_role(const struct server *srv)
 {
-    return node_is_leader(srv->node) ? "master" : "replica";
+    return node_is_leader(srv->node) && !replof_active(srv) ? "master" : "replica";
 }
 
 void role_info_replication(struct info_text *t, const struct server *srv)
@@ -150,6 +150,10 @@ void cmd_role(struct cmd_ctx *c)
 {
     const struct server *srv = c->srv;
     const struct raft *r = node_core(srv->node);
+    if (replof_active(srv)) { /* the cluster is a Redis master's replica */
+        replof_role(srv, c->out);
+        return;
+    }
     if (!node_is_leader(srv->node)) {
         struct master_view m;
         master_view(srv, &m);

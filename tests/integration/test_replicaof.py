@@ -86,9 +86,11 @@ def test_full_sync_stream_partial_sync_and_no_one(start_server, redis_reference)
     assert 0 < ours.pttl("ttl") <= 500000
     r = repl(ours)
     assert r["role"] == "slave" and r["master_port"] == ref_srv.port
+    assert ours.execute_command("ROLE") == [b"slave", b"127.0.0.1", ref_srv.port, b"connected",
+                                            r["slave_repl_offset"]]
     assert r["master_replid"] == repl(master)["master_replid"]
-    # a replica is read-only; reads are served
-    for cmd in (("SET", "x", 1), ("DEL", "s"), ("EVAL", "return 1", 0)):
+    # a replica is read-only, as Redis's (BLPOP is a write); reads are served
+    for cmd in (("SET", "x", 1), ("DEL", "s"), ("EVAL", "return 1", 0), ("BLPOP", "l", 1)):
         with pytest.raises(redis.ReadOnlyError):
             ours.execute_command(*cmd)
     assert ours.get("s") == b"text"
@@ -181,9 +183,15 @@ def test_leader_killed_mid_stream_keeps_every_write_once(make_cluster, redis_ref
         t.join(timeout=DEADLINE_S)
     newc = cl.client(new)
     wait_caught_up(newc, master, "the new leader to catch up")
+    # the cut-over: the writer stopped, the offsets match, then NO ONE
+    assert newc.execute_command("REPLICAOF", "NO", "ONE") == b"OK"
     assert int(newc.get("counter")) == int(master.get("counter")) == len(acked)
     assert digest(newc) == digest(master)
+    assert newc.incr("counter") == len(acked) + 1
+    master.set("after-cut-over", 1)
     cl.start(old)
     cl.wait_converged()
     for nd in cl.nodes:
-        assert digest(nd.readonly_client()) == digest(master)
+        c = nd.readonly_client()
+        assert c.info("replication")["role"] in ("master", "slave")
+        assert c.get("after-cut-over") is None and int(c.get("counter")) == len(acked) + 1
