@@ -15,6 +15,7 @@
 #include "node/node.h"
 #include "transport/transport.h"
 #include "server/import.h"
+#include "server/replof.h"
 #include "server/maint.h"
 #include "server/server.h"
 #include "base/util.h"
@@ -161,6 +162,11 @@ void cmd_raft_import(struct cmd_ctx *c)
     const struct resp_arg *path = &c->argv[1];
     if (c->argc > 3 || (c->argc == 3 && !cmd_arg_is(&c->argv[2], "replace"))) {
         resp_add_error(c->out, ERR_SYNTAX);
+        return;
+    }
+    if (replof_active(c->srv)) { /* its keys would go beside the master's */
+        resp_add_error(c->out, "READONLY You can't write against a read only replica. "
+                               "(REPLICAOF NO ONE first)");
         return;
     }
     if (!node_is_leader(c->srv->node)) {
