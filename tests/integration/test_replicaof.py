@@ -195,3 +195,93 @@ def test_leader_killed_mid_stream_keeps_every_write_once(make_cluster, redis_ref
         c = nd.readonly_client()
         assert c.info("replication")["role"] in ("master", "slave")
         assert c.get("after-cut-over") is None and int(c.get("counter")) == len(acked) + 1
+
+
+class FakeMaster:
+    """A master that answers the handshake and then sends what the test
+    gives: a hostile or broken one. Each connection gets the next payload
+    (the last one again after the list ends)."""
+
+    def __init__(self, payloads):
+        import socket
+        self.payloads = payloads
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            payload = self.payloads[min(self.conns, len(self.payloads) - 1)]
+            self.conns += 1
+            with conn:
+                conn.settimeout(5)
+                buf = b""
+                try:
+                    while b"PSYNC" not in buf:  # AUTH? REPLCONF x2, then PSYNC
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        if buf.count(b"REPLCONF") < 2 <= (buf + chunk).count(b"REPLCONF"):
+                            conn.sendall(b"+OK\r\n+OK\r\n")
+                        buf += chunk
+                    conn.sendall(payload)
+                    conn.recv(4096)  # until the replica closes (or 5 s)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def test_hostile_master_is_refused_and_nothing_is_lost(start_server, redis_reference, tmp_path):
+    """A master whose RDB is damaged, whose stream does not parse, or whose
+    replies are absurd: the node logs why, keeps serving, retries, and
+    applies nothing of it (a damaged RDB is refused before the flush)."""
+    ref_srv = redis_reference("--dir", str(tmp_path), "--dbfilename", "m.rdb")
+    ref = ref_srv.client()
+    ref.set("from-master", 1)
+    ref.save()
+    rdb = (tmp_path / "m.rdb").read_bytes()
+    rid = b"a" * 40
+    full = b"+FULLRESYNC " + rid + b" 100\r\n"
+    damaged = bytearray(rdb)
+    damaged[len(damaged) // 2] ^= 0xFF
+    cases = [
+        (full + b"$%d\r\n" % len(damaged) + bytes(damaged), "did not load"),
+        (full + b"+garbage instead of the RDB\r\n", "not followed by an RDB"),
+        (b"-ERR go away\r\n", "refused PSYNC"),
+        (b"+" + b"x" * 5000 + b"\r\n", "too long"),
+        (full + b"$%d\r\n" % len(rdb) + rdb + b"*1\r\n$zz\r\n", "does not parse"),
+    ]
+    ours = start_server().client()
+    ours.set("mine", 1)
+    refuse = b"-ERR go away\r\n"
+    for payload, why in cases:
+        # the retry a second later is refused: nothing syncs again meanwhile
+        fake = FakeMaster([payload, refuse])
+        try:
+            ours.execute_command("REPLICAOF", "127.0.0.1", fake.port)
+            wait_until(lambda: why in repl(ours)["raftcache_replicaof_last_error"], DEADLINE_S,
+                       what=f"the error {why!r}")
+            wait_until(lambda: fake.conns >= 2 and repl(ours)["master_sync_in_progress"] == 0,
+                       DEADLINE_S, what="the retry")
+            assert ours.ping()
+            if why != "does not parse":
+                assert ours.get("mine") == b"1" and ours.get("from-master") is None
+            else:  # the RDB loaded; the stream's garbage applied nothing
+                assert ours.get("from-master") == b"1" and ours.get("mine") is None
+        finally:
+            ours.execute_command("REPLICAOF", "NO", "ONE")
+            fake.close()
