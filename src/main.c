@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "net/loop.h"
 #include "net/supervise.h"
+#include "server/restore.h"
 #include "server/server.h"
 #include "base/util.h"
 #include "servercmd/cmdtable.h"
@@ -57,6 +58,12 @@ static void log_report_line(void *ud, const char *line)
 static void usage(void)
 {
     fprintf(stderr, "Usage: raftcache [/path/to/raftcache.conf] [--directive value ...]\n"
+                    "       raftcache [/path/to/raftcache.conf] --restore-rdb DIR\n"
+                    "                 (--until <unix-ms> | --until-index N) [--out FILE]\n"
+                    "                 [--uncommitted] [--directive value ...]\n"
+                    "           writes a stopped node's keyspace as of a past moment as a\n"
+                    "           dump.rdb (default ./dump.rdb); DIR is only read\n"
+                    "           (docs/operations.md, Point-in-time restore)\n"
                     "       raftcache -v | --version\n"
                     "       raftcache -h | --help\n");
 }
@@ -70,6 +77,10 @@ int main(int argc, char **argv)
     if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage();
         return 0;
+    }
+    if (restore_requested(argc, argv)) {
+        cmdtable_init();
+        return restore_main(argc, argv);
     }
     static struct server srv; /* one per process; static only to keep it off the stack */
     static char err[8192];

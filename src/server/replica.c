@@ -395,6 +395,12 @@ static int start(struct server *srv, struct ev_loop *loop, void (*flush_replies)
     return node_init(&srv->node, &ne, err, errlen);
 }
 
+int replica_start_offline(struct server *srv, char *err, size_t errlen)
+{
+    if (aclstate_init(srv, err, errlen) != 0) return -1;
+    return dispatch_renames_init(srv, err, errlen);
+}
+
 int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies)(void *ud),
                   char *err, size_t errlen)
 {

@@ -28,6 +28,11 @@ int replica_start(struct server *srv, struct ev_loop *loop, void (*flush_replies
  * (node_env.snapshot_wait). */
 int replica_start_simulated(struct server *srv, void (*flush_replies)(void *ud), char *err,
                             size_t errlen);
+/* Without the log or the driver: what replica_start() sets up before the
+ * log is read (the users, whose ACL writes the log holds, and the command
+ * renames), for a tool that loads a snapshot and applies entries itself
+ * (src/server/restore.h); srv->node stays NULL. 0, or -1 with err filled. */
+int replica_start_offline(struct server *srv, char *err, size_t errlen);
 /* The cron's share (hz times a second): the LRU clock, incremental rehash,
  * and, on the leader, active expiry: expired keys sampled like Redis's slow
  * cycle and proposed for deletion, each key once while its proposal is in

@@ -256,8 +256,9 @@ static size_t stream_bytes(struct server *srv, struct replof_link *l, const char
         take_command(srv, l, l->parser.argc, l->parser.argv);
         if (entry_full(&l->b)) flush_entry(srv, l);
         if (l->b.bytes.len > (size_t)srv->cfg.proto_max_bulk_len) { /* one entry at most */
-            link_down(srv, l, "a transaction in the master's stream is over "
-                              "proto-max-bulk-len bytes");
+            link_down(srv, l,
+                      "a transaction in the master's stream is over "
+                      "proto-max-bulk-len bytes");
             return used;
         }
     }

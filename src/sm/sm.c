@@ -352,6 +352,14 @@ static int validate(struct sm *sm, const unsigned char *p, size_t len, int type,
     return off == len ? 0 : -1;
 }
 
+int sm_entry_ts(const char *data, size_t len, int64_t *ts_ms)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    if (len < SM_ENTRY_HEADER_LEN || p[0] != SM_ENTRY_VERSION || p[1] > SM_ENTRY_BATCH) return -1;
+    *ts_ms = (int64_t)le_get64(p + 2);
+    return 0;
+}
+
 int sm_apply(struct sm *sm, uint64_t index, struct client *const *clients, const uint32_t *tags,
              size_t nclients, const char *data, size_t len, char *err, size_t errlen)
 {

@@ -164,6 +164,11 @@ void sm_entry_begin(struct sm_buf *b, enum sm_entry_type type, int64_t ts_ms);
 /* The command argv[0..argc) run in database db (0 <= db < KV_DBS_MAX). */
 void sm_entry_add(struct sm_buf *b, int db, int argc, const struct resp_arg *argv);
 
+/* The timestamp of an encoded entry (its ts_ms, the "now" of its
+ * commands), read from its header alone: 0, or -1 if the header is
+ * malformed (sm_apply would refuse the entry). */
+int sm_entry_ts(const char *data, size_t len, int64_t *ts_ms);
+
 /*
  * Applies one encoded (committed) entry, the log's entry `index`, to srv's
  * keyspace; the index seeds each command's PRNG (cmd_ctx.rng), so a write

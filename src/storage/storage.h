@@ -230,6 +230,26 @@ struct storage_stats {
 int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fsync, char *err,
                  size_t errlen);
 
+/*
+ * READ-ONLY, for an offline reader of a stopped node's dir (src/server/restore.h):
+ * opens dir/raftcache.db without changing anything in dir - no file created,
+ * written, locked or upgraded, no dir created - and without knowing the node
+ * id (the file's is adopted: storage_node_id). The file is recognised and
+ * verified as storage_open() does (an older schema is read as it is). A
+ * database whose WAL holds frames (a node killed rather than stopped) is
+ * first copied with its WAL into a new directory under TMPDIR (or /tmp),
+ * where SQLite replays the WAL; the copy goes at storage_close(). Only
+ * storage_load(), storage_load_head(), storage_read(), storage_stats(),
+ * storage_node_id() and storage_close() may be called on it. Returns 0;
+ * STORAGE_EBADFILE (no such dir, no raftcache.db in it, not ours, damaged,
+ * empty); STORAGE_EIO (a raftcache process holds the file's locks: it is
+ * running; no room for the copy; I/O error).
+ */
+int storage_open_readonly(struct storage **out, const char *dir, char *err, size_t errlen);
+
+/* The node id the file belongs to. */
+uint64_t storage_node_id(const struct storage *s);
+
 /* Closes the database (checkpointing the WAL into the main file). NULL is fine. */
 void storage_close(struct storage *s);
 
@@ -248,6 +268,11 @@ void storage_set_progress(struct storage *s, void (*fn)(void *ud), void *ud, uin
  * storage_state_free() after a 0 return; after an error it is safe to free too.
  */
 int storage_load(struct storage *s, struct storage_state *st, char *err, size_t errlen);
+
+/* storage_load() without the entries (n_entries 0; *st still needs
+ * storage_state_free()): for a reader that pages through the log with
+ * storage_read() in bounded memory. */
+int storage_load_head(struct storage *s, struct storage_state *st, char *err, size_t errlen);
 
 /* Frees what storage_load() allocated and zeroes *st. */
 void storage_state_free(struct storage_state *st);

@@ -111,6 +111,7 @@ struct storage {
     uint64_t vacuumed_pages; /* pages given back since open (INFO) */
     uint64_t page_size;      /* the file's, in bytes */
     uint64_t fsync_count, fsync_total_us, fsync_max_us, fsync_last_us;
+    char *copy_dir; /* storage_open_readonly's private copy, removed at close; NULL: none */
 };
 
 /* The connection's last error, about `what`: STORAGE_EBADFILE for damage
@@ -127,5 +128,14 @@ int storage_exec(struct storage *s, const char *sql, char *err, size_t errlen);
  * integer) and/or text[0..textlen) (as text); either may be NULL. */
 int storage_query_one(struct storage *s, const char *sql, int64_t *num, char *text, size_t textlen,
                       char *err, size_t errlen);
+
+/* storage_open_readonly's file work (src/storage/storage_ro.c): whether a
+ * process holds SQLite's locks on db_path (STORAGE_EIO naming it, else 0);
+ * a copy of dir's database and WAL in a new directory under TMPDIR
+ * (*copy_dir, the caller's to free, set as soon as the directory exists);
+ * and the removal of such a copy. */
+int storage_ro_in_use(const char *db_path, char *err, size_t errlen);
+int storage_ro_copy(const char *dir, char **copy_dir, char *err, size_t errlen);
+void storage_ro_remove_copy(const char *copy_dir);
 
 #endif

@@ -440,6 +440,7 @@ static int read_state(struct storage *s, int64_t version, char *err, size_t errl
     int64_t count, lo, hi;
     int rc = read_meta(s, v, version >= 3 ? MK_COUNT : MK_INCARNATION, err, errlen);
     if (rc) return rc;
+    if (s->node_id == 0 && v[MK_NODE_ID] > 0) s->node_id = (uint64_t)v[MK_NODE_ID]; /* a reader */
     if ((uint64_t)v[MK_NODE_ID] != s->node_id)
         return util_fail(err, errlen, STORAGE_EBADFILE,
                          "%s: belongs to node %llu, this is node %llu (wrong dir or node-id?)",
@@ -599,20 +600,31 @@ static int load_entries(struct storage *s, struct storage_state *st, char *err, 
     return ret;
 }
 
-int storage_load(struct storage *s, struct storage_state *st, char *err, size_t errlen)
+static int load_state(struct storage *s, struct storage_state *st, bool entries, char *err,
+                      size_t errlen)
 {
     memset(st, 0, sizeof *st);
     st->hs = s->hs;
     st->snap.index = s->snap_index;
     st->snap.term = s->snap_term;
     int rc = load_conf(s, &st->snap.conf, err, errlen);
-    if (rc == 0) rc = load_entries(s, st, err, errlen);
+    if (rc == 0 && entries) rc = load_entries(s, st, err, errlen);
     if (rc) {
         storage_state_free(st);
         return rc;
     }
-    st->fresh = !s->has_conf && s->hs.term == 0 && s->snap_index == 0 && st->n_entries == 0;
+    st->fresh = !s->has_conf && s->hs.term == 0 && s->snap_index == 0 && s->last_index == 0;
     return 0;
+}
+
+int storage_load(struct storage *s, struct storage_state *st, char *err, size_t errlen)
+{
+    return load_state(s, st, true, err, errlen);
+}
+
+int storage_load_head(struct storage *s, struct storage_state *st, char *err, size_t errlen)
+{
+    return load_state(s, st, false, err, errlen);
 }
 
 void storage_state_free(struct storage_state *st)
@@ -686,6 +698,96 @@ int storage_open(struct storage **out, const char *dir, uint64_t node_id, int fs
     return 0;
 }
 
+/* The file at s->path read as it is: immutable (no lock, no journal, no
+ * WAL: storage_ro.c says when that is right). */
+static int open_immutable(struct storage *s, char *err, size_t errlen)
+{
+    use_process_allocator();
+    char uri[4200];
+    if (snprintf(uri, sizeof uri, "file:%s?immutable=1", s->path) >= (int)sizeof uri)
+        return util_fail(err, errlen, STORAGE_EIO, "%s: path too long", s->path);
+    for (const char *p = s->path; *p; p++) /* a URI's reserved characters */
+        if (*p == '?' || *p == '#' || *p == '%')
+            return util_fail(err, errlen, STORAGE_EIO,
+                             "%s: the path holds '%c': copy the dir "
+                             "to another path",
+                             s->path, *p);
+    int rc = sqlite3_open_v2(uri, &s->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (!s->db) return util_fail(err, errlen, STORAGE_EIO, "%s: out of memory", s->path);
+        return storage_sql_error(s, "cannot open", err, errlen);
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    return 0;
+}
+
+/* The WAL beside dir's database holds frames: it must be replayed (a copy). */
+static bool wal_has_frames(const char *dir)
+{
+    char wal[4096];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s/%s-wal", dir, STORAGE_FILE_NAME);
+    return stat(wal, &sb) == 0 && sb.st_size > 0;
+}
+
+/* Opens the database of dir, or of its private copy, read-only. */
+static int open_reader(struct storage *s, const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/%s", dir, STORAGE_FILE_NAME) >= (int)sizeof path)
+        return util_fail(err, errlen, STORAGE_EIO, "%s: path too long", dir);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return util_fail(err, errlen, STORAGE_EBADFILE, "%s: no such directory", dir);
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return util_fail(err, errlen, STORAGE_EBADFILE,
+                         "%s: not a raftcache data dir (no %s in it, or an empty one)", dir,
+                         STORAGE_FILE_NAME);
+    int rc = storage_ro_in_use(path, err, errlen);
+    if (rc) return rc;
+    if (!wal_has_frames(dir)) {
+        s->path = util_xmemdup(path, strlen(path) + 1);
+        return open_immutable(s, err, errlen);
+    }
+    rc = storage_ro_copy(dir, &s->copy_dir, err, errlen);
+    if (rc == 0) rc = open_db(s, s->copy_dir, err, errlen);
+    return rc;
+}
+
+int storage_open_readonly(struct storage **out, const char *dir, char *err, size_t errlen)
+{
+    ASSERT(out && dir);
+    *out = NULL;
+    struct storage *s = util_xcalloc(1, sizeof *s);
+    s->wal_fd = s->own_wal_fd = -1;
+    bool fresh = false;
+    int64_t version = 0;
+    int rc = open_reader(s, dir, err, errlen);
+    if (rc == 0) rc = recognise(s, &fresh, &version, err, errlen);
+    if (rc == 0 && fresh)
+        rc = util_fail(err, errlen, STORAGE_EBADFILE, "%s: an empty database, no Raft state",
+                       s->path);
+    if (rc == 0) rc = verify_file(s, version, err, errlen);
+    if (rc == 0) rc = read_state(s, version, err, errlen);
+    if (rc == 0)
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[ST_LOG_READ], -1, SQLITE_PREPARE_PERSISTENT,
+                                &s->stmt[ST_LOG_READ], NULL) == SQLITE_OK
+                 ? 0
+                 : storage_sql_error(s, stmt_sql[ST_LOG_READ], err, errlen);
+    if (rc) {
+        storage_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+uint64_t storage_node_id(const struct storage *s)
+{
+    return s->node_id;
+}
+
 void storage_close(struct storage *s)
 {
     if (!s) return;
@@ -696,6 +798,8 @@ void storage_close(struct storage *s)
     if (s->wal_fd >= 0) close(s->wal_fd);
     if (s->own_wal_fd >= 0) close(s->own_wal_fd);
     storage_vfs_free(s->vfs);
+    if (s->copy_dir) storage_ro_remove_copy(s->copy_dir);
+    free(s->copy_dir);
     free(s->path);
     free(s);
 }
