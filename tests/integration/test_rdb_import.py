@@ -19,6 +19,7 @@ Waits: every wait polls a condition with a deadline (wait_until).
 import os
 import subprocess
 
+import pytest
 import redis
 
 from raftharness import wait_until
@@ -215,3 +216,39 @@ def test_backup_of_a_cluster_restores_into_a_new_one(make_cluster, tmp_path):
     run_import(new.leader().client(), backup)
     for nd in new.nodes:
         wait_holds(nd, want)
+
+
+@pytest.mark.skipif(os.environ.get("RAFTCACHE_SANITIZED") == "1",
+                    reason="a size test: test_import_every_type_into_a_cluster runs under ASan")
+def test_import_a_million_keys_in_16_databases(make_cluster, redis_reference):
+    """1M keys spread over all 16 databases (DEBUG POPULATE), every type of
+    fill() beside them, TTLs on 10,000 of them: each node's DEBUG DIGEST
+    (every database, TTLs included) is redis-server's."""
+    ref = redis_reference("--enable-debug-command", "local")
+    fill(ref)
+    ref.client(db=STREAM_DB).delete("st", "st2")  # digests of streams differ (see above)
+    per_db = 1_000_000 // 16
+    for db in range(16):
+        c = ref.client(db=db)
+        c.execute_command("DEBUG", "POPULATE", per_db, f"m{db}", 16)
+        with c.pipeline(transaction=False) as p:
+            for i in range(0, per_db, per_db // 625):
+                p.pexpire(f"m{db}:{i}", 3_600_000 + i)
+            p.execute()
+    total = sum(ref.client(db=db).dbsize() for db in range(16))
+    assert total >= 1_000_000
+    digest = ref.client().execute_command("DEBUG", "DIGEST")
+    path = save(ref)
+    cl = make_cluster(3, directives=DIRECTIVES)
+    c = cl.leader().client(socket_timeout=120)
+    assert c.execute_command("RAFT.IMPORT", path) == b"OK"
+    info = wait_until(lambda: (lambda i: i if i["status"] == "done" else None)(import_info(c)),
+                      300, interval_s=0.2, what="the import of 1M keys")
+    assert info["keys_loaded"] == total
+    for nd in cl.nodes:
+        r = nd.readonly_client(socket_timeout=120)
+        wait_until(lambda: sum(r.info("keyspace").get(f"db{db}", {}).get("keys", 0)
+                               for db in range(16)) == total, 300, interval_s=0.2,
+                   what=f"{nd} to hold every key")
+        assert r.execute_command("DEBUG", "DIGEST") == digest, nd
+    c.flushall()  # the teardown's convergence check and the nodes' stop stay quick
