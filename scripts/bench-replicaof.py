@@ -15,8 +15,12 @@ raft-log-fsync on):
     --sample-ms against the master's (master_repl_offset): the lag in bytes,
     and in time (how long ago the master had written the first byte the
     replica has not applied). A raftcache offset is on a majority's disks.
-Prints the writer's rate with each replica and the lag percentiles. One
-run: the machine is shared, read the ratio, not the last digit.
+Prints the writer's rate with each replica and the lag percentiles (the
+time lag's resolution is the sampling period). The master, the writer and
+the replica (three raftcache nodes) share the machine's cores: the
+writer's rate with each replica says how much CPU the replica took from
+the master. One run: the machine is shared, read the ratio, not the last
+digit.
 
 Usage: scripts/bench-replicaof.py [--keys 1000000] [--size 100]
        [--requests 400000] [--clients 50] [--pipeline 1]
@@ -128,8 +132,10 @@ def report(name, sync_s, res, keys):
     print(f"  writer (redis-benchmark on the master): {rates}  [{bench_s:.1f} s]")
     print(f"  lag, bytes:  p50 {pct(byte_lag, 50):9d}  p99 {pct(byte_lag, 99):9d}  "
           f"max {max(byte_lag, default=0):9d}")
+    period = (bench_s + drain_s) * 1000 / max(len(time_lag), 1)
     print(f"  lag, ms:     p50 {pct(time_lag, 50):9.1f}  p99 {pct(time_lag, 99):9.1f}  "
-          f"max {max(time_lag, default=0):9.1f}   ({len(time_lag)} samples)")
+          f"max {max(time_lag, default=0):9.1f}   ({len(time_lag)} samples, one every "
+          f"{period:.0f} ms: a lag below that reads 0)")
     print(f"  caught up {drain_s:.2f} s after the writer ended")
 
 
