@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "cmd/cmd.h"
 #include "cmd/cmdarg.h"
 #include "cmd/rows.h"
@@ -97,6 +98,75 @@ static void debug_object(struct cmd_ctx *c)
     resp_add_simple(c->out, line);
 }
 
+/* A positive count or size argument, as Redis's getPositiveLongFromObjectOrReply
+ * (one error for a non-number and a negative one): 0, or -1 after replying. */
+static int positive_arg(struct cmd_ctx *c, const struct resp_arg *a, long long *out)
+{
+    if (util_str2ll(a->ptr, a->len, out) && *out >= 0) return 0;
+    resp_add_error(c->out, "ERR value is out of range, must be positive");
+    return -1;
+}
+
+/* DEBUG POPULATE count [prefix [size]]: Redis's keys <prefix>:0 ..
+ * <prefix>:<count - 1> ("key" by default; a name cut at 127 bytes, as
+ * Redis's buffer cuts it) that do not exist yet, each the string
+ * "value:<j>", cut or padded with zero bytes to size when size is given,
+ * in the selected database. A write through the log (debug_call_flags):
+ * every node makes the same keys when it applies the entry. A size over
+ * proto-max-bulk-len is refused, as a value that large is anywhere. */
+static void debug_populate(struct cmd_ctx *c)
+{
+    long long keys, size = 0;
+    if (positive_arg(c, &c->argv[2], &keys) != 0) return;
+    if (c->argc == 5 && positive_arg(c, &c->argv[4], &size) != 0) return;
+    if ((unsigned long long)size > c->dbs->common.max_value_len) {
+        resp_add_error(c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+    }
+    ASSERT(c->applying);
+    const struct resp_arg prefix = c->argc >= 4 ? c->argv[3] : (struct resp_arg){"key", 3};
+    char key[128], head[32];
+    char *val = size ? calloc(1, (size_t)size) : NULL;
+    if (size && !val) {
+        resp_add_error(c->out, "ERR out of memory");
+        return;
+    }
+    for (long long j = 0; j < keys; j++) {
+        int klen = snprintf(key, sizeof key, "%.*s:%lld",
+                            (int)(prefix.len > 127 ? 127 : prefix.len), prefix.ptr, j);
+        size_t kn = klen < (int)sizeof key ? (size_t)klen : sizeof key - 1;
+        if (kv_lookup_write(c->kv, key, kn, c->now_ms, 0)) continue;
+        size_t hn = (size_t)snprintf(head, sizeof head, "value:%lld", j);
+        if (!size) {
+            kv_set(c->kv, key, kn, head, hn, KV_NO_EXPIRE, c->now_ms);
+            continue;
+        }
+        memcpy(val, head, hn < (size_t)size ? hn : (size_t)size);
+        kv_set(c->kv, key, kn, val, (size_t)size, KV_NO_EXPIRE, c->now_ms);
+    }
+    free(val);
+    resp_add_simple(c->out, "OK");
+}
+
+/* POPULATE writes: through the log; the other subcommands read. */
+static uint32_t debug_call_flags(struct server *srv, int argc, const struct resp_arg *argv,
+                                 uint32_t flags)
+{
+    (void)srv;
+    if (argc >= 3 && argc <= 5 && cmd_arg_is(&argv[1], "populate"))
+        return flags | CMD_WRITE | CMD_KEYLESS_WRITE | CMD_DENYOOM;
+    return flags;
+}
+
+/* The same for the apply, which runs a row without CMD_WRITE only when
+ * this says the call writes (src/sm/sm.c). */
+static int debug_writes(struct kv *kv, int argc, const struct resp_arg *argv, int64_t now_ms)
+{
+    (void)kv;
+    (void)now_ms;
+    return (debug_call_flags(NULL, argc, argv, 0) & CMD_WRITE) != 0;
+}
+
 static void debug_help(struct cmd_ctx *c)
 {
     static const char *const lines[] = {
@@ -109,6 +179,10 @@ static void debug_help(struct cmd_ctx *c)
         "    Prints this help.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix. They go through the Raft log:",
+        "    every node of the cluster creates them.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
         NULL,
@@ -129,6 +203,8 @@ static void cmd_debug(struct cmd_ctx *c)
         debug_object(c);
     } else if (c->argc == 3 && cmd_arg_is(sub, "sleep")) {
         debug_sleep(c);
+    } else if (c->argc >= 3 && c->argc <= 5 && cmd_arg_is(sub, "populate")) {
+        debug_populate(c);
     } else {
         resp_add_errorf(c->out,
                         "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
@@ -141,6 +217,7 @@ static void cmd_debug(struct cmd_ctx *c)
  * categories are Redis 7.0's). */
 const struct command cmd_table_debug[] = {
     {"debug", -2, ADM | NS | LD | ST | CMD_PROTECTED, 0, 0, 0, cmd_debug, "server", "1.0.0",
-     "A container for debugging commands", NULL, "admin slow dangerous", NULL},
+     "A container for debugging commands", NULL, "admin slow dangerous", NULL, NULL, NULL,
+     debug_writes, debug_call_flags},
     CMD_ROWS_END,
 };

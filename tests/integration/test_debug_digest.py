@@ -240,11 +240,41 @@ def test_subcommand_errors_as_redis(start_server, reference):
     # Every subcommand HELP lists runs (no stub behind a listed name), with
     # a value for each argument it names.
     ours.set("k", "v")
-    sample = {"<key>": "k", "<seconds>": "0"}
+    sample = {"<key>": "k", "<seconds>": "0", "<count>": "3", "[<prefix>]": "p",
+              "[<size>]": "10"}
     for line in help_lines[1:]:
         if not line.startswith(b" ") and line not in (b"HELP", b"DIGEST-VALUE <key> [<key> ...]"):
             name, *params = line.decode().split()
             ours.execute_command("DEBUG", name, *[sample[p] for p in params])
+
+
+def test_populate_as_redis(start_server, reference):
+    """DEBUG POPULATE makes Redis's keys and values (cut or zero-padded to a
+    size, existing keys kept, a long prefix cut at 127 bytes), with Redis's
+    errors; in a database selected too."""
+    ours, theirs = debug_on(start_server), reference("--enable-debug-command", "yes")
+    for c in (ours, theirs):
+        c.set("key:1", "mine")
+        assert c.execute_command("DEBUG", "POPULATE", 50) == b"OK"
+        assert c.execute_command("DEBUG", "POPULATE", 20, "p", 3) == b"OK"
+        assert c.execute_command("DEBUG", "POPULATE", 5, "q", 40) == b"OK"
+        assert c.execute_command("DEBUG", "POPULATE", 2, "x" * 200) == b"OK"
+        assert c.execute_command("DEBUG", "POPULATE", 0) == b"OK"
+        c.execute_command("SELECT", 4)
+        assert c.execute_command("DEBUG", "POPULATE", 7, "db4") == b"OK"
+        c.execute_command("SELECT", 0)
+    assert ours.get("key:1") == b"mine" and ours.get("q:3") == b"value:3" + b"\0" * 33
+    assert ours.dbsize() == theirs.dbsize() == 76  # the 200-byte prefix: one key, cut
+    assert digest(ours) == digest(theirs)
+    for args in (("-1",), ("x",), ("1", "p", "-5"), ("1", "p", "y")):
+        errs = []
+        for c in (ours, theirs):
+            with pytest.raises(redis.ResponseError) as e:
+                c.execute_command("DEBUG", "POPULATE", *args)
+            errs.append(str(e.value))
+        assert errs[0] == errs[1], args
+    with pytest.raises(redis.ResponseError, match="proto-max-bulk-len"):
+        ours.execute_command("DEBUG", "POPULATE", 1, "big", 1 << 40)
 
 
 def non_loopback_ipv4():
@@ -300,8 +330,10 @@ def test_cluster_nodes_digest_equal(make_cluster, reference):
     with ld.client() as c:
         populate(c)
         random_writes(c, 7)
+        c.execute_command("DEBUG", "POPULATE", 1000, "dp", 20)  # through the log
     populate(theirs)
     random_writes(theirs, 7)
+    theirs.execute_command("DEBUG", "POPULATE", 1000, "dp", 20)
     wait_applied(cl)
     expected = digest(theirs)
     keys = all_keys(theirs)
