@@ -30,7 +30,7 @@ bench_pick_tests() {
 bench_run() {
     local csv
     case "$2" in
-        lmove|publish|evalsha|xadd|xreadgroup) "bench_$2" "$1" "$3" "$4"; return ;;
+        lmove|publish|evalsha|xadd|xreadgroup|setseq) "bench_$2" "$1" "$3" "$4"; return ;;
     esac
     csv=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -d 100 -r 1000000 \
           -n "$4" -P "$3" -t "$2" --csv ${BENCH_TLS_ARGS[@]+"${BENCH_TLS_ARGS[@]}"} 2>/dev/null |
@@ -48,6 +48,13 @@ bench_command() {
           -r 1000000 --csv "$@" 2>/dev/null |
           tr -d '"' | awk -F, 'NR > 1 && $2 != "" { last = $2 " " $5 " " $7 } END { print last }' || true)
     echo "${csv:-error - -}"
+}
+
+# bench_setseq PORT PIPELINE N: one client's SETs one after the other (-c 1
+# -P 1, 100-byte values): each waits for its own durable write, with no
+# other write to share an fsync with: the sequential-write latency.
+bench_setseq() {
+    CLIENTS=1 bench_command "$1" 1 "$3" set 'key:__rand_int__' "$(bench_value)"
 }
 
 # bench_value: the 100-byte value of the stream tests.

@@ -58,7 +58,8 @@
 #
 # Environment: RAFTCACHE_BIN (default build/raftcache), BENCH_ROUNDS,
 # BENCH_N_P1 (requests for -P 1 tests, default 200000), BENCH_N_P16 (default
-# 1000000), BENCH_N_MSET (default 100000), BENCH_N_LRANGE (LRANGE_100
+# 1000000), BENCH_N_MSET (default 100000), BENCH_N_SEQ (--cluster's SET c1 row:
+# one client's sequential SETs, default 20000), BENCH_N_LRANGE (LRANGE_100
 # requests, default 100000), BENCH_N_LRANGE600 (default BENCH_N_LRANGE / 5),
 # BENCH_CLIENTS (default 50), BENCH_ONLY (an extended regex: only the tests
 # whose label matches run, e.g. 'XADD|XREAD'; the table is then not published
@@ -83,6 +84,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 N_P1=${BENCH_N_P1:-200000}
 N_P16=${BENCH_N_P16:-1000000}
 N_MSET=${BENCH_N_MSET:-100000}
+N_SEQ=${BENCH_N_SEQ:-20000}
 N_LRANGE=${BENCH_N_LRANGE:-100000}
 N_LRANGE600=${BENCH_N_LRANGE600:-$((N_LRANGE / 5))}
 CLIENTS=${BENCH_CLIENTS:-50}
@@ -181,6 +183,10 @@ TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
        "LPUSH P16|lpush|16|$N_P16" "RPUSH P16|rpush|16|$N_P16" "LPOP P16|lpop|16|$N_P16"
        "RPOP P16|rpop|16|$N_P16" "LRANGE_100 P16|lrange_100|16|$N_LRANGE"
        "LRANGE_600 P16|lrange_600|16|$N_LRANGE600" "LMOVE P16|lmove|16|$N_P16")
+if [ $CLUSTER = 1 ]; then
+    # one client's sequential durable SETs (bench_setseq): the write's latency
+    TESTS=("SET c1|setseq|1|$N_SEQ" "${TESTS[@]}")
+fi
 if [ $TLS = 1 ]; then # redis-benchmark's own tests: they take its --tls
     TESTS=("SET P1|set|1|$N_P1" "GET P1|get|1|$N_P1" "SET P16|set|16|$N_P16"
            "GET P16|get|16|$N_P16" "MSET P1|mset|1|$N_MSET" "HSET P16|hset|16|$N_P16"
@@ -252,6 +258,12 @@ ratio_of() {
     local r=${RPS[$1,redis]:-} c=${RPS[$1,raftcache]:-}
     awk -v a="$c" -v b="$r" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'
 }
+# lat_ratio P50|P99 LABEL: raftcache's latency over redis-server's, or n/a.
+lat_ratio() {
+    local -n lat=$1
+    awk -v a="${lat[$2,raftcache]:-}" -v b="${lat[$2,redis]:-}" \
+        'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
 report_single() {
     echo "raftcache vs redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')," \
          "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
@@ -315,6 +327,10 @@ report_cluster() {
     echo "fsyncs/SET: the leader's RAFT.INFO fsync_count growth during the raftcache SET runs" \
          "(all rounds) divided by the SETs sent; below 1 means writes share fsyncs (group commit)."
     echo "SET ratio: the SET P16 ratio, repeated beside the list rows (LPUSH .. LMOVE) to compare them with."
+    echo "SET c1: one client (-c 1 -P 1) sending SETs one after the other: each waits for its"
+    echo "own durable write (redis-server: its fsync; raftcache: a majority's), so its p50/p99"
+    echo "is the sequential write's latency: p50 raftcache/redis $(lat_ratio P50 "SET c1")," \
+         "p99 $(lat_ratio P99 "SET c1")."
     for t in "${TESTS[@]}"; do
         label=${t%%|*}
         [ -n "${SETS[$label]:-}" ] && echo "  $label: ${FSYNCS[$label]} fsyncs for ${SETS[$label]} SETs"
