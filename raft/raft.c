@@ -52,6 +52,8 @@ int raft_create(const struct raft_config *c, struct raft **out)
     r->id = c->id;
     r->rng = c->seed ^ (0x9e3779b97f4a7c15ull * c->id);
     r->read_round = 1;
+    /* not drawn from rng: the election timeouts keep their draws */
+    r->read_base = raft_mix64(c->seed ^ 0x2545f4914f6cdd1dull ^ c->id);
     rlog_init(&r->log);
     r->reads = calloc(c->max_pending_reads, sizeof(*r->reads));
     r->cap_reads = c->max_pending_reads;
@@ -129,13 +131,18 @@ bool raft_recovering(const struct raft *r)
     return r->recovering;
 }
 
-uint64_t raft_rand(struct raft *r)
+uint64_t raft_mix64(uint64_t z)
 {
-    /* splitmix64: tiny, good enough for timeouts, deterministic per seed */
-    uint64_t z = (r->rng += 0x9e3779b97f4a7c15ull);
+    /* splitmix64's finalizer */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+uint64_t raft_rand(struct raft *r)
+{
+    /* splitmix64: tiny, good enough for timeouts, deterministic per seed */
+    return raft_mix64(r->rng += 0x9e3779b97f4a7c15ull);
 }
 
 struct progress *raft_pr(struct raft *r, raft_id id)
@@ -182,8 +189,10 @@ struct raft_msg *raft_msg_new(struct raft *r, uint8_t type, raft_id to)
     m->from = r->id;
     m->to = to;
     m->term = r->term;
+    /* A read's request and answer promise nothing about the log: sent at once. */
     m->must_persist_first = !(type == RAFT_MSG_APPEND || type == RAFT_MSG_HEARTBEAT ||
-                              type == RAFT_MSG_SNAPSHOT || type == RAFT_MSG_TIMEOUT_NOW);
+                              type == RAFT_MSG_SNAPSHOT || type == RAFT_MSG_TIMEOUT_NOW ||
+                              type == RAFT_MSG_READ_INDEX || type == RAFT_MSG_READ_INDEX_RESP);
     return m;
 }
 
@@ -418,6 +427,12 @@ int raft_step(struct raft *r, const struct raft_msg *m)
         /* §3.10: start an election at once, without PreVote, flagged as a transfer. */
         if (r->role != RAFT_LEADER && raft_is_voter(r, r->id) && !r->recovering)
             raft_campaign(r, false, true);
+        break;
+    case RAFT_MSG_READ_INDEX:
+        raft_read_handle_request(r, m);
+        break;
+    case RAFT_MSG_READ_INDEX_RESP:
+        raft_read_handle_response(r, m);
         break;
     }
     return 0;

@@ -33,7 +33,9 @@
  * Everything raft_ready() points to is owned by the core and stays valid until
  * raft_advance().
  * Messages with must_persist_first == 0 are only the leader's AppendEntries, heartbeats,
- * InstallSnapshot chunks and TimeoutNow: they depend on nothing of this batch being
+ * InstallSnapshot chunks and TimeoutNow, and the READ_INDEX requests and answers of
+ * follower reads (an answer's index is the leader's commit index, which counts only
+ * entries the driver made durable): they depend on nothing of this batch being
  * durable, because the leader counts its own log towards commitment only for entries
  * the driver has acknowledged with raft_advance() (§10.2.1: the leader writes its log in
  * parallel with replication; if it crashes before its write, followers may hold entries
@@ -119,6 +121,17 @@
  * it (its ticks lag real time while the others elect a new leader), which is why it is
  * off by default. Without a lease the read falls back to a ReadIndex round, and no lease
  * is used for the rest of a term in which a leadership transfer began.
+ * FOLLOWER READS: raft_read_index() on a follower (or learner) that knows its leader
+ * queues the read, and the reads queued since the last one go in one READ_INDEX (ctx:
+ * their batch number) at the next raft_ready(). The leader binds the batch to its commit
+ * index as it binds its own reads (a heartbeat round, or at once under a lease or alone)
+ * and answers READ_INDEX_RESP (ctx, index); the follower releases the batch and every
+ * earlier one in rd.reads with that index, to be served once its applied index reaches
+ * it (so the read sees every write committed before it began, as etcd's follower reads).
+ * A refusal (the asked server does not lead, or no entry of its term has committed yet)
+ * releases them failed (raft_read_state.failed), and so does any change of the
+ * follower's term or leader before the answer; a lost request or answer leaves them to
+ * the driver's timeout. A follower that knows no leader: RAFT_ENOTLEADER.
  *
  * SNAPSHOTS (§5): the driver snapshots its state machine and calls raft_snapshot_taken(),
  * the core drops the log up to there. A follower that needs compacted entries gets an
@@ -249,7 +262,9 @@ enum raft_msg_type {
     RAFT_MSG_HEARTBEAT_RESP,
     RAFT_MSG_SNAPSHOT, /* InstallSnapshot chunk (Fig. 5.3) */
     RAFT_MSG_SNAPSHOT_RESP,
-    RAFT_MSG_TIMEOUT_NOW, /* §3.10: start an election now */
+    RAFT_MSG_TIMEOUT_NOW,     /* §3.10: start an election now */
+    RAFT_MSG_READ_INDEX,      /* a follower's reads: "bind them to your commit index" */
+    RAFT_MSG_READ_INDEX_RESP, /* the leader's answer: index, or reject */
     RAFT_MSG_TYPE_END
 };
 
@@ -273,7 +288,8 @@ struct raft_msg {
     raft_index commit;   /* APPEND, HEARTBEAT: leader commit */
     raft_index hint;     /* APPEND_RESP reject: conflict hint index */
     raft_term hint_term; /* APPEND_RESP reject: term at hint (fast back-off) */
-    uint64_t ctx;        /* HEARTBEAT(_RESP): read round */
+    uint64_t ctx;        /* HEARTBEAT(_RESP): read round; READ_INDEX(_RESP): the
+                            follower's batch of reads */
     uint64_t offset;     /* SNAPSHOT: chunk offset; SNAPSHOT_RESP: next offset wanted */
     uint32_t n_entries;
     const struct raft_entry *entries; /* APPEND */
@@ -323,6 +339,7 @@ struct raft_log_req {
 struct raft_read_state {
     uint64_t ctx;     /* the caller's raft_read_index() ctx */
     raft_index index; /* serve the read once applied index >= index */
+    bool failed;      /* a follower's read the leader did not confirm: not to be served */
 };
 
 struct raft_ready {

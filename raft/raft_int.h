@@ -102,7 +102,9 @@ struct released_conf {
 struct pending_read {
     uint64_t ctx;
     raft_index index;
-    uint64_t round;
+    uint64_t round; /* a leader's heartbeat round; a follower's batch */
+    raft_id from;   /* 0: the leader's own read; its own id: a follower's own read, waiting
+                       for the leader; another id: that follower's batch ctx, at the leader */
 };
 
 struct ent_block {
@@ -146,11 +148,14 @@ struct raft {
     struct pending_read *reads;
     uint32_t reads_head, n_reads, cap_reads; /* ring */
     uint64_t read_round;                     /* round the next broadcast carries */
-    bool read_bcast;                         /* reads wait for a broadcast */
-    uint64_t ticks;                          /* ticks since creation */
-    uint64_t round_tick[64];                 /* tick each recent round was sent at */
-    uint64_t lease_until;                    /* RAFT_READ_LEASE: reads free before this */
-    raft_term lease_off_term;                /* a transfer began in this term: no lease */
+    uint64_t read_base;       /* a follower's READ_INDEX ctx is read_base + its batch's round:
+                                 random per core, so an answer to a request of an earlier life
+                                 of this server (it restarted; rounds start again) matches none */
+    bool read_bcast;          /* reads wait for a broadcast */
+    uint64_t ticks;           /* ticks since creation */
+    uint64_t round_tick[64];  /* tick each recent round was sent at */
+    uint64_t lease_until;     /* RAFT_READ_LEASE: reads free before this */
+    raft_term lease_off_term; /* a transfer began in this term: no lease */
     struct raft_read_state *out_reads;
     uint32_t n_out_reads, cap_out_reads;
     /* outputs of the current batch */
@@ -193,6 +198,7 @@ void raft_become_follower(struct raft *r, raft_term term, raft_id leader);
 void raft_become_candidate(struct raft *r, bool pre);
 void raft_become_leader(struct raft *r);
 uint64_t raft_rand(struct raft *r);
+uint64_t raft_mix64(uint64_t z);
 bool raft_is_voter(const struct raft *r, raft_id id);
 struct progress *raft_pr(struct raft *r, raft_id id);
 uint32_t raft_quorum(const struct raft *r);
@@ -292,6 +298,8 @@ void raft_repl_commit_to(struct raft *r, raft_index commit);
 void raft_read_on_ack(struct raft *r);
 void raft_read_flush(struct raft *r);
 void raft_read_reset(struct raft *r);
+void raft_read_handle_request(struct raft *r, const struct raft_msg *m);
+void raft_read_handle_response(struct raft *r, const struct raft_msg *m);
 
 /* membership.c */
 bool raft_conf_valid(const struct raft_conf *c);    /* n <= max, every addr NUL-terminated */

@@ -33,7 +33,8 @@ bool raft_has_ready(const struct raft *r)
     return hs_changed(r) || r->role != r->prev_role || r->leader != r->prev_leader || r->n_msgs ||
            r->log.unstable <= rlog_last(&r->log) || apply_limit(r) > r->applied || r->n_out_reads ||
            r->n_snap_reqs || r->n_log_reqs || r->in_chunk_pending ||
-           ((r->read_bcast || r->commit_bcast) && r->role == RAFT_LEADER);
+           ((r->read_bcast || r->commit_bcast) && r->role == RAFT_LEADER) ||
+           (r->read_bcast && r->role == RAFT_FOLLOWER && r->leader);
 }
 
 void raft_ready(struct raft *r, struct raft_ready *rd)

@@ -41,6 +41,11 @@ struct tracking_client;
 /* A keyless read of this client was forwarded to the leader: its later
  * reads on a follower are forwarded too (src/server/proxy.h). */
 #define CLIENT_LEADER_READS (1u << 11)
+/* RAFT.READONLY: with CLIENT_READONLY, a read on a follower is served there
+ * once the leader confirmed its commit index and the follower applied that
+ * far (linearizable follower reads, src/node/node.h); without, READONLY's
+ * reads are stale. */
+#define CLIENT_LINEARIZABLE_READS (1u << 19)
 /* Input read this loop iteration, not parsed yet (src/net/conn.c). */
 #define CLIENT_READABLE (1u << 12)
 /* Subscribed to a channel, pattern or shard channel (src/server/pubsub.h): over
@@ -239,6 +244,8 @@ struct client {
     uint64_t in_received;      /* stream bytes received so far */
     uint64_t cur_cmd_end;      /* stream position where the current command ends */
     uint64_t read_cleared_end; /* reads ending at or before this may run */
+    uint64_t read_failed_end;  /* follower reads ending at or before this go to the leader:
+                                * the leader did not confirm them */
     uint64_t peer_id;          /* CLIENT_PEER: the node id RAFT.AUTH presented */
     /* The command that was told to wait, resolved (src/server/dispatch.c): taken up
      * where it stopped when the client is woken, never looked up again. Its

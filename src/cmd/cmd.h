@@ -431,7 +431,8 @@ cmd_call_flags_fn cmd_config_set_call_flags;
 /* src/servercmd/cmd_cluster.c */
 cmd_proc cmd_raft_info, cmd_raft_auth, cmd_raft_msg, cmd_cluster_slots, cmd_cluster_shards,
     cmd_cluster_nodes, cmd_cluster_info, cmd_cluster_myid, cmd_cluster_keyslot, cmd_cluster_help,
-    cmd_asking, cmd_readonly, cmd_readwrite, cmd_raft_debug_compact, cmd_raft_debug_help;
+    cmd_asking, cmd_readonly, cmd_readwrite, cmd_raft_readonly, cmd_raft_debug_compact,
+    cmd_raft_debug_help;
 /* src/servercmd/cmd_role.c */
 cmd_proc cmd_role, cmd_wait, cmd_waitaof;
 /* src/servercmd/cmd_sentinel.c */

@@ -89,14 +89,20 @@ enum node_route node_route(struct node *n, struct client *c, int is_write, int i
         if (!is_read || !(c->flags & CLIENT_READONLY)) return NODE_NOT_LEADER;
         /* A node that lost state holds not even a stale copy of the
          * cluster's data until it caught up (docs/storage-safety.md). */
-        if (!raft_recovering(n->raft)) return NODE_EXEC;
-        resp_add_error(&c->out, "CLUSTERDOWN this node is recovering lost Raft state "
-                                "(RAFT.INFO)");
-        return NODE_REPLIED;
+        if (raft_recovering(n->raft)) {
+            resp_add_error(&c->out, "CLUSTERDOWN this node is recovering lost Raft state "
+                                    "(RAFT.INFO)");
+            return NODE_REPLIED;
+        }
+        if (!(c->flags & CLIENT_LINEARIZABLE_READS)) return NODE_EXEC; /* stale: READONLY */
+        /* a linearizable follower read: the leader's commit index, then here;
+         * one the leader did not confirm goes to the leader */
+        if (c->cur_cmd_end <= c->read_failed_end) return NODE_NOT_LEADER;
     }
     if (is_write || c->cur_cmd_end <= c->read_cleared_end) return NODE_EXEC;
     uint64_t ctx = ++n->next_ctx;
     int rc = raft_read_index(n->raft, ctx);
+    if (rc == RAFT_ENOTLEADER) return NODE_NOT_LEADER; /* a follower that knows no leader */
     if (rc == RAFT_ENOTREADY) {
         resp_add_error(&c->out, "CLUSTERDOWN No raft leader");
         return NODE_REPLIED;
@@ -455,8 +461,15 @@ static void apply_one(struct node *n, const struct raft_entry *e)
 
 static void release_reads(struct node *n, const struct raft_ready *rd)
 {
-    for (uint32_t i = 0; i < rd->n_reads; i++)
+    for (uint32_t i = 0; i < rd->n_reads; i++) {
+        if (rd->reads[i].failed) {
+            n->follower_reads_failed++;
+            waiters_read_failed(n->waiters, rd->reads[i].ctx);
+            continue;
+        }
+        if (n->role != RAFT_LEADER) n->follower_reads++;
         waiters_read_released(n->waiters, rd->reads[i].ctx, rd->reads[i].index);
+    }
     waiters_serve_reads(n->waiters, n->applied);
 }
 
@@ -629,6 +642,12 @@ void node_tick(struct node *n)
 void node_client_gone(struct node *n, struct client *c)
 {
     node_join_client_gone(n, c);
+}
+
+void node_read_stats(const struct node *n, uint64_t *confirmed, uint64_t *failed)
+{
+    *confirmed = n->follower_reads;
+    *failed = n->follower_reads_failed;
 }
 
 struct transport *node_links(struct node *n)

@@ -167,6 +167,10 @@ void node_storage_stats(const struct node *n, struct storage_stats *st);
 const struct raft_hard_state *node_hard_state(const struct node *n);
 /* Index of the last entry applied to the keyspace. */
 uint64_t node_applied(const struct node *n);
+/* Linearizable follower reads (RAFT.READONLY): the rounds the leader
+ * confirmed for this node, and those it did not (their reads went to the
+ * leader). */
+void node_read_stats(const struct node *n, uint64_t *confirmed, uint64_t *failed);
 /* host and port of member id: from the configuration in the log, else this
  * node's own advertised address, else cluster-members, else an address the
  * peer announced (RAFT.AUTH); 0, or -1 if unknown. */

@@ -118,10 +118,12 @@ struct node {
     struct raft *raft;
     struct storage *st;
     struct transport *tr;
-    struct transport *tr_pubsub; /* the pub/sub links to the members (node_publish) */
-    uint64_t next_ctx;           /* the last ReadIndex context */
-    int64_t park_until_ms;       /* a handover's end at the latest (node_route parks) */
-    raft_index applied;          /* the keyspace holds every committed entry up to here */
+    struct transport *tr_pubsub;    /* the pub/sub links to the members (node_publish) */
+    uint64_t next_ctx;              /* the last ReadIndex context */
+    uint64_t follower_reads;        /* rounds the leader confirmed for this follower */
+    uint64_t follower_reads_failed; /* and those it did not (node_read_stats) */
+    int64_t park_until_ms;          /* a handover's end at the latest (node_route parks) */
+    raft_index applied;             /* the keyspace holds every committed entry up to here */
     /* Inside node_process_ready(): an entry being applied may run a slow
      * script, which serves clients from a nested pass of the loop; nothing
      * there may tick, step or process the core again (src/script/script.h). */

@@ -292,6 +292,21 @@ void waiters_read_released(struct waiters *w, uint64_t ctx, uint64_t index)
     }
 }
 
+void waiters_read_failed(struct waiters *w, uint64_t ctx)
+{
+    for (size_t k = 0; k < fifo_len(&w->reads); k++) {
+        struct read_waiter *rw = fifo_at(&w->reads, k);
+        if (rw->ctx != ctx) continue;
+        if (!rw->c) return;
+        rw->c->read_failed_end = rw->barrier;
+        ASSERT(rw->c->waiting_read);
+        rw->c->waiting_read = 0;
+        waiters_wake(w, rw->c); /* runs them again: node_route sends them on */
+        rw->c = NULL;           /* popped in its turn by waiters_serve_reads */
+        return;
+    }
+}
+
 void waiters_serve_reads(struct waiters *w, uint64_t applied)
 {
     while (fifo_len(&w->reads)) {

@@ -112,6 +112,9 @@ void waiters_add_read(struct waiters *w, struct client *c, uint64_t ctx, uint64_
                       int64_t deadline_ms);
 /* The round ctx confirmed index: the read may run once it is applied. */
 void waiters_read_released(struct waiters *w, uint64_t ctx, uint64_t index);
+/* A follower's round ctx was not confirmed by the leader: its client runs
+ * the reads it covered again, on the leader (client.read_failed_end). */
+void waiters_read_failed(struct waiters *w, uint64_t ctx);
 /* Serves, in order, the released reads whose index is applied. */
 void waiters_serve_reads(struct waiters *w, uint64_t applied);
 

@@ -112,12 +112,16 @@ static void log_sections(struct info_text *t, const struct server *srv)
               (unsigned long long)st.vacuumed_bytes);
     struct node_log_info li;
     node_log_info(srv->node, &li);
+    uint64_t fr, frf;
+    node_read_stats(srv->node, &fr, &frf);
     info_addf(t,
               "log_memory_first_index:%llu\r\nlog_memory_entries:%llu\r\nlog_memory_bytes:%llu\r\n"
-              "log_disk_reads:%llu\r\nlog_disk_entries_read:%llu\r\nover_maxmemory:%d\r\n",
+              "log_disk_reads:%llu\r\nlog_disk_entries_read:%llu\r\nover_maxmemory:%d\r\n"
+              "follower_read_rounds:%llu\r\nfollower_read_rounds_failed:%llu\r\n",
               (unsigned long long)li.mem_first_index, (unsigned long long)li.mem_entries,
               (unsigned long long)li.mem_bytes, (unsigned long long)li.reads,
-              (unsigned long long)li.entries_read, srv->mem_over_maxmemory);
+              (unsigned long long)li.entries_read, srv->mem_over_maxmemory, (unsigned long long)fr,
+              (unsigned long long)frf);
     struct node_snapshot_info si;
     node_snapshot_info(srv->node, &si);
     info_addf(t,
@@ -396,12 +400,25 @@ void cmd_asking(struct cmd_ctx *c)
 /* From a script (no client) they change nothing, as on Redis's script client. */
 void cmd_readonly(struct cmd_ctx *c)
 {
-    if (c->client) c->client->flags |= CLIENT_READONLY;
+    if (c->client) {
+        c->client->flags |= CLIENT_READONLY;
+        c->client->flags &= ~CLIENT_LINEARIZABLE_READS; /* stale again */
+    }
     resp_add_simple(c->out, "OK");
 }
 
 void cmd_readwrite(struct cmd_ctx *c)
 {
-    if (c->client) c->client->flags &= ~(CLIENT_READONLY | CLIENT_LEADER_READS);
+    if (c->client)
+        c->client->flags &= ~(CLIENT_READONLY | CLIENT_LEADER_READS | CLIENT_LINEARIZABLE_READS);
+    resp_add_simple(c->out, "OK");
+}
+
+/* RAFT.READONLY: READONLY with linearizable reads (src/node/node.h): a read
+ * on a follower waits for the leader to confirm its commit index and for
+ * this node to apply that far, then runs here. */
+void cmd_raft_readonly(struct cmd_ctx *c)
+{
+    if (c->client) c->client->flags |= CLIENT_READONLY | CLIENT_LINEARIZABLE_READS;
     resp_add_simple(c->out, "OK");
 }

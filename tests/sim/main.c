@@ -46,15 +46,16 @@ static int run_range(struct sim_opts o, uint64_t first, uint64_t count, uint64_t
         }
     }
     printf("sim: %s", count == 1 ? "" : "worker totals: ");
-    printf("proposals %llu, applied %llu, reads %llu, crashes %llu, elections %llu, "
+    printf("proposals %llu, applied %llu, reads %llu (%llu failed), crashes %llu, elections %llu, "
            "snapshots installed %llu, conf changes %llu, transfers %llu, msgs %llu, "
            "longest heal-to-commit %llu ticks, released %llu, read back %llu\n",
            (unsigned long long)st.proposals, (unsigned long long)st.commits,
-           (unsigned long long)st.reads, (unsigned long long)st.crashes,
-           (unsigned long long)st.elections, (unsigned long long)st.snapshots_installed,
-           (unsigned long long)st.conf_changes, (unsigned long long)st.transfers,
-           (unsigned long long)st.msgs, (unsigned long long)st.heal_ticks_max,
-           (unsigned long long)st.released, (unsigned long long)st.loaded);
+           (unsigned long long)st.reads, (unsigned long long)st.reads_failed,
+           (unsigned long long)st.crashes, (unsigned long long)st.elections,
+           (unsigned long long)st.snapshots_installed, (unsigned long long)st.conf_changes,
+           (unsigned long long)st.transfers, (unsigned long long)st.msgs,
+           (unsigned long long)st.heal_ticks_max, (unsigned long long)st.released,
+           (unsigned long long)st.loaded);
     fflush(stdout); /* workers leave with _exit() */
     return 0;
 }

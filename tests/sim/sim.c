@@ -525,6 +525,10 @@ void sim_node_ready(struct sim *s, struct node *nd)
         apply_entry(s, nd, &rd.committed[i]);
     }
     for (uint32_t i = 0; i < rd.n_reads; i++) {
+        if (rd.reads[i].failed) { /* a follower's read its leader did not confirm */
+            s->st->reads_failed++;
+            continue;
+        }
         if (nd->n_reads == nd->cap_reads) {
             nd->cap_reads = nd->cap_reads ? nd->cap_reads * 2 : 16;
             nd->reads = sim_xrealloc(nd->reads, nd->cap_reads * sizeof(*nd->reads));

@@ -25,8 +25,8 @@ struct sim_opts {
 };
 
 struct sim_stats {
-    uint64_t proposals, commits, reads, crashes, elections, snapshots_installed, conf_changes,
-        transfers, msgs;
+    uint64_t proposals, commits, reads, reads_failed, crashes, elections, snapshots_installed,
+        conf_changes, transfers, msgs;
     uint64_t heal_ticks_max; /* longest time from healing to the new entry applied */
     uint64_t released;       /* entries released from memory (raft_log_release) */
     uint64_t loaded;         /* entries read back from a store for a follower */

@@ -156,6 +156,8 @@ static void client_events(struct sim *s)
     for (int i = 0; i < s->n; i++) { /* any node that believes it leads gets reads */
         struct node *nd = &s->nodes[i];
         if (nd->up && raft_role_of(nd->r) == RAFT_LEADER && sim_chance(s, 150)) read_start(s, nd);
+        /* and a follower that believes it knows its leader (raft.h, follower reads) */
+        if (nd->up && raft_role_of(nd->r) == RAFT_FOLLOWER && sim_chance(s, 300)) read_start(s, nd);
     }
     struct node *nd = random_up(s);
     if (nd && sim_chance(s, 40)) take_snapshot(s, nd);

@@ -20,7 +20,6 @@ static void test_read_index_batched(void **state)
     assert_int_equal(raft_role_of(f.nd[0].r), RAFT_LEADER);
     assert_int_equal(raft_read_index(f.nd[0].r, 1), RAFT_ENOTREADY);
     fx_flush(&f);
-    assert_int_equal(raft_read_index(f.nd[1].r, 1), RAFT_ENOTLEADER);
     int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
     for (uint64_t ctx = 10; ctx < 15; ctx++)
         assert_int_equal(raft_read_index(f.nd[0].r, ctx), 0);
@@ -46,6 +45,96 @@ static void test_read_index_needs_quorum(void **state)
     fx_flush(&f);
     fx_run(&f, 3);
     assert_int_equal(f.nd[0].n_reads, 0);
+    fx_free(&f);
+}
+
+/* Follower reads (raft.h, READS): a follower's reads go to the leader as one
+ * READ_INDEX per batch; the leader binds them to its commit index after a heartbeat
+ * round and answers; the follower releases them all at that index. A follower that
+ * knows no leader refuses at once. */
+static void test_follower_read(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    assert_int_equal(raft_read_index(f.nd[1].r, 1), RAFT_ENOTLEADER); /* no leader known */
+    fx_campaign(&f, 0);
+    fx_propose_n(&f, 0, 3);
+    fx_flush(&f);
+    raft_index commit = raft_commit_index(f.nd[0].r);
+    assert_true(commit >= 4);
+    int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
+    for (uint64_t ctx = 20; ctx < 23; ctx++)
+        assert_int_equal(raft_read_index(f.nd[1].r, ctx), 0);
+    fx_flush(&f);
+    assert_int_equal(f.sent_by_type[RAFT_MSG_READ_INDEX], 1);     /* one batch */
+    assert_int_equal(f.sent_by_type[RAFT_MSG_HEARTBEAT] - hb, 2); /* one round, 2 peers */
+    assert_int_equal(f.sent_by_type[RAFT_MSG_READ_INDEX_RESP], 1);
+    assert_int_equal(f.nd[1].n_reads, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(f.nd[1].read_ctx[i], 20 + (uint64_t)i);
+        assert_int_equal(f.nd[1].read_idx[i], commit);
+        assert_false(f.nd[1].read_failed[i]);
+    }
+    assert_int_equal(f.nd[0].n_reads, 0); /* the leader released nothing of its own */
+    /* An answer the follower never asked for in this life (its rounds start again at
+     * a restart: a stale answer carries an earlier life's ctx) releases nothing. */
+    assert_int_equal(raft_read_index(f.nd[1].r, 40), 0);
+    for (uint64_t ctx = 0; ctx < 8; ctx++) {
+        struct raft_msg stale = fx_msg(RAFT_MSG_READ_INDEX_RESP, 1, 2, raft_term_of(f.nd[0].r));
+        stale.ctx = ctx;
+        stale.index = 1;
+        raft_step(f.nd[1].r, &stale);
+    }
+    fx_flush(&f);
+    assert_int_equal(f.nd[1].n_reads, 4);
+    assert_int_equal(f.nd[1].read_ctx[3], 40);
+    assert_int_equal(f.nd[1].read_idx[3], commit);
+    fx_free(&f);
+}
+
+/* A READ_INDEX reaching a server that does not lead is refused; so is one reaching a
+ * leader before an entry of its term committed. A follower's reads still waiting fail
+ * when its leader changes. */
+static void test_follower_read_refused_and_failed(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, NULL);
+    fx_campaign(&f, 0);
+    fx_flush(&f);
+    struct raft_msg req = fx_msg(RAFT_MSG_READ_INDEX, 2, 3, raft_term_of(f.nd[2].r));
+    req.ctx = 7;
+    struct raft_msg out;
+    assert_int_equal(fx_step_reply(&f, 2, &req, RAFT_MSG_READ_INDEX_RESP, &out), 1);
+    assert_true(out.reject);
+    assert_int_equal(out.ctx, 7);
+    /* the follower's read waits; the leader is cut off and another is elected */
+    fx_isolate(&f, 0, true);
+    assert_int_equal(raft_read_index(f.nd[1].r, 30), 0);
+    fx_flush(&f);
+    assert_int_equal(f.nd[1].n_reads, 0);
+    fx_campaign(&f, 2);
+    fx_flush(&f);
+    assert_int_equal(raft_role_of(f.nd[2].r), RAFT_LEADER);
+    assert_int_equal(f.nd[1].n_reads, 1);
+    assert_int_equal(f.nd[1].read_ctx[0], 30);
+    assert_true(f.nd[1].read_failed[0]);
+    /* a new leader whose no-op has not committed refuses (its own reads: ENOTREADY) */
+    struct fx g;
+    fx_init(&g, 3, 3, NULL);
+    struct raft_msg now = fx_msg(RAFT_MSG_TIMEOUT_NOW, 2, 1, 1);
+    raft_step(g.nd[0].r, &now);
+    fx_readies(&g);
+    fx_deliver(&g);
+    fx_readies(&g);
+    fx_deliver(&g); /* votes in: leader, no-op not yet committed */
+    assert_int_equal(raft_role_of(g.nd[0].r), RAFT_LEADER);
+    req = fx_msg(RAFT_MSG_READ_INDEX, 2, 1, raft_term_of(g.nd[0].r));
+    req.ctx = 8;
+    assert_int_equal(fx_step_reply(&g, 0, &req, RAFT_MSG_READ_INDEX_RESP, &out), 1);
+    assert_true(out.reject);
+    fx_free(&g);
     fx_free(&f);
 }
 
@@ -88,6 +177,26 @@ static void test_read_lease(void **state)
     c.check_quorum = false;
     struct raft *r;
     assert_int_equal(raft_create(&c, &r), RAFT_EINVAL);
+    fx_free(&f);
+}
+
+/* Lease mode: the leader answers a follower's batch at once, without a round. */
+static void test_follower_read_lease(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_init(&f, 3, 3, lease);
+    struct raft_msg now = fx_msg(RAFT_MSG_TIMEOUT_NOW, 2, 1, 1);
+    raft_step(f.nd[0].r, &now);
+    fx_flush(&f);
+    fx_run(&f, 2); /* a heartbeat round acknowledged: lease held */
+    int hb = f.sent_by_type[RAFT_MSG_HEARTBEAT];
+    assert_int_equal(raft_read_index(f.nd[2].r, 5), 0);
+    fx_flush(&f);
+    assert_int_equal(f.sent_by_type[RAFT_MSG_HEARTBEAT], hb);
+    assert_int_equal(f.nd[2].n_reads, 1);
+    assert_false(f.nd[2].read_failed[0]);
+    assert_int_equal(f.nd[2].read_idx[0], raft_commit_index(f.nd[0].r));
     fx_free(&f);
 }
 
@@ -360,6 +469,9 @@ int main(void)
         cmocka_unit_test(test_read_index_batched),
         cmocka_unit_test(test_read_index_needs_quorum),
         cmocka_unit_test(test_read_lease),
+        cmocka_unit_test(test_follower_read),
+        cmocka_unit_test(test_follower_read_refused_and_failed),
+        cmocka_unit_test(test_follower_read_lease),
         cmocka_unit_test(test_snapshot_install),
         cmocka_unit_test(test_snapshot_already_have),
         cmocka_unit_test(test_learner_promotion),

@@ -44,6 +44,7 @@ struct fx_node {
     uint64_t last_value;   /* data of the last normal entry, as u64 */
     uint64_t read_ctx[64]; /* released reads */
     raft_index read_idx[64];
+    bool read_failed[64];
     int n_reads;
     uint8_t snap[64]; /* this node's snapshot bytes */
     uint32_t snap_len;
@@ -217,6 +218,7 @@ static inline void fx_ready(struct fx *f, int i)
     }
     for (uint32_t k = 0; k < rd.n_reads && nd->n_reads < 64; k++) {
         nd->read_ctx[nd->n_reads] = rd.reads[k].ctx;
+        nd->read_failed[nd->n_reads] = rd.reads[k].failed;
         nd->read_idx[nd->n_reads++] = rd.reads[k].index;
     }
     struct raft_snap_req reqs[FX_MAX];
