@@ -69,7 +69,8 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
             return 1;
         }
     }
-    printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu), kills %llu (inside a "
+    printf("nodesim: %sops %llu (writes acknowledged %llu, reads %llu; follower read rounds %llu, "
+           "%llu not confirmed), kills %llu (inside a "
            "write %llu, power losses %llu dropping %llu unsynced transactions, damaged WALs %llu "
            "dropping %llu), wipes %llu, pauses %llu, partitions %llu, expired keys proposed %llu, "
            "snapshots taken %llu, installed %llu, increments %llu, members added %llu, "
@@ -77,6 +78,7 @@ static int run_range(struct nodesim_opts o, uint64_t first, uint64_t count, uint
            "done %llu, msgs %llu\n",
            count == 1 ? "" : "worker totals: ", (unsigned long long)st.ops,
            (unsigned long long)st.writes_ok, (unsigned long long)st.reads_ok,
+           (unsigned long long)st.follower_reads, (unsigned long long)st.follower_reads_failed,
            (unsigned long long)st.crashes, (unsigned long long)st.save_crashes,
            (unsigned long long)st.power_losses, (unsigned long long)st.power_lost_txs,
            (unsigned long long)st.damages, (unsigned long long)st.damaged_txs,

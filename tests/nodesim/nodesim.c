@@ -171,6 +171,10 @@ void stop_node(uint64_t id, const char *why)
     node_snapshot_info(srv->node, &si);
     R->st->snapshots_taken += si.created;
     R->st->snapshots_installed += si.received;
+    uint64_t fr, frf;
+    node_read_stats(srv->node, &fr, &frf);
+    R->st->follower_reads += fr;
+    R->st->follower_reads_failed += frf;
     for (int i = 0; i < N_SCLIENTS; i++)
         if (R->cl[i].node == id) client_reset(&R->cl[i]);
     W->srv[id] = NULL;
@@ -196,6 +200,9 @@ void client_attach(struct sclient *s, uint64_t node)
     memset(c, 0, sizeof *c);
     resp_out_init(&c->out, 2);
     c->flags = CLIENT_AUTHED;
+    /* Every third client reads with RAFT.READONLY: on a follower, linearizable
+     * follower reads (src/node/node.h), checked by the history like the others. */
+    if (s->id % 3 == 0) c->flags |= CLIENT_READONLY | CLIENT_LINEARIZABLE_READS;
     c->id = (uint64_t)s->id + 1;
     s->node = node;
     s->node_life = W->life[node];

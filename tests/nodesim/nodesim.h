@@ -81,8 +81,9 @@ struct nodesim_stats {
     uint64_t damages, damaged_txs;         /* damaged WALs; transactions they dropped */
     uint64_t expiry_keys, snapshots_taken, snapshots_installed, increments;
     uint64_t members_added, members_removed, transfers;
-    uint64_t jobs_pushed, jobs_handed, jobs_done; /* the queue: acknowledged LPUSHes, jobs
-                                                     handed to consumers, removed by them */
+    uint64_t follower_reads, follower_reads_failed; /* RAFT.READONLY rounds (confirmed, not) */
+    uint64_t jobs_pushed, jobs_handed, jobs_done;   /* the queue: acknowledged LPUSHes, jobs
+                                                       handed to consumers, removed by them */
 };
 
 /* One run; 0, or -1 with the violation in err. */
