@@ -340,12 +340,20 @@ class Run:
                 self.r["snapshots"][f"slot{s.index}"] = (made, got)
         # Released log entries read back from disk for lagging followers
         # (raft-log-max-memory), by the processes alive now.
-        read_back = {}
+        # And the follower read rounds (RAFT.READONLY) the leader confirmed
+        # and did not, by the same processes.
+        read_back, rounds = {}, {}
         for s in self.cl.slots:
             info = s.raft_info(timeout_s=1) or {}
             if int(info.get("log_disk_entries_read", 0)):
                 read_back[f"slot{s.index}"] = int(info["log_disk_entries_read"])
+            ok, failed = (int(info.get(f, 0)) for f in ("follower_read_rounds",
+                                                         "follower_read_rounds_failed"))
+            if ok or failed:
+                rounds[f"slot{s.index}"] = (ok, failed)
         self.say(f"log entries read back from disk: {read_back or 'none'}")
+        self.say(f"follower read rounds (confirmed, not) since each node's start: "
+                 f"{rounds or 'none'}")
 
     def drain_queue(self):
         """Consumers run again on the healed cluster until every list stays

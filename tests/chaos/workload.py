@@ -11,7 +11,9 @@ no connection before anything was sent) or "info" (unknown: socket timeout,
 Jepsen, so an op of unknown fate stays the only op of its process.
 
 Workers: each thread owns one redis-py Connection at a time (socket timeout
-1 s) to its current target, one of cluster.members. -MOVED makes the named
+1 s) to its current target, one of cluster.members; every other worker sends
+RAFT.READONLY on each connection, so its reads on a follower are the
+follower's own linearizable reads (the others' get -MOVED to the leader). -MOVED makes the named
 node the target of the next op (if it is a member); CLUSTERDOWN, TRYAGAIN,
 NOCLUSTER, LOADING and connection errors move to another member. An op is
 never retried under the same invoke. Ops: SET/GET on REGISTER_KEYS (unique
@@ -182,6 +184,7 @@ class Link:
     init_link() sets its state."""
 
     socket_timeout_s = SOCKET_TIMEOUT_S
+    follower_reads = False  # RAFT.READONLY on every connection (Worker: every other one)
 
     def init_link(self, cluster, rng):
         self.cluster = cluster
@@ -244,7 +247,11 @@ class Link:
                           socket_connect_timeout=SOCKET_TIMEOUT_S)
         try:
             conn.connect()
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            if self.follower_reads:  # nothing of an op is sent before it
+                conn.send_command("RAFT.READONLY")
+                conn.read_response()
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, OSError):
+            conn.disconnect()
             return None
         self.conn, self.conn_slot = conn, slot
         return conn
@@ -372,6 +379,9 @@ class Worker(Link, threading.Thread):
         self.seq = 0
         self.error = None
         self.set_members = []  # set members this worker added (history keys)
+        # every other worker reads on followers too, linearizably (RAFT.READONLY:
+        # a follower serves the read once the leader confirmed its commit index)
+        self.follower_reads = index % 2 == 1
 
     # -- ops -------------------------------------------------------------------------
     def run(self):
